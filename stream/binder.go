@@ -1,0 +1,162 @@
+package stream
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sort"
+)
+
+// Binder connects bindings to one messaging system (a Kafka cluster, a
+// RabbitMQ virtual host, the in-process broker).
+//
+// Lifecycle contract:
+//   - A Binder is created by its [BinderFactory], which validates settings and
+//     does no network I/O; connections are made by the first bind.
+//   - BindProducer and BindConsumer provision what the binding needs
+//     (topics, exchanges, queues, DLQs) idempotently and return a binding. They
+//     are safe for concurrent use.
+//   - Close releases everything the binder holds. The core closes every
+//     binding it made before it closes the binder. Close is bounded by ctx.
+type Binder interface {
+	BindProducer(ctx context.Context, spec ProducerSpec) (Producer, error)
+	BindConsumer(ctx context.Context, spec ConsumerSpec) (Consumer, error)
+	Close(ctx context.Context) error
+}
+
+// Producer is a producer binding: it sends to one destination.
+//
+// Send returns nil only once the broker confirmed the message (unless the
+// binding opted into fire-and-forget); it is safe for concurrent use and
+// honours ctx for as long as it waits. Close flushes what is pending, bounded
+// by ctx; Send after Close returns [ErrClosed].
+type Producer interface {
+	Send(ctx context.Context, m Envelope) error
+	Close(ctx context.Context) error
+}
+
+// Consumer is a consumer binding: it receives from one destination (for one
+// group) and calls the spec's handler.
+//
+// A Consumer is created stopped. Start begins delivery. Stop stops intake,
+// waits for in-flight handler calls to finish and be acknowledged (bounded by
+// ctx; calls still running when ctx ends are Nak'ed) and releases the broker
+// subscription; a stopped consumer may be started again, and messages for its
+// group that arrived meanwhile are delivered then. Pause stops intake but
+// keeps the subscription (group membership, partition assignment); Resume
+// undoes it. All four are idempotent and safe for concurrent use.
+type Consumer interface {
+	Start(ctx context.Context) error
+	Stop(ctx context.Context) error
+	Pause(ctx context.Context) error
+	Resume(ctx context.Context) error
+}
+
+// Handler processes one received message; see the package doc for what its
+// result means to the binder (Ack, Nak, Term). ctx ends when the consumer's
+// in-flight grace period ends.
+type Handler func(ctx context.Context, m Envelope) error
+
+// BatchHandler processes a batch (consumer.batch-mode). Its result applies
+// to the whole batch.
+type BatchHandler func(ctx context.Context, ms []Envelope) error
+
+// ProducerSpec is what a binder needs to bind a producer.
+type ProducerSpec struct {
+	// Binding is the binding name, e.g. "placeOrder-out-0".
+	Binding string
+	// Destination is the resolved destination (topic, exchange).
+	Destination string
+	// ContentType is the binding's content type; binders write it as the
+	// contentType header when a message has none.
+	ContentType string
+	Producer    ProducerConfig
+	// Extension holds the binder-specific producer properties for this
+	// binding (stream.<type>.default.producer merged with
+	// stream.<type>.bindings.<binding>.producer), undecoded.
+	Extension map[string]any
+	// Logger carries the binding's attributes.
+	Logger *slog.Logger
+}
+
+// ConsumerSpec is what a binder needs to bind a consumer.
+type ConsumerSpec struct {
+	Binding     string
+	Destination string
+	// Group is the consumer group; "" means anonymous (a broadcast copy that
+	// starts at the latest message and is not kept after the consumer goes).
+	Group       string
+	ContentType string
+	Consumer    ConsumerConfig
+	// Extension: as in ProducerSpec, under .consumer.
+	Extension map[string]any
+	// Handler is called for each message unless Consumer.BatchMode is set,
+	// in which case BatchHandler is called instead.
+	Handler      Handler
+	BatchHandler BatchHandler
+	Logger       *slog.Logger
+}
+
+// BinderSettings is what a factory gets to create a binder.
+type BinderSettings struct {
+	// Name is the binder's name in the configuration ("memory", "local-kafka").
+	Name string
+	// Type is the binder type it was registered under.
+	Type string
+	// Environment is stream.binders.<name>.environment, undecoded.
+	Environment map[string]any
+	// Binder is stream.<type>.binder (binder-type-wide properties), undecoded.
+	Binder map[string]any
+	Logger *slog.Logger
+}
+
+// BinderFactory creates a binder. It validates settings (a binder rejects
+// unknown keys, naming them) and must not do network I/O.
+type BinderFactory func(ctx context.Context, s BinderSettings) (Binder, error)
+
+// SpecValidator is implemented by binders that can check the binder-specific
+// properties of a binding before anything is bound, so that the app reports
+// every configuration problem at once.
+type SpecValidator interface {
+	ValidateProducer(spec ProducerSpec) error
+	ValidateConsumer(spec ConsumerSpec) error
+}
+
+// BinderTypes is a registry of binder factories by type name. It is not safe
+// for concurrent mutation; build it before creating an app.
+type BinderTypes map[string]BinderFactory
+
+// Add registers f under name, replacing any previous factory.
+func (t BinderTypes) Add(name string, f BinderFactory) { t[name] = f }
+
+// Names returns the registered type names, sorted.
+func (t BinderTypes) Names() []string {
+	n := make([]string, 0, len(t))
+	for k := range t {
+		n = append(n, k)
+	}
+	sort.Strings(n)
+	return n
+}
+
+// Lookup returns the factory for name or an error listing the known types.
+func (t BinderTypes) Lookup(name string) (BinderFactory, error) {
+	if f, ok := t[name]; ok {
+		return f, nil
+	}
+	return nil, fmt.Errorf("unknown binder type %q (registered: %v)", name, t.Names())
+}
+
+// State is the state of a binding.
+type State string
+
+// Binding states, as Spring Cloud Stream's actuator names them.
+const (
+	StateStarted State = "STARTED"
+	StateStopped State = "STOPPED"
+	StatePaused  State = "PAUSED"
+)
+
+// ErrClosed is returned by operations on a closed binding or binder.
+var ErrClosed = errors.New("stream: closed")

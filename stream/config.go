@@ -1,0 +1,360 @@
+package stream
+
+import (
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Config is the "stream" section of application.yaml, decoded. Package
+// config loads it from files, profiles and the environment; it can also be
+// built in code. Field tags give the canonical (kebab-case) key names.
+//
+// A zero field means "not set" and takes its default (see [Config.Defaults]),
+// which is why every numeric key whose default is not zero rejects zero as a
+// value.
+type Config struct {
+	Function FunctionConfig `mapstructure:"function"`
+	// DefaultBinder names the binder of bindings that name none: a key of
+	// Binders or a binder type. Default "memory".
+	DefaultBinder string `mapstructure:"default-binder"`
+	// Binders declares named binders. A binder type can also be used by its
+	// type name without being declared here.
+	Binders map[string]BinderConfig `mapstructure:"binders"`
+	// Default holds defaults for every binding.
+	Default BindingConfig `mapstructure:"default"`
+	// Bindings by binding name ("<fn>-in-0", "<fn>-out-0").
+	Bindings map[string]BindingConfig `mapstructure:"bindings"`
+	// DynamicDestinations, when non-empty, lists the only destinations the
+	// send bridge may send to without an output binding. Empty: any.
+	DynamicDestinations []string `mapstructure:"dynamic-destinations"`
+	// DynamicDestinationCacheSize bounds the bridge's cache of producers for
+	// dynamic destinations; the least recently used is closed. Default 10.
+	DynamicDestinationCacheSize int `mapstructure:"dynamic-destination-cache-size"`
+	// ShutdownTimeout bounds graceful shutdown. Default 10s.
+	ShutdownTimeout time.Duration `mapstructure:"shutdown-timeout"`
+	// Extensions holds the binder-specific sections stream.<binder-type>
+	// (stream.kafka, stream.rabbit, ...), keyed by binder type.
+	Extensions map[string]ExtensionConfig `mapstructure:",remain"`
+
+	// Origins maps lower-case key paths ("stream.bindings.x-in-0.group") to
+	// where they were set ("application.yaml:12", "env STREAM_..."), for
+	// error messages. Filled by package config; may be nil.
+	Origins map[string]string `mapstructure:"-"`
+}
+
+// FunctionConfig is stream.function.
+type FunctionConfig struct {
+	// Definition lists the functions to bind, "a;b;c"; "a|b" composes.
+	Definition string `mapstructure:"definition"`
+}
+
+// BinderConfig is stream.binders.<name>.
+type BinderConfig struct {
+	// Type is the binder type (memory, kafka, rabbit, ...). Required.
+	Type string `mapstructure:"type"`
+	// Environment holds the binder's connection settings, decoded by the
+	// binder itself.
+	Environment map[string]any `mapstructure:"environment"`
+}
+
+// ExtensionConfig is a binder-specific section, stream.<binder-type>. Its
+// maps are decoded (strictly) by the binder.
+type ExtensionConfig struct {
+	Binder   map[string]any                    `mapstructure:"binder"`
+	Default  ExtensionBindingConfig            `mapstructure:"default"`
+	Bindings map[string]ExtensionBindingConfig `mapstructure:"bindings"`
+}
+
+// ExtensionBindingConfig is stream.<binder-type>.bindings.<name>.
+type ExtensionBindingConfig struct {
+	Consumer map[string]any `mapstructure:"consumer"`
+	Producer map[string]any `mapstructure:"producer"`
+}
+
+// BindingConfig is stream.bindings.<name> (and stream.default).
+type BindingConfig struct {
+	// Destination defaults to the binding name; consumers may list several,
+	// comma-separated.
+	Destination string `mapstructure:"destination"`
+	// Group is the consumer group; empty means anonymous.
+	Group string `mapstructure:"group"`
+	// Binder names the binder; default DefaultBinder.
+	Binder string `mapstructure:"binder"`
+	// ContentType defaults to application/json. A message's contentType
+	// header wins over it.
+	ContentType string         `mapstructure:"content-type"`
+	Consumer    ConsumerConfig `mapstructure:"consumer"`
+	Producer    ProducerConfig `mapstructure:"producer"`
+}
+
+// ConsumerConfig is stream.bindings.<name>.consumer.
+type ConsumerConfig struct {
+	// Concurrency is the number of messages handled at once. Default 1.
+	// Order is kept per partition (or key).
+	Concurrency int `mapstructure:"concurrency"`
+	// MaxAttempts counts the first attempt; 1 means no retry. Default 3.
+	MaxAttempts int `mapstructure:"max-attempts"`
+	// BackOffInitialInterval is the wait before the first retry. Default 1s.
+	BackOffInitialInterval time.Duration `mapstructure:"back-off-initial-interval"`
+	// BackOffMultiplier grows the wait after each retry. Default 2.0.
+	BackOffMultiplier float64 `mapstructure:"back-off-multiplier"`
+	// BackOffMaxInterval caps the wait. Default 10s.
+	BackOffMaxInterval time.Duration `mapstructure:"back-off-max-interval"`
+	// DLQ sends messages that failed every attempt to the dead-letter
+	// destination instead of dropping them. Default false. SCSt's
+	// enable-dlq (Kafka) and auto-bind-dlq (RabbitMQ) are accepted too.
+	DLQ bool `mapstructure:"dlq"`
+	// Partitioned makes this consumer one of InstanceCount instances that
+	// split the partitions; it receives those p with p % InstanceCount ==
+	// InstanceIndex. Default false.
+	Partitioned   bool `mapstructure:"partitioned"`
+	InstanceIndex int  `mapstructure:"instance-index"`
+	// InstanceCount defaults to 1.
+	InstanceCount int `mapstructure:"instance-count"`
+	// BatchMode delivers slices to a function that takes one. Default false.
+	BatchMode bool `mapstructure:"batch-mode"`
+	// AutoStartup starts the binding with the app. Default true.
+	AutoStartup *bool `mapstructure:"auto-startup"`
+}
+
+// ProducerConfig is stream.bindings.<name>.producer.
+type ProducerConfig struct {
+	// PartitionKeyExpression selects the partition key: "payload.<field.path>",
+	// "headers.<name>" or "key" (the message's key header). Default none.
+	PartitionKeyExpression string `mapstructure:"partition-key-expression"`
+	// PartitionKeyExtractorName names a key extractor registered in code
+	// with [WithKeyExtractor]; it wins over the expression.
+	PartitionKeyExtractorName string `mapstructure:"partition-key-extractor-name"`
+	// PartitionCount is the number of partitions. Default 1 (not partitioned
+	// unless a key expression or extractor is set).
+	PartitionCount int `mapstructure:"partition-count"`
+	// RequiredGroups are provisioned before the first send, so that no
+	// message is missed by a group whose consumer starts later.
+	RequiredGroups []string `mapstructure:"required-groups"`
+	// AutoStartup starts the binding with the app. Default true.
+	AutoStartup *bool        `mapstructure:"auto-startup"`
+	Poller      PollerConfig `mapstructure:"poller"`
+}
+
+// PollerConfig drives polled suppliers.
+type PollerConfig struct {
+	// FixedDelay is the pause between polls. Default 1s.
+	FixedDelay time.Duration `mapstructure:"fixed-delay"`
+}
+
+// Built-in defaults (CONVENTIONS.md).
+const (
+	DefaultBinderType                  = "memory"
+	DefaultMaxAttempts                 = 3
+	DefaultBackOffInitialInterval      = time.Second
+	DefaultBackOffMultiplier           = 2.0
+	DefaultBackOffMaxInterval          = 10 * time.Second
+	DefaultPollerFixedDelay            = time.Second
+	DefaultShutdownTimeout             = 10 * time.Second
+	DefaultDynamicDestinationCacheSize = 10
+)
+
+// IsPartitioned reports whether the producer selects partitions.
+func (p ProducerConfig) IsPartitioned() bool {
+	return p.PartitionKeyExpression != "" || p.PartitionKeyExtractorName != "" || p.PartitionCount > 1
+}
+
+// AutoStart reports whether the consumer starts with the app.
+func (c ConsumerConfig) AutoStart() bool { return c.AutoStartup == nil || *c.AutoStartup }
+
+// AutoStart reports whether the producer starts with the app.
+func (p ProducerConfig) AutoStart() bool { return p.AutoStartup == nil || *p.AutoStartup }
+
+// merged returns b with every unset field taken from d.
+func (b BindingConfig) merged(d BindingConfig) BindingConfig {
+	set := func(s *string, v string) {
+		if *s == "" {
+			*s = v
+		}
+	}
+	setInt := func(s *int, v int) {
+		if *s == 0 {
+			*s = v
+		}
+	}
+	setDur := func(s *time.Duration, v time.Duration) {
+		if *s == 0 {
+			*s = v
+		}
+	}
+	set(&b.Destination, d.Destination)
+	set(&b.Group, d.Group)
+	set(&b.Binder, d.Binder)
+	set(&b.ContentType, d.ContentType)
+	c, dc := &b.Consumer, d.Consumer
+	setInt(&c.Concurrency, dc.Concurrency)
+	setInt(&c.MaxAttempts, dc.MaxAttempts)
+	setDur(&c.BackOffInitialInterval, dc.BackOffInitialInterval)
+	if c.BackOffMultiplier == 0 {
+		c.BackOffMultiplier = dc.BackOffMultiplier
+	}
+	setDur(&c.BackOffMaxInterval, dc.BackOffMaxInterval)
+	c.DLQ = c.DLQ || dc.DLQ
+	c.Partitioned = c.Partitioned || dc.Partitioned
+	setInt(&c.InstanceIndex, dc.InstanceIndex)
+	setInt(&c.InstanceCount, dc.InstanceCount)
+	c.BatchMode = c.BatchMode || dc.BatchMode
+	if c.AutoStartup == nil {
+		c.AutoStartup = dc.AutoStartup
+	}
+	p, dp := &b.Producer, d.Producer
+	set(&p.PartitionKeyExpression, dp.PartitionKeyExpression)
+	set(&p.PartitionKeyExtractorName, dp.PartitionKeyExtractorName)
+	setInt(&p.PartitionCount, dp.PartitionCount)
+	if p.RequiredGroups == nil {
+		p.RequiredGroups = dp.RequiredGroups
+	}
+	if p.AutoStartup == nil {
+		p.AutoStartup = dp.AutoStartup
+	}
+	setDur(&p.Poller.FixedDelay, dp.Poller.FixedDelay)
+	return b
+}
+
+// builtinBindingDefaults are CONVENTIONS' defaults for a binding.
+func builtinBindingDefaults() BindingConfig {
+	return BindingConfig{
+		ContentType: DefaultContentType,
+		Consumer: ConsumerConfig{
+			Concurrency:            1,
+			MaxAttempts:            DefaultMaxAttempts,
+			BackOffInitialInterval: DefaultBackOffInitialInterval,
+			BackOffMultiplier:      DefaultBackOffMultiplier,
+			BackOffMaxInterval:     DefaultBackOffMaxInterval,
+			InstanceCount:          1,
+		},
+		Producer: ProducerConfig{
+			PartitionCount: 1,
+			Poller:         PollerConfig{FixedDelay: DefaultPollerFixedDelay},
+		},
+	}
+}
+
+// Binding returns the effective configuration of binding name: its own
+// settings over stream.default over the built-in defaults, with the
+// destination defaulting to the name and the binder to DefaultBinder. Binding
+// names are matched case-insensitively (viper lower-cases keys).
+func (c *Config) Binding(name string) BindingConfig {
+	b, ok := c.Bindings[name]
+	if !ok {
+		for k, v := range c.Bindings {
+			if strings.EqualFold(k, name) {
+				b = v
+				break
+			}
+		}
+	}
+	b = b.merged(c.Default).merged(builtinBindingDefaults())
+	if b.Destination == "" {
+		b.Destination = name
+	}
+	if b.Binder == "" {
+		b.Binder = c.defaultBinder()
+	}
+	return b
+}
+
+func (c *Config) defaultBinder() string {
+	if c.DefaultBinder != "" {
+		return c.DefaultBinder
+	}
+	if len(c.Binders) == 1 {
+		for n := range c.Binders {
+			return n
+		}
+	}
+	return DefaultBinderType
+}
+
+// Extension returns the binder-specific consumer and producer maps of a
+// binding for binder type typ (default section, then the binding's own).
+func (c *Config) Extension(typ, binding string) (consumer, producer map[string]any) {
+	ext, ok := c.Extensions[typ]
+	if !ok {
+		return nil, nil
+	}
+	own := ext.Bindings[binding]
+	if own.Consumer == nil && own.Producer == nil {
+		for k, v := range ext.Bindings {
+			if strings.EqualFold(k, binding) {
+				own = v
+				break
+			}
+		}
+	}
+	return mergeMaps(ext.Default.Consumer, own.Consumer), mergeMaps(ext.Default.Producer, own.Producer)
+}
+
+// mergeMaps deep-merges over onto base into a new map.
+func mergeMaps(base, over map[string]any) map[string]any {
+	if base == nil && over == nil {
+		return nil
+	}
+	out := make(map[string]any, len(base)+len(over))
+	for k, v := range base {
+		out[k] = v
+	}
+	for k, v := range over {
+		if bm, ok := out[k].(map[string]any); ok {
+			if om, ok := v.(map[string]any); ok {
+				out[k] = mergeMaps(bm, om)
+				continue
+			}
+		}
+		out[k] = v
+	}
+	return out
+}
+
+// Validate checks the values of a (merged) binding configuration; path is
+// its key path, e.g. "stream.bindings.x-in-0".
+func (b BindingConfig) Validate(path string) []*ConfigError {
+	var es []*ConfigError
+	bad := func(key, msg string, args ...any) {
+		es = append(es, &ConfigError{Path: path + "." + key, Msg: fmt.Sprintf(msg, args...)})
+	}
+	c := b.Consumer
+	if c.Concurrency < 1 {
+		bad("consumer.concurrency", "must be at least 1, got %d", c.Concurrency)
+	}
+	if c.MaxAttempts < 1 {
+		bad("consumer.max-attempts", "must be at least 1, got %d", c.MaxAttempts)
+	}
+	if c.BackOffInitialInterval < 0 {
+		bad("consumer.back-off-initial-interval", "must not be negative, got %s", c.BackOffInitialInterval)
+	}
+	if c.BackOffMultiplier < 1 {
+		bad("consumer.back-off-multiplier", "must be at least 1.0, got %g", c.BackOffMultiplier)
+	}
+	if c.BackOffMaxInterval < c.BackOffInitialInterval {
+		bad("consumer.back-off-max-interval", "must not be below back-off-initial-interval (%s), got %s", c.BackOffInitialInterval, c.BackOffMaxInterval)
+	}
+	if c.InstanceCount < 1 {
+		bad("consumer.instance-count", "must be at least 1, got %d", c.InstanceCount)
+	}
+	if c.InstanceIndex < 0 || c.InstanceIndex >= c.InstanceCount {
+		bad("consumer.instance-index", "must be in [0, instance-count=%d), got %d", c.InstanceCount, c.InstanceIndex)
+	}
+	p := b.Producer
+	if p.PartitionCount < 1 {
+		bad("producer.partition-count", "must be at least 1, got %d", p.PartitionCount)
+	}
+	if e := p.PartitionKeyExpression; e != "" {
+		if _, err := ParseKeyExpression(e); err != nil {
+			bad("producer.partition-key-expression", "%v", err)
+		}
+	}
+	if p.Poller.FixedDelay < 0 {
+		bad("producer.poller.fixed-delay", "must not be negative, got %s", p.Poller.FixedDelay)
+	}
+	if _, _, err := ParseMediaType(b.ContentType); err != nil {
+		bad("content-type", "%v", err)
+	}
+	return es
+}

@@ -1,0 +1,146 @@
+package stream
+
+import (
+	"encoding"
+	"encoding/json"
+	"fmt"
+	"mime"
+	"strings"
+)
+
+// Converter turns values into payload bytes and back for one MIME type.
+// Implementations must be safe for concurrent use.
+//
+// []byte and string payloads never reach a converter: they travel as they are
+// whatever the content type (as in Spring Cloud Stream).
+type Converter interface {
+	Marshal(v any) ([]byte, error)
+	// Unmarshal decodes data into v, a non-nil pointer.
+	Unmarshal(data []byte, v any) error
+}
+
+// Converters maps MIME types ("application/json") to converters. The zero
+// value is not usable; [NewConverters] returns one with the built-ins:
+// application/json, text/plain and application/octet-stream. Register more
+// with [WithConverter].
+type Converters struct{ byType map[string]Converter }
+
+// NewConverters returns the built-in converters.
+func NewConverters() *Converters {
+	return &Converters{byType: map[string]Converter{
+		"application/json":         JSONConverter{},
+		"text/plain":               TextConverter{},
+		"application/octet-stream": OctetStreamConverter{},
+	}}
+}
+
+// Add registers c for mimeType (parameters are ignored), replacing any other.
+func (cs *Converters) Add(mimeType string, c Converter) { cs.byType[mediaTypeOf(mimeType)] = c }
+
+// Lookup returns the converter for a content type such as
+// "application/json; charset=utf-8". Types with a +json suffix
+// ("application/vnd.shop+json") use the JSON converter unless registered.
+func (cs *Converters) Lookup(contentType string) (Converter, bool) {
+	mt := mediaTypeOf(contentType)
+	if c, ok := cs.byType[mt]; ok {
+		return c, true
+	}
+	if strings.HasSuffix(mt, "+json") {
+		c, ok := cs.byType["application/json"]
+		return c, ok
+	}
+	return nil, false
+}
+
+// mediaTypeOf returns the lower-case media type without parameters; it does
+// not allocate for the common already-normalised case.
+func mediaTypeOf(ct string) string {
+	if i := strings.IndexByte(ct, ';'); i >= 0 {
+		ct = ct[:i]
+	}
+	ct = strings.TrimSpace(ct)
+	for i := 0; i < len(ct); i++ {
+		if c := ct[i]; 'A' <= c && c <= 'Z' {
+			return strings.ToLower(ct)
+		}
+	}
+	return ct
+}
+
+// ParseMediaType validates a content type and returns its media type and
+// parameters.
+func ParseMediaType(ct string) (string, map[string]string, error) {
+	mt, params, err := mime.ParseMediaType(ct)
+	if err != nil {
+		return "", nil, fmt.Errorf("invalid content type %q: %w", ct, err)
+	}
+	return mt, params, nil
+}
+
+// JSONConverter is application/json, with encoding/json.
+type JSONConverter struct{}
+
+func (JSONConverter) Marshal(v any) ([]byte, error)      { return json.Marshal(v) }
+func (JSONConverter) Unmarshal(data []byte, v any) error { return json.Unmarshal(data, v) }
+
+// TextConverter is text/plain: strings, encoding.TextMarshaler /
+// TextUnmarshaler, and fmt.Stringer (marshal only).
+type TextConverter struct{}
+
+func (TextConverter) Marshal(v any) ([]byte, error) {
+	switch t := v.(type) {
+	case encoding.TextMarshaler:
+		return t.MarshalText()
+	case fmt.Stringer:
+		return []byte(t.String()), nil
+	case string:
+		return []byte(t), nil
+	case []byte:
+		return t, nil
+	}
+	return nil, fmt.Errorf("text/plain: %T is not a string, fmt.Stringer or encoding.TextMarshaler", v)
+}
+
+func (TextConverter) Unmarshal(data []byte, v any) error {
+	switch t := v.(type) {
+	case encoding.TextUnmarshaler:
+		return t.UnmarshalText(data)
+	case *string:
+		*t = string(data)
+		return nil
+	case *[]byte:
+		*t = append((*t)[:0], data...)
+		return nil
+	}
+	return fmt.Errorf("text/plain: %T is not *string or encoding.TextUnmarshaler", v)
+}
+
+// OctetStreamConverter is application/octet-stream: bytes only (and
+// encoding.BinaryMarshaler / BinaryUnmarshaler).
+type OctetStreamConverter struct{}
+
+func (OctetStreamConverter) Marshal(v any) ([]byte, error) {
+	switch t := v.(type) {
+	case encoding.BinaryMarshaler:
+		return t.MarshalBinary()
+	case []byte:
+		return t, nil
+	case string:
+		return []byte(t), nil
+	}
+	return nil, fmt.Errorf("application/octet-stream: %T is not []byte or encoding.BinaryMarshaler", v)
+}
+
+func (OctetStreamConverter) Unmarshal(data []byte, v any) error {
+	switch t := v.(type) {
+	case encoding.BinaryUnmarshaler:
+		return t.UnmarshalBinary(data)
+	case *[]byte:
+		*t = append((*t)[:0], data...)
+		return nil
+	case *string:
+		*t = string(data)
+		return nil
+	}
+	return fmt.Errorf("application/octet-stream: %T is not *[]byte or encoding.BinaryUnmarshaler", v)
+}

@@ -1,0 +1,61 @@
+// Package stream is the core of streambind: the programming model (typed
+// suppliers, functions and consumers registered by name), the binding
+// lifecycle, content-type conversion, retries, partitioning, and the binder
+// SPI that messaging systems plug into.
+//
+// # Programming model
+//
+// Register plain Go functions in a [Catalog]:
+//
+//	fns := stream.NewCatalog()
+//	stream.AddFunction(fns, "reserveStock", func(ctx context.Context, o Order) (Stock, error) { ... })
+//	stream.AddConsumer(fns, "prepareShipment", func(ctx context.Context, o Order) error { ... })
+//
+// The configuration's function definition (stream.function.definition) picks
+// the functions to bind: "a;b" binds two, "a|b" composes them into one whose
+// bindings are "a|b-in-0" and "a|b-out-0". Each binding maps to a destination
+// on a binder (see CONVENTIONS.md for the keys and defaults).
+//
+// # Binder SPI
+//
+// A [Binder] connects bindings to one messaging system. It is created by a
+// [BinderFactory] registered under a type name ("memory", "kafka", "rabbit")
+// with [WithBinderType]. A binder hands out [Producer]s (Send) and
+// [Consumer]s (Start, Stop, Pause, Resume) and delivers each received message
+// to a [Handler]. The core does everything that does not depend on the broker:
+// conversion, retries with back-off, panic recovery, partition selection and
+// counting. The binder does acknowledgement, dead-lettering and redelivery.
+//
+// # Acknowledgement vocabulary
+//
+// A [Handler]'s result decides the fate of a message, in the words of nats.go:
+//
+//   - nil: Ack. The message was processed (and any output confirmed).
+//   - an error matching [ErrNak]: Nak. Processing was interrupted (shutdown,
+//     timeout); the binder leaves the message for redelivery and neither
+//     acknowledges nor dead-letters it.
+//   - any other error: Term. Processing failed for good after the retries; the
+//     binder dead-letters the message when the binding has dlq enabled and
+//     otherwise drops it (the core has already logged and counted it).
+//
+// Handlers mark an error as not worth retrying with [Permanent]; conversion
+// failures always are.
+//
+// # Concurrency and ordering
+//
+// A consumer binding runs up to consumer.concurrency handler calls at once.
+// Binders keep the order of messages that share a partition (or, where the
+// broker has no partitions, a key): two such messages are never handled
+// concurrently and the second is handled only after the first was acked. A
+// Producer's Send is safe for concurrent use; messages sent one after another
+// from one goroutine to one partition arrive in that order. Retries run inside
+// one handler call, so they hold back the rest of their partition — that is the
+// price of ordering, and the reason back-off is bounded.
+//
+// # Lifecycle
+//
+// [App.Run] binds producers before consumers, starts suppliers last, and on
+// shutdown reverses that: suppliers and intake stop first, in-flight messages
+// finish and are acknowledged, producers flush, binders close — all bounded by
+// the shutdown timeout.
+package stream

@@ -1,0 +1,96 @@
+package stream
+
+import (
+	"errors"
+	"fmt"
+)
+
+// ErrNak, returned (wrapped) by a [Handler], asks the binder to leave the
+// message for redelivery: neither acknowledge nor dead-letter it. The core
+// returns it when shutdown interrupts a handler or its retries.
+var ErrNak = errors.New("stream: nak: message left for redelivery")
+
+// Skip, returned by a function or supplier, means "no output": nothing is
+// sent and the input is acknowledged.
+var Skip = errors.New("stream: skip: no output")
+
+// PermanentError marks an error that retrying cannot fix. The remaining
+// attempts are skipped and the message goes straight to the DLQ (or is
+// dropped).
+type PermanentError struct{ Err error }
+
+func (e *PermanentError) Error() string { return "permanent: " + e.Err.Error() }
+func (e *PermanentError) Unwrap() error { return e.Err }
+
+// Permanent wraps err so that it is not retried. Permanent(nil) is nil.
+func Permanent(err error) error {
+	if err == nil {
+		return nil
+	}
+	return &PermanentError{Err: err}
+}
+
+// IsPermanent reports whether err (or an error it wraps) is permanent.
+func IsPermanent(err error) bool {
+	var p *PermanentError
+	return errors.As(err, &p)
+}
+
+// ConversionError is a failure to decode or encode a payload. It is always
+// permanent.
+type ConversionError struct {
+	Binding     string // binding name
+	ContentType string
+	Type        string // the Go type converted from or to
+	Decode      bool   // true: bytes → value; false: value → bytes
+	Err         error
+}
+
+func (e *ConversionError) Error() string {
+	dir := "encode"
+	if e.Decode {
+		dir = "decode"
+	}
+	return fmt.Sprintf("binding %s: cannot %s %s as %s: %v", e.Binding, dir, e.ContentType, e.Type, e.Err)
+}
+
+func (e *ConversionError) Unwrap() error { return e.Err }
+
+// ConfigError is one configuration problem: the key path, where it was set
+// (file:line, when known) and what is wrong.
+type ConfigError struct {
+	Path   string
+	Origin string
+	Msg    string
+}
+
+func (e *ConfigError) Error() string {
+	if e.Origin != "" {
+		return fmt.Sprintf("%s (%s): %s", e.Path, e.Origin, e.Msg)
+	}
+	return fmt.Sprintf("%s: %s", e.Path, e.Msg)
+}
+
+// ConfigErrors collects every configuration problem found; its Error lists
+// them one per line.
+type ConfigErrors []*ConfigError
+
+func (es ConfigErrors) Error() string {
+	s := fmt.Sprintf("invalid configuration (%d problem", len(es))
+	if len(es) != 1 {
+		s += "s"
+	}
+	s += "):"
+	for _, e := range es {
+		s += "\n  - " + e.Error()
+	}
+	return s
+}
+
+// Err returns es as an error, or nil if empty.
+func (es ConfigErrors) Err() error {
+	if len(es) == 0 {
+		return nil
+	}
+	return es
+}

@@ -1,0 +1,93 @@
+package stream
+
+// Header names used on the wire. They follow Spring Cloud Stream so that
+// streambind services interoperate with SCSt services on the same brokers.
+const (
+	HeaderContentType = "contentType"
+	HeaderID          = "id"
+	HeaderPartition   = "scst_partition"
+	HeaderKey         = "key"
+
+	HeaderExceptionMessage    = "x-exception-message"
+	HeaderExceptionStacktrace = "x-exception-stacktrace"
+	HeaderExceptionFQCN       = "x-exception-fqcn"
+	HeaderOriginalTopic       = "x-original-topic"
+	HeaderOriginalPartition   = "x-original-partition"
+	HeaderOriginalOffset      = "x-original-offset"
+	HeaderOriginalTimestamp   = "x-original-timestamp"
+	HeaderOriginalExchange    = "x-original-exchange"
+	HeaderOriginalRoutingKey  = "x-original-routingKey"
+)
+
+// Default content type of a binding (CONVENTIONS: content-type).
+const DefaultContentType = "application/json"
+
+// Headers are the string headers of a message. A nil Headers is valid and
+// empty; [Headers.Set] on a nil map is not, so use [Headers.With] when the map
+// may be nil.
+type Headers map[string]string
+
+// Get returns the value of header k, or "" (nil-safe).
+func (h Headers) Get(k string) string { return h[k] }
+
+// Clone returns a copy of h (nil stays nil).
+func (h Headers) Clone() Headers {
+	if h == nil {
+		return nil
+	}
+	c := make(Headers, len(h))
+	for k, v := range h {
+		c[k] = v
+	}
+	return c
+}
+
+// With sets k=v, allocating the map if h is nil, and returns it.
+func (h Headers) With(k, v string) Headers {
+	if h == nil {
+		h = make(Headers, 4)
+	}
+	h[k] = v
+	return h
+}
+
+// Envelope is a message as binders see it: an encoded payload, its headers
+// and, on the way out, the partition key. Binders send and receive Envelopes;
+// user code sees typed values or [Message].
+//
+// Envelopes are passed by value so that the hot path does not allocate.
+type Envelope struct {
+	// Payload is the encoded body. Binders must not modify it after Send
+	// returned, nor keep it after the handler returned unless they copied it.
+	Payload []byte
+	// Headers may be nil.
+	Headers Headers
+	// Key is the partition key (record key on Kafka), empty when none. On a
+	// partitioned send the selected partition is in Headers[HeaderPartition].
+	Key []byte
+}
+
+// ContentType returns the message's contentType header, or def when absent.
+func (e Envelope) ContentType(def string) string {
+	if ct := e.Headers[HeaderContentType]; ct != "" {
+		return ct
+	}
+	return def
+}
+
+// Message is a typed payload with its headers. Use it as the input or output
+// type of a registered function when the function reads or sets headers.
+type Message[T any] struct {
+	Payload T
+	Headers Headers
+}
+
+// NewMessage returns a Message with payload p and headers taken from kv
+// pairs ("k1", "v1", "k2", "v2", ...); an odd trailing key is ignored.
+func NewMessage[T any](p T, kv ...string) Message[T] {
+	m := Message[T]{Payload: p}
+	for i := 0; i+1 < len(kv); i += 2 {
+		m.Headers = m.Headers.With(kv[i], kv[i+1])
+	}
+	return m
+}

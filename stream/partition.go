@@ -1,0 +1,254 @@
+package stream
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"reflect"
+	"strconv"
+	"strings"
+	"sync"
+	"unicode/utf16"
+)
+
+// KeyExtractor computes a partition key from an outgoing payload (the value
+// the function returned, before encoding) and its headers. Register it by
+// name with [WithKeyExtractor] and select it with
+// producer.partition-key-extractor-name.
+type KeyExtractor func(payload any, headers Headers) (any, error)
+
+// KeyExpression is a parsed producer.partition-key-expression:
+// "payload.<field.path>", "headers.<name>" or "key".
+type KeyExpression struct {
+	source string   // "payload", "headers" or "key"
+	path   []string // field path (payload) or header name (headers)
+}
+
+// ParseKeyExpression parses a partition key expression.
+func ParseKeyExpression(s string) (KeyExpression, error) {
+	src, rest, _ := strings.Cut(strings.TrimSpace(s), ".")
+	switch src {
+	case "key":
+		if rest != "" {
+			break
+		}
+		return KeyExpression{source: "key"}, nil
+	case "payload":
+		if rest == "" {
+			return KeyExpression{source: "payload"}, nil
+		}
+		path := strings.Split(rest, ".")
+		for _, p := range path {
+			if p == "" {
+				return KeyExpression{}, fmt.Errorf("partition key expression %q: empty field name", s)
+			}
+		}
+		return KeyExpression{source: "payload", path: path}, nil
+	case "headers":
+		if rest == "" {
+			break
+		}
+		return KeyExpression{source: "headers", path: []string{rest}}, nil
+	}
+	return KeyExpression{}, fmt.Errorf("partition key expression %q: want payload.<field.path>, headers.<name> or key", s)
+}
+
+func (e KeyExpression) String() string {
+	if len(e.path) == 0 {
+		return e.source
+	}
+	return e.source + "." + strings.Join(e.path, ".")
+}
+
+// errNoKey means the expression found nothing to key on.
+var errNoKey = errors.New("no partition key")
+
+// Extract evaluates the expression against an outgoing message: payload is
+// the value before encoding (a struct, map, or []byte/string holding JSON).
+func (e KeyExpression) Extract(payload any, headers Headers) (any, error) {
+	switch e.source {
+	case "key":
+		if k, ok := headers[HeaderKey]; ok {
+			return k, nil
+		}
+		return nil, fmt.Errorf("%w: no %q header", errNoKey, HeaderKey)
+	case "headers":
+		if v, ok := headers[e.path[0]]; ok {
+			return v, nil
+		}
+		return nil, fmt.Errorf("%w: no %q header", errNoKey, e.path[0])
+	}
+	v, err := walkPath(payload, e.path)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s: %v", errNoKey, e, err)
+	}
+	return v, nil
+}
+
+// walkPath follows a field path through structs (field name or json tag,
+// case-insensitively), maps with string keys, pointers, and JSON bytes.
+func walkPath(v any, path []string) (any, error) {
+	switch b := v.(type) {
+	case []byte:
+		var m any
+		if err := json.Unmarshal(b, &m); err != nil {
+			return nil, fmt.Errorf("payload is not JSON: %w", err)
+		}
+		v = m
+	case string:
+		var m any
+		if err := json.Unmarshal([]byte(b), &m); err != nil {
+			return nil, fmt.Errorf("payload is not JSON: %w", err)
+		}
+		v = m
+	}
+	rv := reflect.ValueOf(v)
+	for _, name := range path {
+		for rv.Kind() == reflect.Pointer || rv.Kind() == reflect.Interface {
+			if rv.IsNil() {
+				return nil, fmt.Errorf("nil at %q", name)
+			}
+			rv = rv.Elem()
+		}
+		switch rv.Kind() {
+		case reflect.Struct:
+			idx, ok := fieldIndex(rv.Type(), name)
+			if !ok {
+				return nil, fmt.Errorf("%s has no field %q", rv.Type(), name)
+			}
+			rv = rv.FieldByIndex(idx)
+		case reflect.Map:
+			if rv.Type().Key().Kind() != reflect.String {
+				return nil, fmt.Errorf("map key of %s is not a string", rv.Type())
+			}
+			mv := rv.MapIndex(reflect.ValueOf(name).Convert(rv.Type().Key()))
+			if !mv.IsValid() {
+				return nil, fmt.Errorf("no key %q", name)
+			}
+			rv = mv
+		default:
+			return nil, fmt.Errorf("cannot take %q of %s", name, rv.Kind())
+		}
+	}
+	for rv.Kind() == reflect.Pointer || rv.Kind() == reflect.Interface {
+		if rv.IsNil() {
+			return nil, errors.New("key is nil")
+		}
+		rv = rv.Elem()
+	}
+	return rv.Interface(), nil
+}
+
+// fieldIndexes caches struct field lookups: reflect.Type+name → index.
+var fieldIndexes sync.Map // stateless cache of immutable type facts
+
+type fieldKey struct {
+	t    reflect.Type
+	name string
+}
+
+func fieldIndex(t reflect.Type, name string) ([]int, bool) {
+	k := fieldKey{t, name}
+	if v, ok := fieldIndexes.Load(k); ok {
+		idx := v.([]int)
+		return idx, idx != nil
+	}
+	var idx []int
+	for _, f := range reflect.VisibleFields(t) {
+		if !f.IsExported() {
+			continue
+		}
+		tag, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if tag == name || strings.EqualFold(f.Name, name) || (tag != "" && strings.EqualFold(tag, name)) {
+			idx = f.Index
+			break
+		}
+	}
+	fieldIndexes.Store(k, idx)
+	return idx, idx != nil
+}
+
+// KeyString renders a partition key as the bytes used for the message key.
+func KeyString(key any) string {
+	switch k := key.(type) {
+	case string:
+		return k
+	case []byte:
+		return string(k)
+	case fmt.Stringer:
+		return k.String()
+	case float64:
+		if k == float64(int64(k)) {
+			return strconv.FormatInt(int64(k), 10)
+		}
+	}
+	return fmt.Sprint(key)
+}
+
+// PartitionHash is the 32-bit hash of a key, as Java's hashCode computes it
+// (Spring Cloud Stream's default): String.hashCode over UTF-16 code units for
+// strings, Integer/Long.hashCode for integers, and the string form otherwise.
+func PartitionHash(key any) int32 {
+	switch k := key.(type) {
+	case int32:
+		return k
+	case int:
+		return longHash(int64(k))
+	case int64:
+		return longHash(k)
+	case int16:
+		return int32(k)
+	case int8:
+		return int32(k)
+	case uint8:
+		return int32(k)
+	case uint16:
+		return int32(k)
+	case uint32:
+		return longHash(int64(k))
+	case float64: // numbers decoded from JSON
+		if k == float64(int64(k)) {
+			return longHash(int64(k))
+		}
+	}
+	return StringHash(KeyString(key))
+}
+
+// longHash is Long.hashCode, except that values fitting an int keep
+// Integer.hashCode (the value), as SpEL yields an Integer for them.
+func longHash(v int64) int32 {
+	if v >= -1<<31 && v < 1<<31 {
+		return int32(v)
+	}
+	return int32(v ^ int64(uint64(v)>>32))
+}
+
+// StringHash is Java's String.hashCode.
+func StringHash(s string) int32 {
+	var h int32
+	ascii := true
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			ascii = false
+			break
+		}
+		h = 31*h + int32(s[i])
+	}
+	if ascii {
+		return h
+	}
+	h = 0
+	for _, u := range utf16.Encode([]rune(s)) {
+		h = 31*h + int32(u)
+	}
+	return h
+}
+
+// SelectPartition maps a hash to a partition: abs(hash % count).
+func SelectPartition(hash int32, count int) int {
+	p := hash % int32(count)
+	if p < 0 {
+		p = -p
+	}
+	return int(p)
+}
