@@ -25,6 +25,10 @@ type Config struct {
 	Default BindingConfig `mapstructure:"default"`
 	// Bindings by binding name ("<fn>-in-0", "<fn>-out-0").
 	Bindings map[string]BindingConfig `mapstructure:"bindings"`
+	// OutputBindings names output bindings that belong to no function, for
+	// the send bridge: "orderEvents;audit" (SCSt output-bindings). They are
+	// bound at start-up like function outputs.
+	OutputBindings string `mapstructure:"output-bindings"`
 	// DynamicDestinations, when non-empty, lists the only destinations the
 	// send bridge may send to without an output binding. Empty: any.
 	DynamicDestinations []string `mapstructure:"dynamic-destinations"`

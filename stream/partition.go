@@ -26,7 +26,7 @@ type KeyExpression struct {
 
 // ParseKeyExpression parses a partition key expression.
 func ParseKeyExpression(s string) (KeyExpression, error) {
-	src, rest, _ := strings.Cut(strings.TrimSpace(s), ".")
+	src, rest, dot := strings.Cut(strings.TrimSpace(s), ".")
 	switch src {
 	case "key":
 		if rest != "" {
@@ -34,7 +34,7 @@ func ParseKeyExpression(s string) (KeyExpression, error) {
 		}
 		return KeyExpression{source: "key"}, nil
 	case "payload":
-		if rest == "" {
+		if !dot {
 			return KeyExpression{source: "payload"}, nil
 		}
 		path := strings.Split(rest, ".")

@@ -1,0 +1,585 @@
+package stream
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+)
+
+// Option configures an [App].
+type Option func(*options)
+
+type options struct {
+	log           *slog.Logger
+	binderTypes   BinderTypes
+	converters    *Converters
+	extractors    map[string]KeyExtractor
+	errorHandlers map[string]ErrorHandler
+	signals       bool
+}
+
+// WithLogger sets the app's logger. Default: slog.Default().
+func WithLogger(l *slog.Logger) Option { return func(o *options) { o.log = l } }
+
+// WithBinderType registers a binder type, e.g.
+// WithBinderType(memory.Type, memory.New). The app can only use binder types
+// registered this way.
+func WithBinderType(name string, f BinderFactory) Option {
+	return func(o *options) { o.binderTypes.Add(name, f) }
+}
+
+// WithConverter registers a converter for a MIME type, replacing a built-in.
+func WithConverter(mimeType string, c Converter) Option {
+	return func(o *options) { o.converters.Add(mimeType, c) }
+}
+
+// WithKeyExtractor registers a partition key extractor under a name, for
+// producer.partition-key-extractor-name.
+func WithKeyExtractor(name string, k KeyExtractor) Option {
+	return func(o *options) { o.extractors[name] = k }
+}
+
+// WithErrorHandler sets the error handler of an input binding, called for
+// each message that failed every attempt.
+func WithErrorHandler(binding string, h ErrorHandler) Option {
+	return func(o *options) { o.errorHandlers[strings.ToLower(binding)] = h }
+}
+
+// WithoutSignals stops [App.Run] from handling SIGINT and SIGTERM (it
+// does by default: either starts a graceful shutdown).
+func WithoutSignals() Option { return func(o *options) { o.signals = false } }
+
+// App runs bound functions: it owns the binders, the bindings and the send
+// bridge. Create it with [NewApp], run it with [App.Run].
+type App struct {
+	cfg      *Config
+	opts     options
+	log      *slog.Logger
+	funcs    []*runtimeBinding
+	bindings []*Binding // outputs first, in definition order
+	byName   map[string]*Binding
+	binders  map[string]*binderInstance
+	bridge   *Bridge
+
+	mu       sync.Mutex // guards binders after start (the bridge adds some)
+	running  atomic.Bool
+	ready    chan struct{}
+	stopping chan struct{} // closed when shutdown begins
+}
+
+type binderInstance struct {
+	name, typ string
+	binder    Binder
+}
+
+// NewApp validates cfg against the catalog and the registered binder types
+// and prepares the app. It reports every problem it finds at once (as
+// [ConfigErrors]) and does no network I/O.
+func NewApp(cfg *Config, fns *Catalog, opts ...Option) (*App, error) {
+	if cfg == nil {
+		cfg = &Config{}
+	}
+	if fns == nil {
+		fns = NewCatalog()
+	}
+	o := options{binderTypes: BinderTypes{}, converters: NewConverters(), extractors: map[string]KeyExtractor{},
+		errorHandlers: map[string]ErrorHandler{}, signals: true}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	if o.log == nil {
+		o.log = slog.Default()
+	}
+	a := &App{cfg: cfg, opts: o, log: o.log, byName: map[string]*Binding{}, binders: map[string]*binderInstance{},
+		ready: make(chan struct{}), stopping: make(chan struct{})}
+	a.bridge = newBridge(a)
+	v := validator{cfg: cfg}
+	for _, err := range fns.errs {
+		v.add("functions", "%v", err)
+	}
+	bound, probs := fns.resolve(cfg.Function.Definition)
+	for _, p := range probs {
+		v.add("stream.function.definition", "%s", p)
+	}
+	a.checkBinderDeclarations(&v)
+
+	// The bindings of bound functions, then the bridge's output bindings.
+	type pending struct {
+		rt    *runtimeBinding
+		name  string
+		input bool
+	}
+	var want []pending
+	for _, bf := range bound {
+		rt := &runtimeBinding{fn: bf}
+		if bf.kind != KindSupplier {
+			want = append(want, pending{rt, bf.inBinding(), true})
+		}
+		if bf.kind != KindConsumer {
+			want = append(want, pending{rt, bf.outBinding(), false})
+		}
+		a.funcs = append(a.funcs, rt)
+	}
+	for _, n := range strings.Split(cfg.OutputBindings, ";") {
+		if n = strings.TrimSpace(n); n != "" {
+			want = append(want, pending{nil, n, false})
+		}
+	}
+	known := map[string]bool{}
+	for _, p := range want {
+		known[strings.ToLower(p.name)] = true
+	}
+	for name := range cfg.Bindings {
+		if !known[strings.ToLower(name)] {
+			v.add("stream.bindings."+name, "binding of no bound function (bound bindings: %s)", strings.Join(sortedKeys(known), ", "))
+		}
+	}
+	for _, p := range want {
+		b := a.prepareBinding(&v, p.name, p.input)
+		if b == nil {
+			continue
+		}
+		if p.rt != nil {
+			a.wire(&v, p.rt, b)
+		}
+	}
+	if err := v.errs.Err(); err != nil {
+		return nil, err
+	}
+	for _, rt := range a.funcs {
+		a.finish(rt)
+	}
+	// Outputs first: they are bound first and unbound last.
+	sort.SliceStable(a.bindings, func(i, j int) bool { return !a.bindings[i].input && a.bindings[j].input })
+	return a, nil
+}
+
+// validator collects configuration problems with their origins.
+type validator struct {
+	cfg  *Config
+	errs ConfigErrors
+}
+
+func (v *validator) add(path, format string, args ...any) {
+	v.errs = append(v.errs, &ConfigError{Path: path, Origin: v.origin(path), Msg: fmt.Sprintf(format, args...)})
+}
+
+func (v *validator) addErr(e *ConfigError) {
+	if e.Origin == "" {
+		e.Origin = v.origin(e.Path)
+	}
+	v.errs = append(v.errs, e)
+}
+
+// origin finds where path (or its nearest parent) was set.
+func (v *validator) origin(path string) string {
+	p := strings.ToLower(path)
+	for p != "" {
+		if o, ok := v.cfg.Origins[p]; ok {
+			return o
+		}
+		i := strings.LastIndexByte(p, '.')
+		if i < 0 {
+			break
+		}
+		p = p[:i]
+	}
+	return ""
+}
+
+// checkBinderDeclarations validates stream.binders and the binder-specific
+// sections against the registered binder types.
+func (a *App) checkBinderDeclarations(v *validator) {
+	for name, bc := range a.cfg.Binders {
+		if bc.Type == "" {
+			v.add("stream.binders."+name+".type", "is required (registered types: %s)", strings.Join(a.opts.binderTypes.Names(), ", "))
+		} else if _, err := a.opts.binderTypes.Lookup(bc.Type); err != nil {
+			v.add("stream.binders."+name+".type", "%v", err)
+		}
+	}
+	for typ := range a.cfg.Extensions {
+		if _, err := a.opts.binderTypes.Lookup(typ); err != nil {
+			v.add("stream."+typ, "unknown key or binder type: %v", err)
+		}
+	}
+}
+
+// binderFor returns (creating it on first use) the binder named name.
+func (a *App) binderFor(v *validator, bindingPath, name string) *binderInstance {
+	if bi, ok := a.binders[name]; ok {
+		return bi
+	}
+	typ := name
+	var env map[string]any
+	if bc, ok := a.cfg.Binders[name]; ok {
+		typ, env = bc.Type, bc.Environment
+		if typ == "" {
+			return nil // reported by checkBinderDeclarations
+		}
+	}
+	f, err := a.opts.binderTypes.Lookup(typ)
+	if err != nil {
+		if _, declared := a.cfg.Binders[name]; declared {
+			return nil
+		}
+		v.add(bindingPath+".binder", "binder %q is neither declared under stream.binders nor a registered binder type (%s)", name, strings.Join(a.opts.binderTypes.Names(), ", "))
+		return nil
+	}
+	settings := BinderSettings{Name: name, Type: typ, Environment: env, Binder: a.cfg.Extensions[typ].Binder,
+		Logger: a.log.With("binder", name)}
+	b, err := f(context.Background(), settings)
+	if err != nil {
+		v.add("stream.binders."+name, "%v", err)
+		return nil
+	}
+	bi := &binderInstance{name: name, typ: typ, binder: b}
+	a.binders[name] = bi
+	return bi
+}
+
+// prepareBinding validates and creates one binding.
+func (a *App) prepareBinding(v *validator, name string, input bool) *Binding {
+	path := "stream.bindings." + name
+	cfg := a.cfg.Binding(name)
+	for _, e := range cfg.Validate(path) {
+		v.addErr(e)
+	}
+	p := cfg.Producer
+	if !input && p.PartitionCount > 1 && p.PartitionKeyExpression == "" && p.PartitionKeyExtractorName == "" {
+		v.add(path+".producer.partition-count", "is %d but neither partition-key-expression nor partition-key-extractor-name is set", p.PartitionCount)
+	}
+	if n := p.PartitionKeyExtractorName; !input && n != "" {
+		if _, ok := a.opts.extractors[n]; !ok {
+			v.add(path+".producer.partition-key-extractor-name", "no key extractor %q registered (stream.WithKeyExtractor)", n)
+		}
+	}
+	if input && len(destinations(cfg.Destination)) == 0 {
+		v.add(path+".destination", "is empty")
+	}
+	if !input && strings.Contains(cfg.Destination, ",") {
+		v.add(path+".destination", "an output binding has one destination, got %q", cfg.Destination)
+	}
+	bi := a.binderFor(v, path, cfg.Binder)
+	if bi == nil {
+		return nil
+	}
+	b := newBinding(name, input, cfg, bi.name, bi.typ, a.log)
+	if !input && (p.PartitionKeyExpression != "" || p.PartitionKeyExtractorName != "") {
+		expr, _ := ParseKeyExpression(p.PartitionKeyExpression) // validated above
+		b.part = &partitioner{expr: expr, extractor: a.opts.extractors[p.PartitionKeyExtractorName], count: p.PartitionCount}
+	}
+	if sv, ok := bi.binder.(SpecValidator); ok {
+		cons, prod := a.cfg.Extension(bi.typ, name)
+		var err error
+		if input {
+			for _, d := range destinations(cfg.Destination) {
+				if err = sv.ValidateConsumer(b.consumerSpec(d, cons, nil)); err != nil {
+					break
+				}
+			}
+		} else {
+			err = sv.ValidateProducer(b.producerSpec(prod))
+		}
+		if err != nil {
+			v.add("stream."+bi.typ+".bindings."+name, "%v", err)
+		}
+	}
+	a.bindings = append(a.bindings, b)
+	a.byName[strings.ToLower(name)] = b
+	return b
+}
+
+// wire attaches a binding to its function's runtime and checks the function
+// fits the binding (batch mode needs a slice).
+func (a *App) wire(v *validator, rt *runtimeBinding, b *Binding) {
+	if b.input {
+		rt.in = b
+		if b.cfg.Consumer.BatchMode && rt.fn.parts[0].inElem == nil {
+			v.add("stream.bindings."+b.name+".consumer.batch-mode", "function %q does not take a slice (got %s)", rt.fn.parts[0].name, rt.fn.parts[0].in.typ)
+		}
+	} else {
+		rt.out = b
+	}
+}
+
+// finish builds a function's runtime once its bindings are known.
+func (a *App) finish(rt *runtimeBinding) {
+	rt.log = a.log.With("function", rt.fn.name)
+	if rt.in != nil {
+		rt.log = rt.in.log.With("function", rt.fn.name)
+		rt.inCx = convCtx{binding: rt.in.name, converters: a.opts.converters, contentType: rt.in.cfg.ContentType}
+		rt.retry = newRetryPolicy(rt.in.cfg.Consumer)
+		rt.onFail = a.opts.errorHandlers[strings.ToLower(rt.in.name)]
+	}
+	if rt.out != nil {
+		rt.outCx = convCtx{binding: rt.out.name, converters: a.opts.converters, contentType: rt.out.cfg.ContentType}
+	}
+	rt.stopping = a.stopping
+	e := rt.fn.parts[0]
+	switch {
+	case len(rt.fn.parts) > 1:
+		rt.h = composedHandler{rt}
+	case e.newHandler != nil:
+		rt.h = e.newHandler(rt)
+	}
+}
+
+func (b *Binding) producerSpec(ext map[string]any) ProducerSpec {
+	return ProducerSpec{Binding: b.name, Destination: b.destination, ContentType: b.cfg.ContentType,
+		Producer: b.cfg.Producer, Extension: ext, Logger: b.log}
+}
+
+func (b *Binding) consumerSpec(dest string, ext map[string]any, rt *runtimeBinding) ConsumerSpec {
+	s := ConsumerSpec{Binding: b.name, Destination: dest, Group: b.group, ContentType: b.cfg.ContentType,
+		Consumer: b.cfg.Consumer, Extension: ext, Logger: b.log}
+	if rt != nil {
+		if b.cfg.Consumer.BatchMode {
+			s.BatchHandler = rt.processBatch
+		} else {
+			s.Handler = rt.process
+		}
+	}
+	return s
+}
+
+// Bindings returns every binding, outputs first.
+func (a *App) Bindings() []*Binding { return append([]*Binding(nil), a.bindings...) }
+
+// Binding returns the binding named name (case-insensitively), or nil.
+func (a *App) Binding(name string) *Binding { return a.byName[strings.ToLower(name)] }
+
+// Binders returns the app's binders by name (only those that have bindings
+// or were used by the bridge).
+func (a *App) Binders() map[string]Binder {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	m := make(map[string]Binder, len(a.binders))
+	for n, bi := range a.binders {
+		m[n] = bi.binder
+	}
+	return m
+}
+
+// Bridge returns the send bridge, for sending from ordinary code.
+func (a *App) Bridge() *Bridge { return a.bridge }
+
+// Ready is closed once every binding is bound and started and the suppliers
+// run.
+func (a *App) Ready() <-chan struct{} { return a.ready }
+
+// Config returns the configuration the app was built from.
+func (a *App) Config() *Config { return a.cfg }
+
+// Run binds everything (outputs before inputs), starts the suppliers, and
+// blocks until ctx ends or SIGINT/SIGTERM arrives (unless [WithoutSignals]);
+// then it shuts down gracefully: suppliers and intake stop, in-flight
+// messages finish and are acknowledged, producers flush, binders close — all
+// within stream.shutdown-timeout. Run returns the binding error that
+// prevented start-up, or the errors of shutdown. An App runs once.
+func (a *App) Run(ctx context.Context) error {
+	if !a.running.CompareAndSwap(false, true) {
+		return errors.New("stream: app already run")
+	}
+	if a.opts.signals {
+		var stop context.CancelFunc
+		ctx, stop = signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+		defer stop()
+	}
+	supCtx, cancelSuppliers := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelSuppliers()
+	var suppliers sync.WaitGroup
+	err := a.start(ctx, supCtx, &suppliers)
+	if err == nil {
+		a.log.Info("stream app started", "bindings", len(a.bindings), "binders", len(a.binders))
+		close(a.ready)
+		<-ctx.Done()
+		a.log.Info("stream app shutting down")
+	}
+	return errors.Join(err, a.shutdown(cancelSuppliers, &suppliers))
+}
+
+func (a *App) start(ctx, supCtx context.Context, suppliers *sync.WaitGroup) error {
+	rtOf := map[*Binding]*runtimeBinding{}
+	for _, rt := range a.funcs {
+		if rt.in != nil {
+			rtOf[rt.in] = rt
+		}
+	}
+	for _, b := range a.bindings {
+		bi := a.binders[b.binderName]
+		cons, prod := a.cfg.Extension(bi.typ, b.name)
+		if !b.input {
+			p, err := bi.binder.BindProducer(ctx, b.producerSpec(prod))
+			if err != nil {
+				return fmt.Errorf("bind producer %s to %s: %w", b.name, b.destination, err)
+			}
+			b.producer = p
+			if b.cfg.Producer.AutoStart() {
+				if err := b.Start(ctx); err != nil {
+					return err
+				}
+			}
+			continue
+		}
+		for _, d := range destinations(b.destination) {
+			c, err := bi.binder.BindConsumer(ctx, b.consumerSpec(d, cons, rtOf[b]))
+			if err != nil {
+				return fmt.Errorf("bind consumer %s to %s: %w", b.name, d, err)
+			}
+			b.consumers = append(b.consumers, c)
+		}
+	}
+	for _, b := range a.bindings {
+		if b.input && b.cfg.Consumer.AutoStart() {
+			if err := b.Start(ctx); err != nil {
+				return err
+			}
+		}
+	}
+	for _, rt := range a.funcs {
+		if rt.fn.kind != KindSupplier {
+			continue
+		}
+		r := rt.fn.parts[0].newRunner
+		if len(rt.fn.parts) > 1 {
+			r = composedSupplier
+		}
+		runner := r(rt)
+		suppliers.Add(1)
+		go func() {
+			defer suppliers.Done()
+			runner.run(supCtx)
+		}()
+	}
+	return ctx.Err()
+}
+
+func (a *App) shutdownTimeout() time.Duration {
+	if a.cfg.ShutdownTimeout > 0 {
+		return a.cfg.ShutdownTimeout
+	}
+	return DefaultShutdownTimeout
+}
+
+// shutdown unbinds in reverse order within the shutdown timeout.
+func (a *App) shutdown(cancelSuppliers context.CancelFunc, suppliers *sync.WaitGroup) error {
+	close(a.stopping)
+	ctx, cancel := context.WithTimeout(context.Background(), a.shutdownTimeout())
+	defer cancel()
+	var errs []error
+	cancelSuppliers()
+	done := make(chan struct{})
+	go func() { suppliers.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		errs = append(errs, errors.New("suppliers did not stop within the shutdown timeout"))
+	}
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for _, b := range a.bindings {
+		if !b.input {
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := b.Stop(ctx); err != nil {
+				mu.Lock()
+				errs = append(errs, err)
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	if err := a.bridge.close(ctx); err != nil {
+		errs = append(errs, err)
+	}
+	for _, b := range a.bindings {
+		if b.input || b.producer == nil {
+			continue
+		}
+		b.mu.Lock()
+		if b.State() != StateStopped {
+			b.setState(StateStopped)
+		}
+		b.mu.Unlock()
+		if err := b.producer.Close(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("binding %s: close: %w", b.name, err))
+		}
+	}
+	a.mu.Lock()
+	binders := make([]*binderInstance, 0, len(a.binders))
+	for _, bi := range a.binders {
+		binders = append(binders, bi)
+	}
+	a.mu.Unlock()
+	for _, bi := range binders {
+		if err := bi.binder.Close(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("binder %s: close: %w", bi.name, err))
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		a.log.Error("stream app shutdown incomplete", "error", err)
+		return err
+	}
+	a.log.Info("stream app stopped")
+	return nil
+}
+
+// composedSupplier runs a composition that starts with a polled supplier.
+func composedSupplier(rt *runtimeBinding) supplierRunner { return composedRunner{rt} }
+
+type composedRunner struct{ rt *runtimeBinding }
+
+func (c composedRunner) run(ctx context.Context) {
+	rt := c.rt
+	delay := rt.out.cfg.Producer.Poller.FixedDelay
+	for {
+		if !rt.out.waitStarted(ctx) {
+			return
+		}
+		v, err := rt.fn.parts[0].call(ctx, nil)
+		switch {
+		case errors.Is(err, Skip):
+		case err != nil:
+			rt.out.stats.errors.Add(1)
+			rt.log.Error("supplier failed", "error", err)
+		case !rt.fn.parts[0].out.isNil(v):
+			for attempt := 1; ctx.Err() == nil; attempt++ {
+				err := rt.callChain(ctx, 1, v)
+				if err == nil || IsPermanent(err) {
+					if err != nil {
+						rt.log.Error("composed supplier failed", "error", err)
+					}
+					break
+				}
+				rt.log.Warn("composed supplier output not sent, retrying", "error", err)
+				if !sleepCtx(ctx, retryPolicy{initial: 100 * time.Millisecond, multiplier: 2, max: 5 * time.Second}.backOff(attempt)) {
+					return
+				}
+			}
+		}
+		if !sleepCtx(ctx, delay) {
+			return
+		}
+	}
+}
+
+func sortedKeys(m map[string]bool) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}

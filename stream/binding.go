@@ -1,0 +1,294 @@
+package stream
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// ErrBindingStopped is returned when sending through a stopped output binding.
+var ErrBindingStopped = errors.New("stream: binding is stopped")
+
+// Binding is a bound input or output: the unit that is started, stopped,
+// paused and resumed, and that counts what passes through it. Its methods
+// are safe for concurrent use.
+type Binding struct {
+	name        string
+	input       bool
+	binderName  string
+	binderType  string
+	destination string // as configured; inputs may list several
+	group       string
+	cfg         BindingConfig
+	log         *slog.Logger
+
+	mu        sync.Mutex
+	state     atomic.Value // State
+	changed   chan struct{} // closed and replaced on every state change
+	consumers []Consumer
+	producer  Producer
+	part      *partitioner
+	stampCT   bool // write the binding's non-default content type on sends
+
+	stats bindingStats
+}
+
+func newBinding(name string, input bool, cfg BindingConfig, binderName, binderType string, log *slog.Logger) *Binding {
+	b := &Binding{name: name, input: input, cfg: cfg, binderName: binderName, binderType: binderType,
+		destination: cfg.Destination, changed: make(chan struct{})}
+	if input {
+		b.group = cfg.Group
+	}
+	b.state.Store(StateStopped)
+	attrs := []any{"binding", name, "destination", cfg.Destination, "binder", binderName}
+	if b.group != "" {
+		attrs = append(attrs, "group", b.group)
+	}
+	b.log = log.With(attrs...)
+	b.stampCT = mediaTypeOf(cfg.ContentType) != DefaultContentType
+	return b
+}
+
+// Name is the binding name, e.g. "chargePayment-in-0".
+func (b *Binding) Name() string { return b.name }
+
+// IsInput reports whether this is a consumer (input) binding.
+func (b *Binding) IsInput() bool { return b.input }
+
+// Binder is the name of the binder the binding is on.
+func (b *Binding) Binder() string { return b.binderName }
+
+// BinderType is the type of that binder.
+func (b *Binding) BinderType() string { return b.binderType }
+
+// Destination is the configured destination (inputs may list several,
+// comma-separated).
+func (b *Binding) Destination() string { return b.destination }
+
+// Group is the consumer group of an input binding ("" = anonymous).
+func (b *Binding) Group() string { return b.group }
+
+// Config is the binding's effective configuration.
+func (b *Binding) Config() BindingConfig { return b.cfg }
+
+// State is the binding's current state.
+func (b *Binding) State() State { return b.state.Load().(State) }
+
+// Stats returns a snapshot of the binding's counters.
+func (b *Binding) Stats() BindingStats { return b.stats.snapshot() }
+
+func (b *Binding) setState(s State) {
+	b.state.Store(s)
+	close(b.changed)
+	b.changed = make(chan struct{})
+}
+
+// Start starts the binding (a no-op when started; resumes a paused one).
+func (b *Binding) Start(ctx context.Context) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	switch b.State() {
+	case StateStarted:
+		return nil
+	case StatePaused:
+		return b.resumeLocked(ctx)
+	}
+	for _, c := range b.consumers {
+		if err := c.Start(ctx); err != nil {
+			return fmt.Errorf("binding %s: start: %w", b.name, err)
+		}
+	}
+	b.setState(StateStarted)
+	b.log.Info("binding started")
+	return nil
+}
+
+// Stop stops the binding: an input stops receiving and finishes what is in
+// flight (bounded by ctx); an output refuses sends and holds its supplier.
+func (b *Binding) Stop(ctx context.Context) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.State() == StateStopped {
+		return nil
+	}
+	var errs []error
+	for _, c := range b.consumers {
+		if err := c.Stop(ctx); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	b.setState(StateStopped)
+	b.log.Info("binding stopped")
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("binding %s: stop: %w", b.name, err)
+	}
+	return nil
+}
+
+// Pause stops intake of a started input binding without leaving its group;
+// on an output binding it holds the supplier like Stop.
+func (b *Binding) Pause(ctx context.Context) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.State() != StateStarted {
+		return nil
+	}
+	for _, c := range b.consumers {
+		if err := c.Pause(ctx); err != nil {
+			return fmt.Errorf("binding %s: pause: %w", b.name, err)
+		}
+	}
+	b.setState(StatePaused)
+	b.log.Info("binding paused")
+	return nil
+}
+
+// Resume undoes Pause.
+func (b *Binding) Resume(ctx context.Context) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.State() != StatePaused {
+		return nil
+	}
+	return b.resumeLocked(ctx)
+}
+
+func (b *Binding) resumeLocked(ctx context.Context) error {
+	for _, c := range b.consumers {
+		if err := c.Resume(ctx); err != nil {
+			return fmt.Errorf("binding %s: resume: %w", b.name, err)
+		}
+	}
+	b.setState(StateStarted)
+	b.log.Info("binding resumed")
+	return nil
+}
+
+// waitStarted blocks until the binding is started; false if ctx ended.
+func (b *Binding) waitStarted(ctx context.Context) bool {
+	for {
+		if b.State() == StateStarted {
+			return true
+		}
+		b.mu.Lock()
+		ch := b.changed
+		started := b.State() == StateStarted
+		b.mu.Unlock()
+		if started {
+			return true
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return false
+		}
+	}
+}
+
+// send sends one encoded message through an output binding, selecting its
+// partition first. value returns the payload before encoding, for the key.
+func (b *Binding) send(ctx context.Context, env Envelope, value func() any) error {
+	if b.State() != StateStarted {
+		return fmt.Errorf("binding %s: %w", b.name, ErrBindingStopped)
+	}
+	if b.part != nil {
+		var v any
+		if value != nil {
+			v = value()
+		}
+		key, p, err := b.part.partition(v, env.Headers)
+		if err != nil {
+			b.stats.errors.Add(1)
+			return Permanent(fmt.Errorf("binding %s: %w", b.name, err))
+		}
+		env.Key = []byte(key)
+		env.Headers = env.Headers.Clone().With(HeaderPartition, strconv.Itoa(p))
+	}
+	if b.stampCT && env.Headers[HeaderContentType] == "" {
+		env.Headers = env.Headers.Clone().With(HeaderContentType, b.cfg.ContentType)
+	}
+	if err := b.producer.Send(ctx, env); err != nil {
+		b.stats.errors.Add(1)
+		return fmt.Errorf("binding %s: send to %s: %w", b.name, b.destination, err)
+	}
+	b.stats.sent.Add(1)
+	return nil
+}
+
+// partitioner selects partitions for a partitioned producer.
+type partitioner struct {
+	expr      KeyExpression
+	extractor KeyExtractor
+	count     int
+}
+
+func (p *partitioner) partition(v any, h Headers) (string, int, error) {
+	var (
+		key any
+		err error
+	)
+	if p.extractor != nil {
+		key, err = p.extractor(v, h)
+	} else {
+		key, err = p.expr.Extract(v, h)
+	}
+	if err != nil {
+		return "", 0, fmt.Errorf("partition key: %w", err)
+	}
+	if key == nil {
+		return "", 0, errors.New("partition key: key is nil")
+	}
+	return KeyString(key), SelectPartition(PartitionHash(key), p.count), nil
+}
+
+// bindingStats are a binding's counters.
+type bindingStats struct {
+	processed, retried, failed, deadLettered, dropped, sent, errors atomic.Int64
+	handlerNanos                                                    atomic.Int64
+}
+
+func (s *bindingStats) observe(d time.Duration) { s.handlerNanos.Add(int64(d)) }
+
+func (s *bindingStats) snapshot() BindingStats {
+	return BindingStats{
+		Processed: s.processed.Load(), Retried: s.retried.Load(), Failed: s.failed.Load(),
+		DeadLettered: s.deadLettered.Load(), Dropped: s.dropped.Load(), Sent: s.sent.Load(),
+		Errors: s.errors.Load(), HandlerTime: time.Duration(s.handlerNanos.Load()),
+	}
+}
+
+// BindingStats is a snapshot of a binding's counters.
+type BindingStats struct {
+	// Processed counts input messages handled successfully.
+	Processed int64 `json:"processed"`
+	// Retried counts retry attempts (not messages).
+	Retried int64 `json:"retried"`
+	// Failed counts input messages that failed every attempt; each is also
+	// counted as DeadLettered or Dropped.
+	Failed       int64 `json:"failed"`
+	DeadLettered int64 `json:"deadLettered"`
+	Dropped      int64 `json:"dropped"`
+	// Sent counts messages sent through an output binding.
+	Sent int64 `json:"sent"`
+	// Errors counts send failures and supplier errors.
+	Errors int64 `json:"errors"`
+	// HandlerTime is the total time spent handling input messages.
+	HandlerTime time.Duration `json:"handlerTimeNanos"`
+}
+
+// destinations splits a comma-separated destination list.
+func destinations(d string) []string {
+	var out []string
+	for _, s := range strings.Split(d, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
+}

@@ -1,0 +1,211 @@
+package stream
+
+import (
+	"reflect"
+	"unsafe"
+)
+
+// codecs converts between Envelopes and typed values of one Go type. It is
+// built once per registered type so that the per-message path makes no type
+// switches and, for []byte, no allocations.
+type codec[T any] struct {
+	typeName string
+	// decode turns a payload with content type ct into a T.
+	decode func(cx *convCtx, env Envelope, ct string) (T, error)
+	// encode turns a T into payload bytes (and headers, for Message).
+	encode func(cx *convCtx, v T) ([]byte, Headers, error)
+	// isNil reports whether v is a nil "no output" value. It takes v by
+	// value: a pointer passed through a func value would escape and make
+	// every output allocate.
+	isNil func(v T) bool
+	// raw is true for []byte and string: no converter involved.
+	raw bool
+}
+
+// convCtx is what conversion needs from a binding.
+type convCtx struct {
+	binding    string
+	converters *Converters
+	// contentType is the binding's content type, used when encoding.
+	contentType string
+}
+
+// messageCodec is implemented by *Message[T] so that the generic code can
+// recognise it and convert its payload with T's codec.
+type messageCodec interface {
+	fromEnvelope(cx *convCtx, env Envelope, ct string) error
+	toPayload(cx *convCtx) ([]byte, Headers, error)
+}
+
+func (m *Message[T]) fromEnvelope(cx *convCtx, env Envelope, ct string) error {
+	v, err := codecFor[T]().decode(cx, env, ct)
+	if err != nil {
+		return err
+	}
+	m.Payload, m.Headers = v, env.Headers
+	return nil
+}
+
+func (m *Message[T]) toPayload(cx *convCtx) ([]byte, Headers, error) {
+	b, _, err := codecFor[T]().encode(cx, m.Payload)
+	return b, m.Headers, err
+}
+
+// codecFor builds the codec of T.
+func codecFor[T any]() codec[T] {
+	var zero T
+	c := codec[T]{typeName: reflect.TypeFor[T]().String(), isNil: nilCheck[T]()}
+	switch any(&zero).(type) {
+	case *[]byte:
+		c.raw = true
+		// T is []byte: the unsafe casts below are identity conversions.
+		c.decode = func(_ *convCtx, env Envelope, _ string) (T, error) {
+			var v T
+			*(*[]byte)(unsafe.Pointer(&v)) = env.Payload
+			return v, nil
+		}
+		c.encode = func(_ *convCtx, v T) ([]byte, Headers, error) {
+			return *(*[]byte)(unsafe.Pointer(&v)), nil, nil
+		}
+	case *string:
+		c.raw = true
+		c.decode = func(_ *convCtx, env Envelope, _ string) (T, error) {
+			var v T
+			*(*string)(unsafe.Pointer(&v)) = string(env.Payload)
+			return v, nil
+		}
+		c.encode = func(_ *convCtx, v T) ([]byte, Headers, error) {
+			return []byte(*(*string)(unsafe.Pointer(&v))), nil, nil
+		}
+	case messageCodec:
+		c.decode = func(cx *convCtx, env Envelope, ct string) (T, error) {
+			var v T
+			err := any(&v).(messageCodec).fromEnvelope(cx, env, ct)
+			return v, err
+		}
+		c.encode = func(cx *convCtx, v T) ([]byte, Headers, error) {
+			return any(&v).(messageCodec).toPayload(cx)
+		}
+	default:
+		typeName := c.typeName
+		c.decode = func(cx *convCtx, env Envelope, ct string) (T, error) {
+			var v T
+			conv, ok := cx.converters.Lookup(ct)
+			if !ok {
+				return v, Permanent(&ConversionError{Binding: cx.binding, ContentType: ct, Type: typeName, Decode: true, Err: errNoConverter})
+			}
+			if err := conv.Unmarshal(env.Payload, &v); err != nil {
+				return v, Permanent(&ConversionError{Binding: cx.binding, ContentType: ct, Type: typeName, Decode: true, Err: err})
+			}
+			return v, nil
+		}
+		c.encode = func(cx *convCtx, v T) ([]byte, Headers, error) {
+			conv, ok := cx.converters.Lookup(cx.contentType)
+			if !ok {
+				return nil, nil, Permanent(&ConversionError{Binding: cx.binding, ContentType: cx.contentType, Type: typeName, Err: errNoConverter})
+			}
+			b, err := conv.Marshal(v)
+			if err != nil {
+				return nil, nil, Permanent(&ConversionError{Binding: cx.binding, ContentType: cx.contentType, Type: typeName, Err: err})
+			}
+			return b, nil, nil
+		}
+	}
+	return c
+}
+
+// nilCheck returns a function telling whether a T is nil, for the nilable
+// kinds, without boxing T into an interface (which would allocate).
+func nilCheck[T any]() func(T) bool {
+	t := reflect.TypeFor[T]()
+	switch t.Kind() {
+	case reflect.Pointer, reflect.Map, reflect.Chan, reflect.Func, reflect.UnsafePointer:
+		// One machine word holding a pointer.
+		return func(v T) bool { return *(*unsafe.Pointer)(unsafe.Pointer(&v)) == nil }
+	case reflect.Slice:
+		return func(v T) bool { return (*(*[]byte)(unsafe.Pointer(&v))) == nil }
+	case reflect.Interface:
+		// A nil interface has a nil type (or itab) word.
+		return func(v T) bool { return (*(*[2]unsafe.Pointer)(unsafe.Pointer(&v)))[0] == nil }
+	}
+	return func(T) bool { return false }
+}
+
+// anyCodec is the type-erased form of a codec, for composition, batches and
+// the send bridge, where values travel as `any` anyway.
+type anyCodec struct {
+	typ    reflect.Type
+	raw    bool
+	decode func(cx *convCtx, env Envelope, ct string) (any, error)
+	encode func(cx *convCtx, v any) ([]byte, Headers, error)
+	isNil  func(v any) bool
+}
+
+func erase[T any](c codec[T]) anyCodec {
+	return anyCodec{
+		typ: reflect.TypeFor[T](),
+		raw: c.raw,
+		decode: func(cx *convCtx, env Envelope, ct string) (any, error) {
+			return c.decode(cx, env, ct)
+		},
+		encode: func(cx *convCtx, v any) ([]byte, Headers, error) {
+			t, _ := v.(T)
+			return c.encode(cx, t)
+		},
+		isNil: func(v any) bool {
+			if v == nil {
+				return true
+			}
+			t, ok := v.(T)
+			return ok && c.isNil(t)
+		},
+	}
+}
+
+// encodeAny encodes a value of unknown static type, as the send bridge gets
+// it: []byte and string raw, a Message[T] with its headers, anything else
+// through the converter of the content type.
+func encodeAny(cx *convCtx, v any) ([]byte, Headers, error) {
+	switch t := v.(type) {
+	case []byte:
+		return t, nil, nil
+	case string:
+		return []byte(t), nil, nil
+	case Envelope:
+		return t.Payload, t.Headers, nil
+	}
+	if mc, ok := reflectMessage(v); ok {
+		return mc.toPayload(cx)
+	}
+	conv, ok := cx.converters.Lookup(cx.contentType)
+	if !ok {
+		return nil, nil, Permanent(&ConversionError{Binding: cx.binding, ContentType: cx.contentType, Type: typeNameOf(v), Err: errNoConverter})
+	}
+	b, err := conv.Marshal(v)
+	if err != nil {
+		return nil, nil, Permanent(&ConversionError{Binding: cx.binding, ContentType: cx.contentType, Type: typeNameOf(v), Err: err})
+	}
+	return b, nil, nil
+}
+
+// reflectMessage returns v as a messageCodec when v is a Message[T] value.
+func reflectMessage(v any) (messageCodec, bool) {
+	if mc, ok := v.(messageCodec); ok { // *Message[T]
+		return mc, true
+	}
+	rv := reflect.ValueOf(v)
+	if !rv.IsValid() || rv.Kind() != reflect.Struct {
+		return nil, false
+	}
+	p := reflect.New(rv.Type())
+	p.Elem().Set(rv)
+	mc, ok := p.Interface().(messageCodec)
+	return mc, ok
+}
+
+func typeNameOf(v any) string {
+	if v == nil {
+		return "nil"
+	}
+	return reflect.TypeOf(v).String()
+}

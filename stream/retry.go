@@ -1,0 +1,95 @@
+package stream
+
+import (
+	"context"
+	"fmt"
+	"runtime/debug"
+	"time"
+)
+
+// retryPolicy is the in-process retry of a consumer binding
+// (consumer.max-attempts and the back-off keys).
+type retryPolicy struct {
+	maxAttempts int
+	initial     time.Duration
+	multiplier  float64
+	max         time.Duration
+}
+
+func newRetryPolicy(c ConsumerConfig) retryPolicy {
+	return retryPolicy{maxAttempts: c.MaxAttempts, initial: c.BackOffInitialInterval, multiplier: c.BackOffMultiplier, max: c.BackOffMaxInterval}
+}
+
+// backOff returns the wait after the given failed attempt (1-based).
+func (p retryPolicy) backOff(attempt int) time.Duration {
+	d := float64(p.initial)
+	for i := 1; i < attempt; i++ {
+		d *= p.multiplier
+		if d >= float64(p.max) {
+			return p.max
+		}
+	}
+	if time.Duration(d) > p.max {
+		return p.max
+	}
+	return time.Duration(d)
+}
+
+// sleepCtx waits d or until ctx ends; it reports whether the full wait
+// elapsed.
+func sleepCtx(ctx context.Context, d time.Duration) bool {
+	if d <= 0 {
+		return ctx.Err() == nil
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+// PanicError is a recovered handler panic. It is retried and dead-lettered
+// like any other error; Stack is the goroutine's stack at the panic.
+type PanicError struct {
+	Value any
+	Stack []byte
+}
+
+func (e *PanicError) Error() string { return fmt.Sprintf("handler panic: %v", e.Value) }
+
+// Unwrap exposes a panic value that is an error.
+func (e *PanicError) Unwrap() error {
+	if err, ok := e.Value.(error); ok {
+		return err
+	}
+	return nil
+}
+
+// safeCall runs f, turning a panic into a *PanicError.
+func safeCall(f func() error) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = &PanicError{Value: r, Stack: debug.Stack()}
+		}
+	}()
+	return f()
+}
+
+// emitRetrying sends v with emit, retrying with back-off (100ms doubling to
+// 5s) until it succeeds or ctx ends. Permanent errors are not retried: the
+// core has logged them, and the caller moves on to the next value.
+func emitRetrying[T any](ctx context.Context, emit Emitter[T], v T) error {
+	p := retryPolicy{initial: 100 * time.Millisecond, multiplier: 2, max: 5 * time.Second}
+	for attempt := 1; ; attempt++ {
+		err := emit(ctx, v)
+		if err == nil || IsPermanent(err) {
+			return nil
+		}
+		if !sleepCtx(ctx, p.backOff(attempt)) {
+			return nil
+		}
+	}
+}

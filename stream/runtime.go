@@ -1,0 +1,354 @@
+package stream
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"reflect"
+	"time"
+)
+
+// FailedMessage describes a message that failed every attempt; it is what a
+// binding's [ErrorHandler] receives.
+type FailedMessage struct {
+	Binding  string
+	Envelope Envelope
+	Err      error
+	Attempts int
+	// DeadLettered is true when the binder is about to dead-letter it, false
+	// when it is dropped.
+	DeadLettered bool
+}
+
+// ErrorHandler is called for each message of a binding that failed for good,
+// before the binder dead-letters or drops it. It must not block for long.
+type ErrorHandler func(ctx context.Context, m FailedMessage)
+
+// messageHandler is one bound function's per-message work (decode, call,
+// encode, send), without retries.
+type messageHandler interface {
+	handle(ctx context.Context, env Envelope) error
+}
+
+// supplierRunner drives a supplier until ctx ends.
+type supplierRunner interface {
+	run(ctx context.Context)
+}
+
+// runtimeBinding is the runtime of one bound function: its bindings,
+// conversion contexts and retry policy.
+type runtimeBinding struct {
+	fn     *boundFunc
+	in     *Binding // nil for suppliers
+	out    *Binding // nil for consumers
+	inCx   convCtx
+	outCx  convCtx
+	retry  retryPolicy
+	onFail ErrorHandler
+	log    *slog.Logger
+	h      messageHandler
+	// stopping is closed when the app begins to shut down: a message in
+	// back-off is then Nak'ed at once rather than holding up shutdown.
+	stopping <-chan struct{}
+}
+
+// sendError marks a failure to send a function's output: after the retries
+// the input is left for redelivery (Nak) rather than dead-lettered, since the
+// message is not at fault.
+type sendError struct{ err error }
+
+func (e *sendError) Error() string { return e.err.Error() }
+func (e *sendError) Unwrap() error { return e.err }
+
+// process is the binder-facing Handler of an input binding: it runs the
+// handler with retries and panic recovery and turns the result into Ack,
+// Nak or Term.
+func (rt *runtimeBinding) process(ctx context.Context, env Envelope) error {
+	return rt.withRetries(ctx, env, func(ctx context.Context) error { return rt.h.handle(ctx, env) })
+}
+
+// processBatch is the BatchHandler of an input binding in batch mode.
+func (rt *runtimeBinding) processBatch(ctx context.Context, envs []Envelope) error {
+	var first Envelope
+	if len(envs) > 0 {
+		first = envs[0]
+	}
+	return rt.withRetries(ctx, first, func(ctx context.Context) error { return rt.handleBatch(ctx, envs) })
+}
+
+func (rt *runtimeBinding) withRetries(ctx context.Context, env Envelope, attempt func(context.Context) error) error {
+	stats := &rt.in.stats
+	start := time.Now()
+	var err error
+	n := 1
+	for ; ; n++ {
+		err = safeCall(func() error { return attempt(ctx) })
+		if err == nil {
+			stats.processed.Add(1)
+			stats.observe(time.Since(start))
+			return nil
+		}
+		if errors.Is(err, ErrNak) {
+			return err
+		}
+		if ctx.Err() != nil {
+			return fmt.Errorf("%w: %w", ErrNak, err)
+		}
+		if IsPermanent(err) || n >= rt.retry.maxAttempts {
+			break
+		}
+		stats.retried.Add(1)
+		rt.log.Debug("handler failed, retrying", "attempt", n, "error", err)
+		if !rt.backOff(ctx, rt.retry.backOff(n)) {
+			return fmt.Errorf("%w: interrupted during back-off: %w", ErrNak, err)
+		}
+	}
+	stats.observe(time.Since(start))
+	var se *sendError
+	if errors.As(err, &se) && !IsPermanent(err) {
+		stats.errors.Add(1)
+		rt.log.Warn("output send failed after every attempt; input left for redelivery", "attempts", n, "error", err)
+		return fmt.Errorf("%w: %w", ErrNak, err)
+	}
+	stats.failed.Add(1)
+	dlq := rt.in.cfg.Consumer.DLQ && rt.in.group != ""
+	if dlq {
+		stats.deadLettered.Add(1)
+		rt.log.Warn("message failed, sending to the dead-letter queue", "attempts", n, "error", err)
+	} else {
+		stats.dropped.Add(1)
+		rt.log.Error("message failed and is DROPPED (no dlq configured)", "attempts", n, "error", err)
+	}
+	if rt.onFail != nil {
+		rt.onFail(ctx, FailedMessage{Binding: rt.in.name, Envelope: env, Err: err, Attempts: n, DeadLettered: dlq})
+	}
+	return err
+}
+
+// backOff waits d unless ctx ends or the app begins to stop.
+func (rt *runtimeBinding) backOff(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+	case <-rt.stopping:
+	}
+	return false
+}
+
+// send partitions and sends one encoded output. value is the output before
+// encoding, for the partition key; it is only evaluated when partitioned.
+func (rt *runtimeBinding) send(ctx context.Context, env Envelope, value func() any) error {
+	if err := rt.out.send(ctx, env, value); err != nil {
+		if IsPermanent(err) {
+			return err
+		}
+		return &sendError{err}
+	}
+	return nil
+}
+
+// functionHandler is the typed fast path of a registered function.
+type functionHandler[In, Out any] struct {
+	rt  *runtimeBinding
+	fn  func(context.Context, In) (Out, error)
+	in  codec[In]
+	out codec[Out]
+}
+
+func (h *functionHandler[In, Out]) handle(ctx context.Context, env Envelope) error {
+	rt := h.rt
+	v, err := h.in.decode(&rt.inCx, env, env.ContentType(rt.inCx.contentType))
+	if err != nil {
+		return err
+	}
+	r, err := h.fn(ctx, v)
+	if err != nil {
+		if errors.Is(err, Skip) {
+			return nil
+		}
+		return err
+	}
+	if h.out.isNil(r) {
+		return nil
+	}
+	data, hdr, err := h.out.encode(&rt.outCx, r)
+	if err != nil {
+		return err
+	}
+	var value func() any
+	if rt.out.part != nil {
+		value = func() any { return r }
+	}
+	return rt.send(ctx, Envelope{Payload: data, Headers: hdr}, value)
+}
+
+// consumerHandler is the typed fast path of a registered consumer.
+type consumerHandler[In any] struct {
+	rt *runtimeBinding
+	fn func(context.Context, In) error
+	in codec[In]
+}
+
+func (h *consumerHandler[In]) handle(ctx context.Context, env Envelope) error {
+	v, err := h.in.decode(&h.rt.inCx, env, env.ContentType(h.rt.inCx.contentType))
+	if err != nil {
+		return err
+	}
+	if err := h.fn(ctx, v); err != nil && !errors.Is(err, Skip) {
+		return err
+	}
+	return nil
+}
+
+// composedHandler runs a composition "a|b|c" with erased values.
+type composedHandler struct{ rt *runtimeBinding }
+
+func (h composedHandler) handle(ctx context.Context, env Envelope) error {
+	parts := h.rt.fn.parts
+	v, err := parts[0].in.decode(&h.rt.inCx, env, env.ContentType(h.rt.inCx.contentType))
+	if err != nil {
+		return err
+	}
+	return h.rt.callChain(ctx, 0, v)
+}
+
+// callChain calls the function's parts in order from part from, starting
+// with v (the input of that part, or the output of the one before it), and
+// sends the result if the chain has an output.
+func (rt *runtimeBinding) callChain(ctx context.Context, from int, v any) error {
+	parts := rt.fn.parts
+	for i := from; i < len(parts); i++ {
+		p := parts[i]
+		if i > 0 {
+			var err error
+			if v, err = rt.adapt(parts[i-1], p, v); err != nil {
+				return err
+			}
+		}
+		r, err := p.call(ctx, v)
+		if err != nil {
+			if errors.Is(err, Skip) {
+				return nil
+			}
+			return err
+		}
+		if p.kind == KindConsumer {
+			return nil
+		}
+		if p.out.isNil(r) {
+			return nil
+		}
+		v = r
+	}
+	last := parts[len(parts)-1]
+	data, hdr, err := last.out.encode(&rt.outCx, v)
+	if err != nil {
+		return err
+	}
+	return rt.send(ctx, Envelope{Payload: data, Headers: hdr}, func() any { return v })
+}
+
+// adapt passes the output of prev to next: as is when the types match,
+// otherwise through prev's encoding and next's decoding as JSON (so that a
+// function of []byte can feed one of a struct, and back).
+func (rt *runtimeBinding) adapt(prev, next *entry, v any) (any, error) {
+	if next.in.typ == nil || reflect.TypeOf(v) == next.in.typ {
+		return v, nil
+	}
+	cx := convCtx{binding: rt.fn.name, converters: rt.inCx.converters, contentType: DefaultContentType}
+	data, hdr, err := prev.out.encode(&cx, v)
+	if err != nil {
+		return nil, err
+	}
+	return next.in.decode(&cx, Envelope{Payload: data, Headers: hdr}, DefaultContentType)
+}
+
+// handleBatch decodes a batch into the slice the function takes and calls it.
+func (rt *runtimeBinding) handleBatch(ctx context.Context, envs []Envelope) error {
+	e := rt.fn.parts[0]
+	slice := reflect.MakeSlice(e.in.typ, len(envs), len(envs))
+	for i, env := range envs {
+		v, err := e.inElem.decode(&rt.inCx, env, env.ContentType(rt.inCx.contentType))
+		if err != nil {
+			return err
+		}
+		slice.Index(i).Set(reflect.ValueOf(v))
+	}
+	return rt.callChain(ctx, 0, slice.Interface())
+}
+
+// polledSupplier calls a supplier every fixed delay.
+type polledSupplier[Out any] struct {
+	rt  *runtimeBinding
+	fn  func(context.Context) (Out, error)
+	out codec[Out]
+}
+
+func (s *polledSupplier[Out]) run(ctx context.Context) {
+	delay := s.rt.out.cfg.Producer.Poller.FixedDelay
+	for {
+		if !s.rt.out.waitStarted(ctx) {
+			return
+		}
+		v, err := s.fn(ctx)
+		switch {
+		case errors.Is(err, Skip):
+		case err != nil:
+			s.rt.out.stats.errors.Add(1)
+			s.rt.log.Error("supplier failed", "error", err)
+		case !s.out.isNil(v):
+			_ = emitRetrying(ctx, s.emit, v)
+		}
+		if !sleepCtx(ctx, delay) {
+			return
+		}
+	}
+}
+
+func (s *polledSupplier[Out]) emit(ctx context.Context, v Out) error {
+	return emitValue(ctx, s.rt, s.out, v)
+}
+
+// sourceSupplier runs an event-driven supplier.
+type sourceSupplier[Out any] struct {
+	rt  *runtimeBinding
+	src Source[Out]
+	out codec[Out]
+}
+
+func (s *sourceSupplier[Out]) run(ctx context.Context) {
+	if err := s.src(ctx, s.emit); err != nil && ctx.Err() == nil {
+		s.rt.log.Error("source ended with an error", "error", err)
+	}
+}
+
+func (s *sourceSupplier[Out]) emit(ctx context.Context, v Out) error {
+	if s.out.isNil(v) {
+		return nil
+	}
+	if !s.rt.out.waitStarted(ctx) {
+		return fmt.Errorf("binding %s: %w", s.rt.out.name, context.Cause(ctx))
+	}
+	return emitValue(ctx, s.rt, s.out, v)
+}
+
+// emitValue encodes and sends a supplier's value, logging and counting
+// failures (the caller sees the error too).
+func emitValue[Out any](ctx context.Context, rt *runtimeBinding, c codec[Out], v Out) error {
+	data, hdr, err := c.encode(&rt.outCx, v)
+	if err == nil {
+		var value func() any
+		if rt.out.part != nil {
+			value = func() any { return v }
+		}
+		err = rt.out.send(ctx, Envelope{Payload: data, Headers: hdr}, value)
+	}
+	if err != nil {
+		rt.log.Error("supplier output not sent", "error", err)
+	}
+	return err
+}
