@@ -29,7 +29,7 @@ type Binding struct {
 	log         *slog.Logger
 
 	mu        sync.Mutex
-	state     atomic.Value // State
+	state     atomic.Value  // State
 	changed   chan struct{} // closed and replaced on every state change
 	consumers []Consumer
 	producer  Producer

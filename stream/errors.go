@@ -12,6 +12,8 @@ var ErrNak = errors.New("stream: nak: message left for redelivery")
 
 // Skip, returned by a function or supplier, means "no output": nothing is
 // sent and the input is acknowledged.
+//
+//lint:ignore ST1012 CONVENTIONS.md names it stream.Skip, like io.EOF it is a signal, not a failure.
 var Skip = errors.New("stream: skip: no output")
 
 // PermanentError marks an error that retrying cannot fix. The remaining

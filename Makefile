@@ -1,0 +1,38 @@
+# streambind — the whole set-up on a fresh machine is `make demo` and `make test`.
+GO      ?= go
+PKGS    ?= ./...
+BENCH   ?= .
+BENCHTIME ?= 1s
+
+.PHONY: all test test-race test-short bench demo lint fuzz tidy
+
+all: lint test
+
+## test: the full suite with the race detector (what CI runs).
+test:
+	$(GO) vet $(PKGS)
+	$(GO) test -race -count=1 -timeout 8m $(PKGS)
+	$(GO) test -run '^$$' -fuzz '^FuzzLoad$$' -fuzztime 10s ./config
+
+## bench: every benchmark with its baseline, printed with allocations.
+bench:
+	$(GO) test -run '^$$' -bench '$(BENCH)' -benchmem -benchtime $(BENCHTIME) $(PKGS)
+
+## demo: the online shop on the in-process binder.
+demo:
+	$(GO) run ./cmd/demo --orders 5000 --poison-every 100
+
+## lint: gofmt, go vet, and staticcheck when it can be installed.
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet $(PKGS)
+	@if $(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2 -version >/dev/null 2>&1; then \
+		$(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2 $(PKGS); \
+	else echo "staticcheck unavailable: skipped"; fi
+
+## fuzz: a longer run of the config loader's fuzz target.
+fuzz:
+	$(GO) test -run '^$$' -fuzz '^FuzzLoad$$' -fuzztime 2m ./config
+
+tidy:
+	$(GO) mod tidy

@@ -1,0 +1,118 @@
+// Command demo is the online shop of streambind's seed example: an order
+// service emits "order created" events; inventory, payment and shipping
+// services consume them; a notification service consumes payments; invalid
+// orders end up in the payment service's dead-letter queue.
+//
+// The bindings live in application.yaml; the same binary runs on another
+// binder with a profile (--profile kafka, --profile rabbit).
+//
+//	go run ./cmd/demo --orders 5000 --poison-every 100
+//
+// The last line of the output is a summary counted by unique order id:
+//
+//	summary: produced=N inventory=N shipping=N payment=N notified=N dlq=N lost=N duplicates=N elapsed=SECONDS
+//
+// The exit status is 0 if and only if lost=0.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+)
+
+func main() {
+	started := time.Now()
+	os.Exit(run(context.Background(), os.Args[1:], os.Stdout, os.Stderr, started))
+}
+
+// run is main without the process around it, for tests.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer, started time.Time) int {
+	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	orders := fs.Int("orders", 1000, "emit N orders and stop when all are processed; 0 = serve until SIGINT/SIGTERM")
+	rate := fs.Float64("rate", 0, "orders per second; 0 = as fast as possible")
+	poison := fs.Int("poison-every", 0, "every K-th order has quantity 0 and is dead-lettered by payment; 0 = none")
+	profile := fs.String("profile", "", "configuration profile(s) to activate, comma-separated (application-<profile>.yaml)")
+	cfgPath := fs.String("config", "", "configuration file (default application.yaml)")
+	timeout := fs.Duration("timeout", 2*time.Minute, "with --orders N: give up waiting for the orders after this long")
+	logLevel := fs.String("log-level", "error", "log level: debug, info, warn, error")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if *orders < 0 || *rate < 0 || *poison < 0 {
+		fmt.Fprintln(stderr, "demo: --orders, --rate and --poison-every must not be negative")
+		return 2
+	}
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
+		fmt.Fprintf(stderr, "demo: --log-level: %v\n", err)
+		return 2
+	}
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	s := newShop(shopOptions{orders: *orders, rate: *rate, poisonEvery: *poison})
+	app, cleanup, err := buildApp(ctx, s, appOptions{configFile: *cfgPath, profiles: *profile, log: log})
+	if err != nil {
+		fmt.Fprintf(stderr, "demo: %v\n", err)
+		return 1
+	}
+	defer cleanup()
+
+	runCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- app.Run(runCtx) }()
+	select {
+	case <-app.Ready():
+	case err := <-done:
+		fmt.Fprintf(stderr, "demo: %v\n", err)
+		return 1
+	}
+	fmt.Fprintf(stderr, "demo: ready in %s (%d bindings)\n", time.Since(started).Round(10*time.Microsecond), len(app.Bindings()))
+	begin := time.Now()
+
+	var timedOut bool
+	if *orders > 0 {
+		select {
+		case <-s.tracker.complete:
+		case <-ctx.Done():
+		case <-time.After(*timeout):
+			timedOut = true
+		}
+	} else {
+		<-ctx.Done()
+	}
+	elapsed := time.Since(begin)
+	cancel()
+	if err := <-done; err != nil && !errors.Is(err, context.Canceled) {
+		fmt.Fprintf(stderr, "demo: shutdown: %v\n", err)
+	}
+	if timedOut {
+		fmt.Fprintf(stderr, "demo: gave up waiting after %s\n", *timeout)
+	}
+	sum := s.tracker.summary()
+	printReport(stdout, app, elapsed)
+	fmt.Fprintf(stdout, "summary: produced=%d inventory=%d shipping=%d payment=%d notified=%d dlq=%d lost=%d duplicates=%d elapsed=%.3f\n",
+		sum.counts[stageProduced], sum.counts[stageInventory], sum.counts[stageShipping], sum.counts[stagePayment],
+		sum.counts[stageNotified], sum.counts[stageDLQ], sum.lost, sum.dups, elapsed.Seconds())
+	// Orders not produced at all (a run cut short) are not "lost", but a run
+	// asked for N orders must deliver N.
+	if sum.lost > 0 || (*orders > 0 && !timedOut && sum.counts[stageProduced] < *orders && ctx.Err() == nil) {
+		return 1
+	}
+	if *orders > 0 && timedOut {
+		return 1
+	}
+	return 0
+}

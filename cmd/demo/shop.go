@@ -1,0 +1,246 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/streambind/streambind/stream"
+)
+
+// OrderCreated is the event the order service emits.
+type OrderCreated struct {
+	OrderID    string    `json:"orderId"`
+	CustomerID string    `json:"customerId"`
+	ProductID  string    `json:"productId"`
+	Quantity   int       `json:"quantity"`
+	Amount     float64   `json:"amount"`
+	CreatedAt  time.Time `json:"createdAt"`
+}
+
+// StockReserved is what the inventory service emits.
+type StockReserved struct {
+	OrderID   string `json:"orderId"`
+	ProductID string `json:"productId"`
+	Quantity  int    `json:"quantity"`
+}
+
+// PaymentCharged is what the payment service emits.
+type PaymentCharged struct {
+	OrderID    string    `json:"orderId"`
+	CustomerID string    `json:"customerId"`
+	Amount     float64   `json:"amount"`
+	PaidAt     time.Time `json:"paidAt"`
+}
+
+// shopOptions are the demo's load settings.
+type shopOptions struct {
+	orders      int           // 0 = until stopped
+	rate        float64       // orders per second, 0 = as fast as possible
+	poisonEvery int           // every k-th order has quantity 0; 0 = none
+	clock       func() time.Time
+}
+
+// shop registers the five services of the online shop and tracks, by order
+// id, what each of them saw.
+type shop struct {
+	opts    shopOptions
+	tracker *tracker
+}
+
+func newShop(o shopOptions) *shop {
+	if o.clock == nil {
+		o.clock = time.Now
+	}
+	return &shop{opts: o, tracker: newTracker(o.orders, o.poisonCount())}
+}
+
+func (o shopOptions) poisonCount() int {
+	if o.poisonEvery <= 0 {
+		return 0
+	}
+	return o.orders / o.poisonEvery
+}
+
+func (o shopOptions) isPoison(n int) bool { return o.poisonEvery > 0 && n%o.poisonEvery == 0 }
+
+// register adds the shop's functions to a catalog.
+func (s *shop) register(fns *stream.Catalog) {
+	stream.AddSource(fns, "placeOrder", s.placeOrders)
+	stream.AddFunction(fns, "reserveStock", s.reserveStock)
+	stream.AddFunction(fns, "chargePayment", s.chargePayment)
+	stream.AddConsumer(fns, "prepareShipment", s.prepareShipment)
+	stream.AddConsumer(fns, "notifyCustomer", s.notifyCustomer)
+	stream.AddConsumer(fns, "auditDeadLetters", s.auditDeadLetters)
+}
+
+// placeOrders is the order service: it emits an "order created" event for
+// each order customers place (here: generated at the configured rate).
+func (s *shop) placeOrders(ctx context.Context, emit stream.Emitter[OrderCreated]) error {
+	var tick <-chan time.Time
+	if s.opts.rate > 0 {
+		t := time.NewTicker(time.Duration(float64(time.Second) / s.opts.rate))
+		defer t.Stop()
+		tick = t.C
+	}
+	for n := 1; s.opts.orders == 0 || n <= s.opts.orders; n++ {
+		if tick != nil {
+			select {
+			case <-tick:
+			case <-ctx.Done():
+				return nil
+			}
+		}
+		o := OrderCreated{
+			OrderID:    fmt.Sprintf("o-%d", n),
+			CustomerID: fmt.Sprintf("c-%d", n%97),
+			ProductID:  fmt.Sprintf("p-%d", n%13),
+			Quantity:   1 + n%5,
+			CreatedAt:  s.opts.clock().UTC(),
+		}
+		if s.opts.isPoison(n) {
+			o.Quantity = 0
+		}
+		o.Amount = float64(o.Quantity) * 9.99
+		// An order the broker did not take is placed again: the customer is
+		// told only once it is recorded.
+		for {
+			err := emit(ctx, o)
+			if err == nil {
+				break
+			}
+			if ctx.Err() != nil {
+				return nil
+			}
+			select {
+			case <-time.After(100 * time.Millisecond):
+			case <-ctx.Done():
+				return nil
+			}
+		}
+		s.tracker.see(stageProduced, o.OrderID, o.Quantity <= 0)
+	}
+	return nil
+}
+
+// errInvalidOrder is what payment says about an order it cannot charge.
+var errInvalidOrder = errors.New("invalid order")
+
+func (s *shop) reserveStock(_ context.Context, o OrderCreated) (StockReserved, error) {
+	s.tracker.see(stageInventory, o.OrderID, false)
+	return StockReserved{OrderID: o.OrderID, ProductID: o.ProductID, Quantity: o.Quantity}, nil
+}
+
+func (s *shop) chargePayment(_ context.Context, o OrderCreated) (PaymentCharged, error) {
+	if o.Quantity <= 0 {
+		// Retrying cannot fix it: straight to the dead-letter queue.
+		return PaymentCharged{}, stream.Permanent(fmt.Errorf("order %s: quantity %d: %w", o.OrderID, o.Quantity, errInvalidOrder))
+	}
+	s.tracker.see(stagePayment, o.OrderID, false)
+	return PaymentCharged{OrderID: o.OrderID, CustomerID: o.CustomerID, Amount: o.Amount, PaidAt: s.opts.clock().UTC()}, nil
+}
+
+func (s *shop) prepareShipment(_ context.Context, o OrderCreated) error {
+	s.tracker.see(stageShipping, o.OrderID, false)
+	return nil
+}
+
+func (s *shop) notifyCustomer(_ context.Context, p PaymentCharged) error {
+	s.tracker.see(stageNotified, p.OrderID, false)
+	return nil
+}
+
+// auditDeadLetters reads the payment service's dead-letter queue.
+func (s *shop) auditDeadLetters(_ context.Context, m stream.Message[OrderCreated]) error {
+	s.tracker.see(stageDLQ, m.Payload.OrderID, false)
+	return nil
+}
+
+// Stages the tracker counts.
+const (
+	stageProduced = iota
+	stageInventory
+	stageShipping
+	stagePayment
+	stageNotified
+	stageDLQ
+	numStages
+)
+
+var stageNames = [numStages]string{"produced", "inventory", "shipping", "payment", "notified", "dlq"}
+
+// tracker records which order ids each stage saw, to count losses and
+// duplicates by unique order id.
+type tracker struct {
+	mu       sync.Mutex
+	seen     [numStages]map[string]int
+	poison   map[string]bool
+	dups     int
+	want     int // orders to produce, 0 = unbounded
+	wantDLQ  int
+	complete chan struct{}
+	closed   bool
+}
+
+func newTracker(orders, poison int) *tracker {
+	t := &tracker{poison: map[string]bool{}, want: orders, wantDLQ: poison, complete: make(chan struct{})}
+	for i := range t.seen {
+		t.seen[i] = map[string]int{}
+	}
+	return t
+}
+
+func (t *tracker) see(stage int, id string, poison bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.seen[stage][id]++
+	if t.seen[stage][id] > 1 {
+		t.dups++
+	}
+	if poison {
+		t.poison[id] = true
+	}
+	if !t.closed && t.want > 0 && t.doneLocked() {
+		t.closed = true
+		close(t.complete)
+	}
+}
+
+func (t *tracker) doneLocked() bool {
+	ok := t.want - t.wantDLQ
+	return len(t.seen[stageProduced]) == t.want && len(t.seen[stageInventory]) == t.want &&
+		len(t.seen[stageShipping]) == t.want && len(t.seen[stagePayment]) == ok &&
+		len(t.seen[stageNotified]) == ok && len(t.seen[stageDLQ]) == t.wantDLQ
+}
+
+// summary counts, by unique order id, what each stage saw; lost counts the
+// produced orders missing from a stage they should have reached.
+type summary struct {
+	counts     [numStages]int
+	lost, dups int
+}
+
+func (t *tracker) summary() summary {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	var s summary
+	for i := range t.seen {
+		s.counts[i] = len(t.seen[i])
+	}
+	s.dups = t.dups
+	for id := range t.seen[stageProduced] {
+		expect := []int{stageInventory, stageShipping, stagePayment, stageNotified}
+		if t.poison[id] {
+			expect = []int{stageInventory, stageShipping, stageDLQ}
+		}
+		for _, st := range expect {
+			if t.seen[st][id] == 0 {
+				s.lost++
+				break
+			}
+		}
+	}
+	return s
+}
