@@ -5,11 +5,11 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"strings"
 	"text/tabwriter"
 	"time"
 
-	"github.com/streambind/streambind/binder/memory"
 	"github.com/streambind/streambind/config"
 	"github.com/streambind/streambind/stream"
 )
@@ -30,21 +30,41 @@ func buildApp(ctx context.Context, s *shop, o appOptions) (*stream.App, func(), 
 			profiles = append(profiles, p)
 		}
 	}
-	cfg, err := config.Load(config.Options{File: o.configFile, Profiles: profiles})
+	env := os.Environ()
+	opts := []stream.Option{
+		stream.WithLogger(o.log),
+		stream.WithoutSignals(), // main handles them, to print the report
+	}
+	var cleanups []func()
+	cleanup := func() {
+		for i := len(cleanups) - 1; i >= 0; i-- {
+			cleanups[i]()
+		}
+	}
+	for _, setup := range binderSetups() {
+		o, e, c, err := setup(ctx, profiles, env)
+		if err != nil {
+			cleanup()
+			return nil, nil, err
+		}
+		opts, env = append(opts, o...), e
+		if c != nil {
+			cleanups = append(cleanups, c)
+		}
+	}
+	cfg, err := config.Load(config.Options{File: o.configFile, Profiles: profiles, Env: env})
 	if err != nil {
+		cleanup()
 		return nil, nil, err
 	}
 	fns := stream.NewCatalog()
 	s.register(fns)
-	app, err := stream.NewApp(cfg.Stream, fns,
-		stream.WithLogger(o.log),
-		stream.WithBinderType(memory.Type, memory.New),
-		stream.WithoutSignals(), // main handles them, to print the report
-	)
+	app, err := stream.NewApp(cfg.Stream, fns, opts...)
 	if err != nil {
+		cleanup()
 		return nil, nil, err
 	}
-	return app, func() {}, nil
+	return app, cleanup, nil
 }
 
 // printReport writes a table of the bindings' counters.
