@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -42,7 +43,7 @@ type running struct {
 
 func start(t *testing.T, cfg *stream.Config, fns *stream.Catalog, opts ...stream.Option) *running {
 	t.Helper()
-	opts = append([]stream.Option{stream.WithBinderType(memory.Type, memory.New), stream.WithoutSignals(), stream.WithLogger(discardLogger())}, opts...)
+	opts = append([]stream.Option{stream.WithBinderType(memory.Type, memory.New), stream.WithoutSignals(), stream.WithLogger(testLogger(t))}, opts...)
 	app, err := stream.NewApp(cfg, fns, opts...)
 	if err != nil {
 		t.Fatalf("NewApp: %v", err)
@@ -675,3 +676,12 @@ type Text string
 func (t *Text) UnmarshalText(b []byte) error { *t = Text(strings.ToUpper(string(b))); return nil }
 
 func discardLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }
+
+// testLogger logs to the test's output with -v (STREAM_TEST_LOG=1), and
+// nowhere otherwise.
+func testLogger(t *testing.T) *slog.Logger {
+	if os.Getenv("STREAM_TEST_LOG") == "" {
+		return discardLogger()
+	}
+	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+}

@@ -1,0 +1,415 @@
+// Package config loads a streambind application's configuration: the base
+// file application.yaml, the profile files application-<profile>.yaml merged
+// over it, and environment variables on top, into a *stream.Config (the
+// "stream" section) plus the whole merged tree for the other sections.
+//
+// The keys follow CONVENTIONS.md ("Configuration"):
+//
+//   - The canonical root is stream. spring.cloud.stream.* and
+//     spring.cloud.function.definition are accepted as aliases of stream.*
+//     and stream.function.definition. Other roots (management, logging,
+//     app-specific ones) are kept in [Loaded.Raw], unvalidated.
+//   - Keys are kebab-case; camelCase and snake_case spellings of every
+//     property key are accepted (maxAttempts == max-attempts). Names
+//     (bindings, binders, binder types) are kept as written but, as viper
+//     does, lower-cased. Inside free-form maps (a binder's environment, and
+//     the binder, consumer and producer maps of binder-specific sections)
+//     camelCase keys are turned into kebab-case, except keys holding a '.'
+//     (native client properties such as bootstrap.servers).
+//   - A dotted key ("bindings.x-in-0.group: g") stands for nested keys, at
+//     the top level and at every level of property keys.
+//   - Consumer enable-dlq (Kafka) and auto-bind-dlq (RabbitMQ) are accepted
+//     as dlq.
+//   - stream.<type> (stream.kafka, stream.rabbit, ...) holding binder,
+//     default or bindings is a binder-specific section
+//     ([stream.Config.Extensions]); any other unknown key is an error.
+//   - Environment variables override keys: the key path in upper case with
+//     '.' and '-' turned into '_', e.g. STREAM_DEFAULT_BINDER,
+//     STREAM_BINDINGS_CHARGEPAYMENT_IN_0_GROUP; SPRING_CLOUD_STREAM_* and
+//     SPRING_CLOUD_FUNCTION_DEFINITION too (STREAM_* wins). A variable
+//     that starts like a key (STREAM_BINDINGS_..., STREAM_DEFAULT_...) but
+//     names none is an error; other STREAM_* variables (say STREAM_BINDER,
+//     used in a placeholder) are ignored.
+//   - ${VAR} and ${VAR:default} in any string value, of every root, are
+//     replaced from the environment; the default may be empty or contain
+//     ':' and placeholders. An unset VAR without a default, "${}" and an
+//     unterminated "${" are errors.
+//   - An explicit 0 for a key whose default is not 0 (max-attempts,
+//     concurrency, partition-count, ...) is an error: stream.Config reads 0
+//     as "not set".
+//   - One YAML document per file; anchors, aliases and merge keys (<<) work.
+//   - Values are converted strictly per key: integers, numbers, booleans
+//     (also the strings "true"/"false"), strings, durations (Go syntax such
+//     as 250ms; a bare integer means milliseconds), lists of strings (a YAML
+//     list or a comma-separated string).
+//
+// Every problem found is reported, as a [stream.ConfigErrors], each with its
+// key path and origin (file:line or env NAME).
+//
+// Viper does the layering (each file and the environment merged over the
+// previous ones); yaml.v3 nodes give the line numbers.
+package config
+
+import (
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+
+	"github.com/spf13/viper"
+
+	"github.com/streambind/streambind/stream"
+)
+
+// DefaultFile is the base file read when Options.File is empty
+// (application.yml is accepted too).
+const DefaultFile = "application.yaml"
+
+// Options says where the configuration comes from. The zero value reads
+// application.yaml from the working directory, the profiles named by
+// STREAM_PROFILES_ACTIVE, and the process environment.
+type Options struct {
+	// Dir is the directory of the base file and the profile files. Default:
+	// the working directory.
+	Dir string
+	// File is the base config file, relative to Dir unless absolute.
+	// Default "application.yaml" in Dir, or "application.yml" if only that
+	// exists; when neither exists the base configuration is empty (not an
+	// error). A File that is named explicitly but missing is an error.
+	File string
+	// Profiles to activate, in order: application-<profile>.yaml (or .yml),
+	// beside the base file and with its stem, is merged over it; a missing
+	// profile file is an error naming it. When nil, the profiles are taken
+	// from the environment: STREAM_PROFILES_ACTIVE (comma list), else
+	// SPRING_PROFILES_ACTIVE. A non-nil empty slice activates none.
+	Profiles []string
+	// Env is the environment (NAME=value entries) read for overrides,
+	// placeholders and profiles; a later entry for a name wins. Nil means
+	// os.Environ(); a non-nil empty slice means no environment.
+	Env []string
+	// Data, when non-nil, is used as the content of the base file instead of
+	// reading it (tests, embedded configuration). Profile files are still
+	// read from Dir.
+	Data []byte
+	// Name is the base file's name in messages and origins. Default: File
+	// as given, or "application.yaml".
+	Name string
+}
+
+// Loaded is a loaded configuration.
+type Loaded struct {
+	// Stream is the decoded stream section. Its Origins map every key path
+	// that was set (of every root, lower-case: "stream.bindings.x-in-0.group",
+	// "management.port", list items as "a.b[0]") to its origin
+	// ("application.yaml:12", "application-kafka.yaml:3", "env NAME").
+	Stream *stream.Config
+	// Raw is the whole merged tree, every root, after aliases (spring.cloud.stream
+	// is under "stream"), environment overrides and placeholders: maps are
+	// map[string]any with lower-case keys, lists []any, leaves nil, bool,
+	// int, uint64, float64 or string. Other sections (management.*, ...)
+	// are decoded from it by their owners.
+	Raw map[string]any
+	// Profiles are the active profiles, in the order they were merged.
+	Profiles []string
+	// Files are the files read, in the order they were merged.
+	Files []string
+}
+
+// Load reads, merges, checks and decodes the configuration.
+//
+// On error it returns a [stream.ConfigErrors] listing every problem (bad
+// files, unknown keys, bad values, unset placeholders, invalid bindings),
+// together with a Loaded holding what could be decoded, so that the caller
+// can add the problems it finds itself; a caller must not start with a
+// configuration that failed to load.
+func Load(opts Options) (*Loaded, error) {
+	envList := opts.Env
+	if envList == nil {
+		envList = os.Environ()
+	}
+	env := envMap(envList)
+	cfgSchema := configSchema()
+	root := rootSchema(cfgSchema)
+
+	var errs stream.ConfigErrors
+	out := &Loaded{Stream: &stream.Config{}, Raw: map[string]any{}}
+
+	// The files.
+	base, err := readBase(opts)
+	if err != nil {
+		errs = append(errs, fileProblem(err))
+	}
+	var layers []*layer
+	if base != nil {
+		out.Files = append(out.Files, base.path)
+		layers = append(layers, fileLayer(base, root, &errs))
+	}
+	profiles, perrs := activeProfiles(opts.Profiles, env)
+	errs = append(errs, perrs...)
+	out.Profiles = profiles
+	for _, p := range profiles {
+		src, err := readProfile(opts, base, p)
+		if err != nil {
+			errs = append(errs, fileProblem(err))
+			continue
+		}
+		out.Files = append(out.Files, src.path)
+		layers = append(layers, fileLayer(src, root, &errs))
+	}
+
+	// Layering: files in order, then the environment.
+	v := viper.New()
+	origins := map[string]string{}
+	roots := map[string]bool{}
+	merge := func(l *layer) {
+		current := snapshot(v, roots)
+		errs = append(errs, shadowed(current, l.tree, "", l.origins, origins)...)
+		_ = v.MergeConfigMap(l.tree) // never fails
+		for k := range l.tree {
+			roots[k] = true
+		}
+	}
+	for _, l := range layers {
+		merge(l)
+		for k, o := range l.origins {
+			origins[k] = o
+		}
+	}
+	el := envLayer(env, cfgSchema, snapshot(v, roots))
+	errs = append(errs, el.errs...)
+	merge(el)
+	for k, o := range el.origins {
+		origins[k] = o
+		for p := k; strings.Contains(p, "."); {
+			p = p[:strings.LastIndex(p, ".")]
+			if _, ok := origins[p]; !ok {
+				origins[p] = o
+			}
+		}
+	}
+
+	// Placeholders, then decoding and checks.
+	// A key whose placeholder failed is left unset and not checked further,
+	// so that one problem is reported once.
+	raw := snapshot(v, roots)
+	unresolved := map[string]bool{}
+	resolvePlaceholders(raw, "", env, func(path, msg string) {
+		errs = append(errs, &stream.ConfigError{Path: path, Origin: originOf(origins, path), Msg: msg})
+		if i := strings.IndexByte(path, '['); i >= 0 {
+			path = path[:i]
+		}
+		unresolved[path] = true
+	})
+	out.Raw = raw
+
+	d := &decoder{origins: origins, skip: unresolved}
+	d.decode(raw["stream"], cfgSchema, reflect.ValueOf(out.Stream).Elem(), "stream")
+	errs = append(errs, d.errs...)
+	tree, _ := raw["stream"].(map[string]any)
+	for _, e := range validate(out.Stream, tree, origins) {
+		if !unresolved[e.Path] {
+			errs = append(errs, e)
+		}
+	}
+	out.Stream.Origins = origins
+
+	return out, errs.Err()
+}
+
+// snapshot returns viper's merged tree, root by root.
+func snapshot(v *viper.Viper, roots map[string]bool) map[string]any {
+	m := make(map[string]any, len(roots))
+	for r := range roots {
+		if val := v.Get(r); val != nil {
+			m[r] = val
+		}
+	}
+	return m
+}
+
+// shadowed reports the keys where over sets a value (not a map) over a map
+// of base: viper keeps the map and drops the value, so it must not pass
+// silently.
+func shadowed(base, over map[string]any, path string, overOrigins, baseOrigins map[string]string) []*stream.ConfigError {
+	var es []*stream.ConfigError
+	for _, k := range sortedKeys(over) {
+		p := k
+		if path != "" {
+			p = path + "." + k
+		}
+		bm, isMap := base[k].(map[string]any)
+		if !isMap {
+			continue
+		}
+		switch ov := over[k].(type) {
+		case map[string]any:
+			es = append(es, shadowed(bm, ov, p, overOrigins, baseOrigins)...)
+		case nil:
+			// null: "not set here", the map stays.
+		default:
+			es = append(es, &stream.ConfigError{Path: p, Origin: overOrigins[p],
+				Msg: "cannot replace the map set at " + orUnknown(baseOrigins[p]) + " with a value"})
+		}
+	}
+	return es
+}
+
+func orUnknown(s string) string {
+	if s == "" {
+		return "an earlier source"
+	}
+	return s
+}
+
+// source is one configuration file.
+type source struct {
+	path string // path on disk
+	name string // name in messages
+	data []byte
+}
+
+// fileLayer parses and normalises src; problems go to errs.
+func fileLayer(src *source, root *schema, errs *stream.ConfigErrors) *layer {
+	l := newLayer(src.name)
+	y, err := parseYAML(src.name, src.data)
+	if err != nil {
+		*errs = append(*errs, fileProblem(err))
+		return l
+	}
+	if y != nil {
+		l.mapping(y, root, nil)
+	}
+	*errs = append(*errs, l.errs...)
+	return l
+}
+
+// fileProblem turns a file-level error into a ConfigError whose Path is the
+// file's name.
+func fileProblem(err error) *stream.ConfigError {
+	var fe *fileError
+	if errors.As(err, &fe) {
+		ce := &stream.ConfigError{Path: fe.name, Msg: fe.msg}
+		if fe.line > 0 {
+			ce.Origin = (&layer{name: fe.name}).at(fe.line)
+		}
+		return ce
+	}
+	return &stream.ConfigError{Path: "config", Msg: err.Error()}
+}
+
+// readBase reads the base file; it returns nil, nil when the default file
+// does not exist.
+func readBase(opts Options) (*source, error) {
+	if opts.File != "" {
+		src := &source{path: inDir(opts.Dir, opts.File), name: opts.File}
+		if opts.Name != "" {
+			src.name = opts.Name
+		}
+		if opts.Data != nil {
+			src.data = opts.Data
+			return src, nil
+		}
+		data, err := os.ReadFile(src.path)
+		if err != nil {
+			return nil, &fileError{name: src.name, msg: "cannot read config file: " + err.Error()}
+		}
+		src.data = data
+		return src, nil
+	}
+	if opts.Data != nil {
+		name := opts.Name
+		if name == "" {
+			name = DefaultFile
+		}
+		return &source{path: inDir(opts.Dir, DefaultFile), name: name, data: opts.Data}, nil
+	}
+	for _, f := range []string{DefaultFile, "application.yml"} {
+		p := inDir(opts.Dir, f)
+		data, err := os.ReadFile(p)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		name := f
+		if opts.Name != "" {
+			name = opts.Name
+		}
+		if err != nil {
+			return nil, &fileError{name: name, msg: "cannot read config file: " + err.Error()}
+		}
+		return &source{path: p, name: name, data: data}, nil
+	}
+	return nil, nil
+}
+
+// readProfile reads the file of profile p: <stem>-<p>.yaml or .yml beside
+// the base file (the extension of the base file is tried first).
+func readProfile(opts Options, base *source, p string) (*source, error) {
+	given := opts.File
+	if given == "" {
+		given = DefaultFile
+		if base != nil && strings.HasSuffix(base.path, ".yml") {
+			given = "application.yml"
+		}
+	}
+	ext := filepath.Ext(given)
+	stem := strings.TrimSuffix(given, ext)
+	exts := []string{ext, ".yaml", ".yml"}
+	var tried []string
+	seen := map[string]bool{}
+	for _, e := range exts {
+		if e == "" || seen[e] {
+			continue
+		}
+		seen[e] = true
+		name := stem + "-" + p + e
+		tried = append(tried, name)
+		data, err := os.ReadFile(inDir(opts.Dir, name))
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return nil, &fileError{name: name, msg: "cannot read profile file: " + err.Error()}
+		}
+		return &source{path: inDir(opts.Dir, name), name: name, data: data}, nil
+	}
+	return nil, &fileError{name: tried[0], msg: "profile " + quoteShort(p) + " is active but its file is missing (looked for " + strings.Join(tried, ", ") + ")"}
+}
+
+func inDir(dir, file string) string {
+	if dir == "" || filepath.IsAbs(file) {
+		return file
+	}
+	return filepath.Join(dir, file)
+}
+
+// activeProfiles returns the profiles to merge: those given, else
+// STREAM_PROFILES_ACTIVE, else SPRING_PROFILES_ACTIVE (comma lists).
+// Blank entries are dropped; names that could escape the directory are
+// errors.
+func activeProfiles(given []string, env map[string]string) ([]string, []*stream.ConfigError) {
+	list, origin := given, "Options.Profiles"
+	if list == nil {
+		for _, name := range []string{EnvProfiles, EnvSpringProfiles} {
+			if s, ok := env[name]; ok {
+				list, origin = strings.Split(s, ","), "env "+name
+				break
+			}
+		}
+	}
+	var out []string
+	var errs []*stream.ConfigError
+	for _, p := range list {
+		p = strings.TrimSpace(p)
+		switch {
+		case p == "":
+			continue
+		case strings.ContainsAny(p, `/\`) || p == "." || p == "..":
+			errs = append(errs, &stream.ConfigError{Path: "profiles", Origin: origin, Msg: "invalid profile name " + quoteShort(p)})
+			continue
+		}
+		out = append(out, p)
+	}
+	return out, errs
+}

@@ -1,0 +1,445 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"reflect"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/streambind/streambind/stream"
+)
+
+// decoder decodes the merged "stream" tree into a stream.Config, strictly:
+// every unknown key and every value of the wrong type is reported.
+type decoder struct {
+	origins map[string]string
+	skip    map[string]bool // key paths left unset (already reported)
+	errs    []*stream.ConfigError
+}
+
+func (d *decoder) fail(path, format string, args ...any) {
+	d.errs = append(d.errs, &stream.ConfigError{Path: path, Origin: originOf(d.origins, path), Msg: fmt.Sprintf(format, args...)})
+}
+
+// decode decodes v (at key path) into rv, whose schema is s.
+func (d *decoder) decode(v any, s *schema, rv reflect.Value, path string) {
+	switch s.kind {
+	case kindStruct:
+		d.structure(v, s, rv, path)
+	case kindNames:
+		d.names(v, s, rv, path)
+	case kindFree:
+		d.free(v, rv, path)
+	case kindLeaf:
+		d.leaf(v, rv, path)
+	}
+}
+
+func (d *decoder) structure(v any, s *schema, rv reflect.Value, path string) {
+	if v == nil {
+		return
+	}
+	m, ok := v.(map[string]any)
+	if !ok {
+		d.fail(path, "expected a map of keys (%s), got %s", strings.Join(s.keys(), ", "), describe(v))
+		return
+	}
+	for _, k := range sortedKeys(m) {
+		p := path + "." + k
+		f := s.field(k)
+		if f == nil {
+			if s.remain != nil && d.extension(m[k], s.remain, rv, k, p) {
+				continue
+			}
+			d.unknown(s, k, p)
+			continue
+		}
+		if d.skip[p] {
+			continue
+		}
+		fv := rv.Field(f.index)
+		before := len(d.errs)
+		d.decode(m[k], f.s, fv, p)
+		if m[k] != nil && len(d.errs) == before && fv.IsZero() && nonZero(s.typ, f.key) {
+			d.fail(p, "must not be 0: 0 stands for \"not set\" (leave the key out to get the default)")
+		}
+	}
+}
+
+// extension decodes stream.<type> as a binder-specific section if v is a
+// map that holds at least one of its keys (binder, default, bindings), or
+// is empty. It reports whether it did.
+func (d *decoder) extension(v any, remain *field, rv reflect.Value, typ, path string) bool {
+	m, ok := v.(map[string]any)
+	if !ok {
+		return false
+	}
+	known := len(m) == 0
+	for k := range m {
+		if remain.s.field(k) != nil {
+			known = true
+		}
+	}
+	if !known {
+		return false
+	}
+	mv := rv.Field(remain.index)
+	if mv.IsNil() {
+		mv.Set(reflect.MakeMap(mv.Type()))
+	}
+	ev := reflect.New(mv.Type().Elem()).Elem()
+	d.structure(m, remain.s, ev, path)
+	mv.SetMapIndex(reflect.ValueOf(typ), ev)
+	return true
+}
+
+// unknown reports unknown key k of level s, suggesting the closest key.
+func (d *decoder) unknown(s *schema, k, path string) {
+	msg := "unknown key"
+	if sug := suggest(k, s.keys()); sug != "" {
+		msg += "; did you mean " + sug + "?"
+	} else if deeper := s.deeper(k); deeper != "" {
+		msg += "; did you mean " + deeper + "?"
+	} else {
+		msg += " (known keys: " + strings.Join(s.keys(), ", ")
+		if s.remain != nil {
+			msg += "; or a binder-specific section with " + strings.Join(s.remain.s.keys(), ", ")
+		}
+		msg += ")"
+	}
+	d.fail(path, "%s", msg)
+}
+
+// deeper returns "sub.key" when k is not a key of s but, exactly, a key of
+// one of its sub-sections (max-attempts → consumer.max-attempts).
+func (s *schema) deeper(k string) string {
+	for _, f := range s.fields {
+		if f.s.kind != kindStruct {
+			continue
+		}
+		if sub := f.s.field(k); sub != nil {
+			return f.key + "." + sub.key
+		}
+	}
+	return ""
+}
+
+func (d *decoder) names(v any, s *schema, rv reflect.Value, path string) {
+	if v == nil {
+		return
+	}
+	m, ok := v.(map[string]any)
+	if !ok {
+		d.fail(path, "expected a map of names, got %s", describe(v))
+		return
+	}
+	mv := reflect.MakeMapWithSize(rv.Type(), len(m))
+	for _, n := range sortedKeys(m) {
+		ev := reflect.New(rv.Type().Elem()).Elem()
+		d.decode(m[n], s.elem, ev, path+"."+n)
+		mv.SetMapIndex(reflect.ValueOf(n), ev)
+	}
+	rv.Set(mv)
+}
+
+func (d *decoder) free(v any, rv reflect.Value, path string) {
+	if v == nil {
+		return
+	}
+	m, ok := v.(map[string]any)
+	if !ok {
+		d.fail(path, "expected a map, got %s", describe(v))
+		return
+	}
+	rv.Set(reflect.ValueOf(m))
+}
+
+// leaf converts scalar (or list) v into rv. A null value leaves rv unset.
+func (d *decoder) leaf(v any, rv reflect.Value, path string) {
+	if v == nil {
+		return
+	}
+	t := rv.Type()
+	switch {
+	case t == durationType:
+		if x, err := toDuration(v); err != nil {
+			d.fail(path, "%v", err)
+		} else {
+			rv.SetInt(int64(x))
+		}
+	case t.Kind() == reflect.String:
+		if x, err := toString(v); err != nil {
+			d.fail(path, "%v", err)
+		} else {
+			rv.SetString(x)
+		}
+	case t.Kind() == reflect.Int:
+		if x, err := toInt(v); err != nil {
+			d.fail(path, "%v", err)
+		} else {
+			rv.SetInt(int64(x))
+		}
+	case t.Kind() == reflect.Float64:
+		if x, err := toFloat(v); err != nil {
+			d.fail(path, "%v", err)
+		} else {
+			rv.SetFloat(x)
+		}
+	case t.Kind() == reflect.Bool:
+		if x, err := toBool(v); err != nil {
+			d.fail(path, "%v", err)
+		} else {
+			rv.SetBool(x)
+		}
+	case t.Kind() == reflect.Pointer && t.Elem().Kind() == reflect.Bool:
+		if x, err := toBool(v); err != nil {
+			d.fail(path, "%v", err)
+		} else {
+			rv.Set(reflect.ValueOf(&x))
+		}
+	case t.Kind() == reflect.Slice && t.Elem().Kind() == reflect.String:
+		if xs, ok := d.toStrings(v, path); ok {
+			rv.Set(reflect.ValueOf(xs))
+		}
+	default:
+		d.fail(path, "cannot decode into Go type %s (not supported by package config)", t)
+	}
+}
+
+// nonZero reports whether key of struct t has a non-zero default, so that
+// an explicit 0 (which would read as "not set") is rejected.
+func nonZero(t reflect.Type, key string) bool {
+	switch t {
+	case reflect.TypeOf(stream.Config{}):
+		return key == "dynamic-destination-cache-size" || key == "shutdown-timeout"
+	case reflect.TypeOf(stream.ConsumerConfig{}):
+		switch key {
+		case "concurrency", "max-attempts", "back-off-initial-interval", "back-off-multiplier", "back-off-max-interval", "instance-count":
+			return true
+		}
+	case reflect.TypeOf(stream.ProducerConfig{}):
+		return key == "partition-count"
+	case reflect.TypeOf(stream.PollerConfig{}):
+		return key == "fixed-delay"
+	}
+	return false
+}
+
+// describe renders a bad value for a message.
+func describe(v any) string {
+	switch v := v.(type) {
+	case map[string]any:
+		return "a map"
+	case []any:
+		return "a list"
+	case string:
+		return quoteShort(v)
+	default:
+		return fmt.Sprint(v)
+	}
+}
+
+// Expected types, for messages.
+const (
+	wantInt      = "an integer"
+	wantFloat    = "a number"
+	wantBool     = "true or false"
+	wantString   = "a string"
+	wantDuration = "a duration such as 250ms or 10s, or an integer number of milliseconds"
+)
+
+func wrongType(want string, v any) error { return fmt.Errorf("expected %s, got %s", want, describe(v)) }
+
+func toInt(v any) (int, error) {
+	switch v := v.(type) {
+	case int:
+		return v, nil
+	case int64:
+		return int(v), nil
+	case uint64:
+		if v > math.MaxInt64 {
+			return 0, fmt.Errorf("%d is out of range", v)
+		}
+		return int(v), nil
+	case string:
+		n, err := strconv.ParseInt(v, 10, 64)
+		if errors.Is(err, strconv.ErrRange) {
+			return 0, fmt.Errorf("%s is out of range", quoteShort(v))
+		}
+		if err != nil {
+			return 0, wrongType(wantInt, v)
+		}
+		return int(n), nil
+	default:
+		return 0, wrongType(wantInt, v)
+	}
+}
+
+func toFloat(v any) (float64, error) {
+	var f float64
+	switch x := v.(type) {
+	case float64:
+		f = x
+	case int:
+		f = float64(x)
+	case int64:
+		f = float64(x)
+	case uint64:
+		f = float64(x)
+	case string:
+		var err error
+		if f, err = strconv.ParseFloat(x, 64); err != nil {
+			return 0, wrongType(wantFloat, v)
+		}
+	default:
+		return 0, wrongType(wantFloat, v)
+	}
+	if math.IsNaN(f) || math.IsInf(f, 0) {
+		return 0, fmt.Errorf("expected a finite number, got %s", describe(v))
+	}
+	return f, nil
+}
+
+func toBool(v any) (bool, error) {
+	switch x := v.(type) {
+	case bool:
+		return x, nil
+	case string:
+		switch {
+		case strings.EqualFold(x, "true"):
+			return true, nil
+		case strings.EqualFold(x, "false"):
+			return false, nil
+		}
+	}
+	return false, wrongType(wantBool, v)
+}
+
+// toString accepts strings and, written out, other scalars (a YAML number
+// or boolean given for a string key).
+func toString(v any) (string, error) {
+	switch x := v.(type) {
+	case string:
+		return x, nil
+	case bool, int, int64, uint64:
+		return fmt.Sprint(x), nil
+	case float64:
+		return strconv.FormatFloat(x, 'g', -1, 64), nil
+	default:
+		return "", wrongType(wantString, v)
+	}
+}
+
+// toDuration reads a Go duration ("250ms", "1m30s") or an integer number
+// of milliseconds (a YAML integer or a string of digits), SCSt's unit.
+func toDuration(v any) (time.Duration, error) {
+	const maxMillis = math.MaxInt64 / int64(time.Millisecond)
+	millis := func(n int64) (time.Duration, error) {
+		if n > maxMillis || n < -maxMillis {
+			return 0, fmt.Errorf("%d milliseconds is out of range", n)
+		}
+		return time.Duration(n) * time.Millisecond, nil
+	}
+	switch x := v.(type) {
+	case int:
+		return millis(int64(x))
+	case int64:
+		return millis(x)
+	case uint64:
+		return 0, fmt.Errorf("%d milliseconds is out of range", x)
+	case string:
+		if x != "" && strings.Trim(x, "0123456789") == "" {
+			n, err := strconv.ParseInt(x, 10, 64)
+			if err != nil {
+				return 0, fmt.Errorf("%s milliseconds is out of range", quoteShort(x))
+			}
+			return millis(n)
+		}
+		dur, err := time.ParseDuration(x)
+		if err != nil {
+			return 0, wrongType(wantDuration, v)
+		}
+		return dur, nil
+	default:
+		return 0, wrongType(wantDuration, v)
+	}
+}
+
+// toStrings reads a list of scalars or a comma-separated string (items
+// trimmed, empty items dropped).
+func (d *decoder) toStrings(v any, path string) ([]string, bool) {
+	switch x := v.(type) {
+	case []any:
+		out := make([]string, 0, len(x))
+		ok := true
+		for i, it := range x {
+			s, err := toString(it)
+			if err != nil || it == nil {
+				d.fail(path+"["+strconv.Itoa(i)+"]", "expected a string, got %s", describe(it))
+				ok = false
+				continue
+			}
+			out = append(out, s)
+		}
+		return out, ok
+	case string:
+		var out []string
+		for _, s := range strings.Split(x, ",") {
+			if s = strings.TrimSpace(s); s != "" {
+				out = append(out, s)
+			}
+		}
+		return out, true
+	default:
+		s, err := toString(v)
+		if err != nil {
+			d.fail(path, "expected a list of strings or a comma-separated string, got %s", describe(v))
+			return nil, false
+		}
+		return []string{s}, true
+	}
+}
+
+func sortedKeys(m map[string]any) []string {
+	ks := make([]string, 0, len(m))
+	for k := range m {
+		ks = append(ks, k)
+	}
+	sort.Strings(ks)
+	return ks
+}
+
+// originOf returns where path was set: the path itself, else for a key of
+// a binding the same key under stream.default, else the nearest enclosing
+// key that was set (but not the bare root). "" if unknown.
+func originOf(origins map[string]string, path string) string {
+	if o, ok := origins[path]; ok {
+		return o
+	}
+	if rest, ok := strings.CutPrefix(path, "stream.bindings."); ok {
+		for i := 0; i < len(rest); i++ {
+			if rest[i] == '.' {
+				if o, ok := origins["stream.default."+rest[i+1:]]; ok {
+					return o
+				}
+			}
+		}
+	}
+	for p := path; ; {
+		i := strings.LastIndexAny(p, ".[")
+		if i <= 0 {
+			return ""
+		}
+		p = p[:i]
+		if !strings.ContainsAny(p, ".[") {
+			return ""
+		}
+		if o, ok := origins[p]; ok {
+			return o
+		}
+	}
+}

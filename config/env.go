@@ -1,0 +1,301 @@
+package config
+
+import (
+	"sort"
+	"strings"
+)
+
+// Environment variables read besides the overrides.
+const (
+	// EnvProfiles lists the active profiles, comma-separated.
+	EnvProfiles = "STREAM_PROFILES_ACTIVE"
+	// EnvSpringProfiles is SCSt's spelling of EnvProfiles, read when
+	// EnvProfiles is unset.
+	EnvSpringProfiles = "SPRING_PROFILES_ACTIVE"
+)
+
+// envMap turns "NAME=value" entries into a map; a later entry for the same
+// name wins (as in os/exec). Entries without '=' are ignored.
+func envMap(env []string) map[string]string {
+	m := make(map[string]string, len(env))
+	for _, kv := range env {
+		if k, v, ok := strings.Cut(kv, "="); ok && k != "" {
+			m[k] = v
+		}
+	}
+	return m
+}
+
+// envVar is one environment variable that overrides a key.
+type envVar struct {
+	name, value string
+	rank        int      // precedence: a higher rank wins
+	tokens      []string // the key, upper-case, split at '_'
+}
+
+// overrideVars picks the variables that override keys: STREAM_* (rank 2)
+// over SPRING_CLOUD_STREAM_* (rank 1) over SPRING_CLOUD_FUNCTION_DEFINITION
+// (rank 0), in the order they are applied.
+func overrideVars(env map[string]string) []envVar {
+	var vars []envVar
+	for name, value := range env {
+		var v envVar
+		switch {
+		case name == EnvProfiles:
+			continue
+		case name == "SPRING_CLOUD_FUNCTION_DEFINITION":
+			v = envVar{rank: 0, tokens: []string{"FUNCTION", "DEFINITION"}}
+		case strings.HasPrefix(name, "SPRING_CLOUD_STREAM_"):
+			v = envVar{rank: 1, tokens: strings.Split(strings.ToUpper(strings.TrimPrefix(name, "SPRING_CLOUD_STREAM_")), "_")}
+		case strings.HasPrefix(name, "STREAM_"):
+			v = envVar{rank: 2, tokens: strings.Split(strings.ToUpper(strings.TrimPrefix(name, "STREAM_")), "_")}
+		default:
+			continue
+		}
+		v.name, v.value = name, value
+		vars = append(vars, v)
+	}
+	sort.Slice(vars, func(i, j int) bool {
+		if vars[i].rank != vars[j].rank {
+			return vars[i].rank < vars[j].rank
+		}
+		return vars[i].name < vars[j].name
+	})
+	return vars
+}
+
+// envLayer builds the layer of environment overrides. files is the merged
+// tree of the files, used to resolve the '_' ambiguity against the names
+// and free-form keys they declare.
+func envLayer(env map[string]string, cfg *schema, files map[string]any) *layer {
+	l := newLayer("env")
+	vars := overrideVars(env)
+	r := &resolver{files: files}
+	def, _ := r.lookup([]string{"stream", "function", "definition"}).(string)
+	for _, v := range vars {
+		if len(v.tokens) == 2 && v.tokens[0] == "FUNCTION" && v.tokens[1] == "DEFINITION" {
+			def = v.value
+		}
+	}
+	r.funcBindings = functionBindings(def)
+	if out, ok := r.lookup([]string{"stream", "output-bindings"}).(string); ok {
+		for _, n := range strings.Split(out, ";") {
+			if n = strings.ToLower(strings.TrimSpace(n)); n != "" {
+				r.funcBindings = append(r.funcBindings, n)
+			}
+		}
+	}
+
+	setBy := map[string]envVar{}
+	for _, v := range vars {
+		origin := "env " + v.name
+		path, ok := r.resolve(cfg, v.tokens, []string{"stream"})
+		if !ok {
+			// Only a variable that starts like a key is taken for a
+			// misspelt one; others (STREAM_BINDER used in a placeholder)
+			// are not ours.
+			if f := fieldPrefix(cfg, v.tokens); f != nil {
+				l.fail("stream."+f.key, origin, "matches no configuration key (expected the key path in upper case with '.' and '-' as '_', e.g. STREAM_BINDINGS_<NAME>_GROUP)")
+			}
+			continue
+		}
+		id := joinPath(path)
+		if prev, dup := setBy[id]; dup && prev.rank == v.rank {
+			l.fail(id, origin, "sets the same key as env %s", prev.name)
+			continue
+		}
+		if !l.ensureMap(path[:len(path)-1], origin) {
+			continue
+		}
+		setBy[id] = v
+		l.lookupMap(path[:len(path)-1])[path[len(path)-1]] = v.value
+		l.origins[id] = origin
+	}
+	return l
+}
+
+// fieldPrefix returns the field of s whose key starts toks, or nil.
+func fieldPrefix(s *schema, toks []string) *field {
+	for _, f := range s.fields {
+		if hasPrefix(toks, envTokens(f.key)) {
+			return f
+		}
+	}
+	return nil
+}
+
+// functionBindings returns the binding names of the functions in a
+// function definition ("a;b" → a-in-0, a-out-0, b-in-0, b-out-0),
+// lower-case. Composed functions ("a|b") are left out: their names cannot
+// be spelled in an environment variable.
+func functionBindings(def string) []string {
+	var names []string
+	for _, fn := range strings.Split(def, ";") {
+		fn = strings.ToLower(strings.TrimSpace(fn))
+		if fn == "" || strings.Contains(fn, "|") {
+			continue
+		}
+		names = append(names, fn+"-in-0", fn+"-out-0")
+	}
+	return names
+}
+
+// resolver maps the tokens of an environment variable to a key path.
+type resolver struct {
+	files        map[string]any
+	funcBindings []string // binding names of the functions and output-bindings
+}
+
+// lookup returns the value at path in the files' tree, or nil.
+func (r *resolver) lookup(path []string) any {
+	var v any = r.files
+	for _, seg := range path {
+		m, ok := v.(map[string]any)
+		if !ok {
+			return nil
+		}
+		v = m[seg]
+	}
+	return v
+}
+
+// keysAt returns the keys of the map at path in the files' tree.
+func (r *resolver) keysAt(path []string) []string {
+	m, _ := r.lookup(path).(map[string]any)
+	ks := make([]string, 0, len(m))
+	for k := range m {
+		ks = append(ks, k)
+	}
+	sort.Strings(ks)
+	return ks
+}
+
+// envTokens spells key as an environment variable does, split at '_':
+// "max-attempts" → [MAX ATTEMPTS].
+func envTokens(key string) []string {
+	k := strings.NewReplacer("-", "_", ".", "_").Replace(strings.ToUpper(key))
+	return strings.Split(k, "_")
+}
+
+func hasPrefix(toks, prefix []string) bool {
+	if len(prefix) > len(toks) {
+		return false
+	}
+	for i, p := range prefix {
+		if toks[i] != p {
+			return false
+		}
+	}
+	return true
+}
+
+// resolve matches toks against schema s at path and returns the key path
+// they name, which must be a leaf or a key of a free-form map.
+func (r *resolver) resolve(s *schema, toks []string, path []string) ([]string, bool) {
+	if len(toks) == 0 {
+		return path, s.kind == kindLeaf
+	}
+	switch s.kind {
+	case kindStruct:
+		// Longest key first: DEFAULT_BINDER is default-binder, not
+		// default.binder.
+		fields := append([]*field(nil), s.fields...)
+		sort.SliceStable(fields, func(i, j int) bool {
+			return strings.Count(fields[i].key, "-") > strings.Count(fields[j].key, "-")
+		})
+		for _, f := range fields {
+			for _, k := range f.spellings() {
+				kt := envTokens(k)
+				if !hasPrefix(toks, kt) {
+					continue
+				}
+				if p, ok := r.resolve(f.s, toks[len(kt):], appendPath(path, f.key)); ok {
+					return p, true
+				}
+			}
+		}
+		if s.remain != nil {
+			var known []string
+			for _, k := range r.keysAt(path) {
+				if s.field(k) == nil {
+					known = append(known, k)
+				}
+			}
+			return r.names(s.remain.s, toks, path, known)
+		}
+		return nil, false
+	case kindNames:
+		known := r.keysAt(path)
+		if path[len(path)-1] == "bindings" && len(path) <= 3 {
+			known = append(known, r.funcBindings...)
+		}
+		return r.names(s.elem, toks, path, known)
+	case kindFree:
+		return r.free(toks, path)
+	default:
+		return nil, false
+	}
+}
+
+// names resolves toks at a level of names: a known name (the longest that
+// fits) if any, else the shortest name that leaves a valid key path (that
+// is, the longest suffix that is a property path), '_' read as '-'.
+func (r *resolver) names(elem *schema, toks, path, known []string) ([]string, bool) {
+	var best []string
+	bestLen := 0
+	for _, n := range known {
+		nt := envTokens(n)
+		if len(nt) >= len(toks) || len(nt) <= bestLen || !hasPrefix(toks, nt) || hasEmpty(nt) {
+			continue
+		}
+		if p, ok := r.resolve(elem, toks[len(nt):], appendPath(path, n)); ok {
+			best, bestLen = p, len(nt)
+		}
+	}
+	if best != nil {
+		return best, true
+	}
+	for i := 1; i < len(toks); i++ {
+		if hasEmpty(toks[:i]) {
+			return nil, false
+		}
+		name := strings.ToLower(strings.Join(toks[:i], "-"))
+		if p, ok := r.resolve(elem, toks[i:], appendPath(path, name)); ok {
+			return p, true
+		}
+	}
+	return nil, false
+}
+
+// free resolves toks inside a free-form map: an existing key (descending
+// into existing maps) if one fits, else one kebab-case key.
+func (r *resolver) free(toks, path []string) ([]string, bool) {
+	if hasEmpty(toks) {
+		return nil, false
+	}
+	m, _ := r.lookup(path).(map[string]any)
+	keys := r.keysAt(path)
+	sort.SliceStable(keys, func(i, j int) bool { return len(envTokens(keys[i])) > len(envTokens(keys[j])) })
+	for _, k := range keys {
+		kt := envTokens(k)
+		if !hasPrefix(toks, kt) {
+			continue
+		}
+		if len(kt) == len(toks) {
+			return appendPath(path, k), true
+		}
+		if _, isMap := m[k].(map[string]any); isMap {
+			return r.free(toks[len(kt):], appendPath(path, k))
+		}
+	}
+	return appendPath(path, strings.ToLower(strings.Join(toks, "-"))), true
+}
+
+func hasEmpty(toks []string) bool {
+	for _, t := range toks {
+		if t == "" {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,57 @@
+package config
+
+import (
+	"errors"
+	"testing"
+
+	"github.com/streambind/streambind/stream"
+)
+
+// FuzzLoad feeds arbitrary bytes as the base file, and one arbitrary
+// environment entry. Load must never panic, must always return a Loaded,
+// must report problems only as stream.ConfigErrors, and must be
+// deterministic.
+func FuzzLoad(f *testing.F) {
+	for _, s := range []string{
+		kebabYAML, camelYAML, scstYAML,
+		"",
+		"stream:\n  bindings:\n    x-in-0: {group: a\n",
+		"stream:\n\tdefault-binder: x\n",
+		"- a\n- b\n",
+		"a: &x [*x]\n",
+		"a: &a [*a, *a]\nb: &b [*a, *a]\nc: &c [*b, *b]\nd: &d [*c, *c]\n",
+		"stream:\n  default-binder: ${\n  bindings: { x-in-0: { group: '${}', destination: '${A:${B' } }\n",
+		"stream: {}\n---\nstream: {}\n",
+		"stream:\n  bindings:\n    x-in-0:\n      consumer: { max-attempts: 0, back-off-initial-interval: 99999999999999999999 }\n",
+		"stream.bindings..group: x\n",
+		"? [a]\n: b\n",
+		"stream:\n  bindings:\n    <<: {x-in-0: {group: g}}\n",
+		"stream:\n  kafka: 5\n  rabbit: { binder: [1], bindings: { x: 1 } }\n",
+		"stream:\n  binders: { k: { environment: 1 } }\n  dynamic-destinations: { a: 1 }\n",
+		"spring: 1\nspring.cloud.stream.default-binder: x\n",
+		"stream: !!binary aGVsbG8=\n",
+		"stream:\n  shutdown-timeout: -9223372036854775808\n",
+	} {
+		f.Add([]byte(s), "STREAM_BINDINGS_X_IN_0_GROUP=${G:g}")
+	}
+	f.Add([]byte(kebabYAML), "STREAM_BINDERS_LOCAL_KAFKA_ENVIRONMENT_BROKERS_X=1")
+	f.Add([]byte(kebabYAML), "STREAM__=1")
+	f.Add([]byte(kebabYAML), "STREAM_KAFKA_BINDINGS_CHARGEPAYMENT_IN_0_CONSUMER=1")
+	f.Fuzz(func(t *testing.T, data []byte, env string) {
+		opts := Options{Dir: t.TempDir(), Data: data, Env: []string{env}}
+		l, err := Load(opts)
+		if l == nil || l.Stream == nil {
+			t.Fatal("Load returned no Loaded")
+		}
+		if err != nil {
+			var es stream.ConfigErrors
+			if !errors.As(err, &es) || len(es) == 0 {
+				t.Fatalf("error %T is not a non-empty stream.ConfigErrors: %v", err, err)
+			}
+		}
+		_, err2 := Load(opts)
+		if (err == nil) != (err2 == nil) || (err != nil && err.Error() != err2.Error()) {
+			t.Fatalf("not deterministic:\n%v\n%v", err, err2)
+		}
+	})
+}

@@ -1,0 +1,232 @@
+package config
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/streambind/streambind/stream"
+)
+
+// layer is one source of configuration (a file or the environment) as a
+// tree of canonical, lower-case keys: map[string]any for maps, []any for
+// lists, and nil, bool, int, uint64, float64 or string leaves. Origins maps
+// every key path it sets to where it was set.
+type layer struct {
+	name    string
+	tree    map[string]any
+	origins map[string]string
+	errs    []*stream.ConfigError
+}
+
+func newLayer(name string) *layer {
+	return &layer{name: name, tree: map[string]any{}, origins: map[string]string{}}
+}
+
+func (l *layer) at(line int) string { return l.name + ":" + strconv.Itoa(line) }
+
+func (l *layer) fail(path, origin, format string, args ...any) {
+	l.errs = append(l.errs, &stream.ConfigError{Path: path, Origin: origin, Msg: fmt.Sprintf(format, args...)})
+}
+
+// joinPath renders a key path as "a.b.c".
+func joinPath(path []string) string { return strings.Join(path, ".") }
+
+// appendPath returns path + key in a new slice.
+func appendPath(path []string, key string) []string {
+	p := make([]string, len(path), len(path)+1)
+	copy(p, path)
+	return append(p, key)
+}
+
+// step returns the schema and canonical path of key seg under a level with
+// schema s at path.
+func step(s *schema, path []string, seg string) (*schema, []string) {
+	switch s.kind {
+	case kindStruct:
+		if f := s.field(seg); f != nil {
+			if f.target != nil {
+				return f.s, appendPath(f.target[:len(f.target)-1], f.target[len(f.target)-1])
+			}
+			return f.s, appendPath(path, f.key)
+		}
+		if s.remain != nil {
+			return s.remain.s, appendPath(path, strings.ToLower(seg))
+		}
+		if s.open {
+			return &schema{kind: kindOther}, appendPath(path, strings.ToLower(seg))
+		}
+		// An unknown key, reported by the decoder; camelCase is turned into
+		// kebab-case so that the message shows the canonical spelling.
+		return &schema{kind: kindOther}, appendPath(path, kebab(seg))
+	case kindNames:
+		return s.elem, appendPath(path, strings.ToLower(seg))
+	case kindFree:
+		return s, appendPath(path, freeKey(seg))
+	case kindOther:
+		return s, appendPath(path, strings.ToLower(seg))
+	default: // a leaf given a map: kept as is for the decoder to reject
+		return &schema{kind: kindOther}, appendPath(path, strings.ToLower(seg))
+	}
+}
+
+// mapping adds the entries of mapping y, which stands at path with schema
+// s. At struct levels a dotted key ("bindings.x-in-0.group") stands for
+// nested keys, as in Spring.
+func (l *layer) mapping(y *ynode, s *schema, path []string) {
+	seen := map[string]int{} // canonical path → line, within this mapping
+	for _, e := range y.entries {
+		segs := []string{e.key}
+		if s.kind == kindStruct && strings.Contains(e.key, ".") {
+			segs = strings.Split(e.key, ".")
+		}
+		cur, p := s, path
+		ok := true
+		for i, seg := range segs {
+			if seg == "" && cur.kind != kindFree && cur.kind != kindOther {
+				l.fail(joinPath(appendPath(p, seg)), l.at(e.line), "empty key in %q", e.key)
+				ok = false
+				break
+			}
+			cur, p = step(cur, p, seg)
+			if i < len(segs)-1 && !cur.lazy {
+				if !l.ensureMap(p, l.at(e.line)) {
+					ok = false
+					break
+				}
+				if id := joinPath(p); l.origins[id] == "" {
+					l.origins[id] = l.at(e.line)
+				}
+			}
+		}
+		if !ok {
+			continue
+		}
+		if s.remain != nil && len(segs) == 1 && s.field(e.key) == nil && e.val.kind != yaml.MappingNode {
+			// Not a binder-specific section but an unknown key: show it
+			// in kebab-case, as the decoder's suggestion will be.
+			p[len(p)-1] = kebab(e.key)
+		}
+		id := joinPath(p)
+		if first, dup := seen[id]; dup {
+			if !e.merged {
+				l.fail(id, l.at(e.line), "duplicate key %q (already set at %s)", e.key, l.at(first))
+			}
+			continue
+		}
+		seen[id] = e.line
+		l.value(e.val, cur, p, e.line)
+	}
+}
+
+// value adds node y at path (schema s), set by a key at line.
+func (l *layer) value(y *ynode, s *schema, path []string, line int) {
+	id := joinPath(path)
+	switch y.kind {
+	case yaml.MappingNode:
+		if !s.lazy {
+			if !l.ensureMap(path, l.at(line)) {
+				return
+			}
+			l.origins[id] = l.at(line)
+		}
+		l.mapping(y, s, path)
+	case yaml.SequenceNode:
+		if l.set(path, l.detached(y, s, id), line) {
+			l.origins[id] = l.at(line)
+		}
+	default:
+		if l.set(path, y.value, line) {
+			l.origins[id] = l.at(line)
+		}
+	}
+}
+
+// detached converts y into a value of its own (a list item and what is
+// below it), recording origins under opath ("a.b[0].c").
+func (l *layer) detached(y *ynode, s *schema, opath string) any {
+	switch y.kind {
+	case yaml.SequenceNode:
+		items := make([]any, 0, len(y.items))
+		for i, it := range y.items {
+			p := opath + "[" + strconv.Itoa(i) + "]"
+			l.origins[p] = l.at(it.line)
+			items = append(items, l.detached(it, s, p))
+		}
+		return items
+	case yaml.MappingNode:
+		m := make(map[string]any, len(y.entries))
+		first := map[string]int{}
+		for _, e := range y.entries {
+			k := strings.ToLower(e.key)
+			if s.kind == kindFree {
+				k = freeKey(e.key)
+			}
+			p := opath + "." + k
+			if line, dup := first[k]; dup {
+				if !e.merged {
+					l.fail(p, l.at(e.line), "duplicate key %q (already set at %s)", e.key, l.at(line))
+				}
+				continue
+			}
+			first[k] = e.line
+			l.origins[p] = l.at(e.line)
+			m[k] = l.detached(e.val, s, p)
+		}
+		return m
+	default:
+		return y.value
+	}
+}
+
+// ensureMap makes sure a map exists at path, creating it (and its parents)
+// as needed. It reports a conflict and returns false where a value, not a
+// map, is already there.
+func (l *layer) ensureMap(path []string, origin string) bool {
+	m := l.tree
+	for i, seg := range path {
+		v, ok := m[seg]
+		if !ok {
+			nm := map[string]any{}
+			m[seg] = nm
+			m = nm
+			continue
+		}
+		vm, isMap := v.(map[string]any)
+		if !isMap {
+			id := joinPath(path[:i+1])
+			l.fail(id, origin, "used as a map, but already set to a value at %s", l.origins[id])
+			return false
+		}
+		m = vm
+	}
+	return true
+}
+
+// set puts leaf (or list) v at path; it reports a duplicate and returns
+// false when something is already there.
+func (l *layer) set(path []string, v any, line int) bool {
+	if len(path) == 0 || !l.ensureMap(path[:len(path)-1], l.at(line)) {
+		return false
+	}
+	m := l.lookupMap(path[:len(path)-1])
+	key := path[len(path)-1]
+	if _, exists := m[key]; exists {
+		id := joinPath(path)
+		l.fail(id, l.at(line), "duplicate key (already set at %s)", l.origins[id])
+		return false
+	}
+	m[key] = v
+	return true
+}
+
+// lookupMap returns the map at path in l.tree (which must exist).
+func (l *layer) lookupMap(path []string) map[string]any {
+	m := l.tree
+	for _, seg := range path {
+		m = m[seg].(map[string]any)
+	}
+	return m
+}

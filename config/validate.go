@@ -1,0 +1,63 @@
+package config
+
+import (
+	"sort"
+	"strings"
+
+	"github.com/streambind/streambind/stream"
+)
+
+// validate runs the checks that need no function registry: the values of
+// stream.default and of every binding (after defaults), binder types, and
+// an explicitly empty default-binder. tree is the merged "stream" tree.
+func validate(cfg *stream.Config, tree map[string]any, origins map[string]string) []*stream.ConfigError {
+	var es []*stream.ConfigError
+
+	// stream.default over the built-in defaults.
+	fromDefault := map[string]bool{}
+	for _, e := range (&stream.Config{Default: cfg.Default}).Binding("").Validate("stream.default") {
+		fromDefault[strings.TrimPrefix(e.Path, "stream.default.")] = true
+		es = append(es, e)
+	}
+
+	names := make([]string, 0, len(cfg.Bindings))
+	for n := range cfg.Bindings {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		prefix := "stream.bindings." + n
+		for _, e := range cfg.Binding(n).Validate(prefix) {
+			_, own := origins[e.Path]
+			if !own && fromDefault[strings.TrimPrefix(e.Path, prefix+".")] {
+				continue // the bad value is stream.default's, reported there
+			}
+			es = append(es, e)
+		}
+	}
+
+	binders := make([]string, 0, len(cfg.Binders))
+	for n := range cfg.Binders {
+		binders = append(binders, n)
+	}
+	sort.Strings(binders)
+	for _, n := range binders {
+		if strings.TrimSpace(cfg.Binders[n].Type) == "" {
+			es = append(es, &stream.ConfigError{
+				Path: "stream.binders." + n + ".type",
+				Msg:  "required: the binder type (memory, kafka, rabbit, ...)",
+			})
+		}
+	}
+
+	if v, ok := tree["default-binder"]; ok && v != nil && strings.TrimSpace(cfg.DefaultBinder) == "" {
+		es = append(es, &stream.ConfigError{Path: "stream.default-binder", Msg: "must not be empty: name a binder declared under stream.binders or a binder type"})
+	}
+
+	for _, e := range es {
+		if e.Origin == "" {
+			e.Origin = originOf(origins, e.Path)
+		}
+	}
+	return es
+}

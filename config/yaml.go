@@ -1,0 +1,243 @@
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// maxNodes bounds the size of one file's tree after alias expansion, so
+// that a few lines of nested aliases ("billion laughs") cannot exhaust
+// memory.
+const maxNodes = 100_000
+
+// ynode is a YAML node with aliases and merge keys (<<) resolved.
+type ynode struct {
+	kind    yaml.Kind // MappingNode, SequenceNode or ScalarNode
+	line    int
+	entries []yentry // MappingNode, in file order
+	items   []*ynode // SequenceNode
+	value   any      // ScalarNode: nil, bool, int, uint64, float64 or string
+}
+
+// yentry is one key of a mapping.
+type yentry struct {
+	key    string
+	line   int
+	merged bool // from a merge key (<<): explicit keys win over it
+	val    *ynode
+}
+
+// parseYAML parses one YAML document. name is used in messages. An empty
+// document yields a nil node. Errors carry the line where known.
+func parseYAML(name string, data []byte) (root *ynode, err error) {
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	var doc yaml.Node
+	if err := dec.Decode(&doc); err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil, nil
+		}
+		return nil, yamlError(name, err)
+	}
+	var extra yaml.Node
+	if err := dec.Decode(&extra); err == nil {
+		return nil, &fileError{name: name, line: extra.Line,
+			msg: "several YAML documents (---) in one file are not supported; put profile-specific settings in application-<profile>.yaml"}
+	} else if !errors.Is(err, io.EOF) {
+		return nil, yamlError(name, err)
+	}
+	x := &expander{name: name, active: map[*yaml.Node]bool{}}
+	n := &doc
+	if n.Kind == yaml.DocumentNode {
+		if len(n.Content) == 0 {
+			return nil, nil
+		}
+		n = n.Content[0]
+	}
+	root, err = x.expand(n)
+	if err != nil {
+		return nil, err
+	}
+	if root == nil || (root.kind == yaml.ScalarNode && root.value == nil) {
+		return nil, nil
+	}
+	if root.kind != yaml.MappingNode {
+		return nil, &fileError{name: name, line: root.line, msg: "the top level must be a mapping of keys (stream: ...)"}
+	}
+	return root, nil
+}
+
+// fileError is a problem with a whole file (unreadable, malformed).
+type fileError struct {
+	name string
+	line int // 0 if unknown
+	msg  string
+}
+
+func (e *fileError) Error() string {
+	if e.line > 0 {
+		return fmt.Sprintf("%s:%d: %s", e.name, e.line, e.msg)
+	}
+	return e.name + ": " + e.msg
+}
+
+// yamlError turns a yaml.v3 error ("yaml: line 3: ...") into a fileError.
+//
+// yaml.v3 reports scanner errors with 1-based lines but parser errors
+// (those of parserError) with the 0-based line of the construct being
+// parsed, and no line at all when that is 0; both are corrected here, so a
+// parser error points at the first line of the enclosing mapping or list.
+func yamlError(name string, err error) *fileError {
+	msg := strings.TrimPrefix(err.Error(), "yaml: ")
+	line := 0
+	if rest, ok := strings.CutPrefix(msg, "line "); ok {
+		if num, tail, ok := strings.Cut(rest, ": "); ok {
+			if n, err := strconv.Atoi(num); err == nil {
+				line, msg = n, tail
+			}
+		}
+	}
+	if parserError(msg) {
+		line++
+	}
+	return &fileError{name: name, line: line, msg: "malformed YAML: " + msg}
+}
+
+// parserError reports whether msg is one of yaml.v3's parser (not scanner)
+// error messages.
+func parserError(msg string) bool {
+	switch msg {
+	case "did not find expected <stream-start>",
+		"did not find expected <document start>",
+		"found undefined tag handle",
+		"did not find expected node content",
+		"did not find expected '-' indicator",
+		"did not find expected key",
+		"did not find expected ',' or ']'",
+		"did not find expected ',' or '}'",
+		"found duplicate %YAML directive",
+		"found incompatible YAML document",
+		"found duplicate %TAG directive":
+		return true
+	}
+	return false
+}
+
+// expander turns yaml.Nodes into ynodes.
+type expander struct {
+	name   string
+	nodes  int
+	active map[*yaml.Node]bool // alias targets being expanded (cycle check)
+}
+
+func (x *expander) expand(n *yaml.Node) (*ynode, error) {
+	x.nodes++
+	if x.nodes > maxNodes {
+		return nil, &fileError{name: x.name, line: n.Line,
+			msg: fmt.Sprintf("too many nodes after expanding aliases (more than %d)", maxNodes)}
+	}
+	switch n.Kind {
+	case yaml.AliasNode:
+		if n.Alias == nil {
+			return &ynode{kind: yaml.ScalarNode, line: n.Line}, nil
+		}
+		if x.active[n.Alias] {
+			return nil, &fileError{name: x.name, line: n.Line, msg: fmt.Sprintf("alias *%s refers to itself", n.Value)}
+		}
+		x.active[n.Alias] = true
+		defer delete(x.active, n.Alias)
+		y, err := x.expand(n.Alias)
+		if err != nil {
+			return nil, err
+		}
+		c := *y // keep the line of the alias, not of the anchor
+		c.line = n.Line
+		return &c, nil
+	case yaml.DocumentNode:
+		if len(n.Content) == 0 {
+			return &ynode{kind: yaml.ScalarNode, line: n.Line}, nil
+		}
+		return x.expand(n.Content[0])
+	case yaml.SequenceNode:
+		y := &ynode{kind: yaml.SequenceNode, line: n.Line}
+		for _, c := range n.Content {
+			item, err := x.expand(c)
+			if err != nil {
+				return nil, err
+			}
+			y.items = append(y.items, item)
+		}
+		return y, nil
+	case yaml.MappingNode:
+		return x.mapping(n)
+	default:
+		return &ynode{kind: yaml.ScalarNode, line: n.Line, value: scalarValue(n)}, nil
+	}
+}
+
+// mapping expands a mapping node, applying merge keys: the entries of the
+// merged mappings come after the explicit ones, marked as merged.
+func (x *expander) mapping(n *yaml.Node) (*ynode, error) {
+	y := &ynode{kind: yaml.MappingNode, line: n.Line}
+	var merges []*ynode
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], n.Content[i+1]
+		if k.Kind == yaml.AliasNode && k.Alias != nil {
+			k = k.Alias // anchors are never on alias nodes: one step
+		}
+		if k.Kind != yaml.ScalarNode {
+			return nil, &fileError{name: x.name, line: k.Line, msg: "a key must be a plain value, not a list or a map"}
+		}
+		val, err := x.expand(v)
+		if err != nil {
+			return nil, err
+		}
+		if k.ShortTag() == "!!merge" {
+			switch val.kind {
+			case yaml.MappingNode:
+				merges = append(merges, val)
+			case yaml.SequenceNode:
+				for _, it := range val.items {
+					if it.kind != yaml.MappingNode {
+						return nil, &fileError{name: x.name, line: it.line, msg: "a merge key (<<) takes a map or a list of maps"}
+					}
+					merges = append(merges, it)
+				}
+			default:
+				return nil, &fileError{name: x.name, line: k.Line, msg: "a merge key (<<) takes a map or a list of maps"}
+			}
+			continue
+		}
+		y.entries = append(y.entries, yentry{key: k.Value, line: k.Line, val: val})
+	}
+	for _, m := range merges {
+		for _, e := range m.entries {
+			e.merged = true
+			y.entries = append(y.entries, e)
+		}
+	}
+	return y, nil
+}
+
+// scalarValue decodes a scalar node: null, bool, int and float by their
+// resolved YAML tag; anything else (strings, timestamps, custom tags) as
+// its text.
+func scalarValue(n *yaml.Node) any {
+	switch n.ShortTag() {
+	case "!!null":
+		return nil
+	case "!!bool", "!!int", "!!float":
+		var v any
+		if err := n.Decode(&v); err != nil {
+			return n.Value
+		}
+		return v
+	default:
+		return n.Value
+	}
+}
