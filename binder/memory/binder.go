@@ -1,0 +1,283 @@
+package memory
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"github.com/streambind/streambind/stream"
+)
+
+// Binder is the memory binder: a [stream.Binder] whose bindings live on a
+// [Broker]. Closing it stops and releases only its own bindings (and, for a
+// binder made by [New], its private broker).
+type Binder struct {
+	broker     *Broker
+	own        bool // the broker is private and closed with the binder
+	name       string
+	bufferSize int
+	batchSize  int
+	log        *slog.Logger
+
+	mu        sync.Mutex
+	closed    bool
+	producers map[*producer]struct{}
+	consumers map[*consumer]struct{}
+}
+
+var (
+	_ stream.Binder        = (*Binder)(nil)
+	_ stream.SpecValidator = (*Binder)(nil)
+	_ stream.BinderFactory = New
+)
+
+// Factory returns a [stream.BinderFactory] whose binders share broker b, so
+// that the apps (or binders) of one process exchange messages. The settings
+// may hold buffer-size and batch-size (see the package doc); they apply to
+// what each binder provisions.
+func Factory(b *Broker) stream.BinderFactory {
+	return func(ctx context.Context, s stream.BinderSettings) (stream.Binder, error) {
+		st, err := parseSettings(s)
+		if err != nil {
+			return nil, err
+		}
+		return newBinder(b, false, s, st)
+	}
+}
+
+// New is a [stream.BinderFactory] that creates a binder on a fresh private
+// broker, closed when the binder is closed. It is what binder type "memory"
+// is registered with by default; use [Factory] to share a broker.
+func New(ctx context.Context, s stream.BinderSettings) (stream.Binder, error) {
+	st, err := parseSettings(s)
+	if err != nil {
+		return nil, err
+	}
+	b, err := NewBroker(Config{BufferSize: st.bufferSize, BatchSize: st.batchSize, Logger: s.Logger})
+	if err != nil {
+		return nil, err
+	}
+	return newBinder(b, true, s, st)
+}
+
+func newBinder(b *Broker, own bool, s stream.BinderSettings, st settings) (*Binder, error) {
+	bd := &Binder{
+		broker:     b,
+		own:        own,
+		name:       s.Name,
+		bufferSize: st.bufferSize,
+		batchSize:  st.batchSize,
+		log:        s.Logger,
+		producers:  make(map[*producer]struct{}),
+		consumers:  make(map[*consumer]struct{}),
+	}
+	if bd.bufferSize == 0 {
+		bd.bufferSize = b.cfg.BufferSize
+	}
+	if bd.batchSize == 0 {
+		bd.batchSize = b.cfg.BatchSize
+	}
+	if bd.log == nil {
+		bd.log = b.cfg.Logger
+	}
+	if err := b.addBinder(bd); err != nil {
+		return nil, err
+	}
+	return bd, nil
+}
+
+// Broker returns the broker the binder's bindings live on.
+func (bd *Binder) Broker() *Broker { return bd.broker }
+
+// ValidateProducer reports the memory-specific properties of a producer
+// binding; there are none, so any key is an error.
+func (bd *Binder) ValidateProducer(spec stream.ProducerSpec) error {
+	return extensionErrors(spec.Binding, "producer", spec.Extension)
+}
+
+// ValidateConsumer reports the memory-specific properties of a consumer
+// binding; there are none, so any key is an error.
+func (bd *Binder) ValidateConsumer(spec stream.ConsumerSpec) error {
+	return extensionErrors(spec.Binding, "consumer", spec.Extension)
+}
+
+// BindProducer binds a producer to spec.Destination, creating the
+// destination, and provisions the groups of spec.Producer.RequiredGroups
+// (with one queue per partition when the producer is partitioned) so that
+// they keep what is sent before their consumers start.
+func (bd *Binder) BindProducer(ctx context.Context, spec stream.ProducerSpec) (stream.Producer, error) {
+	fail := func(err error) (stream.Producer, error) {
+		return nil, fmt.Errorf("memory: bind producer %s: %w", spec.Binding, err)
+	}
+	if err := bd.ValidateProducer(spec); err != nil {
+		return fail(err)
+	}
+	if spec.Destination == "" {
+		return fail(errors.New("no destination"))
+	}
+	if err := ctx.Err(); err != nil {
+		return fail(err)
+	}
+	bd.mu.Lock()
+	defer bd.mu.Unlock()
+	if bd.closed {
+		return fail(fmt.Errorf("binder %w", stream.ErrClosed))
+	}
+	n := 1
+	if spec.Producer.IsPartitioned() && spec.Producer.PartitionCount > 1 {
+		n = spec.Producer.PartitionCount
+	}
+	for _, g := range spec.Producer.RequiredGroups {
+		if g == "" {
+			return fail(errors.New("empty name in required-groups"))
+		}
+		if err := bd.broker.provision(spec.Destination, g, n, bd.bufferSize); err != nil {
+			return fail(err)
+		}
+	}
+	d, err := bd.broker.destination(spec.Destination)
+	if err != nil {
+		return fail(err)
+	}
+	p := &producer{bd: bd, d: d, contentType: spec.ContentType}
+	bd.producers[p] = struct{}{}
+	return p, nil
+}
+
+// BindConsumer binds a consumer (created stopped) to spec.Destination for
+// spec.Group. A named group's queue is created now, so it keeps messages
+// from now on; an anonymous consumer's queue exists only while it is
+// started. A comma-separated destination binds one consumer per
+// destination behind the returned one.
+func (bd *Binder) BindConsumer(ctx context.Context, spec stream.ConsumerSpec) (stream.Consumer, error) {
+	fail := func(err error) (stream.Consumer, error) {
+		return nil, fmt.Errorf("memory: bind consumer %s: %w", spec.Binding, err)
+	}
+	if err := bd.ValidateConsumer(spec); err != nil {
+		return fail(err)
+	}
+	var dests []string
+	for _, d := range strings.Split(spec.Destination, ",") {
+		if d = strings.TrimSpace(d); d != "" {
+			dests = append(dests, d)
+		}
+	}
+	switch {
+	case len(dests) == 0:
+		return fail(errors.New("no destination"))
+	case spec.Consumer.BatchMode && spec.BatchHandler == nil:
+		return fail(errors.New("batch mode without a batch handler"))
+	case !spec.Consumer.BatchMode && spec.Handler == nil:
+		return fail(errors.New("no handler"))
+	case spec.Consumer.Partitioned && (spec.Consumer.InstanceIndex < 0 || spec.Consumer.InstanceIndex >= max(spec.Consumer.InstanceCount, 1)):
+		return fail(fmt.Errorf("instance-index %d is not in [0, instance-count=%d)", spec.Consumer.InstanceIndex, max(spec.Consumer.InstanceCount, 1)))
+	}
+	if err := ctx.Err(); err != nil {
+		return fail(err)
+	}
+	bd.mu.Lock()
+	defer bd.mu.Unlock()
+	if bd.closed {
+		return fail(fmt.Errorf("binder %w", stream.ErrClosed))
+	}
+	cs := make(consumers, 0, len(dests))
+	for _, d := range dests {
+		c, err := bd.newConsumer(d, spec)
+		if err != nil {
+			for _, c := range cs {
+				c.release()
+				delete(bd.consumers, c)
+			}
+			return fail(err)
+		}
+		bd.consumers[c] = struct{}{}
+		cs = append(cs, c)
+	}
+	if len(cs) == 1 {
+		return cs[0], nil
+	}
+	return cs, nil
+}
+
+// Close stops the binder's consumers (waiting for their in-flight messages,
+// bounded by ctx) and closes its producers; a binder made by [New] then
+// closes its broker. Bindings of other binders on the same broker are not
+// affected. Close is idempotent.
+func (bd *Binder) Close(ctx context.Context) error {
+	bd.mu.Lock()
+	if bd.closed {
+		bd.mu.Unlock()
+		return nil
+	}
+	bd.closed = true
+	cs := make([]*consumer, 0, len(bd.consumers))
+	for c := range bd.consumers {
+		cs = append(cs, c)
+	}
+	for p := range bd.producers {
+		p.closed.Store(true)
+	}
+	bd.producers, bd.consumers = nil, nil
+	bd.mu.Unlock()
+
+	var errs []error
+	for _, c := range cs {
+		if err := c.close(ctx); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	bd.broker.removeBinder(bd)
+	if bd.own {
+		if err := bd.broker.Close(ctx); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("memory: close binder %q: %w", bd.name, errors.Join(errs...))
+	}
+	return nil
+}
+
+func (bd *Binder) forgetProducer(p *producer) {
+	bd.mu.Lock()
+	delete(bd.producers, p)
+	bd.mu.Unlock()
+}
+
+// producer is a producer binding.
+type producer struct {
+	bd          *Binder
+	d           *destination
+	contentType string
+	closed      atomic.Bool
+}
+
+// Send stores a copy of m in the queue of every group of the destination
+// (see [destination.send]). When m has no contentType header, the binding's
+// content type travels with it and is written as the header where it makes
+// a difference (see consumer.envelope), so the common case allocates
+// nothing.
+func (p *producer) Send(ctx context.Context, m stream.Envelope) error {
+	if p.closed.Load() {
+		return fmt.Errorf("memory: send to %q: producer %w", p.d.name, stream.ErrClosed)
+	}
+	ct := ""
+	if m.Headers[stream.HeaderContentType] == "" {
+		ct = p.contentType
+	}
+	return p.d.send(ctx, m, ct)
+}
+
+// Close closes the producer; there is nothing to flush, since Send returns
+// only once a message is stored.
+func (p *producer) Close(ctx context.Context) error {
+	if p.closed.Swap(true) {
+		return nil
+	}
+	p.bd.forgetProducer(p)
+	return nil
+}

@@ -1,0 +1,565 @@
+package memory
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/streambind/streambind/stream"
+)
+
+// consumer is a consumer binding of one destination.
+type consumer struct {
+	bd       *Binder
+	spec     stream.ConsumerSpec
+	log      *slog.Logger
+	destName string
+	dlq      *destination // nil: failed messages are dropped
+	group    *group       // the named group; nil for an anonymous consumer
+	// instances and index: the group has instances queues; this consumer
+	// takes from queue index.
+	instances, index int
+	conc             int           // workers
+	batch            int           // largest batch; 0 when not in batch mode
+	delay            time.Duration // redelivery delay
+
+	// sem serialises Start, Stop, Pause, Resume and close (capacity 1).
+	sem    chan struct{}
+	cur    *run // the started run; nil when stopped
+	last   *run // the latest run, possibly still finishing
+	closed bool
+}
+
+var _ stream.Consumer = (*consumer)(nil)
+
+// newConsumer creates a stopped consumer of destination dest, joining (and
+// so provisioning) its named group. Call with bd.mu.
+func (bd *Binder) newConsumer(dest string, spec stream.ConsumerSpec) (*consumer, error) {
+	c := &consumer{
+		bd:        bd,
+		spec:      spec,
+		log:       spec.Logger,
+		destName:  dest,
+		instances: 1,
+		conc:      max(spec.Consumer.Concurrency, 1),
+		delay:     bd.broker.cfg.RedeliveryDelay,
+		sem:       make(chan struct{}, 1),
+	}
+	if c.log == nil {
+		c.log = bd.log
+	}
+	if spec.Consumer.Partitioned {
+		c.instances, c.index = max(spec.Consumer.InstanceCount, 1), spec.Consumer.InstanceIndex
+	}
+	if spec.Consumer.BatchMode {
+		c.batch = bd.batchSize
+	}
+	if spec.Consumer.DLQ {
+		if spec.Group == "" {
+			c.log.Debug("memory: dlq ignored: an anonymous consumer has no dead-letter destination", "destination", dest)
+		} else {
+			d, err := bd.broker.destination(stream.DLQName(dest, spec.Group))
+			if err != nil {
+				return nil, err
+			}
+			c.dlq = d
+		}
+	}
+	if spec.Group != "" {
+		g, err := bd.broker.join(dest, spec.Group, c.instances, bd.bufferSize)
+		if err != nil {
+			return nil, err
+		}
+		c.group = g
+	} else if _, err := bd.broker.destination(dest); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// release undoes newConsumer for a consumer that was never started.
+func (c *consumer) release() {
+	if c.group != nil {
+		c.group.leave()
+	}
+}
+
+func (c *consumer) errorf(op string, err error) error {
+	return fmt.Errorf("memory: %s consumer %s (destination %q): %w", op, c.spec.Binding, c.destName, err)
+}
+
+// lock acquires the lifecycle lock, waiting as long as ctx allows.
+func (c *consumer) lock(ctx context.Context, op string) error {
+	select {
+	case c.sem <- struct{}{}:
+		return nil
+	default:
+	}
+	select {
+	case c.sem <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return c.errorf(op, ctx.Err())
+	}
+}
+
+func (c *consumer) unlock() { <-c.sem }
+
+// Start begins delivery. A consumer whose previous Stop ran out of time
+// first waits (bounded by ctx) for that run's handlers to return.
+func (c *consumer) Start(ctx context.Context) error {
+	if err := c.lock(ctx, "start"); err != nil {
+		return err
+	}
+	defer c.unlock()
+	if c.closed {
+		return c.errorf("start", stream.ErrClosed)
+	}
+	if c.cur != nil {
+		return nil
+	}
+	if l := c.last; l != nil {
+		select {
+		case <-l.done:
+		case <-ctx.Done():
+			return c.errorf("start", fmt.Errorf("previous run still finishing: %w", ctx.Err()))
+		}
+	}
+	b := c.bd.broker
+	g := c.group
+	if g == nil {
+		var err error
+		if g, err = b.newAnonymous(c.destName, c.instances, c.index, c.bd.bufferSize); err != nil {
+			return c.errorf("start", err)
+		}
+	}
+	r := &run{
+		c:        c,
+		g:        g,
+		wake:     make(chan struct{}, 1),
+		idle:     make(chan struct{}, 1),
+		stopping: make(chan struct{}),
+		done:     make(chan struct{}),
+	}
+	if c.conc > 1 {
+		r.owner = make([]int32, c.conc)
+	}
+	r.ctx, r.cancel = context.WithCancel(b.ctx)
+	g.mu.Lock()
+	if g.closed {
+		g.mu.Unlock()
+		r.cancel()
+		return c.errorf("start", errClosed("start"))
+	}
+	r.q = g.queues[c.index]
+	r.q.attach(r)
+	g.mu.Unlock()
+	r.wg.Add(c.conc)
+	for w := range c.conc {
+		go r.worker(w)
+	}
+	go r.finish()
+	notify(r.wake) // messages may be waiting
+	c.cur, c.last = r, r
+	return nil
+}
+
+// Stop stops intake and waits for in-flight handler calls, bounded by ctx;
+// when ctx ends first, it cancels the handlers' context (their messages are
+// redelivered) and returns an error.
+func (c *consumer) Stop(ctx context.Context) error {
+	if err := c.lock(ctx, "stop"); err != nil {
+		return err
+	}
+	defer c.unlock()
+	return c.stopLocked(ctx)
+}
+
+func (c *consumer) stopLocked(ctx context.Context) error {
+	r := c.cur
+	if r == nil {
+		r = c.last // an earlier Stop may have run out of time
+		if r == nil {
+			return nil
+		}
+	} else {
+		c.cur = nil
+		r.stop()
+	}
+	select {
+	case <-r.done:
+		return nil
+	default:
+	}
+	select {
+	case <-r.done:
+		return nil
+	case <-ctx.Done():
+		r.cancel()
+		return c.errorf("stop", fmt.Errorf("in-flight messages interrupted, to be redelivered: %w", ctx.Err()))
+	}
+}
+
+// Pause stops intake, keeping the group's queue, and waits (bounded by
+// ctx) for in-flight handler calls to finish. It does nothing when the
+// consumer is stopped.
+func (c *consumer) Pause(ctx context.Context) error {
+	if err := c.lock(ctx, "pause"); err != nil {
+		return err
+	}
+	defer c.unlock()
+	r := c.cur
+	if r == nil {
+		return nil
+	}
+	g := r.g
+	g.mu.Lock()
+	r.paused = true
+	busy := r.busy
+	g.mu.Unlock()
+	for busy > 0 {
+		select {
+		case <-r.idle:
+		case <-ctx.Done():
+			return c.errorf("pause", fmt.Errorf("paused, but handlers still running: %w", ctx.Err()))
+		}
+		g.mu.Lock()
+		busy = r.busy
+		g.mu.Unlock()
+	}
+	return nil
+}
+
+// Resume restarts intake after Pause. It does nothing when the consumer is
+// stopped.
+func (c *consumer) Resume(ctx context.Context) error {
+	if err := c.lock(ctx, "resume"); err != nil {
+		return err
+	}
+	defer c.unlock()
+	r := c.cur
+	if r == nil {
+		return nil
+	}
+	r.g.mu.Lock()
+	r.paused = false
+	r.g.mu.Unlock()
+	notify(r.wake)
+	return nil
+}
+
+// close stops the consumer for good (its binder is closing) and leaves its
+// group.
+func (c *consumer) close(ctx context.Context) error {
+	if err := c.lock(ctx, "close"); err != nil {
+		return err
+	}
+	defer c.unlock()
+	if c.closed {
+		return nil
+	}
+	c.closed = true
+	err := c.stopLocked(ctx)
+	c.release()
+	return err
+}
+
+// run is one started period of a consumer: its workers and their state.
+type run struct {
+	c *consumer
+	g *group
+	q *queue
+	// ctx is the handlers' context; cancelled when a Stop runs out of time,
+	// when the run ends, and when the broker closes.
+	ctx    context.Context
+	cancel context.CancelFunc
+	// wake holds a wake-up token for an idle worker.
+	wake chan struct{}
+	// idle gets a token when busy drops to 0 while paused.
+	idle chan struct{}
+	// stopping is closed by stop; done when the workers have returned and
+	// the run is detached.
+	stopping chan struct{}
+	done     chan struct{}
+	wg       sync.WaitGroup
+
+	// Guarded by g.mu:
+	stopped, paused bool
+	busy            int     // workers between taking messages and finishing them
+	owner           []int32 // ordering slot → owning worker+1 (0: free); nil when concurrency is 1
+}
+
+func (r *run) stop() {
+	r.g.mu.Lock()
+	r.stopped = true
+	r.g.mu.Unlock()
+	close(r.stopping)
+}
+
+// finish waits for the workers, detaches the run from its queue, drops an
+// anonymous consumer's group, and marks the run done.
+func (r *run) finish() {
+	r.wg.Wait()
+	r.g.mu.Lock()
+	r.q.detach(r)
+	r.g.mu.Unlock()
+	if r.g.name == "" {
+		r.c.bd.broker.remove(r.g)
+	}
+	r.cancel()
+	close(r.done)
+}
+
+// worker takes messages (or batches) from the queue and handles them until
+// the run stops.
+func (r *run) worker(w int) {
+	defer r.wg.Done()
+	c, g, q := r.c, r.g, r.q
+	limit := 1
+	var envs []stream.Envelope
+	if c.batch > 0 {
+		limit = c.batch
+		envs = make([]stream.Envelope, 0, limit)
+	}
+	buf := make([]item, 0, limit)
+	for {
+		g.mu.Lock()
+		if r.stopped {
+			g.mu.Unlock()
+			return
+		}
+		buf = buf[:0]
+		if !r.paused {
+			buf = r.takeLocked(w, buf, limit)
+		}
+		if len(buf) == 0 {
+			g.mu.Unlock()
+			select {
+			case <-r.wake:
+			case <-r.stopping:
+			}
+			continue
+		}
+		r.busy++
+		more := q.items.len() > 0
+		g.mu.Unlock()
+		notify(q.notFull)
+		if more {
+			notify(r.wake) // another worker may take the next one
+		}
+		r.process(w, buf, envs)
+	}
+}
+
+// takeLocked moves up to limit messages that worker w may handle from the
+// queue to buf: with one worker, the oldest; with several, the oldest whose
+// ordering slot no other worker owns, looking at most lookahead messages
+// deep. Worker w then owns the slots of the messages it took. Call with g.mu.
+func (r *run) takeLocked(w int, buf []item, limit int) []item {
+	items := &r.q.items
+	if r.owner == nil {
+		for len(buf) < limit && items.len() > 0 {
+			buf = append(buf, items.removeAt(0))
+		}
+		return buf
+	}
+	me := int32(w + 1)
+	n := min(items.len(), lookahead)
+	for i := 0; i < n && len(buf) < limit; {
+		if it := items.at(i); it.hasRoute {
+			s := it.route % uint32(len(r.owner))
+			if o := r.owner[s]; o != 0 && o != me {
+				i++
+				continue
+			}
+			r.owner[s] = me
+		}
+		buf = append(buf, items.removeAt(i))
+		n--
+	}
+	return buf
+}
+
+// process hands items to the handler and carries out its verdict.
+func (r *run) process(w int, items []item, envs []stream.Envelope) {
+	c := r.c
+	var err error
+	if c.batch > 0 {
+		envs = envs[:0]
+		for i := range items {
+			envs = append(envs, c.envelope(&items[i]))
+		}
+		err = callBatch(r.ctx, c.spec.BatchHandler, envs)
+		clear(envs)
+	} else {
+		err = call(r.ctx, c.spec.Handler, c.envelope(&items[0]))
+	}
+	var requeue []item
+	switch {
+	case err == nil: // Ack
+	case errors.Is(err, stream.ErrNak) || r.ctx.Err() != nil:
+		// Nak, or interrupted by a Stop that ran out of time.
+		r.holdBack()
+		requeue = items
+	default: // Term
+		if requeue = r.term(items, err); len(requeue) > 0 {
+			r.holdBack()
+		}
+	}
+	r.complete(w, items, requeue)
+}
+
+// envelope returns the message of it as the handler gets it. A message
+// sent without a contentType header carries its producer binding's content
+// type in it.ct; the header is written (on a copy of the headers) only when
+// that differs from this binding's content type, since a consumer reads a
+// message without the header as being of its binding's content type. So
+// the effective content type is the producer's, as if the header had been
+// sent, and the common case (same content type) allocates nothing.
+func (c *consumer) envelope(it *item) stream.Envelope {
+	env := it.env
+	if it.ct != "" && it.ct != c.spec.ContentType {
+		env.Headers = env.Headers.Clone().With(stream.HeaderContentType, it.ct)
+	}
+	return env
+}
+
+// complete puts requeue back at the front of the queue, frees worker w's
+// ordering slots, and wakes whoever waits for that.
+func (r *run) complete(w int, items, requeue []item) {
+	g, q := r.g, r.q
+	g.mu.Lock()
+	if len(requeue) > 0 && !g.closed {
+		for i := len(requeue) - 1; i >= 0; i-- {
+			q.items.pushFront(requeue[i])
+		}
+		q.wakeRuns()
+	}
+	if r.owner != nil {
+		me := int32(w + 1)
+		for i := range items {
+			if it := &items[i]; it.hasRoute {
+				if s := it.route % uint32(len(r.owner)); r.owner[s] == me {
+					r.owner[s] = 0
+				}
+			}
+		}
+	}
+	r.busy--
+	if r.busy == 0 && r.paused {
+		notify(r.idle)
+	}
+	g.mu.Unlock()
+	notify(r.wake)
+	clear(items) // do not retain payloads
+}
+
+// holdBack waits the redelivery delay, or less if the run stops.
+func (r *run) holdBack() {
+	t := time.NewTimer(r.c.delay)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-r.stopping:
+	case <-r.ctx.Done():
+	}
+}
+
+// term carries out a Term verdict: dead-letter the items, or drop them
+// without a DLQ. It returns the items that could not be dead-lettered,
+// which are to be redelivered.
+func (r *run) term(items []item, herr error) []item {
+	c := r.c
+	if c.dlq == nil {
+		c.log.Debug("memory: message dropped after handler failure (no dlq)",
+			"destination", c.destName, "group", c.spec.Group, "messages", len(items), "error", herr)
+		return nil
+	}
+	for i := range items {
+		if err := r.deadLetter(&items[i], herr); err != nil {
+			c.log.Warn("memory: dead-lettering failed; the message will be redelivered",
+				"destination", c.destName, "group", c.spec.Group, "dlq", c.dlq.name, "error", err)
+			return items[i:]
+		}
+	}
+	return nil
+}
+
+// deadLetter sends it to the DLQ with the dead-letter headers.
+func (r *run) deadLetter(it *item, herr error) error {
+	c := r.c
+	h := stream.DeadLetterHeaders(it.env.Headers, herr)
+	if it.ct != "" {
+		h[stream.HeaderContentType] = it.ct // the DLQ reader may have another content type
+	}
+	h[stream.HeaderOriginalTopic] = c.destName
+	part := "0"
+	if it.part >= 0 {
+		part = strconv.Itoa(int(it.part))
+	}
+	h[stream.HeaderOriginalPartition] = part
+	h[stream.HeaderOriginalTimestamp] = strconv.FormatInt(it.ts, 10)
+	if len(*c.dlq.groups.Load()) == 0 {
+		c.log.Warn("memory: dead letter dropped: no consumer group is bound to the dlq destination",
+			"destination", c.destName, "group", c.spec.Group, "dlq", c.dlq.name)
+	}
+	return c.dlq.send(r.ctx, stream.Envelope{Payload: it.env.Payload, Headers: h, Key: it.env.Key}, "")
+}
+
+// call runs a handler, turning a panic into an error.
+func call(ctx context.Context, h stream.Handler, env stream.Envelope) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("memory: handler panicked: %v", p)
+		}
+	}()
+	return h(ctx, env)
+}
+
+// callBatch runs a batch handler, turning a panic into an error.
+func callBatch(ctx context.Context, h stream.BatchHandler, envs []stream.Envelope) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("memory: batch handler panicked: %v", p)
+		}
+	}()
+	return h(ctx, envs)
+}
+
+// consumers is a consumer binding of several destinations: one consumer
+// per destination, operated together.
+type consumers []*consumer
+
+// Start starts every destination's consumer.
+func (cs consumers) Start(ctx context.Context) error {
+	return cs.each(func(c *consumer) error { return c.Start(ctx) })
+}
+
+// Stop stops every destination's consumer.
+func (cs consumers) Stop(ctx context.Context) error {
+	return cs.each(func(c *consumer) error { return c.Stop(ctx) })
+}
+
+// Pause pauses every destination's consumer.
+func (cs consumers) Pause(ctx context.Context) error {
+	return cs.each(func(c *consumer) error { return c.Pause(ctx) })
+}
+
+// Resume resumes every destination's consumer.
+func (cs consumers) Resume(ctx context.Context) error {
+	return cs.each(func(c *consumer) error { return c.Resume(ctx) })
+}
+
+func (cs consumers) each(f func(*consumer) error) error {
+	var errs []error
+	for _, c := range cs {
+		if err := f(c); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}

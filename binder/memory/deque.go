@@ -1,0 +1,86 @@
+package memory
+
+import "github.com/streambind/streambind/stream"
+
+// item is a message in a queue.
+type item struct {
+	env stream.Envelope
+	// seq orders the messages of one destination (assigned at Send).
+	seq uint64
+	// ct is the producer binding's content type when env has no
+	// contentType header (see consumer.envelope); "" otherwise.
+	ct string
+	// ts is the send time, Unix milliseconds.
+	ts int64
+	// part is the partition from the partition header, or -1.
+	part int32
+	// route is the ordering route (mixed partition, or key hash); valid when
+	// hasRoute.
+	route    uint32
+	hasRoute bool
+}
+
+// deque is a growable ring buffer of items. Its zero value is empty. It is
+// not safe for concurrent use (its group's mutex guards it).
+type deque struct {
+	buf  []item // len is 0 or a power of two
+	head int
+	n    int
+}
+
+func (d *deque) len() int { return d.n }
+
+// at returns the i-th item from the front (0 <= i < len).
+func (d *deque) at(i int) *item { return &d.buf[(d.head+i)&(len(d.buf)-1)] }
+
+func (d *deque) grow() {
+	size := 2 * len(d.buf)
+	if size < 16 {
+		size = 16
+	}
+	buf := make([]item, size)
+	for i := 0; i < d.n; i++ {
+		buf[i] = *d.at(i)
+	}
+	d.buf, d.head = buf, 0
+}
+
+func (d *deque) pushBack(it item) {
+	if d.n == len(d.buf) {
+		d.grow()
+	}
+	*d.at(d.n) = it
+	d.n++
+}
+
+func (d *deque) pushFront(it item) {
+	if d.n == len(d.buf) {
+		d.grow()
+	}
+	d.head = (d.head - 1) & (len(d.buf) - 1)
+	d.n++
+	*d.at(0) = it
+}
+
+// removeAt removes and returns the i-th item, shifting the i items before
+// it one place back.
+func (d *deque) removeAt(i int) item {
+	it := *d.at(i)
+	for j := i; j > 0; j-- {
+		*d.at(j) = *d.at(j - 1)
+	}
+	*d.at(0) = item{} // do not retain the payload
+	d.head = (d.head + 1) & (len(d.buf) - 1)
+	d.n--
+	return it
+}
+
+// drain removes and returns all items, front first.
+func (d *deque) drain() []item {
+	out := make([]item, d.n)
+	for i := range out {
+		out[i] = *d.at(i)
+	}
+	*d = deque{}
+	return out
+}

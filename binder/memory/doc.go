@@ -1,0 +1,134 @@
+// Package memory is streambind's in-process binder: a message broker that
+// lives inside the Go process, and a [stream.Binder] that binds to it.
+//
+// It is the embedded default binder (binder type "memory"). Use it to develop
+// and test an application without Kafka or RabbitMQ, to run several apps of a
+// system in one test process (they share one [Broker]), and as the
+// reference implementation of the binder SPI that the conformance suite in
+// package bindertest checks every binder against.
+//
+// # Broker and binder
+//
+// A [Broker] holds destinations, consumer groups and their queues. It is safe
+// for concurrent use and outlives the binders that use it: [Factory] returns
+// a [stream.BinderFactory] whose binders share one broker, so that apps in
+// one process exchange messages; [New] is a factory that gives every binder
+// a fresh private broker, closed with the binder. Closing a binder releases
+// only its own bindings; [Broker.Close] ends everything.
+//
+// Durability is the broker's lifetime: a named group keeps its messages and
+// its position while its consumers are stopped or its binders closed and
+// reopened, but nothing survives the process.
+//
+// # Destinations, groups and queues
+//
+// A destination is created by the first binding that names it. Each consumer
+// group of a destination has its own queue (a partitioned group has one per
+// instance), and a send stores one copy of the message in every group's
+// queue, so every group gets every message and the consumers of one group
+// compete for it. Send returns nil once the message is stored in all of them
+// — the in-process "broker confirm" — or an error, in which case it was
+// stored in none. A message sent to a destination without groups is dropped,
+// as an exchange without bound queues drops it; a producer's required-groups
+// are provisioned when the producer is bound, so those groups miss nothing.
+//
+//   - Named group: its queue is created by the first consumer binding (or
+//     required-groups) and kept until the broker is closed. Stopped,
+//     restarted or newly bound consumers of the group resume where it stood.
+//   - Anonymous consumer (group ""): a private queue that exists only while
+//     the consumer is started; it starts at the latest message.
+//   - Partitions: a message whose stream.HeaderPartition header holds p goes
+//     to partition p (no or malformed header: partition 0). A group whose
+//     consumers are partitioned with instance-count N has N queues; instance
+//     i receives the partitions with p % N == i. The first consumer binding
+//     fixes a group's layout; a group with no live consumer bindings (for
+//     example one provisioned by required-groups) is re-laid out for the
+//     next one, keeping its messages and their per-partition order.
+//
+// # Back-pressure and memory
+//
+// Every queue holds at most buffer-size messages. Send blocks while a queue
+// it must store into is full, until a consumer frees space, ctx ends (a
+// wrapped ctx error) or the broker is closed; memory never grows without
+// bound. (A Nak'ed message is put back even into a full queue, so a queue can
+// briefly exceed its capacity by the number of messages in flight.)
+//
+// The broker does not copy payloads: an Envelope's Payload, Key and Headers
+// are shared with the handlers that receive it and must not be modified after
+// Send. When a message goes to more than one queue, each queue after the
+// first gets its own copy of the Headers map.
+//
+// A message sent without a contentType header has its producer binding's
+// content type. That travels beside the message rather than in a new
+// headers map, and is written as the contentType header (on a copy of the
+// headers) when the message is delivered to a binding with another content
+// type, and on dead letters. A binding with the same content type reads the
+// message without the header as being of that type anyway, so this keeps
+// the hot path (Send to handler, no headers) free of allocations.
+//
+// # Acknowledgement
+//
+// A message leaves its queue when a consumer takes it. What happens next
+// depends on the handler's result (see the stream package doc):
+//
+//   - nil (Ack): done.
+//   - an error matching [stream.ErrNak] (Nak), or any error from a handler
+//     whose context the binder cancelled (a Stop that ran out of time): after
+//     a short redelivery delay — cut short by Stop — the message goes back to
+//     the front of its queue, before newer messages, so per-partition order
+//     holds.
+//   - any other error (Term): with consumer.dlq on a named group, the message
+//     is sent to destination stream.DLQName(destination, group) with the
+//     headers of [stream.DeadLetterHeaders] plus x-original-topic,
+//     x-original-partition (decimal) and x-original-timestamp (Unix
+//     milliseconds). If that send fails the message is Nak'ed instead, never
+//     lost. Without a DLQ it is dropped and logged at debug level (the core
+//     logs failures itself). Dead letters are ordinary messages: bind a
+//     consumer with a named group to the DLQ destination before they are
+//     produced, or they are dropped like any message to a destination
+//     without groups.
+//   - a handler panic is recovered and treated as a Term error.
+//
+// In batch mode (consumer.batch-mode) a consumer takes up to batch-size
+// messages that are already waiting, without waiting for more, and calls the
+// BatchHandler; the outcome applies to the whole batch (Term with a DLQ
+// dead-letters each message).
+//
+// # Concurrency and ordering
+//
+// A started consumer runs consumer.concurrency workers that take messages
+// from its queue. Each message has an ordering route: its partition when it
+// carries the partition header, else its Key when non-empty, else none. A
+// route hashes to one of the consumer's concurrency slots; a worker owns the
+// slot of the message it handles, and another worker skips messages of an
+// owned slot (looking at most 256 messages ahead) until the owner is done and,
+// on Nak, has put its message back. So messages of one partition (or key) are
+// handled one at a time and in order, while messages of other slots, and
+// messages without a route, go to any idle worker. Ordering holds within one
+// consumer binding; competing members of one non-partitioned group share its
+// queue and do not coordinate, so use partitioned consumers where order
+// across instances matters.
+//
+// Consumers are created stopped. Start begins delivery; Pause stops intake
+// and waits (bounded by its ctx) for in-flight handler calls to finish, so
+// nothing is delivered until Resume; Stop stops intake and waits for in-flight
+// calls, and when its ctx ends first it cancels the handlers' context, so
+// that their messages are Nak'ed back to the queue. Pause and Resume on a
+// stopped consumer do nothing.
+//
+// # Configuration
+//
+// Binder settings (stream.binders.<name>.environment and
+// stream.memory.binder; camelCase accepted) and their defaults:
+//
+//	buffer-size: 1024   # capacity of each queue this binder provisions
+//	batch-size:  64     # largest batch handed to a batch-mode consumer
+//
+// Any other key is an error. Bindings have no memory-specific properties:
+// stream.memory.bindings.<name>.{consumer,producer} must be empty. A
+// consumer binding's destination may list several destinations,
+// comma-separated; the consumer then runs concurrency workers per
+// destination. On a shared broker ([Factory]) the buffer-size applies to the
+// queues that this binder's bindings create; a group's queue keeps the
+// capacity it was created with. Broker-wide defaults are set with [Config].
+package memory
