@@ -29,8 +29,16 @@ type Binder interface {
 //
 // Send returns nil only once the broker confirmed the message (unless the
 // binding opted into fire-and-forget); it is safe for concurrent use and
-// honours ctx for as long as it waits. Close flushes what is pending, bounded
-// by ctx; Send after Close returns [ErrClosed].
+// honours ctx for as long as it waits. The caller must not modify m's
+// Payload, Headers or Key after Send returned (binders may keep them). Close
+// flushes what is pending, bounded by ctx; Send after Close returns
+// [ErrClosed].
+//
+// Content type: a message without a contentType header has the binding's
+// content type (ProducerSpec.ContentType). Wire binders write that header on
+// every message; an in-process binder may carry it beside the message instead
+// and write the header only where a consumer would otherwise decide
+// differently — what a consumer sees as the content type is the same.
 type Producer interface {
 	Send(ctx context.Context, m Envelope) error
 	Close(ctx context.Context) error
@@ -41,11 +49,14 @@ type Producer interface {
 //
 // A Consumer is created stopped. Start begins delivery. Stop stops intake,
 // waits for in-flight handler calls to finish and be acknowledged (bounded by
-// ctx; calls still running when ctx ends are Nak'ed) and releases the broker
+// ctx; when ctx ends the binder cancels the handlers' context, and an error a
+// handler returns after that counts as a Nak) and releases the broker
 // subscription; a stopped consumer may be started again, and messages for its
 // group that arrived meanwhile are delivered then. Pause stops intake but
-// keeps the subscription (group membership, partition assignment); Resume
-// undoes it. All four are idempotent and safe for concurrent use.
+// keeps the subscription (group membership, partition assignment) and waits,
+// bounded by ctx, for in-flight handler calls, so that nothing is handled
+// after it returned; Resume undoes it. All four are idempotent and safe for
+// concurrent use.
 type Consumer interface {
 	Start(ctx context.Context) error
 	Stop(ctx context.Context) error
@@ -55,11 +66,12 @@ type Consumer interface {
 
 // Handler processes one received message; see the package doc for what its
 // result means to the binder (Ack, Nak, Term). ctx ends when the consumer's
-// in-flight grace period ends.
+// in-flight grace period ends. m is read-only: the binder may deliver the
+// same Payload and Headers again after a Nak.
 type Handler func(ctx context.Context, m Envelope) error
 
 // BatchHandler processes a batch (consumer.batch-mode). Its result applies
-// to the whole batch.
+// to the whole batch. The binder may reuse the slice after the call returns.
 type BatchHandler func(ctx context.Context, ms []Envelope) error
 
 // ProducerSpec is what a binder needs to bind a producer.

@@ -42,7 +42,8 @@ func (m *Message[T]) fromEnvelope(cx *convCtx, env Envelope, ct string) error {
 	if err != nil {
 		return err
 	}
-	m.Payload, m.Headers = v, env.Headers
+	// A copy: the user may edit the headers, the binder may redeliver env.
+	m.Payload, m.Headers = v, env.Headers.Clone()
 	return nil
 }
 

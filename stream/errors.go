@@ -67,7 +67,12 @@ type ConfigError struct {
 }
 
 func (e *ConfigError) Error() string {
-	if e.Origin != "" {
+	switch {
+	case e.Path == "" && e.Origin == "":
+		return e.Msg
+	case e.Path == "":
+		return fmt.Sprintf("%s: %s", e.Origin, e.Msg)
+	case e.Origin != "":
 		return fmt.Sprintf("%s (%s): %s", e.Path, e.Origin, e.Msg)
 	}
 	return fmt.Sprintf("%s: %s", e.Path, e.Msg)
