@@ -397,10 +397,6 @@ func TestBridgeAllowList(t *testing.T) {
 }
 
 func TestOrderPerKeyWithConcurrency(t *testing.T) {
-	type rec struct {
-		key string
-		seq int
-	}
 	var mu sync.Mutex
 	last := map[string]int{}
 	var inflight, peak atomic.Int64

@@ -169,8 +169,6 @@ const (
 	numStages
 )
 
-var stageNames = [numStages]string{"produced", "inventory", "shipping", "payment", "notified", "dlq"}
-
 // tracker records which order ids each stage saw, to count losses and
 // duplicates by unique order id.
 type tracker struct {
