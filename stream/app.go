@@ -13,6 +13,9 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // Option configures an [App].
@@ -25,6 +28,8 @@ type options struct {
 	extractors    map[string]KeyExtractor
 	errorHandlers map[string]ErrorHandler
 	signals       bool
+	tracer        trace.Tracer
+	propagator    propagation.TextMapPropagator
 }
 
 // WithLogger sets the app's logger. Default: slog.Default().
@@ -69,6 +74,7 @@ type App struct {
 	byName   map[string]*Binding
 	binders  map[string]*binderInstance
 	bridge   *Bridge
+	tracing  *tracing // nil: off
 
 	mu       sync.Mutex // guards binders after start (the bridge adds some)
 	running  atomic.Bool
@@ -99,7 +105,14 @@ func NewApp(cfg *Config, fns *Catalog, opts ...Option) (*App, error) {
 	if o.log == nil {
 		o.log = slog.Default()
 	}
-	a := &App{cfg: cfg, opts: o, log: o.log, byName: map[string]*Binding{}, binders: map[string]*binderInstance{},
+	var tr *tracing
+	if o.tracer != nil {
+		if o.propagator == nil {
+			o.propagator = propagation.TraceContext{}
+		}
+		tr = &tracing{tracer: o.tracer, propagator: o.propagator}
+	}
+	a := &App{cfg: cfg, opts: o, log: o.log, tracing: tr, byName: map[string]*Binding{}, binders: map[string]*binderInstance{},
 		ready: make(chan struct{}), stopping: make(chan struct{})}
 	a.bridge = newBridge(a)
 	v := validator{cfg: cfg}
@@ -273,6 +286,7 @@ func (a *App) prepareBinding(v *validator, name string, input bool) *Binding {
 		return nil
 	}
 	b := newBinding(name, input, cfg, bi.name, bi.typ, a.log)
+	b.setTracing(a.tracing)
 	if !input && (p.PartitionKeyExpression != "" || p.PartitionKeyExtractorName != "") {
 		expr, _ := ParseKeyExpression(p.PartitionKeyExpression) // validated above
 		b.part = &partitioner{expr: expr, extractor: a.opts.extractors[p.PartitionKeyExtractorName], count: p.PartitionCount}
@@ -367,6 +381,59 @@ func (a *App) Binders() map[string]Binder {
 		m[n] = bi.binder
 	}
 	return m
+}
+
+// BinderHealth is the state of one binder.
+type BinderHealth struct {
+	Name string `json:"name"`
+	Type string `json:"type"`
+	// Up is true when the binder is connected (binders that cannot tell
+	// are taken as up).
+	Up    bool   `json:"up"`
+	Error string `json:"error,omitempty"`
+}
+
+// Health reports the state of every binder the app uses (a configured
+// binder without bindings is not created, so it does not count), sorted by
+// name.
+func (a *App) Health(ctx context.Context) []BinderHealth {
+	a.mu.Lock()
+	bis := make([]*binderInstance, 0, len(a.binders))
+	for _, bi := range a.binders {
+		bis = append(bis, bi)
+	}
+	a.mu.Unlock()
+	sort.Slice(bis, func(i, j int) bool { return bis[i].name < bis[j].name })
+	out := make([]BinderHealth, 0, len(bis))
+	for _, bi := range bis {
+		h := BinderHealth{Name: bi.name, Type: bi.typ, Up: true}
+		if hc, ok := bi.binder.(HealthChecker); ok {
+			if err := hc.Health(ctx); err != nil {
+				h.Up, h.Error = false, err.Error()
+			}
+		}
+		out = append(out, h)
+	}
+	return out
+}
+
+// State tells where the app is in its life: "new", "starting", "running",
+// "stopping".
+func (a *App) State() string {
+	select {
+	case <-a.stopping:
+		return "stopping"
+	default:
+	}
+	select {
+	case <-a.ready:
+		return "running"
+	default:
+	}
+	if a.running.Load() {
+		return "starting"
+	}
+	return "new"
 }
 
 // Bridge returns the send bridge, for sending from ordinary code.

@@ -135,6 +135,28 @@ type SpecValidator interface {
 	ValidateConsumer(spec ConsumerSpec) error
 }
 
+// HealthChecker is implemented by binders that know whether they are
+// connected to their broker.
+type HealthChecker interface {
+	// Health returns nil while the binder is connected (or has nothing to
+	// connect yet), else the reason it is not. It must not block for long:
+	// it reports known state rather than probing the broker.
+	Health(ctx context.Context) error
+}
+
+// LagReporter is implemented by consumers that can tell, cheaply, how far
+// they are behind the end of each partition (Kafka).
+type LagReporter interface {
+	Lag(ctx context.Context) ([]PartitionLag, error)
+}
+
+// PartitionLag is the lag of a consumer on one partition.
+type PartitionLag struct {
+	Topic     string `json:"topic"`
+	Partition int    `json:"partition"`
+	Lag       int64  `json:"lag"`
+}
+
 // BinderTypes is a registry of binder factories by type name. It is not safe
 // for concurrent mutation; build it before creating an app.
 type BinderTypes map[string]BinderFactory

@@ -10,6 +10,9 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // ErrBindingStopped is returned when sending through a stopped output binding.
@@ -35,8 +38,17 @@ type Binding struct {
 	producer  Producer
 	part      *partitioner
 	stampCT   bool // write the binding's non-default content type on sends
+	tracing   *tracing
+	spanAttrs []attribute.KeyValue
 
 	stats bindingStats
+}
+
+func (b *Binding) setTracing(t *tracing) {
+	b.tracing = t
+	if t != nil {
+		b.spanAttrs = spanAttributes(b)
+	}
 }
 
 func newBinding(name string, input bool, cfg BindingConfig, binderName, binderType string, log *slog.Logger) *Binding {
@@ -193,7 +205,12 @@ func (b *Binding) waitStarted(ctx context.Context) bool {
 
 // send sends one encoded message through an output binding, selecting its
 // partition first. value returns the payload before encoding, for the key.
-func (b *Binding) send(ctx context.Context, env Envelope, value func() any) error {
+func (b *Binding) send(ctx context.Context, env Envelope, value func() any) (err error) {
+	if b.tracing != nil {
+		var span trace.Span
+		ctx, span = b.tracing.startSend(ctx, b, &env)
+		defer func() { endSpan(span, err) }()
+	}
 	if b.State() != StateStarted {
 		return fmt.Errorf("binding %s: %w", b.name, ErrBindingStopped)
 	}
@@ -247,20 +264,48 @@ func (p *partitioner) partition(v any, h Headers) (string, int, error) {
 	return KeyString(key), SelectPartition(PartitionHash(key), p.count), nil
 }
 
+// HandlerBuckets are the upper bounds, in seconds, of the handler duration
+// histogram (Prometheus' default buckets with finer ones below 5ms).
+var HandlerBuckets = [...]float64{0.0001, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10}
+
 // bindingStats are a binding's counters.
 type bindingStats struct {
 	processed, retried, failed, deadLettered, dropped, sent, errors atomic.Int64
 	handlerNanos                                                    atomic.Int64
+	handlerCount                                                    atomic.Int64
+	buckets                                                         [len(HandlerBuckets)]atomic.Int64 // not cumulative
 }
 
-func (s *bindingStats) observe(d time.Duration) { s.handlerNanos.Add(int64(d)) }
+func (s *bindingStats) observe(d time.Duration) {
+	s.handlerNanos.Add(int64(d))
+	s.handlerCount.Add(1)
+	secs := d.Seconds()
+	for i, ub := range HandlerBuckets {
+		if secs <= ub {
+			s.buckets[i].Add(1)
+			return
+		}
+	}
+}
 
 func (s *bindingStats) snapshot() BindingStats {
 	return BindingStats{
 		Processed: s.processed.Load(), Retried: s.retried.Load(), Failed: s.failed.Load(),
 		DeadLettered: s.deadLettered.Load(), Dropped: s.dropped.Load(), Sent: s.sent.Load(),
 		Errors: s.errors.Load(), HandlerTime: time.Duration(s.handlerNanos.Load()),
+		HandlerCalls: s.handlerCount.Load(), HandlerBuckets: s.cumulative(),
 	}
+}
+
+// cumulative returns the histogram's cumulative bucket counts.
+func (s *bindingStats) cumulative() []int64 {
+	out := make([]int64, len(HandlerBuckets))
+	var n int64
+	for i := range s.buckets {
+		n += s.buckets[i].Load()
+		out[i] = n
+	}
+	return out
 }
 
 // BindingStats is a snapshot of a binding's counters.
@@ -278,8 +323,32 @@ type BindingStats struct {
 	Sent int64 `json:"sent"`
 	// Errors counts send failures and supplier errors.
 	Errors int64 `json:"errors"`
-	// HandlerTime is the total time spent handling input messages.
-	HandlerTime time.Duration `json:"handlerTimeNanos"`
+	// HandlerTime is the total time spent handling input messages
+	// (retries included) and HandlerCalls the number of messages timed.
+	HandlerTime  time.Duration `json:"handlerTimeNanos"`
+	HandlerCalls int64         `json:"handlerCalls"`
+	// HandlerBuckets[i] counts the messages handled within
+	// HandlerBuckets[i] seconds (cumulative, as Prometheus wants them).
+	HandlerBuckets []int64 `json:"handlerBuckets"`
+}
+
+// Lag returns the consumer lag per destination partition, for consumers
+// whose binder reports it (see [LagReporter]); nil otherwise.
+func (b *Binding) Lag(ctx context.Context) ([]PartitionLag, error) {
+	b.mu.Lock()
+	cs := append([]Consumer(nil), b.consumers...)
+	b.mu.Unlock()
+	var out []PartitionLag
+	for _, c := range cs {
+		if lr, ok := c.(LagReporter); ok {
+			l, err := lr.Lag(ctx)
+			if err != nil {
+				return nil, fmt.Errorf("binding %s: lag: %w", b.name, err)
+			}
+			out = append(out, l...)
+		}
+	}
+	return out, nil
 }
 
 // destinations splits a comma-separated destination list.

@@ -114,6 +114,7 @@ func (br *Bridge) dynamic(ctx context.Context, name string) (*dynamicProducer, e
 		return nil, fmt.Errorf("bridge: destination %s: %w", name, err)
 	}
 	b := newBinding(name, false, cfg, bi.name, bi.typ, a.log)
+	b.setTracing(a.tracing)
 	if p := cfg.Producer; p.PartitionKeyExpression != "" || p.PartitionKeyExtractorName != "" {
 		expr, _ := ParseKeyExpression(p.PartitionKeyExpression)
 		ex, ok := a.opts.extractors[p.PartitionKeyExtractorName]

@@ -7,6 +7,9 @@ import (
 	"log/slog"
 	"reflect"
 	"time"
+
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // FailedMessage describes a message that failed every attempt; it is what a
@@ -64,15 +67,27 @@ func (e *sendError) Unwrap() error { return e.err }
 // process is the binder-facing Handler of an input binding: it runs the
 // handler with retries and panic recovery and turns the result into Ack,
 // Nak or Term.
-func (rt *runtimeBinding) process(ctx context.Context, env Envelope) error {
+func (rt *runtimeBinding) process(ctx context.Context, env Envelope) (err error) {
+	if t := rt.in.tracing; t != nil {
+		var span trace.Span
+		ctx, span = t.startProcess(ctx, rt.in, env)
+		defer func() { endSpan(span, err) }()
+	}
 	return rt.withRetries(ctx, env, func(ctx context.Context) error { return rt.h.handle(ctx, env) })
 }
 
 // processBatch is the BatchHandler of an input binding in batch mode.
-func (rt *runtimeBinding) processBatch(ctx context.Context, envs []Envelope) error {
+func (rt *runtimeBinding) processBatch(ctx context.Context, envs []Envelope) (err error) {
 	var first Envelope
 	if len(envs) > 0 {
 		first = envs[0]
+	}
+	if t := rt.in.tracing; t != nil {
+		// A batch continues the trace of its first message.
+		var span trace.Span
+		ctx, span = t.startProcess(ctx, rt.in, first)
+		span.SetAttributes(attribute.Int("messaging.batch.message_count", len(envs)))
+		defer func() { endSpan(span, err) }()
 	}
 	return rt.withRetries(ctx, first, func(ctx context.Context) error { return rt.handleBatch(ctx, envs) })
 }
