@@ -37,9 +37,9 @@ type PaymentCharged struct {
 
 // shopOptions are the demo's load settings.
 type shopOptions struct {
-	orders      int           // 0 = until stopped
-	rate        float64       // orders per second, 0 = as fast as possible
-	poisonEvery int           // every k-th order has quantity 0; 0 = none
+	orders      int     // 0 = until stopped
+	rate        float64 // orders per second, 0 = as fast as possible
+	poisonEvery int     // every k-th order has quantity 0; 0 = none
 	clock       func() time.Time
 }
 
