@@ -21,7 +21,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
 	"os/signal"
 	"syscall"
@@ -43,7 +42,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, started t
 	profile := fs.String("profile", "", "configuration profile(s) to activate, comma-separated (application-<profile>.yaml)")
 	cfgPath := fs.String("config", "", "configuration file (default application.yaml)")
 	timeout := fs.Duration("timeout", 2*time.Minute, "with --orders N: give up waiting for the orders after this long")
-	logLevel := fs.String("log-level", "error", "log level: debug, info, warn, error")
+	logLevel := fs.String("log-level", "", "log level: debug, info, warn, error (default: logging.level, else info)")
+	mgmtAddr := fs.String("management", "", "serve the management endpoints on ADDR, e.g. 127.0.0.1:8081 (default: management.server.address, else off)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -51,23 +51,30 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, started t
 		fmt.Fprintln(stderr, "demo: --orders, --rate and --poison-every must not be negative")
 		return 2
 	}
-	var level slog.Level
-	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
-		fmt.Fprintf(stderr, "demo: --log-level: %v\n", err)
-		return 2
-	}
-	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
 	s := newShop(shopOptions{orders: *orders, rate: *rate, poisonEvery: *poison})
-	app, cleanup, err := buildApp(ctx, s, appOptions{configFile: *cfgPath, profiles: *profile, log: log})
+	sa, err := buildApp(ctx, s, appOptions{configFile: *cfgPath, profiles: *profile, logLevel: *logLevel, management: *mgmtAddr, logOut: stderr})
 	if err != nil {
 		fmt.Fprintf(stderr, "demo: %v\n", err)
 		return 1
 	}
-	defer cleanup()
+	defer sa.cleanup()
+	app := sa.app
+	if err := sa.mgmt.Start(); err != nil {
+		fmt.Fprintf(stderr, "demo: %v\n", err)
+		return 1
+	}
+	if addr := sa.mgmt.Addr(); addr != "" {
+		fmt.Fprintf(stderr, "demo: management on http://%s (/actuator/bindings, /health/readiness, /metrics)\n", addr)
+	}
+	defer func() {
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = sa.mgmt.Shutdown(sctx)
+	}()
 
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()

@@ -1,0 +1,83 @@
+package management
+
+import (
+	"context"
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/streambind/streambind/stream"
+)
+
+// Metric descriptions. Every binding metric has the labels binding,
+// destination, group and binder.
+var (
+	bindingLabels = []string{"binding", "destination", "group", "binder"}
+
+	descReceived     = prometheus.NewDesc("streambind_binding_messages_received_total", "Input messages handled (successfully or not, after their last attempt).", bindingLabels, nil)
+	descSent         = prometheus.NewDesc("streambind_binding_messages_sent_total", "Messages sent through an output binding and confirmed by the broker.", bindingLabels, nil)
+	descErrors       = prometheus.NewDesc("streambind_binding_errors_total", "Input messages that failed every attempt, plus failed sends and supplier errors.", bindingLabels, nil)
+	descRetries      = prometheus.NewDesc("streambind_binding_retries_total", "Retry attempts of input messages.", bindingLabels, nil)
+	descDeadLettered = prometheus.NewDesc("streambind_binding_dead_lettered_total", "Input messages sent to the dead-letter queue.", bindingLabels, nil)
+	descDropped      = prometheus.NewDesc("streambind_binding_dropped_total", "Input messages dropped after their last attempt (no dlq).", bindingLabels, nil)
+	descDuration     = prometheus.NewDesc("streambind_binding_handler_duration_seconds", "Time to handle an input message, retries included.", bindingLabels, nil)
+	descState        = prometheus.NewDesc("streambind_binding_state", "1 for the binding's current state.", append(bindingLabels, "state"), nil)
+	descBinderUp     = prometheus.NewDesc("streambind_binder_up", "1 while the binder is connected to its broker.", []string{"binder", "type"}, nil)
+	descLag          = prometheus.NewDesc("streambind_consumer_lag", "Messages between a consumer's position and the end of a partition.", []string{"binding", "topic", "partition"}, nil)
+)
+
+// collector exposes an app's binding counters to Prometheus. It reads them
+// at scrape time, so it costs nothing per message.
+type collector struct{ app *stream.App }
+
+func (c *collector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{descReceived, descSent, descErrors, descRetries, descDeadLettered, descDropped, descDuration, descState, descBinderUp, descLag} {
+		ch <- d
+	}
+}
+
+func (c *collector) Collect(ch chan<- prometheus.Metric) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	counter := func(d *prometheus.Desc, v int64, labels []string) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, float64(v), labels...)
+	}
+	for _, b := range c.app.Bindings() {
+		labels := []string{b.Name(), b.Destination(), b.Group(), b.Binder()}
+		st := b.Stats()
+		counter(descSent, st.Sent, labels)
+		counter(descErrors, st.Failed+st.Errors, labels)
+		for _, s := range []stream.State{stream.StateStarted, stream.StateStopped, stream.StatePaused} {
+			v := 0.0
+			if b.State() == s {
+				v = 1
+			}
+			ch <- prometheus.MustNewConstMetric(descState, prometheus.GaugeValue, v, append(labels, string(s))...)
+		}
+		if !b.IsInput() {
+			continue
+		}
+		counter(descReceived, st.Processed+st.Failed, labels)
+		counter(descRetries, st.Retried, labels)
+		counter(descDeadLettered, st.DeadLettered, labels)
+		counter(descDropped, st.Dropped, labels)
+		buckets := make(map[float64]uint64, len(stream.HandlerBuckets))
+		for i, ub := range stream.HandlerBuckets {
+			buckets[ub] = uint64(st.HandlerBuckets[i])
+		}
+		ch <- prometheus.MustNewConstHistogram(descDuration, uint64(st.HandlerCalls), st.HandlerTime.Seconds(), buckets, labels...)
+		if lags, err := b.Lag(ctx); err == nil {
+			for _, l := range lags {
+				ch <- prometheus.MustNewConstMetric(descLag, prometheus.GaugeValue, float64(l.Lag), b.Name(), l.Topic, strconv.Itoa(l.Partition))
+			}
+		}
+	}
+	for _, h := range c.app.Health(ctx) {
+		v := 0.0
+		if h.Up {
+			v = 1
+		}
+		ch <- prometheus.MustNewConstMetric(descBinderUp, prometheus.GaugeValue, v, h.Name, h.Type)
+	}
+}

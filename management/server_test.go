@@ -1,0 +1,394 @@
+package management_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
+
+	"github.com/streambind/streambind/binder/memory"
+	"github.com/streambind/streambind/management"
+	"github.com/streambind/streambind/stream"
+)
+
+const wait = 10 * time.Second
+
+// switchable is a memory binder whose health a test can turn off, standing
+// in for a broker connection that drops.
+type switchable struct {
+	stream.Binder
+	down atomic.Bool
+}
+
+func (s *switchable) Health(context.Context) error {
+	if s.down.Load() {
+		return errors.New("connection to amqp://guest:hunter2@127.0.0.1:5672 lost")
+	}
+	return nil
+}
+
+type fixture struct {
+	app    *stream.App
+	srv    *management.Server
+	base   string
+	binder *switchable
+	got    chan string
+	stop   func() error
+}
+
+// newFixture runs an app with a consumer (sink, failing on "bad") fed by
+// the output binding "src", and a management server on a loopback port.
+func newFixture(t *testing.T) *fixture {
+	t.Helper()
+	f := &fixture{got: make(chan string, 10000), binder: &switchable{}}
+	fns := stream.NewCatalog()
+	stream.AddConsumer(fns, "sink", func(_ context.Context, s string) error {
+		if strings.HasPrefix(s, "bad") {
+			return stream.Permanent(errors.New("bad message"))
+		}
+		f.got <- s
+		return nil
+	})
+	cfg := &stream.Config{
+		Function:       stream.FunctionConfig{Definition: "sink"},
+		OutputBindings: "src",
+		Binders:        map[string]stream.BinderConfig{"unused": {Type: "memory"}},
+		DefaultBinder:  "memory",
+		Bindings: map[string]stream.BindingConfig{
+			"src":       {Destination: "work"},
+			"sink-in-0": {Destination: "work", Group: "g", ContentType: "text/plain", Consumer: stream.ConsumerConfig{DLQ: true}},
+		},
+	}
+	factory := func(ctx context.Context, s stream.BinderSettings) (stream.Binder, error) {
+		b, err := memory.New(ctx, s)
+		f.binder.Binder = b
+		return f.binder, err
+	}
+	app, err := stream.NewApp(cfg, fns, stream.WithBinderType("memory", factory), stream.WithoutSignals(),
+		stream.WithLogger(slog.New(slog.DiscardHandler)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.app = app
+	f.srv = management.New(app, management.Options{
+		Config: management.Config{Address: "127.0.0.1:0", ConfigEndpoint: true},
+		Effective: map[string]any{"stream": map[string]any{"binders": map[string]any{"rabbit": map[string]any{
+			"environment": map[string]any{"uri": "amqp://guest:hunter2@127.0.0.1:5672/", "password": "hunter2"}}}}},
+	})
+	if err := f.srv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	f.base = "http://" + f.srv.Addr()
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), wait)
+		defer cancel()
+		if err := f.srv.Shutdown(ctx); err != nil {
+			t.Error(err)
+		}
+	})
+	return f
+}
+
+func (f *fixture) run(t *testing.T) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- f.app.Run(ctx) }()
+	select {
+	case <-f.app.Ready():
+	case err := <-done:
+		t.Fatalf("Run: %v", err)
+	}
+	var once sync.Once
+	var runErr error
+	f.stop = func() error {
+		once.Do(func() { cancel(); runErr = <-done })
+		return runErr
+	}
+	t.Cleanup(func() { _ = f.stop() })
+}
+
+func do(t *testing.T, method, url, body string) (int, map[string]any, []byte) {
+	t.Helper()
+	req, err := http.NewRequest(method, url, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	var m map[string]any
+	_ = json.Unmarshal(raw, &m)
+	return resp.StatusCode, m, raw
+}
+
+func TestOffByDefault(t *testing.T) {
+	app, err := stream.NewApp(&stream.Config{}, stream.NewCatalog(), stream.WithBinderType(memory.Type, memory.New))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := management.ConfigFrom(map[string]any{"stream": map[string]any{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := management.New(app, management.Options{Config: cfg})
+	if err := s.Start(); err != nil {
+		t.Fatal(err)
+	}
+	if s.Addr() != "" {
+		t.Fatalf("management listens on %s without being configured", s.Addr())
+	}
+	if err := s.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestConfigFrom(t *testing.T) {
+	c, err := management.ConfigFrom(map[string]any{"management": map[string]any{
+		"server": map[string]any{"address": "127.0.0.1:8081"}, "endpoint": map[string]any{"config": map[string]any{"enabled": false}}}})
+	if err != nil || c.Address != "127.0.0.1:8081" || c.ConfigEndpoint {
+		t.Fatalf("%+v %v", c, err)
+	}
+	if _, err := management.ConfigFrom(map[string]any{"management": map[string]any{"server": map[string]any{"adress": "x"}}}); err == nil || !strings.Contains(err.Error(), "management.server.adress: unknown key") {
+		t.Fatalf("want an unknown-key error, got %v", err)
+	}
+}
+
+func TestBindingsEndpoints(t *testing.T) {
+	f := newFixture(t)
+	f.run(t)
+	code, _, raw := do(t, "GET", f.base+"/actuator/bindings", "")
+	var list []management.BindingView
+	if err := json.Unmarshal(raw, &list); code != 200 || err != nil || len(list) != 2 {
+		t.Fatalf("%d %s %v", code, raw, err)
+	}
+	code, m, _ := do(t, "GET", f.base+"/actuator/bindings/sink-in-0", "")
+	if code != 200 || m["state"] != "STARTED" || m["group"] != "g" || m["destination"] != "work" || m["binder"] != "memory" || m["input"] != true {
+		t.Fatalf("%d %v", code, m)
+	}
+	cases := []struct {
+		method, path, body string
+		code               int
+		errPart            string
+	}{
+		{"GET", "/actuator/bindings/nope", "", 404, `no binding named "nope"`},
+		{"POST", "/actuator/bindings/nope", `{"state":"STOPPED"}`, 404, "no binding"},
+		{"POST", "/actuator/bindings/sink-in-0", `{"state":"SLEEPING"}`, 400, "unknown state"},
+		{"POST", "/actuator/bindings/sink-in-0", `not json`, 400, "body must be"},
+		{"POST", "/actuator/bindings/sink-in-0", `{"state":"STOPPED","x":1}`, 400, "unknown field"},
+		{"PUT", "/actuator/bindings/sink-in-0", `{}`, 405, ""},
+	}
+	for _, c := range cases {
+		code, m, raw := do(t, c.method, f.base+c.path, c.body)
+		if code != c.code {
+			t.Errorf("%s %s %s: %d %s, want %d", c.method, c.path, c.body, code, raw, c.code)
+		}
+		if c.errPart != "" && !strings.Contains(fmt.Sprint(m["error"]), c.errPart) {
+			t.Errorf("%s %s: error %v lacks %q", c.method, c.path, m["error"], c.errPart)
+		}
+	}
+	if st := f.app.Binding("sink-in-0").State(); st != stream.StateStarted {
+		t.Fatalf("a rejected request changed the state to %s", st)
+	}
+}
+
+// Stop/start and pause/resume through the endpoint while a producer keeps
+// sending: nothing is delivered while stopped or paused, nothing is lost.
+func TestStateChangesUnderTraffic(t *testing.T) {
+	f := newFixture(t)
+	f.run(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	var sent atomic.Int64
+	producing := make(chan struct{})
+	go func() {
+		defer close(producing)
+		for i := 0; ctx.Err() == nil; i++ {
+			if err := f.app.Bridge().Send(ctx, "src", fmt.Sprint("m-", i)); err != nil {
+				return
+			}
+			sent.Add(1)
+			if i%50 == 0 {
+				time.Sleep(time.Millisecond) // pace the producer so the queue does not fill
+			}
+		}
+	}()
+	seen := map[string]bool{}
+	drain := func(quiet time.Duration) int {
+		n := 0
+		for {
+			select {
+			case s := <-f.got:
+				seen[s] = true
+				n++
+			case <-time.After(quiet):
+				return n
+			}
+		}
+	}
+	for _, pair := range [][2]string{{"STOPPED", "STARTED"}, {"PAUSED", "RESUMED"}} {
+		if code, m, _ := do(t, "POST", f.base+"/actuator/bindings/sink-in-0", `{"state":"`+pair[0]+`"}`); code != 200 {
+			t.Fatalf("%s: %d %v", pair[0], code, m)
+		}
+		drain(20 * time.Millisecond) // what was handled before the state changed
+		before := sent.Load()
+		if n := drain(200 * time.Millisecond); n != 0 {
+			t.Fatalf("%d messages delivered while %s", n, pair[0])
+		}
+		if sent.Load() <= before {
+			t.Fatalf("the producer did not send while %s", pair[0])
+		}
+		if code, m, _ := do(t, "POST", f.base+"/actuator/bindings/sink-in-0", `{"state":"`+pair[1]+`"}`); code != 200 || m["state"] != "STARTED" {
+			t.Fatalf("%s: %d %v", pair[1], code, m)
+		}
+	}
+	cancel()
+	<-producing
+	deadline := time.Now().Add(wait)
+	for int64(len(seen)) < sent.Load() && time.Now().Before(deadline) {
+		drain(50 * time.Millisecond)
+	}
+	if int64(len(seen)) != sent.Load() {
+		t.Fatalf("sent %d, received %d distinct", sent.Load(), len(seen))
+	}
+}
+
+func TestHealth(t *testing.T) {
+	f := newFixture(t)
+	if code, m, _ := do(t, "GET", f.base+"/health/readiness", ""); code != 503 || m["app"] != "new" {
+		t.Fatalf("before start: %d %v", code, m)
+	}
+	f.run(t)
+	if code, m, _ := do(t, "GET", f.base+"/health/liveness", ""); code != 200 || m["status"] != "UP" {
+		t.Fatalf("liveness %d %v", code, m)
+	}
+	code, m, raw := do(t, "GET", f.base+"/health/readiness", "")
+	binders, _ := m["binders"].(map[string]any)
+	if code != 200 || m["status"] != "UP" || len(binders) != 1 || binders["memory"] == nil {
+		// The declared binder "unused" has no bindings and does not count.
+		t.Fatalf("readiness %d %s", code, raw)
+	}
+	f.binder.down.Store(true)
+	code, _, raw = do(t, "GET", f.base+"/health/readiness", "")
+	if code != 503 || !strings.Contains(string(raw), "lost") || strings.Contains(string(raw), "hunter2") {
+		t.Fatalf("binder down: %d %s", code, raw)
+	}
+	f.binder.down.Store(false)
+	if code, _, raw := do(t, "GET", f.base+"/health/readiness", ""); code != 200 {
+		t.Fatalf("binder back: %d %s", code, raw)
+	}
+	if err := f.stop(); err != nil {
+		t.Fatal(err)
+	}
+	if code, m, _ := do(t, "GET", f.base+"/health/readiness", ""); code != 503 || m["app"] != "stopping" {
+		t.Fatalf("after stop: %d %v", code, m)
+	}
+}
+
+func TestMetricsMatchTraffic(t *testing.T) {
+	f := newFixture(t)
+	f.run(t)
+	const good, bad = 20, 3
+	for i := range good + bad {
+		msg := fmt.Sprint("ok-", i)
+		if i < bad {
+			msg = fmt.Sprint("bad-", i)
+		}
+		if err := f.app.Bridge().Send(context.Background(), "src", msg); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for range good {
+		select {
+		case <-f.got:
+		case <-time.After(wait):
+			t.Fatal("timeout")
+		}
+	}
+	// The failed ones are counted before the good ones behind them are
+	// handled (concurrency 1, in order), so the counters are final here.
+	resp, err := http.Get(f.base + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	parser := expfmt.NewTextParser(model.UTF8Validation)
+	fams, err := parser.TextToMetricFamilies(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	value := func(name, binding string) float64 {
+		fam, ok := fams[name]
+		if !ok {
+			t.Fatalf("no metric %s", name)
+		}
+		for _, m := range fam.GetMetric() {
+			if label(m, "binding") == binding {
+				switch {
+				case m.Counter != nil:
+					return m.Counter.GetValue()
+				case m.Gauge != nil:
+					return m.Gauge.GetValue()
+				case m.Histogram != nil:
+					return float64(m.Histogram.GetSampleCount())
+				}
+			}
+		}
+		t.Fatalf("no %s for %s", name, binding)
+		return 0
+	}
+	checks := []struct {
+		name, binding string
+		want          float64
+	}{
+		{"streambind_binding_messages_sent_total", "src", good + bad},
+		{"streambind_binding_messages_received_total", "sink-in-0", good + bad},
+		{"streambind_binding_dead_lettered_total", "sink-in-0", bad},
+		{"streambind_binding_errors_total", "sink-in-0", bad},
+		{"streambind_binding_retries_total", "sink-in-0", 0},
+		{"streambind_binding_handler_duration_seconds", "sink-in-0", good + bad},
+	}
+	for _, c := range checks {
+		if got := value(c.name, c.binding); got != c.want {
+			t.Errorf("%s{binding=%s} = %v, want %v", c.name, c.binding, got, c.want)
+		}
+	}
+	up := fams["streambind_binder_up"]
+	if up == nil || len(up.GetMetric()) != 1 || up.GetMetric()[0].Gauge.GetValue() != 1 {
+		t.Errorf("binder_up: %v", up)
+	}
+}
+
+func label(m *dto.Metric, name string) string {
+	for _, l := range m.GetLabel() {
+		if l.GetName() == name {
+			return l.GetValue()
+		}
+	}
+	return ""
+}
+
+func TestConfigEndpointRedacts(t *testing.T) {
+	f := newFixture(t)
+	f.run(t)
+	code, _, raw := do(t, "GET", f.base+"/actuator/config", "")
+	if code != 200 || bytes.Contains(raw, []byte("hunter2")) || !bytes.Contains(raw, []byte("amqp://guest:******@127.0.0.1:5672/")) {
+		t.Fatalf("%d %s", code, raw)
+	}
+}
+

@@ -1,0 +1,89 @@
+package telemetry_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/streambind/streambind/telemetry"
+)
+
+func TestConfigFrom(t *testing.T) {
+	c, err := telemetry.ConfigFrom(map[string]any{
+		"logging":    map[string]any{"level": "debug", "format": "json"},
+		"management": map[string]any{"tracing": map[string]any{"exporter": "otlp", "endpoint": "127.0.0.1:4318", "samplingprobability": 0.5, "service-name": "shop", "insecure": "true"}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Log.Level != slog.LevelDebug || c.Log.Format != "json" || c.Tracing.Exporter != "otlp" || c.Tracing.SamplingProbability != 0.5 ||
+		c.Tracing.ServiceName != "shop" || !c.Tracing.Insecure || c.Tracing.Endpoint != "127.0.0.1:4318" {
+		t.Fatalf("%+v", c)
+	}
+	d, err := telemetry.ConfigFrom(nil)
+	if err != nil || d.Log.Level != slog.LevelInfo || d.Log.Format != "text" || d.Tracing.Exporter != "none" {
+		t.Fatalf("defaults %+v %v", d, err)
+	}
+	_, err = telemetry.ConfigFrom(map[string]any{
+		"logging":    map[string]any{"level": "loud", "format": "xml", "colour": true},
+		"management": map[string]any{"tracing": map[string]any{"exporter": "zipkin", "sampling-probability": 2}},
+	})
+	for _, want := range []string{"logging.level", "logging.format", "logging.colour: unknown key", "management.tracing.exporter", "management.tracing.sampling-probability"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("error %v lacks %q", err, want)
+		}
+	}
+}
+
+func TestLoggerRedactsSecrets(t *testing.T) {
+	var buf bytes.Buffer
+	log := telemetry.NewLogger(&buf, telemetry.LogConfig{Level: slog.LevelInfo, Format: "json"})
+	log.Info("connecting", "uri", "amqps://app:s3cret@broker:5671/vh", "password", "s3cret",
+		"error", errors.New("dial amqp://app:s3cret@broker:5671: refused"))
+	log.Debug("hidden")
+	out := buf.String()
+	if strings.Contains(out, "s3cret") || !strings.Contains(out, "amqps://app:******@broker:5671/vh") || strings.Contains(out, "hidden") {
+		t.Fatalf("log: %s", out)
+	}
+}
+
+// Spans reach an OTLP/HTTP collector (a loopback test server here).
+func TestOTLPExport(t *testing.T) {
+	got := make(chan string, 10)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got <- r.URL.Path
+		w.WriteHeader(http.StatusOK)
+	}))
+	defer srv.Close()
+	ctx := context.Background()
+	tp, shutdown, err := telemetry.NewTracerProvider(ctx, telemetry.TracingConfig{Exporter: "otlp",
+		Endpoint: strings.TrimPrefix(srv.URL, "http://"), Insecure: true, SamplingProbability: 1, ServiceName: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, span := tp.Tracer("t").Start(ctx, "op")
+	span.End()
+	sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := shutdown(sctx); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case p := <-got:
+		if p != "/v1/traces" {
+			t.Fatalf("exported to %s", p)
+		}
+	default:
+		t.Fatal("nothing was exported")
+	}
+	none, _, err := telemetry.NewTracerProvider(ctx, telemetry.TracingConfig{Exporter: "none"})
+	if none != nil || err != nil {
+		t.Fatal("exporter none must turn tracing off")
+	}
+}
