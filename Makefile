@@ -12,6 +12,7 @@ all: lint test
 test:
 	$(GO) vet $(PKGS)
 	$(GO) test -race -count=1 -timeout 8m $(PKGS)
+	$(MAKE) test-rabbit-faults
 	$(GO) test -run '^$$' -fuzz '^FuzzLoad$$' -fuzztime 10s ./config
 
 ## bench: every benchmark with its baseline, printed with allocations.
@@ -21,6 +22,20 @@ bench:
 ## demo: the online shop on the in-process binder.
 demo:
 	$(GO) run ./cmd/demo --orders 5000 --poison-every 100
+
+## demo-kafka: the shop on Kafka: KAFKA_BROKERS when set, else an embedded cluster.
+.PHONY: demo-kafka
+demo-kafka:
+	$(GO) run ./cmd/demo --profile kafka --orders 5000 --poison-every 100
+
+## demo-rabbit: the shop on RabbitMQ (RABBIT_ADDRESSES, default 127.0.0.1:5672).
+.PHONY: demo-rabbit test-rabbit-faults
+demo-rabbit:
+	$(GO) run ./cmd/demo --profile rabbit --orders 5000 --poison-every 100
+
+## test-rabbit-faults: broker-disrupting RabbitMQ tests, serially (restores the broker).
+test-rabbit-faults:
+	$(GO) test -race -count=1 -p 1 -timeout 10m -tags rabbitfault -run Fault ./binder/rabbit/...
 
 ## lint: gofmt, go vet, and staticcheck when it can be installed.
 lint:

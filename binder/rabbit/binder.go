@@ -1,0 +1,286 @@
+package rabbit
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+
+	"github.com/streambind/streambind/stream"
+)
+
+// Binder is the RabbitMQ binder. It holds two connections, made by the
+// first bind: one for publishing (producers and dead letters) and one for
+// consuming, so that a publisher blocked by a broker alarm never holds up
+// the acks of consumers.
+type Binder struct {
+	name   string
+	s      settings
+	log    *slog.Logger
+	ctx    context.Context
+	cancel context.CancelFunc
+	pub    *publisher
+	pubMgr *connMgr
+	sub    *connMgr
+
+	mu        sync.Mutex
+	closed    bool
+	producers map[*producer]struct{}
+	consumers map[*consumer]struct{}
+}
+
+var (
+	_ stream.Binder        = (*Binder)(nil)
+	_ stream.SpecValidator = (*Binder)(nil)
+	_ stream.BinderFactory = New
+)
+
+// New is the [stream.BinderFactory] of binder type "rabbit". It decodes and
+// validates the settings (see the package doc) and does no network I/O.
+func New(_ context.Context, bs stream.BinderSettings) (stream.Binder, error) {
+	s, err := parseSettings(bs)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := s.tlsConfig(); err != nil {
+		return nil, fmt.Errorf("rabbit binder %q: %w", bs.Name, err)
+	}
+	log := bs.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	log = log.With("binder", bs.Name)
+	ctx, cancel := context.WithCancel(context.Background())
+	b := &Binder{
+		name:      bs.Name,
+		s:         s,
+		log:       log,
+		ctx:       ctx,
+		cancel:    cancel,
+		producers: map[*producer]struct{}{},
+		consumers: map[*consumer]struct{}{},
+	}
+	b.pubMgr = newConnMgr(ctx, s, "publisher", log)
+	b.sub = newConnMgr(ctx, s, "consumer", log)
+	b.pub = newPublisher(b.pubMgr, s.pubChannels, s.confirmWindow, "sb-"+randomID()+"-")
+	return b, nil
+}
+
+// String describes the binder without credentials.
+func (b *Binder) String() string {
+	return fmt.Sprintf("rabbit binder %q (%s)", b.name, b.s.redacted(0))
+}
+
+// ValidateProducer checks the binding's rabbit producer properties.
+func (b *Binder) ValidateProducer(spec stream.ProducerSpec) error {
+	_, err := parseProducerOptions(spec.Binding, spec.Extension)
+	return err
+}
+
+// ValidateConsumer checks the binding's rabbit consumer properties.
+func (b *Binder) ValidateConsumer(spec stream.ConsumerSpec) error {
+	_, err := parseConsumerOptions(spec.Binding, spec.Extension)
+	return err
+}
+
+// BindProducer declares the destination exchange and the queues of
+// spec.Producer.RequiredGroups, then returns the producer.
+func (b *Binder) BindProducer(ctx context.Context, spec stream.ProducerSpec) (stream.Producer, error) {
+	fail := func(err error) (stream.Producer, error) {
+		return nil, fmt.Errorf("rabbit: bind producer %s (destination %q): %w", spec.Binding, spec.Destination, err)
+	}
+	opts, err := parseProducerOptions(spec.Binding, spec.Extension)
+	if err != nil {
+		return fail(err)
+	}
+	if spec.Destination == "" {
+		return fail(errors.New("no destination"))
+	}
+	if err := b.checkOpen(); err != nil {
+		return fail(err)
+	}
+	t := topology{exchangeType: opts.exchangeType}
+	if opts.declareExchange {
+		t.exchange = spec.Destination
+	}
+	n := 0
+	if spec.Producer.IsPartitioned() && opts.partitionedRequiredGroups {
+		n = max(spec.Producer.PartitionCount, 1)
+	}
+	for _, g := range spec.Producer.RequiredGroups {
+		g = strings.TrimSpace(g)
+		if g == "" {
+			return fail(errors.New("empty name in required-groups"))
+		}
+		args := opts.queueOptions.args(spec.Destination + "." + g)
+		if n == 0 {
+			t.queues = append(t.queues, queueSpec{name: groupQueue(spec.Destination, g, false, 0), durable: true, args: args, exchange: spec.Destination, keys: []string{opts.bindingRoutingKey}})
+			continue
+		}
+		for i := range n {
+			t.queues = append(t.queues, queueSpec{name: groupQueue(spec.Destination, g, true, i), durable: true, args: args, exchange: spec.Destination, keys: []string{partitionKey(spec.Destination, i)}})
+		}
+	}
+	if t.exchange != "" || len(t.queues) > 0 {
+		ch, _, err := b.pubMgr.channel(ctx)
+		if err != nil {
+			return fail(err)
+		}
+		err = t.declare(ch)
+		_ = ch.Close()
+		if err != nil {
+			return fail(err)
+		}
+	}
+	log := spec.Logger
+	if log == nil {
+		log = b.log
+	}
+	p := &producer{bd: b, spec: spec, opts: opts, log: log.With("destination", spec.Destination), partitioned: spec.Producer.IsPartitioned()}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.closed {
+		return fail(fmt.Errorf("binder %w", stream.ErrClosed))
+	}
+	b.producers[p] = struct{}{}
+	return p, nil
+}
+
+// BindConsumer declares the destination exchange, the group's queue (and
+// DLQ) and returns the consumer, stopped. An anonymous consumer's queue is
+// declared by Start. A comma-separated destination binds one consumer per
+// destination behind the returned one.
+func (b *Binder) BindConsumer(ctx context.Context, spec stream.ConsumerSpec) (stream.Consumer, error) {
+	fail := func(err error) (stream.Consumer, error) {
+		return nil, fmt.Errorf("rabbit: bind consumer %s (destination %q, group %q): %w", spec.Binding, spec.Destination, spec.Group, err)
+	}
+	opts, err := parseConsumerOptions(spec.Binding, spec.Extension)
+	if err != nil {
+		return fail(err)
+	}
+	var dests []string
+	for _, d := range strings.Split(spec.Destination, ",") {
+		if d = strings.TrimSpace(d); d != "" {
+			dests = append(dests, d)
+		}
+	}
+	cc := spec.Consumer
+	switch {
+	case len(dests) == 0:
+		return fail(errors.New("no destination"))
+	case cc.BatchMode && spec.BatchHandler == nil:
+		return fail(errors.New("batch mode without a batch handler"))
+	case !cc.BatchMode && spec.Handler == nil:
+		return fail(errors.New("no handler"))
+	case cc.Partitioned && (cc.InstanceIndex < 0 || cc.InstanceIndex >= max(cc.InstanceCount, 1)):
+		return fail(fmt.Errorf("instance-index %d is not in [0, instance-count=%d)", cc.InstanceIndex, max(cc.InstanceCount, 1)))
+	case opts.queueNameGroupOnly && spec.Group == "":
+		return fail(errors.New("queue-name-group-only needs a group"))
+	}
+	if err := b.checkOpen(); err != nil {
+		return fail(err)
+	}
+	log := spec.Logger
+	if log == nil {
+		log = b.log
+	}
+	cs := make(consumers, 0, len(dests))
+	for _, d := range dests {
+		c := &consumer{bd: b, spec: spec, opts: opts, dest: d, conc: max(cc.Concurrency, 1), sem: make(chan struct{}, 1),
+			log: log.With("destination", d, "group", spec.Group)}
+		if spec.Group != "" {
+			c.queue = groupQueue(d, spec.Group, cc.Partitioned, cc.InstanceIndex)
+			if opts.queueNameGroupOnly {
+				c.queue = spec.Group
+			}
+			if err := c.declare(ctx, c.topology(c.queue)); err != nil {
+				return fail(err)
+			}
+		} else if opts.declareExchange {
+			t := c.topology("")
+			t.queues = nil
+			if err := c.declare(ctx, t); err != nil {
+				return fail(err)
+			}
+		}
+		cs = append(cs, c)
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.closed {
+		return fail(fmt.Errorf("binder %w", stream.ErrClosed))
+	}
+	for _, c := range cs {
+		b.consumers[c] = struct{}{}
+	}
+	if len(cs) == 1 {
+		return cs[0], nil
+	}
+	return cs, nil
+}
+
+func (b *Binder) checkOpen() error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.closed {
+		return fmt.Errorf("binder %w", stream.ErrClosed)
+	}
+	return nil
+}
+
+func (b *Binder) forget(p *producer) {
+	b.mu.Lock()
+	delete(b.producers, p)
+	b.mu.Unlock()
+}
+
+// Close stops the binder's consumers (bounded by ctx), waits for its
+// producers' unconfirmed sends, then closes both connections. Idempotent.
+func (b *Binder) Close(ctx context.Context) error {
+	b.mu.Lock()
+	if b.closed {
+		b.mu.Unlock()
+		return nil
+	}
+	b.closed = true
+	cs := make([]*consumer, 0, len(b.consumers))
+	for c := range b.consumers {
+		cs = append(cs, c)
+	}
+	ps := make([]*producer, 0, len(b.producers))
+	for p := range b.producers {
+		ps = append(ps, p)
+	}
+	b.mu.Unlock()
+	var errs []error
+	for _, c := range cs {
+		if err := c.close(ctx); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	for _, p := range ps {
+		if err := p.Close(ctx); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	b.cancel()
+	for _, m := range []*connMgr{b.pubMgr, b.sub} {
+		if err := m.close(ctx); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("rabbit: close binder %q: %w", b.name, errors.Join(errs...))
+	}
+	return nil
+}
+
+func randomID() string {
+	var b [9]byte
+	_, _ = rand.Read(b[:])
+	return base64.RawURLEncoding.EncodeToString(b[:])
+}

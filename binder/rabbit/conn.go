@@ -1,0 +1,291 @@
+package rabbit
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"net"
+	"sync"
+	"time"
+
+	amqp "github.com/rabbitmq/amqp091-go"
+)
+
+// connMgr owns one AMQP connection and keeps it up: it dials lazily on first
+// use, watches it and, when it is lost, dials again with jittered
+// exponential back-off until the binder is closed. Users ask for the current
+// connection with get (waiting, bounded by their ctx) and learn about its
+// loss from the channels they open on it.
+type connMgr struct {
+	s    settings
+	role string // "publisher" or "consumer": the connection name suffix
+	log  *slog.Logger
+	ctx  context.Context // the binder's lifetime
+	dial func(ctx context.Context, addr int) (*amqp.Connection, error)
+
+	mu        sync.Mutex
+	started   bool
+	conn      *amqp.Connection
+	gen       uint64        // incremented on every new connection
+	ready     chan struct{} // closed while conn != nil
+	lastErr   error
+	blocked   bool
+	unblocked chan struct{} // closed when the connection is not blocked
+	done      chan struct{} // closed when the loop ended
+}
+
+func newConnMgr(ctx context.Context, s settings, role string, log *slog.Logger) *connMgr {
+	m := &connMgr{s: s, role: role, log: log.With("connection", role), ctx: ctx, ready: make(chan struct{}), unblocked: make(chan struct{}), done: make(chan struct{})}
+	close(m.unblocked)
+	m.dial = m.dialAddr
+	return m
+}
+
+func (m *connMgr) dialAddr(ctx context.Context, i int) (*amqp.Connection, error) {
+	tlsCfg, err := m.s.tlsConfig()
+	if err != nil {
+		return nil, err
+	}
+	props := amqp.NewConnectionProperties()
+	props.SetClientConnectionName(m.s.connectionName + "-" + m.role)
+	cfg := amqp.Config{
+		Heartbeat:       m.s.heartbeat,
+		Locale:          "en_US",
+		TLSClientConfig: tlsCfg,
+		Properties:      props,
+		Dial: func(network, addr string) (net.Conn, error) {
+			d := net.Dialer{Timeout: m.s.connTimeout}
+			c, err := d.DialContext(ctx, network, addr)
+			if err != nil {
+				return nil, err
+			}
+			// The handshake is bounded too; amqp091-go clears the deadline.
+			if err := c.SetDeadline(time.Now().Add(m.s.connTimeout)); err != nil {
+				c.Close()
+				return nil, err
+			}
+			return c, nil
+		},
+	}
+	c, err := amqp.DialConfig(m.s.url(i), cfg)
+	if err != nil {
+		return nil, fmt.Errorf("dial %s: %s", m.s.redacted(i), redactErr(err, m.s.url(i)))
+	}
+	return c, nil
+}
+
+// get returns the current connection and its generation, dialling or
+// waiting for a reconnection as long as ctx allows.
+func (m *connMgr) get(ctx context.Context) (*amqp.Connection, uint64, error) {
+	m.mu.Lock()
+	if !m.started {
+		m.started = true
+		go m.loop()
+	}
+	for {
+		if m.conn != nil && !m.conn.IsClosed() {
+			c, g := m.conn, m.gen
+			m.mu.Unlock()
+			return c, g, nil
+		}
+		ready := m.ready
+		m.mu.Unlock()
+		select {
+		case <-ready:
+		case <-ctx.Done():
+			return nil, 0, m.waitErr(ctx.Err())
+		case <-m.ctx.Done():
+			return nil, 0, fmt.Errorf("rabbit: binder closed: %w", errClosedBinder)
+		}
+		m.mu.Lock()
+	}
+}
+
+var errClosedBinder = errors.New("binder closed")
+
+func (m *connMgr) waitErr(err error) error {
+	m.mu.Lock()
+	last := m.lastErr
+	m.mu.Unlock()
+	if last != nil {
+		return fmt.Errorf("rabbit: no %s connection (last error: %v): %w", m.role, last, err)
+	}
+	return fmt.Errorf("rabbit: waiting for the %s connection: %w", m.role, err)
+}
+
+// channel opens a channel on the current connection.
+func (m *connMgr) channel(ctx context.Context) (*amqp.Channel, uint64, error) {
+	for {
+		c, gen, err := m.get(ctx)
+		if err != nil {
+			return nil, 0, err
+		}
+		ch, err := c.Channel()
+		if err == nil {
+			return ch, gen, nil
+		}
+		if !c.IsClosed() {
+			return nil, 0, fmt.Errorf("rabbit: open channel: %w", err)
+		}
+		// The connection died meanwhile: wait for the next one.
+		m.lost(c)
+	}
+}
+
+// lost marks c as gone, so that get waits for the next connection.
+func (m *connMgr) lost(c *amqp.Connection) {
+	m.mu.Lock()
+	if m.conn == c {
+		m.conn = nil
+		m.ready = make(chan struct{})
+	}
+	m.mu.Unlock()
+}
+
+// waitUnblocked waits while the broker blocks the connection (a resource
+// alarm), bounded by ctx.
+func (m *connMgr) waitUnblocked(ctx context.Context) error {
+	m.mu.Lock()
+	ch := m.unblocked
+	m.mu.Unlock()
+	select {
+	case <-ch:
+		return nil
+	default:
+	}
+	select {
+	case <-ch:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("rabbit: connection blocked by a broker resource alarm: %w", ctx.Err())
+	case <-m.ctx.Done():
+		return fmt.Errorf("rabbit: %w", errClosedBinder)
+	}
+}
+
+func (m *connMgr) setBlocked(b bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if b == m.blocked {
+		return
+	}
+	m.blocked = b
+	if b {
+		m.unblocked = make(chan struct{})
+	} else {
+		close(m.unblocked)
+	}
+}
+
+// loop dials, watches and re-dials the connection until the binder ends.
+func (m *connMgr) loop() {
+	defer close(m.done)
+	backoff := m.s.reconnectInit
+	addr := 0
+	for m.ctx.Err() == nil {
+		c, err := m.dial(m.ctx, addr)
+		if err != nil {
+			m.mu.Lock()
+			m.lastErr = err
+			m.mu.Unlock()
+			m.log.Warn("rabbit: connect failed; retrying", "address", m.s.redacted(addr), "backoff", backoff, "error", err)
+			addr++
+			if !sleepCtx(m.ctx, jitter(backoff)) {
+				return
+			}
+			backoff = min(backoff*2, m.s.reconnectMax)
+			continue
+		}
+		backoff = m.s.reconnectInit
+		closed := c.NotifyClose(make(chan *amqp.Error, 1))
+		blocked := c.NotifyBlocked(make(chan amqp.Blocking, 4))
+		m.mu.Lock()
+		m.conn = c
+		m.gen++
+		m.lastErr = nil
+		close(m.ready)
+		gen := m.gen
+		m.mu.Unlock()
+		m.log.Info("rabbit: connected", "address", m.s.redacted(addr), "generation", gen)
+		lostErr := m.watch(c, closed, blocked)
+		m.lost(c)
+		m.setBlocked(false)
+		if m.ctx.Err() != nil {
+			return
+		}
+		m.log.Warn("rabbit: connection lost; reconnecting", "generation", gen, "error", lostErr)
+		if !sleepCtx(m.ctx, jitter(backoff)) {
+			return
+		}
+	}
+}
+
+func (m *connMgr) watch(c *amqp.Connection, closed chan *amqp.Error, blocked chan amqp.Blocking) error {
+	for {
+		select {
+		case e, ok := <-closed:
+			if !ok || e == nil {
+				return errors.New("connection closed")
+			}
+			return e
+		case b, ok := <-blocked:
+			if ok {
+				if b.Active {
+					m.log.Warn("rabbit: connection blocked by the broker", "reason", b.Reason)
+				} else {
+					m.log.Info("rabbit: connection unblocked")
+				}
+				m.setBlocked(b.Active)
+			} else {
+				blocked = nil
+			}
+		case <-m.ctx.Done():
+			_ = c.CloseDeadline(time.Now().Add(2 * time.Second))
+			return m.ctx.Err()
+		}
+	}
+}
+
+// forceClose closes the current connection (tests: simulate a lost
+// connection without disturbing other clients of the broker).
+func (m *connMgr) forceClose() {
+	m.mu.Lock()
+	c := m.conn
+	m.mu.Unlock()
+	if c != nil {
+		_ = c.Close()
+	}
+}
+
+// close waits for the loop to end (the binder's ctx was cancelled).
+func (m *connMgr) close(ctx context.Context) error {
+	m.mu.Lock()
+	started := m.started
+	m.mu.Unlock()
+	if !started {
+		return nil
+	}
+	select {
+	case <-m.done:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("rabbit: closing the %s connection: %w", m.role, ctx.Err())
+	}
+}
+
+func jitter(d time.Duration) time.Duration {
+	return d/2 + time.Duration(rand.Int64N(int64(d/2)+1))
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}

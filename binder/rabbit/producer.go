@@ -1,0 +1,346 @@
+package rabbit
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"sync"
+	"sync/atomic"
+
+	amqp "github.com/rabbitmq/amqp091-go"
+
+	"github.com/streambind/streambind/stream"
+)
+
+// Errors a Send can return (wrapped).
+var (
+	// ErrNacked: the broker refused the message (basic.nack).
+	ErrNacked = errors.New("rabbit: the broker nacked the message")
+	// ErrUnroutable: a mandatory message matched no queue (basic.return).
+	ErrUnroutable = errors.New("rabbit: unroutable message returned by the broker (no queue bound for its routing key)")
+)
+
+// keyHeader carries Envelope.Key, which AMQP has no field for; the
+// consumer moves it back into Envelope.Key.
+const keyHeader = "x-streambind-key"
+
+// publisher publishes with confirms over a small pool of channels ("lanes")
+// on the binder's publisher connection. Every producer binding of the binder
+// and the dead-lettering of its consumers share it.
+type publisher struct {
+	mgr   *connMgr
+	lanes []*lane
+	next  atomic.Uint32
+	ids   atomic.Uint64
+	idPfx string
+}
+
+func newPublisher(mgr *connMgr, n, window int, idPrefix string) *publisher {
+	p := &publisher{mgr: mgr, idPfx: idPrefix}
+	for range n {
+		p.lanes = append(p.lanes, &lane{mgr: mgr, sem: make(chan struct{}, 1), window: make(chan struct{}, window)})
+	}
+	return p
+}
+
+// lane is one publishing channel. sem serialises publishing and reopening
+// (a channel is not safe for concurrent publishing); window bounds the
+// messages published and not yet confirmed.
+type lane struct {
+	mgr    *connMgr
+	sem    chan struct{}
+	window chan struct{}
+	cur    *laneSession // guarded by sem
+}
+
+// laneSession is one channel of a lane, in confirm mode.
+type laneSession struct {
+	ch       *amqp.Channel
+	conn     *amqp.Connection
+	closeErr chan *amqp.Error // the channel's close reason
+	gen      uint64
+	mu       sync.Mutex
+	returned map[string]int // message ids returned and not yet claimed
+}
+
+func (l *lane) lock(ctx context.Context) error {
+	select {
+	case l.sem <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (l *lane) unlock() { <-l.sem }
+
+// session returns the lane's open channel, opening one when needed. Call
+// with the lane locked.
+func (l *lane) session(ctx context.Context) (*laneSession, error) {
+	if s := l.cur; s != nil && !s.ch.IsClosed() {
+		return s, nil
+	}
+	l.cur = nil
+	var (
+		ch   *amqp.Channel
+		conn *amqp.Connection
+		gen  uint64
+	)
+	for {
+		var err error
+		if conn, gen, err = l.mgr.get(ctx); err != nil {
+			return nil, err
+		}
+		if ch, err = conn.Channel(); err == nil {
+			if err = ch.Confirm(false); err == nil {
+				break
+			}
+			_ = ch.Close()
+		}
+		if !conn.IsClosed() {
+			return nil, fmt.Errorf("rabbit: open a publishing channel in confirm mode: %w", err)
+		}
+		l.mgr.lost(conn) // died meanwhile: wait for the next connection
+	}
+	s := &laneSession{ch: ch, conn: conn, gen: gen, returned: map[string]int{}, closeErr: ch.NotifyClose(make(chan *amqp.Error, 1))}
+	// basic.return for a message precedes its basic.ack, and amqp091-go
+	// delivers both from its reader goroutine in that order. Two unbuffered
+	// return listeners served by one goroutine make the reader wait until
+	// the return was recorded before it can go on to the ack, so a Send that
+	// sees its ack always sees its return too.
+	r1 := ch.NotifyReturn(make(chan amqp.Return))
+	r2 := ch.NotifyReturn(make(chan amqp.Return))
+	go func() {
+		for r := range r1 {
+			s.mu.Lock()
+			s.returned[r.MessageId]++
+			s.mu.Unlock()
+			<-r2
+		}
+	}()
+	l.cur = s
+	return s, nil
+}
+
+// lostErr is nil when the channel went with its connection (publish
+// again), else the channel's close reason (e.g. NOT_FOUND: no exchange).
+func (s *laneSession) lostErr(exchange string) error {
+	if s.conn == nil || s.conn.IsClosed() {
+		return nil
+	}
+	select {
+	case e, ok := <-s.closeErr:
+		if ok && e != nil {
+			if e.Code == amqp.ConnectionForced || e.Server && e.Code >= 500 {
+				return nil
+			}
+			return fmt.Errorf("rabbit: publish to exchange %q: channel closed: %w", exchange, e)
+		}
+	default:
+	}
+	return nil
+}
+
+func (s *laneSession) takeReturned(id string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.returned[id] > 0 {
+		s.returned[id]--
+		if s.returned[id] == 0 {
+			delete(s.returned, id)
+		}
+		return true
+	}
+	return false
+}
+
+// publish sends msg and waits for its confirm, re-publishing it when the
+// channel or connection is lost before the confirm arrived. It waits while
+// the connection is blocked by a broker alarm; ctx bounds every wait.
+func (p *publisher) publish(ctx context.Context, exchange, key string, mandatory bool, msg amqp.Publishing) error {
+	if msg.MessageId == "" {
+		msg.MessageId = p.idPfx + strconv.FormatUint(p.ids.Add(1), 36)
+	}
+	l := p.lanes[int(p.next.Add(1))%len(p.lanes)]
+	chErrs := 0
+	for {
+		if err := p.mgr.waitUnblocked(ctx); err != nil {
+			return err
+		}
+		select {
+		case l.window <- struct{}{}:
+		case <-ctx.Done():
+			return fmt.Errorf("rabbit: waiting for a publish slot: %w", ctx.Err())
+		}
+		retry, err := l.publishOnce(ctx, exchange, key, mandatory, msg)
+		<-l.window
+		if !retry {
+			return err
+		}
+		if err != nil { // the channel (not the connection) was closed
+			if chErrs++; chErrs > 2 {
+				return err
+			}
+		}
+	}
+}
+
+// publishOnce publishes on the lane's current channel and waits for the
+// confirm. retry is true when the channel was lost first.
+func (l *lane) publishOnce(ctx context.Context, exchange, key string, mandatory bool, msg amqp.Publishing) (retry bool, err error) {
+	if err := l.lock(ctx); err != nil {
+		return false, fmt.Errorf("rabbit: waiting for the publishing channel: %w", err)
+	}
+	s, err := l.session(ctx)
+	if err != nil {
+		l.unlock()
+		return false, err
+	}
+	dc, err := s.ch.PublishWithDeferredConfirm(exchange, key, mandatory, false, msg)
+	l.unlock()
+	if err != nil {
+		if s.ch.IsClosed() {
+			return true, s.lostErr(exchange)
+		}
+		return false, fmt.Errorf("rabbit: publish to exchange %q: %w", exchange, err)
+	}
+	select {
+	case <-dc.Done():
+	case <-ctx.Done():
+		return false, fmt.Errorf("rabbit: publish to exchange %q: not confirmed (it may still arrive): %w", exchange, ctx.Err())
+	}
+	if !dc.Acked() {
+		if s.ch.IsClosed() {
+			return true, s.lostErr(exchange) // lost before the confirm: send again
+		}
+		return false, fmt.Errorf("publish to exchange %q: %w", exchange, ErrNacked)
+	}
+	if mandatory && s.takeReturned(msg.MessageId) {
+		return false, fmt.Errorf("publish to exchange %q with routing key %q: %w", exchange, key, ErrUnroutable)
+	}
+	return false, nil
+}
+
+// producer is a producer binding.
+type producer struct {
+	bd          *Binder
+	spec        stream.ProducerSpec
+	opts        producerOptions
+	log         *slog.Logger
+	partitioned bool
+	closed      atomic.Bool
+	inflight    sync.WaitGroup
+	mu          sync.Mutex // guards inflight.Add against Close's Wait
+}
+
+var _ stream.Producer = (*producer)(nil)
+
+// Send publishes m persistently to the destination exchange and returns
+// once the broker confirmed it. Partitioned messages are routed with key
+// <destination>-<partition>; others with the routing-key property (default:
+// the destination).
+func (p *producer) Send(ctx context.Context, m stream.Envelope) error {
+	p.mu.Lock()
+	if p.closed.Load() {
+		p.mu.Unlock()
+		return fmt.Errorf("rabbit: send to %q: producer %w", p.spec.Destination, stream.ErrClosed)
+	}
+	p.inflight.Add(1)
+	p.mu.Unlock()
+	defer p.inflight.Done()
+	key := p.opts.routingKey
+	if key == "" {
+		key = p.spec.Destination
+	}
+	if p.partitioned {
+		if ps := m.Headers[stream.HeaderPartition]; ps != "" {
+			key = p.spec.Destination + "-" + ps
+		}
+	}
+	msg := toPublishing(m, p.spec.ContentType)
+	if err := p.bd.pub.publish(ctx, p.spec.Destination, key, p.opts.mandatory, msg); err != nil {
+		return fmt.Errorf("rabbit: send to %q (binding %s): %w", p.spec.Destination, p.spec.Binding, err)
+	}
+	return nil
+}
+
+// Close waits (bounded by ctx) for the Sends in flight to be confirmed.
+// Later Sends fail with stream.ErrClosed.
+func (p *producer) Close(ctx context.Context) error {
+	p.mu.Lock()
+	already := p.closed.Swap(true)
+	p.mu.Unlock()
+	if already {
+		return nil
+	}
+	p.bd.forget(p)
+	done := make(chan struct{})
+	go func() { p.inflight.Wait(); close(done) }()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("rabbit: close producer %s: sends still unconfirmed: %w", p.spec.Binding, ctx.Err())
+	}
+}
+
+// toPublishing maps an envelope to an AMQP message: persistent, headers as
+// AMQP string headers, content_type property and contentType header,
+// message_id property from the id header (or generated by the publisher).
+func toPublishing(m stream.Envelope, defContentType string) amqp.Publishing {
+	ct := m.ContentType(defContentType)
+	h := make(amqp.Table, len(m.Headers)+2)
+	for k, v := range m.Headers {
+		h[k] = v
+	}
+	if ct != "" {
+		h[stream.HeaderContentType] = ct
+	}
+	if len(m.Key) > 0 {
+		h[keyHeader] = string(m.Key)
+	}
+	return amqp.Publishing{
+		Headers:      h,
+		ContentType:  ct,
+		DeliveryMode: amqp.Persistent,
+		MessageId:    m.Headers[stream.HeaderID],
+		Body:         m.Payload,
+	}
+}
+
+// fromDelivery maps an AMQP message to an envelope. Non-string header
+// values are formatted; message_id becomes the id header and content_type
+// the contentType header when those are absent.
+func fromDelivery(d *amqp.Delivery) stream.Envelope {
+	h := make(stream.Headers, len(d.Headers)+2)
+	var key []byte
+	for k, v := range d.Headers {
+		if k == keyHeader {
+			key = []byte(headerString(v))
+			continue
+		}
+		h[k] = headerString(v)
+	}
+	if _, ok := h[stream.HeaderContentType]; !ok && d.ContentType != "" {
+		h[stream.HeaderContentType] = d.ContentType
+	}
+	if _, ok := h[stream.HeaderID]; !ok && d.MessageId != "" {
+		h[stream.HeaderID] = d.MessageId
+	}
+	return stream.Envelope{Payload: d.Body, Headers: h, Key: key}
+}
+
+func headerString(v any) string {
+	switch x := v.(type) {
+	case string:
+		return x
+	case []byte:
+		return string(x)
+	case nil:
+		return ""
+	default:
+		return fmt.Sprint(x)
+	}
+}

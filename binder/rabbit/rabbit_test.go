@@ -1,0 +1,150 @@
+package rabbit
+
+import (
+	"context"
+	"log/slog"
+	"os"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/streambind/streambind/binder/bindertest"
+	"github.com/streambind/streambind/binder/rabbit/rabbittest"
+	"github.com/streambind/streambind/stream"
+)
+
+// testLogger logs at warn level and above to stderr when -v is given with
+// RABBIT_TEST_LOG=1, else discards.
+func testLogger() *slog.Logger {
+	if os.Getenv("RABBIT_TEST_LOG") != "" {
+		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	return slog.New(slog.DiscardHandler)
+}
+
+// newTestBinder returns a binder on the test broker, closed and with its
+// declarations deleted when the test ends.
+func newTestBinder(t testing.TB, env map[string]any) (*Binder, *tracked) {
+	t.Helper()
+	rabbittest.Require(t)
+	if env == nil {
+		env = map[string]any{}
+	}
+	if _, ok := env["addresses"]; !ok {
+		if _, ok := env["uri"]; !ok {
+			env["addresses"] = rabbittest.Address()
+		}
+	}
+	if _, ok := env["reconnect-initial-interval"]; !ok {
+		env["reconnect-initial-interval"] = "50ms"
+	}
+	b, err := New(context.Background(), stream.BinderSettings{Name: "test", Type: Type, Environment: env, Logger: testLogger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := &tracked{Binder: b.(*Binder)}
+	rabbittest.Cleanup(t, tr.queues, tr.exchanges)
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		if err := tr.Close(ctx); err != nil {
+			t.Errorf("close binder: %v", err)
+		}
+	})
+	return tr.Binder, tr
+}
+
+// tracked is a binder that records the names of what its bindings declare,
+// so that the test can delete them.
+type tracked struct {
+	*Binder
+	mu sync.Mutex
+	qs map[string]bool
+	xs map[string]bool
+}
+
+func (t *tracked) note(q, x []string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.qs == nil {
+		t.qs, t.xs = map[string]bool{}, map[string]bool{}
+	}
+	for _, n := range q {
+		t.qs[n] = true
+	}
+	for _, n := range x {
+		if n != DLXName {
+			t.xs[n] = true
+		}
+	}
+}
+
+func (t *tracked) queues() []string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	var out []string
+	for n := range t.qs {
+		out = append(out, n)
+	}
+	return out
+}
+
+func (t *tracked) exchanges() []string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	var out []string
+	for n := range t.xs {
+		out = append(out, n)
+	}
+	return out
+}
+
+func (t *tracked) BindProducer(ctx context.Context, spec stream.ProducerSpec) (stream.Producer, error) {
+	var qs []string
+	for _, g := range spec.Producer.RequiredGroups {
+		qs = append(qs, spec.Destination+"."+g)
+		for i := range max(spec.Producer.PartitionCount, 1) {
+			qs = append(qs, spec.Destination+"."+g+"-"+strconv.Itoa(i))
+		}
+	}
+	t.note(qs, []string{spec.Destination})
+	return t.Binder.BindProducer(ctx, spec)
+}
+
+func (t *tracked) BindConsumer(ctx context.Context, spec stream.ConsumerSpec) (stream.Consumer, error) {
+	if spec.Group != "" {
+		q := []string{spec.Destination + "." + spec.Group, spec.Destination + "." + spec.Group + ".dlq", spec.Group}
+		for i := range max(spec.Consumer.InstanceCount, 1) {
+			q = append(q, spec.Destination+"."+spec.Group+"-"+strconv.Itoa(i))
+		}
+		t.note(q, []string{spec.Destination})
+	} else {
+		t.note(nil, []string{spec.Destination})
+	}
+	return t.Binder.BindConsumer(ctx, spec)
+}
+
+// dlqReader is how the suite reads dead letters: the queue
+// <destination>.<group>.dlq, consumed directly.
+func dlqReader(dest, group string) stream.ConsumerSpec {
+	return stream.ConsumerSpec{
+		Destination: DLXName,
+		Group:       dest + "." + group + ".dlq",
+		Extension:   map[string]any{"queue-name-group-only": true, "declare-exchange": false, "bind-queue": false},
+	}
+}
+
+func TestConformance(t *testing.T) {
+	rabbittest.Require(t)
+	bindertest.Run(t, bindertest.Harness{
+		NewBinder: func(t *testing.T) stream.Binder {
+			_, tr := newTestBinder(t, nil)
+			return tr
+		},
+		Persistent:      true,
+		Duplicates:      false,
+		DLQConsumerSpec: dlqReader,
+		Timeout:         20 * time.Second,
+	})
+}

@@ -1,0 +1,227 @@
+package rabbit
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	amqp "github.com/rabbitmq/amqp091-go"
+
+	"github.com/streambind/streambind/binder/rabbit/rabbittest"
+	"github.com/streambind/streambind/stream"
+)
+
+func uniqueDest(t testing.TB, what string) string {
+	return "rabbit-test." + what + "." + randomID()
+}
+
+// idSet counts deliveries by id.
+type idSet struct {
+	mu   sync.Mutex
+	seen map[string]int
+	ch   chan struct{}
+}
+
+func newIDSet() *idSet { return &idSet{seen: map[string]int{}, ch: make(chan struct{}, 1)} }
+
+func (s *idSet) add(id string) {
+	s.mu.Lock()
+	s.seen[id]++
+	s.mu.Unlock()
+	select {
+	case s.ch <- struct{}{}:
+	default:
+	}
+}
+
+// waitAll waits until every id in want was seen, or the deadline.
+func (s *idSet) waitAll(t testing.TB, want []string, d time.Duration) (lost, dups int) {
+	t.Helper()
+	deadline := time.After(d)
+	for {
+		s.mu.Lock()
+		lost, dups = 0, 0
+		for _, id := range want {
+			switch n := s.seen[id]; {
+			case n == 0:
+				lost++
+			case n > 1:
+				dups += n - 1
+			}
+		}
+		s.mu.Unlock()
+		if lost == 0 {
+			return
+		}
+		select {
+		case <-s.ch:
+		case <-deadline:
+			return
+		}
+	}
+}
+
+// TestReconnectResends closes the binder's own connections (not the
+// broker's other clients') several times while producers send: every
+// confirmed message arrives.
+func TestReconnectResends(t *testing.T) {
+	b, tr := newTestBinder(t, nil)
+	dest := uniqueDest(t, "reconnect")
+	got := newIDSet()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	c, err := tr.BindConsumer(ctx, stream.ConsumerSpec{Binding: "r-in-0", Destination: dest, Group: "g", ContentType: "application/json",
+		Consumer: stream.ConsumerConfig{Concurrency: 2},
+		Handler:  func(_ context.Context, m stream.Envelope) error { got.add(m.Headers["x-id"]); return nil }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Stop(context.Background())
+	if err := c.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	p, err := tr.BindProducer(ctx, stream.ProducerSpec{Binding: "r-out-0", Destination: dest, ContentType: "application/json"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const senders, each = 4, 750
+	var (
+		mu   sync.Mutex
+		sent []string
+		wg   sync.WaitGroup
+		half = make(chan struct{})
+		once sync.Once
+	)
+	for g := range senders {
+		wg.Go(func() {
+			for i := range each {
+				id := strconv.Itoa(g) + "-" + strconv.Itoa(i)
+				if err := p.Send(ctx, stream.Envelope{Payload: []byte(id), Headers: stream.Headers{"x-id": id}}); err != nil {
+					t.Errorf("send %s: %v", id, err)
+					return
+				}
+				mu.Lock()
+				sent = append(sent, id)
+				if len(sent) == senders*each/4 {
+					once.Do(func() { close(half) })
+				}
+				mu.Unlock()
+			}
+		})
+	}
+	<-half
+	for range 3 {
+		b.pubMgr.forceClose()
+		b.sub.forceClose()
+		if _, _, err := b.pubMgr.get(ctx); err != nil { // wait for the reconnection
+			t.Fatal(err)
+		}
+	}
+	wg.Wait()
+	lost, dups := got.waitAll(t, sent, 20*time.Second)
+	t.Logf("sent %d, lost %d, duplicates %d", len(sent), lost, dups)
+	if lost != 0 {
+		t.Fatalf("%d confirmed messages lost", lost)
+	}
+}
+
+// TestStaleDeliveryTagGuard: a handler that finishes after its channel was
+// lost must not settle its delivery tag on the new channel (where the same
+// tag names another delivery).
+func TestStaleDeliveryTagGuard(t *testing.T) {
+	b, tr := newTestBinder(t, nil)
+	dest := uniqueDest(t, "stale")
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	var (
+		mu      sync.Mutex
+		calls   = map[string]int{}
+		first   = make(chan struct{})
+		release = make(chan struct{})
+		again   = make(chan struct{}, 10)
+	)
+	handler := func(_ context.Context, m stream.Envelope) error {
+		id := m.Headers["x-id"]
+		mu.Lock()
+		calls[id]++
+		n := calls[id]
+		mu.Unlock()
+		if id == "a" && n == 1 {
+			close(first)
+			<-release // finishes after the channel is gone
+			return nil
+		}
+		again <- struct{}{}
+		return nil
+	}
+	cons, err := tr.BindConsumer(ctx, stream.ConsumerSpec{Binding: "s-in-0", Destination: dest, Group: "g", ContentType: "application/json",
+		Consumer: stream.ConsumerConfig{Concurrency: 2}, Handler: handler})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cons.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	p, err := tr.BindProducer(ctx, stream.ProducerSpec{Binding: "s-out-0", Destination: dest, ContentType: "application/json"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Send(ctx, stream.Envelope{Payload: []byte("a"), Headers: stream.Headers{"x-id": "a"}}); err != nil {
+		t.Fatal(err)
+	}
+	<-first
+	b.sub.forceClose() // delivery tag 1 of the old channel is now stale
+	select {
+	case <-again: // "a" redelivered on the new channel, as tag 1 there, and acked
+	case <-ctx.Done():
+		t.Fatal("message not redelivered after the channel was lost")
+	}
+	close(release) // the old handler returns nil: its ack must be dropped
+	c := cons.(*consumer)
+	deadline := time.Now().Add(10 * time.Second)
+	for c.staleAcks.Load() == 0 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	if n := c.staleAcks.Load(); n != 1 {
+		t.Fatalf("stale acks dropped: %d, want 1", n)
+	}
+	// The new channel is healthy (a wrong ack of an already acked tag would
+	// have closed it with PRECONDITION_FAILED) and nothing is left over.
+	if err := p.Send(ctx, stream.Envelope{Payload: []byte("b"), Headers: stream.Headers{"x-id": "b"}}); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-again:
+	case <-ctx.Done():
+		t.Fatal("b not delivered")
+	}
+	s := c.cur.session.Load()
+	if s.ch.IsClosed() {
+		t.Fatal("the new consuming channel was closed")
+	}
+	if err := cons.Stop(ctx); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if calls["a"] != 2 || calls["b"] != 1 {
+		t.Fatalf("calls %v, want a twice (original + redelivery), b once", calls)
+	}
+	conn, err := amqp.Dial(rabbittest.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	ch, _ := conn.Channel()
+	q, err := ch.QueueDeclarePassive(dest+".g", true, false, false, false, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if q.Messages != 0 {
+		t.Fatalf("%d messages left in the queue, want 0", q.Messages)
+	}
+	_ = fmt.Sprint()
+}
