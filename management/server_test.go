@@ -391,4 +391,3 @@ func TestConfigEndpointRedacts(t *testing.T) {
 		t.Fatalf("%d %s", code, raw)
 	}
 }
-

@@ -15,7 +15,7 @@ type binderSetup func(ctx context.Context, profiles, env []string) (opts []strea
 
 // binderSetups lists the binder types the demo can run on.
 func binderSetups() []binderSetup {
-	return []binderSetup{setupMemory, setupRabbit}
+	return []binderSetup{setupMemory, setupRabbit, setupKafka}
 }
 
 func setupMemory(_ context.Context, _, env []string) ([]stream.Option, []string, func(), error) {

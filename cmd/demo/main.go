@@ -99,6 +99,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, started t
 		}
 	} else {
 		<-ctx.Done()
+		// Stop taking orders, then let those placed finish before the app
+		// stops: with the in-process binder, a queued order would vanish.
+		close(s.closed)
+		deadline := time.Now().Add(*timeout)
+		for !s.tracker.drained() && time.Now().Before(deadline) {
+			time.Sleep(10 * time.Millisecond)
+		}
 	}
 	elapsed := time.Since(begin)
 	cancel()

@@ -48,13 +48,16 @@ type shopOptions struct {
 type shop struct {
 	opts    shopOptions
 	tracker *tracker
+	// closed stops the order service from placing more orders (in serve
+	// mode, before the app stops, so that every placed order is processed).
+	closed chan struct{}
 }
 
 func newShop(o shopOptions) *shop {
 	if o.clock == nil {
 		o.clock = time.Now
 	}
-	return &shop{opts: o, tracker: newTracker(o.orders, o.poisonCount())}
+	return &shop{opts: o, tracker: newTracker(o.orders, o.poisonCount()), closed: make(chan struct{})}
 }
 
 func (o shopOptions) poisonCount() int {
@@ -86,10 +89,17 @@ func (s *shop) placeOrders(ctx context.Context, emit stream.Emitter[OrderCreated
 		tick = t.C
 	}
 	for n := 1; s.opts.orders == 0 || n <= s.opts.orders; n++ {
+		select {
+		case <-s.closed:
+			return nil
+		default:
+		}
 		if tick != nil {
 			select {
 			case <-tick:
 			case <-ctx.Done():
+				return nil
+			case <-s.closed:
 				return nil
 			}
 		}
@@ -212,6 +222,10 @@ func (t *tracker) doneLocked() bool {
 		len(t.seen[stageShipping]) == t.want && len(t.seen[stagePayment]) == ok &&
 		len(t.seen[stageNotified]) == ok && len(t.seen[stageDLQ]) == t.wantDLQ
 }
+
+// drained reports whether every produced order reached every stage it
+// should.
+func (t *tracker) drained() bool { return t.summary().lost == 0 }
 
 // summary counts, by unique order id, what each stage saw; lost counts the
 // produced orders missing from a stage they should have reached.

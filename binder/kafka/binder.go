@@ -1,0 +1,353 @@
+package kafka
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"strings"
+	"sync"
+	"time"
+
+	kafkago "github.com/segmentio/kafka-go"
+
+	"github.com/streambind/streambind/stream"
+)
+
+// Type is the binder type name the Kafka binder is registered under.
+const Type = "kafka"
+
+// Binder is the Kafka binder: a [stream.Binder] on a Kafka cluster, built
+// on github.com/segmentio/kafka-go. Create it with [New].
+type Binder struct {
+	name      string
+	st        settings
+	log       *slog.Logger
+	dialer    *kafkago.Dialer
+	transport *kafkago.Transport
+	admin     *kafkago.Client
+
+	provMu sync.Mutex // serialises provisioning
+
+	mu        sync.Mutex
+	closed    bool
+	producers map[*producer]struct{}
+	consumers map[*consumer]struct{}
+}
+
+var (
+	_ stream.Binder        = (*Binder)(nil)
+	_ stream.SpecValidator = (*Binder)(nil)
+	_ stream.BinderFactory = New
+)
+
+// New is the [stream.BinderFactory] of binder type "kafka". It decodes the
+// settings strictly (see the package doc) and does no network I/O: the
+// first binding connects.
+func New(ctx context.Context, s stream.BinderSettings) (stream.Binder, error) {
+	st, err := parseSettings(s)
+	if err != nil {
+		return nil, err
+	}
+	log := s.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	bd := &Binder{
+		name:      s.Name,
+		st:        st,
+		log:       log,
+		producers: make(map[*producer]struct{}),
+		consumers: make(map[*consumer]struct{}),
+	}
+	bd.dialer = &kafkago.Dialer{
+		ClientID:      st.clientID,
+		Timeout:       st.dialTimeout,
+		DualStack:     true,
+		TLS:           st.tls,
+		SASLMechanism: st.sasl,
+	}
+	bd.transport = &kafkago.Transport{
+		Dial:        (&net.Dialer{Timeout: st.dialTimeout}).DialContext,
+		DialTimeout: st.dialTimeout,
+		IdleTimeout: 30 * time.Second,
+		MetadataTTL: 2 * time.Second,
+		ClientID:    st.clientID,
+		TLS:         st.tls,
+		SASL:        st.sasl,
+	}
+	bd.admin = &kafkago.Client{Addr: kafkago.TCP(st.brokers...), Transport: bd.transport, Timeout: st.dialTimeout}
+	return bd, nil
+}
+
+// ValidateProducer checks the Kafka properties of a producer binding
+// (stream.kafka.bindings.<binding>.producer).
+func (bd *Binder) ValidateProducer(spec stream.ProducerSpec) error {
+	_, err := parseProducer(spec.Binding, spec.Extension)
+	return err
+}
+
+// ValidateConsumer checks the Kafka properties of a consumer binding
+// (stream.kafka.bindings.<binding>.consumer).
+func (bd *Binder) ValidateConsumer(spec stream.ConsumerSpec) error {
+	_, err := parseConsumer(spec.Binding, spec.Extension)
+	return err
+}
+
+// wrap adds context to err and removes the binder's secrets from its text.
+func (bd *Binder) wrap(err error, format string, args ...any) error {
+	if err == nil {
+		return nil
+	}
+	if bd.st.sasl != nil && errors.Is(err, io.ErrUnexpectedEOF) {
+		err = fmt.Errorf("%w (the broker closed the connection: check the SASL mechanism and credentials)", err)
+	}
+	return redact(fmt.Errorf(format+": %w", append(args, err)...), bd.st.secrets)
+}
+
+// logErr is err's text with secrets removed, for log lines.
+func (bd *Binder) logErr(err error) string {
+	if err == nil {
+		return ""
+	}
+	return redact(err, bd.st.secrets).Error()
+}
+
+// BindProducer provisions spec.Destination (see the package doc) and
+// returns a producer binding.
+func (bd *Binder) BindProducer(ctx context.Context, spec stream.ProducerSpec) (stream.Producer, error) {
+	ps, err := parseProducer(spec.Binding, spec.Extension)
+	if err != nil {
+		return nil, fmt.Errorf("kafka: bind producer %s: %w", spec.Binding, err)
+	}
+	if spec.Destination == "" {
+		return nil, fmt.Errorf("kafka: bind producer %s: no destination", spec.Binding)
+	}
+	if err := bd.checkOpen(); err != nil {
+		return nil, fmt.Errorf("kafka: bind producer %s: %w", spec.Binding, err)
+	}
+	need := 1
+	if spec.Producer.IsPartitioned() {
+		need = max(spec.Producer.PartitionCount, 1)
+	}
+	if _, err := bd.provision(ctx, spec.Destination, need, true); err != nil {
+		return nil, bd.wrap(err, "kafka: bind producer %s", spec.Binding)
+	}
+	p := bd.newProducer(spec, ps)
+	bd.mu.Lock()
+	defer bd.mu.Unlock()
+	if bd.closed {
+		p.shutdown(context.Background())
+		return nil, fmt.Errorf("kafka: bind producer %s: binder %w", spec.Binding, stream.ErrClosed)
+	}
+	bd.producers[p] = struct{}{}
+	return p, nil
+}
+
+// BindConsumer provisions the destination(s) and, with dlq on a named
+// group, the dead-letter topic, and returns a stopped consumer binding.
+func (bd *Binder) BindConsumer(ctx context.Context, spec stream.ConsumerSpec) (stream.Consumer, error) {
+	fail := func(err error) (stream.Consumer, error) {
+		return nil, bd.wrap(err, "kafka: bind consumer %s", spec.Binding)
+	}
+	cs, err := parseConsumer(spec.Binding, spec.Extension)
+	if err != nil {
+		return fail(err)
+	}
+	var topics []string
+	for _, d := range strings.Split(spec.Destination, ",") {
+		if d = strings.TrimSpace(d); d != "" {
+			topics = append(topics, d)
+		}
+	}
+	switch {
+	case len(topics) == 0:
+		return fail(errors.New("no destination"))
+	case spec.Consumer.BatchMode && spec.BatchHandler == nil:
+		return fail(errors.New("batch mode without a batch handler"))
+	case !spec.Consumer.BatchMode && spec.Handler == nil:
+		return fail(errors.New("no handler"))
+	}
+	if err := bd.checkOpen(); err != nil {
+		return fail(err)
+	}
+	need := max(spec.Consumer.Concurrency, 1) * max(spec.Consumer.InstanceCount, 1)
+	dlqParts := map[string]int{}
+	for _, t := range topics {
+		n, err := bd.provision(ctx, t, need, false)
+		if err != nil {
+			return fail(err)
+		}
+		dlqParts[t] = n
+	}
+	c := bd.newConsumer(spec, cs, topics)
+	if c.dlq {
+		for _, t := range topics {
+			if _, err := bd.provision(ctx, c.dlqTopic(t), dlqParts[t], false); err != nil {
+				return fail(fmt.Errorf("dead-letter topic: %w", err))
+			}
+		}
+	}
+	bd.mu.Lock()
+	defer bd.mu.Unlock()
+	if bd.closed {
+		return fail(fmt.Errorf("binder %w", stream.ErrClosed))
+	}
+	bd.consumers[c] = struct{}{}
+	return c, nil
+}
+
+func (bd *Binder) checkOpen() error {
+	bd.mu.Lock()
+	defer bd.mu.Unlock()
+	if bd.closed {
+		return fmt.Errorf("binder %w", stream.ErrClosed)
+	}
+	return nil
+}
+
+// provision makes sure topic exists with at least need partitions (and
+// min-partition-count): it creates it when auto-create-topics is on, adds
+// partitions when auto-add-partitions is on, and otherwise fails for a
+// missing topic, and — strict — for a producer that needs more partitions
+// than the topic has. It returns the topic's partition count.
+func (bd *Binder) provision(ctx context.Context, topic string, need int, strict bool) (int, error) {
+	bd.provMu.Lock()
+	defer bd.provMu.Unlock()
+	need = max(need, bd.st.minPartitionCount)
+	n, err := bd.partitions(ctx, topic)
+	if err != nil && !errors.Is(err, kafkago.UnknownTopicOrPartition) {
+		return 0, fmt.Errorf("topic %s: metadata: %w", topic, err)
+	}
+	if n == 0 {
+		if !bd.st.autoCreateTopics {
+			return 0, fmt.Errorf("topic %s does not exist and auto-create-topics is false: create it or enable stream.kafka.binder.auto-create-topics", topic)
+		}
+		res, err := bd.admin.CreateTopics(ctx, &kafkago.CreateTopicsRequest{Topics: []kafkago.TopicConfig{{
+			Topic: topic, NumPartitions: need, ReplicationFactor: bd.st.replicationFactor,
+		}}})
+		if err != nil {
+			return 0, fmt.Errorf("create topic %s: %w", topic, err)
+		}
+		if e := res.Errors[topic]; e != nil && !errors.Is(e, kafkago.TopicAlreadyExists) {
+			return 0, fmt.Errorf("create topic %s: %w", topic, e)
+		}
+		bd.log.Info("kafka: created topic", "destination", topic, "partitions", need, "replication-factor", bd.st.replicationFactor)
+		return bd.waitPartitions(ctx, topic, 1)
+	}
+	if n >= need {
+		return n, nil
+	}
+	if bd.st.autoAddPartitions {
+		res, err := bd.admin.CreatePartitions(ctx, &kafkago.CreatePartitionsRequest{Topics: []kafkago.TopicPartitionsConfig{{Name: topic, Count: int32(need)}}})
+		if err == nil {
+			err = res.Errors[topic]
+		}
+		if err != nil {
+			return 0, fmt.Errorf("add partitions to topic %s (%d → %d): %w", topic, n, need, err)
+		}
+		bd.log.Info("kafka: added partitions", "destination", topic, "from", n, "to", need)
+		return bd.waitPartitions(ctx, topic, need)
+	}
+	if strict {
+		return 0, fmt.Errorf("topic %s has %d partitions, the binding needs %d: add partitions or enable stream.kafka.binder.auto-add-partitions", topic, n, need)
+	}
+	bd.log.Info("kafka: topic has fewer partitions than the binding's concurrency; some handler slots stay idle", "destination", topic, "partitions", n, "wanted", need)
+	return n, nil
+}
+
+// partitions returns the partition count of topic, 0 if it does not exist.
+func (bd *Binder) partitions(ctx context.Context, topic string) (int, error) {
+	res, err := bd.admin.Metadata(ctx, &kafkago.MetadataRequest{Topics: []string{topic}})
+	if err != nil {
+		return 0, err
+	}
+	for _, t := range res.Topics {
+		if t.Name == topic {
+			if t.Error != nil {
+				if errors.Is(t.Error, kafkago.UnknownTopicOrPartition) {
+					return 0, nil
+				}
+				return 0, t.Error
+			}
+			return len(t.Partitions), nil
+		}
+	}
+	return 0, nil
+}
+
+// waitPartitions waits until the metadata shows topic with at least want
+// partitions, bounded by ctx and the dial timeout.
+func (bd *Binder) waitPartitions(ctx context.Context, topic string, want int) (int, error) {
+	ctx, cancel := context.WithTimeout(ctx, bd.st.dialTimeout)
+	defer cancel()
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		n, err := bd.partitions(ctx, topic)
+		if err == nil && n >= want {
+			return n, nil
+		}
+		select {
+		case <-ctx.Done():
+			if err == nil {
+				err = fmt.Errorf("%d partitions visible, want %d", n, want)
+			}
+			return 0, fmt.Errorf("topic %s: waiting for metadata: %w", topic, err)
+		case <-tick.C:
+		}
+	}
+}
+
+// Close stops the binder's consumers (committing what they processed) and
+// flushes and closes its producers, bounded by ctx. It is idempotent.
+func (bd *Binder) Close(ctx context.Context) error {
+	bd.mu.Lock()
+	if bd.closed {
+		bd.mu.Unlock()
+		return nil
+	}
+	bd.closed = true
+	cs := make([]*consumer, 0, len(bd.consumers))
+	for c := range bd.consumers {
+		cs = append(cs, c)
+	}
+	ps := make([]*producer, 0, len(bd.producers))
+	for p := range bd.producers {
+		ps = append(ps, p)
+	}
+	bd.consumers, bd.producers = nil, nil
+	bd.mu.Unlock()
+
+	var errs []error
+	var wg sync.WaitGroup
+	var emu sync.Mutex
+	for _, c := range cs {
+		wg.Go(func() {
+			if err := c.Stop(ctx); err != nil {
+				emu.Lock()
+				errs = append(errs, err)
+				emu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	for _, p := range ps {
+		if err := p.Close(ctx); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	bd.transport.CloseIdleConnections()
+	if len(errs) > 0 {
+		return bd.wrap(errors.Join(errs...), "kafka: close binder %q", bd.name)
+	}
+	return nil
+}
+
+func (bd *Binder) forgetProducer(p *producer) {
+	bd.mu.Lock()
+	delete(bd.producers, p)
+	bd.mu.Unlock()
+}

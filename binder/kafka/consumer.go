@@ -1,0 +1,789 @@
+package kafka
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/google/uuid"
+	kafkago "github.com/segmentio/kafka-go"
+
+	"github.com/streambind/streambind/stream"
+)
+
+// consumer is a consumer binding of one or more topics for one group.
+type consumer struct {
+	bd     *Binder
+	spec   stream.ConsumerSpec
+	cs     consumerSettings
+	topics []string
+	log    *slog.Logger
+	dlq    bool // dead-letter Term'ed messages
+
+	// sem serialises Start, Stop, Pause and Resume (capacity 1).
+	sem       chan struct{}
+	cur       *run
+	resetDone bool // reset-offsets was applied
+
+	dlqMu sync.Mutex
+	dlqW  *kafkago.Writer
+}
+
+var _ stream.Consumer = (*consumer)(nil)
+
+func (bd *Binder) newConsumer(spec stream.ConsumerSpec, cs consumerSettings, topics []string) *consumer {
+	log := spec.Logger
+	if log == nil {
+		log = bd.log
+	}
+	group := spec.Group
+	if group == "" {
+		group = "anonymous"
+	}
+	c := &consumer{
+		bd:     bd,
+		spec:   spec,
+		cs:     cs,
+		topics: topics,
+		log:    log.With("binding", spec.Binding, "destination", spec.Destination, "group", group),
+		dlq:    spec.Consumer.DLQ && spec.Group != "",
+		sem:    make(chan struct{}, 1),
+	}
+	if spec.Consumer.DLQ && spec.Group == "" {
+		c.log.Debug("kafka: dlq ignored: an anonymous consumer has no dead-letter topic")
+	}
+	return c
+}
+
+// dlqTopic is the dead-letter topic of messages from topic.
+func (c *consumer) dlqTopic(topic string) string {
+	if c.cs.dlqName != "" {
+		return c.cs.dlqName
+	}
+	return stream.DLQName(topic, c.spec.Group)
+}
+
+func (c *consumer) lock(ctx context.Context) error {
+	select {
+	case c.sem <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (c *consumer) unlock() { <-c.sem }
+
+// Start joins the group and begins delivery.
+func (c *consumer) Start(ctx context.Context) error {
+	if err := c.lock(ctx); err != nil {
+		return fmt.Errorf("kafka: start consumer %s: %w", c.spec.Binding, err)
+	}
+	defer c.unlock()
+	if c.cur != nil {
+		return nil
+	}
+	if err := c.bd.checkOpen(); err != nil {
+		return fmt.Errorf("kafka: start consumer %s: %w", c.spec.Binding, err)
+	}
+	r, err := c.newRun()
+	if err != nil {
+		return c.bd.wrap(err, "kafka: start consumer %s", c.spec.Binding)
+	}
+	c.cur = r
+	go r.loop()
+	return nil
+}
+
+// Stop stops intake, waits (bounded by ctx) for in-flight handler calls,
+// commits what was processed, and leaves the group.
+func (c *consumer) Stop(ctx context.Context) error {
+	if err := c.lock(ctx); err != nil {
+		return fmt.Errorf("kafka: stop consumer %s: %w", c.spec.Binding, err)
+	}
+	defer c.unlock()
+	r := c.cur
+	if r == nil {
+		return nil
+	}
+	c.cur = nil
+	err := r.stop(ctx)
+	c.closeDLQ()
+	if err != nil {
+		return c.bd.wrap(err, "kafka: stop consumer %s", c.spec.Binding)
+	}
+	return nil
+}
+
+// Pause stops handing out messages (the group membership and assignment
+// stay) and waits, bounded by ctx, for in-flight handler calls.
+func (c *consumer) Pause(ctx context.Context) error {
+	if err := c.lock(ctx); err != nil {
+		return fmt.Errorf("kafka: pause consumer %s: %w", c.spec.Binding, err)
+	}
+	defer c.unlock()
+	if c.cur == nil {
+		return nil
+	}
+	if err := c.cur.pause(ctx); err != nil {
+		return fmt.Errorf("kafka: pause consumer %s: %w", c.spec.Binding, err)
+	}
+	return nil
+}
+
+// Resume undoes Pause.
+func (c *consumer) Resume(ctx context.Context) error {
+	if err := c.lock(ctx); err != nil {
+		return fmt.Errorf("kafka: resume consumer %s: %w", c.spec.Binding, err)
+	}
+	defer c.unlock()
+	if c.cur != nil {
+		c.cur.resume()
+	}
+	return nil
+}
+
+// run is one Start..Stop of a consumer.
+type run struct {
+	c       *consumer
+	groupID string
+	cg      *kafkago.ConsumerGroup
+	reset   bool // apply reset-offsets to the first generation
+
+	ctx    context.Context // ends the generation loop
+	cancel context.CancelFunc
+	// hctx is the handlers' context: cancelled when Stop runs out of time.
+	hctx    context.Context
+	hcancel context.CancelFunc
+	slots   chan struct{} // concurrency
+	stopC   chan struct{} // closed by stop: wind down the generation
+	done    chan struct{} // closed when loop returned
+
+	mu       sync.Mutex
+	paused   bool
+	resumed  chan struct{} // closed on resume
+	inflight int
+	idle     chan struct{} // closed while inflight == 0
+	genDone  chan struct{} // the running generation's wind-down finished; nil when none
+}
+
+func (c *consumer) newRun() (*run, error) {
+	group := c.spec.Group
+	start := c.cs.startOffset
+	if group == "" {
+		group = "anonymous." + uuid.NewString()
+		if start == 0 {
+			start = kafkago.LastOffset
+		}
+	} else if start == 0 {
+		start = kafkago.FirstOffset
+	}
+	st := c.bd.st
+	cg, err := kafkago.NewConsumerGroup(kafkago.ConsumerGroupConfig{
+		ID:                     group,
+		Brokers:                st.brokers,
+		Dialer:                 c.bd.dialer,
+		Topics:                 c.topics,
+		HeartbeatInterval:      st.heartbeat,
+		SessionTimeout:         st.sessionTimeout,
+		RebalanceTimeout:       st.rebalanceTimeout,
+		JoinGroupBackoff:       250 * time.Millisecond,
+		WatchPartitionChanges:  true,
+		PartitionWatchInterval: 5 * time.Second,
+		StartOffset:            start,
+		Timeout:                st.dialTimeout,
+		ErrorLogger: kafkago.LoggerFunc(func(f string, a ...any) {
+			c.log.Debug("kafka-go: " + c.bd.logErr(fmt.Errorf(f, a...)))
+		}),
+	})
+	if err != nil {
+		return nil, err
+	}
+	r := &run{
+		c:       c,
+		groupID: group,
+		cg:      cg,
+		reset:   c.cs.resetOffsets && !c.resetDone,
+		slots:   make(chan struct{}, max(c.spec.Consumer.Concurrency, 1)),
+		stopC:   make(chan struct{}),
+		done:    make(chan struct{}),
+		idle:    make(chan struct{}),
+	}
+	close(r.idle)
+	c.resetDone = c.resetDone || c.cs.resetOffsets
+	r.ctx, r.cancel = context.WithCancel(context.Background())
+	r.hctx, r.hcancel = context.WithCancel(context.Background())
+	return r, nil
+}
+
+// loop runs generation after generation until stopped.
+func (r *run) loop() {
+	defer close(r.done)
+	first := true
+	for {
+		gen, err := r.cg.Next(r.ctx)
+		if err != nil {
+			if r.ctx.Err() != nil || errors.Is(err, kafkago.ErrGroupClosed) {
+				return
+			}
+			r.c.log.Warn("kafka: joining the consumer group failed; retrying", "error", r.c.bd.logErr(err))
+			continue
+		}
+		reset := first && r.reset
+		first = false
+		r.generation(gen, reset)
+	}
+}
+
+// generation consumes the partitions assigned in gen until the generation
+// ends (a rebalance) or the run stops, then commits what was processed.
+func (r *run) generation(gen *kafkago.Generation, reset bool) {
+	finished := make(chan struct{})
+	r.mu.Lock()
+	r.genDone = finished
+	r.mu.Unlock()
+	gen.Start(func(gctx context.Context) {
+		closeFinished := sync.OnceFunc(func() { close(finished) })
+		defer closeFinished()
+		log := r.c.log.With("generation", gen.ID)
+		// wctx ends intake: on a rebalance (gctx) or Stop.
+		wctx, wcancel := context.WithCancel(context.Background())
+		defer wcancel()
+		// gh is the handlers' context in this generation: cancelled when
+		// a rebalance wind-down takes too long, or Stop ran out of time.
+		gh, ghCancel := context.WithCancel(r.hctx)
+		defer ghCancel()
+		stopping := false
+		go func() {
+			select {
+			case <-gctx.Done():
+				wcancel()
+				t := time.NewTimer(r.c.bd.st.rebalanceTimeout / 2)
+				defer t.Stop()
+				select {
+				case <-t.C:
+					ghCancel()
+				case <-wctx.Done():
+				case <-r.hctx.Done():
+				}
+			case <-r.stopC:
+				wcancel()
+			case <-r.hctx.Done():
+			}
+		}()
+
+		cm := newCommitter(gen, log, r.c.bd)
+		var wg sync.WaitGroup
+		n := 0
+		for topic, parts := range gen.Assignments {
+			for _, pa := range parts {
+				off := pa.Offset
+				if reset || off < 0 {
+					off = r.startOffset()
+				}
+				w := &partWorker{r: r, topic: topic, part: pa.ID, offset: off, cm: cm, po: cm.partition(topic, pa.ID), wctx: wctx, hctx: gh, log: log.With("partition", pa.ID)}
+				wg.Go(w.run)
+				n++
+			}
+		}
+		log.Debug("kafka: generation started", "partitions", n)
+		cmDone := make(chan struct{})
+		go func() { defer close(cmDone); cm.loop(wctx) }()
+		wg.Wait()
+		wcancel()
+		<-cmDone
+		cm.commit(true)
+		closeFinished()
+		select {
+		case <-r.stopC:
+			stopping = true
+		default:
+		}
+		log.Debug("kafka: generation wound down", "stopping", stopping)
+		if stopping {
+			// Keep the generation until the group is closed, so that the
+			// member does not rejoin before it leaves.
+			<-gctx.Done()
+		}
+	})
+}
+
+func (r *run) startOffset() int64 {
+	if r.c.cs.startOffset != 0 {
+		return r.c.cs.startOffset
+	}
+	if r.c.spec.Group == "" {
+		return kafkago.LastOffset
+	}
+	return kafkago.FirstOffset
+}
+
+// stop winds the run down: intake stops, in-flight handler calls finish
+// (their context is cancelled when ctx ends: they Nak), processed offsets
+// are committed, and the member leaves the group.
+func (r *run) stop(ctx context.Context) error {
+	close(r.stopC)
+	r.resume() // paused workers must see the stop
+	r.mu.Lock()
+	gd := r.genDone
+	r.mu.Unlock()
+	var err error
+	if gd != nil {
+		select {
+		case <-gd:
+		case <-ctx.Done():
+			r.hcancel()
+			err = fmt.Errorf("in-flight messages interrupted (they will be redelivered): %w", ctx.Err())
+		}
+	}
+	r.hcancel()
+	r.cancel()
+	closed := make(chan struct{})
+	go func() {
+		defer close(closed)
+		_ = r.cg.Close()
+		<-r.done
+	}()
+	bound := time.NewTimer(r.c.bd.st.closeTimeout)
+	defer bound.Stop()
+	select {
+	case <-closed:
+	case <-ctx.Done():
+		if err == nil {
+			err = fmt.Errorf("leaving the group: %w", ctx.Err())
+		}
+	case <-bound.C:
+		r.c.log.Warn("kafka: leaving the consumer group is taking long; continuing in the background")
+	}
+	return err
+}
+
+func (r *run) pause(ctx context.Context) error {
+	r.mu.Lock()
+	if !r.paused {
+		r.paused = true
+		r.resumed = make(chan struct{})
+	}
+	if r.inflight == 0 {
+		r.mu.Unlock()
+		return nil
+	}
+	idle := r.idle
+	r.mu.Unlock()
+	select {
+	case <-idle:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (r *run) resume() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.paused {
+		r.paused = false
+		close(r.resumed)
+	}
+}
+
+// enter waits while paused and counts a handler call in flight; it
+// returns false when wctx ends first.
+func (r *run) enter(wctx context.Context) bool {
+	for {
+		r.mu.Lock()
+		if !r.paused {
+			if wctx.Err() != nil {
+				r.mu.Unlock()
+				return false
+			}
+			if r.inflight == 0 {
+				r.idle = make(chan struct{})
+			}
+			r.inflight++
+			r.mu.Unlock()
+			return true
+		}
+		ch := r.resumed
+		r.mu.Unlock()
+		select {
+		case <-ch:
+		case <-wctx.Done():
+			return false
+		}
+	}
+}
+
+func (r *run) leave() {
+	r.mu.Lock()
+	r.inflight--
+	if r.inflight == 0 {
+		close(r.idle)
+	}
+	r.mu.Unlock()
+}
+
+// committer commits the processed prefix of each partition of one
+// generation: asynchronously and coalesced while running, synchronously at
+// the end. Commit failures are logged, not fatal: what was not committed
+// is redelivered.
+type committer struct {
+	gen  *kafkago.Generation
+	log  *slog.Logger
+	bd   *Binder
+	wake chan struct{}
+
+	mu    sync.Mutex
+	parts []*partOffset
+}
+
+// partOffset is one partition's processed prefix (next offset to read)
+// and what was committed of it.
+type partOffset struct {
+	topic     string
+	part      int
+	next      atomic.Int64
+	committed int64 // guarded by the committer's commit calls (serial)
+}
+
+func newCommitter(gen *kafkago.Generation, log *slog.Logger, bd *Binder) *committer {
+	return &committer{gen: gen, log: log, bd: bd, wake: make(chan struct{}, 1)}
+}
+
+// partition registers a partition of the generation.
+func (cm *committer) partition(topic string, part int) *partOffset {
+	po := &partOffset{topic: topic, part: part}
+	cm.mu.Lock()
+	cm.parts = append(cm.parts, po)
+	cm.mu.Unlock()
+	return po
+}
+
+// mark records that everything before offset next of po was processed.
+func (cm *committer) mark(po *partOffset, next int64) {
+	po.next.Store(next)
+	select {
+	case cm.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (cm *committer) loop(ctx context.Context) {
+	for {
+		select {
+		case <-cm.wake:
+			cm.commit(false)
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
+// commit commits every partition whose processed prefix moved. Calls are
+// serial (the loop, then the final call after the loop ended).
+func (cm *committer) commit(final bool) {
+	cm.mu.Lock()
+	parts := slices.Clone(cm.parts)
+	cm.mu.Unlock()
+	todo := map[string]map[int]int64{}
+	var moved []*partOffset
+	var offs []int64
+	for _, po := range parts {
+		if n := po.next.Load(); n > 0 && n != po.committed {
+			if todo[po.topic] == nil {
+				todo[po.topic] = map[int]int64{}
+			}
+			todo[po.topic][po.part] = n
+			moved = append(moved, po)
+			offs = append(offs, n)
+		}
+	}
+	if len(moved) == 0 {
+		return
+	}
+	if err := cm.gen.CommitOffsets(todo); err != nil {
+		level := slog.LevelDebug
+		if final {
+			level = slog.LevelInfo
+		}
+		cm.log.Log(context.Background(), level, "kafka: offset commit failed; uncommitted messages will be redelivered", "error", cm.bd.logErr(err), "final", final)
+		return
+	}
+	for i, po := range moved {
+		po.committed = offs[i]
+	}
+}
+
+// partWorker consumes one assigned partition: a fetcher goroutine reads
+// ahead into a bounded channel, and the worker handles the messages one at
+// a time (or one batch at a time) in offset order.
+type partWorker struct {
+	r      *run
+	topic  string
+	part   int
+	offset int64
+	cm     *committer
+	po     *partOffset
+	wctx   context.Context
+	hctx   context.Context
+	log    *slog.Logger
+}
+
+func (w *partWorker) run() {
+	c := w.r.c
+	rd := kafkago.NewReader(kafkago.ReaderConfig{
+		Brokers:        c.bd.st.brokers,
+		Topic:          w.topic,
+		Partition:      w.part,
+		Dialer:         c.bd.dialer,
+		MinBytes:       1,
+		MaxBytes:       c.cs.maxBytes,
+		MaxWait:        c.cs.maxWait,
+		QueueCapacity:  c.cs.queueCapacity,
+		ReadBackoffMin: 50 * time.Millisecond,
+		ReadBackoffMax: time.Second,
+		ErrorLogger: kafkago.LoggerFunc(func(f string, a ...any) {
+			w.log.Debug("kafka-go: " + c.bd.logErr(fmt.Errorf(f, a...)))
+		}),
+	})
+	defer rd.Close()
+	if err := rd.SetOffset(w.offset); err != nil {
+		w.log.Error("kafka: cannot position the partition reader", "offset", w.offset, "error", err)
+		return
+	}
+	msgs := make(chan kafkago.Message, 64)
+	fetchDone := make(chan struct{})
+	go func() {
+		defer close(fetchDone)
+		defer close(msgs)
+		backoff := 50 * time.Millisecond
+		for {
+			m, err := rd.FetchMessage(w.wctx)
+			if err != nil {
+				if w.wctx.Err() != nil {
+					return
+				}
+				w.log.Warn("kafka: fetch failed; retrying", "error", c.bd.logErr(err))
+				t := time.NewTimer(backoff)
+				select {
+				case <-t.C:
+				case <-w.wctx.Done():
+					t.Stop()
+					return
+				}
+				backoff = min(backoff*2, time.Second)
+				continue
+			}
+			backoff = 50 * time.Millisecond
+			select {
+			case msgs <- m:
+			case <-w.wctx.Done():
+				return
+			}
+		}
+	}()
+	defer func() {
+		// Unblock and wait for the fetcher before the reader closes.
+		for range msgs {
+		}
+		<-fetchDone
+	}()
+	batchMode := c.spec.Consumer.BatchMode
+	var batch []kafkago.Message
+	for {
+		var m kafkago.Message
+		var ok bool
+		select {
+		case m, ok = <-msgs:
+		case <-w.wctx.Done():
+			return
+		}
+		if !ok {
+			return
+		}
+		if !batchMode {
+			if !w.deliver([]kafkago.Message{m}) {
+				return
+			}
+			continue
+		}
+		batch = append(batch[:0], m)
+	fill:
+		for len(batch) < c.cs.batchSize {
+			select {
+			case m, ok = <-msgs:
+				if !ok {
+					break fill
+				}
+				batch = append(batch, m)
+			default:
+				break fill
+			}
+		}
+		if !w.deliver(batch) {
+			return
+		}
+		clear(batch)
+	}
+}
+
+// deliver handles ms (one message, or a batch) until it is acknowledged,
+// terminated (dead-lettered or dropped) or the generation winds down; it
+// marks the partition processed up to the last message and reports
+// whether the worker goes on.
+func (w *partWorker) deliver(ms []kafkago.Message) bool {
+	r := w.r
+	c := r.c
+	envs := make([]stream.Envelope, len(ms))
+	for i := range ms {
+		envs[i] = envelope(&ms[i])
+	}
+	for {
+		select {
+		case r.slots <- struct{}{}:
+		case <-w.wctx.Done():
+			return false
+		}
+		if !r.enter(w.wctx) {
+			<-r.slots
+			return false
+		}
+		var err error
+		if c.spec.Consumer.BatchMode {
+			err = c.spec.BatchHandler(w.hctx, envs)
+		} else {
+			err = c.spec.Handler(w.hctx, envs[0])
+		}
+		r.leave()
+		<-r.slots
+		switch {
+		case err == nil:
+		case errors.Is(err, stream.ErrNak) || w.hctx.Err() != nil:
+			// Nak: not committed; handled again unless winding down.
+			if !w.wait(c.cs.redeliveryDelay) {
+				return false
+			}
+			continue
+		case c.dlq:
+			if !w.deadLetter(ms, envs, err) {
+				return false
+			}
+		default:
+			w.log.Debug("kafka: message dropped after a failure (no dlq)", "offset", ms[0].Offset, "error", c.bd.logErr(err))
+		}
+		w.cm.mark(w.po, ms[len(ms)-1].Offset+1)
+		return true
+	}
+}
+
+// wait waits d; false if the generation winds down first.
+func (w *partWorker) wait(d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return w.wctx.Err() == nil
+	case <-w.wctx.Done():
+		return false
+	}
+}
+
+// deadLetter sends ms to the dead-letter topic, retrying until it
+// succeeds or the generation winds down (then nothing is committed and
+// the messages are redelivered).
+func (w *partWorker) deadLetter(ms []kafkago.Message, envs []stream.Envelope, cause error) bool {
+	c := w.r.c
+	dl := make([]kafkago.Message, len(ms))
+	for i := range ms {
+		dl[i] = deadLetterRecord(c.dlqTopic(w.topic), &ms[i], envs[i], cause)
+	}
+	wr := c.dlqWriter()
+	delay := c.cs.redeliveryDelay
+	for {
+		ctx, cancel := context.WithTimeout(w.wctx, 30*time.Second)
+		err := wr.WriteMessages(ctx, dl...)
+		cancel()
+		if err == nil {
+			w.log.Debug("kafka: dead-lettered", "offset", ms[0].Offset, "messages", len(ms), "dlq", c.dlqTopic(w.topic))
+			return true
+		}
+		w.log.Warn("kafka: dead-letter send failed; the message is not committed and is retried", "offset", ms[0].Offset, "error", c.bd.logErr(err))
+		if !w.wait(delay) {
+			return false
+		}
+		delay = min(delay*2, 5*time.Second)
+	}
+}
+
+func (c *consumer) dlqWriter() *kafkago.Writer {
+	c.dlqMu.Lock()
+	defer c.dlqMu.Unlock()
+	if c.dlqW == nil {
+		ps := defaultProducerSettings()
+		c.dlqW = c.bd.newWriter("", ps)
+	}
+	return c.dlqW
+}
+
+func (c *consumer) closeDLQ() {
+	c.dlqMu.Lock()
+	defer c.dlqMu.Unlock()
+	if c.dlqW != nil {
+		if err := c.dlqW.Close(); err != nil {
+			c.log.Debug("kafka: closing the dead-letter writer", "error", c.bd.logErr(err))
+		}
+		c.dlqW = nil
+	}
+}
+
+// envelope converts a record. The headers map is new; payload and key are
+// the record's own (kafka-go does not reuse them).
+func envelope(m *kafkago.Message) stream.Envelope {
+	var h stream.Headers
+	if len(m.Headers) > 0 {
+		h = make(stream.Headers, len(m.Headers))
+		for _, x := range m.Headers {
+			h[x.Key] = string(x.Value)
+		}
+	}
+	return stream.Envelope{Payload: m.Value, Headers: h, Key: m.Key}
+}
+
+// deadLetterRecord builds the dead letter of m: same key and value, the
+// original headers plus those of CONVENTIONS (x-exception-*, and
+// x-original-topic, -partition as a 4-byte and -offset and -timestamp as
+// 8-byte big-endian integers), to the source partition where it exists.
+func deadLetterRecord(topic string, m *kafkago.Message, env stream.Envelope, cause error) kafkago.Message {
+	h := stream.DeadLetterHeaders(env.Headers, cause)
+	hs := make([]kafkago.Header, 0, len(h)+5)
+	for k, v := range h {
+		switch k {
+		case stream.HeaderOriginalTopic, stream.HeaderOriginalPartition, stream.HeaderOriginalOffset, stream.HeaderOriginalTimestamp, headerOriginalTimestampType:
+			continue // replaced below
+		}
+		hs = append(hs, kafkago.Header{Key: k, Value: []byte(v)})
+	}
+	hs = append(hs,
+		kafkago.Header{Key: stream.HeaderOriginalTopic, Value: []byte(m.Topic)},
+		kafkago.Header{Key: stream.HeaderOriginalPartition, Value: binary.BigEndian.AppendUint32(nil, uint32(m.Partition))},
+		kafkago.Header{Key: stream.HeaderOriginalOffset, Value: binary.BigEndian.AppendUint64(nil, uint64(m.Offset))},
+		kafkago.Header{Key: stream.HeaderOriginalTimestamp, Value: binary.BigEndian.AppendUint64(nil, uint64(m.Time.UnixMilli()))},
+		kafkago.Header{Key: headerOriginalTimestampType, Value: []byte("CreateTime")},
+	)
+	return kafkago.Message{Topic: topic, Key: m.Key, Value: m.Value, Headers: hs, Time: time.Now(), WriterData: m.Partition}
+}
+
+// headerOriginalTimestampType is SCSt's companion of x-original-timestamp.
+const headerOriginalTimestampType = "x-original-timestamp-type"
+
+// String describes the consumer for debugging.
+func (c *consumer) String() string {
+	return fmt.Sprintf("kafka consumer %s (%s, group %q)", c.spec.Binding, strings.Join(c.topics, ","), c.spec.Group)
+}

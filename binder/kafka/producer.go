@@ -1,0 +1,291 @@
+package kafka
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+	kafkago "github.com/segmentio/kafka-go"
+
+	"github.com/streambind/streambind/stream"
+)
+
+// producer is a producer binding. Sends from any number of goroutines are
+// queued; one flusher goroutine writes everything queued as one batch per
+// partition, waits for the broker's acknowledgement and completes the
+// waiting sends, then takes what queued up meanwhile (natural batching: a
+// lone send goes out at once, concurrent sends share batches).
+type producer struct {
+	bd          *Binder
+	topic       string
+	binding     string
+	contentType string
+	ps          producerSettings
+	w           *kafkago.Writer
+	log         *slog.Logger
+
+	mu      sync.Mutex
+	pending []*sendReq
+	closed  bool
+	wake    chan struct{} // capacity 1
+	stop    chan struct{} // closed by Close: the flusher drains and exits
+	done    chan struct{} // closed when the flusher exited
+	// abort ends a write in progress when Close runs out of time.
+	abortCtx context.Context
+	abort    context.CancelFunc
+}
+
+type sendReq struct {
+	msg  kafkago.Message
+	size int
+	done chan error // capacity 1
+}
+
+var sendReqPool = sync.Pool{New: func() any { return &sendReq{done: make(chan error, 1)} }}
+
+func (bd *Binder) newProducer(spec stream.ProducerSpec, ps producerSettings) *producer {
+	log := spec.Logger
+	if log == nil {
+		log = bd.log
+	}
+	log = log.With("binding", spec.Binding, "destination", spec.Destination)
+	p := &producer{
+		bd:          bd,
+		topic:       spec.Destination,
+		binding:     spec.Binding,
+		contentType: spec.ContentType,
+		ps:          ps,
+		log:         log,
+		wake:        make(chan struct{}, 1),
+		stop:        make(chan struct{}),
+		done:        make(chan struct{}),
+	}
+	p.abortCtx, p.abort = context.WithCancel(context.Background())
+	p.w = bd.newWriter(spec.Destination, ps)
+	go p.flusher()
+	return p
+}
+
+// newWriter returns the kafka-go Writer behind a producer (and a DLQ). Its
+// own batch timer is a formality: every WriteMessages call carries a whole
+// batch, so the timer only hands the batch over.
+func (bd *Binder) newWriter(topic string, ps producerSettings) *kafkago.Writer {
+	return &kafkago.Writer{
+		Addr:            kafkago.TCP(bd.st.brokers...),
+		Topic:           topic,
+		Balancer:        &balancer{},
+		MaxAttempts:     ps.sendAttempts,
+		WriteBackoffMin: 50 * time.Millisecond,
+		WriteBackoffMax: time.Second,
+		BatchSize:       ps.batchSize,
+		BatchBytes:      int64(ps.batchBytes),
+		BatchTimeout:    time.Microsecond,
+		ReadTimeout:     ps.writeTimeout,
+		WriteTimeout:    ps.writeTimeout,
+		RequiredAcks:    bd.st.requiredAcks,
+		Compression:     ps.compression,
+		Transport:       bd.transport,
+		ErrorLogger:     kafkago.LoggerFunc(func(f string, a ...any) { bd.log.Debug("kafka-go: " + bd.logErr(fmt.Errorf(f, a...))) }),
+	}
+}
+
+// balancer picks the partition: the one in the message's WriterData (from
+// the scst_partition header or a dead letter's source partition) when it
+// exists — modulo the partition count otherwise —, else by key (murmur2,
+// as Kafka's Java client does), else round robin.
+type balancer struct {
+	rr  kafkago.RoundRobin
+	key kafkago.Murmur2Balancer
+}
+
+func (b *balancer) Balance(msg kafkago.Message, partitions ...int) int {
+	if p, ok := msg.WriterData.(int); ok && p >= 0 && len(partitions) > 0 {
+		for _, q := range partitions {
+			if q == p {
+				return p
+			}
+		}
+		return partitions[p%len(partitions)]
+	}
+	if len(msg.Key) > 0 {
+		return b.key.Balance(msg, partitions...)
+	}
+	return b.rr.Balance(msg, partitions...)
+}
+
+// record turns an envelope into a Kafka message: headers (plus contentType
+// and id when missing), key, partition.
+func (p *producer) record(m stream.Envelope) kafkago.Message {
+	hs := make([]kafkago.Header, 0, len(m.Headers)+2)
+	for k, v := range m.Headers {
+		hs = append(hs, kafkago.Header{Key: k, Value: []byte(v)})
+	}
+	if m.Headers[stream.HeaderContentType] == "" && p.contentType != "" {
+		hs = append(hs, kafkago.Header{Key: stream.HeaderContentType, Value: []byte(p.contentType)})
+	}
+	if m.Headers[stream.HeaderID] == "" {
+		hs = append(hs, kafkago.Header{Key: stream.HeaderID, Value: []byte(uuid.NewString())})
+	}
+	key := m.Key
+	if len(key) == 0 {
+		if k := m.Headers[stream.HeaderKey]; k != "" {
+			key = []byte(k)
+		}
+	}
+	msg := kafkago.Message{Key: key, Value: m.Payload, Headers: hs, Time: time.Now()}
+	if s := m.Headers[stream.HeaderPartition]; s != "" {
+		if n, err := strconv.Atoi(s); err == nil && n >= 0 {
+			msg.WriterData = n
+		}
+	}
+	return msg
+}
+
+// Send queues m and waits until the broker acknowledged it (with
+// required-acks), the write failed, or ctx ended.
+func (p *producer) Send(ctx context.Context, m stream.Envelope) error {
+	r := sendReqPool.Get().(*sendReq)
+	r.msg = p.record(m)
+	r.size = msgSize(&r.msg)
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		sendReqPool.Put(r)
+		return fmt.Errorf("kafka: send to %s: producer %w", p.topic, stream.ErrClosed)
+	}
+	p.pending = append(p.pending, r)
+	p.mu.Unlock()
+	select {
+	case p.wake <- struct{}{}:
+	default:
+	}
+	select {
+	case err := <-r.done:
+		r.msg = kafkago.Message{}
+		sendReqPool.Put(r)
+		if err != nil {
+			return p.bd.wrap(err, "kafka: send to %s", p.topic)
+		}
+		return nil
+	case <-ctx.Done():
+		// r is still owned by the flusher; it is not returned to the pool.
+		return fmt.Errorf("kafka: send to %s: waiting for the broker's acknowledgement: %w", p.topic, ctx.Err())
+	}
+}
+
+func msgSize(m *kafkago.Message) int {
+	n := len(m.Key) + len(m.Value) + 64
+	for _, h := range m.Headers {
+		n += len(h.Key) + len(h.Value) + 8
+	}
+	return n
+}
+
+// flusher writes queued sends until Close; see [producer].
+func (p *producer) flusher() {
+	defer close(p.done)
+	var batch []*sendReq
+	var msgs []kafkago.Message
+	for {
+		p.mu.Lock()
+		n := len(p.pending)
+		closing := p.closed
+		p.mu.Unlock()
+		if n == 0 {
+			if closing {
+				return
+			}
+			select {
+			case <-p.wake:
+			case <-p.stop:
+			}
+			continue
+		}
+		if p.ps.batchTimeout > 0 && n < p.ps.batchSize && !closing {
+			t := time.NewTimer(p.ps.batchTimeout)
+			select {
+			case <-t.C:
+			case <-p.stop:
+				t.Stop()
+			}
+		}
+		p.mu.Lock()
+		size := 0
+		i := 0
+		for i < len(p.pending) && i < p.ps.batchSize {
+			if i > 0 && size+p.pending[i].size > p.ps.batchBytes {
+				break
+			}
+			size += p.pending[i].size
+			i++
+		}
+		batch = append(batch[:0], p.pending[:i]...)
+		rest := copy(p.pending, p.pending[i:])
+		clear(p.pending[rest:])
+		p.pending = p.pending[:rest]
+		p.mu.Unlock()
+
+		msgs = msgs[:0]
+		for _, r := range batch {
+			msgs = append(msgs, r.msg)
+		}
+		err := p.w.WriteMessages(p.abortCtx, msgs...)
+		var werrs kafkago.WriteErrors
+		if errors.As(err, &werrs) && len(werrs) == len(batch) {
+			for i, r := range batch {
+				r.done <- werrs[i]
+			}
+		} else {
+			for _, r := range batch {
+				r.done <- err
+			}
+		}
+		if err != nil {
+			p.log.Warn("kafka: send failed", "messages", len(batch), "error", p.bd.logErr(err))
+		}
+		clear(batch)
+		clear(msgs)
+	}
+}
+
+// Close stops accepting sends, writes what is queued (bounded by ctx) and
+// closes the writer. Sends still waiting when ctx ends fail.
+func (p *producer) Close(ctx context.Context) error {
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		return nil
+	}
+	p.mu.Unlock()
+	p.bd.forgetProducer(p)
+	return p.shutdown(ctx)
+}
+
+func (p *producer) shutdown(ctx context.Context) error {
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		return nil
+	}
+	p.closed = true
+	p.mu.Unlock()
+	close(p.stop)
+	var err error
+	select {
+	case <-p.done:
+	case <-ctx.Done():
+		p.abort()
+		<-p.done
+		err = fmt.Errorf("kafka: close producer %s: flushing: %w", p.binding, ctx.Err())
+	}
+	p.abort()
+	if cerr := p.w.Close(); cerr != nil && err == nil {
+		err = p.bd.wrap(cerr, "kafka: close producer %s", p.binding)
+	}
+	return err
+}
