@@ -40,6 +40,7 @@ type Binder struct {
 var (
 	_ stream.Binder        = (*Binder)(nil)
 	_ stream.SpecValidator = (*Binder)(nil)
+	_ stream.HealthChecker = (*Binder)(nil)
 	_ stream.BinderFactory = New
 )
 
@@ -80,6 +81,27 @@ func New(ctx context.Context, s stream.BinderSettings) (stream.Binder, error) {
 	}
 	bd.admin = &kafkago.Client{Addr: kafkago.TCP(st.brokers...), Transport: bd.transport, Timeout: st.dialTimeout}
 	return bd, nil
+}
+
+// Health asks the cluster for its metadata, bounded by ctx and the dial
+// timeout, when the binder has bindings (a binder without any is up); it
+// implements [stream.HealthChecker] for the readiness probe.
+func (bd *Binder) Health(ctx context.Context) error {
+	bd.mu.Lock()
+	closed, idle := bd.closed, len(bd.producers)+len(bd.consumers) == 0
+	bd.mu.Unlock()
+	switch {
+	case closed:
+		return bd.wrap(stream.ErrClosed, "health")
+	case idle:
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, bd.st.dialTimeout)
+	defer cancel()
+	if _, err := bd.admin.Metadata(ctx, &kafkago.MetadataRequest{}); err != nil {
+		return bd.wrap(err, "cluster unreachable")
+	}
+	return nil
 }
 
 // ValidateProducer checks the Kafka properties of a producer binding

@@ -34,9 +34,31 @@ type consumer struct {
 
 	dlqMu sync.Mutex
 	dlqW  *kafkago.Writer
+
+	// workers are the partition workers of the running generation, for Lag.
+	workers sync.Map // *partWorker → struct{}
 }
 
-var _ stream.Consumer = (*consumer)(nil)
+var (
+	_ stream.Consumer    = (*consumer)(nil)
+	_ stream.LagReporter = (*consumer)(nil)
+)
+
+// Lag reports, for each partition the consumer holds, how many messages
+// lie between the last one it handled and the end of the partition (the
+// high-water mark the broker sent with that message). It does no I/O;
+// partitions with nothing handled yet in this generation are left out.
+func (c *consumer) Lag(context.Context) ([]stream.PartitionLag, error) {
+	var out []stream.PartitionLag
+	c.workers.Range(func(k, _ any) bool {
+		w := k.(*partWorker)
+		if l := w.lag.Load(); l >= 0 {
+			out = append(out, stream.PartitionLag{Topic: w.topic, Partition: w.part, Lag: l})
+		}
+		return true
+	})
+	return out, nil
+}
 
 func (bd *Binder) newConsumer(spec stream.ConsumerSpec, cs consumerSettings, topics []string) *consumer {
 	log := spec.Logger
@@ -534,10 +556,15 @@ type partWorker struct {
 	wctx   context.Context
 	hctx   context.Context
 	log    *slog.Logger
+	// lag after the last handled message; -1 until one was handled.
+	lag atomic.Int64
 }
 
 func (w *partWorker) run() {
 	c := w.r.c
+	w.lag.Store(-1)
+	c.workers.Store(w, struct{}{})
+	defer c.workers.Delete(w)
 	rd := kafkago.NewReader(kafkago.ReaderConfig{
 		Brokers:        c.bd.st.brokers,
 		Topic:          w.topic,
@@ -678,7 +705,9 @@ func (w *partWorker) deliver(ms []kafkago.Message) bool {
 		default:
 			w.log.Debug("kafka: message dropped after a failure (no dlq)", "offset", ms[0].Offset, "error", c.bd.logErr(err))
 		}
-		w.cm.mark(w.po, ms[len(ms)-1].Offset+1)
+		last := &ms[len(ms)-1]
+		w.cm.mark(w.po, last.Offset+1)
+		w.lag.Store(max(last.HighWaterMark-last.Offset-1, 0))
 		return true
 	}
 }

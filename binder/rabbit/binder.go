@@ -36,6 +36,7 @@ type Binder struct {
 var (
 	_ stream.Binder        = (*Binder)(nil)
 	_ stream.SpecValidator = (*Binder)(nil)
+	_ stream.HealthChecker = (*Binder)(nil)
 	_ stream.BinderFactory = New
 )
 
@@ -68,6 +69,19 @@ func New(_ context.Context, bs stream.BinderSettings) (stream.Binder, error) {
 	b.sub = newConnMgr(ctx, s, "consumer", log)
 	b.pub = newPublisher(b.pubMgr, s.pubChannels, s.confirmWindow, "sb-"+randomID()+"-")
 	return b, nil
+}
+
+// Health is nil while both connections the binder uses are up (a
+// connection not needed yet counts as up); it implements
+// [stream.HealthChecker] for the readiness probe.
+func (b *Binder) Health(context.Context) error {
+	b.mu.Lock()
+	closed := b.closed
+	b.mu.Unlock()
+	if closed {
+		return fmt.Errorf("rabbit binder %q: %w", b.name, stream.ErrClosed)
+	}
+	return errors.Join(b.pubMgr.health(), b.sub.health())
 }
 
 // String describes the binder without credentials.

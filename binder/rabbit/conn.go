@@ -289,3 +289,17 @@ func sleepCtx(ctx context.Context, d time.Duration) bool {
 		return false
 	}
 }
+
+// health is nil while the connection is up, or was never needed; otherwise
+// it says why it is down. It reports known state and does no I/O.
+func (m *connMgr) health() error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if !m.started || (m.conn != nil && !m.conn.IsClosed()) {
+		return nil
+	}
+	if m.lastErr != nil {
+		return fmt.Errorf("rabbit: %s connection down: %v", m.role, m.lastErr)
+	}
+	return fmt.Errorf("rabbit: %s connection down", m.role)
+}

@@ -76,7 +76,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, started t
 		_ = sa.mgmt.Shutdown(sctx)
 	}()
 
-	runCtx, cancel := context.WithCancel(ctx)
+	// The app stops when run says so (after draining in serve mode), not
+	// when the signal arrives.
+	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancel()
 	done := make(chan error, 1)
 	go func() { done <- app.Run(runCtx) }()
@@ -102,10 +104,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, started t
 		// Stop taking orders, then let those placed finish before the app
 		// stops: with the in-process binder, a queued order would vanish.
 		close(s.closed)
-		deadline := time.Now().Add(*timeout)
-		for !s.tracker.drained() && time.Now().Before(deadline) {
+		drainCtx, cancelDrain := context.WithTimeout(context.Background(), min(*timeout, 30*time.Second))
+		select {
+		case <-s.placed:
+		case <-drainCtx.Done():
+		}
+		for !s.tracker.drained() && drainCtx.Err() == nil {
 			time.Sleep(10 * time.Millisecond)
 		}
+		cancelDrain()
 	}
 	elapsed := time.Since(begin)
 	cancel()

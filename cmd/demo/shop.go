@@ -51,13 +51,15 @@ type shop struct {
 	// closed stops the order service from placing more orders (in serve
 	// mode, before the app stops, so that every placed order is processed).
 	closed chan struct{}
+	// placed is closed when the order service has stopped placing orders.
+	placed chan struct{}
 }
 
 func newShop(o shopOptions) *shop {
 	if o.clock == nil {
 		o.clock = time.Now
 	}
-	return &shop{opts: o, tracker: newTracker(o.orders, o.poisonCount()), closed: make(chan struct{})}
+	return &shop{opts: o, tracker: newTracker(o.orders, o.poisonCount()), closed: make(chan struct{}), placed: make(chan struct{})}
 }
 
 func (o shopOptions) poisonCount() int {
@@ -82,6 +84,7 @@ func (s *shop) register(fns *stream.Catalog) {
 // placeOrders is the order service: it emits an "order created" event for
 // each order customers place (here: generated at the configured rate).
 func (s *shop) placeOrders(ctx context.Context, emit stream.Emitter[OrderCreated]) error {
+	defer close(s.placed)
 	var tick <-chan time.Time
 	if s.opts.rate > 0 {
 		t := time.NewTicker(time.Duration(float64(time.Second) / s.opts.rate))
