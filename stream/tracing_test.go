@@ -74,3 +74,37 @@ func TestTraceSurvivesPipeline(t *testing.T) {
 		t.Error("the consumer's context does not carry its process span")
 	}
 }
+
+// A send through the bridge is a child of the caller's span, and the
+// consumer continues that trace.
+func TestBridgeSendContinuesCallersTrace(t *testing.T) {
+	rec := tracetest.NewSpanRecorder()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec))
+	t.Cleanup(func() { _ = tp.Shutdown(context.Background()) })
+	got := make(chan trace.SpanContext, 1)
+	fns := stream.NewCatalog()
+	stream.AddConsumer(fns, "sink", func(ctx context.Context, s string) error {
+		got <- trace.SpanContextFromContext(ctx)
+		return nil
+	})
+	cfg := &stream.Config{
+		Function: stream.FunctionConfig{Definition: "sink"},
+		Bindings: map[string]stream.BindingConfig{"sink-in-0": {Destination: "d", Group: "g"}},
+	}
+	r := start(t, cfg, fns, stream.WithTracerProvider(tp))
+	ctx, parent := tp.Tracer("test").Start(context.Background(), "http request")
+	if err := r.app.Bridge().Send(ctx, "d", "x"); err != nil {
+		t.Fatal(err)
+	}
+	parent.End()
+	sc := recv(t, got)
+	if sc.TraceID() != parent.SpanContext().TraceID() {
+		t.Fatal("the consumer is not in the caller's trace")
+	}
+	_ = r.stop()
+	for _, s := range rec.Ended() {
+		if s.Name() == "send d" && s.Parent().SpanID() != parent.SpanContext().SpanID() {
+			t.Fatal("the bridge's send span is not a child of the caller's span")
+		}
+	}
+}
