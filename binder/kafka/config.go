@@ -3,12 +3,9 @@ package kafka
 import (
 	"crypto/tls"
 	"crypto/x509"
-	"encoding/json"
+	"errors"
 	"fmt"
-	"math"
 	"os"
-	"sort"
-	"strconv"
 	"strings"
 	"time"
 
@@ -18,6 +15,7 @@ import (
 	"github.com/segmentio/kafka-go/sasl/plain"
 	"github.com/segmentio/kafka-go/sasl/scram"
 
+	"github.com/streambind/streambind/binder/props"
 	"github.com/streambind/streambind/stream"
 )
 
@@ -126,139 +124,10 @@ func defaultConsumerSettings() consumerSettings {
 	}
 }
 
-// decoder decodes one untyped map strictly, collecting every problem.
-type decoder struct {
-	errs stream.ConfigErrors
-}
-
-func (d *decoder) bad(path, format string, args ...any) {
-	d.errs = append(d.errs, &stream.ConfigError{Path: path, Msg: fmt.Sprintf(format, args...)})
-}
-
-// each calls f for every key of m in sorted order with the normalised key;
-// f returns false for an unknown key, which is reported with known.
-func (d *decoder) each(path string, m map[string]any, known string, f func(norm, path string, v any) bool) {
-	for _, k := range sortedKeys(m) {
-		p := path + "." + k
-		if !f(normKey(k), p, m[k]) {
-			d.bad(p, "unknown key (known: %s)", known)
-		}
-	}
-}
-
-func (d *decoder) str(path string, v any, dst *string) {
-	switch x := v.(type) {
-	case string:
-		*dst = strings.TrimSpace(x)
-	case fmt.Stringer:
-		*dst = x.String()
-	case int, int64, float64, bool:
-		*dst = fmt.Sprint(x)
-	default:
-		d.bad(path, "want a string, got %T", v)
-	}
-}
-
-func (d *decoder) boolean(path string, v any, dst *bool) {
-	switch x := v.(type) {
-	case bool:
-		*dst = x
-	case string:
-		b, err := strconv.ParseBool(strings.TrimSpace(x))
-		if err != nil {
-			d.bad(path, "want true or false, got %q", x)
-			return
-		}
-		*dst = b
-	default:
-		d.bad(path, "want true or false, got %T %v", v, v)
-	}
-}
-
-func (d *decoder) integer(path string, v any, min int, dst *int) {
-	n, err := toInt(v)
-	if err != nil {
-		d.bad(path, "%v", err)
-		return
-	}
-	if n < min {
-		d.bad(path, "must be at least %d, got %d", min, n)
-		return
-	}
-	*dst = n
-}
-
-// duration accepts a Go duration string or a bare integer of milliseconds
-// (CONVENTIONS).
-func (d *decoder) duration(path string, v any, allowZero bool, dst *time.Duration) {
-	var out time.Duration
-	switch x := v.(type) {
-	case time.Duration:
-		out = x
-	case string:
-		s := strings.TrimSpace(x)
-		if n, err := strconv.ParseInt(s, 10, 64); err == nil {
-			out = time.Duration(n) * time.Millisecond
-		} else if dd, err := time.ParseDuration(s); err == nil {
-			out = dd
-		} else {
-			d.bad(path, "want a duration such as 250ms, got %q", x)
-			return
-		}
-	default:
-		n, err := toInt(v)
-		if err != nil {
-			d.bad(path, "want a duration such as 250ms, got %T %v", v, v)
-			return
-		}
-		out = time.Duration(n) * time.Millisecond
-	}
-	if out < 0 || (out == 0 && !allowZero) {
-		d.bad(path, "must be positive, got %s", out)
-		return
-	}
-	*dst = out
-}
-
-func (d *decoder) list(path string, v any) []string {
-	var raw []string
-	switch x := v.(type) {
-	case string:
-		raw = strings.Split(x, ",")
-	case []string:
-		raw = x
-	case []any:
-		for _, e := range x {
-			s, ok := e.(string)
-			if !ok {
-				d.bad(path, "want a list of strings, got an element %T", e)
-				return nil
-			}
-			raw = append(raw, strings.Split(s, ",")...)
-		}
-	default:
-		d.bad(path, "want a comma-separated string or a list, got %T", v)
-		return nil
-	}
-	var out []string
-	for _, s := range raw {
-		if s = strings.TrimSpace(s); s != "" {
-			out = append(out, s)
-		}
-	}
-	return out
-}
-
-func (d *decoder) submap(path string, v any) map[string]any {
-	switch x := v.(type) {
-	case map[string]any:
-		return x
-	case nil:
-		return nil
-	default:
-		d.bad(path, "want a map, got %T", v)
-		return nil
-	}
+// str is [props.String] with the result trimmed of white space.
+func str(v any) (string, error) {
+	s, err := props.String(v)
+	return strings.TrimSpace(s), err
 }
 
 const binderKeys = "brokers, client-id, required-acks, auto-create-topics, auto-add-partitions, min-partition-count, replication-factor, dial-timeout, heartbeat-interval, session-timeout, rebalance-timeout, close-timeout, tls, sasl"
@@ -278,33 +147,26 @@ type securitySource struct {
 // matched ignoring case, '-' and '_'.
 func parseSettings(s stream.BinderSettings) (settings, error) {
 	out := defaultSettings()
-	var d decoder
+	var d props.Decoder
 	var sec securitySource
-	envPath := "environment"
-	if s.Name != "" {
-		envPath = "stream.binders." + s.Name + ".environment"
-	}
-	typ := s.Type
-	if typ == "" {
-		typ = Type
-	}
-	for _, src := range []struct {
-		path string
-		m    map[string]any
-	}{{"stream." + typ + ".binder", s.Binder}, {envPath, s.Environment}} {
-		d.each(src.path, src.m, binderKeys, func(k, p string, v any) bool {
+	for _, src := range props.BinderSources(s, Type) {
+		d.Each(src.Path, src.Map, func(k, p string, v any) (err error) {
 			switch k {
 			case "brokers", "bootstrapservers":
-				if l := d.list(p, v); len(l) > 0 {
+				var l []string
+				if l, err = props.List(v); err == nil {
+					if len(l) == 0 {
+						return errors.New("no broker address")
+					}
 					out.brokers = l
-				} else if len(d.errs) == 0 {
-					d.bad(p, "no broker address")
 				}
 			case "clientid":
-				d.str(p, v, &out.clientID)
+				out.clientID, err = str(v)
 			case "requiredacks", "acks":
 				var a string
-				d.str(p, v, &a)
+				if a, err = str(v); err != nil {
+					return err
+				}
 				switch strings.ToLower(a) {
 				case "all", "-1":
 					out.requiredAcks = kafkago.RequireAll
@@ -313,104 +175,111 @@ func parseSettings(s stream.BinderSettings) (settings, error) {
 				case "0", "none":
 					out.requiredAcks = kafkago.RequireNone
 				default:
-					if a != "" || len(d.errs) == 0 {
-						d.bad(p, "want all, 1 or 0, got %q", a)
-					}
+					return fmt.Errorf("want all, 1 or 0, got %q", a)
 				}
 			case "autocreatetopics":
-				d.boolean(p, v, &out.autoCreateTopics)
+				out.autoCreateTopics, err = props.Bool(v)
 			case "autoaddpartitions":
-				d.boolean(p, v, &out.autoAddPartitions)
+				out.autoAddPartitions, err = props.Bool(v)
 			case "minpartitioncount":
-				d.integer(p, v, 1, &out.minPartitionCount)
+				out.minPartitionCount, err = props.Int(v, 1)
 			case "replicationfactor":
 				var n int
-				d.integer(p, v, -1, &n)
-				if n == 0 {
-					d.bad(p, "must be -1 (broker default) or at least 1, got 0")
-				} else {
-					out.replicationFactor = n
+				if n, err = props.Int(v, -1); err != nil {
+					return err
 				}
+				if n == 0 {
+					return errors.New("must be -1 (broker default) or at least 1, got 0")
+				}
+				out.replicationFactor = n
 			case "dialtimeout":
-				d.duration(p, v, false, &out.dialTimeout)
+				out.dialTimeout, err = props.Duration(v, false)
 			case "heartbeatinterval":
-				d.duration(p, v, false, &out.heartbeat)
+				out.heartbeat, err = props.Duration(v, false)
 			case "sessiontimeout":
-				d.duration(p, v, false, &out.sessionTimeout)
+				out.sessionTimeout, err = props.Duration(v, false)
 			case "rebalancetimeout":
-				d.duration(p, v, false, &out.rebalanceTimeout)
+				out.rebalanceTimeout, err = props.Duration(v, false)
 			case "closetimeout":
-				d.duration(p, v, false, &out.closeTimeout)
+				out.closeTimeout, err = props.Duration(v, false)
 			case "tls":
 				sec.tlsSet = true
-				d.each(p, d.submap(p, v), "enabled, ca-file, cert-file, key-file, server-name, insecure-skip-verify", func(k, p string, v any) bool {
+				var m map[string]any
+				if m, err = props.Map(v); err != nil {
+					return err
+				}
+				d.Each(p, m, func(k, _ string, v any) (err error) {
 					switch k {
 					case "enabled":
 						var b bool
-						d.boolean(p, v, &b)
+						b, err = props.Bool(v)
 						sec.tlsEnabled = &b
 					case "cafile":
-						d.str(p, v, &sec.caFile)
+						sec.caFile, err = str(v)
 					case "certfile":
-						d.str(p, v, &sec.certFile)
+						sec.certFile, err = str(v)
 					case "keyfile":
-						d.str(p, v, &sec.keyFile)
+						sec.keyFile, err = str(v)
 					case "servername":
-						d.str(p, v, &sec.serverName)
+						sec.serverName, err = str(v)
 					case "insecureskipverify", "skipverify":
-						d.boolean(p, v, &sec.skipVerify)
+						sec.skipVerify, err = props.Bool(v)
 					default:
-						return false
+						err = props.UnknownKey("known: enabled, ca-file, cert-file, key-file, server-name, insecure-skip-verify")
 					}
-					return true
+					return err
 				})
 			case "sasl":
 				sec.saslSet = true
-				d.each(p, d.submap(p, v), "mechanism, username, password", func(k, p string, v any) bool {
+				var m map[string]any
+				if m, err = props.Map(v); err != nil {
+					return err
+				}
+				d.Each(p, m, func(k, _ string, v any) (err error) {
 					switch k {
 					case "mechanism":
-						d.str(p, v, &sec.mechanism)
+						sec.mechanism, err = str(v)
 					case "username", "user":
-						d.str(p, v, &sec.username)
+						sec.username, err = str(v)
 					case "password":
 						// Never echo the value, not even in a type error.
 						if s, ok := v.(string); ok {
 							sec.password = s
 						} else {
-							d.bad(p, "want a string")
+							err = errors.New("want a string")
 						}
 					default:
-						return false
+						err = props.UnknownKey("known: mechanism, username, password")
 					}
-					return true
+					return err
 				})
 			default:
-				return false
+				err = props.UnknownKey("known: " + binderKeys)
 			}
-			return true
+			return err
 		})
 	}
 	if sec.password != "" {
 		out.secrets = append(out.secrets, sec.password)
 	}
-	buildSecurity(&d, envPath, sec, &out)
-	if err := d.errs.Err(); err != nil {
+	buildSecurity(&d, props.EnvironmentPath(s), sec, &out)
+	if err := d.Err(); err != nil {
 		return settings{}, fmt.Errorf("kafka binder %q: %w", s.Name, redact(err, out.secrets))
 	}
 	return out, nil
 }
 
-func buildSecurity(d *decoder, path string, sec securitySource, out *settings) {
+func buildSecurity(d *props.Decoder, path string, sec securitySource, out *settings) {
 	if sec.tlsSet && (sec.tlsEnabled == nil || *sec.tlsEnabled) {
 		c := &tls.Config{MinVersion: tls.VersionTLS12, ServerName: sec.serverName, InsecureSkipVerify: sec.skipVerify} //nolint:gosec // skip-verify is an explicit opt-in
 		if sec.caFile != "" {
 			pem, err := os.ReadFile(sec.caFile)
 			if err != nil {
-				d.bad(path+".tls.ca-file", "%v", err)
+				d.Addf(path+".tls.ca-file", "%v", err)
 			} else {
 				pool := x509.NewCertPool()
 				if !pool.AppendCertsFromPEM(pem) {
-					d.bad(path+".tls.ca-file", "no PEM certificate in %s", sec.caFile)
+					d.Addf(path+".tls.ca-file", "no PEM certificate in %s", sec.caFile)
 				}
 				c.RootCAs = pool
 			}
@@ -419,18 +288,18 @@ func buildSecurity(d *decoder, path string, sec securitySource, out *settings) {
 		case sec.certFile != "" && sec.keyFile != "":
 			cert, err := tls.LoadX509KeyPair(sec.certFile, sec.keyFile)
 			if err != nil {
-				d.bad(path+".tls.cert-file", "loading the client certificate: %v", err)
+				d.Addf(path+".tls.cert-file", "loading the client certificate: %v", err)
 			} else {
 				c.Certificates = []tls.Certificate{cert}
 			}
 		case sec.certFile != "" || sec.keyFile != "":
-			d.bad(path+".tls", "cert-file and key-file go together")
+			d.Addf(path+".tls", "cert-file and key-file go together")
 		}
 		out.tls = c
 	}
 	if sec.saslSet {
 		if sec.username == "" {
-			d.bad(path+".sasl.username", "required with sasl")
+			d.Addf(path+".sasl.username", "required with sasl")
 		}
 		switch strings.ToUpper(strings.ReplaceAll(sec.mechanism, "_", "-")) {
 		case "PLAIN", "":
@@ -442,12 +311,12 @@ func buildSecurity(d *decoder, path string, sec securitySource, out *settings) {
 			}
 			m, err := scram.Mechanism(algo, sec.username, sec.password)
 			if err != nil {
-				d.bad(path+".sasl", "%v", err)
+				d.Addf(path+".sasl", "%v", err)
 			} else {
 				out.sasl = m
 			}
 		default:
-			d.bad(path+".sasl.mechanism", "want PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512, got %q", sec.mechanism)
+			d.Addf(path+".sasl.mechanism", "want PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512, got %q", sec.mechanism)
 		}
 	}
 }
@@ -456,22 +325,24 @@ const producerKeys = "batch-timeout, batch-size, batch-bytes, compression, write
 
 func parseProducer(binding string, ext map[string]any) (producerSettings, error) {
 	out := defaultProducerSettings()
-	var d decoder
-	d.each("stream."+Type+".bindings."+binding+".producer", ext, producerKeys, func(k, p string, v any) bool {
+	var d props.Decoder
+	d.Each(props.BindingPath(Type, binding, "producer"), ext, func(k, _ string, v any) (err error) {
 		switch k {
 		case "batchtimeout", "linger":
-			d.duration(p, v, true, &out.batchTimeout)
+			out.batchTimeout, err = props.Duration(v, true)
 		case "batchsize":
-			d.integer(p, v, 1, &out.batchSize)
+			out.batchSize, err = props.Int(v, 1)
 		case "batchbytes":
-			d.integer(p, v, 1, &out.batchBytes)
+			out.batchBytes, err = props.Int(v, 1)
 		case "writetimeout":
-			d.duration(p, v, false, &out.writeTimeout)
+			out.writeTimeout, err = props.Duration(v, false)
 		case "sendattempts":
-			d.integer(p, v, 1, &out.sendAttempts)
+			out.sendAttempts, err = props.Int(v, 1)
 		case "compression", "compressiontype":
 			var s string
-			d.str(p, v, &s)
+			if s, err = str(v); err != nil {
+				return err
+			}
 			switch strings.ToLower(s) {
 			case "", "none":
 				out.compression = 0
@@ -484,108 +355,56 @@ func parseProducer(binding string, ext map[string]any) (producerSettings, error)
 			case "zstd":
 				out.compression = compress.Zstd
 			default:
-				d.bad(p, "want none, gzip, snappy, lz4 or zstd, got %q", s)
+				return fmt.Errorf("want none, gzip, snappy, lz4 or zstd, got %q", s)
 			}
 		default:
-			return false
+			err = props.UnknownKey("known: " + producerKeys)
 		}
-		return true
+		return err
 	})
-	return out, d.errs.Err()
+	return out, d.Err()
 }
 
 const consumerKeys = "start-offset, reset-offsets, dlq-name, max-wait, max-bytes, queue-capacity, batch-size, redelivery-delay"
 
 func parseConsumer(binding string, ext map[string]any) (consumerSettings, error) {
 	out := defaultConsumerSettings()
-	var d decoder
-	d.each("stream."+Type+".bindings."+binding+".consumer", ext, consumerKeys, func(k, p string, v any) bool {
+	var d props.Decoder
+	d.Each(props.BindingPath(Type, binding, "consumer"), ext, func(k, _ string, v any) (err error) {
 		switch k {
 		case "startoffset":
 			var s string
-			d.str(p, v, &s)
+			if s, err = str(v); err != nil {
+				return err
+			}
 			switch strings.ToLower(s) {
 			case "earliest", "first", "oldest":
 				out.startOffset = kafkago.FirstOffset
 			case "latest", "last", "newest":
 				out.startOffset = kafkago.LastOffset
 			default:
-				d.bad(p, "want earliest or latest, got %q", s)
+				return fmt.Errorf("want earliest or latest, got %q", s)
 			}
 		case "resetoffsets":
-			d.boolean(p, v, &out.resetOffsets)
+			out.resetOffsets, err = props.Bool(v)
 		case "dlqname":
-			d.str(p, v, &out.dlqName)
+			out.dlqName, err = str(v)
 		case "maxwait":
-			d.duration(p, v, false, &out.maxWait)
+			out.maxWait, err = props.Duration(v, false)
 		case "maxbytes":
-			d.integer(p, v, 1, &out.maxBytes)
+			out.maxBytes, err = props.Int(v, 1)
 		case "queuecapacity":
-			d.integer(p, v, 1, &out.queueCapacity)
+			out.queueCapacity, err = props.Int(v, 1)
 		case "batchsize":
-			d.integer(p, v, 1, &out.batchSize)
+			out.batchSize, err = props.Int(v, 1)
 		case "redeliverydelay":
-			d.duration(p, v, false, &out.redeliveryDelay)
+			out.redeliveryDelay, err = props.Duration(v, false)
 		default:
-			return false
+			err = props.UnknownKey("known: " + consumerKeys)
 		}
-		return true
+		return err
 	})
-	return out, d.errs.Err()
-}
-
-// normKey lower-cases k and drops '-' and '_'.
-func normKey(k string) string {
-	return strings.Map(func(r rune) rune {
-		if r == '-' || r == '_' {
-			return -1
-		}
-		return r
-	}, strings.ToLower(k))
-}
-
-func sortedKeys(m map[string]any) []string {
-	ks := make([]string, 0, len(m))
-	for k := range m {
-		ks = append(ks, k)
-	}
-	sort.Strings(ks)
-	return ks
-}
-
-func toInt(v any) (int, error) {
-	switch x := v.(type) {
-	case int:
-		return x, nil
-	case int32:
-		return int(x), nil
-	case int64:
-		if x > math.MaxInt32 || x < math.MinInt32 {
-			return 0, fmt.Errorf("out of range: %d", x)
-		}
-		return int(x), nil
-	case uint, uint32, uint64:
-		n, err := strconv.Atoi(fmt.Sprint(x))
-		if err != nil || n > math.MaxInt32 {
-			return 0, fmt.Errorf("out of range: %v", x)
-		}
-		return n, nil
-	case float64:
-		if x != math.Trunc(x) || math.Abs(x) > math.MaxInt32 {
-			return 0, fmt.Errorf("want a whole number, got %v", x)
-		}
-		return int(x), nil
-	case json.Number:
-		return toInt(string(x))
-	case string:
-		n, err := strconv.Atoi(strings.TrimSpace(x))
-		if err != nil || n > math.MaxInt32 || n < math.MinInt32 {
-			return 0, fmt.Errorf("want a whole number, got %q", x)
-		}
-		return n, nil
-	default:
-		return 0, fmt.Errorf("want a whole number, got %T %v", v, v)
-	}
+	return out, d.Err()
 }
 
 // redactedError replaces every secret in an error's text.

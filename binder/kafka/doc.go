@@ -112,7 +112,9 @@
 //
 // Binder settings are read from stream.kafka.binder and then
 // stream.binders.<name>.environment (which wins); keys are kebab-case,
-// camelCase is accepted, and an unknown key is an error naming its path:
+// camelCase is accepted, and an unknown key is an error naming its path
+// (values are read as package binder/props describes; a duration is a Go
+// duration or a number of milliseconds):
 //
 //	brokers: localhost:9092        # comma-separated or a list (alias bootstrap-servers)
 //	client-id: streambind

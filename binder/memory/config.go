@@ -1,15 +1,11 @@
 package memory
 
 import (
-	"encoding/json"
 	"fmt"
 	"log/slog"
-	"math"
-	"sort"
-	"strconv"
-	"strings"
 	"time"
 
+	"github.com/streambind/streambind/binder/props"
 	"github.com/streambind/streambind/stream"
 )
 
@@ -92,139 +88,32 @@ type settings struct {
 // as a [stream.ConfigErrors].
 func parseSettings(s stream.BinderSettings) (settings, error) {
 	var out settings
-	var errs stream.ConfigErrors
-	typ := s.Type
-	if typ == "" {
-		typ = Type
-	}
-	envPath := "environment"
-	if s.Name != "" {
-		envPath = "stream.binders." + s.Name + ".environment"
-	}
-	for _, src := range []struct {
-		path string
-		m    map[string]any
-	}{{"stream." + typ + ".binder", s.Binder}, {envPath, s.Environment}} {
-		for _, k := range sortedKeys(src.m) {
-			path := src.path + "." + k
-			var dst *int
-			switch normKey(k) {
+	var d props.Decoder
+	for _, src := range props.BinderSources(s, Type) {
+		d.Each(src.Path, src.Map, func(k, _ string, v any) (err error) {
+			switch k {
 			case "buffersize":
-				dst = &out.bufferSize
+				out.bufferSize, err = props.Int(v, 1)
 			case "batchsize":
-				dst = &out.batchSize
+				out.batchSize, err = props.Int(v, 1)
 			default:
-				errs = append(errs, &stream.ConfigError{Path: path, Msg: "unknown key (the memory binder accepts buffer-size and batch-size)"})
-				continue
+				err = props.UnknownKey("the memory binder accepts buffer-size and batch-size")
 			}
-			n, err := positiveInt(src.m[k])
-			if err != nil {
-				errs = append(errs, &stream.ConfigError{Path: path, Msg: err.Error()})
-				continue
-			}
-			*dst = n
-		}
+			return err
+		})
 	}
-	if err := errs.Err(); err != nil {
+	if err := d.Err(); err != nil {
 		return settings{}, fmt.Errorf("memory binder %q: %w", s.Name, err)
 	}
 	return out, nil
 }
 
-// normKey lower-cases k and drops '-' and '_'.
-func normKey(k string) string {
-	return strings.Map(func(r rune) rune {
-		if r == '-' || r == '_' {
-			return -1
-		}
-		return r
-	}, strings.ToLower(k))
-}
-
-func sortedKeys(m map[string]any) []string {
-	ks := make([]string, 0, len(m))
-	for k := range m {
-		ks = append(ks, k)
-	}
-	sort.Strings(ks)
-	return ks
-}
-
-// positiveInt accepts an integer of any Go integer type, an integral
-// float (as YAML and JSON decoders produce), a json.Number or a string of
-// digits, and requires it to be at least 1.
-func positiveInt(v any) (int, error) {
-	var n int64
-	switch x := v.(type) {
-	case int:
-		n = int64(x)
-	case int8:
-		n = int64(x)
-	case int16:
-		n = int64(x)
-	case int32:
-		n = int64(x)
-	case int64:
-		n = x
-	case uint:
-		n = clampUint(uint64(x))
-	case uint8:
-		n = int64(x)
-	case uint16:
-		n = int64(x)
-	case uint32:
-		n = int64(x)
-	case uint64:
-		n = clampUint(x)
-	case float32:
-		return positiveInt(float64(x))
-	case float64:
-		if x != math.Trunc(x) || math.IsInf(x, 0) || math.IsNaN(x) {
-			return 0, fmt.Errorf("want a whole number, got %v", x)
-		}
-		if x > math.MaxInt32 {
-			x = math.MaxInt32
-		}
-		n = int64(x)
-	case json.Number:
-		return positiveInt(string(x))
-	case string:
-		i, err := strconv.ParseInt(strings.TrimSpace(x), 10, 64)
-		if err != nil {
-			return 0, fmt.Errorf("want a whole number, got %q", x)
-		}
-		n = i
-	default:
-		return 0, fmt.Errorf("want a whole number, got %T %v", v, v)
-	}
-	if n < 1 {
-		return 0, fmt.Errorf("must be at least 1, got %d", n)
-	}
-	if n > math.MaxInt32 {
-		return 0, fmt.Errorf("must be at most %d, got %d", math.MaxInt32, n)
-	}
-	return int(n), nil
-}
-
-func clampUint(u uint64) int64 {
-	if u > math.MaxInt64 {
-		return math.MaxInt64
-	}
-	return int64(u)
-}
-
 // extensionErrors reports every key of a binding's memory-specific section,
 // which must be empty.
 func extensionErrors(binding, kind string, ext map[string]any) error {
-	if len(ext) == 0 {
-		return nil
-	}
-	var errs stream.ConfigErrors
-	for _, k := range sortedKeys(ext) {
-		errs = append(errs, &stream.ConfigError{
-			Path: "stream." + Type + ".bindings." + binding + "." + kind + "." + k,
-			Msg:  "unknown key (the memory binder has no binding properties)",
-		})
-	}
-	return errs
+	var d props.Decoder
+	d.Each(props.BindingPath(Type, binding, kind), ext, func(string, string, any) error {
+		return props.UnknownKey("the memory binder has no binding properties")
+	})
+	return d.Err()
 }

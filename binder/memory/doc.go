@@ -119,7 +119,8 @@
 // # Configuration
 //
 // Binder settings (stream.binders.<name>.environment and
-// stream.memory.binder; camelCase accepted) and their defaults:
+// stream.memory.binder; camelCase accepted; values are read as package
+// binder/props describes) and their defaults:
 //
 //	buffer-size: 1024   # capacity of each queue this binder provisions
 //	batch-size:  64     # largest batch handed to a batch-mode consumer

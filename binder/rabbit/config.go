@@ -3,21 +3,19 @@ package rabbit
 import (
 	"crypto/tls"
 	"crypto/x509"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"math"
 	"net"
 	"net/url"
 	"os"
 	"regexp"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
 
 	amqp "github.com/rabbitmq/amqp091-go"
 
+	"github.com/streambind/streambind/binder/props"
 	"github.com/streambind/streambind/stream"
 )
 
@@ -155,37 +153,21 @@ func (s settings) tlsConfig() (*tls.Config, error) {
 // matched ignoring case, '-' and '_'. Every problem is reported.
 func parseSettings(s stream.BinderSettings) (settings, error) {
 	out := defaultSettings()
-	var errs stream.ConfigErrors
-	typ := s.Type
-	if typ == "" {
-		typ = Type
-	}
-	envPath := "environment"
-	if s.Name != "" {
-		envPath = "stream.binders." + s.Name + ".environment"
-	}
+	var d props.Decoder
+	envPath := props.EnvironmentPath(s)
 	var uriSet, addrSet bool
-	for _, src := range []struct {
-		path string
-		m    map[string]any
-	}{{"stream." + typ + ".binder", s.Binder}, {envPath, s.Environment}} {
-		for _, k := range sortedKeys(src.m) {
-			path := src.path + "." + k
-			v := src.m[k]
-			bad := func(err error) {
-				errs = append(errs, &stream.ConfigError{Path: path, Msg: err.Error()})
-			}
-			var err error
-			switch normKey(k) {
+	for _, src := range props.BinderSources(s, Type) {
+		d.Each(src.Path, src.Map, func(k, path string, v any) (err error) {
+			switch k {
 			case "uri", "url":
 				var str string
-				if str, err = asString(v); err == nil {
+				if str, err = props.String(v); err == nil {
 					err = out.applyURI(str)
 					uriSet = true
 				}
 			case "addresses", "address", "host":
 				var list []string
-				if list, err = asList(v); err == nil {
+				if list, err = props.List(v); err == nil {
 					if len(list) == 0 {
 						err = errors.New("want at least one host:port")
 					}
@@ -198,45 +180,43 @@ func parseSettings(s stream.BinderSettings) (settings, error) {
 					addrSet = true
 				}
 			case "username":
-				out.username, err = asString(v)
+				out.username, err = props.String(v)
 			case "password":
-				out.password, err = asString(v)
+				out.password, err = props.String(v)
 			case "virtualhost", "vhost":
-				out.vhost, err = asString(v)
+				out.vhost, err = props.String(v)
 			case "connectionname":
-				out.connectionName, err = asString(v)
+				out.connectionName, err = props.String(v)
 			case "heartbeat":
-				out.heartbeat, err = asDuration(v, false)
+				out.heartbeat, err = props.Duration(v, true)
 			case "connectiontimeout":
-				out.connTimeout, err = asDuration(v, true)
+				out.connTimeout, err = props.Duration(v, false)
 			case "reconnectinitialinterval":
-				out.reconnectInit, err = asDuration(v, true)
+				out.reconnectInit, err = props.Duration(v, false)
 			case "reconnectmaxinterval":
-				out.reconnectMax, err = asDuration(v, true)
+				out.reconnectMax, err = props.Duration(v, false)
 			case "publisherchannels":
-				out.pubChannels, err = asInt(v, 1)
+				out.pubChannels, err = props.Int(v, 1)
 			case "confirmwindow":
-				out.confirmWindow, err = asInt(v, 1)
+				out.confirmWindow, err = props.Int(v, 1)
 			case "tls", "ssl":
-				err = out.applyTLS(path, v, &errs)
+				err = out.applyTLS(&d, path, v)
 			default:
-				err = errors.New("unknown key (the rabbit binder accepts uri, addresses, username, password, virtual-host, connection-name, heartbeat, connection-timeout, reconnect-initial-interval, reconnect-max-interval, publisher-channels, confirm-window, tls)")
+				err = props.UnknownKey("the rabbit binder accepts uri, addresses, username, password, virtual-host, connection-name, heartbeat, connection-timeout, reconnect-initial-interval, reconnect-max-interval, publisher-channels, confirm-window, tls")
 			}
-			if err != nil {
-				bad(err)
-			}
-		}
+			return err
+		})
 	}
 	if uriSet && addrSet {
-		errs = append(errs, &stream.ConfigError{Path: envPath, Msg: "set uri or addresses, not both"})
+		d.Addf(envPath, "set uri or addresses, not both")
 	}
 	if out.reconnectMax < out.reconnectInit {
-		errs = append(errs, &stream.ConfigError{Path: envPath + ".reconnect-max-interval", Msg: "must not be below reconnect-initial-interval"})
+		d.Addf(envPath+".reconnect-max-interval", "must not be below reconnect-initial-interval")
 	}
 	if out.tls.enabled {
 		out.scheme = "amqps"
 	}
-	if err := errs.Err(); err != nil {
+	if err := d.Err(); err != nil {
 		return settings{}, fmt.Errorf("rabbit binder %q: %w", s.Name, err)
 	}
 	return out, nil
@@ -281,10 +261,10 @@ func redactErr(err error, raw string) string {
 	return msg
 }
 
-func (s *settings) applyTLS(path string, v any, errs *stream.ConfigErrors) error {
+func (s *settings) applyTLS(d *props.Decoder, path string, v any) error {
 	m, ok := v.(map[string]any)
 	if !ok {
-		b, err := asBool(v)
+		b, err := props.Bool(v)
 		if err != nil {
 			return errors.New("want a map (enabled, ca-file, cert-file, key-file, server-name, insecure-skip-verify) or a bool")
 		}
@@ -292,28 +272,25 @@ func (s *settings) applyTLS(path string, v any, errs *stream.ConfigErrors) error
 		return nil
 	}
 	s.tls.enabled = true
-	for _, k := range sortedKeys(m) {
-		var err error
-		switch normKey(k) {
+	d.Each(path, m, func(k, _ string, v any) (err error) {
+		switch k {
 		case "enabled":
-			s.tls.enabled, err = asBool(m[k])
+			s.tls.enabled, err = props.Bool(v)
 		case "cafile", "cacertfile", "ca":
-			s.tls.caFile, err = asString(m[k])
+			s.tls.caFile, err = props.String(v)
 		case "certfile", "cert":
-			s.tls.certFile, err = asString(m[k])
+			s.tls.certFile, err = props.String(v)
 		case "keyfile", "key":
-			s.tls.keyFile, err = asString(m[k])
+			s.tls.keyFile, err = props.String(v)
 		case "servername":
-			s.tls.serverName, err = asString(m[k])
+			s.tls.serverName, err = props.String(v)
 		case "insecureskipverify":
-			s.tls.insecureSkipVerify, err = asBool(m[k])
+			s.tls.insecureSkipVerify, err = props.Bool(v)
 		default:
-			err = errors.New("unknown key (tls accepts enabled, ca-file, cert-file, key-file, server-name, insecure-skip-verify)")
+			err = props.UnknownKey("tls accepts enabled, ca-file, cert-file, key-file, server-name, insecure-skip-verify")
 		}
-		if err != nil {
-			*errs = append(*errs, &stream.ConfigError{Path: path + "." + k, Msg: err.Error()})
-		}
-	}
+		return err
+	})
 	return nil
 }
 
@@ -353,74 +330,62 @@ type producerOptions struct {
 
 func parseConsumerOptions(binding string, ext map[string]any) (consumerOptions, error) {
 	o := consumerOptions{prefetch: DefaultPrefetch, exchangeType: DefaultExchangeType, bindingRoutingKey: DefaultBindingRoutingKey, declareExchange: true, bindQueue: true, batchSize: DefaultBatchSize}
-	var errs stream.ConfigErrors
-	for _, k := range sortedKeys(ext) {
-		v := ext[k]
-		var err error
-		nk := normKey(k)
-		if ok, e := o.queueOptions.apply(nk, v); ok {
-			err = e
-		} else {
-			switch nk {
-			case "prefetch":
-				o.prefetch, err = asInt(v, 1)
-			case "requeuerejected":
-				o.requeueRejected, err = asBool(v)
-			case "exchangetype":
-				o.exchangeType, err = asExchangeType(v)
-			case "bindingroutingkey":
-				o.bindingRoutingKey, err = asString(v)
-			case "queuenamegrouponly":
-				o.queueNameGroupOnly, err = asBool(v)
-			case "declareexchange":
-				o.declareExchange, err = asBool(v)
-			case "bindqueue":
-				o.bindQueue, err = asBool(v)
-			case "batchsize":
-				o.batchSize, err = asInt(v, 1)
-			default:
-				err = errors.New("unknown key (rabbit consumer properties: prefetch, requeue-rejected, exchange-type, binding-routing-key, quorum, ttl, max-length, single-active-consumer, dead-letter-args, queue-name-group-only, declare-exchange, bind-queue, batch-size)")
-			}
+	var d props.Decoder
+	d.Each(props.BindingPath(Type, binding, "consumer"), ext, func(k, _ string, v any) (err error) {
+		if ok, err := o.queueOptions.apply(k, v); ok {
+			return err
 		}
-		if err != nil {
-			errs = append(errs, &stream.ConfigError{Path: "stream." + Type + ".bindings." + binding + ".consumer." + k, Msg: err.Error()})
+		switch k {
+		case "prefetch":
+			o.prefetch, err = props.Int(v, 1)
+		case "requeuerejected":
+			o.requeueRejected, err = props.Bool(v)
+		case "exchangetype":
+			o.exchangeType, err = asExchangeType(v)
+		case "bindingroutingkey":
+			o.bindingRoutingKey, err = props.String(v)
+		case "queuenamegrouponly":
+			o.queueNameGroupOnly, err = props.Bool(v)
+		case "declareexchange":
+			o.declareExchange, err = props.Bool(v)
+		case "bindqueue":
+			o.bindQueue, err = props.Bool(v)
+		case "batchsize":
+			o.batchSize, err = props.Int(v, 1)
+		default:
+			err = props.UnknownKey("rabbit consumer properties: prefetch, requeue-rejected, exchange-type, binding-routing-key, quorum, ttl, max-length, single-active-consumer, dead-letter-args, queue-name-group-only, declare-exchange, bind-queue, batch-size")
 		}
-	}
-	return o, errs.Err()
+		return err
+	})
+	return o, d.Err()
 }
 
 func parseProducerOptions(binding string, ext map[string]any) (producerOptions, error) {
 	o := producerOptions{exchangeType: DefaultExchangeType, mandatory: true, declareExchange: true, bindingRoutingKey: DefaultBindingRoutingKey}
-	var errs stream.ConfigErrors
-	for _, k := range sortedKeys(ext) {
-		v := ext[k]
-		var err error
-		nk := normKey(k)
-		if ok, e := o.queueOptions.apply(nk, v); ok {
-			err = e
-		} else {
-			switch nk {
-			case "exchangetype":
-				o.exchangeType, err = asExchangeType(v)
-			case "routingkey":
-				o.routingKey, err = asString(v)
-			case "mandatory":
-				o.mandatory, err = asBool(v)
-			case "declareexchange":
-				o.declareExchange, err = asBool(v)
-			case "bindingroutingkey":
-				o.bindingRoutingKey, err = asString(v)
-			case "partitionedrequiredgroups":
-				o.partitionedRequiredGroups, err = asBool(v)
-			default:
-				err = errors.New("unknown key (rabbit producer properties: exchange-type, routing-key, mandatory, declare-exchange, binding-routing-key, partitioned-required-groups, quorum, ttl, max-length, single-active-consumer, dead-letter-args)")
-			}
+	var d props.Decoder
+	d.Each(props.BindingPath(Type, binding, "producer"), ext, func(k, _ string, v any) (err error) {
+		if ok, err := o.queueOptions.apply(k, v); ok {
+			return err
 		}
-		if err != nil {
-			errs = append(errs, &stream.ConfigError{Path: "stream." + Type + ".bindings." + binding + ".producer." + k, Msg: err.Error()})
+		switch k {
+		case "exchangetype":
+			o.exchangeType, err = asExchangeType(v)
+		case "routingkey":
+			o.routingKey, err = props.String(v)
+		case "mandatory":
+			o.mandatory, err = props.Bool(v)
+		case "declareexchange":
+			o.declareExchange, err = props.Bool(v)
+		case "bindingroutingkey":
+			o.bindingRoutingKey, err = props.String(v)
+		case "partitionedrequiredgroups":
+			o.partitionedRequiredGroups, err = props.Bool(v)
+		default:
+			err = props.UnknownKey("rabbit producer properties: exchange-type, routing-key, mandatory, declare-exchange, binding-routing-key, partitioned-required-groups, quorum, ttl, max-length, single-active-consumer, dead-letter-args")
 		}
-	}
-	return o, errs.Err()
+		return err
+	})
+	return o, d.Err()
 }
 
 // apply sets the queue option nk; ok is false when nk is not one.
@@ -428,23 +393,23 @@ func (q *queueOptions) apply(nk string, v any) (ok bool, err error) {
 	switch nk {
 	case "quorum":
 		if m, isMap := v.(map[string]any); isMap { // SCSt: quorum.enabled
-			for k, x := range m {
-				if normKey(k) != "enabled" {
+			for _, k := range props.SortedKeys(m) {
+				if props.Norm(k) != "enabled" {
 					return true, fmt.Errorf("unknown key quorum.%s (only enabled)", k)
 				}
-				q.quorum, err = asBool(x)
+				q.quorum, err = props.Bool(m[k])
 			}
 			return true, err
 		}
-		q.quorum, err = asBool(v)
+		q.quorum, err = props.Bool(v)
 	case "ttl":
-		q.ttl, err = asDuration(v, true)
+		q.ttl, err = props.Duration(v, false)
 	case "maxlength":
-		q.maxLength, err = asInt(v, 1)
+		q.maxLength, err = props.Int(v, 1)
 	case "singleactiveconsumer":
-		q.singleActiveConsumer, err = asBool(v)
+		q.singleActiveConsumer, err = props.Bool(v)
 	case "deadletterargs":
-		q.deadLetterArgs, err = asBool(v)
+		q.deadLetterArgs, err = props.Bool(v)
 	default:
 		return false, nil
 	}
@@ -452,7 +417,7 @@ func (q *queueOptions) apply(nk string, v any) (ok bool, err error) {
 }
 
 func asExchangeType(v any) (string, error) {
-	s, err := asString(v)
+	s, err := props.String(v)
 	if err != nil {
 		return "", err
 	}
@@ -461,144 +426,4 @@ func asExchangeType(v any) (string, error) {
 		return s, nil
 	}
 	return "", fmt.Errorf("want topic, direct, fanout or headers, got %q", s)
-}
-
-// normKey lower-cases k and drops '-' and '_'.
-func normKey(k string) string {
-	return strings.Map(func(r rune) rune {
-		if r == '-' || r == '_' {
-			return -1
-		}
-		return r
-	}, strings.ToLower(k))
-}
-
-func sortedKeys(m map[string]any) []string {
-	ks := make([]string, 0, len(m))
-	for k := range m {
-		ks = append(ks, k)
-	}
-	sort.Strings(ks)
-	return ks
-}
-
-func asString(v any) (string, error) {
-	switch x := v.(type) {
-	case string:
-		return x, nil
-	case fmt.Stringer:
-		return x.String(), nil
-	case int, int64, float64, bool:
-		return fmt.Sprint(x), nil
-	}
-	return "", fmt.Errorf("want a string, got %T", v)
-}
-
-func asList(v any) ([]string, error) {
-	var raw []string
-	switch x := v.(type) {
-	case string:
-		raw = strings.Split(x, ",")
-	case []string:
-		raw = x
-	case []any:
-		for _, e := range x {
-			s, err := asString(e)
-			if err != nil {
-				return nil, err
-			}
-			raw = append(raw, s)
-		}
-	default:
-		return nil, fmt.Errorf("want a comma-separated string or a list, got %T", v)
-	}
-	var out []string
-	for _, s := range raw {
-		if s = strings.TrimSpace(s); s != "" {
-			out = append(out, s)
-		}
-	}
-	return out, nil
-}
-
-func asBool(v any) (bool, error) {
-	switch x := v.(type) {
-	case bool:
-		return x, nil
-	case string:
-		b, err := strconv.ParseBool(strings.TrimSpace(x))
-		if err != nil {
-			return false, fmt.Errorf("want true or false, got %q", x)
-		}
-		return b, nil
-	}
-	return false, fmt.Errorf("want true or false, got %T %v", v, v)
-}
-
-// asInt accepts integers, integral floats, json.Number and digit strings,
-// and requires at least lo.
-func asInt(v any, lo int) (int, error) {
-	var n int64
-	switch x := v.(type) {
-	case int:
-		n = int64(x)
-	case int32:
-		n = int64(x)
-	case int64:
-		n = x
-	case uint64:
-		if x > math.MaxInt32 {
-			x = math.MaxInt32 + 1
-		}
-		n = int64(x)
-	case float64:
-		if x != math.Trunc(x) || math.IsInf(x, 0) || math.IsNaN(x) {
-			return 0, fmt.Errorf("want a whole number, got %v", x)
-		}
-		n = int64(math.Max(math.Min(x, math.MaxInt32+1), math.MinInt32))
-	case json.Number:
-		return asInt(string(x), lo)
-	case string:
-		i, err := strconv.ParseInt(strings.TrimSpace(x), 10, 64)
-		if err != nil {
-			return 0, fmt.Errorf("want a whole number, got %q", x)
-		}
-		n = i
-	default:
-		return 0, fmt.Errorf("want a whole number, got %T %v", v, v)
-	}
-	if n < int64(lo) {
-		return 0, fmt.Errorf("must be at least %d, got %d", lo, n)
-	}
-	if n > math.MaxInt32 {
-		return 0, fmt.Errorf("must be at most %d, got %d", math.MaxInt32, n)
-	}
-	return int(n), nil
-}
-
-// asDuration accepts a Go duration string or a bare integer of
-// milliseconds (SCSt's unit).
-func asDuration(v any, positive bool) (time.Duration, error) {
-	var d time.Duration
-	switch x := v.(type) {
-	case time.Duration:
-		d = x
-	case string:
-		s := strings.TrimSpace(x)
-		if n, err := strconv.ParseInt(s, 10, 64); err == nil {
-			d = time.Duration(n) * time.Millisecond
-		} else if d, err = time.ParseDuration(s); err != nil {
-			return 0, fmt.Errorf("want a duration (250ms, 10s) or milliseconds, got %q", x)
-		}
-	default:
-		n, err := asInt(v, 0)
-		if err != nil {
-			return 0, fmt.Errorf("want a duration (250ms, 10s) or milliseconds, got %T %v", v, v)
-		}
-		d = time.Duration(n) * time.Millisecond
-	}
-	if d < 0 || (positive && d == 0) {
-		return 0, fmt.Errorf("must be positive, got %s", d)
-	}
-	return d, nil
 }

@@ -99,7 +99,8 @@
 //
 // Binder settings, in stream.binders.<name>.environment or
 // stream.rabbit.binder (the environment wins; camelCase accepted; any
-// other key is an error naming it):
+// other key is an error naming it; values are read as package binder/props
+// describes):
 //
 //	addresses: 127.0.0.1:5672          # comma list of host[:port], tried in turn
 //	uri: (none)                        # amqp[s]://user:pass@host:port/vhost, instead of addresses/credentials

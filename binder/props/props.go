@@ -1,0 +1,362 @@
+// Package props decodes a binder's untyped property maps strictly: the
+// binder settings (stream.<type>.binder and
+// stream.binders.<name>.environment, see [stream.BinderSettings]) and the
+// binder-specific section of a binding (stream.<type>.bindings.<binding>.
+// producer or .consumer, the Extension of a [stream.ProducerSpec] or
+// [stream.ConsumerSpec]).
+//
+// The maps come from a config loader (YAML, JSON, environment variables) or
+// from Go code, so a value may arrive as any of several Go types: a number as
+// int, int64, uint64, an integral float64 or a string of digits, a list as a
+// []any or a comma-separated string. The converters ([Int], [Bool],
+// [String], [List], [Duration], [Map]) accept those forms and return an
+// error whose text is meant to follow a key path ("must be at least 1, got
+// 0"). A [Decoder] walks a map in sorted key order with the keys normalised
+// by [Norm], records every problem against its key path and returns them all
+// as a [stream.ConfigErrors], so that a user sees every mistake at once.
+//
+// The binders in this module (memory, kafka, rabbit) share it so that their
+// settings accept the same value forms and report problems the same way.
+package props
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/streambind/streambind/stream"
+)
+
+// Norm returns k lower-cased with every '-' and '_' removed, so that
+// kebab-case ("buffer-size"), camelCase ("bufferSize"), snake_case and the
+// lower-cased keys of a config loader ("buffersize") compare equal. Binders
+// switch on the normalised key ("buffersize").
+func Norm(k string) string {
+	return strings.Map(func(r rune) rune {
+		if r == '-' || r == '_' {
+			return -1
+		}
+		return r
+	}, strings.ToLower(k))
+}
+
+// SortedKeys returns the keys of m in sorted order (nil or empty m: an empty
+// slice), so that problems are reported in a stable order.
+func SortedKeys(m map[string]any) []string {
+	ks := make([]string, 0, len(m))
+	for k := range m {
+		ks = append(ks, k)
+	}
+	slices.Sort(ks)
+	return ks
+}
+
+// Source is a property map and the key path its keys are reported under.
+type Source struct {
+	Path string
+	Map  map[string]any
+}
+
+// BinderSources returns the two maps of s that binder settings are decoded
+// from, in the order to apply them (the later one wins): s.Binder under
+// "stream.<type>.binder" and s.Environment under [EnvironmentPath]. typ is
+// the type to use in the path when s.Type is empty (a binder constructed
+// directly rather than from configuration).
+func BinderSources(s stream.BinderSettings, typ string) []Source {
+	if s.Type != "" {
+		typ = s.Type
+	}
+	return []Source{{"stream." + typ + ".binder", s.Binder}, {EnvironmentPath(s), s.Environment}}
+}
+
+// EnvironmentPath returns the key path of s.Environment:
+// "stream.binders.<name>.environment", or "environment" when s has no name.
+func EnvironmentPath(s stream.BinderSettings) string {
+	if s.Name == "" {
+		return "environment"
+	}
+	return "stream.binders." + s.Name + ".environment"
+}
+
+// BindingPath returns the key path of a binding's binder-specific section:
+// "stream.<typ>.bindings.<binding>.<kind>", kind being "producer" or
+// "consumer".
+func BindingPath(typ, binding, kind string) string {
+	return "stream." + typ + ".bindings." + binding + "." + kind
+}
+
+// UnknownKey returns the error for a key a binder does not know:
+// "unknown key (hint)", or "unknown key" for an empty hint. The hint should
+// list the keys that are accepted.
+func UnknownKey(hint string) error {
+	if hint == "" {
+		return errors.New("unknown key")
+	}
+	return fmt.Errorf("unknown key (%s)", hint)
+}
+
+// Decoder collects the problems found while decoding property maps. The
+// zero value is ready to use; it is not safe for concurrent use.
+type Decoder struct {
+	errs stream.ConfigErrors
+}
+
+// Each calls f for every key of m in sorted order, with the key normalised
+// by [Norm], the key's path (path + "." + the key as written) and its value.
+// An error f returns is recorded against the key's path; f may also record
+// problems itself (for a nested map, by calling Each with the path it was
+// given). A nil or empty m calls nothing.
+func (d *Decoder) Each(path string, m map[string]any, f func(key, path string, v any) error) {
+	for _, k := range SortedKeys(m) {
+		p := path + "." + k
+		d.Add(p, f(Norm(k), p, m[k]))
+	}
+}
+
+// Add records err against path; a nil err is ignored.
+func (d *Decoder) Add(path string, err error) {
+	if err != nil {
+		d.errs = append(d.errs, &stream.ConfigError{Path: path, Msg: err.Error()})
+	}
+}
+
+// Addf records a problem, formatted as by [fmt.Sprintf], against path.
+func (d *Decoder) Addf(path, format string, args ...any) {
+	d.errs = append(d.errs, &stream.ConfigError{Path: path, Msg: fmt.Sprintf(format, args...)})
+}
+
+// Err returns every problem recorded so far as a [stream.ConfigErrors], in
+// the order they were recorded, or nil if there was none.
+func (d *Decoder) Err() error {
+	return d.errs.Err()
+}
+
+// Int converts v to an int in [lo, math.MaxInt32] (lo must not be below
+// math.MinInt32). It accepts:
+//   - every Go integer type (int, int8 … int64, uint, uint8 … uint64);
+//   - a float32 or float64 with an integral value, as YAML and JSON decoders
+//     produce (2.0 is 2; 2.5, NaN and ±Inf are not whole numbers);
+//   - a json.Number or a string holding a base-10 integer, with an optional
+//     sign and surrounding white space (" 16 "); not "1e3", "0x10" or "".
+//
+// The errors read "want a whole number, got …" for anything else, and
+// "must be at least lo, got n" or "must be at most 2147483647, got n" for a
+// whole number out of range.
+func Int(v any, lo int) (int, error) {
+	n, text, err := wholeNumber(v)
+	if err != nil {
+		return 0, err
+	}
+	if n < int64(lo) {
+		return 0, fmt.Errorf("must be at least %d, got %s", lo, text)
+	}
+	if n > math.MaxInt32 {
+		return 0, fmt.Errorf("must be at most %d, got %s", math.MaxInt32, text)
+	}
+	return int(n), nil
+}
+
+// wholeNumber converts v as [Int] describes, without a range check. n
+// saturates at the int64 bounds; text is the exact value in decimal, for
+// error messages.
+func wholeNumber(v any) (n int64, text string, err error) {
+	switch x := v.(type) {
+	case int:
+		n = int64(x)
+	case int8:
+		n = int64(x)
+	case int16:
+		n = int64(x)
+	case int32:
+		n = int64(x)
+	case int64:
+		n = x
+	case uint:
+		return fromUint(uint64(x))
+	case uint8:
+		n = int64(x)
+	case uint16:
+		n = int64(x)
+	case uint32:
+		n = int64(x)
+	case uint64:
+		return fromUint(x)
+	case float32:
+		return wholeNumber(float64(x))
+	case float64:
+		if x != math.Trunc(x) || math.IsInf(x, 0) || math.IsNaN(x) {
+			return 0, "", fmt.Errorf("want a whole number, got %v", x)
+		}
+		// float64(math.MaxInt64) rounds up to 2^63, which is out of range.
+		switch {
+		case x >= math.MaxInt64:
+			n = math.MaxInt64
+		case x <= math.MinInt64:
+			n = math.MinInt64
+		default:
+			n = int64(x)
+		}
+		return n, strconv.FormatFloat(x, 'f', -1, 64), nil
+	case json.Number:
+		return wholeNumber(string(x))
+	case string:
+		i, perr := strconv.ParseInt(strings.TrimSpace(x), 10, 64)
+		if perr != nil {
+			return 0, "", fmt.Errorf("want a whole number, got %q", x)
+		}
+		n = i
+	default:
+		return 0, "", fmt.Errorf("want a whole number, got %T %v", v, v)
+	}
+	return n, strconv.FormatInt(n, 10), nil
+}
+
+func fromUint(u uint64) (int64, string, error) {
+	return int64(min(u, math.MaxInt64)), strconv.FormatUint(u, 10), nil
+}
+
+// Bool converts v to a bool. It accepts a bool, or a string that
+// [strconv.ParseBool] accepts after trimming white space ("true", "false",
+// "1", "0", "t", "F", "TRUE" …). Anything else, numbers included, is an
+// error "want true or false, got …".
+func Bool(v any) (bool, error) {
+	switch x := v.(type) {
+	case bool:
+		return x, nil
+	case string:
+		b, err := strconv.ParseBool(strings.TrimSpace(x))
+		if err != nil {
+			return false, fmt.Errorf("want true or false, got %q", x)
+		}
+		return b, nil
+	}
+	return false, fmt.Errorf("want true or false, got %T %v", v, v)
+}
+
+// String converts v to a string. It accepts a string (returned as is, white
+// space included), a [fmt.Stringer], and an int, int64, float64 or bool,
+// written out as by [fmt.Sprint] (a YAML number or boolean given for a
+// string key). Anything else, nil included, is an error
+// "want a string, got <type>"; the error never shows the value, so a
+// mistyped secret is not echoed.
+func String(v any) (string, error) {
+	switch x := v.(type) {
+	case string:
+		return x, nil
+	case fmt.Stringer:
+		return x.String(), nil
+	case int, int64, float64, bool:
+		return fmt.Sprint(x), nil
+	}
+	return "", fmt.Errorf("want a string, got %T", v)
+}
+
+// List converts v to a list of strings. It accepts a string, a []string or
+// a []any whose elements [String] accepts. Every string is split on commas,
+// so "a, b" and []any{"a,b"} and []any{"a", "b"} all give [a b]; items are
+// trimmed of white space and empty items dropped, so the result may be
+// empty (nil) — the caller decides whether that is allowed. The errors read
+// "want a comma-separated string or a list, got <type>" and
+// "want a list of strings, got an element <type>".
+func List(v any) ([]string, error) {
+	var raw []string
+	switch x := v.(type) {
+	case string:
+		raw = []string{x}
+	case []string:
+		raw = x
+	case []any:
+		raw = make([]string, 0, len(x))
+		for _, e := range x {
+			s, err := String(e)
+			if err != nil {
+				return nil, fmt.Errorf("want a list of strings, got an element %T", e)
+			}
+			raw = append(raw, s)
+		}
+	default:
+		return nil, fmt.Errorf("want a comma-separated string or a list, got %T", v)
+	}
+	var out []string
+	for _, r := range raw {
+		for s := range strings.SplitSeq(r, ",") {
+			if s = strings.TrimSpace(s); s != "" {
+				out = append(out, s)
+			}
+		}
+	}
+	return out, nil
+}
+
+// maxMillis is the largest number of milliseconds a time.Duration holds.
+const maxMillis = math.MaxInt64 / int64(time.Millisecond)
+
+// Duration converts v to a time.Duration. It accepts:
+//   - a time.Duration;
+//   - a string holding a Go duration ("250ms", "1m30s", "-1s") or, as
+//     Spring Cloud Stream's unit, an integer number of milliseconds ("1500");
+//     surrounding white space is ignored;
+//   - a whole number as [Int] accepts it (an int, an integral float64, a
+//     json.Number …): milliseconds.
+//
+// The result must be positive; allowZero also admits 0. The errors read
+// "want a duration such as 250ms or 10s, or a number of milliseconds,
+// got …", "N milliseconds is out of range" (beyond about ±292 years),
+// "must be positive, got …" and, with allowZero, "must not be negative,
+// got …".
+func Duration(v any, allowZero bool) (time.Duration, error) {
+	var d time.Duration
+	switch x := v.(type) {
+	case time.Duration:
+		d = x
+	case string:
+		s := strings.TrimSpace(x)
+		if n, err := strconv.ParseInt(s, 10, 64); err == nil {
+			if d, err = millis(n, s); err != nil {
+				return 0, err
+			}
+		} else if d, err = time.ParseDuration(s); err != nil {
+			return 0, fmt.Errorf("want a duration such as 250ms or 10s, or a number of milliseconds, got %q", x)
+		}
+	default:
+		n, text, err := wholeNumber(v)
+		if err != nil {
+			return 0, fmt.Errorf("want a duration such as 250ms or 10s, or a number of milliseconds, got %T %v", v, v)
+		}
+		if d, err = millis(n, text); err != nil {
+			return 0, err
+		}
+	}
+	switch {
+	case d < 0 && allowZero:
+		return 0, fmt.Errorf("must not be negative, got %s", d)
+	case d < 0 || (d == 0 && !allowZero):
+		return 0, fmt.Errorf("must be positive, got %s", d)
+	}
+	return d, nil
+}
+
+func millis(n int64, text string) (time.Duration, error) {
+	if n > maxMillis || n < -maxMillis {
+		return 0, fmt.Errorf("%s milliseconds is out of range", text)
+	}
+	return time.Duration(n) * time.Millisecond, nil
+}
+
+// Map converts v to a nested property map. It accepts a map[string]any, and
+// nil (a key given without a value, as YAML "tls:"), which gives a nil map
+// with no error. Anything else is an error "want a map, got <type>".
+func Map(v any) (map[string]any, error) {
+	switch x := v.(type) {
+	case map[string]any:
+		return x, nil
+	case nil:
+		return nil, nil
+	}
+	return nil, fmt.Errorf("want a map, got %T", v)
+}
