@@ -52,11 +52,16 @@ func rawConn(b *testing.B) (*amqp.Connection, *amqp.Channel) {
 }
 
 // rawPublish publishes n persistent messages with deferred confirms and a
-// window of benchWindow unconfirmed.
+// window of benchWindow unconfirmed. The messages are the ones the binder
+// puts on the wire (CONVENTIONS: content_type property and contentType
+// header, a message_id), so that the comparison measures the binder, not
+// the convention.
 func rawPublish(b *testing.B, ch *amqp.Channel, dest string, n int) {
 	var window []*amqp.DeferredConfirmation
-	for range n {
-		dc, err := ch.PublishWithDeferredConfirm(dest, dest, true, false, amqp.Publishing{Body: benchPayload, DeliveryMode: amqp.Persistent, ContentType: "application/json"})
+	for i := range n {
+		dc, err := ch.PublishWithDeferredConfirm(dest, dest, true, false, amqp.Publishing{Body: benchPayload, DeliveryMode: amqp.Persistent,
+			ContentType: "application/json", Headers: amqp.Table{stream.HeaderContentType: "application/json"},
+			MessageId: "raw-" + strconv.Itoa(i)})
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -224,5 +229,43 @@ func BenchmarkRabbitLatency(b *testing.B) {
 	if len(lats) > 0 {
 		b.ReportMetric(float64(lats[len(lats)/2].Microseconds())/1000, "p50-ms")
 		b.ReportMetric(float64(lats[len(lats)*99/100].Microseconds())/1000, "p99-ms")
+	}
+}
+
+// BenchmarkRabbitConsumePrefetch is the measurement behind DefaultPrefetch:
+// the binder's consume rate for several prefetch counts (SCSt's default is
+// 1).
+func BenchmarkRabbitConsumePrefetch(b *testing.B) {
+	for _, prefetch := range []int{1, 16, 64, 128, 256} {
+		b.Run(strconv.Itoa(prefetch), func(b *testing.B) {
+			_, ch := rawConn(b)
+			dest := "bench.prefetch." + randomID()
+			benchTopology(b, ch, dest)
+			_ = ch.Confirm(false)
+			rawPublish(b, ch, dest, b.N)
+			_, tr := newTestBinder(b, nil)
+			var n atomic.Int64
+			done := make(chan struct{})
+			c, err := tr.BindConsumer(context.Background(), stream.ConsumerSpec{Binding: "p-in-0", Destination: dest, Group: "g",
+				ContentType: "application/json", Extension: map[string]any{"prefetch": prefetch},
+				Handler: func(context.Context, stream.Envelope) error {
+					if n.Add(1) == int64(b.N) {
+						close(done)
+					}
+					return nil
+				}})
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.ResetTimer()
+			start := time.Now()
+			if err := c.Start(context.Background()); err != nil {
+				b.Fatal(err)
+			}
+			<-done
+			b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "msgs/s")
+			b.StopTimer()
+			_ = c.Stop(context.Background())
+		})
 	}
 }
