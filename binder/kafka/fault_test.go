@@ -279,8 +279,7 @@ func TestFaultPoisonMessage(t *testing.T) {
 	startConsumer(t, b, spec)
 
 	type dead struct {
-		env       stream.Envelope
-		partition string
+		env stream.Envelope
 	}
 	deadC := make(chan dead, 10)
 	startConsumer(t, b, consumerSpec(stream.DLQName(dest, "payment"), "audit", func(_ context.Context, m stream.Envelope) error {

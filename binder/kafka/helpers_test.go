@@ -36,7 +36,6 @@ type tracker struct {
 	mu      sync.Mutex
 	sent    map[string]bool
 	got     map[string]int
-	order   map[int]int // partition -> last seq seen (for order checks)
 	changed chan struct{}
 }
 
