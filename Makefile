@@ -4,9 +4,13 @@ PKGS    ?= ./...
 BENCH   ?= .
 BENCHTIME ?= 1s
 
-.PHONY: all test test-race test-short bench demo lint fuzz tidy
+.PHONY: all deps test bench demo lint fuzz tidy
 
 all: lint test
+
+## deps: install and start what the tests need (RabbitMQ, amqp-tools, kcat).
+deps:
+	bash scripts/deps.sh
 
 ## test: the full suite with the race detector (what CI runs).
 test:
