@@ -31,6 +31,14 @@ type Binder struct {
 
 	provMu sync.Mutex // serialises provisioning
 
+	// The health probe (see Health).
+	probeOnce sync.Once
+	probeStop chan struct{}
+	probeDone chan struct{}
+	probed    chan struct{} // closed with the first answer
+	probeMu   sync.Mutex
+	probeErr  error
+
 	mu        sync.Mutex
 	closed    bool
 	producers map[*producer]struct{}
@@ -83,9 +91,12 @@ func New(ctx context.Context, s stream.BinderSettings) (stream.Binder, error) {
 	return bd, nil
 }
 
-// Health asks the cluster for its metadata, bounded by ctx and the dial
-// timeout, when the binder has bindings (a binder without any is up); it
-// implements [stream.HealthChecker] for the readiness probe.
+// Health reports whether the cluster answered the binder's last metadata
+// probe. A background probe (started by the first call, every
+// healthProbeInterval, each bounded by the dial timeout) keeps the answer
+// fresh, so Health itself does not wait on the network — the readiness
+// probe and the metrics scrape call it often. A binder without bindings is
+// up. It implements [stream.HealthChecker].
 func (bd *Binder) Health(ctx context.Context) error {
 	bd.mu.Lock()
 	closed, idle := bd.closed, len(bd.producers)+len(bd.consumers) == 0
@@ -96,12 +107,58 @@ func (bd *Binder) Health(ctx context.Context) error {
 	case idle:
 		return nil
 	}
-	ctx, cancel := context.WithTimeout(ctx, bd.st.dialTimeout)
-	defer cancel()
-	if _, err := bd.admin.Metadata(ctx, &kafkago.MetadataRequest{}); err != nil {
-		return bd.wrap(err, "cluster unreachable")
+	bd.probeOnce.Do(func() {
+		bd.probeStop, bd.probeDone, bd.probed = make(chan struct{}), make(chan struct{}), make(chan struct{})
+		go bd.probe()
+	})
+	if bd.probed == nil { // Close won the race for probeOnce
+		return bd.wrap(stream.ErrClosed, "health")
 	}
-	return nil
+	select {
+	case <-bd.probed: // the first answer
+	case <-ctx.Done():
+		return bd.wrap(ctx.Err(), "health: no answer from the cluster yet")
+	}
+	bd.probeMu.Lock()
+	defer bd.probeMu.Unlock()
+	return bd.probeErr
+}
+
+// healthProbeInterval is how often the health probe asks the cluster.
+const healthProbeInterval = 5 * time.Second
+
+func (bd *Binder) probe() {
+	defer close(bd.probeDone)
+	first := true
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), bd.st.dialTimeout)
+		go func() { // end the request early when the binder closes
+			select {
+			case <-bd.probeStop:
+				cancel()
+			case <-ctx.Done():
+			}
+		}()
+		_, err := bd.admin.Metadata(ctx, &kafkago.MetadataRequest{})
+		cancel()
+		if err != nil {
+			err = bd.wrap(err, "cluster unreachable")
+		}
+		bd.probeMu.Lock()
+		bd.probeErr = err
+		bd.probeMu.Unlock()
+		if first {
+			close(bd.probed)
+			first = false
+		}
+		t := time.NewTimer(healthProbeInterval)
+		select {
+		case <-t.C:
+		case <-bd.probeStop:
+			t.Stop()
+			return
+		}
+	}
 }
 
 // ValidateProducer checks the Kafka properties of a producer binding
@@ -342,6 +399,11 @@ func (bd *Binder) Close(ctx context.Context) error {
 	}
 	bd.consumers, bd.producers = nil, nil
 	bd.mu.Unlock()
+	bd.probeOnce.Do(func() {}) // no probe starts after Close
+	if bd.probeStop != nil {
+		close(bd.probeStop)
+		<-bd.probeDone
+	}
 
 	var errs []error
 	var wg sync.WaitGroup

@@ -420,6 +420,11 @@ func (r *run) resume() {
 // returns false when wctx ends first.
 func (r *run) enter(wctx context.Context) bool {
 	for {
+		select {
+		case <-r.stopC: // Stop began: take nothing new
+			return false
+		default:
+		}
 		r.mu.Lock()
 		if !r.paused {
 			if wctx.Err() != nil {
@@ -735,8 +740,11 @@ func (w *partWorker) deadLetter(ms []kafkago.Message, envs []stream.Envelope, ca
 	}
 	wr := c.dlqWriter()
 	delay := c.cs.redeliveryDelay
+	// Bounded by the handlers' context, not intake's: a message that failed
+	// while the consumer winds down (Stop, a rebalance) is still
+	// dead-lettered and committed, within the wind-down's time.
 	for {
-		ctx, cancel := context.WithTimeout(w.wctx, 30*time.Second)
+		ctx, cancel := context.WithTimeout(w.hctx, 30*time.Second)
 		err := wr.WriteMessages(ctx, dl...)
 		cancel()
 		if err == nil {
@@ -744,7 +752,11 @@ func (w *partWorker) deadLetter(ms []kafkago.Message, envs []stream.Envelope, ca
 			return true
 		}
 		w.log.Warn("kafka: dead-letter send failed; the message is not committed and is retried", "offset", ms[0].Offset, "error", c.bd.logErr(err))
-		if !w.wait(delay) {
+		t := time.NewTimer(delay)
+		select {
+		case <-t.C:
+		case <-w.hctx.Done():
+			t.Stop()
 			return false
 		}
 		delay = min(delay*2, 5*time.Second)

@@ -169,7 +169,13 @@ func (p *producer) Send(ctx context.Context, m stream.Envelope) error {
 		r.msg = kafkago.Message{}
 		sendReqPool.Put(r)
 		if err != nil {
-			return p.bd.wrap(err, "kafka: send to %s", p.topic)
+			err = p.bd.wrap(err, "kafka: send to %s", p.topic)
+			if isPermanentSendError(err) {
+				// Retrying cannot make the broker take it: the input is
+				// dead-lettered instead of redelivered forever.
+				err = stream.Permanent(err)
+			}
+			return err
 		}
 		return nil
 	case <-ctx.Done():
@@ -288,4 +294,16 @@ func (p *producer) shutdown(ctx context.Context) error {
 		err = p.bd.wrap(cerr, "kafka: close producer %s", p.binding)
 	}
 	return err
+}
+
+// isPermanentSendError reports the broker's refusals that no retry fixes:
+// a record over the size limits, a record or topic the broker rejects.
+func isPermanentSendError(err error) bool {
+	for _, e := range []kafkago.Error{kafkago.MessageSizeTooLarge, kafkago.RecordListTooLarge,
+		kafkago.InvalidRecord, kafkago.InvalidTopic} {
+		if errors.Is(err, e) {
+			return true
+		}
+	}
+	return false
 }

@@ -225,7 +225,10 @@ func parseSettings(s stream.BinderSettings) (settings, error) {
 func (s *settings) applyURI(raw string) error {
 	u, err := amqp.ParseURI(raw)
 	if err != nil {
-		return fmt.Errorf("bad amqp uri %s: %v", Redact(raw), redactErr(err, raw))
+		// Neither the URI nor the parser's message is shown: both may hold
+		// the password, which is exactly what a URI fails on when a
+		// reserved character in it is not percent-encoded.
+		return errors.New("bad amqp uri (not shown: it may hold a password): want amqp[s]://user:password@host[:port][/vhost], with reserved characters (@ : / ? #) in the user and password percent-encoded")
 	}
 	s.scheme = u.Scheme
 	s.addresses = []string{net.JoinHostPort(u.Host, strconv.Itoa(u.Port))}

@@ -284,6 +284,12 @@ func (r *run) loop(s *chanSession, ds <-chan amqp.Delivery) {
 		if r.loopCtx.Err() != nil {
 			return
 		}
+		// The deliveries ended: the channel died, or the broker cancelled
+		// the consumer (queue deleted, node down) and left the channel
+		// open. Close it, so that its unacked deliveries are requeued and
+		// the late acks of its workers are dropped as stale, not leaked.
+		r.session.Store(nil)
+		_ = s.ch.Close()
 		log.Warn("rabbit: consumer channel lost; re-subscribing", "queue", r.queue)
 		for {
 			var err error

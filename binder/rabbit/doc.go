@@ -43,7 +43,11 @@
 // and concurrent Sends share a lane, so N concurrent senders need about one
 // round trip per window, not per message. While the broker blocks the
 // connection (a memory or disk alarm) Sends wait, bounded by their ctx, and
-// then fail; they never hang and never drop.
+// then fail; none is dropped. One caveat: amqp091-go sets no write
+// deadline, so a publish already writing when the alarm begins, with enough
+// bytes to fill the socket buffer (large messages), waits for the alarm to
+// clear while holding its lane; the other Sends of that lane still fail
+// when their ctx ends.
 //
 // # Consumer
 //

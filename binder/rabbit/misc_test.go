@@ -161,8 +161,11 @@ func TestShutdownMidStream(t *testing.T) {
 			}
 		})
 	}
-	for handled.Load() < 300 {
-		time.Sleep(time.Millisecond)
+	for deadline := time.Now().Add(30 * time.Second); handled.Load() < 300; {
+		if time.Now().After(deadline) {
+			t.Fatalf("only %d messages handled in 30s", handled.Load())
+		}
+		time.Sleep(time.Millisecond) // polling a counter, bounded by the deadline
 	}
 	if err := c1.Stop(ctx); err != nil {
 		t.Fatal(err)
@@ -290,9 +293,20 @@ func TestCredentialsRedacted(t *testing.T) {
 		}
 		_ = b.Close(context.Background())
 	}
-	_, err := New(context.Background(), stream.BinderSettings{Name: "r", Type: Type, Environment: map[string]any{"uri": "amqp://u:" + secret + "@h:notaport/"}})
-	if err == nil || strings.Contains(err.Error(), secret) {
-		t.Errorf("bad uri error: %q", err)
+	// Bad URIs, several of them bad because of a reserved character in the
+	// password: the error must show none of it.
+	for _, uri := range []string{
+		"amqp://u:" + secret + "@h:notaport/",
+		"amqp://shop:" + secret + "#tail@rabbit:5672/",
+		"amqp://shop:" + secret + "/tail@rabbit:5672/",
+		"amqp://shop:" + secret + "?x@rabbit:5672/",
+		"amqp://shop:" + secret + "@Part@rabbit:abc/",
+		"amqp://shop:Part@" + secret + "@rabbit:abc/",
+	} {
+		_, err := New(context.Background(), stream.BinderSettings{Name: "r", Type: Type, Environment: map[string]any{"uri": uri}})
+		if err == nil || strings.Contains(err.Error(), secret) || strings.Contains(err.Error(), "tail") {
+			t.Errorf("bad uri error: %q", err)
+		}
 	}
 	mu.Lock()
 	defer mu.Unlock()

@@ -26,6 +26,13 @@ var (
 // consumer moves it back into Envelope.Key.
 const keyHeader = "x-streambind-key"
 
+// pubHeader carries a publish's correlation token when its message_id is
+// not one the publisher generated (a user's id header, a dead letter
+// keeping its original id): two publishes in flight could share such an id,
+// and a basic.return must be matched to the one it belongs to. The consumer
+// drops it.
+const pubHeader = "x-streambind-pub"
+
 // publisher publishes with confirms over a small pool of channels ("lanes")
 // on the binder's publisher connection. Every producer binding of the binder
 // and the dead-lettering of its consumers share it.
@@ -114,8 +121,12 @@ func (l *lane) session(ctx context.Context) (*laneSession, error) {
 	r2 := ch.NotifyReturn(make(chan amqp.Return))
 	go func() {
 		for r := range r1 {
+			corr := r.MessageId
+			if v, ok := r.Headers[pubHeader].(string); ok {
+				corr = v
+			}
 			s.mu.Lock()
-			s.returned[r.MessageId]++
+			s.returned[corr]++
 			s.mu.Unlock()
 			<-r2
 		}
@@ -160,8 +171,18 @@ func (s *laneSession) takeReturned(id string) bool {
 // channel or connection is lost before the confirm arrived. It waits while
 // the connection is blocked by a broker alarm; ctx bounds every wait.
 func (p *publisher) publish(ctx context.Context, exchange, key string, mandatory bool, msg amqp.Publishing) error {
+	var corr string // matches a basic.return to this publish
 	if msg.MessageId == "" {
 		msg.MessageId = p.idPfx + strconv.FormatUint(p.ids.Add(1), 36)
+		corr = msg.MessageId
+	} else if mandatory {
+		corr = p.idPfx + "c" + strconv.FormatUint(p.ids.Add(1), 36)
+		h := make(amqp.Table, len(msg.Headers)+1)
+		for k, v := range msg.Headers {
+			h[k] = v
+		}
+		h[pubHeader] = corr
+		msg.Headers = h
 	}
 	l := p.lanes[int(p.next.Add(1))%len(p.lanes)]
 	chErrs := 0
@@ -174,7 +195,7 @@ func (p *publisher) publish(ctx context.Context, exchange, key string, mandatory
 		case <-ctx.Done():
 			return fmt.Errorf("rabbit: waiting for a publish slot: %w", ctx.Err())
 		}
-		retry, err := l.publishOnce(ctx, exchange, key, mandatory, msg)
+		retry, err := l.publishOnce(ctx, exchange, key, mandatory, msg, corr)
 		<-l.window
 		if !retry {
 			return err
@@ -189,7 +210,7 @@ func (p *publisher) publish(ctx context.Context, exchange, key string, mandatory
 
 // publishOnce publishes on the lane's current channel and waits for the
 // confirm. retry is true when the channel was lost first.
-func (l *lane) publishOnce(ctx context.Context, exchange, key string, mandatory bool, msg amqp.Publishing) (retry bool, err error) {
+func (l *lane) publishOnce(ctx context.Context, exchange, key string, mandatory bool, msg amqp.Publishing, corr string) (retry bool, err error) {
 	if err := l.lock(ctx); err != nil {
 		return false, fmt.Errorf("rabbit: waiting for the publishing channel: %w", err)
 	}
@@ -217,7 +238,7 @@ func (l *lane) publishOnce(ctx context.Context, exchange, key string, mandatory 
 		}
 		return false, fmt.Errorf("publish to exchange %q: %w", exchange, ErrNacked)
 	}
-	if mandatory && s.takeReturned(msg.MessageId) {
+	if mandatory && s.takeReturned(corr) {
 		return false, fmt.Errorf("publish to exchange %q with routing key %q: %w", exchange, key, ErrUnroutable)
 	}
 	return false, nil
@@ -317,8 +338,11 @@ func fromDelivery(d *amqp.Delivery) stream.Envelope {
 	h := make(stream.Headers, len(d.Headers)+2)
 	var key []byte
 	for k, v := range d.Headers {
-		if k == keyHeader {
+		switch k {
+		case keyHeader:
 			key = []byte(headerString(v))
+			continue
+		case pubHeader:
 			continue
 		}
 		h[k] = headerString(v)
