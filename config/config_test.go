@@ -684,3 +684,27 @@ func TestFileErrors(t *testing.T) {
 		}
 	})
 }
+
+// A binding's explicit false or 0 wins over stream.default.
+func TestExplicitZeroOverridesDefault(t *testing.T) {
+	l, err := Load(Options{Data: []byte(`
+stream:
+  default: { consumer: { dlq: true, batch-mode: true, partitioned: true, instance-index: 1, instance-count: 2 } }
+  bindings:
+    x-in-0: { consumer: { enable-dlq: false, batchMode: false, partitioned: false, instance-index: 0 } }
+    z-in-0: { group: g }
+`), Env: []string{"STREAM_BINDINGS_Y_IN_0_CONSUMER_DLQ=false"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := l.Stream.Binding("x-in-0").Consumer
+	if x.DLQ || x.BatchMode || x.Partitioned || x.InstanceIndex != 0 {
+		t.Fatalf("x-in-0: %+v", x)
+	}
+	if y := l.Stream.Binding("y-in-0").Consumer; y.DLQ || !y.BatchMode {
+		t.Fatalf("y-in-0 (env): %+v", y)
+	}
+	if z := l.Stream.Binding("z-in-0").Consumer; !z.DLQ || !z.BatchMode || !z.Partitioned || z.InstanceIndex != 1 {
+		t.Fatalf("z-in-0 must take the defaults: %+v", z)
+	}
+}

@@ -65,8 +65,13 @@ func newFixture(t *testing.T) *fixture {
 	cfg := &stream.Config{
 		Function:       stream.FunctionConfig{Definition: "sink"},
 		OutputBindings: "src",
-		Binders:        map[string]stream.BinderConfig{"unused": {Type: "memory"}},
-		DefaultBinder:  "memory",
+		Binders: map[string]stream.BinderConfig{
+			"unused": {Type: "memory"},
+			// Room for everything TestStateChangesUnderTraffic sends while
+			// the consumer is stopped, so that the producer never blocks.
+			"memory": {Type: "memory", Environment: map[string]any{"buffer-size": 100000}},
+		},
+		DefaultBinder: "memory",
 		Bindings: map[string]stream.BindingConfig{
 			"src":       {Destination: "work"},
 			"sink-in-0": {Destination: "work", Group: "g", ContentType: "text/plain", Consumer: stream.ConsumerConfig{DLQ: true}},
@@ -218,7 +223,7 @@ func TestStateChangesUnderTraffic(t *testing.T) {
 	producing := make(chan struct{})
 	go func() {
 		defer close(producing)
-		for i := 0; ctx.Err() == nil; i++ {
+		for i := 0; ctx.Err() == nil && i < 50000; i++ {
 			if err := f.app.Bridge().Send(ctx, "src", fmt.Sprint("m-", i)); err != nil {
 				return
 			}

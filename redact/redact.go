@@ -17,8 +17,11 @@ func IsSecretKey(key string) bool { return secretKey.MatchString(key) }
 // secretKey matches the names of keys whose values are secrets.
 var secretKey = regexp.MustCompile(`(?i)(password|passwd|secret|token|credential|private[-_]?key|api[-_]?key|sasl.*(pass|jaas))`)
 
-// userinfo matches credentials in URLs inside longer strings.
-var userinfo = regexp.MustCompile(`([a-zA-Z][a-zA-Z0-9+.-]*://[^:/@\s]+:)[^@\s]*@`)
+// userinfo matches the credentials of URLs inside longer strings: the user
+// may be empty ("redis://:pw@host"), and the password runs to the last '@'
+// before the host (a raw '@' in it is invalid but common), without crossing
+// a space, '/' or ',' (a list of URLs).
+var userinfo = regexp.MustCompile(`([a-zA-Z][a-zA-Z0-9+.-]*://[^:/@\s,]*:)[^\s/,]*@`)
 
 // Tree returns a deep copy of a configuration tree with secrets
 // replaced: values of keys that name secrets, and passwords in URLs.

@@ -15,6 +15,8 @@ func TestString(t *testing.T) {
 		"no secret here":                                "no secret here",
 		"user@example.com":                              "user@example.com",
 		"kafka://a:b@h1:9092,amqp://c:d@h2:5672 failed": "kafka://a:******@h1:9092,amqp://c:******@h2:5672 failed",
+		"redis://:s3cret@cache:6379":                    "redis://:******@cache:6379",
+		"amqp://user:p@ss@host:5672/vh":                 "amqp://user:******@host:5672/vh",
 	}
 	for in, want := range cases {
 		if got := redact.String(in); got != want {

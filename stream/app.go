@@ -502,7 +502,9 @@ func (a *App) start(ctx, supCtx context.Context, suppliers *sync.WaitGroup) erro
 			if err != nil {
 				return fmt.Errorf("bind consumer %s to %s: %w", b.name, d, err)
 			}
+			b.mu.Lock()
 			b.consumers = append(b.consumers, c)
+			b.mu.Unlock()
 		}
 	}
 	for _, b := range a.bindings {
@@ -575,11 +577,9 @@ func (a *App) shutdown(cancelSuppliers context.CancelFunc, suppliers *sync.WaitG
 		if b.input || b.producer == nil {
 			continue
 		}
-		b.mu.Lock()
 		if b.State() != StateStopped {
 			b.setState(StateStopped)
 		}
-		b.mu.Unlock()
 		if err := b.producer.Close(ctx); err != nil {
 			errs = append(errs, fmt.Errorf("binding %s: close: %w", b.name, err))
 		}
@@ -624,8 +624,12 @@ func (c composedRunner) run(ctx context.Context) {
 		case !rt.fn.parts[0].out.isNil(v):
 			for attempt := 1; ctx.Err() == nil; attempt++ {
 				err := rt.callChain(ctx, 1, v)
-				if err == nil || IsPermanent(err) {
+				var se *sendError
+				if err == nil || IsPermanent(err) || !errors.As(err, &se) {
 					if err != nil {
+						// A function of the chain failed: the value is dropped,
+						// as a polled supplier's failure would be.
+						rt.out.stats.errors.Add(1)
 						rt.log.Error("composed supplier failed", "error", err)
 					}
 					break

@@ -507,7 +507,14 @@ func TestShutdownTimeoutBoundsStuckHandler(t *testing.T) {
 		t.Fatal(err)
 	}
 	recv(t, entered)
-	_ = r.stop() // must return (bounded by the timeout), error or not
+	begin := time.Now()
+	err := r.stop()
+	if took := time.Since(begin); took > 5*time.Second {
+		t.Fatalf("shutdown took %s with a 100ms timeout", took)
+	}
+	if err != nil && strings.Contains(err.Error(), "did not return") {
+		t.Fatal(err)
+	}
 	if s := r.app.Binding("stuck-in-0").Stats(); s.Failed != 0 {
 		t.Fatalf("an interrupted message must be left for redelivery, not failed: %+v", s)
 	}
@@ -680,4 +687,122 @@ func testLogger(t *testing.T) *slog.Logger {
 		return discardLogger()
 	}
 	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+}
+
+// A bridge send stuck on a full queue does not hold shutdown past its
+// timeout.
+func TestShutdownBoundedWithBridgeSendBlocked(t *testing.T) {
+	fns := stream.NewCatalog()
+	release := make(chan struct{})
+	stream.AddConsumer(fns, "slow", func(ctx context.Context, s string) error {
+		select {
+		case <-release:
+		case <-ctx.Done():
+		}
+		return nil
+	})
+	cfg := &stream.Config{
+		Function:        stream.FunctionConfig{Definition: "slow"},
+		ShutdownTimeout: 200 * time.Millisecond,
+		Binders:         map[string]stream.BinderConfig{"memory": {Type: "memory", Environment: map[string]any{"buffer-size": 1}}},
+		Bindings:        map[string]stream.BindingConfig{"slow-in-0": {Destination: "dyn", Group: "g"}},
+	}
+	defer close(release)
+	r := start(t, cfg, fns)
+	sent := make(chan error, 3)
+	for range 3 { // one handled (stuck), one queued, one blocked
+		go func() { sent <- r.app.Bridge().Send(context.Background(), "dyn", "x") }()
+	}
+	<-sent
+	<-sent
+	begin := time.Now()
+	_ = r.stop()
+	if took := time.Since(begin); took > 5*time.Second {
+		t.Fatalf("shutdown took %s with a 200ms timeout", took)
+	}
+	if err := recv(t, sent); err == nil {
+		t.Fatal("the blocked send reported success")
+	}
+}
+
+// A Message output is partitioned by its payload's fields.
+func TestPartitionMessageOutput(t *testing.T) {
+	got := make(chan stream.Message[Order], 1)
+	fns := stream.NewCatalog()
+	stream.AddFunction(fns, "tag", func(_ context.Context, o Order) (stream.Message[Order], error) {
+		return stream.NewMessage(o, "tagged", "yes"), nil
+	})
+	stream.AddConsumer(fns, "sink", func(_ context.Context, m stream.Message[Order]) error { got <- m; return nil })
+	cfg := &stream.Config{
+		Function:       stream.FunctionConfig{Definition: "tag;sink"},
+		OutputBindings: "src",
+		Bindings: map[string]stream.BindingConfig{
+			"src":       {Destination: "in"},
+			"tag-in-0":  {Destination: "in", Group: "g"},
+			"tag-out-0": {Destination: "out", Producer: stream.ProducerConfig{PartitionKeyExpression: "payload.customerId", PartitionCount: 3, RequiredGroups: []string{"g"}}},
+			"sink-in-0": {Destination: "out", Group: "g"},
+		},
+	}
+	r := start(t, cfg, fns)
+	if err := r.app.Bridge().Send(context.Background(), "src", Order{OrderID: "o-1", CustomerID: "c-7"}); err != nil {
+		t.Fatal(err)
+	}
+	m := recv(t, got)
+	if m.Headers["tagged"] != "yes" || m.Headers[stream.HeaderPartition] != "1" {
+		t.Fatalf("headers %v (c-7 over 3 partitions is partition 1)", m.Headers)
+	}
+}
+
+// A Pause that runs out of time waiting for a handler still leaves the
+// binding PAUSED (its intake is stopped), so that Resume brings it back.
+func TestPauseTimeoutThenResume(t *testing.T) {
+	entered := make(chan struct{}, 1)
+	release := make(chan struct{})
+	got := make(chan string, 10)
+	fns := stream.NewCatalog()
+	stream.AddConsumer(fns, "sink", func(ctx context.Context, s string) error {
+		if s == "slow" {
+			entered <- struct{}{}
+			<-release
+		}
+		got <- s
+		return nil
+	})
+	cfg := &stream.Config{
+		Function:       stream.FunctionConfig{Definition: "sink"},
+		OutputBindings: "src",
+		Bindings: map[string]stream.BindingConfig{
+			"src":       {Destination: "s"},
+			"sink-in-0": {Destination: "s", Group: "g", ContentType: "text/plain"},
+		},
+	}
+	r := start(t, cfg, fns)
+	b := r.app.Binding("sink-in-0")
+	ctx := context.Background()
+	if err := r.app.Bridge().Send(ctx, "src", "slow"); err != nil {
+		t.Fatal(err)
+	}
+	recv(t, entered)
+	short, cancel := context.WithTimeout(ctx, 20*time.Millisecond)
+	err := b.Pause(short)
+	cancel()
+	if err == nil {
+		t.Fatal("Pause returned nil while a handler was still running past its ctx")
+	}
+	if b.State() != stream.StatePaused {
+		t.Fatalf("state %s after a timed-out Pause, want PAUSED", b.State())
+	}
+	close(release)
+	if s := recv(t, got); s != "slow" {
+		t.Fatalf("got %q", s)
+	}
+	if err := b.Resume(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.app.Bridge().Send(ctx, "src", "after"); err != nil {
+		t.Fatal(err)
+	}
+	if s := recv(t, got); s != "after" {
+		t.Fatalf("got %q after Resume", s)
+	}
 }

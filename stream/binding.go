@@ -31,7 +31,8 @@ type Binding struct {
 	cfg         BindingConfig
 	log         *slog.Logger
 
-	mu        sync.Mutex
+	ops       chan struct{} // 1 slot: serialises state changes (see lockOps)
+	mu        sync.Mutex    // guards changed and consumers, held briefly
 	state     atomic.Value  // State
 	changed   chan struct{} // closed and replaced on every state change
 	consumers []Consumer
@@ -53,7 +54,7 @@ func (b *Binding) setTracing(t *tracing) {
 
 func newBinding(name string, input bool, cfg BindingConfig, binderName, binderType string, log *slog.Logger) *Binding {
 	b := &Binding{name: name, input: input, cfg: cfg, binderName: binderName, binderType: binderType,
-		destination: cfg.Destination, changed: make(chan struct{})}
+		destination: cfg.Destination, changed: make(chan struct{}), ops: make(chan struct{}, 1)}
 	if input {
 		b.group = cfg.Group
 	}
@@ -95,24 +96,56 @@ func (b *Binding) State() State { return b.state.Load().(State) }
 // Stats returns a snapshot of the binding's counters.
 func (b *Binding) Stats() BindingStats { return b.stats.snapshot() }
 
+// setState records s and wakes waitStarted; it takes mu briefly.
 func (b *Binding) setState(s State) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
 	b.state.Store(s)
 	close(b.changed)
 	b.changed = make(chan struct{})
 }
 
-// Start starts the binding (a no-op when started; resumes a paused one).
-func (b *Binding) Start(ctx context.Context) error {
+// lockOps serialises Start, Stop, Pause and Resume. It is a channel rather
+// than a mutex so that waiting for it honours ctx: a Stop waiting for
+// in-flight handlers must not hold up a shutdown whose own ctx has ended.
+func (b *Binding) lockOps(ctx context.Context, op string) error {
+	select {
+	case b.ops <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("binding %s: %s: another state change is in progress: %w", b.name, op, ctx.Err())
+	}
+}
+
+func (b *Binding) unlockOps() { <-b.ops }
+
+// consumersSnapshot returns the binding's consumers.
+func (b *Binding) consumersSnapshot() []Consumer {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	return append([]Consumer(nil), b.consumers...)
+}
+
+// Start starts the binding (a no-op when started; resumes a paused one).
+// If a consumer fails to start, those already started are stopped again and
+// the binding stays stopped.
+func (b *Binding) Start(ctx context.Context) error {
+	if err := b.lockOps(ctx, "start"); err != nil {
+		return err
+	}
+	defer b.unlockOps()
 	switch b.State() {
 	case StateStarted:
 		return nil
 	case StatePaused:
 		return b.resumeLocked(ctx)
 	}
-	for _, c := range b.consumers {
+	cs := b.consumersSnapshot()
+	for i, c := range cs {
 		if err := c.Start(ctx); err != nil {
+			for _, started := range cs[:i] {
+				_ = started.Stop(ctx)
+			}
 			return fmt.Errorf("binding %s: start: %w", b.name, err)
 		}
 	}
@@ -123,14 +156,17 @@ func (b *Binding) Start(ctx context.Context) error {
 
 // Stop stops the binding: an input stops receiving and finishes what is in
 // flight (bounded by ctx); an output refuses sends and holds its supplier.
+// The binding is stopped afterwards even when a consumer reports an error.
 func (b *Binding) Stop(ctx context.Context) error {
-	b.mu.Lock()
-	defer b.mu.Unlock()
+	if err := b.lockOps(ctx, "stop"); err != nil {
+		return err
+	}
+	defer b.unlockOps()
 	if b.State() == StateStopped {
 		return nil
 	}
 	var errs []error
-	for _, c := range b.consumers {
+	for _, c := range b.consumersSnapshot() {
 		if err := c.Stop(ctx); err != nil {
 			errs = append(errs, err)
 		}
@@ -144,27 +180,39 @@ func (b *Binding) Stop(ctx context.Context) error {
 }
 
 // Pause stops intake of a started input binding without leaving its group;
-// on an output binding it holds the supplier like Stop.
+// on an output binding it holds the supplier like Stop. When a consumer
+// reports an error (typically: handlers still running when ctx ended) the
+// binding is PAUSED all the same — its intake is stopped — so that Resume
+// undoes it.
 func (b *Binding) Pause(ctx context.Context) error {
-	b.mu.Lock()
-	defer b.mu.Unlock()
+	if err := b.lockOps(ctx, "pause"); err != nil {
+		return err
+	}
+	defer b.unlockOps()
 	if b.State() != StateStarted {
 		return nil
 	}
-	for _, c := range b.consumers {
+	var errs []error
+	for _, c := range b.consumersSnapshot() {
 		if err := c.Pause(ctx); err != nil {
-			return fmt.Errorf("binding %s: pause: %w", b.name, err)
+			errs = append(errs, err)
 		}
 	}
 	b.setState(StatePaused)
 	b.log.Info("binding paused")
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("binding %s: pause: %w", b.name, err)
+	}
 	return nil
 }
 
-// Resume undoes Pause.
+// Resume undoes Pause. If a consumer fails to resume, the binding stays
+// PAUSED (Resume may be called again; consumers resume idempotently).
 func (b *Binding) Resume(ctx context.Context) error {
-	b.mu.Lock()
-	defer b.mu.Unlock()
+	if err := b.lockOps(ctx, "resume"); err != nil {
+		return err
+	}
+	defer b.unlockOps()
 	if b.State() != StatePaused {
 		return nil
 	}
@@ -172,7 +220,7 @@ func (b *Binding) Resume(ctx context.Context) error {
 }
 
 func (b *Binding) resumeLocked(ctx context.Context) error {
-	for _, c := range b.consumers {
+	for _, c := range b.consumersSnapshot() {
 		if err := c.Resume(ctx); err != nil {
 			return fmt.Errorf("binding %s: resume: %w", b.name, err)
 		}
@@ -250,6 +298,9 @@ func (p *partitioner) partition(v any, h Headers) (string, int, error) {
 		key any
 		err error
 	)
+	if m, ok := v.(payloadOf); ok {
+		v = m.payloadAny() // headers are h already
+	}
 	if p.extractor != nil {
 		key, err = p.extractor(v, h)
 	} else {
@@ -335,11 +386,8 @@ type BindingStats struct {
 // Lag returns the consumer lag per destination partition, for consumers
 // whose binder reports it (see [LagReporter]); nil otherwise.
 func (b *Binding) Lag(ctx context.Context) ([]PartitionLag, error) {
-	b.mu.Lock()
-	cs := append([]Consumer(nil), b.consumers...)
-	b.mu.Unlock()
 	var out []PartitionLag
-	for _, c := range cs {
+	for _, c := range b.consumersSnapshot() {
 		if lr, ok := c.(LagReporter); ok {
 			l, err := lr.Lag(ctx)
 			if err != nil {

@@ -47,7 +47,13 @@ func newBridge(a *App) *Bridge {
 // Send encodes payload and sends it to name (an output binding or a
 // destination), returning once the binder confirmed it. payload may be
 // []byte, string, a [Message] (for headers), an [Envelope], or any value the
-// content type's converter encodes.
+// content type's converter encodes. The bridge copies []byte payloads and
+// headers, so the caller may reuse them once Send returned.
+//
+// Binding a dynamic destination's producer happens under the bridge's lock:
+// the first send to a destination that is slow to provision holds up the
+// bridge's other sends to dynamic destinations meanwhile (sends to output
+// bindings are not affected).
 func (br *Bridge) Send(ctx context.Context, name string, payload any) error {
 	a := br.app
 	select {
@@ -79,6 +85,13 @@ func (br *Bridge) sendVia(ctx context.Context, b *Binding, cx convCtx, payload a
 	if err != nil {
 		return fmt.Errorf("bridge: %w", err)
 	}
+	// Binders may keep what they are given; the caller's buffers (a pooled
+	// request body) and header map stay the caller's.
+	switch payload.(type) {
+	case []byte, Envelope:
+		data = append([]byte(nil), data...)
+	}
+	hdr = hdr.Clone()
 	return b.send(ctx, Envelope{Payload: data, Headers: hdr}, func() any { return payload })
 }
 
@@ -129,9 +142,7 @@ func (br *Bridge) dynamic(ctx context.Context, name string) (*dynamicProducer, e
 		return nil, fmt.Errorf("bridge: bind destination %s: %w", cfg.Destination, err)
 	}
 	b.producer = prod
-	b.mu.Lock()
 	b.setState(StateStarted)
-	b.mu.Unlock()
 	dp := &dynamicProducer{name: name, b: b, cx: convCtx{binding: name, converters: a.opts.converters, contentType: cfg.ContentType}}
 	br.byName[name] = br.lru.PushFront(dp)
 	size := a.cfg.DynamicDestinationCacheSize
@@ -181,13 +192,37 @@ func (br *Bridge) close(ctx context.Context) error {
 	br.mu.Unlock()
 	var errs []error
 	for _, dp := range dps {
-		dp.inUse.Lock()
+		if !lockWithin(ctx, &dp.inUse) {
+			// A send still waits (for a full queue, a blocked broker): close
+			// anyway, which fails it, rather than outlive the timeout.
+			errs = append(errs, fmt.Errorf("bridge: close %s: sends still in flight: %w", dp.name, ctx.Err()))
+		}
 		if err := dp.b.producer.Close(ctx); err != nil {
 			errs = append(errs, fmt.Errorf("bridge: close %s: %w", dp.name, err))
 		}
 	}
-	br.closing.Wait()
+	evicted := make(chan struct{})
+	go func() { br.closing.Wait(); close(evicted) }()
+	select {
+	case <-evicted:
+	case <-ctx.Done():
+		errs = append(errs, fmt.Errorf("bridge: evicted producers still closing: %w", ctx.Err()))
+	}
 	return errors.Join(errs...)
+}
+
+// lockWithin write-locks l unless ctx ends first. The lock is then taken
+// later, when the sends holding it finish, and never released: the
+// producer it guards is closed by then.
+func lockWithin(ctx context.Context, l *sync.RWMutex) bool {
+	locked := make(chan struct{})
+	go func() { l.Lock(); close(locked) }()
+	select {
+	case <-locked:
+		return true
+	case <-ctx.Done():
+		return false
+	}
 }
 
 func containsFold(list []string, s string) bool {

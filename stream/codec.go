@@ -52,6 +52,12 @@ func (m *Message[T]) toPayload(cx *convCtx) ([]byte, Headers, error) {
 	return b, m.Headers, err
 }
 
+// payloadOf is implemented by Message[T] (and *Message[T]): the partition
+// key expression "payload.x" reads the payload, not the message.
+type payloadOf interface{ payloadAny() any }
+
+func (m Message[T]) payloadAny() any { return m.Payload }
+
 // codecFor builds the codec of T.
 func codecFor[T any]() codec[T] {
 	var zero T

@@ -244,17 +244,41 @@ func builtinBindingDefaults() BindingConfig {
 // settings over stream.default over the built-in defaults, with the
 // destination defaulting to the name and the binder to DefaultBinder. Binding
 // names are matched case-insensitively (viper lower-cases keys).
+//
+// A bool or integer whose zero value is meaningful (dlq, partitioned,
+// batch-mode: false; instance-index: 0) cannot tell "unset" from "set to
+// zero" by itself; when the configuration came from package config, the
+// binding's explicit setting wins over stream.default (found in Origins).
+// For a Config built in code, stream.default's true wins.
 func (c *Config) Binding(name string) BindingConfig {
-	b, ok := c.Bindings[name]
+	key := name
+	own, ok := c.Bindings[name]
 	if !ok {
 		for k, v := range c.Bindings {
 			if strings.EqualFold(k, name) {
-				b = v
+				own, key = v, k
 				break
 			}
 		}
 	}
-	b = b.merged(c.Default).merged(builtinBindingDefaults())
+	b := own.merged(c.Default)
+	explicit := func(k string) bool {
+		_, set := c.Origins[strings.ToLower("stream.bindings."+key+"."+k)]
+		return set
+	}
+	if explicit("consumer.dlq") {
+		b.Consumer.DLQ = own.Consumer.DLQ
+	}
+	if explicit("consumer.partitioned") {
+		b.Consumer.Partitioned = own.Consumer.Partitioned
+	}
+	if explicit("consumer.batch-mode") {
+		b.Consumer.BatchMode = own.Consumer.BatchMode
+	}
+	if explicit("consumer.instance-index") {
+		b.Consumer.InstanceIndex = own.Consumer.InstanceIndex
+	}
+	b = b.merged(builtinBindingDefaults())
 	if b.Destination == "" {
 		b.Destination = name
 	}

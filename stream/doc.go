@@ -41,6 +41,13 @@
 // Handlers mark an error as not worth retrying with [Permanent]; conversion
 // failures always are.
 //
+// One departure from "dead-letter after the last attempt": when a
+// function's output cannot be sent (the output's broker is down), the input
+// is Nak'ed after the retries, not dead-lettered — the message is not at
+// fault — and comes back until the output works. Binders mark the refusals
+// no retry can fix (a record over the broker's size limit) as permanent, so
+// those are dead-lettered.
+//
 // # Concurrency and ordering
 //
 // A consumer binding runs up to consumer.concurrency handler calls at once.

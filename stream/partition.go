@@ -80,7 +80,7 @@ func (e KeyExpression) Extract(payload any, headers Headers) (any, error) {
 	}
 	v, err := walkPath(payload, e.path)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %s: %v", errNoKey, e, err)
+		return nil, fmt.Errorf("%w: %s: %w", errNoKey, e, err)
 	}
 	return v, nil
 }

@@ -133,7 +133,11 @@ func (rt *runtimeBinding) withRetries(ctx context.Context, env Envelope, attempt
 		rt.log.Warn("message failed, sending to the dead-letter queue", "attempts", n, "error", err)
 	} else {
 		stats.dropped.Add(1)
-		rt.log.Error("message failed and is DROPPED (no dlq configured)", "attempts", n, "error", err)
+		why := "no dlq configured"
+		if rt.in.cfg.Consumer.DLQ {
+			why = "dlq needs a consumer group; this binding is anonymous"
+		}
+		rt.log.Error("message failed and is DROPPED ("+why+")", "attempts", n, "error", err)
 	}
 	if rt.onFail != nil {
 		rt.onFail(ctx, FailedMessage{Binding: rt.in.name, Envelope: env, Err: err, Attempts: n, DeadLettered: dlq})

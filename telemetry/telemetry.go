@@ -146,10 +146,17 @@ func redactAttr(_ []string, a slog.Attr) slog.Attr {
 			return slog.String(a.Key, redact.String(s))
 		}
 	case slog.KindAny:
-		if err, ok := a.Value.Any().(error); ok {
-			if s := err.Error(); strings.Contains(s, "@") {
-				return slog.String(a.Key, redact.String(s))
-			}
+		var s string
+		switch v := a.Value.Any().(type) {
+		case error:
+			s = v.Error()
+		case fmt.Stringer: // *url.URL and friends
+			s = v.String()
+		default:
+			return a
+		}
+		if strings.Contains(s, "@") {
+			return slog.String(a.Key, redact.String(s))
 		}
 	}
 	return a

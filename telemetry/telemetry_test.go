@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -45,7 +46,8 @@ func TestLoggerRedactsSecrets(t *testing.T) {
 	var buf bytes.Buffer
 	log := telemetry.NewLogger(&buf, telemetry.LogConfig{Level: slog.LevelInfo, Format: "json"})
 	log.Info("connecting", "uri", "amqps://app:s3cret@broker:5671/vh", "password", "s3cret",
-		"error", errors.New("dial amqp://app:s3cret@broker:5671: refused"))
+		"error", errors.New("dial amqp://app:s3cret@broker:5671: refused"),
+		"target", &url.URL{Scheme: "amqp", User: url.UserPassword("app", "s3cret"), Host: "broker"})
 	log.Debug("hidden")
 	out := buf.String()
 	if strings.Contains(out, "s3cret") || !strings.Contains(out, "amqps://app:******@broker:5671/vh") || strings.Contains(out, "hidden") {

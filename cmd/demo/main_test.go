@@ -76,8 +76,13 @@ func TestDemoServesUntilCancelled(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("demo did not stop")
 	}
-	if !strings.Contains(out.String(), "lost=0 ") {
-		t.Fatalf("output: %s", out.String())
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	m := summaryRE.FindStringSubmatch(lines[len(lines)-1])
+	if m == nil || m[1] == "0" || m[7] != "0" {
+		t.Fatalf("want orders produced and none lost: %s", out.String())
+	}
+	if m[1] != m[2] || m[1] != m[3] || m[1] != m[4] || m[1] != m[5] {
+		t.Fatalf("every order placed before the stop must be processed: %s", lines[len(lines)-1])
 	}
 }
 

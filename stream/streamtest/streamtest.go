@@ -29,8 +29,10 @@ import (
 // DefaultTimeout bounds every wait unless [Env.Timeout] is changed.
 const DefaultTimeout = 5 * time.Second
 
-// group is the consumer group the harness reads outputs with.
-const group = "streamtest"
+// group is the consumer group the harness reads a binding's destination
+// with: one per binding, so that two bindings on one destination each see
+// every message, as two readers of that destination would.
+func group(binding string) string { return "streamtest." + binding }
 
 // Env is a running app on an in-process broker, with a test-side binder on
 // the same broker.
@@ -91,7 +93,7 @@ func Start(t testing.TB, cfg *stream.Config, fns *stream.Catalog, opts ...stream
 			continue
 		}
 		c, err := env.binder.BindConsumer(ctx, stream.ConsumerSpec{
-			Binding: "streamtest:" + b.Name(), Destination: dest, Group: group, ContentType: stream.DefaultContentType,
+			Binding: "streamtest:" + b.Name(), Destination: dest, Group: group(b.Name()), ContentType: stream.DefaultContentType,
 			Consumer: stream.ConsumerConfig{Concurrency: 1, MaxAttempts: 1, InstanceCount: 1},
 			Handler: func(ctx context.Context, m stream.Envelope) error {
 				m.Payload = append([]byte(nil), m.Payload...)

@@ -73,3 +73,30 @@ func TestTimeoutAndUnknownBindings(t *testing.T) {
 		t.Fatal("dead letters of an output binding accepted")
 	}
 }
+
+// Two output bindings on one destination each receive every message sent
+// there (they are two readers of the destination).
+func TestOutputsSharingADestination(t *testing.T) {
+	fns := stream.NewCatalog()
+	stream.AddFunction(fns, "a", func(_ context.Context, s string) (string, error) { return "a:" + s, nil })
+	stream.AddFunction(fns, "b", func(_ context.Context, s string) (string, error) { return "b:" + s, nil })
+	cfg := &stream.Config{
+		Function: stream.FunctionConfig{Definition: "a;b"},
+		Bindings: map[string]stream.BindingConfig{
+			"a-in-0": {Destination: "in-a", Group: "g"}, "a-out-0": {Destination: "events"},
+			"b-in-0": {Destination: "in-b", Group: "g"}, "b-out-0": {Destination: "events"},
+		},
+	}
+	env := streamtest.Start(t, cfg, fns)
+	for i := range 4 {
+		env.Send(t, "a-in-0", strings.Repeat("x", i+1))
+	}
+	for range 4 {
+		if m := streamtest.Receive[string](t, env, "a-out-0"); !strings.HasPrefix(m.Payload, "a:") {
+			t.Fatalf("got %q", m.Payload)
+		}
+		if m := streamtest.Receive[string](t, env, "b-out-0"); !strings.HasPrefix(m.Payload, "a:") {
+			t.Fatalf("the reader of b-out-0 sees the destination: got %q", m.Payload)
+		}
+	}
+}
