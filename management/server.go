@@ -19,6 +19,10 @@ import (
 	"github.com/streambind/streambind/stream"
 )
 
+// StateChangeTimeout bounds a POST /actuator/bindings/{name}: how long a
+// stop or pause waits for the messages in flight.
+const StateChangeTimeout = 30 * time.Second
+
 // Options configure a [Server].
 type Options struct {
 	Config
@@ -183,7 +187,11 @@ func (s *Server) setBindingState(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, fmt.Sprintf("unknown state %q: want STOPPED, STARTED, PAUSED or RESUMED", body.State))
 		return
 	}
-	if err := op(r.Context()); err != nil {
+	// A stop or pause waits for in-flight messages; bound it even when the
+	// client set no deadline.
+	ctx, cancel := context.WithTimeout(r.Context(), StateChangeTimeout)
+	defer cancel()
+	if err := op(ctx); err != nil {
 		writeError(w, http.StatusInternalServerError, err.Error())
 		return
 	}
