@@ -127,16 +127,30 @@ func TestTraceAcrossKafkaAndRabbit(t *testing.T) {
 	if code, body := get(t, base+"/health/readiness"); code != 200 || !strings.Contains(body, `"kafka"`) || !strings.Contains(body, `"rabbit"`) {
 		t.Fatalf("readiness: %d %s", code, body)
 	}
-	code, body := get(t, base+"/metrics")
-	for _, want := range []string{
+	// The Kafka worker records its lag just after the handler returned,
+	// which may be a moment after the message reached the end of the chain:
+	// scrape until everything is there, as Prometheus would.
+	wants := []string{
 		`streambind_binder_up{binder="kafka",type="kafka"} 1`,
 		`streambind_binder_up{binder="rabbit",type="rabbit"} 1`,
 		`streambind_consumer_lag{binding="charge-in-0",partition="0",topic="` + topic + `"} 0`,
 		`streambind_binding_messages_received_total{binder="rabbit",binding="notify-in-0",destination="` + exchange + `",group="notify"} 1`,
-	} {
-		if code != 200 || !strings.Contains(body, want) {
-			t.Errorf("metrics lack %s", want)
+	}
+	for deadline := time.Now().Add(wait); ; {
+		code, body := get(t, base+"/metrics")
+		var missing []string
+		for _, want := range wants {
+			if code != 200 || !strings.Contains(body, want) {
+				missing = append(missing, want)
+			}
 		}
+		if len(missing) == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("metrics lack %v\n%s", missing, grepLines(body, "streambind_"))
+		}
+		time.Sleep(20 * time.Millisecond) // a scrape interval
 	}
 
 	if err := stop(); err != nil {
@@ -240,4 +254,14 @@ func TestReadinessFollowsRabbitConnection(t *testing.T) {
 	}
 	rabbitmqctl(t, "set_permissions", "-p", vhost, "guest", ".*", ".*", ".*")
 	waitFor(200)
+}
+
+func grepLines(s, sub string) string {
+	var out []string
+	for _, l := range strings.Split(s, "\n") {
+		if strings.Contains(l, sub) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
 }
