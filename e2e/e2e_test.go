@@ -265,3 +265,70 @@ func grepLines(s, sub string) string {
 	}
 	return strings.Join(out, "\n")
 }
+
+// A function that panics on Kafka is retried and then dead-lettered with the
+// panic in its headers, while the other messages of the partition flow.
+func TestPanicOnKafkaIsDeadLettered(t *testing.T) {
+	cluster := kafkatest.Start(t)
+	topic := fmt.Sprintf("e2e-panic-%d", rand.Int64())
+	var calls sync.Map // order id → attempts
+	ok := make(chan string, 20)
+	dead := make(chan stream.Message[order], 1)
+	fns := stream.NewCatalog()
+	stream.AddConsumer(fns, "work", func(_ context.Context, o order) error {
+		n, _ := calls.LoadOrStore(o.ID, new(int))
+		*n.(*int)++
+		if o.ID == "poison" {
+			panic("cannot handle " + o.ID)
+		}
+		ok <- o.ID
+		return nil
+	})
+	stream.AddConsumer(fns, "audit", func(_ context.Context, m stream.Message[order]) error { dead <- m; return nil })
+	cfg := &stream.Config{
+		Function:       stream.FunctionConfig{Definition: "work;audit"},
+		DefaultBinder:  "kafka",
+		OutputBindings: "in",
+		Binders: map[string]stream.BinderConfig{
+			"kafka": {Type: kafka.Type, Environment: map[string]any{"brokers": strings.Join(cluster.Addrs(), ",")}},
+		},
+		Bindings: map[string]stream.BindingConfig{
+			"in":         {Destination: topic},
+			"work-in-0":  {Destination: topic, Group: "g", Consumer: stream.ConsumerConfig{MaxAttempts: 3, BackOffInitialInterval: time.Millisecond, BackOffMaxInterval: 5 * time.Millisecond, DLQ: true}},
+			"audit-in-0": {Destination: stream.DLQName(topic, "g"), Group: "audit"},
+		},
+	}
+	app, err := stream.NewApp(cfg, fns, stream.WithBinderType(kafka.Type, kafka.New), stream.WithoutSignals(),
+		stream.WithLogger(slog.New(slog.DiscardHandler)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	runApp(t, app)
+	for _, id := range []string{"a", "poison", "b", "c"} {
+		if err := app.Bridge().Send(context.Background(), "in", order{ID: id}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, want := range []string{"a", "b", "c"} {
+		select {
+		case id := <-ok:
+			if id != want {
+				t.Fatalf("got %s, want %s (order of the partition)", id, want)
+			}
+		case <-time.After(wait):
+			t.Fatalf("%s did not arrive", want)
+		}
+	}
+	select {
+	case m := <-dead:
+		if m.Payload.ID != "poison" || !strings.Contains(m.Headers[stream.HeaderExceptionMessage], "cannot handle poison") ||
+			m.Headers[stream.HeaderExceptionFQCN] == "" || m.Headers[stream.HeaderOriginalTopic] != topic {
+			t.Fatalf("dead letter %+v", m)
+		}
+	case <-time.After(wait):
+		t.Fatal("the poison message was not dead-lettered")
+	}
+	if n, _ := calls.Load("poison"); *n.(*int) != 3 {
+		t.Fatalf("poison handled %d times, want 3 (max-attempts)", *n.(*int))
+	}
+}
