@@ -146,35 +146,40 @@ func BenchmarkRabbitConsume(b *testing.B) {
 		}
 		b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "msgs/s")
 	})
-	b.Run("binder", func(b *testing.B) {
-		_, ch := rawConn(b)
-		dest := "bench.con.binder." + randomID()
-		benchTopology(b, ch, dest)
-		_ = ch.Confirm(false)
-		rawPublish(b, ch, dest, b.N)
-		_, tr := newTestBinder(b, nil)
-		var n atomic.Int64
-		done := make(chan struct{})
-		c, err := tr.BindConsumer(context.Background(), stream.ConsumerSpec{Binding: "b-in-0", Destination: dest, Group: "g", ContentType: "application/json",
-			Handler: func(context.Context, stream.Envelope) error {
-				if n.Add(1) == int64(b.N) {
-					close(done)
-				}
-				return nil
-			}})
-		if err != nil {
-			b.Fatal(err)
-		}
-		b.ResetTimer()
-		start := time.Now()
-		if err := c.Start(context.Background()); err != nil {
-			b.Fatal(err)
-		}
-		<-done
-		b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "msgs/s")
-		b.StopTimer()
-		_ = c.Stop(context.Background())
-	})
+	b.Run("binder", func(b *testing.B) { benchBinderConsume(b, "bench.con.binder.", nil) })
+}
+
+// benchBinderConsume publishes b.N messages, then times a binder consumer
+// with the given RabbitMQ-specific consumer properties taking them all.
+func benchBinderConsume(b *testing.B, prefix string, ext map[string]any) {
+	_, ch := rawConn(b)
+	dest := prefix + randomID()
+	benchTopology(b, ch, dest)
+	_ = ch.Confirm(false)
+	rawPublish(b, ch, dest, b.N)
+	_, tr := newTestBinder(b, nil)
+	var n atomic.Int64
+	done := make(chan struct{})
+	c, err := tr.BindConsumer(context.Background(), stream.ConsumerSpec{Binding: "b-in-0", Destination: dest, Group: "g",
+		ContentType: "application/json", Extension: ext,
+		Handler: func(context.Context, stream.Envelope) error {
+			if n.Add(1) == int64(b.N) {
+				close(done)
+			}
+			return nil
+		}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	start := time.Now()
+	if err := c.Start(context.Background()); err != nil {
+		b.Fatal(err)
+	}
+	<-done
+	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "msgs/s")
+	b.StopTimer()
+	_ = c.Stop(context.Background())
 }
 
 // BenchmarkRabbitLatency sends at a fixed 2,000 msgs/s through the binder
@@ -238,34 +243,7 @@ func BenchmarkRabbitLatency(b *testing.B) {
 func BenchmarkRabbitConsumePrefetch(b *testing.B) {
 	for _, prefetch := range []int{1, 16, 64, 128, 256} {
 		b.Run(strconv.Itoa(prefetch), func(b *testing.B) {
-			_, ch := rawConn(b)
-			dest := "bench.prefetch." + randomID()
-			benchTopology(b, ch, dest)
-			_ = ch.Confirm(false)
-			rawPublish(b, ch, dest, b.N)
-			_, tr := newTestBinder(b, nil)
-			var n atomic.Int64
-			done := make(chan struct{})
-			c, err := tr.BindConsumer(context.Background(), stream.ConsumerSpec{Binding: "p-in-0", Destination: dest, Group: "g",
-				ContentType: "application/json", Extension: map[string]any{"prefetch": prefetch},
-				Handler: func(context.Context, stream.Envelope) error {
-					if n.Add(1) == int64(b.N) {
-						close(done)
-					}
-					return nil
-				}})
-			if err != nil {
-				b.Fatal(err)
-			}
-			b.ResetTimer()
-			start := time.Now()
-			if err := c.Start(context.Background()); err != nil {
-				b.Fatal(err)
-			}
-			<-done
-			b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "msgs/s")
-			b.StopTimer()
-			_ = c.Stop(context.Background())
+			benchBinderConsume(b, "bench.prefetch.", map[string]any{"prefetch": prefetch})
 		})
 	}
 }
