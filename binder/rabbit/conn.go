@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	amqp "github.com/rabbitmq/amqp091-go"
@@ -25,15 +26,17 @@ type connMgr struct {
 	ctx  context.Context // the binder's lifetime
 	dial func(ctx context.Context, addr int) (*amqp.Connection, error)
 
-	mu        sync.Mutex
-	started   bool
-	conn      *amqp.Connection
-	gen       uint64        // incremented on every new connection
-	ready     chan struct{} // closed while conn != nil
-	lastErr   error
-	blocked   bool
-	unblocked chan struct{} // closed when the connection is not blocked
-	done      chan struct{} // closed when the loop ended
+	mu      sync.Mutex
+	started bool
+	conn    *amqp.Connection
+	gen     uint64        // incremented on every new connection
+	ready   chan struct{} // closed while conn != nil
+	lastErr error
+	blocked bool
+	// blockedFlag mirrors blocked for the lock-free check of every Send.
+	blockedFlag atomic.Bool
+	unblocked   chan struct{} // closed when the connection is not blocked
+	done        chan struct{} // closed when the loop ended
 }
 
 func newConnMgr(ctx context.Context, s settings, role string, log *slog.Logger) *connMgr {
@@ -147,6 +150,9 @@ func (m *connMgr) lost(c *amqp.Connection) {
 // waitUnblocked waits while the broker blocks the connection (a resource
 // alarm), bounded by ctx.
 func (m *connMgr) waitUnblocked(ctx context.Context) error {
+	if !m.blockedFlag.Load() { // the common case, without the lock
+		return nil
+	}
 	m.mu.Lock()
 	ch := m.unblocked
 	m.mu.Unlock()
@@ -172,6 +178,7 @@ func (m *connMgr) setBlocked(b bool) {
 		return
 	}
 	m.blocked = b
+	m.blockedFlag.Store(b)
 	if b {
 		m.unblocked = make(chan struct{})
 	} else {

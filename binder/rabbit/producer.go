@@ -70,6 +70,9 @@ type laneSession struct {
 	gen      uint64
 	mu       sync.Mutex
 	returned map[string]int // message ids returned and not yet claimed
+	// nReturned counts the entries of returned, so that the common case (no
+	// return pending) costs an atomic load, not a lock.
+	nReturned atomic.Int64
 }
 
 func (l *lane) lock(ctx context.Context) error {
@@ -127,6 +130,7 @@ func (l *lane) session(ctx context.Context) (*laneSession, error) {
 			}
 			s.mu.Lock()
 			s.returned[corr]++
+			s.nReturned.Add(1)
 			s.mu.Unlock()
 			<-r2
 		}
@@ -155,9 +159,15 @@ func (s *laneSession) lostErr(exchange string) error {
 }
 
 func (s *laneSession) takeReturned(id string) bool {
+	// A return is recorded before its ack is delivered (see session), so a
+	// Send that saw its ack sees its return in this count.
+	if s.nReturned.Load() == 0 {
+		return false
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.returned[id] > 0 {
+		s.nReturned.Add(-1)
 		s.returned[id]--
 		if s.returned[id] == 0 {
 			delete(s.returned, id)
