@@ -203,6 +203,9 @@ func Load(opts Options) (*Loaded, error) {
 		unresolved[path] = true
 	})
 	out.Raw = raw
+	if tree, ok := raw["stream"].(map[string]any); ok {
+		errs = append(errs, liftDLQAliases(tree, origins)...)
+	}
 
 	d := &decoder{origins: origins, skip: unresolved}
 	d.decode(raw["stream"], cfgSchema, reflect.ValueOf(out.Stream).Elem(), "stream")

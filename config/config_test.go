@@ -708,3 +708,102 @@ stream:
 		t.Fatalf("z-in-0 must take the defaults: %+v", z)
 	}
 }
+
+// SCSt puts enable-dlq (Kafka) and auto-bind-dlq (RabbitMQ) in the
+// binder-specific sections; a ported file must work unchanged.
+func TestDLQAliasesInBinderSections(t *testing.T) {
+	l, err := Load(Options{Data: []byte(`
+spring:
+  cloud:
+    stream:
+      kafka:
+        default: { consumer: { enableDlq: true } }
+        bindings:
+          a-in-0: { consumer: { enableDlq: false, startOffset: earliest } }
+      rabbit:
+        bindings:
+          b-in-0: { consumer: { autoBindDlq: true, prefetch: 10 } }
+`), Env: []string{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := l.Stream
+	if !s.Default.Consumer.DLQ || s.Binding("a-in-0").Consumer.DLQ || !s.Binding("b-in-0").Consumer.DLQ {
+		t.Fatalf("dlq: default %v a %v b %v", s.Default.Consumer.DLQ, s.Binding("a-in-0").Consumer.DLQ, s.Binding("b-in-0").Consumer.DLQ)
+	}
+	kc, _ := s.Extension("kafka", "a-in-0")
+	rc, _ := s.Extension("rabbit", "b-in-0")
+	if _, left := kc["enable-dlq"]; left || kc["start-offset"] != "earliest" {
+		t.Fatalf("kafka consumer section %v", kc)
+	}
+	if _, left := rc["auto-bind-dlq"]; left || rc["prefetch"] == nil {
+		t.Fatalf("rabbit consumer section %v", rc)
+	}
+	_, err = Load(Options{Data: []byte(`
+stream:
+  bindings: { a-in-0: { consumer: { dlq: false } } }
+  kafka:
+    bindings: { a-in-0: { consumer: { enable-dlq: true } } }
+`), Env: []string{}})
+	if err == nil || !strings.Contains(err.Error(), "stream.kafka.bindings.a-in-0.consumer.enable-dlq") {
+		t.Fatalf("a disagreeing alias must be reported: %v", err)
+	}
+}
+
+// Spring's relaxed env names drop the dashes of camelCase keys
+// (DEFAULTBINDER, MAXATTEMPTS); both spellings override, and a misspelt
+// variable for a binder-specific section is reported, not ignored.
+func TestEnvRelaxedNames(t *testing.T) {
+	data := []byte(`
+stream:
+  function: { definition: chargePayment }
+  kafka:
+    bindings:
+      x-in-0: { consumer: { start-offset: latest } }
+`)
+	l, err := Load(Options{Data: data, Env: []string{
+		"SPRING_CLOUD_STREAM_DEFAULTBINDER=kafka",
+		"SPRING_CLOUD_STREAM_BINDINGS_CHARGEPAYMENT_IN_0_CONSUMER_MAXATTEMPTS=7",
+		"STREAM_KAFKA_BINDINGS_X_IN_0_CONSUMER_STARTOFFSET=earliest",
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l.Stream.DefaultBinder != "kafka" {
+		t.Errorf("default binder %q", l.Stream.DefaultBinder)
+	}
+	if n := l.Stream.Binding("chargePayment-in-0").Consumer.MaxAttempts; n != 7 {
+		t.Errorf("max-attempts %d", n)
+	}
+	c, _ := l.Stream.Extension("kafka", "x-in-0")
+	if c["start-offset"] != "earliest" || len(c) != 1 {
+		t.Errorf("kafka consumer section %v (the override must replace start-offset, not add a key)", c)
+	}
+	for _, bad := range []string{
+		"STREAM_KAFKA_BINDNGS_X_IN_0_CONSUMER_START_OFFSET=earliest",
+		"STREAM_RABBIT_BINDINGS_X_IN_0_CONSUMR_PREFETCH=1",
+	} {
+		_, err := Load(Options{Data: data, Env: []string{bad}})
+		if err == nil || !strings.Contains(err.Error(), "binder-specific section") {
+			t.Errorf("%s: want an error, got %v", bad, err)
+		}
+	}
+}
+
+// Whole numbers written as floats are integers (and milliseconds).
+func TestIntegralFloats(t *testing.T) {
+	l, err := Load(Options{Data: []byte(`
+stream:
+  default: { consumer: { concurrency: 2.0, back-off-initial-interval: 1e3 } }
+`), Env: []string{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := l.Stream.Default.Consumer; c.Concurrency != 2 || c.BackOffInitialInterval != time.Second {
+		t.Fatalf("%+v", c)
+	}
+	_, err = Load(Options{Data: []byte("stream: { default: { consumer: { concurrency: 2.5 } } }"), Env: []string{}})
+	if err == nil || !strings.Contains(err.Error(), "2.5") {
+		t.Fatalf("2.5 must be refused, showing the value: %v", err)
+	}
+}

@@ -274,6 +274,14 @@ func toInt(v any) (int, error) {
 			return 0, wrongType(wantInt, v)
 		}
 		return int(n), nil
+	case float64: // 2.0 in YAML: a whole number is an integer
+		if v != math.Trunc(v) || math.IsInf(v, 0) || math.IsNaN(v) {
+			return 0, fmt.Errorf("expected %s, got %v (not a whole number)", wantInt, strconv.FormatFloat(v, 'g', -1, 64))
+		}
+		if math.Abs(v) > math.MaxInt32 {
+			return 0, fmt.Errorf("%s is out of range", strconv.FormatFloat(v, 'g', -1, 64))
+		}
+		return int(v), nil
 	default:
 		return 0, wrongType(wantInt, v)
 	}
@@ -351,6 +359,11 @@ func toDuration(v any) (time.Duration, error) {
 		return millis(x)
 	case uint64:
 		return 0, fmt.Errorf("%d milliseconds is out of range", x)
+	case float64: // 1e3 or 1000.0: whole milliseconds
+		if x != math.Trunc(x) || math.IsInf(x, 0) || math.IsNaN(x) || math.Abs(x) > float64(maxMillis) {
+			return 0, fmt.Errorf("expected %s, got %v", wantDuration, strconv.FormatFloat(x, 'g', -1, 64))
+		}
+		return millis(int64(x))
 	case string:
 		if x != "" && strings.Trim(x, "0123456789") == "" {
 			n, err := strconv.ParseInt(x, 10, 64)

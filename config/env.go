@@ -96,6 +96,8 @@ func envLayer(env map[string]string, cfg *schema, files map[string]any) *layer {
 			// are not ours.
 			if f := fieldPrefix(cfg, v.tokens); f != nil {
 				l.fail("stream."+f.key, origin, "matches no configuration key (expected the key path in upper case with '.' and '-' as '_', e.g. STREAM_BINDINGS_<NAME>_GROUP)")
+			} else if sec := r.binderSection(cfg, v.tokens); sec != "" {
+				l.fail("stream."+sec, origin, "matches no key of the binder-specific section (expected e.g. STREAM_%s_BINDINGS_<NAME>_CONSUMER_<KEY>)", strings.ToUpper(sec))
 			}
 			continue
 		}
@@ -117,11 +119,72 @@ func envLayer(env map[string]string, cfg *schema, files map[string]any) *layer {
 // fieldPrefix returns the field of s whose key starts toks, or nil.
 func fieldPrefix(s *schema, toks []string) *field {
 	for _, f := range s.fields {
-		if hasPrefix(toks, envTokens(f.key)) {
-			return f
+		for _, kt := range envSpellings(f) {
+			if hasPrefix(toks, kt) {
+				return f
+			}
 		}
 	}
 	return nil
+}
+
+// envSpellings are the token sequences that name field f in a variable:
+// each spelling with its dashes as '_' (DEFAULT_BINDER), and with its dashes
+// dropped, as Spring's relaxed binding writes camelCase keys
+// (DEFAULTBINDER for defaultBinder).
+func envSpellings(f *field) [][]string {
+	var out [][]string
+	for _, k := range f.spellings() {
+		out = append(out, envTokens(k))
+		if sq := strings.ToUpper(squash(k)); strings.Contains(k, "-") {
+			out = append(out, []string{sq})
+		}
+	}
+	return out
+}
+
+// keyTokens returns how many tokens of toks spell key k, either with its
+// dashes as '_' or squashed (START_OFFSET or STARTOFFSET for start-offset);
+// 0 when they do not.
+func keyTokens(toks []string, k string) int {
+	if kt := envTokens(k); hasPrefix(toks, kt) {
+		return len(kt)
+	}
+	if len(toks) > 0 && toks[0] == strings.ToUpper(squash(k)) {
+		return 1
+	}
+	return 0
+}
+
+// builtinBinderTypes are the binder types streambind ships, whose sections
+// (stream.kafka, ...) an override may name before the files do.
+var builtinBinderTypes = []string{"kafka", "memory", "rabbit"}
+
+// binderSection returns the binder-specific section (stream.<type>) that
+// toks start with, or "": a section of the files, of a declared binder's
+// type, or of a built-in type. A variable starting so is ours, so that a
+// misspelt one is reported instead of ignored.
+func (r *resolver) binderSection(cfg *schema, toks []string) string {
+	if len(toks) == 0 {
+		return ""
+	}
+	candidates := append([]string(nil), builtinBinderTypes...)
+	for _, k := range r.keysAt([]string{"stream"}) {
+		if cfg.field(k) == nil {
+			candidates = append(candidates, k)
+		}
+	}
+	for _, b := range r.keysAt([]string{"stream", "binders"}) {
+		if t, ok := r.lookup([]string{"stream", "binders", b, "type"}).(string); ok {
+			candidates = append(candidates, t)
+		}
+	}
+	for _, c := range candidates {
+		if strings.ToUpper(c) == toks[0] {
+			return strings.ToLower(c)
+		}
+	}
+	return ""
 }
 
 // functionBindings returns the binding names of the functions in a
@@ -204,8 +267,7 @@ func (r *resolver) resolve(s *schema, toks []string, path []string) ([]string, b
 			return strings.Count(fields[i].key, "-") > strings.Count(fields[j].key, "-")
 		})
 		for _, f := range fields {
-			for _, k := range f.spellings() {
-				kt := envTokens(k)
+			for _, kt := range envSpellings(f) {
 				if !hasPrefix(toks, kt) {
 					continue
 				}
@@ -277,15 +339,15 @@ func (r *resolver) free(toks, path []string) ([]string, bool) {
 	keys := r.keysAt(path)
 	sort.SliceStable(keys, func(i, j int) bool { return len(envTokens(keys[i])) > len(envTokens(keys[j])) })
 	for _, k := range keys {
-		kt := envTokens(k)
-		if !hasPrefix(toks, kt) {
+		n := keyTokens(toks, k)
+		if n == 0 {
 			continue
 		}
-		if len(kt) == len(toks) {
+		if n == len(toks) {
 			return appendPath(path, k), true
 		}
 		if _, isMap := m[k].(map[string]any); isMap {
-			return r.free(toks[len(kt):], appendPath(path, k))
+			return r.free(toks[n:], appendPath(path, k))
 		}
 	}
 	return appendPath(path, strings.ToLower(strings.Join(toks, "-"))), true

@@ -130,7 +130,8 @@ func TestConversions(t *testing.T) {
 		{"int", "42", res{42, false}},
 		{"int", "4x", res{nil, true}},
 		{"int", "99999999999999999999", res{nil, true}},
-		{"int", 1.0, res{nil, true}},
+		{"int", 1.0, res{1, false}}, // a whole number written as a float
+		{"int", 1.5, res{nil, true}},
 		{"int", true, res{nil, true}},
 		{"float", 1.5, res{1.5, false}},
 		{"float", 2, res{2.0, false}},
