@@ -807,3 +807,22 @@ stream:
 		t.Fatalf("2.5 must be refused, showing the value: %v", err)
 	}
 }
+
+// Small hostile files fail fast instead of exhausting memory or time.
+func TestHostileFilesFailFast(t *testing.T) {
+	long := strings.Repeat("x", 100_000)
+	var b strings.Builder
+	b.WriteString("s: &s " + long + "\nl:\n")
+	for range 500 {
+		b.WriteString("  - *s\n")
+	}
+	_, err := Load(Options{Data: []byte(b.String()), Env: []string{}})
+	if err == nil || !strings.Contains(err.Error(), "too much text") {
+		t.Fatalf("aliases of a long string: %v", err)
+	}
+	nested := strings.Repeat("${A:", 10_000) + "x" + strings.Repeat("}", 10_000)
+	_, err = Load(Options{Data: []byte("stream: { default-binder: \"" + nested + "\" }"), Env: []string{}})
+	if err == nil || !strings.Contains(err.Error(), "nested more than") {
+		t.Fatalf("deeply nested placeholders: %v", err)
+	}
+}

@@ -15,6 +15,18 @@ import (
 // empty names and unterminated placeholders (left in the result as
 // written).
 func expandPlaceholders(s string, env map[string]string) (string, []string) {
+	return expandNested(s, env, 0)
+}
+
+// maxPlaceholderDepth bounds defaults nested in defaults
+// (${A:${B:${C:x}}}): deeper nesting is refused rather than expanded in
+// quadratic time.
+const maxPlaceholderDepth = 16
+
+func expandNested(s string, env map[string]string, depth int) (string, []string) {
+	if depth > maxPlaceholderDepth {
+		return s, []string{fmt.Sprintf("placeholders nested more than %d deep", maxPlaceholderDepth)}
+	}
 	if !strings.Contains(s, "${") {
 		return s, nil
 	}
@@ -46,7 +58,7 @@ func expandPlaceholders(s string, env map[string]string) (string, []string) {
 			if val, ok := env[name]; ok {
 				b.WriteString(val)
 			} else if hasDef {
-				d, p := expandPlaceholders(def, env)
+				d, p := expandNested(def, env, depth+1)
 				probs = append(probs, p...)
 				b.WriteString(d)
 			} else {

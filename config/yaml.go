@@ -16,6 +16,11 @@ import (
 // memory.
 const maxNodes = 100_000
 
+// maxScalarBytes bounds the text of one file's scalars after alias
+// expansion: a long string repeated by aliases must not exhaust memory
+// either.
+const maxScalarBytes = 16 << 20
+
 // ynode is a YAML node with aliases and merge keys (<<) resolved.
 type ynode struct {
 	kind    yaml.Kind // MappingNode, SequenceNode or ScalarNode
@@ -132,6 +137,7 @@ func parserError(msg string) bool {
 type expander struct {
 	name   string
 	nodes  int
+	bytes  int                 // scalar text expanded so far
 	active map[*yaml.Node]bool // alias targets being expanded (cycle check)
 }
 
@@ -176,6 +182,11 @@ func (x *expander) expand(n *yaml.Node) (*ynode, error) {
 	case yaml.MappingNode:
 		return x.mapping(n)
 	default:
+		x.bytes += len(n.Value)
+		if x.bytes > maxScalarBytes {
+			return nil, &fileError{name: x.name, line: n.Line,
+				msg: fmt.Sprintf("too much text after expanding aliases (more than %d MiB)", maxScalarBytes>>20)}
+		}
 		return &ynode{kind: yaml.ScalarNode, line: n.Line, value: scalarValue(n)}, nil
 	}
 }
