@@ -826,3 +826,16 @@ func TestHostileFilesFailFast(t *testing.T) {
 		t.Fatalf("deeply nested placeholders: %v", err)
 	}
 }
+
+// A leading zero does not make a number octal: 010 is 10, in the file as in
+// the environment.
+func TestLeadingZeroIsDecimal(t *testing.T) {
+	l, err := Load(Options{Data: []byte("stream: { default: { consumer: { max-attempts: 010, back-off-initial-interval: 010 } } }"),
+		Env: []string{"STREAM_DEFAULT_CONSUMER_CONCURRENCY=010"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := l.Stream.Default.Consumer; c.MaxAttempts != 10 || c.BackOffInitialInterval != 10*time.Millisecond || c.Concurrency != 10 {
+		t.Fatalf("%+v", c)
+	}
+}

@@ -242,7 +242,22 @@ func scalarValue(n *yaml.Node) any {
 	switch n.ShortTag() {
 	case "!!null":
 		return nil
-	case "!!bool", "!!int", "!!float":
+	case "!!int":
+		// yaml.v3 reads 010 as octal 8; the environment and placeholders
+		// give the same digits as 10. Leading zeros are decimal here, as
+		// everywhere else in the configuration (0o10 and 0x8 stay as
+		// written).
+		if t := strings.TrimLeft(n.Value, "+-"); len(t) > 1 && t[0] == '0' && strings.Trim(t, "0123456789") == "" {
+			if d, err := strconv.ParseInt(n.Value, 10, 64); err == nil {
+				return int(d)
+			}
+		}
+		var v any
+		if err := n.Decode(&v); err != nil {
+			return n.Value
+		}
+		return v
+	case "!!bool", "!!float":
 		var v any
 		if err := n.Decode(&v); err != nil {
 			return n.Value
