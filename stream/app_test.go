@@ -456,14 +456,7 @@ func TestGracefulShutdownFinishesInFlight(t *testing.T) {
 		finished.Store(true)
 		return nil
 	})
-	cfg := &stream.Config{
-		Function:       stream.FunctionConfig{Definition: "slow"},
-		OutputBindings: "src",
-		Bindings: map[string]stream.BindingConfig{
-			"src":       {Destination: "s"},
-			"slow-in-0": {Destination: "s", Group: "g"},
-		},
-	}
+	cfg := fedBySrc("slow", "")
 	r := start(t, cfg, fns)
 	if err := r.app.Bridge().Send(context.Background(), "src", "x"); err != nil {
 		t.Fatal(err)
@@ -493,15 +486,8 @@ func TestShutdownTimeoutBoundsStuckHandler(t *testing.T) {
 		<-ctx.Done() // only the end of the grace period frees it
 		return ctx.Err()
 	})
-	cfg := &stream.Config{
-		Function:        stream.FunctionConfig{Definition: "stuck"},
-		OutputBindings:  "src",
-		ShutdownTimeout: 100 * time.Millisecond,
-		Bindings: map[string]stream.BindingConfig{
-			"src":        {Destination: "s"},
-			"stuck-in-0": {Destination: "s", Group: "g"},
-		},
-	}
+	cfg := fedBySrc("stuck", "")
+	cfg.ShutdownTimeout = 100 * time.Millisecond
 	r := start(t, cfg, fns)
 	if err := r.app.Bridge().Send(context.Background(), "src", "x"); err != nil {
 		t.Fatal(err)
@@ -567,14 +553,7 @@ func TestStoppedBindingReceivesNothingThenEverything(t *testing.T) {
 	got := make(chan string, 100)
 	fns := stream.NewCatalog()
 	stream.AddConsumer(fns, "sink", func(_ context.Context, s string) error { got <- s; return nil })
-	cfg := &stream.Config{
-		Function:       stream.FunctionConfig{Definition: "sink"},
-		OutputBindings: "src",
-		Bindings: map[string]stream.BindingConfig{
-			"src":       {Destination: "s"},
-			"sink-in-0": {Destination: "s", Group: "g", ContentType: "text/plain"},
-		},
-	}
+	cfg := fedBySrc("sink", "text/plain")
 	r := start(t, cfg, fns)
 	b := r.app.Binding("sink-in-0")
 	ctx := context.Background()
@@ -655,14 +634,7 @@ func TestContentTypeHeaderWins(t *testing.T) {
 	got := make(chan string, 1)
 	fns := stream.NewCatalog()
 	stream.AddConsumer(fns, "sink", func(_ context.Context, s Text) error { got <- string(s); return nil })
-	cfg := &stream.Config{
-		Function:       stream.FunctionConfig{Definition: "sink"},
-		OutputBindings: "src",
-		Bindings: map[string]stream.BindingConfig{
-			"src":       {Destination: "s"},
-			"sink-in-0": {Destination: "s", Group: "g"}, // application/json by default
-		},
-	}
+	cfg := fedBySrc("sink", "")
 	r := start(t, cfg, fns)
 	msg := stream.NewMessage([]byte("plain words"), stream.HeaderContentType, "text/plain")
 	if err := r.app.Bridge().Send(context.Background(), "src", msg); err != nil {
@@ -768,14 +740,7 @@ func TestPauseTimeoutThenResume(t *testing.T) {
 		got <- s
 		return nil
 	})
-	cfg := &stream.Config{
-		Function:       stream.FunctionConfig{Definition: "sink"},
-		OutputBindings: "src",
-		Bindings: map[string]stream.BindingConfig{
-			"src":       {Destination: "s"},
-			"sink-in-0": {Destination: "s", Group: "g", ContentType: "text/plain"},
-		},
-	}
+	cfg := fedBySrc("sink", "text/plain")
 	r := start(t, cfg, fns)
 	b := r.app.Binding("sink-in-0")
 	ctx := context.Background()
@@ -804,5 +769,19 @@ func TestPauseTimeoutThenResume(t *testing.T) {
 	}
 	if s := recv(t, got); s != "after" {
 		t.Fatalf("got %q after Resume", s)
+	}
+}
+
+// fedBySrc configures consumer fn on destination "s" (group g, the given
+// content type, "" for the default) and the output binding "src" that feeds
+// it through the bridge.
+func fedBySrc(fn, contentType string) *stream.Config {
+	return &stream.Config{
+		Function:       stream.FunctionConfig{Definition: fn},
+		OutputBindings: "src",
+		Bindings: map[string]stream.BindingConfig{
+			"src":        {Destination: "s"},
+			fn + "-in-0": {Destination: "s", Group: "g", ContentType: contentType},
+		},
 	}
 }

@@ -141,13 +141,7 @@ func TestFaultClusterRestart(t *testing.T) {
 	p := bindProducer(t, b, dest, 2)
 	startConsumer(t, b, consumerSpec(dest, "g", tr.handler()))
 
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		produce(ctx, t, p, tr, "m", 1500, 2, 500*time.Microsecond)
-	}()
+	done := produceInBackground(t, p, tr, "m", 1500, 2, 500*time.Microsecond)
 	tr.waitReceived(t, 200, faultTimeout)
 	cmu.Lock()
 	c.Close()
@@ -178,13 +172,7 @@ func TestFaultRebalance(t *testing.T) {
 	p := bindProducer(t, b, dest, 6)
 	startConsumer(t, b, consumerSpec(dest, "g", tr.handler()))
 
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		produce(ctx, t, p, tr, "m", 3000, 6, 300*time.Microsecond)
-	}()
+	done := produceInBackground(t, p, tr, "m", 3000, 6, 300*time.Microsecond)
 	tr.waitReceived(t, 300, faultTimeout)
 	var extra []stream.Consumer
 	for range 2 {
@@ -369,13 +357,7 @@ func TestFaultShutdownMidStream(t *testing.T) {
 	spec.Consumer.Concurrency = 2
 	c1 := startConsumer(t, b, spec)
 	p := bindProducer(t, b, dest, 2)
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		produce(ctx, t, p, tr, "m", 2000, 2, 200*time.Microsecond)
-	}()
+	done := produceInBackground(t, p, tr, "m", 2000, 2, 200*time.Microsecond)
 	tr.waitReceived(t, 300, faultTimeout)
 	sctx, scancel := context.WithTimeout(context.Background(), faultTimeout)
 	if err := c1.Stop(sctx); err != nil {

@@ -229,3 +229,16 @@ func closeBinder(t testing.TB, b stream.Binder) {
 func uniqueTopic(t testing.TB) string {
 	return strings.NewReplacer("/", ".", "_", "-").Replace(strings.ToLower(t.Name())) + "-" + uuid.NewString()[:8]
 }
+
+// produceInBackground runs produce in a goroutine, stopped when the test
+// ends, and returns a channel closed when it has sent everything.
+func produceInBackground(t testing.TB, p stream.Producer, tr *tracker, prefix string, n, parts int, pace time.Duration) <-chan struct{} {
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		produce(ctx, t, p, tr, prefix, n, parts, pace)
+	}()
+	return done
+}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -65,16 +66,35 @@ func (s *idSet) waitAll(t testing.TB, want []string, d time.Duration) (lost, dup
 }
 
 // TestReconnectResends closes the binder's own connections (not the
-// broker's other clients') several times while producers send: every
-// confirmed message arrives.
+// broker's other clients') several times while producers send: every Send
+// succeeds and every confirmed message arrives.
 func TestReconnectResends(t *testing.T) {
+	faultRun(t, 3000, false, func(t *testing.T, b *Binder, _ stream.Producer) {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		for range 3 {
+			b.pubMgr.forceClose()
+			b.sub.forceClose()
+			if _, _, err := b.pubMgr.get(ctx); err != nil { // wait for the reconnection
+				t.Fatal(err)
+			}
+		}
+	})
+}
+
+// faultRun sends n messages from 4 goroutines to a consumer group, calls
+// disrupt once a quarter was sent, and checks that every confirmed id
+// arrived. With retry, a failed Send is sent again, as an application
+// would (for outages longer than a Send may wait); without, every Send must
+// succeed across the disruption.
+func faultRun(t *testing.T, n int, retry bool, disrupt func(t *testing.T, b *Binder, p stream.Producer)) {
 	b, tr := newTestBinder(t, nil)
-	dest := uniqueDest(t, "reconnect")
+	dest := uniqueDest(t, "fault")
 	got := newIDSet()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	c, err := tr.BindConsumer(ctx, stream.ConsumerSpec{Binding: "r-in-0", Destination: dest, Group: "g", ContentType: "application/json",
-		Consumer: stream.ConsumerConfig{Concurrency: 2},
+	c, err := tr.BindConsumer(ctx, stream.ConsumerSpec{Binding: "f-in-0", Destination: dest, Group: "g", ContentType: "application/json",
+		Consumer: stream.ConsumerConfig{Concurrency: 4},
 		Handler:  func(_ context.Context, m stream.Envelope) error { got.add(m.Headers["x-id"]); return nil }})
 	if err != nil {
 		t.Fatal(err)
@@ -83,46 +103,50 @@ func TestReconnectResends(t *testing.T) {
 	if err := c.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
-	p, err := tr.BindProducer(ctx, stream.ProducerSpec{Binding: "r-out-0", Destination: dest, ContentType: "application/json"})
+	p, err := tr.BindProducer(ctx, stream.ProducerSpec{Binding: "f-out-0", Destination: dest, ContentType: "application/json"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	const senders, each = 4, 750
+	const senders = 4
 	var (
-		mu   sync.Mutex
-		sent []string
-		wg   sync.WaitGroup
-		half = make(chan struct{})
-		once sync.Once
+		mu      sync.Mutex
+		sent    []string
+		retries atomic.Int64
+		wg      sync.WaitGroup
+		quarter = make(chan struct{})
+		once    sync.Once
 	)
 	for g := range senders {
 		wg.Go(func() {
-			for i := range each {
+			for i := range n / senders {
 				id := strconv.Itoa(g) + "-" + strconv.Itoa(i)
-				if err := p.Send(ctx, stream.Envelope{Payload: []byte(id), Headers: stream.Headers{"x-id": id}}); err != nil {
-					t.Errorf("send %s: %v", id, err)
-					return
+				for {
+					sctx, scancel := context.WithTimeout(ctx, 5*time.Second)
+					err := p.Send(sctx, stream.Envelope{Payload: []byte(`{"id":"` + id + `"}`), Headers: stream.Headers{"x-id": id}})
+					scancel()
+					if err == nil {
+						break
+					}
+					if !retry || ctx.Err() != nil {
+						t.Errorf("send %s: %v", id, err)
+						return
+					}
+					retries.Add(1)
 				}
 				mu.Lock()
 				sent = append(sent, id)
-				if len(sent) == senders*each/4 {
-					once.Do(func() { close(half) })
+				if len(sent) == n/4 {
+					once.Do(func() { close(quarter) })
 				}
 				mu.Unlock()
 			}
 		})
 	}
-	<-half
-	for range 3 {
-		b.pubMgr.forceClose()
-		b.sub.forceClose()
-		if _, _, err := b.pubMgr.get(ctx); err != nil { // wait for the reconnection
-			t.Fatal(err)
-		}
-	}
+	<-quarter
+	disrupt(t, b, p)
 	wg.Wait()
-	lost, dups := got.waitAll(t, sent, 20*time.Second)
-	t.Logf("sent %d, lost %d, duplicates %d", len(sent), lost, dups)
+	lost, dups := got.waitAll(t, sent, 60*time.Second)
+	t.Logf("sent %d (%d sends retried), received all but %d, duplicates %d", len(sent), retries.Load(), lost, dups)
 	if lost != 0 {
 		t.Fatalf("%d confirmed messages lost", lost)
 	}
