@@ -85,6 +85,8 @@ type App struct {
 type binderInstance struct {
 	name, typ string
 	binder    Binder
+	// startupTimeout: stream.binders.<name>.startup-timeout, defaulted.
+	startupTimeout time.Duration
 }
 
 // NewApp validates cfg against the catalog and the registered binder types
@@ -233,8 +235,12 @@ func (a *App) binderFor(v *validator, bindingPath, name string) *binderInstance 
 	}
 	typ := name
 	var env map[string]any
+	startup := DefaultStartupTimeout
 	if bc, ok := a.cfg.Binders[name]; ok {
 		typ, env = bc.Type, bc.Environment
+		if bc.StartupTimeout != 0 {
+			startup = bc.StartupTimeout
+		}
 		if typ == "" {
 			return nil // reported by checkBinderDeclarations
 		}
@@ -254,7 +260,7 @@ func (a *App) binderFor(v *validator, bindingPath, name string) *binderInstance 
 		v.add("stream.binders."+name, "%v", err)
 		return nil
 	}
-	bi := &binderInstance{name: name, typ: typ, binder: b}
+	bi := &binderInstance{name: name, typ: typ, binder: b, startupTimeout: startup}
 	a.binders[name] = bi
 	return bi
 }
@@ -485,11 +491,17 @@ func (a *App) start(ctx, supCtx context.Context, suppliers *sync.WaitGroup) erro
 		bi := a.binders[b.binderName]
 		cons, prod := a.cfg.Extension(bi.typ, b.name)
 		if !b.input {
-			p, err := bi.binder.BindProducer(ctx, b.producerSpec(prod))
+			var p Producer
+			err := a.bindRetrying(ctx, bi, "producer "+b.name, func(ctx context.Context) (err error) {
+				p, err = bi.binder.BindProducer(ctx, b.producerSpec(prod))
+				return err
+			})
 			if err != nil {
 				return fmt.Errorf("bind producer %s to %s: %w", b.name, b.destination, err)
 			}
+			b.mu.Lock() // Health may read it meanwhile
 			b.producer = p
+			b.mu.Unlock()
 			if b.cfg.Producer.AutoStart() {
 				if err := b.Start(ctx); err != nil {
 					return err
@@ -498,7 +510,11 @@ func (a *App) start(ctx, supCtx context.Context, suppliers *sync.WaitGroup) erro
 			continue
 		}
 		for _, d := range destinations(b.destination) {
-			c, err := bi.binder.BindConsumer(ctx, b.consumerSpec(d, cons, rtOf[b]))
+			var c Consumer
+			err := a.bindRetrying(ctx, bi, "consumer "+b.name, func(ctx context.Context) (err error) {
+				c, err = bi.binder.BindConsumer(ctx, b.consumerSpec(d, cons, rtOf[b]))
+				return err
+			})
 			if err != nil {
 				return fmt.Errorf("bind consumer %s to %s: %w", b.name, d, err)
 			}
@@ -530,6 +546,43 @@ func (a *App) start(ctx, supCtx context.Context, suppliers *sync.WaitGroup) erro
 		}()
 	}
 	return ctx.Err()
+}
+
+// bindRetrying calls bind until it succeeds, fails with an error other than
+// [ErrUnavailable], or the binder's startup-timeout (measured from the
+// first attempt) or ctx ends; each attempt gets the time that is left.
+// Retries back off from 100ms to 5s and are logged at WARN, since
+// readiness is 503 meanwhile.
+func (a *App) bindRetrying(ctx context.Context, bi *binderInstance, what string, bind func(context.Context) error) error {
+	parent := ctx
+	if bi.startupTimeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, bi.startupTimeout)
+		defer cancel()
+	}
+	timedOut := func(err error) error {
+		return fmt.Errorf("binder %s unavailable for the whole startup-timeout (%s): %w", bi.name, bi.startupTimeout, err)
+	}
+	policy := retryPolicy{initial: 100 * time.Millisecond, multiplier: 2, max: 5 * time.Second}
+	for attempt := 1; ; attempt++ {
+		err := bind(ctx)
+		switch {
+		case err == nil:
+			return nil
+		case ctx.Err() != nil && parent.Err() == nil:
+			return timedOut(err)
+		case !errors.Is(err, ErrUnavailable):
+			return err
+		}
+		wait := policy.backOff(attempt)
+		a.log.Warn("binder unavailable; retrying the bind", "binder", bi.name, "binding", what, "attempt", attempt, "retry_in", wait, "error", err)
+		if !sleepCtx(ctx, wait) {
+			if parent.Err() != nil {
+				return err
+			}
+			return timedOut(err)
+		}
+	}
 }
 
 func (a *App) shutdownTimeout() time.Duration {

@@ -144,6 +144,41 @@ type HealthChecker interface {
 	Health(ctx context.Context) error
 }
 
+// BindingHealthChecker is implemented by producer and consumer bindings
+// that can tell that their own destination is unusable while the binder as
+// a whole is connected (a deleted exchange that cannot be declared again, a
+// topic that is gone while auto-creation is off). Readiness reports such a
+// binding as down.
+type BindingHealthChecker interface {
+	// Health returns nil while the binding can do its work, else the
+	// reason it cannot. Like [HealthChecker.Health] it reports known state
+	// and must not block for long.
+	Health(ctx context.Context) error
+}
+
+// ErrUnavailable marks an error caused by a broker that could not be
+// reached (refused or timed-out connections, DNS failures, a cluster with no
+// live broker), as opposed to one it gave. Binders wrap such errors of
+// BindProducer and BindConsumer with [Unavailable], and the app retries the
+// bind with back-off for up to the binder's startup-timeout; any other bind
+// error ends start-up at once.
+var ErrUnavailable = errors.New("broker unavailable")
+
+// Unavailable wraps err so that errors.Is(err, ErrUnavailable) holds.
+// Unavailable(nil) is nil.
+func Unavailable(err error) error {
+	if err == nil {
+		return nil
+	}
+	return unavailableError{err}
+}
+
+type unavailableError struct{ err error }
+
+func (e unavailableError) Error() string        { return e.err.Error() }
+func (e unavailableError) Unwrap() []error      { return []error{e.err, ErrUnavailable} }
+func (e unavailableError) Is(target error) bool { return target == ErrUnavailable }
+
 // LagReporter is implemented by consumers that can tell, cheaply, how far
 // they are behind the end of each partition (Kafka).
 type LagReporter interface {

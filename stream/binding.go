@@ -409,3 +409,45 @@ func destinations(d string) []string {
 	}
 	return out
 }
+
+// Health reports whether the binding can do its work, for bindings whose
+// binder can tell (see [BindingHealthChecker]): nil when it can, or when
+// its binder does not say; else the reasons, joined.
+func (b *Binding) Health(ctx context.Context) error {
+	var parts []any
+	for _, c := range b.consumersSnapshot() {
+		parts = append(parts, c)
+	}
+	b.mu.Lock()
+	if b.producer != nil {
+		parts = append(parts, b.producer)
+	}
+	b.mu.Unlock()
+	var errs []error
+	for _, p := range parts {
+		if hc, ok := p.(BindingHealthChecker); ok {
+			if err := hc.Health(ctx); err != nil {
+				errs = append(errs, err)
+			}
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("binding %s: %w", b.name, err)
+	}
+	return nil
+}
+
+// DeadLetterStats sums the dead-letter counters of the binding's consumers
+// (see [DeadLetterReporter]); zero for binders that do not report them.
+func (b *Binding) DeadLetterStats() DeadLetterStats {
+	var s DeadLetterStats
+	for _, c := range b.consumersSnapshot() {
+		if r, ok := c.(DeadLetterReporter); ok {
+			x := r.DeadLetterStats()
+			s.Truncated += x.Truncated
+			s.HeadersOnly += x.HeadersOnly
+			s.Dropped += x.Dropped
+		}
+	}
+	return s
+}

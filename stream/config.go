@@ -60,7 +60,18 @@ type BinderConfig struct {
 	// Environment holds the binder's connection settings, decoded by the
 	// binder itself.
 	Environment map[string]any `mapstructure:"environment"`
+	// StartupTimeout bounds how long start-up waits for this binder's
+	// broker: a bind that fails with [ErrUnavailable] is retried with
+	// back-off (100ms doubling to 5s) while the app is "starting" and
+	// readiness answers 503, and start-up fails when the time is up.
+	// Default 60s ([DefaultStartupTimeout]); a negative value waits for as
+	// long as the app's context lasts. The same rule holds for every
+	// binder type.
+	StartupTimeout time.Duration `mapstructure:"startup-timeout"`
 }
+
+// DefaultStartupTimeout is the default of stream.binders.<name>.startup-timeout.
+const DefaultStartupTimeout = 60 * time.Second
 
 // ExtensionConfig is a binder-specific section, stream.<binder-type>. Its
 // maps are decoded (strictly) by the binder.

@@ -3,13 +3,20 @@ package stream
 import (
 	"errors"
 	"fmt"
+	"sort"
 	"strings"
 )
 
 // DeadLetterHeaders returns a copy of the original headers plus the
-// x-exception-* headers of CONVENTIONS.md describing err: the message, the
-// error chain (one error per line, outermost first) and the Go type of the
-// root cause. Binders add their x-original-* headers.
+// x-exception-* headers of the conventions describing err: the message, the
+// error chain and the Go type of the root cause. Binders add their
+// x-original-* headers.
+//
+// x-exception-stacktrace has one line per error of the chain, outermost
+// first, as "<Go type>: <text>", where the text is what that error adds to
+// the one it wraps ("charge: card declined" wrapping "card declined" is
+// listed as "charge"), so a deep chain costs the length of its outermost
+// text, not that times its depth.
 func DeadLetterHeaders(orig Headers, err error) Headers {
 	h := make(Headers, len(orig)+6)
 	for k, v := range orig {
@@ -22,29 +29,236 @@ func DeadLetterHeaders(orig Headers, err error) Headers {
 	var chain strings.Builder
 	root := err
 	for e := err; e != nil; {
-		fmt.Fprintf(&chain, "%T: %s\n", e, e.Error())
-		root = e
-		switch u := e.(type) {
-		case interface{ Unwrap() error }:
-			e = u.Unwrap()
-		case interface{ Unwrap() []error }:
-			es := u.Unwrap()
-			if len(es) == 0 {
-				e = nil
-			} else {
-				e = es[0]
+		next := unwrapOne(e)
+		text := e.Error()
+		if next != nil {
+			inner := next.Error()
+			if own, ok := strings.CutSuffix(text, inner); ok {
+				text = strings.TrimRight(strings.TrimSuffix(own, ": "), " :")
 			}
-		default:
-			e = nil
 		}
+		if text == "" {
+			fmt.Fprintf(&chain, "%T\n", e)
+		} else {
+			fmt.Fprintf(&chain, "%T: %s\n", e, text)
+		}
+		root = e
+		e = next
 	}
 	h[HeaderExceptionStacktrace] = strings.TrimSuffix(chain.String(), "\n")
 	h[HeaderExceptionFQCN] = fmt.Sprintf("%T", root)
 	return h
 }
 
+// unwrapOne returns the error e wraps (the first one of a joined error).
+func unwrapOne(e error) error {
+	switch u := e.(type) {
+	case interface{ Unwrap() error }:
+		return u.Unwrap()
+	case interface{ Unwrap() []error }:
+		if es := u.Unwrap(); len(es) > 0 {
+			return es[0]
+		}
+	}
+	return nil
+}
+
 // DLQName is the dead-letter destination of a Kafka-style (and in-process)
 // binder: error.<destination>.<group>.
 func DLQName(destination, group string) string {
 	return "error." + destination + "." + group
+}
+
+// HeaderTruncated, on a dead letter, lists what [FitDeadLetter] removed or
+// shortened to make it fit the broker's limits, comma-separated:
+// "x-exception-stacktrace" or "x-exception-message" (shortened),
+// "header:<name>" (an original header dropped), "payload" (the payload
+// dropped: a headers-only dead letter whose x-original-* headers locate the
+// original message).
+const HeaderTruncated = "x-streambind-truncated"
+
+// DeadLetterLimit is what a broker accepts in one message, as far as a
+// dead letter is concerned. A zero field is no bound.
+type DeadLetterLimit struct {
+	// MaxHeaderBytes bounds the encoded size of all headers together
+	// (RabbitMQ: they travel in one content-header frame, which must fit
+	// frame_max).
+	MaxHeaderBytes int
+	// MaxBytes bounds payload + key + headers (Kafka: the topic's
+	// max.message.bytes less the record batch overhead).
+	MaxBytes int
+	// HeaderOverhead is what each header costs on the wire beyond the bytes
+	// of its name and value (length prefixes, type tags).
+	HeaderOverhead int
+}
+
+// DeadLetterFit says what [FitDeadLetter] did.
+type DeadLetterFit struct {
+	// Cut lists what was shortened or removed, in the words of
+	// HeaderTruncated; empty when the dead letter fitted as it was.
+	Cut []string
+	// HeadersOnly is true when the payload (and key) had to go.
+	HeadersOnly bool
+	// Fits is false when not even a headers-only dead letter fits the
+	// limit: the binder drops the message (logging it at ERROR and
+	// counting it).
+	Fits bool
+}
+
+// String describes the fit for a log line.
+func (f DeadLetterFit) String() string {
+	switch {
+	case !f.Fits:
+		return "does not fit even without payload"
+	case len(f.Cut) == 0:
+		return "fits"
+	default:
+		return "cut: " + strings.Join(f.Cut, ",")
+	}
+}
+
+// minExceptionText is what FitDeadLetter keeps of x-exception-stacktrace
+// and x-exception-message before it drops other headers.
+const minExceptionText = 256
+
+// cutMark ends a header value that FitDeadLetter shortened.
+const cutMark = "…[cut]"
+
+// FitDeadLetter makes dl fit lim, changing dl in place, in this order,
+// each step only if the previous ones were not enough:
+//
+//  1. x-exception-stacktrace, then x-exception-message, are shortened (to no
+//     less than 256 bytes each), ending in "…[cut]";
+//  2. original headers other than the x-exception-*, x-original-*, id and
+//     contentType headers are dropped, largest first;
+//  3. the payload and key are dropped (a headers-only dead letter: its
+//     x-original-* headers locate the original message, and the
+//     x-exception-* headers say why it failed);
+//  4. if it still does not fit, Fits is false.
+//
+// When anything was cut, the header x-streambind-truncated lists it. dl's
+// Headers must be a map the caller owns (as [DeadLetterHeaders] returns).
+func FitDeadLetter(dl *Envelope, lim DeadLetterLimit) DeadLetterFit {
+	var fit DeadLetterFit
+	if dl.Headers == nil {
+		dl.Headers = Headers{}
+	}
+	hsize := func() int {
+		n := 0
+		for k, v := range dl.Headers {
+			n += len(k) + len(v) + lim.HeaderOverhead
+		}
+		return n
+	}
+	// over returns by how many bytes dl exceeds lim (<= 0: it fits). Once
+	// something is cut, it reserves room for the truncation header, with
+	// slack for the entries still to come.
+	cutting := false
+	over := func() int {
+		h := hsize()
+		if cutting {
+			h += len(HeaderTruncated) + lim.HeaderOverhead + len(strings.Join(fit.Cut, ",")) + 128
+		}
+		o := -1 << 62
+		if lim.MaxHeaderBytes > 0 {
+			o = max(o, h-lim.MaxHeaderBytes)
+		}
+		if lim.MaxBytes > 0 {
+			o = max(o, h+len(dl.Payload)+len(dl.Key)-lim.MaxBytes)
+		}
+		return o
+	}
+	if over() <= 0 {
+		fit.Fits = true
+		return fit
+	}
+	cutting = true
+	// 1. The exception texts.
+	for _, k := range []string{HeaderExceptionStacktrace, HeaderExceptionMessage} {
+		if over() <= 0 {
+			break
+		}
+		fit.Cut = append(fit.Cut, k) // counted in over() before the cut
+		v := dl.Headers[k]
+		keep := max(len(v)-over()-len(cutMark), minExceptionText)
+		if keep+len(cutMark) >= len(v) {
+			fit.Cut = fit.Cut[:len(fit.Cut)-1]
+			continue
+		}
+		dl.Headers[k] = truncateUTF8(v, keep) + cutMark
+	}
+	// 2. Original headers, largest first.
+	if over() > 0 {
+		type hv struct {
+			k string
+			n int
+		}
+		var drop []hv
+		for k, v := range dl.Headers {
+			if !protectedHeader(k) {
+				drop = append(drop, hv{k, len(k) + len(v)})
+			}
+		}
+		sort.Slice(drop, func(i, j int) bool {
+			if drop[i].n != drop[j].n {
+				return drop[i].n > drop[j].n
+			}
+			return drop[i].k < drop[j].k
+		})
+		for _, d := range drop {
+			if over() <= 0 {
+				break
+			}
+			delete(dl.Headers, d.k)
+			fit.Cut = append(fit.Cut, "header:"+d.k)
+		}
+	}
+	// 3. The payload.
+	if over() > 0 && (len(dl.Payload) > 0 || len(dl.Key) > 0) {
+		dl.Payload, dl.Key = nil, nil
+		fit.HeadersOnly = true
+		fit.Cut = append(fit.Cut, "payload")
+	}
+	fit.Fits = over() <= 0
+	if len(fit.Cut) > 0 {
+		dl.Headers[HeaderTruncated] = strings.Join(fit.Cut, ",")
+	}
+	return fit
+}
+
+// protectedHeader reports whether FitDeadLetter keeps header k to the end.
+func protectedHeader(k string) bool {
+	return strings.HasPrefix(k, "x-exception-") || strings.HasPrefix(k, "x-original-") ||
+		k == HeaderID || k == HeaderContentType || k == HeaderTruncated
+}
+
+// truncateUTF8 returns at most n bytes of s, not splitting a UTF-8 sequence.
+func truncateUTF8(s string, n int) string {
+	if n >= len(s) {
+		return s
+	}
+	for n > 0 && n < len(s) && s[n]&0xC0 == 0x80 {
+		n--
+	}
+	return s[:n]
+}
+
+// DeadLetterStats counts what a consumer binding's dead-lettering could not
+// do as asked; see [DeadLetterReporter].
+type DeadLetterStats struct {
+	// Truncated counts dead letters sent with something cut to fit the
+	// broker's limits (HeadersOnly ones included).
+	Truncated int64 `json:"truncated"`
+	// HeadersOnly counts dead letters sent without their payload.
+	HeadersOnly int64 `json:"headersOnly"`
+	// Dropped counts failed messages that could not be dead-lettered at all
+	// (the broker refused even a headers-only dead letter) and were
+	// dropped, each with an ERROR log line.
+	Dropped int64 `json:"dropped"`
+}
+
+// DeadLetterReporter is implemented by consumer bindings whose binder fits
+// dead letters to broker limits.
+type DeadLetterReporter interface {
+	DeadLetterStats() DeadLetterStats
 }

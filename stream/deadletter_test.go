@@ -1,0 +1,104 @@
+package stream_test
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/streambind/streambind/stream"
+)
+
+func TestDeadLetterStacktraceListsEachErrorOnce(t *testing.T) {
+	long := strings.Repeat("x", 10_000)
+	err := errors.New(long)
+	for i := 0; i < 20; i++ {
+		err = fmt.Errorf("level %d: %w", i, err)
+	}
+	h := stream.DeadLetterHeaders(nil, err)
+	st := h[stream.HeaderExceptionStacktrace]
+	if n := strings.Count(st, long); n != 1 {
+		t.Fatalf("the root text appears %d times in the stacktrace, want 1", n)
+	}
+	if len(st) > len(long)+2000 {
+		t.Fatalf("stacktrace is %d bytes for a %d-byte root", len(st), len(long))
+	}
+	lines := strings.Split(st, "\n")
+	if len(lines) != 21 || lines[0] != "*fmt.wrapError: level 19" || !strings.HasPrefix(lines[20], "*errors.errorString: xxx") {
+		t.Fatalf("stacktrace lines: %d, first %q", len(lines), lines[0])
+	}
+	if h[stream.HeaderExceptionMessage] != err.Error() || h[stream.HeaderExceptionFQCN] != "*errors.errorString" {
+		t.Fatalf("message/fqcn: %q", h[stream.HeaderExceptionFQCN])
+	}
+}
+
+func size(e stream.Envelope, overhead int) (hdr, total int) {
+	for k, v := range e.Headers {
+		hdr += len(k) + len(v) + overhead
+	}
+	return hdr, hdr + len(e.Payload) + len(e.Key)
+}
+
+func TestFitDeadLetter(t *testing.T) {
+	bigErr := errors.New(strings.Repeat("e", 50_000))
+	base := func(payload int, extra map[string]string) stream.Envelope {
+		orig := stream.Headers{"id": "m1", "contentType": "application/json"}
+		for k, v := range extra {
+			orig[k] = v
+		}
+		h := stream.DeadLetterHeaders(orig, fmt.Errorf("charge: %w", bigErr))
+		h[stream.HeaderOriginalTopic] = "orders"
+		return stream.Envelope{Payload: make([]byte, payload), Key: []byte("k"), Headers: h}
+	}
+	t.Run("fits unchanged", func(t *testing.T) {
+		e := base(10, nil)
+		want := len(e.Headers)
+		f := stream.FitDeadLetter(&e, stream.DeadLetterLimit{MaxBytes: 1 << 20})
+		if !f.Fits || len(f.Cut) != 0 || len(e.Headers) != want || e.Headers[stream.HeaderTruncated] != "" {
+			t.Fatalf("fit %+v", f)
+		}
+	})
+	t.Run("exception texts cut", func(t *testing.T) {
+		e := base(1000, nil)
+		lim := stream.DeadLetterLimit{MaxBytes: 20_000, HeaderOverhead: 8}
+		f := stream.FitDeadLetter(&e, lim)
+		if _, total := size(e, 8); !f.Fits || total > lim.MaxBytes || f.HeadersOnly || len(e.Payload) != 1000 {
+			t.Fatalf("fit %+v total %d", f, total)
+		}
+		if !strings.HasSuffix(e.Headers[stream.HeaderExceptionStacktrace], "…[cut]") || !strings.Contains(e.Headers[stream.HeaderTruncated], stream.HeaderExceptionStacktrace) {
+			t.Fatalf("headers %v", e.Headers[stream.HeaderTruncated])
+		}
+	})
+	t.Run("large original header dropped", func(t *testing.T) {
+		e := base(10, map[string]string{"big": strings.Repeat("b", 130_000), "small": "s"})
+		lim := stream.DeadLetterLimit{MaxHeaderBytes: 131072 - 20000}
+		f := stream.FitDeadLetter(&e, lim)
+		if hdr, _ := size(e, 0); !f.Fits || hdr > lim.MaxHeaderBytes || f.HeadersOnly {
+			t.Fatalf("fit %+v hdr %d", f, hdr)
+		}
+		if _, ok := e.Headers["big"]; ok || e.Headers["small"] != "s" || e.Headers["id"] != "m1" || e.Headers[stream.HeaderOriginalTopic] != "orders" {
+			t.Fatalf("headers kept: %v", e.Headers["small"])
+		}
+		if !strings.Contains(e.Headers[stream.HeaderTruncated], "header:big") {
+			t.Fatalf("truncated = %q", e.Headers[stream.HeaderTruncated])
+		}
+	})
+	t.Run("headers only", func(t *testing.T) {
+		e := base(1<<20, nil)
+		lim := stream.DeadLetterLimit{MaxBytes: 1 << 20}
+		f := stream.FitDeadLetter(&e, lim)
+		if _, total := size(e, 0); !f.Fits || !f.HeadersOnly || e.Payload != nil || total > lim.MaxBytes {
+			t.Fatalf("fit %+v total %d", f, total)
+		}
+		if !strings.HasSuffix(e.Headers[stream.HeaderTruncated], "payload") || e.Headers[stream.HeaderOriginalTopic] != "orders" {
+			t.Fatalf("truncated = %q", e.Headers[stream.HeaderTruncated])
+		}
+	})
+	t.Run("nothing fits", func(t *testing.T) {
+		e := base(100, nil)
+		f := stream.FitDeadLetter(&e, stream.DeadLetterLimit{MaxBytes: 100})
+		if f.Fits {
+			t.Fatalf("fit %+v", f)
+		}
+	})
+}
