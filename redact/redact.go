@@ -1,9 +1,84 @@
 // Package redact removes secrets from what streambind shows: configuration
-// trees served by the management endpoint, URLs and strings in errors and
-// logs (amqp.URI.String() and friends include the password).
+// trees served by the management endpoint, and strings in errors and logs
+// (amqp.URI.String() and friends include the password). It parses what it
+// redacts instead of matching a pattern that stops at the first odd
+// character, and when a value cannot be parsed it hides more, never less.
+//
+// # Keys
+//
+// A value is hidden entirely (replaced by [Redacted]) when its key names a
+// secret. Keys are compared by words: a key is split at '.', '-', '_' and
+// camelCase boundaries and lower-cased, so that client-secret, clientSecret,
+// client_secret and CLIENT_SECRET are one key. Keys that arrive lower-cased
+// and glued ("clientsecret", as viper delivers camelCase keys) are matched by
+// looking inside the word. A key is secret when one of its words
+//
+//   - contains password, passwd, passphrase, secret, credential, jaas,
+//     token or privatekey;
+//   - is pass, or ends in pass (dbpass; not bypass, compass), or starts or
+//     ends with pwd;
+//   - starts with private (private, private-key);
+//   - is auth, ends in auth or starts with authoriz/authoris, and is the
+//     last word or is followed by header, value, string, data, info, code,
+//     param(s) or cookie (auth, basic-auth, oauth, Authorization,
+//     auth-header, authheader); not auth-source, auth-mechanism,
+//     authentication, authorization-uri, author, authority;
+//   - is dsn or ends in dsn (sentry-dsn), or names a connection string
+//     (connection-string, connectionString, connstr);
+//   - is the last word and is sig or signature (SAS tokens, pre-signed URLs);
+//   - is key or keys, and is the whole key (tls.key, the PEM content), or
+//     is the last word (or is followed by value, data, content, material,
+//     pem, base64, bytes, text or string) and follows a secret-ish word: api, private, secret, access, signing,
+//     sign, signature, encryption, encrypt, decryption, decrypt, client,
+//     master, shared, hmac, license, licence, session, auth, app,
+//     subscription, account, storage, ssl, tls, ssh, jwt, cipher, crypto,
+//     aes, gpg, pgp, sas, root, admin ("api-key", "apiKey", "apikey",
+//     "SharedAccessKey", "ssl-key"). Keys in which "key" is only part of a
+//     name are not secrets: routing-key, partition-key-expression,
+//     key-serializer, key-deserializer, message-key, public-key, keystore,
+//     key-store-type, key-file, access-key-id, SharedAccessKeyName.
+//
+// A key whose value is a map makes the whole map secret when its last word
+// ends in password, passwd, pwd, secret(s), credential(s), token(s), jaas or
+// apikey(s) (credentials: {user, secret}; sasl.jaas.config); a map under
+// key, auth or private is walked, not hidden (key.serializer is Kafka's
+// key serializer). The keys directly under a bindings or binders map are
+// names chosen by the user (stream.bindings.resetPassword-in-0), not keys,
+// and are not matched.
+//
+// The rule errs on the side of hiding: token-endpoint-url, key=... in a
+// log line or a private-network flag are hidden too.
+//
+// # Values
+//
+// Every other string value is parsed for secrets:
+//
+//   - URLs (scheme://...) by their parts. A URL that net/url parses, whose
+//     host is a host name or address, loses the password of its user info
+//     ("amqp://u:******@h/"). A URL that does not parse — a raw ',', '/',
+//     ' ', '#', '?' or ':' in its password — falls back to a conservative
+//     rule: everything between the first ':' after the user and the last '@'
+//     that is followed by something host-like is hidden; when there is no
+//     such '@' and the authority is not host:port, everything after the ':'.
+//     Comma-separated lists of URLs are redacted URL by URL.
+//   - user:pw@host without a scheme, and lists of them, the same way.
+//   - name=value pairs whose name is a secret key, in query strings, DSNs
+//     and connection strings (?password=x, host=h password=pw,
+//     Password=pw;, sasl.password=x; quoted values whole), and "name":
+//     "value" pairs of JSON text.
+//   - Bearer tokens and Basic credentials (Authorization header values).
+//   - PEM private key blocks (-----BEGIN ... PRIVATE KEY-----).
+//
+// In a configuration value ([Tree]) the whole string is one value, so the
+// fallback rule may run across spaces; in free text ([String]: errors, log
+// lines) a user:pw@host without a scheme ends at white space, and a URL's
+// user info runs past white space only when its authority cannot be a
+// host:port (amqp://u:pass word@h).
 package redact
 
 import (
+	"encoding/base64"
+	"net/url"
 	"regexp"
 	"strings"
 )
@@ -11,56 +86,526 @@ import (
 // Redacted is what a secret is replaced with.
 const Redacted = "******"
 
-// IsSecretKey reports whether a configuration key names a secret.
-func IsSecretKey(key string) bool { return secretKey.MatchString(key) }
-
-// secretKey matches the names of keys whose values are secrets.
-var secretKey = regexp.MustCompile(`(?i)(password|passwd|secret|token|credential|private[-_]?key|api[-_]?key|sasl.*(pass|jaas))`)
-
-// userinfo matches the credentials of URLs inside longer strings: the user
-// may be empty ("redis://:pw@host"), and the password runs to the last '@'
-// before the host (a raw '@' in it is invalid but common), without crossing
-// a space, '/' or ',' (a list of URLs).
-var userinfo = regexp.MustCompile(`([a-zA-Z][a-zA-Z0-9+.-]*://[^:/@\s,]*:)[^\s/,]*@`)
-
-// Tree returns a deep copy of a configuration tree with secrets
-// replaced: values of keys that name secrets, and passwords in URLs.
+// Tree returns a deep copy of a configuration tree with secrets replaced:
+// values of keys that name secrets (the whole subtree for a map), and the
+// secrets inside every other string. It understands map[string]any,
+// map[string]string, []any and []string; other leaves are copied as they are
+// (numbers and booleans under secret keys are replaced).
 func Tree(v any) any {
-	return redact("", v)
+	return tree(nil, v)
 }
 
-func redact(key string, v any) any {
+func tree(path []string, v any) any {
 	switch t := v.(type) {
 	case map[string]any:
+		if len(path) > 0 && secretPath(path, false) {
+			return hideAll(t)
+		}
 		out := make(map[string]any, len(t))
 		for k, sub := range t {
-			out[k] = redact(k, sub)
+			out[k] = tree(append(path[:len(path):len(path)], k), sub)
+		}
+		return out
+	case map[string]string:
+		if len(path) > 0 && secretPath(path, false) {
+			return hideAll(t)
+		}
+		out := make(map[string]any, len(t))
+		for k, sub := range t {
+			out[k] = tree(append(path[:len(path):len(path)], k), sub)
 		}
 		return out
 	case []any:
 		out := make([]any, len(t))
 		for i, sub := range t {
-			out[i] = redact(key, sub)
+			out[i] = tree(path, sub)
+		}
+		return out
+	case []string:
+		out := make([]any, len(t))
+		for i, sub := range t {
+			out[i] = tree(path, sub)
 		}
 		return out
 	case string:
-		if secretKey.MatchString(key) && t != "" {
+		if t == "" {
+			return t
+		}
+		if len(path) > 0 && secretPath(path, true) {
 			return Redacted
 		}
-		return String(t)
+		return value(t, false)
+	case nil:
+		return nil
 	default:
-		if secretKey.MatchString(key) && v != nil {
+		if len(path) > 0 && secretPath(path, true) {
 			return Redacted
 		}
 		return v
 	}
 }
 
-// String removes the password of every URL in s
-// ("amqp://user:pw@host" → "amqp://user:******@host").
-func String(s string) string {
-	if !strings.Contains(s, "@") {
+// hideAll replaces every leaf of a secret subtree, keeping its keys.
+func hideAll(v any) any {
+	switch t := v.(type) {
+	case map[string]any:
+		out := make(map[string]any, len(t))
+		for k, sub := range t {
+			out[k] = hideAll(sub)
+		}
+		return out
+	case map[string]string:
+		out := make(map[string]any, len(t))
+		for k := range t {
+			out[k] = Redacted
+		}
+		return out
+	case []any:
+		out := make([]any, len(t))
+		for i, sub := range t {
+			out[i] = hideAll(sub)
+		}
+		return out
+	case nil:
+		return nil
+	case string:
+		if t == "" {
+			return t
+		}
+	}
+	return Redacted
+}
+
+// Value returns a configuration value (a whole string, perhaps a list of
+// URLs separated by commas) with its secrets hidden. Its key is not
+// considered; see [Tree] for that.
+func Value(s string) string { return value(s, false) }
+
+// String returns free text — an error message, a log line — with its
+// secrets hidden: URL passwords ("amqp://user:pw@host" →
+// "amqp://user:******@host"), user:pw@host, secret name=value pairs, Bearer
+// and Basic credentials and PEM private keys.
+func String(s string) string { return value(s, true) }
+
+// mayHold is a cheap test that s can hold a secret [value] recognises.
+func mayHold(s string) bool {
+	return strings.ContainsAny(s, "@=") || strings.Contains(s, "://") || strings.Contains(s, `":`) || strings.Contains(s, "PRIVATE KEY") ||
+		containsFold(s, "bearer") || containsFold(s, "basic")
+}
+
+func containsFold(s, sub string) bool {
+	for i := 0; i+len(sub) <= len(s); i++ {
+		if strings.EqualFold(s[i:i+len(sub)], sub) {
+			return true
+		}
+	}
+	return false
+}
+
+// value hides the secrets in s. prose says s is free text rather than one
+// configuration value.
+func value(s string, prose bool) string {
+	if !mayHold(s) {
 		return s
 	}
-	return userinfo.ReplaceAllString(s, "${1}"+Redacted+"@")
+	s = pem(s)
+	var m mask
+	m.init(len(s))
+	urls(s, &m, prose)
+	userInfo(s, &m, prose)
+	pairs(s, &m, prose)
+	authSchemes(s, &m)
+	return m.apply(s)
+}
+
+// mask collects the ranges of a string to hide, and the ranges already
+// taken by a URL (which the scheme-less rule leaves alone).
+type mask struct {
+	hide  []bool
+	taken []bool
+}
+
+func (m *mask) init(n int) {
+	m.hide = make([]bool, n)
+	m.taken = make([]bool, n)
+}
+
+func (m *mask) set(from, to int) {
+	for i := from; i < to; i++ {
+		m.hide[i] = true
+	}
+}
+
+func (m *mask) take(from, to int) {
+	for i := from; i < to; i++ {
+		m.taken[i] = true
+	}
+}
+
+// apply replaces every hidden run with Redacted.
+func (m *mask) apply(s string) string {
+	var b strings.Builder
+	any := false
+	for i := 0; i < len(s); {
+		if !m.hide[i] {
+			b.WriteByte(s[i])
+			i++
+			continue
+		}
+		any = true
+		b.WriteString(Redacted)
+		for i < len(s) && m.hide[i] {
+			i++
+		}
+	}
+	if !any {
+		return s
+	}
+	return b.String()
+}
+
+// pemBlock matches a PEM private key, or the start of one cut short.
+var pemBlock = regexp.MustCompile(`-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----(?s:.*?)(-----END [A-Z0-9 ]*PRIVATE KEY-----|$)`)
+
+func pem(s string) string {
+	if !strings.Contains(s, "PRIVATE KEY") {
+		return s
+	}
+	return pemBlock.ReplaceAllLiteralString(s, Redacted)
+}
+
+// scheme matches the start of a URL: "amqp://", "postgresql://" (also inside
+// "jdbc:postgresql://").
+var scheme = regexp.MustCompile(`[A-Za-z][A-Za-z0-9+.\-]*://`)
+
+func isSpace(c byte) bool {
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'
+}
+
+// hostStart reports whether s[i:] starts like a host: a letter, digit or '['.
+func hostStart(s string, i int) bool {
+	if i >= len(s) {
+		return false
+	}
+	c := s[i]
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '['
+}
+
+// lastHostAt returns the index of the last '@' in s[from:to] that is followed
+// by something host-like, or -1.
+func lastHostAt(s string, from, to int) int {
+	for i := to - 1; i >= from; i-- {
+		if s[i] == '@' && hostStart(s, i+1) {
+			return i
+		}
+	}
+	return -1
+}
+
+// validHost matches what net/url leaves in URL.Host for a real host: a name
+// or IPv4 address (or nothing: amqp://u:pw@/vh), or a bracketed IPv6
+// address, with an optional port.
+var validHost = regexp.MustCompile(`^([A-Za-z0-9._~%\-]*|\[[0-9A-Fa-f:.]+(%[A-Za-z0-9._~\-]+)?\])(:[0-9]*)?$`)
+
+// urls hides the passwords of scheme://user:pw@host URLs.
+func urls(s string, m *mask, prose bool) {
+	locs := scheme.FindAllStringIndex(s, -1)
+	for n, loc := range locs {
+		start, auth := loc[0], loc[1]
+		end := len(s)
+		if n+1 < len(locs) {
+			end = locs[n+1][0]
+		}
+		if auth < len(s) && m.taken[auth] {
+			continue // inside the user info of the URL before (amqp://u:x://y@h)
+		}
+		// A list: "amqp://a@h1, amqp://b@h2".
+		end = trimListSep(s, auth, end, n+1 < len(locs))
+		word := end
+		if prose {
+			word = auth
+			for word < end && !isSpace(s[word]) {
+				word++
+			}
+		}
+		// The authority as net/url sees it: up to the first '/', '?' or '#'.
+		authEnd := auth
+		for authEnd < word && !strings.ContainsRune("/?#", rune(s[authEnd])) {
+			authEnd++
+		}
+		if u, err := url.Parse(s[start:word]); err == nil && validHost.MatchString(u.Host) {
+			m.take(start, word)
+			if u.User == nil {
+				continue
+			}
+			if _, ok := u.User.Password(); !ok {
+				continue
+			}
+			at := strings.LastIndexByte(s[auth:authEnd], '@') + auth
+			colon := strings.IndexByte(s[auth:at], ':') + auth
+			m.set(colon+1, at)
+			continue
+		}
+		// Does not parse: a password with raw delimiters, or no host.
+		stop := word
+		at := lastHostAt(s, auth, word)
+		if at < 0 && prose && !hostPort(s[auth:authEnd]) {
+			// "amqp://u:pass word@h": the user info runs on past the
+			// white space to the next word that holds a host-like '@'.
+			for i := word; i < end; {
+				for i < end && isSpace(s[i]) {
+					i++
+				}
+				j := i
+				for j < end && !isSpace(s[j]) {
+					j++
+				}
+				if a := lastHostAt(s, i, j); a >= 0 {
+					at, stop = a, j
+					break
+				}
+				i = j
+			}
+		}
+		m.take(start, stop)
+		if at >= 0 {
+			if colon := strings.IndexByte(s[auth:at], ':'); colon >= 0 {
+				m.set(auth+colon+1, at)
+			}
+			continue
+		}
+		if colon := strings.IndexByte(s[auth:authEnd], ':'); colon >= 0 && !hostPort(s[auth:authEnd]) {
+			// No host at all and not host:port: all after the ':' may be
+			// the password ("amqp://u:p/w" cut short).
+			m.set(auth+colon+1, word)
+		}
+	}
+}
+
+// trimListSep moves end back over the ',' and white space that separate
+// this URL from the next one in a list.
+func trimListSep(s string, from, end int, next bool) int {
+	if !next {
+		return end
+	}
+	e := end
+	for e > from && isSpace(s[e-1]) {
+		e--
+	}
+	if e > from && (s[e-1] == ',' || s[e-1] == ';') {
+		return e - 1
+	}
+	return end
+}
+
+// hostPort reports whether an authority without user info is host or
+// host:port (an empty or numeric port).
+func hostPort(a string) bool {
+	a = strings.TrimRight(a, ".,;:)}'\"!")
+	if strings.HasPrefix(a, "[") {
+		return validHost.MatchString(a)
+	}
+	i := strings.LastIndexByte(a, ':')
+	if i < 0 {
+		return true
+	}
+	return strings.Trim(a[i+1:], "0123456789") == "" && !strings.Contains(a[:i], ":")
+}
+
+// userInfo hides the password of user:pw@host forms without a scheme
+// ("guest:guest@rabbit:5672", Go's MySQL "u:pw@tcp(h:3306)/db"), outside the
+// URLs already handled.
+func userInfo(s string, m *mask, prose bool) {
+	if !strings.Contains(s, "@") {
+		return
+	}
+	// Runs of text outside URLs; in prose, words: split at white space and
+	// quotes too.
+	type run struct{ from, to int }
+	var runs []run
+	for i := 0; i < len(s); {
+		if m.taken[i] || prose && isBoundary(s[i]) {
+			i++
+			continue
+		}
+		j := i
+		for j < len(s) && !m.taken[j] && !(prose && isBoundary(s[j])) {
+			j++
+		}
+		runs = append(runs, run{i, j})
+		i = j
+	}
+	for n, r := range runs {
+		at := userInfoRun(s, r.from, r.to, m)
+		if at < 0 || !prose {
+			continue
+		}
+		// "user:pass word@host" in prose: the user info began up to two
+		// words back, in a word with a ':' inside it ("user:pass"), with
+		// only spaces between.
+		for k := n - 1; k >= 0 && k >= n-2; k-- {
+			prev, next := runs[k], runs[k+1]
+			if !allSpace(s[prev.to:next.from]) {
+				break
+			}
+			w := s[prev.from:prev.to]
+			if strings.ContainsAny(w, "@") || strings.HasSuffix(w, ":") || !isLetter(w[0]) {
+				break
+			}
+			if c := strings.IndexByte(w, ':'); c >= 0 {
+				m.set(prev.from+c+1, at)
+				break
+			}
+		}
+	}
+}
+
+func isLetter(c byte) bool { return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' }
+
+func allSpace(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if !isSpace(s[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+func isBoundary(c byte) bool {
+	return isSpace(c) || c == '"' || c == '\'' || c == '<' || c == '>' || c == '`'
+}
+
+// userInfoRun handles s[from:to]: first as a clean comma-separated list of
+// [user[:pw]@]host items, else by the conservative rule (from the first ':'
+// to the last host-like '@'). It returns the index of the '@' of a run
+// that holds a host-like '@' but no ':' before it (a user only, or the
+// end of a password that began in an earlier word), else -1.
+func userInfoRun(s string, from, to int, m *mask) int {
+	last := lastHostAt(s, from, to)
+	if last < 0 {
+		return -1
+	}
+	if !strings.Contains(s[from:last], ":") {
+		return last
+	}
+	var hides [][2]int
+	clean := true
+	for i := from; i <= to && clean; {
+		j := i
+		for j < to && s[j] != ',' {
+			j++
+		}
+		item := s[i:j]
+		lead := len(item) - len(strings.TrimLeft(item, " \t"))
+		item = strings.TrimSpace(item)
+		if item != "" {
+			if at := strings.LastIndexByte(item, '@'); at >= 0 {
+				ui, host := item[:at], item[at+1:]
+				if strings.ContainsAny(ui, " \t\n/") || !hostStart(host, 0) || strings.ContainsAny(host, " \t\n") {
+					clean = false
+				} else if c := strings.IndexByte(ui, ':'); c >= 0 {
+					hides = append(hides, [2]int{i + lead + c + 1, i + lead + at})
+				}
+			} else if strings.ContainsAny(item, " \t\n") || !hostPort(strings.SplitN(item, "/", 2)[0]) {
+				// Not a host:port: a piece of a password that held a ','.
+				clean = false
+			}
+		}
+		i = j + 1
+	}
+	if clean {
+		for _, h := range hides {
+			m.set(h[0], h[1])
+		}
+		return -1
+	}
+	c := strings.IndexByte(s[from:last], ':')
+	m.set(from+c+1, last)
+	return -1
+}
+
+// pairName matches "name=" and "name = " of key=value text, and "\"name\":"
+// of JSON; the name starts after a delimiter.
+var pairName = regexp.MustCompile(`(?:^|[\s?&;,(\[{"'])([A-Za-z_][A-Za-z0-9_.\-]*)("?)\s*([=:])\s*`)
+
+// pairs hides the values of name=value pairs whose name is a secret key.
+func pairs(s string, m *mask, prose bool) {
+	if !strings.ContainsAny(s, "=:") {
+		return
+	}
+	for _, loc := range pairName.FindAllStringSubmatchIndex(s, -1) {
+		name := s[loc[2]:loc[3]]
+		quotedName := loc[5] > loc[4]
+		sep := s[loc[6]]
+		if sep == ':' && !quotedName {
+			continue // "name:" is only a pair in JSON
+		}
+		if !IsSecretKey(name) {
+			continue
+		}
+		v := loc[1]
+		if v >= len(s) {
+			continue
+		}
+		if q := s[v]; q == '"' || q == '\'' {
+			e := v + 1
+			for e < len(s) && s[e] != q {
+				if s[e] == '\\' {
+					e++
+				}
+				e++
+			}
+			m.set(v+1, min(e, len(s)))
+			continue
+		}
+		if sep == ':' {
+			// JSON number or literal.
+			e := v
+			for e < len(s) && !strings.ContainsRune(",}] \t\n", rune(s[e])) {
+				e++
+			}
+			m.set(v, e)
+			continue
+		}
+		e := v
+		for e < len(s) && !isSpace(s[e]) && s[e] != '&' && s[e] != ';' && !(prose && (s[e] == '"' || s[e] == '\'')) {
+			if s[e] == ',' && scheme.MatchString(leadingScheme(s[e+1:])) {
+				break
+			}
+			e++
+		}
+		m.set(v, e)
+	}
+}
+
+// leadingScheme returns the start of s up to and with its first "://", or "".
+func leadingScheme(s string) string {
+	s = strings.TrimLeft(s, " \t")
+	if i := strings.Index(s, "://"); i > 0 && i < 40 {
+		return s[:i+3]
+	}
+	return ""
+}
+
+// authScheme matches the credentials of Authorization header values.
+var authScheme = regexp.MustCompile(`(?i)\b(bearer|basic)\s+([A-Za-z0-9\-._~+/]+=*)`)
+
+func authSchemes(s string, m *mask) {
+	for _, loc := range authScheme.FindAllStringSubmatchIndex(s, -1) {
+		kind := strings.ToLower(s[loc[2]:loc[3]])
+		cred := s[loc[4]:loc[5]]
+		if kind == "basic" && !isBasicCredential(cred) {
+			continue // "basic usage", "Basic auth failed"
+		}
+		m.set(loc[4], loc[5])
+	}
+}
+
+// isBasicCredential reports whether cred is base64 of "user:password".
+func isBasicCredential(cred string) bool {
+	b, err := base64.StdEncoding.DecodeString(cred)
+	if err != nil {
+		b, err = base64.RawStdEncoding.DecodeString(cred)
+	}
+	return err == nil && strings.Contains(string(b), ":")
 }

@@ -1,0 +1,206 @@
+package redact
+
+import (
+	"strings"
+	"unicode"
+)
+
+// IsSecretKey reports whether a configuration key, a dotted key path
+// ("stream.binders.k.environment.sasl.jaas.config") or a log attribute key
+// names a secret value. See the package documentation for the rule.
+func IsSecretKey(key string) bool {
+	return secretPath(strings.Split(key, "."), true)
+}
+
+// secretPath reports whether the value at path is a secret. leaf says the
+// value is a scalar or a list (the leaf rule applies to the last segment);
+// for a map only the container rule applies to every segment.
+func secretPath(path []string, leaf bool) bool {
+	for i, seg := range path {
+		if i > 0 && isNameParent(path[i-1]) {
+			// The name of a binding or binder chosen by the user
+			// ("stream.bindings.resetPassword-in-0"): not a key.
+			continue
+		}
+		if containerSecret(seg) {
+			return true
+		}
+		if leaf && i == len(path)-1 && leafSecret(seg) {
+			return true
+		}
+	}
+	return false
+}
+
+// isNameParent reports whether the keys of a map at seg are names chosen by
+// the user rather than property keys.
+func isNameParent(seg string) bool {
+	switch squash(seg) {
+	case "bindings", "binders":
+		return true
+	}
+	return false
+}
+
+// squash lower-cases a key and removes separators: "client-Secret" →
+// "clientsecret".
+func squash(s string) string {
+	var b strings.Builder
+	b.Grow(len(s))
+	for _, r := range s {
+		if unicode.IsLetter(r) || unicode.IsDigit(r) {
+			b.WriteRune(unicode.ToLower(r))
+		}
+	}
+	return b.String()
+}
+
+// containerSuffixes make a key whose value is a map (or anything) secret as
+// a whole: "credentials: {user: u, secret: s}", "sasl.jaas.config".
+var containerSuffixes = []string{"password", "passwords", "passwd", "pwd", "secret", "secrets",
+	"credential", "credentials", "token", "tokens", "jaas", "apikey", "apikeys"}
+
+func containerSecret(seg string) bool {
+	s := squash(seg)
+	if strings.Contains(s, "jaas") || strings.Contains(s, "credential") {
+		return true
+	}
+	for _, suf := range containerSuffixes {
+		if strings.HasSuffix(s, suf) {
+			return true
+		}
+	}
+	return false
+}
+
+// words splits a key into lower-case words at separators and camelCase
+// boundaries: "x-apiKey_ID" → [x api key id], "APIKey" → [api key].
+// Keys that arrive lower-cased ("apikey", as viper delivers them) stay one
+// word; the rules below look inside such glued words.
+func words(seg string) []string {
+	var out []string
+	rs := []rune(seg)
+	start := -1
+	flush := func(end int) {
+		if start >= 0 && end > start {
+			out = append(out, strings.ToLower(string(rs[start:end])))
+		}
+		start = -1
+	}
+	for i, r := range rs {
+		if !unicode.IsLetter(r) && !unicode.IsDigit(r) {
+			flush(i)
+			continue
+		}
+		if start < 0 {
+			start = i
+			continue
+		}
+		prev := rs[i-1]
+		switch {
+		case unicode.IsUpper(r) && (unicode.IsLower(prev) || unicode.IsDigit(prev)):
+			// fooBar, foo2Bar
+			flush(i)
+			start = i
+		case unicode.IsUpper(prev) && unicode.IsUpper(r) && i+1 < len(rs) && unicode.IsLower(rs[i+1]):
+			// APIKey: the K starts a word
+			flush(i)
+			start = i
+		}
+	}
+	flush(len(rs))
+	return out
+}
+
+// notPass are words ending in "pass" that are not passwords.
+var notPass = map[string]bool{"bypass": true, "compass": true, "encompass": true, "overpass": true,
+	"underpass": true, "surpass": true, "trespass": true}
+
+// strongWord reports whether one word of a key marks a secret on its own.
+func strongWord(w string) bool {
+	for _, s := range []string{"password", "passwd", "passphrase", "secret", "credential", "jaas", "token", "privatekey"} {
+		if strings.Contains(w, s) {
+			return true
+		}
+	}
+	switch {
+	case w == "pass", strings.HasSuffix(w, "pass") && !notPass[w]:
+		return true
+	case strings.HasPrefix(w, "pwd"), strings.HasSuffix(w, "pwd"):
+		return true
+	case strings.HasPrefix(w, "private"):
+		return true
+	case strings.HasPrefix(w, "auth") && authValueWord[strings.TrimPrefix(w, "auth")]:
+		// glued: authheader, authvalue
+		return true
+	case w == "dsn", strings.HasSuffix(w, "dsn"):
+		return true
+	case strings.Contains(w, "connectionstring"), w == "connstr", w == "connstring":
+		return true
+	}
+	return false
+}
+
+// keyPrefixes are the words that make a following "key" a secret:
+// "api-key", "privateKey", "secretkey", "SharedAccessKey".
+var keyPrefixes = []string{"api", "private", "secret", "access", "signing", "sign", "signature",
+	"encryption", "encrypt", "decryption", "decrypt", "client", "master", "shared", "hmac",
+	"license", "licence", "session", "auth", "app", "subscription", "account", "storage",
+	"ssl", "tls", "ssh", "jwt", "cipher", "crypto", "aes", "gpg", "pgp", "sas", "root", "admin"}
+
+func secretPrefix(w string) bool {
+	for _, p := range keyPrefixes {
+		if strings.HasSuffix(w, p) {
+			return true
+		}
+	}
+	return false
+}
+
+// authValueWord are the words after "auth" that name its value:
+// auth-header, authorization-value.
+var authValueWord = map[string]bool{"header": true, "headers": true, "value": true, "string": true,
+	"data": true, "info": true, "code": true, "param": true, "params": true, "cookie": true}
+
+// keyValueWord are the words after "key" that still name the key itself:
+// api-key-value, private-key-pem.
+var keyValueWord = map[string]bool{"value": true, "data": true, "content": true, "contents": true,
+	"material": true, "pem": true, "base64": true, "bytes": true, "text": true, "string": true}
+
+// leafSecret reports whether the last segment of a key path names a secret.
+func leafSecret(seg string) bool {
+	ws := words(seg)
+	for i, w := range ws {
+		if strongWord(w) {
+			return true
+		}
+		last := i == len(ws)-1
+		valueNext := !last && authValueWord[ws[i+1]]
+		switch {
+		case w == "auth" || strings.HasSuffix(w, "auth") || strings.HasPrefix(w, "authoriz") || strings.HasPrefix(w, "authoris"):
+			// auth, basic-auth, oauth, authorization, auth-header; not
+			// auth-source, auth-mechanism, authorization-uri.
+			if last || valueNext {
+				return true
+			}
+		case w == "key" || w == "keys":
+			// "key" alone (ssl.key: PEM content), or after a secret-ish
+			// word and last (or before value, data...): not
+			// routing-key, partition-key-expression, key-serializer,
+			// public-key, SharedAccessKeyName, access-key-id.
+			if len(ws) == 1 || (i > 0 && secretPrefix(ws[i-1]) && (last || keyValueWord[ws[i+1]])) {
+				return true
+			}
+		case last && strings.HasSuffix(w, "keys") && secretPrefix(strings.TrimSuffix(w, "keys")),
+			last && strings.HasSuffix(w, "key") && secretPrefix(strings.TrimSuffix(w, "key")):
+			// glued: apikey, privatekey, sharedaccesskey
+			return true
+		case last && (w == "sig" || w == "signature"):
+			// SAS and pre-signed URLs: sig=, X-Amz-Signature=
+			return true
+		case w == "string" && i > 0 && (ws[i-1] == "connection" || ws[i-1] == "conn"):
+			return true
+		}
+	}
+	return false
+}
