@@ -23,7 +23,9 @@ type appOptions struct {
 	logLevel string
 	// management, when set, overrides management.server.address.
 	management string
-	logOut     io.Writer
+	// purge empties the demo's RabbitMQ queues before the app starts.
+	purge  bool
+	logOut io.Writer
 }
 
 // shopApp is the shop's app with what runs beside it.
@@ -61,7 +63,8 @@ func buildApp(ctx context.Context, s *shop, o appOptions) (*shopApp, error) {
 		cleanup()
 		return nil, err
 	}
-	for _, setup := range binderSetups() {
+	rabbitBinders := &rabbitSetup{}
+	for _, setup := range binderSetups(rabbitBinders) {
 		o, e, c, err := setup(ctx, profiles, env)
 		if err != nil {
 			return fail(err)
@@ -112,6 +115,14 @@ func buildApp(ctx context.Context, s *shop, o appOptions) (*shopApp, error) {
 	app, err := stream.NewApp(loaded.Stream, fns, opts...)
 	if err != nil {
 		return fail(err)
+	}
+	// NewApp created the binders (without connecting): purge on the
+	// brokers they will use, before anything consumes.
+	if o.purge {
+		report := func(format string, args ...any) { fmt.Fprintf(o.logOut, "demo: "+format+"\n", args...) }
+		if err := rabbitBinders.purge(ctx, report); err != nil {
+			return fail(err)
+		}
 	}
 	mgmt := management.New(app, management.Options{Config: mcfg, Effective: loaded.Raw, Logger: log})
 	return &shopApp{app: app, mgmt: mgmt, log: log, cleanup: cleanup}, nil

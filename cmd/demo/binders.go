@@ -13,9 +13,10 @@ import (
 // a cleanup run after the app stopped.
 type binderSetup func(ctx context.Context, profiles, env []string) (opts []stream.Option, newEnv []string, cleanup func(), err error)
 
-// binderSetups lists the binder types the demo can run on.
-func binderSetups() []binderSetup {
-	return []binderSetup{setupMemory, setupRabbit, setupKafka}
+// binderSetups lists the binder types the demo can run on; r records the
+// RabbitMQ binders the app creates (for --purge).
+func binderSetups(r *rabbitSetup) []binderSetup {
+	return []binderSetup{setupMemory, r.setup, setupKafka}
 }
 
 func setupMemory(_ context.Context, _, env []string) ([]stream.Option, []string, func(), error) {

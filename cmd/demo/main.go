@@ -13,6 +13,27 @@
 //	summary: produced=N inventory=N shipping=N payment=N notified=N dlq=N lost=N duplicates=N elapsed=SECONDS
 //
 // The exit status is 0 if and only if lost=0.
+//
+// # Runs that follow one another
+//
+// On RabbitMQ (and on an external Kafka cluster) the demo's queues outlive
+// a run, and a run cut short leaves orders in them. The demo does not
+// empty them at start-up unless asked with --purge (default off): its
+// services handle what they find like any other message, as real services
+// would. Each run tags its orders with a run id of its own (order ids
+// "o-<run id>-<n>", 8 random hex digits), and the summary counts only this
+// run's ids, so that messages of an earlier run are neither duplicates nor
+// a reason for lost > 0; their number is reported on stderr. The in-process
+// binder and the embedded Kafka cluster start empty every time.
+//
+// --purge empties the demo's queues (orders.inventory, orders.payment,
+// orders.shipping, orders.payment.dlq, payments.notifications; missing ones
+// are fine) on the broker of every RabbitMQ binder the app uses, as its
+// configuration says after profiles, environment overrides and
+// placeholders, before anything consumes; it says on stderr how many
+// messages it removed. It does nothing on the other binders, and it refuses
+// TLS settings other than "enabled" (a CA or client certificate file), which
+// its own connection could not honour.
 package main
 
 import (
@@ -43,6 +64,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, started t
 	cfgPath := fs.String("config", "", "configuration file (default application.yaml)")
 	timeout := fs.Duration("timeout", 2*time.Minute, "with --orders N: give up waiting for the orders after this long")
 	logLevel := fs.String("log-level", "", "log level: debug, info, warn, error (default: logging.level, else info)")
+	purge := fs.Bool("purge", false, "empty the demo's RabbitMQ queues before starting (default: keep what earlier runs left; it is handled but not counted)")
 	mgmtAddr := fs.String("management", "", "serve the management endpoints on ADDR, e.g. 127.0.0.1:8081 (default: management.server.address, else off)")
 	if err := fs.Parse(args); err != nil {
 		return 2
@@ -56,7 +78,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, started t
 	defer stop()
 
 	s := newShop(shopOptions{orders: *orders, rate: *rate, poisonEvery: *poison})
-	sa, err := buildApp(ctx, s, appOptions{configFile: *cfgPath, profiles: *profile, logLevel: *logLevel, management: *mgmtAddr, logOut: stderr})
+	sa, err := buildApp(ctx, s, appOptions{configFile: *cfgPath, profiles: *profile, logLevel: *logLevel, management: *mgmtAddr, purge: *purge, logOut: stderr})
 	if err != nil {
 		fmt.Fprintf(stderr, "demo: %v\n", err)
 		return 1
@@ -123,6 +145,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, started t
 		fmt.Fprintf(stderr, "demo: gave up waiting after %s\n", *timeout)
 	}
 	sum := s.tracker.summary()
+	if sum.other > 0 {
+		fmt.Fprintf(stderr, "demo: %d messages of other runs (left in the broker before this one started) were handled and are not counted below\n", sum.other)
+	}
 	printReport(stdout, app, elapsed)
 	fmt.Fprintf(stdout, "summary: produced=%d inventory=%d shipping=%d payment=%d notified=%d dlq=%d lost=%d duplicates=%d elapsed=%.3f\n",
 		sum.counts[stageProduced], sum.counts[stageInventory], sum.counts[stageShipping], sum.counts[stagePayment],

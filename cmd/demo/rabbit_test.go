@@ -3,20 +3,33 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
+	"net/url"
+	"os"
 	"os/exec"
+	"regexp"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/streambind/streambind/binder/rabbit"
+	amqp "github.com/rabbitmq/amqp091-go"
+
 	"github.com/streambind/streambind/binder/rabbit/rabbittest"
+	"github.com/streambind/streambind/stream"
 )
 
-// TestDemoOnRabbit runs the shop on the local RabbitMQ in a virtual host of
-// its own (created and deleted here), so that it neither sees nor disturbs
-// the queues of `make demo-rabbit` or of other tests.
-func TestDemoOnRabbit(t *testing.T) {
+// rabbitVhost creates a virtual host of the test's own on the local
+// RabbitMQ (deleted when the test ends, with everything in it) and points
+// the demo at it through RABBIT_VHOST and RABBIT_ADDRESSES, the variables
+// application-rabbit.yaml reads. It returns the vhost's name.
+func rabbitVhost(t *testing.T) string {
+	t.Helper()
 	rabbittest.Require(t)
+	if _, err := exec.LookPath("rabbitmqctl"); err != nil {
+		t.Skip("rabbitmqctl not installed: cannot create a virtual host")
+	}
 	vhost := "streambind-demo-test-" + strings.ReplaceAll(time.Now().Format("150405.000000"), ".", "")
 	ctl := func(args ...string) {
 		t.Helper()
@@ -24,33 +37,207 @@ func TestDemoOnRabbit(t *testing.T) {
 			t.Fatalf("rabbitmqctl %v: %v\n%s", args, err, out)
 		}
 	}
-	if _, err := exec.LookPath("rabbitmqctl"); err != nil {
-		t.Skip("rabbitmqctl not installed: cannot create a virtual host")
-	}
 	ctl("add_vhost", vhost)
 	t.Cleanup(func() { _ = exec.Command("rabbitmqctl", "delete_vhost", vhost).Run() })
 	ctl("set_permissions", "-p", vhost, "guest", ".*", ".*", ".*")
 	t.Setenv("RABBIT_VHOST", vhost)
 	t.Setenv("RABBIT_ADDRESSES", rabbittest.Address())
+	return vhost
+}
 
-	var out, errOut bytes.Buffer
-	code := run(context.Background(), []string{"--config", "../../application.yaml", "--profile", "rabbit", "--orders", "300", "--poison-every", "10", "--timeout", "60s"}, &out, &errOut, time.Now())
+// unsetenv removes k from the environment until the test ends.
+func unsetenv(t *testing.T, k string) {
+	t.Helper()
+	t.Setenv(k, "") // restores the old value at the end
+	if err := os.Unsetenv(k); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// runDemo runs the demo with args and returns its exit status, stdout,
+// stderr and the fields of its summary line (nil if the last line is not
+// the summary).
+func runDemo(t *testing.T, args ...string) (code int, out, errOut string, sum []string) {
+	t.Helper()
+	var o, e bytes.Buffer
+	code = run(context.Background(), append([]string{"--config", "../../application.yaml"}, args...), &o, &e, time.Now())
+	lines := strings.Split(strings.TrimSpace(o.String()), "\n")
+	return code, o.String(), e.String(), summaryRE.FindStringSubmatch(lines[len(lines)-1])
+}
+
+// TestDemoOnRabbit runs the shop on the local RabbitMQ in a virtual host of
+// its own (created and deleted here), so that it neither sees nor disturbs
+// the queues of `make demo-rabbit` or of other tests.
+func TestDemoOnRabbit(t *testing.T) {
+	rabbitVhost(t)
+	code, out, errOut, m := runDemo(t, "--profile", "rabbit", "--orders", "300", "--poison-every", "10", "--timeout", "60s")
 	if code != 0 {
-		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, out.String(), errOut.String())
+		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
 	}
-	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
-	m := summaryRE.FindStringSubmatch(lines[len(lines)-1])
 	if m == nil {
-		t.Fatalf("last line is not the summary: %q", lines[len(lines)-1])
+		t.Fatalf("last line is not the summary:\n%s", out)
 	}
-	want := []string{"300", "300", "300", "270", "270", "30", "0"}
+	want := []string{"300", "300", "300", "270", "270", "30", "0", "0"}
 	for i, w := range want {
 		if m[i+1] != w {
-			t.Errorf("summary field %d = %s, want %s (%s)", i+1, m[i+1], w, lines[len(lines)-1])
+			t.Errorf("summary field %d = %s, want %s (%s)", i+1, m[i+1], w, m[0])
 		}
 	}
-	if strings.Contains(out.String()+errOut.String(), "guest:guest") {
+	if strings.Contains(out+errOut, "guest:guest") {
 		t.Error("output contains credentials")
 	}
-	_ = rabbit.Type
+}
+
+var (
+	otherRunsRE = regexp.MustCompile(`demo: (\d+) messages of other runs`)
+	purgedRE    = regexp.MustCompile(`demo: purged (\d+) messages from the demo's queues at (\S+)`)
+)
+
+// TestDemoRabbitRerunWithoutPurge runs the shop three times in one vhost,
+// as `make demo-rabbit` run repeatedly does, with orders of an earlier run
+// left in its queues before the second and third runs: without --purge the
+// second run handles them and counts them apart (lost=0, duplicates=0, its
+// own counts exact); with --purge the third run empties the queues first
+// and sees none of them. The three runs activate the rabbit profile in the
+// three ways there are: --profile, STREAM_PROFILES_ACTIVE,
+// SPRING_PROFILES_ACTIVE.
+func TestDemoRabbitRerunWithoutPurge(t *testing.T) {
+	vhost := rabbitVhost(t)
+	args := []string{"--orders", "50", "--poison-every", "10", "--timeout", "60s"}
+	want := []string{"50", "50", "50", "45", "45", "5", "0", "0"}
+	check := func(run string, code int, out, errOut string, m []string) {
+		t.Helper()
+		if code != 0 || m == nil {
+			t.Fatalf("%s: exit %d\nstdout:\n%s\nstderr:\n%s", run, code, out, errOut)
+		}
+		for i, w := range want {
+			if m[i+1] != w {
+				t.Errorf("%s: summary field %d = %s, want %s (%s)", run, i+1, m[i+1], w, m[0])
+			}
+		}
+	}
+	code, out, errOut, m := runDemo(t, append([]string{"--profile", "rabbit"}, args...)...)
+	check("first run", code, out, errOut, m)
+
+	// What a run cut short leaves behind: orders in the three queues of
+	// "orders", one of them poison, one twice.
+	u := url.URL{Scheme: "amqp", User: url.UserPassword("guest", "guest"), Host: rabbittest.Address(), Path: "/" + vhost}
+	leave := func() {
+		t.Helper()
+		conn, err := amqp.Dial(u.String())
+		if err != nil {
+			t.Fatalf("dial the test vhost: %v", err)
+		}
+		defer conn.Close()
+		ch, err := conn.Channel()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, o := range []OrderCreated{
+			{OrderID: "o-earlier-1", CustomerID: "c-1", Quantity: 2},
+			{OrderID: "o-earlier-1", CustomerID: "c-1", Quantity: 2},
+			{OrderID: "o-earlier-10", CustomerID: "c-10", Quantity: 0},
+		} {
+			body, _ := json.Marshal(o)
+			if err := ch.PublishWithContext(context.Background(), "orders", "orders", true, false,
+				amqp.Publishing{ContentType: "application/json", DeliveryMode: amqp.Persistent, Body: body}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	leave()
+	t.Setenv("STREAM_PROFILES_ACTIVE", "rabbit")
+	code, out, errOut, m = runDemo(t, args...)
+	check("run without --purge", code, out, errOut, m)
+	// inventory and shipping handle the 3 left-over orders before any of
+	// this run (one consumer each, FIFO); payment and the rest may still be
+	// at it when the summary is taken.
+	if om := otherRunsRE.FindStringSubmatch(errOut); om == nil {
+		t.Errorf("run without --purge: the left-over orders were not handled (purged?)\nstderr:\n%s", errOut)
+	} else if n, _ := strconv.Atoi(om[1]); n < 6 {
+		t.Errorf("run without --purge: %d messages of other runs handled, want at least 6", n)
+	}
+	if purgedRE.MatchString(errOut) {
+		t.Errorf("run without --purge purged:\n%s", errOut)
+	}
+
+	leave()
+	// STREAM_PROFILES_ACTIVE set, even empty, hides SPRING_PROFILES_ACTIVE
+	// from the loader: unset it.
+	unsetenv(t, "STREAM_PROFILES_ACTIVE")
+	t.Setenv("SPRING_PROFILES_ACTIVE", "rabbit")
+	code, out, errOut, m = runDemo(t, append([]string{"--purge"}, args...)...)
+	check("run with --purge", code, out, errOut, m)
+	pm := purgedRE.FindStringSubmatch(errOut)
+	if pm == nil {
+		t.Fatalf("run with --purge did not say what it purged:\n%s", errOut)
+	}
+	if n, _ := strconv.Atoi(pm[1]); n < 9 {
+		t.Errorf("purged %d messages, want at least the 9 left in orders.inventory, orders.payment and orders.shipping", n)
+	}
+	if !strings.Contains(pm[2], "/"+vhost) || strings.Contains(pm[2], "guest:guest") {
+		t.Errorf("purged at %s: want the test's vhost %s, without the password", pm[2], vhost)
+	}
+	if otherRunsRE.MatchString(errOut) {
+		t.Errorf("run with --purge still handled orders of other runs:\n%s", errOut)
+	}
+
+	// The list of queues --purge empties is the list the demo declares.
+	lq, err := exec.Command("rabbitmqctl", "list_queues", "-p", vhost, "name", "--no-table-headers", "-q").CombinedOutput()
+	if err != nil {
+		t.Fatalf("list_queues: %v\n%s", err, lq)
+	}
+	for _, q := range strings.Fields(string(lq)) {
+		if !slices.Contains(rabbitDemoQueues, q) {
+			t.Errorf("the demo declares queue %s, which --purge does not empty (rabbitDemoQueues)", q)
+		}
+	}
+}
+
+// TestPurgeTargetOf checks that --purge reads a RabbitMQ binder's
+// connection settings as the binder does.
+func TestPurgeTargetOf(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		bs      stream.BinderSettings
+		want    string // redacted URI of the first address
+		addrs   int
+		wantErr string
+	}{
+		{"defaults", stream.BinderSettings{Name: "rabbit"}, "amqp://guest:xxxxx@127.0.0.1:5672/%2F", 1, ""},
+		{"environment, camelCase, several addresses", stream.BinderSettings{Name: "r", Environment: map[string]any{
+			"addresses": "h1, h2:5673", "username": "u", "password": "p", "virtualHost": "v/1"}},
+			"amqp://u:xxxxx@h1:5672/v%2F1", 2, ""},
+		{"environment wins over stream.rabbit.binder", stream.BinderSettings{Name: "r",
+			Binder:      map[string]any{"virtual-host": "from-binder", "username": "b"},
+			Environment: map[string]any{"virtual_host": "from-env"}},
+			"amqp://b:xxxxx@127.0.0.1:5672/from-env", 1, ""},
+		{"uri", stream.BinderSettings{Name: "r", Environment: map[string]any{"uri": "amqps://a:s3cret@h:5671/vh"}},
+			"amqps://a:xxxxx@h:5671/vh", 1, ""},
+		{"tls enabled", stream.BinderSettings{Name: "r", Environment: map[string]any{"tls": map[string]any{"enabled": true}}},
+			"amqps://guest:xxxxx@127.0.0.1:5672/%2F", 1, ""},
+		{"tls files", stream.BinderSettings{Name: "r", Environment: map[string]any{"tls": map[string]any{"ca-file": "/x"}}},
+			"", 0, "stream.binders.r.environment.tls: TLS settings other than enabled are not supported by --purge"},
+		{"bad uri", stream.BinderSettings{Name: "r", Environment: map[string]any{"uri": "amqp://u:p@h:port/"}},
+			"", 0, "stream.binders.r.environment.uri: bad amqp uri (not shown"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := purgeTargetOf(tc.bs)
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("error %v, want %q", err, tc.wantErr)
+				}
+				if strings.Contains(err.Error(), "p@h") {
+					t.Fatalf("error shows the uri: %v", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.redacted() != tc.want || len(got.addresses) != tc.addrs {
+				t.Fatalf("got %s with %d addresses, want %s with %d", got.redacted(), len(got.addresses), tc.want, tc.addrs)
+			}
+		})
+	}
 }

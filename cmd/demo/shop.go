@@ -2,8 +2,11 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -41,6 +44,9 @@ type shopOptions struct {
 	rate        float64 // orders per second, 0 = as fast as possible
 	poisonEvery int     // every k-th order has quantity 0; 0 = none
 	clock       func() time.Time
+	// runID tells this run's orders from those an earlier run left in the
+	// broker: order ids are "o-<runID>-<n>". Default: 8 random hex digits.
+	runID string
 }
 
 // shop registers the five services of the online shop and tracks, by order
@@ -59,8 +65,21 @@ func newShop(o shopOptions) *shop {
 	if o.clock == nil {
 		o.clock = time.Now
 	}
-	return &shop{opts: o, tracker: newTracker(o.orders, o.poisonCount()), closed: make(chan struct{}), placed: make(chan struct{})}
+	if o.runID == "" {
+		o.runID = newRunID()
+	}
+	return &shop{opts: o, tracker: newTracker(o.runID, o.orders, o.poisonCount()), closed: make(chan struct{}), placed: make(chan struct{})}
 }
+
+// newRunID returns 8 random hex digits.
+func newRunID() string {
+	var b [4]byte
+	_, _ = rand.Read(b[:]) // never fails (crypto/rand)
+	return hex.EncodeToString(b[:])
+}
+
+// orderID is the id of this run's n-th order.
+func (o shopOptions) orderID(n int) string { return fmt.Sprintf("o-%s-%d", o.runID, n) }
 
 func (o shopOptions) poisonCount() int {
 	if o.poisonEvery <= 0 {
@@ -107,7 +126,7 @@ func (s *shop) placeOrders(ctx context.Context, emit stream.Emitter[OrderCreated
 			}
 		}
 		o := OrderCreated{
-			OrderID:    fmt.Sprintf("o-%d", n),
+			OrderID:    s.opts.orderID(n),
 			CustomerID: fmt.Sprintf("c-%d", n%97),
 			ProductID:  fmt.Sprintf("p-%d", n%13),
 			Quantity:   1 + n%5,
@@ -183,20 +202,25 @@ const (
 )
 
 // tracker records which order ids each stage saw, to count losses and
-// duplicates by unique order id.
+// duplicates by unique order id. Only this run's orders (ids starting with
+// "o-<runID>-") are counted: messages an earlier run left in the broker
+// are handled by the services like any other but counted apart, as
+// "other", so that they are neither duplicates nor a reason for lost > 0.
 type tracker struct {
 	mu       sync.Mutex
+	prefix   string // "o-<runID>-"
 	seen     [numStages]map[string]int
 	poison   map[string]bool
 	dups     int
+	other    int // messages of other runs, every stage
 	want     int // orders to produce, 0 = unbounded
 	wantDLQ  int
 	complete chan struct{}
 	closed   bool
 }
 
-func newTracker(orders, poison int) *tracker {
-	t := &tracker{poison: map[string]bool{}, want: orders, wantDLQ: poison, complete: make(chan struct{})}
+func newTracker(runID string, orders, poison int) *tracker {
+	t := &tracker{prefix: "o-" + runID + "-", poison: map[string]bool{}, want: orders, wantDLQ: poison, complete: make(chan struct{})}
 	for i := range t.seen {
 		t.seen[i] = map[string]int{}
 	}
@@ -206,6 +230,10 @@ func newTracker(orders, poison int) *tracker {
 func (t *tracker) see(stage int, id string, poison bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	if !strings.HasPrefix(id, t.prefix) {
+		t.other++
+		return
+	}
 	t.seen[stage][id]++
 	if t.seen[stage][id] > 1 {
 		t.dups++
@@ -235,6 +263,8 @@ func (t *tracker) drained() bool { return t.summary().lost == 0 }
 type summary struct {
 	counts     [numStages]int
 	lost, dups int
+	// other counts the messages of other runs the stages handled.
+	other int
 }
 
 func (t *tracker) summary() summary {
@@ -244,7 +274,7 @@ func (t *tracker) summary() summary {
 	for i := range t.seen {
 		s.counts[i] = len(t.seen[i])
 	}
-	s.dups = t.dups
+	s.dups, s.other = t.dups, t.other
 	for id := range t.seen[stageProduced] {
 		expect := []int{stageInventory, stageShipping, stagePayment, stageNotified}
 		if t.poison[id] {

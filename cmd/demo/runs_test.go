@@ -1,0 +1,89 @@
+package main
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+)
+
+// startShop builds the shop's app from o and runs it until the test ends.
+func startShop(t *testing.T, s *shop, o appOptions) *shopApp {
+	t.Helper()
+	sa, err := buildApp(context.Background(), s, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- sa.app.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil && !strings.Contains(err.Error(), "context canceled") {
+				t.Errorf("app: %v", err)
+			}
+		case <-time.After(15 * time.Second):
+			t.Error("app did not stop")
+		}
+		sa.cleanup()
+	})
+	select {
+	case <-sa.app.Ready():
+	case err := <-done:
+		t.Fatalf("app ended before it was ready: %v", err)
+	case <-time.After(10 * time.Second):
+		t.Fatal("app not ready")
+	}
+	return sa
+}
+
+// waitSummary polls the tracker until ok says its summary is final, or
+// fails the test after a deadline.
+func waitSummary(t *testing.T, s *shop, ok func(summary) bool) summary {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		sum := s.tracker.summary()
+		if ok(sum) {
+			return sum
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("summary never reached the expected state: %+v", sum)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// TestDemoCountsOnlyItsOwnOrders sends the shop orders that an earlier run
+// could have left in the broker — ids of the old format ("o-1", the same id
+// as this run's first order had before run ids) and of another run, twice,
+// one of them poison — while it runs its own. The services handle them, the
+// summary counts them apart: no duplicates, nothing lost, dlq only this
+// run's poison orders.
+func TestDemoCountsOnlyItsOwnOrders(t *testing.T) {
+	s := newShop(shopOptions{orders: 100, poisonEvery: 10})
+	sa := startShop(t, s, appOptions{configFile: "../../application.yaml"})
+	ctx := context.Background()
+	earlier := []OrderCreated{
+		{OrderID: "o-1", CustomerID: "c-1", Quantity: 2},            // payment, notified, inventory, shipping: 4
+		{OrderID: "o-1", CustomerID: "c-1", Quantity: 2},            // again: 4
+		{OrderID: "o-0badcafe-10", CustomerID: "c-10", Quantity: 0}, // inventory, shipping, dlq: 3
+	}
+	for _, o := range earlier {
+		if err := sa.app.Bridge().Send(ctx, "orders", o); err != nil {
+			t.Fatal(err)
+		}
+	}
+	select {
+	case <-s.tracker.complete:
+	case <-time.After(10 * time.Second):
+		t.Fatalf("orders not complete: %+v", s.tracker.summary())
+	}
+	sum := waitSummary(t, s, func(s summary) bool { return s.other >= 11 })
+	want := [numStages]int{100, 100, 100, 90, 90, 10}
+	if sum.counts != want || sum.lost != 0 || sum.dups != 0 || sum.other != 11 {
+		t.Fatalf("summary %+v, want counts %v, lost 0, duplicates 0, other 11", sum, want)
+	}
+}
