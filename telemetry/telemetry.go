@@ -11,15 +11,20 @@
 //	    sampling-probability: 1.0  # default 1.0 (every trace)
 //	    service-name: shop         # default "streambind"
 //
-// Loggers made here redact secrets (URL passwords, values of password-like
-// attributes) before anything is written.
+// Loggers made here redact secrets before anything is written: the values
+// of attributes whose key (with its groups) names a secret, and secrets
+// inside every string, error, Stringer, map, slice or struct value (URL
+// passwords, secret name=value pairs, Bearer tokens...), as package redact
+// defines them; and the secrets inside the message.
 package telemetry
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
+	"reflect"
 	"sort"
 	"strconv"
 	"strings"
@@ -134,32 +139,68 @@ func NewLogger(w io.Writer, c LogConfig) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, opts))
 }
 
-// redactAttr hides secret-named attributes and URL passwords in strings
-// (errors included).
-func redactAttr(_ []string, a slog.Attr) slog.Attr {
-	if redact.IsSecretKey(a.Key) {
+// redactAttr hides the secrets in the message, the values of secret-named
+// attributes (the key with its groups: "password", "db.credentials.user",
+// "authHeader") and the secrets inside every other value: strings, errors and Stringers through
+// [redact.String]; maps, slices and structs through [redact.Tree] on their
+// JSON form.
+func redactAttr(groups []string, a slog.Attr) slog.Attr {
+	if len(groups) == 0 {
+		switch a.Key {
+		case slog.TimeKey, slog.LevelKey, slog.SourceKey:
+			return a
+		case slog.MessageKey:
+			return slog.String(a.Key, redact.String(a.Value.String()))
+		}
+	}
+	key := a.Key
+	if len(groups) > 0 {
+		key = strings.Join(groups, ".") + "." + a.Key
+	}
+	if a.Value.Kind() != slog.KindGroup && redact.IsSecretKey(key) {
 		return slog.String(a.Key, redact.Redacted)
 	}
 	switch a.Value.Kind() {
 	case slog.KindString:
-		if s := a.Value.String(); strings.Contains(s, "@") {
-			return slog.String(a.Key, redact.String(s))
+		s := a.Value.String()
+		if r := redact.String(s); r != s {
+			return slog.String(a.Key, r)
 		}
 	case slog.KindAny:
-		var s string
 		switch v := a.Value.Any().(type) {
-		case error:
-			s = v.Error()
-		case fmt.Stringer: // *url.URL and friends
-			s = v.String()
-		default:
+		case nil, []byte:
 			return a
-		}
-		if strings.Contains(s, "@") {
-			return slog.String(a.Key, redact.String(s))
+		case error:
+			return slog.String(a.Key, redact.String(v.Error()))
+		case fmt.Stringer: // *url.URL and friends
+			return slog.String(a.Key, redact.String(v.String()))
+		case map[string]any, map[string]string, []any, []string:
+			return slog.Any(a.Key, redact.Tree(v))
+		default:
+			return slog.Any(a.Key, redactComposite(v))
 		}
 	}
 	return a
+}
+
+// redactComposite redacts a struct, map or slice by its JSON form (the
+// keys a reader of the log sees); other values are returned as they are.
+func redactComposite(v any) any {
+	switch reflect.Indirect(reflect.ValueOf(v)).Kind() {
+	case reflect.Struct, reflect.Map, reflect.Slice, reflect.Array:
+	default:
+		return v
+	}
+	data, err := json.Marshal(v)
+	if err != nil {
+		// Cannot be inspected: its text, redacted as free text.
+		return redact.String(fmt.Sprintf("%+v", v))
+	}
+	var tree any
+	if err := json.Unmarshal(data, &tree); err != nil {
+		return redact.String(string(data))
+	}
+	return redact.Tree(tree)
 }
 
 // NewTracerProvider builds the configured tracer provider: nil (tracing

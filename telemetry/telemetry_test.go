@@ -89,3 +89,43 @@ func TestOTLPExport(t *testing.T) {
 		t.Fatal("exporter none must turn tracing off")
 	}
 }
+
+// Every kind of attribute value, in groups too, and the message: the
+// planted secret never reaches the output, what is not secret does.
+func TestLoggerRedactsEveryKind(t *testing.T) {
+	const plant = "S3cretPlant"
+	type dbConfig struct {
+		URL      string `json:"url"`
+		Password string `json:"password"`
+		Pool     int    `json:"pool"`
+	}
+	for _, format := range []string{"text", "json"} {
+		var buf bytes.Buffer
+		log := telemetry.NewLogger(&buf, telemetry.LogConfig{Level: slog.LevelDebug, Format: format})
+		log.Debug("connect amqp://u:"+plant+"@h/ failed",
+			"auth-header", "Bearer "+plant,
+			"authHeader", "Bearer "+plant,
+			"dsn", "host=h password="+plant,
+			"note", "host=h password="+plant+" dbname=app",
+			"uri", "amqp://u:"+plant+",x@h/",
+			"plain", "user:"+plant+"@rabbit:5672",
+			"header", "Authorization: Bearer "+plant,
+			"err", errors.New("open postgres://u:"+plant+"@h/db?sslmode=disable: refused"),
+			"settings", map[string]any{"brokers": "h:9092", "sasl": map[string]any{"password": plant}},
+			"env", map[string]string{"PGPASSWORD": plant, "PGHOST": "dbhost"},
+			"cfg", dbConfig{URL: "postgres://u:" + plant + "@h/db", Password: plant, Pool: 4},
+			"cfgptr", &dbConfig{Password: plant},
+			"list", []string{"amqp://a:" + plant + "@h1", "amqp://b:" + plant + "@h2"},
+			slog.Group("db", "pwd", plant, slog.Group("credentials", "user", plant)),
+		)
+		out := buf.String()
+		if strings.Contains(out, plant) {
+			t.Fatalf("%s: the secret is logged: %s", format, out)
+		}
+		for _, keep := range []string{"h:9092", "dbhost", "rabbit:5672", "sslmode=disable", "Bearer", "amqp://u:******@h/"} {
+			if !strings.Contains(out, keep) {
+				t.Errorf("%s: %q lost: %s", format, keep, out)
+			}
+		}
+	}
+}
