@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -42,16 +43,14 @@ type shopApp struct {
 // binder type the demo knows, its logger, tracer and management server.
 // cleanup releases what the binders' embedded brokers and the tracer hold.
 func buildApp(ctx context.Context, s *shop, o appOptions) (*shopApp, error) {
-	var profiles []string
-	for _, p := range strings.Split(o.profiles, ",") {
-		if p = strings.TrimSpace(p); p != "" {
-			profiles = append(profiles, p)
-		}
-	}
 	if o.logOut == nil {
 		o.logOut = io.Discard
 	}
 	env := os.Environ()
+	// The binder setups (the embedded Kafka cluster) and the loader must see
+	// the same profiles, whether they come from --profile or the
+	// environment.
+	profiles, fromFlag := activeProfiles(o.profiles, env)
 	var opts []stream.Option
 	var cleanups []func()
 	cleanup := func() {
@@ -74,9 +73,16 @@ func buildApp(ctx context.Context, s *shop, o appOptions) (*shopApp, error) {
 			cleanups = append(cleanups, c)
 		}
 	}
-	loaded, err := config.Load(config.Options{File: o.configFile, Profiles: profiles, Env: env})
+	var given []string // nil: the loader reads the environment, naming it in its errors
+	if fromFlag {
+		given = profiles
+	}
+	loaded, err := config.Load(config.Options{File: o.configFile, Profiles: given, Env: env})
 	if err != nil {
 		return fail(err)
+	}
+	if !slices.Equal(loaded.Profiles, profiles) {
+		return fail(fmt.Errorf("the binders were set up for profiles %q but the configuration loaded %q", profiles, loaded.Profiles))
 	}
 	tel, err := telemetry.ConfigFrom(loaded.Raw)
 	if err != nil {
@@ -126,6 +132,46 @@ func buildApp(ctx context.Context, s *shop, o appOptions) (*shopApp, error) {
 	}
 	mgmt := management.New(app, management.Options{Config: mcfg, Effective: loaded.Raw, Logger: log})
 	return &shopApp{app: app, mgmt: mgmt, log: log, cleanup: cleanup}, nil
+}
+
+// activeProfiles returns the profiles to activate: those of --profile
+// (flag, a comma list) when it names any, else those of the environment
+// exactly as package config reads them — STREAM_PROFILES_ACTIVE when it is
+// set (even empty), else SPRING_PROFILES_ACTIVE; the last entry of a name
+// in env wins. Blank entries are dropped. fromFlag says which it was.
+func activeProfiles(flag string, env []string) (profiles []string, fromFlag bool) {
+	profiles = splitList(flag)
+	if len(profiles) > 0 {
+		return profiles, true
+	}
+	for _, name := range []string{config.EnvProfiles, config.EnvSpringProfiles} {
+		if v, ok := lookupEnv(env, name); ok {
+			return splitList(v), false
+		}
+	}
+	return nil, false
+}
+
+// splitList splits a comma list, trimming items and dropping blank ones.
+func splitList(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// lookupEnv returns the last value of key in env ("K=V" entries) and
+// whether it is there at all.
+func lookupEnv(env []string, key string) (v string, ok bool) {
+	for _, e := range env {
+		if k, val, found := strings.Cut(e, "="); found && k == key {
+			v, ok = val, true
+		}
+	}
+	return v, ok
 }
 
 // printReport writes a table of the bindings' counters.

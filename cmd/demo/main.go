@@ -4,7 +4,13 @@
 // orders end up in the payment service's dead-letter queue.
 //
 // The bindings live in application.yaml; the same binary runs on another
-// binder with a profile (--profile kafka, --profile rabbit).
+// binder with a profile: --profile kafka or --profile rabbit, or, when the
+// flag names none, the environment as the configuration loader reads it
+// (STREAM_PROFILES_ACTIVE when set, even empty, else
+// SPRING_PROFILES_ACTIVE). Both ways behave the same: with the kafka
+// profile active and KAFKA_BROKERS unset or empty the demo starts an
+// embedded Kafka cluster (kfake) either way. The line "demo: ready in …
+// (N bindings on BINDERS)" on stderr names the binders in use.
 //
 //	go run ./cmd/demo --orders 5000 --poison-every 100
 //
@@ -44,6 +50,8 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"slices"
+	"strings"
 	"syscall"
 	"time"
 )
@@ -60,7 +68,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, started t
 	orders := fs.Int("orders", 1000, "emit N orders and stop when all are processed; 0 = serve until SIGINT/SIGTERM")
 	rate := fs.Float64("rate", 0, "orders per second; 0 = as fast as possible")
 	poison := fs.Int("poison-every", 0, "every K-th order has quantity 0 and is dead-lettered by payment; 0 = none")
-	profile := fs.String("profile", "", "configuration profile(s) to activate, comma-separated (application-<profile>.yaml)")
+	profile := fs.String("profile", "", "configuration profile(s) to activate, comma-separated (application-<profile>.yaml); default: STREAM_PROFILES_ACTIVE, else SPRING_PROFILES_ACTIVE")
 	cfgPath := fs.String("config", "", "configuration file (default application.yaml)")
 	timeout := fs.Duration("timeout", 2*time.Minute, "with --orders N: give up waiting for the orders after this long")
 	logLevel := fs.String("log-level", "", "log level: debug, info, warn, error (default: logging.level, else info)")
@@ -110,7 +118,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, started t
 		fmt.Fprintf(stderr, "demo: %v\n", err)
 		return 1
 	}
-	fmt.Fprintf(stderr, "demo: ready in %s (%d bindings)\n", time.Since(started).Round(10*time.Microsecond), len(app.Bindings()))
+	var binders []string
+	for _, b := range app.Bindings() {
+		if !slices.Contains(binders, b.Binder()) {
+			binders = append(binders, b.Binder())
+		}
+	}
+	slices.Sort(binders)
+	fmt.Fprintf(stderr, "demo: ready in %s (%d bindings on %s)\n", time.Since(started).Round(10*time.Microsecond),
+		len(app.Bindings()), strings.Join(binders, ", "))
 	begin := time.Now()
 
 	var timedOut bool

@@ -37,7 +37,7 @@ func TestDemoOnMemory(t *testing.T) {
 			t.Errorf("report lacks binding %s", b)
 		}
 	}
-	if !strings.Contains(errOut.String(), "demo: ready in") {
+	if !strings.Contains(errOut.String(), "demo: ready in") || !strings.Contains(errOut.String(), "(8 bindings on memory)") {
 		t.Errorf("start-up time not reported: %s", errOut.String())
 	}
 }

@@ -115,6 +115,9 @@ func TestDemoRabbitRerunWithoutPurge(t *testing.T) {
 				t.Errorf("%s: summary field %d = %s, want %s (%s)", run, i+1, m[i+1], w, m[0])
 			}
 		}
+		if !strings.Contains(errOut, "bindings on rabbit)") {
+			t.Errorf("%s: the shop did not run on the rabbit binder:\n%s", run, errOut)
+		}
 	}
 	code, out, errOut, m := runDemo(t, append([]string{"--profile", "rabbit"}, args...)...)
 	check("first run", code, out, errOut, m)

@@ -2,9 +2,14 @@ package main
 
 import (
 	"context"
+	"os"
+	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/streambind/streambind/config"
 )
 
 // startShop builds the shop's app from o and runs it until the test ends.
@@ -85,5 +90,52 @@ func TestDemoCountsOnlyItsOwnOrders(t *testing.T) {
 	want := [numStages]int{100, 100, 100, 90, 90, 10}
 	if sum.counts != want || sum.lost != 0 || sum.dups != 0 || sum.other != 11 {
 		t.Fatalf("summary %+v, want counts %v, lost 0, duplicates 0, other 11", sum, want)
+	}
+}
+
+// TestActiveProfilesMatchTheLoader checks that the profiles the demo sets
+// its binders up for (activeProfiles) are those package config loads, for
+// the flag and every form of the environment.
+func TestActiveProfilesMatchTheLoader(t *testing.T) {
+	dir := t.TempDir()
+	for _, f := range []string{"application.yaml", "application-a.yaml", "application-b.yaml", "application-kafka.yaml"} {
+		if err := os.WriteFile(filepath.Join(dir, f), []byte("stream: {}\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, tc := range []struct {
+		name     string
+		flag     string
+		env      []string
+		want     []string
+		fromFlag bool
+	}{
+		{"nothing", "", nil, nil, false},
+		{"flag", "a, b", nil, []string{"a", "b"}, true},
+		{"flag wins over the environment", "b", []string{"STREAM_PROFILES_ACTIVE=a", "SPRING_PROFILES_ACTIVE=kafka"}, []string{"b"}, true},
+		{"blank flag: the environment", " , ", []string{"STREAM_PROFILES_ACTIVE=a"}, []string{"a"}, false},
+		{"STREAM_PROFILES_ACTIVE", "", []string{"STREAM_PROFILES_ACTIVE= kafka ,b,"}, []string{"kafka", "b"}, false},
+		{"SPRING_PROFILES_ACTIVE", "", []string{"SPRING_PROFILES_ACTIVE=kafka"}, []string{"kafka"}, false},
+		{"STREAM_ wins over SPRING_", "", []string{"SPRING_PROFILES_ACTIVE=kafka", "STREAM_PROFILES_ACTIVE=a"}, []string{"a"}, false},
+		{"STREAM_ set but empty hides SPRING_", "", []string{"STREAM_PROFILES_ACTIVE=", "SPRING_PROFILES_ACTIVE=kafka"}, nil, false},
+		{"the last entry wins", "", []string{"STREAM_PROFILES_ACTIVE=a", "STREAM_PROFILES_ACTIVE=kafka"}, []string{"kafka"}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, fromFlag := activeProfiles(tc.flag, tc.env)
+			if !slices.Equal(got, tc.want) || fromFlag != tc.fromFlag {
+				t.Fatalf("activeProfiles = %q, %v; want %q, %v", got, fromFlag, tc.want, tc.fromFlag)
+			}
+			var given []string
+			if fromFlag {
+				given = got
+			}
+			loaded, err := config.Load(config.Options{Dir: dir, Profiles: given, Env: append([]string{}, tc.env...)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(loaded.Profiles, got) {
+				t.Fatalf("the loader activates %q, the demo %q", loaded.Profiles, got)
+			}
+		})
 	}
 }
