@@ -116,6 +116,7 @@ func buildApp(ctx context.Context, s *shop, o appOptions) (*shopApp, error) {
 		mcfg.Address = o.management
 	}
 	fns := stream.NewCatalog()
+	s.log = log
 	s.register(fns)
 	opts = append(opts, stream.WithLogger(log), stream.WithoutSignals()) // main handles signals, to print the report
 	app, err := stream.NewApp(loaded.Stream, fns, opts...)

@@ -16,9 +16,13 @@
 //
 // The last line of the output is a summary counted by unique order id:
 //
-//	summary: produced=N inventory=N shipping=N payment=N notified=N dlq=N lost=N duplicates=N elapsed=SECONDS
+//	summary: produced=N inventory=N shipping=N payment=N notified=N dlq=N lost=N duplicates=N elapsed=SECONDS undecodable=N
 //
-// The exit status is 0 if and only if lost=0.
+// dlq counts the poison orders the audit service read from payment's
+// dead-letter queue; undecodable counts the dead letters it read that are
+// not orders (not JSON, or no order id): audit reads dead letters as raw
+// bytes and never drops one for not decoding. The exit status is 0 if and
+// only if lost=0.
 //
 // # Runs that follow one another
 //
@@ -165,9 +169,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, started t
 		fmt.Fprintf(stderr, "demo: %d messages of other runs (left in the broker before this one started) were handled and are not counted below\n", sum.other)
 	}
 	printReport(stdout, app, elapsed)
-	fmt.Fprintf(stdout, "summary: produced=%d inventory=%d shipping=%d payment=%d notified=%d dlq=%d lost=%d duplicates=%d elapsed=%.3f\n",
-		sum.counts[stageProduced], sum.counts[stageInventory], sum.counts[stageShipping], sum.counts[stagePayment],
-		sum.counts[stageNotified], sum.counts[stageDLQ], sum.lost, sum.dups, elapsed.Seconds())
+	fmt.Fprintln(stdout, sum.line(elapsed))
 	// Orders not produced at all (a run cut short) are not "lost", but a run
 	// asked for N orders must deliver N.
 	if sum.lost > 0 || (*orders > 0 && !timedOut && sum.counts[stageProduced] < *orders && ctx.Err() == nil) {

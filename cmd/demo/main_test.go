@@ -12,7 +12,7 @@ import (
 	"time"
 )
 
-var summaryRE = regexp.MustCompile(`^summary: produced=(\d+) inventory=(\d+) shipping=(\d+) payment=(\d+) notified=(\d+) dlq=(\d+) lost=(\d+) duplicates=(\d+) elapsed=\d+\.\d{3}$`)
+var summaryRE = regexp.MustCompile(`^summary: produced=(\d+) inventory=(\d+) shipping=(\d+) payment=(\d+) notified=(\d+) dlq=(\d+) lost=(\d+) duplicates=(\d+) elapsed=\d+\.\d{3} undecodable=(\d+)$`)
 
 func TestDemoOnMemory(t *testing.T) {
 	var out, errOut bytes.Buffer
@@ -26,7 +26,8 @@ func TestDemoOnMemory(t *testing.T) {
 	if m == nil {
 		t.Fatalf("last line is not the summary: %q", last)
 	}
-	want := []string{"1000", "1000", "1000", "900", "900", "100", "0"}
+	// produced, inventory, shipping, payment, notified, dlq, lost, duplicates, undecodable
+	want := []string{"1000", "1000", "1000", "900", "900", "100", "0", "0", "0"}
 	for i, w := range want {
 		if m[i+1] != w {
 			t.Errorf("summary field %d = %s, want %s (%s)", i+1, m[i+1], w, last)

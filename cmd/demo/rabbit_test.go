@@ -77,7 +77,7 @@ func TestDemoOnRabbit(t *testing.T) {
 	if m == nil {
 		t.Fatalf("last line is not the summary:\n%s", out)
 	}
-	want := []string{"300", "300", "300", "270", "270", "30", "0", "0"}
+	want := []string{"300", "300", "300", "270", "270", "30", "0", "0", "0"}
 	for i, w := range want {
 		if m[i+1] != w {
 			t.Errorf("summary field %d = %s, want %s (%s)", i+1, m[i+1], w, m[0])
@@ -104,7 +104,8 @@ var (
 func TestDemoRabbitRerunWithoutPurge(t *testing.T) {
 	vhost := rabbitVhost(t)
 	args := []string{"--orders", "50", "--poison-every", "10", "--timeout", "60s"}
-	want := []string{"50", "50", "50", "45", "45", "5", "0", "0"}
+	// produced, inventory, shipping, payment, notified, dlq, lost, duplicates, undecodable
+	want := []string{"50", "50", "50", "45", "45", "5", "0", "0", "0"}
 	check := func(run string, code int, out, errOut string, m []string) {
 		t.Helper()
 		if code != 0 || m == nil {
@@ -147,11 +148,20 @@ func TestDemoRabbitRerunWithoutPurge(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
+		// And a dead letter that is not an order, straight into the DLQ.
+		if err := ch.PublishWithContext(context.Background(), "", "orders.payment.dlq", true, false,
+			amqp.Publishing{ContentType: "application/json", DeliveryMode: amqp.Persistent, Body: []byte("\x00 not an order")}); err != nil {
+			t.Fatal(err)
+		}
 	}
 	leave()
 	t.Setenv("STREAM_PROFILES_ACTIVE", "rabbit")
 	code, out, errOut, m = runDemo(t, args...)
+	// audit handles the left-over dead letter before this run's (one
+	// consumer, FIFO) and counts it as undecodable, not as lost.
+	want[8] = "1"
 	check("run without --purge", code, out, errOut, m)
+	want[8] = "0"
 	// inventory and shipping handle the 3 left-over orders before any of
 	// this run (one consumer each, FIFO); payment and the rest may still be
 	// at it when the summary is taken.
@@ -175,8 +185,8 @@ func TestDemoRabbitRerunWithoutPurge(t *testing.T) {
 	if pm == nil {
 		t.Fatalf("run with --purge did not say what it purged:\n%s", errOut)
 	}
-	if n, _ := strconv.Atoi(pm[1]); n < 9 {
-		t.Errorf("purged %d messages, want at least the 9 left in orders.inventory, orders.payment and orders.shipping", n)
+	if n, _ := strconv.Atoi(pm[1]); n < 10 {
+		t.Errorf("purged %d messages, want at least the 10 left in orders.inventory, orders.payment, orders.shipping and orders.payment.dlq", n)
 	}
 	if !strings.Contains(pm[2], "/"+vhost) || strings.Contains(pm[2], "guest:guest") {
 		t.Errorf("purged at %s: want the test's vhost %s, without the password", pm[2], vhost)

@@ -139,3 +139,45 @@ func TestActiveProfilesMatchTheLoader(t *testing.T) {
 		})
 	}
 }
+
+// TestDemoAuditKeepsUndecodableDeadLetters sends the shop, while it runs
+// its own orders, what payment cannot read (dead-lettered as it came) and a
+// dead letter that is not an order straight to the DLQ: audit must take
+// every one (nothing failed or dropped on its binding) and count them as
+// undecodable, apart from this run's poison orders.
+func TestDemoAuditKeepsUndecodableDeadLetters(t *testing.T) {
+	s := newShop(shopOptions{orders: 100, poisonEvery: 10})
+	sa := startShop(t, s, appOptions{configFile: "../../application.yaml"})
+	ctx := context.Background()
+	for _, send := range []struct {
+		dest    string
+		payload any
+	}{
+		{"orders", []byte("\x00 not json")},                // payment cannot decode it
+		{"orders", []byte(`{"orderId": 42}`)},              // nor this
+		{"orders", []byte(`{"customerId": "c-1"}`)},        // an order without id: quantity 0, dead-lettered
+		{"error.orders.payment", []byte("not an order")},   // straight to the DLQ
+		{"error.orders.payment", []byte{0xff, 0xfe, 0x00}}, // and binary
+	} {
+		if err := sa.app.Bridge().Send(ctx, send.dest, send.payload); err != nil {
+			t.Fatalf("send to %s: %v", send.dest, err)
+		}
+	}
+	select {
+	case <-s.tracker.complete:
+	case <-time.After(10 * time.Second):
+		t.Fatalf("orders not complete: %+v", s.tracker.summary())
+	}
+	sum := waitSummary(t, s, func(s summary) bool { return s.undecodable >= 5 })
+	want := [numStages]int{100, 100, 100, 90, 90, 10}
+	if sum.counts != want || sum.lost != 0 || sum.dups != 0 || sum.undecodable != 5 {
+		t.Fatalf("summary %+v, want counts %v, lost 0, duplicates 0, undecodable 5", sum, want)
+	}
+	audit := sa.app.Binding("auditDeadLetters-in-0")
+	if st := audit.Stats(); st.Failed != 0 || st.Dropped != 0 || st.Processed != 15 {
+		t.Fatalf("audit binding: %+v; want 15 processed (10 poison orders, 5 undecodable), none failed or dropped", st)
+	}
+	if line := sum.line(time.Second); !strings.HasSuffix(line, " undecodable=5") || summaryRE.FindStringSubmatch(line) == nil {
+		t.Fatalf("summary line %q", line)
+	}
+}

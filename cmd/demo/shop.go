@@ -4,8 +4,10 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 	"sync"
 	"time"
@@ -54,6 +56,8 @@ type shopOptions struct {
 type shop struct {
 	opts    shopOptions
 	tracker *tracker
+	// log is the app's logger (buildApp sets it; default: discard).
+	log *slog.Logger
 	// closed stops the order service from placing more orders (in serve
 	// mode, before the app stops, so that every placed order is processed).
 	closed chan struct{}
@@ -68,7 +72,8 @@ func newShop(o shopOptions) *shop {
 	if o.runID == "" {
 		o.runID = newRunID()
 	}
-	return &shop{opts: o, tracker: newTracker(o.runID, o.orders, o.poisonCount()), closed: make(chan struct{}), placed: make(chan struct{})}
+	return &shop{opts: o, tracker: newTracker(o.runID, o.orders, o.poisonCount()), log: slog.New(slog.DiscardHandler),
+		closed: make(chan struct{}), placed: make(chan struct{})}
 }
 
 // newRunID returns 8 random hex digits.
@@ -184,9 +189,28 @@ func (s *shop) notifyCustomer(_ context.Context, p PaymentCharged) error {
 	return nil
 }
 
-// auditDeadLetters reads the payment service's dead-letter queue.
-func (s *shop) auditDeadLetters(_ context.Context, m stream.Message[OrderCreated]) error {
-	s.tracker.see(stageDLQ, m.Payload.OrderID, false)
+// auditDeadLetters reads the payment service's dead-letter queue. It takes
+// the dead letters as raw bytes, so that none is lost for not decoding: a
+// typed input would fail to convert one that is not an order (whatever
+// someone published to "orders" that payment could not read is
+// dead-lettered as it came), and, audit having no DLQ of its own, the
+// dead letter would be dropped. It counts, by order id, those that are
+// orders, and the others as undecodable.
+func (s *shop) auditDeadLetters(ctx context.Context, m stream.Message[[]byte]) error {
+	var o OrderCreated
+	err := json.Unmarshal(m.Payload, &o)
+	if err == nil && o.OrderID == "" {
+		err = errors.New("no orderId")
+	}
+	if err != nil {
+		s.tracker.undecodable()
+		// Neither the payload nor the exception headers are logged: they
+		// are the sender's data.
+		s.log.WarnContext(ctx, "dead letter is not an order: counted as undecodable",
+			"bytes", len(m.Payload), "contentType", m.Headers.Get(stream.HeaderContentType), "error", err)
+		return nil
+	}
+	s.tracker.see(stageDLQ, o.OrderID, false)
 	return nil
 }
 
@@ -213,6 +237,7 @@ type tracker struct {
 	poison   map[string]bool
 	dups     int
 	other    int // messages of other runs, every stage
+	undec    int // dead letters that are not orders
 	want     int // orders to produce, 0 = unbounded
 	wantDLQ  int
 	complete chan struct{}
@@ -247,6 +272,13 @@ func (t *tracker) see(stage int, id string, poison bool) {
 	}
 }
 
+// undecodable counts a dead letter that is not an order.
+func (t *tracker) undecodable() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.undec++
+}
+
 func (t *tracker) doneLocked() bool {
 	ok := t.want - t.wantDLQ
 	return len(t.seen[stageProduced]) == t.want && len(t.seen[stageInventory]) == t.want &&
@@ -265,6 +297,10 @@ type summary struct {
 	lost, dups int
 	// other counts the messages of other runs the stages handled.
 	other int
+	// undecodable counts the dead letters that are not orders (payloads
+	// that are not JSON orders with an order id): they are not counted by
+	// order id, so they are neither lost nor duplicates.
+	undecodable int
 }
 
 func (t *tracker) summary() summary {
@@ -274,7 +310,7 @@ func (t *tracker) summary() summary {
 	for i := range t.seen {
 		s.counts[i] = len(t.seen[i])
 	}
-	s.dups, s.other = t.dups, t.other
+	s.dups, s.other, s.undecodable = t.dups, t.other, t.undec
 	for id := range t.seen[stageProduced] {
 		expect := []int{stageInventory, stageShipping, stagePayment, stageNotified}
 		if t.poison[id] {
@@ -288,4 +324,13 @@ func (t *tracker) summary() summary {
 		}
 	}
 	return s
+}
+
+// line is the summary line, without the newline. Its fields and their
+// order are a contract (.ci, tests and users parse it): new fields go at
+// the end.
+func (s summary) line(elapsed time.Duration) string {
+	return fmt.Sprintf("summary: produced=%d inventory=%d shipping=%d payment=%d notified=%d dlq=%d lost=%d duplicates=%d elapsed=%.3f undecodable=%d",
+		s.counts[stageProduced], s.counts[stageInventory], s.counts[stageShipping], s.counts[stagePayment],
+		s.counts[stageNotified], s.counts[stageDLQ], s.lost, s.dups, elapsed.Seconds(), s.undecodable)
 }
