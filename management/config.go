@@ -1,15 +1,30 @@
 // Package management is the operations side of a streambind app: an HTTP
 // server with the bindings actuator (read and change binding states),
 // liveness and readiness probes, Prometheus metrics and the effective
-// configuration with secrets redacted. It is off unless
-// management.server.address is configured.
+// configuration. It is off unless management.server.address is configured.
 //
 //	management:
 //	  server:
 //	    address: 127.0.0.1:8081   # empty (the default): no server
+//	    read-header-timeout: 5s   # request line and headers; default 5s
+//	    read-timeout: 10s         # the whole request, body included; default 10s
+//	    write-timeout: 45s        # from the end of the headers to the end of the response; default 45s
+//	    idle-timeout: 30s         # a keep-alive connection between requests; default 30s
+//	    max-connections: 64       # connections open at once; default 64
 //	  endpoint:
 //	    config:
 //	      enabled: true           # GET /actuator/config; default true
+//	      show-values: never      # never (default) | always
+//
+// Durations are Go durations (250ms, 10s) or a number of milliseconds, and
+// must be positive. A connection that sends nothing, sends its headers or
+// body too slowly, or stays idle longer than its timeout is closed. Past
+// max-connections, new connections wait in the kernel's accept queue (they
+// are not refused) until one closes; probes, scrapes and operators are a
+// handful of connections, so the bound only bites on a flood. A stop or
+// pause through POST /actuator/bindings/{name} waits at most
+// [StateChangeTimeout], and at most write-timeout less one second so that
+// its answer can still be written.
 //
 // Endpoints:
 //
@@ -19,15 +34,73 @@
 //	GET  /health/liveness            200 while the process serves
 //	GET  /health/readiness           200 when running and every binder with bindings is connected, else 503
 //	GET  /metrics                    Prometheus text format
-//	GET  /actuator/config            the effective configuration, secrets redacted
+//	GET  /actuator/config            the effective configuration: keys and origins, values only if show-values is always
 //
-// Errors are JSON: {"error": "..."}.
+// The body of POST /actuator/bindings/{name} is at most 4 KiB (413 past
+// that) and must be exactly one JSON object with exactly one field, "state"
+// (a string); anything else — another field, the field twice, a second
+// object or any other data after the first — is a 400 that says what is
+// wrong, and the binding is left as it is.
+//
+// # Configuration endpoint
+//
+// GET /actuator/config lists every key of the effective configuration (every
+// root: stream, management, logging and the application's own sections) with
+// its origin ("application.yaml:12", "env STREAM_BINDERS_K_ENVIRONMENT_URI"):
+//
+//	{"showValues": "never", "properties": {
+//	  "myapp.db.url":            {"origin": "application.yaml:3"},
+//	  "stream.bindings.x.group": {"origin": "application.yaml:9"}}}
+//
+// management.endpoint.config.show-values chooses, as Spring Boot 3's
+// management.endpoint.env.show-values and
+// management.endpoint.configprops.show-values do (both accepted as
+// aliases), whether values are shown:
+//
+//   - never (the default): keys and origins only; no value is shown.
+//   - always: every value, redacted by package redact: values of keys that
+//     name secrets (password, pwd, token, secret, credentials, auth-header,
+//     api-key, sasl.jaas.config, dsn, ...) are replaced by "******", and
+//     the secrets inside every other value (URL passwords, user:pw@host,
+//     ?password=, host=h password=pw, Bearer tokens, PEM private keys) are
+//     hidden. See package redact for the rule.
+//
+// Spring's when-authorized is rejected: the endpoint has no authentication
+// (protect it by the address it listens on). Values are matched without
+// regard to case (NEVER, Always).
+//
+// Errors are JSON: {"error": "..."}, with secrets redacted.
 package management
 
 import (
 	"fmt"
 	"sort"
 	"strings"
+	"time"
+
+	"github.com/streambind/streambind/binder/props"
+)
+
+// ShowValues says whether GET /actuator/config shows values.
+type ShowValues string
+
+// The values of management.endpoint.config.show-values.
+const (
+	// ShowNever shows keys and origins only (the default).
+	ShowNever ShowValues = "never"
+	// ShowAlways shows values, redacted.
+	ShowAlways ShowValues = "always"
+)
+
+// Defaults of the management server's limits.
+const (
+	DefaultReadHeaderTimeout = 5 * time.Second
+	DefaultReadTimeout       = 10 * time.Second
+	DefaultWriteTimeout      = 45 * time.Second
+	DefaultIdleTimeout       = 30 * time.Second
+	DefaultMaxConnections    = 64
+	// MaxBodyBytes bounds the body of a POST.
+	MaxBodyBytes = 4096
 )
 
 // Config is the "management" section of the configuration.
@@ -36,10 +109,47 @@ type Config struct {
 	// default) means no server: nothing listens. Use a loopback address
 	// unless the port is protected otherwise.
 	Address string
+	// ReadHeaderTimeout, ReadTimeout, WriteTimeout and IdleTimeout are
+	// management.server.read-header-timeout, read-timeout, write-timeout
+	// and idle-timeout. Zero means the default.
+	ReadHeaderTimeout time.Duration
+	ReadTimeout       time.Duration
+	WriteTimeout      time.Duration
+	IdleTimeout       time.Duration
+	// MaxConnections is management.server.max-connections, the
+	// connections served at once. Zero means the default.
+	MaxConnections int
 	// ConfigEndpoint enables GET /actuator/config
 	// (management.endpoint.config.enabled). Default true.
 	ConfigEndpoint bool
+	// ShowValues is management.endpoint.config.show-values. Empty (and,
+	// from Go code, anything but ShowAlways) means ShowNever.
+	ShowValues ShowValues
 }
+
+// withDefaults returns c with zero limits replaced by their defaults.
+func (c Config) withDefaults() Config {
+	set := func(d *time.Duration, def time.Duration) {
+		if *d <= 0 {
+			*d = def
+		}
+	}
+	set(&c.ReadHeaderTimeout, DefaultReadHeaderTimeout)
+	set(&c.ReadTimeout, DefaultReadTimeout)
+	set(&c.WriteTimeout, DefaultWriteTimeout)
+	set(&c.IdleTimeout, DefaultIdleTimeout)
+	if c.MaxConnections <= 0 {
+		c.MaxConnections = DefaultMaxConnections
+	}
+	if c.ShowValues != ShowAlways {
+		c.ShowValues = ShowNever
+	}
+	return c
+}
+
+// showValuesKeys are the keys that set ShowValues: ours, and Spring Boot's.
+var showValuesKeys = []string{"management.endpoint.config.show-values", "management.endpoints.config.show-values",
+	"management.endpoint.configprops.show-values", "management.endpoint.env.show-values"}
 
 // ConfigFrom decodes the management section of a loaded configuration tree
 // (config.Loaded.Raw): lower-case keys, camelCase or kebab-case. Unknown keys
@@ -48,11 +158,20 @@ func ConfigFrom(raw map[string]any) (Config, error) {
 	c := Config{ConfigEndpoint: true}
 	m, ok := raw["management"]
 	if !ok || m == nil {
-		return c, nil
+		return c.withDefaults(), nil
 	}
 	var errs []string
+	showFrom := ""
 	walk(m, "management", func(path string, v any) {
-		switch norm(path) {
+		duration := func(d *time.Duration) {
+			x, err := props.Duration(v, false)
+			if err != nil {
+				errs = append(errs, fmt.Sprintf("%s: %v", path, err))
+				return
+			}
+			*d = x
+		}
+		switch key := norm(path); key {
 		case "management.server.address":
 			s, ok := v.(string)
 			if !ok {
@@ -60,6 +179,21 @@ func ConfigFrom(raw map[string]any) (Config, error) {
 				return
 			}
 			c.Address = s
+		case "management.server.read-header-timeout":
+			duration(&c.ReadHeaderTimeout)
+		case "management.server.read-timeout":
+			duration(&c.ReadTimeout)
+		case "management.server.write-timeout":
+			duration(&c.WriteTimeout)
+		case "management.server.idle-timeout":
+			duration(&c.IdleTimeout)
+		case "management.server.max-connections":
+			n, err := props.Int(v, 1)
+			if err != nil {
+				errs = append(errs, fmt.Sprintf("%s: %v", path, err))
+				return
+			}
+			c.MaxConnections = n
 		case "management.endpoint.config.enabled", "management.endpoints.config.enabled":
 			switch b := v.(type) {
 			case bool:
@@ -72,6 +206,26 @@ func ConfigFrom(raw map[string]any) (Config, error) {
 			default:
 				errs = append(errs, fmt.Sprintf("%s: want true or false, got %v", path, v))
 			}
+		case showValuesKeys[0], showValuesKeys[1], showValuesKeys[2], showValuesKeys[3]:
+			s, _ := v.(string)
+			var sv ShowValues
+			switch strings.ReplaceAll(strings.ToLower(strings.TrimSpace(s)), "_", "-") {
+			case "never":
+				sv = ShowNever
+			case "always":
+				sv = ShowAlways
+			case "when-authorized", "whenauthorized":
+				errs = append(errs, fmt.Sprintf("%s: when-authorized is not supported (the management server has no authentication); want never or always", path))
+				return
+			default:
+				errs = append(errs, fmt.Sprintf("%s: want never or always, got %v", path, v))
+				return
+			}
+			if showFrom != "" && sv != c.ShowValues {
+				errs = append(errs, fmt.Sprintf("%s: %s conflicts with %s: %s", path, sv, showFrom, c.ShowValues))
+				return
+			}
+			c.ShowValues, showFrom = sv, path
 		case "management.tracing.exporter", "management.tracing.endpoint", "management.tracing.sampling-probability",
 			"management.tracing.service-name", "management.tracing.insecure":
 			// Decoded by package telemetry.
@@ -81,9 +235,9 @@ func ConfigFrom(raw map[string]any) (Config, error) {
 	})
 	if len(errs) > 0 {
 		sort.Strings(errs)
-		return c, fmt.Errorf("management configuration: %s", strings.Join(errs, "; "))
+		return c.withDefaults(), fmt.Errorf("management configuration: %s", strings.Join(errs, "; "))
 	}
-	return c, nil
+	return c.withDefaults(), nil
 }
 
 // walk calls f for every leaf of a configuration tree.
@@ -101,9 +255,11 @@ func walk(v any, path string, f func(path string, v any)) {
 // "enabled" stays, "samplingprobability" is matched by removing hyphens on
 // both sides.
 func norm(path string) string {
-	known := []string{"management.server.address", "management.endpoint.config.enabled", "management.endpoints.config.enabled",
+	known := append([]string{"management.server.address", "management.server.read-header-timeout",
+		"management.server.read-timeout", "management.server.write-timeout", "management.server.idle-timeout",
+		"management.server.max-connections", "management.endpoint.config.enabled", "management.endpoints.config.enabled",
 		"management.tracing.exporter", "management.tracing.endpoint", "management.tracing.sampling-probability",
-		"management.tracing.service-name", "management.tracing.insecure"}
+		"management.tracing.service-name", "management.tracing.insecure"}, showValuesKeys...)
 	p := strings.ReplaceAll(strings.ReplaceAll(strings.ToLower(path), "-", ""), "_", "")
 	for _, k := range known {
 		if strings.ReplaceAll(k, "-", "") == p {

@@ -5,11 +5,15 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
+
+	"golang.org/x/net/netutil"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -20,15 +24,17 @@ import (
 )
 
 // StateChangeTimeout bounds a POST /actuator/bindings/{name}: how long a
-// stop or pause waits for the messages in flight.
+// stop or pause waits for the messages in flight (and at most the write
+// timeout less one second).
 const StateChangeTimeout = 30 * time.Second
 
 // Options configure a [Server].
 type Options struct {
 	Config
-	// Effective is the configuration tree served, redacted, by
-	// /actuator/config (config.Loaded.Raw). Nil: the endpoint serves the
-	// app's stream section only.
+	// Effective is the configuration tree served by /actuator/config
+	// (config.Loaded.Raw); the origins of its keys are the app's
+	// (stream.Config.Origins). Nil: the endpoint serves the app's decoded
+	// stream section only.
 	Effective map[string]any
 	// Logger for the server's own lines. Default: discard.
 	Logger *slog.Logger
@@ -45,11 +51,15 @@ type Server struct {
 	srv  *http.Server
 	ln   net.Listener
 	done chan error
+	// wrap, when set (by tests), wraps the listener under the connection
+	// bound, to observe every connection.
+	wrap func(net.Listener) net.Listener
 }
 
 // New returns a server for app. It listens only once Start is called, and
 // only if opts.Address is set.
 func New(app *stream.App, opts Options) *Server {
+	opts.Config = opts.Config.withDefaults()
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -85,10 +95,26 @@ func (s *Server) Start() error {
 		return fmt.Errorf("management: listen on %s: %w", s.opts.Address, err)
 	}
 	s.ln = ln
-	s.srv = &http.Server{Handler: s.mux, ReadHeaderTimeout: 5 * time.Second}
+	c := s.opts.Config
+	s.srv = &http.Server{
+		Handler:           s.mux,
+		ReadHeaderTimeout: c.ReadHeaderTimeout,
+		ReadTimeout:       c.ReadTimeout,
+		WriteTimeout:      c.WriteTimeout,
+		IdleTimeout:       c.IdleTimeout,
+		MaxHeaderBytes:    16 << 10,
+		ErrorLog:          slog.NewLogLogger(s.opts.Logger.Handler(), slog.LevelDebug),
+	}
 	s.done = make(chan error, 1)
-	go func() { s.done <- s.srv.Serve(ln) }()
-	s.opts.Logger.Info("management server listening", "address", ln.Addr().String())
+	inner := ln
+	if s.wrap != nil {
+		inner = s.wrap(ln)
+	}
+	limited := netutil.LimitListener(inner, c.MaxConnections)
+	go func() { s.done <- s.srv.Serve(limited) }()
+	s.opts.Logger.Info("management server listening", "address", ln.Addr().String(),
+		"max-connections", c.MaxConnections, "read-timeout", c.ReadTimeout, "write-timeout", c.WriteTimeout,
+		"idle-timeout", c.IdleTimeout)
 	return nil
 }
 
@@ -156,9 +182,80 @@ func (s *Server) getBinding(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// stateChange is the body of POST /actuator/bindings/{name}.
-type stateChange struct {
-	State string `json:"state"`
+// stateBody is what the body of POST /actuator/bindings/{name} must be.
+const stateBody = `body must be exactly one JSON object {"state":"STOPPED|STARTED|PAUSED|RESUMED"}`
+
+// decodeState reads the body of POST /actuator/bindings/{name}: exactly one
+// JSON object holding exactly one string field "state" (matched without
+// regard to case, as encoding/json matches fields), and nothing after it.
+func decodeState(r io.Reader) (string, error) {
+	dec := json.NewDecoder(r)
+	tok, err := dec.Token()
+	if err != nil {
+		return "", err
+	}
+	if d, ok := tok.(json.Delim); !ok || d != '{' {
+		return "", fmt.Errorf("got %s, not an object", describe(tok))
+	}
+	var state *string
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return "", err
+		}
+		key, _ := tok.(string)
+		if !strings.EqualFold(key, "state") {
+			return "", fmt.Errorf("unknown field %q", key)
+		}
+		if state != nil {
+			return "", errors.New(`field "state" given twice`)
+		}
+		var v string
+		if err := dec.Decode(&v); err != nil {
+			return "", fmt.Errorf(`field "state": want a string: %w`, err)
+		}
+		state = &v
+	}
+	if _, err := dec.Token(); err != nil { // the closing '}'
+		return "", err
+	}
+	if tok, err := dec.Token(); !errors.Is(err, io.EOF) {
+		if err != nil {
+			return "", fmt.Errorf("trailing data after the object: %w", err)
+		}
+		return "", fmt.Errorf("trailing data after the object: %s", describe(tok))
+	}
+	if state == nil {
+		return "", errors.New(`missing field "state"`)
+	}
+	return *state, nil
+}
+
+// describe names a JSON token for an error message without echoing long
+// text.
+func describe(tok json.Token) string {
+	switch t := tok.(type) {
+	case json.Delim:
+		return strconv.Quote(t.String())
+	case string:
+		return "a string"
+	case nil:
+		return "null"
+	default:
+		return fmt.Sprintf("%T", t)
+	}
+}
+
+// stateChangeTimeout is how long a state change may wait: StateChangeTimeout,
+// and at most the write timeout less one second, so that the answer can
+// still be written.
+func (s *Server) stateChangeTimeout() time.Duration {
+	wt := s.opts.WriteTimeout
+	limit := wt - time.Second
+	if wt <= 2*time.Second {
+		limit = wt / 2
+	}
+	return min(StateChangeTimeout, limit)
 }
 
 func (s *Server) setBindingState(w http.ResponseWriter, r *http.Request) {
@@ -166,15 +263,17 @@ func (s *Server) setBindingState(w http.ResponseWriter, r *http.Request) {
 	if b == nil {
 		return
 	}
-	var body stateChange
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 4096))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&body); err != nil {
-		writeError(w, http.StatusBadRequest, "body must be {\"state\":\"STOPPED|STARTED|PAUSED|RESUMED\"}: "+err.Error())
+	state, err := decodeState(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
+	if err != nil {
+		if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
+			writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("%s: larger than %d bytes", stateBody, MaxBodyBytes))
+			return
+		}
+		writeError(w, http.StatusBadRequest, stateBody+": "+err.Error())
 		return
 	}
 	var op func(context.Context) error
-	switch strings.ToUpper(body.State) {
+	switch strings.ToUpper(state) {
 	case "STOPPED":
 		op = b.Stop
 	case "STARTED":
@@ -184,12 +283,12 @@ func (s *Server) setBindingState(w http.ResponseWriter, r *http.Request) {
 	case "RESUMED":
 		op = b.Resume
 	default:
-		writeError(w, http.StatusBadRequest, fmt.Sprintf("unknown state %q: want STOPPED, STARTED, PAUSED or RESUMED", body.State))
+		writeError(w, http.StatusBadRequest, fmt.Sprintf("unknown state %q: want STOPPED, STARTED, PAUSED or RESUMED", state))
 		return
 	}
 	// A stop or pause waits for in-flight messages; bound it even when the
 	// client set no deadline.
-	ctx, cancel := context.WithTimeout(r.Context(), StateChangeTimeout)
+	ctx, cancel := context.WithTimeout(r.Context(), s.stateChangeTimeout())
 	defer cancel()
 	if err := op(ctx); err != nil {
 		writeError(w, http.StatusInternalServerError, err.Error())
@@ -229,24 +328,103 @@ func (s *Server) readiness(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, code, h)
 }
 
+// ConfigView is the JSON body of GET /actuator/config.
+type ConfigView struct {
+	// ShowValues is "never" or "always".
+	ShowValues ShowValues `json:"showValues"`
+	// Properties maps every key path ("stream.bindings.x.group", list
+	// items as "a.b[0]") to its value and origin.
+	Properties map[string]PropertyView `json:"properties"`
+}
+
+// PropertyView is one key of [ConfigView].
+type PropertyView struct {
+	// Value is the redacted value; absent when ShowValues is never.
+	Value any `json:"value,omitempty"`
+	// Origin is where the key was set: "application.yaml:12",
+	// "env NAME"; absent when unknown.
+	Origin string `json:"origin,omitempty"`
+}
+
 func (s *Server) config(w http.ResponseWriter, _ *http.Request) {
+	tree := map[string]any{}
 	if s.opts.Effective != nil {
-		writeJSON(w, http.StatusOK, redact.Tree(s.opts.Effective))
-		return
+		tree = s.opts.Effective
+	} else {
+		// Without the tree, the decoded stream section, round-tripped
+		// through JSON so that it redacts like a tree.
+		data, err := json.Marshal(s.app.Config())
+		var st map[string]any
+		if err == nil {
+			err = json.Unmarshal(data, &st)
+		}
+		if err != nil {
+			writeError(w, http.StatusInternalServerError, err.Error())
+			return
+		}
+		delete(st, "Origins")
+		tree["stream"] = st
 	}
-	// Without the tree, the decoded stream section, round-tripped through
-	// JSON so that it redacts like a tree.
-	data, err := json.Marshal(s.app.Config())
-	var tree map[string]any
-	if err == nil {
-		err = json.Unmarshal(data, &tree)
+	show := s.opts.ShowValues
+	if show == ShowAlways {
+		tree = redact.Tree(tree).(map[string]any)
 	}
-	if err != nil {
-		writeError(w, http.StatusInternalServerError, err.Error())
-		return
+	var origins map[string]string
+	if cfg := s.app.Config(); cfg != nil {
+		origins = cfg.Origins
 	}
-	delete(tree, "Origins")
-	writeJSON(w, http.StatusOK, map[string]any{"stream": redact.Tree(tree)})
+	out := ConfigView{ShowValues: show, Properties: map[string]PropertyView{}}
+	flatten("", tree, func(path string, v any) {
+		p := PropertyView{Origin: originOf(origins, path)}
+		if show == ShowAlways {
+			p.Value = v
+		}
+		out.Properties[path] = p
+	})
+	writeJSON(w, http.StatusOK, out)
+}
+
+// flatten calls f for every leaf of a tree, with its path: "a.b", list
+// items "a.b[0]". An empty map or list is a leaf.
+func flatten(path string, v any, f func(path string, v any)) {
+	switch t := v.(type) {
+	case map[string]any:
+		if len(t) == 0 && path != "" {
+			f(path, t)
+		}
+		for k, sub := range t {
+			p := k
+			if path != "" {
+				p = path + "." + k
+			}
+			flatten(p, sub, f)
+		}
+	case []any:
+		if len(t) == 0 {
+			f(path, t)
+		}
+		for i, sub := range t {
+			flatten(path+"["+strconv.Itoa(i)+"]", sub, f)
+		}
+	default:
+		f(path, v)
+	}
+}
+
+// originOf finds the origin of a key path: its own, else that of the list
+// it is an item of.
+func originOf(origins map[string]string, path string) string {
+	p := strings.ToLower(path)
+	for {
+		if o, ok := origins[p]; ok {
+			return o
+		}
+		i := strings.LastIndexByte(p, '[')
+		if i < 0 || !strings.HasSuffix(p, "]") {
+			return ""
+		}
+		p = p[:i]
+	}
 }
 
 func writeJSON(w http.ResponseWriter, code int, v any) {
@@ -257,6 +435,8 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 	_ = enc.Encode(v)
 }
 
+// writeError answers {"error": msg}, with the secrets in msg redacted (an
+// error may quote a URL or a value).
 func writeError(w http.ResponseWriter, code int, msg string) {
-	writeJSON(w, code, map[string]string{"error": msg})
+	writeJSON(w, code, map[string]string{"error": redact.String(msg)})
 }

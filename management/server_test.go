@@ -1,6 +1,7 @@
 package management_test
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -8,7 +9,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
+	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -50,8 +53,9 @@ type fixture struct {
 }
 
 // newFixture runs an app with a consumer (sink, failing on "bad") fed by
-// the output binding "src", and a management server on a loopback port.
-func newFixture(t *testing.T) *fixture {
+// the output binding "src", and a management server on a loopback port;
+// opts change the server's options.
+func newFixture(t *testing.T, opts ...func(*management.Options)) *fixture {
 	t.Helper()
 	f := &fixture{got: make(chan string, 10000), binder: &switchable{}}
 	fns := stream.NewCatalog()
@@ -88,11 +92,15 @@ func newFixture(t *testing.T) *fixture {
 		t.Fatal(err)
 	}
 	f.app = app
-	f.srv = management.New(app, management.Options{
+	o := management.Options{
 		Config: management.Config{Address: "127.0.0.1:0", ConfigEndpoint: true},
 		Effective: map[string]any{"stream": map[string]any{"binders": map[string]any{"rabbit": map[string]any{
 			"environment": map[string]any{"uri": "amqp://guest:hunter2@127.0.0.1:5672/", "password": "hunter2"}}}}},
-	})
+	}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	f.srv = management.New(app, o)
 	if err := f.srv.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -170,8 +178,62 @@ func TestConfigFrom(t *testing.T) {
 	if err != nil || c.Address != "127.0.0.1:8081" || c.ConfigEndpoint {
 		t.Fatalf("%+v %v", c, err)
 	}
+	if c.ShowValues != management.ShowNever || c.ReadTimeout != management.DefaultReadTimeout || c.WriteTimeout != management.DefaultWriteTimeout ||
+		c.IdleTimeout != management.DefaultIdleTimeout || c.ReadHeaderTimeout != management.DefaultReadHeaderTimeout ||
+		c.MaxConnections != management.DefaultMaxConnections {
+		t.Fatalf("defaults: %+v", c)
+	}
 	if _, err := management.ConfigFrom(map[string]any{"management": map[string]any{"server": map[string]any{"adress": "x"}}}); err == nil || !strings.Contains(err.Error(), "management.server.adress: unknown key") {
 		t.Fatalf("want an unknown-key error, got %v", err)
+	}
+	// The limits, camelCase as viper lower-cases it, and kebab-case.
+	c, err = management.ConfigFrom(map[string]any{"management": map[string]any{"server": map[string]any{
+		"readtimeout": "2s", "write-timeout": 3000, "idle_timeout": "250ms", "read-header-timeout": "1s", "maxconnections": 7}}})
+	if err != nil || c.ReadTimeout != 2*time.Second || c.WriteTimeout != 3*time.Second || c.IdleTimeout != 250*time.Millisecond ||
+		c.ReadHeaderTimeout != time.Second || c.MaxConnections != 7 {
+		t.Fatalf("%+v %v", c, err)
+	}
+	_, err = management.ConfigFrom(map[string]any{"management": map[string]any{"server": map[string]any{
+		"read-timeout": "soon", "idle-timeout": "0s", "max-connections": 0}}})
+	for _, want := range []string{"management.server.read-timeout: want a duration", "management.server.idle-timeout: must be positive",
+		"management.server.max-connections: must be at least 1"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("error %v lacks %q", err, want)
+		}
+	}
+	// show-values: ours and Spring Boot's keys.
+	show := func(path ...string) func(v any) (management.Config, error) {
+		return func(v any) (management.Config, error) {
+			m := map[string]any{path[len(path)-1]: v}
+			for i := len(path) - 2; i >= 0; i-- {
+				m = map[string]any{path[i]: m}
+			}
+			return management.ConfigFrom(m)
+		}
+	}
+	for _, key := range [][]string{
+		{"management", "endpoint", "config", "show-values"}, {"management", "endpoint", "config", "showvalues"},
+		{"management", "endpoints", "config", "show-values"}, {"management", "endpoint", "env", "show-values"},
+		{"management", "endpoint", "configprops", "show-values"},
+	} {
+		set := show(key...)
+		name := strings.Join(key, ".")
+		for v, want := range map[string]management.ShowValues{"never": management.ShowNever, "always": management.ShowAlways, "ALWAYS": management.ShowAlways} {
+			if c, err := set(v); err != nil || c.ShowValues != want {
+				t.Errorf("%s: %s: %v %v", name, v, c.ShowValues, err)
+			}
+		}
+		for v, want := range map[any]string{"when-authorized": "when-authorized is not supported", "WHEN_AUTHORIZED": "when-authorized is not supported",
+			"sometimes": "want never or always, got sometimes", true: "want never or always, got true"} {
+			if _, err := set(v); err == nil || !strings.Contains(err.Error(), name+": "+want) {
+				t.Errorf("%s: %v: error %v lacks %q", name, v, err, want)
+			}
+		}
+	}
+	_, err = management.ConfigFrom(map[string]any{"management": map[string]any{"endpoint": map[string]any{
+		"env": map[string]any{"show-values": "always"}, "config": map[string]any{"show-values": "never"}}}})
+	if err == nil || !strings.Contains(err.Error(), "conflicts with") {
+		t.Fatalf("want a conflict, got %v", err)
 	}
 }
 
@@ -196,13 +258,26 @@ func TestBindingsEndpoints(t *testing.T) {
 		{"POST", "/actuator/bindings/nope", `{"state":"STOPPED"}`, 404, "no binding"},
 		{"POST", "/actuator/bindings/sink-in-0", `{"state":"SLEEPING"}`, 400, "unknown state"},
 		{"POST", "/actuator/bindings/sink-in-0", `not json`, 400, "body must be"},
+		{"POST", "/actuator/bindings/sink-in-0", `{"state":"stopped"}{"state":"STARTED"}`, 400, "trailing data after the object"},
+		{"POST", "/actuator/bindings/sink-in-0", `{"state":"STOPPED"} x`, 400, "trailing data after the object"},
+		{"POST", "/actuator/bindings/sink-in-0", `{"state":"STOPPED"}}`, 400, "trailing data after the object"},
+		{"POST", "/actuator/bindings/sink-in-0", `{"state":"STOPPED"}[]`, 400, "trailing data after the object"},
+		{"POST", "/actuator/bindings/sink-in-0", `{"state":"STOPPED","state":"STARTED"}`, 400, `field "state" given twice`},
+		{"POST", "/actuator/bindings/sink-in-0", `{"state":1}`, 400, `field "state": want a string`},
+		{"POST", "/actuator/bindings/sink-in-0", `{}`, 400, `missing field "state"`},
+		{"POST", "/actuator/bindings/sink-in-0", `["STOPPED"]`, 400, "not an object"},
+		{"POST", "/actuator/bindings/sink-in-0", `null`, 400, "null, not an object"},
+		{"POST", "/actuator/bindings/sink-in-0", `"STOPPED"`, 400, "not an object"},
+		{"POST", "/actuator/bindings/sink-in-0", ``, 400, "EOF"},
+		{"POST", "/actuator/bindings/sink-in-0", `{"state":"STOPPED"`, 400, "EOF"},
+		{"POST", "/actuator/bindings/sink-in-0", `{"state":"` + strings.Repeat("x", 5000) + `"}`, 413, "larger than 4096 bytes"},
 		{"POST", "/actuator/bindings/sink-in-0", `{"state":"STOPPED","x":1}`, 400, "unknown field"},
 		{"PUT", "/actuator/bindings/sink-in-0", `{}`, 405, ""},
 	}
 	for _, c := range cases {
 		code, m, raw := do(t, c.method, f.base+c.path, c.body)
 		if code != c.code {
-			t.Errorf("%s %s %s: %d %s, want %d", c.method, c.path, c.body, code, raw, c.code)
+			t.Errorf("%s %s %.60s: %d %s, want %d", c.method, c.path, c.body, code, raw, c.code)
 		}
 		if c.errPart != "" && !strings.Contains(fmt.Sprint(m["error"]), c.errPart) {
 			t.Errorf("%s %s: error %v lacks %q", c.method, c.path, m["error"], c.errPart)
@@ -392,11 +467,91 @@ func label(m *dto.Metric, name string) string {
 	return ""
 }
 
-func TestConfigEndpointRedacts(t *testing.T) {
-	f := newFixture(t)
-	f.run(t)
+func TestConfigEndpointShowValues(t *testing.T) {
+	// never, the default: keys and origins only.
+	f := newFixture(t, func(o *management.Options) {
+		o.Effective["myapp"] = map[string]any{"pwd": "hunter2", "hosts": []any{"a", "b"}, "empty": map[string]any{}}
+		o.Effective["stream"].(map[string]any)["bindings"] = map[string]any{"src": map[string]any{"destination": "work"}}
+	})
+	f.app.Config().Origins = map[string]string{"stream.bindings.src.destination": "application.yaml:7", "myapp.hosts": "env MYAPP_HOSTS"}
 	code, _, raw := do(t, "GET", f.base+"/actuator/config", "")
-	if code != 200 || bytes.Contains(raw, []byte("hunter2")) || !bytes.Contains(raw, []byte("amqp://guest:******@127.0.0.1:5672/")) {
+	var never management.ConfigView
+	if err := json.Unmarshal(raw, &never); code != 200 || err != nil {
+		t.Fatalf("%d %s %v", code, raw, err)
+	}
+	want := map[string]management.PropertyView{
+		"stream.binders.rabbit.environment.uri":      {},
+		"stream.binders.rabbit.environment.password": {},
+		"stream.bindings.src.destination":            {Origin: "application.yaml:7"},
+		"myapp.pwd":                                  {},
+		"myapp.hosts[0]":                             {Origin: "env MYAPP_HOSTS"},
+		"myapp.hosts[1]":                             {Origin: "env MYAPP_HOSTS"},
+		"myapp.empty":                                {},
+	}
+	if never.ShowValues != management.ShowNever || fmt.Sprint(never.Properties) != fmt.Sprint(want) {
+		t.Fatalf("never: %s", raw)
+	}
+	if bytes.Contains(raw, []byte("hunter2")) || bytes.Contains(raw, []byte("guest")) || bytes.Contains(raw, []byte(`"work"`)) {
+		t.Fatalf("never shows values: %s", raw)
+	}
+
+	// always: values, redacted.
+	f = newFixture(t, func(o *management.Options) { o.ShowValues = management.ShowAlways })
+	code, _, raw = do(t, "GET", f.base+"/actuator/config", "")
+	var always management.ConfigView
+	if err := json.Unmarshal(raw, &always); code != 200 || err != nil || always.ShowValues != management.ShowAlways {
+		t.Fatalf("%d %s %v", code, raw, err)
+	}
+	if bytes.Contains(raw, []byte("hunter2")) ||
+		always.Properties["stream.binders.rabbit.environment.uri"].Value != "amqp://guest:******@127.0.0.1:5672/" ||
+		always.Properties["stream.binders.rabbit.environment.password"].Value != "******" {
+		t.Fatalf("always: %s", raw)
+	}
+}
+
+// Without the configuration tree, the endpoint serves the decoded stream
+// section, redacted as well.
+func TestConfigEndpointWithoutTree(t *testing.T) {
+	f := newFixture(t, func(o *management.Options) { o.Effective = nil; o.ShowValues = management.ShowAlways })
+	f.app.Config().Binders["memory"].Environment["password"] = "hunter2"
+	code, _, raw := do(t, "GET", f.base+"/actuator/config", "")
+	if code != 200 || bytes.Contains(raw, []byte("hunter2")) || !bytes.Contains(raw, []byte(`"stream.Binders.memory.Environment.buffer-size"`)) {
 		t.Fatalf("%d %s", code, raw)
 	}
+}
+
+// A body that arrives too slowly is cut at the read timeout: the handler
+// does not wait for it, the binding is left as it is.
+func TestSlowBody(t *testing.T) {
+	const readTimeout = 300 * time.Millisecond
+	f := newFixture(t, func(o *management.Options) { o.ReadTimeout = readTimeout })
+	f.run(t)
+	c, err := net.Dial("tcp", strings.TrimPrefix(f.base, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := c.SetDeadline(time.Now().Add(wait)); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	if _, err := c.Write([]byte("POST /actuator/bindings/sink-in-0 HTTP/1.1\r\nHost: x\r\nContent-Length: 19\r\n\r\n{\"state\":\"")); err != nil {
+		t.Fatal(err)
+	}
+	// The rest of the body ("STOPPED"}) never comes.
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("the server still waits for the body after %v", time.Since(start))
+	}
+	if err == nil {
+		body, _ := io.ReadAll(resp.Body)
+		_ = resp.Body.Close()
+		if resp.StatusCode != http.StatusBadRequest {
+			t.Fatalf("%s %s", resp.Status, body)
+		}
+	}
+	if st := f.app.Binding("sink-in-0").State(); st != stream.StateStarted {
+		t.Fatalf("state %s after a cut body", st)
+	}
+	t.Logf("answered after %v (read timeout %v): %v", time.Since(start), readTimeout, err)
 }
