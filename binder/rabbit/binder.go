@@ -67,7 +67,7 @@ func New(_ context.Context, bs stream.BinderSettings) (stream.Binder, error) {
 	}
 	b.pubMgr = newConnMgr(ctx, s, "publisher", log)
 	b.sub = newConnMgr(ctx, s, "consumer", log)
-	b.pub = newPublisher(b.pubMgr, s.pubChannels, s.confirmWindow, "sb-"+randomID()+"-")
+	b.pub = newPublisher(b.pubMgr, s.pubChannels, s.confirmWindow, "sb-"+randomID()+"-", s.maxMessageSize)
 	return b, nil
 }
 
@@ -139,22 +139,19 @@ func (b *Binder) BindProducer(ctx context.Context, spec stream.ProducerSpec) (st
 			t.queues = append(t.queues, queueSpec{name: groupQueue(spec.Destination, g, true, i), durable: true, args: args, exchange: spec.Destination, keys: []string{partitionKey(spec.Destination, i)}})
 		}
 	}
-	if t.exchange != "" || len(t.queues) > 0 {
-		ch, _, err := b.pubMgr.channel(ctx)
-		if err != nil {
-			return fail(err)
-		}
-		err = t.declare(ch)
-		_ = ch.Close()
-		if err != nil {
-			return fail(err)
-		}
+	if err := t.checkNames(); err != nil {
+		return fail(err)
+	}
+	// The connection is made (or checked) even when there is nothing to
+	// declare, so that an unreachable broker is reported at start-up.
+	if err := b.declareForBind(ctx, b.pubMgr, t); err != nil {
+		return fail(err)
 	}
 	log := spec.Logger
 	if log == nil {
 		log = b.log
 	}
-	p := &producer{bd: b, spec: spec, opts: opts, log: log.With("destination", spec.Destination), partitioned: spec.Producer.IsPartitioned()}
+	p := &producer{bd: b, spec: spec, opts: opts, topo: t, log: log.With("destination", spec.Destination), partitioned: spec.Producer.IsPartitioned()}
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.closed {
@@ -206,20 +203,26 @@ func (b *Binder) BindConsumer(ctx context.Context, spec stream.ConsumerSpec) (st
 	for _, d := range dests {
 		c := &consumer{bd: b, spec: spec, opts: opts, dest: d, conc: max(cc.Concurrency, 1), sem: make(chan struct{}, 1),
 			log: log.With("destination", d, "group", spec.Group)}
+		var t topology
 		if spec.Group != "" {
 			c.queue = groupQueue(d, spec.Group, cc.Partitioned, cc.InstanceIndex)
 			if opts.queueNameGroupOnly {
 				c.queue = spec.Group
 			}
-			if err := c.declare(ctx, c.topology(c.queue)); err != nil {
-				return fail(err)
-			}
-		} else if opts.declareExchange {
-			t := c.topology("")
+			t = c.topology(c.queue)
+		} else {
+			// The anonymous queue is declared by Start; its name ends in a
+			// 12-character id.
+			t = c.topology(d + ".anonymous.xxxxxxxxxxxx")
+		}
+		if err := t.checkNames(); err != nil {
+			return fail(err)
+		}
+		if spec.Group == "" {
 			t.queues = nil
-			if err := c.declare(ctx, t); err != nil {
-				return fail(err)
-			}
+		}
+		if err := b.declareForBind(ctx, b.sub, t); err != nil {
+			return fail(err)
 		}
 		cs = append(cs, c)
 	}
@@ -235,6 +238,52 @@ func (b *Binder) BindConsumer(ctx context.Context, spec stream.ConsumerSpec) (st
 		return cs[0], nil
 	}
 	return cs, nil
+}
+
+// declareForBind declares t (possibly nothing) on a fresh channel of m's
+// connection, failing without waiting for the broker beyond one connection
+// attempt: a broker that cannot be reached gives an error wrapped with
+// stream.Unavailable (see connMgr.getForBind), and so does a connection lost
+// during the declarations; a declaration the broker refuses does not.
+func (b *Binder) declareForBind(ctx context.Context, m *connMgr, t topology) error {
+	ch, err := m.bindChannel(ctx)
+	if err != nil {
+		return err
+	}
+	defer ch.Close()
+	if err := t.declare(ch); err != nil {
+		if c, _, cerr := m.current(); cerr != nil || c.IsClosed() {
+			return stream.Unavailable(err)
+		}
+		return err
+	}
+	return nil
+}
+
+// rebindConsumers binds the queues of this binder's running consumers of
+// exchange to it again (after a producer declared it again: deleting an
+// exchange deletes its bindings). Failures are logged: the consumers
+// re-declare their topology when they re-subscribe anyway.
+func (b *Binder) rebindConsumers(ctx context.Context, exchange string) {
+	b.mu.Lock()
+	var cs []*consumer
+	for c := range b.consumers {
+		if c.dest == exchange && c.opts.bindQueue {
+			cs = append(cs, c)
+		}
+	}
+	b.mu.Unlock()
+	for _, c := range cs {
+		q := c.runningQueue()
+		if q == "" {
+			continue
+		}
+		t := c.topology(q)
+		t.dlq = nil
+		if err := c.declare(ctx, t); err != nil {
+			c.log.Warn("rabbit: binding the queue again to the re-declared exchange failed", "queue", q, "error", err)
+		}
+	}
 }
 
 func (b *Binder) checkOpen() error {

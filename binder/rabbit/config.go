@@ -38,6 +38,11 @@ const (
 	DefaultConfirmWindow     = 256
 	DefaultPrefetch          = 128
 	DefaultBatchSize         = 64
+	// DefaultMaxMessageSize is RabbitMQ's default max_message_size (128 MiB).
+	DefaultMaxMessageSize = 128 << 20
+	// DefaultRedeliveryDelay is how long a Nak'ed message is held before it
+	// is requeued (as on the Kafka binder).
+	DefaultRedeliveryDelay = 100 * time.Millisecond
 	DefaultExchangeType      = "topic"
 	DefaultBindingRoutingKey = "#"
 	// DLXName is the direct exchange dead letters are published to.
@@ -58,6 +63,7 @@ type settings struct {
 	reconnectMax   time.Duration
 	pubChannels    int
 	confirmWindow  int
+	maxMessageSize int
 	tls            tlsSettings
 }
 
@@ -84,6 +90,7 @@ func defaultSettings() settings {
 		reconnectMax:   DefaultReconnectMax,
 		pubChannels:    DefaultPublisherChannels,
 		confirmWindow:  DefaultConfirmWindow,
+		maxMessageSize: DefaultMaxMessageSize,
 	}
 }
 
@@ -199,10 +206,12 @@ func parseSettings(s stream.BinderSettings) (settings, error) {
 				out.pubChannels, err = props.Int(v, 1)
 			case "confirmwindow":
 				out.confirmWindow, err = props.Int(v, 1)
+			case "maxmessagesize":
+				out.maxMessageSize, err = props.Int(v, 1)
 			case "tls", "ssl":
 				err = out.applyTLS(&d, path, v)
 			default:
-				err = props.UnknownKey("the rabbit binder accepts uri, addresses, username, password, virtual-host, connection-name, heartbeat, connection-timeout, reconnect-initial-interval, reconnect-max-interval, publisher-channels, confirm-window, tls")
+				err = props.UnknownKey("the rabbit binder accepts uri, addresses, username, password, virtual-host, connection-name, heartbeat, connection-timeout, reconnect-initial-interval, reconnect-max-interval, publisher-channels, confirm-window, max-message-size, tls")
 			}
 			return err
 		})
@@ -318,6 +327,7 @@ type consumerOptions struct {
 	declareExchange    bool
 	bindQueue          bool
 	batchSize          int
+	redeliveryDelay    time.Duration
 }
 
 // producerOptions are stream.rabbit.bindings.<b>.producer.
@@ -332,7 +342,7 @@ type producerOptions struct {
 }
 
 func parseConsumerOptions(binding string, ext map[string]any) (consumerOptions, error) {
-	o := consumerOptions{prefetch: DefaultPrefetch, exchangeType: DefaultExchangeType, bindingRoutingKey: DefaultBindingRoutingKey, declareExchange: true, bindQueue: true, batchSize: DefaultBatchSize}
+	o := consumerOptions{prefetch: DefaultPrefetch, exchangeType: DefaultExchangeType, bindingRoutingKey: DefaultBindingRoutingKey, declareExchange: true, bindQueue: true, batchSize: DefaultBatchSize, redeliveryDelay: DefaultRedeliveryDelay}
 	var d props.Decoder
 	d.Each(props.BindingPath(Type, binding, "consumer"), ext, func(k, _ string, v any) (err error) {
 		if ok, err := o.queueOptions.apply(k, v); ok {
@@ -355,8 +365,10 @@ func parseConsumerOptions(binding string, ext map[string]any) (consumerOptions, 
 			o.bindQueue, err = props.Bool(v)
 		case "batchsize":
 			o.batchSize, err = props.Int(v, 1)
+		case "redeliverydelay":
+			o.redeliveryDelay, err = props.Duration(v, true)
 		default:
-			err = props.UnknownKey("rabbit consumer properties: prefetch, requeue-rejected, exchange-type, binding-routing-key, quorum, ttl, max-length, single-active-consumer, dead-letter-args, queue-name-group-only, declare-exchange, bind-queue, batch-size")
+			err = props.UnknownKey("rabbit consumer properties: prefetch, requeue-rejected, redelivery-delay, exchange-type, binding-routing-key, quorum, ttl, max-length, single-active-consumer, dead-letter-args, queue-name-group-only, declare-exchange, bind-queue, batch-size")
 		}
 		return err
 	})

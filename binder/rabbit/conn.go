@@ -12,6 +12,8 @@ import (
 	"time"
 
 	amqp "github.com/rabbitmq/amqp091-go"
+
+	"github.com/streambind/streambind/stream"
 )
 
 // connMgr owns one AMQP connection and keeps it up: it dials lazily on first
@@ -32,6 +34,12 @@ type connMgr struct {
 	gen     uint64        // incremented on every new connection
 	ready   chan struct{} // closed while conn != nil
 	lastErr error
+	// attempts counts the dial attempts that ended; attemptDone is closed
+	// (and replaced) when one ends. Binds wait for a fresh attempt.
+	attempts    uint64
+	attemptDone chan struct{}
+	// kick cuts the loop's back-off short: a bind is waiting.
+	kick chan struct{}
 	blocked bool
 	// blockedFlag mirrors blocked for the lock-free check of every Send.
 	blockedFlag atomic.Bool
@@ -40,7 +48,8 @@ type connMgr struct {
 }
 
 func newConnMgr(ctx context.Context, s settings, role string, log *slog.Logger) *connMgr {
-	m := &connMgr{s: s, role: role, log: log.With("connection", role), ctx: ctx, ready: make(chan struct{}), unblocked: make(chan struct{}), done: make(chan struct{})}
+	m := &connMgr{s: s, role: role, log: log.With("connection", role), ctx: ctx, ready: make(chan struct{}), unblocked: make(chan struct{}), done: make(chan struct{}),
+		attemptDone: make(chan struct{}), kick: make(chan struct{}, 1)}
 	close(m.unblocked)
 	m.dial = m.dialAddr
 	return m
@@ -74,7 +83,7 @@ func (m *connMgr) dialAddr(ctx context.Context, i int) (*amqp.Connection, error)
 	}
 	c, err := amqp.DialConfig(m.s.url(i), cfg)
 	if err != nil {
-		return nil, fmt.Errorf("dial %s: %s", m.s.redacted(i), redactErr(err, m.s.url(i)))
+		return nil, &dialError{msg: fmt.Sprintf("dial %s: %s", m.s.redacted(i), redactErr(err, m.s.url(i))), refused: refusedAtConnect(err)}
 	}
 	return c, nil
 }
@@ -83,10 +92,7 @@ func (m *connMgr) dialAddr(ctx context.Context, i int) (*amqp.Connection, error)
 // waiting for a reconnection as long as ctx allows.
 func (m *connMgr) get(ctx context.Context) (*amqp.Connection, uint64, error) {
 	m.mu.Lock()
-	if !m.started {
-		m.started = true
-		go m.loop()
-	}
+	m.startLocked()
 	for {
 		if m.conn != nil && !m.conn.IsClosed() {
 			c, g := m.conn, m.gen
@@ -107,6 +113,76 @@ func (m *connMgr) get(ctx context.Context) (*amqp.Connection, uint64, error) {
 }
 
 var errClosedBinder = errors.New("binder closed")
+
+// startLocked starts the loop on first use. Call with m.mu held.
+func (m *connMgr) startLocked() {
+	if !m.started {
+		m.started = true
+		go m.loop()
+	}
+}
+
+// getForBind is get for BindProducer and BindConsumer: it does not wait
+// for the broker beyond one connection attempt. When the connection is not
+// up it asks the loop for an attempt now (cutting its back-off short) and
+// returns that attempt's error: wrapped with stream.Unavailable (the core
+// retries the bind until the binder's startup-timeout) unless the broker
+// refused the client (credentials, virtual host, TLS), which ends start-up.
+// Once a connection is up, the loop keeps it up as before.
+func (m *connMgr) getForBind(ctx context.Context) (*amqp.Connection, error) {
+	m.mu.Lock()
+	m.startLocked()
+	target := m.attempts + 1 // the attempt in progress, or the next one
+	for {
+		if m.conn != nil && !m.conn.IsClosed() {
+			c := m.conn
+			m.mu.Unlock()
+			return c, nil
+		}
+		if m.attempts >= target && m.lastErr != nil {
+			err := m.lastErr
+			m.mu.Unlock()
+			return nil, forBind(fmt.Errorf("rabbit: no %s connection: %w", m.role, err))
+		}
+		ready, done := m.ready, m.attemptDone
+		m.mu.Unlock()
+		select {
+		case m.kick <- struct{}{}:
+		default:
+		}
+		select {
+		case <-ready:
+		case <-done:
+		case <-ctx.Done():
+			return nil, stream.Unavailable(m.waitErr(ctx.Err()))
+		case <-m.ctx.Done():
+			return nil, fmt.Errorf("rabbit: binder closed: %w", errClosedBinder)
+		}
+		m.mu.Lock()
+	}
+}
+
+// bindChannel opens a channel for a bind (see getForBind).
+func (m *connMgr) bindChannel(ctx context.Context) (*amqp.Channel, error) {
+	c, err := m.getForBind(ctx)
+	if err != nil {
+		return nil, err
+	}
+	ch, err := c.Channel()
+	if err != nil {
+		if c.IsClosed() {
+			m.lost(c)
+			return nil, stream.Unavailable(fmt.Errorf("rabbit: the %s connection closed while opening a channel: %w", m.role, err))
+		}
+		return nil, fmt.Errorf("rabbit: open channel: %w", err)
+	}
+	return ch, nil
+}
+
+// frameMax is the negotiated frame_max of connection c (0: no limit).
+func frameMax(c *amqp.Connection) int {
+	return max(c.Config.FrameSize, 0)
+}
 
 func (m *connMgr) waitErr(err error) error {
 	m.mu.Lock()
@@ -187,46 +263,80 @@ func (m *connMgr) setBlocked(b bool) {
 }
 
 // loop dials, watches and re-dials the connection until the binder ends.
+// The back-off doubles with every failed attempt and every connection that
+// was lost within reconnect-max-interval of being made; it starts again from
+// reconnect-initial-interval only after a connection stayed up that long,
+// so a broker that accepts connections and then closes them at once (for
+// instance for a frame it refuses) sees a few reconnects a second at most.
 func (m *connMgr) loop() {
 	defer close(m.done)
 	backoff := m.s.reconnectInit
 	addr := 0
 	for m.ctx.Err() == nil {
 		c, err := m.dial(m.ctx, addr)
+		m.mu.Lock()
+		m.attempts++
+		close(m.attemptDone)
+		m.attemptDone = make(chan struct{})
 		if err != nil {
-			m.mu.Lock()
 			m.lastErr = err
 			m.mu.Unlock()
 			m.log.Warn("rabbit: connect failed; retrying", "address", m.s.redacted(addr), "backoff", backoff, "error", err)
 			addr++
-			if !sleepCtx(m.ctx, jitter(backoff)) {
+			if !m.sleep(jitter(backoff)) {
 				return
 			}
 			backoff = min(backoff*2, m.s.reconnectMax)
 			continue
 		}
-		backoff = m.s.reconnectInit
 		closed := c.NotifyClose(make(chan *amqp.Error, 1))
 		blocked := c.NotifyBlocked(make(chan amqp.Blocking, 4))
-		m.mu.Lock()
 		m.conn = c
 		m.gen++
 		m.lastErr = nil
 		close(m.ready)
 		gen := m.gen
 		m.mu.Unlock()
-		m.log.Info("rabbit: connected", "address", m.s.redacted(addr), "generation", gen)
+		up := time.Now()
+		m.log.Info("rabbit: connected", "address", m.s.redacted(addr), "generation", gen, "frame_max", frameMax(c))
 		lostErr := m.watch(c, closed, blocked)
 		m.lost(c)
 		m.setBlocked(false)
 		if m.ctx.Err() != nil {
 			return
 		}
-		m.log.Warn("rabbit: connection lost; reconnecting", "generation", gen, "error", lostErr)
-		if !sleepCtx(m.ctx, jitter(backoff)) {
+		if time.Since(up) >= m.s.reconnectMax {
+			backoff = m.s.reconnectInit
+		}
+		m.mu.Lock()
+		m.lastErr = lostErr
+		m.mu.Unlock()
+		m.log.Warn("rabbit: connection lost; reconnecting", "generation", gen, "backoff", backoff, "error", lostErr)
+		if !m.sleep(jitter(backoff)) {
 			return
 		}
+		backoff = min(backoff*2, m.s.reconnectMax)
 	}
+}
+
+// sleep waits d, less when a bind kicks; false when the binder ends.
+func (m *connMgr) sleep(d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-m.kick:
+	case <-m.ctx.Done():
+		return false
+	}
+	return true
+}
+
+// generation is the number of connections made so far.
+func (m *connMgr) generation() uint64 {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.gen
 }
 
 func (m *connMgr) watch(c *amqp.Connection, closed chan *amqp.Error, blocked chan amqp.Blocking) error {
@@ -253,6 +363,17 @@ func (m *connMgr) watch(c *amqp.Connection, closed chan *amqp.Error, blocked cha
 			return m.ctx.Err()
 		}
 	}
+}
+
+// current returns the current connection, without waiting; an error when
+// there is none.
+func (m *connMgr) current() (*amqp.Connection, uint64, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.conn == nil {
+		return nil, 0, fmt.Errorf("rabbit: no %s connection", m.role)
+	}
+	return m.conn, m.gen, nil
 }
 
 // forceClose closes the current connection (tests: simulate a lost

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"log/slog"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -28,6 +29,10 @@ type consumer struct {
 	// staleAcks counts acks (and nacks) dropped because their delivery
 	// came from a channel that is gone (tests read it).
 	staleAcks atomic.Int64
+	// Dead-letter counters (stream.DeadLetterStats).
+	dlTruncated, dlHeadersOnly, dlDropped atomic.Int64
+	// running is the queue of the current run, for rebindConsumers.
+	running atomic.Pointer[string]
 
 	sem    chan struct{} // lifecycle lock (capacity 1)
 	cur    *run
@@ -35,7 +40,27 @@ type consumer struct {
 	closed bool
 }
 
-var _ stream.Consumer = (*consumer)(nil)
+var (
+	_ stream.Consumer           = (*consumer)(nil)
+	_ stream.DeadLetterReporter = (*consumer)(nil)
+	_ stream.DeadLetterReporter = consumers(nil)
+)
+
+// DeadLetterStats counts the dead letters that had to be cut to fit the
+// broker's limits and the failed messages dropped because the broker
+// refused even their fitted dead letter.
+func (c *consumer) DeadLetterStats() stream.DeadLetterStats {
+	return stream.DeadLetterStats{Truncated: c.dlTruncated.Load(), HeadersOnly: c.dlHeadersOnly.Load(), Dropped: c.dlDropped.Load()}
+}
+
+// runningQueue is the queue the consumer currently consumes, "" when
+// stopped.
+func (c *consumer) runningQueue() string {
+	if q := c.running.Load(); q != nil {
+		return *q
+	}
+	return ""
+}
 
 // topology returns what the consumer declares for queue q.
 func (c *consumer) topology(q string) topology {
@@ -127,6 +152,7 @@ func (c *consumer) Start(ctx context.Context) error {
 	}
 	go r.loop(s, deliveries)
 	c.cur, c.last = r, r
+	c.running.Store(&q)
 	return nil
 }
 
@@ -150,6 +176,7 @@ func (c *consumer) stopLocked(ctx context.Context) error {
 		}
 	} else {
 		c.cur = nil
+		c.running.Store(nil)
 		r.stop()
 	}
 	select {
@@ -451,6 +478,7 @@ func (r *run) worker(w int) {
 		if !r.enter() {
 			return
 		}
+		var later []inbound
 		if batch {
 			ins := []inbound{in}
 		more:
@@ -464,29 +492,58 @@ func (r *run) worker(w int) {
 					break more
 				}
 			}
-			r.handleBatch(ins)
-		} else {
-			r.handle(in)
+			later = r.handleBatch(ins)
+		} else if r.handle(in) {
+			later = []inbound{in}
 		}
 		r.exit()
+		if len(later) > 0 {
+			r.requeueLater(later)
+		}
 	}
 }
 
-func (r *run) handle(in inbound) {
-	env := fromDelivery(&in.d)
-	err := r.call(func() error { return r.c.spec.Handler(r.ctx, env) })
-	r.settle(in, env, err)
+// requeueLater holds deliveries for redelivery-delay, then nacks them with
+// requeue. The worker waits meanwhile (the next messages of its partition
+// or key come after the held one, as on the other binders), and the held
+// deliveries still count toward prefetch. The hold is outside the handler
+// call, so Pause does not wait for it; Stop cuts it short.
+func (r *run) requeueLater(ins []inbound) {
+	if d := r.c.opts.redeliveryDelay; d > 0 {
+		t := time.NewTimer(d)
+		select {
+		case <-t.C:
+		case <-r.loopCtx.Done():
+			t.Stop()
+		}
+	}
+	for _, in := range ins {
+		r.ack(in, func(ch *amqp.Channel) error { return ch.Nack(in.d.DeliveryTag, false, true) })
+	}
 }
 
-func (r *run) handleBatch(ins []inbound) {
+// handle calls the handler and settles the delivery; true when it is to be
+// requeued after redelivery-delay.
+func (r *run) handle(in inbound) bool {
+	env := fromDelivery(&in.d)
+	err := r.call(func() error { return r.c.spec.Handler(r.ctx, env) })
+	return r.settle(in, env, err)
+}
+
+// handleBatch returns the deliveries to requeue after redelivery-delay.
+func (r *run) handleBatch(ins []inbound) []inbound {
 	envs := make([]stream.Envelope, len(ins))
 	for i := range ins {
 		envs[i] = fromDelivery(&ins[i].d)
 	}
 	err := r.call(func() error { return r.c.spec.BatchHandler(r.ctx, envs) })
+	var later []inbound
 	for i := range ins {
-		r.settle(ins[i], envs[i], err)
+		if r.settle(ins[i], envs[i], err) {
+			later = append(later, ins[i])
+		}
 	}
+	return later
 }
 
 // call runs the handler, turning a panic into an error.
@@ -500,43 +557,169 @@ func (r *run) call(f func() error) (err error) {
 }
 
 // settle acks, nacks or dead-letters a delivery after its handler returned
-// err (see the package doc).
-func (r *run) settle(in inbound, env stream.Envelope, err error) {
+// err (see the package doc). It returns true when the delivery is to be
+// requeued after redelivery-delay (Nak, requeue-rejected, or a dead letter
+// that could not be sent for now).
+func (r *run) settle(in inbound, env stream.Envelope, err error) (requeue bool) {
 	c := r.c
 	switch {
 	case err == nil:
 		r.ack(in, func(ch *amqp.Channel) error { return ch.Ack(in.d.DeliveryTag, false) })
 	case errors.Is(err, stream.ErrNak) || r.ctx.Err() != nil:
-		r.ack(in, func(ch *amqp.Channel) error { return ch.Nack(in.d.DeliveryTag, false, true) })
+		return true
 	case c.opts.requeueRejected:
-		r.ack(in, func(ch *amqp.Channel) error { return ch.Nack(in.d.DeliveryTag, false, true) })
+		return true
 	case c.spec.Consumer.DLQ && c.spec.Group != "":
-		if derr := r.deadLetter(in, env, err); derr != nil {
-			c.log.Error("rabbit: dead-lettering failed; message requeued", "queue", r.queue, "error", derr)
-			r.ack(in, func(ch *amqp.Channel) error { return ch.Nack(in.d.DeliveryTag, false, true) })
-			return
+		switch r.deadLetter(in, env, err) {
+		case dlSent:
+			r.ack(in, func(ch *amqp.Channel) error { return ch.Ack(in.d.DeliveryTag, false) })
+		case dlDropped:
+			r.ack(in, func(ch *amqp.Channel) error { return ch.Nack(in.d.DeliveryTag, false, false) })
+		default:
+			return true
 		}
-		r.ack(in, func(ch *amqp.Channel) error { return ch.Ack(in.d.DeliveryTag, false) })
 	default:
 		c.log.Debug("rabbit: failed message dropped (no dlq)", "queue", r.queue, "error", err)
 		r.ack(in, func(ch *amqp.Channel) error { return ch.Nack(in.d.DeliveryTag, false, false) })
 	}
+	return false
 }
 
+type dlResult int
+
+const (
+	dlSent    dlResult = iota
+	dlDropped          // refused for good: the message is dropped
+	dlLater            // not sent for now: the message is requeued
+)
+
+// Dead-letter publishing is retried dlAttempts times, waiting
+// dlRetryInitial, then twice as long each time, and at most dlPublishTimeout
+// per attempt.
+const (
+	dlAttempts       = 3
+	dlRetryInitial   = 100 * time.Millisecond
+	dlPublishTimeout = 10 * time.Second
+	// dlHeadroom is what a dead letter's headers leave of frame_max for the
+	// rest of the content-header frame (Spring AMQP's frameMaxHeadroom).
+	dlHeadroom = 20000
+)
+
 // deadLetter publishes the message to DLX with routing key
-// <destination>.<group> and the x-exception-* and x-original-* headers, and
-// waits for the broker's confirm.
-func (r *run) deadLetter(in inbound, env stream.Envelope, cause error) error {
+// <destination>.<group>, the x-exception-* and x-original-* headers, fitted
+// to the broker's limits (see the package doc), and waits for the broker's
+// confirm. A publish that fails is retried with back-off, dlAttempts times
+// in all; then the message is left for redelivery (dlLater). A dead letter
+// the broker refuses for good (access refused, precondition failed, too
+// large even without its payload) is dropped with an ERROR line
+// (dlDropped).
+func (r *run) deadLetter(in inbound, env stream.Envelope, cause error) dlResult {
 	c := r.c
 	h := stream.DeadLetterHeaders(env.Headers, cause)
 	h[stream.HeaderOriginalExchange] = in.d.Exchange
 	h[stream.HeaderOriginalRoutingKey] = in.d.RoutingKey
-	dl := stream.Envelope{Payload: env.Payload, Headers: h, Key: env.Key}
-	msg := toPublishing(dl, c.spec.ContentType)
-	msg.MessageId = in.d.MessageId
-	ctx, cancel := context.WithTimeout(r.ctx, 30*time.Second)
+	if len(env.Key) > 0 { // a header on the wire: fitted with the others
+		h[keyHeader] = string(env.Key)
+	}
+	dl := stream.Envelope{Payload: env.Payload, Headers: h}
+	rk := c.dest + "." + c.spec.Group
+	log := c.log.With("queue", r.queue, "dlq", rk+".dlq", "message_id", in.d.MessageId)
+	fitted := false
+	var msg amqp.Publishing
+	redeclared := false
+	wait := dlRetryInitial
+	for attempt := 1; ; attempt++ {
+		ctx, cancel := context.WithTimeout(r.ctx, dlPublishTimeout)
+		err := error(nil)
+		if !fitted {
+			// The limit is that of the connection the dead letter goes on.
+			var conn *amqp.Connection
+			if conn, _, err = c.bd.pubMgr.get(ctx); err == nil {
+				fitted = true
+				fit := r.fitDeadLetter(&dl, frameMax(conn))
+				if !fit.Fits {
+					cancel()
+					c.dlDropped.Add(1)
+					log.Error("rabbit: dead letter does not fit the broker's frame_max even without its payload; failed message DROPPED", "frame_max", frameMax(conn), "cause", cause)
+					return dlDropped
+				}
+				if len(fit.Cut) > 0 {
+					c.dlTruncated.Add(1)
+					if fit.HeadersOnly {
+						c.dlHeadersOnly.Add(1)
+					}
+					log.Warn("rabbit: dead letter cut to fit the broker's limits", "cut", strings.Join(fit.Cut, ","), "headers_only", fit.HeadersOnly, "frame_max", frameMax(conn), "max_message_size", c.bd.s.maxMessageSize)
+				}
+				msg = toPublishing(dl, c.spec.ContentType)
+				msg.MessageId = in.d.MessageId
+			}
+		}
+		if err == nil {
+			err = c.bd.pub.publish(ctx, DLXName, rk, true, msg)
+		}
+		cancel()
+		if err == nil {
+			return dlSent
+		}
+		if isPermanent(err) {
+			c.dlDropped.Add(1)
+			log.Error("rabbit: the broker refused the dead letter; failed message DROPPED (or dead-lettered by the broker if the queue has dead-letter-args)", "error", err, "cause", cause)
+			return dlDropped
+		}
+		if !redeclared && (exchangeNotFound(err, DLXName) || errors.Is(err, ErrUnroutable)) {
+			// DLX or the DLQ was deleted: declare them again, once.
+			redeclared = true
+			if derr := r.declareDLQ(); derr != nil {
+				log.Warn("rabbit: declaring the dead-letter exchange and queue again failed", "error", derr)
+			}
+		}
+		if attempt >= dlAttempts || r.loopCtx.Err() != nil {
+			log.Warn("rabbit: dead-lettering failed; the message is requeued after redelivery-delay", "attempts", attempt, "error", err)
+			return dlLater
+		}
+		log.Warn("rabbit: dead-lettering failed; retrying", "attempt", attempt, "retry_in", wait, "error", err)
+		if !sleepCtx(r.loopCtx, wait) {
+			return dlLater
+		}
+		wait *= 2
+	}
+}
+
+// fitDeadLetter fits dl to what the publisher connection (frame_max fm)
+// and max-message-size admit: its headers to fm − 20,000 bytes (Spring
+// AMQP's rule; half of fm for frames under 40,000), counted as AMQP
+// encodes them, and its payload to max-message-size, else dropped.
+func (r *run) fitDeadLetter(dl *stream.Envelope, fm int) stream.DeadLetterFit {
+	lim := stream.DeadLetterLimit{HeaderOverhead: headerOverhead}
+	if fm > 0 {
+		lim.MaxHeaderBytes = fm - dlHeadroom
+		if fm < 2*dlHeadroom {
+			lim.MaxHeaderBytes = fm / 2
+		}
+	}
+	payloadCut := false
+	if limit := r.c.bd.s.maxMessageSize; limit > 0 && len(dl.Payload) > limit {
+		dl.Payload, payloadCut = nil, true
+	}
+	fit := stream.FitDeadLetter(dl, lim)
+	if payloadCut {
+		fit.HeadersOnly = true
+		fit.Cut = append([]string{"payload"}, fit.Cut...)
+		dl.Headers[stream.HeaderTruncated] = strings.Join(fit.Cut, ",")
+	}
+	return fit
+}
+
+// declareDLQ declares DLX and the consumer's DLQ again.
+func (r *run) declareDLQ() error {
+	ctx, cancel := context.WithTimeout(r.ctx, dlPublishTimeout)
 	defer cancel()
-	return c.bd.pub.publish(ctx, DLXName, c.dest+"."+c.spec.Group, true, msg)
+	ch, _, err := r.c.bd.pubMgr.channel(ctx)
+	if err != nil {
+		return err
+	}
+	defer ch.Close()
+	return topology{dlq: dlqSpec(r.c.dest, r.c.spec.Group)}.declare(ch)
 }
 
 // ack settles a delivery on the channel it came from, and only while that
@@ -578,4 +761,16 @@ func (cs consumers) Pause(ctx context.Context) error {
 }
 func (cs consumers) Resume(ctx context.Context) error {
 	return cs.each(ctx, func(c *consumer, ctx context.Context) error { return c.Resume(ctx) })
+}
+
+// DeadLetterStats sums the counters of the destinations' consumers.
+func (cs consumers) DeadLetterStats() stream.DeadLetterStats {
+	var s stream.DeadLetterStats
+	for _, c := range cs {
+		x := c.DeadLetterStats()
+		s.Truncated += x.Truncated
+		s.HeadersOnly += x.HeadersOnly
+		s.Dropped += x.Dropped
+	}
+	return s
 }

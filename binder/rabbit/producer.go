@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	amqp "github.com/rabbitmq/amqp091-go"
 
@@ -42,10 +43,15 @@ type publisher struct {
 	next  atomic.Uint32
 	ids   atomic.Uint64
 	idPfx string
+	// maxMessageSize bounds payloads (the broker's max_message_size).
+	maxMessageSize int
+	// skipChecks publishes what checkPublishing would refuse (tests: a
+	// broker that closes the connection on every publish).
+	skipChecks bool
 }
 
-func newPublisher(mgr *connMgr, n, window int, idPrefix string) *publisher {
-	p := &publisher{mgr: mgr, idPfx: idPrefix}
+func newPublisher(mgr *connMgr, n, window int, idPrefix string, maxMessageSize int) *publisher {
+	p := &publisher{mgr: mgr, idPfx: idPrefix, maxMessageSize: maxMessageSize}
 	for range n {
 		p.lanes = append(p.lanes, &lane{mgr: mgr, sem: make(chan struct{}, 1), window: make(chan struct{}, window)})
 	}
@@ -73,6 +79,9 @@ type laneSession struct {
 	// nReturned counts the entries of returned, so that the common case (no
 	// return pending) costs an atomic load, not a lock.
 	nReturned atomic.Int64
+
+	reasonOnce sync.Once
+	why        *amqp.Error
 }
 
 func (l *lane) lock(ctx context.Context) error {
@@ -139,23 +148,52 @@ func (l *lane) session(ctx context.Context) (*laneSession, error) {
 	return s, nil
 }
 
-// lostErr is nil when the channel went with its connection (publish
-// again), else the channel's close reason (e.g. NOT_FOUND: no exchange).
-func (s *laneSession) lostErr(exchange string) error {
-	if s.conn == nil || s.conn.IsClosed() {
-		return nil
-	}
-	select {
-	case e, ok := <-s.closeErr:
-		if ok && e != nil {
-			if e.Code == amqp.ConnectionForced || e.Server && e.Code >= 500 {
-				return nil
+// reason returns why the session's channel closed (the channel's or its
+// connection's error; nil for a clean close). amqp091-go marks the channel
+// closed a moment before it hands out the reason, hence the bounded wait.
+func (s *laneSession) reason() *amqp.Error {
+	s.reasonOnce.Do(func() {
+		t := time.NewTimer(2 * time.Second)
+		defer t.Stop()
+		select {
+		case e, ok := <-s.closeErr:
+			if ok {
+				s.why = e
 			}
-			return fmt.Errorf("rabbit: publish to exchange %q: channel closed: %w", exchange, e)
+		case <-t.C:
 		}
-	default:
+	})
+	return s.why
+}
+
+// outcome of one publish attempt.
+type outcome int
+
+const (
+	final      outcome = iota // err is the result
+	again                     // the connection was lost first: publish again
+	againChan                 // the channel was closed by an error (err) another publish may have caused
+	againFrame                // the broker closed the connection with a frame error (err)
+)
+
+// lost says what to do about a publish whose channel closed before it was
+// confirmed.
+func (s *laneSession) lost(exchange string) (outcome, error) {
+	e := s.reason()
+	if s.conn.IsClosed() {
+		if isFrameError(e) {
+			return againFrame, e
+		}
+		return again, nil
 	}
-	return nil
+	if e == nil || e.Code == amqp.ConnectionForced || e.Server && e.Code >= 500 {
+		return again, nil
+	}
+	err := fmt.Errorf("rabbit: publish to exchange %q: channel closed: %w", exchange, e)
+	if aboutExchange(e, exchange) {
+		return final, err // caused by a publish to this exchange
+	}
+	return againChan, err
 }
 
 func (s *laneSession) takeReturned(id string) bool {
@@ -179,7 +217,12 @@ func (s *laneSession) takeReturned(id string) bool {
 
 // publish sends msg and waits for its confirm, re-publishing it when the
 // channel or connection is lost before the confirm arrived. It waits while
-// the connection is blocked by a broker alarm; ctx bounds every wait.
+// the connection is blocked by a broker alarm; ctx bounds every wait. A
+// message that cannot be encoded, or is too large for the connection's
+// frame_max or max-message-size, is not published (ErrTooLarge,
+// errInvalidMessage); one that was in flight every time the broker closed
+// the connection with a frame error, frameErrorLimit times, fails with
+// errFrameErrors.
 func (p *publisher) publish(ctx context.Context, exchange, key string, mandatory bool, msg amqp.Publishing) error {
 	var corr string // matches a basic.return to this publish
 	if msg.MessageId == "" {
@@ -195,7 +238,7 @@ func (p *publisher) publish(ctx context.Context, exchange, key string, mandatory
 		msg.Headers = h
 	}
 	l := p.lanes[int(p.next.Add(1))%len(p.lanes)]
-	chErrs := 0
+	chErrs, frameErrs := 0, 0
 	for {
 		if err := p.mgr.waitUnblocked(ctx); err != nil {
 			return err
@@ -205,53 +248,63 @@ func (p *publisher) publish(ctx context.Context, exchange, key string, mandatory
 		case <-ctx.Done():
 			return fmt.Errorf("rabbit: waiting for a publish slot: %w", ctx.Err())
 		}
-		retry, err := l.publishOnce(ctx, exchange, key, mandatory, msg, corr)
+		o, err := l.publishOnce(ctx, p, exchange, key, mandatory, &msg, corr)
 		<-l.window
-		if !retry {
+		switch o {
+		case final:
 			return err
-		}
-		if err != nil { // the channel (not the connection) was closed
+		case againChan:
 			if chErrs++; chErrs > 2 {
 				return err
+			}
+		case againFrame:
+			if frameErrs++; frameErrs >= frameErrorLimit {
+				return fmt.Errorf("%w (%d connections; last: %v)", errFrameErrors, frameErrs, err)
 			}
 		}
 	}
 }
 
 // publishOnce publishes on the lane's current channel and waits for the
-// confirm. retry is true when the channel was lost first.
-func (l *lane) publishOnce(ctx context.Context, exchange, key string, mandatory bool, msg amqp.Publishing, corr string) (retry bool, err error) {
+// confirm.
+func (l *lane) publishOnce(ctx context.Context, p *publisher, exchange, key string, mandatory bool, msg *amqp.Publishing, corr string) (outcome, error) {
 	if err := l.lock(ctx); err != nil {
-		return false, fmt.Errorf("rabbit: waiting for the publishing channel: %w", err)
+		return final, fmt.Errorf("rabbit: waiting for the publishing channel: %w", err)
 	}
 	s, err := l.session(ctx)
 	if err != nil {
 		l.unlock()
-		return false, err
+		return final, err
 	}
-	dc, err := s.ch.PublishWithDeferredConfirm(exchange, key, mandatory, false, msg)
+	if !p.skipChecks {
+		if err := checkPublishing(exchange, key, msg, frameMax(s.conn), p.maxMessageSize); err != nil {
+			l.unlock()
+			return final, err
+		}
+	}
+	dc, err := s.ch.PublishWithDeferredConfirm(exchange, key, mandatory, false, *msg)
 	l.unlock()
 	if err != nil {
 		if s.ch.IsClosed() {
-			return true, s.lostErr(exchange)
+			return s.lost(exchange)
 		}
-		return false, fmt.Errorf("rabbit: publish to exchange %q: %w", exchange, err)
+		return final, fmt.Errorf("rabbit: publish to exchange %q: %w", exchange, err)
 	}
 	select {
 	case <-dc.Done():
 	case <-ctx.Done():
-		return false, fmt.Errorf("rabbit: publish to exchange %q: not confirmed (it may still arrive): %w", exchange, ctx.Err())
+		return final, fmt.Errorf("rabbit: publish to exchange %q: not confirmed (it may still arrive): %w", exchange, ctx.Err())
 	}
 	if !dc.Acked() {
 		if s.ch.IsClosed() {
-			return true, s.lostErr(exchange) // lost before the confirm: send again
+			return s.lost(exchange) // lost before the confirm
 		}
-		return false, fmt.Errorf("publish to exchange %q: %w", exchange, ErrNacked)
+		return final, fmt.Errorf("publish to exchange %q: %w", exchange, ErrNacked)
 	}
 	if mandatory && s.takeReturned(corr) {
-		return false, fmt.Errorf("publish to exchange %q with routing key %q: %w", exchange, key, ErrUnroutable)
+		return final, fmt.Errorf("publish to exchange %q with routing key %q: %w", exchange, key, ErrUnroutable)
 	}
-	return false, nil
+	return final, nil
 }
 
 // producer is a producer binding.
@@ -259,19 +312,38 @@ type producer struct {
 	bd          *Binder
 	spec        stream.ProducerSpec
 	opts        producerOptions
+	topo        topology // what the binding declares (its exchange, required groups)
 	log         *slog.Logger
 	partitioned bool
 	closed      atomic.Bool
 	inflight    sync.WaitGroup
 	mu          sync.Mutex // guards inflight.Add against Close's Wait
+
+	// down is why the destination cannot be sent to (its exchange is gone
+	// and cannot be declared again); nil while sends can succeed.
+	down atomic.Pointer[error]
+
+	redeclMu  sync.Mutex
+	redeclAt  time.Time // the last declaration attempt of recover
+	redeclErr error     // its result
 }
 
-var _ stream.Producer = (*producer)(nil)
+var (
+	_ stream.Producer             = (*producer)(nil)
+	_ stream.BindingHealthChecker = (*producer)(nil)
+)
+
+// redeclareInterval bounds how often a producer whose exchange cannot be
+// declared tries again.
+const redeclareInterval = time.Second
 
 // Send publishes m persistently to the destination exchange and returns
 // once the broker confirmed it. Partitioned messages are routed with key
 // <destination>-<partition>; others with the routing-key property (default:
-// the destination).
+// the destination). When the exchange was deleted, Send declares the
+// binding's topology again and publishes once more; while that is not
+// possible the binding reports itself down (Health). Errors that cannot
+// succeed on retry for this message are wrapped with stream.Permanent.
 func (p *producer) Send(ctx context.Context, m stream.Envelope) error {
 	p.mu.Lock()
 	if p.closed.Load() {
@@ -291,8 +363,78 @@ func (p *producer) Send(ctx context.Context, m stream.Envelope) error {
 		}
 	}
 	msg := toPublishing(m, p.spec.ContentType)
-	if err := p.bd.pub.publish(ctx, p.spec.Destination, key, p.opts.mandatory, msg); err != nil {
-		return fmt.Errorf("rabbit: send to %q (binding %s): %w", p.spec.Destination, p.spec.Binding, err)
+	start := time.Now()
+	err := p.bd.pub.publish(ctx, p.spec.Destination, key, p.opts.mandatory, msg)
+	if err != nil && exchangeNotFound(err, p.spec.Destination) {
+		if !p.opts.declareExchange {
+			p.setDown(fmt.Errorf("exchange %q does not exist (declare-exchange is false, so the binding does not declare it)", p.spec.Destination))
+		} else if rerr := p.recover(ctx, start); rerr != nil {
+			p.setDown(fmt.Errorf("exchange %q does not exist and cannot be declared again: %v", p.spec.Destination, rerr))
+			// Not the message's fault: the error stays transient.
+			err = fmt.Errorf("%w; declaring it again failed: %v", err, rerr)
+		} else {
+			err = p.bd.pub.publish(ctx, p.spec.Destination, key, p.opts.mandatory, msg)
+		}
+	}
+	if err == nil {
+		p.setDown(nil)
+		return nil
+	}
+	err = fmt.Errorf("rabbit: send to %q (binding %s): %w", p.spec.Destination, p.spec.Binding, err)
+	if isPermanent(err) {
+		return stream.Permanent(err)
+	}
+	return err
+}
+
+// recover declares the binding's topology again after its exchange was
+// found missing by a send that started at since, together with the queue
+// bindings of this binder's consumers of that exchange (deleting an
+// exchange deletes its bindings). Concurrent sends share one declaration;
+// while declaring fails it is tried at most once per redeclareInterval.
+func (p *producer) recover(ctx context.Context, since time.Time) error {
+	p.redeclMu.Lock()
+	defer p.redeclMu.Unlock()
+	if p.redeclAt.After(since) || (p.redeclErr != nil && time.Since(p.redeclAt) < redeclareInterval) {
+		return p.redeclErr
+	}
+	err := p.declare(ctx)
+	p.redeclAt, p.redeclErr = time.Now(), err
+	if err != nil {
+		p.log.Warn("rabbit: output exchange deleted and declaring it again failed; the binding is down until a send succeeds", "exchange", p.spec.Destination, "error", err)
+		return err
+	}
+	p.log.Warn("rabbit: output exchange was deleted; declared it again", "exchange", p.spec.Destination)
+	p.bd.rebindConsumers(ctx, p.spec.Destination)
+	return nil
+}
+
+// declare declares the producer's topology on a channel of its own.
+func (p *producer) declare(ctx context.Context) error {
+	ch, _, err := p.bd.pubMgr.channel(ctx)
+	if err != nil {
+		return err
+	}
+	defer ch.Close()
+	return p.topo.declare(ch)
+}
+
+func (p *producer) setDown(err error) {
+	if err == nil {
+		if p.down.Load() != nil {
+			p.down.Store(nil)
+		}
+		return
+	}
+	p.down.Store(&err)
+}
+
+// Health is nil unless the binding's exchange is known to be missing and
+// could not be declared again; it clears when a send succeeds. It
+// implements [stream.BindingHealthChecker].
+func (p *producer) Health(context.Context) error {
+	if e := p.down.Load(); e != nil {
+		return fmt.Errorf("rabbit: producer %s cannot send to %q: %w", p.spec.Binding, p.spec.Destination, *e)
 	}
 	return nil
 }

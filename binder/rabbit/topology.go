@@ -119,6 +119,38 @@ func (t topology) declare(ch *amqp.Channel) error {
 	return nil
 }
 
+// checkNames reports names AMQP cannot carry (over 255 bytes), which
+// amqp091-go would otherwise fail on by closing the whole connection.
+func (t topology) checkNames() error {
+	long := func(what, n string) error {
+		if len(n) > maxShortstr {
+			return fmt.Errorf("%s name %.60q… is %d bytes; AMQP allows at most %d", what, n, len(n), maxShortstr)
+		}
+		return nil
+	}
+	if err := long("exchange", t.exchange); err != nil {
+		return err
+	}
+	qs := t.queues
+	if t.dlq != nil {
+		qs = append(append([]queueSpec(nil), qs...), *t.dlq)
+	}
+	for _, q := range qs {
+		if err := long("queue", q.name); err != nil {
+			return err
+		}
+		if err := long("exchange", q.exchange); err != nil {
+			return err
+		}
+		for _, k := range q.keys {
+			if err := long("binding key", k); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
 // groupQueue is the name of a group's queue: <destination>.<group>, or
 // <destination>.<group>-<index> for a partitioned consumer.
 func groupQueue(dest, group string, partitioned bool, index int) string {

@@ -1,0 +1,263 @@
+package rabbit
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	amqp "github.com/rabbitmq/amqp091-go"
+
+	"github.com/streambind/streambind/stream"
+)
+
+// ErrTooLarge: a message the broker would refuse for its size (its
+// content-header frame exceeds the connection's negotiated frame_max, or its
+// payload exceeds max-message-size). The binder does not publish it: the
+// broker would close the whole connection with FRAME_ERROR (header) or the
+// channel with PRECONDITION_FAILED (payload). Sends fail with it wrapped in
+// stream.Permanent.
+var ErrTooLarge = errors.New("rabbit: message too large for the broker")
+
+// errInvalidMessage: a message AMQP cannot encode (a name, header name or
+// short property over 255 bytes, a header value of an unsupported type).
+// amqp091-go would close the whole connection on the encoding error.
+var errInvalidMessage = errors.New("rabbit: message cannot be encoded in AMQP 0-9-1")
+
+// frameErrorLimit is how many connections a publish may see closed by the
+// broker with a frame error while it was unconfirmed before the message is
+// taken to be their cause (a permanent failure for that message). Other
+// publishes in flight on the same connection at the time see the same
+// closure, so one is not enough to blame a message.
+const frameErrorLimit = 3
+
+// Classification of AMQP errors, in one place. Per message (what a publish
+// or a dead letter does):
+//
+//   - permanent: 403 ACCESS_REFUSED, 406 PRECONDITION_FAILED (e.g. over the
+//     broker's max_message_size), ErrTooLarge and errInvalidMessage (found
+//     before publishing), a connection the broker closed with a frame error
+//     frameErrorLimit times while the message was in flight;
+//   - 404 NOT_FOUND for the exchange published to: the binder declares its
+//     own exchange again (producer) or its DLQ topology (dead letters);
+//   - transient: everything else: connection loss, 320 CONNECTION_FORCED,
+//     541 INTERNAL_ERROR, resource alarms (a blocked connection, a Send's
+//     ctx ending), nacks, 312 NO_ROUTE (a queue may be bound later; the
+//     core leaves the input for redelivery after redelivery-delay).
+//
+// At connect time: 403 ACCESS_REFUSED (credentials), 530 NOT_ALLOWED (no
+// access to the virtual host) and TLS certificate errors are configuration
+// errors; anything else (refused, reset or timed-out connections, DNS
+// failures) means the broker is unavailable (stream.ErrUnavailable).
+
+// amqpCode returns the AMQP reply code err carries, if any.
+func amqpCode(err error) (int, bool) {
+	var ae *amqp.Error
+	if errors.As(err, &ae) {
+		return ae.Code, true
+	}
+	return 0, false
+}
+
+// isPermanent reports whether a publish failure cannot succeed on retry
+// for the same message.
+func isPermanent(err error) bool {
+	if errors.Is(err, ErrTooLarge) || errors.Is(err, errInvalidMessage) || errors.Is(err, errFrameErrors) {
+		return true
+	}
+	code, ok := amqpCode(err)
+	return ok && (code == amqp.AccessRefused || code == amqp.PreconditionFailed)
+}
+
+// errFrameErrors marks a publish that was in flight on frameErrorLimit
+// connections the broker closed with a frame error.
+var errFrameErrors = errors.New("rabbit: the broker closed the connection with a frame error every time this message was published")
+
+// isFrameError reports whether e is a connection closure by the broker for
+// a malformed or oversized frame (as opposed to a lost socket, which
+// amqp091-go reports as a client-side FRAME_ERROR).
+func isFrameError(e *amqp.Error) bool {
+	if e == nil || !e.Server {
+		return false
+	}
+	switch e.Code {
+	case amqp.FrameError, amqp.SyntaxError, amqp.CommandInvalid, amqp.UnexpectedFrame:
+		return true
+	}
+	return false
+}
+
+// exchangeNotFound reports whether err says that exchange does not exist.
+func exchangeNotFound(err error, exchange string) bool {
+	var ae *amqp.Error
+	return errors.As(err, &ae) && ae.Code == amqp.NotFound && strings.Contains(ae.Reason, "exchange '"+exchange+"'")
+}
+
+// aboutExchange reports whether a channel closure names exchange: then it
+// was caused by a publish to it, not by another publish of the lane.
+func aboutExchange(e *amqp.Error, exchange string) bool {
+	return e != nil && strings.Contains(e.Reason, "exchange '"+exchange+"'")
+}
+
+// refusedAtConnect reports whether a dial failed because the broker (or the
+// TLS peer) refused the client's identity or configuration, which retrying
+// cannot fix, rather than because it could not be reached.
+func refusedAtConnect(err error) bool {
+	if code, ok := amqpCode(err); ok && (code == amqp.AccessRefused || code == amqp.NotAllowed) {
+		return true
+	}
+	var (
+		ua  x509.UnknownAuthorityError
+		he  x509.HostnameError
+		ci  x509.CertificateInvalidError
+		cve *tls.CertificateVerificationError
+	)
+	return errors.As(err, &ua) || errors.As(err, &he) || errors.As(err, &ci) || errors.As(err, &cve)
+}
+
+// dialError is a failed connection attempt, its text already redacted.
+type dialError struct {
+	msg     string
+	refused bool // see refusedAtConnect
+}
+
+func (e *dialError) Error() string { return e.msg }
+
+// forBind turns a connection failure into what BindProducer and
+// BindConsumer return: wrapped with stream.Unavailable unless the broker
+// refused the client (then start-up ends at once).
+func forBind(err error) error {
+	var de *dialError
+	if errors.As(err, &de) && de.refused {
+		return err
+	}
+	return stream.Unavailable(err)
+}
+
+// Sizes of the AMQP 0-9-1 encoding, as amqp091-go writes it.
+const (
+	frameOverhead = 8 // type, channel, size, frame-end
+	// contentHeaderFixed: class-id, weight, body size, property flags.
+	contentHeaderFixed = 2 + 2 + 8 + 2
+	maxShortstr        = 255
+)
+
+// headerFrameSize returns the payload size of msg's content-header frame,
+// or an error wrapping errInvalidMessage when amqp091-go could not encode it.
+func headerFrameSize(msg *amqp.Publishing) (int, error) {
+	n := contentHeaderFixed
+	for _, p := range []struct{ name, v string }{
+		{"content_type", msg.ContentType}, {"content_encoding", msg.ContentEncoding},
+		{"correlation_id", msg.CorrelationId}, {"reply_to", msg.ReplyTo},
+		{"expiration", msg.Expiration}, {"message_id", msg.MessageId},
+		{"type", msg.Type}, {"user_id", msg.UserId}, {"app_id", msg.AppId},
+	} {
+		if p.v == "" {
+			continue
+		}
+		if len(p.v) > maxShortstr {
+			return 0, fmt.Errorf("%w: property %s is %d bytes (at most %d)", errInvalidMessage, p.name, len(p.v), maxShortstr)
+		}
+		n += 1 + len(p.v)
+	}
+	if len(msg.Headers) > 0 {
+		t, err := tableSize(msg.Headers)
+		if err != nil {
+			return 0, err
+		}
+		n += t
+	}
+	if msg.DeliveryMode > 0 {
+		n++
+	}
+	if msg.Priority > 0 {
+		n++
+	}
+	if !msg.Timestamp.IsZero() {
+		n += 8
+	}
+	return n, nil
+}
+
+// tableSize is the encoded size of a field table (its 4-byte length
+// included).
+func tableSize(t amqp.Table) (int, error) {
+	n := 4
+	for k, v := range t {
+		if len(k) > maxShortstr {
+			return 0, fmt.Errorf("%w: header name %.40q… is %d bytes (at most %d)", errInvalidMessage, k, len(k), maxShortstr)
+		}
+		f, err := fieldSize(v)
+		if err != nil {
+			return 0, fmt.Errorf("header %q: %w", k, err)
+		}
+		n += 1 + len(k) + f
+	}
+	return n, nil
+}
+
+// headerOverhead is what a string header costs beyond the bytes of its
+// name and value: the name's length byte, the type tag and the value's
+// 4-byte length.
+const headerOverhead = 1 + 1 + 4
+
+func fieldSize(v any) (int, error) {
+	switch x := v.(type) {
+	case bool, byte, int8:
+		return 2, nil
+	case int16, uint16:
+		return 3, nil
+	case int, int32, uint32, float32:
+		return 5, nil
+	case int64, float64, time.Time:
+		return 9, nil
+	case amqp.Decimal:
+		return 6, nil
+	case string:
+		return 5 + len(x), nil
+	case []byte:
+		return 5 + len(x), nil
+	case nil:
+		return 1, nil
+	case amqp.Table:
+		n, err := tableSize(x)
+		return 1 + n, err
+	case []any:
+		n := 5
+		for _, e := range x {
+			f, err := fieldSize(e)
+			if err != nil {
+				return 0, err
+			}
+			n += f
+		}
+		return n, nil
+	}
+	return 0, fmt.Errorf("%w: header value of type %T", errInvalidMessage, v)
+}
+
+// checkPublishing returns an error wrapping ErrTooLarge or
+// errInvalidMessage when msg cannot be published to exchange with key on a
+// connection whose negotiated frame_max is frameMax (0: no limit), nil
+// otherwise.
+func checkPublishing(exchange, key string, msg *amqp.Publishing, frameMax, maxMessageSize int) error {
+	if len(exchange) > maxShortstr {
+		return fmt.Errorf("%w: exchange name is %d bytes (at most %d)", errInvalidMessage, len(exchange), maxShortstr)
+	}
+	if len(key) > maxShortstr {
+		return fmt.Errorf("%w: routing key is %d bytes (at most %d)", errInvalidMessage, len(key), maxShortstr)
+	}
+	n, err := headerFrameSize(msg)
+	if err != nil {
+		return err
+	}
+	if frameMax > 0 && n > frameMax-frameOverhead {
+		return fmt.Errorf("%w: its properties and headers encode to %d bytes, over the %d a frame holds (negotiated frame_max %d); AMQP sends them in one frame", ErrTooLarge, n, frameMax-frameOverhead, frameMax)
+	}
+	if maxMessageSize > 0 && len(msg.Body) > maxMessageSize {
+		return fmt.Errorf("%w: payload of %d bytes, over max-message-size %d", ErrTooLarge, len(msg.Body), maxMessageSize)
+	}
+	return nil
+}
