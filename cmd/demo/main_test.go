@@ -51,6 +51,15 @@ func TestDemoRateAndBadFlags(t *testing.T) {
 	if !strings.Contains(out.String(), "produced=20 ") {
 		t.Fatalf("output: %s", out.String())
 	}
+	// --purge has nothing to do on the in-process binder, and says so.
+	out.Reset()
+	errOut.Reset()
+	if code := run(context.Background(), []string{"--config", "../../application.yaml", "--orders", "5", "--purge"}, &out, &errOut, time.Now()); code != 0 {
+		t.Fatalf("--purge on memory: exit %d: %s %s", code, out.String(), errOut.String())
+	}
+	if !strings.Contains(errOut.String(), "demo: --purge: no RabbitMQ binder in use, nothing purged") {
+		t.Fatalf("--purge on memory: %s", errOut.String())
+	}
 	for _, args := range [][]string{{"--orders", "-1"}, {"--nope"}, {"--log-level", "loud"}, {"--config", "missing.yaml"}, {"--config", "../../application.yaml", "--profile", "nosuch"}} {
 		out.Reset()
 		errOut.Reset()

@@ -62,7 +62,7 @@ func (r *rabbitSetup) used() []stream.BinderSettings {
 func (r *rabbitSetup) purge(ctx context.Context, report func(format string, args ...any)) error {
 	used := r.used()
 	if len(used) == 0 {
-		report("--purge: no RabbitMQ binder in use, nothing to purge (the in-process binder and the embedded Kafka cluster start empty)")
+		report("--purge: no RabbitMQ binder in use, nothing purged (it empties RabbitMQ queues only)")
 		return nil
 	}
 	for _, bs := range used {
