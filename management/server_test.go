@@ -34,10 +34,14 @@ const wait = 10 * time.Second
 type switchable struct {
 	stream.Binder
 	down atomic.Bool
+	err  error // the error while down; nil: a fixed one
 }
 
 func (s *switchable) Health(context.Context) error {
 	if s.down.Load() {
+		if s.err != nil {
+			return s.err
+		}
 		return errors.New("connection to amqp://guest:hunter2@127.0.0.1:5672 lost")
 	}
 	return nil
