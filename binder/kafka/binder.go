@@ -31,13 +31,20 @@ type Binder struct {
 
 	provMu sync.Mutex // serialises provisioning
 
-	// The health probe (see Health).
+	// The health probe (see health.go).
 	probeOnce sync.Once
 	probeStop chan struct{}
 	probeDone chan struct{}
 	probed    chan struct{} // closed with the first answer
 	probeMu   sync.Mutex
 	probeErr  error
+	// missing are the producers' topics found missing while
+	// auto-create-topics is off (see producer.Health).
+	missing map[string]bool
+
+	// limits caches the max.message.bytes of dead-letter topics.
+	limMu  sync.Mutex
+	limits map[string]int
 
 	mu        sync.Mutex
 	closed    bool
@@ -50,6 +57,9 @@ var (
 	_ stream.SpecValidator = (*Binder)(nil)
 	_ stream.HealthChecker = (*Binder)(nil)
 	_ stream.BinderFactory = New
+
+	_ stream.BindingHealthChecker = (*producer)(nil)
+	_ stream.DeadLetterReporter   = (*consumer)(nil)
 )
 
 // New is the [stream.BinderFactory] of binder type "kafka". It decodes the
@@ -91,76 +101,6 @@ func New(ctx context.Context, s stream.BinderSettings) (stream.Binder, error) {
 	return bd, nil
 }
 
-// Health reports whether the cluster answered the binder's last metadata
-// probe. A background probe (started by the first call, every
-// healthProbeInterval, each bounded by the dial timeout) keeps the answer
-// fresh, so Health itself does not wait on the network — the readiness
-// probe and the metrics scrape call it often. A binder without bindings is
-// up. It implements [stream.HealthChecker].
-func (bd *Binder) Health(ctx context.Context) error {
-	bd.mu.Lock()
-	closed, idle := bd.closed, len(bd.producers)+len(bd.consumers) == 0
-	bd.mu.Unlock()
-	switch {
-	case closed:
-		return bd.wrap(stream.ErrClosed, "health")
-	case idle:
-		return nil
-	}
-	bd.probeOnce.Do(func() {
-		bd.probeStop, bd.probeDone, bd.probed = make(chan struct{}), make(chan struct{}), make(chan struct{})
-		go bd.probe()
-	})
-	if bd.probed == nil { // Close won the race for probeOnce
-		return bd.wrap(stream.ErrClosed, "health")
-	}
-	select {
-	case <-bd.probed: // the first answer
-	case <-ctx.Done():
-		return bd.wrap(ctx.Err(), "health: no answer from the cluster yet")
-	}
-	bd.probeMu.Lock()
-	defer bd.probeMu.Unlock()
-	return bd.probeErr
-}
-
-// healthProbeInterval is how often the health probe asks the cluster.
-const healthProbeInterval = 5 * time.Second
-
-func (bd *Binder) probe() {
-	defer close(bd.probeDone)
-	first := true
-	for {
-		ctx, cancel := context.WithTimeout(context.Background(), bd.st.dialTimeout)
-		go func() { // end the request early when the binder closes
-			select {
-			case <-bd.probeStop:
-				cancel()
-			case <-ctx.Done():
-			}
-		}()
-		_, err := bd.admin.Metadata(ctx, &kafkago.MetadataRequest{})
-		cancel()
-		if err != nil {
-			err = bd.wrap(err, "cluster unreachable")
-		}
-		bd.probeMu.Lock()
-		bd.probeErr = err
-		bd.probeMu.Unlock()
-		if first {
-			close(bd.probed)
-			first = false
-		}
-		t := time.NewTimer(healthProbeInterval)
-		select {
-		case <-t.C:
-		case <-bd.probeStop:
-			t.Stop()
-			return
-		}
-	}
-}
-
 // ValidateProducer checks the Kafka properties of a producer binding
 // (stream.kafka.bindings.<binding>.producer).
 func (bd *Binder) ValidateProducer(spec stream.ProducerSpec) error {
@@ -184,6 +124,19 @@ func (bd *Binder) wrap(err error, format string, args ...any) error {
 		err = fmt.Errorf("%w (the broker closed the connection: check the SASL mechanism and credentials)", err)
 	}
 	return redact(fmt.Errorf(format+": %w", append(args, err)...), bd.st.secrets)
+}
+
+// bindErr is wrap for the errors of BindProducer and BindConsumer: those
+// that mean that no broker could be reached are wrapped with
+// [stream.Unavailable], so that the app retries the bind for up to the
+// binder's startup-timeout; the broker's answers (authorisation, invalid
+// settings, a missing topic) are not.
+func (bd *Binder) bindErr(err error, format string, args ...any) error {
+	werr := bd.wrap(err, format, args...)
+	if bd.unreachable(err) {
+		return stream.Unavailable(werr)
+	}
+	return werr
 }
 
 // logErr is err's text with secrets removed, for log lines.
@@ -212,9 +165,9 @@ func (bd *Binder) BindProducer(ctx context.Context, spec stream.ProducerSpec) (s
 		need = max(spec.Producer.PartitionCount, 1)
 	}
 	if _, err := bd.provision(ctx, spec.Destination, need, true); err != nil {
-		return nil, bd.wrap(err, "kafka: bind producer %s", spec.Binding)
+		return nil, bd.bindErr(err, "kafka: bind producer %s", spec.Binding)
 	}
-	p := bd.newProducer(spec, ps)
+	p := bd.newProducer(spec, ps, need)
 	bd.mu.Lock()
 	defer bd.mu.Unlock()
 	if bd.closed {
@@ -222,6 +175,7 @@ func (bd *Binder) BindProducer(ctx context.Context, spec stream.ProducerSpec) (s
 		return nil, fmt.Errorf("kafka: bind producer %s: binder %w", spec.Binding, stream.ErrClosed)
 	}
 	bd.producers[p] = struct{}{}
+	bd.startProbe()
 	return p, nil
 }
 
@@ -257,7 +211,7 @@ func (bd *Binder) BindConsumer(ctx context.Context, spec stream.ConsumerSpec) (s
 	for _, t := range topics {
 		n, err := bd.provision(ctx, t, need, false)
 		if err != nil {
-			return fail(err)
+			return nil, bd.bindErr(err, "kafka: bind consumer %s", spec.Binding)
 		}
 		dlqParts[t] = n
 	}
@@ -265,7 +219,7 @@ func (bd *Binder) BindConsumer(ctx context.Context, spec stream.ConsumerSpec) (s
 	if c.dlq {
 		for _, t := range topics {
 			if _, err := bd.provision(ctx, c.dlqTopic(t), dlqParts[t], false); err != nil {
-				return fail(fmt.Errorf("dead-letter topic: %w", err))
+				return nil, bd.bindErr(fmt.Errorf("dead-letter topic: %w", err), "kafka: bind consumer %s", spec.Binding)
 			}
 		}
 	}
@@ -275,6 +229,7 @@ func (bd *Binder) BindConsumer(ctx context.Context, spec stream.ConsumerSpec) (s
 		return fail(fmt.Errorf("binder %w", stream.ErrClosed))
 	}
 	bd.consumers[c] = struct{}{}
+	bd.startProbe()
 	return c, nil
 }
 
@@ -302,7 +257,7 @@ func (bd *Binder) provision(ctx context.Context, topic string, need int, strict 
 	}
 	if n == 0 {
 		if !bd.st.autoCreateTopics {
-			return 0, fmt.Errorf("topic %s does not exist and auto-create-topics is false: create it or enable stream.kafka.binder.auto-create-topics", topic)
+			return 0, fmt.Errorf("topic %s: %w: create it or enable stream.kafka.binder.auto-create-topics", topic, errTopicMissing)
 		}
 		res, err := bd.admin.CreateTopics(ctx, &kafkago.CreateTopicsRequest{Topics: []kafkago.TopicConfig{{
 			Topic: topic, NumPartitions: need, ReplicationFactor: bd.st.replicationFactor,
@@ -399,11 +354,7 @@ func (bd *Binder) Close(ctx context.Context) error {
 	}
 	bd.consumers, bd.producers = nil, nil
 	bd.mu.Unlock()
-	bd.probeOnce.Do(func() {}) // no probe starts after Close
-	if bd.probeStop != nil {
-		close(bd.probeStop)
-		<-bd.probeDone
-	}
+	bd.stopProbe()
 
 	var errs []error
 	var wg sync.WaitGroup

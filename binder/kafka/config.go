@@ -31,6 +31,13 @@ const (
 	DefaultSessionTimeout    = 10 * time.Second
 	DefaultRebalanceTimeout  = 10 * time.Second
 	DefaultCloseTimeout      = 5 * time.Second
+	DefaultHealthInterval    = 2 * time.Second
+	DefaultHealthTimeout     = 3 * time.Second
+	DefaultLagInterval       = 2 * time.Second
+
+	// minInterval bounds health-interval, health-timeout and lag-interval
+	// from below, so that a typo cannot make a busy loop of them.
+	minInterval = 100 * time.Millisecond
 
 	DefaultBatchTimeout = 0 // no linger: natural batching (see the package doc)
 	DefaultBatchSize    = 1000
@@ -59,6 +66,9 @@ type settings struct {
 	sessionTimeout    time.Duration
 	rebalanceTimeout  time.Duration
 	closeTimeout      time.Duration
+	healthInterval    time.Duration
+	healthTimeout     time.Duration
+	lagInterval       time.Duration
 	tls               *tls.Config
 	sasl              sasl.Mechanism
 	// secrets are strings that must never appear in an error or log line
@@ -79,6 +89,9 @@ func defaultSettings() settings {
 		sessionTimeout:    DefaultSessionTimeout,
 		rebalanceTimeout:  DefaultRebalanceTimeout,
 		closeTimeout:      DefaultCloseTimeout,
+		healthInterval:    DefaultHealthInterval,
+		healthTimeout:     DefaultHealthTimeout,
+		lagInterval:       DefaultLagInterval,
 	}
 }
 
@@ -130,7 +143,16 @@ func str(v any) (string, error) {
 	return strings.TrimSpace(s), err
 }
 
-const binderKeys = "brokers, client-id, required-acks, auto-create-topics, auto-add-partitions, min-partition-count, replication-factor, dial-timeout, heartbeat-interval, session-timeout, rebalance-timeout, close-timeout, tls, sasl"
+const binderKeys = "brokers, client-id, required-acks, auto-create-topics, auto-add-partitions, min-partition-count, replication-factor, dial-timeout, heartbeat-interval, session-timeout, rebalance-timeout, close-timeout, health-interval, health-timeout, lag-interval, tls, sasl"
+
+// atLeast decodes a duration of at least lo.
+func atLeast(v any, lo time.Duration) (time.Duration, error) {
+	d, err := props.Duration(v, false)
+	if err == nil && d < lo {
+		err = fmt.Errorf("must be at least %s, got %s", lo, d)
+	}
+	return d, err
+}
 
 // securitySource is what the TLS and SASL settings are built from.
 type securitySource struct {
@@ -202,6 +224,12 @@ func parseSettings(s stream.BinderSettings) (settings, error) {
 				out.rebalanceTimeout, err = props.Duration(v, false)
 			case "closetimeout":
 				out.closeTimeout, err = props.Duration(v, false)
+			case "healthinterval":
+				out.healthInterval, err = atLeast(v, minInterval)
+			case "healthtimeout":
+				out.healthTimeout, err = atLeast(v, minInterval)
+			case "laginterval":
+				out.lagInterval, err = atLeast(v, minInterval)
 			case "tls":
 				sec.tlsSet = true
 				var m map[string]any

@@ -2,7 +2,6 @@ package kafka
 
 import (
 	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -32,8 +31,9 @@ type consumer struct {
 	cur       *run
 	resetDone bool // reset-offsets was applied
 
-	dlqMu sync.Mutex
-	dlqW  *kafkago.Writer
+	dlqMu    sync.Mutex
+	dlqW     *kafkago.Writer
+	dlCounts deadLetterCounts
 
 	// workers are the partition workers of the running generation, for Lag.
 	workers sync.Map // *partWorker → struct{}
@@ -43,22 +43,6 @@ var (
 	_ stream.Consumer    = (*consumer)(nil)
 	_ stream.LagReporter = (*consumer)(nil)
 )
-
-// Lag reports, for each partition the consumer holds, how many messages
-// lie between the last one it handled and the end of the partition (the
-// high-water mark the broker sent with that message). It does no I/O;
-// partitions with nothing handled yet in this generation are left out.
-func (c *consumer) Lag(context.Context) ([]stream.PartitionLag, error) {
-	var out []stream.PartitionLag
-	c.workers.Range(func(k, _ any) bool {
-		w := k.(*partWorker)
-		if l := w.lag.Load(); l >= 0 {
-			out = append(out, stream.PartitionLag{Topic: w.topic, Partition: w.part, Lag: l})
-		}
-		return true
-	})
-	return out, nil
-}
 
 func (bd *Binder) newConsumer(spec stream.ConsumerSpec, cs consumerSettings, topics []string) *consumer {
 	log := spec.Logger
@@ -303,7 +287,7 @@ func (r *run) generation(gen *kafkago.Generation, reset bool) {
 
 		cm := newCommitter(gen, log, r.c.bd)
 		var wg sync.WaitGroup
-		n := 0
+		var ws []*partWorker
 		for topic, parts := range gen.Assignments {
 			for _, pa := range parts {
 				off := pa.Offset
@@ -311,16 +295,20 @@ func (r *run) generation(gen *kafkago.Generation, reset bool) {
 					off = r.startOffset()
 				}
 				w := &partWorker{r: r, topic: topic, part: pa.ID, offset: off, cm: cm, po: cm.partition(topic, pa.ID), wctx: wctx, hctx: gh, log: log.With("partition", pa.ID)}
+				w.initLag()
+				ws = append(ws, w)
 				wg.Go(w.run)
-				n++
 			}
 		}
-		log.Debug("kafka: generation started", "partitions", n)
+		log.Debug("kafka: generation started", "partitions", len(ws))
 		cmDone := make(chan struct{})
 		go func() { defer close(cmDone); cm.loop(wctx) }()
+		lagDone := make(chan struct{})
+		go func() { defer close(lagDone); r.refreshLag(wctx, ws) }()
 		wg.Wait()
 		wcancel()
 		<-cmDone
+		<-lagDone
 		cm.commit(true)
 		closeFinished()
 		select {
@@ -561,13 +549,11 @@ type partWorker struct {
 	wctx   context.Context
 	hctx   context.Context
 	log    *slog.Logger
-	// lag after the last handled message; -1 until one was handled.
-	lag atomic.Int64
+	ls     lagState
 }
 
 func (w *partWorker) run() {
 	c := w.r.c
-	w.lag.Store(-1)
 	c.workers.Store(w, struct{}{})
 	defer c.workers.Delete(w)
 	rd := kafkago.NewReader(kafkago.ReaderConfig{
@@ -614,6 +600,7 @@ func (w *partWorker) run() {
 				continue
 			}
 			backoff = 50 * time.Millisecond
+			w.fetched(&m)
 			select {
 			case msgs <- m:
 			case <-w.wctx.Done():
@@ -711,8 +698,8 @@ func (w *partWorker) deliver(ms []kafkago.Message) bool {
 			w.log.Debug("kafka: message dropped after a failure (no dlq)", "offset", ms[0].Offset, "error", c.bd.logErr(err))
 		}
 		last := &ms[len(ms)-1]
+		w.finished(last.Offset + 1)
 		w.cm.mark(w.po, last.Offset+1)
-		w.lag.Store(max(last.HighWaterMark-last.Offset-1, 0))
 		return true
 	}
 }
@@ -729,61 +716,6 @@ func (w *partWorker) wait(d time.Duration) bool {
 	}
 }
 
-// deadLetter sends ms to the dead-letter topic, retrying until it
-// succeeds or the generation winds down (then nothing is committed and
-// the messages are redelivered).
-func (w *partWorker) deadLetter(ms []kafkago.Message, envs []stream.Envelope, cause error) bool {
-	c := w.r.c
-	dl := make([]kafkago.Message, len(ms))
-	for i := range ms {
-		dl[i] = deadLetterRecord(c.dlqTopic(w.topic), &ms[i], envs[i], cause)
-	}
-	wr := c.dlqWriter()
-	delay := c.cs.redeliveryDelay
-	// Bounded by the handlers' context, not intake's: a message that failed
-	// while the consumer winds down (Stop, a rebalance) is still
-	// dead-lettered and committed, within the wind-down's time.
-	for {
-		ctx, cancel := context.WithTimeout(w.hctx, 30*time.Second)
-		err := wr.WriteMessages(ctx, dl...)
-		cancel()
-		if err == nil {
-			w.log.Debug("kafka: dead-lettered", "offset", ms[0].Offset, "messages", len(ms), "dlq", c.dlqTopic(w.topic))
-			return true
-		}
-		w.log.Warn("kafka: dead-letter send failed; the message is not committed and is retried", "offset", ms[0].Offset, "error", c.bd.logErr(err))
-		t := time.NewTimer(delay)
-		select {
-		case <-t.C:
-		case <-w.hctx.Done():
-			t.Stop()
-			return false
-		}
-		delay = min(delay*2, 5*time.Second)
-	}
-}
-
-func (c *consumer) dlqWriter() *kafkago.Writer {
-	c.dlqMu.Lock()
-	defer c.dlqMu.Unlock()
-	if c.dlqW == nil {
-		ps := defaultProducerSettings()
-		c.dlqW = c.bd.newWriter("", ps)
-	}
-	return c.dlqW
-}
-
-func (c *consumer) closeDLQ() {
-	c.dlqMu.Lock()
-	defer c.dlqMu.Unlock()
-	if c.dlqW != nil {
-		if err := c.dlqW.Close(); err != nil {
-			c.log.Debug("kafka: closing the dead-letter writer", "error", c.bd.logErr(err))
-		}
-		c.dlqW = nil
-	}
-}
-
 // envelope converts a record. The headers map is new; payload and key are
 // the record's own (kafka-go does not reuse them).
 func envelope(m *kafkago.Message) stream.Envelope {
@@ -796,33 +728,6 @@ func envelope(m *kafkago.Message) stream.Envelope {
 	}
 	return stream.Envelope{Payload: m.Value, Headers: h, Key: m.Key}
 }
-
-// deadLetterRecord builds the dead letter of m: same key and value, the
-// original headers plus those of CONVENTIONS (x-exception-*, and
-// x-original-topic, -partition as a 4-byte and -offset and -timestamp as
-// 8-byte big-endian integers), to the source partition where it exists.
-func deadLetterRecord(topic string, m *kafkago.Message, env stream.Envelope, cause error) kafkago.Message {
-	h := stream.DeadLetterHeaders(env.Headers, cause)
-	hs := make([]kafkago.Header, 0, len(h)+5)
-	for k, v := range h {
-		switch k {
-		case stream.HeaderOriginalTopic, stream.HeaderOriginalPartition, stream.HeaderOriginalOffset, stream.HeaderOriginalTimestamp, headerOriginalTimestampType:
-			continue // replaced below
-		}
-		hs = append(hs, kafkago.Header{Key: k, Value: []byte(v)})
-	}
-	hs = append(hs,
-		kafkago.Header{Key: stream.HeaderOriginalTopic, Value: []byte(m.Topic)},
-		kafkago.Header{Key: stream.HeaderOriginalPartition, Value: binary.BigEndian.AppendUint32(nil, uint32(m.Partition))},
-		kafkago.Header{Key: stream.HeaderOriginalOffset, Value: binary.BigEndian.AppendUint64(nil, uint64(m.Offset))},
-		kafkago.Header{Key: stream.HeaderOriginalTimestamp, Value: binary.BigEndian.AppendUint64(nil, uint64(m.Time.UnixMilli()))},
-		kafkago.Header{Key: headerOriginalTimestampType, Value: []byte("CreateTime")},
-	)
-	return kafkago.Message{Topic: topic, Key: m.Key, Value: m.Value, Headers: hs, Time: time.Now(), WriterData: m.Partition}
-}
-
-// headerOriginalTimestampType is SCSt's companion of x-original-timestamp.
-const headerOriginalTimestampType = "x-original-timestamp-type"
 
 // String describes the consumer for debugging.
 func (c *consumer) String() string {

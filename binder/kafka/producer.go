@@ -26,6 +26,7 @@ type producer struct {
 	binding     string
 	contentType string
 	ps          producerSettings
+	need        int // partitions the topic needs (see provision)
 	w           *kafkago.Writer
 	log         *slog.Logger
 
@@ -48,7 +49,7 @@ type sendReq struct {
 
 var sendReqPool = sync.Pool{New: func() any { return &sendReq{done: make(chan error, 1)} }}
 
-func (bd *Binder) newProducer(spec stream.ProducerSpec, ps producerSettings) *producer {
+func (bd *Binder) newProducer(spec stream.ProducerSpec, ps producerSettings, need int) *producer {
 	log := spec.Logger
 	if log == nil {
 		log = bd.log
@@ -60,6 +61,7 @@ func (bd *Binder) newProducer(spec stream.ProducerSpec, ps producerSettings) *pr
 		binding:     spec.Binding,
 		contentType: spec.ContentType,
 		ps:          ps,
+		need:        need,
 		log:         log,
 		wake:        make(chan struct{}, 1),
 		stop:        make(chan struct{}),
@@ -169,13 +171,13 @@ func (p *producer) Send(ctx context.Context, m stream.Envelope) error {
 		r.msg = kafkago.Message{}
 		sendReqPool.Put(r)
 		if err != nil {
-			err = p.bd.wrap(err, "kafka: send to %s", p.topic)
-			if isPermanentSendError(err) {
+			werr := p.bd.wrap(err, "kafka: send to %s", p.topic)
+			if permanent(err) {
 				// Retrying cannot make the broker take it: the input is
 				// dead-lettered instead of redelivered forever.
-				err = stream.Permanent(err)
+				werr = stream.Permanent(werr)
 			}
-			return err
+			return werr
 		}
 		return nil
 	case <-ctx.Done():
@@ -240,19 +242,24 @@ func (p *producer) flusher() {
 		for _, r := range batch {
 			msgs = append(msgs, r.msg)
 		}
-		err := p.w.WriteMessages(p.abortCtx, msgs...)
-		var werrs kafkago.WriteErrors
-		if errors.As(err, &werrs) && len(werrs) == len(batch) {
-			for i, r := range batch {
-				r.done <- werrs[i]
+		errs := p.write(msgs)
+		failed := 0
+		var first error
+		for i, r := range batch {
+			var err error
+			if errs != nil {
+				err = errs[i]
 			}
-		} else {
-			for _, r := range batch {
-				r.done <- err
+			if err != nil {
+				failed++
+				if first == nil {
+					first = err
+				}
 			}
+			r.done <- err
 		}
-		if err != nil {
-			p.log.Warn("kafka: send failed", "messages", len(batch), "error", p.bd.logErr(err))
+		if failed > 0 {
+			p.log.Warn("kafka: send failed", "messages", failed, "of", len(batch), "error", p.bd.logErr(first))
 		}
 		clear(batch)
 		clear(msgs)
@@ -296,14 +303,80 @@ func (p *producer) shutdown(ctx context.Context) error {
 	return err
 }
 
-// isPermanentSendError reports the broker's refusals that no retry fixes:
-// a record over the size limits, a record or topic the broker rejects.
-func isPermanentSendError(err error) bool {
-	for _, e := range []kafkago.Error{kafkago.MessageSizeTooLarge, kafkago.RecordListTooLarge,
-		kafkago.InvalidRecord, kafkago.InvalidTopic} {
-		if errors.Is(err, e) {
-			return true
+// write writes msgs and returns each one's error, or nil when all were
+// written. Two kinds of failure are looked at again:
+//
+//   - a size refusal of a write of several messages (kafka-go refuses the
+//     whole call for one oversized message; the broker refuses a batch
+//     over max.message.bytes as a whole): each message is written alone,
+//     so that only those too large by themselves fail, for good;
+//   - an unknown topic: with auto-create-topics on, the topic is created
+//     again and the messages written once more; with it off, the cluster
+//     is asked (not the cache) whether the topic exists, and if it does
+//     not, the error is final (errTopicMissing) and the binding reports
+//     itself down until the topic is back (see Health).
+func (p *producer) write(msgs []kafkago.Message) []error {
+	err := p.w.WriteMessages(p.abortCtx, msgs...)
+	if err == nil {
+		if !p.bd.st.autoCreateTopics && p.bd.topicMissing(p.topic) {
+			p.bd.setMissing(p.topic, false) // it is back
+		}
+		return nil
+	}
+	errs := make([]error, len(msgs))
+	var werrs kafkago.WriteErrors
+	if errors.As(err, &werrs) && len(werrs) == len(msgs) {
+		copy(errs, werrs)
+	} else {
+		for i := range errs {
+			errs[i] = err
 		}
 	}
-	return false
+	if len(msgs) > 1 {
+		for i, e := range errs {
+			if sizeError(e) {
+				errs[i] = p.w.WriteMessages(p.abortCtx, msgs[i])
+			}
+		}
+	}
+	var gone []int
+	for i, e := range errs {
+		if unknownTopic(e) {
+			gone = append(gone, i)
+		}
+	}
+	if len(gone) == 0 {
+		return errs
+	}
+	if p.bd.st.autoCreateTopics {
+		ctx, cancel := context.WithTimeout(p.abortCtx, p.bd.st.dialTimeout)
+		_, perr := p.bd.provision(ctx, p.topic, p.need, false)
+		cancel()
+		if perr != nil {
+			p.log.Warn("kafka: the topic is gone and creating it again failed", "error", p.bd.logErr(perr))
+			return errs
+		}
+		p.log.Info("kafka: the topic was gone; created it again")
+		again := make([]kafkago.Message, len(gone))
+		for j, i := range gone {
+			again[j] = msgs[i]
+		}
+		err := p.w.WriteMessages(p.abortCtx, again...)
+		for j, i := range gone {
+			errs[i] = err
+			if werrs, ok := err.(kafkago.WriteErrors); ok && len(werrs) == len(gone) {
+				errs[i] = werrs[j]
+			}
+		}
+		return errs
+	}
+	exists, cerr := p.bd.topicExists(p.abortCtx, p.topic)
+	if cerr != nil || exists {
+		return errs // transient, as far as anyone can tell
+	}
+	p.bd.setMissing(p.topic, true)
+	for _, i := range gone {
+		errs[i] = fmt.Errorf("topic %s: %w: %w", p.topic, errTopicMissing, errs[i])
+	}
+	return errs
 }

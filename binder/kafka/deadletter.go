@@ -1,0 +1,320 @@
+package kafka
+
+import (
+	"context"
+	"encoding/binary"
+	"fmt"
+	"log/slog"
+	"math"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	kafkago "github.com/segmentio/kafka-go"
+
+	"github.com/streambind/streambind/stream"
+)
+
+// The wire cost of a dead letter beyond its key, value, header names and
+// header values, as a broker measures it against max.message.bytes (which
+// bounds a whole record batch; a dead letter travels in a batch of its
+// own, uncompressed). The record and header figures are upper bounds of
+// their varints, so a dead letter fitted with them always fits.
+const (
+	// recordBatchOverhead is the v2 record batch header.
+	recordBatchOverhead = 61
+	// recordOverhead bounds a record's own fields: length, attributes,
+	// timestamp and offset deltas, key and value lengths, header count.
+	recordOverhead = 40
+	// headerOverhead bounds a header's two length varints.
+	headerOverhead = 10
+	// defaultMaxMessageBytes is Kafka's default message.max.bytes, assumed
+	// when neither the topic's nor the broker's setting can be read.
+	defaultMaxMessageBytes = 1048588
+)
+
+// deadLetterLimit is what a dead letter may take of a topic whose
+// max.message.bytes is maxMessageBytes.
+func deadLetterLimit(maxMessageBytes int) stream.DeadLetterLimit {
+	return stream.DeadLetterLimit{
+		MaxBytes:       max(maxMessageBytes-recordBatchOverhead-recordOverhead, 1),
+		HeaderOverhead: headerOverhead,
+	}
+}
+
+// maxMessageBytes returns the largest record batch topic accepts: its
+// max.message.bytes, else the broker's message.max.bytes, cached per topic
+// (see forgetMaxMessageBytes); Kafka's default when neither can be read
+// (not cached, so the next dead letter asks again).
+func (bd *Binder) maxMessageBytes(ctx context.Context, topic string) int {
+	bd.limMu.Lock()
+	n, ok := bd.limits[topic]
+	bd.limMu.Unlock()
+	if ok {
+		return n
+	}
+	n, err := bd.describeMaxMessageBytes(ctx, topic)
+	if err != nil {
+		bd.log.Warn("kafka: cannot read the dead-letter topic's max.message.bytes; assuming Kafka's default", "dlq", topic, "default", defaultMaxMessageBytes, "error", bd.logErr(err))
+		return defaultMaxMessageBytes
+	}
+	bd.limMu.Lock()
+	if bd.limits == nil {
+		bd.limits = map[string]int{}
+	}
+	bd.limits[topic] = n
+	bd.limMu.Unlock()
+	return n
+}
+
+// forgetMaxMessageBytes drops the cached limit of topic (the broker
+// refused a dead letter fitted to it: the setting may have changed).
+func (bd *Binder) forgetMaxMessageBytes(topic string) {
+	bd.limMu.Lock()
+	delete(bd.limits, topic)
+	bd.limMu.Unlock()
+}
+
+// describeMaxMessageBytes reads topic's max.message.bytes, else the
+// controller's message.max.bytes, with DescribeConfigs.
+func (bd *Binder) describeMaxMessageBytes(ctx context.Context, topic string) (int, error) {
+	read := func(typ kafkago.ResourceType, name, key string) (int, error) {
+		res, err := bd.admin.DescribeConfigs(ctx, &kafkago.DescribeConfigsRequest{Resources: []kafkago.DescribeConfigRequestResource{{
+			ResourceType: typ, ResourceName: name, ConfigNames: []string{key},
+		}}})
+		if err != nil {
+			return 0, err
+		}
+		for _, r := range res.Resources {
+			if r.Error != nil {
+				return 0, r.Error
+			}
+			for _, e := range r.ConfigEntries {
+				if e.ConfigName == key {
+					n, err := strconv.Atoi(strings.TrimSpace(e.ConfigValue))
+					if err != nil || n <= 0 {
+						return 0, fmt.Errorf("%s %q is not a positive number", key, e.ConfigValue)
+					}
+					return n, nil
+				}
+			}
+		}
+		return 0, fmt.Errorf("%s not in the answer", key)
+	}
+	n, terr := read(kafkago.ResourceTypeTopic, topic, "max.message.bytes")
+	if terr == nil {
+		return n, nil
+	}
+	md, err := bd.admin.Metadata(ctx, &kafkago.MetadataRequest{Topics: []string{}})
+	if err != nil {
+		return 0, fmt.Errorf("topic %s: %w; brokers: %w", topic, terr, err)
+	}
+	n, err = read(kafkago.ResourceTypeBroker, strconv.Itoa(md.Controller.ID), "message.max.bytes")
+	if err != nil {
+		return 0, fmt.Errorf("topic %s: %w; broker %d: %w", topic, terr, md.Controller.ID, err)
+	}
+	return n, nil
+}
+
+// deadLetterCounts are a consumer's [stream.DeadLetterStats].
+type deadLetterCounts struct {
+	truncated, headersOnly, dropped atomic.Int64
+}
+
+// DeadLetterStats counts the dead letters that were cut to fit the
+// dead-letter topic and the failed messages that were dropped because not
+// even a headers-only dead letter could be written. It implements
+// [stream.DeadLetterReporter].
+func (c *consumer) DeadLetterStats() stream.DeadLetterStats {
+	return stream.DeadLetterStats{
+		Truncated:   c.dlCounts.truncated.Load(),
+		HeadersOnly: c.dlCounts.headersOnly.Load(),
+		Dropped:     c.dlCounts.dropped.Load(),
+	}
+}
+
+// deadLetter sends each of ms to the dead-letter topic (see deadLetterOne);
+// false when the generation wound down first (then nothing is committed
+// and the messages are redelivered).
+func (w *partWorker) deadLetter(ms []kafkago.Message, envs []stream.Envelope, cause error) bool {
+	for i := range ms {
+		if !w.deadLetterOne(&ms[i], envs[i], cause) {
+			return false
+		}
+	}
+	return true
+}
+
+// deadLetterOne fits the dead letter of m to the dead-letter topic's
+// max.message.bytes (stream.FitDeadLetter: exception texts shortened,
+// original headers dropped, then the payload) and sends it. Transient
+// failures are retried with back-off until the generation winds down
+// (false: not committed, redelivered). A dead letter that does not fit
+// even without its payload, or that the broker refuses for good (a size
+// refusal of a headers-only dead letter, authorisation, an invalid or
+// missing topic with auto-create-topics off), is dropped with an ERROR
+// line and counted (true: committed), so that one message never stops
+// its partition.
+func (w *partWorker) deadLetterOne(m *kafkago.Message, env stream.Envelope, cause error) bool {
+	c := w.r.c
+	bd := c.bd
+	dlq := c.dlqTopic(w.topic)
+	log := w.log.With("offset", m.Offset, "dlq", dlq)
+	wr := c.dlqWriter()
+	delay := c.cs.redeliveryDelay
+	headersOnly := false // after a size refusal: the payload goes
+	for {
+		// Bounded by the handlers' context, not intake's: a message that
+		// failed while the consumer winds down (Stop, a rebalance) is
+		// still dead-lettered and committed, within the wind-down's time.
+		ctx, cancel := context.WithTimeout(w.hctx, 30*time.Second)
+		limit := bd.maxMessageBytes(ctx, dlq)
+		dl := deadLetterEnvelope(m, env, cause)
+		size := envelopeSize(&dl)
+		fit := fitDeadLetter(&dl, limit, headersOnly)
+		if !fit.Fits {
+			cancel()
+			return w.dropDeadLetter(log, cause, fmt.Sprintf("it does not fit the dead-letter topic's max.message.bytes (%d) even without its payload", limit), nil)
+		}
+		err := wr.WriteMessages(ctx, deadLetterRecord(dlq, m, &dl))
+		cancel()
+		if err == nil {
+			if len(fit.Cut) > 0 {
+				c.dlCounts.truncated.Add(1)
+				if fit.HeadersOnly {
+					c.dlCounts.headersOnly.Add(1)
+				}
+				log.Warn("kafka: dead letter cut to fit the dead-letter topic's max.message.bytes",
+					"cut", strings.Join(fit.Cut, ","), "headers_only", fit.HeadersOnly, "bytes", size, "max_message_bytes", limit)
+			} else {
+				log.Debug("kafka: dead-lettered")
+			}
+			return true
+		}
+		switch {
+		case w.hctx.Err() != nil:
+			return false
+		case sizeError(err) && !headersOnly:
+			// The limit was stale or the broker counts otherwise: read it
+			// again and send the dead letter without its payload.
+			log.Warn("kafka: the broker refused the dead letter for its size; sending it again without its payload", "bytes", size, "max_message_bytes", limit, "error", bd.logErr(err))
+			bd.forgetMaxMessageBytes(dlq)
+			headersOnly = true
+			continue
+		case unknownTopic(err) && bd.st.autoCreateTopics:
+			pctx, pcancel := context.WithTimeout(w.hctx, bd.st.dialTimeout)
+			_, perr := bd.provision(pctx, dlq, 1, false)
+			pcancel()
+			if perr == nil {
+				log.Info("kafka: the dead-letter topic was gone; created it again")
+			} else {
+				err = fmt.Errorf("%w (creating the topic again: %w)", err, perr)
+			}
+		case unknownTopic(err):
+			if exists, cerr := bd.topicExists(w.hctx, dlq); cerr == nil && !exists {
+				return w.dropDeadLetter(log, cause, "the dead-letter topic does not exist and auto-create-topics is false", err)
+			}
+		case permanent(err):
+			return w.dropDeadLetter(log, cause, "the broker refuses it", err)
+		}
+		log.Warn("kafka: dead-letter send failed; the message is not committed and is retried", "retry_in", delay, "error", bd.logErr(err))
+		if !sleepUntil(delay, w.hctx.Done()) {
+			return false
+		}
+		delay = min(delay*2, 5*time.Second)
+	}
+}
+
+// dropDeadLetter logs and counts a failed message that cannot be
+// dead-lettered; it is committed.
+func (w *partWorker) dropDeadLetter(log *slog.Logger, cause error, reason string, err error) bool {
+	c := w.r.c
+	c.dlCounts.dropped.Add(1)
+	args := []any{"reason", reason, "cause", c.bd.logErr(cause)}
+	if err != nil {
+		args = append(args, "error", c.bd.logErr(err))
+	}
+	log.Error("kafka: failed message dropped: it cannot be dead-lettered; committing past it", args...)
+	return true
+}
+
+// fitDeadLetter is stream.FitDeadLetter to a topic's max.message.bytes;
+// with headersOnly the payload and key go first.
+func fitDeadLetter(dl *stream.Envelope, maxMessageBytes int, headersOnly bool) stream.DeadLetterFit {
+	lim := deadLetterLimit(maxMessageBytes)
+	if !headersOnly || (len(dl.Payload) == 0 && len(dl.Key) == 0) {
+		return stream.FitDeadLetter(dl, lim)
+	}
+	dl.Payload, dl.Key = nil, nil
+	// Room for the truncation header, which lists the payload.
+	lim.MaxBytes -= len(stream.HeaderTruncated) + headerOverhead + len("payload,")
+	fit := stream.FitDeadLetter(dl, lim)
+	fit.HeadersOnly = true
+	fit.Cut = append([]string{"payload"}, fit.Cut...)
+	dl.Headers[stream.HeaderTruncated] = strings.Join(fit.Cut, ",")
+	return fit
+}
+
+// envelopeSize is the size of e's key, payload and headers.
+func envelopeSize(e *stream.Envelope) int {
+	n := len(e.Key) + len(e.Payload)
+	for k, v := range e.Headers {
+		n += len(k) + len(v)
+	}
+	return n
+}
+
+// deadLetterEnvelope is the dead letter of m, whose envelope is env: same
+// key and value, the original headers plus those of CONVENTIONS
+// (x-exception-*, and x-original-topic, -partition as a 4-byte and -offset
+// and -timestamp as 8-byte big-endian integers).
+func deadLetterEnvelope(m *kafkago.Message, env stream.Envelope, cause error) stream.Envelope {
+	h := stream.DeadLetterHeaders(env.Headers, cause)
+	h[stream.HeaderOriginalTopic] = m.Topic
+	h[stream.HeaderOriginalPartition] = string(binary.BigEndian.AppendUint32(nil, uint32(m.Partition)))
+	h[stream.HeaderOriginalOffset] = string(binary.BigEndian.AppendUint64(nil, uint64(m.Offset)))
+	h[stream.HeaderOriginalTimestamp] = string(binary.BigEndian.AppendUint64(nil, uint64(m.Time.UnixMilli())))
+	h[headerOriginalTimestampType] = "CreateTime"
+	return stream.Envelope{Payload: m.Value, Key: m.Key, Headers: h}
+}
+
+// deadLetterRecord is the record of dead letter dl of m, to the source
+// partition where the dead-letter topic has it (see balancer).
+func deadLetterRecord(topic string, m *kafkago.Message, dl *stream.Envelope) kafkago.Message {
+	hs := make([]kafkago.Header, 0, len(dl.Headers))
+	for k, v := range dl.Headers {
+		hs = append(hs, kafkago.Header{Key: k, Value: []byte(v)})
+	}
+	return kafkago.Message{Topic: topic, Key: dl.Key, Value: dl.Payload, Headers: hs, Time: time.Now(), WriterData: m.Partition}
+}
+
+// headerOriginalTimestampType is SCSt's companion of x-original-timestamp.
+const headerOriginalTimestampType = "x-original-timestamp-type"
+
+// dlqWriter returns the consumer's dead-letter writer: batches of one
+// record (so that a dead letter fitted to max.message.bytes is never
+// batched with another into a batch over it), no size limit of kafka-go's
+// own (fitDeadLetter and the broker decide), no compression.
+func (c *consumer) dlqWriter() *kafkago.Writer {
+	c.dlqMu.Lock()
+	defer c.dlqMu.Unlock()
+	if c.dlqW == nil {
+		ps := defaultProducerSettings()
+		ps.batchSize = 1
+		ps.batchBytes = math.MaxInt32
+		c.dlqW = c.bd.newWriter("", ps)
+	}
+	return c.dlqW
+}
+
+func (c *consumer) closeDLQ() {
+	c.dlqMu.Lock()
+	defer c.dlqMu.Unlock()
+	if c.dlqW != nil {
+		if err := c.dlqW.Close(); err != nil {
+			c.log.Debug("kafka: closing the dead-letter writer", "error", c.bd.logErr(err))
+		}
+		c.dlqW = nil
+	}
+}

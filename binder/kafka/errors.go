@@ -1,0 +1,131 @@
+package kafka
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net"
+
+	kafkago "github.com/segmentio/kafka-go"
+)
+
+// Errors are classified once, here (see "Errors" in the package doc):
+//
+//   - permanent: the message or operation cannot succeed however often it
+//     is retried (size limits, authorisation, invalid topic names, a topic
+//     that does not exist while auto-create-topics is off). A send returns
+//     it wrapped with stream.Permanent; a dead-letter write gives up on it.
+//   - transient: everything else (lost connections, leader changes,
+//     NOT_ENOUGH_REPLICAS, request timeouts, an unknown error): retried
+//     with back-off.
+//
+// unreachable further tells, among the transient errors, those that mean
+// no broker answered at all: at start-up they are wrapped with
+// stream.Unavailable, so that the app retries the bind.
+
+// errTopicMissing marks an operation on a topic that does not exist while
+// auto-create-topics is off.
+var errTopicMissing = errors.New("topic does not exist and auto-create-topics is false")
+
+// permanentCodes are the broker's answers that no retry changes.
+var permanentCodes = []kafkago.Error{
+	// size limits
+	kafkago.MessageSizeTooLarge, kafkago.RecordListTooLarge, kafkago.InvalidRecord,
+	// authorisation
+	kafkago.TopicAuthorizationFailed, kafkago.GroupAuthorizationFailed,
+	kafkago.ClusterAuthorizationFailed, kafkago.TransactionalIDAuthorizationFailed,
+	kafkago.SASLAuthenticationFailed, kafkago.DelegationTokenAuthorizationFailed,
+	// invalid names and requests
+	kafkago.InvalidTopic, kafkago.InvalidRequiredAcks, kafkago.UnsupportedForMessageFormat,
+	kafkago.UnsupportedCompressionType, kafkago.PolicyViolation,
+}
+
+// permanent reports whether err is final for the message or operation that
+// got it (see above).
+func permanent(err error) bool {
+	err = firstWriteError(err)
+	if err == nil {
+		return false
+	}
+	if errors.Is(err, errTopicMissing) {
+		return true
+	}
+	for _, code := range permanentCodes {
+		if errors.Is(err, code) {
+			return true
+		}
+	}
+	return false
+}
+
+// sizeError reports whether err is the broker's (or kafka-go's) refusal of
+// a record or batch for its size.
+func sizeError(err error) bool {
+	err = firstWriteError(err)
+	return errors.Is(err, kafkago.MessageSizeTooLarge) || errors.Is(err, kafkago.RecordListTooLarge)
+}
+
+// unknownTopic reports whether err says that the topic does not exist.
+func unknownTopic(err error) bool {
+	return errors.Is(firstWriteError(err), kafkago.UnknownTopicOrPartition)
+}
+
+// firstWriteError returns the first non-nil error of a kafka-go
+// WriteErrors (which does not unwrap), else err.
+func firstWriteError(err error) error {
+	var we kafkago.WriteErrors
+	if errors.As(err, &we) {
+		for _, e := range we {
+			if e != nil {
+				return e
+			}
+		}
+		return nil
+	}
+	return err
+}
+
+// unavailableCodes are the broker's answers that mean the cluster cannot
+// serve yet (no live broker, no leader or coordinator elected).
+var unavailableCodes = []kafkago.Error{
+	kafkago.BrokerNotAvailable, kafkago.LeaderNotAvailable, kafkago.NotLeaderForPartition,
+	kafkago.GroupCoordinatorNotAvailable, kafkago.GroupLoadInProgress, kafkago.NotCoordinatorForGroup,
+	kafkago.NotController, kafkago.NetworkException, kafkago.RequestTimedOut,
+	kafkago.NotEnoughReplicas, kafkago.NotEnoughReplicasAfterAppend, kafkago.KafkaStorageError,
+}
+
+// unreachable reports whether err means that the cluster could not be
+// reached or could not serve, as opposed to an answer it gave about the
+// request: refused or timed-out connections, DNS failures, connections
+// reset or closed (but not while SASL is on: a broker closes the
+// connection on bad credentials), the binder's own timeouts, and the
+// broker codes of a cluster without a live broker, leader or coordinator.
+// TLS failures and every other broker answer are not.
+func (bd *Binder) unreachable(err error) bool {
+	err = firstWriteError(err)
+	if err == nil || permanent(err) {
+		return false
+	}
+	for _, code := range unavailableCodes {
+		if errors.Is(err, code) {
+			return true
+		}
+	}
+	var dns *net.DNSError
+	if errors.As(err, &dns) {
+		return true
+	}
+	var op *net.OpError
+	if errors.As(err, &op) {
+		// "remote error" / "local error" are TLS alerts: a configuration
+		// problem, not an outage.
+		return op.Op == "dial" || op.Op == "read" || op.Op == "write"
+	}
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, io.ErrClosedPipe) {
+		return true
+	}
+	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+		return bd.st.sasl == nil
+	}
+	return false
+}
