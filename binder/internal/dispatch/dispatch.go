@@ -1,0 +1,338 @@
+// Package dispatch holds what the broker binders of this module do alike
+// when they hand received messages to a consumer binding's handler and when
+// they wait between attempts:
+//
+//   - [Pool] runs up to N handler calls at once, never two of one route (a
+//     partition or a key) at once, and in arrival order per route, with
+//     Pause, Resume and Stop as [stream.Consumer] defines them;
+//   - [Backoff] is jittered exponential back-off, and [Sleep] a wait that
+//     ends with its context.
+//
+// It is internal to the binders of this module.
+package dispatch
+
+import (
+	"context"
+	"errors"
+	"hash/fnv"
+	"math/rand/v2"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Pool hands items (received messages) to a fixed set of workers. Each
+// worker has its own FIFO; an item goes to the worker its route hashes to
+// (round robin for the empty route), so the items of one route are handled
+// one at a time and in the order they were submitted, each after the
+// previous one's handle call returned — which is where the binder settles
+// (acknowledges) it.
+//
+// The zero value is not usable; create a Pool with [New].
+type Pool[T any] struct {
+	handle  func(ctx context.Context, items []T)
+	release func(T)
+	queues  []chan T
+	batch   int
+	rr      atomic.Uint32
+
+	ctx    context.Context // the handlers' context
+	cancel context.CancelFunc
+	stopC  chan struct{} // closed by Stop: take nothing new
+	done   chan struct{} // closed when every worker has returned
+	wg     sync.WaitGroup
+
+	stopOnce sync.Once
+
+	mu      sync.Mutex
+	paused  bool
+	resumed chan struct{} // closed while not paused
+	active  int
+	idle    chan struct{} // closed while active == 0
+}
+
+// Options configure a [Pool].
+type Options[T any] struct {
+	// Workers is the number of handler calls that may run at once
+	// (consumer.concurrency); at least 1.
+	Workers int
+	// QueueLen bounds each worker's FIFO; Submit blocks while the chosen
+	// worker's FIFO is full. At least 1.
+	QueueLen int
+	// Batch is the most items one Handle call gets (batch mode): a worker
+	// takes one item and then, without waiting, up to Batch-1 more from
+	// its FIFO. 0 or 1: one item per call.
+	Batch int
+	// Handle processes items and settles them (ack, nak, dead-letter). ctx
+	// is cancelled when Stop runs out of time.
+	Handle func(ctx context.Context, items []T)
+	// Release is called for every submitted item that is never handed to
+	// Handle because the pool stopped first (the binder gives it back to
+	// the broker). It may be called from Stop or from a worker.
+	Release func(T)
+}
+
+// New starts a pool's workers.
+func New[T any](o Options[T]) *Pool[T] {
+	p := &Pool[T]{
+		handle:  o.Handle,
+		release: o.Release,
+		queues:  make([]chan T, max(o.Workers, 1)),
+		batch:   max(o.Batch, 1),
+		stopC:   make(chan struct{}),
+		done:    make(chan struct{}),
+		resumed: make(chan struct{}),
+		idle:    make(chan struct{}),
+	}
+	if p.release == nil {
+		p.release = func(T) {}
+	}
+	close(p.resumed)
+	close(p.idle)
+	p.ctx, p.cancel = context.WithCancel(context.Background())
+	for i := range p.queues {
+		p.queues[i] = make(chan T, max(o.QueueLen, 1))
+	}
+	p.wg.Add(len(p.queues))
+	for i := range p.queues {
+		go p.worker(p.queues[i])
+	}
+	go func() {
+		p.wg.Wait()
+		p.drain()
+		close(p.done)
+	}()
+	return p
+}
+
+// Context is the handlers' context: cancelled when Stop ran out of time.
+// An error a handler returns after that counts as a Nak.
+func (p *Pool[T]) Context() context.Context { return p.ctx }
+
+// Stopping reports whether Stop was called.
+func (p *Pool[T]) Stopping() bool {
+	select {
+	case <-p.stopC:
+		return true
+	default:
+		return false
+	}
+}
+
+// Route returns the worker index of route, for tests.
+func (p *Pool[T]) route(route string) int {
+	n := len(p.queues)
+	if n == 1 {
+		return 0
+	}
+	if route == "" {
+		return int(p.rr.Add(1) % uint32(n))
+	}
+	h := fnv.New32a()
+	_, _ = h.Write([]byte(route))
+	return int(h.Sum32() % uint32(n))
+}
+
+// Submit queues it for the worker of route (a partition, a key; "" for
+// none), waiting while that worker's FIFO is full. It returns false, and
+// the caller keeps it, when the pool stopped or ctx ended first. The
+// caller stops submitting before it calls Stop (an item submitted
+// concurrently with Stop may be neither handled nor released).
+func (p *Pool[T]) Submit(ctx context.Context, route string, it T) bool {
+	q := p.queues[p.route(route)]
+	if p.Stopping() {
+		return false
+	}
+	select {
+	case q <- it:
+		return true
+	default:
+	}
+	select {
+	case q <- it:
+		return true
+	case <-p.stopC:
+		return false
+	case <-ctx.Done():
+		return false
+	}
+}
+
+func (p *Pool[T]) worker(q chan T) {
+	defer p.wg.Done()
+	items := make([]T, 0, p.batch)
+	for {
+		if p.Stopping() {
+			return
+		}
+		var it T
+		select {
+		case it = <-q:
+		case <-p.stopC:
+			return
+		}
+		if !p.enter() {
+			p.release(it)
+			return
+		}
+		items = append(items[:0], it)
+	more:
+		for len(items) < p.batch {
+			select {
+			case x := <-q:
+				items = append(items, x)
+			default:
+				break more
+			}
+		}
+		p.handle(p.ctx, items)
+		clear(items)
+		p.exit()
+	}
+}
+
+// enter waits while paused and counts a handler call in flight; false when
+// the pool stops first.
+func (p *Pool[T]) enter() bool {
+	p.mu.Lock()
+	for p.paused {
+		ch := p.resumed
+		p.mu.Unlock()
+		select {
+		case <-ch:
+		case <-p.stopC:
+			return false
+		}
+		p.mu.Lock()
+	}
+	if p.Stopping() {
+		p.mu.Unlock()
+		return false
+	}
+	if p.active == 0 {
+		p.idle = make(chan struct{})
+	}
+	p.active++
+	p.mu.Unlock()
+	return true
+}
+
+func (p *Pool[T]) exit() {
+	p.mu.Lock()
+	p.active--
+	if p.active == 0 {
+		close(p.idle)
+	}
+	p.mu.Unlock()
+}
+
+// Pause stops handing items to Handle and waits, bounded by ctx, until no
+// call is in flight. Items keep queueing (up to the FIFOs' bounds).
+func (p *Pool[T]) Pause(ctx context.Context) error {
+	p.mu.Lock()
+	if !p.paused {
+		p.paused = true
+		p.resumed = make(chan struct{})
+	}
+	idle := p.idle
+	p.mu.Unlock()
+	select {
+	case <-idle:
+		return nil
+	case <-ctx.Done():
+		return errors.Join(errors.New("handler calls still running"), ctx.Err())
+	}
+}
+
+// Resume undoes Pause.
+func (p *Pool[T]) Resume() {
+	p.mu.Lock()
+	if p.paused {
+		p.paused = false
+		close(p.resumed)
+	}
+	p.mu.Unlock()
+}
+
+// Stop takes nothing new, releases every queued item (see
+// Options.Release) and waits, bounded by ctx, for the calls in flight to
+// return. When ctx ends first it cancels the handlers' context and returns
+// an error; the workers still finish (and settle) their calls afterwards.
+// Stop is idempotent.
+func (p *Pool[T]) Stop(ctx context.Context) error {
+	p.stopOnce.Do(func() {
+		close(p.stopC)
+		p.Resume()
+	})
+	// Release what is queued; workers take nothing after stopC closed
+	// except the item each may already hold, which it releases itself.
+	p.drain()
+	select {
+	case <-p.done:
+		p.cancel()
+		return nil
+	case <-ctx.Done():
+		p.cancel()
+		return errors.Join(errors.New("handler calls still running; their messages will be redelivered"), ctx.Err())
+	}
+}
+
+// drain releases every queued item.
+func (p *Pool[T]) drain() {
+	for _, q := range p.queues {
+		for {
+			select {
+			case it := <-q:
+				p.release(it)
+				continue
+			default:
+			}
+			break
+		}
+	}
+}
+
+// Done is closed when every worker has returned after Stop.
+func (p *Pool[T]) Done() <-chan struct{} { return p.done }
+
+// Backoff is jittered exponential back-off: attempt 1 waits about Initial,
+// each further attempt Multiplier times longer (2 when zero), never more
+// than Max. Jitter spreads each wait by up to ±20% so that many clients
+// that failed together do not retry together.
+type Backoff struct {
+	Initial    time.Duration
+	Max        time.Duration
+	Multiplier float64
+}
+
+// Delay returns the wait before attempt (1 = the first retry).
+func (b Backoff) Delay(attempt int) time.Duration {
+	m := b.Multiplier
+	if m <= 1 {
+		m = 2
+	}
+	d := float64(b.Initial)
+	for i := 1; i < attempt && d < float64(b.Max); i++ {
+		d *= m
+	}
+	if b.Max > 0 && d > float64(b.Max) {
+		d = float64(b.Max)
+	}
+	d *= 0.8 + 0.4*rand.Float64()
+	return time.Duration(d)
+}
+
+// Sleep waits d; false if ctx ended first.
+func Sleep(ctx context.Context, d time.Duration) bool {
+	if d <= 0 {
+		return ctx.Err() == nil
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}

@@ -1,0 +1,125 @@
+package dispatch
+
+import (
+	"context"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+)
+
+// TestOrderPerRoute: items of one route are handled one at a time and in
+// order, items of different routes concurrently.
+func TestOrderPerRoute(t *testing.T) {
+	const routes, each = 6, 200
+	var mu sync.Mutex
+	last := map[string]int{}
+	busy := map[string]bool{}
+	top, active := 0, 0
+	done := make(chan struct{})
+	n := 0
+	p := New(Options[[2]int]{Workers: 4, QueueLen: 8, Handle: func(_ context.Context, items [][2]int) {
+		it := items[0]
+		r := strconv.Itoa(it[0])
+		mu.Lock()
+		if busy[r] {
+			t.Errorf("route %s: two items at once", r)
+		}
+		if prev, ok := last[r]; ok && it[1] != prev+1 {
+			t.Errorf("route %s: %d after %d", r, it[1], prev)
+		}
+		busy[r], last[r] = true, it[1]
+		active++
+		top = max(top, active)
+		mu.Unlock()
+		time.Sleep(50 * time.Microsecond)
+		mu.Lock()
+		busy[r] = false
+		active--
+		n++
+		if n == routes*each {
+			close(done)
+		}
+		mu.Unlock()
+	}})
+	for i := range each {
+		for r := range routes {
+			if !p.Submit(context.Background(), strconv.Itoa(r), [2]int{r, i}) {
+				t.Fatal("Submit refused")
+			}
+		}
+	}
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("not every item was handled")
+	}
+	if err := p.Stop(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if top < 2 {
+		t.Errorf("at most %d handler calls at once, want concurrency", top)
+	}
+}
+
+// TestPauseStopRelease: nothing is handled while paused; Stop releases
+// what is queued, and a handler still running when Stop's ctx ends sees
+// its ctx cancelled.
+func TestPauseStopRelease(t *testing.T) {
+	started := make(chan int, 10)
+	block := make(chan struct{})
+	var mu sync.Mutex
+	var released []int
+	p := New(Options[int]{Workers: 1, QueueLen: 10,
+		Handle: func(ctx context.Context, items []int) {
+			started <- items[0]
+			if items[0] == 0 {
+				select {
+				case <-block:
+				case <-ctx.Done():
+				}
+			}
+		},
+		Release: func(i int) { mu.Lock(); released = append(released, i); mu.Unlock() },
+	})
+	p.Submit(context.Background(), "", 0)
+	<-started
+	pctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	if err := p.Pause(pctx); err == nil {
+		t.Error("Pause returned with a handler call in flight")
+	}
+	cancel()
+	for i := 1; i <= 3; i++ {
+		p.Submit(context.Background(), "", i)
+	}
+	close(block)
+	if err := p.Pause(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case i := <-started:
+		t.Fatalf("item %d handled while paused", i)
+	case <-time.After(100 * time.Millisecond):
+	}
+	if err := p.Stop(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	<-p.Done()
+	mu.Lock()
+	defer mu.Unlock()
+	if len(released) != 3 {
+		t.Errorf("released %v, want the 3 queued items", released)
+	}
+	if p.Submit(context.Background(), "", 9) {
+		t.Error("Submit after Stop accepted an item")
+	}
+}
+
+func TestBackoff(t *testing.T) {
+	b := Backoff{Initial: 100 * time.Millisecond, Max: time.Second}
+	for a, want := range map[int]time.Duration{1: 100 * time.Millisecond, 2: 200 * time.Millisecond, 4: 800 * time.Millisecond, 10: time.Second} {
+		if d := b.Delay(a); d < want*8/10 || d > want*12/10 {
+			t.Errorf("Delay(%d) = %s, want %s ±20%%", a, d, want)
+		}
+	}
+}

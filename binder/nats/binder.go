@@ -1,0 +1,738 @@
+package nats
+
+import (
+	"context"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	natsgo "github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/streambind/streambind/binder/internal/dispatch"
+	"github.com/streambind/streambind/stream"
+)
+
+// Binder is the NATS JetStream binder: a [stream.Binder] on a NATS
+// server (or cluster) with JetStream, built on github.com/nats-io/nats.go
+// and its jetstream package. Create it with [New].
+type Binder struct {
+	name string
+	st   settings
+	log  *slog.Logger
+
+	dialMu sync.Mutex // serialises dialling
+	conn   atomic.Pointer[connection]
+
+	// Reconnect back-off state (see reconnectDelay).
+	connectedAt atomic.Int64 // unix nanoseconds of the last (re)connect
+	streak      atomic.Int64 // reconnects in a row that did not stay up
+
+	provMu  sync.Mutex // serialises provisioning
+	streams map[string]*streamRef
+
+	mu        sync.Mutex
+	closed    bool
+	producers map[*producer]struct{}
+	consumers map[*consumer]struct{}
+}
+
+// connection is the binder's one NATS connection and its JetStream
+// context, made by the first bind.
+type connection struct {
+	nc *natsgo.Conn
+	js jetstream.JetStream
+}
+
+var (
+	_ stream.Binder        = (*Binder)(nil)
+	_ stream.SpecValidator = (*Binder)(nil)
+	_ stream.HealthChecker = (*Binder)(nil)
+	_ stream.BinderFactory = New
+)
+
+// New is the [stream.BinderFactory] of binder type "nats". It decodes the
+// settings strictly (see the package doc) and does no network I/O: the
+// first binding connects.
+func New(_ context.Context, s stream.BinderSettings) (stream.Binder, error) {
+	st, err := parseSettings(s)
+	if err != nil {
+		return nil, err
+	}
+	log := s.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Binder{
+		name:      s.Name,
+		st:        st,
+		log:       log,
+		streams:   make(map[string]*streamRef),
+		producers: make(map[*producer]struct{}),
+		consumers: make(map[*consumer]struct{}),
+	}, nil
+}
+
+// wrap adds context to err and removes the binder's secrets from its text.
+func (bd *Binder) wrap(err error, format string, args ...any) error {
+	if err == nil {
+		return nil
+	}
+	return redactSecrets(fmt.Errorf(format+": %w", append(args, err)...), bd.st.secrets)
+}
+
+// logErr is err's text with secrets removed, for log lines.
+func (bd *Binder) logErr(err error) string {
+	if err == nil {
+		return ""
+	}
+	return redactText(err.Error(), bd.st.secrets)
+}
+
+func (bd *Binder) checkOpen() error {
+	bd.mu.Lock()
+	defer bd.mu.Unlock()
+	if bd.closed {
+		return fmt.Errorf("binder %w", stream.ErrClosed)
+	}
+	return nil
+}
+
+// servers returns the server list for messages, without secrets.
+func (bd *Binder) servers() string {
+	return redactText(strings.Join(bd.st.servers, ","), bd.st.secrets)
+}
+
+// connect returns the binder's connection, dialling it on first use. An
+// unreachable server is an error wrapped with [stream.Unavailable]; a
+// refused authentication, a TLS failure or a server without JetStream is
+// not (retrying does not help).
+func (bd *Binder) connect(ctx context.Context) (*connection, error) {
+	if c := bd.conn.Load(); c != nil {
+		return c, nil
+	}
+	bd.dialMu.Lock()
+	defer bd.dialMu.Unlock()
+	if c := bd.conn.Load(); c != nil {
+		return c, nil
+	}
+	if err := bd.checkOpen(); err != nil {
+		return nil, err
+	}
+	type result struct {
+		c   *connection
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		c, err := bd.dial(ctx)
+		done <- result{c, err}
+	}()
+	var r result
+	select {
+	case r = <-done:
+	case <-ctx.Done():
+		go func() { // close what the dial still makes
+			if r := <-done; r.c != nil {
+				r.c.nc.Close()
+			}
+		}()
+		return nil, stream.Unavailable(fmt.Errorf("connecting to %s: %w", bd.servers(), ctx.Err()))
+	}
+	if r.err != nil {
+		return nil, r.err
+	}
+	bd.mu.Lock()
+	closed := bd.closed
+	if !closed {
+		bd.conn.Store(r.c)
+	}
+	bd.mu.Unlock()
+	if closed {
+		r.c.nc.Close()
+		return nil, fmt.Errorf("binder %w", stream.ErrClosed)
+	}
+	return r.c, nil
+}
+
+func (bd *Binder) dial(ctx context.Context) (*connection, error) {
+	o := natsgo.GetDefaultOptions()
+	o.Servers = bd.st.servers
+	o.Name = bd.st.name
+	o.User, o.Password, o.Token = bd.st.username, bd.st.password, bd.st.token
+	o.Timeout = bd.st.connectTimeout
+	o.AllowReconnect = true
+	o.MaxReconnect = -1
+	o.CustomReconnectDelayCB = bd.reconnectDelay
+	o.IgnoreAuthErrorAbort = true
+	o.RetryOnFailedConnect = false
+	o.PingInterval = bd.st.pingInterval
+	o.MaxPingsOut = bd.st.maxPingsOut
+	if bd.st.tls != nil {
+		o.Secure = true
+		o.TLSConfig = bd.st.tls.Clone()
+		o.TLSHandshakeFirst = bd.st.tlsFirst
+	}
+	if bd.st.credentials != "" {
+		if err := natsgo.UserCredentials(bd.st.credentials)(&o); err != nil {
+			return nil, bd.wrap(err, "nats: credentials-file")
+		}
+	}
+	o.ConnectedCB = func(*natsgo.Conn) { bd.connectedAt.Store(time.Now().UnixNano()) }
+	o.DisconnectedErrCB = func(_ *natsgo.Conn, err error) {
+		bd.log.Warn("nats: disconnected; reconnecting with back-off", "binder", bd.name, "error", bd.logErr(err))
+	}
+	o.ReconnectedCB = func(nc *natsgo.Conn) {
+		bd.connectedAt.Store(time.Now().UnixNano())
+		bd.log.Info("nats: reconnected", "binder", bd.name, "server", redactText(nc.ConnectedUrlRedacted(), bd.st.secrets))
+	}
+	o.ReconnectErrCB = func(_ *natsgo.Conn, err error) {
+		bd.log.Debug("nats: reconnect attempt failed", "binder", bd.name, "error", bd.logErr(err))
+	}
+	o.AsyncErrorCB = func(_ *natsgo.Conn, sub *natsgo.Subscription, err error) {
+		subj := ""
+		if sub != nil {
+			subj = sub.Subject
+		}
+		bd.log.Warn("nats: asynchronous error", "binder", bd.name, "subscription", subj, "error", bd.logErr(err))
+	}
+	nc, err := o.Connect()
+	if err != nil {
+		return nil, bd.classifyDial(err)
+	}
+	bd.connectedAt.Store(time.Now().UnixNano())
+	opts := []jetstream.JetStreamOpt{jetstream.WithPublishAsyncMaxPending(4096), jetstream.WithDefaultTimeout(bd.st.apiTimeout)}
+	var js jetstream.JetStream
+	if bd.st.domain != "" {
+		js, err = jetstream.NewWithDomain(nc, bd.st.domain, opts...)
+	} else {
+		js, err = jetstream.New(nc, opts...)
+	}
+	if err != nil {
+		nc.Close()
+		return nil, bd.wrap(err, "nats: jetstream")
+	}
+	// Ask JetStream once, so that a server without it fails the bind with
+	// a clear error rather than every send later.
+	actx, cancel := context.WithTimeout(ctx, bd.st.apiTimeout)
+	_, err = js.AccountInfo(actx)
+	cancel()
+	if err != nil {
+		nc.Close()
+		if errors.Is(err, jetstream.ErrJetStreamNotEnabled) || errors.Is(err, jetstream.ErrJetStreamNotEnabledForAccount) {
+			return nil, bd.wrap(err, "nats: %s: JetStream is not enabled (start nats-server with -js, or enable it for the account)", bd.servers())
+		}
+		return nil, stream.Unavailable(bd.wrap(err, "nats: %s: JetStream does not answer", bd.servers()))
+	}
+	bd.log.Info("nats: connected", "binder", bd.name, "server", redactText(nc.ConnectedUrlRedacted(), bd.st.secrets), "version", nc.ConnectedServerVersion(), "max-payload", nc.MaxPayload())
+	return &connection{nc: nc, js: js}, nil
+}
+
+// classifyDial turns a failed first connect into the bind error: refused
+// credentials and TLS problems as they are (with a hint), everything else
+// — refused or timed-out connections, DNS failures — as unavailable.
+func (bd *Binder) classifyDial(err error) error {
+	switch {
+	case isAuthError(err):
+		return bd.wrap(err, "nats: %s: authentication failed (check username/password, token or credentials-file)", bd.servers())
+	case isTLSError(err):
+		return bd.wrap(err, "nats: %s: TLS", bd.servers())
+	}
+	return stream.Unavailable(bd.wrap(err, "nats: %s: cannot connect", bd.servers()))
+}
+
+func isAuthError(err error) bool {
+	if errors.Is(err, natsgo.ErrAuthorization) || errors.Is(err, natsgo.ErrAuthExpired) ||
+		errors.Is(err, natsgo.ErrAuthRevoked) || errors.Is(err, natsgo.ErrAccountAuthExpired) {
+		return true
+	}
+	s := strings.ToLower(err.Error())
+	return strings.Contains(s, "authorization violation") || strings.Contains(s, "authentication")
+}
+
+func isTLSError(err error) bool {
+	var ue x509.UnknownAuthorityError
+	var he x509.HostnameError
+	var ci x509.CertificateInvalidError
+	if errors.As(err, &ue) || errors.As(err, &he) || errors.As(err, &ci) ||
+		errors.Is(err, natsgo.ErrSecureConnRequired) || errors.Is(err, natsgo.ErrSecureConnWanted) {
+		return true
+	}
+	return strings.Contains(strings.ToLower(err.Error()), "tls")
+}
+
+// reconnectDelay is nats.go's CustomReconnectDelayCB: jittered exponential
+// back-off from reconnect-initial-interval to reconnect-max-interval.
+// attempts restarts at 1 with every disconnection, so the binder carries a
+// streak across disconnections too: a connection that did not stay up for
+// reconnect-stable-interval continues the back-off where the last one
+// ended instead of starting over, and a server that drops every connection
+// at once is retried no more than once per reconnect-max-interval.
+func (bd *Binder) reconnectDelay(attempts int) time.Duration {
+	if attempts == 1 {
+		up := time.Since(time.Unix(0, bd.connectedAt.Load()))
+		if up < bd.st.reconnectStable {
+			bd.streak.Add(1)
+		} else {
+			bd.streak.Store(0)
+		}
+	}
+	b := dispatch.Backoff{Initial: bd.st.reconnectInit, Max: bd.st.reconnectMax}
+	return b.Delay(attempts + int(bd.streak.Load()))
+}
+
+// Health reports the state of the binder's connection: nil while
+// connected (or before the first bind), else the connection status and
+// its last error. It does no I/O. It implements [stream.HealthChecker].
+func (bd *Binder) Health(context.Context) error {
+	if err := bd.checkOpen(); err != nil {
+		return fmt.Errorf("nats: %w", err)
+	}
+	c := bd.conn.Load()
+	if c == nil {
+		return nil
+	}
+	st := c.nc.Status()
+	if st == natsgo.CONNECTED {
+		return nil
+	}
+	err := fmt.Errorf("nats: not connected to %s (%s)", bd.servers(), strings.ToLower(st.String()))
+	if last := c.nc.LastError(); last != nil {
+		err = fmt.Errorf("%w: %w", err, last)
+	}
+	return redactSecrets(err, bd.st.secrets)
+}
+
+// ValidateProducer checks the NATS properties of a producer binding
+// (stream.nats.bindings.<binding>.producer).
+func (bd *Binder) ValidateProducer(spec stream.ProducerSpec) error {
+	_, err := parseProducer(spec.Binding, spec.Extension)
+	return err
+}
+
+// ValidateConsumer checks the NATS properties of a consumer binding
+// (stream.nats.bindings.<binding>.consumer).
+func (bd *Binder) ValidateConsumer(spec stream.ConsumerSpec) error {
+	_, err := parseConsumer(spec.Binding, spec.Extension)
+	return err
+}
+
+// streamRef is a destination's stream as provisioning found or made it.
+type streamRef struct {
+	name string
+	// own: the stream is the binder's, named StreamName(destination), with
+	// subjects <destination> and <destination>.>; otherwise a stream of
+	// another name (made by an operator) that captures the destination.
+	own        bool
+	subjects   []string
+	maxMsgSize int32
+}
+
+// captures reports whether the stream's subjects capture subject.
+func (r *streamRef) captures(subject string) bool {
+	for _, s := range r.subjects {
+		if subjectMatches(s, subject) {
+			return true
+		}
+	}
+	return false
+}
+
+// subjectMatches reports whether the literal subject matches pattern
+// (which may hold * and > wildcards).
+func subjectMatches(pattern, subject string) bool {
+	pt := strings.Split(pattern, ".")
+	st := strings.Split(subject, ".")
+	for i, p := range pt {
+		if p == ">" {
+			return len(st) > i
+		}
+		if i >= len(st) || (p != "*" && p != st[i]) {
+			return false
+		}
+	}
+	return len(pt) == len(st)
+}
+
+// ensureStream returns the stream of dest: StreamName(dest) when it exists
+// (it must capture dest), else a stream of another name that captures dest,
+// else StreamName(dest) created with subjects dest and dest.> and the
+// binder's stream settings. Results are cached; forget drops one.
+func (bd *Binder) ensureStream(ctx context.Context, c *connection, dest string) (*streamRef, error) {
+	bd.provMu.Lock()
+	defer bd.provMu.Unlock()
+	if r := bd.streams[dest]; r != nil {
+		return r, nil
+	}
+	r, err := bd.findOrCreateStream(ctx, c, dest)
+	if err != nil {
+		return nil, err
+	}
+	bd.streams[dest] = r
+	return r, nil
+}
+
+func (bd *Binder) forgetStream(dest string) {
+	bd.provMu.Lock()
+	delete(bd.streams, dest)
+	bd.provMu.Unlock()
+}
+
+func refOf(info *jetstream.StreamInfo, own bool) *streamRef {
+	return &streamRef{name: info.Config.Name, own: own, subjects: info.Config.Subjects, maxMsgSize: info.Config.MaxMsgSize}
+}
+
+func (bd *Binder) findOrCreateStream(ctx context.Context, c *connection, dest string) (*streamRef, error) {
+	name := StreamName(dest)
+	s, err := c.js.Stream(ctx, name)
+	if err == nil {
+		r := refOf(s.CachedInfo(), true)
+		if !r.captures(dest) {
+			return nil, fmt.Errorf("stream %s exists but does not capture subject %s (its subjects: %s)", name, dest, strings.Join(r.subjects, ", "))
+		}
+		return r, nil
+	}
+	if !errors.Is(err, jetstream.ErrStreamNotFound) {
+		return nil, bd.apiErr(err, "stream %s", name)
+	}
+	if other, err := c.js.StreamNameBySubject(ctx, dest); err == nil && other != "" {
+		s, err := c.js.Stream(ctx, other)
+		if err != nil {
+			return nil, bd.apiErr(err, "stream %s (it captures %s)", other, dest)
+		}
+		r := refOf(s.CachedInfo(), false)
+		r.own = len(r.subjects) == 2 && r.subjects[0] == dest && r.subjects[1] == dest+".>"
+		bd.log.Info("nats: using an existing stream that captures the destination", "destination", dest, "stream", other)
+		return r, nil
+	} else if err != nil && !errors.Is(err, jetstream.ErrStreamNotFound) {
+		return nil, bd.apiErr(err, "looking up the stream of subject %s", dest)
+	}
+	ss := bd.st.stream
+	cfg := jetstream.StreamConfig{
+		Name:        name,
+		Description: "streambind destination " + dest,
+		Subjects:    []string{dest, dest + ".>"},
+		Retention:   ss.retention,
+		Storage:     ss.storage,
+		Replicas:    ss.replicas,
+		MaxAge:      ss.maxAge,
+		MaxMsgs:     ss.maxMsgs,
+		MaxBytes:    ss.maxBytes,
+		MaxMsgSize:  ss.maxMsgSize,
+		Duplicates:  ss.duplicateWindow,
+		Discard:     ss.discard,
+	}
+	s, err = c.js.CreateStream(ctx, cfg)
+	switch {
+	case err == nil:
+		bd.log.Info("nats: created stream", "destination", dest, "stream", name, "retention", ss.retention.String(), "storage", ss.storage.String(), "replicas", ss.replicas, "max-age", ss.maxAge)
+		return refOf(s.CachedInfo(), true), nil
+	case errors.Is(err, jetstream.ErrStreamNameAlreadyInUse):
+		// Made meanwhile (by another binder), with other settings.
+		if s, err2 := c.js.Stream(ctx, name); err2 == nil {
+			return refOf(s.CachedInfo(), true), nil
+		}
+		return nil, bd.apiErr(err, "create stream %s", name)
+	case apiCode(err) == 10065:
+		return nil, bd.apiErr(err, "create stream %s for destination %s with subjects %s and %s.>: another stream holds overlapping subjects — a destination's partitions are its subjects <destination>.<n>, so no destination may be another's prefix at a '.' (orders and orders.eu); rename one, or create one stream that captures both and the binder uses it", name, dest, dest, dest)
+	}
+	return nil, bd.apiErr(err, "create stream %s", name)
+}
+
+// apiCode returns the JetStream error code of err, or 0.
+func apiCode(err error) jetstream.ErrorCode {
+	var je jetstream.JetStreamError
+	if errors.As(err, &je) && je.APIError() != nil {
+		return je.APIError().ErrorCode
+	}
+	return 0
+}
+
+// apiErr wraps the error of a JetStream API request; a request nobody
+// answered (JetStream down, the connection lost) is unavailable.
+func (bd *Binder) apiErr(err error, format string, args ...any) error {
+	err = bd.wrap(err, format, args...)
+	if isTransient(err) {
+		return stream.Unavailable(err)
+	}
+	return err
+}
+
+// isTransient reports errors that a retry may fix: timeouts, lost
+// connections, no responders.
+func isTransient(err error) bool {
+	var ne net.Error
+	switch {
+	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, natsgo.ErrTimeout),
+		errors.Is(err, natsgo.ErrNoResponders), errors.Is(err, jetstream.ErrNoStreamResponse),
+		errors.Is(err, natsgo.ErrConnectionReconnecting), errors.Is(err, natsgo.ErrDisconnected),
+		errors.Is(err, natsgo.ErrReconnectBufExceeded), errors.Is(err, jetstream.ErrTooManyStalledMsgs),
+		errors.Is(err, io.EOF), errors.As(err, &ne):
+		return true
+	}
+	if je := (jetstream.JetStreamError)(nil); errors.As(err, &je) && je.APIError() != nil {
+		return je.APIError().Code == 503 || je.APIError().Code == 408
+	}
+	return false
+}
+
+// BindProducer provisions the destination's stream (and the durable
+// consumers of required-groups) and returns a producer binding.
+func (bd *Binder) BindProducer(ctx context.Context, spec stream.ProducerSpec) (stream.Producer, error) {
+	fail := func(err error) (stream.Producer, error) {
+		if errors.Is(err, stream.ErrUnavailable) {
+			return nil, stream.Unavailable(bd.wrap(err, "nats: bind producer %s", spec.Binding))
+		}
+		return nil, bd.wrap(err, "nats: bind producer %s", spec.Binding)
+	}
+	ps, err := parseProducer(spec.Binding, spec.Extension)
+	if err != nil {
+		return fail(err)
+	}
+	if err := checkSubject(spec.Destination); err != nil {
+		return fail(err)
+	}
+	if err := bd.checkOpen(); err != nil {
+		return fail(err)
+	}
+	c, err := bd.connect(ctx)
+	if err != nil {
+		return fail(err)
+	}
+	ref, err := bd.ensureStream(ctx, c, spec.Destination)
+	if err != nil {
+		return fail(err)
+	}
+	if spec.Producer.IsPartitioned() && !ref.captures(spec.Destination+".0") {
+		return fail(fmt.Errorf("stream %s does not capture the partition subjects %s.<n> (its subjects: %s)", ref.name, spec.Destination, strings.Join(ref.subjects, ", ")))
+	}
+	for _, g := range spec.Producer.RequiredGroups {
+		if g = strings.TrimSpace(g); g == "" {
+			continue
+		}
+		cs, _ := parseConsumer(spec.Binding, nil)
+		cfg, err := durableConfig(spec.Destination, ref, g, -1, nil, cs)
+		if err != nil {
+			return fail(fmt.Errorf("required group %s: %w", g, err))
+		}
+		if _, err := bd.ensureConsumer(ctx, c, ref, cfg); err != nil {
+			return fail(fmt.Errorf("required group %s: %w", g, err))
+		}
+	}
+	p := bd.newProducer(spec, ps, c, ref)
+	bd.mu.Lock()
+	defer bd.mu.Unlock()
+	if bd.closed {
+		return fail(fmt.Errorf("binder %w", stream.ErrClosed))
+	}
+	bd.producers[p] = struct{}{}
+	return p, nil
+}
+
+// durableConfig is the consumer configuration of a named group of dest on
+// stream ref: durable DurableName(group, instance) (with the destination
+// in front on a stream that is not the destination's own), explicit acks,
+// and a filter for a partitioned consumer (parts) or a stream shared with
+// other destinations.
+func durableConfig(dest string, ref *streamRef, group string, instance int, parts []int, cs consumerSettings) (jetstream.ConsumerConfig, error) {
+	name := DurableName(group, instance)
+	if !ref.own {
+		name = safeName(dest) + "__" + name
+	}
+	cfg := jetstream.ConsumerConfig{
+		Durable:       name,
+		Description:   fmt.Sprintf("streambind group %s of %s", group, dest),
+		AckPolicy:     jetstream.AckExplicitPolicy,
+		AckWait:       cs.ackWait,
+		MaxDeliver:    cs.maxDeliver,
+		MaxAckPending: cs.maxAckPending,
+		DeliverPolicy: jetstream.DeliverAllPolicy,
+	}
+	if cs.startOffset == "latest" {
+		cfg.DeliverPolicy = jetstream.DeliverNewPolicy
+	}
+	setFilter(&cfg, dest, ref, parts)
+	return cfg, nil
+}
+
+// setFilter sets the subject filter of a consumer of dest: the partitions
+// parts (a partitioned consumer), or dest and dest.> on a stream that holds
+// other subjects too; none on the destination's own stream.
+func setFilter(cfg *jetstream.ConsumerConfig, dest string, ref *streamRef, parts []int) {
+	var f []string
+	switch {
+	case parts != nil:
+		for _, p := range parts {
+			f = append(f, fmt.Sprintf("%s.%d", dest, p))
+		}
+	case !ref.own:
+		if ref.captures(dest) {
+			f = append(f, dest)
+		}
+		if ref.captures(dest + ".0") {
+			f = append(f, dest+".>")
+		}
+	}
+	switch len(f) {
+	case 0:
+	case 1:
+		cfg.FilterSubject = f[0]
+	default:
+		cfg.FilterSubjects = f
+	}
+}
+
+// ensureConsumer creates or updates a durable consumer. The deliver
+// policy of an existing one is kept (it cannot change).
+func (bd *Binder) ensureConsumer(ctx context.Context, c *connection, ref *streamRef, cfg jetstream.ConsumerConfig) (jetstream.Consumer, error) {
+	if cur, err := c.js.Consumer(ctx, ref.name, cfg.Durable); err == nil {
+		ci := cur.CachedInfo().Config
+		cfg.DeliverPolicy, cfg.OptStartSeq, cfg.OptStartTime = ci.DeliverPolicy, ci.OptStartSeq, ci.OptStartTime
+	} else if !errors.Is(err, jetstream.ErrConsumerNotFound) {
+		return nil, bd.apiErr(err, "consumer %s on stream %s", cfg.Durable, ref.name)
+	}
+	cons, err := c.js.CreateOrUpdateConsumer(ctx, ref.name, cfg)
+	if err != nil {
+		if len(cfg.FilterSubjects) > 1 && strings.Contains(err.Error(), "not supported") {
+			return nil, bd.wrap(err, "consumer %s on stream %s filters %d subjects (%s), which needs NATS server 2.10 or later: set partition-count to instance-count, or give the destination a stream of its own", cfg.Durable, ref.name, len(cfg.FilterSubjects), strings.Join(cfg.FilterSubjects, ", "))
+		}
+		return nil, bd.apiErr(err, "create consumer %s on stream %s", cfg.Durable, ref.name)
+	}
+	return cons, nil
+}
+
+// BindConsumer provisions the destination's stream, the group's durable
+// consumer and, with dlq on a named group, the dead-letter stream, and
+// returns a stopped consumer binding.
+func (bd *Binder) BindConsumer(ctx context.Context, spec stream.ConsumerSpec) (stream.Consumer, error) {
+	fail := func(err error) (stream.Consumer, error) {
+		if errors.Is(err, stream.ErrUnavailable) {
+			return nil, stream.Unavailable(bd.wrap(err, "nats: bind consumer %s", spec.Binding))
+		}
+		return nil, bd.wrap(err, "nats: bind consumer %s", spec.Binding)
+	}
+	cs, err := parseConsumer(spec.Binding, spec.Extension)
+	if err != nil {
+		return fail(err)
+	}
+	var dests []string
+	for _, d := range strings.Split(spec.Destination, ",") {
+		if d = strings.TrimSpace(d); d != "" {
+			if err := checkSubject(d); err != nil {
+				return fail(err)
+			}
+			dests = append(dests, d)
+		}
+	}
+	cc := spec.Consumer
+	switch {
+	case len(dests) == 0:
+		return fail(errors.New("no destination"))
+	case cc.BatchMode && spec.BatchHandler == nil:
+		return fail(errors.New("batch mode without a batch handler"))
+	case !cc.BatchMode && spec.Handler == nil:
+		return fail(errors.New("no handler"))
+	case cc.Partitioned && (cc.InstanceIndex < 0 || cc.InstanceIndex >= max(cc.InstanceCount, 1)):
+		return fail(fmt.Errorf("instance-index %d is not below instance-count %d", cc.InstanceIndex, max(cc.InstanceCount, 1)))
+	}
+	if err := bd.checkOpen(); err != nil {
+		return fail(err)
+	}
+	conn, err := bd.connect(ctx)
+	if err != nil {
+		return fail(err)
+	}
+	var cons consumers
+	for _, d := range dests {
+		c, err := bd.newConsumer(ctx, conn, spec, cs, d)
+		if err != nil {
+			return fail(err)
+		}
+		cons = append(cons, c)
+	}
+	bd.mu.Lock()
+	defer bd.mu.Unlock()
+	if bd.closed {
+		return fail(fmt.Errorf("binder %w", stream.ErrClosed))
+	}
+	for _, c := range cons {
+		bd.consumers[c] = struct{}{}
+	}
+	if len(cons) == 1 {
+		return cons[0], nil
+	}
+	return cons, nil
+}
+
+// Close stops the binder's consumers (settling what they hold), closes
+// its producers (waiting for their sends) and the connection, bounded by
+// ctx. It is idempotent.
+func (bd *Binder) Close(ctx context.Context) error {
+	bd.mu.Lock()
+	if bd.closed {
+		bd.mu.Unlock()
+		return nil
+	}
+	bd.closed = true
+	cs := make([]*consumer, 0, len(bd.consumers))
+	for c := range bd.consumers {
+		cs = append(cs, c)
+	}
+	ps := make([]*producer, 0, len(bd.producers))
+	for p := range bd.producers {
+		ps = append(ps, p)
+	}
+	bd.consumers, bd.producers = nil, nil
+	bd.mu.Unlock()
+
+	var errs []error
+	var wg sync.WaitGroup
+	var emu sync.Mutex
+	for _, c := range cs {
+		wg.Go(func() {
+			if err := c.close(ctx); err != nil {
+				emu.Lock()
+				errs = append(errs, err)
+				emu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	for _, p := range ps {
+		if err := p.Close(ctx); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	bd.dialMu.Lock() // a dial in progress finishes (and sees closed) first
+	c := bd.conn.Load()
+	bd.dialMu.Unlock()
+	if c != nil {
+		// Acks are fire-and-forget: flush them before the socket goes.
+		if c.nc.IsConnected() {
+			fctx, cancel := context.WithTimeout(ctx, bd.st.apiTimeout)
+			err := c.nc.FlushWithContext(fctx)
+			cancel()
+			if err != nil {
+				bd.log.Debug("nats: flush before close", "binder", bd.name, "error", bd.logErr(err))
+			}
+		}
+		c.nc.Close()
+	}
+	if len(errs) > 0 {
+		return bd.wrap(errors.Join(errs...), "nats: close binder %q", bd.name)
+	}
+	return nil
+}
+
+func (bd *Binder) forgetProducer(p *producer) {
+	bd.mu.Lock()
+	delete(bd.producers, p)
+	bd.mu.Unlock()
+}

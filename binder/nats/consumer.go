@@ -1,0 +1,766 @@
+package nats
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/streambind/streambind/binder/internal/dispatch"
+	"github.com/streambind/streambind/stream"
+)
+
+// pullExpiry is how long one pull request of a consumer waits at the
+// server; heartbeats come every half of it, so a consumer that the server
+// lost (deleted, or gone with a restart) is noticed within about that time.
+const pullExpiry = 10 * time.Second
+
+// consumer is a consumer binding of one destination for one group.
+type consumer struct {
+	bd    *Binder
+	conn  *connection
+	spec  stream.ConsumerSpec
+	cs    consumerSettings
+	dest  string
+	ref   *streamRef
+	cfg   jetstream.ConsumerConfig // the durable's, or the template of an ephemeral one
+	group string                   // "" for anonymous
+	log   *slog.Logger
+	conc  int
+
+	dlq        bool
+	dlqSubject string
+	dlqRef     *streamRef
+
+	// health: nil, or why the binding cannot consume (its JetStream
+	// consumer is gone and cannot be made again).
+	health atomic.Pointer[error]
+	stats  struct{ truncated, headersOnly, dropped atomic.Int64 }
+
+	sem    chan struct{} // lifecycle lock (capacity 1)
+	cur    *run
+	last   *run
+	closed bool
+}
+
+var (
+	_ stream.Consumer             = (*consumer)(nil)
+	_ stream.BindingHealthChecker = (*consumer)(nil)
+	_ stream.DeadLetterReporter   = (*consumer)(nil)
+)
+
+// partitionsOf returns the partitions instance index of count reads: those
+// p < partitions with p % count == index.
+func partitionsOf(index, count, partitions int) []int {
+	var out []int
+	for p := index; p < partitions; p += max(count, 1) {
+		out = append(out, p)
+	}
+	return out
+}
+
+func (bd *Binder) newConsumer(ctx context.Context, conn *connection, spec stream.ConsumerSpec, cs consumerSettings, dest string) (*consumer, error) {
+	log := spec.Logger
+	if log == nil {
+		log = bd.log
+	}
+	group := spec.Group
+	lg := group
+	if lg == "" {
+		lg = "anonymous"
+	}
+	c := &consumer{
+		bd:    bd,
+		conn:  conn,
+		spec:  spec,
+		cs:    cs,
+		dest:  dest,
+		group: group,
+		log:   log.With("binding", spec.Binding, "destination", dest, "group", lg),
+		conc:  max(spec.Consumer.Concurrency, 1),
+		sem:   make(chan struct{}, 1),
+	}
+	ref, err := bd.ensureStream(ctx, conn, dest)
+	if err != nil {
+		return nil, err
+	}
+	c.ref = ref
+	var parts []int
+	instance := -1
+	if cc := spec.Consumer; cc.Partitioned {
+		count := max(cc.InstanceCount, 1)
+		pc := cs.partitionCount
+		if pc == 0 {
+			pc = count
+		}
+		parts = partitionsOf(cc.InstanceIndex, count, pc)
+		if len(parts) == 0 {
+			return nil, fmt.Errorf("instance-index %d reads no partition of partition-count %d", cc.InstanceIndex, pc)
+		}
+		if !ref.captures(dest + ".0") {
+			return nil, fmt.Errorf("stream %s does not capture the partition subjects %s.<n> (its subjects: %s)", ref.name, dest, strings.Join(ref.subjects, ", "))
+		}
+		instance = cc.InstanceIndex
+	}
+	if group != "" {
+		if c.cfg, err = durableConfig(dest, ref, group, instance, parts, cs); err != nil {
+			return nil, err
+		}
+		if _, err := bd.ensureConsumer(ctx, conn, ref, c.cfg); err != nil {
+			return nil, err
+		}
+	} else {
+		c.cfg = jetstream.ConsumerConfig{
+			Description:       fmt.Sprintf("streambind anonymous consumer of %s (binding %s)", dest, spec.Binding),
+			AckPolicy:         jetstream.AckExplicitPolicy,
+			AckWait:           cs.ackWait,
+			MaxDeliver:        cs.maxDeliver,
+			MaxAckPending:     cs.maxAckPending,
+			DeliverPolicy:     jetstream.DeliverNewPolicy,
+			InactiveThreshold: cs.inactiveThreshold,
+		}
+		if cs.startOffset == "earliest" {
+			c.cfg.DeliverPolicy = jetstream.DeliverAllPolicy
+		}
+		setFilter(&c.cfg, dest, ref, parts)
+		if spec.Consumer.DLQ {
+			c.log.Debug("nats: dlq ignored: an anonymous consumer has no dead-letter destination")
+		}
+	}
+	if spec.Consumer.DLQ && group != "" {
+		c.dlq = true
+		c.dlqSubject = cs.dlqName
+		if c.dlqSubject == "" {
+			c.dlqSubject = stream.DLQName(dest, group)
+		}
+		if c.dlqRef, err = bd.ensureStream(ctx, conn, c.dlqSubject); err != nil {
+			return nil, fmt.Errorf("dead-letter destination: %w", err)
+		}
+	}
+	return c, nil
+}
+
+// Health reports whether the binding can consume; it implements
+// [stream.BindingHealthChecker].
+func (c *consumer) Health(context.Context) error {
+	if e := c.health.Load(); e != nil {
+		return *e
+	}
+	return nil
+}
+
+func (c *consumer) setHealth(err error) {
+	if err == nil {
+		if c.health.Load() != nil {
+			c.health.Store(nil)
+		}
+		return
+	}
+	c.health.Store(&err)
+}
+
+// DeadLetterStats implements [stream.DeadLetterReporter].
+func (c *consumer) DeadLetterStats() stream.DeadLetterStats {
+	return stream.DeadLetterStats{
+		Truncated:   c.stats.truncated.Load(),
+		HeadersOnly: c.stats.headersOnly.Load(),
+		Dropped:     c.stats.dropped.Load(),
+	}
+}
+
+func (c *consumer) errorf(op string, err error) error {
+	return c.bd.wrap(err, "nats: %s consumer %s (destination %q, group %q)", op, c.spec.Binding, c.dest, c.group)
+}
+
+func (c *consumer) lock(ctx context.Context, op string) error {
+	select {
+	case c.sem <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return c.errorf(op, ctx.Err())
+	}
+}
+
+func (c *consumer) unlock() { <-c.sem }
+
+// Start opens the JetStream consumer (an anonymous consumer's ephemeral
+// one is made here) and begins delivery.
+func (c *consumer) Start(ctx context.Context) error {
+	if err := c.lock(ctx, "start"); err != nil {
+		return err
+	}
+	defer c.unlock()
+	if c.closed {
+		return c.errorf("start", stream.ErrClosed)
+	}
+	if c.cur != nil {
+		return nil
+	}
+	if l := c.last; l != nil {
+		select {
+		case <-l.pool.Done():
+		case <-ctx.Done():
+			return c.errorf("start", fmt.Errorf("the previous run's handlers are still running: %w", ctx.Err()))
+		}
+	}
+	r := c.newRun()
+	jc, err := r.open(ctx, 0)
+	if err != nil {
+		r.pool.Stop(context.Background())
+		return c.errorf("start", err)
+	}
+	r.jc.Store(&jc)
+	go r.intake()
+	go r.keeper()
+	c.cur, c.last = r, r
+	return nil
+}
+
+// Stop ends intake, gives back (Nak, no delay) what was received and not
+// handled, so that another member of the group gets it at once, waits
+// (bounded by ctx) for the handler calls in flight and settles them; an
+// anonymous consumer's ephemeral JetStream consumer is deleted.
+func (c *consumer) Stop(ctx context.Context) error {
+	if err := c.lock(ctx, "stop"); err != nil {
+		return err
+	}
+	defer c.unlock()
+	return c.stopLocked(ctx)
+}
+
+func (c *consumer) stopLocked(ctx context.Context) error {
+	r := c.cur
+	if r == nil {
+		return nil
+	}
+	c.cur = nil
+	if err := r.stop(ctx); err != nil {
+		return c.errorf("stop", err)
+	}
+	return nil
+}
+
+// Pause stops intake (what was received stays with the binding, kept from
+// redelivery with in-progress acks) and waits, bounded by ctx, for the
+// handler calls in flight.
+func (c *consumer) Pause(ctx context.Context) error {
+	if err := c.lock(ctx, "pause"); err != nil {
+		return err
+	}
+	defer c.unlock()
+	if c.cur == nil {
+		return nil
+	}
+	if err := c.cur.pause(ctx); err != nil {
+		return c.errorf("pause", err)
+	}
+	return nil
+}
+
+// Resume undoes Pause.
+func (c *consumer) Resume(ctx context.Context) error {
+	if err := c.lock(ctx, "resume"); err != nil {
+		return err
+	}
+	defer c.unlock()
+	if c.cur != nil {
+		c.cur.resume()
+	}
+	return nil
+}
+
+func (c *consumer) close(ctx context.Context) error {
+	if err := c.lock(ctx, "close"); err != nil {
+		return err
+	}
+	defer c.unlock()
+	c.closed = true
+	return c.stopLocked(ctx)
+}
+
+// held is a received message from its receipt until it is settled.
+type held struct {
+	msg     jetstream.Msg
+	env     stream.Envelope
+	subject string
+	seq     uint64 // stream sequence
+	n       uint64 // deliveries so far, this one included
+	ts      time.Time
+	touched atomic.Int64 // unix nanoseconds of receipt or the last in-progress ack
+}
+
+// run is one Start..Stop of a consumer.
+type run struct {
+	c    *consumer
+	pool *dispatch.Pool[*held]
+	jc   atomic.Pointer[jetstream.Consumer]
+
+	intakeCtx    context.Context // ends intake for good (Stop)
+	intakeCancel context.CancelFunc
+	intakeDone   chan struct{}
+	keeperDone   chan struct{}
+	wake         chan struct{} // capacity 1: room, pause or resume changed
+
+	lastSeq atomic.Uint64 // highest stream sequence received
+
+	mu         sync.Mutex
+	paused     bool
+	held       map[*held]struct{}
+	nextCancel context.CancelFunc // ends the pump's wait for the next message
+}
+
+func (c *consumer) newRun() *run {
+	r := &run{
+		c:          c,
+		intakeDone: make(chan struct{}),
+		keeperDone: make(chan struct{}),
+		wake:       make(chan struct{}, 1),
+		held:       make(map[*held]struct{}),
+	}
+	r.intakeCtx, r.intakeCancel = context.WithCancel(context.Background())
+	batch := 1
+	if c.spec.Consumer.BatchMode {
+		batch = c.cs.batchSize
+	}
+	r.pool = dispatch.New(dispatch.Options[*held]{
+		Workers:  c.conc,
+		QueueLen: 2*c.cs.prefetch + 1,
+		Batch:    batch,
+		Handle:   r.handle,
+		Release:  r.release,
+	})
+	return r
+}
+
+// open returns the run's JetStream consumer: the group's durable one
+// (made again if it was deleted), or a new ephemeral one for an anonymous
+// consumer — starting after stream sequence after when that is not 0 (a
+// consumer that the server lost while this run had it).
+func (r *run) open(ctx context.Context, after uint64) (jetstream.Consumer, error) {
+	c := r.c
+	js := c.conn.js
+	if c.group != "" {
+		jc, err := js.Consumer(ctx, c.ref.name, c.cfg.Durable)
+		if err == nil {
+			return jc, nil
+		}
+		if !errors.Is(err, jetstream.ErrConsumerNotFound) {
+			return nil, c.bd.apiErr(err, "consumer %s on stream %s", c.cfg.Durable, c.ref.name)
+		}
+		cfg := c.cfg
+		if after > 0 {
+			cfg.DeliverPolicy, cfg.OptStartSeq = jetstream.DeliverByStartSequencePolicy, after+1
+		}
+		c.log.Warn("nats: the group's durable consumer is gone; creating it again", "consumer", cfg.Durable, "from-sequence", cfg.OptStartSeq)
+		return c.bd.ensureConsumer(ctx, c.conn, c.ref, cfg)
+	}
+	cfg := c.cfg
+	if after > 0 {
+		cfg.DeliverPolicy, cfg.OptStartSeq = jetstream.DeliverByStartSequencePolicy, after+1
+	}
+	jc, err := js.CreateOrUpdateConsumer(ctx, c.ref.name, cfg)
+	if err != nil {
+		return nil, c.bd.apiErr(err, "create an ephemeral consumer on stream %s", c.ref.name)
+	}
+	return jc, nil
+}
+
+func (r *run) consumer() jetstream.Consumer { return *r.jc.Load() }
+
+func (r *run) signal() {
+	select {
+	case r.wake <- struct{}{}:
+	default:
+	}
+}
+
+// intake pulls messages and hands them to the pool until Stop. It holds
+// at most about prefetch messages: when it has that many it stops pulling
+// (draining what the client already received) and opens a new pull when
+// half of them were settled, so that no received message waits
+// untracked — every held one is kept from redelivery by the keeper.
+func (r *run) intake() {
+	defer close(r.intakeDone)
+	c := r.c
+	back := dispatch.Backoff{Initial: 100 * time.Millisecond, Max: 5 * time.Second}
+	fails := 0
+	for r.waitRoom() {
+		it, err := r.consumer().Messages(
+			jetstream.PullMaxMessages(c.cs.prefetch),
+			jetstream.PullExpiry(pullExpiry),
+			jetstream.WithMessagesErrOnMissingHeartbeat(true),
+		)
+		if err == nil {
+			err = r.pump(it)
+		}
+		if err == nil {
+			fails = 0
+			continue
+		}
+		if r.intakeCtx.Err() != nil {
+			return
+		}
+		fails++
+		c.log.Warn("nats: consuming failed; retrying", "attempt", fails, "error", c.bd.logErr(err))
+		if err := r.reopen(); err != nil {
+			c.setHealth(err)
+			c.log.Warn("nats: cannot open the JetStream consumer", "error", c.bd.logErr(err))
+		}
+		if !dispatch.Sleep(r.intakeCtx, back.Delay(fails)) {
+			return
+		}
+	}
+}
+
+// waitRoom waits until intake may pull: not paused and at most half of
+// prefetch held. False when the run stops.
+func (r *run) waitRoom() bool {
+	for {
+		r.mu.Lock()
+		ok := !r.paused && len(r.held) <= r.c.cs.prefetch/2
+		r.mu.Unlock()
+		if ok {
+			return r.intakeCtx.Err() == nil
+		}
+		select {
+		case <-r.wake:
+		case <-r.intakeCtx.Done():
+			return false
+		}
+	}
+}
+
+// pump takes messages from it until the run stops, pauses or holds
+// prefetch messages, then drains it. A nil error means "open a new pull
+// when there is room".
+func (r *run) pump(it jetstream.MessagesContext) error {
+	c := r.c
+	r.mu.Lock()
+	nctx, cancel := context.WithCancel(r.intakeCtx)
+	r.nextCancel = cancel
+	if r.paused {
+		cancel()
+	}
+	r.mu.Unlock()
+	defer cancel()
+	var ferr error
+	for nctx.Err() == nil {
+		msg, err := it.Next(jetstream.NextContext(nctx))
+		if err != nil {
+			if nctx.Err() != nil {
+				break
+			}
+			if errors.Is(err, jetstream.ErrMsgIteratorClosed) {
+				ferr = errors.New("the message iterator closed")
+				break
+			}
+			if errors.Is(err, jetstream.ErrNoHeartbeat) || errors.Is(err, jetstream.ErrConsumerDeleted) || errors.Is(err, jetstream.ErrConsumerNotFound) {
+				ferr = err
+				break
+			}
+			c.log.Debug("nats: pull status", "error", c.bd.logErr(err))
+			continue
+		}
+		c.setHealth(nil)
+		if r.accept(msg) >= c.cs.prefetch {
+			break
+		}
+	}
+	it.Drain()
+	for {
+		msg, err := it.Next(jetstream.NextMaxWait(2 * time.Second))
+		if err != nil {
+			break
+		}
+		if r.intakeCtx.Err() != nil {
+			_ = msg.Nak()
+			continue
+		}
+		r.accept(msg)
+	}
+	it.Stop()
+	return ferr
+}
+
+// reopen checks that the run's JetStream consumer still exists, and makes
+// it again (after the last message received) when the server lost it.
+func (r *run) reopen() error {
+	ctx, cancel := context.WithTimeout(r.intakeCtx, r.c.bd.st.apiTimeout)
+	defer cancel()
+	_, err := r.consumer().Info(ctx)
+	if err == nil || !errors.Is(err, jetstream.ErrConsumerNotFound) {
+		return nil
+	}
+	jc, err := r.open(ctx, r.lastSeq.Load())
+	if err != nil {
+		return err
+	}
+	r.jc.Store(&jc)
+	r.c.log.Info("nats: JetStream consumer made again", "consumer", jc.CachedInfo().Name, "after-sequence", r.lastSeq.Load())
+	r.c.setHealth(nil)
+	return nil
+}
+
+// accept tracks msg and hands it to the pool; it returns how many
+// messages the run holds.
+func (r *run) accept(msg jetstream.Msg) int {
+	h := &held{msg: msg, subject: msg.Subject(), env: fromMsg(msg.Headers(), msg.Data())}
+	if md, err := msg.Metadata(); err == nil {
+		h.seq, h.n, h.ts = md.Sequence.Stream, md.NumDelivered, md.Timestamp
+		for {
+			cur := r.lastSeq.Load()
+			if h.seq <= cur || r.lastSeq.CompareAndSwap(cur, h.seq) {
+				break
+			}
+		}
+	}
+	h.touched.Store(time.Now().UnixNano())
+	r.mu.Lock()
+	r.held[h] = struct{}{}
+	n := len(r.held)
+	r.mu.Unlock()
+	if !r.pool.Submit(r.intakeCtx, route(h), h) {
+		r.release(h)
+	}
+	return n
+}
+
+// route is the ordering route of a message: its partition, else its key,
+// else none.
+func route(h *held) string {
+	if p := h.env.Headers[stream.HeaderPartition]; p != "" {
+		return "p" + p
+	}
+	if len(h.env.Key) > 0 {
+		return "k" + string(h.env.Key)
+	}
+	return ""
+}
+
+func (r *run) untrack(h *held) {
+	r.mu.Lock()
+	delete(r.held, h)
+	r.mu.Unlock()
+	r.signal()
+}
+
+// release gives a message that was not handled back to JetStream at once
+// (Nak without delay), so that another member of the group gets it.
+func (r *run) release(h *held) {
+	if err := h.msg.Nak(); err != nil {
+		r.c.log.Debug("nats: nak failed; the message is redelivered after ack-wait", "sequence", h.seq, "error", r.c.bd.logErr(err))
+	}
+	r.untrack(h)
+}
+
+// keeper sends in-progress acks for held messages, so that JetStream does
+// not redeliver a message that waits for its turn or whose handler runs
+// longer than ack-wait.
+func (r *run) keeper() {
+	defer close(r.keeperDone)
+	every := max(r.c.cs.ackWait/3, 100*time.Millisecond)
+	t := time.NewTicker(every)
+	defer t.Stop()
+	var due []*held
+	for {
+		select {
+		case <-t.C:
+		case <-r.pool.Done():
+			return
+		}
+		now := time.Now().UnixNano()
+		due = due[:0]
+		r.mu.Lock()
+		for h := range r.held {
+			if now-h.touched.Load() >= int64(every) {
+				due = append(due, h)
+			}
+		}
+		r.mu.Unlock()
+		for _, h := range due {
+			h.touched.Store(now)
+			if err := h.msg.InProgress(); err != nil {
+				r.c.log.Debug("nats: in-progress ack failed", "sequence", h.seq, "error", r.c.bd.logErr(err))
+			}
+		}
+		clear(due)
+	}
+}
+
+func (r *run) pause(ctx context.Context) error {
+	r.mu.Lock()
+	r.paused = true
+	if r.nextCancel != nil {
+		r.nextCancel()
+	}
+	r.mu.Unlock()
+	r.signal()
+	return r.pool.Pause(ctx)
+}
+
+func (r *run) resume() {
+	r.mu.Lock()
+	r.paused = false
+	r.mu.Unlock()
+	r.pool.Resume()
+	r.signal()
+}
+
+// stop ends intake, releases what is queued, waits (bounded by ctx) for
+// the handler calls in flight, and deletes an ephemeral consumer.
+func (r *run) stop(ctx context.Context) error {
+	r.intakeCancel()
+	var errs []error
+	select {
+	case <-r.intakeDone:
+	case <-ctx.Done():
+		errs = append(errs, fmt.Errorf("intake still draining: %w", ctx.Err()))
+	}
+	if err := r.pool.Stop(ctx); err != nil {
+		errs = append(errs, err)
+	}
+	if r.c.group == "" {
+		dctx, cancel := context.WithTimeout(context.Background(), r.c.bd.st.apiTimeout)
+		if ctx.Err() != nil {
+			cancel()
+			dctx, cancel = context.WithTimeout(context.Background(), 100*time.Millisecond)
+		}
+		name := r.consumer().CachedInfo().Name
+		if err := r.c.conn.js.DeleteConsumer(dctx, r.c.ref.name, name); err != nil && !errors.Is(err, jetstream.ErrConsumerNotFound) {
+			r.c.log.Debug("nats: deleting the ephemeral consumer (the server removes it after inactive-threshold)", "consumer", name, "error", r.c.bd.logErr(err))
+		}
+		cancel()
+	}
+	return errors.Join(errs...)
+}
+
+// handle is the pool's handler: it calls the binding's handler and
+// settles the messages.
+func (r *run) handle(ctx context.Context, hs []*held) {
+	c := r.c
+	var err error
+	if c.spec.Consumer.BatchMode {
+		envs := make([]stream.Envelope, len(hs))
+		for i, h := range hs {
+			envs[i] = h.env
+		}
+		err = call(func() error { return c.spec.BatchHandler(ctx, envs) })
+	} else {
+		err = call(func() error { return c.spec.Handler(ctx, hs[0].env) })
+	}
+	for _, h := range hs {
+		r.settle(ctx, h, err)
+	}
+}
+
+// call runs a handler, turning a panic into an error.
+func call(f func() error) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("nats: handler panic: %v", p)
+		}
+	}()
+	return f()
+}
+
+// settle acknowledges, naks, dead-letters or drops h after its handler
+// returned err (see the package doc).
+func (r *run) settle(ctx context.Context, h *held, err error) {
+	c := r.c
+	defer r.untrack(h)
+	var serr error
+	switch {
+	case err == nil:
+		serr = h.msg.Ack()
+	case errors.Is(err, stream.ErrNak) || ctx.Err() != nil:
+		if r.pool.Stopping() {
+			serr = h.msg.Nak() // another member may take it now
+		} else {
+			serr = h.msg.NakWithDelay(c.cs.redeliveryDelay)
+		}
+	case c.dlq:
+		if derr := r.deadLetter(ctx, h, err); derr != nil {
+			delay := dispatch.Backoff{Initial: max(c.cs.redeliveryDelay, 100*time.Millisecond), Max: 30 * time.Second}.Delay(int(h.n))
+			c.log.Warn("nats: dead-lettering failed; the message comes back after a delay", "sequence", h.seq, "deliveries", h.n, "delay", delay, "error", c.bd.logErr(derr))
+			serr = h.msg.NakWithDelay(delay)
+			break
+		}
+		serr = h.msg.Term()
+	default:
+		c.log.Debug("nats: message dropped after a failure (no dlq)", "sequence", h.seq, "error", c.bd.logErr(err))
+		serr = h.msg.Term()
+	}
+	if serr != nil {
+		c.log.Debug("nats: settling a message failed; JetStream redelivers it after ack-wait", "sequence", h.seq, "error", c.bd.logErr(serr))
+	}
+}
+
+// partitionOf returns the partition of a message of dest by its subject
+// (<destination>.<n>), or -1.
+func partitionOf(dest, subject string) int {
+	rest, ok := strings.CutPrefix(subject, dest+".")
+	if !ok {
+		return -1
+	}
+	n, err := strconv.Atoi(rest)
+	if err != nil || n < 0 {
+		return -1
+	}
+	return n
+}
+
+// consumers is a binding of several destinations.
+type consumers []*consumer
+
+var (
+	_ stream.BindingHealthChecker = consumers(nil)
+	_ stream.DeadLetterReporter   = consumers(nil)
+)
+
+func (cs consumers) each(f func(*consumer) error) error {
+	var errs []error
+	for _, c := range cs {
+		if err := f(c); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (cs consumers) Start(ctx context.Context) error {
+	return cs.each(func(c *consumer) error { return c.Start(ctx) })
+}
+
+func (cs consumers) Stop(ctx context.Context) error {
+	return cs.each(func(c *consumer) error { return c.Stop(ctx) })
+}
+
+func (cs consumers) Pause(ctx context.Context) error {
+	return cs.each(func(c *consumer) error { return c.Pause(ctx) })
+}
+
+func (cs consumers) Resume(ctx context.Context) error {
+	return cs.each(func(c *consumer) error { return c.Resume(ctx) })
+}
+
+func (cs consumers) Health(ctx context.Context) error {
+	return cs.each(func(c *consumer) error { return c.Health(ctx) })
+}
+
+func (cs consumers) DeadLetterStats() stream.DeadLetterStats {
+	var s stream.DeadLetterStats
+	for _, c := range cs {
+		x := c.DeadLetterStats()
+		s.Truncated += x.Truncated
+		s.HeadersOnly += x.HeadersOnly
+		s.Dropped += x.Dropped
+	}
+	return s
+}

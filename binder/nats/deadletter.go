@@ -1,0 +1,209 @@
+package nats
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"strconv"
+	"time"
+
+	natsgo "github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/streambind/streambind/binder/internal/dispatch"
+	"github.com/streambind/streambind/stream"
+)
+
+// natsHeaderOverhead is what each header costs on the wire beyond its name
+// and value ("name: value\r\n"); natsHeaderFixed is the header block's own
+// ("NATS/1.0\r\n" and the closing "\r\n").
+const (
+	natsHeaderOverhead = 4
+	natsHeaderFixed    = 12
+)
+
+// wireSize is the size NATS counts against max_payload for a message with
+// headers h and payload data.
+func wireSize(h natsgo.Header, data []byte) int {
+	n := len(data)
+	if len(h) > 0 {
+		n += natsHeaderFixed
+		for k, vs := range h {
+			for _, v := range vs {
+				n += len(k) + len(v) + natsHeaderOverhead
+			}
+		}
+	}
+	return n
+}
+
+// dlqLimit is the most bytes (headers and payload) a dead letter may have:
+// the server's max_payload, or the dead-letter stream's max-msg-size when
+// that is smaller.
+func (c *consumer) dlqLimit() int {
+	limit := int(c.conn.nc.MaxPayload())
+	if m := int(c.dlqRef.maxMsgSize); m > 0 && (limit <= 0 || m < limit) {
+		limit = m
+	}
+	return limit
+}
+
+// deadLetterMsg builds the dead letter of h: its payload, key and headers
+// plus those of [stream.DeadLetterHeaders] and the x-original-* headers,
+// fitted to limit bytes with [stream.FitDeadLetter]. The fit is measured
+// on the wire (encoded header values are longer than their text), and
+// tightened until the message fits. msgID is the Nats-Msg-Id it is
+// published with (counted, as it travels as a header).
+func (c *consumer) deadLetterMsg(h *held, cause error, limit int, msgID string) (*natsgo.Msg, stream.DeadLetterFit) {
+	hdrs := stream.DeadLetterHeaders(h.env.Headers, cause)
+	hdrs[stream.HeaderOriginalTopic] = c.dest
+	if p := partitionOf(c.dest, h.subject); p >= 0 {
+		hdrs[stream.HeaderOriginalPartition] = strconv.Itoa(p)
+	}
+	hdrs[HeaderOriginalSubject] = h.subject
+	hdrs[HeaderOriginalStream] = c.ref.name
+	if h.seq > 0 {
+		hdrs[HeaderOriginalSequence] = strconv.FormatUint(h.seq, 10)
+		hdrs[stream.HeaderOriginalTimestamp] = strconv.FormatInt(h.ts.UnixMilli(), 10)
+	}
+	if hdrs[stream.HeaderContentType] == "" && c.spec.ContentType != "" {
+		hdrs[stream.HeaderContentType] = c.spec.ContentType
+	}
+	// The publish adds Nats-Msg-Id and Nats-Expected-Stream.
+	reserve := len(jetstream.MsgIDHeader) + len(msgID) + len(jetstream.ExpectedStreamHeader) + len(c.dlqRef.name) + 2*natsHeaderOverhead + natsHeaderFixed
+	budget := limit - reserve
+	var fit stream.DeadLetterFit
+	for range 8 {
+		dl := stream.Envelope{Payload: h.env.Payload, Headers: maps.Clone(hdrs), Key: h.env.Key}
+		fit = stream.FitDeadLetter(&dl, stream.DeadLetterLimit{MaxBytes: budget, HeaderOverhead: natsHeaderOverhead})
+		nh, _, err := toHeader(dl, "", func() string { return "" })
+		if err != nil {
+			// An original header NATS cannot carry (it came from another
+			// client): drop it and say so.
+			delete(hdrs, badHeader(dl.Headers))
+			continue
+		}
+		delete(nh, stream.HeaderID)
+		if id := dl.Headers[stream.HeaderID]; id != "" {
+			nh[stream.HeaderID] = []string{id}
+		}
+		size := wireSize(nh, dl.Payload) + reserve
+		if !fit.Fits || size <= limit {
+			return &natsgo.Msg{Subject: c.dlqSubject, Header: nh, Data: dl.Payload}, fit
+		}
+		budget -= size - limit + 16
+	}
+	return nil, stream.DeadLetterFit{}
+}
+
+// badHeader returns the first header name of hs that NATS cannot carry.
+func badHeader(hs stream.Headers) string {
+	for k := range hs {
+		if checkHeaderName(k) != nil {
+			return k
+		}
+	}
+	return ""
+}
+
+// deadLetter publishes the dead letter of h to the dead-letter subject and
+// waits for its PubAck: up to dlq-attempts attempts with back-off for
+// transient errors. A dead letter the server refuses for its size is sent
+// once more without its payload; when even that cannot be sent, or it
+// cannot fit at all, the message is dropped (ERROR log, counted) and
+// deadLetter returns nil, so that it is terminated rather than redelivered
+// forever. Other failures return an error: the caller naks the message
+// with a delay.
+func (r *run) deadLetter(ctx context.Context, h *held, cause error) error {
+	c := r.c
+	msgID := fmt.Sprintf("dlq-%s-%d", c.ref.name, h.seq)
+	if h.seq == 0 {
+		msgID = ""
+	}
+	limit := c.dlqLimit()
+	msg, fit := c.deadLetterMsg(h, cause, limit, msgID)
+	if msg == nil || !fit.Fits {
+		return r.dropDeadLetter(h, cause, fmt.Errorf("the dead letter does not fit %d bytes even without its payload", limit))
+	}
+	if len(fit.Cut) > 0 {
+		c.stats.truncated.Add(1)
+		if fit.HeadersOnly {
+			c.stats.headersOnly.Add(1)
+		}
+		c.log.Warn("nats: dead letter cut to fit the server's limit", "sequence", h.seq, "limit", limit, "cut", fit.String())
+	}
+	back := dispatch.Backoff{Initial: max(c.cs.redeliveryDelay, 50*time.Millisecond), Max: 5 * time.Second}
+	for attempt := 1; ; attempt++ {
+		err := r.publishDeadLetter(ctx, msg, msgID)
+		if err == nil {
+			c.log.Debug("nats: dead-lettered", "sequence", h.seq, "dlq", c.dlqSubject)
+			return nil
+		}
+		if isPermanentPublish(err, c.conn.nc) {
+			if len(msg.Data) > 0 && isSizeError(err) {
+				c.log.Warn("nats: the server refused the dead letter for its size; sending it without payload", "sequence", h.seq, "error", c.bd.logErr(err))
+				msg = &natsgo.Msg{Subject: msg.Subject, Header: msg.Header}
+				msg.Header[stream.HeaderTruncated] = []string{appendCut(msg.Header.Get(stream.HeaderTruncated), "payload")}
+				c.stats.headersOnly.Add(1)
+				if len(fit.Cut) == 0 {
+					c.stats.truncated.Add(1)
+				}
+				fit.Cut = append(fit.Cut, "payload")
+				continue
+			}
+			if isSizeError(err) {
+				return r.dropDeadLetter(h, cause, err)
+			}
+			return err
+		}
+		if attempt >= c.cs.dlqAttempts || ctx.Err() != nil {
+			return fmt.Errorf("%d attempts: %w", attempt, err)
+		}
+		if !dispatch.Sleep(ctx, back.Delay(attempt)) {
+			return fmt.Errorf("%d attempts: %w", attempt, err)
+		}
+	}
+}
+
+func appendCut(list, item string) string {
+	if list == "" {
+		return item
+	}
+	return list + "," + item
+}
+
+func isSizeError(err error) bool {
+	return errors.Is(err, natsgo.ErrMaxPayload) || errors.Is(err, jetstream.ErrStreamMessageExceedsMaximum)
+}
+
+// dropDeadLetter logs (ERROR) and counts a failed message that cannot be
+// dead-lettered at all; it returns nil so that the message is terminated.
+func (r *run) dropDeadLetter(h *held, cause, why error) error {
+	c := r.c
+	c.stats.dropped.Add(1)
+	c.log.Error("nats: failed message dropped: its dead letter cannot be sent", "sequence", h.seq, "subject", h.subject, "dlq", c.dlqSubject, "reason", c.bd.logErr(why), "error", c.bd.logErr(cause))
+	return nil
+}
+
+func (r *run) publishDeadLetter(ctx context.Context, msg *natsgo.Msg, msgID string) error {
+	c := r.c
+	ctx, cancel := context.WithTimeout(ctx, DefaultSendTimeout)
+	defer cancel()
+	opts := []jetstream.PublishOpt{jetstream.WithExpectStream(c.dlqRef.name)}
+	if msgID != "" {
+		opts = append(opts, jetstream.WithMsgID(msgID))
+	}
+	fut, err := c.conn.js.PublishMsgAsync(msg, opts...)
+	if err != nil {
+		return err
+	}
+	select {
+	case <-fut.Ok():
+		return nil
+	case err := <-fut.Err():
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}

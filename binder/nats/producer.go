@@ -1,0 +1,250 @@
+package nats
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/google/uuid"
+	natsgo "github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/streambind/streambind/binder/internal/dispatch"
+	"github.com/streambind/streambind/stream"
+)
+
+// producer is a producer binding of one destination.
+type producer struct {
+	bd          *Binder
+	c           *connection
+	dest        string
+	binding     string
+	contentType string
+	ps          producerSettings
+	log         *slog.Logger
+	ref         atomic.Pointer[streamRef]
+	backoff     dispatch.Backoff
+
+	// health is the binding's state for readiness: nil, or why the
+	// destination cannot be sent to (its stream is gone and cannot be made
+	// again).
+	health atomic.Pointer[error]
+
+	mu       sync.Mutex
+	closed   bool
+	inflight int
+	idle     chan struct{} // closed while inflight == 0
+}
+
+var (
+	_ stream.Producer             = (*producer)(nil)
+	_ stream.BindingHealthChecker = (*producer)(nil)
+)
+
+func (bd *Binder) newProducer(spec stream.ProducerSpec, ps producerSettings, c *connection, ref *streamRef) *producer {
+	log := spec.Logger
+	if log == nil {
+		log = bd.log
+	}
+	p := &producer{
+		bd:          bd,
+		c:           c,
+		dest:        spec.Destination,
+		binding:     spec.Binding,
+		contentType: spec.ContentType,
+		ps:          ps,
+		log:         log.With("binding", spec.Binding, "destination", spec.Destination),
+		backoff:     dispatch.Backoff{Initial: 50 * time.Millisecond, Max: time.Second},
+		idle:        make(chan struct{}),
+	}
+	close(p.idle)
+	p.ref.Store(ref)
+	return p
+}
+
+// Health reports whether the destination can be sent to, as far as the
+// last send found; it implements [stream.BindingHealthChecker].
+func (p *producer) Health(context.Context) error {
+	if e := p.health.Load(); e != nil {
+		return *e
+	}
+	return nil
+}
+
+func (p *producer) setHealth(err error) {
+	if err == nil {
+		if p.health.Load() != nil {
+			p.health.Store(nil)
+		}
+		return
+	}
+	p.health.Store(&err)
+}
+
+func (p *producer) enter() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed {
+		return false
+	}
+	if p.inflight == 0 {
+		p.idle = make(chan struct{})
+	}
+	p.inflight++
+	return true
+}
+
+func (p *producer) exit() {
+	p.mu.Lock()
+	p.inflight--
+	if p.inflight == 0 {
+		close(p.idle)
+	}
+	p.mu.Unlock()
+}
+
+// subject returns the subject of m: <destination>.<n> for a message with
+// a valid scst_partition header n, else the destination.
+func (p *producer) subject(m stream.Envelope) string {
+	if s := m.Headers[stream.HeaderPartition]; s != "" {
+		if n, err := strconv.Atoi(s); err == nil && n >= 0 {
+			return p.dest + "." + strconv.Itoa(n)
+		}
+	}
+	return p.dest
+}
+
+// Send publishes m and returns once JetStream stored it (its PubAck), with
+// Nats-Msg-Id set to the message's id header, so that the retries of a
+// send (after a timeout or a lost connection) are not stored twice within
+// the stream's duplicate window. Errors no retry can fix (a message over
+// the server's max_payload or the stream's max-msg-size, a header NATS
+// cannot carry) are permanent.
+func (p *producer) Send(ctx context.Context, m stream.Envelope) error {
+	if !p.enter() {
+		return fmt.Errorf("nats: send to %s: producer %w", p.dest, stream.ErrClosed)
+	}
+	defer p.exit()
+	h, id, err := toHeader(m, p.contentType, uuid.NewString)
+	if err != nil {
+		return stream.Permanent(fmt.Errorf("nats: send to %s: %w", p.dest, err))
+	}
+	msg := &natsgo.Msg{Subject: p.subject(m), Header: h, Data: m.Payload}
+	return p.publish(ctx, msg, id, p.ps.sendAttempts)
+}
+
+// publish sends msg with up to attempts attempts for transient errors,
+// with back-off between them.
+func (p *producer) publish(ctx context.Context, msg *natsgo.Msg, id string, attempts int) error {
+	for attempt := 1; ; attempt++ {
+		err := p.publishOnce(ctx, msg, id)
+		if err == nil {
+			p.setHealth(nil)
+			return nil
+		}
+		if ctx.Err() != nil {
+			return p.bd.wrap(err, "nats: send to %s: waiting for the PubAck", msg.Subject)
+		}
+		if isPermanentPublish(err, p.c.nc) {
+			return stream.Permanent(p.bd.wrap(err, "nats: send to %s", msg.Subject))
+		}
+		if p.c.nc.IsClosed() {
+			return p.bd.wrap(err, "nats: send to %s: connection closed", msg.Subject)
+		}
+		if errors.Is(err, jetstream.ErrNoStreamResponse) && p.c.nc.IsConnected() {
+			// Connected, yet no stream answers: the stream may have been
+			// deleted. Provision it again (a no-op if it is there).
+			p.reprovision(ctx)
+		}
+		if attempt >= attempts {
+			return p.bd.wrap(err, "nats: send to %s: %d attempts", msg.Subject, attempt)
+		}
+		p.log.Debug("nats: send failed; retrying", "attempt", attempt, "error", p.bd.logErr(err))
+		if !dispatch.Sleep(ctx, p.backoff.Delay(attempt)) {
+			return p.bd.wrap(err, "nats: send to %s: %w", msg.Subject, ctx.Err())
+		}
+	}
+}
+
+var errPubAckTimeout = errors.New("no PubAck within send-timeout")
+
+func (p *producer) publishOnce(ctx context.Context, msg *natsgo.Msg, id string) error {
+	ref := p.ref.Load()
+	fut, err := p.c.js.PublishMsgAsync(msg, jetstream.WithMsgID(id), jetstream.WithExpectStream(ref.name))
+	if err != nil {
+		return err
+	}
+	t := time.NewTimer(p.ps.sendTimeout)
+	defer t.Stop()
+	select {
+	case <-fut.Ok():
+		return nil
+	case err := <-fut.Err():
+		return err
+	case <-t.C:
+		return errPubAckTimeout
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// reprovision looks the destination's stream up again and creates it if
+// it is gone; the binding is unhealthy while that fails.
+func (p *producer) reprovision(ctx context.Context) {
+	p.bd.forgetStream(p.dest)
+	ref, err := p.bd.ensureStream(ctx, p.c, p.dest)
+	if err != nil {
+		err = p.bd.wrap(err, "nats: destination %s cannot be sent to", p.dest)
+		p.setHealth(err)
+		p.log.Warn("nats: the destination's stream is gone and cannot be provisioned again", "error", p.bd.logErr(err))
+		return
+	}
+	if old := p.ref.Swap(ref); old == nil || old.name != ref.name {
+		p.log.Info("nats: destination now goes to stream", "stream", ref.name)
+	}
+}
+
+// isPermanentPublish reports the refusals no retry fixes: a message over
+// the server's max_payload or the stream's max-msg-size, a message the
+// stream refuses as malformed, a publish without permission.
+func isPermanentPublish(err error, nc *natsgo.Conn) bool {
+	if errors.Is(err, natsgo.ErrMaxPayload) || errors.Is(err, natsgo.ErrBadSubject) ||
+		errors.Is(err, natsgo.ErrBadHeaderMsg) || errors.Is(err, jetstream.ErrStreamMessageExceedsMaximum) ||
+		errors.Is(err, natsgo.ErrPermissionViolation) {
+		return true
+	}
+	if code := apiCode(err); code != 0 {
+		// 400: the request itself is wrong (e.g. an expected stream that
+		// is not the one capturing the subject) — except a duplicate
+		// message id, which is not an error at all.
+		var je jetstream.JetStreamError
+		errors.As(err, &je)
+		return je.APIError().Code == 400
+	}
+	return false
+}
+
+// Close stops accepting sends and waits, bounded by ctx, for the sends in
+// progress. It is idempotent.
+func (p *producer) Close(ctx context.Context) error {
+	p.mu.Lock()
+	already := p.closed
+	p.closed = true
+	idle := p.idle
+	p.mu.Unlock()
+	if already {
+		return nil
+	}
+	p.bd.forgetProducer(p)
+	select {
+	case <-idle:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("nats: close producer %s: sends still waiting for their PubAck: %w", p.binding, ctx.Err())
+	}
+}
