@@ -5,7 +5,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"net"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -13,7 +12,6 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
-	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/streambind/streambind/binder/kafka/kafkatest"
@@ -112,28 +110,10 @@ func TestFaultDroppedConnection(t *testing.T) {
 	}
 }
 
-func freePort(t testing.TB) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
 // TestFaultClusterRestart: the cluster stops and starts again (same data
 // directory and port) while producer and consumer run.
 func TestFaultClusterRestart(t *testing.T) {
-	dir := t.TempDir()
-	port := freePort(t)
-	opts := []kfake.Opt{kfake.DataDir(dir), kfake.Ports(port)}
-	c, err := kafkatest.New(opts...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var cmu sync.Mutex
-	t.Cleanup(func() { cmu.Lock(); c.Close(); cmu.Unlock() })
+	c := kafkatest.StartRestartable(t)
 	b := newBinder(t, c, nil)
 	closeBinder(t, b)
 	dest := uniqueTopic(t)
@@ -143,16 +123,11 @@ func TestFaultClusterRestart(t *testing.T) {
 
 	done := produceInBackground(t, p, tr, "m", 1500, 2, 500*time.Microsecond)
 	tr.waitReceived(t, 200, faultTimeout)
-	cmu.Lock()
 	c.Close()
-	c2, err := kafkatest.New(opts...)
-	if err != nil {
-		cmu.Unlock()
-		t.Fatalf("restart: %v", err)
+	if err := c.Restart(); err != nil {
+		t.Fatal(err)
 	}
-	c = c2
-	cmu.Unlock()
-	t.Logf("cluster restarted on port %d", port)
+	t.Logf("cluster restarted at %s", c.Brokers())
 	select {
 	case <-done:
 	case <-time.After(90 * time.Second):
