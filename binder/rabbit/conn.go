@@ -39,7 +39,7 @@ type connMgr struct {
 	attempts    uint64
 	attemptDone chan struct{}
 	// kick cuts the loop's back-off short: a bind is waiting.
-	kick chan struct{}
+	kick    chan struct{}
 	blocked bool
 	// blockedFlag mirrors blocked for the lock-free check of every Send.
 	blockedFlag atomic.Bool
@@ -62,6 +62,7 @@ func (m *connMgr) dialAddr(ctx context.Context, i int) (*amqp.Connection, error)
 	}
 	props := amqp.NewConnectionProperties()
 	props.SetClientConnectionName(m.s.connectionName + "-" + m.role)
+	var stop func() bool // ends the handshake's tie to ctx
 	cfg := amqp.Config{
 		Heartbeat:       m.s.heartbeat,
 		Locale:          "en_US",
@@ -78,12 +79,18 @@ func (m *connMgr) dialAddr(ctx context.Context, i int) (*amqp.Connection, error)
 				c.Close()
 				return nil, err
 			}
+			// And it ends with the binder (Close must not wait for it).
+			stop = context.AfterFunc(ctx, func() { c.Close() })
 			return c, nil
 		},
 	}
 	c, err := amqp.DialConfig(m.s.url(i), cfg)
+	if stop != nil && !stop() && err == nil {
+		c.Close() // ctx ended just as the handshake completed
+		err = ctx.Err()
+	}
 	if err != nil {
-		return nil, &dialError{msg: fmt.Sprintf("dial %s: %s", m.s.redacted(i), redactErr(err, m.s.url(i))), refused: refusedAtConnect(err)}
+		return nil, newDialError(fmt.Sprintf("dial %s: %s", m.s.redacted(i), redactErr(err, m.s.url(i))), err)
 	}
 	return c, nil
 }
@@ -170,13 +177,36 @@ func (m *connMgr) bindChannel(ctx context.Context) (*amqp.Channel, error) {
 	}
 	ch, err := c.Channel()
 	if err != nil {
-		if c.IsClosed() {
+		if connDead(ctx, c, err) {
 			m.lost(c)
 			return nil, stream.Unavailable(fmt.Errorf("rabbit: the %s connection closed while opening a channel: %w", m.role, err))
 		}
 		return nil, fmt.Errorf("rabbit: open channel: %w", err)
 	}
 	return ch, nil
+}
+
+// connDead reports whether a failed operation on c (err) means that c is
+// gone. A write error makes amqp091-go close the connection from another
+// goroutine, so c may not look closed yet: for an error that is not the
+// broker's reply, wait a moment for the closure.
+func connDead(ctx context.Context, c *amqp.Connection, err error) bool {
+	if c.IsClosed() {
+		return true
+	}
+	var ae *amqp.Error
+	if errors.As(err, &ae) && ae.Server {
+		return false
+	}
+	closed := c.NotifyClose(make(chan *amqp.Error, 1))
+	t := time.NewTimer(time.Second)
+	defer t.Stop()
+	select {
+	case <-closed:
+	case <-t.C:
+	case <-ctx.Done():
+	}
+	return c.IsClosed()
 }
 
 // frameMax is the negotiated frame_max of connection c (0: no limit).
@@ -205,7 +235,7 @@ func (m *connMgr) channel(ctx context.Context) (*amqp.Channel, uint64, error) {
 		if err == nil {
 			return ch, gen, nil
 		}
-		if !c.IsClosed() {
+		if !connDead(ctx, c, err) {
 			return nil, 0, fmt.Errorf("rabbit: open channel: %w", err)
 		}
 		// The connection died meanwhile: wait for the next one.

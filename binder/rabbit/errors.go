@@ -120,10 +120,27 @@ func refusedAtConnect(err error) bool {
 // dialError is a failed connection attempt, its text already redacted.
 type dialError struct {
 	msg     string
-	refused bool // see refusedAtConnect
+	refused bool        // see refusedAtConnect
+	amqp    *amqp.Error // the broker's reply, if any (it holds no secret)
 }
 
 func (e *dialError) Error() string { return e.msg }
+
+func (e *dialError) Unwrap() error {
+	if e.amqp == nil {
+		return nil
+	}
+	return e.amqp
+}
+
+func newDialError(msg string, err error) *dialError {
+	de := &dialError{msg: msg, refused: refusedAtConnect(err)}
+	var ae *amqp.Error
+	if errors.As(err, &ae) {
+		de.amqp = ae
+	}
+	return de
+}
 
 // forBind turns a connection failure into what BindProducer and
 // BindConsumer return: wrapped with stream.Unavailable unless the broker

@@ -118,7 +118,7 @@ func (l *lane) session(ctx context.Context) (*laneSession, error) {
 			}
 			_ = ch.Close()
 		}
-		if !conn.IsClosed() {
+		if !connDead(ctx, conn, err) {
 			return nil, fmt.Errorf("rabbit: open a publishing channel in confirm mode: %w", err)
 		}
 		l.mgr.lost(conn) // died meanwhile: wait for the next connection
@@ -285,7 +285,7 @@ func (l *lane) publishOnce(ctx context.Context, p *publisher, exchange, key stri
 	dc, err := s.ch.PublishWithDeferredConfirm(exchange, key, mandatory, false, *msg)
 	l.unlock()
 	if err != nil {
-		if s.ch.IsClosed() {
+		if s.ch.IsClosed() || connDead(ctx, s.conn, err) {
 			return s.lost(exchange)
 		}
 		return final, fmt.Errorf("rabbit: publish to exchange %q: %w", exchange, err)

@@ -1,0 +1,151 @@
+package rabbittest
+
+import (
+	"encoding/binary"
+	"io"
+	"net"
+	"sync"
+	"sync/atomic"
+	"testing"
+)
+
+// Proxy is a loopback TCP proxy to the test broker, run by a test so that
+// it can cut its own connections (and no one else's) and watch the frames
+// its client sends.
+type Proxy struct {
+	ln       net.Listener
+	accepted atomic.Int64
+	onFrame  func(typ byte, channel uint16, payload []byte)
+
+	mu         sync.Mutex
+	conns      map[*pair]struct{}
+	wg         sync.WaitGroup // the connections' goroutines
+	acceptDone chan struct{}
+}
+
+// pair is a client connection and its connection to the broker.
+type pair struct{ c, up net.Conn }
+
+func (pr *pair) close() {
+	_ = pr.c.Close()
+	_ = pr.up.Close()
+}
+
+// NewProxy starts a proxy on a free loopback port; it stops when the test
+// ends. onFrame, if not nil, is called (from the connection's goroutine)
+// with every frame a client sends, before it is forwarded.
+func NewProxy(t testing.TB, onFrame func(typ byte, channel uint16, payload []byte)) *Proxy {
+	t.Helper()
+	return ListenProxy(t, "127.0.0.1:0", onFrame)
+}
+
+// ListenProxy is NewProxy on the address given.
+func ListenProxy(t testing.TB, addr string, onFrame func(typ byte, channel uint16, payload []byte)) *Proxy {
+	t.Helper()
+	Require(t)
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		t.Fatalf("rabbittest proxy: %v", err)
+	}
+	p := &Proxy{ln: ln, onFrame: onFrame, conns: map[*pair]struct{}{}, acceptDone: make(chan struct{})}
+	go p.accept()
+	t.Cleanup(p.Close)
+	return p
+}
+
+// Addr is the proxy's host:port.
+func (p *Proxy) Addr() string { return p.ln.Addr().String() }
+
+// Accepted is the number of client connections accepted so far.
+func (p *Proxy) Accepted() int { return int(p.accepted.Load()) }
+
+// Cut closes every connection the proxy carries (both sides), as a network
+// failure would, and returns how many client connections it cut.
+func (p *Proxy) Cut() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	n := len(p.conns)
+	for pr := range p.conns {
+		pr.close()
+		delete(p.conns, pr)
+	}
+	return n
+}
+
+// Close stops accepting, cuts every connection and waits for the
+// proxy's goroutines.
+func (p *Proxy) Close() {
+	_ = p.ln.Close()
+	<-p.acceptDone
+	p.Cut()
+	p.wg.Wait()
+}
+
+func (p *Proxy) done(pr *pair) {
+	pr.close()
+	p.mu.Lock()
+	delete(p.conns, pr)
+	p.mu.Unlock()
+}
+
+func (p *Proxy) accept() {
+	defer close(p.acceptDone)
+	for {
+		c, err := p.ln.Accept()
+		if err != nil {
+			return
+		}
+		p.accepted.Add(1)
+		up, err := net.Dial("tcp", Address())
+		if err != nil {
+			_ = c.Close()
+			continue
+		}
+		pr := &pair{c: c, up: up}
+		p.mu.Lock()
+		p.conns[pr] = struct{}{}
+		p.mu.Unlock()
+		p.wg.Add(2)
+		go func() {
+			defer p.wg.Done()
+			p.clientToBroker(c, up)
+			p.done(pr)
+		}()
+		go func() {
+			defer p.wg.Done()
+			_, _ = io.Copy(c, up)
+			p.done(pr)
+		}()
+	}
+}
+
+// clientToBroker forwards the protocol header, then frame by frame.
+func (p *Proxy) clientToBroker(c, up net.Conn) {
+	if p.onFrame == nil {
+		_, _ = io.Copy(up, c)
+		return
+	}
+	hdr := make([]byte, 8) // "AMQP" 0 0 9 1
+	if _, err := io.ReadFull(c, hdr); err != nil {
+		return
+	}
+	if _, err := up.Write(hdr); err != nil {
+		return
+	}
+	var fh [7]byte
+	for {
+		if _, err := io.ReadFull(c, fh[:]); err != nil {
+			return
+		}
+		size := binary.BigEndian.Uint32(fh[3:7])
+		buf := make([]byte, 7+int(size)+1)
+		copy(buf, fh[:])
+		if _, err := io.ReadFull(c, buf[7:]); err != nil {
+			return
+		}
+		p.onFrame(fh[0], binary.BigEndian.Uint16(fh[1:3]), buf[7:7+size])
+		if _, err := up.Write(buf); err != nil {
+			return
+		}
+	}
+}
