@@ -1,0 +1,155 @@
+package rabbit
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/streambind/streambind/binder/rabbit/rabbittest"
+	"github.com/streambind/streambind/stream"
+)
+
+// closedPort returns a loopback address nothing listens on.
+func closedPort(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	return addr
+}
+
+// TestBindUnreachableIsUnavailable is case 9 of issue 8: with no broker
+// reachable, BindProducer and BindConsumer return at once (one connection
+// attempt, bounded by connection-timeout) an error wrapped with
+// stream.Unavailable, which the core retries until the binder's
+// startup-timeout; once the broker can be reached, the next bind succeeds.
+func TestBindUnreachableIsUnavailable(t *testing.T) {
+	addr := closedPort(t)
+	_, tr := newTestBinder(t, map[string]any{"addresses": addr, "connection-timeout": "1s", "reconnect-initial-interval": "2s", "reconnect-max-interval": "10s"})
+	dest := uniqueDest(t, "unreachable")
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	h := func(context.Context, stream.Envelope) error { return nil }
+	for i, bind := range []func() error{
+		func() error {
+			_, err := tr.BindProducer(ctx, stream.ProducerSpec{Binding: "u-out-0", Destination: dest})
+			return err
+		},
+		func() error {
+			_, err := tr.BindConsumer(ctx, stream.ConsumerSpec{Binding: "u-in-0", Destination: dest, Group: "g", Handler: h})
+			return err
+		},
+		func() error {
+			_, err := tr.BindProducer(ctx, stream.ProducerSpec{Binding: "u-out-0", Destination: dest})
+			return err
+		},
+	} {
+		start := time.Now()
+		err := bind()
+		took := time.Since(start)
+		t.Logf("bind %d: %v after %v", i, err, took.Round(time.Millisecond))
+		if !errors.Is(err, stream.ErrUnavailable) || took > 3*time.Second {
+			t.Fatalf("bind %d with no broker: %v after %v, want an error wrapped with stream.Unavailable within 3s", i, err, took)
+		}
+	}
+	// The broker becomes reachable at that address: the next binds
+	// succeed, without waiting for the binder's reconnect back-off.
+	rabbittest.ListenProxy(t, addr, nil)
+	start := time.Now()
+	if _, err := tr.BindProducer(ctx, stream.ProducerSpec{Binding: "u-out-0", Destination: dest}); err != nil {
+		t.Fatalf("bind once the broker is reachable: %v", err)
+	}
+	if _, err := tr.BindConsumer(ctx, stream.ConsumerSpec{Binding: "u-in-0", Destination: dest, Group: "g", Handler: h}); err != nil {
+		t.Fatalf("bind once the broker is reachable: %v", err)
+	}
+	t.Logf("bound %v after the broker came", time.Since(start).Round(time.Millisecond))
+	if time.Since(start) > 2*time.Second {
+		t.Fatalf("binds took %v once the broker was reachable", time.Since(start))
+	}
+}
+
+// TestBindRefusedIsNotUnavailable: a broker that refuses the client (a
+// wrong password, a virtual host that does not exist) ends start-up at once
+// with a clear error, not wrapped with stream.Unavailable and without the
+// password. (RabbitMQ closes the socket of a refused login after 3s without
+// a word, since amqp091-go does not ask for authentication_failure_close;
+// connection-timeout ends the wait earlier, and amqp091-go reports 403.)
+func TestBindRefusedIsNotUnavailable(t *testing.T) {
+	rabbittest.Require(t)
+	const secret = "not-the-pa55word"
+	for name, env := range map[string]map[string]any{
+		"wrong password": {"password": secret},
+		"unknown vhost":  {"password": "guest", "virtual-host": "streambind-no-such-vhost"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			env["connection-timeout"] = "2s"
+			_, tr := newTestBinder(t, env)
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			defer cancel()
+			start := time.Now()
+			_, err := tr.BindProducer(ctx, stream.ProducerSpec{Binding: "r-out-0", Destination: uniqueDest(t, "refused")})
+			took := time.Since(start)
+			t.Logf("%v after %v", err, took.Round(time.Millisecond))
+			if err == nil || errors.Is(err, stream.ErrUnavailable) || took > 3*time.Second {
+				t.Fatalf("bind refused by the broker: %v after %v, want a plain error within 3s", err, took)
+			}
+			if strings.Contains(err.Error(), secret) {
+				t.Fatalf("the error shows the password: %v", err)
+			}
+			if code, _ := amqpCode(err); code != 403 && code != 530 {
+				t.Errorf("error does not carry the broker's refusal: %v", err)
+			}
+		})
+	}
+}
+
+// TestAppStartupRule: the app retries the binds of an unreachable broker
+// until the binder's startup-timeout, then fails; a refused login fails
+// start-up at once.
+func TestAppStartupRule(t *testing.T) {
+	rabbittest.Require(t)
+	for _, tc := range []struct {
+		name    string
+		env     map[string]any
+		timeout time.Duration
+		within  time.Duration
+		want    string
+	}{
+		{"unreachable", map[string]any{"addresses": closedPort(t), "connection-timeout": "500ms"}, 1500 * time.Millisecond, 5 * time.Second, "startup-timeout"},
+		// RabbitMQ closes the socket of a refused login after 3s (amqp091-go
+		// does not ask for the immediate authentication_failure_close):
+		// the connection-timeout comes first.
+		{"refused", map[string]any{"addresses": rabbittest.Address(), "password": "wrong", "connection-timeout": "1s"}, time.Minute, 3 * time.Second, "403"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			fns := stream.NewCatalog()
+			stream.AddConsumer(fns, "sink", func(context.Context, string) error { return nil })
+			cfg := &stream.Config{
+				Function:      stream.FunctionConfig{Definition: "sink"},
+				DefaultBinder: "rabbit",
+				Binders:       map[string]stream.BinderConfig{"rabbit": {Type: Type, Environment: tc.env, StartupTimeout: tc.timeout}},
+				Bindings:      map[string]stream.BindingConfig{"sink-in-0": {Destination: uniqueDest(t, "startup"), Group: "g"}},
+			}
+			app, err := stream.NewApp(cfg, fns, stream.WithBinderType(Type, New), stream.WithoutSignals(), stream.WithLogger(slog.New(slog.DiscardHandler)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			start := time.Now()
+			err = app.Run(ctx)
+			took := time.Since(start)
+			t.Logf("Run: %v after %v", err, took.Round(time.Millisecond))
+			if err == nil || !strings.Contains(err.Error(), tc.want) || took > tc.within || took < tc.timeout && tc.name == "unreachable" {
+				t.Fatalf("Run: %v after %v, want an error naming %q within %v", err, took, tc.want, tc.within)
+			}
+		})
+	}
+}
