@@ -37,9 +37,15 @@ demo-kafka:
 demo-rabbit:
 	$(GO) run ./cmd/demo --profile rabbit --orders 5000 --poison-every 100
 
-## test-rabbit-faults: broker-disrupting RabbitMQ tests, serially (restores the broker).
+## test-rabbit-faults: RabbitMQ tests that close their own connections (in a vhost of their own), serially.
 test-rabbit-faults:
 	$(GO) test -race -count=1 -p 1 -timeout 10m -tags rabbitfault -run Fault ./binder/rabbit/...
+
+## test-broker-faults: broker-WIDE faults (stop_app, memory alarm): every client of the broker
+## is disturbed. CI runs it after make test; run it only on a broker no one else uses.
+.PHONY: test-broker-faults
+test-broker-faults:
+	STREAMBIND_BROKER_FAULTS=1 $(GO) test -race -count=1 -p 1 -timeout 10m -tags brokerfault -run BrokerFault ./binder/rabbit/...
 
 ## lint: gofmt, go vet, and staticcheck when it can be installed.
 lint:

@@ -1,89 +1,44 @@
 //go:build rabbitfault
 
-// Fault tests disrupt the shared broker (closing every connection,
-// stopping the app, raising a memory alarm). They run only with
-// -tags rabbitfault, serially (make test-rabbit-faults), and restore the
-// broker when they end, pass or fail.
+// Fault tests that disrupt RabbitMQ connections — only their own: each works
+// in a virtual host of its own and closes only that virtual host's
+// connections (rabbitmqctl close_connection by pid), so other clients of the
+// broker are not disturbed. They run with -tags rabbitfault, serially
+// (make test-rabbit-faults, part of make test). Faults that affect the whole
+// broker are in broker_fault_test.go.
 package rabbit
 
 import (
 	"context"
-	"os/exec"
-	"regexp"
-	"strconv"
-	"strings"
 	"testing"
 	"time"
 
+	"github.com/streambind/streambind/binder/rabbit/rabbittest"
 	"github.com/streambind/streambind/stream"
 )
 
-func ctl(t testing.TB, args ...string) string {
-	t.Helper()
-	out, err := exec.Command("rabbitmqctl", args...).CombinedOutput()
-	if err != nil {
-		t.Fatalf("rabbitmqctl %v: %v\n%s", args, err, out)
-	}
-	return string(out)
-}
-
-func TestFaultCloseAllConnections(t *testing.T) {
-	faultRun(t, 20000, true, func(t *testing.T, b *Binder, _ stream.Producer) {
-		for i := range 4 {
-			ctl(t, "close_all_connections", "streambind fault test "+strconv.Itoa(i))
+// TestFaultCloseOwnConnections: the broker closes the binder's connections
+// (CONNECTION_FORCED) four times while producers send; every confirmed
+// message arrives.
+func TestFaultCloseOwnConnections(t *testing.T) {
+	vhost := rabbittest.VHost(t)
+	faultRun(t, map[string]any{"virtual-host": vhost}, 10000, true, func(t *testing.T, b *Binder, _ stream.Producer) {
+		for range 4 {
+			gen := b.pubMgr.generation()
+			if n := rabbittest.CloseConnections(t, vhost, ""); n == 0 {
+				t.Fatal("no connection of the test's vhost to close")
+			}
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-			if _, _, err := b.pubMgr.get(ctx); err != nil {
-				t.Fatal(err)
+			for b.pubMgr.generation() == gen { // wait for the reconnection
+				if _, _, err := b.pubMgr.get(ctx); err != nil {
+					t.Fatal(err)
+				}
+				if b.pubMgr.generation() == gen {
+					time.Sleep(10 * time.Millisecond) // the old connection is not seen closed yet
+				}
 			}
 			cancel()
 			time.Sleep(200 * time.Millisecond) // let traffic flow between closures (pacing, not synchronisation)
 		}
-	})
-}
-
-func TestFaultStopStartApp(t *testing.T) {
-	t.Cleanup(func() { _ = exec.Command("rabbitmqctl", "start_app").Run() })
-	faultRun(t, 5000, true, func(t *testing.T, b *Binder, _ stream.Producer) {
-		ctl(t, "stop_app")
-		time.Sleep(time.Second) // the broker stays down for a while
-		ctl(t, "start_app")
-		ctl(t, "await_startup")
-	})
-}
-
-var watermarkRE = regexp.MustCompile(`\{vm_memory_high_watermark,([^}]+)\}`)
-
-// TestFaultMemoryAlarm: with the memory alarm on, Sends wait (and fail
-// when their ctx ends, never hang); after it is cleared they go through.
-func TestFaultMemoryAlarm(t *testing.T) {
-	m := watermarkRE.FindStringSubmatch(ctl(t, "environment"))
-	if m == nil {
-		t.Fatal("cannot read vm_memory_high_watermark")
-	}
-	orig := strings.TrimSpace(m[1])
-	restore := func() { _ = exec.Command("rabbitmqctl", "set_vm_memory_high_watermark", orig).Run() }
-	if strings.HasPrefix(orig, "{absolute,") {
-		abs := strings.TrimSuffix(strings.TrimPrefix(orig, "{absolute,"), "}")
-		restore = func() { _ = exec.Command("rabbitmqctl", "set_vm_memory_high_watermark", "absolute", abs).Run() }
-	}
-	t.Cleanup(restore)
-	faultRun(t, 3000, true, func(t *testing.T, b *Binder, p stream.Producer) {
-		ctl(t, "set_vm_memory_high_watermark", "0.000001")
-		// Wait for the broker to block the publisher connection.
-		deadline := time.Now().Add(20 * time.Second)
-		var blockedErr error
-		for time.Now().Before(deadline) {
-			ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
-			blockedErr = p.Send(ctx, stream.Envelope{Payload: []byte(`{}`), Headers: stream.Headers{"x-id": "probe"}})
-			cancel()
-			if blockedErr != nil {
-				break
-			}
-		}
-		if blockedErr == nil {
-			t.Fatal("sends still succeed with the memory alarm on")
-		}
-		t.Logf("with the alarm on, a Send with a 300ms deadline returned: %v", blockedErr)
-		restore()
 	})
 }

@@ -69,7 +69,7 @@ func (s *idSet) waitAll(t testing.TB, want []string, d time.Duration) (lost, dup
 // broker's other clients') several times while producers send: every Send
 // succeeds and every confirmed message arrives.
 func TestReconnectResends(t *testing.T) {
-	faultRun(t, 3000, false, func(t *testing.T, b *Binder, _ stream.Producer) {
+	faultRun(t, nil, 3000, false, func(t *testing.T, b *Binder, _ stream.Producer) {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
 		for range 3 {
@@ -82,13 +82,38 @@ func TestReconnectResends(t *testing.T) {
 	})
 }
 
-// faultRun sends n messages from 4 goroutines to a consumer group, calls
-// disrupt once a quarter was sent, and checks that every confirmed id
-// arrived. With retry, a failed Send is sent again, as an application
-// would (for outages longer than a Send may wait); without, every Send must
-// succeed across the disruption.
-func faultRun(t *testing.T, n int, retry bool, disrupt func(t *testing.T, b *Binder, p stream.Producer)) {
-	b, tr := newTestBinder(t, nil)
+// TestReconnectAfterNetworkCut: the network between the binder and the
+// broker fails (a proxy the test runs cuts both connections) three times
+// while producers send; every Send succeeds and every message arrives.
+func TestReconnectAfterNetworkCut(t *testing.T) {
+	px := rabbittest.NewProxy(t, nil)
+	faultRun(t, map[string]any{"addresses": px.Addr()}, 3000, false, func(t *testing.T, b *Binder, _ stream.Producer) {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		for range 3 {
+			gen := b.pubMgr.generation()
+			if n := px.Cut(); n == 0 {
+				t.Fatal("no connection to cut")
+			}
+			for b.pubMgr.generation() == gen { // wait for the reconnection
+				if _, _, err := b.pubMgr.get(ctx); err != nil {
+					t.Fatal(err)
+				}
+				if b.pubMgr.generation() == gen {
+					time.Sleep(10 * time.Millisecond) // the cut is not seen yet
+				}
+			}
+		}
+	})
+}
+
+// faultRun sends n messages from 4 goroutines to a consumer group of a
+// binder with settings env, calls disrupt once a quarter was sent, and
+// checks that every confirmed id arrived. With retry, a failed Send is sent
+// again, as an application would (for outages longer than a Send may wait);
+// without, every Send must succeed across the disruption.
+func faultRun(t *testing.T, env map[string]any, n int, retry bool, disrupt func(t *testing.T, b *Binder, p stream.Producer)) {
+	b, tr := newTestBinder(t, env)
 	dest := uniqueDest(t, "fault")
 	got := newIDSet()
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
