@@ -42,7 +42,7 @@ const (
 	DefaultMaxMessageSize = 128 << 20
 	// DefaultRedeliveryDelay is how long a Nak'ed message is held before it
 	// is requeued (as on the Kafka binder).
-	DefaultRedeliveryDelay = 100 * time.Millisecond
+	DefaultRedeliveryDelay   = 100 * time.Millisecond
 	DefaultExchangeType      = "topic"
 	DefaultBindingRoutingKey = "#"
 	// DLXName is the direct exchange dead letters are published to.
