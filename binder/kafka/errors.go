@@ -7,6 +7,7 @@ import (
 	"net"
 
 	kafkago "github.com/segmentio/kafka-go"
+	"github.com/segmentio/kafka-go/protocol"
 )
 
 // Errors are classified once, here (see "Errors" in the package doc):
@@ -65,9 +66,12 @@ func sizeError(err error) bool {
 	return errors.Is(err, kafkago.MessageSizeTooLarge) || errors.Is(err, kafkago.RecordListTooLarge)
 }
 
-// unknownTopic reports whether err says that the topic does not exist.
+// unknownTopic reports whether err says that the topic does not exist:
+// the broker's UNKNOWN_TOPIC_OR_PARTITION, or kafka-go's "topic not found"
+// when its (cached) metadata lacks the topic.
 func unknownTopic(err error) bool {
-	return errors.Is(firstWriteError(err), kafkago.UnknownTopicOrPartition)
+	err = firstWriteError(err)
+	return errors.Is(err, kafkago.UnknownTopicOrPartition) || errors.Is(err, protocol.ErrNoTopic)
 }
 
 // firstWriteError returns the first non-nil error of a kafka-go
