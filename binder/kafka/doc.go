@@ -32,7 +32,18 @@
 // concurrent load batches grow by themselves. batch-timeout adds a linger
 // before each write, for even larger batches at the cost of latency.
 // Retriable errors (NOT_LEADER_FOR_PARTITION, REQUEST_TIMED_OUT, dropped
-// connections) are retried with back-off up to send-attempts times.
+// connections) are retried with back-off up to send-attempts times. A
+// failure that no retry can fix (see Errors) is returned wrapped with
+// stream.Permanent, so the core does not retry it and dead-letters its
+// input. When the broker refuses a batch for its size (MESSAGE_TOO_LARGE,
+// RECORD_LIST_TOO_LARGE: the batch is over the topic's max.message.bytes
+// as a whole), its messages are written again one by one, so that only a
+// message too large by itself fails. A topic deleted at run time is
+// created again by the next send when auto-create-topics is on; when it
+// is off, the send fails for good once the cluster (asked directly, not
+// kafka-go's metadata cache) confirms that the topic is gone, and the
+// producer binding reports itself down (stream.BindingHealthChecker:
+// readiness names it) until the topic exists again.
 //
 // # Consumer
 //
@@ -57,8 +68,9 @@
 //     next owner of the partition gets it again.
 //   - Term (any other error): with dlq on a named group the message is sent
 //     to the dead-letter topic and only then committed; if that send fails
-//     it is retried and nothing is committed past it. Without dlq it is
-//     dropped (logged at debug; the core has counted it) and committed.
+//     transiently it is retried with back-off (from redelivery-delay to 5s)
+//     and nothing is committed past it meanwhile. Without dlq it is dropped
+//     (logged at debug; the core has counted it) and committed.
 //
 // Dead letters keep the key, value and headers, and get
 // stream.DeadLetterHeaders plus x-original-topic, x-original-partition
@@ -66,6 +78,38 @@
 // big-endian; milliseconds) and x-original-timestamp-type. They go to the
 // source partition where the dead-letter topic has it, else to partition
 // (source mod count).
+//
+// # Dead letters always fit
+//
+// A message close to its topic's max.message.bytes no longer fits once the
+// x-exception-* and x-original-* headers are added. So before it is sent,
+// a dead letter is fitted (stream.FitDeadLetter) to the dead-letter
+// topic's max.message.bytes, read with DescribeConfigs (else the broker's
+// message.max.bytes; else Kafka's default, 1048588) and cached per topic
+// for the binder's life. The record batch header (61 bytes) and upper
+// bounds of each record's and each header's varints (40 and 10 bytes) are
+// counted, and the dead-letter writer sends batches of one uncompressed
+// record, so a fitted dead letter is never batched into a batch over the
+// limit. In this order, as far as needed: x-exception-stacktrace and then
+// x-exception-message are shortened (to no less than 256 bytes, ending in
+// "…[cut]"), original headers other than id, contentType, x-exception-*
+// and x-original-* are dropped (largest first), and the key and payload are
+// dropped (a headers-only dead letter: its x-original-* headers locate the
+// message, the x-exception-* headers say why it failed). The header
+// x-streambind-truncated lists what was cut, and a WARN line says what and
+// why (size before, max.message.bytes).
+//
+// If the broker still refuses a fitted dead letter for its size (the
+// topic's setting was lowered since it was read), the limit is read again
+// and the dead letter sent once more without its payload. When not even a
+// headers-only dead letter fits, or the broker refuses it for good
+// (MESSAGE_TOO_LARGE again, authorisation, an invalid topic, a dead-letter
+// topic that does not exist while auto-create-topics is off), the message
+// is dropped with an ERROR line and counted, and committed: a single
+// message never stops its partition. The consumer binding reports these
+// counts (stream.DeadLetterReporter: truncated, headers-only, dropped).
+// A dead-letter topic deleted at run time is created again when
+// auto-create-topics is on.
 //
 // # Concurrency and ordering
 //
@@ -95,6 +139,61 @@
 //
 // consumer.partitioned / instance-index are not used: Kafka assigns the
 // partitions among the group's members.
+//
+// # Errors
+//
+// Kafka errors are classified once, for every path (sends, dead letters,
+// start-up):
+//
+//   - permanent for the message or operation, never retried:
+//     MESSAGE_TOO_LARGE, RECORD_LIST_TOO_LARGE, INVALID_RECORD (size
+//     limits); TOPIC_, GROUP_, CLUSTER_ and TRANSACTIONAL_ID_
+//     AUTHORIZATION_FAILED, SASL_AUTHENTICATION_FAILED (authorisation);
+//     INVALID_TOPIC_EXCEPTION, INVALID_REQUIRED_ACKS,
+//     UNSUPPORTED_FOR_MESSAGE_FORMAT, UNSUPPORTED_COMPRESSION_TYPE,
+//     POLICY_VIOLATION; and a topic that does not exist while
+//     auto-create-topics is off;
+//   - transient, retried with back-off: everything else — lost or refused
+//     connections, leader changes (NOT_LEADER_OR_FOLLOWER,
+//     LEADER_NOT_AVAILABLE), NOT_ENOUGH_REPLICAS, REQUEST_TIMED_OUT, a
+//     coordinator that moved or is loading.
+//
+// # Start-up
+//
+// The binder follows the app's start-up rule: a BindProducer or
+// BindConsumer that could not reach the cluster — connection refused or
+// timed out (dial-timeout), DNS failure, connection reset or closed (not
+// while SASL is on: a broker closes the connection on bad credentials), no
+// live broker, leader or coordinator — fails within the dial timeout (or
+// ctx) with an error wrapped with stream.Unavailable, and the app retries
+// the bind with back-off until stream.binders.<name>.startup-timeout
+// (default 60s; readiness is 503 meanwhile). What the broker answered
+// (authorisation or authentication failure, an invalid replication factor
+// or topic name, a missing topic with auto-create-topics off) and TLS
+// failures are not wrapped: start-up fails at once, naming it.
+//
+// # Health and lag
+//
+// Health (binder_up, readiness) reports the answer of a background probe,
+// started with the first binding: every health-interval (2s) it asks the
+// cluster for metadata on a connection of its own, opened for that
+// request and bounded by health-timeout (3s) — not kafka-go's metadata
+// cache, which keeps serving what it once knew while the cluster is gone.
+// A cluster that stops is reported down within health-interval (refused
+// connections) or health-interval + health-timeout (a cluster that no
+// longer answers), and up again within health-interval of its return. A
+// binder without bindings is up. With auto-create-topics off the probe
+// also asks for the producers' topics, without creating them: a producer
+// binding whose topic is gone reports itself down (see Producer).
+//
+// Lag (stream.LagReporter, the consumer lag metric) is, for every
+// partition assigned to the consumer, the partition's end offset minus the
+// consumer's position (the offset after the last message it finished:
+// what it commits). The end offsets are asked of the cluster every
+// lag-interval (2s; each request bounded by health-timeout) whether or not
+// messages are handled, so a partition whose handler is stuck shows its
+// real lag; they are also raised by each fetched message's high-water
+// mark.
 //
 // # Provisioning
 //
@@ -128,6 +227,9 @@
 //	session-timeout: 10s
 //	rebalance-timeout: 10s
 //	close-timeout: 5s              # longest wait for leaving a group on Stop
+//	health-interval: 2s            # between health probes (at least 100ms)
+//	health-timeout: 3s             # bound of each health probe and lag request (at least 100ms)
+//	lag-interval: 2s               # between end-offset reads for the lag (at least 100ms)
 //	tls:                           # TLS is on when this section is present (enabled: false turns it off)
 //	  enabled: true
 //	  ca-file: ""                  # PEM; default: the system roots
