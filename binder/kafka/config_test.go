@@ -29,6 +29,26 @@ func TestSettingsUnknownKeys(t *testing.T) {
 	}
 }
 
+// TestHealthSettings: health-interval, health-timeout and lag-interval are
+// durations of at least 100ms; anything else is an error naming the key.
+func TestHealthSettings(t *testing.T) {
+	ok := map[string]any{"health-interval": "250ms", "healthTimeout": 1000, "lag-interval": "1m"}
+	if _, err := kafka.New(context.Background(), stream.BinderSettings{Name: "k", Type: kafka.Type, Environment: ok}); err != nil {
+		t.Errorf("valid settings %v: %v", ok, err)
+	}
+	_, err := kafka.New(context.Background(), stream.BinderSettings{Name: "k", Type: kafka.Type,
+		Environment: map[string]any{"health-interval": "10ms", "health-timeout": "0", "lag-interval": "often"}})
+	for _, want := range []string{
+		"stream.binders.k.environment.health-interval: must be at least 100ms, got 10ms",
+		"stream.binders.k.environment.health-timeout",
+		"stream.binders.k.environment.lag-interval",
+	} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("error does not say %q: %v", want, err)
+		}
+	}
+}
+
 func TestSpecValidator(t *testing.T) {
 	b, err := kafka.New(context.Background(), stream.BinderSettings{Name: "k", Type: kafka.Type})
 	if err != nil {
