@@ -319,6 +319,10 @@ func (m *connMgr) loop() {
 			backoff = min(backoff*2, m.s.reconnectMax)
 			continue
 		}
+		select { // a kick of a bind that this connection served
+		case <-m.kick:
+		default:
+		}
 		closed := c.NotifyClose(make(chan *amqp.Error, 1))
 		blocked := c.NotifyBlocked(make(chan amqp.Blocking, 4))
 		m.conn = c

@@ -36,6 +36,27 @@
 // [ErrUnroutable] (mandatory: false opts out). Send returns once the broker
 // confirmed the message; a nack is [ErrNacked].
 //
+// A message the broker would refuse is not published, and Send fails with a
+// permanent error (stream.Permanent, so the core does not retry it and
+// dead-letters the input): [ErrTooLarge] when its properties and headers
+// encode to more than one frame holds (AMQP sends them in a single
+// content-header frame: the connection's negotiated frame_max − 8 bytes;
+// the broker would close the whole connection with FRAME_ERROR) or its
+// payload exceeds max-message-size (the broker would close the channel with
+// PRECONDITION_FAILED); likewise a name, header name or short property over
+// 255 bytes, which amqp091-go cannot encode (it would close the connection).
+// See "Errors" for the other permanent failures.
+//
+// When the destination exchange is deleted while the app runs, the next
+// Send that meets 404 NOT_FOUND for it declares the binding's topology again
+// (the exchange and its required-groups queues, and the bindings of this
+// binder's running consumers of that exchange, which went with it) and
+// publishes once more. If that is not possible (no configure permission, or
+// declare-exchange: false), Sends fail with a transient error, the binding
+// reports itself down in readiness (it implements
+// stream.BindingHealthChecker) and declaring is tried again at most once a
+// second, until a Send succeeds.
+//
 // Confirms are pipelined: the binder publishes over publisher-channels
 // channels ("lanes") of a publisher connection of its own; a lane's
 // publishing is serialised (a channel is not safe for concurrent
@@ -53,14 +74,42 @@
 //
 // Manual acks: a message is acked after its handler returned nil (with any
 // output send confirmed). The core's retries run inside the handler; the
-// binder settles the result: Nak → basic.nack with requeue; Term →
-// with dlq, published (confirmed) to DLX with the x-exception-* headers and
-// x-original-exchange / x-original-routingKey, and only then acked — a
-// failed dead-letter publish requeues the message instead; without dlq,
-// rejected without requeue (dropped, or dead-lettered by the broker when the
-// queue has dead-letter-args). requeue-rejected: true requeues failed
-// messages instead (SCSt's option; beware of endless redelivery). A handler
-// panic is a Term error.
+// binder settles the result:
+//
+//   - Nak (stream.ErrNak, or a handler interrupted by Stop): the delivery is
+//     held for redelivery-delay (default 100ms, as on the Kafka binder), then
+//     nacked with requeue, so a message that keeps failing is handled about
+//     once per redelivery-delay rather than thousands of times a second. The
+//     worker waits meanwhile — the next messages of its partition or key
+//     come after the held one; other workers go on — and the held delivery
+//     still counts toward prefetch. The hold is not a handler call: Pause
+//     does not wait for it; Stop (and Close) cut it short and nack at once.
+//     redelivery-delay: 0 requeues at once.
+//   - Term (any other error): with dlq, published (confirmed) to DLX with the
+//     x-exception-* headers and x-original-exchange / x-original-routingKey,
+//     and only then acked; without dlq, rejected without requeue (dropped,
+//     or dead-lettered by the broker when the queue has dead-letter-args).
+//     requeue-rejected: true requeues failed messages instead, after
+//     redelivery-delay (SCSt's option).
+//   - A handler panic is a Term error.
+//
+// Dead letters always fit. Their headers are fitted with
+// stream.FitDeadLetter to the publisher connection's negotiated frame_max −
+// 20,000 bytes (Spring AMQP's headroom for the rest of the content-header
+// frame; half of frame_max when it is under 40,000), each header counted as
+// AMQP encodes it: x-exception-stacktrace and then x-exception-message are
+// shortened, then the original headers are dropped, largest first, and
+// x-streambind-truncated lists what was cut (logged at WARN). A payload over
+// max-message-size is dropped (x-streambind-truncated: payload): a
+// headers-only dead letter whose x-original-* headers and id locate the
+// message. A dead-letter publish that fails is retried twice, after 100ms
+// and 200ms; then the message is requeued after redelivery-delay, never at
+// once. A dead letter the broker refuses for good (ACCESS_REFUSED on DLX,
+// PRECONDITION_FAILED, frame errors it caused, or one that does not fit even
+// without its payload) is not retried: the failed message is dropped
+// (rejected without requeue) with an ERROR line. A deleted DLX or DLQ is
+// declared again. The consumer binding counts truncated, headers-only and
+// dropped dead letters (stream.DeadLetterReporter).
 //
 // # Concurrency and ordering
 //
@@ -70,8 +119,9 @@
 // handled one at a time, in queue order, each after the previous was acked.
 // prefetch bounds the unacked deliveries of the channel (default 128; SCSt's
 // 1 costs a broker round trip per message — with 128,
-// BenchmarkRabbitConsume/binder runs at or above the raw client). A Nak'ed message is
-// requeued by the broker and may then come after later messages of its key.
+// BenchmarkRabbitConsume/binder runs at or above the raw client). A Nak'ed
+// message is requeued by the broker after its redelivery-delay and may then
+// come after later messages of its key that were already prefetched.
 // Pause stops handing messages to the handler and waits for the calls in
 // flight; the subscription (and the prefetched, unacked messages) stay, so
 // an anonymous queue survives a pause. Stop waits for the calls in flight,
@@ -94,10 +144,50 @@
 // Each connection (publisher, consumer) is dialled lazily by the first
 // bind, watched with NotifyClose, and re-dialled with jittered exponential
 // back-off (reconnect-initial-interval … reconnect-max-interval), cycling
-// through addresses, until the binder is closed. Consumers re-subscribe
-// (re-declaring their topology); Sends waiting for a confirm whose channel
-// was lost publish again on the next channel. Duplicates are possible,
-// losses are not.
+// through addresses, until the binder is closed. The back-off starts again
+// from reconnect-initial-interval only after a connection stayed up for
+// reconnect-max-interval: a broker that accepts a connection and closes it
+// at once (for every publish, say) sees a few reconnects a second at most.
+// Consumers re-subscribe (re-declaring their topology); Sends waiting for a
+// confirm whose channel was lost publish again on the next channel — except
+// a message that was in flight on three connections the broker closed with
+// a frame error, which is taken to be their cause and fails permanently.
+// Duplicates are possible, losses are not.
+//
+// # Start-up
+//
+// The rule of every binder (stream.binders.<name>.startup-timeout):
+// BindProducer and BindConsumer do not wait for the broker. When it cannot
+// be reached they return after one connection attempt (bounded by
+// connection-timeout and the caller's ctx) an error wrapped with
+// stream.Unavailable, and the core retries the bind with back-off until the
+// binder's startup-timeout (readiness answers 503 meanwhile). A broker that
+// refuses the client — 403 ACCESS_REFUSED (wrong credentials), 530
+// NOT_ALLOWED (virtual host), an untrusted TLS certificate — fails the bind
+// with a plain error, which ends start-up at once. (RabbitMQ answers a
+// wrong password by closing the socket after 3 seconds; amqp091-go reports
+// that, or a connection-timeout that ends first, as 403.) Once bound, the
+// binder reconnects after outages as described above, for as long as it
+// runs.
+//
+// # Errors
+//
+// AMQP errors are classified once, for every publish and dead letter:
+//
+//   - permanent for the message: 403 ACCESS_REFUSED, 406
+//     PRECONDITION_FAILED, [ErrTooLarge], names and properties AMQP cannot
+//     encode, frame errors the message caused (see above). Send wraps them
+//     with stream.Permanent; a dead letter is dropped.
+//   - 404 NOT_FOUND for the exchange published to: declared again (see
+//     Producer and Consumer).
+//   - transient: connection loss, 320 CONNECTION_FORCED, other channel
+//     errors, resource alarms (a blocked connection; the Send's ctx ends),
+//     [ErrNacked], [ErrUnroutable] (a queue may be bound later; the core
+//     leaves the input for redelivery).
+//
+// A channel error caused by another publish on the same channel (a
+// publishing lane is shared) is not blamed on the messages that were in
+// flight with it: they are published again, up to three times.
 //
 // # Settings
 //
@@ -118,6 +208,8 @@
 //	reconnect-max-interval: 5s
 //	publisher-channels: 2              # publishing lanes per binder
 //	confirm-window: 256                # unconfirmed messages per lane
+//	max-message-size: 134217728        # bytes; the broker's max_message_size (RabbitMQ's default, 128 MiB):
+//	                                   # larger payloads fail Send (ErrTooLarge) and are dead-lettered headers-only
 //	tls:                               # or ssl; amqps:// URIs enable it
 //	  enabled: false                   # true when the tls map is given
 //	  ca-file: (system roots)
@@ -130,6 +222,7 @@
 //
 //	prefetch: 128
 //	requeue-rejected: false
+//	redelivery-delay: 100ms            # hold before a Nak'ed (or requeue-rejected) message is requeued; 0: at once
 //	exchange-type: topic               # topic, direct, fanout, headers
 //	binding-routing-key: "#"
 //	quorum: false                      # x-queue-type quorum (SCSt quorum.enabled accepted)
