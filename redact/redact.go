@@ -55,23 +55,38 @@
 //
 //   - URLs (scheme://...) by their parts. A URL that net/url parses, whose
 //     host is a host name or address, loses the password of its user info
-//     ("amqp://u:******@h/"). A URL that does not parse — a raw ',', '/',
-//     ' ', '#', '?' or ':' in its password — falls back to a conservative
-//     rule: everything between the first ':' after the user and the last '@'
-//     that is followed by something host-like is hidden; when there is no
-//     such '@' and the authority is not host:port, everything after the ':'.
-//     Comma-separated lists of URLs are redacted URL by URL.
-//   - user:pw@host without a scheme, and lists of them, the same way.
+//     ("amqp://u:******@h/"). A URL that does not parse — a raw '/', ' ',
+//     '#', '?' or '%' in its password — or whose path, query or fragment
+//     holds a '@' while its authority holds a ':' (amqp://u:#pw@h) falls
+//     back to a conservative rule: everything between the first ':' after
+//     the user and the last '@' that is followed by something host-like is
+//     hidden; when there is no such '@' and the authority is not
+//     host:port, everything after the ':'. (So a URL with a port and a '@'
+//     in its path loses its port and path up to that '@': hiding too much
+//     is preferred to leaking.) A raw ',', ':' or '@' in a password parses
+//     (the user info ends at the last '@'). Comma-separated lists of URLs
+//     are redacted URL by URL; a "://" inside a password does not start a
+//     new URL when nothing separates it from the authority.
+//   - user:pw@host without a scheme: a comma-separated list of
+//     [user[:pw]@]host[:port] items, the first with user info, loses each
+//     password; anything else that holds a ':' before a host-like '@'
+//     ("u:1234,5@h", "u:p w@h") hides everything from the first ':' to the
+//     last such '@'.
 //   - name=value pairs whose name is a secret key, in query strings, DSNs
 //     and connection strings (?password=x, host=h password=pw,
-//     Password=pw;, sasl.password=x; quoted values whole), and "name":
-//     "value" pairs of JSON text.
-//   - Bearer tokens and Basic credentials (Authorization header values).
-//   - PEM private key blocks (-----BEGIN ... PRIVATE KEY-----).
+//     Password=pw;, sasl.password=x, key=x; quoted values whole), and
+//     "name": "value" pairs of JSON text. An unquoted value ends at white
+//     space, '&' or ';' — in a configuration value only when another
+//     name=value pair follows, so "password=a b&c" is hidden whole.
+//   - Bearer tokens and Basic credentials (Authorization header values;
+//     "Basic" only before base64 of user:password).
+//   - PEM private key blocks (-----BEGIN ... PRIVATE KEY-----), to their
+//     END line or the end of the text.
 //
-// In a configuration value ([Tree]) the whole string is one value, so the
-// fallback rule may run across spaces; in free text ([String]: errors, log
-// lines) a user:pw@host without a scheme ends at white space, and a URL's
+// In a configuration value ([Tree], [Value]) the whole string is one value,
+// so the fallback rules run across spaces; in free text ([String]: errors,
+// log lines) a user:pw@host without a scheme is a word (its password may
+// run back over at most two earlier words: "user:pass word@h"), and a URL's
 // user info runs past white space only when its authority cannot be a
 // host:port (amqp://u:pass word@h).
 package redact
@@ -245,20 +260,20 @@ func (m *mask) take(from, to int) {
 // apply replaces every hidden run with Redacted.
 func (m *mask) apply(s string) string {
 	var b strings.Builder
-	any := false
+	hidden := false
 	for i := 0; i < len(s); {
 		if !m.hide[i] {
 			b.WriteByte(s[i])
 			i++
 			continue
 		}
-		any = true
+		hidden = true
 		b.WriteString(Redacted)
 		for i < len(s) && m.hide[i] {
 			i++
 		}
 	}
-	if !any {
+	if !hidden {
 		return s
 	}
 	return b.String()
@@ -310,75 +325,90 @@ var validHost = regexp.MustCompile(`^([A-Za-z0-9._~%\-]*|\[[0-9A-Fa-f:.]+(%[A-Za
 // urls hides the passwords of scheme://user:pw@host URLs.
 func urls(s string, m *mask, prose bool) {
 	locs := scheme.FindAllStringIndex(s, -1)
-	for n, loc := range locs {
-		start, auth := loc[0], loc[1]
-		end := len(s)
-		if n+1 < len(locs) {
-			end = locs[n+1][0]
+	for n := 0; n < len(locs); {
+		start, auth := locs[n][0], locs[n][1]
+		// The next URL starts where this one ends, unless it starts inside
+		// this one's authority (amqp://u:x://y@h: a password holding
+		// "://"), which no '/', '?', '#', ',' or space ends before it.
+		next := n + 1
+		for next < len(locs) && !strings.ContainsAny(s[auth:locs[next][0]], "/?#, \t\n\r") {
+			next++
 		}
-		if auth < len(s) && m.taken[auth] {
-			continue // inside the user info of the URL before (amqp://u:x://y@h)
+		end := len(s)
+		if next < len(locs) {
+			end = locs[next][0]
 		}
 		// A list: "amqp://a@h1, amqp://b@h2".
-		end = trimListSep(s, auth, end, n+1 < len(locs))
-		word := end
-		if prose {
-			word = auth
-			for word < end && !isSpace(s[word]) {
-				word++
+		end = trimListSep(s, auth, end, next < len(locs))
+		oneURL(s, m, prose, start, auth, end)
+		n = next
+	}
+}
+
+// oneURL hides the password of the URL that starts at s[start:] (its
+// authority at s[auth:]) and runs at most to end.
+func oneURL(s string, m *mask, prose bool, start, auth, end int) {
+	word := end
+	if prose {
+		word = auth
+		for word < end && !isSpace(s[word]) {
+			word++
+		}
+	}
+	// The authority as net/url sees it: up to the first '/', '?' or '#'.
+	authEnd := auth
+	for authEnd < word && !strings.ContainsRune("/?#", rune(s[authEnd])) {
+		authEnd++
+	}
+	// A '@' that follows the authority, when the authority has a ':',
+	// may end a password cut short by a raw '#', '?' or '/'
+	// (amqp://u:#pw@h, amqp://u:a@b#c@h): that is not a clean parse.
+	later := strings.Contains(s[auth:authEnd], ":") && lastHostAt(s, authEnd, word) >= 0
+	if u, err := url.Parse(s[start:word]); err == nil && validHost.MatchString(u.Host) && !later {
+		m.take(start, word)
+		if u.User == nil {
+			return
+		}
+		if _, ok := u.User.Password(); !ok {
+			return
+		}
+		at := strings.LastIndexByte(s[auth:authEnd], '@') + auth
+		colon := strings.IndexByte(s[auth:at], ':') + auth
+		m.set(colon+1, at)
+		return
+	}
+	// Does not parse: a password with raw delimiters, or no host.
+	stop := word
+	at := lastHostAt(s, auth, word)
+	if at < 0 && prose && !hostPort(s[auth:authEnd]) {
+		// "amqp://u:pass word@h": the user info runs on past the
+		// white space to the next word that holds a host-like '@'.
+		for i := word; i < end; {
+			for i < end && isSpace(s[i]) {
+				i++
 			}
-		}
-		// The authority as net/url sees it: up to the first '/', '?' or '#'.
-		authEnd := auth
-		for authEnd < word && !strings.ContainsRune("/?#", rune(s[authEnd])) {
-			authEnd++
-		}
-		if u, err := url.Parse(s[start:word]); err == nil && validHost.MatchString(u.Host) {
-			m.take(start, word)
-			if u.User == nil {
-				continue
+			j := i
+			for j < end && !isSpace(s[j]) {
+				j++
 			}
-			if _, ok := u.User.Password(); !ok {
-				continue
+			if a := lastHostAt(s, i, j); a >= 0 {
+				at, stop = a, j
+				break
 			}
-			at := strings.LastIndexByte(s[auth:authEnd], '@') + auth
-			colon := strings.IndexByte(s[auth:at], ':') + auth
-			m.set(colon+1, at)
-			continue
+			i = j
 		}
-		// Does not parse: a password with raw delimiters, or no host.
-		stop := word
-		at := lastHostAt(s, auth, word)
-		if at < 0 && prose && !hostPort(s[auth:authEnd]) {
-			// "amqp://u:pass word@h": the user info runs on past the
-			// white space to the next word that holds a host-like '@'.
-			for i := word; i < end; {
-				for i < end && isSpace(s[i]) {
-					i++
-				}
-				j := i
-				for j < end && !isSpace(s[j]) {
-					j++
-				}
-				if a := lastHostAt(s, i, j); a >= 0 {
-					at, stop = a, j
-					break
-				}
-				i = j
-			}
+	}
+	m.take(start, stop)
+	if at >= 0 {
+		if colon := strings.IndexByte(s[auth:at], ':'); colon >= 0 {
+			m.set(auth+colon+1, at)
 		}
-		m.take(start, stop)
-		if at >= 0 {
-			if colon := strings.IndexByte(s[auth:at], ':'); colon >= 0 {
-				m.set(auth+colon+1, at)
-			}
-			continue
-		}
-		if colon := strings.IndexByte(s[auth:authEnd], ':'); colon >= 0 && !hostPort(s[auth:authEnd]) {
-			// No host at all and not host:port: all after the ':' may be
-			// the password ("amqp://u:p/w" cut short).
-			m.set(auth+colon+1, word)
-		}
+		return
+	}
+	if colon := strings.IndexByte(s[auth:authEnd], ':'); colon >= 0 && !hostPort(s[auth:authEnd]) {
+		// No host at all and not host:port: all after the ':' may be
+		// the password ("amqp://u:p/w" cut short).
+		m.set(auth+colon+1, word)
 	}
 }
 
@@ -488,28 +518,35 @@ func userInfoRun(s string, from, to int, m *mask) int {
 	if !strings.Contains(s[from:last], ":") {
 		return last
 	}
+	// Clean: items "[user[:pw]@]host[:port][/...]" separated by ',', the
+	// first with user info ("a:b@h1,c:d@h2", "u:p@h1,h2"). Anything else
+	// ("user:1234,5@host", "u:p w@h", "user:,x@h") may be a password that
+	// holds a ',', a space or a '/'.
 	var hides [][2]int
 	clean := true
+	seenAt := false
 	for i := from; i <= to && clean; {
 		j := i
 		for j < to && s[j] != ',' {
 			j++
 		}
 		item := s[i:j]
-		lead := len(item) - len(strings.TrimLeft(item, " \t"))
-		item = strings.TrimSpace(item)
-		if item != "" {
-			if at := strings.LastIndexByte(item, '@'); at >= 0 {
-				ui, host := item[:at], item[at+1:]
-				if strings.ContainsAny(ui, " \t\n/") || !hostStart(host, 0) || strings.ContainsAny(host, " \t\n") {
-					clean = false
-				} else if c := strings.IndexByte(ui, ':'); c >= 0 {
-					hides = append(hides, [2]int{i + lead + c + 1, i + lead + at})
-				}
-			} else if strings.ContainsAny(item, " \t\n") || !hostPort(strings.SplitN(item, "/", 2)[0]) {
-				// Not a host:port: a piece of a password that held a ','.
+		lead := len(item) - len(strings.TrimLeft(item, " \t\n\r"))
+		item = strings.TrimRight(item[lead:], " \t\n\r")
+		if at := strings.LastIndexByte(item, '@'); at >= 0 {
+			ui, host := item[:at], item[at+1:]
+			switch {
+			case ui == "" || strings.ContainsAny(ui, " \t\n\r/") || !hostStart(host, 0) || strings.ContainsAny(host, " \t\n\r"):
 				clean = false
+			case strings.IndexByte(ui, ':') >= 0:
+				c := strings.IndexByte(ui, ':')
+				hides = append(hides, [2]int{i + lead + c + 1, i + lead + at})
 			}
+			seenAt = true
+		} else if item != "" && (!seenAt || strings.ContainsAny(item, " \t\n\r") || !hostPort(strings.SplitN(item, "/", 2)[0])) {
+			// A piece before any user info, or not a host:port: a
+			// piece of a password.
+			clean = false
 		}
 		i = j + 1
 	}
@@ -533,7 +570,17 @@ func pairs(s string, m *mask, prose bool) {
 	if !strings.ContainsAny(s, "=:") {
 		return
 	}
+	// covered is where the last hidden value ends: a pair inside it is
+	// part of that value, and skipping it keeps the work linear.
+	covered := 0
+	hide := func(from, to int) {
+		m.set(from, to)
+		covered = to
+	}
 	for _, loc := range pairName.FindAllStringSubmatchIndex(s, -1) {
+		if loc[2] < covered {
+			continue
+		}
 		name := s[loc[2]:loc[3]]
 		quotedName := loc[5] > loc[4]
 		sep := s[loc[6]]
@@ -555,7 +602,14 @@ func pairs(s string, m *mask, prose bool) {
 				}
 				e++
 			}
-			m.set(v+1, min(e, len(s)))
+			e = min(e, len(s))
+			if e+1 < len(s) && !isSpace(s[e+1]) && !strings.ContainsRune("&;,)}]", rune(s[e+1])) {
+				// Text right after the closing quote: the quote was part
+				// of the value ("password=""x").
+				hide(v, pairEnd(s, e+1, prose))
+				continue
+			}
+			hide(v+1, e)
 			continue
 		}
 		if sep == ':' {
@@ -564,18 +618,44 @@ func pairs(s string, m *mask, prose bool) {
 			for e < len(s) && !strings.ContainsRune(",}] \t\n", rune(s[e])) {
 				e++
 			}
-			m.set(v, e)
+			hide(v, e)
 			continue
 		}
-		e := v
-		for e < len(s) && !isSpace(s[e]) && s[e] != '&' && s[e] != ';' && !(prose && (s[e] == '"' || s[e] == '\'')) {
-			if s[e] == ',' && scheme.MatchString(leadingScheme(s[e+1:])) {
-				break
+		e := pairEnd(s, v, prose)
+		if !prose {
+			// In a configuration value, a space, '&' or ';' ends the
+			// value only if another name=value pair follows:
+			// "password=a b&c" hides "a b&c", "password=a dbname=b"
+			// and "password=a&sslmode=b" hide "a".
+			for e < len(s) && (isSpace(s[e]) || s[e] == '&' || s[e] == ';') {
+				w := e + 1
+				for w < len(s) && isSpace(s[w]) {
+					w++
+				}
+				if w == len(s) || pairAhead.MatchString(s[w:]) {
+					break
+				}
+				e = pairEnd(s, w, prose)
 			}
-			e++
 		}
-		m.set(v, e)
+		hide(v, e)
 	}
+}
+
+// pairAhead matches the start of a name=value pair.
+var pairAhead = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_.\-]*\s*=`)
+
+// pairEnd returns where an unquoted value starting at s[v] ends: at white
+// space, '&', ';', a ',' before another URL, or (in prose) a quote.
+func pairEnd(s string, v int, prose bool) int {
+	e := v
+	for e < len(s) && !isSpace(s[e]) && s[e] != '&' && s[e] != ';' && !(prose && (s[e] == '"' || s[e] == '\'')) {
+		if s[e] == ',' && scheme.MatchString(leadingScheme(s[e+1:])) {
+			break
+		}
+		e++
+	}
+	return e
 }
 
 // leadingScheme returns the start of s up to and with its first "://", or "".
