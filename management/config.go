@@ -17,14 +17,15 @@
 //	      show-values: never      # never (default) | always
 //
 // Durations are Go durations (250ms, 10s) or a number of milliseconds, and
-// must be positive. A connection that sends nothing, sends its headers or
-// body too slowly, or stays idle longer than its timeout is closed. Past
-// max-connections, new connections wait in the kernel's accept queue (they
-// are not refused) until one closes; probes, scrapes and operators are a
-// handful of connections, so the bound only bites on a flood. A stop or
-// pause through POST /actuator/bindings/{name} waits at most
-// [StateChangeTimeout], and at most write-timeout less one second so that
-// its answer can still be written.
+// must be positive. Request headers are limited to 16 KiB (431 past that).
+// A connection that sends nothing, sends its headers or body too slowly, or
+// stays idle longer than its timeout is closed. Past max-connections, new
+// connections wait in the kernel's accept queue (they are not refused)
+// until one closes; probes, scrapes and operators are a handful of
+// connections, so the bound only bites on a flood. A stop or pause through
+// POST /actuator/bindings/{name} waits at most [StateChangeTimeout], and at
+// most write-timeout less one second (half of it when write-timeout is 2s or
+// less) so that its answer can still be written.
 //
 // Endpoints:
 //
