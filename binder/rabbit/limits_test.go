@@ -34,9 +34,9 @@ func startDLQReader(t *testing.T, ctx context.Context, tr *tracked, dest, group 
 	return dead
 }
 
-// longError is a handler error with a long text (about 2 KB), as a
+// errLong is a handler error with a long text (about 2 KB), as a
 // validation error listing every field can be.
-var longError = errors.New("order rejected: " + strings.Repeat("field invalid; ", 140))
+var errLong = errors.New("order rejected: " + strings.Repeat("field invalid; ", 140))
 
 // TestPoisonDeadLetterFitsFrameMax is case 2 of issue 8: a message with a
 // 130 KB header fits the broker's 131,072-byte frame on the way in; its
@@ -58,7 +58,7 @@ func TestPoisonDeadLetterFitsFrameMax(t *testing.T) {
 		Handler: func(_ context.Context, m stream.Envelope) error {
 			if m.Headers["x-id"] == "poison" {
 				poisonCalls.Add(1)
-				return longError
+				return errLong
 			}
 			got.add(m.Headers["x-id"])
 			return nil
@@ -336,5 +336,92 @@ func TestFrameErrorsDoNotHotLoop(t *testing.T) {
 	b.pub.skipChecks = false
 	if err := p.Send(ctx, stream.Envelope{Payload: []byte("fine")}); err != nil {
 		t.Fatalf("a good message after the frame errors: %v", err)
+	}
+}
+
+// TestDeadLetterFailureRequeuedWithDelay: while the DLQ refuses messages
+// for now (it is full: x-overflow reject-publish, so the broker nacks), a
+// dead letter is retried with back-off and then the message is requeued
+// after redelivery-delay: a few handler calls a second, not a hot loop.
+// Once the DLQ takes messages again, the dead letter arrives.
+func TestDeadLetterFailureRequeuedWithDelay(t *testing.T) {
+	_, tr := newTestBinder(t, nil)
+	dest := uniqueDest(t, "dlqfull")
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	var calls atomic.Int64
+	c, err := tr.BindConsumer(ctx, stream.ConsumerSpec{Binding: "df-in-0", Destination: dest, Group: "g",
+		Consumer: stream.ConsumerConfig{DLQ: true},
+		Handler:  func(context.Context, stream.Envelope) error { calls.Add(1); return errors.New("bad order") }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Stop(context.Background())
+	conn, err := amqp.Dial(rabbittest.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	ch, err := conn.Channel()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dlq, rk := dest+".g.dlq", dest+".g"
+	// Replace the DLQ with one that refuses every message.
+	recreate := func(args amqp.Table) {
+		t.Helper()
+		if _, err := ch.QueueDelete(dlq, false, false, false); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := ch.QueueDeclare(dlq, true, false, false, false, args); err != nil {
+			t.Fatal(err)
+		}
+		if err := ch.QueueBind(dlq, rk, DLXName, false, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := c.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	recreate(amqp.Table{"x-max-length": int64(0), "x-overflow": "reject-publish"})
+	p, err := tr.BindProducer(ctx, stream.ProducerSpec{Binding: "df-out-0", Destination: dest})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Send(ctx, stream.Envelope{Payload: []byte("poison")}); err != nil {
+		t.Fatal(err)
+	}
+	for calls.Load() == 0 && ctx.Err() == nil {
+		time.Sleep(time.Millisecond) // polling a counter, bounded by ctx
+	}
+	start := time.Now()
+	time.Sleep(2 * time.Second) // the window the calls are counted in
+	n := calls.Load()
+	// Each round: 3 publishes with 100ms and 200ms between them, then
+	// redelivery-delay (100ms).
+	limit := int64(time.Since(start)/(400*time.Millisecond)) + 2
+	t.Logf("%d handler calls in %v while the DLQ refused messages (at most %d allowed)", n, time.Since(start).Round(time.Millisecond), limit)
+	if n > limit {
+		t.Fatalf("%d handler calls in 2s: the failed dead letter is requeued without delay", n)
+	}
+	if n < 2 {
+		t.Fatalf("%d handler calls: the message was not requeued after the dead letter failed", n)
+	}
+	recreate(nil)
+	for {
+		q, err := ch.QueueDeclarePassive(dlq, true, false, false, false, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if q.Messages == 1 {
+			break
+		}
+		if ctx.Err() != nil {
+			t.Fatalf("the dead letter did not arrive once the DLQ took messages (%d there)", q.Messages)
+		}
+		time.Sleep(20 * time.Millisecond) // polling the queue depth, bounded by ctx
+	}
+	if s := c.(stream.DeadLetterReporter).DeadLetterStats(); s.Dropped != 0 {
+		t.Fatalf("stats %+v: a transient failure dropped the message", s)
 	}
 }
