@@ -125,7 +125,7 @@ func (bd *Binder) unreachable(err error) bool {
 		// problem, not an outage.
 		return op.Op == "dial" || op.Op == "read" || op.Op == "write"
 	}
-	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, io.ErrClosedPipe) {
+	if errors.Is(err, context.DeadlineExceeded) {
 		return true
 	}
 	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
