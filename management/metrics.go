@@ -23,6 +23,10 @@ var (
 	descDropped      = prometheus.NewDesc("streambind_binding_dropped_total", "Input messages dropped after their last attempt (no dlq).", bindingLabels, nil)
 	descDuration     = prometheus.NewDesc("streambind_binding_handler_duration_seconds", "Time to handle an input message, retries included.", bindingLabels, nil)
 	descState        = prometheus.NewDesc("streambind_binding_state", "1 for the binding's current state.", append(bindingLabels, "state"), nil)
+	descDLTruncated  = prometheus.NewDesc("streambind_binding_dead_letters_truncated_total", "Dead letters sent with something cut to fit the broker's limits (x-streambind-truncated).", bindingLabels, nil)
+	descDLHeaders    = prometheus.NewDesc("streambind_binding_dead_letters_headers_only_total", "Dead letters sent without their payload, which did not fit the broker's limits.", bindingLabels, nil)
+	descDLDropped    = prometheus.NewDesc("streambind_binding_dead_letters_dropped_total", "Failed messages that the broker would not take even as a headers-only dead letter, dropped.", bindingLabels, nil)
+	descBindingUp    = prometheus.NewDesc("streambind_binding_up", "1 while the binding can use its destination (as far as its binder can tell).", bindingLabels, nil)
 	descBinderUp     = prometheus.NewDesc("streambind_binder_up", "1 while the binder is connected to its broker.", []string{"binder", "type"}, nil)
 	descLag          = prometheus.NewDesc("streambind_consumer_lag", "Messages between a consumer's position and the end of a partition.", []string{"binding", "topic", "partition"}, nil)
 )
@@ -32,7 +36,7 @@ var (
 type collector struct{ app *stream.App }
 
 func (c *collector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descReceived, descSent, descErrors, descRetries, descDeadLettered, descDropped, descDuration, descState, descBinderUp, descLag} {
+	for _, d := range []*prometheus.Desc{descReceived, descSent, descErrors, descRetries, descDeadLettered, descDropped, descDuration, descState, descBinderUp, descLag, descDLTruncated, descDLHeaders, descDLDropped, descBindingUp} {
 		ch <- d
 	}
 }
@@ -55,6 +59,11 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 			}
 			ch <- prometheus.MustNewConstMetric(descState, prometheus.GaugeValue, v, append(labels, string(s))...)
 		}
+		up := 1.0
+		if b.Health(ctx) != nil {
+			up = 0
+		}
+		ch <- prometheus.MustNewConstMetric(descBindingUp, prometheus.GaugeValue, up, labels...)
 		if !b.IsInput() {
 			continue
 		}
@@ -62,6 +71,10 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 		counter(descRetries, st.Retried, labels)
 		counter(descDeadLettered, st.DeadLettered, labels)
 		counter(descDropped, st.Dropped, labels)
+		dl := b.DeadLetterStats()
+		counter(descDLTruncated, dl.Truncated, labels)
+		counter(descDLHeaders, dl.HeadersOnly, labels)
+		counter(descDLDropped, dl.Dropped, labels)
 		buckets := make(map[float64]uint64, len(stream.HandlerBuckets))
 		for i, ub := range stream.HandlerBuckets {
 			buckets[ub] = uint64(st.HandlerBuckets[i])

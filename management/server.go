@@ -303,6 +303,10 @@ type Health struct {
 	Status  string                         `json:"status"` // UP or DOWN
 	App     string                         `json:"app,omitempty"`
 	Binders map[string]stream.BinderHealth `json:"binders,omitempty"`
+	// Bindings lists the bindings that report their destination unusable
+	// (see [stream.BindingHealthChecker]), with the reason; readiness is
+	// DOWN while any is listed.
+	Bindings map[string]string `json:"bindings,omitempty"`
 }
 
 func (s *Server) liveness(w http.ResponseWriter, _ *http.Request) {
@@ -320,6 +324,15 @@ func (s *Server) readiness(w http.ResponseWriter, r *http.Request) {
 		}
 		b.Error = redact.String(b.Error)
 		h.Binders[b.Name] = b
+	}
+	for _, b := range s.app.Bindings() {
+		if err := b.Health(r.Context()); err != nil {
+			h.Status = "DOWN"
+			if h.Bindings == nil {
+				h.Bindings = map[string]string{}
+			}
+			h.Bindings[b.Name()] = redact.String(err.Error())
+		}
 	}
 	code := http.StatusOK
 	if h.Status != "UP" {

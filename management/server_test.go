@@ -35,6 +35,29 @@ type switchable struct {
 	stream.Binder
 	down atomic.Bool
 	err  error // the error while down; nil: a fixed one
+	// destDown turns off the health of its producer bindings, standing in
+	// for a deleted exchange that cannot be declared again.
+	destDown atomic.Bool
+}
+
+func (s *switchable) BindProducer(ctx context.Context, spec stream.ProducerSpec) (stream.Producer, error) {
+	p, err := s.Binder.BindProducer(ctx, spec)
+	if err != nil {
+		return nil, err
+	}
+	return switchableProducer{p, s}, nil
+}
+
+type switchableProducer struct {
+	stream.Producer
+	s *switchable
+}
+
+func (p switchableProducer) Health(context.Context) error {
+	if p.s.destDown.Load() {
+		return errors.New("exchange orders: NOT_FOUND and ACCESS_REFUSED declaring it again")
+	}
+	return nil
 }
 
 func (s *switchable) Health(context.Context) error {
@@ -375,6 +398,19 @@ func TestHealth(t *testing.T) {
 	f.binder.down.Store(false)
 	if code, _, raw := do(t, "GET", f.base+"/health/readiness", ""); code != 200 {
 		t.Fatalf("binder back: %d %s", code, raw)
+	}
+	f.binder.destDown.Store(true)
+	code, m, raw = do(t, "GET", f.base+"/health/readiness", "")
+	if bs, _ := m["bindings"].(map[string]any); code != 503 || bs["src"] == nil || !strings.Contains(string(raw), "ACCESS_REFUSED") {
+		t.Fatalf("binding down: %d %s", code, raw)
+	}
+	if _, _, raw := do(t, "GET", f.base+"/metrics", ""); !strings.Contains(string(raw), `streambind_binding_up{binder="memory",binding="src"`) ||
+		!strings.Contains(string(raw), "streambind_binding_dead_letters_dropped_total") {
+		t.Fatalf("metrics lack binding_up or dead-letter counters:\n%s", raw)
+	}
+	f.binder.destDown.Store(false)
+	if code, _, raw := do(t, "GET", f.base+"/health/readiness", ""); code != 200 {
+		t.Fatalf("binding back: %d %s", code, raw)
 	}
 	if err := f.stop(); err != nil {
 		t.Fatal(err)
