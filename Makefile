@@ -8,7 +8,7 @@ BENCHTIME ?= 1s
 
 all: lint test
 
-## deps: install and start what the tests need (RabbitMQ, amqp-tools, kcat).
+## deps: install and start what the tests need (RabbitMQ, NATS JetStream, Redis, amqp-tools, kcat).
 deps:
 	bash scripts/deps.sh
 
