@@ -630,7 +630,7 @@ func (r *run) deadLetter(in inbound, env stream.Envelope, cause error) dlResult 
 	wait := dlRetryInitial
 	for attempt := 1; ; attempt++ {
 		ctx, cancel := context.WithTimeout(r.ctx, dlPublishTimeout)
-		err := error(nil)
+		var err error
 		if !fitted {
 			// The limit is that of the connection the dead letter goes on.
 			var conn *amqp.Connection
