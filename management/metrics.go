@@ -19,7 +19,7 @@ var (
 	descSent         = prometheus.NewDesc("streambind_binding_messages_sent_total", "Messages sent through an output binding and confirmed by the broker.", bindingLabels, nil)
 	descErrors       = prometheus.NewDesc("streambind_binding_errors_total", "Input messages that failed every attempt, plus failed sends and supplier errors.", bindingLabels, nil)
 	descRetries      = prometheus.NewDesc("streambind_binding_retries_total", "Retry attempts of input messages.", bindingLabels, nil)
-	descDeadLettered = prometheus.NewDesc("streambind_binding_dead_lettered_total", "Input messages sent to the dead-letter queue.", bindingLabels, nil)
+	descDeadLettered = prometheus.NewDesc("streambind_binding_dead_lettered_total", "Input messages handed to the dead-letter queue (streambind_binding_dead_letters_dropped_total counts those the broker refused even when fitted).", bindingLabels, nil)
 	descDropped      = prometheus.NewDesc("streambind_binding_dropped_total", "Input messages dropped after their last attempt (no dlq).", bindingLabels, nil)
 	descDuration     = prometheus.NewDesc("streambind_binding_handler_duration_seconds", "Time to handle an input message, retries included.", bindingLabels, nil)
 	descState        = prometheus.NewDesc("streambind_binding_state", "1 for the binding's current state.", append(bindingLabels, "state"), nil)
