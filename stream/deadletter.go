@@ -87,9 +87,17 @@ type DeadLetterLimit struct {
 	// MaxBytes bounds payload + key + headers (Kafka: the topic's
 	// max.message.bytes less the record batch overhead).
 	MaxBytes int
+	// MaxPayloadBytes bounds payload + key on their own (RabbitMQ:
+	// max_message_size bounds the body). A payload over it is dropped
+	// first, before anything else is cut.
+	MaxPayloadBytes int
 	// HeaderOverhead is what each header costs on the wire beyond the bytes
 	// of its name and value (length prefixes, type tags).
 	HeaderOverhead int
+	// DropPayload asks for a headers-only dead letter whatever the sizes
+	// (a broker refused the fitted one for its size: the limit it was
+	// fitted to was stale).
+	DropPayload bool
 }
 
 // DeadLetterFit says what [FitDeadLetter] did.
@@ -124,8 +132,10 @@ const minExceptionText = 256
 // cutMark ends a header value that FitDeadLetter shortened.
 const cutMark = "…[cut]"
 
-// FitDeadLetter makes dl fit lim, changing dl in place, in this order,
-// each step only if the previous ones were not enough:
+// FitDeadLetter makes dl fit lim, changing dl in place. A payload (with
+// its key) that alone exceeds MaxPayloadBytes or MaxBytes, or any payload
+// when DropPayload is set, is dropped first. Then, in this order, each step
+// only if the previous ones were not enough:
 //
 //  1. x-exception-stacktrace, then x-exception-message, are shortened (to no
 //     less than 256 bytes each), ending in "…[cut]";
@@ -168,7 +178,17 @@ func FitDeadLetter(dl *Envelope, lim DeadLetterLimit) DeadLetterFit {
 		}
 		return o
 	}
-	if over() <= 0 {
+	// 0. A payload that cannot fit whatever else is cut goes first, so the
+	// headers are kept whole.
+	payloadAlone := len(dl.Payload) + len(dl.Key)
+	if payloadAlone > 0 && (lim.DropPayload ||
+		(lim.MaxPayloadBytes > 0 && payloadAlone > lim.MaxPayloadBytes) ||
+		(lim.MaxBytes > 0 && payloadAlone >= lim.MaxBytes)) {
+		dl.Payload, dl.Key = nil, nil
+		fit.HeadersOnly = true
+		fit.Cut = append(fit.Cut, "payload")
+	}
+	if len(fit.Cut) == 0 && over() <= 0 {
 		fit.Fits = true
 		return fit
 	}

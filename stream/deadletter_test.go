@@ -94,6 +94,29 @@ func TestFitDeadLetter(t *testing.T) {
 			t.Fatalf("truncated = %q", e.Headers[stream.HeaderTruncated])
 		}
 	})
+	t.Run("payload over its own bound goes first", func(t *testing.T) {
+		e := base(5000, map[string]string{"small": "s"})
+		f := stream.FitDeadLetter(&e, stream.DeadLetterLimit{MaxPayloadBytes: 4096, MaxHeaderBytes: 1 << 20})
+		if !f.Fits || !f.HeadersOnly || e.Payload != nil || e.Headers[stream.HeaderTruncated] != "payload" ||
+			e.Headers["small"] != "s" || len(e.Headers[stream.HeaderExceptionStacktrace]) < 50_000 {
+			t.Fatalf("fit %+v, truncated %q", f, e.Headers[stream.HeaderTruncated])
+		}
+	})
+	t.Run("drop payload on request", func(t *testing.T) {
+		e := base(10, nil)
+		f := stream.FitDeadLetter(&e, stream.DeadLetterLimit{DropPayload: true})
+		if !f.Fits || !f.HeadersOnly || e.Payload != nil || e.Key != nil || e.Headers[stream.HeaderTruncated] != "payload" {
+			t.Fatalf("fit %+v", f)
+		}
+	})
+	t.Run("payload larger than the record limit goes before the headers", func(t *testing.T) {
+		e := base(200_000, nil)
+		lim := stream.DeadLetterLimit{MaxBytes: 150_000}
+		f := stream.FitDeadLetter(&e, lim)
+		if _, total := size(e, 0); !f.Fits || !f.HeadersOnly || total > lim.MaxBytes || e.Headers[stream.HeaderTruncated] != "payload" {
+			t.Fatalf("fit %+v total %d truncated %q", f, total, e.Headers[stream.HeaderTruncated])
+		}
+	})
 	t.Run("nothing fits", func(t *testing.T) {
 		e := base(100, nil)
 		f := stream.FitDeadLetter(&e, stream.DeadLetterLimit{MaxBytes: 100})

@@ -243,17 +243,8 @@ func (w *partWorker) dropDeadLetter(log *slog.Logger, cause error, reason string
 // with headersOnly the payload and key go first.
 func fitDeadLetter(dl *stream.Envelope, maxMessageBytes int, headersOnly bool) stream.DeadLetterFit {
 	lim := deadLetterLimit(maxMessageBytes)
-	if !headersOnly || (len(dl.Payload) == 0 && len(dl.Key) == 0) {
-		return stream.FitDeadLetter(dl, lim)
-	}
-	dl.Payload, dl.Key = nil, nil
-	// Room for the truncation header, which lists the payload.
-	lim.MaxBytes -= len(stream.HeaderTruncated) + headerOverhead + len("payload,")
-	fit := stream.FitDeadLetter(dl, lim)
-	fit.HeadersOnly = true
-	fit.Cut = append([]string{"payload"}, fit.Cut...)
-	dl.Headers[stream.HeaderTruncated] = strings.Join(fit.Cut, ",")
-	return fit
+	lim.DropPayload = headersOnly
+	return stream.FitDeadLetter(dl, lim)
 }
 
 // envelopeSize is the size of e's key, payload and headers.

@@ -697,17 +697,11 @@ func (r *run) fitDeadLetter(dl *stream.Envelope, fm int) stream.DeadLetterFit {
 			lim.MaxHeaderBytes = fm / 2
 		}
 	}
-	payloadCut := false
+	// max-message-size bounds the body; the key travels as a header.
 	if limit := r.c.bd.s.maxMessageSize; limit > 0 && len(dl.Payload) > limit {
-		dl.Payload, payloadCut = nil, true
+		lim.DropPayload = true
 	}
-	fit := stream.FitDeadLetter(dl, lim)
-	if payloadCut {
-		fit.HeadersOnly = true
-		fit.Cut = append([]string{"payload"}, fit.Cut...)
-		dl.Headers[stream.HeaderTruncated] = strings.Join(fit.Cut, ",")
-	}
-	return fit
+	return stream.FitDeadLetter(dl, lim)
 }
 
 // declareDLQ declares DLX and the consumer's DLQ again.
