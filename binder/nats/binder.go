@@ -187,6 +187,9 @@ func (bd *Binder) dial(ctx context.Context) (*connection, error) {
 	}
 	o.ConnectedCB = func(*natsgo.Conn) { bd.connectedAt.Store(time.Now().UnixNano()) }
 	o.DisconnectedErrCB = func(_ *natsgo.Conn, err error) {
+		if bd.checkOpen() != nil {
+			return // Close
+		}
 		bd.log.Warn("nats: disconnected; reconnecting with back-off", "binder", bd.name, "error", bd.logErr(err))
 	}
 	o.ReconnectedCB = func(nc *natsgo.Conn) {

@@ -474,19 +474,38 @@ func (r *run) pump(it jetstream.MessagesContext) error {
 		}
 	}
 	it.Drain()
+	var back []jetstream.Msg
 	for {
 		msg, err := it.Next(jetstream.NextMaxWait(2 * time.Second))
 		if err != nil {
 			break
 		}
 		if r.intakeCtx.Err() != nil {
-			_ = msg.Nak()
+			back = append(back, msg)
 			continue
 		}
 		r.accept(msg)
 	}
 	it.Stop()
+	r.dropStaleRequests()
+	for _, m := range back {
+		_ = m.Nak()
+	}
 	return ferr
+}
+
+// dropStaleRequests makes the server forget the pull requests of an
+// iterator that was just drained, before anything is given back (Nak):
+// NATS server 2.9 loses track of a redelivered message that it tries to
+// hand to a pull request whose client is gone (the message then waits for
+// ack-wait, and another is delivered twice). A consumer info request makes
+// the server drop requests nobody listens to any more.
+func (r *run) dropStaleRequests() {
+	ctx, cancel := context.WithTimeout(context.Background(), min(r.c.bd.st.apiTimeout, 2*time.Second))
+	defer cancel()
+	if _, err := r.consumer().Info(ctx); err != nil {
+		r.c.log.Debug("nats: consumer info after a drain", "error", r.c.bd.logErr(err))
+	}
 }
 
 // reopen checks that the run's JetStream consumer still exists, and makes

@@ -7,6 +7,9 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
+
+	"github.com/google/uuid"
 
 	natsbinder "github.com/streambind/streambind/binder/nats"
 	"github.com/streambind/streambind/binder/nats/natstest"
@@ -89,4 +92,138 @@ func newBinder(t testing.TB, url string, env map[string]any) *natsbinder.Binder 
 		t.Fatal(err)
 	}
 	return b.(*natsbinder.Binder)
+}
+
+// idHeader carries each test message's unique id.
+const idHeader = "x-test-id"
+
+// tracker counts the deliveries of unique ids.
+type tracker struct {
+	mu      sync.Mutex
+	got     map[string]int
+	by      map[string]map[int]int // id → member → deliveries
+	changed chan struct{}
+}
+
+func newTracker() *tracker {
+	return &tracker{got: map[string]int{}, by: map[string]map[int]int{}, changed: make(chan struct{}, 1)}
+}
+
+func (tr *tracker) receive(member int, id string) {
+	tr.mu.Lock()
+	tr.got[id]++
+	if tr.by[id] == nil {
+		tr.by[id] = map[int]int{}
+	}
+	tr.by[id][member]++
+	tr.mu.Unlock()
+	select {
+	case tr.changed <- struct{}{}:
+	default:
+	}
+}
+
+func (tr *tracker) handler(member int) stream.Handler {
+	return func(_ context.Context, m stream.Envelope) error {
+		tr.receive(member, m.Headers[idHeader])
+		return nil
+	}
+}
+
+// missing returns the ids of want not received yet.
+func (tr *tracker) missing(want []string) []string {
+	tr.mu.Lock()
+	defer tr.mu.Unlock()
+	var out []string
+	for _, id := range want {
+		if tr.got[id] == 0 {
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+// wait waits until every id of want was received, failing after d.
+func (tr *tracker) wait(t testing.TB, want []string, d time.Duration) {
+	t.Helper()
+	deadline := time.NewTimer(d)
+	defer deadline.Stop()
+	for {
+		m := tr.missing(want)
+		if len(m) == 0 {
+			return
+		}
+		select {
+		case <-tr.changed:
+		case <-deadline.C:
+			t.Fatalf("after %s, %d of %d messages not received, e.g. %v", d, len(m), len(want), m[:min(5, len(m))])
+		}
+	}
+}
+
+// msg is a test message with id in idHeader.
+func msg(id string) stream.Envelope {
+	return stream.Envelope{Payload: []byte(`{"id":"` + id + `"}`), Headers: stream.Headers{idHeader: id}}
+}
+
+// unique returns a destination name unique to this test run.
+func unique(t testing.TB, name string) string {
+	return "natstest." + strings.ToLower(strings.NewReplacer("/", ".", " ", "-").Replace(t.Name())) + "-" + uuid.NewString()[:8] + "." + name
+}
+
+func bindProducer(t testing.TB, b stream.Binder, spec stream.ProducerSpec) stream.Producer {
+	t.Helper()
+	if spec.Binding == "" {
+		spec.Binding = "test-out-0"
+	}
+	if spec.ContentType == "" {
+		spec.ContentType = stream.DefaultContentType
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	p, err := b.BindProducer(ctx, spec)
+	if err != nil {
+		t.Fatalf("BindProducer(%s): %v", spec.Destination, err)
+	}
+	t.Cleanup(func() { _ = p.Close(context.Background()) })
+	return p
+}
+
+// startConsumer binds and starts a consumer; it is stopped at the end.
+func startConsumer(t testing.TB, b stream.Binder, spec stream.ConsumerSpec) stream.Consumer {
+	t.Helper()
+	if spec.Binding == "" {
+		spec.Binding = "test-in-0"
+	}
+	if spec.ContentType == "" {
+		spec.ContentType = stream.DefaultContentType
+	}
+	spec.Consumer.Concurrency = max(spec.Consumer.Concurrency, 1)
+	spec.Consumer.MaxAttempts = max(spec.Consumer.MaxAttempts, 1)
+	spec.Consumer.InstanceCount = max(spec.Consumer.InstanceCount, 1)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, err := b.BindConsumer(ctx, spec)
+	if err != nil {
+		t.Fatalf("BindConsumer(%s, %q): %v", spec.Destination, spec.Group, err)
+	}
+	if err := c.Start(ctx); err != nil {
+		t.Fatalf("Start: %v", err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_ = c.Stop(ctx)
+	})
+	return c
+}
+
+func closeBinder(t testing.TB, b stream.Binder) {
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := b.Close(ctx); err != nil {
+			t.Errorf("closing binder: %v", err)
+		}
+	})
 }

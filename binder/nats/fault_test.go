@@ -1,0 +1,340 @@
+package nats_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/streambind/streambind/binder/nats/natstest"
+	"github.com/streambind/streambind/stream"
+)
+
+// TestServerRestartLosesNothing: the test's own nats-server is killed and
+// restarted while a producer sends and a group consumes; every message
+// whose Send returned nil is received.
+func TestServerRestartLosesNothing(t *testing.T) {
+	srv := natstest.Start(t, natstest.Options{})
+	b := newBinder(t, srv.URL(), nil)
+	closeBinder(t, b)
+	dest := unique(t, "restart")
+	tr := newTracker()
+	startConsumer(t, b, stream.ConsumerSpec{
+		Destination: dest, Group: "g", Handler: tr.handler(0),
+		Consumer:  stream.ConsumerConfig{Concurrency: 2},
+		Extension: map[string]any{"ack-wait": "2s"},
+	})
+	p := bindProducer(t, b, stream.ProducerSpec{Destination: dest})
+
+	const total = 1500
+	var (
+		mu     sync.Mutex
+		ok     []string
+		failed int
+	)
+	sent := make(chan struct{})
+	go func() {
+		defer close(sent)
+		for i := range total {
+			id := "m-" + strconv.Itoa(i)
+			ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+			err := p.Send(ctx, msg(id))
+			cancel()
+			mu.Lock()
+			if err == nil {
+				ok = append(ok, id)
+			} else {
+				failed++
+			}
+			mu.Unlock()
+			time.Sleep(500 * time.Microsecond)
+		}
+	}()
+	deadline := time.Now().Add(10 * time.Second)
+	for len(tr.missing([]string{"m-300"})) > 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("no traffic before the restart")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	srv.Restart()
+	<-sent
+	mu.Lock()
+	confirmed := append([]string(nil), ok...)
+	t.Logf("%d sends confirmed, %d failed", len(confirmed), failed)
+	mu.Unlock()
+	if len(confirmed) < total/2 {
+		t.Fatalf("only %d of %d sends confirmed: the producer did not ride out the restart", len(confirmed), total)
+	}
+	tr.wait(t, confirmed, 20*time.Second)
+}
+
+// TestStoppedConsumerHandsBack: a group member stopped while it holds
+// received messages gives them back at once (not after ack-wait), so
+// another member of the group gets them.
+func TestStoppedConsumerHandsBack(t *testing.T) {
+	natstest.Require(t)
+	s := newStreams(t, natstest.URL())
+	dest := unique(t, "handback")
+	s.add(dest)
+	a, b := newBinder(t, natstest.URL(), map[string]any{"name": "A"}), newBinder(t, natstest.URL(), map[string]any{"name": "B"})
+	closeBinder(t, a)
+	closeBinder(t, b)
+	tr := newTracker()
+	first := make(chan struct{})
+	var once sync.Once
+	release := make(chan struct{})
+	slow := func(ctx context.Context, m stream.Envelope) error {
+		once.Do(func() { close(first) })
+		select { // hold the first message until the test lets go
+		case <-release:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		tr.receive(0, m.Headers[idHeader])
+		return nil
+	}
+	// ack-wait 30s (the default): a message given back late would miss the
+	// deadline below.
+	ca := startConsumer(t, a, stream.ConsumerSpec{Destination: dest, Group: "g", Handler: slow})
+	p := bindProducer(t, a, stream.ProducerSpec{Destination: dest})
+	var want []string
+	for i := range 50 {
+		id := "m-" + strconv.Itoa(i)
+		want = append(want, id)
+		if err := p.Send(context.Background(), msg(id)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	select {
+	case <-first:
+	case <-time.After(10 * time.Second):
+		t.Fatal("member A received nothing")
+	}
+	startConsumer(t, b, stream.ConsumerSpec{Destination: dest, Group: "g", Handler: tr.handler(1)})
+	stopped := make(chan error, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		stopped <- ca.Stop(ctx)
+	}()
+	time.Sleep(50 * time.Millisecond) // Stop is waiting for the handler in flight
+	close(release)
+	if err := <-stopped; err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	tr.wait(t, want, 5*time.Second)
+	tr.mu.Lock()
+	byB := 0
+	for _, id := range want {
+		byB += tr.by[id][1]
+	}
+	tr.mu.Unlock()
+	t.Logf("member B got %d of %d within %s of the stop", byB, len(want), time.Since(start).Round(time.Millisecond))
+	if byB < len(want)-1 {
+		t.Errorf("member B got %d messages, want at least %d (all but the one A handled)", byB, len(want)-1)
+	}
+}
+
+// TestNakRedeliveryDelay: a Nak'ed message comes back, and no sooner than
+// redelivery-delay.
+func TestNakRedeliveryDelay(t *testing.T) {
+	natstest.Require(t)
+	s := newStreams(t, natstest.URL())
+	dest := unique(t, "nak")
+	s.add(dest)
+	b := newBinder(t, natstest.URL(), nil)
+	closeBinder(t, b)
+	const delay = 400 * time.Millisecond
+	var mu sync.Mutex
+	seen := map[string][]time.Time{}
+	tr := newTracker()
+	h := func(_ context.Context, m stream.Envelope) error {
+		id := m.Headers[idHeader]
+		mu.Lock()
+		seen[id] = append(seen[id], time.Now())
+		n := len(seen[id])
+		mu.Unlock()
+		if n == 1 {
+			return fmt.Errorf("not now: %w", stream.ErrNak)
+		}
+		tr.receive(0, id)
+		return nil
+	}
+	startConsumer(t, b, stream.ConsumerSpec{Destination: dest, Group: "g", Handler: h,
+		Extension: map[string]any{"redelivery-delay": delay.String()}})
+	p := bindProducer(t, b, stream.ProducerSpec{Destination: dest})
+	want := []string{"a", "b", "c"}
+	for _, id := range want {
+		if err := p.Send(context.Background(), msg(id)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tr.wait(t, want, 10*time.Second)
+	mu.Lock()
+	defer mu.Unlock()
+	for _, id := range want {
+		ts := seen[id]
+		if gap := ts[1].Sub(ts[0]); gap < delay {
+			t.Errorf("message %s came back after %s, before redelivery-delay %s", id, gap, delay)
+		} else {
+			t.Logf("message %s came back after %s", id, gap.Round(time.Millisecond))
+		}
+	}
+}
+
+// TestUnreachableAtBind: a server nobody listens on is an error wrapped
+// with stream.ErrUnavailable, quickly.
+func TestUnreachableAtBind(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	b := newBinder(t, "nats://"+addr, map[string]any{"connect-timeout": "1s"})
+	closeBinder(t, b)
+	start := time.Now()
+	_, err = b.BindProducer(context.Background(), stream.ProducerSpec{Binding: "x-out-0", Destination: "x", ContentType: "text/plain"})
+	if !errors.Is(err, stream.ErrUnavailable) {
+		t.Fatalf("BindProducer: %v, want an error matching stream.ErrUnavailable", err)
+	}
+	if d := time.Since(start); d > 3*time.Second {
+		t.Errorf("BindProducer took %s", d)
+	}
+	t.Log(err)
+}
+
+// TestHealthFollowsTheServer: Health is nil while connected, an error
+// within seconds of the server going away, and nil again once it is back.
+func TestHealthFollowsTheServer(t *testing.T) {
+	srv := natstest.Start(t, natstest.Options{})
+	b := newBinder(t, srv.URL(), nil)
+	closeBinder(t, b)
+	ctx := context.Background()
+	if err := b.Health(ctx); err != nil {
+		t.Fatalf("Health before any bind: %v", err)
+	}
+	bindProducer(t, b, stream.ProducerSpec{Destination: unique(t, "health")})
+	if err := b.Health(ctx); err != nil {
+		t.Fatalf("Health while connected: %v", err)
+	}
+	srv.Stop()
+	waitFor(t, 5*time.Second, "Health to report the server gone", func() bool { return b.Health(ctx) != nil })
+	t.Log(b.Health(ctx))
+	srv.Restart()
+	waitFor(t, 10*time.Second, "Health to recover", func() bool { return b.Health(ctx) == nil })
+}
+
+// TestReconnectBackoffPersists: a server that drops every connection right
+// after accepting it is not redialled in a tight loop: the back-off grows
+// across reconnections that do not stay up.
+func TestReconnectBackoffPersists(t *testing.T) {
+	srv := natstest.Start(t, natstest.Options{})
+	px := newCutProxy(t, srv.Addr())
+	b := newBinder(t, "nats://"+px.addr(), map[string]any{"reconnect-initial-interval": "50ms", "reconnect-max-interval": "2s"})
+	closeBinder(t, b)
+	bindProducer(t, b, stream.ProducerSpec{Destination: unique(t, "cut")})
+	px.cutting.Store(true)
+	px.kill()
+	before := px.accepted.Load()
+	time.Sleep(3 * time.Second)
+	n := px.accepted.Load() - before
+	t.Logf("%d connections in 3s while every connection was cut", n)
+	// Without a back-off that survives reconnections: one every ~50ms.
+	if n > 8 {
+		t.Errorf("%d reconnects in 3s, want a growing back-off (at most 8)", n)
+	}
+}
+
+func waitFor(t testing.TB, d time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %s waiting for %s", d, what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// cutProxy forwards loopback connections to a server; while cutting, it
+// closes each new connection 100ms after accepting it (after the NATS
+// handshake), like a server that kills every connection.
+type cutProxy struct {
+	l        net.Listener
+	target   string
+	cutting  atomic.Bool
+	accepted atomic.Int64
+	mu       sync.Mutex
+	conns    []net.Conn
+}
+
+func newCutProxy(t testing.TB, target string) *cutProxy {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &cutProxy{l: l, target: target}
+	t.Cleanup(func() { l.Close(); p.kill() })
+	go p.serve()
+	return p
+}
+
+func (p *cutProxy) addr() string { return p.l.Addr().String() }
+
+func (p *cutProxy) serve() {
+	for {
+		c, err := p.l.Accept()
+		if err != nil {
+			return
+		}
+		p.accepted.Add(1)
+		s, err := net.Dial("tcp", p.target)
+		if err != nil {
+			c.Close()
+			continue
+		}
+		p.mu.Lock()
+		p.conns = append(p.conns, c, s)
+		p.mu.Unlock()
+		go pipe(c, s)
+		go pipe(s, c)
+		if p.cutting.Load() {
+			time.AfterFunc(100*time.Millisecond, func() { c.Close(); s.Close() })
+		}
+	}
+}
+
+func pipe(dst, src net.Conn) {
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := src.Read(buf)
+		if n > 0 {
+			if _, werr := dst.Write(buf[:n]); werr != nil {
+				break
+			}
+		}
+		if err != nil {
+			break
+		}
+	}
+	dst.Close()
+	src.Close()
+}
+
+// kill closes every proxied connection.
+func (p *cutProxy) kill() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, c := range p.conns {
+		c.Close()
+	}
+	p.conns = nil
+}
