@@ -217,6 +217,46 @@ func (p *Pool[T]) enter() bool {
 	return true
 }
 
+// Hold is for a Handle call that keeps its items and handles them again
+// after a while (a Nak's redelivery delay, a dead letter to retry): it
+// stops counting the call as in flight — so Pause does not wait for the
+// hold — waits d, then waits while the pool is paused, and counts the call
+// again. It returns true when the caller may go on handling its items, and
+// false when Stop began first (the caller gives its items back instead).
+// It must only be called from within Handle, by the worker running it.
+func (p *Pool[T]) Hold(d time.Duration) bool {
+	p.exit()
+	ok := true
+	if d > 0 {
+		t := time.NewTimer(d)
+		select {
+		case <-t.C:
+		case <-p.stopC:
+			ok = false
+		}
+		t.Stop()
+	}
+	p.mu.Lock()
+	for ok && p.paused {
+		ch := p.resumed
+		p.mu.Unlock()
+		select {
+		case <-ch:
+		case <-p.stopC:
+			ok = false
+		}
+		p.mu.Lock()
+	}
+	// Counted again in every case: the worker's exit after Handle returns
+	// balances it.
+	if p.active == 0 {
+		p.idle = make(chan struct{})
+	}
+	p.active++
+	p.mu.Unlock()
+	return ok && !p.Stopping()
+}
+
 func (p *Pool[T]) exit() {
 	p.mu.Lock()
 	p.active--

@@ -115,6 +115,69 @@ func TestPauseStopRelease(t *testing.T) {
 	}
 }
 
+// TestHold: a call that holds its items is not in flight for Pause while
+// it waits, does not go on while the pool is paused, goes on after Resume,
+// and learns of Stop at once.
+func TestHold(t *testing.T) {
+	const hold = 150 * time.Millisecond
+	holding := make(chan struct{}, 1)
+	result := make(chan bool, 1)
+	var resumedAt time.Time
+	var mu sync.Mutex
+	var p *Pool[int]
+	p = New(Options[int]{Workers: 1, QueueLen: 4, Handle: func(_ context.Context, _ []int) {
+		holding <- struct{}{}
+		start := time.Now()
+		ok := p.Hold(hold)
+		mu.Lock()
+		resumedAt = time.Now()
+		mu.Unlock()
+		if ok && time.Since(start) < hold {
+			t.Errorf("Hold returned after %s, want at least %s", time.Since(start), hold)
+		}
+		result <- ok
+	}})
+	p.Submit(context.Background(), "", 1)
+	<-holding
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	if err := p.Pause(ctx); err != nil {
+		t.Fatalf("Pause waited for a call that holds its items: %v", err)
+	}
+	cancel()
+	select {
+	case ok := <-result:
+		t.Fatalf("Hold returned %v while the pool was paused", ok)
+	case <-time.After(hold + 150*time.Millisecond):
+	}
+	before := time.Now()
+	p.Resume()
+	if ok := <-result; !ok {
+		t.Fatal("Hold returned false after Resume, want true")
+	}
+	mu.Lock()
+	if resumedAt.Before(before) {
+		t.Error("Hold returned before Resume")
+	}
+	mu.Unlock()
+
+	// A hold that Stop interrupts returns false at once.
+	p.Submit(context.Background(), "", 2)
+	<-holding
+	stopped := time.Now()
+	go func() { _ = p.Stop(context.Background()) }()
+	if ok := <-result; ok {
+		t.Error("Hold returned true after Stop, want false")
+	}
+	if d := time.Since(stopped); d > hold/2 {
+		t.Errorf("Hold noticed Stop after %s", d)
+	}
+	select {
+	case <-p.Done():
+	case <-time.After(5 * time.Second):
+		t.Fatal("the pool did not stop")
+	}
+}
+
 func TestBackoff(t *testing.T) {
 	b := Backoff{Initial: 100 * time.Millisecond, Max: time.Second}
 	for a, want := range map[int]time.Duration{1: 100 * time.Millisecond, 2: 200 * time.Millisecond, 4: 800 * time.Millisecond, 10: time.Second} {
