@@ -37,7 +37,7 @@ type consumer struct {
 
 	dlq        bool
 	dlqSubject string
-	dlqRef     *streamRef
+	dlqRef     atomic.Pointer[streamRef]
 
 	// health: nil, or why the binding cannot consume (its JetStream
 	// consumer is gone and cannot be made again).
@@ -140,9 +140,11 @@ func (bd *Binder) newConsumer(ctx context.Context, conn *connection, spec stream
 		if c.dlqSubject == "" {
 			c.dlqSubject = stream.DLQName(dest, group)
 		}
-		if c.dlqRef, err = bd.ensureStream(ctx, conn, c.dlqSubject); err != nil {
+		dref, err := bd.ensureStream(ctx, conn, c.dlqSubject)
+		if err != nil {
 			return nil, fmt.Errorf("dead-letter destination: %w", err)
 		}
+		c.dlqRef.Store(dref)
 	}
 	return c, nil
 }

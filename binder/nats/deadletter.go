@@ -43,7 +43,7 @@ func wireSize(h natsgo.Header, data []byte) int {
 // that is smaller.
 func (c *consumer) dlqLimit() int {
 	limit := int(c.conn.nc.MaxPayload())
-	if m := int(c.dlqRef.maxMsgSize); m > 0 && (limit <= 0 || m < limit) {
+	if m := int(c.dlqRef.Load().maxMsgSize); m > 0 && (limit <= 0 || m < limit) {
 		limit = m
 	}
 	return limit
@@ -71,7 +71,7 @@ func (c *consumer) deadLetterMsg(h *held, cause error, limit int, msgID string) 
 		hdrs[stream.HeaderContentType] = c.spec.ContentType
 	}
 	// The publish adds Nats-Msg-Id and Nats-Expected-Stream.
-	reserve := len(jetstream.MsgIDHeader) + len(msgID) + len(jetstream.ExpectedStreamHeader) + len(c.dlqRef.name) + 2*natsHeaderOverhead + natsHeaderFixed
+	reserve := len(jetstream.MsgIDHeader) + len(msgID) + len(jetstream.ExpectedStreamHeader) + len(c.dlqRef.Load().name) + 2*natsHeaderOverhead + natsHeaderFixed
 	budget := limit - reserve
 	var fit stream.DeadLetterFit
 	for range 8 {
@@ -157,6 +157,16 @@ func (r *run) deadLetter(ctx context.Context, h *held, cause error) error {
 			}
 			return err
 		}
+		if errors.Is(err, jetstream.ErrNoStreamResponse) && c.conn.nc.IsConnected() {
+			// Connected, yet no stream answers: the dead-letter stream may
+			// have been deleted. Provision it again.
+			c.bd.forgetStream(c.dlqSubject)
+			if ref, perr := c.bd.ensureStream(ctx, c.conn, c.dlqSubject); perr == nil {
+				c.dlqRef.Store(ref)
+			} else {
+				c.log.Warn("nats: the dead-letter stream is gone and cannot be provisioned again", "dlq", c.dlqSubject, "error", c.bd.logErr(perr))
+			}
+		}
 		if attempt >= c.cs.dlqAttempts || ctx.Err() != nil {
 			return fmt.Errorf("%d attempts: %w", attempt, err)
 		}
@@ -190,7 +200,7 @@ func (r *run) publishDeadLetter(ctx context.Context, msg *natsgo.Msg, msgID stri
 	c := r.c
 	ctx, cancel := context.WithTimeout(ctx, DefaultSendTimeout)
 	defer cancel()
-	opts := []jetstream.PublishOpt{jetstream.WithExpectStream(c.dlqRef.name)}
+	opts := []jetstream.PublishOpt{jetstream.WithExpectStream(c.dlqRef.Load().name)}
 	if msgID != "" {
 		opts = append(opts, jetstream.WithMsgID(msgID))
 	}

@@ -1,0 +1,194 @@
+package nats_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	natsgo "github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	natsbinder "github.com/streambind/streambind/binder/nats"
+	"github.com/streambind/streambind/binder/nats/natstest"
+	"github.com/streambind/streambind/stream"
+)
+
+// envelopes records received envelopes by id.
+type envelopes struct {
+	mu sync.Mutex
+	m  map[string]stream.Envelope
+	tr *tracker
+}
+
+func newEnvelopes() *envelopes { return &envelopes{m: map[string]stream.Envelope{}, tr: newTracker()} }
+
+func (e *envelopes) handler(_ context.Context, m stream.Envelope) error {
+	id := m.Headers[idHeader]
+	if id == "" { // cut from a dead letter: found by its original's sequence
+		id = "seq:" + m.Headers[natsbinder.HeaderOriginalSequence]
+	}
+	e.mu.Lock()
+	e.m[id] = stream.Envelope{Payload: bytes.Clone(m.Payload), Headers: m.Headers.Clone(), Key: bytes.Clone(m.Key)}
+	e.mu.Unlock()
+	e.tr.receive(0, id)
+	return nil
+}
+
+func (e *envelopes) get(id string) stream.Envelope {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.m[id]
+}
+
+// TestDeadLetterFitsMaxPayload: on a server with max_payload 16 KiB, a
+// poison message whose dead letter would not fit (a long error text) is
+// dead-lettered with the exception texts cut, one that leaves no room for
+// its payload is dead-lettered headers-only, and the messages behind them
+// keep flowing.
+func TestDeadLetterFitsMaxPayload(t *testing.T) {
+	srv := natstest.Start(t, natstest.Options{Config: "max_payload: 16384\n"})
+	b := newBinder(t, srv.URL(), nil)
+	closeBinder(t, b)
+	dest := unique(t, "poison")
+	dead := newEnvelopes()
+	startConsumer(t, b, stream.ConsumerSpec{Destination: stream.DLQName(dest, "g"), Group: "dlq-reader", Handler: dead.handler})
+	long := strings.Repeat("card declined by the issuer; ", 250) // ~7 KB
+	tr := newTracker()
+	h := func(_ context.Context, m stream.Envelope) error {
+		id := m.Headers[idHeader]
+		tr.receive(0, id)
+		if strings.HasPrefix(id, "poison") {
+			return fmt.Errorf("charge %s: %w", id, fmt.Errorf("payment: %w", errors.New(long)))
+		}
+		return nil
+	}
+	c := startConsumer(t, b, stream.ConsumerSpec{Destination: dest, Group: "g", Handler: h, Consumer: stream.ConsumerConfig{DLQ: true}})
+	p := bindProducer(t, b, stream.ProducerSpec{Destination: dest})
+	send := func(id string, size int) {
+		m := msg(id)
+		if size > 0 {
+			m.Payload = bytes.Repeat([]byte{'x'}, size)
+		}
+		m.Headers["x-app"] = "shop"
+		if err := p.Send(context.Background(), m); err != nil {
+			t.Fatalf("Send(%s): %v", id, err)
+		}
+	}
+	send("poison-cut", 14000)
+	send("poison-headers-only", 16000)
+	var valid []string
+	for i := range 100 {
+		id := "ok-" + strconv.Itoa(i)
+		valid = append(valid, id)
+		send(id, 0)
+	}
+	tr.wait(t, valid, 10*time.Second)
+	// poison-headers-only lost its original headers (x-test-id among them):
+	// it is found by its sequence, 2.
+	dead.tr.wait(t, []string{"poison-cut", "seq:2"}, 10*time.Second)
+
+	cut := dead.get("poison-cut")
+	if len(cut.Payload) != 14000 {
+		t.Errorf("poison-cut: dead letter payload %d bytes, want the original 14000", len(cut.Payload))
+	}
+	if tr := cut.Headers[stream.HeaderTruncated]; !strings.Contains(tr, stream.HeaderExceptionStacktrace) || strings.Contains(tr, "payload") {
+		t.Errorf("poison-cut: %s = %q, want the stack trace cut and the payload kept", stream.HeaderTruncated, tr)
+	}
+	for _, k := range []string{stream.HeaderExceptionMessage, stream.HeaderExceptionFQCN, natsbinder.HeaderOriginalSequence, natsbinder.HeaderOriginalSubject, stream.HeaderOriginalTopic} {
+		if cut.Headers[k] == "" {
+			t.Errorf("poison-cut: dead letter has no %s: %v", k, cut.Headers)
+		}
+	}
+	if !strings.Contains(cut.Headers[stream.HeaderExceptionMessage], "charge poison-cut") {
+		t.Errorf("poison-cut: %s = %.80q…, want the error's start", stream.HeaderExceptionMessage, cut.Headers[stream.HeaderExceptionMessage])
+	}
+	ho := dead.get("seq:2")
+	if !strings.Contains(ho.Headers[stream.HeaderExceptionMessage], "charge poison-headers-only") {
+		t.Errorf("seq 2: %s = %.80q…, want poison-headers-only's error", stream.HeaderExceptionMessage, ho.Headers[stream.HeaderExceptionMessage])
+	}
+	if len(ho.Payload) != 0 || !strings.Contains(ho.Headers[stream.HeaderTruncated], "payload") {
+		t.Errorf("poison-headers-only: payload %d bytes, %s = %q; want a headers-only dead letter", len(ho.Payload), stream.HeaderTruncated, ho.Headers[stream.HeaderTruncated])
+	}
+	if ho.Headers[natsbinder.HeaderOriginalSequence] == "" {
+		t.Errorf("poison-headers-only: no %s to find the original by", natsbinder.HeaderOriginalSequence)
+	}
+	st := c.(stream.DeadLetterReporter).DeadLetterStats()
+	if st.Truncated != 2 || st.HeadersOnly != 1 || st.Dropped != 0 {
+		t.Errorf("DeadLetterStats = %+v, want 2 truncated, 1 headers-only, 0 dropped", st)
+	}
+}
+
+// TestDeadLetterFailureBacksOff: while the dead-letter stream refuses
+// every dead letter (it is full and discards new messages), the poison
+// message is retried with a growing delay, not in a hot loop, and the
+// messages behind it keep flowing.
+func TestDeadLetterFailureBacksOff(t *testing.T) {
+	natstest.Require(t)
+	s := newStreams(t, natstest.URL())
+	dest := unique(t, "dlqfull")
+	dlq := stream.DLQName(dest, "g")
+	s.add(dest)
+	s.add(dlq)
+	// A full dead-letter stream that refuses new messages.
+	nc, err := natsgo.Connect(natstest.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	js, _ := jetstream.New(nc)
+	ctx := context.Background()
+	if _, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: natsbinder.StreamName(dlq), Subjects: []string{dlq, dlq + ".>"}, MaxMsgs: 1, Discard: jetstream.DiscardNew}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := js.Publish(ctx, dlq, []byte("filler")); err != nil {
+		t.Fatal(err)
+	}
+
+	b := newBinder(t, natstest.URL(), nil)
+	closeBinder(t, b)
+	var calls atomic.Int64
+	tr := newTracker()
+	h := func(_ context.Context, m stream.Envelope) error {
+		id := m.Headers[idHeader]
+		if id == "poison" {
+			calls.Add(1)
+			return errors.New("poison")
+		}
+		tr.receive(0, id)
+		return nil
+	}
+	startConsumer(t, b, stream.ConsumerSpec{Destination: dest, Group: "g", Handler: h,
+		Consumer:  stream.ConsumerConfig{DLQ: true, Concurrency: 2},
+		Extension: map[string]any{"dlq-attempts": 1, "redelivery-delay": "100ms"}})
+	p := bindProducer(t, b, stream.ProducerSpec{Destination: dest})
+	if err := p.Send(ctx, msg("poison")); err != nil {
+		t.Fatal(err)
+	}
+	var valid []string
+	for i := range 50 {
+		id := "ok-" + strconv.Itoa(i)
+		valid = append(valid, id)
+		if err := p.Send(ctx, msg(id)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tr.wait(t, valid, 10*time.Second)
+	time.Sleep(3 * time.Second)
+	n := calls.Load()
+	t.Logf("the poison message was handled %d times in about 3s", n)
+	if n < 2 {
+		t.Errorf("handled %d times: a failed dead letter must come back", n)
+	}
+	// Delays of about 100, 200, 400, 800, 1600ms: 5 or 6 calls; a hot loop
+	// makes hundreds.
+	if n > 8 {
+		t.Errorf("handled %d times in about 3s: failed dead letters are retried without back-off", n)
+	}
+}
