@@ -393,7 +393,17 @@ func (r *run) intake() {
 	c := r.c
 	back := dispatch.Backoff{Initial: 100 * time.Millisecond, Max: 5 * time.Second}
 	fails := 0
+	first := true
 	for r.waitRoom() {
+		if !first && c.group == "" {
+			// An ephemeral consumer may have been removed by the server
+			// while intake rested (a pause longer than inactive-threshold):
+			// make it again after the last message received.
+			if err := r.reopen(); err != nil {
+				c.log.Warn("nats: cannot open the JetStream consumer", "error", c.bd.logErr(err))
+			}
+		}
+		first = false
 		it, err := r.consumer().Messages(
 			jetstream.PullMaxMessages(c.cs.prefetch),
 			jetstream.PullExpiry(pullExpiry),

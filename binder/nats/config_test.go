@@ -1,0 +1,213 @@
+package nats
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	natsgo "github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/streambind/streambind/stream"
+)
+
+func TestSettingsDefaults(t *testing.T) {
+	st, err := parseSettings(stream.BinderSettings{Name: "nats"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.servers[0] != DefaultServers || st.stream.maxAge != DefaultMaxAge || st.stream.retention != jetstream.LimitsPolicy || st.reconnectMax != DefaultReconnectMax {
+		t.Errorf("defaults: %+v", st)
+	}
+}
+
+func TestSettingsDecode(t *testing.T) {
+	st, err := parseSettings(stream.BinderSettings{
+		Name:   "n",
+		Binder: map[string]any{"servers": "a:1, nats://b", "stream": map[string]any{"retention": "workqueue", "max-age": 0, "replicas": 3}},
+		Environment: map[string]any{
+			"servers": []any{"nats://c:4223"}, "connectTimeout": "2s", "reconnect-initial-interval": 50,
+			"stream": map[string]any{"max-msgs": "1000", "storage": "memory", "discard": "new", "duplicate-window": "1m", "max-msg-size": 4096},
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(st.servers) != 1 || st.servers[0] != "nats://c:4223" {
+		t.Errorf("servers %v: the environment wins", st.servers)
+	}
+	if st.connectTimeout != 2*time.Second || st.reconnectInit != 50*time.Millisecond {
+		t.Errorf("durations: %s %s", st.connectTimeout, st.reconnectInit)
+	}
+	ss := st.stream
+	if ss.retention != jetstream.WorkQueuePolicy || ss.maxAge != 0 || ss.replicas != 3 || ss.maxMsgs != 1000 ||
+		ss.storage != jetstream.MemoryStorage || ss.discard != jetstream.DiscardNew || ss.duplicateWindow != time.Minute || ss.maxMsgSize != 4096 {
+		t.Errorf("stream settings: %+v", ss)
+	}
+}
+
+func TestSettingsErrors(t *testing.T) {
+	const pw = "hunter2-secret"
+	_, err := parseSettings(stream.BinderSettings{
+		Name: "n",
+		Environment: map[string]any{
+			"servrs":   "x",
+			"password": pw,
+			"token":    "tok-abcdef-123",
+			"stream":   map[string]any{"retention": "forever", "max-msgs": 0, "colour": "red"},
+			"tls":      map[string]any{"cert-file": "/nope"},
+			"servers":  "ftp://u:" + pw + "@h",
+		},
+	})
+	if err == nil {
+		t.Fatal("no error")
+	}
+	msg := err.Error()
+	for _, want := range []string{
+		"stream.binders.n.environment.servrs: unknown key",
+		"stream.binders.n.environment.stream.retention: want limits, interest or workqueue",
+		"stream.binders.n.environment.stream.max-msgs: must be -1 (unlimited) or at least 1",
+		"stream.binders.n.environment.stream.colour: unknown key",
+		"stream.binders.n.environment.servers: server 1: scheme \"ftp\"",
+		"set one of username/password, token and credentials-file",
+		"username: required with password",
+		"cert-file and key-file go together",
+	} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("error lacks %q:\n%s", want, msg)
+		}
+	}
+	if strings.Contains(msg, pw) {
+		t.Errorf("error shows the password:\n%s", msg)
+	}
+}
+
+func TestBindingProperties(t *testing.T) {
+	cs, err := parseConsumer("f-in-0", map[string]any{"ack-wait": "5s", "max-deliver": 5, "maxAckPending": -1, "prefetch": 16, "redelivery-delay": 0, "start-offset": "latest", "partition-count": 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cs.ackWait != 5*time.Second || cs.maxDeliver != 5 || cs.maxAckPending != -1 || cs.prefetch != 16 || cs.redeliveryDelay != 0 || cs.startOffset != "latest" || cs.partitionCount != 4 {
+		t.Errorf("consumer properties: %+v", cs)
+	}
+	_, err = parseConsumer("f-in-0", map[string]any{"ack-wait": "10ms", "max-deliver": 0, "dlq-name": "a.*", "bogus": 1})
+	for _, want := range []string{"ack-wait: must be at least 1s", "max-deliver: must be -1", "dlq-name: destination \"a.*\": wildcards", "bogus: unknown key"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("error %v lacks %q", err, want)
+		}
+	}
+	ps, err := parseProducer("f-out-0", map[string]any{"send-timeout": "1s", "send-attempts": 2})
+	if err != nil || ps.sendTimeout != time.Second || ps.sendAttempts != 2 {
+		t.Errorf("producer properties: %+v %v", ps, err)
+	}
+	if _, err := parseProducer("f-out-0", map[string]any{"send-attempts": 0}); err == nil {
+		t.Error("send-attempts 0 accepted")
+	}
+}
+
+func TestNames(t *testing.T) {
+	for in, want := range map[string]string{
+		"orders":    "orders",
+		"orders.eu": "orders_eu",
+		"Orders-1":  "Orders-1",
+	} {
+		if got := StreamName(in); got != want {
+			t.Errorf("StreamName(%q) = %q, want %q", in, got, want)
+		}
+	}
+	// Lossy names get a hash, so different inputs never share a name.
+	seen := map[string]string{}
+	for _, in := range []string{"a.b", "a_b", "a b", "a/b", "a*b", strings.Repeat("x", 300), strings.Repeat("x", 301)} {
+		n := safeName(in)
+		if prev, ok := seen[n]; ok {
+			t.Errorf("%q and %q both give %q", prev, in, n)
+		}
+		seen[n] = in
+		if len(n) > maxNameLen+9 || strings.ContainsAny(n, ". *>/\\") {
+			t.Errorf("safeName(%q) = %q: not a valid name", in, n)
+		}
+	}
+	if DurableName("payment", -1) != "payment" || DurableName("payment", 2) != "payment_p2" {
+		t.Errorf("DurableName: %q %q", DurableName("payment", -1), DurableName("payment", 2))
+	}
+}
+
+func TestCheckSubject(t *testing.T) {
+	for _, ok := range []string{"orders", "a.b.c", "error.orders.g", "ü.x"} {
+		if err := checkSubject(ok); err != nil {
+			t.Errorf("checkSubject(%q): %v", ok, err)
+		}
+	}
+	for _, bad := range []string{"", "a..b", ".a", "a.", "a.*", "a.>", "a b", "a\tb", "\xff"} {
+		if checkSubject(bad) == nil {
+			t.Errorf("checkSubject(%q) accepted", bad)
+		}
+	}
+}
+
+func TestSubjectMatches(t *testing.T) {
+	for _, c := range []struct {
+		pattern, subject string
+		want             bool
+	}{
+		{"a", "a", true}, {"a", "a.b", false}, {"a.>", "a", false}, {"a.>", "a.b.c", true},
+		{"a.*", "a.b", true}, {"a.*", "a.b.c", false}, {"*.b", "a.b", true}, {">", "x", true},
+	} {
+		if got := subjectMatches(c.pattern, c.subject); got != c.want {
+			t.Errorf("subjectMatches(%q, %q) = %v", c.pattern, c.subject, got)
+		}
+	}
+}
+
+// TestHeaderValues: values NATS cannot carry as they are round-trip
+// through an encoded word; ordinary values travel unchanged.
+func TestHeaderValues(t *testing.T) {
+	for _, v := range []string{"plain", "", "a: b", "line1\nline2", " lead", "trail\t", "=?utf-8?b?looks-encoded?=", "cr\rlf", "ünïcode", "tab\tinside"} {
+		enc := encodeValue(v)
+		if strings.ContainsAny(enc, "\r\n") {
+			t.Errorf("encodeValue(%q) = %q holds a line break", v, enc)
+		}
+		if got := decodeValue(enc); got != v {
+			t.Errorf("round trip of %q: got %q (encoded %q)", v, got, enc)
+		}
+	}
+	if encodeValue("plain text") != "plain text" {
+		t.Error("a plain value was encoded")
+	}
+	h, id, err := toHeader(stream.Envelope{Headers: stream.Headers{"x": "1\n2"}, Key: []byte{0xff, 0}}, "text/plain", func() string { return "gen" })
+	if err != nil || id != "gen" {
+		t.Fatalf("toHeader: %v %q", err, id)
+	}
+	env := fromMsg(h, nil)
+	if env.Headers["x"] != "1\n2" || string(env.Key) != "\xff\x00" || env.Headers[stream.HeaderContentType] != "text/plain" || env.Headers[stream.HeaderID] != "gen" {
+		t.Errorf("round trip: %+v", env)
+	}
+	for _, bad := range []string{"a b", "a:b", "", "Nats-Rollup", "é"} {
+		if _, _, err := toHeader(stream.Envelope{Headers: stream.Headers{bad: "v"}}, "", func() string { return "x" }); err == nil {
+			t.Errorf("header name %q accepted", bad)
+		}
+	}
+	if e := fromMsg(natsgo.Header{"Nats-Msg-Id": {"x"}, "k": {"v", "w"}}, nil); e.Headers["Nats-Msg-Id"] != "" || e.Headers["k"] != "v" {
+		t.Errorf("fromMsg: %+v", e.Headers)
+	}
+}
+
+func TestPartitions(t *testing.T) {
+	if got := partitionsOf(1, 2, 6); len(got) != 3 || got[0] != 1 || got[1] != 3 || got[2] != 5 {
+		t.Errorf("partitionsOf(1, 2, 6) = %v", got)
+	}
+	if got := partitionsOf(3, 4, 2); got != nil {
+		t.Errorf("partitionsOf(3, 4, 2) = %v", got)
+	}
+	if partitionOf("a.b", "a.b.3") != 3 || partitionOf("a.b", "a.b") != -1 || partitionOf("a.b", "a.b.x") != -1 {
+		t.Error("partitionOf")
+	}
+}
+
+func TestWireSize(t *testing.T) {
+	h := natsgo.Header{"k": {"v"}}
+	// NATS/1.0\r\n k: v\r\n \r\n
+	if n := wireSize(h, []byte("12345")); n != len("NATS/1.0\r\nk: v\r\n\r\n")+5 {
+		t.Errorf("wireSize = %d", n)
+	}
+}
