@@ -1,0 +1,428 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"regexp"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/streambind/streambind/binder/kafka"
+	"github.com/streambind/streambind/binder/memory"
+	"github.com/streambind/streambind/binder/nats"
+	"github.com/streambind/streambind/binder/rabbit"
+	"github.com/streambind/streambind/stream"
+)
+
+// binderTypes are the binder types the command knows, as an app
+// registers them.
+func binderTypes() map[string]stream.BinderFactory {
+	return map[string]stream.BinderFactory{
+		memory.Type: memory.New,
+		kafka.Type:  kafka.New,
+		rabbit.Type: rabbit.New,
+		nats.Type:   nats.New,
+	}
+}
+
+// binding is one binding of a service, as the app would bind it.
+type binding struct {
+	name     string
+	function string // "" for an output binding of the send bridge
+	input    bool
+	// configured is false for a binding the app would bind with defaults
+	// only, of a function whose kind the configuration does not show.
+	configured   bool
+	destinations []string
+	group        string
+	binderName   string
+	binderType   string
+	contentType  string
+	consumer     stream.ConsumerConfig
+	producer     stream.ProducerConfig
+	// ext is the binder-specific section of the binding (consumer or
+	// producer side), undecoded.
+	ext map[string]any
+}
+
+// function is one bound function.
+type function struct {
+	name string
+	// kind: "supplier", "function", "consumer", or "unknown" when no
+	// binding of it is configured.
+	kind string
+}
+
+// checked is what building a service's app found: its problems (the
+// loader's first), its functions and its bindings.
+type checked struct {
+	problems  stream.ConfigErrors
+	functions []function
+	bindings  []*binding
+	binders   map[string]string // binder name → type, of the bindings
+}
+
+// errRecorded is what the recording binders return to the app in place
+// of an error they recorded themselves, structured.
+var errRecorded = errors.New("streambind: reported separately")
+
+// recorder wraps the binder factories: it records the bindings the app
+// validates (their specs) and the binders' problems one by one, with
+// their own key paths.
+type recorder struct {
+	mu      sync.Mutex
+	binders []stream.Binder
+	specs   []recorded
+	errs    stream.ConfigErrors
+}
+
+type recorded struct {
+	binderName, binderType string
+	input                  bool
+	producer               stream.ProducerSpec
+	consumer               stream.ConsumerSpec
+}
+
+// addErr records err under fallback (when it is not a ConfigError with
+// its own path).
+func (r *recorder) addErr(err error, fallback string) {
+	var ces stream.ConfigErrors
+	var ce *stream.ConfigError
+	switch {
+	case errors.As(err, &ces):
+		for _, e := range ces {
+			c := *e
+			r.errs = append(r.errs, &c)
+		}
+	case errors.As(err, &ce):
+		c := *ce
+		r.errs = append(r.errs, &c)
+	default:
+		r.errs = append(r.errs, &stream.ConfigError{Path: fallback, Msg: err.Error()})
+	}
+}
+
+func (r *recorder) wrap(f stream.BinderFactory) stream.BinderFactory {
+	return func(ctx context.Context, s stream.BinderSettings) (stream.Binder, error) {
+		b, err := f(ctx, s)
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		if err != nil {
+			r.addErr(err, "stream.binders."+s.Name)
+			// The binder's settings are wrong (reported); its bindings are
+			// still checked, by a binder of the same type with default
+			// settings.
+			b, err = f(ctx, stream.BinderSettings{Name: s.Name, Type: s.Type, Logger: s.Logger})
+			if err != nil {
+				return nil, errRecorded
+			}
+		}
+		r.binders = append(r.binders, b)
+		return &lintBinder{inner: b, name: s.Name, typ: s.Type, r: r}, nil
+	}
+}
+
+// close closes the binders the app created (none of them connected).
+func (r *recorder) close() {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	for _, b := range r.binders {
+		_ = b.Close(ctx)
+	}
+}
+
+// lintBinder stands in for a binder during a check: it records what the
+// app validates and never binds.
+type lintBinder struct {
+	inner     stream.Binder
+	name, typ string
+	r         *recorder
+}
+
+var errNoBind = errors.New("streambind: a check does not bind")
+
+func (b *lintBinder) BindProducer(context.Context, stream.ProducerSpec) (stream.Producer, error) {
+	return nil, errNoBind
+}
+
+func (b *lintBinder) BindConsumer(context.Context, stream.ConsumerSpec) (stream.Consumer, error) {
+	return nil, errNoBind
+}
+
+func (b *lintBinder) Close(ctx context.Context) error { return b.inner.Close(ctx) }
+
+func (b *lintBinder) ValidateProducer(spec stream.ProducerSpec) error {
+	b.r.mu.Lock()
+	defer b.r.mu.Unlock()
+	b.r.specs = append(b.r.specs, recorded{binderName: b.name, binderType: b.typ, producer: spec})
+	if sv, ok := b.inner.(stream.SpecValidator); ok {
+		if err := sv.ValidateProducer(spec); err != nil {
+			b.r.addErr(err, "stream."+b.typ+".bindings."+spec.Binding+".producer")
+		}
+	}
+	return nil
+}
+
+func (b *lintBinder) ValidateConsumer(spec stream.ConsumerSpec) error {
+	b.r.mu.Lock()
+	defer b.r.mu.Unlock()
+	b.r.specs = append(b.r.specs, recorded{binderName: b.name, binderType: b.typ, input: true, consumer: spec})
+	if sv, ok := b.inner.(stream.SpecValidator); ok {
+		if err := sv.ValidateConsumer(spec); err != nil {
+			b.r.addErr(err, "stream."+b.typ+".bindings."+spec.Binding+".consumer")
+		}
+	}
+	return nil
+}
+
+var bindingName = regexp.MustCompile(`^(.+)-(in|out)-(\d+)$`)
+
+// check builds s's app with stand-in functions and returns every problem
+// the loader, the app and the binders find, and the bindings.
+func check(s *service) *checked {
+	cfg := s.loaded.Stream
+	out := &checked{binders: map[string]string{}}
+	out.problems = append(out.problems, s.loadErrs...)
+
+	configured := map[string]bool{} // lower-case binding names
+	for name := range cfg.Bindings {
+		configured[strings.ToLower(name)] = true
+	}
+	def := strings.TrimSpace(cfg.Function.Definition)
+	var items []string
+	for _, it := range strings.Split(def, ";") {
+		if it = strings.TrimSpace(it); it != "" {
+			items = append(items, it)
+		}
+	}
+	if len(items) == 0 {
+		// An app with an empty definition binds its only registered
+		// function; the configured bindings say which one that would be.
+		fns := map[string]bool{}
+		for name := range cfg.Bindings {
+			if m := bindingName.FindStringSubmatch(name); m != nil {
+				fns[m[1]] = true
+			}
+		}
+		names := sortedSet(fns)
+		switch len(names) {
+		case 0:
+		case 1:
+			items = names
+		default:
+			out.problems = append(out.problems, &stream.ConfigError{Path: "stream.function.definition",
+				Origin: s.origin("stream.function"),
+				Msg:    fmt.Sprintf("is empty, but the bindings belong to %d functions (%s): list the ones to bind", len(names), strings.Join(names, ", "))})
+			items = names // their bindings are checked all the same
+		}
+	}
+
+	fns := stream.NewCatalog()
+	registered := map[string]bool{}
+	kinds := map[string]string{}
+	for _, item := range items {
+		hasIn := configured[strings.ToLower(item+"-in-0")]
+		hasOut := configured[strings.ToLower(item+"-out-0")]
+		kind := "function"
+		switch {
+		case hasIn && !hasOut:
+			kind = "consumer"
+		case hasOut && !hasIn:
+			kind = "supplier"
+		case !hasIn && !hasOut:
+			kind = "unknown"
+		}
+		kinds[item] = kind
+		out.functions = append(out.functions, function{name: item, kind: kind})
+		parts := strings.Split(item, "|")
+		for i, p := range parts {
+			p = strings.TrimSpace(p)
+			if registered[p] {
+				continue
+			}
+			registered[p] = true
+			switch {
+			case i == 0 && kind == "supplier":
+				stream.AddSupplier(fns, p, func(context.Context) ([]byte, error) { return nil, stream.Skip })
+			case i == len(parts)-1 && kind == "consumer":
+				stream.AddConsumer(fns, p, func(context.Context, [][]byte) error { return nil })
+			default:
+				stream.AddFunction(fns, p, func(context.Context, [][]byte) ([]byte, error) { return nil, stream.Skip })
+			}
+		}
+	}
+
+	rec := &recorder{}
+	defer rec.close()
+	opts := []stream.Option{stream.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))), stream.WithoutSignals()}
+	for typ, f := range binderTypes() {
+		opts = append(opts, stream.WithBinderType(typ, rec.wrap(f)))
+	}
+	// Key extractors are registered in code: every name is taken as known.
+	extractors := map[string]bool{}
+	if n := cfg.Default.Producer.PartitionKeyExtractorName; n != "" {
+		extractors[n] = true
+	}
+	for _, b := range cfg.Bindings {
+		if n := b.Producer.PartitionKeyExtractorName; n != "" {
+			extractors[n] = true
+		}
+	}
+	for n := range extractors {
+		opts = append(opts, stream.WithKeyExtractor(n, func(any, stream.Headers) (any, error) { return nil, nil }))
+	}
+	appCfg := *cfg
+	appCfg.Function.Definition = strings.Join(items, ";")
+	_, err := stream.NewApp(&appCfg, fns, opts...)
+	var appErrs stream.ConfigErrors
+	if err != nil && !errors.As(err, &appErrs) {
+		appErrs = stream.ConfigErrors{{Path: "stream", Msg: err.Error()}}
+	}
+
+	// The loader validated the configured bindings already: the app's
+	// repetition of a problem it reported is dropped.
+	loadPaths := map[string]bool{}
+	for _, e := range s.loadErrs {
+		loadPaths[strings.ToLower(e.Path)] = true
+	}
+	dup := func(p string) bool {
+		p = strings.ToLower(p)
+		if loadPaths[p] {
+			return true
+		}
+		if rest, ok := strings.CutPrefix(p, "stream.bindings."); ok {
+			if _, key, ok := strings.Cut(rest, "."); ok && loadPaths["stream.default."+key] {
+				return true
+			}
+		}
+		return false
+	}
+	for _, e := range appErrs {
+		if e.Msg == errRecorded.Error() || dup(e.Path) {
+			continue
+		}
+		out.problems = append(out.problems, e)
+	}
+	for _, e := range rec.errs {
+		if dup(e.Path) {
+			continue // a placeholder the loader could not resolve
+		}
+		e.Path, e.Origin = s.binderErrorPath(e.Path)
+		out.problems = append(out.problems, e)
+	}
+	out.problems = append(out.problems, sectionProblems(s)...)
+	for _, e := range out.problems {
+		if e.Origin == "" {
+			e.Origin = s.origin(e.Path)
+		}
+	}
+	out.problems = dedupe(out.problems)
+
+	// The bindings, from the specs the app validated.
+	bridge := map[string]bool{}
+	for _, n := range strings.Split(cfg.OutputBindings, ";") {
+		if n = strings.TrimSpace(n); n != "" {
+			bridge[strings.ToLower(n)] = true
+		}
+	}
+	byName := map[string]*binding{}
+	var order []string
+	for _, r := range rec.specs {
+		name := r.producer.Binding
+		if r.input {
+			name = r.consumer.Binding
+		}
+		key := strings.ToLower(name)
+		b := byName[key]
+		if b == nil {
+			b = &binding{name: name, input: r.input, binderName: r.binderName, binderType: r.binderType,
+				configured: configured[key] || bridge[key]}
+			if m := bindingName.FindStringSubmatch(name); m != nil && !bridge[key] {
+				b.function = m[1]
+			}
+			if r.input {
+				b.group, b.contentType, b.consumer, b.ext = r.consumer.Group, r.consumer.ContentType, r.consumer.Consumer, r.consumer.Extension
+			} else {
+				b.destinations = []string{r.producer.Destination}
+				b.contentType, b.producer, b.ext = r.producer.ContentType, r.producer.Producer, r.producer.Extension
+			}
+			byName[key] = b
+			order = append(order, key)
+			out.binders[r.binderName] = r.binderType
+		}
+		if r.input {
+			b.destinations = append(b.destinations, r.consumer.Destination)
+		}
+	}
+	for _, k := range order {
+		out.bindings = append(out.bindings, byName[k])
+	}
+	sort.SliceStable(out.bindings, func(i, j int) bool { return out.bindings[i].name < out.bindings[j].name })
+	return out
+}
+
+// binderErrorPath returns the key path and origin of a problem a binder
+// found. A binder reports the binder-specific properties of a binding
+// under the binding (stream.<type>.bindings.<b>.consumer.<key>) even when
+// the key comes from stream.<type>.default: such a problem is reported
+// once, under the default, where it was set.
+func (s *service) binderErrorPath(p string) (string, string) {
+	if o, ok := s.exactOrigin(p); ok {
+		return p, o
+	}
+	parts := strings.SplitN(p, ".", 5)
+	if len(parts) == 5 && parts[0] == "stream" && parts[2] == "bindings" {
+		side, key, _ := strings.Cut(parts[4], ".")
+		dp := "stream." + parts[1] + ".default." + side + "." + key
+		if o, ok := s.exactOrigin(dp); ok {
+			return dp, o
+		}
+		// The binding's name as the binder wrote it may differ in case.
+		for k := range s.loaded.Stream.Origins {
+			if strings.EqualFold(k, p) {
+				return p, s.loaded.Stream.Origins[k]
+			}
+		}
+	}
+	return p, s.origin(p)
+}
+
+// sectionProblems decodes the management and logging sections as an app
+// does (packages management and telemetry).
+func sectionProblems(s *service) stream.ConfigErrors {
+	var out stream.ConfigErrors
+	for _, e := range sectionErrors(s.loaded.Raw) {
+		out = append(out, &stream.ConfigError{Path: e.path, Msg: e.msg, Origin: s.origin(e.path)})
+	}
+	return out
+}
+
+// dedupe drops repeated problems (same path, origin and message), keeping
+// the first.
+func dedupe(es stream.ConfigErrors) stream.ConfigErrors {
+	seen := map[string]bool{}
+	out := es[:0:0]
+	for _, e := range es {
+		k := strings.ToLower(e.Path) + "\x00" + e.Origin + "\x00" + e.Msg
+		if seen[k] {
+			continue
+		}
+		seen[k] = true
+		out = append(out, e)
+	}
+	return out
+}
+
+func sortedSet(m map[string]bool) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}

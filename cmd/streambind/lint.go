@@ -1,0 +1,438 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/streambind/streambind/binder/kafka"
+	"github.com/streambind/streambind/binder/props"
+	"github.com/streambind/streambind/binder/rabbit"
+	"github.com/streambind/streambind/redact"
+)
+
+// problem is one finding of lint.
+type problem struct {
+	loc     location
+	key     string
+	msg     string
+	warning bool
+}
+
+func (p problem) less(q problem) bool {
+	if p.loc.file != q.loc.file {
+		return p.loc.file < q.loc.file
+	}
+	if p.loc.line != q.loc.line {
+		return p.loc.line < q.loc.line
+	}
+	if p.key != q.key {
+		return p.key < q.key
+	}
+	return p.msg < q.msg
+}
+
+// text is the problem as a line: "file:line: key: message".
+func (p problem) text() string {
+	var b strings.Builder
+	b.WriteString(p.loc.file)
+	if p.loc.line > 0 {
+		b.WriteString(":" + strconv.Itoa(p.loc.line))
+	}
+	b.WriteString(": ")
+	if p.key != "" {
+		b.WriteString(p.key + ": ")
+	}
+	if p.warning {
+		b.WriteString("warning: ")
+	}
+	b.WriteString(p.msg)
+	if p.loc.env != "" {
+		b.WriteString(" (env " + p.loc.env + ")")
+	}
+	return b.String()
+}
+
+// github is the problem as a GitHub Actions workflow command.
+func (p problem) github() string {
+	level := "error"
+	if p.warning {
+		level = "warning"
+	}
+	props := "file=" + ghProperty(p.loc.file)
+	if p.loc.line > 0 {
+		props += ",line=" + strconv.Itoa(p.loc.line)
+	}
+	msg := p.msg
+	if p.key != "" {
+		msg = p.key + ": " + msg
+	}
+	if p.loc.env != "" {
+		msg += " (env " + p.loc.env + ")"
+	}
+	return "::" + level + " " + props + "::" + ghData(msg)
+}
+
+// ghData escapes a workflow command's message.
+func ghData(s string) string {
+	return strings.NewReplacer("%", "%25", "\r", "%0D", "\n", "%0A").Replace(s)
+}
+
+// ghProperty escapes a workflow command's property value.
+func ghProperty(s string) string {
+	return strings.NewReplacer("%", "%25", "\r", "%0D", "\n", "%0A", ":", "%3A", ",", "%2C").Replace(s)
+}
+
+// system is the services given, each checked.
+type system struct {
+	services []*checkedService
+}
+
+type checkedService struct {
+	*service
+	*checked
+}
+
+// loadSystem loads and checks every path; a path that cannot be read is
+// returned in bad.
+func loadSystem(e *runEnv, paths []string, profiles []string) (*system, []error) {
+	if len(paths) == 0 {
+		paths = []string{"."}
+	}
+	sys := &system{}
+	var bad []error
+	for _, p := range paths {
+		s, err := loadService(e, p, profiles)
+		if err != nil {
+			bad = append(bad, err)
+			continue
+		}
+		sys.services = append(sys.services, &checkedService{service: s, checked: check(s)})
+	}
+	return sys, bad
+}
+
+func newLintCmd(e *runEnv) *cobra.Command {
+	var lf loadFlags
+	var format string
+	var strict bool
+	cmd := &cobra.Command{
+		Use:   "lint [PATH...]",
+		Short: "Validate services' configuration without connecting to anything",
+		Long: `lint validates the configuration of one or more services, read as an app
+reads it (--profile, environment overrides, placeholders), without
+connecting to anything: every key, type and placeholder, the binder-specific
+properties (each binder's own validator), the management and logging
+sections, and the consistency of the bindings within and across the
+services given (dlq on an anonymous consumer, partitioned consumers that
+do not fit their producers, required-groups nobody reads).
+
+A PATH is an application.yaml (or .yml) or a directory holding one; the
+default is the working directory. Functions are not registered in a lint
+run: each function of the definition is checked as the kind its
+configured bindings show.
+
+One line per problem, sorted: "file:line: key: message" ("warning: " before
+the message of a warning). Exit status 1 when there is an error (or, with
+--strict, a warning), 0 when clean, 2 for bad usage.`,
+		Example: `  streambind lint
+  streambind lint --profile kafka .
+  streambind lint orders/application.yaml payments/ shipping/
+  streambind lint --format github services/*/   # annotations in a GitHub Actions job`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			var gh bool
+			switch format {
+			case "text":
+			case "github":
+				gh = true
+			default:
+				return usage("--format: want text or github, got %q", format)
+			}
+			sys, bad := loadSystem(e, args, lf.profiles(cmd))
+			probs := sys.lint()
+			code := printProblems(cmd.OutOrStdout(), probs, gh, strict)
+			for _, err := range bad {
+				fmt.Fprintf(e.stderr, "streambind: %v\n", err)
+				code = exitFailure
+			}
+			if code != exitOK {
+				return silent(code)
+			}
+			return nil
+		},
+	}
+	lf.add(cmd)
+	cmd.Flags().StringVar(&format, "format", "text", "output format: text or github (GitHub Actions annotations)")
+	cmd.Flags().BoolVar(&strict, "strict", false, "fail (exit status 1) on warnings too")
+	return cmd
+}
+
+// printProblems writes the problems, sorted, and returns the exit status.
+func printProblems(w io.Writer, probs []problem, gh, strict bool) int {
+	sort.SliceStable(probs, func(i, j int) bool { return probs[i].less(probs[j]) })
+	code := exitOK
+	last := ""
+	for _, p := range probs {
+		line := p.text()
+		if gh {
+			line = p.github()
+		}
+		if line == last {
+			continue
+		}
+		last = line
+		fmt.Fprintln(w, line)
+		if !p.warning || strict {
+			code = exitFailure
+		}
+	}
+	return code
+}
+
+// lint returns every problem of every service, and those between them.
+func (sys *system) lint() []problem {
+	var out []problem
+	for _, s := range sys.services {
+		for _, e := range s.problems {
+			out = append(out, problem{loc: s.locate(e.Origin), key: e.Path, msg: redact.String(e.Msg)})
+		}
+	}
+	out = append(out, sys.consistency()...)
+	return out
+}
+
+// endpoint is a binding of a service.
+type endpoint struct {
+	svc *checkedService
+	b   *binding
+}
+
+// ref names a binding for messages: "binding" within the service of
+// from, else "service/binding", with the file:line it was configured at.
+func (ep endpoint) ref(from *checkedService) string {
+	name := ep.b.name
+	if from != ep.svc {
+		name = ep.svc.name + "/" + name
+	}
+	l := ep.svc.locate(ep.svc.origin("stream.bindings." + ep.b.name))
+	if l.line > 0 {
+		return fmt.Sprintf("%s (%s:%d)", name, l.file, l.line)
+	}
+	return name
+}
+
+// keyProblem is a problem about key (below a binding, "consumer.dlq") of
+// ep: reported where the key was set, the binding's own key or
+// stream.default's, else at the binding.
+func (ep endpoint) keyProblem(key, msg string, warning bool) problem {
+	s := ep.svc
+	path := "stream.bindings." + ep.b.name + "." + key
+	if o, ok := s.exactOrigin(path); ok {
+		return problem{loc: s.locate(o), key: path, msg: msg, warning: warning}
+	}
+	if o, ok := s.exactOrigin("stream.default." + key); ok {
+		return problem{loc: s.locate(o), key: "stream.default." + key, msg: "binding " + ep.b.name + ": " + msg, warning: warning}
+	}
+	return problem{loc: s.locate(s.origin(path)), key: path, msg: msg, warning: warning}
+}
+
+// destKey identifies a destination system-wide: binder type and name.
+type destKey struct{ typ, name string }
+
+// endpoints returns the configured producers and consumers of every
+// destination.
+func (sys *system) endpoints() (producers, consumers map[destKey][]endpoint) {
+	producers, consumers = map[destKey][]endpoint{}, map[destKey][]endpoint{}
+	for _, s := range sys.services {
+		for _, b := range s.bindings {
+			if !b.configured {
+				continue
+			}
+			for _, d := range b.destinations {
+				k := destKey{b.binderType, d}
+				if b.input {
+					consumers[k] = append(consumers[k], endpoint{s, b})
+				} else {
+					producers[k] = append(producers[k], endpoint{s, b})
+				}
+			}
+		}
+	}
+	return producers, consumers
+}
+
+// consistency checks the bindings against each other.
+func (sys *system) consistency() []problem {
+	var out []problem
+	producers, consumers := sys.endpoints()
+
+	// dlq on an anonymous consumer.
+	for _, s := range sys.services {
+		for _, b := range s.bindings {
+			if b.configured && b.input && b.consumer.DLQ && b.group == "" {
+				out = append(out, endpoint{s, b}.keyProblem("consumer.dlq",
+					"dlq needs a consumer group: the failed messages of an anonymous consumer are dropped, not dead-lettered (set group)", false))
+			}
+		}
+	}
+
+	for _, k := range sortedDestKeys(producers) {
+		ps := producers[k]
+		// Producers that disagree on the partition count.
+		counts := map[int]bool{}
+		for _, p := range ps {
+			counts[p.b.producer.PartitionCount] = true
+		}
+		if len(counts) > 1 {
+			for _, p := range ps {
+				var others []string
+				for _, q := range ps {
+					if q.b.producer.PartitionCount != p.b.producer.PartitionCount {
+						others = append(others, fmt.Sprintf("%s with %d", q.ref(p.svc), q.b.producer.PartitionCount))
+					}
+				}
+				out = append(out, p.keyProblem("producer.partition-count", fmt.Sprintf(
+					"is %d, but %s also sends to %s: producers of one destination must agree on its partitions",
+					p.b.producer.PartitionCount, strings.Join(others, ", "), k.name), false))
+			}
+		}
+		// Partitioned consumers that do not fit the producers.
+		for _, c := range consumers[k] {
+			if !c.b.consumer.Partitioned {
+				continue
+			}
+			n := c.b.consumer.InstanceCount
+			for _, p := range ps {
+				pc := p.b.producer.PartitionCount
+				switch {
+				case k.typ == kafka.Type:
+					// Kafka gives each partition to one member of the group.
+					if p.b.producer.IsPartitioned() && pc < n {
+						out = append(out, c.keyProblem("consumer.instance-count", fmt.Sprintf(
+							"is %d, but %s sends to %s with partition-count %d: Kafka gives each partition to one instance, so %d of the %d instances receive nothing",
+							n, p.ref(c.svc), k.name, pc, n-pc, n), false))
+					}
+				case !p.b.producer.IsPartitioned() && n > 1:
+					out = append(out, c.keyProblem("consumer.partitioned", fmt.Sprintf(
+						"is true with instance-count %d, but %s sends to %s unpartitioned: every message goes to partition 0, so %s nothing",
+						n, p.ref(c.svc), k.name, span("instance", 1, n-1, "receives", "receive")), false))
+				case p.b.producer.IsPartitioned() && pc < n:
+					out = append(out, c.keyProblem("consumer.instance-count", fmt.Sprintf(
+						"is %d, but %s sends to %s with partition-count %d: %s nothing",
+						n, p.ref(c.svc), k.name, pc, span("instance", pc, n-1, "receives", "receive")), false))
+				case p.b.producer.IsPartitioned() && pc > n && k.typ == rabbit.Type:
+					out = append(out, c.keyProblem("consumer.instance-count", fmt.Sprintf(
+						"is %d, but %s sends to %s with partition-count %d: on RabbitMQ partition p goes to the queue of instance p, so %s no instance",
+						n, p.ref(c.svc), k.name, pc, span("partition", n, pc-1, "reaches", "reach")), false))
+				}
+			}
+		}
+		// Groups provisioned that nobody reads.
+		for _, p := range ps {
+			for _, g := range p.b.producer.RequiredGroups {
+				if g = strings.TrimSpace(g); g == "" || groupRead(k, g, consumers[k], sys, k.typ) {
+					continue
+				}
+				out = append(out, p.keyProblem("producer.required-groups", fmt.Sprintf(
+					"provisions group %q on %s, but no consumer of the services given reads it: its messages pile up (lint the consuming service together with this one)",
+					g, k.name), true))
+			}
+		}
+	}
+	return out
+}
+
+// span names the items lo..hi with the verb that fits: "instance 3
+// receives", "instances 2..3 receive".
+func span(noun string, lo, hi int, one, many string) string {
+	if lo == hi {
+		return fmt.Sprintf("%s %d %s", noun, lo, one)
+	}
+	return fmt.Sprintf("%ss %d..%d %s", noun, lo, hi, many)
+}
+
+// groupRead reports whether some consumer reads group g of destination k:
+// a consumer of k with group g, or on RabbitMQ any consumer of the queue
+// <destination>.<g>.
+func groupRead(k destKey, g string, cs []endpoint, sys *system, typ string) bool {
+	for _, c := range cs {
+		if c.b.group == g && !(typ == rabbit.Type && groupOnly(c.b)) {
+			return true
+		}
+	}
+	if typ != rabbit.Type {
+		return false
+	}
+	queue := k.name + "." + g
+	for _, s := range sys.services {
+		for _, b := range s.bindings {
+			if b.configured && b.input && b.binderType == typ && rabbitQueue(b, "") == queue {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// groupOnly reports whether a RabbitMQ consumer's queue is named by its
+// group alone (queue-name-group-only).
+func groupOnly(b *binding) bool {
+	return extBool(b.ext, "queue-name-group-only")
+}
+
+// rabbitQueue returns the queue a RabbitMQ consumer reads for destination
+// d (its first when ""): <destination>.<group>, or <group> with
+// queue-name-group-only; "" for an anonymous consumer.
+func rabbitQueue(b *binding, d string) string {
+	if b.group == "" {
+		return ""
+	}
+	if groupOnly(b) {
+		return b.group
+	}
+	if d == "" && len(b.destinations) > 0 {
+		d = b.destinations[0]
+	}
+	return d + "." + b.group
+}
+
+// extBool reads a boolean binder-specific property, false when unset or
+// invalid (the binder's validator reports it).
+func extBool(ext map[string]any, key string) bool {
+	for k, v := range ext {
+		if props.Norm(k) == props.Norm(key) {
+			b, err := props.Bool(v)
+			return err == nil && b
+		}
+	}
+	return false
+}
+
+// extString reads a string binder-specific property.
+func extString(ext map[string]any, key string) string {
+	for k, v := range ext {
+		if props.Norm(k) == props.Norm(key) {
+			s, _ := v.(string)
+			return s
+		}
+	}
+	return ""
+}
+
+func sortedDestKeys[V any](m map[destKey]V) []destKey {
+	out := make([]destKey, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].typ != out[j].typ {
+			return out[i].typ < out[j].typ
+		}
+		return out[i].name < out[j].name
+	})
+	return out
+}

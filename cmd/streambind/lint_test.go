@@ -1,0 +1,252 @@
+package main
+
+import (
+	"strings"
+	"testing"
+)
+
+// demoDir is the module root, which holds the demo's configuration.
+const demoDir = "../.."
+
+func TestLintDemoIsClean(t *testing.T) {
+	for _, profile := range []string{"", "kafka", "rabbit"} {
+		t.Run("profile="+profile, func(t *testing.T) {
+			r := runIn(t, demoDir, nil, "lint", "--profile", profile)
+			if r.code != exitOK || r.stdout != "" || r.stderr != "" {
+				t.Errorf("exit status %d, stdout %q, stderr %q; want 0 and nothing", r.code, r.stdout, r.stderr)
+			}
+		})
+	}
+}
+
+func TestLintValid(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		env  []string
+		args []string
+	}{
+		{"defaults", nil, []string{"lint", "valid"}},
+		{"file", nil, []string{"lint", "valid/application.yaml"}},
+		{"kafka profile and placeholders", []string{"BINDER=kafka", "KAFKA_BROKERS=k1:9092,k2:9092", "INSTANCE=1"}, []string{"lint", "--profile", "kafka", "valid"}},
+		{"profile from the environment", []string{"SPRING_PROFILES_ACTIVE=kafka", "BINDER=kafka"}, []string{"lint", "valid"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := runIn(t, "testdata/lint", tc.env, tc.args...)
+			if r.code != exitOK || r.stdout != "" || r.stderr != "" {
+				t.Errorf("exit status %d, stdout %q, stderr %q; want 0 and nothing", r.code, r.stdout, r.stderr)
+			}
+		})
+	}
+}
+
+// brokenLines are the problems of testdata/lint/broken, as lint prints them.
+var brokenLines = []string{
+	`broken/application.yaml:11: stream.binders.kafka.environment.brokers: environment variable KAFKA_BROKERS is not set (placeholder ${KAFKA_BROKERS}; write ${KAFKA_BROKERS:default} to give a default)`,
+	`broken/application.yaml:12: stream.binders.kafka.environment.bogus-key: unknown key (known: brokers, client-id, required-acks, auto-create-topics, auto-add-partitions, min-partition-count, replication-factor, dial-timeout, heartbeat-interval, session-timeout, rebalance-timeout, close-timeout, health-interval, health-timeout, lag-interval, tls, sasl)`,
+	`broken/application.yaml:19: stream.bindings.produce-out-0.producer.required-groups: warning: provisions group "nobody" on events, but no consumer of the services given reads it: its messages pile up (lint the consuming service together with this one)`,
+	`broken/application.yaml:25: stream.bindings.consume-in-0.consumer.instance-count: is 4, but produce-out-0 (broken/application.yaml:14) sends to events with partition-count 2: Kafka gives each partition to one instance, so 2 of the 4 instances receive nothing`,
+	`broken/application.yaml:26: stream.bindings.consume-in-0.consumer.concurrency: expected an integer, got "many"`,
+	`broken/application.yaml:27: stream.bindings.consume-in-0.consumer.max-attempts: must not be 0: 0 stands for "not set" (leave the key out to get the default)`,
+	`broken/application.yaml:31: stream.bindings.audit-in-0.consumer.dlq: dlq needs a consumer group: the failed messages of an anonymous consumer are dropped, not dead-lettered (set group)`,
+	`broken/application.yaml:32: stream.bindings.other-in-0: binding of no bound function (bound bindings: audit-in-0, audittrail, consume-in-0, produce-out-0)`,
+	`broken/application.yaml:36: stream.bindings.audittrail.producer.partition-key-expression: partition key expression "body.id": want payload.<field.path>, headers.<name> or key`,
+	`broken/application.yaml:40: stream.kafka.default.consumer.nonsense: unknown key (known: start-offset, reset-offsets, dlq-name, max-wait, max-bytes, queue-capacity, batch-size, redelivery-delay)`,
+	`broken/application.yaml:44: stream.kafka.bindings.produce-out-0.producer.batch-size: must be at least 1, got 0`,
+	`broken/application.yaml:45: stream.kafka.bindings.produce-out-0.producer.partition-key-expression: unknown key (known: batch-timeout, batch-size, batch-bytes, compression, write-timeout, send-attempts)`,
+	`broken/application.yaml:46: stream.bogus: unknown key (known keys: binders, bindings, default, default-binder, dynamic-destination-cache-size, dynamic-destinations, function, output-bindings, shutdown-timeout; or a binder-specific section with binder, bindings, default)`,
+	`broken/application.yaml:48: logging.level: want debug, info, warn or error, got "loud"`,
+	`broken/application.yaml:51: management.server.max-connections: must be at least 1, got 0`,
+}
+
+func TestLintBroken(t *testing.T) {
+	r := runIn(t, "testdata/lint", nil, "lint", "broken")
+	if r.code != exitFailure {
+		t.Errorf("exit status %d, want 1", r.code)
+	}
+	assertLines(t, r.lines(), brokenLines)
+	if r.stderr != "" {
+		t.Errorf("stderr %q, want nothing", r.stderr)
+	}
+}
+
+func TestLintBrokenGitHub(t *testing.T) {
+	r := runIn(t, "testdata/lint", nil, "lint", "--format", "github", "broken/application.yaml")
+	if r.code != exitFailure {
+		t.Errorf("exit status %d, want 1", r.code)
+	}
+	var want []string
+	for _, l := range brokenLines {
+		// "file:line: key: message" → "::error file=F,line=L::key: message"
+		file, rest, _ := strings.Cut(l, ":")
+		line, msg, _ := strings.Cut(rest, ": ")
+		level := "error"
+		if strings.Contains(msg, ": warning: ") {
+			level, msg = "warning", strings.Replace(msg, ": warning: ", ": ", 1)
+		}
+		want = append(want, "::"+level+" file="+file+",line="+line+"::"+msg)
+	}
+	assertLines(t, r.lines(), want)
+}
+
+// Problems set by a profile file and by the environment are reported
+// where they were set.
+func TestLintProfileAndEnvironment(t *testing.T) {
+	env := []string{"KAFKA_BROKERS=localhost:9092", "STREAM_BINDINGS_CONSUME_IN_0_CONSUMER_CONCURRENCY=0"}
+	r := runIn(t, "testdata/lint", env, "lint", "--profile", "prod", "broken")
+	if r.code != exitFailure {
+		t.Errorf("exit status %d, want 1", r.code)
+	}
+	got := r.lines()
+	want := []string{
+		`broken/application-prod.yaml:4: stream.default.consumer.back-off-multiplier: must be at least 1.0, got 0.5`,
+		`broken/application.yaml: stream.bindings.consume-in-0.consumer.concurrency: must not be 0: 0 stands for "not set" (leave the key out to get the default) (env STREAM_BINDINGS_CONSUME_IN_0_CONSUMER_CONCURRENCY)`,
+	}
+	if len(got) < 2 {
+		t.Fatalf("output:\n%s", r.stdout)
+	}
+	assertLines(t, got[:2], want)
+	// The placeholder is set now, and the bad concurrency of the file is
+	// overridden by the environment's.
+	for _, l := range got {
+		if strings.Contains(l, "KAFKA_BROKERS is not set") || strings.Contains(l, `"many"`) {
+			t.Errorf("unexpected line %q", l)
+		}
+	}
+	if len(got) != len(brokenLines) {
+		t.Errorf("%d lines, want %d:\n%s", len(got), len(brokenLines), r.stdout)
+	}
+}
+
+func TestLintPartitionsAcrossServices(t *testing.T) {
+	r := runIn(t, "testdata/lint/partitions", nil, "lint", "producer", "consumer/application.yaml")
+	if r.code != exitFailure {
+		t.Errorf("exit status %d, want 1", r.code)
+	}
+	assertLines(t, r.lines(), []string{
+		`consumer/application.yaml:14: stream.bindings.work-in-0.consumer.instance-count: is 3, but producer/emit-out-0 (producer/application.yaml:9) sends to jobs with partition-count 4: on RabbitMQ partition p goes to the queue of instance p, so partition 3 reaches no instance`,
+		`consumer/application.yaml:14: stream.bindings.work-in-0.consumer.instance-count: is 3, but producer/emitMore-out-0 (producer/application.yaml:15) sends to jobs with partition-count 2: instance 2 receives nothing`,
+		`consumer/application.yaml:19: stream.bindings.task-in-0.consumer.partitioned: is true with instance-count 2, but producer/emitPlain-out-0 (producer/application.yaml:20) sends to tasks unpartitioned: every message goes to partition 0, so instance 1 receives nothing`,
+		`producer/application.yaml:13: stream.bindings.emit-out-0.producer.partition-count: is 4, but emitMore-out-0 (producer/application.yaml:15) with 2 also sends to jobs: producers of one destination must agree on its partitions`,
+		`producer/application.yaml:19: stream.bindings.emitMore-out-0.producer.partition-count: is 2, but emit-out-0 (producer/application.yaml:9) with 4 also sends to jobs: producers of one destination must agree on its partitions`,
+	})
+}
+
+// A group provisioned by required-groups that no consumer of the services
+// given reads is a warning: the consumer may be in a service not given.
+func TestLintRequiredGroupsWarning(t *testing.T) {
+	producer := `
+stream:
+  function:
+    definition: emit
+  bindings:
+    emit-out-0:
+      destination: jobs
+      producer:
+        required-groups: workers
+`
+	consumer := `
+stream:
+  function:
+    definition: work
+  bindings:
+    work-in-0:
+      destination: jobs
+      group: workers
+`
+	dir := writeFiles(t, map[string]string{"producer/application.yaml": producer, "consumer/application.yml": consumer})
+	warning := `producer/application.yaml:9: stream.bindings.emit-out-0.producer.required-groups: warning: provisions group "workers" on jobs, but no consumer of the services given reads it: its messages pile up (lint the consuming service together with this one)`
+
+	r := runIn(t, dir, nil, "lint", "producer")
+	if r.code != exitOK {
+		t.Errorf("alone: exit status %d, want 0 (a warning)", r.code)
+	}
+	assertLines(t, r.lines(), []string{warning})
+
+	r = runIn(t, dir, nil, "lint", "--strict", "producer")
+	if r.code != exitFailure {
+		t.Errorf("alone, --strict: exit status %d, want 1", r.code)
+	}
+
+	r = runIn(t, dir, nil, "lint", "--strict", "producer", "consumer")
+	if r.code != exitOK || r.stdout != "" {
+		t.Errorf("together: exit status %d, output %q; want 0 and nothing", r.code, r.stdout)
+	}
+}
+
+// Functions are not registered in a lint run: every function of the
+// definition is taken as registered, with the kind its bindings show.
+func TestLintFunctionsAreNotRequired(t *testing.T) {
+	dir := writeFiles(t, map[string]string{"application.yaml": `
+stream:
+  function:
+    definition: source;transform|enrich;sink
+  default:
+    consumer:
+      batch-mode: true
+  bindings:
+    source-out-0: {destination: a}
+    transform|enrich-in-0: {destination: a, group: t}
+    transform|enrich-out-0: {destination: b}
+    sink-in-0: {destination: b, group: s}
+`})
+	r := runIn(t, dir, nil, "lint")
+	if r.code != exitOK || r.stdout != "" {
+		t.Errorf("exit status %d, output %q; want 0 and nothing", r.code, r.stdout)
+	}
+}
+
+func TestLintEmptyDefinition(t *testing.T) {
+	dir := writeFiles(t, map[string]string{
+		"one/application.yaml": "stream:\n  bindings:\n    work-in-0:\n      group: g\n",
+		"two/application.yaml": "stream:\n  bindings:\n    work-in-0:\n      group: g\n    other-out-0:\n      destination: x\n",
+	})
+	r := runIn(t, dir, nil, "lint", "one")
+	if r.code != exitOK || r.stdout != "" {
+		t.Errorf("one function: exit status %d, output %q; want 0 and nothing", r.code, r.stdout)
+	}
+	r = runIn(t, dir, nil, "lint", "two")
+	if r.code != exitFailure {
+		t.Errorf("two functions: exit status %d, want 1", r.code)
+	}
+	assertLines(t, r.lines(), []string{
+		"two/application.yaml:1: stream.function.definition: is empty, but the bindings belong to 2 functions (other, work): list the ones to bind",
+	})
+}
+
+func TestLintUnreadablePath(t *testing.T) {
+	dir := writeFiles(t, map[string]string{"empty/README": "no configuration here"})
+	r := runIn(t, dir, nil, "lint", "missing", "empty")
+	if r.code != exitFailure {
+		t.Errorf("exit status %d, want 1", r.code)
+	}
+	for _, want := range []string{"missing: no such file or directory", "empty: no application.yaml or application.yml in this directory"} {
+		if !strings.Contains(r.stderr, want) {
+			t.Errorf("stderr %q does not contain %q", r.stderr, want)
+		}
+	}
+}
+
+// Secrets in a value lint shows are redacted.
+func TestLintRedactsSecrets(t *testing.T) {
+	dir := writeFiles(t, map[string]string{"application.yaml": `
+stream:
+  function:
+    definition: work
+  default-binder: rabbit
+  binders:
+    rabbit:
+      type: rabbit
+      environment:
+        addresses: amqp://user:s3cr3t@host:5672
+        password: [s3cr3t-too]
+  bindings:
+    work-in-0: {group: g}
+`})
+	r := runIn(t, dir, nil, "lint")
+	if r.code != exitFailure {
+		t.Errorf("exit status %d, want 1: %s", r.code, r.stdout)
+	}
+	if strings.Contains(r.stdout, "s3cr3t") {
+		t.Errorf("a secret in the output:\n%s", r.stdout)
+	}
+}

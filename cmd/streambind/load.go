@@ -1,0 +1,189 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/streambind/streambind/config"
+	"github.com/streambind/streambind/stream"
+)
+
+// loadFlags are the flags every subcommand that reads configuration has.
+type loadFlags struct {
+	profile string
+}
+
+func (f *loadFlags) add(cmd *cobra.Command) {
+	cmd.Flags().StringVar(&f.profile, "profile", "",
+		"profiles to activate, comma-separated (application-<profile>.yaml); default: STREAM_PROFILES_ACTIVE, else SPRING_PROFILES_ACTIVE")
+}
+
+// profiles returns the profiles to give the loader: nil (the environment
+// decides, as in an app) unless --profile was given.
+func (f *loadFlags) profiles(cmd *cobra.Command) []string {
+	if !cmd.Flags().Changed("profile") {
+		return nil
+	}
+	out := []string{}
+	for _, p := range strings.Split(f.profile, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// service is one service's configuration, loaded.
+type service struct {
+	// path is the PATH as given; dir is the directory of its files as
+	// shown in messages (relative when PATH was).
+	path, dir string
+	// base is the base file's name ("application.yaml"); "" when the
+	// directory holds none.
+	base   string
+	name   string
+	loaded *config.Loaded
+	// loadErrs are the loader's problems.
+	loadErrs stream.ConfigErrors
+}
+
+// loadService loads the configuration at path (a file or a directory),
+// resolving a relative path against e.dir.
+func loadService(e *runEnv, path string, profiles []string) (*service, error) {
+	if path == "" {
+		path = "."
+	}
+	abs := path
+	if !filepath.IsAbs(abs) && e.dir != "" {
+		abs = filepath.Join(e.dir, abs)
+	}
+	st, err := os.Stat(abs)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("%s: no such file or directory", path)
+		}
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	s := &service{path: path}
+	opts := config.Options{Profiles: profiles, Env: e.env}
+	if e.env == nil {
+		opts.Env = []string{}
+	}
+	absDir := abs
+	if st.IsDir() {
+		s.dir = path
+		opts.Dir = abs
+		for _, f := range []string{config.DefaultFile, "application.yml"} {
+			if fi, err := os.Stat(filepath.Join(abs, f)); err == nil && !fi.IsDir() {
+				s.base = f
+				break
+			}
+		}
+		if s.base == "" {
+			return nil, fmt.Errorf("%s: no %s or application.yml in this directory", path, config.DefaultFile)
+		}
+		opts.File = s.base
+	} else {
+		s.dir = filepath.Dir(path)
+		s.base = filepath.Base(path)
+		absDir = filepath.Dir(abs)
+		opts.Dir = absDir
+		opts.File = s.base
+	}
+	loaded, err := config.Load(opts)
+	var ces stream.ConfigErrors
+	switch {
+	case err == nil:
+	case errors.As(err, &ces):
+		s.loadErrs = ces
+	default:
+		s.loadErrs = stream.ConfigErrors{{Path: s.base, Msg: err.Error()}}
+	}
+	if loaded == nil {
+		loaded = &config.Loaded{Stream: &stream.Config{}, Raw: map[string]any{}}
+	}
+	s.loaded = loaded
+	s.name = applicationName(loaded.Raw)
+	if s.name == "" {
+		if a, err := filepath.Abs(absDir); err == nil {
+			absDir = a
+		}
+		s.name = filepath.Base(absDir)
+	}
+	return s, nil
+}
+
+// applicationName returns spring.application.name, if set.
+func applicationName(raw map[string]any) string {
+	m, _ := raw["spring"].(map[string]any)
+	app, _ := m["application"].(map[string]any)
+	name, _ := app["name"].(string)
+	return strings.TrimSpace(name)
+}
+
+// file returns the path of one of the service's files as shown in
+// messages: its name (from an origin) joined to the service's directory.
+func (s *service) file(name string) string {
+	if name == "" {
+		name = s.base
+	}
+	if s.dir == "" || s.dir == "." {
+		return name
+	}
+	return filepath.Join(s.dir, name)
+}
+
+// location is where a problem was set: a file and a line (0 if unknown),
+// and for a value from the environment its variable.
+type location struct {
+	file string
+	line int
+	env  string
+}
+
+var fileLine = regexp.MustCompile(`^(.+):(\d+)$`)
+
+// locate turns an origin ("application.yaml:12", "env NAME", "") into a
+// location in s's files.
+func (s *service) locate(origin string) location {
+	if name, ok := strings.CutPrefix(origin, "env "); ok {
+		return location{file: s.file(""), env: name}
+	}
+	if m := fileLine.FindStringSubmatch(origin); m != nil {
+		n, _ := strconv.Atoi(m[2])
+		return location{file: s.file(m[1]), line: n}
+	}
+	return location{file: s.file("")}
+}
+
+// origin returns where key path p, or its nearest parent that has one,
+// was set; "" when nothing on the way was.
+func (s *service) origin(p string) string {
+	origins := s.loaded.Stream.Origins
+	p = strings.ToLower(p)
+	for p != "" {
+		if o, ok := origins[p]; ok {
+			return o
+		}
+		i := strings.LastIndexAny(p, ".[")
+		if i < 0 {
+			break
+		}
+		p = p[:i]
+	}
+	return ""
+}
+
+// exactOrigin returns the origin of p itself.
+func (s *service) exactOrigin(p string) (string, bool) {
+	o, ok := s.loaded.Stream.Origins[strings.ToLower(p)]
+	return o, ok
+}

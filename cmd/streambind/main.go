@@ -1,0 +1,199 @@
+// Command streambind checks, draws and explains streambind services from
+// their configuration, and runs a local Kafka-protocol broker for
+// development.
+//
+//	streambind lint [PATH...]            # validate configurations, without connecting
+//	streambind graph [PATH...]           # the topology, as Mermaid, DOT or JSON
+//	streambind config [PATH]             # the effective configuration, with origins
+//	streambind kafka serve --port 9092   # a local Kafka broker (kfake)
+//
+// A PATH is an application.yaml (or .yml) file or a directory holding one;
+// the default is the working directory. Every subcommand reads a
+// configuration exactly as an app does with package config: the profile
+// files of --profile (else STREAM_PROFILES_ACTIVE, else
+// SPRING_PROFILES_ACTIVE) merged over the base file, environment
+// overrides (STREAM_BINDINGS_X_IN_0_GROUP=...) and ${VAR:default}
+// placeholders. Binder types kafka, rabbit, memory and nats are known.
+//
+// # lint
+//
+// lint reports every problem an app would report at start-up, and more,
+// without connecting to anything: unknown keys, bad values and types,
+// unset placeholders, unknown binder types, binder-specific properties
+// (each binder's own validator), the management and logging sections, and
+// the consistency of bindings within and across the services given:
+//
+//   - dlq on an anonymous consumer (no group): failed messages would be
+//     dropped, not dead-lettered;
+//   - a partitioned consumer whose instance-count does not fit the
+//     partition-count of the producers of its destination (instances that
+//     receive nothing; on RabbitMQ, partitions routed to no queue);
+//     producers of one destination that disagree on partition-count;
+//   - (a warning) a group that producer.required-groups provisions but no
+//     consumer of the services given reads: its queue only grows.
+//
+// Functions are not registered in a lint run. lint builds the app with a
+// stand-in for every function the definition names, of the kind its
+// configured bindings show (a consumer when only <fn>-in-0 is configured,
+// a supplier when only <fn>-out-0 is, else a function), so that the
+// bindings are checked by the app's own code (stream.NewApp: binders,
+// defaults, expressions, binding names) and by the binders' validators,
+// and never reported as "function not registered". What only code can
+// tell is not checked: a function's types, a key extractor's existence.
+//
+// Output: one line per problem, sorted, "file:line: key: message" (a
+// problem with no line names the file; one set by an environment variable
+// ends with "(env NAME)"); warnings read "file:line: key: warning:
+// message". --format github prints GitHub Actions annotations instead
+// (::error file=F,line=L::key: message). The exit status is 1 when there
+// is an error (or, with --strict, a warning), else 0.
+//
+// # graph
+//
+// graph draws the services, functions, bindings, destinations, groups,
+// dead-letter destinations and binders of the configurations given, with
+// producers joined to consumers across services by binder type and
+// destination. A service is named by spring.application.name, else by the
+// directory of its file. --format mermaid (default), dot or json. It also
+// reports what only a system-wide view shows: destinations produced but
+// never consumed, consumed but never produced, dead-letter destinations
+// nobody reads, and producers and consumers whose partitioning disagrees;
+// on stderr (one "note: " line each), or under "findings" in the JSON.
+//
+// # config
+//
+// config prints the effective configuration, every value with its origin
+// (file:line, env NAME, or default), secrets redacted (package redact).
+//
+// # kafka serve
+//
+// kafka serve runs a Kafka-protocol broker (the kfake cluster the tests
+// use) on 127.0.0.1:PORT until SIGINT or SIGTERM, so that a service runs
+// with binder kafka on a laptop without Kafka installed.
+//
+// Every subcommand has --help with an example. Exit status: 0 on success
+// and for --help, 1 on failure (or problems found), 2 on bad usage.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/spf13/cobra"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], &runEnv{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, env: os.Environ()})
+	stop()
+	os.Exit(code)
+}
+
+// runEnv is what a run sees of the process: its streams, its environment
+// and its working directory ("" for the process's own), so that tests can
+// run the command in process.
+type runEnv struct {
+	stdin          io.Reader
+	stdout, stderr io.Writer
+	env            []string
+	dir            string
+	// ready, when non-nil, receives the address of a broker that kafka
+	// serve started (tests).
+	ready chan<- string
+}
+
+// Exit statuses.
+const (
+	exitOK      = 0
+	exitFailure = 1
+	exitUsage   = 2
+)
+
+// exitError ends a run with an exit status; a nil err means the
+// subcommand already said what went wrong.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string {
+	if e.err == nil {
+		return fmt.Sprintf("exit status %d", e.code)
+	}
+	return e.err.Error()
+}
+
+func (e *exitError) Unwrap() error { return e.err }
+
+// failed is an exitError with status 1.
+func failed(err error) error { return &exitError{code: exitFailure, err: err} }
+
+// usage is an exitError with status 2.
+func usage(format string, args ...any) error {
+	return &exitError{code: exitUsage, err: fmt.Errorf(format, args...)}
+}
+
+// silent ends a run with status code without a message (the subcommand
+// printed its report).
+func silent(code int) error { return &exitError{code: code} }
+
+// run is main without the process around it.
+func run(ctx context.Context, args []string, e *runEnv) int {
+	root := newRoot(e)
+	root.SetArgs(args)
+	cmd, err := root.ExecuteContextC(ctx)
+	if err == nil {
+		return exitOK
+	}
+	var ee *exitError
+	if !errors.As(err, &ee) {
+		// Cobra's own errors: unknown commands, flags and arguments.
+		ee = &exitError{code: exitUsage, err: err}
+	}
+	if ee.err != nil {
+		fmt.Fprintf(e.stderr, "streambind: %v\n", ee.err)
+		if ee.code == exitUsage && cmd != nil {
+			fmt.Fprintf(e.stderr, "Run '%s --help' for usage.\n", cmd.CommandPath())
+		}
+	}
+	return ee.code
+}
+
+// newRoot builds the command tree.
+func newRoot(e *runEnv) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "streambind",
+		Short: "Check, draw and explain streambind services from their configuration",
+		Long: `streambind checks, draws and explains streambind services from their
+configuration files, read exactly as an app reads them (profiles,
+environment overrides, placeholders), and runs a local Kafka broker for
+development.`,
+		Example: `  streambind lint                       # the service in the working directory
+  streambind lint --profile kafka orders/ payments/
+  streambind graph --format dot */application.yaml | dot -Tsvg > system.svg
+  streambind config --profile rabbit
+  streambind kafka serve --port 9092`,
+		SilenceErrors: true,
+		SilenceUsage:  true,
+		Args:          cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cmd.SetOut(e.stderr)
+			_ = cmd.Help()
+			return silent(exitUsage)
+		},
+	}
+	root.SetIn(e.stdin)
+	root.SetOut(e.stdout)
+	root.SetErr(e.stderr)
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error {
+		return &exitError{code: exitUsage, err: err}
+	})
+	root.CompletionOptions.HiddenDefaultCmd = true
+	root.AddCommand(newLintCmd(e))
+	return root
+}

@@ -1,0 +1,70 @@
+package main
+
+import (
+	"strings"
+
+	"github.com/streambind/streambind/management"
+	"github.com/streambind/streambind/telemetry"
+)
+
+type sectionError struct{ path, msg string }
+
+// sectionErrors decodes management.* and logging.* as an app does and
+// returns their problems one by one. Those packages report every problem
+// in one error, "<section> configuration: <path>: <msg>; <path>: <msg>",
+// which is split here at each "; " that starts another key path of the
+// section.
+func sectionErrors(raw map[string]any) []sectionError {
+	var out []sectionError
+	if _, err := management.ConfigFrom(raw); err != nil {
+		out = append(out, splitSectionError(err.Error(), "management configuration: ")...)
+	}
+	if _, err := telemetry.ConfigFrom(raw); err != nil {
+		out = append(out, splitSectionError(err.Error(), "telemetry configuration: ")...)
+	}
+	return out
+}
+
+func splitSectionError(text, prefix string) []sectionError {
+	rest, ok := strings.CutPrefix(text, prefix)
+	if !ok {
+		return []sectionError{{path: strings.TrimSuffix(strings.TrimSuffix(prefix, ": "), " configuration"), msg: text}}
+	}
+	var items []string
+	for {
+		i := nextItem(rest)
+		if i < 0 {
+			items = append(items, rest)
+			break
+		}
+		items = append(items, rest[:i])
+		rest = rest[i+2:]
+	}
+	out := make([]sectionError, 0, len(items))
+	for _, it := range items {
+		path, msg, ok := strings.Cut(it, ": ")
+		if !ok {
+			path, msg = strings.TrimSuffix(prefix, " configuration: "), it
+		}
+		out = append(out, sectionError{path: path, msg: msg})
+	}
+	return out
+}
+
+// nextItem returns the index of the "; " that starts the next item
+// ("; management." or "; logging."), or -1.
+func nextItem(s string) int {
+	from := 0
+	for {
+		i := strings.Index(s[from:], "; ")
+		if i < 0 {
+			return -1
+		}
+		i += from
+		next := s[i+2:]
+		if strings.HasPrefix(next, "management.") || strings.HasPrefix(next, "logging.") {
+			return i
+		}
+		from = i + 2
+	}
+}
