@@ -1,0 +1,266 @@
+// Package nats is streambind's NATS JetStream binder (binder type
+// "nats"), built on github.com/nats-io/nats.go and its jetstream package.
+// Register it with
+//
+//	stream.WithBinderType(nats.Type, nats.New)
+//
+// and a service written for the Kafka or RabbitMQ binder runs on a NATS
+// server (2.9 or later, with JetStream) by configuration alone. It keeps the
+// delivery semantics of CONVENTIONS.md: a send returns once JetStream stored
+// the message, a message is acknowledged only after its handler succeeded,
+// Nak redelivers after redelivery-delay, Term dead-letters (or drops), and
+// dead letters go to error.<destination>.<group> with the x-exception-*
+// headers. Package natstest finds the local server for tests and starts a
+// test's own.
+//
+// # Naming
+//
+// A destination is a NATS subject: tokens separated by '.', no wildcards
+// (* >), no white space. Its stream is named [StreamName](destination): the
+// destination with '.' replaced by '_' ("orders.eu" → "orders_eu"); when
+// that would be ambiguous — the destination holds '_' or a character other
+// than ASCII letters, digits, '-' and '.' — or longer than 200 bytes, '-'
+// and 8 hex digits of its FNV-1a hash are appended, so two destinations
+// never share a stream. The stream captures the subjects <destination>
+// (unpartitioned messages) and <destination>.> (partition n is
+// <destination>.<n>). Hence no destination may be another's prefix at a
+// '.': "orders" and "orders.eu" would overlap, and the server refuses the
+// second stream; the error says so.
+//
+// When no stream of that name exists but another stream captures the
+// destination (one an operator made, say ORDERS for orders.>), the binder
+// uses that stream and creates none; its consumers then filter the
+// destination's subjects and their durable names start with
+// StreamName(destination) + "__" (one stream may hold several
+// destinations). Such a stream keeps its own settings.
+//
+// A named group is a durable pull consumer on the destination's stream,
+// named [DurableName](group): the group sanitised like a stream name, with
+// "_p<instance-index>" appended for a partitioned consumer ("payment",
+// "payment_p0"). All members of a group pull from that one consumer and
+// share its messages. An anonymous consumer is an ephemeral consumer made
+// by Start with deliver policy "new" (it gets what is sent after it
+// started) and deleted by Stop; the server removes one whose process died
+// after inactive-threshold.
+//
+// Provisioning is idempotent and happens at bind time: the stream (created
+// with the stream settings below when missing; an existing stream is used
+// as it is), a named group's durable consumer (created, or updated with the
+// binding's properties — its deliver policy, fixed at creation, is kept),
+// with dlq the dead-letter stream, and a producer's required-groups'
+// durable consumers.
+//
+// # Producer
+//
+// Send publishes the message and waits for JetStream's PubAck. The
+// message's id header (a UUID when it has none) is its Nats-Msg-Id, so a
+// send retried after a timeout or a lost connection is stored once within
+// the stream's duplicate-window; Nats-Expected-Stream makes sure it lands in
+// the destination's stream. Transient failures (no PubAck within
+// send-timeout, a lost connection, no stream answering) are retried up to
+// send-attempts times with back-off (50ms doubling to 1s, jittered);
+// connected but without a stream answering, the binder provisions the
+// stream again (it may have been deleted) and the binding reports itself
+// down for readiness while that fails. Refusals no retry fixes — a message
+// over the server's max_payload or the stream's max-msg-size, a header NATS
+// cannot carry — are stream.Permanent errors, so the input is dead-lettered
+// instead of redelivered forever.
+//
+// A message with an scst_partition header n (the core sets it on a
+// partitioned binding) is published to <destination>.<n>, others to
+// <destination>. Headers become NATS headers one to one; contentType is
+// set from the binding when the message has none; the partition key
+// travels in x-streambind-key. A value NATS cannot carry as it is (a line
+// break, a control character, leading or trailing white space, or a value
+// that itself starts with "=?") travels as an RFC 2047 encoded word
+// "=?utf-8?b?<base64>?=" and is decoded on receipt. Header names must be
+// printable ASCII without ':' or white space; names starting with "Nats-"
+// are JetStream's and are refused on send and not passed to handlers.
+//
+// # Consumer
+//
+// Messages are pulled (prefetch at a time) and handed to the handler; the
+// handler's result settles them:
+//
+//   - Ack (nil): acknowledged (a plain ack, not a double ack: an ack lost
+//     with the connection means a redelivery — a duplicate, never a loss).
+//   - Nak (stream.ErrNak, or a handler interrupted by Stop): NakWithDelay
+//     (redelivery-delay), JetStream redelivers it then. During Stop the Nak
+//     has no delay, so another member of the group takes it at once.
+//   - Term (any other error): with dlq on a named group the dead letter is
+//     published (and its PubAck awaited) and the message then terminated
+//     (msg.Term); without dlq it is terminated (dropped; the core logged and
+//     counted it).
+//
+// JetStream does the redelivery bookkeeping: ack-wait is how long a
+// delivered message may stay unacknowledged before the server sends it
+// again, and max-deliver bounds the deliveries of one message (after that
+// the server stops delivering it; with the default -1 it never does, as on
+// the other binders, where a Nak'ed message comes back until it succeeds).
+// While a message is held — waiting for its turn behind others of its key,
+// or in a handler that runs long — the binder sends in-progress acks every
+// ack-wait/3, so the server does not redeliver it meanwhile.
+//
+// Dead letters go to subject dlq-name (default error.<destination>.<group>)
+// in their own stream (provisioned like any destination's, so an ordinary
+// consumer binding of that destination reads them). They keep the payload,
+// key and headers and get stream.DeadLetterHeaders plus x-original-topic
+// (the destination), x-original-partition (decimal, for a partition
+// subject), x-original-subject, x-original-stream, x-original-sequence (the
+// stream sequence, decimal) and x-original-timestamp (Unix milliseconds).
+// A dead letter is fitted to the server's max_payload (or the dead-letter
+// stream's max-msg-size, when smaller) with stream.FitDeadLetter, measured
+// on the wire: exception texts are cut first, then original headers, then
+// the payload (a headers-only dead letter whose x-original-* headers locate
+// the original in its stream); each cut is logged at WARN and counted
+// (stream.DeadLetterReporter). One that cannot fit even so, or that the
+// server refuses for its size even without payload, is dropped with an
+// ERROR line and counted. Its Nats-Msg-Id is derived from the original's
+// stream and sequence, so a dead letter sent again is stored once. A
+// dead-letter publish that fails otherwise is retried dlq-attempts times
+// with back-off (from redelivery-delay, doubling to 5s); then the message
+// is Nak'ed with a delay that doubles with its delivery count (from
+// redelivery-delay, at least 100ms, up to 30s): no hot loop, and other
+// messages keep flowing meanwhile.
+//
+// consumer.batch-mode hands the messages already received for one worker
+// (up to batch-size) to the batch handler as one slice; the result settles
+// every message of the batch.
+//
+// # Concurrency and ordering
+//
+// A consumer runs consumer.concurrency workers, each with its own FIFO
+// (package binder/internal/dispatch). A message goes to the worker its
+// ordering route hashes to — its scst_partition header, else its key, else
+// round robin — so messages of one partition (or key) are handled one at a
+// time, in stream order, each after the previous one was settled.
+// Concurrency above the number of partitions and keys in flight leaves
+// workers idle.
+//
+// Intake holds at most about prefetch messages at once (received and not
+// yet settled); when it holds that many it stops pulling and opens a new
+// pull once half were settled, so every received message is one the binder
+// tracks (and keeps alive with in-progress acks). Keep prefetch × handler
+// time / concurrency well below ack-wait all the same.
+//
+// Order is kept within one binding. A Nak'ed message comes back after
+// redelivery-delay, by then usually after later messages of its key (as
+// on RabbitMQ; Kafka holds the partition instead). Members of one group
+// pull from one durable consumer and share messages without regard to
+// keys; partitioned consumers (instance-index) keep order across
+// instances.
+//
+// Stop stops pulling, gives back (Nak, no delay) what it received and did
+// not start, waits — bounded by its ctx, after which the handlers' context
+// is cancelled and their results count as Nak — for the handler calls in
+// flight and settles them; an anonymous consumer's ephemeral consumer is
+// deleted. Pause stops pulling and waits for the calls in flight; what was
+// received stays with the binding (kept alive by in-progress acks) and is
+// handled after Resume. An ephemeral consumer that the server removed
+// during a long pause (inactive-threshold) is made again on Resume,
+// starting after the last message received, as is any consumer the server
+// lost (deleted, or gone with a restart), which the binder notices through
+// missing pull heartbeats (within about 10s).
+//
+// NATS server 2.9 loses track of a redelivered message that it tries to
+// hand to a pull request whose client has gone away: the message then waits
+// for ack-wait, and another is delivered twice. Before it gives messages
+// back, a stopping or pausing consumer therefore makes the server drop its
+// own finished pull requests (a consumer info request does that); a member
+// that crashed can still cause it, and ack-wait recovers the message.
+//
+// # Partitions
+//
+// A partitioned consumer (consumer.partitioned) instance i of
+// instance-count N reads the partitions p < partition-count with p % N == i
+// (partition-count defaults to instance-count, so instance i reads
+// partition i, as SCSt does) through a filtered durable consumer of its own
+// (DurableName(group, i)). Filtering several subjects needs NATS server
+// 2.10; on 2.9 a consumer that would need it fails to bind, saying so.
+//
+// # Connection, reconnection and health
+//
+// The binder has one NATS connection, dialled by the first bind (New does
+// no I/O). A server that cannot be reached at that moment fails the bind
+// with an error wrapped with stream.Unavailable — the app retries it with
+// back-off until stream.binders.<name>.startup-timeout, the rule every
+// binder follows — while refused credentials, a TLS failure and a server
+// without JetStream fail it at once with an error saying so. After that,
+// nats.go reconnects for ever, with the binder's jittered exponential
+// back-off (reconnect-initial-interval doubling to reconnect-max-interval);
+// the back-off starts over only once a connection stayed up for
+// reconnect-stable-interval, so a server that drops every connection is
+// not redialled in a tight loop. Authentication errors while reconnecting
+// are retried too (the credentials may be fixed on the server). Sends made
+// while disconnected wait in nats.go's reconnect buffer (8 MB) until the
+// connection is back or their send-timeout expires. Health
+// (stream.HealthChecker) is the connection's state: up while connected,
+// down while reconnecting or closed, with the last error; it does no I/O.
+// A dead server that does not close its socket is noticed after
+// ping-interval × max-pings-outstanding.
+//
+// # Configuration
+//
+// Binder settings are read from stream.nats.binder and then
+// stream.binders.<name>.environment (which wins); keys are kebab-case,
+// camelCase is accepted, and an unknown key is an error naming its path
+// (values are read as package binder/props describes; a duration is a Go
+// duration or a number of milliseconds):
+//
+//	servers: nats://127.0.0.1:4222  # comma-separated or a list (alias url); nats, tls, ws or wss; port 4222 when none
+//	name: streambind                # connection name, shown by the server's monitoring
+//	username: ""                    # with password; or user info in a server URL
+//	password: ""                    # never printed: removed from every error and log line
+//	token: ""                       # token authentication (never printed)
+//	credentials-file: ""            # a .creds file (JWT and NKey seed; decentralised auth); must exist
+//	tls:                            # TLS is on when this section is present (enabled: false turns it off); or tls: true
+//	  enabled: true
+//	  ca-file: ""                   # PEM; default: the system roots
+//	  cert-file: ""                 # client certificate and key, PEM, together
+//	  key-file: ""
+//	  server-name: ""               # default: the server's host name
+//	  insecure-skip-verify: false
+//	  handshake-first: false        # TLS before the INFO exchange (servers with handshake_first)
+//	connect-timeout: 5s             # one dial (TCP, TLS, CONNECT)
+//	reconnect-initial-interval: 100ms
+//	reconnect-max-interval: 5s      # not below reconnect-initial-interval
+//	reconnect-stable-interval: 10s  # a connection up this long resets the back-off
+//	ping-interval: 10s
+//	max-pings-outstanding: 2
+//	api-timeout: 5s                 # JetStream API requests (provisioning)
+//	domain: ""                      # JetStream domain (leaf nodes)
+//	stream:                         # streams the binder creates (existing ones are used as they are)
+//	  retention: limits             # limits | interest | workqueue (workqueue allows one consumer per subject: one group)
+//	  storage: file                 # file | memory
+//	  replicas: 1                   # 1..5
+//	  max-age: 168h                 # 7 days, like Kafka's default retention; 0: unlimited
+//	  max-msgs: -1                  # -1: unlimited
+//	  max-bytes: -1                 # -1: unlimited
+//	  max-msg-size: -1              # bytes of one message, headers included; -1: the server's max_payload
+//	  duplicate-window: 2m          # how long a Nats-Msg-Id is remembered for de-duplication
+//	  discard: old                  # old | new: what a full stream drops (new: refuses sends)
+//
+// Producer properties, stream.nats.bindings.<binding>.producer (or
+// stream.nats.default.producer):
+//
+//	send-timeout: 5s                # wait for one PubAck
+//	send-attempts: 10               # attempts for transient failures; at least 1
+//
+// Consumer properties, stream.nats.bindings.<binding>.consumer:
+//
+//	ack-wait: 30s                   # at least 1s; how long an unacknowledged delivery waits before redelivery
+//	max-deliver: -1                 # -1: unlimited; else at least 1
+//	max-ack-pending: 1000           # unacknowledged messages of the consumer, all members together; -1: unlimited
+//	prefetch: 128                   # messages pulled ahead and held per binding; at least 1
+//	redelivery-delay: 100ms         # before a Nak'ed message comes back; 0: at once
+//	dlq-name: ""                    # default error.<destination>.<group>; a subject without wildcards
+//	dlq-attempts: 3                 # dead-letter publish attempts before the message is Nak'ed with a delay
+//	start-offset: ""                # earliest | latest for a new group's consumer (default earliest) or an anonymous one (default latest)
+//	inactive-threshold: 1m          # anonymous consumers: the server removes one idle this long
+//	partition-count: 0              # partitioned consumers: partitions to share; 0: instance-count
+//	batch-size: 64                  # batch mode: most messages per call
+//
+// Keys of the core (stream.bindings.<binding>.consumer) apply as on every
+// binder: concurrency, max-attempts and back-off (retries in process),
+// dlq, partitioned, instance-index, instance-count, batch-mode.
+package nats
