@@ -21,7 +21,16 @@ type problem struct {
 	key     string
 	msg     string
 	warning bool
+	// kind says which consistency check found it ("" for the others).
+	kind string
 }
+
+// Kinds of consistency problems.
+const (
+	kindDLQ            = "dlq-anonymous"
+	kindPartitions     = "partitions"
+	kindRequiredGroups = "required-groups"
+)
 
 func (p problem) less(q problem) bool {
 	if p.loc.file != q.loc.file {
@@ -228,16 +237,16 @@ func (ep endpoint) ref(from *checkedService) string {
 // keyProblem is a problem about key (below a binding, "consumer.dlq") of
 // ep: reported where the key was set, the binding's own key or
 // stream.default's, else at the binding.
-func (ep endpoint) keyProblem(key, msg string, warning bool) problem {
+func (ep endpoint) keyProblem(kind, key, msg string, warning bool) problem {
 	s := ep.svc
 	path := "stream.bindings." + ep.b.name + "." + key
 	if o, ok := s.exactOrigin(path); ok {
-		return problem{loc: s.locate(o), key: path, msg: msg, warning: warning}
+		return problem{loc: s.locate(o), key: path, msg: msg, warning: warning, kind: kind}
 	}
 	if o, ok := s.exactOrigin("stream.default." + key); ok {
-		return problem{loc: s.locate(o), key: "stream.default." + key, msg: "binding " + ep.b.name + ": " + msg, warning: warning}
+		return problem{loc: s.locate(o), key: "stream.default." + key, msg: "binding " + ep.b.name + ": " + msg, warning: warning, kind: kind}
 	}
-	return problem{loc: s.locate(s.origin(path)), key: path, msg: msg, warning: warning}
+	return problem{loc: s.locate(s.origin(path)), key: path, msg: msg, warning: warning, kind: kind}
 }
 
 // destKey identifies a destination system-wide: binder type and name.
@@ -274,7 +283,7 @@ func (sys *system) consistency() []problem {
 	for _, s := range sys.services {
 		for _, b := range s.bindings {
 			if b.configured && b.input && b.consumer.DLQ && b.group == "" {
-				out = append(out, endpoint{s, b}.keyProblem("consumer.dlq",
+				out = append(out, endpoint{s, b}.keyProblem(kindDLQ, "consumer.dlq",
 					"dlq needs a consumer group: the failed messages of an anonymous consumer are dropped, not dead-lettered (set group)", false))
 			}
 		}
@@ -295,7 +304,7 @@ func (sys *system) consistency() []problem {
 						others = append(others, fmt.Sprintf("%s with %d", q.ref(p.svc), q.b.producer.PartitionCount))
 					}
 				}
-				out = append(out, p.keyProblem("producer.partition-count", fmt.Sprintf(
+				out = append(out, p.keyProblem(kindPartitions, "producer.partition-count", fmt.Sprintf(
 					"is %d, but %s also sends to %s: producers of one destination must agree on its partitions",
 					p.b.producer.PartitionCount, strings.Join(others, ", "), k.name), false))
 			}
@@ -312,20 +321,20 @@ func (sys *system) consistency() []problem {
 				case k.typ == kafka.Type:
 					// Kafka gives each partition to one member of the group.
 					if p.b.producer.IsPartitioned() && pc < n {
-						out = append(out, c.keyProblem("consumer.instance-count", fmt.Sprintf(
+						out = append(out, c.keyProblem(kindPartitions, "consumer.instance-count", fmt.Sprintf(
 							"is %d, but %s sends to %s with partition-count %d: Kafka gives each partition to one instance, so %d of the %d instances receive nothing",
 							n, p.ref(c.svc), k.name, pc, n-pc, n), false))
 					}
 				case !p.b.producer.IsPartitioned() && n > 1:
-					out = append(out, c.keyProblem("consumer.partitioned", fmt.Sprintf(
+					out = append(out, c.keyProblem(kindPartitions, "consumer.partitioned", fmt.Sprintf(
 						"is true with instance-count %d, but %s sends to %s unpartitioned: every message goes to partition 0, so %s nothing",
 						n, p.ref(c.svc), k.name, span("instance", 1, n-1, "receives", "receive")), false))
 				case p.b.producer.IsPartitioned() && pc < n:
-					out = append(out, c.keyProblem("consumer.instance-count", fmt.Sprintf(
+					out = append(out, c.keyProblem(kindPartitions, "consumer.instance-count", fmt.Sprintf(
 						"is %d, but %s sends to %s with partition-count %d: %s nothing",
 						n, p.ref(c.svc), k.name, pc, span("instance", pc, n-1, "receives", "receive")), false))
 				case p.b.producer.IsPartitioned() && pc > n && k.typ == rabbit.Type:
-					out = append(out, c.keyProblem("consumer.instance-count", fmt.Sprintf(
+					out = append(out, c.keyProblem(kindPartitions, "consumer.instance-count", fmt.Sprintf(
 						"is %d, but %s sends to %s with partition-count %d: on RabbitMQ partition p goes to the queue of instance p, so %s no instance",
 						n, p.ref(c.svc), k.name, pc, span("partition", n, pc-1, "reaches", "reach")), false))
 				}
@@ -337,7 +346,7 @@ func (sys *system) consistency() []problem {
 				if g = strings.TrimSpace(g); g == "" || groupRead(k, g, consumers[k], sys, k.typ) {
 					continue
 				}
-				out = append(out, p.keyProblem("producer.required-groups", fmt.Sprintf(
+				out = append(out, p.keyProblem(kindRequiredGroups, "producer.required-groups", fmt.Sprintf(
 					"provisions group %q on %s, but no consumer of the services given reads it: its messages pile up (lint the consuming service together with this one)",
 					g, k.name), true))
 			}
