@@ -1,0 +1,479 @@
+package redis
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	goredis "github.com/redis/go-redis/v9"
+	"github.com/redis/go-redis/v9/maintnotifications"
+
+	"github.com/streambind/streambind/stream"
+)
+
+// Binder is the Redis Streams binder: a [stream.Binder] on a Redis server
+// (5.0 or later; 6.2 or later for everything, see the package doc), built
+// on github.com/redis/go-redis/v9. Create it with [New].
+type Binder struct {
+	name string
+	st   settings
+	log  *slog.Logger
+
+	mu        sync.Mutex
+	closed    bool
+	client    *goredis.Client // made by the first bind
+	producers map[*producer]struct{}
+	consumers map[*consumer]struct{}
+	streams   map[string]bool // keys the trimmer looks after
+
+	bg       context.Context // the health probe's and the trimmer's
+	bgCancel context.CancelFunc
+	bgWG     sync.WaitGroup
+	bgOnce   sync.Once
+
+	// health is the last probe's outcome: nil, or why the server does not
+	// answer.
+	health atomic.Pointer[error]
+}
+
+var (
+	_ stream.Binder        = (*Binder)(nil)
+	_ stream.SpecValidator = (*Binder)(nil)
+	_ stream.HealthChecker = (*Binder)(nil)
+	_ stream.BinderFactory = New
+)
+
+// New is the [stream.BinderFactory] of binder type "redis". It decodes the
+// settings strictly (see the package doc) and does no network I/O: the
+// first binding connects.
+func New(_ context.Context, s stream.BinderSettings) (stream.Binder, error) {
+	st, err := parseSettings(s)
+	if err != nil {
+		return nil, err
+	}
+	log := s.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	bg, cancel := context.WithCancel(context.Background())
+	return &Binder{
+		name:      s.Name,
+		st:        st,
+		log:       log,
+		producers: make(map[*producer]struct{}),
+		consumers: make(map[*consumer]struct{}),
+		streams:   make(map[string]bool),
+		bg:        bg,
+		bgCancel:  cancel,
+	}, nil
+}
+
+// wrap adds context to err and removes the binder's secrets from its text.
+func (bd *Binder) wrap(err error, format string, args ...any) error {
+	if err == nil {
+		return nil
+	}
+	return redactSecrets(fmt.Errorf(format+": %w", append(args, err)...), bd.st.secrets)
+}
+
+// logErr is err's text with secrets removed, for log lines.
+func (bd *Binder) logErr(err error) string {
+	if err == nil {
+		return ""
+	}
+	return redactText(err.Error(), bd.st.secrets)
+}
+
+func (bd *Binder) checkOpen() error {
+	bd.mu.Lock()
+	defer bd.mu.Unlock()
+	if bd.closed {
+		return fmt.Errorf("binder %w", stream.ErrClosed)
+	}
+	return nil
+}
+
+// key returns the stream key of destination dest (partition p, or -1).
+func (bd *Binder) key(dest string, p int) string { return StreamKey(bd.st.keyPrefix, dest, p) }
+
+// options returns the go-redis options of the binder's connections:
+// go-redis retries nothing by itself (the binder retries what is safe to
+// retry, with back-off), dials once per attempt, and bounds every command
+// by its context's deadline.
+func (bd *Binder) options(poolSize int) *goredis.Options {
+	st := bd.st
+	o := &goredis.Options{
+		Addr:                     st.addr,
+		Username:                 st.username,
+		Password:                 st.password,
+		DB:                       st.db,
+		ClientName:               st.clientName,
+		DialTimeout:              st.dialTimeout,
+		ReadTimeout:              st.commandTimeout,
+		WriteTimeout:             st.commandTimeout,
+		ContextTimeoutEnabled:    true,
+		MaxRetries:               -1,
+		DialerRetries:            1,
+		PoolSize:                 poolSize,
+		PoolTimeout:              st.commandTimeout,
+		DisableIdentity:          true,
+		MaintNotificationsConfig: &maintnotifications.Config{Mode: maintnotifications.ModeDisabled},
+	}
+	if st.tls != nil {
+		o.TLSConfig = st.tls.Clone()
+	}
+	return o
+}
+
+// connect returns the binder's client, made on first use, after a PING
+// (bounded by dial-timeout and ctx) proved the server answers. An
+// unreachable server is an error wrapped with [stream.Unavailable]; a
+// refused login, an ACL refusal or a TLS failure is not (retrying does not
+// help).
+func (bd *Binder) connect(ctx context.Context) (*goredis.Client, error) {
+	bd.mu.Lock()
+	if bd.closed {
+		bd.mu.Unlock()
+		return nil, fmt.Errorf("binder %w", stream.ErrClosed)
+	}
+	if bd.client == nil {
+		bd.client = goredis.NewClient(bd.options(bd.st.poolSize))
+	}
+	c := bd.client
+	bd.mu.Unlock()
+	pctx, cancel := context.WithTimeout(ctx, bd.st.dialTimeout)
+	err := c.Ping(pctx).Err()
+	cancel()
+	if err != nil {
+		err = bd.classify(err, "redis: %s", bd.st.addr)
+		bd.setHealth(err)
+		return nil, err
+	}
+	bd.setHealth(nil)
+	bd.bgOnce.Do(func() {
+		bd.mu.Lock()
+		defer bd.mu.Unlock()
+		if bd.closed {
+			return
+		}
+		bd.bgWG.Add(2)
+		go bd.probe(c)
+		go bd.trimmer(c)
+		bd.log.Info("redis: connected", "binder", bd.name, "address", bd.st.addr, "client-name", bd.st.clientName)
+	})
+	return c, nil
+}
+
+// classify wraps a failed command of a bind: a refused login, an ACL
+// refusal and TLS problems as they are (with a hint), an unreachable
+// server with [stream.Unavailable], anything else as it is.
+func (bd *Binder) classify(err error, format string, args ...any) error {
+	switch {
+	case isAuthError(err):
+		return bd.wrap(err, format+": authentication failed (check username and password)", args...)
+	case isPermission(err):
+		return bd.wrap(err, format+": permission denied (see the package doc for the ACL rules the binder needs)", args...)
+	case isTLSError(err):
+		return bd.wrap(err, format+": TLS", args...)
+	case isUnreachable(err):
+		return stream.Unavailable(bd.wrap(err, format+": cannot reach the server", args...))
+	}
+	return bd.wrap(err, format, args...)
+}
+
+func (bd *Binder) setHealth(err error) {
+	if err == nil {
+		bd.health.Store(nil)
+		return
+	}
+	bd.health.Store(&err)
+}
+
+// probe PINGs the server every health-interval, each bounded by
+// health-timeout, and records the outcome for Health.
+func (bd *Binder) probe(c *goredis.Client) {
+	defer bd.bgWG.Done()
+	t := time.NewTicker(bd.st.healthInterval)
+	defer t.Stop()
+	down := false
+	for {
+		select {
+		case <-t.C:
+		case <-bd.bg.Done():
+			return
+		}
+		ctx, cancel := context.WithTimeout(bd.bg, bd.st.healthTimeout)
+		err := c.Ping(ctx).Err()
+		cancel()
+		if bd.bg.Err() != nil {
+			return
+		}
+		if err != nil {
+			err = bd.wrap(err, "redis: %s does not answer PING within health-timeout (%s)", bd.st.addr, bd.st.healthTimeout)
+			if !down {
+				bd.log.Warn("redis: server down", "binder", bd.name, "error", bd.logErr(err))
+			}
+			down = true
+			bd.setHealth(err)
+			continue
+		}
+		if down {
+			bd.log.Info("redis: server up again", "binder", bd.name)
+		}
+		down = false
+		bd.setHealth(nil)
+	}
+}
+
+// Health reports the last health probe (a PING every health-interval,
+// bounded by health-timeout): nil while the server answers, or before the
+// first bind. It does no I/O. It implements [stream.HealthChecker].
+func (bd *Binder) Health(context.Context) error {
+	if err := bd.checkOpen(); err != nil {
+		return fmt.Errorf("redis: %w", err)
+	}
+	if e := bd.health.Load(); e != nil {
+		return *e
+	}
+	return nil
+}
+
+// ValidateProducer checks the Redis properties of a producer binding
+// (stream.redis.bindings.<binding>.producer).
+func (bd *Binder) ValidateProducer(spec stream.ProducerSpec) error {
+	_, err := parseProducer(spec.Binding, spec.Extension)
+	return err
+}
+
+// ValidateConsumer checks the Redis properties of a consumer binding
+// (stream.redis.bindings.<binding>.consumer).
+func (bd *Binder) ValidateConsumer(spec stream.ConsumerSpec) error {
+	_, err := parseConsumer(spec.Binding, spec.Extension)
+	return err
+}
+
+// track hands stream keys to the trimmer.
+func (bd *Binder) track(keys ...string) {
+	bd.mu.Lock()
+	for _, k := range keys {
+		bd.streams[k] = true
+	}
+	bd.mu.Unlock()
+}
+
+// ensureGroup creates group on the stream key (and the stream) starting
+// at start; an existing group is fine.
+func ensureGroup(ctx context.Context, c *goredis.Client, key, group, start string) error {
+	err := c.XGroupCreateMkStream(ctx, key, group, start).Err()
+	if err != nil && !hasPrefix(err, "BUSYGROUP") {
+		return fmt.Errorf("create consumer group %s on stream %s: %w", group, key, err)
+	}
+	return nil
+}
+
+// registerPartitions records that dest has (at least) n partitions.
+func (bd *Binder) registerPartitions(ctx context.Context, c *goredis.Client, dest string, n int) error {
+	err := c.ZAddArgs(ctx, bd.st.keyPrefix+PartitionsKey, goredis.ZAddArgs{GT: true, Members: []goredis.Z{{Score: float64(n), Member: dest}}}).Err()
+	if err != nil {
+		return fmt.Errorf("record the partition count of %s in %s: %w", dest, bd.st.keyPrefix+PartitionsKey, err)
+	}
+	return nil
+}
+
+// partitions returns the partition count producers recorded for dest (0:
+// none).
+func (bd *Binder) partitions(ctx context.Context, c *goredis.Client, dest string) (int, error) {
+	n, err := c.ZScore(ctx, bd.st.keyPrefix+PartitionsKey, dest).Result()
+	if errors.Is(err, goredis.Nil) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("read the partition count of %s from %s: %w", dest, bd.st.keyPrefix+PartitionsKey, err)
+	}
+	return int(n), nil
+}
+
+// BindProducer records the partition count of a partitioned destination,
+// creates the consumer groups of required-groups on its streams, and
+// returns a producer binding.
+func (bd *Binder) BindProducer(ctx context.Context, spec stream.ProducerSpec) (stream.Producer, error) {
+	fail := func(err error) (stream.Producer, error) {
+		if errors.Is(err, stream.ErrUnavailable) {
+			return nil, stream.Unavailable(bd.wrap(err, "redis: bind producer %s", spec.Binding))
+		}
+		return nil, bd.wrap(err, "redis: bind producer %s", spec.Binding)
+	}
+	ps, err := parseProducer(spec.Binding, spec.Extension)
+	if err != nil {
+		return fail(err)
+	}
+	if err := checkDestination(spec.Destination); err != nil {
+		return fail(err)
+	}
+	c, err := bd.connect(ctx)
+	if err != nil {
+		return fail(err)
+	}
+	keys := []string{bd.key(spec.Destination, -1)}
+	if spec.Producer.IsPartitioned() {
+		n := max(spec.Producer.PartitionCount, 1)
+		if err := bd.registerPartitions(ctx, c, spec.Destination, n); err != nil {
+			return fail(bd.classify(err, "redis"))
+		}
+		for p := range n {
+			keys = append(keys, bd.key(spec.Destination, p))
+		}
+	}
+	for _, g := range spec.Producer.RequiredGroups {
+		if g = strings.TrimSpace(g); g == "" {
+			continue
+		}
+		for _, k := range keys {
+			if err := ensureGroup(ctx, c, k, g, "0"); err != nil {
+				return fail(bd.classify(fmt.Errorf("required group %s: %w", g, err), "redis"))
+			}
+		}
+	}
+	bd.track(keys...)
+	p := bd.newProducer(spec, ps, c)
+	bd.mu.Lock()
+	defer bd.mu.Unlock()
+	if bd.closed {
+		p.stop()
+		return fail(fmt.Errorf("binder %w", stream.ErrClosed))
+	}
+	bd.producers[p] = struct{}{}
+	return p, nil
+}
+
+// BindConsumer creates the group's consumer group on the destination's
+// streams (a named group) and returns a stopped consumer binding.
+func (bd *Binder) BindConsumer(ctx context.Context, spec stream.ConsumerSpec) (stream.Consumer, error) {
+	fail := func(err error) (stream.Consumer, error) {
+		if errors.Is(err, stream.ErrUnavailable) {
+			return nil, stream.Unavailable(bd.wrap(err, "redis: bind consumer %s", spec.Binding))
+		}
+		return nil, bd.wrap(err, "redis: bind consumer %s", spec.Binding)
+	}
+	cs, err := parseConsumer(spec.Binding, spec.Extension)
+	if err != nil {
+		return fail(err)
+	}
+	var dests []string
+	for _, d := range strings.Split(spec.Destination, ",") {
+		if d = strings.TrimSpace(d); d != "" {
+			if err := checkDestination(d); err != nil {
+				return fail(err)
+			}
+			dests = append(dests, d)
+		}
+	}
+	cc := spec.Consumer
+	switch {
+	case len(dests) == 0:
+		return fail(errors.New("no destination"))
+	case cc.BatchMode && spec.BatchHandler == nil:
+		return fail(errors.New("batch mode without a batch handler"))
+	case !cc.BatchMode && spec.Handler == nil:
+		return fail(errors.New("no handler"))
+	case cc.Partitioned && (cc.InstanceIndex < 0 || cc.InstanceIndex >= max(cc.InstanceCount, 1)):
+		return fail(fmt.Errorf("instance-index %d is not below instance-count %d", cc.InstanceIndex, max(cc.InstanceCount, 1)))
+	case spec.Group != "" && strings.ContainsAny(spec.Group, " \t\r\n"):
+		return fail(fmt.Errorf("group %q holds white space", spec.Group))
+	}
+	c, err := bd.connect(ctx)
+	if err != nil {
+		return fail(err)
+	}
+	var cons consumers
+	for _, d := range dests {
+		co, err := bd.newConsumer(ctx, c, spec, cs, d)
+		if err != nil {
+			return fail(bd.classify(err, "redis"))
+		}
+		cons = append(cons, co)
+	}
+	bd.mu.Lock()
+	defer bd.mu.Unlock()
+	if bd.closed {
+		return fail(fmt.Errorf("binder %w", stream.ErrClosed))
+	}
+	for _, co := range cons {
+		bd.consumers[co] = struct{}{}
+	}
+	if len(cons) == 1 {
+		return cons[0], nil
+	}
+	return cons, nil
+}
+
+// Close stops the binder's consumers (settling what they hold and giving
+// back to their group what they did not handle), closes its producers
+// (waiting for their sends) and the connections, bounded by ctx. It is
+// idempotent.
+func (bd *Binder) Close(ctx context.Context) error {
+	bd.mu.Lock()
+	if bd.closed {
+		bd.mu.Unlock()
+		return nil
+	}
+	bd.closed = true
+	cs := make([]*consumer, 0, len(bd.consumers))
+	for c := range bd.consumers {
+		cs = append(cs, c)
+	}
+	ps := make([]*producer, 0, len(bd.producers))
+	for p := range bd.producers {
+		ps = append(ps, p)
+	}
+	bd.consumers, bd.producers = nil, nil
+	client := bd.client
+	bd.mu.Unlock()
+
+	var errs []error
+	var wg sync.WaitGroup
+	var emu sync.Mutex
+	for _, c := range cs {
+		wg.Go(func() {
+			if err := c.close(ctx); err != nil {
+				emu.Lock()
+				errs = append(errs, err)
+				emu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	for _, p := range ps {
+		if err := p.Close(ctx); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	bd.bgCancel()
+	done := make(chan struct{})
+	go func() { bd.bgWG.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		errs = append(errs, fmt.Errorf("health probe and trimmer still running: %w", ctx.Err()))
+	}
+	if client != nil {
+		if err := client.Close(); err != nil && !errors.Is(err, goredis.ErrClosed) {
+			errs = append(errs, err)
+		}
+	}
+	if len(errs) > 0 {
+		return bd.wrap(errors.Join(errs...), "redis: close binder %q", bd.name)
+	}
+	return nil
+}
+
+func (bd *Binder) forgetProducer(p *producer) {
+	bd.mu.Lock()
+	delete(bd.producers, p)
+	bd.mu.Unlock()
+}

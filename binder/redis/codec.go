@@ -1,0 +1,217 @@
+package redis
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/streambind/streambind/stream"
+)
+
+// Field names of a stream entry (see the package doc, "Entries").
+const (
+	// FieldPayload holds the message payload, as it was sent.
+	FieldPayload = "payload"
+	// FieldKey holds the partition key, when the message has one.
+	FieldKey = "key"
+	// HeaderFieldPrefix starts the field of each header: header contentType
+	// is field "h:contentType".
+	HeaderFieldPrefix = "h:"
+)
+
+// PartitionsKey (after the key prefix) is the sorted set in which producers
+// record the partition count of each partitioned destination (member: the
+// destination, score: the count), so that consumers know which partition
+// streams to read. No destination may have this name.
+const PartitionsKey = "streambind:partitions"
+
+// Headers the binder adds to a dead letter, beside the conventions'
+// x-exception-*, x-original-topic, x-original-partition and
+// x-original-timestamp.
+const (
+	// HeaderOriginalStream is the key of the stream the message was read from.
+	HeaderOriginalStream = "x-original-stream"
+	// HeaderOriginalID is the message's entry ID in that stream.
+	HeaderOriginalID = "x-original-id"
+	// HeaderOriginalGroup is the consumer group that failed it.
+	HeaderOriginalGroup = "x-original-group"
+	// HeaderDeliveries is how many times Redis delivered it (its delivery
+	// count in the group's pending entries list), when known.
+	HeaderDeliveries = "x-redis-deliveries"
+)
+
+// StreamKey returns the key of the stream of destination dest under key
+// prefix prefix: prefix+dest, or prefix+dest+":"+partition for a partition
+// (partition >= 0).
+func StreamKey(prefix, dest string, partition int) string {
+	if partition < 0 {
+		return prefix + dest
+	}
+	return prefix + dest + ":" + strconv.Itoa(partition)
+}
+
+// checkDestination reports why dest cannot be a destination, or nil.
+func checkDestination(dest string) error {
+	switch {
+	case dest == "":
+		return errors.New("empty destination")
+	case dest == PartitionsKey:
+		return fmt.Errorf("destination %q is the binder's partition registry key", dest)
+	case strings.TrimSpace(dest) != dest:
+		return fmt.Errorf("destination %q has leading or trailing white space", dest)
+	}
+	return nil
+}
+
+// encodedSize is what a message costs in bytes: payload, key and header
+// names and values (field names included).
+func encodedSize(m stream.Envelope, extra map[string]string) int {
+	n := len(FieldPayload) + len(m.Payload)
+	if len(m.Key) > 0 {
+		n += len(FieldKey) + len(m.Key)
+	}
+	for k, v := range m.Headers {
+		n += len(HeaderFieldPrefix) + len(k) + len(v)
+	}
+	for k, v := range extra {
+		if _, ok := m.Headers[k]; !ok {
+			n += len(HeaderFieldPrefix) + len(k) + len(v)
+		}
+	}
+	return n
+}
+
+// encode returns the field-value list of the entry of m: one field per
+// header ("h:<name>"), sorted by name so that entries of one producer
+// share their field names (Redis then stores the names once per node),
+// then "key" when m has a key, then "payload". extra holds headers to add
+// when m has no header of that name (contentType, id).
+func encode(m stream.Envelope, extra map[string]string) []any {
+	names := make([]string, 0, len(m.Headers)+len(extra))
+	for k := range m.Headers {
+		names = append(names, k)
+	}
+	for k := range extra {
+		if _, ok := m.Headers[k]; !ok {
+			names = append(names, k)
+		}
+	}
+	slices.Sort(names)
+	vals := make([]any, 0, 2*len(names)+4)
+	for _, k := range names {
+		v, ok := m.Headers[k]
+		if !ok {
+			v = extra[k]
+		}
+		vals = append(vals, HeaderFieldPrefix+k, v)
+	}
+	if len(m.Key) > 0 {
+		vals = append(vals, FieldKey, m.Key)
+	}
+	payload := m.Payload
+	if payload == nil {
+		payload = []byte{}
+	}
+	return append(vals, FieldPayload, payload)
+}
+
+// decode turns the fields of an entry into a message. An entry without a
+// payload field (written by another program, "XADD orders * sku 42 qty
+// 1") is delivered as a JSON object of its fields ({"qty":"1","sku":"42"})
+// with content type application/json unless it has an h:contentType
+// field.
+func decode(values map[string]any) stream.Envelope {
+	var env stream.Envelope
+	var foreign map[string]string
+	hasPayload := false
+	for f, raw := range values {
+		v := fieldString(raw)
+		switch {
+		case f == FieldPayload:
+			env.Payload = []byte(v)
+			hasPayload = true
+		case f == FieldKey:
+			env.Key = []byte(v)
+		case strings.HasPrefix(f, HeaderFieldPrefix):
+			if env.Headers == nil {
+				env.Headers = make(stream.Headers, len(values))
+			}
+			env.Headers[f[len(HeaderFieldPrefix):]] = v
+		default:
+			if foreign == nil {
+				foreign = make(map[string]string)
+			}
+			foreign[f] = v
+		}
+	}
+	if !hasPayload {
+		if foreign == nil {
+			foreign = map[string]string{}
+		}
+		b, _ := json.Marshal(foreign) // a map of strings always encodes
+		env.Payload = b
+		if env.Headers[stream.HeaderContentType] == "" {
+			env.Headers = env.Headers.With(stream.HeaderContentType, "application/json")
+		}
+	}
+	if env.Payload == nil {
+		env.Payload = []byte{}
+	}
+	return env
+}
+
+func fieldString(v any) string {
+	switch x := v.(type) {
+	case string:
+		return x
+	case []byte:
+		return string(x)
+	case nil:
+		return ""
+	}
+	return fmt.Sprint(v)
+}
+
+// idTime returns the time of entry ID id (its milliseconds part), or the
+// zero time.
+func idTime(id string) time.Time {
+	ms, _, ok := strings.Cut(id, "-")
+	if !ok {
+		return time.Time{}
+	}
+	n, err := strconv.ParseInt(ms, 10, 64)
+	if err != nil {
+		return time.Time{}
+	}
+	return time.UnixMilli(n)
+}
+
+// compareIDs compares two entry IDs ("ms-seq") numerically.
+func compareIDs(a, b string) int {
+	am, as := splitID(a)
+	bm, bs := splitID(b)
+	switch {
+	case am != bm:
+		if am < bm {
+			return -1
+		}
+		return 1
+	case as != bs:
+		if as < bs {
+			return -1
+		}
+		return 1
+	}
+	return 0
+}
+
+func splitID(id string) (uint64, uint64) {
+	ms, seq, _ := strings.Cut(id, "-")
+	m, _ := strconv.ParseUint(ms, 10, 64)
+	s, _ := strconv.ParseUint(seq, 10, 64)
+	return m, s
+}

@@ -1,0 +1,461 @@
+package redis
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"strings"
+	"time"
+
+	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/streambind/streambind/binder/props"
+	"github.com/streambind/streambind/stream"
+)
+
+// Type is the binder type name: stream.binders.<name>.type: redis, and
+// the stream.redis section.
+const Type = "redis"
+
+// Defaults of the binder settings and binding properties (see the package
+// doc).
+const (
+	DefaultAddress           = "localhost:6379"
+	DefaultClientName        = "streambind"
+	DefaultDialTimeout       = 5 * time.Second
+	DefaultCommandTimeout    = 5 * time.Second
+	DefaultHealthInterval    = 2 * time.Second
+	DefaultHealthTimeout     = 2 * time.Second
+	DefaultMaxLength         = 100_000
+	DefaultTrimInterval      = 5 * time.Second
+	DefaultMaxMessageSize    = 512 << 20 // proto-max-bulk-len
+	DefaultDeadLetterMaxSize = 16 << 20
+
+	DefaultSendAttempts = 5
+	DefaultSendBatch    = 256
+	DefaultWaitTimeout  = time.Second
+
+	DefaultClaimMinIdle    = 30 * time.Second
+	DefaultClaimInterval   = 5 * time.Second
+	DefaultMaxDeliveries   = 10
+	DefaultRedeliveryDelay = 100 * time.Millisecond
+	DefaultPrefetch        = 128
+	DefaultBatchSize       = 64
+)
+
+// minInterval bounds the intervals and timeouts below.
+const minInterval = 100 * time.Millisecond
+
+// settings are the decoded binder settings.
+type settings struct {
+	addr           string
+	username       string
+	password       string
+	db             int
+	clientName     string
+	keyPrefix      string
+	tls            *tls.Config
+	dialTimeout    time.Duration
+	commandTimeout time.Duration
+	poolSize       int
+	healthInterval time.Duration
+	healthTimeout  time.Duration
+
+	maxLength         int64 // approximate MAXLEN on every XADD; -1: none
+	trimAcked         bool
+	maxAge            time.Duration // 0: off
+	trimInterval      time.Duration
+	maxMessageSize    int
+	deadLetterMaxSize int
+
+	// secrets never appear in an error or log line.
+	secrets []string
+}
+
+func defaultSettings() settings {
+	return settings{
+		addr:              DefaultAddress,
+		clientName:        DefaultClientName,
+		dialTimeout:       DefaultDialTimeout,
+		commandTimeout:    DefaultCommandTimeout,
+		healthInterval:    DefaultHealthInterval,
+		healthTimeout:     DefaultHealthTimeout,
+		maxLength:         DefaultMaxLength,
+		trimAcked:         true,
+		trimInterval:      DefaultTrimInterval,
+		maxMessageSize:    DefaultMaxMessageSize,
+		deadLetterMaxSize: DefaultDeadLetterMaxSize,
+	}
+}
+
+// str is [props.String] with the result trimmed of white space.
+func str(v any) (string, error) {
+	s, err := props.String(v)
+	return strings.TrimSpace(s), err
+}
+
+// secret reads a secret value: a string, never echoed.
+func secret(v any) (string, error) {
+	if s, ok := v.(string); ok {
+		return s, nil
+	}
+	return "", errors.New("want a string")
+}
+
+// interval reads a duration of at least minInterval.
+func interval(v any) (time.Duration, error) {
+	d, err := props.Duration(v, false)
+	if err == nil && d < minInterval {
+		err = fmt.Errorf("must be at least %s, got %s", minInterval, d)
+	}
+	return d, err
+}
+
+const binderKeys = "address, url, username, password, db, client-name, key-prefix, tls, dial-timeout, command-timeout, pool-size, health-interval, health-timeout, max-length, trim-acked, max-age, trim-interval, max-message-size, dead-letter-max-size"
+
+type tlsSource struct {
+	set                                   bool
+	enabled                               *bool
+	caFile, certFile, keyFile, serverName string
+	skipVerify                            bool
+}
+
+// parseSettings decodes s.Binder (stream.redis.binder) and then
+// s.Environment (stream.binders.<name>.environment), which wins. Every
+// problem is reported, secrets never.
+func parseSettings(s stream.BinderSettings) (settings, error) {
+	out := defaultSettings()
+	var d props.Decoder
+	var ts tlsSource
+	var fromURL *goredis.Options
+	addrSet := false
+	for _, src := range props.BinderSources(s, Type) {
+		d.Each(src.Path, src.Map, func(k, p string, v any) (err error) {
+			switch k {
+			case "address", "addr", "host", "server":
+				var a string
+				if a, err = str(v); err != nil {
+					return err
+				}
+				out.addr, err = hostPort(a)
+				addrSet = true
+			case "url", "uri":
+				var raw string
+				if raw, err = secret(v); err != nil {
+					return err
+				}
+				o, secrets, err := parseURL(raw)
+				out.secrets = append(out.secrets, secrets...)
+				if err != nil {
+					return err
+				}
+				fromURL = o
+			case "username", "user":
+				out.username, err = str(v)
+			case "password":
+				out.password, err = secret(v)
+				out.secrets = append(out.secrets, out.password)
+			case "db", "database":
+				out.db, err = props.Int(v, 0)
+			case "clientname", "name", "connectionname":
+				out.clientName, err = str(v)
+				if err == nil && strings.ContainsAny(out.clientName, " \t\r\n") {
+					err = fmt.Errorf("must not hold white space (Redis refuses such client names), got %q", out.clientName)
+				}
+			case "keyprefix", "prefix":
+				out.keyPrefix, err = props.String(v)
+			case "dialtimeout", "connecttimeout", "connectiontimeout":
+				out.dialTimeout, err = interval(v)
+			case "commandtimeout", "readtimeout", "timeout":
+				out.commandTimeout, err = interval(v)
+			case "poolsize":
+				out.poolSize, err = props.Int(v, 1)
+			case "healthinterval":
+				out.healthInterval, err = interval(v)
+			case "healthtimeout":
+				out.healthTimeout, err = interval(v)
+			case "maxlength", "maxlen":
+				var n int
+				if n, err = props.Int(v, -1); err == nil {
+					if n == 0 {
+						return errors.New("must be -1 (no cap) or at least 1, got 0")
+					}
+					out.maxLength = int64(n)
+				}
+			case "trimacked":
+				out.trimAcked, err = props.Bool(v)
+			case "maxage":
+				out.maxAge, err = props.Duration(v, true)
+			case "triminterval":
+				out.trimInterval, err = interval(v)
+			case "maxmessagesize":
+				out.maxMessageSize, err = props.Int(v, 1024)
+			case "deadlettermaxsize":
+				out.deadLetterMaxSize, err = props.Int(v, 1024)
+			case "tls", "ssl":
+				ts.set = true
+				var m map[string]any
+				if m, err = props.Map(v); err != nil {
+					var b bool
+					if b, err = props.Bool(v); err != nil {
+						return errors.New("want a map (enabled, ca-file, cert-file, key-file, server-name, insecure-skip-verify) or a bool")
+					}
+					ts.enabled = &b
+					return nil
+				}
+				d.Each(p, m, func(k, _ string, v any) (err error) {
+					switch k {
+					case "enabled":
+						var b bool
+						b, err = props.Bool(v)
+						ts.enabled = &b
+					case "cafile":
+						ts.caFile, err = str(v)
+					case "certfile":
+						ts.certFile, err = str(v)
+					case "keyfile":
+						ts.keyFile, err = str(v)
+					case "servername":
+						ts.serverName, err = str(v)
+					case "insecureskipverify", "skipverify":
+						ts.skipVerify, err = props.Bool(v)
+					default:
+						err = props.UnknownKey("known: enabled, ca-file, cert-file, key-file, server-name, insecure-skip-verify")
+					}
+					return err
+				})
+			default:
+				err = props.UnknownKey("known: " + binderKeys)
+			}
+			return err
+		})
+	}
+	envPath := props.EnvironmentPath(s)
+	if fromURL != nil {
+		if addrSet {
+			d.Addf(envPath+".url", "set either url or address, not both")
+		}
+		out.addr = fromURL.Addr
+		if out.username == "" {
+			out.username = fromURL.Username
+		}
+		if out.password == "" {
+			out.password = fromURL.Password
+		}
+		if out.db == 0 {
+			out.db = fromURL.DB
+		}
+		if fromURL.TLSConfig != nil && !ts.set {
+			ts.set = true
+		}
+	}
+	if out.username != "" && out.password == "" {
+		d.Addf(envPath+".password", "required with username")
+	}
+	if out.healthTimeout > out.healthInterval*5 {
+		d.Addf(envPath+".health-timeout", "must not be above 5 × health-interval (%s)", out.healthInterval)
+	}
+	if out.maxLength < 0 && !out.trimAcked && out.maxAge == 0 {
+		d.Addf(envPath+".max-length", "-1 (no cap) needs trim-acked or max-age: streams would grow without bound")
+	}
+	if out.deadLetterMaxSize > out.maxMessageSize {
+		d.Addf(envPath+".dead-letter-max-size", "must not be above max-message-size (%d)", out.maxMessageSize)
+	}
+	out.tls = buildTLS(&d, envPath, ts, out.addr)
+	if err := d.Err(); err != nil {
+		return settings{}, fmt.Errorf("redis binder %q: %w", s.Name, redactSecrets(err, out.secrets))
+	}
+	return out, nil
+}
+
+// hostPort normalises host or host:port (default port 6379).
+func hostPort(a string) (string, error) {
+	if a == "" {
+		return "", errors.New("want host:port, got an empty string")
+	}
+	if strings.Contains(a, "://") || strings.Contains(a, "@") {
+		return "", errors.New("want host:port (not shown: it looks like a URL, which may hold a password; use url for that)")
+	}
+	host, port, err := net.SplitHostPort(a)
+	if err != nil {
+		if strings.Count(a, ":") > 1 && !strings.HasPrefix(a, "[") {
+			return "", fmt.Errorf("want host:port, got %q (write an IPv6 address as [addr]:port)", a)
+		}
+		host, port = a, "6379"
+	}
+	if host == "" {
+		return "", fmt.Errorf("want host:port, got %q (no host)", a)
+	}
+	return net.JoinHostPort(host, port), nil
+}
+
+// parseURL reads a redis:// or rediss:// URL. Errors never show the URL.
+func parseURL(raw string) (*goredis.Options, []string, error) {
+	raw = strings.TrimSpace(raw)
+	var secrets []string
+	if i := strings.Index(raw, "://"); i >= 0 {
+		rest := raw[i+3:]
+		if at := strings.LastIndex(rest, "@"); at >= 0 {
+			ui := rest[:at]
+			if c := strings.Index(ui, ":"); c >= 0 {
+				secrets = append(secrets, ui[c+1:])
+			}
+			secrets = append(secrets, ui)
+		}
+	}
+	if !strings.HasPrefix(raw, "redis://") && !strings.HasPrefix(raw, "rediss://") {
+		return nil, secrets, errors.New("want redis://[user:password@]host[:port][/db] or rediss://… (not shown: it may hold a password)")
+	}
+	o, err := goredis.ParseURL(raw)
+	if err != nil {
+		return nil, secrets, errors.New("not a valid redis URL (not shown: it may hold a password): want redis://[user:password@]host[:port][/db], with reserved characters percent-encoded")
+	}
+	if o.Password != "" {
+		secrets = append(secrets, o.Password)
+	}
+	return o, secrets, nil
+}
+
+func buildTLS(d *props.Decoder, path string, ts tlsSource, addr string) *tls.Config {
+	if !ts.set || (ts.enabled != nil && !*ts.enabled) {
+		return nil
+	}
+	c := &tls.Config{MinVersion: tls.VersionTLS12, ServerName: ts.serverName, InsecureSkipVerify: ts.skipVerify} //nolint:gosec // skip-verify is an explicit opt-in
+	if c.ServerName == "" {
+		if h, _, err := net.SplitHostPort(addr); err == nil {
+			c.ServerName = h
+		}
+	}
+	if ts.caFile != "" {
+		pem, err := os.ReadFile(ts.caFile)
+		if err != nil {
+			d.Addf(path+".tls.ca-file", "%v", err)
+		} else {
+			pool := x509.NewCertPool()
+			if !pool.AppendCertsFromPEM(pem) {
+				d.Addf(path+".tls.ca-file", "no PEM certificate in %s", ts.caFile)
+			}
+			c.RootCAs = pool
+		}
+	}
+	switch {
+	case ts.certFile != "" && ts.keyFile != "":
+		cert, err := tls.LoadX509KeyPair(ts.certFile, ts.keyFile)
+		if err != nil {
+			d.Addf(path+".tls.cert-file", "loading the client certificate: %v", err)
+		} else {
+			c.Certificates = []tls.Certificate{cert}
+		}
+	case ts.certFile != "" || ts.keyFile != "":
+		d.Addf(path+".tls", "cert-file and key-file go together")
+	}
+	return c
+}
+
+// producerSettings are a producer binding's Redis properties.
+type producerSettings struct {
+	sendAttempts int
+	batchSize    int
+	waitReplicas int
+	waitTimeout  time.Duration
+}
+
+const producerKeys = "send-attempts, batch-size, wait-replicas, wait-timeout"
+
+func parseProducer(binding string, ext map[string]any) (producerSettings, error) {
+	out := producerSettings{sendAttempts: DefaultSendAttempts, batchSize: DefaultSendBatch, waitTimeout: DefaultWaitTimeout}
+	var d props.Decoder
+	d.Each(props.BindingPath(Type, binding, "producer"), ext, func(k, _ string, v any) (err error) {
+		switch k {
+		case "sendattempts":
+			out.sendAttempts, err = props.Int(v, 1)
+		case "batchsize":
+			out.batchSize, err = props.Int(v, 1)
+		case "waitreplicas":
+			out.waitReplicas, err = props.Int(v, 0)
+		case "waittimeout":
+			out.waitTimeout, err = interval(v)
+		default:
+			err = props.UnknownKey("known: " + producerKeys)
+		}
+		return err
+	})
+	return out, d.Err()
+}
+
+// consumerSettings are a consumer binding's Redis properties.
+type consumerSettings struct {
+	startOffset     string // "", earliest, latest
+	claimMinIdle    time.Duration
+	claimInterval   time.Duration
+	maxDeliveries   int // -1: unlimited
+	redeliveryDelay time.Duration
+	prefetch        int
+	batchSize       int
+	dlqName         string
+	partitionCount  int // 0: discovered
+}
+
+const consumerKeys = "start-offset, claim-min-idle, claim-interval, max-deliveries, redelivery-delay, prefetch, batch-size, dlq-name, partition-count"
+
+func parseConsumer(binding string, ext map[string]any) (consumerSettings, error) {
+	out := consumerSettings{
+		claimMinIdle:    DefaultClaimMinIdle,
+		claimInterval:   DefaultClaimInterval,
+		maxDeliveries:   DefaultMaxDeliveries,
+		redeliveryDelay: DefaultRedeliveryDelay,
+		prefetch:        DefaultPrefetch,
+		batchSize:       DefaultBatchSize,
+	}
+	var d props.Decoder
+	path := props.BindingPath(Type, binding, "consumer")
+	d.Each(path, ext, func(k, _ string, v any) (err error) {
+		switch k {
+		case "startoffset":
+			var s string
+			if s, err = str(v); err != nil {
+				return err
+			}
+			switch strings.ToLower(s) {
+			case "earliest", "first", "oldest":
+				out.startOffset = "earliest"
+			case "latest", "last", "newest", "new":
+				out.startOffset = "latest"
+			default:
+				return fmt.Errorf("want earliest or latest, got %q", s)
+			}
+		case "claimminidle":
+			out.claimMinIdle, err = interval(v)
+		case "claiminterval":
+			out.claimInterval, err = interval(v)
+		case "maxdeliveries":
+			var n int
+			if n, err = props.Int(v, -1); err == nil {
+				if n == 0 {
+					return errors.New("must be -1 (unlimited) or at least 1, got 0")
+				}
+				out.maxDeliveries = n
+			}
+		case "redeliverydelay":
+			out.redeliveryDelay, err = props.Duration(v, true)
+		case "prefetch":
+			out.prefetch, err = props.Int(v, 1)
+		case "batchsize":
+			out.batchSize, err = props.Int(v, 1)
+		case "dlqname":
+			out.dlqName, err = str(v)
+			if err == nil && out.dlqName == "" {
+				err = errors.New("must not be empty")
+			}
+		case "partitioncount":
+			out.partitionCount, err = props.Int(v, 1)
+		default:
+			err = props.UnknownKey("known: " + consumerKeys)
+		}
+		return err
+	})
+	return out, d.Err()
+}

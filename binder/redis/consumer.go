@@ -1,0 +1,1221 @@
+package redis
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/google/uuid"
+	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/streambind/streambind/binder/internal/dispatch"
+	"github.com/streambind/streambind/stream"
+)
+
+const (
+	// blockFor is how long one XREADGROUP/XREAD waits for entries. Stop and
+	// Pause end a wait at once with CLIENT UNBLOCK (where the ACL allows
+	// it), so it only bounds how stale the partition list can get.
+	blockFor = 2 * time.Second
+	// partitionRefresh is how often a consumer looks for new partitions.
+	partitionRefresh = 2 * time.Second
+	// ReleasedConsumer is the consumer name under which a stopping consumer
+	// parks the entries it did not handle, idle for claim-min-idle so that
+	// the next reclaim of any member of the group takes them at once.
+	ReleasedConsumer = "streambind-released"
+	// consumerExpiry: a consumer of the group with no pending entries that
+	// has not read for this long is deleted (a crashed instance's).
+	consumerExpiry = time.Hour
+	cleanupEvery   = 10 * time.Minute
+	// ackBatch bounds the entries one XACK pipeline acknowledges.
+	ackBatch = 512
+)
+
+// consumer is a consumer binding of one destination for one group (or an
+// anonymous one).
+type consumer struct {
+	bd     *Binder
+	client *goredis.Client
+	spec   stream.ConsumerSpec
+	cs     consumerSettings
+	dest   string
+	group  string // "" for anonymous
+	name   string // the consumer's name in the group
+	log    *slog.Logger
+	conc   int
+
+	dlq    bool
+	dlqKey string
+
+	// health: nil, or why the binding cannot consume (an ACL refusal, a
+	// key that is not a stream, a group that cannot be made again).
+	health atomic.Pointer[error]
+	stats  struct{ truncated, headersOnly, dropped atomic.Int64 }
+
+	sem    chan struct{} // lifecycle lock (capacity 1)
+	cur    *run
+	last   *run
+	closed bool
+}
+
+var (
+	_ stream.Consumer             = (*consumer)(nil)
+	_ stream.BindingHealthChecker = (*consumer)(nil)
+	_ stream.DeadLetterReporter   = (*consumer)(nil)
+)
+
+// consumerName is a group member's name: the client name, host, process
+// and a random part, so that two bindings never share one.
+func consumerName(clientName string) string {
+	host, _ := os.Hostname()
+	if host == "" {
+		host = "host"
+	}
+	return fmt.Sprintf("%s-%s-%d-%s", clientName, host, os.Getpid(), uuid.NewString()[:8])
+}
+
+func (bd *Binder) newConsumer(ctx context.Context, client *goredis.Client, spec stream.ConsumerSpec, cs consumerSettings, dest string) (*consumer, error) {
+	log := spec.Logger
+	if log == nil {
+		log = bd.log
+	}
+	lg := spec.Group
+	if lg == "" {
+		lg = "anonymous"
+	}
+	c := &consumer{
+		bd:     bd,
+		client: client,
+		spec:   spec,
+		cs:     cs,
+		dest:   dest,
+		group:  spec.Group,
+		name:   consumerName(bd.st.clientName),
+		log:    log.With("binding", spec.Binding, "destination", dest, "group", lg),
+		conc:   max(spec.Consumer.Concurrency, 1),
+		sem:    make(chan struct{}, 1),
+	}
+	if c.group == "" {
+		if spec.Consumer.DLQ {
+			c.log.Debug("redis: dlq ignored: an anonymous consumer has no dead-letter destination")
+		}
+		return c, nil
+	}
+	n, err := c.partitionCount(ctx)
+	if err != nil {
+		return nil, err
+	}
+	start := "0"
+	if cs.startOffset == "latest" {
+		start = "$"
+	}
+	keys, _ := c.keysFor(n)
+	for _, k := range keys {
+		if err := ensureGroup(ctx, client, k, c.group, start); err != nil {
+			return nil, err
+		}
+	}
+	bd.track(keys...)
+	if spec.Consumer.DLQ {
+		c.dlq = true
+		name := cs.dlqName
+		if name == "" {
+			name = stream.DLQName(dest, c.group)
+		}
+		c.dlqKey = bd.key(name, -1)
+		bd.track(c.dlqKey)
+	}
+	return c, nil
+}
+
+// partitionCount is the partition-count property, else what producers
+// recorded.
+func (c *consumer) partitionCount(ctx context.Context) (int, error) {
+	if c.cs.partitionCount > 0 {
+		return c.cs.partitionCount, nil
+	}
+	return c.bd.partitions(ctx, c.client, c.dest)
+}
+
+// keysFor returns the streams the consumer reads when the destination has
+// count partitions, and the partition of each (-1: the destination's own
+// stream). An unpartitioned consumer reads the destination's stream and
+// every partition; instance i of a partitioned one reads the partitions p
+// with p % instance-count == i (of max(count, instance-count)), and
+// instance 0 the destination's own stream as well, so that nothing sent
+// without a partition is left unread.
+func (c *consumer) keysFor(count int) ([]string, []int) {
+	cc := c.spec.Consumer
+	var keys []string
+	var parts []int
+	if !cc.Partitioned || cc.InstanceIndex == 0 {
+		keys, parts = append(keys, c.bd.key(c.dest, -1)), append(parts, -1)
+	}
+	if cc.Partitioned {
+		ic := max(cc.InstanceCount, 1)
+		for p := cc.InstanceIndex; p < max(count, ic); p += ic {
+			keys, parts = append(keys, c.bd.key(c.dest, p)), append(parts, p)
+		}
+		return keys, parts
+	}
+	for p := range count {
+		keys, parts = append(keys, c.bd.key(c.dest, p)), append(parts, p)
+	}
+	return keys, parts
+}
+
+// Health reports whether the binding can consume; it implements
+// [stream.BindingHealthChecker].
+func (c *consumer) Health(context.Context) error {
+	if e := c.health.Load(); e != nil {
+		return *e
+	}
+	return nil
+}
+
+func (c *consumer) setHealth(err error) {
+	if err == nil {
+		if c.health.Load() != nil {
+			c.health.Store(nil)
+		}
+		return
+	}
+	c.health.Store(&err)
+}
+
+// DeadLetterStats implements [stream.DeadLetterReporter].
+func (c *consumer) DeadLetterStats() stream.DeadLetterStats {
+	return stream.DeadLetterStats{
+		Truncated:   c.stats.truncated.Load(),
+		HeadersOnly: c.stats.headersOnly.Load(),
+		Dropped:     c.stats.dropped.Load(),
+	}
+}
+
+func (c *consumer) errorf(op string, err error) error {
+	return c.bd.wrap(err, "redis: %s consumer %s (destination %q, group %q)", op, c.spec.Binding, c.dest, c.group)
+}
+
+func (c *consumer) lock(ctx context.Context, op string) error {
+	select {
+	case c.sem <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return c.errorf(op, ctx.Err())
+	}
+}
+
+func (c *consumer) unlock() { <-c.sem }
+
+// Start begins delivery: a group member first takes back its own pending
+// entries and reclaims those of members idle for claim-min-idle; an
+// anonymous consumer starts after the last entry of each stream.
+func (c *consumer) Start(ctx context.Context) error {
+	if err := c.lock(ctx, "start"); err != nil {
+		return err
+	}
+	defer c.unlock()
+	if c.closed {
+		return c.errorf("start", stream.ErrClosed)
+	}
+	if c.cur != nil {
+		return nil
+	}
+	if l := c.last; l != nil {
+		select {
+		case <-l.done:
+		case <-ctx.Done():
+			return c.errorf("start", fmt.Errorf("the previous run is still settling its messages: %w", ctx.Err()))
+		}
+	}
+	r, err := c.newRun(ctx)
+	if err != nil {
+		return c.errorf("start", err)
+	}
+	c.cur, c.last = r, r
+	return nil
+}
+
+// Stop ends intake, waits (bounded by ctx) for the handler calls in flight
+// and their acknowledgements, and gives back to the group every entry the
+// consumer holds unhandled (see the package doc).
+func (c *consumer) Stop(ctx context.Context) error {
+	if err := c.lock(ctx, "stop"); err != nil {
+		return err
+	}
+	defer c.unlock()
+	return c.stopLocked(ctx)
+}
+
+func (c *consumer) stopLocked(ctx context.Context) error {
+	r := c.cur
+	if r == nil {
+		return nil
+	}
+	c.cur = nil
+	if err := r.stop(ctx); err != nil {
+		return c.errorf("stop", err)
+	}
+	return nil
+}
+
+// Pause stops intake and reclaiming (what was read stays with the binding,
+// kept from other members' reclaims) and waits, bounded by ctx, for the
+// handler calls in flight.
+func (c *consumer) Pause(ctx context.Context) error {
+	if err := c.lock(ctx, "pause"); err != nil {
+		return err
+	}
+	defer c.unlock()
+	if c.cur == nil {
+		return nil
+	}
+	if err := c.cur.pause(ctx); err != nil {
+		return c.errorf("pause", err)
+	}
+	return nil
+}
+
+// Resume undoes Pause.
+func (c *consumer) Resume(ctx context.Context) error {
+	if err := c.lock(ctx, "resume"); err != nil {
+		return err
+	}
+	defer c.unlock()
+	if c.cur != nil {
+		c.cur.resume()
+	}
+	return nil
+}
+
+func (c *consumer) close(ctx context.Context) error {
+	if err := c.lock(ctx, "close"); err != nil {
+		return err
+	}
+	defer c.unlock()
+	c.closed = true
+	return c.stopLocked(ctx)
+}
+
+// entry is a received stream entry from its receipt until it is settled.
+type entry struct {
+	key     string // stream
+	part    int    // partition, or -1
+	id      string
+	env     stream.Envelope
+	n       int64 // deliveries as Redis counts them (0: unknown)
+	touched atomic.Int64
+	lost    atomic.Bool // another member claimed it while we held it
+}
+
+func (e *entry) ref() string { return e.key + "\x00" + e.id }
+
+// route is the ordering route of an entry: its partition, else its key,
+// else none.
+func route(e *entry) string {
+	if e.part >= 0 {
+		return "p" + strconv.Itoa(e.part)
+	}
+	if len(e.env.Key) > 0 {
+		return "k" + string(e.env.Key)
+	}
+	return ""
+}
+
+// run is one Start..Stop of a consumer.
+type run struct {
+	c      *consumer
+	pool   *dispatch.Pool[*entry]
+	reader *goredis.Client // one connection for blocking reads
+	readID atomic.Int64    // its CLIENT ID (0: unknown)
+
+	ctx    context.Context // intake and reclaiming; cancelled by Stop
+	cancel context.CancelFunc
+
+	intakeDone  chan struct{}
+	reclaimDone chan struct{}
+	keeperStop  chan struct{}
+	keeperDone  chan struct{}
+	acks        chan *entry // nil for anonymous consumers
+	ackDone     chan struct{}
+	done        chan struct{} // everything of the run finished
+	finishOnce  sync.Once
+	wake        chan struct{} // capacity 1: room, pause or resume changed
+
+	mu      sync.Mutex
+	paused  bool
+	held    map[string]*entry
+	keys    []string       // streams read
+	parts   map[string]int // partition of each
+	lastIDs map[string]string
+}
+
+func (c *consumer) newRun(ctx context.Context) (*run, error) {
+	r := &run{
+		c:           c,
+		intakeDone:  make(chan struct{}),
+		reclaimDone: make(chan struct{}),
+		keeperStop:  make(chan struct{}),
+		keeperDone:  make(chan struct{}),
+		ackDone:     make(chan struct{}),
+		done:        make(chan struct{}),
+		wake:        make(chan struct{}, 1),
+		held:        make(map[string]*entry),
+		parts:       make(map[string]int),
+		lastIDs:     make(map[string]string),
+	}
+	n, err := c.partitionCount(ctx)
+	if err != nil {
+		return nil, err
+	}
+	keys, parts := c.keysFor(n)
+	if c.group != "" {
+		for _, k := range keys { // the stream or group may have been deleted meanwhile
+			if err := ensureGroup(ctx, c.client, k, c.group, "0"); err != nil {
+				return nil, err
+			}
+		}
+	} else {
+		for _, k := range keys {
+			id, err := lastID(ctx, c.client, k)
+			if err != nil {
+				return nil, err
+			}
+			r.lastIDs[k] = id
+		}
+	}
+	for i, k := range keys {
+		r.keys = append(r.keys, k)
+		r.parts[k] = parts[i]
+	}
+	o := c.bd.options(1)
+	o.MinIdleConns = 0
+	o.OnConnect = func(ctx context.Context, cn *goredis.Conn) error {
+		if id, err := cn.ClientID(ctx).Result(); err == nil {
+			r.readID.Store(id)
+		} else {
+			r.readID.Store(0)
+		}
+		return nil
+	}
+	r.reader = goredis.NewClient(o)
+	r.ctx, r.cancel = context.WithCancel(context.Background())
+	batch := 1
+	if c.spec.Consumer.BatchMode {
+		batch = c.cs.batchSize
+	}
+	r.pool = dispatch.New(dispatch.Options[*entry]{
+		Workers:  c.conc,
+		QueueLen: c.cs.prefetch + 1,
+		Batch:    batch,
+		Handle:   r.handle,
+		Release:  r.giveBack,
+	})
+	if c.group != "" {
+		r.acks = make(chan *entry, 2*c.cs.prefetch)
+		go r.acker()
+		go r.keeper()
+		go r.reclaimer()
+		go r.intakeGroup()
+	} else {
+		close(r.ackDone)
+		close(r.keeperDone)
+		close(r.reclaimDone)
+		go r.intakeAnonymous()
+	}
+	return r, nil
+}
+
+// lastID returns the ID of the last entry of stream key, or "0-0".
+func lastID(ctx context.Context, c *goredis.Client, key string) (string, error) {
+	ms, err := c.XRevRangeN(ctx, key, "+", "-", 1).Result()
+	if err != nil && !errors.Is(err, goredis.Nil) {
+		return "", fmt.Errorf("read the last entry of %s: %w", key, err)
+	}
+	if len(ms) == 0 {
+		return "0-0", nil
+	}
+	return ms[0].ID, nil
+}
+
+func (r *run) signal() {
+	select {
+	case r.wake <- struct{}{}:
+	default:
+	}
+}
+
+// room is how many more entries the run may hold.
+func (r *run) room() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.c.cs.prefetch - len(r.held)
+}
+
+func (r *run) isPaused() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.paused
+}
+
+// waitRoom waits until intake may read: not paused and fewer than
+// prefetch entries held. False when the run stops.
+func (r *run) waitRoom() bool {
+	for {
+		r.mu.Lock()
+		ok := !r.paused && len(r.held) < r.c.cs.prefetch
+		r.mu.Unlock()
+		if ok {
+			return r.ctx.Err() == nil
+		}
+		select {
+		case <-r.wake:
+		case <-r.ctx.Done():
+			return false
+		}
+	}
+}
+
+func (r *run) snapshotKeys() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]string(nil), r.keys...)
+}
+
+// refreshKeys adds the partitions producers registered since the run
+// began; a group member creates its group on them (from their start).
+func (r *run) refreshKeys() error {
+	c := r.c
+	ctx, cancel := context.WithTimeout(r.ctx, c.bd.st.commandTimeout)
+	defer cancel()
+	n, err := c.partitionCount(ctx)
+	if err != nil {
+		return err
+	}
+	keys, parts := c.keysFor(n)
+	r.mu.Lock()
+	var added []int
+	for i, k := range keys {
+		if _, ok := r.parts[k]; !ok {
+			added = append(added, i)
+		}
+	}
+	r.mu.Unlock()
+	if len(added) == 0 {
+		return nil
+	}
+	for _, i := range added {
+		if c.group != "" {
+			if err := ensureGroup(ctx, c.client, keys[i], c.group, "0"); err != nil {
+				return err
+			}
+		}
+	}
+	r.mu.Lock()
+	for _, i := range added {
+		r.keys = append(r.keys, keys[i])
+		r.parts[keys[i]] = parts[i]
+		if c.group == "" {
+			r.lastIDs[keys[i]] = "0-0"
+		}
+	}
+	r.mu.Unlock()
+	if c.group != "" {
+		for _, i := range added {
+			c.bd.track(keys[i])
+		}
+	}
+	c.log.Info("redis: reading new partitions", "partitions", n)
+	return nil
+}
+
+// intakeGroup reads new entries with XREADGROUP ... > and hands them to
+// the pool until Stop. After a failed read (a lost connection may have
+// lost a reply whose entries Redis already delivered to this consumer)
+// and at the start, it first reads its own pending entries again.
+func (r *run) intakeGroup() {
+	defer close(r.intakeDone)
+	c := r.c
+	back := dispatch.Backoff{Initial: 50 * time.Millisecond, Max: 5 * time.Second}
+	fails := 0
+	history := true
+	var refreshed time.Time
+	for r.waitRoom() {
+		var err error
+		if time.Since(refreshed) >= partitionRefresh {
+			refreshed = time.Now()
+			err = r.refreshKeys()
+		}
+		if err == nil && history {
+			var complete bool
+			complete, err = r.readHistory()
+			history = !complete
+		}
+		if err == nil {
+			err = r.readNew()
+		}
+		if err == nil {
+			fails = 0
+			c.setHealth(nil)
+			continue
+		}
+		if r.ctx.Err() != nil {
+			return
+		}
+		fails++
+		history = true
+		r.readFailed(err, fails)
+		if !dispatch.Sleep(r.ctx, back.Delay(fails)) {
+			return
+		}
+	}
+}
+
+// readNew reads new entries (XREADGROUP ... >), waiting up to blockFor.
+func (r *run) readNew() error {
+	c := r.c
+	keys := r.snapshotKeys()
+	streams := make([]string, 0, 2*len(keys))
+	streams = append(streams, keys...)
+	for range keys {
+		streams = append(streams, ">")
+	}
+	room := max(r.room(), 1)
+	// No cancellation: an answer is read whole (its entries are this
+	// consumer's now); Stop ends the wait with CLIENT UNBLOCK.
+	res, err := r.reader.XReadGroup(context.Background(), &goredis.XReadGroupArgs{
+		Group: c.group, Consumer: c.name, Streams: streams, Count: int64(room), Block: blockFor,
+	}).Result()
+	if errors.Is(err, goredis.Nil) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	for _, s := range res {
+		for _, m := range s.Messages {
+			r.accept(s.Stream, m, 1)
+		}
+	}
+	return nil
+}
+
+// readHistory reads the consumer's own pending entries (XREADGROUP ... 0)
+// and takes those it does not hold. complete is false when it ran out of
+// room first.
+func (r *run) readHistory() (complete bool, err error) {
+	c := r.c
+	for _, k := range r.snapshotKeys() {
+		start := "0"
+		for {
+			room := r.room()
+			if room <= 0 {
+				return false, nil
+			}
+			if r.ctx.Err() != nil {
+				return false, r.ctx.Err()
+			}
+			ctx, cancel := context.WithTimeout(r.ctx, c.bd.st.commandTimeout)
+			res, err := c.client.XReadGroup(ctx, &goredis.XReadGroupArgs{
+				Group: c.group, Consumer: c.name, Streams: []string{k, start}, Count: int64(room), Block: -1,
+			}).Result()
+			cancel()
+			if errors.Is(err, goredis.Nil) {
+				break
+			}
+			if err != nil {
+				return false, err
+			}
+			if len(res) == 0 || len(res[0].Messages) == 0 {
+				break
+			}
+			for _, m := range res[0].Messages {
+				r.accept(k, m, 0)
+			}
+			start = res[0].Messages[len(res[0].Messages)-1].ID
+		}
+	}
+	return true, nil
+}
+
+// readFailed reacts to a failed read: a group that is gone is created
+// again (after the last entry received); an error no retry fixes marks
+// the binding down.
+func (r *run) readFailed(err error, fails int) {
+	c := r.c
+	switch {
+	case isNoGroup(err):
+		c.log.Warn("redis: the consumer group (or its stream) is gone; creating it again", "error", c.bd.logErr(err))
+		ctx, cancel := context.WithTimeout(r.ctx, c.bd.st.commandTimeout)
+		defer cancel()
+		for _, k := range r.snapshotKeys() {
+			r.mu.Lock()
+			start := r.lastIDs[k]
+			r.mu.Unlock()
+			if start == "" {
+				start = "0"
+			}
+			if gerr := ensureGroup(ctx, c.client, k, c.group, start); gerr != nil {
+				gerr = c.bd.wrap(gerr, "redis: consumer %s cannot consume", c.spec.Binding)
+				c.setHealth(gerr)
+				c.log.Warn("redis: cannot create the consumer group again", "error", c.bd.logErr(gerr))
+				return
+			}
+		}
+		c.setHealth(nil)
+	case isTransient(err):
+		lvl := slog.LevelDebug
+		if fails > 1 {
+			lvl = slog.LevelWarn
+		}
+		c.log.Log(context.Background(), lvl, "redis: reading failed; retrying", "attempt", fails, "error", c.bd.logErr(err))
+	default:
+		err = c.bd.wrap(err, "redis: consumer %s cannot read %s", c.spec.Binding, strings.Join(r.snapshotKeys(), ", "))
+		c.setHealth(err)
+		c.log.Warn("redis: reading refused; retrying with back-off", "attempt", fails, "error", c.bd.logErr(err))
+	}
+}
+
+// intakeAnonymous reads with XREAD after the last entry it saw of each
+// stream (at Start: the streams' last entries) until Stop.
+func (r *run) intakeAnonymous() {
+	defer close(r.intakeDone)
+	c := r.c
+	back := dispatch.Backoff{Initial: 50 * time.Millisecond, Max: 5 * time.Second}
+	fails := 0
+	var refreshed time.Time
+	for r.waitRoom() {
+		var err error
+		if time.Since(refreshed) >= partitionRefresh {
+			refreshed = time.Now()
+			err = r.refreshKeys()
+		}
+		if err == nil {
+			err = r.readAnonymous()
+		}
+		if err == nil {
+			fails = 0
+			c.setHealth(nil)
+			continue
+		}
+		if r.ctx.Err() != nil {
+			return
+		}
+		fails++
+		if isTransient(err) {
+			c.log.Debug("redis: reading failed; retrying", "attempt", fails, "error", c.bd.logErr(err))
+		} else {
+			err = c.bd.wrap(err, "redis: consumer %s cannot read", c.spec.Binding)
+			c.setHealth(err)
+			c.log.Warn("redis: reading refused; retrying with back-off", "attempt", fails, "error", c.bd.logErr(err))
+		}
+		if !dispatch.Sleep(r.ctx, back.Delay(fails)) {
+			return
+		}
+	}
+}
+
+func (r *run) readAnonymous() error {
+	r.mu.Lock()
+	streams := make([]string, 0, 2*len(r.keys))
+	streams = append(streams, r.keys...)
+	for _, k := range r.keys {
+		streams = append(streams, r.lastIDs[k])
+	}
+	r.mu.Unlock()
+	res, err := r.reader.XRead(context.Background(), &goredis.XReadArgs{
+		Streams: streams, Count: int64(max(r.room(), 1)), Block: blockFor,
+	}).Result()
+	if errors.Is(err, goredis.Nil) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	for _, s := range res {
+		for _, m := range s.Messages {
+			r.accept(s.Stream, m, 0)
+		}
+	}
+	return nil
+}
+
+// accept tracks a received entry (unless the run holds it already) and
+// hands it to the pool.
+func (r *run) accept(key string, m goredis.XMessage, n int64) {
+	c := r.c
+	r.mu.Lock()
+	if cur := r.lastIDs[key]; cur == "" || compareIDs(m.ID, cur) > 0 {
+		r.lastIDs[key] = m.ID
+	}
+	part, ok := r.parts[key]
+	if !ok {
+		part = -1
+	}
+	r.mu.Unlock()
+	if m.Values == nil {
+		// A pending entry whose stream entry is gone (trimmed by
+		// max-length or max-age, or deleted) before it was handled.
+		c.log.Error("redis: a pending entry was deleted from its stream before it was handled (trimmed by max-length or max-age?); acknowledging it", "stream", key, "id", m.ID)
+		if c.group != "" {
+			ctx, cancel := context.WithTimeout(r.ctx, c.bd.st.commandTimeout)
+			_ = c.client.XAck(ctx, key, c.group, m.ID).Err()
+			cancel()
+		}
+		return
+	}
+	e := &entry{key: key, part: part, id: m.ID, env: decode(m.Values), n: n}
+	e.touched.Store(time.Now().UnixNano())
+	r.mu.Lock()
+	if _, dup := r.held[e.ref()]; dup {
+		r.mu.Unlock()
+		return
+	}
+	r.held[e.ref()] = e
+	r.mu.Unlock()
+	if !r.pool.Submit(r.ctx, route(e), e) {
+		r.giveBack(e)
+	}
+}
+
+func (r *run) untrack(e *entry) {
+	r.mu.Lock()
+	delete(r.held, e.ref())
+	r.mu.Unlock()
+	r.signal()
+}
+
+// giveBack lets go of an entry that was not settled: it stays pending
+// (with this consumer until Stop parks it for the group).
+func (r *run) giveBack(e *entry) { r.untrack(e) }
+
+// reclaimer takes over, every claim-interval (and at once at Start),
+// entries of the group that were delivered to some member and left
+// unacknowledged for claim-min-idle: a crashed or stopped member's.
+func (r *run) reclaimer() {
+	defer close(r.reclaimDone)
+	t := time.NewTicker(r.c.cs.claimInterval)
+	defer t.Stop()
+	lastCleanup := time.Now()
+	for {
+		if !r.isPaused() {
+			r.reclaim()
+		}
+		if time.Since(lastCleanup) >= cleanupEvery {
+			lastCleanup = time.Now()
+			r.cleanup()
+		}
+		select {
+		case <-t.C:
+		case <-r.ctx.Done():
+			return
+		}
+	}
+}
+
+func (r *run) reclaim() {
+	c := r.c
+	for _, k := range r.snapshotKeys() {
+		room := r.room()
+		if room <= 0 || r.ctx.Err() != nil {
+			return
+		}
+		ctx, cancel := context.WithTimeout(r.ctx, c.bd.st.commandTimeout)
+		pend, err := c.client.XPendingExt(ctx, &goredis.XPendingExtArgs{
+			Stream: k, Group: c.group, Idle: c.cs.claimMinIdle, Start: "-", End: "+", Count: int64(room),
+		}).Result()
+		if err != nil {
+			cancel()
+			if r.ctx.Err() == nil && !isNoGroup(err) {
+				c.log.Debug("redis: looking for idle pending entries failed", "stream", k, "error", c.bd.logErr(err))
+			}
+			continue
+		}
+		counts := make(map[string]int64, len(pend))
+		from := map[string]int{}
+		ids := make([]string, 0, len(pend))
+		r.mu.Lock()
+		for _, p := range pend {
+			if _, held := r.held[k+"\x00"+p.ID]; held {
+				continue
+			}
+			ids = append(ids, p.ID)
+			counts[p.ID] = p.RetryCount
+			from[p.Consumer]++
+		}
+		r.mu.Unlock()
+		if len(ids) == 0 {
+			cancel()
+			continue
+		}
+		msgs, err := c.client.XClaim(ctx, &goredis.XClaimArgs{
+			Stream: k, Group: c.group, Consumer: c.name, MinIdle: c.cs.claimMinIdle, Messages: ids,
+		}).Result()
+		cancel()
+		if err != nil {
+			if r.ctx.Err() == nil {
+				c.log.Debug("redis: claiming idle pending entries failed", "stream", k, "error", c.bd.logErr(err))
+			}
+			continue
+		}
+		if len(msgs) > 0 {
+			c.log.Info("redis: reclaimed entries left pending by other members", "stream", k, "entries", len(msgs), "from", from, "claim-min-idle", c.cs.claimMinIdle)
+		}
+		for _, m := range msgs {
+			r.accept(k, m, counts[m.ID]+1)
+		}
+	}
+}
+
+// cleanup deletes the group's consumers that have no pending entries and
+// have not read for consumerExpiry (those of crashed instances, once
+// their entries were reclaimed).
+func (r *run) cleanup() {
+	c := r.c
+	for _, k := range r.snapshotKeys() {
+		ctx, cancel := context.WithTimeout(r.ctx, c.bd.st.commandTimeout)
+		cs, err := c.client.XInfoConsumers(ctx, k, c.group).Result()
+		if err == nil {
+			for _, x := range cs {
+				if x.Name != c.name && x.Pending == 0 && x.Idle >= consumerExpiry {
+					if n, err := dropConsumerScript.Run(ctx, c.client, []string{k}, c.group, x.Name).Int(); err == nil && n == 1 {
+						c.log.Info("redis: deleted a consumer of the group that has not read for a long time", "stream", k, "consumer", x.Name, "idle", x.Idle)
+					}
+				}
+			}
+		}
+		cancel()
+	}
+}
+
+// keeper resets the idle time of held entries every claim-min-idle / 3,
+// so that no other member reclaims an entry that waits for its turn or
+// whose handler runs long.
+func (r *run) keeper() {
+	defer close(r.keeperDone)
+	c := r.c
+	every := max(c.cs.claimMinIdle/3, 10*time.Millisecond)
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-t.C:
+		case <-r.keeperStop:
+			return
+		}
+		now := time.Now().UnixNano()
+		due := map[string][]*entry{}
+		r.mu.Lock()
+		for _, e := range r.held {
+			if now-e.touched.Load() >= int64(every) && !e.lost.Load() {
+				due[e.key] = append(due[e.key], e)
+			}
+		}
+		r.mu.Unlock()
+		for k, es := range due {
+			for i := 0; i < len(es); i += 256 {
+				chunk := es[i:min(i+256, len(es))]
+				args := make([]any, 0, len(chunk)+2)
+				args = append(args, c.group, c.name)
+				for _, e := range chunk {
+					args = append(args, e.id)
+				}
+				ctx, cancel := context.WithTimeout(context.Background(), c.bd.st.commandTimeout)
+				owned, err := touchScript.Run(ctx, c.client, []string{k}, args...).StringSlice()
+				cancel()
+				if err != nil {
+					c.log.Debug("redis: keeping held entries from reclaim failed", "stream", k, "error", c.bd.logErr(err))
+					continue
+				}
+				mine := make(map[string]bool, len(owned))
+				for _, id := range owned {
+					mine[id] = true
+				}
+				for _, e := range chunk {
+					if mine[e.id] {
+						e.touched.Store(now)
+					} else if e.lost.CompareAndSwap(false, true) {
+						c.log.Warn("redis: another member reclaimed an entry this consumer holds (its handler ran past claim-min-idle, or the connection was down that long); it may be handled twice", "stream", k, "id", e.id, "claim-min-idle", c.cs.claimMinIdle)
+					}
+				}
+			}
+		}
+	}
+}
+
+// acker acknowledges settled entries (XACK), many per pipeline, retrying
+// transient failures with back-off, and lets go of them once Redis has
+// the acknowledgement.
+func (r *run) acker() {
+	defer close(r.ackDone)
+	c := r.c
+	back := dispatch.Backoff{Initial: 50 * time.Millisecond, Max: 2 * time.Second}
+	batch := make([]*entry, 0, ackBatch)
+	for e := range r.acks {
+		batch = append(batch[:0], e)
+	fill:
+		for len(batch) < ackBatch {
+			select {
+			case e, ok := <-r.acks:
+				if !ok {
+					break fill
+				}
+				batch = append(batch, e)
+			default:
+				break fill
+			}
+		}
+		for attempt := 1; ; attempt++ {
+			err := r.xack(batch)
+			if err == nil {
+				break
+			}
+			if !isTransient(err) || c.bd.bg.Err() != nil {
+				c.log.Warn("redis: acknowledging failed; the entries will be delivered again", "entries", len(batch), "error", c.bd.logErr(err))
+				break
+			}
+			c.log.Debug("redis: acknowledging failed; retrying", "attempt", attempt, "error", c.bd.logErr(err))
+			if !dispatch.Sleep(c.bd.bg, back.Delay(attempt)) {
+				break
+			}
+		}
+		for _, e := range batch {
+			r.untrack(e)
+		}
+		clear(batch)
+	}
+}
+
+func (r *run) xack(es []*entry) error {
+	c := r.c
+	by := map[string][]string{}
+	var order []string
+	for _, e := range es {
+		if by[e.key] == nil {
+			order = append(order, e.key)
+		}
+		by[e.key] = append(by[e.key], e.id)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), c.bd.st.commandTimeout)
+	defer cancel()
+	if len(order) == 1 {
+		return c.client.XAck(ctx, order[0], c.group, by[order[0]]...).Err()
+	}
+	pipe := c.client.Pipeline()
+	cmds := make([]*goredis.IntCmd, len(order))
+	for i, k := range order {
+		cmds[i] = pipe.XAck(ctx, k, c.group, by[k]...)
+	}
+	_, _ = pipe.Exec(ctx)
+	for _, cmd := range cmds {
+		if err := cmd.Err(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ack settles entries as done: acknowledged (a group) or let go
+// (anonymous).
+func (r *run) ack(es ...*entry) {
+	if r.acks == nil {
+		for _, e := range es {
+			r.untrack(e)
+		}
+		return
+	}
+	for _, e := range es {
+		r.acks <- e
+	}
+}
+
+func (r *run) pause(ctx context.Context) error {
+	r.mu.Lock()
+	r.paused = true
+	r.mu.Unlock()
+	r.signal()
+	return r.pool.Pause(ctx)
+}
+
+func (r *run) resume() {
+	r.mu.Lock()
+	r.paused = false
+	r.mu.Unlock()
+	r.pool.Resume()
+	r.signal()
+}
+
+// unblock ends the reader's blocking read at once (CLIENT UNBLOCK); where
+// the ACL refuses it, the read ends within blockFor.
+func (r *run) unblock() {
+	id := r.readID.Load()
+	if id == 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), r.c.bd.st.commandTimeout)
+	defer cancel()
+	if err := r.c.client.ClientUnblock(ctx, id).Err(); err != nil {
+		r.c.log.Debug("redis: CLIENT UNBLOCK failed; the read ends within its block time", "error", r.c.bd.logErr(err))
+	}
+}
+
+// stop ends intake and reclaiming, waits (bounded by ctx) for the handler
+// calls in flight and the acknowledgements, then gives the consumer's
+// pending entries back to the group. What ctx does not leave time for
+// goes on in the background.
+func (r *run) stop(ctx context.Context) error {
+	r.cancel()
+	r.signal()
+	var errs []error
+	go r.finishOnce.Do(r.finish)
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	r.unblock()
+wait:
+	for {
+		select {
+		case <-r.intakeDone:
+			break wait
+		case <-tick.C:
+			r.unblock()
+		case <-ctx.Done():
+			errs = append(errs, fmt.Errorf("intake still reading: %w", ctx.Err()))
+			break wait
+		}
+	}
+	if err := r.pool.Stop(ctx); err != nil {
+		errs = append(errs, err)
+	}
+	select {
+	case <-r.done:
+	case <-ctx.Done():
+		if len(errs) == 0 {
+			errs = append(errs, fmt.Errorf("still acknowledging and giving back entries: %w", ctx.Err()))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// finish runs after Stop began: it waits for intake, the reclaimer and the
+// handlers, flushes the acknowledgements, parks what the consumer still
+// has pending, and closes the reader.
+func (r *run) finish() {
+	defer close(r.done)
+	<-r.intakeDone
+	<-r.reclaimDone
+	r.pool.Stop(context.Background()) //nolint:errcheck // waits for the workers; cannot fail
+	<-r.pool.Done()
+	if r.acks != nil {
+		close(r.acks)
+	}
+	<-r.ackDone
+	close(r.keeperStop)
+	<-r.keeperDone
+	if r.c.group != "" {
+		r.release()
+	}
+	_ = r.reader.Close()
+}
+
+// release parks the consumer's pending entries under ReleasedConsumer,
+// idle for claim-min-idle (XCLAIM ... IDLE ... JUSTID, which does not
+// count a delivery), so that the next reclaim of any member takes them at
+// once, and deletes the consumer from the group.
+func (r *run) release() {
+	c := r.c
+	ctx, cancel := context.WithTimeout(context.Background(), 2*c.bd.st.commandTimeout)
+	defer cancel()
+	idle := c.cs.claimMinIdle.Milliseconds()
+	total := 0
+	for _, k := range r.snapshotKeys() {
+		start := "-"
+		for {
+			pend, err := c.client.XPendingExt(ctx, &goredis.XPendingExtArgs{
+				Stream: k, Group: c.group, Start: start, End: "+", Count: 500, Consumer: c.name,
+			}).Result()
+			if err != nil {
+				if !isNoGroup(err) {
+					c.log.Warn("redis: giving back pending entries failed; other members reclaim them after claim-min-idle", "stream", k, "error", c.bd.logErr(err))
+				}
+				break
+			}
+			if len(pend) == 0 {
+				break
+			}
+			args := make([]any, 0, len(pend)+8)
+			args = append(args, "XCLAIM", k, c.group, ReleasedConsumer, 0)
+			for _, p := range pend {
+				args = append(args, p.ID)
+			}
+			args = append(args, "IDLE", idle, "JUSTID")
+			if err := c.client.Do(ctx, args...).Err(); err != nil {
+				c.log.Warn("redis: giving back pending entries failed; other members reclaim them after claim-min-idle", "stream", k, "error", c.bd.logErr(err))
+				break
+			}
+			total += len(pend)
+			start = "(" + pend[len(pend)-1].ID
+		}
+		if _, err := dropConsumerScript.Run(ctx, c.client, []string{k}, c.group, c.name).Result(); err != nil && !isNoGroup(err) {
+			c.log.Debug("redis: removing the consumer from the group failed", "stream", k, "error", c.bd.logErr(err))
+		}
+	}
+	if total > 0 {
+		c.log.Info("redis: gave back unhandled entries to the group", "entries", total)
+	}
+}
+
+// consumers is a binding of several destinations.
+type consumers []*consumer
+
+var (
+	_ stream.BindingHealthChecker = consumers(nil)
+	_ stream.DeadLetterReporter   = consumers(nil)
+)
+
+func (cs consumers) each(f func(*consumer) error) error {
+	var errs []error
+	for _, c := range cs {
+		if err := f(c); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (cs consumers) Start(ctx context.Context) error {
+	return cs.each(func(c *consumer) error { return c.Start(ctx) })
+}
+
+func (cs consumers) Stop(ctx context.Context) error {
+	return cs.each(func(c *consumer) error { return c.Stop(ctx) })
+}
+
+func (cs consumers) Pause(ctx context.Context) error {
+	return cs.each(func(c *consumer) error { return c.Pause(ctx) })
+}
+
+func (cs consumers) Resume(ctx context.Context) error {
+	return cs.each(func(c *consumer) error { return c.Resume(ctx) })
+}
+
+func (cs consumers) Health(ctx context.Context) error {
+	return cs.each(func(c *consumer) error { return c.Health(ctx) })
+}
+
+func (cs consumers) DeadLetterStats() stream.DeadLetterStats {
+	var s stream.DeadLetterStats
+	for _, c := range cs {
+		x := c.DeadLetterStats()
+		s.Truncated += x.Truncated
+		s.HeadersOnly += x.HeadersOnly
+		s.Dropped += x.Dropped
+	}
+	return s
+}

@@ -1,0 +1,199 @@
+package redis
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"strconv"
+	"time"
+
+	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/streambind/streambind/binder/internal/dispatch"
+	"github.com/streambind/streambind/stream"
+)
+
+// errTooManyDeliveries is the cause of a dead letter whose entry Redis
+// delivered more than max-deliveries times without an acknowledgement.
+var errTooManyDeliveries = errors.New("delivered too many times without being acknowledged")
+
+// handle is the pool's handler: it calls the binding's handler and
+// settles the entries — acknowledged, held and handled again (Nak),
+// dead-lettered or dropped (Term) — as the package doc describes.
+func (r *run) handle(ctx context.Context, es []*entry) {
+	c := r.c
+	live := es
+	if limit := c.cs.maxDeliveries; limit > 0 && c.group != "" {
+		live = make([]*entry, 0, len(es))
+		for _, e := range es {
+			if e.n > int64(limit) {
+				c.log.Warn("redis: entry delivered more than max-deliveries times; not handled again", "stream", e.key, "id", e.id, "deliveries", e.n, "max-deliveries", limit)
+				r.terminate(ctx, []*entry{e}, fmt.Errorf("redis: entry %s of %s: %w (%d deliveries, max-deliveries %d)", e.id, e.key, errTooManyDeliveries, e.n, limit))
+				continue
+			}
+			live = append(live, e)
+		}
+		if len(live) == 0 {
+			return
+		}
+	}
+	for {
+		err := r.call(ctx, live)
+		switch {
+		case err == nil:
+			r.ack(live...)
+			return
+		case errors.Is(err, stream.ErrNak) || ctx.Err() != nil:
+			// Nak: held for redelivery-delay and handled again (the rest
+			// of its route waits, as on Kafka); Stop gives it back.
+			if ctx.Err() == nil && r.pool.Hold(c.cs.redeliveryDelay) {
+				continue
+			}
+			for _, e := range live {
+				r.giveBack(e)
+			}
+			return
+		default:
+			r.terminate(ctx, live, err)
+			return
+		}
+	}
+}
+
+// call runs the binding's handler on es, turning a panic into an error.
+func (r *run) call(ctx context.Context, es []*entry) (err error) {
+	c := r.c
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("redis: handler panic: %v", p)
+		}
+	}()
+	if c.spec.Consumer.BatchMode {
+		envs := make([]stream.Envelope, len(es))
+		for i, e := range es {
+			envs[i] = e.env
+		}
+		return c.spec.BatchHandler(ctx, envs)
+	}
+	return c.spec.Handler(ctx, es[0].env)
+}
+
+// terminate settles entries whose handling failed for good: dead-lettered
+// with dlq (a dead letter Redis refuses for now is written again with
+// back-off; Stop gives the entry back), else dropped; then acknowledged.
+func (r *run) terminate(ctx context.Context, es []*entry, cause error) {
+	c := r.c
+	if !c.dlq {
+		if c.group != "" {
+			c.log.Debug("redis: message dropped after a failure (no dlq)", "entries", len(es), "error", c.bd.logErr(cause))
+		}
+		r.ack(es...)
+		return
+	}
+	back := dispatch.Backoff{Initial: max(c.cs.redeliveryDelay, 50*time.Millisecond), Max: 5 * time.Second}
+	pending := es
+	for attempt := 1; ; attempt++ {
+		var left []*entry
+		var lastErr error
+		for _, e := range pending {
+			if err := r.deadLetter(ctx, e, cause); err != nil {
+				left = append(left, e)
+				lastErr = err
+				continue
+			}
+			r.ack(e)
+		}
+		if len(left) == 0 {
+			return
+		}
+		delay := back.Delay(attempt)
+		c.log.Warn("redis: dead-lettering failed; trying again after a delay", "entries", len(left), "attempt", attempt, "delay", delay, "error", c.bd.logErr(lastErr))
+		if ctx.Err() != nil || !r.pool.Hold(delay) {
+			for _, e := range left {
+				r.giveBack(e)
+			}
+			return
+		}
+		pending = left
+	}
+}
+
+// dlqOverhead is what the binder reserves, of dead-letter-max-size, for
+// the field names and the entry's own overhead.
+const dlqOverhead = 64
+
+// deadLetterEntry builds the dead letter of e: its payload, key and
+// headers plus [stream.DeadLetterHeaders] and the x-original-* headers,
+// fitted to limit bytes with [stream.FitDeadLetter].
+func (c *consumer) deadLetterEntry(e *entry, cause error, limit int) (stream.Envelope, stream.DeadLetterFit) {
+	hdrs := stream.DeadLetterHeaders(e.env.Headers, cause)
+	hdrs[stream.HeaderOriginalTopic] = c.dest
+	if e.part >= 0 {
+		hdrs[stream.HeaderOriginalPartition] = strconv.Itoa(e.part)
+	}
+	hdrs[HeaderOriginalStream] = e.key
+	hdrs[HeaderOriginalID] = e.id
+	hdrs[HeaderOriginalGroup] = c.group
+	if t := idTime(e.id); !t.IsZero() {
+		hdrs[stream.HeaderOriginalTimestamp] = strconv.FormatInt(t.UnixMilli(), 10)
+	}
+	if e.n > 0 {
+		hdrs[HeaderDeliveries] = strconv.FormatInt(e.n, 10)
+	}
+	if hdrs[stream.HeaderContentType] == "" && c.spec.ContentType != "" {
+		hdrs[stream.HeaderContentType] = c.spec.ContentType
+	}
+	dl := stream.Envelope{Payload: e.env.Payload, Headers: maps.Clone(hdrs), Key: e.env.Key}
+	fit := stream.FitDeadLetter(&dl, stream.DeadLetterLimit{
+		MaxBytes:       limit - dlqOverhead - len(FieldPayload) - len(FieldKey),
+		HeaderOverhead: len(HeaderFieldPrefix),
+	})
+	return dl, fit
+}
+
+// deadLetter writes the dead letter of e to the dead-letter stream. It
+// returns nil when the dead letter was written, or when it cannot be
+// written at all — it does not fit dead-letter-max-size even without its
+// payload, or Redis refuses it for good (an ACL refusal, a key that is
+// not a stream) — in which case the message is dropped with an ERROR line
+// and counted. It returns an error for transient failures.
+func (r *run) deadLetter(ctx context.Context, e *entry, cause error) error {
+	c := r.c
+	limit := c.bd.st.deadLetterMaxSize
+	dl, fit := c.deadLetterEntry(e, cause, limit)
+	if !fit.Fits {
+		return r.dropDeadLetter(e, cause, fmt.Errorf("the dead letter does not fit dead-letter-max-size (%d bytes) even without its payload", limit))
+	}
+	a := &goredis.XAddArgs{Stream: c.dlqKey, Values: encode(dl, nil)}
+	if c.bd.st.maxLength > 0 {
+		a.MaxLen, a.Approx = c.bd.st.maxLength, true
+	}
+	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.bd.st.commandTimeout)
+	err := c.client.XAdd(wctx, a).Err()
+	cancel()
+	if err == nil {
+		if len(fit.Cut) > 0 {
+			c.stats.truncated.Add(1)
+			if fit.HeadersOnly {
+				c.stats.headersOnly.Add(1)
+			}
+			c.log.Warn("redis: dead letter cut to fit dead-letter-max-size", "stream", e.key, "id", e.id, "limit", limit, "cut", fit.String())
+		}
+		c.log.Debug("redis: dead-lettered", "stream", e.key, "id", e.id, "dlq", c.dlqKey)
+		return nil
+	}
+	if !isTransient(err) {
+		return r.dropDeadLetter(e, cause, c.bd.wrap(err, "redis: XADD %s", c.dlqKey))
+	}
+	return err
+}
+
+// dropDeadLetter logs (ERROR) and counts a failed message that cannot be
+// dead-lettered at all; it returns nil so that the entry is acknowledged.
+func (r *run) dropDeadLetter(e *entry, cause, why error) error {
+	c := r.c
+	c.stats.dropped.Add(1)
+	c.log.Error("redis: failed message dropped: its dead letter cannot be written", "stream", e.key, "id", e.id, "dlq", c.dlqKey, "reason", c.bd.logErr(why), "error", c.bd.logErr(cause))
+	return nil
+}

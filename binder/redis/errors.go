@@ -1,0 +1,133 @@
+package redis
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"strings"
+
+	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/streambind/streambind/redact"
+)
+
+// Errors are classified once, here, for every path (bind, send, read, ack,
+// dead letter); see the package doc, "Errors".
+
+// redisError returns the Redis error reply in err's chain, or nil.
+func redisError(err error) goredis.Error {
+	var re goredis.Error
+	if errors.As(err, &re) {
+		return re
+	}
+	return nil
+}
+
+// hasPrefix reports whether err is a Redis error reply starting with
+// prefix (an error code such as "NOGROUP").
+func hasPrefix(err error, prefix string) bool {
+	re := redisError(err)
+	return re != nil && strings.HasPrefix(re.Error(), prefix)
+}
+
+// transientCodes are the Redis error replies that a retry may get past:
+// the server loading its data set, busy with a script, failing over, out
+// of memory for now, refusing writes after a failed save, or out of
+// client slots.
+var transientCodes = []string{"LOADING", "BUSY", "TRYAGAIN", "CLUSTERDOWN", "MASTERDOWN", "READONLY", "MISCONF", "OOM", "NOREPLICAS", "ERR max number of clients reached"}
+
+// isAuthError reports a refused login: wrong password, no password given
+// where one is needed, or a user that does not exist or is disabled.
+func isAuthError(err error) bool {
+	return goredis.IsAuthError(err) || hasPrefix(err, "WRONGPASS") || hasPrefix(err, "NOAUTH")
+}
+
+// isPermission reports an ACL refusal of a command or key.
+func isPermission(err error) bool {
+	return goredis.IsPermissionError(err) || hasPrefix(err, "NOPERM")
+}
+
+// isNoGroup reports a consumer group (or its stream) that does not exist.
+func isNoGroup(err error) bool { return hasPrefix(err, "NOGROUP") }
+
+// isTLSError reports a failed TLS handshake or certificate check.
+func isTLSError(err error) bool {
+	var ue x509.UnknownAuthorityError
+	var he x509.HostnameError
+	var ci x509.CertificateInvalidError
+	var rh tls.RecordHeaderError
+	var ve *tls.CertificateVerificationError
+	if errors.As(err, &ue) || errors.As(err, &he) || errors.As(err, &ci) || errors.As(err, &rh) || errors.As(err, &ve) {
+		return true
+	}
+	return redisError(err) == nil && strings.Contains(err.Error(), "tls:")
+}
+
+// isTransient reports errors that a retry may fix: lost or refused
+// connections, timeouts, and the transient Redis replies above. Refused
+// logins, ACL refusals, wrong types, unknown groups, syntax errors and a
+// closed client are not.
+func isTransient(err error) bool {
+	switch {
+	case err == nil:
+		return false
+	case errors.Is(err, goredis.ErrClosed):
+		return false
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return true
+	}
+	if re := redisError(err); re != nil {
+		msg := re.Error()
+		for _, c := range transientCodes {
+			if strings.HasPrefix(msg, c) {
+				return true
+			}
+		}
+		return false
+	}
+	return !isTLSError(err)
+}
+
+// isUnreachable reports errors of a server that could not be reached (or
+// is not ready to serve): what [stream.Unavailable] wraps at bind time.
+func isUnreachable(err error) bool {
+	if err == nil || isAuthError(err) || isPermission(err) || isTLSError(err) || errors.Is(err, goredis.ErrClosed) {
+		return false
+	}
+	if redisError(err) != nil {
+		return isTransient(err)
+	}
+	return true
+}
+
+// redactSecrets returns err with every secret replaced by "[redacted]" in
+// its text and URL passwords removed (package redact); errors.Is and As
+// still see the original chain.
+func redactSecrets(err error, secrets []string) error {
+	if err == nil {
+		return nil
+	}
+	msg := redactText(err.Error(), secrets)
+	if msg == err.Error() {
+		return err
+	}
+	return &redactedError{msg: msg, err: err}
+}
+
+func redactText(msg string, secrets []string) string {
+	for _, s := range secrets {
+		if s != "" {
+			msg = strings.ReplaceAll(msg, s, "[redacted]")
+		}
+	}
+	return redact.String(msg)
+}
+
+type redactedError struct {
+	msg string
+	err error
+}
+
+func (e *redactedError) Error() string { return e.msg }
+func (e *redactedError) Unwrap() error { return e.err }

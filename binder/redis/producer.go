@@ -1,0 +1,326 @@
+package redis
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/google/uuid"
+	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/streambind/streambind/binder/internal/dispatch"
+	"github.com/streambind/streambind/stream"
+)
+
+// flushers is how many pipelines a producer has in flight at once.
+const flushers = 2
+
+// producer is a producer binding of one destination.
+type producer struct {
+	bd          *Binder
+	c           *goredis.Client
+	dest        string
+	binding     string
+	contentType string
+	ps          producerSettings
+	log         *slog.Logger
+	backoff     dispatch.Backoff
+
+	queue chan *sendReq
+	stopC chan struct{}
+	wg    sync.WaitGroup
+	once  sync.Once
+
+	// health is the binding's state for readiness: nil, or why the
+	// destination cannot be written to (a key of another type, an ACL
+	// refusal).
+	health atomic.Pointer[error]
+
+	mu       sync.Mutex
+	closed   bool
+	inflight int
+	idle     chan struct{} // closed while inflight == 0
+}
+
+// sendReq is one Send waiting for its XADD.
+type sendReq struct {
+	ctx  context.Context
+	key  string
+	vals []any
+	done chan error // capacity 1
+}
+
+var (
+	_ stream.Producer             = (*producer)(nil)
+	_ stream.BindingHealthChecker = (*producer)(nil)
+)
+
+func (bd *Binder) newProducer(spec stream.ProducerSpec, ps producerSettings, c *goredis.Client) *producer {
+	log := spec.Logger
+	if log == nil {
+		log = bd.log
+	}
+	p := &producer{
+		bd:          bd,
+		c:           c,
+		dest:        spec.Destination,
+		binding:     spec.Binding,
+		contentType: spec.ContentType,
+		ps:          ps,
+		log:         log.With("binding", spec.Binding, "destination", spec.Destination),
+		backoff:     dispatch.Backoff{Initial: 50 * time.Millisecond, Max: time.Second},
+		queue:       make(chan *sendReq, 4*ps.batchSize),
+		stopC:       make(chan struct{}),
+		idle:        make(chan struct{}),
+	}
+	close(p.idle)
+	p.wg.Add(flushers)
+	for range flushers {
+		go p.flusher()
+	}
+	return p
+}
+
+// Health reports whether the destination can be written to, as far as
+// the last send found; it implements [stream.BindingHealthChecker].
+func (p *producer) Health(context.Context) error {
+	if e := p.health.Load(); e != nil {
+		return *e
+	}
+	return nil
+}
+
+func (p *producer) setHealth(err error) {
+	if err == nil {
+		if p.health.Load() != nil {
+			p.health.Store(nil)
+		}
+		return
+	}
+	p.health.Store(&err)
+}
+
+func (p *producer) enter() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed {
+		return false
+	}
+	if p.inflight == 0 {
+		p.idle = make(chan struct{})
+	}
+	p.inflight++
+	return true
+}
+
+func (p *producer) exit() {
+	p.mu.Lock()
+	p.inflight--
+	if p.inflight == 0 {
+		close(p.idle)
+	}
+	p.mu.Unlock()
+}
+
+// keyOf returns the stream of m: the partition's (<destination>:<n>) for
+// a message with a valid scst_partition header n, else the destination's.
+func (p *producer) keyOf(m stream.Envelope) string {
+	if s := m.Headers[stream.HeaderPartition]; s != "" {
+		if n, err := strconv.Atoi(s); err == nil && n >= 0 {
+			return p.bd.key(p.dest, n)
+		}
+	}
+	return p.bd.key(p.dest, -1)
+}
+
+// Send appends m to its stream (XADD) and returns once Redis answered;
+// see the package doc for what that promises. Concurrent sends are
+// written together, in pipelines. Errors no retry can fix (a message over
+// max-message-size, a key that is not a stream, an ACL refusal) are
+// permanent; lost connections and busy or loading servers are retried up
+// to send-attempts times with back-off.
+func (p *producer) Send(ctx context.Context, m stream.Envelope) error {
+	if !p.enter() {
+		return fmt.Errorf("redis: send to %s: producer %w", p.dest, stream.ErrClosed)
+	}
+	defer p.exit()
+	extra := make(map[string]string, 2)
+	if m.Headers[stream.HeaderContentType] == "" && p.contentType != "" {
+		extra[stream.HeaderContentType] = p.contentType
+	}
+	if m.Headers[stream.HeaderID] == "" {
+		extra[stream.HeaderID] = uuid.NewString()
+	}
+	if n := encodedSize(m, extra); n > p.bd.st.maxMessageSize {
+		return stream.Permanent(fmt.Errorf("redis: send to %s: message of %d bytes is over max-message-size (%d)", p.dest, n, p.bd.st.maxMessageSize))
+	}
+	req := &sendReq{ctx: ctx, key: p.keyOf(m), vals: encode(m, extra), done: make(chan error, 1)}
+	select {
+	case p.queue <- req:
+	case <-ctx.Done():
+		return fmt.Errorf("redis: send to %s: %w", p.dest, ctx.Err())
+	}
+	select {
+	case err := <-req.done:
+		return err
+	case <-ctx.Done():
+		return fmt.Errorf("redis: send to %s: waiting for XADD: %w", p.dest, ctx.Err())
+	}
+}
+
+// flusher writes what is queued, up to batch-size sends per pipeline.
+func (p *producer) flusher() {
+	defer p.wg.Done()
+	batch := make([]*sendReq, 0, p.ps.batchSize)
+	for {
+		select {
+		case r := <-p.queue:
+			batch = append(batch, r)
+		case <-p.stopC:
+			p.drain()
+			return
+		}
+	fill:
+		for len(batch) < p.ps.batchSize {
+			select {
+			case r := <-p.queue:
+				batch = append(batch, r)
+			default:
+				break fill
+			}
+		}
+		p.write(batch)
+		clear(batch)
+		batch = batch[:0]
+	}
+}
+
+// drain fails what is still queued when the producer stops.
+func (p *producer) drain() {
+	for {
+		select {
+		case r := <-p.queue:
+			r.done <- fmt.Errorf("redis: send to %s: producer %w", p.dest, stream.ErrClosed)
+		default:
+			return
+		}
+	}
+}
+
+// write sends batch as one pipeline (plus WAIT with wait-replicas) and
+// retries the sends that failed transiently, with back-off.
+func (p *producer) write(batch []*sendReq) {
+	st := p.bd.st
+	pending := make([]*sendReq, 0, len(batch))
+	for _, r := range batch {
+		if err := r.ctx.Err(); err != nil {
+			r.done <- fmt.Errorf("redis: send to %s: %w", p.dest, err)
+			continue
+		}
+		pending = append(pending, r)
+	}
+	for attempt := 1; len(pending) > 0; attempt++ {
+		timeout := st.commandTimeout
+		if p.ps.waitReplicas > 0 {
+			timeout += p.ps.waitTimeout
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), timeout)
+		pipe := p.c.Pipeline()
+		cmds := make([]*goredis.StringCmd, len(pending))
+		for i, r := range pending {
+			a := &goredis.XAddArgs{Stream: r.key, Values: r.vals}
+			if st.maxLength > 0 {
+				a.MaxLen, a.Approx = st.maxLength, true
+			}
+			cmds[i] = pipe.XAdd(ctx, a)
+		}
+		var wait *goredis.Cmd
+		if p.ps.waitReplicas > 0 {
+			wait = pipe.Do(ctx, "WAIT", p.ps.waitReplicas, p.ps.waitTimeout.Milliseconds())
+		}
+		_, _ = pipe.Exec(ctx)
+		cancel()
+		var werr error
+		if wait != nil {
+			switch n, err := wait.Int64(); {
+			case err != nil:
+				werr = fmt.Errorf("WAIT %d replicas: %w", p.ps.waitReplicas, err)
+			case n < int64(p.ps.waitReplicas):
+				werr = fmt.Errorf("stored, but only %d of %d replicas acknowledged it within wait-timeout (%s); not retried, as a retry would store it twice", n, p.ps.waitReplicas, p.ps.waitTimeout)
+			}
+		}
+		var retry []*sendReq
+		var lastErr error
+		for i, r := range pending {
+			err := cmds[i].Err()
+			if err != nil {
+				lastErr = err
+			}
+			switch {
+			case err == nil && werr == nil:
+				p.setHealth(nil)
+				r.done <- nil
+			case err == nil:
+				r.done <- p.bd.wrap(werr, "redis: send to %s", r.key)
+			case isTransient(err) && attempt < p.ps.sendAttempts && r.ctx.Err() == nil:
+				retry = append(retry, r)
+			case isTransient(err):
+				r.done <- p.bd.wrap(err, "redis: send to %s: %d attempts", r.key, attempt)
+			default:
+				err = p.bd.wrap(err, "redis: send to %s", r.key)
+				if isPermission(err) || hasPrefix(err, "WRONGTYPE") {
+					p.setHealth(err)
+				}
+				r.done <- stream.Permanent(err)
+			}
+		}
+		pending = retry
+		if len(pending) == 0 {
+			return
+		}
+		p.log.Debug("redis: send failed; retrying", "attempt", attempt, "messages", len(pending), "error", p.bd.logErr(lastErr))
+		t := time.NewTimer(p.backoff.Delay(attempt))
+		select {
+		case <-t.C:
+		case <-p.stopC:
+			t.Stop()
+			for _, r := range pending {
+				r.done <- fmt.Errorf("redis: send to %s: producer %w", r.key, stream.ErrClosed)
+			}
+			return
+		}
+	}
+}
+
+// Close stops accepting sends and waits, bounded by ctx, for the sends in
+// progress. It is idempotent.
+func (p *producer) Close(ctx context.Context) error {
+	p.mu.Lock()
+	already := p.closed
+	p.closed = true
+	idle := p.idle
+	p.mu.Unlock()
+	if already {
+		return nil
+	}
+	p.bd.forgetProducer(p)
+	defer p.stop()
+	select {
+	case <-idle:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("redis: close producer %s: sends still waiting for Redis: %w", p.binding, ctx.Err())
+	}
+}
+
+// stop ends the flushers (what is queued fails with stream.ErrClosed).
+func (p *producer) stop() {
+	p.mu.Lock()
+	p.closed = true
+	p.mu.Unlock()
+	p.once.Do(func() { close(p.stopC) })
+}
