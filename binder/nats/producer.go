@@ -10,9 +10,9 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/google/uuid"
 	natsgo "github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/nats-io/nuid"
 
 	"github.com/streambind/streambind/binder/internal/dispatch"
 	"github.com/streambind/streambind/stream"
@@ -29,6 +29,10 @@ type producer struct {
 	log         *slog.Logger
 	ref         atomic.Pointer[streamRef]
 	backoff     dispatch.Backoff
+	// Generated message ids: a unique prefix per producer and a counter
+	// (cheaper than a UUID per message, and as unique).
+	idPrefix string
+	idSeq    atomic.Uint64
 
 	// health is the binding's state for readiness: nil, or why the
 	// destination cannot be sent to (its stream is gone and cannot be made
@@ -61,6 +65,7 @@ func (bd *Binder) newProducer(spec stream.ProducerSpec, ps producerSettings, c *
 		log:         log.With("binding", spec.Binding, "destination", spec.Destination),
 		backoff:     dispatch.Backoff{Initial: 50 * time.Millisecond, Max: time.Second},
 		idle:        make(chan struct{}),
+		idPrefix:    nuid.Next() + "-",
 	}
 	close(p.idle)
 	p.ref.Store(ref)
@@ -108,6 +113,12 @@ func (p *producer) exit() {
 	p.mu.Unlock()
 }
 
+// newID returns a message id unique to this producer's lifetime and,
+// through its random prefix, across producers.
+func (p *producer) newID() string {
+	return p.idPrefix + strconv.FormatUint(p.idSeq.Add(1), 36)
+}
+
 // subject returns the subject of m: <destination>.<n> for a message with
 // a valid scst_partition header n, else the destination.
 func (p *producer) subject(m stream.Envelope) string {
@@ -130,7 +141,7 @@ func (p *producer) Send(ctx context.Context, m stream.Envelope) error {
 		return fmt.Errorf("nats: send to %s: producer %w", p.dest, stream.ErrClosed)
 	}
 	defer p.exit()
-	h, id, err := toHeader(m, p.contentType, uuid.NewString)
+	h, id, err := toHeader(m, p.contentType, p.newID)
 	if err != nil {
 		return stream.Permanent(fmt.Errorf("nats: send to %s: %w", p.dest, err))
 	}
