@@ -194,6 +194,6 @@ development.`,
 		return &exitError{code: exitUsage, err: err}
 	})
 	root.CompletionOptions.HiddenDefaultCmd = true
-	root.AddCommand(newLintCmd(e), newGraphCmd(e))
+	root.AddCommand(newLintCmd(e), newGraphCmd(e), newConfigCmd(e))
 	return root
 }

@@ -1,0 +1,162 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestConfigDemoGolden(t *testing.T) {
+	dir := shopDir(t)
+	r := runIn(t, dir, []string{"STREAM_BINDINGS_CHARGEPAYMENT_IN_0_CONSUMER_CONCURRENCY=5"}, "config", "--profile", "kafka", "shop")
+	if r.code != exitOK || r.stderr != "" {
+		t.Fatalf("exit status %d, stderr %q", r.code, r.stderr)
+	}
+	p := filepath.Join("testdata", "config", "shop-kafka.yaml")
+	if *update {
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(r.stdout), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.stdout != string(want) {
+		t.Errorf("%s is not current (go test -run %s -update rewrites it); got:\n%s", p, t.Name(), r.stdout)
+	}
+}
+
+// configEntries runs config --format json and returns its entries by key.
+func configEntries(t *testing.T, dir string, env []string, args ...string) (map[string]configEntry, result) {
+	t.Helper()
+	r := runIn(t, dir, env, append([]string{"config", "--format", "json"}, args...)...)
+	var entries []configEntry
+	if err := json.Unmarshal([]byte(r.stdout), &entries); err != nil {
+		t.Fatalf("%v in %q (stderr %q)", err, r.stdout, r.stderr)
+	}
+	m := map[string]configEntry{}
+	for _, e := range entries {
+		m[e.Key] = e
+	}
+	return m, r
+}
+
+func TestConfigOrigins(t *testing.T) {
+	dir := writeFiles(t, map[string]string{
+		"svc/application.yaml": `stream:
+  function:
+    definition: work
+  default:
+    consumer:
+      max-attempts: 5
+  bindings:
+    work-in-0:
+      destination: ${TOPIC:jobs}
+      group: workers
+`,
+		"svc/application-prod.yaml": `stream:
+  bindings:
+    work-in-0:
+      consumer:
+        concurrency: 4
+`,
+	})
+	env := []string{"STREAM_BINDINGS_WORK_IN_0_GROUP=night-shift", "TOPIC=tasks"}
+	m, r := configEntries(t, dir, env, "--profile", "prod", "svc")
+	if r.code != exitOK {
+		t.Fatalf("exit status %d, stderr %q", r.code, r.stderr)
+	}
+	for key, want := range map[string]configEntry{
+		"stream.bindings.work-in-0.destination":           {Value: "tasks", Origin: "svc/application.yaml:9"},
+		"stream.bindings.work-in-0.group":                 {Value: "night-shift", Origin: "env STREAM_BINDINGS_WORK_IN_0_GROUP"},
+		"stream.bindings.work-in-0.consumer.concurrency":  {Value: float64(4), Origin: "svc/application-prod.yaml:5"},
+		"stream.bindings.work-in-0.consumer.max-attempts": {Value: float64(5), Origin: "stream.default at svc/application.yaml:6"},
+		"stream.bindings.work-in-0.consumer.dlq":          {Value: false, Origin: "default"},
+		"stream.bindings.work-in-0.binder":                {Value: "memory", Origin: "default"},
+		"stream.default-binder":                           {Value: "memory", Origin: "default"},
+		"stream.shutdown-timeout":                         {Value: "10s", Origin: "default"},
+		"stream.default.consumer.max-attempts":            {Value: float64(5), Origin: "svc/application.yaml:6"},
+	} {
+		got, ok := m[key]
+		if !ok {
+			t.Errorf("%s missing", key)
+			continue
+		}
+		if got.Value != want.Value || got.Origin != want.Origin {
+			t.Errorf("%s = %v (%s), want %v (%s)", key, got.Value, got.Origin, want.Value, want.Origin)
+		}
+	}
+}
+
+func TestConfigRedactsSecrets(t *testing.T) {
+	dir := writeFiles(t, map[string]string{"application.yaml": `stream:
+  function:
+    definition: work
+  default-binder: rabbit
+  binders:
+    rabbit:
+      type: rabbit
+      environment:
+        addresses: ${ADDR}
+        username: app
+        password: ${RABBIT_PASSWORD}
+  bindings:
+    work-in-0:
+      group: g
+myapp:
+  api-key: k-12345
+  db-url: postgres://app:pg-pass@db/app
+  sasl.jaas.config: org.apache.kafka.common.security.plain.PlainLoginModule required username="u" password="jaas-pass";
+`})
+	env := []string{"ADDR=amqp://app:amqp-pass@h:5672/", "RABBIT_PASSWORD=r-pass"}
+	for _, format := range []string{"yaml", "json"} {
+		r := runIn(t, dir, env, "config", "--format", format)
+		if r.code != exitOK {
+			t.Fatalf("%s: exit status %d, stderr %q", format, r.code, r.stderr)
+		}
+		for _, secret := range []string{"amqp-pass", "r-pass", "k-12345", "pg-pass", "jaas-pass"} {
+			if strings.Contains(r.stdout, secret) {
+				t.Errorf("%s: secret %q in the output:\n%s", format, secret, r.stdout)
+			}
+		}
+		if !strings.Contains(r.stdout, "amqp://app:******@h:5672/") {
+			t.Errorf("%s: the address lost more than its password:\n%s", format, r.stdout)
+		}
+	}
+	m, _ := configEntries(t, dir, env)
+	// A key with dots of its own stays one key.
+	if e, ok := m["myapp.sasl.jaas.config"]; !ok || e.Value != "******" || e.Origin != "application.yaml:18" {
+		t.Errorf("myapp.sasl.jaas.config: %+v", e)
+	}
+	r := runIn(t, dir, env, "config")
+	if !strings.Contains(r.stdout, "  sasl.jaas.config: '******' # application.yaml:18\n") {
+		t.Errorf("YAML:\n%s", r.stdout)
+	}
+}
+
+func TestConfigUsageAndErrors(t *testing.T) {
+	r := runIn(t, "testdata/lint", nil, "config", "valid", "broken")
+	if r.code != exitUsage {
+		t.Errorf("two paths: exit status %d, want 2", r.code)
+	}
+	r = runIn(t, "testdata/lint", nil, "config", "--format", "toml", "valid")
+	if r.code != exitUsage {
+		t.Errorf("--format toml: exit status %d, want 2", r.code)
+	}
+	r = runIn(t, "testdata/lint", nil, "config", "--help")
+	if r.code != exitOK || !strings.Contains(r.stdout, "streambind config --profile kafka") {
+		t.Errorf("help: exit status %d, stdout %q", r.code, r.stdout)
+	}
+	r = runIn(t, "testdata/lint", nil, "config", "broken")
+	if r.code != exitFailure || !strings.Contains(r.stdout, "stream:") ||
+		!strings.Contains(r.stderr, `broken/application.yaml:48: logging.level: want debug, info, warn or error, got "loud"`) {
+		t.Errorf("broken: exit status %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
+	}
+}

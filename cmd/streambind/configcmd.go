@@ -1,0 +1,360 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	"go.yaml.in/yaml/v3"
+
+	"github.com/streambind/streambind/redact"
+	"github.com/streambind/streambind/stream"
+)
+
+func newConfigCmd(e *runEnv) *cobra.Command {
+	var lf loadFlags
+	var format string
+	cmd := &cobra.Command{
+		Use:   "config [PATH]",
+		Short: "Print the effective configuration, with the origin of every value",
+		Long: `config prints the effective configuration of a service, read as its app
+reads it (--profile, environment overrides, placeholders resolved), with
+the origin of every value: file:line, "env NAME", "stream.default at
+file:line" for a binding value it inherits, or "default". Every binding the
+app binds is listed with all its settings, defaults included; the other
+sections are printed as configured. Secrets are redacted (package redact):
+values of keys that name secrets are replaced by ******, passwords in URLs,
+DSNs and credentials are hidden.
+
+YAML (default; the origin is a comment after each value) or --format json
+(a list of {"key", "value", "origin"}). Exit status 1 when the configuration
+has errors (printed on stderr as lint prints them; the configuration is
+printed all the same), 2 for bad usage.`,
+		Example: `  streambind config
+  streambind config --profile kafka
+  STREAM_DEFAULT_BINDER=rabbit streambind config services/orders
+  streambind config --format json | jq '.[] | select(.origin | startswith("env"))'`,
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if format != "yaml" && format != "json" {
+				return usage("--format: want yaml or json, got %q", format)
+			}
+			path := "."
+			if len(args) == 1 {
+				path = args[0]
+			}
+			s, err := loadService(e, path, lf.profiles(cmd))
+			if err != nil {
+				return failed(err)
+			}
+			cs := &checkedService{service: s, checked: check(s)}
+			entries := effective(cs)
+			if format == "json" {
+				err = writeConfigJSON(cmd.OutOrStdout(), entries)
+			} else {
+				err = writeConfigYAML(cmd.OutOrStdout(), entries)
+			}
+			if err != nil {
+				return failed(err)
+			}
+			if len(cs.problems) > 0 {
+				var probs []problem
+				for _, ce := range cs.problems {
+					probs = append(probs, problem{loc: s.locate(ce.Origin), key: ce.Path, msg: redact.String(ce.Msg)})
+				}
+				printProblems(e.stderr, probs, false, false)
+				return silent(exitFailure)
+			}
+			return nil
+		},
+	}
+	lf.add(cmd)
+	cmd.Flags().StringVar(&format, "format", "yaml", "output format: yaml or json")
+	return cmd
+}
+
+// configEntry is one value of the effective configuration.
+type configEntry struct {
+	// Key is the key path; list items are not split.
+	Key    string `json:"key"`
+	Value  any    `json:"value"`
+	Origin string `json:"origin"`
+	// path is Key's segments (a segment may hold a '.': bootstrap.servers).
+	path []string
+}
+
+// effective returns the effective configuration of s, redacted, in key
+// order.
+func effective(s *checkedService) []configEntry {
+	cfg := s.loaded.Stream
+	tree := deepCopy(s.loaded.Raw)
+	origins := map[string]string{}
+	originOf := func(p string) string {
+		o, ok := s.exactOrigin(p)
+		if !ok {
+			return ""
+		}
+		return s.showOrigin(o)
+	}
+
+	streamTree, _ := tree["stream"].(map[string]any)
+	if streamTree == nil {
+		streamTree = map[string]any{}
+		tree["stream"] = streamTree
+	}
+	setDefault := func(m map[string]any, key, path string, v any) {
+		if _, ok := m[key]; !ok {
+			m[key] = v
+			origins[path] = "default"
+		}
+	}
+	setDefault(streamTree, "default-binder", "stream.default-binder", defaultBinderOf(cfg))
+	setDefault(streamTree, "shutdown-timeout", "stream.shutdown-timeout", duration(stream.DefaultShutdownTimeout))
+	setDefault(streamTree, "dynamic-destination-cache-size", "stream.dynamic-destination-cache-size", stream.DefaultDynamicDestinationCacheSize)
+	if binders, ok := streamTree["binders"].(map[string]any); ok {
+		for name, b := range binders {
+			if bm, ok := b.(map[string]any); ok {
+				setDefault(bm, "startup-timeout", "stream.binders."+name+".startup-timeout", duration(stream.DefaultStartupTimeout))
+			}
+		}
+	}
+
+	// The bindings the app binds, with every setting.
+	bindings, _ := streamTree["bindings"].(map[string]any)
+	if bindings == nil {
+		bindings = map[string]any{}
+	}
+	for _, b := range s.bindings {
+		if !b.configured {
+			continue
+		}
+		for k := range bindings {
+			if strings.EqualFold(k, b.name) {
+				delete(bindings, k)
+			}
+		}
+		vals, bo := s.bindingValues(b)
+		bindings[b.name] = vals
+		for k, o := range bo {
+			origins[k] = o
+		}
+	}
+	if len(bindings) > 0 {
+		streamTree["bindings"] = bindings
+	}
+
+	red, _ := redact.Tree(tree).(map[string]any)
+	var out []configEntry
+	var walk func(segs []string, v any)
+	walk = func(segs []string, v any) {
+		if m, ok := v.(map[string]any); ok && len(m) > 0 {
+			for _, k := range sortedKeysOf(m) {
+				walk(append(segs[:len(segs):len(segs)], k), m[k])
+			}
+			return
+		}
+		prefix := strings.Join(segs, ".")
+		o, ok := origins[prefix]
+		if !ok {
+			o = originOf(prefix)
+		}
+		if o == "" {
+			o = "default"
+		}
+		out = append(out, configEntry{Key: prefix, Value: v, Origin: o, path: segs})
+	}
+	walk(nil, red)
+	return out
+}
+
+// showOrigin renders an origin for config: file:line with the service's
+// directory, or "env NAME".
+func (s *service) showOrigin(o string) string {
+	l := s.locate(o)
+	switch {
+	case l.env != "":
+		return "env " + l.env
+	case l.line > 0:
+		return l.file + ":" + strconv.Itoa(l.line)
+	}
+	return o
+}
+
+// bindingValues returns every setting of binding b as the app uses it,
+// and the origin of each (key paths under stream.bindings.<b>).
+func (s *service) bindingValues(b *binding) (map[string]any, map[string]string) {
+	cfg := s.loaded.Stream
+	eff := cfg.Binding(b.name)
+	origins := map[string]string{}
+	prefix := "stream.bindings." + b.name + "."
+	from := func(key string) string {
+		if o, ok := s.exactOrigin(prefix + key); ok {
+			return s.showOrigin(o)
+		}
+		if o, ok := s.exactOrigin("stream.default." + key); ok {
+			return "stream.default at " + s.showOrigin(o)
+		}
+		return "default"
+	}
+	vals := map[string]any{}
+	set := func(key string, v any) {
+		parts := strings.Split(key, ".")
+		m := vals
+		for _, p := range parts[:len(parts)-1] {
+			sub, ok := m[p].(map[string]any)
+			if !ok {
+				sub = map[string]any{}
+				m[p] = sub
+			}
+			m = sub
+		}
+		m[parts[len(parts)-1]] = v
+		origins[prefix+key] = from(key)
+	}
+	set("destination", eff.Destination)
+	if origins[prefix+"destination"] == "default" {
+		origins[prefix+"destination"] = "default (the binding name)"
+	}
+	set("binder", eff.Binder)
+	if origins[prefix+"binder"] == "default" {
+		if o, ok := s.exactOrigin("stream.default-binder"); ok {
+			origins[prefix+"binder"] = "stream.default-binder at " + s.showOrigin(o)
+		}
+	}
+	set("content-type", eff.ContentType)
+	if b.input {
+		set("group", eff.Group)
+		c := eff.Consumer
+		set("consumer.concurrency", c.Concurrency)
+		set("consumer.max-attempts", c.MaxAttempts)
+		set("consumer.back-off-initial-interval", duration(c.BackOffInitialInterval))
+		set("consumer.back-off-multiplier", c.BackOffMultiplier)
+		set("consumer.back-off-max-interval", duration(c.BackOffMaxInterval))
+		set("consumer.dlq", c.DLQ)
+		set("consumer.partitioned", c.Partitioned)
+		set("consumer.instance-index", c.InstanceIndex)
+		set("consumer.instance-count", c.InstanceCount)
+		set("consumer.batch-mode", c.BatchMode)
+		set("consumer.auto-startup", c.AutoStart())
+	} else {
+		p := eff.Producer
+		if p.PartitionKeyExpression != "" {
+			set("producer.partition-key-expression", p.PartitionKeyExpression)
+		}
+		if p.PartitionKeyExtractorName != "" {
+			set("producer.partition-key-extractor-name", p.PartitionKeyExtractorName)
+		}
+		set("producer.partition-count", p.PartitionCount)
+		groups := make([]any, 0, len(p.RequiredGroups))
+		for _, g := range p.RequiredGroups {
+			groups = append(groups, g)
+		}
+		set("producer.required-groups", groups)
+		set("producer.auto-startup", p.AutoStart())
+		set("producer.poller.fixed-delay", duration(p.Poller.FixedDelay))
+	}
+	return vals, origins
+}
+
+// duration renders d in one unit where it can: 60s rather than 1m0s,
+// 100ms.
+func duration(d time.Duration) string {
+	switch {
+	case d == 0:
+		return "0s"
+	case d%time.Second == 0:
+		return strconv.FormatInt(int64(d/time.Second), 10) + "s"
+	case d%time.Millisecond == 0:
+		return strconv.FormatInt(int64(d/time.Millisecond), 10) + "ms"
+	}
+	return d.String()
+}
+
+// defaultBinderOf is the binder of bindings that name none, as
+// stream.Config decides it.
+func defaultBinderOf(cfg *stream.Config) string {
+	if cfg.DefaultBinder != "" {
+		return cfg.DefaultBinder
+	}
+	if len(cfg.Binders) == 1 {
+		for n := range cfg.Binders {
+			return n
+		}
+	}
+	return stream.DefaultBinderType
+}
+
+func deepCopy(m map[string]any) map[string]any {
+	out := make(map[string]any, len(m))
+	for k, v := range m {
+		out[k] = deepCopyValue(v)
+	}
+	return out
+}
+
+func deepCopyValue(v any) any {
+	switch t := v.(type) {
+	case map[string]any:
+		return deepCopy(t)
+	case []any:
+		out := make([]any, len(t))
+		for i, x := range t {
+			out[i] = deepCopyValue(x)
+		}
+		return out
+	}
+	return v
+}
+
+func writeConfigJSON(w io.Writer, entries []configEntry) error {
+	if entries == nil {
+		entries = []configEntry{}
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(entries)
+}
+
+// writeConfigYAML writes the entries as one YAML tree, each value
+// followed by its origin as a comment.
+func writeConfigYAML(w io.Writer, entries []configEntry) error {
+	root := &yaml.Node{Kind: yaml.MappingNode}
+	maps := map[string]*yaml.Node{"": root}
+	var mapFor func(segs []string) *yaml.Node
+	mapFor = func(segs []string) *yaml.Node {
+		id := strings.Join(segs, "\x00")
+		if n, ok := maps[id]; ok {
+			return n
+		}
+		n := &yaml.Node{Kind: yaml.MappingNode}
+		pm := mapFor(segs[:len(segs)-1])
+		pm.Content = append(pm.Content, &yaml.Node{Kind: yaml.ScalarNode, Value: segs[len(segs)-1]}, n)
+		maps[id] = n
+		return n
+	}
+	for _, e := range entries {
+		if len(e.path) == 0 {
+			continue
+		}
+		v := &yaml.Node{}
+		if err := v.Encode(e.Value); err != nil {
+			return fmt.Errorf("%s: %w", e.Key, err)
+		}
+		if v.Kind == yaml.SequenceNode || v.Kind == yaml.MappingNode {
+			v.Style = yaml.FlowStyle
+		}
+		v.LineComment = e.Origin
+		m := mapFor(e.path[:len(e.path)-1])
+		m.Content = append(m.Content, &yaml.Node{Kind: yaml.ScalarNode, Value: e.path[len(e.path)-1]}, v)
+	}
+	enc := yaml.NewEncoder(w)
+	enc.SetIndent(2)
+	if err := enc.Encode(root); err != nil {
+		return err
+	}
+	return enc.Close()
+}
