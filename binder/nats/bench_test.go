@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -42,6 +43,20 @@ func benchStream(b *testing.B, js jetstream.JetStream, name string) string {
 		b.Fatal(err)
 	}
 	return dest
+}
+
+// cpuTime is the process's user and system CPU time so far.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// report reports the rate and the client CPU per message (a steadier
+// figure than the rate on a shared machine) since start and cpu0.
+func report(b *testing.B, start time.Time, cpu0 time.Duration) {
+	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "msgs/s")
+	b.ReportMetric(float64((cpuTime()-cpu0).Microseconds())/float64(b.N), "cpu-µs/msg")
 }
 
 func rawJS(b *testing.B) (*natsgo.Conn, jetstream.JetStream) {
@@ -85,9 +100,9 @@ func BenchmarkNATSPublish(b *testing.B) {
 		_, js := rawJS(b)
 		dest := benchStream(b, js, "pub.raw")
 		b.ResetTimer()
-		start := time.Now()
+		start, cpu0 := time.Now(), cpuTime()
 		rawPublish(b, js, dest, b.N)
-		b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "msgs/s")
+		report(b, start, cpu0)
 	})
 	b.Run("binder", func(b *testing.B) {
 		_, js := rawJS(b)
@@ -101,7 +116,7 @@ func BenchmarkNATSPublish(b *testing.B) {
 		var next atomic.Int64
 		var wg sync.WaitGroup
 		b.ResetTimer()
-		start := time.Now()
+		start, cpu0 := time.Now(), cpuTime()
 		for range benchWindow { // as many senders as the raw window holds
 			wg.Go(func() {
 				for next.Add(1) <= int64(b.N) {
@@ -113,7 +128,7 @@ func BenchmarkNATSPublish(b *testing.B) {
 			})
 		}
 		wg.Wait()
-		b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "msgs/s")
+		report(b, start, cpu0)
 	})
 }
 
@@ -132,7 +147,7 @@ func BenchmarkNATSConsume(b *testing.B) {
 		done := make(chan struct{})
 		var n atomic.Int64
 		b.ResetTimer()
-		start := time.Now()
+		start, cpu0 := time.Now(), cpuTime()
 		cc, err := c.Consume(func(m jetstream.Msg) {
 			_ = m.Ack()
 			if n.Add(1) == int64(b.N) {
@@ -143,7 +158,7 @@ func BenchmarkNATSConsume(b *testing.B) {
 			b.Fatal(err)
 		}
 		<-done
-		b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "msgs/s")
+		report(b, start, cpu0)
 		b.StopTimer()
 		cc.Stop()
 	})
@@ -168,12 +183,12 @@ func BenchmarkNATSConsume(b *testing.B) {
 			b.Fatal(err)
 		}
 		b.ResetTimer()
-		start := time.Now()
+		start, cpu0 := time.Now(), cpuTime()
 		if err := c.Start(ctx); err != nil {
 			b.Fatal(err)
 		}
 		<-done
-		b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "msgs/s")
+		report(b, start, cpu0)
 		b.StopTimer()
 		_ = c.Stop(ctx)
 	})

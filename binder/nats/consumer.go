@@ -384,10 +384,12 @@ func (r *run) signal() {
 }
 
 // intake pulls messages and hands them to the pool until Stop. It holds
-// at most about prefetch messages: when it has that many it stops pulling
-// (draining what the client already received) and opens a new pull when
-// half of them were settled, so that no received message waits
-// untracked — every held one is kept from redelivery by the keeper.
+// at most about prefetch messages: when it has that many it stops taking
+// from the client's buffer until one is settled. When that takes longer
+// than ack-wait/3 it stops pulling altogether (draining the buffer into
+// the pool) and opens a new pull when half were settled, so that no
+// received message waits untracked for long — every held one is kept from
+// redelivery by the keeper.
 func (r *run) intake() {
 	defer close(r.intakeDone)
 	c := r.c
@@ -481,7 +483,7 @@ func (r *run) pump(it jetstream.MessagesContext) error {
 			continue
 		}
 		c.setHealth(nil)
-		if r.accept(msg) >= c.cs.prefetch {
+		if r.accept(msg) >= c.cs.prefetch && !r.waitBelow(nctx, c.cs.prefetch, c.cs.ackWait/3) {
 			break
 		}
 	}
@@ -517,6 +519,30 @@ func (r *run) dropStaleRequests() {
 	defer cancel()
 	if _, err := r.consumer().Info(ctx); err != nil {
 		r.c.log.Debug("nats: consumer info after a drain", "error", r.c.bd.logErr(err))
+	}
+}
+
+// waitBelow waits, without pulling, until the run holds fewer than limit
+// messages. It gives up (false) after d — the client may have received
+// messages that the binder does not track yet, and their ack-wait runs —
+// and when ctx ends.
+func (r *run) waitBelow(ctx context.Context, limit int, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	for {
+		r.mu.Lock()
+		n := len(r.held)
+		r.mu.Unlock()
+		if n < limit {
+			return true
+		}
+		select {
+		case <-r.wake:
+		case <-t.C:
+			return false
+		case <-ctx.Done():
+			return false
+		}
 	}
 }
 

@@ -53,7 +53,8 @@
 // # Producer
 //
 // Send publishes the message and waits for JetStream's PubAck. The
-// message's id header (a UUID when it has none) is its Nats-Msg-Id, so a
+// message's id header (when it has none, a unique one: a random prefix per
+// producer and a counter) is its Nats-Msg-Id, so a
 // send retried after a timeout or a lost connection is stored once within
 // the stream's duplicate-window; Nats-Expected-Stream makes sure it lands in
 // the destination's stream. Transient failures (no PubAck within
@@ -94,9 +95,12 @@
 //
 // JetStream does the redelivery bookkeeping: ack-wait is how long a
 // delivered message may stay unacknowledged before the server sends it
-// again, and max-deliver bounds the deliveries of one message (after that
-// the server stops delivering it; with the default -1 it never does, as on
-// the other binders, where a Nak'ed message comes back until it succeeds).
+// again, and max-deliver bounds the deliveries of one message: after that
+// the server stops delivering it — it stays in the stream, is not
+// dead-lettered, and JetStream publishes a max-deliveries advisory. With the
+// default -1 that never happens, as on the other binders, where a Nak'ed
+// message comes back until it succeeds; set max-deliver only to bound a
+// crash loop (a message whose handling kills the process).
 // While a message is held — waiting for its turn behind others of its key,
 // or in a handler that runs long — the binder sends in-progress acks every
 // ack-wait/3, so the server does not redeliver it meanwhile.
@@ -138,10 +142,12 @@
 // workers idle.
 //
 // Intake holds at most about prefetch messages at once (received and not
-// yet settled); when it holds that many it stops pulling and opens a new
-// pull once half were settled, so every received message is one the binder
-// tracks (and keeps alive with in-progress acks). Keep prefetch × handler
-// time / concurrency well below ack-wait all the same.
+// yet settled, each kept alive with in-progress acks); when it holds that
+// many it takes no more from the client's buffer (at most prefetch more)
+// until one is settled, and when that takes longer than ack-wait/3 it stops
+// pulling, takes the buffer in, and pulls again once half were settled.
+// Keep prefetch × handler time / concurrency well below ack-wait all the
+// same.
 //
 // Order is kept within one binding. A Nak'ed message comes back after
 // redelivery-delay, by then usually after later messages of its key (as

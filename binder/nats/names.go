@@ -165,7 +165,7 @@ func checkHeaderName(k string) error {
 // encodeValue describes), contentType when it has none, the key, and the
 // id (generated when missing) which is returned for Nats-Msg-Id.
 func toHeader(m stream.Envelope, contentType string, newID func() string) (natsgo.Header, string, error) {
-	h := make(natsgo.Header, len(m.Headers)+3)
+	h := make(natsgo.Header, len(m.Headers)+5) // + contentType, id, key, and JetStream's Nats-Msg-Id, Nats-Expected-Stream
 	for k, v := range m.Headers {
 		if err := checkHeaderName(k); err != nil {
 			return nil, "", err
