@@ -194,6 +194,6 @@ development.`,
 		return &exitError{code: exitUsage, err: err}
 	})
 	root.CompletionOptions.HiddenDefaultCmd = true
-	root.AddCommand(newLintCmd(e), newGraphCmd(e), newConfigCmd(e))
+	root.AddCommand(newLintCmd(e), newGraphCmd(e), newConfigCmd(e), newKafkaCmd(e))
 	return root
 }
