@@ -3,7 +3,7 @@
 // over it, and environment variables on top, into a *stream.Config (the
 // "stream" section) plus the whole merged tree for the other sections.
 //
-// The keys follow CONVENTIONS.md ("Configuration"):
+// The keys follow docs/conventions.md ("Configuration"):
 //
 //   - The canonical root is stream. spring.cloud.stream.* and
 //     spring.cloud.function.definition are accepted as aliases of stream.*

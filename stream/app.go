@@ -87,6 +87,9 @@ type binderInstance struct {
 	binder    Binder
 	// startupTimeout: stream.binders.<name>.startup-timeout, defaulted.
 	startupTimeout time.Duration
+	// startupDeadline is startupTimeout after the binder's first bind
+	// attempt: the timeout bounds the binder's start-up, not each binding's.
+	startupDeadline time.Time
 }
 
 // NewApp validates cfg against the catalog and the registered binder types
@@ -550,14 +553,18 @@ func (a *App) start(ctx, supCtx context.Context, suppliers *sync.WaitGroup) erro
 
 // bindRetrying calls bind until it succeeds, fails with an error other than
 // [ErrUnavailable], or the binder's startup-timeout (measured from the
-// first attempt) or ctx ends; each attempt gets the time that is left.
+// binder's first bind attempt, whichever binding made it) or ctx ends; each
+// attempt gets the time that is left.
 // Retries back off from 100ms to 5s and are logged at WARN, since
 // readiness is 503 meanwhile.
 func (a *App) bindRetrying(ctx context.Context, bi *binderInstance, what string, bind func(context.Context) error) error {
 	parent := ctx
 	if bi.startupTimeout > 0 {
+		if bi.startupDeadline.IsZero() { // start-up binds one binding at a time
+			bi.startupDeadline = time.Now().Add(bi.startupTimeout)
+		}
 		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, bi.startupTimeout)
+		ctx, cancel = context.WithDeadline(ctx, bi.startupDeadline)
 		defer cancel()
 	}
 	timedOut := func(err error) error {
@@ -673,7 +680,7 @@ func (c composedRunner) run(ctx context.Context) {
 		case errors.Is(err, Skip):
 		case err != nil:
 			rt.out.stats.errors.Add(1)
-			rt.log.Error("supplier failed", "error", err)
+			rt.log.Error("supplier failed", "error", boundedErr(err))
 		case !rt.fn.parts[0].out.isNil(v):
 			for attempt := 1; ctx.Err() == nil; attempt++ {
 				err := rt.callChain(ctx, 1, v)
@@ -683,11 +690,11 @@ func (c composedRunner) run(ctx context.Context) {
 						// A function of the chain failed: the value is dropped,
 						// as a polled supplier's failure would be.
 						rt.out.stats.errors.Add(1)
-						rt.log.Error("composed supplier failed", "error", err)
+						rt.log.Error("composed supplier failed", "error", boundedErr(err))
 					}
 					break
 				}
-				rt.log.Warn("composed supplier output not sent, retrying", "error", err)
+				rt.log.Warn("composed supplier output not sent, retrying", "error", boundedErr(err))
 				if !sleepCtx(ctx, retryPolicy{initial: 100 * time.Millisecond, multiplier: 2, max: 5 * time.Second}.backOff(attempt)) {
 					return
 				}

@@ -410,9 +410,10 @@ func destinations(d string) []string {
 	return out
 }
 
-// Health reports whether the binding can do its work, for bindings whose
-// binder can tell (see [BindingHealthChecker]): nil when it can, or when
-// its binder does not say; else the reasons, joined.
+// Health reports whether the binding can do its work: an error while it is
+// not bound yet (start-up is still binding it) or when its binder tells
+// that its destination is unusable (see [BindingHealthChecker]); nil
+// otherwise, including when its binder cannot tell.
 func (b *Binding) Health(ctx context.Context) error {
 	var parts []any
 	for _, c := range b.consumersSnapshot() {
@@ -423,6 +424,9 @@ func (b *Binding) Health(ctx context.Context) error {
 		parts = append(parts, b.producer)
 	}
 	b.mu.Unlock()
+	if len(parts) == 0 {
+		return fmt.Errorf("binding %s: not bound", b.name)
+	}
 	var errs []error
 	for _, p := range parts {
 		if hc, ok := p.(BindingHealthChecker); ok {

@@ -158,7 +158,7 @@ type PollerConfig struct {
 	FixedDelay time.Duration `mapstructure:"fixed-delay"`
 }
 
-// Built-in defaults (CONVENTIONS.md).
+// Built-in defaults (docs/conventions.md).
 const (
 	DefaultBinderType                  = "memory"
 	DefaultMaxAttempts                 = 3

@@ -1,9 +1,12 @@
 package stream
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 )
 
@@ -14,9 +17,12 @@ import (
 //
 // x-exception-stacktrace has one line per error of the chain, outermost
 // first, as "<Go type>: <text>", where the text is what that error adds to
-// the one it wraps ("charge: card declined" wrapping "card declined" is
-// listed as "charge"), so a deep chain costs the length of its outermost
-// text, not that times its depth.
+// the ones it wraps: "charge: card declined" wrapping "card declined" is
+// listed as "charge", "card declined (attempt 3)" as "… (attempt 3)". The
+// errors of a joined error ([errors.Join], fmt.Errorf with several %w) are
+// listed in turn, indented one level deeper. So every text appears once
+// and a deep chain costs the length of its texts, not that times its depth.
+// x-exception-fqcn is the Go type of the first innermost error.
 func DeadLetterHeaders(orig Headers, err error) Headers {
 	h := make(Headers, len(orig)+6)
 	for k, v := range orig {
@@ -26,41 +32,90 @@ func DeadLetterHeaders(orig Headers, err error) Headers {
 		err = errors.New("unknown error")
 	}
 	h[HeaderExceptionMessage] = err.Error()
-	var chain strings.Builder
-	root := err
-	for e := err; e != nil; {
-		next := unwrapOne(e)
-		text := e.Error()
-		if next != nil {
-			inner := next.Error()
-			if own, ok := strings.CutSuffix(text, inner); ok {
-				text = strings.TrimRight(strings.TrimSuffix(own, ": "), " :")
-			}
-		}
-		if text == "" {
-			fmt.Fprintf(&chain, "%T\n", e)
-		} else {
-			fmt.Fprintf(&chain, "%T: %s\n", e, text)
-		}
-		root = e
-		e = next
-	}
-	h[HeaderExceptionStacktrace] = strings.TrimSuffix(chain.String(), "\n")
-	h[HeaderExceptionFQCN] = fmt.Sprintf("%T", root)
+	var w chainWriter
+	w.write(err, 0)
+	h[HeaderExceptionStacktrace] = strings.TrimSuffix(w.b.String(), "\n")
+	h[HeaderExceptionFQCN] = fmt.Sprintf("%T", w.root)
 	return h
 }
 
-// unwrapOne returns the error e wraps (the first one of a joined error).
-func unwrapOne(e error) error {
-	switch u := e.(type) {
-	case interface{ Unwrap() error }:
-		return u.Unwrap()
-	case interface{ Unwrap() []error }:
-		if es := u.Unwrap(); len(es) > 0 {
-			return es[0]
+// chainWriter renders an error tree for x-exception-stacktrace.
+type chainWriter struct {
+	b     strings.Builder
+	root  error // the first leaf
+	nodes int
+}
+
+// maxChainNodes bounds the errors listed (a hostile or cyclic Unwrap).
+const maxChainNodes = 256
+
+func (w *chainWriter) write(e error, depth int) {
+	for e != nil {
+		if w.nodes++; w.nodes > maxChainNodes {
+			w.b.WriteString("…\n")
+			return
+		}
+		var kids []error
+		switch u := e.(type) {
+		case interface{ Unwrap() error }:
+			if k := u.Unwrap(); k != nil {
+				kids = []error{k}
+			}
+		case interface{ Unwrap() []error }:
+			for _, k := range u.Unwrap() {
+				if k != nil {
+					kids = append(kids, k)
+				}
+			}
+		}
+		text := e.Error()
+		if len(kids) == 1 {
+			text = withoutInner(text, kids[0].Error())
+		} else {
+			// A joined error's text is its errors' texts, one per line.
+			for _, k := range kids {
+				text = strings.Replace(text, k.Error(), "", 1)
+			}
+			text = strings.Join(strings.Fields(strings.Trim(text, " \n:;,")), " ")
+		}
+		w.b.WriteString(strings.Repeat("  ", min(depth, 16)))
+		if text == "" {
+			fmt.Fprintf(&w.b, "%T\n", e)
+		} else {
+			fmt.Fprintf(&w.b, "%T: %s\n", e, text)
+		}
+		switch len(kids) {
+		case 0:
+			if w.root == nil {
+				w.root = e
+			}
+			return
+		case 1:
+			e = kids[0]
+		default:
+			for _, k := range kids {
+				w.write(k, depth+1)
+			}
+			return
 		}
 	}
-	return nil
+}
+
+// withoutInner removes the text of a wrapped error from its wrapper's:
+// "outer: inner" → "outer", "inner (ctx)" → "… (ctx)"; a text that does not
+// contain the inner one is kept whole.
+func withoutInner(text, inner string) string {
+	if inner == "" {
+		return text
+	}
+	if own, ok := strings.CutSuffix(text, inner); ok {
+		return strings.TrimRight(own, " :\n")
+	}
+	i := strings.LastIndex(text, inner)
+	if i < 0 {
+		return text
+	}
+	return strings.TrimSpace(text[:i] + "…" + text[i+len(inner):])
 }
 
 // DLQName is the dead-letter destination of a Kafka-style (and in-process)
@@ -76,6 +131,15 @@ func DLQName(destination, group string) string {
 // dropped: a headers-only dead letter whose x-original-* headers locate the
 // original message).
 const HeaderTruncated = "x-streambind-truncated"
+
+// On a headers-only dead letter, the size in bytes and the SHA-256 (hex) of
+// the payload it no longer carries, so the original can be identified even
+// where the broker has no message coordinates (a RabbitMQ message without a
+// message id).
+const (
+	HeaderPayloadSize   = "x-streambind-payload-size"
+	HeaderPayloadSHA256 = "x-streambind-payload-sha256"
+)
 
 // DeadLetterLimit is what a broker accepts in one message, as far as a
 // dead letter is concerned. A zero field is no bound.
@@ -142,8 +206,9 @@ const cutMark = "…[cut]"
 //  2. original headers other than the x-exception-*, x-original-*, id and
 //     contentType headers are dropped, largest first;
 //  3. the payload and key are dropped (a headers-only dead letter: its
-//     x-original-* headers locate the original message, and the
-//     x-exception-* headers say why it failed);
+//     x-original-* headers locate the original message, its
+//     x-streambind-payload-size and -sha256 headers identify the payload,
+//     and the x-exception-* headers say why it failed);
 //  4. if it still does not fit, Fits is false.
 //
 // When anything was cut, the header x-streambind-truncated lists it. dl's
@@ -184,7 +249,7 @@ func FitDeadLetter(dl *Envelope, lim DeadLetterLimit) DeadLetterFit {
 	if payloadAlone > 0 && (lim.DropPayload ||
 		(lim.MaxPayloadBytes > 0 && payloadAlone > lim.MaxPayloadBytes) ||
 		(lim.MaxBytes > 0 && payloadAlone >= lim.MaxBytes)) {
-		dl.Payload, dl.Key = nil, nil
+		dropPayload(dl)
 		fit.HeadersOnly = true
 		fit.Cut = append(fit.Cut, "payload")
 	}
@@ -235,7 +300,7 @@ func FitDeadLetter(dl *Envelope, lim DeadLetterLimit) DeadLetterFit {
 	}
 	// 3. The payload.
 	if over() > 0 && (len(dl.Payload) > 0 || len(dl.Key) > 0) {
-		dl.Payload, dl.Key = nil, nil
+		dropPayload(dl)
 		fit.HeadersOnly = true
 		fit.Cut = append(fit.Cut, "payload")
 	}
@@ -246,10 +311,19 @@ func FitDeadLetter(dl *Envelope, lim DeadLetterLimit) DeadLetterFit {
 	return fit
 }
 
+// dropPayload makes dl headers-only, recording what the payload was.
+func dropPayload(dl *Envelope) {
+	sum := sha256.Sum256(dl.Payload)
+	dl.Headers[HeaderPayloadSize] = strconv.Itoa(len(dl.Payload))
+	dl.Headers[HeaderPayloadSHA256] = hex.EncodeToString(sum[:])
+	dl.Payload, dl.Key = nil, nil
+}
+
 // protectedHeader reports whether FitDeadLetter keeps header k to the end.
 func protectedHeader(k string) bool {
 	return strings.HasPrefix(k, "x-exception-") || strings.HasPrefix(k, "x-original-") ||
-		k == HeaderID || k == HeaderContentType || k == HeaderTruncated
+		k == HeaderID || k == HeaderContentType || k == HeaderTruncated ||
+		k == HeaderPayloadSize || k == HeaderPayloadSHA256
 }
 
 // truncateUTF8 returns at most n bytes of s, not splitting a UTF-8 sequence.

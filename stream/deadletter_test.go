@@ -1,9 +1,12 @@
 package stream_test
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/streambind/streambind/stream"
@@ -90,7 +93,8 @@ func TestFitDeadLetter(t *testing.T) {
 		if _, total := size(e, 0); !f.Fits || !f.HeadersOnly || e.Payload != nil || total > lim.MaxBytes {
 			t.Fatalf("fit %+v total %d", f, total)
 		}
-		if !strings.HasSuffix(e.Headers[stream.HeaderTruncated], "payload") || e.Headers[stream.HeaderOriginalTopic] != "orders" {
+		if !strings.HasSuffix(e.Headers[stream.HeaderTruncated], "payload") || e.Headers[stream.HeaderOriginalTopic] != "orders" ||
+			e.Headers[stream.HeaderPayloadSize] != "1048576" || len(e.Headers[stream.HeaderPayloadSHA256]) != 64 {
 			t.Fatalf("truncated = %q", e.Headers[stream.HeaderTruncated])
 		}
 	})
@@ -125,3 +129,58 @@ func TestFitDeadLetter(t *testing.T) {
 		}
 	})
 }
+
+func TestDeadLetterStacktraceJoined(t *testing.T) {
+	a, b := errors.New(strings.Repeat("a", 500)), errors.New("b failed")
+	err := fmt.Errorf("save: %w", errors.Join(a, fmt.Errorf("rollback: %w", b)))
+	h := stream.DeadLetterHeaders(nil, err)
+	st := h[stream.HeaderExceptionStacktrace]
+	want := "*fmt.wrapError: save\n*errors.joinError\n  *errors.errorString: " + strings.Repeat("a", 500) +
+		"\n  *fmt.wrapError: rollback\n  *errors.errorString: b failed"
+	if st != want {
+		t.Fatalf("stacktrace:\n%s\nwant:\n%s", st, want)
+	}
+	if h[stream.HeaderExceptionFQCN] != "*errors.errorString" {
+		t.Fatalf("fqcn %q", h[stream.HeaderExceptionFQCN])
+	}
+}
+
+func TestFailureLogLineIsBounded(t *testing.T) {
+	var buf strings.Builder
+	var mu sync.Mutex
+	log := slog.New(slog.NewTextHandler(writerFunc(func(p []byte) (int, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		return buf.Write(p)
+	}), nil))
+	fns := stream.NewCatalog()
+	done := make(chan struct{}, 1)
+	stream.AddConsumer(fns, "sink", func(context.Context, string) error {
+		defer func() { done <- struct{}{} }()
+		return stream.Permanent(errors.New(strings.Repeat("x", 100_000)))
+	})
+	cfg := &stream.Config{Function: stream.FunctionConfig{Definition: "sink"},
+		Bindings: map[string]stream.BindingConfig{"sink-in-0": {Destination: "in", Group: "g", ContentType: "text/plain", Consumer: stream.ConsumerConfig{DLQ: true}}}}
+	r := start(t, cfg, fns, stream.WithLogger(log))
+	if err := r.app.Bridge().Send(context.Background(), "in", "poison"); err != nil {
+		t.Fatal(err)
+	}
+	recv(t, done)
+	if err := r.stop(); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	for _, line := range strings.Split(buf.String(), "\n") {
+		if len(line) > 4096 {
+			t.Fatalf("a %d-byte log line: %.200s…", len(line), line)
+		}
+	}
+	if !strings.Contains(buf.String(), "bytes cut]") {
+		t.Fatal("no cut error text in the log")
+	}
+}
+
+type writerFunc func([]byte) (int, error)
+
+func (f writerFunc) Write(p []byte) (int, error) { return f(p) }

@@ -14,7 +14,7 @@
 // The configuration's function definition (stream.function.definition) picks
 // the functions to bind: "a;b" binds two, "a|b" composes them into one whose
 // bindings are "a|b-in-0" and "a|b-out-0". Each binding maps to a destination
-// on a binder (see CONVENTIONS.md for the keys and defaults).
+// on a binder (see docs/conventions.md for the keys and defaults).
 //
 // # Binder SPI
 //

@@ -3,6 +3,8 @@ package stream
 import (
 	"errors"
 	"fmt"
+	"log/slog"
+	"strconv"
 )
 
 // ErrNak, returned (wrapped) by a [Handler], asks the binder to leave the
@@ -13,7 +15,7 @@ var ErrNak = errors.New("stream: nak: message left for redelivery")
 // Skip, returned by a function or supplier, means "no output": nothing is
 // sent and the input is acknowledged.
 //
-//lint:ignore ST1012 CONVENTIONS.md names it stream.Skip, like io.EOF it is a signal, not a failure.
+//lint:ignore ST1012 docs/conventions.md names it stream.Skip, like io.EOF it is a signal, not a failure.
 var Skip = errors.New("stream: skip: no output")
 
 // PermanentError marks an error that retrying cannot fix. The remaining
@@ -100,4 +102,22 @@ func (es ConfigErrors) Err() error {
 		return nil
 	}
 	return es
+}
+
+// maxLoggedError bounds the error text of a log line about one message: a
+// handler's error may carry a whole payload, and a log line is no place
+// for it (the dead letter keeps the text, fitted to its broker's limits).
+const maxLoggedError = 2048
+
+// boundedErr is err's text for a log line, cut to maxLoggedError bytes.
+func boundedErr(err error) slog.Value {
+	if err == nil {
+		return slog.StringValue("")
+	}
+	s := err.Error()
+	if len(s) <= maxLoggedError {
+		return slog.StringValue(s)
+	}
+	cut := truncateUTF8(s, maxLoggedError)
+	return slog.StringValue(cut + "…[" + strconv.Itoa(len(s)-len(cut)) + " bytes cut]")
 }

@@ -114,7 +114,7 @@ func (rt *runtimeBinding) withRetries(ctx context.Context, env Envelope, attempt
 			break
 		}
 		stats.retried.Add(1)
-		rt.log.Debug("handler failed, retrying", "attempt", n, "error", err)
+		rt.log.Debug("handler failed, retrying", "attempt", n, "error", boundedErr(err))
 		if !rt.backOff(ctx, rt.retry.backOff(n)) {
 			return fmt.Errorf("%w: interrupted during back-off: %w", ErrNak, err)
 		}
@@ -123,21 +123,21 @@ func (rt *runtimeBinding) withRetries(ctx context.Context, env Envelope, attempt
 	var se *sendError
 	if errors.As(err, &se) && !IsPermanent(err) {
 		stats.errors.Add(1)
-		rt.log.Warn("output send failed after every attempt; input left for redelivery", "attempts", n, "error", err)
+		rt.log.Warn("output send failed after every attempt; input left for redelivery", "attempts", n, "error", boundedErr(err))
 		return fmt.Errorf("%w: %w", ErrNak, err)
 	}
 	stats.failed.Add(1)
 	dlq := rt.in.cfg.Consumer.DLQ && rt.in.group != ""
 	if dlq {
 		stats.deadLettered.Add(1)
-		rt.log.Warn("message failed, sending to the dead-letter queue", "attempts", n, "error", err)
+		rt.log.Warn("message failed, sending to the dead-letter queue", "attempts", n, "error", boundedErr(err))
 	} else {
 		stats.dropped.Add(1)
 		why := "no dlq configured"
 		if rt.in.cfg.Consumer.DLQ {
 			why = "dlq needs a consumer group; this binding is anonymous"
 		}
-		rt.log.Error("message failed and is DROPPED ("+why+")", "attempts", n, "error", err)
+		rt.log.Error("message failed and is DROPPED ("+why+")", "attempts", n, "error", boundedErr(err))
 	}
 	if rt.onFail != nil {
 		rt.onFail(ctx, FailedMessage{Binding: rt.in.name, Envelope: env, Err: err, Attempts: n, DeadLettered: dlq})
@@ -318,7 +318,7 @@ func (s *polledSupplier[Out]) run(ctx context.Context) {
 		case errors.Is(err, Skip):
 		case err != nil:
 			s.rt.out.stats.errors.Add(1)
-			s.rt.log.Error("supplier failed", "error", err)
+			s.rt.log.Error("supplier failed", "error", boundedErr(err))
 		case !s.out.isNil(v):
 			_ = emitRetrying(ctx, s.emit, v)
 		}
@@ -341,7 +341,7 @@ type sourceSupplier[Out any] struct {
 
 func (s *sourceSupplier[Out]) run(ctx context.Context) {
 	if err := s.src(ctx, s.emit); err != nil && ctx.Err() == nil {
-		s.rt.log.Error("source ended with an error", "error", err)
+		s.rt.log.Error("source ended with an error", "error", boundedErr(err))
 	}
 }
 
@@ -367,7 +367,7 @@ func emitValue[Out any](ctx context.Context, rt *runtimeBinding, c codec[Out], v
 		err = rt.out.send(ctx, Envelope{Payload: data, Headers: hdr}, value)
 	}
 	if err != nil {
-		rt.log.Error("supplier output not sent", "error", err)
+		rt.log.Error("supplier output not sent", "error", boundedErr(err))
 	}
 	return err
 }

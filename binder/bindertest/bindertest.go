@@ -1,7 +1,7 @@
 // Package bindertest is the conformance suite of the binder SPI: every
 // streambind binder (memory, Kafka, RabbitMQ, ...) runs it from its own
 // tests to check that it keeps the contract of [stream.Binder] and
-// CONVENTIONS.md — delivery, groups, ordering, Nak and dead-lettering,
+// docs/conventions.md — delivery, groups, ordering, Nak and dead-lettering,
 // lifecycle.
 //
 // A binder's test calls [Run] with a [Harness] that says how to make a
