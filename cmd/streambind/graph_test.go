@@ -193,3 +193,24 @@ func TestGraphUsage(t *testing.T) {
 		t.Errorf("exit status %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
 	}
 }
+
+// The README shows the demo's graph; it must be what graph draws.
+func TestReadmeGraphIsCurrent(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join(demoDir, "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const begin, end = "<!-- streambind graph of the demo: begin -->\n```mermaid\n", "```\n<!-- streambind graph of the demo: end -->"
+	_, rest, ok := strings.Cut(string(data), begin)
+	block, _, ok2 := strings.Cut(rest, end)
+	if !ok || !ok2 {
+		t.Fatalf("README.md has no block between %q and %q", begin, end)
+	}
+	r := runIn(t, shopDir(t), nil, "graph", "shop")
+	if r.code != exitOK {
+		t.Fatalf("exit status %d, stderr %q", r.code, r.stderr)
+	}
+	if block != r.stdout {
+		t.Errorf("README.md's graph of the demo is not current; it should be:\n%s", r.stdout)
+	}
+}

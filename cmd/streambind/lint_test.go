@@ -250,3 +250,18 @@ stream:
 		t.Errorf("a secret in the output:\n%s", r.stdout)
 	}
 }
+
+// The three-service system of testdata/system, linted together: the
+// groups orders provisions are read by billing and shipping (but
+// analytics is nobody's), and shipping's partitioned consumer does not
+// fit orders' partitions.
+func TestLintSystem(t *testing.T) {
+	r := runIn(t, "testdata/system", nil, "lint", "orders/", "billing/", "shipping/")
+	if r.code != exitFailure {
+		t.Errorf("exit status %d, want 1", r.code)
+	}
+	assertLines(t, r.lines(), []string{
+		`orders/application.yaml:22: stream.bindings.placeOrder-out-0.producer.required-groups: warning: provisions group "analytics" on orders, but no consumer of the services given reads it: its messages pile up (lint the consuming service together with this one)`,
+		`shipping/application.yaml:33: stream.bindings.trackParcel-in-0.consumer.instance-count: is 8, but orders/placeOrder-out-0 (orders/application.yaml:17) sends to orders with partition-count 4: Kafka gives each partition to one instance, so 4 of the 8 instances receive nothing`,
+	})
+}
