@@ -14,6 +14,7 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -190,6 +191,7 @@ type Server struct {
 	Port int
 	args []string
 	dir  string
+	tls  bool
 
 	mu   sync.Mutex
 	cmd  *exec.Cmd
@@ -205,6 +207,11 @@ func (s *Server) Addr() string { return net.JoinHostPort("127.0.0.1", strconv.It
 // test when redis-server is not installed (fails in CI).
 func StartServer(t testing.TB, args ...string) *Server {
 	t.Helper()
+	return startServer(t, false, args)
+}
+
+func startServer(t testing.TB, tls bool, args []string) *Server {
+	t.Helper()
 	bin := Binary()
 	if _, err := os.Stat(bin); err != nil {
 		if os.Getenv("CI") == "true" {
@@ -212,10 +219,19 @@ func StartServer(t testing.TB, args ...string) *Server {
 		}
 		t.Skipf("!!! SKIPPED: no redis-server (%v) !!!", err)
 	}
-	s := &Server{t: t, Port: freePort(t), args: args, dir: t.TempDir()}
+	s := &Server{t: t, Port: freePort(t), args: args, dir: t.TempDir(), tls: tls}
 	s.Start()
 	t.Cleanup(s.Stop)
 	return s
+}
+
+// StartTLSServer is StartServer for a server that accepts TLS
+// connections only (--port 0 --tls-port), with the given certificate, key
+// and CA files (PEM); clients need no certificate of their own.
+func StartTLSServer(t testing.TB, certFile, keyFile, caFile string, args ...string) *Server {
+	t.Helper()
+	return startServer(t, true, append([]string{"--tls-cert-file", certFile, "--tls-key-file", keyFile,
+		"--tls-ca-cert-file", caFile, "--tls-auth-clients", "no"}, args...))
 }
 
 func freePort(t testing.TB) int {
@@ -237,10 +253,14 @@ func (s *Server) Start() {
 	if s.cmd != nil {
 		return
 	}
-	args := append([]string{"--port", strconv.Itoa(s.Port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-		"--dir", s.dir, "--daemonize", "no", "--protected-mode", "no", "--loglevel", "warning"}, s.args...)
+	port := []string{"--port", strconv.Itoa(s.Port)}
+	if s.tls {
+		port = []string{"--port", "0", "--tls-port", strconv.Itoa(s.Port)}
+	}
+	args := append(append(port, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+		"--dir", s.dir, "--daemonize", "no", "--protected-mode", "no", "--loglevel", "warning",
+		"--logfile", filepath.Join(s.dir, "redis.log")), s.args...)
 	cmd := exec.Command(Binary(), args...)
-	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
 	if err := cmd.Start(); err != nil {
 		s.t.Fatalf("starting redis-server: %v", err)
 	}
@@ -257,7 +277,8 @@ func (s *Server) Start() {
 		select {
 		case <-done:
 			s.cmd = nil
-			s.t.Fatalf("redis-server %v exited at start", args)
+			log, _ := os.ReadFile(filepath.Join(s.dir, "redis.log"))
+			s.t.Fatalf("redis-server %v exited at start:\n%s", args, log)
 		default:
 		}
 		if time.Now().After(deadline) {
