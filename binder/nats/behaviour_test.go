@@ -306,3 +306,39 @@ func TestCloseIsBounded(t *testing.T) {
 	}
 	t.Log(err)
 }
+
+// TestStreamDeletedAtRunTime: when an operator deletes the destination's
+// stream (and with it the group's consumer) while the app runs, the
+// producer provisions the stream again on its next send and the consumer
+// makes its consumer again: later messages flow.
+func TestStreamDeletedAtRunTime(t *testing.T) {
+	b, _ := shared(t, nil)
+	dest := unique(t, "deleted")
+	tr := newTracker()
+	c := startConsumer(t, b, stream.ConsumerSpec{Destination: dest, Group: "g", Handler: tr.handler(0)})
+	p := bindProducer(t, b, stream.ProducerSpec{Destination: dest})
+	ctx := context.Background()
+	if err := p.Send(ctx, msg("before")); err != nil {
+		t.Fatal(err)
+	}
+	tr.wait(t, []string{"before"}, 10*time.Second)
+	nc, err := natsgo.Connect(natstest.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	js, _ := jetstream.New(nc)
+	if err := js.DeleteStream(ctx, natsbinder.StreamName(dest)); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Send(ctx, msg("after")); err != nil {
+		t.Fatalf("Send after the stream was deleted: %v", err)
+	}
+	if err := p.(stream.BindingHealthChecker).Health(ctx); err != nil {
+		t.Errorf("producer health: %v", err)
+	}
+	tr.wait(t, []string{"after"}, 15*time.Second)
+	if err := c.(stream.BindingHealthChecker).Health(ctx); err != nil {
+		t.Errorf("consumer health: %v", err)
+	}
+}

@@ -336,6 +336,7 @@ type streamRef struct {
 	own        bool
 	subjects   []string
 	maxMsgSize int32
+	created    time.Time // tells a stream deleted and made again from the one bound
 }
 
 // captures reports whether the stream's subjects capture subject.
@@ -389,7 +390,7 @@ func (bd *Binder) forgetStream(dest string) {
 }
 
 func refOf(info *jetstream.StreamInfo, own bool) *streamRef {
-	return &streamRef{name: info.Config.Name, own: own, subjects: info.Config.Subjects, maxMsgSize: info.Config.MaxMsgSize}
+	return &streamRef{name: info.Config.Name, own: own, subjects: info.Config.Subjects, maxMsgSize: info.Config.MaxMsgSize, created: info.Created}
 }
 
 func (bd *Binder) findOrCreateStream(ctx context.Context, c *connection, dest string) (*streamRef, error) {

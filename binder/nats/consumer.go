@@ -311,6 +311,7 @@ type run struct {
 	wake         chan struct{} // capacity 1: room, pause or resume changed
 
 	lastSeq atomic.Uint64 // highest stream sequence received
+	created atomic.Int64  // creation time of the stream consumed (unix nanoseconds)
 
 	mu         sync.Mutex
 	paused     bool
@@ -327,6 +328,7 @@ func (c *consumer) newRun() *run {
 		held:       make(map[*held]struct{}),
 	}
 	r.intakeCtx, r.intakeCancel = context.WithCancel(context.Background())
+	r.created.Store(c.ref.created.UnixNano())
 	batch := 1
 	if c.spec.Consumer.BatchMode {
 		batch = c.cs.batchSize
@@ -547,21 +549,51 @@ func (r *run) waitBelow(ctx context.Context, limit int, d time.Duration) bool {
 }
 
 // reopen checks that the run's JetStream consumer still exists, and makes
-// it again (after the last message received) when the server lost it.
+// it again when the server lost it: after the last message received, or —
+// when the stream itself was deleted (and made again, by this consumer or
+// a producer) — from the start of the new stream.
 func (r *run) reopen() error {
-	ctx, cancel := context.WithTimeout(r.intakeCtx, r.c.bd.st.apiTimeout)
+	c := r.c
+	ctx, cancel := context.WithTimeout(r.intakeCtx, c.bd.st.apiTimeout)
 	defer cancel()
 	_, err := r.consumer().Info(ctx)
-	if err == nil || !errors.Is(err, jetstream.ErrConsumerNotFound) {
-		return nil
+	if err == nil || !(errors.Is(err, jetstream.ErrConsumerNotFound) || errors.Is(err, jetstream.ErrStreamNotFound)) {
+		return nil // there, or the server does not answer: go on pulling
 	}
-	jc, err := r.open(ctx, r.lastSeq.Load())
+	after := r.lastSeq.Load()
+	s, err := c.conn.js.Stream(ctx, c.ref.name)
+	switch {
+	case errors.Is(err, jetstream.ErrStreamNotFound):
+		// The stream went too (an operator deleted it): provision it
+		// again, as a producer does.
+		c.bd.forgetStream(c.dest)
+		ref, perr := c.bd.ensureStream(ctx, c.conn, c.dest)
+		if perr != nil {
+			return perr
+		}
+		if ref.name != c.ref.name {
+			return fmt.Errorf("the destination's stream %s is gone and %s captures it now: bind the consumer again", c.ref.name, ref.name)
+		}
+		c.log.Warn("nats: the destination's stream was gone; provisioned it again", "stream", ref.name)
+		r.created.Store(ref.created.UnixNano())
+		after = 0
+	case err != nil:
+		return c.bd.apiErr(err, "stream %s", c.ref.name)
+	case s.CachedInfo().Created.UnixNano() != r.created.Load():
+		// Deleted and made again meanwhile: sequences start over.
+		r.created.Store(s.CachedInfo().Created.UnixNano())
+		after = 0
+	}
+	jc, err := r.open(ctx, after)
 	if err != nil {
 		return err
 	}
 	r.jc.Store(&jc)
-	r.c.log.Info("nats: JetStream consumer made again", "consumer", jc.CachedInfo().Name, "after-sequence", r.lastSeq.Load())
-	r.c.setHealth(nil)
+	if after == 0 {
+		r.lastSeq.Store(0)
+	}
+	c.log.Info("nats: JetStream consumer made again", "consumer", jc.CachedInfo().Name, "after-sequence", after)
+	c.setHealth(nil)
 	return nil
 }
 
