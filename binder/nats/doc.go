@@ -166,7 +166,9 @@
 // during a long pause (inactive-threshold) is made again on Resume,
 // starting after the last message received, as is any consumer the server
 // lost (deleted, or gone with a restart), which the binder notices through
-// missing pull heartbeats (within about 10s).
+// missing pull heartbeats (within about 10s). A stream deleted at run time
+// is provisioned again by the next send to it or by its consumers, which
+// then read the new stream from its start (its sequences start over).
 //
 // NATS server 2.9 loses track of a redelivered message that it tries to
 // hand to a pull request whose client has gone away: the message then waits
