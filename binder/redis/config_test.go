@@ -1,0 +1,80 @@
+package redis_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	redisbinder "github.com/streambind/streambind/binder/redis"
+	"github.com/streambind/streambind/stream"
+)
+
+// TestSettingsValidated: unknown keys and bad values are reported, every
+// one with its key path, and secrets never.
+func TestSettingsValidated(t *testing.T) {
+	const pw = "Zq-secret-4411"
+	for _, tc := range []struct {
+		name string
+		env  map[string]any
+		want []string
+	}{
+		{"unknown key", map[string]any{"adress": "h:1"}, []string{"stream.binders.r.environment.adress: unknown key"}},
+		{"bad durations", map[string]any{"health-interval": "10ms", "dial-timeout": "soon"}, []string{"health-interval: must be at least 100ms", "dial-timeout: want a duration"}},
+		{"max-length 0", map[string]any{"max-length": 0}, []string{"max-length: must be -1 (no cap) or at least 1"}},
+		{"unbounded", map[string]any{"max-length": -1, "trim-acked": false}, []string{"streams would grow without bound"}},
+		{"url and address", map[string]any{"url": "redis://u:" + pw + "@h:1", "address": "h:2"}, []string{"set either url or address"}},
+		{"bad url", map[string]any{"url": "http://u:" + pw + "@h:1"}, []string{"url: want redis://"}},
+		{"url in address", map[string]any{"address": "redis://u:" + pw + "@h:1"}, []string{"address: want host:port (not shown"}},
+		{"username without password", map[string]any{"username": "u"}, []string{"password: required with username"}},
+		{"tls", map[string]any{"tls": map[string]any{"ca-file": "/nonexistent.pem", "cert-file": "x"}}, []string{"tls.ca-file", "cert-file and key-file go together"}},
+		{"client name", map[string]any{"client-name": "a b"}, []string{"client-name: must not hold white space"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := redisbinder.New(context.Background(), stream.BinderSettings{Name: "r", Type: redisbinder.Type, Environment: tc.env})
+			if err == nil {
+				t.Fatal("accepted")
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q does not contain %q", err, w)
+				}
+			}
+			if strings.Contains(err.Error(), pw) {
+				t.Errorf("error shows the password: %v", err)
+			}
+		})
+	}
+}
+
+// TestBindingPropertiesValidated: binding properties are checked before
+// anything is bound.
+func TestBindingPropertiesValidated(t *testing.T) {
+	b, err := redisbinder.New(context.Background(), stream.BinderSettings{Name: "r", Type: redisbinder.Type})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := b.(stream.SpecValidator)
+	err = v.ValidateConsumer(stream.ConsumerSpec{Binding: "f-in-0", Extension: map[string]any{
+		"claim-min-idle": "1ms", "max-deliveries": 0, "start-offset": "middle", "prefetch": 0, "bogus": 1,
+	}})
+	for _, w := range []string{
+		"stream.redis.bindings.f-in-0.consumer.claim-min-idle: must be at least 100ms",
+		"max-deliveries: must be -1 (unlimited) or at least 1",
+		"start-offset: want earliest or latest",
+		"prefetch: must be at least 1",
+		"bogus: unknown key",
+	} {
+		if err == nil || !strings.Contains(err.Error(), w) {
+			t.Errorf("error %v does not contain %q", err, w)
+		}
+	}
+	err = v.ValidateProducer(stream.ProducerSpec{Binding: "f-out-0", Extension: map[string]any{"wait-replicas": -1, "send-attempts": "x"}})
+	for _, w := range []string{"wait-replicas: must be at least 0", "send-attempts: want a whole number"} {
+		if err == nil || !strings.Contains(err.Error(), w) {
+			t.Errorf("error %v does not contain %q", err, w)
+		}
+	}
+	if err := v.ValidateConsumer(stream.ConsumerSpec{Binding: "f-in-0", Extension: map[string]any{"claimMinIdle": 500, "max-deliveries": -1}}); err != nil {
+		t.Errorf("camelCase key and a number of milliseconds: %v", err)
+	}
+}
