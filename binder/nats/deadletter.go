@@ -55,7 +55,7 @@ func (c *consumer) dlqLimit() int {
 // on the wire (encoded header values are longer than their text), and
 // tightened until the message fits. msgID is the Nats-Msg-Id it is
 // published with (counted, as it travels as a header).
-func (c *consumer) deadLetterMsg(h *held, cause error, limit int, msgID string) (*natsgo.Msg, stream.DeadLetterFit) {
+func (c *consumer) deadLetterMsg(h *held, cause error, limit int, msgID string, dropPayload bool) (*natsgo.Msg, stream.DeadLetterFit) {
 	hdrs := stream.DeadLetterHeaders(h.env.Headers, cause)
 	hdrs[stream.HeaderOriginalTopic] = c.dest
 	if p := partitionOf(c.dest, h.subject); p >= 0 {
@@ -76,7 +76,7 @@ func (c *consumer) deadLetterMsg(h *held, cause error, limit int, msgID string) 
 	var fit stream.DeadLetterFit
 	for range 8 {
 		dl := stream.Envelope{Payload: h.env.Payload, Headers: maps.Clone(hdrs), Key: h.env.Key}
-		fit = stream.FitDeadLetter(&dl, stream.DeadLetterLimit{MaxBytes: budget, HeaderOverhead: natsHeaderOverhead})
+		fit = stream.FitDeadLetter(&dl, stream.DeadLetterLimit{MaxBytes: budget, HeaderOverhead: natsHeaderOverhead, DropPayload: dropPayload})
 		nh, _, err := toHeader(dl, "", func() string { return "" })
 		if err != nil {
 			// An original header NATS cannot carry (it came from another
@@ -122,17 +122,11 @@ func (r *run) deadLetter(ctx context.Context, h *held, cause error) error {
 		msgID = ""
 	}
 	limit := c.dlqLimit()
-	msg, fit := c.deadLetterMsg(h, cause, limit, msgID)
+	msg, fit := c.deadLetterMsg(h, cause, limit, msgID, false)
 	if msg == nil || !fit.Fits {
 		return r.dropDeadLetter(h, cause, fmt.Errorf("the dead letter does not fit %d bytes even without its payload", limit))
 	}
-	if len(fit.Cut) > 0 {
-		c.stats.truncated.Add(1)
-		if fit.HeadersOnly {
-			c.stats.headersOnly.Add(1)
-		}
-		c.log.Warn("nats: dead letter cut to fit the server's limit", "sequence", h.seq, "limit", limit, "cut", fit.String())
-	}
+	c.countFit(h, fit, limit)
 	back := dispatch.Backoff{Initial: max(c.cs.redeliveryDelay, 50*time.Millisecond), Max: 5 * time.Second}
 	for attempt := 1; ; attempt++ {
 		err := r.publishDeadLetter(ctx, msg, msgID)
@@ -141,15 +135,21 @@ func (r *run) deadLetter(ctx context.Context, h *held, cause error) error {
 			return nil
 		}
 		if isPermanentPublish(err, c.conn.nc) {
-			if len(msg.Data) > 0 && isSizeError(err) {
+			if !fit.HeadersOnly && isSizeError(err) {
+				// The limit it was fitted to was stale (the stream's
+				// max-msg-size changed): send it without payload.
 				c.log.Warn("nats: the server refused the dead letter for its size; sending it without payload", "sequence", h.seq, "error", c.bd.logErr(err))
-				msg = &natsgo.Msg{Subject: msg.Subject, Header: msg.Header}
-				msg.Header[stream.HeaderTruncated] = []string{appendCut(msg.Header.Get(stream.HeaderTruncated), "payload")}
+				c.refreshDLQ(ctx)
+				limit = c.dlqLimit()
+				wasCut := len(fit.Cut) > 0
+				msg, fit = c.deadLetterMsg(h, cause, limit, msgID, true)
+				if msg == nil || !fit.Fits {
+					return r.dropDeadLetter(h, cause, err)
+				}
 				c.stats.headersOnly.Add(1)
-				if len(fit.Cut) == 0 {
+				if !wasCut {
 					c.stats.truncated.Add(1)
 				}
-				fit.Cut = append(fit.Cut, "payload")
 				continue
 			}
 			if isSizeError(err) {
@@ -160,12 +160,7 @@ func (r *run) deadLetter(ctx context.Context, h *held, cause error) error {
 		if errors.Is(err, jetstream.ErrNoStreamResponse) && c.conn.nc.IsConnected() {
 			// Connected, yet no stream answers: the dead-letter stream may
 			// have been deleted. Provision it again.
-			c.bd.forgetStream(c.dlqSubject)
-			if ref, perr := c.bd.ensureStream(ctx, c.conn, c.dlqSubject); perr == nil {
-				c.dlqRef.Store(ref)
-			} else {
-				c.log.Warn("nats: the dead-letter stream is gone and cannot be provisioned again", "dlq", c.dlqSubject, "error", c.bd.logErr(perr))
-			}
+			c.refreshDLQ(ctx)
 		}
 		if attempt >= c.cs.dlqAttempts || ctx.Err() != nil {
 			return fmt.Errorf("%d attempts: %w", attempt, err)
@@ -176,11 +171,28 @@ func (r *run) deadLetter(ctx context.Context, h *held, cause error) error {
 	}
 }
 
-func appendCut(list, item string) string {
-	if list == "" {
-		return item
+// refreshDLQ looks the dead-letter stream up again (its limits may have
+// changed), provisioning it when it is gone.
+func (c *consumer) refreshDLQ(ctx context.Context) {
+	c.bd.forgetStream(c.dlqSubject)
+	ref, err := c.bd.ensureStream(ctx, c.conn, c.dlqSubject)
+	if err != nil {
+		c.log.Warn("nats: the dead-letter stream cannot be looked up or provisioned", "dlq", c.dlqSubject, "error", c.bd.logErr(err))
+		return
 	}
-	return list + "," + item
+	c.dlqRef.Store(ref)
+}
+
+// countFit counts and logs what fitting cut from a dead letter.
+func (c *consumer) countFit(h *held, fit stream.DeadLetterFit, limit int) {
+	if len(fit.Cut) == 0 {
+		return
+	}
+	c.stats.truncated.Add(1)
+	if fit.HeadersOnly {
+		c.stats.headersOnly.Add(1)
+	}
+	c.log.Warn("nats: dead letter cut to fit the server's limit", "sequence", h.seq, "limit", limit, "cut", fit.String())
 }
 
 func isSizeError(err error) bool {

@@ -192,3 +192,58 @@ func TestDeadLetterFailureBacksOff(t *testing.T) {
 		t.Errorf("handled %d times in about 3s: failed dead letters are retried without back-off", n)
 	}
 }
+
+// TestDeadLetterStaleLimit: when the dead-letter stream's max-msg-size is
+// lowered after the binding was bound, a dead letter fitted to the old
+// limit is refused for its size; it is then sent headers-only (fitted to
+// the new limit), not retried for ever nor dropped.
+func TestDeadLetterStaleLimit(t *testing.T) {
+	b, _ := shared(t, nil)
+	dest := unique(t, "stale")
+	dlq := stream.DLQName(dest, "g")
+	dead := newEnvelopes()
+	startConsumer(t, b, stream.ConsumerSpec{Destination: dlq, Group: "dlq-reader", Handler: dead.handler})
+	tr := newTracker()
+	h := func(_ context.Context, m stream.Envelope) error {
+		tr.receive(0, m.Headers[idHeader])
+		if m.Headers[idHeader] == "poison" {
+			return errors.New("poison")
+		}
+		return nil
+	}
+	c := startConsumer(t, b, stream.ConsumerSpec{Destination: dest, Group: "g", Handler: h, Consumer: stream.ConsumerConfig{DLQ: true}})
+	nc, err := natsgo.Connect(natstest.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	js, _ := jetstream.New(nc)
+	ctx := context.Background()
+	s, err := js.Stream(ctx, natsbinder.StreamName(dlq))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := s.CachedInfo().Config
+	cfg.MaxMsgSize = 2048
+	if _, err := js.UpdateStream(ctx, cfg); err != nil {
+		t.Fatal(err)
+	}
+	p := bindProducer(t, b, stream.ProducerSpec{Destination: dest})
+	poison := msg("poison")
+	poison.Payload = bytes.Repeat([]byte{'p'}, 4000)
+	if err := p.Send(ctx, poison); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Send(ctx, msg("after")); err != nil {
+		t.Fatal(err)
+	}
+	tr.wait(t, []string{"poison", "after"}, 10*time.Second)
+	dead.tr.wait(t, []string{"poison"}, 10*time.Second)
+	dl := dead.get("poison")
+	if len(dl.Payload) != 0 || !strings.Contains(dl.Headers[stream.HeaderTruncated], "payload") {
+		t.Errorf("dead letter: %d payload bytes, %s = %q; want headers-only", len(dl.Payload), stream.HeaderTruncated, dl.Headers[stream.HeaderTruncated])
+	}
+	if st := c.(stream.DeadLetterReporter).DeadLetterStats(); st.HeadersOnly != 1 || st.Truncated != 1 || st.Dropped != 0 {
+		t.Errorf("DeadLetterStats = %+v, want 1 truncated, 1 headers-only", st)
+	}
+}

@@ -119,7 +119,10 @@
 // the original in its stream); each cut is logged at WARN and counted
 // (stream.DeadLetterReporter). One that cannot fit even so, or that the
 // server refuses for its size even without payload, is dropped with an
-// ERROR line and counted. Its Nats-Msg-Id is derived from the original's
+// ERROR line and counted. A dead letter the server refuses for its size
+// all the same (the dead-letter stream's max-msg-size was lowered after the
+// bind) is fitted again to the stream's current limit without its payload
+// (stream.DeadLetterLimit.DropPayload) and sent once more. Its Nats-Msg-Id is derived from the original's
 // stream and sequence, so a dead letter sent again is stored once. A
 // dead-letter publish that fails otherwise is retried dlq-attempts times
 // with back-off (from redelivery-delay, doubling to 5s); then the message
