@@ -1041,6 +1041,7 @@ func (r *run) pause(ctx context.Context) error {
 	r.paused = true
 	r.mu.Unlock()
 	r.signal()
+	r.unblock()
 	return r.pool.Pause(ctx)
 }
 

@@ -1,0 +1,314 @@
+// Package redis is streambind's Redis Streams binder (binder type "redis"),
+// built on github.com/redis/go-redis/v9. Register it with
+//
+//	stream.WithBinderType(redis.Type, redis.New)
+//
+// It needs Redis 6.2 or later (XPENDING IDLE, XTRIM MINID, ZADD GT) on a
+// single server (or a primary at one address); Redis Cluster is not
+// supported, since a consumer reads a destination's streams with one
+// command, which Cluster allows only within one hash slot. It keeps the
+// delivery semantics of the Kafka and RabbitMQ binders (CONVENTIONS.md):
+// at least once, acknowledged after the handler succeeded, Nak redelivered
+// after redelivery-delay, Term dead-lettered to error.<destination>.<group>
+// with Spring Cloud Stream's x-exception-* headers.
+//
+// # Names
+//
+// A destination is a stream whose key is key-prefix + destination
+// ("orders", or "app1:orders" with key-prefix "app1:"). A partitioned
+// producer writes partition n to the stream <destination>:<n>
+// ("orders:2"), chosen by the core's SCSt-compatible partition selection
+// (the scst_partition header). A named group is a consumer group of that
+// name on each stream of the destination; each consumer binding is a
+// member named <client-name>-<host>-<pid>-<random>. Dead letters go to the
+// stream error.<destination>.<group> (dlq-name overrides it; the key
+// prefix applies). Producers record each partitioned destination's
+// partition count in the sorted set <key-prefix>streambind:partitions
+// (ZADD GT: it only grows), from which consumers learn which partition
+// streams to read; no destination may be named streambind:partitions. A
+// destination should not end in ":<digits>" unless it is meant as another
+// destination's partition.
+//
+// # Entries
+//
+// A message is one stream entry with a field per header, "h:<name>"
+// (sorted by name), then "key" (the partition key, when there is one), then
+// "payload" (the bytes as sent). Every entry carries h:contentType (the
+// binding's content type when the message has none) and h:id (a UUID when
+// the message has none), so that consumers can de-duplicate. One field per
+// header rather than a single encoded headers field: Redis stores the
+// field names of consecutive entries that share them once per stream node,
+// so repeated header names cost nothing per entry, where an encoded blob
+// repeats them in every entry; the entries also read plainly with
+// redis-cli XRANGE, and another program can read "payload" and the
+// headers it knows without a decoder. Values are binary-safe. An entry
+// without a payload field, written by another program (XADD orders *
+// sku 42 qty 1), is delivered as a JSON object of its fields
+// ({"qty":"1","sku":"42"}, content type application/json unless it has
+// h:contentType).
+//
+// # Producer
+//
+// Send appends the message with XADD and returns once Redis answered,
+// with the error otherwise. Concurrent sends of a binding are written
+// together as pipelines (up to batch-size XADDs each, two pipelines in
+// flight), so a lone send costs one round trip and many concurrent sends
+// share them. Every XADD caps its stream at about max-length entries
+// (MAXLEN ~; see Trimming).
+//
+// Durability: Redis acknowledges a write from memory. A server that
+// crashes loses what it acknowledged since its last fsync — everything
+// since the last snapshot without appendonly, up to a second with
+// appendonly yes and appendfsync everysec, nothing with appendfsync always
+// — and a failover loses what the replica had not received. wait-replicas
+// adds a WAIT after each pipeline: the send returns only once that many
+// replicas have the write, or fails after wait-timeout (not retried: the
+// entry is stored, and a retry would store it twice). WAIT makes a write
+// survive a failover, not a crash of every copy; configure appendonly on
+// the server for that.
+//
+// Transient failures (lost or refused connections, timeouts, LOADING,
+// BUSY, READONLY, MASTERDOWN, OOM, MISCONF, too many clients) are retried
+// up to send-attempts times with back-off (50ms doubling to 1s). A reply
+// lost with its connection may have been executed: a retried send can be
+// stored twice (at least once, never lost). Failures no retry fixes are
+// returned as stream.Permanent (the core dead-letters the input, not
+// retrying it): a message over max-message-size (refused before it is
+// sent), a destination key that holds another type (WRONGTYPE), an ACL
+// refusal (NOPERM); the last two also report the producer binding down
+// (stream.BindingHealthChecker) until a send succeeds again.
+//
+// # Consumer
+//
+// A named group is created on the destination's streams at bind time
+// (XGROUP CREATE ... MKSTREAM; an existing group is kept): from the first
+// entry (start-offset earliest, the default, as Kafka's named groups), or
+// from new entries only (latest). Each consumer binding reads on a
+// connection of its own (a blocking read must not hold one of the shared
+// pool's): XREADGROUP ... > with COUNT up to prefetch minus what it holds,
+// waiting up to 2s; Stop and Pause end the wait at once with CLIENT
+// UNBLOCK. At Start, and after every failed read, it first reads its own
+// pending entries again (XREADGROUP ... 0), so that entries Redis delivered
+// with a reply the connection lost are not stuck.
+//
+//   - Ack (nil): the entry is acknowledged (XACK), in batches, after the
+//     handler returned; the binding holds it until Redis confirmed the
+//     acknowledgement, retrying transient failures with back-off.
+//   - Nak (stream.ErrNak, or a handler interrupted by Stop): the entry stays
+//     pending and is held for redelivery-delay, then handled again — no
+//     sooner, and never while the binding is paused; the rest of its route
+//     (see Concurrency) waits for it, as a Kafka partition does. Pause does
+//     not wait for the hold. Stop gives the entry back to the group.
+//   - Term (any other error): with dlq on a named group the entry is
+//     dead-lettered and then acknowledged; without dlq it is dropped
+//     (acknowledged; the core has logged and counted it).
+//
+// Entries the binding holds — waiting for their turn, in a handler, or
+// held after a Nak — are kept from other members: every claim-min-idle/3
+// a script resets their idle time (XCLAIM ... JUSTID, which does not count
+// a delivery) if the binding still owns them. When a member stops holding
+// entries without acknowledging them — it crashed, was killed, lost its
+// connection for longer than claim-min-idle — the others reclaim them:
+// every claim-interval, and at Start, each member looks for entries of
+// the group idle for at least claim-min-idle (XPENDING IDLE) and claims
+// them (XCLAIM with that minimum idle time, so two members never both
+// get one). An entry Redis has delivered more than max-deliveries times
+// (every read, claim and re-read counts) is not handled again: it is
+// dead-lettered with the reason (or dropped without dlq) — a message that
+// crashes every member that takes it does not go round for ever.
+//
+// Stop ends intake and reclaiming, waits (bounded by its ctx) for the
+// handler calls in flight and the acknowledgements, then gives back every
+// entry still pending for the member: they are claimed for the consumer
+// name streambind-released with their idle time set to claim-min-idle
+// (XCLAIM ... IDLE ... JUSTID), so the next reclaim of any member takes
+// them at once, and the member is deleted from the group. Members that
+// have had nothing pending and read nothing for an hour (those of crashed
+// instances, once reclaimed) are deleted by the others. A group (or
+// stream) deleted while consumed is created again from the last entry the
+// binding received.
+//
+// An anonymous consumer (no group) reads with XREAD, starting after the
+// last entry of each stream at Start; nothing is acknowledged and there is
+// no dead-letter stream (dlq is ignored): a Nak is held and handled again
+// as above, a Term drops the message, and what a stopped anonymous
+// consumer had not handled is gone, as anonymous subscriptions are.
+//
+// # Partitions
+//
+// An unpartitioned consumer reads the destination's own stream and every
+// partition stream the registry lists (or partition-count, when set); a
+// partitioned consumer, instance i of instance-count n, reads the
+// partitions p with p % n == i (among max(partition count, n)), and
+// instance 0 also reads the destination's own stream, so that messages
+// sent without a partition are not left unread. Consumers look for new
+// partitions every 2s; a group is created on a new partition from its
+// first entry, and an anonymous consumer reads it from its start, so that
+// a producer bound later loses nothing.
+//
+// # Concurrency and ordering
+//
+// consumer.concurrency bounds the handler calls running at once. Entries
+// of one partition stream are handled one at a time, in stream order, each
+// after the one before it was settled; so are entries with the same key
+// on the destination's own stream. Entries of the destination's own stream
+// without a key have no order between them when concurrency is above 1
+// (with concurrency 1 every entry is handled in stream order). A held
+// (Nak'ed) entry holds back its route and only its route.
+// consumer.batch-mode delivers up to batch-size entries of one route as
+// one slice; the outcome applies to the whole batch.
+//
+// # Dead letters
+//
+// A dead letter keeps the payload, key and headers and gets
+// stream.DeadLetterHeaders plus x-original-topic (the destination),
+// x-original-partition (decimal, for a partition stream),
+// x-original-stream (the stream key), x-original-id (the entry ID),
+// x-original-group, x-original-timestamp (milliseconds, from the entry ID)
+// and x-redis-deliveries (the delivery count, when known). It is fitted
+// to dead-letter-max-size (16 MiB by default: Redis takes values up to
+// proto-max-bulk-len, 512 MB, but a dead-letter stream should not hold
+// that; field names and a margin of 64 bytes are counted) with
+// stream.FitDeadLetter: the exception texts are shortened, then original
+// headers dropped, then the payload (a headers-only dead letter whose
+// x-original-* headers locate the message), and x-streambind-truncated
+// lists what was cut, with a WARN line. A dead letter that does not fit
+// even so, or that Redis refuses for good (WRONGTYPE, NOPERM), is dropped
+// with an ERROR line and counted, and the entry acknowledged: one message
+// never stops a stream. A transient failure is retried with back-off
+// (from redelivery-delay to 5s), holding the entry's route; Stop gives the
+// entry back. The consumer binding reports the counts
+// (stream.DeadLetterReporter: truncated, headers-only, dropped).
+//
+// # Trimming
+//
+// Streams are never kept unbounded:
+//
+//   - max-length (100,000 by default): every XADD trims its stream to
+//     about that many entries (MAXLEN ~, whole stream nodes, so a few
+//     dozen more may stay), whether or not they were read — a group more
+//     than max-length entries behind loses the oldest ones. The trimmer
+//     logs a WARN when a group is within 80% of it.
+//   - trim-acked (on by default): every trim-interval (5s) the binder
+//     trims each stream its bindings use up to the oldest entry some group
+//     still needs — for each group its oldest pending entry, or its last
+//     delivered one when nothing is pending (XTRIM MINID ~). A stream
+//     without groups is trimmed only by max-length and max-age; a group
+//     that is never read again holds its stream up to max-length (delete
+//     it with XGROUP DESTROY).
+//   - max-age (off by default): entries older than that go too, read or
+//     not.
+//
+// An entry trimmed while still pending is acknowledged with an ERROR line
+// when a member meets it. max-length -1 (no cap) is accepted only with
+// trim-acked or max-age.
+//
+// # Errors
+//
+// Redis errors are classified once, for every path: refused logins
+// (WRONGPASS, NOAUTH), ACL refusals (NOPERM), WRONGTYPE, syntax and other
+// ERR replies and TLS failures are permanent; lost, refused or timed-out
+// connections and LOADING, BUSY, TRYAGAIN, CLUSTERDOWN, MASTERDOWN,
+// READONLY, MISCONF, OOM, NOREPLICAS and "max number of clients reached"
+// are transient and retried with back-off. go-redis's own retries are
+// off (the binder knows which commands are safe to retry), and it dials
+// once per attempt.
+//
+// # Start-up
+//
+// The binder follows the app's start-up rule: a BindProducer or
+// BindConsumer that cannot reach the server (refused or timed-out
+// connection within dial-timeout, DNS failure, a server still loading its
+// data) fails with an error wrapped with stream.Unavailable, and the app
+// retries the bind with back-off until stream.binders.<name>.startup-timeout
+// (60s; readiness 503 meanwhile). A refused login, an ACL refusal or a TLS
+// failure is not wrapped: start-up fails at once, saying so.
+//
+// # Health
+//
+// Health (binder_up, readiness) reports a background PING every
+// health-interval (2s), bounded by health-timeout (2s), started with the
+// first binding: down within about health-interval + health-timeout of the
+// server going away, up within health-interval of its return. A binder
+// without bindings is up. Producer and consumer bindings report themselves
+// down (stream.BindingHealthChecker) while their keys cannot be used
+// (WRONGTYPE, NOPERM, a group that cannot be created again).
+//
+// # Connections and security
+//
+// go-redis keeps a pool of connections (pool-size; go-redis's default is
+// 10 per CPU) and dials again when one is lost; each consumer binding adds
+// one connection for its blocking reads. Every connection is named
+// client-name (CLIENT SETNAME), so CLIENT LIST shows the binder's. TLS is
+// on with a tls section (or a rediss:// url). username and password log in
+// with ACL (AUTH user password; password alone for requirepass). The
+// password, and any password in url, never appears in an error or log
+// line; errors are also passed through package redact. go-redis reports
+// some connection failures through its own process-wide logger (stderr by
+// default); the binder does not change it — call redis.SetLogger from
+// go-redis in main to redirect it.
+//
+// An ACL user needs these permissions (key-prefix sb: here; add +select
+// with a db other than 0 and +wait with wait-replicas):
+//
+//	ACL SETUSER app on >password resetkeys ~sb:* resetchannels -@all
+//	    +@stream +ping +hello +auth +client|setname +client|id +client|unblock
+//	    +eval +evalsha +zadd +zscore
+//
+// Without +client|unblock, Stop and Pause wait up to 2s for a blocking read
+// to end.
+//
+// # Configuration
+//
+// Binder settings are read from stream.redis.binder and then
+// stream.binders.<name>.environment (which wins); keys are kebab-case,
+// camelCase is accepted, and an unknown key is an error naming its path
+// (values are read as package binder/props describes; a duration is a Go
+// duration or a number of milliseconds):
+//
+//	address: localhost:6379        # host:port (alias addr; the port defaults to 6379)
+//	url: ""                        # redis://[user:password@]host[:port][/db] or rediss://…; instead of address
+//	username: ""                   # ACL user; with password
+//	password: ""                   # never printed
+//	db: 0
+//	client-name: streambind        # CLIENT SETNAME of every connection; no white space
+//	key-prefix: ""                 # before every key the binder uses
+//	dial-timeout: 5s               # each connection attempt, and the bind's first PING (at least 100ms)
+//	command-timeout: 5s            # each command's reply (at least 100ms)
+//	pool-size: 0                   # shared connections; 0: go-redis's default (10 per CPU)
+//	health-interval: 2s            # between health PINGs (at least 100ms)
+//	health-timeout: 2s             # bound of each PING (at least 100ms, at most 5 × health-interval)
+//	max-length: 100000             # approximate cap of every stream, on each XADD; -1: none
+//	trim-acked: true               # trim what every group has acknowledged
+//	max-age: 0                     # trim entries older than this; 0: off
+//	trim-interval: 5s              # between trims (at least 100ms)
+//	max-message-size: 536870912    # bytes of payload, key and headers a send may have (512 MiB)
+//	dead-letter-max-size: 16777216 # bytes a dead letter is fitted to (16 MiB; at most max-message-size)
+//	tls:                           # TLS is on when this section is present (enabled: false turns it off)
+//	  enabled: true
+//	  ca-file: ""                  # PEM; default: the system roots
+//	  cert-file: ""                # client certificate and key, PEM
+//	  key-file: ""
+//	  server-name: ""              # default: the host of address
+//	  insecure-skip-verify: false
+//
+// Producer properties, stream.redis.bindings.<binding>.producer (or
+// stream.redis.default.producer):
+//
+//	send-attempts: 5               # attempts per send for transient failures (at least 1)
+//	batch-size: 256                # most XADDs per pipeline
+//	wait-replicas: 0               # WAIT for this many replicas after each pipeline; 0: off
+//	wait-timeout: 1s               # longest WAIT (at least 100ms)
+//
+// Consumer properties, stream.redis.bindings.<binding>.consumer:
+//
+//	start-offset: earliest         # where a new group starts: earliest | latest
+//	claim-min-idle: 30s            # an entry pending this long with no member holding it is reclaimed (at least 100ms)
+//	claim-interval: 5s             # between looks for such entries (at least 100ms)
+//	max-deliveries: 10             # deliveries after which an entry is dead-lettered unhandled; -1: unlimited
+//	redelivery-delay: 100ms        # hold before a Nak'ed message is handled again; 0: at once
+//	prefetch: 128                  # most entries a binding holds (read, unsettled)
+//	batch-size: 64                 # largest batch in batch mode
+//	dlq-name: ""                   # default error.<destination>.<group>
+//	partition-count: 0             # partitions to read; 0: what producers registered
+package redis
