@@ -47,8 +47,10 @@ func New(_ context.Context, bs stream.BinderSettings) (stream.Binder, error) {
 	if err != nil {
 		return nil, err
 	}
-	if _, err := s.tlsConfig(); err != nil {
-		return nil, fmt.Errorf("rabbit binder %q: %w", bs.Name, err)
+	if s.usesTLS() {
+		if _, err := s.tlsConfig(); err != nil {
+			return nil, fmt.Errorf("rabbit binder %q: %w", bs.Name, err)
+		}
 	}
 	log := bs.Logger
 	if log == nil {

@@ -51,8 +51,12 @@ const (
 
 // settings are the decoded binder settings.
 type settings struct {
-	addresses      []string // host:port, tried in order
-	scheme         string   // amqp or amqps
+	// endpoints are the brokers to connect to, tried in order, each with
+	// the credentials, virtual host and scheme that apply to it (see
+	// resolve).
+	endpoints []endpoint
+	// entries are the addresses as given; resolve makes endpoints of them.
+	entries        []addressEntry
 	username       string
 	password       string
 	vhost          string
@@ -78,8 +82,7 @@ type tlsSettings struct {
 
 func defaultSettings() settings {
 	return settings{
-		addresses:      []string{DefaultAddress},
-		scheme:         "amqp",
+		entries:        []addressEntry{{hostPort: DefaultAddress, hasPort: true}},
 		username:       DefaultUsername,
 		password:       DefaultPassword,
 		vhost:          DefaultVirtualHost,
@@ -94,18 +97,39 @@ func defaultSettings() settings {
 	}
 }
 
-// url returns the AMQP URL of address i, with the password. Never log it:
-// use redacted.
-func (s settings) url(i int) string {
-	u := url.URL{Scheme: s.scheme, User: url.UserPassword(s.username, s.password), Host: s.addresses[i%len(s.addresses)]}
-	u.Path = "/" + s.vhost
-	u.RawPath = "/" + url.PathEscape(s.vhost)
+// endpoint is one broker address and what to connect to it with.
+type endpoint struct {
+	hostPort string // host:port
+	tls      bool
+	username string
+	password string
+	vhost    string
+}
+
+// endpoint returns endpoint i, cycling through them.
+func (s settings) endpoint(i int) endpoint { return s.endpoints[i%len(s.endpoints)] }
+
+// redacted returns the URL of endpoint i without the password, for logs
+// and errors.
+func (s settings) redacted(i int) string {
+	ep := s.endpoint(i)
+	u := url.URL{Scheme: "amqp", User: url.UserPassword(ep.username, "xxxxx"), Host: ep.hostPort}
+	if ep.tls {
+		u.Scheme = "amqps"
+	}
+	u.Path = "/" + ep.vhost
+	u.RawPath = "/" + url.PathEscape(ep.vhost)
 	return u.String()
 }
 
-// redacted returns the URL of address i without the password.
-func (s settings) redacted(i int) string {
-	return Redact(s.url(i))
+// usesTLS reports whether any endpoint is reached over TLS.
+func (s settings) usesTLS() bool {
+	for _, ep := range s.endpoints {
+		if ep.tls {
+			return true
+		}
+	}
+	return false
 }
 
 // Redact returns an AMQP URI with its password replaced by "xxxxx", for
@@ -125,11 +149,9 @@ func Redact(uri string) string {
 	return u.String()
 }
 
-// tlsConfig builds the client TLS configuration, or nil without TLS.
+// tlsConfig builds the client TLS configuration of the tls settings
+// (used for the endpoints reached over TLS).
 func (s settings) tlsConfig() (*tls.Config, error) {
-	if !s.tls.enabled {
-		return nil, nil
-	}
 	c := &tls.Config{MinVersion: tls.VersionTLS12, ServerName: s.tls.serverName, InsecureSkipVerify: s.tls.insecureSkipVerify} //nolint:gosec // opt-in, documented
 	if s.tls.caFile != "" {
 		pem, err := os.ReadFile(s.tls.caFile)
@@ -175,15 +197,7 @@ func parseSettings(s stream.BinderSettings) (settings, error) {
 			case "addresses", "address", "host":
 				var list []string
 				if list, err = props.List(v); err == nil {
-					if len(list) == 0 {
-						err = errors.New("want at least one host:port")
-					}
-					for i, a := range list {
-						if _, _, e := net.SplitHostPort(a); e != nil {
-							list[i] = net.JoinHostPort(a, "5672")
-						}
-					}
-					out.addresses = list
+					out.entries, err = parseAddresses(list)
 					addrSet = true
 				}
 			case "username":
@@ -222,8 +236,8 @@ func parseSettings(s stream.BinderSettings) (settings, error) {
 	if out.reconnectMax < out.reconnectInit {
 		d.Addf(envPath+".reconnect-max-interval", "must not be below reconnect-initial-interval")
 	}
-	if out.tls.enabled {
-		out.scheme = "amqps"
+	if !uriSet || addrSet {
+		out.resolve()
 	}
 	if err := d.Err(); err != nil {
 		return settings{}, fmt.Errorf("rabbit binder %q: %w", s.Name, err)
@@ -239,12 +253,12 @@ func (s *settings) applyURI(raw string) error {
 		// reserved character in it is not percent-encoded.
 		return errors.New("bad amqp uri (not shown: it may hold a password): want amqp[s]://user:password@host[:port][/vhost], with reserved characters (@ : / ? #) in the user and password percent-encoded")
 	}
-	s.scheme = u.Scheme
-	s.addresses = []string{net.JoinHostPort(u.Host, strconv.Itoa(u.Port))}
 	s.username, s.password, s.vhost = u.Username, u.Password, u.Vhost
 	if u.Scheme == "amqps" {
 		s.tls.enabled = true
 	}
+	s.endpoints = []endpoint{{hostPort: net.JoinHostPort(u.Host, strconv.Itoa(u.Port)), tls: u.Scheme == "amqps",
+		username: u.Username, password: u.Password, vhost: u.Vhost}}
 	if u.CACertFile != "" {
 		s.tls.caFile = u.CACertFile
 	}
@@ -260,18 +274,170 @@ func (s *settings) applyURI(raw string) error {
 	return nil
 }
 
-var userinfoRE = regexp.MustCompile(`://[^/@\s"]*@`)
+// addressEntry is one entry of the addresses setting, as Spring Boot reads
+// spring.rabbitmq.addresses: [amqp://|amqps://][user[:password]@]host[:port][/vhost].
+// What an entry leaves out comes from the first entry, then from the
+// binder's settings (see resolve).
+type addressEntry struct {
+	hostPort string // host:port, or host alone ("" port: the default)
+	hasPort  bool
+	tls      *bool // nil: not given (no scheme)
+	username *string
+	password *string
+	vhost    *string
+}
 
-// redactErr strips the password of raw from an error message.
-func redactErr(err error, raw string) string {
-	msg := userinfoRE.ReplaceAllString(err.Error(), "://xxxxx@")
-	if u, e := url.Parse(raw); e == nil && u.User != nil {
-		if p, ok := u.User.Password(); ok && p != "" {
-			msg = strings.ReplaceAll(msg, p, "xxxxx")
+// parseAddresses parses the entries of the addresses setting. An error
+// names the entry by its position and never shows its user info (it may
+// hold a password).
+func parseAddresses(list []string) ([]addressEntry, error) {
+	if len(list) == 0 {
+		return nil, errors.New("want at least one host:port")
+	}
+	out := make([]addressEntry, 0, len(list))
+	for i, raw := range list {
+		e, err := parseAddress(raw)
+		if err != nil {
+			return nil, fmt.Errorf("entry %d: %w (want [amqp://|amqps://][user[:password]@]host[:port][/virtual-host]; the entry is not shown: it may hold a password)", i+1, err)
 		}
+		out = append(out, e)
+	}
+	return out, nil
+}
+
+// parseAddress parses one addresses entry the way Spring Boot does (user
+// info and virtual host are taken literally, not percent-decoded), except
+// that the user info ends at the last '@', so that a password may hold one.
+func parseAddress(raw string) (addressEntry, error) {
+	var e addressEntry
+	in := strings.TrimSpace(raw)
+	if i := strings.Index(in, "://"); i >= 0 {
+		var on bool
+		switch strings.ToLower(in[:i]) {
+		case "amqp":
+		case "amqps":
+			on = true
+		default:
+			return e, errors.New("unknown scheme (want amqp:// or amqps://)")
+		}
+		e.tls = &on
+		in = in[i+3:]
+	}
+	if at := strings.LastIndex(in, "@"); at >= 0 {
+		creds := in[:at]
+		in = in[at+1:]
+		user, pass, hasPass := strings.Cut(creds, ":")
+		if user == "" {
+			return e, errors.New("empty user name before '@'")
+		}
+		e.username = &user
+		if hasPass {
+			e.password = &pass
+		}
+	}
+	if slash := strings.Index(in, "/"); slash >= 0 {
+		if vh := in[slash+1:]; vh != "" {
+			e.vhost = &vh
+		}
+		in = in[:slash]
+	}
+	if in == "" {
+		return e, errors.New("no host")
+	}
+	if strings.ContainsAny(in, " \t?#") {
+		return e, errors.New("the host holds a space, '?' or '#'")
+	}
+	host, port, err := net.SplitHostPort(in)
+	if err != nil {
+		// No port: a host name, an IPv4 address or an IPv6 address
+		// (bracketed or not).
+		host = in
+		if strings.HasPrefix(host, "[") && strings.HasSuffix(host, "]") {
+			host = host[1 : len(host)-1]
+		}
+		if strings.ContainsAny(host, "[]") || strings.Contains(host, ":") && net.ParseIP(host) == nil {
+			return e, errors.New("malformed host or port")
+		}
+		e.hostPort = host
+		return e, nil
+	}
+	if host == "" {
+		return e, errors.New("no host")
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+		return e, errors.New("the port is not a number from 1 to 65535")
+	}
+	e.hostPort, e.hasPort = net.JoinHostPort(host, port), true
+	return e, nil
+}
+
+// resolve makes s.endpoints of s.entries. As in Spring Boot, an entry's
+// own user name, password, virtual host and scheme win; what it leaves
+// out comes from the first entry, else from the username, password,
+// virtual-host and tls settings. The port defaults to 5671 over TLS, else
+// 5672.
+func (s *settings) resolve() {
+	first := addressEntry{}
+	if len(s.entries) > 0 {
+		first = s.entries[0]
+	}
+	pick := func(own, fst *string, def string) string {
+		switch {
+		case own != nil:
+			return *own
+		case fst != nil:
+			return *fst
+		}
+		return def
+	}
+	s.endpoints = s.endpoints[:0]
+	for _, e := range s.entries {
+		ep := endpoint{hostPort: e.hostPort, tls: s.tls.enabled,
+			username: pick(e.username, first.username, s.username),
+			vhost:    pick(e.vhost, first.vhost, s.vhost)}
+		switch {
+		case e.tls != nil:
+			ep.tls = *e.tls
+		case first.tls != nil:
+			ep.tls = *first.tls
+		}
+		// A password goes with the user name it was given with.
+		switch {
+		case e.username != nil:
+			ep.password = pick(e.password, nil, s.password)
+		case first.username != nil:
+			ep.password = pick(first.password, nil, s.password)
+		default:
+			ep.password = s.password
+		}
+		if !e.hasPort {
+			port := "5672"
+			if ep.tls {
+				port = "5671"
+			}
+			ep.hostPort = net.JoinHostPort(e.hostPort, port)
+		}
+		s.endpoints = append(s.endpoints, ep)
+	}
+}
+
+// redactErr returns the message of a dial error without secrets. A URL
+// parse error is never passed through (it quotes the URL, user info and
+// all): it becomes a generic message naming the setting.
+func redactErr(err error, ep endpoint) string {
+	var ue *url.Error
+	var ne *strconv.NumError
+	if errors.As(err, &ue) || errors.As(err, &ne) {
+		return "the address does not parse as an AMQP URL (check the addresses or uri setting; not shown: it may hold a password)"
+	}
+	msg := userinfoRE.ReplaceAllString(err.Error(), "://xxxxx@")
+	if ep.password != "" {
+		msg = strings.ReplaceAll(msg, ep.password, "xxxxx")
 	}
 	return msg
 }
+
+var userinfoRE = regexp.MustCompile(`://[^/@\s"]*@`)
 
 func (s *settings) applyTLS(d *props.Decoder, path string, v any) error {
 	m, ok := v.(map[string]any)

@@ -2,6 +2,7 @@ package rabbit
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -55,42 +56,63 @@ func newConnMgr(ctx context.Context, s settings, role string, log *slog.Logger) 
 	return m
 }
 
+// dialAddr connects to endpoint i. The credentials and virtual host go to
+// amqp091-go as settings, not in a URL (which would have to be escaped and
+// parsed, and quoted in a parse error), and TLS is done here, so that a
+// failed handshake can be told from a network failure.
 func (m *connMgr) dialAddr(ctx context.Context, i int) (*amqp.Connection, error) {
-	tlsCfg, err := m.s.tlsConfig()
-	if err != nil {
-		return nil, err
+	ep := m.s.endpoint(i)
+	var tlsCfg *tls.Config
+	if ep.tls {
+		var err error
+		if tlsCfg, err = m.s.tlsConfig(); err != nil {
+			return nil, err
+		}
+		if tlsCfg.ServerName == "" {
+			host, _, _ := net.SplitHostPort(ep.hostPort)
+			tlsCfg.ServerName = host
+		}
 	}
 	props := amqp.NewConnectionProperties()
 	props.SetClientConnectionName(m.s.connectionName + "-" + m.role)
 	var stop func() bool // ends the handshake's tie to ctx
 	cfg := amqp.Config{
-		Heartbeat:       m.s.heartbeat,
-		Locale:          "en_US",
-		TLSClientConfig: tlsCfg,
-		Properties:      props,
+		SASL:       []amqp.Authentication{&amqp.PlainAuth{Username: ep.username, Password: ep.password}},
+		Vhost:      ep.vhost,
+		Heartbeat:  m.s.heartbeat,
+		Locale:     "en_US",
+		Properties: props,
 		Dial: func(network, addr string) (net.Conn, error) {
 			d := net.Dialer{Timeout: m.s.connTimeout}
 			c, err := d.DialContext(ctx, network, addr)
 			if err != nil {
 				return nil, err
 			}
-			// The handshake is bounded too; amqp091-go clears the deadline.
+			// The handshakes are bounded too; amqp091-go clears the deadline.
 			if err := c.SetDeadline(time.Now().Add(m.s.connTimeout)); err != nil {
 				c.Close()
 				return nil, err
 			}
-			// And it ends with the binder (Close must not wait for it).
+			// And they end with the binder (Close must not wait for them).
 			stop = context.AfterFunc(ctx, func() { c.Close() })
-			return c, nil
+			if tlsCfg == nil {
+				return c, nil
+			}
+			tc := tls.Client(c, tlsCfg)
+			if err := tc.Handshake(); err != nil {
+				c.Close()
+				return nil, &tlsError{err: err}
+			}
+			return tc, nil
 		},
 	}
-	c, err := amqp.DialConfig(m.s.url(i), cfg)
+	c, err := amqp.DialConfig("amqp://"+ep.hostPort+"/", cfg)
 	if stop != nil && !stop() && err == nil {
 		c.Close() // ctx ended just as the handshake completed
 		err = ctx.Err()
 	}
 	if err != nil {
-		return nil, newDialError(fmt.Sprintf("dial %s: %s", m.s.redacted(i), redactErr(err, m.s.url(i))), err)
+		return nil, newDialError(fmt.Sprintf("dial %s: %s", m.s.redacted(i), redactErr(err, ep)), err)
 	}
 	return c, nil
 }

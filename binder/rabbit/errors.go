@@ -5,7 +5,10 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"io"
+	"net"
 	"strings"
+	"syscall"
 	"time"
 
 	amqp "github.com/rabbitmq/amqp091-go"
@@ -103,7 +106,10 @@ func aboutExchange(e *amqp.Error, exchange string) bool {
 
 // refusedAtConnect reports whether a dial failed because the broker (or the
 // TLS peer) refused the client's identity or configuration, which retrying
-// cannot fix, rather than because it could not be reached.
+// cannot fix, rather than because it could not be reached: 403 and 530,
+// and a TLS handshake that failed for any reason but the network (an
+// untrusted or mismatched certificate, an alert from the peer, a peer that
+// does not speak TLS at all).
 func refusedAtConnect(err error) bool {
 	if code, ok := amqpCode(err); ok && (code == amqp.AccessRefused || code == amqp.NotAllowed) {
 		return true
@@ -113,8 +119,34 @@ func refusedAtConnect(err error) bool {
 		he  x509.HostnameError
 		ci  x509.CertificateInvalidError
 		cve *tls.CertificateVerificationError
+		te  *tlsError
 	)
-	return errors.As(err, &ua) || errors.As(err, &he) || errors.As(err, &ci) || errors.As(err, &cve)
+	if errors.As(err, &ua) || errors.As(err, &he) || errors.As(err, &ci) || errors.As(err, &cve) {
+		return true
+	}
+	return errors.As(err, &te) && !te.network()
+}
+
+// tlsError is a TLS handshake that failed.
+type tlsError struct{ err error }
+
+func (e *tlsError) Error() string {
+	var rh tls.RecordHeaderError
+	if errors.As(e.err, &rh) {
+		return fmt.Sprintf("TLS handshake: %v (the peer does not speak TLS: amqps to a plain AMQP port?)", e.err)
+	}
+	return fmt.Sprintf("TLS handshake: %v", e.err)
+}
+
+func (e *tlsError) Unwrap() error { return e.err }
+
+// network reports whether the handshake failed because the connection
+// failed (closed, reset, timed out), which may be transient, rather than
+// because the peers disagree.
+func (e *tlsError) network() bool {
+	var ne net.Error
+	return errors.Is(e.err, io.EOF) || errors.Is(e.err, io.ErrUnexpectedEOF) || errors.Is(e.err, syscall.ECONNRESET) ||
+		errors.Is(e.err, net.ErrClosed) || errors.As(e.err, &ne)
 }
 
 // dialError is a failed connection attempt, its text already redacted.
