@@ -587,7 +587,8 @@ func (r *run) readNew() error {
 	for range keys {
 		streams = append(streams, ">")
 	}
-	room := max(r.room(), 1)
+	// COUNT applies to each stream.
+	room := max(r.room()/len(keys), 1)
 	// No cancellation: an answer is read whole (its entries are this
 	// consumer's now); Stop ends the wait with CLIENT UNBLOCK.
 	res, err := r.reader.XReadGroup(context.Background(), &goredis.XReadGroupArgs{

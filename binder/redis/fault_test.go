@@ -292,3 +292,46 @@ func TestStoppedMemberGivesBack(t *testing.T) {
 		t.Errorf("given-back entries took %s, want well under claim-min-idle (30s)", d)
 	}
 }
+
+// TestLongHandlerNotReclaimed: an entry whose handler runs far longer than
+// claim-min-idle — and the entries queued behind it — are kept from the
+// other members' reclaims: each is handled once.
+func TestLongHandlerNotReclaimed(t *testing.T) {
+	e := newEnv(t)
+	ext := map[string]any{"claim-min-idle": "300ms", "claim-interval": "100ms"}
+	var mu sync.Mutex
+	handled := map[string][]int{}
+	tr := newTracker()
+	handler := func(member int) stream.Handler {
+		return func(_ context.Context, m stream.Envelope) error {
+			id := m.Headers[idHeader]
+			mu.Lock()
+			handled[id] = append(handled[id], member)
+			mu.Unlock()
+			if id == "slow" {
+				time.Sleep(1500 * time.Millisecond)
+			}
+			tr.receive(id)
+			return nil
+		}
+	}
+	p := bindProducer(t, e.binder(t, nil), stream.ProducerSpec{Destination: "slow", Producer: stream.ProducerConfig{RequiredGroups: []string{"g"}}})
+	sent := append([]string{"slow"}, ids("q", 5)...)
+	send(t, p, sent)
+	bindConsumer(t, e.binder(t, nil), stream.ConsumerSpec{Destination: "slow", Group: "g", Extension: ext, Handler: handler(0)})
+	waitFor(t, 5*time.Second, "the slow handler to start", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(handled["slow"]) > 0
+	})
+	bindConsumer(t, e.binder(t, nil), stream.ConsumerSpec{Destination: "slow", Group: "g", Extension: ext, Handler: handler(1)})
+	tr.wait(t, sent, 10*time.Second)
+	time.Sleep(500 * time.Millisecond) // a few claim intervals more
+	mu.Lock()
+	defer mu.Unlock()
+	for _, id := range sent {
+		if len(handled[id]) != 1 {
+			t.Errorf("%s handled by members %v, want once", id, handled[id])
+		}
+	}
+}
