@@ -83,7 +83,10 @@ func (b *Binder) Health(context.Context) error {
 	if closed {
 		return fmt.Errorf("rabbit binder %q: %w", b.name, stream.ErrClosed)
 	}
-	return errors.Join(b.pubMgr.health(), b.sub.health())
+	if err := errors.Join(b.pubMgr.health(), b.sub.health()); err != nil {
+		return fmt.Errorf("rabbit binder %q: %w", b.name, err)
+	}
+	return nil
 }
 
 // String describes the binder without credentials.

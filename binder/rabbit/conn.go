@@ -17,11 +17,14 @@ import (
 	"github.com/streambind/streambind/stream"
 )
 
-// connMgr owns one AMQP connection and keeps it up: it dials lazily on first
-// use, watches it and, when it is lost, dials again with jittered
-// exponential back-off until the binder is closed. Users ask for the current
-// connection with get (waiting, bounded by their ctx) and learn about its
-// loss from the channels they open on it.
+// connMgr owns one AMQP connection and keeps it up. Until the first
+// connection is made, binds connect (getForBind: one attempt each, paced)
+// and nothing runs in the background: the app's bind retry owns start-up.
+// The first connection starts the reconnect loop, which watches it and,
+// when it is lost, dials again with jittered exponential back-off until the
+// binder is closed. Users ask for the current connection with get (waiting,
+// bounded by their ctx) and learn about its loss from the channels they
+// open on it.
 type connMgr struct {
 	s    settings
 	role string // "publisher" or "consumer": the connection name suffix
@@ -29,24 +32,40 @@ type connMgr struct {
 	ctx  context.Context // the binder's lifetime
 	dial func(ctx context.Context, addr int) (*amqp.Connection, error)
 
-	mu      sync.Mutex
-	started bool
+	mu sync.Mutex
+	// looping: the reconnect loop runs (started by the first connection,
+	// or by get when nothing connected yet).
+	looping bool
+	// dialing: a bind's connection attempt is in progress (no loop yet).
+	dialing bool
 	conn    *amqp.Connection
 	gen     uint64        // incremented on every new connection
 	ready   chan struct{} // closed while conn != nil
 	lastErr error
-	// attempts counts the dial attempts that ended; attemptDone is closed
-	// (and replaced) when one ends. Binds wait for a fresh attempt.
+	// attempts counts the connection attempts that ended; attemptDone is
+	// closed (and replaced) when one ends. Binds wait for a fresh attempt.
 	attempts    uint64
 	attemptDone chan struct{}
-	// kick cuts the loop's back-off short: a bind is waiting.
-	kick    chan struct{}
-	blocked bool
+	// lastAttempt is when the last attempt began; binds start (or bring
+	// forward) an attempt at most once per bindAttemptInterval.
+	lastAttempt time.Time
+	nextAddr    int // the address a bind's attempt tries first
+	// kick brings the loop's next attempt forward: a bind is waiting.
+	kick          chan struct{}
+	blocked       bool
+	blockedReason string
 	// blockedFlag mirrors blocked for the lock-free check of every Send.
 	blockedFlag atomic.Bool
 	unblocked   chan struct{} // closed when the connection is not blocked
 	done        chan struct{} // closed when the loop ended
 }
+
+// bindAttemptInterval is the least time between two connection attempts
+// that binds cause (a bind's own attempt before the first connection, or a
+// bind bringing the reconnect loop's next attempt forward), so that an app
+// binding again and again while the broker is down (a bridge to dynamic
+// destinations, say) makes at most one attempt a second per connection.
+const bindAttemptInterval = time.Second
 
 func newConnMgr(ctx context.Context, s settings, role string, log *slog.Logger) *connMgr {
 	m := &connMgr{s: s, role: role, log: log.With("connection", role), ctx: ctx, ready: make(chan struct{}), unblocked: make(chan struct{}), done: make(chan struct{}),
@@ -118,24 +137,30 @@ func (m *connMgr) dialAddr(ctx context.Context, i int) (*amqp.Connection, error)
 }
 
 // get returns the current connection and its generation, dialling or
-// waiting for a reconnection as long as ctx allows.
+// waiting for a reconnection as long as ctx allows. Used after start-up
+// (consumers' channels, publishing lanes, dead letters): when nothing has
+// connected yet it starts the reconnect loop.
 func (m *connMgr) get(ctx context.Context) (*amqp.Connection, uint64, error) {
 	m.mu.Lock()
-	m.startLocked()
 	for {
 		if m.conn != nil && !m.conn.IsClosed() {
 			c, g := m.conn, m.gen
 			m.mu.Unlock()
 			return c, g, nil
 		}
-		ready := m.ready
+		if !m.looping && !m.dialing {
+			m.looping = true
+			go m.loop(nil, m.nextAddr)
+		}
+		ready, done := m.ready, m.attemptDone
 		m.mu.Unlock()
 		select {
 		case <-ready:
+		case <-done: // a bind's attempt failed: the loop takes over
 		case <-ctx.Done():
 			return nil, 0, m.waitErr(ctx.Err())
 		case <-m.ctx.Done():
-			return nil, 0, fmt.Errorf("rabbit: binder closed: %w", errClosedBinder)
+			return nil, 0, errClosedBinder
 		}
 		m.mu.Lock()
 	}
@@ -143,24 +168,19 @@ func (m *connMgr) get(ctx context.Context) (*amqp.Connection, uint64, error) {
 
 var errClosedBinder = errors.New("binder closed")
 
-// startLocked starts the loop on first use. Call with m.mu held.
-func (m *connMgr) startLocked() {
-	if !m.started {
-		m.started = true
-		go m.loop()
-	}
-}
-
 // getForBind is get for BindProducer and BindConsumer: it does not wait
-// for the broker beyond one connection attempt. When the connection is not
-// up it asks the loop for an attempt now (cutting its back-off short) and
-// returns that attempt's error: wrapped with stream.Unavailable (the core
-// retries the bind until the binder's startup-timeout) unless the broker
-// refused the client (credentials, virtual host, TLS), which ends start-up.
-// Once a connection is up, the loop keeps it up as before.
+// for the broker beyond one connection attempt, and returns that attempt's
+// error: wrapped with stream.Unavailable (the core retries the bind until
+// the binder's startup-timeout) unless the broker refused the client
+// (credentials, virtual host, TLS), which ends start-up.
+//
+// Before the first connection the attempt is the bind's own (each address
+// in turn), and a failed one leaves nothing running: the next bind tries
+// again. Once a connection was made, the reconnect loop owns reconnection
+// and a bind brings its next attempt forward. Either way, binds cause at
+// most one attempt per bindAttemptInterval.
 func (m *connMgr) getForBind(ctx context.Context) (*amqp.Connection, error) {
 	m.mu.Lock()
-	m.startLocked()
 	target := m.attempts + 1 // the attempt in progress, or the next one
 	for {
 		if m.conn != nil && !m.conn.IsClosed() {
@@ -171,13 +191,26 @@ func (m *connMgr) getForBind(ctx context.Context) (*amqp.Connection, error) {
 		if m.attempts >= target && m.lastErr != nil {
 			err := m.lastErr
 			m.mu.Unlock()
-			return nil, forBind(fmt.Errorf("rabbit: no %s connection: %w", m.role, err))
+			return nil, forBind(fmt.Errorf("no %s connection: %w", m.role, err))
+		}
+		if !m.looping && !m.dialing {
+			if wait := time.Until(m.lastAttempt.Add(bindAttemptInterval)); wait > 0 {
+				m.mu.Unlock()
+				if !sleepCtx(ctx, wait) {
+					return nil, stream.Unavailable(m.waitErr(ctx.Err()))
+				}
+				m.mu.Lock()
+				continue
+			}
+			return m.bindAttempt(ctx) // unlocks
 		}
 		ready, done := m.ready, m.attemptDone
 		m.mu.Unlock()
-		select {
-		case m.kick <- struct{}{}:
-		default:
+		if m.looping {
+			select {
+			case m.kick <- struct{}{}:
+			default:
+			}
 		}
 		select {
 		case <-ready:
@@ -185,10 +218,81 @@ func (m *connMgr) getForBind(ctx context.Context) (*amqp.Connection, error) {
 		case <-ctx.Done():
 			return nil, stream.Unavailable(m.waitErr(ctx.Err()))
 		case <-m.ctx.Done():
-			return nil, fmt.Errorf("rabbit: binder closed: %w", errClosedBinder)
+			return nil, errClosedBinder
 		}
 		m.mu.Lock()
 	}
+}
+
+// bindAttempt is a bind's connection attempt before the first connection:
+// each address in turn, until one connects or refuses the client. A
+// connection made starts the reconnect loop. Call with m.mu held; it
+// returns with it released.
+func (m *connMgr) bindAttempt(ctx context.Context) (*amqp.Connection, error) {
+	m.dialing = true
+	m.lastAttempt = time.Now()
+	first := m.nextAddr
+	m.mu.Unlock()
+	dctx, cancel := context.WithCancel(ctx)
+	stop := context.AfterFunc(m.ctx, cancel) // Close ends the attempt
+	var (
+		c    *amqp.Connection
+		err  error
+		addr int
+	)
+	for i := range len(m.s.endpoints) {
+		addr = first + i
+		if c, err = m.dial(dctx, addr); err == nil || refusedAtConnect(err) || dctx.Err() != nil {
+			break
+		}
+	}
+	stop()
+	cancel()
+	m.mu.Lock()
+	m.dialing = false
+	m.attempts++
+	close(m.attemptDone)
+	m.attemptDone = make(chan struct{})
+	if err == nil && m.ctx.Err() != nil {
+		_ = c.Close()
+		err = errClosedBinder
+	}
+	if err != nil {
+		m.lastErr = err
+		m.nextAddr = addr + 1
+		m.mu.Unlock()
+		m.log.Debug("rabbit: connection attempt of a bind failed", "error", err)
+		if errors.Is(err, errClosedBinder) {
+			return nil, errClosedBinder
+		}
+		return nil, forBind(fmt.Errorf("no %s connection: %w", m.role, err))
+	}
+	m.nextAddr = addr
+	w := m.installLocked(c, addr)
+	m.looping = true
+	m.mu.Unlock()
+	go m.loop(w, addr)
+	return c, nil
+}
+
+// watched is a connection the loop watches.
+type watched struct {
+	c       *amqp.Connection
+	gen     uint64
+	closed  chan *amqp.Error
+	blocked chan amqp.Blocking
+}
+
+// installLocked makes c the current connection. Call with m.mu held.
+func (m *connMgr) installLocked(c *amqp.Connection, addr int) *watched {
+	w := &watched{c: c, closed: c.NotifyClose(make(chan *amqp.Error, 1)), blocked: c.NotifyBlocked(make(chan amqp.Blocking, 4))}
+	m.conn = c
+	m.gen++
+	w.gen = m.gen
+	m.lastErr = nil
+	close(m.ready)
+	m.log.Info("rabbit: connected", "address", m.s.redacted(addr), "generation", w.gen, "frame_max", frameMax(c))
+	return w
 }
 
 // bindChannel opens a channel for a bind (see getForBind).
@@ -201,9 +305,9 @@ func (m *connMgr) bindChannel(ctx context.Context) (*amqp.Channel, error) {
 	if err != nil {
 		if connDead(ctx, c, err) {
 			m.lost(c)
-			return nil, stream.Unavailable(fmt.Errorf("rabbit: the %s connection closed while opening a channel: %w", m.role, err))
+			return nil, stream.Unavailable(fmt.Errorf("the %s connection closed while opening a channel: %w", m.role, err))
 		}
-		return nil, fmt.Errorf("rabbit: open channel: %w", err)
+		return nil, fmt.Errorf("open channel: %w", err)
 	}
 	return ch, nil
 }
@@ -241,9 +345,9 @@ func (m *connMgr) waitErr(err error) error {
 	last := m.lastErr
 	m.mu.Unlock()
 	if last != nil {
-		return fmt.Errorf("rabbit: no %s connection (last error: %v): %w", m.role, last, err)
+		return fmt.Errorf("no %s connection (last error: %v): %w", m.role, last, err)
 	}
-	return fmt.Errorf("rabbit: waiting for the %s connection: %w", m.role, err)
+	return fmt.Errorf("waiting for the %s connection: %w", m.role, err)
 }
 
 // channel opens a channel on the current connection.
@@ -258,7 +362,7 @@ func (m *connMgr) channel(ctx context.Context) (*amqp.Channel, uint64, error) {
 			return ch, gen, nil
 		}
 		if !connDead(ctx, c, err) {
-			return nil, 0, fmt.Errorf("rabbit: open channel: %w", err)
+			return nil, 0, fmt.Errorf("open channel: %w", err)
 		}
 		// The connection died meanwhile: wait for the next one.
 		m.lost(c)
@@ -293,15 +397,16 @@ func (m *connMgr) waitUnblocked(ctx context.Context) error {
 	case <-ch:
 		return nil
 	case <-ctx.Done():
-		return fmt.Errorf("rabbit: connection blocked by a broker resource alarm: %w", ctx.Err())
+		return fmt.Errorf("%s connection blocked by the broker (a resource alarm): %w", m.role, ctx.Err())
 	case <-m.ctx.Done():
-		return fmt.Errorf("rabbit: %w", errClosedBinder)
+		return errClosedBinder
 	}
 }
 
-func (m *connMgr) setBlocked(b bool) {
+func (m *connMgr) setBlocked(b bool, reason string) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	m.blockedReason = reason
 	if b == m.blocked {
 		return
 	}
@@ -314,50 +419,55 @@ func (m *connMgr) setBlocked(b bool) {
 	}
 }
 
-// loop dials, watches and re-dials the connection until the binder ends.
-// The back-off doubles with every failed attempt and every connection that
-// was lost within reconnect-max-interval of being made; it starts again from
-// reconnect-initial-interval only after a connection stayed up that long,
-// so a broker that accepts connections and then closes them at once (for
-// instance for a frame it refuses) sees a few reconnects a second at most.
-func (m *connMgr) loop() {
+// loop watches the connection w (nil: none yet) and re-dials it until the
+// binder ends. The back-off doubles with every failed attempt and every
+// connection that was lost within reconnect-max-interval of being made; it
+// starts again from reconnect-initial-interval only after a connection
+// stayed up that long, so a broker that accepts connections and then
+// closes them at once (for instance for a frame it refuses) sees a few
+// reconnects a second at most.
+func (m *connMgr) loop(w *watched, addr int) {
 	defer close(m.done)
 	backoff := m.s.reconnectInit
-	addr := 0
 	for m.ctx.Err() == nil {
-		c, err := m.dial(m.ctx, addr)
-		m.mu.Lock()
-		m.attempts++
-		close(m.attemptDone)
-		m.attemptDone = make(chan struct{})
-		if err != nil {
-			m.lastErr = err
+		if w == nil {
+			m.mu.Lock()
+			m.lastAttempt = time.Now()
 			m.mu.Unlock()
-			m.log.Warn("rabbit: connect failed; retrying", "address", m.s.redacted(addr), "backoff", backoff, "error", err)
-			addr++
-			if !m.sleep(jitter(backoff)) {
-				return
+			c, err := m.dial(m.ctx, addr)
+			m.mu.Lock()
+			m.attempts++
+			close(m.attemptDone)
+			m.attemptDone = make(chan struct{})
+			if err != nil {
+				m.lastErr = err
+				m.mu.Unlock()
+				if m.ctx.Err() != nil {
+					return
+				}
+				if refusedAtConnect(err) {
+					m.log.Error("rabbit: the broker refused the connection; retrying", "address", m.s.redacted(addr), "retry_in", backoff, "error", err)
+				} else {
+					m.log.Warn("rabbit: connect failed; retrying", "address", m.s.redacted(addr), "retry_in", backoff, "error", err)
+				}
+				addr++
+				if !m.sleep(jitter(backoff)) {
+					return
+				}
+				backoff = min(backoff*2, m.s.reconnectMax)
+				continue
 			}
-			backoff = min(backoff*2, m.s.reconnectMax)
-			continue
+			w = m.installLocked(c, addr)
+			m.mu.Unlock()
+			select { // a kick of a bind that this connection served
+			case <-m.kick:
+			default:
+			}
 		}
-		select { // a kick of a bind that this connection served
-		case <-m.kick:
-		default:
-		}
-		closed := c.NotifyClose(make(chan *amqp.Error, 1))
-		blocked := c.NotifyBlocked(make(chan amqp.Blocking, 4))
-		m.conn = c
-		m.gen++
-		m.lastErr = nil
-		close(m.ready)
-		gen := m.gen
-		m.mu.Unlock()
 		up := time.Now()
-		m.log.Info("rabbit: connected", "address", m.s.redacted(addr), "generation", gen, "frame_max", frameMax(c))
-		lostErr := m.watch(c, closed, blocked)
-		m.lost(c)
-		m.setBlocked(false)
+		lostErr := m.watch(w.c, w.closed, w.blocked)
+		m.lost(w.c)
+		m.setBlocked(false, "")
 		if m.ctx.Err() != nil {
 			return
 		}
@@ -367,7 +477,8 @@ func (m *connMgr) loop() {
 		m.mu.Lock()
 		m.lastErr = lostErr
 		m.mu.Unlock()
-		m.log.Warn("rabbit: connection lost; reconnecting", "generation", gen, "backoff", backoff, "error", lostErr)
+		m.log.Warn("rabbit: connection lost; reconnecting", "generation", w.gen, "retry_in", backoff, "error", lostErr)
+		w = nil
 		if !m.sleep(jitter(backoff)) {
 			return
 		}
@@ -375,17 +486,30 @@ func (m *connMgr) loop() {
 	}
 }
 
-// sleep waits d, less when a bind kicks; false when the binder ends.
+// sleep waits d; a bind's kick brings the end forward, but not to less
+// than bindAttemptInterval after the last attempt began. False when the
+// binder ends.
 func (m *connMgr) sleep(d time.Duration) bool {
+	end := time.Now().Add(d)
 	t := time.NewTimer(d)
 	defer t.Stop()
-	select {
-	case <-t.C:
-	case <-m.kick:
-	case <-m.ctx.Done():
-		return false
+	kick := m.kick
+	for {
+		select {
+		case <-t.C:
+			return true
+		case <-kick:
+			kick = nil // one kick is enough
+			m.mu.Lock()
+			earliest := m.lastAttempt.Add(bindAttemptInterval)
+			m.mu.Unlock()
+			if earliest.Before(end) {
+				t.Reset(time.Until(earliest))
+			}
+		case <-m.ctx.Done():
+			return false
+		}
 	}
-	return true
 }
 
 // generation is the number of connections made so far.
@@ -410,7 +534,7 @@ func (m *connMgr) watch(c *amqp.Connection, closed chan *amqp.Error, blocked cha
 				} else {
 					m.log.Info("rabbit: connection unblocked")
 				}
-				m.setBlocked(b.Active)
+				m.setBlocked(b.Active, b.Reason)
 			} else {
 				blocked = nil
 			}
@@ -427,7 +551,7 @@ func (m *connMgr) current() (*amqp.Connection, uint64, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.conn == nil {
-		return nil, 0, fmt.Errorf("rabbit: no %s connection", m.role)
+		return nil, 0, fmt.Errorf("no %s connection", m.role)
 	}
 	return m.conn, m.gen, nil
 }
@@ -446,16 +570,16 @@ func (m *connMgr) forceClose() {
 // close waits for the loop to end (the binder's ctx was cancelled).
 func (m *connMgr) close(ctx context.Context) error {
 	m.mu.Lock()
-	started := m.started
+	looping := m.looping
 	m.mu.Unlock()
-	if !started {
+	if !looping {
 		return nil
 	}
 	select {
 	case <-m.done:
 		return nil
 	case <-ctx.Done():
-		return fmt.Errorf("rabbit: closing the %s connection: %w", m.role, ctx.Err())
+		return fmt.Errorf("closing the %s connection: %w", m.role, ctx.Err())
 	}
 }
 
@@ -474,16 +598,20 @@ func sleepCtx(ctx context.Context, d time.Duration) bool {
 	}
 }
 
-// health is nil while the connection is up, or was never needed; otherwise
-// it says why it is down. It reports known state and does no I/O.
+// health is nil while the connection is up and not blocked by the broker,
+// or was never needed; otherwise it says why it is not. It reports known
+// state and does no I/O.
 func (m *connMgr) health() error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if !m.started || (m.conn != nil && !m.conn.IsClosed()) {
+	up := m.conn != nil && !m.conn.IsClosed()
+	switch {
+	case up && m.blocked:
+		return fmt.Errorf("%s connection blocked by the broker: %s", m.role, m.blockedReason)
+	case up || !m.looping && m.attempts == 0:
 		return nil
+	case m.lastErr != nil:
+		return fmt.Errorf("%s connection down: %v", m.role, m.lastErr)
 	}
-	if m.lastErr != nil {
-		return fmt.Errorf("rabbit: %s connection down: %v", m.role, m.lastErr)
-	}
-	return fmt.Errorf("rabbit: %s connection down", m.role)
+	return fmt.Errorf("%s connection down", m.role)
 }

@@ -313,7 +313,7 @@ func TestCredentialsRedacted(t *testing.T) {
 	if strings.Contains(logs.String(), secret) {
 		t.Errorf("logs show the password:\n%s", logs.String())
 	}
-	if !strings.Contains(logs.String(), "connect failed") {
+	if !strings.Contains(logs.String(), "connection attempt of a bind failed") {
 		t.Errorf("expected connect failures in the log:\n%s", logs.String())
 	}
 }

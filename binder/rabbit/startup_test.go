@@ -6,6 +6,8 @@ import (
 	"log/slog"
 	"net"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -151,5 +153,140 @@ func TestAppStartupRule(t *testing.T) {
 				t.Fatalf("Run: %v after %v, want an error naming %q within %v", err, took, tc.want, tc.within)
 			}
 		})
+	}
+}
+
+// TestStartupOneRetrySchedule: while the app retries a bind at start-up,
+// the binder runs no reconnect loop of its own: no "connect failed;
+// retrying" lines next to the app's, no connection attempts between the
+// app's retries, and none after a refused login, which is not retried.
+func TestStartupOneRetrySchedule(t *testing.T) {
+	rabbittest.Require(t)
+	// A port that accepts TCP connections and closes them: each connection
+	// attempt is seen (and fails as unavailable).
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var accepted atomic.Int64
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			accepted.Add(1)
+			c.Close()
+		}
+	}()
+	t.Cleanup(func() { ln.Close() })
+	for _, tc := range []struct {
+		name string
+		env  map[string]any
+	}{
+		{"unreachable", map[string]any{"addresses": ln.Addr().String(), "connection-timeout": "500ms"}},
+		{"refused", map[string]any{"addresses": rabbittest.Address(), "password": "wrong", "connection-timeout": "1s"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var buf strings.Builder
+			var mu sync.Mutex
+			fns := stream.NewCatalog()
+			stream.AddConsumer(fns, "sink", func(context.Context, string) error { return nil })
+			tc.env["reconnect-initial-interval"] = "50ms"
+			cfg := &stream.Config{
+				Function:      stream.FunctionConfig{Definition: "sink"},
+				DefaultBinder: "rabbit",
+				Binders:       map[string]stream.BinderConfig{"rabbit": {Type: Type, Environment: tc.env, StartupTimeout: 2 * time.Second}},
+				Bindings:      map[string]stream.BindingConfig{"sink-in-0": {Destination: uniqueDest(t, "startup"), Group: "g"}},
+			}
+			app, err := stream.NewApp(cfg, fns, stream.WithBinderType(Type, New), stream.WithoutSignals(), stream.WithLogger(newLockedLogger(&buf, &mu)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			defer cancel()
+			accepted.Store(0)
+			start := time.Now()
+			err = app.Run(ctx)
+			took := time.Since(start)
+			mu.Lock()
+			logs := buf.String()
+			mu.Unlock()
+			appRetries := strings.Count(logs, "retrying the bind")
+			t.Logf("Run: %v after %v; %d app retries, %d connections accepted", err, took.Round(time.Millisecond), appRetries, accepted.Load())
+			if err == nil {
+				t.Fatal("Run succeeded")
+			}
+			for _, line := range strings.Split(logs, "\n") {
+				if strings.Contains(line, `msg="rabbit:`) && strings.Contains(line, "retrying") {
+					t.Errorf("the binder logs a retry of its own at start-up: %s", line)
+				}
+			}
+			if tc.name == "unreachable" {
+				// One attempt per bind call: the app's first call and its retries.
+				if n := accepted.Load(); n > int64(appRetries)+1 {
+					t.Errorf("%d connection attempts for %d bind calls: the binder retries on its own too", n, appRetries+1)
+				}
+			} else if appRetries != 0 {
+				t.Errorf("a refused login was retried %d times", appRetries)
+			}
+		})
+	}
+}
+
+// TestBindAttemptsBounded: an app that binds again and again while the
+// broker is down (a bridge to dynamic destinations) causes at most about
+// one connection attempt a second, before the first connection and while
+// the reconnect loop runs after one was lost; the binds still return at
+// once with an unavailable error.
+func TestBindAttemptsBounded(t *testing.T) {
+	px := rabbittest.NewProxy(t, nil)
+	addr := px.Addr()
+	b, tr := newTestBinder(t, map[string]any{"addresses": addr, "connection-timeout": "500ms", "reconnect-initial-interval": "2s", "reconnect-max-interval": "10s"})
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	dest := uniqueDest(t, "bounded")
+	hammer := func(d time.Duration) (binds int) {
+		for start := time.Now(); time.Since(start) < d; binds++ {
+			bctx, bcancel := context.WithTimeout(ctx, 3*time.Second)
+			_, err := tr.BindProducer(bctx, stream.ProducerSpec{Binding: "b-out-0", Destination: dest})
+			bcancel()
+			if !errors.Is(err, stream.ErrUnavailable) {
+				t.Fatalf("bind with the broker down: %v, want unavailable", err)
+			}
+		}
+		return binds
+	}
+	attempts := func() uint64 {
+		b.pubMgr.mu.Lock()
+		defer b.pubMgr.mu.Unlock()
+		return b.pubMgr.attempts
+	}
+	// The broker was never reached: the port refuses connections.
+	px.Close()
+	const window = 3 * time.Second
+	a0 := attempts()
+	binds := hammer(window)
+	n := attempts() - a0
+	t.Logf("never connected: %d binds, %d connection attempts in %v", binds, n, window)
+	if n > 4 {
+		t.Errorf("%d connection attempts in %v of binds: want at most one a second", n, window)
+	}
+	// Connected once, then the broker goes away: the reconnect loop runs,
+	// and binds bring its attempts forward no more than once a second.
+	px2 := rabbittest.ListenProxy(t, addr, nil)
+	if _, err := tr.BindProducer(ctx, stream.ProducerSpec{Binding: "b-out-0", Destination: dest}); err != nil {
+		t.Fatal(err)
+	}
+	px2.Close()
+	for b.pubMgr.health() == nil && ctx.Err() == nil {
+		time.Sleep(10 * time.Millisecond) // polling the state, bounded by ctx
+	}
+	a0 = attempts()
+	binds = hammer(window)
+	n = attempts() - a0
+	t.Logf("after a lost connection: %d binds, %d connection attempts in %v", binds, n, window)
+	if n > 5 {
+		t.Errorf("%d connection attempts in %v of binds: want at most about one a second", n, window)
 	}
 }

@@ -22,9 +22,9 @@ type TopologyError struct {
 
 func (e *TopologyError) Error() string {
 	if e.Arg != "" {
-		return fmt.Sprintf("rabbit: declare %s %q: it exists with a different %s (inequivalent arg %q; delete it or align the binding's properties): %v", e.Entity, e.Name, e.Arg, e.Arg, e.Err)
+		return fmt.Sprintf("declare %s %q: it exists with a different %s (inequivalent arg %q; delete it or align the binding's properties): %v", e.Entity, e.Name, e.Arg, e.Arg, e.Err)
 	}
-	return fmt.Sprintf("rabbit: declare %s %q: %v", e.Entity, e.Name, e.Err)
+	return fmt.Sprintf("declare %s %q: %v", e.Entity, e.Name, e.Err)
 }
 
 func (e *TopologyError) Unwrap() error { return e.Err }

@@ -6,6 +6,8 @@
 //	streambind graph [PATH...]           # the topology, as Mermaid, DOT or JSON
 //	streambind config [PATH]             # the effective configuration, with origins
 //	streambind kafka serve --port 9092   # a local Kafka broker (kfake)
+//	streambind send --binding NAME MSG   # send JSON messages through the binders
+//	streambind tail --binding NAME       # print what arrives, headers and payload
 //
 // A PATH is an application.yaml (or .yml) file or a directory holding one;
 // the default is the working directory. Every subcommand reads a
@@ -70,6 +72,19 @@
 // kafka serve runs a Kafka-protocol broker (the kfake cluster the tests
 // use) on 127.0.0.1:PORT until SIGINT or SIGTERM, so that a service runs
 // with binder kafka on a laptop without Kafka installed.
+//
+// # send and tail
+//
+// send sends JSON messages (arguments, or JSON lines on stdin) with
+// --header k=v and --key K to a binding's destination (through the binding
+// itself for an output binding, with its partitioning) or to
+// --destination, with the binders of the service's configuration
+// (--config PATH, --profile). tail prints what arrives there, one JSON
+// line {"headers", "payload"} per message, as an anonymous consumer
+// unless --group is given; --count N stops after N messages (progress on a
+// terminal), --timeout D gives up, --from-beginning reads a Kafka topic
+// from its start. The in-process binder cannot be reached from another
+// process, so both refuse it.
 //
 // Every subcommand has --help with an example. Exit status: 0 on success
 // and for --help, 1 on failure (or problems found), 2 on bad usage.
@@ -194,6 +209,6 @@ development.`,
 		return &exitError{code: exitUsage, err: err}
 	})
 	root.CompletionOptions.HiddenDefaultCmd = true
-	root.AddCommand(newLintCmd(e), newGraphCmd(e), newConfigCmd(e), newKafkaCmd(e))
+	root.AddCommand(newLintCmd(e), newGraphCmd(e), newConfigCmd(e), newKafkaCmd(e), newSendCmd(e), newTailCmd(e))
 	return root
 }

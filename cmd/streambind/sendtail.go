@@ -1,0 +1,519 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/streambind/streambind/binder/memory"
+	"github.com/streambind/streambind/stream"
+)
+
+// endpointFlags select what send and tail talk to.
+type endpointFlags struct {
+	lf          loadFlags
+	config      string
+	binding     string
+	destination string
+	binder      string
+	verbose     bool
+}
+
+func (f *endpointFlags) add(cmd *cobra.Command, what string) {
+	f.lf.add(cmd)
+	cmd.Flags().StringVar(&f.config, "config", ".", "the service's application.yaml, or its directory")
+	cmd.Flags().StringVar(&f.binding, "binding", "", what+" the destination of this binding, with its binder and settings")
+	cmd.Flags().StringVar(&f.destination, "destination", "", what+" this destination (topic, exchange, subject)")
+	cmd.Flags().StringVar(&f.binder, "binder", "", "with --destination: the binder (default: stream.default-binder)")
+	cmd.Flags().BoolVarP(&f.verbose, "verbose", "v", false, "log what the binder does on stderr")
+}
+
+func (f *endpointFlags) check() error {
+	switch {
+	case f.binding == "" && f.destination == "":
+		return usage("say where: --binding NAME or --destination NAME")
+	case f.binding != "" && f.destination != "":
+		return usage("--binding and --destination exclude each other")
+	case f.binder != "" && f.binding != "":
+		return usage("--binder goes with --destination (a binding names its own binder)")
+	}
+	return nil
+}
+
+// logger is the app's logger: warnings and errors on stderr, everything
+// with --verbose.
+func (f *endpointFlags) logger(e *runEnv) *slog.Logger {
+	level := slog.LevelWarn
+	if f.verbose {
+		level = slog.LevelDebug
+	}
+	return slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: level}))
+}
+
+// endpoint is a binding of a service resolved from the flags.
+type resolved struct {
+	svc *service
+	// eff is the effective configuration of the binding named.
+	eff   stream.BindingConfig
+	input bool
+	// configured is the binding's own section, if it has one.
+	configured *stream.BindingConfig
+	bindingKey string
+}
+
+// resolve loads the service and finds the binding of --binding.
+func (f *endpointFlags) resolve(cmd *cobra.Command, e *runEnv) (*service, *resolved, error) {
+	s, err := loadService(e, f.config, f.lf.profiles(cmd))
+	if err != nil {
+		return nil, nil, failed(err)
+	}
+	if len(s.loadErrs) > 0 {
+		return nil, nil, failed(fmt.Errorf("%s: the configuration has errors (streambind lint shows them):\n%s", s.path, s.loadErrs.Error()))
+	}
+	if f.binding == "" {
+		return s, nil, nil
+	}
+	cfg := s.loaded.Stream
+	cs := check(s)
+	var names []string
+	for _, b := range cs.bindings {
+		if !b.configured && b.function != "" && !strings.EqualFold(b.name, f.binding) {
+			continue
+		}
+		names = append(names, b.name)
+		if strings.EqualFold(b.name, f.binding) {
+			r := &resolved{svc: s, eff: cfg.Binding(b.name), input: b.input, bindingKey: b.name}
+			for k, v := range cfg.Bindings {
+				if strings.EqualFold(k, b.name) {
+					v := v
+					r.configured, r.bindingKey = &v, k
+				}
+			}
+			return s, r, nil
+		}
+	}
+	return nil, nil, failed(fmt.Errorf("%s: no binding %q (bindings: %s)", s.path, f.binding, strings.Join(names, ", ")))
+}
+
+// binderType returns the type of binder name in cfg.
+func binderType(cfg *stream.Config, name string) string {
+	if bc, ok := cfg.Binders[name]; ok {
+		return bc.Type
+	}
+	for n, bc := range cfg.Binders {
+		if strings.EqualFold(n, name) {
+			return bc.Type
+		}
+	}
+	return name
+}
+
+var errInProcess = errors.New("the in-process binder (memory) lives inside one app's process: streambind cannot reach it (use a profile with kafka, rabbit or nats)")
+
+// runApp runs app until ctx ends, calling ready once it runs; it returns
+// what Run returned, or the error of ready.
+func runApp(ctx context.Context, app *stream.App, ready func(context.Context) error) error {
+	runCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- app.Run(runCtx) }()
+	select {
+	case <-app.Ready():
+	case err := <-done:
+		if err == nil {
+			err = ctx.Err()
+		}
+		return fmt.Errorf("start: %w", err)
+	}
+	err := ready(runCtx)
+	cancel()
+	if rerr := <-done; rerr != nil && !errors.Is(rerr, context.Canceled) {
+		err = errors.Join(err, fmt.Errorf("stop: %w", rerr))
+	}
+	return err
+}
+
+// appOptions are the options of the apps send and tail run.
+func appOptions(log *slog.Logger) []stream.Option {
+	opts := []stream.Option{stream.WithLogger(log), stream.WithoutSignals()}
+	for typ, f := range binderTypes() {
+		opts = append(opts, stream.WithBinderType(typ, f))
+	}
+	return opts
+}
+
+const sendBinding = "streambind-send"
+
+func newSendCmd(e *runEnv) *cobra.Command {
+	var ef endpointFlags
+	var headers []string
+	var key string
+	cmd := &cobra.Command{
+		Use:   "send [MESSAGE...]",
+		Short: "Send messages to a binding's destination or to a destination",
+		Long: `send sends messages with the binders an app uses, configured by the
+service's configuration (--config, --profile, environment, placeholders):
+
+  --binding NAME       an output binding: sent through it, with its
+                       destination, binder, content type, partitioning and
+                       binder-specific settings, as the app's send bridge
+                       does; an input binding: sent to the destination it
+                       reads, on its binder, so that its function gets them
+  --destination NAME   a destination, on --binder or the default binder
+
+Each MESSAGE argument is one message; without any, every non-blank line of
+stdin is one (JSON lines). With a JSON content type (the default) a message
+must be valid JSON. --header k=v (repeatable) adds headers; --key K sets the
+partition key (the Kafka record key), replacing the binding's
+partition-key-expression, the partition being chosen from K among its
+partition-count partitions. Each send returns once the broker confirmed it.
+The in-process binder cannot be reached from another process.`,
+		Example: `  streambind send --profile kafka --binding chargePayment-in-0 '{"id":"o-1","customerId":"c-7","quantity":2}'
+  streambind send --profile rabbit --destination orders --header source=cli < orders.jsonl
+  streambind send --profile kafka --binding placeOrder-out-0 --key c-7 '{"id":"o-2","customerId":"c-7"}'`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := ef.check(); err != nil {
+				return err
+			}
+			hdrs := stream.Headers{}
+			for _, h := range headers {
+				k, v, ok := strings.Cut(h, "=")
+				if !ok || strings.TrimSpace(k) == "" {
+					return usage("--header: want k=v, got %q", h)
+				}
+				hdrs[strings.TrimSpace(k)] = v
+			}
+			s, r, err := ef.resolve(cmd, e)
+			if err != nil {
+				return err
+			}
+			cfg := *s.loaded.Stream
+			cfg.Function.Definition = ""
+			cfg.Bindings = map[string]stream.BindingConfig{}
+			var name string
+			var bc stream.BindingConfig
+			switch {
+			case r != nil && !r.input:
+				name = r.bindingKey
+				if r.configured != nil {
+					bc = *r.configured
+				}
+			case r != nil:
+				dests := splitDests(r.eff.Destination)
+				if len(dests) != 1 {
+					return failed(fmt.Errorf("binding %s reads %d destinations (%s): send to one with --destination and --binder", ef.binding, len(dests), strings.Join(dests, ", ")))
+				}
+				name = sendBinding
+				bc = stream.BindingConfig{Destination: dests[0], Binder: r.eff.Binder, ContentType: r.eff.ContentType}
+			default:
+				name = sendBinding
+				bc = stream.BindingConfig{Destination: ef.destination, Binder: ef.binder}
+			}
+			opts := appOptions(ef.logger(e))
+			var keyMu sync.Mutex
+			var currentKey string
+			if key != "" {
+				bc.Producer.PartitionKeyExtractorName = "streambind-key"
+				opts = append(opts, stream.WithKeyExtractor("streambind-key", func(any, stream.Headers) (any, error) {
+					keyMu.Lock()
+					defer keyMu.Unlock()
+					return currentKey, nil
+				}))
+			}
+			cfg.Bindings[name] = bc
+			cfg.OutputBindings = name
+			eff := cfg.Binding(name)
+			typ := binderType(&cfg, eff.Binder)
+			if typ == memory.Type {
+				return failed(errInProcess)
+			}
+			app, err := stream.NewApp(&cfg, stream.NewCatalog(), opts...)
+			if err != nil {
+				return failed(err)
+			}
+			isJSON := strings.Contains(strings.ToLower(eff.ContentType), "json")
+			next := messageSource(args, cmd.InOrStdin())
+			sent := 0
+			err = runApp(cmd.Context(), app, func(ctx context.Context) error {
+				for {
+					msg, where, err := next()
+					if err == io.EOF {
+						return nil
+					}
+					if err != nil {
+						return err
+					}
+					if isJSON && !json.Valid(msg) {
+						return fmt.Errorf("%s is not JSON (content type %s): %q", where, eff.ContentType, truncate(string(msg), 80))
+					}
+					keyMu.Lock()
+					currentKey = key
+					keyMu.Unlock()
+					if err := app.Bridge().Send(ctx, name, stream.Message[[]byte]{Payload: msg, Headers: hdrs.Clone()}); err != nil {
+						return fmt.Errorf("%s: %w", where, err)
+					}
+					sent++
+				}
+			})
+			target := ef.binding
+			if target == "" {
+				target = ef.destination
+			}
+			fmt.Fprintf(e.stderr, "sent %d message%s to %s (%s on binder %s)\n", sent, plural(sent), target, eff.Destination, eff.Binder)
+			if err != nil {
+				return failed(err)
+			}
+			return nil
+		},
+	}
+	ef.add(cmd, "send to")
+	cmd.Flags().StringArrayVar(&headers, "header", nil, "a header k=v (repeatable)")
+	cmd.Flags().StringVar(&key, "key", "", "the partition key (Kafka record key) of every message")
+	return cmd
+}
+
+// messageSource returns the messages of args, or else the non-blank lines
+// of in, one at a time, with where each came from; io.EOF after the last.
+func messageSource(args []string, in io.Reader) func() ([]byte, string, error) {
+	if len(args) > 0 {
+		i := 0
+		return func() ([]byte, string, error) {
+			if i >= len(args) {
+				return nil, "", io.EOF
+			}
+			i++
+			return []byte(args[i-1]), fmt.Sprintf("argument %d", i), nil
+		}
+	}
+	sc := bufio.NewScanner(in)
+	sc.Buffer(make([]byte, 64*1024), 16<<20)
+	line := 0
+	return func() ([]byte, string, error) {
+		for sc.Scan() {
+			line++
+			if t := strings.TrimSpace(sc.Text()); t != "" {
+				return []byte(t), fmt.Sprintf("line %d", line), nil
+			}
+		}
+		if err := sc.Err(); err != nil {
+			return nil, "", fmt.Errorf("stdin, after line %d: %w", line, err)
+		}
+		return nil, "", io.EOF
+	}
+}
+
+func splitDests(d string) []string {
+	var out []string
+	for _, x := range strings.Split(d, ",") {
+		if x = strings.TrimSpace(x); x != "" {
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}
+
+func plural(n int) string {
+	if n == 1 {
+		return ""
+	}
+	return "s"
+}
+
+const tailFunction = "streambindTail"
+
+// tailed is one message as tail prints it.
+type tailed struct {
+	Headers stream.Headers `json:"headers"`
+	// Payload is the payload itself when it is JSON, else a string.
+	Payload any `json:"payload"`
+}
+
+func newTailCmd(e *runEnv) *cobra.Command {
+	var ef endpointFlags
+	var group string
+	var count int
+	var timeout time.Duration
+	var fromBeginning bool
+	cmd := &cobra.Command{
+		Use:   "tail",
+		Short: "Print the messages that arrive at a binding's destination or at a destination",
+		Long: `tail consumes with the binders an app uses, configured by the service's
+configuration (--config, --profile, environment, placeholders), and prints
+every message as one JSON line: {"headers": {...}, "payload": ...} (the
+payload as JSON when it is JSON, else as a string).
+
+  --binding NAME       the destination(s) of this binding (an input
+                       binding's, or where an output binding sends), on its
+                       binder
+  --destination NAME   a destination, on --binder or the default binder
+
+By default tail is an anonymous consumer: it gets a copy of what arrives
+while it runs and takes nothing from the services' groups. --group G joins
+group G instead (it then competes with that group's consumers: what tail
+takes, they do not get). --from-beginning reads a Kafka topic from its
+first record (other brokers hold no history for a new consumer).
+
+With --count N tail stops after N messages (exit status 0), showing
+progress on a terminal; --timeout D gives up after D (exit status 1 when
+fewer than N arrived). Otherwise it runs until Ctrl-C or SIGTERM. The
+in-process binder cannot be reached from another process.`,
+		Example: `  streambind tail --profile kafka --binding chargePayment-out-0
+  streambind tail --profile rabbit --destination orders --count 10 --timeout 30s
+  streambind tail --profile kafka --destination error.orders.payment --from-beginning | jq .headers`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := ef.check(); err != nil {
+				return err
+			}
+			if count < 0 || timeout < 0 {
+				return usage("--count and --timeout must not be negative")
+			}
+			s, r, err := ef.resolve(cmd, e)
+			if err != nil {
+				return err
+			}
+			cfg := *s.loaded.Stream
+			bc := stream.BindingConfig{Destination: ef.destination, Binder: ef.binder, Group: group}
+			if r != nil {
+				bc.Destination, bc.Binder = r.eff.Destination, r.eff.Binder
+			}
+			bc.Consumer.MaxAttempts = 1
+			binding := tailFunction + "-in-0"
+			cfg.Function.Definition = tailFunction
+			cfg.OutputBindings = ""
+			cfg.Bindings = map[string]stream.BindingConfig{binding: bc}
+			eff := cfg.Binding(binding)
+			typ := binderType(&cfg, eff.Binder)
+			if typ == memory.Type {
+				return failed(errInProcess)
+			}
+			// Binder-specific consumer settings: only what tail asks for.
+			cfg.Extensions = cloneExtensions(cfg.Extensions)
+			ext := cfg.Extensions[typ]
+			ext.Default.Consumer = nil
+			ext.Bindings = map[string]stream.ExtensionBindingConfig{}
+			if fromBeginning && typ == "kafka" {
+				ext.Bindings[binding] = stream.ExtensionBindingConfig{Consumer: map[string]any{"start-offset": "earliest"}}
+			}
+			cfg.Extensions[typ] = ext
+
+			out := cmd.OutOrStdout()
+			progress := count > 0 && isTerminal(e.stderr)
+			var mu sync.Mutex
+			got := 0
+			full := make(chan struct{})
+			fns := stream.NewCatalog()
+			stream.AddConsumer(fns, tailFunction, func(_ context.Context, m stream.Message[[]byte]) error {
+				mu.Lock()
+				defer mu.Unlock()
+				if count > 0 && got >= count {
+					return stream.ErrNak // not ours to take
+				}
+				line, err := json.Marshal(tailed{Headers: m.Headers, Payload: payloadValue(m.Payload)})
+				if err != nil {
+					return stream.Permanent(err)
+				}
+				fmt.Fprintf(out, "%s\n", line)
+				got++
+				if progress {
+					fmt.Fprintf(e.stderr, "\r%d/%d", got, count)
+				}
+				if count > 0 && got == count {
+					close(full)
+				}
+				return nil
+			})
+			app, err := stream.NewApp(&cfg, fns, appOptions(ef.logger(e))...)
+			if err != nil {
+				return failed(err)
+			}
+			var timedOut bool
+			err = runApp(cmd.Context(), app, func(ctx context.Context) error {
+				where := fmt.Sprintf("%s on binder %s", eff.Destination, eff.Binder)
+				if eff.Group != "" {
+					where += ", group " + eff.Group
+				}
+				fmt.Fprintf(e.stderr, "tailing %s\n", where)
+				if e.ready != nil {
+					e.ready <- where
+				}
+				var deadline <-chan time.Time
+				if timeout > 0 {
+					t := time.NewTimer(timeout)
+					defer t.Stop()
+					deadline = t.C
+				}
+				select {
+				case <-full:
+				case <-ctx.Done():
+				case <-deadline:
+					timedOut = true
+				}
+				return nil
+			})
+			if progress {
+				fmt.Fprintln(e.stderr)
+			}
+			if err != nil {
+				return failed(err)
+			}
+			mu.Lock()
+			n := got
+			mu.Unlock()
+			if timedOut && count > 0 && n < count {
+				return failed(fmt.Errorf("%d of %d messages within %s", n, count, timeout))
+			}
+			return nil
+		},
+	}
+	ef.add(cmd, "consume from")
+	cmd.Flags().StringVar(&group, "group", "", "consume as a member of this group (default: an anonymous consumer that takes nothing from the groups)")
+	cmd.Flags().IntVar(&count, "count", 0, "stop after this many messages (0: until interrupted)")
+	cmd.Flags().DurationVar(&timeout, "timeout", 0, "give up after this long (0: never)")
+	cmd.Flags().BoolVar(&fromBeginning, "from-beginning", false, "Kafka: read the topic from its first record")
+	return cmd
+}
+
+// payloadValue is the payload as tail prints it: JSON as itself, else a
+// string.
+func payloadValue(p []byte) any {
+	if json.Valid(p) {
+		return json.RawMessage(p)
+	}
+	return string(p)
+}
+
+func cloneExtensions(m map[string]stream.ExtensionConfig) map[string]stream.ExtensionConfig {
+	out := make(map[string]stream.ExtensionConfig, len(m))
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
+}
+
+// isTerminal reports whether w is a terminal.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}

@@ -1,0 +1,281 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	kafkago "github.com/segmentio/kafka-go"
+
+	"github.com/streambind/streambind/binder/kafka/kafkatest"
+	"github.com/streambind/streambind/binder/rabbit/rabbittest"
+)
+
+// tailRun is tail running in process.
+type tailRun struct {
+	done   chan int
+	mu     sync.Mutex
+	stdout strings.Builder
+	stderr strings.Builder
+	cancel context.CancelFunc
+}
+
+func (tr *tailRun) Write(p []byte) (int, error) {
+	tr.mu.Lock()
+	defer tr.mu.Unlock()
+	return tr.stdout.Write(p)
+}
+
+type lockedWriter struct {
+	mu *sync.Mutex
+	b  *strings.Builder
+}
+
+func (w lockedWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.b.Write(p)
+}
+
+// startTail runs tail with args in dir and returns once it consumes.
+func startTail(t *testing.T, dir string, env []string, args ...string) *tailRun {
+	t.Helper()
+	ready := make(chan string, 1)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	tr := &tailRun{done: make(chan int, 1), cancel: cancel}
+	t.Cleanup(cancel)
+	go func() {
+		tr.done <- run(ctx, append([]string{"tail"}, args...), &runEnv{dir: dir, env: env, stdin: strings.NewReader(""),
+			stdout: tr, stderr: lockedWriter{&tr.mu, &tr.stderr}, ready: ready})
+	}()
+	select {
+	case <-ready:
+	case code := <-tr.done:
+		t.Fatalf("tail ended with %d before it was ready: %s", code, tr.errText())
+	case <-time.After(30 * time.Second):
+		t.Fatal("tail not ready within 30s")
+	}
+	return tr
+}
+
+func (tr *tailRun) errText() string {
+	tr.mu.Lock()
+	defer tr.mu.Unlock()
+	return tr.stderr.String()
+}
+
+// wait waits for tail to end and returns its exit status and the messages
+// it printed.
+func (tr *tailRun) wait(t *testing.T) (int, []tailed) {
+	t.Helper()
+	var code int
+	select {
+	case code = <-tr.done:
+	case <-time.After(45 * time.Second):
+		t.Fatalf("tail still running; stderr %q", tr.errText())
+	}
+	tr.mu.Lock()
+	defer tr.mu.Unlock()
+	var out []tailed
+	for _, l := range strings.Split(strings.TrimSpace(tr.stdout.String()), "\n") {
+		if l == "" {
+			continue
+		}
+		var m tailed
+		if err := json.Unmarshal([]byte(l), &m); err != nil {
+			t.Fatalf("tail printed %q: %v", l, err)
+		}
+		out = append(out, m)
+	}
+	return code, out
+}
+
+func payloads(ms []tailed) []string {
+	var out []string
+	for _, m := range ms {
+		b, _ := json.Marshal(m.Payload)
+		out = append(out, string(b))
+	}
+	sort.Strings(out)
+	return out
+}
+
+const kafkaService = `stream:
+  function:
+    definition: emit;work
+  default-binder: kafka
+  binders:
+    kafka:
+      type: kafka
+      environment:
+        brokers: ${KAFKA_BROKERS}
+  kafka:
+    binder:
+      auto-create-topics: true
+      auto-add-partitions: true
+  bindings:
+    emit-out-0:
+      destination: %[1]s
+      producer:
+        partition-key-expression: payload.id
+        partition-count: 2
+    work-in-0:
+      destination: %[1]s
+      group: workers
+`
+
+func TestSendTailKafka(t *testing.T) {
+	c := kafkatest.Start(t)
+	topic := fmt.Sprintf("cli-%d", time.Now().UnixNano())
+	dir := writeFiles(t, map[string]string{"application.yaml": fmt.Sprintf(kafkaService, topic)})
+	env := []string{"KAFKA_BROKERS=" + c.Brokers()}
+	// The topic exists with the binding's partitions before anything
+	// consumes, as in production.
+	createTopic(t, c.Brokers(), topic, 2)
+
+	tr := startTail(t, dir, env, "--binding", "work-in-0", "--from-beginning", "--count", "4", "--timeout", "30s")
+
+	// Through the output binding: partitioned by payload.id.
+	r := runIn(t, dir, env, "send", "--binding", "emit-out-0", "--header", "source=cli", `{"id":"a","n":1}`, `{"id":"b","n":2}`)
+	if r.code != exitOK || r.stderr != "sent 2 messages to emit-out-0 ("+topic+" on binder kafka)\n" {
+		t.Fatalf("send: exit status %d, stderr %q", r.code, r.stderr)
+	}
+	// To the destination an input binding reads, JSON lines on stdin, with a key.
+	r = runWith(t, &runEnv{dir: dir, env: env, stdin: strings.NewReader("{\"id\":\"c\"}\n\n{\"id\":\"d\"}\n")},
+		"send", "--binding", "work-in-0", "--key", "k-1")
+	if r.code != exitOK {
+		t.Fatalf("send from stdin: exit status %d, stderr %q", r.code, r.stderr)
+	}
+
+	code, got := tr.wait(t)
+	if code != exitOK {
+		t.Fatalf("tail: exit status %d, stderr %q, got %v", code, tr.errText(), payloads(got))
+	}
+	assertLines(t, payloads(got), []string{`{"id":"a","n":1}`, `{"id":"b","n":2}`, `{"id":"c"}`, `{"id":"d"}`})
+	parts := map[string]string{}
+	for _, m := range got {
+		b, _ := json.Marshal(m.Payload)
+		parts[string(b)] = m.Headers["scst_partition"]
+		if m.Headers["contentType"] != "application/json" {
+			t.Errorf("contentType of %s: %q", b, m.Headers["contentType"])
+		}
+		if strings.Contains(string(b), `"n"`) && m.Headers["source"] != "cli" {
+			t.Errorf("headers of %s: %v, want source=cli", b, m.Headers)
+		}
+	}
+	// The same key, the same partition.
+	if parts[`{"id":"c"}`] == "" || parts[`{"id":"c"}`] != parts[`{"id":"d"}`] {
+		t.Errorf("partitions of the keyed messages: %v", parts)
+	}
+}
+
+func createTopic(t *testing.T, brokers, topic string, partitions int) {
+	t.Helper()
+	conn, err := kafkago.Dial("tcp", brokers)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if err := conn.CreateTopics(kafkago.TopicConfig{Topic: topic, NumPartitions: partitions, ReplicationFactor: 1}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestSendTailRabbit(t *testing.T) {
+	vhost := rabbittest.VHost(t)
+	dir := writeFiles(t, map[string]string{"application.yaml": `stream:
+  function:
+    definition: emit;work
+  default-binder: rabbit
+  binders:
+    rabbit:
+      type: rabbit
+      environment:
+        addresses: ${RABBIT_ADDRESSES:127.0.0.1:5672}
+        virtual-host: ${VHOST}
+  bindings:
+    emit-out-0:
+      destination: jobs
+      producer:
+        required-groups: workers
+    work-in-0:
+      destination: jobs
+      group: workers
+`})
+	env := []string{"VHOST=" + vhost}
+	// An anonymous tail next to the group: both get every message.
+	anon := startTail(t, dir, env, "--destination", "jobs", "--count", "3", "--timeout", "30s")
+	r := runIn(t, dir, env, "send", "--binding", "emit-out-0", `{"n":1}`, `"two"`, `3`)
+	if r.code != exitOK {
+		t.Fatalf("send: exit status %d, stderr %q", r.code, r.stderr)
+	}
+	code, got := anon.wait(t)
+	if code != exitOK {
+		t.Fatalf("tail: exit status %d, stderr %q", code, anon.errText())
+	}
+	assertLines(t, payloads(got), []string{`"two"`, `3`, `{"n":1}`})
+
+	// The group's queue (provisioned by required-groups) kept them too.
+	group := startTail(t, dir, env, "--binding", "work-in-0", "--group", "workers", "--count", "3", "--timeout", "30s")
+	code, got = group.wait(t)
+	if code != exitOK {
+		t.Fatalf("tail --group: exit status %d, stderr %q", code, group.errText())
+	}
+	assertLines(t, payloads(got), []string{`"two"`, `3`, `{"n":1}`})
+}
+
+func TestSendTailErrors(t *testing.T) {
+	dir := writeFiles(t, map[string]string{
+		"application.yaml":       "stream:\n  function:\n    definition: work\n  bindings:\n    work-in-0:\n      group: g\n",
+		"kafka/application.yaml": "stream:\n  default-binder: kafka\n  binders:\n    kafka:\n      type: kafka\n      environment:\n        brokers: 127.0.0.1:1\n        dial-timeout: 200ms\n      startup-timeout: 300ms\n",
+	})
+	for _, tc := range []struct {
+		args []string
+		code int
+		text string
+	}{
+		{[]string{"send", "{}"}, exitUsage, "say where: --binding NAME or --destination NAME"},
+		{[]string{"send", "--binding", "a", "--destination", "b"}, exitUsage, "--binding and --destination exclude each other"},
+		{[]string{"send", "--destination", "b", "--header", "nokey"}, exitUsage, `--header: want k=v, got "nokey"`},
+		{[]string{"send", "--binding", "nope", "{}"}, exitFailure, `no binding "nope" (bindings: work-in-0)`},
+		{[]string{"send", "--binding", "work-in-0", "{}"}, exitFailure, "the in-process binder (memory) lives inside one app's process"},
+		{[]string{"tail", "--destination", "x"}, exitFailure, "the in-process binder (memory) lives inside one app's process"},
+		{[]string{"tail", "--destination", "x", "--count", "-1"}, exitUsage, "must not be negative"},
+		{[]string{"send", "--config", "kafka", "--destination", "x", "{}"}, exitFailure, "start:"},
+		{[]string{"send", "--help"}, exitOK, "streambind send --profile rabbit --destination orders"},
+		{[]string{"tail", "--help"}, exitOK, "streambind tail --profile kafka --binding chargePayment-out-0"},
+	} {
+		r := runIn(t, dir, nil, tc.args...)
+		text := r.stderr
+		if tc.code == exitOK {
+			text = r.stdout
+		}
+		if r.code != tc.code || !strings.Contains(text, tc.text) {
+			t.Errorf("%v: exit status %d, output %q; want %d and %q", tc.args, r.code, text, tc.code, tc.text)
+		}
+	}
+}
+
+func TestSendRejectsWhatIsNotJSON(t *testing.T) {
+	c := kafkatest.Start(t)
+	topic := fmt.Sprintf("cli-%d", time.Now().UnixNano())
+	dir := writeFiles(t, map[string]string{"application.yaml": fmt.Sprintf(kafkaService, topic)})
+	env := []string{"KAFKA_BROKERS=" + c.Brokers()}
+	r := runWith(t, &runEnv{dir: dir, env: env, stdin: strings.NewReader("{\"id\":\"x\"}\nnot json\n{\"id\":\"y\"}\n")},
+		"send", "--destination", topic)
+	if r.code != exitFailure || !strings.Contains(r.stderr, `line 2 is not JSON (content type application/json): "not json"`) ||
+		!strings.Contains(r.stderr, "sent 1 message to "+topic) {
+		t.Errorf("exit status %d, stderr %q", r.code, r.stderr)
+	}
+	tr := startTail(t, dir, env, "--destination", topic, "--from-beginning", "--count", "2", "--timeout", "2s")
+	code, got := tr.wait(t)
+	if code != exitFailure || !strings.Contains(tr.errText(), "1 of 2 messages within 2s") {
+		t.Errorf("tail: exit status %d, stderr %q", code, tr.errText())
+	}
+	assertLines(t, payloads(got), []string{`{"id":"x"}`})
+}
