@@ -33,6 +33,9 @@ type consumer struct {
 	dlTruncated, dlHeadersOnly, dlDropped atomic.Int64
 	// running is the queue of the current run, for rebindConsumers.
 	running atomic.Pointer[string]
+	// dlDown is why dead letters cannot be sent (the broker refuses DLX or
+	// the DLQ); nil once one succeeds.
+	dlDown atomic.Pointer[error]
 
 	sem    chan struct{} // lifecycle lock (capacity 1)
 	cur    *run
@@ -41,10 +44,23 @@ type consumer struct {
 }
 
 var (
-	_ stream.Consumer           = (*consumer)(nil)
-	_ stream.DeadLetterReporter = (*consumer)(nil)
-	_ stream.DeadLetterReporter = consumers(nil)
+	_ stream.Consumer             = (*consumer)(nil)
+	_ stream.DeadLetterReporter   = (*consumer)(nil)
+	_ stream.DeadLetterReporter   = consumers(nil)
+	_ stream.BindingHealthChecker = (*consumer)(nil)
+	_ stream.BindingHealthChecker = consumers(nil)
 )
+
+// Health is nil unless the broker refused the binding's last dead letter
+// for reasons of the destination (no permission on DLX, a DLX or DLQ that
+// cannot be declared again); it clears when a dead letter succeeds. It
+// implements [stream.BindingHealthChecker].
+func (c *consumer) Health(context.Context) error {
+	if e := c.dlDown.Load(); e != nil {
+		return fmt.Errorf("rabbit: consumer %s (destination %q, group %q) cannot send dead letters: %w", c.spec.Binding, c.dest, c.spec.Group, *e)
+	}
+	return nil
+}
 
 // DeadLetterStats counts the dead letters that had to be cut to fit the
 // broker's limits and the failed messages dropped because the broker
@@ -659,6 +675,7 @@ func (r *run) deadLetter(in inbound, env stream.Envelope, cause error) dlResult 
 		}
 		cancel()
 		if err == nil {
+			c.dlDown.Store(nil)
 			return dlSent
 		}
 		if isPermanent(err) {
@@ -666,10 +683,16 @@ func (r *run) deadLetter(in inbound, env stream.Envelope, cause error) dlResult 
 			log.Error("rabbit: the broker refused the dead letter; failed message DROPPED (or dead-lettered by the broker if the queue has dead-letter-args)", "error", err, "cause", cause)
 			return dlDropped
 		}
+		if isRefused(err) {
+			return r.dlRefused(log, fmt.Errorf("the broker refuses publishing to %s: %w", DLXName, err), cause)
+		}
 		if !redeclared && (exchangeNotFound(err, DLXName) || errors.Is(err, ErrUnroutable)) {
 			// DLX or the DLQ was deleted: declare them again, once.
 			redeclared = true
 			if derr := r.declareDLQ(); derr != nil {
+				if declareRefused(derr) {
+					return r.dlRefused(log, fmt.Errorf("%w (publishing: %v), and declaring it again is refused: %w", errDLQGone, err, derr), cause)
+				}
 				log.Warn("rabbit: declaring the dead-letter exchange and queue again failed", "error", derr)
 			}
 		}
@@ -683,6 +706,21 @@ func (r *run) deadLetter(in inbound, env stream.Envelope, cause error) dlResult 
 		}
 		wait *= 2
 	}
+}
+
+// errDLQGone: the dead-letter exchange or queue is missing.
+var errDLQGone = errors.New("the dead-letter exchange or queue is missing")
+
+// dlRefused drops a failed message whose dead letter the broker refuses
+// for reasons of the destination (no permission on DLX, a DLX or DLQ that
+// cannot be declared again): holding the message would only loop. The
+// binding reports itself down until a dead letter succeeds again.
+func (r *run) dlRefused(log *slog.Logger, err, cause error) dlResult {
+	c := r.c
+	c.dlDropped.Add(1)
+	c.dlDown.Store(&err)
+	log.Error("rabbit: dead letters cannot be sent; failed message DROPPED, and the binding reports itself down until a dead letter succeeds", "error", err, "cause", cause)
+	return dlDropped
 }
 
 // fitDeadLetter fits dl to what the publisher connection (frame_max fm)
@@ -755,6 +793,17 @@ func (cs consumers) Pause(ctx context.Context) error {
 }
 func (cs consumers) Resume(ctx context.Context) error {
 	return cs.each(ctx, func(c *consumer, ctx context.Context) error { return c.Resume(ctx) })
+}
+
+// Health joins the destinations' consumers' Health.
+func (cs consumers) Health(ctx context.Context) error {
+	var errs []error
+	for _, c := range cs {
+		if err := c.Health(ctx); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // DeadLetterStats sums the counters of the destinations' consumers.

@@ -22,12 +22,12 @@ import (
 // broker would close the whole connection with FRAME_ERROR (header) or the
 // channel with PRECONDITION_FAILED (payload). Sends fail with it wrapped in
 // stream.Permanent.
-var ErrTooLarge = errors.New("rabbit: message too large for the broker")
+var ErrTooLarge = errors.New("message too large for the broker")
 
 // errInvalidMessage: a message AMQP cannot encode (a name, header name or
 // short property over 255 bytes, a header value of an unsupported type).
 // amqp091-go would close the whole connection on the encoding error.
-var errInvalidMessage = errors.New("rabbit: message cannot be encoded in AMQP 0-9-1")
+var errInvalidMessage = errors.New("message cannot be encoded in AMQP 0-9-1")
 
 // frameErrorLimit is how many connections a publish may see closed by the
 // broker with a frame error while it was unconfirmed before the message is
@@ -39,21 +39,31 @@ const frameErrorLimit = 3
 // Classification of AMQP errors, in one place. Per message (what a publish
 // or a dead letter does):
 //
-//   - permanent: 403 ACCESS_REFUSED, 406 PRECONDITION_FAILED (e.g. over the
-//     broker's max_message_size), ErrTooLarge and errInvalidMessage (found
-//     before publishing), a connection the broker closed with a frame error
-//     frameErrorLimit times while the message was in flight;
+//   - the message is at fault (isPermanent): 406 PRECONDITION_FAILED on
+//     publishing (e.g. over the broker's max_message_size), ErrTooLarge and
+//     errInvalidMessage (found before publishing), a connection the broker
+//     closed with a frame error frameErrorLimit times while the message was
+//     in flight. A Send fails with stream.Permanent; a dead letter is
+//     dropped.
+//   - the destination is refused (isRefused): 403 ACCESS_REFUSED on
+//     publishing to the exchange or declaring it. The binding is at fault,
+//     not the message: a Send fails with a transient error and its producer
+//     binding reports itself down until a send succeeds; a dead letter is
+//     dropped (holding the message would loop) and the consumer binding
+//     reports itself down until a dead letter succeeds.
 //   - 404 NOT_FOUND for the exchange published to: the binder declares its
-//     own exchange again (producer) or its DLQ topology (dead letters);
+//     own exchange again (producer) or its DLQ topology (dead letters); if
+//     that is refused, as above.
 //   - transient: everything else: connection loss, 320 CONNECTION_FORCED,
 //     541 INTERNAL_ERROR, resource alarms (a blocked connection, a Send's
 //     ctx ending), nacks, 312 NO_ROUTE (a queue may be bound later; the
 //     core leaves the input for redelivery after redelivery-delay).
 //
 // At connect time: 403 ACCESS_REFUSED (credentials), 530 NOT_ALLOWED (no
-// access to the virtual host) and TLS certificate errors are configuration
-// errors; anything else (refused, reset or timed-out connections, DNS
-// failures) means the broker is unavailable (stream.ErrUnavailable).
+// access to the virtual host) and TLS handshake failures other than the
+// network's are configuration errors; anything else (refused, reset or
+// timed-out connections, DNS failures) means the broker is unavailable
+// (stream.ErrUnavailable).
 
 // amqpCode returns the AMQP reply code err carries, if any.
 func amqpCode(err error) (int, bool) {
@@ -64,19 +74,34 @@ func amqpCode(err error) (int, bool) {
 	return 0, false
 }
 
-// isPermanent reports whether a publish failure cannot succeed on retry
-// for the same message.
+// isPermanent reports whether a publish failed because of the message, so
+// that it cannot succeed on retry.
 func isPermanent(err error) bool {
 	if errors.Is(err, ErrTooLarge) || errors.Is(err, errInvalidMessage) || errors.Is(err, errFrameErrors) {
 		return true
 	}
 	code, ok := amqpCode(err)
-	return ok && (code == amqp.AccessRefused || code == amqp.PreconditionFailed)
+	return ok && code == amqp.PreconditionFailed
+}
+
+// isRefused reports whether a publish failed because the broker refuses
+// the client access to the exchange (the binding's fault, not the
+// message's).
+func isRefused(err error) bool {
+	code, ok := amqpCode(err)
+	return ok && code == amqp.AccessRefused
+}
+
+// declareRefused reports whether declaring topology failed for good: no
+// permission, or an entity of that name exists with other arguments.
+func declareRefused(err error) bool {
+	code, ok := amqpCode(err)
+	return ok && (code == amqp.AccessRefused || code == amqp.PreconditionFailed || code == amqp.NotAllowed)
 }
 
 // errFrameErrors marks a publish that was in flight on frameErrorLimit
 // connections the broker closed with a frame error.
-var errFrameErrors = errors.New("rabbit: the broker closed the connection with a frame error every time this message was published")
+var errFrameErrors = errors.New("the broker closed the connection with a frame error every time this message was published")
 
 // isFrameError reports whether e is a connection closure by the broker for
 // a malformed or oversized frame (as opposed to a lost socket, which

@@ -187,6 +187,9 @@ func TestDeadLetterRefusedIsDropped(t *testing.T) {
 		}
 		time.Sleep(10 * time.Millisecond) // polling a counter, bounded by the deadline
 	}
+	if err := c.(stream.BindingHealthChecker).Health(ctx); err == nil || !strings.Contains(err.Error(), "ACCESS_REFUSED") {
+		t.Errorf("binding health while DLX refuses dead letters: %v", err)
+	}
 	if err := c.Stop(ctx); err != nil {
 		t.Fatal(err)
 	}
