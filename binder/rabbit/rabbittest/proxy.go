@@ -23,8 +23,12 @@ type Proxy struct {
 	acceptDone chan struct{}
 }
 
-// pair is a client connection and its connection to the broker.
-type pair struct{ c, up net.Conn }
+// pair is a client connection and its connection to the broker. wmu
+// serialises writes to the client (the broker's frames and injected ones).
+type pair struct {
+	c, up net.Conn
+	wmu   sync.Mutex
+}
 
 func (pr *pair) close() {
 	_ = pr.c.Close()
@@ -113,7 +117,7 @@ func (p *Proxy) accept() {
 		}()
 		go func() {
 			defer p.wg.Done()
-			_, _ = io.Copy(c, up)
+			brokerToClient(pr)
 			p.done(pr)
 		}()
 	}
@@ -148,4 +152,77 @@ func (p *Proxy) clientToBroker(c, up net.Conn) {
 			return
 		}
 	}
+}
+
+// brokerToClient forwards the broker's frames to the client one by one,
+// so that frames the test injects (Block, Unblock) go between them. A
+// broker that answers with a protocol header (a version mismatch) is
+// forwarded as is.
+func brokerToClient(pr *pair) {
+	var fh [7]byte
+	for {
+		if _, err := io.ReadFull(pr.up, fh[:]); err != nil {
+			return
+		}
+		if string(fh[:4]) == "AMQP" {
+			pr.wmu.Lock()
+			_, err := pr.c.Write(fh[:])
+			pr.wmu.Unlock()
+			if err == nil {
+				_, _ = io.Copy(pr.c, pr.up)
+			}
+			return
+		}
+		size := binary.BigEndian.Uint32(fh[3:7])
+		buf := make([]byte, 7+int(size)+1)
+		copy(buf, fh[:])
+		if _, err := io.ReadFull(pr.up, buf[7:]); err != nil {
+			return
+		}
+		pr.wmu.Lock()
+		_, err := pr.c.Write(buf)
+		pr.wmu.Unlock()
+		if err != nil {
+			return
+		}
+	}
+}
+
+// Block sends every client connection of the proxy a connection.blocked
+// frame with reason, as the broker does under a resource alarm (without
+// raising one: the broker knows nothing of it), and returns how many it
+// sent it to.
+func (p *Proxy) Block(reason string) int {
+	if len(reason) > 255 {
+		reason = reason[:255]
+	}
+	payload := append([]byte{0, 10, 0, 60, byte(len(reason))}, reason...)
+	return p.sendToClients(payload)
+}
+
+// Unblock sends every client connection of the proxy a
+// connection.unblocked frame.
+func (p *Proxy) Unblock() int {
+	return p.sendToClients([]byte{0, 10, 0, 61})
+}
+
+// sendToClients writes a method frame on channel 0 with payload to every
+// client connection.
+func (p *Proxy) sendToClients(payload []byte) int {
+	frame := make([]byte, 7, 8+len(payload))
+	frame[0] = 1 // method frame, channel 0
+	binary.BigEndian.PutUint32(frame[3:7], uint32(len(payload)))
+	frame = append(append(frame, payload...), 0xCE)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	n := 0
+	for pr := range p.conns {
+		pr.wmu.Lock()
+		_, err := pr.c.Write(frame)
+		pr.wmu.Unlock()
+		if err == nil {
+			n++
+		}
+	}
+	return n
 }

@@ -1,0 +1,87 @@
+package rabbit
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/streambind/streambind/binder/rabbit/rabbittest"
+	"github.com/streambind/streambind/stream"
+)
+
+// TestBlockedIsNotReady: while the broker blocks the binder's connection
+// (connection.blocked: a memory or disk alarm), the binder is not ready,
+// with the broker's reason; it is ready again once unblocked. The proxy
+// the test runs injects the frames, so no alarm is raised on the broker.
+func TestBlockedIsNotReady(t *testing.T) {
+	px := rabbittest.NewProxy(t, nil)
+	b, tr := newTestBinder(t, map[string]any{"addresses": px.Addr()})
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	p, err := tr.BindProducer(ctx, stream.ProducerSpec{Binding: "bl-out-0", Destination: uniqueDest(t, "blocked"),
+		Producer: stream.ProducerConfig{RequiredGroups: []string{"g"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Health(ctx); err != nil {
+		t.Fatalf("health before: %v", err)
+	}
+	if n := px.Block("low on memory"); n == 0 {
+		t.Fatal("no connection to block")
+	}
+	waitHealth := func(ok func(error) bool) error {
+		t.Helper()
+		for {
+			err := b.Health(ctx)
+			if ok(err) {
+				return err
+			}
+			if ctx.Err() != nil {
+				t.Fatalf("health: %v", err)
+			}
+			time.Sleep(10 * time.Millisecond) // polling the state, bounded by ctx
+		}
+	}
+	herr := waitHealth(func(err error) bool { return err != nil })
+	if !strings.Contains(herr.Error(), "blocked by the broker: low on memory") {
+		t.Errorf("health while blocked: %v", herr)
+	}
+	t.Logf("blocked: %v", herr)
+	// Sends wait while blocked, bounded by their ctx.
+	sctx, scancel := context.WithTimeout(ctx, 300*time.Millisecond)
+	err = p.Send(sctx, stream.Envelope{Payload: []byte("x")})
+	scancel()
+	if err == nil || !strings.Contains(err.Error(), "blocked") {
+		t.Errorf("send while blocked: %v", err)
+	}
+	px.Unblock()
+	waitHealth(func(err error) bool { return err == nil })
+	if err := p.Send(ctx, stream.Envelope{Payload: []byte("x")}); err != nil {
+		t.Errorf("send once unblocked: %v", err)
+	}
+}
+
+// TestTLSToPlainPortFailsAtOnce: amqps to a port that does not speak TLS
+// (the broker's plain AMQP port) is a configuration error, like an
+// untrusted certificate: the bind fails at once with a plain error (start-up
+// ends), not as unavailable (retried for the whole startup-timeout).
+func TestTLSToPlainPortFailsAtOnce(t *testing.T) {
+	rabbittest.Require(t)
+	b, err := New(context.Background(), stream.BinderSettings{Name: "r", Type: Type, Environment: map[string]any{
+		"uri": "amqps://guest:guest@" + rabbittest.Address() + "/", "connection-timeout": "3s"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close(context.Background())
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	start := time.Now()
+	_, err = b.BindProducer(ctx, stream.ProducerSpec{Binding: "t-out-0", Destination: "never-declared"})
+	took := time.Since(start)
+	t.Logf("%v after %v", err, took.Round(time.Millisecond))
+	if err == nil || errors.Is(err, stream.ErrUnavailable) || took > 2*time.Second || !strings.Contains(err.Error(), "TLS") {
+		t.Fatalf("amqps to a plain port: %v after %v, want a plain TLS error at once", err, took)
+	}
+}
