@@ -264,7 +264,7 @@ func TestLinksResolve(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	files = append(files, filepath.Join(root, "README.md"))
+	files = append(files, filepath.Join(root, "README.md"), filepath.Join(root, "examples", "README.md"))
 	more, _ := filepath.Glob(filepath.Join(root, "examples", "*", "README.md"))
 	files = append(files, more...)
 	linkRE := regexp.MustCompile(`\]\(([^)\s]+)\)`)
