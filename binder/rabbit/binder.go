@@ -52,11 +52,11 @@ func New(_ context.Context, bs stream.BinderSettings) (stream.Binder, error) {
 			return nil, fmt.Errorf("rabbit binder %q: %w", bs.Name, err)
 		}
 	}
+	// The core's logger already carries the binder's name.
 	log := bs.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	log = log.With("binder", bs.Name)
 	ctx, cancel := context.WithCancel(context.Background())
 	b := &Binder{
 		name:      bs.Name,
@@ -152,11 +152,12 @@ func (b *Binder) BindProducer(ctx context.Context, spec stream.ProducerSpec) (st
 	if err := b.declareForBind(ctx, b.pubMgr, t); err != nil {
 		return fail(err)
 	}
+	// The binding's logger carries its name and destination already.
 	log := spec.Logger
 	if log == nil {
-		log = b.log
+		log = b.log.With("binding", spec.Binding, "destination", spec.Destination)
 	}
-	p := &producer{bd: b, spec: spec, opts: opts, topo: t, log: log.With("destination", spec.Destination), partitioned: spec.Producer.IsPartitioned()}
+	p := &producer{bd: b, spec: spec, opts: opts, topo: t, log: log, partitioned: spec.Producer.IsPartitioned()}
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.closed {
@@ -200,14 +201,15 @@ func (b *Binder) BindConsumer(ctx context.Context, spec stream.ConsumerSpec) (st
 	if err := b.checkOpen(); err != nil {
 		return fail(err)
 	}
-	log := spec.Logger
-	if log == nil {
-		log = b.log
-	}
 	cs := make(consumers, 0, len(dests))
 	for _, d := range dests {
-		c := &consumer{bd: b, spec: spec, opts: opts, dest: d, conc: max(cc.Concurrency, 1), sem: make(chan struct{}, 1),
-			log: log.With("destination", d, "group", spec.Group)}
+		// The binding's logger carries its name, destination and group
+		// already; the consumer's log lines name the queue.
+		log := spec.Logger
+		if log == nil {
+			log = b.log.With("binding", spec.Binding, "destination", d, "group", spec.Group)
+		}
+		c := &consumer{bd: b, spec: spec, opts: opts, dest: d, conc: max(cc.Concurrency, 1), sem: make(chan struct{}, 1), log: log}
 		var t topology
 		if spec.Group != "" {
 			c.queue = groupQueue(d, spec.Group, cc.Partitioned, cc.InstanceIndex)

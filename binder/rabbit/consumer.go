@@ -345,7 +345,7 @@ func (r *run) loop(s *chanSession, ds <-chan amqp.Delivery) {
 			if r.loopCtx.Err() != nil {
 				return
 			}
-			log.Warn("rabbit: re-subscribe failed; retrying", "queue", r.queue, "backoff", backoff, "error", err)
+			log.Warn("rabbit: re-subscribe failed; retrying", "queue", r.queue, "retry_in", backoff, "error", err)
 			if !sleepCtx(r.loopCtx, jitter(backoff)) {
 				return
 			}
