@@ -23,13 +23,45 @@
 //   - stream.<type> (stream.kafka, stream.rabbit, ...) holding binder,
 //     default or bindings is a binder-specific section
 //     ([stream.Config.Extensions]); any other unknown key is an error.
-//   - Environment variables override keys: the key path in upper case with
-//     '.' and '-' turned into '_', e.g. STREAM_DEFAULT_BINDER,
-//     STREAM_BINDINGS_CHARGEPAYMENT_IN_0_GROUP; SPRING_CLOUD_STREAM_* and
-//     SPRING_CLOUD_FUNCTION_DEFINITION too (STREAM_* wins). A variable
-//     that starts like a key (STREAM_BINDINGS_..., STREAM_DEFAULT_...) but
-//     names none is an error; other STREAM_* variables (say STREAM_BINDER,
-//     used in a placeholder) are ignored.
+//   - Environment variables override keys, as Spring Boot's relaxed
+//     binding reads them: the key path in upper case with '.' turned into
+//     '_', and each '-' either turned into '_' or dropped (the squashed
+//     camelCase form): STREAM_DEFAULT_BINDER, STREAM_BINDINGS_CHARGEPAYMENT_IN_0_GROUP,
+//     SPRING_CLOUD_STREAM_BINDINGS_X_IN_0_CONSUMER_MAXATTEMPTS,
+//     MANAGEMENT_SERVER_ADDRESS, LOGGING_LEVEL, MYAPP_DB_URL. Only upper-case
+//     variables are read. Where '_' could stand for '.' or '-', the keys
+//     and names the files declare decide (a key the files spell db-url
+//     before one they spell db.url; the longer key first).
+//   - In the stream section a variable may name any key of the schema, and
+//     new binding, binder and section names (STREAM_* wins over
+//     SPRING_CLOUD_STREAM_*; SPRING_CLOUD_FUNCTION_DEFINITION is
+//     stream.function.definition). A variable that starts like a key
+//     (STREAM_BINDINGS_..., STREAM_DEFAULT_...) but names none is an error;
+//     other STREAM_* variables (say STREAM_BINDER, used in a placeholder)
+//     are ignored.
+//   - Outside the stream section a variable overrides only a key that
+//     exists: one the files declare (any root: management, logging,
+//     spring.rabbitmq, myapp...), or one of the framework's keys
+//     ([FrameworkKeys]: management.*, logging.*) even when no file sets
+//     it. A variable that matches no such key is ignored (so PATH or HOME
+//     never create a key; but a file with a root key home is overridden
+//     by HOME, as in Spring), except under the framework's roots
+//     (management, logging): there a variable that starts like one of
+//     their keys (MANAGEMENT_SERVER_ADRESS, LOGGING_LEVEL_ROOT) or is one
+//     typo from one (LOGGING_LEVL) is an error with a did-you-mean. The
+//     variables Kubernetes sets for a service (<NAME>_SERVICE_HOST,
+//     <NAME>_PORT=tcp://..., ...) are never taken for misspelt keys.
+//     [Loaded.Decode] also applies variables to the fields of its target
+//     that no file sets (MYAPP_DB_PASSWORD for a field DB.Password).
+//   - A variable names a whole list (a comma-separated value, as for
+//     STREAM_..._REQUIRED_GROUPS=a,b) or an item, by its index:
+//     MYAPP_HOSTS_0 (Spring's MYAPP_HOSTS_0_ and MYAPP_HOSTS[0] too),
+//     MYAPP_SERVERS_0_HOST for a key of an item. As in Spring Boot, the
+//     items given by variables replace the files' list whole: number them
+//     from 0 without gaps (a gap is an error).
+//   - Two variables that set the same key (MAXATTEMPTS and MAX_ATTEMPTS,
+//     or a list and one of its items) are an error, unless one is STREAM_*
+//     and the other SPRING_CLOUD_STREAM_*. The origin of a key a variable set is "env NAME".
 //   - ${VAR} and ${VAR:default} in any string value, of every root, are
 //     replaced from the environment; the default may be empty or contain
 //     ':' and placeholders. An unset VAR without a default, "${}" and an
@@ -115,6 +147,9 @@ type Loaded struct {
 	Profiles []string
 	// Files are the files read, in the order they were merged.
 	Files []string
+
+	// env is the environment Load read, for Decode.
+	env map[string]string
 }
 
 // Load reads, merges, checks and decodes the configuration.
@@ -134,7 +169,7 @@ func Load(opts Options) (*Loaded, error) {
 	root := rootSchema(cfgSchema)
 
 	var errs stream.ConfigErrors
-	out := &Loaded{Stream: &stream.Config{}, Raw: map[string]any{}}
+	out := &Loaded{Stream: &stream.Config{}, Raw: map[string]any{}, env: env}
 
 	// The files.
 	base, err := readBase(opts)
@@ -180,6 +215,15 @@ func Load(opts Options) (*Loaded, error) {
 	el := envLayer(env, cfgSchema, snapshot(v, roots))
 	errs = append(errs, el.errs...)
 	merge(el)
+	for k := range el.origins {
+		// A variable that sets a list (or an item of one) replaces the
+		// files' list whole: their items' origins go with it.
+		for o := range origins {
+			if strings.HasPrefix(o, k+"[") {
+				delete(origins, o)
+			}
+		}
+	}
 	for k, o := range el.origins {
 		origins[k] = o
 		for p := k; strings.Contains(p, "."); {

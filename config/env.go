@@ -1,7 +1,9 @@
 package config
 
 import (
+	"reflect"
 	"sort"
+	"strconv"
 	"strings"
 )
 
@@ -86,7 +88,7 @@ func envLayer(env map[string]string, cfg *schema, files map[string]any) *layer {
 		}
 	}
 
-	setBy := map[string]envVar{}
+	var sets []envSet
 	for _, v := range vars {
 		origin := "env " + v.name
 		path, ok := r.resolve(cfg, v.tokens, []string{"stream"})
@@ -101,19 +103,70 @@ func envLayer(env map[string]string, cfg *schema, files map[string]any) *layer {
 			}
 			continue
 		}
-		id := joinPath(path)
-		if prev, dup := setBy[id]; dup && prev.rank == v.rank {
-			l.fail(id, origin, "sets the same key as env %s", prev.name)
-			continue
+		segs := make([]pathSeg, len(path))
+		for i, k := range path {
+			segs[i] = keySeg(k)
+			if n, ok := strings.CutPrefix(k, indexMark); ok {
+				segs[i].idx, _ = strconv.Atoi(n)
+			}
 		}
-		if !l.ensureMap(path[:len(path)-1], origin) {
-			continue
-		}
-		setBy[id] = v
-		l.lookupMap(path[:len(path)-1])[path[len(path)-1]] = v.value
-		l.origins[id] = origin
+		sets = append(sets, envSet{v: v, path: segs})
 	}
+	sets = append(sets, otherRootSets(env, files, l)...)
+	l.build(sets)
 	return l
+}
+
+// indexMark starts a list index in a key path resolve returns; no key that
+// a variable can spell holds it.
+const indexMark = "\x00"
+
+// isStreamVar reports whether variable name is read for the stream
+// section (or is a profile list), not for the other roots.
+func isStreamVar(name string) bool {
+	return name == EnvProfiles || name == "SPRING_CLOUD_FUNCTION_DEFINITION" ||
+		strings.HasPrefix(name, "STREAM_") || strings.HasPrefix(name, "SPRING_CLOUD_STREAM_")
+}
+
+// otherRootSets resolves the variables that override keys outside the
+// stream section: keys of the files' other roots and the framework keys.
+// A variable that names none is ignored, unless it is under a framework
+// root (management, logging) and starts like one of its keys: then it is
+// reported as misspelt.
+func otherRootSets(env map[string]string, files map[string]any, l *layer) []envSet {
+	root := &keyNode{kind: nodeMap, children: map[string]*keyNode{}}
+	for k, v := range files {
+		if k != "stream" {
+			root.children[k] = valueNode(v)
+		}
+	}
+	for _, k := range FrameworkKeys() {
+		root.addKey(k)
+	}
+	owned := frameworkRoots()
+	names := make([]string, 0, len(env))
+	for name := range env {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	var sets []envSet
+	for _, name := range names {
+		if isStreamVar(name) {
+			continue
+		}
+		toks, ok := relaxedTokens(name)
+		if !ok {
+			continue
+		}
+		if path, ok := resolveNode(root, toks, nil); ok {
+			sets = append(sets, envSet{v: envVar{name: name, value: env[name], rank: 3}, path: path})
+			continue
+		}
+		if p, msg, report := misspelt(root, name, env[name], toks, owned); report {
+			l.fail(p, "env "+name, "%s", msg)
+		}
+	}
+	return sets
 }
 
 // fieldPrefix returns the field of s whose key starts toks, or nil.
@@ -259,6 +312,16 @@ func (r *resolver) resolve(s *schema, toks []string, path []string) ([]string, b
 		return path, s.kind == kindLeaf
 	}
 	switch s.kind {
+	case kindLeaf:
+		// An item of a list of strings: NAME_0 or NAME_0_.
+		if s.typ.Kind() != reflect.Slice {
+			return nil, false
+		}
+		i, ok := envIndex(toks[0])
+		if rest := toks[1:]; !ok || len(rest) > 1 || (len(rest) == 1 && rest[0] != "") {
+			return nil, false
+		}
+		return appendPath(path, indexMark+strconv.Itoa(i)), true
 	case kindStruct:
 		// Longest key first: DEFAULT_BINDER is default-binder, not
 		// default.binder.
