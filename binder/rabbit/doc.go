@@ -29,7 +29,10 @@
 // Messages are persistent; headers map to AMQP string headers, the content
 // type to the content_type property and the contentType header, the id
 // header to message_id (else a generated id), Envelope.Key to the
-// x-streambind-key header (moved back into Key on receipt). A partitioned
+// x-streambind-key header (moved back into Key on receipt). A content type
+// or id over 255 bytes (legal in a header, not in a short-string property)
+// stays in its header and leaves the property empty; on receipt the header
+// wins over the property. A partitioned
 // message (scst_partition header) is routed with <destination>-<partition>,
 // others with routing-key (default: the destination). Publishing is
 // mandatory: a message no queue takes is returned and Send fails with
@@ -55,7 +58,12 @@
 // declare-exchange: false), Sends fail with a transient error, the binding
 // reports itself down in readiness (it implements
 // stream.BindingHealthChecker) and declaring is tried again at most once a
-// second, until a Send succeeds.
+// second, until a Send succeeds. Likewise when the broker refuses
+// publishing to the exchange (403 ACCESS_REFUSED: no write permission): a
+// destination that is missing or forbidden is the binding's fault, not the
+// message's, so the Send's error is transient (the core leaves the input
+// for redelivery after redelivery-delay) and the binding is down until a
+// Send succeeds.
 //
 // Confirms are pipelined: the binder publishes over publisher-channels
 // channels ("lanes") of a publisher connection of its own; a lane's
@@ -104,12 +112,17 @@
 // headers-only dead letter whose x-original-* headers and id locate the
 // message. A dead-letter publish that fails is retried twice, after 100ms
 // and 200ms; then the message is requeued after redelivery-delay, never at
-// once. A dead letter the broker refuses for good (ACCESS_REFUSED on DLX,
-// PRECONDITION_FAILED, frame errors it caused, or one that does not fit even
-// without its payload) is not retried: the failed message is dropped
-// (rejected without requeue) with an ERROR line. A deleted DLX or DLQ is
-// declared again. The consumer binding counts truncated, headers-only and
-// dropped dead letters (stream.DeadLetterReporter).
+// once. A deleted DLX or DLQ is declared again. A dead letter the broker
+// refuses for good is not retried: the failed message is dropped (rejected
+// without requeue) with an ERROR line and counted. That is a dead letter
+// refused for itself (PRECONDITION_FAILED, frame errors it caused, or one
+// that does not fit even without its payload), or one whose destination is
+// refused: ACCESS_REFUSED on publishing to DLX, or a deleted DLX or DLQ
+// that cannot be declared again (ACCESS_REFUSED, PRECONDITION_FAILED or
+// NOT_ALLOWED on the declaration). In the second case the consumer binding
+// also reports itself down in readiness (stream.BindingHealthChecker) until
+// a dead letter succeeds again. The consumer binding counts truncated,
+// headers-only and dropped dead letters (stream.DeadLetterReporter).
 //
 // # Concurrency and ordering
 //
@@ -141,10 +154,14 @@
 // that session while it is current; a late ack for a lost channel is
 // dropped (the broker redelivers the message: a duplicate, never a loss).
 //
-// Each connection (publisher, consumer) is dialled lazily by the first
-// bind, watched with NotifyClose, and re-dialled with jittered exponential
-// back-off (reconnect-initial-interval … reconnect-max-interval), cycling
-// through addresses, until the binder is closed. The back-off starts again
+// Each connection (publisher, consumer) is dialled by the first bind that
+// needs it (see Start-up); once made, it is watched with NotifyClose and,
+// when lost, re-dialled with jittered exponential back-off
+// (reconnect-initial-interval … reconnect-max-interval), cycling through
+// addresses, until the binder is closed. A bind made while the connection
+// is down brings the next attempt forward, but binds cause at most one
+// connection attempt a second per connection, however often they come (a
+// bridge binding dynamic destinations while the broker is down, say). The back-off starts again
 // from reconnect-initial-interval only after a connection stayed up for
 // reconnect-max-interval: a broker that accepts a connection and closes it
 // at once (for every publish, say) sees a few reconnects a second at most.
@@ -154,30 +171,48 @@
 // a frame error, which is taken to be their cause and fails permanently.
 // Duplicates are possible, losses are not.
 //
+// The binder's Health (readiness) reports a connection that is down, with
+// its last error, and one the broker blocks (connection.blocked, under a
+// memory or disk alarm) as "<role> connection blocked by the broker:
+// <reason>", until the broker unblocks it.
+//
 // # Start-up
 //
 // The rule of every binder (stream.binders.<name>.startup-timeout):
 // BindProducer and BindConsumer do not wait for the broker. When it cannot
-// be reached they return after one connection attempt (bounded by
-// connection-timeout and the caller's ctx) an error wrapped with
-// stream.Unavailable, and the core retries the bind with back-off until the
-// binder's startup-timeout (readiness answers 503 meanwhile). A broker that
-// refuses the client — 403 ACCESS_REFUSED (wrong credentials), 530
-// NOT_ALLOWED (virtual host), an untrusted TLS certificate — fails the bind
-// with a plain error, which ends start-up at once. (RabbitMQ answers a
-// wrong password by closing the socket after 3 seconds; amqp091-go reports
-// that, or a connection-timeout that ends first, as 403.) Once bound, the
-// binder reconnects after outages as described above, for as long as it
-// runs.
+// be reached they return after one connection attempt (each address in
+// turn, each bounded by connection-timeout, all by the caller's ctx) an
+// error wrapped with stream.Unavailable, and the core retries the bind with
+// back-off until the binder's startup-timeout (readiness answers 503
+// meanwhile). Until a connection was made the binder runs nothing in the
+// background: the core's retry is the only schedule, and the only WARN
+// line, of each attempt (the binder logs its failed attempts at DEBUG). A
+// broker that refuses the client — 403 ACCESS_REFUSED (wrong credentials),
+// 530 NOT_ALLOWED (virtual host), a TLS handshake that fails for any reason
+// but the network (an untrusted certificate, a TLS alert, amqps to a port
+// that does not speak TLS) — fails the bind with a plain error, which ends
+// start-up at once, and nothing retries it. (RabbitMQ answers a wrong
+// password by closing the socket after 3 seconds; amqp091-go reports that,
+// or a connection-timeout that ends first, as 403.) Once a connection was
+// made, the binder reconnects after outages as described above, for as
+// long as it runs.
 //
 // # Errors
 //
-// AMQP errors are classified once, for every publish and dead letter:
+// AMQP errors are classified once, for every publish and dead letter. The
+// rule (the Kafka binder's too): permanent means the message is at fault; a
+// destination that is missing or forbidden is the binding's fault.
 //
-//   - permanent for the message: 403 ACCESS_REFUSED, 406
-//     PRECONDITION_FAILED, [ErrTooLarge], names and properties AMQP cannot
-//     encode, frame errors the message caused (see above). Send wraps them
-//     with stream.Permanent; a dead letter is dropped.
+//   - permanent for the message: 406 PRECONDITION_FAILED on publishing
+//     (over the broker's max_message_size), [ErrTooLarge], names and
+//     properties AMQP cannot encode, frame errors the message caused (see
+//     above). Send wraps them with stream.Permanent; a dead letter is
+//     dropped.
+//   - the destination refused: 403 ACCESS_REFUSED on publishing (or on
+//     declaring again an exchange that was deleted). Transient for Send,
+//     and the producer binding is down until a Send succeeds; a dead letter
+//     is dropped and the consumer binding is down until one succeeds (see
+//     Producer and Consumer).
 //   - 404 NOT_FOUND for the exchange published to: declared again (see
 //     Producer and Consumer).
 //   - transient: connection loss, 320 CONNECTION_FORCED, other channel
@@ -216,6 +251,17 @@
 //	  cert-file: / key-file: (none)    # client certificate
 //	  server-name: (the host)
 //	  insecure-skip-verify: false
+//
+// An addresses entry is [amqp://|amqps://][user[:password]@]host[:port][/virtual-host],
+// as Spring Boot reads spring.rabbitmq.addresses: the user info and virtual
+// host are taken literally (not percent-decoded; the user info ends at the
+// last '@', so a password may hold '@', ':' or '/'); amqps:// turns TLS on
+// for the entry and amqp:// off; the port defaults to 5671 with TLS, else
+// 5672; an IPv6 host is written in brackets when a port follows. What an
+// entry leaves out comes from the first entry (as in Spring Boot), else
+// from username, password, virtual-host and tls. An entry that does not
+// parse is a configuration error naming its position, never its text (it
+// may hold a password).
 //
 // Consumer properties, stream.rabbit.bindings.<binding>.consumer (and
 // stream.rabbit.default.consumer):
