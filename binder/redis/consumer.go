@@ -309,13 +309,14 @@ type entry struct {
 	key     string // stream
 	part    int    // partition, or -1
 	id      string
+	refKey  string // key + NUL + id: the run's index
 	env     stream.Envelope
 	n       int64 // deliveries as Redis counts them (0: unknown)
 	touched atomic.Int64
 	lost    atomic.Bool // another member claimed it while we held it
 }
 
-func (e *entry) ref() string { return e.key + "\x00" + e.id }
+func (e *entry) ref() string { return e.refKey }
 
 // route is the ordering route of an entry: its partition, else its key,
 // else none.
@@ -465,12 +466,13 @@ func (r *run) isPaused() bool {
 	return r.paused
 }
 
-// waitRoom waits until intake may read: not paused and fewer than
-// prefetch entries held. False when the run stops.
+// waitRoom waits until intake may read: not paused and at most half of
+// prefetch held (so that reads are not many small ones). False when the
+// run stops.
 func (r *run) waitRoom() bool {
 	for {
 		r.mu.Lock()
-		ok := !r.paused && len(r.held) < r.c.cs.prefetch
+		ok := !r.paused && len(r.held) <= r.c.cs.prefetch/2
 		r.mu.Unlock()
 		if ok {
 			return r.ctx.Err() == nil
@@ -772,7 +774,7 @@ func (r *run) accept(key string, m goredis.XMessage, n int64) {
 		}
 		return
 	}
-	e := &entry{key: key, part: part, id: m.ID, env: decode(m.Values), n: n}
+	e := &entry{key: key, part: part, id: m.ID, refKey: key + "\x00" + m.ID, env: decode(m.Values), n: n}
 	e.touched.Store(time.Now().UnixNano())
 	r.mu.Lock()
 	if _, dup := r.held[e.ref()]; dup {

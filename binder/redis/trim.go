@@ -21,8 +21,11 @@ func (bd *Binder) trimmer(c *goredis.Client) {
 	t := time.NewTicker(bd.st.trimInterval)
 	defer t.Stop()
 	warned := map[string]time.Time{}
+	first := time.NewTimer(minInterval) // soon after the first bind: what earlier runs left
+	defer first.Stop()
 	for {
 		select {
+		case <-first.C:
 		case <-t.C:
 		case <-bd.bg.Done():
 			return
