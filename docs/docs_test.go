@@ -395,3 +395,42 @@ func TestGuideBlocksMatchFiles(t *testing.T) {
 		t.Fatal("no <!-- file: --> or <!-- excerpt: --> marker in docs/*.md")
 	}
 }
+
+// TestOperationsLogLinesExist fails when a log message operations.md
+// quotes in its table of log lines is no longer logged by package stream.
+func TestOperationsLogLinesExist(t *testing.T) {
+	doc, err := os.ReadFile("operations.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	literals := strings.Join(stringLiterals(t, filepath.Join(root, "stream")), "\n")
+	codeRE := regexp.MustCompile("`([^`]+)`")
+	in, n := false, 0
+	for _, line := range strings.Split(string(doc), "\n") {
+		switch {
+		case strings.HasPrefix(line, "| level | message |"):
+			in = true
+			continue
+		case in && !strings.HasPrefix(line, "|"):
+			in = false
+		}
+		if !in || strings.HasPrefix(line, "|---") {
+			continue
+		}
+		cells := strings.Split(line, "|")
+		if len(cells) < 3 {
+			continue
+		}
+		for _, m := range codeRE.FindAllStringSubmatch(cells[2], -1) {
+			msg, _, _ := strings.Cut(m[1], " (")
+			msg = strings.TrimSuffix(msg, " /")
+			n++
+			if !strings.Contains(literals, msg) {
+				t.Errorf("operations.md quotes the log message %q, which package stream does not log", msg)
+			}
+		}
+	}
+	if n < 5 {
+		t.Fatalf("found %d log messages in operations.md's table: the test no longer understands it", n)
+	}
+}
