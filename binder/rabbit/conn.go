@@ -253,8 +253,10 @@ func (m *connMgr) bindAttempt(ctx context.Context) (*amqp.Connection, error) {
 	m.attempts++
 	close(m.attemptDone)
 	m.attemptDone = make(chan struct{})
-	if err == nil && m.ctx.Err() != nil {
-		_ = c.Close()
+	if m.ctx.Err() != nil { // the binder was closed meanwhile
+		if err == nil {
+			_ = c.Close()
+		}
 		err = errClosedBinder
 	}
 	if err != nil {
