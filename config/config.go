@@ -8,7 +8,10 @@
 //   - The canonical root is stream. spring.cloud.stream.* and
 //     spring.cloud.function.definition are accepted as aliases of stream.*
 //     and stream.function.definition. Other roots (management, logging,
-//     app-specific ones) are kept in [Loaded.Raw], unvalidated.
+//     app-specific ones) are kept in [Loaded.Raw], unvalidated here;
+//     [Loaded.Decode] decodes an application's own section into a typed
+//     struct with the same strictness (unknown keys and bad values are
+//     errors at their file:line).
 //   - Keys are kebab-case; camelCase and snake_case spellings of every
 //     property key are accepted (maxAttempts == max-attempts). Names
 //     (bindings, binders, binder types) are kept as written but, as viper
@@ -141,7 +144,8 @@ type Loaded struct {
 	// is under "stream"), environment overrides and placeholders: maps are
 	// map[string]any with lower-case keys, lists []any, leaves nil, bool,
 	// int, uint64, float64 or string. Other sections (management.*, ...)
-	// are decoded from it by their owners.
+	// are decoded from it by their owners; an application's own, by
+	// [Loaded.Decode].
 	Raw map[string]any
 	// Profiles are the active profiles, in the order they were merged.
 	Profiles []string

@@ -2,6 +2,7 @@ package config_test
 
 import (
 	"fmt"
+	"time"
 
 	"github.com/streambind/streambind/config"
 )
@@ -41,4 +42,62 @@ stream:
 	// application.yaml:9
 	// invalid configuration (1 problem):
 	//   - stream.bindings.x-in-0.grup (application.yaml:3): unknown key; did you mean group?
+}
+
+func ExampleLoaded_Decode() {
+	yaml := `
+myapp:
+  greeting: hello
+  db:
+    url: postgres://db:5432/shop
+    maxConns: 10
+    timeout: 2s
+  hosts: [a, b]
+`
+	// The application's own section, as a typed struct. Keys that no field
+	// names are errors; defaults are the values set before Decode.
+	type DB struct {
+		URL      string `mapstructure:"url"`
+		Password string
+		MaxConns int
+		Timeout  time.Duration
+	}
+	type MyApp struct {
+		Greeting string
+		DB       DB `mapstructure:"db"`
+		Hosts    []string
+		Retries  int
+	}
+
+	loaded, err := config.Load(config.Options{
+		Data: []byte(yaml),
+		Env: []string{
+			"MYAPP_DB_MAXCONNS=20",          // overrides myapp.db.maxConns
+			"MYAPP_DB_PASSWORD=${DB_PW:pw}", // a field no file sets
+			"MYAPP_HOSTS_0=c",               // items replace the list whole
+			"PATH=/usr/bin",                 // no key: ignored
+		},
+	})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	cfg := MyApp{Retries: 3}
+	if err := loaded.Decode("myapp", &cfg); err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Printf("%s %s %d %s %q %d\n", cfg.Greeting, cfg.DB.URL, cfg.DB.MaxConns, cfg.DB.Timeout, cfg.Hosts, cfg.Retries)
+	fmt.Println(cfg.DB.Password)
+	fmt.Println(loaded.Stream.Origins["myapp.db.maxconns"])
+
+	bad, _ := config.Load(config.Options{Data: []byte("myapp:\n  db:\n    maxConns: ten\n    tmeout: 1s\n"), Env: []string{}})
+	fmt.Println(bad.Decode("myapp", &cfg))
+	// Output:
+	// hello postgres://db:5432/shop 20 2s ["c"] 3
+	// pw
+	// env MYAPP_DB_MAXCONNS
+	// invalid configuration (2 problems):
+	//   - myapp.db.maxconns (application.yaml:3): expected an integer, got "ten"
+	//   - myapp.db.tmeout (application.yaml:4): unknown key; did you mean timeout?
 }

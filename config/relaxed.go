@@ -40,25 +40,28 @@ type keyNode struct {
 	kind     nodeKind
 	children map[string]*keyNode // nodeMap, nodeNames (known names), nodeFree (existing keys)
 	elem     *keyNode            // nodeList: the items; nodeNames: the values
+	// declared: the configuration sets this key (not only a framework key
+	// or a field of a Decode target); such keys are tried first.
+	declared bool
 }
 
 // valueNode returns the shape of a value of the merged files' tree.
 func valueNode(v any) *keyNode {
 	switch v := v.(type) {
 	case map[string]any:
-		n := &keyNode{kind: nodeMap, children: make(map[string]*keyNode, len(v))}
+		n := &keyNode{kind: nodeMap, children: make(map[string]*keyNode, len(v)), declared: true}
 		for k, c := range v {
 			n.children[k] = valueNode(c)
 		}
 		return n
 	case []any:
-		n := &keyNode{kind: nodeList}
+		n := &keyNode{kind: nodeList, declared: true}
 		for _, it := range v {
 			n.elem = mergeNodes(n.elem, valueNode(it))
 		}
 		return n
 	default:
-		return &keyNode{kind: nodeLeaf}
+		return &keyNode{kind: nodeLeaf, declared: true}
 	}
 }
 
@@ -275,9 +278,9 @@ type candidate struct {
 	n   int
 }
 
-// candidates returns the children of n that toks start with, the longest
-// spelling first (MANAGEMENT_SERVER_READ_TIMEOUT is read-timeout before
-// read.timeout), then by key.
+// candidates returns the children of n that toks start with: declared
+// keys first, then the longest spelling first (MYAPP_READ_TIMEOUT is
+// read-timeout before read.timeout), then by key.
 func (n *keyNode) candidates(toks []string) []candidate {
 	var cs []candidate
 	for k := range n.children {
@@ -286,6 +289,9 @@ func (n *keyNode) candidates(toks []string) []candidate {
 		}
 	}
 	sort.Slice(cs, func(i, j int) bool {
+		if di, dj := n.children[cs[i].key].declared, n.children[cs[j].key].declared; di != dj {
+			return di
+		}
 		if cs[i].n != cs[j].n {
 			return cs[i].n > cs[j].n
 		}
