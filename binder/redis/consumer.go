@@ -314,6 +314,7 @@ type entry struct {
 	n       int64 // deliveries as Redis counts them (0: unknown)
 	touched atomic.Int64
 	lost    atomic.Bool // another member claimed it while we held it
+	settled atomic.Bool // its acknowledgement is on the way: no longer kept
 }
 
 func (e *entry) ref() string { return e.refKey }
@@ -917,7 +918,7 @@ func (r *run) keeper() {
 		due := map[string][]*entry{}
 		r.mu.Lock()
 		for _, e := range r.held {
-			if now-e.touched.Load() >= int64(every) && !e.lost.Load() {
+			if now-e.touched.Load() >= int64(every) && !e.lost.Load() && !e.settled.Load() {
 				due[e.key] = append(due[e.key], e)
 			}
 		}
@@ -944,7 +945,7 @@ func (r *run) keeper() {
 				for _, e := range chunk {
 					if mine[e.id] {
 						e.touched.Store(now)
-					} else if e.lost.CompareAndSwap(false, true) {
+					} else if !e.settled.Load() && e.lost.CompareAndSwap(false, true) {
 						c.log.Warn("redis: another member reclaimed an entry this consumer holds (its handler ran past claim-min-idle, or the connection was down that long); it may be handled twice", "stream", k, "id", e.id, "claim-min-idle", c.cs.claimMinIdle)
 					}
 				}
@@ -1035,6 +1036,7 @@ func (r *run) ack(es ...*entry) {
 		return
 	}
 	for _, e := range es {
+		e.settled.Store(true)
 		r.acks <- e
 	}
 }
