@@ -6,7 +6,13 @@
 //	cd examples/testing
 //	go run .                  # in-process binder: it serves until Ctrl-C
 //	go run . --profile kafka  # on Kafka (KAFKA_BROKERS, default localhost:9092)
+//	go run . --profile rabbit # on RabbitMQ (RABBIT_ADDRESSES, default 127.0.0.1:5672)
+//	go run . --profile nats   # on NATS JetStream (NATS_SERVERS, default nats://127.0.0.1:4222)
+//	go run . --profile redis  # on Redis Streams (REDIS_ADDRESS, default localhost:6379)
 //	go test .
+//
+// The code is the same on every broker: only the profile, a few lines of
+// YAML, changes.
 package main
 
 import (
@@ -23,7 +29,9 @@ import (
 
 	"github.com/streambind/streambind/binder/kafka"
 	"github.com/streambind/streambind/binder/memory"
+	"github.com/streambind/streambind/binder/nats"
 	"github.com/streambind/streambind/binder/rabbit"
+	"github.com/streambind/streambind/binder/redis"
 	"github.com/streambind/streambind/config"
 	"github.com/streambind/streambind/stream"
 	"github.com/streambind/streambind/telemetry"
@@ -105,6 +113,8 @@ func buildApp(loaded *config.Loaded, w io.Writer, opts ...stream.Option) (*strea
 		stream.WithBinderType(memory.Type, memory.New),
 		stream.WithBinderType(kafka.Type, kafka.New),
 		stream.WithBinderType(rabbit.Type, rabbit.New),
+		stream.WithBinderType(nats.Type, nats.New),
+		stream.WithBinderType(redis.Type, redis.New),
 		stream.WithLogger(log),
 	}, opts...)
 	app, err := stream.NewApp(loaded.Stream, catalog(defaultPrices), opts...)

@@ -10,7 +10,15 @@ import (
 	"testing"
 	"time"
 
+	"github.com/streambind/streambind/binder/kafka"
+	"github.com/streambind/streambind/binder/kafka/kafkatest"
 	"github.com/streambind/streambind/binder/memory"
+	"github.com/streambind/streambind/binder/nats"
+	"github.com/streambind/streambind/binder/nats/natstest"
+	"github.com/streambind/streambind/binder/rabbit"
+	"github.com/streambind/streambind/binder/rabbit/rabbittest"
+	"github.com/streambind/streambind/binder/redis"
+	"github.com/streambind/streambind/binder/redis/redistest"
 	"github.com/streambind/streambind/config"
 	"github.com/streambind/streambind/stream"
 	"github.com/streambind/streambind/stream/streamtest"
@@ -238,4 +246,96 @@ func TestProfilesBuild(t *testing.T) {
 			t.Errorf("profile %s: %v", profile, err)
 		}
 	}
+}
+
+// The same main and the same functions on every broker, each selected by
+// its profile alone: an order sent to "orders" comes out of "invoices".
+// Kafka runs in process (kfake); NATS and Redis are servers of the test's
+// own; RabbitMQ is the local broker, in a virtual host of the test's own.
+// A broker that is not installed skips its case (loudly), except in CI.
+func TestRunOnEveryBroker(t *testing.T) {
+	for _, tc := range []struct {
+		profile string
+		// start provides the broker: the environment for run and a binder
+		// of the same type for the test's side.
+		start func(t *testing.T, ctx context.Context) ([]string, stream.Binder)
+	}{
+		{"kafka", func(t *testing.T, ctx context.Context) ([]string, stream.Binder) {
+			c := kafkatest.Start(t)
+			return []string{"KAFKA_BROKERS=" + c.Brokers()}, newBinder(t, ctx, kafka.Type, kafka.New, map[string]any{"brokers": c.Brokers()})
+		}},
+		{"rabbit", func(t *testing.T, ctx context.Context) ([]string, stream.Binder) {
+			rabbittest.Require(t)
+			vhost := rabbittest.VHost(t)
+			return []string{"RABBIT_ADDRESSES=" + rabbittest.Address(), "RABBIT_VHOST=" + vhost},
+				newBinder(t, ctx, rabbit.Type, rabbit.New, map[string]any{"addresses": rabbittest.Address(), "virtual-host": vhost})
+		}},
+		{"nats", func(t *testing.T, ctx context.Context) ([]string, stream.Binder) {
+			s := natstest.Start(t, natstest.Options{})
+			return []string{"NATS_SERVERS=" + s.URL()}, newBinder(t, ctx, nats.Type, nats.New, map[string]any{"servers": s.URL()})
+		}},
+		{"redis", func(t *testing.T, ctx context.Context) ([]string, stream.Binder) {
+			s := redistest.StartServer(t)
+			return []string{"REDIS_ADDRESS=" + s.Addr()}, newBinder(t, ctx, redis.Type, redis.New, map[string]any{"address": s.Addr()})
+		}},
+	} {
+		t.Run(tc.profile, func(t *testing.T) {
+			t.Parallel()
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			env, side := tc.start(t, ctx)
+			logs := newLines()
+			done := make(chan int, 1)
+			go func() { done <- run(ctx, []string{"--profile", tc.profile}, env, logs) }()
+			logs.waitFor(t, "msg=ready", done)
+
+			invoices := make(chan []byte, 1)
+			c, err := side.BindConsumer(ctx, stream.ConsumerSpec{Binding: "test-invoices", Destination: "invoices", Group: "test",
+				Consumer: stream.ConsumerConfig{Concurrency: 1, MaxAttempts: 1, InstanceCount: 1},
+				Handler: func(_ context.Context, m stream.Envelope) error {
+					invoices <- append([]byte(nil), m.Payload...)
+					return nil
+				}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := c.Start(ctx); err != nil {
+				t.Fatal(err)
+			}
+			p, err := side.BindProducer(ctx, stream.ProducerSpec{Binding: "test-orders", Destination: "orders", ContentType: "application/json"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := p.Send(ctx, stream.Envelope{Payload: []byte(`{"id":"o-1","sku":"widget","quantity":3}`)}); err != nil {
+				t.Fatal(err)
+			}
+			select {
+			case got := <-invoices:
+				if want := `{"orderId":"o-1","totalCents":750}`; string(got) != want {
+					t.Fatalf("invoice %s, want %s", got, want)
+				}
+			case <-time.After(30 * time.Second):
+				t.Fatalf("no invoice on %s:\n%s", tc.profile, logs)
+			}
+			cancel()
+			if code := <-done; code != 0 {
+				t.Fatalf("exit status %d:\n%s", code, logs)
+			}
+		})
+	}
+}
+
+// newBinder makes a binder of the test's own, closed when the test ends.
+func newBinder(t *testing.T, ctx context.Context, typ string, f stream.BinderFactory, env map[string]any) stream.Binder {
+	t.Helper()
+	b, err := f(ctx, stream.BinderSettings{Name: "test-" + typ, Type: typ, Environment: env})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_ = b.Close(cctx)
+	})
+	return b
 }
