@@ -9,11 +9,21 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/redis/go-redis/v9/logging"
 
 	redisbinder "github.com/streambind/streambind/binder/redis"
 	"github.com/streambind/streambind/binder/redis/redistest"
 	"github.com/streambind/streambind/stream"
 )
+
+// TestMain silences go-redis's process-wide logger (its dial failures in
+// the fault tests) unless REDIS_TEST_LOG asks for logs.
+func TestMain(m *testing.M) {
+	if os.Getenv("REDIS_TEST_LOG") == "" {
+		logging.Disable()
+	}
+	os.Exit(m.Run())
+}
 
 // testLogger logs to stderr at the level of REDIS_TEST_LOG (debug, info,
 // warn, error), and discards by default.

@@ -1,11 +1,14 @@
 package redis_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"log/slog"
 	"net"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -194,5 +197,121 @@ func TestBindingHealthWrongType(t *testing.T) {
 	}
 	if h := hc.Health(context.Background()); h != nil {
 		t.Errorf("binding health after a send succeeded: %v", h)
+	}
+}
+
+// TestServerRestartRecovers: a server of the test's own restarts without
+// persistence (its streams and groups are gone); the consumer creates its
+// group again and receives what is sent after the restart, and the
+// producer's sends go through again. Close is bounded by its ctx while
+// the server is down.
+func TestServerRestartRecovers(t *testing.T) {
+	s := redistest.StartServer(t)
+	b := newBinder(t, map[string]any{"address": s.Addr(), "health-interval": "200ms", "health-timeout": "200ms"})
+	tr := newTracker()
+	bindConsumer(t, b, stream.ConsumerSpec{Destination: "rs", Group: "g",
+		Handler: func(_ context.Context, m stream.Envelope) error { tr.receive(m.Headers[idHeader]); return nil }})
+	p := bindProducer(t, b, stream.ProducerSpec{Destination: "rs"})
+	before := ids("before", 20)
+	send(t, p, before)
+	tr.wait(t, before, 10*time.Second)
+	s.Stop()
+	s.Start()
+	after := ids("after", 20)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	for _, id := range after {
+		for {
+			err := p.Send(ctx, msg(id))
+			if err == nil {
+				break
+			}
+			if ctx.Err() != nil {
+				t.Fatalf("send after the restart: %v", err)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	tr.wait(t, after, 20*time.Second)
+
+	// Close while the server is down: bounded by ctx.
+	s.Stop()
+	cctx, ccancel := context.WithTimeout(context.Background(), time.Second)
+	defer ccancel()
+	start := time.Now()
+	_ = b.Close(cctx)
+	if d := time.Since(start); d > 2*time.Second {
+		t.Errorf("Close with the server down took %s, ctx allowed 1s", d)
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for concurrent writes.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// TestSecretsNotLogged: with the password in a URL and as a setting, no
+// log line (debug included) or health error shows it — across a normal
+// run, a server that goes away and comes back, and a refused login.
+func TestSecretsNotLogged(t *testing.T) {
+	s, _ := aclServer(t)
+	var buf syncBuffer
+	log := slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	mk := func(env map[string]any) stream.Binder {
+		b, err := redisbinder.New(context.Background(), stream.BinderSettings{Name: "r", Type: redisbinder.Type, Environment: env, Logger: log})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = b.Close(context.Background()) })
+		return b
+	}
+	good := mk(map[string]any{"url": "redis://app:" + appPassword + "@" + s.Addr(), "key-prefix": "sb:", "health-interval": "100ms", "health-timeout": "100ms"})
+	tr := newTracker()
+	c := bindConsumer(t, good, stream.ConsumerSpec{Destination: "sec", Group: "g", Consumer: stream.ConsumerConfig{DLQ: true},
+		Handler: func(_ context.Context, m stream.Envelope) error {
+			tr.receive(m.Headers[idHeader])
+			if m.Headers[idHeader] == "bad" {
+				return errors.New("rejected")
+			}
+			return nil
+		}})
+	p := bindProducer(t, good, stream.ProducerSpec{Destination: "sec"})
+	send(t, p, []string{"a", "bad"})
+	tr.wait(t, []string{"a", "bad"}, 10*time.Second)
+	s.Stop()
+	hc := good.(stream.HealthChecker)
+	waitFor(t, 5*time.Second, "health down", func() bool { return hc.Health(context.Background()) != nil })
+	if h := hc.Health(context.Background()); strings.Contains(h.Error(), appPassword) {
+		t.Errorf("health shows the password: %v", h)
+	}
+	_ = p.Send(context.Background(), msg("while-down"))
+	s.Start()
+	waitFor(t, 5*time.Second, "health up", func() bool { return hc.Health(context.Background()) == nil })
+	_ = c.Stop(context.Background())
+	bad := mk(map[string]any{"url": "redis://app:" + wrongPassword + "@" + s.Addr()})
+	if _, err := bad.BindProducer(context.Background(), stream.ProducerSpec{Binding: "x-out-0", Destination: "sb:x"}); err == nil {
+		t.Fatal("wrong password accepted")
+	}
+	out := buf.String()
+	if !strings.Contains(out, "server down") {
+		t.Errorf("no log of the outage; logs:\n%s", out)
+	}
+	for _, pw := range []string{appPassword, wrongPassword} {
+		if strings.Contains(out, pw) {
+			t.Errorf("a log line shows a password:\n%s", out)
+		}
 	}
 }
