@@ -28,9 +28,15 @@ func TestAuditReadsPaymentsDeadLetters(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Retries are not what this test is about: make them quick.
-	c := loaded.Stream.Bindings["chargepayment-in-0"]
-	c.Consumer.BackOffInitialInterval = time.Millisecond
-	loaded.Stream.Bindings["chargepayment-in-0"] = c
+	for name, b := range loaded.Stream.Bindings {
+		if strings.EqualFold(name, "chargePayment-in-0") {
+			b.Consumer.BackOffInitialInterval = time.Millisecond
+			loaded.Stream.Bindings[name] = b
+		}
+	}
+	if b := loaded.Stream.Binding("chargePayment-in-0"); b.Consumer.BackOffInitialInterval != time.Millisecond {
+		t.Fatalf("back-off not shortened: %+v", b.Consumer)
+	}
 
 	audited := make(chan DeadLetter, 10)
 	env := streamtest.Start(t, loaded.Stream, catalog(func(dl DeadLetter) { audited <- dl }))

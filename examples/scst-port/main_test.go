@@ -32,8 +32,8 @@ func TestSCStFileLoadsUnchanged(t *testing.T) {
 		if a, b := scst.Stream.Binding(name), port.Stream.Binding(name); !reflect.DeepEqual(a, b) {
 			t.Errorf("%s: SCSt file %+v, port %+v", name, a, b)
 		}
-		ca, pa := scst.Stream.Extension("rabbit", strings.ToLower(name))
-		cb, pb := port.Stream.Extension("rabbit", strings.ToLower(name))
+		ca, pa := scst.Stream.Extension("rabbit", name)
+		cb, pb := port.Stream.Extension("rabbit", name)
 		if !reflect.DeepEqual(ca, cb) || !reflect.DeepEqual(pa, pb) {
 			t.Errorf("%s: RabbitMQ properties differ: %v %v / %v %v", name, ca, pa, cb, pb)
 		}
