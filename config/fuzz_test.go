@@ -37,6 +37,14 @@ func FuzzLoad(f *testing.F) {
 	f.Add([]byte(kebabYAML), "STREAM_BINDERS_LOCAL_KAFKA_ENVIRONMENT_BROKERS_X=1")
 	f.Add([]byte(kebabYAML), "STREAM__=1")
 	f.Add([]byte(kebabYAML), "STREAM_KAFKA_BINDINGS_CHARGEPAYMENT_IN_0_CONSUMER=1")
+	const app = "myapp:\n  db: { url: u, maxConns: 1 }\n  hosts: [a, b]\n  servers: [ { host: h } ]\nmanagement:\n  server: { address: ':1' }\n"
+	for _, env := range []string{
+		"MYAPP_HOSTS_1=x", "MYAPP_HOSTS[0]_=x", "MYAPP_SERVERS_0_HOST=${H:h}", "MYAPP_SERVERS[9999]=1", "MYAPP_DB_MAX_CONNS=x",
+		"MANAGEMENT_SERVER_ADRESS=1", "MANAGEMENT_SERVER=1", "LOGGING_LEVEL_ROOT=debug", "LOGGING_LEVL=x", "MANAGEMENT_SERVER_PORT=tcp://1",
+		"STREAM_BINDINGS_X_OUT_0_PRODUCER_REQUIRED_GROUPS_3=a", "MYAPP_TENANTS_A_B_URL=x", "MYAPP_[0]=1", "MYAPP__DB=1",
+	} {
+		f.Add([]byte(app), env)
+	}
 	f.Fuzz(func(t *testing.T, data []byte, env string) {
 		opts := Options{Dir: t.TempDir(), Data: data, Env: []string{env}}
 		l, err := Load(opts)
@@ -49,9 +57,23 @@ func FuzzLoad(f *testing.F) {
 				t.Fatalf("error %T is not a non-empty stream.ConfigErrors: %v", err, err)
 			}
 		}
-		_, err2 := Load(opts)
+		l2, err2 := Load(opts)
 		if (err == nil) != (err2 == nil) || (err != nil && err.Error() != err2.Error()) {
 			t.Fatalf("not deterministic:\n%v\n%v", err, err2)
+		}
+		// Decode takes whatever Load made, for any root.
+		for _, section := range []string{"myapp", "management", "a.b"} {
+			var c1, c2 testApp
+			err, err2 := l.Decode(section, &c1), l2.Decode(section, &c2)
+			if err != nil {
+				var es stream.ConfigErrors
+				if !errors.As(err, &es) || len(es) == 0 {
+					t.Fatalf("Decode: error %T is not a non-empty stream.ConfigErrors: %v", err, err)
+				}
+			}
+			if (err == nil) != (err2 == nil) || (err != nil && err.Error() != err2.Error()) {
+				t.Fatalf("Decode not deterministic:\n%v\n%v", err, err2)
+			}
 		}
 	})
 }
