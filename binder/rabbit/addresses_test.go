@@ -157,3 +157,15 @@ func TestAddressCredentialsUsed(t *testing.T) {
 		conn.Close()
 	}
 }
+
+// TestEndpointsExported: Endpoints resolves settings as the binder does.
+func TestEndpointsExported(t *testing.T) {
+	eps, err := Endpoints(stream.BinderSettings{Name: "r", Type: Type, Environment: map[string]any{"addresses": "amqps://shop:pw@h1/orders,h2:5000"}})
+	want := []Endpoint{{"h1:5671", true, "shop", "pw", "orders"}, {"h2:5000", true, "shop", "pw", "orders"}}
+	if err != nil || !reflect.DeepEqual(eps, want) {
+		t.Fatalf("Endpoints: %+v, %v; want %+v", eps, err, want)
+	}
+	if _, err := Endpoints(stream.BinderSettings{Name: "r", Type: Type, Environment: map[string]any{"addresses": "u:S3CRET@h:x"}}); err == nil || strings.Contains(err.Error(), "S3CRET") {
+		t.Fatalf("bad entry: %v", err)
+	}
+}

@@ -608,3 +608,30 @@ func asExchangeType(v any) (string, error) {
 	}
 	return "", fmt.Errorf("want topic, direct, fanout or headers, got %q", s)
 }
+
+// Endpoint is a broker a binder connects to, with what it connects with,
+// as the binder resolves its settings (addresses entries, uri, username,
+// password, virtual-host, tls). Never log Password.
+type Endpoint struct {
+	Address     string // host:port
+	TLS         bool
+	Username    string
+	Password    string
+	VirtualHost string
+}
+
+// Endpoints returns the brokers a binder with settings bs connects to, in
+// the order it tries them, so that tools (the demo's --purge, say) connect
+// exactly as the binder does. Its errors are the binder's configuration
+// errors, which never show a password.
+func Endpoints(bs stream.BinderSettings) ([]Endpoint, error) {
+	s, err := parseSettings(bs)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Endpoint, 0, len(s.endpoints))
+	for _, ep := range s.endpoints {
+		out = append(out, Endpoint{Address: ep.hostPort, TLS: ep.tls, Username: ep.username, Password: ep.password, VirtualHost: ep.vhost})
+	}
+	return out, nil
+}
