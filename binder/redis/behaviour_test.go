@@ -296,3 +296,27 @@ func TestWaitReplicas(t *testing.T) {
 		t.Errorf("send returned after %s, want about wait-timeout (200ms)", d)
 	}
 }
+
+// TestSeveralDestinations: a consumer binding of "a,b" reads both.
+func TestSeveralDestinations(t *testing.T) {
+	e := newEnv(t)
+	b := e.binder(t, nil)
+	tr := newTracker()
+	c := bindConsumer(t, b, stream.ConsumerSpec{Destination: "two-a, two-b", Group: "g", Consumer: stream.ConsumerConfig{DLQ: true},
+		Handler: func(_ context.Context, m stream.Envelope) error { tr.receive(m.Headers[idHeader]); return nil }})
+	if _, ok := c.(stream.DeadLetterReporter); !ok {
+		t.Error("a binding of several destinations does not report dead-letter counts")
+	}
+	send(t, bindProducer(t, b, stream.ProducerSpec{Binding: "a-out-0", Destination: "two-a"}), []string{"a1", "a2"})
+	send(t, bindProducer(t, b, stream.ProducerSpec{Binding: "b-out-0", Destination: "two-b"}), []string{"b1"})
+	tr.wait(t, []string{"a1", "a2", "b1"}, 10*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	for _, op := range []func(context.Context) error{c.Pause, c.Resume, c.Stop, c.Start} {
+		if err := op(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	send(t, bindProducer(t, b, stream.ProducerSpec{Binding: "b2-out-0", Destination: "two-b"}), []string{"b2"})
+	tr.wait(t, []string{"b2"}, 10*time.Second)
+}
