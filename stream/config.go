@@ -10,9 +10,9 @@ import (
 // config loads it from files, profiles and the environment; it can also be
 // built in code. Field tags give the canonical (kebab-case) key names.
 //
-// A zero field means "not set" and takes its default (see [Config.Defaults]),
-// which is why every numeric key whose default is not zero rejects zero as a
-// value.
+// A zero field means "not set" and takes its default (see [Config.Binding]
+// and the Default* constants), which is why every numeric key whose default
+// is not zero rejects zero as a value.
 type Config struct {
 	Function FunctionConfig `mapstructure:"function"`
 	// DefaultBinder names the binder of bindings that name none: a key of
