@@ -231,7 +231,7 @@
 // other key is an error naming it; values are read as package binder/props
 // describes):
 //
-//	addresses: 127.0.0.1:5672          # comma list of host[:port], tried in turn
+//	addresses: 127.0.0.1:5672          # comma list of [amqp(s)://][user[:pass]@]host[:port][/vhost], tried in turn
 //	uri: (none)                        # amqp[s]://user:pass@host:port/vhost, instead of addresses/credentials
 //	username: guest
 //	password: guest                    # never logged: URIs are redacted (see Redact)
