@@ -76,7 +76,13 @@ func mergeNodes(a, b *keyNode) *keyNode {
 	}
 	switch a.kind {
 	case nodeMap, nodeNames, nodeFree:
-		for k, bc := range b.children {
+		keys := make([]string, 0, len(b.children))
+		for k := range b.children {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys) // deterministic where two spellings meet
+		for _, k := range keys {
+			bc := b.children[k]
 			if ak, ac := a.child(k); ac != nil {
 				a.children[ak] = mergeNodes(ac, bc)
 			} else {
@@ -125,7 +131,7 @@ func (n *keyNode) addKey(path string) {
 			return
 		}
 		last := i == len(segs)-1
-		k, c := cur.child(seg)
+		_, c := cur.child(seg)
 		if c == nil {
 			c = &keyNode{kind: nodeMap, children: map[string]*keyNode{}}
 			if last {
@@ -135,9 +141,7 @@ func (n *keyNode) addKey(path string) {
 				cur.children = map[string]*keyNode{}
 			}
 			cur.children[seg] = c
-			k = seg
 		}
-		_ = k
 		cur = c
 	}
 }

@@ -72,12 +72,11 @@ func (l *Loaded) Decode(section string, v any) error {
 	for _, s := range segs {
 		m, _ := raw.(map[string]any)
 		k := s
-		if m != nil {
-			if _, ok := m[k]; !ok {
-				for mk := range m {
-					if envKey(mk) == envKey(s) && (k == s || mk < k) {
-						k = mk
-					}
+		if _, ok := m[k]; !ok {
+			found := false
+			for mk := range m {
+				if envKey(mk) == envKey(s) && (!found || mk < k) {
+					k, found = mk, true
 				}
 			}
 		}
@@ -273,10 +272,10 @@ func typeNode(t reflect.Type, raw any) *keyNode {
 	case t.Kind() == reflect.Struct:
 		n := &keyNode{kind: nodeMap, children: map[string]*keyNode{}, declared: raw != nil}
 		for _, f := range typedFields(t) {
-			k := f.key
+			k, found := f.key, false
 			for rk := range rm {
-				if squash(rk) == squash(f.key) && (k == f.key || rk < k) {
-					k = rk
+				if squash(rk) == squash(f.key) && (!found || rk < k) {
+					k, found = rk, true
 				}
 			}
 			n.children[k] = typeNode(f.typ, rm[k])
