@@ -68,8 +68,9 @@ func checkDestination(dest string) error {
 }
 
 // encodedSize is what a message costs in bytes: payload, key and header
-// names and values (field names included).
-func encodedSize(m stream.Envelope, extra map[string]string) int {
+// names and values (field names included), with the contentType and id
+// headers ct and id added when not empty.
+func encodedSize(m stream.Envelope, ct, id string) int {
 	n := len(FieldPayload) + len(m.Payload)
 	if len(m.Key) > 0 {
 		n += len(FieldKey) + len(m.Key)
@@ -77,37 +78,48 @@ func encodedSize(m stream.Envelope, extra map[string]string) int {
 	for k, v := range m.Headers {
 		n += len(HeaderFieldPrefix) + len(k) + len(v)
 	}
-	for k, v := range extra {
-		if _, ok := m.Headers[k]; !ok {
-			n += len(HeaderFieldPrefix) + len(k) + len(v)
-		}
+	if ct != "" {
+		n += len(HeaderFieldPrefix) + len(stream.HeaderContentType) + len(ct)
+	}
+	if id != "" {
+		n += len(HeaderFieldPrefix) + len(stream.HeaderID) + len(id)
 	}
 	return n
 }
 
+// Field names of the headers every entry carries, prefixed once.
+var (
+	fieldContentType = HeaderFieldPrefix + stream.HeaderContentType
+	fieldID          = HeaderFieldPrefix + stream.HeaderID
+)
+
 // encode returns the field-value list of the entry of m: one field per
 // header ("h:<name>"), sorted by name so that entries of one producer
 // share their field names (Redis then stores the names once per node),
-// then "key" when m has a key, then "payload". extra holds headers to add
-// when m has no header of that name (contentType, id).
-func encode(m stream.Envelope, extra map[string]string) []any {
-	names := make([]string, 0, len(m.Headers)+len(extra))
+// then "key" when m has a key, then "payload". ct and id, when not empty,
+// are the contentType and id headers to add (m has none of that name).
+func encode(m stream.Envelope, ct, id string) []any {
+	names := make([]string, 0, len(m.Headers)+2)
 	for k := range m.Headers {
 		names = append(names, k)
 	}
-	for k := range extra {
-		if _, ok := m.Headers[k]; !ok {
-			names = append(names, k)
-		}
+	if ct != "" {
+		names = append(names, stream.HeaderContentType)
+	}
+	if id != "" {
+		names = append(names, stream.HeaderID)
 	}
 	slices.Sort(names)
 	vals := make([]any, 0, 2*len(names)+4)
 	for _, k := range names {
-		v, ok := m.Headers[k]
-		if !ok {
-			v = extra[k]
+		switch {
+		case k == stream.HeaderContentType && ct != "":
+			vals = append(vals, fieldContentType, ct)
+		case k == stream.HeaderID && id != "":
+			vals = append(vals, fieldID, id)
+		default:
+			vals = append(vals, HeaderFieldPrefix+k, m.Headers[k])
 		}
-		vals = append(vals, HeaderFieldPrefix+k, v)
 	}
 	if len(m.Key) > 0 {
 		vals = append(vals, FieldKey, m.Key)

@@ -165,7 +165,7 @@ func (r *run) deadLetter(ctx context.Context, e *entry, cause error) error {
 	if !fit.Fits {
 		return r.dropDeadLetter(e, cause, fmt.Errorf("the dead letter does not fit dead-letter-max-size (%d bytes) even without its payload", limit))
 	}
-	a := &goredis.XAddArgs{Stream: c.dlqKey, Values: encode(dl, nil)}
+	a := &goredis.XAddArgs{Stream: c.dlqKey, Values: encode(dl, "", "")}
 	if c.bd.st.maxLength > 0 {
 		a.MaxLen, a.Approx = c.bd.st.maxLength, true
 	}

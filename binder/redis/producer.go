@@ -24,6 +24,7 @@ type producer struct {
 	bd          *Binder
 	c           *goredis.Client
 	dest        string
+	base        string // the destination's own stream
 	binding     string
 	contentType string
 	ps          producerSettings
@@ -45,6 +46,9 @@ type producer struct {
 	inflight int
 	idle     chan struct{} // closed while inflight == 0
 }
+
+// reqPool recycles the requests of sends that received their answer.
+var reqPool = sync.Pool{New: func() any { return &sendReq{done: make(chan error, 1)} }}
 
 // sendReq is one Send waiting for its XADD.
 type sendReq struct {
@@ -68,6 +72,7 @@ func (bd *Binder) newProducer(spec stream.ProducerSpec, ps producerSettings, c *
 		bd:          bd,
 		c:           c,
 		dest:        spec.Destination,
+		base:        bd.key(spec.Destination, -1),
 		binding:     spec.Binding,
 		contentType: spec.ContentType,
 		ps:          ps,
@@ -134,7 +139,7 @@ func (p *producer) keyOf(m stream.Envelope) string {
 			return p.bd.key(p.dest, n)
 		}
 	}
-	return p.bd.key(p.dest, -1)
+	return p.base
 }
 
 // Send appends m to its stream (XADD) and returns once Redis answered;
@@ -148,17 +153,18 @@ func (p *producer) Send(ctx context.Context, m stream.Envelope) error {
 		return fmt.Errorf("redis: send to %s: producer %w", p.dest, stream.ErrClosed)
 	}
 	defer p.exit()
-	extra := make(map[string]string, 2)
-	if m.Headers[stream.HeaderContentType] == "" && p.contentType != "" {
-		extra[stream.HeaderContentType] = p.contentType
+	var ct, id string
+	if m.Headers[stream.HeaderContentType] == "" {
+		ct = p.contentType
 	}
 	if m.Headers[stream.HeaderID] == "" {
-		extra[stream.HeaderID] = uuid.NewString()
+		id = uuid.NewString()
 	}
-	if n := encodedSize(m, extra); n > p.bd.st.maxMessageSize {
+	if n := encodedSize(m, ct, id); n > p.bd.st.maxMessageSize {
 		return stream.Permanent(fmt.Errorf("redis: send to %s: message of %d bytes is over max-message-size (%d)", p.dest, n, p.bd.st.maxMessageSize))
 	}
-	req := &sendReq{ctx: ctx, key: p.keyOf(m), vals: encode(m, extra), done: make(chan error, 1)}
+	req := reqPool.Get().(*sendReq)
+	req.ctx, req.key, req.vals = ctx, p.keyOf(m), encode(m, ct, id)
 	select {
 	case p.queue <- req:
 	case <-ctx.Done():
@@ -166,6 +172,8 @@ func (p *producer) Send(ctx context.Context, m stream.Envelope) error {
 	}
 	select {
 	case err := <-req.done:
+		*req = sendReq{done: req.done}
+		reqPool.Put(req) // the flusher is done with it
 		return err
 	case <-ctx.Done():
 		return fmt.Errorf("redis: send to %s: waiting for XADD: %w", p.dest, ctx.Err())
@@ -231,8 +239,10 @@ func (p *producer) write(batch []*sendReq) {
 		ctx, cancel := context.WithTimeout(context.Background(), timeout)
 		pipe := p.c.Pipeline()
 		cmds := make([]*goredis.StringCmd, len(pending))
+		args := make([]goredis.XAddArgs, len(pending))
 		for i, r := range pending {
-			a := &goredis.XAddArgs{Stream: r.key, Values: r.vals}
+			a := &args[i]
+			a.Stream, a.Values = r.key, r.vals
 			if st.maxLength > 0 {
 				a.MaxLen, a.Approx = st.maxLength, true
 			}
