@@ -321,9 +321,17 @@ func (p *producer) Close(ctx context.Context) error {
 	defer p.stop()
 	select {
 	case <-idle:
-		return nil
 	case <-ctx.Done():
 		return fmt.Errorf("redis: close producer %s: sends still waiting for Redis: %w", p.binding, ctx.Err())
+	}
+	p.stop()
+	done := make(chan struct{})
+	go func() { p.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("redis: close producer %s: a pipeline is still waiting for Redis: %w", p.binding, ctx.Err())
 	}
 }
 
