@@ -16,7 +16,7 @@ type binderSetup func(ctx context.Context, profiles, env []string) (opts []strea
 // binderSetups lists the binder types the demo can run on; r records the
 // RabbitMQ binders the app creates (for --purge).
 func binderSetups(r *rabbitSetup) []binderSetup {
-	return []binderSetup{setupMemory, r.setup, setupKafka}
+	return []binderSetup{setupMemory, r.setup, setupKafka, setupNATS, setupRedis}
 }
 
 func setupMemory(_ context.Context, _, env []string) ([]stream.Option, []string, func(), error) {
