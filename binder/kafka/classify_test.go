@@ -4,12 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	kafkago "github.com/segmentio/kafka-go"
+	"github.com/segmentio/kafka-go/sasl/scram"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
@@ -71,27 +74,79 @@ func TestSendSizeRefusalIsPermanentPerMessage(t *testing.T) {
 	tr.waitAll(t, 10*time.Second)
 }
 
-// TestSendNotAuthorizedIsPermanent: a send the broker refuses with
-// TOPIC_AUTHORIZATION_FAILED fails at once and for good.
-func TestSendNotAuthorizedIsPermanent(t *testing.T) {
+// TestSendNotAuthorizedIsTransient (issue 8, reviewer): a send the broker
+// refuses with TOPIC_AUTHORIZATION_FAILED fails at once, but not for good:
+// the message is not at fault, the binding is. The error is not
+// stream.Permanent (the core leaves the input for redelivery instead of
+// dead-lettering or dropping it), the producer binding reports itself
+// down, with one WARN line, and it is up again — with an INFO line — once
+// the principal may write and a send succeeds.
+func TestSendNotAuthorizedIsTransient(t *testing.T) {
 	const mech = "SCRAM-SHA-256"
 	dest := uniqueTopic(t)
 	c := kafkatest.Start(t, kfake.EnableSASL(), kfake.EnableACLs(), kfake.Superuser(mech, "admin", "admin-pw"),
-		kfake.User(mech, "reader", "reader-pw",
+		kfake.User(mech, "writer", "writer-pw",
 			kfake.ACL{Resource: kmsg.ACLResourceTypeTopic, Name: dest, Pattern: kmsg.ACLResourcePatternTypeLiteral, Operation: kmsg.ACLOperationDescribe, Allow: true}))
 	createTopic(t, c, dest, 1, nil)
-	b := newBinder(t, c, map[string]any{"auto-create-topics": false,
-		"sasl": map[string]any{"mechanism": mech, "username": "reader", "password": "reader-pw"}})
+	logs := &logRecorder{}
+	b, err := kafka.New(context.Background(), stream.BinderSettings{Name: "kafka", Type: kafka.Type, Logger: logs.logger(), Environment: map[string]any{
+		"brokers": c.Brokers(), "auto-create-topics": false,
+		"sasl": map[string]any{"mechanism": mech, "username": "writer", "password": "writer-pw"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
 	closeBinder(t, b)
 	p := bindProducer(t, b, dest, 1)
+	hc := p.(stream.BindingHealthChecker)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	start := time.Now()
-	err := p.Send(ctx, stream.Envelope{Payload: []byte("x")})
-	if err == nil || !stream.IsPermanent(err) || !strings.Contains(err.Error(), "Authorization") {
-		t.Fatalf("send without write permission: %v; want a permanent authorisation error", err)
+	if err := hc.Health(ctx); err != nil {
+		t.Fatalf("health before any send: %v", err)
 	}
-	t.Logf("refused in %s: %v", time.Since(start).Round(time.Millisecond), err)
+	for i := range 3 {
+		start := time.Now()
+		err := p.Send(ctx, stream.Envelope{Payload: []byte("x")})
+		if err == nil || stream.IsPermanent(err) || !strings.Contains(err.Error(), "Authorization") {
+			t.Fatalf("send %d without write permission: %v; want a transient authorisation error", i, err)
+		}
+		t.Logf("refused in %s: %v", time.Since(start).Round(time.Millisecond), err)
+	}
+	if err := hc.Health(ctx); err == nil || !strings.Contains(err.Error(), "Authorization") {
+		t.Errorf("health after refused sends: %v; want down, naming the authorisation failure", err)
+	} else {
+		t.Logf("down: %v", err)
+	}
+
+	admin, err := scram.Mechanism(scram.SHA256, "admin", "admin-pw")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cl := &kafkago.Client{Addr: kafkago.TCP(c.Addrs()...), Transport: &kafkago.Transport{SASL: admin}}
+	res, err := cl.CreateACLs(ctx, &kafkago.CreateACLsRequest{ACLs: []kafkago.ACLEntry{{
+		ResourceType: kafkago.ResourceTypeTopic, ResourceName: dest, ResourcePatternType: kafkago.PatternTypeLiteral,
+		Principal: "User:writer", Host: "*", Operation: kafkago.ACLOperationTypeWrite, PermissionType: kafkago.ACLPermissionTypeAllow,
+	}}})
+	if err == nil {
+		err = errors.Join(res.Errors...)
+	}
+	if err != nil {
+		t.Fatalf("grant write: %v", err)
+	}
+	if err := p.Send(ctx, stream.Envelope{Payload: []byte("x")}); err != nil {
+		t.Fatalf("send once write is granted: %v", err)
+	}
+	if err := hc.Health(ctx); err != nil {
+		t.Errorf("health after a send succeeded: %v", err)
+	}
+	if n := logs.count(slog.LevelWarn, "kafka: the topic is missing or refuses", time.Time{}); n != 1 {
+		t.Errorf("%d WARN lines for the binding going down over 3 refused sends; want 1", n)
+	}
+	if n := logs.count(slog.LevelWarn, "kafka: send failed", time.Time{}); n != 0 {
+		t.Errorf("%d WARN lines per refused send; want them at debug (the binding is known down)", n)
+	}
+	if n := logs.count(slog.LevelInfo, "kafka: the topic takes records again", time.Time{}); n != 1 {
+		t.Errorf("%d INFO lines for the binding coming back; want 1", n)
+	}
 }
 
 // closedPort returns a loopback address nothing listens on.
@@ -164,8 +219,10 @@ func TestBindUnavailable(t *testing.T) {
 }
 
 // TestProducerHealthTopicGone (issue 8): with auto-create-topics off, a
-// producer binding whose topic was deleted reports itself down (and its
-// sends fail for good), and up again once the topic exists again.
+// producer binding whose topic was deleted reports itself down, and up
+// again once the topic exists again. Its sends fail meanwhile, but not for
+// good (not stream.Permanent): the message is not at fault, so the core
+// leaves the input for redelivery.
 func TestProducerHealthTopicGone(t *testing.T) {
 	c := kafkatest.Start(t)
 	b := newBinder(t, c, map[string]any{"auto-create-topics": false})
@@ -186,8 +243,10 @@ func TestProducerHealthTopicGone(t *testing.T) {
 	t.Logf("down: %v", health(context.Background()))
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	if err := p.Send(ctx, stream.Envelope{Payload: []byte("x")}); err == nil || !stream.IsPermanent(err) {
-		t.Errorf("send to the deleted topic: %v; want a permanent error", err)
+	if err := p.Send(ctx, stream.Envelope{Payload: []byte("x")}); err == nil || stream.IsPermanent(err) || !strings.Contains(err.Error(), "does not exist") {
+		t.Errorf("send to the deleted topic: %v; want a transient error saying that the topic does not exist", err)
+	} else {
+		t.Logf("send: %v", err)
 	}
 	createTopic(t, c, dest, 1, nil)
 	waitFor(t, 5*time.Second, "producer up after the topic is back", func() bool { return health(context.Background()) == nil })

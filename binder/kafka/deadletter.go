@@ -215,7 +215,7 @@ func (w *partWorker) deadLetterOne(m *kafkago.Message, env stream.Envelope, caus
 			if exists, cerr := bd.topicExists(w.hctx, dlq); cerr == nil && !exists {
 				return w.dropDeadLetter(log, cause, "the dead-letter topic does not exist and auto-create-topics is false", err)
 			}
-		case permanent(err):
+		case permanent(err) || refused(err):
 			return w.dropDeadLetter(log, cause, "the broker refuses it", err)
 		}
 		log.Warn("kafka: dead-letter send failed; the message is not committed and is retried", "retry_in", delay, "error", bd.logErr(err))

@@ -202,18 +202,33 @@ func TestDeadLetterFitsTopicLimit(t *testing.T) {
 	}
 }
 
+// produceRefusal is a refusal of produce requests installed by
+// refuseProduceTo.
+type produceRefusal struct {
+	hits    atomic.Int64 // requests refused
+	stopped atomic.Bool
+}
+
+// stop ends the refusal: the next produce request is handled as usual and
+// removes the control function (kfake's DropControl only works from
+// within one).
+func (r *produceRefusal) stop() { r.stopped.Store(true) }
+
 // refuseProduceTo makes the broker answer the next n produce requests for
-// topic with code (n < 0: all of them), via kfake's Control; it returns how
-// many it refused.
-func refuseProduceTo(c *kafkatest.Cluster, topic string, code *kerr.Error, n int64) *atomic.Int64 {
-	var hits atomic.Int64
+// topic with code (n < 0: all of them, until stop), via kfake's Control.
+func refuseProduceTo(c *kafkatest.Cluster, topic string, code *kerr.Error, n int64) *produceRefusal {
+	r := &produceRefusal{}
 	c.Kfake.ControlKey(int16(kmsg.Produce), func(kr kmsg.Request) (kmsg.Response, error, bool) {
-		c.Kfake.KeepControl()
-		req := kr.(*kmsg.ProduceRequest)
-		if len(req.Topics) != 1 || req.Topics[0].Topic != topic || (n >= 0 && hits.Load() >= n) {
+		if r.stopped.Load() {
+			c.Kfake.DropControl()
 			return nil, nil, false
 		}
-		hits.Add(1)
+		c.Kfake.KeepControl()
+		req := kr.(*kmsg.ProduceRequest)
+		if len(req.Topics) != 1 || req.Topics[0].Topic != topic || (n >= 0 && r.hits.Load() >= n) {
+			return nil, nil, false
+		}
+		r.hits.Add(1)
 		resp := req.ResponseKind().(*kmsg.ProduceResponse)
 		for _, rt := range req.Topics {
 			st := kmsg.NewProduceResponseTopic()
@@ -228,7 +243,7 @@ func refuseProduceTo(c *kafkatest.Cluster, topic string, code *kerr.Error, n int
 		}
 		return resp, nil, true
 	})
-	return &hits
+	return r
 }
 
 // TestDeadLetterRefused (issue 8, cases 1 and 2): what the broker answers
@@ -297,10 +312,11 @@ func TestDeadLetterRefused(t *testing.T) {
 			createTopic(t, c, src, 1, nil)
 			createTopic(t, c, dlq, 1, nil)
 			rig := newPoisonRig(t, b, src, cause)
-			hits := refuseProduceTo(c, dlq, tc.code, tc.n)
-			t.Cleanup(c.Kfake.DropControl)
+			ref := refuseProduceTo(c, dlq, tc.code, tc.n)
+			t.Cleanup(ref.stop)
 			rig.poisonThenValid(t, stream.Envelope{Payload: make([]byte, 1000), Headers: stream.Headers{idHeader: "poison"}}, "m")
-			c.Kfake.DropControl()
+			ref.stop()
+			hits := &ref.hits
 			stats := rig.cons.(stream.DeadLetterReporter).DeadLetterStats()
 			t.Logf("%d dead-letter produce requests refused with %s; stats %+v", hits.Load(), tc.code.Message, stats)
 			if hits.Load() != tc.attempts {

@@ -10,12 +10,23 @@ import (
 	"github.com/segmentio/kafka-go/protocol"
 )
 
-// Errors are classified once, here (see "Errors" in the package doc):
+// Errors are classified once, here (see "Errors" in the package doc). The
+// rule: permanent means the message is at fault; a destination that is
+// missing or forbidden is the binding's fault.
 //
-//   - permanent: the message or operation cannot succeed however often it
-//     is retried (size limits, authorisation, invalid topic names, a topic
-//     that does not exist while auto-create-topics is off). A send returns
-//     it wrapped with stream.Permanent; a dead-letter write gives up on it.
+//   - permanent: the broker refuses this record and would refuse it again
+//     however often it is sent (size limits, an invalid record). A send
+//     returns it wrapped with stream.Permanent (the core dead-letters or
+//     drops the input); a dead-letter write gives up on it.
+//   - refused: the broker refuses the destination or the client, whatever
+//     the message (authorisation, authentication, an invalid topic name or
+//     producer setting, a topic that does not exist while
+//     auto-create-topics is off). Not the message's fault: a send returns
+//     it as a transient error (the core leaves the input for redelivery)
+//     and the producer binding reports itself down until a send succeeds
+//     again or the topic exists again; a dead-letter write gives up on it
+//     (the message is dropped and counted: a dead-letter topic that cannot
+//     be written must not stop the partition); a bind fails at once.
 //   - transient: everything else (lost connections, leader changes,
 //     NOT_ENOUGH_REPLICAS, request timeouts, an unknown error): retried
 //     with back-off.
@@ -28,22 +39,41 @@ import (
 // auto-create-topics is off.
 var errTopicMissing = errors.New("topic does not exist and auto-create-topics is false")
 
-// permanentCodes are the broker's answers that no retry changes.
-var permanentCodes = []kafkago.Error{
-	// size limits
+// messageFaults are the broker's answers that refuse the record itself.
+var messageFaults = []kafkago.Error{
 	kafkago.MessageSizeTooLarge, kafkago.RecordListTooLarge, kafkago.InvalidRecord,
+}
+
+// refusalCodes are the broker's answers that refuse the destination or the
+// client, whatever the record.
+var refusalCodes = []kafkago.Error{
 	// authorisation
 	kafkago.TopicAuthorizationFailed, kafkago.GroupAuthorizationFailed,
 	kafkago.ClusterAuthorizationFailed, kafkago.TransactionalIDAuthorizationFailed,
 	kafkago.SASLAuthenticationFailed, kafkago.DelegationTokenAuthorizationFailed,
-	// invalid names and requests
+	// invalid names and producer settings
 	kafkago.InvalidTopic, kafkago.InvalidRequiredAcks, kafkago.UnsupportedForMessageFormat,
 	kafkago.UnsupportedCompressionType, kafkago.PolicyViolation,
 }
 
-// permanent reports whether err is final for the message or operation that
-// got it (see above).
+// permanent reports whether err refuses the message itself, for good (see
+// above).
 func permanent(err error) bool {
+	err = firstWriteError(err)
+	if err == nil {
+		return false
+	}
+	for _, code := range messageFaults {
+		if errors.Is(err, code) {
+			return true
+		}
+	}
+	return false
+}
+
+// refused reports whether err refuses the destination or the client,
+// whatever the message (see above).
+func refused(err error) bool {
 	err = firstWriteError(err)
 	if err == nil {
 		return false
@@ -51,7 +81,7 @@ func permanent(err error) bool {
 	if errors.Is(err, errTopicMissing) {
 		return true
 	}
-	for _, code := range permanentCodes {
+	for _, code := range refusalCodes {
 		if errors.Is(err, code) {
 			return true
 		}
@@ -107,7 +137,7 @@ var unavailableCodes = []kafkago.Error{
 // TLS failures and every other broker answer are not.
 func (bd *Binder) unreachable(err error) bool {
 	err = firstWriteError(err)
-	if err == nil || permanent(err) {
+	if err == nil || permanent(err) || refused(err) {
 		return false
 	}
 	for _, code := range unavailableCodes {

@@ -179,11 +179,20 @@ func (bd *Binder) topicMissing(topic string) bool {
 
 // Health reports the producer binding as down while its topic does not
 // exist and auto-create-topics is off (as the binder's health probe or a
-// failed send found out); with auto-create-topics on, a send creates the
-// topic again. It implements [stream.BindingHealthChecker].
+// failed send found out; up again once the probe finds the topic), and
+// while the broker refuses the topic or the client (authorisation and the
+// like, see refused; up again once a send succeeds). With
+// auto-create-topics on, a send creates a missing topic again. It
+// implements [stream.BindingHealthChecker].
 func (p *producer) Health(context.Context) error {
 	if !p.bd.st.autoCreateTopics && p.bd.topicMissing(p.topic) {
-		return fmt.Errorf("kafka: producer %s: topic %s: %w: create it or enable stream.kafka.binder.auto-create-topics", p.binding, p.topic, errTopicMissing)
+		return fmt.Errorf("kafka: topic %s: %w: create it or enable stream.kafka.binder.auto-create-topics", p.topic, errTopicMissing)
+	}
+	p.refMu.Lock()
+	r := p.refusal
+	p.refMu.Unlock()
+	if r != nil && !errors.Is(r, errTopicMissing) {
+		return p.bd.wrap(r, "kafka: topic %s: the broker refuses sends (down until a send succeeds)", p.topic)
 	}
 	return nil
 }

@@ -39,6 +39,12 @@ type producer struct {
 	// abort ends a write in progress when Close runs out of time.
 	abortCtx context.Context
 	abort    context.CancelFunc
+
+	// refusal is why the last write that said anything about the
+	// destination failed: the broker refused the topic or the client (see
+	// refused; a missing topic included); nil once a write succeeded.
+	refMu   sync.Mutex
+	refusal error
 }
 
 type sendReq struct {
@@ -173,8 +179,10 @@ func (p *producer) Send(ctx context.Context, m stream.Envelope) error {
 		if err != nil {
 			werr := p.bd.wrap(err, "kafka: send to %s", p.topic)
 			if permanent(err) {
-				// Retrying cannot make the broker take it: the input is
-				// dead-lettered instead of redelivered forever.
+				// The broker refuses this message, and would again: the
+				// input is dead-lettered instead of redelivered forever.
+				// A refused destination (see refused) is not the
+				// message's fault: transient, the binding reports down.
 				werr = stream.Permanent(werr)
 			}
 			return werr
@@ -243,6 +251,7 @@ func (p *producer) flusher() {
 			msgs = append(msgs, r.msg)
 		}
 		errs := p.write(msgs)
+		p.observe(errs)
 		failed := 0
 		var first error
 		for i, r := range batch {
@@ -259,7 +268,13 @@ func (p *producer) flusher() {
 			r.done <- err
 		}
 		if failed > 0 {
-			p.log.Warn("kafka: send failed", "messages", failed, "of", len(batch), "error", p.bd.logErr(first))
+			level := slog.LevelWarn
+			if refused(first) {
+				// observe logged the binding going down, once; the core
+				// logs each input it leaves for redelivery.
+				level = slog.LevelDebug
+			}
+			p.log.Log(context.Background(), level, "kafka: send failed", "messages", failed, "of", len(batch), "error", p.bd.logErr(first))
 		}
 		clear(batch)
 		clear(msgs)
@@ -313,8 +328,9 @@ func (p *producer) shutdown(ctx context.Context) error {
 //   - an unknown topic: with auto-create-topics on, the topic is created
 //     again and the messages written once more; with it off, the cluster
 //     is asked (not the cache) whether the topic exists, and if it does
-//     not, the error is final (errTopicMissing) and the binding reports
-//     itself down until the topic is back (see Health).
+//     not, the error is errTopicMissing (refused: transient for the
+//     message) and the binding reports itself down until the topic is
+//     back (see Health).
 func (p *producer) write(msgs []kafkago.Message) []error {
 	err := p.w.WriteMessages(p.abortCtx, msgs...)
 	if err == nil {
@@ -376,7 +392,39 @@ func (p *producer) write(msgs []kafkago.Message) []error {
 	}
 	p.bd.setMissing(p.topic, true)
 	for _, i := range gone {
-		errs[i] = fmt.Errorf("topic %s: %w: %w", p.topic, errTopicMissing, errs[i])
+		errs[i] = fmt.Errorf("%w: %w", errTopicMissing, errs[i])
 	}
 	return errs
+}
+
+// observe records what a write's errors (nil: all written) tell about the
+// destination, for Health, and logs the binding going down (a WARN, once)
+// and coming back up. A write that succeeded clears a refusal; one that
+// failed transiently says nothing.
+func (p *producer) observe(errs []error) {
+	ok := errs == nil
+	var refusal error
+	for _, e := range errs {
+		switch {
+		case e == nil:
+			ok = true
+		case refusal == nil && refused(e):
+			refusal = e
+		}
+	}
+	if ok {
+		refusal = nil
+	} else if refusal == nil {
+		return
+	}
+	p.refMu.Lock()
+	was := p.refusal
+	p.refusal = refusal
+	p.refMu.Unlock()
+	switch {
+	case was == nil && refusal != nil:
+		p.log.Warn("kafka: the topic is missing or refuses the binder's records; its sends fail and the binding reports down until it takes records again", "error", p.bd.logErr(refusal))
+	case was != nil && refusal == nil:
+		p.log.Info("kafka: the topic takes records again; the binding is up")
+	}
 }
