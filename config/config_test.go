@@ -382,6 +382,10 @@ func TestEnvOverrides(t *testing.T) {
 			}, "latest", "stream.kafka.bindings.chargepayment-in-0.consumer.start-offset"},
 		{"binder-specific section only in env", []string{"STREAM_RABBIT_BINDER_CONNECTION_NAME=shop"},
 			func(c *stream.Config) any { return c.Extensions["rabbit"].Binder["connection-name"] }, "shop", "stream.rabbit.binder.connection-name"},
+		{"NATS section only in env", []string{"STREAM_NATS_BINDER_MAX_AGE=1h"},
+			func(c *stream.Config) any { return c.Extensions["nats"].Binder["max-age"] }, "1h", "stream.nats.binder.max-age"},
+		{"Redis section only in env", []string{"STREAM_REDIS_BINDER_KEY_PREFIX=shop"},
+			func(c *stream.Config) any { return c.Extensions["redis"].Binder["key-prefix"] }, "shop", "stream.redis.binder.key-prefix"},
 		{"SPRING_CLOUD_STREAM_", []string{"SPRING_CLOUD_STREAM_BINDINGS_CHARGEPAYMENT_IN_0_DESTINATION=o2"},
 			func(c *stream.Config) any { return c.Binding("chargePayment-in-0").Destination }, "o2", "stream.bindings.chargepayment-in-0.destination"},
 		{"SPRING_CLOUD_FUNCTION_DEFINITION", []string{"SPRING_CLOUD_FUNCTION_DEFINITION=f|g"},
@@ -782,6 +786,8 @@ stream:
 	for _, bad := range []string{
 		"STREAM_KAFKA_BINDNGS_X_IN_0_CONSUMER_START_OFFSET=earliest",
 		"STREAM_RABBIT_BINDINGS_X_IN_0_CONSUMR_PREFETCH=1",
+		"STREAM_NATS_BINDNGS_X_IN_0_CONSUMER_ACK_WAIT=1s",
+		"STREAM_REDIS_BINDINGS_X_IN_0_CONSUMR_CLAIM_MIN_IDLE=1s",
 	} {
 		_, err := Load(Options{Data: data, Env: []string{bad}})
 		if err == nil || !strings.Contains(err.Error(), "binder-specific section") {

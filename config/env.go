@@ -211,7 +211,7 @@ func keyTokens(toks []string, k string) int {
 
 // builtinBinderTypes are the binder types streambind ships, whose sections
 // (stream.kafka, ...) an override may name before the files do.
-var builtinBinderTypes = []string{"kafka", "memory", "rabbit"}
+var builtinBinderTypes = []string{"kafka", "memory", "nats", "rabbit", "redis"}
 
 // binderSection returns the binder-specific section (stream.<type>) that
 // toks start with, or "": a section of the files, of a declared binder's
