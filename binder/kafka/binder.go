@@ -115,7 +115,7 @@ func (bd *Binder) ValidateConsumer(spec stream.ConsumerSpec) error {
 	return err
 }
 
-// wrap adds context to err and removes the binder's secrets from its text.
+// wrap adds context to err and cleans its text (see clean).
 func (bd *Binder) wrap(err error, format string, args ...any) error {
 	if err == nil {
 		return nil
@@ -123,7 +123,49 @@ func (bd *Binder) wrap(err error, format string, args ...any) error {
 	if bd.st.sasl != nil && errors.Is(err, io.ErrUnexpectedEOF) {
 		err = fmt.Errorf("%w (the broker closed the connection: check the SASL mechanism and credentials)", err)
 	}
-	return redact(fmt.Errorf(format+": %w", append(args, err)...), bd.st.secrets)
+	return bd.clean(fmt.Errorf(format+": %w", append(args, err)...))
+}
+
+// clean returns err with the binder's secrets removed from its text, and
+// the context that would repeat or says nothing (see tidyText);
+// errors.Is and As still see the original chain.
+func (bd *Binder) clean(err error) error {
+	if err == nil {
+		return nil
+	}
+	err = redact(err, bd.st.secrets)
+	msg := err.Error()
+	if t := tidyText(msg); t != msg {
+		return &redactedError{msg: t, err: err}
+	}
+	return err
+}
+
+// tidyText removes from an error text kafka-go's call-site prefixes
+// ("kafka.(*Client).Metadata: "), which tell a user nothing, and every
+// "kafka: " after the first (one of the binder's errors wrapped by
+// another: the context "kafka" is given once).
+func tidyText(s string) string {
+	const caller, prefix = "kafka.(*", "kafka: "
+	for from := 0; ; {
+		i := strings.Index(s[from:], caller)
+		if i < 0 {
+			break
+		}
+		i += from
+		j := strings.Index(s[i:], ": ")
+		if j < 0 || strings.ContainsRune(s[i:i+j], ' ') {
+			from = i + len(caller)
+			continue
+		}
+		s = s[:i] + s[i+j+2:]
+		from = i
+	}
+	if i := strings.Index(s, prefix); i >= 0 {
+		i += len(prefix)
+		s = s[:i] + strings.ReplaceAll(s[i:], prefix, "")
+	}
+	return s
 }
 
 // bindErr is wrap for the errors of BindProducer and BindConsumer: those
@@ -139,12 +181,12 @@ func (bd *Binder) bindErr(err error, format string, args ...any) error {
 	return werr
 }
 
-// logErr is err's text with secrets removed, for log lines.
+// logErr is err's text, cleaned (see clean), for log lines.
 func (bd *Binder) logErr(err error) string {
 	if err == nil {
 		return ""
 	}
-	return redact(err, bd.st.secrets).Error()
+	return bd.clean(err).Error()
 }
 
 // BindProducer provisions spec.Destination (see the package doc) and

@@ -435,7 +435,8 @@ func parseConsumer(binding string, ext map[string]any) (consumerSettings, error)
 	return out, d.Err()
 }
 
-// redactedError replaces every secret in an error's text.
+// redactedError replaces an error's text: every secret removed (redact),
+// repetitions tidied (Binder.clean).
 type redactedError struct {
 	msg string
 	err error

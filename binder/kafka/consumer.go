@@ -45,20 +45,20 @@ var (
 )
 
 func (bd *Binder) newConsumer(spec stream.ConsumerSpec, cs consumerSettings, topics []string) *consumer {
-	log := spec.Logger
+	log := spec.Logger // the core's carries the binding's attributes
 	if log == nil {
-		log = bd.log
-	}
-	group := spec.Group
-	if group == "" {
-		group = "anonymous"
+		group := spec.Group
+		if group == "" {
+			group = "anonymous"
+		}
+		log = bd.log.With("binding", spec.Binding, "destination", spec.Destination, "group", group)
 	}
 	c := &consumer{
 		bd:     bd,
 		spec:   spec,
 		cs:     cs,
 		topics: topics,
-		log:    log.With("binding", spec.Binding, "destination", spec.Destination, "group", group),
+		log:    log,
 		dlq:    spec.Consumer.DLQ && spec.Group != "",
 		sem:    make(chan struct{}, 1),
 	}
@@ -573,7 +573,7 @@ func (w *partWorker) run() {
 	})
 	defer rd.Close()
 	if err := rd.SetOffset(w.offset); err != nil {
-		w.log.Error("kafka: cannot position the partition reader", "offset", w.offset, "error", err)
+		w.log.Error("kafka: cannot position the partition reader", "offset", w.offset, "error", c.bd.logErr(err))
 		return
 	}
 	msgs := make(chan kafkago.Message, 64)

@@ -27,17 +27,17 @@ func (bd *Binder) Health(ctx context.Context) error {
 	bd.mu.Unlock()
 	switch {
 	case closed:
-		return bd.wrap(stream.ErrClosed, "health")
+		return bd.wrap(stream.ErrClosed, "kafka: health")
 	case idle:
 		return nil
 	}
 	if !bd.startProbe() {
-		return bd.wrap(stream.ErrClosed, "health")
+		return bd.wrap(stream.ErrClosed, "kafka: health")
 	}
 	select {
 	case <-bd.probed: // the first answer
 	case <-ctx.Done():
-		return bd.wrap(ctx.Err(), "health: no answer from the cluster yet")
+		return bd.wrap(ctx.Err(), "kafka: health: no answer from the cluster yet")
 	}
 	bd.probeMu.Lock()
 	defer bd.probeMu.Unlock()

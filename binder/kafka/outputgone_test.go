@@ -67,7 +67,6 @@ func TestOutputDestinationDown(t *testing.T) {
 		{"core retries", 0, 3 * int64(window/time.Second)},
 		{"no retries", 1, int64(window/kafka.DefaultRedeliveryDelay) + 1},
 	}
-	const inputs = 5
 	var ref *produceRefusal
 	for _, tc := range []struct {
 		name           string
@@ -181,4 +180,5 @@ func outputDown(t *testing.T, fail, recovers func(t *testing.T, c *kafkatest.Clu
 	if n := logs.count(slog.LevelInfo, "kafka: the topic takes records again", time.Time{}); n != 1 {
 		t.Errorf("%d INFO lines for the output coming back; want 1", n)
 	}
+	logs.checkHygiene(t)
 }

@@ -56,11 +56,10 @@ type sendReq struct {
 var sendReqPool = sync.Pool{New: func() any { return &sendReq{done: make(chan error, 1)} }}
 
 func (bd *Binder) newProducer(spec stream.ProducerSpec, ps producerSettings, need int) *producer {
-	log := spec.Logger
+	log := spec.Logger // the core's carries the binding's attributes
 	if log == nil {
-		log = bd.log
+		log = bd.log.With("binding", spec.Binding, "destination", spec.Destination)
 	}
-	log = log.With("binding", spec.Binding, "destination", spec.Destination)
 	p := &producer{
 		bd:          bd,
 		topic:       spec.Destination,
