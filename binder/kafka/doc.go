@@ -33,17 +33,24 @@
 // before each write, for even larger batches at the cost of latency.
 // Retriable errors (NOT_LEADER_FOR_PARTITION, REQUEST_TIMED_OUT, dropped
 // connections) are retried with back-off up to send-attempts times. A
-// failure that no retry can fix (see Errors) is returned wrapped with
+// refusal of the message itself (see Errors) is returned wrapped with
 // stream.Permanent, so the core does not retry it and dead-letters its
 // input. When the broker refuses a batch for its size (MESSAGE_TOO_LARGE,
 // RECORD_LIST_TOO_LARGE: the batch is over the topic's max.message.bytes
 // as a whole), its messages are written again one by one, so that only a
 // message too large by itself fails. A topic deleted at run time is
-// created again by the next send when auto-create-topics is on; when it
-// is off, the send fails for good once the cluster (asked directly, not
-// kafka-go's metadata cache) confirms that the topic is gone, and the
-// producer binding reports itself down (stream.BindingHealthChecker:
-// readiness names it) until the topic exists again.
+// created again by the next send when auto-create-topics is on. When it
+// is off, a send fails once the cluster (asked directly, not kafka-go's
+// metadata cache) confirms that the topic is gone — transiently: the
+// message is not at fault, so the core leaves its input for redelivery —
+// and the producer binding reports itself down (stream.BindingHealthChecker:
+// readiness names it) until the topic exists again. A topic that refuses
+// the binder's records (TOPIC_AUTHORIZATION_FAILED and the other refusals
+// listed under Errors) is treated alike: the send fails transiently and
+// the binding reports itself down until a send succeeds again. One WARN
+// line says that the binding went down and one INFO line that it came
+// back; the failed sends in between are logged at debug (the core logs
+// each input it leaves for redelivery).
 //
 // # Consumer
 //
@@ -143,16 +150,28 @@
 // # Errors
 //
 // Kafka errors are classified once, for every path (sends, dead letters,
-// start-up):
+// start-up), by one rule: permanent means the message is at fault; a
+// destination that is missing or forbidden is the binding's fault:
+// transient, and readiness shows the binding down.
 //
-//   - permanent for the message or operation, never retried:
-//     MESSAGE_TOO_LARGE, RECORD_LIST_TOO_LARGE, INVALID_RECORD (size
-//     limits); TOPIC_, GROUP_, CLUSTER_ and TRANSACTIONAL_ID_
-//     AUTHORIZATION_FAILED, SASL_AUTHENTICATION_FAILED (authorisation);
-//     INVALID_TOPIC_EXCEPTION, INVALID_REQUIRED_ACKS,
+//   - permanent — the message is at fault: MESSAGE_TOO_LARGE,
+//     RECORD_LIST_TOO_LARGE (size limits), INVALID_RECORD. Never retried: a
+//     send returns it wrapped with stream.Permanent, and the core
+//     dead-letters or drops the input.
+//   - refused — the binding is at fault: TOPIC_, GROUP_, CLUSTER_ and
+//     TRANSACTIONAL_ID_ AUTHORIZATION_FAILED, SASL_AUTHENTICATION_FAILED
+//     (authorisation); INVALID_TOPIC_EXCEPTION, INVALID_REQUIRED_ACKS,
 //     UNSUPPORTED_FOR_MESSAGE_FORMAT, UNSUPPORTED_COMPRESSION_TYPE,
-//     POLICY_VIOLATION; and a topic that does not exist while
-//     auto-create-topics is off;
+//     POLICY_VIOLATION (names and settings); and a topic that does not
+//     exist while auto-create-topics is off. A send returns it as a
+//     transient error: the core retries it (max-attempts, back-off) and
+//     then leaves the input for redelivery, which comes after
+//     redelivery-delay — with the core's default retries a handler runs a
+//     few times a second at most for such an input, and at most once per
+//     redelivery-delay without retries. The producer binding reports
+//     itself down meanwhile (see Producer). A dead letter refused so is
+//     dropped and counted (see Dead letters always fit); a bind refused so
+//     fails start-up at once.
 //   - transient, retried with back-off: everything else — lost or refused
 //     connections, leader changes (NOT_LEADER_OR_FOLLOWER,
 //     LEADER_NOT_AVAILABLE), NOT_ENOUGH_REPLICAS, REQUEST_TIMED_OUT, a
@@ -184,7 +203,9 @@
 // longer answers), and up again within health-interval of its return. A
 // binder without bindings is up. With auto-create-topics off the probe
 // also asks for the producers' topics, without creating them: a producer
-// binding whose topic is gone reports itself down (see Producer).
+// binding whose topic is gone reports itself down (see Producer) until
+// the probe finds it again. A producer binding whose topic refused a send
+// (authorisation) reports itself down until a send succeeds.
 //
 // Lag (stream.LagReporter, the consumer lag metric) is, for every
 // partition assigned to the consumer, the partition's end offset minus the
