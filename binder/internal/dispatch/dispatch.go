@@ -48,7 +48,7 @@ type Pool[T any] struct {
 	paused  bool
 	resumed chan struct{} // closed while not paused
 	active  int
-	idle    chan struct{} // closed while active == 0
+	idle    chan struct{} // made by a Pause that waits; closed when active drops to 0
 }
 
 // Options configure a [Pool].
@@ -82,13 +82,11 @@ func New[T any](o Options[T]) *Pool[T] {
 		stopC:   make(chan struct{}),
 		done:    make(chan struct{}),
 		resumed: make(chan struct{}),
-		idle:    make(chan struct{}),
 	}
 	if p.release == nil {
 		p.release = func(T) {}
 	}
 	close(p.resumed)
-	close(p.idle)
 	p.ctx, p.cancel = context.WithCancel(context.Background())
 	for i := range p.queues {
 		p.queues[i] = make(chan T, max(o.QueueLen, 1))
@@ -209,9 +207,6 @@ func (p *Pool[T]) enter() bool {
 		p.mu.Unlock()
 		return false
 	}
-	if p.active == 0 {
-		p.idle = make(chan struct{})
-	}
 	p.active++
 	p.mu.Unlock()
 	return true
@@ -249,9 +244,6 @@ func (p *Pool[T]) Hold(d time.Duration) bool {
 	}
 	// Counted again in every case: the worker's exit after Handle returns
 	// balances it.
-	if p.active == 0 {
-		p.idle = make(chan struct{})
-	}
 	p.active++
 	p.mu.Unlock()
 	return ok && !p.Stopping()
@@ -260,8 +252,9 @@ func (p *Pool[T]) Hold(d time.Duration) bool {
 func (p *Pool[T]) exit() {
 	p.mu.Lock()
 	p.active--
-	if p.active == 0 {
+	if p.active == 0 && p.idle != nil {
 		close(p.idle)
+		p.idle = nil
 	}
 	p.mu.Unlock()
 }
@@ -273,6 +266,13 @@ func (p *Pool[T]) Pause(ctx context.Context) error {
 	if !p.paused {
 		p.paused = true
 		p.resumed = make(chan struct{})
+	}
+	if p.active == 0 {
+		p.mu.Unlock()
+		return nil
+	}
+	if p.idle == nil {
+		p.idle = make(chan struct{})
 	}
 	idle := p.idle
 	p.mu.Unlock()

@@ -186,3 +186,19 @@ func TestBackoff(t *testing.T) {
 		}
 	}
 }
+
+// TestHandOffDoesNotAllocate: handing an item to a worker costs no
+// allocation (Pause's wait channel is made only when a Pause waits).
+func TestHandOffDoesNotAllocate(t *testing.T) {
+	done := make(chan struct{}, 1)
+	p := New(Options[int]{Workers: 1, QueueLen: 1, Handle: func(context.Context, []int) { done <- struct{}{} }})
+	defer p.Stop(context.Background())
+	ctx := context.Background()
+	allocs := testing.AllocsPerRun(1000, func() {
+		p.Submit(ctx, "", 1)
+		<-done
+	})
+	if allocs >= 1 {
+		t.Errorf("%.2f allocations per item handed off, want none", allocs)
+	}
+}
