@@ -24,7 +24,7 @@ type appOptions struct {
 	logLevel string
 	// management, when set, overrides management.server.address.
 	management string
-	// purge empties the demo's RabbitMQ queues before the app starts.
+	// purge empties the demo's queues and streams before the app starts.
 	purge  bool
 	logOut io.Writer
 }
@@ -62,8 +62,8 @@ func buildApp(ctx context.Context, s *shop, o appOptions) (*shopApp, error) {
 		cleanup()
 		return nil, err
 	}
-	rabbitBinders := &rabbitSetup{}
-	for _, setup := range binderSetups(rabbitBinders) {
+	binders := &binderLog{}
+	for _, setup := range binderSetups(binders) {
 		o, e, c, err := setup(ctx, profiles, env)
 		if err != nil {
 			return fail(err)
@@ -127,7 +127,7 @@ func buildApp(ctx context.Context, s *shop, o appOptions) (*shopApp, error) {
 	// brokers they will use, before anything consumes.
 	if o.purge {
 		report := func(format string, args ...any) { fmt.Fprintf(o.logOut, "demo: "+format+"\n", args...) }
-		if err := rabbitBinders.purge(ctx, report); err != nil {
+		if err := purgeBinders(ctx, app, binders, report); err != nil {
 			return fail(err)
 		}
 	}

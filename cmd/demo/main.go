@@ -4,8 +4,9 @@
 // orders end up in the payment service's dead-letter queue.
 //
 // The bindings live in application.yaml; the same binary runs on another
-// binder with a profile: --profile kafka or --profile rabbit, or, when the
-// flag names none, the environment as the configuration loader reads it
+// binder with a profile — --profile kafka, rabbit, nats or redis
+// (application-<profile>.yaml) — or, when the flag names none, the
+// environment as the configuration loader reads it
 // (STREAM_PROFILES_ACTIVE when set, even empty, else
 // SPRING_PROFILES_ACTIVE). Both ways behave the same: with the kafka
 // profile active and KAFKA_BROKERS unset or empty the demo starts an
@@ -26,24 +27,49 @@
 //
 // # Runs that follow one another
 //
-// On RabbitMQ (and on an external Kafka cluster) the demo's queues outlive
-// a run, and a run cut short leaves orders in them. The demo does not
-// empty them at start-up unless asked with --purge (default off): its
-// services handle what they find like any other message, as real services
-// would. Each run tags its orders with a run id of its own (order ids
-// "o-<run id>-<n>", 8 random hex digits), and the summary counts only this
-// run's ids, so that messages of an earlier run are neither duplicates nor
-// a reason for lost > 0; their number is reported on stderr. The in-process
-// binder and the embedded Kafka cluster start empty every time.
+// On RabbitMQ, NATS and Redis (and on an external Kafka cluster) the
+// demo's queues and streams outlive a run, and a run cut short leaves
+// orders in them. The demo does not empty them at start-up unless asked
+// with --purge (default off): its services handle what they find like
+// any other message, as real services would. Each run tags its orders
+// with a run id of its own (order ids "o-<run id>-<n>", 8 random hex
+// digits), and the summary counts only this run's ids, so that messages of
+// an earlier run are neither duplicates nor a reason for lost > 0; their
+// number is reported on stderr. The in-process binder and the embedded
+// Kafka cluster start empty every time.
 //
-// --purge empties the demo's queues (orders.inventory, orders.payment,
-// orders.shipping, orders.payment.dlq, payments.notifications; missing ones
-// are fine) on the broker of every RabbitMQ binder the app uses, as its
-// configuration says after profiles, environment overrides and
-// placeholders, before anything consumes; it says on stderr how many
-// messages it removed. It does nothing on the other binders, and it refuses
-// TLS settings other than "enabled" (a CA or client certificate file), which
-// its own connection could not honour.
+// NATS and Redis servers are often shared, so the nats and redis profiles
+// put the demo's names under DEMO_PREFIX (default streambind-demo): NATS
+// subjects streambind-demo.orders, error.streambind-demo.orders.payment
+// (streams streambind-demo_orders, ...); Redis keys streambind-demo:orders,
+// streambind-demo:orders:0, .... What repeated runs leave is bounded: the
+// NATS streams the demo makes keep a message at most an hour (max-age 1h);
+// on Redis acknowledged entries are trimmed, none is kept longer than an
+// hour and no stream longer than 100,000 entries.
+//
+// --purge empties, before anything consumes, on the broker of every binder
+// the app uses — as its configuration says after profiles, environment
+// overrides and placeholders, connecting as the binder does — and says on
+// stderr how many messages it removed:
+//
+//   - RabbitMQ: the demo's queues (orders.inventory, orders.payment,
+//     orders.shipping, orders.payment.dlq, payments.notifications; missing
+//     ones are fine), reached through rabbit.Endpoints (address entries
+//     with their own credentials and virtual host, uri, username, password,
+//     virtual-host, tls).
+//   - NATS: the streams of the bindings' destinations are deleted, with
+//     their consumers (the binder makes them again when it binds); a
+//     stream of another name that captures a destination (an operator's)
+//     is not deleted, only the destination's subjects purged from it.
+//   - Redis: each destination's stream and partition streams under the key
+//     prefix are deleted, with their groups, and the destination dropped
+//     from the partition registry; keys of other types are left alone.
+//
+// Over TLS, --purge verifies the server with the system's root
+// certificates and sends no client certificate; NATS and Redis settings
+// with TLS files are refused (RabbitMQ's are not read: the handshake fails
+// if they were needed). On the in-process binder and Kafka it purges
+// nothing, and says so.
 package main
 
 import (
@@ -76,7 +102,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, started t
 	cfgPath := fs.String("config", "", "configuration file (default application.yaml)")
 	timeout := fs.Duration("timeout", 2*time.Minute, "with --orders N: give up waiting for the orders after this long")
 	logLevel := fs.String("log-level", "", "log level: debug, info, warn, error (default: logging.level, else info)")
-	purge := fs.Bool("purge", false, "empty the demo's RabbitMQ queues before starting (default: keep what earlier runs left; it is handled but not counted)")
+	purge := fs.Bool("purge", false, "empty the demo's RabbitMQ queues and NATS and Redis streams before starting (default: keep what earlier runs left; it is handled but not counted)")
 	mgmtAddr := fs.String("management", "", "serve the management endpoints on ADDR, e.g. 127.0.0.1:8081 (default: management.server.address, else off)")
 	if err := fs.Parse(args); err != nil {
 		return 2

@@ -57,7 +57,7 @@ func TestDemoRateAndBadFlags(t *testing.T) {
 	if code := run(context.Background(), []string{"--config", "../../application.yaml", "--orders", "5", "--purge"}, &out, &errOut, time.Now()); code != 0 {
 		t.Fatalf("--purge on memory: exit %d: %s %s", code, out.String(), errOut.String())
 	}
-	if !strings.Contains(errOut.String(), "demo: --purge: no RabbitMQ binder in use, nothing purged") {
+	if !strings.Contains(errOut.String(), `demo: --purge: memory binder "memory": nothing purged`) {
 		t.Fatalf("--purge on memory: %s", errOut.String())
 	}
 	for _, args := range [][]string{{"--orders", "-1"}, {"--nope"}, {"--log-level", "loud"}, {"--config", "missing.yaml"}, {"--config", "../../application.yaml", "--profile", "nosuch"}} {

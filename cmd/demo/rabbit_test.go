@@ -16,6 +16,7 @@ import (
 
 	amqp "github.com/rabbitmq/amqp091-go"
 
+	"github.com/streambind/streambind/binder/rabbit"
 	"github.com/streambind/streambind/binder/rabbit/rabbittest"
 	"github.com/streambind/streambind/stream"
 )
@@ -207,50 +208,67 @@ func TestDemoRabbitRerunWithoutPurge(t *testing.T) {
 	}
 }
 
-// TestPurgeTargetOf checks that --purge reads a RabbitMQ binder's
-// connection settings as the binder does.
-func TestPurgeTargetOf(t *testing.T) {
-	for _, tc := range []struct {
-		name    string
-		bs      stream.BinderSettings
-		want    string // redacted URI of the first address
-		addrs   int
-		wantErr string
-	}{
-		{"defaults", stream.BinderSettings{Name: "rabbit"}, "amqp://guest:xxxxx@127.0.0.1:5672/%2F", 1, ""},
-		{"environment, camelCase, several addresses", stream.BinderSettings{Name: "r", Environment: map[string]any{
-			"addresses": "h1, h2:5673", "username": "u", "password": "p", "virtualHost": "v/1"}},
-			"amqp://u:xxxxx@h1:5672/v%2F1", 2, ""},
-		{"environment wins over stream.rabbit.binder", stream.BinderSettings{Name: "r",
-			Binder:      map[string]any{"virtual-host": "from-binder", "username": "b"},
-			Environment: map[string]any{"virtual_host": "from-env"}},
-			"amqp://b:xxxxx@127.0.0.1:5672/from-env", 1, ""},
-		{"uri", stream.BinderSettings{Name: "r", Environment: map[string]any{"uri": "amqps://a:s3cret@h:5671/vh"}},
-			"amqps://a:xxxxx@h:5671/vh", 1, ""},
-		{"tls enabled", stream.BinderSettings{Name: "r", Environment: map[string]any{"tls": map[string]any{"enabled": true}}},
-			"amqps://guest:xxxxx@127.0.0.1:5672/%2F", 1, ""},
-		{"tls files", stream.BinderSettings{Name: "r", Environment: map[string]any{"tls": map[string]any{"ca-file": "/x"}}},
-			"", 0, "stream.binders.r.environment.tls: TLS settings other than enabled are not supported by --purge"},
-		{"bad uri", stream.BinderSettings{Name: "r", Environment: map[string]any{"uri": "amqp://u:p@h:port/"}},
-			"", 0, "stream.binders.r.environment.uri: bad amqp uri (not shown"},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			got, err := purgeTargetOf(tc.bs)
-			if tc.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
-					t.Fatalf("error %v, want %q", err, tc.wantErr)
-				}
-				if strings.Contains(err.Error(), "p@h") {
-					t.Fatalf("error shows the uri: %v", err)
-				}
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			if got.redacted() != tc.want || len(got.addresses) != tc.addrs {
-				t.Fatalf("got %s with %d addresses, want %s with %d", got.redacted(), len(got.addresses), tc.want, tc.addrs)
-			}
-		})
+// TestRabbitPurgeHonoursAddressEntries checks that --purge connects as
+// the binder does (rabbit.Endpoints): an address entry's own user name,
+// password and virtual host win over the username, password and
+// virtual-host settings; the report and errors never show a password.
+func TestRabbitPurgeHonoursAddressEntries(t *testing.T) {
+	vhost := rabbitVhost(t)
+	entry := url.URL{Scheme: "amqp", User: url.UserPassword("guest", "guest"), Host: rabbittest.Address(), Path: "/" + vhost}
+	conn, err := amqp.Dial(entry.String())
+	if err != nil {
+		t.Fatalf("dial the test vhost: %v", err)
+	}
+	defer conn.Close()
+	ch, err := conn.Channel()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ch.QueueDeclare("orders.inventory", true, false, false, false, nil); err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		if err := ch.PublishWithContext(context.Background(), "", "orders.inventory", true, false, amqp.Publishing{Body: []byte("{}")}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Publishes are asynchronous: wait until the queue holds them.
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		q, err := ch.QueueDeclarePassive("orders.inventory", true, false, false, false, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if q.Messages == 3 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("queue holds %d messages, want 3", q.Messages)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+
+	bs := stream.BinderSettings{Name: "rabbit", Type: "rabbit", Environment: map[string]any{
+		"addresses": entry.String(), "username": "nobody", "password": "n0t-the-password", "virtual-host": "/"}}
+	n, where, err := purgeRabbit(context.Background(), bs, rabbitDemoQueues)
+	if err != nil {
+		t.Fatalf("purge: %v", err)
+	}
+	if n != 3 {
+		t.Errorf("purged %d messages, want 3", n)
+	}
+	if want := rabbit.Redact(entry.String()); where != want {
+		t.Errorf("purged at %s, want %s", where, want)
+	}
+
+	// A refused login: the error names the broker, not the password.
+	bs.Environment["addresses"] = rabbittest.Address()
+	bs.Environment["virtual-host"] = vhost
+	_, _, err = purgeRabbit(context.Background(), bs, rabbitDemoQueues)
+	if err == nil {
+		t.Fatal("purge with a wrong password succeeded")
+	}
+	if strings.Contains(err.Error(), "n0t-the-password") || !strings.Contains(err.Error(), "nobody:xxxxx@") {
+		t.Errorf("error %q: want the broker named without the password", err)
 	}
 }
