@@ -4,7 +4,7 @@ PKGS    ?= ./...
 BENCH   ?= .
 BENCHTIME ?= 1s
 
-.PHONY: all deps test bench demo lint fuzz tidy
+.PHONY: all deps test bench demo demo-kafka demo-rabbit demo-nats demo-redis lint fuzz tidy
 
 all: lint test
 
@@ -28,14 +28,21 @@ demo:
 	$(GO) run ./cmd/demo --orders 5000 --poison-every 100
 
 ## demo-kafka: the shop on Kafka: KAFKA_BROKERS when set, else an embedded cluster.
-.PHONY: demo-kafka
 demo-kafka:
 	$(GO) run ./cmd/demo --profile kafka --orders 5000 --poison-every 100
 
 ## demo-rabbit: the shop on RabbitMQ (RABBIT_ADDRESSES, default 127.0.0.1:5672).
-.PHONY: demo-rabbit test-rabbit-faults
+.PHONY: test-rabbit-faults
 demo-rabbit:
 	$(GO) run ./cmd/demo --profile rabbit --orders 5000 --poison-every 100
+
+## demo-nats: the shop on NATS JetStream (NATS_URL, default nats://127.0.0.1:4222; names under DEMO_PREFIX).
+demo-nats:
+	$(GO) run ./cmd/demo --profile nats --orders 5000 --poison-every 100
+
+## demo-redis: the shop on Redis Streams (REDIS_URL, default redis://127.0.0.1:6379; keys under DEMO_PREFIX).
+demo-redis:
+	$(GO) run ./cmd/demo --profile redis --orders 5000 --poison-every 100
 
 ## test-rabbit-faults: RabbitMQ tests that close their own connections (in a vhost of their own), serially.
 test-rabbit-faults:
