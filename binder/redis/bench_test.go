@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -18,6 +19,20 @@ import (
 )
 
 const benchBatch = 256
+
+// cpuTime is the CPU time (user and system) the process has used.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// report reports msgs/s since start and the process's CPU time per
+// message since cpu0 (this side only: not the server's).
+func report(b *testing.B, start time.Time, cpu0 time.Duration) {
+	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "msgs/s")
+	b.ReportMetric(float64(cpuTime()-cpu0)/float64(b.N), "cpu-ns/msg")
+}
 
 var benchPayload = []byte(`{"orderId":"o-123456","customerId":"c-42","quantity":3,"amount":29.97}`)
 
@@ -53,9 +68,9 @@ func BenchmarkRedisPublish(b *testing.B) {
 		c := redistest.Client(b, redistest.Addr(), "", "")
 		key := redistest.Prefix(b) + "pub"
 		b.ResetTimer()
-		start := time.Now()
+		start, cpu0 := time.Now(), cpuTime()
 		rawPublish(b, c, key, b.N, redisbinder.DefaultMaxLength)
-		b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "msgs/s")
+		report(b, start, cpu0)
 	})
 	b.Run("binder", func(b *testing.B) {
 		e := env{prefix: redistest.Prefix(b), name: "sbbench"}
@@ -63,7 +78,7 @@ func BenchmarkRedisPublish(b *testing.B) {
 		var next atomic.Int64
 		var wg sync.WaitGroup
 		b.ResetTimer()
-		start := time.Now()
+		start, cpu0 := time.Now(), cpuTime()
 		for range benchBatch {
 			wg.Go(func() {
 				for next.Add(1) <= int64(b.N) {
@@ -75,7 +90,7 @@ func BenchmarkRedisPublish(b *testing.B) {
 			})
 		}
 		wg.Wait()
-		b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "msgs/s")
+		report(b, start, cpu0)
 	})
 }
 
@@ -93,7 +108,7 @@ func BenchmarkRedisConsume(b *testing.B) {
 		}
 		rawPublish(b, c, key, b.N, 0)
 		b.ResetTimer()
-		start := time.Now()
+		start, cpu0 := time.Now(), cpuTime()
 		for n := 0; n < b.N; {
 			res, err := c.XReadGroup(ctx, &goredis.XReadGroupArgs{Group: "g", Consumer: "c", Streams: []string{key, ">"}, Count: redisbinder.DefaultPrefetch, Block: time.Second}).Result()
 			if err != nil {
@@ -108,7 +123,7 @@ func BenchmarkRedisConsume(b *testing.B) {
 			}
 			n += len(ids)
 		}
-		b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "msgs/s")
+		report(b, start, cpu0)
 	})
 	b.Run("binder", func(b *testing.B) {
 		e := env{prefix: redistest.Prefix(b), name: "sbbench"}
@@ -133,7 +148,7 @@ func BenchmarkRedisConsume(b *testing.B) {
 			b.Fatal(err)
 		}
 		b.ResetTimer()
-		start := time.Now()
+		start, cpu0 := time.Now(), cpuTime()
 		if err := cons.Start(ctx); err != nil {
 			b.Fatal(err)
 		}
@@ -145,7 +160,7 @@ func BenchmarkRedisConsume(b *testing.B) {
 		for c.XPending(ctx, key, "g").Val().Count > 0 { // acknowledged, as raw's
 			time.Sleep(time.Millisecond)
 		}
-		b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "msgs/s")
+		report(b, start, cpu0)
 		b.StopTimer()
 		_ = cons.Stop(ctx)
 	})

@@ -309,7 +309,6 @@ type entry struct {
 	key     string // stream
 	part    int    // partition, or -1
 	id      string
-	refKey  string // key + NUL + id: the run's index
 	env     stream.Envelope
 	n       int64 // deliveries as Redis counts them (0: unknown)
 	touched atomic.Int64
@@ -317,7 +316,10 @@ type entry struct {
 	settled atomic.Bool // its acknowledgement is on the way: no longer kept
 }
 
-func (e *entry) ref() string { return e.refKey }
+// entryRef identifies an entry in the run's index.
+type entryRef struct{ key, id string }
+
+func (e *entry) ref() entryRef { return entryRef{e.key, e.id} }
 
 // route is the ordering route of an entry: its partition, else its key,
 // else none.
@@ -351,9 +353,10 @@ type run struct {
 	finishOnce  sync.Once
 	wake        chan struct{} // capacity 1: room, pause or resume changed
 
-	mu      sync.Mutex
-	paused  bool
-	held    map[string]*entry
+	mu        sync.Mutex
+	paused    bool
+	held      map[entryRef]*entry // read and not yet acknowledged (or given back)
+	unsettled int               // of those, the ones not settled yet
 	keys    []string       // streams read
 	parts   map[string]int // partition of each
 	lastIDs map[string]string
@@ -369,7 +372,7 @@ func (c *consumer) newRun(ctx context.Context) (*run, error) {
 		ackDone:     make(chan struct{}),
 		done:        make(chan struct{}),
 		wake:        make(chan struct{}, 1),
-		held:        make(map[string]*entry),
+		held:        make(map[entryRef]*entry),
 		parts:       make(map[string]int),
 		lastIDs:     make(map[string]string),
 	}
@@ -454,11 +457,12 @@ func (r *run) signal() {
 	}
 }
 
-// room is how many more entries the run may hold.
+// room is how many more unsettled entries the run may take (prefetch
+// bounds them; entries whose acknowledgement is on the way do not count).
 func (r *run) room() int {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return r.c.cs.prefetch - len(r.held)
+	return r.c.cs.prefetch - r.unsettled
 }
 
 func (r *run) isPaused() bool {
@@ -473,7 +477,7 @@ func (r *run) isPaused() bool {
 func (r *run) waitRoom() bool {
 	for {
 		r.mu.Lock()
-		ok := !r.paused && len(r.held) <= r.c.cs.prefetch/2
+		ok := !r.paused && r.unsettled <= r.c.cs.prefetch/2
 		r.mu.Unlock()
 		if ok {
 			return r.ctx.Err() == nil
@@ -775,7 +779,7 @@ func (r *run) accept(key string, m goredis.XMessage, n int64) {
 		}
 		return
 	}
-	e := &entry{key: key, part: part, id: m.ID, refKey: key + "\x00" + m.ID, env: decode(m.Values), n: n}
+	e := &entry{key: key, part: part, id: m.ID, env: decode(m.Values), n: n}
 	e.touched.Store(time.Now().UnixNano())
 	r.mu.Lock()
 	if _, dup := r.held[e.ref()]; dup {
@@ -783,17 +787,31 @@ func (r *run) accept(key string, m goredis.XMessage, n int64) {
 		return
 	}
 	r.held[e.ref()] = e
+	r.unsettled++
 	r.mu.Unlock()
 	if !r.pool.Submit(r.ctx, route(e), e) {
 		r.giveBack(e)
 	}
 }
 
+// settled marks e settled (its acknowledgement is on the way, or it is
+// given back): it no longer counts against prefetch.
+func (r *run) settled(e *entry) {
+	if !e.settled.CompareAndSwap(false, true) {
+		return
+	}
+	r.mu.Lock()
+	r.unsettled--
+	r.mu.Unlock()
+	r.signal()
+}
+
+// untrack lets go of e for good.
 func (r *run) untrack(e *entry) {
+	r.settled(e)
 	r.mu.Lock()
 	delete(r.held, e.ref())
 	r.mu.Unlock()
-	r.signal()
 }
 
 // giveBack lets go of an entry that was not settled: it stays pending
@@ -847,7 +865,7 @@ func (r *run) reclaim() {
 		ids := make([]string, 0, len(pend))
 		r.mu.Lock()
 		for _, p := range pend {
-			if _, held := r.held[k+"\x00"+p.ID]; held {
+			if _, held := r.held[entryRef{k, p.ID}]; held {
 				continue
 			}
 			ids = append(ids, p.ID)
@@ -1036,7 +1054,7 @@ func (r *run) ack(es ...*entry) {
 		return
 	}
 	for _, e := range es {
-		e.settled.Store(true)
+		r.settled(e)
 		r.acks <- e
 	}
 }
