@@ -356,10 +356,10 @@ type run struct {
 	mu        sync.Mutex
 	paused    bool
 	held      map[entryRef]*entry // read and not yet acknowledged (or given back)
-	unsettled int               // of those, the ones not settled yet
-	keys    []string       // streams read
-	parts   map[string]int // partition of each
-	lastIDs map[string]string
+	unsettled int                 // of those, the ones not settled yet
+	keys      []string            // streams read
+	parts     map[string]int      // partition of each
+	lastIDs   map[string]string
 }
 
 func (c *consumer) newRun(ctx context.Context) (*run, error) {
