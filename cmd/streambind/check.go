@@ -16,6 +16,7 @@ import (
 	"github.com/streambind/streambind/binder/memory"
 	"github.com/streambind/streambind/binder/nats"
 	"github.com/streambind/streambind/binder/rabbit"
+	"github.com/streambind/streambind/binder/redis"
 	"github.com/streambind/streambind/stream"
 )
 
@@ -27,6 +28,7 @@ func binderTypes() map[string]stream.BinderFactory {
 		kafka.Type:  kafka.New,
 		rabbit.Type: rabbit.New,
 		nats.Type:   nats.New,
+		redis.Type:  redis.New,
 	}
 }
 
