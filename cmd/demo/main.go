@@ -43,7 +43,8 @@
 // subjects streambind-demo.orders, error.streambind-demo.orders.payment
 // (streams streambind-demo_orders, ...); Redis keys streambind-demo:orders,
 // streambind-demo:orders:0, .... What repeated runs leave is bounded: the
-// NATS streams the demo makes keep a message at most an hour (max-age 1h);
+// NATS streams the demo makes keep a message at most an hour and at most
+// 100,000 messages each (max-age 1h, max-msgs 100000);
 // on Redis acknowledged entries are trimmed, none is kept longer than an
 // hour and no stream longer than 100,000 entries.
 //

@@ -86,7 +86,7 @@ func checkSummary(t *testing.T, run, binder string, want []string, code int, out
 // TestDemoOnNATS runs the shop on the local NATS server with destinations
 // of the test's own: nothing lost, every poison order dead-lettered and
 // read by audit, the streams named with the prefix and made with the
-// profile's max-age.
+// profile's max-age and max-msgs.
 func TestDemoOnNATS(t *testing.T) {
 	prefix, js := natsDemo(t)
 	code, out, errOut, m := runDemo(t, "--profile", "nats", "--orders", "300", "--poison-every", "10", "--timeout", "60s")
@@ -97,8 +97,8 @@ func TestDemoOnNATS(t *testing.T) {
 			t.Errorf("stream %s: %v", name, err)
 			continue
 		}
-		if got := s.CachedInfo().Config.MaxAge; got != time.Hour {
-			t.Errorf("stream %s: max-age %s, want 1h (application-nats.yaml)", name, got)
+		if c := s.CachedInfo().Config; c.MaxAge != time.Hour || c.MaxMsgs != 100000 {
+			t.Errorf("stream %s: max-age %s, max-msgs %d; want 1h and 100000 (application-nats.yaml)", name, c.MaxAge, c.MaxMsgs)
 		}
 	}
 	if !strings.Contains(out, prefix+".orders") {
