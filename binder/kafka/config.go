@@ -35,6 +35,11 @@ const (
 	DefaultHealthTimeout     = 3 * time.Second
 	DefaultLagInterval       = 2 * time.Second
 
+	// partitionWatchInterval is how often a consumer asks the cluster
+	// whether its topics gained partitions (see the package doc, New
+	// partitions). It is not a setting; tests shorten it.
+	partitionWatchInterval = 5 * time.Second
+
 	// minInterval bounds health-interval, health-timeout and lag-interval
 	// from below, so that a typo cannot make a busy loop of them.
 	minInterval = 100 * time.Millisecond
@@ -69,6 +74,7 @@ type settings struct {
 	healthInterval    time.Duration
 	healthTimeout     time.Duration
 	lagInterval       time.Duration
+	partitionWatch    time.Duration
 	tls               *tls.Config
 	sasl              sasl.Mechanism
 	// secrets are strings that must never appear in an error or log line
@@ -92,6 +98,7 @@ func defaultSettings() settings {
 		healthInterval:    DefaultHealthInterval,
 		healthTimeout:     DefaultHealthTimeout,
 		lagInterval:       DefaultLagInterval,
+		partitionWatch:    partitionWatchInterval,
 	}
 }
 

@@ -161,7 +161,8 @@ type run struct {
 	c       *consumer
 	groupID string
 	cg      *kafkago.ConsumerGroup
-	reset   bool // apply reset-offsets to the first generation
+	view    *assignView // partition counts of the leader's assignments
+	reset   bool        // apply reset-offsets to the first generation
 
 	ctx    context.Context // ends the generation loop
 	cancel context.CancelFunc
@@ -192,19 +193,22 @@ func (c *consumer) newRun() (*run, error) {
 		start = kafkago.FirstOffset
 	}
 	st := c.bd.st
+	view := &assignView{}
 	cg, err := kafkago.NewConsumerGroup(kafkago.ConsumerGroupConfig{
-		ID:                     group,
-		Brokers:                st.brokers,
-		Dialer:                 c.bd.dialer,
-		Topics:                 c.topics,
-		HeartbeatInterval:      st.heartbeat,
-		SessionTimeout:         st.sessionTimeout,
-		RebalanceTimeout:       st.rebalanceTimeout,
-		JoinGroupBackoff:       250 * time.Millisecond,
-		WatchPartitionChanges:  true,
-		PartitionWatchInterval: 5 * time.Second,
-		StartOffset:            start,
-		Timeout:                st.dialTimeout,
+		ID:                group,
+		Brokers:           st.brokers,
+		Dialer:            c.bd.dialer,
+		Topics:            c.topics,
+		HeartbeatInterval: st.heartbeat,
+		SessionTimeout:    st.sessionTimeout,
+		RebalanceTimeout:  st.rebalanceTimeout,
+		JoinGroupBackoff:  250 * time.Millisecond,
+		// The binder watches for new partitions itself (see
+		// watchPartitions), against the counts the leader's balancer
+		// assigned from.
+		GroupBalancers: groupBalancers(view, c.topics),
+		StartOffset:    start,
+		Timeout:        st.dialTimeout,
 		ErrorLogger: kafkago.LoggerFunc(func(f string, a ...any) {
 			c.log.Debug("kafka-go: " + c.bd.logErr(fmt.Errorf(f, a...)))
 		}),
@@ -216,6 +220,7 @@ func (c *consumer) newRun() (*run, error) {
 		c:       c,
 		groupID: group,
 		cg:      cg,
+		view:    view,
 		reset:   c.cs.resetOffsets && !c.resetDone,
 		slots:   make(chan struct{}, max(c.spec.Consumer.Concurrency, 1)),
 		stopC:   make(chan struct{}),
@@ -255,6 +260,10 @@ func (r *run) generation(gen *kafkago.Generation, reset bool) {
 	r.mu.Lock()
 	r.genDone = finished
 	r.mu.Unlock()
+	assignedFrom := r.view.take()
+	gen.Start(func(gctx context.Context) {
+		r.watchPartitions(gctx, assignedFrom, r.c.log.With("generation", gen.ID))
+	})
 	gen.Start(func(gctx context.Context) {
 		closeFinished := sync.OnceFunc(func() { close(finished) })
 		defer closeFinished()
