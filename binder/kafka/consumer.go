@@ -163,6 +163,9 @@ type run struct {
 	cg      *kafkago.ConsumerGroup
 	view    *assignView // partition counts of the leader's assignments
 	reset   bool        // apply reset-offsets to the first generation
+	// firstCounts are the partition counts of the run's first assignment
+	// (see startOffsets); only the loop goroutine uses it.
+	firstCounts map[string]int
 
 	ctx    context.Context // ends the generation loop
 	cancel context.CancelFunc
@@ -261,6 +264,16 @@ func (r *run) generation(gen *kafkago.Generation, reset bool) {
 	r.genDone = finished
 	r.mu.Unlock()
 	assignedFrom := r.view.take()
+	if r.firstCounts == nil {
+		r.firstCounts = assignedFrom
+		if r.firstCounts == nil && r.startOffset() == kafkago.LastOffset {
+			// Not the leader: the counts now (see startOffsets).
+			counts, err := r.c.bd.partitionCounts(r.ctx, r.c.topics)
+			if err == nil {
+				r.firstCounts = counts
+			}
+		}
+	}
 	gen.Start(func(gctx context.Context) {
 		r.watchPartitions(gctx, assignedFrom, r.c.log.With("generation", gen.ID))
 	})
@@ -295,15 +308,16 @@ func (r *run) generation(gen *kafkago.Generation, reset bool) {
 		}()
 
 		cm := newCommitter(gen, log, r.c.bd)
+		offs, commitNow := r.startOffsets(wctx, gen.Assignments, reset, r.firstCounts, log)
 		var wg sync.WaitGroup
 		var ws []*partWorker
 		for topic, parts := range gen.Assignments {
 			for _, pa := range parts {
-				off := pa.Offset
-				if reset || off < 0 {
-					off = r.startOffset()
+				k := topicPart{topic, pa.ID}
+				w := &partWorker{r: r, topic: topic, part: pa.ID, offset: offs[k], cm: cm, po: cm.partition(topic, pa.ID), wctx: wctx, hctx: gh, log: log.With("partition", pa.ID)}
+				if commitNow[k] {
+					cm.mark(w.po, offs[k])
 				}
-				w := &partWorker{r: r, topic: topic, part: pa.ID, offset: off, cm: cm, po: cm.partition(topic, pa.ID), wctx: wctx, hctx: gh, log: log.With("partition", pa.ID)}
 				w.initLag()
 				ws = append(ws, w)
 				wg.Go(w.run)
@@ -469,7 +483,7 @@ type committer struct {
 }
 
 // partOffset is one partition's processed prefix (next offset to read)
-// and what was committed of it.
+// and what was committed of it; -1 while there is none.
 type partOffset struct {
 	topic     string
 	part      int
@@ -483,7 +497,8 @@ func newCommitter(gen *kafkago.Generation, log *slog.Logger, bd *Binder) *commit
 
 // partition registers a partition of the generation.
 func (cm *committer) partition(topic string, part int) *partOffset {
-	po := &partOffset{topic: topic, part: part}
+	po := &partOffset{topic: topic, part: part, committed: -1}
+	po.next.Store(-1)
 	cm.mu.Lock()
 	cm.parts = append(cm.parts, po)
 	cm.mu.Unlock()
@@ -520,7 +535,7 @@ func (cm *committer) commit(final bool) {
 	var moved []*partOffset
 	var offs []int64
 	for _, po := range parts {
-		if n := po.next.Load(); n > 0 && n != po.committed {
+		if n := po.next.Load(); n >= 0 && n != po.committed {
 			if todo[po.topic] == nil {
 				todo[po.topic] = map[int]int64{}
 			}

@@ -143,3 +143,109 @@ func (r *run) watchPartitions(ctx context.Context, base map[string]int, log *slo
 		}
 	}
 }
+
+// topicPart names a partition.
+type topicPart struct {
+	topic string
+	part  int
+}
+
+// startOffsets returns where each partition of a generation's assignment
+// starts: its committed offset, or — for a partition without one, or all
+// of them on a reset — the start offset, which is the earliest unless
+// start-offset latest applies. Latest applies only to a brand-new group:
+// a partition created after this run's first assignment (counts is what
+// that assignment was made from), or one of a topic the group has
+// committed offsets for, starts at the earliest offset, since each of its
+// records was written after the group began consuming the topic. A
+// partition that starts at the latest offset gets that offset resolved
+// and listed in commit, so that it is committed at once: the group is no
+// longer new there, and a later generation resumes from it even when
+// nothing was handled.
+func (r *run) startOffsets(ctx context.Context, assignments map[string][]kafkago.PartitionAssignment, reset bool, counts map[string]int, log *slog.Logger) (offs map[topicPart]int64, commit map[topicPart]bool) {
+	offs = map[topicPart]int64{}
+	commit = map[topicPart]bool{}
+	start := r.startOffset()
+	var latest []topicPart
+	var committed map[string]bool // topics the group has commits for; nil until asked
+	for topic, parts := range assignments {
+		for _, pa := range parts {
+			k := topicPart{topic, pa.ID}
+			switch {
+			case pa.Offset >= 0 && !reset:
+				offs[k] = pa.Offset
+			case start != kafkago.LastOffset:
+				offs[k] = start
+			case reset:
+				latest = append(latest, k)
+			case counts != nil && pa.ID >= counts[topic]:
+				log.Info("kafka: a partition added while the group runs starts at the earliest offset", "topic", topic, "partition", pa.ID)
+				offs[k] = kafkago.FirstOffset
+			default:
+				if committed == nil {
+					committed = r.committedTopics(ctx, log)
+				}
+				if committed[topic] {
+					log.Info("kafka: a partition without a committed offset of a topic the group has consumed starts at the earliest offset", "topic", topic, "partition", pa.ID)
+					offs[k] = kafkago.FirstOffset
+					continue
+				}
+				latest = append(latest, k)
+			}
+		}
+	}
+	if len(latest) == 0 {
+		return offs, commit
+	}
+	req := map[string][]kafkago.OffsetRequest{}
+	for _, k := range latest {
+		offs[k] = kafkago.LastOffset // unless resolved below
+		req[k.topic] = append(req[k.topic], kafkago.LastOffsetOf(k.part))
+	}
+	bd := r.c.bd
+	lctx, cancel := context.WithTimeout(ctx, bd.st.healthTimeout)
+	defer cancel()
+	res, err := bd.admin.ListOffsets(lctx, &kafkago.ListOffsetsRequest{Topics: req})
+	if err != nil {
+		log.Debug("kafka: reading the latest offsets failed; the partitions start at their end when fetching", "error", bd.logErr(err))
+		return offs, commit
+	}
+	for _, k := range latest {
+		for _, po := range res.Topics[k.topic] {
+			if po.Partition == k.part && po.Error == nil && po.LastOffset >= 0 {
+				offs[k] = po.LastOffset
+				commit[k] = true
+			}
+		}
+	}
+	return offs, commit
+}
+
+// committedTopics returns the topics of the run for which the group has a
+// committed offset. When the cluster cannot tell, every topic is taken as
+// consumed: a duplicate rather than a loss.
+func (r *run) committedTopics(ctx context.Context, log *slog.Logger) map[string]bool {
+	bd := r.c.bd
+	out := make(map[string]bool, len(r.c.topics))
+	ctx, cancel := context.WithTimeout(ctx, bd.st.healthTimeout)
+	defer cancel()
+	res, err := bd.admin.OffsetFetch(ctx, &kafkago.OffsetFetchRequest{GroupID: r.groupID})
+	if err == nil {
+		err = res.Error
+	}
+	if err != nil {
+		log.Warn("kafka: cannot read the group's committed offsets; partitions without one start at the earliest offset", "error", bd.logErr(err))
+		for _, t := range r.c.topics {
+			out[t] = true
+		}
+		return out
+	}
+	for _, t := range r.c.topics {
+		for _, p := range res.Topics[t] {
+			if p.Error == nil && p.CommittedOffset >= 0 {
+				out[t] = true
+			}
+		}
+	}
+	return out
+}

@@ -3,6 +3,7 @@ package kafka_test
 import (
 	"context"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -33,6 +34,11 @@ func newWatchBinder(t *testing.T, c *kafkatest.Cluster) stream.Binder {
 // request arrived. Other requests are served meanwhile. The request is
 // released at the end of the test at the latest.
 func holdRequest(t *testing.T, c *kafkatest.Cluster, key kmsg.Key, group string) (arrived <-chan struct{}, release func()) {
+	return holdRequestOf(t, c, key, func(g string) bool { return g == group })
+}
+
+// holdRequestOf is holdRequest for the first group that match accepts.
+func holdRequestOf(t *testing.T, c *kafkatest.Cluster, key kmsg.Key, match func(group string) bool) (arrived <-chan struct{}, release func()) {
 	in := make(chan struct{})
 	out := make(chan struct{})
 	release = sync.OnceFunc(func() { close(out) })
@@ -47,7 +53,7 @@ func holdRequest(t *testing.T, c *kafkatest.Cluster, key kmsg.Key, group string)
 		case *kmsg.JoinGroupRequest:
 			g = r.Group
 		}
-		if g != group || !taken.CompareAndSwap(false, true) {
+		if !match(g) || !taken.CompareAndSwap(false, true) {
 			return nil, nil, false
 		}
 		k.DropControl()
@@ -124,4 +130,131 @@ func TestPartitionsAddedWhileConsuming(t *testing.T) {
 		cancel()
 	}
 	t.Logf("%d rounds: slowest from adding the partition to all received: %s (watch interval %s)", rounds, worst.Round(time.Millisecond), testWatch)
+}
+
+// TestNewPartitionStartsAtEarliest: with start-offset latest, a partition
+// that has no committed offset starts at the latest offset only for a
+// brand-new group. A partition added while the group runs — whose records
+// written before the group noticed it must not be skipped — and one added
+// while the group was stopped (the group has commits, so it is not new)
+// are read from their earliest offset. A record written before a new
+// group's first Start is not received (latest is honoured).
+func TestNewPartitionStartsAtEarliest(t *testing.T) {
+	for _, tc := range []struct{ name, group string }{{"named", "g"}, {"anonymous", ""}} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := kafkatest.Start(t)
+			b := newWatchBinder(t, c)
+			dest := uniqueTopic(t)
+			p1 := bindProducer(t, b, dest, 1)
+			ctx, cancel := context.WithTimeout(context.Background(), faultTimeout)
+			defer cancel()
+			send := func(p stream.Producer, id string, part int) {
+				t.Helper()
+				err := p.Send(ctx, stream.Envelope{Payload: []byte("{}"), Headers: stream.Headers{idHeader: id, stream.HeaderPartition: strconv.Itoa(part)}})
+				if err != nil {
+					t.Fatal(err)
+				}
+			}
+			send(p1, "old", 0) // before the group exists: skipped
+			tr := newTracker()
+			spec := consumerSpec(dest, tc.group, tr.handler())
+			spec.Extension = map[string]any{"start-offset": "latest"}
+			cons := startConsumer(t, b, spec)
+			// The group is positioned once a probe arrives: records sent
+			// before that may be skipped (latest), none after.
+			deadline := time.Now().Add(faultTimeout)
+			for i := 0; tr.received() == 0; i++ {
+				if time.Now().After(deadline) {
+					t.Fatal("no probe received")
+				}
+				send(p1, "probe-"+strconv.Itoa(i), 0)
+				time.Sleep(50 * time.Millisecond) // probe pace; the loop ends on receipt
+			}
+
+			// Added while the group runs: the group rejoins after its
+			// watch noticed; the join is held while records go to the new
+			// partition, so they are there before the group is assigned it.
+			arrived, release := holdRequestOf(t, c, kmsg.JoinGroup, func(g string) bool {
+				return g == tc.group || tc.group == "" && strings.HasPrefix(g, "anonymous.")
+			})
+			p2 := bindProducer(t, b, dest, 2)
+			waitClosed(t, arrived, "the group's rejoin")
+			produce(ctx, t, p2, tr, "running", 10, 2, 0)
+			release()
+			produce(ctx, t, p2, tr, "after", 10, 2, 0)
+			tr.waitAll(t, faultTimeout)
+			// Partition 0's later records arrived, in order: "old" never will.
+			tr.mu.Lock()
+			old := tr.got["old"]
+			tr.mu.Unlock()
+			if old > 0 {
+				t.Error("a record written before the group's first start was received: start-offset latest not honoured")
+			}
+
+			if tc.group == "" {
+				return // an anonymous group is new at each Start
+			}
+			// Added while the group was stopped.
+			sctx, scancel := context.WithTimeout(context.Background(), 20*time.Second)
+			defer scancel()
+			if err := cons.Stop(sctx); err != nil {
+				t.Fatal(err)
+			}
+			p3 := bindProducer(t, b, dest, 3)
+			produce(ctx, t, p3, tr, "stopped", 9, 3, 0)
+			if err := cons.Start(sctx); err != nil {
+				t.Fatal(err)
+			}
+			produce(ctx, t, p3, tr, "restarted", 9, 3, 0)
+			tr.waitAll(t, faultTimeout)
+		})
+	}
+}
+
+// TestLatestPositionIsCommitted: with start-offset latest, a partition
+// that a new group starts at its end is committed there at once, though
+// nothing was handled on it: after a restart the group resumes there — a
+// record written to it while the group was stopped is received, and one
+// written before the group's first start is not.
+func TestLatestPositionIsCommitted(t *testing.T) {
+	c := kafkatest.Start(t)
+	b := newWatchBinder(t, c)
+	dest := uniqueTopic(t)
+	p := bindProducer(t, b, dest, 2)
+	ctx, cancel := context.WithTimeout(context.Background(), faultTimeout)
+	defer cancel()
+	send := func(id string, part int) {
+		t.Helper()
+		err := p.Send(ctx, stream.Envelope{Payload: []byte("{}"), Headers: stream.Headers{idHeader: id, stream.HeaderPartition: strconv.Itoa(part)}})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	send("old", 1)
+	tr := newTracker()
+	spec := consumerSpec(dest, "g", tr.handler())
+	spec.Extension = map[string]any{"start-offset": "latest"}
+	cons := startConsumer(t, b, spec)
+	deadline := time.Now().Add(faultTimeout)
+	for i := 0; tr.received() == 0; i++ { // positioned once a probe arrives
+		if time.Now().After(deadline) {
+			t.Fatal("no probe received")
+		}
+		send("probe-"+strconv.Itoa(i), 0)
+		time.Sleep(50 * time.Millisecond) // probe pace; the loop ends on receipt
+	}
+	if err := cons.Stop(ctx); err != nil {
+		t.Fatal(err)
+	}
+	produce(ctx, t, p, tr, "stopped", 10, 2, 0)
+	if err := cons.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	produce(ctx, t, p, tr, "restarted", 10, 2, 0)
+	tr.waitAll(t, faultTimeout)
+	tr.mu.Lock()
+	defer tr.mu.Unlock()
+	if tr.got["old"] > 0 {
+		t.Error("a record of partition 1 written before the group's first start was received after a restart: the latest position was not kept")
+	}
 }
