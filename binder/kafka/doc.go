@@ -58,7 +58,10 @@
 // offset; an anonymous consumer joins a fresh group anonymous.<uuid> at
 // each Start and starts at the latest offset. start-offset overrides both;
 // reset-offsets ignores committed offsets on the binding's first partition
-// assignment.
+// assignment. The latest offset applies to a brand-new group only (see New
+// partitions): a partition of a topic the group is already consuming, or
+// has committed offsets for, starts at the earliest offset when it has no
+// committed offset.
 //
 // The consumer joins the group with kafka-go's ConsumerGroup and, for each
 // generation (one partition assignment), runs a worker per assigned
@@ -117,6 +120,42 @@
 // counts (stream.DeadLetterReporter: truncated, headers-only, dropped).
 // A dead-letter topic deleted at run time is created again when
 // auto-create-topics is on.
+//
+// # New partitions
+//
+// Partitions added to a topic while a group consumes it (kafka-topics
+// --alter, or a producer binding with auto-add-partitions) are consumed
+// without a restart. Each member of the group asks the cluster for its
+// topics' partition counts — on a connection of its own, not kafka-go's
+// metadata cache, bounded by health-timeout — as soon as a generation
+// starts and then every 5 seconds (the partition watch interval; not a
+// setting). When a count differs from the one the generation's assignment
+// was computed from, the member ends its generation and rejoins, and the
+// group is assigned anew (see Rebalances). The group's leader knows those
+// counts exactly (its balancer records them while assigning); a member
+// that is not the leader compares with the counts at the start of its
+// generation, and the leader's check covers the rest. So a partition
+// added while the group runs is consumed within about 5s plus one
+// rebalance, and one added while the group was joining is found by the
+// check at the start of the generation, at once. (kafka-go's own watcher,
+// WatchPartitionChanges, is not used: it took its counts when the
+// generation started, so a partition added between the leader's
+// assignment and that moment was never assigned, and its records were not
+// consumed for as long as the group ran.)
+//
+// A partition without a committed offset starts at the earliest offset,
+// unless start-offset latest (the default of an anonymous consumer)
+// applies, which it does only for a brand-new group: a partition created
+// after the binding's first assignment since Start, or one of a topic the
+// group has committed offsets for, starts at the earliest offset, since
+// its records were all written after the group began consuming the topic
+// — those written before the group noticed the partition are not skipped.
+// A partition that starts at its latest offset has that offset committed
+// at once, although nothing was handled yet, so that a rebalance or a
+// restart resumes there: records written meanwhile are not skipped, and
+// older ones are not read. When the group's committed offsets cannot be
+// read, such a partition starts at the earliest offset (a duplicate
+// rather than a loss; a WARN line says so).
 //
 // # Concurrency and ordering
 //
