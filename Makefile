@@ -16,7 +16,7 @@ deps:
 test:
 	$(GO) vet $(PKGS)
 	$(GO) test -race -count=1 -timeout 8m $(PKGS)
-	$(MAKE) test-rabbit-faults
+	$(MAKE) test-own-conn-faults
 	$(GO) test -run '^$$' -fuzz '^FuzzLoad$$' -fuzztime 10s ./config
 
 ## bench: every benchmark with its baseline, printed with allocations.
@@ -32,7 +32,7 @@ demo-kafka:
 	$(GO) run ./cmd/demo --profile kafka --orders 5000 --poison-every 100
 
 ## demo-rabbit: the shop on RabbitMQ (RABBIT_ADDRESSES, default 127.0.0.1:5672).
-.PHONY: test-rabbit-faults
+.PHONY: test-own-conn-faults
 demo-rabbit:
 	$(GO) run ./cmd/demo --profile rabbit --orders 5000 --poison-every 100
 
@@ -44,9 +44,9 @@ demo-nats:
 demo-redis:
 	$(GO) run ./cmd/demo --profile redis --orders 5000 --poison-every 100
 
-## test-rabbit-faults: RabbitMQ tests that close their own connections (in a vhost of their own), serially.
-test-rabbit-faults:
-	$(GO) test -race -count=1 -p 1 -timeout 10m -tags rabbitfault -run Fault ./binder/rabbit/...
+## test-own-conn-faults: RabbitMQ tests that close their own connections (in a vhost of their own), serially.
+test-own-conn-faults:
+	$(GO) test -race -count=1 -p 1 -timeout 10m -tags ownconnfault -run Fault ./binder/rabbit/...
 
 ## test-broker-faults: broker-WIDE faults (stop_app, memory alarm): every client of the broker
 ## is disturbed. CI runs it after make test; run it only on a broker no one else uses.

@@ -1,10 +1,10 @@
-//go:build rabbitfault
+//go:build ownconnfault
 
 // Fault tests that disrupt RabbitMQ connections — only their own: each works
 // in a virtual host of its own and closes only that virtual host's
 // connections (rabbitmqctl close_connection by pid), so other clients of the
-// broker are not disturbed. They run with -tags rabbitfault, serially
-// (make test-rabbit-faults, part of make test). Faults that affect the whole
+// broker are not disturbed. They run with -tags ownconnfault, serially
+// (make test-own-conn-faults, part of make test). Faults that affect the whole
 // broker are in broker_fault_test.go.
 package rabbit
 
