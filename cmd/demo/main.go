@@ -106,6 +106,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, started t
 	purge := fs.Bool("purge", false, "empty the demo's RabbitMQ queues and NATS and Redis streams before starting (default: keep what earlier runs left; it is handled but not counted)")
 	mgmtAddr := fs.String("management", "", "serve the management endpoints on ADDR, e.g. 127.0.0.1:8081 (default: management.server.address, else off)")
 	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0 // the usage was asked for, and printed
+		}
 		return 2
 	}
 	if *orders < 0 || *rate < 0 || *poison < 0 {

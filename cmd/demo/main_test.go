@@ -206,3 +206,14 @@ func TestDemoManagement(t *testing.T) {
 		t.Fatal("demo did not stop")
 	}
 }
+
+// --help prints the usage and succeeds; a bad flag is a usage error (2).
+func TestDemoHelpExitsZero(t *testing.T) {
+	var out, errOut strings.Builder
+	if code := run(context.Background(), []string{"--help"}, &out, &errOut, time.Now()); code != 0 || !strings.Contains(errOut.String(), "-orders") {
+		t.Fatalf("--help: exit %d, usage %q", code, errOut.String())
+	}
+	if code := run(context.Background(), []string{"--no-such-flag"}, &out, &errOut, time.Now()); code != 2 {
+		t.Fatalf("bad flag: exit %d, want 2", code)
+	}
+}
