@@ -17,6 +17,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/streambind/streambind/binder/internal/dispatch"
+	"github.com/streambind/streambind/binder/internal/secrets"
 	"github.com/streambind/streambind/stream"
 )
 
@@ -85,7 +86,7 @@ func (bd *Binder) wrap(err error, format string, args ...any) error {
 	if err == nil {
 		return nil
 	}
-	return redactSecrets(fmt.Errorf(format+": %w", append(args, err)...), bd.st.secrets)
+	return secrets.Redact(fmt.Errorf(format+": %w", append(args, err)...), bd.st.secrets)
 }
 
 // logErr is err's text with secrets removed, for log lines.
@@ -93,7 +94,7 @@ func (bd *Binder) logErr(err error) string {
 	if err == nil {
 		return ""
 	}
-	return redactText(err.Error(), bd.st.secrets)
+	return secrets.RedactText(err.Error(), bd.st.secrets)
 }
 
 func (bd *Binder) checkOpen() error {
@@ -107,7 +108,7 @@ func (bd *Binder) checkOpen() error {
 
 // servers returns the server list for messages, without secrets.
 func (bd *Binder) servers() string {
-	return redactText(strings.Join(bd.st.servers, ","), bd.st.secrets)
+	return secrets.RedactText(strings.Join(bd.st.servers, ","), bd.st.secrets)
 }
 
 // connect returns the binder's connection, dialling it on first use. An
@@ -194,7 +195,7 @@ func (bd *Binder) dial(ctx context.Context) (*connection, error) {
 	}
 	o.ReconnectedCB = func(nc *natsgo.Conn) {
 		bd.connectedAt.Store(time.Now().UnixNano())
-		bd.log.Info("nats: reconnected", "binder", bd.name, "server", redactText(nc.ConnectedUrlRedacted(), bd.st.secrets))
+		bd.log.Info("nats: reconnected", "binder", bd.name, "server", secrets.RedactText(nc.ConnectedUrlRedacted(), bd.st.secrets))
 	}
 	o.ReconnectErrCB = func(_ *natsgo.Conn, err error) {
 		bd.log.Debug("nats: reconnect attempt failed", "binder", bd.name, "error", bd.logErr(err))
@@ -234,7 +235,7 @@ func (bd *Binder) dial(ctx context.Context) (*connection, error) {
 		}
 		return nil, stream.Unavailable(bd.wrap(err, "nats: %s: JetStream does not answer", bd.servers()))
 	}
-	bd.log.Info("nats: connected", "binder", bd.name, "server", redactText(nc.ConnectedUrlRedacted(), bd.st.secrets), "version", nc.ConnectedServerVersion(), "max-payload", nc.MaxPayload())
+	bd.log.Info("nats: connected", "binder", bd.name, "server", secrets.RedactText(nc.ConnectedUrlRedacted(), bd.st.secrets), "version", nc.ConnectedServerVersion(), "max-payload", nc.MaxPayload())
 	return &connection{nc: nc, js: js}, nil
 }
 
@@ -310,7 +311,7 @@ func (bd *Binder) Health(context.Context) error {
 	if last := c.nc.LastError(); last != nil {
 		err = fmt.Errorf("%w: %w", err, last)
 	}
-	return redactSecrets(err, bd.st.secrets)
+	return secrets.Redact(err, bd.st.secrets)
 }
 
 // ValidateProducer checks the NATS properties of a producer binding

@@ -13,6 +13,7 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/streambind/streambind/binder/internal/secrets"
 	"github.com/streambind/streambind/binder/props"
 	"github.com/streambind/streambind/stream"
 )
@@ -269,7 +270,7 @@ func parseSettings(s stream.BinderSettings) (settings, error) {
 	}
 	out.tls, out.tlsFirst = buildTLS(&d, envPath, ts)
 	if err := d.Err(); err != nil {
-		return settings{}, fmt.Errorf("nats binder %q: %w", s.Name, redactSecrets(err, out.secrets))
+		return settings{}, fmt.Errorf("nats binder %q: %w", s.Name, secrets.Redact(err, out.secrets))
 	}
 	return out, nil
 }

@@ -11,7 +11,6 @@ import (
 
 	natsgo "github.com/nats-io/nats.go"
 
-	"github.com/streambind/streambind/redact"
 	"github.com/streambind/streambind/stream"
 )
 
@@ -216,34 +215,3 @@ func fromMsg(h natsgo.Header, data []byte) stream.Envelope {
 	}
 	return env
 }
-
-// redactSecrets returns err with every secret replaced by "[redacted]" in
-// its text and URL passwords removed (package redact); errors.Is and As
-// still see the original chain.
-func redactSecrets(err error, secrets []string) error {
-	if err == nil {
-		return nil
-	}
-	msg := redactText(err.Error(), secrets)
-	if msg == err.Error() {
-		return err
-	}
-	return &redactedError{msg: msg, err: err}
-}
-
-func redactText(msg string, secrets []string) string {
-	for _, s := range secrets {
-		if s != "" {
-			msg = strings.ReplaceAll(msg, s, "[redacted]")
-		}
-	}
-	return redact.String(msg)
-}
-
-type redactedError struct {
-	msg string
-	err error
-}
-
-func (e *redactedError) Error() string { return e.msg }
-func (e *redactedError) Unwrap() error { return e.err }

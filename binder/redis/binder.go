@@ -13,6 +13,7 @@ import (
 	goredis "github.com/redis/go-redis/v9"
 	"github.com/redis/go-redis/v9/maintnotifications"
 
+	"github.com/streambind/streambind/binder/internal/secrets"
 	"github.com/streambind/streambind/stream"
 )
 
@@ -78,7 +79,7 @@ func (bd *Binder) wrap(err error, format string, args ...any) error {
 	if err == nil {
 		return nil
 	}
-	return redactSecrets(fmt.Errorf(format+": %w", append(args, err)...), bd.st.secrets)
+	return secrets.Redact(fmt.Errorf(format+": %w", append(args, err)...), bd.st.secrets)
 }
 
 // logErr is err's text with secrets removed, for log lines.
@@ -86,7 +87,7 @@ func (bd *Binder) logErr(err error) string {
 	if err == nil {
 		return ""
 	}
-	return redactText(err.Error(), bd.st.secrets)
+	return secrets.RedactText(err.Error(), bd.st.secrets)
 }
 
 func (bd *Binder) checkOpen() error {

@@ -12,6 +12,7 @@ import (
 
 	goredis "github.com/redis/go-redis/v9"
 
+	"github.com/streambind/streambind/binder/internal/secrets"
 	"github.com/streambind/streambind/binder/props"
 	"github.com/streambind/streambind/stream"
 )
@@ -266,7 +267,7 @@ func parseSettings(s stream.BinderSettings) (settings, error) {
 	}
 	out.tls = buildTLS(&d, envPath, ts, out.addr)
 	if err := d.Err(); err != nil {
-		return settings{}, fmt.Errorf("redis binder %q: %w", s.Name, redactSecrets(err, out.secrets))
+		return settings{}, fmt.Errorf("redis binder %q: %w", s.Name, secrets.Redact(err, out.secrets))
 	}
 	return out, nil
 }

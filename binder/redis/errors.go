@@ -8,8 +8,6 @@ import (
 	"strings"
 
 	goredis "github.com/redis/go-redis/v9"
-
-	"github.com/streambind/streambind/redact"
 )
 
 // Errors are classified once, here, for every path (bind, send, read, ack,
@@ -100,34 +98,3 @@ func isUnreachable(err error) bool {
 	}
 	return true
 }
-
-// redactSecrets returns err with every secret replaced by "[redacted]" in
-// its text and URL passwords removed (package redact); errors.Is and As
-// still see the original chain.
-func redactSecrets(err error, secrets []string) error {
-	if err == nil {
-		return nil
-	}
-	msg := redactText(err.Error(), secrets)
-	if msg == err.Error() {
-		return err
-	}
-	return &redactedError{msg: msg, err: err}
-}
-
-func redactText(msg string, secrets []string) string {
-	for _, s := range secrets {
-		if s != "" {
-			msg = strings.ReplaceAll(msg, s, "[redacted]")
-		}
-	}
-	return redact.String(msg)
-}
-
-type redactedError struct {
-	msg string
-	err error
-}
-
-func (e *redactedError) Error() string { return e.msg }
-func (e *redactedError) Unwrap() error { return e.err }
