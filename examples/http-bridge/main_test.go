@@ -6,14 +6,12 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
-	"time"
 
 	"github.com/streambind/streambind/config"
+	"github.com/streambind/streambind/examples/internal/extest"
 	"github.com/streambind/streambind/stream/streamtest"
 )
 
@@ -107,82 +105,26 @@ func TestNotRunningIsUnavailable(t *testing.T) {
 func TestRun(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	stdout, stderr := newLines(), newLines()
-	done := make(chan int, 1)
-	go func() { done <- run(ctx, []string{"--addr", "127.0.0.1:0"}, []string{}, stdout, stderr) }()
-	stderr.waitFor(t, "msg=listening", done)
-	url := regexp.MustCompile(`url=(http://\S+)/orders`).FindStringSubmatch(stderr.String())
+	r := extest.Start(t, ctx, func(ctx context.Context, stdout, stderr io.Writer) int {
+		return run(ctx, []string{"--addr", "127.0.0.1:0"}, []string{}, stdout, stderr)
+	})
+	r.WaitLog(t, "msg=listening")
+	url := regexp.MustCompile(`url=(http://\S+)/orders`).FindStringSubmatch(r.Stderr.String())
 	if url == nil {
-		t.Fatalf("no URL in the log:\n%s", stderr)
+		t.Fatalf("no URL in the log:\n%s", r.Stderr)
 	}
 	if code, body := post(t, url[1], `{"id":"o-5","customerId":"c-1","sku":"widget","quantity":2}`); code != http.StatusAccepted {
 		t.Fatalf("POST: %d %s", code, body)
 	}
-	stdout.waitFor(t, "shipping order o-5: 2 x widget", done)
-	cancel()
-	if code := <-done; code != 0 {
-		t.Fatalf("exit status %d:\n%s", code, stderr)
-	}
+	r.WaitOutput(t, "shipping order o-5: 2 x widget")
+	r.Stop(t)
 }
 
 // Every profile of this directory loads and builds (without connecting to
 // anything), so none can rot unnoticed.
 func TestProfilesBuild(t *testing.T) {
-	files, err := filepath.Glob("application-*.yaml")
-	if err != nil || len(files) == 0 {
-		t.Fatalf("no profile files: %v", err)
-	}
-	for _, f := range files {
-		profile := strings.TrimSuffix(strings.TrimPrefix(f, "application-"), ".yaml")
-		loaded, err := config.Load(config.Options{Profiles: []string{profile}, Env: []string{}})
-		if err != nil {
-			t.Errorf("profile %s: %v", profile, err)
-			continue
-		}
-		if _, _, err := buildApp(loaded, io.Discard, func(Order) {}); err != nil {
-			t.Errorf("profile %s: %v", profile, err)
-		}
-	}
-}
-
-// lines collects what run writes, and lets a test wait for a text in it.
-type lines struct {
-	mu      sync.Mutex
-	buf     strings.Builder
-	changed chan struct{}
-}
-
-func newLines() *lines { return &lines{changed: make(chan struct{}, 1)} }
-
-func (l *lines) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	l.buf.Write(p)
-	l.mu.Unlock()
-	select {
-	case l.changed <- struct{}{}:
-	default:
-	}
-	return len(p), nil
-}
-
-func (l *lines) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String()
-}
-
-// waitFor returns once text was written; it fails the test when run ends
-// first (done) or after 10 s.
-func (l *lines) waitFor(t *testing.T, text string, done <-chan int) {
-	t.Helper()
-	deadline := time.After(10 * time.Second)
-	for !strings.Contains(l.String(), text) {
-		select {
-		case <-l.changed:
-		case code := <-done:
-			t.Fatalf("run ended (status %d) before writing %q:\n%s", code, text, l)
-		case <-deadline:
-			t.Fatalf("no %q after 10s:\n%s", text, l)
-		}
-	}
+	extest.ProfilesBuild(t, func(loaded *config.Loaded) error {
+		_, _, err := buildApp(loaded, io.Discard, func(Order) {})
+		return err
+	})
 }
