@@ -14,6 +14,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/streambind/streambind/binder/internal/dispatch"
+	"github.com/streambind/streambind/binder/internal/lifecycle"
 	"github.com/streambind/streambind/stream"
 )
 
@@ -44,10 +45,7 @@ type consumer struct {
 	health atomic.Pointer[error]
 	stats  struct{ truncated, headersOnly, dropped atomic.Int64 }
 
-	sem    chan struct{} // lifecycle lock (capacity 1)
-	cur    *run
-	last   *run
-	closed bool
+	life *lifecycle.Lifecycle // Start, Stop, Pause, Resume, close
 }
 
 var (
@@ -85,8 +83,8 @@ func (bd *Binder) newConsumer(ctx context.Context, conn *connection, spec stream
 		group: group,
 		log:   log.With("binding", spec.Binding, "destination", dest, "group", lg),
 		conc:  max(spec.Consumer.Concurrency, 1),
-		sem:   make(chan struct{}, 1),
 	}
+	c.life = lifecycle.New(c.errorf, "the previous run's handlers are still running")
 	ref, err := bd.ensureStream(ctx, conn, dest)
 	if err != nil {
 		return nil, err
@@ -181,111 +179,42 @@ func (c *consumer) errorf(op string, err error) error {
 	return c.bd.wrap(err, "nats: %s consumer %s (destination %q, group %q)", op, c.spec.Binding, c.dest, c.group)
 }
 
-func (c *consumer) lock(ctx context.Context, op string) error {
-	select {
-	case c.sem <- struct{}{}:
-		return nil
-	case <-ctx.Done():
-		return c.errorf(op, ctx.Err())
-	}
-}
-
-func (c *consumer) unlock() { <-c.sem }
-
 // Start opens the JetStream consumer (an anonymous consumer's ephemeral
 // one is made here) and begins delivery.
 func (c *consumer) Start(ctx context.Context) error {
-	if err := c.lock(ctx, "start"); err != nil {
-		return err
-	}
-	defer c.unlock()
-	if c.closed {
-		return c.errorf("start", stream.ErrClosed)
-	}
-	if c.cur != nil {
-		return nil
-	}
-	if l := c.last; l != nil {
-		select {
-		case <-l.pool.Done():
-		case <-ctx.Done():
-			return c.errorf("start", fmt.Errorf("the previous run's handlers are still running: %w", ctx.Err()))
-		}
-	}
+	return c.life.Start(ctx, c.startRun)
+}
+
+// startRun opens the JetStream consumer and starts a run's intake and
+// keeper.
+func (c *consumer) startRun(ctx context.Context) (lifecycle.Run, error) {
 	r := c.newRun()
 	jc, err := r.open(ctx, 0)
 	if err != nil {
 		r.pool.Stop(context.Background())
-		return c.errorf("start", err)
+		return nil, err
 	}
 	r.jc.Store(&jc)
 	go r.intake()
 	go r.keeper()
-	c.cur, c.last = r, r
-	return nil
+	return r, nil
 }
 
 // Stop ends intake, gives back (Nak, no delay) what was received and not
 // handled, so that another member of the group gets it at once, waits
 // (bounded by ctx) for the handler calls in flight and settles them; an
 // anonymous consumer's ephemeral JetStream consumer is deleted.
-func (c *consumer) Stop(ctx context.Context) error {
-	if err := c.lock(ctx, "stop"); err != nil {
-		return err
-	}
-	defer c.unlock()
-	return c.stopLocked(ctx)
-}
-
-func (c *consumer) stopLocked(ctx context.Context) error {
-	r := c.cur
-	if r == nil {
-		return nil
-	}
-	c.cur = nil
-	if err := r.stop(ctx); err != nil {
-		return c.errorf("stop", err)
-	}
-	return nil
-}
+func (c *consumer) Stop(ctx context.Context) error { return c.life.Stop(ctx) }
 
 // Pause stops intake (what was received stays with the binding, kept from
 // redelivery with in-progress acks) and waits, bounded by ctx, for the
 // handler calls in flight.
-func (c *consumer) Pause(ctx context.Context) error {
-	if err := c.lock(ctx, "pause"); err != nil {
-		return err
-	}
-	defer c.unlock()
-	if c.cur == nil {
-		return nil
-	}
-	if err := c.cur.pause(ctx); err != nil {
-		return c.errorf("pause", err)
-	}
-	return nil
-}
+func (c *consumer) Pause(ctx context.Context) error { return c.life.Pause(ctx) }
 
 // Resume undoes Pause.
-func (c *consumer) Resume(ctx context.Context) error {
-	if err := c.lock(ctx, "resume"); err != nil {
-		return err
-	}
-	defer c.unlock()
-	if c.cur != nil {
-		c.cur.resume()
-	}
-	return nil
-}
+func (c *consumer) Resume(ctx context.Context) error { return c.life.Resume(ctx) }
 
-func (c *consumer) close(ctx context.Context) error {
-	if err := c.lock(ctx, "close"); err != nil {
-		return err
-	}
-	defer c.unlock()
-	c.closed = true
-	return c.stopLocked(ctx)
-}
+func (c *consumer) close(ctx context.Context) error { return c.life.Close(ctx) }
 
 // held is a received message from its receipt until it is settled.
 type held struct {
@@ -683,7 +612,11 @@ func (r *run) keeper() {
 	}
 }
 
-func (r *run) pause(ctx context.Context) error {
+// Done is closed when the run's handler calls have all returned (its
+// pool has stopped); the next Start waits for it.
+func (r *run) Done() <-chan struct{} { return r.pool.Done() }
+
+func (r *run) Pause(ctx context.Context) error {
 	r.mu.Lock()
 	r.paused = true
 	if r.nextCancel != nil {
@@ -694,7 +627,7 @@ func (r *run) pause(ctx context.Context) error {
 	return r.pool.Pause(ctx)
 }
 
-func (r *run) resume() {
+func (r *run) Resume() {
 	r.mu.Lock()
 	r.paused = false
 	r.mu.Unlock()
@@ -702,9 +635,9 @@ func (r *run) resume() {
 	r.signal()
 }
 
-// stop ends intake, releases what is queued, waits (bounded by ctx) for
+// Stop ends intake, releases what is queued, waits (bounded by ctx) for
 // the handler calls in flight, and deletes an ephemeral consumer.
-func (r *run) stop(ctx context.Context) error {
+func (r *run) Stop(ctx context.Context) error {
 	r.intakeCancel()
 	var errs []error
 	select {

@@ -16,6 +16,7 @@ import (
 	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/streambind/streambind/binder/internal/dispatch"
+	"github.com/streambind/streambind/binder/internal/lifecycle"
 	"github.com/streambind/streambind/stream"
 )
 
@@ -59,10 +60,7 @@ type consumer struct {
 	health atomic.Pointer[error]
 	stats  struct{ truncated, headersOnly, dropped atomic.Int64 }
 
-	sem    chan struct{} // lifecycle lock (capacity 1)
-	cur    *run
-	last   *run
-	closed bool
+	life *lifecycle.Lifecycle // Start, Stop, Pause, Resume, close
 }
 
 var (
@@ -100,8 +98,8 @@ func (bd *Binder) newConsumer(ctx context.Context, client *goredis.Client, spec 
 		name:   consumerName(bd.st.clientName),
 		log:    log.With("binding", spec.Binding, "destination", dest, "group", lg),
 		conc:   max(spec.Consumer.Concurrency, 1),
-		sem:    make(chan struct{}, 1),
 	}
+	c.life = lifecycle.New(c.errorf, "the previous run is still settling its messages")
 	if c.group == "" {
 		if spec.Consumer.DLQ {
 			c.log.Debug("redis: dlq ignored: an anonymous consumer has no dead-letter destination")
@@ -203,106 +201,33 @@ func (c *consumer) errorf(op string, err error) error {
 	return c.bd.wrap(err, "redis: %s consumer %s (destination %q, group %q)", op, c.spec.Binding, c.dest, c.group)
 }
 
-func (c *consumer) lock(ctx context.Context, op string) error {
-	select {
-	case c.sem <- struct{}{}:
-		return nil
-	case <-ctx.Done():
-		return c.errorf(op, ctx.Err())
-	}
-}
-
-func (c *consumer) unlock() { <-c.sem }
-
 // Start begins delivery: a group member first takes back its own pending
 // entries and reclaims those of members idle for claim-min-idle; an
 // anonymous consumer starts after the last entry of each stream.
 func (c *consumer) Start(ctx context.Context) error {
-	if err := c.lock(ctx, "start"); err != nil {
-		return err
-	}
-	defer c.unlock()
-	if c.closed {
-		return c.errorf("start", stream.ErrClosed)
-	}
-	if c.cur != nil {
-		return nil
-	}
-	if l := c.last; l != nil {
-		select {
-		case <-l.done:
-		case <-ctx.Done():
-			return c.errorf("start", fmt.Errorf("the previous run is still settling its messages: %w", ctx.Err()))
+	return c.life.Start(ctx, func(ctx context.Context) (lifecycle.Run, error) {
+		r, err := c.newRun(ctx)
+		if err != nil {
+			return nil, err
 		}
-	}
-	r, err := c.newRun(ctx)
-	if err != nil {
-		return c.errorf("start", err)
-	}
-	c.cur, c.last = r, r
-	return nil
+		return r, nil
+	})
 }
 
 // Stop ends intake, waits (bounded by ctx) for the handler calls in flight
 // and their acknowledgements, and gives back to the group every entry the
 // consumer holds unhandled (see the package doc).
-func (c *consumer) Stop(ctx context.Context) error {
-	if err := c.lock(ctx, "stop"); err != nil {
-		return err
-	}
-	defer c.unlock()
-	return c.stopLocked(ctx)
-}
-
-func (c *consumer) stopLocked(ctx context.Context) error {
-	r := c.cur
-	if r == nil {
-		return nil
-	}
-	c.cur = nil
-	if err := r.stop(ctx); err != nil {
-		return c.errorf("stop", err)
-	}
-	return nil
-}
+func (c *consumer) Stop(ctx context.Context) error { return c.life.Stop(ctx) }
 
 // Pause stops intake and reclaiming (what was read stays with the binding,
 // kept from other members' reclaims) and waits, bounded by ctx, for the
 // handler calls in flight.
-func (c *consumer) Pause(ctx context.Context) error {
-	if err := c.lock(ctx, "pause"); err != nil {
-		return err
-	}
-	defer c.unlock()
-	if c.cur == nil {
-		return nil
-	}
-	if err := c.cur.pause(ctx); err != nil {
-		return c.errorf("pause", err)
-	}
-	return nil
-}
+func (c *consumer) Pause(ctx context.Context) error { return c.life.Pause(ctx) }
 
 // Resume undoes Pause.
-func (c *consumer) Resume(ctx context.Context) error {
-	if err := c.lock(ctx, "resume"); err != nil {
-		return err
-	}
-	defer c.unlock()
-	if c.cur != nil {
-		c.cur.resume()
-	}
-	return nil
-}
+func (c *consumer) Resume(ctx context.Context) error { return c.life.Resume(ctx) }
 
-func (c *consumer) close(ctx context.Context) error {
-	if err := c.lock(ctx, "close"); err != nil {
-		return err
-	}
-	defer c.unlock()
-	c.closed = true
-	return c.stopLocked(ctx)
-}
+func (c *consumer) close(ctx context.Context) error { return c.life.Close(ctx) }
 
 // entry is a received stream entry from its receipt until it is settled.
 type entry struct {
@@ -1059,7 +984,11 @@ func (r *run) ack(es ...*entry) {
 	}
 }
 
-func (r *run) pause(ctx context.Context) error {
+// Done is closed when everything of the run has finished (see finish);
+// the next Start waits for it.
+func (r *run) Done() <-chan struct{} { return r.done }
+
+func (r *run) Pause(ctx context.Context) error {
 	r.mu.Lock()
 	r.paused = true
 	r.mu.Unlock()
@@ -1068,7 +997,7 @@ func (r *run) pause(ctx context.Context) error {
 	return r.pool.Pause(ctx)
 }
 
-func (r *run) resume() {
+func (r *run) Resume() {
 	r.mu.Lock()
 	r.paused = false
 	r.mu.Unlock()
@@ -1090,11 +1019,11 @@ func (r *run) unblock() {
 	}
 }
 
-// stop ends intake and reclaiming, waits (bounded by ctx) for the handler
+// Stop ends intake and reclaiming, waits (bounded by ctx) for the handler
 // calls in flight and the acknowledgements, then gives the consumer's
 // pending entries back to the group. What ctx does not leave time for
 // goes on in the background.
-func (r *run) stop(ctx context.Context) error {
+func (r *run) Stop(ctx context.Context) error {
 	r.cancel()
 	r.signal()
 	var errs []error

@@ -1,0 +1,162 @@
+// Package lifecycle serialises the Start, Stop, Pause and Resume of a
+// broker binder's consumer binding, as [stream.Consumer] defines them, for
+// the binders of this module that run a binding as a sequence of runs (one
+// per Start):
+//
+//   - each call takes the binding's lifecycle lock, bounded by its
+//     context (a call that cannot take it returns the context's error);
+//   - Start on a started binding does nothing; Start after [Lifecycle.Close]
+//     fails with [stream.ErrClosed]; Start first waits (bounded by its
+//     context) until the previous run has finished ([Run.Done]), then
+//     starts a new run;
+//   - Stop, Pause and Resume on a stopped binding do nothing; Stop ends
+//     the current run, which is then no longer current even if its Stop
+//     fails;
+//   - Close marks the binding closed and stops it; it may be called more
+//     than once.
+//
+// Every error is passed through the binding's wrap function with the
+// operation's name ("start", "stop", "pause", "resume", "close").
+//
+// It is internal to the binders of this module.
+package lifecycle
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/streambind/streambind/stream"
+)
+
+// Run is one started run of a consumer binding.
+type Run interface {
+	// Pause stops intake and waits, bounded by ctx, for the handler calls
+	// in flight.
+	Pause(ctx context.Context) error
+	// Resume undoes Pause.
+	Resume()
+	// Stop ends the run, bounded by ctx.
+	Stop(ctx context.Context) error
+	// Done is closed when everything of the run has finished (also after
+	// a Stop that returned early because of its context).
+	Done() <-chan struct{}
+}
+
+// Lifecycle holds the lifecycle state of one consumer binding. Make it with
+// [New]; its methods may be called from any goroutine.
+type Lifecycle struct {
+	sem    chan struct{} // lifecycle lock (capacity 1)
+	cur    Run           // the started run, or nil
+	last   Run           // the run started last, or nil
+	closed bool
+	wrap   func(op string, err error) error
+	busy   string
+}
+
+// New returns the lifecycle of a stopped binding. wrap gives an error of
+// the operation op its context (binding, destination; and redacts
+// secrets); busy says what Start found when the previous run has not
+// finished by the end of Start's context, for example "the previous run's
+// handlers are still running".
+func New(wrap func(op string, err error) error, busy string) *Lifecycle {
+	return &Lifecycle{sem: make(chan struct{}, 1), wrap: wrap, busy: busy}
+}
+
+func (l *Lifecycle) lock(ctx context.Context, op string) error {
+	select {
+	case l.sem <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return l.wrap(op, ctx.Err())
+	}
+}
+
+func (l *Lifecycle) unlock() { <-l.sem }
+
+// Start starts a run with start unless the binding is started already. It
+// fails with [stream.ErrClosed] after Close. start is called with the lock
+// held; when it fails, the binding stays stopped.
+func (l *Lifecycle) Start(ctx context.Context, start func(context.Context) (Run, error)) error {
+	if err := l.lock(ctx, "start"); err != nil {
+		return err
+	}
+	defer l.unlock()
+	if l.closed {
+		return l.wrap("start", stream.ErrClosed)
+	}
+	if l.cur != nil {
+		return nil
+	}
+	if p := l.last; p != nil {
+		select {
+		case <-p.Done():
+		case <-ctx.Done():
+			return l.wrap("start", fmt.Errorf("%s: %w", l.busy, ctx.Err()))
+		}
+	}
+	r, err := start(ctx)
+	if err != nil {
+		return l.wrap("start", err)
+	}
+	l.cur, l.last = r, r
+	return nil
+}
+
+// Stop stops the current run, if any.
+func (l *Lifecycle) Stop(ctx context.Context) error {
+	if err := l.lock(ctx, "stop"); err != nil {
+		return err
+	}
+	defer l.unlock()
+	return l.stopLocked(ctx)
+}
+
+func (l *Lifecycle) stopLocked(ctx context.Context) error {
+	r := l.cur
+	if r == nil {
+		return nil
+	}
+	l.cur = nil
+	if err := r.Stop(ctx); err != nil {
+		return l.wrap("stop", err)
+	}
+	return nil
+}
+
+// Pause pauses the current run, if any.
+func (l *Lifecycle) Pause(ctx context.Context) error {
+	if err := l.lock(ctx, "pause"); err != nil {
+		return err
+	}
+	defer l.unlock()
+	if l.cur == nil {
+		return nil
+	}
+	if err := l.cur.Pause(ctx); err != nil {
+		return l.wrap("pause", err)
+	}
+	return nil
+}
+
+// Resume resumes the current run, if any.
+func (l *Lifecycle) Resume(ctx context.Context) error {
+	if err := l.lock(ctx, "resume"); err != nil {
+		return err
+	}
+	defer l.unlock()
+	if l.cur != nil {
+		l.cur.Resume()
+	}
+	return nil
+}
+
+// Close marks the binding closed (Start fails from now on) and stops the
+// current run, if any.
+func (l *Lifecycle) Close(ctx context.Context) error {
+	if err := l.lock(ctx, "close"); err != nil {
+		return err
+	}
+	defer l.unlock()
+	l.closed = true
+	return l.stopLocked(ctx)
+}
