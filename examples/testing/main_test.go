@@ -4,22 +4,16 @@ import (
 	"context"
 	"errors"
 	"io"
-	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/streambind/streambind/binder/kafka"
-	"github.com/streambind/streambind/binder/kafka/kafkatest"
-	"github.com/streambind/streambind/binder/memory"
 	"github.com/streambind/streambind/binder/nats"
 	"github.com/streambind/streambind/binder/nats/natstest"
-	"github.com/streambind/streambind/binder/rabbit"
-	"github.com/streambind/streambind/binder/rabbit/rabbittest"
 	"github.com/streambind/streambind/binder/redis"
 	"github.com/streambind/streambind/binder/redis/redistest"
 	"github.com/streambind/streambind/config"
+	"github.com/streambind/streambind/examples/internal/extest"
 	"github.com/streambind/streambind/stream"
 	"github.com/streambind/streambind/stream/streamtest"
 )
@@ -111,59 +105,20 @@ func TestPriceOrder(t *testing.T) {
 // and stops cleanly when its context ends. The test shares the in-process
 // broker with it to send and receive.
 func TestRun(t *testing.T) {
-	broker, err := memory.NewBroker(memory.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	side, err := memory.Factory(broker)(ctx, stream.BinderSettings{Name: "test", Type: memory.Type})
-	if err != nil {
-		t.Fatal(err)
+	broker, side := extest.InProcess(t, ctx)
+	invoices := extest.Consume(t, ctx, side, stream.ConsumerSpec{Binding: "test", Destination: "invoices", Group: "test"})
+	r := extest.Start(t, ctx, func(ctx context.Context, _, logs io.Writer) int {
+		return run(ctx, nil, []string{}, logs, extest.WithBroker(broker))
+	})
+	r.WaitLog(t, "msg=ready")
+	extest.SendJSON(t, ctx, side, "orders", `{"id":"o-9","sku":"gadget","quantity":2}`)
+	m := r.Receive(t, invoices, "invoice")
+	if got, want := string(m.Payload), `{"orderId":"o-9","totalCents":2598}`; got != want {
+		t.Fatalf("invoice %s, want %s", got, want)
 	}
-	invoices := make(chan stream.Envelope, 1)
-	c, err := side.BindConsumer(ctx, stream.ConsumerSpec{Binding: "test", Destination: "invoices", Group: "test",
-		Consumer: stream.ConsumerConfig{Concurrency: 1, MaxAttempts: 1, InstanceCount: 1},
-		Handler: func(_ context.Context, m stream.Envelope) error {
-			invoices <- stream.Envelope{Payload: append([]byte(nil), m.Payload...)}
-			return nil
-		}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := c.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	p, err := side.BindProducer(ctx, stream.ProducerSpec{Binding: "test", Destination: "orders", ContentType: "application/json"})
-	if err != nil {
-		t.Fatal(err)
-	}
-
-	logs := newLines()
-	done := make(chan int, 1)
-	go func() {
-		done <- run(ctx, nil, []string{}, logs, stream.WithBinderType(memory.Type, memory.Factory(broker)))
-	}()
-	logs.waitFor(t, "msg=ready", done)
-	if err := p.Send(ctx, stream.Envelope{Payload: []byte(`{"id":"o-9","sku":"gadget","quantity":2}`)}); err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case m := <-invoices:
-		if got, want := string(m.Payload), `{"orderId":"o-9","totalCents":2598}`; got != want {
-			t.Fatalf("invoice %s, want %s", got, want)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatalf("no invoice; logs:\n%s", logs)
-	}
-	cancel()
-	if code := <-done; code != 0 {
-		t.Fatalf("exit status %d; logs:\n%s", code, logs)
-	}
-	sctx, scancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer scancel()
-	_ = side.Close(sctx)
-	_ = broker.Close(sctx)
+	r.Stop(t)
 }
 
 // Bad usage is exit status 2, --help 0, and a configuration problem 1
@@ -179,51 +134,9 @@ func TestRunUsage(t *testing.T) {
 		{[]string{"--no-such-flag"}, 2, "flag provided but not defined"},
 		{[]string{"--profile", "missing"}, 1, "application-missing.yaml"},
 	} {
-		logs := newLines()
+		logs := extest.NewLines()
 		if code := run(ctx, tc.args, []string{}, logs); code != tc.code || !strings.Contains(logs.String(), tc.says) {
 			t.Errorf("run %v: status %d, want %d; output:\n%s", tc.args, code, tc.code, logs)
-		}
-	}
-}
-
-// lines collects what run writes, and lets a test wait for a text in it.
-type lines struct {
-	mu      sync.Mutex
-	buf     strings.Builder
-	changed chan struct{}
-}
-
-func newLines() *lines { return &lines{changed: make(chan struct{}, 1)} }
-
-func (l *lines) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	l.buf.Write(p)
-	l.mu.Unlock()
-	select {
-	case l.changed <- struct{}{}:
-	default:
-	}
-	return len(p), nil
-}
-
-func (l *lines) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String()
-}
-
-// waitFor returns once text was written; it fails the test when run ends
-// first (done) or after 10 s.
-func (l *lines) waitFor(t *testing.T, text string, done <-chan int) {
-	t.Helper()
-	deadline := time.After(10 * time.Second)
-	for !strings.Contains(l.String(), text) {
-		select {
-		case <-l.changed:
-		case code := <-done:
-			t.Fatalf("run ended (status %d) before writing %q:\n%s", code, text, l)
-		case <-deadline:
-			t.Fatalf("no %q after 10s:\n%s", text, l)
 		}
 	}
 }
@@ -231,21 +144,10 @@ func (l *lines) waitFor(t *testing.T, text string, done <-chan int) {
 // Every profile of this directory loads and builds (without connecting to
 // anything), so none can rot unnoticed.
 func TestProfilesBuild(t *testing.T) {
-	files, err := filepath.Glob("application-*.yaml")
-	if err != nil || len(files) == 0 {
-		t.Fatalf("no profile files: %v", err)
-	}
-	for _, f := range files {
-		profile := strings.TrimSuffix(strings.TrimPrefix(f, "application-"), ".yaml")
-		loaded, err := config.Load(config.Options{Profiles: []string{profile}, Env: []string{}})
-		if err != nil {
-			t.Errorf("profile %s: %v", profile, err)
-			continue
-		}
-		if _, _, err := buildApp(loaded, io.Discard); err != nil {
-			t.Errorf("profile %s: %v", profile, err)
-		}
-	}
+	extest.ProfilesBuild(t, func(loaded *config.Loaded) error {
+		_, _, err := buildApp(loaded, io.Discard)
+		return err
+	})
 }
 
 // The same main and the same functions on every broker, each selected by
@@ -261,22 +163,20 @@ func TestRunOnEveryBroker(t *testing.T) {
 		start func(t *testing.T, ctx context.Context) ([]string, stream.Binder)
 	}{
 		{"kafka", func(t *testing.T, ctx context.Context) ([]string, stream.Binder) {
-			c := kafkatest.Start(t)
-			return []string{"KAFKA_BROKERS=" + c.Brokers()}, newBinder(t, ctx, kafka.Type, kafka.New, map[string]any{"brokers": c.Brokers()})
+			brokers, side := extest.Kafka(t, ctx)
+			return []string{"KAFKA_BROKERS=" + brokers}, side
 		}},
 		{"rabbit", func(t *testing.T, ctx context.Context) ([]string, stream.Binder) {
-			rabbittest.Require(t)
-			vhost := rabbittest.VHost(t)
-			return []string{"RABBIT_ADDRESSES=" + rabbittest.Address(), "RABBIT_VHOST=" + vhost},
-				newBinder(t, ctx, rabbit.Type, rabbit.New, map[string]any{"addresses": rabbittest.Address(), "virtual-host": vhost})
+			vhost, side := extest.RabbitMQ(t, ctx)
+			return extest.RabbitEnv(vhost), side
 		}},
 		{"nats", func(t *testing.T, ctx context.Context) ([]string, stream.Binder) {
 			s := natstest.Start(t, natstest.Options{})
-			return []string{"NATS_SERVERS=" + s.URL()}, newBinder(t, ctx, nats.Type, nats.New, map[string]any{"servers": s.URL()})
+			return []string{"NATS_SERVERS=" + s.URL()}, extest.NewBinder(t, ctx, nats.Type, nats.New, map[string]any{"servers": s.URL()})
 		}},
 		{"redis", func(t *testing.T, ctx context.Context) ([]string, stream.Binder) {
 			s := redistest.StartServer(t)
-			return []string{"REDIS_ADDRESS=" + s.Addr()}, newBinder(t, ctx, redis.Type, redis.New, map[string]any{"address": s.Addr()})
+			return []string{"REDIS_ADDRESS=" + s.Addr()}, extest.NewBinder(t, ctx, redis.Type, redis.New, map[string]any{"address": s.Addr()})
 		}},
 	} {
 		t.Run(tc.profile, func(t *testing.T) {
@@ -284,58 +184,19 @@ func TestRunOnEveryBroker(t *testing.T) {
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
 			env, side := tc.start(t, ctx)
-			logs := newLines()
-			done := make(chan int, 1)
-			go func() { done <- run(ctx, []string{"--profile", tc.profile}, env, logs) }()
-			logs.waitFor(t, "msg=ready", done)
+			r := extest.Start(t, ctx, func(ctx context.Context, _, logs io.Writer) int {
+				return run(ctx, []string{"--profile", tc.profile}, env, logs)
+			})
+			r.Timeout = 30 * time.Second // four brokers start at once
+			r.WaitLog(t, "msg=ready")
 
-			invoices := make(chan []byte, 1)
-			c, err := side.BindConsumer(ctx, stream.ConsumerSpec{Binding: "test-invoices", Destination: "invoices", Group: "test",
-				Consumer: stream.ConsumerConfig{Concurrency: 1, MaxAttempts: 1, InstanceCount: 1},
-				Handler: func(_ context.Context, m stream.Envelope) error {
-					invoices <- append([]byte(nil), m.Payload...)
-					return nil
-				}})
-			if err != nil {
-				t.Fatal(err)
+			invoices := extest.Consume(t, ctx, side, stream.ConsumerSpec{Binding: "test-invoices", Destination: "invoices", Group: "test"})
+			extest.SendJSON(t, ctx, side, "orders", `{"id":"o-1","sku":"widget","quantity":3}`)
+			got := r.Receive(t, invoices, "invoice on "+tc.profile)
+			if want := `{"orderId":"o-1","totalCents":750}`; string(got.Payload) != want {
+				t.Fatalf("invoice %s, want %s", got.Payload, want)
 			}
-			if err := c.Start(ctx); err != nil {
-				t.Fatal(err)
-			}
-			p, err := side.BindProducer(ctx, stream.ProducerSpec{Binding: "test-orders", Destination: "orders", ContentType: "application/json"})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := p.Send(ctx, stream.Envelope{Payload: []byte(`{"id":"o-1","sku":"widget","quantity":3}`)}); err != nil {
-				t.Fatal(err)
-			}
-			select {
-			case got := <-invoices:
-				if want := `{"orderId":"o-1","totalCents":750}`; string(got) != want {
-					t.Fatalf("invoice %s, want %s", got, want)
-				}
-			case <-time.After(30 * time.Second):
-				t.Fatalf("no invoice on %s:\n%s", tc.profile, logs)
-			}
-			cancel()
-			if code := <-done; code != 0 {
-				t.Fatalf("exit status %d:\n%s", code, logs)
-			}
+			r.Stop(t)
 		})
 	}
-}
-
-// newBinder makes a binder of the test's own, closed when the test ends.
-func newBinder(t *testing.T, ctx context.Context, typ string, f stream.BinderFactory, env map[string]any) stream.Binder {
-	t.Helper()
-	b, err := f(ctx, stream.BinderSettings{Name: "test-" + typ, Type: typ, Environment: env})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		cctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		_ = b.Close(cctx)
-	})
-	return b
 }
