@@ -16,6 +16,7 @@ import (
 	natsgo "github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/streambind/streambind/binder/internal/binding"
 	"github.com/streambind/streambind/binder/internal/dispatch"
 	"github.com/streambind/streambind/binder/internal/secrets"
 	"github.com/streambind/streambind/stream"
@@ -492,10 +493,7 @@ func isTransient(err error) bool {
 // consumers of required-groups) and returns a producer binding.
 func (bd *Binder) BindProducer(ctx context.Context, spec stream.ProducerSpec) (stream.Producer, error) {
 	fail := func(err error) (stream.Producer, error) {
-		if errors.Is(err, stream.ErrUnavailable) {
-			return nil, stream.Unavailable(bd.wrap(err, "nats: bind producer %s", spec.Binding))
-		}
-		return nil, bd.wrap(err, "nats: bind producer %s", spec.Binding)
+		return nil, binding.Error(err, bd.wrap(err, "nats: bind producer %s", spec.Binding))
 	}
 	ps, err := parseProducer(spec.Binding, spec.Extension)
 	if err != nil {
@@ -618,34 +616,18 @@ func (bd *Binder) ensureConsumer(ctx context.Context, c *connection, ref *stream
 // returns a stopped consumer binding.
 func (bd *Binder) BindConsumer(ctx context.Context, spec stream.ConsumerSpec) (stream.Consumer, error) {
 	fail := func(err error) (stream.Consumer, error) {
-		if errors.Is(err, stream.ErrUnavailable) {
-			return nil, stream.Unavailable(bd.wrap(err, "nats: bind consumer %s", spec.Binding))
-		}
-		return nil, bd.wrap(err, "nats: bind consumer %s", spec.Binding)
+		return nil, binding.Error(err, bd.wrap(err, "nats: bind consumer %s", spec.Binding))
 	}
 	cs, err := parseConsumer(spec.Binding, spec.Extension)
 	if err != nil {
 		return fail(err)
 	}
-	var dests []string
-	for _, d := range strings.Split(spec.Destination, ",") {
-		if d = strings.TrimSpace(d); d != "" {
-			if err := checkSubject(d); err != nil {
-				return fail(err)
-			}
-			dests = append(dests, d)
-		}
+	dests, err := binding.Destinations(spec.Destination, checkSubject)
+	if err != nil {
+		return fail(err)
 	}
-	cc := spec.Consumer
-	switch {
-	case len(dests) == 0:
-		return fail(errors.New("no destination"))
-	case cc.BatchMode && spec.BatchHandler == nil:
-		return fail(errors.New("batch mode without a batch handler"))
-	case !cc.BatchMode && spec.Handler == nil:
-		return fail(errors.New("no handler"))
-	case cc.Partitioned && (cc.InstanceIndex < 0 || cc.InstanceIndex >= max(cc.InstanceCount, 1)):
-		return fail(fmt.Errorf("instance-index %d is not below instance-count %d", cc.InstanceIndex, max(cc.InstanceCount, 1)))
+	if err := binding.CheckConsumer(spec, dests); err != nil {
+		return fail(err)
 	}
 	if err := bd.checkOpen(); err != nil {
 		return fail(err)
@@ -697,24 +679,7 @@ func (bd *Binder) Close(ctx context.Context) error {
 	bd.consumers, bd.producers = nil, nil
 	bd.mu.Unlock()
 
-	var errs []error
-	var wg sync.WaitGroup
-	var emu sync.Mutex
-	for _, c := range cs {
-		wg.Go(func() {
-			if err := c.close(ctx); err != nil {
-				emu.Lock()
-				errs = append(errs, err)
-				emu.Unlock()
-			}
-		})
-	}
-	wg.Wait()
-	for _, p := range ps {
-		if err := p.Close(ctx); err != nil {
-			errs = append(errs, err)
-		}
-	}
+	errs := binding.CloseAll(ctx, cs, (*consumer).close, ps, (*producer).Close)
 	bd.dialMu.Lock() // a dial in progress finishes (and sees closed) first
 	c := bd.conn.Load()
 	bd.dialMu.Unlock()

@@ -13,6 +13,7 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/streambind/streambind/binder/internal/binding"
 	"github.com/streambind/streambind/binder/internal/dispatch"
 	"github.com/streambind/streambind/binder/internal/lifecycle"
 	"github.com/streambind/streambind/stream"
@@ -739,50 +740,4 @@ func partitionOf(dest, subject string) int {
 }
 
 // consumers is a binding of several destinations.
-type consumers []*consumer
-
-var (
-	_ stream.BindingHealthChecker = consumers(nil)
-	_ stream.DeadLetterReporter   = consumers(nil)
-)
-
-func (cs consumers) each(f func(*consumer) error) error {
-	var errs []error
-	for _, c := range cs {
-		if err := f(c); err != nil {
-			errs = append(errs, err)
-		}
-	}
-	return errors.Join(errs...)
-}
-
-func (cs consumers) Start(ctx context.Context) error {
-	return cs.each(func(c *consumer) error { return c.Start(ctx) })
-}
-
-func (cs consumers) Stop(ctx context.Context) error {
-	return cs.each(func(c *consumer) error { return c.Stop(ctx) })
-}
-
-func (cs consumers) Pause(ctx context.Context) error {
-	return cs.each(func(c *consumer) error { return c.Pause(ctx) })
-}
-
-func (cs consumers) Resume(ctx context.Context) error {
-	return cs.each(func(c *consumer) error { return c.Resume(ctx) })
-}
-
-func (cs consumers) Health(ctx context.Context) error {
-	return cs.each(func(c *consumer) error { return c.Health(ctx) })
-}
-
-func (cs consumers) DeadLetterStats() stream.DeadLetterStats {
-	var s stream.DeadLetterStats
-	for _, c := range cs {
-		x := c.DeadLetterStats()
-		s.Truncated += x.Truncated
-		s.HeadersOnly += x.HeadersOnly
-		s.Dropped += x.Dropped
-	}
-	return s
-}
+type consumers = binding.Group[*consumer]

@@ -13,6 +13,7 @@ import (
 	goredis "github.com/redis/go-redis/v9"
 	"github.com/redis/go-redis/v9/maintnotifications"
 
+	"github.com/streambind/streambind/binder/internal/binding"
 	"github.com/streambind/streambind/binder/internal/secrets"
 	"github.com/streambind/streambind/stream"
 )
@@ -304,10 +305,7 @@ func (bd *Binder) partitions(ctx context.Context, c *goredis.Client, dest string
 // returns a producer binding.
 func (bd *Binder) BindProducer(ctx context.Context, spec stream.ProducerSpec) (stream.Producer, error) {
 	fail := func(err error) (stream.Producer, error) {
-		if errors.Is(err, stream.ErrUnavailable) {
-			return nil, stream.Unavailable(bd.wrap(err, "redis: bind producer %s", spec.Binding))
-		}
-		return nil, bd.wrap(err, "redis: bind producer %s", spec.Binding)
+		return nil, binding.Error(err, bd.wrap(err, "redis: bind producer %s", spec.Binding))
 	}
 	ps, err := parseProducer(spec.Binding, spec.Extension)
 	if err != nil {
@@ -356,35 +354,20 @@ func (bd *Binder) BindProducer(ctx context.Context, spec stream.ProducerSpec) (s
 // streams (a named group) and returns a stopped consumer binding.
 func (bd *Binder) BindConsumer(ctx context.Context, spec stream.ConsumerSpec) (stream.Consumer, error) {
 	fail := func(err error) (stream.Consumer, error) {
-		if errors.Is(err, stream.ErrUnavailable) {
-			return nil, stream.Unavailable(bd.wrap(err, "redis: bind consumer %s", spec.Binding))
-		}
-		return nil, bd.wrap(err, "redis: bind consumer %s", spec.Binding)
+		return nil, binding.Error(err, bd.wrap(err, "redis: bind consumer %s", spec.Binding))
 	}
 	cs, err := parseConsumer(spec.Binding, spec.Extension)
 	if err != nil {
 		return fail(err)
 	}
-	var dests []string
-	for _, d := range strings.Split(spec.Destination, ",") {
-		if d = strings.TrimSpace(d); d != "" {
-			if err := checkDestination(d); err != nil {
-				return fail(err)
-			}
-			dests = append(dests, d)
-		}
+	dests, err := binding.Destinations(spec.Destination, checkDestination)
+	if err != nil {
+		return fail(err)
 	}
-	cc := spec.Consumer
-	switch {
-	case len(dests) == 0:
-		return fail(errors.New("no destination"))
-	case cc.BatchMode && spec.BatchHandler == nil:
-		return fail(errors.New("batch mode without a batch handler"))
-	case !cc.BatchMode && spec.Handler == nil:
-		return fail(errors.New("no handler"))
-	case cc.Partitioned && (cc.InstanceIndex < 0 || cc.InstanceIndex >= max(cc.InstanceCount, 1)):
-		return fail(fmt.Errorf("instance-index %d is not below instance-count %d", cc.InstanceIndex, max(cc.InstanceCount, 1)))
-	case spec.Group != "" && strings.ContainsAny(spec.Group, " \t\r\n"):
+	if err := binding.CheckConsumer(spec, dests); err != nil {
+		return fail(err)
+	}
+	if spec.Group != "" && strings.ContainsAny(spec.Group, " \t\r\n") {
 		return fail(fmt.Errorf("group %q holds white space", spec.Group))
 	}
 	c, err := bd.connect(ctx)
@@ -436,24 +419,7 @@ func (bd *Binder) Close(ctx context.Context) error {
 	client := bd.client
 	bd.mu.Unlock()
 
-	var errs []error
-	var wg sync.WaitGroup
-	var emu sync.Mutex
-	for _, c := range cs {
-		wg.Go(func() {
-			if err := c.close(ctx); err != nil {
-				emu.Lock()
-				errs = append(errs, err)
-				emu.Unlock()
-			}
-		})
-	}
-	wg.Wait()
-	for _, p := range ps {
-		if err := p.Close(ctx); err != nil {
-			errs = append(errs, err)
-		}
-	}
+	errs := binding.CloseAll(ctx, cs, (*consumer).close, ps, (*producer).Close)
 	bd.bgCancel()
 	done := make(chan struct{})
 	go func() { bd.bgWG.Wait(); close(done) }()
