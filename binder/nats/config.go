@@ -2,7 +2,6 @@ package nats
 
 import (
 	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"net"
@@ -13,6 +12,7 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/streambind/streambind/binder/internal/conf"
 	"github.com/streambind/streambind/binder/internal/secrets"
 	"github.com/streambind/streambind/binder/props"
 	"github.com/streambind/streambind/stream"
@@ -110,21 +110,6 @@ func defaultSettings() settings {
 	}
 }
 
-// str is [props.String] with the result trimmed of white space.
-func str(v any) (string, error) {
-	s, err := props.String(v)
-	return strings.TrimSpace(s), err
-}
-
-// secret reads a secret value: a string, never echoed (not even its type
-// in an error, beyond "want a string").
-func secret(v any) (string, error) {
-	if s, ok := v.(string); ok {
-		return s, nil
-	}
-	return "", errors.New("want a string")
-}
-
 // limit reads a count where -1 means unlimited.
 func limit(v any) (int64, error) {
 	n, err := props.Int(v, -1)
@@ -139,20 +124,13 @@ func limit(v any) (int64, error) {
 
 const binderKeys = "servers, name, username, password, token, credentials-file, tls, connect-timeout, reconnect-initial-interval, reconnect-max-interval, reconnect-stable-interval, ping-interval, max-pings-outstanding, api-timeout, domain, stream"
 
-type tlsSource struct {
-	set                                   bool
-	enabled                               *bool
-	caFile, certFile, keyFile, serverName string
-	skipVerify, handshakeFirst            bool
-}
-
 // parseSettings decodes s.Binder (stream.nats.binder) and then
 // s.Environment (stream.binders.<name>.environment), which wins. Every
 // problem is reported, secrets never.
 func parseSettings(s stream.BinderSettings) (settings, error) {
 	out := defaultSettings()
 	var d props.Decoder
-	var ts tlsSource
+	var ts conf.TLS
 	for _, src := range props.BinderSources(s, Type) {
 		d.Each(src.Path, src.Map, func(k, p string, v any) (err error) {
 			switch k {
@@ -174,17 +152,17 @@ func parseSettings(s stream.BinderSettings) (settings, error) {
 				}
 				out.servers = l
 			case "name", "connectionname":
-				out.name, err = str(v)
+				out.name, err = conf.String(v)
 			case "username", "user":
-				out.username, err = str(v)
+				out.username, err = conf.String(v)
 			case "password":
-				out.password, err = secret(v)
+				out.password, err = conf.Secret(v)
 				out.secrets = append(out.secrets, out.password)
 			case "token":
-				out.token, err = secret(v)
+				out.token, err = conf.Secret(v)
 				out.secrets = append(out.secrets, out.token)
 			case "credentialsfile", "credentials", "creds":
-				out.credentials, err = str(v)
+				out.credentials, err = conf.String(v)
 			case "connecttimeout", "connectiontimeout":
 				out.connectTimeout, err = props.Duration(v, false)
 			case "reconnectinitialinterval":
@@ -200,41 +178,9 @@ func parseSettings(s stream.BinderSettings) (settings, error) {
 			case "apitimeout":
 				out.apiTimeout, err = props.Duration(v, false)
 			case "domain":
-				out.domain, err = str(v)
+				out.domain, err = conf.String(v)
 			case "tls":
-				ts.set = true
-				var m map[string]any
-				if m, err = props.Map(v); err != nil {
-					var b bool
-					if b, err = props.Bool(v); err != nil {
-						return errors.New("want a map (enabled, ca-file, cert-file, key-file, server-name, insecure-skip-verify, handshake-first) or a bool")
-					}
-					ts.enabled = &b
-					return nil
-				}
-				d.Each(p, m, func(k, _ string, v any) (err error) {
-					switch k {
-					case "enabled":
-						var b bool
-						b, err = props.Bool(v)
-						ts.enabled = &b
-					case "cafile":
-						ts.caFile, err = str(v)
-					case "certfile":
-						ts.certFile, err = str(v)
-					case "keyfile":
-						ts.keyFile, err = str(v)
-					case "servername":
-						ts.serverName, err = str(v)
-					case "insecureskipverify", "skipverify":
-						ts.skipVerify, err = props.Bool(v)
-					case "handshakefirst":
-						ts.handshakeFirst, err = props.Bool(v)
-					default:
-						err = props.UnknownKey("known: enabled, ca-file, cert-file, key-file, server-name, insecure-skip-verify, handshake-first")
-					}
-					return err
-				})
+				err = ts.Decode(&d, p, v, true)
 			case "stream":
 				var m map[string]any
 				if m, err = props.Map(v); err != nil {
@@ -268,7 +214,8 @@ func parseSettings(s stream.BinderSettings) (settings, error) {
 			d.Addf(envPath+".credentials-file", "%v", err)
 		}
 	}
-	out.tls, out.tlsFirst = buildTLS(&d, envPath, ts)
+	out.tls = ts.Build(&d, envPath)
+	out.tlsFirst = out.tls != nil && ts.HandshakeFirst
 	if err := d.Err(); err != nil {
 		return settings{}, fmt.Errorf("nats binder %q: %w", s.Name, secrets.Redact(err, out.secrets))
 	}
@@ -306,37 +253,6 @@ func serverURL(raw string) (string, []string, error) {
 	return u.String(), secrets, nil
 }
 
-func buildTLS(d *props.Decoder, path string, ts tlsSource) (*tls.Config, bool) {
-	if !ts.set || (ts.enabled != nil && !*ts.enabled) {
-		return nil, false
-	}
-	c := &tls.Config{MinVersion: tls.VersionTLS12, ServerName: ts.serverName, InsecureSkipVerify: ts.skipVerify} //nolint:gosec // skip-verify is an explicit opt-in
-	if ts.caFile != "" {
-		pem, err := os.ReadFile(ts.caFile)
-		if err != nil {
-			d.Addf(path+".tls.ca-file", "%v", err)
-		} else {
-			pool := x509.NewCertPool()
-			if !pool.AppendCertsFromPEM(pem) {
-				d.Addf(path+".tls.ca-file", "no PEM certificate in %s", ts.caFile)
-			}
-			c.RootCAs = pool
-		}
-	}
-	switch {
-	case ts.certFile != "" && ts.keyFile != "":
-		cert, err := tls.LoadX509KeyPair(ts.certFile, ts.keyFile)
-		if err != nil {
-			d.Addf(path+".tls.cert-file", "loading the client certificate: %v", err)
-		} else {
-			c.Certificates = []tls.Certificate{cert}
-		}
-	case ts.certFile != "" || ts.keyFile != "":
-		d.Addf(path+".tls", "cert-file and key-file go together")
-	}
-	return c, ts.handshakeFirst
-}
-
 const streamKeys = "retention, storage, replicas, max-age, max-msgs, max-bytes, max-msg-size, duplicate-window, discard"
 
 // apply sets the stream property k (normalised).
@@ -344,7 +260,7 @@ func (s *streamSettings) apply(k string, v any) (err error) {
 	switch k {
 	case "retention":
 		var r string
-		if r, err = str(v); err != nil {
+		if r, err = conf.String(v); err != nil {
 			return err
 		}
 		switch strings.ToLower(r) {
@@ -359,7 +275,7 @@ func (s *streamSettings) apply(k string, v any) (err error) {
 		}
 	case "storage":
 		var r string
-		if r, err = str(v); err != nil {
+		if r, err = conf.String(v); err != nil {
 			return err
 		}
 		switch strings.ToLower(r) {
@@ -394,7 +310,7 @@ func (s *streamSettings) apply(k string, v any) (err error) {
 		s.duplicateWindow, err = props.Duration(v, false)
 	case "discard":
 		var r string
-		if r, err = str(v); err != nil {
+		if r, err = conf.String(v); err != nil {
 			return err
 		}
 		switch strings.ToLower(r) {
@@ -486,13 +402,13 @@ func parseConsumer(binding string, ext map[string]any) (consumerSettings, error)
 		case "redeliverydelay":
 			out.redeliveryDelay, err = props.Duration(v, true)
 		case "dlqname":
-			out.dlqName, err = str(v)
+			out.dlqName, err = conf.String(v)
 			if err == nil {
 				err = checkSubject(out.dlqName)
 			}
 		case "startoffset":
 			var s string
-			if s, err = str(v); err != nil {
+			if s, err = conf.String(v); err != nil {
 				return err
 			}
 			switch strings.ToLower(s) {

@@ -2,16 +2,15 @@ package redis
 
 import (
 	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"net"
-	"os"
 	"strings"
 	"time"
 
 	goredis "github.com/redis/go-redis/v9"
 
+	"github.com/streambind/streambind/binder/internal/conf"
 	"github.com/streambind/streambind/binder/internal/secrets"
 	"github.com/streambind/streambind/binder/props"
 	"github.com/streambind/streambind/stream"
@@ -92,20 +91,6 @@ func defaultSettings() settings {
 	}
 }
 
-// str is [props.String] with the result trimmed of white space.
-func str(v any) (string, error) {
-	s, err := props.String(v)
-	return strings.TrimSpace(s), err
-}
-
-// secret reads a secret value: a string, never echoed.
-func secret(v any) (string, error) {
-	if s, ok := v.(string); ok {
-		return s, nil
-	}
-	return "", errors.New("want a string")
-}
-
 // interval reads a duration of at least minInterval.
 func interval(v any) (time.Duration, error) {
 	d, err := props.Duration(v, false)
@@ -117,20 +102,13 @@ func interval(v any) (time.Duration, error) {
 
 const binderKeys = "address, url, username, password, db, client-name, key-prefix, tls, dial-timeout, command-timeout, pool-size, health-interval, health-timeout, max-length, trim-acked, max-age, trim-interval, max-message-size, dead-letter-max-size"
 
-type tlsSource struct {
-	set                                   bool
-	enabled                               *bool
-	caFile, certFile, keyFile, serverName string
-	skipVerify                            bool
-}
-
 // parseSettings decodes s.Binder (stream.redis.binder) and then
 // s.Environment (stream.binders.<name>.environment), which wins. Every
 // problem is reported, secrets never.
 func parseSettings(s stream.BinderSettings) (settings, error) {
 	out := defaultSettings()
 	var d props.Decoder
-	var ts tlsSource
+	var ts conf.TLS
 	var fromURL *goredis.Options
 	addrSet := false
 	for _, src := range props.BinderSources(s, Type) {
@@ -138,14 +116,14 @@ func parseSettings(s stream.BinderSettings) (settings, error) {
 			switch k {
 			case "address", "addr", "host", "server":
 				var a string
-				if a, err = str(v); err != nil {
+				if a, err = conf.String(v); err != nil {
 					return err
 				}
 				out.addr, err = hostPort(a)
 				addrSet = true
 			case "url", "uri":
 				var raw string
-				if raw, err = secret(v); err != nil {
+				if raw, err = conf.Secret(v); err != nil {
 					return err
 				}
 				o, secrets, err := parseURL(raw)
@@ -155,14 +133,14 @@ func parseSettings(s stream.BinderSettings) (settings, error) {
 				}
 				fromURL = o
 			case "username", "user":
-				out.username, err = str(v)
+				out.username, err = conf.String(v)
 			case "password":
-				out.password, err = secret(v)
+				out.password, err = conf.Secret(v)
 				out.secrets = append(out.secrets, out.password)
 			case "db", "database":
 				out.db, err = props.Int(v, 0)
 			case "clientname", "name", "connectionname":
-				out.clientName, err = str(v)
+				out.clientName, err = conf.String(v)
 				if err == nil && strings.ContainsAny(out.clientName, " \t\r\n") {
 					err = fmt.Errorf("must not hold white space (Redis refuses such client names), got %q", out.clientName)
 				}
@@ -197,37 +175,7 @@ func parseSettings(s stream.BinderSettings) (settings, error) {
 			case "deadlettermaxsize":
 				out.deadLetterMaxSize, err = props.Int(v, 1024)
 			case "tls", "ssl":
-				ts.set = true
-				var m map[string]any
-				if m, err = props.Map(v); err != nil {
-					var b bool
-					if b, err = props.Bool(v); err != nil {
-						return errors.New("want a map (enabled, ca-file, cert-file, key-file, server-name, insecure-skip-verify) or a bool")
-					}
-					ts.enabled = &b
-					return nil
-				}
-				d.Each(p, m, func(k, _ string, v any) (err error) {
-					switch k {
-					case "enabled":
-						var b bool
-						b, err = props.Bool(v)
-						ts.enabled = &b
-					case "cafile":
-						ts.caFile, err = str(v)
-					case "certfile":
-						ts.certFile, err = str(v)
-					case "keyfile":
-						ts.keyFile, err = str(v)
-					case "servername":
-						ts.serverName, err = str(v)
-					case "insecureskipverify", "skipverify":
-						ts.skipVerify, err = props.Bool(v)
-					default:
-						err = props.UnknownKey("known: enabled, ca-file, cert-file, key-file, server-name, insecure-skip-verify")
-					}
-					return err
-				})
+				err = ts.Decode(&d, p, v, false)
 			default:
 				err = props.UnknownKey("known: " + binderKeys)
 			}
@@ -249,8 +197,8 @@ func parseSettings(s stream.BinderSettings) (settings, error) {
 		if out.db == 0 {
 			out.db = fromURL.DB
 		}
-		if fromURL.TLSConfig != nil && !ts.set {
-			ts.set = true
+		if fromURL.TLSConfig != nil && !ts.Set {
+			ts.Set = true
 		}
 	}
 	if out.username != "" && out.password == "" {
@@ -265,7 +213,13 @@ func parseSettings(s stream.BinderSettings) (settings, error) {
 	if out.deadLetterMaxSize > out.maxMessageSize {
 		d.Addf(envPath+".dead-letter-max-size", "must not be above max-message-size (%d)", out.maxMessageSize)
 	}
-	out.tls = buildTLS(&d, envPath, ts, out.addr)
+	out.tls = ts.Build(&d, envPath)
+	if out.tls != nil && out.tls.ServerName == "" {
+		// Verify the server by the host it is dialled at.
+		if h, _, err := net.SplitHostPort(out.addr); err == nil {
+			out.tls.ServerName = h
+		}
+	}
 	if err := d.Err(); err != nil {
 		return settings{}, fmt.Errorf("redis binder %q: %w", s.Name, secrets.Redact(err, out.secrets))
 	}
@@ -318,42 +272,6 @@ func parseURL(raw string) (*goredis.Options, []string, error) {
 		secrets = append(secrets, o.Password)
 	}
 	return o, secrets, nil
-}
-
-func buildTLS(d *props.Decoder, path string, ts tlsSource, addr string) *tls.Config {
-	if !ts.set || (ts.enabled != nil && !*ts.enabled) {
-		return nil
-	}
-	c := &tls.Config{MinVersion: tls.VersionTLS12, ServerName: ts.serverName, InsecureSkipVerify: ts.skipVerify} //nolint:gosec // skip-verify is an explicit opt-in
-	if c.ServerName == "" {
-		if h, _, err := net.SplitHostPort(addr); err == nil {
-			c.ServerName = h
-		}
-	}
-	if ts.caFile != "" {
-		pem, err := os.ReadFile(ts.caFile)
-		if err != nil {
-			d.Addf(path+".tls.ca-file", "%v", err)
-		} else {
-			pool := x509.NewCertPool()
-			if !pool.AppendCertsFromPEM(pem) {
-				d.Addf(path+".tls.ca-file", "no PEM certificate in %s", ts.caFile)
-			}
-			c.RootCAs = pool
-		}
-	}
-	switch {
-	case ts.certFile != "" && ts.keyFile != "":
-		cert, err := tls.LoadX509KeyPair(ts.certFile, ts.keyFile)
-		if err != nil {
-			d.Addf(path+".tls.cert-file", "loading the client certificate: %v", err)
-		} else {
-			c.Certificates = []tls.Certificate{cert}
-		}
-	case ts.certFile != "" || ts.keyFile != "":
-		d.Addf(path+".tls", "cert-file and key-file go together")
-	}
-	return c
 }
 
 // producerSettings are a producer binding's Redis properties.
@@ -417,7 +335,7 @@ func parseConsumer(binding string, ext map[string]any) (consumerSettings, error)
 		switch k {
 		case "startoffset":
 			var s string
-			if s, err = str(v); err != nil {
+			if s, err = conf.String(v); err != nil {
 				return err
 			}
 			switch strings.ToLower(s) {
@@ -447,7 +365,7 @@ func parseConsumer(binding string, ext map[string]any) (consumerSettings, error)
 		case "batchsize":
 			out.batchSize, err = props.Int(v, 1)
 		case "dlqname":
-			out.dlqName, err = str(v)
+			out.dlqName, err = conf.String(v)
 			if err == nil && out.dlqName == "" {
 				err = errors.New("must not be empty")
 			}

@@ -1,0 +1,135 @@
+package conf
+
+import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"math/big"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/streambind/streambind/binder/props"
+)
+
+func TestStringAndSecret(t *testing.T) {
+	if s, err := String("  a b \n"); err != nil || s != "a b" {
+		t.Fatalf("String: %q, %v", s, err)
+	}
+	if s, err := Secret(" pw "); err != nil || s != " pw " {
+		t.Fatalf("Secret: %q, %v", s, err)
+	}
+	if _, err := Secret(12345); err == nil || strings.Contains(err.Error(), "12345") || strings.Contains(err.Error(), "int") {
+		t.Fatalf("Secret of a number: %v", err)
+	}
+}
+
+func decode(t *testing.T, v any, hs bool) (TLS, error, error) {
+	t.Helper()
+	var d props.Decoder
+	var ts TLS
+	err := ts.Decode(&d, "x.tls", v, hs)
+	return ts, err, d.Err()
+}
+
+func TestDecode(t *testing.T) {
+	ts, err, derr := decode(t, true, false)
+	if err != nil || derr != nil || !ts.Set || ts.Enabled == nil || !*ts.Enabled {
+		t.Fatalf("bool: %+v %v %v", ts, err, derr)
+	}
+	ts, err, derr = decode(t, map[string]any{"enabled": false, "ca-file": " /ca ", "cert-file": "/c", "key-file": "/k", "server-name": "h", "insecure-skip-verify": true, "handshake-first": true}, true)
+	if err != nil || derr != nil || *ts.Enabled || ts.CAFile != "/ca" || ts.CertFile != "/c" || ts.KeyFile != "/k" || ts.ServerName != "h" || !ts.SkipVerify || !ts.HandshakeFirst {
+		t.Fatalf("map: %+v %v %v", ts, err, derr)
+	}
+	_, err, _ = decode(t, 3, true)
+	if err == nil || err.Error() != "want a map (enabled, ca-file, cert-file, key-file, server-name, insecure-skip-verify, handshake-first) or a bool" {
+		t.Fatalf("number: %v", err)
+	}
+	_, err, _ = decode(t, 3, false)
+	if err == nil || err.Error() != "want a map (enabled, ca-file, cert-file, key-file, server-name, insecure-skip-verify) or a bool" {
+		t.Fatalf("number: %v", err)
+	}
+	_, err, derr = decode(t, map[string]any{"handshake-first": true}, false)
+	if err != nil || derr == nil || !strings.Contains(derr.Error(), "x.tls.handshake-first") || strings.Contains(derr.Error(), "known: enabled, ca-file, cert-file, key-file, server-name, insecure-skip-verify,") {
+		t.Fatalf("handshake-first where the binder has none: %v %v", err, derr)
+	}
+	_, err, derr = decode(t, map[string]any{"bogus": 1}, true)
+	if err != nil || derr == nil || !strings.Contains(derr.Error(), "x.tls.bogus") || !strings.Contains(derr.Error(), "handshake-first") {
+		t.Fatalf("unknown key: %v %v", err, derr)
+	}
+}
+
+func build(ts TLS) (*tls.Config, error) {
+	var d props.Decoder
+	c := ts.Build(&d, "env")
+	return c, d.Err()
+}
+
+func TestBuildOffAndErrors(t *testing.T) {
+	f := false
+	for _, ts := range []TLS{{}, {Set: true, Enabled: &f}} {
+		if c, err := build(ts); c != nil || err != nil {
+			t.Fatalf("%+v: %v %v, want no TLS", ts, c, err)
+		}
+	}
+	c, err := build(TLS{Set: true, ServerName: "h", SkipVerify: true})
+	if err != nil || c.MinVersion != tls.VersionTLS12 || c.ServerName != "h" || !c.InsecureSkipVerify {
+		t.Fatalf("plain: %+v %v", c, err)
+	}
+	dir := t.TempDir()
+	notPEM := filepath.Join(dir, "ca.txt")
+	if err := os.WriteFile(notPEM, []byte("not a certificate"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		ts   TLS
+		want string
+	}{
+		{TLS{Set: true, CAFile: filepath.Join(dir, "missing.pem")}, "env.tls.ca-file"},
+		{TLS{Set: true, CAFile: notPEM}, "no PEM certificate in " + notPEM},
+		{TLS{Set: true, CertFile: "/c"}, "cert-file and key-file go together"},
+		{TLS{Set: true, KeyFile: "/k"}, "cert-file and key-file go together"},
+		{TLS{Set: true, CertFile: notPEM, KeyFile: notPEM}, "env.tls.cert-file"},
+	} {
+		if _, err := build(tc.ts); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Fatalf("%+v: got %v, want %q", tc.ts, err, tc.want)
+		}
+	}
+}
+
+func TestBuildLoadsCAAndClientCertificate(t *testing.T) {
+	dir := t.TempDir()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "test"}, NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour), IsCA: true, BasicConstraintsValid: true}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kder, err := x509.MarshalECPrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	certFile, keyFile := filepath.Join(dir, "c.pem"), filepath.Join(dir, "k.pem")
+	if err := os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kder}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c, err := build(TLS{Set: true, CAFile: certFile, CertFile: certFile, KeyFile: keyFile})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.RootCAs == nil || len(c.Certificates) != 1 {
+		t.Fatalf("roots %v, %d certificates", c.RootCAs, len(c.Certificates))
+	}
+}
