@@ -41,10 +41,10 @@ type consumer struct {
 	dlqSubject string
 	dlqRef     atomic.Pointer[streamRef]
 
-	// health: nil, or why the binding cannot consume (its JetStream
+	// Health (readiness, [stream.BindingHealthChecker]): nil, or why the binding cannot consume (its JetStream
 	// consumer is gone and cannot be made again).
-	health atomic.Pointer[error]
-	stats  struct{ truncated, headersOnly, dropped atomic.Int64 }
+	binding.State // Health, SetHealth
+	stats         struct{ truncated, headersOnly, dropped atomic.Int64 }
 
 	life *lifecycle.Lifecycle // Start, Stop, Pause, Resume, close
 }
@@ -146,25 +146,6 @@ func (bd *Binder) newConsumer(ctx context.Context, conn *connection, spec stream
 		c.dlqRef.Store(dref)
 	}
 	return c, nil
-}
-
-// Health reports whether the binding can consume; it implements
-// [stream.BindingHealthChecker].
-func (c *consumer) Health(context.Context) error {
-	if e := c.health.Load(); e != nil {
-		return *e
-	}
-	return nil
-}
-
-func (c *consumer) setHealth(err error) {
-	if err == nil {
-		if c.health.Load() != nil {
-			c.health.Store(nil)
-		}
-		return
-	}
-	c.health.Store(&err)
 }
 
 // DeadLetterStats implements [stream.DeadLetterReporter].
@@ -356,7 +337,7 @@ func (r *run) intake() {
 		fails++
 		c.log.Warn("nats: consuming failed; retrying", "attempt", fails, "error", c.bd.logErr(err))
 		if err := r.reopen(); err != nil {
-			c.setHealth(err)
+			c.SetHealth(err)
 			c.log.Warn("nats: cannot open the JetStream consumer", "error", c.bd.logErr(err))
 		}
 		if !dispatch.Sleep(r.intakeCtx, back.Delay(fails)) {
@@ -414,7 +395,7 @@ func (r *run) pump(it jetstream.MessagesContext) error {
 			c.log.Debug("nats: pull status", "error", c.bd.logErr(err))
 			continue
 		}
-		c.setHealth(nil)
+		c.SetHealth(nil)
 		if r.accept(msg) >= c.cs.prefetch && !r.waitBelow(nctx, c.cs.prefetch, c.cs.ackWait/3) {
 			break
 		}
@@ -523,7 +504,7 @@ func (r *run) reopen() error {
 		r.lastSeq.Store(0)
 	}
 	c.log.Info("nats: JetStream consumer made again", "consumer", jc.CachedInfo().Name, "after-sequence", after)
-	c.setHealth(nil)
+	c.SetHealth(nil)
 	return nil
 }
 

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"strconv"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -14,6 +13,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/nats-io/nuid"
 
+	"github.com/streambind/streambind/binder/internal/binding"
 	"github.com/streambind/streambind/binder/internal/dispatch"
 	"github.com/streambind/streambind/stream"
 )
@@ -34,15 +34,12 @@ type producer struct {
 	idPrefix string
 	idSeq    atomic.Uint64
 
-	// health is the binding's state for readiness: nil, or why the
+	// Health (readiness, [stream.BindingHealthChecker]): nil, or why the
 	// destination cannot be sent to (its stream is gone and cannot be made
 	// again).
-	health atomic.Pointer[error]
+	binding.State // Health, SetHealth
 
-	mu       sync.Mutex
-	closed   bool
-	inflight int
-	idle     chan struct{} // closed while inflight == 0
+	gate binding.Gate // sends in progress; closed by Close
 }
 
 var (
@@ -64,53 +61,10 @@ func (bd *Binder) newProducer(spec stream.ProducerSpec, ps producerSettings, c *
 		ps:          ps,
 		log:         log.With("binding", spec.Binding, "destination", spec.Destination),
 		backoff:     dispatch.Backoff{Initial: 50 * time.Millisecond, Max: time.Second},
-		idle:        make(chan struct{}),
 		idPrefix:    nuid.Next() + "-",
 	}
-	close(p.idle)
 	p.ref.Store(ref)
 	return p
-}
-
-// Health reports whether the destination can be sent to, as far as the
-// last send found; it implements [stream.BindingHealthChecker].
-func (p *producer) Health(context.Context) error {
-	if e := p.health.Load(); e != nil {
-		return *e
-	}
-	return nil
-}
-
-func (p *producer) setHealth(err error) {
-	if err == nil {
-		if p.health.Load() != nil {
-			p.health.Store(nil)
-		}
-		return
-	}
-	p.health.Store(&err)
-}
-
-func (p *producer) enter() bool {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.closed {
-		return false
-	}
-	if p.inflight == 0 {
-		p.idle = make(chan struct{})
-	}
-	p.inflight++
-	return true
-}
-
-func (p *producer) exit() {
-	p.mu.Lock()
-	p.inflight--
-	if p.inflight == 0 {
-		close(p.idle)
-	}
-	p.mu.Unlock()
 }
 
 // newID returns a message id unique to this producer's lifetime and,
@@ -137,10 +91,10 @@ func (p *producer) subject(m stream.Envelope) string {
 // the server's max_payload or the stream's max-msg-size, a header NATS
 // cannot carry) are permanent.
 func (p *producer) Send(ctx context.Context, m stream.Envelope) error {
-	if !p.enter() {
+	if !p.gate.Enter() {
 		return fmt.Errorf("nats: send to %s: producer %w", p.dest, stream.ErrClosed)
 	}
-	defer p.exit()
+	defer p.gate.Exit()
 	h, id, err := toHeader(m, p.contentType, p.newID)
 	if err != nil {
 		return stream.Permanent(fmt.Errorf("nats: send to %s: %w", p.dest, err))
@@ -155,7 +109,7 @@ func (p *producer) publish(ctx context.Context, msg *natsgo.Msg, id string, atte
 	for attempt := 1; ; attempt++ {
 		err := p.publishOnce(ctx, msg, id)
 		if err == nil {
-			p.setHealth(nil)
+			p.SetHealth(nil)
 			return nil
 		}
 		if ctx.Err() != nil {
@@ -211,7 +165,7 @@ func (p *producer) reprovision(ctx context.Context) {
 	ref, err := p.bd.ensureStream(ctx, p.c, p.dest)
 	if err != nil {
 		err = p.bd.wrap(err, "nats: destination %s cannot be sent to", p.dest)
-		p.setHealth(err)
+		p.SetHealth(err)
 		p.log.Warn("nats: the destination's stream is gone and cannot be provisioned again", "error", p.bd.logErr(err))
 		return
 	}
@@ -243,11 +197,7 @@ func isPermanentPublish(err error, nc *natsgo.Conn) bool {
 // Close stops accepting sends and waits, bounded by ctx, for the sends in
 // progress. It is idempotent.
 func (p *producer) Close(ctx context.Context) error {
-	p.mu.Lock()
-	already := p.closed
-	p.closed = true
-	idle := p.idle
-	p.mu.Unlock()
+	already, idle := p.gate.Close()
 	if already {
 		return nil
 	}

@@ -56,10 +56,10 @@ type consumer struct {
 	dlq    bool
 	dlqKey string
 
-	// health: nil, or why the binding cannot consume (an ACL refusal, a
+	// Health (readiness, [stream.BindingHealthChecker]): nil, or why the binding cannot consume (an ACL refusal, a
 	// key that is not a stream, a group that cannot be made again).
-	health atomic.Pointer[error]
-	stats  struct{ truncated, headersOnly, dropped atomic.Int64 }
+	binding.State // Health, SetHealth
+	stats         struct{ truncated, headersOnly, dropped atomic.Int64 }
 
 	life *lifecycle.Lifecycle // Start, Stop, Pause, Resume, close
 }
@@ -168,25 +168,6 @@ func (c *consumer) keysFor(count int) ([]string, []int) {
 		keys, parts = append(keys, c.bd.key(c.dest, p)), append(parts, p)
 	}
 	return keys, parts
-}
-
-// Health reports whether the binding can consume; it implements
-// [stream.BindingHealthChecker].
-func (c *consumer) Health(context.Context) error {
-	if e := c.health.Load(); e != nil {
-		return *e
-	}
-	return nil
-}
-
-func (c *consumer) setHealth(err error) {
-	if err == nil {
-		if c.health.Load() != nil {
-			c.health.Store(nil)
-		}
-		return
-	}
-	c.health.Store(&err)
 }
 
 // DeadLetterStats implements [stream.DeadLetterReporter].
@@ -496,7 +477,7 @@ func (r *run) intakeGroup() {
 		}
 		if err == nil {
 			fails = 0
-			c.setHealth(nil)
+			c.SetHealth(nil)
 			continue
 		}
 		if r.ctx.Err() != nil {
@@ -598,12 +579,12 @@ func (r *run) readFailed(err error, fails int) {
 			}
 			if gerr := ensureGroup(ctx, c.client, k, c.group, start); gerr != nil {
 				gerr = c.bd.wrap(gerr, "redis: consumer %s cannot consume", c.spec.Binding)
-				c.setHealth(gerr)
+				c.SetHealth(gerr)
 				c.log.Warn("redis: cannot create the consumer group again", "error", c.bd.logErr(gerr))
 				return
 			}
 		}
-		c.setHealth(nil)
+		c.SetHealth(nil)
 	case isTransient(err):
 		lvl := slog.LevelDebug
 		if fails > 1 {
@@ -612,7 +593,7 @@ func (r *run) readFailed(err error, fails int) {
 		c.log.Log(context.Background(), lvl, "redis: reading failed; retrying", "attempt", fails, "error", c.bd.logErr(err))
 	default:
 		err = c.bd.wrap(err, "redis: consumer %s cannot read %s", c.spec.Binding, strings.Join(r.snapshotKeys(), ", "))
-		c.setHealth(err)
+		c.SetHealth(err)
 		c.log.Warn("redis: reading refused; retrying with back-off", "attempt", fails, "error", c.bd.logErr(err))
 	}
 }
@@ -636,7 +617,7 @@ func (r *run) intakeAnonymous() {
 		}
 		if err == nil {
 			fails = 0
-			c.setHealth(nil)
+			c.SetHealth(nil)
 			continue
 		}
 		if r.ctx.Err() != nil {
@@ -647,7 +628,7 @@ func (r *run) intakeAnonymous() {
 			c.log.Debug("redis: reading failed; retrying", "attempt", fails, "error", c.bd.logErr(err))
 		} else {
 			err = c.bd.wrap(err, "redis: consumer %s cannot read", c.spec.Binding)
-			c.setHealth(err)
+			c.SetHealth(err)
 			c.log.Warn("redis: reading refused; retrying with back-off", "attempt", fails, "error", c.bd.logErr(err))
 		}
 		if !dispatch.Sleep(r.ctx, back.Delay(fails)) {

@@ -6,12 +6,12 @@ import (
 	"log/slog"
 	"strconv"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
 	goredis "github.com/redis/go-redis/v9"
 
+	"github.com/streambind/streambind/binder/internal/binding"
 	"github.com/streambind/streambind/binder/internal/dispatch"
 	"github.com/streambind/streambind/stream"
 )
@@ -36,15 +36,12 @@ type producer struct {
 	wg    sync.WaitGroup
 	once  sync.Once
 
-	// health is the binding's state for readiness: nil, or why the
+	// Health (readiness, [stream.BindingHealthChecker]): nil, or why the
 	// destination cannot be written to (a key of another type, an ACL
 	// refusal).
-	health atomic.Pointer[error]
+	binding.State // Health, SetHealth
 
-	mu       sync.Mutex
-	closed   bool
-	inflight int
-	idle     chan struct{} // closed while inflight == 0
+	gate binding.Gate // sends in progress; closed by Close
 }
 
 // reqPool recycles the requests of sends that received their answer.
@@ -80,55 +77,12 @@ func (bd *Binder) newProducer(spec stream.ProducerSpec, ps producerSettings, c *
 		backoff:     dispatch.Backoff{Initial: 50 * time.Millisecond, Max: time.Second},
 		queue:       make(chan *sendReq, 4*ps.batchSize),
 		stopC:       make(chan struct{}),
-		idle:        make(chan struct{}),
 	}
-	close(p.idle)
 	p.wg.Add(flushers)
 	for range flushers {
 		go p.flusher()
 	}
 	return p
-}
-
-// Health reports whether the destination can be written to, as far as
-// the last send found; it implements [stream.BindingHealthChecker].
-func (p *producer) Health(context.Context) error {
-	if e := p.health.Load(); e != nil {
-		return *e
-	}
-	return nil
-}
-
-func (p *producer) setHealth(err error) {
-	if err == nil {
-		if p.health.Load() != nil {
-			p.health.Store(nil)
-		}
-		return
-	}
-	p.health.Store(&err)
-}
-
-func (p *producer) enter() bool {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.closed {
-		return false
-	}
-	if p.inflight == 0 {
-		p.idle = make(chan struct{})
-	}
-	p.inflight++
-	return true
-}
-
-func (p *producer) exit() {
-	p.mu.Lock()
-	p.inflight--
-	if p.inflight == 0 {
-		close(p.idle)
-	}
-	p.mu.Unlock()
 }
 
 // keyOf returns the stream of m: the partition's (<destination>:<n>) for
@@ -149,10 +103,10 @@ func (p *producer) keyOf(m stream.Envelope) string {
 // permanent; lost connections and busy or loading servers are retried up
 // to send-attempts times with back-off.
 func (p *producer) Send(ctx context.Context, m stream.Envelope) error {
-	if !p.enter() {
+	if !p.gate.Enter() {
 		return fmt.Errorf("redis: send to %s: producer %w", p.dest, stream.ErrClosed)
 	}
-	defer p.exit()
+	defer p.gate.Exit()
 	var ct, id string
 	if m.Headers[stream.HeaderContentType] == "" {
 		ct = p.contentType
@@ -272,7 +226,7 @@ func (p *producer) write(batch []*sendReq) {
 			}
 			switch {
 			case err == nil && werr == nil:
-				p.setHealth(nil)
+				p.SetHealth(nil)
 				r.done <- nil
 			case err == nil:
 				r.done <- p.bd.wrap(werr, "redis: send to %s", r.key)
@@ -283,7 +237,7 @@ func (p *producer) write(batch []*sendReq) {
 			default:
 				err = p.bd.wrap(err, "redis: send to %s", r.key)
 				if isPermission(err) || hasPrefix(err, "WRONGTYPE") {
-					p.setHealth(err)
+					p.SetHealth(err)
 				}
 				r.done <- stream.Permanent(err)
 			}
@@ -309,11 +263,7 @@ func (p *producer) write(batch []*sendReq) {
 // Close stops accepting sends and waits, bounded by ctx, for the sends in
 // progress. It is idempotent.
 func (p *producer) Close(ctx context.Context) error {
-	p.mu.Lock()
-	already := p.closed
-	p.closed = true
-	idle := p.idle
-	p.mu.Unlock()
+	already, idle := p.gate.Close()
 	if already {
 		return nil
 	}
@@ -337,8 +287,6 @@ func (p *producer) Close(ctx context.Context) error {
 
 // stop ends the flushers (what is queued fails with stream.ErrClosed).
 func (p *producer) stop() {
-	p.mu.Lock()
-	p.closed = true
-	p.mu.Unlock()
+	p.gate.Close()
 	p.once.Do(func() { close(p.stopC) })
 }
