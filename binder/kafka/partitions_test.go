@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	kafkago "github.com/segmentio/kafka-go"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/streambind/streambind/binder/kafka"
@@ -100,34 +101,78 @@ func TestPartitionAddedDuringJoin(t *testing.T) {
 	t.Logf("all received %s after the last send", time.Since(sent).Round(time.Millisecond))
 }
 
-// TestPartitionsAddedWhileConsuming: rounds of a group running on a
-// one-partition topic that grows to two (auto-add-partitions of a second
-// producer) at a different moment of the group's start each round; every
+// addPartitions grows topic to n partitions with a client of its own (no
+// metadata cache shared with the binder).
+func addPartitions(ctx context.Context, c *kafkatest.Cluster, topic string, n int) error {
+	tr := &kafkago.Transport{}
+	defer tr.CloseIdleConnections()
+	cl := &kafkago.Client{Addr: kafkago.TCP(c.Addrs()...), Transport: tr}
+	res, err := cl.CreatePartitions(ctx, &kafkago.CreatePartitionsRequest{Topics: []kafkago.TopicPartitionsConfig{{Name: topic, Count: int32(n)}}})
+	if err == nil {
+		err = res.Errors[topic]
+	}
+	return err
+}
+
+// writeTo writes records with the test ids prefix-0..n-1 to partition part
+// of topic (acknowledged by the broker), confirming each with tr.
+func writeTo(ctx context.Context, t *testing.T, c *kafkatest.Cluster, tr *tracker, topic string, part int, prefix string, n int) {
+	t.Helper()
+	conn, err := kafkago.DialLeader(ctx, "tcp", c.Addrs()[0], topic, part)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	ms := make([]kafkago.Message, n)
+	for i := range ms {
+		id := prefix + "-" + strconv.Itoa(i)
+		ms[i] = kafkago.Message{Value: []byte("{}"), Headers: []kafkago.Header{{Key: idHeader, Value: []byte(id)}}}
+	}
+	if _, err := conn.WriteMessages(ms...); err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range ms {
+		tr.confirm(string(m.Headers[0].Value))
+	}
+}
+
+// TestPartitionsAddedWhileConsuming: rounds of a group starting on a
+// one-partition topic while a partition is added, at a different moment
+// of the group's join each round — before it, during it, after it; every
 // record, on either partition, is received.
 func TestPartitionsAddedWhileConsuming(t *testing.T) {
-	const rounds = 10
+	const rounds = 20
 	c := kafkatest.Start(t)
 	b := newWatchBinder(t, c)
+	ctx, cancel := context.WithTimeout(context.Background(), faultTimeout)
+	defer cancel()
 	var worst time.Duration
 	for i := range rounds {
 		dest := uniqueTopic(t)
 		bindProducer(t, b, dest, 1)
 		tr := newTracker()
+		added := make(chan error, 1)
+		go func() {
+			// Round i adds the partition i×300µs after the group starts:
+			// the join takes a few milliseconds here, and without the
+			// binder's own watch one of the first rounds lost the new
+			// partition's records in every run tried.
+			time.Sleep(time.Duration(i) * 300 * time.Microsecond) // the moment under test, not a wait for a condition
+			added <- addPartitions(ctx, c, dest, 2)
+		}()
 		cons := startConsumer(t, b, consumerSpec(dest, "g", tr.handler()))
-		// Round i adds the partitions i×25ms after Start: from during the
-		// join to well after it.
-		time.Sleep(time.Duration(i) * 25 * time.Millisecond) // the moment under test, not a wait for a condition
-		p := bindProducer(t, b, dest, 2)
-		added := time.Now()
-		produce(context.Background(), t, p, tr, "r"+strconv.Itoa(i), 10, 2, 0)
+		if err := <-added; err != nil {
+			t.Fatal(err)
+		}
+		at := time.Now()
+		for part := range 2 {
+			writeTo(ctx, t, c, tr, dest, part, "r"+strconv.Itoa(i)+"-p"+strconv.Itoa(part), 5)
+		}
 		tr.waitAll(t, 10*testWatch+5*time.Second)
-		d := time.Since(added)
-		worst = max(worst, d)
-		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		worst = max(worst, time.Since(at))
 		if err := cons.Stop(ctx); err != nil {
 			t.Error(err)
 		}
-		cancel()
 	}
 	t.Logf("%d rounds: slowest from adding the partition to all received: %s (watch interval %s)", rounds, worst.Round(time.Millisecond), testWatch)
 }
