@@ -274,6 +274,7 @@ func (r *run) generation(gen *kafkago.Generation, reset bool) {
 			}
 		}
 	}
+	firstCounts := r.firstCounts
 	gen.Start(func(gctx context.Context) {
 		r.watchPartitions(gctx, assignedFrom, r.c.log.With("generation", gen.ID))
 	})
@@ -308,7 +309,7 @@ func (r *run) generation(gen *kafkago.Generation, reset bool) {
 		}()
 
 		cm := newCommitter(gen, log, r.c.bd)
-		offs, commitNow := r.startOffsets(wctx, gen.Assignments, reset, r.firstCounts, log)
+		offs, commitNow := r.startOffsets(wctx, gen.Assignments, reset, firstCounts, log)
 		var wg sync.WaitGroup
 		var ws []*partWorker
 		for topic, parts := range gen.Assignments {
