@@ -136,8 +136,11 @@
 // that is not the leader compares with the counts at the start of its
 // generation, and the leader's check covers the rest. So a partition
 // added while the group runs is consumed within about 5s plus one
-// rebalance, and one added while the group was joining is found by the
-// check at the start of the generation, at once. (kafka-go's own watcher,
+// rebalance (whose wind-down takes up to about max-wait: each partition
+// reader finishes the fetch in progress; with the interval shortened to
+// 200ms, the tests see a new partition's records within about 420ms),
+// and one added while the group was joining is found by the check at the
+// start of the generation, at once. (kafka-go's own watcher,
 // WatchPartitionChanges, is not used: it took its counts when the
 // generation started, so a partition added between the leader's
 // assignment and that moment was never assigned, and its records were not
