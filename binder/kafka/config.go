@@ -2,10 +2,8 @@ package kafka
 
 import (
 	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
-	"os"
 	"strings"
 	"time"
 
@@ -15,6 +13,7 @@ import (
 	"github.com/segmentio/kafka-go/sasl/plain"
 	"github.com/segmentio/kafka-go/sasl/scram"
 
+	"github.com/streambind/streambind/binder/internal/conf"
 	"github.com/streambind/streambind/binder/props"
 	"github.com/streambind/streambind/stream"
 )
@@ -163,12 +162,9 @@ func atLeast(v any, lo time.Duration) (time.Duration, error) {
 
 // securitySource is what the TLS and SASL settings are built from.
 type securitySource struct {
-	tlsSet                                bool
-	tlsEnabled                            *bool
-	caFile, certFile, keyFile, serverName string
-	skipVerify                            bool
-	saslSet                               bool
-	mechanism, username, password         string
+	tls                           conf.TLS
+	saslSet                       bool
+	mechanism, username, password string
 }
 
 // parseSettings decodes s.Binder (stream.kafka.binder) and then
@@ -238,32 +234,7 @@ func parseSettings(s stream.BinderSettings) (settings, error) {
 			case "laginterval":
 				out.lagInterval, err = atLeast(v, minInterval)
 			case "tls":
-				sec.tlsSet = true
-				var m map[string]any
-				if m, err = props.Map(v); err != nil {
-					return err
-				}
-				d.Each(p, m, func(k, _ string, v any) (err error) {
-					switch k {
-					case "enabled":
-						var b bool
-						b, err = props.Bool(v)
-						sec.tlsEnabled = &b
-					case "cafile":
-						sec.caFile, err = str(v)
-					case "certfile":
-						sec.certFile, err = str(v)
-					case "keyfile":
-						sec.keyFile, err = str(v)
-					case "servername":
-						sec.serverName, err = str(v)
-					case "insecureskipverify", "skipverify":
-						sec.skipVerify, err = props.Bool(v)
-					default:
-						err = props.UnknownKey("known: enabled, ca-file, cert-file, key-file, server-name, insecure-skip-verify")
-					}
-					return err
-				})
+				err = sec.tls.Decode(&d, p, v, false)
 			case "sasl":
 				sec.saslSet = true
 				var m map[string]any
@@ -305,33 +276,7 @@ func parseSettings(s stream.BinderSettings) (settings, error) {
 }
 
 func buildSecurity(d *props.Decoder, path string, sec securitySource, out *settings) {
-	if sec.tlsSet && (sec.tlsEnabled == nil || *sec.tlsEnabled) {
-		c := &tls.Config{MinVersion: tls.VersionTLS12, ServerName: sec.serverName, InsecureSkipVerify: sec.skipVerify} //nolint:gosec // skip-verify is an explicit opt-in
-		if sec.caFile != "" {
-			pem, err := os.ReadFile(sec.caFile)
-			if err != nil {
-				d.Addf(path+".tls.ca-file", "%v", err)
-			} else {
-				pool := x509.NewCertPool()
-				if !pool.AppendCertsFromPEM(pem) {
-					d.Addf(path+".tls.ca-file", "no PEM certificate in %s", sec.caFile)
-				}
-				c.RootCAs = pool
-			}
-		}
-		switch {
-		case sec.certFile != "" && sec.keyFile != "":
-			cert, err := tls.LoadX509KeyPair(sec.certFile, sec.keyFile)
-			if err != nil {
-				d.Addf(path+".tls.cert-file", "loading the client certificate: %v", err)
-			} else {
-				c.Certificates = []tls.Certificate{cert}
-			}
-		case sec.certFile != "" || sec.keyFile != "":
-			d.Addf(path+".tls", "cert-file and key-file go together")
-		}
-		out.tls = c
-	}
+	out.tls = sec.tls.Build(d, path)
 	if sec.saslSet {
 		if sec.username == "" {
 			d.Addf(path+".sasl.username", "required with sasl")
