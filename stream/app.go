@@ -75,6 +75,9 @@ type App struct {
 	binders  map[string]*binderInstance
 	bridge   *Bridge
 	tracing  *tracing // nil: off
+	// noDefaultBinder, when set, is why no binder is the default: reported
+	// once, for the first binding that needs the default.
+	noDefaultBinder string
 
 	mu       sync.Mutex // guards binders after start (the bridge adds some)
 	running  atomic.Bool
@@ -129,6 +132,7 @@ func NewApp(cfg *Config, fns *Catalog, opts ...Option) (*App, error) {
 		v.add("stream.function.definition", "%s", p)
 	}
 	a.checkBinderDeclarations(&v)
+	a.chooseDefaultBinder()
 
 	// The bindings of bound functions, then the bridge's output bindings.
 	type pending struct {
@@ -185,6 +189,22 @@ func NewApp(cfg *Config, fns *Catalog, opts ...Option) (*App, error) {
 type validator struct {
 	cfg  *Config
 	errs ConfigErrors
+	// reported: the keys reported by once.
+	reported map[string]bool
+}
+
+// once adds a problem at path unless one was added there by once already:
+// a key that every binding depends on (stream.default-binder) is reported
+// once, not once per binding.
+func (v *validator) once(path, format string, args ...any) {
+	if v.reported[path] {
+		return
+	}
+	if v.reported == nil {
+		v.reported = map[string]bool{}
+	}
+	v.reported[path] = true
+	v.add(path, format, args...)
 }
 
 func (v *validator) add(path, format string, args ...any) {
@@ -231,8 +251,101 @@ func (a *App) checkBinderDeclarations(v *validator) {
 	}
 }
 
-// binderFor returns (creating it on first use) the binder named name.
+// chooseDefaultBinder decides the binder of the bindings that name none,
+// as Spring Cloud Stream does: stream.default-binder (a declared binder or
+// a registered type, matched case-insensitively); else the one binder
+// declared under stream.binders; else the one binder type registered in
+// code. With several and none chosen there is no default: that is
+// reported once, when a binding needs it. The in-process binder is thus
+// the default only when it is the only type registered (streamtest sets
+// it explicitly). The choice is written to a copy of the configuration,
+// so that Config.Binding gives every binding its binder.
+func (a *App) chooseDefaultBinder() {
+	cfg := *a.cfg
+	a.cfg = &cfg
+	if n := strings.TrimSpace(cfg.DefaultBinder); n != "" {
+		if canon, ok := a.binderName(n); ok {
+			cfg.DefaultBinder = canon
+		}
+		// A name that is neither is reported by binderFor, at this key.
+		return
+	}
+	switch declared := sortedKeys(binderSet(cfg.Binders)); {
+	case len(declared) == 1:
+		cfg.DefaultBinder = declared[0]
+	case len(declared) > 1:
+		a.noDefaultBinder = fmt.Sprintf("is not set and %d binders are declared under stream.binders (%s): set stream.default-binder to the one the bindings that name no binder use", len(declared), strings.Join(declared, ", "))
+	default:
+		switch types := a.opts.binderTypes.Names(); len(types) {
+		case 1:
+			cfg.DefaultBinder = types[0]
+		case 0:
+			a.noDefaultBinder = "is not set and no binder type is registered (stream.WithBinderType)"
+		default:
+			a.noDefaultBinder = fmt.Sprintf("is not set and %d binder types are registered (%s): set stream.default-binder to one of them, or declare a binder under stream.binders", len(types), strings.Join(types, ", "))
+		}
+	}
+}
+
+func binderSet(m map[string]BinderConfig) map[string]bool {
+	s := make(map[string]bool, len(m))
+	for k := range m {
+		s[k] = true
+	}
+	return s
+}
+
+// binderName returns the binder that name stands for, spelled as declared:
+// a binder of stream.binders, else a registered binder type, each matched
+// case-insensitively (the loader lower-cases declared names; a value such
+// as default-binder: rabbitBinder keeps its case).
+func (a *App) binderName(name string) (string, bool) {
+	if _, ok := a.cfg.Binders[name]; ok {
+		return name, true
+	}
+	for k := range a.cfg.Binders {
+		if strings.EqualFold(k, name) {
+			return k, true
+		}
+	}
+	if _, ok := a.opts.binderTypes[name]; ok {
+		return name, true
+	}
+	for k := range a.opts.binderTypes {
+		if strings.EqualFold(k, name) {
+			return k, true
+		}
+	}
+	return "", false
+}
+
+// binderKey returns the key that names the binder of the binding at
+// bindingPath: its own binder, stream.default.binder or
+// stream.default-binder. A wrong name is reported there, once.
+func (a *App) binderKey(bindingPath string) string {
+	name := strings.TrimPrefix(bindingPath, "stream.bindings.")
+	for k, b := range a.cfg.Bindings {
+		if strings.EqualFold(k, name) && b.Binder != "" {
+			return "stream.bindings." + k + ".binder"
+		}
+	}
+	if a.cfg.Default.Binder != "" {
+		return "stream.default.binder"
+	}
+	return "stream.default-binder"
+}
+
+// binderFor returns (creating it on first use) the binder named name, for
+// the binding at bindingPath.
 func (a *App) binderFor(v *validator, bindingPath, name string) *binderInstance {
+	key := a.binderKey(bindingPath)
+	if key == "stream.default-binder" && a.noDefaultBinder != "" {
+		v.once(key, "%s", a.noDefaultBinder)
+		return nil
+	}
+	if canon, ok := a.binderName(name); ok {
+		name = canon
+	}
 	if bi, ok := a.binders[name]; ok {
 		return bi
 	}
@@ -253,7 +366,12 @@ func (a *App) binderFor(v *validator, bindingPath, name string) *binderInstance 
 		if _, declared := a.cfg.Binders[name]; declared {
 			return nil
 		}
-		v.add(bindingPath+".binder", "binder %q is neither declared under stream.binders nor a registered binder type (%s)", name, strings.Join(a.opts.binderTypes.Names(), ", "))
+		msg := fmt.Sprintf("binder %q is neither declared under stream.binders", name)
+		if len(a.cfg.Binders) > 0 {
+			msg += " (" + strings.Join(sortedKeys(binderSet(a.cfg.Binders)), ", ") + ")"
+		}
+		msg += " nor a registered binder type (" + strings.Join(a.opts.binderTypes.Names(), ", ") + ")"
+		v.once(key, "%s", msg)
 		return nil
 	}
 	settings := BinderSettings{Name: name, Type: typ, Environment: env, Binder: a.cfg.Extensions[typ].Binder,

@@ -1,0 +1,154 @@
+package stream_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/streambind/streambind/binder/memory"
+	"github.com/streambind/streambind/config"
+	"github.com/streambind/streambind/stream"
+)
+
+// loadYAML loads a configuration from text, with no environment.
+func loadYAML(t *testing.T, yaml string) *stream.Config {
+	t.Helper()
+	l, err := config.Load(config.Options{Data: []byte(yaml), Env: []string{}})
+	if err != nil {
+		t.Fatalf("Load: %v", err)
+	}
+	return l.Stream
+}
+
+// typesOpts registers each type name with the in-process binder's factory:
+// binder selection only looks at the names.
+func typesOpts(types ...string) []stream.Option {
+	opts := []stream.Option{stream.WithoutSignals(), stream.WithLogger(discardLogger())}
+	for _, typ := range types {
+		opts = append(opts, stream.WithBinderType(typ, memory.New))
+	}
+	return opts
+}
+
+func twoConsumers() *stream.Catalog {
+	fns := stream.NewCatalog()
+	stream.AddConsumer(fns, "a", func(context.Context, string) error { return nil })
+	stream.AddConsumer(fns, "b", func(context.Context, string) error { return nil })
+	return fns
+}
+
+func configErrs(t *testing.T, err error) stream.ConfigErrors {
+	t.Helper()
+	var errs stream.ConfigErrors
+	if !errors.As(err, &errs) {
+		t.Fatalf("want ConfigErrors, got %v", err)
+	}
+	return errs
+}
+
+func TestDefaultBinderSelection(t *testing.T) {
+	const twoBindings = "stream:\n  function:\n    definition: a;b\n"
+	t.Run("the only registered type", func(t *testing.T) {
+		app, err := stream.NewApp(loadYAML(t, twoBindings), twoConsumers(), typesOpts("rabbit")...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if b := app.Binding("a-in-0"); b.Binder() != "rabbit" {
+			t.Fatalf("a-in-0 on %q, want rabbit", b.Binder())
+		}
+	})
+	t.Run("the only declared binder", func(t *testing.T) {
+		cfg := loadYAML(t, twoBindings+"  binders:\n    main:\n      type: rabbit\n")
+		app, err := stream.NewApp(cfg, twoConsumers(), typesOpts("memory", "rabbit")...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if b := app.Binding("b-in-0"); b.Binder() != "main" || b.BinderType() != "rabbit" {
+			t.Fatalf("b-in-0 on %q (%s)", b.Binder(), b.BinderType())
+		}
+	})
+	t.Run("several registered, none chosen", func(t *testing.T) {
+		_, err := stream.NewApp(loadYAML(t, twoBindings), twoConsumers(), typesOpts("memory", "rabbit", "kafka")...)
+		errs := configErrs(t, err)
+		if len(errs) != 1 {
+			t.Fatalf("want one problem for two bindings, got %d:\n%v", len(errs), err)
+		}
+		msg := errs[0].Error()
+		for _, w := range []string{"stream.default-binder", "set stream.default-binder", "kafka, memory, rabbit"} {
+			if !strings.Contains(msg, w) {
+				t.Errorf("%q does not say %q", msg, w)
+			}
+		}
+		if strings.Contains(msg, `binder "memory"`) {
+			t.Errorf("%q names a binder the file does not mention", msg)
+		}
+	})
+	t.Run("several declared, none chosen", func(t *testing.T) {
+		cfg := loadYAML(t, twoBindings+"  binders:\n    one:\n      type: rabbit\n    two:\n      type: rabbit\n")
+		_, err := stream.NewApp(cfg, twoConsumers(), typesOpts("rabbit")...)
+		errs := configErrs(t, err)
+		if len(errs) != 1 || errs[0].Path != "stream.default-binder" || !strings.Contains(errs[0].Msg, "(one, two)") {
+			t.Fatalf("got %v", err)
+		}
+	})
+	t.Run("several registered, every binding names its binder", func(t *testing.T) {
+		cfg := loadYAML(t, twoBindings+"  bindings:\n    a-in-0:\n      binder: rabbit\n    b-in-0:\n      binder: memory\n")
+		if _, err := stream.NewApp(cfg, twoConsumers(), typesOpts("memory", "rabbit")...); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
+
+// A binder declared as rabbitBinder and referenced by the same spelling
+// works: names match case-insensitively.
+func TestBinderNamesMatchCaseInsensitively(t *testing.T) {
+	cfg := loadYAML(t, `stream:
+  function:
+    definition: a;b
+  default-binder: rabbitBinder
+  binders:
+    rabbitBinder:
+      type: rabbit
+    other:
+      type: rabbit
+  bindings:
+    b-in-0:
+      binder: OTHER
+`)
+	app, err := stream.NewApp(cfg, twoConsumers(), typesOpts("rabbit", "memory")...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := app.Binding("a-in-0").Binder(); !strings.EqualFold(got, "rabbitBinder") {
+		t.Fatalf("a-in-0 on %q", got)
+	}
+	if got := app.Binding("b-in-0").Binder(); got != "other" {
+		t.Fatalf("b-in-0 on %q", got)
+	}
+	if n := len(app.Binders()); n != 2 {
+		t.Fatalf("%d binders, want 2", n)
+	}
+}
+
+// A wrong binder name is reported once, at the key that holds it, with its
+// file:line.
+func TestWrongBinderNameReportedOnceAtItsKey(t *testing.T) {
+	for _, tc := range []struct{ name, yaml, path, origin string }{
+		{"default-binder", "stream:\n  function:\n    definition: a;b\n  default-binder: rabit\n", "stream.default-binder", "application.yaml:4"},
+		{"default.binder", "stream:\n  function:\n    definition: a;b\n  default:\n    binder: rabit\n", "stream.default.binder", "application.yaml:5"},
+		{"a binding's", "stream:\n  function:\n    definition: a;b\n  default-binder: rabbit\n  bindings:\n    a-in-0:\n      binder: rabit\n", "stream.bindings.a-in-0.binder", "application.yaml:7"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := stream.NewApp(loadYAML(t, tc.yaml), twoConsumers(), typesOpts("rabbit", "memory")...)
+			errs := configErrs(t, err)
+			if len(errs) != 1 {
+				t.Fatalf("want one problem, got %d:\n%v", len(errs), err)
+			}
+			e := errs[0]
+			if e.Path != tc.path || e.Origin != tc.origin || !strings.Contains(e.Msg, `binder "rabit" is neither declared`) {
+				t.Fatalf("got %s (%s): %s; want it at %s (%s)", e.Path, e.Origin, e.Msg, tc.path, tc.origin)
+			}
+		})
+	}
+}
