@@ -1,0 +1,632 @@
+package stream
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"reflect"
+	"sort"
+	"strconv"
+	"strings"
+	"unicode"
+
+	"github.com/expr-lang/expr"
+	"github.com/expr-lang/expr/ast"
+	"github.com/expr-lang/expr/checker"
+	"github.com/expr-lang/expr/compiler"
+	"github.com/expr-lang/expr/conf"
+	"github.com/expr-lang/expr/parser"
+	"github.com/expr-lang/expr/vm"
+)
+
+// Expression is a compiled expression in the subset of Spring's SpEL that
+// Spring Cloud Stream configurations use (partition-key-expression,
+// partition-selector-expression, routing-expression); see
+// docs/conventions.md, "Expressions". It is compiled once, at start-up, by
+// github.com/expr-lang/expr after a small translation, and is safe for
+// concurrent use.
+//
+// Supported: property access (payload.a.b, headers.x, safe navigation
+// payload?.a), indexing (payload['a'], headers['x'], payload.items[0]),
+// string ('single' or "double" quoted, quotes doubled to escape), integer,
+// decimal, boolean and null literals, + - * / %, the comparisons == != < >
+// <= >= (and SpEL's eq ne lt gt le ge div mod), && || ! (and, or, not),
+// the ternary a ? b : c, the Elvis operator a ?: b, and the methods
+// toString() and hashCode() (Java's results). Everything else — type
+// references T(...), #variables, bean references @x, constructors (new),
+// other method calls, selection and projection, inline lists and maps,
+// assignment, matches, instanceof, between, power — is refused when the
+// expression is compiled, with an error that quotes the expression and
+// names the unsupported part.
+type Expression struct {
+	src  string
+	prog *vm.Program
+	// usesPayload: the expression reads payload (routing decodes it only
+	// then).
+	usesPayload bool
+}
+
+// String returns the expression as written.
+func (e *Expression) String() string { return e.src }
+
+// exprSupported summarises the subset for error messages.
+const exprSupported = "supported: payload/headers property and index access, literals, + - * / %, comparisons, and/or/not, ?:, toString(), hashCode()"
+
+// CompileExpression compiles a SpEL-subset expression whose root object
+// offers the given variables (e.g. "payload", "headers"). root, when not
+// empty, names the variable that bare method calls apply to ("hashCode()"
+// on the key of a partition-selector-expression).
+func CompileExpression(src string, root string, vars ...string) (*Expression, error) {
+	fail := func(format string, args ...any) error {
+		return fmt.Errorf("expression %q: %s", src, fmt.Sprintf(format, args...))
+	}
+	if strings.TrimSpace(src) == "" {
+		return nil, fail("is empty")
+	}
+	translated, err := translateSpEL(src)
+	if err != nil {
+		return nil, fail("%v (%s)", err, exprSupported)
+	}
+	cfg := conf.CreateNew()
+	env := map[string]any{}
+	for _, v := range vars {
+		env[v] = nil
+	}
+	opts := []expr.Option{expr.Env(env), expr.DisableAllBuiltins()}
+	for name, fn := range exprFuncs {
+		opts = append(opts, expr.Function(name, fn))
+	}
+	for _, o := range opts {
+		o(cfg)
+	}
+	for name := range cfg.Disabled {
+		delete(cfg.Builtins, name)
+	}
+	cfg.Check()
+	tree, err := parser.ParseWithConfig(translated, cfg)
+	if err != nil {
+		return nil, fail("cannot parse: %s", firstLine(err.Error()))
+	}
+	rw := exprRewriter{vars: map[string]bool{}, root: root}
+	for _, v := range vars {
+		rw.vars[v] = true
+	}
+	if err := rw.rewrite(&tree.Node); err != nil {
+		return nil, fail("%v (%s)", err, exprSupported)
+	}
+	if _, err := checker.Check(tree, cfg); err != nil {
+		return nil, fail("%s", firstLine(err.Error()))
+	}
+	prog, err := compiler.Compile(tree, cfg)
+	if err != nil {
+		return nil, fail("%s", firstLine(err.Error()))
+	}
+	return &Expression{src: src, prog: prog, usesPayload: rw.used["payload"]}, nil
+}
+
+func firstLine(s string) string {
+	s, _, _ = strings.Cut(s, "\n")
+	return s
+}
+
+// Eval evaluates the expression with the given variables. Numbers come
+// back as int (integral) or float64.
+func (e *Expression) Eval(env map[string]any) (any, error) {
+	v, err := vm.Run(e.prog, env)
+	if err != nil {
+		return nil, fmt.Errorf("expression %q: %s", e.src, firstLine(err.Error()))
+	}
+	return normalizeNumber(v), nil
+}
+
+// spelWordOps are SpEL's textual operators.
+var spelWordOps = map[string]string{"eq": "==", "ne": "!=", "lt": "<", "gt": ">", "le": "<=", "ge": ">=", "div": "/", "mod": "%"}
+
+// spelRefused are SpEL words outside the subset, with what they are.
+var spelRefused = map[string]string{
+	"new":        "constructor call (new)",
+	"matches":    "operator matches",
+	"instanceof": "operator instanceof",
+	"between":    "operator between",
+}
+
+// translateSpEL rewrites SpEL's lexical forms into expr's: string literals
+// (SpEL doubles a quote to escape it and has no backslash escapes), null,
+// the textual operators and Elvis (?: becomes ??, given SpEL's meaning by
+// the rewriter), and refuses what has no place in the subset.
+func translateSpEL(s string) (string, error) {
+	var b strings.Builder
+	rs := []rune(s)
+	prevSig := rune(0) // last non-space rune written
+	for i := 0; i < len(rs); i++ {
+		r := rs[i]
+		switch {
+		case r == '\'' || r == '"':
+			var lit strings.Builder
+			j := i + 1
+			closed := false
+			for j < len(rs) {
+				if rs[j] == r {
+					if j+1 < len(rs) && rs[j+1] == r {
+						lit.WriteRune(r)
+						j += 2
+						continue
+					}
+					closed = true
+					break
+				}
+				lit.WriteRune(rs[j])
+				j++
+			}
+			if !closed {
+				return "", errors.New("unterminated string literal")
+			}
+			b.WriteString(strconv.Quote(lit.String()))
+			i = j
+			prevSig = '"'
+			continue
+		case r == '_' || r == '$' || unicode.IsLetter(r):
+			j := i
+			for j < len(rs) && (rs[j] == '_' || rs[j] == '$' || unicode.IsLetter(rs[j]) || unicode.IsDigit(rs[j])) {
+				j++
+			}
+			word := string(rs[i:j])
+			if prevSig != '.' {
+				next := j
+				for next < len(rs) && unicode.IsSpace(rs[next]) {
+					next++
+				}
+				switch {
+				case word == "T" && next < len(rs) && rs[next] == '(':
+					return "", errors.New("type reference T(...) is not supported")
+				case spelRefused[word] != "":
+					return "", fmt.Errorf("%s is not supported", spelRefused[word])
+				case word == "null":
+					word = "nil"
+				case spelWordOps[word] != "":
+					word = " " + spelWordOps[word] + " "
+				}
+			}
+			b.WriteString(word)
+			i = j - 1
+			prevSig = 'a'
+			continue
+		case r == '#':
+			j := i + 1
+			for j < len(rs) && (rs[j] == '_' || unicode.IsLetter(rs[j]) || unicode.IsDigit(rs[j])) {
+				j++
+			}
+			return "", fmt.Errorf("variable reference %s is not supported", string(rs[i:j]))
+		case r == '@' || (r == '&' && (i+1 >= len(rs) || rs[i+1] != '&') && (i == 0 || rs[i-1] != '&')):
+			return "", fmt.Errorf("bean reference %c... is not supported", r)
+		case r == '{' || r == '}':
+			return "", errors.New("inline list or map {...} is not supported")
+		case r == '[' && i > 0 && (rs[i-1] == '?' || rs[i-1] == '^' || rs[i-1] == '$'):
+			return "", fmt.Errorf("collection selection or projection %c[...] is not supported", rs[i-1])
+		case r == '?' && i+1 < len(rs) && rs[i+1] == ':':
+			b.WriteString("??")
+			i++
+			prevSig = '?'
+			continue
+		case r == '=':
+			prev := rune(0)
+			if i > 0 {
+				prev = rs[i-1]
+			}
+			next := rune(0)
+			if i+1 < len(rs) {
+				next = rs[i+1]
+			}
+			if next == '=' {
+				b.WriteString("==")
+				i++
+				prevSig = '='
+				continue
+			}
+			if prev != '!' && prev != '<' && prev != '>' {
+				return "", errors.New("assignment (=) is not supported")
+			}
+		case r == '^' && (i+1 >= len(rs) || rs[i+1] != '['):
+			return "", errors.New("power operator ^ is not supported")
+		}
+		b.WriteRune(r)
+		if !unicode.IsSpace(r) {
+			prevSig = r
+		}
+	}
+	return b.String(), nil
+}
+
+// exprRewriter checks the parsed tree against the subset and rewrites
+// property access, division, + and ?: into calls of exprFuncs, which give
+// them SpEL's meaning (field lookup by name or json tag, integer division,
+// string concatenation, Elvis on null or empty).
+type exprRewriter struct {
+	vars map[string]bool
+	root string
+	used map[string]bool
+}
+
+var allowedBinary = map[string]bool{
+	"==": true, "!=": true, "<": true, ">": true, "<=": true, ">=": true,
+	"+": true, "-": true, "*": true, "/": true, "%": true,
+	"&&": true, "||": true, "and": true, "or": true, "??": true,
+}
+
+func call(name string, args ...ast.Node) ast.Node {
+	return &ast.CallNode{Callee: &ast.IdentifierNode{Value: name}, Arguments: args}
+}
+
+func (w *exprRewriter) rewrite(n *ast.Node) error {
+	switch x := (*n).(type) {
+	case *ast.NilNode, *ast.IntegerNode, *ast.FloatNode, *ast.BoolNode, *ast.StringNode:
+		return nil
+	case *ast.IdentifierNode:
+		if !w.vars[x.Value] {
+			return fmt.Errorf("unknown name %q (available: %s)", x.Value, strings.Join(sortedSet(w.vars), ", "))
+		}
+		if w.used == nil {
+			w.used = map[string]bool{}
+		}
+		w.used[x.Value] = true
+		return nil
+	case *ast.UnaryNode:
+		switch x.Operator {
+		case "!", "not", "-", "+":
+		default:
+			return fmt.Errorf("operator %s is not supported", x.Operator)
+		}
+		return w.rewrite(&x.Node)
+	case *ast.BinaryNode:
+		if !allowedBinary[x.Operator] {
+			return fmt.Errorf("operator %s is not supported", x.Operator)
+		}
+		if err := w.rewrite(&x.Left); err != nil {
+			return err
+		}
+		if err := w.rewrite(&x.Right); err != nil {
+			return err
+		}
+		switch x.Operator {
+		case "/":
+			ast.Patch(n, call("_div", x.Left, x.Right))
+		case "+":
+			ast.Patch(n, call("_add", x.Left, x.Right))
+		case "??":
+			ast.Patch(n, call("_elvis", x.Left, x.Right))
+		}
+		return nil
+	case *ast.ConditionalNode:
+		if !x.Ternary {
+			return errors.New("if/else is not supported (use a ? b : c)")
+		}
+		for _, c := range []*ast.Node{&x.Cond, &x.Exp1, &x.Exp2} {
+			if err := w.rewrite(c); err != nil {
+				return err
+			}
+		}
+		return nil
+	case *ast.ChainNode:
+		if err := w.rewrite(&x.Node); err != nil {
+			return err
+		}
+		ast.Patch(n, x.Node)
+		return nil
+	case *ast.MemberNode:
+		if x.Method {
+			return errors.New("method reference without a call is not supported")
+		}
+		if err := w.rewrite(&x.Node); err != nil {
+			return err
+		}
+		if err := w.rewrite(&x.Property); err != nil {
+			return err
+		}
+		ast.Patch(n, call("_get", x.Node, x.Property, &ast.BoolNode{Value: x.Optional}))
+		return nil
+	case *ast.CallNode:
+		var (
+			target   ast.Node
+			name     string
+			optional bool
+		)
+		switch c := x.Callee.(type) {
+		case *ast.MemberNode:
+			p, ok := c.Property.(*ast.StringNode)
+			if !ok {
+				return errors.New("computed method call is not supported")
+			}
+			target, name, optional = c.Node, p.Value, c.Optional
+		case *ast.IdentifierNode:
+			name = c.Value
+			if w.root == "" || (name != "toString" && name != "hashCode") {
+				return fmt.Errorf("function call %s(...) is not supported", name)
+			}
+			target = &ast.IdentifierNode{Value: w.root}
+		default:
+			return errors.New("call of a computed value is not supported")
+		}
+		if name != "toString" && name != "hashCode" {
+			return fmt.Errorf("method %s() is not supported (only toString() and hashCode())", name)
+		}
+		if len(x.Arguments) != 0 {
+			return fmt.Errorf("method %s() takes no arguments", name)
+		}
+		if err := w.rewrite(&target); err != nil {
+			return err
+		}
+		ast.Patch(n, call("_"+name, target, &ast.BoolNode{Value: optional}))
+		return nil
+	case *ast.BuiltinNode:
+		return fmt.Errorf("function %s(...) is not supported", x.Name)
+	case *ast.ArrayNode, *ast.MapNode:
+		return errors.New("inline list or map is not supported")
+	case *ast.SliceNode:
+		return errors.New("slice [a:b] is not supported")
+	case *ast.PredicateNode, *ast.PointerNode:
+		return errors.New("predicate or #variable is not supported")
+	case *ast.VariableDeclaratorNode:
+		return errors.New("let is not supported")
+	case *ast.SequenceNode:
+		return errors.New("several expressions separated by ';' are not supported")
+	}
+	return fmt.Errorf("%T is not supported", *n)
+}
+
+func sortedSet(m map[string]bool) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// exprFuncs give the rewritten tree SpEL's meaning.
+var exprFuncs = map[string]func(params ...any) (any, error){
+	"_get":      exprGet,
+	"_toString": func(p ...any) (any, error) { return exprUnary(p, "toString", javaToString) },
+	"_hashCode": func(p ...any) (any, error) {
+		return exprUnary(p, "hashCode", func(v any) (any, error) {
+			h, err := javaHashCode(v)
+			return int(h), err
+		})
+	},
+	"_div":   exprDiv,
+	"_add":   exprAdd,
+	"_elvis": exprElvis,
+}
+
+func exprUnary(p []any, name string, f func(any) (any, error)) (any, error) {
+	if p[0] == nil {
+		if p[1].(bool) {
+			return nil, nil
+		}
+		return nil, fmt.Errorf("%s() called on null", name)
+	}
+	return f(p[0])
+}
+
+// exprGet is property access and indexing: obj.prop, obj['prop'],
+// obj[0]. Structs are matched by field name or json tag (case
+// insensitively, as partition keys always were), maps by key; JSON bytes
+// are decoded first. A missing property is an error; a missing index
+// (obj['x']) is null, as SpEL's indexer on a map returns null.
+func exprGet(p ...any) (any, error) {
+	obj, prop, optional := p[0], p[1], p[2].(bool)
+	if obj == nil {
+		if optional {
+			return nil, nil
+		}
+		return nil, fmt.Errorf("cannot read %v of null", prop)
+	}
+	obj = decodeJSONValue(obj)
+	if i, ok := prop.(int); ok {
+		rv := reflect.ValueOf(obj)
+		for rv.Kind() == reflect.Pointer || rv.Kind() == reflect.Interface {
+			rv = rv.Elem()
+		}
+		if rv.Kind() != reflect.Slice && rv.Kind() != reflect.Array {
+			return nil, fmt.Errorf("cannot index %T with %d", obj, i)
+		}
+		if i < 0 || i >= rv.Len() {
+			return nil, fmt.Errorf("index %d out of range [0, %d)", i, rv.Len())
+		}
+		return normalizeNumber(rv.Index(i).Interface()), nil
+	}
+	name, ok := prop.(string)
+	if !ok {
+		return nil, fmt.Errorf("cannot index with %T", prop)
+	}
+	if h, ok := obj.(Headers); ok {
+		if v, ok := h[name]; ok {
+			return v, nil
+		}
+		return nil, nil // headers['x'] and headers.x alike: SpEL's MapAccessor on headers
+	}
+	v, err := walkPath(obj, []string{name})
+	if err != nil {
+		rv := reflect.ValueOf(obj)
+		if rv.Kind() == reflect.Map {
+			return nil, nil // a map's missing key is null
+		}
+		return nil, err
+	}
+	return normalizeNumber(v), nil
+}
+
+// decodeJSONValue turns JSON bytes (or a JSON string) into maps and
+// slices, with integral numbers as int; anything else is returned as is.
+func decodeJSONValue(v any) any {
+	var b []byte
+	switch t := v.(type) {
+	case []byte:
+		b = t
+	case json.RawMessage:
+		b = t
+	case string:
+		if t = strings.TrimSpace(t); t == "" || (t[0] != '{' && t[0] != '[') {
+			return v
+		}
+		b = []byte(t)
+	default:
+		return v
+	}
+	d := json.NewDecoder(bytes.NewReader(b))
+	d.UseNumber()
+	var out any
+	if err := d.Decode(&out); err != nil || d.More() {
+		return v
+	}
+	return normalizeNumber(out)
+}
+
+// normalizeNumber makes numbers int when integral (as Jackson makes JSON
+// integers Integer or Long), float64 otherwise; maps and slices decoded
+// from JSON are converted in depth.
+func normalizeNumber(v any) any {
+	switch t := v.(type) {
+	case json.Number:
+		if i, err := t.Int64(); err == nil {
+			return int(i)
+		}
+		f, _ := t.Float64()
+		return f
+	case int8, int16, int32, int64, uint8, uint16, uint32:
+		return int(reflect.ValueOf(t).Convert(reflect.TypeFor[int64]()).Int())
+	case uint:
+		if t <= math.MaxInt64 {
+			return int(t)
+		}
+	case uint64:
+		if t <= math.MaxInt64 {
+			return int(t)
+		}
+	case float32:
+		return float64(t)
+	case map[string]any:
+		for k, e := range t {
+			t[k] = normalizeNumber(e)
+		}
+	case []any:
+		for i, e := range t {
+			t[i] = normalizeNumber(e)
+		}
+	}
+	return v
+}
+
+// javaToString is Object.toString for scalars.
+func javaToString(v any) (any, error) {
+	switch t := v.(type) {
+	case string:
+		return t, nil
+	case []byte:
+		return string(t), nil
+	case int:
+		return strconv.Itoa(t), nil
+	case float64:
+		return strconv.FormatFloat(t, 'f', -1, 64), nil
+	case bool:
+		return strconv.FormatBool(t), nil
+	case fmt.Stringer:
+		return t.String(), nil
+	}
+	return nil, fmt.Errorf("toString() of %T is not supported (only strings, numbers and booleans)", v)
+}
+
+// javaHashCode is Object.hashCode as Java computes it for the value SpEL
+// would hold: String.hashCode, Integer.hashCode (Long.hashCode beyond 32
+// bits), Double.hashCode, Boolean.hashCode.
+func javaHashCode(v any) (int32, error) {
+	switch t := v.(type) {
+	case string:
+		return StringHash(t), nil
+	case []byte:
+		return StringHash(string(t)), nil
+	case int:
+		return longHash(int64(t)), nil
+	case float64:
+		bits := math.Float64bits(t)
+		return int32(bits ^ bits>>32), nil
+	case bool:
+		if t {
+			return 1231, nil
+		}
+		return 1237, nil
+	case fmt.Stringer:
+		return StringHash(t.String()), nil
+	}
+	return 0, fmt.Errorf("hashCode() of %T is not supported (only strings, numbers and booleans)", v)
+}
+
+// exprDiv is SpEL's /: integer division for integers, float otherwise.
+func exprDiv(p ...any) (any, error) {
+	a, b := normalizeNumber(p[0]), normalizeNumber(p[1])
+	ai, aInt := a.(int)
+	bi, bInt := b.(int)
+	if aInt && bInt {
+		if bi == 0 {
+			return nil, errors.New("division by zero")
+		}
+		return ai / bi, nil
+	}
+	af, ok1 := toFloat(a)
+	bf, ok2 := toFloat(b)
+	if !ok1 || !ok2 {
+		return nil, fmt.Errorf("cannot divide %T by %T", p[0], p[1])
+	}
+	return af / bf, nil
+}
+
+// exprAdd is SpEL's +: concatenation when either side is a string, else
+// addition (integer when both are integers).
+func exprAdd(p ...any) (any, error) {
+	a, b := normalizeNumber(p[0]), normalizeNumber(p[1])
+	_, aStr := a.(string)
+	_, bStr := b.(string)
+	if aStr || bStr {
+		return spelString(a) + spelString(b), nil
+	}
+	ai, aInt := a.(int)
+	bi, bInt := b.(int)
+	if aInt && bInt {
+		return ai + bi, nil
+	}
+	af, ok1 := toFloat(a)
+	bf, ok2 := toFloat(b)
+	if !ok1 || !ok2 {
+		return nil, fmt.Errorf("cannot add %T and %T", p[0], p[1])
+	}
+	return af + bf, nil
+}
+
+func spelString(v any) string {
+	if v == nil {
+		return "null"
+	}
+	if s, err := javaToString(v); err == nil {
+		return s.(string)
+	}
+	return fmt.Sprint(v)
+}
+
+func toFloat(v any) (float64, bool) {
+	switch t := v.(type) {
+	case int:
+		return float64(t), true
+	case float64:
+		return t, true
+	}
+	return 0, false
+}
+
+// exprElvis is SpEL's a ?: b: b when a is null or an empty string.
+func exprElvis(p ...any) (any, error) {
+	if p[0] == nil || p[0] == "" {
+		return p[1], nil
+	}
+	return p[0], nil
+}

@@ -1,0 +1,167 @@
+package stream
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestExpressionSubset(t *testing.T) {
+	type item struct {
+		SKU string `json:"sku"`
+	}
+	type order struct {
+		CustomerID string `json:"customerId"`
+		Qty        int
+		Items      []item `json:"items"`
+		Meta       map[string]any
+	}
+	o := order{CustomerID: "c-7", Qty: 7, Items: []item{{SKU: "s1"}}, Meta: map[string]any{"region": "eu"}}
+	hdr := Headers{"type": "order", "x-id": "42", "empty": ""}
+	json := []byte(`{"a":{"b":"deep"},"n":7,"f":1.5,"list":[10,20]}`)
+	cases := []struct {
+		src     string
+		payload any
+		want    any
+	}{
+		{"payload.customerId", o, "c-7"},
+		{"payload.CustomerID", o, "c-7"},
+		{"payload['customerId']", o, "c-7"},
+		{"payload.items[0].sku", o, "s1"},
+		{"payload.meta['region']", o, "eu"},
+		{"payload.meta['nope']", o, nil},
+		{"payload?.meta?.region", o, "eu"},
+		{"headers['type']", o, "order"},
+		{"headers.type", o, "order"},
+		{"headers['missing']", o, nil},
+		{"payload.a.b", json, "deep"},
+		{"payload['a']['b']", json, "deep"},
+		{"payload.n / 2", json, 3},
+		{"payload.f * 2", json, 3.0},
+		{"payload.n % 4", json, 3},
+		{"payload.list[1] + 1", json, 21},
+		{"7 / 2", nil, 3},
+		{"7.0 / 2", nil, 3.5},
+		{"'a' + 1", nil, "a1"},
+		{"'it''s'", nil, "it's"},
+		{`"say ""hi"""`, nil, `say "hi"`},
+		{`'back\slash'`, nil, `back\slash`},
+		{"headers['type'] == 'order' && payload.qty > 5", o, true},
+		{"headers.type == 'order' and not (payload.qty le 5)", o, true},
+		{"headers.type != 'order' or payload.qty eq 7", o, true},
+		{"!(payload.qty >= 8) || false", o, true},
+		{"payload.qty mod 4 == 3 ? 'odd' : 'even'", o, "odd"},
+		{"payload.qty div 2", o, 3},
+		{"headers['missing'] ?: 'dflt'", o, "dflt"},
+		{"headers['empty'] ?: 'dflt'", o, "dflt"},
+		{"headers.type ?: 'dflt'", o, "order"},
+		{"headers['missing'] == null", o, true},
+		{"payload.customerId.hashCode()", o, 96589},
+		{"payload.qty.hashCode()", o, 7},
+		{"payload.qty.toString() + '!'", o, "7!"},
+		{"payload.n.toString()", json, "7"},
+		{"headers['missing']?.toString()", o, nil},
+		{"'polygenelubricants'.hashCode()", nil, -2147483648},
+		{"(1 == 1).hashCode()", nil, 1231},
+		{"-payload.qty + 1", o, -6},
+	}
+	for _, c := range cases {
+		e, err := CompileExpression(c.src, "", "payload", "headers")
+		if err != nil {
+			t.Errorf("%s: compile: %v", c.src, err)
+			continue
+		}
+		got, err := e.Eval(map[string]any{"payload": c.payload, "headers": hdr})
+		if err != nil {
+			t.Errorf("%s: eval: %v", c.src, err)
+			continue
+		}
+		if got != c.want {
+			t.Errorf("%s = %#v (%T), want %#v (%T)", c.src, got, got, c.want, c.want)
+		}
+	}
+}
+
+func TestExpressionRefusesOutsideTheSubset(t *testing.T) {
+	cases := map[string]string{
+		"T(java.lang.Math).random()":           "type reference T(...)",
+		"T (java.lang.Runtime).getRuntime()":   "type reference T(...)",
+		"#root.payload":                        "variable reference #root",
+		"#this":                                "variable reference #this",
+		"new java.lang.String('x')":            "constructor call (new)",
+		"payload.name.toUpperCase()":           "method toUpperCase() is not supported",
+		"headers.x.equals('y')":                "method equals() is not supported",
+		"payload.toString(1)":                  "takes no arguments",
+		"@myBean.x":                            "bean reference",
+		"payload.items.?[qty > 1]":             "selection or projection ?[...]",
+		"payload.items.![sku]":                 "cannot parse",
+		"{1, 2}":                               "inline list or map",
+		"payload.a = 1":                        "assignment",
+		"payload.a matches '[a-z]+'":           "operator matches",
+		"payload instanceof T(String)":         "operator instanceof",
+		"2 ^ 3":                                "power operator ^",
+		"len(payload)":                         "function call len(...) is not supported",
+		"foo":                                  `unknown name "foo" (available: headers, payload)`,
+		"payload.a in ['x']":                   "operator in is not supported",
+		"'unterminated":                        "unterminated string literal",
+		"hashCode()":                           "function call hashCode(...) is not supported",
+		"":                                     "is empty",
+		"payload.a; payload.b":                 "separated by ';'",
+		"payload.a | upper()":                  "not supported",
+		"payload.a contains 'x'":               "operator contains is not supported",
+		"let x = 1; x":                         "not supported",
+		"payload.items[0:1]":                   "slice",
+		"payload.a startsWith 'x'":             "operator startsWith is not supported",
+		"payload.a ?? 'x' ?? 'y' + 1 == 2 && 1": "",
+	}
+	for src, want := range cases {
+		_, err := CompileExpression(src, "", "payload", "headers")
+		if want == "" {
+			continue // only must not panic
+		}
+		if err == nil {
+			t.Errorf("%q: compiled, want an error containing %q", src, want)
+			continue
+		}
+		if !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), "expression ") {
+			t.Errorf("%q: error %q, want it to quote the expression and contain %q", src, err, want)
+		}
+	}
+}
+
+func TestSelectorExpressionRootIsTheKey(t *testing.T) {
+	e, err := CompileExpression("hashCode() % 3", "key", "key")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := e.Eval(map[string]any{"key": "Aa"})
+	if err != nil || got != 2112%3 {
+		t.Fatalf("got %v, %v", got, err)
+	}
+	e, err = CompileExpression("toString() == 'c-1' ? 0 : 1", "key", "key")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := e.Eval(map[string]any{"key": "c-1"}); err != nil || got != 0 {
+		t.Fatalf("got %v, %v", got, err)
+	}
+}
+
+func TestExpressionEvalErrorsQuoteTheExpression(t *testing.T) {
+	e, err := CompileExpression("payload.nope.x", "", "payload", "headers")
+	if err != nil {
+		t.Fatal(err)
+	}
+	type s struct{ A int }
+	_, err = e.Eval(map[string]any{"payload": s{1}})
+	if err == nil || !strings.Contains(err.Error(), `expression "payload.nope.x"`) || !strings.Contains(err.Error(), `no field "nope"`) {
+		t.Fatalf("err = %v", err)
+	}
+	e, _ = CompileExpression("headers['x'].toString()", "", "payload", "headers")
+	if _, err = e.Eval(map[string]any{"headers": Headers{}}); err == nil || !strings.Contains(err.Error(), "toString() called on null") {
+		t.Fatalf("err = %v", err)
+	}
+	e, _ = CompileExpression("1 / payload", "", "payload", "headers")
+	if _, err = e.Eval(map[string]any{"payload": 0}); err == nil || !strings.Contains(err.Error(), "division by zero") {
+		t.Fatalf("err = %v", err)
+	}
+}
