@@ -3,6 +3,7 @@ module github.com/streambind/streambind
 go 1.26.8
 
 require (
+	github.com/agnivade/levenshtein v1.2.1
 	github.com/expr-lang/expr v1.17.8
 	github.com/google/uuid v1.6.0
 	github.com/nats-io/nats.go v1.55.0

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+
+	"github.com/agnivade/levenshtein"
 )
 
 // Bridge sends from ordinary code — an HTTP handler, a scheduled job — to an
@@ -19,9 +21,16 @@ import (
 // binds a producer for it on the default binder (with the settings of a
 // binding of that name, if configured) and keeps it in a cache of
 // stream.dynamic-destination-cache-size producers (default 10); the least
-// recently used one is closed when the cache is full. When
+// recently used one is closed when the cache is full.
+//
+// A misspelt name must not vanish into a destination nobody reads. When
 // stream.dynamic-destinations is set, only the destinations it lists are
-// allowed.
+// allowed: any other name is an error, with a did-you-mean. Without it, any
+// name is allowed, and the first send to each destination is logged (WARN
+// with a did-you-mean when the name is close to a binding or destination of
+// the configuration — the same but for case, or within two edits — else
+// INFO), once per destination for the first [MaxLoggedDestinations]
+// destinations and at every bind of a producer after that.
 type Bridge struct {
 	app *App
 
@@ -30,7 +39,14 @@ type Bridge struct {
 	byName  map[string]*list.Element
 	closing sync.WaitGroup // evicted producers being closed
 	closed  bool
+	// logged holds the dynamic destinations whose first send was logged.
+	logged map[string]struct{}
 }
+
+// MaxLoggedDestinations bounds the set of dynamic destinations the bridge
+// remembers having logged, so that an app sending to ever new destinations
+// (one per tenant, say) does not grow it forever.
+const MaxLoggedDestinations = 1024
 
 type dynamicProducer struct {
 	name string
@@ -41,7 +57,7 @@ type dynamicProducer struct {
 }
 
 func newBridge(a *App) *Bridge {
-	return &Bridge{app: a, lru: list.New(), byName: map[string]*list.Element{}}
+	return &Bridge{app: a, lru: list.New(), byName: map[string]*list.Element{}, logged: map[string]struct{}{}}
 }
 
 // Send encodes payload and sends it to name (an output binding or a
@@ -87,12 +103,18 @@ func (br *Bridge) sendVia(ctx context.Context, b *Binding, cx convCtx, payload a
 	}
 	// Binders may keep what they are given; the caller's buffers (a pooled
 	// request body) and header map stay the caller's.
-	switch payload.(type) {
-	case []byte, Envelope:
+	var key []byte
+	switch p := payload.(type) {
+	case []byte:
 		data = append([]byte(nil), data...)
+	case Envelope:
+		data = append([]byte(nil), data...)
+		if len(p.Key) > 0 {
+			key = append([]byte(nil), p.Key...)
+		}
 	}
 	hdr = hdr.Clone()
-	return b.send(ctx, Envelope{Payload: data, Headers: hdr}, func() any { return payload })
+	return b.send(ctx, Envelope{Payload: data, Headers: hdr, Key: key}, func() any { return payload })
 }
 
 // dynamic returns the read-locked producer of a dynamic destination,
@@ -100,7 +122,12 @@ func (br *Bridge) sendVia(ctx context.Context, b *Binding, cx convCtx, payload a
 func (br *Bridge) dynamic(ctx context.Context, name string) (*dynamicProducer, error) {
 	a := br.app
 	if allow := a.cfg.DynamicDestinations; len(allow) > 0 && !containsFold(allow, name) {
-		return nil, fmt.Errorf("bridge: %q is neither an output binding nor listed in stream.dynamic-destinations", name)
+		hint := ""
+		if s := br.suggest(name); s != "" {
+			hint = fmt.Sprintf(" (did you mean %q?)", s)
+		}
+		return nil, fmt.Errorf("bridge: %q is neither an output binding nor listed in stream.dynamic-destinations [%s]%s",
+			name, strings.Join(allow, ", "), hint)
 	}
 	br.mu.Lock()
 	defer br.mu.Unlock()
@@ -143,6 +170,7 @@ func (br *Bridge) dynamic(ctx context.Context, name string) (*dynamicProducer, e
 	}
 	b.producer = prod
 	b.setState(StateStarted)
+	br.logFirstSend(name, cfg.Destination)
 	dp := &dynamicProducer{name: name, b: b, cx: convCtx{binding: name, converters: a.opts.converters, contentType: cfg.ContentType}}
 	br.byName[name] = br.lru.PushFront(dp)
 	size := a.cfg.DynamicDestinationCacheSize
@@ -232,4 +260,58 @@ func containsFold(list []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// logFirstSend logs the first send to a dynamic destination (called under
+// br.mu when its producer is bound).
+func (br *Bridge) logFirstSend(name, destination string) {
+	if _, done := br.logged[name]; done {
+		return
+	}
+	if len(br.logged) < MaxLoggedDestinations {
+		br.logged[name] = struct{}{}
+	}
+	log := br.app.log.With("destination", destination)
+	if s := br.suggest(name); s != "" {
+		log.Warn("bridge: first send to a dynamic destination that is close to a configured name: a typo?",
+			"name", name, "did_you_mean", s)
+		return
+	}
+	log.Info("bridge: first send to a dynamic destination", "name", name)
+}
+
+// suggest returns the configured name closest to name when it is close:
+// a binding name, a binding's destination or a listed dynamic destination
+// that equals name but for case or is within two edits of it (and fewer
+// than half its length). A name that is itself a configured destination
+// gets no suggestion: sending to it is deliberate.
+func (br *Bridge) suggest(name string) string {
+	cfg := br.app.cfg
+	var cands []string
+	for _, b := range br.app.bindings {
+		cands = append(cands, b.name)
+		cands = append(cands, destinations(b.destination)...)
+	}
+	for n, b := range cfg.Bindings {
+		cands = append(cands, n)
+		cands = append(cands, destinations(b.Destination)...)
+	}
+	cands = append(cands, cfg.DynamicDestinations...)
+	for _, c := range cands {
+		if c == name {
+			return ""
+		}
+	}
+	best, bestD := "", 0
+	lname := strings.ToLower(name)
+	for _, c := range cands {
+		d := levenshtein.ComputeDistance(lname, strings.ToLower(c))
+		if d > 2 || 2*d >= len(name) {
+			continue
+		}
+		if best == "" || d < bestD || d == bestD && c < best {
+			best, bestD = c, d
+		}
+	}
+	return best
 }

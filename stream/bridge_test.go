@@ -1,0 +1,177 @@
+package stream_test
+
+import (
+	"bytes"
+	"context"
+	"log/slog"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/streambind/streambind/binder/memory"
+	"github.com/streambind/streambind/stream"
+)
+
+// syncBuffer is a bytes.Buffer safe for a logger and a test to share.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// tap subscribes a test-side consumer to destination on broker and
+// returns what it receives.
+func tap(t *testing.T, broker *memory.Broker, destination string) <-chan stream.Envelope {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	bi, err := memory.Factory(broker)(ctx, stream.BinderSettings{Name: "tap", Type: memory.Type})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ch := make(chan stream.Envelope, 16)
+	c, err := bi.BindConsumer(ctx, stream.ConsumerSpec{Binding: "tap", Destination: destination, Group: "tap",
+		ContentType: stream.DefaultContentType, Consumer: stream.ConsumerConfig{Concurrency: 1, MaxAttempts: 1, InstanceCount: 1},
+		Handler: func(_ context.Context, m stream.Envelope) error {
+			m.Key = bytes.Clone(m.Key)
+			m.Payload = bytes.Clone(m.Payload)
+			m.Headers = m.Headers.Clone()
+			ch <- m
+			return nil
+		}})
+	if err == nil {
+		err = c.Start(ctx)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = c.Stop(context.Background())
+		_ = bi.Close(context.Background())
+		cancel()
+	})
+	return ch
+}
+
+func startOn(t *testing.T, broker *memory.Broker, cfg *stream.Config, fns *stream.Catalog, log *slog.Logger) *running {
+	t.Helper()
+	app, err := stream.NewApp(cfg, fns, stream.WithBinderType(memory.Type, memory.Factory(broker)), stream.WithoutSignals(), stream.WithLogger(log))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return runApp(t, app)
+}
+
+func newBroker(t *testing.T) *memory.Broker {
+	t.Helper()
+	broker, err := memory.NewBroker(memory.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = broker.Close(context.Background()) })
+	return broker
+}
+
+// The key of an Envelope sent through the bridge is the message key, to an
+// unpartitioned destination and to a partitioned binding, where it also
+// selects the partition.
+func TestBridgeSendsEnvelopeKey(t *testing.T) {
+	broker := newBroker(t)
+	plain, parted := tap(t, broker, "plain"), tap(t, broker, "parted")
+	cfg := &stream.Config{
+		OutputBindings: "parted-out",
+		Bindings: map[string]stream.BindingConfig{
+			"parted-out": {Destination: "parted", Producer: stream.ProducerConfig{PartitionCount: 4, PartitionKeyExpression: "payload.customerId"}},
+		},
+	}
+	r := startOn(t, broker, cfg, stream.NewCatalog(), discardLogger())
+	br := r.app.Bridge()
+	key := []byte("k-1")
+	if err := br.Send(context.Background(), "plain", stream.Envelope{Payload: []byte("x"), Key: key}); err != nil {
+		t.Fatal(err)
+	}
+	key[0] = 'X' // the bridge copied it
+	if m := recv(t, plain); string(m.Key) != "k-1" {
+		t.Fatalf("dynamic destination: key %q, want k-1", m.Key)
+	}
+	// No customerId in the payload: the expression alone would fail.
+	if err := br.Send(context.Background(), "parted-out", stream.Envelope{Payload: []byte(`{}`), Key: []byte("c-7")}); err != nil {
+		t.Fatal(err)
+	}
+	m := recv(t, parted)
+	want := stream.SelectPartition(stream.PartitionHash("c-7"), 4)
+	if string(m.Key) != "c-7" || m.Headers[stream.HeaderPartition] != string(rune('0'+want)) {
+		t.Fatalf("partitioned: key %q partition %q, want c-7 and %d", m.Key, m.Headers[stream.HeaderPartition], want)
+	}
+	// A value (no key) is partitioned by the expression, to the same
+	// partition for the same key.
+	if err := br.Send(context.Background(), "parted-out", Order{CustomerID: "c-7"}); err != nil {
+		t.Fatal(err)
+	}
+	if m := recv(t, parted); string(m.Key) != "c-7" || m.Headers[stream.HeaderPartition] != string(rune('0'+want)) {
+		t.Fatalf("by expression: key %q partition %q", m.Key, m.Headers[stream.HeaderPartition])
+	}
+}
+
+// The first send to a dynamic destination is logged once, with a
+// did-you-mean when the name is close to a configured one.
+func TestBridgeLogsFirstSendToDynamicDestination(t *testing.T) {
+	broker := newBroker(t)
+	var buf syncBuffer
+	log := slog.New(slog.NewTextHandler(&buf, nil))
+	fns := stream.NewCatalog()
+	stream.AddSupplier(fns, "tick", func(context.Context) (string, error) { return "", stream.Skip })
+	cfg := &stream.Config{
+		Function: stream.FunctionConfig{Definition: "tick"},
+		Bindings: map[string]stream.BindingConfig{"tick-out-0": {Destination: "payments"}},
+	}
+	r := startOn(t, broker, cfg, fns, log)
+	br := r.app.Bridge()
+	for range 3 {
+		for _, name := range []string{"paymnets", "Payments", "audit-trail", "payments"} {
+			if err := br.Send(context.Background(), name, "x"); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	out := buf.String()
+	for _, want := range []string{
+		`level=WARN msg="bridge: first send to a dynamic destination that is close to a configured name: a typo?" destination=paymnets name=paymnets did_you_mean=payments`,
+		`level=WARN msg="bridge: first send to a dynamic destination that is close to a configured name: a typo?" destination=Payments name=Payments did_you_mean=payments`,
+		`level=INFO msg="bridge: first send to a dynamic destination" destination=audit-trail name=audit-trail`,
+		`level=INFO msg="bridge: first send to a dynamic destination" destination=payments name=payments`,
+	} {
+		if n := strings.Count(out, want); n != 1 {
+			t.Errorf("logged %d times, want once: %s\nlog:\n%s", n, want, out)
+		}
+	}
+	if n := strings.Count(out, "first send"); n != 4 {
+		t.Errorf("%d first-send lines, want 4:\n%s", n, out)
+	}
+}
+
+// With an allow-list, a name outside it is an error that suggests the
+// close one.
+func TestBridgeAllowListSuggests(t *testing.T) {
+	broker := newBroker(t)
+	cfg := &stream.Config{DynamicDestinations: []string{"audit", "orders"}}
+	r := startOn(t, broker, cfg, stream.NewCatalog(), discardLogger())
+	err := r.app.Bridge().Send(context.Background(), "ordres", "x")
+	if err == nil || !strings.Contains(err.Error(), `did you mean "orders"?`) || !strings.Contains(err.Error(), "[audit, orders]") {
+		t.Fatalf("got %v", err)
+	}
+	err = r.app.Bridge().Send(context.Background(), "zzz", "x")
+	if err == nil || strings.Contains(err.Error(), "did you mean") {
+		t.Fatalf("got %v", err)
+	}
+}
