@@ -27,6 +27,7 @@ type options struct {
 	converters    *Converters
 	extractors    map[string]KeyExtractor
 	errorHandlers map[string]ErrorHandler
+	namedErrors   map[string]func(error) bool // WithNamedError (bindingprops.go)
 	signals       bool
 	tracer        trace.Tracer
 	propagator    propagation.TextMapPropagator
@@ -127,10 +128,8 @@ func NewApp(cfg *Config, fns *Catalog, opts ...Option) (*App, error) {
 	for _, err := range fns.errs {
 		v.add("functions", "%v", err)
 	}
-	bound, probs := fns.resolve(cfg.Function.Definition)
-	for _, p := range probs {
-		v.add("stream.function.definition", "%s", p)
-	}
+	bound := a.resolveDefinition(&v, fns) // functionRouter too (routing.go)
+	a.checkInstance(&v)
 	a.checkBinderDeclarations(&v)
 	a.chooseDefaultBinder()
 
@@ -394,9 +393,7 @@ func (a *App) prepareBinding(v *validator, name string, input bool) *Binding {
 		v.addErr(e)
 	}
 	p := cfg.Producer
-	if !input && p.PartitionCount > 1 && p.PartitionKeyExpression == "" && p.PartitionKeyExtractorName == "" {
-		v.add(path+".producer.partition-count", "is %d but neither partition-key-expression nor partition-key-extractor-name is set", p.PartitionCount)
-	}
+	a.checkBindingProps(v, path, cfg, input)
 	if n := p.PartitionKeyExtractorName; !input && n != "" {
 		if _, ok := a.opts.extractors[n]; !ok {
 			v.add(path+".producer.partition-key-extractor-name", "no key extractor %q registered (stream.WithKeyExtractor)", n)
@@ -414,9 +411,8 @@ func (a *App) prepareBinding(v *validator, name string, input bool) *Binding {
 	}
 	b := newBinding(name, input, cfg, bi.name, bi.typ, a.log)
 	b.setTracing(a.tracing)
-	if !input && (p.PartitionKeyExpression != "" || p.PartitionKeyExtractorName != "") {
-		expr, _ := ParseKeyExpression(p.PartitionKeyExpression) // validated above
-		b.part = &partitioner{expr: expr, extractor: a.opts.extractors[p.PartitionKeyExtractorName], count: p.PartitionCount}
+	if !input {
+		b.part, _ = newPartitioner(p, a.opts.extractors) // validated above
 	}
 	if sv, ok := bi.binder.(SpecValidator); ok {
 		cons, prod := a.cfg.Extension(bi.typ, name)
@@ -450,6 +446,7 @@ func (a *App) wire(v *validator, rt *runtimeBinding, b *Binding) {
 	} else {
 		rt.out = b
 	}
+	a.checkNative(v, rt, b)
 }
 
 // finish builds a function's runtime once its bindings are known.
@@ -459,6 +456,7 @@ func (a *App) finish(rt *runtimeBinding) {
 		rt.log = rt.in.log.With("function", rt.fn.name)
 		rt.inCx = convCtx{binding: rt.in.name, converters: a.opts.converters, contentType: rt.in.cfg.ContentType}
 		rt.retry = newRetryPolicy(rt.in.cfg.Consumer)
+		rt.retry.retryable = a.retryClassifier(rt.in.cfg.Consumer)
 		rt.onFail = a.opts.errorHandlers[strings.ToLower(rt.in.name)]
 	}
 	if rt.out != nil {
@@ -623,6 +621,7 @@ func (a *App) start(ctx, supCtx context.Context, suppliers *sync.WaitGroup) erro
 			b.mu.Lock() // Health may read it meanwhile
 			b.producer = p
 			b.mu.Unlock()
+			a.logBound(b)
 			if b.cfg.Producer.AutoStart() {
 				if err := b.Start(ctx); err != nil {
 					return err
@@ -643,6 +642,7 @@ func (a *App) start(ctx, supCtx context.Context, suppliers *sync.WaitGroup) erro
 			b.consumers = append(b.consumers, c)
 			b.mu.Unlock()
 		}
+		a.logBound(b)
 	}
 	for _, b := range a.bindings {
 		if b.input && b.cfg.Consumer.AutoStart() {

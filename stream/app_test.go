@@ -600,7 +600,7 @@ func TestNewAppReportsEveryProblem(t *testing.T) {
 		Binders:       map[string]stream.BinderConfig{"k": {Type: "kafka"}},
 		Bindings: map[string]stream.BindingConfig{
 			"ship-in-0":    {Consumer: stream.ConsumerConfig{MaxAttempts: -1, BatchMode: true}},
-			"charge-out-0": {Binder: "nowhere", Producer: stream.ProducerConfig{PartitionCount: 3}},
+			"charge-out-0": {Binder: "nowhere", Producer: stream.ProducerConfig{PartitionCount: 3, PartitionSelectorExpression: "hashCode()"}},
 			"orphan-in-0":  {Group: "x"},
 		},
 		Origins: map[string]string{"stream.bindings.orphan-in-0": "application.yaml:7"},
@@ -616,7 +616,7 @@ func TestNewAppReportsEveryProblem(t *testing.T) {
 		`stream.bindings.orphan-in-0 (application.yaml:7): binding of no bound function`,
 		`stream.bindings.ship-in-0.consumer.max-attempts: must be at least 1`,
 		`stream.bindings.ship-in-0.consumer.batch-mode: function "ship" does not take a slice`,
-		`stream.bindings.charge-out-0.producer.partition-count: is 3 but neither`,
+		`stream.bindings.charge-out-0.producer.partition-selector-expression: selects a partition from the key, but neither`,
 		`stream.bindings.charge-out-0.binder: binder "nowhere" is neither declared`,
 	}
 	msg := err.Error()

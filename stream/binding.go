@@ -281,6 +281,9 @@ func (b *Binding) send(ctx context.Context, env Envelope, value func() any) (err
 		env.Key = []byte(key)
 		env.Headers = env.Headers.Clone().With(HeaderPartition, strconv.Itoa(p))
 	}
+	if b.cfg.Producer.HeaderMode == HeaderModeNone {
+		env.Headers = stripHeaders(env.Headers)
+	}
 	if b.stampCT && env.Headers[HeaderContentType] == "" {
 		env.Headers = env.Headers.Clone().With(HeaderContentType, b.cfg.ContentType)
 	}
@@ -294,9 +297,44 @@ func (b *Binding) send(ctx context.Context, env Envelope, value func() any) (err
 
 // partitioner selects partitions for a partitioned producer.
 type partitioner struct {
-	expr      KeyExpression
+	expr      keySource
 	extractor KeyExtractor
-	count     int
+	// selector is producer.partition-selector-expression; nil: the key's
+	// Java hashCode.
+	selector *Expression
+	count    int
+}
+
+// newPartitioner returns the partitioner of a producer configuration, nil
+// when it is not partitioned (no key expression or extractor; a
+// partition-count alone only sizes the destination, as in SCSt). The
+// configuration must have been validated.
+func newPartitioner(p ProducerConfig, extractors map[string]KeyExtractor) (*partitioner, error) {
+	if p.PartitionKeyExpression == "" && p.PartitionKeyExtractorName == "" {
+		return nil, nil
+	}
+	pt := &partitioner{count: max(p.PartitionCount, 1)}
+	if n := p.PartitionKeyExtractorName; n != "" {
+		ex, ok := extractors[n]
+		if !ok {
+			return nil, fmt.Errorf("no key extractor %q registered (stream.WithKeyExtractor)", n)
+		}
+		pt.extractor = ex
+	} else {
+		e, err := compileKeyExpression(p.PartitionKeyExpression)
+		if err != nil {
+			return nil, err
+		}
+		pt.expr = e
+	}
+	if s := p.PartitionSelectorExpression; s != "" {
+		e, err := compileSelectorExpression(s)
+		if err != nil {
+			return nil, err
+		}
+		pt.selector = e
+	}
+	return pt, nil
 }
 
 func (p *partitioner) partition(v any, h Headers) (string, int, error) {
@@ -318,7 +356,23 @@ func (p *partitioner) partition(v any, h Headers) (string, int, error) {
 	if key == nil {
 		return "", 0, errors.New("partition key: key is nil")
 	}
-	return KeyString(key), SelectPartition(PartitionHash(key), p.count), nil
+	if p.selector == nil {
+		return KeyString(key), SelectPartition(PartitionHash(key), p.count), nil
+	}
+	r, err := p.selector.Eval(map[string]any{"key": normalizeNumber(key)})
+	if err != nil {
+		return "", 0, fmt.Errorf("partition selector: %w", err)
+	}
+	n, ok := r.(int)
+	if !ok {
+		return "", 0, fmt.Errorf("partition selector: expression %q yielded %T %v, want an integer", p.selector, r, r)
+	}
+	// SCSt: Math.abs(partition % partitionCount).
+	n %= p.count
+	if n < 0 {
+		n = -n
+	}
+	return KeyString(key), n, nil
 }
 
 // HandlerBuckets are the upper bounds, in seconds, of the handler duration

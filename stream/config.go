@@ -37,6 +37,12 @@ type Config struct {
 	DynamicDestinationCacheSize int `mapstructure:"dynamic-destination-cache-size"`
 	// ShutdownTimeout bounds graceful shutdown. Default 10s.
 	ShutdownTimeout time.Duration `mapstructure:"shutdown-timeout"`
+	// InstanceIndex and InstanceCount are this instance's place among the
+	// app's instances (SCSt spring.cloud.stream.instance-index/-count):
+	// the defaults of every consumer's instance-index and instance-count.
+	// Defaults 0 and 1.
+	InstanceIndex int `mapstructure:"instance-index"`
+	InstanceCount int `mapstructure:"instance-count"`
 	// Extensions holds the binder-specific sections stream.<binder-type>
 	// (stream.kafka, stream.rabbit, ...), keyed by binder type.
 	Extensions map[string]ExtensionConfig `mapstructure:",remain"`
@@ -50,7 +56,26 @@ type Config struct {
 // FunctionConfig is stream.function.
 type FunctionConfig struct {
 	// Definition lists the functions to bind, "a;b;c"; "a|b" composes.
+	// The name functionRouter binds the routing function (see
+	// RoutingExpression).
 	Definition string `mapstructure:"definition"`
+	// RoutingExpression (SCSt spring.cloud.function.routing-expression)
+	// is evaluated for each message of functionRouter-in-0 and names the
+	// registered function or consumer that handles it; see
+	// docs/conventions.md, "Event routing". Setting it binds
+	// functionRouter even when the definition does not list it.
+	RoutingExpression string        `mapstructure:"routing-expression"`
+	Routing           RoutingConfig `mapstructure:"routing"`
+}
+
+// RoutingConfig is stream.function.routing.
+type RoutingConfig struct {
+	// Enabled binds functionRouter (SCSt
+	// spring.cloud.stream.function.routing.enabled); messages then name
+	// their function in the spring.cloud.function.definition header (or
+	// carry a spring.cloud.function.routing-expression header). Default
+	// false.
+	Enabled bool `mapstructure:"enabled"`
 }
 
 // BinderConfig is stream.binders.<name>.
@@ -131,7 +156,32 @@ type ConsumerConfig struct {
 	BatchMode bool `mapstructure:"batch-mode"`
 	// AutoStartup starts the binding with the app. Default true.
 	AutoStartup *bool `mapstructure:"auto-startup"`
+	// UseNativeDecoding hands the binder's payload bytes to the function
+	// unconverted, whatever the content type: the function must take
+	// []byte, string or a Message of one of them (checked at start-up).
+	// Default false.
+	UseNativeDecoding bool `mapstructure:"use-native-decoding"`
+	// DefaultRetryable says whether an error that no entry of
+	// RetryableExceptions matches is retried. Default true.
+	DefaultRetryable *bool `mapstructure:"default-retryable"`
+	// RetryableExceptions maps error names, registered in code with
+	// [WithNamedError] or [WithNamedErrorAs], to whether errors matching
+	// them are retried (false: straight to the DLQ). When several match,
+	// false wins. Names are matched case-insensitively; an unknown name is
+	// a configuration error. Default none.
+	RetryableExceptions map[string]bool `mapstructure:"retryable-exceptions"`
+	// HeaderMode is "headers" (the broker's native headers, the default)
+	// or "none" (the function sees no headers; the content type is the
+	// binding's). SCSt's "embeddedHeaders" is refused: every binder here
+	// has native headers.
+	HeaderMode string `mapstructure:"header-mode"`
 }
+
+// Header modes (consumer.header-mode, producer.header-mode).
+const (
+	HeaderModeHeaders = "headers"
+	HeaderModeNone    = "none"
+)
 
 // ProducerConfig is stream.bindings.<name>.producer.
 type ProducerConfig struct {
@@ -141,8 +191,16 @@ type ProducerConfig struct {
 	// PartitionKeyExtractorName names a key extractor registered in code
 	// with [WithKeyExtractor]; it wins over the expression.
 	PartitionKeyExtractorName string `mapstructure:"partition-key-extractor-name"`
-	// PartitionCount is the number of partitions. Default 1 (not partitioned
-	// unless a key expression or extractor is set).
+	// PartitionSelectorExpression picks the partition from the key: an
+	// expression of the SpEL subset whose root object is the key (so
+	// "hashCode() % 4"; the key is also named key), yielding an integer
+	// n; the partition is |n % partition-count|, as in SCSt. Default: the
+	// key's Java hashCode.
+	PartitionSelectorExpression string `mapstructure:"partition-selector-expression"`
+	// PartitionCount is the number of partitions. Default 1. Without a key
+	// expression or extractor it does not partition the messages; binders
+	// that size destinations (Kafka topics) still create this many
+	// partitions, as SCSt does.
 	PartitionCount int `mapstructure:"partition-count"`
 	// RequiredGroups are provisioned before the first send, so that no
 	// message is missed by a group whose consumer starts later.
@@ -150,6 +208,15 @@ type ProducerConfig struct {
 	// AutoStartup starts the binding with the app. Default true.
 	AutoStartup *bool        `mapstructure:"auto-startup"`
 	Poller      PollerConfig `mapstructure:"poller"`
+	// UseNativeEncoding sends the function's output bytes unconverted:
+	// the function must return []byte, string or a Message of one of them
+	// (checked at start-up). Default false.
+	UseNativeEncoding bool `mapstructure:"use-native-encoding"`
+	// HeaderMode is "headers" (default) or "none": the message's headers
+	// are not sent (the binder may still write its own, such as the
+	// content type, and partitioning still works). "embeddedHeaders" is
+	// refused.
+	HeaderMode string `mapstructure:"header-mode"`
 }
 
 // PollerConfig drives polled suppliers.
@@ -170,10 +237,16 @@ const (
 	DefaultDynamicDestinationCacheSize = 10
 )
 
-// IsPartitioned reports whether the producer selects partitions.
+// IsPartitioned reports whether the producer selects partitions: a key
+// expression or extractor is set (SCSt's rule; partition-count alone only
+// sizes the destination).
 func (p ProducerConfig) IsPartitioned() bool {
-	return p.PartitionKeyExpression != "" || p.PartitionKeyExtractorName != "" || p.PartitionCount > 1
+	return p.PartitionKeyExpression != "" || p.PartitionKeyExtractorName != ""
 }
+
+// IsRetryable reports whether consumer.default-retryable is true (the
+// default).
+func (c ConsumerConfig) IsRetryable() bool { return c.DefaultRetryable == nil || *c.DefaultRetryable }
 
 // AutoStart reports whether the consumer starts with the app.
 func (c ConsumerConfig) AutoStart() bool { return c.AutoStartup == nil || *c.AutoStartup }
@@ -218,9 +291,20 @@ func (b BindingConfig) merged(d BindingConfig) BindingConfig {
 	if c.AutoStartup == nil {
 		c.AutoStartup = dc.AutoStartup
 	}
+	c.UseNativeDecoding = c.UseNativeDecoding || dc.UseNativeDecoding
+	if c.DefaultRetryable == nil {
+		c.DefaultRetryable = dc.DefaultRetryable
+	}
+	if c.RetryableExceptions == nil {
+		c.RetryableExceptions = dc.RetryableExceptions
+	}
+	set(&c.HeaderMode, dc.HeaderMode)
 	p, dp := &b.Producer, d.Producer
 	set(&p.PartitionKeyExpression, dp.PartitionKeyExpression)
 	set(&p.PartitionKeyExtractorName, dp.PartitionKeyExtractorName)
+	set(&p.PartitionSelectorExpression, dp.PartitionSelectorExpression)
+	p.UseNativeEncoding = p.UseNativeEncoding || dp.UseNativeEncoding
+	set(&p.HeaderMode, dp.HeaderMode)
 	setInt(&p.PartitionCount, dp.PartitionCount)
 	if p.RequiredGroups == nil {
 		p.RequiredGroups = dp.RequiredGroups
@@ -289,6 +373,20 @@ func (c *Config) Binding(name string) BindingConfig {
 	if explicit("consumer.instance-index") {
 		b.Consumer.InstanceIndex = own.Consumer.InstanceIndex
 	}
+	if explicit("consumer.use-native-decoding") {
+		b.Consumer.UseNativeDecoding = own.Consumer.UseNativeDecoding
+	}
+	if explicit("producer.use-native-encoding") {
+		b.Producer.UseNativeEncoding = own.Producer.UseNativeEncoding
+	}
+	// stream.instance-index/-count are the defaults of every consumer's;
+	// SCSt's -1 (a consumer's default) means "not set" too.
+	if ci := &b.Consumer; ci.InstanceIndex < 0 || (ci.InstanceIndex == 0 && !explicit("consumer.instance-index") && !c.originSet("stream.default.consumer.instance-index")) {
+		ci.InstanceIndex = c.InstanceIndex
+	}
+	if ci := &b.Consumer; ci.InstanceCount <= 0 {
+		ci.InstanceCount = c.InstanceCount
+	}
 	b = b.merged(builtinBindingDefaults())
 	if b.Destination == "" {
 		b.Destination = name
@@ -297,6 +395,12 @@ func (c *Config) Binding(name string) BindingConfig {
 		b.Binder = c.defaultBinder()
 	}
 	return b
+}
+
+// originSet reports whether the configuration set key (lower-case path).
+func (c *Config) originSet(key string) bool {
+	_, ok := c.Origins[strings.ToLower(key)]
+	return ok
 }
 
 func (c *Config) defaultBinder() string {
@@ -385,10 +489,28 @@ func (b BindingConfig) Validate(path string) []*ConfigError {
 		bad("producer.partition-count", "must be at least 1, got %d", p.PartitionCount)
 	}
 	if e := p.PartitionKeyExpression; e != "" {
-		if _, err := ParseKeyExpression(e); err != nil {
+		if _, err := compileKeyExpression(e); err != nil {
 			bad("producer.partition-key-expression", "%v", err)
 		}
 	}
+	if e := p.PartitionSelectorExpression; e != "" {
+		if _, err := compileSelectorExpression(e); err != nil {
+			bad("producer.partition-selector-expression", "%v", err)
+		} else if p.PartitionKeyExpression == "" && p.PartitionKeyExtractorName == "" {
+			bad("producer.partition-selector-expression", "selects a partition from the key, but neither partition-key-expression nor partition-key-extractor-name is set")
+		}
+	}
+	checkHeaderMode := func(key, m string) {
+		switch m {
+		case "", HeaderModeHeaders, HeaderModeNone:
+		case "embeddedHeaders", "embeddedheaders", "embedded-headers":
+			bad(key, "embeddedHeaders is not supported: it embeds headers in the payload for brokers without native headers (SCSt 1.x), and every binder here has native headers; use headers (the default) or none")
+		default:
+			bad(key, "must be headers or none, got %q", m)
+		}
+	}
+	checkHeaderMode("consumer.header-mode", c.HeaderMode)
+	checkHeaderMode("producer.header-mode", p.HeaderMode)
 	if p.Poller.FixedDelay < 0 {
 		bad("producer.poller.fixed-delay", "must not be negative, got %s", p.Poller.FixedDelay)
 	}

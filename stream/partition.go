@@ -17,8 +17,11 @@ import (
 // producer.partition-key-extractor-name.
 type KeyExtractor func(payload any, headers Headers) (any, error)
 
-// KeyExpression is a parsed producer.partition-key-expression:
-// "payload.<field.path>", "headers.<name>" or "key".
+// KeyExpression is a parsed producer.partition-key-expression of the
+// simple forms "payload.<field.path>", "headers.<name>" or "key". Other
+// expressions of the SpEL subset ([CompileExpression]) are accepted by the
+// configuration too; these forms keep their fast path and exact meaning
+// ("headers.x-id" is the header x-id, not headers.x minus id).
 type KeyExpression struct {
 	source string   // "payload", "headers" or "key"
 	path   []string // field path (payload) or header name (headers)
@@ -58,6 +61,59 @@ func (e KeyExpression) String() string {
 		return e.source
 	}
 	return e.source + "." + strings.Join(e.path, ".")
+}
+
+// keySource computes a partition key from an outgoing payload (before
+// encoding) and its headers: a [KeyExpression] or a compiled SpEL one.
+type keySource interface {
+	Extract(payload any, headers Headers) (any, error)
+}
+
+// spelKey is a partition-key-expression beyond the simple forms,
+// evaluated with the variables payload and headers, as SCSt evaluates it
+// against the outgoing Message.
+type spelKey struct{ e *Expression }
+
+func (k spelKey) Extract(payload any, headers Headers) (any, error) {
+	v, err := k.e.Eval(map[string]any{"payload": payload, "headers": headers})
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", errNoKey, err)
+	}
+	return v, nil
+}
+
+// simpleKeyChars are the characters of the simple forms.
+func simpleKeyForm(s string) bool {
+	for _, r := range s {
+		if !(r == '.' || r == '-' || r == '_' || r == '$' || ('a' <= r && r <= 'z') || ('A' <= r && r <= 'Z') || ('0' <= r && r <= '9')) {
+			return false
+		}
+	}
+	return true
+}
+
+// compileKeyExpression compiles a partition-key-expression: a simple form
+// as [ParseKeyExpression] reads it, else the SpEL subset with payload and
+// headers.
+func compileKeyExpression(s string) (keySource, error) {
+	s = strings.TrimSpace(s)
+	if simpleKeyForm(s) {
+		if e, err := ParseKeyExpression(s); err == nil {
+			return e, nil
+		}
+	}
+	e, err := CompileExpression(s, "", "payload", "headers")
+	if err != nil {
+		return nil, err
+	}
+	return spelKey{e}, nil
+}
+
+// compileSelectorExpression compiles a partition-selector-expression: its
+// root object is the key (hashCode() is the key's), also named key; the
+// result must be an integer.
+func compileSelectorExpression(s string) (*Expression, error) {
+	return CompileExpression(s, "key", "key")
 }
 
 // errNoKey means the expression found nothing to key on.

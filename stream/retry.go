@@ -14,6 +14,9 @@ type retryPolicy struct {
 	initial     time.Duration
 	multiplier  float64
 	max         time.Duration
+	// retryable classifies errors (consumer.retryable-exceptions and
+	// default-retryable); nil: every error is retried.
+	retryable func(error) bool
 }
 
 func newRetryPolicy(c ConsumerConfig) retryPolicy {

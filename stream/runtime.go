@@ -73,6 +73,9 @@ func (rt *runtimeBinding) process(ctx context.Context, env Envelope) (err error)
 		ctx, span = t.startProcess(ctx, rt.in, env)
 		defer func() { endSpan(span, err) }()
 	}
+	if rt.in.cfg.Consumer.HeaderMode == HeaderModeNone {
+		env.Headers = nil // the binding's content type applies
+	}
 	return rt.withRetries(ctx, env, func(ctx context.Context) error { return rt.h.handle(ctx, env) })
 }
 
@@ -89,7 +92,29 @@ func (rt *runtimeBinding) processBatch(ctx context.Context, envs []Envelope) (er
 		span.SetAttributes(attribute.Int("messaging.batch.message_count", len(envs)))
 		defer func() { endSpan(span, err) }()
 	}
+	if rt.in.cfg.Consumer.HeaderMode == HeaderModeNone {
+		stripped := make([]Envelope, len(envs))
+		for i, e := range envs {
+			e.Headers = nil
+			stripped[i] = e
+		}
+		envs = stripped
+	}
 	return rt.withRetries(ctx, first, func(ctx context.Context) error { return rt.handleBatch(ctx, envs) })
+}
+
+// isRetryable applies consumer.retryable-exceptions and default-retryable
+// to a handler's error; a failed output send is not the handler's and is
+// always retried.
+func (rt *runtimeBinding) isRetryable(err error) bool {
+	if rt.retry.retryable == nil {
+		return true
+	}
+	var se *sendError
+	if errors.As(err, &se) {
+		return true
+	}
+	return rt.retry.retryable(err)
 }
 
 func (rt *runtimeBinding) withRetries(ctx context.Context, env Envelope, attempt func(context.Context) error) error {
@@ -110,7 +135,7 @@ func (rt *runtimeBinding) withRetries(ctx context.Context, env Envelope, attempt
 		if ctx.Err() != nil {
 			return fmt.Errorf("%w: %w", ErrNak, err)
 		}
-		if IsPermanent(err) || n >= rt.retry.maxAttempts {
+		if IsPermanent(err) || n >= rt.retry.maxAttempts || !rt.isRetryable(err) {
 			break
 		}
 		stats.retried.Add(1)

@@ -104,14 +104,14 @@ func New(ctx context.Context, s stream.BinderSettings) (stream.Binder, error) {
 // ValidateProducer checks the Kafka properties of a producer binding
 // (stream.kafka.bindings.<binding>.producer).
 func (bd *Binder) ValidateProducer(spec stream.ProducerSpec) error {
-	_, err := parseProducer(spec.Binding, spec.Extension)
+	_, err := parseProducer(&bd.st, spec.Binding, spec.Extension)
 	return err
 }
 
 // ValidateConsumer checks the Kafka properties of a consumer binding
 // (stream.kafka.bindings.<binding>.consumer).
 func (bd *Binder) ValidateConsumer(spec stream.ConsumerSpec) error {
-	_, err := parseConsumer(spec.Binding, spec.Extension)
+	_, err := decodeConsumer(&bd.st, spec.Binding, spec.Extension)
 	return err
 }
 
@@ -192,7 +192,7 @@ func (bd *Binder) logErr(err error) string {
 // BindProducer provisions spec.Destination (see the package doc) and
 // returns a producer binding.
 func (bd *Binder) BindProducer(ctx context.Context, spec stream.ProducerSpec) (stream.Producer, error) {
-	ps, err := parseProducer(spec.Binding, spec.Extension)
+	ps, err := parseProducer(&bd.st, spec.Binding, spec.Extension)
 	if err != nil {
 		return nil, fmt.Errorf("kafka: bind producer %s: %w", spec.Binding, err)
 	}
@@ -206,7 +206,7 @@ func (bd *Binder) BindProducer(ctx context.Context, spec stream.ProducerSpec) (s
 	if spec.Producer.IsPartitioned() {
 		need = max(spec.Producer.PartitionCount, 1)
 	}
-	if _, err := bd.provision(ctx, spec.Destination, need, true); err != nil {
+	if _, err := bd.provision(ctx, spec.Destination, need, ps.replicationFactor, true); err != nil {
 		return nil, bd.bindErr(err, "kafka: bind producer %s", spec.Binding)
 	}
 	p := bd.newProducer(spec, ps, need)
@@ -227,7 +227,7 @@ func (bd *Binder) BindConsumer(ctx context.Context, spec stream.ConsumerSpec) (s
 	fail := func(err error) (stream.Consumer, error) {
 		return nil, bd.wrap(err, "kafka: bind consumer %s", spec.Binding)
 	}
-	cs, err := parseConsumer(spec.Binding, spec.Extension)
+	cs, err := decodeConsumer(&bd.st, spec.Binding, spec.Extension)
 	if err != nil {
 		return fail(err)
 	}
@@ -251,16 +251,19 @@ func (bd *Binder) BindConsumer(ctx context.Context, spec stream.ConsumerSpec) (s
 	need := max(spec.Consumer.Concurrency, 1) * max(spec.Consumer.InstanceCount, 1)
 	dlqParts := map[string]int{}
 	for _, t := range topics {
-		n, err := bd.provision(ctx, t, need, false)
+		n, err := bd.provision(ctx, t, need, cs.replicationFactor, false)
 		if err != nil {
 			return nil, bd.bindErr(err, "kafka: bind consumer %s", spec.Binding)
 		}
 		dlqParts[t] = n
+		if cs.dlqPartitions > 0 {
+			dlqParts[t] = cs.dlqPartitions
+		}
 	}
 	c := bd.newConsumer(spec, cs, topics)
 	if c.dlq {
 		for _, t := range topics {
-			if _, err := bd.provision(ctx, c.dlqTopic(t), dlqParts[t], false); err != nil {
+			if _, err := bd.provision(ctx, c.dlqTopic(t), dlqParts[t], cs.replicationFactor, false); err != nil {
 				return nil, bd.bindErr(fmt.Errorf("dead-letter topic: %w", err), "kafka: bind consumer %s", spec.Binding)
 			}
 		}
@@ -288,8 +291,12 @@ func (bd *Binder) checkOpen() error {
 // min-partition-count): it creates it when auto-create-topics is on, adds
 // partitions when auto-add-partitions is on, and otherwise fails for a
 // missing topic, and — strict — for a producer that needs more partitions
-// than the topic has. It returns the topic's partition count.
-func (bd *Binder) provision(ctx context.Context, topic string, need int, strict bool) (int, error) {
+// than the topic has. A topic it creates gets rf replicas (0: the
+// binder's replication-factor). It returns the topic's partition count.
+func (bd *Binder) provision(ctx context.Context, topic string, need, rf int, strict bool) (int, error) {
+	if rf == 0 {
+		rf = bd.st.replicationFactor
+	}
 	bd.provMu.Lock()
 	defer bd.provMu.Unlock()
 	need = max(need, bd.st.minPartitionCount)
@@ -302,7 +309,7 @@ func (bd *Binder) provision(ctx context.Context, topic string, need int, strict 
 			return 0, fmt.Errorf("topic %s: %w: create it or enable stream.kafka.binder.auto-create-topics", topic, errTopicMissing)
 		}
 		res, err := bd.admin.CreateTopics(ctx, &kafkago.CreateTopicsRequest{Topics: []kafkago.TopicConfig{{
-			Topic: topic, NumPartitions: need, ReplicationFactor: bd.st.replicationFactor,
+			Topic: topic, NumPartitions: need, ReplicationFactor: rf,
 		}}})
 		if err != nil {
 			return 0, fmt.Errorf("create topic %s: %w", topic, err)
@@ -310,7 +317,7 @@ func (bd *Binder) provision(ctx context.Context, topic string, need int, strict 
 		if e := res.Errors[topic]; e != nil && !errors.Is(e, kafkago.TopicAlreadyExists) {
 			return 0, fmt.Errorf("create topic %s: %w", topic, e)
 		}
-		bd.log.Info("kafka: created topic", "destination", topic, "partitions", need, "replication-factor", bd.st.replicationFactor)
+		bd.log.Info("kafka: created topic", "destination", topic, "partitions", need, "replication-factor", rf)
 		return bd.waitPartitions(ctx, topic, 1)
 	}
 	if n >= need {

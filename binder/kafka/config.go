@@ -4,14 +4,14 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"net"
+	"strconv"
 	"strings"
 	"time"
 
 	kafkago "github.com/segmentio/kafka-go"
 	"github.com/segmentio/kafka-go/compress"
 	"github.com/segmentio/kafka-go/sasl"
-	"github.com/segmentio/kafka-go/sasl/plain"
-	"github.com/segmentio/kafka-go/sasl/scram"
 
 	"github.com/streambind/streambind/binder/internal/conf"
 	"github.com/streambind/streambind/binder/props"
@@ -22,6 +22,7 @@ import (
 // doc for what each one means).
 const (
 	DefaultBrokers           = "localhost:9092"
+	DefaultBrokerPort        = 9092
 	DefaultClientID          = "streambind"
 	DefaultMinPartitionCount = 1
 	DefaultReplicationFactor = -1 // the broker's default.replication.factor
@@ -76,6 +77,10 @@ type settings struct {
 	partitionWatch    time.Duration
 	tls               *tls.Config
 	sasl              sasl.Mechanism
+	// consumerProps and producerProps are the Kafka client properties
+	// of the binder's configuration map, with consumer-properties and
+	// producer-properties over them (see clientprops.go).
+	consumerProps, producerProps clientProps
 	// secrets are strings that must never appear in an error or log line
 	// (the SASL password).
 	secrets []string
@@ -101,6 +106,21 @@ func defaultSettings() settings {
 	}
 }
 
+// withDefaultPort returns the broker addresses with port added to those
+// that have none (SCSt's default-broker-port).
+func withDefaultPort(brokers []string, port int) []string {
+	out := make([]string, len(brokers))
+	for i, b := range brokers {
+		if _, _, err := net.SplitHostPort(b); err == nil {
+			out[i] = b
+			continue
+		}
+		host := strings.TrimSuffix(strings.TrimPrefix(b, "["), "]")
+		out[i] = net.JoinHostPort(host, strconv.Itoa(port))
+	}
+	return out
+}
+
 // producerSettings are a producer binding's Kafka properties.
 type producerSettings struct {
 	batchTimeout time.Duration
@@ -109,10 +129,26 @@ type producerSettings struct {
 	compression  compress.Compression
 	writeTimeout time.Duration
 	sendAttempts int
+	// batchTarget (batch.size, buffer-size) bounds the bytes the flusher
+	// groups into one write, without limiting a record's size as
+	// batchBytes does; 0: batchBytes alone.
+	batchTarget int
+	acks        kafkago.RequiredAcks
+	// replicationFactor of a topic this binding creates; 0: the binder's.
+	replicationFactor int
+}
+
+// groupBytes is the most bytes the flusher puts in one write.
+func (ps producerSettings) groupBytes() int {
+	if ps.batchTarget > 0 {
+		return min(ps.batchTarget, ps.batchBytes)
+	}
+	return ps.batchBytes
 }
 
 func defaultProducerSettings() producerSettings {
 	return producerSettings{
+		acks:         kafkago.RequireAll,
 		batchTimeout: DefaultBatchTimeout,
 		batchSize:    DefaultBatchSize,
 		batchBytes:   DefaultBatchBytes,
@@ -131,10 +167,28 @@ type consumerSettings struct {
 	queueCapacity   int
 	batchSize       int
 	redeliveryDelay time.Duration
+	minBytes        int
+	// The consumer group's timings; parseConsumer starts them from the
+	// binder's settings. groupTimeout bounds requests to the coordinator.
+	heartbeat, session, rebalance, groupTimeout time.Duration
+	isolation                                   kafkago.IsolationLevel
+	// dlqPartitions is the partition count of a dead-letter topic this
+	// binding creates; 0: as many as the source topic.
+	dlqPartitions int
+	// dlqProducer are the dead-letter writer's producer settings.
+	dlqProducer producerSettings
+	// replicationFactor of a topic this binding creates; 0: the binder's.
+	replicationFactor int
 }
 
 func defaultConsumerSettings() consumerSettings {
 	return consumerSettings{
+		minBytes:        1,
+		heartbeat:       DefaultHeartbeatInterval,
+		session:         DefaultSessionTimeout,
+		rebalance:       DefaultRebalanceTimeout,
+		groupTimeout:    DefaultDialTimeout,
+		dlqProducer:     defaultProducerSettings(),
 		maxWait:         DefaultMaxWait,
 		maxBytes:        DefaultMaxBytes,
 		queueCapacity:   DefaultQueueCapacity,
@@ -149,7 +203,10 @@ func str(v any) (string, error) {
 	return strings.TrimSpace(s), err
 }
 
-const binderKeys = "brokers, client-id, required-acks, auto-create-topics, auto-add-partitions, min-partition-count, replication-factor, dial-timeout, heartbeat-interval, session-timeout, rebalance-timeout, close-timeout, health-interval, health-timeout, lag-interval, tls, sasl"
+const binderKeys = "brokers, default-broker-port, client-id, required-acks, auto-create-topics, auto-add-partitions, min-partition-count, replication-factor, dial-timeout, heartbeat-interval, session-timeout, rebalance-timeout, close-timeout, health-interval, health-timeout, lag-interval, tls, sasl, configuration, consumer-properties, producer-properties"
+
+// noTransactions is why stream.kafka.binder.transaction is refused.
+const noTransactions = "exactly-once transactions are not supported (kafka-go has no transactional producer), and the binder never runs without what was asked for: remove it; delivery is at least once, and every record carries an id header for de-duplication"
 
 // atLeast decodes a duration of at least lo.
 func atLeast(v any, lo time.Duration) (time.Duration, error) {
@@ -174,6 +231,9 @@ func parseSettings(s stream.BinderSettings) (settings, error) {
 	out := defaultSettings()
 	var d props.Decoder
 	var sec securitySource
+	var conn connProps
+	var common, consProps, prodProps clientProps
+	port := DefaultBrokerPort
 	for _, src := range props.BinderSources(s, Type) {
 		d.Each(src.Path, src.Map, func(k, p string, v any) (err error) {
 			switch k {
@@ -185,23 +245,37 @@ func parseSettings(s stream.BinderSettings) (settings, error) {
 					}
 					out.brokers = l
 				}
+			case "defaultbrokerport":
+				var n int
+				if n, err = props.Int(v, 1); err == nil {
+					if n > 65535 {
+						return fmt.Errorf("must be at most 65535, got %d", n)
+					}
+					port = n
+				}
 			case "clientid":
 				out.clientID, err = str(v)
 			case "requiredacks", "acks":
-				var a string
-				if a, err = str(v); err != nil {
+				out.requiredAcks, err = acks(v)
+			case "configuration", "consumerproperties", "producerproperties":
+				var m map[string]any
+				if m, err = props.Map(v); err != nil {
 					return err
 				}
-				switch strings.ToLower(a) {
-				case "all", "-1":
-					out.requiredAcks = kafkago.RequireAll
-				case "1", "one", "leader":
-					out.requiredAcks = kafkago.RequireOne
-				case "0", "none":
-					out.requiredAcks = kafkago.RequireNone
+				switch k {
+				case "configuration":
+					kafkaMap(&d, p, m, kindBinder, &common, &conn)
+				case "consumerproperties":
+					kafkaMap(&d, p, m, kindConsumer, &consProps, nil)
 				default:
-					return fmt.Errorf("want all, 1 or 0, got %q", a)
+					kafkaMap(&d, p, m, kindProducer, &prodProps, nil)
 				}
+			case "transaction":
+				m, merr := props.Map(v)
+				if merr != nil || len(m) == 0 {
+					return errors.New(noTransactions)
+				}
+				d.Each(p, m, func(string, string, any) error { return errors.New(noTransactions) })
 			case "autocreatetopics":
 				out.autoCreateTopics, err = props.Bool(v)
 			case "autoaddpartitions":
@@ -209,14 +283,7 @@ func parseSettings(s stream.BinderSettings) (settings, error) {
 			case "minpartitioncount":
 				out.minPartitionCount, err = props.Int(v, 1)
 			case "replicationfactor":
-				var n int
-				if n, err = props.Int(v, -1); err != nil {
-					return err
-				}
-				if n == 0 {
-					return errors.New("must be -1 (broker default) or at least 1, got 0")
-				}
-				out.replicationFactor = n
+				out.replicationFactor, err = replicationFactor(v)
 			case "dialtimeout":
 				out.dialTimeout, err = props.Duration(v, false)
 			case "heartbeatinterval":
@@ -269,6 +336,11 @@ func parseSettings(s stream.BinderSettings) (settings, error) {
 		out.secrets = append(out.secrets, sec.password)
 	}
 	buildSecurity(&d, props.EnvironmentPath(s), sec, &out)
+	buildConn(&d, &conn, sec.saslSet || sec.tls.Set, &out)
+	out.brokers = withDefaultPort(out.brokers, port)
+	out.consumerProps, out.producerProps = common, common
+	out.consumerProps.merge(consProps)
+	out.producerProps.merge(prodProps)
 	if err := d.Err(); err != nil {
 		return settings{}, fmt.Errorf("kafka binder %q: %w", s.Name, redact(err, out.secrets))
 	}
@@ -281,32 +353,36 @@ func buildSecurity(d *props.Decoder, path string, sec securitySource, out *setti
 		if sec.username == "" {
 			d.Addf(path+".sasl.username", "required with sasl")
 		}
-		switch strings.ToUpper(strings.ReplaceAll(sec.mechanism, "_", "-")) {
-		case "PLAIN", "":
-			out.sasl = plain.Mechanism{Username: sec.username, Password: sec.password}
-		case "SCRAM-SHA-256", "SCRAM-SHA-512":
-			algo := scram.SHA256
-			if strings.HasSuffix(sec.mechanism, "512") {
-				algo = scram.SHA512
-			}
-			m, err := scram.Mechanism(algo, sec.username, sec.password)
-			if err != nil {
-				d.Addf(path+".sasl", "%v", err)
-			} else {
-				out.sasl = m
-			}
+		m, err := saslMechanism(sec.mechanism, sec.username, sec.password)
+		switch {
+		case err != nil && strings.HasPrefix(err.Error(), "want "):
+			d.Addf(path+".sasl.mechanism", "%v", err)
+		case err != nil:
+			d.Addf(path+".sasl", "%v", err)
 		default:
-			d.Addf(path+".sasl.mechanism", "want PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512, got %q", sec.mechanism)
+			out.sasl = m
 		}
 	}
 }
 
-const producerKeys = "batch-timeout, batch-size, batch-bytes, compression, write-timeout, send-attempts"
+const producerKeys = "batch-timeout, batch-size, batch-bytes, buffer-size, compression, write-timeout, send-attempts, configuration, topic"
 
-func parseProducer(binding string, ext map[string]any) (producerSettings, error) {
-	out := defaultProducerSettings()
+// parseProducer decodes a producer binding's Kafka properties
+// (stream.kafka.bindings.<binding>.producer) over the binder's settings st.
+func parseProducer(st *settings, binding string, ext map[string]any) (producerSettings, error) {
 	var d props.Decoder
-	d.Each(props.BindingPath(Type, binding, "producer"), ext, func(k, _ string, v any) (err error) {
+	out := decodeProducer(&d, st, props.BindingPath(Type, binding, "producer"), ext)
+	return out, d.Err()
+}
+
+// decodeProducer decodes the producer properties m at path: the typed
+// keys, then the binder's producer client properties over them, then the
+// map's own configuration (see the package doc, Configuration).
+func decodeProducer(d *props.Decoder, st *settings, path string, m map[string]any) producerSettings {
+	out := defaultProducerSettings()
+	out.acks = st.requiredAcks
+	var own clientProps
+	d.Each(path, m, func(k, p string, v any) (err error) {
 		switch k {
 		case "batchtimeout", "linger":
 			out.batchTimeout, err = props.Duration(v, true)
@@ -314,6 +390,9 @@ func parseProducer(binding string, ext map[string]any) (producerSettings, error)
 			out.batchSize, err = props.Int(v, 1)
 		case "batchbytes":
 			out.batchBytes, err = props.Int(v, 1)
+		case "buffersize":
+			// SCSt's buffer-size is the Kafka client's batch.size.
+			out.batchTarget, err = props.Int(v, 1)
 		case "writetimeout":
 			out.writeTimeout, err = props.Duration(v, false)
 		case "sendattempts":
@@ -323,34 +402,82 @@ func parseProducer(binding string, ext map[string]any) (producerSettings, error)
 			if s, err = str(v); err != nil {
 				return err
 			}
-			switch strings.ToLower(s) {
-			case "", "none":
-				out.compression = 0
-			case "gzip":
-				out.compression = compress.Gzip
-			case "snappy":
-				out.compression = compress.Snappy
-			case "lz4":
-				out.compression = compress.Lz4
-			case "zstd":
-				out.compression = compress.Zstd
-			default:
-				return fmt.Errorf("want none, gzip, snappy, lz4 or zstd, got %q", s)
+			out.compression, err = compression(s)
+		case "configuration":
+			var cm map[string]any
+			if cm, err = props.Map(v); err == nil {
+				kafkaMap(d, p, cm, kindProducer, &own, nil)
 			}
+		case "topic":
+			out.replicationFactor, err = decodeTopic(d, p, v)
 		default:
 			err = props.UnknownKey("known: " + producerKeys)
 		}
 		return err
 	})
-	return out, d.Err()
+	all := st.producerProps
+	all.merge(own)
+	all.applyProducer(&out)
+	return out
 }
 
-const consumerKeys = "start-offset, reset-offsets, dlq-name, max-wait, max-bytes, queue-capacity, batch-size, redelivery-delay"
+// decodeTopic decodes a binding's topic section (SCSt's topic properties)
+// and returns its replication-factor (0: not set).
+func decodeTopic(d *props.Decoder, p string, v any) (rf int, err error) {
+	m, err := props.Map(v)
+	if err != nil {
+		return 0, err
+	}
+	d.Each(p, m, func(k, _ string, v any) (err error) {
+		switch k {
+		case "replicationfactor":
+			rf, err = replicationFactor(v)
+		case "properties", "replicasassignments":
+			err = errors.New("not supported: the binder creates topics with a partition count and replication-factor only")
+		default:
+			err = props.UnknownKey("known: replication-factor")
+		}
+		return err
+	})
+	return rf, nil
+}
 
+// replicationFactor reads a replication factor: -1 (the broker's default)
+// or at least 1.
+func replicationFactor(v any) (int, error) {
+	n, err := props.Int(v, -1)
+	if err != nil {
+		return 0, err
+	}
+	if n == 0 {
+		return 0, errors.New("must be -1 (broker default) or at least 1, got 0")
+	}
+	return n, nil
+}
+
+const consumerKeys = "start-offset, reset-offsets, dlq-name, dlq-partitions, dlq-producer-properties, max-wait, max-bytes, queue-capacity, batch-size, redelivery-delay, configuration, topic"
+
+// parseConsumer is decodeConsumer over the default binder settings: for
+// what does not depend on them (the dlq-name).
 func parseConsumer(binding string, ext map[string]any) (consumerSettings, error) {
+	st := defaultSettings()
+	return decodeConsumer(&st, binding, ext)
+}
+
+// decodeConsumer decodes a consumer binding's Kafka properties
+// (stream.kafka.bindings.<binding>.consumer) over the binder's settings st.
+// The typed keys come first, then the binder's consumer client properties,
+// then the binding's configuration; start-offset wins over
+// auto.offset.reset, as in SCSt.
+func decodeConsumer(st *settings, binding string, ext map[string]any) (consumerSettings, error) {
 	out := defaultConsumerSettings()
+	out.heartbeat, out.session, out.rebalance, out.groupTimeout = st.heartbeat, st.sessionTimeout, st.rebalanceTimeout, st.dialTimeout
 	var d props.Decoder
-	d.Each(props.BindingPath(Type, binding, "consumer"), ext, func(k, _ string, v any) (err error) {
+	path := props.BindingPath(Type, binding, "consumer")
+	var own clientProps
+	var dlqProps map[string]any
+	dlqPath := path + ".dlq-producer-properties"
+	d.Each(path, ext, func(k, p string, v any) (err error) {
 		switch k {
 		case "startoffset":
 			var s string
@@ -369,6 +496,11 @@ func parseConsumer(binding string, ext map[string]any) (consumerSettings, error)
 			out.resetOffsets, err = props.Bool(v)
 		case "dlqname":
 			out.dlqName, err = str(v)
+		case "dlqpartitions":
+			out.dlqPartitions, err = props.Int(v, 1)
+		case "dlqproducerproperties":
+			dlqProps, err = props.Map(v)
+			dlqPath = p
 		case "maxwait":
 			out.maxWait, err = props.Duration(v, false)
 		case "maxbytes":
@@ -379,11 +511,29 @@ func parseConsumer(binding string, ext map[string]any) (consumerSettings, error)
 			out.batchSize, err = props.Int(v, 1)
 		case "redeliverydelay":
 			out.redeliveryDelay, err = props.Duration(v, false)
+		case "configuration":
+			var cm map[string]any
+			if cm, err = props.Map(v); err == nil {
+				kafkaMap(&d, p, cm, kindConsumer, &own, nil)
+			}
+		case "topic":
+			out.replicationFactor, err = decodeTopic(&d, p, v)
 		default:
 			err = props.UnknownKey("known: " + consumerKeys)
 		}
 		return err
 	})
+	typedStart := out.startOffset
+	all := st.consumerProps
+	all.merge(own)
+	all.applyConsumer(&out)
+	if typedStart != 0 {
+		out.startOffset = typedStart
+	}
+	if out.minBytes > out.maxBytes {
+		d.Addf(path, "fetch.min.bytes (%d) is above the largest fetch (%d: max-bytes, max.partition.fetch.bytes or fetch.max.bytes)", out.minBytes, out.maxBytes)
+	}
+	out.dlqProducer = decodeProducer(&d, st, dlqPath, dlqProps)
 	return out, d.Err()
 }
 

@@ -202,16 +202,16 @@ func (c *consumer) newRun() (*run, error) {
 		Brokers:           st.brokers,
 		Dialer:            c.bd.dialer,
 		Topics:            c.topics,
-		HeartbeatInterval: st.heartbeat,
-		SessionTimeout:    st.sessionTimeout,
-		RebalanceTimeout:  st.rebalanceTimeout,
+		HeartbeatInterval: c.cs.heartbeat,
+		SessionTimeout:    c.cs.session,
+		RebalanceTimeout:  c.cs.rebalance,
 		JoinGroupBackoff:  250 * time.Millisecond,
 		// The binder watches for new partitions itself (see
 		// watchPartitions), against the counts the leader's balancer
 		// assigned from.
 		GroupBalancers: groupBalancers(view, c.topics),
 		StartOffset:    start,
-		Timeout:        st.dialTimeout,
+		Timeout:        c.cs.groupTimeout,
 		ErrorLogger: kafkago.LoggerFunc(func(f string, a ...any) {
 			c.log.Debug("kafka-go: " + c.bd.logErr(fmt.Errorf(f, a...)))
 		}),
@@ -294,7 +294,7 @@ func (r *run) generation(gen *kafkago.Generation, reset bool) {
 			select {
 			case <-gctx.Done():
 				wcancel()
-				t := time.NewTimer(r.c.bd.st.rebalanceTimeout / 2)
+				t := time.NewTimer(r.c.cs.rebalance / 2)
 				defer t.Stop()
 				select {
 				case <-t.C:
@@ -586,7 +586,8 @@ func (w *partWorker) run() {
 		Topic:          w.topic,
 		Partition:      w.part,
 		Dialer:         c.bd.dialer,
-		MinBytes:       1,
+		MinBytes:       c.cs.minBytes,
+		IsolationLevel: c.cs.isolation,
 		MaxBytes:       c.cs.maxBytes,
 		MaxWait:        c.cs.maxWait,
 		QueueCapacity:  c.cs.queueCapacity,

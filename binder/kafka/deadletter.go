@@ -204,7 +204,7 @@ func (w *partWorker) deadLetterOne(m *kafkago.Message, env stream.Envelope, caus
 			continue
 		case unknownTopic(err) && bd.st.autoCreateTopics:
 			pctx, pcancel := context.WithTimeout(w.hctx, bd.st.dialTimeout)
-			_, perr := bd.provision(pctx, dlq, 1, false)
+			_, perr := bd.provision(pctx, dlq, max(c.cs.dlqPartitions, 1), c.cs.replicationFactor, false)
 			pcancel()
 			if perr == nil {
 				log.Info("kafka: the dead-letter topic was gone; created it again")
@@ -291,8 +291,8 @@ func (c *consumer) dlqWriter() *kafkago.Writer {
 	c.dlqMu.Lock()
 	defer c.dlqMu.Unlock()
 	if c.dlqW == nil {
-		ps := defaultProducerSettings()
-		ps.batchSize = 1
+		ps := c.cs.dlqProducer
+		ps.batchSize, ps.batchTarget = 1, 0
 		ps.batchBytes = math.MaxInt32
 		c.dlqW = c.bd.newWriter("", ps)
 	}

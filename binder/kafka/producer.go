@@ -94,7 +94,7 @@ func (bd *Binder) newWriter(topic string, ps producerSettings) *kafkago.Writer {
 		BatchTimeout:    time.Microsecond,
 		ReadTimeout:     ps.writeTimeout,
 		WriteTimeout:    ps.writeTimeout,
-		RequiredAcks:    bd.st.requiredAcks,
+		RequiredAcks:    ps.acks,
 		Compression:     ps.compression,
 		Transport:       bd.transport,
 		ErrorLogger:     kafkago.LoggerFunc(func(f string, a ...any) { bd.log.Debug("kafka-go: " + bd.logErr(fmt.Errorf(f, a...))) }),
@@ -233,7 +233,7 @@ func (p *producer) flusher() {
 		size := 0
 		i := 0
 		for i < len(p.pending) && i < p.ps.batchSize {
-			if i > 0 && size+p.pending[i].size > p.ps.batchBytes {
+			if i > 0 && size+p.pending[i].size > p.ps.groupBytes() {
 				break
 			}
 			size += p.pending[i].size
@@ -365,7 +365,7 @@ func (p *producer) write(msgs []kafkago.Message) []error {
 	}
 	if p.bd.st.autoCreateTopics {
 		ctx, cancel := context.WithTimeout(p.abortCtx, p.bd.st.dialTimeout)
-		_, perr := p.bd.provision(ctx, p.topic, p.need, false)
+		_, perr := p.bd.provision(ctx, p.topic, p.need, p.ps.replicationFactor, false)
 		cancel()
 		if perr != nil {
 			p.log.Warn("kafka: the topic is gone and creating it again failed", "error", p.bd.logErr(perr))

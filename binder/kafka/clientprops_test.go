@@ -1,0 +1,425 @@
+package kafka_test
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/streambind/streambind/binder/kafka"
+	"github.com/streambind/streambind/binder/kafka/kafkatest"
+	"github.com/streambind/streambind/stream"
+)
+
+// wantErrs checks that err names every path with its reason.
+func wantErrs(t *testing.T, err error, want map[string]string) {
+	t.Helper()
+	if err == nil {
+		t.Fatal("want an error")
+	}
+	text := err.Error()
+	for path, reason := range want {
+		found := false
+		for _, line := range strings.Split(text, "\n") {
+			if strings.Contains(line, path+":") && strings.Contains(line, reason) {
+				found = true
+			}
+		}
+		if !found {
+			t.Errorf("no line names %s with %q:\n%v", path, reason, text)
+		}
+	}
+}
+
+// TestKafkaPropertiesRefused: every Kafka client property the binder
+// cannot honour is an error naming its key path and why; exactly-once
+// transactions are refused; secrets are not echoed.
+func TestKafkaPropertiesRefused(t *testing.T) {
+	const secret = "s3cr3t-Pa55"
+	_, err := kafka.New(context.Background(), stream.BinderSettings{Name: "k", Type: kafka.Type,
+		Binder: map[string]any{
+			"transaction": map[string]any{"transaction-id-prefix": "tx-"},
+			"configuration": map[string]any{
+				"schema.registry.url": "http://x",
+				"sasl.jaas.config":    `com.sun.security.auth.module.Krb5LoginModule required password="` + secret + `";`,
+				"ssl.truststore.type": "JKS",
+				"delivery.timeout.ms": 120000,
+				"security.protocol":   "SASL_SSL",
+			},
+			"consumer-properties": map[string]any{"linger.ms": 5, "enable.auto.commit": true},
+			"producer-properties": map[string]any{"enable.idempotence": true, "transactional.id": "t", "client.id": "c"},
+		}})
+	wantErrs(t, err, map[string]string{
+		"stream.kafka.binder.transaction.transaction-id-prefix":      "exactly-once transactions are not supported",
+		"stream.kafka.binder.configuration.schema.registry.url":      "not a Kafka client property that kafka-go can honour",
+		"stream.kafka.binder.configuration.sasl.jaas.config":         "Krb5LoginModule is not supported",
+		"stream.kafka.binder.configuration.ssl.truststore.type":      "JKS is not supported",
+		"stream.kafka.binder.configuration.delivery.timeout.ms":      "kafka-go has no delivery timeout",
+		"stream.kafka.binder.consumer-properties.linger.ms":          "a producer property in a consumer's map",
+		"stream.kafka.binder.consumer-properties.enable.auto.commit": "the binder commits offsets itself",
+		"stream.kafka.binder.producer-properties.enable.idempotence": "no idempotent producer",
+		"stream.kafka.binder.producer-properties.transactional.id":   "exactly-once transactions are not supported",
+		"stream.kafka.binder.producer-properties.client.id":          "set it in stream.kafka.binder.configuration",
+	})
+	if strings.Contains(err.Error(), secret) {
+		t.Errorf("the error shows the JAAS password:\n%v", err)
+	}
+
+	// The binder-wide transaction section is refused in any form.
+	for _, v := range []any{map[string]any{}, "tx-", map[string]any{"producer": map[string]any{"configuration": map[string]any{"retries": 1}}}} {
+		_, err := kafka.New(context.Background(), stream.BinderSettings{Name: "k", Type: kafka.Type, Binder: map[string]any{"transaction": v}})
+		if err == nil || !strings.Contains(err.Error(), "exactly-once transactions are not supported") {
+			t.Errorf("transaction %v: want the refusal, got %v", v, err)
+		}
+	}
+
+	b, err := kafka.New(context.Background(), stream.BinderSettings{Name: "k", Type: kafka.Type})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := b.(stream.SpecValidator)
+	err = v.ValidateConsumer(stream.ConsumerSpec{Binding: "in-0", Extension: map[string]any{
+		"configuration": map[string]any{
+			"group.id":           "g",
+			"value.deserializer": "io.confluent.kafka.serializers.KafkaAvroDeserializer",
+			"auto.offset.reset":  "none",
+			"bootstrap.servers":  "elsewhere:9092",
+		},
+		"dlq-producer-properties": map[string]any{"configuration": map[string]any{"fetch.min.bytes": 1}},
+		"topic":                   map[string]any{"properties": map[string]any{"retention.ms": 1}},
+	}})
+	wantErrs(t, err, map[string]string{
+		"stream.kafka.bindings.in-0.consumer.configuration.group.id":                                "set stream.bindings.<binding>.group",
+		"stream.kafka.bindings.in-0.consumer.configuration.value.deserializer":                      "KafkaAvroDeserializer\" is not supported",
+		"stream.kafka.bindings.in-0.consumer.configuration.auto.offset.reset":                       "none is not supported",
+		"stream.kafka.bindings.in-0.consumer.configuration.bootstrap.servers":                       "declare another binder",
+		"stream.kafka.bindings.in-0.consumer.dlq-producer-properties.configuration.fetch.min.bytes": "a consumer property in a producer's map",
+		"stream.kafka.bindings.in-0.consumer.topic.properties":                                      "not supported",
+	})
+	err = v.ValidateProducer(stream.ProducerSpec{Binding: "out-0", Extension: map[string]any{
+		"configuration": map[string]any{"compression.type": "brotli", "key.serializer": "com.example.MySerializer",
+			"partitioner.class": "com.example.P"},
+	}})
+	wantErrs(t, err, map[string]string{
+		"stream.kafka.bindings.out-0.producer.configuration.compression.type":  "want none, gzip, snappy, lz4 or zstd",
+		"stream.kafka.bindings.out-0.producer.configuration.key.serializer":    "MySerializer\" is not supported",
+		"stream.kafka.bindings.out-0.producer.configuration.partitioner.class": "the partition is chosen by the binding",
+	})
+	// fetch.min.bytes above the largest fetch would make kafka-go refuse
+	// the reader: it is a configuration error instead.
+	err = v.ValidateConsumer(stream.ConsumerSpec{Binding: "in-0", Extension: map[string]any{
+		"configuration": map[string]any{"fetch.min.bytes": 2048, "fetch.max.bytes": 1024}}})
+	wantErrs(t, err, map[string]string{"stream.kafka.bindings.in-0.consumer": "fetch.min.bytes (2048) is above the largest fetch (1024"})
+}
+
+// TestKafkaPropertiesAccepted: what kafka-go can honour is accepted, in
+// flat and nested spelling.
+func TestKafkaPropertiesAccepted(t *testing.T) {
+	b, err := kafka.New(context.Background(), stream.BinderSettings{Name: "k", Type: kafka.Type,
+		Binder: map[string]any{
+			"default-broker-port": 19092,
+			"configuration": map[string]any{
+				"client.id": "app", "request.timeout.ms": 5000, "acks": "all", "isolation.level": "read_committed",
+				"key.serializer": "org.apache.kafka.common.serialization.ByteArraySerializer",
+				"value":          map[string]any{"deserializer": "org.apache.kafka.common.serialization.StringDeserializer"},
+			},
+			"consumer-properties": map[string]any{"fetch.max.wait.ms": 100, "fetch.min.bytes": 1, "max.partition.fetch.bytes": 1 << 20,
+				"fetch.max.bytes": 50 << 20, "max.poll.records": 100, "session.timeout.ms": 30000, "heartbeat.interval.ms": 3000,
+				"max.poll.interval.ms": 300000, "auto.offset.reset": "earliest", "enable.auto.commit": false},
+			"producer-properties": map[string]any{"linger.ms": 5, "batch.size": 16384, "max.request.size": 1048576,
+				"compression.type": "zstd", "retries": 2147483647, "enable.idempotence": false, "max.in.flight.requests.per.connection": 5},
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := b.(stream.SpecValidator)
+	if err := v.ValidateConsumer(stream.ConsumerSpec{Binding: "in-0", Extension: map[string]any{
+		"dlq-partitions": 3, "dlq-producer-properties": map[string]any{"compression-type": "gzip", "configuration": map[string]any{"acks": 1}},
+		"configuration": map[string]any{"auto.offset.reset": "latest"}, "topic": map[string]any{"replication-factor": 1}}}); err != nil {
+		t.Errorf("consumer: %v", err)
+	}
+	if err := v.ValidateProducer(stream.ProducerSpec{Binding: "out-0", Extension: map[string]any{
+		"buffer-size": 16384, "configuration": map[string]any{"linger.ms": 0, "acks": "1"}}}); err != nil {
+		t.Errorf("producer: %v", err)
+	}
+}
+
+// produceObserver records, per topic, the acks and compression codec of
+// the produce requests kfake receives.
+type produceObserver struct {
+	mu    sync.Mutex
+	acks  map[string]int16
+	codec map[string]int8
+}
+
+func observeProduce(c *kafkatest.Cluster) *produceObserver {
+	o := &produceObserver{acks: map[string]int16{}, codec: map[string]int8{}}
+	c.Kfake.ControlKey(int16(kmsg.Produce), func(kr kmsg.Request) (kmsg.Response, error, bool) {
+		c.Kfake.KeepControl()
+		req := kr.(*kmsg.ProduceRequest)
+		o.mu.Lock()
+		defer o.mu.Unlock()
+		for _, rt := range req.Topics {
+			for _, rp := range rt.Partitions {
+				var rb kmsg.RecordBatch
+				if rb.ReadFrom(rp.Records) == nil {
+					o.acks[rt.Topic] = req.Acks
+					o.codec[rt.Topic] = int8(rb.Attributes & 0x07)
+				}
+			}
+		}
+		return nil, nil, false
+	})
+	return o
+}
+
+func (o *produceObserver) get(topic string) (acks int16, codec int8, ok bool) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	acks, ok = o.acks[topic]
+	return acks, o.codec[topic], ok
+}
+
+// TestProducerPropertiesOnTheWire: acks and compression.type reach the
+// broker, with SCSt's precedence: a binding's configuration over the
+// binder's producer-properties over its configuration over typed keys.
+func TestProducerPropertiesOnTheWire(t *testing.T) {
+	c := kafkatest.Start(t)
+	obs := observeProduce(c)
+	b, err := kafka.New(context.Background(), stream.BinderSettings{Name: "kafka", Type: kafka.Type, Logger: testLogger(t),
+		Environment: map[string]any{"brokers": c.Brokers()},
+		Binder: map[string]any{
+			"configuration":       map[string]any{"acks": "1", "compression.type": "snappy"},
+			"producer-properties": map[string]any{"compression.type": "lz4"},
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	closeBinder(t, b)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	send := func(ext map[string]any) string {
+		dest := uniqueTopic(t)
+		p, err := b.BindProducer(ctx, stream.ProducerSpec{Binding: "x-out-0", Destination: dest, Extension: ext})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = p.Close(context.Background()) })
+		if err := p.Send(ctx, stream.Envelope{Payload: []byte(strings.Repeat("compressible ", 100))}); err != nil {
+			t.Fatal(err)
+		}
+		return dest
+	}
+	const gzip, lz4 = 1, 3
+	for _, tc := range []struct {
+		name      string
+		ext       map[string]any
+		acks      int16
+		codec     int8
+		codecName string
+	}{
+		{"binder maps", nil, 1, lz4, "lz4"},
+		// The typed key loses to the binder's producer-properties (SCSt).
+		{"typed key", map[string]any{"compression": "gzip"}, 1, lz4, "lz4"},
+		{"binding configuration", map[string]any{"configuration": map[string]any{"compression.type": "gzip", "acks": "all"}}, -1, gzip, "gzip"},
+	} {
+		dest := send(tc.ext)
+		acks, codec, ok := obs.get(dest)
+		if !ok {
+			t.Fatalf("%s: no produce request seen for %s", tc.name, dest)
+		}
+		if acks != tc.acks || codec != tc.codec {
+			t.Errorf("%s: acks %d, codec %d; want acks %d, %s (%d)", tc.name, acks, codec, tc.acks, tc.codecName, tc.codec)
+		}
+	}
+}
+
+// TestClientIDAndDefaultPort: client.id in the binder's configuration is
+// the client id the broker sees; a broker given without a port gets
+// default-broker-port.
+func TestClientIDAndDefaultPort(t *testing.T) {
+	c := kafkatest.Start(t)
+	host, port, err := net.SplitHostPort(c.Brokers())
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := kafka.New(context.Background(), stream.BinderSettings{Name: "kafka", Type: kafka.Type, Logger: testLogger(t),
+		Binder: map[string]any{"brokers": host, "default-broker-port": port,
+			"configuration": map[string]any{"client.id": "billing-service"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	closeBinder(t, b)
+	dest, group := uniqueTopic(t), "g-"+uniqueTopic(t)
+	tr := newTracker()
+	startConsumer(t, b, consumerSpec(dest, group, tr.handler()))
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	gi, err := c.Kfake.WaitGroupStable(ctx, group, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range gi.Members {
+		if m.ClientID != "billing-service" {
+			t.Errorf("member %s has client id %q, want billing-service", m.MemberID, m.ClientID)
+		}
+	}
+}
+
+// TestSASLFromJAAS: SASL PLAIN and SCRAM configured as SCSt users do, with
+// security.protocol, sasl.mechanism and a sasl.jaas.config line; wrong
+// credentials fail the bind without showing the password.
+func TestSASLFromJAAS(t *testing.T) {
+	const user, pass = "svc", "pa\"ss-9"
+	jaas := func(module, p string) string {
+		return module + ` required username="` + user + `" password="` + strings.ReplaceAll(p, `"`, `\"`) + `";`
+	}
+	for _, tc := range []struct{ mech, module string }{
+		{"PLAIN", "org.apache.kafka.common.security.plain.PlainLoginModule"},
+		{"SCRAM-SHA-256", "org.apache.kafka.common.security.scram.ScramLoginModule"},
+		{"SCRAM-SHA-512", "org.apache.kafka.common.security.scram.ScramLoginModule"},
+	} {
+		t.Run(tc.mech, func(t *testing.T) {
+			c := kafkatest.Start(t, kfake.EnableSASL(), kfake.Superuser(tc.mech, user, pass))
+			cfg := func(p string) map[string]any {
+				return map[string]any{"brokers": c.Brokers(), "configuration": map[string]any{
+					"security.protocol": "SASL_PLAINTEXT", "sasl.mechanism": tc.mech, "sasl.jaas.config": jaas(tc.module, p)}}
+			}
+			b, err := kafka.New(context.Background(), stream.BinderSettings{Name: "kafka", Type: kafka.Type, Logger: testLogger(t), Binder: cfg(pass)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			closeBinder(t, b)
+			roundTrip(t, b)
+
+			const wrong = "not-the-Password-42"
+			bad, err := kafka.New(context.Background(), stream.BinderSettings{Name: "kafka", Type: kafka.Type, Logger: testLogger(t), Binder: cfg(wrong)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			closeBinder(t, bad)
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			_, err = bad.BindProducer(ctx, stream.ProducerSpec{Binding: "x-out-0", Destination: uniqueTopic(t)})
+			if err == nil {
+				t.Fatal("wrong credentials: want an error")
+			}
+			if strings.Contains(err.Error(), wrong) {
+				t.Errorf("the error shows the password: %v", err)
+			}
+		})
+	}
+	// A SASL protocol without a JAAS line, and SASL settings without a
+	// SASL protocol, are errors rather than a connection without SASL.
+	_, err := kafka.New(context.Background(), stream.BinderSettings{Name: "k", Type: kafka.Type, Binder: map[string]any{
+		"configuration": map[string]any{"security.protocol": "SASL_SSL"}}})
+	wantErrs(t, err, map[string]string{"stream.kafka.binder.configuration.security.protocol": "needs sasl.jaas.config"})
+	_, err = kafka.New(context.Background(), stream.BinderSettings{Name: "k", Type: kafka.Type, Binder: map[string]any{
+		"configuration": map[string]any{"sasl.jaas.config": jaas("org.apache.kafka.common.security.plain.PlainLoginModule", "x")}}})
+	wantErrs(t, err, map[string]string{"stream.kafka.binder.configuration.sasl.jaas.config": "security.protocol is PLAINTEXT"})
+}
+
+// TestAutoOffsetReset: auto.offset.reset decides where a new group
+// starts; the typed start-offset wins over it, as in SCSt.
+func TestAutoOffsetReset(t *testing.T) {
+	c := kafkatest.Start(t)
+	b := newBinder(t, c, nil)
+	closeBinder(t, b)
+	for _, tc := range []struct {
+		name       string
+		ext        map[string]any
+		wantBefore bool
+	}{
+		{"earliest", map[string]any{"configuration": map[string]any{"auto.offset.reset": "earliest"}}, true},
+		{"latest", map[string]any{"configuration": map[string]any{"auto.offset.reset": "latest"}}, false},
+		{"start-offset wins", map[string]any{"start-offset": "latest", "configuration": map[string]any{"auto.offset.reset": "earliest"}}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dest := uniqueTopic(t)
+			p := bindProducer(t, b, dest, 1)
+			ctx, cancel := context.WithTimeout(context.Background(), faultTimeout)
+			defer cancel()
+			for i := range 3 {
+				if err := p.Send(ctx, stream.Envelope{Payload: []byte("{}"), Headers: stream.Headers{idHeader: fmt.Sprint("before-", i)}}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			tr := newTracker()
+			spec := consumerSpec(dest, "g", tr.handler())
+			spec.Extension = tc.ext
+			startConsumer(t, b, spec)
+			// Send "after" messages until one arrives: the consumer is
+			// then surely past its start offset.
+			for i := 0; ; i++ {
+				if err := p.Send(ctx, stream.Envelope{Payload: []byte("{}"), Headers: stream.Headers{idHeader: fmt.Sprint("after-", i)}}); err != nil {
+					t.Fatal(err)
+				}
+				got := false
+				tr.mu.Lock()
+				for id := range tr.got {
+					got = got || strings.HasPrefix(id, "after-")
+				}
+				tr.mu.Unlock()
+				if got {
+					break
+				}
+				select {
+				case <-tr.changed:
+				case <-time.After(100 * time.Millisecond):
+				case <-ctx.Done():
+					t.Fatal("no message after the start arrived")
+				}
+			}
+			if tc.wantBefore {
+				tr.waitFor(t, "the 3 earlier messages", faultTimeout, func() bool {
+					return tr.got["before-0"] > 0 && tr.got["before-1"] > 0 && tr.got["before-2"] > 0
+				})
+				return
+			}
+			tr.mu.Lock()
+			defer tr.mu.Unlock()
+			for id := range tr.got {
+				if strings.HasPrefix(id, "before-") {
+					t.Errorf("got %s, written before a latest start", id)
+				}
+			}
+		})
+	}
+}
+
+// TestDLQPartitions: dlq-partitions sets the partition count of the
+// dead-letter topic the binding creates (else the source topic's).
+func TestDLQPartitions(t *testing.T) {
+	c := kafkatest.Start(t)
+	b := newBinder(t, c, nil)
+	closeBinder(t, b)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	for _, tc := range []struct {
+		ext  map[string]any
+		want int
+	}{{nil, 1}, {map[string]any{"dlq-partitions": 3}, 3}} {
+		dest := uniqueTopic(t)
+		spec := consumerSpec(dest, "g", func(context.Context, stream.Envelope) error { return nil })
+		spec.Consumer.DLQ = true
+		spec.Extension = tc.ext
+		cons, err := b.BindConsumer(ctx, spec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = cons.Stop(context.Background()) })
+		dlq := stream.DLQName(dest, "g")
+		if n := len(c.Kfake.PartitionInfos(dlq)); n != tc.want {
+			t.Errorf("%v: the dead-letter topic has %d partitions, want %d", tc.ext, n, tc.want)
+		}
+		if n := len(c.Kfake.PartitionInfos(dest)); n != 1 {
+			t.Errorf("%v: the source topic has %d partitions, want 1", tc.ext, n)
+		}
+	}
+}

@@ -1,0 +1,208 @@
+package stream
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+)
+
+// RouterFunctionName is the name of the routing function (SCSt's
+// RoutingFunction.FUNCTION_NAME): listing it in stream.function.definition,
+// setting stream.function.routing-expression or
+// stream.function.routing.enabled binds functionRouter-in-0, whose
+// messages are each handed to the registered function or consumer their
+// routing instruction names, and, when the catalog holds a function,
+// functionRouter-out-0, where the results of routed-to functions go.
+const RouterFunctionName = "functionRouter"
+
+// Message headers that carry a routing instruction (SCSt's
+// FunctionProperties.FUNCTION_DEFINITION and ROUTING_EXPRESSION).
+const (
+	HeaderFunctionDefinition = "spring.cloud.function.definition"
+	HeaderRoutingExpression  = "spring.cloud.function.routing-expression"
+)
+
+// maxRoutingHeaderExpression bounds a routing expression carried by a
+// message: it is compiled per message.
+const maxRoutingHeaderExpression = 1024
+
+// routingOn reports whether the configuration binds the router without
+// naming it in the definition.
+func routingOn(cfg *Config) bool {
+	return cfg.Function.Routing.Enabled || strings.TrimSpace(cfg.Function.RoutingExpression) != ""
+}
+
+// resolveDefinition resolves stream.function.definition against the
+// catalog, binding the routing function when it is named (and not
+// registered by the application itself) or routing is on.
+func (a *App) resolveDefinition(v *validator, fns *Catalog) []*boundFunc {
+	def := a.cfg.Function.Definition
+	router := false
+	if _, registered := fns.entries[RouterFunctionName]; !registered {
+		var rest []string
+		for _, item := range strings.Split(def, ";") {
+			item = strings.TrimSpace(item)
+			switch {
+			case item == RouterFunctionName:
+				router = true
+			case strings.Contains(item, RouterFunctionName) && containsPart(item, RouterFunctionName):
+				v.add("stream.function.definition", "%q: %s cannot be composed", item, RouterFunctionName)
+			case item != "":
+				rest = append(rest, item)
+			}
+		}
+		if routingOn(a.cfg) {
+			router = true
+		}
+		def = strings.Join(rest, ";")
+	}
+	var bound []*boundFunc
+	if def != "" || !router {
+		var probs []string
+		bound, probs = fns.resolve(def)
+		for _, p := range probs {
+			v.add("stream.function.definition", "%s", p)
+		}
+	}
+	if !router {
+		return bound
+	}
+	rf, err := a.newRouter(fns)
+	if err != nil {
+		v.add("stream.function.routing-expression", "%v", err)
+		return bound
+	}
+	if rf == nil {
+		v.add("stream.function.definition", "%s has nothing to route to: no function or consumer is registered", RouterFunctionName)
+		return bound
+	}
+	return append(bound, rf)
+}
+
+func containsPart(item, name string) bool {
+	for _, p := range strings.Split(item, "|") {
+		if strings.TrimSpace(p) == name {
+			return true
+		}
+	}
+	return false
+}
+
+// newRouter builds the bound routing function: nil when the catalog has
+// nothing to route to.
+func (a *App) newRouter(fns *Catalog) (*boundFunc, error) {
+	var expr *Expression
+	if s := strings.TrimSpace(a.cfg.Function.RoutingExpression); s != "" {
+		var err error
+		if expr, err = CompileExpression(s, "", "payload", "headers"); err != nil {
+			return nil, err
+		}
+	}
+	targets := map[string]*entry{}
+	kind := KindConsumer
+	for name, e := range fns.entries {
+		switch e.kind {
+		case KindFunction:
+			kind = KindFunction
+		case KindConsumer:
+		default:
+			continue // suppliers take no input
+		}
+		targets[name] = e
+	}
+	if len(targets) == 0 {
+		return nil, nil
+	}
+	e := &entry{name: RouterFunctionName, kind: kind, in: erase(codecFor[[]byte]())}
+	if kind == KindFunction {
+		e.out = erase(codecFor[[]byte]())
+	}
+	e.newHandler = func(rt *runtimeBinding) messageHandler {
+		h := &routerHandler{rt: rt, expr: expr, targets: map[string]messageHandler{}}
+		for name, t := range targets {
+			sub := *rt // the router's bindings, conversion and retry policy
+			sub.fn = &boundFunc{name: name, parts: []*entry{t}, kind: t.kind}
+			sub.log = rt.log.With("routed_to", name)
+			h.targets[name] = t.newHandler(&sub)
+			h.names = append(h.names, name)
+		}
+		sort.Strings(h.names)
+		return h
+	}
+	return &boundFunc{name: RouterFunctionName, parts: []*entry{e}, kind: kind}, nil
+}
+
+// routerHandler is the handler of functionRouter-in-0.
+type routerHandler struct {
+	rt      *runtimeBinding
+	expr    *Expression // stream.function.routing-expression; nil: none
+	targets map[string]messageHandler
+	names   []string
+}
+
+// handle routes one message. The instruction is looked for as SCSt's
+// RoutingFunction does: the spring.cloud.function.definition header, then
+// the spring.cloud.function.routing-expression header, then the
+// routing-expression property. A message that names nothing registered, or
+// carries no instruction, fails permanently: it is dead-lettered (or
+// dropped) with the reason, never retried.
+func (h *routerHandler) handle(ctx context.Context, env Envelope) error {
+	name, err := h.route(env)
+	if err != nil {
+		return Permanent(fmt.Errorf("%s: %w", RouterFunctionName, err))
+	}
+	t, ok := h.targets[name]
+	if !ok {
+		return Permanent(fmt.Errorf("%s: no function or consumer %q is registered (routable: %s)", RouterFunctionName, name, strings.Join(h.names, ", ")))
+	}
+	return t.handle(ctx, env)
+}
+
+func (h *routerHandler) route(env Envelope) (string, error) {
+	if d := strings.TrimSpace(env.Headers[HeaderFunctionDefinition]); d != "" {
+		return checkRouteName(d, "header "+HeaderFunctionDefinition)
+	}
+	expr := h.expr
+	from := "stream.function.routing-expression"
+	if s := strings.TrimSpace(env.Headers[HeaderRoutingExpression]); s != "" {
+		if len(s) > maxRoutingHeaderExpression {
+			return "", fmt.Errorf("header %s is %d bytes long (at most %d)", HeaderRoutingExpression, len(s), maxRoutingHeaderExpression)
+		}
+		var err error
+		if expr, err = CompileExpression(s, "", "payload", "headers"); err != nil {
+			return "", fmt.Errorf("header %s: %w", HeaderRoutingExpression, err)
+		}
+		from = "header " + HeaderRoutingExpression
+	}
+	if expr == nil {
+		return "", fmt.Errorf("no routing instruction: the message has neither a %s nor a %s header, and stream.function.routing-expression is not set", HeaderFunctionDefinition, HeaderRoutingExpression)
+	}
+	vars := map[string]any{"headers": env.Headers}
+	if expr.usesPayload {
+		p := decodeJSONValue(env.Payload)
+		if b, ok := p.([]byte); ok {
+			p = string(b) // not JSON: the payload as text
+		}
+		vars["payload"] = p
+	}
+	v, err := expr.Eval(vars)
+	if err != nil {
+		return "", fmt.Errorf("%s: %w", from, err)
+	}
+	if v == nil {
+		return "", fmt.Errorf("%s: expression %q yielded null", from, expr)
+	}
+	s, ok := v.(string)
+	if !ok {
+		return "", fmt.Errorf("%s: expression %q yielded %T %v, want a function name", from, expr, v, v)
+	}
+	return checkRouteName(strings.TrimSpace(s), from)
+}
+
+func checkRouteName(name, from string) (string, error) {
+	if strings.ContainsAny(name, "|;,") {
+		return "", fmt.Errorf("%s: %q: routing to a composition or a list is not supported, name one function", from, name)
+	}
+	return name, nil
+}
