@@ -60,8 +60,22 @@ func WithErrorHandler(binding string, h ErrorHandler) Option {
 	return func(o *options) { o.errorHandlers[strings.ToLower(binding)] = h }
 }
 
-// WithoutSignals stops [App.Run] from handling SIGINT and SIGTERM (it
-// does by default: either starts a graceful shutdown).
+// WithSignals makes [App.Run] handle SIGINT and SIGTERM: either ends the
+// run as the end of its context does (a graceful shutdown). Off by default:
+// as Go libraries do, the app leaves signals to main, which owns the
+// process —
+//
+//	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+//	defer stop()
+//	err := app.Run(ctx)
+//
+// — and stops when the context given to Run ends. WithSignals suits a main
+// with nothing else to stop.
+func WithSignals() Option { return func(o *options) { o.signals = true } }
+
+// WithoutSignals is the default (see [WithSignals]); it is kept so that
+// code written when signals were handled by default still compiles and
+// says what it wants.
 func WithoutSignals() Option { return func(o *options) { o.signals = false } }
 
 // App runs bound functions: it owns the binders, the bindings and the send
@@ -75,6 +89,7 @@ type App struct {
 	byName   map[string]*Binding
 	binders  map[string]*binderInstance
 	bridge   *Bridge
+	catalog  *Catalog // for Functions
 	tracing  *tracing // nil: off
 	// noDefaultBinder, when set, is why no binder is the default: reported
 	// once, for the first binding that needs the default.
@@ -107,7 +122,7 @@ func NewApp(cfg *Config, fns *Catalog, opts ...Option) (*App, error) {
 		fns = NewCatalog()
 	}
 	o := options{binderTypes: BinderTypes{}, converters: NewConverters(), extractors: map[string]KeyExtractor{},
-		errorHandlers: map[string]ErrorHandler{}, signals: true}
+		errorHandlers: map[string]ErrorHandler{}}
 	for _, opt := range opts {
 		opt(&o)
 	}
@@ -124,6 +139,7 @@ func NewApp(cfg *Config, fns *Catalog, opts ...Option) (*App, error) {
 	a := &App{cfg: cfg, opts: o, log: o.log, tracing: tr, byName: map[string]*Binding{}, binders: map[string]*binderInstance{},
 		ready: make(chan struct{}), stopping: make(chan struct{})}
 	a.bridge = newBridge(a)
+	a.catalog = fns
 	v := validator{cfg: cfg}
 	for _, err := range fns.errs {
 		v.add("functions", "%v", err)
@@ -572,7 +588,7 @@ func (a *App) Ready() <-chan struct{} { return a.ready }
 func (a *App) Config() *Config { return a.cfg }
 
 // Run binds everything (outputs before inputs), starts the suppliers, and
-// blocks until ctx ends or SIGINT/SIGTERM arrives (unless [WithoutSignals]);
+// blocks until ctx ends (or SIGINT/SIGTERM arrives, with [WithSignals]);
 // then it shuts down gracefully: suppliers and intake stop, in-flight
 // messages finish and are acknowledged, producers flush, binders close — all
 // within stream.shutdown-timeout. Run returns the binding error that

@@ -506,8 +506,8 @@ func TestShutdownTimeoutBoundsStuckHandler(t *testing.T) {
 	}
 }
 
-func TestSignalStopsRun(t *testing.T) {
-	app, err := stream.NewApp(&stream.Config{}, stream.NewCatalog(), stream.WithBinderType(memory.Type, memory.New))
+func TestSignalStopsRunWithSignals(t *testing.T) {
+	app, err := stream.NewApp(&stream.Config{}, stream.NewCatalog(), stream.WithBinderType(memory.Type, memory.New), stream.WithSignals())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -206,17 +206,24 @@ func isConnKey(k string) bool {
 // producer and consumer properties go to c; with kind kindBinder the
 // connection properties go to conn (which must then be non-nil).
 // Nested maps ({ssl: {truststore: {location: x}}}) are read as the dotted
-// names they spell, as Spring Boot does.
+// names they spell, and '-' and '_' as '.' (the forms an environment
+// variable such as STREAM_KAFKA_BINDER_CONFIGURATION_MAX_POLL_RECORDS
+// gives), as Spring Boot does: Kafka's names hold neither.
 func kafkaMap(d *props.Decoder, path string, m map[string]any, kind mapKind, c *clientProps, conn *connProps) {
 	for _, k := range props.SortedKeys(m) {
-		kafkaProp(d, path+"."+k, strings.ToLower(k), m[k], kind, c, conn)
+		kafkaProp(d, path+"."+k, kafkaName(k), m[k], kind, c, conn)
 	}
+}
+
+// kafkaName is a key of a Kafka property map as Kafka spells it.
+func kafkaName(k string) string {
+	return strings.NewReplacer("-", ".", "_", ".").Replace(strings.ToLower(k))
 }
 
 func kafkaProp(d *props.Decoder, p, k string, v any, kind mapKind, c *clientProps, conn *connProps) {
 	if sub, ok := v.(map[string]any); ok {
 		for _, sk := range props.SortedKeys(sub) {
-			kafkaProp(d, p+"."+sk, k+"."+strings.ToLower(sk), sub[sk], kind, c, conn)
+			kafkaProp(d, p+"."+sk, k+"."+kafkaName(sk), sub[sk], kind, c, conn)
 		}
 		return
 	}

@@ -279,6 +279,7 @@
 // duration or a number of milliseconds):
 //
 //	brokers: localhost:9092        # comma-separated or a list (alias bootstrap-servers)
+//	default-broker-port: 9092      # added to a broker given without a port
 //	client-id: streambind
 //	required-acks: all             # all | 1 | 0
 //	auto-create-topics: true
@@ -304,25 +305,64 @@
 //	  mechanism: PLAIN             # PLAIN | SCRAM-SHA-256 | SCRAM-SHA-512
 //	  username: ""
 //	  password: ""                 # never printed: removed from every error and log line
+//	configuration: (none)          # Kafka client properties for producers, consumers and connections (see Kafka client properties)
+//	consumer-properties: (none)    # Kafka client properties for every consumer
+//	producer-properties: (none)    # Kafka client properties for every producer
 //
 // Producer properties, stream.kafka.bindings.<binding>.producer (or
 // stream.kafka.default.producer):
 //
 //	batch-timeout: 0               # linger before a write; 0: write at once (natural batching)
 //	batch-size: 1000               # most messages per write
-//	batch-bytes: 1048576           # most bytes per write
-//	compression: none              # none | gzip | snappy | lz4 | zstd
+//	batch-bytes: 1048576           # most bytes per write, and the largest record
+//	buffer-size: (none)            # bytes grouped into one write (Kafka's batch.size), without limiting a record's size
+//	compression: none              # none | gzip | snappy | lz4 | zstd (alias compression-type)
 //	write-timeout: 10s             # per write attempt
 //	send-attempts: 10              # attempts per batch for retriable errors
+//	configuration: (none)          # Kafka client properties of this producer
+//	topic:
+//	  replication-factor: (none)   # of the topic if this binding creates it; default: the binder's
 //
 // Consumer properties, stream.kafka.bindings.<binding>.consumer:
 //
 //	start-offset: ""               # earliest | latest; default: earliest for a group, latest for anonymous
 //	reset-offsets: false           # ignore committed offsets on the first assignment
 //	dlq-name: ""                   # default error.<destination>.<group>
+//	dlq-partitions: (none)         # partitions of a dead-letter topic this binding creates; default: the source topic's
+//	dlq-producer-properties: (none) # the dead-letter writer's producer properties: compression, send-attempts, write-timeout, configuration (acks ...)
 //	max-wait: 250ms                # longest fetch wait when there is no data
 //	max-bytes: 10485760            # largest fetch response
 //	queue-capacity: 256            # messages fetched ahead per partition
 //	batch-size: 500                # largest batch in batch mode
 //	redelivery-delay: 100ms        # before a Nak'ed message is handled again
+//	configuration: (none)          # Kafka client properties of this consumer
+//	topic:
+//	  replication-factor: (none)   # of the topics this binding creates; default: the binder's
+//
+// # Kafka client properties
+//
+// Spring Cloud Stream passes Kafka's own client properties through maps,
+// and so does the binder: stream.kafka.binder.configuration (producers,
+// consumers and the connections: bootstrap.servers, client.id,
+// security.protocol, sasl.*, ssl.* are read only there),
+// stream.kafka.binder.consumer-properties and producer-properties, and a
+// binding's consumer.configuration or producer.configuration (and a
+// consumer's dlq-producer-properties.configuration). Precedence is SCSt's:
+// a binding's configuration over the binder's consumer-properties or
+// producer-properties over the binder's configuration over the typed keys
+// above — except start-offset, which wins over auto.offset.reset. Every
+// property kafka-go can honour is mapped onto the settings above
+// (fetch.max.wait.ms is max-wait, linger.ms batch-timeout, acks per
+// producer, sasl.jaas.config with a PlainLoginModule or ScramLoginModule
+// line, PEM trust and key stores ...); every other one is an error naming
+// its key path and the reason — exactly-once transactions
+// (transaction.transaction-id-prefix, transactional.id), idempotence,
+// Java (de)serializers other than the byte-array and string ones, JKS
+// stores, Kerberos among them — so that a configuration never runs
+// without something it asked for. docs/conventions.md has the full table.
+//
+// Dead letters are written one record per batch and fitted to the topic's
+// max.message.bytes, so of dlq-producer-properties only compression,
+// send-attempts (retries), write-timeout (request.timeout.ms) and acks
+// change anything.
 package kafka
