@@ -27,6 +27,7 @@ import (
 	"context"
 	"io"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -244,7 +245,7 @@ func Consume(t testing.TB, ctx context.Context, b stream.Binder, spec stream.Con
 	if spec.Binding == "" {
 		spec.Binding = "test-" + spec.Destination
 	}
-	if spec.Consumer == (stream.ConsumerConfig{}) {
+	if reflect.ValueOf(spec.Consumer).IsZero() { // ConsumerConfig holds a map: not comparable
 		spec.Consumer = stream.ConsumerConfig{Concurrency: 1, MaxAttempts: 1, InstanceCount: 1}
 	}
 	ch := make(chan stream.Envelope, 64)
