@@ -17,7 +17,7 @@ func TestBatchMode(t *testing.T) {
 	dest := "rabbit-test.batch." + randomID()
 	ctx := context.Background()
 	p, err := tr.BindProducer(ctx, stream.ProducerSpec{Binding: "b-out-0", Destination: dest, ContentType: "text/plain",
-		Producer: stream.ProducerConfig{RequiredGroups: []string{"g"}}})
+		Producer: stream.ProducerConfig{RequiredGroups: []string{"g"}}, Extension: map[string]any{"auto-bind-dlq": true}})
 	if err != nil {
 		t.Fatal(err)
 	}

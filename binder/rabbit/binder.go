@@ -122,27 +122,9 @@ func (b *Binder) BindProducer(ctx context.Context, spec stream.ProducerSpec) (st
 	if err := b.checkOpen(); err != nil {
 		return fail(err)
 	}
-	t := topology{exchangeType: opts.exchangeType}
-	if opts.declareExchange {
-		t.exchange = spec.Destination
-	}
-	n := 0
-	if spec.Producer.IsPartitioned() && opts.partitionedRequiredGroups {
-		n = max(spec.Producer.PartitionCount, 1)
-	}
-	for _, g := range spec.Producer.RequiredGroups {
-		g = strings.TrimSpace(g)
-		if g == "" {
-			return fail(errors.New("empty name in required-groups"))
-		}
-		args := opts.queueOptions.args(spec.Destination + "." + g)
-		if n == 0 {
-			t.queues = append(t.queues, queueSpec{name: groupQueue(spec.Destination, g, false, 0), durable: true, args: args, exchange: spec.Destination, keys: []string{opts.bindingRoutingKey}})
-			continue
-		}
-		for i := range n {
-			t.queues = append(t.queues, queueSpec{name: groupQueue(spec.Destination, g, true, i), durable: true, args: args, exchange: spec.Destination, keys: []string{partitionKey(spec.Destination, i)}})
-		}
+	t, err := producerTopology(spec, opts)
+	if err != nil {
+		return fail(err)
 	}
 	if err := t.checkNames(); err != nil {
 		return fail(err)
@@ -158,6 +140,7 @@ func (b *Binder) BindProducer(ctx context.Context, spec stream.ProducerSpec) (st
 		log = b.log.With("binding", spec.Binding, "destination", spec.Destination)
 	}
 	p := &producer{bd: b, spec: spec, opts: opts, topo: t, log: log, partitioned: spec.Producer.IsPartitioned()}
+	logTopology(log, "rabbit: producer bound", t, "routing_key", p.routingKeyDoc())
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.closed {
@@ -165,6 +148,73 @@ func (b *Binder) BindProducer(ctx context.Context, spec stream.ProducerSpec) (st
 	}
 	b.producers[p] = struct{}{}
 	return p, nil
+}
+
+// producerTopology is what a producer binding declares, as SCSt's
+// provisioner does: the destination exchange and, for each required group,
+// its queue <destination>.<group> bound with binding-routing-key (default
+// "#"), or for a partitioned producer one queue <destination>.<group>-<p>
+// per partition bound with <binding-routing-key|destination>-<p>, so that
+// no partition's messages are lost before its consumer starts; with
+// auto-bind-dlq, their x-dead-letter-* arguments and DLQ.
+func producerTopology(spec stream.ProducerSpec, opts producerOptions) (topology, error) {
+	o := opts.queueOptions
+	t := topology{exchangeType: o.exchangeType}
+	if o.declareExchange {
+		t.exchange = spec.Destination
+	}
+	n, partitioned := 1, spec.Producer.IsPartitioned()
+	if partitioned {
+		if len(spec.Producer.RequiredGroups) > 0 {
+			if err := o.checkPartitioned(); err != nil {
+				return t, err
+			}
+		}
+		n = max(spec.Producer.PartitionCount, 1)
+	}
+	for _, g := range spec.Producer.RequiredGroups {
+		g = strings.TrimSpace(g)
+		if g == "" {
+			return t, errors.New("empty name in required-groups")
+		}
+		base := o.baseQueue(spec.Destination, g)
+		for i := range n {
+			name := o.queueName(spec.Destination, g, partitioned, i)
+			if o.bindQueue { // SCSt declares no queue without bind-queue
+				t.queues = append(t.queues, o.groupQueueSpec(spec.Destination, name, opts.autoBindDlq, partitioned, i))
+			}
+			if opts.autoBindDlq {
+				t.withDLQ(o, o.dlqSpec(base, name, false))
+			}
+		}
+	}
+	return t, nil
+}
+
+// logTopology logs, at INFO, what a binding declared: its exchange, queues
+// with their binding keys, and dead-letter exchange and queues.
+func logTopology(log *slog.Logger, msg string, t topology, extra ...any) {
+	queues := make([]string, 0, len(t.queues))
+	for _, q := range t.queues {
+		queues = append(queues, describeQueue(q))
+	}
+	args := []any{"exchange", t.exchange, "exchange_type", t.exchangeType, "queues", queues}
+	if len(t.dlqs) > 0 {
+		dlqs := make([]string, 0, len(t.dlqs))
+		for _, q := range t.dlqs {
+			dlqs = append(dlqs, describeQueue(q))
+		}
+		args = append(args, "dlx", t.dlx, "dlqs", dlqs)
+	}
+	log.Info(msg, append(args, extra...)...)
+}
+
+// describeQueue is "name" or "name <- exchange (key1, key2)" for a log line.
+func describeQueue(q queueSpec) string {
+	if q.exchange == "" {
+		return q.name
+	}
+	return q.name + " <- " + q.exchange + " (" + strings.Join(q.keys, ", ") + ")"
 }
 
 // BindConsumer declares the destination exchange, the group's queue (and
@@ -198,6 +248,11 @@ func (b *Binder) BindConsumer(ctx context.Context, spec stream.ConsumerSpec) (st
 	case opts.queueNameGroupOnly && spec.Group == "":
 		return fail(errors.New("queue-name-group-only needs a group"))
 	}
+	if cc.Partitioned && spec.Group != "" {
+		if err := opts.checkPartitioned(); err != nil {
+			return fail(err)
+		}
+	}
 	if err := b.checkOpen(); err != nil {
 		return fail(err)
 	}
@@ -212,10 +267,7 @@ func (b *Binder) BindConsumer(ctx context.Context, spec stream.ConsumerSpec) (st
 		c := &consumer{bd: b, spec: spec, opts: opts, dest: d, conc: max(cc.Concurrency, 1), sem: make(chan struct{}, 1), log: log}
 		var t topology
 		if spec.Group != "" {
-			c.queue = groupQueue(d, spec.Group, cc.Partitioned, cc.InstanceIndex)
-			if opts.queueNameGroupOnly {
-				c.queue = spec.Group
-			}
+			c.queue = opts.queueName(d, spec.Group, cc.Partitioned, cc.InstanceIndex)
 			t = c.topology(c.queue)
 		} else {
 			// The anonymous queue is declared by Start; its name ends in a
@@ -230,6 +282,11 @@ func (b *Binder) BindConsumer(ctx context.Context, spec stream.ConsumerSpec) (st
 		}
 		if err := b.declareForBind(ctx, b.sub, t); err != nil {
 			return fail(err)
+		}
+		if spec.Group == "" {
+			logTopology(log, "rabbit: consumer bound", c.topology(d+".anonymous.<id, at start>"))
+		} else {
+			logTopology(log, "rabbit: consumer bound", t, c.dlqLogAttrs()...)
 		}
 		cs = append(cs, c)
 	}
@@ -286,7 +343,7 @@ func (b *Binder) rebindConsumers(ctx context.Context, exchange string) {
 			continue
 		}
 		t := c.topology(q)
-		t.dlq = nil
+		t.dlqs = nil
 		if err := c.declare(ctx, t); err != nil {
 			c.log.Warn("rabbit: binding the queue again to the re-declared exchange failed", "queue", q, "error", err)
 		}

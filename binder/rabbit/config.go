@@ -45,8 +45,12 @@ const (
 	DefaultRedeliveryDelay   = 100 * time.Millisecond
 	DefaultExchangeType      = "topic"
 	DefaultBindingRoutingKey = "#"
-	// DLXName is the direct exchange dead letters are published to.
+	// DLXName is the exchange dead letters go to unless
+	// dead-letter-exchange names another (SCSt's default, without prefix).
 	DLXName = "DLX"
+	// DefaultDeadLetterExchangeType is the type the DLX is declared with
+	// (dead-letter-exchange-type).
+	DefaultDeadLetterExchangeType = "direct"
 )
 
 // settings are the decoded binder settings.
@@ -472,46 +476,49 @@ func (s *settings) applyTLS(d *props.Decoder, path string, v any) error {
 	return nil
 }
 
-// queueOptions are the queue properties shared by consumer bindings and by
-// the required-groups queues of producer bindings.
-type queueOptions struct {
-	quorum               bool
-	ttl                  time.Duration // 0: none
-	maxLength            int           // 0: none
-	singleActiveConsumer bool
-	deadLetterArgs       bool // x-dead-letter-exchange/-routing-key on the queue (SCSt auto-bind-dlq)
-}
-
 // consumerOptions are stream.rabbit.bindings.<b>.consumer.
 type consumerOptions struct {
 	queueOptions
-	prefetch           int
-	requeueRejected    bool
-	exchangeType       string
-	bindingRoutingKey  string
-	queueNameGroupOnly bool
-	declareExchange    bool
-	bindQueue          bool
-	batchSize          int
-	redeliveryDelay    time.Duration
+	prefetch        int
+	requeueRejected bool
+	// republishToDlq: a failed message of a binding with dlq is published
+	// to the DLX by the binder, with the x-exception-* headers (SCSt's
+	// republish-to-dlq, default true); false rejects it without requeue and
+	// the broker dead-letters it through the queue's x-dead-letter-*
+	// arguments.
+	republishToDlq  bool
+	batchSize       int
+	redeliveryDelay time.Duration
 }
 
 // producerOptions are stream.rabbit.bindings.<b>.producer.
 type producerOptions struct {
 	queueOptions
-	exchangeType              string
-	routingKey                string // "" = the destination
-	mandatory                 bool
-	declareExchange           bool
-	bindingRoutingKey         string
-	partitionedRequiredGroups bool
+	routingKey string // "" = the destination
+	// routingKeyExpr is routing-key-expression, evaluated per message; nil
+	// when not set. See parseRoutingKeyExpression.
+	routingKeyExpr routingKeyFunc
+	mandatory      bool
+	// autoBindDlq declares the required-groups queues with SCSt's
+	// x-dead-letter-* arguments and their DLQs (SCSt's producer
+	// auto-bind-dlq), so that they are the queues the consumers with dlq
+	// declare.
+	autoBindDlq bool
 }
 
+// consumerKeys and producerKeys list the keys the binder accepts, for the
+// unknown-key error.
+const (
+	consumerKeys = "rabbit consumer properties: prefetch, requeue-rejected, republish-to-dlq, redelivery-delay, batch-size; " + commonKeys
+	producerKeys = "rabbit producer properties: routing-key, routing-key-expression, mandatory, auto-bind-dlq; " + commonKeys
+)
+
 func parseConsumerOptions(binding string, ext map[string]any) (consumerOptions, error) {
-	o := consumerOptions{prefetch: DefaultPrefetch, exchangeType: DefaultExchangeType, bindingRoutingKey: DefaultBindingRoutingKey, declareExchange: true, bindQueue: true, batchSize: DefaultBatchSize, redeliveryDelay: DefaultRedeliveryDelay}
+	o := consumerOptions{queueOptions: defaultQueueOptions(), prefetch: DefaultPrefetch, republishToDlq: true, batchSize: DefaultBatchSize, redeliveryDelay: DefaultRedeliveryDelay}
 	var d props.Decoder
-	d.Each(props.BindingPath(Type, binding, "consumer"), ext, func(k, _ string, v any) (err error) {
-		if ok, err := o.queueOptions.apply(k, v); ok {
+	path := props.BindingPath(Type, binding, "consumer")
+	d.Each(path, ext, func(k, kpath string, v any) (err error) {
+		if ok, err := o.queueOptions.apply(&d, k, kpath, v); ok {
 			return err
 		}
 		switch k {
@@ -519,82 +526,67 @@ func parseConsumerOptions(binding string, ext map[string]any) (consumerOptions, 
 			o.prefetch, err = props.Int(v, 1)
 		case "requeuerejected":
 			o.requeueRejected, err = props.Bool(v)
-		case "exchangetype":
-			o.exchangeType, err = asExchangeType(v)
-		case "bindingroutingkey":
-			o.bindingRoutingKey, err = props.String(v)
-		case "queuenamegrouponly":
-			o.queueNameGroupOnly, err = props.Bool(v)
-		case "declareexchange":
-			o.declareExchange, err = props.Bool(v)
-		case "bindqueue":
-			o.bindQueue, err = props.Bool(v)
+		case "republishtodlq":
+			o.republishToDlq, err = props.Bool(v)
 		case "batchsize":
 			o.batchSize, err = props.Int(v, 1)
 		case "redeliverydelay":
 			o.redeliveryDelay, err = props.Duration(v, true)
+		case "autobinddlq":
+			// The config loader moves it to consumer.dlq; here only when
+			// the binder is used without it.
+			err = errors.New("set consumer.dlq (the config loader accepts auto-bind-dlq there)")
 		default:
-			err = props.UnknownKey("rabbit consumer properties: prefetch, requeue-rejected, redelivery-delay, exchange-type, binding-routing-key, quorum, ttl, max-length, single-active-consumer, dead-letter-args, queue-name-group-only, declare-exchange, bind-queue, batch-size")
+			err = removedKey(k, consumerKeys)
 		}
 		return err
 	})
+	o.queueOptions.check(&d, path)
 	return o, d.Err()
 }
 
 func parseProducerOptions(binding string, ext map[string]any) (producerOptions, error) {
-	o := producerOptions{exchangeType: DefaultExchangeType, mandatory: true, declareExchange: true, bindingRoutingKey: DefaultBindingRoutingKey}
+	o := producerOptions{queueOptions: defaultQueueOptions(), mandatory: true}
 	var d props.Decoder
-	d.Each(props.BindingPath(Type, binding, "producer"), ext, func(k, _ string, v any) (err error) {
-		if ok, err := o.queueOptions.apply(k, v); ok {
+	path := props.BindingPath(Type, binding, "producer")
+	d.Each(path, ext, func(k, kpath string, v any) (err error) {
+		if ok, err := o.queueOptions.apply(&d, k, kpath, v); ok {
 			return err
 		}
 		switch k {
-		case "exchangetype":
-			o.exchangeType, err = asExchangeType(v)
 		case "routingkey":
 			o.routingKey, err = props.String(v)
+		case "routingkeyexpression":
+			var s string
+			if s, err = props.String(v); err == nil {
+				o.routingKeyExpr, err = parseRoutingKeyExpression(s)
+			}
 		case "mandatory":
 			o.mandatory, err = props.Bool(v)
-		case "declareexchange":
-			o.declareExchange, err = props.Bool(v)
-		case "bindingroutingkey":
-			o.bindingRoutingKey, err = props.String(v)
-		case "partitionedrequiredgroups":
-			o.partitionedRequiredGroups, err = props.Bool(v)
+		case "autobinddlq":
+			o.autoBindDlq, err = props.Bool(v)
 		default:
-			err = props.UnknownKey("rabbit producer properties: exchange-type, routing-key, mandatory, declare-exchange, binding-routing-key, partitioned-required-groups, quorum, ttl, max-length, single-active-consumer, dead-letter-args")
+			err = removedKey(k, producerKeys)
 		}
 		return err
 	})
+	if o.routingKey != "" && o.routingKeyExpr != nil {
+		d.Addf(path, "set routing-key or routing-key-expression, not both")
+	}
+	o.queueOptions.check(&d, path)
 	return o, d.Err()
 }
 
-// apply sets the queue option nk; ok is false when nk is not one.
-func (q *queueOptions) apply(nk string, v any) (ok bool, err error) {
-	switch nk {
-	case "quorum":
-		if m, isMap := v.(map[string]any); isMap { // SCSt: quorum.enabled
-			for _, k := range props.SortedKeys(m) {
-				if props.Norm(k) != "enabled" {
-					return true, fmt.Errorf("unknown key quorum.%s (only enabled)", k)
-				}
-				q.quorum, err = props.Bool(m[k])
-			}
-			return true, err
-		}
-		q.quorum, err = props.Bool(v)
-	case "ttl":
-		q.ttl, err = props.Duration(v, false)
-	case "maxlength":
-		q.maxLength, err = props.Int(v, 1)
-	case "singleactiveconsumer":
-		q.singleActiveConsumer, err = props.Bool(v)
+// removedKey is the error for an unknown key, naming what replaced the
+// keys earlier versions accepted.
+func removedKey(k, hint string) error {
+	switch k {
 	case "deadletterargs":
-		q.deadLetterArgs, err = props.Bool(v)
-	default:
-		return false, nil
+		return errors.New("dead-letter-args was removed: a binding with dlq (auto-bind-dlq) now declares its queue with x-dead-letter-exchange and x-dead-letter-routing-key as SCSt does; for required-groups queues set the producer's auto-bind-dlq: true")
+	case "partitionedrequiredgroups":
+		return errors.New("partitioned-required-groups was removed: a partitioned producer now always provisions one queue per partition for each required group, as SCSt does")
 	}
-	return true, err
+	return props.UnknownKey(hint)
 }
 
 func asExchangeType(v any) (string, error) {

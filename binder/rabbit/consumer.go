@@ -78,32 +78,46 @@ func (c *consumer) runningQueue() string {
 	return ""
 }
 
-// topology returns what the consumer declares for queue q.
+// dlq reports whether failed messages go to a DLQ: dlq (SCSt's
+// auto-bind-dlq) on a named group.
+func (c *consumer) dlq() bool { return c.spec.Group != "" && c.spec.Consumer.DLQ }
+
+// topology returns what the consumer declares for queue q, as SCSt's
+// provisioner does: the destination exchange; the queue, with SCSt's
+// x-dead-letter-* arguments when dlq is on, bound with binding-routing-key
+// (or <binding-routing-key|destination>-<instance-index> when
+// partitioned); with dlq, the DLX and the DLQ.
 func (c *consumer) topology(q string) topology {
 	cc := c.spec.Consumer
-	t := topology{exchangeType: c.opts.exchangeType}
-	if c.opts.declareExchange {
+	o := c.opts.queueOptions
+	t := topology{exchangeType: o.exchangeType}
+	if o.declareExchange {
 		t.exchange = c.dest
 	}
-	qs := queueSpec{name: q, durable: true}
-	dlqKey := ""
-	if c.spec.Group != "" && cc.DLQ {
-		dlqKey = c.dest + "." + c.spec.Group
-		t.dlq = dlqSpec(c.dest, c.spec.Group)
-	}
-	qs.args = c.opts.queueOptions.args(dlqKey)
+	qs := o.groupQueueSpec(c.dest, q, c.dlq(), cc.Partitioned, cc.InstanceIndex)
 	if c.spec.Group == "" {
 		qs.durable, qs.exclusive, qs.autoDelete = false, true, true
 	}
-	if c.opts.bindQueue {
-		qs.exchange = c.dest
-		if cc.Partitioned {
-			qs.keys = []string{partitionKey(c.dest, cc.InstanceIndex)}
-		} else {
-			qs.keys = []string{c.opts.bindingRoutingKey}
-		}
-	}
 	t.queues = []queueSpec{qs}
+	if c.dlq() {
+		t.withDLQ(o, o.dlqSpec(o.baseQueue(c.dest, c.spec.Group), q, c.opts.republishToDlq))
+	}
+	return t
+}
+
+// dlqLogAttrs are the dead-letter settings of the start-up log line.
+func (c *consumer) dlqLogAttrs() []any {
+	if !c.dlq() {
+		return nil
+	}
+	return []any{"dead_letter_routing_key", c.opts.dlRoutingKey(c.queue), "republish_to_dlq", c.opts.republishToDlq}
+}
+
+// dlqTopology is the dead-letter part of the consumer's topology (its DLX
+// and DLQ).
+func (c *consumer) dlqTopology() topology {
+	t := c.topology(c.queue)
+	t.exchange, t.queues = "", nil
 	return t
 }
 
@@ -585,7 +599,13 @@ func (r *run) settle(in inbound, env stream.Envelope, err error) (requeue bool) 
 		return true
 	case c.opts.requeueRejected:
 		return true
-	case c.spec.Consumer.DLQ && c.spec.Group != "":
+	case c.dlq() && !c.opts.republishToDlq:
+		// SCSt's republish-to-dlq: false. The queue's x-dead-letter-*
+		// arguments make the broker move the rejected message to the DLQ
+		// (with its x-death header, without x-exception-*).
+		c.log.Debug("rabbit: failed message rejected; the broker dead-letters it", "queue", r.queue, "dlx", c.opts.dlx(), "error", err)
+		r.ack(in, func(ch *amqp.Channel) error { return ch.Nack(in.d.DeliveryTag, false, false) })
+	case c.dlq():
 		switch r.deadLetter(in, env, err) {
 		case dlSent:
 			r.ack(in, func(ch *amqp.Channel) error { return ch.Ack(in.d.DeliveryTag, false) })
@@ -621,8 +641,9 @@ const (
 	dlHeadroom = 20000
 )
 
-// deadLetter publishes the message to DLX with routing key
-// <destination>.<group>, the x-exception-* and x-original-* headers, fitted
+// deadLetter publishes the message to the dead-letter exchange (DLX) with
+// the queue's dead-letter routing key (its name, or
+// dead-letter-routing-key), as SCSt republishes, with the x-exception-* and x-original-* headers, fitted
 // to the broker's limits (see the package doc), and waits for the broker's
 // confirm. A publish that fails is retried with back-off, dlAttempts times
 // in all; then the message is left for redelivery (dlLater). A dead letter
@@ -638,8 +659,9 @@ func (r *run) deadLetter(in inbound, env stream.Envelope, cause error) dlResult 
 		h[keyHeader] = string(env.Key)
 	}
 	dl := stream.Envelope{Payload: env.Payload, Headers: h}
-	rk := c.dest + "." + c.spec.Group
-	log := c.log.With("queue", r.queue, "dlq", rk+".dlq", "message_id", in.d.MessageId)
+	o := c.opts.queueOptions
+	dlx, rk := o.dlx(), o.dlRoutingKey(r.queue)
+	log := c.log.With("queue", r.queue, "dlx", dlx, "dlq", o.dlqName(o.baseQueue(c.dest, c.spec.Group)), "message_id", in.d.MessageId)
 	fitted := false
 	var msg amqp.Publishing
 	redeclared := false
@@ -656,7 +678,7 @@ func (r *run) deadLetter(in inbound, env stream.Envelope, cause error) dlResult 
 				if !fit.Fits {
 					cancel()
 					c.dlDropped.Add(1)
-					log.Error("rabbit: dead letter does not fit the broker's frame_max even without its payload; failed message DROPPED", "frame_max", frameMax(conn), "cause", cause)
+					log.Error("rabbit: dead letter does not fit the broker's frame_max even without its payload; the failed message is rejected, and the broker dead-letters it as it is (x-death, no x-exception-* headers) through the queue's x-dead-letter-exchange", "frame_max", frameMax(conn), "cause", cause)
 					return dlDropped
 				}
 				if len(fit.Cut) > 0 {
@@ -671,7 +693,7 @@ func (r *run) deadLetter(in inbound, env stream.Envelope, cause error) dlResult 
 			}
 		}
 		if err == nil {
-			err = c.bd.pub.publish(ctx, DLXName, rk, true, msg)
+			err = c.bd.pub.publish(ctx, dlx, rk, true, msg)
 		}
 		cancel()
 		if err == nil {
@@ -680,13 +702,13 @@ func (r *run) deadLetter(in inbound, env stream.Envelope, cause error) dlResult 
 		}
 		if isPermanent(err) {
 			c.dlDropped.Add(1)
-			log.Error("rabbit: the broker refused the dead letter; failed message DROPPED (or dead-lettered by the broker if the queue has dead-letter-args)", "error", err, "cause", cause)
+			log.Error("rabbit: the broker refused the dead letter; the failed message is rejected, and the broker dead-letters it as it is (x-death, no x-exception-* headers) through the queue's x-dead-letter-exchange", "error", err, "cause", cause)
 			return dlDropped
 		}
 		if isRefused(err) {
-			return r.dlRefused(log, fmt.Errorf("the broker refuses publishing to %s: %w", DLXName, err), cause)
+			return r.dlRefused(log, fmt.Errorf("the broker refuses publishing to %s: %w", dlx, err), cause)
 		}
-		if !redeclared && (exchangeNotFound(err, DLXName) || errors.Is(err, ErrUnroutable)) {
+		if !redeclared && (exchangeNotFound(err, dlx) || errors.Is(err, ErrUnroutable)) {
 			// DLX or the DLQ was deleted: declare them again, once.
 			redeclared = true
 			if derr := r.declareDLQ(); derr != nil {
@@ -719,7 +741,7 @@ func (r *run) dlRefused(log *slog.Logger, err, cause error) dlResult {
 	c := r.c
 	c.dlDropped.Add(1)
 	c.dlDown.Store(&err)
-	log.Error("rabbit: dead letters cannot be sent; failed message DROPPED, and the binding reports itself down until a dead letter succeeds", "error", err, "cause", cause)
+	log.Error("rabbit: dead letters cannot be sent; the failed message is rejected (the broker dead-letters it through the queue's x-dead-letter-exchange if that exchange and its DLQ exist, else it is DROPPED), and the binding reports itself down until a dead letter succeeds", "error", err, "cause", cause)
 	return dlDropped
 }
 
@@ -751,7 +773,7 @@ func (r *run) declareDLQ() error {
 		return err
 	}
 	defer ch.Close()
-	return topology{dlq: dlqSpec(r.c.dest, r.c.spec.Group)}.declare(ch)
+	return r.c.dlqTopology().declare(ch)
 }
 
 // ack settles a delivery on the channel it came from, and only while that

@@ -12,14 +12,18 @@
 //   - group → durable queue <destination>.<group> bound with "#"
 //     (binding-routing-key changes it); a partitioned consumer binds
 //     <destination>.<group>-<instance-index> with key <destination>-<instance-index>.
+//     The queue's x-arguments are SCSt's (see Consumer properties).
 //   - anonymous consumer → exclusive auto-delete queue
 //     <destination>.anonymous.<random id>, declared by Start.
-//   - dlq: true (named groups) → durable direct exchange DLX and durable queue
-//     <destination>.<group>.dlq bound with key <destination>.<group>.
+//   - dlq: true (SCSt's auto-bind-dlq; named groups) → the group's queue
+//     has x-dead-letter-exchange DLX and x-dead-letter-routing-key <its
+//     name>; durable direct exchange DLX and durable queue
+//     <destination>.<group>.dlq bound with key <queue name>.
 //   - producer required-groups → the queues <destination>.<group> bound with
-//     "#" (what non-partitioned consumers use); with
-//     partitioned-required-groups, SCSt's per-partition queues
-//     <destination>.<group>-<p> bound with <destination>-<p>.
+//     "#" (what non-partitioned consumers use); when the producer is
+//     partitioned, SCSt's per-partition queues <destination>.<group>-<p>
+//     bound with <destination>-<p>. With the producer's auto-bind-dlq, with
+//     the consumers' x-dead-letter-* arguments and DLQ.
 //
 // A declaration the broker refuses ("inequivalent arg") is a
 // [*TopologyError] naming the entity and the differing argument.
@@ -95,8 +99,11 @@
 //     redelivery-delay: 0 requeues at once.
 //   - Term (any other error): with dlq, published (confirmed) to DLX with the
 //     x-exception-* headers and x-original-exchange / x-original-routingKey,
-//     and only then acked; without dlq, rejected without requeue (dropped,
-//     or dead-lettered by the broker when the queue has dead-letter-args).
+//     routing key the queue's dead-letter routing key, and only then acked
+//     (SCSt's republish-to-dlq); with dlq and republish-to-dlq: false,
+//     rejected without requeue, so that the broker dead-letters it through
+//     the queue's x-dead-letter-* arguments (an x-death header, no
+//     x-exception-*); without dlq, rejected without requeue (dropped).
 //     requeue-rejected: true requeues failed messages instead, after
 //     redelivery-delay (SCSt's option).
 //   - A handler panic is a Term error.
@@ -264,33 +271,95 @@
 // may hold a password).
 //
 // Consumer properties, stream.rabbit.bindings.<binding>.consumer (and
-// stream.rabbit.default.consumer):
+// stream.rabbit.default.consumer); the names and defaults are SCSt's
+// (RabbitConsumerProperties) unless said otherwise, and SCSt's
+// auto-bind-dlq here is consumer.dlq:
 //
-//	prefetch: 128
-//	requeue-rejected: false
+//	prefetch: 128                      # SCSt: 1
+//	requeue-rejected: false            # requeue failed messages (after redelivery-delay) instead of dead-lettering them
+//	republish-to-dlq: true             # with dlq: publish failed messages to the DLX with x-exception-* headers;
+//	                                   # false: reject them, and the broker dead-letters them (x-death header)
 //	redelivery-delay: 100ms            # hold before a Nak'ed (or requeue-rejected) message is requeued; 0: at once
+//	batch-size: 64                     # batch mode: most messages per batch
 //	exchange-type: topic               # topic, direct, fanout, headers
-//	binding-routing-key: "#"
-//	quorum: false                      # x-queue-type quorum (SCSt quorum.enabled accepted)
-//	ttl: (none)                        # x-message-ttl, a duration or milliseconds
-//	max-length: (none)                 # x-max-length
-//	single-active-consumer: false      # x-single-active-consumer
-//	dead-letter-args: false            # x-dead-letter-exchange DLX / -routing-key <dest>.<group>, as SCSt's auto-bind-dlq declares
-//	queue-name-group-only: false       # the queue is named <group>
 //	declare-exchange: true
 //	bind-queue: true
-//	batch-size: 64                     # batch mode: most messages per batch
+//	binding-routing-key: "#"           # partitioned: <destination>-<instance-index>, or <this>-<instance-index> when set
+//	binding-routing-key-delimiter: (none) # splits binding-routing-key into several keys
+//	queue-name-group-only: false       # the queue is named <group>
+//	queue-binding-arguments: (none)    # map; binding arguments for a headers exchange (x-match …)
+//	ttl: (none)                        # x-message-ttl, a duration or milliseconds
+//	expires: (none)                    # x-expires, a duration or milliseconds
+//	max-length: (none)                 # x-max-length
+//	max-length-bytes: (none)           # x-max-length-bytes
+//	max-priority: (none)               # x-max-priority, 0 to 255
+//	lazy: false                        # x-queue-mode lazy
+//	overflow-behavior: (none)          # x-overflow: drop-head, reject-publish, reject-publish-dlx
+//	quorum:                            # or a bool: enabled
+//	  enabled: false                   # x-queue-type quorum
+//	  delivery-limit: (none)           # x-delivery-limit
+//	  initial-group-size: (none)       # x-quorum-initial-group-size
+//	single-active-consumer: false      # x-single-active-consumer
+//	dead-letter-queue-name: (<base queue>.dlq) # the base queue is <destination>.<group> (or <group>)
+//	dead-letter-exchange: DLX          # x-dead-letter-exchange of the queue; where dead letters go
+//	dead-letter-exchange-type: direct
+//	declare-dlx: true
+//	dead-letter-routing-key: (the queue's name) # x-dead-letter-routing-key, and the DLQ's binding key
+//	dlq-ttl, dlq-expires, dlq-max-length, dlq-max-length-bytes, dlq-max-priority: (none) # the DLQ's arguments, as above
+//	dlq-lazy, dlq-single-active-consumer: false
+//	dlq-overflow-behavior: (none)
+//	dlq-quorum: (none)                 # as quorum, for the DLQ
+//	dlq-dead-letter-exchange: (none)   # the DLQ's x-dead-letter-exchange
+//	dlq-dead-letter-routing-key: (none) # the DLQ's x-dead-letter-routing-key
+//	dlq-binding-arguments: (none)      # map; arguments of the DLQ's binding to the DLX
+//
+// With dlq (SCSt's auto-bind-dlq) on a named group, the queue is declared
+// exactly as SCSt's provisioner declares it, so that a queue an SCSt
+// service declared is accepted and the other way round: arguments
+// x-dead-letter-exchange (dead-letter-exchange, DLX) and
+// x-dead-letter-routing-key (dead-letter-routing-key, else the queue's
+// name: <destination>.<group>, or <destination>.<group>-<instance-index>
+// when partitioned), plus the arguments above as AMQP 32-bit integers; the
+// DLX (a durable direct exchange) and the durable DLQ <base queue>.dlq
+// (one per group, for all its partitions), bound to the DLX with the
+// queue's dead-letter routing key and, with republish-to-dlq, also with
+// the base queue name. Republished dead letters go to the DLX with the
+// dead-letter routing key.
+//
+// RabbitMQ checks write permission on the dead-letter exchange when a
+// queue with x-dead-letter-exchange is declared: without it the bind fails
+// with ACCESS_REFUSED.
 //
 // To read a DLQ directly: destination DLX, group <destination>.<group>.dlq,
-// queue-name-group-only: true, declare-exchange: false, bind-queue: false.
+// queue-name-group-only: true, declare-exchange: false, bind-queue: false
+// (and the DLQ's dlq-* arguments, without the prefix, if it has any).
 //
-// Producer properties, stream.rabbit.bindings.<binding>.producer:
+// Producer properties, stream.rabbit.bindings.<binding>.producer (SCSt's
+// RabbitProducerProperties):
 //
-//	exchange-type: topic
-//	routing-key: (the destination)     # for non-partitioned messages
-//	mandatory: true
-//	declare-exchange: true
-//	binding-routing-key: "#"           # for required-groups queues
-//	partitioned-required-groups: false
-//	quorum, ttl, max-length, single-active-consumer, dead-letter-args: as above, for required-groups queues
+//	routing-key: (the destination)     # partitioned: <this>-<partition>
+//	routing-key-expression: (none)     # per message: payload.<field.path>, headers.<name>, headers['<name>'], key, or 'literal'
+//	mandatory: true                    # an unroutable message fails Send (ErrUnroutable)
+//	auto-bind-dlq: false               # required-groups queues with x-dead-letter-* arguments and DLQs, as consumers with dlq declare them
+//	exchange-type, declare-exchange, bind-queue, queue-name-group-only, queue-binding-arguments: as above
+//	binding-routing-key, binding-routing-key-delimiter: as above, for required-groups queues
+//	ttl, expires, max-length, max-length-bytes, max-priority, lazy, overflow-behavior, quorum, single-active-consumer: as above, for required-groups queues
+//	dead-letter-queue-name, dead-letter-exchange, dead-letter-exchange-type, declare-dlx, dead-letter-routing-key: as above, with auto-bind-dlq
+//	dlq-ttl, dlq-expires, dlq-max-length, dlq-max-length-bytes, dlq-max-priority, dlq-lazy, dlq-overflow-behavior: as above
+//	dlq-quorum, dlq-single-active-consumer, dlq-dead-letter-exchange, dlq-dead-letter-routing-key, dlq-binding-arguments: as above
+//
+// A producer with required-groups declares their queues before its first
+// send, as SCSt's provisioner does: <destination>.<group> bound with
+// binding-routing-key ("#"); when the producer is partitioned, one queue
+// <destination>.<group>-<p> per partition p, bound with
+// <destination>-<p> (the key partitioned messages are published with), so
+// that no partition's messages are lost before its consumer starts. A
+// consumer with dlq declares its queue with x-dead-letter-* arguments: set
+// auto-bind-dlq (and the same dead-letter-* properties) on the producer
+// too, or the two declarations clash (PRECONDITION_FAILED, a
+// [*TopologyError] naming the argument) — as with SCSt.
+//
+// Each binding logs one INFO line when bound ("rabbit: producer bound",
+// "rabbit: consumer bound") with its exchange, queues and binding keys, and
+// the DLX, DLQs and dead-letter routing key.
 package rabbit

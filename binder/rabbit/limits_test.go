@@ -135,8 +135,6 @@ func TestPoisonDeadLetterFitsFrameMax(t *testing.T) {
 // forever; the valid messages behind it flow.
 func TestDeadLetterRefusedIsDropped(t *testing.T) {
 	vhost := rabbittest.VHost(t)
-	// Everything but publishing to DLX.
-	rabbittest.SetPermissions(t, vhost, ".*", "^(?!DLX$).*", ".*")
 	var logs strings.Builder
 	var mu sync.Mutex
 	_, tr := newTestBinder(t, map[string]any{"virtual-host": vhost})
@@ -165,6 +163,9 @@ func TestDeadLetterRefusedIsDropped(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Everything but publishing to DLX, from now on (declaring the queue
+	// with x-dead-letter-exchange DLX, as the bind did, needs it).
+	rabbittest.SetPermissions(t, vhost, ".*", "^(?!DLX$).*", ".*")
 	var want []string
 	for i := range 21 {
 		id := "v" + itoa(i)

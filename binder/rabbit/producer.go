@@ -353,18 +353,13 @@ func (p *producer) Send(ctx context.Context, m stream.Envelope) error {
 	p.inflight.Add(1)
 	p.mu.Unlock()
 	defer p.inflight.Done()
-	key := p.opts.routingKey
-	if key == "" {
-		key = p.spec.Destination
-	}
-	if p.partitioned {
-		if ps := m.Headers[stream.HeaderPartition]; ps != "" {
-			key = p.spec.Destination + "-" + ps
-		}
+	key, err := p.routingKey(m)
+	if err != nil {
+		return stream.Permanent(fmt.Errorf("rabbit: send to %q (binding %s): %w", p.spec.Destination, p.spec.Binding, err))
 	}
 	msg := toPublishing(m, p.spec.ContentType)
 	start := time.Now()
-	err := p.bd.pub.publish(ctx, p.spec.Destination, key, p.opts.mandatory, msg)
+	err = p.bd.pub.publish(ctx, p.spec.Destination, key, p.opts.mandatory, msg)
 	if err != nil && exchangeNotFound(err, p.spec.Destination) {
 		if !p.opts.declareExchange {
 			p.setDown(fmt.Errorf("exchange %q does not exist (declare-exchange is false, so the binding does not declare it)", p.spec.Destination))
@@ -391,6 +386,49 @@ func (p *producer) Send(ctx context.Context, m stream.Envelope) error {
 		return stream.Permanent(err)
 	}
 	return err
+}
+
+// routingKey is the routing key of m, as SCSt computes it:
+// routing-key-expression, else routing-key, else the destination; for a
+// partitioned message (scst_partition header) suffixed -<partition>. An
+// expression that cannot be evaluated on m is m's fault (no key).
+func (p *producer) routingKey(m stream.Envelope) (string, error) {
+	key := p.opts.routingKey
+	if p.opts.routingKeyExpr != nil {
+		var err error
+		if key, err = p.opts.routingKeyExpr(m); err != nil {
+			return "", err
+		}
+	}
+	if key == "" {
+		key = p.spec.Destination
+	}
+	if p.partitioned {
+		if ps := m.Headers[stream.HeaderPartition]; ps != "" {
+			key += "-" + ps
+		}
+	}
+	if len(key) > maxShortstr {
+		return "", fmt.Errorf("routing key %.60q… is %d bytes; AMQP allows at most %d", key, len(key), maxShortstr)
+	}
+	return key, nil
+}
+
+// routingKeyDoc describes the routing key for the start-up log line.
+func (p *producer) routingKeyDoc() string {
+	var key string
+	switch {
+	case p.opts.routingKeyExpr != nil:
+		key = "(routing-key-expression)"
+	case p.opts.routingKey != "":
+		key = p.opts.routingKey
+	default:
+		key = p.spec.Destination
+	}
+	if p.partitioned {
+		key += "-<partition>"
+	}
+	return key
 }
 
 // recover declares the binding's topology again after its exchange was

@@ -4,7 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
-	"strconv"
+	"slices"
 
 	amqp "github.com/rabbitmq/amqp091-go"
 )
@@ -49,32 +49,9 @@ type queueSpec struct {
 	exclusive  bool
 	autoDelete bool
 	args       amqp.Table
-	exchange   string   // "" = do not bind
-	keys       []string // binding keys
-}
-
-func (q queueOptions) args(dlqRoutingKey string) amqp.Table {
-	t := amqp.Table{}
-	if q.quorum {
-		t["x-queue-type"] = "quorum"
-	}
-	if q.ttl > 0 {
-		t["x-message-ttl"] = int64(q.ttl.Milliseconds())
-	}
-	if q.maxLength > 0 {
-		t["x-max-length"] = int64(q.maxLength)
-	}
-	if q.singleActiveConsumer {
-		t["x-single-active-consumer"] = true
-	}
-	if q.deadLetterArgs && dlqRoutingKey != "" {
-		t["x-dead-letter-exchange"] = DLXName
-		t["x-dead-letter-routing-key"] = dlqRoutingKey
-	}
-	if len(t) == 0 {
-		return nil
-	}
-	return t
+	exchange   string     // "" = do not bind
+	keys       []string   // binding keys
+	bindArgs   amqp.Table // binding arguments (a headers exchange)
 }
 
 // topology is what a binding declares, idempotently, at bind time and after
@@ -83,7 +60,30 @@ type topology struct {
 	exchange     string // "" = none
 	exchangeType string
 	queues       []queueSpec
-	dlq          *queueSpec // bound to DLXName
+	// The dead-letter exchange (declared when declareDLX) and the DLQs
+	// bound to it; no DLQs, no DLX.
+	dlx        string
+	dlxType    string
+	declareDLX bool
+	dlqs       []queueSpec
+}
+
+// withDLQ adds the DLQ dlq, on q's dead-letter exchange, to t.
+func (t *topology) withDLQ(q queueOptions, dlq queueSpec) {
+	t.dlx, t.dlxType, t.declareDLX = q.dlx(), q.deadLetterExchangeType, q.declareDLX
+	for i := range t.dlqs {
+		if have := &t.dlqs[i]; have.name == dlq.name {
+			// One DLQ for several queues (the partitions of a group):
+			// bound with each one's keys.
+			for _, k := range dlq.keys {
+				if !slices.Contains(have.keys, k) {
+					have.keys = append(have.keys, k)
+				}
+			}
+			return
+		}
+	}
+	t.dlqs = append(t.dlqs, dlq)
 }
 
 // declare declares t on ch. A refused declaration closes ch (AMQP channel
@@ -94,16 +94,12 @@ func (t topology) declare(ch *amqp.Channel) error {
 			return topoErr("exchange", t.exchange, err)
 		}
 	}
-	if t.dlq != nil {
-		if err := ch.ExchangeDeclare(DLXName, "direct", true, false, false, false, nil); err != nil {
-			return topoErr("exchange", DLXName, err)
+	if len(t.dlqs) > 0 && t.declareDLX {
+		if err := ch.ExchangeDeclare(t.dlx, t.dlxType, true, false, false, false, nil); err != nil {
+			return topoErr("exchange", t.dlx, err)
 		}
 	}
-	qs := t.queues
-	if t.dlq != nil {
-		qs = append(append([]queueSpec(nil), qs...), *t.dlq)
-	}
-	for _, q := range qs {
+	for _, q := range t.all() {
 		if _, err := ch.QueueDeclare(q.name, q.durable, q.autoDelete, q.exclusive, false, q.args); err != nil {
 			return topoErr("queue", q.name, err)
 		}
@@ -111,12 +107,17 @@ func (t topology) declare(ch *amqp.Channel) error {
 			continue
 		}
 		for _, k := range q.keys {
-			if err := ch.QueueBind(q.name, k, q.exchange, false, nil); err != nil {
+			if err := ch.QueueBind(q.name, k, q.exchange, false, q.bindArgs); err != nil {
 				return topoErr("binding", q.name+" -> "+q.exchange+" ("+k+")", err)
 			}
 		}
 	}
 	return nil
+}
+
+// all returns the queues and then the DLQs.
+func (t topology) all() []queueSpec {
+	return append(append([]queueSpec(nil), t.queues...), t.dlqs...)
 }
 
 // checkNames reports names AMQP cannot carry (over 255 bytes), which
@@ -131,11 +132,10 @@ func (t topology) checkNames() error {
 	if err := long("exchange", t.exchange); err != nil {
 		return err
 	}
-	qs := t.queues
-	if t.dlq != nil {
-		qs = append(append([]queueSpec(nil), qs...), *t.dlq)
+	if err := long("exchange", t.dlx); err != nil {
+		return err
 	}
-	for _, q := range qs {
+	for _, q := range t.all() {
 		if err := long("queue", q.name); err != nil {
 			return err
 		}
@@ -149,24 +149,4 @@ func (t topology) checkNames() error {
 		}
 	}
 	return nil
-}
-
-// groupQueue is the name of a group's queue: <destination>.<group>, or
-// <destination>.<group>-<index> for a partitioned consumer.
-func groupQueue(dest, group string, partitioned bool, index int) string {
-	n := dest + "." + group
-	if partitioned {
-		n += "-" + strconv.Itoa(index)
-	}
-	return n
-}
-
-// partitionKey is the routing key of partition p: <destination>-<p>.
-func partitionKey(dest string, p int) string { return dest + "-" + strconv.Itoa(p) }
-
-// dlqSpec is the DLQ of (destination, group): <destination>.<group>.dlq on
-// DLX with routing key <destination>.<group>.
-func dlqSpec(dest, group string) *queueSpec {
-	rk := dest + "." + group
-	return &queueSpec{name: rk + ".dlq", durable: true, exchange: DLXName, keys: []string{rk}}
 }
