@@ -180,6 +180,13 @@ func NewApp(cfg *Config, fns *Catalog, opts ...Option) (*App, error) {
 			v.add("stream.bindings."+name, "binding of no bound function (bound bindings: %s)", strings.Join(sortedKeys(known), ", "))
 		}
 	}
+	var inputs []string
+	for _, p := range want {
+		if p.input {
+			inputs = append(inputs, p.name)
+		}
+	}
+	a.resolveDeadLetterSources(&v, inputs) // consumer.dead-letters-of (dlsource.go)
 	for _, p := range want {
 		b := a.prepareBinding(&v, p.name, p.input)
 		if b == nil {

@@ -145,6 +145,14 @@ type ConsumerConfig struct {
 	// destination instead of dropping them. Default false. SCSt's
 	// enable-dlq (Kafka) and auto-bind-dlq (RabbitMQ) are accepted too.
 	DLQ bool `mapstructure:"dlq"`
+	// DeadLettersOf names another consumer binding of the app (one with a
+	// group and dlq: true) whose dead letters this binding reads, on that
+	// binding's binder: the binder says where they are (error.<destination>.<group>,
+	// or RabbitMQ's <destination>.<group>.dlq queue), so the same setting
+	// works on every binder. It replaces destination (which must not be
+	// set) and, where the binder needs it, the group. Default "" (none).
+	// Not inherited from stream.default.
+	DeadLettersOf string `mapstructure:"dead-letters-of"`
 	// Partitioned makes this consumer one of InstanceCount instances that
 	// split the partitions; it receives those p with p % InstanceCount ==
 	// InstanceIndex. Default false.

@@ -63,8 +63,10 @@ type Harness struct {
 	// DLQConsumerSpec returns how to consume the dead letters of
 	// (destination, group) with an ordinary consumer binding: at least
 	// Destination and Group, plus any Extension. The suite sets Binding (if
-	// empty), Handler and Logger. Default: destination
-	// stream.DLQName(destination, group), group "dlq-reader".
+	// empty), Handler and Logger. Default: what the binder says as a
+	// [stream.DeadLetterSourcer] (checked against this function when both
+	// are there), else destination stream.DLQName(destination, group),
+	// group "dlq-reader".
 	DLQConsumerSpec func(destination, group string) stream.ConsumerSpec
 	// Timeout bounds each wait of the suite (for messages, Stop, Close).
 	// Default 10s.
@@ -769,10 +771,7 @@ func testNakRedelivers(s *suite) {
 // messages keep flowing.
 func testFailureDeadLetters(s *suite) {
 	dest := s.dest("dlq")
-	dlqSpec := stream.ConsumerSpec{Destination: stream.DLQName(dest, "g"), Group: "dlq-reader"}
-	if s.h.DLQConsumerSpec != nil {
-		dlqSpec = s.h.DLQConsumerSpec(dest, "g")
-	}
+	dlqSpec := deadLetterReader(s, dest, "g") // dlsource.go
 	if dlqSpec.Binding == "" {
 		dlqSpec.Binding = "bindertest-dlq-in-0"
 	}

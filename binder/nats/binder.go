@@ -40,10 +40,8 @@ type Binder struct {
 	provMu  sync.Mutex // serialises provisioning
 	streams map[string]*streamRef
 
-	mu        sync.Mutex
-	closed    bool
-	producers map[*producer]struct{}
-	consumers map[*consumer]struct{}
+	mu       sync.Mutex
+	bindings binding.Registry[*consumer, *producer] // guarded by mu
 }
 
 // connection is the binder's one NATS connection and its JetStream
@@ -73,12 +71,10 @@ func New(_ context.Context, s stream.BinderSettings) (stream.Binder, error) {
 		log = slog.New(slog.DiscardHandler)
 	}
 	return &Binder{
-		name:      s.Name,
-		st:        st,
-		log:       log,
-		streams:   make(map[string]*streamRef),
-		producers: make(map[*producer]struct{}),
-		consumers: make(map[*consumer]struct{}),
+		name:    s.Name,
+		st:      st,
+		log:     log,
+		streams: make(map[string]*streamRef),
 	}, nil
 }
 
@@ -101,10 +97,7 @@ func (bd *Binder) logErr(err error) string {
 func (bd *Binder) checkOpen() error {
 	bd.mu.Lock()
 	defer bd.mu.Unlock()
-	if bd.closed {
-		return fmt.Errorf("binder %w", stream.ErrClosed)
-	}
-	return nil
+	return bd.bindings.CheckOpen()
 }
 
 // servers returns the server list for messages, without secrets.
@@ -152,7 +145,7 @@ func (bd *Binder) connect(ctx context.Context) (*connection, error) {
 		return nil, r.err
 	}
 	bd.mu.Lock()
-	closed := bd.closed
+	closed := bd.bindings.Closed()
 	if !closed {
 		bd.conn.Store(r.c)
 	}
@@ -532,10 +525,9 @@ func (bd *Binder) BindProducer(ctx context.Context, spec stream.ProducerSpec) (s
 	p := bd.newProducer(spec, ps, c, ref)
 	bd.mu.Lock()
 	defer bd.mu.Unlock()
-	if bd.closed {
-		return fail(fmt.Errorf("binder %w", stream.ErrClosed))
+	if err := bd.bindings.AddProducer(p); err != nil {
+		return fail(err)
 	}
-	bd.producers[p] = struct{}{}
 	return p, nil
 }
 
@@ -645,17 +637,12 @@ func (bd *Binder) BindConsumer(ctx context.Context, spec stream.ConsumerSpec) (s
 		cons = append(cons, c)
 	}
 	bd.mu.Lock()
-	defer bd.mu.Unlock()
-	if bd.closed {
-		return fail(fmt.Errorf("binder %w", stream.ErrClosed))
+	err = bd.bindings.AddConsumers(cons...)
+	bd.mu.Unlock()
+	if err != nil {
+		return fail(err)
 	}
-	for _, c := range cons {
-		bd.consumers[c] = struct{}{}
-	}
-	if len(cons) == 1 {
-		return cons[0], nil
-	}
-	return cons, nil
+	return cons.One(), nil
 }
 
 // Close stops the binder's consumers (settling what they hold), closes
@@ -663,21 +650,11 @@ func (bd *Binder) BindConsumer(ctx context.Context, spec stream.ConsumerSpec) (s
 // ctx. It is idempotent.
 func (bd *Binder) Close(ctx context.Context) error {
 	bd.mu.Lock()
-	if bd.closed {
-		bd.mu.Unlock()
+	cs, ps, first := bd.bindings.Close()
+	bd.mu.Unlock()
+	if !first {
 		return nil
 	}
-	bd.closed = true
-	cs := make([]*consumer, 0, len(bd.consumers))
-	for c := range bd.consumers {
-		cs = append(cs, c)
-	}
-	ps := make([]*producer, 0, len(bd.producers))
-	for p := range bd.producers {
-		ps = append(ps, p)
-	}
-	bd.consumers, bd.producers = nil, nil
-	bd.mu.Unlock()
 
 	errs := binding.CloseAll(ctx, cs, (*consumer).close, ps, (*producer).Close)
 	bd.dialMu.Lock() // a dial in progress finishes (and sees closed) first
@@ -703,6 +680,6 @@ func (bd *Binder) Close(ctx context.Context) error {
 
 func (bd *Binder) forgetProducer(p *producer) {
 	bd.mu.Lock()
-	delete(bd.producers, p)
+	bd.bindings.RemoveProducer(p)
 	bd.mu.Unlock()
 }

@@ -26,12 +26,10 @@ type Binder struct {
 	st   settings
 	log  *slog.Logger
 
-	mu        sync.Mutex
-	closed    bool
-	client    *goredis.Client // made by the first bind
-	producers map[*producer]struct{}
-	consumers map[*consumer]struct{}
-	streams   map[string]bool // keys the trimmer looks after
+	mu       sync.Mutex
+	bindings binding.Registry[*consumer, *producer] // guarded by mu
+	client   *goredis.Client                        // made by the first bind
+	streams  map[string]bool                        // keys the trimmer looks after
 
 	bg       context.Context // the health probe's and the trimmer's
 	bgCancel context.CancelFunc
@@ -64,14 +62,12 @@ func New(_ context.Context, s stream.BinderSettings) (stream.Binder, error) {
 	}
 	bg, cancel := context.WithCancel(context.Background())
 	return &Binder{
-		name:      s.Name,
-		st:        st,
-		log:       log,
-		producers: make(map[*producer]struct{}),
-		consumers: make(map[*consumer]struct{}),
-		streams:   make(map[string]bool),
-		bg:        bg,
-		bgCancel:  cancel,
+		name:     s.Name,
+		st:       st,
+		log:      log,
+		streams:  make(map[string]bool),
+		bg:       bg,
+		bgCancel: cancel,
 	}, nil
 }
 
@@ -94,10 +90,7 @@ func (bd *Binder) logErr(err error) string {
 func (bd *Binder) checkOpen() error {
 	bd.mu.Lock()
 	defer bd.mu.Unlock()
-	if bd.closed {
-		return fmt.Errorf("binder %w", stream.ErrClosed)
-	}
-	return nil
+	return bd.bindings.CheckOpen()
 }
 
 // key returns the stream key of destination dest (partition p, or -1).
@@ -139,7 +132,7 @@ func (bd *Binder) options(poolSize int) *goredis.Options {
 // help).
 func (bd *Binder) connect(ctx context.Context) (*goredis.Client, error) {
 	bd.mu.Lock()
-	if bd.closed {
+	if bd.bindings.Closed() {
 		bd.mu.Unlock()
 		return nil, fmt.Errorf("binder %w", stream.ErrClosed)
 	}
@@ -160,7 +153,7 @@ func (bd *Binder) connect(ctx context.Context) (*goredis.Client, error) {
 	bd.bgOnce.Do(func() {
 		bd.mu.Lock()
 		defer bd.mu.Unlock()
-		if bd.closed {
+		if bd.bindings.Closed() {
 			return
 		}
 		bd.bgWG.Add(2)
@@ -342,11 +335,10 @@ func (bd *Binder) BindProducer(ctx context.Context, spec stream.ProducerSpec) (s
 	p := bd.newProducer(spec, ps, c)
 	bd.mu.Lock()
 	defer bd.mu.Unlock()
-	if bd.closed {
+	if err := bd.bindings.AddProducer(p); err != nil {
 		p.stop()
-		return fail(fmt.Errorf("binder %w", stream.ErrClosed))
+		return fail(err)
 	}
-	bd.producers[p] = struct{}{}
 	return p, nil
 }
 
@@ -383,17 +375,12 @@ func (bd *Binder) BindConsumer(ctx context.Context, spec stream.ConsumerSpec) (s
 		cons = append(cons, co)
 	}
 	bd.mu.Lock()
-	defer bd.mu.Unlock()
-	if bd.closed {
-		return fail(fmt.Errorf("binder %w", stream.ErrClosed))
+	err = bd.bindings.AddConsumers(cons...)
+	bd.mu.Unlock()
+	if err != nil {
+		return fail(err)
 	}
-	for _, co := range cons {
-		bd.consumers[co] = struct{}{}
-	}
-	if len(cons) == 1 {
-		return cons[0], nil
-	}
-	return cons, nil
+	return cons.One(), nil
 }
 
 // Close stops the binder's consumers (settling what they hold and giving
@@ -402,20 +389,11 @@ func (bd *Binder) BindConsumer(ctx context.Context, spec stream.ConsumerSpec) (s
 // idempotent.
 func (bd *Binder) Close(ctx context.Context) error {
 	bd.mu.Lock()
-	if bd.closed {
+	cs, ps, first := bd.bindings.Close()
+	if !first {
 		bd.mu.Unlock()
 		return nil
 	}
-	bd.closed = true
-	cs := make([]*consumer, 0, len(bd.consumers))
-	for c := range bd.consumers {
-		cs = append(cs, c)
-	}
-	ps := make([]*producer, 0, len(bd.producers))
-	for p := range bd.producers {
-		ps = append(ps, p)
-	}
-	bd.consumers, bd.producers = nil, nil
 	client := bd.client
 	bd.mu.Unlock()
 
@@ -441,6 +419,6 @@ func (bd *Binder) Close(ctx context.Context) error {
 
 func (bd *Binder) forgetProducer(p *producer) {
 	bd.mu.Lock()
-	delete(bd.producers, p)
+	bd.bindings.RemoveProducer(p)
 	bd.mu.Unlock()
 }

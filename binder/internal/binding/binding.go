@@ -8,8 +8,9 @@
 //     ([stream.ErrUnavailable]) when the broker could not be reached;
 //   - [Group] is the consumer binding of a destination list: one consumer
 //     a destination, driven together;
-//   - [CloseAll] closes a binder's consumers at once and then its
-//     producers, in Close.
+//   - [Registry] keeps a binder's open bindings (refusing new ones after
+//     Close), and [CloseAll] closes a binder's consumers at once and then
+//     its producers, in Close.
 //
 // It is internal to the binders of this module.
 package binding

@@ -1,0 +1,22 @@
+package rabbit
+
+import "github.com/streambind/streambind/stream"
+
+// DeadLetterSource implements [stream.DeadLetterSourcer]. The dead letters
+// of (destination, group) are in the queue <destination>.<group>.dlq, bound
+// to the exchange DLX (see dlqSpec). A reader consumes that queue itself:
+// its group becomes the queue's name (queue-name-group-only), and it
+// declares no exchange and binds nothing, since the queue is already
+// bound where the dead letters arrive.
+func (b *Binder) DeadLetterSource(spec stream.ConsumerSpec) (stream.DeadLetterSource, error) {
+	q := dlqSpec(spec.Destination, spec.Group)
+	return stream.DeadLetterSource{
+		Destination: q.exchange,
+		Group:       q.name,
+		Extension: map[string]any{
+			"queue-name-group-only": true,
+			"declare-exchange":      false,
+			"bind-queue":            false,
+		},
+	}, nil
+}
