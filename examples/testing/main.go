@@ -7,8 +7,8 @@
 //	go run .                  # in-process binder: it serves until Ctrl-C
 //	go run . --profile kafka  # on Kafka (KAFKA_BROKERS, default localhost:9092)
 //	go run . --profile rabbit # on RabbitMQ (RABBIT_ADDRESSES, default 127.0.0.1:5672)
-//	go run . --profile nats   # on NATS JetStream (NATS_SERVERS, default nats://127.0.0.1:4222)
-//	go run . --profile redis  # on Redis Streams (REDIS_ADDRESS, default localhost:6379)
+//	go run . --profile nats   # on NATS JetStream (NATS_URL, default nats://127.0.0.1:4222)
+//	go run . --profile redis  # on Redis Streams (REDIS_URL, default redis://localhost:6379)
 //	go test .
 //
 // The code is the same on every broker: only the profile, a few lines of

@@ -172,11 +172,11 @@ func TestRunOnEveryBroker(t *testing.T) {
 		}},
 		{"nats", func(t *testing.T, ctx context.Context) ([]string, stream.Binder) {
 			s := natstest.Start(t, natstest.Options{})
-			return []string{"NATS_SERVERS=" + s.URL()}, extest.NewBinder(t, ctx, nats.Type, nats.New, map[string]any{"servers": s.URL()})
+			return []string{"NATS_URL=" + s.URL()}, extest.NewBinder(t, ctx, nats.Type, nats.New, map[string]any{"servers": s.URL()})
 		}},
 		{"redis", func(t *testing.T, ctx context.Context) ([]string, stream.Binder) {
 			s := redistest.StartServer(t)
-			return []string{"REDIS_ADDRESS=" + s.Addr()}, extest.NewBinder(t, ctx, redis.Type, redis.New, map[string]any{"address": s.Addr()})
+			return []string{"REDIS_URL=redis://" + s.Addr()}, extest.NewBinder(t, ctx, redis.Type, redis.New, map[string]any{"address": s.Addr()})
 		}},
 	} {
 		t.Run(tc.profile, func(t *testing.T) {

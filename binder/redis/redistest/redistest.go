@@ -26,9 +26,16 @@ import (
 	"github.com/redis/go-redis/v9/maintnotifications"
 )
 
-// Addr returns the shared server the tests use: $REDIS_ADDR, default
-// 127.0.0.1:6379.
+// Addr returns the address (host:port) of the shared server the tests
+// use: that of $REDIS_URL (redis://host:port, as the demo and the Makefile
+// use it), else $REDIS_ADDR (host:port, the former name), default
+// 127.0.0.1:6379. A REDIS_URL that does not parse is ignored.
 func Addr() string {
+	if u := strings.TrimSpace(os.Getenv("REDIS_URL")); u != "" {
+		if o, err := goredis.ParseURL(u); err == nil {
+			return o.Addr
+		}
+	}
 	if a := os.Getenv("REDIS_ADDR"); a != "" {
 		return strings.TrimSpace(a)
 	}
