@@ -202,10 +202,9 @@ func (bd *Binder) BindProducer(ctx context.Context, spec stream.ProducerSpec) (s
 	if err := bd.checkOpen(); err != nil {
 		return nil, fmt.Errorf("kafka: bind producer %s: %w", spec.Binding, err)
 	}
-	need := 1
-	if spec.Producer.IsPartitioned() {
-		need = max(spec.Producer.PartitionCount, 1)
-	}
+	// partition-count sizes the topic whether or not the producer
+	// partitions by a key (SCSt: a hint for the topic's partitions).
+	need := max(spec.Producer.PartitionCount, 1)
 	if _, err := bd.provision(ctx, spec.Destination, need, ps.replicationFactor, true); err != nil {
 		return nil, bd.bindErr(err, "kafka: bind producer %s", spec.Binding)
 	}
