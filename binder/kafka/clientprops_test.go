@@ -423,3 +423,50 @@ func TestDLQPartitions(t *testing.T) {
 		}
 	}
 }
+
+// TestSCStEnvironment: a binder declared as in SCSt's multi-binder
+// configuration, with Spring properties in its environment (dotted and
+// nested; spring.cloud.stream.kafka.binder.* and spring.kafka.*), works;
+// other spring.* keys there are errors naming them.
+func TestSCStEnvironment(t *testing.T) {
+	c := kafkatest.Start(t)
+	b, err := kafka.New(context.Background(), stream.BinderSettings{Name: "kafka1", Type: kafka.Type, Logger: testLogger(t),
+		Environment: map[string]any{
+			"spring.cloud.stream.kafka.binder.brokers": c.Brokers(),
+			"spring": map[string]any{
+				"cloud": map[string]any{"stream": map[string]any{"kafka": map[string]any{"binder": map[string]any{
+					"configuration": map[string]any{"client.id": "from-scst-env"}}}}},
+				"kafka": map[string]any{"consumer": map[string]any{"properties": map[string]any{"max.poll.records": 10}}},
+			},
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	closeBinder(t, b)
+	dest, group := uniqueTopic(t), "g-"+uniqueTopic(t)
+	tr := newTracker()
+	startConsumer(t, b, consumerSpec(dest, group, tr.handler()))
+	p := bindProducer(t, b, dest, 1)
+	produce(context.Background(), t, p, tr, "m", 5, 1, 0)
+	tr.waitAll(t, faultTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	gi, err := c.Kfake.WaitGroupStable(ctx, group, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(gi.Members) == 0 || gi.Members[0].ClientID != "from-scst-env" {
+		t.Errorf("group members %+v: want client id from-scst-env", gi.Members)
+	}
+
+	_, err = kafka.New(context.Background(), stream.BinderSettings{Name: "kafka1", Type: kafka.Type,
+		Environment: map[string]any{
+			"spring.rabbitmq.host":           "x",
+			"spring.kafka.bootstrap-servers": "h:1",
+			"spring":                         map[string]any{"kafka": map[string]any{"ssl": map[string]any{"trust-store-location": "x.jks"}}},
+		}})
+	wantErrs(t, err, map[string]string{
+		"stream.binders.kafka1.environment.spring.rabbitmq.host":                  "not read by the Kafka binder",
+		"stream.binders.kafka1.environment.spring.kafka.ssl.trust-store-location": "not read by the Kafka binder: give it as a Kafka client property",
+	})
+}

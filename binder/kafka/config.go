@@ -234,104 +234,116 @@ func parseSettings(s stream.BinderSettings) (settings, error) {
 	var conn connProps
 	var common, consProps, prodProps clientProps
 	port := DefaultBrokerPort
-	for _, src := range props.BinderSources(s, Type) {
-		d.Each(src.Path, src.Map, func(k, p string, v any) (err error) {
-			switch k {
-			case "brokers", "bootstrapservers":
-				var l []string
-				if l, err = props.List(v); err == nil {
-					if len(l) == 0 {
-						return errors.New("no broker address")
-					}
-					out.brokers = l
+	binderKey := func(k, p string, v any) (err error) {
+		switch k {
+		case "brokers", "bootstrapservers":
+			var l []string
+			if l, err = props.List(v); err == nil {
+				if len(l) == 0 {
+					return errors.New("no broker address")
 				}
-			case "defaultbrokerport":
-				var n int
-				if n, err = props.Int(v, 1); err == nil {
-					if n > 65535 {
-						return fmt.Errorf("must be at most 65535, got %d", n)
-					}
-					port = n
-				}
-			case "clientid":
-				out.clientID, err = str(v)
-			case "requiredacks", "acks":
-				out.requiredAcks, err = acks(v)
-			case "configuration", "consumerproperties", "producerproperties":
-				var m map[string]any
-				if m, err = props.Map(v); err != nil {
-					return err
-				}
-				switch k {
-				case "configuration":
-					kafkaMap(&d, p, m, kindBinder, &common, &conn)
-				case "consumerproperties":
-					kafkaMap(&d, p, m, kindConsumer, &consProps, nil)
-				default:
-					kafkaMap(&d, p, m, kindProducer, &prodProps, nil)
-				}
-			case "transaction":
-				m, merr := props.Map(v)
-				if merr != nil || len(m) == 0 {
-					return errors.New(noTransactions)
-				}
-				d.Each(p, m, func(string, string, any) error { return errors.New(noTransactions) })
-			case "autocreatetopics":
-				out.autoCreateTopics, err = props.Bool(v)
-			case "autoaddpartitions":
-				out.autoAddPartitions, err = props.Bool(v)
-			case "minpartitioncount":
-				out.minPartitionCount, err = props.Int(v, 1)
-			case "replicationfactor":
-				out.replicationFactor, err = replicationFactor(v)
-			case "dialtimeout":
-				out.dialTimeout, err = props.Duration(v, false)
-			case "heartbeatinterval":
-				out.heartbeat, err = props.Duration(v, false)
-			case "sessiontimeout":
-				out.sessionTimeout, err = props.Duration(v, false)
-			case "rebalancetimeout":
-				out.rebalanceTimeout, err = props.Duration(v, false)
-			case "closetimeout":
-				out.closeTimeout, err = props.Duration(v, false)
-			case "healthinterval":
-				out.healthInterval, err = atLeast(v, minInterval)
-			case "healthtimeout":
-				out.healthTimeout, err = atLeast(v, minInterval)
-			case "laginterval":
-				out.lagInterval, err = atLeast(v, minInterval)
-			case "tls":
-				err = sec.tls.Decode(&d, p, v, false)
-			case "sasl":
-				sec.saslSet = true
-				var m map[string]any
-				if m, err = props.Map(v); err != nil {
-					return err
-				}
-				d.Each(p, m, func(k, _ string, v any) (err error) {
-					switch k {
-					case "mechanism":
-						sec.mechanism, err = str(v)
-					case "username", "user":
-						sec.username, err = str(v)
-					case "password":
-						// Never echo the value, not even in a type error.
-						if s, ok := v.(string); ok {
-							sec.password = s
-						} else {
-							err = errors.New("want a string")
-						}
-					default:
-						err = props.UnknownKey("known: mechanism, username, password")
-					}
-					return err
-				})
-			default:
-				err = props.UnknownKey("known: " + binderKeys)
+				out.brokers = l
 			}
-			return err
-		})
+		case "defaultbrokerport":
+			var n int
+			if n, err = props.Int(v, 1); err == nil {
+				if n > 65535 {
+					return fmt.Errorf("must be at most 65535, got %d", n)
+				}
+				port = n
+			}
+		case "clientid":
+			out.clientID, err = str(v)
+		case "requiredacks", "acks":
+			out.requiredAcks, err = acks(v)
+		case "configuration", "consumerproperties", "producerproperties":
+			var m map[string]any
+			if m, err = props.Map(v); err != nil {
+				return err
+			}
+			switch k {
+			case "configuration":
+				kafkaMap(&d, p, m, kindBinder, &common, &conn)
+			case "consumerproperties":
+				kafkaMap(&d, p, m, kindConsumer, &consProps, nil)
+			default:
+				kafkaMap(&d, p, m, kindProducer, &prodProps, nil)
+			}
+		case "transaction":
+			m, merr := props.Map(v)
+			if merr != nil || len(m) == 0 {
+				return errors.New(noTransactions)
+			}
+			d.Each(p, m, func(string, string, any) error { return errors.New(noTransactions) })
+		case "autocreatetopics":
+			out.autoCreateTopics, err = props.Bool(v)
+		case "autoaddpartitions":
+			out.autoAddPartitions, err = props.Bool(v)
+		case "minpartitioncount":
+			out.minPartitionCount, err = props.Int(v, 1)
+		case "replicationfactor":
+			out.replicationFactor, err = replicationFactor(v)
+		case "dialtimeout":
+			out.dialTimeout, err = props.Duration(v, false)
+		case "heartbeatinterval":
+			out.heartbeat, err = props.Duration(v, false)
+		case "sessiontimeout":
+			out.sessionTimeout, err = props.Duration(v, false)
+		case "rebalancetimeout":
+			out.rebalanceTimeout, err = props.Duration(v, false)
+		case "closetimeout":
+			out.closeTimeout, err = props.Duration(v, false)
+		case "healthinterval":
+			out.healthInterval, err = atLeast(v, minInterval)
+		case "healthtimeout":
+			out.healthTimeout, err = atLeast(v, minInterval)
+		case "laginterval":
+			out.lagInterval, err = atLeast(v, minInterval)
+		case "tls":
+			err = sec.tls.Decode(&d, p, v, false)
+		case "sasl":
+			sec.saslSet = true
+			var m map[string]any
+			if m, err = props.Map(v); err != nil {
+				return err
+			}
+			d.Each(p, m, func(k, _ string, v any) (err error) {
+				switch k {
+				case "mechanism":
+					sec.mechanism, err = str(v)
+				case "username", "user":
+					sec.username, err = str(v)
+				case "password":
+					// Never echo the value, not even in a type error.
+					if s, ok := v.(string); ok {
+						sec.password = s
+					} else {
+						err = errors.New("want a string")
+					}
+				default:
+					err = props.UnknownKey("known: mechanism, username, password")
+				}
+				return err
+			})
+		default:
+			err = props.UnknownKey("known: " + binderKeys)
+		}
+		return err
 	}
+	srcs := props.BinderSources(s, Type)
+	envPath := props.EnvironmentPath(s)
+	native, scst, boot, unknown := splitSpringEnvironment(srcs[1].Map)
+	for _, u := range unknown {
+		d.Addf(envPath+"."+u, "not read by the Kafka binder (it reads spring.cloud.stream.kafka.binder.* and spring.kafka.* here)")
+	}
+	// Spring Boot's spring.kafka.* first, then SCSt's binder keys, then
+	// the binder's own environment keys: the later wins.
+	d.Each(srcs[0].Path, srcs[0].Map, binderKey)
+	d.Each(envPath+".spring.kafka", boot, func(k, p string, v any) error {
+		return bootKafkaKey(&d, k, p, v, binderKey, &common, &conn)
+	})
+	d.Each(envPath+".spring.cloud.stream.kafka.binder", scst, binderKey)
+	d.Each(envPath, native, binderKey)
 	if sec.password != "" {
 		out.secrets = append(out.secrets, sec.password)
 	}
