@@ -1,7 +1,8 @@
 // Package config loads a streambind application's configuration: the base
-// file application.yaml, the profile files application-<profile>.yaml merged
-// over it, and environment variables on top, into a *stream.Config (the
-// "stream" section) plus the whole merged tree for the other sections.
+// files application.yaml and application.properties, the profile files
+// application-<profile>.yaml and .properties merged over them, and
+// environment variables on top, into a *stream.Config (the "stream"
+// section) plus the whole merged tree for the other sections.
 //
 // The keys follow docs/conventions.md ("Configuration"):
 //
@@ -67,12 +68,26 @@
 //     and the other SPRING_CLOUD_STREAM_*. The origin of a key a variable set is "env NAME".
 //   - ${VAR} and ${VAR:default} in any string value, of every root, are
 //     replaced from the environment; the default may be empty or contain
-//     ':' and placeholders. An unset VAR without a default, "${}" and an
-//     unterminated "${" are errors.
+//     ':' and placeholders. ${a.key} (${spring.application.name},
+//     ${server.port:8080}) is the variable that stands for the key
+//     (SERVER_PORT), else the key's value in the configuration itself
+//     (relaxed; its own placeholders resolved first). An unset VAR or key
+//     without a default, "${}", an unterminated "${" and keys that refer
+//     to each other in a cycle (reported once, with the chain) are errors.
 //   - An explicit 0 for a key whose default is not 0 (max-attempts,
 //     concurrency, partition-count, ...) is an error: stream.Config reads 0
 //     as "not set".
-//   - One YAML document per file; anchors, aliases and merge keys (<<) work.
+//   - A YAML file may hold several documents (---), a .properties file
+//     too (#---); a document with spring.config.activate.on-profile (or
+//     the older spring.profiles) applies only when its profile expression
+//     (a, !a, a & b, a | b, parentheses) matches the active profiles.
+//     spring.profiles.active and spring.profiles.include in the base files
+//     activate profiles when neither Options.Profiles nor the environment
+//     names them. Anchors, aliases and merge keys (<<) work.
+//   - .properties files (java.util.Properties syntax) take dotted keys,
+//     a[0] list items and [a.b] map keys holding dots; at the same level
+//     (base or one profile) the .properties file wins over the YAML one,
+//     as in Spring Boot.
 //   - Values are converted strictly per key: integers, numbers, booleans
 //     (also the strings "true"/"false"), strings, durations (Go syntax such
 //     as 250ms; a bare integer means milliseconds), lists of strings (a YAML
@@ -87,6 +102,7 @@ package config
 
 import (
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -175,27 +191,51 @@ func Load(opts Options) (*Loaded, error) {
 	var errs stream.ConfigErrors
 	out := &Loaded{Stream: &stream.Config{}, Raw: map[string]any{}, env: env}
 
-	// The files.
-	base, err := readBase(opts)
-	if err != nil {
-		errs = append(errs, fileProblem(err))
+	// The files: the base files' documents, then each profile's files'.
+	bases, berrs := readBase(opts)
+	errs = append(errs, berrs...)
+	var baseDocs []*fileDocs
+	for _, src := range bases {
+		out.Files = append(out.Files, src.path)
+		baseDocs = append(baseDocs, src.documents(&errs))
 	}
-	var layers []*layer
-	if base != nil {
-		out.Files = append(out.Files, base.path)
-		layers = append(layers, fileLayer(base, root, &errs))
-	}
-	profiles, perrs := activeProfiles(opts.Profiles, env)
+	profiles, perrs := activeProfiles(opts.Profiles, env, baseDocs)
 	errs = append(errs, perrs...)
 	out.Profiles = profiles
+	var layers []*layer
+	addDocs := func(fd *fileDocs, profileFile bool) {
+		for _, d := range fd.docs {
+			if d.activeSet && (profileFile || d.onProfile != nil) {
+				errs = append(errs, profileKeyProblem(fd.src.name, d.activeLine, "active", profileFile))
+			}
+			if d.includeSet && (profileFile || d.onProfile != nil) {
+				errs = append(errs, profileKeyProblem(fd.src.name, d.inclLine, "include", profileFile))
+			}
+			if d.root != nil && d.applies(profiles) {
+				layers = append(layers, docLayer(fd.src.name, d.root, root, &errs))
+			}
+		}
+	}
+	for _, fd := range baseDocs {
+		addDocs(fd, false)
+	}
+	mentioned := profilesMentioned(baseDocs)
 	for _, p := range profiles {
-		src, err := readProfile(opts, base, p)
+		srcs, err := readProfile(opts, bases, p)
+		var missing *missingProfileError
+		if errors.As(err, &missing) && mentioned[p] {
+			// The profile's settings are in documents of the base files:
+			// no file of its own is needed.
+			continue
+		}
 		if err != nil {
 			errs = append(errs, fileProblem(err))
 			continue
 		}
-		out.Files = append(out.Files, src.path)
-		layers = append(layers, fileLayer(src, root, &errs))
+		for _, src := range srcs {
+			out.Files = append(out.Files, src.path)
+			addDocs(src.documents(&errs), true)
+		}
 	}
 
 	// Layering: files in order, then the environment.
@@ -243,13 +283,16 @@ func Load(opts Options) (*Loaded, error) {
 	// so that one problem is reported once.
 	raw := snapshot(v, roots)
 	unresolved := map[string]bool{}
-	resolvePlaceholders(raw, "", env, func(path, msg string) {
-		errs = append(errs, &stream.ConfigError{Path: path, Origin: originOf(origins, path), Msg: msg})
+	markUnresolved := func(path string) {
 		if i := strings.IndexByte(path, '['); i >= 0 {
 			path = path[:i]
 		}
 		unresolved[path] = true
-	})
+	}
+	resolvePlaceholders(raw, env, func(path, msg string) {
+		errs = append(errs, &stream.ConfigError{Path: path, Origin: originOf(origins, path), Msg: msg})
+		markUnresolved(path)
+	}, markUnresolved)
 	out.Raw = raw
 	if tree, ok := raw["stream"].(map[string]any); ok {
 		errs = append(errs, liftDLQAliases(tree, origins)...)
@@ -316,22 +359,57 @@ func orUnknown(s string) string {
 
 // source is one configuration file.
 type source struct {
-	path string // path on disk
-	name string // name in messages
-	data []byte
+	path  string // path on disk
+	name  string // name in messages
+	data  []byte
+	props bool // a .properties file (else YAML)
 }
 
-// fileLayer parses and normalises src; problems go to errs.
-func fileLayer(src *source, root *schema, errs *stream.ConfigErrors) *layer {
-	l := newLayer(src.name)
-	y, err := parseYAML(src.name, src.data)
+// fileDocs is a file's documents.
+type fileDocs struct {
+	src  *source
+	docs []*document
+}
+
+// documents parses src into its documents; problems go to errs.
+func (src *source) documents(errs *stream.ConfigErrors) *fileDocs {
+	fd := &fileDocs{src: src}
+	var roots []*ynode
+	var err error
+	if src.props {
+		roots, err = parseProperties(src.name, src.data)
+	} else {
+		roots, err = parseYAML(src.name, src.data)
+	}
 	if err != nil {
 		*errs = append(*errs, fileProblem(err))
-		return l
+		return fd
 	}
-	if y != nil {
-		l.mapping(y, root, nil)
+	for _, r := range roots {
+		d, derrs := newDocument(src.name, r)
+		for _, e := range derrs {
+			*errs = append(*errs, fileProblem(e))
+		}
+		fd.docs = append(fd.docs, d)
 	}
+	return fd
+}
+
+// profileKeyProblem reports spring.profiles.active or .include where Spring
+// Boot refuses it: in a profile-specific file or document.
+func profileKeyProblem(name string, line int, key string, profileFile bool) *stream.ConfigError {
+	where := "a document activated by a profile (spring.config.activate.on-profile)"
+	if profileFile {
+		where = "a profile-specific file"
+	}
+	return fileProblem(&fileError{name: name, line: line,
+		msg: "spring.profiles." + key + " cannot be set in " + where + ", as in Spring Boot: set it in the base file or the environment"})
+}
+
+// docLayer normalises one document; problems go to errs.
+func docLayer(name string, y *ynode, root *schema, errs *stream.ConfigErrors) *layer {
+	l := newLayer(name)
+	l.mapping(y, root, nil)
 	*errs = append(*errs, l.errs...)
 	return l
 }
@@ -350,82 +428,146 @@ func fileProblem(err error) *stream.ConfigError {
 	return &stream.ConfigError{Path: "config", Msg: err.Error()}
 }
 
-// readBase reads the base file; it returns nil, nil when the default file
-// does not exist.
-func readBase(opts Options) (*source, error) {
+// isProperties reports whether a file name is a .properties file.
+func isProperties(name string) bool { return strings.EqualFold(filepath.Ext(name), ".properties") }
+
+// readBase reads the base files: the one named by Options.File (or given
+// as Options.Data); else application.yaml (or application.yml) and
+// application.properties, in that order, so that .properties wins over
+// YAML as in Spring Boot. None existing is not an error.
+func readBase(opts Options) ([]*source, []*stream.ConfigError) {
 	if opts.File != "" {
-		src := &source{path: inDir(opts.Dir, opts.File), name: opts.File}
+		src := &source{path: inDir(opts.Dir, opts.File), name: opts.File, props: isProperties(opts.File)}
 		if opts.Name != "" {
 			src.name = opts.Name
 		}
 		if opts.Data != nil {
 			src.data = opts.Data
-			return src, nil
+			return []*source{src}, nil
 		}
 		data, err := os.ReadFile(src.path)
 		if err != nil {
-			return nil, &fileError{name: src.name, msg: "cannot read config file: " + err.Error()}
+			return nil, []*stream.ConfigError{fileProblem(&fileError{name: src.name, msg: "cannot read config file: " + err.Error()})}
 		}
 		src.data = data
-		return src, nil
+		return []*source{src}, nil
 	}
 	if opts.Data != nil {
 		name := opts.Name
 		if name == "" {
 			name = DefaultFile
 		}
-		return &source{path: inDir(opts.Dir, DefaultFile), name: name, data: opts.Data}, nil
+		return []*source{{path: inDir(opts.Dir, DefaultFile), name: name, data: opts.Data, props: isProperties(name)}}, nil
 	}
-	for _, f := range []string{DefaultFile, "application.yml"} {
+	var out []*source
+	var errs []*stream.ConfigError
+	read := func(f string) bool {
 		p := inDir(opts.Dir, f)
 		data, err := os.ReadFile(p)
 		if errors.Is(err, fs.ErrNotExist) {
-			continue
+			return false
 		}
 		name := f
-		if opts.Name != "" {
+		if opts.Name != "" && !isProperties(f) {
 			name = opts.Name
 		}
 		if err != nil {
-			return nil, &fileError{name: name, msg: "cannot read config file: " + err.Error()}
+			errs = append(errs, fileProblem(&fileError{name: name, msg: "cannot read config file: " + err.Error()}))
+			return true
 		}
-		return &source{path: p, name: name, data: data}, nil
+		out = append(out, &source{path: p, name: name, data: data, props: isProperties(f)})
+		return true
 	}
-	return nil, nil
+	_ = read(DefaultFile) || read("application.yml")
+	read(PropertiesFile)
+	return out, errs
 }
 
-// readProfile reads the file of profile p: <stem>-<p>.yaml or .yml beside
-// the base file (the extension of the base file is tried first).
-func readProfile(opts Options, base *source, p string) (*source, error) {
+// PropertiesFile is the base .properties file read beside DefaultFile when
+// Options.File is empty; its keys win over the YAML file's.
+const PropertiesFile = "application.properties"
+
+// readProfile reads the files of profile p beside the base file and with
+// its stem: <stem>-<p>.yaml (or .yml; the extension of the base file is
+// tried first) then <stem>-<p>.properties, which wins. At least one must
+// exist.
+func readProfile(opts Options, bases []*source, p string) ([]*source, error) {
 	given := opts.File
 	if given == "" {
 		given = DefaultFile
-		if base != nil && strings.HasSuffix(base.path, ".yml") {
-			given = "application.yml"
+		for _, b := range bases {
+			if strings.HasSuffix(b.path, ".yml") {
+				given = "application.yml"
+			}
 		}
 	}
 	ext := filepath.Ext(given)
 	stem := strings.TrimSuffix(given, ext)
-	exts := []string{ext, ".yaml", ".yml"}
+	yamlExts := []string{".yaml", ".yml"}
+	if strings.EqualFold(ext, ".yml") {
+		yamlExts = []string{".yml", ".yaml"}
+	}
 	var tried []string
-	seen := map[string]bool{}
-	for _, e := range exts {
-		if e == "" || seen[e] {
-			continue
-		}
-		seen[e] = true
-		name := stem + "-" + p + e
+	var out []*source
+	found := func(name string) (bool, error) {
 		tried = append(tried, name)
 		data, err := os.ReadFile(inDir(opts.Dir, name))
 		if errors.Is(err, fs.ErrNotExist) {
-			continue
+			return false, nil
 		}
 		if err != nil {
-			return nil, &fileError{name: name, msg: "cannot read profile file: " + err.Error()}
+			return false, &fileError{name: name, msg: "cannot read profile file: " + err.Error()}
 		}
-		return &source{path: inDir(opts.Dir, name), name: name, data: data}, nil
+		out = append(out, &source{path: inDir(opts.Dir, name), name: name, data: data, props: isProperties(name)})
+		return true, nil
 	}
-	return nil, &fileError{name: tried[0], msg: "profile " + quoteShort(p) + " is active but its file is missing (looked for " + strings.Join(tried, ", ") + ")"}
+	for _, e := range yamlExts {
+		ok, err := found(stem + "-" + p + e)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			break
+		}
+	}
+	if _, err := found(stem + "-" + p + ".properties"); err != nil {
+		return nil, err
+	}
+	if len(out) == 0 {
+		return nil, &missingProfileError{&fileError{name: tried[0], msg: "profile " + quoteShort(p) + " is active but its file is missing (looked for " + strings.Join(tried, ", ") + ") and no document of the base files is activated by it"}}
+	}
+	return out, nil
+}
+
+// missingProfileError: no file of an active profile exists.
+type missingProfileError struct{ *fileError }
+
+func (e *missingProfileError) Unwrap() error { return e.fileError }
+
+// profilesMentioned returns the profile names that the documents' profile
+// conditions name: an active profile with no file of its own is a typo
+// unless a document is activated by it.
+func profilesMentioned(files []*fileDocs) map[string]bool {
+	m := map[string]bool{}
+	var walk func(e *profileExpr)
+	walk = func(e *profileExpr) {
+		if e.op == 0 {
+			m[e.name] = true
+		}
+		for _, a := range e.args {
+			walk(a)
+		}
+	}
+	for _, fd := range files {
+		for _, d := range fd.docs {
+			for _, s := range d.onProfile {
+				if e, err := parseProfileExpr(s); err == nil {
+					walk(e)
+				}
+			}
+		}
+	}
+	return m
 }
 
 func inDir(dir, file string) string {
@@ -436,10 +578,12 @@ func inDir(dir, file string) string {
 }
 
 // activeProfiles returns the profiles to merge: those given, else
-// STREAM_PROFILES_ACTIVE, else SPRING_PROFILES_ACTIVE (comma lists).
-// Blank entries are dropped; names that could escape the directory are
-// errors.
-func activeProfiles(given []string, env map[string]string) ([]string, []*stream.ConfigError) {
+// STREAM_PROFILES_ACTIVE, else SPRING_PROFILES_ACTIVE (comma lists), else
+// spring.profiles.active of the base files (the last document that sets
+// it, of those without a profile condition); then spring.profiles.include
+// of those documents, as in Spring Boot. Blank entries and repeats are
+// dropped; names that could escape the directory are errors.
+func activeProfiles(given []string, env map[string]string, bases []*fileDocs) ([]string, []*stream.ConfigError) {
 	list, origin := given, "Options.Profiles"
 	if list == nil {
 		for _, name := range []string{EnvProfiles, EnvSpringProfiles} {
@@ -449,17 +593,47 @@ func activeProfiles(given []string, env map[string]string) ([]string, []*stream.
 			}
 		}
 	}
-	var out []string
-	var errs []*stream.ConfigError
+	type named struct{ name, origin string }
+	var all []named
+	fromFile := list == nil
+	for _, fd := range bases {
+		for _, d := range fd.docs {
+			if d.onProfile != nil {
+				continue
+			}
+			if d.activeSet && fromFile {
+				all = all[:0]
+				for _, p := range d.active {
+					all = append(all, named{p, fd.src.name + ":" + fmt.Sprint(d.activeLine)})
+				}
+			}
+		}
+	}
 	for _, p := range list {
-		p = strings.TrimSpace(p)
+		all = append(all, named{p, origin})
+	}
+	for _, fd := range bases {
+		for _, d := range fd.docs {
+			if d.onProfile == nil && d.includeSet {
+				for _, p := range d.include {
+					all = append(all, named{p, fd.src.name + ":" + fmt.Sprint(d.inclLine)})
+				}
+			}
+		}
+	}
+	var out []string
+	seen := map[string]bool{}
+	var errs []*stream.ConfigError
+	for _, n := range all {
+		p := strings.TrimSpace(n.name)
 		switch {
-		case p == "":
+		case p == "" || seen[p]:
 			continue
 		case strings.ContainsAny(p, `/\`) || p == "." || p == "..":
-			errs = append(errs, &stream.ConfigError{Path: "profiles", Origin: origin, Msg: "invalid profile name " + quoteShort(p)})
+			errs = append(errs, &stream.ConfigError{Path: "profiles", Origin: n.origin, Msg: "invalid profile name " + quoteShort(p)})
 			continue
 		}
+		seen[p] = true
 		out = append(out, p)
 	}
 	return out, errs

@@ -2,7 +2,6 @@ package config
 
 import (
 	"fmt"
-	"sort"
 	"strconv"
 	"strings"
 )
@@ -15,7 +14,10 @@ import (
 // empty names and unterminated placeholders (left in the result as
 // written).
 func expandPlaceholders(s string, env map[string]string) (string, []string) {
-	return expandNested(s, env, 0)
+	return expandNested(s, func(name string) (string, bool, string) {
+		v, ok := env[name]
+		return v, ok, ""
+	}, 0)
 }
 
 // maxPlaceholderDepth bounds defaults nested in defaults
@@ -23,7 +25,12 @@ func expandPlaceholders(s string, env map[string]string) (string, []string) {
 // quadratic time.
 const maxPlaceholderDepth = 16
 
-func expandNested(s string, env map[string]string, depth int) (string, []string) {
+// lookupFunc returns the value a placeholder name stands for and whether it
+// is known; problem, when not empty, is why it cannot be used (a cycle),
+// reported instead of the default being taken.
+type lookupFunc func(name string) (value string, ok bool, problem string)
+
+func expandNested(s string, lookup lookupFunc, depth int) (string, []string) {
 	if depth > maxPlaceholderDepth {
 		return s, []string{fmt.Sprintf("placeholders nested more than %d deep", maxPlaceholderDepth)}
 	}
@@ -55,19 +62,52 @@ func expandNested(s string, env map[string]string, depth int) (string, []string)
 			probs = append(probs, fmt.Sprintf("placeholder %s: a variable name cannot contain '$', '{' or '}'", quoteShort(whole)))
 			b.WriteString(whole)
 		default:
-			if val, ok := env[name]; ok {
+			val, ok, problem := lookup(name)
+			switch {
+			case problem != "":
+				probs = append(probs, problem)
+				b.WriteString(whole)
+			case ok:
 				b.WriteString(val)
-			} else if hasDef {
-				d, p := expandNested(def, env, depth+1)
+			case hasDef:
+				d, p := expandNested(def, lookup, depth+1)
 				probs = append(probs, p...)
 				b.WriteString(d)
-			} else {
+			case isEnvName(name):
 				probs = append(probs, fmt.Sprintf("environment variable %s is not set (placeholder ${%s}; write ${%s:default} to give a default)", name, name, name))
+			default:
+				probs = append(probs, fmt.Sprintf("placeholder ${%s}: no configuration key %s and no environment variable %s is set (write ${%s:default} to give a default)", name, name, relaxedEnvName(name), name))
 			}
 		}
 		s = s[end+1:]
+		if b.Len() > maxExpandedBytes {
+			return b.String()[:maxExpandedBytes], append(probs, fmt.Sprintf("the value grows past %d KiB as its placeholders are replaced", maxExpandedBytes>>10))
+		}
 	}
 	return b.String(), probs
+}
+
+// maxExpandedBytes bounds a value after its placeholders are replaced:
+// keys that refer to each other several times each must not build a
+// value of exponential size.
+const maxExpandedBytes = 1 << 20
+
+// isEnvName reports whether a placeholder name reads as an environment
+// variable (upper case, digits and '_') rather than a key path.
+func isEnvName(name string) bool {
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if !('A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+// relaxedEnvName is the variable that stands for key path name, as Spring
+// Boot reads it: upper case, '.' and '-' as '_' (server.port → SERVER_PORT).
+func relaxedEnvName(name string) string {
+	return strings.ToUpper(strings.NewReplacer(".", "_", "-", "_", "[", "_", "]", "").Replace(name))
 }
 
 // closingBrace returns the index of the '}' that closes a placeholder whose
@@ -98,38 +138,227 @@ func quoteShort(s string) string {
 	return strconv.Quote(s)
 }
 
-// resolvePlaceholders expands the placeholders of every string in tree v
-// (at key path path), in place for maps, and returns the new value. Each
-// problem is reported through fail with the key path.
-func resolvePlaceholders(v any, path string, env map[string]string, fail func(path, msg string)) any {
+// placeholders resolves the placeholders of a whole merged tree: ${NAME}
+// is the environment variable NAME; else, as Spring Boot resolves
+// ${spring.application.name} or ${server.port:8080}, the variable that
+// stands for key path NAME (SERVER_PORT), then the key NAME of the
+// configuration itself (relaxed: spring.cloud.stream.x is stream.x,
+// camelCase and kebab-case match), whose own placeholders are resolved
+// first. A key that refers back to itself, directly or through others, is
+// a cycle: reported once with the chain, and its keys left unresolved.
+type placeholders struct {
+	root    map[string]any
+	env     map[string]string
+	done    map[string]string // key path → resolved value
+	why     map[string]string // key path → its first problem, when referred to
+	inCycle map[string]bool   // key paths on a cycle (reported once)
+	stack   []string          // key paths being resolved
+	// fail reports a problem at a key path; mark leaves a key path
+	// unresolved without a report of its own.
+	fail func(path, msg string)
+	mark func(path string)
+}
+
+// inherited marks a problem that is another key's, reported there: the
+// key that refers to it is left unresolved without a report of its own.
+const inherited = "\x00"
+
+// maxReferenceDepth bounds chains of keys referring to keys.
+const maxReferenceDepth = 64
+
+// resolvePlaceholders expands the placeholders of every string in tree
+// root, in place. Each problem is reported through fail with the key path;
+// mark is told of the keys left unresolved because of another key's
+// problem.
+func resolvePlaceholders(root map[string]any, env map[string]string, fail func(path, msg string), mark func(path string)) {
+	r := &placeholders{root: root, env: env, done: map[string]string{}, why: map[string]string{},
+		inCycle: map[string]bool{}, fail: fail, mark: mark}
+	r.walk(root, "")
+}
+
+func (r *placeholders) walk(v any, path string) any {
 	switch v := v.(type) {
 	case map[string]any:
-		keys := make([]string, 0, len(v))
-		for k := range v {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		for _, k := range keys {
+		for _, k := range sortedKeys(v) {
 			p := k
 			if path != "" {
 				p = path + "." + k
 			}
-			v[k] = resolvePlaceholders(v[k], p, env, fail)
+			v[k] = r.walk(v[k], p)
 		}
 		return v
 	case []any:
-		out := make([]any, len(v))
 		for i, it := range v {
-			out[i] = resolvePlaceholders(it, path+"["+strconv.Itoa(i)+"]", env, fail)
+			v[i] = r.walk(it, path+"["+strconv.Itoa(i)+"]")
 		}
-		return out
+		return v
 	case string:
-		s, probs := expandPlaceholders(v, env)
-		for _, p := range probs {
-			fail(path, p)
+		if s, ok := r.done[path]; ok {
+			return s
 		}
+		if r.inCycle[path] {
+			r.mark(path) // the cycle is reported where it was found
+			return v
+		}
+		s, _ := r.resolve(path, v, true)
 		return s
 	default:
 		return v
 	}
+}
+
+// resolve expands s, the value of the key at path, and reports whether it
+// could. top: the walk asked, not a reference: problems are reported (at
+// path) only then.
+func (r *placeholders) resolve(path, s string, top bool) (string, bool) {
+	r.stack = append(r.stack, path)
+	out, probs := expandNested(s, r.lookup, 0)
+	r.stack = r.stack[:len(r.stack)-1]
+	if len(probs) == 0 {
+		r.done[path] = out
+		return out, true
+	}
+	var own []string
+	for _, p := range probs {
+		if p != inherited {
+			own = append(own, p)
+		}
+	}
+	switch {
+	case !top:
+		r.why[path] = inherited
+		if len(own) > 0 {
+			r.why[path] = own[0]
+		}
+	case len(own) == 0:
+		r.mark(path)
+	default:
+		for _, p := range own {
+			r.fail(path, p)
+		}
+	}
+	return s, false
+}
+
+func (r *placeholders) lookup(name string) (string, bool, string) {
+	if v, ok := r.env[name]; ok {
+		return v, true, ""
+	}
+	if isEnvName(name) {
+		return "", false, ""
+	}
+	if v, ok := r.env[relaxedEnvName(name)]; ok {
+		return v, true, ""
+	}
+	path, v, found := r.find(name)
+	if !found {
+		return "", false, ""
+	}
+	for i, p := range r.stack {
+		if p == path {
+			chain := append(append([]string(nil), r.stack[i:]...), path)
+			for _, q := range r.stack[i:] {
+				r.inCycle[q] = true
+			}
+			return "", false, "placeholder cycle: " + strings.Join(chain, " → ") + " (not followed)"
+		}
+	}
+	switch v := v.(type) {
+	case string:
+		if s, ok := r.done[path]; ok {
+			return s, true, ""
+		}
+		if r.inCycle[path] {
+			return "", false, inherited // reported where the cycle was found
+		}
+		if len(r.stack) > maxReferenceDepth {
+			return "", false, fmt.Sprintf("placeholders refer through more than %d keys", maxReferenceDepth)
+		}
+		out, ok := r.resolve(path, v, false)
+		if !ok {
+			if r.inCycle[path] {
+				return "", false, r.why[path]
+			}
+			return "", false, inherited
+		}
+		return out, true, ""
+	case nil:
+		return "", false, ""
+	case map[string]any:
+		return "", false, "placeholder ${" + name + "}: the key " + path + " holds a map, not a value"
+	case []any:
+		return "", false, "placeholder ${" + name + "}: the key " + path + " holds a list, not a value"
+	default:
+		s, _ := toString(v)
+		return s, true, ""
+	}
+}
+
+// find returns the key path (as the tree spells it) and value of the key
+// that name refers to. Keys compare relaxed (squashed: maxAttempts,
+// max-attempts and max_attempts are one key); spring.cloud.stream.* is
+// stream.*, spring.cloud.function.definition is stream.function.definition;
+// a[0] is an item of list a.
+func (r *placeholders) find(name string) (string, any, bool) {
+	segs := strings.Split(name, ".")
+	switch {
+	case len(segs) >= 3 && squash(segs[0]) == "spring" && squash(segs[1]) == "cloud" && squash(segs[2]) == "stream":
+		segs = append([]string{"stream"}, segs[3:]...)
+	case len(segs) == 4 && squash(segs[0]) == "spring" && squash(segs[1]) == "cloud" && squash(segs[2]) == "function" && squash(segs[3]) == "definition":
+		segs = []string{"stream", "function", "definition"}
+	}
+	var cur any = r.root
+	var path strings.Builder
+	for _, seg := range segs {
+		key, idx := seg, []int(nil)
+		for strings.HasSuffix(key, "]") {
+			j := strings.LastIndexByte(key, '[')
+			if j < 0 {
+				return "", nil, false
+			}
+			n, err := strconv.Atoi(key[j+1 : len(key)-1])
+			if err != nil || n < 0 {
+				return "", nil, false
+			}
+			idx = append([]int{n}, idx...)
+			key = key[:j]
+		}
+		m, ok := cur.(map[string]any)
+		if !ok || key == "" {
+			return "", nil, false
+		}
+		k, found := mapKey(m, key)
+		if !found {
+			return "", nil, false
+		}
+		if path.Len() > 0 {
+			path.WriteByte('.')
+		}
+		path.WriteString(k)
+		cur = m[k]
+		for _, n := range idx {
+			l, ok := cur.([]any)
+			if !ok || n >= len(l) {
+				return "", nil, false
+			}
+			path.WriteString("[" + strconv.Itoa(n) + "]")
+			cur = l[n]
+		}
+	}
+	return path.String(), cur, true
+}
+
+// mapKey returns the key of m that key names: itself, else the one equal
+// when squashed (the first in order, for determinism).
+func mapKey(m map[string]any, key string) (string, bool) {
+	if _, ok := m[key]; ok {
+		return key, true
+	}
+	sq := squash(key)
+	for _, k := range sortedKeys(m) {
+		if squash(k) == sq {
+			return k, true
+		}
+	}
+	return "", false
 }

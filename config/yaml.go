@@ -38,43 +38,43 @@ type yentry struct {
 	val    *ynode
 }
 
-// parseYAML parses one YAML document. name is used in messages. An empty
-// document yields a nil node. Errors carry the line where known.
-func parseYAML(name string, data []byte) (root *ynode, err error) {
+// parseYAML parses the documents of a YAML file (separated by ---), in
+// order. name is used in messages. An empty document yields a nil node.
+// Errors carry the line where known.
+func parseYAML(name string, data []byte) ([]*ynode, error) {
 	dec := yaml.NewDecoder(bytes.NewReader(data))
-	var doc yaml.Node
-	if err := dec.Decode(&doc); err != nil {
-		if errors.Is(err, io.EOF) {
-			return nil, nil
-		}
-		return nil, yamlError(name, err)
-	}
-	var extra yaml.Node
-	if err := dec.Decode(&extra); err == nil {
-		return nil, &fileError{name: name, line: extra.Line,
-			msg: "several YAML documents (---) in one file are not supported; put profile-specific settings in application-<profile>.yaml"}
-	} else if !errors.Is(err, io.EOF) {
-		return nil, yamlError(name, err)
-	}
 	x := &expander{name: name, active: map[*yaml.Node]bool{}}
-	n := &doc
-	if n.Kind == yaml.DocumentNode {
-		if len(n.Content) == 0 {
-			return nil, nil
+	var docs []*ynode
+	for {
+		var doc yaml.Node
+		if err := dec.Decode(&doc); err != nil {
+			if errors.Is(err, io.EOF) {
+				return docs, nil
+			}
+			return nil, yamlError(name, err)
 		}
-		n = n.Content[0]
+		n := &doc
+		if n.Kind == yaml.DocumentNode {
+			if len(n.Content) == 0 {
+				docs = append(docs, nil)
+				continue
+			}
+			n = n.Content[0]
+		}
+		// The node and text bounds count for the whole file.
+		root, err := x.expand(n)
+		if err != nil {
+			return nil, err
+		}
+		if root == nil || (root.kind == yaml.ScalarNode && root.value == nil) {
+			docs = append(docs, nil)
+			continue
+		}
+		if root.kind != yaml.MappingNode {
+			return nil, &fileError{name: name, line: root.line, msg: "the top level must be a mapping of keys (stream: ...)"}
+		}
+		docs = append(docs, root)
 	}
-	root, err = x.expand(n)
-	if err != nil {
-		return nil, err
-	}
-	if root == nil || (root.kind == yaml.ScalarNode && root.value == nil) {
-		return nil, nil
-	}
-	if root.kind != yaml.MappingNode {
-		return nil, &fileError{name: name, line: root.line, msg: "the top level must be a mapping of keys (stream: ...)"}
-	}
-	return root, nil
 }
 
 // fileError is a problem with a whole file (unreadable, malformed).

@@ -1,0 +1,365 @@
+package config
+
+import (
+	"fmt"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// This file selects the documents of a multi-document file (YAML "---",
+// .properties "#---") as Spring Boot does: a document holding
+// spring.config.activate.on-profile (or the older spring.profiles) applies
+// only when its profile expression matches the active profiles; the
+// others always apply, in file order. spring.profiles.active and
+// spring.profiles.include in a file activate profiles when neither
+// Options.Profiles nor the environment names them.
+
+// document is one document of a file, with its activation condition taken
+// out of the tree.
+type document struct {
+	root *ynode // nil: empty
+	// onProfile is the document's profile condition (one expression per
+	// item, any may match); nil when it has none.
+	onProfile []string
+	// onKey, onLine: the key that holds the condition and its line.
+	onKey  string
+	onLine int
+	// active, include: spring.profiles.active / .include set in the
+	// document (nil: not set); activeLine: the line of the key.
+	active, include       []string
+	activeLine, inclLine  int
+	activeSet, includeSet bool
+}
+
+// activationKeys are the keys that make a document conditional, in the
+// order they are looked for.
+var activationKeys = [][]string{
+	{"spring", "config", "activate", "on-profile"},
+	{"spring", "profiles"}, // before Spring Boot 2.4; a value, not the map of .active
+}
+
+// newDocument takes the activation keys out of root (a copy; aliases may
+// share nodes) and returns the document. Problems (a condition that is
+// not a string or a list of strings) are returned with their line.
+func newDocument(name string, root *ynode) (*document, []*fileError) {
+	d := &document{}
+	var errs []*fileError
+	if root == nil {
+		return d, nil
+	}
+	for _, key := range activationKeys {
+		val, line, rest, found := extractKey(root, key, key[len(key)-1] == "profiles")
+		if !found {
+			continue
+		}
+		root = rest
+		list, ok := stringList(val)
+		if !ok {
+			errs = append(errs, &fileError{name: name, line: line, msg: strings.Join(key, ".") + ": expected a profile expression or a list of them"})
+			continue
+		}
+		if d.onProfile != nil {
+			errs = append(errs, &fileError{name: name, line: line, msg: strings.Join(key, ".") + ": the document's profile condition is already given by " + d.onKey + " (line " + fmt.Sprint(d.onLine) + ")"})
+			continue
+		}
+		if len(list) == 0 {
+			errs = append(errs, &fileError{name: name, line: line, msg: strings.Join(key, ".") + ": empty profile condition"})
+			list = []string{}
+		}
+		d.onProfile, d.onKey, d.onLine = list, strings.Join(key, "."), line
+		for _, expr := range list {
+			if _, err := parseProfileExpr(expr); err != nil {
+				errs = append(errs, &fileError{name: name, line: line, msg: d.onKey + ": " + err.Error()})
+			}
+		}
+	}
+	for _, k := range []string{"active", "include"} {
+		val, line, found := findKey(root, []string{"spring", "profiles", k})
+		if !found {
+			continue
+		}
+		list, ok := stringList(val)
+		if !ok {
+			errs = append(errs, &fileError{name: name, line: line, msg: "spring.profiles." + k + ": expected a comma-separated string or a list of profile names"})
+			continue
+		}
+		if k == "active" {
+			d.active, d.activeLine, d.activeSet = list, line, true
+		} else {
+			d.include, d.inclLine, d.includeSet = list, line, true
+		}
+	}
+	d.root = root
+	if len(root.entries) == 0 && d.onProfile != nil {
+		d.root = nil
+	}
+	return d, errs
+}
+
+// stringList reads a scalar (comma-separated) or a list of scalars as
+// trimmed, non-empty strings.
+func stringList(y *ynode) ([]string, bool) {
+	var raw []string
+	switch y.kind {
+	case yaml.ScalarNode:
+		if y.value == nil {
+			return nil, true
+		}
+		s, err := toString(y.value)
+		if err != nil {
+			return nil, false
+		}
+		raw = strings.Split(s, ",")
+	case yaml.SequenceNode:
+		for _, it := range y.items {
+			if it.kind != yaml.ScalarNode || it.value == nil {
+				return nil, false
+			}
+			s, err := toString(it.value)
+			if err != nil {
+				return nil, false
+			}
+			raw = append(raw, s)
+		}
+	default:
+		return nil, false
+	}
+	out := []string{}
+	for _, s := range raw {
+		if s = strings.TrimSpace(s); s != "" {
+			out = append(out, s)
+		}
+	}
+	return out, true
+}
+
+// keySegs splits a mapping key into the key path it stands for
+// ("spring.config" → spring, config), each squashed for comparison.
+func keySegs(k string) []string {
+	segs := strings.Split(k, ".")
+	for i, s := range segs {
+		segs[i] = squash(s)
+	}
+	return segs
+}
+
+// findKey returns the value at path below y (keys compared relaxed,
+// dotted keys standing for nested ones), its key's line.
+func findKey(y *ynode, path []string) (*ynode, int, bool) {
+	if y == nil || y.kind != yaml.MappingNode {
+		return nil, 0, false
+	}
+	for _, e := range y.entries {
+		segs := keySegs(e.key)
+		if len(segs) > len(path) || !sameSegs(segs, path[:len(segs)]) {
+			continue
+		}
+		if len(segs) == len(path) {
+			return e.val, e.line, true
+		}
+		if v, l, ok := findKey(e.val, path[len(segs):]); ok {
+			return v, l, true
+		}
+	}
+	return nil, 0, false
+}
+
+// extractKey is findKey that also returns y without the key (copied, so
+// that nodes shared by aliases are untouched; maps left empty are
+// dropped). scalarOnly: a map at path (spring.profiles.active under
+// spring.profiles) is not the key.
+func extractKey(y *ynode, path []string, scalarOnly bool) (*ynode, int, *ynode, bool) {
+	if y == nil || y.kind != yaml.MappingNode {
+		return nil, 0, y, false
+	}
+	for i, e := range y.entries {
+		segs := keySegs(e.key)
+		if len(segs) > len(path) || !sameSegs(segs, path[:len(segs)]) {
+			continue
+		}
+		c := *y
+		c.entries = append([]yentry(nil), y.entries...)
+		if len(segs) == len(path) {
+			if scalarOnly && e.val.kind == yaml.MappingNode {
+				continue
+			}
+			c.entries = append(c.entries[:i], c.entries[i+1:]...)
+			return e.val, e.line, &c, true
+		}
+		v, l, rest, ok := extractKey(e.val, path[len(segs):], scalarOnly)
+		if !ok {
+			continue
+		}
+		if len(rest.entries) == 0 {
+			c.entries = append(c.entries[:i], c.entries[i+1:]...)
+		} else {
+			c.entries[i].val = rest
+		}
+		return v, l, &c, true
+	}
+	return nil, 0, y, false
+}
+
+func sameSegs(a, b []string) bool {
+	for i := range a {
+		if a[i] != squash(b[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+// applies reports whether the document applies with profiles active.
+func (d *document) applies(active []string) bool {
+	if d.onProfile == nil {
+		return true
+	}
+	for _, s := range d.onProfile {
+		if e, err := parseProfileExpr(s); err == nil && e.match(active) {
+			return true
+		}
+	}
+	return false
+}
+
+// profileExpr is a parsed profile expression: a name, !e, e & e..., e | e....
+type profileExpr struct {
+	op   byte // 0: name; '!', '&', '|'
+	name string
+	args []*profileExpr
+}
+
+func (e *profileExpr) match(active []string) bool {
+	switch e.op {
+	case '!':
+		return !e.args[0].match(active)
+	case '&':
+		for _, a := range e.args {
+			if !a.match(active) {
+				return false
+			}
+		}
+		return true
+	case '|':
+		for _, a := range e.args {
+			if a.match(active) {
+				return true
+			}
+		}
+		return false
+	}
+	for _, p := range active {
+		if p == e.name {
+			return true
+		}
+	}
+	return false
+}
+
+// parseProfileExpr parses a Spring profile expression: a profile name,
+// "!e", "e & f", "e | f" and parentheses; as in Spring, & and | are not
+// mixed without parentheses.
+func parseProfileExpr(s string) (*profileExpr, error) {
+	p := &exprParser{toks: tokenizeProfiles(s), src: s}
+	if len(p.toks) == 0 {
+		return nil, fmt.Errorf("empty profile expression")
+	}
+	e, err := p.expr()
+	if err != nil {
+		return nil, err
+	}
+	if p.pos < len(p.toks) {
+		return nil, p.malformed("unexpected " + quoteShort(p.toks[p.pos]))
+	}
+	return e, nil
+}
+
+func tokenizeProfiles(s string) []string {
+	var toks []string
+	cur := strings.Builder{}
+	flush := func() {
+		if cur.Len() > 0 {
+			toks = append(toks, cur.String())
+			cur.Reset()
+		}
+	}
+	for _, r := range s {
+		switch r {
+		case ' ', '\t':
+			flush()
+		case '!', '&', '|', '(', ')':
+			flush()
+			toks = append(toks, string(r))
+		default:
+			cur.WriteRune(r)
+		}
+	}
+	flush()
+	return toks
+}
+
+type exprParser struct {
+	toks []string
+	pos  int
+	src  string
+}
+
+func (p *exprParser) malformed(why string) error {
+	return fmt.Errorf("malformed profile expression %s: %s", quoteShort(p.src), why)
+}
+
+func (p *exprParser) expr() (*profileExpr, error) {
+	first, err := p.term()
+	if err != nil {
+		return nil, err
+	}
+	var op byte
+	args := []*profileExpr{first}
+	for p.pos < len(p.toks) && (p.toks[p.pos] == "&" || p.toks[p.pos] == "|") {
+		o := p.toks[p.pos][0]
+		if op != 0 && o != op {
+			return nil, p.malformed("& and | mixed without parentheses")
+		}
+		op = o
+		p.pos++
+		t, err := p.term()
+		if err != nil {
+			return nil, err
+		}
+		args = append(args, t)
+	}
+	if op == 0 {
+		return first, nil
+	}
+	return &profileExpr{op: op, args: args}, nil
+}
+
+func (p *exprParser) term() (*profileExpr, error) {
+	if p.pos >= len(p.toks) {
+		return nil, p.malformed("ends where a profile is expected")
+	}
+	t := p.toks[p.pos]
+	p.pos++
+	switch t {
+	case "!":
+		a, err := p.term()
+		if err != nil {
+			return nil, err
+		}
+		return &profileExpr{op: '!', args: []*profileExpr{a}}, nil
+	case "(":
+		e, err := p.expr()
+		if err != nil {
+			return nil, err
+		}
+		if p.pos >= len(p.toks) || p.toks[p.pos] != ")" {
+			return nil, p.malformed("missing ')'")
+		}
+		p.pos++
+		return e, nil
+	case "&", "|", ")":
+		return nil, p.malformed("unexpected " + quoteShort(t))
+	}
+	return &profileExpr{name: t}, nil
+}

@@ -1,0 +1,310 @@
+package config
+
+import (
+	"reflect"
+	"strings"
+	"testing"
+)
+
+const multiDoc = `stream:
+  bindings:
+    x-in-0:
+      group: base
+---
+spring:
+  config:
+    activate:
+      on-profile: kafka
+stream:
+  default-binder: kafka
+  bindings:
+    x-in-0:
+      group: on-kafka
+---
+spring.profiles: rabbit        # before Spring Boot 2.4
+stream:
+  default-binder: rabbit
+---
+spring.config.activate.on-profile: "!kafka & !rabbit"
+stream:
+  default-binder: memory
+---
+spring.config.activate.on-profile: [ "(kafka | rabbit) & prod" ]
+stream:
+  bindings:
+    x-in-0: { consumer: { max-attempts: 9 } }
+`
+
+func TestMultiDocumentYAML(t *testing.T) {
+	for _, tc := range []struct {
+		profiles    []string
+		binder      string
+		group       string
+		maxAttempts int
+	}{
+		{[]string{}, "memory", "base", 0},
+		{[]string{"kafka"}, "kafka", "on-kafka", 0},
+		{[]string{"rabbit"}, "rabbit", "base", 0},
+		{[]string{"rabbit", "prod"}, "rabbit", "base", 9},
+		{[]string{"prod"}, "memory", "base", 0},
+	} {
+		t.Run(strings.Join(tc.profiles, ","), func(t *testing.T) {
+			dir := writeFiles(t, map[string]string{"application.yaml": multiDoc})
+			l := mustLoad(t, Options{Dir: dir, Profiles: tc.profiles, Data: []byte(multiDoc)})
+			c := l.Stream
+			if c.DefaultBinder != tc.binder || c.Bindings["x-in-0"].Group != tc.group || c.Bindings["x-in-0"].Consumer.MaxAttempts != tc.maxAttempts {
+				t.Fatalf("binder %q group %q max-attempts %d", c.DefaultBinder, c.Bindings["x-in-0"].Group, c.Bindings["x-in-0"].Consumer.MaxAttempts)
+			}
+			if tc.group == "on-kafka" {
+				if o := c.Origins["stream.bindings.x-in-0.group"]; o != "application.yaml:14" {
+					t.Errorf("origin %q, want application.yaml:14", o)
+				}
+			}
+			// The condition keys are not configuration.
+			if sp, ok := l.Raw["spring"].(map[string]any); ok {
+				t.Errorf("spring kept in Raw: %v", sp)
+			}
+		})
+	}
+}
+
+func TestProfilesActiveInFile(t *testing.T) {
+	files := map[string]string{
+		"application.yaml":       "spring.profiles.active: kafka\nstream:\n  default-binder: memory\n",
+		"application-kafka.yaml": "stream:\n  default-binder: kafka\n",
+		"application-other.yaml": "stream:\n  default-binder: other\n",
+	}
+	dir := writeFiles(t, files)
+	l := mustLoad(t, Options{Dir: dir})
+	if l.Stream.DefaultBinder != "kafka" || !reflect.DeepEqual(l.Profiles, []string{"kafka"}) {
+		t.Fatalf("binder %q profiles %q", l.Stream.DefaultBinder, l.Profiles)
+	}
+	// The environment wins over the file.
+	l = mustLoad(t, Options{Dir: dir, Env: []string{"SPRING_PROFILES_ACTIVE=other"}})
+	if l.Stream.DefaultBinder != "other" || !reflect.DeepEqual(l.Profiles, []string{"other"}) {
+		t.Fatalf("binder %q profiles %q", l.Stream.DefaultBinder, l.Profiles)
+	}
+	// A profile's document activates the profile's file.
+	dir = writeFiles(t, map[string]string{
+		"application.yaml":       "spring:\n  profiles:\n    active: [kafka]\n    include: extra\n",
+		"application-kafka.yaml": "stream:\n  default-binder: kafka\n",
+		"application-extra.yaml": "stream:\n  shutdown-timeout: 3s\n",
+	})
+	l = mustLoad(t, Options{Dir: dir})
+	if !reflect.DeepEqual(l.Profiles, []string{"kafka", "extra"}) || l.Stream.ShutdownTimeout.String() != "3s" {
+		t.Fatalf("profiles %q shutdown-timeout %v", l.Profiles, l.Stream.ShutdownTimeout)
+	}
+}
+
+func TestProfilesActiveRefusedWhereSpringRefusesIt(t *testing.T) {
+	dir := writeFiles(t, map[string]string{
+		"application.yaml":       "stream: {}\n---\nspring.config.activate.on-profile: a\nspring.profiles.active: b\n",
+		"application-a.yaml":     "x: 1\n",
+		"application-b.yaml":     "spring:\n  profiles:\n    active: c\n",
+		"application-c.yaml":     "x: 2\n",
+		"application-c.yml.orig": "",
+	})
+	es := configErrors(t, Options{Dir: dir, Profiles: []string{"a", "b"}})
+	var got []string
+	for _, e := range es {
+		got = append(got, e.Error())
+	}
+	want := []string{
+		"application.yaml (application.yaml:4): spring.profiles.active cannot be set in a document activated by a profile",
+		"application-b.yaml (application-b.yaml:3): spring.profiles.active cannot be set in a profile-specific file",
+	}
+	if len(got) != len(want) {
+		t.Fatalf("got %q", got)
+	}
+	for i := range want {
+		if !strings.HasPrefix(got[i], want[i]) {
+			t.Errorf("problem %d = %q, want it to start %q", i, got[i], want[i])
+		}
+	}
+}
+
+func TestProfileExpressions(t *testing.T) {
+	for _, tc := range []struct {
+		expr   string
+		active []string
+		want   bool
+	}{
+		{"a", []string{"a"}, true},
+		{"!a", []string{"a"}, false},
+		{"!a", nil, true},
+		{"a & b", []string{"a"}, false},
+		{"a & b", []string{"b", "a"}, true},
+		{"a | b", []string{"b"}, true},
+		{"(a | b) & !c", []string{"b"}, true},
+		{"(a | b) & !c", []string{"b", "c"}, false},
+		{"!(a&b)", []string{"a", "b"}, false},
+	} {
+		e, err := parseProfileExpr(tc.expr)
+		if err != nil {
+			t.Fatalf("%q: %v", tc.expr, err)
+		}
+		if got := e.match(tc.active); got != tc.want {
+			t.Errorf("%q with %q = %v", tc.expr, tc.active, got)
+		}
+	}
+	for _, bad := range []string{"", "a & b | c", "(a", "a &", "& a", "a)"} {
+		if _, err := parseProfileExpr(bad); err == nil {
+			t.Errorf("%q: no error", bad)
+		}
+	}
+}
+
+func TestPropertiesFiles(t *testing.T) {
+	dir := writeFiles(t, map[string]string{
+		"application.yaml": "stream:\n  default-binder: memory\n  bindings:\n    x-in-0:\n      group: from-yaml\n      destination: orders\n",
+		"application.properties": `# SCSt's keys, relaxed
+spring.cloud.stream.bindings.x-in-0.group=from-properties
+spring.cloud.stream.bindings.x-in-0.consumer.maxAttempts = 5
+spring.cloud.stream.bindings.x-out-0.producer.required-groups[0]=a
+spring.cloud.stream.bindings.x-out-0.producer.required-groups[1]=\
+  b
+spring.cloud.stream.binders.k.type: kafka
+spring.cloud.stream.binders.k.environment.[bootstrap.servers]=h:9092
+myapp.hosts[0]=one
+`,
+		"application-p.properties": "spring.cloud.stream.default-binder=k\n",
+	})
+	l := mustLoad(t, Options{Dir: dir, Profiles: []string{"p"}})
+	c := l.Stream
+	in := c.Bindings["x-in-0"]
+	if in.Group != "from-properties" || in.Destination != "orders" || in.Consumer.MaxAttempts != 5 {
+		t.Errorf("x-in-0 = %+v", in)
+	}
+	if got := c.Bindings["x-out-0"].Producer.RequiredGroups; !reflect.DeepEqual(got, []string{"a", "b"}) {
+		t.Errorf("required-groups = %q", got)
+	}
+	if got := c.Binders["k"].Environment["bootstrap.servers"]; got != "h:9092" {
+		t.Errorf("environment = %v", c.Binders["k"].Environment)
+	}
+	if c.DefaultBinder != "k" {
+		t.Errorf("default-binder = %q", c.DefaultBinder)
+	}
+	if got := l.Raw["myapp"].(map[string]any)["hosts"]; !reflect.DeepEqual(got, []any{"one"}) {
+		t.Errorf("myapp.hosts = %v", got)
+	}
+	for key, want := range map[string]string{
+		"stream.bindings.x-in-0.group":                        "application.properties:2",
+		"stream.bindings.x-in-0.destination":                  "application.yaml:6",
+		"stream.bindings.x-out-0.producer.required-groups[1]": "application.properties:5",
+		"stream.default-binder":                               "application-p.properties:1",
+	} {
+		if got := c.Origins[key]; got != want {
+			t.Errorf("origin of %s = %q, want %q", key, got, want)
+		}
+	}
+	if !reflect.DeepEqual(l.Files, []string{dir + "/application.yaml", dir + "/application.properties", dir + "/application-p.properties"}) {
+		t.Errorf("files %q", l.Files)
+	}
+}
+
+func TestPropertiesErrors(t *testing.T) {
+	for _, tc := range []struct{ name, props, origin, msg string }{
+		{"unknown key", "a=1\nspring.cloud.stream.bindings.x-in-0.consumer.max-attemps=3\n", "application.properties:2", "did you mean max-attempts?"},
+		{"bad value", "\nstream.bindings.x-in-0.consumer.max-attempts=lots\n", "application.properties:2", `expected an integer, got "lots"`},
+		{"duplicate", "stream.default-binder=a\nstream.default-binder=b\n", "application.properties:2", "duplicate key (already set at line 1)"},
+		{"value and map", "myapp.db=x\nmyapp.db.url=y\n", "application.properties:2", "which line 1 sets to a value"},
+		{"list gap", "myapp.hosts[0]=a\nmyapp.hosts[2]=c\n", "application.properties:2", "myapp.hosts[2] is set but myapp.hosts[1] is not"},
+		{"list and map", "myapp.hosts[0]=a\nmyapp.hosts.x=c\n", "application.properties:2", "sets it as a list"},
+		{"malformed key", "myapp..x=1\n", "application.properties:1", "malformed key: empty key segment"},
+		{"bad escape", "a=1\nb=\\u12\n", "application.properties:2", "malformed .properties line"},
+		{"placeholder", "stream.default-binder=${NOPE}\n", "application.properties:1", "environment variable NOPE is not set"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			es := configErrors(t, Options{Data: []byte(tc.props), Name: "application.properties"})
+			if len(es) != 1 || es[0].Origin != tc.origin || !strings.Contains(es[0].Msg, tc.msg) {
+				t.Fatalf("got %v\nwant one problem at %s saying %q", es, tc.origin, tc.msg)
+			}
+		})
+	}
+}
+
+func TestPropertiesDocuments(t *testing.T) {
+	props := "stream.default-binder=memory\n#---\nspring.config.activate.on-profile=kafka\nstream.default-binder=kafka\n"
+	l := mustLoad(t, Options{Data: []byte(props), Name: "application.properties", Profiles: []string{}})
+	if l.Stream.DefaultBinder != "memory" {
+		t.Fatalf("default-binder %q", l.Stream.DefaultBinder)
+	}
+	dir := writeFiles(t, map[string]string{"application-kafka.yaml": "{}\n"})
+	l = mustLoad(t, Options{Dir: dir, Data: []byte(props), Name: "application.properties", Profiles: []string{"kafka"}})
+	if l.Stream.DefaultBinder != "kafka" || l.Stream.Origins["stream.default-binder"] != "application.properties:4" {
+		t.Fatalf("default-binder %q at %s", l.Stream.DefaultBinder, l.Stream.Origins["stream.default-binder"])
+	}
+}
+
+func TestPlaceholdersReferToKeys(t *testing.T) {
+	yaml := `spring:
+  application:
+    name: payments
+  cloud:
+    stream:
+      bindings:
+        x-in-0:
+          group: ${spring.application.name}
+          destination: ${myapp.topic}-${server.port:8080}
+myapp:
+  topic: orders.${spring.cloud.stream.bindings.x-in-0.group}
+  retries: 4
+  hosts: [a, b]
+stream:
+  default:
+    consumer:
+      max-attempts: ${myApp.retries}
+  bindings:
+    y-in-0:
+      destination: ${myapp.hosts[1]}
+`
+	l := mustLoad(t, Options{Data: []byte(yaml)})
+	x := l.Stream.Bindings["x-in-0"]
+	if x.Group != "payments" || x.Destination != "orders.payments-8080" {
+		t.Errorf("x-in-0 = %+v", x)
+	}
+	if got := l.Stream.Default.Consumer.MaxAttempts; got != 4 {
+		t.Errorf("max-attempts = %d", got)
+	}
+	if got := l.Stream.Bindings["y-in-0"].Destination; got != "b" {
+		t.Errorf("y-in-0 destination = %q", got)
+	}
+	// The environment first: the variable itself, then the one that
+	// stands for the key (as Spring Boot's relaxed binding reads it).
+	l = mustLoad(t, Options{Data: []byte(yaml), Env: []string{"SERVER_PORT=9090", "MYAPP_TOPIC=t"}})
+	if got := l.Stream.Bindings["x-in-0"].Destination; got != "t-9090" {
+		t.Errorf("destination = %q", got)
+	}
+}
+
+func TestPlaceholderProblems(t *testing.T) {
+	for _, tc := range []struct {
+		name, yaml string
+		want       []string
+	}{
+		{"cycle", "a: ${b}\nb: x${c}\nc: ${a}\nstream:\n  default-binder: ${a}\n",
+			[]string{"a (application.yaml:1): placeholder cycle: a → b → c → a (not followed)"}},
+		{"self", "stream:\n  default-binder: ${stream.default-binder}\n",
+			[]string{"stream.default-binder (application.yaml:2): placeholder cycle: stream.default-binder → stream.default-binder"}},
+		{"a key with its own problem", "a: ${NOPE}\nstream:\n  default-binder: ${a}\n",
+			[]string{"a (application.yaml:1): environment variable NOPE is not set"}},
+		{"unknown key", "stream:\n  default-binder: ${my.binder}\n",
+			[]string{"stream.default-binder (application.yaml:2): placeholder ${my.binder}: no configuration key my.binder and no environment variable MY_BINDER is set"}},
+		{"a map", "my: { binder: { x: 1 } }\nstream:\n  default-binder: ${my.binder}\n",
+			[]string{"stream.default-binder (application.yaml:3): placeholder ${my.binder}: the key my.binder holds a map, not a value"}},
+		{"exponential", "a: xxxxxxxxxxxxxxxx\nb: ${a}${a}${a}${a}${a}${a}${a}${a}${a}${a}${a}${a}${a}${a}${a}${a}\nc: ${b}${b}${b}${b}${b}${b}${b}${b}${b}${b}${b}${b}${b}${b}${b}${b}\nd: ${c}${c}${c}${c}${c}${c}${c}${c}${c}${c}${c}${c}${c}${c}${c}${c}\ne: ${d}${d}${d}${d}${d}${d}${d}${d}${d}${d}${d}${d}${d}${d}${d}${d}\nf: ${e}${e}${e}${e}${e}${e}${e}${e}${e}${e}${e}${e}${e}${e}${e}${e}\n",
+			[]string{"f (application.yaml:6): the value grows past 1024 KiB"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			es := configErrors(t, Options{Data: []byte(tc.yaml)})
+			if len(es) != len(tc.want) {
+				t.Fatalf("got %d problems, want %d:\n%v", len(es), len(tc.want), es)
+			}
+			for i, w := range tc.want {
+				if !strings.HasPrefix(es[i].Error(), w) {
+					t.Errorf("problem %d = %q, want it to start %q", i, es[i].Error(), w)
+				}
+			}
+		})
+	}
+}

@@ -1,0 +1,306 @@
+package config
+
+import (
+	"fmt"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/magiconair/properties"
+	"go.yaml.in/yaml/v3"
+)
+
+// This file reads Spring Boot's .properties files (application.properties,
+// application-<profile>.properties) into the same trees as YAML, so that
+// the rest of the loader does not tell the formats apart:
+//
+//   - The syntax is java.util.Properties' (key=value, key: value, key value;
+//     # and ! comments; '\' line continuations and escapes), parsed by
+//     github.com/magiconair/properties one logical line at a time so that
+//     every key keeps its line.
+//   - A key is a dotted path (spring.cloud.stream.bindings.x-in-0.group);
+//     "[n]" after a key is a list index (required-groups[0]=a), and
+//     "[a.b]" a map key that holds dots (environment.[bootstrap.servers]).
+//   - Values are strings; the schema converts them (max-attempts=3).
+//   - "#---" (or "!---") alone on a line separates documents, as in Spring
+//     Boot 2.4+.
+//   - A key set twice is an error, as in YAML (java.util.Properties would
+//     keep the last silently).
+
+// propsDocSep matches a document separator line.
+var propsDocSep = regexp.MustCompile(`^[#!]---\s*$`)
+
+// parseProperties parses a .properties file into one tree per document.
+func parseProperties(name string, data []byte) ([]*ynode, error) {
+	if !isUTF8(data) {
+		return nil, &fileError{name: name, msg: "malformed .properties file: not UTF-8 (Spring Boot reads .properties files as ISO-8859-1; write non-ASCII characters as \\uXXXX)"}
+	}
+	lines := strings.Split(strings.ReplaceAll(string(data), "\r\n", "\n"), "\n")
+	var docs []*ynode
+	b := newPropsBuilder(name)
+	for i := 0; i < len(lines); i++ {
+		line := lines[i]
+		trimmed := strings.TrimLeft(line, " \t\f")
+		if propsDocSep.MatchString(trimmed) {
+			doc, err := b.finish()
+			if err != nil {
+				return nil, err
+			}
+			docs = append(docs, doc)
+			b = newPropsBuilder(name)
+			continue
+		}
+		if trimmed == "" || trimmed[0] == '#' || trimmed[0] == '!' {
+			continue
+		}
+		// A logical line: continued while a line ends in an odd number of
+		// backslashes.
+		start := i
+		logical := line
+		for continued(lines[i]) && i+1 < len(lines) {
+			i++
+			logical += "\n" + lines[i]
+		}
+		p, err := (&properties.Loader{Encoding: properties.UTF8, DisableExpansion: true}).LoadBytes([]byte(logical))
+		if err != nil {
+			msg := err.Error()
+			if j := strings.Index(msg, ": Line "); j >= 0 {
+				if k := strings.Index(msg[j+7:], ": "); k >= 0 {
+					msg = msg[j+7+k+2:]
+				}
+			}
+			return nil, &fileError{name: name, line: start + 1, msg: "malformed .properties line: " + msg}
+		}
+		for _, k := range p.Keys() {
+			v, _ := p.Get(k)
+			if err := b.add(k, v, start+1); err != nil {
+				return nil, err
+			}
+		}
+	}
+	doc, err := b.finish()
+	if err != nil {
+		return nil, err
+	}
+	return append(docs, doc), nil
+}
+
+func isUTF8(b []byte) bool { return strings.ToValidUTF8(string(b), "\uFFFD") == string(b) }
+
+// continued reports whether line ends in an odd number of backslashes.
+func continued(line string) bool {
+	n := 0
+	for i := len(line) - 1; i >= 0 && line[i] == '\\'; i-- {
+		n++
+	}
+	return n%2 == 1
+}
+
+// pnode is a key of a properties document being built.
+type pnode struct {
+	line     int
+	leaf     bool
+	value    string
+	keys     map[string]*pnode // a map
+	order    []string
+	items    map[int]*pnode // a list
+	listLine int
+}
+
+type propsBuilder struct {
+	name string
+	root *pnode
+}
+
+func newPropsBuilder(name string) *propsBuilder {
+	return &propsBuilder{name: name, root: &pnode{keys: map[string]*pnode{}}}
+}
+
+// propSeg is one step of a properties key: a map key or a list index.
+type propSeg struct {
+	key string
+	idx int // -1: a key
+}
+
+// splitPropKey splits a key into its steps: a.b[0].c, a.[b.c], a[b.c].
+func splitPropKey(k string) ([]propSeg, error) {
+	var segs []propSeg
+	cur := strings.Builder{}
+	expectKey := true // a key must follow (start, or after '.')
+	flush := func() error {
+		if cur.Len() == 0 {
+			if expectKey {
+				return fmt.Errorf("empty key segment")
+			}
+			return nil
+		}
+		segs = append(segs, propSeg{key: cur.String(), idx: -1})
+		cur.Reset()
+		expectKey = false
+		return nil
+	}
+	for i := 0; i < len(k); i++ {
+		switch c := k[i]; c {
+		case '.':
+			if err := flush(); err != nil {
+				return nil, err
+			}
+			expectKey = true
+		case '[':
+			j := strings.IndexByte(k[i:], ']')
+			if j < 0 {
+				return nil, fmt.Errorf("'[' without ']'")
+			}
+			inner := k[i+1 : i+j]
+			if cur.Len() > 0 {
+				if err := flush(); err != nil {
+					return nil, err
+				}
+			}
+			if n, err := strconv.Atoi(inner); err == nil && n >= 0 && inner == strconv.Itoa(n) {
+				if len(segs) == 0 {
+					return nil, fmt.Errorf("a list index must follow a key")
+				}
+				if n > maxEnvIndex {
+					return nil, fmt.Errorf("list index %d is too large (at most %d)", n, maxEnvIndex)
+				}
+				segs = append(segs, propSeg{idx: n})
+			} else {
+				if inner == "" {
+					return nil, fmt.Errorf("empty [] in key")
+				}
+				segs = append(segs, propSeg{key: inner, idx: -1})
+			}
+			expectKey = false
+			i += j
+			if i+1 < len(k) && k[i+1] != '.' && k[i+1] != '[' {
+				return nil, fmt.Errorf("']' must be followed by '.', '[' or the end of the key")
+			}
+		default:
+			cur.WriteByte(c)
+		}
+	}
+	if err := flush(); err != nil {
+		return nil, err
+	}
+	return segs, nil
+}
+
+// add sets key k to v, set at line.
+func (b *propsBuilder) add(k, v string, line int) error {
+	fail := func(format string, args ...any) error {
+		return &fileError{name: b.name, line: line, msg: fmt.Sprintf("%s: ", quoteShort(k)) + fmt.Sprintf(format, args...)}
+	}
+	segs, err := splitPropKey(k)
+	if err != nil {
+		return fail("malformed key: %v", err)
+	}
+	cur := b.root
+	for i, s := range segs {
+		last := i == len(segs)-1
+		if cur.leaf {
+			return fail("sets a key inside %s, which line %d sets to a value", renderPropSegs(segs[:i]), cur.line)
+		}
+		var next *pnode
+		if s.idx >= 0 {
+			if cur.keys != nil && len(cur.keys) > 0 {
+				return fail("sets %s as a list, but line %d sets keys of it", renderPropSegs(segs[:i]), cur.line)
+			}
+			if cur.items == nil {
+				cur.items = map[int]*pnode{}
+				cur.listLine = line
+			}
+			next = cur.items[s.idx]
+			if next == nil {
+				next = &pnode{line: line}
+				cur.items[s.idx] = next
+			}
+		} else {
+			if len(cur.items) > 0 {
+				return fail("sets keys of %s, but line %d sets it as a list", renderPropSegs(segs[:i]), cur.listLine)
+			}
+			if cur.keys == nil {
+				cur.keys = map[string]*pnode{}
+			}
+			next = cur.keys[s.key]
+			if next == nil {
+				next = &pnode{line: line}
+				cur.keys[s.key] = next
+				cur.order = append(cur.order, s.key)
+			}
+		}
+		if last {
+			switch {
+			case next.leaf:
+				return fail("duplicate key (already set at line %d)", next.line)
+			case len(next.keys) > 0 || len(next.items) > 0:
+				return fail("sets %s to a value, but line %d sets keys of it", renderPropSegs(segs), next.line)
+			}
+			next.leaf, next.value, next.line = true, v, line
+		}
+		cur = next
+	}
+	return nil
+}
+
+func renderPropSegs(segs []propSeg) string {
+	var b strings.Builder
+	for i, s := range segs {
+		if s.idx >= 0 {
+			b.WriteString("[" + strconv.Itoa(s.idx) + "]")
+			continue
+		}
+		if i > 0 {
+			b.WriteByte('.')
+		}
+		b.WriteString(s.key)
+	}
+	return b.String()
+}
+
+// finish returns the document's tree (nil when it has no keys).
+func (b *propsBuilder) finish() (*ynode, error) {
+	if len(b.root.order) == 0 {
+		return nil, nil
+	}
+	return b.root.ynode(b.name, nil)
+}
+
+// ynode converts n, at key path path; a list with a gap is an error.
+func (n *pnode) ynode(file string, path []propSeg) (*ynode, error) {
+	switch {
+	case n.leaf:
+		return &ynode{kind: yaml.ScalarNode, line: n.line, value: n.value}, nil
+	case n.items != nil:
+		idx := make([]int, 0, len(n.items))
+		for i := range n.items {
+			idx = append(idx, i)
+		}
+		sort.Ints(idx)
+		y := &ynode{kind: yaml.SequenceNode, line: n.listLine}
+		for want, i := range idx {
+			it := n.items[i]
+			if i != want {
+				return nil, &fileError{name: file, line: it.line, msg: fmt.Sprintf("%s is set but %s is not: number the items of a list from 0 without gaps",
+					renderPropSegs(append(path, propSeg{idx: i})), renderPropSegs(append(path, propSeg{idx: want})))}
+			}
+			c, err := it.ynode(file, append(path, propSeg{idx: i}))
+			if err != nil {
+				return nil, err
+			}
+			y.items = append(y.items, c)
+		}
+		return y, nil
+	default:
+		y := &ynode{kind: yaml.MappingNode, line: n.line}
+		for _, k := range n.order {
+			c, err := n.keys[k].ynode(file, append(path, propSeg{key: k, idx: -1}))
+			if err != nil {
+				return nil, err
+			}
+			y.entries = append(y.entries, yentry{key: k, line: n.keys[k].line, val: c})
+		}
+		return y, nil
+	}
+}
