@@ -10,101 +10,18 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/streambind/streambind/binder/kafka"
-	"github.com/streambind/streambind/binder/nats"
 	"github.com/streambind/streambind/binder/rabbit"
-	"github.com/streambind/streambind/stream"
+	"github.com/streambind/streambind/topology"
 )
 
 // The topology, as graph prints it in JSON; Mermaid and DOT are drawn from
-// it.
-type graphModel struct {
-	Services     []graphService `json:"services"`
-	Destinations []graphDest    `json:"destinations"`
-	// Findings are what only a system-wide view shows.
-	Findings []finding `json:"findings"`
-}
-
-type graphService struct {
-	Name      string          `json:"name"`
-	Files     []string        `json:"files"`
-	Profiles  []string        `json:"profiles"`
-	Binders   []graphBinder   `json:"binders"`
-	Functions []graphFunction `json:"functions"`
-	Bindings  []graphBinding  `json:"bindings"`
-}
-
-type graphBinder struct {
-	Name string `json:"name"`
-	Type string `json:"type"`
-}
-
-type graphFunction struct {
-	Name string `json:"name"`
-	// Kind is supplier, function, consumer, or unknown when no binding of
-	// it is configured (its type decides, in code).
-	Kind     string   `json:"kind"`
-	Bindings []string `json:"bindings"`
-}
-
-type graphBinding struct {
-	Name string `json:"name"`
-	// Function is "" for an output binding of the send bridge
-	// (stream.output-bindings).
-	Function     string   `json:"function,omitempty"`
-	Direction    string   `json:"direction"` // in, out
-	Destinations []string `json:"destinations"`
-	Binder       string   `json:"binder"`
-	BinderType   string   `json:"binder_type"`
-	ContentType  string   `json:"content_type"`
-	// Consumers.
-	Group string `json:"group,omitempty"`
-	// Queues are the RabbitMQ queues a consumer reads, one per
-	// destination.
-	Queues        []string `json:"queues,omitempty"`
-	Concurrency   int      `json:"concurrency,omitempty"`
-	Partitioned   bool     `json:"partitioned,omitempty"`
-	InstanceIndex *int     `json:"instance_index,omitempty"`
-	InstanceCount int      `json:"instance_count,omitempty"`
-	// DeadLetters are the dead-letter destinations (RabbitMQ: queues),
-	// one per destination, of a consumer with dlq and a group.
-	DeadLetters []string `json:"dead_letters,omitempty"`
-	// Producers.
-	PartitionCount        int      `json:"partition_count,omitempty"`
-	PartitionKey          string   `json:"partition_key,omitempty"`
-	PartitionKeyExtractor string   `json:"partition_key_extractor,omitempty"`
-	RequiredGroups        []string `json:"required_groups,omitempty"`
-}
-
-// graphDest is a destination (topic, exchange, subject) or a dead-letter
-// destination, identified by binder type and name.
-type graphDest struct {
-	ID         string `json:"id"` // <binder type>:<name>
-	Name       string `json:"name"`
-	BinderType string `json:"binder_type"`
-	// DeadLetter is true for a dead-letter destination (on RabbitMQ the
-	// queue <destination>.<group>.dlq on exchange DLX).
-	DeadLetter    bool       `json:"dead_letter,omitempty"`
-	Producers     []graphRef `json:"producers"`
-	DeadLettersOf []graphRef `json:"dead_letters_of,omitempty"`
-	Consumers     []graphRef `json:"consumers"`
-}
-
-type graphRef struct {
-	Service string `json:"service"`
-	Binding string `json:"binding"`
-	Group   string `json:"group,omitempty"`
-}
-
-// finding is something graph reports beside the picture.
-type finding struct {
-	// Kind: produced-not-consumed, consumed-not-produced,
-	// dead-letters-unread, partitions.
-	Kind        string `json:"kind"`
-	Destination string `json:"destination,omitempty"`
-	BinderType  string `json:"binder_type,omitempty"`
-	Message     string `json:"message"`
-}
+// it. The model and its builder are package topology's, which the
+// management server's GET /actuator/topology serves too.
+type (
+	graphModel = topology.Model
+	graphRef   = topology.Ref
+	finding    = topology.Finding
+)
 
 func newGraphCmd(e *runEnv) *cobra.Command {
 	var lf loadFlags
@@ -190,205 +107,32 @@ as lint prints them; the graph is drawn all the same), 2 for bad usage.`,
 	return cmd
 }
 
-// deadLetters returns the dead-letter destination of consumer b for each
-// of its destinations (none without dlq or group), as its binder names
-// it: Kafka and NATS a dlq-name or error.<destination>.<group>, RabbitMQ
-// the queue <destination>.<group>.dlq, any other binder
-// error.<destination>.<group>.
-func deadLetters(b *binding) []string {
-	if !b.input || !b.consumer.DLQ || b.group == "" {
-		return nil
-	}
-	var out []string
-	for _, d := range b.destinations {
-		switch b.binderType {
-		case rabbit.Type:
-			out = append(out, d+"."+b.group+".dlq")
-		case kafka.Type, nats.Type:
-			if n := extString(b.ext, "dlq-name"); n != "" {
-				out = append(out, n)
-				continue
-			}
-			out = append(out, stream.DLQName(d, b.group))
-		default:
-			out = append(out, stream.DLQName(d, b.group))
-		}
-	}
-	return out
-}
-
-// rabbitQueues returns the queues a RabbitMQ consumer reads, one per
-// destination.
-func rabbitQueues(b *binding) []string {
-	if b.binderType != rabbit.Type || !b.input || b.group == "" {
-		return nil
-	}
-	var out []string
-	for _, d := range b.destinations {
-		switch {
-		case groupOnly(b):
-			out = append(out, b.group)
-		case b.consumer.Partitioned:
-			out = append(out, d+"."+b.group+"-"+strconv.Itoa(b.consumer.InstanceIndex))
-		default:
-			out = append(out, d+"."+b.group)
-		}
-	}
-	return out
+// spec describes a binding as package topology wants it.
+func spec(b *binding) topology.BindingSpec {
+	return topology.BindingSpec{Name: b.name, Function: b.function, Input: b.input, Configured: b.configured,
+		Destinations: b.destinations, Group: b.group, BinderName: b.binderName, BinderType: b.binderType,
+		ContentType: b.contentType, Consumer: b.consumer, Producer: b.producer, Extension: b.ext}
 }
 
 // graph builds the topology of the system.
 func (sys *system) graph() *graphModel {
-	m := &graphModel{Services: []graphService{}, Destinations: []graphDest{}, Findings: []finding{}}
-	dests := map[destKey]*graphDest{}
-	node := func(k destKey) *graphDest {
-		d := dests[k]
-		if d == nil {
-			d = &graphDest{ID: k.typ + ":" + k.name, Name: k.name, BinderType: k.typ, Producers: []graphRef{}, Consumers: []graphRef{}}
-			dests[k] = d
-		}
-		return d
-	}
-	// Dead-letter destinations first: a RabbitMQ consumer of a DLQ's
-	// queue reads the DLQ, not its exchange.
-	rabbitDLQs := map[string]bool{}
+	specs := make([]topology.ServiceSpec, 0, len(sys.services))
 	for _, s := range sys.services {
-		for _, b := range s.bindings {
-			if !b.configured {
-				continue
-			}
-			for _, n := range deadLetters(b) {
-				d := node(destKey{b.binderType, n})
-				d.DeadLetter = true
-				d.DeadLettersOf = append(d.DeadLettersOf, graphRef{Service: s.name, Binding: b.name, Group: b.group})
-				if b.binderType == rabbit.Type {
-					rabbitDLQs[n] = true
-				}
-			}
-		}
-	}
-	for _, s := range sys.services {
-		gs := graphService{Name: s.name, Files: []string{}, Profiles: []string{}, Binders: []graphBinder{},
-			Functions: []graphFunction{}, Bindings: []graphBinding{}}
+		ss := topology.ServiceSpec{Name: s.name, Files: []string{}, Profiles: s.loaded.Profiles}
 		for _, f := range s.loaded.Files {
-			gs.Files = append(gs.Files, s.file(fileName(f)))
-		}
-		gs.Profiles = append(gs.Profiles, s.loaded.Profiles...)
-		binders := map[string]string{}
-		fnBindings := map[string][]string{}
-		// Bindings in the order of the definition, inputs first; those of
-		// the send bridge last.
-		rank := map[string]int{}
-		for i, f := range s.functions {
-			rank[f.name] = i
-		}
-		bindings := append([]*binding(nil), s.bindings...)
-		sort.SliceStable(bindings, func(i, j int) bool {
-			a, b := bindings[i], bindings[j]
-			ra, aok := rank[a.function]
-			rb, bok := rank[b.function]
-			switch {
-			case aok != bok:
-				return aok
-			case ra != rb:
-				return ra < rb
-			case a.input != b.input:
-				return a.input
-			}
-			return a.name < b.name
-		})
-		for _, b := range bindings {
-			if !b.configured {
-				continue
-			}
-			binders[b.binderName] = b.binderType
-			gb := graphBinding{Name: b.name, Function: b.function, Direction: "out", Destinations: b.destinations,
-				Binder: b.binderName, BinderType: b.binderType, ContentType: b.contentType}
-			ref := graphRef{Service: s.name, Binding: b.name}
-			if b.input {
-				gb.Direction = "in"
-				gb.Group = b.group
-				gb.Queues = rabbitQueues(b)
-				gb.Concurrency = b.consumer.Concurrency
-				if b.consumer.Partitioned {
-					gb.Partitioned = true
-					idx := b.consumer.InstanceIndex
-					gb.InstanceIndex = &idx
-				}
-				gb.InstanceCount = b.consumer.InstanceCount
-				gb.DeadLetters = deadLetters(b)
-				ref.Group = b.group
-				for i, d := range b.destinations {
-					k := destKey{b.binderType, d}
-					if b.binderType == rabbit.Type && i < len(gb.Queues) && rabbitDLQs[gb.Queues[i]] {
-						k = destKey{b.binderType, gb.Queues[i]}
-					}
-					node(k).Consumers = append(node(k).Consumers, ref)
-				}
-			} else {
-				p := b.producer
-				gb.PartitionCount = p.PartitionCount
-				gb.PartitionKey = p.PartitionKeyExpression
-				gb.PartitionKeyExtractor = p.PartitionKeyExtractorName
-				gb.RequiredGroups = p.RequiredGroups
-				for _, d := range b.destinations {
-					n := node(destKey{b.binderType, d})
-					n.Producers = append(n.Producers, ref)
-				}
-			}
-			if b.function != "" {
-				fnBindings[b.function] = append(fnBindings[b.function], b.name)
-			}
-			gs.Bindings = append(gs.Bindings, gb)
+			ss.Files = append(ss.Files, s.file(fileName(f)))
 		}
 		for _, f := range s.functions {
-			bs := fnBindings[f.name]
-			if bs == nil {
-				bs = []string{}
-			}
-			gs.Functions = append(gs.Functions, graphFunction{Name: f.name, Kind: f.kind, Bindings: bs})
+			ss.Functions = append(ss.Functions, topology.FunctionSpec{Name: f.name, Kind: f.kind})
 		}
-		for _, n := range sortedKeysOf(binders) {
-			gs.Binders = append(gs.Binders, graphBinder{Name: n, Type: binders[n]})
+		for _, b := range s.bindings {
+			ss.Bindings = append(ss.Bindings, spec(b))
 		}
-		m.Services = append(m.Services, gs)
+		specs = append(specs, ss)
 	}
-	for _, k := range sortedDestKeys(dests) {
-		m.Destinations = append(m.Destinations, *dests[k])
-	}
-	m.Findings = sys.findings(m)
-	return m
-}
-
-// findings returns what the system-wide view shows.
-func (sys *system) findings(m *graphModel) []finding {
-	out := []finding{}
-	refs := func(rs []graphRef) string {
-		var s []string
-		for _, r := range rs {
-			name := r.Binding
-			if len(sys.services) > 1 {
-				name = r.Service + "/" + r.Binding
-			}
-			s = append(s, name)
-		}
-		return strings.Join(s, ", ")
-	}
-	for _, d := range m.Destinations {
-		where := fmt.Sprintf("%s (%s)", d.Name, d.BinderType)
-		switch {
-		case d.DeadLetter && len(d.Consumers) == 0:
-			out = append(out, finding{Kind: "dead-letters-unread", Destination: d.Name, BinderType: d.BinderType,
-				Message: fmt.Sprintf("dead letters of %s go to %s, which no consumer reads", refs(d.DeadLettersOf), where)})
-		case d.DeadLetter:
-		case len(d.Producers) > 0 && len(d.Consumers) == 0:
-			out = append(out, finding{Kind: "produced-not-consumed", Destination: d.Name, BinderType: d.BinderType,
-				Message: fmt.Sprintf("%s is produced by %s but consumed by none", where, refs(d.Producers))})
-		case len(d.Consumers) > 0 && len(d.Producers) == 0:
-			out = append(out, finding{Kind: "consumed-not-produced", Destination: d.Name, BinderType: d.BinderType,
-				Message: fmt.Sprintf("%s is consumed by %s but produced by none", where, refs(d.Consumers))})
-		}
-	}
+	m := topology.Build(specs)
+	// What only the configuration checks show: partition counts that
+	// disagree between producers and consumers.
 	var parts []problem
 	for _, p := range sys.consistency() {
 		if p.kind == kindPartitions {
@@ -397,9 +141,9 @@ func (sys *system) findings(m *graphModel) []finding {
 	}
 	sort.SliceStable(parts, func(i, j int) bool { return parts[i].less(parts[j]) })
 	for _, p := range parts {
-		out = append(out, finding{Kind: "partitions", Message: p.text()})
+		m.Findings = append(m.Findings, finding{Kind: "partitions", Message: p.text()})
 	}
-	return out
+	return m
 }
 
 // fileName returns the name of a file the loader read, as its origins

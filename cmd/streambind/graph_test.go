@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/streambind/streambind/topology"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files of testdata/graph")
@@ -120,7 +122,7 @@ func TestGraphSystemJoins(t *testing.T) {
 	if err := json.Unmarshal([]byte(r.stdout), &m); err != nil {
 		t.Fatal(err)
 	}
-	dests := map[string]graphDest{}
+	dests := map[string]topology.Destination{}
 	for _, d := range m.Destinations {
 		dests[d.ID] = d
 	}
@@ -128,7 +130,7 @@ func TestGraphSystemJoins(t *testing.T) {
 	if len(orders.Producers) != 1 || orders.Producers[0] != (graphRef{Service: "orders", Binding: "placeOrder-out-0"}) {
 		t.Errorf("producers of kafka:orders: %+v", orders.Producers)
 	}
-	want := []graphRef{{"billing", "chargeCustomer-in-0", "billing"}, {"shipping", "trackParcel-in-0", "shipping"}}
+	want := []graphRef{{Service: "billing", Binding: "chargeCustomer-in-0", Group: "billing"}, {Service: "shipping", Binding: "trackParcel-in-0", Group: "shipping"}}
 	if len(orders.Consumers) != 2 || orders.Consumers[0] != want[0] || orders.Consumers[1] != want[1] {
 		t.Errorf("consumers of kafka:orders: %+v, want %+v", orders.Consumers, want)
 	}
