@@ -155,14 +155,11 @@ func (br *Bridge) dynamic(ctx context.Context, name string) (*dynamicProducer, e
 	}
 	b := newBinding(name, false, cfg, bi.name, bi.typ, a.log)
 	b.setTracing(a.tracing)
-	if p := cfg.Producer; p.PartitionKeyExpression != "" || p.PartitionKeyExtractorName != "" {
-		expr, _ := ParseKeyExpression(p.PartitionKeyExpression)
-		ex, ok := a.opts.extractors[p.PartitionKeyExtractorName]
-		if p.PartitionKeyExtractorName != "" && !ok {
-			return nil, fmt.Errorf("bridge: destination %s: no key extractor %q registered", name, p.PartitionKeyExtractorName)
-		}
-		b.part = &partitioner{expr: expr, extractor: ex, count: p.PartitionCount}
+	part, err := newPartitioner(cfg.Producer, a.opts.extractors)
+	if err != nil {
+		return nil, fmt.Errorf("bridge: destination %s: %w", name, err)
 	}
+	b.part = part
 	_, ext := a.cfg.Extension(bi.typ, name)
 	prod, err := bi.binder.BindProducer(ctx, b.producerSpec(ext))
 	if err != nil {
