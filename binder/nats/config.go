@@ -367,7 +367,7 @@ type consumerSettings struct {
 	dlqAttempts       int
 }
 
-const consumerKeys = "ack-wait, max-deliver, max-ack-pending, prefetch, redelivery-delay, dlq-name, start-offset, inactive-threshold, batch-size, partition-count, dlq-attempts"
+const consumerKeys = "ack-wait, max-deliver (or max-deliveries), max-ack-pending, prefetch, redelivery-delay, dlq-name, start-offset, inactive-threshold, batch-size, partition-count, dlq-attempts"
 
 func parseConsumer(binding string, ext map[string]any) (consumerSettings, error) {
 	out := consumerSettings{
@@ -381,13 +381,18 @@ func parseConsumer(binding string, ext map[string]any) (consumerSettings, error)
 		dlqAttempts:       DefaultDLQAttempts,
 	}
 	var d props.Decoder
+	maxDeliverSet := false
 	d.Each(props.BindingPath(Type, binding, "consumer"), ext, func(k, _ string, v any) (err error) {
 		switch k {
 		case "ackwait":
 			if out.ackWait, err = props.Duration(v, false); err == nil && out.ackWait < time.Second {
 				err = fmt.Errorf("must be at least 1s, got %s", out.ackWait)
 			}
-		case "maxdeliver":
+		case "maxdeliver", "maxdeliveries": // JetStream's name, and the redis binder's
+			if maxDeliverSet {
+				return errors.New("set max-deliver or max-deliveries (the same setting), not both")
+			}
+			maxDeliverSet = true
 			var n int64
 			if n, err = limit(v); err == nil {
 				out.maxDeliver = int(n)

@@ -96,6 +96,13 @@ func TestBindingProperties(t *testing.T) {
 			t.Errorf("error %v lacks %q", err, want)
 		}
 	}
+	// max-deliveries, the redis binder's name, is the same setting.
+	if cs, err := parseConsumer("f-in-0", map[string]any{"max-deliveries": 4}); err != nil || cs.maxDeliver != 4 {
+		t.Errorf("max-deliveries: %d, %v; want 4", cs.maxDeliver, err)
+	}
+	if _, err := parseConsumer("f-in-0", map[string]any{"max-deliveries": 4, "maxDeliver": 4}); err == nil || !strings.Contains(err.Error(), "not both") {
+		t.Errorf("max-deliver and max-deliveries together: %v", err)
+	}
 	ps, err := parseProducer("f-out-0", map[string]any{"send-timeout": "1s", "send-attempts": 2})
 	if err != nil || ps.sendTimeout != time.Second || ps.sendAttempts != 2 {
 		t.Errorf("producer properties: %+v %v", ps, err)

@@ -2,6 +2,7 @@ package nats
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -11,6 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	natsgo "github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/streambind/streambind/binder/internal/binding"
@@ -177,6 +179,9 @@ func (c *consumer) startRun(ctx context.Context) (lifecycle.Run, error) {
 		return nil, err
 	}
 	r.jc.Store(&jc)
+	if c.dlq && c.cs.maxDeliver > 0 {
+		r.watchMaxDeliveries()
+	}
 	go r.intake()
 	go r.keeper()
 	return r, nil
@@ -223,6 +228,8 @@ type run struct {
 
 	lastSeq atomic.Uint64 // highest stream sequence received
 	created atomic.Int64  // creation time of the stream consumed (unix nanoseconds)
+
+	advisories *natsgo.Subscription // max-deliveries advisories, or nil
 
 	mu         sync.Mutex
 	paused     bool
@@ -621,6 +628,9 @@ func (r *run) Resume() {
 // the handler calls in flight, and deletes an ephemeral consumer.
 func (r *run) Stop(ctx context.Context) error {
 	r.intakeCancel()
+	if r.advisories != nil {
+		_ = r.advisories.Unsubscribe()
+	}
 	var errs []error
 	select {
 	case <-r.intakeDone:
@@ -680,10 +690,18 @@ func (r *run) settle(ctx context.Context, h *held, err error) {
 	c := r.c
 	defer r.untrack(h)
 	var serr error
+	nak := err != nil && (errors.Is(err, stream.ErrNak) || ctx.Err() != nil)
+	if nak && c.lastDelivery(h) {
+		// JetStream would not deliver it again after this Nak: it would
+		// stay in the stream, unhandled. Dead-letter (or drop) it now.
+		err = fmt.Errorf("nats: message %d of stream %s: %w (delivery %d, max-deliver %d): %w", h.seq, c.ref.name, errMaxDeliver, h.n, c.cs.maxDeliver, err)
+		nak = false
+		c.log.Warn("nats: message Nak'ed on its last delivery (max-deliver); not delivered again", "sequence", h.seq, "deliveries", h.n, "dlq", c.dlq)
+	}
 	switch {
 	case err == nil:
 		serr = h.msg.Ack()
-	case errors.Is(err, stream.ErrNak) || ctx.Err() != nil:
+	case nak:
 		if r.pool.Stopping() {
 			serr = h.msg.Nak() // another member may take it now
 		} else {
@@ -691,6 +709,14 @@ func (r *run) settle(ctx context.Context, h *held, err error) {
 		}
 	case c.dlq:
 		if derr := r.deadLetter(ctx, h, err); derr != nil {
+			if c.lastDelivery(h) {
+				// A Nak would lose it (no delivery is left); left
+				// unacknowledged, JetStream's max-deliveries advisory
+				// brings it back to the binder after ack-wait, which
+				// dead-letters it then (see watchMaxDeliveries).
+				c.log.Error("nats: dead-lettering failed on the message's last delivery; trying again after ack-wait", "sequence", h.seq, "deliveries", h.n, "error", c.bd.logErr(derr))
+				return
+			}
 			delay := dispatch.Backoff{Initial: max(c.cs.redeliveryDelay, 100*time.Millisecond), Max: 30 * time.Second}.Delay(int(h.n))
 			c.log.Warn("nats: dead-lettering failed; the message comes back after a delay", "sequence", h.seq, "deliveries", h.n, "delay", delay, "error", c.bd.logErr(derr))
 			serr = h.msg.NakWithDelay(delay)
@@ -704,6 +730,16 @@ func (r *run) settle(ctx context.Context, h *held, err error) {
 	if serr != nil {
 		c.log.Debug("nats: settling a message failed; JetStream redelivers it after ack-wait", "sequence", h.seq, "error", c.bd.logErr(serr))
 	}
+}
+
+// errMaxDeliver is the cause of a dead letter whose message has had its
+// last delivery (max-deliver).
+var errMaxDeliver = errors.New("delivered max-deliver times without being acknowledged")
+
+// lastDelivery reports whether h is on its last delivery: JetStream does
+// not deliver it again after a Nak or ack-wait.
+func (c *consumer) lastDelivery(h *held) bool {
+	return c.cs.maxDeliver > 0 && h.n >= uint64(c.cs.maxDeliver)
 }
 
 // partitionOf returns the partition of a message of dest by its subject
@@ -722,3 +758,67 @@ func partitionOf(dest, subject string) int {
 
 // consumers is a binding of several destinations.
 type consumers = binding.Group[*consumer]
+
+// watchMaxDeliveries subscribes to JetStream's max-deliveries advisories
+// of the group's consumer, in a queue group of the group's members (one
+// member takes each advisory): a message whose last delivery was not
+// acknowledged within ack-wait (its member crashed or lost its connection,
+// or could not dead-letter it) is not delivered again, so the advisory is
+// the binder's only news of it; the member reads it from the stream by
+// sequence and dead-letters it. Its dead letter has the same Nats-Msg-Id
+// as one sent for that message before, so it is stored once. Without
+// permission to subscribe the advisories are not watched (a WARN line);
+// Naks on the last delivery are dead-lettered all the same (settle).
+func (r *run) watchMaxDeliveries() {
+	c := r.c
+	subj := "$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES." + c.ref.name + "." + c.cfg.Durable
+	sub, err := c.conn.nc.QueueSubscribe(subj, "streambind-max-deliver", func(m *natsgo.Msg) { r.maxDelivered(m.Data) })
+	if err == nil {
+		// The subscription is known to the server before Start returns.
+		err = c.conn.nc.FlushTimeout(c.bd.st.apiTimeout)
+	}
+	if err != nil {
+		c.log.Warn("nats: cannot watch max-deliveries advisories; a message whose last delivery is lost stays in the stream, not dead-lettered", "subject", subj, "error", c.bd.logErr(err))
+		if sub != nil {
+			_ = sub.Unsubscribe()
+		}
+		return
+	}
+	r.advisories = sub
+}
+
+// maxDeliveriesAdvisory is the part of JetStream's
+// io.nats.jetstream.advisory.v1.max_deliver the binder reads.
+type maxDeliveriesAdvisory struct {
+	Stream     string `json:"stream"`
+	Consumer   string `json:"consumer"`
+	StreamSeq  uint64 `json:"stream_seq"`
+	Deliveries uint64 `json:"deliveries"`
+}
+
+// maxDelivered dead-letters the message of a max-deliveries advisory.
+func (r *run) maxDelivered(data []byte) {
+	c := r.c
+	var a maxDeliveriesAdvisory
+	if err := json.Unmarshal(data, &a); err != nil || a.StreamSeq == 0 {
+		c.log.Warn("nats: unreadable max-deliveries advisory", "error", err)
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.intakeCtx, c.bd.st.apiTimeout)
+	s, err := c.conn.js.Stream(ctx, c.ref.name)
+	var raw *jetstream.RawStreamMsg
+	if err == nil {
+		raw, err = s.GetMsg(ctx, a.StreamSeq)
+	}
+	cancel()
+	if err != nil {
+		c.log.Error("nats: a message reached max-deliver without being acknowledged and cannot be read to dead-letter it", "sequence", a.StreamSeq, "deliveries", a.Deliveries, "error", c.bd.logErr(err))
+		return
+	}
+	h := &held{env: fromMsg(raw.Header, raw.Data), subject: raw.Subject, seq: raw.Sequence, n: a.Deliveries, ts: raw.Time}
+	c.log.Warn("nats: message delivered max-deliver times without being acknowledged; dead-lettering it", "sequence", h.seq, "deliveries", h.n)
+	cause := fmt.Errorf("nats: message %d of stream %s: %w (%d deliveries, max-deliver %d; the last was not acknowledged within ack-wait)", h.seq, c.ref.name, errMaxDeliver, h.n, c.cs.maxDeliver)
+	if err := r.deadLetter(r.intakeCtx, h, cause); err != nil {
+		c.log.Error("nats: dead-lettering a message that reached max-deliver failed; it stays in the stream", "sequence", h.seq, "dlq", c.dlqSubject, "error", c.bd.logErr(err))
+	}
+}

@@ -95,12 +95,25 @@
 //
 // JetStream does the redelivery bookkeeping: ack-wait is how long a
 // delivered message may stay unacknowledged before the server sends it
-// again, and max-deliver bounds the deliveries of one message: after that
-// the server stops delivering it — it stays in the stream, is not
-// dead-lettered, and JetStream publishes a max-deliveries advisory. With the
-// default -1 that never happens, as on the other binders, where a Nak'ed
-// message comes back until it succeeds; set max-deliver only to bound a
-// crash loop (a message whose handling kills the process).
+// again, and max-deliver (also spelt max-deliveries, the redis binder's
+// name for the same setting) bounds the deliveries of one message —
+// every Nak and every lapsed ack-wait counts one. It is not
+// consumer.max-attempts: that many handler calls are made within one
+// delivery (retries in process, by the core), so a message is handled
+// at most max-attempts × max-deliver times. JetStream never delivers a
+// message again after its last delivery, so the binder does not let one
+// end silently: a Nak on the last delivery dead-letters the message (the
+// cause names max-deliver; without dlq it is terminated, dropped), and
+// when the last delivery is never acknowledged (its member crashed, or
+// lost its connection) JetStream's max-deliveries advisory
+// ($JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.<stream>.<consumer>, taken
+// by one member of the group, in a queue group) makes a member read the
+// message by its sequence and dead-letter it without handling it (needs
+// dlq and permission to subscribe the advisory; without it a WARN line
+// says so). With the default -1 that never happens, as on the other
+// binders, where a Nak'ed message comes back until it succeeds; set
+// max-deliver only to bound a crash loop (a message whose handling kills
+// the process) — and mind that here, unlike on Redis, Naks count.
 // While a message is held — waiting for its turn behind others of its key,
 // or in a handler that runs long — the binder sends in-progress acks every
 // ack-wait/3, so the server does not redeliver it meanwhile.
@@ -260,7 +273,7 @@
 // Consumer properties, stream.nats.bindings.<binding>.consumer:
 //
 //	ack-wait: 30s                   # at least 1s; how long an unacknowledged delivery waits before redelivery
-//	max-deliver: -1                 # -1: unlimited; else at least 1
+//	max-deliver: -1                 # deliveries (Naks and lapsed ack-waits count), then dead-lettered; -1: unlimited; else at least 1; alias max-deliveries
 //	max-ack-pending: 1000           # unacknowledged messages of the consumer, all members together; -1: unlimited
 //	prefetch: 128                   # messages pulled ahead and held per binding; at least 1
 //	redelivery-delay: 100ms         # before a Nak'ed message comes back; 0: at once

@@ -318,7 +318,7 @@ type consumerSettings struct {
 	partitionCount  int // 0: discovered
 }
 
-const consumerKeys = "start-offset, claim-min-idle, claim-interval, max-deliveries, redelivery-delay, prefetch, batch-size, dlq-name, partition-count"
+const consumerKeys = "start-offset, claim-min-idle, claim-interval, max-deliveries (or max-deliver), redelivery-delay, prefetch, batch-size, dlq-name, partition-count"
 
 func parseConsumer(binding string, ext map[string]any) (consumerSettings, error) {
 	out := consumerSettings{
@@ -331,6 +331,7 @@ func parseConsumer(binding string, ext map[string]any) (consumerSettings, error)
 	}
 	var d props.Decoder
 	path := props.BindingPath(Type, binding, "consumer")
+	maxDeliveriesSet := false
 	d.Each(path, ext, func(k, _ string, v any) (err error) {
 		switch k {
 		case "startoffset":
@@ -350,7 +351,11 @@ func parseConsumer(binding string, ext map[string]any) (consumerSettings, error)
 			out.claimMinIdle, err = interval(v)
 		case "claiminterval":
 			out.claimInterval, err = interval(v)
-		case "maxdeliveries":
+		case "maxdeliveries", "maxdeliver": // and the nats binder's (JetStream's) name
+			if maxDeliveriesSet {
+				return errors.New("set max-deliveries or max-deliver (the same setting), not both")
+			}
+			maxDeliveriesSet = true
 			var n int
 			if n, err = props.Int(v, -1); err == nil {
 				if n == 0 {

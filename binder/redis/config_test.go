@@ -77,4 +77,15 @@ func TestBindingPropertiesValidated(t *testing.T) {
 	if err := v.ValidateConsumer(stream.ConsumerSpec{Binding: "f-in-0", Extension: map[string]any{"claimMinIdle": 500, "max-deliveries": -1}}); err != nil {
 		t.Errorf("camelCase key and a number of milliseconds: %v", err)
 	}
+	// max-deliver, the nats binder's (JetStream's) name, is the same setting.
+	if err := v.ValidateConsumer(stream.ConsumerSpec{Binding: "f-in-0", Extension: map[string]any{"max-deliver": 3}}); err != nil {
+		t.Errorf("max-deliver: %v", err)
+	}
+	if err := v.ValidateConsumer(stream.ConsumerSpec{Binding: "f-in-0", Extension: map[string]any{"max-deliver": 0}}); err == nil || !strings.Contains(err.Error(), "max-deliver: must be -1") {
+		t.Errorf("max-deliver 0: %v", err)
+	}
+	err = v.ValidateConsumer(stream.ConsumerSpec{Binding: "f-in-0", Extension: map[string]any{"max-deliver": 3, "max-deliveries": 3}})
+	if err == nil || !strings.Contains(err.Error(), "not both") {
+		t.Errorf("max-deliver and max-deliveries together: %v", err)
+	}
 }

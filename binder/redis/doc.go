@@ -117,6 +117,18 @@
 // dead-lettered with the reason (or dropped without dlq) — a message that
 // crashes every member that takes it does not go round for ever.
 //
+// max-deliveries (also spelt max-deliver, the nats binder's name for the
+// same setting; setting both is an error) counts deliveries by Redis, not
+// handler calls: consumer.max-attempts is how many calls one delivery
+// gets (retries in process, by the core), so an entry is handled at most
+// max-attempts × max-deliveries times. A Nak does not count here (the
+// binding holds the entry and handles it again itself), unlike on NATS,
+// where JetStream redelivers a Nak'ed message; only a member that stops
+// holding an entry unacknowledged (crashed, lost its connection for longer
+// than claim-min-idle) spends a delivery. That is why the default is 10
+// here and -1 (unlimited) on NATS: on both, an entry is never lost to the
+// limit — it ends in the dead-letter stream.
+//
 // Stop ends intake and reclaiming, waits (bounded by its ctx) for the
 // handler calls in flight and the acknowledgements, then gives back every
 // entry still pending for the member: they are claimed for the consumer
@@ -305,7 +317,7 @@
 //	start-offset: earliest         # where a new group starts: earliest | latest
 //	claim-min-idle: 30s            # an entry pending this long with no member holding it is reclaimed (at least 100ms)
 //	claim-interval: 5s             # between looks for such entries (at least 100ms)
-//	max-deliveries: 10             # deliveries after which an entry is dead-lettered unhandled; -1: unlimited
+//	max-deliveries: 10             # deliveries (reads and claims; Naks do not count) after which an entry is dead-lettered unhandled; -1: unlimited; alias max-deliver
 //	redelivery-delay: 100ms        # hold before a Nak'ed message is handled again; 0: at once
 //	prefetch: 128                  # most entries a binding holds (read, unsettled)
 //	batch-size: 64                 # largest batch in batch mode
