@@ -416,3 +416,17 @@ func equalTables(a, b amqp.Table) bool {
 	}
 	return true
 }
+
+// TestConsumerDLQ: the DLQ of a binding follows its properties, and the
+// defaults give <destination>.<group>.dlq on DLX.
+func TestConsumerDLQ(t *testing.T) {
+	q, err := consumerDLQ(stream.ConsumerSpec{Binding: "c-in-0", Destination: "d", Group: "g",
+		Consumer:  stream.ConsumerConfig{DLQ: true, Partitioned: true, InstanceIndex: 1, InstanceCount: 2},
+		Extension: map[string]any{"dead-letter-queue-name": "parked", "dead-letter-exchange": "errors"}})
+	if err != nil || q.name != "parked" || q.exchange != "errors" || strings.Join(q.keys, ",") != "d.g-1,d.g" {
+		t.Errorf("custom DLQ %+v (%v)", q, err)
+	}
+	if d := dlqSpec("d", "g"); d.name != "d.g.dlq" || d.exchange != DLXName || strings.Join(d.keys, ",") != "d.g" {
+		t.Errorf("default DLQ %+v", d)
+	}
+}
