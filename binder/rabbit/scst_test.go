@@ -255,6 +255,9 @@ func TestRequiredGroupsAutoBindDLQ(t *testing.T) {
 	if !errors.As(err, &te) || te.Name != "p.g" || !strings.HasPrefix(te.Arg, "x-dead-letter-") {
 		t.Fatalf("got %v, want a TopologyError naming queue p.g and an x-dead-letter-* argument", err)
 	}
+	if !strings.Contains(err.Error(), "auto-bind-dlq: true") {
+		t.Errorf("the clash does not say how to fix it: %v", err)
+	}
 }
 
 // TestPartitionedRequiredGroups: a partitioned producer with

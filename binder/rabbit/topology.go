@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"regexp"
 	"slices"
+	"strings"
 
 	amqp "github.com/rabbitmq/amqp091-go"
 )
@@ -22,7 +23,14 @@ type TopologyError struct {
 
 func (e *TopologyError) Error() string {
 	if e.Arg != "" {
-		return fmt.Sprintf("declare %s %q: it exists with a different %s (inequivalent arg %q; delete it or align the binding's properties): %v", e.Entity, e.Name, e.Arg, e.Arg, e.Err)
+		hint := "delete it or align the binding's properties"
+		if strings.HasPrefix(e.Arg, "x-dead-letter-") {
+			// The usual cause: a producer's required-groups declared the
+			// queue without SCSt's auto-bind-dlq arguments, or the other
+			// way round.
+			hint += " — a queue of a consumer with dlq (auto-bind-dlq) is declared with x-dead-letter-* arguments, so a producer that provisions it (required-groups) needs auto-bind-dlq: true and the same dead-letter-* properties"
+		}
+		return fmt.Sprintf("declare %s %q: it exists with a different %s (inequivalent arg %q; %s): %v", e.Entity, e.Name, e.Arg, e.Arg, hint, e.Err)
 	}
 	return fmt.Sprintf("declare %s %q: %v", e.Entity, e.Name, e.Err)
 }
