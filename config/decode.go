@@ -155,6 +155,27 @@ func (d *decoder) free(v any, rv reflect.Value, path string) {
 		d.fail(path, "expected a map, got %s", describe(v))
 		return
 	}
+	if et := rv.Type().Elem(); et.Kind() != reflect.Interface {
+		// A typed map (consumer.retryable-exceptions: name → bool): each
+		// value is a leaf; nested maps are flattened back to dotted names,
+		// which is what a key such as java.lang.IllegalStateException is.
+		mv := reflect.MakeMap(rv.Type())
+		var walk func(prefix string, m map[string]any)
+		walk = func(prefix string, m map[string]any) {
+			for _, k := range sortedKeys(m) {
+				if sub, ok := m[k].(map[string]any); ok {
+					walk(prefix+k+".", sub)
+					continue
+				}
+				ev := reflect.New(et).Elem()
+				d.leaf(m[k], ev, path+"."+prefix+k)
+				mv.SetMapIndex(reflect.ValueOf(prefix+k), ev)
+			}
+		}
+		walk("", m)
+		rv.Set(mv)
+		return
+	}
 	rv.Set(reflect.ValueOf(m))
 }
 

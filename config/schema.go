@@ -112,6 +112,7 @@ func fieldAliases(t reflect.Type, key string) []string {
 // stream, the SCSt aliases under spring, and any other root kept as given.
 func rootSchema(cfg *schema) *schema {
 	def := cfg.field("function").s.field("definition").s
+	routing := cfg.field("function").s.field("routing-expression").s
 	return &schema{kind: kindStruct, open: true, fields: []*field{
 		{key: "stream", index: -1, s: cfg},
 		{key: "spring", index: -1, s: &schema{kind: kindStruct, open: true, lazy: true, fields: []*field{
@@ -119,6 +120,7 @@ func rootSchema(cfg *schema) *schema {
 				{key: "stream", index: -1, s: cfg, target: []string{"stream"}},
 				{key: "function", index: -1, s: &schema{kind: kindStruct, open: true, lazy: true, fields: []*field{
 					{key: "definition", index: -1, s: def, target: []string{"stream", "function", "definition"}},
+					{key: "routing-expression", index: -1, s: routing, target: []string{"stream", "function", "routing-expression"}},
 				}}},
 			}}},
 		}}},
