@@ -32,6 +32,8 @@
 //	GET  /actuator/bindings          every binding: state, binder, destination, group, counters
 //	GET  /actuator/bindings/{name}   one binding (404 if unknown)
 //	POST /actuator/bindings/{name}   {"state":"STOPPED|STARTED|PAUSED|RESUMED"}
+//	GET  /actuator/functions         registered functions: kind, Go input/output types, bound or not
+//	GET  /actuator/topology          the app's topology (package topology's model, as streambind graph --format json)
 //	GET  /health/liveness            200 while the process serves
 //	GET  /health/readiness           200 when running and every binder with bindings is connected, else 503
 //	GET  /metrics                    Prometheus text format
@@ -69,6 +71,12 @@
 // Spring's when-authorized is rejected: the endpoint has no authentication
 // (protect it by the address it listens on). Values are matched without
 // regard to case (NEVER, Always).
+//
+// The counters of a binding in /actuator/bindings are keyed by their
+// Prometheus names and are, from one definition, exactly the values
+// /metrics serves for that binding; its handler-duration histogram lists
+// each bucket with its upper bound. Binding names are served as configured
+// (case kept) and found whatever their case.
 //
 // Errors are JSON: {"error": "..."}, with secrets redacted.
 package management

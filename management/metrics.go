@@ -15,29 +15,78 @@ import (
 var (
 	bindingLabels = []string{"binding", "destination", "group", "binder"}
 
-	descReceived     = prometheus.NewDesc("streambind_binding_messages_received_total", "Input messages handled (successfully or not, after their last attempt).", bindingLabels, nil)
-	descSent         = prometheus.NewDesc("streambind_binding_messages_sent_total", "Messages sent through an output binding and confirmed by the broker.", bindingLabels, nil)
-	descErrors       = prometheus.NewDesc("streambind_binding_errors_total", "Input messages that failed every attempt, plus failed sends and supplier errors.", bindingLabels, nil)
-	descRetries      = prometheus.NewDesc("streambind_binding_retries_total", "Retry attempts of input messages.", bindingLabels, nil)
-	descDeadLettered = prometheus.NewDesc("streambind_binding_dead_lettered_total", "Input messages handed to the dead-letter queue (streambind_binding_dead_letters_dropped_total counts those the broker refused even when fitted).", bindingLabels, nil)
-	descDropped      = prometheus.NewDesc("streambind_binding_dropped_total", "Input messages dropped after their last attempt (no dlq).", bindingLabels, nil)
-	descDuration     = prometheus.NewDesc("streambind_binding_handler_duration_seconds", "Time to handle an input message, retries included.", bindingLabels, nil)
-	descState        = prometheus.NewDesc("streambind_binding_state", "1 for the binding's current state.", append(bindingLabels, "state"), nil)
-	descDLTruncated  = prometheus.NewDesc("streambind_binding_dead_letters_truncated_total", "Dead letters sent with something cut to fit the broker's limits (x-streambind-truncated).", bindingLabels, nil)
-	descDLHeaders    = prometheus.NewDesc("streambind_binding_dead_letters_headers_only_total", "Dead letters sent without their payload, which did not fit the broker's limits.", bindingLabels, nil)
-	descDLDropped    = prometheus.NewDesc("streambind_binding_dead_letters_dropped_total", "Failed messages that the broker would not take even as a headers-only dead letter, dropped.", bindingLabels, nil)
-	descBindingUp    = prometheus.NewDesc("streambind_binding_up", "1 while the binding can use its destination (as far as its binder can tell).", bindingLabels, nil)
-	descBinderUp     = prometheus.NewDesc("streambind_binder_up", "1 while the binder is connected to its broker.", []string{"binder", "type"}, nil)
-	descLag          = prometheus.NewDesc("streambind_consumer_lag", "Messages between a consumer's position and the end of a partition.", []string{"binding", "topic", "partition"}, nil)
+	descDuration  = prometheus.NewDesc("streambind_binding_handler_duration_seconds", "Time to handle an input message, retries included.", bindingLabels, nil)
+	descState     = prometheus.NewDesc("streambind_binding_state", "1 for the binding's current state.", append(bindingLabels, "state"), nil)
+	descBindingUp = prometheus.NewDesc("streambind_binding_up", "1 while the binding can use its destination (as far as its binder can tell).", bindingLabels, nil)
+	descBinderUp  = prometheus.NewDesc("streambind_binder_up", "1 while the binder is connected to its broker.", []string{"binder", "type"}, nil)
+	descLag       = prometheus.NewDesc("streambind_consumer_lag", "Messages between a consumer's position and the end of a partition.", []string{"binding", "topic", "partition"}, nil)
 )
+
+// bindingCounter is one counter of a binding, served under the same name
+// by /metrics and by /actuator/bindings ("counters"), from one
+// definition, so that the two cannot mean different things.
+type bindingCounter struct {
+	name string
+	desc *prometheus.Desc
+	// input: served for input bindings only.
+	input bool
+	value func(st stream.BindingStats, dl stream.DeadLetterStats) int64
+}
+
+func counterDef(name, help string, input bool, value func(stream.BindingStats, stream.DeadLetterStats) int64) bindingCounter {
+	return bindingCounter{name: name, desc: prometheus.NewDesc(name, help, bindingLabels, nil), input: input, value: value}
+}
+
+// bindingCounters are the counters of a binding, in the order they are
+// served.
+var bindingCounters = []bindingCounter{
+	counterDef("streambind_binding_messages_received_total", "Input messages handled (successfully or not, after their last attempt).", true,
+		func(st stream.BindingStats, _ stream.DeadLetterStats) int64 { return st.Processed + st.Failed }),
+	counterDef("streambind_binding_messages_sent_total", "Messages sent through an output binding and confirmed by the broker.", false,
+		func(st stream.BindingStats, _ stream.DeadLetterStats) int64 { return st.Sent }),
+	counterDef("streambind_binding_errors_total", "Input messages that failed every attempt, plus failed sends and supplier errors.", false,
+		func(st stream.BindingStats, _ stream.DeadLetterStats) int64 { return st.Failed + st.Errors }),
+	counterDef("streambind_binding_retries_total", "Retry attempts of input messages.", true,
+		func(st stream.BindingStats, _ stream.DeadLetterStats) int64 { return st.Retried }),
+	counterDef("streambind_binding_dead_lettered_total", "Input messages handed to the dead-letter queue (streambind_binding_dead_letters_dropped_total counts those the broker refused even when fitted).", true,
+		func(st stream.BindingStats, _ stream.DeadLetterStats) int64 { return st.DeadLettered }),
+	counterDef("streambind_binding_dropped_total", "Input messages dropped after their last attempt (no dlq).", true,
+		func(st stream.BindingStats, _ stream.DeadLetterStats) int64 { return st.Dropped }),
+	counterDef("streambind_binding_dead_letters_truncated_total", "Dead letters sent with something cut to fit the broker's limits (x-streambind-truncated).", true,
+		func(_ stream.BindingStats, dl stream.DeadLetterStats) int64 { return dl.Truncated }),
+	counterDef("streambind_binding_dead_letters_headers_only_total", "Dead letters sent without their payload, which did not fit the broker's limits.", true,
+		func(_ stream.BindingStats, dl stream.DeadLetterStats) int64 { return dl.HeadersOnly }),
+	counterDef("streambind_binding_dead_letters_dropped_total", "Failed messages that the broker would not take even as a headers-only dead letter, dropped.", true,
+		func(_ stream.BindingStats, dl stream.DeadLetterStats) int64 { return dl.Dropped }),
+}
+
+// counters returns the counters of b by name, read from one snapshot.
+func counters(b *stream.Binding) map[string]int64 {
+	st := b.Stats()
+	var dl stream.DeadLetterStats
+	if b.IsInput() {
+		dl = b.DeadLetterStats()
+	}
+	out := make(map[string]int64, len(bindingCounters))
+	for _, c := range bindingCounters {
+		if c.input && !b.IsInput() {
+			continue
+		}
+		out[c.name] = c.value(st, dl)
+	}
+	return out
+}
 
 // collector exposes an app's binding counters to Prometheus. It reads them
 // at scrape time, so it costs nothing per message.
 type collector struct{ app *stream.App }
 
 func (c *collector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descReceived, descSent, descErrors, descRetries, descDeadLettered, descDropped, descDuration, descState, descBinderUp, descLag, descDLTruncated, descDLHeaders, descDLDropped, descBindingUp} {
+	for _, d := range []*prometheus.Desc{descDuration, descState, descBinderUp, descLag, descBindingUp} {
 		ch <- d
+	}
+	for _, bc := range bindingCounters {
+		ch <- bc.desc
 	}
 }
 
@@ -50,8 +99,15 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	for _, b := range c.app.Bindings() {
 		labels := []string{b.Name(), b.Destination(), b.Group(), b.Binder()}
 		st := b.Stats()
-		counter(descSent, st.Sent, labels)
-		counter(descErrors, st.Failed+st.Errors, labels)
+		var dl stream.DeadLetterStats
+		if b.IsInput() {
+			dl = b.DeadLetterStats()
+		}
+		for _, bc := range bindingCounters {
+			if !bc.input || b.IsInput() {
+				counter(bc.desc, bc.value(st, dl), labels)
+			}
+		}
 		for _, s := range []stream.State{stream.StateStarted, stream.StateStopped, stream.StatePaused} {
 			v := 0.0
 			if b.State() == s {
@@ -67,14 +123,6 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 		if !b.IsInput() {
 			continue
 		}
-		counter(descReceived, st.Processed+st.Failed, labels)
-		counter(descRetries, st.Retried, labels)
-		counter(descDeadLettered, st.DeadLettered, labels)
-		counter(descDropped, st.Dropped, labels)
-		dl := b.DeadLetterStats()
-		counter(descDLTruncated, dl.Truncated, labels)
-		counter(descDLHeaders, dl.HeadersOnly, labels)
-		counter(descDLDropped, dl.Dropped, labels)
 		buckets := make(map[float64]uint64, len(stream.HandlerBuckets))
 		for i, ub := range stream.HandlerBuckets {
 			buckets[ub] = uint64(st.HandlerBuckets[i])

@@ -21,6 +21,7 @@ import (
 
 	"github.com/streambind/streambind/redact"
 	"github.com/streambind/streambind/stream"
+	"github.com/streambind/streambind/topology"
 )
 
 // StateChangeTimeout bounds a POST /actuator/bindings/{name}: how long a
@@ -41,6 +42,9 @@ type Options struct {
 	// Registry to add the app's metrics to. Default: a new registry with
 	// the Go and process collectors.
 	Registry *prometheus.Registry
+	// Service names the app in GET /actuator/topology. Default:
+	// spring.application.name of Effective, else "app".
+	Service string
 }
 
 // Server serves the management endpoints of one app.
@@ -72,6 +76,8 @@ func New(app *stream.App, opts Options) *Server {
 	s.mux.HandleFunc("GET /actuator/bindings", s.listBindings)
 	s.mux.HandleFunc("GET /actuator/bindings/{name}", s.getBinding)
 	s.mux.HandleFunc("POST /actuator/bindings/{name}", s.setBindingState)
+	s.mux.HandleFunc("GET /actuator/functions", s.functions)
+	s.mux.HandleFunc("GET /actuator/topology", s.topology)
 	s.mux.HandleFunc("GET /health/liveness", s.liveness)
 	s.mux.HandleFunc("GET /health/readiness", s.readiness)
 	s.mux.Handle("GET /metrics", promhttp.HandlerFor(opts.Registry, promhttp.HandlerOpts{ErrorLog: nil}))
@@ -79,6 +85,17 @@ func New(app *stream.App, opts Options) *Server {
 		s.mux.HandleFunc("GET /actuator/config", s.config)
 	}
 	return s
+}
+
+// Endpoints returns the routes the server serves ("GET /actuator/bindings",
+// ...), for a start-up line or an index.
+func (s *Server) Endpoints() []string {
+	out := []string{"GET /actuator/bindings", "GET /actuator/bindings/{name}", "POST /actuator/bindings/{name}",
+		"GET /actuator/functions", "GET /actuator/topology", "GET /health/liveness", "GET /health/readiness", "GET /metrics"}
+	if s.opts.ConfigEndpoint {
+		out = append(out, "GET /actuator/config")
+	}
+	return out
 }
 
 // Handler returns the endpoints as an http.Handler, to mount elsewhere.
@@ -141,21 +158,83 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	return nil
 }
 
-// BindingView is the JSON form of a binding.
+// BindingView is the JSON form of a binding. Name is the binding's name as
+// configured (its case kept).
 type BindingView struct {
-	Name        string              `json:"name"`
-	State       stream.State        `json:"state"`
-	Input       bool                `json:"input"`
-	Binder      string              `json:"binder"`
-	BinderType  string              `json:"binderType"`
-	Destination string              `json:"destination"`
-	Group       string              `json:"group,omitempty"`
-	Stats       stream.BindingStats `json:"stats"`
+	Name        string       `json:"name"`
+	State       stream.State `json:"state"`
+	Input       bool         `json:"input"`
+	Binder      string       `json:"binder"`
+	BinderType  string       `json:"binderType"`
+	Destination string       `json:"destination"`
+	Group       string       `json:"group,omitempty"`
+	// Counters are the binding's counters under their Prometheus names
+	// ("streambind_binding_messages_received_total"): each is the value
+	// GET /metrics serves for this binding, from the same definition.
+	// Input-only counters are absent for output bindings, as in /metrics.
+	Counters map[string]int64 `json:"counters"`
+	// HandlerDuration is the histogram of
+	// streambind_binding_handler_duration_seconds, for input bindings.
+	HandlerDuration *Histogram `json:"handlerDuration,omitempty"`
+}
+
+// Histogram is a Prometheus histogram in JSON: every bucket with its upper
+// bound.
+type Histogram struct {
+	// Count is the number of observations, SumSeconds their sum.
+	Count      int64   `json:"count"`
+	SumSeconds float64 `json:"sumSeconds"`
+	// Buckets are cumulative, as in Prometheus: Buckets[i].Count
+	// observations took at most Buckets[i].LE seconds (the +Inf bucket is
+	// Count).
+	Buckets []Bucket `json:"buckets"`
+}
+
+// Bucket is one bucket of a [Histogram].
+type Bucket struct {
+	LE    float64 `json:"le"`
+	Count int64   `json:"count"`
 }
 
 func view(b *stream.Binding) BindingView {
-	return BindingView{Name: b.Name(), State: b.State(), Input: b.IsInput(), Binder: b.Binder(), BinderType: b.BinderType(),
-		Destination: b.Destination(), Group: b.Group(), Stats: b.Stats()}
+	v := BindingView{Name: b.Name(), State: b.State(), Input: b.IsInput(), Binder: b.Binder(), BinderType: b.BinderType(),
+		Destination: b.Destination(), Group: b.Group(), Counters: counters(b)}
+	if b.IsInput() {
+		st := b.Stats()
+		h := &Histogram{Count: st.HandlerCalls, SumSeconds: st.HandlerTime.Seconds(), Buckets: make([]Bucket, len(stream.HandlerBuckets))}
+		for i, le := range stream.HandlerBuckets {
+			h.Buckets[i] = Bucket{LE: le, Count: st.HandlerBuckets[i]}
+		}
+		v.HandlerDuration = h
+	}
+	return v
+}
+
+func (s *Server) functions(w http.ResponseWriter, _ *http.Request) {
+	fns := s.app.Functions()
+	if fns == nil {
+		fns = []stream.FunctionInfo{}
+	}
+	writeJSON(w, http.StatusOK, fns)
+}
+
+func (s *Server) topology(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, http.StatusOK, topology.Build([]topology.ServiceSpec{topology.FromApp(s.app, s.serviceName())}))
+}
+
+// serviceName is Options.Service, else spring.application.name, else "app".
+func (s *Server) serviceName() string {
+	if s.opts.Service != "" {
+		return s.opts.Service
+	}
+	if spring, ok := s.opts.Effective["spring"].(map[string]any); ok {
+		if app, ok := spring["application"].(map[string]any); ok {
+			if n, ok := app["name"].(string); ok && n != "" {
+				return n
+			}
+		}
+	}
+	return "app"
 }
 
 func (s *Server) listBindings(w http.ResponseWriter, _ *http.Request) {
