@@ -100,6 +100,8 @@ import (
 	"syscall"
 
 	"github.com/spf13/cobra"
+
+	"github.com/streambind/streambind/stream"
 )
 
 func main() {
@@ -120,6 +122,9 @@ type runEnv struct {
 	// ready, when non-nil, receives the address of a broker that kafka
 	// serve started (tests).
 	ready chan<- string
+	// binders, when non-nil, replaces the binder types of a dlq
+	// subcommand (tests: an in-process broker shared with an app).
+	binders map[string]stream.BinderFactory
 }
 
 // Exit statuses.
@@ -209,6 +214,6 @@ development.`,
 		return &exitError{code: exitUsage, err: err}
 	})
 	root.CompletionOptions.HiddenDefaultCmd = true
-	root.AddCommand(newLintCmd(e), newGraphCmd(e), newConfigCmd(e), newKafkaCmd(e), newSendCmd(e), newTailCmd(e))
+	root.AddCommand(newLintCmd(e), newGraphCmd(e), newConfigCmd(e), newKafkaCmd(e), newSendCmd(e), newTailCmd(e), newDLQCmd(e))
 	return root
 }

@@ -1,0 +1,105 @@
+package rabbit
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+
+	amqp "github.com/rabbitmq/amqp091-go"
+
+	"github.com/streambind/streambind/stream"
+)
+
+// OpenDeadLetters implements [stream.DeadLetterStore] over the queue
+// <destination>.<group>.dlq. The cursor consumes that queue on a channel
+// of its own without acknowledging, up to the number of messages the queue
+// held when it was opened; Remove acknowledges one (the broker deletes
+// it), and Close (or the loss of the connection) returns every other one
+// to the queue, where RabbitMQ puts it back in its place. A dead letter's
+// ID is its position in the cursor (1, 2, ...), stable while the queue is
+// only read. While the cursor is open, the dead letters it holds are not
+// delivered to the queue's other consumers.
+func (b *Binder) OpenDeadLetters(ctx context.Context, spec stream.ConsumerSpec, _ stream.DeadLetterOpen) (stream.DeadLetters, error) {
+	if err := b.checkOpen(); err != nil {
+		return nil, err
+	}
+	q := dlqSpec(spec.Destination, spec.Group).name
+	ch, err := b.sub.bindChannel(ctx)
+	if err != nil {
+		return nil, err
+	}
+	st, err := ch.QueueDeclarePassive(q, true, false, false, false, nil)
+	if err != nil {
+		_ = ch.Close()
+		var ae *amqp.Error
+		if errors.As(err, &ae) && ae.Code == amqp.NotFound {
+			return nil, fmt.Errorf("rabbit: queue %s: %w", q, stream.ErrNoDeadLetters)
+		}
+		return nil, fmt.Errorf("rabbit: queue %s: %w", q, err)
+	}
+	c := &rabbitDeadLetters{ch: ch, queue: q, total: st.Messages, tag: "streambind-dlq-" + randomID()}
+	if st.Messages == 0 {
+		return c, nil
+	}
+	c.ds, err = ch.ConsumeWithContext(ctx, q, c.tag, false, false, false, false, nil)
+	if err != nil {
+		_ = ch.Close()
+		return nil, fmt.Errorf("rabbit: consume %s: %w", q, err)
+	}
+	return c, nil
+}
+
+type rabbitDeadLetters struct {
+	ch    *amqp.Channel
+	queue string
+	tag   string
+	ds    <-chan amqp.Delivery
+	total int
+	read  int
+	tags  map[string]uint64
+}
+
+func (c *rabbitDeadLetters) Next(ctx context.Context) (stream.DeadLetter, error) {
+	if c.read >= c.total {
+		return stream.DeadLetter{}, io.EOF
+	}
+	select {
+	case d, ok := <-c.ds:
+		if !ok {
+			return stream.DeadLetter{}, fmt.Errorf("rabbit: queue %s: the channel closed after %d of %d dead letters", c.queue, c.read, c.total)
+		}
+		c.read++
+		id := strconv.Itoa(c.read)
+		if c.tags == nil {
+			c.tags = map[string]uint64{}
+		}
+		c.tags[id] = d.DeliveryTag
+		return stream.DeadLetter{ID: id, Envelope: fromDelivery(&d), Time: d.Timestamp}, nil
+	case <-ctx.Done():
+		return stream.DeadLetter{}, ctx.Err()
+	}
+}
+
+func (c *rabbitDeadLetters) Remove(_ context.Context, d stream.DeadLetter) error {
+	tag, ok := c.tags[d.ID]
+	if !ok {
+		return fmt.Errorf("rabbit: queue %s: no dead letter %s in this cursor", c.queue, d.ID)
+	}
+	delete(c.tags, d.ID)
+	if err := c.ch.Ack(tag, false); err != nil {
+		return fmt.Errorf("rabbit: queue %s: remove dead letter %s: %w", c.queue, d.ID, err)
+	}
+	return nil
+}
+
+// Close cancels the consumer and closes the channel: the broker requeues
+// what was not acknowledged.
+func (c *rabbitDeadLetters) Close(context.Context) error {
+	err := c.ch.Close()
+	if errors.Is(err, amqp.ErrClosed) {
+		err = nil
+	}
+	return err
+}

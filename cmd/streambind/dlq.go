@@ -1,0 +1,739 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"sort"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/streambind/streambind/binder/memory"
+	"github.com/streambind/streambind/stream"
+)
+
+// dlqFlags select the dead letters a dlq subcommand works on.
+type dlqFlags struct {
+	lf      loadFlags
+	config  string
+	binding string
+	group   string
+	verbose bool
+}
+
+func (f *dlqFlags) add(cmd *cobra.Command) {
+	f.lf.add(cmd)
+	cmd.Flags().StringVar(&f.config, "config", ".", "the service's application.yaml, or its directory")
+	cmd.Flags().StringVar(&f.binding, "binding", "", "the consumer binding whose dead letters to work on (or a binding with consumer.dead-letters-of: the one it reads) (required)")
+	cmd.Flags().StringVar(&f.group, "group", "", "in-process binder: the group of the dead-letter destination whose copy to use (default: the only one)")
+	cmd.Flags().BoolVarP(&f.verbose, "verbose", "v", false, "log what the binder does on stderr")
+}
+
+// dlqTarget is a binding's dead letters, resolved from the configuration
+// by the binder's own naming (stream.DeadLetterSourceOf).
+type dlqTarget struct {
+	src    string // the consumer binding that dead-letters
+	eff    stream.BindingConfig
+	spec   stream.ConsumerSpec
+	where  string // the dead-letter destination, as the binder names it
+	binder stream.Binder
+	store  stream.DeadLetterStore
+	open   stream.DeadLetterOpen
+}
+
+// resolve loads the configuration, creates the binding's binder (as an app
+// does) and finds where its dead letters are.
+func (f *dlqFlags) resolve(cmd *cobra.Command, e *runEnv) (*dlqTarget, error) {
+	if f.binding == "" {
+		return nil, usage("say whose dead letters: --binding NAME")
+	}
+	s, err := loadService(e, f.config, f.lf.profiles(cmd))
+	if err != nil {
+		return nil, failed(err)
+	}
+	if len(s.loadErrs) > 0 {
+		return nil, failed(fmt.Errorf("%s: the configuration has errors (streambind lint shows them):\n%s", s.path, s.loadErrs.Error()))
+	}
+	cfg := s.loaded.Stream
+	var inputs []string
+	src := ""
+	for _, b := range check(s).bindings {
+		if !b.input {
+			continue
+		}
+		inputs = append(inputs, b.name)
+		if strings.EqualFold(b.name, f.binding) {
+			src = b.name
+		}
+	}
+	if src == "" {
+		return nil, failed(fmt.Errorf("%s: no consumer binding %q (consumer bindings: %s)", s.path, f.binding, strings.Join(inputs, ", ")))
+	}
+	if of := cfg.Binding(src).Consumer.DeadLettersOf; of != "" {
+		src = of // a reader: the dead letters it reads
+		for _, n := range inputs {
+			if strings.EqualFold(n, of) {
+				src = n
+			}
+		}
+	}
+	eff := cfg.Binding(src)
+	typ := binderType(cfg, eff.Binder)
+	factories := binderTypes()
+	if e.binders != nil {
+		factories = e.binders
+	} else if typ == memory.Type {
+		return nil, failed(errInProcess)
+	}
+	factory, ok := factories[typ]
+	if !ok {
+		return nil, failed(fmt.Errorf("binding %s: unknown binder type %q", src, typ))
+	}
+	var env map[string]any
+	if bc, ok := cfg.Binders[eff.Binder]; ok {
+		env = bc.Environment
+	}
+	b, err := factory(cmd.Context(), stream.BinderSettings{Name: eff.Binder, Type: typ, Environment: env,
+		Binder: cfg.Extensions[typ].Binder, Logger: f.logger(e).With("binder", eff.Binder)})
+	if err != nil {
+		return nil, failed(fmt.Errorf("binder %s: %w", eff.Binder, err))
+	}
+	ds, _, err := stream.DeadLetterSourceOf(cfg, b, typ, src, "--binding "+f.binding)
+	if err != nil {
+		_ = b.Close(cmd.Context())
+		return nil, failed(err)
+	}
+	store, ok := b.(stream.DeadLetterStore)
+	if !ok {
+		_ = b.Close(cmd.Context())
+		return nil, failed(fmt.Errorf("binder type %s cannot list or remove dead letters (streambind dlq supports memory and rabbit)", typ))
+	}
+	cons, _ := cfg.Extension(typ, src)
+	where := ds.Destination
+	if ds.Group != "" {
+		where = ds.Group + " (on " + ds.Destination + ")"
+	}
+	return &dlqTarget{src: src, eff: eff, where: where, binder: b, store: store, open: stream.DeadLetterOpen{Group: f.group},
+		spec: stream.ConsumerSpec{Binding: src, Destination: splitDests(eff.Destination)[0], Group: eff.Group,
+			ContentType: eff.ContentType, Consumer: eff.Consumer, Extension: cons}}, nil
+}
+
+func (f *dlqFlags) logger(e *runEnv) *slog.Logger {
+	ef := endpointFlags{verbose: f.verbose}
+	return ef.logger(e)
+}
+
+// withCursor opens the dead letters, runs fn and closes both the cursor
+// and the binder.
+func (t *dlqTarget) withCursor(ctx context.Context, fn func(stream.DeadLetters) error) error {
+	defer func() {
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		defer cancel()
+		_ = t.binder.Close(cctx)
+	}()
+	cur, err := t.store.OpenDeadLetters(ctx, t.spec, t.open)
+	if errors.Is(err, stream.ErrNoDeadLetters) {
+		return fn(emptyCursor{})
+	}
+	if err != nil {
+		return err
+	}
+	err = fn(cur)
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	return errors.Join(err, cur.Close(cctx))
+}
+
+type emptyCursor struct{}
+
+func (emptyCursor) Next(context.Context) (stream.DeadLetter, error) {
+	return stream.DeadLetter{}, io.EOF
+}
+func (emptyCursor) Remove(context.Context, stream.DeadLetter) error { return nil }
+func (emptyCursor) Close(context.Context) error                     { return nil }
+
+// filterFlags select dead letters.
+type filterFlags struct {
+	headers      []string
+	exception    string
+	since, until string
+	limit        int
+
+	hdr      map[string]string
+	from, to time.Time
+}
+
+func (ff *filterFlags) add(cmd *cobra.Command) {
+	cmd.Flags().StringArrayVar(&ff.headers, "header", nil, "only dead letters with this header k=v (repeatable: all must match)")
+	cmd.Flags().StringVar(&ff.exception, "exception", "", "only dead letters whose x-exception-message contains this text")
+	cmd.Flags().StringVar(&ff.since, "since", "", "only dead letters dead-lettered at or after this time (RFC 3339, or a duration ago: 2h)")
+	cmd.Flags().StringVar(&ff.until, "until", "", "only dead letters dead-lettered before this time (RFC 3339, or a duration ago)")
+	cmd.Flags().IntVar(&ff.limit, "limit", 0, "at most this many dead letters (0: all)")
+}
+
+func (ff *filterFlags) check(now time.Time) error {
+	ff.hdr = map[string]string{}
+	for _, h := range ff.headers {
+		k, v, ok := strings.Cut(h, "=")
+		if !ok || strings.TrimSpace(k) == "" {
+			return usage("--header: want k=v, got %q", h)
+		}
+		ff.hdr[strings.TrimSpace(k)] = v
+	}
+	var err error
+	if ff.from, err = parseWhen(ff.since, now); err != nil {
+		return usage("--since: %v", err)
+	}
+	if ff.to, err = parseWhen(ff.until, now); err != nil {
+		return usage("--until: %v", err)
+	}
+	if ff.limit < 0 {
+		return usage("--limit must not be negative")
+	}
+	return nil
+}
+
+// parseWhen reads an RFC 3339 time or a duration before now.
+func parseWhen(s string, now time.Time) (time.Time, error) {
+	if s == "" {
+		return time.Time{}, nil
+	}
+	if d, err := time.ParseDuration(s); err == nil {
+		return now.Add(-d), nil
+	}
+	t, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("want an RFC 3339 time (2026-12-01T05:00:00Z) or a duration (2h), got %q", s)
+	}
+	return t, nil
+}
+
+// match reports whether d passes the filters. A dead letter whose time the
+// broker does not tell never passes a time filter.
+func (ff *filterFlags) match(d stream.DeadLetter) bool {
+	for k, v := range ff.hdr {
+		if got, ok := d.Headers[k]; !ok || got != v {
+			return false
+		}
+	}
+	if ff.exception != "" && !strings.Contains(d.Headers[stream.HeaderExceptionMessage], ff.exception) {
+		return false
+	}
+	if !ff.from.IsZero() && (d.Time.IsZero() || d.Time.Before(ff.from)) {
+		return false
+	}
+	if !ff.to.IsZero() && (d.Time.IsZero() || !d.Time.Before(ff.to)) {
+		return false
+	}
+	return true
+}
+
+// progress prints a counter on stderr when it is a terminal.
+type progress struct {
+	on   bool
+	e    *runEnv
+	verb string
+	last time.Time
+}
+
+func newProgress(e *runEnv, verb string) *progress {
+	return &progress{on: isTerminal(e.stderr), e: e, verb: verb}
+}
+
+func (p *progress) update(n int, force bool) {
+	if !p.on || (!force && time.Since(p.last) < 100*time.Millisecond) {
+		return
+	}
+	p.last = time.Now()
+	fmt.Fprintf(p.e.stderr, "\r%s %d", p.verb, n)
+}
+
+func (p *progress) done() {
+	if p.on {
+		fmt.Fprintln(p.e.stderr)
+	}
+}
+
+func newDLQCmd(e *runEnv) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "dlq",
+		Short: "List, show, replay and purge a binding's dead letters",
+		Long: `dlq works on the dead letters of a consumer binding (--binding NAME,
+a binding with a group and consumer.dlq: true, or a binding with
+consumer.dead-letters-of, meaning the binding it reads), found where the
+binder of the service's configuration keeps them (--config, --profile,
+environment, placeholders): error.<destination>.<group> in process, the
+queue <destination>.<group>.dlq on RabbitMQ.
+
+  ls       dead letters grouped by x-exception-message, with counts and
+           first and last times; reads, never removes or reorders
+  show N   the N-th dead letter (1 = oldest) with its headers and payload
+  replay   sends dead letters back to their destination (or --to) and
+           removes each once the broker confirmed its copy
+  purge    removes dead letters, after a confirmation
+
+Binders: rabbit, and the in-process binder through the library (it lives
+inside one process).`,
+		Example: `  streambind dlq ls --profile rabbit --binding chargePayment-in-0
+  streambind dlq show 3 --profile rabbit --binding chargePayment-in-0
+  streambind dlq replay --profile rabbit --binding chargePayment-in-0 --exception 'card declined' --rate 50
+  streambind dlq purge --profile rabbit --binding chargePayment-in-0 --until 24h --yes`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cmd.SetOut(e.stderr)
+			_ = cmd.Help()
+			return silent(exitUsage)
+		},
+	}
+	cmd.AddCommand(newDLQLsCmd(e), newDLQShowCmd(e), newDLQReplayCmd(e), newDLQPurgeCmd(e))
+	return cmd
+}
+
+// exceptionGroup is one line of dlq ls.
+type exceptionGroup struct {
+	Exception string    `json:"exception"`
+	Count     int       `json:"count"`
+	First     time.Time `json:"first,omitzero"`
+	Last      time.Time `json:"last,omitzero"`
+	firstSeen int
+}
+
+func newDLQLsCmd(e *runEnv) *cobra.Command {
+	var f dlqFlags
+	var format string
+	cmd := &cobra.Command{
+		Use:   "ls",
+		Short: "Count a binding's dead letters by exception message",
+		Long: `ls reads the dead letters that are there when it starts (not those that
+arrive meanwhile) and prints one line per x-exception-message: how many,
+and when the first and the last were dead-lettered ("-" where the broker
+does not tell). It removes nothing and leaves the dead letters in their
+order. --format json prints {"destination", "total", "exceptions": [...]}.`,
+		Example: `  streambind dlq ls --profile rabbit --binding chargePayment-in-0
+  streambind dlq ls --binding auditDeadLetters-in-0 --format json | jq .total`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if format != "text" && format != "json" {
+				return usage("--format: want text or json, got %q", format)
+			}
+			t, err := f.resolve(cmd, e)
+			if err != nil {
+				return err
+			}
+			groups := map[string]*exceptionGroup{}
+			total := 0
+			pr := newProgress(e, "read")
+			err = t.withCursor(cmd.Context(), func(cur stream.DeadLetters) error {
+				for {
+					d, err := cur.Next(cmd.Context())
+					if err == io.EOF {
+						return nil
+					}
+					if err != nil {
+						return err
+					}
+					total++
+					pr.update(total, false)
+					msg := d.Headers[stream.HeaderExceptionMessage]
+					g := groups[msg]
+					if g == nil {
+						g = &exceptionGroup{Exception: msg, firstSeen: total}
+						groups[msg] = g
+					}
+					g.Count++
+					if !d.Time.IsZero() {
+						if g.First.IsZero() || d.Time.Before(g.First) {
+							g.First = d.Time
+						}
+						if d.Time.After(g.Last) {
+							g.Last = d.Time
+						}
+					}
+				}
+			})
+			pr.done()
+			if err != nil {
+				return failed(err)
+			}
+			list := make([]*exceptionGroup, 0, len(groups))
+			for _, g := range groups {
+				list = append(list, g)
+			}
+			sort.Slice(list, func(i, j int) bool {
+				if list[i].Count != list[j].Count {
+					return list[i].Count > list[j].Count
+				}
+				return list[i].firstSeen < list[j].firstSeen
+			})
+			out := cmd.OutOrStdout()
+			if format == "json" {
+				b, _ := json.MarshalIndent(map[string]any{"binding": t.src, "destination": t.where, "total": total, "exceptions": list}, "", "  ")
+				fmt.Fprintf(out, "%s\n", b)
+				return nil
+			}
+			fmt.Fprintf(out, "%d dead letter%s of %s in %s\n", total, plural(total), t.src, t.where)
+			if total == 0 {
+				return nil
+			}
+			tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "COUNT\tFIRST\tLAST\tEXCEPTION")
+			for _, g := range list {
+				fmt.Fprintf(tw, "%d\t%s\t%s\t%s\n", g.Count, when(g.First), when(g.Last), oneLine(g.Exception))
+			}
+			return tw.Flush()
+		},
+	}
+	f.add(cmd)
+	cmd.Flags().StringVar(&format, "format", "text", "text or json")
+	return cmd
+}
+
+func when(t time.Time) string {
+	if t.IsZero() {
+		return "-"
+	}
+	return t.UTC().Format(time.RFC3339)
+}
+
+func oneLine(s string) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if s == "" {
+		return "(none)"
+	}
+	return truncate(s, 200)
+}
+
+func newDLQShowCmd(e *runEnv) *cobra.Command {
+	var f dlqFlags
+	var id string
+	cmd := &cobra.Command{
+		Use:   "show [N]",
+		Short: "Print one dead letter with all its headers and its payload",
+		Long: `show prints the N-th dead letter (1 = the oldest; default 1), or the one
+whose id is --id (an id as the binder gives it: the in-process binder's
+sequence number), with every header, sorted, and the payload: JSON indented,
+other text as it is, binary as a quoted string. It removes nothing.`,
+		Example: `  streambind dlq show --profile rabbit --binding chargePayment-in-0
+  streambind dlq show 12 --profile rabbit --binding chargePayment-in-0`,
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			n := 1
+			if len(args) == 1 {
+				if id != "" {
+					return usage("give N or --id, not both")
+				}
+				var err error
+				if n, err = strconv.Atoi(args[0]); err != nil || n < 1 {
+					return usage("N: want a position from 1, got %q", args[0])
+				}
+			}
+			t, err := f.resolve(cmd, e)
+			if err != nil {
+				return err
+			}
+			var found *stream.DeadLetter
+			seen := 0
+			err = t.withCursor(cmd.Context(), func(cur stream.DeadLetters) error {
+				for {
+					d, err := cur.Next(cmd.Context())
+					if err == io.EOF {
+						return nil
+					}
+					if err != nil {
+						return err
+					}
+					seen++
+					if (id != "" && d.ID == id) || (id == "" && seen == n) {
+						found = &d
+						return nil
+					}
+				}
+			})
+			if err != nil {
+				return failed(err)
+			}
+			if found == nil {
+				if id != "" {
+					return failed(fmt.Errorf("no dead letter with id %s among the %d of %s", id, seen, t.where))
+				}
+				return failed(fmt.Errorf("no dead letter %d: %s holds %d", n, t.where, seen))
+			}
+			printDeadLetter(cmd.OutOrStdout(), seen, *found)
+			return nil
+		},
+	}
+	f.add(cmd)
+	cmd.Flags().StringVar(&id, "id", "", "the dead letter with this id")
+	return cmd
+}
+
+func printDeadLetter(w io.Writer, pos int, d stream.DeadLetter) {
+	fmt.Fprintf(w, "position: %d\nid: %s\ntime: %s\nheaders:\n", pos, d.ID, when(d.Time))
+	keys := make([]string, 0, len(d.Headers))
+	for k := range d.Headers {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		v := d.Headers[k]
+		if strings.Contains(v, "\n") {
+			fmt.Fprintf(w, "  %s: |\n", k)
+			for _, l := range strings.Split(v, "\n") {
+				fmt.Fprintf(w, "    %s\n", l)
+			}
+			continue
+		}
+		fmt.Fprintf(w, "  %s: %s\n", k, v)
+	}
+	if len(d.Key) > 0 {
+		fmt.Fprintf(w, "key: %q\n", d.Key)
+	}
+	fmt.Fprintf(w, "payload (%d bytes):\n%s\n", len(d.Payload), prettyPayload(d.Payload))
+}
+
+func prettyPayload(p []byte) string {
+	if json.Valid(p) {
+		var b strings.Builder
+		var v any
+		if err := json.Unmarshal(p, &v); err == nil {
+			enc := json.NewEncoder(&b)
+			enc.SetIndent("", "  ")
+			enc.SetEscapeHTML(false)
+			if enc.Encode(v) == nil {
+				return strings.TrimRight(b.String(), "\n")
+			}
+		}
+	}
+	s := string(p)
+	if strings.ToValidUTF8(s, "") == s && !strings.ContainsFunc(s, func(r rune) bool { return r < 0x20 && r != '\n' && r != '\t' && r != '\r' }) {
+		return s
+	}
+	return strconv.Quote(s)
+}
+
+func newDLQReplayCmd(e *runEnv) *cobra.Command {
+	var f dlqFlags
+	var ff filterFlags
+	var to string
+	var rate float64
+	var dryRun bool
+	var maxReplays int
+	cmd := &cobra.Command{
+		Use:   "replay",
+		Short: "Send dead letters back to their destination, removing each once its copy is confirmed",
+		Long: `replay sends the dead letters that match the filters (all, by default)
+back to where they came from, the binding's destination (or --to), and
+removes each from the dead letters once the broker confirmed its copy: a
+replay that is interrupted (even killed) loses nothing, and replays again
+at most the one dead letter whose copy was confirmed but not yet removed.
+
+The copy has the dead letter's original headers and payload, without the
+headers dead-lettering added (x-exception-*, x-original-*,
+x-streambind-truncated), and x-streambind-replay-count one higher. A dead
+letter already replayed --max-replays times is skipped (it stays, and a
+note says so), so that a message that keeps failing cannot loop through
+replay for ever. Note that a destination's every group gets the copy, not
+only the binding's.
+
+Filters: --header k=v (repeatable), --exception TEXT (in
+x-exception-message), --since/--until (RFC 3339 or a duration ago; a dead
+letter whose time the broker does not tell never matches them), --limit N.
+--rate R sends at most R per second. --dry-run prints what would be
+replayed and changes nothing.`,
+		Example: `  streambind dlq replay --profile rabbit --binding chargePayment-in-0 --dry-run
+  streambind dlq replay --profile rabbit --binding chargePayment-in-0 --exception timeout --since 1h --rate 100
+  streambind dlq replay --profile rabbit --binding chargePayment-in-0 --header customerId=c-7 --to orders.retry`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := ff.check(time.Now()); err != nil {
+				return err
+			}
+			if rate < 0 || maxReplays < 0 {
+				return usage("--rate and --max-replays must not be negative")
+			}
+			t, err := f.resolve(cmd, e)
+			if err != nil {
+				return err
+			}
+			ctx := cmd.Context()
+			out := cmd.OutOrStdout()
+			producers := map[string]stream.Producer{}
+			defer func() {
+				cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+				defer cancel()
+				for _, p := range producers {
+					_ = p.Close(cctx)
+				}
+			}()
+			var tick <-chan time.Time
+			if rate > 0 {
+				tk := time.NewTicker(time.Duration(float64(time.Second) / rate))
+				defer tk.Stop()
+				tick = tk.C
+			}
+			var replayed, skipped, looped, read int
+			pr := newProgress(e, "replayed")
+			err = t.withCursor(ctx, func(cur stream.DeadLetters) error {
+				for ff.limit == 0 || replayed < ff.limit {
+					d, err := cur.Next(ctx)
+					if err == io.EOF {
+						return nil
+					}
+					if err != nil {
+						return err
+					}
+					read++
+					if !ff.match(d) {
+						skipped++
+						continue
+					}
+					if n := stream.ReplayCount(d.Headers); n >= maxReplays {
+						looped++
+						fmt.Fprintf(e.stderr, "note: dead letter %s skipped: replayed %d time%s already (--max-replays %d)\n", d.ID, n, plural(n), maxReplays)
+						continue
+					}
+					dest := to
+					if dest == "" {
+						dest = t.spec.Destination
+					}
+					if dryRun {
+						fmt.Fprintf(out, "would replay %s to %s: %s\n", d.ID, dest, oneLine(d.Headers[stream.HeaderExceptionMessage]))
+						replayed++
+						continue
+					}
+					if tick != nil {
+						select {
+						case <-tick:
+						case <-ctx.Done():
+							return ctx.Err()
+						}
+					}
+					p := producers[dest]
+					if p == nil {
+						p, err = t.binder.BindProducer(ctx, stream.ProducerSpec{Binding: "streambind-dlq-replay", Destination: dest,
+							ContentType: t.eff.ContentType, Logger: f.logger(e)})
+						if err != nil {
+							return fmt.Errorf("bind a producer to %s: %w", dest, err)
+						}
+						producers[dest] = p
+					}
+					if err := p.Send(ctx, stream.Envelope{Payload: d.Payload, Key: d.Key, Headers: stream.ReplayHeaders(d.Headers)}); err != nil {
+						return fmt.Errorf("replay dead letter %s to %s: %w", d.ID, dest, err)
+					}
+					if err := cur.Remove(ctx, d); err != nil {
+						return fmt.Errorf("dead letter %s was replayed but not removed (it will be replayed again): %w", d.ID, err)
+					}
+					replayed++
+					pr.update(replayed, false)
+				}
+				return nil
+			})
+			pr.done()
+			verb := "replayed"
+			if dryRun {
+				verb = "would replay"
+			}
+			fmt.Fprintf(out, "%s %d dead letter%s of %s; %d did not match the filters; %d over --max-replays\n",
+				verb, replayed, plural(replayed), t.src, skipped, looped)
+			if err != nil {
+				return failed(err)
+			}
+			return nil
+		},
+	}
+	f.add(cmd)
+	ff.add(cmd)
+	cmd.Flags().StringVar(&to, "to", "", "replay to this destination instead of the binding's")
+	cmd.Flags().Float64Var(&rate, "rate", 0, "at most this many messages per second (0: as fast as the broker confirms)")
+	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "print what would be replayed; change nothing")
+	cmd.Flags().IntVar(&maxReplays, "max-replays", 3, "skip dead letters whose x-streambind-replay-count is this or more")
+	return cmd
+}
+
+func newDLQPurgeCmd(e *runEnv) *cobra.Command {
+	var f dlqFlags
+	var ff filterFlags
+	var yes bool
+	cmd := &cobra.Command{
+		Use:   "purge",
+		Short: "Remove dead letters, after a confirmation",
+		Long: `purge removes the dead letters that match the filters (all, by default;
+the filters are replay's: --header, --exception, --since, --until,
+--limit). It counts them first and asks for a "y" on stdin; --yes skips
+the question (scripts). What it does not remove stays in its order.`,
+		Example: `  streambind dlq purge --profile rabbit --binding chargePayment-in-0
+  streambind dlq purge --profile rabbit --binding chargePayment-in-0 --exception 'invalid character' --yes`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := ff.check(time.Now()); err != nil {
+				return err
+			}
+			t, err := f.resolve(cmd, e)
+			if err != nil {
+				return err
+			}
+			ctx := cmd.Context()
+			out := cmd.OutOrStdout()
+			removed := 0
+			pr := newProgress(e, "purged")
+			err = t.withCursor(ctx, func(cur stream.DeadLetters) error {
+				var doomed []stream.DeadLetter
+				for ff.limit == 0 || len(doomed) < ff.limit {
+					d, err := cur.Next(ctx)
+					if err == io.EOF {
+						break
+					}
+					if err != nil {
+						return err
+					}
+					if ff.match(d) {
+						d.Payload = nil // not needed to remove it
+						doomed = append(doomed, d)
+					}
+				}
+				if len(doomed) == 0 {
+					return nil
+				}
+				if !yes {
+					fmt.Fprintf(e.stderr, "purge %d dead letter%s of %s from %s? [y/N] ", len(doomed), plural(len(doomed)), t.src, t.where)
+					line, _ := bufio.NewReader(cmd.InOrStdin()).ReadString('\n')
+					if a := strings.ToLower(strings.TrimSpace(line)); a != "y" && a != "yes" {
+						fmt.Fprintln(e.stderr, "nothing purged")
+						return errNotConfirmed
+					}
+				}
+				for _, d := range doomed {
+					if err := cur.Remove(ctx, d); err != nil {
+						return err
+					}
+					removed++
+					pr.update(removed, false)
+				}
+				return nil
+			})
+			pr.done()
+			if errors.Is(err, errNotConfirmed) {
+				return silent(exitFailure)
+			}
+			fmt.Fprintf(out, "purged %d dead letter%s of %s\n", removed, plural(removed), t.src)
+			if err != nil {
+				return failed(err)
+			}
+			return nil
+		},
+	}
+	f.add(cmd)
+	ff.add(cmd)
+	cmd.Flags().BoolVarP(&yes, "yes", "y", false, "do not ask for confirmation")
+	return cmd
+}
+
+var errNotConfirmed = errors.New("not confirmed")

@@ -1,0 +1,284 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	amqp "github.com/rabbitmq/amqp091-go"
+
+	"github.com/streambind/streambind/binder/memory"
+	"github.com/streambind/streambind/binder/rabbit"
+	"github.com/streambind/streambind/binder/rabbit/rabbittest"
+	"github.com/streambind/streambind/config"
+	"github.com/streambind/streambind/stream"
+)
+
+// dlqService: work dead-letters what it cannot handle (its reason is in
+// the payload) and takes a replayed copy (x-streambind-replay-count set);
+// audit, never started, reads work's dead letters (in process its group
+// is what keeps them).
+const dlqService = `stream:
+  function:
+    definition: work;audit
+  output-bindings: in
+%s
+  bindings:
+    in:
+      destination: work
+    work-in-0:
+      destination: work
+      group: g
+      consumer:
+        dlq: true
+        max-attempts: 1
+    audit-in-0:
+      group: audit
+      consumer:
+        dead-letters-of: work-in-0
+        auto-startup: false
+`
+
+const rabbitBinder = `  default-binder: rabbit
+  binders:
+    rabbit:
+      type: rabbit
+      environment:
+        addresses: ${RABBIT_ADDRESSES:127.0.0.1:5672}
+        virtual-host: ${VHOST}`
+
+type job struct {
+	ID     string `json:"id"`
+	Reason string `json:"reason"`
+}
+
+// dlqApp runs dlqService from dir; back gets the replayed copies.
+type dlqApp struct {
+	app  *stream.App
+	back chan stream.Message[job]
+}
+
+func startDLQApp(t *testing.T, dir string, env []string, opts ...stream.Option) *dlqApp {
+	t.Helper()
+	loaded, err := config.Load(config.Options{Dir: dir, Env: env})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := &dlqApp{back: make(chan stream.Message[job], 2000)}
+	fns := stream.NewCatalog()
+	stream.AddConsumer(fns, "work", func(_ context.Context, m stream.Message[job]) error {
+		if stream.ReplayCount(m.Headers) > 0 {
+			a.back <- m
+			return nil
+		}
+		return errors.New(m.Payload.Reason)
+	})
+	stream.AddConsumer(fns, "audit", func(context.Context, []byte) error { return nil })
+	opts = append([]stream.Option{stream.WithoutSignals(), stream.WithLogger(slog.New(slog.DiscardHandler)),
+		stream.WithBinderType(rabbit.Type, rabbit.New)}, opts...)
+	app, err := stream.NewApp(loaded.Stream, fns, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.app = app
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- app.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil && !errors.Is(err, context.Canceled) {
+			t.Errorf("app: %v", err)
+		}
+	})
+	select {
+	case <-app.Ready():
+	case err := <-done:
+		t.Fatalf("app ended: %v", err)
+	case <-time.After(30 * time.Second):
+		t.Fatal("app not ready")
+	}
+	return a
+}
+
+func (a *dlqApp) send(t *testing.T, customer string, jobs ...job) {
+	t.Helper()
+	for _, j := range jobs {
+		if err := a.app.Bridge().Send(context.Background(), "in", stream.Message[job]{Payload: j, Headers: stream.Headers{"customer": customer}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// eventually waits, up to 30s, for cond.
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// exerciseDLQ runs ls, show, replay and purge against six dead letters of
+// work-in-0; depth tells how many there are.
+func exerciseDLQ(t *testing.T, dir string, e func() *runEnv, a *dlqApp, depth func() int) {
+	a.send(t, "c-1", job{"1", "card declined"}, job{"4", "no stock"})
+	a.send(t, "c-2", job{"2", "card declined"}, job{"3", "card declined"}, job{"5", "no stock"}, job{"6", "card declined"})
+	eventually(t, "6 dead letters", func() bool { return depth() == 6 })
+
+	dlq := func(stdin string, args ...string) result {
+		t.Helper()
+		env := e()
+		env.dir = dir
+		env.stdin = strings.NewReader(stdin)
+		return runWith(t, env, append([]string{"dlq"}, args...)...)
+	}
+	ls := dlq("", "ls", "--binding", "work-in-0")
+	if ls.code != exitOK {
+		t.Fatalf("ls: exit %d, stderr %q", ls.code, ls.stderr)
+	}
+	if !regexp.MustCompile(`(?s)^6 dead letters of work-in-0 in .*\nCOUNT +FIRST +LAST +EXCEPTION\n4 .*card declined\n2 .*no stock\n$`).MatchString(ls.stdout) {
+		t.Errorf("ls output:\n%s", ls.stdout)
+	}
+	// ls took nothing and kept the order; a reader binding names them too.
+	js := dlq("", "ls", "--binding", "audit-in-0", "--format", "json")
+	var got struct{ Total int }
+	if err := json.Unmarshal([]byte(js.stdout), &got); err != nil || got.Total != 6 {
+		t.Errorf("ls --format json: %v, %q", err, js.stdout)
+	}
+	for i, id := range []string{"1", "4", "2", "3", "5", "6"} {
+		s := dlq("", "show", fmt.Sprint(i+1), "--binding", "work-in-0")
+		if s.code != exitOK || !strings.Contains(s.stdout, "payload (") || !strings.Contains(s.stdout, fmt.Sprintf("{\n  \"id\": %q,", id)) {
+			t.Fatalf("show %d: exit %d, stdout %q, stderr %q; want order %s", i+1, s.code, s.stdout, s.stderr, id)
+		}
+	}
+	s := dlq("", "show", "2", "--binding", "work-in-0")
+	for _, want := range []string{"customer: c-1", stream.HeaderExceptionMessage + ": no stock", stream.HeaderExceptionStacktrace + ": "} {
+		if !strings.Contains(s.stdout, want) {
+			t.Errorf("show 2 lacks %q:\n%s", want, s.stdout)
+		}
+	}
+	if r := dlq("", "show", "7", "--binding", "work-in-0"); r.code != exitFailure || !strings.Contains(r.stderr, "no dead letter 7") {
+		t.Errorf("show 7: exit %d, stderr %q", r.code, r.stderr)
+	}
+
+	// Replay with filters: only job 4.
+	r := dlq("", "replay", "--binding", "work-in-0", "--exception", "stock", "--header", "customer=c-1")
+	if r.code != exitOK || !strings.Contains(r.stdout, "replayed 1 dead letter of work-in-0; 5 did not match") {
+		t.Fatalf("replay: exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
+	}
+	select {
+	case m := <-a.back:
+		if m.Payload.ID != "4" || m.Headers[stream.HeaderReplayCount] != "1" || m.Headers[stream.HeaderExceptionMessage] != "" {
+			t.Errorf("replayed %+v", m)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("the replayed copy did not arrive")
+	}
+	if n := depth(); n != 5 {
+		t.Errorf("after replay: %d dead letters, want 5", n)
+	}
+	if r := dlq("", "replay", "--binding", "work-in-0", "--dry-run"); r.code != exitOK || strings.Count(r.stdout, "would replay ") != 6 || depth() != 5 {
+		t.Errorf("dry run: exit %d, stdout %q, depth %d", r.code, r.stdout, depth())
+	}
+
+	// Purge asks first.
+	if r := dlq("n\n", "purge", "--binding", "work-in-0", "--exception", "declined"); r.code != exitFailure || !strings.Contains(r.stderr, "purge 4 dead letters") || depth() != 5 {
+		t.Errorf("purge answered n: exit %d, stderr %q, depth %d", r.code, r.stderr, depth())
+	}
+	if r := dlq("", "purge", "--binding", "work-in-0", "--exception", "declined", "--yes"); r.code != exitOK || !strings.Contains(r.stdout, "purged 4 dead letters") {
+		t.Errorf("purge --yes: exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
+	}
+	if n := depth(); n != 1 {
+		t.Errorf("after purge: %d dead letters, want 1", n)
+	}
+	if r := dlq("", "replay", "--binding", "work-in-0", "--max-replays", "0"); r.code != exitOK || !strings.Contains(r.stderr, "replayed 0 times already (--max-replays 0)") || depth() != 1 {
+		t.Errorf("max-replays: exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
+	}
+	if r := dlq("", "show", "1", "--binding", "work-in-0"); !strings.Contains(r.stdout, `"id": "5"`) {
+		t.Errorf("the dead letter left: %q", r.stdout)
+	}
+}
+
+func TestDLQInProcess(t *testing.T) {
+	broker, err := memory.NewBroker(memory.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = broker.Close(context.Background()) })
+	dir := writeFiles(t, map[string]string{"application.yaml": fmt.Sprintf(dlqService, "  default-binder: memory")})
+	a := startDLQApp(t, dir, []string{}, stream.WithBinderType(memory.Type, memory.Factory(broker)))
+	factories := map[string]stream.BinderFactory{memory.Type: memory.Factory(broker)}
+	depth := func() int { n, _ := broker.Depth(stream.DLQName("work", "g"), "audit"); return n }
+	exerciseDLQ(t, dir, func() *runEnv { return &runEnv{binders: factories} }, a, depth)
+}
+
+func TestDLQRabbit(t *testing.T) {
+	vhost := rabbittest.VHost(t)
+	dir := writeFiles(t, map[string]string{"application.yaml": fmt.Sprintf(dlqService, rabbitBinder)})
+	env := []string{"VHOST=" + vhost}
+	a := startDLQApp(t, dir, env)
+	depth := queueDepth(t, vhost, "work.g.dlq")
+	exerciseDLQ(t, dir, func() *runEnv { return &runEnv{env: env} }, a, depth)
+}
+
+func TestDLQErrors(t *testing.T) {
+	dir := writeFiles(t, map[string]string{"application.yaml": fmt.Sprintf(dlqService, "  default-binder: memory")})
+	for _, tc := range []struct {
+		args []string
+		code int
+		text string
+	}{
+		{[]string{"dlq", "ls"}, exitUsage, "say whose dead letters: --binding NAME"},
+		{[]string{"dlq", "ls", "--binding", "nope"}, exitFailure, `no consumer binding "nope" (consumer bindings: audit-in-0, work-in-0)`},
+		{[]string{"dlq", "ls", "--binding", "work-in-0"}, exitFailure, "the in-process binder (memory) lives inside one app's process"},
+		{[]string{"dlq", "replay", "--binding", "work-in-0", "--since", "yesterday"}, exitUsage, "--since: want an RFC 3339 time"},
+		{[]string{"dlq", "replay", "--binding", "work-in-0", "--header", "x"}, exitUsage, `--header: want k=v, got "x"`},
+		{[]string{"dlq", "show", "0", "--binding", "work-in-0"}, exitUsage, "N: want a position from 1"},
+		{[]string{"dlq"}, exitUsage, "Usage:"},
+		{[]string{"dlq", "replay", "--help"}, exitOK, "streambind dlq replay --profile rabbit"},
+		{[]string{"dlq", "ls", "--help"}, exitOK, "streambind dlq ls --profile rabbit"},
+		{[]string{"dlq", "show", "--help"}, exitOK, "streambind dlq show"},
+		{[]string{"dlq", "purge", "--help"}, exitOK, "streambind dlq purge"},
+	} {
+		r := runIn(t, dir, nil, tc.args...)
+		text := r.stderr
+		if tc.code == exitOK {
+			text = r.stdout
+		}
+		if r.code != tc.code || !strings.Contains(text, tc.text) {
+			t.Errorf("%v: exit status %d, output %q; want %d and %q", tc.args, r.code, text, tc.code, tc.text)
+		}
+	}
+}
+
+// queueDepth returns a function that counts the messages of queue q in
+// vhost (ready, not those delivered and unacknowledged).
+func queueDepth(t *testing.T, vhost, q string) func() int {
+	t.Helper()
+	conn, err := amqp.Dial(rabbittest.VHostURL(vhost))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = conn.Close() })
+	return func() int {
+		ch, err := conn.Channel()
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer ch.Close()
+		st, err := ch.QueueDeclarePassive(q, true, false, false, false, nil)
+		if err != nil {
+			return -1
+		}
+		return st.Messages
+	}
+}
