@@ -104,6 +104,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -147,6 +148,10 @@ type Options struct {
 	// Name is the base file's name in messages and origins. Default: File
 	// as given, or "application.yaml".
 	Name string
+	// Logger receives the warnings (keys ignored, with the reason), once
+	// each, at level WARN; they are in [Loaded.Warnings] too. Default
+	// slog.Default(); a logger with a discarding handler silences them.
+	Logger *slog.Logger
 }
 
 // Loaded is a loaded configuration.
@@ -167,6 +172,10 @@ type Loaded struct {
 	Profiles []string
 	// Files are the files read, in the order they were merged.
 	Files []string
+	// Warnings are the keys that were ignored, each with the reason
+	// (obsolete Spring Cloud Stream keys, Spring Boot settings streambind
+	// does not read): the configuration runs without them.
+	Warnings []*stream.ConfigError
 
 	// env is the environment Load read, for Decode.
 	env map[string]string
@@ -308,6 +317,16 @@ func Load(opts Options) (*Loaded, error) {
 		}
 	}
 	out.Stream.Origins = origins
+	warnings, berrs := bootConnections(raw, out.Stream, origins)
+	errs = append(errs, berrs...)
+	out.Warnings = append(out.Warnings, warnings...)
+	log := opts.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	for _, w := range out.Warnings {
+		log.Warn("configuration key ignored", "key", w.Path, "origin", w.Origin, "reason", w.Msg)
+	}
 
 	return out, errs.Err()
 }

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"log/slog"
 	"reflect"
 	"strings"
 	"testing"
@@ -308,3 +309,62 @@ func TestPlaceholderProblems(t *testing.T) {
 		})
 	}
 }
+
+func TestSpringBootConnectionNamespaces(t *testing.T) {
+	yaml := `spring:
+  rabbitmq:
+    host: rabbit.internal
+    port: 5673
+    username: app
+    password: secret
+    virtual-host: /shop
+    ssl:
+      enabled: true
+      key-store: /ks.p12
+    listener:
+      simple:
+        prefetch: 10
+  kafka:
+    bootstrap-servers: k1:9092,k2:9092
+    consumer:
+      group-id: x
+`
+	var logged strings.Builder
+	l := mustLoad(t, Options{Data: []byte(yaml), Logger: slog.New(slog.NewTextHandler(&logged, nil))})
+	want := map[string]map[string]any{
+		"rabbit": {"addresses": "rabbit.internal:5673", "username": "app", "password": "secret", "virtual-host": "/shop", "tls": true},
+		"kafka":  {"brokers": "k1:9092,k2:9092"},
+	}
+	if !reflect.DeepEqual(l.Stream.ConnectionDefaults, want) {
+		t.Errorf("ConnectionDefaults = %v\nwant %v", l.Stream.ConnectionDefaults, want)
+	}
+	var warned []string
+	for _, w := range l.Warnings {
+		warned = append(warned, w.Path+" ("+w.Origin+")")
+	}
+	if wantW := []string{
+		"spring.rabbitmq.listener.simple.prefetch (application.yaml:13)",
+		"spring.rabbitmq.ssl.key-store (application.yaml:10)",
+		"spring.kafka.consumer.group-id (application.yaml:17)",
+	}; !reflect.DeepEqual(warned, wantW) {
+		t.Errorf("warnings %q, want %q", warned, wantW)
+	}
+	if n := strings.Count(logged.String(), "configuration key ignored"); n != 3 {
+		t.Errorf("%d warnings logged, want 3:\n%s", n, logged.String())
+	}
+	if strings.Contains(logged.String(), "secret") {
+		t.Errorf("the password was logged:\n%s", logged.String())
+	}
+	// addresses wins over host and port, as in Spring Boot; the port alone
+	// is on localhost.
+	l = mustLoad(t, Options{Data: []byte("spring.rabbitmq: { addresses: 'a:1,b:2', host: h }\n"), Logger: discard})
+	if got := l.Stream.ConnectionDefaults["rabbit"]["addresses"]; got != "a:1,b:2" || len(l.Warnings) != 1 {
+		t.Errorf("addresses %v, warnings %v", got, l.Warnings)
+	}
+	l = mustLoad(t, Options{Data: []byte("spring.rabbitmq.port: 5674\n"), Logger: discard})
+	if got := l.Stream.ConnectionDefaults["rabbit"]["addresses"]; got != "localhost:5674" {
+		t.Errorf("addresses %v", got)
+	}
+}
+
+var discard = slog.New(slog.DiscardHandler)

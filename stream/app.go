@@ -357,6 +357,51 @@ func (a *App) binderKey(bindingPath string) string {
 	return "stream.default-binder"
 }
 
+// addressKeys are the keys, squashed, that say where a binder connects:
+// one of them set by the binder's own settings drops every address default.
+var addressKeys = map[string]bool{"uri": true, "url": true, "addresses": true, "address": true, "host": true, "brokers": true, "bootstrapservers": true}
+
+// withConnectionDefaults returns the binder-type section (stream.<type>.binder)
+// with the Spring Boot connection defaults (spring.rabbitmq.*, ...) under
+// it. A default is dropped when the section or the binder's environment
+// sets the same key (compared ignoring case, '-' and '_'), every address
+// default when either sets any address, and all of them when the
+// environment is in SCSt's nested form (spring.*), which the binder reads
+// itself: as in SCSt, a binder's environment replaces the application's
+// connection settings.
+func withConnectionDefaults(defaults, section, env map[string]any) map[string]any {
+	if len(defaults) == 0 {
+		return section
+	}
+	set := map[string]bool{}
+	address := false
+	for _, m := range []map[string]any{section, env} {
+		for k := range m {
+			sk := squashKey(k)
+			if sk == "spring" || strings.HasPrefix(strings.ToLower(k), "spring.") {
+				return section
+			}
+			set[sk] = true
+			address = address || addressKeys[sk]
+		}
+	}
+	out := make(map[string]any, len(defaults)+len(section))
+	for k, v := range defaults {
+		if sk := squashKey(k); !set[sk] && !(address && addressKeys[sk]) {
+			out[k] = v
+		}
+	}
+	for k, v := range section {
+		out[k] = v
+	}
+	return out
+}
+
+// squashKey lower-cases k and drops '-' and '_'.
+func squashKey(k string) string {
+	return strings.NewReplacer("-", "", "_", "").Replace(strings.ToLower(k))
+}
+
 // binderFor returns (creating it on first use) the binder named name, for
 // the binding at bindingPath.
 func (a *App) binderFor(v *validator, bindingPath, name string) *binderInstance {
@@ -396,7 +441,8 @@ func (a *App) binderFor(v *validator, bindingPath, name string) *binderInstance 
 		v.once(key, "%s", msg)
 		return nil
 	}
-	settings := BinderSettings{Name: name, Type: typ, Environment: env, Binder: a.cfg.Extensions[typ].Binder,
+	settings := BinderSettings{Name: name, Type: typ, Environment: env,
+		Binder: withConnectionDefaults(a.cfg.ConnectionDefaults[typ], a.cfg.Extensions[typ].Binder, env),
 		Logger: a.log.With("binder", name)}
 	b, err := f(context.Background(), settings)
 	if err != nil {

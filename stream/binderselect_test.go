@@ -3,6 +3,7 @@ package stream_test
 import (
 	"context"
 	"errors"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -148,6 +149,40 @@ func TestWrongBinderNameReportedOnceAtItsKey(t *testing.T) {
 			e := errs[0]
 			if e.Path != tc.path || e.Origin != tc.origin || !strings.Contains(e.Msg, `binder "rabit" is neither declared`) {
 				t.Fatalf("got %s (%s): %s; want it at %s (%s)", e.Path, e.Origin, e.Msg, tc.path, tc.origin)
+			}
+		})
+	}
+}
+
+// Spring Boot's connection settings (spring.rabbitmq.*) reach the binder
+// as defaults under its binder-type section; the section and a binder's
+// environment win, an address of their own drops every address default.
+func TestConnectionDefaultsReachTheBinder(t *testing.T) {
+	base := "spring.rabbitmq: { host: h, port: 1, username: u }\nstream:\n  function:\n    definition: a;b\n"
+	for _, tc := range []struct {
+		name, yaml string
+		want       map[string]any
+	}{
+		{"defaults only", base, map[string]any{"addresses": "h:1", "username": "u"}},
+		{"the section wins", base + "  rabbit:\n    binder:\n      username: v\n", map[string]any{"addresses": "h:1", "username": "v"}},
+		{"an address of the environment", base + "  binders:\n    r:\n      type: rabbit\n      environment:\n        uri: amqp://x\n", map[string]any{"username": "u"}},
+		{"the environment in SCSt's form", base + "  binders:\n    r:\n      type: rabbit\n      environment:\n        spring.rabbitmq.host: x\n", nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var got map[string]any
+			capture := func(ctx context.Context, s stream.BinderSettings) (stream.Binder, error) {
+				got = s.Binder
+				return memory.New(ctx, stream.BinderSettings{Name: s.Name, Type: memory.Type})
+			}
+			opts := []stream.Option{stream.WithoutSignals(), stream.WithLogger(discardLogger()), stream.WithBinderType("rabbit", capture)}
+			if _, err := stream.NewApp(loadYAML(t, tc.yaml), twoConsumers(), opts...); err != nil {
+				t.Fatal(err)
+			}
+			if len(got) == 0 && len(tc.want) == 0 {
+				return
+			}
+			if !reflect.DeepEqual(got, tc.want) {
+				t.Fatalf("binder section %v, want %v", got, tc.want)
 			}
 		})
 	}

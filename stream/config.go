@@ -46,6 +46,12 @@ type Config struct {
 	// Extensions holds the binder-specific sections stream.<binder-type>
 	// (stream.kafka, stream.rabbit, ...), keyed by binder type.
 	Extensions map[string]ExtensionConfig `mapstructure:",remain"`
+	// ConnectionDefaults holds, by binder type, connection settings in the
+	// binder's own keys that package config takes from Spring Boot's
+	// namespaces (spring.rabbitmq.*, spring.kafka.bootstrap-servers). They
+	// are defaults: the binder-type section (Extensions[type].Binder) and a
+	// binder's environment win over them. Not a key of the file.
+	ConnectionDefaults map[string]map[string]any `mapstructure:"-"`
 
 	// Origins maps lower-case key paths ("stream.bindings.x-in-0.group") to
 	// where they were set ("application.yaml:12", "env STREAM_..."), for

@@ -1,0 +1,177 @@
+package config
+
+import (
+	"sort"
+
+	"github.com/streambind/streambind/stream"
+)
+
+// This file reads Spring Boot's connection namespaces, which a Spring
+// Cloud Stream application sets once for its binder: spring.rabbitmq.*
+// and spring.kafka.bootstrap-servers. They become connection defaults of
+// the RabbitMQ and Kafka binders ([stream.Config.ConnectionDefaults]), in
+// the binders' own keys; stream.<type>.binder and a binder's environment
+// win over them. The keys of those namespaces that streambind does not
+// read are warnings, not errors: such a file runs unchanged, and the
+// warning says what is ignored.
+
+// bootKey is one key of a Spring Boot namespace that streambind reads.
+type bootKey struct {
+	typ string // binder type
+	to  string // the binder's key
+}
+
+// bootRabbit maps spring.rabbitmq.<key> (squashed) to the RabbitMQ
+// binder's keys. host and port are combined into addresses.
+var bootRabbit = map[string]bootKey{
+	"addresses":          {"rabbit", "addresses"},
+	"username":           {"rabbit", "username"},
+	"password":           {"rabbit", "password"},
+	"virtualhost":        {"rabbit", "virtual-host"},
+	"connectiontimeout":  {"rabbit", "connection-timeout"},
+	"requestedheartbeat": {"rabbit", "heartbeat"},
+}
+
+// bootConnections fills cfg.ConnectionDefaults from the spring.rabbitmq
+// and spring.kafka sections of raw, and returns the warnings for the keys
+// it ignores and the problems (values of the wrong shape).
+func bootConnections(raw map[string]any, cfg *stream.Config, origins map[string]string) (warnings, errs []*stream.ConfigError) {
+	spring, _ := raw["spring"].(map[string]any)
+	if spring == nil {
+		return nil, nil
+	}
+	put := func(typ, key string, v any, from string) {
+		if cfg.ConnectionDefaults == nil {
+			cfg.ConnectionDefaults = map[string]map[string]any{}
+		}
+		if cfg.ConnectionDefaults[typ] == nil {
+			cfg.ConnectionDefaults[typ] = map[string]any{}
+		}
+		cfg.ConnectionDefaults[typ][key] = v
+		// A binder's message about the key points at the line that set it.
+		if p := "stream." + typ + ".binder." + key; origins[p] == "" {
+			if o := originOf(origins, from); o != "" {
+				origins[p] = o + " (" + from + ")"
+			}
+		}
+	}
+	ignore := func(path, why string) {
+		warnings = append(warnings, &stream.ConfigError{Path: path, Origin: originOf(origins, path), Msg: "ignored: " + why})
+	}
+
+	if rabbit, ok := mapAt(spring, "rabbitmq"); ok {
+		var host, port any
+		var hostPath, portPath string
+		ssl := false
+		for _, k := range sortedKeys(rabbit) {
+			path := "spring.rabbitmq." + k
+			v := rabbit[k]
+			switch sk := squash(k); {
+			case bootRabbit[sk].to != "":
+				if v != nil {
+					put("rabbit", bootRabbit[sk].to, v, path)
+				}
+			case sk == "host":
+				host, hostPath = v, path
+			case sk == "port":
+				port, portPath = v, path
+			case sk == "ssl":
+				m, isMap := v.(map[string]any)
+				if !isMap {
+					errs = append(errs, &stream.ConfigError{Path: path, Origin: originOf(origins, path), Msg: "expected a map (enabled: true)"})
+					continue
+				}
+				for _, sk2 := range sortedKeys(m) {
+					p2 := path + "." + sk2
+					if squash(sk2) != "enabled" {
+						ignore(p2, "of spring.rabbitmq.ssl only enabled is read; set the TLS files under stream.rabbit.binder.tls (ca-file, cert-file, key-file, server-name)")
+						continue
+					}
+					b, err := toBool(m[sk2])
+					if err != nil {
+						errs = append(errs, &stream.ConfigError{Path: p2, Origin: originOf(origins, p2), Msg: err.Error()})
+						continue
+					}
+					ssl = b
+					put("rabbit", "tls", b, p2)
+				}
+			default:
+				for _, leaf := range leafPaths(v, path) {
+					ignore(leaf, "streambind's RabbitMQ binder reads addresses, host, port, username, password, virtual-host, ssl.enabled, connection-timeout and requested-heartbeat of spring.rabbitmq (its other settings are under stream.rabbit.binder and stream.rabbit.bindings)")
+				}
+			}
+		}
+		if _, has := rabbit["addresses"]; (host != nil || port != nil) && !has {
+			h, p := "localhost", "5672"
+			if ssl {
+				p = "5671"
+			}
+			from := hostPath
+			if host != nil {
+				s, err := toString(host)
+				if err != nil {
+					errs = append(errs, &stream.ConfigError{Path: hostPath, Origin: originOf(origins, hostPath), Msg: err.Error()})
+				}
+				h = s
+			}
+			if port != nil {
+				s, err := toString(port)
+				if err != nil {
+					errs = append(errs, &stream.ConfigError{Path: portPath, Origin: originOf(origins, portPath), Msg: err.Error()})
+				}
+				p = s
+				if from == "" {
+					from = portPath
+				}
+			}
+			put("rabbit", "addresses", h+":"+p, from)
+		} else if (host != nil || port != nil) && has {
+			for _, p := range []string{hostPath, portPath} {
+				if p != "" {
+					ignore(p, "spring.rabbitmq.addresses is set, and wins (as in Spring Boot)")
+				}
+			}
+		}
+	}
+
+	if kafka, ok := mapAt(spring, "kafka"); ok {
+		for _, k := range sortedKeys(kafka) {
+			path := "spring.kafka." + k
+			if squash(k) == "bootstrapservers" {
+				if kafka[k] != nil {
+					put("kafka", "brokers", kafka[k], path)
+				}
+				continue
+			}
+			for _, leaf := range leafPaths(kafka[k], path) {
+				ignore(leaf, "of spring.kafka only bootstrap-servers is read at the top level (set client settings under stream.kafka.binder, or in a binder's environment as spring.kafka.*)")
+			}
+		}
+	}
+	return warnings, errs
+}
+
+// mapAt returns the map under key k of m (compared squashed).
+func mapAt(m map[string]any, k string) (map[string]any, bool) {
+	key, ok := mapKey(m, k)
+	if !ok {
+		return nil, false
+	}
+	sub, ok := m[key].(map[string]any)
+	return sub, ok
+}
+
+// leafPaths returns the key paths of the values below v (at path), sorted;
+// v itself when it is not a map.
+func leafPaths(v any, path string) []string {
+	m, ok := v.(map[string]any)
+	if !ok || len(m) == 0 {
+		return []string{path}
+	}
+	var out []string
+	for k, c := range m {
+		out = append(out, leafPaths(c, path+"."+k)...)
+	}
+	sort.Strings(out)
+	return out
+}
