@@ -1,7 +1,9 @@
 package config
 
 import (
+	"fmt"
 	"sort"
+	"strings"
 
 	"github.com/streambind/streambind/stream"
 )
@@ -68,6 +70,9 @@ func bootConnections(raw map[string]any, cfg *stream.Config, origins map[string]
 			v := rabbit[k]
 			switch sk := squash(k); {
 			case bootRabbit[sk].to != "":
+				if sk == "requestedheartbeat" {
+					v = seconds(v)
+				}
 				if v != nil {
 					put("rabbit", bootRabbit[sk].to, v, path)
 				}
@@ -149,6 +154,21 @@ func bootConnections(raw map[string]any, cfg *stream.Config, origins map[string]
 		}
 	}
 	return warnings, errs
+}
+
+// seconds gives a bare number of v a unit of seconds: Spring Boot reads
+// spring.rabbitmq.requested-heartbeat so, where a bare number means
+// milliseconds to the binder.
+func seconds(v any) any {
+	switch x := v.(type) {
+	case int, uint64:
+		return fmt.Sprintf("%ds", x)
+	case string:
+		if x != "" && strings.Trim(x, "0123456789") == "" {
+			return x + "s"
+		}
+	}
+	return v
 }
 
 // mapAt returns the map under key k of m (compared squashed).

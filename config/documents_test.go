@@ -318,6 +318,7 @@ func TestSpringBootConnectionNamespaces(t *testing.T) {
     username: app
     password: secret
     virtual-host: /shop
+    requested-heartbeat: 30
     ssl:
       enabled: true
       key-store: /ks.p12
@@ -332,7 +333,7 @@ func TestSpringBootConnectionNamespaces(t *testing.T) {
 	var logged strings.Builder
 	l := mustLoad(t, Options{Data: []byte(yaml), Logger: slog.New(slog.NewTextHandler(&logged, nil))})
 	want := map[string]map[string]any{
-		"rabbit": {"addresses": "rabbit.internal:5673", "username": "app", "password": "secret", "virtual-host": "/shop", "tls": true},
+		"rabbit": {"addresses": "rabbit.internal:5673", "username": "app", "password": "secret", "virtual-host": "/shop", "tls": true, "heartbeat": "30s"},
 		"kafka":  {"brokers": "k1:9092,k2:9092"},
 	}
 	if !reflect.DeepEqual(l.Stream.ConnectionDefaults, want) {
@@ -343,9 +344,9 @@ func TestSpringBootConnectionNamespaces(t *testing.T) {
 		warned = append(warned, w.Path+" ("+w.Origin+")")
 	}
 	if wantW := []string{
-		"spring.rabbitmq.listener.simple.prefetch (application.yaml:13)",
-		"spring.rabbitmq.ssl.key-store (application.yaml:10)",
-		"spring.kafka.consumer.group-id (application.yaml:17)",
+		"spring.rabbitmq.listener.simple.prefetch (application.yaml:14)",
+		"spring.rabbitmq.ssl.key-store (application.yaml:11)",
+		"spring.kafka.consumer.group-id (application.yaml:18)",
 	}; !reflect.DeepEqual(warned, wantW) {
 		t.Errorf("warnings %q, want %q", warned, wantW)
 	}
