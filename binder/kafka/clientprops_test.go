@@ -2,6 +2,7 @@ package kafka_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"strings"
@@ -468,5 +469,74 @@ func TestSCStEnvironment(t *testing.T) {
 	wantErrs(t, err, map[string]string{
 		"stream.binders.kafka1.environment.spring.rabbitmq.host":                  "not read by the Kafka binder",
 		"stream.binders.kafka1.environment.spring.kafka.ssl.trust-store-location": "not read by the Kafka binder: give it as a Kafka client property",
+	})
+}
+
+// TestConsumerPropertiesApply: max.poll.records bounds the batches of a
+// batch-mode consumer; dlq-producer-properties reach the dead-letter
+// writer (its compression and acks are seen on the wire).
+func TestConsumerPropertiesApply(t *testing.T) {
+	c := kafkatest.Start(t)
+	obs := observeProduce(c)
+	b, err := kafka.New(context.Background(), stream.BinderSettings{Name: "kafka", Type: kafka.Type, Logger: testLogger(t),
+		Binder: map[string]any{"brokers": c.Brokers(), "consumer-properties": map[string]any{"max.poll.records": 7}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	closeBinder(t, b)
+
+	t.Run("max.poll.records", func(t *testing.T) {
+		dest := uniqueTopic(t)
+		tr := newTracker()
+		p := bindProducer(t, b, dest, 1)
+		produce(context.Background(), t, p, tr, "m", 100, 1, 0)
+		var mu sync.Mutex
+		biggest := 0
+		spec := consumerSpec(dest, "g", nil)
+		spec.Consumer.BatchMode = true
+		spec.BatchHandler = func(_ context.Context, ms []stream.Envelope) error {
+			mu.Lock()
+			biggest = max(biggest, len(ms))
+			mu.Unlock()
+			for _, m := range ms {
+				tr.receive(m.Headers[idHeader])
+			}
+			return nil
+		}
+		startConsumer(t, b, spec)
+		tr.waitAll(t, faultTimeout)
+		mu.Lock()
+		defer mu.Unlock()
+		if biggest > 7 || biggest < 2 {
+			t.Errorf("largest batch %d; want 2 to 7 (max.poll.records 7, 100 messages waiting)", biggest)
+		}
+	})
+	t.Run("dlq-producer-properties", func(t *testing.T) {
+		dest := uniqueTopic(t)
+		spec := consumerSpec(dest, "g", func(context.Context, stream.Envelope) error { return stream.Permanent(errors.New("bad")) })
+		spec.Consumer.DLQ = true
+		spec.Extension = map[string]any{"dlq-producer-properties": map[string]any{
+			"compression-type": "gzip", "configuration": map[string]any{"acks": "1"}}}
+		startConsumer(t, b, spec)
+		p := bindProducer(t, b, dest, 1)
+		ctx, cancel := context.WithTimeout(context.Background(), faultTimeout)
+		defer cancel()
+		if err := p.Send(ctx, stream.Envelope{Payload: []byte(`{"poison":true}`)}); err != nil {
+			t.Fatal(err)
+		}
+		dlq := stream.DLQName(dest, "g")
+		for {
+			if acks, codec, ok := obs.get(dlq); ok {
+				if acks != 1 || codec != 1 {
+					t.Errorf("dead letter written with acks %d, codec %d; want acks 1, gzip (1)", acks, codec)
+				}
+				return
+			}
+			select {
+			case <-ctx.Done():
+				t.Fatal("no dead letter was written")
+			case <-time.After(20 * time.Millisecond):
+			}
+		}
 	})
 }
