@@ -338,7 +338,7 @@
 // RabbitProducerProperties):
 //
 //	routing-key: (the destination)     # partitioned: <this>-<partition>
-//	routing-key-expression: (none)     # per message: payload.<field.path>, headers.<name>, headers['<name>'], key, or 'literal'
+//	routing-key-expression: (none)     # per message, SpEL subset (docs/conventions.md): headers['type'], payload.kind, 'a.' + headers.x …
 //	mandatory: true                    # an unroutable message fails Send (ErrUnroutable)
 //	auto-bind-dlq: false               # required-groups queues with x-dead-letter-* arguments and DLQs, as consumers with dlq declare them
 //	exchange-type, declare-exchange, bind-queue, queue-name-group-only, queue-binding-arguments: as above

@@ -1,6 +1,7 @@
 package rabbit
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -442,48 +443,42 @@ func (q queueOptions) checkPartitioned() error {
 // routingKeyFunc computes a message's routing key (routing-key-expression).
 type routingKeyFunc func(m stream.Envelope) (string, error)
 
-// parseRoutingKeyExpression parses routing-key-expression. It accepts what
-// the core's key expressions accept (stream.ParseKeyExpression:
-// payload.<field.path> of a JSON payload, headers.<name>, key), SCSt's
-// headers['name'] spelling, and a quoted literal ('orders'). This is the
-// one place to switch to the core's SpEL-subset evaluator when it exists;
-// an expression it does not understand is a configuration error, never a
-// silent literal.
+// parseRoutingKeyExpression compiles routing-key-expression with the
+// core's SpEL subset (stream.CompileExpression; see docs/conventions.md,
+// "Expressions"), evaluated per message with the variables headers (the
+// message's headers) and payload (the payload decoded as JSON, else its
+// text), as SCSt evaluates it against the outgoing message:
+// headers['type'], payload.kind, 'orders.' + headers.region … An
+// expression outside the subset is a configuration error naming the
+// unsupported part; the result is turned into a string (null is an error).
 func parseRoutingKeyExpression(s string) (routingKeyFunc, error) {
-	src := strings.TrimSpace(s)
-	if n := len(src); n >= 2 && (src[0] == '\'' && src[n-1] == '\'' || src[0] == '"' && src[n-1] == '"') {
-		lit := src[1 : n-1]
-		return func(stream.Envelope) (string, error) { return lit, nil }, nil
-	}
-	if rest, ok := strings.CutPrefix(src, "headers["); ok && strings.HasSuffix(rest, "]") {
-		name := strings.Trim(strings.TrimSuffix(rest, "]"), `'"`)
-		if name == "" {
-			return nil, fmt.Errorf("routing key expression %q: empty header name", s)
-		}
-		src = "headers." + name
-	}
-	expr, err := stream.ParseKeyExpression(src)
+	expr, err := stream.CompileExpression(s, "", "payload", "headers")
 	if err != nil {
-		return nil, fmt.Errorf("%w (also accepted: headers['<name>'] and a quoted literal)", err)
+		return nil, err
 	}
+	// Decoding the payload costs: only for an expression that names it.
+	usesPayload := strings.Contains(s, "payload")
 	return func(m stream.Envelope) (string, error) {
-		h := m.Headers
-		if len(m.Key) > 0 && h[stream.HeaderKey] == "" {
-			h = make(stream.Headers, len(m.Headers)+1)
-			for k, v := range m.Headers {
-				h[k] = v
-			}
-			h[stream.HeaderKey] = string(m.Key)
+		vars := map[string]any{"headers": m.Headers}
+		if m.Headers == nil {
+			vars["headers"] = stream.Headers{}
 		}
-		v, err := expr.Extract(m.Payload, h)
+		if usesPayload {
+			var p any
+			if err := json.Unmarshal(m.Payload, &p); err != nil {
+				p = string(m.Payload) // not JSON: the payload as text
+			}
+			vars["payload"] = p
+		}
+		v, err := expr.Eval(vars)
 		if err != nil {
-			return "", fmt.Errorf("routing-key-expression %s: %w", expr, err)
+			return "", fmt.Errorf("routing-key-expression: %w", err)
 		}
 		switch x := v.(type) {
+		case nil:
+			return "", fmt.Errorf("routing-key-expression %q yielded null", expr)
 		case string:
 			return x, nil
-		case []byte:
-			return string(x), nil
 		}
 		return fmt.Sprint(v), nil
 	}, nil

@@ -346,6 +346,22 @@ func TestRoutingKeyExpression(t *testing.T) {
 	if err := p.Send(ctx, stream.Envelope{Payload: []byte("x")}); err == nil || !stream.IsPermanent(err) {
 		t.Fatalf("send without the header: %v, want a permanent error", err)
 	}
+	// The SpEL subset, on the JSON payload.
+	p2, err := b.BindProducer(ctx, stream.ProducerSpec{Binding: "e2-out-0", Destination: "events",
+		Extension: map[string]any{"routingKeyExpression": "payload.kind == 'c' ? 'created' : 'updated'"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p2.Send(ctx, stream.Envelope{Payload: []byte(`{"kind":"c"}`)}); err != nil {
+		t.Fatal(err)
+	}
+	if s := <-got; s != `{"kind":"c"}` {
+		t.Fatalf("got %q", s)
+	}
+	if _, err := b.BindProducer(ctx, stream.ProducerSpec{Binding: "e3-out-0", Destination: "events",
+		Extension: map[string]any{"routing-key-expression": "T(java.lang.Math).random()"}}); err == nil || !strings.Contains(err.Error(), "routing-key-expression") {
+		t.Fatalf("an expression outside the subset: %v, want an error naming the key", err)
+	}
 }
 
 // TestSCStQueueArgs: the properties become the arguments SCSt's
