@@ -173,6 +173,7 @@ var refusedReasons = map[string]string{
 	"transactional.id":                   "exactly-once transactions are not supported (kafka-go has no transactional producer); the binder delivers at least once, and every record carries an id header for de-duplication",
 	"delivery.timeout.ms":                "kafka-go has no delivery timeout: a send is bounded by retries × request.timeout.ms (send-attempts × write-timeout) and by its context",
 	"group.id":                           "the consumer group is the binding's group: set stream.bindings.<binding>.group",
+	"rebalance.timeout.ms":               "not a Kafka consumer property: the Java client sends max.poll.interval.ms as the group's rebalance timeout; set that (or the binder's rebalance-timeout)",
 	"group.instance.id":                  "static group membership is not supported by kafka-go",
 	"partition.assignment.strategy":      "the binder assigns partitions with kafka-go's range and round-robin balancers, and watches for new partitions itself",
 	"auto.commit.interval.ms":            "the binder commits offsets itself, after each message is handled (at least once); there is no auto-commit",

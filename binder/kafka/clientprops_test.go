@@ -423,6 +423,54 @@ func TestDLQPartitions(t *testing.T) {
 			t.Errorf("%v: the source topic has %d partitions, want 1", tc.ext, n)
 		}
 	}
+
+	// min-partition-count still applies to a dead-letter topic (SCSt).
+	b2 := newBinder(t, c, map[string]any{"min-partition-count": 2})
+	closeBinder(t, b2)
+	dest := uniqueTopic(t)
+	spec := consumerSpec(dest, "g", func(context.Context, stream.Envelope) error { return nil })
+	spec.Consumer.DLQ = true
+	spec.Extension = map[string]any{"dlq-partitions": 1}
+	cons, err := b2.BindConsumer(ctx, spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cons.Stop(context.Background()) })
+	if n := len(c.Kfake.PartitionInfos(stream.DLQName(dest, "g"))); n != 2 {
+		t.Errorf("dlq-partitions 1, min-partition-count 2: the dead-letter topic has %d partitions, want 2", n)
+	}
+}
+
+// TestTopicReplicationFactor: a binding's topic.replication-factor is the
+// one its topics are created with (one broker: 2 is refused by the
+// broker, and the bind fails naming it), over the binder's.
+func TestTopicReplicationFactor(t *testing.T) {
+	c := kafkatest.Start(t)
+	b := newBinder(t, c, map[string]any{"replication-factor": 2})
+	closeBinder(t, b)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	_, err := b.BindProducer(ctx, stream.ProducerSpec{Binding: "x-out-0", Destination: uniqueTopic(t)})
+	if err == nil || !strings.Contains(strings.ToLower(err.Error()), "replication") {
+		t.Fatalf("binder replication-factor 2 on one broker: want a replication factor error, got %v", err)
+	}
+	dest := uniqueTopic(t)
+	p, err := b.BindProducer(ctx, stream.ProducerSpec{Binding: "x-out-0", Destination: dest,
+		Extension: map[string]any{"topic": map[string]any{"replication-factor": 1}}})
+	if err != nil {
+		t.Fatalf("topic.replication-factor 1: %v", err)
+	}
+	t.Cleanup(func() { _ = p.Close(context.Background()) })
+	if ti := c.Kfake.TopicInfo(dest); ti == nil || ti.NumReplicas != 1 {
+		t.Errorf("topic info %+v: want 1 replica", ti)
+	}
+	spec := consumerSpec(uniqueTopic(t), "g", func(context.Context, stream.Envelope) error { return nil })
+	spec.Extension = map[string]any{"topic": map[string]any{"replication-factor": 1}}
+	cons, err := b.BindConsumer(ctx, spec)
+	if err != nil {
+		t.Fatalf("consumer topic.replication-factor 1: %v", err)
+	}
+	t.Cleanup(func() { _ = cons.Stop(context.Background()) })
 }
 
 // TestSCStEnvironment: a binder declared as in SCSt's multi-binder
