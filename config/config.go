@@ -304,6 +304,9 @@ func Load(opts Options) (*Loaded, error) {
 	}, markUnresolved)
 	out.Raw = raw
 	if tree, ok := raw["stream"].(map[string]any); ok {
+		warnings, serrs := adaptSCSt(tree, origins)
+		out.Warnings = append(out.Warnings, warnings...)
+		errs = append(errs, serrs...)
 		errs = append(errs, liftDLQAliases(tree, origins)...)
 	}
 

@@ -369,3 +369,86 @@ func TestSpringBootConnectionNamespaces(t *testing.T) {
 }
 
 var discard = slog.New(slog.DiscardHandler)
+
+func TestSCStKeysAdapted(t *testing.T) {
+	yaml := `spring:
+  cloud:
+    stream:
+      source: audit;orders
+      output-bindings: extra
+      poller:
+        fixed-delay: 5s
+        max-messages-per-poll: 10
+      function:
+        bindings:
+          process-in-0: input
+          process-out-0: output
+      bindings:
+        input:
+          destination: in
+          group: g
+        output:
+          destination: out
+      kafka:
+        binder:
+          zk-nodes: zk:2181
+          brokers: k:9092
+        bindings:
+          input:
+            consumer: { enable-dlq: true }
+`
+	l := mustLoad(t, Options{Data: []byte(yaml), Logger: discard})
+	c := l.Stream
+	if c.Default.Producer.Poller.FixedDelay.String() != "5s" {
+		t.Errorf("default = %+v", c.Default)
+	}
+	if c.OutputBindings != "extra;audit-out-0;orders-out-0" {
+		t.Errorf("output-bindings = %q", c.OutputBindings)
+	}
+	in := c.Binding("process-in-0")
+	if in.Destination != "in" || in.Group != "g" || !in.Consumer.DLQ || c.Binding("process-out-0").Destination != "out" {
+		t.Errorf("process-in-0 = %+v", in)
+	}
+	if _, ok := c.Bindings["input"]; ok {
+		t.Errorf("input kept: %v", c.Bindings)
+	}
+	if o := c.Origins["stream.bindings.process-in-0.group"]; o != "application.yaml:16" {
+		t.Errorf("origin %q", o)
+	}
+	if got := c.Extensions["kafka"].Binder; !reflect.DeepEqual(got, map[string]any{"brokers": "k:9092"}) {
+		t.Errorf("kafka binder section %v", got)
+	}
+	var warned []string
+	for _, w := range l.Warnings {
+		warned = append(warned, w.Error())
+	}
+	want := []string{
+		"stream.kafka.binder.zk-nodes (application.yaml:21): ignored: ZooKeeper settings were removed in SCSt 2.0: Kafka clients talk to the brokers only",
+		"stream.poller.max-messages-per-poll (application.yaml:8): ignored: a polled supplier yields one message (or a slice) per poll",
+	}
+	if !reflect.DeepEqual(warned, want) {
+		t.Errorf("warnings %q\nwant %q", warned, want)
+	}
+}
+
+func TestSCStKeysProblems(t *testing.T) {
+	for _, tc := range []struct{ name, yaml, want string }{
+		{"rename clash", "stream:\n  function:\n    bindings: { p-in-0: input }\n  bindings:\n    input: { group: a }\n    p-in-0: { group: b }\n",
+			"stream.bindings.input (application.yaml:5): configures p-in-0, which stream.function.bindings renames to input, and stream.bindings.p-in-0 configures it too: use one name"},
+		{"two renamed to one", "stream:\n  function:\n    bindings: { p-in-0: input, q-in-0: input }\n",
+			"stream.function.bindings.q-in-0 (application.yaml:3): input is already the name of p-in-0"},
+		{"fixed-delay twice", "stream:\n  poller: { fixed-delay: 2s }\n  default:\n    producer: { poller: { fixed-delay: 3s } }\n",
+			"stream.poller.fixed-delay (application.yaml:2): is 2s but stream.default.producer.poller.fixed-delay is 3s (set one of them)"},
+		{"unknown poller key", "stream:\n  poller: { fixed-dely: 1s }\n",
+			"stream.poller.fixed-dely (application.yaml:2): unknown key of stream.poller"},
+		{"unknown key", "stream:\n  bindigns: { x: 1 }\n",
+			"stream.bindigns (application.yaml:2): unknown key; did you mean bindings?"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			es := configErrors(t, Options{Data: []byte(tc.yaml), Logger: discard})
+			if len(es) != 1 || !strings.HasPrefix(es[0].Error(), tc.want) {
+				t.Fatalf("got %v\nwant one problem starting %q", es, tc.want)
+			}
+		})
+	}
+}

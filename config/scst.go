@@ -1,0 +1,241 @@
+package config
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/streambind/streambind/stream"
+)
+
+// This file adapts Spring Cloud Stream keys that streambind has no key of
+// its own for, before the stream section is decoded:
+//
+//   - stream.function.bindings renames functional bindings
+//     (process-in-0: input): the settings of binding input, in
+//     stream.bindings and in the binder-specific sections, are those of
+//     process-in-0.
+//   - stream.poller.fixed-delay (SCSt's application-wide poller) becomes
+//     stream.default.producer.poller.fixed-delay.
+//   - stream.source ("a;b", SCSt 3's output bindings of no function)
+//     adds a-out-0 and b-out-0 to stream.output-bindings.
+//   - Obsolete keys, which SCSt itself no longer reads or which mean
+//     nothing here, are removed with a warning saying why (obsoleteKeys).
+
+// obsoleteKey is a key removed with a warning.
+type obsoleteKey struct {
+	path []string // below stream, squashed
+	why  string
+}
+
+var obsoleteKeys = []obsoleteKey{
+	{[]string{"kafka", "binder", "zknodes"}, "ZooKeeper settings were removed in SCSt 2.0: Kafka clients talk to the brokers only"},
+	{[]string{"kafka", "binder", "defaultzkport"}, "ZooKeeper settings were removed in SCSt 2.0: Kafka clients talk to the brokers only"},
+	{[]string{"kafka", "binder", "zkconnectiontimeout"}, "ZooKeeper settings were removed in SCSt 2.0: Kafka clients talk to the brokers only"},
+	{[]string{"kafka", "binder", "zksessiontimeout"}, "ZooKeeper settings were removed in SCSt 2.0: Kafka clients talk to the brokers only"},
+	{[]string{"kafka", "binder", "offsetupdatetimewindow"}, "removed in SCSt 2.0: offsets are committed by the consumer group"},
+	{[]string{"kafka", "binder", "offsetupdatecount"}, "removed in SCSt 2.0: offsets are committed by the consumer group"},
+	{[]string{"kafka", "binder", "offsetupdateshutdowntimeout"}, "removed in SCSt 2.0: offsets are committed by the consumer group"},
+	{[]string{"kafka", "binder", "defaultbrokerport"}, "removed in SCSt 3.0: give the port in brokers"},
+	{[]string{"kafka", "binder", "headermapperbeanname"}, "names a Spring bean: headers are mapped by the binder"},
+	{[]string{"overridecloudconnectors"}, "Spring Cloud Connectors were removed in SCSt 3.0"},
+	{[]string{"bindingretryinterval"}, "binders retry their broker within stream.binders.<name>.startup-timeout"},
+	{[]string{"metrics"}, "SCSt 3.0 removed its metrics binding: metrics are served by management (Prometheus)"},
+	{[]string{"integration"}, "Spring Integration settings have no meaning here"},
+	{[]string{"function", "autodetect"}, "functions are registered in code and listed in function.definition"},
+	{[]string{"function", "batchmode"}, "set consumer.batch-mode on the binding"},
+	{[]string{"poller", "maxmessagesperpoll"}, "a polled supplier yields one message (or a slice) per poll"},
+	{[]string{"poller", "cron"}, "polled suppliers run at producer.poller.fixed-delay"},
+	{[]string{"poller", "initialdelay"}, "polled suppliers run at producer.poller.fixed-delay"},
+}
+
+// lifted is an SCSt key moved to streambind's key.
+var liftedKeys = []struct{ from, to []string }{
+	{[]string{"poller", "fixeddelay"}, []string{"default", "producer", "poller", "fixed-delay"}},
+}
+
+// adaptSCSt applies the adaptations above to the stream tree; it returns
+// the warnings and the problems.
+func adaptSCSt(tree map[string]any, origins map[string]string) (warnings, errs []*stream.ConfigError) {
+	at := func(p string) string { return originOf(origins, p) }
+	for _, o := range obsoleteKeys {
+		if path, ok := takeKey(tree, o.path); ok {
+			warnings = append(warnings, &stream.ConfigError{Path: path, Origin: at(path), Msg: "ignored: " + o.why})
+		}
+	}
+	for _, l := range liftedKeys {
+		from, v, ok := lookupSquashed(tree, l.from)
+		if !ok {
+			continue
+		}
+		to := "stream." + strings.Join(l.to, ".")
+		if _, cur, set := lookupSquashed(tree, squashAll(l.to)); set && fmt.Sprint(cur) != fmt.Sprint(v) {
+			errs = append(errs, &stream.ConfigError{Path: from, Origin: at(from), Msg: fmt.Sprintf("is %v but %s is %v (set one of them)", v, to, cur)})
+			_, _ = takeKey(tree, l.from)
+			continue
+		}
+		_, _ = takeKey(tree, l.from)
+		ensureMapPath(tree, l.to[:len(l.to)-1])[l.to[len(l.to)-1]] = v
+		moveOrigins(origins, from, to)
+	}
+	if p, v, ok := lookupSquashed(tree, []string{"poller"}); ok {
+		if m, isMap := v.(map[string]any); isMap && len(m) == 0 {
+			_, _ = takeKey(tree, []string{"poller"})
+		} else if isMap {
+			for _, k := range sortedKeys(m) {
+				errs = append(errs, &stream.ConfigError{Path: p + "." + k, Origin: at(p + "." + k), Msg: "unknown key of stream.poller (fixed-delay is read, as the default of producer.poller.fixed-delay)"})
+			}
+			_, _ = takeKey(tree, []string{"poller"})
+		}
+	}
+	if p, v, ok := lookupSquashed(tree, []string{"source"}); ok {
+		_, _ = takeKey(tree, []string{"source"})
+		s, err := toString(v)
+		if err != nil {
+			errs = append(errs, &stream.ConfigError{Path: p, Origin: at(p), Msg: err.Error()})
+		} else {
+			var outs []string
+			for _, n := range strings.Split(s, ";") {
+				if n = strings.TrimSpace(n); n != "" {
+					outs = append(outs, n+"-out-0")
+				}
+			}
+			if cur, _ := tree["output-bindings"].(string); cur != "" {
+				outs = append([]string{cur}, outs...)
+			}
+			tree["output-bindings"] = strings.Join(outs, ";")
+			if _, set := origins["stream.output-bindings"]; !set {
+				origins["stream.output-bindings"] = at(p)
+			}
+		}
+	}
+	errs = append(errs, renameFunctionBindings(tree, origins)...)
+	return warnings, errs
+}
+
+// renameFunctionBindings applies stream.function.bindings.
+func renameFunctionBindings(tree map[string]any, origins map[string]string) []*stream.ConfigError {
+	fn, _ := tree["function"].(map[string]any)
+	key, ok := mapKey(fn, "bindings")
+	if !ok {
+		return nil
+	}
+	base := "stream.function." + key
+	renames, isMap := fn[key].(map[string]any)
+	delete(fn, key)
+	if !isMap {
+		return []*stream.ConfigError{{Path: base, Origin: originOf(origins, base), Msg: "expected a map of functional binding names to the names the configuration uses (process-in-0: input)"}}
+	}
+	var errs []*stream.ConfigError
+	byCustom := map[string]string{}
+	for _, functional := range sortedKeys(renames) {
+		p := base + "." + functional
+		custom, err := toString(renames[functional])
+		custom = strings.ToLower(strings.TrimSpace(custom))
+		switch {
+		case err != nil || renames[functional] == nil || custom == "":
+			errs = append(errs, &stream.ConfigError{Path: p, Origin: originOf(origins, p), Msg: "expected the binding name the configuration uses"})
+			continue
+		case byCustom[custom] != "":
+			errs = append(errs, &stream.ConfigError{Path: p, Origin: originOf(origins, p), Msg: fmt.Sprintf("%s is already the name of %s", custom, byCustom[custom])})
+			continue
+		case custom == functional:
+			continue
+		}
+		byCustom[custom] = functional
+		// stream.bindings.<custom> and stream.<type>.bindings.<custom>.
+		var sections [][]string
+		sections = append(sections, []string{"bindings"})
+		for _, k := range sortedKeys(tree) {
+			if m, ok := tree[k].(map[string]any); ok {
+				if _, ok := m["bindings"].(map[string]any); ok && k != "bindings" {
+					sections = append(sections, []string{k, "bindings"})
+				}
+			}
+		}
+		for _, sec := range sections {
+			bs, _ := lookupPath(tree, sec).(map[string]any)
+			ck, ok := mapKey(bs, custom)
+			if !ok {
+				continue
+			}
+			secPath := "stream." + strings.Join(sec, ".")
+			if _, clash := bs[functional]; clash {
+				errs = append(errs, &stream.ConfigError{Path: secPath + "." + ck, Origin: originOf(origins, secPath+"."+ck),
+					Msg: fmt.Sprintf("configures %s, which %s renames to %s, and %s.%s configures it too: use one name", functional, base, custom, secPath, functional)})
+				continue
+			}
+			bs[functional] = bs[ck]
+			delete(bs, ck)
+			moveOrigins(origins, secPath+"."+ck, secPath+"."+functional)
+		}
+	}
+	return errs
+}
+
+// moveOrigins moves the origins of key path from (and below) to to.
+func moveOrigins(origins map[string]string, from, to string) {
+	for k, o := range origins {
+		if k == from || strings.HasPrefix(k, from+".") || strings.HasPrefix(k, from+"[") {
+			origins[to+k[len(from):]] = o
+			delete(origins, k)
+		}
+	}
+}
+
+func squashAll(path []string) []string {
+	out := make([]string, len(path))
+	for i, p := range path {
+		out[i] = squash(p)
+	}
+	return out
+}
+
+// lookupPath returns the value at path (exact keys) below m, or nil.
+func lookupPath(m map[string]any, path []string) any {
+	var v any = m
+	for _, k := range path {
+		mm, ok := v.(map[string]any)
+		if !ok {
+			return nil
+		}
+		v = mm[k]
+	}
+	return v
+}
+
+// lookupSquashed finds the key path (squashed segments) below tree and
+// returns its full key path ("stream.a.b") and value.
+func lookupSquashed(tree map[string]any, path []string) (string, any, bool) {
+	var v any = tree
+	full := "stream"
+	for _, seg := range path {
+		m, ok := v.(map[string]any)
+		if !ok {
+			return "", nil, false
+		}
+		k, ok := mapKey(m, seg)
+		if !ok {
+			return "", nil, false
+		}
+		full += "." + k
+		v = m[k]
+	}
+	return full, v, true
+}
+
+// takeKey removes the key at path (squashed segments) below tree and
+// returns its full key path; maps left empty stay.
+func takeKey(tree map[string]any, path []string) (string, bool) {
+	full, _, ok := lookupSquashed(tree, path)
+	if !ok {
+		return "", false
+	}
+	m := tree
+	for _, seg := range path[:len(path)-1] {
+		k, _ := mapKey(m, seg)
+		m = m[k].(map[string]any)
+	}
+	k, _ := mapKey(m, path[len(path)-1])
+	delete(m, k)
+	return full, true
+}
