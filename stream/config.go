@@ -200,7 +200,10 @@ const (
 // ProducerConfig is stream.bindings.<name>.producer.
 type ProducerConfig struct {
 	// PartitionKeyExpression selects the partition key: "payload.<field.path>",
-	// "headers.<name>" or "key" (the message's key header). Default none.
+	// "headers.<name>", "key" (the message's key header), or any expression
+	// of the SpEL subset over payload and headers ("headers['region'] + ':'
+	// + payload.customerId"; docs/conventions.md, "Expressions"), compiled
+	// at start-up. Default none.
 	PartitionKeyExpression string `mapstructure:"partition-key-expression"`
 	// PartitionKeyExtractorName names a key extractor registered in code
 	// with [WithKeyExtractor]; it wins over the expression.
