@@ -7,7 +7,12 @@ import (
 	"fmt"
 	"log/slog"
 	"regexp"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
+	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -62,6 +67,9 @@ type job struct {
 type dlqApp struct {
 	app  *stream.App
 	back chan stream.Message[job]
+	// stop stops the app (gracefully: what its consumers took is
+	// handled and acknowledged).
+	stop func()
 }
 
 func startDLQApp(t *testing.T, dir string, env []string, opts ...stream.Option) *dlqApp {
@@ -90,12 +98,16 @@ func startDLQApp(t *testing.T, dir string, env []string, opts ...stream.Option) 
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- app.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil && !errors.Is(err, context.Canceled) {
-			t.Errorf("app: %v", err)
-		}
-	})
+	var once sync.Once
+	a.stop = func() {
+		once.Do(func() {
+			cancel()
+			if err := <-done; err != nil && !errors.Is(err, context.Canceled) {
+				t.Errorf("app: %v", err)
+			}
+		})
+	}
+	t.Cleanup(a.stop)
 	select {
 	case <-app.Ready():
 	case err := <-done:
@@ -280,5 +292,90 @@ func queueDepth(t *testing.T, vhost, q string) func() int {
 			return -1
 		}
 		return st.Messages
+	}
+}
+
+// A replay of 1,000 dead letters killed (SIGKILL) part-way, then run again:
+// every dead letter arrives, none is lost, and none arrives twice except
+// within the in-flight window (the dead letter whose copy was confirmed but
+// whose removal had not reached the broker: at most 2, as the removal is an
+// unconfirmed acknowledgement on another connection than the publish).
+func TestDLQReplayKilledRabbit(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the CLI")
+	}
+	vhost := rabbittest.VHost(t)
+	dir := writeFiles(t, map[string]string{"application.yaml": fmt.Sprintf(dlqService, rabbitBinder)})
+	env := []string{"VHOST=" + vhost}
+	bin := filepath.Join(t.TempDir(), "streambind")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	a := startDLQApp(t, dir, env)
+	const n = 1000
+	for i := range n {
+		a.send(t, "c", job{fmt.Sprint(i), "poison"})
+	}
+	dlqDepth := queueDepth(t, vhost, "work.g.dlq")
+	eventually(t, "1000 dead letters", func() bool { return dlqDepth() == n })
+
+	seen := map[string]int{}
+	take := func() {
+		for {
+			select {
+			case m := <-a.back:
+				seen[m.Payload.ID]++
+			default:
+				return
+			}
+		}
+	}
+	replay := func(args ...string) *exec.Cmd {
+		cmd := exec.Command(bin, append([]string{"dlq", "replay", "--config", dir, "--binding", "work-in-0"}, args...)...)
+		cmd.Env = append(os.Environ(), env...)
+		return cmd
+	}
+	first := replay("--rate", "250")
+	var stderr strings.Builder
+	first.Stderr = &stderr
+	if err := first.Start(); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "200 replayed", func() bool { take(); return len(seen) >= 200 })
+	if err := first.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	_ = first.Wait()
+	take()
+	killedAt := len(seen)
+	if killedAt >= n {
+		t.Fatalf("the first replay finished (%d) before it was killed", killedAt)
+	}
+	if strings.Contains(stderr.String(), "\r") {
+		t.Errorf("progress on stderr that is not a terminal: %q", stderr.String())
+	}
+	out, err := replay().CombinedOutput()
+	if err != nil {
+		t.Fatalf("second replay: %v\n%s", err, out)
+	}
+	eventually(t, "every dead letter replayed", func() bool { take(); return len(seen) == n })
+	a.stop() // handles and acknowledges what it took
+	take()
+	if d := dlqDepth(); d != 0 {
+		t.Errorf("%d dead letters left", d)
+	}
+	if d := queueDepth(t, vhost, "work.g")(); d != 0 {
+		t.Errorf("%d replayed copies not handled", d)
+	}
+	dups := 0
+	for id, c := range seen {
+		if c > 1 {
+			dups += c - 1
+			t.Logf("dead letter %s replayed %d times", id, c)
+		}
+	}
+	t.Logf("killed after %d of %d replayed copies arrived; second run: %s; duplicates %d", killedAt, n, strings.TrimSpace(string(out)), dups)
+	if dups > 2 {
+		t.Errorf("%d duplicates; want at most 2 (the in-flight window)", dups)
 	}
 }
