@@ -132,7 +132,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, started t
 		return 1
 	}
 	if addr := sa.mgmt.Addr(); addr != "" {
-		fmt.Fprintf(stderr, "demo: management on http://%s (/actuator/bindings, /health/readiness, /metrics)\n", addr)
+		// Every endpoint, as a URL to paste into curl or a browser.
+		var b strings.Builder
+		fmt.Fprintf(&b, "demo: management on http://%s\n", addr)
+		for _, e := range sa.mgmt.Endpoints() {
+			method, path, _ := strings.Cut(e, " ")
+			fmt.Fprintf(&b, "demo:   %-4s http://%s%s\n", method, addr, path)
+		}
+		fmt.Fprint(stderr, b.String())
 	}
 	defer func() {
 		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)

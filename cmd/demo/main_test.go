@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -166,6 +167,25 @@ func TestDemoManagement(t *testing.T) {
 			t.Fatalf("demo ended (%d) before serving management", code)
 		case <-time.After(10 * time.Second):
 			t.Fatal("no management address printed")
+		}
+	}
+	// The start-up lines list every endpoint as a URL.
+	var urls []string
+	for len(urls) < 9 {
+		select {
+		case l := <-errw.lines:
+			if _, u, ok := strings.Cut(l, "http://"); ok && strings.HasPrefix(l, "demo:   ") {
+				urls = append(urls, strings.Fields(l)[1]+" http://"+u)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("endpoint lines: got %q", urls)
+		}
+	}
+	for _, want := range []string{"GET " + base + "/actuator/bindings", "GET " + base + "/actuator/bindings/{name}",
+		"POST " + base + "/actuator/bindings/{name}", "GET " + base + "/actuator/functions", "GET " + base + "/actuator/topology",
+		"GET " + base + "/health/liveness", "GET " + base + "/health/readiness", "GET " + base + "/metrics", "GET " + base + "/actuator/config"} {
+		if !slices.Contains(urls, want) {
+			t.Errorf("start-up lines %q lack %q", urls, want)
 		}
 	}
 	get := func(path string) (int, string) {
