@@ -14,6 +14,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/agnivade/levenshtein"
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
 )
@@ -175,11 +176,7 @@ func NewApp(cfg *Config, fns *Catalog, opts ...Option) (*App, error) {
 	for _, p := range want {
 		known[strings.ToLower(p.name)] = true
 	}
-	for name := range cfg.Bindings {
-		if !known[strings.ToLower(name)] {
-			v.add("stream.bindings."+name, "binding of no bound function (bound bindings: %s)", strings.Join(sortedKeys(known), ", "))
-		}
-	}
+	a.warnUnbound(known)
 	var inputs []string
 	for _, p := range want {
 		if p.input {
@@ -271,6 +268,50 @@ func (a *App) checkBinderDeclarations(v *validator) {
 			v.add("stream."+typ, "unknown key or binder type: %v", err)
 		}
 	}
+}
+
+// warnUnbound logs, once each, the configured bindings that no bound
+// function and no output binding uses, with the nearest bound name. As in
+// Spring Cloud Stream they are not an error: a file often configures the
+// functions of several deployments or profiles. (Their keys are still
+// checked by the loader: a misspelt key is an error.)
+func (a *App) warnUnbound(known map[string]bool) {
+	bound := sortedKeys(known)
+	names := make([]string, 0, len(a.cfg.Bindings))
+	for name := range a.cfg.Bindings {
+		if !known[strings.ToLower(name)] {
+			names = append(names, name)
+		}
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		path := "stream.bindings." + name
+		args := []any{"key", path}
+		if o := (&validator{cfg: a.cfg}).origin(path); o != "" {
+			args = append(args, "origin", o)
+		}
+		if n := nearest(name, bound); n != "" {
+			args = append(args, "nearest_bound", n)
+		}
+		args = append(args, "bound", strings.Join(bound, ", "))
+		a.log.Warn("configured binding not bound: no bound function or output binding has this name; its settings are unused", args...)
+	}
+}
+
+// nearest returns the name of names closest to name (edit distance,
+// ignoring case), or "" when none is within half of name's length.
+func nearest(name string, names []string) string {
+	best, bestD := "", -1
+	for _, n := range names {
+		d := levenshtein.ComputeDistance(strings.ToLower(name), strings.ToLower(n))
+		if bestD < 0 || d < bestD {
+			best, bestD = n, d
+		}
+	}
+	if bestD < 0 || bestD > len(name)/2 {
+		return ""
+	}
+	return best
 }
 
 // chooseDefaultBinder decides the binder of the bindings that name none,

@@ -613,7 +613,6 @@ func TestNewAppReportsEveryProblem(t *testing.T) {
 	want := []string{
 		`stream.function.definition: function "missing" is not registered`,
 		`stream.binders.k.type: unknown binder type "kafka"`,
-		`stream.bindings.orphan-in-0 (application.yaml:7): binding of no bound function`,
 		`stream.bindings.ship-in-0.consumer.max-attempts: must be at least 1`,
 		`stream.bindings.ship-in-0.consumer.batch-mode: function "ship" does not take a slice`,
 		`stream.bindings.charge-out-0.producer.partition-selector-expression: selects a partition from the key, but neither`,

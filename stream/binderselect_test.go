@@ -3,6 +3,7 @@ package stream_test
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"reflect"
 	"strings"
 	"testing"
@@ -185,5 +186,28 @@ func TestConnectionDefaultsReachTheBinder(t *testing.T) {
 				t.Fatalf("binder section %v, want %v", got, tc.want)
 			}
 		})
+	}
+}
+
+// A configured binding that nothing binds is a warning naming it, its
+// origin and the nearest bound name, not a start-up failure.
+func TestUnboundBindingIsAWarning(t *testing.T) {
+	cfg := loadYAML(t, "stream:\n  function:\n    definition: a;b\n  bindings:\n    a-in-1:\n      group: g\n    zzz-out-0:\n      destination: x\n")
+	var logged strings.Builder
+	opts := append(typesOpts("memory"), stream.WithLogger(slog.New(slog.NewTextHandler(&logged, nil))))
+	if _, err := stream.NewApp(cfg, twoConsumers(), opts...); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(logged.String()), "\n")
+	if len(lines) != 2 {
+		t.Fatalf("want two warnings, got:\n%s", logged.String())
+	}
+	for i, want := range []string{
+		`key=stream.bindings.a-in-1 origin=application.yaml:5 nearest_bound=a-in-0`,
+		`key=stream.bindings.zzz-out-0 origin=application.yaml:7 bound="a-in-0, b-in-0"`,
+	} {
+		if !strings.Contains(lines[i], "level=WARN") || !strings.Contains(lines[i], want) {
+			t.Errorf("warning %d = %s\nwant it to contain %s", i, lines[i], want)
+		}
 	}
 }
