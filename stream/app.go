@@ -100,6 +100,8 @@ type App struct {
 	running  atomic.Bool
 	ready    chan struct{}
 	stopping chan struct{} // closed when shutdown begins
+
+	components []*componentState // guarded by mu (component.go)
 }
 
 type binderInstance struct {
@@ -630,7 +632,7 @@ type BinderHealth struct {
 
 // Health reports the state of every binder the app uses (a configured
 // binder without bindings is not created, so it does not count), sorted by
-// name.
+// name, then of every [Component] that implements [HealthChecker].
 func (a *App) Health(ctx context.Context) []BinderHealth {
 	a.mu.Lock()
 	bis := make([]*binderInstance, 0, len(a.binders))
@@ -649,7 +651,7 @@ func (a *App) Health(ctx context.Context) []BinderHealth {
 		}
 		out = append(out, h)
 	}
-	return out
+	return append(out, a.componentHealth(ctx)...)
 }
 
 // State tells where the app is in its life: "new", "starting", "running",
@@ -701,12 +703,16 @@ func (a *App) Run(ctx context.Context) error {
 	var suppliers sync.WaitGroup
 	err := a.start(ctx, supCtx, &suppliers)
 	if err == nil {
+		err = a.startComponents(ctx)
+	}
+	if err == nil {
 		a.log.Info("stream app started", "bindings", len(a.bindings), "binders", len(a.binders))
 		close(a.ready)
 		<-ctx.Done()
 		a.log.Info("stream app shutting down")
 	}
-	return errors.Join(err, a.shutdown(cancelSuppliers, &suppliers))
+	// Components stop first: the bridge still takes their sends.
+	return errors.Join(err, a.stopComponents(), a.shutdown(cancelSuppliers, &suppliers))
 }
 
 func (a *App) start(ctx, supCtx context.Context, suppliers *sync.WaitGroup) error {

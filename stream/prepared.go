@@ -1,0 +1,144 @@
+package stream
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+
+	"go.opentelemetry.io/otel/trace"
+)
+
+// Encode returns the [Envelope] that [Bridge.Send] would hand the binder
+// for name and payload, without sending it: the payload encoded by the
+// converter of the binding's content type ([]byte and string as they are),
+// the headers of a [Message] or [Envelope] (copied), and for a partitioned
+// binding the partition key (Envelope.Key) and the selected partition
+// (header [HeaderPartition]), computed from payload exactly as Send
+// computes them. The binding's content-type header is not added here:
+// [Bridge.SendEncoded] adds it as Send does.
+//
+// Encode is for sending later what is decided now — a transactional outbox
+// stores the envelope with the caller's database transaction and sends it
+// once committed. It does no I/O, binds nothing, and works as soon as
+// [NewApp] returned. It fails for an input binding, a name that
+// stream.dynamic-destinations does not allow, a payload the converter
+// cannot encode, and a partitioned binding whose key cannot be computed.
+func (br *Bridge) Encode(name string, payload any) (Envelope, error) {
+	a := br.app
+	var (
+		cfg  BindingConfig
+		part *partitioner
+	)
+	if b := a.Binding(name); b != nil {
+		if b.input {
+			return Envelope{}, fmt.Errorf("bridge: %s is an input binding", name)
+		}
+		cfg, part = b.cfg, b.part
+	} else {
+		if allow := a.cfg.DynamicDestinations; len(allow) > 0 && !containsFold(allow, name) {
+			return Envelope{}, fmt.Errorf("bridge: %q is neither an output binding nor listed in stream.dynamic-destinations", name)
+		}
+		cfg = a.cfg.Binding(name)
+		v := validator{cfg: a.cfg}
+		for _, e := range cfg.Validate("stream.bindings." + name) {
+			v.addErr(e)
+		}
+		if err := v.errs.Err(); err != nil {
+			return Envelope{}, fmt.Errorf("bridge: destination %s: %w", name, err)
+		}
+		if p := cfg.Producer; p.PartitionKeyExpression != "" || p.PartitionKeyExtractorName != "" {
+			expr, _ := ParseKeyExpression(p.PartitionKeyExpression) // validated above
+			ex, ok := a.opts.extractors[p.PartitionKeyExtractorName]
+			if p.PartitionKeyExtractorName != "" && !ok {
+				return Envelope{}, fmt.Errorf("bridge: destination %s: no key extractor %q registered", name, p.PartitionKeyExtractorName)
+			}
+			part = &partitioner{expr: expr, extractor: ex, count: p.PartitionCount}
+		}
+	}
+	cx := convCtx{binding: name, converters: a.opts.converters, contentType: cfg.ContentType}
+	data, hdr, err := encodeAny(&cx, payload)
+	if err != nil {
+		return Envelope{}, fmt.Errorf("bridge: %w", err)
+	}
+	env := Envelope{Payload: data, Headers: hdr.Clone()}
+	switch p := payload.(type) {
+	case []byte:
+		env.Payload = append([]byte(nil), data...)
+	case Envelope:
+		env.Payload = append([]byte(nil), data...)
+		if len(p.Key) > 0 {
+			env.Key = append([]byte(nil), p.Key...)
+		}
+	}
+	if part != nil {
+		if len(env.Key) > 0 {
+			// A key given with an Envelope selects the partition, hashed as a
+			// string key of the expression would be.
+			env.Headers = env.Headers.With(HeaderPartition, strconv.Itoa(SelectPartition(PartitionHash(string(env.Key)), part.count)))
+			return env, nil
+		}
+		key, n, err := part.partition(payload, env.Headers)
+		if err != nil {
+			return Envelope{}, Permanent(fmt.Errorf("bridge: binding %s: %w", name, err))
+		}
+		env.Key = []byte(key)
+		env.Headers = env.Headers.With(HeaderPartition, strconv.Itoa(n))
+	}
+	return env, nil
+}
+
+// SendEncoded sends env, made by [Bridge.Encode] (and perhaps stored and
+// loaded since), to name as it is: it is neither encoded nor partitioned
+// again, so the partition chosen by Encode stands. Everything else is as
+// for [Bridge.Send]: the app must be running, a stopped binding refuses
+// it, the binding's non-default content type is added as the contentType
+// header when env has none, the send is traced and counted, and it returns
+// once the binder confirmed the message. The binder may keep env's
+// Payload, Headers and Key: the caller must not modify them afterwards.
+func (br *Bridge) SendEncoded(ctx context.Context, name string, env Envelope) error {
+	a := br.app
+	select {
+	case <-a.ready:
+	default:
+		return fmt.Errorf("bridge: send to %s: app is not running", name)
+	}
+	select {
+	case <-a.stopping:
+		return fmt.Errorf("bridge: send to %s: app is stopping: %w", name, ErrClosed)
+	default:
+	}
+	if b := a.Binding(name); b != nil {
+		if b.input {
+			return fmt.Errorf("bridge: %s is an input binding", name)
+		}
+		return b.sendEncoded(ctx, env)
+	}
+	dp, err := br.dynamic(ctx, name)
+	if err != nil {
+		return err
+	}
+	defer dp.inUse.RUnlock()
+	return dp.b.sendEncoded(ctx, env)
+}
+
+// sendEncoded is Binding.send without the partition selection (Encode made
+// it when the value was at hand).
+func (b *Binding) sendEncoded(ctx context.Context, env Envelope) (err error) {
+	if b.tracing != nil {
+		var span trace.Span
+		ctx, span = b.tracing.startSend(ctx, b, &env)
+		defer func() { endSpan(span, err) }()
+	}
+	if b.State() != StateStarted {
+		return fmt.Errorf("binding %s: %w", b.name, ErrBindingStopped)
+	}
+	if b.stampCT && env.Headers[HeaderContentType] == "" {
+		env.Headers = env.Headers.Clone().With(HeaderContentType, b.cfg.ContentType)
+	}
+	if err := b.producer.Send(ctx, env); err != nil {
+		b.stats.errors.Add(1)
+		return fmt.Errorf("binding %s: send to %s: %w", b.name, b.destination, err)
+	}
+	b.stats.sent.Add(1)
+	return nil
+}
