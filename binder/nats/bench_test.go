@@ -95,8 +95,52 @@ func rawPublish(b *testing.B, js jetstream.JetStream, dest string, n int) {
 	}
 }
 
+// BenchmarkNATSPublish: b.N messages with at most benchWindow PubAcks
+// outstanding, three ways in the same run.
+//
+//   - raw: benchWindow goroutines, each publishing with PublishMsgAsync
+//     and waiting for its own PubAck before the next — what the binder's
+//     Send promises (it returns once the message is stored), with the
+//     same concurrency the binder is given. This is the baseline of the
+//     ratio.
+//   - raw-window: one goroutine publishing asynchronously with a window of
+//     benchWindow unacknowledged messages, waiting only at the end: the
+//     ceiling of nats.go, which no API that confirms each send reaches.
+//   - binder: benchWindow goroutines calling Send.
 func BenchmarkNATSPublish(b *testing.B) {
 	b.Run("raw", func(b *testing.B) {
+		_, js := rawJS(b)
+		dest := benchStream(b, js, "pub.rawc")
+		name := natsbinder.StreamName(dest)
+		var next atomic.Int64
+		var wg sync.WaitGroup
+		b.ResetTimer()
+		start, cpu0 := time.Now(), cpuTime()
+		for range benchWindow {
+			wg.Go(func() {
+				for i := next.Add(1); i <= int64(b.N); i = next.Add(1) {
+					id := "raw-" + strconv.FormatInt(i, 10)
+					m := &natsgo.Msg{Subject: dest, Data: benchPayload, Header: natsgo.Header{
+						stream.HeaderContentType: {"application/json"}, stream.HeaderID: {id},
+					}}
+					f, err := js.PublishMsgAsync(m, jetstream.WithMsgID(id), jetstream.WithExpectStream(name))
+					if err != nil {
+						b.Error(err)
+						return
+					}
+					select {
+					case <-f.Ok():
+					case err := <-f.Err():
+						b.Error(err)
+						return
+					}
+				}
+			})
+		}
+		wg.Wait()
+		report(b, start, cpu0)
+	})
+	b.Run("raw-window", func(b *testing.B) {
 		_, js := rawJS(b)
 		dest := benchStream(b, js, "pub.raw")
 		b.ResetTimer()

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -138,14 +139,24 @@ func (p *producer) publish(ctx context.Context, msg *natsgo.Msg, id string, atte
 
 var errPubAckTimeout = errors.New("no PubAck within send-timeout")
 
+// timers recycles the send-timeout timers of sends (one a Send, at
+// thousands of sends a second). A stopped timer's channel is empty (Go
+// 1.23 and later), so a recycled one never fires early.
+var timers = sync.Pool{New: func() any {
+	t := time.NewTimer(time.Hour)
+	t.Stop()
+	return t
+}}
+
 func (p *producer) publishOnce(ctx context.Context, msg *natsgo.Msg, id string) error {
 	ref := p.ref.Load()
 	fut, err := p.c.js.PublishMsgAsync(msg, jetstream.WithMsgID(id), jetstream.WithExpectStream(ref.name))
 	if err != nil {
 		return err
 	}
-	t := time.NewTimer(p.ps.sendTimeout)
-	defer t.Stop()
+	t := timers.Get().(*time.Timer)
+	t.Reset(p.ps.sendTimeout)
+	defer func() { t.Stop(); timers.Put(t) }()
 	select {
 	case <-fut.Ok():
 		return nil
