@@ -9,6 +9,20 @@
 //	env := streamtest.Start(t, cfg, fns)
 //	env.Send(t, "chargePayment-in-0", Order{OrderID: "o-1", Quantity: 2})
 //	p := streamtest.Receive[Payment](t, env, "chargePayment-out-0")
+//	d := streamtest.ReceiveDeadLetter[Order](t, env, "chargePayment-in-0")
+//
+// Sends, receives and dead letters read the same way: Send to an input
+// binding, Receive from an output binding, ReceiveDeadLetter from an input
+// binding's dead-letter queue; each fails the test after [Env.Timeout].
+// The absence of a message is asserted without waiting out a timeout:
+// [Env.ExpectNoOutput] and [Env.ExpectNoDeadLetter] first [Env.Drain] —
+// wait until the app has handled every message sent to its inputs so far
+// (by the harness, and by its own output bindings) and the harness has
+// taken in every message the app sent — and then look.
+//
+// The app's log lines go to t.Log (at DEBUG and up), so that a failing test
+// shows what the app did; stream.WithLogger among Start's options replaces
+// that.
 package streamtest
 
 import (
@@ -19,6 +33,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -47,8 +62,12 @@ type Env struct {
 	binder stream.Binder
 	mu     sync.Mutex
 	prods  map[string]stream.Producer      // by destination
+	sent   map[string]int64                // by destination: messages the harness sent there; guarded by mu
 	outs   map[string]chan stream.Envelope // by lower-case output binding name
 	dlqs   map[string]chan stream.Envelope // by lower-case input binding name
+	// taken counts the messages the harness took in, by lower-case
+	// binding name: outputs read, and dead letters of inputs.
+	taken map[string]*atomic.Int64
 }
 
 // Start builds the app from cfg and fns on an in-process broker and runs it
@@ -62,9 +81,10 @@ func Start(t testing.TB, cfg *stream.Config, fns *stream.Catalog, opts ...stream
 	if err != nil {
 		t.Fatalf("streamtest: %v", err)
 	}
-	env := &Env{Broker: broker, Timeout: DefaultTimeout, prods: map[string]stream.Producer{},
-		outs: map[string]chan stream.Envelope{}, dlqs: map[string]chan stream.Envelope{}}
-	opts = append(append([]stream.Option{stream.WithLogger(slog.New(slog.DiscardHandler))}, opts...),
+	env := &Env{Broker: broker, Timeout: DefaultTimeout, prods: map[string]stream.Producer{}, sent: map[string]int64{},
+		outs: map[string]chan stream.Envelope{}, dlqs: map[string]chan stream.Envelope{}, taken: map[string]*atomic.Int64{}}
+	tl := &testLog{t: t}
+	opts = append(append([]stream.Option{stream.WithLogger(slog.New(slog.NewTextHandler(tl, &slog.HandlerOptions{Level: slog.LevelDebug})))}, opts...),
 		stream.WithBinderType(memory.Type, memory.Factory(broker)), stream.WithoutSignals())
 	app, err := stream.NewApp(onMemory(cfg), fns, opts...)
 	if err != nil {
@@ -92,6 +112,8 @@ func Start(t testing.TB, cfg *stream.Config, fns *stream.Catalog, opts ...stream
 		default:
 			continue
 		}
+		n := &atomic.Int64{}
+		env.taken[key] = n
 		c, err := env.binder.BindConsumer(ctx, stream.ConsumerSpec{
 			Binding: "streamtest:" + b.Name(), Destination: dest, Group: group(b.Name()), ContentType: stream.DefaultContentType,
 			Consumer: stream.ConsumerConfig{Concurrency: 1, MaxAttempts: 1, InstanceCount: 1},
@@ -100,6 +122,7 @@ func Start(t testing.TB, cfg *stream.Config, fns *stream.Catalog, opts ...stream
 				m.Headers = m.Headers.Clone()
 				select {
 				case ch <- m:
+					n.Add(1)
 					return nil
 				case <-ctx.Done():
 					return fmt.Errorf("%w: %w", stream.ErrNak, ctx.Err())
@@ -135,6 +158,7 @@ func Start(t testing.TB, cfg *stream.Config, fns *stream.Catalog, opts ...stream
 		}
 		_ = env.binder.Close(sctx)
 		_ = broker.Close(sctx)
+		tl.stop()
 	})
 	return env
 }
@@ -200,7 +224,13 @@ func (e *Env) SendEnvelope(inputBinding string, m stream.Envelope) error {
 	e.mu.Unlock()
 	ctx, cancel := context.WithTimeout(context.Background(), e.Timeout)
 	defer cancel()
-	return p.Send(ctx, m)
+	if err := p.Send(ctx, m); err != nil {
+		return err
+	}
+	e.mu.Lock()
+	e.sent[dest]++
+	e.mu.Unlock()
+	return nil
 }
 
 // ErrTimeout is returned when nothing arrives within the timeout.
@@ -257,6 +287,7 @@ func ReceiveDeadLetter[T any](t testing.TB, e *Env, inputBinding string) stream.
 }
 
 // ExpectNone fails the test if an output binding sends anything within d.
+// It waits d whatever happens; [Env.ExpectNoOutput] does not wait.
 func (e *Env) ExpectNone(t testing.TB, outputBinding string, d time.Duration) {
 	t.Helper()
 	ch, ok := e.outs[strings.ToLower(outputBinding)]
@@ -284,4 +315,122 @@ func decode[T any](t testing.TB, m stream.Envelope) stream.Message[T] {
 		}
 	}
 	return out
+}
+
+// Drain waits until the app has handled every message sent to its input
+// bindings so far — by the harness (Send, SendEnvelope) and by the app's
+// own output bindings — and the harness has taken in every message the
+// app sent through its output bindings and to its dead-letter queues. It
+// fails the test after [Env.Timeout].
+//
+// A message counts as handled once it succeeded or failed its last
+// attempt (it may be dead-lettered); one left for redelivery (its output
+// could not be sent) is waited for until a later delivery is handled.
+// Messages sent to an input's destination from outside the harness and the
+// app's bindings (the bridge's dynamic destinations) are not counted.
+func (e *Env) Drain(t testing.TB) {
+	t.Helper()
+	deadline := time.Now().Add(e.Timeout)
+	for {
+		pending := e.pending()
+		if pending == "" {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("streamtest: not drained after %s: %s", e.Timeout, pending)
+		}
+		// The counters have no notification; a short poll bounded by the
+		// deadline above.
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// pending says what is not handled or taken in yet ("" when nothing).
+func (e *Env) pending() string {
+	bindings := e.App.Bindings()
+	sentTo := map[string]int64{} // by destination, by the app's outputs
+	for _, b := range bindings {
+		if !b.IsInput() {
+			sentTo[b.Destination()] += b.Stats().Sent
+		}
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for _, b := range bindings {
+		key := strings.ToLower(b.Name())
+		st := b.Stats()
+		if !b.IsInput() {
+			if got, want := e.taken[key].Load(), sentTo[b.Destination()]; got < want {
+				return fmt.Sprintf("the harness took in %d of the %d messages sent to %s (%s)", got, want, b.Destination(), b.Name())
+			}
+			continue
+		}
+		var want int64
+		for _, d := range strings.Split(b.Destination(), ",") {
+			d = strings.TrimSpace(d)
+			want += e.sent[d] + sentTo[d]
+		}
+		if got := st.Processed + st.Failed; got < want {
+			return fmt.Sprintf("%s handled %d of the %d messages sent to it", b.Name(), got, want)
+		}
+		if n, ok := e.taken[key]; ok && n.Load() < st.DeadLettered {
+			return fmt.Sprintf("the harness took in %d of the %d dead letters of %s", n.Load(), st.DeadLettered, b.Name())
+		}
+	}
+	return ""
+}
+
+// ExpectNoOutput drains the app (see [Env.Drain]) and then fails the test
+// if an output binding sent anything not yet received.
+func (e *Env) ExpectNoOutput(t testing.TB, outputBinding string) {
+	t.Helper()
+	ch, ok := e.outs[strings.ToLower(outputBinding)]
+	if !ok {
+		t.Fatalf("streamtest: %q is not an output binding of the app", outputBinding)
+	}
+	e.Drain(t)
+	select {
+	case m := <-ch:
+		t.Fatalf("streamtest: %s sent %q, expected nothing", outputBinding, m.Payload)
+	default:
+	}
+}
+
+// ExpectNoDeadLetter drains the app (see [Env.Drain]) and then fails the
+// test if an input binding dead-lettered anything not yet received.
+func (e *Env) ExpectNoDeadLetter(t testing.TB, inputBinding string) {
+	t.Helper()
+	ch, ok := e.dlqs[strings.ToLower(inputBinding)]
+	if !ok {
+		t.Fatalf("streamtest: %q is not an input binding with a dlq", inputBinding)
+	}
+	e.Drain(t)
+	select {
+	case m := <-ch:
+		t.Fatalf("streamtest: %s dead-lettered %q (%s), expected nothing", inputBinding, m.Payload, m.Headers[stream.HeaderExceptionMessage])
+	default:
+	}
+}
+
+// testLog writes the app's log lines to t.Log until the test's cleanup
+// ends (a line after that is dropped: t.Log would panic).
+type testLog struct {
+	t    testing.TB
+	mu   sync.Mutex
+	done bool
+}
+
+func (l *testLog) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if !l.done {
+		l.t.Log(strings.TrimSuffix(string(p), "\n"))
+	}
+	return len(p), nil
+}
+
+func (l *testLog) stop() {
+	l.mu.Lock()
+	l.done = true
+	l.mu.Unlock()
 }

@@ -3,6 +3,8 @@ package streamtest_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -99,4 +101,87 @@ func TestOutputsSharingADestination(t *testing.T) {
 			t.Fatalf("the reader of b-out-0 sees the destination: got %q", m.Payload)
 		}
 	}
+}
+
+// failRecorder is a testing.TB whose Fatalf records the failure and ends
+// the goroutine, so that a test can check that an assertion fails.
+type failRecorder struct {
+	testing.TB
+	msg string
+}
+
+func (r *failRecorder) Fatalf(format string, args ...any) {
+	r.msg = fmt.Sprintf(format, args...)
+	runtime.Goexit()
+}
+
+func (r *failRecorder) Helper() {}
+
+// fails runs f with a failRecorder and returns its failure ("" if none).
+func fails(t *testing.T, f func(tb testing.TB)) string {
+	r := &failRecorder{TB: t}
+	done := make(chan struct{})
+	go func() { defer close(done); f(r) }()
+	<-done
+	return r.msg
+}
+
+// "Nothing received" and "no dead letter" are asserted once the app has
+// handled what was sent, without waiting out the timeout; and they fail
+// when something was sent.
+func TestExpectNothingDrainsFirst(t *testing.T) {
+	cfg, fns := shop()
+	env := streamtest.Start(t, cfg, fns)
+	env.Timeout = 30 * time.Second // the assertions below must not wait it out
+	start := time.Now()
+	env.Send(t, "chargePayment-in-0", Order{OrderID: "o-1", Quantity: 1})
+	env.ExpectNoDeadLetter(t, "chargePayment-in-0")
+	if msg := fails(t, func(tb testing.TB) { env.ExpectNoOutput(tb, "chargePayment-out-0") }); !strings.Contains(msg, "o-1") {
+		t.Fatalf("ExpectNoOutput after an output: %q", msg)
+	}
+	env.Send(t, "chargePayment-in-0", Order{OrderID: "o-2"})
+	env.ExpectNoOutput(t, "chargePayment-out-0")
+	if msg := fails(t, func(tb testing.TB) { env.ExpectNoDeadLetter(tb, "chargePayment-in-0") }); !strings.Contains(msg, "quantity must be positive") {
+		t.Fatalf("ExpectNoDeadLetter after a dead letter: %q", msg)
+	}
+	for i := range 50 {
+		env.Send(t, "chargePayment-in-0", Order{OrderID: fmt.Sprint("o-", i), Quantity: 1})
+	}
+	env.Drain(t)
+	for i := range 50 {
+		if p := streamtest.Receive[Payment](t, env, "chargePayment-out-0"); p.Payload.OrderID != fmt.Sprint("o-", i) {
+			t.Fatalf("got %+v", p)
+		}
+	}
+	env.ExpectNoOutput(t, "chargePayment-out-0")
+	env.ExpectNoDeadLetter(t, "chargePayment-in-0")
+	if d := time.Since(start); d > 5*time.Second {
+		t.Fatalf("took %s", d)
+	}
+}
+
+// Example shows a test of a function: sends, receives and dead letters read
+// the same way, and the absence of a message is checked without a wait.
+func Example() {
+	var t *testing.T // the test's
+	fns := stream.NewCatalog()
+	stream.AddFunction(fns, "chargePayment", func(_ context.Context, o Order) (Payment, error) {
+		if o.Quantity <= 0 {
+			return Payment{}, stream.Permanent(errors.New("quantity must be positive"))
+		}
+		return Payment{OrderID: o.OrderID}, nil
+	})
+	cfg := &stream.Config{Bindings: map[string]stream.BindingConfig{
+		"chargePayment-in-0":  {Destination: "orders", Group: "payment", Consumer: stream.ConsumerConfig{DLQ: true}},
+		"chargePayment-out-0": {Destination: "payments"},
+	}}
+	env := streamtest.Start(t, cfg, fns)
+
+	env.Send(t, "chargePayment-in-0", Order{OrderID: "o-1", Quantity: 2})
+	_ = streamtest.Receive[Payment](t, env, "chargePayment-out-0")
+	env.ExpectNoDeadLetter(t, "chargePayment-in-0")
+
+	env.Send(t, "chargePayment-in-0", Order{OrderID: "o-2"})
+	_ = streamtest.ReceiveDeadLetter[Order](t, env, "chargePayment-in-0")
+	env.ExpectNoOutput(t, "chargePayment-out-0")
 }
