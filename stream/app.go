@@ -229,12 +229,39 @@ func (v *validator) once(path, format string, args ...any) {
 }
 
 func (v *validator) add(path, format string, args ...any) {
-	v.errs = append(v.errs, &ConfigError{Path: path, Origin: v.origin(path), Msg: fmt.Sprintf(format, args...)})
+	v.addErr(&ConfigError{Path: path, Origin: v.origin(path), Msg: fmt.Sprintf(format, args...)})
+}
+
+// addError adds err, from a binder, at path: when it holds configuration
+// problems (a [ConfigErrors], perhaps wrapped) each is added at its own
+// key, so that no "invalid configuration" list is nested in another.
+func (v *validator) addError(path string, err error) {
+	var ces ConfigErrors
+	var ce *ConfigError
+	switch {
+	case errors.As(err, &ces):
+		for _, e := range ces {
+			c := *e
+			v.addErr(&c)
+		}
+	case errors.As(err, &ce):
+		c := *ce
+		v.addErr(&c)
+	default:
+		v.add(path, "%v", err)
+	}
 }
 
 func (v *validator) addErr(e *ConfigError) {
 	if e.Origin == "" {
 		e.Origin = v.origin(e.Path)
+	}
+	// The same problem found again (a binder's check of a setting every
+	// binding inherits) is reported once.
+	for _, x := range v.errs {
+		if x.Path == e.Path && x.Msg == e.Msg {
+			return
+		}
 	}
 	v.errs = append(v.errs, e)
 }
@@ -489,7 +516,7 @@ func (a *App) binderFor(v *validator, bindingPath, name string) *binderInstance 
 		Logger: a.log.With("binder", name)}
 	b, err := f(context.Background(), settings)
 	if err != nil {
-		v.add("stream.binders."+name, "%v", err)
+		v.addError("stream.binders."+name, err)
 		return nil
 	}
 	bi := &binderInstance{name: name, typ: typ, binder: b, startupTimeout: startup}
@@ -539,7 +566,7 @@ func (a *App) prepareBinding(v *validator, name string, input bool) *Binding {
 			err = sv.ValidateProducer(b.producerSpec(prod))
 		}
 		if err != nil {
-			v.add("stream."+bi.typ+".bindings."+name, "%v", err)
+			v.addError("stream."+bi.typ+".bindings."+name, err)
 		}
 	}
 	a.bindings = append(a.bindings, b)

@@ -211,3 +211,18 @@ func TestUnboundBindingIsAWarning(t *testing.T) {
 		}
 	}
 }
+
+// A binder's configuration problems are listed at their own keys, once
+// each: never nested in another "invalid configuration" list, never once
+// per binding.
+func TestBinderProblemsNotNestedNorRepeated(t *testing.T) {
+	cfg := loadYAML(t, "stream:\n  function:\n    definition: a;b\n  binders:\n    m:\n      type: memory\n      environment:\n        bogus: 1\n")
+	_, err := stream.NewApp(cfg, twoConsumers(), typesOpts("memory")...)
+	errs := configErrs(t, err)
+	if len(errs) != 1 || strings.Contains(errs[0].Msg, "invalid configuration") || !strings.HasPrefix(errs[0].Path, "stream.binders.m.environment") {
+		t.Fatalf("got %d problems:\n%v", len(errs), err)
+	}
+	if errs[0].Origin != "application.yaml:8" {
+		t.Errorf("origin %q, want application.yaml:8", errs[0].Origin)
+	}
+}
