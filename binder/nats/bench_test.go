@@ -13,6 +13,7 @@ import (
 	"github.com/google/uuid"
 	natsgo "github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/nats-io/nuid"
 
 	natsbinder "github.com/streambind/streambind/binder/nats"
 	"github.com/streambind/streambind/binder/nats/natstest"
@@ -52,13 +53,6 @@ func cpuTime() time.Duration {
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
-// report reports the rate and the client CPU per message (a steadier
-// figure than the rate on a shared machine) since start and cpu0.
-func report(b *testing.B, start time.Time, cpu0 time.Duration) {
-	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "msgs/s")
-	b.ReportMetric(float64((cpuTime()-cpu0).Microseconds())/float64(b.N), "cpu-µs/msg")
-}
-
 func rawJS(b *testing.B) (*natsgo.Conn, jetstream.JetStream) {
 	b.Helper()
 	natstest.Require(b)
@@ -79,8 +73,8 @@ func rawJS(b *testing.B) (*natsgo.Conn, jetstream.JetStream) {
 func rawPublish(b *testing.B, js jetstream.JetStream, dest string, n int) {
 	b.Helper()
 	name := natsbinder.StreamName(dest)
-	for i := range n {
-		id := "raw-" + strconv.Itoa(i)
+	for range n {
+		id := nuid.Next()
 		m := &natsgo.Msg{Subject: dest, Data: benchPayload, Header: natsgo.Header{
 			stream.HeaderContentType: {"application/json"}, stream.HeaderID: {id},
 		}}
@@ -95,147 +89,198 @@ func rawPublish(b *testing.B, js jetstream.JetStream, dest string, n int) {
 	}
 }
 
-// BenchmarkNATSPublish: b.N messages with at most benchWindow PubAcks
-// outstanding, three ways in the same run.
+// benchRounds is how many rounds a paired benchmark alternates its sides
+// in: the machine's other load changes from second to second, and a side
+// measured only before or after the other would be measured under
+// another load. Each side gets b.N messages, b.N/benchRounds a round.
+const benchRounds = 6
+
+// side is one way of doing a paired benchmark's work: run does n
+// messages and returns how long that took (set-up left out).
+type side struct {
+	name string
+	run  func(n int) time.Duration
+}
+
+// paired runs the sides in turn, benchRounds times, and reports each
+// side's msgs/s over its rounds and each side's rate relative to the
+// first side's (the baseline) as <name>/<first>.
+func paired(b *testing.B, sides ...side) {
+	b.Helper()
+	b.ResetTimer()
+	b.StopTimer() // the sides time themselves
+	per := max(b.N/benchRounds, 1)
+	took := make([]time.Duration, len(sides))
+	cpu := make([]time.Duration, len(sides))
+	for range benchRounds {
+		for i, s := range sides {
+			c0 := cpuTime()
+			took[i] += s.run(per)
+			cpu[i] += cpuTime() - c0
+		}
+	}
+	total := float64(per * benchRounds)
+	for i, s := range sides {
+		b.ReportMetric(total/took[i].Seconds(), s.name+"-msgs/s")
+		b.ReportMetric(float64(cpu[i].Microseconds())/total, s.name+"-cpu-µs/msg")
+		if i > 0 {
+			b.ReportMetric(took[0].Seconds()/took[i].Seconds(), s.name+"/"+sides[0].name)
+		}
+	}
+	b.ReportMetric(0, "ns/op")
+}
+
+// concurrently calls send n times from benchWindow goroutines and
+// returns how long that took.
+func concurrently(b *testing.B, n int, send func() error) time.Duration {
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	start := time.Now()
+	for range benchWindow {
+		wg.Go(func() {
+			for next.Add(1) <= int64(n) {
+				if err := send(); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	return time.Since(start)
+}
+
+// BenchmarkNATSPublish: b.N messages a side with at most benchWindow
+// PubAcks outstanding, the sides alternating in rounds (see paired):
 //
-//   - raw: benchWindow goroutines, each publishing with PublishMsgAsync
-//     and waiting for its own PubAck before the next — what the binder's
-//     Send promises (it returns once the message is stored), with the
-//     same concurrency the binder is given. This is the baseline of the
-//     ratio.
+//   - raw: benchWindow goroutines, each publishing with nats.go's
+//     PublishMsgAsync and waiting for its own PubAck before the next — what
+//     the binder's Send promises (it returns once the message is stored),
+//     with the same concurrency the binder is given. The baseline.
+//   - binder: benchWindow goroutines calling Send.
 //   - raw-window: one goroutine publishing asynchronously with a window of
 //     benchWindow unacknowledged messages, waiting only at the end: the
 //     ceiling of nats.go, which no API that confirms each send reaches.
-//   - binder: benchWindow goroutines calling Send.
+//
+// Every message carries what the binder puts on the wire (contentType and
+// id headers, Nats-Msg-Id, Nats-Expected-Stream).
 func BenchmarkNATSPublish(b *testing.B) {
-	b.Run("raw", func(b *testing.B) {
-		_, js := rawJS(b)
-		dest := benchStream(b, js, "pub.rawc")
-		name := natsbinder.StreamName(dest)
-		var next atomic.Int64
-		var wg sync.WaitGroup
-		b.ResetTimer()
-		start, cpu0 := time.Now(), cpuTime()
-		for range benchWindow {
-			wg.Go(func() {
-				for i := next.Add(1); i <= int64(b.N); i = next.Add(1) {
-					id := "raw-" + strconv.FormatInt(i, 10)
-					m := &natsgo.Msg{Subject: dest, Data: benchPayload, Header: natsgo.Header{
-						stream.HeaderContentType: {"application/json"}, stream.HeaderID: {id},
-					}}
-					f, err := js.PublishMsgAsync(m, jetstream.WithMsgID(id), jetstream.WithExpectStream(name))
-					if err != nil {
-						b.Error(err)
-						return
-					}
-					select {
-					case <-f.Ok():
-					case err := <-f.Err():
-						b.Error(err)
-						return
-					}
+	_, js := rawJS(b)
+	rawDest, winDest, binDest := benchStream(b, js, "pub.raw"), benchStream(b, js, "pub.win"), benchStream(b, js, "pub.binder")
+	rawName := natsbinder.StreamName(rawDest)
+	bd := newBinder(b, natstest.URL(), nil)
+	closeBinder(b, bd)
+	p, err := bd.BindProducer(context.Background(), stream.ProducerSpec{Binding: "b-out-0", Destination: binDest, ContentType: "application/json"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	paired(b,
+		side{"raw", func(n int) time.Duration {
+			return concurrently(b, n, func() error {
+				id := nuid.Next()
+				m := &natsgo.Msg{Subject: rawDest, Data: benchPayload, Header: natsgo.Header{
+					stream.HeaderContentType: {"application/json"}, stream.HeaderID: {id},
+				}}
+				f, err := js.PublishMsgAsync(m, jetstream.WithMsgID(id), jetstream.WithExpectStream(rawName))
+				if err != nil {
+					return err
+				}
+				select {
+				case <-f.Ok():
+					return nil
+				case err := <-f.Err():
+					return err
 				}
 			})
-		}
-		wg.Wait()
-		report(b, start, cpu0)
-	})
-	b.Run("raw-window", func(b *testing.B) {
-		_, js := rawJS(b)
-		dest := benchStream(b, js, "pub.raw")
-		b.ResetTimer()
-		start, cpu0 := time.Now(), cpuTime()
-		rawPublish(b, js, dest, b.N)
-		report(b, start, cpu0)
-	})
-	b.Run("binder", func(b *testing.B) {
-		_, js := rawJS(b)
-		dest := benchStream(b, js, "pub.binder")
-		bd := newBinder(b, natstest.URL(), nil)
-		closeBinder(b, bd)
-		p, err := bd.BindProducer(context.Background(), stream.ProducerSpec{Binding: "b-out-0", Destination: dest, ContentType: "application/json"})
-		if err != nil {
-			b.Fatal(err)
-		}
-		var next atomic.Int64
-		var wg sync.WaitGroup
-		b.ResetTimer()
-		start, cpu0 := time.Now(), cpuTime()
-		for range benchWindow { // as many senders as the raw window holds
-			wg.Go(func() {
-				for next.Add(1) <= int64(b.N) {
-					if err := p.Send(context.Background(), stream.Envelope{Payload: benchPayload}); err != nil {
-						b.Error(err)
-						return
-					}
-				}
+		}},
+		side{"binder", func(n int) time.Duration {
+			return concurrently(b, n, func() error {
+				return p.Send(context.Background(), stream.Envelope{Payload: benchPayload})
 			})
-		}
-		wg.Wait()
-		report(b, start, cpu0)
-	})
+		}},
+		side{"raw-window", func(n int) time.Duration {
+			start := time.Now()
+			rawPublish(b, js, winDest, n)
+			return time.Since(start)
+		}},
+	)
 }
 
-// BenchmarkNATSConsume reads b.N messages already in the stream with a
-// durable pull consumer, acknowledging each.
+// BenchmarkNATSConsume: a durable pull consumer reading messages already
+// in the stream and acknowledging each after its handler, b.N a side, the
+// sides alternating in rounds (see paired); each round publishes its
+// messages first (not timed) and times from the start of consuming to
+// the last message handled:
+//
+//   - raw: nats.go's Consume with PullMaxMessages(prefetch) and a handler
+//     that counts and acks (one callback goroutine, as the binder's
+//     concurrency 1).
+//   - binder: a consumer binding with concurrency 1 and the default
+//     prefetch, Start to the last handler call (Stop not timed).
 func BenchmarkNATSConsume(b *testing.B) {
-	b.Run("raw", func(b *testing.B) {
-		_, js := rawJS(b)
-		dest := benchStream(b, js, "con.raw")
-		rawPublish(b, js, dest, b.N)
-		ctx := context.Background()
-		c, err := js.CreateOrUpdateConsumer(ctx, natsbinder.StreamName(dest), jetstream.ConsumerConfig{Durable: "g", AckPolicy: jetstream.AckExplicitPolicy})
-		if err != nil {
-			b.Fatal(err)
+	_, js := rawJS(b)
+	ctx := context.Background()
+	rawDest, binDest := benchStream(b, js, "con.raw"), benchStream(b, js, "con.binder")
+	rc, err := js.CreateOrUpdateConsumer(ctx, natsbinder.StreamName(rawDest), jetstream.ConsumerConfig{Durable: "g", AckPolicy: jetstream.AckExplicitPolicy})
+	if err != nil {
+		b.Fatal(err)
+	}
+	bd := newBinder(b, natstest.URL(), nil)
+	closeBinder(b, bd)
+	var target, handled atomic.Int64
+	var done chan struct{}
+	count := func() {
+		if handled.Add(1) == target.Load() {
+			close(done)
 		}
-		done := make(chan struct{})
-		var n atomic.Int64
-		b.ResetTimer()
-		start, cpu0 := time.Now(), cpuTime()
-		cc, err := c.Consume(func(m jetstream.Msg) {
-			_ = m.Ack()
-			if n.Add(1) == int64(b.N) {
-				close(done)
+	}
+	c, err := bd.BindConsumer(ctx, stream.ConsumerSpec{Binding: "b-in-0", Destination: binDest, Group: "g", ContentType: "application/json",
+		Consumer: stream.ConsumerConfig{Concurrency: 1, MaxAttempts: 1, InstanceCount: 1},
+		Handler:  func(context.Context, stream.Envelope) error { count(); return nil }})
+	if err != nil {
+		b.Fatal(err)
+	}
+	wait := func(n int) {
+		select {
+		case <-done:
+		case <-time.After(2 * time.Minute):
+			b.Fatalf("%d of %d handled", handled.Load(), n)
+		}
+	}
+	reset := func(n int) { handled.Store(0); target.Store(int64(n)); done = make(chan struct{}) }
+	paired(b,
+		side{"raw", func(n int) time.Duration {
+			rawPublish(b, js, rawDest, n)
+			reset(n)
+			start := time.Now()
+			cc, err := rc.Consume(func(m jetstream.Msg) {
+				_ = m.Ack()
+				count()
+			}, jetstream.PullMaxMessages(natsbinder.DefaultPrefetch))
+			if err != nil {
+				b.Fatal(err)
 			}
-		}, jetstream.PullMaxMessages(natsbinder.DefaultPrefetch))
-		if err != nil {
-			b.Fatal(err)
-		}
-		<-done
-		report(b, start, cpu0)
-		b.StopTimer()
-		cc.Stop()
-	})
-	b.Run("binder", func(b *testing.B) {
-		_, js := rawJS(b)
-		dest := benchStream(b, js, "con.binder")
-		rawPublish(b, js, dest, b.N)
-		bd := newBinder(b, natstest.URL(), nil)
-		closeBinder(b, bd)
-		done := make(chan struct{})
-		var n atomic.Int64
-		ctx := context.Background()
-		c, err := bd.BindConsumer(ctx, stream.ConsumerSpec{Binding: "b-in-0", Destination: dest, Group: "g", ContentType: "application/json",
-			Consumer: stream.ConsumerConfig{Concurrency: 1, MaxAttempts: 1, InstanceCount: 1},
-			Handler: func(context.Context, stream.Envelope) error {
-				if n.Add(1) == int64(b.N) {
-					close(done)
-				}
-				return nil
-			}})
-		if err != nil {
-			b.Fatal(err)
-		}
-		b.ResetTimer()
-		start, cpu0 := time.Now(), cpuTime()
-		if err := c.Start(ctx); err != nil {
-			b.Fatal(err)
-		}
-		<-done
-		report(b, start, cpu0)
-		b.StopTimer()
-		_ = c.Stop(ctx)
-	})
+			wait(n)
+			d := time.Since(start)
+			cc.Stop()
+			<-cc.Closed()
+			return d
+		}},
+		side{"binder", func(n int) time.Duration {
+			rawPublish(b, js, binDest, n)
+			reset(n)
+			start := time.Now()
+			if err := c.Start(ctx); err != nil {
+				b.Fatal(err)
+			}
+			wait(n)
+			d := time.Since(start)
+			if err := c.Stop(ctx); err != nil {
+				b.Fatal(err)
+			}
+			return d
+		}},
+	)
 }
 
 // BenchmarkNATSLatency sends b.N messages at 2,000 msgs/s and reports the

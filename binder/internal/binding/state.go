@@ -42,36 +42,37 @@ func (s *State) SetHealth(err error) {
 // open, with nothing in progress; its methods may be called from any
 // goroutine.
 type Gate struct {
-	mu       sync.Mutex
-	closed   bool
-	inflight int
-	idle     chan struct{} // nil or closed while inflight == 0
+	// state is the number of sends in progress, plus gateClosed once
+	// closed: Enter and Exit are one atomic add each, without a lock
+	// (hundreds of goroutines send at once through one producer).
+	state atomic.Int64
+	mu    sync.Mutex    // Close's
+	idle  chan struct{} // made by the first Close; closed once closed and idle
+	once  sync.Once
 }
+
+const gateClosed = 1 << 62
 
 // Enter counts a send in; it returns false (count nothing) once the gate
 // is closed.
 func (g *Gate) Enter() bool {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	if g.closed {
+	if g.state.Add(1)&gateClosed != 0 {
+		g.Exit() // closed: undo
 		return false
 	}
-	if g.inflight == 0 {
-		g.idle = make(chan struct{})
-	}
-	g.inflight++
 	return true
 }
 
 // Exit counts out a send that Enter counted in.
 func (g *Gate) Exit() {
-	g.mu.Lock()
-	g.inflight--
-	if g.inflight == 0 {
-		close(g.idle)
+	if g.state.Add(-1) == gateClosed {
+		g.done() // closed, and the last send has exited
 	}
-	g.mu.Unlock()
 }
+
+// done closes idle; Close made it before it set gateClosed, which Exit
+// observed.
+func (g *Gate) done() { g.once.Do(func() { close(g.idle) }) }
 
 // Close closes the gate to new sends. It returns whether it was closed
 // already, and a channel that is closed once the sends in progress (at
@@ -79,11 +80,19 @@ func (g *Gate) Exit() {
 func (g *Gate) Close() (already bool, idle <-chan struct{}) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	already, g.closed = g.closed, true
-	if g.inflight == 0 {
-		c := make(chan struct{})
-		close(c)
-		return already, c
+	if g.idle == nil {
+		g.idle = make(chan struct{})
 	}
-	return already, g.idle
+	for {
+		v := g.state.Load()
+		if v&gateClosed != 0 {
+			return true, g.idle
+		}
+		if g.state.CompareAndSwap(v, v|gateClosed) {
+			if v == 0 {
+				g.done()
+			}
+			return false, g.idle
+		}
+	}
 }

@@ -3,6 +3,8 @@ package binding
 import (
 	"context"
 	"errors"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -74,5 +76,41 @@ func TestGateCloseWithNothingInProgress(t *testing.T) {
 	var z Gate
 	if _, idle := z.Close(); idle == nil {
 		t.Fatal("nil idle channel from a zero Gate")
+	}
+}
+
+// TestGateConcurrentClose: senders entering and exiting from many
+// goroutines while the gate closes; once idle is closed no send is in
+// progress and none enters any more.
+func TestGateConcurrentClose(t *testing.T) {
+	for range 50 {
+		var g Gate
+		var inside, stop atomic.Int64
+		var wg sync.WaitGroup
+		for range 8 {
+			wg.Go(func() {
+				for stop.Load() == 0 {
+					if !g.Enter() {
+						return
+					}
+					inside.Add(1)
+					inside.Add(-1)
+					g.Exit()
+				}
+			})
+		}
+		_, idle := g.Close()
+		<-idle
+		if n := inside.Load(); n != 0 {
+			t.Fatalf("%d sends in progress after idle", n)
+		}
+		if g.Enter() {
+			t.Fatal("Enter succeeded after Close")
+		}
+		stop.Store(1)
+		wg.Wait()
+		if already, idle2 := g.Close(); !already || idle2 != idle {
+			t.Fatal("second Close: want already and the same channel")
+		}
 	}
 }
