@@ -1,0 +1,189 @@
+package outbox
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/streambind/streambind/config"
+	"github.com/streambind/streambind/redact"
+)
+
+// Defaults of [Config].
+const (
+	DefaultTable        = "outbox"
+	DefaultPollInterval = time.Second
+	DefaultBatchSize    = 100
+	DefaultConcurrency  = 16
+	DefaultSendTimeout  = 30 * time.Second
+	// Section is the configuration section [FromConfig] decodes.
+	Section = "outbox"
+)
+
+// Config configures an [Outbox] and its relay. It is the "outbox" section
+// of application.yaml ([FromConfig]); the zero value of a field means its
+// default.
+type Config struct {
+	// Table is the outbox table, "name" or "schema.name" (lower-case
+	// letters, digits and _, starting with a letter or _; the name at most
+	// 50 characters, as the index and trigger are named after it). Default
+	// "outbox" (in the connection's search_path). [Migrate] creates it.
+	Table string
+	// DSN is the PostgreSQL connection string of the relay (URL or
+	// key=value form, as pgx parses it), e.g.
+	// ${OUTBOX_DSN:postgres://app@127.0.0.1:5432/app}. Required when the
+	// relay runs and [Options.Pool] is not given. It is a secret: it
+	// appears in no log, error or endpoint.
+	DSN string `mapstructure:"dsn"`
+	// PollInterval is how long an idle relay waits before it looks for new
+	// rows without having been notified (LISTEN/NOTIFY wakes it at once
+	// when a transaction with outbox rows commits; polling is the fallback
+	// for lost notifications and a listener that is reconnecting). It is
+	// also the back-off after a database error. Default 1s; at least 10ms.
+	PollInterval time.Duration
+	// BatchSize is how many rows the relay claims in one transaction.
+	// Default 100; 1 to 10000. A relay killed mid-batch sends at most this
+	// many messages again.
+	BatchSize int
+	// Concurrency is how many keys of a batch the relay sends at once
+	// (the messages of one key are sent one after the other, each after
+	// the previous one was confirmed). Default 16; 1 to 1024.
+	Concurrency int
+	// SendTimeout bounds one send, confirm included. A send that times out
+	// counts as failed: the row stays and is sent again later. Default 30s.
+	SendTimeout time.Duration
+	// Relay runs the relay in this instance (default true). Instances that
+	// only write to the outbox may set it to false.
+	Relay *bool
+}
+
+// String describes c without its DSN.
+func (c Config) String() string {
+	c = c.withDefaults()
+	dsn := "unset"
+	if c.DSN != "" {
+		dsn = "set"
+	}
+	return fmt.Sprintf("outbox{table=%s dsn=%s poll-interval=%s batch-size=%d concurrency=%d send-timeout=%s relay=%t}",
+		c.Table, dsn, c.PollInterval, c.BatchSize, c.Concurrency, c.SendTimeout, c.RelayEnabled())
+}
+
+// RelayEnabled reports whether the relay runs (Relay unset or true).
+func (c Config) RelayEnabled() bool { return c.Relay == nil || *c.Relay }
+
+func (c Config) withDefaults() Config {
+	if c.Table == "" {
+		c.Table = DefaultTable
+	}
+	if c.PollInterval == 0 {
+		c.PollInterval = DefaultPollInterval
+	}
+	if c.BatchSize == 0 {
+		c.BatchSize = DefaultBatchSize
+	}
+	if c.Concurrency == 0 {
+		c.Concurrency = DefaultConcurrency
+	}
+	if c.SendTimeout == 0 {
+		c.SendTimeout = DefaultSendTimeout
+	}
+	return c
+}
+
+var identRe = regexp.MustCompile(`^[a-z_][a-z0-9_]*$`)
+
+// Validate reports every problem of c (defaults applied), naming the keys
+// under the "outbox" section.
+func (c Config) Validate() error {
+	c = c.withDefaults()
+	var errs []error
+	bad := func(key, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s.%s: %s", Section, key, fmt.Sprintf(format, args...)))
+	}
+	if _, err := parseTable(c.Table); err != nil {
+		bad("table", "%v", err)
+	}
+	if c.PollInterval < 10*time.Millisecond {
+		bad("poll-interval", "is %s; want at least 10ms", c.PollInterval)
+	}
+	if c.BatchSize < 1 || c.BatchSize > 10000 {
+		bad("batch-size", "is %d; want 1 to 10000", c.BatchSize)
+	}
+	if c.Concurrency < 1 || c.Concurrency > 1024 {
+		bad("concurrency", "is %d; want 1 to 1024", c.Concurrency)
+	}
+	if c.SendTimeout < 0 {
+		bad("send-timeout", "is %s; want a positive duration", c.SendTimeout)
+	}
+	return errors.Join(errs...)
+}
+
+// FromConfig decodes the "outbox" section of a loaded configuration, with
+// the strictness of the stream section (unknown keys and bad values are
+// errors naming file:line), over the defaults, and validates it. An absent
+// section gives the defaults.
+func FromConfig(l *config.Loaded) (Config, error) {
+	c := Config{}.withDefaults()
+	if err := l.Decode(Section, &c); err != nil {
+		return Config{}, err
+	}
+	if err := c.Validate(); err != nil {
+		return Config{}, err
+	}
+	return c, nil
+}
+
+// table is a parsed, validated table name.
+type table struct {
+	schema, name string
+}
+
+func parseTable(s string) (table, error) {
+	parts := strings.Split(s, ".")
+	if len(parts) > 2 {
+		return table{}, fmt.Errorf("%q: want name or schema.name", s)
+	}
+	for _, p := range parts {
+		if !identRe.MatchString(p) || len(p) > 63 {
+			return table{}, fmt.Errorf("%q: %q is not a lower-case identifier of letters, digits and _ (at most 63 characters)", s, p)
+		}
+	}
+	t := table{name: parts[len(parts)-1]}
+	if len(parts) == 2 {
+		t.schema = parts[0]
+	}
+	if len(t.name) > 50 {
+		return table{}, fmt.Errorf("%q: the table name is longer than 50 characters", s)
+	}
+	return t, nil
+}
+
+// ident returns the (qualified) name of an object of the table's schema.
+// The parts are validated identifiers: no quoting is needed.
+func (t table) ident(name string) string {
+	if t.schema == "" {
+		return name
+	}
+	return t.schema + "." + name
+}
+
+func (t table) qualified() string { return t.ident(t.name) }
+
+// channel is the LISTEN/NOTIFY channel of the table.
+// (the qualified table name, or a hash of it when that would be longer
+// than PostgreSQL's 63-byte identifiers).
+func (t table) channel() string {
+	c := "outbox_" + t.qualified()
+	if len(c) > 63 {
+		sum := sha256.Sum256([]byte(t.qualified()))
+		c = "outbox_" + hex.EncodeToString(sum[:16])
+	}
+	return c
+}
+
+// redacted returns the text of err with secrets (a DSN's password) masked.
+func redacted(err error) string { return redact.String(err.Error()) }

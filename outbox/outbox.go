@@ -1,0 +1,188 @@
+package outbox
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/streambind/streambind/stream"
+)
+
+// Outbox stores messages in a PostgreSQL table inside the caller's
+// transactions ([Outbox.Send]) and, with its [Relay], sends them once
+// committed. Create it with [New]; it is safe for concurrent use.
+type Outbox struct {
+	app   *stream.App
+	cfg   Config
+	table table
+	relay *Relay // nil when cfg.Relay is false
+}
+
+// Options are the parts of an [Outbox] that are not configuration.
+type Options struct {
+	// Pool is the relay's connection pool. Nil: New opens one from
+	// Config.DSN, and the relay closes it when it stops. A given pool is
+	// not closed. The relay holds one connection per batch in flight plus
+	// one for LISTEN (opened from the pool's connection settings).
+	Pool *pgxpool.Pool
+	// Logger for the relay. Default: slog.Default().
+	Logger *slog.Logger
+}
+
+// New returns the outbox of app, configured by cfg (see [FromConfig]).
+// Unless cfg.Relay is false it joins a [Relay] to app's lifecycle
+// ([stream.App.AddComponent]), so New must be called before app runs.
+// The relay's pool is opened without connecting: a database that is down
+// at start shows as the relay's readiness, not as an error here. New does
+// not create the table: call [Migrate].
+func New(app *stream.App, cfg Config, opts Options) (*Outbox, error) {
+	if app == nil {
+		return nil, errors.New("outbox: New: app is nil")
+	}
+	cfg = cfg.withDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	t, _ := parseTable(cfg.Table) // validated
+	o := &Outbox{app: app, cfg: cfg, table: t}
+	if !cfg.RelayEnabled() {
+		return o, nil
+	}
+	log := opts.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	pool, own := opts.Pool, false
+	if pool == nil {
+		if cfg.DSN == "" {
+			return nil, fmt.Errorf("%s.dsn: is required when the relay runs (or give Options.Pool, or set %s.relay: false)", Section, Section)
+		}
+		pc, err := pgxpool.ParseConfig(cfg.DSN)
+		if err != nil {
+			// pgx's parse errors quote the DSN: never pass them on.
+			return nil, fmt.Errorf("%s.dsn: cannot be parsed as a PostgreSQL connection string (URL or key=value)", Section)
+		}
+		if pool, err = pgxpool.NewWithConfig(context.Background(), pc); err != nil {
+			return nil, fmt.Errorf("%s.dsn: %s", Section, redacted(err))
+		}
+		own = true
+	}
+	o.relay = newRelay(app, cfg, t, pool, own, log.With("component", "outbox", "table", t.qualified()))
+	if err := app.AddComponent(o.relay); err != nil {
+		if own {
+			pool.Close()
+		}
+		return nil, fmt.Errorf("outbox: %w", err)
+	}
+	return o, nil
+}
+
+// Relay returns the outbox's relay, nil when Config.Relay is false. It is
+// a [prometheus.Collector] of the backlog metrics: register it with the
+// registry management serves.
+func (o *Outbox) Relay() *Relay { return o.relay }
+
+// Table is the outbox table's (qualified) name.
+func (o *Outbox) Table() string { return o.table.qualified() }
+
+// SendOption adjusts one [Outbox.Send].
+type SendOption func(*sendOptions)
+
+type sendOptions struct {
+	key     []byte
+	headers stream.Headers
+}
+
+// Key sets the message key (Envelope.Key: the Kafka record key, the key
+// header on RabbitMQ) and so the order key: the relay sends the messages of
+// one (name, key) in the order they were stored. For a partitioned binding
+// the key comes from its partition-key-expression or extractor, and Key is
+// an error.
+func Key(k string) SendOption { return func(o *sendOptions) { o.key = []byte(k) } }
+
+// Header sets a header of the message, over the value's own headers (a
+// [stream.Message]'s). Partition key expressions see only the value's own
+// headers: send a stream.Message for a header the partition key comes from.
+func Header(k, v string) SendOption {
+	return func(o *sendOptions) { o.headers = o.headers.With(k, v) }
+}
+
+// Send stores value for name — an output binding or a destination, as
+// [stream.Bridge.Send] takes them — in the outbox table within tx, the
+// caller's transaction: the message is sent once tx commits, and never if
+// it rolls back. value is encoded now, exactly as the bridge would encode
+// it for name ([stream.Bridge.Encode]: content type, converter, headers of
+// a stream.Message, partition key and partition); a value that cannot be
+// encoded is an error here and nothing is stored. Each message gets an
+// "id" header (a UUID) unless it has one, so that a consumer can tell a
+// message sent again after a relay crash.
+//
+// tx is a pgx.Tx (or anything with pgx's Exec); for database/sql pass
+// SQL(tx). Send needs only that the table exists ([Migrate]); it works
+// whether or not this instance runs a relay, and before the app runs.
+func (o *Outbox) Send(ctx context.Context, tx Execer, name string, value any, opts ...SendOption) error {
+	var so sendOptions
+	for _, opt := range opts {
+		opt(&so)
+	}
+	env, err := o.app.Bridge().Encode(name, value)
+	if err != nil {
+		return fmt.Errorf("outbox: send to %s: %w", name, err)
+	}
+	if so.key != nil {
+		if len(env.Key) > 0 {
+			return fmt.Errorf("outbox: send to %s: Key option on a partitioned binding (its partition key is %q, from the binding's configuration)", name, env.Key)
+		}
+		env.Key = so.key
+	}
+	for k, v := range so.headers {
+		env.Headers = env.Headers.With(k, v)
+	}
+	if env.Headers.Get(stream.HeaderID) == "" {
+		env.Headers = env.Headers.With(stream.HeaderID, uuid.NewString())
+	}
+	hdr, err := json.Marshal(env.Headers)
+	if err != nil {
+		return fmt.Errorf("outbox: send to %s: headers: %w", name, err)
+	}
+	key := env.Key
+	if key == nil {
+		key = []byte{} // NOT NULL: pgx writes a nil []byte as NULL
+	}
+	payload := env.Payload
+	if payload == nil {
+		payload = []byte{}
+	}
+	q := "INSERT INTO " + o.table.qualified() + " (name, key, payload, headers) VALUES ($1, $2, $3, $4::jsonb)"
+	if _, err := tx.Exec(ctx, q, name, key, payload, string(hdr)); err != nil {
+		return fmt.Errorf("outbox: send to %s: insert into %s: %w", name, o.table.qualified(), err)
+	}
+	return nil
+}
+
+// SQL adapts a database/sql transaction (or connection, or pool) to
+// [Execer], for [Outbox.Send] and [Migrate]. The driver must be a
+// PostgreSQL one (pgx's stdlib, lib/pq).
+func SQL(x interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+}) Execer {
+	return sqlExecer{x}
+}
+
+type sqlExecer struct {
+	x interface {
+		ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	}
+}
+
+func (s sqlExecer) Exec(ctx context.Context, q string, args ...any) (pgconn.CommandTag, error) {
+	_, err := s.x.ExecContext(ctx, q, args...)
+	return pgconn.CommandTag{}, err
+}

@@ -1,0 +1,418 @@
+package outbox
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/streambind/streambind/stream"
+)
+
+// Relay sends the committed rows of an outbox table through the app's
+// [stream.Bridge] and deletes each row once the binder confirmed its
+// message. It is a [stream.Component] (started and stopped with the app), a
+// [stream.HealthChecker] (readiness is down while it cannot reach its
+// database) and a prometheus.Collector of the backlog metrics.
+//
+// How it claims rows, so that several relays (instances) share a table
+// without losing or reordering messages of a key:
+//
+//  1. In a transaction it locks the oldest batch-size rows that no other
+//     relay has locked (SELECT ... ORDER BY id FOR UPDATE SKIP LOCKED).
+//  2. For each (name, key) of the batch it drops the rows that have an
+//     older row of the same (name, key) that is not in the batch — locked
+//     by another relay, or committed after the scan. So a relay sends a
+//     message only when every older message of its key is gone from the
+//     table, i.e. was sent and confirmed, or is in its own batch ahead of
+//     it. The relay holding the oldest row of a key always keeps it: the
+//     table always makes progress.
+//  3. It sends the rows: the keys of the batch concurrently (up to
+//     concurrency), the rows of one key one after the other, each once the
+//     previous one was confirmed; after a failed send the key's later rows
+//     wait for the next batch.
+//  4. It deletes the confirmed rows (counts the failed attempt on the
+//     first failed row of a key) and commits, releasing the locks.
+//
+// A relay that dies mid-batch holds its locks only as long as its
+// connection: PostgreSQL rolls its transaction back, and the rows it had
+// claimed — sent or not — are claimed again by the next relay. So nothing is
+// lost and at most one batch per dead relay is sent twice.
+type Relay struct {
+	app     *stream.App
+	cfg     Config
+	t       table
+	pool    *pgxpool.Pool
+	ownPool bool
+	log     *slog.Logger
+
+	wake chan struct{} // 1 slot: "look at the table"
+
+	mu      sync.Mutex
+	started bool
+	stopped bool
+	quit    context.CancelFunc // ends the loops between batches
+	hard    context.CancelFunc // aborts the batch in flight
+	done    chan struct{}      // closed when both loops returned
+	lastErr error              // of the last database round, nil when it worked
+
+	relayed, failed, batches atomic.Int64
+}
+
+func newRelay(app *stream.App, cfg Config, t table, pool *pgxpool.Pool, own bool, log *slog.Logger) *Relay {
+	return &Relay{app: app, cfg: cfg, t: t, pool: pool, ownPool: own, log: log, wake: make(chan struct{}, 1)}
+}
+
+// Name is "outbox:<table>".
+func (r *Relay) Name() string { return "outbox:" + r.t.qualified() }
+
+// Start starts the relay's loops; they send once the app is ready.
+func (r *Relay) Start(context.Context) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.started {
+		return errors.New("outbox relay: already started")
+	}
+	r.started = true
+	quitCtx, quit := context.WithCancel(context.Background())
+	hardCtx, hard := context.WithCancel(context.Background())
+	r.quit, r.hard, r.done = quit, hard, make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() { defer wg.Done(); r.listen(quitCtx) }()
+	go func() { defer wg.Done(); r.run(quitCtx, hardCtx) }()
+	go func() { wg.Wait(); close(r.done) }()
+	r.log.Info("outbox relay started", "config", r.cfg.String())
+	return nil
+}
+
+// Stop lets the batch in flight finish — its messages confirmed and its
+// rows deleted — and stops. When ctx ends first the batch is aborted: its
+// transaction rolls back and its rows, sent or not, are sent again by the
+// next relay. A pool the relay opened is closed.
+func (r *Relay) Stop(ctx context.Context) error {
+	r.mu.Lock()
+	if !r.started || r.stopped {
+		r.mu.Unlock()
+		return nil
+	}
+	r.stopped = true
+	r.mu.Unlock()
+	r.quit()
+	var err error
+	select {
+	case <-r.done:
+	case <-ctx.Done():
+		r.hard()
+		<-r.done // the aborted batch returns at once
+		err = fmt.Errorf("outbox relay: batch aborted at shutdown (its rows will be sent again): %w", ctx.Err())
+	}
+	r.hard()
+	if r.ownPool {
+		r.pool.Close()
+	}
+	r.log.Info("outbox relay stopped")
+	return err
+}
+
+// Health reports the last database error of the relay (nil once a round
+// worked again). It does not query the database.
+func (r *Relay) Health(context.Context) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.lastErr != nil {
+		return fmt.Errorf("outbox relay %s: database unreachable: %s", r.t.qualified(), redacted(r.lastErr))
+	}
+	return nil
+}
+
+// Relayed is how many messages the relay sent and deleted (counted once
+// their batch committed).
+func (r *Relay) Relayed() int64 { return r.relayed.Load() }
+
+func (r *Relay) setErr(err error) {
+	r.mu.Lock()
+	r.lastErr = err
+	r.mu.Unlock()
+}
+
+func (r *Relay) poke() {
+	select {
+	case r.wake <- struct{}{}:
+	default:
+	}
+}
+
+// run relays batches until quit ends.
+func (r *Relay) run(quit, hard context.Context) {
+	select {
+	case <-r.app.Ready():
+	case <-quit.Done():
+		return
+	}
+	timer := time.NewTimer(r.cfg.PollInterval)
+	defer timer.Stop()
+	for {
+		res, err := r.batch(hard)
+		r.setErr(err)
+		if err != nil && hard.Err() == nil {
+			r.log.Warn("outbox relay: batch failed; retrying", "error", redacted(err), "retry_in", r.cfg.PollInterval)
+		}
+		if quit.Err() != nil {
+			return
+		}
+		// A full batch that made progress: there is probably more.
+		if err == nil && res.claimed == r.cfg.BatchSize && res.sent > 0 {
+			continue
+		}
+		if !timer.Stop() {
+			select {
+			case <-timer.C:
+			default:
+			}
+		}
+		timer.Reset(r.cfg.PollInterval)
+		if err != nil || res.failed > 0 {
+			// Back off: neither a database nor a broker that fails is
+			// helped by retrying at once (notifications are not waited for).
+			select {
+			case <-timer.C:
+			case <-quit.Done():
+				return
+			}
+			continue
+		}
+		select {
+		case <-r.wake:
+		case <-timer.C:
+		case <-quit.Done():
+			return
+		}
+	}
+}
+
+// listen wakes the relay on notifications of the table's channel, and
+// after every (re)connection, until quit ends.
+func (r *Relay) listen(quit context.Context) {
+	for quit.Err() == nil {
+		err := r.listenOnce(quit)
+		if quit.Err() != nil {
+			return
+		}
+		r.log.Debug("outbox relay: listener lost; polling meanwhile", "error", redacted(err))
+		select {
+		case <-time.After(r.cfg.PollInterval):
+		case <-quit.Done():
+			return
+		}
+	}
+}
+
+func (r *Relay) listenOnce(quit context.Context) error {
+	conn, err := pgx.ConnectConfig(quit, r.pool.Config().ConnConfig.Copy())
+	if err != nil {
+		return err
+	}
+	defer conn.Close(context.Background())
+	if _, err := conn.Exec(quit, "LISTEN "+pgx.Identifier{r.t.channel()}.Sanitize()); err != nil {
+		return err
+	}
+	r.poke() // what was committed while not listening
+	for {
+		if _, err := conn.WaitForNotification(quit); err != nil {
+			return err
+		}
+		r.poke()
+	}
+}
+
+// row is a claimed outbox row.
+type row struct {
+	id      int64
+	name    string
+	key     []byte
+	payload []byte
+	headers []byte
+}
+
+// group is the claimed rows of one (name, key), oldest first.
+type group struct {
+	name string
+	key  []byte
+	rows []row
+	// sent: how many of rows were confirmed; err: why the next one failed.
+	sent int
+	err  error
+}
+
+type result struct{ claimed, sent, failed int }
+
+// batch claims, sends and deletes one batch (see [Relay]).
+func (r *Relay) batch(ctx context.Context) (result, error) {
+	var res result
+	tx, err := r.pool.Begin(ctx)
+	if err != nil {
+		return res, err
+	}
+	defer tx.Rollback(context.Background()) //nolint:errcheck // a no-op after Commit
+	q := r.t.qualified()
+	rows, err := tx.Query(ctx, "SELECT id, name, key, payload, headers::text FROM "+q+" ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED", r.cfg.BatchSize)
+	if err != nil {
+		return res, fmt.Errorf("claim: %w", err)
+	}
+	var groups []*group
+	byKey := map[string]*group{}
+	var ours []int64
+	for rows.Next() {
+		var x row
+		var hdr string
+		if err := rows.Scan(&x.id, &x.name, &x.key, &x.payload, &hdr); err != nil {
+			rows.Close()
+			return res, fmt.Errorf("claim: %w", err)
+		}
+		x.headers = []byte(hdr)
+		k := x.name + "\x00" + string(x.key)
+		g := byKey[k]
+		if g == nil {
+			g = &group{name: x.name, key: x.key}
+			byKey[k] = g
+			groups = append(groups, g)
+		}
+		g.rows = append(g.rows, x)
+		ours = append(ours, x.id)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return res, fmt.Errorf("claim: %w", err)
+	}
+	res.claimed = len(ours)
+	if len(ours) == 0 {
+		return res, tx.Commit(ctx)
+	}
+	if err := r.dropBlocked(ctx, tx, groups, ours); err != nil {
+		return res, err
+	}
+	r.send(ctx, groups)
+	// Delete what was confirmed; count the failure of the first unsent
+	// row of a key; wake the other relays (their keys may wait for ours).
+	var sent []int64
+	b := &pgx.Batch{}
+	for _, g := range groups {
+		for _, x := range g.rows[:g.sent] {
+			sent = append(sent, x.id)
+		}
+		if g.err != nil {
+			res.failed++
+			b.Queue("UPDATE "+q+" SET attempts = attempts + 1, last_error = $2 WHERE id = $1", g.rows[g.sent].id, truncate(redacted(g.err), 1000))
+		}
+	}
+	res.sent = len(sent)
+	if len(sent) > 0 {
+		b.Queue("DELETE FROM "+q+" WHERE id = ANY($1)", sent)
+		b.Queue("SELECT pg_notify($1, '')", r.t.channel())
+	}
+	if b.Len() > 0 {
+		if err := tx.SendBatch(ctx, b).Close(); err != nil {
+			return res, fmt.Errorf("delete sent rows: %w", err)
+		}
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return res, fmt.Errorf("commit: %w", err)
+	}
+	r.relayed.Add(int64(res.sent))
+	r.failed.Add(int64(res.failed))
+	r.batches.Add(1)
+	return res, nil
+}
+
+// dropBlocked cuts each group before its first row that has an older row
+// of its (name, key) outside the batch (see [Relay], step 2); groups left
+// empty are removed.
+func (r *Relay) dropBlocked(ctx context.Context, tx pgx.Tx, groups []*group, ours []int64) error {
+	names := make([]string, len(groups))
+	keys := make([][]byte, len(groups))
+	maxIDs := make([]int64, len(groups))
+	for i, g := range groups {
+		names[i], keys[i], maxIDs[i] = g.name, g.key, g.rows[len(g.rows)-1].id
+	}
+	q := `SELECT g.i, min(t.id) FROM unnest($1::text[], $2::bytea[], $3::bigint[]) WITH ORDINALITY AS g(name, key, maxid, i)
+	JOIN ` + r.t.qualified() + ` t ON t.name = g.name AND t.key = g.key AND t.id < g.maxid AND t.id <> ALL($4::bigint[])
+	GROUP BY g.i`
+	rows, err := tx.Query(ctx, q, names, keys, maxIDs, ours)
+	if err != nil {
+		return fmt.Errorf("order check: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var i, foreign int64
+		if err := rows.Scan(&i, &foreign); err != nil {
+			return fmt.Errorf("order check: %w", err)
+		}
+		g := groups[i-1]
+		n := sort.Search(len(g.rows), func(j int) bool { return g.rows[j].id > foreign })
+		g.rows = g.rows[:n]
+	}
+	return rows.Err()
+}
+
+// send sends the groups' rows: groups concurrently, rows of a group in
+// order, stopping a group at its first failure.
+func (r *Relay) send(ctx context.Context, groups []*group) {
+	work := make(chan *group)
+	workers := min(r.cfg.Concurrency, len(groups))
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for g := range work {
+				r.sendGroup(ctx, g)
+			}
+		}()
+	}
+	for _, g := range groups {
+		if len(g.rows) > 0 {
+			work <- g
+		}
+	}
+	close(work)
+	wg.Wait()
+}
+
+func (r *Relay) sendGroup(ctx context.Context, g *group) {
+	for _, x := range g.rows {
+		env := stream.Envelope{Payload: x.payload}
+		if len(x.key) > 0 {
+			env.Key = x.key
+		}
+		if err := json.Unmarshal(x.headers, &env.Headers); err != nil {
+			g.err = fmt.Errorf("row %d: headers are not a JSON object of strings: %w", x.id, err)
+			break
+		}
+		sctx, cancel := context.WithTimeout(ctx, r.cfg.SendTimeout)
+		err := r.app.Bridge().SendEncoded(sctx, x.name, env)
+		cancel()
+		if err != nil {
+			g.err = fmt.Errorf("row %d: %w", x.id, err)
+			r.log.Warn("outbox relay: send failed; the row and the later rows of its key wait for the next batch",
+				"id", x.id, "name", x.name, "error", redacted(err))
+			break
+		}
+		g.sent++
+	}
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n]
+}
