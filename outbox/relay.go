@@ -129,7 +129,7 @@ func (r *Relay) Health(context.Context) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.lastErr != nil {
-		return fmt.Errorf("outbox relay %s: database unreachable: %s", r.t.qualified(), redacted(r.lastErr))
+		return fmt.Errorf("outbox relay %s: the last batch failed (database unreachable, or the table missing): %s", r.t.qualified(), redacted(r.lastErr))
 	}
 	return nil
 }
@@ -138,10 +138,13 @@ func (r *Relay) Health(context.Context) error {
 // their batch committed).
 func (r *Relay) Relayed() int64 { return r.relayed.Load() }
 
-func (r *Relay) setErr(err error) {
+// setErr records the last round's error and returns the one before.
+func (r *Relay) setErr(err error) error {
 	r.mu.Lock()
+	defer r.mu.Unlock()
+	was := r.lastErr
 	r.lastErr = err
-	r.mu.Unlock()
+	return was
 }
 
 func (r *Relay) poke() {
@@ -162,9 +165,14 @@ func (r *Relay) run(quit, hard context.Context) {
 	defer timer.Stop()
 	for {
 		res, err := r.batch(hard)
-		r.setErr(err)
-		if err != nil && hard.Err() == nil {
-			r.log.Warn("outbox relay: batch failed; retrying", "error", redacted(err), "retry_in", r.cfg.PollInterval)
+		was := r.setErr(err)
+		switch {
+		case err != nil && hard.Err() == nil && was == nil:
+			r.log.Warn("outbox relay: batch failed; retrying every poll-interval", "error", redacted(err), "retry_in", r.cfg.PollInterval)
+		case err != nil && hard.Err() == nil:
+			r.log.Debug("outbox relay: batch failed again", "error", redacted(err))
+		case err == nil && was != nil:
+			r.log.Info("outbox relay: database reachable again")
 		}
 		if quit.Err() != nil {
 			return

@@ -1,0 +1,139 @@
+package outbox_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/streambind/streambind/config"
+	"github.com/streambind/streambind/outbox"
+	"github.com/streambind/streambind/stream"
+)
+
+// TestBacklogMetrics: with the relay not running, the rows stored show as
+// the backlog, and the oldest one's age grows.
+func TestBacklogMetrics(t *testing.T) {
+	pool, table := migrate(t)
+	br := newBroker(t, "memory")
+	app, err := stream.NewApp(&stream.Config{OutputBindings: "events"}, nil, append(br.options, stream.WithoutSignals())...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ob, err := outbox.New(app, outbox.Config{Table: table, DSN: "postgres://postgres:s3cret@127.0.0.1:5432/test?sslmode=disable"}, outbox.Options{Pool: pool})
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(ob.Relay())
+	inTx(t, pool, true, func(tx pgx.Tx) {
+		for range 3 {
+			if err := ob.Send(context.Background(), tx, "events", "x"); err != nil {
+				t.Fatal(err)
+			}
+		}
+	})
+	if _, err := pool.Exec(context.Background(), "UPDATE "+table+" SET created_at = now() - interval '90 seconds' WHERE id = (SELECT min(id) FROM "+table+")"); err != nil {
+		t.Fatal(err)
+	}
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]float64{}
+	for _, mf := range mfs {
+		m := mf.GetMetric()[0]
+		if l := m.GetLabel(); len(l) != 1 || l[0].GetValue() != table {
+			t.Errorf("%s: labels %v", mf.GetName(), l)
+		}
+		got[mf.GetName()] = m.GetGauge().GetValue() + m.GetCounter().GetValue()
+	}
+	if got["streambind_outbox_backlog_messages"] != 3 || got["streambind_outbox_database_up"] != 1 {
+		t.Errorf("metrics %v, want a backlog of 3 and the database up", got)
+	}
+	if age := got["streambind_outbox_oldest_message_age_seconds"]; age < 90 || age > 200 {
+		t.Errorf("oldest age %v, want about 90s", age)
+	}
+}
+
+// TestReadinessWhenDatabaseUnreachable: a relay whose database refuses
+// connections is reported down by App.Health (readiness), without its
+// password.
+func TestReadinessWhenDatabaseUnreachable(t *testing.T) {
+	br := newBroker(t, "memory")
+	app, err := stream.NewApp(&stream.Config{OutputBindings: "events"}, nil, append(br.options, stream.WithoutSignals(), stream.WithLogger(testLogger()))...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Port 1 on loopback: nothing listens, the connection is refused.
+	if _, err := outbox.New(app, outbox.Config{DSN: "postgres://app:s3cret@127.0.0.1:1/app?connect_timeout=2", PollInterval: 50 * time.Millisecond}, outbox.Options{Logger: testLogger()}); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- app.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	<-app.Ready()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		var h *stream.BinderHealth
+		for _, x := range app.Health(ctx) {
+			if x.Name == "outbox:outbox" {
+				h = &x
+			}
+		}
+		if h == nil {
+			t.Fatal("App.Health does not list the relay")
+		}
+		if !h.Up {
+			if strings.Contains(h.Error, "s3cret") {
+				t.Errorf("health error shows the password: %s", h.Error)
+			}
+			t.Logf("relay down: %s", h.Error)
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the relay still reports up after 30s with its database unreachable")
+		}
+		time.Sleep(20 * time.Millisecond) // polling the relay's reported state
+	}
+}
+
+func TestConfigFromYAML(t *testing.T) {
+	y := "outbox:\n  table: shop.outbox\n  dsn: ${OUTBOX_DSN:postgres://localhost/shop}\n  poll-interval: 250ms\n  batch-size: 500\n"
+	loaded, err := config.Load(config.Options{Data: []byte(y), Env: []string{"OUTBOX_DSN=postgres://db/prod"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := outbox.FromConfig(loaded)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Table != "shop.outbox" || c.DSN != "postgres://db/prod" || c.PollInterval != 250*time.Millisecond || c.BatchSize != 500 ||
+		c.Concurrency != outbox.DefaultConcurrency || c.SendTimeout != outbox.DefaultSendTimeout || !c.RelayEnabled() {
+		t.Errorf("decoded %+v", c)
+	}
+	if strings.Contains(c.String(), "prod") {
+		t.Errorf("String shows the DSN: %s", c)
+	}
+
+	for _, tc := range []struct{ yaml, want string }{
+		{"outbox:\n  tabel: x\n", "outbox.tabel"},
+		{"outbox:\n  batch-size: -1\n", "outbox.batch-size: is -1"},
+		{"outbox:\n  batch-size: lots\n", "outbox.batch-size"},
+		{"outbox:\n  table: Public.Outbox\n", "outbox.table"},
+		{"outbox:\n  table: a.b.c\n", "outbox.table"},
+		{"outbox:\n  poll-interval: 1ms\n", "outbox.poll-interval"},
+	} {
+		loaded, err := config.Load(config.Options{Data: []byte(tc.yaml), Env: []string{}})
+		if err == nil {
+			_, err = outbox.FromConfig(loaded)
+		}
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%q: error %v, want one naming %s", tc.yaml, err, tc.want)
+		}
+	}
+}
