@@ -71,7 +71,8 @@ func (bd *Binder) newProducer(spec stream.ProducerSpec, ps producerSettings, c *
 // newID returns a message id unique to this producer's lifetime and,
 // through its random prefix, across producers.
 func (p *producer) newID() string {
-	return p.idPrefix + strconv.FormatUint(p.idSeq.Add(1), 36)
+	var buf [64]byte // one allocation: the string
+	return string(strconv.AppendUint(append(buf[:0], p.idPrefix...), p.idSeq.Add(1), 36))
 }
 
 // subject returns the subject of m: <destination>.<n> for a message with

@@ -53,7 +53,8 @@ type producer struct {
 // newID returns a message id unique to this producer's lifetime and,
 // through its random prefix, across producers.
 func (p *producer) newID() string {
-	return p.idPrefix + strconv.FormatUint(p.idSeq.Add(1), 36)
+	var buf [64]byte // one allocation: the string
+	return string(strconv.AppendUint(append(buf[:0], p.idPrefix...), p.idSeq.Add(1), 36))
 }
 
 // reqPool recycles the requests of sends that received their answer.
