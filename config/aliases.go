@@ -38,13 +38,13 @@ func liftDLQAliases(streamTree map[string]any, origins map[string]string) []*str
 				to := "stream." + strings.Join(target, ".") + ".consumer.dlq"
 				dst := ensureMapPath(streamTree, append(append([]string(nil), target...), "consumer"))
 				if cur, set := dst["dlq"]; set && fmt.Sprint(cur) != fmt.Sprint(v) {
-					errs = append(errs, &stream.ConfigError{Path: from, Origin: origins[from],
+					errs = append(errs, &stream.ConfigError{Path: from, Origin: originOf(origins, from),
 						Msg: fmt.Sprintf("is %v but %s is %v", v, to, cur)})
 					continue
 				}
 				dst["dlq"] = v
-				if _, ok := origins[to]; !ok {
-					origins[to] = origins[from]
+				if _, ok := origins[strings.ToLower(to)]; !ok {
+					origins[strings.ToLower(to)] = originOf(origins, from)
 				}
 			}
 		}

@@ -108,6 +108,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"sort"
 	"strings"
 
 	"github.com/spf13/viper"
@@ -259,7 +260,13 @@ func Load(opts Options) (*Loaded, error) {
 			roots[k] = true
 		}
 	}
+	spelled := map[string]string{}
 	for _, l := range layers {
+		for k, s := range l.spelled {
+			if spelled[k] == "" {
+				spelled[k] = s
+			}
+		}
 		merge(l)
 		for k, o := range l.origins {
 			origins[k] = o
@@ -302,6 +309,7 @@ func Load(opts Options) (*Loaded, error) {
 		errs = append(errs, &stream.ConfigError{Path: path, Origin: originOf(origins, path), Msg: msg})
 		markUnresolved(path)
 	}, markUnresolved)
+	respell(raw, spelled)
 	out.Raw = raw
 	if tree, ok := raw["stream"].(map[string]any); ok {
 		warnings, serrs := adaptSCSt(tree, origins)
@@ -332,6 +340,33 @@ func Load(opts Options) (*Loaded, error) {
 	}
 
 	return out, errs.Err()
+}
+
+// respell gives the names (bindings, binders) of the merged tree, which
+// viper lower-cases, their spelling in the files (the first file that
+// spells them), so that they appear as written everywhere: in
+// Config.Bindings, Config.Binders, Raw and messages. They are still
+// matched case-insensitively; Origins keep lower-case key paths.
+func respell(raw map[string]any, spelled map[string]string) {
+	paths := make([]string, 0, len(spelled))
+	for p := range spelled {
+		paths = append(paths, p)
+	}
+	sort.Strings(paths)
+	for _, p := range paths {
+		i := strings.LastIndexByte(p, '.')
+		if i < 0 {
+			continue
+		}
+		parent, _ := lookupPath(raw, strings.Split(p[:i], ".")).(map[string]any)
+		lower, name := p[i+1:], spelled[p]
+		if v, ok := parent[lower]; ok {
+			if _, taken := parent[name]; !taken {
+				delete(parent, lower)
+				parent[name] = v
+			}
+		}
+	}
 }
 
 // snapshot returns viper's merged tree, root by root.

@@ -449,8 +449,10 @@ func sortedKeys(m map[string]any) []string {
 
 // originOf returns where path was set: the path itself, else for a key of
 // a binding the same key under stream.default, else the nearest enclosing
-// key that was set (but not the bare root). "" if unknown.
+// key that was set (but not the bare root). "" if unknown. The origins'
+// key paths are lower-case; path may spell names as configured.
 func originOf(origins map[string]string, path string) string {
+	path = strings.ToLower(path)
 	if o, ok := origins[path]; ok {
 		return o
 	}

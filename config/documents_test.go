@@ -452,3 +452,40 @@ func TestSCStKeysProblems(t *testing.T) {
 		})
 	}
 }
+
+// Names keep the case the file gives them (viper lower-cases them) and
+// still match case-insensitively; Origins keep lower-case key paths.
+func TestNamesKeepTheirCase(t *testing.T) {
+	dir := writeFiles(t, map[string]string{
+		"application.yaml": `spring.cloud.stream:
+  default-binder: rabbitBinder
+  binders:
+    rabbitBinder: { type: rabbit }
+  bindings:
+    chargePayment-in-0: { group: payment }
+  rabbit:
+    bindings:
+      chargePayment-in-0: { consumer: { prefetch: 5 } }
+`,
+		"application-p.yaml": "stream:\n  bindings:\n    CHARGEPAYMENT-IN-0: { destination: orders }\n",
+	})
+	l := mustLoad(t, Options{Dir: dir, Profiles: []string{"p"}, Env: []string{"STREAM_BINDINGS_CHARGEPAYMENT_IN_0_CONSUMER_MAX_ATTEMPTS=4"}})
+	c := l.Stream
+	b, ok := c.Bindings["chargePayment-in-0"]
+	if !ok || b.Group != "payment" || b.Destination != "orders" || b.Consumer.MaxAttempts != 4 || len(c.Bindings) != 1 {
+		t.Fatalf("bindings %+v", c.Bindings)
+	}
+	if _, ok := c.Binders["rabbitBinder"]; !ok {
+		t.Errorf("binders %v", c.Binders)
+	}
+	if _, ok := c.Extensions["rabbit"].Bindings["chargePayment-in-0"]; !ok {
+		t.Errorf("rabbit bindings %v", c.Extensions["rabbit"].Bindings)
+	}
+	if o := c.Origins["stream.bindings.chargepayment-in-0.destination"]; o != "application-p.yaml:3" {
+		t.Errorf("origin %q", o)
+	}
+	es := configErrors(t, Options{Data: []byte("stream:\n  bindings:\n    chargePayment-in-0:\n      consumer: { max-attemps: 3 }\n")})
+	if len(es) != 1 || es[0].Error() != "stream.bindings.chargePayment-in-0.consumer.max-attemps (application.yaml:4): unknown key; did you mean max-attempts?" {
+		t.Errorf("got %v", es)
+	}
+}

@@ -19,10 +19,13 @@ type layer struct {
 	tree    map[string]any
 	origins map[string]string
 	errs    []*stream.ConfigError
+	// spelled maps the key path of a name (a binding, a binder), whose
+	// keys are lower-case, to the name as the file spells it.
+	spelled map[string]string
 }
 
 func newLayer(name string) *layer {
-	return &layer{name: name, tree: map[string]any{}, origins: map[string]string{}}
+	return &layer{name: name, tree: map[string]any{}, origins: map[string]string{}, spelled: map[string]string{}}
 }
 
 func (l *layer) at(line int) string { return l.name + ":" + strconv.Itoa(line) }
@@ -90,7 +93,11 @@ func (l *layer) mapping(y *ynode, s *schema, path []string) {
 				ok = false
 				break
 			}
+			names := cur.kind == kindNames
 			cur, p = step(cur, p, seg)
+			if id := joinPath(p); names && l.spelled[id] == "" && seg != p[len(p)-1] {
+				l.spelled[id] = seg
+			}
 			if i < len(segs)-1 && !cur.lazy {
 				if !l.ensureMap(p, l.at(e.line)) {
 					ok = false

@@ -174,6 +174,7 @@ func renameFunctionBindings(tree map[string]any, origins map[string]string) []*s
 
 // moveOrigins moves the origins of key path from (and below) to to.
 func moveOrigins(origins map[string]string, from, to string) {
+	from, to = strings.ToLower(from), strings.ToLower(to)
 	for k, o := range origins {
 		if k == from || strings.HasPrefix(k, from+".") || strings.HasPrefix(k, from+"[") {
 			origins[to+k[len(from):]] = o

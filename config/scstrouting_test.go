@@ -40,12 +40,12 @@ spring:
 	if s.Function.RoutingExpression != "headers['type']" || !s.Function.Routing.Enabled || s.InstanceIndex != 1 || s.InstanceCount != 2 {
 		t.Fatalf("function/instance: %+v %d %d", s.Function, s.InstanceIndex, s.InstanceCount)
 	}
-	c := s.Bindings["functionrouter-in-0"].Consumer
+	c := s.Bindings["functionRouter-in-0"].Consumer
 	if !c.UseNativeDecoding || c.DefaultRetryable == nil || *c.DefaultRetryable || c.HeaderMode != "none" ||
 		len(c.RetryableExceptions) != 1 || c.RetryableExceptions["java.lang.illegalstateexception"] {
 		t.Fatalf("consumer: %+v", c)
 	}
-	p := s.Bindings["functionrouter-out-0"].Producer
+	p := s.Bindings["functionRouter-out-0"].Producer
 	if p.PartitionSelectorExpression != "hashCode()" || !p.UseNativeEncoding || p.PartitionCount != 3 {
 		t.Fatalf("producer: %+v", p)
 	}

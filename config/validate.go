@@ -28,7 +28,7 @@ func validate(cfg *stream.Config, tree map[string]any, origins map[string]string
 	for _, n := range names {
 		prefix := "stream.bindings." + n
 		for _, e := range cfg.Binding(n).Validate(prefix) {
-			_, own := origins[e.Path]
+			_, own := origins[strings.ToLower(e.Path)]
 			if !own && fromDefault[strings.TrimPrefix(e.Path, prefix+".")] {
 				continue // the bad value is stream.default's, reported there
 			}
