@@ -225,7 +225,9 @@ func (v *validator) once(path, format string, args ...any) {
 		v.reported = map[string]bool{}
 	}
 	v.reported[path] = true
-	v.add(path, format, args...)
+	// The origin of the key itself only: a key that is not set (no
+	// default-binder) has none, not its section's.
+	v.errs = append(v.errs, &ConfigError{Path: path, Origin: v.cfg.Origins[strings.ToLower(path)], Msg: fmt.Sprintf(format, args...)})
 }
 
 func (v *validator) add(path, format string, args ...any) {

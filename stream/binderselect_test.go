@@ -90,7 +90,7 @@ func TestDefaultBinderSelection(t *testing.T) {
 		cfg := loadYAML(t, twoBindings+"  binders:\n    one:\n      type: rabbit\n    two:\n      type: rabbit\n")
 		_, err := stream.NewApp(cfg, twoConsumers(), typesOpts("rabbit")...)
 		errs := configErrs(t, err)
-		if len(errs) != 1 || errs[0].Path != "stream.default-binder" || !strings.Contains(errs[0].Msg, "(one, two)") {
+		if len(errs) != 1 || errs[0].Path != "stream.default-binder" || errs[0].Origin != "" || !strings.Contains(errs[0].Msg, "(one, two)") {
 			t.Fatalf("got %v", err)
 		}
 	})
