@@ -21,10 +21,11 @@ type DeadLetterStore interface {
 
 // DeadLetterOpen are the options of [DeadLetterStore.OpenDeadLetters].
 type DeadLetterOpen struct {
-	// Group is the reader group whose copy of the dead letters is meant,
-	// where every group of a dead-letter destination has its own (the
-	// in-process binder); "" picks the only one. Binders whose dead
-	// letters sit in one queue (RabbitMQ) ignore it.
+	// Group is the group the cursor works for, where that matters: on
+	// Kafka the group whose committed position marks what was removed
+	// (default streambind-dlq); in process the reader group whose copy of
+	// the dead letters is meant ("" picks the only one). Binders whose
+	// dead letters sit in one queue (RabbitMQ) ignore it.
 	Group string
 }
 

@@ -33,7 +33,7 @@ func (f *dlqFlags) add(cmd *cobra.Command) {
 	f.lf.add(cmd)
 	cmd.Flags().StringVar(&f.config, "config", ".", "the service's application.yaml, or its directory")
 	cmd.Flags().StringVar(&f.binding, "binding", "", "the consumer binding whose dead letters to work on (or a binding with consumer.dead-letters-of: the one it reads) (required)")
-	cmd.Flags().StringVar(&f.group, "group", "", "in-process binder: the group of the dead-letter destination whose copy to use (default: the only one)")
+	cmd.Flags().StringVar(&f.group, "group", "", "Kafka: the group whose committed position marks what was removed (default streambind-dlq); in process: the group of the dead-letter destination whose copy to use (default: the only one)")
 	cmd.Flags().BoolVarP(&f.verbose, "verbose", "v", false, "log what the binder does on stderr")
 }
 
@@ -114,7 +114,7 @@ func (f *dlqFlags) resolve(cmd *cobra.Command, e *runEnv) (*dlqTarget, error) {
 	store, ok := b.(stream.DeadLetterStore)
 	if !ok {
 		_ = b.Close(cmd.Context())
-		return nil, failed(fmt.Errorf("binder type %s cannot list or remove dead letters (streambind dlq supports memory and rabbit)", typ))
+		return nil, failed(fmt.Errorf("binder type %s cannot list or remove dead letters (streambind dlq supports kafka, rabbit and, through the library, memory)", typ))
 	}
 	cons, _ := cfg.Extension(typ, src)
 	where := ds.Destination
@@ -270,8 +270,9 @@ func newDLQCmd(e *runEnv) *cobra.Command {
 a binding with a group and consumer.dlq: true, or a binding with
 consumer.dead-letters-of, meaning the binding it reads), found where the
 binder of the service's configuration keeps them (--config, --profile,
-environment, placeholders): error.<destination>.<group> in process, the
-queue <destination>.<group>.dlq on RabbitMQ.
+environment, placeholders): the topic error.<destination>.<group> on
+Kafka, the queue <destination>.<group>.dlq on RabbitMQ, the destination
+error.<destination>.<group> in process.
 
   ls       dead letters grouped by x-exception-message, with counts and
            first and last times; reads, never removes or reorders
@@ -280,8 +281,10 @@ queue <destination>.<group>.dlq on RabbitMQ.
            removes each once the broker confirmed its copy
   purge    removes dead letters, after a confirmation
 
-Binders: rabbit, and the in-process binder through the library (it lives
-inside one process).`,
+Binders: kafka, rabbit, and the in-process binder through the library (it
+lives inside one process). A Kafka topic keeps its records: there a dead
+letter is removed by committing the group streambind-dlq (--group) past it;
+those removed behind one that is kept are listed in the commit's metadata.`,
 		Example: `  streambind dlq ls --profile rabbit --binding chargePayment-in-0
   streambind dlq show 3 --profile rabbit --binding chargePayment-in-0
   streambind dlq replay --profile rabbit --binding chargePayment-in-0 --exception 'card declined' --rate 50

@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -18,6 +17,8 @@ import (
 
 	amqp "github.com/rabbitmq/amqp091-go"
 
+	"github.com/streambind/streambind/binder/kafka"
+	"github.com/streambind/streambind/binder/kafka/kafkatest"
 	"github.com/streambind/streambind/binder/memory"
 	"github.com/streambind/streambind/binder/rabbit"
 	"github.com/streambind/streambind/binder/rabbit/rabbittest"
@@ -242,6 +243,39 @@ func TestDLQRabbit(t *testing.T) {
 	exerciseDLQ(t, dir, func() *runEnv { return &runEnv{env: env} }, a, depth)
 }
 
+const kafkaBinder = `  default-binder: kafka
+  binders:
+    kafka:
+      type: kafka
+      environment:
+        brokers: ${KAFKA_BROKERS}
+  kafka:
+    binder:
+      auto-create-topics: true`
+
+func TestDLQKafka(t *testing.T) {
+	c := kafkatest.Start(t)
+	dir := writeFiles(t, map[string]string{"application.yaml": fmt.Sprintf(dlqService, kafkaBinder)})
+	env := []string{"KAFKA_BROKERS=" + c.Brokers()}
+	a := startDLQApp(t, dir, env, stream.WithBinderType(kafka.Type, kafka.New))
+	exerciseDLQ(t, dir, func() *runEnv { return &runEnv{env: env} }, a, kafkaDepth(t, dir, env))
+}
+
+// kafkaDepth counts the dead letters of work-in-0 that the group
+// streambind-dlq has not removed: the records of error.work.g from the
+// group's committed offset on, less those listed in its metadata.
+func kafkaDepth(t *testing.T, dir string, env []string) func() int {
+	return func() int {
+		r := runWith(t, &runEnv{dir: dir, env: env}, "dlq", "ls", "--binding", "work-in-0", "--format", "json")
+		var got struct{ Total int }
+		if r.code != exitOK || json.Unmarshal([]byte(r.stdout), &got) != nil {
+			t.Logf("dlq ls: exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
+			return -1
+		}
+		return got.Total
+	}
+}
+
 func TestDLQErrors(t *testing.T) {
 	dir := writeFiles(t, map[string]string{"application.yaml": fmt.Sprintf(dlqService, "  default-binder: memory")})
 	for _, tc := range []struct {
@@ -301,22 +335,32 @@ func queueDepth(t *testing.T, vhost, q string) func() int {
 // whose removal had not reached the broker: at most 2, as the removal is an
 // unconfirmed acknowledgement on another connection than the publish).
 func TestDLQReplayKilledRabbit(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds the CLI")
-	}
 	vhost := rabbittest.VHost(t)
 	dir := writeFiles(t, map[string]string{"application.yaml": fmt.Sprintf(dlqService, rabbitBinder)})
 	env := []string{"VHOST=" + vhost}
-	bin := filepath.Join(t.TempDir(), "streambind")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
 	a := startDLQApp(t, dir, env)
+	replayKilled(t, dir, env, a, queueDepth(t, vhost, "work.g.dlq"))
+	if d := queueDepth(t, vhost, "work.g")(); d != 0 {
+		t.Errorf("%d replayed copies not handled", d)
+	}
+}
+
+// The same on Kafka (kfake, reached by the CLI's process over TCP).
+func TestDLQReplayKilledKafka(t *testing.T) {
+	c := kafkatest.Start(t)
+	dir := writeFiles(t, map[string]string{"application.yaml": fmt.Sprintf(dlqService, kafkaBinder)})
+	env := []string{"KAFKA_BROKERS=" + c.Brokers()}
+	a := startDLQApp(t, dir, env, stream.WithBinderType(kafka.Type, kafka.New))
+	replayKilled(t, dir, env, a, kafkaDepth(t, dir, env))
+}
+
+// replayKilled dead-letters 1,000 messages of a's work-in-0 and replays
+// them with the CLI in a process of its own, killed part-way, then again.
+func replayKilled(t *testing.T, dir string, env []string, a *dlqApp, dlqDepth func() int) {
 	const n = 1000
 	for i := range n {
 		a.send(t, "c", job{fmt.Sprint(i), "poison"})
 	}
-	dlqDepth := queueDepth(t, vhost, "work.g.dlq")
 	eventually(t, "1000 dead letters", func() bool { return dlqDepth() == n })
 
 	seen := map[string]int{}
@@ -331,8 +375,9 @@ func TestDLQReplayKilledRabbit(t *testing.T) {
 		}
 	}
 	replay := func(args ...string) *exec.Cmd {
-		cmd := exec.Command(bin, append([]string{"dlq", "replay", "--config", dir, "--binding", "work-in-0"}, args...)...)
-		cmd.Env = append(os.Environ(), env...)
+		// The test binary stands in for the command (see TestMain).
+		cmd := exec.Command(os.Args[0], append([]string{"dlq", "replay", "--config", dir, "--binding", "work-in-0"}, args...)...)
+		cmd.Env = append(append(os.Environ(), "STREAMBIND_TEST_MAIN=1"), env...)
 		return cmd
 	}
 	first := replay("--rate", "250")
@@ -363,9 +408,6 @@ func TestDLQReplayKilledRabbit(t *testing.T) {
 	take()
 	if d := dlqDepth(); d != 0 {
 		t.Errorf("%d dead letters left", d)
-	}
-	if d := queueDepth(t, vhost, "work.g")(); d != 0 {
-		t.Errorf("%d replayed copies not handled", d)
 	}
 	dups := 0
 	for id, c := range seen {

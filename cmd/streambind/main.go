@@ -214,6 +214,6 @@ development.`,
 		return &exitError{code: exitUsage, err: err}
 	})
 	root.CompletionOptions.HiddenDefaultCmd = true
-	root.AddCommand(newLintCmd(e), newGraphCmd(e), newConfigCmd(e), newKafkaCmd(e), newSendCmd(e), newTailCmd(e), newDLQCmd(e))
+	root.AddCommand(newLintCmd(e), newGraphCmd(e), newConfigCmd(e), newKafkaCmd(e), newSendCmd(e), newTailCmd(e), newDLQCmd(e), newGenDocCmd(e))
 	return root
 }

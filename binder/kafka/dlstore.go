@@ -1,0 +1,288 @@
+package kafka
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	kafkago "github.com/segmentio/kafka-go"
+
+	"github.com/streambind/streambind/stream"
+)
+
+// DefaultDeadLetterGroup is the consumer group whose committed offsets
+// say which dead letters streambind dlq removed from a dead-letter topic
+// (a Kafka topic keeps its records; "removed" is "behind this group's
+// position"), unless [stream.DeadLetterOpen.Group] names another.
+const DefaultDeadLetterGroup = "streambind-dlq"
+
+// removedPrefix starts the offset-commit metadata that lists the dead
+// letters removed beyond the committed offset.
+const removedPrefix = "streambind-dlq-removed:"
+
+// maxRemovedMetadata bounds that list (brokers keep at most
+// offset.metadata.max.bytes, 4096 by default, per partition).
+const maxRemovedMetadata = 4000
+
+// OpenDeadLetters implements [stream.DeadLetterStore] over the dead-letter
+// topic of spec (dlq-name, default error.<destination>.<group>). The
+// dead letters are the records from the position of group o.Group
+// (default [DefaultDeadLetterGroup]; the earliest offset when it has
+// none) to the end offsets at open, partition by partition. Remove commits
+// the group past a dead letter: the committed offset moves over every
+// removed dead letter at its front, and those removed behind a kept one
+// are listed in the commit's metadata, so that no later cursor returns
+// them. A dead letter's ID is "partition/offset"; its Time is the
+// record's timestamp.
+func (bd *Binder) OpenDeadLetters(ctx context.Context, spec stream.ConsumerSpec, o stream.DeadLetterOpen) (stream.DeadLetters, error) {
+	cs, err := parseConsumer(spec.Binding, spec.Extension)
+	if err != nil {
+		return nil, err
+	}
+	topic := stream.ErrorDestinationSource(spec, cs.dlqName).Destination
+	group := o.Group
+	if group == "" {
+		group = DefaultDeadLetterGroup
+	}
+	md, err := bd.admin.Metadata(ctx, &kafkago.MetadataRequest{Topics: []string{topic}})
+	if err != nil {
+		return nil, fmt.Errorf("kafka: metadata of %s: %w", topic, err)
+	}
+	var parts []int
+	for _, t := range md.Topics {
+		if t.Name != topic {
+			continue
+		}
+		if t.Error != nil {
+			if errors.Is(t.Error, kafkago.UnknownTopicOrPartition) {
+				return nil, fmt.Errorf("kafka: topic %s: %w", topic, stream.ErrNoDeadLetters)
+			}
+			return nil, fmt.Errorf("kafka: topic %s: %w", topic, t.Error)
+		}
+		for _, p := range t.Partitions {
+			parts = append(parts, p.ID)
+		}
+	}
+	if len(parts) == 0 {
+		return nil, fmt.Errorf("kafka: topic %s: %w", topic, stream.ErrNoDeadLetters)
+	}
+	sort.Ints(parts)
+	req := map[string][]kafkago.OffsetRequest{}
+	for _, p := range parts {
+		req[topic] = append(req[topic], kafkago.FirstOffsetOf(p), kafkago.LastOffsetOf(p))
+	}
+	lo, err := bd.admin.ListOffsets(ctx, &kafkago.ListOffsetsRequest{Topics: req})
+	if err != nil {
+		return nil, fmt.Errorf("kafka: offsets of %s: %w", topic, err)
+	}
+	fetch, err := bd.admin.OffsetFetch(ctx, &kafkago.OffsetFetchRequest{GroupID: group, Topics: map[string][]int{topic: parts}})
+	if err == nil {
+		err = fetch.Error
+	}
+	if errors.Is(err, kafkago.GroupIdNotFound) {
+		// A group that never committed (some brokers say so rather
+		// than answering -1): every dead letter is there.
+		fetch, err = &kafkago.OffsetFetchResponse{}, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("kafka: offsets of group %s on %s: %w", group, topic, err)
+	}
+	c := &kafkaDeadLetters{bd: bd, topic: topic, group: group}
+	for _, p := range parts {
+		dp := &dlPartition{id: p, committed: -1, removed: map[int64]bool{}}
+		for _, po := range lo.Topics[topic] {
+			if po.Partition == p && po.Error == nil {
+				dp.first, dp.end = po.FirstOffset, po.LastOffset
+			}
+		}
+		for _, f := range fetch.Topics[topic] {
+			if f.Partition != p || f.Error != nil {
+				continue
+			}
+			dp.committed = f.CommittedOffset
+			for _, off := range parseRemoved(f.Metadata) {
+				dp.removed[off] = true
+			}
+		}
+		dp.pos = max(dp.first, dp.committed)
+		c.parts = append(c.parts, dp)
+	}
+	return c, nil
+}
+
+type dlPartition struct {
+	id         int
+	first, end int64
+	// committed is the group's committed offset (-1: none); pos the next
+	// offset to read.
+	committed, pos int64
+	// removed are the offsets at or beyond committed that were removed.
+	removed map[int64]bool
+}
+
+type kafkaDeadLetters struct {
+	bd     *Binder
+	topic  string
+	group  string
+	parts  []*dlPartition
+	cur    int
+	reader *kafkago.Reader
+}
+
+func (c *kafkaDeadLetters) Next(ctx context.Context) (stream.DeadLetter, error) {
+	for c.cur < len(c.parts) {
+		p := c.parts[c.cur]
+		if p.pos >= p.end {
+			c.closeReader()
+			c.cur++
+			continue
+		}
+		if c.reader == nil {
+			c.reader = kafkago.NewReader(kafkago.ReaderConfig{Brokers: c.bd.st.brokers, Topic: c.topic, Partition: p.id,
+				Dialer: c.bd.dialer, MinBytes: 1, MaxBytes: 16 << 20, MaxWait: 250 * time.Millisecond})
+			if err := c.reader.SetOffset(p.pos); err != nil {
+				return stream.DeadLetter{}, fmt.Errorf("kafka: %s[%d] at %d: %w", c.topic, p.id, p.pos, err)
+			}
+		}
+		m, err := c.reader.ReadMessage(ctx)
+		if err != nil {
+			return stream.DeadLetter{}, fmt.Errorf("kafka: read %s[%d] at %d: %w", c.topic, p.id, p.pos, err)
+		}
+		p.pos = m.Offset + 1
+		if m.Offset >= p.end {
+			p.pos = p.end // arrived after the cursor was opened
+			continue
+		}
+		if p.removed[m.Offset] {
+			continue
+		}
+		return stream.DeadLetter{ID: strconv.Itoa(p.id) + "/" + strconv.FormatInt(m.Offset, 10),
+			Envelope: envelope(&m), Time: m.Time}, nil
+	}
+	return stream.DeadLetter{}, io.EOF
+}
+
+func (c *kafkaDeadLetters) closeReader() {
+	if c.reader != nil {
+		_ = c.reader.Close()
+		c.reader = nil
+	}
+}
+
+func (c *kafkaDeadLetters) Remove(ctx context.Context, d stream.DeadLetter) error {
+	ps, offs, ok := strings.Cut(d.ID, "/")
+	pid, err1 := strconv.Atoi(ps)
+	off, err2 := strconv.ParseInt(offs, 10, 64)
+	if !ok || err1 != nil || err2 != nil {
+		return fmt.Errorf("kafka: dead letter id %q: want partition/offset", d.ID)
+	}
+	var p *dlPartition
+	for _, x := range c.parts {
+		if x.id == pid {
+			p = x
+		}
+	}
+	if p == nil {
+		return fmt.Errorf("kafka: dead letter %s: no partition %d in %s", d.ID, pid, c.topic)
+	}
+	removed := cloneRemoved(p.removed)
+	removed[off] = true
+	committed := max(p.committed, p.first)
+	for removed[committed] {
+		delete(removed, committed)
+		committed++
+	}
+	meta := formatRemoved(removed, committed)
+	if len(meta) > maxRemovedMetadata {
+		return fmt.Errorf("kafka: %s[%d]: too many dead letters removed behind kept ones to record; replay or purge the ones before offset %d first", c.topic, pid, committed)
+	}
+	res, err := c.bd.admin.OffsetCommit(ctx, &kafkago.OffsetCommitRequest{GroupID: c.group, GenerationID: -1,
+		Topics: map[string][]kafkago.OffsetCommit{c.topic: {{Partition: pid, Offset: committed, Metadata: meta}}}})
+	if err == nil {
+		for _, r := range res.Topics[c.topic] {
+			if r.Error != nil {
+				err = r.Error
+			}
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("kafka: commit group %s past %s[%d] %d: %w", c.group, c.topic, pid, off, err)
+	}
+	p.committed, p.removed = committed, removed
+	return nil
+}
+
+func (c *kafkaDeadLetters) Close(context.Context) error { c.closeReader(); return nil }
+
+func cloneRemoved(m map[int64]bool) map[int64]bool {
+	out := make(map[int64]bool, len(m)+1)
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
+}
+
+// formatRemoved lists the removed offsets at or after from as ranges:
+// "streambind-dlq-removed:7,9-12".
+func formatRemoved(removed map[int64]bool, from int64) string {
+	var offs []int64
+	for o := range removed {
+		if o >= from {
+			offs = append(offs, o)
+		}
+	}
+	if len(offs) == 0 {
+		return ""
+	}
+	slices.Sort(offs)
+	var b strings.Builder
+	b.WriteString(removedPrefix)
+	for i := 0; i < len(offs); {
+		j := i
+		for j+1 < len(offs) && offs[j+1] == offs[j]+1 {
+			j++
+		}
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(strconv.FormatInt(offs[i], 10))
+		if j > i {
+			b.WriteByte('-')
+			b.WriteString(strconv.FormatInt(offs[j], 10))
+		}
+		i = j + 1
+	}
+	return b.String()
+}
+
+// parseRemoved reads formatRemoved's list; anything else is no list.
+func parseRemoved(meta string) []int64 {
+	list, ok := strings.CutPrefix(meta, removedPrefix)
+	if !ok {
+		return nil
+	}
+	var out []int64
+	for _, r := range strings.Split(list, ",") {
+		a, b, isRange := strings.Cut(r, "-")
+		lo, err := strconv.ParseInt(a, 10, 64)
+		if err != nil {
+			return nil
+		}
+		hi := lo
+		if isRange {
+			if hi, err = strconv.ParseInt(b, 10, 64); err != nil || hi < lo || hi-lo > 1<<20 {
+				return nil
+			}
+		}
+		for o := lo; o <= hi; o++ {
+			out = append(out, o)
+		}
+	}
+	return out
+}
