@@ -237,57 +237,122 @@ func BenchmarkRedisConsume(b *testing.B) {
 	)
 }
 
-// BenchmarkRedisLatency: send-to-handler latency at 2,000 msgs/s; each
-// iteration is one second of traffic (run it with -benchtime Nx).
+// BenchmarkRedisLatency: send-to-handler latency at 2,000 msgs/s, one
+// second of traffic an iteration (run it with -benchtime Nx), each send
+// in a goroutine of its own (sends overlap as from concurrent handlers):
+//
+//   - raw: go-redis XADD, and one goroutine reading with XREADGROUP COUNT
+//     prefetch BLOCK 1s and acknowledging each reply with one XACK.
+//   - binder: Send, and a consumer binding of a group.
 func BenchmarkRedisLatency(b *testing.B) {
 	redistest.Require(b)
-	const rate = 2000
-	e := env{prefix: redistest.Prefix(b), name: "sbbench"}
-	bd := e.binder(b, nil)
-	var mu sync.Mutex
-	var lat []time.Duration
-	bindConsumer(b, bd, stream.ConsumerSpec{Destination: "lat", Group: "g",
-		Handler: func(_ context.Context, m stream.Envelope) error {
-			ns, _ := strconv.ParseInt(m.Headers["x-sent"], 10, 64)
-			d := time.Since(time.Unix(0, ns))
-			mu.Lock()
-			lat = append(lat, d)
-			mu.Unlock()
-			return nil
-		}})
-	p := bindProducer(b, bd, stream.ProducerSpec{Destination: "lat"})
-	ctx := context.Background()
-	b.ResetTimer()
-	for range b.N {
-		t := time.NewTicker(time.Second / rate)
-		for range rate {
-			<-t.C
-			go func() {
-				m := stream.Envelope{Payload: benchPayload, Headers: stream.Headers{"x-sent": strconv.FormatInt(time.Now().UnixNano(), 10)}}
-				if err := p.Send(ctx, m); err != nil {
-					b.Error(err)
-				}
-			}()
+	b.Run("raw", func(b *testing.B) {
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		c := redistest.Client(b, redistest.Addr(), "", "")
+		rc := redistest.Client(b, redistest.Addr(), "", "") // the reader's: XREADGROUP blocks its connection
+		key := redistest.Prefix(b) + "lat.raw"
+		if err := c.XGroupCreateMkStream(ctx, key, "g", "$").Err(); err != nil {
+			b.Fatal(err)
 		}
-		t.Stop()
+		var rec latencies
+		go func() {
+			for ctx.Err() == nil {
+				res, err := rc.XReadGroup(ctx, &goredis.XReadGroupArgs{Group: "g", Consumer: "c", Streams: []string{key, ">"}, Count: redisbinder.DefaultPrefetch, Block: time.Second}).Result()
+				if err != nil {
+					continue
+				}
+				ids := make([]string, 0, len(res[0].Messages))
+				for _, m := range res[0].Messages {
+					rec.add(m.Values["h:x-sent"])
+					ids = append(ids, m.ID)
+				}
+				_ = rc.XAck(ctx, key, "g", ids...).Err()
+			}
+		}()
+		pace(b, func() error {
+			v := append(rawEntry(), "h:x-sent", strconv.FormatInt(time.Now().UnixNano(), 10))
+			return c.XAdd(ctx, &goredis.XAddArgs{Stream: key, MaxLen: redisbinder.DefaultMaxLength, Approx: true, Values: v}).Err()
+		})
+		rec.report(b)
+	})
+	b.Run("binder", func(b *testing.B) {
+		e := env{prefix: redistest.Prefix(b), name: "sbbench"}
+		bd := e.binder(b, nil)
+		var rec latencies
+		bindConsumer(b, bd, stream.ConsumerSpec{Destination: "lat", Group: "g",
+			Handler: func(_ context.Context, m stream.Envelope) error {
+				rec.add(m.Headers["x-sent"])
+				return nil
+			}})
+		p := bindProducer(b, bd, stream.ProducerSpec{Destination: "lat"})
+		ctx := context.Background()
+		pace(b, func() error {
+			return p.Send(ctx, stream.Envelope{Payload: benchPayload, Headers: stream.Headers{"x-sent": strconv.FormatInt(time.Now().UnixNano(), 10)}})
+		})
+		rec.report(b)
+	})
+}
+
+// latencyRate is the send rate of the latency benchmarks.
+const latencyRate = 2000
+
+// pace calls send latencyRate times a second for b.N seconds, each call in
+// a goroutine of its own.
+func pace(b *testing.B, send func() error) {
+	b.ResetTimer()
+	start := time.Now()
+	var wg sync.WaitGroup
+	for i := range b.N * latencyRate {
+		if d := time.Until(start.Add(time.Duration(i) * time.Second / latencyRate)); d > 0 {
+			time.Sleep(d)
+		}
+		wg.Go(func() {
+			if err := send(); err != nil {
+				b.Error(err)
+			}
+		})
 	}
+	wg.Wait()
+}
+
+// latencies records send-to-handler latencies from x-sent values (Unix
+// nanoseconds).
+type latencies struct {
+	mu  sync.Mutex
+	lat []time.Duration
+}
+
+func (l *latencies) add(sent any) {
+	s, _ := sent.(string)
+	ns, _ := strconv.ParseInt(s, 10, 64)
+	d := time.Since(time.Unix(0, ns))
+	l.mu.Lock()
+	l.lat = append(l.lat, d)
+	l.mu.Unlock()
+}
+
+// report waits (up to 10s) for every message sent and reports p50 and p99.
+func (l *latencies) report(b *testing.B) {
+	want := b.N * latencyRate
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		mu.Lock()
-		n := len(lat)
-		mu.Unlock()
-		if n >= b.N*rate || time.Now().After(deadline) {
+		l.mu.Lock()
+		n := len(l.lat)
+		l.mu.Unlock()
+		if n >= want {
 			break
+		}
+		if time.Now().After(deadline) {
+			b.Fatalf("%d of %d messages arrived", n, want)
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
 	b.StopTimer()
-	mu.Lock()
-	defer mu.Unlock()
-	slices.Sort(lat)
-	if len(lat) == 0 {
-		b.Fatal("nothing received")
-	}
-	b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
-	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	slices.Sort(l.lat)
+	b.ReportMetric(float64(l.lat[len(l.lat)/2].Microseconds())/1000, "p50-ms")
+	b.ReportMetric(float64(l.lat[len(l.lat)*99/100].Microseconds())/1000, "p99-ms")
+	b.ReportMetric(0, "ns/op")
 }
