@@ -213,6 +213,7 @@ func Load(opts Options) (*Loaded, error) {
 	errs = append(errs, perrs...)
 	out.Profiles = profiles
 	var layers []*layer
+	platform := cloudPlatform(env)
 	addDocs := func(fd *fileDocs, profileFile bool) {
 		for _, d := range fd.docs {
 			if d.activeSet && (profileFile || d.onProfile != nil) {
@@ -221,7 +222,7 @@ func Load(opts Options) (*Loaded, error) {
 			if d.includeSet && (profileFile || d.onProfile != nil) {
 				errs = append(errs, profileKeyProblem(fd.src.name, d.inclLine, "include", profileFile))
 			}
-			if d.root != nil && d.applies(profiles) {
+			if d.root != nil && d.applies(profiles, platform) {
 				layers = append(layers, docLayer(fd.src.name, d.root, root, &errs))
 			}
 		}

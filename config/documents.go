@@ -25,6 +25,9 @@ type document struct {
 	// onKey, onLine: the key that holds the condition and its line.
 	onKey  string
 	onLine int
+	// platform: spring.config.activate.on-cloud-platform (lower-case), ""
+	// when not set.
+	platform string
 	// active, include: spring.profiles.active / .include set in the
 	// document (nil: not set); activeLine: the line of the key.
 	active, include       []string
@@ -74,6 +77,22 @@ func newDocument(name string, root *ynode) (*document, []*fileError) {
 			}
 		}
 	}
+	if val, line, rest, found := extractKey(root, []string{"spring", "config", "activate", "on-cloud-platform"}, false); found {
+		root = rest
+		p, err := toString(val.value)
+		p = strings.ToLower(strings.TrimSpace(p))
+		if _, known := cloudPlatforms[p]; val.kind != yaml.ScalarNode || err != nil || !known {
+			errs = append(errs, &fileError{name: name, line: line, msg: "spring.config.activate.on-cloud-platform: want none, kubernetes, cloud_foundry or heroku (the platforms streambind detects, as Spring Boot does, from the environment)"})
+			p = "\x00" // never matches
+		}
+		d.platform = p
+	}
+	if _, line, found := findKey(root, []string{"spring", "config", "import"}); found {
+		errs = append(errs, &fileError{name: name, line: line, msg: "spring.config.import is not supported: name the files with Options.File and profiles instead"})
+	}
+	if _, line, found := findKey(root, []string{"spring", "profiles", "group"}); found {
+		errs = append(errs, &fileError{name: name, line: line, msg: "spring.profiles.group is not supported: list every profile in spring.profiles.active or the environment"})
+	}
 	for _, k := range []string{"active", "include"} {
 		val, line, found := findKey(root, []string{"spring", "profiles", k})
 		if !found {
@@ -91,7 +110,7 @@ func newDocument(name string, root *ynode) (*document, []*fileError) {
 		}
 	}
 	d.root = root
-	if len(root.entries) == 0 && d.onProfile != nil {
+	if len(root.entries) == 0 && (d.onProfile != nil || d.platform != "") {
 		d.root = nil
 	}
 	return d, errs
@@ -152,7 +171,15 @@ func findKey(y *ynode, path []string) (*ynode, int, bool) {
 	}
 	for _, e := range y.entries {
 		segs := keySegs(e.key)
-		if len(segs) > len(path) || !sameSegs(segs, path[:len(segs)]) {
+		if len(segs) > len(path) {
+			// a.b.c.d: found when it starts with path (the value is
+			// below the key looked for).
+			if sameSegs(segs[:len(path)], path) {
+				return e.val, e.line, true
+			}
+			continue
+		}
+		if !sameSegs(segs, path[:len(segs)]) {
 			continue
 		}
 		if len(segs) == len(path) {
@@ -210,8 +237,34 @@ func sameSegs(a, b []string) bool {
 	return true
 }
 
-// applies reports whether the document applies with profiles active.
-func (d *document) applies(active []string) bool {
+// cloudPlatforms maps the platforms of on-cloud-platform to the
+// environment variables that reveal them (any one), as Spring Boot's
+// CloudPlatform detects them; none is active when no other is.
+var cloudPlatforms = map[string][]string{
+	"none":          nil,
+	"kubernetes":    {"KUBERNETES_SERVICE_HOST"},
+	"cloud_foundry": {"VCAP_APPLICATION", "VCAP_SERVICES"},
+	"heroku":        {"DYNO"},
+}
+
+// cloudPlatform returns the platform the environment reveals, or "none".
+func cloudPlatform(env map[string]string) string {
+	for _, p := range []string{"kubernetes", "cloud_foundry", "heroku"} {
+		for _, v := range cloudPlatforms[p] {
+			if _, ok := env[v]; ok {
+				return p
+			}
+		}
+	}
+	return "none"
+}
+
+// applies reports whether the document applies with profiles active on
+// platform.
+func (d *document) applies(active []string, platform string) bool {
+	if d.platform != "" && d.platform != platform {
+		return false
+	}
 	if d.onProfile == nil {
 		return true
 	}

@@ -489,3 +489,23 @@ func TestNamesKeepTheirCase(t *testing.T) {
 		t.Errorf("got %v", es)
 	}
 }
+
+func TestOnCloudPlatformAndRefusedKeys(t *testing.T) {
+	yaml := "stream:\n  default-binder: memory\n---\nspring.config.activate.on-cloud-platform: kubernetes\nstream:\n  default-binder: kafka\n"
+	if l := mustLoad(t, Options{Data: []byte(yaml)}); l.Stream.DefaultBinder != "memory" {
+		t.Errorf("off Kubernetes: %q", l.Stream.DefaultBinder)
+	}
+	if l := mustLoad(t, Options{Data: []byte(yaml), Env: []string{"KUBERNETES_SERVICE_HOST=10.0.0.1"}}); l.Stream.DefaultBinder != "kafka" {
+		t.Errorf("on Kubernetes: %q", l.Stream.DefaultBinder)
+	}
+	for _, tc := range []struct{ yaml, want string }{
+		{"a: 1\n---\nspring.config.activate.on-cloud-platform: azure\n", "application.yaml (application.yaml:3): spring.config.activate.on-cloud-platform: want none, kubernetes"},
+		{"spring:\n  config:\n    import: optional:file:./x.yaml\n", "application.yaml (application.yaml:3): spring.config.import is not supported"},
+		{"spring.profiles.group.prod: a,b\n", "application.yaml (application.yaml:1): spring.profiles.group is not supported"},
+	} {
+		es := configErrors(t, Options{Data: []byte(tc.yaml)})
+		if len(es) != 1 || !strings.HasPrefix(es[0].Error(), tc.want) {
+			t.Errorf("got %v\nwant one problem starting %q", es, tc.want)
+		}
+	}
+}
