@@ -8,6 +8,7 @@
 //	streambind kafka serve --port 9092   # a local Kafka broker (kfake)
 //	streambind send --binding NAME MSG   # send JSON messages through the binders
 //	streambind tail --binding NAME       # print what arrives, headers and payload
+//	streambind dlq ls --binding NAME     # dead letters; also show, replay, purge
 //
 // A PATH is an application.yaml (or .yml) file or a directory holding one;
 // the default is the working directory. Every subcommand reads a
@@ -85,6 +86,20 @@
 // terminal), --timeout D gives up, --from-beginning reads a Kafka topic
 // from its start. The in-process binder cannot be reached from another
 // process, so both refuse it.
+//
+// # dlq
+//
+// dlq ls, show, replay and purge work on the dead letters of a consumer
+// binding (--binding), found by its binder ([stream.DeadLetterSourcer],
+// the mechanism of consumer.dead-letters-of) and read and removed through
+// [stream.DeadLetterStore] (Kafka, RabbitMQ; the in-process binder through
+// the library). ls counts them by x-exception-message without removing or
+// reordering any; show prints one; replay sends them back to the binding's
+// destination (or --to), filtered by headers, exception text and time, at
+// --rate, removing each once the broker confirmed its copy, and counts
+// replays in x-streambind-replay-count (--max-replays); purge removes them
+// after a confirmation (--yes). docs/cli.md is generated from this command
+// tree: go generate ./cmd/streambind.
 //
 // Every subcommand has --help with an example. Exit status: 0 on success
 // and for --help, 1 on failure (or problems found), 2 on bad usage.
@@ -191,12 +206,14 @@ func newRoot(e *runEnv) *cobra.Command {
 		Short: "Check, draw and explain streambind services from their configuration",
 		Long: `streambind checks, draws and explains streambind services from their
 configuration files, read exactly as an app reads them (profiles,
-environment overrides, placeholders), and runs a local Kafka broker for
-development.`,
+environment overrides, placeholders), tries them by hand (send, tail),
+lists, replays and purges their dead letters (dlq), and runs a local Kafka
+broker for development.`,
 		Example: `  streambind lint                       # the service in the working directory
   streambind lint --profile kafka orders/ payments/
   streambind graph --format dot */application.yaml | dot -Tsvg > system.svg
   streambind config --profile rabbit
+  streambind dlq ls --profile rabbit --binding chargePayment-in-0
   streambind kafka serve --port 9092`,
 		SilenceErrors: true,
 		SilenceUsage:  true,
