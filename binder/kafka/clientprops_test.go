@@ -588,3 +588,58 @@ func TestConsumerPropertiesApply(t *testing.T) {
 		}
 	})
 }
+
+// TestMessageKeyExpression: message-key-expression (SCSt's
+// messageKeyExpression) sets the record key from the payload or headers;
+// a message it cannot key is refused for good (stream.Permanent); an
+// expression outside the SpEL subset is a configuration error.
+func TestMessageKeyExpression(t *testing.T) {
+	c := kafkatest.Start(t)
+	b := newBinder(t, c, nil)
+	closeBinder(t, b)
+	ctx, cancel := context.WithTimeout(context.Background(), faultTimeout)
+	defer cancel()
+	dest := uniqueTopic(t)
+	keys := make(chan string, 4)
+	startConsumer(t, b, consumerSpec(dest, "g", func(_ context.Context, m stream.Envelope) error {
+		keys <- string(m.Key)
+		return nil
+	}))
+	p, err := b.BindProducer(ctx, stream.ProducerSpec{Binding: "x-out-0", Destination: dest,
+		Extension: map[string]any{"message-key-expression": "payload.customer?.id ?: headers['fallback']"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = p.Close(context.Background()) })
+	for _, m := range []stream.Envelope{
+		{Payload: []byte(`{"customer":{"id":"c-42"}}`), Key: []byte("ignored")},
+		{Payload: []byte(`{"customer":{"id":7}}`)},
+		{Payload: []byte(`{}`), Headers: stream.Headers{"fallback": "from-header"}},
+	} {
+		if err := p.Send(ctx, m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got := map[string]bool{}
+	for range 3 {
+		select {
+		case k := <-keys:
+			got[k] = true
+		case <-ctx.Done():
+			t.Fatalf("keys received: %v", got)
+		}
+	}
+	for _, want := range []string{"c-42", "7", "from-header"} {
+		if !got[want] {
+			t.Errorf("no record with key %q (got %v)", want, got)
+		}
+	}
+	err = p.Send(ctx, stream.Envelope{Payload: []byte(`{"customer":{"id":{"nested":1}}}`)})
+	if err == nil || !stream.IsPermanent(err) || !strings.Contains(err.Error(), "message-key-expression") {
+		t.Errorf("an object as key: want a permanent error naming message-key-expression, got %v", err)
+	}
+
+	v := b.(stream.SpecValidator)
+	err = v.ValidateProducer(stream.ProducerSpec{Binding: "x-out-0", Extension: map[string]any{"message-key-expression": "T(java.util.UUID).randomUUID()"}})
+	wantErrs(t, err, map[string]string{"stream.kafka.bindings.x-out-0.producer.message-key-expression": "T(java.util.UUID)"})
+}

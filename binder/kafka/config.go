@@ -136,6 +136,8 @@ type producerSettings struct {
 	acks        kafkago.RequiredAcks
 	// replicationFactor of a topic this binding creates; 0: the binder's.
 	replicationFactor int
+	// keyExpr is message-key-expression; nil: none.
+	keyExpr *keyExpression
 }
 
 // groupBytes is the most bytes the flusher puts in one write.
@@ -377,7 +379,7 @@ func buildSecurity(d *props.Decoder, path string, sec securitySource, out *setti
 	}
 }
 
-const producerKeys = "batch-timeout, batch-size, batch-bytes, buffer-size, compression, write-timeout, send-attempts, configuration, topic"
+const producerKeys = "batch-timeout, batch-size, batch-bytes, buffer-size, compression, write-timeout, send-attempts, message-key-expression, configuration, topic"
 
 // parseProducer decodes a producer binding's Kafka properties
 // (stream.kafka.bindings.<binding>.producer) over the binder's settings st.
@@ -422,6 +424,11 @@ func decodeProducer(d *props.Decoder, st *settings, path string, m map[string]an
 			}
 		case "topic":
 			out.replicationFactor, err = decodeTopic(d, p, v)
+		case "messagekeyexpression":
+			var s string
+			if s, err = str(v); err == nil {
+				out.keyExpr, err = compileKeyExpression(s)
+			}
 		default:
 			err = props.UnknownKey("known: " + producerKeys)
 		}

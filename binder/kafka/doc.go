@@ -319,6 +319,7 @@
 //	compression: none              # none | gzip | snappy | lz4 | zstd (alias compression-type)
 //	write-timeout: 10s             # per write attempt
 //	send-attempts: 10              # attempts per batch for retriable errors
+//	message-key-expression: (none) # the record key, in the core's SpEL subset over payload and headers (payload.customer.id, headers['k']); wins over the message's key
 //	configuration: (none)          # Kafka client properties of this producer
 //	topic:
 //	  replication-factor: (none)   # of the topic if this binding creates it; default: the binder's

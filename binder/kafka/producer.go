@@ -126,8 +126,9 @@ func (b *balancer) Balance(msg kafkago.Message, partitions ...int) int {
 }
 
 // record turns an envelope into a Kafka message: headers (plus contentType
-// and id when missing), key, partition.
-func (p *producer) record(m stream.Envelope) kafkago.Message {
+// and id when missing), key, partition. It fails only when the binding's
+// message-key-expression cannot be evaluated on m.
+func (p *producer) record(m stream.Envelope) (kafkago.Message, error) {
 	hs := make([]kafkago.Header, 0, len(m.Headers)+2)
 	for k, v := range m.Headers {
 		hs = append(hs, kafkago.Header{Key: k, Value: []byte(v)})
@@ -144,20 +145,33 @@ func (p *producer) record(m stream.Envelope) kafkago.Message {
 			key = []byte(k)
 		}
 	}
+	if p.ps.keyExpr != nil {
+		k, err := p.ps.keyExpr.key(m)
+		if err != nil {
+			return kafkago.Message{}, err
+		}
+		key = k
+	}
 	msg := kafkago.Message{Key: key, Value: m.Payload, Headers: hs, Time: time.Now()}
 	if s := m.Headers[stream.HeaderPartition]; s != "" {
 		if n, err := strconv.Atoi(s); err == nil && n >= 0 {
 			msg.WriterData = n
 		}
 	}
-	return msg
+	return msg, nil
 }
 
 // Send queues m and waits until the broker acknowledged it (with
 // required-acks), the write failed, or ctx ended.
 func (p *producer) Send(ctx context.Context, m stream.Envelope) error {
+	msg, err := p.record(m)
+	if err != nil {
+		// The message cannot be keyed, and never will be: dead-lettered
+		// (or dropped) by the core rather than retried.
+		return stream.Permanent(fmt.Errorf("kafka: send to %s: %w", p.topic, err))
+	}
 	r := sendReqPool.Get().(*sendReq)
-	r.msg = p.record(m)
+	r.msg = msg
 	r.size = msgSize(&r.msg)
 	p.mu.Lock()
 	if p.closed {
