@@ -421,17 +421,6 @@ func extBool(ext map[string]any, key string) bool {
 	return false
 }
 
-// extString reads a string binder-specific property.
-func extString(ext map[string]any, key string) string {
-	for k, v := range ext {
-		if props.Norm(k) == props.Norm(key) {
-			s, _ := v.(string)
-			return s
-		}
-	}
-	return ""
-}
-
 func sortedDestKeys[V any](m map[destKey]V) []destKey {
 	out := make([]destKey, 0, len(m))
 	for k := range m {
