@@ -257,6 +257,11 @@ func (e *Env) DeadLetter(inputBinding string) (stream.Envelope, error) {
 }
 
 func (e *Env) next(ch chan stream.Envelope, name string) (stream.Envelope, error) {
+	select { // what is there already, even with a zero timeout
+	case m := <-ch:
+		return m, nil
+	default:
+	}
 	select {
 	case m := <-ch:
 		return m, nil

@@ -185,3 +185,35 @@ func Example() {
 	_ = streamtest.ReceiveDeadLetter[Order](t, env, "chargePayment-in-0")
 	env.ExpectNoOutput(t, "chargePayment-out-0")
 }
+
+// Drain follows a message through a chain of functions: what one sends,
+// the next handles before Drain returns.
+func TestDrainFollowsChains(t *testing.T) {
+	fns := stream.NewCatalog()
+	stream.AddFunction(fns, "a", func(_ context.Context, s string) (string, error) { return s + "a", nil })
+	stream.AddFunction(fns, "b", func(_ context.Context, s string) (string, error) {
+		time.Sleep(time.Millisecond) // slower than a: Drain must wait for b
+		return s + "b", nil
+	})
+	cfg := &stream.Config{
+		Function: stream.FunctionConfig{Definition: "a;b"},
+		Bindings: map[string]stream.BindingConfig{
+			"a-in-0": {Destination: "in", Group: "g"}, "a-out-0": {Destination: "mid"},
+			"b-in-0": {Destination: "mid", Group: "g"}, "b-out-0": {Destination: "out"},
+		},
+	}
+	env := streamtest.Start(t, cfg, fns)
+	for range 20 {
+		env.Send(t, "a-in-0", "x")
+	}
+	env.Drain(t)
+	if n := env.App.Binding("b-in-0").Stats().Processed; n != 20 {
+		t.Fatalf("b handled %d of 20 when Drain returned", n)
+	}
+	env.Timeout = 0 // everything is there already
+	for range 20 {
+		if m, err := env.ReceiveEnvelope("b-out-0"); err != nil || string(m.Payload) != "xab" {
+			t.Fatalf("%q %v", m.Payload, err)
+		}
+	}
+}
