@@ -35,8 +35,6 @@ var obsoleteKeys = []obsoleteKey{
 	{[]string{"kafka", "binder", "offsetupdatetimewindow"}, "removed in SCSt 2.0: offsets are committed by the consumer group"},
 	{[]string{"kafka", "binder", "offsetupdatecount"}, "removed in SCSt 2.0: offsets are committed by the consumer group"},
 	{[]string{"kafka", "binder", "offsetupdateshutdowntimeout"}, "removed in SCSt 2.0: offsets are committed by the consumer group"},
-	{[]string{"kafka", "binder", "defaultbrokerport"}, "removed in SCSt 3.0: give the port in brokers"},
-	{[]string{"kafka", "binder", "headermapperbeanname"}, "names a Spring bean: headers are mapped by the binder"},
 	{[]string{"overridecloudconnectors"}, "Spring Cloud Connectors were removed in SCSt 3.0"},
 	{[]string{"bindingretryinterval"}, "binders retry their broker within stream.binders.<name>.startup-timeout"},
 	{[]string{"metrics"}, "SCSt 3.0 removed its metrics binding: metrics are served by management (Prometheus)"},
