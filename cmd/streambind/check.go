@@ -278,6 +278,12 @@ func check(s *service) *checked {
 	for n := range extractors {
 		opts = append(opts, stream.WithKeyExtractor(n, func(any, stream.Headers) (any, error) { return nil, nil }))
 	}
+	// So are the error names of consumer.retryable-exceptions.
+	for _, b := range append([]stream.BindingConfig{cfg.Default}, mapValues(cfg.Bindings)...) {
+		for n := range b.Consumer.RetryableExceptions {
+			opts = append(opts, stream.WithNamedError(n, errors.New(n)))
+		}
+	}
 	appCfg := *cfg
 	appCfg.Function.Definition = strings.Join(items, ";")
 	_, err := stream.NewApp(&appCfg, fns, opts...)
@@ -426,5 +432,13 @@ func sortedSet(m map[string]bool) []string {
 		out = append(out, k)
 	}
 	sort.Strings(out)
+	return out
+}
+
+func mapValues[K comparable, V any](m map[K]V) []V {
+	out := make([]V, 0, len(m))
+	for _, v := range m {
+		out = append(out, v)
+	}
 	return out
 }

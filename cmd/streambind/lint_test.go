@@ -49,11 +49,11 @@ var brokenLines = []string{
 	`broken/application.yaml:27: stream.bindings.consume-in-0.consumer.max-attempts: must not be 0: 0 stands for "not set" (leave the key out to get the default)`,
 	`broken/application.yaml:31: stream.bindings.audit-in-0.consumer.dlq: dlq needs a consumer group: the failed messages of an anonymous consumer are dropped, not dead-lettered (set group)`,
 	`broken/application.yaml:32: stream.bindings.other-in-0: binding of no bound function (bound bindings: audit-in-0, audittrail, consume-in-0, produce-out-0)`,
-	`broken/application.yaml:36: stream.bindings.audittrail.producer.partition-key-expression: partition key expression "body.id": want payload.<field.path>, headers.<name> or key`,
+	`broken/application.yaml:36: stream.bindings.audittrail.producer.partition-key-expression: expression "body.id": unknown name "body" (available: headers, payload) (supported: payload/headers property and index access, literals, + - * / %, comparisons, and/or/not, ?:, toString(), hashCode())`,
 	`broken/application.yaml:40: stream.kafka.default.consumer.nonsense: unknown key (known: start-offset, reset-offsets, dlq-name, max-wait, max-bytes, queue-capacity, batch-size, redelivery-delay)`,
 	`broken/application.yaml:44: stream.kafka.bindings.produce-out-0.producer.batch-size: must be at least 1, got 0`,
 	`broken/application.yaml:45: stream.kafka.bindings.produce-out-0.producer.partition-key-expression: unknown key (known: batch-timeout, batch-size, batch-bytes, compression, write-timeout, send-attempts)`,
-	`broken/application.yaml:46: stream.bogus: unknown key (known keys: binders, bindings, default, default-binder, dynamic-destination-cache-size, dynamic-destinations, function, output-bindings, shutdown-timeout; or a binder-specific section with binder, bindings, default)`,
+	`broken/application.yaml:46: stream.bogus: unknown key (known keys: binders, bindings, default, default-binder, dynamic-destination-cache-size, dynamic-destinations, function, instance-count, instance-index, output-bindings, shutdown-timeout; or a binder-specific section with binder, bindings, default)`,
 	`broken/application.yaml:48: logging.level: want debug, info, warn or error, got "loud"`,
 	`broken/application.yaml:51: management.server.max-connections: must be at least 1, got 0`,
 }
