@@ -6,7 +6,9 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"reflect"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -263,5 +265,39 @@ func TestTopologyEndpoint(t *testing.T) {
 	}
 	if len(m.Findings) != 1 || m.Findings[0].Kind != "dead-letters-unread" {
 		t.Errorf("findings %+v", m.Findings)
+	}
+}
+
+// Endpoints lists exactly the routes the server answers.
+func TestEndpointsAreServed(t *testing.T) {
+	app, err := stream.NewApp(&stream.Config{OutputBindings: "Orders-Out"}, stream.NewCatalog(), stream.WithBinderType(memory.Type, memory.New))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, configEndpoint := range []bool{true, false} {
+		srv := management.New(app, management.Options{Config: management.Config{ConfigEndpoint: configEndpoint}})
+		eps := srv.Endpoints()
+		if want := 8; configEndpoint {
+			want = 9
+			if len(eps) != want {
+				t.Fatalf("%d endpoints: %v", len(eps), eps)
+			}
+		} else if len(eps) != want || slices.Contains(eps, "GET /actuator/config") {
+			t.Fatalf("%d endpoints without the config endpoint: %v", len(eps), eps)
+		}
+		for _, e := range append(eps, "GET /actuator/nope") {
+			method, path, _ := strings.Cut(e, " ")
+			path = strings.ReplaceAll(path, "{name}", "Orders-Out")
+			req := httptest.NewRequest(method, path, strings.NewReader(`{"state":"STOPPED"}`))
+			rec := httptest.NewRecorder()
+			srv.Handler().ServeHTTP(rec, req)
+			served := rec.Code != http.StatusNotFound && rec.Code != http.StatusMethodNotAllowed
+			if served != (path != "/actuator/nope") {
+				t.Errorf("%s %s: %d %s", method, path, rec.Code, rec.Body)
+			}
+		}
+	}
+	if !slices.Contains(management.New(app, management.Options{}).Endpoints(), "GET /actuator/topology") {
+		t.Error("no topology endpoint")
 	}
 }
