@@ -180,7 +180,7 @@ func (a *App) logBound(b *Binding) {
 		}
 		c := b.cfg.Consumer
 		if c.DLQ {
-			attrs = append(attrs, "dlq", b.group != "")
+			attrs = append(attrs, "dlq_enabled", b.group != "")
 		}
 		if c.Partitioned {
 			attrs = append(attrs, "instance", fmt.Sprintf("%d/%d", c.InstanceIndex, c.InstanceCount))

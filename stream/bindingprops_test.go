@@ -319,7 +319,7 @@ func TestStartupLogLinePerBinding(t *testing.T) {
 		}
 	}
 	for name, want := range map[string][]string{
-		"charge-in-0":  {"level=INFO", "destination=orders", "binder=memory", "binder_type=memory", "group=payment", "dlq=true"},
+		"charge-in-0":  {"level=INFO", "destination=orders", "binder=memory", "binder_type=memory", "group=payment", "dlq_enabled=true", "queue=orders.payment", "dlq=error.orders.payment"},
 		"charge-out-0": {"level=INFO", "destination=payments", "binder=memory", "partition_count=2", "partition_key_expression=payload.customerId"},
 	} {
 		l, ok := lines[name]
