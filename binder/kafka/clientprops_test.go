@@ -299,6 +299,17 @@ func TestSASLFromJAAS(t *testing.T) {
 			closeBinder(t, b)
 			roundTrip(t, b)
 
+			// SCSt's older binder jaas section, the same credentials.
+			jb, err := kafka.New(context.Background(), stream.BinderSettings{Name: "kafka", Type: kafka.Type, Logger: testLogger(t),
+				Binder: map[string]any{"brokers": c.Brokers(),
+					"jaas": map[string]any{"login-module": tc.module, "options": map[string]any{"username": user, "password": pass}},
+					"configuration": map[string]any{"security.protocol": "SASL_PLAINTEXT", "sasl.mechanism": tc.mech}}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			closeBinder(t, jb)
+			roundTrip(t, jb)
+
 			const wrong = "not-the-Password-42"
 			bad, err := kafka.New(context.Background(), stream.BinderSettings{Name: "kafka", Type: kafka.Type, Logger: testLogger(t), Binder: cfg(wrong)})
 			if err != nil {
@@ -642,4 +653,62 @@ func TestMessageKeyExpression(t *testing.T) {
 	v := b.(stream.SpecValidator)
 	err = v.ValidateProducer(stream.ProducerSpec{Binding: "x-out-0", Extension: map[string]any{"message-key-expression": "T(java.util.UUID).randomUUID()"}})
 	wantErrs(t, err, map[string]string{"stream.kafka.bindings.x-out-0.producer.message-key-expression": "T(java.util.UUID)"})
+}
+
+// TestSCStTypedKeys: SCSt's typed Kafka keys without a setting of their
+// own are accepted where the binder does what they ask anyway, and
+// refused with the reason otherwise; the binder's older jaas section works
+// like sasl.jaas.config; healthTimeout counts seconds, as in SCSt.
+func TestSCStTypedKeys(t *testing.T) {
+	b, err := kafka.New(context.Background(), stream.BinderSettings{Name: "k", Type: kafka.Type, Binder: map[string]any{
+		"headers": "x-a,x-b", "considerDownWhenAnyPartitionHasNoLeader": false, "healthTimeout": 60,
+		"jaas": map[string]any{"loginModule": "org.apache.kafka.common.security.plain.PlainLoginModule", "controlFlag": "required",
+			"options": map[string]any{"username": "u", "password": "p-secret-1"}},
+		"configuration": map[string]any{"security.protocol": "SASL_PLAINTEXT"},
+	}})
+	if err != nil {
+		t.Fatalf("accepted SCSt binder keys: %v", err)
+	}
+	v := b.(stream.SpecValidator)
+	if err := v.ValidateConsumer(stream.ConsumerSpec{Binding: "in-0", Extension: map[string]any{
+		"ackEachRecord": true, "autoCommitOffset": true, "ackMode": "RECORD", "autoRebalanceEnabled": true,
+		"standardHeaders": "none", "destinationIsPattern": false, "autoCommitOnError": true,
+		"admin": map[string]any{"replication-factor": 1}}}); err != nil {
+		t.Errorf("accepted SCSt consumer keys: %v", err)
+	}
+	if err := v.ValidateProducer(stream.ProducerSpec{Binding: "out-0", Extension: map[string]any{
+		"sync": true, "headerPatterns": "*", "useTopicHeader": false}}); err != nil {
+		t.Errorf("accepted SCSt producer keys: %v", err)
+	}
+
+	_, err = kafka.New(context.Background(), stream.BinderSettings{Name: "k", Type: kafka.Type, Binder: map[string]any{
+		"headerMapperBeanName": "m", "healthTimeout": "50ms",
+		"jaas": map[string]any{"options": map[string]any{"username": "u", "password": "p-secret-2"}},
+	}})
+	wantErrs(t, err, map[string]string{
+		"stream.kafka.binder.headerMapperBeanName": "it names a Spring bean",
+		"stream.kafka.binder.healthTimeout":        "must be at least 100ms",
+		"stream.kafka.binder.jaas":                 "needs login-module: SCSt's default is Kerberos",
+	})
+	if strings.Contains(err.Error(), "p-secret-2") {
+		t.Errorf("the error shows the password: %v", err)
+	}
+	err = v.ValidateConsumer(stream.ConsumerSpec{Binding: "in-0", Extension: map[string]any{
+		"autoCommitOffset": false, "ackMode": "MANUAL", "autoRebalanceEnabled": false, "destinationIsPattern": true,
+		"converterBeanName": "c", "standardHeaders": "both"}})
+	wantErrs(t, err, map[string]string{
+		"stream.kafka.bindings.in-0.consumer.autoCommitOffset":     "manual acknowledgment is not supported",
+		"stream.kafka.bindings.in-0.consumer.ackMode":              "MANUAL is not supported",
+		"stream.kafka.bindings.in-0.consumer.autoRebalanceEnabled": "a fixed assignment by instance-index is not supported",
+		"stream.kafka.bindings.in-0.consumer.destinationIsPattern": "topic patterns are not supported",
+		"stream.kafka.bindings.in-0.consumer.converterBeanName":    "it names a Spring bean",
+		"stream.kafka.bindings.in-0.consumer.standardHeaders":      "is not supported",
+	})
+	err = v.ValidateProducer(stream.ProducerSpec{Binding: "out-0", Extension: map[string]any{
+		"headerPatterns": "!x,*", "sendTimeoutExpression": "1000", "transactionManager": "tm"}})
+	wantErrs(t, err, map[string]string{
+		"stream.kafka.bindings.out-0.producer.headerPatterns":        "only * is supported",
+		"stream.kafka.bindings.out-0.producer.sendTimeoutExpression": "write-timeout × send-attempts",
+		"stream.kafka.bindings.out-0.producer.transactionManager":    "exactly-once transactions are not",
+	})
 }

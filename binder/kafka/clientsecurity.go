@@ -371,3 +371,64 @@ func parseJAAS(s string) (module string, opts map[string]string, err error) {
 		opts[key] = val
 	}
 }
+
+// decodeJAASSection decodes SCSt's binder jaas section (login-module,
+// control-flag, options.username, options.password), the older form of
+// sasl.jaas.config, into conn. SCSt's default login module is Kerberos's,
+// which kafka-go does not have, so login-module must be given.
+func decodeJAASSection(d *props.Decoder, p string, v any, conn *connProps) error {
+	m, err := props.Map(v)
+	if err != nil {
+		return err
+	}
+	if conn.paths == nil {
+		conn.paths = map[string]string{}
+	}
+	conn.paths["sasl.jaas.config"] = p
+	conn.any = true
+	module := ""
+	d.Each(p, m, func(k, p2 string, v any) (err error) {
+		switch k {
+		case "loginmodule":
+			if module, err = str(v); err == nil && module != plainModule && module != scramModule {
+				err = fmt.Errorf("%s is not supported: kafka-go supports SASL PLAIN (%s) and SCRAM (%s)", module, plainModule, scramModule)
+			}
+		case "controlflag":
+			var s string
+			if s, err = str(v); err == nil {
+				switch strings.ToLower(s) {
+				case "required", "requisite", "sufficient", "optional":
+				default:
+					err = fmt.Errorf("want required, requisite, sufficient or optional, got %q", s)
+				}
+			}
+		case "options":
+			var o map[string]any
+			if o, err = props.Map(v); err != nil {
+				return err
+			}
+			d.Each(p2, o, func(k, _ string, v any) (err error) {
+				switch k {
+				case "username":
+					conn.username, err = str(v)
+				case "password":
+					conn.password, err = conf.Secret(v)
+				default:
+					err = errors.New("not supported: only username and password")
+				}
+				return err
+			})
+		default:
+			err = props.UnknownKey("known: login-module, control-flag, options")
+		}
+		return err
+	})
+	switch {
+	case module == "":
+		return fmt.Errorf("needs login-module: SCSt's default is Kerberos (Krb5LoginModule), which kafka-go does not support; give %s or %s", plainModule, scramModule)
+	case conn.username == "":
+		return errors.New("needs options.username")
+	}
+	conn.jaasSet, conn.jaasModule = true, module
+	return nil
+}

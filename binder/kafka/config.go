@@ -271,6 +271,8 @@ func parseSettings(s stream.BinderSettings) (settings, error) {
 			default:
 				kafkaMap(&d, p, m, kindProducer, &prodProps, nil)
 			}
+		case "jaas":
+			err = decodeJAASSection(&d, p, v, &conn)
 		case "transaction":
 			m, merr := props.Map(v)
 			if merr != nil || len(m) == 0 {
@@ -298,6 +300,11 @@ func parseSettings(s stream.BinderSettings) (settings, error) {
 		case "healthinterval":
 			out.healthInterval, err = atLeast(v, minInterval)
 		case "healthtimeout":
+			// SCSt's healthTimeout is a number of seconds: so is a bare
+			// number here (unlike the other durations, in milliseconds).
+			if n, nerr := props.Int(v, 0); nerr == nil {
+				v = time.Duration(n) * time.Second
+			}
 			out.healthTimeout, err = atLeast(v, minInterval)
 		case "laginterval":
 			out.lagInterval, err = atLeast(v, minInterval)
@@ -328,6 +335,9 @@ func parseSettings(s stream.BinderSettings) (settings, error) {
 				return err
 			})
 		default:
+			if ok, serr := scstKey("binder", k, v); ok {
+				return serr
+			}
 			err = props.UnknownKey("known: " + binderKeys)
 		}
 		return err
@@ -422,7 +432,7 @@ func decodeProducer(d *props.Decoder, st *settings, path string, m map[string]an
 			if cm, err = props.Map(v); err == nil {
 				kafkaMap(d, p, cm, kindProducer, &own, nil)
 			}
-		case "topic":
+		case "topic", "admin":
 			out.replicationFactor, err = decodeTopic(d, p, v)
 		case "messagekeyexpression":
 			var s string
@@ -430,6 +440,9 @@ func decodeProducer(d *props.Decoder, st *settings, path string, m map[string]an
 				out.keyExpr, err = compileKeyExpression(s)
 			}
 		default:
+			if ok, serr := scstKey("producer", k, v); ok {
+				return serr
+			}
 			err = props.UnknownKey("known: " + producerKeys)
 		}
 		return err
@@ -451,7 +464,7 @@ func decodeTopic(d *props.Decoder, p string, v any) (rf int, err error) {
 		switch k {
 		case "replicationfactor":
 			rf, err = replicationFactor(v)
-		case "properties", "replicasassignments":
+		case "properties", "configuration", "replicasassignments", "replicasassignment":
 			err = errors.New("not supported: the binder creates topics with a partition count and replication-factor only")
 		default:
 			err = props.UnknownKey("known: replication-factor")
@@ -535,9 +548,12 @@ func decodeConsumer(st *settings, binding string, ext map[string]any) (consumerS
 			if cm, err = props.Map(v); err == nil {
 				kafkaMap(&d, p, cm, kindConsumer, &own, nil)
 			}
-		case "topic":
+		case "topic", "admin":
 			out.replicationFactor, err = decodeTopic(&d, p, v)
 		default:
+			if ok, serr := scstKey("consumer", k, v); ok {
+				return serr
+			}
 			err = props.UnknownKey("known: " + consumerKeys)
 		}
 		return err

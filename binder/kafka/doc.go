@@ -292,7 +292,7 @@
 //	rebalance-timeout: 10s
 //	close-timeout: 5s              # longest wait for leaving a group on Stop
 //	health-interval: 2s            # between health probes (at least 100ms)
-//	health-timeout: 3s             # bound of each health probe and lag request (at least 100ms)
+//	health-timeout: 3s             # bound of each health probe and lag request (at least 100ms); a bare number is seconds, as SCSt's healthTimeout
 //	lag-interval: 2s               # between end-offset reads for the lag (at least 100ms)
 //	tls:                           # TLS is on when this section is present (enabled: false turns it off)
 //	  enabled: true
@@ -361,6 +361,17 @@
 // Java (de)serializers other than the byte-array and string ones, JKS
 // stores, Kerberos among them — so that a configuration never runs
 // without something it asked for. docs/conventions.md has the full table.
+//
+// SCSt's own typed Kafka keys that have no setting above are accepted when
+// the binder does what they ask anyway (headers, ack-each-record,
+// auto-commit-offset true, ack-mode other than MANUAL, sync,
+// header-patterns "*" ...) and refused with the reason otherwise (manual
+// acknowledgment, a fixed partition assignment, topic patterns, bean
+// names ...); the binder's jaas section is the older form of
+// sasl.jaas.config; and a binder's environment may hold SCSt's
+// spring.cloud.stream.kafka.binder.* and Spring Boot's spring.kafka.*
+// connection keys (see scstenv.go), as SCSt's multi-binder configurations
+// do.
 //
 // Dead letters are written one record per batch and fitted to the topic's
 // max.message.bytes, so of dlq-producer-properties only compression,

@@ -1,0 +1,115 @@
+package kafka
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/streambind/streambind/binder/props"
+)
+
+// The typed keys of SCSt's Kafka binder (KafkaBinderConfigurationProperties,
+// KafkaConsumerProperties, KafkaProducerProperties) that have no setting
+// of their own here: those whose SCSt meaning the binder has anyway are
+// accepted, the others refused with the reason, so that an SCSt
+// configuration either runs as it did or fails saying what it lacks.
+
+// javaBean is why a key naming a Spring bean is refused.
+const javaBean = "it names a Spring bean, and there are none here: what the bean did is done in Go code (functions, stream options)"
+
+// scstKey handles key k (normalised) with value v of the SCSt section
+// kind ("binder", "consumer" or "producer"). handled is false for a key
+// SCSt does not have there.
+func scstKey(kind, k string, v any) (handled bool, err error) {
+	// wantBool accepts v when it is ok; otherwise the error says why.
+	wantBool := func(ok func(bool) bool, why string) error {
+		b, err := props.Bool(v)
+		if err != nil {
+			return err
+		}
+		if !ok(b) {
+			return fmt.Errorf("%v is not supported: %s", b, why)
+		}
+		return nil
+	}
+	is := func(want bool) func(bool) bool { return func(b bool) bool { return b == want } }
+	anyBool := func(bool) bool { return true }
+	switch kind + "." + k {
+	// binder
+	case "binder.headers":
+		// Headers travel as native Kafka record headers, all of them.
+		_, err = props.List(v)
+	case "binder.considerdownwhenanypartitionhasnoleader":
+		err = wantBool(is(false), "health follows whether the cluster answers (see Health); partition leaders are not checked")
+	case "binder.headermapperbeanname", "binder.certificatestoredirectory":
+		err = errors.New("not supported: " + javaBean)
+	case "binder.authorizationexceptionretryinterval":
+		err = errors.New("not supported: an authorisation failure is retried by the app's start-up rule and the core's retries (see Errors)")
+	case "binder.enableobservation":
+		err = wantBool(is(false), "tracing is configured with package telemetry")
+	// consumer
+	case "consumer.ackeachrecord":
+		// Offsets advance after each handled message anyway (commits are
+		// coalesced, at least once).
+		err = wantBool(anyBool, "")
+	case "consumer.autocommitoffset":
+		err = wantBool(is(true), "manual acknowledgment is not supported: the binder commits a message's offset once its handler returned nil (at least once)")
+	case "consumer.ackmode":
+		var s string
+		if s, err = str(v); err == nil {
+			switch strings.ToUpper(s) {
+			case "RECORD", "BATCH", "TIME", "COUNT", "COUNT_TIME":
+				// When offsets are committed, not whether: at least once
+				// in every mode.
+			case "MANUAL", "MANUAL_IMMEDIATE":
+				err = fmt.Errorf("%s is not supported: manual acknowledgment is not; the binder commits a message's offset once its handler returned nil", s)
+			default:
+				err = fmt.Errorf("want RECORD, BATCH, TIME, COUNT or COUNT_TIME, got %q", s)
+			}
+		}
+	case "consumer.autocommitonerror":
+		err = wantBool(is(true), "a message that failed every attempt is dead-lettered (dlq) or dropped, and committed; replaying it from the last success is not supported")
+	case "consumer.autorebalanceenabled":
+		err = wantBool(is(true), "Kafka assigns the partitions among the group's members; a fixed assignment by instance-index is not supported")
+	case "consumer.destinationispattern":
+		err = wantBool(is(false), "topic patterns are not supported: list the topics in destination, comma-separated")
+	case "consumer.standardheaders":
+		var s string
+		if s, err = str(v); err == nil && !strings.EqualFold(s, "none") {
+			err = fmt.Errorf("%q is not supported: the record's own headers are handed over (the producer's id among them); no id or timestamp header is added", s)
+		}
+	case "consumer.idleeventinterval":
+		err = errors.New("not supported: there are no idle events")
+	case "consumer.polltimeout":
+		err = errors.New("not supported: there are no pollable consumers; max-wait (fetch.max.wait.ms) bounds a fetch")
+	case "consumer.txcommitrecovered", "consumer.transactionmanager", "producer.transactionmanager":
+		err = errors.New("not supported: exactly-once transactions are not (kafka-go has no transactional producer)")
+	case "consumer.converterbeanname", "consumer.commonerrorhandlerbeanname":
+		err = errors.New("not supported: " + javaBean)
+	case "consumer.reactiveatmostonce", "consumer.reactiveautocommit":
+		err = errors.New("not supported: there are no reactive functions")
+	// producer
+	case "producer.sync":
+		// Every send waits for the broker's acknowledgement.
+		err = wantBool(anyBool, "")
+	case "producer.allownontransactional":
+		// There are no transactions, so every send is non-transactional.
+		err = wantBool(anyBool, "")
+	case "producer.headerpatterns":
+		var l []string
+		if l, err = props.List(v); err == nil && (len(l) != 1 || l[0] != "*") {
+			err = errors.New("only * is supported: every header of the message is sent")
+		}
+	case "producer.sendtimeoutexpression":
+		err = errors.New("not supported: a send is bounded by write-timeout × send-attempts (request.timeout.ms, retries) and its context")
+	case "producer.usetopicheader":
+		err = wantBool(is(false), "the topic is the binding's destination (or a dynamic destination of the send bridge)")
+	case "producer.recordmetadatachannel":
+		err = errors.New("not supported: Send returns once the broker acknowledged the record")
+	case "producer.closetimeout":
+		err = errors.New("not supported: closing is bounded by the app's shutdown timeout")
+	default:
+		return false, nil
+	}
+	return true, err
+}
