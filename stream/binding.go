@@ -265,8 +265,12 @@ func (b *Binding) send(ctx context.Context, env Envelope, value func() any) (err
 	switch {
 	case b.part != nil && len(env.Key) > 0:
 		// A key given with the message (the bridge's Envelope) selects the
-		// partition, hashed as a string key of the expression would be.
-		p := SelectPartition(PartitionHash(string(env.Key)), b.part.count)
+		// partition, as a string key of the expression would.
+		p, err := b.part.forKey(string(env.Key))
+		if err != nil {
+			b.stats.errors.Add(1)
+			return Permanent(fmt.Errorf("binding %s: %w", b.name, err))
+		}
 		env.Headers = env.Headers.Clone().With(HeaderPartition, strconv.Itoa(p))
 	case b.part != nil:
 		var v any
@@ -356,23 +360,33 @@ func (p *partitioner) partition(v any, h Headers) (string, int, error) {
 	if key == nil {
 		return "", 0, errors.New("partition key: key is nil")
 	}
+	n, err := p.forKey(key)
+	if err != nil {
+		return "", 0, err
+	}
+	return KeyString(key), n, nil
+}
+
+// forKey selects the partition of a key: partition-selector-expression
+// when set, else the key's Java hashCode.
+func (p *partitioner) forKey(key any) (int, error) {
 	if p.selector == nil {
-		return KeyString(key), SelectPartition(PartitionHash(key), p.count), nil
+		return SelectPartition(PartitionHash(key), p.count), nil
 	}
 	r, err := p.selector.Eval(map[string]any{"key": normalizeNumber(key)})
 	if err != nil {
-		return "", 0, fmt.Errorf("partition selector: %w", err)
+		return 0, fmt.Errorf("partition selector: %w", err)
 	}
 	n, ok := r.(int)
 	if !ok {
-		return "", 0, fmt.Errorf("partition selector: expression %q yielded %T %v, want an integer", p.selector, r, r)
+		return 0, fmt.Errorf("partition selector: expression %q yielded %T %v, want an integer", p.selector, r, r)
 	}
 	// SCSt: Math.abs(partition % partitionCount).
 	n %= p.count
 	if n < 0 {
 		n = -n
 	}
-	return KeyString(key), n, nil
+	return n, nil
 }
 
 // HandlerBuckets are the upper bounds, in seconds, of the handler duration

@@ -87,11 +87,13 @@ func newBroker(t *testing.T) *memory.Broker {
 // selects the partition.
 func TestBridgeSendsEnvelopeKey(t *testing.T) {
 	broker := newBroker(t)
-	plain, parted := tap(t, broker, "plain"), tap(t, broker, "parted")
+	plain, parted, selected := tap(t, broker, "plain"), tap(t, broker, "parted"), tap(t, broker, "selected")
 	cfg := &stream.Config{
-		OutputBindings: "parted-out",
+		OutputBindings: "parted-out;selected-out",
 		Bindings: map[string]stream.BindingConfig{
 			"parted-out": {Destination: "parted", Producer: stream.ProducerConfig{PartitionCount: 4, PartitionKeyExpression: "payload.customerId"}},
+			"selected-out": {Destination: "selected", Producer: stream.ProducerConfig{PartitionCount: 4, PartitionKeyExpression: "payload.customerId",
+				PartitionSelectorExpression: "hashCode() % 2 + 1"}},
 		},
 	}
 	r := startOn(t, broker, cfg, stream.NewCatalog(), discardLogger())
@@ -112,6 +114,14 @@ func TestBridgeSendsEnvelopeKey(t *testing.T) {
 	want := stream.SelectPartition(stream.PartitionHash("c-7"), 4)
 	if string(m.Key) != "c-7" || m.Headers[stream.HeaderPartition] != string(rune('0'+want)) {
 		t.Fatalf("partitioned: key %q partition %q, want c-7 and %d", m.Key, m.Headers[stream.HeaderPartition], want)
+	}
+	// The partition-selector-expression applies to the Envelope's key too:
+	// "c-7".hashCode() is 96589, odd: partition 2 (the plain hash gives 1).
+	if err := br.Send(context.Background(), "selected-out", stream.Envelope{Payload: []byte(`{}`), Key: []byte("c-7")}); err != nil {
+		t.Fatal(err)
+	}
+	if m := recv(t, selected); string(m.Key) != "c-7" || m.Headers[stream.HeaderPartition] != "2" {
+		t.Fatalf("selector: key %q partition %q, want c-7 and 2", m.Key, m.Headers[stream.HeaderPartition])
 	}
 	// A value (no key) is partitioned by the expression, to the same
 	// partition for the same key.
