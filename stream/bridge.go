@@ -62,9 +62,18 @@ func newBridge(a *App) *Bridge {
 
 // Send encodes payload and sends it to name (an output binding or a
 // destination), returning once the binder confirmed it. payload may be
-// []byte, string, a [Message] (for headers), an [Envelope], or any value the
-// content type's converter encodes. The bridge copies []byte payloads and
-// headers, so the caller may reuse them once Send returned.
+// []byte, string, a [Message] (for headers), an [Envelope] (for headers and
+// a key), or any value the content type's converter encodes. The bridge
+// copies []byte payloads, keys and headers, so the caller may reuse them
+// once Send returned.
+//
+// An Envelope's Key is the message key (the Kafka record key, the
+// partition key of the other binders); on a partitioned binding it also
+// selects the partition in place of partition-key-expression (through
+// partition-selector-expression when set, else hashed as a string key of
+// the expression would be). An Envelope without a key to a partitioned
+// binding is partitioned by the expression, which sees the Envelope, not
+// its decoded payload: give it the key.
 //
 // Binding a dynamic destination's producer happens under the bridge's lock:
 // the first send to a destination that is slow to provision holds up the
