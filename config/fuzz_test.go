@@ -31,6 +31,10 @@ func FuzzLoad(f *testing.F) {
 		"spring: 1\nspring.cloud.stream.default-binder: x\n",
 		"stream: !!binary aGVsbG8=\n",
 		"stream:\n  shutdown-timeout: -9223372036854775808\n",
+		"spring.profiles.active: a\n---\nspring.config.activate.on-profile: '!a & (b | c)'\nstream: { default-binder: x }\n---\nspring.profiles: [a]\n",
+		"a: ${b}\nb: ${a}\nstream:\n  default-binder: ${spring.application.name:${a}}\n",
+		"spring.rabbitmq: { host: h, port: p, ssl: { enabled: maybe } }\nspring.kafka.bootstrap-servers: [a]\n",
+		"stream:\n  function: { bindings: { p-in-0: Input } }\n  bindings: { INPUT: { group: g }, ChargePayment-in-0: {} }\n  poller: { fixed-delay: 1s, cron: x }\n",
 	} {
 		f.Add([]byte(s), "STREAM_BINDINGS_X_IN_0_GROUP=${G:g}")
 	}

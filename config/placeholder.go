@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"reflect"
 	"strconv"
 	"strings"
 )
@@ -153,6 +154,10 @@ type placeholders struct {
 	why     map[string]string // key path → its first problem, when referred to
 	inCycle map[string]bool   // key paths on a cycle (reported once)
 	stack   []string          // key paths being resolved
+	// squashed indexes the keys of each map looked up by squashed key
+	// (first in order), so that many placeholders over a large map cost
+	// one index each, not a sort each.
+	squashed map[uintptr]map[string]string
 	// fail reports a problem at a key path; mark leaves a key path
 	// unresolved without a report of its own.
 	fail func(path, msg string)
@@ -327,7 +332,7 @@ func (r *placeholders) find(name string) (string, any, bool) {
 		if !ok || key == "" {
 			return "", nil, false
 		}
-		k, found := mapKey(m, key)
+		k, found := r.key(m, key)
 		if !found {
 			return "", nil, false
 		}
@@ -346,6 +351,29 @@ func (r *placeholders) find(name string) (string, any, bool) {
 		}
 	}
 	return path.String(), cur, true
+}
+
+// key is mapKey with an index per map.
+func (r *placeholders) key(m map[string]any, key string) (string, bool) {
+	if _, ok := m[key]; ok {
+		return key, true
+	}
+	id := reflect.ValueOf(m).Pointer()
+	idx, ok := r.squashed[id]
+	if !ok {
+		idx = make(map[string]string, len(m))
+		for _, k := range sortedKeys(m) {
+			if sq := squash(k); idx[sq] == "" {
+				idx[sq] = k
+			}
+		}
+		if r.squashed == nil {
+			r.squashed = map[uintptr]map[string]string{}
+		}
+		r.squashed[id] = idx
+	}
+	k, ok := idx[squash(key)]
+	return k, ok
 }
 
 // mapKey returns the key of m that key names: itself, else the one equal
