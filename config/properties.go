@@ -204,7 +204,7 @@ func (b *propsBuilder) add(k, v string, line int) error {
 		}
 		var next *pnode
 		if s.idx >= 0 {
-			if cur.keys != nil && len(cur.keys) > 0 {
+			if len(cur.keys) > 0 {
 				return fail("sets %s as a list, but line %d sets keys of it", renderPropSegs(segs[:i]), cur.line)
 			}
 			if cur.items == nil {
