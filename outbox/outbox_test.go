@@ -42,7 +42,7 @@ type broker struct {
 // binder, Kafka (kfake) and RabbitMQ (a vhost of the test's own).
 var brokerKinds = []string{"memory", "kafka", "rabbit"}
 
-func newBroker(t *testing.T, kind string) broker {
+func newBroker(t testing.TB, kind string) broker {
 	t.Helper()
 	switch kind {
 	case "memory":
@@ -93,7 +93,7 @@ func testLogger() *slog.Logger {
 	return slog.New(slog.NewTextHandler(io.Discard, nil))
 }
 
-func startApp(t *testing.T, br broker, s appSpec) *testApp {
+func startApp(t testing.TB, br broker, s appSpec) *testApp {
 	t.Helper()
 	y := "stream:\n  default-binder: " + br.kind + "\n  shutdown-timeout: 20s\n  output-bindings: events" + s.outputs + "\n  binders:\n" + br.yaml +
 		"  bindings:\n    events: { destination: evt }\n"
@@ -163,7 +163,7 @@ func startApp(t *testing.T, br broker, s appSpec) *testApp {
 }
 
 // migrate creates the outbox table in a schema of the test's own.
-func migrate(t *testing.T) (*pgxpool.Pool, string) {
+func migrate(t testing.TB) (*pgxpool.Pool, string) {
 	t.Helper()
 	pool, schema := outboxtest.Schema(t)
 	table := schema + ".outbox"
@@ -178,7 +178,7 @@ func migrate(t *testing.T) (*pgxpool.Pool, string) {
 }
 
 // inTx runs f in a transaction, committed when commit is true.
-func inTx(t *testing.T, pool *pgxpool.Pool, commit bool, f func(tx pgx.Tx)) {
+func inTx(t testing.TB, pool *pgxpool.Pool, commit bool, f func(tx pgx.Tx)) {
 	t.Helper()
 	ctx := context.Background()
 	tx, err := pool.Begin(ctx)
@@ -212,7 +212,10 @@ func waitEmpty(t testing.TB, pool *pgxpool.Pool, table string, within time.Durat
 	deadline := time.Now().Add(within)
 	for rowCount(t, pool, table) > 0 {
 		if time.Now().After(deadline) {
-			t.Fatalf("%d rows still in %s after %s", rowCount(t, pool, table), table, within)
+			var id, attempts int
+			var lastErr string
+			_ = pool.QueryRow(context.Background(), "SELECT id, attempts, coalesce(last_error, '') FROM "+table+" ORDER BY id LIMIT 1").Scan(&id, &attempts, &lastErr)
+			t.Fatalf("%d rows still in %s after %s (the first: id %d, %d failed attempts, last error %q)", rowCount(t, pool, table), table, within, id, attempts, lastErr)
 		}
 		time.Sleep(20 * time.Millisecond) // polling the database's state, not hoping for it
 	}
