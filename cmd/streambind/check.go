@@ -182,6 +182,15 @@ func (b *lintBinder) ValidateConsumer(spec stream.ConsumerSpec) error {
 	return nil
 }
 
+// DeadLetterSource forwards to the binder, which tells where the dead
+// letters of a binding go (consumer.dead-letters-of).
+func (b *lintBinder) DeadLetterSource(spec stream.ConsumerSpec) (stream.DeadLetterSource, error) {
+	if ds, ok := b.inner.(stream.DeadLetterSourcer); ok {
+		return ds.DeadLetterSource(spec)
+	}
+	return stream.DeadLetterSource{}, fmt.Errorf("binder type %s cannot tell where its dead letters go", b.typ)
+}
+
 var bindingName = regexp.MustCompile(`^(.+)-(in|out)-(\d+)$`)
 
 // check builds s's app with stand-in functions and returns every problem

@@ -215,8 +215,22 @@ func (s *service) bindingValues(b *binding) (map[string]any, map[string]string) 
 		m[parts[len(parts)-1]] = v
 		origins[prefix+key] = from(key)
 	}
+	// A reader of another binding's dead letters: where the binder says
+	// they are (as the app resolves it).
+	var readsOf string
+	if of := eff.Consumer.DeadLettersOf; b.input && of != "" {
+		if ds, srcEff, ok := s.deadLetterSource(of); ok {
+			readsOf = "dead-letters-of " + of
+			eff.Destination, eff.Binder = ds.Destination, srcEff.Binder
+			if ds.Group != "" {
+				eff.Group = ds.Group
+			}
+		}
+	}
 	set("destination", eff.Destination)
-	if origins[prefix+"destination"] == "default" {
+	if readsOf != "" {
+		origins[prefix+"destination"] = readsOf
+	} else if origins[prefix+"destination"] == "default" {
 		origins[prefix+"destination"] = "default (the binding name)"
 	}
 	set("binder", eff.Binder)
@@ -228,7 +242,13 @@ func (s *service) bindingValues(b *binding) (map[string]any, map[string]string) 
 	set("content-type", eff.ContentType)
 	if b.input {
 		set("group", eff.Group)
+		if readsOf != "" && eff.Group != s.loaded.Stream.Binding(b.name).Group {
+			origins[prefix+"group"] = readsOf
+		}
 		c := eff.Consumer
+		if c.DeadLettersOf != "" {
+			set("consumer.dead-letters-of", c.DeadLettersOf)
+		}
 		set("consumer.concurrency", c.Concurrency)
 		set("consumer.max-attempts", c.MaxAttempts)
 		set("consumer.back-off-initial-interval", duration(c.BackOffInitialInterval))

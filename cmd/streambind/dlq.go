@@ -740,3 +740,30 @@ the question (scripts). What it does not remove stays in its order.`,
 }
 
 var errNotConfirmed = errors.New("not confirmed")
+
+// deadLetterSource returns where the dead letters of binding src are, as
+// its binder says (a binder is created, without connecting, and closed),
+// and src's effective configuration; false when that cannot be told (the
+// app reports why).
+func (s *service) deadLetterSource(src string) (stream.DeadLetterSource, stream.BindingConfig, bool) {
+	cfg := s.loaded.Stream
+	eff := cfg.Binding(src)
+	typ := binderType(cfg, eff.Binder)
+	f, ok := binderTypes()[typ]
+	if !ok {
+		return stream.DeadLetterSource{}, eff, false
+	}
+	var env map[string]any
+	if bc, ok := cfg.Binders[eff.Binder]; ok {
+		env = bc.Environment
+	}
+	ctx := context.Background()
+	b, err := f(ctx, stream.BinderSettings{Name: eff.Binder, Type: typ, Environment: env, Binder: cfg.Extensions[typ].Binder,
+		Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		return stream.DeadLetterSource{}, eff, false
+	}
+	defer func() { _ = b.Close(ctx) }()
+	ds, eff, err := stream.DeadLetterSourceOf(cfg, b, typ, src, "")
+	return ds, eff, err == nil
+}

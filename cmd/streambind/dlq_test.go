@@ -421,3 +421,19 @@ func replayKilled(t *testing.T, dir string, env []string, a *dlqApp, dlqDepth fu
 		t.Errorf("%d duplicates; want at most 2 (the in-flight window)", dups)
 	}
 }
+
+// config shows a dead-letters-of reader's destination (and, on RabbitMQ,
+// group) as the app resolves it, saying where it comes from.
+func TestConfigShowsDeadLettersOf(t *testing.T) {
+	dir := writeFiles(t, map[string]string{"application.yaml": fmt.Sprintf(dlqService, rabbitBinder)})
+	r := runIn(t, dir, []string{"VHOST=v"}, "config")
+	for _, want := range []string{
+		"destination: DLX # dead-letters-of work-in-0",
+		"group: work.g.dlq # dead-letters-of work-in-0",
+		"dead-letters-of: work-in-0 # application.yaml:",
+	} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("config lacks %q:\n%s", want, r.stdout)
+		}
+	}
+}
