@@ -94,19 +94,19 @@ func TestSCStKafkaYAMLUnchanged(t *testing.T) {
 		"client.id: enricher", "client.id: enricher\n            schema.registry.url: http://registry:8081",
 		"          requiredAcks: all", "          requiredAcks: all\n          transaction:\n            transaction-id-prefix: tx-",
 	).Replace(yaml)
+	// One problem per key, each at its file:line.
 	wantIn(t, scstApp(t, bad),
-		"stream.kafka.binder.producer-properties.enable.idempotence",
-		"stream.kafka.binder.configuration.schema.registry.url",
-		"stream.kafka.binder.transaction.transaction-id-prefix",
-		"exactly-once transactions are not supported")
+		"stream.kafka.binder.producer-properties.enable.idempotence (application.yaml:35): true is not supported",
+		"stream.kafka.binder.configuration.schema.registry.url (application.yaml:26): not supported",
+		"stream.kafka.binder.transaction.transaction-id-prefix (application.yaml:19): exactly-once transactions are not supported")
 	// The bindings' maps are checked once the binder is fine.
 	bad = strings.NewReplacer(
 		"retries: 5", "transactional.id: tx-1",
 		"isolation.level: read_committed", "value.deserializer: io.confluent.kafka.serializers.KafkaAvroDeserializer",
 	).Replace(yaml)
 	wantIn(t, scstApp(t, bad),
-		"stream.kafka.bindings.enrich-out-0.producer.configuration.transactional.id: not supported: exactly-once transactions",
-		"stream.kafka.bindings.enrich-in-0.consumer.configuration.value.deserializer",
+		"stream.kafka.bindings.enrich-out-0.producer.configuration.transactional.id (application.yaml:55): not supported: exactly-once transactions",
+		"stream.kafka.bindings.enrich-in-0.consumer.configuration.value.deserializer (application.yaml:46)",
 		"KafkaAvroDeserializer\" is not supported")
 }
 
