@@ -14,9 +14,10 @@
 //     struct with the same strictness (unknown keys and bad values are
 //     errors at their file:line).
 //   - Keys are kebab-case; camelCase and snake_case spellings of every
-//     property key are accepted (maxAttempts == max-attempts). Names
-//     (bindings, binders, binder types) are kept as written but, as viper
-//     does, lower-cased. Inside free-form maps (a binder's environment, and
+//     property key are accepted (maxAttempts == max-attempts). Names of
+//     bindings and binders keep the case the first file that names them
+//     gives them (chargePayment-in-0), and match case-insensitively;
+//     binder types are lower-cased. Inside free-form maps (a binder's environment, and
 //     the binder, consumer and producer maps of binder-specific sections)
 //     camelCase keys are turned into kebab-case, except keys holding a '.'
 //     (native client properties such as bootstrap.servers).
@@ -164,7 +165,8 @@ type Loaded struct {
 	Stream *stream.Config
 	// Raw is the whole merged tree, every root, after aliases (spring.cloud.stream
 	// is under "stream"), environment overrides and placeholders: maps are
-	// map[string]any with lower-case keys, lists []any, leaves nil, bool,
+	// map[string]any with lower-case keys (binding and binder names spelt
+	// as configured), lists []any, leaves nil, bool,
 	// int, uint64, float64 or string. Other sections (management.*, ...)
 	// are decoded from it by their owners; an application's own, by
 	// [Loaded.Decode].
