@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"unicode"
 
 	"github.com/expr-lang/expr"
@@ -43,6 +44,8 @@ import (
 type Expression struct {
 	src  string
 	prog *vm.Program
+	// vms keeps machines for reuse: a run allocates its stack otherwise.
+	vms sync.Pool
 	// usesPayload: the expression reads payload (routing decodes it only
 	// then).
 	usesPayload bool
@@ -114,7 +117,12 @@ func firstLine(s string) string {
 // Eval evaluates the expression with the given variables. Numbers come
 // back as int (integral) or float64.
 func (e *Expression) Eval(env map[string]any) (any, error) {
-	v, err := vm.Run(e.prog, env)
+	m, _ := e.vms.Get().(*vm.VM)
+	if m == nil {
+		m = &vm.VM{}
+	}
+	v, err := m.Run(e.prog, env)
+	e.vms.Put(m)
 	if err != nil {
 		return nil, fmt.Errorf("expression %q: %s", e.src, firstLine(err.Error()))
 	}
