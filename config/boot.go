@@ -62,80 +62,10 @@ func bootConnections(raw map[string]any, cfg *stream.Config, origins map[string]
 	}
 
 	if rabbit, ok := mapAt(spring, "rabbitmq"); ok {
-		var host, port any
-		var hostPath, portPath string
-		ssl := false
-		for _, k := range sortedKeys(rabbit) {
-			path := "spring.rabbitmq." + k
-			v := rabbit[k]
-			switch sk := squash(k); {
-			case bootRabbit[sk].to != "":
-				if sk == "requestedheartbeat" {
-					v = seconds(v)
-				}
-				if v != nil {
-					put("rabbit", bootRabbit[sk].to, v, path)
-				}
-			case sk == "host":
-				host, hostPath = v, path
-			case sk == "port":
-				port, portPath = v, path
-			case sk == "ssl":
-				m, isMap := v.(map[string]any)
-				if !isMap {
-					errs = append(errs, &stream.ConfigError{Path: path, Origin: originOf(origins, path), Msg: "expected a map (enabled: true)"})
-					continue
-				}
-				for _, sk2 := range sortedKeys(m) {
-					p2 := path + "." + sk2
-					if squash(sk2) != "enabled" {
-						ignore(p2, "of spring.rabbitmq.ssl only enabled is read; set the TLS files under stream.rabbit.binder.tls (ca-file, cert-file, key-file, server-name)")
-						continue
-					}
-					b, err := toBool(m[sk2])
-					if err != nil {
-						errs = append(errs, &stream.ConfigError{Path: p2, Origin: originOf(origins, p2), Msg: err.Error()})
-						continue
-					}
-					ssl = b
-					put("rabbit", "tls", b, p2)
-				}
-			default:
-				for _, leaf := range leafPaths(v, path) {
-					ignore(leaf, "streambind's RabbitMQ binder reads addresses, host, port, username, password, virtual-host, ssl.enabled, connection-timeout and requested-heartbeat of spring.rabbitmq (its other settings are under stream.rabbit.binder and stream.rabbit.bindings)")
-				}
-			}
-		}
-		if _, has := rabbit["addresses"]; (host != nil || port != nil) && !has {
-			h, p := "localhost", "5672"
-			if ssl {
-				p = "5671"
-			}
-			from := hostPath
-			if host != nil {
-				s, err := toString(host)
-				if err != nil {
-					errs = append(errs, &stream.ConfigError{Path: hostPath, Origin: originOf(origins, hostPath), Msg: err.Error()})
-				}
-				h = s
-			}
-			if port != nil {
-				s, err := toString(port)
-				if err != nil {
-					errs = append(errs, &stream.ConfigError{Path: portPath, Origin: originOf(origins, portPath), Msg: err.Error()})
-				}
-				p = s
-				if from == "" {
-					from = portPath
-				}
-			}
-			put("rabbit", "addresses", h+":"+p, from)
-		} else if (host != nil || port != nil) && has {
-			for _, p := range []string{hostPath, portPath} {
-				if p != "" {
-					ignore(p, "spring.rabbitmq.addresses is set, and wins (as in Spring Boot)")
-				}
-			}
+		rc := rabbitConnection(rabbit, "spring.rabbitmq", origins)
+		warnings, errs = append(warnings, rc.warnings...), append(errs, rc.errs...)
+		for _, k := range sortedKeys(rc.keys) {
+			put("rabbit", k, rc.keys[k], rc.from[k])
 		}
 	}
 
@@ -171,6 +101,104 @@ func seconds(v any) any {
 	return v
 }
 
+// rabbitConn is spring.rabbitmq translated into the RabbitMQ binder's keys.
+type rabbitConn struct {
+	keys           map[string]any    // binder key → value
+	from           map[string]string // binder key → the key path it came from
+	warnings, errs []*stream.ConfigError
+}
+
+// rabbitConnection translates a spring.rabbitmq map (at key path prefix)
+// into the RabbitMQ binder's keys.
+func rabbitConnection(rabbit map[string]any, prefix string, origins map[string]string) *rabbitConn {
+	rc := &rabbitConn{keys: map[string]any{}, from: map[string]string{}}
+	put := func(_ string, key string, v any, from string) {
+		rc.keys[key], rc.from[key] = v, from
+	}
+	ignore := func(path, why string) {
+		rc.warnings = append(rc.warnings, &stream.ConfigError{Path: path, Origin: originOf(origins, path), Msg: "ignored: " + why})
+	}
+	var errs []*stream.ConfigError
+	var host, port any
+	var hostPath, portPath string
+	ssl := false
+	for _, k := range sortedKeys(rabbit) {
+		path := prefix + "." + k
+		v := rabbit[k]
+		switch sk := squash(k); {
+		case bootRabbit[sk].to != "":
+			if sk == "requestedheartbeat" {
+				v = seconds(v)
+			}
+			if v != nil {
+				put("rabbit", bootRabbit[sk].to, v, path)
+			}
+		case sk == "host":
+			host, hostPath = v, path
+		case sk == "port":
+			port, portPath = v, path
+		case sk == "ssl":
+			m, isMap := v.(map[string]any)
+			if !isMap {
+				errs = append(errs, &stream.ConfigError{Path: path, Origin: originOf(origins, path), Msg: "expected a map (enabled: true)"})
+				continue
+			}
+			for _, sk2 := range sortedKeys(m) {
+				p2 := path + "." + sk2
+				if squash(sk2) != "enabled" {
+					ignore(p2, "of spring.rabbitmq.ssl only enabled is read; set the TLS files under stream.rabbit.binder.tls (ca-file, cert-file, key-file, server-name)")
+					continue
+				}
+				b, err := toBool(m[sk2])
+				if err != nil {
+					errs = append(errs, &stream.ConfigError{Path: p2, Origin: originOf(origins, p2), Msg: err.Error()})
+					continue
+				}
+				ssl = b
+				put("rabbit", "tls", b, p2)
+			}
+		default:
+			for _, leaf := range leafPaths(v, path) {
+				ignore(leaf, "streambind's RabbitMQ binder reads addresses, host, port, username, password, virtual-host, ssl.enabled, connection-timeout and requested-heartbeat of spring.rabbitmq (its other settings are under stream.rabbit.binder and stream.rabbit.bindings)")
+			}
+		}
+	}
+	if _, has := rabbit["addresses"]; (host != nil || port != nil) && !has {
+		h, p := "localhost", "5672"
+		if ssl {
+			p = "5671"
+		}
+		from := hostPath
+		if host != nil {
+			s, err := toString(host)
+			if err != nil {
+				errs = append(errs, &stream.ConfigError{Path: hostPath, Origin: originOf(origins, hostPath), Msg: err.Error()})
+			}
+			h = s
+		}
+		if port != nil {
+			s, err := toString(port)
+			if err != nil {
+				errs = append(errs, &stream.ConfigError{Path: portPath, Origin: originOf(origins, portPath), Msg: err.Error()})
+			}
+			p = s
+			if from == "" {
+				from = portPath
+			}
+		}
+		put("rabbit", "addresses", h+":"+p, from)
+	} else if (host != nil || port != nil) && has {
+		for _, p := range []string{hostPath, portPath} {
+			if p != "" {
+				ignore(p, "spring.rabbitmq.addresses is set, and wins (as in Spring Boot)")
+			}
+		}
+	}
+
+	rc.errs = errs
+	return rc
+}
+
 // mapAt returns the map under key k of m (compared squashed).
 func mapAt(m map[string]any, k string) (map[string]any, bool) {
 	key, ok := mapKey(m, k)
@@ -194,4 +222,113 @@ func leafPaths(v any, path string) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// rabbitEnvironments rewrites the environment of every binder declared
+// with type rabbit that is written in SCSt's form: spring.rabbitmq.*
+// (nested or dotted) becomes the binder's own keys as at the top level,
+// and spring.cloud.stream.rabbit.binder.* its keys as they are. A key set
+// both ways is an error; any other spring.* key too. (The Kafka binder
+// reads its environment's spring.* keys itself.)
+func rabbitEnvironments(tree map[string]any, origins map[string]string) (warnings, errs []*stream.ConfigError) {
+	binders, _ := tree["binders"].(map[string]any)
+	for _, name := range sortedKeys(binders) {
+		b, _ := binders[name].(map[string]any)
+		typ, _ := b["type"].(string)
+		envKey, ok := mapKey(b, "environment")
+		env, isMap := b[envKey].(map[string]any)
+		if !strings.EqualFold(strings.TrimSpace(typ), "rabbit") || !ok || !isMap {
+			continue
+		}
+		base := "stream.binders." + name + "." + envKey
+		nested := map[string]any{}
+		for _, k := range sortedKeys(env) {
+			if lk := strings.ToLower(k); lk == "spring" || strings.HasPrefix(lk, "spring.") {
+				nestPut(nested, strings.Split(k, "."), env[k])
+				delete(env, k)
+			}
+		}
+		spring, _ := nested["spring"].(map[string]any)
+		if len(spring) == 0 {
+			continue
+		}
+		set := func(k string, v any, from string) {
+			if nk, clash := mapKey(env, k); clash {
+				errs = append(errs, &stream.ConfigError{Path: from, Origin: originOf(origins, from),
+					Msg: fmt.Sprintf("sets the binder's %s, which %s.%s sets too: use one of them", k, base, nk)})
+				return
+			}
+			env[k] = v
+			if o := originOf(origins, from); o != "" {
+				origins[strings.ToLower(base+"."+k)] = o
+			}
+		}
+		if rabbit, ok := mapAt(spring, "rabbitmq"); ok {
+			rc := rabbitConnection(rabbit, base+".spring.rabbitmq", origins)
+			warnings, errs = append(warnings, rc.warnings...), append(errs, rc.errs...)
+			for _, k := range sortedKeys(rc.keys) {
+				set(k, rc.keys[k], rc.from[k])
+			}
+			delete(spring, "rabbitmq")
+		}
+		if cloud, ok := mapAt(spring, "cloud"); ok {
+			if st, ok := mapAt(cloud, "stream"); ok {
+				if r, ok := mapAt(st, "rabbit"); ok {
+					if bm, ok := mapAt(r, "binder"); ok {
+						for _, k := range sortedKeys(bm) {
+							set(k, bm[k], base+".spring.cloud.stream.rabbit.binder."+k)
+						}
+						delete(r, "binder")
+					}
+				}
+			}
+		}
+		for _, leaf := range leafPaths(pruneEmpty(spring), base+".spring") {
+			if leaf == base+".spring" {
+				continue
+			}
+			errs = append(errs, &stream.ConfigError{Path: leaf, Origin: originOf(origins, leaf),
+				Msg: "unknown key of a binder environment in SCSt's form: the RabbitMQ binder reads spring.rabbitmq.* and spring.cloud.stream.rabbit.binder.* there"})
+		}
+	}
+	return warnings, errs
+}
+
+// nestPut sets v at path below m, creating maps; a map value is merged,
+// its dotted keys split too, so that every spelling of a key ends in one
+// place.
+func nestPut(m map[string]any, path []string, v any) {
+	for _, seg := range path[:len(path)-1] {
+		next, ok := m[seg].(map[string]any)
+		if !ok {
+			next = map[string]any{}
+			m[seg] = next
+		}
+		m = next
+	}
+	last := path[len(path)-1]
+	if vm, ok := v.(map[string]any); ok {
+		sub, ok := m[last].(map[string]any)
+		if !ok {
+			sub = map[string]any{}
+			m[last] = sub
+		}
+		for k, x := range vm {
+			nestPut(sub, strings.Split(k, "."), x)
+		}
+		return
+	}
+	m[last] = v
+}
+
+// pruneEmpty drops the empty maps below m (in place) and returns m.
+func pruneEmpty(m map[string]any) map[string]any {
+	for k, v := range m {
+		if sub, ok := v.(map[string]any); ok {
+			if len(pruneEmpty(sub)) == 0 {
+				delete(m, k)
+			}
+		}
+	}
+	return m
 }

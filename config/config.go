@@ -318,6 +318,9 @@ func Load(opts Options) (*Loaded, error) {
 		warnings, serrs := adaptSCSt(tree, origins)
 		out.Warnings = append(out.Warnings, warnings...)
 		errs = append(errs, serrs...)
+		warnings, serrs = rabbitEnvironments(tree, origins)
+		out.Warnings = append(out.Warnings, warnings...)
+		errs = append(errs, serrs...)
 		errs = append(errs, liftDLQAliases(tree, origins)...)
 	}
 

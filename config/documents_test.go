@@ -509,3 +509,50 @@ func TestOnCloudPlatformAndRefusedKeys(t *testing.T) {
 		}
 	}
 }
+
+// A RabbitMQ binder's environment in SCSt's nested form is the binder's
+// own keys.
+func TestRabbitEnvironmentInSCStForm(t *testing.T) {
+	yaml := `spring.cloud.stream:
+  binders:
+    rabbit1:
+      type: rabbit
+      environment:
+        spring:
+          rabbitmq:
+            host: r1
+            port: 5673
+            username: u
+            listener: { simple: { prefetch: 3 } }
+          cloud.stream.rabbit.binder:
+            connection-name: app
+    rabbit2:
+      type: rabbit
+      environment:
+        spring.rabbitmq.addresses: r2:5672
+`
+	l := mustLoad(t, Options{Data: []byte(yaml), Logger: discard})
+	if got, want := l.Stream.Binders["rabbit1"].Environment, map[string]any{"addresses": "r1:5673", "username": "u", "connection-name": "app"}; !reflect.DeepEqual(got, want) {
+		t.Errorf("rabbit1 environment %v, want %v", got, want)
+	}
+	if got, want := l.Stream.Binders["rabbit2"].Environment, map[string]any{"addresses": "r2:5672"}; !reflect.DeepEqual(got, want) {
+		t.Errorf("rabbit2 environment %v, want %v", got, want)
+	}
+	if len(l.Warnings) != 1 || l.Warnings[0].Path != "stream.binders.rabbit1.environment.spring.rabbitmq.listener.simple.prefetch" || l.Warnings[0].Origin != "application.yaml:11" {
+		t.Errorf("warnings %v", l.Warnings)
+	}
+	if o := l.Stream.Origins["stream.binders.rabbit1.environment.addresses"]; o != "application.yaml:8" {
+		t.Errorf("origin %q", o)
+	}
+	for _, tc := range []struct{ yaml, want string }{
+		{"stream.binders.r: { type: rabbit, environment: { addresses: 'a:1', spring.rabbitmq.host: b } }\n",
+			"stream.binders.r.environment.spring.rabbitmq.host (application.yaml:1): sets the binder's addresses, which stream.binders.r.environment.addresses sets too"},
+		{"stream.binders.r: { type: rabbit, environment: { spring: { redis: { host: x } } } }\n",
+			"stream.binders.r.environment.spring.redis.host (application.yaml:1): unknown key of a binder environment in SCSt's form"},
+	} {
+		es := configErrors(t, Options{Data: []byte(tc.yaml), Logger: discard})
+		if len(es) != 1 || !strings.HasPrefix(es[0].Error(), tc.want) {
+			t.Errorf("got %v\nwant one problem starting %q", es, tc.want)
+		}
+	}
+}
