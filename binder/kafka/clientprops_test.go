@@ -712,3 +712,69 @@ func TestSCStTypedKeys(t *testing.T) {
 		"stream.kafka.bindings.out-0.producer.transactionManager":    "exactly-once transactions are not",
 	})
 }
+
+// TestConsumerPropertiesOnTheWire: the consumer's Kafka properties reach
+// the broker — the group's session and rebalance timeouts in its
+// JoinGroup, the fetch limits and isolation level in its fetches — with a
+// binding's configuration over the binder's consumer-properties.
+func TestConsumerPropertiesOnTheWire(t *testing.T) {
+	c := kafkatest.Start(t)
+	dest, group := uniqueTopic(t), "g-"+uniqueTopic(t)
+	var mu sync.Mutex
+	var join *kmsg.JoinGroupRequest
+	var fetch *kmsg.FetchRequest
+	var fetchMaxBytes, maxWait int32 // the largest seen
+	c.Kfake.ControlKey(int16(kmsg.JoinGroup), func(kr kmsg.Request) (kmsg.Response, error, bool) {
+		c.Kfake.KeepControl()
+		if req := kr.(*kmsg.JoinGroupRequest); req.Group == group {
+			mu.Lock()
+			join = req
+			mu.Unlock()
+		}
+		return nil, nil, false
+	})
+	c.Kfake.ControlKey(int16(kmsg.Fetch), func(kr kmsg.Request) (kmsg.Response, error, bool) {
+		c.Kfake.KeepControl()
+		req := kr.(*kmsg.FetchRequest)
+		for _, rt := range req.Topics {
+			if rt.Topic == dest && len(rt.Partitions) > 0 {
+				mu.Lock()
+				fetch = req
+				fetchMaxBytes = max(fetchMaxBytes, rt.Partitions[0].PartitionMaxBytes)
+				maxWait = max(maxWait, req.MaxWaitMillis)
+				mu.Unlock()
+			}
+		}
+		return nil, nil, false
+	})
+	b, err := kafka.New(context.Background(), stream.BinderSettings{Name: "kafka", Type: kafka.Type, Logger: testLogger(t),
+		Binder: map[string]any{"brokers": c.Brokers(), "consumer-properties": map[string]any{
+			"session.timeout.ms": 12000, "max.poll.interval.ms": 15000, "fetch.min.bytes": 3, "fetch.max.wait.ms": 300,
+			"max.partition.fetch.bytes": 65536, "isolation.level": "read_committed"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	closeBinder(t, b)
+	tr := newTracker()
+	spec := consumerSpec(dest, group, tr.handler())
+	spec.Extension = map[string]any{"configuration": map[string]any{"fetch.max.wait.ms": 120}}
+	startConsumer(t, b, spec)
+	p := bindProducer(t, b, dest, 1)
+	produce(context.Background(), t, p, tr, "m", 3, 1, 0)
+	tr.waitAll(t, faultTimeout)
+
+	mu.Lock()
+	defer mu.Unlock()
+	if join == nil || fetch == nil {
+		t.Fatalf("seen: join %v, fetch %v", join != nil, fetch != nil)
+	}
+	if join.SessionTimeoutMillis != 12000 || join.RebalanceTimeoutMillis != 15000 {
+		t.Errorf("JoinGroup: session timeout %d, rebalance timeout %d; want 12000, 15000", join.SessionTimeoutMillis, join.RebalanceTimeoutMillis)
+	}
+	// kafka-go sends the time left of the max wait (at most the setting)
+	// and adds a little to the partition's max bytes.
+	if fetch.MinBytes != 3 || maxWait <= 0 || maxWait > 120 || fetch.IsolationLevel != 1 || fetchMaxBytes < 65536 || fetchMaxBytes > 65536+1024 {
+		t.Errorf("Fetch: min bytes %d, max wait up to %dms, isolation level %d, partition max bytes up to %d; want 3, at most 120, 1, about 65536",
+			fetch.MinBytes, maxWait, fetch.IsolationLevel, fetchMaxBytes)
+	}
+}
