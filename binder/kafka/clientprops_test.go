@@ -302,7 +302,7 @@ func TestSASLFromJAAS(t *testing.T) {
 			// SCSt's older binder jaas section, the same credentials.
 			jb, err := kafka.New(context.Background(), stream.BinderSettings{Name: "kafka", Type: kafka.Type, Logger: testLogger(t),
 				Binder: map[string]any{"brokers": c.Brokers(),
-					"jaas": map[string]any{"login-module": tc.module, "options": map[string]any{"username": user, "password": pass}},
+					"jaas":          map[string]any{"login-module": tc.module, "options": map[string]any{"username": user, "password": pass}},
 					"configuration": map[string]any{"security.protocol": "SASL_PLAINTEXT", "sasl.mechanism": tc.mech}}})
 			if err != nil {
 				t.Fatal(err)
