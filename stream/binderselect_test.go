@@ -3,12 +3,16 @@ package stream_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"net"
 	"log/slog"
 	"reflect"
 	"strings"
 	"testing"
 
 	"github.com/streambind/streambind/binder/memory"
+	"github.com/streambind/streambind/binder/rabbit"
+	"github.com/streambind/streambind/binder/rabbit/rabbittest"
 	"github.com/streambind/streambind/config"
 	"github.com/streambind/streambind/stream"
 )
@@ -224,5 +228,52 @@ func TestBinderProblemsNotNestedNorRepeated(t *testing.T) {
 	}
 	if errs[0].Origin != "application.yaml:8" {
 		t.Errorf("origin %q, want application.yaml:8", errs[0].Origin)
+	}
+}
+
+// An SCSt file whose only connection settings are Spring Boot's
+// spring.rabbitmq runs unchanged on RabbitMQ: the one registered binder
+// type is the default, and it connects to the virtual host spring.rabbitmq
+// names (the queue is declared there, not in "/").
+func TestSpringRabbitMQConnectionOnRabbitMQ(t *testing.T) {
+	rabbittest.RequireCtl(t)
+	vhost := rabbittest.VHost(t)
+	host, port, err := net.SplitHostPort(rabbittest.Address())
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := loadYAML(t, fmt.Sprintf(`spring:
+  rabbitmq:
+    host: %s
+    port: %s
+    username: guest
+    password: guest
+    virtual-host: %s
+  cloud:
+    function:
+      definition: sink
+    stream:
+      output-bindings: toSink
+      bindings:
+        toSink: { destination: boot-conn }
+        sink-in-0: { destination: boot-conn, group: g }
+`, host, port, vhost))
+	got := make(chan string, 1)
+	fns := stream.NewCatalog()
+	stream.AddConsumer(fns, "sink", func(_ context.Context, s string) error { got <- s; return nil })
+	app, err := stream.NewApp(cfg, fns, stream.WithoutSignals(), stream.WithLogger(discardLogger()), stream.WithBinderType(rabbit.Type, rabbit.New))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := runApp(t, app)
+	defer func() { _ = r.stop() }()
+	if err := app.Bridge().Send(context.Background(), "toSink", "hello"); err != nil {
+		t.Fatal(err)
+	}
+	if s := recv(t, got); s != "hello" {
+		t.Fatalf("got %q", s)
+	}
+	if q := rabbittest.Ctl(t, "list_queues", "-q", "-p", vhost, "name"); !strings.Contains(q, "boot-conn.g") {
+		t.Fatalf("queue boot-conn.g not in virtual host %s:\n%s", vhost, q)
 	}
 }
