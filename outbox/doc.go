@@ -1,0 +1,62 @@
+// Package outbox is a transactional outbox on PostgreSQL: a message is
+// stored in a table inside the transaction that changes the application's
+// data, and a relay sends it through the app's binders once that
+// transaction committed. The data change and the message happen together
+// or not at all, without a distributed transaction.
+//
+//	app, _ := stream.NewApp(loaded.Stream, fns, opts...)
+//	cfg, _ := outbox.FromConfig(loaded)          // the "outbox" section
+//	ob, _ := outbox.New(app, cfg, outbox.Options{})
+//	_ = outbox.Migrate(ctx, pool, cfg.Table)     // once, at deployment or start
+//	...
+//	err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+//		if _, err := tx.Exec(ctx, "INSERT INTO orders ...", ...); err != nil {
+//			return err
+//		}
+//		return ob.Send(ctx, tx, "orders-out", order, outbox.Key(order.CustomerID))
+//	})
+//
+// [Outbox.Send] encodes the value now, exactly as [stream.Bridge.Send]
+// would for that binding or destination (content type, converter, headers
+// of a stream.Message, partition key and partition), and stores the
+// envelope with the caller's transaction (pgx.Tx, or a database/sql
+// transaction through [SQL]). The [Relay] — joined to the app's lifecycle
+// by [New] — sends committed rows through the app's bridge, with the
+// binder's normal confirms, and deletes each row only after its message
+// was confirmed. LISTEN/NOTIFY wakes it when rows commit; it polls every
+// poll-interval as well.
+//
+// # Guarantees
+//
+//   - A message is sent only if the transaction that stored it committed;
+//     one stored in a transaction that rolled back is never sent.
+//   - At least once: a committed message is sent until the binder
+//     confirms it; its row is deleted only after that. A relay that dies
+//     (even by SIGKILL) mid-batch loses nothing: its transaction rolls
+//     back and the next relay sends the batch's rows again, so at most one
+//     batch (batch-size messages) per dead relay is sent twice. Messages
+//     carry an "id" header set by Send, the same on every copy, for
+//     consumers that must drop duplicates.
+//   - Order per key: the messages of one (name, key) — name the binding or
+//     destination given to Send, key the partition key of a partitioned
+//     binding or the [Key] option, the empty key being one key like any
+//     other — are sent in the order of their ids, each only after the
+//     previous one was confirmed, by any number of relays at once. Ids are
+//     taken in Send order within a transaction, so: the messages of one
+//     transaction keep their Send order, and a message whose transaction
+//     committed before another transaction called Send is sent before
+//     that one's. Of two transactions that overlap, either may go first.
+//     A redelivered batch (see above) repeats messages, but never sends a
+//     message before an older one of its key that was not yet confirmed.
+//   - A send that fails (broker down, message refused, send-timeout) leaves
+//     the row, counts the attempt in its attempts and last_error columns,
+//     and holds back the later messages of its key until it succeeds; the
+//     relay retries every poll-interval, forever. A message that can never
+//     be sent thus blocks its key: the backlog-age metric shows it, and an
+//     operator deletes or fixes the row.
+//
+// Messages of different keys are sent concurrently (up to concurrency
+// keys at once) and may arrive in any order.
+//
+// See docs/outbox.md for the configuration, metrics and operations.
+package outbox
