@@ -730,7 +730,10 @@ func (a *App) Run(ctx context.Context) error {
 	supCtx, cancelSuppliers := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelSuppliers()
 	var suppliers sync.WaitGroup
-	err := a.start(ctx, supCtx, &suppliers)
+	err := a.checkIdempotency() // idempotent.go
+	if err == nil {
+		err = a.start(ctx, supCtx, &suppliers)
+	}
 	if err == nil {
 		err = a.startComponents(ctx)
 	}

@@ -189,6 +189,8 @@ type ConsumerConfig struct {
 	// binding's). SCSt's "embeddedHeaders" is refused: every binder here
 	// has native headers.
 	HeaderMode string `mapstructure:"header-mode"`
+	// Idempotency skips messages already processed (docs/idempotency.md).
+	Idempotency IdempotencyConfig `mapstructure:"idempotency"`
 }
 
 // Header modes (consumer.header-mode, producer.header-mode).
@@ -316,6 +318,7 @@ func (b BindingConfig) merged(d BindingConfig) BindingConfig {
 		c.RetryableExceptions = dc.RetryableExceptions
 	}
 	set(&c.HeaderMode, dc.HeaderMode)
+	c.Idempotency = c.Idempotency.merged(dc.Idempotency)
 	p, dp := &b.Producer, d.Producer
 	set(&p.PartitionKeyExpression, dp.PartitionKeyExpression)
 	set(&p.PartitionKeyExtractorName, dp.PartitionKeyExtractorName)
@@ -344,6 +347,7 @@ func builtinBindingDefaults() BindingConfig {
 			BackOffMultiplier:      DefaultBackOffMultiplier,
 			BackOffMaxInterval:     DefaultBackOffMaxInterval,
 			InstanceCount:          1,
+			Idempotency:            IdempotencyConfig{KeyExpression: DefaultIdempotencyKeyExpression, Retention: DefaultIdempotencyRetention},
 		},
 		Producer: ProducerConfig{
 			PartitionCount: 1,
@@ -527,6 +531,7 @@ func (b BindingConfig) Validate(path string) []*ConfigError {
 		}
 	}
 	checkHeaderMode("consumer.header-mode", c.HeaderMode)
+	es = append(es, c.Idempotency.validate(path+".consumer", c.BatchMode)...)
 	checkHeaderMode("producer.header-mode", p.HeaderMode)
 	if p.Poller.FixedDelay < 0 {
 		bad("producer.poller.fixed-delay", "must not be negative, got %s", p.Poller.FixedDelay)

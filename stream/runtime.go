@@ -51,6 +51,9 @@ type runtimeBinding struct {
 	onFail ErrorHandler
 	log    *slog.Logger
 	h      messageHandler
+	// idem is the idempotent consumer's handler around h (UseIdempotency,
+	// idempotent.go); nil: none.
+	idem Handler
 	// stopping is closed when the app begins to shut down: a message in
 	// back-off is then Nak'ed at once rather than holding up shutdown.
 	stopping <-chan struct{}
@@ -76,7 +79,7 @@ func (rt *runtimeBinding) process(ctx context.Context, env Envelope) (err error)
 	if rt.in.cfg.Consumer.HeaderMode == HeaderModeNone {
 		env.Headers = nil // the binding's content type applies
 	}
-	return rt.withRetries(ctx, env, func(ctx context.Context) error { return rt.h.handle(ctx, env) })
+	return rt.withRetries(ctx, env, func(ctx context.Context) error { return rt.attempt(ctx, env) })
 }
 
 // processBatch is the BatchHandler of an input binding in batch mode.
