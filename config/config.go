@@ -128,16 +128,22 @@ type Options struct {
 	// Dir is the directory of the base file and the profile files. Default:
 	// the working directory.
 	Dir string
-	// File is the base config file, relative to Dir unless absolute.
-	// Default "application.yaml" in Dir, or "application.yml" if only that
-	// exists; when neither exists the base configuration is empty (not an
-	// error). A File that is named explicitly but missing is an error.
+	// File is the base config file, relative to Dir unless absolute; a
+	// name ending in .properties is read as a .properties file. Default
+	// "application.yaml" in Dir (or "application.yml" if only that exists)
+	// and "application.properties", which wins over it; when none exists
+	// the base configuration is empty (not an error). A File that is named
+	// explicitly but missing is an error.
 	File string
-	// Profiles to activate, in order: application-<profile>.yaml (or .yml),
-	// beside the base file and with its stem, is merged over it; a missing
-	// profile file is an error naming it. When nil, the profiles are taken
-	// from the environment: STREAM_PROFILES_ACTIVE (comma list), else
-	// SPRING_PROFILES_ACTIVE. A non-nil empty slice activates none.
+	// Profiles to activate, in order: application-<profile>.yaml (or .yml)
+	// and application-<profile>.properties (which wins), beside the base
+	// file and with its stem, are merged over it; a profile with no file
+	// is an error naming the files looked for, unless a document of the
+	// base files is activated by it. When nil, the profiles are taken from
+	// the environment: STREAM_PROFILES_ACTIVE (comma list), else
+	// SPRING_PROFILES_ACTIVE, else spring.profiles.active of the base
+	// files; spring.profiles.include of the base files is added in every
+	// case. A non-nil empty slice activates none (but include's).
 	Profiles []string
 	// Env is the environment (NAME=value entries) read for overrides,
 	// placeholders and profiles; a later entry for a name wins. Nil means
