@@ -101,3 +101,35 @@ myapp:
 	//   - myapp.db.maxconns (application.yaml:3): expected an integer, got "ten"
 	//   - myapp.db.tmeout (application.yaml:4): unknown key; did you mean timeout?
 }
+
+// An SCSt application.properties with a second document for a profile,
+// and placeholders that refer to other keys.
+func ExampleLoad_properties() {
+	props := `spring.application.name=payments
+spring.cloud.stream.bindings.chargePayment-in-0.destination=orders
+spring.cloud.stream.bindings.chargePayment-in-0.group=${spring.application.name}
+spring.cloud.stream.bindings.chargePayment-out-0.producer.required-groups[0]=audit
+#---
+spring.config.activate.on-profile=prod
+spring.cloud.stream.bindings.chargePayment-in-0.consumer.max-attempts=5
+`
+	loaded, err := config.Load(config.Options{
+		Data:     []byte(props),
+		Name:     "application.properties",
+		Profiles: []string{"prod"},
+		Env:      []string{},
+	})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	cfg := loaded.Stream
+	in := cfg.Binding("chargePayment-in-0")
+	fmt.Println(in.Destination, in.Group, in.Consumer.MaxAttempts)
+	fmt.Println(cfg.Binding("chargePayment-out-0").Producer.RequiredGroups)
+	fmt.Println(cfg.Origins["stream.bindings.chargepayment-in-0.consumer.max-attempts"])
+	// Output:
+	// orders payments 5
+	// [audit]
+	// application.properties:7
+}
