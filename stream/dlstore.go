@@ -79,16 +79,27 @@ func ReplayCount(h Headers) int {
 	return n
 }
 
+// HeaderReplayedID, on a replayed copy, is the id header of the message
+// it copies: the copy gets an id of its own, since a broker that
+// deduplicates by id (NATS JetStream's Nats-Msg-Id) would otherwise drop
+// it as a duplicate of the original.
+const HeaderReplayedID = "x-streambind-replayed-id"
+
 // ReplayHeaders returns the headers of the replayed copy of a dead letter:
 // its original headers without the ones dead-lettering added
 // (x-exception-*, x-original-*, x-streambind-truncated and the
-// headers-only markers), with the replay count plus one.
+// headers-only markers), with the replay count plus one, and its id moved
+// to [HeaderReplayedID].
 func ReplayHeaders(h Headers) Headers {
 	out := make(Headers, len(h))
 	for k, v := range h {
 		l := strings.ToLower(k)
 		if strings.HasPrefix(l, "x-exception-") || strings.HasPrefix(l, "x-original-") ||
 			l == HeaderTruncated || l == HeaderPayloadSize || l == HeaderPayloadSHA256 {
+			continue
+		}
+		if k == HeaderID {
+			out[HeaderReplayedID] = v
 			continue
 		}
 		out[k] = v

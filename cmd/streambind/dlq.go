@@ -114,7 +114,7 @@ func (f *dlqFlags) resolve(cmd *cobra.Command, e *runEnv) (*dlqTarget, error) {
 	store, ok := b.(stream.DeadLetterStore)
 	if !ok {
 		_ = b.Close(cmd.Context())
-		return nil, failed(fmt.Errorf("binder type %s cannot list or remove dead letters (streambind dlq supports kafka, rabbit and, through the library, memory)", typ))
+		return nil, failed(fmt.Errorf("binder type %s cannot list or remove dead letters", typ))
 	}
 	cons, _ := cfg.Extension(typ, src)
 	where := ds.Destination
@@ -271,8 +271,10 @@ a binding with a group and consumer.dlq: true, or a binding with
 consumer.dead-letters-of, meaning the binding it reads), found where the
 binder of the service's configuration keeps them (--config, --profile,
 environment, placeholders): the topic error.<destination>.<group> on
-Kafka, the queue <destination>.<group>.dlq on RabbitMQ, the destination
-error.<destination>.<group> in process.
+Kafka, the queue <destination>.<group>.dlq on RabbitMQ, the subject
+error.<destination>.<group> in its stream on NATS, the stream
+error.<destination>.<group> on Redis (each binder's dlq-name overrides the
+name), the destination error.<destination>.<group> in process.
 
   ls       dead letters grouped by x-exception-message, with counts and
            first and last times; reads, never removes or reorders
@@ -281,8 +283,8 @@ error.<destination>.<group> in process.
            removes each once the broker confirmed its copy
   purge    removes dead letters, after a confirmation
 
-Binders: kafka, rabbit, and the in-process binder through the library (it
-lives inside one process). A Kafka topic keeps its records: there a dead
+Binders: kafka, rabbit, nats, redis, and the in-process binder through the
+library (it lives inside one process). A Kafka topic keeps its records: there a dead
 letter is removed by committing the group streambind-dlq (--group) past it;
 those removed behind one that is kept are listed in the commit's metadata.`,
 		Example: `  streambind dlq ls --profile rabbit --binding chargePayment-in-0
@@ -540,7 +542,9 @@ at most the one dead letter whose copy was confirmed but not yet removed.
 
 The copy has the dead letter's original headers and payload, without the
 headers dead-lettering added (x-exception-*, x-original-*,
-x-streambind-truncated), and x-streambind-replay-count one higher. A dead
+x-streambind-truncated), with x-streambind-replay-count one higher and a
+new id (the original's in x-streambind-replayed-id: NATS would drop a copy
+with the original's id as a duplicate). A dead
 letter already replayed --max-replays times is skipped (it stays, and a
 note says so), so that a message that keeps failing cannot loop through
 replay for ever. Note that a destination's every group gets the copy, not

@@ -15,13 +15,18 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
 	amqp "github.com/rabbitmq/amqp091-go"
 
 	"github.com/streambind/streambind/binder/kafka"
 	"github.com/streambind/streambind/binder/kafka/kafkatest"
 	"github.com/streambind/streambind/binder/memory"
+	"github.com/streambind/streambind/binder/nats"
+	"github.com/streambind/streambind/binder/nats/natstest"
 	"github.com/streambind/streambind/binder/rabbit"
 	"github.com/streambind/streambind/binder/rabbit/rabbittest"
+	"github.com/streambind/streambind/binder/redis"
+	"github.com/streambind/streambind/binder/redis/redistest"
 	"github.com/streambind/streambind/config"
 	"github.com/streambind/streambind/stream"
 )
@@ -258,13 +263,14 @@ func TestDLQKafka(t *testing.T) {
 	dir := writeFiles(t, map[string]string{"application.yaml": fmt.Sprintf(dlqService, kafkaBinder)})
 	env := []string{"KAFKA_BROKERS=" + c.Brokers()}
 	a := startDLQApp(t, dir, env, stream.WithBinderType(kafka.Type, kafka.New))
-	exerciseDLQ(t, dir, func() *runEnv { return &runEnv{env: env} }, a, kafkaDepth(t, dir, env))
+	exerciseDLQ(t, dir, func() *runEnv { return &runEnv{env: env} }, a, lsDepth(t, dir, env))
 }
 
-// kafkaDepth counts the dead letters of work-in-0 that the group
-// streambind-dlq has not removed: the records of error.work.g from the
-// group's committed offset on, less those listed in its metadata.
-func kafkaDepth(t *testing.T, dir string, env []string) func() int {
+// lsDepth counts the dead letters of work-in-0 as dlq ls does (on Kafka:
+// those the group streambind-dlq has not removed, the records of
+// error.work.g from its committed offset on, less those listed in its
+// metadata; on NATS the messages of the dead-letter subject).
+func lsDepth(t *testing.T, dir string, env []string) func() int {
 	return func() int {
 		r := runWith(t, &runEnv{dir: dir, env: env}, "dlq", "ls", "--binding", "work-in-0", "--format", "json")
 		var got struct{ Total int }
@@ -274,6 +280,47 @@ func kafkaDepth(t *testing.T, dir string, env []string) func() int {
 		}
 		return got.Total
 	}
+}
+
+func TestDLQNATS(t *testing.T) {
+	natstest.Require(t)
+	dest := "dlqtest-" + uuid.NewString()[:8] + ".work"
+	natstest.DeleteStreams(t, natstest.URL(), func() []string {
+		return []string{nats.StreamName(dest), nats.StreamName(stream.DLQName(dest, "g"))}
+	})
+	yaml := strings.ReplaceAll(fmt.Sprintf(dlqService, `  default-binder: nats
+  binders:
+    nats:
+      type: nats
+      environment:
+        servers: ${NATS_URL}`), "destination: work", "destination: "+dest)
+	dir := writeFiles(t, map[string]string{"application.yaml": yaml})
+	env := []string{"NATS_URL=" + natstest.URL()}
+	a := startDLQApp(t, dir, env, stream.WithBinderType(nats.Type, nats.New))
+	exerciseDLQ(t, dir, func() *runEnv { return &runEnv{env: env} }, a, lsDepth(t, dir, env))
+}
+
+func TestDLQRedis(t *testing.T) {
+	redistest.Require(t)
+	prefix := redistest.Prefix(t)
+	dir := writeFiles(t, map[string]string{"application.yaml": fmt.Sprintf(dlqService, `  default-binder: redis
+  binders:
+    redis:
+      type: redis
+      environment:
+        address: ${REDIS_ADDR}
+        key-prefix: ${PREFIX}`)})
+	env := []string{"REDIS_ADDR=" + redistest.Addr(), "PREFIX=" + prefix}
+	a := startDLQApp(t, dir, env, stream.WithBinderType(redis.Type, redis.New))
+	rc := redistest.Client(t, redistest.Addr(), "", "")
+	depth := func() int {
+		n, err := rc.XLen(context.Background(), prefix+stream.DLQName("work", "g")).Result()
+		if err != nil {
+			return -1
+		}
+		return int(n)
+	}
+	exerciseDLQ(t, dir, func() *runEnv { return &runEnv{env: env} }, a, depth)
 }
 
 func TestDLQErrors(t *testing.T) {
@@ -351,7 +398,7 @@ func TestDLQReplayKilledKafka(t *testing.T) {
 	dir := writeFiles(t, map[string]string{"application.yaml": fmt.Sprintf(dlqService, kafkaBinder)})
 	env := []string{"KAFKA_BROKERS=" + c.Brokers()}
 	a := startDLQApp(t, dir, env, stream.WithBinderType(kafka.Type, kafka.New))
-	replayKilled(t, dir, env, a, kafkaDepth(t, dir, env))
+	replayKilled(t, dir, env, a, lsDepth(t, dir, env))
 }
 
 // replayKilled dead-letters 1,000 messages of a's work-in-0 and replays

@@ -92,8 +92,8 @@
 // dlq ls, show, replay and purge work on the dead letters of a consumer
 // binding (--binding), found by its binder ([stream.DeadLetterSourcer],
 // the mechanism of consumer.dead-letters-of) and read and removed through
-// [stream.DeadLetterStore] (Kafka, RabbitMQ; the in-process binder through
-// the library). ls counts them by x-exception-message without removing or
+// [stream.DeadLetterStore] (Kafka, RabbitMQ, NATS, Redis; the in-process
+// binder through the library). ls counts them by x-exception-message without removing or
 // reordering any; show prints one; replay sends them back to the binding's
 // destination (or --to), filtered by headers, exception text and time, at
 // --rate, removing each once the broker confirmed its copy, and counts
