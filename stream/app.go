@@ -364,20 +364,36 @@ func (a *App) chooseDefaultBinder() {
 		// A name that is neither is reported by binderFor, at this key.
 		return
 	}
+	name, why := DefaultBinderOf(&cfg, a.opts.binderTypes.Names())
+	cfg.DefaultBinder, a.noDefaultBinder = name, why
+}
+
+// DefaultBinderOf returns the binder of cfg's bindings that name none, as
+// [NewApp] chooses it with the binder types registered: cfg.DefaultBinder
+// as set; else the one binder declared under stream.binders; else the one
+// registered type. With several and none chosen it returns "" and why,
+// to be reported at stream.default-binder. Tools that check a
+// configuration without the app's code (the CLI) use it with the types
+// they assume.
+func DefaultBinderOf(cfg *Config, registered []string) (name, why string) {
+	if n := strings.TrimSpace(cfg.DefaultBinder); n != "" {
+		return n, ""
+	}
 	switch declared := sortedKeys(binderSet(cfg.Binders)); {
 	case len(declared) == 1:
-		cfg.DefaultBinder = declared[0]
+		return declared[0], ""
 	case len(declared) > 1:
-		a.noDefaultBinder = fmt.Sprintf("is not set and %d binders are declared under stream.binders (%s): set stream.default-binder to the one the bindings that name no binder use", len(declared), strings.Join(declared, ", "))
+		return "", fmt.Sprintf("is not set and %d binders are declared under stream.binders (%s): set stream.default-binder to the one the bindings that name no binder use", len(declared), strings.Join(declared, ", "))
+	}
+	types := append([]string(nil), registered...)
+	sort.Strings(types)
+	switch len(types) {
+	case 1:
+		return types[0], ""
+	case 0:
+		return "", "is not set and no binder type is registered (stream.WithBinderType)"
 	default:
-		switch types := a.opts.binderTypes.Names(); len(types) {
-		case 1:
-			cfg.DefaultBinder = types[0]
-		case 0:
-			a.noDefaultBinder = "is not set and no binder type is registered (stream.WithBinderType)"
-		default:
-			a.noDefaultBinder = fmt.Sprintf("is not set and %d binder types are registered (%s): set stream.default-binder to one of them, or declare a binder under stream.binders", len(types), strings.Join(types, ", "))
-		}
+		return "", fmt.Sprintf("is not set and %d binder types are registered (%s): set stream.default-binder to one of them, or declare a binder under stream.binders", len(types), strings.Join(types, ", "))
 	}
 }
 

@@ -171,7 +171,8 @@ func TestConnectionDefaultsReachTheBinder(t *testing.T) {
 		{"defaults only", base, map[string]any{"addresses": "h:1", "username": "u"}},
 		{"the section wins", base + "  rabbit:\n    binder:\n      username: v\n", map[string]any{"addresses": "h:1", "username": "v"}},
 		{"an address of the environment", base + "  binders:\n    r:\n      type: rabbit\n      environment:\n        uri: amqp://x\n", map[string]any{"username": "u"}},
-		{"the environment in SCSt's form", base + "  binders:\n    r:\n      type: rabbit\n      environment:\n        spring.rabbitmq.host: x\n", nil},
+		// The loader turns it into the binder's addresses: defaults per key.
+		{"the environment in SCSt's form", base + "  binders:\n    r:\n      type: rabbit\n      environment:\n        spring.rabbitmq.host: x\n", map[string]any{"username": "u"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var got map[string]any
@@ -275,5 +276,24 @@ func TestSpringRabbitMQConnectionOnRabbitMQ(t *testing.T) {
 	}
 	if q := rabbittest.Ctl(t, "list_queues", "-q", "-p", vhost, "name"); !strings.Contains(q, "boot-conn.g") {
 		t.Fatalf("queue boot-conn.g not in virtual host %s:\n%s", vhost, q)
+	}
+}
+
+func TestDefaultBinderOf(t *testing.T) {
+	for _, tc := range []struct {
+		cfg        stream.Config
+		registered []string
+		want, why  string
+	}{
+		{stream.Config{DefaultBinder: "k"}, []string{"kafka", "memory"}, "k", ""},
+		{stream.Config{Binders: map[string]stream.BinderConfig{"only": {Type: "kafka"}}}, []string{"kafka", "memory"}, "only", ""},
+		{stream.Config{}, []string{"nats"}, "nats", ""},
+		{stream.Config{}, []string{"memory", "kafka"}, "", "2 binder types are registered (kafka, memory)"},
+		{stream.Config{}, nil, "", "no binder type is registered"},
+	} {
+		name, why := stream.DefaultBinderOf(&tc.cfg, tc.registered)
+		if name != tc.want || !strings.Contains(why, tc.why) || (tc.why == "") != (why == "") {
+			t.Errorf("DefaultBinderOf(%+v, %q) = %q, %q", tc.cfg, tc.registered, name, why)
+		}
 	}
 }
