@@ -96,11 +96,15 @@ func rawPublish(b *testing.B, js jetstream.JetStream, dest string, n int) {
 const benchRounds = 6
 
 // side is one way of doing a paired benchmark's work: run does n
-// messages and returns how long that took (set-up left out).
+// messages and returns the wall and CPU time of the timed part (see
+// set-up left out).
 type side struct {
 	name string
-	run  func(n int) time.Duration
+	run  func(n int) span
 }
+
+// span is the wall and CPU time (this process's) of a measured part.
+type span struct{ wall, cpu time.Duration }
 
 // paired runs the sides in turn, benchRounds times, and reports each
 // side's msgs/s over its rounds and each side's rate relative to the
@@ -114,9 +118,9 @@ func paired(b *testing.B, sides ...side) {
 	cpu := make([]time.Duration, len(sides))
 	for range benchRounds {
 		for i, s := range sides {
-			c0 := cpuTime()
-			took[i] += s.run(per)
-			cpu[i] += cpuTime() - c0
+			sp := s.run(per)
+			took[i] += sp.wall
+			cpu[i] += sp.cpu
 		}
 	}
 	total := float64(per * benchRounds)
@@ -132,10 +136,10 @@ func paired(b *testing.B, sides ...side) {
 
 // concurrently calls send n times from benchWindow goroutines and
 // returns how long that took.
-func concurrently(b *testing.B, n int, send func() error) time.Duration {
+func concurrently(b *testing.B, n int, send func() error) span {
 	var next atomic.Int64
 	var wg sync.WaitGroup
-	start := time.Now()
+	c0, start := cpuTime(), time.Now()
 	for range benchWindow {
 		wg.Go(func() {
 			for next.Add(1) <= int64(n) {
@@ -147,7 +151,7 @@ func concurrently(b *testing.B, n int, send func() error) time.Duration {
 		})
 	}
 	wg.Wait()
-	return time.Since(start)
+	return span{time.Since(start), cpuTime() - c0}
 }
 
 // BenchmarkNATSPublish: b.N messages a side with at most benchWindow
@@ -175,7 +179,7 @@ func BenchmarkNATSPublish(b *testing.B) {
 		b.Fatal(err)
 	}
 	paired(b,
-		side{"raw", func(n int) time.Duration {
+		side{"raw", func(n int) span {
 			return concurrently(b, n, func() error {
 				id := nuid.Next()
 				m := &natsgo.Msg{Subject: rawDest, Data: benchPayload, Header: natsgo.Header{
@@ -193,15 +197,15 @@ func BenchmarkNATSPublish(b *testing.B) {
 				}
 			})
 		}},
-		side{"binder", func(n int) time.Duration {
+		side{"binder", func(n int) span {
 			return concurrently(b, n, func() error {
 				return p.Send(context.Background(), stream.Envelope{Payload: benchPayload})
 			})
 		}},
-		side{"raw-window", func(n int) time.Duration {
-			start := time.Now()
+		side{"raw-window", func(n int) span {
+			c0, start := cpuTime(), time.Now()
 			rawPublish(b, js, winDest, n)
-			return time.Since(start)
+			return span{time.Since(start), cpuTime() - c0}
 		}},
 	)
 }
@@ -249,10 +253,10 @@ func BenchmarkNATSConsume(b *testing.B) {
 	}
 	reset := func(n int) { handled.Store(0); target.Store(int64(n)); done = make(chan struct{}) }
 	paired(b,
-		side{"raw", func(n int) time.Duration {
+		side{"raw", func(n int) span {
 			rawPublish(b, js, rawDest, n)
 			reset(n)
-			start := time.Now()
+			c0, start := cpuTime(), time.Now()
 			cc, err := rc.Consume(func(m jetstream.Msg) {
 				_ = m.Ack()
 				count()
@@ -261,20 +265,20 @@ func BenchmarkNATSConsume(b *testing.B) {
 				b.Fatal(err)
 			}
 			wait(n)
-			d := time.Since(start)
+			d := span{time.Since(start), cpuTime() - c0}
 			cc.Stop()
 			<-cc.Closed()
 			return d
 		}},
-		side{"binder", func(n int) time.Duration {
+		side{"binder", func(n int) span {
 			rawPublish(b, js, binDest, n)
 			reset(n)
-			start := time.Now()
+			c0, start := cpuTime(), time.Now()
 			if err := c.Start(ctx); err != nil {
 				b.Fatal(err)
 			}
 			wait(n)
-			d := time.Since(start)
+			d := span{time.Since(start), cpuTime() - c0}
 			if err := c.Stop(ctx); err != nil {
 				b.Fatal(err)
 			}

@@ -60,11 +60,15 @@ func rawPublish(b *testing.B, c *goredis.Client, key string, n int, maxLen int64
 const benchRounds = 6
 
 // side is one way of doing a paired benchmark's work: run does n
-// messages and returns how long that took (set-up left out).
+// messages and returns the wall and CPU time of the timed part (see
+// set-up left out).
 type side struct {
 	name string
-	run  func(n int) time.Duration
+	run  func(n int) span
 }
+
+// span is the wall and CPU time (this process's) of a measured part.
+type span struct{ wall, cpu time.Duration }
 
 // paired runs the sides in turn, benchRounds times, and reports each
 // side's msgs/s and client CPU per message over its rounds, and the
@@ -78,9 +82,9 @@ func paired(b *testing.B, sides ...side) {
 	cpu := make([]time.Duration, len(sides))
 	for range benchRounds {
 		for i, s := range sides {
-			c0 := cpuTime()
-			took[i] += s.run(per)
-			cpu[i] += cpuTime() - c0
+			sp := s.run(per)
+			took[i] += sp.wall
+			cpu[i] += sp.cpu
 		}
 	}
 	total := float64(per * benchRounds)
@@ -117,17 +121,17 @@ func BenchmarkRedisPublish(b *testing.B) {
 	rawKey := e.prefix + "pub.raw"
 	p := bindProducer(b, e.binder(b, nil), stream.ProducerSpec{Destination: "pub"})
 	paired(b,
-		side{"raw", func(n int) time.Duration {
-			start := time.Now()
+		side{"raw", func(n int) span {
+			c0, start := cpuTime(), time.Now()
 			rawPublish(b, c, rawKey, n, redisbinder.DefaultMaxLength)
-			return time.Since(start)
+			return span{time.Since(start), cpuTime() - c0}
 		}},
-		side{"binder", func(n int) time.Duration {
+		side{"binder", func(n int) span {
 			return concurrently(b, n, func() error {
 				return p.Send(context.Background(), stream.Envelope{Payload: benchPayload})
 			})
 		}},
-		side{"raw-concurrent", func(n int) time.Duration {
+		side{"raw-concurrent", func(n int) span {
 			return concurrently(b, n, func() error {
 				return c.XAdd(context.Background(), &goredis.XAddArgs{Stream: rawKey, MaxLen: redisbinder.DefaultMaxLength, Approx: true, Values: rawEntry()}).Err()
 			})
@@ -137,10 +141,10 @@ func BenchmarkRedisPublish(b *testing.B) {
 
 // concurrently calls send n times from benchBatch goroutines and returns
 // how long that took.
-func concurrently(b *testing.B, n int, send func() error) time.Duration {
+func concurrently(b *testing.B, n int, send func() error) span {
 	var next atomic.Int64
 	var wg sync.WaitGroup
-	start := time.Now()
+	c0, start := cpuTime(), time.Now()
 	for range benchBatch {
 		wg.Go(func() {
 			for next.Add(1) <= int64(n) {
@@ -152,7 +156,7 @@ func concurrently(b *testing.B, n int, send func() error) time.Duration {
 		})
 	}
 	wg.Wait()
-	return time.Since(start)
+	return span{time.Since(start), cpuTime() - c0}
 }
 
 // BenchmarkRedisConsume: a consumer group member reading entries already
@@ -192,9 +196,9 @@ func BenchmarkRedisConsume(b *testing.B) {
 		b.Fatal(err)
 	}
 	paired(b,
-		side{"raw", func(n int) time.Duration {
+		side{"raw", func(n int) span {
 			rawPublish(b, c, rawKey, n, 0)
-			start := time.Now()
+			c0, start := cpuTime(), time.Now()
 			for got := 0; got < n; {
 				res, err := c.XReadGroup(ctx, &goredis.XReadGroupArgs{Group: "g", Consumer: "c", Streams: []string{rawKey, ">"}, Count: redisbinder.DefaultPrefetch, Block: time.Second}).Result()
 				if err != nil {
@@ -209,14 +213,14 @@ func BenchmarkRedisConsume(b *testing.B) {
 				}
 				got += len(ids)
 			}
-			return time.Since(start)
+			return span{time.Since(start), cpuTime() - c0}
 		}},
-		side{"binder", func(n int) time.Duration {
+		side{"binder", func(n int) span {
 			rawPublish(b, c, binKey, n, 0)
 			handled.Store(0)
 			target.Store(int64(n))
 			done = make(chan struct{})
-			start := time.Now()
+			c0, start := cpuTime(), time.Now()
 			if err := cons.Start(ctx); err != nil {
 				b.Fatal(err)
 			}
@@ -228,7 +232,7 @@ func BenchmarkRedisConsume(b *testing.B) {
 			for c.XPending(ctx, binKey, "g").Val().Count > 0 { // acknowledged, as raw's
 				time.Sleep(100 * time.Microsecond)
 			}
-			d := time.Since(start)
+			d := span{time.Since(start), cpuTime() - c0}
 			if err := cons.Stop(ctx); err != nil {
 				b.Fatal(err)
 			}
