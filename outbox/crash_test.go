@@ -14,6 +14,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"go.uber.org/goleak"
 
 	"github.com/streambind/streambind/binder/kafka"
 	"github.com/streambind/streambind/binder/rabbit"
@@ -36,7 +37,7 @@ func TestMain(m *testing.M) {
 	if os.Getenv(childKind) != "" {
 		os.Exit(runChild())
 	}
-	os.Exit(m.Run())
+	goleak.VerifyTestMain(m)
 }
 
 func runChild() int {
@@ -167,11 +168,20 @@ func TestRelayKilledMidBatch(t *testing.T) {
 			for _, m := range before {
 				ch <- m
 			}
+			stopForward := make(chan struct{})
+			forwarded := make(chan struct{})
 			go func() {
-				for m := range consumer.got {
-					ch <- m
+				defer close(forwarded)
+				for {
+					select {
+					case m := <-consumer.got:
+						ch <- m
+					case <-stopForward:
+						return
+					}
 				}
 			}()
+			t.Cleanup(func() { close(stopForward); <-forwarded })
 			startApp(t, br, appSpec{relay: true, table: table, batchSize: batch})
 			dups := checkOrder(t, ch, keys, n, 120*time.Second)
 			waitEmpty(t, pool, table, 30*time.Second)

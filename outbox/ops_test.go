@@ -2,15 +2,18 @@ package outbox_test
 
 import (
 	"context"
+	"database/sql"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	_ "github.com/jackc/pgx/v5/stdlib" // database/sql driver "pgx"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/streambind/streambind/config"
 	"github.com/streambind/streambind/outbox"
+	"github.com/streambind/streambind/outbox/outboxtest"
 	"github.com/streambind/streambind/stream"
 )
 
@@ -135,5 +138,44 @@ func TestConfigFromYAML(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%q: error %v, want one naming %s", tc.yaml, err, tc.want)
 		}
+	}
+}
+
+// TestDatabaseSQL: Migrate and Send through database/sql (pgx's stdlib
+// driver) with outbox.SQL.
+func TestDatabaseSQL(t *testing.T) {
+	_, schema := outboxtest.Schema(t)
+	table := schema + ".outbox_sql"
+	db, err := sql.Open("pgx", outboxtest.DSN())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	ctx := context.Background()
+	if err := outbox.Migrate(ctx, outbox.SQL(db), table); err != nil {
+		t.Fatal(err)
+	}
+	br := newBroker(t, "memory")
+	a := startApp(t, br, appSpec{consume: true, relay: true, table: table})
+	for _, commit := range []bool{false, true} {
+		tx, err := db.BeginTx(ctx, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := a.ob.Send(ctx, outbox.SQL(tx), "events", event{Key: "sql", Seq: map[bool]int{false: 0, true: 1}[commit]}, outbox.Key("sql"), outbox.Header("origin", "database/sql")); err != nil {
+			t.Fatal(err)
+		}
+		if commit {
+			err = tx.Commit()
+		} else {
+			err = tx.Rollback()
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	m := receive(t, a.got, 30*time.Second)
+	if m.Payload != (event{Key: "sql", Seq: 1}) || m.Headers.Get("origin") != "database/sql" {
+		t.Errorf("got %+v %v, want the committed message with its header", m.Payload, m.Headers)
 	}
 }
