@@ -126,8 +126,9 @@
 // where JetStream redelivers a Nak'ed message; only a member that stops
 // holding an entry unacknowledged (crashed, lost its connection for longer
 // than claim-min-idle) spends a delivery. That is why the default is 10
-// here and -1 (unlimited) on NATS: on both, an entry is never lost to the
-// limit — it ends in the dead-letter stream.
+// here and -1 (unlimited) on NATS. On both, an entry that reaches the limit
+// is not left behind unhandled: with dlq it is dead-lettered (the reason
+// names the limit), without it is dropped and logged.
 //
 // Stop ends intake and reclaiming, waits (bounded by its ctx) for the
 // handler calls in flight and the acknowledgements, then gives back every
