@@ -307,6 +307,7 @@ func Load(opts Options) (*Loaded, error) {
 	// A key whose placeholder failed is left unset and not checked further,
 	// so that one problem is reported once.
 	raw := snapshot(v, roots)
+	respell(raw, spelled)
 	unresolved := map[string]bool{}
 	markUnresolved := func(path string) {
 		if i := strings.IndexByte(path, '['); i >= 0 {
@@ -318,7 +319,6 @@ func Load(opts Options) (*Loaded, error) {
 		errs = append(errs, &stream.ConfigError{Path: path, Origin: originOf(origins, path), Msg: msg})
 		markUnresolved(path)
 	}, markUnresolved)
-	respell(raw, spelled)
 	out.Raw = raw
 	if tree, ok := raw["stream"].(map[string]any); ok {
 		warnings, serrs := adaptSCSt(tree, origins)

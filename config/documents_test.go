@@ -556,3 +556,10 @@ func TestRabbitEnvironmentInSCStForm(t *testing.T) {
 		}
 	}
 }
+
+func TestPlaceholderProblemAtAConfiguredName(t *testing.T) {
+	es := configErrors(t, Options{Data: []byte("stream:\n  bindings:\n    chargePayment-in-0:\n      group: ${NOPE}\n")})
+	if len(es) != 1 || !strings.HasPrefix(es[0].Error(), "stream.bindings.chargePayment-in-0.group (application.yaml:4): environment variable NOPE is not set") {
+		t.Fatalf("got %v", es)
+	}
+}
