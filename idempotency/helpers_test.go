@@ -1,0 +1,240 @@
+package idempotency_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	goredis "github.com/redis/go-redis/v9"
+	"go.uber.org/goleak"
+
+	"github.com/streambind/streambind/binder/kafka"
+	"github.com/streambind/streambind/binder/kafka/kafkatest"
+	"github.com/streambind/streambind/binder/memory"
+	"github.com/streambind/streambind/binder/rabbit"
+	"github.com/streambind/streambind/binder/rabbit/rabbittest"
+	"github.com/streambind/streambind/binder/redis/redistest"
+	"github.com/streambind/streambind/config"
+	"github.com/streambind/streambind/idempotency"
+	"github.com/streambind/streambind/outbox/outboxtest"
+	"github.com/streambind/streambind/stream"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// order is what the tests send.
+type order struct {
+	N int `json:"n"`
+}
+
+// broker is one binder type with what the apps of a test need to share it.
+type broker struct {
+	kind    string
+	yaml    string // the binders section
+	options []stream.Option
+}
+
+var brokerKinds = []string{"memory", "kafka", "rabbit"}
+
+func newBroker(t testing.TB, kind string) broker {
+	t.Helper()
+	switch kind {
+	case "memory":
+		b, err := memory.NewBroker(memory.Config{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { b.Close(context.Background()) })
+		return broker{kind: kind, yaml: "    memory: { type: memory }\n",
+			options: []stream.Option{stream.WithBinderType(memory.Type, memory.Factory(b))}}
+	case "kafka":
+		brokers := kafkatest.Start(t).Brokers()
+		return broker{kind: kind, yaml: fmt.Sprintf("    kafka: { type: kafka, environment: { brokers: %q } }\n", brokers),
+			options: []stream.Option{stream.WithBinderType(kafka.Type, kafka.New)}}
+	case "rabbit":
+		rabbittest.Require(t)
+		vhost := rabbittest.VHost(t)
+		return broker{kind: kind, yaml: fmt.Sprintf("    rabbit: { type: rabbit, environment: { addresses: %q, virtual-host: %q } }\n", rabbittest.Address(), vhost),
+			options: []stream.Option{stream.WithBinderType(rabbit.Type, rabbit.New)}}
+	}
+	t.Fatalf("unknown broker %s", kind)
+	return broker{}
+}
+
+func testLogger() *slog.Logger {
+	if testing.Verbose() {
+		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	return slog.New(slog.NewTextHandler(io.Discard, nil))
+}
+
+// stores are the store back-ends of a test: the PostgreSQL pool and
+// marks table (a schema of the test's own), the Redis client and key
+// prefix (cleaned when the test ends).
+type stores struct {
+	pool   *pgxpool.Pool
+	schema string
+	redis  *goredis.Client
+	prefix string
+	memory *idempotency.MemoryStore
+}
+
+func newStores(t testing.TB, store string) *stores {
+	t.Helper()
+	s := &stores{memory: idempotency.NewMemoryStore()}
+	switch store {
+	case "postgres":
+		s.pool, s.schema = outboxtest.Schema(t)
+		ctx := context.Background()
+		for range 2 { // Migrate is idempotent
+			if err := idempotency.Migrate(ctx, s.pool, s.schema+".marks"); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, err := s.pool.Exec(ctx, "CREATE TABLE "+s.schema+".effects (n int NOT NULL)"); err != nil {
+			t.Fatal(err)
+		}
+	case "redis":
+		redistest.Require(t)
+		s.redis = redistest.Client(t, redistest.Addr(), "", "")
+		s.prefix = redistest.Prefix(t)
+	}
+	return s
+}
+
+func (s *stores) config() idempotency.Config {
+	c := idempotency.Config{}
+	if s.schema != "" {
+		c.Postgres.Table = s.schema + ".marks"
+	}
+	c.Redis.KeyPrefix = s.prefix
+	c.Redis.Lease = 2 * time.Second
+	return c
+}
+
+func (s *stores) options() idempotency.Options {
+	return idempotency.Options{Pool: s.pool, Redis: s.redis, Memory: s.memory, Logger: testLogger()}
+}
+
+// count returns the rows of the test's table.
+func (s *stores) count(t testing.TB, table string) int {
+	t.Helper()
+	var n int
+	if err := s.pool.QueryRow(context.Background(), "SELECT count(*) FROM "+s.schema+"."+table).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// testApp is an app with an output binding "events" (destination evt) and
+// the consumer handle-in-0 on evt with an idempotent consumer.
+type testApp struct {
+	app  *stream.App
+	idem *idempotency.Consumer
+	stop func()
+}
+
+type appSpec struct {
+	store    string
+	group    string // default g; "-" anonymous
+	consumer string // more consumer keys, YAML flow entries
+	keyExpr  string // consumer.idempotency.key-expression, YAML
+	handler  func(ctx context.Context, m stream.Message[order]) error
+}
+
+func startApp(t testing.TB, br broker, st *stores, s appSpec) *testApp {
+	t.Helper()
+	group := "group: g, "
+	switch s.group {
+	case "-":
+		group = ""
+	case "":
+	default:
+		group = "group: " + s.group + ", "
+	}
+	y := "stream:\n  function: { definition: handle }\n  default-binder: " + br.kind + "\n  shutdown-timeout: 20s\n  output-bindings: events\n  binders:\n" + br.yaml +
+		"  bindings:\n    events: { destination: evt }\n" +
+		"    handle-in-0: { destination: evt, " + group + "consumer: { max-attempts: 3, back-off-initial-interval: 10ms, " + s.consumer +
+		"idempotency: { store: " + s.store + ", retention: 1h" + s.keyExpr + " } } }\n"
+	loaded, err := config.Load(config.Options{Data: []byte(y), Env: []string{}})
+	if err != nil {
+		t.Fatalf("config: %v\n%s", err, y)
+	}
+	fns := stream.NewCatalog()
+	stream.AddConsumer(fns, "handle", s.handler)
+	opts := append([]stream.Option{stream.WithLogger(testLogger()), stream.WithoutSignals()}, br.options...)
+	app, err := stream.NewApp(loaded.Stream, fns, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ta := &testApp{app: app}
+	if ta.idem, err = idempotency.New(app, st.config(), st.options()); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- app.Run(ctx) }()
+	select {
+	case <-app.Ready():
+	case err := <-done:
+		cancel()
+		t.Fatalf("app did not start: %v", err)
+	case <-time.After(60 * time.Second):
+		cancel()
+		t.Fatal("app not ready within 60s")
+	}
+	var once sync.Once
+	ta.stop = func() {
+		once.Do(func() {
+			cancel()
+			select {
+			case err := <-done:
+				if err != nil {
+					t.Errorf("app stopped with: %v", err)
+				}
+			case <-time.After(60 * time.Second):
+				t.Error("app did not stop within 60s")
+			}
+		})
+	}
+	t.Cleanup(ta.stop)
+	return ta
+}
+
+// send sends order n with message id id through the app's output binding.
+func (ta *testApp) send(t testing.TB, id string, n int) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := ta.app.Bridge().Send(ctx, "events", stream.NewMessage(order{N: n}, stream.HeaderID, id)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// call is one handler call seen by a test.
+type call struct {
+	id string
+	n  int
+}
+
+func receive(t testing.TB, ch <-chan call, within time.Duration) call {
+	t.Helper()
+	select {
+	case c := <-ch:
+		return c
+	case <-time.After(within):
+		t.Fatalf("no handler call within %s", within)
+		return call{}
+	}
+}
+
+func uniqueID(t testing.TB, s string) string {
+	return strings.ReplaceAll(t.Name(), "/", "-") + "-" + s
+}

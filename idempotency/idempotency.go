@@ -1,0 +1,276 @@
+// Package idempotency is the idempotent consumer of streambind: a binding
+// with stream.bindings.<name>.consumer.idempotency set skips — acknowledges
+// without calling its function — a message whose key (by default its id
+// header) it already processed within the retention period.
+//
+// Three stores keep the processed marks, with different guarantees
+// (docs/idempotency.md states them exactly):
+//
+//   - postgres: each attempt runs in a transaction that first inserts the
+//     mark (INSERT ... ON CONFLICT DO NOTHING) and hands the transaction
+//     to the handler ([Tx]). Writes the handler makes through it commit
+//     together with the mark: database effects happen once, whatever the
+//     redeliveries and however many instances receive the same message at
+//     once (the second blocks on the mark's row until the first ends).
+//   - redis: a short lease on the key while the handler runs (so that a
+//     concurrent duplicate waits), then the mark with the retention as TTL
+//     once the handler succeeded. A crash between the handler's success
+//     and the mark runs the handler again on redelivery.
+//   - memory: as redis, in this process only; for tests.
+//
+// Wire it after [stream.NewApp] and before [stream.App.Run]:
+//
+//	app, _ := stream.NewApp(loaded.Stream, fns, opts...)
+//	cfg, _ := idempotency.FromConfig(loaded)
+//	idem, err := idempotency.New(app, cfg, idempotency.Options{})
+//	registry.MustRegister(idem) // streambind_idempotency_* metrics
+//
+// and create the postgres table once, e.g. at deployment, with [Migrate].
+package idempotency
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sort"
+	"strings"
+	"sync/atomic"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus"
+	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/streambind/streambind/stream"
+)
+
+// Options are the parts of a [Consumer] that are not configuration.
+type Options struct {
+	// Pool is the postgres store's pool. Nil: New opens one from
+	// Config.Postgres.DSN (when a binding uses the store), closed when the
+	// app stops. A given pool is not closed. Each message in flight holds
+	// one connection while its handler runs.
+	Pool *pgxpool.Pool
+	// Redis is the redis store's client. Nil: New opens one from
+	// Config.Redis.URL (when a binding uses the store), closed when the
+	// app stops. A given client is not closed.
+	Redis goredis.UniversalClient
+	// Memory is the memory store. Nil: a new one, of this Consumer only.
+	Memory *MemoryStore
+	// Logger for skipped duplicates (debug) and store problems. Default:
+	// slog.Default().
+	Logger *slog.Logger
+}
+
+// Consumer is the idempotent consumer of an app's bindings. It is a
+// prometheus.Collector of the streambind_idempotency_* metrics.
+type Consumer struct {
+	log      *slog.Logger
+	bindings []string
+	stats    map[string]*bindingStats // by binding name, fixed after New
+	stores   map[string]string        // binding -> store
+}
+
+type bindingStats struct {
+	skipped, processed, markFailures atomic.Int64
+}
+
+// New installs the idempotent consumer on every input binding of app that
+// sets consumer.idempotency ([stream.App.UseIdempotency]), opening only the
+// stores they use, and joins the postgres purge (and the closing of what
+// New opened) to the app's lifecycle. It must be called before app runs;
+// an app whose bindings set consumer.idempotency fails to start without
+// it. New does no network I/O and does not create the table: see
+// [Migrate].
+func New(app *stream.App, cfg Config, opts Options) (*Consumer, error) {
+	if app == nil {
+		return nil, errors.New("idempotency: New: app is nil")
+	}
+	cfg = cfg.withDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	log := opts.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	c := &Consumer{log: log, stats: map[string]*bindingStats{}, stores: map[string]string{}}
+	var (
+		pg    *pgStore
+		rs    *redisStore
+		mem   = opts.Memory
+		comps []stream.Component
+	)
+	fail := func(err error) (*Consumer, error) {
+		if pg != nil && pg.own {
+			pg.pool.Close()
+		}
+		if rs != nil && rs.own {
+			_ = rs.c.Close()
+		}
+		return nil, err
+	}
+	for _, b := range app.Bindings() {
+		ic := b.Config().Consumer.Idempotency
+		if !b.IsInput() || !ic.Enabled() {
+			continue
+		}
+		path := "stream.bindings." + b.Name() + ".consumer.idempotency"
+		ic = ic.WithDefaults()
+		key, err := stream.CompileIdempotencyKey(ic)
+		if err != nil {
+			return fail(fmt.Errorf("%s.key-expression: %w", path, err))
+		}
+		var mw func(stream.Handler) stream.Handler
+		name := b.Name()
+		switch ic.Store {
+		case stream.IdempotencyStorePostgres:
+			if pg == nil {
+				pool, own := opts.Pool, false
+				if pool == nil {
+					if cfg.Postgres.DSN == "" {
+						return fail(fmt.Errorf("%s.postgres.dsn: is required: binding %s uses the postgres store (or give Options.Pool)", Section, name))
+					}
+					pc, err := pgxpool.ParseConfig(cfg.Postgres.DSN)
+					if err != nil {
+						// pgx's parse errors quote the DSN: never pass them on.
+						return fail(fmt.Errorf("%s.postgres.dsn: cannot be parsed as a PostgreSQL connection string (URL or key=value)", Section))
+					}
+					if pool, err = pgxpool.NewWithConfig(context.Background(), pc); err != nil {
+						return fail(fmt.Errorf("%s.postgres.dsn: %s", Section, redacted(err)))
+					}
+					own = true
+				}
+				t, _ := parseTable(cfg.Postgres.Table) // validated
+				pg = newPGStore(pool, own, t)
+				comps = append(comps, &purger{s: pg, interval: cfg.Postgres.PurgeInterval, log: log.With("component", "idempotency", "table", t.qualified())})
+			}
+			mw = func(next stream.Handler) stream.Handler { return pg.wrap(c, name, key, ic.Retention, next) }
+		case stream.IdempotencyStoreRedis:
+			if rs == nil {
+				cl, own := opts.Redis, false
+				if cl == nil {
+					if cfg.Redis.URL == "" {
+						return fail(fmt.Errorf("%s.redis.url: is required: binding %s uses the redis store (or give Options.Redis)", Section, name))
+					}
+					o, err := goredis.ParseURL(cfg.Redis.URL)
+					if err != nil {
+						return fail(fmt.Errorf("%s.redis.url: cannot be parsed as a Redis URL (redis://[user:password@]host:port[/db])", Section))
+					}
+					cl, own = goredis.NewClient(o), true
+				}
+				rs = &redisStore{c: cl, own: own}
+				if own {
+					comps = append(comps, closer{name: "idempotency:redis", close: cl.Close})
+				}
+			}
+			mw = func(next stream.Handler) stream.Handler {
+				return leaseWrap(c, rs, "redis", name, cfg.Redis.KeyPrefix, key, ic.Retention, cfg.Redis.Lease, next)
+			}
+		case stream.IdempotencyStoreMemory:
+			if mem == nil {
+				mem = NewMemoryStore()
+			}
+			mw = func(next stream.Handler) stream.Handler {
+				return leaseWrap(c, mem, "memory", name, "", key, ic.Retention, cfg.Redis.Lease, next)
+			}
+		default:
+			return fail(fmt.Errorf("%s.store: unknown store %q", path, ic.Store))
+		}
+		if err := app.UseIdempotency(name, mw); err != nil {
+			return fail(fmt.Errorf("idempotency: %w", err))
+		}
+		c.bindings = append(c.bindings, name)
+		c.stats[name] = &bindingStats{}
+		c.stores[name] = ic.Store
+		log.Debug("idempotent consumer installed", "binding", name, "store", ic.Store, "key-expression", key.String(), "retention", ic.Retention)
+	}
+	sort.Strings(c.bindings)
+	for _, comp := range comps {
+		if err := app.AddComponent(comp); err != nil {
+			return fail(fmt.Errorf("idempotency: %w", err))
+		}
+	}
+	return c, nil
+}
+
+// Bindings lists the bindings the consumer was installed on, sorted.
+func (c *Consumer) Bindings() []string { return append([]string(nil), c.bindings...) }
+
+// Stats are the counts of one binding since New.
+type Stats struct {
+	// Skipped counts duplicates acknowledged without running the handler.
+	Skipped int64
+	// Processed counts messages whose handler succeeded and whose mark
+	// was stored.
+	Processed int64
+	// MarkFailures counts handler successes whose mark could not be
+	// stored (redis and memory stores only).
+	MarkFailures int64
+}
+
+// Stats returns binding's counts (zero for an unknown binding).
+func (c *Consumer) Stats(binding string) Stats {
+	s := c.stat(binding)
+	if s == nil {
+		return Stats{}
+	}
+	return Stats{Skipped: s.skipped.Load(), Processed: s.processed.Load(), MarkFailures: s.markFailures.Load()}
+}
+
+func (c *Consumer) stat(binding string) *bindingStats {
+	if s, ok := c.stats[binding]; ok {
+		return s
+	}
+	for k, s := range c.stats {
+		if strings.EqualFold(k, binding) {
+			return s
+		}
+	}
+	return nil
+}
+
+func (c *Consumer) duplicate(ctx context.Context, binding, key string) {
+	c.stats[binding].skipped.Add(1)
+	c.log.DebugContext(ctx, "idempotency: duplicate skipped", "binding", binding, "key", key)
+}
+
+func (c *Consumer) processed(binding string)  { c.stats[binding].processed.Add(1) }
+func (c *Consumer) markFailed(binding string) { c.stats[binding].markFailures.Add(1) }
+
+// Metric descriptions; every metric has the labels binding and store.
+var (
+	descSkipped = prometheus.NewDesc("streambind_idempotency_duplicates_skipped_total",
+		"Messages acknowledged without running the handler: their key was already processed.", []string{"binding", "store"}, nil)
+	descProcessed = prometheus.NewDesc("streambind_idempotency_processed_total",
+		"Messages whose handler succeeded and whose processed mark was stored.", []string{"binding", "store"}, nil)
+	descMarkFailures = prometheus.NewDesc("streambind_idempotency_mark_failures_total",
+		"Handler successes whose mark could not be stored (redis, memory): a later duplicate may run again.", []string{"binding", "store"}, nil)
+)
+
+// Describe implements prometheus.Collector.
+func (c *Consumer) Describe(ch chan<- *prometheus.Desc) {
+	ch <- descSkipped
+	ch <- descProcessed
+	ch <- descMarkFailures
+}
+
+// Collect implements prometheus.Collector.
+func (c *Consumer) Collect(ch chan<- prometheus.Metric) {
+	for _, b := range c.bindings {
+		s, st := c.stats[b], c.stores[b]
+		ch <- prometheus.MustNewConstMetric(descSkipped, prometheus.CounterValue, float64(s.skipped.Load()), b, st)
+		ch <- prometheus.MustNewConstMetric(descProcessed, prometheus.CounterValue, float64(s.processed.Load()), b, st)
+		ch <- prometheus.MustNewConstMetric(descMarkFailures, prometheus.CounterValue, float64(s.markFailures.Load()), b, st)
+	}
+}
+
+// closer is a component that only closes something at shutdown.
+type closer struct {
+	name  string
+	close func() error
+}
+
+func (c closer) Name() string                { return c.name }
+func (c closer) Start(context.Context) error { return nil }
+func (c closer) Stop(context.Context) error  { return c.close() }
