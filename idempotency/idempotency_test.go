@@ -355,4 +355,3 @@ func withSchema(ctx context.Context, schema string) context.Context {
 	}
 	return ctx
 }
-
