@@ -42,7 +42,14 @@ func (r *Relay) Collect(ch chan<- prometheus.Metric) {
 	defer cancel()
 	var n int64
 	var age float64
-	err := r.pool.QueryRow(ctx, "SELECT count(*), COALESCE(EXTRACT(EPOCH FROM clock_timestamp() - min(created_at)), 0)::float8 FROM "+t).Scan(&n, &age)
+	r.mu.Lock()
+	pool := r.pool
+	r.mu.Unlock()
+	if pool == nil { // the relay opens its pool when it starts
+		ch <- prometheus.MustNewConstMetric(descUp, prometheus.GaugeValue, 0, t)
+		return
+	}
+	err := pool.QueryRow(ctx, "SELECT count(*), COALESCE(EXTRACT(EPOCH FROM clock_timestamp() - min(created_at)), 0)::float8 FROM "+t).Scan(&n, &age)
 	if err != nil {
 		r.log.Debug("outbox metrics: backlog query failed", "error", redacted(err))
 		ch <- prometheus.MustNewConstMetric(descUp, prometheus.GaugeValue, 0, t)

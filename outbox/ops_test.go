@@ -123,6 +123,14 @@ func TestConfigFromYAML(t *testing.T) {
 		t.Errorf("String shows the DSN: %s", c)
 	}
 
+	loaded, err = config.Load(config.Options{Data: []byte("outbox:\n  relay: false\n"), Env: []string{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c, err = outbox.FromConfig(loaded); err != nil || c.RelayEnabled() {
+		t.Errorf("relay: false decoded as %+v, %v", c, err)
+	}
+
 	for _, tc := range []struct{ yaml, want string }{
 		{"outbox:\n  tabel: x\n", "outbox.tabel"},
 		{"outbox:\n  batch-size: -1\n", "outbox.batch-size: is -1"},

@@ -27,9 +27,9 @@ type Outbox struct {
 
 // Options are the parts of an [Outbox] that are not configuration.
 type Options struct {
-	// Pool is the relay's connection pool. Nil: New opens one from
-	// Config.DSN, and the relay closes it when it stops. A given pool is
-	// not closed. The relay holds one connection per batch in flight plus
+	// Pool is the relay's connection pool. Nil: the relay opens one from
+	// Config.DSN when it starts and closes it when it stops. A given pool
+	// is not closed. The relay holds one connection per batch in flight plus
 	// one for LISTEN (opened from the pool's connection settings).
 	Pool *pgxpool.Pool
 	// Logger for the relay. Default: slog.Default().
@@ -39,8 +39,8 @@ type Options struct {
 // New returns the outbox of app, configured by cfg (see [FromConfig]).
 // Unless cfg.Relay is false it joins a [Relay] to app's lifecycle
 // ([stream.App.AddComponent]), so New must be called before app runs.
-// The relay's pool is opened without connecting: a database that is down
-// at start shows as the relay's readiness, not as an error here. New does
+// The relay opens its pool when the app starts it, without connecting: a
+// database that is down shows as the relay's readiness, not as an error. New does
 // not create the table: call [Migrate].
 func New(app *stream.App, cfg Config, opts Options) (*Outbox, error) {
 	if app == nil {
@@ -59,26 +59,19 @@ func New(app *stream.App, cfg Config, opts Options) (*Outbox, error) {
 	if log == nil {
 		log = slog.Default()
 	}
-	pool, own := opts.Pool, false
-	if pool == nil {
+	var pc *pgxpool.Config
+	if opts.Pool == nil {
 		if cfg.DSN == "" {
 			return nil, fmt.Errorf("%s.dsn: is required when the relay runs (or give Options.Pool, or set %s.relay: false)", Section, Section)
 		}
-		pc, err := pgxpool.ParseConfig(cfg.DSN)
-		if err != nil {
+		var err error
+		if pc, err = pgxpool.ParseConfig(cfg.DSN); err != nil {
 			// pgx's parse errors quote the DSN: never pass them on.
 			return nil, fmt.Errorf("%s.dsn: cannot be parsed as a PostgreSQL connection string (URL or key=value)", Section)
 		}
-		if pool, err = pgxpool.NewWithConfig(context.Background(), pc); err != nil {
-			return nil, fmt.Errorf("%s.dsn: %s", Section, redacted(err))
-		}
-		own = true
 	}
-	o.relay = newRelay(app, cfg, t, pool, own, log.With("component", "outbox", "table", t.qualified()))
+	o.relay = newRelay(app, cfg, t, opts.Pool, pc, log.With("component", "outbox", "table", t.qualified()))
 	if err := app.AddComponent(o.relay); err != nil {
-		if own {
-			pool.Close()
-		}
 		return nil, fmt.Errorf("outbox: %w", err)
 	}
 	return o, nil

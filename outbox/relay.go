@@ -47,16 +47,16 @@ import (
 // claimed — sent or not — are claimed again by the next relay. So nothing is
 // lost and at most one batch per dead relay is sent twice.
 type Relay struct {
-	app     *stream.App
-	cfg     Config
-	t       table
-	pool    *pgxpool.Pool
-	ownPool bool
-	log     *slog.Logger
+	app *stream.App
+	cfg Config
+	t   table
+	pc  *pgxpool.Config // set when the relay opens (and closes) its own pool
+	log *slog.Logger
 
 	wake chan struct{} // 1 slot: "look at the table"
 
 	mu      sync.Mutex
+	pool    *pgxpool.Pool // nil until Start when pc is set
 	started bool
 	stopped bool
 	quit    context.CancelFunc // ends the loops between batches
@@ -67,8 +67,8 @@ type Relay struct {
 	relayed, failed, batches atomic.Int64
 }
 
-func newRelay(app *stream.App, cfg Config, t table, pool *pgxpool.Pool, own bool, log *slog.Logger) *Relay {
-	return &Relay{app: app, cfg: cfg, t: t, pool: pool, ownPool: own, log: log, wake: make(chan struct{}, 1)}
+func newRelay(app *stream.App, cfg Config, t table, pool *pgxpool.Pool, pc *pgxpool.Config, log *slog.Logger) *Relay {
+	return &Relay{app: app, cfg: cfg, t: t, pool: pool, pc: pc, log: log, wake: make(chan struct{}, 1)}
 }
 
 // Name is "outbox:<table>".
@@ -80,6 +80,13 @@ func (r *Relay) Start(context.Context) error {
 	defer r.mu.Unlock()
 	if r.started {
 		return errors.New("outbox relay: already started")
+	}
+	if r.pc != nil {
+		pool, err := pgxpool.NewWithConfig(context.Background(), r.pc) // connects lazily
+		if err != nil {
+			return fmt.Errorf("outbox relay: %s.dsn: %s", Section, redacted(err))
+		}
+		r.pool = pool
 	}
 	r.started = true
 	quitCtx, quit := context.WithCancel(context.Background())
@@ -116,7 +123,7 @@ func (r *Relay) Stop(ctx context.Context) error {
 		err = fmt.Errorf("outbox relay: batch aborted at shutdown (its rows will be sent again): %w", ctx.Err())
 	}
 	r.hard()
-	if r.ownPool {
+	if r.pc != nil {
 		r.pool.Close()
 	}
 	r.log.Info("outbox relay stopped")
