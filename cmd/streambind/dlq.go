@@ -65,7 +65,8 @@ func (f *dlqFlags) resolve(cmd *cobra.Command, e *runEnv) (*dlqTarget, error) {
 	cfg := s.loaded.Stream
 	var inputs []string
 	src := ""
-	for _, b := range check(s).bindings {
+	cs := check(s)
+	for _, b := range cs.bindings {
 		if !b.input {
 			continue
 		}
@@ -73,6 +74,9 @@ func (f *dlqFlags) resolve(cmd *cobra.Command, e *runEnv) (*dlqTarget, error) {
 		if strings.EqualFold(b.name, f.binding) {
 			src = b.name
 		}
+	}
+	if src == "" && len(cs.problems) > 0 {
+		return nil, failed(fmt.Errorf("%s: the configuration has errors (streambind lint shows them):\n%s", s.path, cs.problems.Error()))
 	}
 	if src == "" {
 		return nil, failed(fmt.Errorf("%s: no consumer binding %q (consumer bindings: %s)", s.path, f.binding, strings.Join(inputs, ", ")))

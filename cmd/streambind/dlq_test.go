@@ -324,7 +324,8 @@ func TestDLQRedis(t *testing.T) {
 }
 
 func TestDLQErrors(t *testing.T) {
-	dir := writeFiles(t, map[string]string{"application.yaml": fmt.Sprintf(dlqService, "  default-binder: memory")})
+	dir := writeFiles(t, map[string]string{"application.yaml": fmt.Sprintf(dlqService, "  default-binder: memory"),
+		"bad/application.yaml": fmt.Sprintf(dlqService, "  default-binder: nosuch")})
 	for _, tc := range []struct {
 		args []string
 		code int
@@ -336,6 +337,7 @@ func TestDLQErrors(t *testing.T) {
 		{[]string{"dlq", "replay", "--binding", "work-in-0", "--since", "yesterday"}, exitUsage, "--since: want an RFC 3339 time"},
 		{[]string{"dlq", "replay", "--binding", "work-in-0", "--header", "x"}, exitUsage, `--header: want k=v, got "x"`},
 		{[]string{"dlq", "show", "0", "--binding", "work-in-0"}, exitUsage, "N: want a position from 1"},
+		{[]string{"dlq", "ls", "--config", "bad", "--binding", "work-in-0"}, exitFailure, "the configuration has errors (streambind lint shows them)"},
 		{[]string{"dlq"}, exitUsage, "Usage:"},
 		{[]string{"dlq", "replay", "--help"}, exitOK, "streambind dlq replay --profile rabbit"},
 		{[]string{"dlq", "ls", "--help"}, exitOK, "streambind dlq ls --profile rabbit"},
