@@ -695,6 +695,18 @@ func activeProfiles(given []string, env map[string]string, bases []*fileDocs) ([
 	var errs []*stream.ConfigError
 	for _, n := range all {
 		p := strings.TrimSpace(n.name)
+		if strings.Contains(p, "${") && !strings.HasPrefix(n.origin, "env ") && n.origin != "Options.Profiles" {
+			// spring.profiles.active: ${PROFILE:dev}, from the environment
+			// (the files' keys are not merged yet).
+			var probs []string
+			if p, probs = expandPlaceholders(p, env); len(probs) > 0 {
+				for _, msg := range probs {
+					errs = append(errs, &stream.ConfigError{Path: "spring.profiles", Origin: n.origin, Msg: msg})
+				}
+				continue
+			}
+			p = strings.TrimSpace(p)
+		}
 		switch {
 		case p == "" || seen[p]:
 			continue
