@@ -222,6 +222,19 @@ func (d *decoder) leaf(v any, rv reflect.Value, path string) {
 		} else {
 			rv.Set(reflect.ValueOf(&x))
 		}
+	case t.Kind() == reflect.Slice && t.Elem() == durationType:
+		if xs, ok := d.toStrings(v, path); ok {
+			out := make([]time.Duration, 0, len(xs))
+			for i, x := range xs {
+				dur, err := toDuration(x)
+				if err != nil {
+					d.fail(path+"["+strconv.Itoa(i)+"]", "%v", err)
+					return
+				}
+				out = append(out, dur)
+			}
+			rv.Set(reflect.ValueOf(out))
+		}
 	case t.Kind() == reflect.Slice && t.Elem().Kind() == reflect.String:
 		if xs, ok := d.toStrings(v, path); ok {
 			rv.Set(reflect.ValueOf(xs))

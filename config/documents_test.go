@@ -5,6 +5,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 )
 
 const multiDoc = `stream:
@@ -561,5 +562,38 @@ func TestPlaceholderProblemAtAConfiguredName(t *testing.T) {
 	es := configErrors(t, Options{Data: []byte("stream:\n  bindings:\n    chargePayment-in-0:\n      group: ${NOPE}\n")})
 	if len(es) != 1 || !strings.HasPrefix(es[0].Error(), "stream.bindings.chargePayment-in-0.group (application.yaml:4): environment variable NOPE is not set") {
 		t.Fatalf("got %v", es)
+	}
+}
+
+func TestProfilesActivePlaceholder(t *testing.T) {
+	dir := writeFiles(t, map[string]string{
+		"application.yaml":     "spring.profiles.active: ${DEPLOY_ENV:dev}\n",
+		"application-dev.yaml": "stream: { default-binder: memory }\n",
+		"application-prd.yaml": "stream: { default-binder: kafka }\n",
+	})
+	if l := mustLoad(t, Options{Dir: dir}); !reflect.DeepEqual(l.Profiles, []string{"dev"}) {
+		t.Errorf("profiles %q", l.Profiles)
+	}
+	if l := mustLoad(t, Options{Dir: dir, Env: []string{"DEPLOY_ENV=prd"}}); !reflect.DeepEqual(l.Profiles, []string{"prd"}) || l.Stream.DefaultBinder != "kafka" {
+		t.Errorf("profiles %q, binder %q", l.Profiles, l.Stream.DefaultBinder)
+	}
+}
+
+// The decoder reads lists of durations (a list or a comma-separated
+// string), checking each item.
+func TestDurationListLeaf(t *testing.T) {
+	var got []time.Duration
+	d := &decoder{origins: map[string]string{}}
+	d.leaf([]any{"250ms", 1000}, reflect.ValueOf(&got).Elem(), "k")
+	if len(d.errs) != 0 || !reflect.DeepEqual(got, []time.Duration{250 * time.Millisecond, time.Second}) {
+		t.Fatalf("got %v, errs %v", got, d.errs)
+	}
+	d.leaf("1s, 2s", reflect.ValueOf(&got).Elem(), "k")
+	if !reflect.DeepEqual(got, []time.Duration{time.Second, 2 * time.Second}) {
+		t.Fatalf("got %v", got)
+	}
+	d.leaf([]any{"1s", "soon"}, reflect.ValueOf(&got).Elem(), "k")
+	if len(d.errs) != 1 || d.errs[0].Path != "k[1]" {
+		t.Fatalf("errs %v", d.errs)
 	}
 }
