@@ -187,3 +187,37 @@ func TestDatabaseSQL(t *testing.T) {
 		t.Errorf("got %+v %v, want the committed message with its header", m.Payload, m.Headers)
 	}
 }
+
+// TestSendRefusesBadInput: what cannot be sent as the bridge would send it
+// is an error of Send, and nothing is stored.
+func TestSendRefusesBadInput(t *testing.T) {
+	pool, table := migrate(t)
+	br := newBroker(t, "memory")
+	extra := "    parts: { destination: partd, producer: { partition-key-expression: headers.customer, partition-count: 4 } }\n" +
+		"    plain: { destination: plaind, content-type: text/plain }\n"
+	a := startApp(t, br, appSpec{relay: false, table: table, extraYAML: extra, outputs: ";parts;plain"})
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name, target string
+		value        any
+		opts         []outbox.SendOption
+		want         string
+	}{
+		{"key on a partitioned binding", "parts", stream.NewMessage("x", "customer", "c-1"), []outbox.SendOption{outbox.Key("k")}, "Key option on a partitioned binding"},
+		{"no partition key", "parts", "x", nil, "partition key"},
+		{"not text", "plain", struct{ A int }{1}, nil, "text/plain"},
+		{"not JSON", "events", func() {}, nil, "json"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			inTx(t, pool, true, func(tx pgx.Tx) {
+				err := a.ob.Send(ctx, tx, tc.target, tc.value, tc.opts...)
+				if err == nil || !strings.Contains(err.Error(), tc.want) {
+					t.Errorf("Send: %v, want an error about %q", err, tc.want)
+				}
+			})
+			if n := rowCount(t, pool, table); n != 0 {
+				t.Errorf("%d rows stored", n)
+			}
+		})
+	}
+}
