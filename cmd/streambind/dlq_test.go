@@ -282,7 +282,9 @@ func lsDepth(t *testing.T, dir string, env []string) func() int {
 	}
 }
 
-func TestDLQNATS(t *testing.T) {
+// natsService is dlqService on the shared NATS server, with destinations
+// of the test's own (their streams deleted at the end).
+func natsService(t *testing.T) (dir string, env []string, opt stream.Option) {
 	natstest.Require(t)
 	dest := "dlqtest-" + uuid.NewString()[:8] + ".work"
 	natstest.DeleteStreams(t, natstest.URL(), func() []string {
@@ -294,32 +296,42 @@ func TestDLQNATS(t *testing.T) {
       type: nats
       environment:
         servers: ${NATS_URL}`), "destination: work", "destination: "+dest)
-	dir := writeFiles(t, map[string]string{"application.yaml": yaml})
-	env := []string{"NATS_URL=" + natstest.URL()}
-	a := startDLQApp(t, dir, env, stream.WithBinderType(nats.Type, nats.New))
-	exerciseDLQ(t, dir, func() *runEnv { return &runEnv{env: env} }, a, lsDepth(t, dir, env))
+	dir = writeFiles(t, map[string]string{"application.yaml": yaml})
+	return dir, []string{"NATS_URL=" + natstest.URL()}, stream.WithBinderType(nats.Type, nats.New)
 }
 
-func TestDLQRedis(t *testing.T) {
+// redisService is dlqService on the shared Redis server, under a key
+// prefix of the test's own; depth counts the dead-letter stream's entries.
+func redisService(t *testing.T) (dir string, env []string, opt stream.Option, depth func() int) {
 	redistest.Require(t)
 	prefix := redistest.Prefix(t)
-	dir := writeFiles(t, map[string]string{"application.yaml": fmt.Sprintf(dlqService, `  default-binder: redis
+	dir = writeFiles(t, map[string]string{"application.yaml": fmt.Sprintf(dlqService, `  default-binder: redis
   binders:
     redis:
       type: redis
       environment:
         address: ${REDIS_ADDR}
         key-prefix: ${PREFIX}`)})
-	env := []string{"REDIS_ADDR=" + redistest.Addr(), "PREFIX=" + prefix}
-	a := startDLQApp(t, dir, env, stream.WithBinderType(redis.Type, redis.New))
 	rc := redistest.Client(t, redistest.Addr(), "", "")
-	depth := func() int {
+	depth = func() int {
 		n, err := rc.XLen(context.Background(), prefix+stream.DLQName("work", "g")).Result()
 		if err != nil {
 			return -1
 		}
 		return int(n)
 	}
+	return dir, []string{"REDIS_ADDR=" + redistest.Addr(), "PREFIX=" + prefix}, stream.WithBinderType(redis.Type, redis.New), depth
+}
+
+func TestDLQNATS(t *testing.T) {
+	dir, env, opt := natsService(t)
+	a := startDLQApp(t, dir, env, opt)
+	exerciseDLQ(t, dir, func() *runEnv { return &runEnv{env: env} }, a, lsDepth(t, dir, env))
+}
+
+func TestDLQRedis(t *testing.T) {
+	dir, env, opt, depth := redisService(t)
+	a := startDLQApp(t, dir, env, opt)
 	exerciseDLQ(t, dir, func() *runEnv { return &runEnv{env: env} }, a, depth)
 }
 
@@ -401,6 +413,18 @@ func TestDLQReplayKilledKafka(t *testing.T) {
 	env := []string{"KAFKA_BROKERS=" + c.Brokers()}
 	a := startDLQApp(t, dir, env, stream.WithBinderType(kafka.Type, kafka.New))
 	replayKilled(t, dir, env, a, lsDepth(t, dir, env))
+}
+
+func TestDLQReplayKilledNATS(t *testing.T) {
+	dir, env, opt := natsService(t)
+	a := startDLQApp(t, dir, env, opt)
+	replayKilled(t, dir, env, a, lsDepth(t, dir, env))
+}
+
+func TestDLQReplayKilledRedis(t *testing.T) {
+	dir, env, opt, depth := redisService(t)
+	a := startDLQApp(t, dir, env, opt)
+	replayKilled(t, dir, env, a, depth)
 }
 
 // replayKilled dead-letters 1,000 messages of a's work-in-0 and replays
