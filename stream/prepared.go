@@ -46,13 +46,9 @@ func (br *Bridge) Encode(name string, payload any) (Envelope, error) {
 		if err := v.errs.Err(); err != nil {
 			return Envelope{}, fmt.Errorf("bridge: destination %s: %w", name, err)
 		}
-		if p := cfg.Producer; p.PartitionKeyExpression != "" || p.PartitionKeyExtractorName != "" {
-			expr, _ := ParseKeyExpression(p.PartitionKeyExpression) // validated above
-			ex, ok := a.opts.extractors[p.PartitionKeyExtractorName]
-			if p.PartitionKeyExtractorName != "" && !ok {
-				return Envelope{}, fmt.Errorf("bridge: destination %s: no key extractor %q registered", name, p.PartitionKeyExtractorName)
-			}
-			part = &partitioner{expr: expr, extractor: ex, count: p.PartitionCount}
+		var err error
+		if part, err = newPartitioner(cfg.Producer, a.opts.extractors); err != nil {
+			return Envelope{}, fmt.Errorf("bridge: destination %s: %w", name, err)
 		}
 	}
 	cx := convCtx{binding: name, converters: a.opts.converters, contentType: cfg.ContentType}
@@ -72,9 +68,13 @@ func (br *Bridge) Encode(name string, payload any) (Envelope, error) {
 	}
 	if part != nil {
 		if len(env.Key) > 0 {
-			// A key given with an Envelope selects the partition, hashed as a
-			// string key of the expression would be.
-			env.Headers = env.Headers.With(HeaderPartition, strconv.Itoa(SelectPartition(PartitionHash(string(env.Key)), part.count)))
+			// A key given with an Envelope selects the partition, as a
+			// string key of the expression would (as Binding.send does).
+			n, err := part.forKey(string(env.Key))
+			if err != nil {
+				return Envelope{}, Permanent(fmt.Errorf("bridge: binding %s: %w", name, err))
+			}
+			env.Headers = env.Headers.With(HeaderPartition, strconv.Itoa(n))
 			return env, nil
 		}
 		key, n, err := part.partition(payload, env.Headers)
@@ -122,7 +122,7 @@ func (br *Bridge) SendEncoded(ctx context.Context, name string, env Envelope) er
 }
 
 // sendEncoded is Binding.send without the partition selection (Encode made
-// it when the value was at hand).
+// it when the value was at hand); keep the rest in step with Binding.send.
 func (b *Binding) sendEncoded(ctx context.Context, env Envelope) (err error) {
 	if b.tracing != nil {
 		var span trace.Span
@@ -131,6 +131,9 @@ func (b *Binding) sendEncoded(ctx context.Context, env Envelope) (err error) {
 	}
 	if b.State() != StateStarted {
 		return fmt.Errorf("binding %s: %w", b.name, ErrBindingStopped)
+	}
+	if b.cfg.Producer.HeaderMode == HeaderModeNone {
+		env.Headers = stripHeaders(env.Headers)
 	}
 	if b.stampCT && env.Headers[HeaderContentType] == "" {
 		env.Headers = env.Headers.Clone().With(HeaderContentType, b.cfg.ContentType)
