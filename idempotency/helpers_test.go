@@ -161,8 +161,11 @@ func startApp(t testing.TB, br broker, st *stores, s appSpec) *testApp {
 	}
 	y := "stream:\n  function: { definition: handle }\n  default-binder: " + br.kind + "\n  shutdown-timeout: 20s\n  output-bindings: events\n  binders:\n" + br.yaml +
 		"  bindings:\n    events: { destination: evt }\n" +
-		"    handle-in-0: { destination: evt, " + group + "consumer: { max-attempts: 3, back-off-initial-interval: 10ms, " + s.consumer +
-		"idempotency: { store: " + s.store + ", retention: 1h" + s.keyExpr + " } } }\n"
+		"    handle-in-0: { destination: evt, " + group + "consumer: { max-attempts: 3, back-off-initial-interval: 10ms, " + s.consumer
+	if s.store != "" { // "": a plain consumer
+		y += "idempotency: { store: " + s.store + ", retention: 1h" + s.keyExpr + " } "
+	}
+	y += "} }\n"
 	loaded, err := config.Load(config.Options{Data: []byte(y), Env: []string{}})
 	if err != nil {
 		t.Fatalf("config: %v\n%s", err, y)
