@@ -3,13 +3,17 @@ package rabbit
 import "github.com/streambind/streambind/stream"
 
 // DeadLetterSource implements [stream.DeadLetterSourcer]. The dead letters
-// of (destination, group) are in the queue <destination>.<group>.dlq, bound
-// to the exchange DLX (see dlqSpec). A reader consumes that queue itself:
+// of (destination, group) are in the queue the binding's DLQ is declared as
+// (consumerDLQ: <destination>.<group>.dlq on the exchange DLX unless its
+// dead-letter-queue-name or dead-letter-exchange say otherwise). A reader consumes that queue itself:
 // its group becomes the queue's name (queue-name-group-only), and it
 // declares no exchange and binds nothing, since the queue is already
 // bound where the dead letters arrive.
 func (b *Binder) DeadLetterSource(spec stream.ConsumerSpec) (stream.DeadLetterSource, error) {
-	q := dlqSpec(spec.Destination, spec.Group)
+	q, err := consumerDLQ(spec)
+	if err != nil {
+		return stream.DeadLetterSource{}, err
+	}
 	return stream.DeadLetterSource{
 		Destination: q.exchange,
 		Group:       q.name,

@@ -12,8 +12,8 @@ import (
 	"github.com/streambind/streambind/stream"
 )
 
-// OpenDeadLetters implements [stream.DeadLetterStore] over the queue
-// <destination>.<group>.dlq. The cursor consumes that queue on a channel
+// OpenDeadLetters implements [stream.DeadLetterStore] over the binding's
+// DLQ (consumerDLQ: <destination>.<group>.dlq by default). The cursor consumes that queue on a channel
 // of its own without acknowledging, up to the number of messages the queue
 // held when it was opened; Remove acknowledges one (the broker deletes
 // it), and Close (or the loss of the connection) returns every other one
@@ -25,7 +25,11 @@ func (b *Binder) OpenDeadLetters(ctx context.Context, spec stream.ConsumerSpec, 
 	if err := b.checkOpen(); err != nil {
 		return nil, err
 	}
-	q := dlqSpec(spec.Destination, spec.Group).name
+	dq, err := consumerDLQ(spec)
+	if err != nil {
+		return nil, err
+	}
+	q := dq.name
 	ch, err := b.sub.bindChannel(ctx)
 	if err != nil {
 		return nil, err
