@@ -571,6 +571,9 @@ func (a *App) prepareBinding(v *validator, name string, input bool) *Binding {
 	if !input {
 		b.part, _ = newPartitioner(p, a.opts.extractors) // validated above
 	}
+	if input && len(cfg.Consumer.RetryDelays) > 0 {
+		a.checkDelayedRetries(v, path, bi, b)
+	}
 	if sv, ok := bi.binder.(SpecValidator); ok {
 		cons, prod := a.cfg.Extension(bi.typ, name)
 		var err error

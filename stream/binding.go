@@ -399,6 +399,8 @@ type bindingStats struct {
 	handlerNanos                                                    atomic.Int64
 	handlerCount                                                    atomic.Int64
 	buckets                                                         [len(HandlerBuckets)]atomic.Int64 // not cumulative
+	// delayed counts delayed retries per consumer.retry-delays level.
+	delayed levelCounts
 }
 
 func (s *bindingStats) observe(d time.Duration) {
@@ -419,6 +421,7 @@ func (s *bindingStats) snapshot() BindingStats {
 		DeadLettered: s.deadLettered.Load(), Dropped: s.dropped.Load(), Sent: s.sent.Load(),
 		Errors: s.errors.Load(), HandlerTime: time.Duration(s.handlerNanos.Load()),
 		HandlerCalls: s.handlerCount.Load(), HandlerBuckets: s.cumulative(),
+		DelayedRetries: s.delayed.snapshot(),
 	}
 }
 
@@ -455,6 +458,10 @@ type BindingStats struct {
 	// HandlerBuckets[i] counts the messages handled within
 	// HandlerBuckets[i] seconds (cumulative, as Prometheus wants them).
 	HandlerBuckets []int64 `json:"handlerBuckets"`
+	// DelayedRetries[i] counts messages parked for consumer.retry-delays[i]
+	// (non-blocking retries; each is also counted in Retried); nil when
+	// none was.
+	DelayedRetries []int64 `json:"delayedRetries,omitempty"`
 }
 
 // Lag returns the consumer lag per destination partition, for consumers

@@ -184,6 +184,17 @@ type ConsumerConfig struct {
 	// false wins. Names are matched case-insensitively; an unknown name is
 	// a configuration error. Default none.
 	RetryableExceptions map[string]bool `mapstructure:"retryable-exceptions"`
+	// RetryDelays turns retries into delayed redeliveries through the
+	// broker (non-blocking retries, docs/retries.md): a failed message is
+	// parked for the first delay while other messages keep flowing, then
+	// delivered again; after a failure of the delivery following the last
+	// delay it is dead-lettered (or dropped) as without this setting. Each
+	// delivery gets one attempt: max-attempts and the back-off keys do not
+	// apply. A list or comma-separated durations ("1s,10s,1m"), each
+	// between 1ms and about 24.8 days, whole milliseconds. Not with
+	// batch-mode. Supported by the memory and rabbit binders. Default none
+	// (retries in process).
+	RetryDelays []time.Duration `mapstructure:"retry-delays"`
 	// HeaderMode is "headers" (the broker's native headers, the default)
 	// or "none" (the function sees no headers; the content type is the
 	// binding's). SCSt's "embeddedHeaders" is refused: every binder here
@@ -316,6 +327,9 @@ func (b BindingConfig) merged(d BindingConfig) BindingConfig {
 	}
 	if c.RetryableExceptions == nil {
 		c.RetryableExceptions = dc.RetryableExceptions
+	}
+	if c.RetryDelays == nil {
+		c.RetryDelays = dc.RetryDelays
 	}
 	set(&c.HeaderMode, dc.HeaderMode)
 	c.Idempotency = c.Idempotency.merged(dc.Idempotency)
@@ -531,6 +545,7 @@ func (b BindingConfig) Validate(path string) []*ConfigError {
 		}
 	}
 	checkHeaderMode("consumer.header-mode", c.HeaderMode)
+	validateRetryDelays(c, bad)
 	es = append(es, c.Idempotency.validate(path+".consumer", c.BatchMode)...)
 	checkHeaderMode("producer.header-mode", p.HeaderMode)
 	if p.Poller.FixedDelay < 0 {

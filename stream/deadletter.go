@@ -31,6 +31,10 @@ func DeadLetterHeaders(orig Headers, err error) Headers {
 	if err == nil {
 		err = errors.New("unknown error")
 	}
+	if re, ok := err.(*retriesExhausted); ok { // retrytopics.go
+		h[HeaderRetryAttempts] = strconv.Itoa(re.attempts)
+		err = re.err
+	}
 	h[HeaderExceptionMessage] = err.Error()
 	var w chainWriter
 	w.write(err, 0)

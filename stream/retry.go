@@ -17,10 +17,18 @@ type retryPolicy struct {
 	// retryable classifies errors (consumer.retryable-exceptions and
 	// default-retryable); nil: every error is retried.
 	retryable func(error) bool
+	// delays is consumer.retry-delays; nil: retries in process only.
+	delays []time.Duration
 }
 
 func newRetryPolicy(c ConsumerConfig) retryPolicy {
-	return retryPolicy{maxAttempts: c.MaxAttempts, initial: c.BackOffInitialInterval, multiplier: c.BackOffMultiplier, max: c.BackOffMaxInterval}
+	p := retryPolicy{maxAttempts: c.MaxAttempts, initial: c.BackOffInitialInterval, multiplier: c.BackOffMultiplier, max: c.BackOffMaxInterval}
+	if len(c.RetryDelays) > 0 {
+		// Non-blocking retries: one attempt per delivery, the broker
+		// redelivers after each delay (retrytopics.go).
+		p.maxAttempts, p.delays = 1, c.RetryDelays
+	}
+	return p
 }
 
 // backOff returns the wait after the given failed attempt (1-based).

@@ -76,10 +76,14 @@ func (rt *runtimeBinding) process(ctx context.Context, env Envelope) (err error)
 		ctx, span = t.startProcess(ctx, rt.in, env)
 		defer func() { endSpan(span, err) }()
 	}
+	full := env // with retry-delays, the retry headers count attempts (retrytopics.go)
 	if rt.in.cfg.Consumer.HeaderMode == HeaderModeNone {
 		env.Headers = nil // the binding's content type applies
+		if rt.retry.delays == nil {
+			full = env
+		}
 	}
-	return rt.withRetries(ctx, env, func(ctx context.Context) error { return rt.attempt(ctx, env) })
+	return rt.withRetries(ctx, full, func(ctx context.Context) error { return rt.attempt(ctx, env) })
 }
 
 // processBatch is the BatchHandler of an input binding in batch mode.
@@ -154,6 +158,14 @@ func (rt *runtimeBinding) withRetries(ctx context.Context, env Envelope, attempt
 		rt.log.Warn("output send failed after every attempt; input left for redelivery", "attempts", n, "error", boundedErr(err))
 		return fmt.Errorf("%w: %w", ErrNak, err)
 	}
+	cause := err
+	if rt.retry.delays != nil {
+		var dr *DelayedRetry
+		if dr, n = rt.delayRetry(env, err); dr != nil {
+			return dr
+		}
+		err = &retriesExhausted{err: err, attempts: n} // for the dead letter's headers
+	}
 	stats.failed.Add(1)
 	dlq := rt.in.cfg.Consumer.DLQ && rt.in.group != ""
 	if dlq {
@@ -168,7 +180,7 @@ func (rt *runtimeBinding) withRetries(ctx context.Context, env Envelope, attempt
 		rt.log.Error("message failed and is DROPPED ("+why+")", "attempts", n, "error", boundedErr(err))
 	}
 	if rt.onFail != nil {
-		rt.onFail(ctx, FailedMessage{Binding: rt.in.name, Envelope: env, Err: err, Attempts: n, DeadLettered: dlq})
+		rt.onFail(ctx, FailedMessage{Binding: rt.in.name, Envelope: env, Err: cause, Attempts: n, DeadLettered: dlq})
 	}
 	return err
 }

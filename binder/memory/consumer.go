@@ -405,6 +405,8 @@ func (r *run) process(w int, items []item, envs []stream.Envelope) {
 		// Nak, or interrupted by a Stop that ran out of time.
 		r.holdBack()
 		requeue = items
+	case c.batch == 0 && stream.AsDelayedRetry(err) != nil:
+		r.retryLater(items[0], stream.AsDelayedRetry(err)) // then Ack
 	default: // Term
 		if requeue = r.term(items, err); len(requeue) > 0 {
 			r.holdBack()

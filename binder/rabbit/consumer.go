@@ -99,6 +99,7 @@ func (c *consumer) topology(q string) topology {
 		qs.durable, qs.exclusive, qs.autoDelete = false, true, true
 	}
 	t.queues = []queueSpec{qs}
+	c.withRetryQueues(&t, q) // retryqueues.go
 	if c.dlq() {
 		t.withDLQ(o, o.dlqSpec(o.baseQueue(c.dest, c.spec.Group), q, c.opts.republishToDlq))
 	}
@@ -597,6 +598,8 @@ func (r *run) settle(in inbound, env stream.Envelope, err error) (requeue bool) 
 		r.ack(in, func(ch *amqp.Channel) error { return ch.Ack(in.d.DeliveryTag, false) })
 	case errors.Is(err, stream.ErrNak) || r.ctx.Err() != nil:
 		return true
+	case stream.AsDelayedRetry(err) != nil: // retryqueues.go
+		return !r.retryLater(in, env, stream.AsDelayedRetry(err))
 	case c.opts.requeueRejected:
 		return true
 	case c.dlq() && !c.opts.republishToDlq:

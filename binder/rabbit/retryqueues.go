@@ -1,0 +1,124 @@
+package rabbit
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	amqp "github.com/rabbitmq/amqp091-go"
+
+	"github.com/streambind/streambind/stream"
+)
+
+// Non-blocking retries (consumer.retry-delays, docs/retries.md) use the
+// TTL + dead-letter pattern: for each delay the consumer declares a wait
+// queue <queue>.retry.<delay in ms>, with x-message-ttl = the delay and
+// x-dead-letter-exchange "" (the default exchange) with
+// x-dead-letter-routing-key = the consumer's queue. A failed message is
+// published (confirmed) to the wait queue of its delay and then acked; when
+// its TTL expires the broker moves it back to the consumer's queue, behind
+// what arrived meanwhile. Nothing consumes the wait queues, and as every
+// message of one has the same TTL they expire in order. The consumer's
+// queue, its DLX and DLQ are declared as without retry-delays, so the
+// final failure is dead-lettered as usual.
+
+var _ stream.DelayedRetrier = (*Binder)(nil)
+
+// DelayedRetries implements [stream.DelayedRetrier]: a named group is
+// needed (an anonymous consumer's queue is deleted when it stops, and the
+// wait queues would dead-letter into nothing).
+func (b *Binder) DelayedRetries(spec stream.ConsumerSpec) error {
+	if spec.Group == "" {
+		return errors.New("rabbit: non-blocking retries need a consumer group (group is empty)")
+	}
+	return nil
+}
+
+// RetryQueueName is the wait queue of consumer queue q for delay d.
+func RetryQueueName(q string, d time.Duration) string {
+	return q + ".retry." + strconv.FormatInt(d.Milliseconds(), 10)
+}
+
+// withRetryQueues adds the wait queues of queue q to t (one per distinct
+// delay). They are durable like the group's queue.
+func (c *consumer) withRetryQueues(t *topology, q string) {
+	if c.spec.Group == "" {
+		return
+	}
+	seen := map[time.Duration]bool{}
+	for _, d := range c.spec.Consumer.RetryDelays {
+		if seen[d] {
+			continue
+		}
+		seen[d] = true
+		t.queues = append(t.queues, queueSpec{
+			name:    RetryQueueName(q, d),
+			durable: true,
+			args: amqp.Table{
+				"x-message-ttl":             d.Milliseconds(),
+				"x-dead-letter-exchange":    "",
+				"x-dead-letter-routing-key": q,
+			},
+		})
+	}
+}
+
+// retryLater carries out a [stream.DelayedRetry]: it publishes a copy of
+// the delivery with the retry headers to its wait queue, waits for the
+// broker's confirm, and acks the delivery. It returns false when the copy
+// could not be published: the delivery is then requeued (after
+// redelivery-delay) and handled again, so nothing is lost; a confirmed
+// copy whose ack is lost with the connection is the usual at-least-once
+// duplicate.
+func (r *run) retryLater(in inbound, env stream.Envelope, dr *stream.DelayedRetry) bool {
+	c := r.c
+	wq := RetryQueueName(r.queue, dr.Delay)
+	h := make(stream.Headers, len(dr.Headers))
+	for k, v := range dr.Headers {
+		// The broker's own dead-lettering headers (as text here) would
+		// be refused or confuse its x-death bookkeeping.
+		if k == "x-death" || strings.HasPrefix(k, "x-first-death-") || strings.HasPrefix(k, "x-last-death-") {
+			continue
+		}
+		h[k] = v
+	}
+	msg := toPublishing(stream.Envelope{Payload: env.Payload, Headers: h, Key: env.Key}, c.spec.ContentType)
+	msg.MessageId = in.d.MessageId
+	var err error
+	for attempt := 0; attempt < 2; attempt++ {
+		ctx, cancel := context.WithTimeout(r.ctx, dlPublishTimeout)
+		err = c.bd.pub.publish(ctx, "", wq, true, msg)
+		cancel()
+		if err == nil {
+			r.ack(in, func(ch *amqp.Channel) error { return ch.Ack(in.d.DeliveryTag, false) })
+			return true
+		}
+		if !errors.Is(err, ErrUnroutable) {
+			break
+		}
+		// The wait queue was deleted: declare the topology again, once.
+		if derr := r.declareRetryQueues(); derr != nil {
+			err = fmt.Errorf("%w; declaring the wait queues again: %w", err, derr)
+			break
+		}
+	}
+	c.log.Warn("rabbit: parking a failed message for its retry delay failed; it is requeued and handled again", "queue", r.queue, "wait_queue", wq, "error", err, "cause", dr.Err)
+	return false
+}
+
+// declareRetryQueues declares the consumer's wait queues again.
+func (r *run) declareRetryQueues() error {
+	ctx, cancel := context.WithTimeout(r.ctx, dlPublishTimeout)
+	defer cancel()
+	ch, _, err := r.c.bd.pubMgr.channel(ctx)
+	if err != nil {
+		return err
+	}
+	defer ch.Close()
+	var t topology
+	r.c.withRetryQueues(&t, r.queue)
+	return t.declare(ch)
+}
