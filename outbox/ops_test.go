@@ -3,6 +3,7 @@ package outbox_test
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -264,5 +265,41 @@ func TestStopMidTable(t *testing.T) {
 	startApp(t, br, appSpec{relay: true, table: table})
 	if dups := checkOrder(t, ch, keys, n, 60*time.Second); dups != 0 {
 		t.Errorf("%d duplicates after a graceful stop", dups)
+	}
+}
+
+// TestFailingKeyDoesNotStarveOthers: more rows of a key that cannot be
+// sent than a batch holds, oldest first: the other keys are sent all the
+// same, and the failing rows stay with their attempts counted.
+func TestFailingKeyDoesNotStarveOthers(t *testing.T) {
+	pool, table := migrate(t)
+	br := newBroker(t, "memory")
+	a := startApp(t, br, appSpec{consume: true, table: table})
+	// The relay's app allows no dynamic destination but evt: every send of
+	// these fails.
+	for i := range 30 {
+		if _, err := pool.Exec(context.Background(), "INSERT INTO "+table+" (name, key, payload) VALUES ('nowhere', 'bad', $1)", []byte(fmt.Sprint(i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	produce(t, a.ob, pool, 4, 5)
+	startApp(t, br, appSpec{relay: true, table: table, batchSize: 10, topYAML: "  dynamic-destinations: [evt]\n"})
+	if dups := checkOrder(t, a.got, 4, 5, 30*time.Second); dups != 0 {
+		t.Errorf("%d duplicates", dups)
+	}
+	// The good rows' deletion commits just after their sends were confirmed.
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		var left, attempts int
+		if err := pool.QueryRow(context.Background(), "SELECT count(*), coalesce(max(attempts), 0) FROM "+table).Scan(&left, &attempts); err != nil {
+			t.Fatal(err)
+		}
+		if left == 30 && attempts >= 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d rows left with at most %d attempts; want the 30 failing rows, attempts counted", left, attempts)
+		}
+		time.Sleep(20 * time.Millisecond) // polling the table's state
 	}
 }

@@ -83,6 +83,7 @@ type appSpec struct {
 	batchSize int
 	extraYAML string // more bindings
 	outputs   string // more output bindings: ";a;b"
+	topYAML   string // more keys of the stream section
 	dsn       string
 }
 
@@ -101,6 +102,7 @@ func startApp(t testing.TB, br broker, s appSpec) *testApp {
 		y += "    collect-in-0: { destination: evt, group: g }\n"
 	}
 	y += s.extraYAML
+	y = strings.Replace(y, "stream:\n", "stream:\n"+s.topYAML, 1)
 	if s.consume {
 		y = strings.Replace(y, "stream:\n", "stream:\n  function: { definition: collect }\n", 1)
 	}

@@ -27,7 +27,8 @@ import (
 // without losing or reordering messages of a key:
 //
 //  1. In a transaction it locks the oldest batch-size rows that no other
-//     relay has locked (SELECT ... ORDER BY id FOR UPDATE SKIP LOCKED).
+//     relay has locked (SELECT ... ORDER BY id FOR UPDATE SKIP LOCKED),
+//     leaving out the keys whose send failed in the last poll-interval.
 //  2. For each (name, key) of the batch it drops the rows that have an
 //     older row of the same (name, key) that is not in the batch — locked
 //     by another relay, or committed after the scan. So a relay sends a
@@ -55,6 +56,12 @@ type Relay struct {
 
 	wake chan struct{} // 1 slot: "look at the table"
 
+	// blocked holds the keys whose send failed, until they may be tried
+	// again (poll-interval later); their rows are not claimed meanwhile,
+	// so that a key that keeps failing does not fill every batch and
+	// starve the others. Only the run goroutine uses it.
+	blocked map[string]blockedKey
+
 	mu      sync.Mutex
 	pool    *pgxpool.Pool // nil until Start when pc is set
 	started bool
@@ -68,7 +75,7 @@ type Relay struct {
 }
 
 func newRelay(app *stream.App, cfg Config, t table, pool *pgxpool.Pool, pc *pgxpool.Config, log *slog.Logger) *Relay {
-	return &Relay{app: app, cfg: cfg, t: t, pool: pool, pc: pc, log: log, wake: make(chan struct{}, 1)}
+	return &Relay{app: app, cfg: cfg, t: t, pool: pool, pc: pc, log: log, wake: make(chan struct{}, 1), blocked: map[string]blockedKey{}}
 }
 
 // Name is "outbox:<table>".
@@ -195,9 +202,10 @@ func (r *Relay) run(quit, hard context.Context) {
 			}
 		}
 		timer.Reset(r.cfg.PollInterval)
-		if err != nil || res.failed > 0 {
-			// Back off: neither a database nor a broker that fails is
-			// helped by retrying at once (notifications are not waited for).
+		if err != nil {
+			// Back off: a database that fails is not helped by retrying
+			// at once (notifications are not waited for). A failed send
+			// blocks only its key, for a poll-interval (r.blocked).
 			select {
 			case <-timer.C:
 			case <-quit.Done():
@@ -270,6 +278,27 @@ type group struct {
 
 type result struct{ claimed, sent, failed int }
 
+type blockedKey struct {
+	name  string
+	key   []byte
+	until time.Time
+}
+
+// blockedArrays returns the keys still blocked, dropping those whose time
+// has come.
+func (r *Relay) blockedArrays() ([]string, [][]byte) {
+	now := time.Now()
+	names, keys := []string{}, [][]byte{}
+	for k, b := range r.blocked {
+		if now.After(b.until) {
+			delete(r.blocked, k)
+			continue
+		}
+		names, keys = append(names, b.name), append(keys, b.key)
+	}
+	return names, keys
+}
+
 // batch claims, sends and deletes one batch (see [Relay]).
 func (r *Relay) batch(ctx context.Context) (result, error) {
 	var res result
@@ -279,7 +308,10 @@ func (r *Relay) batch(ctx context.Context) (result, error) {
 	}
 	defer tx.Rollback(context.Background()) //nolint:errcheck // a no-op after Commit
 	q := r.t.qualified()
-	rows, err := tx.Query(ctx, "SELECT id, name, key, payload, headers::text FROM "+q+" ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED", r.cfg.BatchSize)
+	bNames, bKeys := r.blockedArrays()
+	rows, err := tx.Query(ctx, "SELECT id, name, key, payload, headers::text FROM "+q+` t
+	WHERE NOT EXISTS (SELECT 1 FROM unnest($2::text[], $3::bytea[]) AS b(name, key) WHERE b.name = t.name AND b.key = t.key)
+	ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED`, r.cfg.BatchSize, bNames, bKeys)
 	if err != nil {
 		return res, fmt.Errorf("claim: %w", err)
 	}
@@ -326,6 +358,7 @@ func (r *Relay) batch(ctx context.Context) (result, error) {
 		}
 		if g.err != nil {
 			res.failed++
+			r.blocked[g.name+"\x00"+string(g.key)] = blockedKey{name: g.name, key: g.key, until: time.Now().Add(r.cfg.PollInterval)}
 			b.Queue("UPDATE "+q+" SET attempts = attempts + 1, last_error = $2 WHERE id = $1", g.rows[g.sent].id, truncate(redacted(g.err), 1000))
 		}
 	}
