@@ -84,6 +84,7 @@ type stores struct {
 	redis  *goredis.Client
 	prefix string
 	memory *idempotency.MemoryStore
+	lease  time.Duration // idempotency.redis.lease; default 2s
 }
 
 func newStores(t testing.TB, store string) *stores {
@@ -116,6 +117,9 @@ func (s *stores) config() idempotency.Config {
 	}
 	c.Redis.KeyPrefix = s.prefix
 	c.Redis.Lease = 2 * time.Second
+	if s.lease != 0 {
+		c.Redis.Lease = s.lease
+	}
 	return c
 }
 

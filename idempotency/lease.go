@@ -84,27 +84,9 @@ func leaseWrap(c *Consumer, s leaseStore, storeName, binding, prefix string, key
 			}
 			wait = min(2*wait, lease/4, time.Second)
 		}
-		renewCtx, stopRenew := context.WithCancel(ctx)
-		renewed := make(chan struct{})
-		go func() {
-			defer close(renewed)
-			t := time.NewTicker(lease / 3)
-			defer t.Stop()
-			for {
-				select {
-				case <-renewCtx.Done():
-					return
-				case <-t.C:
-					if ok, err := s.renew(renewCtx, sk, token, lease); err == nil && !ok {
-						c.log.Warn("idempotency: lease lost while the handler runs (a duplicate may run at the same time)", "binding", binding, "key", k)
-						return
-					}
-				}
-			}
-		}()
+		stopRenew := renewLease(ctx, c, s, binding, k, sk, token, lease)
 		err = callNext(ctx, env, next)
 		stopRenew()
-		<-renewed
 		// The mark must be written even when ctx ended with the handler's
 		// success, and the lease released after a failure.
 		bg, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
@@ -125,6 +107,49 @@ func leaseWrap(c *Consumer, s leaseStore, storeName, binding, prefix string, key
 		}
 		c.processed(binding)
 		return nil
+	}
+}
+
+// renewLease renews token's lease on key every lease/3 until the returned
+// function is called (which waits for a renewal in progress). A timer
+// rather than a goroutine per message: most handlers end long before the
+// first renewal.
+func renewLease(ctx context.Context, c *Consumer, s leaseStore, binding, k, key, token string, lease time.Duration) (stop func()) {
+	ctx, cancel := context.WithCancel(ctx)
+	var (
+		mu      sync.Mutex
+		stopped bool
+		t       *time.Timer
+		running sync.WaitGroup
+	)
+	var tick func()
+	tick = func() {
+		defer running.Done()
+		ok, err := s.renew(ctx, key, token, lease)
+		if err == nil && !ok {
+			c.log.Warn("idempotency: lease lost while the handler runs (a duplicate may run at the same time)", "binding", binding, "key", k)
+			return
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		if !stopped {
+			running.Add(1)
+			t.Reset(lease / 3)
+		}
+	}
+	mu.Lock()
+	running.Add(1)
+	t = time.AfterFunc(lease/3, tick)
+	mu.Unlock()
+	return func() {
+		mu.Lock()
+		stopped = true
+		if t.Stop() {
+			running.Done() // the pending tick will not run
+		}
+		mu.Unlock()
+		cancel()
+		running.Wait()
 	}
 }
 
