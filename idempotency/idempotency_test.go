@@ -355,3 +355,55 @@ func withSchema(ctx context.Context, schema string) context.Context {
 	}
 	return ctx
 }
+
+// TestRefusals: UseIdempotency refuses an unknown binding, a second
+// installation and a running app; batch-mode with idempotency is a
+// configuration error; the idempotency section is decoded strictly.
+func TestRefusals(t *testing.T) {
+	y := "stream:\n  function: { definition: handle }\n  bindings:\n    handle-in-0: { group: g }\n"
+	l, err := config.Load(config.Options{Data: []byte(y), Env: []string{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fns := stream.NewCatalog()
+	stream.AddConsumer(fns, "handle", func(context.Context, order) error { return nil })
+	app, err := stream.NewApp(l.Stream, fns, newBroker(t, "memory").options...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mw := func(next stream.Handler) stream.Handler { return next }
+	if err := app.UseIdempotency("nope-in-0", mw); err == nil || !strings.Contains(err.Error(), "no input binding") {
+		t.Fatalf("unknown binding: %v", err)
+	}
+	if err := app.UseIdempotency("handle-in-0", mw); err != nil {
+		t.Fatal(err)
+	}
+	if err := app.UseIdempotency("handle-in-0", mw); err == nil || !strings.Contains(err.Error(), "already installed") {
+		t.Fatalf("second installation: %v", err)
+	}
+
+	y = "stream:\n  function: { definition: handle }\n  bindings:\n    handle-in-0: { group: g, consumer: { batch-mode: true, idempotency: { store: memory } } }\n"
+	if l, err = config.Load(config.Options{Data: []byte(y), Env: []string{}}); err == nil {
+		fns := stream.NewCatalog()
+		stream.AddConsumer(fns, "handle", func(context.Context, []order) error { return nil })
+		_, err = stream.NewApp(l.Stream, fns, newBroker(t, "memory").options...)
+	}
+	if err == nil || !strings.Contains(err.Error(), "batch-mode") || !strings.Contains(err.Error(), "consumer.idempotency.store") {
+		t.Fatalf("batch-mode: %v", err)
+	}
+
+	y = "idempotency:\n  postgres:\n    purge-intervall: 1m\n  redis:\n    lease: 10ms\n"
+	if l, err = config.Load(config.Options{Data: []byte(y), Env: []string{}}); err == nil {
+		_, err = idempotency.FromConfig(l)
+	}
+	if err == nil || !strings.Contains(err.Error(), "purge-intervall") {
+		t.Fatalf("unknown key: %v", err)
+	}
+	y = "idempotency:\n  redis:\n    lease: 10ms\n"
+	if l, err = config.Load(config.Options{Data: []byte(y), Env: []string{}}); err == nil {
+		_, err = idempotency.FromConfig(l)
+	}
+	if err == nil || !strings.Contains(err.Error(), "idempotency.redis.lease") {
+		t.Fatalf("short lease: %v", err)
+	}
+}
