@@ -70,6 +70,39 @@ func BenchmarkRelay(b *testing.B) {
 			}
 			waitEmpty(b, pool, table, time.Minute)
 			b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "msgs/s")
+			b.ReportMetric(float64(b.N)/float64(max(a.ob.Relay().Batches(), 1)), "msgs/batch")
+			if got := a.ob.Relay().Relayed(); got != int64(b.N) {
+				b.Fatalf("relayed %d of %d", got, b.N)
+			}
+		})
+	}
+	// drain: the relay alone, on rows stored before it starts.
+	for _, kind := range []string{"kafka", "rabbit"} {
+		b.Run(kind+"-drain", func(b *testing.B) {
+			pool, table := migrate(b)
+			br := newBroker(b, kind)
+			w := startApp(b, br, appSpec{consume: true, table: table})
+			ctx := context.Background()
+			for i := 0; i < b.N; i += 500 {
+				err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+					for j := i; j < min(i+500, b.N); j++ {
+						key := fmt.Sprintf("k%d", j%keys)
+						if err := w.ob.Send(ctx, tx, "events", event{Key: key, Seq: j}, outbox.Key(key)); err != nil {
+							return err
+						}
+					}
+					return nil
+				})
+				if err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ResetTimer()
+			start := time.Now()
+			a := startApp(b, br, appSpec{relay: true, table: table, batchSize: 100})
+			waitEmpty(b, pool, table, 5*time.Minute)
+			b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "msgs/s")
+			b.ReportMetric(float64(b.N)/float64(max(a.ob.Relay().Batches(), 1)), "msgs/batch")
 			if got := a.ob.Relay().Relayed(); got != int64(b.N) {
 				b.Fatalf("relayed %d of %d", got, b.N)
 			}

@@ -152,6 +152,9 @@ func (r *Relay) Health(context.Context) error {
 // their batch committed).
 func (r *Relay) Relayed() int64 { return r.relayed.Load() }
 
+// Batches is how many batches the relay committed (empty ones included).
+func (r *Relay) Batches() int64 { return r.batches.Load() }
+
 // setErr records the last round's error and returns the one before.
 func (r *Relay) setErr(err error) error {
 	r.mu.Lock()
@@ -167,6 +170,10 @@ func (r *Relay) poke() {
 	default:
 	}
 }
+
+// heldRetry is how soon a relay looks again at rows it left to another
+// relay (see result.held).
+const heldRetry = 20 * time.Millisecond
 
 // run relays batches until quit ends.
 func (r *Relay) run(quit, hard context.Context) {
@@ -212,6 +219,11 @@ func (r *Relay) run(quit, hard context.Context) {
 				return
 			}
 			continue
+		}
+		if res.held > 0 {
+			// Another relay holds older rows of some keys: look again
+			// once it has probably sent them.
+			timer.Reset(min(r.cfg.PollInterval, heldRetry))
 		}
 		select {
 		case <-r.wake:
@@ -276,7 +288,12 @@ type group struct {
 	err  error
 }
 
-type result struct{ claimed, sent, failed int }
+type result struct {
+	claimed, sent, failed int
+	// held: rows of the batch left because an older row of their key is
+	// with another relay.
+	held int
+}
 
 type blockedKey struct {
 	name  string
@@ -347,9 +364,16 @@ func (r *Relay) batch(ctx context.Context) (result, error) {
 	if err := r.dropBlocked(ctx, tx, groups, ours); err != nil {
 		return res, err
 	}
+	for _, g := range groups {
+		res.held -= len(g.rows)
+	}
+	res.held += res.claimed
 	r.send(ctx, groups)
 	// Delete what was confirmed; count the failure of the first unsent
-	// row of a key; wake the other relays (their keys may wait for ours).
+	// row of a key. (No NOTIFY here: a transaction that notifies takes
+	// PostgreSQL's global notify lock at commit, serialising it with every
+	// inserting transaction. A relay that left rows to another one looks
+	// again soon by itself: result.held.)
 	var sent []int64
 	b := &pgx.Batch{}
 	for _, g := range groups {
@@ -365,7 +389,6 @@ func (r *Relay) batch(ctx context.Context) (result, error) {
 	res.sent = len(sent)
 	if len(sent) > 0 {
 		b.Queue("DELETE FROM "+q+" WHERE id = ANY($1)", sent)
-		b.Queue("SELECT pg_notify($1, '')", r.t.channel())
 	}
 	if b.Len() > 0 {
 		if err := tx.SendBatch(ctx, b).Close(); err != nil {
