@@ -122,8 +122,7 @@ func renewLease(ctx context.Context, c *Consumer, s leaseStore, binding, k, key,
 		t       *time.Timer
 		running sync.WaitGroup
 	)
-	var tick func()
-	tick = func() {
+	tick := func() {
 		defer running.Done()
 		ok, err := s.renew(ctx, key, token, lease)
 		if err == nil && !ok {
