@@ -192,7 +192,7 @@ type ConsumerConfig struct {
 	// delivery gets one attempt: max-attempts and the back-off keys do not
 	// apply. A list or comma-separated durations ("1s,10s,1m"), each
 	// between 1ms and about 24.8 days, whole milliseconds. Not with
-	// batch-mode. Supported by the memory and rabbit binders. Default none
+	// batch-mode. Supported by the memory, rabbit and kafka binders. Default none
 	// (retries in process).
 	RetryDelays []time.Duration `mapstructure:"retry-delays"`
 	// HeaderMode is "headers" (the broker's native headers, the default)

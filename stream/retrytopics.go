@@ -112,7 +112,8 @@ func delayedRetry(delays []time.Duration, env Envelope, err error, now time.Time
 	if _, ok := h[HeaderRetryFirstFailure]; !ok || prev == 0 {
 		h[HeaderRetryFirstFailure] = strconv.FormatInt(now.UnixMilli(), 10)
 	}
-	h[HeaderRetryDue] = strconv.FormatInt(now.Add(d).UnixMilli(), 10)
+	// Rounded up: a message is never due before the full delay.
+	h[HeaderRetryDue] = strconv.FormatInt((now.Add(d).UnixNano()+int64(time.Millisecond)-1)/int64(time.Millisecond), 10)
 	return &DelayedRetry{Err: err, Level: prev, Delay: d, Headers: h}, attempts
 }
 

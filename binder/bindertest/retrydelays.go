@@ -29,6 +29,10 @@ type RetryDelaysHarness struct {
 	// binder's broker connections (its own only). The message must still
 	// come back, nothing may be lost.
 	Interrupt func(t *testing.T)
+	// Duplicates: the binder may deliver a message again after the
+	// interruption (Kafka: offsets not yet committed), so duplicates are
+	// tolerated; losses are failures either way.
+	Duplicates bool
 	// Others is how many other messages are sent behind the retried one.
 	// Default 1000.
 	Others int
@@ -74,19 +78,25 @@ func RunRetryDelays(t *testing.T, h RetryDelaysHarness) {
 	var (
 		mu        sync.Mutex
 		attempts  = map[string][]attempt{}
-		othersN   int
+		othersN   int                 // deliveries
+		othersSet = map[string]bool{} // distinct
 		othersEnd time.Time
 		othersAll = make(chan struct{})
 		retriedOK = make(chan struct{})
 		deadCh    = make(chan stream.Message[string], 10)
 	)
+	manual := false // started once every message is sent
 	fns := stream.NewCatalog()
 	stream.AddConsumer(fns, "work", func(_ context.Context, m stream.Message[string]) error {
 		mu.Lock()
 		defer mu.Unlock()
 		id := m.Payload
 		if id != "retried" && id != "poison" {
-			if othersN++; othersN == h.Others {
+			othersN++
+			if othersSet[id] {
+				return nil
+			}
+			if othersSet[id] = true; len(othersSet) == h.Others {
 				othersEnd = time.Now()
 				close(othersAll)
 			}
@@ -118,7 +128,7 @@ func RunRetryDelays(t *testing.T, h RetryDelaysHarness) {
 		Bindings: map[string]stream.BindingConfig{
 			"send": {Destination: h.Destination, ContentType: "text/plain"},
 			"work-in-0": {Destination: h.Destination, Group: "g", ContentType: "text/plain",
-				Consumer: stream.ConsumerConfig{DLQ: true, Concurrency: 1, RetryDelays: []time.Duration{retryDelay1, retryDelay2}}},
+				Consumer: stream.ConsumerConfig{DLQ: true, Concurrency: 1, RetryDelays: []time.Duration{retryDelay1, retryDelay2}, AutoStartup: &manual}},
 			"dead-in-0": {ContentType: "text/plain", Consumer: stream.ConsumerConfig{DeadLettersOf: "work-in-0"}},
 		},
 	}
@@ -153,8 +163,7 @@ func RunRetryDelays(t *testing.T, h RetryDelaysHarness) {
 		}
 	}
 	// The others are sent by several goroutines: a send waits for the
-	// broker's confirm, and one by one the sending alone could take longer
-	// than the delay on a busy machine.
+	// broker's confirm.
 	const senders = 16
 	sendErr := make(chan error, senders)
 	for s := range senders {
@@ -170,6 +179,11 @@ func RunRetryDelays(t *testing.T, h RetryDelaysHarness) {
 		if err := <-sendErr; err != nil {
 			t.Fatal(err)
 		}
+	}
+	// Everything is sent before the consumer starts, so that what is timed
+	// is the consumer's work, not the producer's.
+	if err := app.Binding("work-in-0").Start(ctx); err != nil {
+		t.Fatal(err)
 	}
 	wait(othersAll, 30*time.Second, "the other messages")
 	mu.Lock()
@@ -202,9 +216,10 @@ func RunRetryDelays(t *testing.T, h RetryDelaysHarness) {
 	mu.Lock()
 	defer mu.Unlock()
 	r := attempts["retried"]
-	if len(r) != 3 {
+	if len(r) != 3 && !(h.Duplicates && len(r) > 3) {
 		t.Fatalf("retried handled %d times, want 3", len(r))
 	}
+	r = r[:3]
 	for i, want := range []time.Duration{retryDelay1, retryDelay2} {
 		got := r[i+1].at.Sub(r[i].at)
 		if got < want || got > want+retryDelaySlack {
@@ -238,14 +253,16 @@ func RunRetryDelays(t *testing.T, h RetryDelaysHarness) {
 	if got := dl.Headers[stream.HeaderExceptionMessage]; !strings.Contains(got, "poison fails (attempt 3)") {
 		t.Errorf("dead letter: %s = %q, want the last failure", stream.HeaderExceptionMessage, got)
 	}
-	if p := attempts["poison"]; len(p) != 3 {
+	if p := attempts["poison"]; len(p) != 3 && !(h.Duplicates && len(p) > 3) {
 		t.Errorf("poison handled %d times, want 3", len(p))
 	}
-	if othersN != h.Others {
-		t.Errorf("%d other messages handled, want %d (duplicates?)", othersN, h.Others)
+	if othersN != h.Others && !h.Duplicates {
+		t.Errorf("%d other messages handled, want %d (duplicates)", othersN, h.Others)
 	}
 	stats := app.Binding("work-in-0").Stats()
-	if got := stats.DelayedRetries; len(got) != 2 || got[0] != 2 || got[1] != 2 {
+	if got := stats.DelayedRetries; h.Duplicates && len(got) == 2 && got[0] >= 2 && got[1] >= 2 {
+		// duplicates may be retried again
+	} else if len(got) != 2 || got[0] != 2 || got[1] != 2 {
 		t.Errorf("DelayedRetries = %v, want [2 2] (retried and poison, each at both levels)", got)
 	}
 }

@@ -259,7 +259,11 @@ func (bd *Binder) BindConsumer(ctx context.Context, spec stream.ConsumerSpec) (s
 			dlqParts[t] = cs.dlqPartitions
 		}
 	}
-	c := bd.newConsumer(spec, cs, topics)
+	all, err := bd.provisionRetryTopics(ctx, spec, cs, topics, dlqParts) // retrytopics.go
+	if err != nil {
+		return nil, bd.bindErr(err, "kafka: bind consumer %s", spec.Binding)
+	}
+	c := bd.newConsumer(spec, cs, all)
 	if c.dlq {
 		for _, t := range topics {
 			if _, err := bd.provision(ctx, c.dlqTopic(t), dlqParts[t], cs.replicationFactor, false); err != nil {

@@ -70,6 +70,9 @@ func (bd *Binder) newConsumer(spec stream.ConsumerSpec, cs consumerSettings, top
 
 // dlqTopic is the dead-letter topic of messages from topic.
 func (c *consumer) dlqTopic(topic string) string {
+	if main, ok := c.retryMain(topic); ok { // retrytopics.go
+		topic = main
+	}
 	if c.cs.dlqName != "" {
 		return c.cs.dlqName
 	}
@@ -690,6 +693,9 @@ func (w *partWorker) deliver(ms []kafkago.Message) bool {
 	for i := range ms {
 		envs[i] = envelope(&ms[i])
 	}
+	if !c.spec.Consumer.BatchMode && !w.holdUntilDue(envs[0]) { // retrytopics.go
+		return false
+	}
 	for {
 		select {
 		case r.slots <- struct{}{}:
@@ -716,6 +722,10 @@ func (w *partWorker) deliver(ms []kafkago.Message) bool {
 				return false
 			}
 			continue
+		case !c.spec.Consumer.BatchMode && stream.AsDelayedRetry(err) != nil: // retrytopics.go
+			if !w.retryLater(&ms[0], envs[0], stream.AsDelayedRetry(err)) {
+				return false
+			}
 		case c.dlq:
 			if !w.deadLetter(ms, envs, err) {
 				return false

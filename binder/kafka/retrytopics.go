@@ -1,0 +1,143 @@
+package kafka
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	kafkago "github.com/segmentio/kafka-go"
+
+	"github.com/streambind/streambind/stream"
+)
+
+// Non-blocking retries (consumer.retry-delays, docs/retries.md) use one
+// retry topic per delay, as Spring Kafka's @RetryableTopic does with
+// SUFFIX_WITH_DELAY_VALUE: <topic>.<group>-retry-<delay in ms>. Spring
+// names them <topic>-retry-<ms> because a @KafkaListener is one group;
+// here several groups may consume a topic, each with its own retries, so
+// the group is part of the name (as in SCSt's error.<topic>.<group>).
+//
+// The consumer subscribes to its retry topics along with its topics, in
+// the same group. A failed message is written to the retry topic of its
+// delay (same key, same partition number, the retry headers) and then
+// committed. The worker of a retry topic's partition holds each message
+// until its x-streambind-retry-due time before handing it to the handler:
+// it pauses that partition only (each partition has its own reader), so
+// the topic's own partitions keep flowing. A retry topic's messages all
+// have the same delay, so they are due in the order they are stored.
+
+var _ stream.DelayedRetrier = (*Binder)(nil)
+
+// DelayedRetries implements [stream.DelayedRetrier]: a named group is
+// needed (the retry topics belong to it).
+func (bd *Binder) DelayedRetries(spec stream.ConsumerSpec) error {
+	if spec.Group == "" {
+		return errors.New("kafka: non-blocking retries need a consumer group (group is empty)")
+	}
+	return nil
+}
+
+// RetryTopicName is the retry topic of topic for group and delay d.
+func RetryTopicName(topic, group string, d time.Duration) string {
+	return topic + "." + group + "-retry-" + strconv.FormatInt(d.Milliseconds(), 10)
+}
+
+// provisionRetryTopics provisions the retry topics of topics (with the
+// partitions of each topic's DLQ, parts) and returns topics followed by
+// them, the consumer's whole subscription.
+func (bd *Binder) provisionRetryTopics(ctx context.Context, spec stream.ConsumerSpec, cs consumerSettings, topics []string, parts map[string]int) ([]string, error) {
+	if len(spec.Consumer.RetryDelays) == 0 || spec.Group == "" {
+		return topics, nil
+	}
+	all := append([]string(nil), topics...)
+	seen := map[string]bool{}
+	for _, t := range topics {
+		for _, d := range spec.Consumer.RetryDelays {
+			rt := RetryTopicName(t, spec.Group, d)
+			if seen[rt] {
+				continue
+			}
+			seen[rt] = true
+			if _, err := bd.provision(ctx, rt, parts[t], cs.replicationFactor, false); err != nil {
+				return nil, fmt.Errorf("retry topic: %w", err)
+			}
+			all = append(all, rt)
+		}
+	}
+	return all, nil
+}
+
+// retryMain returns the topic whose retry topic topic is, if it is one of
+// the consumer's.
+func (c *consumer) retryMain(topic string) (string, bool) {
+	if len(c.spec.Consumer.RetryDelays) == 0 {
+		return "", false
+	}
+	sfx := "." + c.spec.Group + "-retry-"
+	i := strings.LastIndex(topic, sfx)
+	if i <= 0 {
+		return "", false
+	}
+	ms, err := strconv.ParseInt(topic[i+len(sfx):], 10, 64)
+	if err != nil {
+		return "", false
+	}
+	main := topic[:i]
+	for _, d := range c.spec.Consumer.RetryDelays {
+		if d.Milliseconds() == ms && RetryTopicName(main, c.spec.Group, d) == topic {
+			return main, true
+		}
+	}
+	return "", false
+}
+
+// holdUntilDue waits, on a retry topic, until env's x-streambind-retry-due
+// time; false when the generation winds down first (the message is not
+// committed and is read again).
+func (w *partWorker) holdUntilDue(env stream.Envelope) bool {
+	if _, ok := w.r.c.retryMain(w.topic); !ok {
+		return true
+	}
+	due, err := strconv.ParseInt(env.Headers[stream.HeaderRetryDue], 10, 64)
+	if err != nil {
+		return true // not ours to hold: handle it now
+	}
+	if d := time.Until(time.UnixMilli(due)); d > 0 {
+		return w.wait(d)
+	}
+	return true
+}
+
+// retryLater carries out a [stream.DelayedRetry]: it writes m, with the
+// retry headers, to the retry topic of the delay, retrying transient
+// failures with back-off; false when the generation winds down first (not
+// committed: m is handled again).
+func (w *partWorker) retryLater(m *kafkago.Message, env stream.Envelope, dr *stream.DelayedRetry) bool {
+	c := w.r.c
+	main, ok := c.retryMain(w.topic)
+	if !ok {
+		main = w.topic
+	}
+	rt := RetryTopicName(main, c.spec.Group, dr.Delay)
+	rec := deadLetterRecord(rt, m, &stream.Envelope{Payload: env.Payload, Key: env.Key, Headers: dr.Headers})
+	delay := c.cs.redeliveryDelay
+	for {
+		ctx, cancel := context.WithTimeout(w.hctx, 30*time.Second)
+		err := c.dlqWriter().WriteMessages(ctx, rec)
+		cancel()
+		if err == nil {
+			return true
+		}
+		if w.hctx.Err() != nil {
+			return false
+		}
+		w.log.Warn("kafka: writing a failed message to its retry topic failed; retrying", "retry_topic", rt, "retry_in", delay, "error", c.bd.logErr(err))
+		if !sleepUntil(delay, w.hctx.Done()) {
+			return false
+		}
+		delay = min(delay*2, 5*time.Second)
+	}
+}
