@@ -117,6 +117,11 @@ func New(app *stream.App, cfg Config, opts Options) (*Consumer, error) {
 		}
 		path := "stream.bindings." + b.Name() + ".consumer.idempotency"
 		ic = ic.WithDefaults()
+		if b.Config().Consumer.HeaderMode == stream.HeaderModeNone && strings.Contains(ic.KeyExpression, "headers") {
+			// The core drops the headers before any attempt: the key
+			// would be null for every message.
+			return fail(fmt.Errorf("%s.key-expression: %q reads headers, but consumer.header-mode is none (the headers are dropped before the key is computed): key on the payload", path, ic.KeyExpression))
+		}
 		key, err := stream.CompileIdempotencyKey(ic)
 		if err != nil {
 			return fail(fmt.Errorf("%s.key-expression: %w", path, err))

@@ -392,6 +392,17 @@ func TestRefusals(t *testing.T) {
 		t.Fatalf("batch-mode: %v", err)
 	}
 
+	y = "stream:\n  function: { definition: handle }\n  bindings:\n    handle-in-0: { group: g, consumer: { header-mode: none, idempotency: { store: memory } } }\n"
+	if l, err = config.Load(config.Options{Data: []byte(y), Env: []string{}}); err != nil {
+		t.Fatal(err)
+	}
+	if app, err = stream.NewApp(l.Stream, fns, newBroker(t, "memory").options...); err != nil {
+		t.Fatal(err)
+	}
+	if _, err = idempotency.New(app, idempotency.Config{}, idempotency.Options{}); err == nil || !strings.Contains(err.Error(), "header-mode is none") {
+		t.Fatalf("header-mode none with the default key: %v", err)
+	}
+
 	y = "idempotency:\n  postgres:\n    purge-intervall: 1m\n  redis:\n    lease: 10ms\n"
 	if l, err = config.Load(config.Options{Data: []byte(y), Env: []string{}}); err == nil {
 		_, err = idempotency.FromConfig(l)
