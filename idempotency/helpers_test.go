@@ -85,6 +85,8 @@ type stores struct {
 	prefix string
 	memory *idempotency.MemoryStore
 	lease  time.Duration // idempotency.redis.lease; default 2s
+	// own: New opens its pool and client from the DSN and URL.
+	own bool
 }
 
 func newStores(t testing.TB, store string) *stores {
@@ -116,6 +118,10 @@ func (s *stores) config() idempotency.Config {
 		c.Postgres.Table = s.schema + ".marks"
 	}
 	c.Redis.KeyPrefix = s.prefix
+	if s.own {
+		c.Postgres.DSN = outboxtest.DSN()
+		c.Redis.URL = "redis://" + redistest.Addr() + "/0"
+	}
 	c.Redis.Lease = 2 * time.Second
 	if s.lease != 0 {
 		c.Redis.Lease = s.lease
@@ -124,6 +130,9 @@ func (s *stores) config() idempotency.Config {
 }
 
 func (s *stores) options() idempotency.Options {
+	if s.own {
+		return idempotency.Options{Logger: testLogger()}
+	}
 	return idempotency.Options{Pool: s.pool, Redis: s.redis, Memory: s.memory, Logger: testLogger()}
 }
 

@@ -82,3 +82,28 @@ func TestDeadHoldersLeaseRunsOut(t *testing.T) {
 		t.Fatalf("the mark's TTL is %s (%v), want about the retention, 1h", ttl, err)
 	}
 }
+
+// TestOwnConnections: New opens the stores' connections from
+// idempotency.postgres.dsn and idempotency.redis.url, and the app closes
+// them when it stops (goleak checks nothing is left running).
+func TestOwnConnections(t *testing.T) {
+	for _, store := range []string{"postgres", "redis"} {
+		t.Run(store, func(t *testing.T) {
+			st := newStores(t, store)
+			st.own = true
+			calls := make(chan call, 10)
+			ta := startApp(t, newBroker(t, "memory"), st, appSpec{store: store, handler: func(_ context.Context, m stream.Message[order]) error {
+				calls <- call{m.Headers.Get(stream.HeaderID), m.Payload.N}
+				return nil
+			}})
+			id := uniqueID(t, "a")
+			ta.send(t, id, 1)
+			ta.send(t, id, 1)
+			ta.send(t, uniqueID(t, "b"), 2)
+			receive(t, calls, 30*time.Second)
+			receive(t, calls, 30*time.Second)
+			waitStats(t, ta, 1, 2)
+			ta.stop()
+		})
+	}
+}
