@@ -68,7 +68,9 @@ func BenchmarkRelay(b *testing.B) {
 					b.Fatal(err)
 				}
 			}
+			inserted := time.Since(start)
 			waitEmpty(b, pool, table, time.Minute)
+			b.ReportMetric(float64(b.N)/inserted.Seconds(), "stored/s")
 			b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "msgs/s")
 			b.ReportMetric(float64(b.N)/float64(max(a.ob.Relay().Batches(), 1)), "msgs/batch")
 			if got := a.ob.Relay().Relayed(); got != int64(b.N) {

@@ -175,6 +175,10 @@ func (r *Relay) poke() {
 // relay (see result.held).
 const heldRetry = 20 * time.Millisecond
 
+// linger is how long a notified relay waits for more commits before it
+// claims a batch.
+const linger = 5 * time.Millisecond
+
 // run relays batches until quit ends.
 func (r *Relay) run(quit, hard context.Context) {
 	select {
@@ -227,6 +231,14 @@ func (r *Relay) run(quit, hard context.Context) {
 		}
 		select {
 		case <-r.wake:
+			// Woken by a commit: let the commits that follow it join the
+			// batch, rather than spend a batch (queries, a commit, a send
+			// round) on each.
+			select {
+			case <-time.After(linger):
+			case <-quit.Done():
+				return
+			}
 		case <-timer.C:
 		case <-quit.Done():
 			return
