@@ -43,8 +43,11 @@ const (
 // a copy of the message with Headers (the original headers plus the
 // retry-attempt and x-exception-* headers) where it comes back to the
 // consumer's group after Delay, then acknowledges the delivery. If it
-// cannot park the copy, it must not acknowledge the delivery (treat it as a
-// Nak), so nothing is lost.
+// cannot park the copy for now, it must not acknowledge the delivery (treat
+// it as a Nak), so nothing is lost; if the broker refuses the copy for good
+// (its size), it treats Err as a Term (dead-letters or drops the message),
+// so that the message does not loop. The exception headers of the copy are
+// bounded (2 KiB stack trace, 1 KiB message).
 //
 // Binders support it by implementing [DelayedRetrier]; the core sets no
 // retry-delays on bindings of other binders (start-up fails, naming the
@@ -108,6 +111,13 @@ func delayedRetry(delays []time.Duration, env Envelope, err error, now time.Time
 	}
 	d := delays[prev]
 	h := DeadLetterHeaders(env.Headers, err)
+	// The parked copy must fit where the original did: the exception texts
+	// (informational here; the dead letter gets them whole) are bounded.
+	for k, n := range map[string]int{HeaderExceptionStacktrace: maxRetryStacktrace, HeaderExceptionMessage: maxRetryMessage} {
+		if v := h[k]; len(v) > n {
+			h[k] = truncateUTF8(v, n) + cutMark
+		}
+	}
 	h[HeaderRetryAttempts] = strconv.Itoa(attempts)
 	if _, ok := h[HeaderRetryFirstFailure]; !ok || prev == 0 {
 		h[HeaderRetryFirstFailure] = strconv.FormatInt(now.UnixMilli(), 10)
@@ -116,6 +126,13 @@ func delayedRetry(delays []time.Duration, env Envelope, err error, now time.Time
 	h[HeaderRetryDue] = strconv.FormatInt((now.Add(d).UnixNano()+int64(time.Millisecond)-1)/int64(time.Millisecond), 10)
 	return &DelayedRetry{Err: err, Level: prev, Delay: d, Headers: h}, attempts
 }
+
+// The longest x-exception-stacktrace and x-exception-message of a parked
+// copy (before the "…[cut]" mark).
+const (
+	maxRetryStacktrace = 2048
+	maxRetryMessage    = 1024
+)
 
 // validateRetryDelays checks consumer.retry-delays.
 func validateRetryDelays(c ConsumerConfig, bad func(key, msg string, args ...any)) {

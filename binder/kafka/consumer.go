@@ -714,6 +714,16 @@ func (w *partWorker) deliver(ms []kafkago.Message) bool {
 		}
 		r.leave()
 		<-r.slots
+		if dr := stream.AsDelayedRetry(err); dr != nil && !c.spec.Consumer.BatchMode && w.hctx.Err() == nil { // retrytopics.go
+			switch w.retryLater(&ms[0], envs[0], dr) {
+			case parked:
+				err = nil // committed below
+			case parkStopped:
+				return false
+			case parkNever:
+				err = dr.Err // dead-lettered or dropped below
+			}
+		}
 		switch {
 		case err == nil:
 		case errors.Is(err, stream.ErrNak) || w.hctx.Err() != nil:
@@ -722,10 +732,6 @@ func (w *partWorker) deliver(ms []kafkago.Message) bool {
 				return false
 			}
 			continue
-		case !c.spec.Consumer.BatchMode && stream.AsDelayedRetry(err) != nil: // retrytopics.go
-			if !w.retryLater(&ms[0], envs[0], stream.AsDelayedRetry(err)) {
-				return false
-			}
 		case c.dlq:
 			if !w.deadLetter(ms, envs, err) {
 				return false

@@ -111,11 +111,21 @@ func (w *partWorker) holdUntilDue(env stream.Envelope) bool {
 	return true
 }
 
+type parkResult int
+
+const (
+	parked      parkResult = iota
+	parkStopped            // the generation wound down: not committed, handled again
+	parkNever              // refused for good: dead-letter or drop it now
+)
+
 // retryLater carries out a [stream.DelayedRetry]: it writes m, with the
 // retry headers, to the retry topic of the delay, retrying transient
-// failures with back-off; false when the generation winds down first (not
-// committed: m is handled again).
-func (w *partWorker) retryLater(m *kafkago.Message, env stream.Envelope, dr *stream.DelayedRetry) bool {
+// failures with back-off (a deleted retry topic is created again when
+// auto-create-topics is on). A write refused for good (the record's size,
+// authorisation, a missing topic that is not created) gives up: the caller
+// dead-letters or drops the message now rather than hold its partition.
+func (w *partWorker) retryLater(m *kafkago.Message, env stream.Envelope, dr *stream.DelayedRetry) parkResult {
 	c := w.r.c
 	main, ok := c.retryMain(w.topic)
 	if !ok {
@@ -128,15 +138,25 @@ func (w *partWorker) retryLater(m *kafkago.Message, env stream.Envelope, dr *str
 		ctx, cancel := context.WithTimeout(w.hctx, 30*time.Second)
 		err := c.dlqWriter().WriteMessages(ctx, rec)
 		cancel()
-		if err == nil {
-			return true
-		}
-		if w.hctx.Err() != nil {
-			return false
+		switch {
+		case err == nil:
+			return parked
+		case w.hctx.Err() != nil:
+			return parkStopped
+		case unknownTopic(err) && c.bd.st.autoCreateTopics:
+			pctx, pcancel := context.WithTimeout(w.hctx, c.bd.st.dialTimeout)
+			_, perr := c.bd.provision(pctx, rt, max(c.cs.dlqPartitions, 1), c.cs.replicationFactor, false)
+			pcancel()
+			if perr != nil {
+				err = fmt.Errorf("%w (creating the topic again: %w)", err, perr)
+			}
+		case permanent(err) || sizeError(err) || refused(err) || unknownTopic(err):
+			w.log.Error("kafka: the retry topic refuses the failed message; it is dead-lettered (or dropped) now instead of retried", "retry_topic", rt, "error", c.bd.logErr(err), "cause", c.bd.logErr(dr.Err))
+			return parkNever
 		}
 		w.log.Warn("kafka: writing a failed message to its retry topic failed; retrying", "retry_topic", rt, "retry_in", delay, "error", c.bd.logErr(err))
 		if !sleepUntil(delay, w.hctx.Done()) {
-			return false
+			return parkStopped
 		}
 		delay = min(delay*2, 5*time.Second)
 	}

@@ -593,13 +593,20 @@ func (r *run) call(f func() error) (err error) {
 // that could not be sent for now).
 func (r *run) settle(in inbound, env stream.Envelope, err error) (requeue bool) {
 	c := r.c
+	if dr := stream.AsDelayedRetry(err); dr != nil && r.ctx.Err() == nil { // retryqueues.go
+		switch r.retryLater(in, env, dr) {
+		case parked:
+			return false
+		case parkLater:
+			return true
+		}
+		err = dr.Err // refused for good: dead-lettered or dropped below
+	}
 	switch {
 	case err == nil:
 		r.ack(in, func(ch *amqp.Channel) error { return ch.Ack(in.d.DeliveryTag, false) })
 	case errors.Is(err, stream.ErrNak) || r.ctx.Err() != nil:
 		return true
-	case stream.AsDelayedRetry(err) != nil: // retryqueues.go
-		return !r.retryLater(in, env, stream.AsDelayedRetry(err))
 	case c.opts.requeueRejected:
 		return true
 	case c.dlq() && !c.opts.republishToDlq:

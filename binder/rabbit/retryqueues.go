@@ -66,14 +66,24 @@ func (c *consumer) withRetryQueues(t *topology, q string) {
 	}
 }
 
+type parkResult int
+
+const (
+	parked    parkResult = iota
+	parkLater            // not published for now: requeue the delivery
+	parkNever            // refused for good (the message's size): Term it
+)
+
 // retryLater carries out a [stream.DelayedRetry]: it publishes a copy of
 // the delivery with the retry headers to its wait queue, waits for the
-// broker's confirm, and acks the delivery. It returns false when the copy
-// could not be published: the delivery is then requeued (after
-// redelivery-delay) and handled again, so nothing is lost; a confirmed
-// copy whose ack is lost with the connection is the usual at-least-once
-// duplicate.
-func (r *run) retryLater(in inbound, env stream.Envelope, dr *stream.DelayedRetry) bool {
+// broker's confirm, and acks the delivery (parked). When the copy could not
+// be published for now (parkLater), the delivery is requeued (after
+// redelivery-delay) and handled again, so nothing is lost; when the broker
+// refuses it for good (parkNever: too large, which the original was not,
+// or not encodable), the caller dead-letters or drops it rather than loop.
+// A confirmed copy whose ack is lost with the connection is the usual
+// at-least-once duplicate.
+func (r *run) retryLater(in inbound, env stream.Envelope, dr *stream.DelayedRetry) parkResult {
 	c := r.c
 	wq := RetryQueueName(r.queue, dr.Delay)
 	h := make(stream.Headers, len(dr.Headers))
@@ -94,7 +104,11 @@ func (r *run) retryLater(in inbound, env stream.Envelope, dr *stream.DelayedRetr
 		cancel()
 		if err == nil {
 			r.ack(in, func(ch *amqp.Channel) error { return ch.Ack(in.d.DeliveryTag, false) })
-			return true
+			return parked
+		}
+		if isPermanent(err) {
+			c.log.Error("rabbit: the broker refuses the failed message's copy for its wait queue; it is dead-lettered (or dropped) now instead of retried", "queue", r.queue, "wait_queue", wq, "error", err, "cause", dr.Err)
+			return parkNever
 		}
 		if !errors.Is(err, ErrUnroutable) {
 			break
@@ -106,7 +120,7 @@ func (r *run) retryLater(in inbound, env stream.Envelope, dr *stream.DelayedRetr
 		}
 	}
 	c.log.Warn("rabbit: parking a failed message for its retry delay failed; it is requeued and handled again", "queue", r.queue, "wait_queue", wq, "error", err, "cause", dr.Err)
-	return false
+	return parkLater
 }
 
 // declareRetryQueues declares the consumer's wait queues again.
