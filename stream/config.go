@@ -16,7 +16,11 @@ import (
 type Config struct {
 	Function FunctionConfig `mapstructure:"function"`
 	// DefaultBinder names the binder of bindings that name none: a key of
-	// Binders or a binder type. Default "memory".
+	// Binders or a binder type, matched case-insensitively. When it is
+	// empty, the one binder declared under Binders is the default, else the
+	// one binder type registered with the App (the in-process binder only
+	// when it is the only one); with several and none chosen, NewApp fails
+	// and lists them (see [DefaultBinderOf]). Default none.
 	DefaultBinder string `mapstructure:"default-binder"`
 	// Binders declares named binders. A binder type can also be used by its
 	// type name without being declared here.
