@@ -311,6 +311,13 @@ func TestCloseIsBounded(t *testing.T) {
 // stream (and with it the group's consumer) while the app runs, the
 // producer provisions the stream again on its next send and the consumer
 // makes its consumer again: later messages flow.
+//
+// The consumer hears of the deletion (409) while the server is still
+// removing the stream's files; a stream made again in that moment loses
+// its files (NATS 2.9: every publish then fails with 503 err_code 10077, or
+// is acknowledged and never delivered). The binder waits before it makes
+// the stream again, so the send after the deletion must succeed and its
+// message arrive. Without that wait this test failed about every other run.
 func TestStreamDeletedAtRunTime(t *testing.T) {
 	b, _ := shared(t, nil)
 	dest := unique(t, "deleted")
@@ -322,36 +329,98 @@ func TestStreamDeletedAtRunTime(t *testing.T) {
 		t.Fatal(err)
 	}
 	tr.wait(t, []string{"before"}, 10*time.Second)
+	// More consumers on the stream make the server's deletion take longer
+	// after it told the group's consumer: more of a moment for a stream
+	// made again at once to be caught in.
+	addConsumers(t, dest, 30)
+	deleteStream(t, dest)
+	sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	if err := p.Send(sctx, msg("after")); err != nil {
+		t.Fatalf("Send after the stream was deleted: %v", err)
+	}
+	if err := p.(stream.BindingHealthChecker).Health(ctx); err != nil {
+		t.Errorf("producer health: %v", err)
+	}
+	// The consumer notices at once (409) or within missing heartbeats
+	// (about 10s), then waits before it makes the stream again.
+	tr.wait(t, []string{"after"}, 30*time.Second)
+	if err := c.(stream.BindingHealthChecker).Health(ctx); err != nil {
+		t.Errorf("consumer health: %v", err)
+	}
+}
+
+// TestStreamDeletedWhilePausedLatest: a group consuming from the latest
+// message (start-offset latest) whose stream is deleted and made again
+// while it is paused reads the new stream from its start when it resumes:
+// a message stored before the group's consumer is made again is not
+// skipped (a consumer made again with DeliverNew would skip it).
+func TestStreamDeletedWhilePausedLatest(t *testing.T) {
+	b, _ := shared(t, nil)
+	dest := unique(t, "deleted-latest")
+	tr := newTracker()
+	c := startConsumer(t, b, stream.ConsumerSpec{Destination: dest, Group: "g", Handler: tr.handler(0),
+		Extension: map[string]any{"start-offset": "latest"}})
+	p := bindProducer(t, b, stream.ProducerSpec{Destination: dest})
+	ctx := context.Background()
+	if err := p.Send(ctx, msg("before")); err != nil {
+		t.Fatal(err)
+	}
+	tr.wait(t, []string{"before"}, 10*time.Second)
+	if err := c.Pause(ctx); err != nil {
+		t.Fatal(err)
+	}
+	deleteStream(t, dest)
+	sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	for _, id := range []string{"after-1", "after-2"} {
+		if err := p.Send(sctx, msg(id)); err != nil {
+			t.Fatalf("Send after the stream was deleted: %v", err)
+		}
+	}
+	if err := c.Resume(ctx); err != nil {
+		t.Fatal(err)
+	}
+	tr.wait(t, []string{"after-1", "after-2"}, 30*time.Second)
+}
+
+// addConsumers adds n durable consumers to dest's stream.
+func addConsumers(t *testing.T, dest string, n int) {
+	t.Helper()
 	nc, err := natsgo.Connect(natstest.URL())
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer nc.Close()
-	js, _ := jetstream.New(nc)
-	if err := js.DeleteStream(ctx, natsbinder.StreamName(dest)); err != nil {
+	js, err := jetstream.New(nc)
+	if err != nil {
 		t.Fatal(err)
 	}
-	// NATS 2.9 may answer publishes to a stream made again just after its
-	// deletion with 503 (err_code 10077, "error opening msg block file")
-	// for a few seconds, longer than one Send's attempts: a Send may then
-	// fail, transiently (the core would leave the input for redelivery),
-	// never permanently, and a later one succeeds.
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		err := p.Send(ctx, msg("after"))
-		if err == nil {
-			break
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	for i := range n {
+		if _, err := js.CreateOrUpdateConsumer(ctx, natsbinder.StreamName(dest), jetstream.ConsumerConfig{Durable: "other-" + strconv.Itoa(i), AckPolicy: jetstream.AckExplicitPolicy}); err != nil {
+			t.Fatal(err)
 		}
-		if stream.IsPermanent(err) || time.Now().After(deadline) {
-			t.Fatalf("Send after the stream was deleted: %v", err)
-		}
-		t.Logf("Send after the stream was deleted failed transiently, sending again: %v", err)
 	}
-	if err := p.(stream.BindingHealthChecker).Health(ctx); err != nil {
-		t.Errorf("producer health: %v", err)
+}
+
+// deleteStream deletes dest's stream as an operator would; it returns once
+// the server has removed it.
+func deleteStream(t *testing.T, dest string) {
+	t.Helper()
+	nc, err := natsgo.Connect(natstest.URL())
+	if err != nil {
+		t.Fatal(err)
 	}
-	tr.wait(t, []string{"after"}, 15*time.Second)
-	if err := c.(stream.BindingHealthChecker).Health(ctx); err != nil {
-		t.Errorf("consumer health: %v", err)
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := js.DeleteStream(ctx, natsbinder.StreamName(dest)); err != nil {
+		t.Fatal(err)
 	}
 }

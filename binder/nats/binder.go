@@ -384,6 +384,36 @@ func (bd *Binder) forgetStream(dest string) {
 	bd.provMu.Unlock()
 }
 
+// streamGoneWait is how long a binding that finds its destination's
+// stream gone at run time waits before it creates the stream again. A
+// NATS server deleting a stream stops answering for it and tells its
+// consumers they were deleted (409) before it has removed the stream's
+// files; a stream of the same name made in that moment gets the same
+// directory and loses its files to that removal. Publishes to it then fail
+// for good (503, err_code 10077 "error opening msg block file") or, worse,
+// are acknowledged and cannot be read, and making a consumer on it can
+// fail (err_code 10012). With NATS 2.9.10 a stream made again within
+// milliseconds of the 409 was broken about every other time; the deleting
+// client's own reply comes after the removal, within milliseconds for a
+// small stream. A stream whose removal takes longer (many message blocks)
+// can still be caught; an operator who deletes a busy destination's
+// stream should stop its bindings first.
+const streamGoneWait = time.Second
+
+// provisionAgain provisions dest's stream again for a binding that found
+// it gone at run time: at once when a stream of that name is there again
+// (made by another binding or an operator), else after streamGoneWait
+// (see there), bounded by ctx.
+func (bd *Binder) provisionAgain(ctx context.Context, c *connection, dest string) (*streamRef, error) {
+	bd.forgetStream(dest)
+	if _, err := c.js.Stream(ctx, StreamName(dest)); errors.Is(err, jetstream.ErrStreamNotFound) {
+		if !dispatch.Sleep(ctx, streamGoneWait) {
+			return nil, fmt.Errorf("waiting for the deleted stream %s to be removed: %w", StreamName(dest), ctx.Err())
+		}
+	}
+	return bd.ensureStream(ctx, c, dest)
+}
+
 func refOf(info *jetstream.StreamInfo, own bool) *streamRef {
 	return &streamRef{name: info.Config.Name, own: own, subjects: info.Config.Subjects, maxMsgSize: info.Config.MaxMsgSize, created: info.Created}
 }

@@ -263,9 +263,10 @@ func (c *consumer) newRun() *run {
 
 // open returns the run's JetStream consumer: the group's durable one
 // (made again if it was deleted), or a new ephemeral one for an anonymous
-// consumer — starting after stream sequence after when that is not 0 (a
-// consumer that the server lost while this run had it).
-func (r *run) open(ctx context.Context, after uint64) (jetstream.Consumer, error) {
+// consumer — one made here starting at stream sequence from when that is
+// not 0 (a consumer that the server lost while this run had it, or whose
+// stream was made again), else where its settings say.
+func (r *run) open(ctx context.Context, from uint64) (jetstream.Consumer, error) {
 	c := r.c
 	js := c.conn.js
 	if c.group != "" {
@@ -277,15 +278,15 @@ func (r *run) open(ctx context.Context, after uint64) (jetstream.Consumer, error
 			return nil, c.bd.apiErr(err, "consumer %s on stream %s", c.cfg.Durable, c.ref.name)
 		}
 		cfg := c.cfg
-		if after > 0 {
-			cfg.DeliverPolicy, cfg.OptStartSeq = jetstream.DeliverByStartSequencePolicy, after+1
+		if from > 0 {
+			cfg.DeliverPolicy, cfg.OptStartSeq = jetstream.DeliverByStartSequencePolicy, from
 		}
 		c.log.Warn("nats: the group's durable consumer is gone; creating it again", "consumer", cfg.Durable, "from-sequence", cfg.OptStartSeq)
 		return c.bd.ensureConsumer(ctx, c.conn, c.ref, cfg)
 	}
 	cfg := c.cfg
-	if after > 0 {
-		cfg.DeliverPolicy, cfg.OptStartSeq = jetstream.DeliverByStartSequencePolicy, after+1
+	if from > 0 {
+		cfg.DeliverPolicy, cfg.OptStartSeq = jetstream.DeliverByStartSequencePolicy, from
 	}
 	jc, err := js.CreateOrUpdateConsumer(ctx, c.ref.name, cfg)
 	if err != nil {
@@ -469,23 +470,24 @@ func (r *run) waitBelow(ctx context.Context, limit int, d time.Duration) bool {
 // reopen checks that the run's JetStream consumer still exists, and makes
 // it again when the server lost it: after the last message received, or —
 // when the stream itself was deleted (and made again, by this consumer or
-// a producer) — from the start of the new stream.
+// a producer) — from the start of the new stream, whatever start-offset
+// says: all of the new stream is new to the group, and a message stored
+// before the consumer is made again must not be skipped.
 func (r *run) reopen() error {
 	c := r.c
-	ctx, cancel := context.WithTimeout(r.intakeCtx, c.bd.st.apiTimeout)
+	ctx, cancel := context.WithTimeout(r.intakeCtx, c.bd.st.apiTimeout+streamGoneWait)
 	defer cancel()
 	_, err := r.consumer().Info(ctx)
 	if err == nil || !(errors.Is(err, jetstream.ErrConsumerNotFound) || errors.Is(err, jetstream.ErrStreamNotFound)) {
 		return nil // there, or the server does not answer: go on pulling
 	}
-	after := r.lastSeq.Load()
+	after, remade := r.lastSeq.Load(), false
 	s, err := c.conn.js.Stream(ctx, c.ref.name)
 	switch {
 	case errors.Is(err, jetstream.ErrStreamNotFound):
 		// The stream went too (an operator deleted it): provision it
-		// again, as a producer does.
-		c.bd.forgetStream(c.dest)
-		ref, perr := c.bd.ensureStream(ctx, c.conn, c.dest)
+		// again, as a producer does (not at once: see streamGoneWait).
+		ref, perr := c.bd.provisionAgain(ctx, c.conn, c.dest)
 		if perr != nil {
 			return perr
 		}
@@ -494,23 +496,27 @@ func (r *run) reopen() error {
 		}
 		c.log.Warn("nats: the destination's stream was gone; provisioned it again", "stream", ref.name)
 		r.created.Store(ref.created.UnixNano())
-		after = 0
+		after, remade = 0, true
 	case err != nil:
 		return c.bd.apiErr(err, "stream %s", c.ref.name)
 	case s.CachedInfo().Created.UnixNano() != r.created.Load():
 		// Deleted and made again meanwhile: sequences start over.
 		r.created.Store(s.CachedInfo().Created.UnixNano())
-		after = 0
+		after, remade = 0, true
 	}
-	jc, err := r.open(ctx, after)
+	from := after + 1 // after the last message received; 1: the new stream's start
+	if after == 0 && !remade {
+		from = 0 // nothing received: where the settings say
+	}
+	jc, err := r.open(ctx, from)
 	if err != nil {
 		return err
 	}
 	r.jc.Store(&jc)
-	if after == 0 {
+	if remade {
 		r.lastSeq.Store(0)
 	}
-	c.log.Info("nats: JetStream consumer made again", "consumer", jc.CachedInfo().Name, "after-sequence", after)
+	c.log.Info("nats: JetStream consumer made again", "consumer", jc.CachedInfo().Name, "from-sequence", from)
 	c.SetHealth(nil)
 	return nil
 }

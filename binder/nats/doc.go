@@ -184,7 +184,15 @@
 // lost (deleted, or gone with a restart), which the binder notices through
 // missing pull heartbeats (within about 10s). A stream deleted at run time
 // is provisioned again by the next send to it or by its consumers, which
-// then read the new stream from its start (its sequences start over).
+// then read the new stream from its start (its sequences start over),
+// whatever start-offset says. A binding that finds its stream gone waits
+// a second before it makes it again: the server tells the consumers of a
+// stream being deleted before it has removed the stream's files, and a
+// stream made again in that moment loses its own files to the removal
+// (seen with NATS 2.9.10: publishes to it fail for good with 503,
+// err_code 10077, or are acknowledged and never delivered). The removal
+// of a stream with many message blocks may take longer than that wait:
+// stop a destination's bindings before deleting its stream.
 //
 // NATS server 2.9 loses track of a redelivered message that it tries to
 // hand to a pull request whose client has gone away: the message then waits

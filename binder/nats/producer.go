@@ -173,8 +173,10 @@ func (p *producer) publishOnce(ctx context.Context, msg *natsgo.Msg, id string) 
 // reprovision looks the destination's stream up again and creates it if
 // it is gone; the binding is unhealthy while that fails.
 func (p *producer) reprovision(ctx context.Context) {
-	p.bd.forgetStream(p.dest)
-	ref, err := p.bd.ensureStream(ctx, p.c, p.dest)
+	ref, err := p.bd.provisionAgain(ctx, p.c, p.dest)
+	if ctx.Err() != nil {
+		return // the Send ends with ctx's error
+	}
 	if err != nil {
 		err = p.bd.wrap(err, "nats: destination %s cannot be sent to", p.dest)
 		p.SetHealth(err)
