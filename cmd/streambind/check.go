@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"regexp"
 	"sort"
@@ -30,6 +29,16 @@ func binderTypes() map[string]stream.BinderFactory {
 		nats.Type:   nats.New,
 		redis.Type:  redis.New,
 	}
+}
+
+// knownBinderTypes returns the names of binderTypes, sorted.
+func knownBinderTypes() []string {
+	var out []string
+	for typ := range binderTypes() {
+		out = append(out, typ)
+	}
+	sort.Strings(out)
+	return out
 }
 
 // binding is one binding of a service, as the app would bind it.
@@ -63,10 +72,18 @@ type function struct {
 // checked is what building a service's app found: its problems (the
 // loader's first), its functions and its bindings.
 type checked struct {
-	problems  stream.ConfigErrors
-	functions []function
-	bindings  []*binding
-	binders   map[string]string // binder name → type, of the bindings
+	problems stream.ConfigErrors
+	// warnings are what the loader and the app warn about (keys ignored,
+	// configured bindings nothing binds): the configuration runs.
+	warnings stream.ConfigErrors
+	// assumedBinder is the binder type the check gave the bindings that
+	// name no binder, when the configuration does not decide it (the
+	// app's code does: the one binder type it registers); "" when the
+	// configuration decides.
+	assumedBinder string
+	functions     []function
+	bindings      []*binding
+	binders       map[string]string // binder name → type, of the bindings
 }
 
 // errRecorded is what the recording binders return to the app in place
@@ -270,7 +287,8 @@ func check(s *service) *checked {
 
 	rec := &recorder{}
 	defer rec.close()
-	opts := []stream.Option{stream.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))), stream.WithoutSignals()}
+	warns := &warnRecorder{}
+	opts := []stream.Option{stream.WithLogger(slog.New(warns)), stream.WithoutSignals()}
 	for typ, f := range binderTypes() {
 		opts = append(opts, stream.WithBinderType(typ, rec.wrap(f)))
 	}
@@ -295,6 +313,10 @@ func check(s *service) *checked {
 	}
 	appCfg := *cfg
 	appCfg.Function.Definition = strings.Join(items, ";")
+	if typ := assumedBinder(cfg); typ != "" {
+		appCfg.DefaultBinder = typ
+		out.assumedBinder = typ
+	}
 	_, err := stream.NewApp(&appCfg, fns, opts...)
 	var appErrs stream.ConfigErrors
 	if err != nil && !errors.As(err, &appErrs) {
@@ -339,6 +361,14 @@ func check(s *service) *checked {
 		}
 	}
 	out.problems = dedupe(out.problems)
+	out.warnings = append(out.warnings, s.loaded.Warnings...)
+	out.warnings = append(out.warnings, warns.errs()...)
+	for _, e := range out.warnings {
+		if e.Origin == "" {
+			e.Origin = s.origin(e.Path)
+		}
+	}
+	out.warnings = dedupe(out.warnings)
 
 	// The bindings, from the specs the app validated.
 	bridge := map[string]bool{}
@@ -381,6 +411,76 @@ func check(s *service) *checked {
 	}
 	sort.SliceStable(out.bindings, func(i, j int) bool { return out.bindings[i].name < out.bindings[j].name })
 	return out
+}
+
+// assumedBinder returns the binder type a check gives the bindings that
+// name no binder when cfg does not decide it, "" when it does. cfg
+// decides with stream.default-binder or with the binders it declares
+// (stream.DefaultBinderOf); without either the app's code does (the one
+// binder type it registers), which a check cannot see. It assumes the
+// type of the one binder-specific section (stream.kafka, ...) cfg has,
+// so that the section is validated by its binder, else the in-process
+// binder.
+func assumedBinder(cfg *stream.Config) string {
+	if strings.TrimSpace(cfg.DefaultBinder) != "" || len(cfg.Binders) > 0 {
+		return ""
+	}
+	known := binderTypes()
+	var types []string
+	for typ := range cfg.Extensions {
+		if _, ok := known[typ]; ok {
+			types = append(types, typ)
+		}
+	}
+	if len(types) == 1 {
+		return types[0]
+	}
+	return memory.Type
+}
+
+// warnRecorder is the logger of a checked app: it keeps the warnings
+// about a key (a record with a "key" attribute), as configuration
+// problems, and drops the rest.
+type warnRecorder struct {
+	mu   sync.Mutex
+	list stream.ConfigErrors
+}
+
+func (w *warnRecorder) Enabled(_ context.Context, l slog.Level) bool { return l >= slog.LevelWarn }
+
+func (w *warnRecorder) Handle(_ context.Context, r slog.Record) error {
+	e := &stream.ConfigError{Msg: r.Message}
+	var more []string
+	r.Attrs(func(a slog.Attr) bool {
+		switch a.Key {
+		case "key":
+			e.Path = a.Value.String()
+		case "origin":
+			e.Origin = a.Value.String()
+		default:
+			more = append(more, strings.ReplaceAll(a.Key, "_", " ")+": "+a.Value.String())
+		}
+		return true
+	})
+	if e.Path == "" {
+		return nil
+	}
+	if len(more) > 0 {
+		e.Msg += " (" + strings.Join(more, "; ") + ")"
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.list = append(w.list, e)
+	return nil
+}
+
+func (w *warnRecorder) WithAttrs([]slog.Attr) slog.Handler { return w }
+func (w *warnRecorder) WithGroup(string) slog.Handler      { return w }
+
+func (w *warnRecorder) errs() stream.ConfigErrors {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return append(stream.ConfigErrors(nil), w.list...)
 }
 
 // binderErrorPath returns the key path and origin of a problem a binder

@@ -79,10 +79,12 @@ func TestConfigOrigins(t *testing.T) {
 		"stream.bindings.work-in-0.consumer.concurrency":  {Value: float64(4), Origin: "svc/application-prod.yaml:5"},
 		"stream.bindings.work-in-0.consumer.max-attempts": {Value: float64(5), Origin: "stream.default at svc/application.yaml:6"},
 		"stream.bindings.work-in-0.consumer.dlq":          {Value: false, Origin: "default"},
-		"stream.bindings.work-in-0.binder":                {Value: "memory", Origin: "default"},
-		"stream.default-binder":                           {Value: "memory", Origin: "default"},
-		"stream.shutdown-timeout":                         {Value: "10s", Origin: "default"},
-		"stream.default.consumer.max-attempts":            {Value: float64(5), Origin: "svc/application.yaml:6"},
+		// No binder chosen or declared: the app's code decides (the one
+		// binder type it registers), which config cannot see.
+		"stream.bindings.work-in-0.binder":     {Value: nil, Origin: "stream.default-binder " + notSetByConfig},
+		"stream.default-binder":                {Value: nil, Origin: notSetByConfig},
+		"stream.shutdown-timeout":              {Value: "10s", Origin: "default"},
+		"stream.default.consumer.max-attempts": {Value: float64(5), Origin: "svc/application.yaml:6"},
 	} {
 		got, ok := m[key]
 		if !ok {
@@ -91,6 +93,42 @@ func TestConfigOrigins(t *testing.T) {
 		}
 		if got.Value != want.Value || got.Origin != want.Origin {
 			t.Errorf("%s = %v (%s), want %v (%s)", key, got.Value, got.Origin, want.Value, want.Origin)
+		}
+	}
+}
+
+const notSetByConfig = "not set: the app's code decides (the one binder type it registers; with several it fails to start)"
+
+// The binder of the bindings that name none, as the app decides it
+// (stream.DefaultBinderOf), with where that comes from.
+func TestConfigDefaultBinder(t *testing.T) {
+	dir := writeFiles(t, map[string]string{
+		"one/application.yaml": "stream:\n  binders:\n    main:\n      type: rabbit\n  bindings:\n    work-in-0:\n      group: g\n",
+		"set/application.yaml": "stream:\n  default-binder: Kafka\n  bindings:\n    work-in-0:\n      group: g\n",
+		"two/application.yaml": "stream:\n  binders:\n    a:\n      type: rabbit\n    b:\n      type: kafka\n  bindings:\n    work-in-0:\n      group: g\n",
+	})
+	for _, tc := range []struct {
+		dir                  string
+		code                 int
+		def, defOrigin       any
+		binder, binderOrigin any
+	}{
+		{"one", exitOK, "main", "default (the one binder declared under stream.binders)", "main", "stream.default-binder default (the one binder declared under stream.binders)"},
+		{"set", exitOK, "Kafka", "set/application.yaml:2", "Kafka", "stream.default-binder at set/application.yaml:2"},
+		{"two", exitFailure, nil, "not set: 2 binders are declared under stream.binders (a, b): set stream.default-binder to the one the bindings that name no binder use", nil, ""},
+	} {
+		m, r := configEntries(t, dir, nil, tc.dir)
+		if r.code != tc.code {
+			t.Errorf("%s: exit status %d, want %d (stderr %q)", tc.dir, r.code, tc.code, r.stderr)
+		}
+		if e := m["stream.default-binder"]; e.Value != tc.def || e.Origin != tc.defOrigin {
+			t.Errorf("%s: stream.default-binder = %v (%s), want %v (%s)", tc.dir, e.Value, e.Origin, tc.def, tc.defOrigin)
+		}
+		if tc.binderOrigin == "" {
+			continue // the binding is not bound: the app fails
+		}
+		if e := m["stream.bindings.work-in-0.binder"]; e.Value != tc.binder || e.Origin != tc.binderOrigin {
+			t.Errorf("%s: binder = %v (%s), want %v (%s)", tc.dir, e.Value, e.Origin, tc.binder, tc.binderOrigin)
 		}
 	}
 }

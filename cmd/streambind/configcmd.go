@@ -30,6 +30,11 @@ sections are printed as configured. Secrets are redacted (package redact):
 values of keys that name secrets are replaced by ******, passwords in URLs,
 DSNs and credentials are hidden.
 
+stream.default-binder is shown as the app decides it: as set, else the one
+binder declared under stream.binders; without either it is null, "not
+set": the app's code chooses (the one binder type it registers), and so
+is the binder of every binding that names none.
+
 YAML (default; the origin is a comment after each value) or --format json
 (a list of {"key", "value", "origin"}). Exit status 1 when the configuration
 has errors (printed on stderr as lint prints them; the configuration is
@@ -112,7 +117,15 @@ func effective(s *checkedService) []configEntry {
 			origins[path] = "default"
 		}
 	}
-	setDefault(streamTree, "default-binder", "stream.default-binder", defaultBinderOf(cfg))
+	if _, ok := streamTree["default-binder"]; !ok {
+		name, origin := defaultBinderOf(cfg)
+		var v any // null: not decided by the configuration
+		if name != "" {
+			v = name
+		}
+		streamTree["default-binder"] = v
+		origins["stream.default-binder"] = origin
+	}
 	setDefault(streamTree, "shutdown-timeout", "stream.shutdown-timeout", duration(stream.DefaultShutdownTimeout))
 	setDefault(streamTree, "dynamic-destination-cache-size", "stream.dynamic-destination-cache-size", stream.DefaultDynamicDestinationCacheSize)
 	if binders, ok := streamTree["binders"].(map[string]any); ok {
@@ -237,6 +250,14 @@ func (s *service) bindingValues(b *binding) (map[string]any, map[string]string) 
 	if origins[prefix+"binder"] == "default" {
 		if o, ok := s.exactOrigin("stream.default-binder"); ok {
 			origins[prefix+"binder"] = "stream.default-binder at " + s.showOrigin(o)
+		} else if name, origin := defaultBinderOf(cfg); name == "" {
+			// Not decided by the configuration: not the in-process binder
+			// stream.Config falls back to.
+			vals["binder"] = nil
+			origins[prefix+"binder"] = "stream.default-binder " + origin
+		} else {
+			vals["binder"] = name
+			origins[prefix+"binder"] = "stream.default-binder " + origin
 		}
 	}
 	set("content-type", eff.ContentType)
@@ -294,18 +315,21 @@ func duration(d time.Duration) string {
 	return d.String()
 }
 
-// defaultBinderOf is the binder of bindings that name none, as
-// stream.Config decides it.
-func defaultBinderOf(cfg *stream.Config) string {
-	if cfg.DefaultBinder != "" {
-		return cfg.DefaultBinder
+// defaultBinderOf returns the binder of the bindings that name none when
+// cfg does not set stream.default-binder, as the app decides it
+// (stream.DefaultBinderOf): the one binder declared under stream.binders,
+// else the one binder type the app registers. The command cannot see the
+// app's code: with no binder declared it does not know which types the
+// app registers, and returns "" with an origin that says so.
+func defaultBinderOf(cfg *stream.Config) (name, origin string) {
+	if len(cfg.Binders) == 0 {
+		return "", "not set: the app's code decides (the one binder type it registers; with several it fails to start)"
 	}
-	if len(cfg.Binders) == 1 {
-		for n := range cfg.Binders {
-			return n
-		}
+	name, why := stream.DefaultBinderOf(cfg, knownBinderTypes())
+	if name == "" {
+		return "", "not set: " + strings.TrimPrefix(why, "is not set and ")
 	}
-	return stream.DefaultBinderType
+	return name, "default (the one binder declared under stream.binders)"
 }
 
 func deepCopy(m map[string]any) map[string]any {

@@ -26,6 +26,7 @@ type dlqFlags struct {
 	config  string
 	binding string
 	group   string
+	binder  string
 	verbose bool
 }
 
@@ -34,6 +35,7 @@ func (f *dlqFlags) add(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&f.config, "config", ".", "the service's application.yaml, or its directory")
 	cmd.Flags().StringVar(&f.binding, "binding", "", "the consumer binding whose dead letters to work on (or a binding with consumer.dead-letters-of: the one it reads) (required)")
 	cmd.Flags().StringVar(&f.group, "group", "", "Kafka: the group whose committed position marks what was removed (default streambind-dlq); in process: the group of the dead-letter destination whose copy to use (default: the only one)")
+	cmd.Flags().StringVar(&f.binder, "binder", "", binderFlagHelp)
 	cmd.Flags().BoolVarP(&f.verbose, "verbose", "v", false, "log what the binder does on stderr")
 }
 
@@ -62,7 +64,12 @@ func (f *dlqFlags) resolve(cmd *cobra.Command, e *runEnv) (*dlqTarget, error) {
 	if len(s.loadErrs) > 0 {
 		return nil, failed(fmt.Errorf("%s: the configuration has errors (streambind lint shows them):\n%s", s.path, s.loadErrs.Error()))
 	}
-	cfg := s.loaded.Stream
+	c := *s.loaded.Stream
+	if err := applyBinderFlag(&c, f.binder); err != nil {
+		return nil, err
+	}
+	cfg := &c
+	s.loaded.Stream = cfg
 	var inputs []string
 	src := ""
 	cs := check(s)
@@ -88,6 +95,12 @@ func (f *dlqFlags) resolve(cmd *cobra.Command, e *runEnv) (*dlqTarget, error) {
 				src = n
 			}
 		}
+	}
+	if err := checkBinderChoice(cfg, src, f.binder); err != nil {
+		return nil, err
+	}
+	if err := checkBinderChoice(cfg, src, f.binder); err != nil {
+		return nil, err
 	}
 	eff := cfg.Binding(src)
 	typ := binderType(cfg, eff.Binder)
@@ -286,6 +299,11 @@ name), the destination error.<destination>.<group> in process.
   replay   sends dead letters back to their destination (or --to) and
            removes each once the broker confirmed its copy
   purge    removes dead letters, after a confirmation
+
+The binder of a binding that names none is --binder, else
+stream.default-binder, else the one binder declared under stream.binders;
+when none of them decides (the app's code does, by the one binder type it
+registers), dlq stops with exit status 2: pass --binder.
 
 Binders: kafka, rabbit, nats, redis, and the in-process binder through the
 library (it lives inside one process). A Kafka topic keeps its records: there a dead
@@ -756,6 +774,11 @@ var errNotConfirmed = errors.New("not confirmed")
 func (s *service) deadLetterSource(src string) (stream.DeadLetterSource, stream.BindingConfig, bool) {
 	cfg := s.loaded.Stream
 	eff := cfg.Binding(src)
+	if ownBinder(cfg, src) == "" {
+		if n, _ := stream.DefaultBinderOf(cfg, knownBinderTypes()); n == "" {
+			return stream.DeadLetterSource{}, eff, false // the app's code chooses the binder
+		}
+	}
 	typ := binderType(cfg, eff.Binder)
 	f, ok := binderTypes()[typ]
 	if !ok {

@@ -145,6 +145,19 @@ default is the working directory. Functions are not registered in a lint
 run: each function of the definition is checked as the kind its
 configured bindings show.
 
+The binder of the bindings that name none is stream.default-binder, else
+the one binder declared under stream.binders. When the configuration
+sets neither, the app's code chooses (the one binder type it registers):
+that is no problem, and lint checks those bindings with the binder of the
+configuration's one binder-specific section (stream.kafka, ...), else
+with the in-process binder. Several binders declared and no
+default-binder is an error, as in the app.
+
+Warnings do not fail the run: keys the loader ignores (obsolete Spring
+Cloud Stream keys, Spring Boot settings not read), configured bindings
+that no bound function or output binding uses (with the nearest bound
+name), required-groups that no consumer of the services given reads.
+
 One line per problem, sorted: "file:line: key: message" ("warning: " before
 the message of a warning). Exit status 1 when there is an error (or, with
 --strict, a warning), 0 when clean, 2 for bad usage.`,
@@ -208,6 +221,9 @@ func (sys *system) lint() []problem {
 	for _, s := range sys.services {
 		for _, e := range s.problems {
 			out = append(out, problem{loc: s.locate(e.Origin), key: e.Path, msg: redact.String(e.Msg)})
+		}
+		for _, e := range s.warnings {
+			out = append(out, problem{loc: s.locate(e.Origin), key: e.Path, msg: redact.String(e.Msg), warning: true})
 		}
 	}
 	out = append(out, sys.consistency()...)

@@ -4,9 +4,11 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"regexp"
+	"sort"
 	"strconv"
 	"strings"
 
@@ -73,7 +75,8 @@ func loadService(e *runEnv, path string, profiles []string) (*service, error) {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	s := &service{path: path}
-	opts := config.Options{Profiles: profiles, Env: e.env}
+	// The loader's warnings are in Loaded.Warnings: lint prints them.
+	opts := config.Options{Profiles: profiles, Env: e.env, Logger: slog.New(slog.DiscardHandler)}
 	if e.env == nil {
 		opts.Env = []string{}
 	}
@@ -186,4 +189,83 @@ func (s *service) origin(p string) string {
 func (s *service) exactOrigin(p string) (string, bool) {
 	o, ok := s.loaded.Stream.Origins[strings.ToLower(p)]
 	return o, ok
+}
+
+// binderFlagHelp is the help of the --binder flag of send, tail and dlq.
+const binderFlagHelp = "the binder of the bindings and destinations that name none, in place of stream.default-binder: a binder declared under stream.binders or a binder type (kafka, rabbit, nats, redis, memory); needed when the configuration chooses none"
+
+// applyBinderFlag makes flag (--binder, when given) cfg's default binder
+// for this run, as stream.default-binder would: a binder declared under
+// stream.binders or a binder type, matched case-insensitively.
+func applyBinderFlag(cfg *stream.Config, flag string) error {
+	flag = strings.TrimSpace(flag)
+	if flag == "" {
+		return nil
+	}
+	for n := range cfg.Binders {
+		if strings.EqualFold(n, flag) {
+			cfg.DefaultBinder = n
+			return nil
+		}
+	}
+	for _, t := range knownBinderTypes() {
+		if strings.EqualFold(t, flag) {
+			cfg.DefaultBinder = t
+			return nil
+		}
+	}
+	want := "a binder type (" + strings.Join(knownBinderTypes(), ", ") + ")"
+	if len(cfg.Binders) > 0 {
+		declared := make([]string, 0, len(cfg.Binders))
+		for n := range cfg.Binders {
+			declared = append(declared, n)
+		}
+		sort.Strings(declared)
+		want = "a binder declared under stream.binders (" + strings.Join(declared, ", ") + ") or " + want
+	}
+	return usage("--binder: want %s, got %q", want, flag)
+}
+
+// ownBinder returns the binder binding names itself (its binder, else
+// stream.default.binder), "" when it takes stream.default-binder.
+func ownBinder(cfg *stream.Config, binding string) string {
+	for k, b := range cfg.Bindings {
+		if strings.EqualFold(k, binding) && strings.TrimSpace(b.Binder) != "" {
+			return strings.TrimSpace(b.Binder)
+		}
+	}
+	return strings.TrimSpace(cfg.Default.Binder)
+}
+
+// checkBinderChoice checks that the binder of binding ("" for a
+// destination of --destination) is decided, by the binding, by cfg
+// (stream.DefaultBinderOf) or by --binder (flag), and that --binder does
+// not contradict the binding's own binder. An app that registers one
+// binder type in code needs neither default-binder nor a declared binder;
+// the command, which registers every type, asks for one: exit status 2.
+func checkBinderChoice(cfg *stream.Config, binding, flag string) error {
+	own := ""
+	if binding != "" {
+		own = ownBinder(cfg, binding)
+	}
+	if own != "" {
+		if flag != "" && !strings.EqualFold(own, cfg.DefaultBinder) {
+			return usage("--binder %s: binding %s names its own binder, %s", flag, binding, own)
+		}
+		return nil
+	}
+	if name, _ := stream.DefaultBinderOf(cfg, knownBinderTypes()); name != "" {
+		return nil
+	}
+	if len(cfg.Binders) == 0 {
+		return usage("which binder? stream.default-binder is not set and no binder is declared under stream.binders (the app's code chooses: the one binder type it registers): set stream.default-binder, or pass --binder (%s)",
+			strings.Join(knownBinderTypes(), ", "))
+	}
+	declared := make([]string, 0, len(cfg.Binders))
+	for n := range cfg.Binders {
+		declared = append(declared, n)
+	}
+	sort.Strings(declared)
+	return usage("which binder? stream.default-binder is not set and %d binders are declared under stream.binders: set stream.default-binder, or pass --binder (%s)",
+		len(declared), strings.Join(declared, ", "))
 }

@@ -16,7 +16,15 @@
 // files of --profile (else STREAM_PROFILES_ACTIVE, else
 // SPRING_PROFILES_ACTIVE) merged over the base file, environment
 // overrides (STREAM_BINDINGS_X_IN_0_GROUP=...) and ${VAR:default}
-// placeholders. Binder types kafka, rabbit, memory and nats are known.
+// placeholders. Binder types kafka, rabbit, nats, redis and memory are
+// known. The binder of the bindings that name none is chosen as the app
+// chooses it (stream.DefaultBinderOf): stream.default-binder, else the one
+// binder declared under stream.binders. When neither is set the app's code
+// decides (the one binder type it registers), which the command cannot
+// see: lint and graph check such bindings with the binder of the
+// configuration's one binder-specific section (stream.kafka, ...), else
+// the in-process binder; config shows the default binder as null; send,
+// tail and dlq need --binder (exit status 2 without it).
 //
 // # lint
 //

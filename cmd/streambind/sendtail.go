@@ -34,7 +34,7 @@ func (f *endpointFlags) add(cmd *cobra.Command, what string) {
 	cmd.Flags().StringVar(&f.config, "config", ".", "the service's application.yaml, or its directory")
 	cmd.Flags().StringVar(&f.binding, "binding", "", what+" the destination of this binding, with its binder and settings")
 	cmd.Flags().StringVar(&f.destination, "destination", "", what+" this destination (topic, exchange, subject)")
-	cmd.Flags().StringVar(&f.binder, "binder", "", "with --destination: the binder (default: stream.default-binder)")
+	cmd.Flags().StringVar(&f.binder, "binder", "", binderFlagHelp)
 	cmd.Flags().BoolVarP(&f.verbose, "verbose", "v", false, "log what the binder does on stderr")
 }
 
@@ -44,8 +44,6 @@ func (f *endpointFlags) check() error {
 		return usage("say where: --binding NAME or --destination NAME")
 	case f.binding != "" && f.destination != "":
 		return usage("--binding and --destination exclude each other")
-	case f.binder != "" && f.binding != "":
-		return usage("--binder goes with --destination (a binding names its own binder)")
 	}
 	return nil
 }
@@ -80,10 +78,17 @@ func (f *endpointFlags) resolve(cmd *cobra.Command, e *runEnv) (*service, *resol
 	if len(s.loadErrs) > 0 {
 		return nil, nil, failed(fmt.Errorf("%s: the configuration has errors (streambind lint shows them):\n%s", s.path, s.loadErrs.Error()))
 	}
+	cfg := *s.loaded.Stream
+	if err := applyBinderFlag(&cfg, f.binder); err != nil {
+		return nil, nil, err
+	}
+	s.loaded.Stream = &cfg
 	if f.binding == "" {
+		if err := checkBinderChoice(&cfg, "", f.binder); err != nil {
+			return nil, nil, err
+		}
 		return s, nil, nil
 	}
-	cfg := s.loaded.Stream
 	cs := check(s)
 	var names []string
 	for _, b := range cs.bindings {
@@ -98,6 +103,9 @@ func (f *endpointFlags) resolve(cmd *cobra.Command, e *runEnv) (*service, *resol
 					v := v
 					r.configured, r.bindingKey = &v, k
 				}
+			}
+			if err := checkBinderChoice(&cfg, b.name, f.binder); err != nil {
+				return nil, nil, err
 			}
 			return s, r, nil
 		}
@@ -171,6 +179,11 @@ service's configuration (--config, --profile, environment, placeholders):
                        reads, on its binder, so that its function gets them
   --destination NAME   a destination, on --binder or the default binder
 
+The binder of a binding or destination that names none is --binder, else
+stream.default-binder, else the one binder declared under stream.binders.
+When none of them decides (the app's code does, by the one binder type it
+registers), send stops with exit status 2: pass --binder.
+
 Each MESSAGE argument is one message; without any, every non-blank line of
 stdin is one (JSON lines). With a JSON content type (the default) a message
 must be valid JSON. --header k=v (repeatable) adds headers; --key K sets the
@@ -217,7 +230,9 @@ The in-process binder cannot be reached from another process.`,
 				bc = stream.BindingConfig{Destination: dests[0], Binder: r.eff.Binder, ContentType: r.eff.ContentType}
 			default:
 				name = sendBinding
-				bc = stream.BindingConfig{Destination: ef.destination, Binder: ef.binder}
+				// The binder: --binder or stream.default-binder, the
+				// configuration's default binder now.
+				bc = stream.BindingConfig{Destination: ef.destination}
 			}
 			opts := appOptions(ef.logger(e))
 			var keyMu sync.Mutex
@@ -364,6 +379,11 @@ payload as JSON when it is JSON, else as a string).
                        binder
   --destination NAME   a destination, on --binder or the default binder
 
+The binder of a binding or destination that names none is --binder, else
+stream.default-binder, else the one binder declared under stream.binders.
+When none of them decides (the app's code does, by the one binder type it
+registers), tail stops with exit status 2: pass --binder.
+
 By default tail is an anonymous consumer: it gets a copy of what arrives
 while it runs and takes nothing from the services' groups. --group G joins
 group G instead (it then competes with that group's consumers: what tail
@@ -390,7 +410,9 @@ in-process binder cannot be reached from another process.`,
 				return err
 			}
 			cfg := *s.loaded.Stream
-			bc := stream.BindingConfig{Destination: ef.destination, Binder: ef.binder, Group: group}
+			// The binder: --binder or stream.default-binder, the
+			// configuration's default binder now.
+			bc := stream.BindingConfig{Destination: ef.destination, Group: group}
 			if r != nil {
 				bc.Destination, bc.Binder = r.eff.Destination, r.eff.Binder
 			}

@@ -232,6 +232,7 @@ func TestSendTailRabbit(t *testing.T) {
 func TestSendTailErrors(t *testing.T) {
 	dir := writeFiles(t, map[string]string{
 		"application.yaml":       "stream:\n  function:\n    definition: work\n  bindings:\n    work-in-0:\n      group: g\n",
+		"two/application.yaml":   "stream:\n  function:\n    definition: work\n  binders:\n    a:\n      type: memory\n    b:\n      type: memory\n  bindings:\n    work-in-0:\n      binder: a\n      group: g\n",
 		"kafka/application.yaml": "stream:\n  default-binder: kafka\n  binders:\n    kafka:\n      type: kafka\n      environment:\n        brokers: 127.0.0.1:1\n        dial-timeout: 200ms\n      startup-timeout: 300ms\n",
 	})
 	for _, tc := range []struct {
@@ -243,8 +244,18 @@ func TestSendTailErrors(t *testing.T) {
 		{[]string{"send", "--binding", "a", "--destination", "b"}, exitUsage, "--binding and --destination exclude each other"},
 		{[]string{"send", "--destination", "b", "--header", "nokey"}, exitUsage, `--header: want k=v, got "nokey"`},
 		{[]string{"send", "--binding", "nope", "{}"}, exitFailure, `no binding "nope" (bindings: work-in-0)`},
-		{[]string{"send", "--binding", "work-in-0", "{}"}, exitFailure, "the in-process binder (memory) lives inside one app's process"},
-		{[]string{"tail", "--destination", "x"}, exitFailure, "the in-process binder (memory) lives inside one app's process"},
+		// No binder chosen or declared: the app's code would choose it;
+		// the command asks.
+		{[]string{"send", "--binding", "work-in-0", "{}"}, exitUsage, "which binder? stream.default-binder is not set and no binder is declared under stream.binders (the app's code chooses: the one binder type it registers): set stream.default-binder, or pass --binder (kafka, memory, nats, rabbit, redis)"},
+		{[]string{"tail", "--destination", "x"}, exitUsage, "set stream.default-binder, or pass --binder"},
+		{[]string{"dlq", "ls", "--binding", "work-in-0"}, exitUsage, "set stream.default-binder, or pass --binder"},
+		{[]string{"send", "--binding", "work-in-0", "--binder", "Memory", "{}"}, exitFailure, "the in-process binder (memory) lives inside one app's process"},
+		{[]string{"tail", "--destination", "x", "--binder", "memory"}, exitFailure, "the in-process binder (memory) lives inside one app's process"},
+		{[]string{"dlq", "ls", "--binding", "work-in-0", "--binder", "memory"}, exitFailure, "the in-process binder (memory) lives inside one app's process"},
+		{[]string{"send", "--destination", "x", "--binder", "nope", "{}"}, exitUsage, `--binder: want a binder type (kafka, memory, nats, rabbit, redis), got "nope"`},
+		{[]string{"tail", "--config", "two", "--destination", "x"}, exitUsage, "stream.default-binder is not set and 2 binders are declared under stream.binders: set stream.default-binder, or pass --binder (a, b)"},
+		{[]string{"tail", "--config", "two", "--binding", "work-in-0", "--binder", "b"}, exitUsage, "--binder b: binding work-in-0 names its own binder, a"},
+		{[]string{"tail", "--config", "two", "--destination", "x", "--binder", "c"}, exitUsage, `--binder: want a binder declared under stream.binders (a, b) or a binder type (kafka, memory, nats, rabbit, redis), got "c"`},
 		{[]string{"tail", "--destination", "x", "--count", "-1"}, exitUsage, "must not be negative"},
 		{[]string{"send", "--config", "kafka", "--destination", "x", "{}"}, exitFailure, "start:"},
 		{[]string{"send", "--help"}, exitOK, "streambind send --profile rabbit --destination orders"},
