@@ -37,8 +37,8 @@ is the binder of every binding that names none.
 
 YAML (default; the origin is a comment after each value) or --format json
 (a list of {"key", "value", "origin"}). Exit status 1 when the configuration
-has errors (printed on stderr as lint prints them; the configuration is
-printed all the same), 2 for bad usage.`,
+has errors (printed on stderr as lint prints them, with its warnings; the
+configuration is printed all the same), 2 for bad usage.`,
 		Example: `  streambind config
   streambind config --profile kafka
   STREAM_DEFAULT_BINDER=rabbit streambind config services/orders
@@ -66,12 +66,16 @@ printed all the same), 2 for bad usage.`,
 			if err != nil {
 				return failed(err)
 			}
-			if len(cs.problems) > 0 {
-				var probs []problem
-				for _, ce := range cs.problems {
-					probs = append(probs, problem{loc: s.locate(ce.Origin), key: ce.Path, msg: redact.String(ce.Msg)})
-				}
-				printProblems(e.stderr, probs, false, false)
+			// Problems and warnings on stderr, as lint prints them; only
+			// problems fail.
+			var probs []problem
+			for _, ce := range cs.problems {
+				probs = append(probs, problem{loc: s.locate(ce.Origin), key: ce.Path, msg: redact.String(ce.Msg)})
+			}
+			for _, ce := range cs.warnings {
+				probs = append(probs, problem{loc: s.locate(ce.Origin), key: ce.Path, msg: redact.String(ce.Msg), warning: true})
+			}
+			if printProblems(e.stderr, probs, false, false) != exitOK {
 				return silent(exitFailure)
 			}
 			return nil

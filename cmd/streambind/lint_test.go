@@ -308,4 +308,9 @@ func TestLintLoaderWarnings(t *testing.T) {
 	if r.code != exitFailure {
 		t.Errorf("--strict: exit status %d, want 1", r.code)
 	}
+	// config prints them on stderr and succeeds.
+	r = runIn(t, dir, nil, "config")
+	if r.code != exitOK || !strings.Contains(r.stderr, "application.yaml:4: spring.kafka.consumer.group-id: warning: ") {
+		t.Errorf("config: exit status %d, stderr %q; want 0 and the warning", r.code, r.stderr)
+	}
 }
