@@ -60,9 +60,48 @@ var bindingCounters = []bindingCounter{
 		func(_ stream.BindingStats, dl stream.DeadLetterStats) int64 { return dl.Dropped }),
 }
 
-// counters returns the counters of b by name, read from one snapshot.
-func counters(b *stream.Binding) map[string]int64 {
-	st := b.Stats()
+// descDelayedRetries is the one labelled binding counter: a series per
+// level of consumer.retry-delays.
+var descDelayedRetries = prometheus.NewDesc("streambind_binding_delayed_retries_total",
+	"Input messages parked for a delayed redelivery (consumer.retry-delays), by level: the index in retry-delays, from 0, and its delay. Each is also counted in streambind_binding_retries_total.",
+	append(bindingLabels, "level", "delay"), nil)
+
+// labeledCounter is one series of a counter that has labels beyond
+// bindingLabels: served by /metrics and, with the same labels, by
+// /actuator/bindings ("labeledCounters").
+type labeledCounter struct {
+	desc   *prometheus.Desc
+	name   string
+	labels []string // the extra labels' names
+	values []string // and values
+	value  int64
+}
+
+// labeledCounters returns the labelled counters of b, read from the
+// snapshot st of its stats: one series of
+// streambind_binding_delayed_retries_total per level of an input binding's
+// consumer.retry-delays, zero included (so that a rate over it starts from
+// the first scrape, not from the first retry); none without retry-delays.
+func labeledCounters(b *stream.Binding, st stream.BindingStats) []labeledCounter {
+	if !b.IsInput() {
+		return nil
+	}
+	delays := b.Config().Consumer.RetryDelays
+	out := make([]labeledCounter, 0, len(delays))
+	for i, d := range delays {
+		var n int64
+		if i < len(st.DelayedRetries) {
+			n = st.DelayedRetries[i]
+		}
+		out = append(out, labeledCounter{desc: descDelayedRetries, name: "streambind_binding_delayed_retries_total",
+			labels: []string{"level", "delay"}, values: []string{strconv.Itoa(i), d.String()}, value: n})
+	}
+	return out
+}
+
+// counters returns the counters of b by name, read from the snapshot st
+// of its stats.
+func counters(b *stream.Binding, st stream.BindingStats) map[string]int64 {
 	var dl stream.DeadLetterStats
 	if b.IsInput() {
 		dl = b.DeadLetterStats()
@@ -82,7 +121,7 @@ func counters(b *stream.Binding) map[string]int64 {
 type collector struct{ app *stream.App }
 
 func (c *collector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descDuration, descState, descBinderUp, descLag, descBindingUp} {
+	for _, d := range []*prometheus.Desc{descDuration, descState, descBinderUp, descLag, descBindingUp, descDelayedRetries} {
 		ch <- d
 	}
 	for _, bc := range bindingCounters {
@@ -107,6 +146,9 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 			if !bc.input || b.IsInput() {
 				counter(bc.desc, bc.value(st, dl), labels)
 			}
+		}
+		for _, lc := range labeledCounters(b, st) {
+			counter(lc.desc, lc.value, append(labels[:len(labels):len(labels)], lc.values...))
 		}
 		for _, s := range []stream.State{stream.StateStarted, stream.StateStopped, stream.StatePaused} {
 			v := 0.0

@@ -173,9 +173,24 @@ type BindingView struct {
 	// GET /metrics serves for this binding, from the same definition.
 	// Input-only counters are absent for output bindings, as in /metrics.
 	Counters map[string]int64 `json:"counters"`
+	// LabeledCounters are the binding's counters that /metrics serves as
+	// several series, told apart by labels beyond binding, destination,
+	// group and binder: by Prometheus name, each series with those labels
+	// and its value, levels in the order of retry-delays. Today one:
+	// streambind_binding_delayed_retries_total, a series per level of an
+	// input binding's consumer.retry-delays (labels level and delay);
+	// absent without retry-delays.
+	LabeledCounters map[string][]Series `json:"labeledCounters,omitempty"`
 	// HandlerDuration is the histogram of
 	// streambind_binding_handler_duration_seconds, for input bindings.
 	HandlerDuration *Histogram `json:"handlerDuration,omitempty"`
+}
+
+// Series is one series of a labelled counter: its labels beyond binding,
+// destination, group and binder (as in /metrics) and its value.
+type Series struct {
+	Labels map[string]string `json:"labels"`
+	Value  int64             `json:"value"`
 }
 
 // Histogram is a Prometheus histogram in JSON: every bucket with its upper
@@ -197,10 +212,20 @@ type Bucket struct {
 }
 
 func view(b *stream.Binding) BindingView {
+	st := b.Stats() // one snapshot for every number of the view
 	v := BindingView{Name: b.Name(), State: b.State(), Input: b.IsInput(), Binder: b.Binder(), BinderType: b.BinderType(),
-		Destination: b.Destination(), Group: b.Group(), Counters: counters(b)}
+		Destination: b.Destination(), Group: b.Group(), Counters: counters(b, st)}
+	for _, lc := range labeledCounters(b, st) {
+		if v.LabeledCounters == nil {
+			v.LabeledCounters = map[string][]Series{}
+		}
+		labels := make(map[string]string, len(lc.labels))
+		for i, l := range lc.labels {
+			labels[l] = lc.values[i]
+		}
+		v.LabeledCounters[lc.name] = append(v.LabeledCounters[lc.name], Series{Labels: labels, Value: lc.value})
+	}
 	if b.IsInput() {
-		st := b.Stats()
 		h := &Histogram{Count: st.HandlerCalls, SumSeconds: st.HandlerTime.Seconds(), Buckets: make([]Bucket, len(stream.HandlerBuckets))}
 		for i, le := range stream.HandlerBuckets {
 			h.Buckets[i] = Bucket{LE: le, Count: st.HandlerBuckets[i]}
