@@ -700,6 +700,10 @@ func (r *run) deadLetter(in inbound, env stream.Envelope, cause error) dlResult 
 				}
 				msg = toPublishing(dl, c.spec.ContentType)
 				msg.MessageId = in.d.MessageId
+				// When it was dead-lettered, for streambind dlq (ls,
+				// --since/--until): the broker's own dead-lettering
+				// records it in x-death, a republished one only here.
+				msg.Timestamp = time.Now()
 			}
 		}
 		if err == nil {

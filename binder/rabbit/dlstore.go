@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"time"
 
 	amqp "github.com/rabbitmq/amqp091-go"
 
@@ -80,7 +81,7 @@ func (c *rabbitDeadLetters) Next(ctx context.Context) (stream.DeadLetter, error)
 			c.tags = map[string]uint64{}
 		}
 		c.tags[id] = d.DeliveryTag
-		return stream.DeadLetter{ID: id, Envelope: fromDelivery(&d), Time: d.Timestamp}, nil
+		return stream.DeadLetter{ID: id, Envelope: fromDelivery(&d), Time: deadLetteredAt(&d)}, nil
 	case <-ctx.Done():
 		return stream.DeadLetter{}, ctx.Err()
 	}
@@ -106,4 +107,21 @@ func (c *rabbitDeadLetters) Close(context.Context) error {
 		err = nil
 	}
 	return err
+}
+
+// deadLetteredAt is when d was dead-lettered: the time of its latest
+// x-death entry when the broker dead-lettered it (republish-to-dlq:
+// false; x-death[0] is the latest), else its timestamp property, which
+// the binder sets when it republishes a dead letter; zero when neither
+// says (a dead letter republished by an older version, or by another
+// tool).
+func deadLetteredAt(d *amqp.Delivery) time.Time {
+	if xs, ok := d.Headers["x-death"].([]any); ok && len(xs) > 0 {
+		if x, ok := xs[0].(amqp.Table); ok {
+			if t, ok := x["time"].(time.Time); ok && !t.IsZero() {
+				return t
+			}
+		}
+	}
+	return d.Timestamp
 }

@@ -234,23 +234,52 @@ func parseWhen(s string, now time.Time) (time.Time, error) {
 }
 
 // match reports whether d passes the filters. A dead letter whose time the
-// broker does not tell never passes a time filter.
-func (ff *filterFlags) match(d stream.DeadLetter) bool {
+// broker does not tell never passes a time filter: untimed reports that
+// this, and only this, kept it out (the summary counts those, so that a
+// time filter that matches nothing for want of times says so).
+func (ff *filterFlags) match(d stream.DeadLetter) (ok, untimed bool) {
 	for k, v := range ff.hdr {
 		if got, ok := d.Headers[k]; !ok || got != v {
-			return false
+			return false, false
 		}
 	}
 	if ff.exception != "" && !strings.Contains(d.Headers[stream.HeaderExceptionMessage], ff.exception) {
-		return false
+		return false, false
 	}
-	if !ff.from.IsZero() && (d.Time.IsZero() || d.Time.Before(ff.from)) {
-		return false
+	if ff.from.IsZero() && ff.to.IsZero() {
+		return true, false
 	}
-	if !ff.to.IsZero() && (d.Time.IsZero() || !d.Time.Before(ff.to)) {
-		return false
+	if d.Time.IsZero() {
+		return false, true
 	}
-	return true
+	if !ff.from.IsZero() && d.Time.Before(ff.from) {
+		return false, false
+	}
+	if !ff.to.IsZero() && !d.Time.Before(ff.to) {
+		return false, false
+	}
+	return true, false
+}
+
+// untimedNote is the summary's note on the dead letters that a time
+// filter could not match because the broker does not tell their time; ""
+// when there are none.
+func (ff *filterFlags) untimedNote(n int) string {
+	if n == 0 {
+		return ""
+	}
+	var flags []string
+	if ff.since != "" {
+		flags = append(flags, "--since")
+	}
+	if ff.until != "" {
+		flags = append(flags, "--until")
+	}
+	have := "have"
+	if n == 1 {
+		have = "has"
+	}
+	return fmt.Sprintf("; %d %s no time and %s not matched by %s", n, have, map[bool]string{true: "was", false: "were"}[n == 1], strings.Join(flags, "/"))
 }
 
 // progress prints a counter on stderr when it is a terminal.
@@ -574,7 +603,8 @@ only the binding's.
 
 Filters: --header k=v (repeatable), --exception TEXT (in
 x-exception-message), --since/--until (RFC 3339 or a duration ago; a dead
-letter whose time the broker does not tell never matches them), --limit N.
+letter whose time the broker does not tell never matches them; the
+summary counts those), --limit N.
 --rate R sends at most R per second. --dry-run prints what would be
 replayed and changes nothing.`,
 		Example: `  streambind dlq replay --profile rabbit --binding chargePayment-in-0 --dry-run
@@ -608,7 +638,7 @@ replayed and changes nothing.`,
 				defer tk.Stop()
 				tick = tk.C
 			}
-			var replayed, skipped, looped, read int
+			var replayed, skipped, untimed, looped, read int
 			pr := newProgress(e, "replayed")
 			err = t.withCursor(ctx, func(cur stream.DeadLetters) error {
 				for ff.limit == 0 || replayed < ff.limit {
@@ -620,8 +650,11 @@ replayed and changes nothing.`,
 						return err
 					}
 					read++
-					if !ff.match(d) {
+					if ok, noTime := ff.match(d); !ok {
 						skipped++
+						if noTime {
+							untimed++
+						}
 						continue
 					}
 					if n := stream.ReplayCount(d.Headers); n >= maxReplays {
@@ -670,8 +703,8 @@ replayed and changes nothing.`,
 			if dryRun {
 				verb = "would replay"
 			}
-			fmt.Fprintf(out, "%s %d dead letter%s of %s; %d did not match the filters; %d over --max-replays\n",
-				verb, replayed, plural(replayed), t.src, skipped, looped)
+			fmt.Fprintf(out, "%s %d dead letter%s of %s; %d did not match the filters%s; %d over --max-replays\n",
+				verb, replayed, plural(replayed), t.src, skipped, ff.untimedNote(untimed), looped)
 			if err != nil {
 				return failed(err)
 			}
@@ -697,7 +730,10 @@ func newDLQPurgeCmd(e *runEnv) *cobra.Command {
 		Long: `purge removes the dead letters that match the filters (all, by default;
 the filters are replay's: --header, --exception, --since, --until,
 --limit). It counts them first and asks for a "y" on stdin; --yes skips
-the question (scripts). What it does not remove stays in its order.`,
+the question (scripts). Any other answer removes nothing, prints "nothing
+purged" and exits with status 0 (declining is not a failure). What it
+does not remove stays in its order. A dead letter whose time the broker
+does not tell never matches --since/--until; the summary counts those.`,
 		Example: `  streambind dlq purge --profile rabbit --binding chargePayment-in-0
   streambind dlq purge --profile rabbit --binding chargePayment-in-0 --exception 'invalid character' --yes`,
 		Args: cobra.NoArgs,
@@ -711,7 +747,8 @@ the question (scripts). What it does not remove stays in its order.`,
 			}
 			ctx := cmd.Context()
 			out := cmd.OutOrStdout()
-			removed := 0
+			removed, untimed := 0, 0
+			declined := false
 			pr := newProgress(e, "purged")
 			err = t.withCursor(ctx, func(cur stream.DeadLetters) error {
 				var doomed []stream.DeadLetter
@@ -723,9 +760,12 @@ the question (scripts). What it does not remove stays in its order.`,
 					if err != nil {
 						return err
 					}
-					if ff.match(d) {
+					ok, noTime := ff.match(d)
+					if ok {
 						d.Payload = nil // not needed to remove it
 						doomed = append(doomed, d)
+					} else if noTime {
+						untimed++
 					}
 				}
 				if len(doomed) == 0 {
@@ -735,8 +775,8 @@ the question (scripts). What it does not remove stays in its order.`,
 					fmt.Fprintf(e.stderr, "purge %d dead letter%s of %s from %s? [y/N] ", len(doomed), plural(len(doomed)), t.src, t.where)
 					line, _ := bufio.NewReader(cmd.InOrStdin()).ReadString('\n')
 					if a := strings.ToLower(strings.TrimSpace(line)); a != "y" && a != "yes" {
-						fmt.Fprintln(e.stderr, "nothing purged")
-						return errNotConfirmed
+						declined = true
+						return nil
 					}
 				}
 				for _, d := range doomed {
@@ -749,10 +789,12 @@ the question (scripts). What it does not remove stays in its order.`,
 				return nil
 			})
 			pr.done()
-			if errors.Is(err, errNotConfirmed) {
-				return silent(exitFailure)
+			if declined && err == nil {
+				// The user's choice, not a failure: exit status 0.
+				fmt.Fprintf(out, "nothing purged\n")
+				return nil
 			}
-			fmt.Fprintf(out, "purged %d dead letter%s of %s\n", removed, plural(removed), t.src)
+			fmt.Fprintf(out, "purged %d dead letter%s of %s%s\n", removed, plural(removed), t.src, ff.untimedNote(untimed))
 			if err != nil {
 				return failed(err)
 			}
@@ -764,8 +806,6 @@ the question (scripts). What it does not remove stays in its order.`,
 	cmd.Flags().BoolVarP(&yes, "yes", "y", false, "do not ask for confirmation")
 	return cmd
 }
-
-var errNotConfirmed = errors.New("not confirmed")
 
 // deadLetterSource returns where the dead letters of binding src are, as
 // its binder says (a binder is created, without connecting, and closed),

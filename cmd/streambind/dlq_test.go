@@ -163,7 +163,9 @@ func exerciseDLQ(t *testing.T, dir string, e func() *runEnv, a *dlqApp, depth fu
 	if ls.code != exitOK {
 		t.Fatalf("ls: exit %d, stderr %q", ls.code, ls.stderr)
 	}
-	if !regexp.MustCompile(`(?s)^6 dead letters of work-in-0 in .*\nCOUNT +FIRST +LAST +EXCEPTION\n4 .*card declined\n2 .*no stock\n$`).MatchString(ls.stdout) {
+	// Every binder tells when each was dead-lettered.
+	const ts = `20\d\d-\d\d-\d\dT\d\d:\d\d:\d\dZ`
+	if !regexp.MustCompile(`(?s)^6 dead letters of work-in-0 in .*\nCOUNT +FIRST +LAST +EXCEPTION\n4 +` + ts + ` +` + ts + ` +card declined\n2 +` + ts + ` +` + ts + ` +no stock\n$`).MatchString(ls.stdout) {
 		t.Errorf("ls output:\n%s", ls.stdout)
 	}
 	// ls took nothing and kept the order; a reader binding names them too.
@@ -207,10 +209,18 @@ func exerciseDLQ(t *testing.T, dir string, e func() *runEnv, a *dlqApp, depth fu
 	if r := dlq("", "replay", "--binding", "work-in-0", "--dry-run"); r.code != exitOK || strings.Count(r.stdout, "would replay ") != 6 || depth() != 5 {
 		t.Errorf("dry run: exit %d, stdout %q, depth %d", r.code, r.stdout, depth())
 	}
+	// The time filters work on the times the binder tells.
+	if r := dlq("", "replay", "--binding", "work-in-0", "--dry-run", "--since", "1h"); r.code != exitOK || strings.Count(r.stdout, "would replay ") != 6 || strings.Contains(r.stdout, "no time") {
+		t.Errorf("dry run --since 1h: exit %d, stdout %q", r.code, r.stdout)
+	}
+	if r := dlq("", "replay", "--binding", "work-in-0", "--dry-run", "--until", "1h"); r.code != exitOK || !strings.Contains(r.stdout, "would replay 0 dead letters of work-in-0; 5 did not match the filters; 0 over") {
+		t.Errorf("dry run --until 1h: exit %d, stdout %q", r.code, r.stdout)
+	}
 
-	// Purge asks first.
-	if r := dlq("n\n", "purge", "--binding", "work-in-0", "--exception", "declined"); r.code != exitFailure || !strings.Contains(r.stderr, "purge 4 dead letters") || depth() != 5 {
-		t.Errorf("purge answered n: exit %d, stderr %q, depth %d", r.code, r.stderr, depth())
+	// Purge asks first; "n" is the user's choice, not a failure.
+	if r := dlq("n\n", "purge", "--binding", "work-in-0", "--exception", "declined"); r.code != exitOK || !strings.Contains(r.stderr, "purge 4 dead letters") ||
+		r.stdout != "nothing purged\n" || depth() != 5 {
+		t.Errorf("purge answered n: exit %d, stdout %q, stderr %q, depth %d", r.code, r.stdout, r.stderr, depth())
 	}
 	if r := dlq("", "purge", "--binding", "work-in-0", "--exception", "declined", "--yes"); r.code != exitOK || !strings.Contains(r.stdout, "purged 4 dead letters") {
 		t.Errorf("purge --yes: exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
@@ -246,6 +256,62 @@ func TestDLQRabbit(t *testing.T) {
 	a := startDLQApp(t, dir, env)
 	depth := queueDepth(t, vhost, "work.g.dlq")
 	exerciseDLQ(t, dir, func() *runEnv { return &runEnv{env: env} }, a, depth)
+}
+
+// On RabbitMQ a dead letter the broker dead-lettered itself
+// (republish-to-dlq: false) has its time in x-death; one without any time
+// (published to the DLQ by another tool) is counted, not silently left out,
+// when a time filter is given.
+func TestDLQRabbitTimes(t *testing.T) {
+	vhost := rabbittest.VHost(t)
+	yaml := fmt.Sprintf(dlqService, rabbitBinder) + `  rabbit:
+    bindings:
+      work-in-0:
+        consumer:
+          republish-to-dlq: false
+`
+	dir := writeFiles(t, map[string]string{"application.yaml": yaml})
+	env := []string{"VHOST=" + vhost}
+	a := startDLQApp(t, dir, env)
+	depth := queueDepth(t, vhost, "work.g.dlq")
+	a.send(t, "c-1", job{"1", "card declined"})
+	eventually(t, "1 dead letter", func() bool { return depth() == 1 })
+
+	dlq := func(args ...string) result {
+		t.Helper()
+		return runWith(t, &runEnv{env: env, dir: dir, stdin: strings.NewReader("")}, append([]string{"dlq"}, args...)...)
+	}
+	const ts = `20\d\d-\d\d-\d\dT\d\d:\d\d:\d\dZ`
+	if r := dlq("show", "1", "--binding", "work-in-0"); !regexp.MustCompile(`\ntime: ` + ts + `\n`).MatchString(r.stdout) {
+		t.Errorf("show: exit %d, stdout %q, stderr %q; want its x-death time", r.code, r.stdout, r.stderr)
+	}
+
+	conn, err := amqp.Dial(rabbittest.VHostURL(vhost))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	ch, err := conn.Channel()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ch.Publish("", "work.g.dlq", true, false, amqp.Publishing{Body: []byte(`{"id":"x"}`)}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "2 dead letters", func() bool { return depth() == 2 })
+
+	// The broker's own dead letters have no x-exception-* headers.
+	if r := dlq("ls", "--binding", "work-in-0"); r.code != exitOK || !regexp.MustCompile(`\n2 +`+ts+` +`+ts+` +\(none\)\n`).MatchString(r.stdout) {
+		t.Errorf("ls: exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
+	}
+	if r := dlq("replay", "--binding", "work-in-0", "--dry-run", "--since", "1h"); r.code != exitOK ||
+		!strings.Contains(r.stdout, "would replay 1 dead letter of work-in-0; 1 did not match the filters; 1 has no time and was not matched by --since; 0 over") {
+		t.Errorf("replay --since: exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
+	}
+	if r := dlq("purge", "--binding", "work-in-0", "--until", "1h", "--yes"); r.code != exitOK ||
+		r.stdout != "purged 0 dead letters of work-in-0; 1 has no time and was not matched by --until\n" || depth() != 2 {
+		t.Errorf("purge --until: exit %d, stdout %q, stderr %q, depth %d", r.code, r.stdout, r.stderr, depth())
+	}
 }
 
 const kafkaBinder = `  default-binder: kafka
