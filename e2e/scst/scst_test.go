@@ -177,6 +177,77 @@ func fixtures() []fixture {
 				e.t.Errorf("consumer groups %v, want prod only", g)
 			}
 		}},
+		{dir: "kafka-defaults", kafka: 1, types: kafkaOnly, fns: func(c *stream.Catalog, _ chan<- msg) {
+			stream.AddConsumer(c, "reserve", func(context.Context, msg) error { return errDeclined })
+			stream.AddConsumer(c, "release", func(context.Context, msg) error { return errDeclined })
+		}, check: func(e *env) {
+			e.produce(0, "stock-reservations", `{"id":"r-1","text":"x"}`)
+			e.produce(0, "stock-releases", `{"id":"r-2","text":"x"}`)
+			if m := decode(e.t, e.consume(0, "error.stock-reservations.inventory").Value); m.ID != "r-1" {
+				e.t.Errorf("dead letter %+v", m)
+			}
+			if m := decode(e.t, e.consume(0, "error.stock-releases.releaser").Value); m.ID != "r-2" {
+				e.t.Errorf("dead letter %+v", m)
+			}
+			if g := e.groups(0); !contains(g, "inventory") || !contains(g, "releaser") {
+				e.t.Errorf("consumer groups %v, want inventory and releaser", g)
+			}
+		}},
+		{dir: "rabbit-dlq-reject", rabbit: true, types: rabbitOnly, fns: func(c *stream.Catalog, _ chan<- msg) {
+			stream.AddConsumer(c, "importer", func(context.Context, msg) error { return errDeclined })
+		}, check: func(e *env) {
+			e.wantQueue("imports.importer", amqp.Table{"x-dead-letter-exchange": "DLX", "x-dead-letter-routing-key": "imports.importer"})
+			e.wantQueue("imports.importer.dlq", amqp.Table{"x-message-ttl": int32(60000)})
+			e.publish("imports", "imports", `{"id":"f-1","text":"csv"}`, nil)
+			d := e.get("imports.importer.dlq")
+			if m := decode(e.t, d.Body); m.ID != "f-1" {
+				e.t.Errorf("dead letter %+v", m)
+			}
+			if _, ok := d.Headers["x-death"]; !ok {
+				e.t.Errorf("no x-death header: the broker did not dead-letter it (headers %v)", d.Headers)
+			}
+			if _, ok := d.Headers["x-exception-message"]; ok {
+				e.t.Errorf("x-exception-message present: republished despite republish-to-dlq false")
+			}
+		}},
+		{dir: "kafka-supplier-poller", kafka: 1, types: kafkaOnly, fns: func(c *stream.Catalog, _ chan<- msg) {
+			var n atomic.Int32
+			stream.AddSupplier(c, "heartbeat", func(context.Context) (msg, error) {
+				return msg{ID: fmt.Sprint(n.Add(1)), Text: "beat"}, nil
+			})
+		}, check: func(e *env) {
+			e.wantTopics(0, map[string]int{"heartbeats": 1})
+			if m := decode(e.t, e.consume(0, "heartbeats").Value); m.Text != "beat" {
+				e.t.Errorf("got %+v", m)
+			}
+		}},
+		{dir: "kafka-dynamic-destinations", kafka: 1, types: kafkaOnly, fns: func(*stream.Catalog, chan<- msg) {}, check: func(e *env) {
+			send(e, "audit-log", msg{ID: "a-1", Text: "login"})
+			if m := decode(e.t, e.consume(0, "audit-log").Value); m.ID != "a-1" {
+				e.t.Errorf("got %+v", m)
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), wait)
+			defer cancel()
+			if err := e.app.Bridge().Send(ctx, "not-listed", msg{}); err == nil {
+				e.t.Error("a send to a destination outside dynamic-destinations succeeded")
+			}
+			e.noTopic(0, "not-listed")
+		}},
+		{dir: "kafka-properties-multidoc", profiles: []string{"eu"}, kafka: 1, types: kafkaOnly, fns: uppercaseFns("uppercase"), check: func(e *env) {
+			e.wantTopics(0, map[string]int{"in-eu": 1, "out-eu": 3})
+			for _, n := range []string{"in-default", "out-default", "in-us"} {
+				e.noTopic(0, n)
+			}
+			kafkaFlow(e, 0, 0, "in-eu", "out-eu")
+		}},
+		{dir: "kafka-header-partition", kafka: 1, types: kafkaOnly, fns: func(*stream.Catalog, chan<- msg) {}, check: func(e *env) {
+			e.wantTopics(0, map[string]int{"telemetry": 3})
+			send(e, "telemetry-out", stream.NewMessage(msg{Text: "t"}, "partitionKey", "sensor-7"))
+			r := e.consume(0, "telemetry")
+			if want := scstPartition("sensor-7", 3); int(r.Partition) != want {
+				e.t.Errorf("record in partition %d, want %d", r.Partition, want)
+			}
+		}},
 		{dir: "rabbit-uppercase", rabbit: true, types: rabbitOnly, fns: uppercaseFns("uppercase"),
 			before: func(e *env) {},
 			check: func(e *env) {
