@@ -476,7 +476,10 @@ func newDLQShowCmd(e *runEnv) *cobra.Command {
 		Long: `show prints the N-th dead letter (1 = the oldest; default 1), or the one
 whose id is --id (an id as the binder gives it: the in-process binder's
 sequence number), with every header, sorted, and the payload: JSON indented,
-other text as it is, binary as a quoted string. It removes nothing.`,
+other text as it is, binary as a quoted string. A header value that is not
+text is printed as base64:<base64>, except the big-endian numbers Spring
+Cloud Stream's Kafka binder writes (x-original-partition, -offset,
+-timestamp), printed as numbers. It removes nothing.`,
 		Example: `  streambind dlq show --profile rabbit --binding chargePayment-in-0
   streambind dlq show 12 --profile rabbit --binding chargePayment-in-0`,
 		Args: cobra.MaximumNArgs(1),
@@ -539,7 +542,7 @@ func printDeadLetter(w io.Writer, pos int, d stream.DeadLetter) {
 	}
 	sort.Strings(keys)
 	for _, k := range keys {
-		v := d.Headers[k]
+		v := headerText(k, d.Headers[k])
 		if strings.Contains(v, "\n") {
 			fmt.Fprintf(w, "  %s: |\n", k)
 			for _, l := range strings.Split(v, "\n") {

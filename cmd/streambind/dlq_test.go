@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"encoding/base64"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -181,6 +183,14 @@ func exerciseDLQ(t *testing.T, dir string, e func() *runEnv, a *dlqApp, depth fu
 		}
 	}
 	s := dlq("", "show", "2", "--binding", "work-in-0")
+	// Binary header values (Kafka's big-endian x-original-*) print as text.
+	if binaryHeaderValue(s.stdout) {
+		t.Errorf("show 2 prints bytes that are not text: %q", s.stdout)
+	}
+	if strings.Contains(s.stdout, stream.HeaderOriginalOffset) &&
+		!regexp.MustCompile(`\n  x-original-offset: \d+\n  x-original-partition: 0\n  x-original-timestamp: \d+ \(20`).MatchString(s.stdout) {
+		t.Errorf("show 2: x-original-* not as numbers:\n%s", s.stdout)
+	}
 	for _, want := range []string{"customer: c-1", stream.HeaderExceptionMessage + ": no stock", stream.HeaderExceptionStacktrace + ": "} {
 		if !strings.Contains(s.stdout, want) {
 			t.Errorf("show 2 lacks %q:\n%s", want, s.stdout)
@@ -330,6 +340,25 @@ func TestDLQKafka(t *testing.T) {
 	env := []string{"KAFKA_BROKERS=" + c.Brokers()}
 	a := startDLQApp(t, dir, env, stream.WithBinderType(kafka.Type, kafka.New))
 	exerciseDLQ(t, dir, func() *runEnv { return &runEnv{env: env} }, a, lsDepth(t, dir, env))
+
+	// tail keeps every byte of the binary headers: base64, with the number.
+	r := runWith(t, &runEnv{dir: dir, env: env}, "tail", "--destination", "error.work.g", "--from-beginning", "--count", "1", "--timeout", "20s")
+	var got struct {
+		Headers map[string]json.RawMessage
+	}
+	if r.code != exitOK || json.Unmarshal([]byte(r.stdout), &got) != nil {
+		t.Fatalf("tail: exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
+	}
+	var off struct {
+		B64   string
+		Value *int64
+	}
+	if err := json.Unmarshal(got.Headers[stream.HeaderOriginalOffset], &off); err != nil || off.Value == nil {
+		t.Fatalf("tail: x-original-offset %s (%v)", got.Headers[stream.HeaderOriginalOffset], err)
+	}
+	if b, err := base64.StdEncoding.DecodeString(off.B64); err != nil || len(b) != 8 || int64(binary.BigEndian.Uint64(b)) != *off.Value {
+		t.Errorf("tail: x-original-offset %+v does not round-trip (%v)", off, err)
+	}
 }
 
 // lsDepth counts the dead letters of work-in-0 as dlq ls does (on Kafka:
@@ -393,6 +422,25 @@ func TestDLQNATS(t *testing.T) {
 	dir, env, opt := natsService(t)
 	a := startDLQApp(t, dir, env, opt)
 	exerciseDLQ(t, dir, func() *runEnv { return &runEnv{env: env} }, a, lsDepth(t, dir, env))
+
+	// tail keeps every byte of the binary headers: base64, with the number.
+	r := runWith(t, &runEnv{dir: dir, env: env}, "tail", "--destination", "error.work.g", "--from-beginning", "--count", "1", "--timeout", "20s")
+	var got struct {
+		Headers map[string]json.RawMessage
+	}
+	if r.code != exitOK || json.Unmarshal([]byte(r.stdout), &got) != nil {
+		t.Fatalf("tail: exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
+	}
+	var off struct {
+		B64   string
+		Value *int64
+	}
+	if err := json.Unmarshal(got.Headers[stream.HeaderOriginalOffset], &off); err != nil || off.Value == nil {
+		t.Fatalf("tail: x-original-offset %s (%v)", got.Headers[stream.HeaderOriginalOffset], err)
+	}
+	if b, err := base64.StdEncoding.DecodeString(off.B64); err != nil || len(b) != 8 || int64(binary.BigEndian.Uint64(b)) != *off.Value {
+		t.Errorf("tail: x-original-offset %+v does not round-trip (%v)", off, err)
+	}
 }
 
 func TestDLQRedis(t *testing.T) {

@@ -355,7 +355,9 @@ const tailFunction = "streambindTail"
 
 // tailed is one message as tail prints it.
 type tailed struct {
-	Headers stream.Headers `json:"headers"`
+	// Headers are text values as strings, binary ones as {"b64": ...,
+	// "value": n} (headersJSON).
+	Headers map[string]any `json:"headers"`
 	// Payload is the payload itself when it is JSON, else a string.
 	Payload any `json:"payload"`
 }
@@ -372,7 +374,11 @@ func newTailCmd(e *runEnv) *cobra.Command {
 		Long: `tail consumes with the binders an app uses, configured by the service's
 configuration (--config, --profile, environment, placeholders), and prints
 every message as one JSON line: {"headers": {...}, "payload": ...} (the
-payload as JSON when it is JSON, else as a string).
+payload as JSON when it is JSON, else as a string). A header value that is
+not text (not UTF-8, or with control characters) is an object
+{"b64": "<its bytes in base64>"}, with "value": n for the big-endian numbers
+Spring Cloud Stream's Kafka binder writes (x-original-partition, -offset,
+-timestamp in milliseconds), so that the JSON keeps every byte.
 
   --binding NAME       the destination(s) of this binding (an input
                        binding's, or where an output binding sends), on its
@@ -448,7 +454,7 @@ in-process binder cannot be reached from another process.`,
 				if count > 0 && got >= count {
 					return stream.ErrNak // not ours to take
 				}
-				line, err := json.Marshal(tailed{Headers: m.Headers, Payload: payloadValue(m.Payload)})
+				line, err := json.Marshal(tailed{Headers: headersJSON(m.Headers), Payload: payloadValue(m.Payload)})
 				if err != nil {
 					return stream.Permanent(err)
 				}

@@ -160,7 +160,7 @@ func TestSendTailKafka(t *testing.T) {
 	parts := map[string]string{}
 	for _, m := range got {
 		b, _ := json.Marshal(m.Payload)
-		parts[string(b)] = m.Headers["scst_partition"]
+		parts[string(b)], _ = m.Headers["scst_partition"].(string)
 		if m.Headers["contentType"] != "application/json" {
 			t.Errorf("contentType of %s: %q", b, m.Headers["contentType"])
 		}

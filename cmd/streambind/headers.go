@@ -1,0 +1,80 @@
+package main
+
+import (
+	"encoding/base64"
+	"encoding/binary"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/streambind/streambind/stream"
+)
+
+// Header values are bytes: Kafka's are, and Spring Cloud Stream's Kafka
+// binder writes x-original-partition (4 bytes), x-original-offset and
+// x-original-timestamp (8 bytes, milliseconds) as big-endian numbers, as
+// the Kafka binder does. show and tail print them safely: text as it is,
+// anything else ("binary": not UTF-8, or with control characters other
+// than tab and line breaks) as base64 with a marker, and the known numeric
+// headers also as the numbers they are.
+
+// binaryHeaderValue reports whether v is not printable text.
+func binaryHeaderValue(v string) bool {
+	return !utf8.ValidString(v) || strings.ContainsFunc(v, func(r rune) bool {
+		return (r < 0x20 && r != '\n' && r != '\t' && r != '\r') || r == 0x7f
+	})
+}
+
+// numericHeader decodes the big-endian numeric headers Spring Cloud
+// Stream's Kafka binder writes; false for other headers or another length.
+func numericHeader(k, v string) (int64, bool) {
+	switch {
+	case strings.EqualFold(k, stream.HeaderOriginalPartition) && len(v) == 4:
+		return int64(int32(binary.BigEndian.Uint32([]byte(v)))), true
+	case (strings.EqualFold(k, stream.HeaderOriginalOffset) || strings.EqualFold(k, stream.HeaderOriginalTimestamp)) && len(v) == 8:
+		return int64(binary.BigEndian.Uint64([]byte(v))), true
+	}
+	return 0, false
+}
+
+// headerText is a header value as show prints it: text as it is; a known
+// numeric header as its number (a timestamp also as its UTC time); other
+// binary as "base64:<base64>".
+func headerText(k, v string) string {
+	if !binaryHeaderValue(v) {
+		return v
+	}
+	if n, ok := numericHeader(k, v); ok {
+		if strings.EqualFold(k, stream.HeaderOriginalTimestamp) {
+			return strconv.FormatInt(n, 10) + " (" + time.UnixMilli(n).UTC().Format(time.RFC3339Nano) + ")"
+		}
+		return strconv.FormatInt(n, 10)
+	}
+	return "base64:" + base64.StdEncoding.EncodeToString([]byte(v))
+}
+
+// binaryHeader is a binary header value in tail's JSON: the bytes in
+// base64 (what round-trips), and, for a known numeric header, its number.
+type binaryHeader struct {
+	B64   string `json:"b64"`
+	Value *int64 `json:"value,omitempty"`
+}
+
+// headersJSON are headers as tail prints them: a text value as a JSON
+// string, a binary one as {"b64": "...", "value": n}.
+func headersJSON(h stream.Headers) map[string]any {
+	out := make(map[string]any, len(h))
+	for k, v := range h {
+		if !binaryHeaderValue(v) {
+			out[k] = v
+			continue
+		}
+		b := binaryHeader{B64: base64.StdEncoding.EncodeToString([]byte(v))}
+		if n, ok := numericHeader(k, v); ok {
+			b.Value = &n
+		}
+		out[k] = b
+	}
+	return out
+}
