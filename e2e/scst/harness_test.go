@@ -75,6 +75,9 @@ type fixture struct {
 	// (probe queues that must exist before messages flow).
 	before func(e *env)
 	check  func(e *env)
+	// env are more environment entries for the loader; {KAFKA_BROKERS}
+	// is replaced by the first cluster's addresses.
+	env []string
 	// skip names the bug that keeps the fixture from passing.
 	skip string
 }
@@ -104,6 +107,12 @@ func runFixture(t *testing.T, f fixture) {
 		}
 		e.amqp = conn
 		t.Cleanup(func() { _ = conn.Close() })
+	}
+	for _, v := range f.env {
+		if len(e.kafka) > 0 {
+			v = strings.ReplaceAll(v, "{KAFKA_BROKERS}", e.kafka[0].Brokers())
+		}
+		vars = append(vars, v)
 	}
 	profiles := f.profiles
 	if profiles == nil && !f.fileProfiles {
@@ -428,4 +437,25 @@ func (e *env) count(q string) int {
 		e.t.Fatalf("queue %q: %v", q, err)
 	}
 	return st.Messages
+}
+
+// createTopic creates topic with partitions on cluster i, as an operator
+// would before the application starts.
+func (e *env) createTopic(i int, topic string, partitions int32) {
+	e.t.Helper()
+	req := kmsg.NewPtrCreateTopicsRequest()
+	t := kmsg.NewCreateTopicsRequestTopic()
+	t.Topic, t.NumPartitions, t.ReplicationFactor = topic, partitions, 1
+	req.Topics = append(req.Topics, t)
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	resp, err := req.RequestWith(ctx, e.kclient(i))
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	for _, rt := range resp.Topics {
+		if rt.ErrorCode != 0 {
+			e.t.Fatalf("create topic %s: error code %d", topic, rt.ErrorCode)
+		}
+	}
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"regexp"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/streambind/streambind/binder/kafka"
 	"github.com/streambind/streambind/binder/rabbit"
+	"github.com/streambind/streambind/binder/rabbit/rabbittest"
 	"github.com/streambind/streambind/stream"
 )
 
@@ -248,6 +250,72 @@ func fixtures() []fixture {
 				e.t.Errorf("record in partition %d, want %d", r.Partition, want)
 			}
 		}},
+		{dir: "rabbit-dynamic-destinations", rabbit: true, types: rabbitOnly,
+			skip: "DIVERGENCE: the rabbit producer's mandatory defaults to true, so a StreamBridge send to an exchange no queue is bound to fails with an unroutable error; SCSt (RabbitTemplate, mandatory false) succeeds and RabbitMQ drops the message",
+			fns:  func(*stream.Catalog, chan<- msg) {}, check: func(e *env) {
+				send(e, "user-events", msg{ID: "u-0", Text: "nobody listens yet"})
+				e.wantExchange("user-events", "topic")
+				q := e.probe("user-events", "#")
+				send(e, "user-events", msg{ID: "u-1", Text: "signed up"})
+				if m := decode(e.t, e.get(q).Body); m.ID != "u-1" {
+					e.t.Errorf("got %+v", m)
+				}
+			}},
+		{dir: "rabbit-dlq-ttl-retry-properties", rabbit: true, types: rabbitOnly,
+			skip: "BUG: rabbit binder drops an empty dlq-dead-letter-exchange (queues.go dlqSpec tests != \"\"), so the DLQ lacks x-dead-letter-exchange \"\" and SCSt's retry-via-DLQ-TTL pattern never returns the message",
+			fns:  flakyUpper, check: ttlRetryCheck},
+		{dir: "kafka-env-override", kafka: 1, types: kafkaOnly, fns: uppercaseFns("uppercase"),
+			env: []string{"SPRING_KAFKA_BOOTSTRAP_SERVERS={KAFKA_BROKERS}", "SPRING_CLOUD_STREAM_BINDINGS_UPPERCASE_IN_0_DESTINATION=env-in"},
+			check: func(e *env) {
+				e.wantTopics(0, map[string]int{"env-in": 1, "file-out": 1})
+				e.noTopic(0, "file-in")
+				kafkaFlow(e, 0, 0, "env-in", "file-out")
+			}},
+		{dir: "rabbit-anonymous", rabbit: true, types: rabbitOnly, fns: collect("watch"), check: func(e *env) {
+			e.wantExchange("prices", "topic")
+			var anon []string
+			for _, line := range strings.Split(rabbittest.Ctl(e.t, "list_queues", "-q", "-p", e.vhost, "name", "auto_delete", "exclusive"), "\n") {
+				if f := strings.Fields(line); len(f) == 3 && strings.HasPrefix(f[0], "prices.") {
+					anon = append(anon, line)
+					if !anonRE.MatchString(f[0]) || f[1] != "true" {
+						e.t.Errorf("anonymous queue %q (auto_delete %s), want prices.anonymous.<base64url>, auto-delete", f[0], f[1])
+					}
+				}
+			}
+			if len(anon) != 1 {
+				e.t.Errorf("queues of prices: %v, want one anonymous queue", anon)
+			}
+			e.publish("prices", "eur", `{"text":"1.08"}`, nil)
+			if m := e.result(); m.Text != "1.08" {
+				e.t.Errorf("got %+v", m)
+			}
+		}},
+		{dir: "kafka-auto-add-partitions", kafka: 1, types: kafkaOnly, fns: uppercaseFns("uppercase"),
+			before: func(e *env) { e.createTopic(0, "existing-in", 1) },
+			check: func(e *env) {
+				e.wantTopics(0, map[string]int{"existing-in": 3, "existing-out": 3})
+				kafkaFlow(e, 0, 0, "existing-in", "existing-out")
+			}},
+		{dir: "rabbit-headers-exchange", rabbit: true, types: rabbitOnly, fns: collect("eu"), check: func(e *env) {
+			e.wantExchange("regional", "headers")
+			e.wantQueue("regional.eu", nil)
+			e.publish("regional", "", `{"text":"us"}`, amqp.Table{"region": "us"})
+			e.publish("regional", "", `{"text":"eu"}`, amqp.Table{"region": "eu"})
+			if m := e.result(); m.Text != "eu" {
+				e.t.Errorf("got %+v, want only the eu message", m)
+			}
+		}},
+		{dir: "rabbit-routing-key-list", rabbit: true, types: rabbitOnly, fns: collect("orders"), check: func(e *env) {
+			e.wantQueue("shop.orders", nil)
+			e.publish("shop", "order.shipped", `{"text":"shipped"}`, nil)
+			e.publish("shop", "order.created", `{"text":"created"}`, nil)
+			e.publish("shop", "order.cancelled", `{"text":"cancelled"}`, nil)
+			for _, want := range []string{"created", "cancelled"} {
+				if m := e.result(); m.Text != want {
+					e.t.Errorf("got %+v, want %s", m, want)
+				}
+			}
+		}},
 		{dir: "rabbit-uppercase", rabbit: true, types: rabbitOnly, fns: uppercaseFns("uppercase"),
 			before: func(e *env) {},
 			check: func(e *env) {
@@ -294,24 +362,7 @@ func fixtures() []fixture {
 		}},
 		{dir: "rabbit-dlq-ttl-retry", rabbit: true, types: rabbitOnly,
 			skip: "BUG: rabbit binder drops an empty dlq-dead-letter-exchange (queues.go dlqSpec tests != \"\"), so the DLQ lacks x-dead-letter-exchange \"\" and SCSt's retry-via-DLQ-TTL pattern never returns the message",
-			fns: func(c *stream.Catalog, _ chan<- msg) {
-				var calls atomic.Int32
-				stream.AddFunction(c, "flaky", func(ctx context.Context, m msg) (msg, error) {
-					if calls.Add(1) == 1 {
-						return msg{}, errDeclined
-					}
-					return upper(ctx, m)
-				})
-			}, check: func(e *env) {
-				e.wantQueue("jobs.workers", amqp.Table{"x-dead-letter-exchange": "DLX", "x-dead-letter-routing-key": "jobs.workers"})
-				e.wantQueue("jobs.workers.dlq", amqp.Table{"x-message-ttl": int32(300), "x-dead-letter-exchange": ""})
-				out := e.probe("jobs-done", "#")
-				e.publish("jobs", "jobs", `{"text":"retry me"}`, nil)
-				d := e.get(out) // rejected, 300 ms in the DLQ, back in jobs.workers, done
-				if m := decode(e.t, d.Body); m.Text != "RETRY ME" {
-					e.t.Errorf("got %+v", m)
-				}
-			}},
+			fns:  flakyUpper, check: ttlRetryCheck},
 		{dir: "rabbit-partitioned", rabbit: true, types: rabbitOnly, fns: func(c *stream.Catalog, out chan<- msg) {
 			stream.AddFunction(c, "route", func(_ context.Context, m msg) (msg, error) { return m, nil })
 			stream.AddConsumer(c, "count", func(_ context.Context, m msg) error { out <- m; return nil })
@@ -438,5 +489,30 @@ func TestSCStFixtures(t *testing.T) {
 			}
 			runFixture(t, f)
 		})
+	}
+}
+
+var anonRE = regexp.MustCompile(`^prices\.anonymous\.[A-Za-z0-9_-]+$`)
+
+// flakyUpper registers flaky, which fails its first call.
+func flakyUpper(c *stream.Catalog, _ chan<- msg) {
+	var calls atomic.Int32
+	stream.AddFunction(c, "flaky", func(ctx context.Context, m msg) (msg, error) {
+		if calls.Add(1) == 1 {
+			return msg{}, errDeclined
+		}
+		return upper(ctx, m)
+	})
+}
+
+// ttlRetryCheck: the message rejected once waits 300 ms in the DLQ, is
+// dead-lettered back to jobs.workers by the default exchange and done.
+func ttlRetryCheck(e *env) {
+	e.wantQueue("jobs.workers", amqp.Table{"x-dead-letter-exchange": "DLX", "x-dead-letter-routing-key": "jobs.workers"})
+	e.wantQueue("jobs.workers.dlq", amqp.Table{"x-message-ttl": int32(300), "x-dead-letter-exchange": ""})
+	out := e.probe("jobs-done", "#")
+	e.publish("jobs", "jobs", `{"text":"retry me"}`, nil)
+	if m := decode(e.t, e.get(out).Body); m.Text != "RETRY ME" {
+		e.t.Errorf("got %+v", m)
 	}
 }
