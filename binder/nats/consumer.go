@@ -386,8 +386,9 @@ func (r *run) pump(it jetstream.MessagesContext) error {
 	r.mu.Unlock()
 	defer cancel()
 	var ferr error
+	next := jetstream.NextContext(nctx) // made once: one allocation less per message
 	for nctx.Err() == nil {
-		msg, err := it.Next(jetstream.NextContext(nctx))
+		msg, err := it.Next(next)
 		if err != nil {
 			if nctx.Err() != nil {
 				break

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -666,18 +667,12 @@ func (r *run) readAnonymous() error {
 // hands it to the pool.
 func (r *run) accept(key string, m goredis.XMessage, n int64) {
 	c := r.c
-	r.mu.Lock()
-	if cur := r.lastIDs[key]; cur == "" || compareIDs(m.ID, cur) > 0 {
-		r.lastIDs[key] = m.ID
-	}
-	part, ok := r.parts[key]
-	if !ok {
-		part = -1
-	}
-	r.mu.Unlock()
 	if m.Values == nil {
 		// A pending entry whose stream entry is gone (trimmed by
 		// max-length or max-age, or deleted) before it was handled.
+		r.mu.Lock()
+		r.advance(key, m.ID)
+		r.mu.Unlock()
 		c.log.Error("redis: a pending entry was deleted from its stream before it was handled (trimmed by max-length or max-age?); acknowledging it", "stream", key, "id", m.ID)
 		if c.group != "" {
 			ctx, cancel := context.WithTimeout(r.ctx, c.bd.st.commandTimeout)
@@ -686,18 +681,35 @@ func (r *run) accept(key string, m goredis.XMessage, n int64) {
 		}
 		return
 	}
-	e := &entry{key: key, part: part, id: m.ID, env: decode(m.Values), n: n}
-	e.touched.Store(time.Now().UnixNano())
+	// Decoded before taking the lock (one lock per entry: intake takes
+	// every entry of a reply in a row, while workers settle others).
+	env := decode(m.Values)
+	ref := entryRef{key, m.ID}
 	r.mu.Lock()
-	if _, dup := r.held[e.ref()]; dup {
+	r.advance(key, m.ID)
+	if _, dup := r.held[ref]; dup {
 		r.mu.Unlock()
 		return
 	}
-	r.held[e.ref()] = e
+	part, ok := r.parts[key]
+	if !ok {
+		part = -1
+	}
+	e := &entry{key: key, part: part, id: m.ID, env: env, n: n}
+	e.touched.Store(time.Now().UnixNano())
+	r.held[ref] = e
 	r.unsettled++
 	r.mu.Unlock()
 	if !r.pool.Submit(r.ctx, route(e), e) {
 		r.giveBack(e)
+	}
+}
+
+// advance records id as read from stream key if it is past the last one
+// recorded. The caller holds r.mu.
+func (r *run) advance(key, id string) {
+	if cur := r.lastIDs[key]; cur == "" || compareIDs(id, cur) > 0 {
+		r.lastIDs[key] = id
 	}
 }
 
@@ -709,8 +721,14 @@ func (r *run) settled(e *entry) {
 	}
 	r.mu.Lock()
 	r.unsettled--
+	low := r.unsettled <= r.c.cs.prefetch/2
 	r.mu.Unlock()
-	r.signal()
+	if low {
+		// Intake waits (waitRoom) until at most half of prefetch is
+		// unsettled: waking it for each entry settled above that would
+		// only cost a hand-off per entry.
+		r.signal()
+	}
 }
 
 // untrack lets go of e for good.
@@ -924,6 +942,16 @@ func (r *run) acker() {
 
 func (r *run) xack(es []*entry) error {
 	c := r.c
+	if one := es[0].key; !slices.ContainsFunc(es, func(e *entry) bool { return e.key != one }) {
+		// The common case (one stream): one XACK, no pipeline.
+		ids := make([]string, len(es))
+		for i, e := range es {
+			ids[i] = e.id
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), c.bd.st.commandTimeout)
+		defer cancel()
+		return c.client.XAck(ctx, one, c.group, ids...).Err()
+	}
 	by := map[string][]string{}
 	var order []string
 	for _, e := range es {
