@@ -44,7 +44,7 @@ func (b *Binder) OpenDeadLetters(ctx context.Context, spec stream.ConsumerSpec, 
 		}
 		return nil, fmt.Errorf("rabbit: queue %s: %w", q, err)
 	}
-	c := &rabbitDeadLetters{ch: ch, queue: q, total: st.Messages, tag: "streambind-dlq-" + randomID()}
+	c := &rabbitDeadLetters{ch: ch, queue: q, total: st.Messages, consumers: st.Consumers, tag: "streambind-dlq-" + randomID()}
 	if st.Messages == 0 {
 		return c, nil
 	}
@@ -64,7 +64,15 @@ type rabbitDeadLetters struct {
 	total int
 	read  int
 	tags  map[string]uint64
+	// consumers is how many consumers the queue had at open.
+	consumers int
 }
+
+// Consumers is how many consumers the DLQ queue had when the cursor was
+// opened (the cursor not counted): a dead-letter reader
+// (consumer.dead-letters-of) consumes that queue itself, and takes the
+// dead letters a tool would list, replay or purge.
+func (c *rabbitDeadLetters) Consumers() int { return c.consumers }
 
 func (c *rabbitDeadLetters) Next(ctx context.Context) (stream.DeadLetter, error) {
 	if c.read >= c.total {

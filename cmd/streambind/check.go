@@ -363,6 +363,7 @@ func check(s *service) *checked {
 	out.problems = dedupe(out.problems)
 	out.warnings = append(out.warnings, s.loaded.Warnings...)
 	out.warnings = append(out.warnings, warns.errs()...)
+	out.warnings = append(out.warnings, replacedGroups(s)...)
 	for _, e := range out.warnings {
 		if e.Origin == "" {
 			e.Origin = s.origin(e.Path)
@@ -548,6 +549,41 @@ func mapValues[K comparable, V any](m map[K]V) []V {
 	out := make([]V, 0, len(m))
 	for _, v := range m {
 		out = append(out, v)
+	}
+	return out
+}
+
+// replacedGroups warns of the dead-letter readers (consumer.dead-letters-of)
+// whose configured group their binder replaces: RabbitMQ's reader consumes
+// the DLQ queue itself (its group becomes the queue's name), so the group
+// configured is not used, and the reader competes with streambind dlq for
+// the same queue.
+func replacedGroups(s *service) stream.ConfigErrors {
+	cfg := s.loaded.Stream
+	names := make([]string, 0, len(cfg.Bindings))
+	for n := range cfg.Bindings {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	var out stream.ConfigErrors
+	for _, n := range names {
+		bc := cfg.Bindings[n]
+		of := bc.Consumer.DeadLettersOf
+		if of == "" || bc.Group == "" {
+			continue
+		}
+		for k := range cfg.Bindings {
+			if strings.EqualFold(k, of) {
+				of = k
+			}
+		}
+		ds, _, ok := s.deadLetterSource(of)
+		if !ok || ds.Group == "" || strings.EqualFold(ds.Group, bc.Group) {
+			continue
+		}
+		out = append(out, &stream.ConfigError{Path: "stream.bindings." + n + ".group",
+			Msg: fmt.Sprintf("not used: binding %s reads the dead letters of %s, and its binder has it consume their queue %s itself, "+
+				"in place of a group of its own (it competes for them with other consumers of that queue, streambind dlq among them)", n, of, ds.Group)})
 	}
 	return out
 }

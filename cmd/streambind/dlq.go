@@ -334,6 +334,12 @@ stream.default-binder, else the one binder declared under stream.binders;
 when none of them decides (the app's code does, by the one binder type it
 registers), dlq stops with exit status 2: pass --binder.
 
+On RabbitMQ a binding with consumer.dead-letters-of consumes the DLQ queue
+itself (its configured group is not used; lint warns): while it runs it
+competes with dlq for the same dead letters, and ls notes the queue's
+consumers. On Kafka, NATS and Redis such a reader is a group of its own
+and takes nothing from dlq.
+
 Binders: kafka, rabbit, nats, redis, and the in-process binder through the
 library (it lives inside one process). A Kafka topic keeps its records: there a dead
 letter is removed by committing the group streambind-dlq (--group) past it;
@@ -388,6 +394,13 @@ order. --format json prints {"destination", "total", "exceptions": [...]}.`,
 			total := 0
 			pr := newProgress(e, "read")
 			err = t.withCursor(cmd.Context(), func(cur stream.DeadLetters) error {
+				// RabbitMQ: a queue's consumers compete, and a reader
+				// (consumer.dead-letters-of) consumes the DLQ itself.
+				if cc, ok := cur.(interface{ Consumers() int }); ok && cc.Consumers() > 0 {
+					n := cc.Consumers()
+					fmt.Fprintf(e.stderr, "note: %d consumer%s attached to %s (a dead-letter reader, consumer.dead-letters-of, consumes that queue itself): %s may be taking the dead letters, and those delivered to %s and not yet acknowledged are not counted\n",
+						n, map[bool]string{true: " is", false: "s are"}[n == 1], t.where, map[bool]string{true: "it", false: "they"}[n == 1], map[bool]string{true: "it", false: "them"}[n == 1])
+				}
 				for {
 					d, err := cur.Next(cmd.Context())
 					if err == io.EOF {

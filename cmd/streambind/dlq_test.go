@@ -322,6 +322,18 @@ func TestDLQRabbitTimes(t *testing.T) {
 		r.stdout != "purged 0 dead letters of work-in-0; 1 has no time and was not matched by --until\n" || depth() != 2 {
 		t.Errorf("purge --until: exit %d, stdout %q, stderr %q, depth %d", r.code, r.stdout, r.stderr, depth())
 	}
+
+	// A consumer of the DLQ queue (as a dead-letter reader is) competes
+	// with the tool: ls says so.
+	if err := ch.Qos(1, 0, false); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ch.Consume("work.g.dlq", "reader", false, false, false, false, nil); err != nil {
+		t.Fatal(err)
+	}
+	if r := dlq("ls", "--binding", "work-in-0"); r.code != exitOK || !strings.Contains(r.stderr, "note: 1 consumer is attached to work.g.dlq (on DLX)") {
+		t.Errorf("ls with a consumer: exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
+	}
 }
 
 const kafkaBinder = `  default-binder: kafka
@@ -622,5 +634,23 @@ func TestConfigShowsDeadLettersOf(t *testing.T) {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("config lacks %q:\n%s", want, r.stdout)
 		}
+	}
+}
+
+// A dead-letter reader's group that its binder replaces (RabbitMQ: the
+// reader consumes the DLQ queue itself) is warned of by lint; on Kafka the
+// reader keeps its group.
+func TestLintWarnsReplacedReaderGroup(t *testing.T) {
+	dir := writeFiles(t, map[string]string{
+		"application.yaml":       fmt.Sprintf(dlqService, rabbitBinder),
+		"kafka/application.yaml": fmt.Sprintf(dlqService, kafkaBinder),
+	})
+	env := []string{"VHOST=v", "KAFKA_BROKERS=127.0.0.1:1"}
+	r := runIn(t, dir, env, "lint")
+	if r.code != exitOK || !regexp.MustCompile(`application\.yaml:\d+: stream\.bindings\.audit-in-0\.group: warning: not used: binding audit-in-0 reads the dead letters of work-in-0, and its binder has it consume their queue work\.g\.dlq itself`).MatchString(r.stdout+r.stderr) {
+		t.Errorf("lint rabbit: exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
+	}
+	if r := runIn(t, dir, env, "lint", "kafka"); r.code != exitOK || strings.Contains(r.stdout+r.stderr, "not used") {
+		t.Errorf("lint kafka: exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
 	}
 }
