@@ -186,7 +186,8 @@ registers), send stops with exit status 2: pass --binder.
 
 Each MESSAGE argument is one message; without any, every non-blank line of
 stdin is one (JSON lines). With a JSON content type (the default) a message
-must be valid JSON. --header k=v (repeatable) adds headers; --key K sets the
+must be valid JSON; the MESSAGE arguments are all checked before the
+first is sent (stdin's lines as they come). --header k=v (repeatable) adds headers; --key K sets the
 partition key (the Kafka record key), replacing the binding's
 partition-key-expression, the partition being chosen from K among its
 partition-count partitions. Each send returns once the broker confirmed it.
@@ -252,11 +253,21 @@ The in-process binder cannot be reached from another process.`,
 			if typ == memory.Type {
 				return failed(errInProcess)
 			}
+			isJSON := strings.Contains(strings.ToLower(eff.ContentType), "json")
+			// The arguments are all checked before any is sent: no
+			// partial send for a typo in the last one. (Lines of stdin
+			// stream: each is checked before it is sent.)
+			if isJSON {
+				for i, a := range args {
+					if !json.Valid([]byte(a)) {
+						return failed(fmt.Errorf("argument %d is not JSON (content type %s): %q; nothing sent", i+1, eff.ContentType, truncate(a, 80)))
+					}
+				}
+			}
 			app, err := stream.NewApp(&cfg, stream.NewCatalog(), opts...)
 			if err != nil {
 				return failed(err)
 			}
-			isJSON := strings.Contains(strings.ToLower(eff.ContentType), "json")
 			next := messageSource(args, cmd.InOrStdin())
 			sent := 0
 			err = runApp(cmd.Context(), app, func(ctx context.Context) error {

@@ -258,6 +258,8 @@ func TestSendTailErrors(t *testing.T) {
 		{[]string{"tail", "--config", "two", "--destination", "x", "--binder", "c"}, exitUsage, `--binder: want a binder declared under stream.binders (a, b) or a binder type (kafka, memory, nats, rabbit, redis), got "c"`},
 		{[]string{"tail", "--destination", "x", "--count", "-1"}, exitUsage, "must not be negative"},
 		{[]string{"send", "--config", "kafka", "--destination", "x", "{}"}, exitFailure, "start:"},
+		// Every argument is checked before any is sent.
+		{[]string{"send", "--config", "kafka", "--destination", "x", "{}", "nope"}, exitFailure, `argument 2 is not JSON (content type application/json): "nope"; nothing sent`},
 		{[]string{"send", "--help"}, exitOK, "streambind send --profile rabbit --destination orders"},
 		{[]string{"tail", "--help"}, exitOK, "streambind tail --profile kafka --binding chargePayment-out-0"},
 	} {
