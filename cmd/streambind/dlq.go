@@ -62,7 +62,7 @@ func (f *dlqFlags) resolve(cmd *cobra.Command, e *runEnv) (*dlqTarget, error) {
 		return nil, failed(err)
 	}
 	if len(s.loadErrs) > 0 {
-		return nil, failed(fmt.Errorf("%s: the configuration has errors (streambind lint shows them):\n%s", s.path, s.loadErrs.Error()))
+		return nil, failed(fmt.Errorf("%s: the configuration has errors (streambind lint shows them):\n%s", s.configFile(), s.loadErrs.Error()))
 	}
 	c := *s.loaded.Stream
 	if err := applyBinderFlag(&c, f.binder); err != nil {
@@ -83,10 +83,10 @@ func (f *dlqFlags) resolve(cmd *cobra.Command, e *runEnv) (*dlqTarget, error) {
 		}
 	}
 	if src == "" && len(cs.problems) > 0 {
-		return nil, failed(fmt.Errorf("%s: the configuration has errors (streambind lint shows them):\n%s", s.path, cs.problems.Error()))
+		return nil, failed(fmt.Errorf("%s: the configuration has errors (streambind lint shows them):\n%s", s.configFile(), cs.problems.Error()))
 	}
 	if src == "" {
-		return nil, failed(fmt.Errorf("%s: no consumer binding %q (consumer bindings: %s)", s.path, f.binding, strings.Join(inputs, ", ")))
+		return nil, failed(fmt.Errorf("%s: no consumer binding %q (consumer bindings: %s)", s.configFile(), f.binding, listOrNone(inputs)))
 	}
 	if of := cfg.Binding(src).Consumer.DeadLettersOf; of != "" {
 		src = of // a reader: the dead letters it reads

@@ -12,7 +12,12 @@ func newKafkaCmd(e *runEnv) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "kafka",
 		Short: "Kafka tools for development",
-		Args:  cobra.NoArgs,
+		Long: `kafka holds Kafka tools for development; serve runs a local
+Kafka-protocol broker, so that a service with binder kafka runs on a
+laptop with no Kafka installed.`,
+		Example: `  streambind kafka serve
+  KAFKA_BROKERS=127.0.0.1:9092 go run ./cmd/demo --profile kafka --orders 0 --rate 50`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cmd.SetOut(e.stderr)
 			_ = cmd.Help()
@@ -48,7 +53,7 @@ until SIGINT (Ctrl-C) or SIGTERM, then closes the connections, writes its
 data and exits 0.`,
 		Example: `  streambind kafka serve                     # 127.0.0.1:9092
   streambind kafka serve --port 19092 --data-dir .kafka --partitions 3
-  KAFKA_BROKERS=127.0.0.1:9092 go run ./cmd/demo --profile kafka --orders 0`,
+  KAFKA_BROKERS=127.0.0.1:9092 go run ./cmd/demo --profile kafka --orders 0 --rate 50`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if port < 0 || port > 65535 {

@@ -269,3 +269,17 @@ func checkBinderChoice(cfg *stream.Config, binding, flag string) error {
 	return usage("which binder? stream.default-binder is not set and %d binders are declared under stream.binders: set stream.default-binder, or pass --binder (%s)",
 		len(declared), strings.Join(declared, ", "))
 }
+
+// configFile is the configuration file the service was loaded from, as the user
+// named it (application.yaml, not "." for the current directory).
+func (s *service) configFile() string {
+	return filepath.Join(s.dir, s.base)
+}
+
+// listOrNone is names joined by commas, or "none".
+func listOrNone(names []string) string {
+	if len(names) == 0 {
+		return "none"
+	}
+	return strings.Join(names, ", ")
+}

@@ -76,7 +76,7 @@ func (f *endpointFlags) resolve(cmd *cobra.Command, e *runEnv) (*service, *resol
 		return nil, nil, failed(err)
 	}
 	if len(s.loadErrs) > 0 {
-		return nil, nil, failed(fmt.Errorf("%s: the configuration has errors (streambind lint shows them):\n%s", s.path, s.loadErrs.Error()))
+		return nil, nil, failed(fmt.Errorf("%s: the configuration has errors (streambind lint shows them):\n%s", s.configFile(), s.loadErrs.Error()))
 	}
 	cfg := *s.loaded.Stream
 	if err := applyBinderFlag(&cfg, f.binder); err != nil {
@@ -110,7 +110,7 @@ func (f *endpointFlags) resolve(cmd *cobra.Command, e *runEnv) (*service, *resol
 			return s, r, nil
 		}
 	}
-	return nil, nil, failed(fmt.Errorf("%s: no binding %q (bindings: %s)", s.path, f.binding, strings.Join(names, ", ")))
+	return nil, nil, failed(fmt.Errorf("%s: no binding %q (bindings: %s)", s.configFile(), f.binding, listOrNone(names)))
 }
 
 // binderType returns the type of binder name in cfg.
@@ -126,7 +126,36 @@ func binderType(cfg *stream.Config, name string) string {
 	return name
 }
 
-var errInProcess = errors.New("the in-process binder (memory) lives inside one app's process: streambind cannot reach it (use a profile with kafka, rabbit or nats)")
+var errInProcess = errors.New("the in-process binder (memory) lives inside one app's process: streambind cannot reach it (use a profile with kafka, rabbit, nats or redis)")
+
+// startError is an app that did not start (runApp).
+type startError struct{ err error }
+
+func (e *startError) Error() string { return "start: " + e.err.Error() }
+func (e *startError) Unwrap() error { return e.err }
+
+// startHint adds to an app that did not start on binder type typ what to
+// check: for Kafka, a broker at the brokers configured (a laptop often has
+// none; streambind kafka serve runs one).
+func startHint(typ string, err error) error {
+	var se *startError
+	if typ == "kafka" && errors.As(err, &se) {
+		return fmt.Errorf("%w\nhint: is a Kafka broker listening at the binder's brokers (KAFKA_BROKERS in the examples' configurations)? For development, streambind kafka serve runs one on 127.0.0.1:9092", err)
+	}
+	return err
+}
+
+// sendError is err of sending a message as send reports it: the core's
+// "binding streambind-send: send to D: " is dropped when the binder's own
+// error names the destination too (its binding name is send's own, not
+// the user's).
+func sendError(err error, name, dest string) error {
+	inner := errors.Unwrap(err)
+	if inner != nil && name == sendBinding && err.Error() == "binding "+name+": send to "+dest+": "+inner.Error() {
+		return inner
+	}
+	return err
+}
 
 // runApp runs app until ctx ends, calling ready once it runs; it returns
 // what Run returned, or the error of ready.
@@ -141,7 +170,7 @@ func runApp(ctx context.Context, app *stream.App, ready func(context.Context) er
 		if err == nil {
 			err = ctx.Err()
 		}
-		return fmt.Errorf("start: %w", err)
+		return &startError{err}
 	}
 	err := ready(runCtx)
 	cancel()
@@ -286,7 +315,7 @@ The in-process binder cannot be reached from another process.`,
 					currentKey = key
 					keyMu.Unlock()
 					if err := app.Bridge().Send(ctx, name, stream.Message[[]byte]{Payload: msg, Headers: hdrs.Clone()}); err != nil {
-						return fmt.Errorf("%s: %w", where, err)
+						return fmt.Errorf("%s: %w", where, sendError(err, name, eff.Destination))
 					}
 					sent++
 				}
@@ -297,7 +326,7 @@ The in-process binder cannot be reached from another process.`,
 			}
 			fmt.Fprintf(e.stderr, "sent %d message%s to %s (%s on binder %s)\n", sent, plural(sent), target, eff.Destination, eff.Binder)
 			if err != nil {
-				return failed(err)
+				return failed(startHint(typ, err))
 			}
 			return nil
 		},
@@ -511,7 +540,7 @@ in-process binder cannot be reached from another process.`,
 				fmt.Fprintln(e.stderr)
 			}
 			if err != nil {
-				return failed(err)
+				return failed(startHint(typ, err))
 			}
 			mu.Lock()
 			n := got

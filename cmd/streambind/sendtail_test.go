@@ -227,6 +227,13 @@ func TestSendTailRabbit(t *testing.T) {
 		t.Fatalf("tail --group: exit status %d, stderr %q", code, group.errText())
 	}
 	assertLines(t, payloads(got), []string{`"two"`, `3`, `{"n":1}`})
+
+	// A destination nobody reads: the error names it, and names send's
+	// own binding at most once.
+	r = runIn(t, dir, env, "send", "--destination", "nowhere", `{}`)
+	if r.code != exitFailure || !strings.Contains(r.stderr, "argument 1: rabbit: send to \"nowhere\"") || strings.Count(r.stderr, sendBinding) > 1 {
+		t.Errorf("send to nowhere: exit status %d, stderr %q", r.code, r.stderr)
+	}
 }
 
 func TestSendTailErrors(t *testing.T) {
@@ -243,7 +250,7 @@ func TestSendTailErrors(t *testing.T) {
 		{[]string{"send", "{}"}, exitUsage, "say where: --binding NAME or --destination NAME"},
 		{[]string{"send", "--binding", "a", "--destination", "b"}, exitUsage, "--binding and --destination exclude each other"},
 		{[]string{"send", "--destination", "b", "--header", "nokey"}, exitUsage, `--header: want k=v, got "nokey"`},
-		{[]string{"send", "--binding", "nope", "{}"}, exitFailure, `no binding "nope" (bindings: work-in-0)`},
+		{[]string{"send", "--binding", "nope", "{}"}, exitFailure, `streambind: application.yaml: no binding "nope" (bindings: work-in-0)`},
 		// No binder chosen or declared: the app's code would choose it;
 		// the command asks.
 		{[]string{"send", "--binding", "work-in-0", "{}"}, exitUsage, "which binder? stream.default-binder is not set and no binder is declared under stream.binders (the app's code chooses: the one binder type it registers): set stream.default-binder, or pass --binder (kafka, memory, nats, rabbit, redis)"},
@@ -258,6 +265,9 @@ func TestSendTailErrors(t *testing.T) {
 		{[]string{"tail", "--config", "two", "--destination", "x", "--binder", "c"}, exitUsage, `--binder: want a binder declared under stream.binders (a, b) or a binder type (kafka, memory, nats, rabbit, redis), got "c"`},
 		{[]string{"tail", "--destination", "x", "--count", "-1"}, exitUsage, "must not be negative"},
 		{[]string{"send", "--config", "kafka", "--destination", "x", "{}"}, exitFailure, "start:"},
+		{[]string{"send", "--config", "kafka", "--destination", "x", "{}"}, exitFailure, "hint: is a Kafka broker listening at the binder's brokers (KAFKA_BROKERS in the examples' configurations)? For development, streambind kafka serve runs one"},
+		{[]string{"send", "--binding", "work-in-0", "--binder", "memory", "{}"}, exitFailure, "use a profile with kafka, rabbit, nats or redis"},
+		{[]string{"kafka", "--help"}, exitOK, "--orders 0 --rate 50"},
 		// Every argument is checked before any is sent.
 		{[]string{"send", "--config", "kafka", "--destination", "x", "{}", "nope"}, exitFailure, `argument 2 is not JSON (content type application/json): "nope"; nothing sent`},
 		{[]string{"send", "--help"}, exitOK, "streambind send --profile rabbit --destination orders"},
