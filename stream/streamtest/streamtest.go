@@ -31,6 +31,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -198,7 +199,7 @@ func (e *Env) Send(t testing.TB, inputBinding string, v any, headers ...string) 
 	}
 	m := stream.NewMessage(data, headers...)
 	if err := e.SendEnvelope(inputBinding, stream.Envelope{Payload: m.Payload, Headers: m.Headers}); err != nil {
-		t.Fatalf("streamtest: %v", err)
+		t.Fatalf("%v", err) // the error says streamtest: already
 	}
 }
 
@@ -207,7 +208,7 @@ func (e *Env) Send(t testing.TB, inputBinding string, v any, headers ...string) 
 func (e *Env) SendEnvelope(inputBinding string, m stream.Envelope) error {
 	b := e.App.Binding(inputBinding)
 	if b == nil || !b.IsInput() {
-		return fmt.Errorf("send: %q is not an input binding of the app", inputBinding)
+		return fmt.Errorf("streamtest: send: %q is not an input binding of the app (input bindings: %s)", inputBinding, e.names(isInput))
 	}
 	dest := strings.TrimSpace(strings.Split(b.Destination(), ",")[0])
 	e.mu.Lock()
@@ -217,7 +218,7 @@ func (e *Env) SendEnvelope(inputBinding string, m stream.Envelope) error {
 		p, err = e.binder.BindProducer(context.Background(), stream.ProducerSpec{Binding: "streamtest:" + dest, Destination: dest, ContentType: stream.DefaultContentType})
 		if err != nil {
 			e.mu.Unlock()
-			return fmt.Errorf("send: bind %s: %w", dest, err)
+			return fmt.Errorf("streamtest: send: bind %s: %w", dest, err)
 		}
 		e.prods[dest] = p
 	}
@@ -225,7 +226,7 @@ func (e *Env) SendEnvelope(inputBinding string, m stream.Envelope) error {
 	ctx, cancel := context.WithTimeout(context.Background(), e.Timeout)
 	defer cancel()
 	if err := p.Send(ctx, m); err != nil {
-		return err
+		return fmt.Errorf("streamtest: send to %s: %w", dest, err)
 	}
 	e.mu.Lock()
 	e.sent[dest]++
@@ -241,7 +242,7 @@ var ErrTimeout = errors.New("streamtest: timed out")
 func (e *Env) ReceiveEnvelope(outputBinding string) (stream.Envelope, error) {
 	ch, ok := e.outs[strings.ToLower(outputBinding)]
 	if !ok {
-		return stream.Envelope{}, fmt.Errorf("receive: %q is not an output binding of the app", outputBinding)
+		return stream.Envelope{}, fmt.Errorf("streamtest: receive: %q is not an output binding of the app (output bindings: %s)", outputBinding, e.names(isOutput))
 	}
 	return e.next(ch, outputBinding)
 }
@@ -251,7 +252,7 @@ func (e *Env) ReceiveEnvelope(outputBinding string) (stream.Envelope, error) {
 func (e *Env) DeadLetter(inputBinding string) (stream.Envelope, error) {
 	ch, ok := e.dlqs[strings.ToLower(inputBinding)]
 	if !ok {
-		return stream.Envelope{}, fmt.Errorf("dead letter: %q is not an input binding with a dlq", inputBinding)
+		return stream.Envelope{}, fmt.Errorf("streamtest: dead letter: %q is not an input binding with a dlq (those with one: %s)", inputBinding, e.names(hasDLQ))
 	}
 	return e.next(ch, inputBinding)
 }
@@ -276,7 +277,7 @@ func Receive[T any](t testing.TB, e *Env, outputBinding string) stream.Message[T
 	t.Helper()
 	m, err := e.ReceiveEnvelope(outputBinding)
 	if err != nil {
-		t.Fatalf("streamtest: %v", err)
+		t.Fatalf("%v", err) // the error says streamtest: already
 	}
 	return decode[T](t, m)
 }
@@ -286,7 +287,7 @@ func ReceiveDeadLetter[T any](t testing.TB, e *Env, inputBinding string) stream.
 	t.Helper()
 	m, err := e.DeadLetter(inputBinding)
 	if err != nil {
-		t.Fatalf("streamtest: %v", err)
+		t.Fatalf("%v", err) // the error says streamtest: already
 	}
 	return decode[T](t, m)
 }
@@ -297,7 +298,7 @@ func (e *Env) ExpectNone(t testing.TB, outputBinding string, d time.Duration) {
 	t.Helper()
 	ch, ok := e.outs[strings.ToLower(outputBinding)]
 	if !ok {
-		t.Fatalf("streamtest: %q is not an output binding of the app", outputBinding)
+		t.Fatalf("streamtest: %q is not an output binding of the app (output bindings: %s)", outputBinding, e.names(isOutput))
 	}
 	select {
 	case m := <-ch:
@@ -391,7 +392,7 @@ func (e *Env) ExpectNoOutput(t testing.TB, outputBinding string) {
 	t.Helper()
 	ch, ok := e.outs[strings.ToLower(outputBinding)]
 	if !ok {
-		t.Fatalf("streamtest: %q is not an output binding of the app", outputBinding)
+		t.Fatalf("streamtest: %q is not an output binding of the app (output bindings: %s)", outputBinding, e.names(isOutput))
 	}
 	e.Drain(t)
 	select {
@@ -407,7 +408,7 @@ func (e *Env) ExpectNoDeadLetter(t testing.TB, inputBinding string) {
 	t.Helper()
 	ch, ok := e.dlqs[strings.ToLower(inputBinding)]
 	if !ok {
-		t.Fatalf("streamtest: %q is not an input binding with a dlq", inputBinding)
+		t.Fatalf("streamtest: %q is not an input binding with a dlq (those with one: %s)", inputBinding, e.names(hasDLQ))
 	}
 	e.Drain(t)
 	select {
@@ -438,4 +439,26 @@ func (l *testLog) stop() {
 	l.mu.Lock()
 	l.done = true
 	l.mu.Unlock()
+}
+
+func isInput(b *stream.Binding) bool  { return b.IsInput() }
+func isOutput(b *stream.Binding) bool { return !b.IsInput() }
+func hasDLQ(b *stream.Binding) bool {
+	return b.IsInput() && b.Config().Consumer.DLQ && b.Group() != ""
+}
+
+// names lists the app's bindings that pass keep, as configured, sorted
+// ("none" when none does): what an error about a wrong name offers.
+func (e *Env) names(keep func(*stream.Binding) bool) string {
+	var out []string
+	for _, b := range e.App.Bindings() {
+		if keep(b) {
+			out = append(out, b.Name())
+		}
+	}
+	if len(out) == 0 {
+		return "none"
+	}
+	sort.Strings(out)
+	return strings.Join(out, ", ")
 }

@@ -74,6 +74,25 @@ func TestTimeoutAndUnknownBindings(t *testing.T) {
 	if _, err := env.DeadLetter("chargePayment-out-0"); err == nil {
 		t.Fatal("dead letters of an output binding accepted")
 	}
+
+	// A failure says streamtest once, and a wrong name lists the right
+	// ones, in their configured case.
+	if msg := fails(t, func(tb testing.TB) { streamtest.Receive[Payment](tb, env, "chargePayment-out-0") }); !strings.HasPrefix(msg, "streamtest: timed out after 10ms waiting on chargePayment-out-0") {
+		t.Errorf("Receive timing out: %q", msg)
+	}
+	for _, tc := range []struct {
+		f    func(tb testing.TB)
+		want string
+	}{
+		{func(tb testing.TB) { env.Send(tb, "chargepayment-out-0", Order{}) }, `streamtest: send: "chargepayment-out-0" is not an input binding of the app (input bindings: chargePayment-in-0)`},
+		{func(tb testing.TB) { streamtest.Receive[Payment](tb, env, "nope") }, `streamtest: receive: "nope" is not an output binding of the app (output bindings: chargePayment-out-0)`},
+		{func(tb testing.TB) { streamtest.ReceiveDeadLetter[Order](tb, env, "nope") }, `streamtest: dead letter: "nope" is not an input binding with a dlq (those with one: chargePayment-in-0)`},
+		{func(tb testing.TB) { env.ExpectNoOutput(tb, "nope") }, `streamtest: "nope" is not an output binding of the app (output bindings: chargePayment-out-0)`},
+	} {
+		if msg := fails(t, tc.f); msg != tc.want {
+			t.Errorf("got %q, want %q", msg, tc.want)
+		}
+	}
 }
 
 // Two output bindings on one destination each receive every message sent
