@@ -174,9 +174,11 @@ func NewApp(cfg *Config, fns *Catalog, opts ...Option) (*App, error) {
 			want = append(want, pending{nil, n, false})
 		}
 	}
-	known := map[string]bool{}
+	known := map[string]string{} // lower-case name → as named
 	for _, p := range want {
-		known[strings.ToLower(p.name)] = true
+		if _, ok := known[strings.ToLower(p.name)]; !ok {
+			known[strings.ToLower(p.name)] = p.name
+		}
 	}
 	a.warnUnbound(known)
 	var inputs []string
@@ -306,11 +308,19 @@ func (a *App) checkBinderDeclarations(v *validator) {
 // Spring Cloud Stream they are not an error: a file often configures the
 // functions of several deployments or profiles. (Their keys are still
 // checked by the loader: a misspelt key is an error.)
-func (a *App) warnUnbound(known map[string]bool) {
-	bound := sortedKeys(known)
+//
+// known maps the lower-cased bound names to the names as the function
+// definition or output-bindings spell them; the warning lists them as
+// named, not lower-cased.
+func (a *App) warnUnbound(known map[string]string) {
+	bound := make([]string, 0, len(known))
+	for _, n := range known {
+		bound = append(bound, n)
+	}
+	sort.Strings(bound)
 	names := make([]string, 0, len(a.cfg.Bindings))
 	for name := range a.cfg.Bindings {
-		if !known[strings.ToLower(name)] {
+		if _, ok := known[strings.ToLower(name)]; !ok {
 			names = append(names, name)
 		}
 	}
