@@ -435,24 +435,6 @@ func TestDLQNATS(t *testing.T) {
 	a := startDLQApp(t, dir, env, opt)
 	exerciseDLQ(t, dir, func() *runEnv { return &runEnv{env: env} }, a, lsDepth(t, dir, env))
 
-	// tail keeps every byte of the binary headers: base64, with the number.
-	r := runWith(t, &runEnv{dir: dir, env: env}, "tail", "--destination", "error.work.g", "--from-beginning", "--count", "1", "--timeout", "20s")
-	var got struct {
-		Headers map[string]json.RawMessage
-	}
-	if r.code != exitOK || json.Unmarshal([]byte(r.stdout), &got) != nil {
-		t.Fatalf("tail: exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
-	}
-	var off struct {
-		B64   string
-		Value *int64
-	}
-	if err := json.Unmarshal(got.Headers[stream.HeaderOriginalOffset], &off); err != nil || off.Value == nil {
-		t.Fatalf("tail: x-original-offset %s (%v)", got.Headers[stream.HeaderOriginalOffset], err)
-	}
-	if b, err := base64.StdEncoding.DecodeString(off.B64); err != nil || len(b) != 8 || int64(binary.BigEndian.Uint64(b)) != *off.Value {
-		t.Errorf("tail: x-original-offset %+v does not round-trip (%v)", off, err)
-	}
 }
 
 func TestDLQRedis(t *testing.T) {

@@ -9,10 +9,22 @@ import (
 const demoDir = "../.."
 
 func TestLintDemoIsClean(t *testing.T) {
+	// On RabbitMQ the demo's dead-letter reader consumes the DLQ queue
+	// itself: the group it configures for the other binders is not used
+	// there, which lint says (a warning, exit status 0).
+	rabbitReader := ": stream.bindings.auditDeadLetters-in-0.group: warning: not used: binding auditDeadLetters-in-0 reads the dead letters of chargePayment-in-0, and its binder has it consume their queue orders.payment.dlq itself, in place of a group of its own (it competes for them with other consumers of that queue, streambind dlq among them)\n"
 	for _, profile := range []string{"", "kafka", "rabbit"} {
 		t.Run("profile="+profile, func(t *testing.T) {
 			r := runIn(t, demoDir, nil, "lint", "--profile", profile)
-			if r.code != exitOK || r.stdout != "" || r.stderr != "" {
+			want := ""
+			if profile == "rabbit" {
+				want = rabbitReader
+			}
+			ok := r.stdout == want
+			if want != "" { // application.yaml:LINE, a line of the demo's
+				ok = strings.HasPrefix(r.stdout, "application.yaml:") && strings.HasSuffix(r.stdout, want) && strings.Count(r.stdout, "\n") == 1
+			}
+			if r.code != exitOK || !ok || r.stderr != "" {
 				t.Errorf("exit status %d, stdout %q, stderr %q; want 0 and nothing", r.code, r.stdout, r.stderr)
 			}
 		})
@@ -50,7 +62,7 @@ var brokenLines = []string{
 	`broken/application.yaml:31: stream.bindings.audit-in-0.consumer.dlq: dlq needs a consumer group: the failed messages of an anonymous consumer are dropped, not dead-lettered (set group)`,
 	// A configured binding nothing binds is a warning, as in SCSt (the
 	// file may configure the functions of other deployments).
-	`broken/application.yaml:32: stream.bindings.other-in-0: warning: configured binding not bound: no bound function or output binding has this name; its settings are unused (nearest bound: audit-in-0; bound: audit-in-0, audittrail, consume-in-0, produce-out-0)`,
+	`broken/application.yaml:32: stream.bindings.other-in-0: warning: configured binding not bound: no bound function or output binding has this name; its settings are unused (nearest bound: audit-in-0; bound: audit-in-0, auditTrail, consume-in-0, produce-out-0)`,
 	`broken/application.yaml:36: stream.bindings.auditTrail.producer.partition-key-expression: expression "body.id": unknown name "body" (available: headers, payload) (supported: payload/headers property and index access, literals, + - * / %, comparisons, and/or/not, ?:, toString(), hashCode())`,
 	`broken/application.yaml:40: stream.kafka.default.consumer.nonsense: unknown key (known: start-offset, reset-offsets, dlq-name, dlq-partitions, dlq-producer-properties, max-wait, max-bytes, queue-capacity, batch-size, redelivery-delay, configuration, topic)`,
 	`broken/application.yaml:44: stream.kafka.bindings.produce-out-0.producer.batch-size: must be at least 1, got 0`,
