@@ -99,14 +99,18 @@ type queueOptions struct {
 	queue                      argOptions
 	dlq                        argOptions
 
-	deadLetterQueueName     string // "" = <base queue>.dlq
-	deadLetterExchange      string // "" = DLX
-	deadLetterExchangeType  string
-	declareDLX              bool
-	deadLetterRoutingKey    string // "" = the queue's name
-	dlqDeadLetterExchange   string
-	dlqDeadLetterRoutingKey string
-	dlqBindingArgs          amqp.Table
+	deadLetterQueueName    string // "" = <base queue>.dlq
+	deadLetterExchange     string // "" = DLX
+	deadLetterExchangeType string
+	declareDLX             bool
+	deadLetterRoutingKey   string // "" = the queue's name
+	dlqDeadLetterExchange  string
+	// dlqDeadLetterExchangeSet: dlq-dead-letter-exchange was given, ""
+	// included ("" is the default exchange: SCSt's retry-via-DLQ-TTL
+	// pattern dead-letters expired DLQ messages back to the queue by it).
+	dlqDeadLetterExchangeSet bool
+	dlqDeadLetterRoutingKey  string
+	dlqBindingArgs           amqp.Table
 }
 
 func defaultQueueOptions() queueOptions {
@@ -154,6 +158,7 @@ func (q *queueOptions) apply(d *props.Decoder, nk, path string, v any) (ok bool,
 		q.deadLetterRoutingKey, err = nonEmpty(v)
 	case "dlqdeadletterexchange":
 		q.dlqDeadLetterExchange, err = props.String(v)
+		q.dlqDeadLetterExchangeSet = err == nil
 	case "dlqdeadletterroutingkey":
 		q.dlqDeadLetterRoutingKey, err = props.String(v)
 	default:
@@ -368,7 +373,7 @@ func (q queueOptions) queueArgs(name string, withDLQ bool) amqp.Table {
 // base name too).
 func (q queueOptions) dlqSpec(base, name string, alsoBase bool) queueSpec {
 	t := amqp.Table{}
-	if q.dlqDeadLetterExchange != "" {
+	if q.dlqDeadLetterExchangeSet {
 		t["x-dead-letter-exchange"] = q.dlqDeadLetterExchange
 	}
 	if q.dlqDeadLetterRoutingKey != "" {

@@ -262,8 +262,7 @@ func fixtures() []fixture {
 				}
 			}},
 		{dir: "rabbit-dlq-ttl-retry-properties", rabbit: true, types: rabbitOnly,
-			skip: "BUG: rabbit binder drops an empty dlq-dead-letter-exchange (queues.go dlqSpec tests != \"\"), so the DLQ lacks x-dead-letter-exchange \"\" and SCSt's retry-via-DLQ-TTL pattern never returns the message",
-			fns:  flakyUpper, check: ttlRetryCheck},
+			fns: flakyUpper, check: ttlRetryCheck},
 		{dir: "kafka-env-override", kafka: 1, types: kafkaOnly, fns: uppercaseFns("uppercase"),
 			env: []string{"SPRING_KAFKA_BOOTSTRAP_SERVERS={KAFKA_BROKERS}", "SPRING_CLOUD_STREAM_BINDINGS_UPPERCASE_IN_0_DESTINATION=env-in"},
 			check: func(e *env) {
@@ -361,8 +360,7 @@ func fixtures() []fixture {
 			}
 		}},
 		{dir: "rabbit-dlq-ttl-retry", rabbit: true, types: rabbitOnly,
-			skip: "BUG: rabbit binder drops an empty dlq-dead-letter-exchange (queues.go dlqSpec tests != \"\"), so the DLQ lacks x-dead-letter-exchange \"\" and SCSt's retry-via-DLQ-TTL pattern never returns the message",
-			fns:  flakyUpper, check: ttlRetryCheck},
+			fns: flakyUpper, check: ttlRetryCheck},
 		{dir: "rabbit-partitioned", rabbit: true, types: rabbitOnly, fns: func(c *stream.Catalog, out chan<- msg) {
 			stream.AddFunction(c, "route", func(_ context.Context, m msg) (msg, error) { return m, nil })
 			stream.AddConsumer(c, "count", func(_ context.Context, m msg) error { out <- m; return nil })
