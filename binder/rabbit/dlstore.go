@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"strconv"
 	"time"
 
@@ -22,6 +23,14 @@ import (
 // ID is its position in the cursor (1, 2, ...), stable while the queue is
 // only read. While the cursor is open, the dead letters it holds are not
 // delivered to the queue's other consumers.
+//
+// The cursor ends early (io.EOF, with a warning naming how many it did not
+// see) when no dead letter arrives for dlqIdle: dead letters can leave the
+// queue after it was opened (another cursor or consumer holds them, a TTL
+// expires them), and waiting for the count seen at open would never end.
+// The consumer is not tied to ctx: amqp091-go cancels a consumer started
+// with a context when that context ends, and that cancel racing Close
+// deadlocked the channel (a Ctrl-C hung `streambind dlq`). Close cancels it.
 func (b *Binder) OpenDeadLetters(ctx context.Context, spec stream.ConsumerSpec, _ stream.DeadLetterOpen) (stream.DeadLetters, error) {
 	if err := b.checkOpen(); err != nil {
 		return nil, err
@@ -44,11 +53,11 @@ func (b *Binder) OpenDeadLetters(ctx context.Context, spec stream.ConsumerSpec, 
 		}
 		return nil, fmt.Errorf("rabbit: queue %s: %w", q, err)
 	}
-	c := &rabbitDeadLetters{ch: ch, queue: q, total: st.Messages, consumers: st.Consumers, tag: "streambind-dlq-" + randomID()}
+	c := &rabbitDeadLetters{ch: ch, queue: q, total: st.Messages, consumers: st.Consumers, tag: "streambind-dlq-" + randomID(), idle: dlqIdle, log: b.log}
 	if st.Messages == 0 {
 		return c, nil
 	}
-	c.ds, err = ch.ConsumeWithContext(ctx, q, c.tag, false, false, false, false, nil)
+	c.ds, err = ch.Consume(q, c.tag, false, false, false, false, nil)
 	if err != nil {
 		_ = ch.Close()
 		return nil, fmt.Errorf("rabbit: consume %s: %w", q, err)
@@ -66,7 +75,20 @@ type rabbitDeadLetters struct {
 	tags  map[string]uint64
 	// consumers is how many consumers the queue had at open.
 	consumers int
+	// idle is how long Next waits for a dead letter before it takes the
+	// read as complete (dlqIdle).
+	idle time.Duration
+	log  *slog.Logger
 }
+
+// dlqIdle is how long a dead-letter cursor waits for the next dead letter
+// before it takes the read as complete: the broker delivers the ready
+// messages of the queue at once, so a longer silence means they left it.
+const dlqIdle = 2 * time.Second
+
+// dlqCloseTimeout bounds Close: a channel close the broker does not answer
+// (a dead connection not yet noticed) must not hang the CLI.
+const dlqCloseTimeout = 5 * time.Second
 
 // Consumers is how many consumers the DLQ queue had when the cursor was
 // opened (the cursor not counted): a dead-letter reader
@@ -78,7 +100,16 @@ func (c *rabbitDeadLetters) Next(ctx context.Context) (stream.DeadLetter, error)
 	if c.read >= c.total {
 		return stream.DeadLetter{}, io.EOF
 	}
+	idle := time.NewTimer(c.idle)
+	defer idle.Stop()
 	select {
+	case <-idle.C:
+		if c.log != nil {
+			c.log.Warn("rabbit: dead-letter queue: fewer dead letters than the queue held at open; they left the queue meanwhile (another consumer or cursor holds them, or a TTL expired them)",
+				"queue", c.queue, "read", c.read, "at_open", c.total, "not_seen", c.total-c.read)
+		}
+		c.total = c.read
+		return stream.DeadLetter{}, io.EOF
 	case d, ok := <-c.ds:
 		if !ok {
 			return stream.DeadLetter{}, fmt.Errorf("rabbit: queue %s: the channel closed after %d of %d dead letters", c.queue, c.read, c.total)
@@ -108,13 +139,30 @@ func (c *rabbitDeadLetters) Remove(_ context.Context, d stream.DeadLetter) error
 }
 
 // Close cancels the consumer and closes the channel: the broker requeues
-// what was not acknowledged.
+// what was not acknowledged. It waits at most dlqCloseTimeout for the
+// broker, whatever ctx says (a cancelled command still closes its cursor);
+// what it did not acknowledge goes back to the queue when the connection
+// closes in any case.
 func (c *rabbitDeadLetters) Close(context.Context) error {
-	err := c.ch.Close()
-	if errors.Is(err, amqp.ErrClosed) {
-		err = nil
+	done := make(chan error, 1)
+	go func() {
+		if c.ds != nil {
+			// Cancel first: no new deliveries while the channel closes.
+			_ = c.ch.Cancel(c.tag, false)
+		}
+		done <- c.ch.Close()
+	}()
+	t := time.NewTimer(dlqCloseTimeout)
+	defer t.Stop()
+	select {
+	case err := <-done:
+		if errors.Is(err, amqp.ErrClosed) {
+			err = nil
+		}
+		return err
+	case <-t.C:
+		return fmt.Errorf("rabbit: queue %s: closing the dead-letter cursor: no answer from the broker within %s", c.queue, dlqCloseTimeout)
 	}
-	return err
 }
 
 // deadLetteredAt is when d was dead-lettered: the time of its latest
