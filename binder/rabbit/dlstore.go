@@ -100,6 +100,11 @@ func (c *rabbitDeadLetters) Next(ctx context.Context) (stream.DeadLetter, error)
 	if c.read >= c.total {
 		return stream.DeadLetter{}, io.EOF
 	}
+	// A ready delivery must not win over a cancelled ctx (select picks at
+	// random): the command stops at once.
+	if err := ctx.Err(); err != nil {
+		return stream.DeadLetter{}, err
+	}
 	idle := time.NewTimer(c.idle)
 	defer idle.Stop()
 	select {
