@@ -198,3 +198,34 @@ func TestConfigUsageAndErrors(t *testing.T) {
 		t.Errorf("broken: exit status %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
 	}
 }
+
+// A directory holding only application.properties (and a profile's
+// .properties file) is a service, as config.Load reads it.
+func TestConfigAndLintPropertiesOnly(t *testing.T) {
+	dir := writeFiles(t, map[string]string{
+		"svc/application.properties": "stream.function.definition=work\n" +
+			"stream.bindings.work-in-0.destination=jobs\n" +
+			"stream.bindings.work-in-0.group=workers\n",
+		"svc/application-prod.properties": "stream.bindings.work-in-0.consumer.concurrency=4\n",
+		"bad/application.properties":      "stream.function.definition=work\nlogging.level=loud\n",
+	})
+	m, r := configEntries(t, dir, nil, "--profile", "prod", "svc")
+	if r.code != exitOK {
+		t.Fatalf("config: exit status %d, stderr %q", r.code, r.stderr)
+	}
+	for key, want := range map[string]string{
+		"stream.bindings.work-in-0.destination":          "svc/application.properties:2",
+		"stream.bindings.work-in-0.group":                "svc/application.properties:3",
+		"stream.bindings.work-in-0.consumer.concurrency": "svc/application-prod.properties:1",
+	} {
+		if got := m[key].Origin; got != want {
+			t.Errorf("%s: origin %q, want %q", key, got, want)
+		}
+	}
+	if r := runIn(t, dir, nil, "lint", "--profile", "prod", "svc"); r.code != exitOK {
+		t.Errorf("lint svc: exit status %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
+	}
+	if r := runIn(t, dir, nil, "lint", "bad"); r.code != exitFailure || !strings.Contains(r.stdout+r.stderr, "bad/application.properties:2: logging.level") {
+		t.Errorf("lint bad: exit status %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"sort"
 	"strconv"
 	"strings"
@@ -209,6 +210,11 @@ func (ff *filterFlags) check(now time.Time) error {
 	if ff.from, err = parseWhen(ff.since, now); err != nil {
 		return usage("--since: %v", err)
 	}
+	if ff.from.After(now) {
+		// A --since in the future matches nothing; it is a typo (-2h), not
+		// a filter.
+		return usage("--since: %s is in the future", ff.from.Format(time.RFC3339))
+	}
 	if ff.to, err = parseWhen(ff.until, now); err != nil {
 		return usage("--until: %v", err)
 	}
@@ -224,6 +230,9 @@ func parseWhen(s string, now time.Time) (time.Time, error) {
 		return time.Time{}, nil
 	}
 	if d, err := time.ParseDuration(s); err == nil {
+		if d < 0 {
+			return time.Time{}, fmt.Errorf("a duration ago must not be negative, got %q", s)
+		}
 		return now.Add(-d), nil
 	}
 	t, err := time.Parse(time.RFC3339, s)
@@ -621,8 +630,9 @@ Filters: --header k=v (repeatable), --exception TEXT (in
 x-exception-message), --since/--until (RFC 3339 or a duration ago; a dead
 letter whose time the broker does not tell never matches them; the
 summary counts those), --limit N.
---rate R sends at most R per second. --dry-run prints what would be
-replayed and changes nothing.`,
+--rate R sends at most R per second (0, the default: as fast as the broker
+confirms; else between 0.001 and 1000000). --max-replays must be at
+least 1. --dry-run prints what would be replayed and changes nothing.`,
 		Example: `  streambind dlq replay --profile rabbit --binding chargePayment-in-0 --dry-run
   streambind dlq replay --profile rabbit --binding chargePayment-in-0 --exception timeout --since 1h --rate 100
   streambind dlq replay --profile rabbit --binding chargePayment-in-0 --header customerId=c-7 --to orders.retry`,
@@ -631,8 +641,8 @@ replayed and changes nothing.`,
 			if err := ff.check(time.Now()); err != nil {
 				return err
 			}
-			if rate < 0 || maxReplays < 0 {
-				return usage("--rate and --max-replays must not be negative")
+			if err := checkReplayFlags(rate, maxReplays); err != nil {
+				return err
 			}
 			t, err := f.resolve(cmd, e)
 			if err != nil {
@@ -730,10 +740,32 @@ replayed and changes nothing.`,
 	f.add(cmd)
 	ff.add(cmd)
 	cmd.Flags().StringVar(&to, "to", "", "replay to this destination instead of the binding's")
-	cmd.Flags().Float64Var(&rate, "rate", 0, "at most this many messages per second (0: as fast as the broker confirms)")
+	cmd.Flags().Float64Var(&rate, "rate", 0, "at most this many messages per second, 0.001 to 1000000 (0: as fast as the broker confirms)")
 	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "print what would be replayed; change nothing")
-	cmd.Flags().IntVar(&maxReplays, "max-replays", 3, "skip dead letters whose x-streambind-replay-count is this or more")
+	cmd.Flags().IntVar(&maxReplays, "max-replays", 3, "skip dead letters whose x-streambind-replay-count is this or more (at least 1)")
 	return cmd
+}
+
+// The bounds of replay's --rate: below minReplayRate the interval between
+// sends (over 16 minutes) is surely a typo, and above maxReplayRate it is
+// under a microsecond, which no broker confirms at; 1/rate must also stay a
+// positive time.Duration for time.NewTicker.
+const (
+	minReplayRate = 0.001
+	maxReplayRate = 1e6
+)
+
+// checkReplayFlags validates replay's --rate and --max-replays.
+func checkReplayFlags(rate float64, maxReplays int) error {
+	if math.IsNaN(rate) || math.IsInf(rate, 0) || rate < 0 || (rate != 0 && (rate < minReplayRate || rate > maxReplayRate)) {
+		return usage("--rate: want 0 (unlimited) or a number of messages per second from %g to %g, got %v", minReplayRate, float64(maxReplayRate), rate)
+	}
+	if maxReplays < 1 {
+		// 0 would skip every dead letter (each has been replayed 0 times or
+		// more): nothing to replay is never what was meant.
+		return usage("--max-replays: want at least 1, got %d", maxReplays)
+	}
+	return nil
 }
 
 func newDLQPurgeCmd(e *runEnv) *cobra.Command {

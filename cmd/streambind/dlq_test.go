@@ -89,7 +89,9 @@ func startDLQApp(t *testing.T, dir string, env []string, opts ...stream.Option) 
 	a := &dlqApp{back: make(chan stream.Message[job], 2000)}
 	fns := stream.NewCatalog()
 	stream.AddConsumer(fns, "work", func(_ context.Context, m stream.Message[job]) error {
-		if stream.ReplayCount(m.Headers) > 0 {
+		// A replayed copy succeeds, unless it says to fail again (as a
+		// message that keeps failing does).
+		if stream.ReplayCount(m.Headers) > 0 && m.Headers["fail-again"] == "" {
 			a.back <- m
 			return nil
 		}
@@ -238,7 +240,14 @@ func exerciseDLQ(t *testing.T, dir string, e func() *runEnv, a *dlqApp, depth fu
 	if n := depth(); n != 1 {
 		t.Errorf("after purge: %d dead letters, want 1", n)
 	}
-	if r := dlq("", "replay", "--binding", "work-in-0", "--max-replays", "0"); r.code != exitOK || !strings.Contains(r.stderr, "replayed 0 times already (--max-replays 0)") || depth() != 1 {
+	// A dead letter replayed --max-replays times already stays.
+	if err := a.app.Bridge().Send(context.Background(), "in", stream.Message[job]{Payload: job{"7", "card declined"},
+		Headers: stream.Headers{"customer": "c-3", stream.HeaderReplayCount: "1", "fail-again": "yes"}}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "2 dead letters", func() bool { return depth() == 2 })
+	if r := dlq("", "replay", "--binding", "work-in-0", "--max-replays", "1", "--header", "customer=c-3"); r.code != exitOK ||
+		!strings.Contains(r.stderr, "replayed 1 time already (--max-replays 1)") || !strings.Contains(r.stdout, "1 over --max-replays") || depth() != 2 {
 		t.Errorf("max-replays: exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
 	}
 	if r := dlq("", "show", "1", "--binding", "work-in-0"); !strings.Contains(r.stdout, `"id": "5"`) {
@@ -634,5 +643,30 @@ func TestLintWarnsReplacedReaderGroup(t *testing.T) {
 	}
 	if r := runIn(t, dir, env, "lint", "kafka"); r.code != exitOK || strings.Contains(r.stdout+r.stderr, "not used") {
 		t.Errorf("lint kafka: exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
+	}
+}
+
+// TestDLQReplayFlagsChecked: a --rate that time.NewTicker cannot take (or
+// NaN), --max-replays 0 and a --since in the future are usage errors, even
+// with --dry-run, caught before any broker is reached.
+func TestDLQReplayFlagsChecked(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--rate", "1e10"}, "--rate: want 0 (unlimited)"},
+		{[]string{"--rate", "1e-300"}, "--rate: want 0 (unlimited)"},
+		{[]string{"--rate", "NaN"}, "--rate: want 0 (unlimited)"},
+		{[]string{"--rate", "+Inf"}, "--rate: want 0 (unlimited)"},
+		{[]string{"--rate", "-1"}, "--rate: want 0 (unlimited)"},
+		{[]string{"--max-replays", "0"}, "--max-replays: want at least 1, got 0"},
+		{[]string{"--since", "-2h"}, "--since: a duration ago must not be negative"},
+		{[]string{"--since", "2999-01-01T00:00:00Z"}, "--since: 2999-01-01T00:00:00Z is in the future"},
+	} {
+		args := append([]string{"dlq", "replay", "--binding", "work-in-0", "--dry-run"}, c.args...)
+		r := runIn(t, "testdata/lint/valid", nil, args...)
+		if r.code != exitUsage || !strings.Contains(r.stderr, c.want) {
+			t.Errorf("%v: exit %d, stderr %q; want exit 2 and %q", c.args, r.code, r.stderr, c.want)
+		}
 	}
 }

@@ -235,7 +235,7 @@ func TestLintUnreadablePath(t *testing.T) {
 	if r.code != exitFailure {
 		t.Errorf("exit status %d, want 1", r.code)
 	}
-	for _, want := range []string{"missing: no such file or directory", "empty: no application.yaml or application.yml in this directory"} {
+	for _, want := range []string{"missing: no such file or directory", "empty: no application.yaml, application.yml or application.properties in this directory"} {
 		if !strings.Contains(r.stderr, want) {
 			t.Errorf("stderr %q does not contain %q", r.stderr, want)
 		}

@@ -84,16 +84,19 @@ func loadService(e *runEnv, path string, profiles []string) (*service, error) {
 	if st.IsDir() {
 		s.dir = path
 		opts.Dir = abs
-		for _, f := range []string{config.DefaultFile, "application.yml"} {
+		// The base files config.Load reads from a directory; base (shown in
+		// messages) is the first that exists. opts.File stays empty so that
+		// config.Load reads them all, application.properties winning over
+		// the YAML file, with their profile files, as an app does.
+		for _, f := range []string{config.DefaultFile, "application.yml", config.PropertiesFile} {
 			if fi, err := os.Stat(filepath.Join(abs, f)); err == nil && !fi.IsDir() {
 				s.base = f
 				break
 			}
 		}
 		if s.base == "" {
-			return nil, fmt.Errorf("%s: no %s or application.yml in this directory", path, config.DefaultFile)
+			return nil, fmt.Errorf("%s: no %s, application.yml or %s in this directory", path, config.DefaultFile, config.PropertiesFile)
 		}
-		opts.File = s.base
 	} else {
 		s.dir = filepath.Dir(path)
 		s.base = filepath.Base(path)
