@@ -130,6 +130,13 @@ func (a *App) resolveDeadLetterSources(v *validator, inputs []string) {
 		case strings.EqualFold(src, name):
 			v.add(key, "a binding cannot read its own dead letters")
 			continue
+		case a.cfg.Binding(src).Consumer.DeadLettersOf != "":
+			// A dead-letter reader's dead letters are not its source's: its
+			// destination is that source's dead-letter destination, so a
+			// chain or cycle (a reads b's, b reads a's) would declare bogus
+			// queues and read nothing real.
+			v.add(key, "names %s, which itself reads dead letters (stream.bindings.%s.consumer.dead-letters-of = %q): a dead-letter reader's dead letters cannot be read", src, src, a.cfg.Binding(src).Consumer.DeadLettersOf)
+			continue
 		case own.Destination != "":
 			v.add("stream.bindings."+name+".destination", "must not be set with consumer.dead-letters-of (the dead-letter destination of %s is read)", src)
 			continue

@@ -84,6 +84,10 @@ func TestDeadLettersOfValidation(t *testing.T) {
 			"work-in-0":  {Destination: "a,b", Group: "g", Consumer: dlq},
 			"audit-in-0": {Group: "r", Consumer: stream.ConsumerConfig{DeadLettersOf: "work-in-0"}},
 		}, stream.BindingConfig{}, "stream.bindings.audit-in-0.consumer.dead-letters-of", "reads 2 destinations"},
+		{"cycle", map[string]stream.BindingConfig{
+			"work-in-0":  {Group: "g", Consumer: stream.ConsumerConfig{DLQ: true, DeadLettersOf: "audit-in-0"}},
+			"audit-in-0": {Group: "r", Consumer: stream.ConsumerConfig{DLQ: true, DeadLettersOf: "work-in-0"}},
+		}, stream.BindingConfig{}, "stream.bindings.audit-in-0.consumer.dead-letters-of", "names work-in-0, which itself reads dead letters (stream.bindings.work-in-0.consumer.dead-letters-of"},
 		{"as a default", map[string]stream.BindingConfig{
 			"work-in-0": {Group: "g", Consumer: dlq},
 		}, stream.BindingConfig{Consumer: stream.ConsumerConfig{DeadLettersOf: "work-in-0"}}, "stream.default.consumer.dead-letters-of", "per binding"},

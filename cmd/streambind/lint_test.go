@@ -326,3 +326,28 @@ func TestLintLoaderWarnings(t *testing.T) {
 		t.Errorf("config: exit status %d, stderr %q; want 0 and the warning", r.code, r.stderr)
 	}
 }
+
+// A cycle in consumer.dead-letters-of (a reads b's dead letters, b reads
+// a's) is refused, naming both keys.
+func TestLintDeadLettersOfCycle(t *testing.T) {
+	dir := writeFiles(t, map[string]string{"svc/application.yaml": `stream:
+  function:
+    definition: a;b
+  bindings:
+    a-in-0:
+      group: ga
+      consumer:
+        dlq: true
+        dead-letters-of: b-in-0
+    b-in-0:
+      group: gb
+      consumer:
+        dlq: true
+        dead-letters-of: a-in-0
+`})
+	r := runIn(t, dir, nil, "lint", "svc")
+	out := r.stdout + r.stderr
+	if r.code != exitFailure || !strings.Contains(out, "stream.bindings.a-in-0.consumer.dead-letters-of: names b-in-0, which itself reads dead letters (stream.bindings.b-in-0.consumer.dead-letters-of") {
+		t.Errorf("exit status %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
+	}
+}
