@@ -3,9 +3,9 @@ package idempotency
 import (
 	"errors"
 	"fmt"
-	"regexp"
-	"strings"
 	"time"
+
+	"github.com/streambind/streambind/internal/pgtable"
 
 	"github.com/streambind/streambind/config"
 	"github.com/streambind/streambind/redact"
@@ -135,39 +135,17 @@ func FromConfig(l *config.Loaded) (Config, error) {
 	return c, nil
 }
 
-var identRe = regexp.MustCompile(`^[a-z_][a-z0-9_]*$`)
-
 // table is a parsed, validated table name.
-type table struct{ schema, name string }
+type table struct{ pgtable.Table }
 
 func parseTable(s string) (table, error) {
-	parts := strings.Split(s, ".")
-	if len(parts) > 2 {
-		return table{}, fmt.Errorf("%q: want name or schema.name", s)
-	}
-	for _, p := range parts {
-		if !identRe.MatchString(p) || len(p) > 63 {
-			return table{}, fmt.Errorf("%q: %q is not a lower-case identifier of letters, digits and _ (at most 63 characters)", s, p)
-		}
-	}
-	t := table{name: parts[len(parts)-1]}
-	if len(parts) == 2 {
-		t.schema = parts[0]
-	}
-	if len(t.name) > 50 {
-		return table{}, fmt.Errorf("%q: the table name is longer than 50 characters", s)
-	}
-	return t, nil
+	t, err := pgtable.Parse(s)
+	return table{t}, err
 }
 
 // qualified is the table's name as SQL takes it; the parts are validated
 // identifiers, so no quoting is needed.
-func (t table) qualified() string {
-	if t.schema == "" {
-		return t.name
-	}
-	return t.schema + "." + t.name
-}
+func (t table) qualified() string { return t.Qualified() }
 
 // redacted returns the text of err with secrets (a DSN's password) masked.
 func redacted(err error) string { return redact.String(err.Error()) }

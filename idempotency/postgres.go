@@ -48,8 +48,8 @@ func Migrate(ctx context.Context, db Execer, tableName string) error {
 		// of the same name.
 		fmt.Sprintf(`SELECT pg_advisory_xact_lock(hashtextextended('streambind.idempotency:%s', 0))`, q),
 	}
-	if t.schema != "" {
-		stmts = append(stmts, "CREATE SCHEMA IF NOT EXISTS "+t.schema)
+	if t.Schema != "" {
+		stmts = append(stmts, "CREATE SCHEMA IF NOT EXISTS "+t.Schema)
 	}
 	stmts = append(stmts,
 		fmt.Sprintf(`CREATE TABLE IF NOT EXISTS %s (
@@ -58,7 +58,7 @@ func Migrate(ctx context.Context, db Execer, tableName string) error {
 	expires_at timestamptz NOT NULL,
 	PRIMARY KEY (binding, key)
 )`, q),
-		fmt.Sprintf(`CREATE INDEX IF NOT EXISTS %s_expires_idx ON %s (expires_at)`, t.name, q),
+		fmt.Sprintf(`CREATE INDEX IF NOT EXISTS %s_expires_idx ON %s (expires_at)`, t.Name, q),
 	)
 	// Without arguments pgx sends this as one simple query, which
 	// PostgreSQL runs as one transaction.

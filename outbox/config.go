@@ -5,9 +5,9 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"regexp"
-	"strings"
 	"time"
+
+	"github.com/streambind/streambind/internal/pgtable"
 
 	"github.com/streambind/streambind/config"
 	"github.com/streambind/streambind/redact"
@@ -94,8 +94,6 @@ func (c Config) withDefaults() Config {
 	return c
 }
 
-var identRe = regexp.MustCompile(`^[a-z_][a-z0-9_]*$`)
-
 // Validate reports every problem of c (defaults applied), naming the keys
 // under the "outbox" section.
 func (c Config) Validate() error {
@@ -138,40 +136,18 @@ func FromConfig(l *config.Loaded) (Config, error) {
 }
 
 // table is a parsed, validated table name.
-type table struct {
-	schema, name string
-}
+type table struct{ pgtable.Table }
 
 func parseTable(s string) (table, error) {
-	parts := strings.Split(s, ".")
-	if len(parts) > 2 {
-		return table{}, fmt.Errorf("%q: want name or schema.name", s)
-	}
-	for _, p := range parts {
-		if !identRe.MatchString(p) || len(p) > 63 {
-			return table{}, fmt.Errorf("%q: %q is not a lower-case identifier of letters, digits and _ (at most 63 characters)", s, p)
-		}
-	}
-	t := table{name: parts[len(parts)-1]}
-	if len(parts) == 2 {
-		t.schema = parts[0]
-	}
-	if len(t.name) > 50 {
-		return table{}, fmt.Errorf("%q: the table name is longer than 50 characters", s)
-	}
-	return t, nil
+	t, err := pgtable.Parse(s)
+	return table{t}, err
 }
 
 // ident returns the (qualified) name of an object of the table's schema.
 // The parts are validated identifiers: no quoting is needed.
-func (t table) ident(name string) string {
-	if t.schema == "" {
-		return name
-	}
-	return t.schema + "." + name
-}
+func (t table) ident(name string) string { return t.Ident(name) }
 
-func (t table) qualified() string { return t.ident(t.name) }
+func (t table) qualified() string { return t.Qualified() }
 
 // channel is the LISTEN/NOTIFY channel of the table.
 // (the qualified table name, or a hash of it when that would be longer

@@ -52,14 +52,14 @@ func Migrate(ctx context.Context, db Execer, tableName string) error {
 // they are spliced in as they are.
 func migration(t table) []string {
 	q := t.qualified()
-	fn := t.ident(t.name + "_notify")
+	fn := t.ident(t.Name + "_notify")
 	stmts := []string{
 		// Serialise concurrent migrations: CREATE ... IF NOT EXISTS is not
 		// safe against a concurrent CREATE of the same name.
 		fmt.Sprintf(`SELECT pg_advisory_xact_lock(hashtextextended('streambind.outbox:%s', 0))`, q),
 	}
-	if t.schema != "" {
-		stmts = append(stmts, fmt.Sprintf(`CREATE SCHEMA IF NOT EXISTS %s`, t.schema))
+	if t.Schema != "" {
+		stmts = append(stmts, fmt.Sprintf(`CREATE SCHEMA IF NOT EXISTS %s`, t.Schema))
 	}
 	return append(stmts,
 		fmt.Sprintf(`CREATE TABLE IF NOT EXISTS %s (
@@ -72,13 +72,13 @@ func migration(t table) []string {
 	attempts   integer     NOT NULL DEFAULT 0,
 	last_error text
 )`, q),
-		fmt.Sprintf(`CREATE INDEX IF NOT EXISTS %s ON %s (name, key, id)`, t.name+"_order_idx", q),
+		fmt.Sprintf(`CREATE INDEX IF NOT EXISTS %s ON %s (name, key, id)`, t.Name+"_order_idx", q),
 		fmt.Sprintf(`CREATE OR REPLACE FUNCTION %s() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
 	PERFORM pg_notify('%s', '');
 	RETURN NULL;
 END
 $$`, fn, t.channel()),
-		fmt.Sprintf(`CREATE OR REPLACE TRIGGER %s AFTER INSERT ON %s FOR EACH STATEMENT EXECUTE FUNCTION %s()`, t.name+"_notify", q, fn),
+		fmt.Sprintf(`CREATE OR REPLACE TRIGGER %s AFTER INSERT ON %s FOR EACH STATEMENT EXECUTE FUNCTION %s()`, t.Name+"_notify", q, fn),
 	)
 }

@@ -1,0 +1,57 @@
+// Package pgtable parses and renders the PostgreSQL table names that the
+// outbox and idempotency stores take from configuration ("name" or
+// "schema.name"). Names are validated as plain lower-case identifiers, so
+// they are used in SQL without quoting.
+package pgtable
+
+import (
+	"fmt"
+	"regexp"
+	"strings"
+)
+
+var identRe = regexp.MustCompile(`^[a-z_][a-z0-9_]*$`)
+
+// Table is a parsed, validated table name; Schema is empty for the
+// connection's search_path.
+type Table struct{ Schema, Name string }
+
+// MaxNameLen bounds the table name so that the names of the objects derived
+// from it (indexes, triggers: name + suffix) stay within PostgreSQL's 63
+// bytes.
+const MaxNameLen = 50
+
+// Parse validates s: "name" or "schema.name", each part a lower-case
+// identifier of letters, digits and _ of at most 63 characters, the name at
+// most MaxNameLen.
+func Parse(s string) (Table, error) {
+	parts := strings.Split(s, ".")
+	if len(parts) > 2 {
+		return Table{}, fmt.Errorf("%q: want name or schema.name", s)
+	}
+	for _, p := range parts {
+		if !identRe.MatchString(p) || len(p) > 63 {
+			return Table{}, fmt.Errorf("%q: %q is not a lower-case identifier of letters, digits and _ (at most 63 characters)", s, p)
+		}
+	}
+	t := Table{Name: parts[len(parts)-1]}
+	if len(parts) == 2 {
+		t.Schema = parts[0]
+	}
+	if len(t.Name) > MaxNameLen {
+		return Table{}, fmt.Errorf("%q: the table name is longer than %d characters", s, MaxNameLen)
+	}
+	return t, nil
+}
+
+// Ident returns the (schema-qualified) name of an object of the table's
+// schema.
+func (t Table) Ident(name string) string {
+	if t.Schema == "" {
+		return name
+	}
+	return t.Schema + "." + name
+}
+
+// Qualified is the table's name as SQL takes it.
+func (t Table) Qualified() string { return t.Ident(t.Name) }
