@@ -81,15 +81,8 @@ func newBridge(a *App) *Bridge {
 // bindings are not affected).
 func (br *Bridge) Send(ctx context.Context, name string, payload any) error {
 	a := br.app
-	select {
-	case <-a.ready:
-	default:
-		return fmt.Errorf("bridge: send to %s: app is not running", name)
-	}
-	select {
-	case <-a.stopping:
-		return fmt.Errorf("bridge: send to %s: app is stopping: %w", name, ErrClosed)
-	default:
+	if err := br.running(name); err != nil {
+		return err
 	}
 	if b := a.Binding(name); b != nil {
 		if b.input {
@@ -320,4 +313,20 @@ func (br *Bridge) suggest(name string) string {
 		}
 	}
 	return best
+}
+
+// running reports why a send to name cannot be taken now: the app is not
+// running yet, or it is stopping.
+func (br *Bridge) running(name string) error {
+	select {
+	case <-br.app.ready:
+	default:
+		return fmt.Errorf("bridge: send to %s: app is not running", name)
+	}
+	select {
+	case <-br.app.stopping:
+		return fmt.Errorf("bridge: send to %s: app is stopping: %w", name, ErrClosed)
+	default:
+	}
+	return nil
 }

@@ -97,15 +97,8 @@ func (br *Bridge) Encode(name string, payload any) (Envelope, error) {
 // Payload, Headers and Key: the caller must not modify them afterwards.
 func (br *Bridge) SendEncoded(ctx context.Context, name string, env Envelope) error {
 	a := br.app
-	select {
-	case <-a.ready:
-	default:
-		return fmt.Errorf("bridge: send to %s: app is not running", name)
-	}
-	select {
-	case <-a.stopping:
-		return fmt.Errorf("bridge: send to %s: app is stopping: %w", name, ErrClosed)
-	default:
+	if err := br.running(name); err != nil {
+		return err
 	}
 	if b := a.Binding(name); b != nil {
 		if b.input {
