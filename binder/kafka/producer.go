@@ -2,9 +2,9 @@ package kafka
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"strconv"
 	"sync"
 	"time"
@@ -16,27 +16,32 @@ import (
 )
 
 // producer is a producer binding. Sends from any number of goroutines are
-// queued; one flusher goroutine writes everything queued as one batch per
-// partition, waits for the broker's acknowledgement and completes the
-// waiting sends, then takes what queued up meanwhile (natural batching: a
-// lone send goes out at once, concurrent sends share batches).
+// queued; one loop goroutine (see produceloop.go) spreads them over
+// per-partition queues and sends, for each broker, the batches of all its
+// partitions that have no batch in flight as one produce request; several
+// requests may be in flight per broker, one batch per partition, so that
+// order per partition is kept even when a batch is retried. A lone send
+// goes out at once (no linger unless batch-timeout is set); concurrent
+// sends share requests (natural batching).
 type producer struct {
 	bd          *Binder
 	topic       string
 	binding     string
 	contentType string
+	ctBytes     []byte // contentType, shared by every record
 	ps          producerSettings
 	need        int // partitions the topic needs (see provision)
-	w           *kafkago.Writer
+	addr        net.Addr
 	log         *slog.Logger
 
 	mu      sync.Mutex
 	pending []*sendReq
 	closed  bool
 	wake    chan struct{} // capacity 1
-	stop    chan struct{} // closed by Close: the flusher drains and exits
-	done    chan struct{} // closed when the flusher exited
-	// abort ends a write in progress when Close runs out of time.
+	stop    chan struct{} // closed by Close: the loop drains and exits
+	done    chan struct{} // closed when the loop exited
+	// abort ends the requests in flight and fails what is queued when
+	// Close runs out of time.
 	abortCtx context.Context
 	abort    context.CancelFunc
 
@@ -50,7 +55,12 @@ type producer struct {
 type sendReq struct {
 	msg  kafkago.Message
 	size int
-	done chan error // capacity 1
+	// alone: the record goes in a batch of its own (after a size refusal
+	// of the batch it was in).
+	alone bool
+	// recreated: the topic was created again once for this record.
+	recreated bool
+	done      chan error // capacity 1
 }
 
 var sendReqPool = sync.Pool{New: func() any { return &sendReq{done: make(chan error, 1)} }}
@@ -68,17 +78,18 @@ func (bd *Binder) newProducer(spec stream.ProducerSpec, ps producerSettings, nee
 		ps:          ps,
 		need:        need,
 		log:         log,
+		ctBytes:     []byte(spec.ContentType),
+		addr:        kafkago.TCP(bd.st.brokers...),
 		wake:        make(chan struct{}, 1),
 		stop:        make(chan struct{}),
 		done:        make(chan struct{}),
 	}
 	p.abortCtx, p.abort = context.WithCancel(context.Background())
-	p.w = bd.newWriter(spec.Destination, ps)
-	go p.flusher()
+	go p.run()
 	return p
 }
 
-// newWriter returns the kafka-go Writer behind a producer (and a DLQ). Its
+// newWriter returns the kafka-go Writer behind a dead-letter producer. Its
 // own batch timer is a formality: every WriteMessages call carries a whole
 // batch, so the timer only hands the batch over.
 func (bd *Binder) newWriter(topic string, ps producerSettings) *kafkago.Writer {
@@ -134,10 +145,12 @@ func (p *producer) record(m stream.Envelope) (kafkago.Message, error) {
 		hs = append(hs, kafkago.Header{Key: k, Value: []byte(v)})
 	}
 	if m.Headers[stream.HeaderContentType] == "" && p.contentType != "" {
-		hs = append(hs, kafkago.Header{Key: stream.HeaderContentType, Value: []byte(p.contentType)})
+		// Shared by every record: the encoder only reads it.
+		hs = append(hs, kafkago.Header{Key: stream.HeaderContentType, Value: p.ctBytes})
 	}
 	if m.Headers[stream.HeaderID] == "" {
-		hs = append(hs, kafkago.Header{Key: stream.HeaderID, Value: []byte(uuid.NewString())})
+		id, _ := uuid.New().MarshalText() // never fails
+		hs = append(hs, kafkago.Header{Key: stream.HeaderID, Value: id})
 	}
 	key := m.Key
 	if len(key) == 0 {
@@ -170,9 +183,15 @@ func (p *producer) Send(ctx context.Context, m stream.Envelope) error {
 		// (or dropped) by the core rather than retried.
 		return stream.Permanent(fmt.Errorf("kafka: send to %s: %w", p.topic, err))
 	}
+	if size := recordSize(&msg); size > p.ps.batchBytes {
+		// As kafka-go's Writer does: a record larger than batch-bytes is
+		// never sent.
+		return stream.Permanent(p.bd.wrap(fmt.Errorf("record of %d bytes over batch-bytes %d: %w", size, p.ps.batchBytes, kafkago.MessageSizeTooLarge), "kafka: send to %s", p.topic))
+	}
 	r := sendReqPool.Get().(*sendReq)
 	r.msg = msg
 	r.size = msgSize(&r.msg)
+	r.alone, r.recreated = false, false
 	p.mu.Lock()
 	if p.closed {
 		p.mu.Unlock()
@@ -202,7 +221,7 @@ func (p *producer) Send(ctx context.Context, m stream.Envelope) error {
 		}
 		return nil
 	case <-ctx.Done():
-		// r is still owned by the flusher; it is not returned to the pool.
+		// r is still owned by the loop; it is not returned to the pool.
 		return fmt.Errorf("kafka: send to %s: waiting for the broker's acknowledgement: %w", p.topic, ctx.Err())
 	}
 }
@@ -215,87 +234,7 @@ func msgSize(m *kafkago.Message) int {
 	return n
 }
 
-// flusher writes queued sends until Close; see [producer].
-func (p *producer) flusher() {
-	defer close(p.done)
-	var batch []*sendReq
-	var msgs []kafkago.Message
-	for {
-		p.mu.Lock()
-		n := len(p.pending)
-		closing := p.closed
-		p.mu.Unlock()
-		if n == 0 {
-			if closing {
-				return
-			}
-			select {
-			case <-p.wake:
-			case <-p.stop:
-			}
-			continue
-		}
-		if p.ps.batchTimeout > 0 && n < p.ps.batchSize && !closing {
-			t := time.NewTimer(p.ps.batchTimeout)
-			select {
-			case <-t.C:
-			case <-p.stop:
-				t.Stop()
-			}
-		}
-		p.mu.Lock()
-		size := 0
-		i := 0
-		for i < len(p.pending) && i < p.ps.batchSize {
-			if i > 0 && size+p.pending[i].size > p.ps.groupBytes() {
-				break
-			}
-			size += p.pending[i].size
-			i++
-		}
-		batch = append(batch[:0], p.pending[:i]...)
-		rest := copy(p.pending, p.pending[i:])
-		clear(p.pending[rest:])
-		p.pending = p.pending[:rest]
-		p.mu.Unlock()
-
-		msgs = msgs[:0]
-		for _, r := range batch {
-			msgs = append(msgs, r.msg)
-		}
-		errs := p.write(msgs)
-		p.observe(errs)
-		failed := 0
-		var first error
-		for i, r := range batch {
-			var err error
-			if errs != nil {
-				err = errs[i]
-			}
-			if err != nil {
-				failed++
-				if first == nil {
-					first = err
-				}
-			}
-			r.done <- err
-		}
-		if failed > 0 {
-			level := slog.LevelWarn
-			if refused(first) {
-				// observe logged the binding going down, once; the core
-				// logs each input it leaves for redelivery.
-				level = slog.LevelDebug
-			}
-			p.log.Log(context.Background(), level, "kafka: send failed", "messages", failed, "of", len(batch), "error", p.bd.logErr(first))
-		}
-		clear(batch)
-		clear(msgs)
-	}
-}
-
-// Close stops accepting sends, writes what is queued (bounded by ctx) and
-// closes the writer. Sends still waiting when ctx ends fail.
+// Close stops accepting sends and writes what is queued (bounded by ctx). Sends still waiting when ctx ends fail.
 func (p *producer) Close(ctx context.Context) error {
 	p.mu.Lock()
 	if p.closed {
@@ -325,89 +264,7 @@ func (p *producer) shutdown(ctx context.Context) error {
 		err = fmt.Errorf("kafka: close producer %s: flushing: %w", p.binding, ctx.Err())
 	}
 	p.abort()
-	if cerr := p.w.Close(); cerr != nil && err == nil {
-		err = p.bd.wrap(cerr, "kafka: close producer %s", p.binding)
-	}
 	return err
-}
-
-// write writes msgs and returns each one's error, or nil when all were
-// written. Two kinds of failure are looked at again:
-//
-//   - a size refusal of a write of several messages (kafka-go refuses the
-//     whole call for one oversized message; the broker refuses a batch
-//     over max.message.bytes as a whole): each message is written alone,
-//     so that only those too large by themselves fail, for good;
-//   - an unknown topic: with auto-create-topics on, the topic is created
-//     again and the messages written once more; with it off, the cluster
-//     is asked (not the cache) whether the topic exists, and if it does
-//     not, the error is errTopicMissing (refused: transient for the
-//     message) and the binding reports itself down until the topic is
-//     back (see Health).
-func (p *producer) write(msgs []kafkago.Message) []error {
-	err := p.w.WriteMessages(p.abortCtx, msgs...)
-	if err == nil {
-		if !p.bd.st.autoCreateTopics && p.bd.topicMissing(p.topic) {
-			p.bd.setMissing(p.topic, false) // it is back
-		}
-		return nil
-	}
-	errs := make([]error, len(msgs))
-	var werrs kafkago.WriteErrors
-	if errors.As(err, &werrs) && len(werrs) == len(msgs) {
-		copy(errs, werrs)
-	} else {
-		for i := range errs {
-			errs[i] = err
-		}
-	}
-	if len(msgs) > 1 {
-		for i, e := range errs {
-			if sizeError(e) {
-				errs[i] = p.w.WriteMessages(p.abortCtx, msgs[i])
-			}
-		}
-	}
-	var gone []int
-	for i, e := range errs {
-		if unknownTopic(e) {
-			gone = append(gone, i)
-		}
-	}
-	if len(gone) == 0 {
-		return errs
-	}
-	if p.bd.st.autoCreateTopics {
-		ctx, cancel := context.WithTimeout(p.abortCtx, p.bd.st.dialTimeout)
-		_, perr := p.bd.provision(ctx, p.topic, p.need, p.ps.replicationFactor, false)
-		cancel()
-		if perr != nil {
-			p.log.Warn("kafka: the topic is gone and creating it again failed", "error", p.bd.logErr(perr))
-			return errs
-		}
-		p.log.Info("kafka: the topic was gone; created it again")
-		again := make([]kafkago.Message, len(gone))
-		for j, i := range gone {
-			again[j] = msgs[i]
-		}
-		err := p.w.WriteMessages(p.abortCtx, again...)
-		for j, i := range gone {
-			errs[i] = err
-			if werrs, ok := err.(kafkago.WriteErrors); ok && len(werrs) == len(gone) {
-				errs[i] = werrs[j]
-			}
-		}
-		return errs
-	}
-	exists, cerr := p.bd.topicExists(p.abortCtx, p.topic)
-	if cerr != nil || exists {
-		return errs // transient, as far as anyone can tell
-	}
-	p.bd.setMissing(p.topic, true)
-	for _, i := range gone {
-		errs[i] = fmt.Errorf("%w: %w", errTopicMissing, errs[i])
-	}
-	return errs
 }
 
 // observe records what a write's errors (nil: all written) tell about the

@@ -1,0 +1,145 @@
+package kafka_test
+
+import (
+	"context"
+	"fmt"
+	"runtime"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	kafkago "github.com/segmentio/kafka-go"
+
+	"github.com/streambind/streambind/binder/kafka/kafkatest"
+	"github.com/streambind/streambind/stream"
+)
+
+// Shape (a) of issue 10: concurrentSenders goroutines each send one message
+// and wait for its acknowledgement before sending the next, with distinct
+// keys, to a concurrentPartitions-partition topic, 100-byte payloads.
+const (
+	concurrentSenders    = 64
+	concurrentPartitions = 3
+)
+
+var (
+	payload100 = []byte(fmt.Sprintf("%0100d", 0))
+	// benchKeys are distinct keys, built before the timer starts.
+	benchKeys = func() [][]byte {
+		ks := make([][]byte, 4096)
+		for i := range ks {
+			ks[i] = []byte(fmt.Sprintf("key-%06d", i))
+		}
+		return ks
+	}()
+)
+
+// runConcurrent calls send b.N times from concurrentSenders goroutines (each
+// waiting for one send before the next) and reports msgs/s, allocs/msg and
+// the p50/p99 latency of a send.
+func runConcurrent(b *testing.B, send func(i int) error) {
+	b.Helper()
+	var next atomic.Int64
+	lats := make([][]time.Duration, concurrentSenders)
+	for g := range lats {
+		lats[g] = make([]time.Duration, 0, b.N/concurrentSenders+1)
+	}
+	var wg sync.WaitGroup
+	var ms0, ms1 runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&ms0)
+	b.ResetTimer()
+	start := time.Now()
+	for g := range concurrentSenders {
+		wg.Go(func() {
+			lat := lats[g]
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= b.N {
+					break
+				}
+				t0 := time.Now()
+				if err := send(i); err != nil {
+					b.Error(err)
+					break
+				}
+				lat = append(lat, time.Since(t0))
+			}
+			lats[g] = lat
+		})
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	b.StopTimer()
+	runtime.ReadMemStats(&ms1)
+	var all []time.Duration
+	for _, l := range lats {
+		all = append(all, l...)
+	}
+	slices.Sort(all)
+	q := func(f float64) float64 {
+		if len(all) == 0 {
+			return 0
+		}
+		return float64(all[int(f*float64(len(all)-1))].Microseconds()) / 1000
+	}
+	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "msgs/s")
+	b.ReportMetric(float64(ms1.Mallocs-ms0.Mallocs)/float64(b.N), "allocs/msg")
+	b.ReportMetric(q(0.50), "p50-ms")
+	b.ReportMetric(q(0.99), "p99-ms")
+}
+
+// BenchmarkKafkaProduceConcurrent is shape (a): 64 goroutines each sending
+// one 100-byte message with its own key and waiting for the broker's
+// acknowledgement (acks=all), to a 3-partition topic, through the binder's
+// producer (default settings) and through raw kafka-go Writers of the same
+// shape (one Writer shared by the 64 senders, synchronous WriteMessages,
+// murmur2 by key, with a batch timeout of 1ms and of 100µs: kafka-go's
+// Writer lingers for its BatchTimeout unless a batch fills).
+//
+//	go test -run '^$' -bench BenchmarkKafkaProduceConcurrent -benchtime 200000x -count 3 ./binder/kafka
+func BenchmarkKafkaProduceConcurrent(b *testing.B) {
+	c := kafkatest.Start(b)
+	bd := newBinder(b, c, nil)
+	defer bd.Close(context.Background())
+	bindTopic := func(b *testing.B) (string, stream.Producer) {
+		topic := uniqueTopic(b)
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		p, err := bd.BindProducer(ctx, stream.ProducerSpec{Binding: "bench-out-0", Destination: topic,
+			ContentType: "application/octet-stream", Producer: stream.ProducerConfig{PartitionCount: concurrentPartitions}})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { _ = p.Close(context.Background()) })
+		return topic, p
+	}
+	b.Run("binder", func(b *testing.B) {
+		_, p := bindTopic(b)
+		ctx := context.Background()
+		// One send first: the producer's connection and metadata are warm.
+		if err := p.Send(ctx, stream.Envelope{Key: benchKeys[0], Payload: payload100}); err != nil {
+			b.Fatal(err)
+		}
+		runConcurrent(b, func(i int) error {
+			return p.Send(ctx, stream.Envelope{Key: benchKeys[i%len(benchKeys)], Payload: payload100})
+		})
+	})
+	for _, bt := range []time.Duration{time.Millisecond, 100 * time.Microsecond} {
+		b.Run("raw-writer-"+bt.String(), func(b *testing.B) {
+			topic, _ := bindTopic(b) // provisions the 3 partitions
+			w := &kafkago.Writer{Addr: kafkago.TCP(c.Addrs()...), Topic: topic, RequiredAcks: kafkago.RequireAll,
+				BatchTimeout: bt, BatchSize: 1000, Balancer: &kafkago.Murmur2Balancer{}, Transport: &kafkago.Transport{}}
+			defer w.Close()
+			ctx := context.Background()
+			if err := w.WriteMessages(ctx, kafkago.Message{Key: benchKeys[0], Value: payload100}); err != nil {
+				b.Fatal(err)
+			}
+			runConcurrent(b, func(i int) error {
+				return w.WriteMessages(ctx, kafkago.Message{Key: benchKeys[i%len(benchKeys)], Value: payload100})
+			})
+		})
+	}
+}

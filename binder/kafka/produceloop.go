@@ -1,0 +1,596 @@
+package kafka
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"syscall"
+	"time"
+
+	kafkago "github.com/segmentio/kafka-go"
+	"github.com/segmentio/kafka-go/protocol"
+	metaapi "github.com/segmentio/kafka-go/protocol/metadata"
+	produceapi "github.com/segmentio/kafka-go/protocol/produce"
+)
+
+// The producer's loop: one goroutine owns the per-partition queues, builds
+// the produce requests and completes the sends; each request runs in a
+// goroutine of its own and hands its outcome back (see [producer]).
+
+const (
+	// maxInFlight is the most produce requests in flight per broker (as
+	// Kafka's max.in.flight.requests.per.connection); each carries at most
+	// one batch per partition.
+	maxInFlight = 5
+	// metaMaxAge is how long the loop uses the partition count and
+	// leaders it read from the transport's metadata cache (itself
+	// refreshed every 2s) before reading them again.
+	metaMaxAge = 500 * time.Millisecond
+	// minRequestBytes bounds the records of one request (together with
+	// batch-bytes), far below the broker's socket.request.max.bytes.
+	minRequestBytes = 8 << 20
+
+	retryBackoffMin = 50 * time.Millisecond
+	retryBackoffMax = time.Second
+)
+
+// batch is the records of one partition that go out together.
+type batch struct {
+	part      int
+	reqs      []*sendReq
+	attempts  int       // made so far
+	notBefore time.Time // of the next attempt, after a failure
+	err       error     // the last attempt's outcome
+}
+
+// partQ is one partition's queue. At most one batch of a partition is in
+// flight or waiting to be retried, so that a later batch never overtakes
+// an earlier one.
+type partQ struct {
+	queue   []*sendReq
+	head    int
+	bytes   int
+	waiting *batch // failed, sent again before anything else
+	busy    bool   // a batch is in flight
+}
+
+func (q *partQ) len() int { return len(q.queue) - q.head }
+
+func (q *partQ) push(r *sendReq) {
+	q.queue = append(q.queue, r)
+	q.bytes += r.size
+}
+
+// pushFront puts rs back at the head, in order (a split or resent batch).
+func (q *partQ) pushFront(rs []*sendReq) {
+	rest := q.queue[q.head:]
+	nq := make([]*sendReq, 0, len(rs)+len(rest))
+	nq = append(append(nq, rs...), rest...)
+	q.queue, q.head = nq, 0
+	for _, r := range rs {
+		q.bytes += r.size
+	}
+}
+
+// take removes the next batch: at most n records and maxBytes bytes (at
+// least one record); a record marked alone goes by itself.
+func (q *partQ) take(n, maxBytes int) []*sendReq {
+	i, size := q.head, 0
+	for i < len(q.queue) && i-q.head < n {
+		r := q.queue[i]
+		if i > q.head && (r.alone || size+r.size > maxBytes) {
+			break
+		}
+		size += r.size
+		i++
+		if r.alone {
+			break
+		}
+	}
+	out := make([]*sendReq, i-q.head)
+	copy(out, q.queue[q.head:i])
+	clear(q.queue[q.head:i])
+	q.head = i
+	q.bytes -= size
+	if q.head == len(q.queue) {
+		q.queue, q.head = q.queue[:0], 0
+	}
+	return out
+}
+
+// request is one produce request to one broker.
+type request struct {
+	leader  int32
+	batches []*batch
+	bytes   int
+}
+
+type loop struct {
+	p       *producer
+	parts   []*partQ
+	leaders []int32
+	ids     []int // 0..len(parts)-1, for the balancer
+	n       int   // the topic's partition count
+	metaAt  time.Time
+	bal     balancer
+	// inflight counts requests in flight per leader.
+	inflight map[int32]int
+	total    int
+	results  chan *request
+	timer    *time.Timer
+	timerAt  time.Time
+	outcome  []error // scratch for observe
+}
+
+// run is the producer's loop; it returns when Close was called and
+// everything queued has been written or failed.
+func (p *producer) run() {
+	defer close(p.done)
+	l := &loop{p: p, inflight: map[int32]int{}, results: make(chan *request, 16)}
+	l.timer = time.NewTimer(time.Hour)
+	l.timer.Stop()
+	defer l.timer.Stop()
+	stop := p.stop
+	abort := p.abortCtx.Done()
+	var taken []*sendReq
+	for {
+		p.mu.Lock()
+		taken, p.pending = p.pending, taken[:0]
+		closing := p.closed
+		p.mu.Unlock()
+		if len(taken) > 0 {
+			l.assign(taken)
+			clear(taken)
+		}
+		if err := p.abortCtx.Err(); err != nil {
+			l.failQueued(err)
+		} else {
+			l.dispatch(closing)
+		}
+		if closing && l.total == 0 && l.queued() == 0 {
+			p.mu.Lock()
+			n := len(p.pending)
+			p.mu.Unlock()
+			if n == 0 {
+				return
+			}
+			continue
+		}
+		select {
+		case <-p.wake:
+		case req := <-l.results:
+			l.complete(req)
+			for more := true; more; {
+				select {
+				case req := <-l.results:
+					l.complete(req)
+				default:
+					more = false
+				}
+			}
+		case <-l.timer.C:
+			l.timerAt = time.Time{}
+		case <-stop:
+			stop = nil
+		case <-abort:
+			abort = nil
+		}
+	}
+}
+
+// queued returns the records queued or waiting to be retried.
+func (l *loop) queued() int {
+	n := 0
+	for _, q := range l.parts {
+		n += q.len()
+		if q.waiting != nil {
+			n += len(q.waiting.reqs)
+		}
+	}
+	return n
+}
+
+// refresh reads the topic's partitions and their leaders from the
+// transport's metadata cache when the last reading is older than
+// metaMaxAge (or force).
+func (l *loop) refresh(force bool) error {
+	if !force && len(l.parts) > 0 && time.Since(l.metaAt) < metaMaxAge {
+		return nil
+	}
+	p := l.p
+	ctx, cancel := context.WithTimeout(p.abortCtx, p.ps.writeTimeout)
+	defer cancel()
+	m, err := p.bd.transport.RoundTrip(ctx, p.addr, &metaapi.Request{TopicNames: []string{p.topic}})
+	if err != nil {
+		return err
+	}
+	for _, t := range m.(*metaapi.Response).Topics {
+		if t.Name != p.topic {
+			continue
+		}
+		if t.ErrorCode != 0 {
+			return kafkago.Error(t.ErrorCode)
+		}
+		n := len(t.Partitions)
+		if n == 0 {
+			return kafkago.UnknownTopicOrPartition
+		}
+		for len(l.parts) < n {
+			l.parts = append(l.parts, &partQ{})
+			l.leaders = append(l.leaders, -1)
+		}
+		for len(l.ids) < n {
+			l.ids = append(l.ids, len(l.ids))
+		}
+		// Queues are never removed (Kafka never removes partitions):
+		// records queued on one are sent however stale the answer.
+		l.n = n
+		for i := range l.leaders {
+			l.leaders[i] = -1
+		}
+		for _, pt := range t.Partitions {
+			if int(pt.PartitionIndex) < len(l.leaders) && pt.PartitionIndex >= 0 {
+				l.leaders[pt.PartitionIndex] = pt.LeaderID
+			}
+		}
+		l.metaAt = time.Now()
+		return nil
+	}
+	return kafkago.UnknownTopicOrPartition
+}
+
+// assign puts records on their partitions' queues; when the topic's
+// partitions are unknown they fail (see fail).
+func (l *loop) assign(rs []*sendReq) {
+	if err := l.refresh(false); err != nil {
+		l.fail(&batch{part: -1, reqs: append([]*sendReq(nil), rs...)}, err)
+		return
+	}
+	for _, r := range rs {
+		part := l.bal.Balance(r.msg, l.ids[:l.n]...)
+		l.parts[part].push(r)
+	}
+}
+
+// dispatch sends, per broker, the next batch of every partition that has
+// none in flight as one request, as long as the broker has fewer than
+// maxInFlight requests in flight. With a batch-timeout, a partition's
+// records wait until the oldest is that old or a batch is full.
+func (l *loop) dispatch(closing bool) {
+	p := l.p
+	now := time.Now()
+	var next time.Time // the earliest linger or back-off deadline
+	later := func(t time.Time) {
+		if next.IsZero() || t.Before(next) {
+			next = t
+		}
+	}
+	var reqs []*request
+	maxReq := max(p.ps.batchBytes, minRequestBytes)
+	for i, q := range l.parts {
+		if q.busy || (q.waiting == nil && q.len() == 0) {
+			continue
+		}
+		if q.waiting != nil && now.Before(q.waiting.notBefore) {
+			later(q.waiting.notBefore)
+			continue
+		}
+		if q.waiting == nil && p.ps.batchTimeout > 0 && !closing && q.len() < p.ps.batchSize && q.bytes < p.ps.groupBytes() {
+			if due := q.queue[q.head].msg.Time.Add(p.ps.batchTimeout); now.Before(due) {
+				later(due)
+				continue
+			}
+		}
+		leader := l.leaders[i]
+		if leader < 0 {
+			// No known leader: a request of its own, so that its failure
+			// does not take other partitions' batches with it.
+			leader = -2 - int32(i)
+		}
+		var req *request
+		for _, r := range reqs {
+			if r.leader == leader && r.bytes < maxReq {
+				req = r
+				break
+			}
+		}
+		if req == nil {
+			if l.inflight[leader] >= maxInFlight {
+				continue // the next completion dispatches again
+			}
+			req = &request{leader: leader}
+			l.inflight[leader]++
+			l.total++
+			reqs = append(reqs, req)
+		}
+		b := q.waiting
+		q.waiting = nil
+		if b == nil {
+			b = &batch{part: i, reqs: q.take(p.ps.batchSize, p.ps.groupBytes())}
+		}
+		for _, r := range b.reqs {
+			req.bytes += r.size
+		}
+		q.busy = true
+		req.batches = append(req.batches, b)
+	}
+	for _, req := range reqs {
+		go l.send(req)
+	}
+	if !next.IsZero() && (l.timerAt.IsZero() || next.Before(l.timerAt)) {
+		l.timerAt = next
+		l.timer.Reset(time.Until(next))
+	}
+}
+
+// send sends req and hands it back to the loop with each batch's outcome.
+func (l *loop) send(req *request) {
+	p := l.p
+	attrs := protocol.Attributes(p.ps.compression) & 0x7
+	parts := make([]produceapi.RequestPartition, len(req.batches))
+	for i, b := range req.batches {
+		parts[i] = produceapi.RequestPartition{Partition: int32(b.part), RecordSet: protocol.RecordSet{
+			Attributes: attrs, Records: &recordReader{reqs: b.reqs},
+		}}
+	}
+	ctx, cancel := context.WithTimeout(p.abortCtx, p.ps.writeTimeout)
+	m, err := p.bd.transport.RoundTrip(ctx, p.addr, &produceapi.Request{
+		Acks:    int16(p.ps.acks),
+		Timeout: int32(p.ps.writeTimeout.Milliseconds()),
+		Topics:  []produceapi.RequestTopic{{Topic: p.topic, Partitions: parts}},
+	})
+	cancel()
+	var res *produceapi.Response
+	if err == nil && p.ps.acks != kafkago.RequireNone {
+		res, _ = m.(*produceapi.Response)
+	}
+	for _, b := range req.batches {
+		switch {
+		case err != nil:
+			b.err = err
+		case p.ps.acks == kafkago.RequireNone:
+			b.err = nil
+		default:
+			b.err = partitionResult(res, p.topic, b.part)
+		}
+	}
+	l.results <- req
+}
+
+// partitionResult is the broker's answer for one partition of a request.
+func partitionResult(res *produceapi.Response, topic string, part int) error {
+	if res == nil {
+		return fmt.Errorf("no produce response: %w", protocol.ErrNoTopic)
+	}
+	for _, t := range res.Topics {
+		if t.Topic != topic {
+			continue
+		}
+		for _, pr := range t.Partitions {
+			if int(pr.Partition) == part {
+				if pr.ErrorCode == 0 {
+					return nil
+				}
+				err := error(kafkago.Error(pr.ErrorCode))
+				if pr.ErrorMessage != "" {
+					err = fmt.Errorf("%w: %s", err, pr.ErrorMessage)
+				}
+				return err
+			}
+		}
+	}
+	return fmt.Errorf("partition %d missing from the produce response: %w", part, protocol.ErrNoPartition)
+}
+
+// complete takes a request's outcome: acknowledged batches complete their
+// sends, failed ones are retried (first in their partition) while
+// attempts and back-off allow, and otherwise fail (see fail).
+func (l *loop) complete(req *request) {
+	p := l.p
+	l.inflight[req.leader]--
+	if l.inflight[req.leader] <= 0 {
+		delete(l.inflight, req.leader)
+	}
+	l.total--
+	l.outcome = l.outcome[:0]
+	retried := false
+	for _, b := range req.batches {
+		q := l.parts[b.part]
+		q.busy = false
+		if b.err == nil {
+			for _, r := range b.reqs {
+				r.done <- nil
+			}
+			l.outcome = append(l.outcome, nil)
+			continue
+		}
+		b.attempts++
+		if retriable(b.err) && b.attempts < p.ps.sendAttempts && p.abortCtx.Err() == nil {
+			d := backoff(b.attempts, retryBackoffMin, retryBackoffMax)
+			p.log.Debug("kafka: produce failed; retrying", "partition", b.part, "records", len(b.reqs), "attempt", b.attempts, "backoff", d, "error", p.bd.logErr(b.err))
+			b.notBefore = time.Now().Add(d)
+			q.waiting = b
+			retried = true
+			continue
+		}
+		l.outcome = append(l.outcome, b.err)
+		l.fail(b, b.err)
+	}
+	if retried {
+		l.metaAt = time.Time{} // leaders may have moved
+	}
+	if len(l.outcome) > 0 {
+		ok := true
+		for _, e := range l.outcome {
+			ok = ok && e == nil
+		}
+		if ok {
+			if !p.bd.st.autoCreateTopics && p.bd.topicMissing(p.topic) {
+				p.bd.setMissing(p.topic, false) // it is back
+			}
+			p.observe(nil)
+		} else {
+			p.observe(l.outcome)
+		}
+	}
+}
+
+// fail ends a batch that failed for good, after a second look at two kinds
+// of failure:
+//
+//   - a size refusal of a batch of several records (the broker refuses a
+//     batch over max.message.bytes as a whole): each record is sent again
+//     alone, so that only those too large by themselves fail, for good;
+//   - an unknown topic: with auto-create-topics on, the topic is created
+//     again and the records sent once more; with it off, the cluster is
+//     asked (not the cache) whether the topic exists, and if it does not,
+//     the error is errTopicMissing (refused: transient for the message)
+//     and the binding reports itself down until the topic is back (see
+//     Health).
+func (l *loop) fail(b *batch, err error) {
+	p := l.p
+	if len(b.reqs) > 1 && b.part >= 0 && sizeError(err) && p.abortCtx.Err() == nil {
+		for _, r := range b.reqs {
+			r.alone = true
+		}
+		l.parts[b.part].pushFront(b.reqs)
+		return
+	}
+	if unknownTopic(err) && p.abortCtx.Err() == nil {
+		if p.bd.st.autoCreateTopics {
+			if !b.reqs[0].recreated {
+				ctx, cancel := context.WithTimeout(p.abortCtx, p.bd.st.dialTimeout)
+				_, perr := p.bd.provision(ctx, p.topic, p.need, p.ps.replicationFactor, false)
+				cancel()
+				if perr == nil {
+					p.log.Info("kafka: the topic was gone; created it again")
+					for _, r := range b.reqs {
+						r.recreated = true
+					}
+					if l.refresh(true) == nil {
+						if b.part >= 0 && b.part < len(l.parts) {
+							l.parts[b.part].pushFront(b.reqs)
+						} else {
+							l.assign(b.reqs)
+						}
+						return
+					}
+				} else {
+					p.log.Warn("kafka: the topic is gone and creating it again failed", "error", p.bd.logErr(perr))
+				}
+			}
+		} else if exists, cerr := p.bd.topicExists(p.abortCtx, p.topic); cerr == nil && !exists {
+			p.bd.setMissing(p.topic, true)
+			err = fmt.Errorf("%w: %w", errTopicMissing, err)
+		}
+	}
+	level := slog.LevelWarn
+	if refused(err) {
+		// observe logs the binding going down, once; the core logs each
+		// input it leaves for redelivery.
+		level = slog.LevelDebug
+	}
+	p.log.Log(context.Background(), level, "kafka: send failed", "messages", len(b.reqs), "partition", b.part, "error", p.bd.logErr(err))
+	for _, r := range b.reqs {
+		r.done <- err
+	}
+	if b.part < 0 {
+		p.observe([]error{err})
+	}
+}
+
+// failQueued fails everything queued or waiting for a retry (Close ran
+// out of time).
+func (l *loop) failQueued(err error) {
+	for _, q := range l.parts {
+		if q.waiting != nil {
+			for _, r := range q.waiting.reqs {
+				r.done <- err
+			}
+			q.waiting = nil
+		}
+		for _, r := range q.queue[q.head:] {
+			r.done <- err
+		}
+		clear(q.queue)
+		q.queue, q.head, q.bytes = q.queue[:0], 0, 0
+	}
+}
+
+// retriable reports whether a produce error is worth another attempt:
+// kafka-go's temporary errors and broken connections (as its Writer
+// retries), and a request the transport could not route because its view
+// of the leaders moved.
+func retriable(err error) bool {
+	var temp interface{ Temporary() bool }
+	if errors.As(err, &temp) && temp.Temporary() {
+		return true
+	}
+	var perr *produceapi.Error // "mismatching leaders", no leader, no partition
+	if errors.As(err, &perr) && !errors.Is(err, protocol.ErrNoTopic) {
+		return true
+	}
+	return errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNREFUSED) ||
+		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) ||
+		errors.Is(err, protocol.ErrNoLeader) || errors.Is(err, protocol.ErrNoPartition)
+}
+
+// backoff is kafka-go's Writer's: attempt² × min, at most max.
+func backoff(attempt int, lo, hi time.Duration) time.Duration {
+	return min(time.Duration(attempt*attempt)*lo, hi)
+}
+
+// recordReader hands a batch's records to the encoder without copying
+// them (as kafka-go's Writer does).
+type recordReader struct {
+	reqs       []*sendReq
+	i          int
+	rec        kafkago.Record
+	key, value bytesReadCloser
+}
+
+func (r *recordReader) ReadRecord() (*kafkago.Record, error) {
+	if r.i >= len(r.reqs) {
+		return nil, io.EOF
+	}
+	m := &r.reqs[r.i].msg
+	r.i++
+	r.rec = kafkago.Record{Time: m.Time, Headers: m.Headers}
+	if m.Key != nil {
+		r.key.Reset(m.Key)
+		r.rec.Key = &r.key
+	}
+	if m.Value != nil {
+		r.value.Reset(m.Value)
+		r.rec.Value = &r.value
+	}
+	return &r.rec, nil
+}
+
+type bytesReadCloser struct{ bytes.Reader }
+
+func (*bytesReadCloser) Close() error { return nil }
+
+// recordSize is the size kafka-go's Writer gives a record when it checks
+// it against batch-bytes.
+func recordSize(m *kafkago.Message) int {
+	n := 4 + 1 + 1 + 4 + len(m.Key) + 4 + len(m.Value) + 8
+	n += varintLen(int64(len(m.Headers)))
+	for _, h := range m.Headers {
+		n += varintLen(int64(len(h.Key))) + len(h.Key) + varintLen(int64(len(h.Value))) + len(h.Value)
+	}
+	return n
+}
+
+func varintLen(v int64) int {
+	u := uint64((v << 1) ^ (v >> 63))
+	n := 1
+	for u >= 0x80 {
+		u >>= 7
+		n++
+	}
+	return n
+}
