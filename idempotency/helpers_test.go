@@ -2,6 +2,7 @@ package idempotency_test
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"io"
 	"log/slog"
@@ -80,6 +81,7 @@ func testLogger() *slog.Logger {
 // prefix (cleaned when the test ends).
 type stores struct {
 	pool   *pgxpool.Pool
+	sqlDB  *sql.DB // set: the store runs on database/sql (Options.DB), not on pool
 	schema string
 	redis  *goredis.Client
 	prefix string
@@ -132,6 +134,9 @@ func (s *stores) config() idempotency.Config {
 func (s *stores) options() idempotency.Options {
 	if s.own {
 		return idempotency.Options{Logger: testLogger()}
+	}
+	if s.sqlDB != nil {
+		return idempotency.Options{DB: s.sqlDB, Redis: s.redis, Memory: s.memory, Logger: testLogger()}
 	}
 	return idempotency.Options{Pool: s.pool, Redis: s.redis, Memory: s.memory, Logger: testLogger()}
 }

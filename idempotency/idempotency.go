@@ -8,7 +8,8 @@
 //
 //   - postgres: each attempt runs in a transaction that first inserts the
 //     mark (INSERT ... ON CONFLICT DO NOTHING) and hands the transaction
-//     to the handler ([Tx]). Writes the handler makes through it commit
+//     to the handler ([Tx]; [SQLTx] when the store runs on database/sql,
+//     [Options.DB]). Writes the handler makes through it commit
 //     together with the mark: database effects happen once, whatever the
 //     redeliveries and however many instances receive the same message at
 //     once (the second blocks on the mark's row until the first ends).
@@ -30,6 +31,7 @@ package idempotency
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -51,6 +53,11 @@ type Options struct {
 	// app stops. A given pool is not closed. Each message in flight holds
 	// one connection while its handler runs.
 	Pool *pgxpool.Pool
+	// DB runs the postgres store on database/sql instead (any PostgreSQL
+	// driver: pgx's stdlib, lib/pq): the handler finds the message's
+	// transaction with [SQLTx] rather than [Tx]. It is not closed. Give
+	// Pool or DB, not both.
+	DB *sql.DB
 	// Redis is the redis store's client. Nil: New opens one from
 	// Config.Redis.URL (when a binding uses the store), closed when the
 	// app stops. A given client is not closed.
@@ -103,7 +110,7 @@ func New(app *stream.App, cfg Config, opts Options) (*Consumer, error) {
 	)
 	fail := func(err error) (*Consumer, error) {
 		if pg != nil && pg.own {
-			pg.pool.Close()
+			pg.db.close()
 		}
 		if rs != nil && rs.own {
 			_ = rs.c.Close()
@@ -131,10 +138,19 @@ func New(app *stream.App, cfg Config, opts Options) (*Consumer, error) {
 		switch ic.Store {
 		case stream.IdempotencyStorePostgres:
 			if pg == nil {
+				if opts.Pool != nil && opts.DB != nil {
+					return fail(errors.New("idempotency: Options.Pool and Options.DB are both set: give one (DB for handlers on database/sql, Pool for pgx)"))
+				}
+				var db pgDB
 				pool, own := opts.Pool, false
-				if pool == nil {
+				switch {
+				case opts.DB != nil:
+					db = sqlDB{opts.DB}
+				case pool != nil:
+					db = pgxDB{pool}
+				default:
 					if cfg.Postgres.DSN == "" {
-						return fail(fmt.Errorf("%s.postgres.dsn: is required: binding %s uses the postgres store (or give Options.Pool)", Section, name))
+						return fail(fmt.Errorf("%s.postgres.dsn: is required: binding %s uses the postgres store (or give Options.Pool or Options.DB)", Section, name))
 					}
 					pc, err := pgxpool.ParseConfig(cfg.Postgres.DSN)
 					if err != nil {
@@ -144,10 +160,10 @@ func New(app *stream.App, cfg Config, opts Options) (*Consumer, error) {
 					if pool, err = pgxpool.NewWithConfig(context.Background(), pc); err != nil {
 						return fail(fmt.Errorf("%s.postgres.dsn: %s", Section, redacted(err)))
 					}
-					own = true
+					db, own = pgxDB{pool}, true
 				}
 				t, _ := parseTable(cfg.Postgres.Table) // validated
-				pg = newPGStore(pool, own, t)
+				pg = newPGStore(db, own, t)
 				comps = append(comps, &purger{s: pg, interval: cfg.Postgres.PurgeInterval, log: log.With("component", "idempotency", "table", t.qualified())})
 			}
 			mw = func(next stream.Handler) stream.Handler { return pg.wrap(c, name, key, ic.Retention, next) }

@@ -2,6 +2,7 @@ package idempotency
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -13,6 +14,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/streambind/streambind/internal/pgtable"
 	"github.com/streambind/streambind/stream"
 )
 
@@ -71,7 +73,8 @@ func Migrate(ctx context.Context, db Execer, tableName string) error {
 type txKey struct{}
 
 // Tx returns the transaction of the message being handled by a binding
-// with the postgres store, nil elsewhere. The handler's writes made
+// with the postgres store on a pgx pool, nil elsewhere (and nil when the
+// store runs on database/sql: see [SQLTx]). The handler's writes made
 // through it commit together with the message's processed mark, when the
 // handler returned nil; an error (or panic) rolls both back and the
 // message is retried. The handler must not commit or roll it back itself.
@@ -80,18 +83,114 @@ func Tx(ctx context.Context) pgx.Tx {
 	return tx
 }
 
+// SQLTx is [Tx] for a postgres store on database/sql ([Options.DB]): the
+// message's transaction as a *sql.Tx, nil elsewhere (and nil when the
+// store runs on a pgx pool). The same rules hold: writes through it commit
+// with the mark; the handler must not commit or roll it back.
+func SQLTx(ctx context.Context) *sql.Tx {
+	tx, _ := ctx.Value(txKey{}).(*sql.Tx)
+	return tx
+}
+
+// SQL adapts a database/sql pool, connection or transaction to [Execer],
+// for [Migrate]. The driver must be a PostgreSQL one (pgx's stdlib,
+// lib/pq).
+func SQL(x interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+}) Execer {
+	return pgtable.SQL(x)
+}
+
+// pgDB is the postgres store's database: a pgx pool or a database/sql
+// pool.
+type pgDB interface {
+	// begin starts the transaction of one attempt.
+	begin(ctx context.Context) (pgTx, error)
+	// exec runs q outside a transaction, returning the rows affected.
+	exec(ctx context.Context, q string) (int64, error)
+	close()
+}
+
+// pgTx is one attempt's transaction.
+type pgTx interface {
+	// exec returns the rows affected.
+	exec(ctx context.Context, q string, args ...any) (int64, error)
+	commit(ctx context.Context) error
+	rollback(ctx context.Context) error
+	// handle is what [Tx] or [SQLTx] returns to the handler.
+	handle() any
+}
+
+type pgxDB struct{ pool *pgxpool.Pool }
+
+func (d pgxDB) begin(ctx context.Context) (pgTx, error) {
+	tx, err := d.pool.Begin(ctx)
+	return pgxTx{tx}, err
+}
+
+func (d pgxDB) exec(ctx context.Context, q string) (int64, error) {
+	tag, err := d.pool.Exec(ctx, q)
+	return tag.RowsAffected(), err
+}
+
+func (d pgxDB) close() { d.pool.Close() }
+
+type pgxTx struct{ tx pgx.Tx }
+
+func (t pgxTx) exec(ctx context.Context, q string, args ...any) (int64, error) {
+	tag, err := t.tx.Exec(ctx, q, args...)
+	return tag.RowsAffected(), err
+}
+func (t pgxTx) commit(ctx context.Context) error   { return t.tx.Commit(ctx) }
+func (t pgxTx) rollback(ctx context.Context) error { return t.tx.Rollback(ctx) }
+func (t pgxTx) handle() any                        { return t.tx }
+
+type sqlDB struct{ db *sql.DB }
+
+func (d sqlDB) begin(ctx context.Context) (pgTx, error) {
+	// database/sql rolls a transaction back when the context given to
+	// BeginTx ends; the attempt's context is the right one for that.
+	tx, err := d.db.BeginTx(ctx, nil)
+	return sqlTx{tx}, err
+}
+
+func (d sqlDB) exec(ctx context.Context, q string) (int64, error) {
+	res, err := d.db.ExecContext(ctx, q)
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
+}
+
+func (d sqlDB) close() { _ = d.db.Close() }
+
+type sqlTx struct{ tx *sql.Tx }
+
+func (t sqlTx) exec(ctx context.Context, q string, args ...any) (int64, error) {
+	res, err := t.tx.ExecContext(ctx, q, args...)
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
+}
+func (t sqlTx) commit(context.Context) error   { return t.tx.Commit() }
+func (t sqlTx) rollback(context.Context) error { return t.tx.Rollback() }
+func (t sqlTx) handle() any                    { return t.tx }
+
 // pgStore is the postgres store: a mark per (binding, key), inserted in
 // the transaction the handler runs in.
 type pgStore struct {
-	pool   *pgxpool.Pool
+	db     pgDB
 	own    bool
 	t      table
 	insert string
 }
 
-func newPGStore(pool *pgxpool.Pool, own bool, t table) *pgStore {
-	return &pgStore{pool: pool, own: own, t: t,
-		insert: "INSERT INTO " + t.qualified() + " (binding, key, expires_at) VALUES ($1, $2, now() + $3 * interval '1 millisecond') ON CONFLICT DO NOTHING"}
+func newPGStore(db pgDB, own bool, t table) *pgStore {
+	// The retention travels as a bigint count of milliseconds: the cast
+	// makes its type explicit for every driver (database/sql ones too).
+	return &pgStore{db: db, own: own, t: t,
+		insert: "INSERT INTO " + t.qualified() + " (binding, key, expires_at) VALUES ($1, $2, now() + $3::bigint * interval '1 millisecond') ON CONFLICT DO NOTHING"}
 }
 
 // wrap is the idempotent consumer of one binding on PostgreSQL. Each
@@ -103,8 +202,8 @@ func newPGStore(pool *pgxpool.Pool, own bool, t table) *pgStore {
 //   - an insert that does nothing finds a committed mark: a duplicate,
 //     acknowledged without running the handler;
 //   - otherwise the handler runs with the transaction in its context
-//     ([Tx]); its success commits mark and writes together, its failure
-//     rolls both back.
+//     ([Tx], [SQLTx]); its success commits mark and writes together, its
+//     failure rolls both back.
 func (s *pgStore) wrap(c *Consumer, binding string, key *stream.IdempotencyKey, retention time.Duration, next stream.Handler) stream.Handler {
 	ms := retention.Milliseconds()
 	return func(ctx context.Context, env stream.Envelope) (err error) {
@@ -112,7 +211,7 @@ func (s *pgStore) wrap(c *Consumer, binding string, key *stream.IdempotencyKey, 
 		if err != nil {
 			return err
 		}
-		tx, err := s.pool.Begin(ctx)
+		tx, err := s.db.begin(ctx)
 		if err != nil {
 			return fmt.Errorf("idempotency: %s: begin: %s", binding, redacted(err))
 		}
@@ -120,22 +219,22 @@ func (s *pgStore) wrap(c *Consumer, binding string, key *stream.IdempotencyKey, 
 			if err != nil {
 				// Rollback after a cancelled ctx still has to reach the
 				// server (or close the connection).
-				_ = tx.Rollback(context.WithoutCancel(ctx))
+				_ = tx.rollback(context.WithoutCancel(ctx))
 			}
 		}()
-		tag, err := tx.Exec(ctx, s.insert, binding, k, ms)
+		n, err := tx.exec(ctx, s.insert, binding, k, ms)
 		if err != nil {
 			return fmt.Errorf("idempotency: %s: insert mark into %s: %s", binding, s.t.qualified(), redacted(err))
 		}
-		if tag.RowsAffected() == 0 {
-			_ = tx.Rollback(ctx)
+		if n == 0 {
+			_ = tx.rollback(ctx)
 			c.duplicate(ctx, binding, k)
 			return nil
 		}
-		if err = callNext(context.WithValue(ctx, txKey{}, tx), env, next); err != nil {
+		if err = callNext(context.WithValue(ctx, txKey{}, tx.handle()), env, next); err != nil {
 			return err
 		}
-		if err = tx.Commit(ctx); err != nil {
+		if err = tx.commit(ctx); err != nil {
 			return fmt.Errorf("idempotency: %s: commit (the handler's writes and the mark are rolled back; the message will run again): %s", binding, redacted(err))
 		}
 		c.processed(binding)
@@ -205,15 +304,15 @@ func (p *purger) Start(context.Context) error {
 // purge deletes every expired mark, purgeBatch at a time.
 func (p *purger) purge(ctx context.Context) (int64, error) {
 	q := p.s.t.qualified()
-	sql := fmt.Sprintf("DELETE FROM %s WHERE ctid IN (SELECT ctid FROM %s WHERE expires_at < now() LIMIT %d)", q, q, purgeBatch)
+	del := fmt.Sprintf("DELETE FROM %s WHERE ctid IN (SELECT ctid FROM %s WHERE expires_at < now() LIMIT %d)", q, q, purgeBatch)
 	var total int64
 	for {
-		tag, err := p.s.pool.Exec(ctx, sql)
+		n, err := p.s.db.exec(ctx, del)
 		if err != nil {
 			return total, fmt.Errorf("purge %s: %w", q, err)
 		}
-		total += tag.RowsAffected()
-		if tag.RowsAffected() < purgeBatch {
+		total += n
+		if n < purgeBatch {
 			return total, nil
 		}
 	}
@@ -233,7 +332,7 @@ func (p *purger) Stop(ctx context.Context) error {
 		return ctx.Err()
 	}
 	if p.s.own {
-		p.s.pool.Close()
+		p.s.db.close()
 	}
 	return nil
 }

@@ -9,9 +9,9 @@ import (
 	"log/slog"
 
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/streambind/streambind/internal/pgtable"
 	"github.com/streambind/streambind/stream"
 )
 
@@ -166,16 +166,5 @@ func (o *Outbox) Send(ctx context.Context, tx Execer, name string, value any, op
 func SQL(x interface {
 	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
 }) Execer {
-	return sqlExecer{x}
-}
-
-type sqlExecer struct {
-	x interface {
-		ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
-	}
-}
-
-func (s sqlExecer) Exec(ctx context.Context, q string, args ...any) (pgconn.CommandTag, error) {
-	_, err := s.x.ExecContext(ctx, q, args...)
-	return pgconn.CommandTag{}, err
+	return pgtable.SQL(x)
 }

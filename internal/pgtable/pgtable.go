@@ -5,9 +5,13 @@
 package pgtable
 
 import (
+	"context"
+	"database/sql"
 	"fmt"
 	"regexp"
 	"strings"
+
+	"github.com/jackc/pgx/v5/pgconn"
 )
 
 var identRe = regexp.MustCompile(`^[a-z_][a-z0-9_]*$`)
@@ -55,3 +59,23 @@ func (t Table) Ident(name string) string {
 
 // Qualified is the table's name as SQL takes it.
 func (t Table) Qualified() string { return t.Ident(t.Name) }
+
+// SQLExecer is the database/sql side of a transaction, connection or pool
+// (*sql.Tx, *sql.Conn, *sql.DB).
+type SQLExecer interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+}
+
+// SQL adapts a database/sql transaction, connection or pool to pgx's Exec
+// shape, which the outbox's and the idempotency store's Execer take. The
+// command tag is empty: callers of the adapter do not read it.
+func SQL(x SQLExecer) SQLAdapter { return SQLAdapter{x} }
+
+// SQLAdapter is what [SQL] returns.
+type SQLAdapter struct{ x SQLExecer }
+
+// Exec runs q through ExecContext.
+func (s SQLAdapter) Exec(ctx context.Context, q string, args ...any) (pgconn.CommandTag, error) {
+	_, err := s.x.ExecContext(ctx, q, args...)
+	return pgconn.CommandTag{}, err
+}
