@@ -33,7 +33,8 @@ func (s *State) SetHealth(err error) {
 		}
 		return
 	}
-	s.health.Store(&err)
+	e := err // a copy: were err's own address taken, every call (nil too) would allocate
+	s.health.Store(&e)
 }
 
 // Gate counts a producer's sends in progress and closes the producer to
