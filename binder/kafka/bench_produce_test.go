@@ -7,6 +7,7 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -50,6 +51,7 @@ func runConcurrent(b *testing.B, send func(i int) error) {
 	var ms0, ms1 runtime.MemStats
 	runtime.GC()
 	runtime.ReadMemStats(&ms0)
+	cpu0 := cpuTime()
 	b.ResetTimer()
 	start := time.Now()
 	for g := range concurrentSenders {
@@ -73,6 +75,7 @@ func runConcurrent(b *testing.B, send func(i int) error) {
 	wg.Wait()
 	elapsed := time.Since(start)
 	b.StopTimer()
+	cpu := cpuTime() - cpu0
 	runtime.ReadMemStats(&ms1)
 	var all []time.Duration
 	for _, l := range lats {
@@ -87,8 +90,20 @@ func runConcurrent(b *testing.B, send func(i int) error) {
 	}
 	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "msgs/s")
 	b.ReportMetric(float64(ms1.Mallocs-ms0.Mallocs)/float64(b.N), "allocs/msg")
+	// CPU of the whole process (client and in-process broker) per message:
+	// less sensitive than msgs/s to other load on the machine.
+	b.ReportMetric(float64(cpu.Microseconds())/float64(b.N), "cpu-µs/msg")
 	b.ReportMetric(q(0.50), "p50-ms")
 	b.ReportMetric(q(0.99), "p99-ms")
+}
+
+// cpuTime is the CPU time (user and system) the process used so far.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // BenchmarkKafkaProduceConcurrent is shape (a): 64 goroutines each sending
@@ -127,11 +142,15 @@ func BenchmarkKafkaProduceConcurrent(b *testing.B) {
 			return p.Send(ctx, stream.Envelope{Key: benchKeys[i%len(benchKeys)], Payload: payload100})
 		})
 	})
-	for _, bt := range []time.Duration{time.Millisecond, 100 * time.Microsecond} {
-		b.Run("raw-writer-"+bt.String(), func(b *testing.B) {
+	for _, rc := range []struct {
+		bt time.Duration
+		bs int
+	}{{time.Millisecond, 1000}, {100 * time.Microsecond, 1000}, {10 * time.Microsecond, 1000}, {time.Millisecond, 16}, {time.Millisecond, 8}} {
+		bt := rc.bt
+		b.Run(fmt.Sprintf("raw-writer-%s-%d", bt, rc.bs), func(b *testing.B) {
 			topic, _ := bindTopic(b) // provisions the 3 partitions
 			w := &kafkago.Writer{Addr: kafkago.TCP(c.Addrs()...), Topic: topic, RequiredAcks: kafkago.RequireAll,
-				BatchTimeout: bt, BatchSize: 1000, Balancer: &kafkago.Murmur2Balancer{}, Transport: &kafkago.Transport{}}
+				BatchTimeout: bt, BatchSize: rc.bs, Balancer: &kafkago.Murmur2Balancer{}, Transport: &kafkago.Transport{}}
 			defer w.Close()
 			ctx := context.Background()
 			if err := w.WriteMessages(ctx, kafkago.Message{Key: benchKeys[0], Value: payload100}); err != nil {

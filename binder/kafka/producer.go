@@ -50,6 +50,10 @@ type producer struct {
 	// refused; a missing topic included); nil once a write succeeded.
 	refMu   sync.Mutex
 	refusal error
+
+	// onQueued, when set (by tests, before the first send), is called
+	// after each send was queued.
+	onQueued func()
 }
 
 type sendReq struct {
@@ -203,6 +207,9 @@ func (p *producer) Send(ctx context.Context, m stream.Envelope) error {
 	select {
 	case p.wake <- struct{}{}:
 	default:
+	}
+	if p.onQueued != nil {
+		p.onQueued()
 	}
 	select {
 	case err := <-r.done:
