@@ -406,14 +406,19 @@ func TestSCStKeysAdapted(t *testing.T) {
 	if c.OutputBindings != "extra;audit-out-0;orders-out-0" {
 		t.Errorf("output-bindings = %q", c.OutputBindings)
 	}
-	in := c.Binding("process-in-0")
-	if in.Destination != "in" || in.Group != "g" || !in.Consumer.DLQ || c.Binding("process-out-0").Destination != "out" {
-		t.Errorf("process-in-0 = %+v", in)
+	// The bindings keep the names the file gives them; the app names the
+	// functional bindings by them.
+	if got, want := c.Function.Bindings, map[string]string{"process-in-0": "input", "process-out-0": "output"}; !reflect.DeepEqual(got, want) {
+		t.Errorf("function.bindings = %v, want %v", got, want)
 	}
-	if _, ok := c.Bindings["input"]; ok {
-		t.Errorf("input kept: %v", c.Bindings)
+	if n := c.FunctionBindingName("process-in-0"); n != "input" {
+		t.Errorf("FunctionBindingName(process-in-0) = %q", n)
 	}
-	if o := c.Origins["stream.bindings.process-in-0.group"]; o != "application.yaml:16" {
+	in := c.Binding("input")
+	if in.Destination != "in" || in.Group != "g" || !in.Consumer.DLQ || c.Binding("output").Destination != "out" {
+		t.Errorf("input = %+v", in)
+	}
+	if o := c.Origins["stream.bindings.input.group"]; o != "application.yaml:16" {
 		t.Errorf("origin %q", o)
 	}
 	if got := c.Extensions["kafka"].Binder; !reflect.DeepEqual(got, map[string]any{"brokers": "k:9092"}) {

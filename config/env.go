@@ -80,7 +80,18 @@ func envLayer(env map[string]string, cfg *schema, files map[string]any) *layer {
 		}
 	}
 	r.funcBindings = functionBindings(def)
-	if out, ok := r.lookup([]string{"stream", "output-bindings"}).(string); ok {
+	if m, ok := r.lookup([]string{"stream", "function", "bindings"}).(map[string]any); ok {
+		for _, n := range m { // stream.function.bindings: the new names
+			if s, ok := n.(string); ok && strings.TrimSpace(s) != "" {
+				r.funcBindings = append(r.funcBindings, strings.ToLower(strings.TrimSpace(s)))
+			}
+		}
+	}
+	for _, key := range []string{"output-bindings", "input-bindings"} {
+		out, ok := r.lookup([]string{"stream", key}).(string)
+		if !ok {
+			continue
+		}
 		for _, n := range strings.Split(out, ";") {
 			if n = strings.ToLower(strings.TrimSpace(n)); n != "" {
 				r.funcBindings = append(r.funcBindings, n)

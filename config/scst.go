@@ -11,9 +11,8 @@ import (
 // its own for, before the stream section is decoded:
 //
 //   - stream.function.bindings renames functional bindings
-//     (process-in-0: input): the settings of binding input, in
-//     stream.bindings and in the binder-specific sections, are those of
-//     process-in-0.
+//     (process-in-0: input): it is checked and kept for the app, which
+//     names the binding input; its settings stay under input.
 //   - stream.poller.fixed-delay (SCSt's application-wide poller) becomes
 //     stream.default.producer.poller.fixed-delay.
 //   - stream.source ("a;b", SCSt 3's output bindings of no function)
@@ -110,7 +109,11 @@ func adaptSCSt(tree map[string]any, origins map[string]string) (warnings, errs [
 	return warnings, errs
 }
 
-// renameFunctionBindings applies stream.function.bindings.
+// renameFunctionBindings checks stream.function.bindings and leaves it,
+// normalised, for stream.Config.Function.Bindings: the bindings keep the
+// names the configuration gives them (stream.bindings.input), and the app
+// names the functional binding by them. A section that configures a
+// binding under both names is an error.
 func renameFunctionBindings(tree map[string]any, origins map[string]string) []*stream.ConfigError {
 	fn, _ := tree["function"].(map[string]any)
 	key, ok := mapKey(fn, "bindings")
@@ -119,54 +122,54 @@ func renameFunctionBindings(tree map[string]any, origins map[string]string) []*s
 	}
 	base := "stream.function." + key
 	renames, isMap := fn[key].(map[string]any)
-	delete(fn, key)
 	if !isMap {
+		delete(fn, key)
 		return []*stream.ConfigError{{Path: base, Origin: originOf(origins, base), Msg: "expected a map of functional binding names to the names the configuration uses (process-in-0: input)"}}
 	}
 	var errs []*stream.ConfigError
 	byCustom := map[string]string{}
+	kept := map[string]any{}
 	for _, functional := range sortedKeys(renames) {
 		p := base + "." + functional
 		custom, err := toString(renames[functional])
-		custom = strings.ToLower(strings.TrimSpace(custom))
+		custom = strings.TrimSpace(custom)
+		lc := strings.ToLower(custom)
 		switch {
 		case err != nil || renames[functional] == nil || custom == "":
 			errs = append(errs, &stream.ConfigError{Path: p, Origin: originOf(origins, p), Msg: "expected the binding name the configuration uses"})
 			continue
-		case byCustom[custom] != "":
-			errs = append(errs, &stream.ConfigError{Path: p, Origin: originOf(origins, p), Msg: fmt.Sprintf("%s is already the name of %s", custom, byCustom[custom])})
+		case byCustom[lc] != "":
+			errs = append(errs, &stream.ConfigError{Path: p, Origin: originOf(origins, p), Msg: fmt.Sprintf("%s is already the name of %s", custom, byCustom[lc])})
 			continue
-		case custom == functional:
+		case strings.EqualFold(custom, functional):
 			continue
 		}
-		byCustom[custom] = functional
-		// stream.bindings.<custom> and stream.<type>.bindings.<custom>.
+		byCustom[lc] = functional
+		kept[functional] = custom
+		// stream.bindings and stream.<type>.bindings.
 		var sections [][]string
 		sections = append(sections, []string{"bindings"})
 		for _, k := range sortedKeys(tree) {
 			if m, ok := tree[k].(map[string]any); ok {
-				if _, ok := m["bindings"].(map[string]any); ok && k != "bindings" {
+				if _, ok := m["bindings"].(map[string]any); ok && k != "bindings" && k != "function" {
 					sections = append(sections, []string{k, "bindings"})
 				}
 			}
 		}
 		for _, sec := range sections {
 			bs, _ := lookupPath(tree, sec).(map[string]any)
-			ck, ok := mapKey(bs, custom)
+			ck, ok := mapKey(bs, lc)
 			if !ok {
 				continue
 			}
 			secPath := "stream." + strings.Join(sec, ".")
-			if _, clash := bs[functional]; clash {
+			if fk, clash := mapKey(bs, functional); clash {
 				errs = append(errs, &stream.ConfigError{Path: secPath + "." + ck, Origin: originOf(origins, secPath+"."+ck),
-					Msg: fmt.Sprintf("configures %s, which %s renames to %s, and %s.%s configures it too: use one name", functional, base, custom, secPath, functional)})
-				continue
+					Msg: fmt.Sprintf("configures %s, which %s renames to %s, and %s.%s configures it too: use one name", functional, base, custom, secPath, fk)})
 			}
-			bs[functional] = bs[ck]
-			delete(bs, ck)
-			moveOrigins(origins, secPath+"."+ck, secPath+"."+functional)
 		}
 	}
+	fn[key] = kept
 	return errs
 }
 

@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"reflect"
+	"regexp"
 	"sort"
 	"strings"
 	"sync"
@@ -147,7 +149,8 @@ func NewApp(cfg *Config, fns *Catalog, opts ...Option) (*App, error) {
 	for _, err := range fns.errs {
 		v.add("functions", "%v", err)
 	}
-	bound := a.resolveDefinition(&v, fns) // functionRouter too (routing.go)
+	explicitIn := a.explicitInputs(&v, fns)
+	bound := a.resolveDefinition(&v, fns, explicitIn) // functionRouter too (routing.go)
 	a.checkInstance(&v)
 	a.checkBinderDeclarations(&v)
 	a.chooseDefaultBinder()
@@ -161,12 +164,19 @@ func NewApp(cfg *Config, fns *Catalog, opts ...Option) (*App, error) {
 	var want []pending
 	for _, bf := range bound {
 		rt := &runtimeBinding{fn: bf}
+		// stream.function.bindings: the binding has its configured name
+		// everywhere (logs, management, errors), not its functional one.
 		if bf.kind != KindSupplier {
-			want = append(want, pending{rt, bf.inBinding(), true})
+			want = append(want, pending{rt, cfg.FunctionBindingName(bf.inBinding()), true})
 		}
 		if bf.kind != KindConsumer {
-			want = append(want, pending{rt, bf.outBinding(), false})
+			want = append(want, pending{rt, cfg.FunctionBindingName(bf.outBinding()), false})
 		}
+		a.funcs = append(a.funcs, rt)
+	}
+	for _, in := range explicitIn {
+		rt := &runtimeBinding{fn: in.fn}
+		want = append(want, pending{rt, in.binding, true})
 		a.funcs = append(a.funcs, rt)
 	}
 	for _, n := range strings.Split(cfg.OutputBindings, ";") {
@@ -175,20 +185,28 @@ func NewApp(cfg *Config, fns *Catalog, opts ...Option) (*App, error) {
 		}
 	}
 	known := map[string]string{} // lower-case name → as named
-	for _, p := range want {
+	for i, p := range want {
 		if _, ok := known[strings.ToLower(p.name)]; !ok {
 			known[strings.ToLower(p.name)] = p.name
+		} else if p.rt != nil {
+			// A rename onto another binding's name would bind one name
+			// twice.
+			v.add("stream.function.bindings", "two bindings are named %s: rename one of them", p.name)
+			want[i].name = ""
 		}
 	}
 	a.warnUnbound(known)
 	var inputs []string
 	for _, p := range want {
-		if p.input {
+		if p.input && p.name != "" {
 			inputs = append(inputs, p.name)
 		}
 	}
 	a.resolveDeadLetterSources(&v, inputs) // consumer.dead-letters-of (dlsource.go)
 	for _, p := range want {
+		if p.name == "" {
+			continue
+		}
 		b := a.prepareBinding(&v, p.name, p.input)
 		if b == nil {
 			continue
@@ -206,6 +224,44 @@ func NewApp(cfg *Config, fns *Catalog, opts ...Option) (*App, error) {
 	// Outputs first: they are bound first and unbound last.
 	sort.SliceStable(a.bindings, func(i, j int) bool { return !a.bindings[i].input && a.bindings[j].input })
 	return a, nil
+}
+
+// explicitInput is a binding of stream.input-bindings and the consumer
+// that handles it.
+type explicitInput struct {
+	binding string
+	fn      *boundFunc
+}
+
+// explicitInputs resolves stream.input-bindings: each binding is handled
+// by the consumer registered under its name (matched case-insensitively).
+func (a *App) explicitInputs(v *validator, fns *Catalog) []explicitInput {
+	var out []explicitInput
+	seen := map[string]bool{}
+	for _, n := range strings.Split(a.cfg.InputBindings, ";") {
+		n = strings.TrimSpace(n)
+		if n == "" || seen[strings.ToLower(n)] {
+			continue
+		}
+		seen[strings.ToLower(n)] = true
+		e := fns.entries[n]
+		if e == nil {
+			for name, x := range fns.entries {
+				if strings.EqualFold(name, n) {
+					e = x
+				}
+			}
+		}
+		switch {
+		case e == nil:
+			v.add("stream.input-bindings", "input binding %s has no handler: register a consumer named %s in code (stream.AddConsumer) to receive its messages", n, n)
+		case e.kind != KindConsumer:
+			v.add("stream.input-bindings", "input binding %s: %s is registered as a %s, but a binding of no function is handled by a consumer (stream.AddConsumer)", n, e.name, e.kind)
+		default:
+			out = append(out, explicitInput{binding: n, fn: &boundFunc{name: e.name, parts: []*entry{e}, kind: KindConsumer}})
+		}
+	}
+	return out
 }
 
 // validator collects configuration problems with their origins.
@@ -335,9 +391,34 @@ func (a *App) warnUnbound(known map[string]string) {
 			args = append(args, "nearest_bound", n)
 		}
 		args = append(args, "bound", strings.Join(bound, ", "))
+		if a.bridgeOnly(name) {
+			// SCSt's StreamBridge binds a configured binding at its first
+			// send: nothing is amiss yet.
+			a.log.Info("configured binding not bound at start-up: the send bridge binds it at its first send to it", args...)
+			continue
+		}
 		a.log.Warn("configured binding not bound: no bound function or output binding has this name; its settings are unused", args...)
 	}
 }
+
+// bridgeOnly reports whether configured binding name can only be an
+// output of the send bridge: it is not named like a functional input
+// (<fn>-in-<n>) or output, and sets no group and no consumer key.
+func (a *App) bridgeOnly(name string) bool {
+	if functionalName.MatchString(name) {
+		return false
+	}
+	prefix := strings.ToLower("stream.bindings." + name + ".")
+	for k := range a.cfg.Origins {
+		if strings.HasPrefix(k, prefix+"group") || strings.HasPrefix(k, prefix+"consumer") {
+			return false
+		}
+	}
+	bc := a.cfg.Bindings[name]
+	return bc.Group == "" && reflect.ValueOf(bc.Consumer).IsZero()
+}
+
+var functionalName = regexp.MustCompile(`(?i)-(in|out)-\d+$`)
 
 // nearest returns the name of names closest to name (edit distance,
 // ignoring case), or "" when none is within half of name's length.
@@ -491,6 +572,65 @@ func withConnectionDefaults(defaults, section, env map[string]any) map[string]an
 	}
 	for k, v := range section {
 		out[k] = v
+	}
+	// A map of client properties (the Kafka binder's configuration,
+	// consumer-properties, producer-properties) that both set is merged,
+	// property by property, the section's winning; the environment's
+	// replaces the defaults'.
+	envSet := map[string]bool{}
+	for k := range env {
+		envSet[squashKey(k)] = true
+	}
+	for dk, dv := range defaults {
+		dm, ok := dv.(map[string]any)
+		if !ok || envSet[squashKey(dk)] {
+			continue
+		}
+		for sk, sv := range section {
+			if squashKey(sk) == squashKey(dk) {
+				if sm, ok := sv.(map[string]any); ok {
+					out[sk] = mergePropertyMaps(dm, sm)
+				}
+			}
+		}
+	}
+	return out
+}
+
+// mergePropertyMaps returns over's properties and those of base that over
+// does not set; names are compared as Kafka spells them (lower case, '-'
+// and '_' as '.').
+func mergePropertyMaps(base, over map[string]any) map[string]any {
+	norm := strings.NewReplacer("-", ".", "_", ".")
+	have := map[string]bool{}
+	for _, l := range flattenProps(over, "") {
+		have[norm.Replace(l)] = true
+	}
+	out := make(map[string]any, len(base)+len(over))
+	for k, v := range base {
+		if !have[norm.Replace(strings.ToLower(k))] {
+			out[k] = v
+		}
+	}
+	for k, v := range over {
+		out[k] = v
+	}
+	return out
+}
+
+// flattenProps returns the dotted, lower-case names of m's leaves.
+func flattenProps(m map[string]any, prefix string) []string {
+	var out []string
+	for k, v := range m {
+		name := strings.ToLower(k)
+		if prefix != "" {
+			name = prefix + "." + name
+		}
+		if sub, ok := v.(map[string]any); ok && len(sub) > 0 {
+			out = append(out, flattenProps(sub, name)...)
+			continue
+		}
+		out = append(out, name)
 	}
 	return out
 }

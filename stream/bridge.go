@@ -123,7 +123,11 @@ func (br *Bridge) sendVia(ctx context.Context, b *Binding, cx convCtx, payload a
 // binding it on first use.
 func (br *Bridge) dynamic(ctx context.Context, name string) (*dynamicProducer, error) {
 	a := br.app
-	if allow := a.cfg.DynamicDestinations; len(allow) > 0 && !containsFold(allow, name) {
+	configured := a.cfg.configuredBinding(name)
+	// A binding of the configuration is no dynamic destination: the
+	// allow-list does not apply to it (SCSt's StreamBridge binds it with
+	// its settings).
+	if allow := a.cfg.DynamicDestinations; len(allow) > 0 && !configured && !containsFold(allow, name) {
 		hint := ""
 		if s := br.suggest(name); s != "" {
 			hint = fmt.Sprintf(" (did you mean %q?)", s)
@@ -169,7 +173,11 @@ func (br *Bridge) dynamic(ctx context.Context, name string) (*dynamicProducer, e
 	}
 	b.producer = prod
 	b.setState(StateStarted)
-	br.logFirstSend(name, cfg.Destination)
+	if configured {
+		b.log.Info("bridge: configured binding bound at its first send", "partition_count", cfg.Producer.PartitionCount)
+	} else {
+		br.logFirstSend(name, cfg.Destination)
+	}
 	dp := &dynamicProducer{name: name, b: b, cx: convCtx{binding: name, converters: a.opts.converters, contentType: cfg.ContentType}}
 	br.byName[name] = br.lru.PushFront(dp)
 	size := a.cfg.DynamicDestinationCacheSize

@@ -231,6 +231,18 @@ type boundFunc struct {
 func (b *boundFunc) inBinding() string  { return b.name + "-in-0" }
 func (b *boundFunc) outBinding() string { return b.name + "-out-0" }
 
+// without returns a catalog of c's entries but the handlers of explicit.
+func (c *Catalog) without(explicit []explicitInput) *Catalog {
+	out := &Catalog{entries: make(map[string]*entry, len(c.entries)), errs: c.errs}
+	for n, e := range c.entries {
+		out.entries[n] = e
+	}
+	for _, in := range explicit {
+		delete(out.entries, in.fn.name)
+	}
+	return out
+}
+
 // resolve parses a definition against the catalog and returns the bound
 // functions or every problem found.
 func (c *Catalog) resolve(def string) ([]*boundFunc, []string) {

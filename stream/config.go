@@ -33,6 +33,12 @@ type Config struct {
 	// the send bridge: "orderEvents;audit" (SCSt output-bindings). They are
 	// bound at start-up like function outputs.
 	OutputBindings string `mapstructure:"output-bindings"`
+	// InputBindings names input bindings that belong to no function (SCSt
+	// input-bindings): "fooin;barin". Each is bound at start-up and
+	// handled by the consumer registered in code under the binding's name
+	// (stream.AddConsumer(c, "fooin", ...)), which the function definition
+	// need not list; a name with no such consumer is an error.
+	InputBindings string `mapstructure:"input-bindings"`
 	// DynamicDestinations, when non-empty, lists the only destinations the
 	// send bridge may send to without an output binding. Empty: any.
 	DynamicDestinations []string `mapstructure:"dynamic-destinations"`
@@ -76,6 +82,28 @@ type FunctionConfig struct {
 	// functionRouter even when the definition does not list it.
 	RoutingExpression string        `mapstructure:"routing-expression"`
 	Routing           RoutingConfig `mapstructure:"routing"`
+	// Bindings renames functional bindings (SCSt
+	// spring.cloud.stream.function.bindings): functional name → the name
+	// the binding has, e.g. process-in-0: input. The binding is then
+	// named, configured (stream.bindings.input), logged, reported by the
+	// management endpoints and addressed (WithErrorHandler, the CLI's
+	// --binding) by the new name only. Keys match case-insensitively.
+	Bindings map[string]string `mapstructure:"bindings"`
+}
+
+// FunctionBindingName returns the name of the functional binding
+// functional ("process-in-0"): its new name when stream.function.bindings
+// renames it, else functional itself.
+func (c *Config) FunctionBindingName(functional string) string {
+	if n, ok := c.Function.Bindings[functional]; ok && strings.TrimSpace(n) != "" {
+		return strings.TrimSpace(n)
+	}
+	for k, n := range c.Function.Bindings {
+		if strings.EqualFold(strings.TrimSpace(k), functional) && strings.TrimSpace(n) != "" {
+			return strings.TrimSpace(n)
+		}
+	}
+	return functional
 }
 
 // RoutingConfig is stream.function.routing.
@@ -372,6 +400,20 @@ func builtinBindingDefaults() BindingConfig {
 			Poller:         PollerConfig{FixedDelay: DefaultPollerFixedDelay},
 		},
 	}
+}
+
+// configuredBinding reports whether stream.bindings configures name
+// (matched case-insensitively).
+func (c *Config) configuredBinding(name string) bool {
+	if _, ok := c.Bindings[name]; ok {
+		return true
+	}
+	for k := range c.Bindings {
+		if strings.EqualFold(k, name) {
+			return true
+		}
+	}
+	return false
 }
 
 // Binding returns the effective configuration of binding name: its own

@@ -36,7 +36,7 @@ func routingOn(cfg *Config) bool {
 // resolveDefinition resolves stream.function.definition against the
 // catalog, binding the routing function when it is named (and not
 // registered by the application itself) or routing is on.
-func (a *App) resolveDefinition(v *validator, fns *Catalog) []*boundFunc {
+func (a *App) resolveDefinition(v *validator, fns *Catalog, explicit []explicitInput) []*boundFunc {
 	def := a.cfg.Function.Definition
 	router := false
 	if _, registered := fns.entries[RouterFunctionName]; !registered {
@@ -60,7 +60,13 @@ func (a *App) resolveDefinition(v *validator, fns *Catalog) []*boundFunc {
 	var bound []*boundFunc
 	if def != "" || !router {
 		var probs []string
-		bound, probs = fns.resolve(def)
+		resolveIn := fns
+		if strings.TrimSpace(def) == "" && len(explicit) > 0 {
+			// The consumers of stream.input-bindings are bound there, not
+			// as the only function of an empty definition.
+			resolveIn = fns.without(explicit)
+		}
+		bound, probs = resolveIn.resolve(def)
 		for _, p := range probs {
 			v.add("stream.function.definition", "%s", p)
 		}

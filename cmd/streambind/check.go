@@ -254,8 +254,8 @@ func check(s *service) *checked {
 	registered := map[string]bool{}
 	kinds := map[string]string{}
 	for _, item := range items {
-		hasIn := configured[strings.ToLower(item+"-in-0")]
-		hasOut := configured[strings.ToLower(item+"-out-0")]
+		hasIn := configured[strings.ToLower(cfg.FunctionBindingName(item+"-in-0"))]
+		hasOut := configured[strings.ToLower(cfg.FunctionBindingName(item+"-out-0"))]
 		kind := "function"
 		switch {
 		case hasIn && !hasOut:
@@ -282,6 +282,14 @@ func check(s *service) *checked {
 			default:
 				stream.AddFunction(fns, p, func(context.Context, [][]byte) ([]byte, error) { return nil, stream.Skip })
 			}
+		}
+	}
+
+	// stream.input-bindings are handled by consumers of their names.
+	for _, n := range strings.Split(cfg.InputBindings, ";") {
+		if n = strings.TrimSpace(n); n != "" && !registered[n] {
+			registered[n] = true
+			stream.AddConsumer(fns, n, func(context.Context, [][]byte) error { return nil })
 		}
 	}
 
@@ -378,6 +386,11 @@ func check(s *service) *checked {
 			bridge[strings.ToLower(n)] = true
 		}
 	}
+	for _, n := range strings.Split(cfg.InputBindings, ";") {
+		if n = strings.TrimSpace(n); n != "" {
+			configured[strings.ToLower(n)] = true
+		}
+	}
 	byName := map[string]*binding{}
 	var order []string
 	for _, r := range rec.specs {
@@ -392,6 +405,11 @@ func check(s *service) *checked {
 				configured: configured[key] || bridge[key]}
 			if m := bindingName.FindStringSubmatch(name); m != nil && !bridge[key] {
 				b.function = m[1]
+			}
+			for functional, n := range cfg.Function.Bindings { // renamed (stream.function.bindings)
+				if m := bindingName.FindStringSubmatch(functional); m != nil && strings.EqualFold(strings.TrimSpace(n), name) {
+					b.function = m[1]
+				}
 			}
 			if r.input {
 				b.group, b.contentType, b.consumer, b.ext = r.consumer.Group, r.consumer.ContentType, r.consumer.Consumer, r.consumer.Extension

@@ -466,6 +466,7 @@ in-process binder cannot be reached from another process.`,
 			binding := tailFunction + "-in-0"
 			cfg.Function.Definition = tailFunction
 			cfg.OutputBindings = ""
+			cfg.Function.Bindings = nil
 			cfg.Bindings = map[string]stream.BindingConfig{binding: bc}
 			eff := cfg.Binding(binding)
 			typ := binderType(&cfg, eff.Binder)
