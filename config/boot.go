@@ -57,10 +57,6 @@ func bootConnections(raw map[string]any, cfg *stream.Config, origins map[string]
 			}
 		}
 	}
-	ignore := func(path, why string) {
-		warnings = append(warnings, &stream.ConfigError{Path: path, Origin: originOf(origins, path), Msg: "ignored: " + why})
-	}
-
 	if rabbit, ok := mapAt(spring, "rabbitmq"); ok {
 		rc := rabbitConnection(rabbit, "spring.rabbitmq", origins)
 		warnings, errs = append(warnings, rc.warnings...), append(errs, rc.errs...)
@@ -70,16 +66,24 @@ func bootConnections(raw map[string]any, cfg *stream.Config, origins map[string]
 	}
 
 	if kafka, ok := mapAt(spring, "kafka"); ok {
-		for _, k := range sortedKeys(kafka) {
-			path := "spring.kafka." + k
-			if squash(k) == "bootstrapservers" {
-				if kafka[k] != nil {
-					put("kafka", "brokers", kafka[k], path)
-				}
+		kc := kafkaConnection(kafka, "spring.kafka", origins)
+		warnings, errs = append(warnings, kc.warnings...), append(errs, kc.errs...)
+		for _, k := range sortedKeys(kc.keys) {
+			put("kafka", k, kc.keys[k], kc.from[k])
+		}
+		for _, mk := range []string{"configuration", "consumer-properties", "producer-properties"} {
+			m, ok := kc.maps[mk]
+			if !ok {
 				continue
 			}
-			for _, leaf := range leafPaths(kafka[k], path) {
-				ignore(leaf, "of spring.kafka only bootstrap-servers is read at the top level (set client settings under stream.kafka.binder, or in a binder's environment as spring.kafka.*)")
+			put("kafka", mk, m, "spring.kafka")
+			for _, prop := range sortedKeys(m) {
+				// A binder's message about the property points at the
+				// line of the Spring Boot key it came from.
+				from := kc.mapFrom[mk+"\x00"+prop]
+				if o := originOf(origins, from); o != "" {
+					origins[strings.ToLower("stream.kafka.binder."+mk+"."+prop)] = o + " (" + from + ")"
+				}
 			}
 		}
 	}
