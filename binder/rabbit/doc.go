@@ -70,17 +70,18 @@
 // Send succeeds.
 //
 // Confirms are pipelined: the binder publishes over publisher-channels
-// channels ("lanes") of a publisher connection of its own; a lane's
-// publishing is serialised (a channel is not safe for concurrent
-// publishing), at most confirm-window messages per lane are unconfirmed,
-// and concurrent Sends share a lane, so N concurrent senders need about one
-// round trip per window, not per message. While the broker blocks the
-// connection (a memory or disk alarm) Sends wait, bounded by their ctx, and
-// then fail; none is dropped. One caveat: amqp091-go sets no write
-// deadline, so a publish already writing when the alarm begins, with enough
-// bytes to fill the socket buffer (large messages), waits for the alarm to
-// clear while holding its lane; the other Sends of that lane still fail
-// when their ctx ends.
+// channels ("lanes") of a publisher connection of its own; concurrent
+// Sends share a lane and publish on it directly (amqp091-go serialises a
+// channel's publishes; no lock is held while a Send waits for its
+// confirm), at most confirm-window messages per lane are unconfirmed, so N
+// concurrent senders need about one round trip per window, not per
+// message. While the broker blocks the connection (a memory or disk alarm)
+// Sends wait, bounded by their ctx, and then fail; none is dropped. One
+// caveat: amqp091-go sets no write deadline, so a publish already writing
+// when the alarm begins, with enough bytes to fill the socket buffer
+// (large messages), waits for the alarm to clear while holding the
+// connection's writer; Sends that passed the alarm check before it began
+// wait with it, while later ones fail when their ctx ends.
 //
 // # Consumer
 //

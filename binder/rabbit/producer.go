@@ -58,14 +58,16 @@ func newPublisher(mgr *connMgr, n, window int, idPrefix string, maxMessageSize i
 	return p
 }
 
-// lane is one publishing channel. sem serialises publishing and reopening
-// (a channel is not safe for concurrent publishing); window bounds the
-// messages published and not yet confirmed.
+// lane is one publishing channel. sem serialises opening it again;
+// publishing needs no lock of the lane's, since amqp091-go serialises a
+// channel's publishes (and numbers them for confirms) under the channel's
+// own lock, so concurrent Sends go straight to it as a raw client's would.
+// window bounds the messages published and not yet confirmed.
 type lane struct {
 	mgr    *connMgr
 	sem    chan struct{}
 	window chan struct{}
-	cur    *laneSession // guarded by sem
+	cur    atomic.Pointer[laneSession] // stored under sem
 }
 
 // laneSession is one channel of a lane, in confirm mode.
@@ -95,13 +97,26 @@ func (l *lane) lock(ctx context.Context) error {
 
 func (l *lane) unlock() { <-l.sem }
 
+// current returns the lane's open channel, opening one (under the lane's
+// lock) when there is none.
+func (l *lane) current(ctx context.Context) (*laneSession, error) {
+	if s := l.cur.Load(); s != nil && !s.ch.IsClosed() {
+		return s, nil // the common case, without the lock
+	}
+	if err := l.lock(ctx); err != nil {
+		return nil, fmt.Errorf("waiting for the publishing channel: %w", err)
+	}
+	defer l.unlock()
+	return l.session(ctx)
+}
+
 // session returns the lane's open channel, opening one when needed. Call
 // with the lane locked.
 func (l *lane) session(ctx context.Context) (*laneSession, error) {
-	if s := l.cur; s != nil && !s.ch.IsClosed() {
+	if s := l.cur.Load(); s != nil && !s.ch.IsClosed() {
 		return s, nil
 	}
-	l.cur = nil
+	l.cur.Store(nil)
 	var (
 		ch   *amqp.Channel
 		conn *amqp.Connection
@@ -144,7 +159,7 @@ func (l *lane) session(ctx context.Context) (*laneSession, error) {
 			<-r2
 		}
 	}()
-	l.cur = s
+	l.cur.Store(s)
 	return s, nil
 }
 
@@ -268,22 +283,18 @@ func (p *publisher) publish(ctx context.Context, exchange, key string, mandatory
 // publishOnce publishes on the lane's current channel and waits for the
 // confirm.
 func (l *lane) publishOnce(ctx context.Context, p *publisher, exchange, key string, mandatory bool, msg *amqp.Publishing, corr string) (outcome, error) {
-	if err := l.lock(ctx); err != nil {
-		return final, fmt.Errorf("waiting for the publishing channel: %w", err)
-	}
-	s, err := l.session(ctx)
+	s, err := l.current(ctx)
 	if err != nil {
-		l.unlock()
 		return final, err
 	}
 	if !p.skipChecks {
 		if err := checkPublishing(exchange, key, msg, frameMax(s.conn), p.maxMessageSize); err != nil {
-			l.unlock()
 			return final, err
 		}
 	}
+	// A channel closed meanwhile fails the publish; it is then lost below
+	// and published again on a new channel.
 	dc, err := s.ch.PublishWithDeferredConfirm(exchange, key, mandatory, false, *msg)
-	l.unlock()
 	if err != nil {
 		if s.ch.IsClosed() || connDead(ctx, s.conn, err) {
 			return s.lost(exchange)
