@@ -155,6 +155,10 @@ func fixtures() []fixture {
 			}
 		}},
 		{dir: "kafka-function-bindings", kafka: 1, types: kafkaOnly, fns: uppercaseFns("uppercase"), check: func(e *env) {
+			// The bindings have the names the file gives them.
+			if e.app.Binding("input") == nil || e.app.Binding("output") == nil || e.app.Binding("uppercase-in-0") != nil {
+				e.t.Errorf("bindings %v, want input and output", bindingNames(e.app))
+			}
 			e.wantTopics(0, map[string]int{"greetings": 1, "loud-greetings": 1})
 			e.noTopic(0, "uppercase-in-0")
 			e.noTopic(0, "uppercase-out-0")
@@ -442,6 +446,50 @@ func fixtures() []fixture {
 				e.t.Errorf("got %+v", m)
 			}
 		}},
+		{dir: "kafka-bridge-binding-on-rabbit", kafka: 1, rabbit: true, types: both, fns: func(*stream.Catalog, chan<- msg) {}, check: func(e *env) {
+			// Nothing is bound before the first send.
+			if e.app.Binding("audit") != nil {
+				e.t.Error("audit bound at start-up")
+			}
+			e.noQueue("audit-log.auditors-0")
+			send(e, "audit", msg{ID: "a-1", Text: "logged in"})
+			e.wantExchange("audit-log", "topic")
+			e.wantQueue("audit-log.auditors-0", nil)
+			e.wantQueue("audit-log.auditors-1", nil)
+			p := scstPartition("a-1", 2)
+			d := e.get(fmt.Sprintf("audit-log.auditors-%d", p))
+			if m := decode(e.t, d.Body); m.ID != "a-1" || d.RoutingKey != fmt.Sprintf("audit-log-%d", p) {
+				e.t.Errorf("got %+v with routing key %s", m, d.RoutingKey)
+			}
+			if n := e.count(fmt.Sprintf("audit-log.auditors-%d", 1-p)); n != 0 {
+				e.t.Errorf("%d messages in the other partition's queue", n)
+			}
+			e.noTopic(0, "audit-log")
+		}},
+		{dir: "kafka-boot-namespace", kafka: 1, types: kafkaOnly, fns: uppercaseFns("uppercase"), before: func(e *env) {
+			// Sent before the anonymous consumer exists: only
+			// auto-offset-reset: earliest makes it read this.
+			e.createTopic(0, "boot-in", 1)
+			e.produce(0, "boot-in", `{"text":"early"}`)
+		}, check: func(e *env) {
+			if m := decode(e.t, e.consume(0, "boot-out").Value); m.Text != "EARLY" {
+				e.t.Errorf("got %+v", m)
+			}
+			if g := e.groups(0); contains(g, "ignored-by-the-binder") {
+				e.t.Errorf("consumer groups %v: spring.kafka.consumer.group-id was used", g)
+			}
+		}},
+		{dir: "rabbit-input-bindings", rabbit: true, types: rabbitOnly, fns: collect("orders-in"), check: func(e *env) {
+			if b := e.app.Binding("orders-in"); b == nil || !b.IsInput() {
+				e.t.Fatalf("bindings %v, want the input orders-in", bindingNames(e.app))
+			}
+			e.wantExchange("orders", "topic")
+			e.wantQueue("orders.audit", nil)
+			e.publish("orders", "orders", `{"text":"explicit"}`, nil)
+			if m := e.result(); m.Text != "explicit" {
+				e.t.Errorf("got %+v", m)
+			}
+		}},
 		{dir: "rabbit-profile-file", fileProfiles: true, rabbit: true, types: rabbitOnly, fns: uppercaseFns("uppercase"), check: func(e *env) {
 			if p := e.loaded.Profiles; len(p) != 1 || p[0] != "staging" {
 				e.t.Errorf("profiles %v, want [staging]", p)
@@ -465,6 +513,14 @@ func send(e *env, binding string, payload any) {
 	if err := e.app.Bridge().Send(ctx, binding, payload); err != nil {
 		e.t.Fatalf("send to %s: %v", binding, err)
 	}
+}
+
+func bindingNames(app *stream.App) []string {
+	var out []string
+	for _, b := range app.Bindings() {
+		out = append(out, b.Name())
+	}
+	return out
 }
 
 func contains(s []string, v string) bool {
