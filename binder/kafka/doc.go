@@ -23,17 +23,23 @@
 // client), else round robin. Message headers become record headers, plus
 // contentType when the message has none.
 //
-// Batching: kafka-go's default BatchTimeout of 1s makes every lone send
-// wait a second. Instead, sends from any number of goroutines queue up in
-// the producer, and one flusher writes everything queued (up to batch-size
-// messages and batch-bytes) as one batch per partition, waits for the
-// acknowledgement, completes the waiting sends, and takes what queued up
-// meanwhile. A lone send goes out at once (about one round trip); under
-// concurrent load batches grow by themselves. batch-timeout adds a linger
-// before each write, for even larger batches at the cost of latency.
-// Retriable errors (NOT_LEADER_FOR_PARTITION, REQUEST_TIMED_OUT, dropped
-// connections) are retried with back-off up to send-attempts times. A
-// refusal of the message itself (see Errors) is returned wrapped with
+// Batching: sends from any number of goroutines queue up per partition
+// in the producer (kafka-go's Writer is not used: it sends one request per
+// partition batch and lingers BatchTimeout, 1s by default). Each broker
+// gets one produce request carrying the next batch (up to batch-size
+// records and batch-bytes, or buffer-size / batch.size bytes) of every one
+// of its partitions that has no batch in flight; up to 5 requests may be
+// in flight per broker, but at most one batch per partition, so a failed
+// and retried batch is never overtaken by a later one of its partition.
+// When a request is acknowledged its sends complete and the batches that
+// queued up meanwhile go out. A lone send goes out at once (about one
+// round trip); under concurrent load batches grow by themselves.
+// batch-timeout adds a linger: a partition's batch waits until its oldest
+// record is that old, unless it is full. Retriable errors
+// (NOT_LEADER_FOR_PARTITION, REQUEST_TIMED_OUT, dropped connections) are
+// retried with back-off (50ms × attempt², at most 1s) up to send-attempts
+// times, per partition batch.
+// A refusal of the message itself (see Errors) is returned wrapped with
 // stream.Permanent, so the core does not retry it and dead-letters its
 // input. When the broker refuses a batch for its size (MESSAGE_TOO_LARGE,
 // RECORD_LIST_TOO_LARGE: the batch is over the topic's max.message.bytes

@@ -246,7 +246,9 @@ func (l *loop) refresh(force bool) error {
 // partitions are unknown they fail (see fail).
 func (l *loop) assign(rs []*sendReq) {
 	if err := l.refresh(false); err != nil {
-		l.fail(&batch{part: -1, reqs: append([]*sendReq(nil), rs...)}, err)
+		if err := l.fail(&batch{part: -1, reqs: append([]*sendReq(nil), rs...)}, err); err != nil {
+			l.p.observe([]error{err})
+		}
 		return
 	}
 	for _, r := range rs {
@@ -416,8 +418,9 @@ func (l *loop) complete(req *request) {
 			retried = true
 			continue
 		}
-		l.outcome = append(l.outcome, b.err)
-		l.fail(b, b.err)
+		if err := l.fail(b, b.err); err != nil {
+			l.outcome = append(l.outcome, err)
+		}
 	}
 	if retried {
 		l.metaAt = time.Time{} // leaders may have moved
@@ -450,14 +453,17 @@ func (l *loop) complete(req *request) {
 //     the error is errTopicMissing (refused: transient for the message)
 //     and the binding reports itself down until the topic is back (see
 //     Health).
-func (l *loop) fail(b *batch, err error) {
+//
+// It returns the error the sends failed with, nil when they were queued
+// again.
+func (l *loop) fail(b *batch, err error) error {
 	p := l.p
 	if len(b.reqs) > 1 && b.part >= 0 && sizeError(err) && p.abortCtx.Err() == nil {
 		for _, r := range b.reqs {
 			r.alone = true
 		}
 		l.parts[b.part].pushFront(b.reqs)
-		return
+		return nil
 	}
 	if unknownTopic(err) && p.abortCtx.Err() == nil {
 		if p.bd.st.autoCreateTopics {
@@ -476,7 +482,7 @@ func (l *loop) fail(b *batch, err error) {
 						} else {
 							l.assign(b.reqs)
 						}
-						return
+						return nil
 					}
 				} else {
 					p.log.Warn("kafka: the topic is gone and creating it again failed", "error", p.bd.logErr(perr))
@@ -497,9 +503,7 @@ func (l *loop) fail(b *batch, err error) {
 	for _, r := range b.reqs {
 		r.done <- err
 	}
-	if b.part < 0 {
-		p.observe([]error{err})
-	}
+	return err
 }
 
 // failQueued fails everything queued or waiting for a retry (Close ran
