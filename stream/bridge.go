@@ -174,7 +174,8 @@ func (br *Bridge) dynamic(ctx context.Context, name string) (*dynamicProducer, e
 	b.producer = prod
 	b.setState(StateStarted)
 	if configured {
-		b.log.Info("bridge: configured binding bound at its first send", "partition_count", cfg.Producer.PartitionCount)
+		// The start-up line of every other binding, logged at its bind.
+		a.logBound(b)
 	} else {
 		br.logFirstSend(name, cfg.Destination)
 	}

@@ -145,7 +145,7 @@ func TestBridgeBindsConfiguredBindingAtFirstSend(t *testing.T) {
 	out := logged.String()
 	for _, want := range []string{
 		`level=INFO msg="configured binding not bound at start-up: the send bridge binds it at its first send to it" key=stream.bindings.audit origin=application.yaml:7`,
-		`level=INFO msg="bridge: configured binding bound at its first send" binding=audit destination=audit-log binder=rabbit partition_count=3`,
+		`level=INFO msg="binding bound" binding=audit destination=audit-log binder=rabbit binder_type=rabbit partition_count=3 partition_key_expression=payload.customerId`,
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("log lacks %s\nlog:\n%s", want, out)
