@@ -309,3 +309,88 @@ func dataSize(v any) (int64, error) {
 	}
 	return n << sh, nil
 }
+
+// kafkaEnvironments rewrites Spring Boot's typed spring.kafka keys in the
+// environment of every binder declared with type kafka into the forms the
+// Kafka binder reads there (spring.kafka.bootstrap-servers, client-id,
+// properties, consumer.properties, producer.properties), by the rules of
+// the top-level spring.kafka (kafkaConnection): spring.kafka.consumer.
+// max-poll-records becomes spring.kafka.consumer.properties.
+// max.poll.records. The binder reads the result, and the environment
+// still replaces the application's spring.kafka defaults for that binder.
+func kafkaEnvironments(tree map[string]any, origins map[string]string) (warnings, errs []*stream.ConfigError) {
+	binders, _ := tree["binders"].(map[string]any)
+	for _, name := range sortedKeys(binders) {
+		b, _ := binders[name].(map[string]any)
+		typ, _ := b["type"].(string)
+		envKey, ok := mapKey(b, "environment")
+		env, isMap := b[envKey].(map[string]any)
+		if !strings.EqualFold(strings.TrimSpace(typ), "kafka") || !ok || !isMap {
+			continue
+		}
+		base := "stream.binders." + name + "." + envKey
+		// spring.kafka.* keys, dotted or nested, gathered in one tree; the
+		// other spring.* keys stay as they are, for the binder.
+		nested := map[string]any{}
+		for _, k := range sortedKeys(env) {
+			lk := strings.ToLower(k)
+			switch {
+			case lk == "spring":
+				sm, _ := env[k].(map[string]any)
+				kk, ok := mapKey(sm, "kafka")
+				if !ok {
+					continue
+				}
+				nestPut(nested, []string{"kafka"}, sm[kk])
+				delete(sm, kk)
+				if len(sm) == 0 {
+					delete(env, k)
+				}
+			case strings.HasPrefix(lk, "spring.kafka.") || lk == "spring.kafka":
+				nestPut(nested, strings.Split(k, ".")[1:], env[k])
+				delete(env, k)
+			}
+		}
+		kafka, _ := nested["kafka"].(map[string]any)
+		if len(kafka) == 0 {
+			continue
+		}
+		prefix := base + ".spring.kafka"
+		kc := kafkaConnection(kafka, prefix, origins)
+		warnings, errs = append(warnings, kc.warnings...), append(errs, kc.errs...)
+		out := map[string]any{}
+		for k, v := range kc.keys {
+			bootKey := map[string]string{"brokers": "bootstrap-servers", "client-id": "client-id"}[k]
+			out[bootKey] = v
+			if o := originOf(origins, kc.from[k]); o != "" {
+				origins[strings.ToLower(prefix+"."+bootKey)] = o
+			}
+		}
+		for mk, path := range map[string][]string{"configuration": {"properties"}, "consumer-properties": {"consumer", "properties"}, "producer-properties": {"producer", "properties"}} {
+			m, ok := kc.maps[mk]
+			if !ok {
+				continue
+			}
+			at := out
+			for _, seg := range path[:len(path)-1] {
+				next := map[string]any{}
+				at[seg] = next
+				at = next
+			}
+			at[path[len(path)-1]] = m
+			for prop := range m {
+				from := kc.mapFrom[mk+"\x00"+prop]
+				if o := originOf(origins, from); o != "" {
+					origins[strings.ToLower(prefix+"."+strings.Join(path, ".")+"."+prop)] = o + " (" + strings.TrimPrefix(from, base+".") + ")"
+				}
+			}
+		}
+		spring, _ := env["spring"].(map[string]any)
+		if spring == nil {
+			spring = map[string]any{}
+			env["spring"] = spring
+		}
+		spring["kafka"] = out
+	}
+	return warnings, errs
+}

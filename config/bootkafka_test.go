@@ -141,3 +141,48 @@ func TestDataSize(t *testing.T) {
 		}
 	}
 }
+
+// A Kafka binder's environment in SCSt's form may use Boot's typed
+// spring.kafka keys too: they become the properties maps the binder
+// reads there.
+func TestSpringKafkaInBinderEnvironment(t *testing.T) {
+	const yaml = `stream:
+  binders:
+    k1:
+      type: kafka
+      environment:
+        spring.cloud.stream.kafka.binder.brokers: a:1
+        spring.kafka.producer.acks: all
+        spring:
+          kafka:
+            client-id: svc
+            consumer:
+              max-poll-records: 5
+              group-id: x
+            ssl:
+              trust-store-location: file:/ca.pem
+`
+	l := mustLoad(t, Options{Data: []byte(yaml), Logger: discard})
+	got := l.Stream.Binders["k1"].Environment
+	want := map[string]any{
+		"spring.cloud.stream.kafka.binder.brokers": "a:1",
+		"spring": map[string]any{"kafka": map[string]any{
+			"client-id":  "svc",
+			"properties": map[string]any{"ssl.truststore.location": "/ca.pem"},
+			"consumer":   map[string]any{"properties": map[string]any{"max.poll.records": 5}},
+			"producer":   map[string]any{"properties": map[string]any{"acks": "all"}},
+		}},
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("environment\n got %#v\nwant %#v", got, want)
+	}
+	if o := l.Stream.Origins["stream.binders.k1.environment.spring.kafka.consumer.properties.max.poll.records"]; o != "application.yaml:12 (spring.kafka.consumer.max-poll-records)" {
+		t.Errorf("origin %q", o)
+	}
+	if o := l.Stream.Origins["stream.binders.k1.environment.spring.kafka.producer.properties.acks"]; o != "application.yaml:7 (spring.kafka.producer.acks)" {
+		t.Errorf("origin %q", o)
+	}
+	if len(l.Warnings) != 1 || l.Warnings[0].Error() != "stream.binders.k1.environment.spring.kafka.consumer.group-id (application.yaml:13): ignored: the consumer group is the binding's group (stream.bindings.<b>.group), as in SCSt" {
+		t.Errorf("warnings %v", l.Warnings)
+	}
+}

@@ -327,6 +327,9 @@ func Load(opts Options) (*Loaded, error) {
 		warnings, serrs = rabbitEnvironments(tree, origins)
 		out.Warnings = append(out.Warnings, warnings...)
 		errs = append(errs, serrs...)
+		warnings, serrs = kafkaEnvironments(tree, origins)
+		out.Warnings = append(out.Warnings, warnings...)
+		errs = append(errs, serrs...)
 		errs = append(errs, liftDLQAliases(tree, origins)...)
 	}
 

@@ -274,3 +274,35 @@ func TestSpringKafkaDefaultsUnderTheBinder(t *testing.T) {
 		t.Fatalf("errors %v", errs)
 	}
 }
+
+// The same Boot keys in a Kafka binder's environment (SCSt's form) are
+// read by the binder, which names the Boot key's line for a bad value.
+func TestSpringKafkaInBinderEnvironmentReachesTheBinder(t *testing.T) {
+	const yaml = `stream:
+  function:
+    definition: a;b
+  default-binder: k1
+  binders:
+    k1:
+      type: kafka
+      environment:
+        spring:
+          kafka:
+            bootstrap-servers: k1:9092
+            consumer:
+              max-poll-records: 5
+            producer:
+              compression-type: lz4
+`
+	kopts := []stream.Option{stream.WithoutSignals(), stream.WithLogger(discardLogger()), stream.WithBinderType(kafka.Type, kafka.New)}
+	if _, err := stream.NewApp(loadYAML(t, yaml), twoConsumers(), kopts...); err != nil {
+		t.Fatal(err)
+	}
+	bad := strings.Replace(yaml, "compression-type: lz4", "compression-type: brotli", 1)
+	_, err := stream.NewApp(loadYAML(t, bad), twoConsumers(), kopts...)
+	errs := configErrs(t, err)
+	if len(errs) != 1 || errs[0].Path != "stream.binders.k1.environment.spring.kafka.producer.properties.compression.type" ||
+		errs[0].Origin != "application.yaml:15 (spring.kafka.producer.compression-type)" || !strings.Contains(errs[0].Msg, "brotli") {
+		t.Fatalf("errors %v", errs)
+	}
+}
