@@ -113,6 +113,12 @@ func kafkaConnection(kafka map[string]any, prefix string, origins map[string]str
 			return
 		}
 		for _, leaf := range kafkaLeaves(sub, "") {
+			if strings.HasPrefix(leaf.name, "spring.") {
+				// spring.json.trusted.packages and the like configure Spring
+				// Kafka's (de)serializers, which the binder does not use.
+				ignore(leaf.v, path+"."+leaf.path, "a setting of Spring Kafka's serializers and deserializers (JsonDeserializer ...), which the binder does not use: records are read and written as bytes and converted by the binding's content-type")
+				continue
+			}
 			if _, typed := kc.maps[m][leaf.name]; !typed {
 				prop(m, leaf.name, leaf.v, path+"."+leaf.path)
 			}

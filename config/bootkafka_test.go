@@ -31,6 +31,7 @@ func TestSpringKafkaNamespace(t *testing.T) {
       properties:
         max.poll.records: 7
         heartbeat.interval.ms: 3000
+        spring.json.trusted.packages: "*"
     producer:
       acks: all
       batch-size: 32KB
@@ -89,15 +90,16 @@ func TestSpringKafkaNamespace(t *testing.T) {
 	}
 	wantWarn := []string{
 		"spring.kafka.consumer.group-id (application.yaml:12): ignored: the consumer group is the binding's group (stream.bindings.<b>.group), as in SCSt",
-		"spring.kafka.listener.ack-mode (application.yaml:32): ignored: Spring Kafka's listener containers are not used",
+		"spring.kafka.consumer.properties.spring.json.trusted.packages (application.yaml:21): ignored: a setting of Spring Kafka's serializers and deserializers",
+		"spring.kafka.listener.ack-mode (application.yaml:33): ignored: Spring Kafka's listener containers are not used",
 	}
 	for _, w := range wantWarn {
 		if !strings.Contains(strings.Join(warned, "\n"), w) {
 			t.Errorf("warnings lack %q:\n%s", w, strings.Join(warned, "\n"))
 		}
 	}
-	if len(warned) != 2 {
-		t.Errorf("%d warnings, want 2:\n%s", len(warned), strings.Join(warned, "\n"))
+	if len(warned) != 3 {
+		t.Errorf("%d warnings, want 3:\n%s", len(warned), strings.Join(warned, "\n"))
 	}
 }
 
