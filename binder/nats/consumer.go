@@ -211,7 +211,45 @@ type held struct {
 	seq     uint64 // stream sequence
 	n       uint64 // deliveries so far, this one included
 	ts      time.Time
-	touched atomic.Int64 // unix nanoseconds of receipt or the last in-progress ack
+	touched atomic.Int64 // keeper tick (run.ticks) of receipt or the last in-progress ack
+
+	prev, next *held // in run.held while tracked (run.mu)
+}
+
+// heldList is the messages a run holds: an intrusive list, which costs no
+// allocation or hashing per message (a map did).
+type heldList struct {
+	root held // sentinel
+	n    int
+}
+
+func (l *heldList) push(h *held) {
+	if l.root.next == nil {
+		l.root.next, l.root.prev = &l.root, &l.root
+	}
+	h.prev, h.next = l.root.prev, &l.root
+	h.prev.next, l.root.prev = h, h
+	l.n++
+}
+
+// remove takes h out; a no-op when h is not in the list.
+func (l *heldList) remove(h *held) {
+	if h.next == nil {
+		return
+	}
+	h.prev.next, h.next.prev = h.next, h.prev
+	h.prev, h.next = nil, nil
+	l.n--
+}
+
+// each calls f for every message in the list.
+func (l *heldList) each(f func(*held)) {
+	if l.root.next == nil {
+		return
+	}
+	for h := l.root.next; h != &l.root; h = h.next {
+		f(h)
+	}
 }
 
 // run is one Start..Stop of a consumer.
@@ -225,6 +263,8 @@ type run struct {
 	intakeDone   chan struct{}
 	keeperDone   chan struct{}
 	wake         chan struct{} // capacity 1: room, pause or resume changed
+	waiting      atomic.Int32  // intake waits for wake: a settled message signals only then
+	ticks        atomic.Int64  // keeper ticks so far: held.touched's clock (no clock read per message)
 
 	lastSeq atomic.Uint64 // highest stream sequence received
 	created atomic.Int64  // creation time of the stream consumed (unix nanoseconds)
@@ -233,7 +273,7 @@ type run struct {
 
 	mu         sync.Mutex
 	paused     bool
-	held       map[*held]struct{}
+	held       heldList
 	nextCancel context.CancelFunc // ends the pump's wait for the next message
 }
 
@@ -243,7 +283,6 @@ func (c *consumer) newRun() *run {
 		intakeDone: make(chan struct{}),
 		keeperDone: make(chan struct{}),
 		wake:       make(chan struct{}, 1),
-		held:       make(map[*held]struct{}),
 	}
 	r.intakeCtx, r.intakeCancel = context.WithCancel(context.Background())
 	r.created.Store(c.ref.created.UnixNano())
@@ -297,6 +336,10 @@ func (r *run) open(ctx context.Context, from uint64) (jetstream.Consumer, error)
 
 func (r *run) consumer() jetstream.Consumer { return *r.jc.Load() }
 
+// lowWater is the number of held messages below which intake goes on
+// after it stopped for holding prefetch: at most half of prefetch.
+func (r *run) lowWater() int { return r.c.cs.prefetch/2 + 1 }
+
 func (r *run) signal() {
 	select {
 	case r.wake <- struct{}{}:
@@ -306,9 +349,9 @@ func (r *run) signal() {
 
 // intake pulls messages and hands them to the pool until Stop. It holds
 // at most about prefetch messages: when it has that many it stops taking
-// from the client's buffer until one is settled. When that takes longer
-// than ack-wait/3 it stops pulling altogether (draining the buffer into
-// the pool) and opens a new pull when half were settled, so that no
+// from the client's buffer until half of them are settled. When that takes
+// longer than ack-wait/3 it stops pulling altogether (draining the buffer
+// into the pool) and opens a new pull when half were settled, so that no
 // received message waits untracked for long — every held one is kept from
 // redelivery by the keeper.
 func (r *run) intake() {
@@ -327,14 +370,7 @@ func (r *run) intake() {
 			}
 		}
 		first = false
-		it, err := r.consumer().Messages(
-			jetstream.PullMaxMessages(c.cs.prefetch),
-			jetstream.PullExpiry(pullExpiry),
-			jetstream.WithMessagesErrOnMissingHeartbeat(true),
-		)
-		if err == nil {
-			err = r.pump(it)
-		}
+		err := r.pump()
 		if err == nil {
 			fails = 0
 			continue
@@ -357,9 +393,11 @@ func (r *run) intake() {
 // waitRoom waits until intake may pull: not paused and at most half of
 // prefetch held. False when the run stops.
 func (r *run) waitRoom() bool {
+	r.waiting.Add(1)
+	defer r.waiting.Add(-1)
 	for {
 		r.mu.Lock()
-		ok := !r.paused && len(r.held) <= r.c.cs.prefetch/2
+		ok := !r.paused && r.held.n < r.lowWater()
 		r.mu.Unlock()
 		if ok {
 			return r.intakeCtx.Err() == nil
@@ -372,10 +410,16 @@ func (r *run) waitRoom() bool {
 	}
 }
 
-// pump takes messages from it until the run stops, pauses or holds
-// prefetch messages, then drains it. A nil error means "open a new pull
-// when there is room".
-func (r *run) pump(it jetstream.MessagesContext) error {
+// pump consumes (nats.go's Consume: pulls of prefetch messages, each
+// handed to a callback) until the run stops, pauses, holds prefetch
+// messages for longer than ack-wait/3, or the pull fails; then it drains
+// what the client buffered into the pool (or, when the run stops, gives
+// it back). A nil error means "open a new pull when there is room".
+//
+// Consume rather than the Messages iterator: the iterator arms a
+// heartbeat timer for every message it returns and hands each over a
+// channel, which cost about a quarter of the binder's consume path.
+func (r *run) pump() error {
 	c := r.c
 	r.mu.Lock()
 	nctx, cancel := context.WithCancel(r.intakeCtx)
@@ -385,50 +429,93 @@ func (r *run) pump(it jetstream.MessagesContext) error {
 	}
 	r.mu.Unlock()
 	defer cancel()
-	var ferr error
-	next := jetstream.NextContext(nctx) // made once: one allocation less per message
-	for nctx.Err() == nil {
-		msg, err := it.Next(next)
-		if err != nil {
-			if nctx.Err() != nil {
-				break
-			}
-			if errors.Is(err, jetstream.ErrMsgIteratorClosed) {
-				ferr = errors.New("the message iterator closed")
-				break
-			}
-			if errors.Is(err, jetstream.ErrNoHeartbeat) || errors.Is(err, jetstream.ErrConsumerDeleted) || errors.Is(err, jetstream.ErrConsumerNotFound) {
-				ferr = err
-				break
-			}
-			c.log.Debug("nats: pull status", "error", c.bd.logErr(err))
-			continue
+	var (
+		mu   sync.Mutex
+		ferr error           // why the pull failed
+		back []jetstream.Msg // drained while the run stops: given back after dropStaleRequests
+		late bool            // back was given back: Nak at once
+	)
+	fail := func(err error) {
+		mu.Lock()
+		if ferr == nil {
+			ferr = err
 		}
-		c.SetHealth(nil)
-		if r.accept(msg) >= c.cs.prefetch && !r.waitBelow(nctx, c.cs.prefetch, c.cs.ackWait/3) {
-			break
-		}
+		mu.Unlock()
+		cancel()
 	}
-	it.Drain()
-	var back []jetstream.Msg
-	for {
-		msg, err := it.Next(jetstream.NextMaxWait(2 * time.Second))
-		if err != nil {
-			break
+	// The callback runs on one goroutine of the client's, message after
+	// message; while it waits for room the client buffers (at most a
+	// pull's worth) and pulls nothing more.
+	handler := func(msg jetstream.Msg) {
+		if nctx.Err() == nil {
+			c.SetHealth(nil)
+			// Full: wait until half is settled, not for one slot — else
+			// every settled message would wake intake for one more.
+			if r.accept(msg) >= c.cs.prefetch && !r.waitBelow(nctx, r.lowWater(), c.cs.ackWait/3) {
+				cancel()
+			}
+			return
 		}
-		if r.intakeCtx.Err() != nil {
+		if r.intakeCtx.Err() == nil {
+			r.accept(msg) // paused or full: drained into the pool
+			return
+		}
+		mu.Lock()
+		if !late {
 			back = append(back, msg)
-			continue
+			msg = nil
 		}
-		r.accept(msg)
+		mu.Unlock()
+		if msg != nil {
+			_ = msg.Nak()
+		}
 	}
-	it.Stop()
+	cc, err := r.consumer().Consume(handler,
+		jetstream.PullMaxMessages(c.cs.prefetch),
+		jetstream.PullExpiry(pullExpiry),
+		jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
+			switch {
+			case errors.Is(err, jetstream.ErrNoHeartbeat), errors.Is(err, jetstream.ErrConsumerDeleted), errors.Is(err, jetstream.ErrConsumerNotFound):
+				fail(err)
+			case errors.Is(err, jetstream.ErrConnectionClosed):
+				fail(fmt.Errorf("the pull subscription closed: %w", err))
+			default:
+				c.log.Debug("nats: pull status", "error", c.bd.logErr(err))
+			}
+		}),
+	)
+	if err != nil {
+		return err
+	}
+	closed := cc.Closed()
+	select {
+	case <-nctx.Done():
+	case <-closed:
+		fail(errors.New("the pull subscription closed"))
+	}
+	cc.Drain()
+	t := time.NewTimer(drainWait)
+	select {
+	case <-closed:
+	case <-t.C:
+		c.log.Debug("nats: draining the pull subscription takes long; going on", "waited", drainWait)
+	}
+	t.Stop()
 	r.dropStaleRequests()
-	for _, m := range back {
+	mu.Lock()
+	late = true
+	give, err := back, ferr
+	back = nil
+	mu.Unlock()
+	for _, m := range give {
 		_ = m.Nak()
 	}
-	return ferr
+	return err
 }
+
+// drainWait bounds the wait for the client to hand over what it buffered
+// when a pull ends.
+const drainWait = 5 * time.Second
 
 // dropStaleRequests makes the server forget the pull requests of an
 // iterator that was just drained, before anything is given back (Nak):
@@ -449,14 +536,22 @@ func (r *run) dropStaleRequests() {
 // messages that the binder does not track yet, and their ack-wait runs —
 // and when ctx ends.
 func (r *run) waitBelow(ctx context.Context, limit int, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
+	r.waiting.Add(1)
+	defer r.waiting.Add(-1)
+	var t *time.Timer
 	for {
 		r.mu.Lock()
-		n := len(r.held)
+		n := r.held.n
 		r.mu.Unlock()
 		if n < limit {
+			if t != nil {
+				t.Stop()
+			}
 			return true
+		}
+		if t == nil {
+			t = time.NewTimer(d)
+			defer t.Stop()
 		}
 		select {
 		case <-r.wake:
@@ -526,8 +621,8 @@ func (r *run) reopen() error {
 // messages the run holds.
 func (r *run) accept(msg jetstream.Msg) int {
 	h := &held{msg: msg, subject: msg.Subject(), env: fromMsg(msg.Headers(), msg.Data())}
-	if md, err := msg.Metadata(); err == nil {
-		h.seq, h.n, h.ts = md.Sequence.Stream, md.NumDelivered, md.Timestamp
+	var ok bool
+	if h.n, h.seq, h.ts, ok = ackInfo(msg.Reply()); ok {
 		for {
 			cur := r.lastSeq.Load()
 			if h.seq <= cur || r.lastSeq.CompareAndSwap(cur, h.seq) {
@@ -535,13 +630,54 @@ func (r *run) accept(msg jetstream.Msg) int {
 			}
 		}
 	}
-	h.touched.Store(time.Now().UnixNano())
+	h.touched.Store(r.ticks.Load())
 	r.mu.Lock()
-	r.held[h] = struct{}{}
-	n := len(r.held)
+	r.held.push(h)
+	n := r.held.n
 	r.mu.Unlock()
 	if !r.pool.Submit(r.intakeCtx, route(h), h) {
 		r.release(h)
+	}
+	return n
+}
+
+// ackInfo reads a JetStream message's deliveries, stream sequence and
+// timestamp from its ack subject, as jetstream.Msg.Metadata does but
+// without allocating (this is on every message's path):
+//
+//	$JS.ACK.<stream>.<consumer>.<delivered>.<sseq>.<cseq>.<tm>.<pending>
+//	$JS.ACK.<domain>.<account hash>.<stream>.<consumer>.<delivered>.<sseq>.<cseq>.<tm>.<pending>[.<token>]
+func ackInfo(reply string) (delivered, seq uint64, ts time.Time, ok bool) {
+	rest, found := strings.CutPrefix(reply, "$JS.ACK.")
+	if !found {
+		return 0, 0, time.Time{}, false
+	}
+	skip := 2 // stream, consumer
+	switch n := strings.Count(reply, ".") + 1; {
+	case n == 9:
+	case n >= 11:
+		skip = 4 // domain, account hash, stream, consumer
+	default:
+		return 0, 0, time.Time{}, false
+	}
+	for range skip {
+		_, rest, _ = strings.Cut(rest, ".")
+	}
+	var tok [4]string // delivered, sseq, cseq, tm
+	for i := range tok {
+		tok[i], rest, _ = strings.Cut(rest, ".")
+	}
+	return ackNum(tok[0]), ackNum(tok[1]), time.Unix(0, int64(ackNum(tok[3]))), true
+}
+
+// ackNum is a decimal number of an ack subject; 0 when it is not one.
+func ackNum(s string) uint64 {
+	var n uint64
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return 0
+		}
+		n = n*10 + uint64(s[i]-'0')
 	}
 	return n
 }
@@ -560,9 +696,12 @@ func route(h *held) string {
 
 func (r *run) untrack(h *held) {
 	r.mu.Lock()
-	delete(r.held, h)
+	r.held.remove(h)
+	n := r.held.n
 	r.mu.Unlock()
-	r.signal()
+	if r.waiting.Load() > 0 && n < r.lowWater() {
+		r.signal()
+	}
 }
 
 // release gives a message that was not handled back to JetStream at once
@@ -589,17 +728,20 @@ func (r *run) keeper() {
 		case <-r.pool.Done():
 			return
 		}
-		now := time.Now().UnixNano()
+		// A message received after tick k has been held at least every
+		// at tick k+2; one acked in progress at tick k is due again at
+		// tick k+1.
+		now := r.ticks.Add(1)
 		due = due[:0]
 		r.mu.Lock()
-		for h := range r.held {
-			if now-h.touched.Load() >= int64(every) {
+		r.held.each(func(h *held) {
+			if now-h.touched.Load() >= 2 {
 				due = append(due, h)
 			}
-		}
+		})
 		r.mu.Unlock()
 		for _, h := range due {
-			h.touched.Store(now)
+			h.touched.Store(now - 1)
 			if err := h.msg.InProgress(); err != nil {
 				r.c.log.Debug("nats: in-progress ack failed", "sequence", h.seq, "error", r.c.bd.logErr(err))
 			}
