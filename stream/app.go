@@ -160,6 +160,7 @@ func NewApp(cfg *Config, fns *Catalog, opts ...Option) (*App, error) {
 		rt    *runtimeBinding
 		name  string
 		input bool
+		key   string // the key that names it, when not the function definition
 	}
 	var want []pending
 	for _, bf := range bound {
@@ -167,21 +168,21 @@ func NewApp(cfg *Config, fns *Catalog, opts ...Option) (*App, error) {
 		// stream.function.bindings: the binding has its configured name
 		// everywhere (logs, management, errors), not its functional one.
 		if bf.kind != KindSupplier {
-			want = append(want, pending{rt, cfg.FunctionBindingName(bf.inBinding()), true})
+			want = append(want, pending{rt, cfg.FunctionBindingName(bf.inBinding()), true, "stream.function.bindings"})
 		}
 		if bf.kind != KindConsumer {
-			want = append(want, pending{rt, cfg.FunctionBindingName(bf.outBinding()), false})
+			want = append(want, pending{rt, cfg.FunctionBindingName(bf.outBinding()), false, "stream.function.bindings"})
 		}
 		a.funcs = append(a.funcs, rt)
 	}
 	for _, in := range explicitIn {
 		rt := &runtimeBinding{fn: in.fn}
-		want = append(want, pending{rt, in.binding, true})
+		want = append(want, pending{rt, in.binding, true, "stream.input-bindings"})
 		a.funcs = append(a.funcs, rt)
 	}
 	for _, n := range strings.Split(cfg.OutputBindings, ";") {
 		if n = strings.TrimSpace(n); n != "" {
-			want = append(want, pending{nil, n, false})
+			want = append(want, pending{nil, n, false, "stream.output-bindings"})
 		}
 	}
 	known := map[string]string{} // lower-case name → as named
@@ -189,9 +190,9 @@ func NewApp(cfg *Config, fns *Catalog, opts ...Option) (*App, error) {
 		if _, ok := known[strings.ToLower(p.name)]; !ok {
 			known[strings.ToLower(p.name)] = p.name
 		} else if p.rt != nil {
-			// A rename onto another binding's name would bind one name
-			// twice.
-			v.add("stream.function.bindings", "two bindings are named %s: rename one of them", p.name)
+			// A rename onto another binding's name, or an input binding of
+			// a function binding's name, would bind one name twice.
+			v.add(p.key, "two bindings are named %s: rename one of them", p.name)
 			want[i].name = ""
 		}
 	}

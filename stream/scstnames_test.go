@@ -306,3 +306,17 @@ func TestSpringKafkaInBinderEnvironmentReachesTheBinder(t *testing.T) {
 		t.Fatalf("errors %v", errs)
 	}
 }
+
+// An input binding named like a function's binding is refused at
+// stream.input-bindings.
+func TestInputBindingNamedLikeAFunctionBinding(t *testing.T) {
+	cfg := loadYAML(t, "stream:\n  function:\n    definition: a;b\n  input-bindings: b-in-0\n")
+	fns := twoConsumers()
+	stream.AddConsumer(fns, "b-in-0", func(context.Context, string) error { return nil })
+	_, err := stream.NewApp(cfg, fns, typesOpts("memory")...)
+	errs := configErrs(t, err)
+	if len(errs) != 1 || errs[0].Path != "stream.input-bindings" || errs[0].Origin != "application.yaml:4" ||
+		!strings.Contains(errs[0].Msg, "two bindings are named b-in-0") {
+		t.Fatalf("errors %v", errs)
+	}
+}
