@@ -13,8 +13,12 @@
 //
 // The configuration's function definition (stream.function.definition) picks
 // the functions to bind: "a;b" binds two, "a|b" composes them into one whose
-// bindings are "a|b-in-0" and "a|b-out-0". Each binding maps to a destination
-// on a binder (see docs/conventions.md for the keys and defaults).
+// bindings are "a|b-in-0" and "a|b-out-0" (stream.function.bindings renames
+// them: "process-in-0: input" names the binding input). stream.output-bindings
+// and stream.input-bindings declare bindings of no function: outputs for the
+// [Bridge], inputs handled by the consumer registered under the binding's
+// name. Each binding maps to a destination on a binder (see
+// docs/conventions.md for the keys and defaults).
 //
 // # Binder SPI
 //
