@@ -39,6 +39,11 @@ const (
 	cleanupEvery   = 10 * time.Minute
 	// ackBatch bounds the entries one XACK pipeline acknowledges.
 	ackBatch = 512
+	// ackLinger: an inline run (see run.inline) keeps the acknowledgements
+	// of a reply's entries to send them in one XACK, pipelined with its
+	// next read; when handling the reply takes longer than ackLinger, the
+	// acker sends what was gathered before the next handler call.
+	ackLinger = time.Millisecond
 )
 
 // consumer is a consumer binding of one destination for one group (or an
@@ -251,15 +256,36 @@ type run struct {
 	ctx    context.Context // intake and reclaiming; cancelled by Stop
 	cancel context.CancelFunc
 
+	// inline: the reading goroutine (and the reclaimer) call the handler
+	// themselves (concurrency 1, no batch mode: dispatch's Inline) — no
+	// hand-off per entry — and the acknowledgements of a reply go out in
+	// one XACK in the pipeline of the next read (readNew), or from the
+	// acker (flushAcks) when the reader is not about to read: handling
+	// takes longer than ackLinger, a Nak waits, Pause; the keeper flushes
+	// at each tick as well, so that none waits past claim-min-idle.
+	inline bool
+
 	intakeDone  chan struct{}
 	reclaimDone chan struct{}
 	keeperStop  chan struct{}
 	keeperDone  chan struct{}
-	acks        chan *entry // nil for anonymous consumers
-	ackDone     chan struct{}
-	done        chan struct{} // everything of the run finished
-	finishOnce  sync.Once
-	wake        chan struct{} // capacity 1: room, pause or resume changed
+	// Acknowledgements (a group): ack adds settled entries to ackBuf
+	// (ackSince: when the first went in, 0 while empty) and, unless
+	// inline, wakes the acker (ackFlush: send them now); ackStop (closed
+	// by finish) asks it to send what is left and end. readSpare is the
+	// reader's spare buffer (takeAcks).
+	ackMu     sync.Mutex
+	ackBuf    []*entry
+	ackSince  atomic.Int64
+	readSpare []*entry
+	reply     []*entry // intake's buffer for accept and dispatch (intake only)
+	ackFlush  chan struct{}
+	ackStop   chan struct{}
+	ackDone   chan struct{}
+
+	done       chan struct{} // everything of the run finished
+	finishOnce sync.Once
+	wake       chan struct{} // capacity 1: room, pause or resume changed
 
 	mu        sync.Mutex
 	paused    bool
@@ -277,6 +303,8 @@ func (c *consumer) newRun(ctx context.Context) (*run, error) {
 		reclaimDone: make(chan struct{}),
 		keeperStop:  make(chan struct{}),
 		keeperDone:  make(chan struct{}),
+		ackFlush:    make(chan struct{}, 1),
+		ackStop:     make(chan struct{}),
 		ackDone:     make(chan struct{}),
 		done:        make(chan struct{}),
 		wake:        make(chan struct{}, 1),
@@ -310,6 +338,9 @@ func (c *consumer) newRun(ctx context.Context) (*run, error) {
 	}
 	o := c.bd.options(1)
 	o.MinIdleConns = 0
+	// A pipeline (acknowledgements and the next XREADGROUP, see readNew)
+	// reads with ReadTimeout, not with the command's block time.
+	o.ReadTimeout = blockFor + c.bd.st.commandTimeout
 	o.OnConnect = func(ctx context.Context, cn *goredis.Conn) error {
 		if id, err := cn.ClientID(ctx).Result(); err == nil {
 			r.readID.Store(id)
@@ -324,15 +355,16 @@ func (c *consumer) newRun(ctx context.Context) (*run, error) {
 	if c.spec.Consumer.BatchMode {
 		batch = c.cs.batchSize
 	}
+	r.inline = c.conc == 1 && batch == 1
 	r.pool = dispatch.New(dispatch.Options[*entry]{
 		Workers:  c.conc,
 		QueueLen: c.cs.prefetch + 1,
 		Batch:    batch,
+		Inline:   r.inline,
 		Handle:   r.handle,
 		Release:  r.giveBack,
 	})
 	if c.group != "" {
-		r.acks = make(chan *entry, 2*c.cs.prefetch)
 		go r.acker()
 		go r.keeper()
 		go r.reclaimer()
@@ -506,20 +538,35 @@ func (r *run) readNew() error {
 	room := max(r.room()/len(keys), 1)
 	// No cancellation: an answer is read whole (its entries are this
 	// consumer's now); Stop ends the wait with CLIENT UNBLOCK.
-	res, err := r.reader.XReadGroup(context.Background(), &goredis.XReadGroupArgs{
-		Group: c.group, Consumer: c.name, Streams: streams, Count: int64(room), Block: blockFor,
-	}).Result()
+	args := &goredis.XReadGroupArgs{Group: c.group, Consumer: c.name, Streams: streams, Count: int64(room), Block: blockFor}
+	var res []goredis.XStream
+	var err error
+	if acks := r.takeAcks(); len(acks) > 0 {
+		// The previous reply's acknowledgements go in the same round trip.
+		pipe := r.reader.Pipeline()
+		cmds := queueAcks(pipe, c.group, acks)
+		read := pipe.XReadGroup(context.Background(), args)
+		_, _ = pipe.Exec(context.Background())
+		r.acked(acks, cmds)
+		res, err = read.Result()
+	} else {
+		res, err = r.reader.XReadGroup(context.Background(), args).Result()
+	}
 	if errors.Is(err, goredis.Nil) {
 		return nil
 	}
 	if err != nil {
 		return err
 	}
+	now := time.Now().UnixNano()
+	es := r.reply[:0]
 	for _, s := range res {
+		r.advanceTo(s.Stream, s.Messages)
 		for _, m := range s.Messages {
-			r.accept(s.Stream, m, 1)
+			es = r.accept(es, s.Stream, m, 1, now)
 		}
 	}
+	r.reply = r.dispatch(es)
 	return nil
 }
 
@@ -552,9 +599,14 @@ func (r *run) readHistory() (complete bool, err error) {
 			if len(res) == 0 || len(res[0].Messages) == 0 {
 				break
 			}
+			now := time.Now().UnixNano()
+			es := r.reply[:0]
+			r.advanceTo(k, res[0].Messages)
 			for _, m := range res[0].Messages {
-				r.accept(k, m, 0)
+				es = r.accept(es, k, m, 0, now)
 			}
+			r.reply = r.dispatch(es)
+			r.flushAcks()
 			start = res[0].Messages[len(res[0].Messages)-1].ID
 		}
 	}
@@ -655,17 +707,23 @@ func (r *run) readAnonymous() error {
 	if err != nil {
 		return err
 	}
+	now := time.Now().UnixNano()
+	es := r.reply[:0]
 	for _, s := range res {
+		r.advanceTo(s.Stream, s.Messages)
 		for _, m := range s.Messages {
-			r.accept(s.Stream, m, 0)
+			es = r.accept(es, s.Stream, m, 0, now)
 		}
 	}
+	r.reply = r.dispatch(es)
 	return nil
 }
 
 // accept tracks a received entry (unless the run holds it already) and
-// hands it to the pool.
-func (r *run) accept(key string, m goredis.XMessage, n int64) {
+// appends it to es, for dispatch: every entry of a reply is held (kept from
+// other members' reclaims) before the first is handled. now is when it
+// was read.
+func (r *run) accept(es []*entry, key string, m goredis.XMessage, n, now int64) []*entry {
 	c := r.c
 	if m.Values == nil {
 		// A pending entry whose stream entry is gone (trimmed by
@@ -679,30 +737,56 @@ func (r *run) accept(key string, m goredis.XMessage, n int64) {
 			_ = c.client.XAck(ctx, key, c.group, m.ID).Err()
 			cancel()
 		}
-		return
+		return es
 	}
 	// Decoded before taking the lock (one lock per entry: intake takes
 	// every entry of a reply in a row, while workers settle others).
 	env := decode(m.Values)
 	ref := entryRef{key, m.ID}
 	r.mu.Lock()
-	r.advance(key, m.ID)
 	if _, dup := r.held[ref]; dup {
 		r.mu.Unlock()
-		return
+		return es
 	}
 	part, ok := r.parts[key]
 	if !ok {
 		part = -1
 	}
 	e := &entry{key: key, part: part, id: m.ID, env: env, n: n}
-	e.touched.Store(time.Now().UnixNano())
+	e.touched.Store(now)
 	r.held[ref] = e
 	r.unsettled++
 	r.mu.Unlock()
-	if !r.pool.Submit(r.ctx, route(e), e) {
-		r.giveBack(e)
+	return append(es, e)
+}
+
+// dispatch hands the accepted entries es to the pool (inline: handles
+// them), in order, and returns es emptied, for reuse.
+func (r *run) dispatch(es []*entry) []*entry {
+	for _, e := range es {
+		rt := ""
+		if !r.inline { // one worker: no route to pick
+			rt = route(e)
+		} else if t := r.ackSince.Load(); t != 0 && time.Now().UnixNano()-t >= int64(ackLinger) {
+			r.flushAcks() // handling takes long: do not keep them waiting
+		}
+		if !r.pool.Submit(r.ctx, rt, e) {
+			r.giveBack(e)
+		}
 	}
+	clear(es)
+	return es[:0]
+}
+
+// advanceTo records the entries ms of stream key (in ID order, as every
+// reply has them) as read.
+func (r *run) advanceTo(key string, ms []goredis.XMessage) {
+	if len(ms) == 0 {
+		return
+	}
+	r.mu.Lock()
+	r.advance(key, ms[len(ms)-1].ID)
+	r.mu.Unlock()
 }
 
 // advance records id as read from stream key if it is past the last one
@@ -736,6 +820,15 @@ func (r *run) untrack(e *entry) {
 	r.settled(e)
 	r.mu.Lock()
 	delete(r.held, e.ref())
+	r.mu.Unlock()
+}
+
+// untrackAll lets go for good of acknowledged (settled) entries.
+func (r *run) untrackAll(es []*entry) {
+	r.mu.Lock()
+	for _, e := range es {
+		delete(r.held, e.ref())
+	}
 	r.mu.Unlock()
 }
 
@@ -815,9 +908,14 @@ func (r *run) reclaim() {
 		if len(msgs) > 0 {
 			c.log.Info("redis: reclaimed entries left pending by other members", "stream", k, "entries", len(msgs), "from", from, "claim-min-idle", c.cs.claimMinIdle)
 		}
+		now := time.Now().UnixNano()
+		var es []*entry
+		r.advanceTo(k, msgs)
 		for _, m := range msgs {
-			r.accept(k, m, counts[m.ID]+1)
+			es = r.accept(es, k, m, counts[m.ID]+1, now)
 		}
+		r.dispatch(es)
+		r.flushAcks()
 	}
 }
 
@@ -857,6 +955,7 @@ func (r *run) keeper() {
 		case <-r.keeperStop:
 			return
 		}
+		r.flushAcks() // see run.inline
 		now := time.Now().UnixNano()
 		due := map[string][]*entry{}
 		r.mu.Lock()
@@ -902,23 +1001,110 @@ func (r *run) keeper() {
 // the acknowledgement.
 func (r *run) acker() {
 	defer close(r.ackDone)
-	c := r.c
-	back := dispatch.Backoff{Initial: 50 * time.Millisecond, Max: 2 * time.Second}
-	batch := make([]*entry, 0, ackBatch)
-	for e := range r.acks {
-		batch = append(batch[:0], e)
-	fill:
-		for len(batch) < ackBatch {
-			select {
-			case e, ok := <-r.acks:
-				if !ok {
-					break fill
-				}
-				batch = append(batch, e)
-			default:
-				break fill
+	var spare []*entry
+	for {
+		select {
+		case <-r.ackFlush:
+		case <-r.ackStop:
+			// Nothing acknowledges any more (finish): send what is left.
+			r.ackAll(r.takeAcksInto(nil))
+			return
+		}
+		es := r.takeAcksInto(spare)
+		r.ackAll(es)
+		clear(es)
+		spare = es[:0]
+	}
+}
+
+// takeAcksInto takes the gathered acknowledgements, leaving spare (emptied)
+// as the buffer.
+func (r *run) takeAcksInto(spare []*entry) []*entry {
+	r.ackMu.Lock()
+	es := r.ackBuf
+	r.ackBuf = spare[:0]
+	r.ackSince.Store(0)
+	r.ackMu.Unlock()
+	return es
+}
+
+// takeAcks takes the gathered acknowledgements for the reader to send
+// (inline runs only; nil otherwise). The reader gives the slice back with
+// acked.
+func (r *run) takeAcks() []*entry {
+	if !r.inline || r.ackSince.Load() == 0 {
+		return nil
+	}
+	es := r.takeAcksInto(r.readSpare)
+	r.readSpare = nil
+	return es
+}
+
+// queueAcks queues on pipe the XACKs of es (entries of one group): one
+// per stream (and ackBatch entries).
+func queueAcks(pipe goredis.Pipeliner, group string, es []*entry) []*goredis.IntCmd {
+	keys := []string{es[0].key}
+	for _, e := range es {
+		if !slices.Contains(keys, e.key) {
+			keys = append(keys, e.key)
+		}
+	}
+	cmds := make([]*goredis.IntCmd, 0, len(keys))
+	ids := make([]string, 0, min(len(es), ackBatch))
+	for _, k := range keys {
+		for _, e := range es {
+			if e.key != k {
+				continue
+			}
+			ids = append(ids, e.id)
+			if len(ids) == ackBatch {
+				cmds = append(cmds, pipe.XAck(context.Background(), k, group, ids...))
+				ids = ids[:0]
 			}
 		}
+		if len(ids) > 0 {
+			cmds = append(cmds, pipe.XAck(context.Background(), k, group, ids...))
+			ids = ids[:0]
+		}
+	}
+	return cmds
+}
+
+// acked settles the reader's pipelined acknowledgements of es: let go of
+// once Redis has them; when a XACK failed, handed to the acker, which
+// retries.
+func (r *run) acked(es []*entry, cmds []*goredis.IntCmd) {
+	for _, cmd := range cmds {
+		if cmd.Err() != nil {
+			r.ackMu.Lock()
+			if len(r.ackBuf) == 0 {
+				r.ackSince.Store(time.Now().UnixNano())
+			}
+			r.ackBuf = append(r.ackBuf, es...)
+			r.ackMu.Unlock()
+			select {
+			case r.ackFlush <- struct{}{}:
+			default:
+			}
+			es = nil
+			break
+		}
+	}
+	if es != nil {
+		r.untrackAll(es)
+	}
+	clear(es)
+	r.readSpare = es[:0]
+}
+
+// ackAll acknowledges es, ackBatch entries per XACK (pipeline), and lets go
+// of them.
+func (r *run) ackAll(es []*entry) {
+	c := r.c
+	back := dispatch.Backoff{Initial: 50 * time.Millisecond, Max: 2 * time.Second}
+	for len(es) > 0 {
+		batch := es[:min(len(es), ackBatch)]
+		es = es[len(batch):]
 		for attempt := 1; ; attempt++ {
 			err := r.xack(batch)
 			if err == nil {
@@ -933,11 +1119,25 @@ func (r *run) acker() {
 				break
 			}
 		}
-		for _, e := range batch {
-			r.untrack(e)
-		}
-		clear(batch)
+		r.untrackAll(batch)
 	}
+}
+
+// flushAcks asks the acker to send the acknowledgements gathered so far
+// now (inline: the reader is not about to read).
+func (r *run) flushAcks() {
+	if r.inline && r.c.group != "" && r.ackSince.Load() != 0 {
+		select {
+		case r.ackFlush <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// hold is pool.Hold, the acknowledgements gathered so far sent first.
+func (r *run) hold(d time.Duration) bool {
+	r.flushAcks()
+	return r.pool.Hold(d)
 }
 
 func (r *run) xack(es []*entry) error {
@@ -980,9 +1180,10 @@ func (r *run) xack(es []*entry) error {
 }
 
 // ack settles entries as done: acknowledged (a group) or let go
-// (anonymous).
+// (anonymous). Only after the handler succeeded, or the entry was dead-
+// lettered or dropped.
 func (r *run) ack(es ...*entry) {
-	if r.acks == nil {
+	if r.c.group == "" {
 		for _, e := range es {
 			r.untrack(e)
 		}
@@ -990,7 +1191,19 @@ func (r *run) ack(es ...*entry) {
 	}
 	for _, e := range es {
 		r.settled(e)
-		r.acks <- e
+	}
+	r.ackMu.Lock()
+	if len(r.ackBuf) == 0 {
+		r.ackSince.Store(time.Now().UnixNano())
+	}
+	r.ackBuf = append(r.ackBuf, es...)
+	r.ackMu.Unlock()
+	if r.inline {
+		return // sent with the next read (see run.inline)
+	}
+	select {
+	case r.ackFlush <- struct{}{}:
+	default:
 	}
 }
 
@@ -1004,7 +1217,9 @@ func (r *run) Pause(ctx context.Context) error {
 	r.mu.Unlock()
 	r.signal()
 	r.unblock()
-	return r.pool.Pause(ctx)
+	err := r.pool.Pause(ctx)
+	r.flushAcks() // intake reads no more: they would wait for Resume
+	return err
 }
 
 func (r *run) Resume() {
@@ -1075,9 +1290,7 @@ func (r *run) finish() {
 	<-r.reclaimDone
 	r.pool.Stop(context.Background()) //nolint:errcheck // waits for the workers; cannot fail
 	<-r.pool.Done()
-	if r.acks != nil {
-		close(r.acks)
-	}
+	close(r.ackStop)
 	<-r.ackDone
 	close(r.keeperStop)
 	<-r.keeperDone

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"slices"
 	"strconv"
 	"time"
 
@@ -24,7 +25,7 @@ var errTooManyDeliveries = errors.New("delivered too many times without being ac
 func (r *run) handle(ctx context.Context, es []*entry) {
 	c := r.c
 	live := es
-	if limit := c.cs.maxDeliveries; limit > 0 && c.group != "" {
+	if limit := c.cs.maxDeliveries; limit > 0 && c.group != "" && slices.ContainsFunc(es, func(e *entry) bool { return e.n > int64(limit) }) {
 		live = make([]*entry, 0, len(es))
 		for _, e := range es {
 			if e.n > int64(limit) {
@@ -47,7 +48,7 @@ func (r *run) handle(ctx context.Context, es []*entry) {
 		case errors.Is(err, stream.ErrNak) || ctx.Err() != nil:
 			// Nak: held for redelivery-delay and handled again (the rest
 			// of its route waits, as on Kafka); Stop gives it back.
-			if ctx.Err() == nil && r.pool.Hold(c.cs.redeliveryDelay) {
+			if ctx.Err() == nil && r.hold(c.cs.redeliveryDelay) {
 				continue
 			}
 			for _, e := range live {
@@ -109,7 +110,7 @@ func (r *run) terminate(ctx context.Context, es []*entry, cause error) {
 		}
 		delay := back.Delay(attempt)
 		c.log.Warn("redis: dead-lettering failed; trying again after a delay", "entries", len(left), "attempt", attempt, "delay", delay, "error", c.bd.logErr(lastErr))
-		if ctx.Err() != nil || !r.pool.Hold(delay) {
+		if ctx.Err() != nil || !r.hold(delay) {
 			for _, e := range left {
 				r.giveBack(e)
 			}

@@ -36,6 +36,14 @@ type Pool[T any] struct {
 	batch   int
 	rr      atomic.Uint32
 
+	// Inline mode (Options.Inline): Submit runs Handle itself, one call at
+	// a time; inlineDone is the Done channel of the running Submit's ctx,
+	// for enter and Hold. Both are guarded by inlineMu.
+	inline     bool
+	inlineMu   sync.Mutex
+	inlineDone <-chan struct{}
+	one        []T
+
 	ctx    context.Context // the handlers' context
 	cancel context.CancelFunc
 	stopC  chan struct{} // closed by Stop: take nothing new
@@ -70,6 +78,15 @@ type Options[T any] struct {
 	// Handle because the pool stopped first (the binder gives it back to
 	// the broker). It may be called from Stop or from a worker.
 	Release func(T)
+	// Inline makes Submit call Handle in the submitting goroutine, one
+	// call at a time across submitters, instead of handing the item to a
+	// worker: for one worker without batches (Workers and Batch are then
+	// ignored), it saves a goroutine hand-off per item, and the submitter
+	// reads no further ahead than what it handles. Pause, Resume, Hold and
+	// Stop behave as with a worker; Submit's ctx ending also ends a wait
+	// while paused or in Hold. Nothing is ever queued, so Stop may run
+	// while a Submit is in progress.
+	Inline bool
 }
 
 // New starts a pool's workers.
@@ -82,12 +99,26 @@ func New[T any](o Options[T]) *Pool[T] {
 		stopC:   make(chan struct{}),
 		done:    make(chan struct{}),
 		resumed: make(chan struct{}),
+		inline:  o.Inline,
 	}
 	if p.release == nil {
 		p.release = func(T) {}
 	}
 	close(p.resumed)
 	p.ctx, p.cancel = context.WithCancel(context.Background())
+	if p.inline {
+		p.queues = nil
+		p.one = make([]T, 1)
+		go func() {
+			<-p.stopC
+			// A Submit after Stop returns without calling Handle: done once
+			// the call in progress (if any) has returned.
+			p.inlineMu.Lock()
+			p.inlineMu.Unlock() //nolint:staticcheck // an empty critical section: waits for the call in progress
+			close(p.done)
+		}()
+		return p
+	}
 	for i := range p.queues {
 		p.queues[i] = make(chan T, max(o.QueueLen, 1))
 	}
@@ -137,6 +168,9 @@ func (p *Pool[T]) route(route string) int {
 // caller stops submitting before it calls Stop (an item submitted
 // concurrently with Stop may be neither handled nor released).
 func (p *Pool[T]) Submit(ctx context.Context, route string, it T) bool {
+	if p.inline {
+		return p.submitInline(ctx, it)
+	}
 	q := p.queues[p.route(route)]
 	if p.Stopping() {
 		return false
@@ -156,6 +190,26 @@ func (p *Pool[T]) Submit(ctx context.Context, route string, it T) bool {
 	}
 }
 
+// submitInline runs Handle on it in the caller's goroutine (Inline).
+func (p *Pool[T]) submitInline(ctx context.Context, it T) bool {
+	p.inlineMu.Lock()
+	defer p.inlineMu.Unlock()
+	if p.Stopping() || ctx.Err() != nil {
+		return false
+	}
+	p.inlineDone = ctx.Done()
+	defer func() { p.inlineDone = nil }()
+	if !p.enter(ctx.Done()) {
+		return false
+	}
+	p.one[0] = it
+	p.handle(p.ctx, p.one)
+	var zero T
+	p.one[0] = zero
+	p.exit()
+	return true
+}
+
 func (p *Pool[T]) worker(q chan T) {
 	defer p.wg.Done()
 	items := make([]T, 0, p.batch)
@@ -169,7 +223,7 @@ func (p *Pool[T]) worker(q chan T) {
 		case <-p.stopC:
 			return
 		}
-		if !p.enter() {
+		if !p.enter(nil) {
 			p.release(it)
 			return
 		}
@@ -190,8 +244,8 @@ func (p *Pool[T]) worker(q chan T) {
 }
 
 // enter waits while paused and counts a handler call in flight; false when
-// the pool stops first.
-func (p *Pool[T]) enter() bool {
+// the pool stops (or done, when not nil, is closed) first.
+func (p *Pool[T]) enter(done <-chan struct{}) bool {
 	p.mu.Lock()
 	for p.paused {
 		ch := p.resumed
@@ -199,6 +253,8 @@ func (p *Pool[T]) enter() bool {
 		select {
 		case <-ch:
 		case <-p.stopC:
+			return false
+		case <-done:
 			return false
 		}
 		p.mu.Lock()
@@ -217,16 +273,21 @@ func (p *Pool[T]) enter() bool {
 // stops counting the call as in flight — so Pause does not wait for the
 // hold — waits d, then waits while the pool is paused, and counts the call
 // again. It returns true when the caller may go on handling its items, and
-// false when Stop began first (the caller gives its items back instead).
-// It must only be called from within Handle, by the worker running it.
+// false when Stop began first, or (Inline) the ctx of the Submit running
+// the call ended (the caller gives its items back instead). It must only
+// be called from within Handle, by the worker (Inline: the Submit) running
+// it.
 func (p *Pool[T]) Hold(d time.Duration) bool {
 	p.exit()
 	ok := true
+	done := p.inlineDone // nil for a worker; set by the Submit running this Handle
 	if d > 0 {
 		t := time.NewTimer(d)
 		select {
 		case <-t.C:
 		case <-p.stopC:
+			ok = false
+		case <-done:
 			ok = false
 		}
 		t.Stop()
@@ -238,6 +299,8 @@ func (p *Pool[T]) Hold(d time.Duration) bool {
 		select {
 		case <-ch:
 		case <-p.stopC:
+			ok = false
+		case <-done:
 			ok = false
 		}
 		p.mu.Lock()

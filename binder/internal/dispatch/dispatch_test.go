@@ -202,3 +202,95 @@ func TestHandOffDoesNotAllocate(t *testing.T) {
 		t.Errorf("%.2f allocations per item handed off, want none", allocs)
 	}
 }
+
+// TestInline: Submit handles the item itself, one call at a time across
+// submitters; while paused it waits (until Resume, or its ctx ends: false,
+// not handled); its ctx ending ends a Hold; Stop during a call is done
+// once the call returned, and later Submits are refused.
+func TestInline(t *testing.T) {
+	var mu sync.Mutex
+	active, top, n := 0, 0, 0
+	entered := make(chan int, 1)
+	block := make(chan struct{})
+	held := make(chan bool, 1)
+	var p *Pool[int]
+	p = New(Options[int]{Inline: true, Handle: func(_ context.Context, items []int) {
+		mu.Lock()
+		active++
+		top = max(top, active)
+		n++
+		mu.Unlock()
+		switch items[0] {
+		case -1:
+			entered <- -1
+			<-block
+		case -2:
+			entered <- -2
+			held <- p.Hold(time.Hour)
+		}
+		mu.Lock()
+		active--
+		mu.Unlock()
+	}})
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Go(func() {
+			for i := range 100 {
+				if !p.Submit(context.Background(), "", i) {
+					t.Error("Submit refused")
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if top != 1 || n != 400 {
+		t.Errorf("%d calls, at most %d at once; want 400, 1", n, top)
+	}
+
+	if err := p.Pause(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	if p.Submit(ctx, "", 1) {
+		t.Error("Submit handled an item while paused")
+	}
+	cancel()
+	resumed := make(chan bool)
+	go func() { resumed <- p.Submit(context.Background(), "", 2) }()
+	time.Sleep(20 * time.Millisecond) // let it wait, if it would
+	p.Resume()
+	if !<-resumed {
+		t.Error("Submit waiting while paused refused after Resume")
+	}
+
+	ctx, cancel = context.WithCancel(context.Background())
+	go p.Submit(ctx, "", -2)
+	<-entered
+	cancel()
+	select {
+	case ok := <-held:
+		if ok {
+			t.Error("Hold returned true after the Submit's ctx ended")
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Hold did not notice its Submit's ctx ending")
+	}
+
+	go p.Submit(context.Background(), "", -1)
+	<-entered
+	go func() { _ = p.Stop(context.Background()) }()
+	select {
+	case <-p.Done():
+		t.Fatal("Done before the call in progress returned")
+	case <-time.After(50 * time.Millisecond):
+	}
+	close(block)
+	select {
+	case <-p.Done():
+	case <-time.After(5 * time.Second):
+		t.Fatal("the pool did not stop")
+	}
+	if p.Submit(context.Background(), "", 3) {
+		t.Error("Submit after Stop accepted an item")
+	}
+}
