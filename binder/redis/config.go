@@ -155,6 +155,12 @@ func parseSettings(s stream.BinderSettings) (settings, error) {
 			case "healthinterval":
 				out.healthInterval, err = interval(v)
 			case "healthtimeout":
+				// A bare number is seconds, as the Kafka binder's
+				// health-timeout (SCSt's healthTimeout), unlike the other
+				// durations (milliseconds): the key means one thing on both.
+				if n, nerr := props.Int(v, 0); nerr == nil {
+					v = time.Duration(n) * time.Second
+				}
 				out.healthTimeout, err = interval(v)
 			case "maxlength", "maxlen":
 				var n int

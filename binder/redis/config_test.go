@@ -28,6 +28,10 @@ func TestSettingsValidated(t *testing.T) {
 		{"username without password", map[string]any{"username": "u"}, []string{"password: required with username"}},
 		{"tls", map[string]any{"tls": map[string]any{"ca-file": "/nonexistent.pem", "cert-file": "x"}}, []string{"tls.ca-file", "cert-file and key-file go together"}},
 		{"client name", map[string]any{"client-name": "a b"}, []string{"client-name: must not hold white space"}},
+		// A bare number is seconds (as Kafka's health-timeout): 11s is above
+		// 5 × the default health-interval (2s); 11ms would be below 100ms.
+		{"health-timeout bare number", map[string]any{"health-timeout": 11}, []string{"health-timeout: must not be above 5 × health-interval (2s)"}},
+		{"health-timeout bare number text", map[string]any{"health-timeout": "11"}, []string{"health-timeout: must not be above 5 × health-interval (2s)"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := redisbinder.New(context.Background(), stream.BinderSettings{Name: "r", Type: redisbinder.Type, Environment: tc.env})
@@ -87,5 +91,17 @@ func TestBindingPropertiesValidated(t *testing.T) {
 	err = v.ValidateConsumer(stream.ConsumerSpec{Binding: "f-in-0", Extension: map[string]any{"max-deliver": 3, "max-deliveries": 3}})
 	if err == nil || !strings.Contains(err.Error(), "not both") {
 		t.Errorf("max-deliver and max-deliveries together: %v", err)
+	}
+}
+
+// TestHealthTimeoutBareSeconds: a bare number of health-timeout is
+// seconds, as on the Kafka binder (3 would be refused as 3ms, below
+// 100ms).
+func TestHealthTimeoutBareSeconds(t *testing.T) {
+	for _, v := range []any{3, "3", "3s", "3000ms"} {
+		if _, err := redisbinder.New(context.Background(), stream.BinderSettings{Name: "r", Type: redisbinder.Type,
+			Environment: map[string]any{"health-timeout": v}}); err != nil {
+			t.Errorf("health-timeout %v: %v", v, err)
+		}
 	}
 }

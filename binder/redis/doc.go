@@ -277,7 +277,8 @@
 // stream.binders.<name>.environment (which wins); keys are kebab-case,
 // camelCase is accepted, and an unknown key is an error naming its path
 // (values are read as package binder/props describes; a duration is a Go
-// duration or a number of milliseconds):
+// duration or a number of milliseconds — except health-timeout, whose bare
+// number is seconds, as on the Kafka binder and SCSt's healthTimeout):
 //
 //	address: localhost:6379        # host:port (alias addr; the port defaults to 6379)
 //	url: ""                        # redis://[user:password@]host[:port][/db] or rediss://…; instead of address
@@ -290,7 +291,7 @@
 //	command-timeout: 5s            # each command's reply (at least 100ms)
 //	pool-size: 0                   # shared connections; 0: go-redis's default (10 per CPU)
 //	health-interval: 2s            # between health PINGs (at least 100ms)
-//	health-timeout: 2s             # bound of each PING (at least 100ms, at most 5 × health-interval)
+//	health-timeout: 2s             # bound of each PING (at least 100ms, at most 5 × health-interval); a bare number is seconds, as Kafka's
 //	max-length: 100000             # approximate cap of every stream, on each XADD; -1: none
 //	trim-acked: true               # trim what every group has acknowledged
 //	max-age: 0                     # trim entries older than this; 0: off
