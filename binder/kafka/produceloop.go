@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"runtime"
 	"syscall"
 	"time"
 
@@ -161,6 +162,7 @@ func (p *producer) run() {
 		}
 		select {
 		case <-p.wake:
+			l.yield()
 		case req := <-l.results:
 			l.complete(req)
 			for more := true; more; {
@@ -171,6 +173,8 @@ func (p *producer) run() {
 					more = false
 				}
 			}
+			// The senders just completed send again now.
+			runtime.Gosched()
 		case <-l.timer.C:
 			l.timerAt = time.Time{}
 		case <-stop:
@@ -178,6 +182,19 @@ func (p *producer) run() {
 		case <-abort:
 			abort = nil
 		}
+	}
+}
+
+// yield lets the senders that are running queue their next records
+// before the loop dispatches, while requests are in flight: without it
+// the first of them would go out in a request of its own and the rest in
+// the next ones (many small requests, which cost the client and the
+// broker per request). A lone send, with nothing in flight, is not held
+// up. (After completions the loop yields alike, for the senders it just
+// completed.)
+func (l *loop) yield() {
+	if l.total > 0 {
+		runtime.Gosched()
 	}
 }
 

@@ -1,7 +1,9 @@
 package kafka
 
 import (
+	"bufio"
 	"context"
+	"crypto/rand"
 	"fmt"
 	"log/slog"
 	"net"
@@ -51,6 +53,11 @@ type producer struct {
 	refMu   sync.Mutex
 	refusal error
 
+	// idMu guards idRand: crypto/rand read 4 KiB at a time, rather than
+	// a read (a system call) per record id.
+	idMu   sync.Mutex
+	idRand *bufio.Reader
+
 	// onQueued, when set (by tests, before the first send), is called
 	// after each send was queued.
 	onQueued func()
@@ -84,6 +91,7 @@ func (bd *Binder) newProducer(spec stream.ProducerSpec, ps producerSettings, nee
 		log:         log,
 		ctBytes:     []byte(spec.ContentType),
 		addr:        kafkago.TCP(bd.st.brokers...),
+		idRand:      bufio.NewReaderSize(rand.Reader, 4096),
 		wake:        make(chan struct{}, 1),
 		stop:        make(chan struct{}),
 		done:        make(chan struct{}),
@@ -140,6 +148,17 @@ func (b *balancer) Balance(msg kafkago.Message, partitions ...int) int {
 	return b.rr.Balance(msg, partitions...)
 }
 
+// newID returns a random (version 4) UUID for a record's id header.
+func (p *producer) newID() uuid.UUID {
+	p.idMu.Lock()
+	defer p.idMu.Unlock()
+	id, err := uuid.NewRandomFromReader(p.idRand)
+	if err != nil {
+		return uuid.New() // crypto/rand does not fail; if it did, this panics as uuid.New does
+	}
+	return id
+}
+
 // record turns an envelope into a Kafka message: headers (plus contentType
 // and id when missing), key, partition. It fails only when the binding's
 // message-key-expression cannot be evaluated on m.
@@ -153,7 +172,7 @@ func (p *producer) record(m stream.Envelope) (kafkago.Message, error) {
 		hs = append(hs, kafkago.Header{Key: stream.HeaderContentType, Value: p.ctBytes})
 	}
 	if m.Headers[stream.HeaderID] == "" {
-		id, _ := uuid.New().MarshalText() // never fails
+		id, _ := p.newID().MarshalText() // never fails
 		hs = append(hs, kafkago.Header{Key: stream.HeaderID, Value: id})
 	}
 	key := m.Key
