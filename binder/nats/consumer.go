@@ -635,7 +635,11 @@ func (r *run) accept(msg jetstream.Msg) int {
 	r.held.push(h)
 	n := r.held.n
 	r.mu.Unlock()
-	if !r.pool.Submit(r.intakeCtx, route(h), h) {
+	rt := ""
+	if r.c.conc > 1 {
+		rt = route(h) // one worker keeps every route's order anyway
+	}
+	if !r.pool.Submit(r.intakeCtx, rt, h) {
 		r.release(h)
 	}
 	return n
