@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
 	kafkago "github.com/segmentio/kafka-go"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
@@ -185,7 +186,8 @@ func TestProduceLoneSend(t *testing.T) {
 }
 
 // TestProduceMultiplePartitions: concurrent sends spread over every
-// partition all complete, each record on the partition it asked for.
+// partition all complete, each record on the partition it asked for, with
+// its contentType and a distinct random UUID as its id.
 func TestProduceMultiplePartitions(t *testing.T) {
 	const parts, perPart = 3, 40
 	c := kafkatest.Start(t)
@@ -207,11 +209,22 @@ func TestProduceMultiplePartitions(t *testing.T) {
 	if t.Failed() {
 		return
 	}
+	ids := map[string]bool{}
 	for part := range parts {
 		for _, m := range readPartition(t, c, dest, part, perPart) {
 			n, err := strconv.Atoi(header(m, idHeader)[1:])
 			if err != nil || n%parts != part {
 				t.Fatalf("partition %d holds %q", part, header(m, idHeader))
+			}
+			if id, err := uuid.Parse(header(m, stream.HeaderID)); err != nil || id.Version() != 4 || id.Variant() != uuid.RFC4122 || len(header(m, stream.HeaderID)) != 36 {
+				t.Fatalf("id header %q is not a random UUID: %v", header(m, stream.HeaderID), err)
+			}
+			if ids[header(m, stream.HeaderID)] {
+				t.Fatalf("id %s twice", header(m, stream.HeaderID))
+			}
+			ids[header(m, stream.HeaderID)] = true
+			if ct := header(m, stream.HeaderContentType); ct != stream.DefaultContentType {
+				t.Fatalf("contentType header %q", ct)
 			}
 		}
 	}

@@ -4,7 +4,9 @@ import (
 	"bufio"
 	"context"
 	"crypto/rand"
+	"encoding/hex"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"strconv"
@@ -72,9 +74,20 @@ type sendReq struct {
 	// recreated: the topic was created again once for this record.
 	recreated bool
 	done      chan error // capacity 1
+	// Buffers of the record's headers and id (see record).
+	hs  [4]kafkago.Header
+	id  [36]byte
+	raw [16]byte
 }
 
 var sendReqPool = sync.Pool{New: func() any { return &sendReq{done: make(chan error, 1)} }}
+
+// release returns r to the pool, keeping no reference to the message.
+func (r *sendReq) release() {
+	r.msg = kafkago.Message{}
+	clear(r.hs[:])
+	sendReqPool.Put(r)
+}
 
 func (bd *Binder) newProducer(spec stream.ProducerSpec, ps producerSettings, need int) *producer {
 	log := spec.Logger // the core's carries the binding's attributes
@@ -148,22 +161,38 @@ func (b *balancer) Balance(msg kafkago.Message, partitions ...int) int {
 	return b.rr.Balance(msg, partitions...)
 }
 
-// newID returns a random (version 4) UUID for a record's id header.
-func (p *producer) newID() uuid.UUID {
+// newID writes a random (version 4) UUID in its text form to dst, for a
+// record's id header; raw is scratch space.
+func (p *producer) newID(dst *[36]byte, raw *[16]byte) {
 	p.idMu.Lock()
-	defer p.idMu.Unlock()
-	id, err := uuid.NewRandomFromReader(p.idRand)
+	_, err := io.ReadFull(p.idRand, raw[:])
+	p.idMu.Unlock()
 	if err != nil {
-		return uuid.New() // crypto/rand does not fail; if it did, this panics as uuid.New does
+		*raw = uuid.New() // crypto/rand does not fail; if it did, this panics as uuid.New does
 	}
-	return id
+	raw[6] = raw[6]&0x0f | 0x40 // version 4
+	raw[8] = raw[8]&0x3f | 0x80 // RFC 4122 variant
+	hex.Encode(dst[0:8], raw[0:4])
+	dst[8] = '-'
+	hex.Encode(dst[9:13], raw[4:6])
+	dst[13] = '-'
+	hex.Encode(dst[14:18], raw[6:8])
+	dst[18] = '-'
+	hex.Encode(dst[19:23], raw[8:10])
+	dst[23] = '-'
+	hex.Encode(dst[24:], raw[10:])
 }
 
-// record turns an envelope into a Kafka message: headers (plus contentType
-// and id when missing), key, partition. It fails only when the binding's
-// message-key-expression cannot be evaluated on m.
-func (p *producer) record(m stream.Envelope) (kafkago.Message, error) {
-	hs := make([]kafkago.Header, 0, len(m.Headers)+2)
+// record turns an envelope into r's Kafka message: headers (plus
+// contentType and id when missing), key, partition. It fails only when the
+// binding's message-key-expression cannot be evaluated on m. The headers
+// and the id use r's own buffers when they fit (r is pooled: no
+// allocation per record).
+func (p *producer) record(r *sendReq, m stream.Envelope) error {
+	hs := r.hs[:0]
+	if n := len(m.Headers) + 2; n > len(r.hs) {
+		hs = make([]kafkago.Header, 0, n)
+	}
 	for k, v := range m.Headers {
 		hs = append(hs, kafkago.Header{Key: k, Value: []byte(v)})
 	}
@@ -172,8 +201,8 @@ func (p *producer) record(m stream.Envelope) (kafkago.Message, error) {
 		hs = append(hs, kafkago.Header{Key: stream.HeaderContentType, Value: p.ctBytes})
 	}
 	if m.Headers[stream.HeaderID] == "" {
-		id, _ := p.newID().MarshalText() // never fails
-		hs = append(hs, kafkago.Header{Key: stream.HeaderID, Value: id})
+		p.newID(&r.id, &r.raw)
+		hs = append(hs, kafkago.Header{Key: stream.HeaderID, Value: r.id[:]})
 	}
 	key := m.Key
 	if len(key) == 0 {
@@ -184,41 +213,41 @@ func (p *producer) record(m stream.Envelope) (kafkago.Message, error) {
 	if p.ps.keyExpr != nil {
 		k, err := p.ps.keyExpr.key(m)
 		if err != nil {
-			return kafkago.Message{}, err
+			return err
 		}
 		key = k
 	}
-	msg := kafkago.Message{Key: key, Value: m.Payload, Headers: hs, Time: time.Now()}
+	r.msg = kafkago.Message{Key: key, Value: m.Payload, Headers: hs, Time: time.Now()}
 	if s := m.Headers[stream.HeaderPartition]; s != "" {
 		if n, err := strconv.Atoi(s); err == nil && n >= 0 {
-			msg.WriterData = n
+			r.msg.WriterData = n
 		}
 	}
-	return msg, nil
+	return nil
 }
 
 // Send queues m and waits until the broker acknowledged it (with
 // required-acks), the write failed, or ctx ended.
 func (p *producer) Send(ctx context.Context, m stream.Envelope) error {
-	msg, err := p.record(m)
-	if err != nil {
+	r := sendReqPool.Get().(*sendReq)
+	if err := p.record(r, m); err != nil {
+		r.release()
 		// The message cannot be keyed, and never will be: dead-lettered
 		// (or dropped) by the core rather than retried.
 		return stream.Permanent(fmt.Errorf("kafka: send to %s: %w", p.topic, err))
 	}
-	if size := recordSize(&msg); size > p.ps.batchBytes {
+	if size := recordSize(&r.msg); size > p.ps.batchBytes {
+		r.release()
 		// As kafka-go's Writer does: a record larger than batch-bytes is
 		// never sent.
 		return stream.Permanent(p.bd.wrap(fmt.Errorf("record of %d bytes over batch-bytes %d: %w", size, p.ps.batchBytes, kafkago.MessageSizeTooLarge), "kafka: send to %s", p.topic))
 	}
-	r := sendReqPool.Get().(*sendReq)
-	r.msg = msg
 	r.size = msgSize(&r.msg)
 	r.alone, r.recreated = false, false
 	p.mu.Lock()
 	if p.closed {
 		p.mu.Unlock()
-		sendReqPool.Put(r)
+		r.release()
 		return fmt.Errorf("kafka: send to %s: producer %w", p.topic, stream.ErrClosed)
 	}
 	p.pending = append(p.pending, r)
@@ -232,8 +261,7 @@ func (p *producer) Send(ctx context.Context, m stream.Envelope) error {
 	}
 	select {
 	case err := <-r.done:
-		r.msg = kafkago.Message{}
-		sendReqPool.Put(r)
+		r.release()
 		if err != nil {
 			werr := p.bd.wrap(err, "kafka: send to %s", p.topic)
 			if permanent(err) {
