@@ -313,3 +313,93 @@ func TestProduceOrderPerKey(t *testing.T) {
 	}
 	t.Logf("%d produce requests failed and were retried", hits.Load())
 }
+
+// produceBatches records the number of records of each batch of topic that
+// kfake receives, per partition, in order.
+type produceBatches struct {
+	mu      sync.Mutex
+	batches map[int32][]int
+}
+
+func observeBatches(c *kafkatest.Cluster, topic string) *produceBatches {
+	o := &produceBatches{batches: map[int32][]int{}}
+	c.Kfake.ControlKey(int16(kmsg.Produce), func(kr kmsg.Request) (kmsg.Response, error, bool) {
+		c.Kfake.KeepControl()
+		req := kr.(*kmsg.ProduceRequest)
+		o.mu.Lock()
+		defer o.mu.Unlock()
+		for _, rt := range req.Topics {
+			for _, rp := range rt.Partitions {
+				var rb kmsg.RecordBatch
+				if rt.Topic == topic && rb.ReadFrom(rp.Records) == nil {
+					o.batches[rp.Partition] = append(o.batches[rp.Partition], int(rb.NumRecords))
+				}
+			}
+		}
+		return nil, nil, false
+	})
+	return o
+}
+
+func (o *produceBatches) get(part int32) []int {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return append([]int(nil), o.batches[part]...)
+}
+
+// TestProduceLingerAndBatchSize: with batch-timeout (linger.ms) a
+// partition's records wait for company, up to batch-size records a batch:
+// 5 concurrent sends with a long linger and batch-size 2 go out as batches
+// of 2, 2 and 1 (the full ones at once, the last after the linger).
+func TestProduceLingerAndBatchSize(t *testing.T) {
+	c := kafkatest.Start(t)
+	b := newBinder(t, c, nil)
+	closeBinder(t, b)
+	dest := uniqueTopic(t)
+	obs := observeBatches(c, dest)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	p, err := b.BindProducer(ctx, stream.ProducerSpec{Binding: "linger-out-0", Destination: dest,
+		Extension: map[string]any{"batch-timeout": "2s", "batch-size": 2}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = p.Close(context.Background()) })
+	var wg sync.WaitGroup
+	for i := range 5 {
+		wg.Go(func() {
+			if err := p.Send(ctx, stream.Envelope{Payload: []byte(strconv.Itoa(i))}); err != nil {
+				t.Errorf("send %d: %v", i, err)
+			}
+		})
+	}
+	wg.Wait()
+	got := obs.get(0)
+	if len(got) != 3 || got[0] != 2 || got[1] != 2 || got[2] != 1 {
+		t.Fatalf("batches of %v records; want [2 2 1]", got)
+	}
+}
+
+// TestProduceAcksNone: with required-acks 0 the broker sends no response;
+// sends complete once written and the records arrive.
+func TestProduceAcksNone(t *testing.T) {
+	c := kafkatest.Start(t)
+	b := newBinder(t, c, map[string]any{"required-acks": "0"})
+	closeBinder(t, b)
+	dest := uniqueTopic(t)
+	p := bindProducer(t, b, dest, 3)
+	var wg sync.WaitGroup
+	for i := range 30 {
+		wg.Go(func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			defer cancel()
+			if err := p.Send(ctx, toPartition("m"+strconv.Itoa(i), i%3)); err != nil {
+				t.Errorf("send %d: %v", i, err)
+			}
+		})
+	}
+	wg.Wait()
+	for part := range 3 {
+		readPartition(t, c, dest, part, 10)
+	}
+}
