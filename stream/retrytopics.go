@@ -71,6 +71,9 @@ func (e *DelayedRetry) Unwrap() error { return e.Err }
 
 // AsDelayedRetry returns the DelayedRetry that err is or wraps, or nil.
 func AsDelayedRetry(err error) *DelayedRetry {
+	if err == nil {
+		return nil // binders call it for every message; errors.As allocates
+	}
 	var dr *DelayedRetry
 	if errors.As(err, &dr) {
 		return dr

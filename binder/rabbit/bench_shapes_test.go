@@ -79,7 +79,7 @@ func rawShapeMsg(id string) amqp.Publishing {
 // rounds: drift hits every stack alike.
 
 // shapeRounds is the number of rounds of a paired benchmark.
-const shapeRounds = 6
+const shapeRounds = 10
 
 // meter measures one stack over its rounds.
 type meter struct {

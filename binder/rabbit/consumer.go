@@ -289,7 +289,25 @@ type run struct {
 	resumed chan struct{} // closed when not paused
 	active  int
 	idle    chan struct{} // signalled when active drops to 0
+
+	// Ack coalescing (one worker, no batch mode; see ackHandled): the acks
+	// of handled messages not yet sent, as one multiple ack up to pendTag
+	// on pendS. Only the worker touches them (and exit, under mu).
+	coalesce    bool
+	pendS       *chanSession
+	pendTag     uint64
+	pendN       int
+	pendAt      time.Time // when the first pending ack was recorded
+	handleStart time.Time // when the current handler call began
 }
+
+// Ack coalescing bounds: at most a quarter of prefetch acks are held
+// (the broker keeps delivering meanwhile), and none is held across a
+// handler call once it is ackHold old or its own handler took that long.
+const (
+	ackHold        = time.Millisecond
+	ackHoldDivisor = 4
+)
 
 func newRun(c *consumer, q string) *run {
 	r := &run{c: c, queue: q, done: make(chan struct{}), resumed: make(chan struct{}), idle: make(chan struct{}, 1)}
@@ -300,6 +318,10 @@ func newRun(c *consumer, q string) *run {
 	for i := range r.workers {
 		r.workers[i] = make(chan inbound, c.opts.prefetch)
 	}
+	// With one worker outside batch mode every delivery of a channel is
+	// settled in delivery order, so a multiple ack covers exactly the
+	// handled messages; with several workers it would ack others' too.
+	r.coalesce = c.conc == 1 && !c.spec.Consumer.BatchMode && c.opts.prefetch/ackHoldDivisor > 1
 	return r
 }
 
@@ -482,6 +504,9 @@ func (r *run) enter() bool {
 
 func (r *run) exit() {
 	r.mu.Lock()
+	if r.paused {
+		r.flushAcks() // Pause returns with the handled messages acked
+	}
 	r.active--
 	if r.active == 0 {
 		select {
@@ -494,20 +519,32 @@ func (r *run) exit() {
 
 func (r *run) worker(w int) {
 	defer r.wg.Done()
+	defer r.flushAcks()
 	q := r.workers[w]
 	batch := r.c.spec.Consumer.BatchMode
 	for {
 		var in inbound
 		select {
 		case in = <-q:
-		case <-r.loopCtx.Done():
-			return
+		default:
+			r.flushAcks() // nothing waiting: the held acks go now
+			select {
+			case in = <-q:
+			case <-r.loopCtx.Done():
+				return
+			}
 		}
 		if in.s.ch.IsClosed() {
 			continue // redelivered on the new channel
 		}
 		if !r.enter() {
 			return
+		}
+		if r.coalesce {
+			r.handleStart = time.Now()
+			if r.pendN > 0 && r.handleStart.Sub(r.pendAt) >= ackHold {
+				r.flushAcks()
+			}
 		}
 		var later []inbound
 		if batch {
@@ -540,6 +577,7 @@ func (r *run) worker(w int) {
 // deliveries still count toward prefetch. The hold is outside the handler
 // call, so Pause does not wait for it; Stop cuts it short.
 func (r *run) requeueLater(ins []inbound) {
+	r.flushAcks() // not held through the hold
 	if d := r.c.opts.redeliveryDelay; d > 0 {
 		t := time.NewTimer(d)
 		select {
@@ -604,7 +642,7 @@ func (r *run) settle(in inbound, env stream.Envelope, err error) (requeue bool) 
 	}
 	switch {
 	case err == nil:
-		r.ack(in, func(ch *amqp.Channel) error { return ch.Ack(in.d.DeliveryTag, false) })
+		r.ackHandled(in)
 	case errors.Is(err, stream.ErrNak) || r.ctx.Err() != nil:
 		return true
 	case c.opts.requeueRejected:
@@ -795,6 +833,7 @@ func (r *run) declareDLQ() error {
 // redelivered on the new one, whose delivery tags restart at 1, so its tag
 // must never be used there.
 func (r *run) ack(in inbound, f func(*amqp.Channel) error) {
+	r.flushAcks() // settlements go out in delivery order
 	if cur := r.session.Load(); cur != in.s || in.s.ch.IsClosed() {
 		r.c.staleAcks.Add(1)
 		r.c.log.Debug("rabbit: delivery of a lost channel not settled; the broker redelivers it", "queue", r.queue, "tag", in.d.DeliveryTag)
@@ -802,6 +841,53 @@ func (r *run) ack(in inbound, f func(*amqp.Channel) error) {
 	}
 	if err := f(in.s.ch); err != nil {
 		r.c.log.Warn("rabbit: ack/nack failed; the broker redelivers the message", "queue", r.queue, "error", err)
+	}
+}
+
+// ackHandled acks a delivery whose handler succeeded. When coalescing,
+// the ack is held and sent with the next ones as one multiple ack (one
+// frame and one write instead of one per message): when the worker finds
+// no delivery waiting, when a quarter of prefetch is held, before any
+// other settlement, on Pause and Stop, and before a handler call once the
+// held ack is ackHold old; a handler that took ackHold or longer has its
+// ack sent at once. So an ack is held at most while the worker handles
+// the deliveries already waiting, and never past a slow handler's own
+// call; a crash meanwhile redelivers the message (at least once).
+func (r *run) ackHandled(in inbound) {
+	if !r.coalesce {
+		r.ack(in, func(ch *amqp.Channel) error { return ch.Ack(in.d.DeliveryTag, false) })
+		return
+	}
+	if r.pendN > 0 && r.pendS != in.s {
+		r.flushAcks()
+	}
+	if r.pendN == 0 {
+		r.pendAt = time.Now()
+	}
+	r.pendS, r.pendTag = in.s, in.d.DeliveryTag
+	r.pendN++
+	if r.pendN >= r.c.opts.prefetch/ackHoldDivisor || time.Since(r.handleStart) >= ackHold {
+		r.flushAcks()
+	}
+}
+
+// flushAcks sends the held acks (see ackHandled), or drops them when their
+// channel is gone (the broker redelivers those messages).
+func (r *run) flushAcks() {
+	if r.pendN == 0 {
+		return
+	}
+	s, tag, n := r.pendS, r.pendTag, r.pendN
+	r.pendS, r.pendN = nil, 0
+	if cur := r.session.Load(); cur != s || s.ch.IsClosed() {
+		r.c.staleAcks.Add(int64(n))
+		r.c.log.Debug("rabbit: deliveries of a lost channel not settled; the broker redelivers them", "queue", r.queue, "count", n)
+		return
+	}
+	// Every delivery of s up to tag was handed to this worker in order
+	// and is settled or held here, so multiple covers exactly the held.
+	if err := s.ch.Ack(tag, n > 1); err != nil {
+		r.c.log.Warn("rabbit: ack failed; the broker redelivers the messages", "queue", r.queue, "count", n, "error", err)
 	}
 }
 

@@ -137,10 +137,18 @@
 // A consumer runs consumer.concurrency workers, each with its own FIFO. A
 // delivery goes to the worker chosen by a hash of its scst_partition header,
 // else its key, else round robin: messages of one partition (or key) are
-// handled one at a time, in queue order, each after the previous was acked.
-// prefetch bounds the unacked deliveries of the channel (default 128; SCSt's
-// 1 costs a broker round trip per message — with 128,
-// BenchmarkRabbitConsume/binder runs at or above the raw client). A Nak'ed
+// handled one at a time, in queue order, each after the previous was
+// settled. prefetch bounds the unacked deliveries of the channel (default
+// 128; SCSt's 1 costs a broker round trip per message — with 128,
+// BenchmarkRabbitConsume/binder runs at or above the raw client). With one
+// worker (concurrency 1, not batch mode, prefetch 8 or more) the acks of
+// handled messages are coalesced into one multiple ack: held while further
+// deliveries are already waiting, up to a quarter of prefetch, and sent
+// when none is waiting, before any nack or dead letter, on Pause and Stop,
+// and before the next handler call once held 1 ms (a handler that took
+// 1 ms or more is acked at once). Each message is still acked only after
+// its handler returned nil; a crash before the ack went out redelivers it,
+// as it always could. A Nak'ed
 // message is requeued by the broker after its redelivery-delay and may then
 // come after later messages of its key that were already prefetched.
 // Pause stops handing messages to the handler and waits for the calls in

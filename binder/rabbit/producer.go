@@ -328,7 +328,9 @@ type producer struct {
 	partitioned bool
 	closed      atomic.Bool
 	inflight    sync.WaitGroup
-	mu          sync.Mutex // guards inflight.Add against Close's Wait
+	// mu guards inflight.Add against Close's Wait; concurrent Sends share
+	// it (read lock), Close takes it alone.
+	mu sync.RWMutex
 
 	// down is why the destination cannot be sent to (its exchange is gone
 	// and cannot be declared again); nil while sends can succeed.
@@ -356,13 +358,13 @@ const redeclareInterval = time.Second
 // possible the binding reports itself down (Health). Errors that cannot
 // succeed on retry for this message are wrapped with stream.Permanent.
 func (p *producer) Send(ctx context.Context, m stream.Envelope) error {
-	p.mu.Lock()
+	p.mu.RLock()
 	if p.closed.Load() {
-		p.mu.Unlock()
+		p.mu.RUnlock()
 		return fmt.Errorf("rabbit: send to %q: producer %w", p.spec.Destination, stream.ErrClosed)
 	}
 	p.inflight.Add(1)
-	p.mu.Unlock()
+	p.mu.RUnlock()
 	defer p.inflight.Done()
 	key, err := p.routingKey(m)
 	if err != nil {
