@@ -280,6 +280,14 @@ func (l *loop) assign(rs []*sendReq) {
 // records wait until the oldest is that old or a batch is full.
 func (l *loop) dispatch(closing bool) {
 	p := l.p
+	if l.metaAt.IsZero() && len(l.parts) > 0 {
+		// A failure may mean that leaders moved: group by the latest
+		// view (an error here surfaces as the retried batches' own, and
+		// the view is read again metaMaxAge later).
+		if l.refresh(true) != nil {
+			l.metaAt = time.Now()
+		}
+	}
 	now := time.Now()
 	var next time.Time // the earliest linger or back-off deadline
 	later := func(t time.Time) {
