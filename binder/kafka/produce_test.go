@@ -11,6 +11,7 @@ import (
 	"github.com/google/uuid"
 	kafkago "github.com/segmentio/kafka-go"
 	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/streambind/streambind/binder/kafka"
@@ -401,5 +402,49 @@ func TestProduceAcksNone(t *testing.T) {
 	wg.Wait()
 	for part := range 3 {
 		readPartition(t, c, dest, part, 10)
+	}
+}
+
+// TestProduceSeveralBrokers: on a 3-broker cluster the partitions' leaders
+// differ, so each broker gets its own requests; concurrent sends over 6
+// partitions all complete, each record on the partition it asked for.
+func TestProduceSeveralBrokers(t *testing.T) {
+	const parts, perPart = 6, 20
+	c := kafkatest.Start(t, kfake.NumBrokers(3))
+	b := newBinder(t, c, nil)
+	closeBinder(t, b)
+	dest := uniqueTopic(t)
+	p := bindProducer(t, b, dest, parts)
+	md, err := (&kafkago.Client{Addr: kafkago.TCP(c.Addrs()...)}).Metadata(context.Background(), &kafkago.MetadataRequest{Topics: []string{dest}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	leaders := map[int]bool{}
+	for _, pt := range md.Topics[0].Partitions {
+		leaders[pt.Leader.ID] = true
+	}
+	if len(leaders) < 2 {
+		t.Fatalf("the partitions have %d leader(s); the test needs several", len(leaders))
+	}
+	var wg sync.WaitGroup
+	for i := range parts * perPart {
+		wg.Go(func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			defer cancel()
+			if err := p.Send(ctx, toPartition("m"+strconv.Itoa(i), i%parts)); err != nil {
+				t.Errorf("send %d: %v", i, err)
+			}
+		})
+	}
+	wg.Wait()
+	if t.Failed() {
+		return
+	}
+	for part := range parts {
+		for _, m := range readPartition(t, c, dest, part, perPart) {
+			if n, err := strconv.Atoi(header(m, idHeader)[1:]); err != nil || n%parts != part {
+				t.Fatalf("partition %d holds %q", part, header(m, idHeader))
+			}
+		}
 	}
 }
