@@ -256,14 +256,20 @@ type run struct {
 	ctx    context.Context // intake and reclaiming; cancelled by Stop
 	cancel context.CancelFunc
 
-	// inline: the reading goroutine (and the reclaimer) call the handler
-	// themselves (concurrency 1, no batch mode: dispatch's Inline) — no
-	// hand-off per entry — and the acknowledgements of a reply go out in
-	// one XACK in the pipeline of the next read (readNew), or from the
-	// acker (flushAcks) when the reader is not about to read: handling
-	// takes longer than ackLinger, a Nak waits, Pause; the keeper flushes
-	// at each tick as well, so that none waits past claim-min-idle.
-	inline bool
+	// inline (concurrency 1, no batch mode): intake hands each reply's
+	// entries at once (replies) to the handling goroutine, which calls
+	// the handler itself (dispatch's Inline; the reclaimer too) — one
+	// hand-off per reply, not per entry, and the next read overlaps the
+	// handling. The acknowledgements go out in one XACK in the pipeline
+	// of the next read (readNew), or from the acker (flushAcks) when
+	// intake is not about to read: it waits in a read (inRead) when a
+	// reply is done, handling takes longer than ackLinger, a Nak waits,
+	// Pause; the keeper flushes at each tick as well, so that none waits
+	// past claim-min-idle.
+	inline      bool
+	replies     chan []*entry // inline only; closed by intake when it ends
+	handlerDone chan struct{}
+	inRead      atomic.Bool
 
 	intakeDone  chan struct{}
 	reclaimDone chan struct{}
@@ -356,6 +362,13 @@ func (c *consumer) newRun(ctx context.Context) (*run, error) {
 		batch = c.cs.batchSize
 	}
 	r.inline = c.conc == 1 && batch == 1
+	r.handlerDone = make(chan struct{})
+	if r.inline {
+		r.replies = make(chan []*entry, 1)
+		go r.handler()
+	} else {
+		close(r.handlerDone)
+	}
 	r.pool = dispatch.New(dispatch.Options[*entry]{
 		Workers:  c.conc,
 		QueueLen: c.cs.prefetch + 1,
@@ -488,12 +501,12 @@ func (r *run) refreshKeys() error {
 // lost a reply whose entries Redis already delivered to this consumer)
 // and at the start, it first reads its own pending entries again.
 func (r *run) intakeGroup() {
-	defer close(r.intakeDone)
+	defer r.intakeEnded()
 	c := r.c
 	back := dispatch.Backoff{Initial: 50 * time.Millisecond, Max: 5 * time.Second}
 	fails := 0
 	history := true
-	var refreshed time.Time
+	refreshed := time.Now() // newRun read the partitions
 	for r.waitRoom() {
 		var err error
 		if time.Since(refreshed) >= partitionRefresh {
@@ -541,6 +554,8 @@ func (r *run) readNew() error {
 	args := &goredis.XReadGroupArgs{Group: c.group, Consumer: c.name, Streams: streams, Count: int64(room), Block: blockFor}
 	var res []goredis.XStream
 	var err error
+	r.inRead.Store(true) // before takeAcks: see handler
+	defer r.inRead.Store(false)
 	if acks := r.takeAcks(); len(acks) > 0 {
 		// The previous reply's acknowledgements go in the same round trip.
 		pipe := r.reader.Pipeline()
@@ -558,15 +573,16 @@ func (r *run) readNew() error {
 	if err != nil {
 		return err
 	}
+	r.inRead.Store(false)
 	now := time.Now().UnixNano()
-	es := r.reply[:0]
+	es := r.replyBuf(res)
 	for _, s := range res {
 		r.advanceTo(s.Stream, s.Messages)
 		for _, m := range s.Messages {
 			es = r.accept(es, s.Stream, m, 1, now)
 		}
 	}
-	r.reply = r.dispatch(es)
+	r.handOn(es)
 	return nil
 }
 
@@ -600,13 +616,12 @@ func (r *run) readHistory() (complete bool, err error) {
 				break
 			}
 			now := time.Now().UnixNano()
-			es := r.reply[:0]
+			es := r.replyBuf(res)
 			r.advanceTo(k, res[0].Messages)
 			for _, m := range res[0].Messages {
 				es = r.accept(es, k, m, 0, now)
 			}
-			r.reply = r.dispatch(es)
-			r.flushAcks()
+			r.handOn(es)
 			start = res[0].Messages[len(res[0].Messages)-1].ID
 		}
 	}
@@ -654,7 +669,7 @@ func (r *run) readFailed(err error, fails int) {
 // intakeAnonymous reads with XREAD after the last entry it saw of each
 // stream (at Start: the streams' last entries) until Stop.
 func (r *run) intakeAnonymous() {
-	defer close(r.intakeDone)
+	defer r.intakeEnded()
 	c := r.c
 	back := dispatch.Backoff{Initial: 50 * time.Millisecond, Max: 5 * time.Second}
 	fails := 0
@@ -708,14 +723,14 @@ func (r *run) readAnonymous() error {
 		return err
 	}
 	now := time.Now().UnixNano()
-	es := r.reply[:0]
+	es := r.replyBuf(res)
 	for _, s := range res {
 		r.advanceTo(s.Stream, s.Messages)
 		for _, m := range s.Messages {
 			es = r.accept(es, s.Stream, m, 0, now)
 		}
 	}
-	r.reply = r.dispatch(es)
+	r.handOn(es)
 	return nil
 }
 
@@ -758,6 +773,59 @@ func (r *run) accept(es []*entry, key string, m goredis.XMessage, n, now int64) 
 	r.unsettled++
 	r.mu.Unlock()
 	return append(es, e)
+}
+
+// replyBuf returns an empty slice for the entries of res: intake's own,
+// or (inline, where the slice is handed on) a new one.
+func (r *run) replyBuf(res []goredis.XStream) []*entry {
+	if r.replies == nil {
+		return r.reply[:0]
+	}
+	n := 0
+	for _, s := range res {
+		n += len(s.Messages)
+	}
+	return make([]*entry, 0, n)
+}
+
+// handOn passes the accepted entries of a reply on: inline to the handling
+// goroutine (given back if the run stops first), else to the pool.
+func (r *run) handOn(es []*entry) {
+	if r.replies == nil {
+		r.reply = r.dispatch(es)
+		return
+	}
+	if len(es) == 0 {
+		return
+	}
+	select {
+	case r.replies <- es:
+	case <-r.ctx.Done():
+		for _, e := range es {
+			r.giveBack(e)
+		}
+	}
+}
+
+// intakeEnded closes replies (inline) and intakeDone.
+func (r *run) intakeEnded() {
+	if r.replies != nil {
+		close(r.replies)
+	}
+	close(r.intakeDone)
+}
+
+// handler is the handling goroutine of an inline run (see run.inline).
+func (r *run) handler() {
+	defer close(r.handlerDone)
+	for es := range r.replies {
+		r.dispatch(es)
+		// Intake waiting in a read would send these only with its next
+		// one; set before it takes them, inRead tells (see readNew).
+		if len(r.replies) == 0 && r.inRead.Load() {
+			r.flushAcks()
+		}
+	}
 }
 
 // dispatch hands the accepted entries es to the pool (inline: handles
@@ -1287,6 +1355,7 @@ wait:
 func (r *run) finish() {
 	defer close(r.done)
 	<-r.intakeDone
+	<-r.handlerDone
 	<-r.reclaimDone
 	r.pool.Stop(context.Background()) //nolint:errcheck // waits for the workers; cannot fail
 	<-r.pool.Done()
