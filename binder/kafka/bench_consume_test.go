@@ -2,7 +2,10 @@ package kafka_test
 
 import (
 	"context"
+	"os"
 	"runtime"
+	"slices"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -77,10 +80,10 @@ func groupCommitted(ctx context.Context, cl *kafkago.Client, group, topic string
 // handlerCounter is the handler side of the binder and app stacks: it
 // notes when the first message was handled and when the last one was.
 type handlerCounter struct {
-	want int64
-	first   atomic.Int64 // unix nanos
-	all     chan struct{}
-	count   atomic.Int64
+	want  int64
+	first atomic.Int64 // unix nanos
+	all   chan struct{}
+	count atomic.Int64
 }
 
 func newHandlerCounter(n int) *handlerCounter {
@@ -182,6 +185,8 @@ func waitCommitted(b *testing.B, cl *kafkago.Client, group, topic string, n int)
 // raw's msgs/s, and app-bytes-cpu/binder and app-json-cpu/binder the App's
 // CPU per message over the bare binder's. A handler latency is not
 // reported: on a pre-filled topic it would measure the fill.
+// KAFKA_BENCH_STACKS (comma-separated stack names) runs only those stacks,
+// for profiling one.
 //
 //	go test -run '^$' -bench BenchmarkKafkaConsumeGroup -benchtime 300000x -count 3 ./binder/kafka
 func BenchmarkKafkaConsumeGroup(b *testing.B) {
@@ -317,22 +322,31 @@ func BenchmarkKafkaConsumeGroup(b *testing.B) {
 	stacks := []func(*groupMeter, int){raw, binder, appBytes, appJSON}
 	rounds := groupRounds.Add(1)
 	b.ResetTimer()
+	only := os.Getenv("KAFKA_BENCH_STACKS") // for profiling one stack: e.g. binder,app-bytes
 	for k := range stacks {
 		i := k
 		if rounds%2 == 0 {
 			i = len(stacks) - 1 - k
 		}
-		stacks[i](ms[i], b.N)
+		if only == "" || slices.Contains(strings.Split(only, ","), ms[i].name) {
+			stacks[i](ms[i], b.N)
+		}
 	}
 	b.StopTimer()
 	for _, m := range ms {
-		m.report(b)
+		if m.msgs > 0 {
+			m.report(b)
+		}
 	}
 	for _, m := range ms[1:] {
-		b.ReportMetric(m.rate()/ms[0].rate(), m.name+"/raw")
+		if m.msgs > 0 && ms[0].msgs > 0 {
+			b.ReportMetric(m.rate()/ms[0].rate(), m.name+"/raw")
+		}
 	}
 	for _, m := range ms[2:] {
-		b.ReportMetric(m.cpuPerMsg()/ms[1].cpuPerMsg(), m.name+"-cpu/binder")
+		if m.msgs > 0 && ms[1].msgs > 0 {
+			b.ReportMetric(m.cpuPerMsg()/ms[1].cpuPerMsg(), m.name+"-cpu/binder")
+		}
 	}
 }
 

@@ -183,7 +183,7 @@ type run struct {
 	paused   bool
 	resumed  chan struct{} // closed on resume
 	inflight int
-	idle     chan struct{} // closed while inflight == 0
+	idle     chan struct{} // made by a pause that waits; closed when inflight drops to 0
 	genDone  chan struct{} // the running generation's wind-down finished; nil when none
 }
 
@@ -231,9 +231,7 @@ func (c *consumer) newRun() (*run, error) {
 		slots:   make(chan struct{}, max(c.spec.Consumer.Concurrency, 1)),
 		stopC:   make(chan struct{}),
 		done:    make(chan struct{}),
-		idle:    make(chan struct{}),
 	}
-	close(r.idle)
 	c.resetDone = c.resetDone || c.cs.resetOffsets
 	r.ctx, r.cancel = context.WithCancel(context.Background())
 	r.hctx, r.hcancel = context.WithCancel(context.Background())
@@ -412,6 +410,9 @@ func (r *run) pause(ctx context.Context) error {
 		r.mu.Unlock()
 		return nil
 	}
+	if r.idle == nil {
+		r.idle = make(chan struct{})
+	}
 	idle := r.idle
 	r.mu.Unlock()
 	select {
@@ -446,9 +447,6 @@ func (r *run) enter(wctx context.Context) bool {
 				r.mu.Unlock()
 				return false
 			}
-			if r.inflight == 0 {
-				r.idle = make(chan struct{})
-			}
 			r.inflight++
 			r.mu.Unlock()
 			return true
@@ -466,8 +464,9 @@ func (r *run) enter(wctx context.Context) bool {
 func (r *run) leave() {
 	r.mu.Lock()
 	r.inflight--
-	if r.inflight == 0 {
+	if r.inflight == 0 && r.idle != nil {
 		close(r.idle)
+		r.idle = nil
 	}
 	r.mu.Unlock()
 }
@@ -578,12 +577,47 @@ type partWorker struct {
 	hctx   context.Context
 	log    *slog.Logger
 	ls     lagState
+
+	// Only the worker goroutine uses what follows.
+	//
+	// holding is whether the worker holds a concurrency slot across
+	// messages (see keepSlot); heldSince and heldFor bound how long.
+	holding   bool
+	heldSince time.Time
+	heldFor   int
+	// retryTopic: the partition is of a retry topic (its messages may
+	// wait until due, so the worker never keeps a slot while waiting).
+	retryTopic bool
+	// one and oneEnv carry a single message to deliver without
+	// allocating a slice per message.
+	one    [1]kafkago.Message
+	oneEnv [1]stream.Envelope
+	// values interns header values (content types, ...) so that a
+	// message's headers cost one map and no string per value.
+	values map[string]string
 }
+
+const (
+	// fetchAhead is the capacity of the channel from a partition's
+	// fetcher goroutine to its worker.
+	fetchAhead = 128
+	// slotTurn bounds how many messages, and for how long, a worker
+	// keeps a concurrency slot while its next message is already
+	// fetched: handing a slot from one partition's worker to another's
+	// for every message (concurrency below the partition count) costs a
+	// goroutine wake-up each; keeping it for a turn costs the other
+	// partitions no more than the turn.
+	slotTurn     = 128
+	slotTurnTime = 2 * time.Millisecond
+	// internMax bounds the interned header values (count and length).
+	internMax, internLen = 64, 128
+)
 
 func (w *partWorker) run() {
 	c := w.r.c
 	c.workers.Store(w, struct{}{})
 	defer c.workers.Delete(w)
+	_, w.retryTopic = c.retryMain(w.topic)
 	rd := kafkago.NewReader(kafkago.ReaderConfig{
 		Brokers:        c.bd.st.brokers,
 		Topic:          w.topic,
@@ -605,7 +639,7 @@ func (w *partWorker) run() {
 		w.log.Error("kafka: cannot position the partition reader", "offset", w.offset, "error", c.bd.logErr(err))
 		return
 	}
-	msgs := make(chan kafkago.Message, 64)
+	msgs := make(chan kafkago.Message, fetchAhead)
 	fetchDone := make(chan struct{})
 	go func() {
 		defer close(fetchDone)
@@ -643,9 +677,13 @@ func (w *partWorker) run() {
 		}
 		<-fetchDone
 	}()
+	defer w.releaseSlot() // first of the deferred calls
 	batchMode := c.spec.Consumer.BatchMode
 	var batch []kafkago.Message
 	for {
+		if w.holding && !w.keepSlot(len(msgs)) {
+			w.releaseSlot()
+		}
 		var m kafkago.Message
 		var ok bool
 		select {
@@ -657,7 +695,10 @@ func (w *partWorker) run() {
 			return
 		}
 		if !batchMode {
-			if !w.deliver([]kafkago.Message{m}) {
+			w.one[0] = m
+			ok := w.deliver(w.one[:])
+			w.one[0] = kafkago.Message{}
+			if !ok {
 				return
 			}
 			continue
@@ -682,28 +723,71 @@ func (w *partWorker) run() {
 	}
 }
 
+// acquireSlot waits for a concurrency slot unless the worker holds one;
+// false when the generation winds down first.
+func (w *partWorker) acquireSlot() bool {
+	if w.holding {
+		return true
+	}
+	select {
+	case w.r.slots <- struct{}{}:
+	case <-w.wctx.Done():
+		return false
+	}
+	w.holding, w.heldFor, w.heldSince = true, 0, time.Time{}
+	return true
+}
+
+// releaseSlot gives the worker's slot back, if it holds one.
+func (w *partWorker) releaseSlot() {
+	if w.holding {
+		w.holding = false
+		<-w.r.slots
+	}
+}
+
+// keepSlot reports whether the worker keeps its slot for its next
+// message: only while that message is already fetched (queued > 0, so the
+// worker does not wait for the broker holding a slot), within a turn, and
+// never on a retry topic.
+func (w *partWorker) keepSlot(queued int) bool {
+	if queued == 0 || w.retryTopic || w.heldFor >= slotTurn {
+		return false
+	}
+	if w.heldSince.IsZero() {
+		w.heldSince = time.Now()
+	}
+	return w.heldFor%16 != 0 || time.Since(w.heldSince) < slotTurnTime
+}
+
 // deliver handles ms (one message, or a batch) until it is acknowledged,
 // terminated (dead-lettered or dropped) or the generation winds down; it
 // marks the partition processed up to the last message and reports
-// whether the worker goes on.
+// whether the worker goes on. A handler call that succeeds keeps the
+// worker's slot (the caller decides whether to give it back); every other
+// outcome gives it back before waiting, retrying or dead-lettering.
 func (w *partWorker) deliver(ms []kafkago.Message) bool {
 	r := w.r
 	c := r.c
-	envs := make([]stream.Envelope, len(ms))
-	for i := range ms {
-		envs[i] = envelope(&ms[i])
+	var envs []stream.Envelope
+	if len(ms) == 1 {
+		envs = w.oneEnv[:]
+		defer func() { w.oneEnv[0] = stream.Envelope{} }()
+	} else {
+		envs = make([]stream.Envelope, len(ms))
 	}
-	if !c.spec.Consumer.BatchMode && !w.holdUntilDue(envs[0]) { // retrytopics.go
+	for i := range ms {
+		envs[i] = w.envelope(&ms[i])
+	}
+	if !c.spec.Consumer.BatchMode && w.retryTopic && !w.holdUntilDue(envs[0]) { // retrytopics.go
 		return false
 	}
 	for {
-		select {
-		case r.slots <- struct{}{}:
-		case <-w.wctx.Done():
+		if !w.acquireSlot() {
 			return false
 		}
 		if !r.enter(w.wctx) {
-			<-r.slots
+			w.releaseSlot()
 			return false
 		}
 		var err error
@@ -713,7 +797,10 @@ func (w *partWorker) deliver(ms []kafkago.Message) bool {
 			err = c.spec.Handler(w.hctx, envs[0])
 		}
 		r.leave()
-		<-r.slots
+		w.heldFor++
+		if err != nil || c.spec.Consumer.BatchMode {
+			w.releaseSlot()
+		}
 		if dr := stream.AsDelayedRetry(err); dr != nil && !c.spec.Consumer.BatchMode && w.hctx.Err() == nil { // retrytopics.go
 			switch w.retryLater(&ms[0], envs[0], dr) {
 			case parked:
@@ -769,6 +856,38 @@ func envelope(m *kafkago.Message) stream.Envelope {
 		}
 	}
 	return stream.Envelope{Payload: m.Value, Headers: h, Key: m.Key}
+}
+
+// envelope is the package's envelope with header values interned: the
+// same few values (content types, source names) recur on every message.
+func (w *partWorker) envelope(m *kafkago.Message) stream.Envelope {
+	var h stream.Headers
+	if len(m.Headers) > 0 {
+		h = make(stream.Headers, len(m.Headers))
+		for _, x := range m.Headers {
+			h[x.Key] = w.intern(x.Value)
+		}
+	}
+	return stream.Envelope{Payload: m.Value, Headers: h, Key: m.Key}
+}
+
+// intern returns b as a string, shared with earlier equal values while
+// there are few short ones (others are copied as usual).
+func (w *partWorker) intern(b []byte) string {
+	if len(b) > internLen {
+		return string(b)
+	}
+	if v, ok := w.values[string(b)]; ok { // no allocation for the lookup
+		return v
+	}
+	v := string(b)
+	if w.values == nil {
+		w.values = make(map[string]string, 8)
+	}
+	if len(w.values) < internMax {
+		w.values[v] = v
+	}
+	return v
 }
 
 // String describes the consumer for debugging.

@@ -177,6 +177,12 @@
 // idle (provisioning creates concurrency × instance-count partitions for a
 // new topic for that reason). A retried or Nak'ed message holds back its
 // partition, and only its partition.
+// When concurrency is below the number of assigned partitions, a
+// partition's worker that has its next message already fetched keeps its
+// handler slot for a turn of up to 128 messages or 2ms before another
+// partition's worker gets it, rather than handing the slot over for every
+// message (each hand-over wakes a goroutine); a failed handler call gives
+// the slot up at once.
 //
 // Rebalances: when the group rebalances, intake stops, in-flight handler
 // calls finish (their context is cancelled after half the rebalance-timeout),
