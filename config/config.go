@@ -17,10 +17,15 @@
 //     property key are accepted (maxAttempts == max-attempts). Names of
 //     bindings and binders keep the case the first file that names them
 //     gives them (chargePayment-in-0), and match case-insensitively;
-//     binder types are lower-cased. Inside free-form maps (a binder's environment, and
-//     the binder, consumer and producer maps of binder-specific sections)
-//     camelCase keys are turned into kebab-case, except keys holding a '.'
-//     (native client properties such as bootstrap.servers).
+//     binder types are lower-cased. The first level of a binder's maps (a
+//     binder's environment, and the binder, consumer and producer maps of
+//     binder-specific sections) holds property names: camelCase is turned
+//     into kebab-case, except in keys holding a '.' (native client
+//     properties such as bootstrap.servers). The keys of other maps
+//     (function.bindings, retryable-exceptions, and the maps below a
+//     binder property, such as configuration) are map keys, kept exactly
+//     as written (toUpper-in-0, java.lang.IllegalStateException), as
+//     Spring Boot keeps them.
 //   - A dotted key ("bindings.x-in-0.group: g") stands for nested keys, at
 //     the top level and at every level of property keys.
 //   - Consumer enable-dlq (Kafka) and auto-bind-dlq (RabbitMQ) are accepted
@@ -357,24 +362,27 @@ func Load(opts Options) (*Loaded, error) {
 	return out, errs.Err()
 }
 
-// respell gives the names (bindings, binders) of the merged tree, which
+// respell gives the names (bindings, binders) and the map keys
+// (function.bindings, retryable-exceptions, ...) of the merged tree, which
 // viper lower-cases, their spelling in the files (the first file that
 // spells them), so that they appear as written everywhere: in
-// Config.Bindings, Config.Binders, Raw and messages. They are still
-// matched case-insensitively; Origins keep lower-case key paths.
+// Config.Bindings, Config.Binders, Function.Bindings, Raw and messages.
+// Names are still matched case-insensitively; Origins keep lower-case key
+// paths. The deepest keys go first, so that every parent is still found
+// under its lower-case path.
 func respell(raw map[string]any, spelled map[string]string) {
 	paths := make([]string, 0, len(spelled))
 	for p := range spelled {
 		paths = append(paths, p)
 	}
-	sort.Strings(paths)
+	sort.Sort(sort.Reverse(sort.StringSlice(paths)))
 	for _, p := range paths {
-		i := strings.LastIndexByte(p, '.')
-		if i < 0 {
+		segs := strings.Split(p, "\x00")
+		if len(segs) < 2 {
 			continue
 		}
-		parent, _ := lookupPath(raw, strings.Split(p[:i], ".")).(map[string]any)
-		lower, name := p[i+1:], spelled[p]
+		parent, _ := lookupPath(raw, segs[:len(segs)-1]).(map[string]any)
+		lower, name := segs[len(segs)-1], spelled[p]
 		if v, ok := parent[lower]; ok {
 			if _, taken := parent[name]; !taken {
 				delete(parent, lower)

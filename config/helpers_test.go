@@ -185,8 +185,10 @@ func TestFreeFormMaps(t *testing.T) {
 	env := l.Stream.Binders["k"].Environment
 	want := map[string]any{
 		"bootstrap.servers": "a",
-		"sasl-config":       map[string]any{"user-name": "u"},
-		"listeners":         []any{map[string]any{"host-name": "h", "port": 1}, "plain"},
+		// Property names are kebab-case; the keys of the maps below them
+		// are kept as written (they may be map keys).
+		"sasl-config": map[string]any{"userName": "u"},
+		"listeners":   []any{map[string]any{"host-name": "h", "port": 1}, "plain"},
 	}
 	if !reflect.DeepEqual(env, want) {
 		t.Errorf("environment = %#v\nwant %#v", env, want)

@@ -19,8 +19,9 @@ type layer struct {
 	tree    map[string]any
 	origins map[string]string
 	errs    []*stream.ConfigError
-	// spelled maps the key path of a name (a binding, a binder), whose
-	// keys are lower-case, to the name as the file spells it.
+	// spelled maps the key path of a name (a binding, a binder) or of a
+	// map key (function.bindings.toUpper-in-0), whose keys are lower-case,
+	// to the name as the file spells it. Its keys are spellKey paths.
 	spelled map[string]string
 }
 
@@ -33,6 +34,10 @@ func (l *layer) at(line int) string { return l.name + ":" + strconv.Itoa(line) }
 func (l *layer) fail(path, origin, format string, args ...any) {
 	l.errs = append(l.errs, &stream.ConfigError{Path: path, Origin: origin, Msg: fmt.Sprintf(format, args...)})
 }
+
+// spellKey is the key of a path in layer.spelled: its segments joined
+// by NUL, since a map key may hold dots (java.lang.IllegalStateException).
+func spellKey(path []string) string { return strings.Join(path, "\x00") }
 
 // joinPath renders a key path as "a.b.c".
 func joinPath(path []string) string { return strings.Join(path, ".") }
@@ -67,7 +72,12 @@ func step(s *schema, path []string, seg string) (*schema, []string) {
 	case kindNames:
 		return s.elem, appendPath(path, strings.ToLower(seg))
 	case kindFree:
-		return s, appendPath(path, freeKey(seg))
+		if s.props {
+			return mapKeys, appendPath(path, freeKey(seg))
+		}
+		// A map key: its path is lower-case, as every path of the tree;
+		// the key keeps its spelling (layer.spelled, respell).
+		return mapKeys, appendPath(path, strings.ToLower(seg))
 	case kindOther:
 		return s, appendPath(path, strings.ToLower(seg))
 	default: // a leaf given a map: kept as is for the decoder to reject
@@ -93,9 +103,9 @@ func (l *layer) mapping(y *ynode, s *schema, path []string) {
 				ok = false
 				break
 			}
-			names := cur.kind == kindNames
+			keepCase := cur.kind == kindNames || (cur.kind == kindFree && !cur.props)
 			cur, p = step(cur, p, seg)
-			if id := joinPath(p); names && l.spelled[id] == "" && seg != p[len(p)-1] {
+			if id := spellKey(p); keepCase && l.spelled[id] == "" && seg != p[len(p)-1] {
 				l.spelled[id] = seg
 			}
 			if i < len(segs)-1 && !cur.lazy {
@@ -117,13 +127,13 @@ func (l *layer) mapping(y *ynode, s *schema, path []string) {
 			p[len(p)-1] = kebab(e.key)
 		}
 		id := joinPath(p)
-		if first, dup := seen[id]; dup {
+		if first, dup := seen[strings.ToLower(id)]; dup {
 			if !e.merged {
 				l.fail(id, l.at(e.line), "duplicate key %q (already set at %s)", e.key, l.at(first))
 			}
 			continue
 		}
-		seen[id] = e.line
+		seen[strings.ToLower(id)] = e.line
 		l.value(e.val, cur, p, e.line)
 	}
 }
@@ -169,6 +179,8 @@ func (l *layer) detached(y *ynode, s *schema, opath string) any {
 		for _, e := range y.entries {
 			k := strings.ToLower(e.key)
 			if s.kind == kindFree {
+				// viper lower-cases the maps of a list whole: their keys
+				// are spelled kebab-case, as a binder reads them.
 				k = freeKey(e.key)
 			}
 			p := opath + "." + k

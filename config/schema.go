@@ -39,6 +39,13 @@ type schema struct {
 	remain *field // where unknown keys go (Config.Extensions), or nil
 	open   bool   // unknown keys are allowed and kept as kindOther
 	lazy   bool   // only an alias path: no map is created for the key itself
+	// kindFree: props says the keys of this level are property names (the
+	// first level of a binder's map[string]any: environment, binder,
+	// consumer, producer), which are spelled kebab-case; the keys of other
+	// free maps (function.bindings, retryable-exceptions, and the maps
+	// below a property, such as configuration or headers) are map keys,
+	// kept exactly as written, as Spring Boot keeps them.
+	props bool
 	// kindNames
 	elem *schema
 }
@@ -93,7 +100,7 @@ func schemaOf(t reflect.Type) *schema {
 	case t.Kind() == reflect.Map && t.Elem().Kind() == reflect.Struct:
 		return &schema{kind: kindNames, typ: t, elem: schemaOf(t.Elem())}
 	case t.Kind() == reflect.Map:
-		return &schema{kind: kindFree, typ: t}
+		return &schema{kind: kindFree, typ: t, props: t.Elem().Kind() == reflect.Interface}
 	default:
 		return &schema{kind: kindLeaf, typ: t}
 	}
@@ -195,7 +202,11 @@ func kebab(key string) string {
 	return b.String()
 }
 
-// freeKey normalises a key of a free-form map: camelCase becomes
+// mapKeys is the schema of the keys below a property of a free-form map
+// (and of typed free maps): map keys, kept as written.
+var mapKeys = &schema{kind: kindFree}
+
+// freeKey normalises a property name of a free-form map: camelCase becomes
 // kebab-case, except in keys holding a '.' (native client properties such
 // as bootstrap.servers), which are only lower-cased.
 func freeKey(key string) string {

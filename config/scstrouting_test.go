@@ -60,7 +60,7 @@ stream:
         retryable-exceptions:
           java.lang.IllegalStateException: maybe
 `)})
-	if err == nil || !strings.Contains(err.Error(), "stream.bindings.f-in-0.consumer.retryable-exceptions.java.lang.illegalstateexception") {
+	if err == nil || !strings.Contains(err.Error(), "stream.bindings.f-in-0.consumer.retryable-exceptions.java.lang.IllegalStateException") {
 		t.Fatalf("want an error naming the key, got %v", err)
 	}
 }

@@ -42,3 +42,35 @@ func TestLintRetryableExceptionsAndExpressions(t *testing.T) {
 		t.Fatalf("exit %d, stdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
 	}
 }
+
+// Map keys keep their case: lint and config see the renames of camelCase
+// and composed functions (function.bindings, dotted and bracket forms) as
+// the app does, and the error names of retryable-exceptions as written.
+func TestLintCamelCaseMapKeys(t *testing.T) {
+	dir := t.TempDir()
+	props := `spring.cloud.function.definition=toUpper|addTax;flaky
+spring.cloud.stream.default-binder=memory
+spring.cloud.stream.function.bindings[toUpper|addTax-in-0]=enrichIn
+spring.cloud.stream.function.bindings.toUpper|addTax-out-0=enrichOut
+spring.cloud.stream.bindings.enrichIn.destination=orders
+spring.cloud.stream.bindings.enrichOut.destination=enriched
+spring.cloud.stream.bindings.flaky-in-0.destination=flaky
+spring.cloud.stream.bindings.flaky-in-0.consumer.retryable-exceptions.java.lang.IllegalStateException=true
+`
+	if err := os.WriteFile(filepath.Join(dir, "application.properties"), []byte(props), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r := runIn(t, dir, nil, "lint", ".")
+	if r.code != 0 || strings.Contains(r.stdout, "warning") {
+		t.Fatalf("lint: exit %d, stdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
+	}
+	r = runIn(t, dir, nil, "config", ".")
+	for _, want := range []string{"toUpper|addTax-in-0: enrichIn", "toUpper|addTax-out-0: enrichOut", "    enrichIn:\n"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("config lacks %q:\n%s", want, r.stdout)
+		}
+	}
+	if r.code != 0 || strings.Contains(r.stdout, "to-upper") {
+		t.Fatalf("config: exit %d, stdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
+	}
+}
