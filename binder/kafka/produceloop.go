@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"runtime"
+	"slices"
 	"syscall"
 	"time"
 
@@ -353,7 +354,8 @@ func (l *loop) dispatch(closing bool) {
 	}
 }
 
-// send sends req and hands it back to the loop with each batch's outcome.
+// send sends req, completes the sends of the batches that were
+// acknowledged and hands req back to the loop with each batch's outcome.
 func (l *loop) send(req *request) {
 	p := l.p
 	attrs := protocol.Attributes(p.ps.compression) & 0x7
@@ -374,6 +376,7 @@ func (l *loop) send(req *request) {
 	if err == nil && p.ps.acks != kafkago.RequireNone {
 		res, _ = m.(*produceapi.Response)
 	}
+	acked := false
 	for _, b := range req.batches {
 		switch {
 		case err != nil:
@@ -382,6 +385,23 @@ func (l *loop) send(req *request) {
 			b.err = nil
 		default:
 			b.err = partitionResult(res, p.topic, b.part)
+		}
+		if b.err == nil && !acked {
+			// Before any send returns: the binding is up again.
+			acked = true
+			if !p.bd.st.autoCreateTopics && p.bd.topicMissing(p.topic) {
+				p.bd.setMissing(p.topic, false) // it is back
+			}
+			p.observe(nil)
+		}
+		if b.err == nil {
+			// Completed here rather than by the loop: the senders go on
+			// one hand-off sooner. The partition stays busy until the
+			// loop takes the request back.
+			for _, r := range b.reqs {
+				r.done <- nil
+			}
+			b.reqs = nil
 		}
 	}
 	l.results <- req
@@ -412,9 +432,10 @@ func partitionResult(res *produceapi.Response, topic string, part int) error {
 	return fmt.Errorf("partition %d missing from the produce response: %w", part, protocol.ErrNoPartition)
 }
 
-// complete takes a request's outcome: acknowledged batches complete their
-// sends, failed ones are retried (first in their partition) while
-// attempts and back-off allow, and otherwise fail (see fail).
+// complete takes a request's outcome: acknowledged batches (whose sends
+// send completed) free their partitions, failed ones are retried (first
+// in their partition) while attempts and back-off allow, and otherwise
+// fail (see fail).
 func (l *loop) complete(req *request) {
 	p := l.p
 	l.inflight[req.leader]--
@@ -427,10 +448,7 @@ func (l *loop) complete(req *request) {
 	for _, b := range req.batches {
 		q := l.parts[b.part]
 		q.busy = false
-		if b.err == nil {
-			for _, r := range b.reqs {
-				r.done <- nil
-			}
+		if b.err == nil { // its sends were completed by send
 			l.outcome = append(l.outcome, nil)
 			continue
 		}
@@ -450,19 +468,10 @@ func (l *loop) complete(req *request) {
 	if retried {
 		l.metaAt = time.Time{} // leaders may have moved
 	}
-	if len(l.outcome) > 0 {
-		ok := true
-		for _, e := range l.outcome {
-			ok = ok && e == nil
-		}
-		if ok {
-			if !p.bd.st.autoCreateTopics && p.bd.topicMissing(p.topic) {
-				p.bd.setMissing(p.topic, false) // it is back
-			}
-			p.observe(nil)
-		} else {
-			p.observe(l.outcome)
-		}
+	// Successes were observed by send; failures say something only when
+	// nothing in the request succeeded (see observe).
+	if slices.ContainsFunc(l.outcome, func(e error) bool { return e != nil }) {
+		p.observe(l.outcome)
 	}
 }
 
