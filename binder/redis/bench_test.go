@@ -165,19 +165,23 @@ func concurrently(b *testing.B, n int, send func() error) span {
 // in rounds (see paired); each round writes its entries first (not timed)
 // and times from the start of reading to the last entry acknowledged:
 //
-//   - raw: XREADGROUP COUNT prefetch, then one XACK of the reply's ids, in
-//     a loop (one goroutine).
+//   - raw: XREADGROUP COUNT prefetch in a loop (one goroutine), one XACK
+//     of each reply's ids sent in the pipeline of the next XREADGROUP (one
+//     round trip a reply), the last one alone — the binder's wire shape.
 //   - binder: a consumer binding with concurrency 1 and the default
 //     prefetch, from Start to the last entry acknowledged (XPENDING
 //     empty); Stop not timed.
+//   - raw-sequential: XREADGROUP COUNT prefetch, then one XACK of the
+//     reply's ids, each awaited (two round trips a reply), for comparison.
 func BenchmarkRedisConsume(b *testing.B) {
 	redistest.Require(b)
 	ctx := context.Background()
 	c := redistest.Client(b, redistest.Addr(), "", "")
 	e := env{prefix: redistest.Prefix(b), name: "sbbench"}
 	rawKey := e.prefix + "con.raw"
+	seqKey := e.prefix + "con.seq"
 	binKey := redisbinder.StreamKey(e.prefix, "con", -1)
-	for _, k := range []string{rawKey, binKey} {
+	for _, k := range []string{rawKey, seqKey, binKey} {
 		if err := c.XGroupCreateMkStream(ctx, k, "g", "$").Err(); err != nil {
 			b.Fatal(err)
 		}
@@ -200,19 +204,25 @@ func BenchmarkRedisConsume(b *testing.B) {
 		side{"raw", func(n int) span {
 			rawPublish(b, c, rawKey, n, 0)
 			c0, start := cpuTime(), time.Now()
+			var ids []string // the previous reply's, to acknowledge
 			for got := 0; got < n; {
-				res, err := c.XReadGroup(ctx, &goredis.XReadGroupArgs{Group: "g", Consumer: "c", Streams: []string{rawKey, ">"}, Count: redisbinder.DefaultPrefetch, Block: time.Second}).Result()
-				if err != nil {
+				pipe := c.Pipeline()
+				if len(ids) > 0 {
+					pipe.XAck(ctx, rawKey, "g", ids...)
+				}
+				read := pipe.XReadGroup(ctx, &goredis.XReadGroupArgs{Group: "g", Consumer: "c", Streams: []string{rawKey, ">"}, Count: redisbinder.DefaultPrefetch, Block: time.Second})
+				if _, err := pipe.Exec(ctx); err != nil {
 					b.Fatal(err)
 				}
-				ids := make([]string, 0, len(res[0].Messages))
+				res := read.Val()
+				ids = make([]string, 0, len(res[0].Messages))
 				for _, m := range res[0].Messages {
 					ids = append(ids, m.ID)
 				}
-				if err := c.XAck(ctx, rawKey, "g", ids...).Err(); err != nil {
-					b.Fatal(err)
-				}
 				got += len(ids)
+			}
+			if err := c.XAck(ctx, rawKey, "g", ids...).Err(); err != nil {
+				b.Fatal(err)
 			}
 			return span{time.Since(start), cpuTime() - c0}
 		}},
@@ -238,6 +248,25 @@ func BenchmarkRedisConsume(b *testing.B) {
 				b.Fatal(err)
 			}
 			return d
+		}},
+		side{"raw-sequential", func(n int) span {
+			rawPublish(b, c, seqKey, n, 0)
+			c0, start := cpuTime(), time.Now()
+			for got := 0; got < n; {
+				res, err := c.XReadGroup(ctx, &goredis.XReadGroupArgs{Group: "g", Consumer: "c", Streams: []string{seqKey, ">"}, Count: redisbinder.DefaultPrefetch, Block: time.Second}).Result()
+				if err != nil {
+					b.Fatal(err)
+				}
+				ids := make([]string, 0, len(res[0].Messages))
+				for _, m := range res[0].Messages {
+					ids = append(ids, m.ID)
+				}
+				if err := c.XAck(ctx, seqKey, "g", ids...).Err(); err != nil {
+					b.Fatal(err)
+				}
+				got += len(ids)
+			}
+			return span{time.Since(start), cpuTime() - c0}
 		}},
 	)
 }

@@ -44,6 +44,8 @@ const (
 	// next read; when handling the reply takes longer than ackLinger, the
 	// acker sends what was gathered before the next handler call.
 	ackLinger = time.Millisecond
+	// entrySlab is how many entries accept allocates at once.
+	entrySlab = 64
 )
 
 // consumer is a consumer binding of one destination for one group (or an
@@ -285,6 +287,7 @@ type run struct {
 	ackSince  atomic.Int64
 	readSpare []*entry
 	reply     []*entry // intake's buffer for accept and dispatch (intake only)
+	slab      []entry  // intake's entries to come (see accept)
 	ackFlush  chan struct{}
 	ackStop   chan struct{}
 	ackDone   chan struct{}
@@ -579,7 +582,7 @@ func (r *run) readNew() error {
 	for _, s := range res {
 		r.advanceTo(s.Stream, s.Messages)
 		for _, m := range s.Messages {
-			es = r.accept(es, s.Stream, m, 1, now)
+			es = r.accept(es, &r.slab, s.Stream, m, 1, now)
 		}
 	}
 	r.handOn(es)
@@ -619,7 +622,7 @@ func (r *run) readHistory() (complete bool, err error) {
 			es := r.replyBuf(res)
 			r.advanceTo(k, res[0].Messages)
 			for _, m := range res[0].Messages {
-				es = r.accept(es, k, m, 0, now)
+				es = r.accept(es, &r.slab, k, m, 0, now)
 			}
 			r.handOn(es)
 			start = res[0].Messages[len(res[0].Messages)-1].ID
@@ -727,7 +730,7 @@ func (r *run) readAnonymous() error {
 	for _, s := range res {
 		r.advanceTo(s.Stream, s.Messages)
 		for _, m := range s.Messages {
-			es = r.accept(es, s.Stream, m, 0, now)
+			es = r.accept(es, &r.slab, s.Stream, m, 0, now)
 		}
 	}
 	r.handOn(es)
@@ -737,8 +740,9 @@ func (r *run) readAnonymous() error {
 // accept tracks a received entry (unless the run holds it already) and
 // appends it to es, for dispatch: every entry of a reply is held (kept from
 // other members' reclaims) before the first is handled. now is when it
-// was read.
-func (r *run) accept(es []*entry, key string, m goredis.XMessage, n, now int64) []*entry {
+// was read. The entry is taken from *slab (the caller's; refilled here),
+// one allocation for many entries.
+func (r *run) accept(es []*entry, slab *[]entry, key string, m goredis.XMessage, n, now int64) []*entry {
 	c := r.c
 	if m.Values == nil {
 		// A pending entry whose stream entry is gone (trimmed by
@@ -767,7 +771,12 @@ func (r *run) accept(es []*entry, key string, m goredis.XMessage, n, now int64) 
 	if !ok {
 		part = -1
 	}
-	e := &entry{key: key, part: part, id: m.ID, env: env, n: n}
+	if len(*slab) == 0 {
+		*slab = make([]entry, entrySlab)
+	}
+	e := &(*slab)[0]
+	*slab = (*slab)[1:]
+	e.key, e.part, e.id, e.env, e.n = key, part, m.ID, env, n
 	e.touched.Store(now)
 	r.held[ref] = e
 	r.unsettled++
@@ -889,6 +898,7 @@ func (r *run) untrack(e *entry) {
 	r.mu.Lock()
 	delete(r.held, e.ref())
 	r.mu.Unlock()
+	e.env = stream.Envelope{} // its slab (see accept) may live on: not the payload
 }
 
 // untrackAll lets go for good of acknowledged (settled) entries.
@@ -898,6 +908,9 @@ func (r *run) untrackAll(es []*entry) {
 		delete(r.held, e.ref())
 	}
 	r.mu.Unlock()
+	for _, e := range es {
+		e.env = stream.Envelope{} // as untrack
+	}
 }
 
 // giveBack lets go of an entry that was not settled: it stays pending
@@ -978,9 +991,10 @@ func (r *run) reclaim() {
 		}
 		now := time.Now().UnixNano()
 		var es []*entry
+		var slab []entry
 		r.advanceTo(k, msgs)
 		for _, m := range msgs {
-			es = r.accept(es, k, m, counts[m.ID]+1, now)
+			es = r.accept(es, &slab, k, m, counts[m.ID]+1, now)
 		}
 		r.dispatch(es)
 		r.flushAcks()
@@ -1110,29 +1124,33 @@ func (r *run) takeAcks() []*entry {
 
 // queueAcks queues on pipe the XACKs of es (entries of one group): one
 // per stream (and ackBatch entries).
-func queueAcks(pipe goredis.Pipeliner, group string, es []*entry) []*goredis.IntCmd {
+func queueAcks(pipe goredis.Pipeliner, group string, es []*entry) []*goredis.Cmd {
 	keys := []string{es[0].key}
 	for _, e := range es {
 		if !slices.Contains(keys, e.key) {
 			keys = append(keys, e.key)
 		}
 	}
-	cmds := make([]*goredis.IntCmd, 0, len(keys))
-	ids := make([]string, 0, min(len(es), ackBatch))
+	cmds := make([]*goredis.Cmd, 0, len(keys))
+	var args []any // XACK key group id...: built here, not from a []string copy
 	for _, k := range keys {
 		for _, e := range es {
 			if e.key != k {
 				continue
 			}
-			ids = append(ids, e.id)
-			if len(ids) == ackBatch {
-				cmds = append(cmds, pipe.XAck(context.Background(), k, group, ids...))
-				ids = ids[:0]
+			if len(args) == 0 {
+				args = make([]any, 0, 3+min(len(es), ackBatch))
+				args = append(args, "XACK", k, group)
+			}
+			args = append(args, e.id)
+			if len(args) == 3+ackBatch {
+				cmds = append(cmds, pipe.Do(context.Background(), args...))
+				args = nil
 			}
 		}
-		if len(ids) > 0 {
-			cmds = append(cmds, pipe.XAck(context.Background(), k, group, ids...))
-			ids = ids[:0]
+		if len(args) > 0 {
+			cmds = append(cmds, pipe.Do(context.Background(), args...))
+			args = nil
 		}
 	}
 	return cmds
@@ -1141,7 +1159,7 @@ func queueAcks(pipe goredis.Pipeliner, group string, es []*entry) []*goredis.Int
 // acked settles the reader's pipelined acknowledgements of es: let go of
 // once Redis has them; when a XACK failed, handed to the acker, which
 // retries.
-func (r *run) acked(es []*entry, cmds []*goredis.IntCmd) {
+func (r *run) acked(es []*entry, cmds []*goredis.Cmd) {
 	for _, cmd := range cmds {
 		if cmd.Err() != nil {
 			r.ackMu.Lock()
