@@ -94,7 +94,47 @@ type FunctionConfig struct {
 // FunctionBindingName returns the name of the functional binding
 // functional ("process-in-0"): its new name when stream.function.bindings
 // renames it, else functional itself.
+//
+// A composed function's bindings ("toUpper|addTax-in-0") also answer to
+// the name SCSt gives them, without the '|' ("toUpperaddTax-in-0"; Spring
+// Boot also drops the '|' of a map key that is not in brackets): a rename
+// of that name applies, and a binding configured under that name only
+// (stream.bindings.toUpperaddTax-in-0) is this binding, named so.
 func (c *Config) FunctionBindingName(functional string) string {
+	if n := c.renamedBinding(functional); n != "" {
+		return n
+	}
+	if alt := SCStComposedBindingName(functional); alt != functional {
+		if n := c.renamedBinding(alt); n != "" {
+			return n
+		}
+		if _, ok := c.bindingKey(functional); !ok {
+			if k, ok := c.bindingKey(alt); ok {
+				return k
+			}
+		}
+	}
+	return functional
+}
+
+// SCStComposedBindingName returns the name SCSt gives the binding
+// functional of a composed function: the function names without the '|'
+// (and the blanks around it) that join them, "toUpper|addTax-in-0" →
+// "toUpperaddTax-in-0". Other names are returned unchanged.
+func SCStComposedBindingName(functional string) string {
+	if !strings.Contains(functional, "|") {
+		return functional
+	}
+	parts := strings.Split(functional, "|")
+	for i := range parts {
+		parts[i] = strings.TrimSpace(parts[i])
+	}
+	return strings.Join(parts, "")
+}
+
+// renamedBinding returns the new name stream.function.bindings gives
+// functional (matched case-insensitively), or "".
+func (c *Config) renamedBinding(functional string) string {
 	if n, ok := c.Function.Bindings[functional]; ok && strings.TrimSpace(n) != "" {
 		return strings.TrimSpace(n)
 	}
@@ -103,7 +143,21 @@ func (c *Config) FunctionBindingName(functional string) string {
 			return strings.TrimSpace(n)
 		}
 	}
-	return functional
+	return ""
+}
+
+// bindingKey returns the key of stream.bindings that names binding name
+// (matched case-insensitively), as configured.
+func (c *Config) bindingKey(name string) (string, bool) {
+	if _, ok := c.Bindings[name]; ok {
+		return name, true
+	}
+	for k := range c.Bindings {
+		if strings.EqualFold(k, name) {
+			return k, true
+		}
+	}
+	return "", false
 }
 
 // RoutingConfig is stream.function.routing.

@@ -3,6 +3,8 @@ package stream_test
 import (
 	"context"
 	"errors"
+	"strings"
+	"time"
 	"testing"
 
 	"github.com/streambind/streambind/binder/memory"
@@ -44,4 +46,50 @@ func TestCamelCaseMapKeysFromProperties(t *testing.T) {
 			t.Errorf("functional name %s is a binding", n)
 		}
 	}
+}
+
+// The bindings of a composed function answer to SCSt's names for them
+// (toUpperaddTax-in-0, without the '|'): configured or renamed under that
+// name, they bind the composed function, and messages flow.
+func TestComposedBindingsUnderSCStNames(t *testing.T) {
+	l, err := config.Load(config.Options{Dir: "testdata/scst-composed", Env: []string{}})
+	if err != nil {
+		t.Fatalf("Load: %v", err)
+	}
+	fns := stream.NewCatalog()
+	stream.AddFunction(fns, "toUpper", func(_ context.Context, s string) (string, error) { return strings.ToUpper(s), nil })
+	stream.AddFunction(fns, "addTax", func(_ context.Context, s string) (string, error) { return s + "+tax", nil })
+	stream.AddFunction(fns, "sink", func(_ context.Context, s string) (string, error) { return s, nil })
+	got := make(chan string, 1)
+	stream.AddConsumer(fns, "log", func(_ context.Context, s string) error { got <- s; return nil })
+	broker := newBroker(t)
+	r := startOn(t, broker, l.Stream, fns, discardLogger())
+	defer func() { _ = r.stop() }()
+	for _, n := range []string{"toUpperaddTax-in-0", "toUpperaddTax-out-0", "sinkIn"} {
+		if r.app.Binding(n) == nil {
+			t.Errorf("no binding %s (bindings: %v)", n, bindingNamesOf(r.app))
+		}
+	}
+	if b := r.app.Binding("toUpperaddTax-in-0"); b != nil && (b.Destination() != "orders" || b.Group() != "enrich") {
+		t.Errorf("toUpperaddTax-in-0: destination %s group %s", b.Destination(), b.Group())
+	}
+	if err := r.app.Bridge().Send(context.Background(), "orders", "abc"); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case s := <-got:
+		if s != "ABC+tax" {
+			t.Errorf("got %q, want ABC+tax", s)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("no message at sink|log")
+	}
+}
+
+func bindingNamesOf(app *stream.App) []string {
+	var out []string
+	for _, b := range app.Bindings() {
+		out = append(out, b.Name())
+	}
+	return out
 }
