@@ -4,8 +4,8 @@ import (
 	"context"
 	"errors"
 	"strings"
-	"time"
 	"testing"
+	"time"
 
 	"github.com/streambind/streambind/binder/memory"
 	"github.com/streambind/streambind/config"
