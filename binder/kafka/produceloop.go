@@ -19,8 +19,9 @@ import (
 )
 
 // The producer's loop: one goroutine owns the per-partition queues, builds
-// the produce requests and completes the sends; each request runs in a
-// goroutine of its own and hands its outcome back (see [producer]).
+// the produce requests, retries or fails what failed; each request runs in
+// a goroutine of its own, completes the sends the broker acknowledged and
+// hands its outcome back (see [producer]).
 
 const (
 	// maxInFlight is the most produce requests in flight per broker (as
