@@ -664,6 +664,11 @@ func (w *partWorker) run() {
 			}
 			backoff = 50 * time.Millisecond
 			w.fetched(&m)
+			select { // without a select on wctx while there is room
+			case msgs <- m:
+				continue
+			default:
+			}
 			select {
 			case msgs <- m:
 			case <-w.wctx.Done():
@@ -685,11 +690,18 @@ func (w *partWorker) run() {
 			w.releaseSlot()
 		}
 		var m kafkago.Message
-		var ok bool
-		select {
+		var ok, got bool
+		select { // without a select on wctx while a message is there
 		case m, ok = <-msgs:
-		case <-w.wctx.Done():
-			return
+			got = true
+		default:
+		}
+		if !got {
+			select {
+			case m, ok = <-msgs:
+			case <-w.wctx.Done():
+				return
+			}
 		}
 		if !ok {
 			return
