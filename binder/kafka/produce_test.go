@@ -2,6 +2,7 @@ package kafka_test
 
 import (
 	"context"
+	"errors"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -447,4 +448,61 @@ func TestProduceSeveralBrokers(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestProduceCloseBounded: a producer whose request the broker holds
+// closes within its context's deadline; the waiting send fails and later
+// sends are refused with stream.ErrClosed.
+func TestProduceCloseBounded(t *testing.T) {
+	c := kafkatest.Start(t)
+	b := newBinder(t, c, nil)
+	dest := uniqueTopic(t)
+	p := bindProducer(t, b, dest, 1)
+	if err := p.Send(context.Background(), toPartition("warm", 0)); err != nil {
+		t.Fatal(err)
+	}
+	held := make(chan struct{})
+	release := make(chan struct{})
+	var once atomic.Bool
+	c.Kfake.ControlKey(int16(kmsg.Produce), func(kmsg.Request) (kmsg.Response, error, bool) {
+		c.Kfake.KeepControl()
+		if once.CompareAndSwap(false, true) {
+			close(held)
+			c.Kfake.SleepControl(func() { <-release })
+		}
+		return nil, nil, false
+	})
+	// Released before the cluster closes (cleanups run last first).
+	t.Cleanup(func() { close(release) })
+	sent := make(chan error, 1)
+	go func() { sent <- p.Send(context.Background(), toPartition("held", 0)) }()
+	select {
+	case <-held:
+	case <-time.After(20 * time.Second):
+		t.Fatal("the send never reached the broker")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+	defer cancel()
+	closed := make(chan error, 1)
+	go func() { closed <- p.Close(ctx) }()
+	select {
+	case err := <-closed:
+		if err == nil {
+			t.Error("Close returned nil although a send was still waiting for the broker")
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("Close did not return after its context ended")
+	}
+	select {
+	case err := <-sent:
+		if err == nil {
+			t.Error("the held send succeeded")
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("the held send did not return after Close")
+	}
+	if err := p.Send(context.Background(), toPartition("late", 0)); !errors.Is(err, stream.ErrClosed) {
+		t.Errorf("send after Close: %v; want stream.ErrClosed", err)
+	}
+	_ = b.Close(context.Background())
 }
