@@ -34,6 +34,24 @@ var bootRabbit = map[string]bootKey{
 	"requestedheartbeat": {"rabbit", "heartbeat"},
 }
 
+// bootEnvKeys are the Spring Boot connection keys that an environment
+// variable sets even when no file mentions them (SPRING_RABBITMQ_HOST,
+// SPRING_KAFKA_BOOTSTRAP_SERVERS), as Spring Boot reads them: a
+// Kubernetes deployment often gives the connection in the environment
+// alone. Only these keys: other variables under SPRING_ are not keys.
+var bootEnvKeys = []string{
+	"spring.kafka.bootstrap-servers",
+	"spring.rabbitmq.addresses",
+	"spring.rabbitmq.connection-timeout",
+	"spring.rabbitmq.host",
+	"spring.rabbitmq.password",
+	"spring.rabbitmq.port",
+	"spring.rabbitmq.requested-heartbeat",
+	"spring.rabbitmq.ssl.enabled",
+	"spring.rabbitmq.username",
+	"spring.rabbitmq.virtual-host",
+}
+
 // bootConnections fills cfg.ConnectionDefaults from the spring.rabbitmq
 // and spring.kafka sections of raw, and returns the warnings for the keys
 // it ignores and the problems (values of the wrong shape).

@@ -2,6 +2,7 @@ package config
 
 import (
 	"reflect"
+	"strings"
 	"testing"
 )
 
@@ -48,4 +49,30 @@ func TestMapKeysKeepTheirCase(t *testing.T) {
 			t.Errorf("sink-in-0 consumer = %+v", s)
 		}
 	})
+}
+
+// Spring Boot's connection keys come from the environment even when no
+// file mentions spring.rabbitmq or spring.kafka (a Kubernetes habit);
+// other SPRING_ variables do not become keys.
+func TestBootConnectionKeysFromTheEnvironmentAlone(t *testing.T) {
+	l := mustLoad(t, Options{Dir: "testdata/mapkeys-yaml", Env: []string{
+		"SPRING_RABBITMQ_HOST=10.1.2.3", "SPRING_RABBITMQ_VIRTUAL_HOST=vh", "SPRING_RABBITMQ_USERNAME=bob",
+		"SPRING_RABBITMQ_PASSWORD=s3cret", "SPRING_KAFKA_BOOTSTRAP_SERVERS=k1:9092,k2:9092", "SPRING_FOO_BAR=x",
+	}})
+	rd := l.Stream.ConnectionDefaults["rabbit"]
+	if rd["addresses"] != "10.1.2.3:5672" || rd["virtual-host"] != "vh" || rd["username"] != "bob" || rd["password"] != "s3cret" {
+		t.Errorf("rabbit connection defaults = %v", rd)
+	}
+	if kd := l.Stream.ConnectionDefaults["kafka"]; kd["brokers"] != "k1:9092,k2:9092" && kd["bootstrap-servers"] != "k1:9092,k2:9092" {
+		t.Errorf("kafka connection defaults = %v", kd)
+	}
+	if o := l.Stream.Origins["spring.rabbitmq.virtual-host"]; o != "env SPRING_RABBITMQ_VIRTUAL_HOST" {
+		t.Errorf("origin of spring.rabbitmq.virtual-host = %q", o)
+	}
+	if o := l.Stream.Origins["stream.rabbit.binder.addresses"]; !strings.HasPrefix(o, "env SPRING_RABBITMQ_HOST") {
+		t.Errorf("origin of the binder's addresses = %q", o)
+	}
+	if spring, _ := l.Raw["spring"].(map[string]any); spring["foo"] != nil {
+		t.Errorf("SPRING_FOO_BAR became a key: %v", spring)
+	}
 }

@@ -216,6 +216,7 @@ func NewApp(cfg *Config, fns *Catalog, opts ...Option) (*App, error) {
 			a.wire(&v, p.rt, b)
 		}
 	}
+	a.checkOtherSections(&v) // binder-specific sections no binding validated (extsections.go)
 	if err := v.errs.Err(); err != nil {
 		return nil, err
 	}

@@ -121,6 +121,11 @@ type BinderSettings struct {
 	// Binder is stream.<type>.binder (binder-type-wide properties), undecoded.
 	Binder map[string]any
 	Logger *slog.Logger
+	// SectionsOnly is set on a binder the app creates only to validate the
+	// binder-specific sections (stream.<type>.bindings) of a registered
+	// type that no binding uses: it gets ValidateConsumer and
+	// ValidateProducer calls, is never bound, and is closed right away.
+	SectionsOnly bool
 }
 
 // BinderFactory creates a binder. It validates settings (a binder rejects

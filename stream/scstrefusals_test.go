@@ -80,7 +80,7 @@ func TestSCStRefusalsNameKeyLineAndReason(t *testing.T) {
 			{"stream.function.routing-expression", "application.yaml:5", `expression "T(java.lang.String).valueOf(headers['type'])": type reference T(...) is not supported`},
 			{"stream.input-bindings", "application.yaml:7", "input binding nobody has no handler: register a consumer named nobody"},
 			{"stream.bindings.typed-in-0.consumer.use-native-decoding", "application.yaml:13", "with native decoding the binder's bytes reach it unconverted, so it must take []byte, string or a Message"},
-			{"stream.bindings.typed-in-0.consumer.retryable-exceptions.com.acme.nope", "application.yaml:15", `no error named "com.acme.nope" (register it with stream.WithNamedError`},
+			{"stream.bindings.typed-in-0.consumer.retryable-exceptions.com.acme.Nope", "application.yaml:15", `no error named "com.acme.Nope" (register it with stream.WithNamedError`},
 			{"stream.bindings.out.binder", "application.yaml:17", `binder "nope" is neither declared under stream.binders nor a registered binder type (memory)`},
 		})
 	})

@@ -583,6 +583,10 @@ func removedKey(k, hint string) error {
 	switch k {
 	case "deadletterargs":
 		return errors.New("dead-letter-args was removed: a binding with dlq (auto-bind-dlq) now declares its queue with x-dead-letter-exchange and x-dead-letter-routing-key as SCSt does; for required-groups queues set the producer's auto-bind-dlq: true")
+	case "maxconcurrency":
+		// SCSt's listener container scales between concurrency and
+		// max-concurrency consumers; the binder runs a fixed number.
+		return errors.New("max-concurrency is not supported: the binder runs a fixed number of workers, consumer.concurrency (SCSt's listener container grows from concurrency up to max-concurrency); set consumer.concurrency to the number you need")
 	case "partitionedrequiredgroups":
 		return errors.New("partitioned-required-groups was removed: a partitioned producer now always provisions one queue per partition for each required group, as SCSt does")
 	}

@@ -136,13 +136,13 @@ func (r *recorder) wrap(f stream.BinderFactory) stream.BinderFactory {
 			// The binder's settings are wrong (reported); its bindings are
 			// still checked, by a binder of the same type with default
 			// settings.
-			b, err = f(ctx, stream.BinderSettings{Name: s.Name, Type: s.Type, Logger: s.Logger})
+			b, err = f(ctx, stream.BinderSettings{Name: s.Name, Type: s.Type, Logger: s.Logger, SectionsOnly: s.SectionsOnly})
 			if err != nil {
 				return nil, errRecorded
 			}
 		}
 		r.binders = append(r.binders, b)
-		return &lintBinder{inner: b, name: s.Name, typ: s.Type, r: r}, nil
+		return &lintBinder{inner: b, name: s.Name, typ: s.Type, r: r, sectionsOnly: s.SectionsOnly}, nil
 	}
 }
 
@@ -161,6 +161,9 @@ type lintBinder struct {
 	inner     stream.Binder
 	name, typ string
 	r         *recorder
+	// sectionsOnly: the app made it only to validate binder-specific
+	// sections of a type no binding uses; its specs are not bindings.
+	sectionsOnly bool
 }
 
 var errNoBind = errors.New("streambind: a check does not bind")
@@ -178,7 +181,9 @@ func (b *lintBinder) Close(ctx context.Context) error { return b.inner.Close(ctx
 func (b *lintBinder) ValidateProducer(spec stream.ProducerSpec) error {
 	b.r.mu.Lock()
 	defer b.r.mu.Unlock()
-	b.r.specs = append(b.r.specs, recorded{binderName: b.name, binderType: b.typ, producer: spec})
+	if !b.sectionsOnly {
+		b.r.specs = append(b.r.specs, recorded{binderName: b.name, binderType: b.typ, producer: spec})
+	}
 	if sv, ok := b.inner.(stream.SpecValidator); ok {
 		if err := sv.ValidateProducer(spec); err != nil {
 			b.r.addErr(err, "stream."+b.typ+".bindings."+spec.Binding+".producer")
@@ -190,7 +195,9 @@ func (b *lintBinder) ValidateProducer(spec stream.ProducerSpec) error {
 func (b *lintBinder) ValidateConsumer(spec stream.ConsumerSpec) error {
 	b.r.mu.Lock()
 	defer b.r.mu.Unlock()
-	b.r.specs = append(b.r.specs, recorded{binderName: b.name, binderType: b.typ, input: true, consumer: spec})
+	if !b.sectionsOnly {
+		b.r.specs = append(b.r.specs, recorded{binderName: b.name, binderType: b.typ, input: true, consumer: spec})
+	}
 	if sv, ok := b.inner.(stream.SpecValidator); ok {
 		if err := sv.ValidateConsumer(spec); err != nil {
 			b.r.addErr(err, "stream."+b.typ+".bindings."+spec.Binding+".consumer")

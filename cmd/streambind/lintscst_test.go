@@ -74,3 +74,48 @@ spring.cloud.stream.bindings.flaky-in-0.consumer.retryable-exceptions.java.lang.
 		t.Fatalf("config: exit %d, stdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
 	}
 }
+
+// lint fails, as start-up does, on an unknown key in the section of a
+// binder type the bindings do not use, and says why max-concurrency is
+// refused; the section does not make a binding of its own.
+func TestLintOtherBinderSections(t *testing.T) {
+	r := runIn(t, "../../stream/testdata/other-sections", nil, "lint", ".")
+	for _, want := range []string{
+		"stream.rabbit.bindings.sink-in-0.consumer.bogus-key: unknown key",
+		"stream.rabbit.bindings.sink-in-0.consumer.max-concurrency: max-concurrency is not supported",
+		"stream.kafka.bindings.other-out-0.producer.bogus: unknown key",
+	} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("lint output lacks %q", want)
+		}
+	}
+	if r.code != 1 {
+		t.Errorf("exit %d, want 1", r.code)
+	}
+	if t.Failed() {
+		t.Logf("stdout:\n%s\nstderr:\n%s", r.stdout, r.stderr)
+	}
+	r = runIn(t, "../../stream/testdata/other-sections-valid", nil, "graph", ".")
+	if r.code != 0 || strings.Contains(r.stdout, "other-out-0") {
+		t.Errorf("graph: exit %d, stdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
+	}
+}
+
+// streambind config shows the Spring Boot connection keys set by the
+// environment alone, with their origin, and never the password.
+func TestConfigBootKeysFromTheEnvironment(t *testing.T) {
+	env := []string{"SPRING_RABBITMQ_HOST=10.1.2.3", "SPRING_RABBITMQ_VIRTUAL_HOST=vh", "SPRING_RABBITMQ_PASSWORD=s3cr3tpw"}
+	for _, format := range []string{"yaml", "json"} {
+		r := runIn(t, "../../stream/testdata/other-sections-valid", env, "config", "--format", format, ".")
+		if r.code != 0 || !strings.Contains(r.stdout, "env SPRING_RABBITMQ_VIRTUAL_HOST") || !strings.Contains(r.stdout, "10.1.2.3") {
+			t.Errorf("%s: exit %d, stdout:\n%s\nstderr:\n%s", format, r.code, r.stdout, r.stderr)
+		}
+		if strings.Contains(r.stdout+r.stderr, "s3cr3tpw") {
+			t.Errorf("%s: the password is shown:\n%s\n%s", format, r.stdout, r.stderr)
+		}
+	}
+	r := runIn(t, "../../stream/testdata/other-sections-valid", env, "lint", ".")
+	if r.code != 0 || strings.Contains(r.stdout+r.stderr, "s3cr3tpw") {
+		t.Errorf("lint: exit %d, stdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
+	}
+}

@@ -1,0 +1,117 @@
+package stream
+
+import (
+	"context"
+	"sort"
+	"strings"
+	"time"
+)
+
+// checkOtherSections validates the binder-specific sections of bindings
+// (stream.<type>.bindings.<name>.consumer/.producer) that no binder of
+// that type validated while the bindings were prepared: the section of a
+// type that is registered but that the binding does not use (Kafka the
+// default, stream.rabbit.bindings.x-in-0 set too), or of a binding that
+// is not bound. An unknown key there is an error as anywhere else, so that
+// a switch of binder does not bring a mistake to light only then. The
+// sections of types that are not registered are reported by the
+// configuration's own check.
+func (a *App) checkOtherSections(v *validator) {
+	validated := map[string]bool{} // type NUL lower-case binding name
+	for _, b := range a.bindings {
+		validated[b.binderType+"\x00"+strings.ToLower(b.name)] = true
+	}
+	types := make([]string, 0, len(a.cfg.Extensions))
+	for typ := range a.cfg.Extensions {
+		types = append(types, typ)
+	}
+	sort.Strings(types)
+	for _, typ := range types {
+		ext := a.cfg.Extensions[typ]
+		var names []string
+		for name, eb := range ext.Bindings {
+			if !validated[typ+"\x00"+strings.ToLower(name)] && (len(eb.Consumer) > 0 || len(eb.Producer) > 0) {
+				names = append(names, name)
+			}
+		}
+		if len(names) == 0 {
+			continue
+		}
+		sort.Strings(names)
+		sv, done := a.sectionValidator(v, typ)
+		if sv == nil {
+			continue
+		}
+		for _, name := range names {
+			eb := ext.Bindings[name]
+			cfg := a.cfg.Binding(name)
+			dest := cfg.Destination
+			if strings.TrimSpace(dest) == "" {
+				dest = name
+			}
+			cons, prod := a.cfg.Extension(typ, name)
+			if len(eb.Consumer) > 0 {
+				for _, d := range destinations(dest) {
+					spec := ConsumerSpec{Binding: name, Destination: d, Group: cfg.Group, ContentType: cfg.ContentType,
+						Consumer: cfg.Consumer, Extension: cons, Logger: a.log}
+					if err := sv.ValidateConsumer(spec); err != nil {
+						v.addError("stream."+typ+".bindings."+name, err)
+						break
+					}
+				}
+			}
+			if len(eb.Producer) > 0 {
+				if d := destinations(dest); len(d) > 0 {
+					dest = d[0]
+				}
+				spec := ProducerSpec{Binding: name, Destination: dest, ContentType: cfg.ContentType,
+					Producer: cfg.Producer, Extension: prod, Logger: a.log}
+				if err := sv.ValidateProducer(spec); err != nil {
+					v.addError("stream."+typ+".bindings."+name, err)
+				}
+			}
+		}
+		done()
+	}
+}
+
+// sectionValidator returns a binder of type typ to validate sections
+// with: one the app has, else a new one (SectionsOnly), closed by done.
+// Nil when typ is not a registered type or its binders validate nothing.
+func (a *App) sectionValidator(v *validator, typ string) (SpecValidator, func()) {
+	names := make([]string, 0, len(a.binders))
+	for n := range a.binders {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		if bi := a.binders[n]; bi.typ == typ {
+			sv, _ := bi.binder.(SpecValidator)
+			return sv, func() {}
+		}
+	}
+	f, err := a.opts.binderTypes.Lookup(typ)
+	if err != nil {
+		return nil, nil
+	}
+	settings := BinderSettings{Name: typ, Type: typ,
+		Binder: withConnectionDefaults(a.cfg.ConnectionDefaults[typ], a.cfg.Extensions[typ].Binder, nil),
+		Logger: a.log.With("binder", typ), SectionsOnly: true}
+	b, err := f(context.Background(), settings)
+	if err != nil {
+		v.addError("stream."+typ+".binder", err)
+		return nil, nil
+	}
+	closeIt := func() {
+		// Never connected: closing is quick.
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = b.Close(ctx)
+	}
+	sv, ok := b.(SpecValidator)
+	if !ok {
+		closeIt()
+		return nil, nil
+	}
+	return sv, closeIt
+}

@@ -1,0 +1,58 @@
+package stream_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/streambind/streambind/binder/kafka"
+	"github.com/streambind/streambind/binder/memory"
+	"github.com/streambind/streambind/binder/rabbit"
+	"github.com/streambind/streambind/config"
+	"github.com/streambind/streambind/stream"
+)
+
+// The binder-specific section of a registered binder type that the
+// binding does not use is validated all the same: an unknown key there
+// fails start-up, and max-concurrency (a RabbitMQ listener container key)
+// says why it is refused.
+func TestOtherBinderSectionsAreValidated(t *testing.T) {
+	l, err := config.Load(config.Options{Dir: "testdata/other-sections", Env: []string{}})
+	if err != nil {
+		t.Fatalf("Load: %v", err)
+	}
+	fns := stream.NewCatalog()
+	stream.AddConsumer(fns, "sink", func(context.Context, string) error { return nil })
+	_, err = stream.NewApp(l.Stream, fns, stream.WithoutSignals(), stream.WithLogger(discardLogger()),
+		stream.WithBinderType(memory.Type, memory.New), stream.WithBinderType(rabbit.Type, rabbit.New),
+		stream.WithBinderType(kafka.Type, kafka.New))
+	var es stream.ConfigErrors
+	if !errors.As(err, &es) {
+		t.Fatalf("NewApp: %v, want configuration errors", err)
+	}
+	want := map[string]string{
+		"stream.rabbit.bindings.sink-in-0.consumer.bogus-key":       "unknown key",
+		"stream.rabbit.bindings.sink-in-0.consumer.max-concurrency": "max-concurrency is not supported",
+		"stream.kafka.bindings.other-out-0.producer.bogus":          "unknown key",
+	}
+	for _, e := range es {
+		if w, ok := want[e.Path]; ok && strings.Contains(e.Msg, w) && strings.HasPrefix(e.Origin, "application.yaml:") {
+			delete(want, e.Path)
+		}
+	}
+	if len(want) > 0 || len(es) != 3 {
+		t.Errorf("missing %v; got:\n%v", want, es)
+	}
+
+	// Valid sections of the other types start.
+	l, err = config.Load(config.Options{Dir: "testdata/other-sections-valid", Env: []string{}})
+	if err != nil {
+		t.Fatalf("Load: %v", err)
+	}
+	if _, err := stream.NewApp(l.Stream, fns, stream.WithoutSignals(), stream.WithLogger(discardLogger()),
+		stream.WithBinderType(memory.Type, memory.New), stream.WithBinderType(rabbit.Type, rabbit.New),
+		stream.WithBinderType(kafka.Type, kafka.New)); err != nil {
+		t.Fatalf("NewApp with valid sections: %v", err)
+	}
+}
