@@ -225,7 +225,8 @@ type entry struct {
 	part    int    // partition, or -1
 	id      string
 	env     stream.Envelope
-	n       int64 // deliveries as Redis counts them (0: unknown)
+	vals    map[string]any // the fields, until decoded into env (see dispatch)
+	n       int64          // deliveries as Redis counts them (0: unknown)
 	touched atomic.Int64
 	lost    atomic.Bool // another member claimed it while we held it
 	settled atomic.Bool // its acknowledgement is on the way: no longer kept
@@ -758,9 +759,15 @@ func (r *run) accept(es []*entry, slab *[]entry, key string, m goredis.XMessage,
 		}
 		return es
 	}
-	// Decoded before taking the lock (one lock per entry: intake takes
-	// every entry of a reply in a row, while workers settle others).
-	env := decode(m.Values)
+	// Inline, the handling goroutine decodes (dispatch), off intake's
+	// round trips; else decoded before taking the lock (one lock per
+	// entry: intake takes every entry of a reply in a row, while workers
+	// settle others).
+	var env stream.Envelope
+	vals := m.Values
+	if r.replies == nil {
+		env, vals = decode(m.Values), nil
+	}
 	ref := entryRef{key, m.ID}
 	r.mu.Lock()
 	if _, dup := r.held[ref]; dup {
@@ -776,7 +783,7 @@ func (r *run) accept(es []*entry, slab *[]entry, key string, m goredis.XMessage,
 	}
 	e := &(*slab)[0]
 	*slab = (*slab)[1:]
-	e.key, e.part, e.id, e.env, e.n = key, part, m.ID, env, n
+	e.key, e.part, e.id, e.env, e.vals, e.n = key, part, m.ID, env, vals, n
 	e.touched.Store(now)
 	r.held[ref] = e
 	r.unsettled++
@@ -841,6 +848,9 @@ func (r *run) handler() {
 // them), in order, and returns es emptied, for reuse.
 func (r *run) dispatch(es []*entry) []*entry {
 	for _, e := range es {
+		if e.vals != nil {
+			e.env, e.vals = decode(e.vals), nil
+		}
 		rt := ""
 		if !r.inline { // one worker: no route to pick
 			rt = route(e)
@@ -898,7 +908,7 @@ func (r *run) untrack(e *entry) {
 	r.mu.Lock()
 	delete(r.held, e.ref())
 	r.mu.Unlock()
-	e.env = stream.Envelope{} // its slab (see accept) may live on: not the payload
+	e.env, e.vals = stream.Envelope{}, nil // its slab (see accept) may live on: not the payload
 }
 
 // untrackAll lets go for good of acknowledged (settled) entries.
