@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 	_ "github.com/jackc/pgx/v5/stdlib" // database/sql driver "pgx"
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -301,5 +302,66 @@ func TestFailingKeyDoesNotStarveOthers(t *testing.T) {
 			t.Fatalf("%d rows left with at most %d attempts; want the 30 failing rows, attempts counted", left, attempts)
 		}
 		time.Sleep(20 * time.Millisecond) // polling the table's state
+	}
+}
+
+// TestNotificationsAfterBusyPeriods: with a poll-interval of an hour only
+// notifications wake the relay. It stops listening while bursts keep it
+// busy and listens again once it caught up: a lone message after each
+// burst still arrives.
+func TestNotificationsAfterBusyPeriods(t *testing.T) {
+	pool, table := migrate(t)
+	a := startApp(t, newBroker(t, "memory"), appSpec{consume: true, relay: true, table: table, poll: time.Hour})
+	ctx := context.Background()
+	send := func(seq int) {
+		inTx(t, pool, true, func(tx pgx.Tx) {
+			if err := a.ob.Send(ctx, tx, "events", event{Key: "k", Seq: seq}, outbox.Key("k")); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+	seq := 0
+	for round := range 3 {
+		for range 300 { // a burst, one transaction each
+			send(seq)
+			seq++
+		}
+		send(seq) // after the burst: sent once the relay caught up, or later by its notification
+		seq++
+		for want := seq - 301; want < seq; want++ {
+			if m := receive(t, a.got, 30*time.Second); m.Payload.Seq != want {
+				t.Fatalf("round %d: got seq %d, want %d", round, m.Payload.Seq, want)
+			}
+		}
+		waitEmpty(t, pool, table, 30*time.Second)
+		waitListening(t, pool, table)
+		send(seq) // the relay is idle: only a notification can wake it
+		if m := receive(t, a.got, 30*time.Second); m.Payload.Seq != seq {
+			t.Fatalf("round %d: lone message: got seq %d, want %d", round, m.Payload.Seq, seq)
+		}
+		seq++
+	}
+}
+
+// waitListening waits until the relay's listener connection last ran
+// LISTEN on table's channel (pg_stat_activity shows an idle session's last
+// statement): the relay caught up and waits for notifications.
+func waitListening(t *testing.T, pool *pgxpool.Pool, table string) {
+	t.Helper()
+	q := `SELECT count(*) FROM pg_stat_activity WHERE state = 'idle' AND query = $1`
+	stmt := "LISTEN " + pgx.Identifier{"outbox_" + table}.Sanitize()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		var n int
+		if err := pool.QueryRow(context.Background(), q, stmt).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		if n == 1 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the relay did not listen again (%q) within 30s", stmt)
+		}
+		time.Sleep(10 * time.Millisecond) // polling the database's state
 	}
 }

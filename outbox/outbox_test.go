@@ -85,6 +85,8 @@ type appSpec struct {
 	outputs   string // more output bindings: ";a;b"
 	topYAML   string // more keys of the stream section
 	dsn       string
+	producer  string        // producer keys of the events binding, YAML flow entries
+	poll      time.Duration // poll-interval; default 200ms
 }
 
 func testLogger() *slog.Logger {
@@ -97,7 +99,7 @@ func testLogger() *slog.Logger {
 func startApp(t testing.TB, br broker, s appSpec) *testApp {
 	t.Helper()
 	y := "stream:\n  default-binder: " + br.kind + "\n  shutdown-timeout: 20s\n  output-bindings: events" + s.outputs + "\n  binders:\n" + br.yaml +
-		"  bindings:\n    events: { destination: evt }\n"
+		"  bindings:\n    events: { destination: evt, producer: { " + s.producer + " } }\n"
 	if s.consume {
 		y += "    collect-in-0: { destination: evt, group: g }\n"
 	}
@@ -128,7 +130,11 @@ func startApp(t testing.TB, br broker, s appSpec) *testApp {
 	if dsn == "" {
 		dsn = outboxtest.DSN()
 	}
-	ta.ob, err = outbox.New(app, outbox.Config{Table: s.table, DSN: dsn, BatchSize: s.batchSize, PollInterval: 200 * time.Millisecond, Relay: &relay},
+	poll := s.poll
+	if poll == 0 {
+		poll = 200 * time.Millisecond
+	}
+	ta.ob, err = outbox.New(app, outbox.Config{Table: s.table, DSN: dsn, BatchSize: s.batchSize, PollInterval: poll, Relay: &relay},
 		outbox.Options{Logger: testLogger()})
 	if err != nil {
 		t.Fatal(err)

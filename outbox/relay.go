@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"sort"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -43,6 +42,18 @@ import (
 //  4. It deletes the confirmed rows (counts the failed attempt on the
 //     first failed row of a key) and commits, releasing the locks.
 //
+// Steps 1 and 2 are one query, sent with BEGIN; the deletes of step 4 are
+// sent with COMMIT: two round trips a batch.
+//
+// When it looks: an idle relay listens (LISTEN/NOTIFY; every poll-interval
+// as the fallback) and claims 5ms after a notification, so that the
+// commits that follow join the batch. A relay whose batches keep finding
+// rows is busy: it stops listening — a notification per inserting
+// transaction would cost PostgreSQL and the relay as much as the relay's
+// own work — and claims again at once after a full batch, 20ms after one
+// that was not full, until a batch finds nothing: then it listens again
+// (and looks once more, for what was committed meanwhile).
+//
 // A relay that dies mid-batch holds its locks only as long as its
 // connection: PostgreSQL rolls its transaction back, and the rows it had
 // claimed — sent or not — are claimed again by the next relay. So nothing is
@@ -54,7 +65,20 @@ type Relay struct {
 	pc  *pgxpool.Config // set when the relay opens (and closes) its own pool
 	log *slog.Logger
 
-	wake chan struct{} // 1 slot: "look at the table"
+	wake  chan struct{} // 1 slot: "look at the table"
+	claim string        // claimSQL of the table
+
+	// While the relay is busy (its batches keep finding rows) it does not
+	// listen: it looks at the table every linger anyway, and each
+	// notification would cost PostgreSQL a signal and a wake-up of the
+	// listening backend, and the relay a wake-up, per inserting
+	// transaction — as much CPU as the relay's own work. listening is what
+	// run wants; listenWake (1 slot) tells the listener it changed to true;
+	// waitCancel interrupts the listener's wait when it changed to false.
+	listening  atomic.Bool
+	listenWake chan struct{}
+	waitMu     sync.Mutex
+	waitCancel context.CancelFunc
 
 	// blocked holds the keys whose send failed, until they may be tried
 	// again (poll-interval later); their rows are not claimed meanwhile,
@@ -75,7 +99,9 @@ type Relay struct {
 }
 
 func newRelay(app *stream.App, cfg Config, t table, pool *pgxpool.Pool, pc *pgxpool.Config, log *slog.Logger) *Relay {
-	return &Relay{app: app, cfg: cfg, t: t, pool: pool, pc: pc, log: log, wake: make(chan struct{}, 1), blocked: map[string]blockedKey{}}
+	r := &Relay{app: app, cfg: cfg, t: t, pool: pool, pc: pc, log: log, wake: make(chan struct{}, 1), claim: claimSQL(t.qualified()), listenWake: make(chan struct{}, 1), blocked: map[string]blockedKey{}}
+	r.listening.Store(true)
+	return r
 }
 
 // Name is "outbox:<table>".
@@ -179,6 +205,14 @@ const heldRetry = 20 * time.Millisecond
 // claims a batch.
 const linger = 5 * time.Millisecond
 
+// busyLinger is how long a busy relay (see Relay.listening) waits after a
+// batch that was not full before it claims the next: rows that arrive
+// meanwhile make one batch (fewer round trips, transactions and broker
+// requests per message) rather than several. A full batch is followed at
+// once, so this bounds the latency a message sees under load, never the
+// throughput.
+const busyLinger = 20 * time.Millisecond
+
 // run relays batches until quit ends.
 func (r *Relay) run(quit, hard context.Context) {
 	select {
@@ -204,6 +238,21 @@ func (r *Relay) run(quit, hard context.Context) {
 		}
 		// A full batch that made progress: there is probably more.
 		if err == nil && res.claimed == r.cfg.BatchSize && res.sent > 0 {
+			r.setListening(false)
+			continue
+		}
+		// Busy — rows keep coming — from a batch of more than one row
+		// until a batch finds none: then the relay polls every linger
+		// rather than listen (see Relay.listening). A lone row (sparse
+		// traffic) does not stop the listening.
+		busy := err == nil && (res.claimed > 1 || (res.claimed == 1 && !r.listening.Load()))
+		r.setListening(!busy)
+		if busy {
+			select {
+			case <-time.After(busyLinger):
+			case <-quit.Done():
+				return
+			}
 			continue
 		}
 		if !timer.Stop() {
@@ -246,6 +295,26 @@ func (r *Relay) run(quit, hard context.Context) {
 	}
 }
 
+// setListening records whether the relay wants notifications (see
+// Relay.listening) and tells the listener.
+func (r *Relay) setListening(on bool) {
+	if r.listening.Swap(on) == on {
+		return
+	}
+	if on {
+		select {
+		case r.listenWake <- struct{}{}:
+		default:
+		}
+		return
+	}
+	r.waitMu.Lock()
+	if r.waitCancel != nil {
+		r.waitCancel()
+	}
+	r.waitMu.Unlock()
+}
+
 // listen wakes the relay on notifications of the table's channel, and
 // after every (re)connection, until quit ends.
 func (r *Relay) listen(quit context.Context) {
@@ -263,18 +332,59 @@ func (r *Relay) listen(quit context.Context) {
 	}
 }
 
+// listenOnce listens on one connection while the relay wants it, and
+// unlistens while it is busy, until the connection fails or quit ends.
 func (r *Relay) listenOnce(quit context.Context) error {
 	conn, err := pgx.ConnectConfig(quit, r.pool.Config().ConnConfig.Copy())
 	if err != nil {
 		return err
 	}
 	defer conn.Close(context.Background())
-	if _, err := conn.Exec(quit, "LISTEN "+pgx.Identifier{r.t.channel()}.Sanitize()); err != nil {
-		return err
-	}
-	r.poke() // what was committed while not listening
+	channel := pgx.Identifier{r.t.channel()}.Sanitize()
+	listening := false
 	for {
-		if _, err := conn.WaitForNotification(quit); err != nil {
+		if !r.listening.Load() {
+			if listening {
+				if _, err := conn.Exec(quit, "UNLISTEN "+channel); err != nil {
+					return err
+				}
+				listening = false
+			}
+			select {
+			case <-r.listenWake:
+			case <-quit.Done():
+				return quit.Err()
+			}
+			continue
+		}
+		if !listening {
+			if _, err := conn.Exec(quit, "LISTEN "+channel); err != nil {
+				return err
+			}
+			listening = true
+			r.poke() // what was committed while not listening
+		}
+		wait, cancel := context.WithCancel(quit)
+		r.waitMu.Lock()
+		r.waitCancel = cancel
+		r.waitMu.Unlock()
+		if !r.listening.Load() {
+			cancel() // turned busy before waitCancel was set
+		}
+		_, err := conn.WaitForNotification(wait)
+		r.waitMu.Lock()
+		r.waitCancel = nil
+		r.waitMu.Unlock()
+		interrupted := wait.Err() != nil
+		cancel()
+		switch {
+		case quit.Err() != nil:
+			return quit.Err()
+		case err != nil && interrupted:
+			// The relay turned busy. pgx's cancelled wait leaves the
+			// connection usable (a read deadline, not a close).
+			continue
+		case err != nil:
 			return err
 		}
 		r.poke()
@@ -328,31 +438,65 @@ func (r *Relay) blockedArrays() ([]string, [][]byte) {
 	return names, keys
 }
 
-// batch claims, sends and deletes one batch (see [Relay]).
+// claimSQL is the claim of a batch (see [Relay], steps 1 and 2): the
+// oldest rows nobody locked, leaving out the blocked keys ($2, $3), each
+// with the id of an older row of its (name, key) that is not in the batch
+// (NULL when there is none: the row may be sent).
+func claimSQL(q string) string {
+	return `WITH c AS MATERIALIZED (
+	SELECT id, name, key, payload, headers FROM ` + q + ` t
+	WHERE NOT EXISTS (SELECT 1 FROM unnest($2::text[], $3::bytea[]) AS b(name, key) WHERE b.name = t.name AND b.key = t.key)
+	ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED
+)
+SELECT c.id, c.name, c.key, c.payload, c.headers::text,
+	(SELECT min(o.id) FROM ` + q + ` o WHERE o.name = c.name AND o.key = c.key AND o.id < c.id AND o.id NOT IN (SELECT id FROM c))
+FROM c ORDER BY c.id`
+}
+
+// batch claims, sends and deletes one batch (see [Relay]) in two round
+// trips to the database: BEGIN with the claim, and the deletes with
+// COMMIT, each sent as one pipeline.
 func (r *Relay) batch(ctx context.Context) (result, error) {
 	var res result
-	tx, err := r.pool.Begin(ctx)
+	conn, err := r.pool.Acquire(ctx)
 	if err != nil {
 		return res, err
 	}
-	defer tx.Rollback(context.Background()) //nolint:errcheck // a no-op after Commit
+	// A connection left in a transaction (an error, ctx ended) is closed by
+	// the pool on Release, which rolls the transaction back.
+	defer conn.Release()
 	q := r.t.qualified()
 	bNames, bKeys := r.blockedArrays()
-	rows, err := tx.Query(ctx, "SELECT id, name, key, payload, headers::text FROM "+q+` t
-	WHERE NOT EXISTS (SELECT 1 FROM unnest($2::text[], $3::bytea[]) AS b(name, key) WHERE b.name = t.name AND b.key = t.key)
-	ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED`, r.cfg.BatchSize, bNames, bKeys)
+	claim := &pgx.Batch{}
+	claim.Queue("BEGIN")
+	claim.Queue(r.claim, r.cfg.BatchSize, bNames, bKeys)
+	br := conn.SendBatch(ctx, claim)
+	if _, err := br.Exec(); err != nil {
+		br.Close()
+		return res, fmt.Errorf("begin: %w", err)
+	}
+	rows, err := br.Query()
 	if err != nil {
+		br.Close()
 		return res, fmt.Errorf("claim: %w", err)
 	}
 	var groups []*group
 	byKey := map[string]*group{}
-	var ours []int64
 	for rows.Next() {
 		var x row
 		var hdr string
-		if err := rows.Scan(&x.id, &x.name, &x.key, &x.payload, &hdr); err != nil {
+		var foreign *int64
+		if err := rows.Scan(&x.id, &x.name, &x.key, &x.payload, &hdr, &foreign); err != nil {
 			rows.Close()
+			br.Close()
 			return res, fmt.Errorf("claim: %w", err)
+		}
+		res.claimed++
+		if foreign != nil {
+			// An older row of the key is with another relay (or was
+			// committed after the scan): this one waits (step 2).
+			res.held++
+			continue
 		}
 		x.headers = []byte(hdr)
 		k := x.name + "\x00" + string(x.key)
@@ -363,23 +507,21 @@ func (r *Relay) batch(ctx context.Context) (result, error) {
 			groups = append(groups, g)
 		}
 		g.rows = append(g.rows, x)
-		ours = append(ours, x.id)
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
+		br.Close()
 		return res, fmt.Errorf("claim: %w", err)
 	}
-	res.claimed = len(ours)
-	if len(ours) == 0 {
-		return res, tx.Commit(ctx)
+	if err := br.Close(); err != nil {
+		return res, fmt.Errorf("claim: %w", err)
 	}
-	if err := r.dropBlocked(ctx, tx, groups, ours); err != nil {
-		return res, err
+	if res.claimed == 0 {
+		if _, err := conn.Exec(ctx, "COMMIT"); err != nil {
+			return res, fmt.Errorf("commit: %w", err)
+		}
+		return res, nil
 	}
-	for _, g := range groups {
-		res.held -= len(g.rows)
-	}
-	res.held += res.claimed
 	r.send(ctx, groups)
 	// Delete what was confirmed; count the failure of the first unsent
 	// row of a key. (No NOTIFY here: a transaction that notifies takes
@@ -402,48 +544,14 @@ func (r *Relay) batch(ctx context.Context) (result, error) {
 	if len(sent) > 0 {
 		b.Queue("DELETE FROM "+q+" WHERE id = ANY($1)", sent)
 	}
-	if b.Len() > 0 {
-		if err := tx.SendBatch(ctx, b).Close(); err != nil {
-			return res, fmt.Errorf("delete sent rows: %w", err)
-		}
-	}
-	if err := tx.Commit(ctx); err != nil {
-		return res, fmt.Errorf("commit: %w", err)
+	b.Queue("COMMIT")
+	if err := conn.SendBatch(ctx, b).Close(); err != nil {
+		return res, fmt.Errorf("delete sent rows and commit: %w", err)
 	}
 	r.relayed.Add(int64(res.sent))
 	r.failed.Add(int64(res.failed))
 	r.batches.Add(1)
 	return res, nil
-}
-
-// dropBlocked cuts each group before its first row that has an older row
-// of its (name, key) outside the batch (see [Relay], step 2); groups left
-// empty are removed.
-func (r *Relay) dropBlocked(ctx context.Context, tx pgx.Tx, groups []*group, ours []int64) error {
-	names := make([]string, len(groups))
-	keys := make([][]byte, len(groups))
-	maxIDs := make([]int64, len(groups))
-	for i, g := range groups {
-		names[i], keys[i], maxIDs[i] = g.name, g.key, g.rows[len(g.rows)-1].id
-	}
-	q := `SELECT g.i, min(t.id) FROM unnest($1::text[], $2::bytea[], $3::bigint[]) WITH ORDINALITY AS g(name, key, maxid, i)
-	JOIN ` + r.t.qualified() + ` t ON t.name = g.name AND t.key = g.key AND t.id < g.maxid AND t.id <> ALL($4::bigint[])
-	GROUP BY g.i`
-	rows, err := tx.Query(ctx, q, names, keys, maxIDs, ours)
-	if err != nil {
-		return fmt.Errorf("order check: %w", err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var i, foreign int64
-		if err := rows.Scan(&i, &foreign); err != nil {
-			return fmt.Errorf("order check: %w", err)
-		}
-		g := groups[i-1]
-		n := sort.Search(len(g.rows), func(j int) bool { return g.rows[j].id > foreign })
-		g.rows = g.rows[:n]
-	}
-	return rows.Err()
 }
 
 // send sends the groups' rows: groups concurrently, rows of a group in
