@@ -240,12 +240,23 @@ type explicitInput struct {
 func (a *App) explicitInputs(v *validator, fns *Catalog) []explicitInput {
 	var out []explicitInput
 	seen := map[string]bool{}
+	defined := map[string]bool{} // lower-case items of the definition
+	for _, item := range strings.Split(a.cfg.Function.Definition, ";") {
+		defined[strings.ToLower(strings.TrimSpace(item))] = true
+	}
 	for _, n := range strings.Split(a.cfg.InputBindings, ";") {
 		n = strings.TrimSpace(n)
 		if n == "" || seen[strings.ToLower(n)] {
 			continue
 		}
 		seen[strings.ToLower(n)] = true
+		if defined[strings.ToLower(n)] {
+			// SCSt creates no input binding for a name that a bound
+			// function has: only the function's own binding would be
+			// bound, and the settings of the input binding unused.
+			v.add("stream.input-bindings", "input binding %s is also a function of stream.function.definition, which binds it as %s-in-0 (SCSt then ignores the input binding): list %s in one of them", n, n, n)
+			continue
+		}
 		e := fns.entries[n]
 		if e == nil {
 			for name, x := range fns.entries {

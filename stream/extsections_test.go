@@ -56,3 +56,26 @@ func TestOtherBinderSectionsAreValidated(t *testing.T) {
 		t.Fatalf("NewApp with valid sections: %v", err)
 	}
 }
+
+// An input binding that is also a function of the definition is refused:
+// SCSt would bind the function's fooin-in-0 only and leave the input
+// binding's settings unused.
+func TestInputBindingThatIsAlsoInTheDefinition(t *testing.T) {
+	l, err := config.Load(config.Options{Dir: "testdata/input-binding-in-definition", Env: []string{}})
+	if err != nil {
+		t.Fatalf("Load: %v", err)
+	}
+	fns := stream.NewCatalog()
+	id := func(_ context.Context, s string) (string, error) { return s, nil }
+	stream.AddFunction(fns, "toUpper", id)
+	stream.AddFunction(fns, "addTax", id)
+	stream.AddConsumer(fns, "sink", func(context.Context, string) error { return nil })
+	stream.AddConsumer(fns, "fooin", func(context.Context, string) error { return nil })
+	_, err = stream.NewApp(l.Stream, fns, stream.WithoutSignals(), stream.WithLogger(discardLogger()),
+		stream.WithBinderType(memory.Type, memory.New))
+	var es stream.ConfigErrors
+	if !errors.As(err, &es) || len(es) != 1 || es[0].Path != "stream.input-bindings" ||
+		!strings.Contains(es[0].Msg, "input binding fooin is also a function of stream.function.definition") || es[0].Origin != "application.yaml:10" {
+		t.Fatalf("NewApp: %v", err)
+	}
+}

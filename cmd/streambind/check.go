@@ -257,6 +257,10 @@ func check(s *service) *checked {
 		}
 	}
 
+	inputBinding := map[string]bool{}
+	for _, n := range strings.Split(cfg.InputBindings, ";") {
+		inputBinding[strings.ToLower(strings.TrimSpace(n))] = true
+	}
 	fns := stream.NewCatalog()
 	registered := map[string]bool{}
 	kinds := map[string]string{}
@@ -271,6 +275,11 @@ func check(s *service) *checked {
 			kind = "supplier"
 		case !hasIn && !hasOut:
 			kind = "unknown"
+		}
+		if kind == "unknown" && inputBinding[strings.ToLower(item)] {
+			// Refused by the app (it is an input binding too); a consumer
+			// is what it would have to be.
+			kind = "consumer"
 		}
 		kinds[item] = kind
 		out.functions = append(out.functions, function{name: item, kind: kind})

@@ -119,3 +119,12 @@ func TestConfigBootKeysFromTheEnvironment(t *testing.T) {
 		t.Errorf("lint: exit %d, stdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
 	}
 }
+
+// lint refuses an input binding that is also a function of the
+// definition with the app's own message.
+func TestLintInputBindingInDefinition(t *testing.T) {
+	r := runIn(t, "../../stream/testdata/input-binding-in-definition", nil, "lint", ".")
+	if r.code != 1 || !strings.Contains(r.stdout, "application.yaml:10: stream.input-bindings: input binding fooin is also a function of stream.function.definition") {
+		t.Fatalf("exit %d, stdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
+	}
+}
