@@ -29,6 +29,12 @@ func secretPath(path []string, leaf bool) bool {
 			return true
 		}
 	}
+	// A dotted property name inside a map ("basic.auth.user.info" in a
+	// Kafka client's configuration) is one key split into segments: read
+	// its last two segments as one key too.
+	if leaf && len(path) >= 2 && !isNameParent(path[len(path)-2]) && (len(path) < 3 || !isNameParent(path[len(path)-3])) {
+		return leafSecret(path[len(path)-2] + "-" + path[len(path)-1])
+	}
 	return false
 }
 
@@ -137,6 +143,9 @@ func strongWord(w string) bool {
 		return true
 	case strings.Contains(w, "connectionstring"), w == "connstr", w == "connstring":
 		return true
+	case w == "userinfo":
+		// a URL's user info is user:password (basic.auth.user.info)
+		return true
 	}
 	return false
 }
@@ -199,6 +208,9 @@ func leafSecret(seg string) bool {
 			// SAS and pre-signed URLs: sig=, X-Amz-Signature=
 			return true
 		case w == "string" && i > 0 && (ws[i-1] == "connection" || ws[i-1] == "conn"):
+			return true
+		case w == "info" && i > 0 && ws[i-1] == "user":
+			// user-info: user:password (Confluent's basic.auth.user.info)
 			return true
 		}
 	}

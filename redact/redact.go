@@ -24,7 +24,8 @@
 //     auth-header, authheader); not auth-source, auth-mechanism,
 //     authentication, authorization-uri, author, authority;
 //   - is dsn or ends in dsn (sentry-dsn), or names a connection string
-//     (connection-string, connectionString, connstr);
+//     (connection-string, connectionString, connstr), or is user info
+//     (user-info, userinfo: user:password);
 //   - is the last word and is sig or signature (SAS tokens, pre-signed URLs);
 //   - is key or keys, and is the whole key (tls.key, the PEM content), or
 //     is the last word (or is followed by value, data, content, material,
@@ -37,6 +38,10 @@
 //     name are not secrets: routing-key, partition-key-expression,
 //     key-serializer, key-deserializer, message-key, public-key, keystore,
 //     key-store-type, key-file, access-key-id, SharedAccessKeyName.
+//
+// The last two segments of a dotted key are also read as one key, because
+// client property names inside a map are dotted: basic.auth.user.info and
+// sasl.oauthbearer.client.secret are secrets wherever they appear.
 //
 // A key whose value is a map makes the whole map secret when its last word
 // ends in password, passwd, pwd, secret(s), credential(s), token(s), jaas or

@@ -142,6 +142,9 @@ func TestIsSecretKey(t *testing.T) {
 		"private-key", "privateKey", "privatekey", "private", "secret-key", "access-key", "accesskey",
 		"signing-key", "encryption-key", "client-key", "ssl-key", "master-key", "SharedAccessKey", "AccountKey",
 		"dsn", "sentry-dsn", "auth-token", "authValue", "connection-string", "connectionString", "connectionstring", "sig", "X-Amz-Signature",
+		"basic.auth.user.info", "schema.registry.basic.auth.user.info", "user-info", "userinfo",
+		"spring.kafka.consumer.properties.basic.auth.user.info", "sasl.oauthbearer.client.secret",
+		"stream.kafka.binder.consumer-properties.basic.auth.user.info",
 	}
 	for _, k := range secret {
 		if !redact.IsSecretKey(k) {
@@ -157,6 +160,7 @@ func TestIsSecretKey(t *testing.T) {
 		"authentication", "authSource", "authsource", "auth-mechanism", "authorization-uri", "authorization-grant-type",
 		"stream.bindings.resetPassword-in-0.destination", "stream.bindings.token-out.group",
 		"stream.binders.secrets.type", "stream.function.bindings.password-in-0", "sslmode", "signature-algorithm", "access-key-id", "SharedAccessKeyName",
+		"user.info.url", "stream.bindings.user.info", "schema.registry.url",
 	}
 	for _, k := range plain {
 		if redact.IsSecretKey(k) {
