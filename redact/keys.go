@@ -155,7 +155,7 @@ func strongWord(w string) bool {
 var keyPrefixes = []string{"api", "private", "secret", "access", "signing", "sign", "signature",
 	"encryption", "encrypt", "decryption", "decrypt", "client", "master", "shared", "hmac",
 	"license", "licence", "session", "auth", "app", "subscription", "account", "storage",
-	"ssl", "tls", "ssh", "jwt", "cipher", "crypto", "aes", "gpg", "pgp", "sas", "root", "admin"}
+	"ssl", "tls", "ssh", "jwt", "cipher", "crypto", "aes", "gpg", "pgp", "sas", "root", "admin", "keystore"}
 
 func secretPrefix(w string) bool {
 	for _, p := range keyPrefixes {

@@ -33,7 +33,7 @@
 //     sign, signature, encryption, encrypt, decryption, decrypt, client,
 //     master, shared, hmac, license, licence, session, auth, app,
 //     subscription, account, storage, ssl, tls, ssh, jwt, cipher, crypto,
-//     aes, gpg, pgp, sas, root, admin ("api-key", "apiKey", "apikey",
+//     aes, gpg, pgp, sas, root, admin, keystore ("api-key", "apiKey", "apikey",
 //     "SharedAccessKey", "ssl-key"). Keys in which "key" is only part of a
 //     name are not secrets: routing-key, partition-key-expression,
 //     key-serializer, key-deserializer, message-key, public-key, keystore,

@@ -142,7 +142,7 @@ func TestIsSecretKey(t *testing.T) {
 		"private-key", "privateKey", "privatekey", "private", "secret-key", "access-key", "accesskey",
 		"signing-key", "encryption-key", "client-key", "ssl-key", "master-key", "SharedAccessKey", "AccountKey",
 		"dsn", "sentry-dsn", "auth-token", "authValue", "connection-string", "connectionString", "connectionstring", "sig", "X-Amz-Signature",
-		"basic.auth.user.info", "schema.registry.basic.auth.user.info", "user-info", "userinfo",
+		"basic.auth.user.info", "schema.registry.basic.auth.user.info", "ssl.keystore.key", "stream.kafka.binder.configuration.ssl.keystore.key", "user-info", "userinfo",
 		"spring.kafka.consumer.properties.basic.auth.user.info", "sasl.oauthbearer.client.secret",
 		"stream.kafka.binder.consumer-properties.basic.auth.user.info",
 	}
