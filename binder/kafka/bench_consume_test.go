@@ -165,12 +165,13 @@ func waitCommitted(b *testing.B, cl *kafkago.Client, group, topic string, n int)
 }
 
 // BenchmarkKafkaConsumeGroup is shape (b) of issue 10: one consumer group
-// on a 3-partition topic pre-filled with b.N 100-byte records (each with a
+// on a 3-partition topic pre-filled with 100-byte records (each with a
 // contentType header), the handler returning at once, timed from the first
 // message handled until every offset is committed (the group join is not
-// timed). One benchmark iteration runs every stack on b.N records of its
-// own topic and group, in an order that alternates between -count rounds,
-// so that each line holds figures of the same moment of a noisy machine:
+// timed). The stacks run in groupRoundsPerRun alternating rounds of about
+// b.N/groupRoundsPerRun records, each round of a stack on a topic and
+// group of its own, so that each line holds figures of the same minutes of
+// a noisy machine:
 //
 //   - raw: one kafka-go group Reader, FetchMessage, and CommitMessages
 //     (synchronous) of the last message of each partition every 1,000
@@ -320,16 +321,24 @@ func BenchmarkKafkaConsumeGroup(b *testing.B) {
 	}
 	ms := []*groupMeter{{name: "raw"}, {name: "binder"}, {name: "app-bytes"}, {name: "app-json"}}
 	stacks := []func(*groupMeter, int){raw, binder, appBytes, appJSON}
-	rounds := groupRounds.Add(1)
-	b.ResetTimer()
 	only := os.Getenv("KAFKA_BENCH_STACKS") // for profiling one stack: e.g. binder,app-bytes
-	for k := range stacks {
-		i := k
-		if rounds%2 == 0 {
-			i = len(stacks) - 1 - k
+	b.ResetTimer()
+	for r := range groupRoundsPerRun {
+		n := b.N / groupRoundsPerRun
+		if r == groupRoundsPerRun-1 {
+			n = b.N - n*(groupRoundsPerRun-1)
 		}
-		if only == "" || slices.Contains(strings.Split(only, ","), ms[i].name) {
-			stacks[i](ms[i], b.N)
+		if n == 0 {
+			continue
+		}
+		for k := range stacks {
+			i := k
+			if r%2 == 1 {
+				i = len(stacks) - 1 - k
+			}
+			if only == "" || slices.Contains(strings.Split(only, ","), ms[i].name) {
+				stacks[i](ms[i], n)
+			}
 		}
 	}
 	b.StopTimer()
@@ -350,6 +359,8 @@ func BenchmarkKafkaConsumeGroup(b *testing.B) {
 	}
 }
 
-// groupRounds counts BenchmarkKafkaConsumeGroup's runs, to alternate the
-// order of its stacks.
-var groupRounds atomic.Int64
+// groupRoundsPerRun is the number of rounds of BenchmarkKafkaConsumeGroup:
+// each stack handles about b.N/groupRoundsPerRun messages a round, in
+// alternating order, so that the load of the shared machine, which
+// changes by the second, weighs on every stack alike.
+const groupRoundsPerRun = 4

@@ -689,16 +689,18 @@ func (w *partWorker) run() {
 		if w.holding && !w.keepSlot(len(msgs)) {
 			w.releaseSlot()
 		}
-		var m kafkago.Message
+		// The message is received into w.one (no further copy for a
+		// single delivery), without a select on wctx while one is there.
+		m := &w.one[0]
 		var ok, got bool
-		select { // without a select on wctx while a message is there
-		case m, ok = <-msgs:
+		select {
+		case *m, ok = <-msgs:
 			got = true
 		default:
 		}
 		if !got {
 			select {
-			case m, ok = <-msgs:
+			case *m, ok = <-msgs:
 			case <-w.wctx.Done():
 				return
 			}
@@ -707,23 +709,23 @@ func (w *partWorker) run() {
 			return
 		}
 		if !batchMode {
-			w.one[0] = m
 			ok := w.deliver(w.one[:])
-			w.one[0] = kafkago.Message{}
+			*m = kafkago.Message{}
 			if !ok {
 				return
 			}
 			continue
 		}
-		batch = append(batch[:0], m)
+		batch = append(batch[:0], *m)
+		*m = kafkago.Message{}
 	fill:
 		for len(batch) < c.cs.batchSize {
 			select {
-			case m, ok = <-msgs:
+			case x, ok := <-msgs:
 				if !ok {
 					break fill
 				}
-				batch = append(batch, m)
+				batch = append(batch, x)
 			default:
 				break fill
 			}

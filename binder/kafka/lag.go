@@ -54,7 +54,9 @@ func (w *partWorker) initLag() {
 // fetched notes that m was fetched: the position is known from the first
 // message on, and its high-water mark is an end offset.
 func (w *partWorker) fetched(m *kafkago.Message) {
-	w.ls.pos.CompareAndSwap(-1, m.Offset)
+	if w.ls.pos.Load() < 0 { // a load per message rather than a CAS
+		w.ls.pos.CompareAndSwap(-1, m.Offset)
+	}
 	storeMax(&w.ls.end, m.HighWaterMark)
 }
 
