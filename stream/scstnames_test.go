@@ -213,6 +213,8 @@ func TestInputBindingsWithoutConsumerAreRefused(t *testing.T) {
 		got = append(got, e.Error())
 	}
 	want := []string{
+		// a is also in the definition: SCSt would bind a-in-0 only.
+		"stream.input-bindings (application.yaml:4): input binding a is also a function of stream.function.definition, which binds it as a-in-0 (SCSt then ignores the input binding): list a in one of them",
 		"stream.input-bindings (application.yaml:4): input binding nobody has no handler: register a consumer named nobody in code (stream.AddConsumer) to receive its messages",
 		"stream.input-bindings (application.yaml:4): input binding fn: fn is registered as a function, but a binding of no function is handled by a consumer (stream.AddConsumer)",
 	}
