@@ -69,7 +69,9 @@ func rawJS(b *testing.B) (*natsgo.Conn, jetstream.JetStream) {
 }
 
 // rawPublish publishes n messages asynchronously (at most benchWindow
-// unacknowledged) and waits for every PubAck.
+// unacknowledged) and waits for every PubAck. A full window waits for
+// room (up to a minute) instead of failing after nats.go's default 200ms:
+// on the loaded machine PubAcks can take that long.
 func rawPublish(b *testing.B, js jetstream.JetStream, dest string, n int) {
 	b.Helper()
 	name := natsbinder.StreamName(dest)
@@ -78,7 +80,7 @@ func rawPublish(b *testing.B, js jetstream.JetStream, dest string, n int) {
 		m := &natsgo.Msg{Subject: dest, Data: benchPayload, Header: natsgo.Header{
 			stream.HeaderContentType: {"application/json"}, stream.HeaderID: {id},
 		}}
-		if _, err := js.PublishMsgAsync(m, jetstream.WithMsgID(id), jetstream.WithExpectStream(name)); err != nil {
+		if _, err := js.PublishMsgAsync(m, jetstream.WithMsgID(id), jetstream.WithExpectStream(name), jetstream.WithStallWait(time.Minute)); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -218,15 +220,23 @@ func BenchmarkNATSPublish(b *testing.B) {
 // the last message handled:
 //
 //   - raw: nats.go's Consume with PullMaxMessages(prefetch) and a handler
-//     that counts and acks (one callback goroutine, as the binder's
-//     concurrency 1).
+//     that counts and acks each message (Ack, as the binder's; one
+//     callback goroutine, as the binder's concurrency 1), on a durable
+//     consumer with the binder's default settings (explicit acks,
+//     max-ack-pending, ack-wait). After each round (not timed) it asks
+//     for the consumer's info, as the binder does when it stops: NATS 2.9
+//     otherwise hands messages of the next round to the stopped pull's
+//     requests, and they wait for ack-wait (a 30s round).
 //   - binder: a consumer binding with concurrency 1 and the default
 //     prefetch, Start to the last handler call (Stop not timed).
 func BenchmarkNATSConsume(b *testing.B) {
 	_, js := rawJS(b)
 	ctx := context.Background()
 	rawDest, binDest := benchStream(b, js, "con.raw"), benchStream(b, js, "con.binder")
-	rc, err := js.CreateOrUpdateConsumer(ctx, natsbinder.StreamName(rawDest), jetstream.ConsumerConfig{Durable: "g", AckPolicy: jetstream.AckExplicitPolicy})
+	rc, err := js.CreateOrUpdateConsumer(ctx, natsbinder.StreamName(rawDest), jetstream.ConsumerConfig{
+		Durable: "g", AckPolicy: jetstream.AckExplicitPolicy,
+		MaxAckPending: natsbinder.DefaultMaxAckPending, AckWait: natsbinder.DefaultAckWait,
+	})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -269,6 +279,9 @@ func BenchmarkNATSConsume(b *testing.B) {
 			d := span{time.Since(start), cpuTime() - c0}
 			cc.Stop()
 			<-cc.Closed()
+			if _, err := rc.Info(ctx); err != nil {
+				b.Fatal(err)
+			}
 			return d
 		}},
 		side{"binder", func(n int) span {

@@ -232,14 +232,15 @@ func (l *heldList) push(h *held) {
 	l.n++
 }
 
-// remove takes h out; a no-op when h is not in the list.
-func (l *heldList) remove(h *held) {
+// remove takes h out; false (a no-op) when h is not in the list.
+func (l *heldList) remove(h *held) bool {
 	if h.next == nil {
-		return
+		return false
 	}
 	h.prev.next, h.next.prev = h.next, h.prev
 	h.prev, h.next = nil, nil
 	l.n--
+	return true
 }
 
 // each calls f for every message in the list.
@@ -274,6 +275,7 @@ type run struct {
 	mu         sync.Mutex
 	paused     bool
 	held       heldList
+	recycled   sync.Pool          // of *held: untracked ones, reused by accept (an allocation less per message)
 	nextCancel context.CancelFunc // ends the pump's wait for the next message
 }
 
@@ -284,6 +286,7 @@ func (c *consumer) newRun() *run {
 		keeperDone: make(chan struct{}),
 		wake:       make(chan struct{}, 1),
 	}
+	r.recycled.New = func() any { return new(held) }
 	r.intakeCtx, r.intakeCancel = context.WithCancel(context.Background())
 	r.created.Store(c.ref.created.UnixNano())
 	batch := 1
@@ -429,6 +432,9 @@ func (r *run) pump() error {
 	}
 	r.mu.Unlock()
 	defer cancel()
+	if nctx.Err() != nil {
+		return nil // paused or stopped before the pull began
+	}
 	var (
 		mu   sync.Mutex
 		ferr error           // why the pull failed
@@ -452,6 +458,9 @@ func (r *run) pump() error {
 			// Full: wait until half is settled, not for one slot — else
 			// every settled message would wake intake for one more.
 			if r.accept(msg) >= c.cs.prefetch && !r.waitBelow(nctx, r.lowWater(), c.cs.ackWait/3) {
+				if nctx.Err() == nil {
+					c.log.Debug("nats: prefetch messages held for ack-wait/3; ending the pull", "held", c.cs.prefetch)
+				}
 				cancel()
 			}
 			return
@@ -517,8 +526,8 @@ func (r *run) pump() error {
 // when a pull ends.
 const drainWait = 5 * time.Second
 
-// dropStaleRequests makes the server forget the pull requests of an
-// iterator that was just drained, before anything is given back (Nak):
+// dropStaleRequests makes the server forget the pull requests of a pull
+// subscription that was just drained, before anything is given back (Nak):
 // NATS server 2.9 loses track of a redelivered message that it tries to
 // hand to a pull request whose client is gone (the message then waits for
 // ack-wait, and another is delivered twice). A consumer info request makes
@@ -620,7 +629,8 @@ func (r *run) reopen() error {
 // accept tracks msg and hands it to the pool; it returns how many
 // messages the run holds.
 func (r *run) accept(msg jetstream.Msg) int {
-	h := &held{msg: msg, subject: msg.Subject(), env: fromMsg(msg.Headers(), msg.Data())}
+	h := r.recycled.Get().(*held)
+	h.msg, h.subject, h.env = msg, msg.Subject(), fromMsg(msg.Headers(), msg.Data())
 	var ok bool
 	if h.n, h.seq, h.ts, ok = ackInfo(msg.Reply()); ok {
 		for {
@@ -698,13 +708,19 @@ func route(h *held) string {
 	return ""
 }
 
+// untrack ends the run's tracking of h, which is then recycled: nothing
+// may use h afterwards.
 func (r *run) untrack(h *held) {
 	r.mu.Lock()
-	r.held.remove(h)
+	was := r.held.remove(h)
 	n := r.held.n
 	r.mu.Unlock()
 	if r.waiting.Load() > 0 && n < r.lowWater() {
 		r.signal()
+	}
+	if was {
+		*h = held{}
+		r.recycled.Put(h)
 	}
 }
 
@@ -725,7 +741,11 @@ func (r *run) keeper() {
 	every := max(r.c.cs.ackWait/3, 100*time.Millisecond)
 	t := time.NewTicker(every)
 	defer t.Stop()
-	var due []*held
+	type keep struct {
+		msg jetstream.Msg
+		seq uint64
+	}
+	var due []keep
 	for {
 		select {
 		case <-t.C:
@@ -738,16 +758,18 @@ func (r *run) keeper() {
 		now := r.ticks.Add(1)
 		due = due[:0]
 		r.mu.Lock()
+		// Copied out under the lock: a message settled meanwhile has its
+		// held record recycled.
 		r.held.each(func(h *held) {
 			if now-h.touched.Load() >= 2 {
-				due = append(due, h)
+				h.touched.Store(now - 1)
+				due = append(due, keep{h.msg, h.seq})
 			}
 		})
 		r.mu.Unlock()
-		for _, h := range due {
-			h.touched.Store(now - 1)
-			if err := h.msg.InProgress(); err != nil {
-				r.c.log.Debug("nats: in-progress ack failed", "sequence", h.seq, "error", r.c.bd.logErr(err))
+		for _, k := range due {
+			if err := k.msg.InProgress(); err != nil {
+				r.c.log.Debug("nats: in-progress ack failed", "sequence", k.seq, "error", r.c.bd.logErr(err))
 			}
 		}
 		clear(due)
