@@ -668,10 +668,9 @@ func (a *App) binderFor(v *validator, bindingPath, name string) *binderInstance 
 		return bi
 	}
 	typ := name
-	var env map[string]any
 	startup := DefaultStartupTimeout
 	if bc, ok := a.cfg.Binders[name]; ok {
-		typ, env = bc.Type, bc.Environment
+		typ = bc.Type
 		if bc.StartupTimeout != 0 {
 			startup = bc.StartupTimeout
 		}
@@ -692,9 +691,8 @@ func (a *App) binderFor(v *validator, bindingPath, name string) *binderInstance 
 		v.once(key, "%s", msg)
 		return nil
 	}
-	settings := BinderSettings{Name: name, Type: typ, Environment: env,
-		Binder: withConnectionDefaults(a.cfg.ConnectionDefaults[typ], a.cfg.Extensions[typ].Binder, env),
-		Logger: a.log.With("binder", name)}
+	settings := BinderSettingsOf(a.cfg, name)
+	settings.Logger = a.log.With("binder", name)
 	b, err := f(context.Background(), settings)
 	if err != nil {
 		v.addError("stream.binders."+name, err)

@@ -100,11 +100,12 @@ func (f *dlqFlags) resolve(cmd *cobra.Command, e *runEnv) (*dlqTarget, error) {
 	if err := checkBinderChoice(cfg, src, f.binder); err != nil {
 		return nil, err
 	}
-	if err := checkBinderChoice(cfg, src, f.binder); err != nil {
-		return nil, err
-	}
 	eff := cfg.Binding(src)
-	typ := binderType(cfg, eff.Binder)
+	// The binder as the app creates it (stream.BinderSettingsOf): its
+	// environment, stream.<type>.binder and the Spring Boot connection
+	// defaults (spring.rabbitmq.*, spring.kafka.*), as send and tail get.
+	settings := stream.BinderSettingsOf(cfg, eff.Binder)
+	typ := settings.Type
 	factories := binderTypes()
 	if e.binders != nil {
 		factories = e.binders
@@ -115,14 +116,10 @@ func (f *dlqFlags) resolve(cmd *cobra.Command, e *runEnv) (*dlqTarget, error) {
 	if !ok {
 		return nil, failed(fmt.Errorf("binding %s: unknown binder type %q", src, typ))
 	}
-	var env map[string]any
-	if bc, ok := cfg.Binders[eff.Binder]; ok {
-		env = bc.Environment
-	}
-	b, err := factory(cmd.Context(), stream.BinderSettings{Name: eff.Binder, Type: typ, Environment: env,
-		Binder: cfg.Extensions[typ].Binder, Logger: f.logger(e).With("binder", eff.Binder)})
+	settings.Logger = f.logger(e).With("binder", settings.Name)
+	b, err := factory(cmd.Context(), settings)
 	if err != nil {
-		return nil, failed(fmt.Errorf("binder %s: %w", eff.Binder, err))
+		return nil, failed(fmt.Errorf("binder %s: %w", settings.Name, err))
 	}
 	ds, _, err := stream.DeadLetterSourceOf(cfg, b, typ, src, "--binding "+f.binding)
 	if err != nil {
@@ -159,7 +156,11 @@ func (t *dlqTarget) withCursor(ctx context.Context, fn func(stream.DeadLetters) 
 	}()
 	cur, err := t.store.OpenDeadLetters(ctx, t.spec, t.open)
 	if errors.Is(err, stream.ErrNoDeadLetters) {
-		return fn(emptyCursor{})
+		// Not "0 dead letters": a queue that is not there is as often one
+		// looked for on the wrong broker, vhost or prefix as one never
+		// created.
+		return fmt.Errorf("%s: the dead-letter destination %s does not exist (%w): has %s run with dlq: true on this broker? does the configuration connect where the app does?",
+			t.src, t.where, err, t.src)
 	}
 	if err != nil {
 		return err
@@ -169,14 +170,6 @@ func (t *dlqTarget) withCursor(ctx context.Context, fn func(stream.DeadLetters) 
 	defer cancel()
 	return errors.Join(err, cur.Close(cctx))
 }
-
-type emptyCursor struct{}
-
-func (emptyCursor) Next(context.Context) (stream.DeadLetter, error) {
-	return stream.DeadLetter{}, io.EOF
-}
-func (emptyCursor) Remove(context.Context, stream.DeadLetter) error { return nil }
-func (emptyCursor) Close(context.Context) error                     { return nil }
 
 // filterFlags select dead letters.
 type filterFlags struct {
