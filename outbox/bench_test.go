@@ -149,6 +149,8 @@ func BenchmarkRelay(b *testing.B) {
 			a := startApp(b, br, appSpec{relay: true, table: table, batchSize: batchSize, producer: "required-groups: g"})
 			waitEmpty(b, pool, table, 5*time.Minute)
 			b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "msgs/s")
+			b.StopTimer()
+			a.stop() // the counts are final once the relay stopped
 			b.ReportMetric(float64(b.N)/float64(max(a.ob.Relay().Batches(), 1)), "msgs/batch")
 			if got := a.ob.Relay().Relayed(); got != int64(b.N) {
 				b.Fatalf("relayed %d of %d", got, b.N)

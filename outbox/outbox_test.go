@@ -417,6 +417,11 @@ func TestTwoRelaysKeepOrderPerKey(t *testing.T) {
 				t.Errorf("%d duplicates without a crash", dups)
 			}
 			waitEmpty(t, pool, table, 30*time.Second)
+			// A relay counts a batch once its commit returned, a moment
+			// after the rows are gone for everyone else: read the counts
+			// once both relays stopped (Stop waits for the batch in flight).
+			b.stop()
+			a.stop()
 			ra, rb := a.ob.Relay().Relayed(), b.ob.Relay().Relayed()
 			t.Logf("relay a sent %d, relay b %d", ra, rb)
 			if ra+rb != keys*n {
