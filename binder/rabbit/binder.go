@@ -24,6 +24,11 @@ type Binder struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 	pub    *publisher
+	// dlPub publishes dead letters and retry-queue copies on a lane of its
+	// own (same connection): the broker closes the channel of a refused
+	// publish, and on a shared lane that would cut the confirms of the
+	// producers' Sends in flight (re-published, possibly to the limit).
+	dlPub  *publisher
 	pubMgr *connMgr
 	sub    *connMgr
 
@@ -70,6 +75,7 @@ func New(_ context.Context, bs stream.BinderSettings) (stream.Binder, error) {
 	b.pubMgr = newConnMgr(ctx, s, "publisher", log)
 	b.sub = newConnMgr(ctx, s, "consumer", log)
 	b.pub = newPublisher(b.pubMgr, s.pubChannels, s.confirmWindow, "sb-"+randomID()+"-", s.maxMessageSize)
+	b.dlPub = newPublisher(b.pubMgr, 1, s.confirmWindow, "sb-"+randomID()+"-", s.maxMessageSize)
 	return b, nil
 }
 

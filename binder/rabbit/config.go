@@ -34,7 +34,7 @@ const (
 	DefaultConnectionTimeout = 5 * time.Second
 	DefaultReconnectInitial  = 100 * time.Millisecond
 	DefaultReconnectMax      = 5 * time.Second
-	DefaultPublisherChannels = 2
+	DefaultPublisherChannels = 1
 	DefaultConfirmWindow     = 256
 	DefaultPrefetch          = 128
 	DefaultBatchSize         = 64

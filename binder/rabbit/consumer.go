@@ -745,7 +745,7 @@ func (r *run) deadLetter(in inbound, env stream.Envelope, cause error) dlResult 
 			}
 		}
 		if err == nil {
-			err = c.bd.pub.publish(ctx, dlx, rk, true, msg)
+			err = c.bd.dlPub.publish(ctx, dlx, rk, true, msg)
 		}
 		cancel()
 		if err == nil {

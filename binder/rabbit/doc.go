@@ -75,7 +75,12 @@
 // channel's publishes; no lock is held while a Send waits for its
 // confirm), at most confirm-window messages per lane are unconfirmed, so N
 // concurrent senders need about one round trip per window, not per
-// message. While the broker blocks the connection (a memory or disk alarm)
+// message. One lane is the default: with 64 concurrent senders
+// (BenchmarkRabbitPublishConcurrent) one channel sends more than two, as
+// the broker confirms a channel's messages in batches. Dead letters and
+// retry-queue copies go on one more channel of their own, so that a
+// refused one (the broker closes its channel) does not disturb the Sends
+// in flight. While the broker blocks the connection (a memory or disk alarm)
 // Sends wait, bounded by their ctx, and then fail; none is dropped. One
 // caveat: amqp091-go sets no write deadline, so a publish already writing
 // when the alarm begins, with enough bytes to fill the socket buffer
@@ -257,7 +262,7 @@
 //	connection-timeout: 5s             # TCP connect + AMQP handshake
 //	reconnect-initial-interval: 100ms
 //	reconnect-max-interval: 5s
-//	publisher-channels: 2              # publishing lanes per binder
+//	publisher-channels: 1              # publishing lanes (channels) per binder; see Producer
 //	confirm-window: 256                # unconfirmed messages per lane
 //	max-message-size: 134217728        # bytes; the broker's max_message_size (RabbitMQ's default, 128 MiB):
 //	                                   # larger payloads fail Send (ErrTooLarge) and are dead-lettered headers-only

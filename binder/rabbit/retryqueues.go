@@ -100,7 +100,7 @@ func (r *run) retryLater(in inbound, env stream.Envelope, dr *stream.DelayedRetr
 	var err error
 	for attempt := 0; attempt < 2; attempt++ {
 		ctx, cancel := context.WithTimeout(r.ctx, dlPublishTimeout)
-		err = c.bd.pub.publish(ctx, "", wq, true, msg)
+		err = c.bd.dlPub.publish(ctx, "", wq, true, msg)
 		cancel()
 		if err == nil {
 			r.ack(in, func(ch *amqp.Channel) error { return ch.Ack(in.d.DeliveryTag, false) })
