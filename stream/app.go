@@ -1129,7 +1129,7 @@ func (c composedRunner) run(ctx context.Context) {
 			rt.log.Error("supplier failed", "error", boundedErr(err))
 		case !rt.fn.parts[0].out.isNil(v):
 			for attempt := 1; ctx.Err() == nil; attempt++ {
-				err := rt.callChain(ctx, 1, v)
+				err := rt.callChain(ctx, 1, v, nil)
 				var se *sendError
 				if err == nil || IsPermanent(err) || !errors.As(err, &se) {
 					if err != nil {

@@ -20,6 +20,8 @@ type codec[T any] struct {
 	isNil func(v T) bool
 	// raw is true for []byte and string: no converter involved.
 	raw bool
+	// message is true for Message[T]: its headers are the function's.
+	message bool
 }
 
 // convCtx is what conversion needs from a binding.
@@ -85,6 +87,7 @@ func codecFor[T any]() codec[T] {
 			return []byte(*(*string)(unsafe.Pointer(&v))), nil, nil
 		}
 	case messageCodec:
+		c.message = true
 		c.decode = func(cx *convCtx, env Envelope, ct string) (T, error) {
 			var v T
 			err := any(&v).(messageCodec).fromEnvelope(cx, env, ct)

@@ -243,6 +243,9 @@ func (h *functionHandler[In, Out]) handle(ctx context.Context, env Envelope) err
 	if err != nil {
 		return err
 	}
+	if !h.out.message {
+		hdr = inheritHeaders(env.Headers) // as SCSt: a payload output carries the input's headers
+	}
 	var value func() any
 	if rt.out.part != nil {
 		value = func() any { return r }
@@ -277,14 +280,19 @@ func (h composedHandler) handle(ctx context.Context, env Envelope) error {
 	if err != nil {
 		return err
 	}
-	return h.rt.callChain(ctx, 0, v)
+	return h.rt.callChain(ctx, 0, v, env.Headers)
 }
 
 // callChain calls the function's parts in order from part from, starting
 // with v (the input of that part, or the output of the one before it), and
-// sends the result if the chain has an output.
-func (rt *runtimeBinding) callChain(ctx context.Context, from int, v any) error {
+// sends the result if the chain has an output. in are the input message's
+// headers (nil for a supplier's or a batch's): the output carries them
+// (inheritHeaders) unless a part returned a Message, whose headers the
+// parts after it carry on.
+func (rt *runtimeBinding) callChain(ctx context.Context, from int, v any, in Headers) error {
 	parts := rt.fn.parts
+	var set Headers // the headers of the last Message a part returned
+	explicit := false
 	for i := from; i < len(parts); i++ {
 		p := parts[i]
 		if i > 0 {
@@ -306,12 +314,22 @@ func (rt *runtimeBinding) callChain(ctx context.Context, from int, v any) error 
 		if p.out.isNil(r) {
 			return nil
 		}
+		if hc, ok := r.(headerCarrier); ok {
+			set, explicit = hc.messageHeaders(), true
+		}
 		v = r
 	}
 	last := parts[len(parts)-1]
 	data, hdr, err := last.out.encode(&rt.outCx, v)
 	if err != nil {
 		return err
+	}
+	if _, ok := v.(headerCarrier); !ok {
+		if explicit {
+			hdr = set
+		} else {
+			hdr = inheritHeaders(in)
+		}
 	}
 	return rt.send(ctx, Envelope{Payload: data, Headers: hdr}, func() any { return v })
 }
@@ -342,7 +360,7 @@ func (rt *runtimeBinding) handleBatch(ctx context.Context, envs []Envelope) erro
 		}
 		slice.Index(i).Set(reflect.ValueOf(v))
 	}
-	return rt.callChain(ctx, 0, slice.Interface())
+	return rt.callChain(ctx, 0, slice.Interface(), nil)
 }
 
 // polledSupplier calls a supplier every fixed delay.
