@@ -12,7 +12,8 @@ import (
 // that type validated while the bindings were prepared: the section of a
 // type that is registered but that the binding does not use (Kafka the
 // default, stream.rabbit.bindings.x-in-0 set too), or of a binding that
-// is not bound. An unknown key there is an error as anywhere else, so that
+// is not bound, and stream.<type>.default (checked with the app's
+// bindings). An unknown key there is an error as anywhere else, so that
 // a switch of binder does not bring a mistake to light only then. The
 // sections of types that are not registered are reported by the
 // configuration's own check.
@@ -28,14 +29,33 @@ func (a *App) checkOtherSections(v *validator) {
 	sort.Strings(types)
 	for _, typ := range types {
 		ext := a.cfg.Extensions[typ]
-		var names []string
+		// side: which of a binding's sections to check.
+		type side struct{ consumer, producer bool }
+		checks := map[string]side{}
 		for name, eb := range ext.Bindings {
 			if !validated[typ+"\x00"+strings.ToLower(name)] && (len(eb.Consumer) > 0 || len(eb.Producer) > 0) {
-				names = append(names, name)
+				checks[name] = side{len(eb.Consumer) > 0, len(eb.Producer) > 0}
 			}
 		}
-		if len(names) == 0 {
+		// stream.<type>.default applies to every binding of the type; with
+		// no binding on the type, the app's bindings stand for them.
+		for _, b := range a.bindings {
+			if b.binderType == typ {
+				continue
+			}
+			c := checks[b.name]
+			c.consumer = c.consumer || (b.input && len(ext.Default.Consumer) > 0)
+			c.producer = c.producer || (!b.input && len(ext.Default.Producer) > 0)
+			if c.consumer || c.producer {
+				checks[b.name] = c
+			}
+		}
+		if len(checks) == 0 {
 			continue
+		}
+		names := make([]string, 0, len(checks))
+		for n := range checks {
+			names = append(names, n)
 		}
 		sort.Strings(names)
 		sv, done := a.sectionValidator(v, typ)
@@ -43,14 +63,14 @@ func (a *App) checkOtherSections(v *validator) {
 			continue
 		}
 		for _, name := range names {
-			eb := ext.Bindings[name]
+			c := checks[name]
 			cfg := a.cfg.Binding(name)
 			dest := cfg.Destination
 			if strings.TrimSpace(dest) == "" {
 				dest = name
 			}
 			cons, prod := a.cfg.Extension(typ, name)
-			if len(eb.Consumer) > 0 {
+			if c.consumer {
 				for _, d := range destinations(dest) {
 					spec := ConsumerSpec{Binding: name, Destination: d, Group: cfg.Group, ContentType: cfg.ContentType,
 						Consumer: cfg.Consumer, Extension: cons, Logger: a.log}
@@ -60,7 +80,7 @@ func (a *App) checkOtherSections(v *validator) {
 					}
 				}
 			}
-			if len(eb.Producer) > 0 {
+			if c.producer {
 				if d := destinations(dest); len(d) > 0 {
 					dest = d[0]
 				}

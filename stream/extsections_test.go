@@ -79,3 +79,21 @@ func TestInputBindingThatIsAlsoInTheDefinition(t *testing.T) {
 		t.Fatalf("NewApp: %v", err)
 	}
 }
+
+// stream.<type>.default of a registered type that no binding uses is
+// checked too, with the app's bindings.
+func TestOtherBinderDefaultSectionIsValidated(t *testing.T) {
+	cfg := loadYAML(t, `spring.cloud.function.definition: sink
+spring.cloud.stream.default-binder: memory
+spring.cloud.stream.bindings.sink-in-0: {destination: x, group: g}
+spring.cloud.stream.rabbit.default.consumer.bogus: 1
+`)
+	fns := stream.NewCatalog()
+	stream.AddConsumer(fns, "sink", func(context.Context, string) error { return nil })
+	_, err := stream.NewApp(cfg, fns, stream.WithoutSignals(), stream.WithLogger(discardLogger()),
+		stream.WithBinderType(memory.Type, memory.New), stream.WithBinderType(rabbit.Type, rabbit.New))
+	var es stream.ConfigErrors
+	if !errors.As(err, &es) || len(es) != 1 || !strings.HasSuffix(es[0].Path, ".consumer.bogus") || !strings.Contains(es[0].Msg, "unknown key") {
+		t.Fatalf("NewApp: %v", err)
+	}
+}
