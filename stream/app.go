@@ -31,6 +31,7 @@ type options struct {
 	extractors    map[string]KeyExtractor
 	errorHandlers map[string]ErrorHandler
 	namedErrors   map[string]func(error) bool // WithNamedError (bindingprops.go)
+	errorNames    map[string]string           // the names of namedErrors as registered
 	signals       bool
 	tracer        trace.Tracer
 	propagator    propagation.TextMapPropagator
@@ -778,6 +779,7 @@ func (a *App) finish(rt *runtimeBinding) {
 		rt.inCx = convCtx{binding: rt.in.name, converters: a.opts.converters, contentType: rt.in.cfg.ContentType}
 		rt.retry = newRetryPolicy(rt.in.cfg.Consumer)
 		rt.retry.retryable = a.retryClassifier(rt.in.cfg.Consumer)
+		rt.retry.errorName = a.errorNamer()
 		rt.onFail = a.opts.errorHandlers[strings.ToLower(rt.in.name)]
 	}
 	if rt.out != nil {

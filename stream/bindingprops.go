@@ -13,7 +13,8 @@ import (
 // errors.Is(err, target). SCSt configurations name Java exception classes
 // ("java.lang.IllegalStateException"); register the Go error that plays
 // that part under the same name and the configuration ports unchanged.
-// Names are matched case-insensitively.
+// Names are matched case-insensitively. A dead letter of such an error
+// carries the name, as written here, in x-exception-fqcn.
 func WithNamedError(name string, target error) Option {
 	return withNamedError(name, func(err error) bool { return errors.Is(err, target) })
 }
@@ -33,7 +34,29 @@ func withNamedError(name string, match func(error) bool) Option {
 		if o.namedErrors == nil {
 			o.namedErrors = map[string]func(error) bool{}
 		}
-		o.namedErrors[strings.ToLower(strings.TrimSpace(name))] = match
+		key := strings.ToLower(strings.TrimSpace(name))
+		o.namedErrors[key] = match
+		if o.errorNames == nil {
+			o.errorNames = map[string]string{}
+		}
+		o.errorNames[key] = strings.TrimSpace(name)
+	}
+}
+
+// errorNamer returns the name, as registered, of the first registered
+// error (in name order) that err matches; nil when none is registered.
+func (a *App) errorNamer() func(error) string {
+	if len(a.opts.namedErrors) == 0 {
+		return nil
+	}
+	keys := sortedMapKeys(a.opts.namedErrors)
+	return func(err error) string {
+		for _, k := range keys {
+			if a.opts.namedErrors[k](err) {
+				return a.opts.errorNames[k]
+			}
+		}
+		return ""
 	}
 }
 

@@ -23,6 +23,11 @@ import (
 // listed in turn, indented one level deeper. So every text appears once
 // and a deep chain costs the length of its texts, not that times its depth.
 // x-exception-fqcn is the Go type of the first innermost error.
+//
+// When the app registered errors by name (WithNamedError,
+// WithNamedErrorAs), x-exception-fqcn is the name of the one the root
+// cause matches, else of the one the error matches
+// ("java.lang.IllegalStateException"), as SCSt's dashboards expect.
 func DeadLetterHeaders(orig Headers, err error) Headers {
 	h := make(Headers, len(orig)+6)
 	for k, v := range orig {
@@ -30,6 +35,14 @@ func DeadLetterHeaders(orig Headers, err error) Headers {
 	}
 	if err == nil {
 		err = errors.New("unknown error")
+	}
+	var name func(error) string
+	var nc *namedCause
+	if errors.As(err, &nc) {
+		name = nc.name
+		if err == error(nc) {
+			err = nc.err
+		}
 	}
 	if re, ok := err.(*retriesExhausted); ok { // retrytopics.go
 		h[HeaderRetryAttempts] = strconv.Itoa(re.attempts)
@@ -39,9 +52,29 @@ func DeadLetterHeaders(orig Headers, err error) Headers {
 	var w chainWriter
 	w.write(err, 0)
 	h[HeaderExceptionStacktrace] = strings.TrimSuffix(w.b.String(), "\n")
-	h[HeaderExceptionFQCN] = fmt.Sprintf("%T", w.root)
+	fqcn := ""
+	if name != nil {
+		if fqcn = name(w.root); fqcn == "" {
+			fqcn = name(err)
+		}
+	}
+	if fqcn == "" {
+		fqcn = fmt.Sprintf("%T", w.root)
+	}
+	h[HeaderExceptionFQCN] = fqcn
 	return h
 }
+
+// namedCause is the error an app hands its binder for a message that
+// failed for good when errors are registered by name: the error, and how
+// to name it for x-exception-fqcn. Its text and chain are the error's.
+type namedCause struct {
+	err  error
+	name func(error) string
+}
+
+func (e *namedCause) Error() string { return e.err.Error() }
+func (e *namedCause) Unwrap() error { return e.err }
 
 // chainWriter renders an error tree for x-exception-stacktrace.
 type chainWriter struct {
@@ -58,6 +91,10 @@ func (w *chainWriter) write(e error, depth int) {
 		if w.nodes++; w.nodes > maxChainNodes {
 			w.b.WriteString("…\n")
 			return
+		}
+		if nc, ok := e.(*namedCause); ok { // not an error of the chain
+			e = nc.err
+			continue
 		}
 		var kids []error
 		switch u := e.(type) {

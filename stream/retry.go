@@ -17,6 +17,9 @@ type retryPolicy struct {
 	// retryable classifies errors (consumer.retryable-exceptions and
 	// default-retryable); nil: every error is retried.
 	retryable func(error) bool
+	// errorName names a registered error (WithNamedError) for the dead
+	// letter's x-exception-fqcn; nil: none registered.
+	errorName func(error) string
 	// delays is consumer.retry-delays; nil: retries in process only.
 	delays []time.Duration
 }

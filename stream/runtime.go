@@ -171,6 +171,9 @@ func (rt *runtimeBinding) withRetries(ctx context.Context, env Envelope, attempt
 		}
 		err = &retriesExhausted{err: err, attempts: n} // for the dead letter's headers
 	}
+	if rt.retry.errorName != nil {
+		err = &namedCause{err: err, name: rt.retry.errorName}
+	}
 	stats.failed.Add(1)
 	dlq := rt.in.cfg.Consumer.DLQ && rt.in.group != ""
 	if dlq {
