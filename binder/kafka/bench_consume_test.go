@@ -5,6 +5,7 @@ import (
 	"os"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -187,7 +188,8 @@ func waitCommitted(b *testing.B, cl *kafkago.Client, group, topic string, n int)
 // CPU per message over the bare binder's. A handler latency is not
 // reported: on a pre-filled topic it would measure the fill.
 // KAFKA_BENCH_STACKS (comma-separated stack names) runs only those stacks,
-// for profiling one.
+// for profiling one; KAFKA_BENCH_CONCURRENCY sets the bare binder's
+// consumer.concurrency (1 by default, below the partition count).
 //
 //	go test -run '^$' -bench BenchmarkKafkaConsumeGroup -benchtime 300000x -count 3 ./binder/kafka
 func BenchmarkKafkaConsumeGroup(b *testing.B) {
@@ -260,6 +262,9 @@ func BenchmarkKafkaConsumeGroup(b *testing.B) {
 		h := newHandlerCounter(n)
 		spec := consumerSpec(topic, "binder", func(context.Context, stream.Envelope) error { h.handled(); return nil })
 		spec.ContentType = "application/octet-stream"
+		if c := os.Getenv("KAFKA_BENCH_CONCURRENCY"); c != "" {
+			spec.Consumer.Concurrency, _ = strconv.Atoi(c)
+		}
 		ctx := context.Background()
 		cons, err := bd.BindConsumer(ctx, spec)
 		if err != nil {

@@ -564,8 +564,9 @@ func (cm *committer) commit(final bool) {
 }
 
 // partWorker consumes one assigned partition: a fetcher goroutine reads
-// ahead into a bounded channel, and the worker handles the messages one at
-// a time (or one batch at a time) in offset order.
+// ahead into a bounded queue (fetchQueue), the worker takes what is
+// queued at once and handles the messages one at a time (or one batch at
+// a time) in offset order.
 type partWorker struct {
 	r      *run
 	topic  string
@@ -588,9 +589,8 @@ type partWorker struct {
 	// retryTopic: the partition is of a retry topic (its messages may
 	// wait until due, so the worker never keeps a slot while waiting).
 	retryTopic bool
-	// one and oneEnv carry a single message to deliver without
-	// allocating a slice per message.
-	one    [1]kafkago.Message
+	// oneEnv carries a single message's envelope without allocating a
+	// slice per message.
 	oneEnv [1]stream.Envelope
 	// values interns header values (content types, ...) so that a
 	// message's headers cost one map and no string per value.
@@ -598,8 +598,8 @@ type partWorker struct {
 }
 
 const (
-	// fetchAhead is the capacity of the channel from a partition's
-	// fetcher goroutine to its worker.
+	// fetchAhead bounds the messages a partition's fetcher goroutine
+	// queues for its worker.
 	fetchAhead = 128
 	// slotTurn bounds how many messages, and for how long, a worker
 	// keeps a concurrency slot while its next message is already
@@ -639,11 +639,11 @@ func (w *partWorker) run() {
 		w.log.Error("kafka: cannot position the partition reader", "offset", w.offset, "error", c.bd.logErr(err))
 		return
 	}
-	msgs := make(chan kafkago.Message, fetchAhead)
+	q := newFetchQueue()
 	fetchDone := make(chan struct{})
 	go func() {
 		defer close(fetchDone)
-		defer close(msgs)
+		defer q.close()
 		backoff := 50 * time.Millisecond
 		for {
 			m, err := rd.FetchMessage(w.wctx)
@@ -664,76 +664,156 @@ func (w *partWorker) run() {
 			}
 			backoff = 50 * time.Millisecond
 			w.fetched(&m)
-			select { // without a select on wctx while there is room
-			case msgs <- m:
-				continue
-			default:
-			}
-			select {
-			case msgs <- m:
-			case <-w.wctx.Done():
+			if !q.put(&m, w.wctx.Done()) {
 				return
 			}
 		}
 	}()
-	defer func() {
-		// Unblock and wait for the fetcher before the reader closes.
-		for range msgs {
-		}
-		<-fetchDone
-	}()
+	// The fetcher ends with wctx (every way out of the loop below is
+	// wctx ending or Stop, which ends it): wait for it before the reader
+	// closes.
+	defer func() { <-fetchDone }()
 	defer w.releaseSlot() // first of the deferred calls
 	batchMode := c.spec.Consumer.BatchMode
+	// buf is what the worker took from q, handled from index i on; its
+	// array goes back to q at the next take.
+	buf := make([]kafkago.Message, 0, fetchAhead)
+	i := 0
 	var batch []kafkago.Message
 	for {
-		if w.holding && !w.keepSlot(len(msgs)) {
-			w.releaseSlot()
-		}
-		// The message is received into w.one (no further copy for a
-		// single delivery), without a select on wctx while one is there.
-		m := &w.one[0]
-		var ok, got bool
-		select {
-		case *m, ok = <-msgs:
-			got = true
-		default:
-		}
-		if !got {
-			select {
-			case *m, ok = <-msgs:
-			case <-w.wctx.Done():
+		if i == len(buf) {
+			clear(buf)
+			if w.holding && !w.keepSlot(q.queued()) {
+				w.releaseSlot()
+			}
+			var ok bool
+			if buf, ok = q.take(buf, w.wctx.Done()); !ok {
 				return
 			}
-		}
-		if !ok {
-			return
+			i = 0
+		} else if w.holding && !w.keepSlot(len(buf)-i) {
+			w.releaseSlot()
 		}
 		if !batchMode {
-			ok := w.deliver(w.one[:])
-			*m = kafkago.Message{}
+			ok := w.deliver(buf[i : i+1])
+			buf[i] = kafkago.Message{}
+			i++
 			if !ok {
 				return
 			}
 			continue
 		}
-		batch = append(batch[:0], *m)
-		*m = kafkago.Message{}
-	fill:
-		for len(batch) < c.cs.batchSize {
-			select {
-			case x, ok := <-msgs:
-				if !ok {
-					break fill
-				}
-				batch = append(batch, x)
-			default:
-				break fill
-			}
-		}
+		n := min(len(buf)-i, c.cs.batchSize)
+		batch = append(batch[:0], buf[i:i+n]...)
+		clear(buf[i : i+n])
+		i += n
 		if !w.deliver(batch) {
 			return
 		}
 		clear(batch)
+	}
+}
+
+// fetchQueue carries fetched messages from a partition's fetcher goroutine
+// to its worker: the fetcher appends one at a time, the worker takes all
+// that are there at once, so that a worker busy with a message finds the
+// ones fetched meanwhile in one hand-over rather than one each, and a
+// goroutine is woken only when the other side waits (an empty queue, a
+// full one).
+type fetchQueue struct {
+	mu      sync.Mutex
+	msgs    []kafkago.Message
+	closed  bool
+	takerW  bool          // the worker waits for a message
+	putterW bool          // the fetcher waits for room
+	ready   chan struct{} // wakes the worker (capacity 1)
+	room    chan struct{} // wakes the fetcher (capacity 1)
+}
+
+func newFetchQueue() *fetchQueue {
+	return &fetchQueue{
+		msgs:  make([]kafkago.Message, 0, fetchAhead),
+		ready: make(chan struct{}, 1),
+		room:  make(chan struct{}, 1),
+	}
+}
+
+func wake(ch chan struct{}) {
+	select {
+	case ch <- struct{}{}:
+	default:
+	}
+}
+
+// put appends m, waiting while fetchAhead messages are queued; false when
+// done is closed first.
+func (q *fetchQueue) put(m *kafkago.Message, done <-chan struct{}) bool {
+	for {
+		q.mu.Lock()
+		if len(q.msgs) < fetchAhead {
+			q.msgs = append(q.msgs, *m)
+			w := q.takerW
+			q.takerW = false
+			q.mu.Unlock()
+			if w {
+				wake(q.ready)
+			}
+			return true
+		}
+		q.putterW = true
+		q.mu.Unlock()
+		select {
+		case <-q.room:
+		case <-done:
+			return false
+		}
+	}
+}
+
+// close tells the worker that nothing more comes.
+func (q *fetchQueue) close() {
+	q.mu.Lock()
+	q.closed = true
+	q.mu.Unlock()
+	wake(q.ready)
+}
+
+// queued is the number of messages waiting.
+func (q *fetchQueue) queued() int {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return len(q.msgs)
+}
+
+// take returns every queued message, waiting for one; prev, the slice the
+// worker took before (handled and cleared), becomes the queue's, so the
+// two arrays alternate. false when the queue is closed and empty or done
+// is closed first.
+func (q *fetchQueue) take(prev []kafkago.Message, done <-chan struct{}) ([]kafkago.Message, bool) {
+	for {
+		q.mu.Lock()
+		if len(q.msgs) > 0 {
+			out := q.msgs
+			q.msgs = prev[:0]
+			w := q.putterW
+			q.putterW = false
+			q.mu.Unlock()
+			if w {
+				wake(q.room)
+			}
+			return out, true
+		}
+		if q.closed {
+			q.mu.Unlock()
+			return nil, false
+		}
+		q.takerW = true
+		q.mu.Unlock()
+		select {
+		case <-q.ready:
+		case <-done:
+			return nil, false
+		}
 	}
 }
 
