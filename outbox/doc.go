@@ -24,7 +24,8 @@
 // by [New] — sends committed rows through the app's bridge, with the
 // binder's normal confirms, and deletes each row only after its message
 // was confirmed. LISTEN/NOTIFY wakes it when rows commit; it polls every
-// poll-interval as well.
+// poll-interval as well. While its batches keep finding rows it does not
+// listen but looks again every 20ms (at once after a full batch).
 //
 // # Guarantees
 //
