@@ -181,19 +181,31 @@ func NewApp(cfg *Config, fns *Catalog, opts ...Option) (*App, error) {
 		want = append(want, pending{rt, in.binding, true, "stream.input-bindings"})
 		a.funcs = append(a.funcs, rt)
 	}
+	// Empty items ("a;;b", a trailing ';') are skipped, as SCSt skips
+	// them; a name a binding cannot have is refused.
 	for _, n := range strings.Split(cfg.OutputBindings, ";") {
 		if n = strings.TrimSpace(n); n != "" {
+			if err := checkBindingName(n); err != nil {
+				v.add("stream.output-bindings", "%v", err)
+				continue
+			}
 			want = append(want, pending{nil, n, false, "stream.output-bindings"})
 		}
 	}
 	known := map[string]string{} // lower-case name → as named
 	for i, p := range want {
-		if _, ok := known[strings.ToLower(p.name)]; !ok {
+		if first, ok := known[strings.ToLower(p.name)]; !ok {
 			known[strings.ToLower(p.name)] = p.name
-		} else if p.rt != nil {
-			// A rename onto another binding's name, or an input binding of
-			// a function binding's name, would bind one name twice.
-			v.add(p.key, "two bindings are named %s: rename one of them", p.name)
+		} else {
+			// A rename onto another binding's name, an input binding of a
+			// function binding's name, or an output binding listed twice
+			// (in any case: names are case-insensitive) would bind one
+			// name twice.
+			if first != p.name {
+				v.add(p.key, "two bindings are named %s (and %s; binding names are case-insensitive): rename one of them", p.name, first)
+			} else {
+				v.add(p.key, "two bindings are named %s: rename one of them", p.name)
+			}
 			want[i].name = ""
 		}
 	}
@@ -227,6 +239,18 @@ func NewApp(cfg *Config, fns *Catalog, opts ...Option) (*App, error) {
 	// Outputs first: they are bound first and unbound last.
 	sort.SliceStable(a.bindings, func(i, j int) bool { return !a.bindings[i].input && a.bindings[j].input })
 	return a, nil
+}
+
+// checkBindingName refuses a binding name that configuration keys cannot
+// name (spring.cloud.stream.bindings.<name>.destination): letters, digits,
+// '-', '_' and '.' only (a '|' joins composed functions).
+func checkBindingName(n string) error {
+	for _, r := range n {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_' || r == '.' || r == '|') {
+			return fmt.Errorf("binding name %q has %q: a binding name has letters, digits, '-', '_' and '.' only", n, r)
+		}
+	}
+	return nil
 }
 
 // explicitInput is a binding of stream.input-bindings and the consumer
