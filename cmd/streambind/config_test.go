@@ -229,3 +229,51 @@ func TestConfigAndLintPropertiesOnly(t *testing.T) {
 		t.Errorf("lint bad: exit status %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
 	}
 }
+
+// config lists every binding the app binds, those of a function no binding
+// of which is configured too (saying on what they depend), with every
+// effective setting, typed: a .properties file's "true" is a boolean.
+func TestConfigEveryBindingTyped(t *testing.T) {
+	dir := writeFiles(t, map[string]string{"application.properties": `spring.cloud.function.definition=toUpper|addTax;sink
+spring.cloud.stream.default-binder=rabbit
+spring.cloud.stream.bindings.toUpper|addTax-in-0.group=g
+spring.cloud.stream.bindings.toUpper|addTax-in-0.consumer.default-retryable=false
+spring.cloud.stream.bindings.toUpper|addTax-in-0.consumer.retryable-exceptions[java.lang.IllegalStateException]=true
+spring.cloud.stream.bindings.toUpper|addTax-in-0.consumer.header-mode=none
+spring.cloud.stream.rabbit.bindings.toUpper|addTax-in-0.consumer.republish-to-dlq=true
+spring.cloud.stream.rabbit.bindings.toUpper|addTax-in-0.consumer.prefetch=25
+`})
+	m, r := configEntries(t, dir, nil)
+	if r.code != exitOK {
+		t.Fatalf("exit %d, stderr %q", r.code, r.stderr)
+	}
+	in := "stream.bindings.toUpper|addTax-in-0."
+	for key, want := range map[string]any{
+		in + "consumer.default-retryable":                                      false,
+		in + "consumer.retryable-exceptions.java.lang.IllegalStateException":   true,
+		in + "consumer.header-mode":                                            "none",
+		in + "consumer.use-native-decoding":                                    false,
+		in + "consumer.retry-delays":                                           []any{},
+		"stream.bindings.sink-in-0.consumer.header-mode":                       "headers",
+		"stream.bindings.sink-in-0.consumer.default-retryable":                 true,
+		"stream.bindings.sink-in-0.destination":                                "sink-in-0",
+		"stream.bindings.sink-out-0.producer.use-native-encoding":              false,
+		"stream.bindings.sink-out-0.producer.header-mode":                      "headers",
+		"stream.rabbit.bindings.toUpper|addTax-in-0.consumer.republish-to-dlq": true,
+		"stream.rabbit.bindings.toUpper|addTax-in-0.consumer.prefetch":         float64(25),
+	} {
+		e, ok := m[key]
+		if !ok {
+			t.Errorf("%s not listed", key)
+			continue
+		}
+		got, _ := json.Marshal(e.Value)
+		w, _ := json.Marshal(want)
+		if string(got) != string(w) {
+			t.Errorf("%s = %s, want %s", key, got, w)
+		}
+	}
+	if o := m["stream.bindings.sink-in-0.destination"].Origin; !strings.Contains(o, "bound if sink is a function or a consumer") {
+		t.Errorf("sink-in-0's destination origin %q", o)
+	}
+}

@@ -25,8 +25,12 @@ func newConfigCmd(e *runEnv) *cobra.Command {
 reads it (--profile, environment overrides, placeholders resolved), with
 the origin of every value: file:line, "env NAME", "stream.default at
 file:line" for a binding value it inherits, or "default". Every binding the
-app binds is listed with all its settings, defaults included; the other
-sections are printed as configured. Secrets are redacted (package redact):
+app binds is listed with all its settings, defaults included (those of a
+function none of whose bindings is configured too: the origin of their
+destination says that they are bound if the function is of the kind that
+has them, which only the app's code shows); the other sections are printed
+as configured, values of a .properties file or of the environment typed as
+the app reads them (true, 25). Secrets are redacted (package redact):
 values of keys that name secrets are replaced by ******, passwords in URLs,
 DSNs and credentials are hidden.
 
@@ -145,16 +149,25 @@ func effective(s *checkedService) []configEntry {
 	if bindings == nil {
 		bindings = map[string]any{}
 	}
+	// A binding of a function no binding of which is configured is listed
+	// too, with the defaults the app gives it: the configuration does not
+	// show the function's kind, so the origin of its destination says on
+	// what its existence depends.
 	for _, b := range s.bindings {
-		if !b.configured {
-			continue
-		}
 		for k := range bindings {
 			if strings.EqualFold(k, b.name) {
 				delete(bindings, k)
 			}
 		}
 		vals, bo := s.bindingValues(b)
+		if !b.configured && b.function != "" {
+			p := "stream.bindings." + b.name + ".destination"
+			if b.input {
+				bo[p] += "; bound if " + b.function + " is a function or a consumer (no binding of it is configured)"
+			} else {
+				bo[p] += "; bound if " + b.function + " is a function or a supplier (no binding of it is configured)"
+			}
+		}
 		bindings[b.name] = vals
 		for k, o := range bo {
 			origins[k] = o
@@ -178,6 +191,7 @@ func effective(s *checkedService) []configEntry {
 		o, ok := origins[prefix]
 		if !ok {
 			o = originOf(prefix)
+			v = typedScalar(s.service, prefix, v)
 		}
 		if o == "" {
 			o = "default"
@@ -186,6 +200,35 @@ func effective(s *checkedService) []configEntry {
 	}
 	walk(nil, red)
 	return out
+}
+
+// typedScalar returns v, a value of the configuration as read, typed as
+// the app reads it: a .properties file and the environment give only
+// strings, so "true" there is the boolean true and "3" the number 3
+// (a YAML file's values keep the type YAML gave them, a quoted "true"
+// stays a string).
+func typedScalar(s *service, key string, v any) any {
+	str, ok := v.(string)
+	if !ok {
+		return v
+	}
+	o, ok := s.exactOrigin(key)
+	if !ok {
+		return v
+	}
+	if l := s.locate(o); l.env == "" && !strings.HasSuffix(strings.ToLower(l.file), ".properties") {
+		return v
+	}
+	switch strings.ToLower(strings.TrimSpace(str)) {
+	case "true":
+		return true
+	case "false":
+		return false
+	}
+	if n, err := strconv.ParseInt(str, 10, 64); err == nil && strconv.FormatInt(n, 10) == str {
+		return n
+	}
+	return v
 }
 
 // showOrigin renders an origin for config: file:line with the service's
@@ -285,6 +328,23 @@ func (s *service) bindingValues(b *binding) (map[string]any, map[string]string) 
 		set("consumer.instance-count", c.InstanceCount)
 		set("consumer.batch-mode", c.BatchMode)
 		set("consumer.auto-startup", c.AutoStart())
+		set("consumer.default-retryable", c.IsRetryable())
+		retryable := map[string]any{}
+		for n, r := range c.RetryableExceptions {
+			retryable[n] = r
+		}
+		set("consumer.retryable-exceptions", retryable)
+		delays := make([]any, 0, len(c.RetryDelays))
+		for _, d := range c.RetryDelays {
+			delays = append(delays, duration(d))
+		}
+		set("consumer.retry-delays", delays)
+		set("consumer.header-mode", headerMode(c.HeaderMode))
+		set("consumer.use-native-decoding", c.UseNativeDecoding)
+		if c.Idempotency.Store != "" {
+			set("consumer.idempotency.store", c.Idempotency.Store)
+			set("consumer.idempotency.key-expression", c.Idempotency.KeyExpression)
+		}
 	} else {
 		p := eff.Producer
 		if p.PartitionKeyExpression != "" {
@@ -292,6 +352,9 @@ func (s *service) bindingValues(b *binding) (map[string]any, map[string]string) 
 		}
 		if p.PartitionKeyExtractorName != "" {
 			set("producer.partition-key-extractor-name", p.PartitionKeyExtractorName)
+		}
+		if p.PartitionSelectorExpression != "" {
+			set("producer.partition-selector-expression", p.PartitionSelectorExpression)
 		}
 		set("producer.partition-count", p.PartitionCount)
 		groups := make([]any, 0, len(p.RequiredGroups))
@@ -301,8 +364,18 @@ func (s *service) bindingValues(b *binding) (map[string]any, map[string]string) 
 		set("producer.required-groups", groups)
 		set("producer.auto-startup", p.AutoStart())
 		set("producer.poller.fixed-delay", duration(p.Poller.FixedDelay))
+		set("producer.header-mode", headerMode(p.HeaderMode))
+		set("producer.use-native-encoding", p.UseNativeEncoding)
 	}
 	return vals, origins
+}
+
+// headerMode is a header-mode as the app applies it ("" is headers).
+func headerMode(m string) string {
+	if m == "" {
+		return stream.HeaderModeHeaders
+	}
+	return m
 }
 
 // duration renders d in one unit where it can: 60s rather than 1m0s,

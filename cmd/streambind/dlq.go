@@ -33,7 +33,7 @@ type dlqFlags struct {
 
 func (f *dlqFlags) add(cmd *cobra.Command) {
 	f.lf.add(cmd)
-	cmd.Flags().StringVar(&f.config, "config", ".", "the service's application.yaml, or its directory")
+	cmd.Flags().StringVar(&f.config, "config", ".", "the service's application.yaml, or its directory (or give it as PATH, as to lint and config)")
 	cmd.Flags().StringVar(&f.binding, "binding", "", "the consumer binding whose dead letters to work on (or a binding with consumer.dead-letters-of: the one it reads) (required)")
 	cmd.Flags().StringVar(&f.group, "group", "", "Kafka: the group whose committed position marks what was removed (default streambind-dlq); in process: the group of the dead-letter destination whose copy to use (default: the only one)")
 	cmd.Flags().StringVar(&f.binder, "binder", "", binderFlagHelp)
@@ -50,6 +50,19 @@ type dlqTarget struct {
 	binder stream.Binder
 	store  stream.DeadLetterStore
 	open   stream.DeadLetterOpen
+}
+
+// takePath takes the PATH argument, the service's directory or file as
+// lint, config and graph take it: the same as --config.
+func (f *dlqFlags) takePath(cmd *cobra.Command, args []string) error {
+	if len(args) == 0 {
+		return nil
+	}
+	if cmd.Flags().Changed("config") && args[0] != f.config {
+		return usage("give the configuration as PATH or as --config, not both (PATH %q, --config %q)", args[0], f.config)
+	}
+	f.config = args[0]
+	return nil
 }
 
 // resolve loads the configuration, creates the binding's binder (as an app
@@ -317,7 +330,7 @@ func newDLQCmd(e *runEnv) *cobra.Command {
 		Long: `dlq works on the dead letters of a consumer binding (--binding NAME,
 a binding with a group and consumer.dlq: true, or a binding with
 consumer.dead-letters-of, meaning the binding it reads), found where the
-binder of the service's configuration keeps them (--config, --profile,
+binder of the service's configuration keeps them (PATH or --config, --profile,
 environment, placeholders): the topic error.<destination>.<group> on
 Kafka, the queue <destination>.<group>.dlq on RabbitMQ, the subject
 error.<destination>.<group> in its stream on NATS, the stream
@@ -350,8 +363,16 @@ those removed behind one that is kept are listed in the commit's metadata.`,
   streambind dlq show 3 --profile rabbit --binding chargePayment-in-0
   streambind dlq replay --profile rabbit --binding chargePayment-in-0 --exception 'card declined' --rate 50
   streambind dlq purge --profile rabbit --binding chargePayment-in-0 --until 24h --yes`,
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
+		Args: cobra.ArbitraryArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) > 0 {
+				// A PATH goes after the subcommand (dlq ls PATH), as the
+				// service's directory goes to lint and config.
+				if strings.ContainsAny(args[0], "./\\") {
+					return usage("dlq %s: the subcommand comes first (ls, show, replay, purge): streambind dlq ls %s --binding NAME", args[0], args[0])
+				}
+				return usage("dlq: unknown subcommand %q (ls, show, replay, purge)", args[0])
+			}
 			cmd.SetOut(e.stderr)
 			_ = cmd.Help()
 			return silent(exitUsage)
@@ -374,7 +395,7 @@ func newDLQLsCmd(e *runEnv) *cobra.Command {
 	var f dlqFlags
 	var format string
 	cmd := &cobra.Command{
-		Use:   "ls",
+		Use:   "ls [PATH]",
 		Short: "Count a binding's dead letters by exception message",
 		Long: `ls reads the dead letters that are there when it starts (not those that
 arrive meanwhile) and prints one line per x-exception-message: how many,
@@ -382,11 +403,15 @@ and when the first and the last were dead-lettered ("-" where the broker
 does not tell). It removes nothing and leaves the dead letters in their
 order. --format json prints {"destination", "total", "exceptions": [...]}.`,
 		Example: `  streambind dlq ls --profile rabbit --binding chargePayment-in-0
-  streambind dlq ls --binding auditDeadLetters-in-0 --format json | jq .total`,
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
+  streambind dlq ls --binding auditDeadLetters-in-0 --format json | jq .total
+  streambind dlq ls services/orders --binding chargePayment-in-0`,
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
 			if format != "text" && format != "json" {
 				return usage("--format: want text or json, got %q", format)
+			}
+			if err := f.takePath(cmd, args); err != nil {
+				return err
 			}
 			t, err := f.resolve(cmd, e)
 			if err != nil {
@@ -486,7 +511,7 @@ func newDLQShowCmd(e *runEnv) *cobra.Command {
 	var f dlqFlags
 	var id string
 	cmd := &cobra.Command{
-		Use:   "show [N]",
+		Use:   "show [N] [PATH]",
 		Short: "Print one dead letter with all its headers and its payload",
 		Long: `show prints the N-th dead letter (1 = the oldest; default 1), or the one
 whose id is --id (an id as the binder gives it: the in-process binder's
@@ -494,12 +519,26 @@ sequence number), with every header, sorted, and the payload: JSON indented,
 other text as it is, binary as a quoted string. A header value that is not
 text is printed as base64:<base64>, except the big-endian numbers Spring
 Cloud Stream's Kafka binder writes (x-original-partition, -offset,
--timestamp), printed as numbers. It removes nothing.`,
+-timestamp), printed as numbers. It removes nothing. PATH (as --config)
+follows N; a lone argument that is not a number is PATH.`,
 		Example: `  streambind dlq show --profile rabbit --binding chargePayment-in-0
   streambind dlq show 12 --profile rabbit --binding chargePayment-in-0`,
-		Args: cobra.MaximumNArgs(1),
+		Args: cobra.MaximumNArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			n := 1
+			if len(args) == 2 {
+				if err := f.takePath(cmd, args[1:]); err != nil {
+					return err
+				}
+				args = args[:1]
+			} else if len(args) == 1 {
+				if _, err := strconv.Atoi(args[0]); err != nil {
+					if err := f.takePath(cmd, args); err != nil {
+						return err
+					}
+					args = nil
+				}
+			}
 			if len(args) == 1 {
 				if id != "" {
 					return usage("give N or --id, not both")
@@ -601,7 +640,7 @@ func newDLQReplayCmd(e *runEnv) *cobra.Command {
 	var dryRun bool
 	var maxReplays int
 	cmd := &cobra.Command{
-		Use:   "replay",
+		Use:   "replay [PATH]",
 		Short: "Send dead letters back to their destination, removing each once its copy is confirmed",
 		Long: `replay sends the dead letters that match the filters (all, by default)
 back to where they came from, the binding's destination (or --to), and
@@ -629,9 +668,12 @@ least 1. --dry-run prints what would be replayed and changes nothing.`,
 		Example: `  streambind dlq replay --profile rabbit --binding chargePayment-in-0 --dry-run
   streambind dlq replay --profile rabbit --binding chargePayment-in-0 --exception timeout --since 1h --rate 100
   streambind dlq replay --profile rabbit --binding chargePayment-in-0 --header customerId=c-7 --to orders.retry`,
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := ff.check(time.Now()); err != nil {
+				return err
+			}
+			if err := f.takePath(cmd, args); err != nil {
 				return err
 			}
 			if err := checkReplayFlags(rate, maxReplays); err != nil {
@@ -766,7 +808,7 @@ func newDLQPurgeCmd(e *runEnv) *cobra.Command {
 	var ff filterFlags
 	var yes bool
 	cmd := &cobra.Command{
-		Use:   "purge",
+		Use:   "purge [PATH]",
 		Short: "Remove dead letters, after a confirmation",
 		Long: `purge removes the dead letters that match the filters (all, by default;
 the filters are replay's: --header, --exception, --since, --until,
@@ -777,9 +819,12 @@ does not remove stays in its order. A dead letter whose time the broker
 does not tell never matches --since/--until; the summary counts those.`,
 		Example: `  streambind dlq purge --profile rabbit --binding chargePayment-in-0
   streambind dlq purge --profile rabbit --binding chargePayment-in-0 --exception 'invalid character' --yes`,
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := ff.check(time.Now()); err != nil {
+				return err
+			}
+			if err := f.takePath(cmd, args); err != nil {
 				return err
 			}
 			t, err := f.resolve(cmd, e)
