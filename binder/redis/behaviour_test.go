@@ -320,3 +320,44 @@ func TestSeveralDestinations(t *testing.T) {
 	send(t, bindProducer(t, b, stream.ProducerSpec{Binding: "b2-out-0", Destination: "two-b"}), []string{"b2"})
 	tr.wait(t, []string{"b2"}, 10*time.Second)
 }
+
+// TestAckNotHeldBySlowHandler: at concurrency 1 the acknowledgements of a
+// reply's entries are gathered to go out together, but not held while a
+// later entry of the reply is handled for long: the first entry is
+// acknowledged while the second's handler still runs.
+func TestAckNotHeldBySlowHandler(t *testing.T) {
+	e := newEnv(t)
+	release := make(chan struct{})
+	defer close(release)
+	slow := make(chan struct{}, 1)
+	p := bindProducer(t, e.binder(t, nil), stream.ProducerSpec{Destination: "ackslow", Producer: stream.ProducerConfig{RequiredGroups: []string{"g"}}})
+	// Read in one reply (sent before the consumer starts), more than half
+	// of prefetch (128): intake does not read again, with these
+	// acknowledgements, while they are held.
+	sent := ids("s", 100)
+	send(t, p, sent)
+	bindConsumer(t, e.binder(t, nil), stream.ConsumerSpec{Destination: "ackslow", Group: "g",
+		Handler: func(ctx context.Context, m stream.Envelope) error {
+			if m.Headers[idHeader] == sent[1] {
+				slow <- struct{}{}
+				select {
+				case <-release:
+				case <-ctx.Done():
+				}
+			}
+			return nil
+		}})
+	select {
+	case <-slow:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the second entry's handler did not start")
+	}
+	admin := redistest.Client(t, redistest.Addr(), "", "")
+	key := redisbinder.StreamKey(e.prefix, "ackslow", -1)
+	// Well under the keeper's tick (claim-min-idle / 3 = 10s), which would
+	// send them too.
+	waitFor(t, 5*time.Second, "the first entry's acknowledgement", func() bool {
+		n, err := admin.XPending(context.Background(), key, "g").Result()
+		return err == nil && n.Count == int64(len(sent)-1)
+	})
+}

@@ -41,8 +41,7 @@ const (
 	ackBatch = 512
 	// ackLinger: an inline run (see run.inline) keeps the acknowledgements
 	// of a reply's entries to send them in one XACK, pipelined with its
-	// next read; when handling the reply takes longer than ackLinger, the
-	// acker sends what was gathered before the next handler call.
+	// next read; the acker sends those still kept after ackLinger.
 	ackLinger = time.Millisecond
 	// entrySlab is how many entries accept allocates at once.
 	entrySlab = 64
@@ -264,11 +263,11 @@ type run struct {
 	// the handler itself (dispatch's Inline; the reclaimer too) — one
 	// hand-off per reply, not per entry, and the next read overlaps the
 	// handling. The acknowledgements go out in one XACK in the pipeline
-	// of the next read (readNew), or from the acker (flushAcks) when
-	// intake is not about to read: it waits in a read (inRead) when a
-	// reply is done, handling takes longer than ackLinger, a Nak waits,
-	// Pause; the keeper flushes at each tick as well, so that none waits
-	// past claim-min-idle.
+	// of the next read (readNew), or from the acker when intake is not
+	// about to read: it waits in a read (inRead) when a reply is done, a
+	// Nak waits, Pause (flushAcks), or they were kept for ackLinger (the
+	// acker's own timer, armed by the first one; the keeper flushes at
+	// each tick as well).
 	inline      bool
 	replies     chan []*entry // inline only; closed by intake when it ends
 	handlerDone chan struct{}
@@ -279,9 +278,10 @@ type run struct {
 	keeperStop  chan struct{}
 	keeperDone  chan struct{}
 	// Acknowledgements (a group): ack adds settled entries to ackBuf
-	// (ackSince: when the first went in, 0 while empty) and, unless
-	// inline, wakes the acker (ackFlush: send them now); ackStop (closed
-	// by finish) asks it to send what is left and end. readSpare is the
+	// (ackSince: when the first went in, 0 while empty) and wakes the
+	// acker: ackFlush, send them now; ackWake (inline, the first one),
+	// send them if still there after ackLinger. ackStop (closed by
+	// finish) asks it to send what is left and end. readSpare is the
 	// reader's spare buffer (takeAcks).
 	ackMu     sync.Mutex
 	ackBuf    []*entry
@@ -290,6 +290,7 @@ type run struct {
 	reply     []*entry // intake's buffer for accept and dispatch (intake only)
 	slab      []entry  // intake's entries to come (see accept)
 	ackFlush  chan struct{}
+	ackWake   chan struct{}
 	ackStop   chan struct{}
 	ackDone   chan struct{}
 
@@ -314,6 +315,7 @@ func (c *consumer) newRun(ctx context.Context) (*run, error) {
 		keeperStop:  make(chan struct{}),
 		keeperDone:  make(chan struct{}),
 		ackFlush:    make(chan struct{}, 1),
+		ackWake:     make(chan struct{}, 1),
 		ackStop:     make(chan struct{}),
 		ackDone:     make(chan struct{}),
 		done:        make(chan struct{}),
@@ -854,8 +856,6 @@ func (r *run) dispatch(es []*entry) []*entry {
 		rt := ""
 		if !r.inline { // one worker: no route to pick
 			rt = route(e)
-		} else if t := r.ackSince.Load(); t != 0 && time.Now().UnixNano()-t >= int64(ackLinger) {
-			r.flushAcks() // handling takes long: do not keep them waiting
 		}
 		if !r.pool.Submit(r.ctx, rt, e) {
 			r.giveBack(e)
@@ -1094,9 +1094,15 @@ func (r *run) keeper() {
 func (r *run) acker() {
 	defer close(r.ackDone)
 	var spare []*entry
+	linger := time.NewTimer(ackLinger)
+	linger.Stop()
 	for {
 		select {
 		case <-r.ackFlush:
+		case <-r.ackWake:
+			if !r.linger(linger) {
+				continue // taken by the reader
+			}
 		case <-r.ackStop:
 			// Nothing acknowledges any more (finish): send what is left.
 			r.ackAll(r.takeAcksInto(nil))
@@ -1106,6 +1112,32 @@ func (r *run) acker() {
 		r.ackAll(es)
 		clear(es)
 		spare = es[:0]
+	}
+}
+
+// linger waits until the oldest kept acknowledgement is ackLinger old
+// (true: send them), a flush (true) or Stop (true), or until intake took
+// them all (false).
+func (r *run) linger(t *time.Timer) bool {
+	for {
+		since := r.ackSince.Load()
+		if since == 0 {
+			return false
+		}
+		wait := ackLinger - time.Duration(time.Now().UnixNano()-since)
+		if wait <= 0 {
+			return true
+		}
+		t.Reset(wait)
+		select {
+		case <-t.C:
+		case <-r.ackFlush:
+			t.Stop()
+			return true
+		case <-r.ackStop:
+			t.Stop()
+			return true
+		}
 	}
 }
 
@@ -1289,16 +1321,21 @@ func (r *run) ack(es ...*entry) {
 		r.settled(e)
 	}
 	r.ackMu.Lock()
-	if len(r.ackBuf) == 0 {
+	first := len(r.ackBuf) == 0
+	if first {
 		r.ackSince.Store(time.Now().UnixNano())
 	}
 	r.ackBuf = append(r.ackBuf, es...)
 	r.ackMu.Unlock()
+	wake := r.ackFlush
 	if r.inline {
-		return // sent with the next read (see run.inline)
+		if !first {
+			return // the first armed the acker's linger
+		}
+		wake = r.ackWake // usually sent with the next read (see run.inline)
 	}
 	select {
-	case r.ackFlush <- struct{}{}:
+	case wake <- struct{}{}:
 	default:
 	}
 }

@@ -95,10 +95,9 @@
 //     handler returned; the binding holds it until Redis confirmed the
 //     acknowledgement, retrying transient failures with back-off. With
 //     concurrency 1 (no batch mode) a reply's acknowledgements go in one
-//     XACK, in the same round trip as the next XREADGROUP; they wait no
-//     longer than about 1ms of handling (then they go at once), and go at
-//     once when intake waits for new entries, on Pause and while a Nak'ed
-//     entry waits.
+//     XACK, in the same round trip as the next XREADGROUP, or on their
+//     own when that read does not come within about 1ms, or waits for new
+//     entries, and on Pause and while a Nak'ed entry waits.
 //   - Nak (stream.ErrNak, or a handler interrupted by Stop): the entry stays
 //     pending and is held for redelivery-delay, then handled again — no
 //     sooner, and never while the binding is paused; the rest of its route
