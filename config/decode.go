@@ -65,7 +65,11 @@ func (d *decoder) structure(v any, s *schema, rv reflect.Value, path string) {
 		before := len(d.errs)
 		d.decode(m[k], f.s, fv, p)
 		if m[k] != nil && len(d.errs) == before && fv.IsZero() && nonZero(s.typ, f.key) {
-			d.fail(p, "must not be 0: 0 stands for \"not set\" (leave the key out to get the default)")
+			hint := ""
+			if fv.Type() == reflect.TypeFor[time.Duration]() {
+				hint = "; for the shortest wait, 1ms" // the docs' advice (conventions: "Zero means default")
+			}
+			d.fail(p, "must not be 0: 0 stands for \"not set\" (leave the key out to get the default%s)", hint)
 		}
 	}
 }

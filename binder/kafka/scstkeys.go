@@ -62,7 +62,7 @@ func scstKey(kind, k string, v any) (handled bool, err error) {
 				// When offsets are committed, not whether: at least once
 				// in every mode.
 			case "MANUAL", "MANUAL_IMMEDIATE":
-				err = fmt.Errorf("%s is not supported: manual acknowledgment is not; the binder commits a message's offset once its handler returned nil", s)
+				err = fmt.Errorf("%s is not supported: streambind has no manual acknowledgment; the binder commits a message's offset once its handler returned nil (at least once)", s)
 			default:
 				err = fmt.Errorf("want RECORD, BATCH, TIME, COUNT or COUNT_TIME, got %q", s)
 			}

@@ -277,3 +277,32 @@ spring.cloud.stream.rabbit.bindings.toUpper|addTax-in-0.consumer.prefetch=25
 		t.Errorf("sink-in-0's destination origin %q", o)
 	}
 }
+
+// Wording: a zero duration that stands for "not set" says what to write
+// for the shortest wait; MANUAL ack-mode says why it is refused.
+func TestZeroAndAckModeWording(t *testing.T) {
+	dir := writeFiles(t, map[string]string{"application.yaml": `stream:
+  default-binder: kafka
+  function:
+    definition: sink
+  bindings:
+    sink-in-0:
+      group: g
+      consumer:
+        back-off-initial-interval: 0
+  kafka:
+    bindings:
+      sink-in-0:
+        consumer:
+          ack-mode: MANUAL
+`})
+	r := runIn(t, dir, nil, "lint")
+	for _, want := range []string{
+		`consumer.back-off-initial-interval: must not be 0: 0 stands for "not set" (leave the key out to get the default; for the shortest wait, 1ms)`,
+		"MANUAL is not supported: streambind has no manual acknowledgment; the binder commits a message's offset once its handler returned nil (at least once)",
+	} {
+		if !strings.Contains(r.stdout+r.stderr, want) {
+			t.Errorf("lint does not say %q:\n%s%s", want, r.stdout, r.stderr)
+		}
+	}
+}
