@@ -242,10 +242,12 @@ func (r *Relay) run(quit, hard context.Context) {
 			continue
 		}
 		// Busy — rows keep coming — from a batch of more than one row
-		// until a batch finds none: then the relay polls every linger
-		// rather than listen (see Relay.listening). A lone row (sparse
-		// traffic) does not stop the listening.
-		busy := err == nil && (res.claimed > 1 || (res.claimed == 1 && !r.listening.Load()))
+		// until a batch finds none: meanwhile the relay looks every
+		// busyLinger rather than listen (see Relay.listening). A lone row
+		// (sparse traffic) does not stop the listening, and a batch with
+		// a failed send waits as before (a broker that is down is not
+		// helped by polling).
+		busy := err == nil && res.failed == 0 && (res.claimed > 1 || (res.claimed == 1 && !r.listening.Load()))
 		r.setListening(!busy)
 		if busy {
 			select {
