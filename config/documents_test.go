@@ -1,6 +1,7 @@
 package config
 
 import (
+	"fmt"
 	"log/slog"
 	"reflect"
 	"strings"
@@ -296,6 +297,16 @@ func TestPlaceholderProblems(t *testing.T) {
 			[]string{"stream.default-binder (application.yaml:3): placeholder ${my.binder}: the key my.binder holds a map, not a value"}},
 		{"exponential", "a: xxxxxxxxxxxxxxxx\nb: ${a}${a}${a}${a}${a}${a}${a}${a}${a}${a}${a}${a}${a}${a}${a}${a}\nc: ${b}${b}${b}${b}${b}${b}${b}${b}${b}${b}${b}${b}${b}${b}${b}${b}\nd: ${c}${c}${c}${c}${c}${c}${c}${c}${c}${c}${c}${c}${c}${c}${c}${c}\ne: ${d}${d}${d}${d}${d}${d}${d}${d}${d}${d}${d}${d}${d}${d}${d}${d}\nf: ${e}${e}${e}${e}${e}${e}${e}${e}${e}${e}${e}${e}${e}${e}${e}${e}\n",
 			[]string{"f (application.yaml:6): the value grows past 1024 KiB"}},
+		// Each key refers twice to the next: 2^70 bytes if expanded
+		// blindly, past the depth limit so that the size check never
+		// fires. Every key is expanded once; the chain is refused
+		// before any work.
+		{"doubling past the depth limit", doubling(70),
+			[]string{"k0 (application.yaml:1): placeholders refer through more than 64 keys (k0 → k1 → k2 → … → k62 → k63 → k64)"}},
+		{"doubling within the depth limit", doubling(40),
+			[]string{"k19 (application.yaml:20): the value grows past 1024 KiB"}},
+		{"many copies of a large value", manyCopies(80, 1<<20-100),
+			[]string{"k64 (application.yaml:67): placeholders expand the configuration past 64 MiB in all"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			es := configErrors(t, Options{Data: []byte(tc.yaml)})
@@ -309,6 +320,28 @@ func TestPlaceholderProblems(t *testing.T) {
 			}
 		})
 	}
+}
+
+// doubling is a file of n keys, k<i> = ${k<i+1>}${k<i+1>}, the last x.
+func doubling(n int) string {
+	var b strings.Builder
+	for i := range n {
+		fmt.Fprintf(&b, "k%d: ${k%d}${k%d}\n", i, i+1, i+1)
+	}
+	fmt.Fprintf(&b, "k%d: x\nstream:\n  default-binder: ${k0}\n", n)
+	return b.String()
+}
+
+// manyCopies is a file of n keys k<i> each holding a copy of a value of
+// size bytes, through a placeholder.
+func manyCopies(n, size int) string {
+	var b strings.Builder
+	b.WriteString("big: " + strings.Repeat("x", size) + "\n")
+	b.WriteString("z: 1\n")
+	for i := range n {
+		fmt.Fprintf(&b, "k%02d: ${big}.\n", i)
+	}
+	return b.String()
 }
 
 func TestSpringBootConnectionNamespaces(t *testing.T) {

@@ -148,12 +148,26 @@ func quoteShort(s string) string {
 // first. A key that refers back to itself, directly or through others, is
 // a cycle: reported once with the chain, and its keys left unresolved.
 type placeholders struct {
-	root    map[string]any
-	env     map[string]string
-	done    map[string]string // key path → resolved value
-	why     map[string]string // key path → its first problem, when referred to
-	inCycle map[string]bool   // key paths on a cycle (reported once)
-	stack   []string          // key paths being resolved
+	root map[string]any
+	env  map[string]string
+	done map[string]string // key path → resolved value
+	// failed maps a key path that could not be resolved to its own
+	// problems (none: another key's, reported there). Failures are
+	// remembered like successes, so that every key is expanded at most
+	// once: keys that refer to others several times each
+	// (k0=${k1}${k1}, k1=${k2}${k2}, ...) cost linear time, not 2^n.
+	failed  map[string][]string
+	inCycle map[string]bool // key paths on a cycle (reported once)
+	stack   []string        // key paths being resolved
+	// deep, when set, is the problem of a chain of references too deep:
+	// reported at the key the walk started from, not at each key of the
+	// chain.
+	deep string
+	// total counts the bytes that expansion produced, bounded by
+	// maxTotalExpanded: many keys each holding a copy of a large one
+	// must not exhaust memory.
+	total      int
+	overBudget bool
 	// squashed indexes the keys of each map looked up by squashed key
 	// (first in order), so that many placeholders over a large map cost
 	// one index each, not a sort each.
@@ -171,12 +185,16 @@ const inherited = "\x00"
 // maxReferenceDepth bounds chains of keys referring to keys.
 const maxReferenceDepth = 64
 
+// maxTotalExpanded bounds the bytes all the keys' placeholders expand to,
+// together.
+const maxTotalExpanded = 64 << 20
+
 // resolvePlaceholders expands the placeholders of every string in tree
 // root, in place. Each problem is reported through fail with the key path;
 // mark is told of the keys left unresolved because of another key's
 // problem.
 func resolvePlaceholders(root map[string]any, env map[string]string, fail func(path, msg string), mark func(path string)) {
-	r := &placeholders{root: root, env: env, done: map[string]string{}, why: map[string]string{},
+	r := &placeholders{root: root, env: env, done: map[string]string{}, failed: map[string][]string{},
 		inCycle: map[string]bool{}, fail: fail, mark: mark}
 	r.walk(root, "")
 }
@@ -205,6 +223,12 @@ func (r *placeholders) walk(v any, path string) any {
 			r.mark(path) // the cycle is reported where it was found
 			return v
 		}
+		if own, ok := r.failed[path]; ok {
+			// Found failing when another key referred to it: its own
+			// problems are reported here, once.
+			r.report(path, own)
+			return v
+		}
 		s, _ := r.resolve(path, v, true)
 		return s
 	default:
@@ -212,36 +236,52 @@ func (r *placeholders) walk(v any, path string) any {
 	}
 }
 
+// report reports the own problems of the key at path, or marks it
+// unresolved when it has none.
+func (r *placeholders) report(path string, own []string) {
+	if len(own) == 0 {
+		r.mark(path)
+		return
+	}
+	for _, p := range own {
+		r.fail(path, p)
+	}
+}
+
 // resolve expands s, the value of the key at path, and reports whether it
 // could. top: the walk asked, not a reference: problems are reported (at
-// path) only then.
+// path) only then; a reference's are remembered for the walk to report.
 func (r *placeholders) resolve(path, s string, top bool) (string, bool) {
 	r.stack = append(r.stack, path)
 	out, probs := expandNested(s, r.lookup, 0)
 	r.stack = r.stack[:len(r.stack)-1]
+	if len(probs) == 0 && out != s {
+		r.total += len(out)
+		switch {
+		case r.total > maxTotalExpanded && !r.overBudget:
+			r.overBudget = true
+			probs = []string{fmt.Sprintf("placeholders expand the configuration past %d MiB in all (this key's value: %d bytes; the keys expanded after it are left unresolved)", maxTotalExpanded>>20, len(out))}
+		case r.overBudget:
+			probs = []string{inherited} // reported once, at the first key past the budget
+		}
+	}
 	if len(probs) == 0 {
 		r.done[path] = out
 		return out, true
 	}
-	var own []string
+	own := make([]string, 0, len(probs))
 	for _, p := range probs {
-		if p != inherited {
+		// A chain too deep is reported once, where the walk started.
+		if p != inherited && (top || p != r.deep) {
 			own = append(own, p)
 		}
 	}
-	switch {
-	case !top:
-		r.why[path] = inherited
-		if len(own) > 0 {
-			r.why[path] = own[0]
-		}
-	case len(own) == 0:
-		r.mark(path)
-	default:
-		for _, p := range own {
-			r.fail(path, p)
-		}
+	if top {
+		r.deep = ""
+		r.report(path, own)
+		own = nil // reported: a key referring to it inherits it
 	}
+	r.failed[path] = own
 	return s, false
 }
 
@@ -276,17 +316,27 @@ func (r *placeholders) lookup(name string) (string, bool, string) {
 		if r.inCycle[path] {
 			return "", false, inherited // reported where the cycle was found
 		}
-		if len(r.stack) > maxReferenceDepth {
-			return "", false, fmt.Sprintf("placeholders refer through more than %d keys", maxReferenceDepth)
+		if _, ok := r.failed[path]; ok {
+			return "", false, inherited // remembered: reported at the key or where the walk started
+		}
+		if r.deep != "" {
+			return "", false, inherited // the chain is already refused
+		}
+		if len(r.stack) >= maxReferenceDepth {
+			// Refused before any work, the whole chain named.
+			r.deep = fmt.Sprintf("placeholders refer through more than %d keys (%s)", maxReferenceDepth, chainShort(append(r.stack, path)))
+			return "", false, r.deep
 		}
 		out, ok := r.resolve(path, v, false)
-		if !ok {
-			if r.inCycle[path] {
-				return "", false, r.why[path]
-			}
-			return "", false, inherited
+		switch {
+		case ok:
+			return out, true, ""
+		case r.inCycle[path] && len(r.failed[path]) > 0:
+			return "", false, r.failed[path][0]
+		case r.deep != "":
+			return "", false, r.deep
 		}
-		return out, true, ""
+		return "", false, inherited
 	case nil:
 		return "", false, ""
 	case map[string]any:
@@ -297,6 +347,15 @@ func (r *placeholders) lookup(name string) (string, bool, string) {
 		s, _ := toString(v)
 		return s, true, ""
 	}
+}
+
+// chainShort joins a chain of key paths with arrows, its middle cut when
+// long.
+func chainShort(chain []string) string {
+	if len(chain) > 6 {
+		return strings.Join(chain[:3], " → ") + " → … → " + strings.Join(chain[len(chain)-3:], " → ")
+	}
+	return strings.Join(chain, " → ")
 }
 
 // find returns the key path (as the tree spells it) and value of the key

@@ -129,6 +129,13 @@ import (
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	go func() {
+		// The first signal asks the subcommand to stop; a second one ends
+		// the process at once (the default action), should a step not
+		// watch ctx.
+		<-ctx.Done()
+		stop()
+	}()
 	code := run(ctx, os.Args[1:], &runEnv{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, env: os.Environ()})
 	stop()
 	os.Exit(code)
