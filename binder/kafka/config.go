@@ -121,6 +121,41 @@ func withDefaultPort(brokers []string, port int) []string {
 	return out
 }
 
+// checkBroker refuses a broker address that no dial can use, so that it
+// is a configuration error at start-up, not an outage retried for ever:
+// host or host:port (IPv6 in brackets), port in 1..65535. (A bare host
+// gets default-broker-port.) Empty items of a list are dropped before, as
+// Kafka's clients drop them. The address is not echoed when it holds
+// user info, which may be a password.
+func checkBroker(b string) error {
+	if strings.ContainsAny(b, "@/") {
+		return errors.New("a broker address is host:port, with no scheme or user info (credentials go in sasl or jaas)")
+	}
+	host, port, err := net.SplitHostPort(b)
+	if err != nil {
+		// No port: a host name or an IP address (IPv6 with or without
+		// brackets).
+		host, port = strings.TrimSuffix(strings.TrimPrefix(b, "["), "]"), ""
+		if strings.Contains(host, ":") && net.ParseIP(host) == nil {
+			return fmt.Errorf("broker address %q: want host:port (an IPv6 address in brackets: [::1]:9092)", b)
+		}
+	}
+	if host == "" {
+		return fmt.Errorf("broker address %q has no host", b)
+	}
+	for _, r := range host {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '.' || r == '_' || r == ':' || r == '%') {
+			return fmt.Errorf("broker address %q: host %q has %q", b, host, r)
+		}
+	}
+	if port != "" {
+		if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+			return fmt.Errorf("broker address %q: port %q is not a number in 1..65535", b, port)
+		}
+	}
+	return nil
+}
+
 // producerSettings are a producer binding's Kafka properties.
 type producerSettings struct {
 	batchTimeout time.Duration
@@ -243,6 +278,11 @@ func parseSettings(s stream.BinderSettings) (settings, error) {
 			if l, err = props.List(v); err == nil {
 				if len(l) == 0 {
 					return errors.New("no broker address")
+				}
+				for _, b := range l {
+					if err = checkBroker(b); err != nil {
+						return err
+					}
 				}
 				out.brokers = l
 			}

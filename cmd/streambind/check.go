@@ -453,22 +453,33 @@ func check(s *service) *checked {
 // decides with stream.default-binder or with the binders it declares
 // (stream.DefaultBinderOf); without either the app's code does (the one
 // binder type it registers), which a check cannot see. It assumes the
-// type of the one binder-specific section (stream.kafka, ...) cfg has,
-// so that the section is validated by its binder, else the in-process
+// type of the one binder-specific section (stream.kafka, ...) or Spring
+// Boot connection section (spring.kafka, spring.rabbitmq) cfg has, so
+// that the section is validated by its binder, else the in-process
 // binder.
 func assumedBinder(cfg *stream.Config) string {
 	if strings.TrimSpace(cfg.DefaultBinder) != "" || len(cfg.Binders) > 0 {
 		return ""
 	}
 	known := binderTypes()
-	var types []string
+	types := map[string]bool{}
 	for typ := range cfg.Extensions {
 		if _, ok := known[typ]; ok {
-			types = append(types, typ)
+			types[typ] = true
+		}
+	}
+	// Spring Boot's spring.kafka / spring.rabbitmq sections show the
+	// binder too: an app with only spring.kafka registers the Kafka
+	// binder, whose validation of those settings lint must run.
+	for typ := range cfg.ConnectionDefaults {
+		if _, ok := known[typ]; ok {
+			types[typ] = true
 		}
 	}
 	if len(types) == 1 {
-		return types[0]
+		for typ := range types {
+			return typ
+		}
 	}
 	return memory.Type
 }

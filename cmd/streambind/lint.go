@@ -149,8 +149,10 @@ The binder of the bindings that name none is stream.default-binder, else
 the one binder declared under stream.binders. When the configuration
 sets neither, the app's code chooses (the one binder type it registers):
 that is no problem, and lint checks those bindings with the binder of the
-configuration's one binder-specific section (stream.kafka, ...), else
-with the in-process binder. Several binders declared and no
+configuration's one binder-specific or Spring Boot connection section
+(stream.kafka, spring.kafka, spring.rabbitmq, ...), else with the
+in-process binder. A value read from spring.kafka.* or spring.rabbitmq.*
+is reported at that key and its line. Several binders declared and no
 default-binder is an error, as in the app.
 
 Warnings do not fail the run: keys the loader ignores (obsolete Spring
@@ -220,10 +222,10 @@ func (sys *system) lint() []problem {
 	var out []problem
 	for _, s := range sys.services {
 		for _, e := range s.problems {
-			out = append(out, problem{loc: s.locate(e.Origin), key: e.Path, msg: redact.String(e.Msg)})
+			out = append(out, problem{loc: s.locate(e.Origin), key: shownKey(e.Path, e.Origin), msg: redact.String(e.Msg)})
 		}
 		for _, e := range s.warnings {
-			out = append(out, problem{loc: s.locate(e.Origin), key: e.Path, msg: redact.String(e.Msg), warning: true})
+			out = append(out, problem{loc: s.locate(e.Origin), key: shownKey(e.Path, e.Origin), msg: redact.String(e.Msg), warning: true})
 		}
 	}
 	out = append(out, sys.consistency()...)

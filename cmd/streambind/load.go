@@ -155,7 +155,7 @@ type location struct {
 	env  string
 }
 
-var fileLine = regexp.MustCompile(`^(.+):(\d+)$`)
+var fileLine = regexp.MustCompile(`^(.+?):(\d+)(?: \((.+)\))?$`)
 
 // locate turns an origin ("application.yaml:12", "env NAME", "") into a
 // location in s's files.
@@ -168,6 +168,25 @@ func (s *service) locate(origin string) location {
 		return location{file: s.file(m[1]), line: n}
 	}
 	return location{file: s.file("")}
+}
+
+// shownKey is the key a problem at path is reported at: the Spring Boot
+// key the value came from when its origin names one ("application.yaml:9
+// (spring.kafka.consumer.auto-offset-reset)", set for a binder key read
+// from spring.kafka.* or spring.rabbitmq.*), else path. Inside a binder's
+// environment the Boot key is below that environment.
+func shownKey(path, origin string) string {
+	m := fileLine.FindStringSubmatch(origin)
+	if m == nil || m[3] == "" {
+		return path
+	}
+	from := m[3]
+	if strings.HasPrefix(strings.ToLower(path), "stream.binders.") && !strings.HasPrefix(from, "stream.") {
+		if i := strings.Index(strings.ToLower(path), ".environment."); i >= 0 {
+			return path[:i+len(".environment.")] + from
+		}
+	}
+	return from
 }
 
 // origin returns where key path p, or its nearest parent that has one,
