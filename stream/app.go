@@ -728,11 +728,29 @@ func (a *App) binderFor(v *validator, bindingPath, name string) *binderInstance 
 	return bi
 }
 
+// inheritedProblem reports whether the problem at key (of the binding at
+// path) is one the binding inherits and another key reports, where the
+// user wrote it: stream.instance-index/-count (checkInstance), and a
+// consumer key of an output binding not set at the binding itself.
+func (a *App) inheritedProblem(path, key string, input bool) bool {
+	rest, ok := strings.CutPrefix(strings.ToLower(key), strings.ToLower(path)+".")
+	if !ok || a.cfg.originSet(strings.ToLower(key)) {
+		return false
+	}
+	if !input && strings.HasPrefix(rest, "consumer.") {
+		return true
+	}
+	return a.cfg.InheritedInstanceProblem(path, key)
+}
+
 // prepareBinding validates and creates one binding.
 func (a *App) prepareBinding(v *validator, name string, input bool) *Binding {
 	path := "stream.bindings." + name
 	cfg := a.cfg.Binding(name)
 	for _, e := range cfg.Validate(path) {
+		if a.inheritedProblem(path, e.Path, input) {
+			continue
+		}
 		v.addErr(e)
 	}
 	p := cfg.Producer

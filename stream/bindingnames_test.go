@@ -1,9 +1,11 @@
 package stream_test
 
 import (
+	"context"
 	"strings"
 	"testing"
 
+	"github.com/streambind/streambind/config"
 	"github.com/streambind/streambind/stream"
 )
 
@@ -42,5 +44,26 @@ func TestOutputBindingsOverlapsAreRefused(t *testing.T) {
 	}
 	if strings.Join(names, ",") != "foo,bar,a-in-0" {
 		t.Fatalf("bindings %v", names)
+	}
+}
+
+// A bad stream.instance-index is one error, at that key: not once more at
+// each binding that inherits it (a consumer key on an output binding the
+// user never wrote). A binding's own instance-count it does not fit is
+// still an error, at the binding.
+func TestInstanceIndexIsOneError(t *testing.T) {
+	yaml := "stream:\n  function:\n    definition: up\n  instance-index: 5\n  instance-count: 2\n  bindings:\n    up-in-0: {destination: a, group: g}\n    up-out-0: {destination: b}\n"
+	fns := stream.NewCatalog()
+	stream.AddFunction(fns, "up", func(_ context.Context, s string) (string, error) { return s, nil })
+	_, err := stream.NewApp(loadYAML(t, yaml), fns, typesOpts("memory")...)
+	errs := configErrs(t, err)
+	if len(errs) != 1 || errs[0].Path != "stream.instance-index" || errs[0].Origin != "application.yaml:4" {
+		t.Fatalf("errors %v", errs)
+	}
+	yaml = "stream:\n  function:\n    definition: up\n  instance-index: 3\n  instance-count: 4\n  bindings:\n    up-in-0: {destination: a, group: g, consumer: {instance-count: 2}}\n    up-out-0: {destination: b}\n"
+	_, err = config.Load(config.Options{Data: []byte(yaml), Env: []string{}})
+	errs = configErrs(t, err)
+	if len(errs) != 1 || errs[0].Path != "stream.bindings.up-in-0.consumer.instance-index" {
+		t.Fatalf("errors %v", errs)
 	}
 }

@@ -532,6 +532,25 @@ func (c *Config) Binding(name string) BindingConfig {
 	return b
 }
 
+// InheritedInstanceProblem reports whether the problem at key, below the
+// binding at bindingPath ("stream.bindings.x-in-0"), is that of
+// stream.instance-index or stream.instance-count, which the binding
+// inherits (neither it nor stream.default sets the key) and which is
+// reported at that key: one problem, one error, at the key the user wrote.
+func (c *Config) InheritedInstanceProblem(bindingPath, key string) bool {
+	rest, ok := strings.CutPrefix(strings.ToLower(key), strings.ToLower(bindingPath)+".")
+	if !ok || c.originSet(key) || c.originSet("stream.default."+rest) {
+		return false
+	}
+	switch rest {
+	case "consumer.instance-index":
+		return c.InstanceIndex < 0 || c.InstanceIndex >= max(c.InstanceCount, 1)
+	case "consumer.instance-count":
+		return c.InstanceCount < 0
+	}
+	return false
+}
+
 // originSet reports whether the configuration set key (lower-case path).
 func (c *Config) originSet(key string) bool {
 	_, ok := c.Origins[strings.ToLower(key)]
