@@ -182,6 +182,13 @@ func (c *consumer) startRun(ctx context.Context) (lifecycle.Run, error) {
 	if c.dlq && c.cs.maxDeliver > 0 {
 		r.watchMaxDeliveries()
 	}
+	if r.workDone != nil {
+		go r.work()
+		go func() {
+			<-r.intakeDone
+			r.shutQueue()
+		}()
+	}
 	go r.intake()
 	go r.keeper()
 	return r, nil
@@ -272,9 +279,18 @@ type run struct {
 
 	advisories *natsgo.Subscription // max-deliveries advisories, or nil
 
+	// Concurrency 1 without batches, the callback hands messages to the
+	// run's worker (work), which calls the pool (Inline) itself: workDone
+	// is closed when it has returned (nil otherwise), workWake wakes it.
+	workDone chan struct{}
+	workWake chan struct{} // capacity 1: a token only while workIdle
+
 	mu         sync.Mutex
 	paused     bool
 	held       heldList
+	queue      []*held            // accepted, for the worker (inline): taken all at once
+	workIdle   bool               // the worker waits for workWake
+	queueShut  bool               // intake ended: accept gives back what comes late
 	recycled   sync.Pool          // of *held: untracked ones, reused by accept (an allocation less per message)
 	nextCancel context.CancelFunc // ends the pump's wait for the next message
 }
@@ -293,14 +309,80 @@ func (c *consumer) newRun() *run {
 	if c.spec.Consumer.BatchMode {
 		batch = c.cs.batchSize
 	}
+	// One worker without batches: the callback appends to a queue the
+	// worker empties at once (woken only when it waits), instead of a
+	// channel operation and often a wake-up per message.
+	inline := c.conc == 1 && batch == 1
+	if inline {
+		r.workDone = make(chan struct{})
+		r.workWake = make(chan struct{}, 1)
+	}
 	r.pool = dispatch.New(dispatch.Options[*held]{
 		Workers:  c.conc,
 		QueueLen: 2*c.cs.prefetch + 1,
 		Batch:    batch,
 		Handle:   r.handle,
 		Release:  r.release,
+		Inline:   inline,
 	})
 	return r
+}
+
+// work hands the queued messages to the pool (Inline: the handler runs
+// here) in arrival order until intake has ended and the queue is empty;
+// one the pool refuses (the run stops) is given back. It takes everything
+// queued while it was busy in one hand-over and untracks what it handled
+// in one go, instead of a channel operation and a lock per message.
+func (r *run) work() {
+	defer close(r.workDone)
+	var batch []*held
+	for {
+		if batch = r.take(batch); batch == nil {
+			return
+		}
+		for i, h := range batch {
+			if !r.pool.Submit(r.intakeCtx, "", h) {
+				r.release(h) // untracked (and recycled) already
+				batch[i] = nil
+			}
+		}
+		r.untrackAll(batch)
+		clear(batch)
+	}
+}
+
+// take returns everything queued, waiting while nothing is, and reuses
+// spare (the previous take's slice, now handled) for what comes next. It
+// returns nil when the queue is shut and empty.
+func (r *run) take(spare []*held) []*held {
+	r.mu.Lock()
+	for len(r.queue) == 0 {
+		if r.queueShut {
+			r.mu.Unlock()
+			return nil
+		}
+		r.workIdle = true
+		r.mu.Unlock()
+		<-r.workWake
+		r.mu.Lock()
+	}
+	out := r.queue
+	r.queue = spare[:0]
+	r.mu.Unlock()
+	return out
+}
+
+// shutQueue ends the worker once it has taken what is queued; a message
+// accepted afterwards is given back at once.
+func (r *run) shutQueue() {
+	r.mu.Lock()
+	r.queueShut = true
+	w := r.workIdle
+	r.workIdle = false
+	r.mu.Unlock()
+	if w {
+		r.workWake <- struct{}{}
+	}
 }
 
 // open returns the run's JetStream consumer: the group's durable one
@@ -644,6 +726,22 @@ func (r *run) accept(msg jetstream.Msg) int {
 	r.mu.Lock()
 	r.held.push(h)
 	n := r.held.n
+	if r.workDone != nil {
+		// Inline: queued for the worker, woken only when it waits.
+		shut, wake := r.queueShut, r.workIdle
+		if !shut {
+			r.queue = append(r.queue, h)
+			r.workIdle = false
+		}
+		r.mu.Unlock()
+		if wake && !shut {
+			r.workWake <- struct{}{}
+		}
+		if shut {
+			r.release(h)
+		}
+		return n
+	}
 	r.mu.Unlock()
 	rt := ""
 	if r.c.conc > 1 {
@@ -724,6 +822,28 @@ func (r *run) untrack(h *held) {
 	}
 }
 
+// untrackAll untracks the messages of hs (nil entries skipped) under one
+// lock.
+func (r *run) untrackAll(hs []*held) {
+	r.mu.Lock()
+	for i, h := range hs {
+		if h != nil && !r.held.remove(h) {
+			hs[i] = nil // not tracked: not recycled either
+		}
+	}
+	n := r.held.n
+	r.mu.Unlock()
+	if r.waiting.Load() > 0 && n < r.lowWater() {
+		r.signal()
+	}
+	for _, h := range hs {
+		if h != nil {
+			*h = held{}
+			r.recycled.Put(h)
+		}
+	}
+}
+
 // release gives a message that was not handled back to JetStream at once
 // (Nak without delay), so that another member of the group gets it.
 func (r *run) release(h *held) {
@@ -778,7 +898,12 @@ func (r *run) keeper() {
 
 // Done is closed when the run's handler calls have all returned (its
 // pool has stopped); the next Start waits for it.
-func (r *run) Done() <-chan struct{} { return r.pool.Done() }
+func (r *run) Done() <-chan struct{} {
+	if r.workDone != nil {
+		return r.workDone // returns after the pool's last handler call
+	}
+	return r.pool.Done()
+}
 
 func (r *run) Pause(ctx context.Context) error {
 	r.mu.Lock()
@@ -814,6 +939,13 @@ func (r *run) Stop(ctx context.Context) error {
 	}
 	if err := r.pool.Stop(ctx); err != nil {
 		errs = append(errs, err)
+	} else if r.workDone != nil {
+		// What the worker had queued is given back before Stop returns.
+		select {
+		case <-r.workDone:
+		case <-ctx.Done():
+			errs = append(errs, fmt.Errorf("giving back queued messages: %w", ctx.Err()))
+		}
 	}
 	if r.c.group == "" {
 		dctx, cancel := context.WithTimeout(context.Background(), r.c.bd.st.apiTimeout)
@@ -846,6 +978,9 @@ func (r *run) handle(ctx context.Context, hs []*held) {
 	}
 	for _, h := range hs {
 		r.settle(ctx, h, err)
+		if r.workDone == nil {
+			r.untrack(h) // inline: the worker untracks its batch (work)
+		}
 	}
 }
 
@@ -860,10 +995,9 @@ func call(f func() error) (err error) {
 }
 
 // settle acknowledges, naks, dead-letters or drops h after its handler
-// returned err (see the package doc).
+// returned err (see the package doc); the caller untracks h.
 func (r *run) settle(ctx context.Context, h *held, err error) {
 	c := r.c
-	defer r.untrack(h)
 	var serr error
 	nak := err != nil && (errors.Is(err, stream.ErrNak) || ctx.Err() != nil)
 	if nak && c.lastDelivery(h) {

@@ -155,7 +155,9 @@
 // round robin — so messages of one partition (or key) are handled one at a
 // time, in stream order, each after the previous one was settled.
 // Concurrency above the number of partitions and keys in flight leaves
-// workers idle.
+// workers idle. With concurrency 1 and no batch mode the one worker takes
+// everything received while it was busy in one hand-over (it is woken only
+// when it waits), not a message at a time.
 //
 // Intake holds at most about prefetch messages at once (received and not
 // yet settled, each kept alive with in-progress acks); when it holds that
