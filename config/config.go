@@ -57,12 +57,19 @@
 //     never create a key; but a file with a root key home is overridden
 //     by HOME, as in Spring), except under the framework's roots
 //     (management, logging): there a variable that starts like one of
-//     their keys (MANAGEMENT_SERVER_ADRESS, LOGGING_LEVEL_ROOT) or is one
+//     their keys (MANAGEMENT_SERVER_ADRESS, LOGGING_FORMAT_JSON) or is one
 //     typo from one (LOGGING_LEVL) is an error with a did-you-mean. The
 //     variables Kubernetes sets for a service (<NAME>_SERVICE_HOST,
 //     <NAME>_PORT=tcp://..., ...) are never taken for misspelt keys.
 //     [Loaded.Decode] also applies variables to the fields of its target
 //     that no file sets (MYAPP_DB_PASSWORD for a field DB.Password).
+//   - Spring Boot's logging.level.root and management.server.port (in a
+//     file, or LOGGING_LEVEL_ROOT, MANAGEMENT_SERVER_PORT) are read as
+//     logging.level and the port of management.server.address (-1: none);
+//     Boot's other logging and management settings that streambind lacks
+//     (logging.level.<logger>, logging.pattern, management.endpoints.web,
+//     management.health, management.metrics, ...) are warnings
+//     ([Loaded.Warnings]), removed from [Loaded.Raw].
 //   - A variable names a whole list (a comma-separated value, as for
 //     STREAM_..._REQUIRED_GROUPS=a,b) or an item, by its index:
 //     MYAPP_HOSTS_0 (Spring's MYAPP_HOSTS_0_ and MYAPP_HOSTS[0] too),
@@ -288,6 +295,7 @@ func Load(opts Options) (*Loaded, error) {
 	}
 	el := envLayer(env, cfgSchema, snapshot(v, roots))
 	errs = append(errs, el.errs...)
+	out.Warnings = append(out.Warnings, el.warns...)
 	merge(el)
 	for k := range el.origins {
 		// A variable that sets a list (or an item of one) replaces the
@@ -325,6 +333,9 @@ func Load(opts Options) (*Loaded, error) {
 		markUnresolved(path)
 	}, markUnresolved)
 	out.Raw = raw
+	fwarns, ferrs := bootFramework(raw, origins, unresolved)
+	out.Warnings = append(out.Warnings, fwarns...)
+	errs = append(errs, ferrs...)
 	if tree, ok := raw["stream"].(map[string]any); ok {
 		warnings, serrs := adaptSCSt(tree, origins)
 		out.Warnings = append(out.Warnings, warnings...)

@@ -5,6 +5,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/streambind/streambind/stream"
 )
 
 // Environment variables read besides the overrides.
@@ -174,6 +176,14 @@ func otherRootSets(env map[string]string, files map[string]any, l *layer) []envS
 		}
 		if path, ok := resolveNode(root, toks, nil); ok {
 			sets = append(sets, envSet{v: envVar{name: name, value: env[name], rank: 3}, path: path})
+			continue
+		}
+		if path, warnPath, msg, ok := bootEnvVar(files, toks); ok && !isKubernetesLink(name, env[name]) {
+			if path != nil {
+				sets = append(sets, envSet{v: envVar{name: name, value: env[name], rank: 3}, path: path})
+			} else {
+				l.warns = append(l.warns, &stream.ConfigError{Path: warnPath, Origin: "env " + name, Msg: msg})
+			}
 			continue
 		}
 		if p, msg, report := misspelt(root, name, env[name], toks, owned); report {

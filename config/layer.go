@@ -19,6 +19,7 @@ type layer struct {
 	tree    map[string]any
 	origins map[string]string
 	errs    []*stream.ConfigError
+	warns   []*stream.ConfigError // keys ignored, with the reason
 	// spelled maps the key path of a name (a binding, a binder) or of a
 	// map key (function.bindings.toUpper-in-0), whose keys are lower-case,
 	// to the name as the file spells it. Its keys are spellKey paths.

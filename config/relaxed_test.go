@@ -170,9 +170,11 @@ func TestEnvMisspeltFrameworkKeys(t *testing.T) {
 		{[]string{"LOGGING_LEVL=debug"}, "logging", "did you mean LOGGING_LEVEL?"},
 		{[]string{"MANAGEMENT_SERVER_ADRESS=:2"}, "management.server", "did you mean MANAGEMENT_SERVER_ADDRESS?"},
 		{[]string{"MANAGEMENT_SERVE_ADDRESS=:2"}, "management", "did you mean MANAGEMENT_SERVER_ADDRESS?"},
-		{[]string{"MANAGEMENT_SERVER_PORT=9000"}, "management.server", "matches no configuration key (expected the key path in upper case with '.' and '-' as '_', e.g. MANAGEMENT_SERVER_ADDRESS)"},
+		{[]string{"MANAGEMENT_SERVER_PORTS=9000"}, "management.server", "matches no configuration key (expected the key path in upper case with '.' and '-' as '_', e.g. MANAGEMENT_SERVER_ADDRESS)"},
+		// Spring Boot's key, read as the port of management.server.address.
+		{[]string{"MANAGEMENT_SERVER_PORT=9000"}, "management.server.port", "port 9000 conflicts with management.server.address :1"},
 		{[]string{"MANAGEMENT_TRACING=otlp"}, "management.tracing", "names the section management.tracing, not a key (expected e.g. MANAGEMENT_TRACING_ENDPOINT)"},
-		{[]string{"LOGGING_LEVEL_ROOT=debug"}, "logging.level", "logging.level takes a value, not keys (set LOGGING_LEVEL)"},
+		{[]string{"LOGGING_FORMAT_JSON=true"}, "logging.format", "logging.format takes a value, not keys (set LOGGING_FORMAT)"},
 		{[]string{"MANAGEMENT_SERVER_READHEADERTIMEOUT=1s", "MANAGEMENT_SERVER_READ_HEADER_TIMEOUT=2s"}, "management.server.read-header-timeout", "sets the same key as env MANAGEMENT_SERVER_READHEADERTIMEOUT"},
 		{[]string{"MYAPP_HOSTS_1=x"}, "myapp.hosts", "sets item 1, but no variable sets item 0"},
 		{[]string{"MYAPP_HOSTS=x", "MYAPP_HOSTS_0=y"}, "myapp.hosts[0]", "sets the same key as env MYAPP_HOSTS"},

@@ -1,0 +1,390 @@
+package config
+
+import (
+	"fmt"
+	"net"
+	"strconv"
+	"strings"
+
+	"github.com/streambind/streambind/stream"
+)
+
+// This file reads the Spring Boot keys of the framework roots (logging,
+// management) that a Spring application's files commonly hold, so that
+// such a file runs unchanged: what streambind has an equivalent for is
+// mapped to its key (logging.level.root → logging.level,
+// management.server.port → the port of management.server.address,
+// management.tracing.sampling.probability → sampling-probability); the
+// Boot settings with no equivalent (per-logger levels, actuator exposure,
+// health groups, metrics exporters, ...) are warnings, and removed from
+// the tree so that packages telemetry and management, which refuse
+// unknown keys, do not see them. A misspelt key of streambind's own stays
+// an error there.
+
+// bootLevels maps Spring Boot's log levels (case-insensitive) to
+// logging.level's; ok false for a level Boot does not have.
+func bootLevel(v any) (level string, note string, ok bool) {
+	var s string
+	switch x := v.(type) {
+	case string:
+		s = strings.ToLower(strings.TrimSpace(x))
+	case bool:
+		if x {
+			return "", "", false
+		}
+		s = "off" // YAML 1.1 reads off as false; Spring Boot takes false for OFF
+	default:
+		return "", "", false
+	}
+	switch s {
+	case "debug", "info", "warn", "error":
+		return s, "", true
+	case "trace":
+		return "debug", "", true // log/slog has no TRACE: the lowest level streambind logs at
+	case "fatal":
+		return "error", "", true
+	case "off":
+		return "error", "streambind cannot turn its logs off: OFF is read as error (only errors are logged)", true
+	}
+	return "", "", false
+}
+
+// bootLoggingIgnored are Spring Boot's logging.* groups that streambind
+// does not read: it logs to stderr through log/slog, in logging.format.
+var bootLoggingIgnored = map[string]bool{
+	"pattern": true, "file": true, "config": true, "logback": true, "log4j2": true, "charset": true,
+	"group": true, "registershutdownhook": true, "exceptionconversionword": true, "threshold": true,
+	"structured": true, "includeapplicationname": true, "includeapplicationgroup": true,
+}
+
+// bootManagementIgnored are Spring Boot's management.* groups with no
+// equivalent in streambind's management server, which serves a fixed set
+// of endpoints (docs/operations.md) whenever management.server.address is
+// set.
+var bootManagementIgnored = map[string]string{
+	"health":          "Spring Boot's health indicators and groups: streambind's /health/liveness and /health/readiness follow the app's state",
+	"metrics":         "Micrometer's settings: streambind serves its metrics at /metrics (Prometheus text format)",
+	"prometheus":      "Micrometer's Prometheus settings: streambind serves its metrics at /metrics",
+	"info":            "Spring Boot's /actuator/info contributors: streambind has no info endpoint",
+	"observations":    "Micrometer Observation settings: streambind traces with OpenTelemetry (management.tracing.*)",
+	"otlp":            "Micrometer's OTLP settings: streambind exports traces to management.tracing.endpoint",
+	"opentelemetry":   "Spring Boot's OpenTelemetry resource settings: streambind names the service by management.tracing.service-name",
+	"zipkin":          "Zipkin export: streambind exports traces over OTLP (management.tracing.*)",
+	"wavefront":       "Wavefront export: streambind exports traces over OTLP (management.tracing.*)",
+	"defaults":        "Micrometer's default exporters: streambind serves its metrics at /metrics",
+	"httpexchanges":   "Spring Boot's /actuator/httpexchanges: streambind has no such endpoint",
+	"auditevents":     "Spring Boot's audit events: streambind has no such endpoint",
+	"cloudfoundry":    "Cloud Foundry actuator support: streambind has none",
+	"appoptics":       "a Micrometer registry: streambind serves its metrics at /metrics",
+	"atlas":           "a Micrometer registry: streambind serves its metrics at /metrics",
+	"datadog":         "a Micrometer registry: streambind serves its metrics at /metrics",
+	"dynatrace":       "a Micrometer registry: streambind serves its metrics at /metrics",
+	"elastic":         "a Micrometer registry: streambind serves its metrics at /metrics",
+	"ganglia":         "a Micrometer registry: streambind serves its metrics at /metrics",
+	"graphite":        "a Micrometer registry: streambind serves its metrics at /metrics",
+	"humio":           "a Micrometer registry: streambind serves its metrics at /metrics",
+	"influx":          "a Micrometer registry: streambind serves its metrics at /metrics",
+	"jmx":             "a Micrometer registry: streambind serves its metrics at /metrics",
+	"kairos":          "a Micrometer registry: streambind serves its metrics at /metrics",
+	"newrelic":        "a Micrometer registry: streambind serves its metrics at /metrics",
+	"signalfx":        "a Micrometer registry: streambind serves its metrics at /metrics",
+	"simple":          "a Micrometer registry: streambind serves its metrics at /metrics",
+	"stackdriver":     "a Micrometer registry: streambind serves its metrics at /metrics",
+	"statsd":          "a Micrometer registry: streambind serves its metrics at /metrics",
+	"logging":         "Spring Boot's log export: streambind logs to stderr",
+	"endpoints":       "Spring Boot's actuator exposure: streambind's management server serves all its endpoints (docs/operations.md) whenever management.server.address (or management.server.port) is set",
+	"endpoint":        "Spring Boot's actuator endpoint settings: streambind's endpoints have no such setting",
+	"server.basepath": "streambind's endpoints are at fixed paths (/actuator/..., /health/..., /metrics)",
+	"server.ssl":      "streambind's management server speaks plain HTTP: put TLS in front of it",
+	"server.servlet":  "streambind's endpoints are at fixed paths (/actuator/..., /health/..., /metrics)",
+	"tracing":         "Micrometer Tracing's setting: streambind's tracing keys are management.tracing.exporter, endpoint, insecure, sampling-probability and service-name",
+}
+
+// bootManagementIgnoredReason returns why the management key at the
+// squashed path segs (without the root) is ignored, or "" when it is not
+// a Spring Boot key streambind ignores (one of its own, or unknown).
+func bootManagementIgnoredReason(segs []string) string {
+	if len(segs) == 0 {
+		return ""
+	}
+	switch segs[0] {
+	case "endpoint", "endpoints":
+		// streambind's own: endpoint(s).config.*, and the show-values
+		// of Spring Boot's configprops and env endpoints ("" for the
+		// levels above them: their keys are looked at one by one).
+		switch {
+		case len(segs) == 1 || segs[1] == "config":
+			return ""
+		case segs[1] == "configprops" || segs[1] == "env":
+			if len(segs) == 2 || len(segs) == 3 && segs[2] == "showvalues" {
+				return ""
+			}
+		}
+		return bootManagementIgnored[segs[0]]
+	case "server":
+		if len(segs) >= 2 {
+			return bootManagementIgnored["server."+segs[1]]
+		}
+		return ""
+	case "tracing":
+		if len(segs) >= 2 {
+			switch segs[1] {
+			case "enabled", "propagation", "baggage", "brave", "opentelemetry":
+				return bootManagementIgnored["tracing"]
+			}
+		}
+		return ""
+	}
+	return bootManagementIgnored[segs[0]]
+}
+
+// bootFramework adapts Spring Boot's logging.* and management.* keys of
+// raw in place (see the top of this file); origins gets the mapped keys'
+// origins. skip holds the key paths whose placeholders failed (reported
+// already).
+func bootFramework(raw map[string]any, origins map[string]string, skip map[string]bool) (warnings, errs []*stream.ConfigError) {
+	warn := func(path, msg string) {
+		warnings = append(warnings, &stream.ConfigError{Path: path, Origin: originOf(origins, path), Msg: msg})
+	}
+	fail := func(path, msg string) {
+		errs = append(errs, &stream.ConfigError{Path: path, Origin: originOf(origins, path), Msg: msg})
+	}
+	if lk, ok := mapKey(raw, "logging"); ok {
+		if logging, ok := raw[lk].(map[string]any); ok {
+			w, e := bootLogging(logging, origins, skip)
+			warnings, errs = append(warnings, w...), append(errs, e...)
+		}
+	}
+	mk, ok := mapKey(raw, "management")
+	if !ok {
+		return warnings, errs
+	}
+	mg, ok := raw[mk].(map[string]any)
+	if !ok {
+		return warnings, errs
+	}
+	// management.server.port: the port of management.server.address;
+	// -1 turns the server off, as it turns Spring Boot's actuator off.
+	if server, ok := mapAt(mg, "server"); ok {
+		if pk, ok := mapKey(server, "port"); ok {
+			pv := server[pk]
+			delete(server, pk)
+			path := "management.server." + pk
+			port, perr := bootPort(pv)
+			ak, hasAddr := mapKey(server, "address")
+			addr, _ := server[ak].(string)
+			addrPath := "management.server.address"
+			switch {
+			case skip[path]:
+			case perr != nil:
+				fail(path, perr.Error())
+			case port < 0:
+				if hasAddr {
+					delete(server, ak)
+				}
+			case addr == "":
+				server["address"] = ":" + strconv.Itoa(port)
+				origins[addrPath] = originOf(origins, path) + " (" + path + ")"
+			default:
+				host, aport, err := net.SplitHostPort(addr)
+				switch {
+				case err != nil:
+					// Spring Boot's management.server.address is a host.
+					server[ak] = net.JoinHostPort(strings.Trim(addr, "[]"), strconv.Itoa(port))
+				case aport != strconv.Itoa(port):
+					fail(path, fmt.Sprintf("port %d conflicts with management.server.address %s (at %s); set one of them", port, addr, orUnknown(originOf(origins, addrPath))))
+				default:
+					_ = host // the same port twice: fine
+				}
+			}
+		}
+	}
+	// Micrometer Tracing's management.tracing.sampling.probability is
+	// streambind's sampling-probability.
+	if tracing, ok := mapAt(mg, "tracing"); ok {
+		if sk, ok := mapKey(tracing, "sampling"); ok {
+			if sm, ok := tracing[sk].(map[string]any); ok {
+				if pk, ok := mapKey(sm, "probability"); ok {
+					from := "management.tracing." + sk + "." + pk
+					if ok2 := func() bool { _, ok := mapKey(tracing, "sampling-probability"); return ok }(); ok2 {
+						fail(from, "set both as management.tracing.sampling-probability (streambind's key) and as Micrometer's sampling.probability: keep one")
+					} else {
+						tracing["sampling-probability"] = sm[pk]
+						origins["management.tracing.sampling-probability"] = originOf(origins, from) + " (" + from + ")"
+					}
+					delete(sm, pk)
+					if len(sm) == 0 {
+						delete(tracing, sk)
+					}
+				}
+			}
+		}
+	}
+	// The Boot settings with no equivalent: warnings, removed.
+	var drop func(m map[string]any, path string, segs []string)
+	drop = func(m map[string]any, path string, segs []string) {
+		for _, k := range sortedKeys(m) {
+			p, s := path+"."+k, append(append([]string(nil), segs...), squash(k))
+			if reason := bootManagementIgnoredReason(s); reason != "" {
+				for _, leaf := range leafPaths(m[k], p) {
+					warn(leaf, "ignored: "+reason)
+				}
+				delete(m, k)
+				continue
+			}
+			if sub, ok := m[k].(map[string]any); ok {
+				drop(sub, p, s)
+				if len(sub) == 0 {
+					delete(m, k)
+				}
+			}
+		}
+	}
+	drop(mg, mk, nil)
+	return warnings, errs
+}
+
+// bootLogging adapts logging.*: Spring Boot's map of levels by logger
+// (logging.level.root, logging.level.<logger>) becomes streambind's one
+// level, root's; the other loggers' levels and Boot's other logging
+// settings are warnings.
+func bootLogging(logging map[string]any, origins map[string]string, skip map[string]bool) (warnings, errs []*stream.ConfigError) {
+	for _, k := range sortedKeys(logging) {
+		path := "logging." + k
+		switch sq := squash(k); {
+		case sq == "level":
+			levels, isMap := logging[k].(map[string]any)
+			if !isMap {
+				// streambind's own form; Boot's levels streambind lacks
+				// are mapped, others are checked by package telemetry.
+				if lv, note, ok := bootLevel(logging[k]); ok && !skip[path] {
+					logging[k] = lv
+					if note != "" {
+						warnings = append(warnings, &stream.ConfigError{Path: path, Origin: originOf(origins, path), Msg: note})
+					}
+				}
+				continue
+			}
+			delete(logging, k)
+			for _, lk := range sortedKeys(levels) {
+				p := path + "." + lk
+				if squash(lk) != "root" {
+					for _, leaf := range leafPaths(levels[lk], p) {
+						logger := strings.TrimPrefix(leaf, path+".")
+						warnings = append(warnings, &stream.ConfigError{Path: leaf, Origin: originOf(origins, leaf),
+							Msg: "Spring Boot's level of logger " + logger + " ignored: streambind has one level for all its logs (logging.level.root or logging.level)"})
+					}
+					continue
+				}
+				if skip[p] {
+					continue
+				}
+				lv, note, ok := bootLevel(levels[lk])
+				if !ok {
+					errs = append(errs, &stream.ConfigError{Path: p, Origin: originOf(origins, p),
+						Msg: fmt.Sprintf("want trace, debug, info, warn, error, fatal or off (Spring Boot's levels), got %s", describeValue(levels[lk]))})
+					continue
+				}
+				logging["level"] = lv
+				origins["logging.level"] = originOf(origins, p) + " (" + p + ")"
+				if note != "" {
+					warnings = append(warnings, &stream.ConfigError{Path: p, Origin: originOf(origins, p), Msg: note})
+				}
+			}
+		case bootLoggingIgnored[sq]:
+			for _, leaf := range leafPaths(logging[k], path) {
+				warnings = append(warnings, &stream.ConfigError{Path: leaf, Origin: originOf(origins, leaf),
+					Msg: "Spring Boot logging setting ignored: streambind logs to stderr through log/slog; its keys are logging.level and logging.format (text or json)"})
+			}
+			delete(logging, k)
+		}
+	}
+	return warnings, errs
+}
+
+// bootPort reads management.server.port: a port, 0 (any free port) or -1
+// (off).
+func bootPort(v any) (int, error) {
+	s, err := toString(v)
+	if err == nil {
+		var n int
+		if n, err = strconv.Atoi(strings.TrimSpace(s)); err == nil && n >= -1 && n <= 65535 {
+			return n, nil
+		}
+	}
+	return 0, fmt.Errorf("want a port (0 to 65535; 0: any free port) or -1 (no management server), got %s", describeValue(v))
+}
+
+// describeValue shows a value in a message: a string quoted (cut when
+// long), a map or list by its shape, never Go's rendering of it.
+func describeValue(v any) string {
+	switch x := v.(type) {
+	case string:
+		return quoteShort(x)
+	case map[string]any:
+		return "a map (keys " + strings.Join(firstKeys(x, 4), ", ") + ")"
+	case []any:
+		return fmt.Sprintf("a list of %d items", len(x))
+	case nil:
+		return "null"
+	}
+	return fmt.Sprint(v)
+}
+
+// firstKeys returns up to n keys of m, sorted, with "..." when there are
+// more.
+func firstKeys(m map[string]any, n int) []string {
+	ks := sortedKeys(m)
+	if len(ks) > n {
+		ks = append(ks[:n:n], "...")
+	}
+	return ks
+}
+
+// bootEnvVar reads a variable under LOGGING_ or MANAGEMENT_ (toks, split
+// at '_') that names no key of the files or of streambind, as Spring Boot
+// would: LOGGING_LEVEL_ROOT is the level (logging.level.root, or
+// logging.level when the files set it as one value, since a map cannot
+// override a value); LOGGING_LEVEL_<LOGGER> and the MANAGEMENT_ settings
+// Spring Boot has and streambind lacks are ignored with a warning (msg).
+// ok false: not such a variable.
+func bootEnvVar(files map[string]any, toks []string) (path []pathSeg, warnPath, msg string, ok bool) {
+	if len(toks) < 3 {
+		return nil, "", "", false
+	}
+	lower := make([]string, len(toks))
+	for i, t := range toks {
+		if t == "" {
+			return nil, "", "", false
+		}
+		lower[i] = strings.ToLower(t)
+	}
+	switch {
+	case lower[0] == "logging" && lower[1] == "level":
+		if len(lower) == 3 && lower[2] == "root" {
+			logging, _ := files["logging"].(map[string]any)
+			if _, isMap := logging["level"].(map[string]any); logging["level"] != nil && !isMap {
+				return []pathSeg{keySeg("logging"), keySeg("level")}, "", "", true
+			}
+			return []pathSeg{keySeg("logging"), keySeg("level"), keySeg("root")}, "", "", true
+		}
+		logger := strings.Join(lower[2:], ".")
+		return nil, "logging.level." + logger, "Spring Boot's level of logger " + logger + " ignored: streambind has one level for all its logs (LOGGING_LEVEL_ROOT or LOGGING_LEVEL)", true
+	case len(lower) == 3 && lower[0] == "management" && lower[1] == "server" && lower[2] == "port":
+		return []pathSeg{keySeg("management"), keySeg("server"), keySeg("port")}, "", "", true
+	case lower[0] == "management":
+		segs := lower[1:]
+		if segs[0] == "server" {
+			rest := strings.Join(segs[1:], "")
+			for _, g := range []string{"basepath", "ssl", "servlet"} {
+				if strings.HasPrefix(rest, g) {
+					segs = []string{"server", g}
+				}
+			}
+		}
+		if reason := bootManagementIgnoredReason(segs); reason != "" {
+			return nil, strings.Join(lower, "."), "ignored: " + reason, true
+		}
+	}
+	return nil, "", "", false
+}
