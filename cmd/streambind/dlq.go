@@ -172,8 +172,8 @@ func (t *dlqTarget) withCursor(ctx context.Context, fn func(stream.DeadLetters) 
 		// Not "0 dead letters": a queue that is not there is as often one
 		// looked for on the wrong broker, vhost or prefix as one never
 		// created.
-		return fmt.Errorf("%s: the dead-letter destination %s does not exist (%w): has %s run with dlq: true on this broker? does the configuration connect where the app does?",
-			t.src, t.where, err, t.src)
+		return fmt.Errorf("%s: its dead-letter destination %s does not exist (%w): the app has not created it yet (the binding never ran with dlq, or nothing was dead-lettered), or this configuration connects elsewhere than the app does (broker, vhost, key prefix)",
+			t.src, t.where, err)
 	}
 	if err != nil {
 		return err
