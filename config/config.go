@@ -150,9 +150,8 @@ type Options struct {
 	// Profiles to activate, in order: application-<profile>.yaml (or .yml)
 	// and application-<profile>.properties (which wins), beside the base
 	// file and with its stem, are merged over it; a profile with no file
-	// is a warning naming the files looked for (as in Spring Boot, a
-	// profile may only switch code), unless a document of the base files
-	// is activated by it. When nil, the profiles are taken from
+	// is an error naming the files looked for, unless a document of the
+	// base files is activated by it. When nil, the profiles are taken from
 	// the environment: STREAM_PROFILES_ACTIVE (comma list), else
 	// SPRING_PROFILES_ACTIVE, else spring.profiles.active of the base
 	// files; spring.profiles.include of the base files is added in every
@@ -230,7 +229,7 @@ func Load(opts Options) (*Loaded, error) {
 		out.Files = append(out.Files, src.path)
 		baseDocs = append(baseDocs, src.documents(&errs))
 	}
-	profiles, profileOrigins, perrs := activeProfiles(opts.Profiles, env, baseDocs)
+	profiles, perrs := activeProfiles(opts.Profiles, env, baseDocs)
 	errs = append(errs, perrs...)
 	out.Profiles = profiles
 	var layers []*layer
@@ -255,16 +254,9 @@ func Load(opts Options) (*Loaded, error) {
 	for _, p := range profiles {
 		srcs, err := readProfile(opts, bases, p)
 		var missing *missingProfileError
-		if errors.As(err, &missing) {
-			if !mentioned[p] {
-				// As in Spring Boot, a profile may set nothing (it often
-				// only switches code elsewhere): a warning, in case of a
-				// typo. A profile documents of the base files are
-				// activated by needs no file of its own.
-				o := profileOrigins[p]
-				out.Warnings = append(out.Warnings, &stream.ConfigError{Path: o.key, Origin: o.origin,
-					Msg: "profile " + quoteShort(p) + " is active but no file or document sets anything for it (looked for " + strings.Join(missing.tried, ", ") + ")"})
-			}
+		if errors.As(err, &missing) && mentioned[p] {
+			// The profile's settings are in documents of the base files:
+			// no file of its own is needed.
 			continue
 		}
 		if err != nil {
@@ -633,23 +625,19 @@ func readProfile(opts Options, bases []*source, p string) ([]*source, error) {
 		return nil, err
 	}
 	if len(out) == 0 {
-		return nil, &missingProfileError{&fileError{name: tried[0], msg: "profile " + quoteShort(p) + " is active but its file is missing (looked for " + strings.Join(tried, ", ") + ")"}, tried}
+		return nil, &missingProfileError{&fileError{name: tried[0], msg: "profile " + quoteShort(p) + " is active but its file is missing (looked for " + strings.Join(tried, ", ") + ") and no document of the base files is activated by it"}}
 	}
 	return out, nil
 }
 
 // missingProfileError: no file of an active profile exists.
-type missingProfileError struct {
-	*fileError
-	tried []string // the files looked for
-}
+type missingProfileError struct{ *fileError }
 
 func (e *missingProfileError) Unwrap() error { return e.fileError }
 
 // profilesMentioned returns the profile names that the documents' profile
-// conditions name: an active profile with no file of its own is a warning
-// unless a document is activated by it. The names of a malformed
-// condition (reported on its own) count too.
+// conditions name: an active profile with no file of its own is a typo
+// unless a document is activated by it.
 func profilesMentioned(files []*fileDocs) map[string]bool {
 	m := map[string]bool{}
 	var walk func(e *profileExpr)
@@ -666,12 +654,6 @@ func profilesMentioned(files []*fileDocs) map[string]bool {
 			for _, s := range d.onProfile {
 				if e, err := parseProfileExpr(s); err == nil {
 					walk(e)
-				} else {
-					for _, t := range tokenizeProfiles(s) {
-						if !strings.ContainsAny(t, "!&|()") {
-							m[t] = true
-						}
-					}
 				}
 			}
 		}
@@ -692,7 +674,7 @@ func inDir(dir, file string) string {
 // it, of those without a profile condition); then spring.profiles.include
 // of those documents, as in Spring Boot. Blank entries and repeats are
 // dropped; names that could escape the directory are errors.
-func activeProfiles(given []string, env map[string]string, bases []*fileDocs) ([]string, map[string]profileOrigin, []*stream.ConfigError) {
+func activeProfiles(given []string, env map[string]string, bases []*fileDocs) ([]string, []*stream.ConfigError) {
 	list, origin := given, "Options.Profiles"
 	if list == nil {
 		for _, name := range []string{EnvProfiles, EnvSpringProfiles} {
@@ -702,7 +684,7 @@ func activeProfiles(given []string, env map[string]string, bases []*fileDocs) ([
 			}
 		}
 	}
-	type named struct{ name, origin, key string }
+	type named struct{ name, origin string }
 	var all []named
 	fromFile := list == nil
 	for _, fd := range bases {
@@ -713,26 +695,25 @@ func activeProfiles(given []string, env map[string]string, bases []*fileDocs) ([
 			if d.activeSet && fromFile {
 				all = all[:0]
 				for _, p := range d.active {
-					all = append(all, named{p, fd.src.name + ":" + fmt.Sprint(d.activeLine), "spring.profiles.active"})
+					all = append(all, named{p, fd.src.name + ":" + fmt.Sprint(d.activeLine)})
 				}
 			}
 		}
 	}
 	for _, p := range list {
-		all = append(all, named{p, origin, "spring.profiles.active"})
+		all = append(all, named{p, origin})
 	}
 	for _, fd := range bases {
 		for _, d := range fd.docs {
 			if d.onProfile == nil && d.includeSet {
 				for _, p := range d.include {
-					all = append(all, named{p, fd.src.name + ":" + fmt.Sprint(d.inclLine), "spring.profiles.include"})
+					all = append(all, named{p, fd.src.name + ":" + fmt.Sprint(d.inclLine)})
 				}
 			}
 		}
 	}
 	var out []string
 	seen := map[string]bool{}
-	origins := map[string]profileOrigin{}
 	var errs []*stream.ConfigError
 	for _, n := range all {
 		p := strings.TrimSpace(n.name)
@@ -757,10 +738,6 @@ func activeProfiles(given []string, env map[string]string, bases []*fileDocs) ([
 		}
 		seen[p] = true
 		out = append(out, p)
-		origins[p] = profileOrigin{key: n.key, origin: n.origin}
 	}
-	return out, origins, errs
+	return out, errs
 }
-
-// profileOrigin is where an active profile was named.
-type profileOrigin struct{ key, origin string }

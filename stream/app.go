@@ -176,6 +176,7 @@ func NewApp(cfg *Config, fns *Catalog, opts ...Option) (*App, error) {
 		}
 		a.funcs = append(a.funcs, rt)
 	}
+	a.checkRenames(&v, bound)
 	for _, in := range explicitIn {
 		rt := &runtimeBinding{fn: in.fn}
 		want = append(want, pending{rt, in.binding, true, "stream.input-bindings"})
@@ -239,6 +240,48 @@ func NewApp(cfg *Config, fns *Catalog, opts ...Option) (*App, error) {
 	// Outputs first: they are bound first and unbound last.
 	sort.SliceStable(a.bindings, func(i, j int) bool { return !a.bindings[i].input && a.bindings[j].input })
 	return a, nil
+}
+
+// checkRenames checks stream.function.bindings: a new name a binding
+// cannot have is an error; a rename of a binding no bound function has is
+// a warning with the nearest functional binding name (SCSt ignores it, and
+// a file may rename the bindings of functions another deployment binds).
+func (a *App) checkRenames(v *validator, bound []*boundFunc) {
+	if len(a.cfg.Function.Bindings) == 0 {
+		return
+	}
+	var functional []string
+	has := map[string]bool{}
+	add := func(n string) {
+		functional = append(functional, n)
+		has[strings.ToLower(n)] = true
+		has[strings.ToLower(SCStComposedBindingName(n))] = true
+	}
+	for _, bf := range bound {
+		if bf.kind != KindSupplier {
+			add(bf.inBinding())
+		}
+		if bf.kind != KindConsumer {
+			add(bf.outBinding())
+		}
+	}
+	for _, k := range sortedMapKeys(a.cfg.Function.Bindings) {
+		path := "stream.function.bindings." + k
+		if err := checkBindingName(strings.TrimSpace(a.cfg.Function.Bindings[k])); err != nil {
+			v.add(path, "%v", err)
+		}
+		if has[strings.ToLower(strings.TrimSpace(k))] {
+			continue
+		}
+		args := []any{"key", path}
+		if o := v.origin(path); o != "" {
+			args = append(args, "origin", o)
+		}
+		if n := nearest(k, functional); n != "" {
+			args = append(args, "nearest_bound", n)
+		}
+		a.log.Warn("stream.function.bindings renames a binding that no bound function has: the rename is unused", args...)
+	}
 }
 
 // checkBindingName refuses a binding name that configuration keys cannot

@@ -2,6 +2,7 @@ package stream_test
 
 import (
 	"context"
+	"log/slog"
 	"strings"
 	"testing"
 
@@ -65,5 +66,30 @@ func TestInstanceIndexIsOneError(t *testing.T) {
 	errs = configErrs(t, err)
 	if len(errs) != 1 || errs[0].Path != "stream.bindings.up-in-0.consumer.instance-index" {
 		t.Fatalf("errors %v", errs)
+	}
+}
+
+// stream.function.bindings: a new name a binding cannot have is an error
+// at the rename; a rename of a binding no bound function has is a warning
+// naming the nearest functional binding (SCSt ignores it).
+func TestFunctionBindingsRenamesChecked(t *testing.T) {
+	fns := stream.NewCatalog()
+	stream.AddFunction(fns, "up", func(_ context.Context, s string) (string, error) { return s, nil })
+	yaml := "stream:\n  function:\n    definition: up\n    bindings:\n      up-out-0: \"bad name!\"\n      up-in-0: \"a.b/c d\"\n"
+	_, err := stream.NewApp(loadYAML(t, yaml), fns, typesOpts("memory")...)
+	errs := configErrs(t, err)
+	if len(errs) != 2 || errs[0].Path != "stream.function.bindings.up-in-0" || errs[0].Origin != "application.yaml:6" ||
+		!strings.Contains(errs[0].Msg, `binding name "a.b/c d" has '/'`) || errs[1].Path != "stream.function.bindings.up-out-0" {
+		t.Fatalf("errors %v", errs)
+	}
+	yaml = "stream:\n  function:\n    definition: up\n    bindings:\n      upp-in-0: input\n      up-out-0: output\n"
+	var logged strings.Builder
+	opts := append(typesOpts("memory"), stream.WithLogger(slog.New(slog.NewTextHandler(&logged, nil))))
+	if _, err := stream.NewApp(loadYAML(t, yaml), fns, opts...); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(logged.String(), "key=stream.function.bindings.upp-in-0") || !strings.Contains(logged.String(), "nearest_bound=up-in-0") ||
+		strings.Contains(logged.String(), "stream.function.bindings.up-out-0") {
+		t.Errorf("warning: %s", logged.String())
 	}
 }
