@@ -598,9 +598,6 @@ type partWorker struct {
 }
 
 const (
-	// fetchAhead bounds the messages a partition's fetcher goroutine
-	// queues for its worker.
-	fetchAhead = 128
 	// slotTurn bounds how many messages, and for how long, a worker
 	// keeps a concurrency slot while its next message is already
 	// fetched: handing a slot from one partition's worker to another's
@@ -618,66 +615,21 @@ func (w *partWorker) run() {
 	c.workers.Store(w, struct{}{})
 	defer c.workers.Delete(w)
 	_, w.retryTopic = c.retryMain(w.topic)
-	rd := kafkago.NewReader(kafkago.ReaderConfig{
-		Brokers:        c.bd.st.brokers,
-		Topic:          w.topic,
-		Partition:      w.part,
-		Dialer:         c.bd.dialer,
-		MinBytes:       c.cs.minBytes,
-		IsolationLevel: c.cs.isolation,
-		MaxBytes:       c.cs.maxBytes,
-		MaxWait:        c.cs.maxWait,
-		QueueCapacity:  c.cs.queueCapacity,
-		ReadBackoffMin: 50 * time.Millisecond,
-		ReadBackoffMax: time.Second,
-		ErrorLogger: kafkago.LoggerFunc(func(f string, a ...any) {
-			w.log.Debug("kafka-go: " + c.bd.logErr(fmt.Errorf(f, a...)))
-		}),
-	})
-	defer rd.Close()
-	if err := rd.SetOffset(w.offset); err != nil {
-		w.log.Error("kafka: cannot position the partition reader", "offset", w.offset, "error", c.bd.logErr(err))
-		return
-	}
-	q := newFetchQueue()
+	q := newFetchQueue(max(c.cs.queueCapacity, 1))
 	fetchDone := make(chan struct{})
 	go func() {
 		defer close(fetchDone)
 		defer q.close()
-		backoff := 50 * time.Millisecond
-		for {
-			m, err := rd.FetchMessage(w.wctx)
-			if err != nil {
-				if w.wctx.Err() != nil {
-					return
-				}
-				w.log.Warn("kafka: fetch failed; retrying", "error", c.bd.logErr(err))
-				t := time.NewTimer(backoff)
-				select {
-				case <-t.C:
-				case <-w.wctx.Done():
-					t.Stop()
-					return
-				}
-				backoff = min(backoff*2, time.Second)
-				continue
-			}
-			backoff = 50 * time.Millisecond
-			w.fetched(&m)
-			if !q.put(&m, w.wctx.Done()) {
-				return
-			}
-		}
+		w.fetch(q) // fetch.go
 	}()
 	// The fetcher ends with wctx (every way out of the loop below is
-	// wctx ending or Stop, which ends it): wait for it before the reader
-	// closes.
+	// wctx ending or Stop, which ends it).
 	defer func() { <-fetchDone }()
 	defer w.releaseSlot() // first of the deferred calls
 	batchMode := c.spec.Consumer.BatchMode
 	// buf is what the worker took from q, handled from index i on; its
 	// array goes back to q at the next take.
-	buf := make([]kafkago.Message, 0, fetchAhead)
+	buf := make([]kafkago.Message, 0, q.capacity)
 	i := 0
 	var batch []kafkago.Message
 	for {
@@ -721,6 +673,8 @@ func (w *partWorker) run() {
 // goroutine is woken only when the other side waits (an empty queue, a
 // full one).
 type fetchQueue struct {
+	capacity int // queue-capacity
+
 	mu      sync.Mutex
 	msgs    []kafkago.Message
 	closed  bool
@@ -730,11 +684,12 @@ type fetchQueue struct {
 	room    chan struct{} // wakes the fetcher (capacity 1)
 }
 
-func newFetchQueue() *fetchQueue {
+func newFetchQueue(capacity int) *fetchQueue {
 	return &fetchQueue{
-		msgs:  make([]kafkago.Message, 0, fetchAhead),
-		ready: make(chan struct{}, 1),
-		room:  make(chan struct{}, 1),
+		capacity: capacity,
+		msgs:     make([]kafkago.Message, 0, capacity),
+		ready:    make(chan struct{}, 1),
+		room:     make(chan struct{}, 1),
 	}
 }
 
@@ -745,12 +700,12 @@ func wake(ch chan struct{}) {
 	}
 }
 
-// put appends m, waiting while fetchAhead messages are queued; false when
-// done is closed first.
-func (q *fetchQueue) put(m *kafkago.Message, done <-chan struct{}) bool {
+// put appends m, waiting while capacity messages are queued (waited
+// says so); ok is false when done is closed first.
+func (q *fetchQueue) put(m *kafkago.Message, done <-chan struct{}) (waited, ok bool) {
 	for {
 		q.mu.Lock()
-		if len(q.msgs) < fetchAhead {
+		if len(q.msgs) < q.capacity {
 			q.msgs = append(q.msgs, *m)
 			w := q.takerW
 			q.takerW = false
@@ -758,14 +713,15 @@ func (q *fetchQueue) put(m *kafkago.Message, done <-chan struct{}) bool {
 			if w {
 				wake(q.ready)
 			}
-			return true
+			return waited, true
 		}
 		q.putterW = true
 		q.mu.Unlock()
+		waited = true
 		select {
 		case <-q.room:
 		case <-done:
-			return false
+			return waited, false
 		}
 	}
 }

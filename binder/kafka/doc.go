@@ -71,11 +71,14 @@
 //
 // The consumer joins the group with kafka-go's ConsumerGroup and, for each
 // generation (one partition assignment), runs a worker per assigned
-// partition: a reader fetches ahead into a bounded queue (queue-capacity,
-// plus up to 128 messages handed on to the worker), the worker takes what
-// is fetched at once (one hand-over for all the messages fetched while it
-// was busy), hands the messages to the handler one at a time in offset
-// order, and marks the partition processed up to the last one acknowledged.
+// partition: a fetcher reads the partition over a connection to its
+// leader (kafka-go's Conn: one fetch request at a time, records decoded as
+// they arrive; a lost connection, a new leader or an unknown partition
+// redial with back-off) into a bounded queue (queue-capacity messages),
+// the worker takes what is queued at once (one hand-over for all the
+// messages fetched while it was busy), hands the messages to the handler
+// one at a time in offset order, and marks the partition processed up to
+// the last one acknowledged.
 // A committer commits the processed offsets of all partitions — coalesced,
 // one commit in flight at a time — and once more when the generation ends.
 //

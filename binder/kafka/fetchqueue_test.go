@@ -7,25 +7,27 @@ import (
 	kafkago "github.com/segmentio/kafka-go"
 )
 
+const fetchCap = 16
+
 // TestFetchQueueOrderAndBackpressure: a fetcher putting more than
-// fetchAhead messages waits for room, and the taker gets every message
-// once, in order, in batches of at most fetchAhead, then sees the close.
+// fetchCap messages waits for room, and the taker gets every message
+// once, in order, in batches of at most fetchCap, then sees the close.
 func TestFetchQueueOrderAndBackpressure(t *testing.T) {
-	q := newFetchQueue()
+	q := newFetchQueue(fetchCap)
 	done := make(chan struct{})
 	defer close(done)
-	const n = 5*fetchAhead + 7
+	const n = 5*fetchCap + 7
 	go func() {
 		defer q.close()
 		for i := range n {
 			m := kafkago.Message{Offset: int64(i)}
-			if !q.put(&m, done) {
+			if _, ok := q.put(&m, done); !ok {
 				t.Error("put refused")
 				return
 			}
 		}
 	}()
-	buf := make([]kafkago.Message, 0, fetchAhead)
+	buf := make([]kafkago.Message, 0, fetchCap)
 	next := int64(0)
 	deadline := time.After(10 * time.Second)
 	for {
@@ -34,7 +36,7 @@ func TestFetchQueueOrderAndBackpressure(t *testing.T) {
 		if !ok {
 			break
 		}
-		if len(buf) == 0 || len(buf) > fetchAhead {
+		if len(buf) == 0 || len(buf) > fetchCap {
 			t.Fatalf("took %d messages", len(buf))
 		}
 		for _, m := range buf {
@@ -58,20 +60,23 @@ func TestFetchQueueOrderAndBackpressure(t *testing.T) {
 // TestFetchQueueDone: a put waiting for room and a take waiting for a
 // message both return false when done closes.
 func TestFetchQueueDone(t *testing.T) {
-	q := newFetchQueue()
+	q := newFetchQueue(fetchCap)
 	done := make(chan struct{})
 	var m kafkago.Message
-	for range fetchAhead {
-		if !q.put(&m, done) {
+	for range fetchCap {
+		if _, ok := q.put(&m, done); !ok {
 			t.Fatal("put refused")
 		}
 	}
 	putRes := make(chan bool)
-	go func() { putRes <- q.put(&m, done) }()
-	empty := newFetchQueue()
+	go func() {
+		_, ok := q.put(&m, done)
+		putRes <- ok
+	}()
+	empty := newFetchQueue(fetchCap)
 	takeRes := make(chan bool)
 	go func() {
-		_, ok := empty.take(make([]kafkago.Message, 0, fetchAhead), done)
+		_, ok := empty.take(make([]kafkago.Message, 0, fetchCap), done)
 		takeRes <- ok
 	}()
 	close(done)
