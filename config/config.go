@@ -101,6 +101,11 @@
 //     a[0] list items and [a.b] map keys holding dots; at the same level
 //     (base or one profile) the .properties file wins over the YAML one,
 //     as in Spring Boot.
+//   - Limits: a file is at most [MaxFileBytes] (16 MiB); a value at most
+//     1 MiB once its placeholders are replaced, all values together at
+//     most 64 MiB; a chain of keys referring to keys at most 64 long;
+//     placeholder defaults nested at most 16 deep. Each is an error naming
+//     the file or key, never a hang.
 //   - Values are converted strictly per key: integers, numbers, booleans
 //     (also the strings "true"/"false"), strings, durations (Go syntax such
 //     as 250ms; a bare integer means milliseconds), lists of strings (a YAML
@@ -116,6 +121,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"log/slog"
 	"os"
@@ -150,8 +156,9 @@ type Options struct {
 	// Profiles to activate, in order: application-<profile>.yaml (or .yml)
 	// and application-<profile>.properties (which wins), beside the base
 	// file and with its stem, are merged over it; a profile with no file
-	// is an error naming the files looked for, unless a document of the
-	// base files is activated by it. When nil, the profiles are taken from
+	// is a warning naming the files looked for (as in Spring Boot, a
+	// profile may only switch code), unless a document of the base files
+	// is activated by it. When nil, the profiles are taken from
 	// the environment: STREAM_PROFILES_ACTIVE (comma list), else
 	// SPRING_PROFILES_ACTIVE, else spring.profiles.active of the base
 	// files; spring.profiles.include of the base files is added in every
@@ -229,7 +236,7 @@ func Load(opts Options) (*Loaded, error) {
 		out.Files = append(out.Files, src.path)
 		baseDocs = append(baseDocs, src.documents(&errs))
 	}
-	profiles, perrs := activeProfiles(opts.Profiles, env, baseDocs)
+	profiles, profileOrigins, perrs := activeProfiles(opts.Profiles, env, baseDocs)
 	errs = append(errs, perrs...)
 	out.Profiles = profiles
 	var layers []*layer
@@ -254,9 +261,16 @@ func Load(opts Options) (*Loaded, error) {
 	for _, p := range profiles {
 		srcs, err := readProfile(opts, bases, p)
 		var missing *missingProfileError
-		if errors.As(err, &missing) && mentioned[p] {
-			// The profile's settings are in documents of the base files:
-			// no file of its own is needed.
+		if errors.As(err, &missing) {
+			if !mentioned[p] {
+				// As in Spring Boot, a profile may set nothing (it often
+				// only switches code elsewhere): a warning, in case of a
+				// typo. A profile documents of the base files are
+				// activated by needs no file of its own.
+				o := profileOrigins[p]
+				out.Warnings = append(out.Warnings, &stream.ConfigError{Path: o.key, Origin: o.origin,
+					Msg: "profile " + quoteShort(p) + " is active but no file or document sets anything for it (looked for " + strings.Join(missing.tried, ", ") + ")"})
+			}
 			continue
 		}
 		if err != nil {
@@ -462,9 +476,38 @@ type fileDocs struct {
 	docs []*document
 }
 
+// MaxFileBytes bounds a configuration file (16 MiB): a larger one is
+// refused, naming the file and the limit, rather than parsed.
+const MaxFileBytes = 16 << 20
+
+// readConfigFile reads a file of at most MaxFileBytes; a larger one is an
+// error (not read whole).
+func readConfigFile(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, MaxFileBytes+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(data) > MaxFileBytes {
+		return nil, errTooLarge
+	}
+	return data, nil
+}
+
+// errTooLarge: a file past MaxFileBytes.
+var errTooLarge = fmt.Errorf("the file is larger than %d MiB, the limit for a configuration file", MaxFileBytes>>20)
+
 // documents parses src into its documents; problems go to errs.
 func (src *source) documents(errs *stream.ConfigErrors) *fileDocs {
 	fd := &fileDocs{src: src}
+	if len(src.data) > MaxFileBytes {
+		*errs = append(*errs, fileProblem(&fileError{name: src.name, msg: fmt.Sprintf("the file is %d bytes, larger than %d MiB, the limit for a configuration file", len(src.data), MaxFileBytes>>20)}))
+		return fd
+	}
 	var roots []*ynode
 	var err error
 	if src.props {
@@ -536,7 +579,7 @@ func readBase(opts Options) ([]*source, []*stream.ConfigError) {
 			src.data = opts.Data
 			return []*source{src}, nil
 		}
-		data, err := os.ReadFile(src.path)
+		data, err := readConfigFile(src.path)
 		if err != nil {
 			return nil, []*stream.ConfigError{fileProblem(&fileError{name: src.name, msg: "cannot read config file: " + err.Error()})}
 		}
@@ -554,7 +597,7 @@ func readBase(opts Options) ([]*source, []*stream.ConfigError) {
 	var errs []*stream.ConfigError
 	read := func(f string) bool {
 		p := inDir(opts.Dir, f)
-		data, err := os.ReadFile(p)
+		data, err := readConfigFile(p)
 		if errors.Is(err, fs.ErrNotExist) {
 			return false
 		}
@@ -602,7 +645,7 @@ func readProfile(opts Options, bases []*source, p string) ([]*source, error) {
 	var out []*source
 	found := func(name string) (bool, error) {
 		tried = append(tried, name)
-		data, err := os.ReadFile(inDir(opts.Dir, name))
+		data, err := readConfigFile(inDir(opts.Dir, name))
 		if errors.Is(err, fs.ErrNotExist) {
 			return false, nil
 		}
@@ -625,19 +668,23 @@ func readProfile(opts Options, bases []*source, p string) ([]*source, error) {
 		return nil, err
 	}
 	if len(out) == 0 {
-		return nil, &missingProfileError{&fileError{name: tried[0], msg: "profile " + quoteShort(p) + " is active but its file is missing (looked for " + strings.Join(tried, ", ") + ") and no document of the base files is activated by it"}}
+		return nil, &missingProfileError{&fileError{name: tried[0], msg: "profile " + quoteShort(p) + " is active but its file is missing (looked for " + strings.Join(tried, ", ") + ")"}, tried}
 	}
 	return out, nil
 }
 
 // missingProfileError: no file of an active profile exists.
-type missingProfileError struct{ *fileError }
+type missingProfileError struct {
+	*fileError
+	tried []string // the files looked for
+}
 
 func (e *missingProfileError) Unwrap() error { return e.fileError }
 
 // profilesMentioned returns the profile names that the documents' profile
-// conditions name: an active profile with no file of its own is a typo
-// unless a document is activated by it.
+// conditions name: an active profile with no file of its own is a warning
+// unless a document is activated by it. The names of a malformed
+// condition (reported on its own) count too.
 func profilesMentioned(files []*fileDocs) map[string]bool {
 	m := map[string]bool{}
 	var walk func(e *profileExpr)
@@ -654,6 +701,12 @@ func profilesMentioned(files []*fileDocs) map[string]bool {
 			for _, s := range d.onProfile {
 				if e, err := parseProfileExpr(s); err == nil {
 					walk(e)
+				} else {
+					for _, t := range tokenizeProfiles(s) {
+						if !strings.ContainsAny(t, "!&|()") {
+							m[t] = true
+						}
+					}
 				}
 			}
 		}
@@ -674,7 +727,7 @@ func inDir(dir, file string) string {
 // it, of those without a profile condition); then spring.profiles.include
 // of those documents, as in Spring Boot. Blank entries and repeats are
 // dropped; names that could escape the directory are errors.
-func activeProfiles(given []string, env map[string]string, bases []*fileDocs) ([]string, []*stream.ConfigError) {
+func activeProfiles(given []string, env map[string]string, bases []*fileDocs) ([]string, map[string]profileOrigin, []*stream.ConfigError) {
 	list, origin := given, "Options.Profiles"
 	if list == nil {
 		for _, name := range []string{EnvProfiles, EnvSpringProfiles} {
@@ -684,7 +737,7 @@ func activeProfiles(given []string, env map[string]string, bases []*fileDocs) ([
 			}
 		}
 	}
-	type named struct{ name, origin string }
+	type named struct{ name, origin, key string }
 	var all []named
 	fromFile := list == nil
 	for _, fd := range bases {
@@ -695,25 +748,26 @@ func activeProfiles(given []string, env map[string]string, bases []*fileDocs) ([
 			if d.activeSet && fromFile {
 				all = all[:0]
 				for _, p := range d.active {
-					all = append(all, named{p, fd.src.name + ":" + fmt.Sprint(d.activeLine)})
+					all = append(all, named{p, fd.src.name + ":" + fmt.Sprint(d.activeLine), "spring.profiles.active"})
 				}
 			}
 		}
 	}
 	for _, p := range list {
-		all = append(all, named{p, origin})
+		all = append(all, named{p, origin, "spring.profiles.active"})
 	}
 	for _, fd := range bases {
 		for _, d := range fd.docs {
 			if d.onProfile == nil && d.includeSet {
 				for _, p := range d.include {
-					all = append(all, named{p, fd.src.name + ":" + fmt.Sprint(d.inclLine)})
+					all = append(all, named{p, fd.src.name + ":" + fmt.Sprint(d.inclLine), "spring.profiles.include"})
 				}
 			}
 		}
 	}
 	var out []string
 	seen := map[string]bool{}
+	origins := map[string]profileOrigin{}
 	var errs []*stream.ConfigError
 	for _, n := range all {
 		p := strings.TrimSpace(n.name)
@@ -738,6 +792,10 @@ func activeProfiles(given []string, env map[string]string, bases []*fileDocs) ([
 		}
 		seen[p] = true
 		out = append(out, p)
+		origins[p] = profileOrigin{key: n.key, origin: n.origin}
 	}
-	return out, errs
+	return out, origins, errs
 }
+
+// profileOrigin is where an active profile was named.
+type profileOrigin struct{ key, origin string }

@@ -2,6 +2,7 @@ package config
 
 import (
 	"errors"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -308,10 +309,24 @@ func TestProfiles(t *testing.T) {
 		})
 	}
 
+	// As in Spring Boot, a profile may set nothing: a warning, naming it.
 	t.Run("missing profile file", func(t *testing.T) {
-		es := configErrors(t, Options{Dir: dir, Profiles: []string{"kafka", "staging"}})
-		if len(es) != 1 || es[0].Path != "application-staging.yaml" || !strings.Contains(es[0].Msg, `profile "staging"`) {
-			t.Errorf("got %v", es)
+		l := mustLoad(t, Options{Dir: dir, Env: []string{"SPRING_PROFILES_ACTIVE=kafka,staging"}, Logger: slog.New(slog.DiscardHandler)})
+		if !reflect.DeepEqual(l.Profiles, []string{"kafka", "staging"}) {
+			t.Errorf("profiles %q", l.Profiles)
+		}
+		if len(l.Warnings) != 1 || l.Warnings[0].Origin != "env SPRING_PROFILES_ACTIVE" ||
+			l.Warnings[0].Msg != `profile "staging" is active but no file or document sets anything for it (looked for application-staging.yaml, application-staging.yml, application-staging.properties)` {
+			t.Errorf("warnings %v", l.Warnings)
+		}
+	})
+	// A malformed condition is one error, its profile not "missing" too.
+	t.Run("malformed condition", func(t *testing.T) {
+		d := writeFiles(t, map[string]string{"application.yaml": "a: 1\n---\nspring.config.activate.on-profile: \"(prod\"\nb: 2\n"})
+		l, err := Load(Options{Dir: d, Profiles: []string{"prod"}, Env: []string{}, Logger: slog.New(slog.DiscardHandler)})
+		var es stream.ConfigErrors
+		if !errors.As(err, &es) || len(es) != 1 || len(l.Warnings) != 0 {
+			t.Errorf("got %v; warnings %v", err, l.Warnings)
 		}
 	})
 	t.Run("profile name with a path", func(t *testing.T) {
@@ -678,6 +693,18 @@ func TestFileErrors(t *testing.T) {
 		es := configErrors(t, Options{Dir: dir, Profiles: []string{"p"}})
 		if len(es) != 1 || es[0].Path != "stream.bindings.x-in-0.consumer" || es[0].Origin != "application-p.yaml:3" ||
 			!strings.Contains(es[0].Msg, "cannot replace the map set at application.yaml:3") {
+			t.Errorf("got %v", es)
+		}
+	})
+	t.Run("file past the size limit", func(t *testing.T) {
+		big := "a: " + strings.Repeat("x", MaxFileBytes) + "\n"
+		dir := writeFiles(t, map[string]string{"application.properties": big})
+		es := configErrors(t, Options{Dir: dir})
+		if len(es) != 1 || es[0].Path != "application.properties" || !strings.Contains(es[0].Msg, "larger than 16 MiB, the limit for a configuration file") {
+			t.Errorf("got %v", es)
+		}
+		es = configErrors(t, Options{Data: []byte(big)})
+		if len(es) != 1 || es[0].Path != "application.yaml" || !strings.Contains(es[0].Msg, "larger than 16 MiB, the limit for a configuration file") {
 			t.Errorf("got %v", es)
 		}
 	})

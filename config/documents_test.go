@@ -226,6 +226,26 @@ func TestPropertiesErrors(t *testing.T) {
 	}
 }
 
+// A long run of continuation lines is read in linear time (it was
+// quadratic: 200,000 lines did not finish in a minute).
+func TestPropertiesLongContinuation(t *testing.T) {
+	const n = 200_000
+	var b strings.Builder
+	b.WriteString("myapp.long=a\\\n")
+	for range n {
+		b.WriteString("  b\\\n")
+	}
+	b.WriteString("  c\nmyapp.next=d\n")
+	l := mustLoad(t, Options{Data: []byte(b.String()), Name: "application.properties"})
+	m := l.Raw["myapp"].(map[string]any)
+	if got, want := m["long"], "a"+strings.Repeat("b", n)+"c"; got != want {
+		t.Errorf("myapp.long is %d bytes, want %d", len(got.(string)), len(want))
+	}
+	if o := l.Stream.Origins["myapp.next"]; o != fmt.Sprintf("application.properties:%d", n+3) {
+		t.Errorf("origin of the next key %q", o)
+	}
+}
+
 func TestPropertiesDocuments(t *testing.T) {
 	props := "stream.default-binder=memory\n#---\nspring.config.activate.on-profile=kafka\nstream.default-binder=kafka\n"
 	l := mustLoad(t, Options{Data: []byte(props), Name: "application.properties", Profiles: []string{}})

@@ -57,12 +57,14 @@ func parseProperties(name string, data []byte) ([]*ynode, error) {
 		// A logical line: continued while a line ends in an odd number of
 		// backslashes.
 		start := i
-		logical := line
+		var logical strings.Builder // linear in the lines continued
+		logical.WriteString(line)
 		for continued(lines[i]) && i+1 < len(lines) {
 			i++
-			logical += "\n" + lines[i]
+			logical.WriteByte('\n')
+			logical.WriteString(lines[i])
 		}
-		p, err := (&properties.Loader{Encoding: properties.UTF8, DisableExpansion: true}).LoadBytes([]byte(logical))
+		p, err := (&properties.Loader{Encoding: properties.UTF8, DisableExpansion: true}).LoadBytes([]byte(logical.String()))
 		if err != nil {
 			msg := err.Error()
 			if j := strings.Index(msg, ": Line "); j >= 0 {
