@@ -341,7 +341,11 @@ func (r *run) work() {
 			return
 		}
 		for i, h := range batch {
-			if !r.pool.Submit(r.intakeCtx, "", h) {
+			// Not intake's context: as with a worker of the pool's own,
+			// what is queued is handled until Stop stops the pool — after
+			// intake ended and dropStaleRequests ran — and given back only
+			// then.
+			if !r.pool.Submit(context.Background(), "", h) {
 				r.release(h) // untracked (and recycled) already
 				batch[i] = nil
 			}
