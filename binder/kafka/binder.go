@@ -104,15 +104,20 @@ func New(ctx context.Context, s stream.BinderSettings) (stream.Binder, error) {
 // ValidateProducer checks the Kafka properties of a producer binding
 // (stream.kafka.bindings.<binding>.producer).
 func (bd *Binder) ValidateProducer(spec stream.ProducerSpec) error {
-	_, err := parseProducer(&bd.st, spec.Binding, spec.Extension)
-	return err
+	if _, err := parseProducer(&bd.st, spec.Binding, spec.Extension); err != nil {
+		return err
+	}
+	return checkTopic("stream.bindings."+spec.Binding+".destination", "destination", spec.Destination)
 }
 
 // ValidateConsumer checks the Kafka properties of a consumer binding
 // (stream.kafka.bindings.<binding>.consumer).
 func (bd *Binder) ValidateConsumer(spec stream.ConsumerSpec) error {
-	_, err := decodeConsumer(&bd.st, spec.Binding, spec.Extension)
-	return err
+	cs, err := decodeConsumer(&bd.st, spec.Binding, spec.Extension)
+	if err != nil {
+		return err
+	}
+	return checkConsumerTopics(spec, cs)
 }
 
 // wrap adds context to err and cleans its text (see clean).

@@ -2,6 +2,7 @@ package kafka_test
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
 
@@ -42,5 +43,38 @@ func TestSettingsBrokerAddresses(t *testing.T) {
 			continue
 		}
 		_ = b.Close(context.Background())
+	}
+}
+
+// TestValidateTopicNames: a destination Kafka would refuse as a topic
+// name (characters, length over 249), or the dead-letter topic derived
+// from it, is a configuration error at the binding's destination.
+func TestValidateTopicNames(t *testing.T) {
+	b, err := kafka.New(context.Background(), stream.BinderSettings{Name: "kafka", Type: kafka.Type})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = b.Close(context.Background()) }()
+	sv := b.(stream.SpecValidator)
+	for _, tc := range []struct{ dest, want string }{
+		{"bad topic/name!", `has ' '`},
+		{strings.Repeat("x", 250), "250 characters long"},
+		{"..", "not a Kafka topic name"},
+	} {
+		err := sv.ValidateProducer(stream.ProducerSpec{Binding: "out", Destination: tc.dest})
+		var ce *stream.ConfigError
+		if !errors.As(err, &ce) || ce.Path != "stream.bindings.out.destination" || !strings.Contains(ce.Msg, tc.want) {
+			t.Errorf("%.20q: %v", tc.dest, err)
+		}
+	}
+	dest := strings.Repeat("x", 240) // error.<dest>.g is 248 characters; error.<dest>.group 252
+	spec := stream.ConsumerSpec{Binding: "in", Destination: dest, Group: "g"}
+	spec.Consumer.DLQ = true
+	if err := sv.ValidateConsumer(spec); err != nil {
+		t.Errorf("DLQ of 248 characters: %v", err)
+	}
+	spec.Group = "group"
+	if err := sv.ValidateConsumer(spec); err == nil || !strings.Contains(err.Error(), "dead-letter topic of group group") {
+		t.Errorf("DLQ of 252 characters: %v", err)
 	}
 }

@@ -156,6 +156,48 @@ func checkBroker(b string) error {
 	return nil
 }
 
+// maxTopicLen is the longest topic name Kafka accepts.
+const maxTopicLen = 249
+
+// checkTopic refuses a topic name Kafka would refuse at the first
+// produce or fetch (letters, digits, '.', '_' and '-'; at most 249
+// characters; not "." or ".."), so that it is a configuration error at
+// start-up, at key (what named it), not an error of every send.
+func checkTopic(key, what, name string) error {
+	bad := func(format string, args ...any) error {
+		return &stream.ConfigError{Path: key, Msg: fmt.Sprintf("%s %s", what, fmt.Sprintf(format, args...))}
+	}
+	switch {
+	case name == "." || name == "..":
+		return bad("%q is not a Kafka topic name", name)
+	case len(name) > maxTopicLen:
+		return bad("%.40q... is %d characters long: a Kafka topic name has at most %d", name, len(name), maxTopicLen)
+	}
+	for _, r := range name {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '.' || r == '_' || r == '-') {
+			return bad("%q has %q: a Kafka topic name has letters, digits, '.', '_' and '-' only", name, r)
+		}
+	}
+	return nil
+}
+
+// checkConsumerTopics checks the topics of a consumer binding: its
+// destination and, with dlq on, its dead-letter topic (error.<dest>.<group>
+// unless dlq-name names it).
+func checkConsumerTopics(spec stream.ConsumerSpec, cs consumerSettings) error {
+	key := "stream.bindings." + spec.Binding + ".destination"
+	if err := checkTopic(key, "destination", spec.Destination); err != nil {
+		return err
+	}
+	if !spec.Consumer.DLQ || spec.Group == "" {
+		return nil
+	}
+	if cs.dlqName != "" {
+		return checkTopic(props.BindingPath(Type, spec.Binding, "consumer")+".dlq-name", "dlq-name", cs.dlqName)
+	}
+	return checkTopic(key, "the dead-letter topic of group "+spec.Group, stream.DLQName(spec.Destination, spec.Group))
+}
+
 // producerSettings are a producer binding's Kafka properties.
 type producerSettings struct {
 	batchTimeout time.Duration

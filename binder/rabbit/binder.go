@@ -102,14 +102,19 @@ func (b *Binder) String() string {
 
 // ValidateProducer checks the binding's rabbit producer properties.
 func (b *Binder) ValidateProducer(spec stream.ProducerSpec) error {
-	_, err := parseProducerOptions(spec.Binding, spec.Extension)
-	return err
+	if _, err := parseProducerOptions(spec.Binding, spec.Extension); err != nil {
+		return err
+	}
+	return checkNames("stream.bindings."+spec.Binding+".destination", [2]string{"destination (the exchange)", spec.Destination})
 }
 
 // ValidateConsumer checks the binding's rabbit consumer properties.
 func (b *Binder) ValidateConsumer(spec stream.ConsumerSpec) error {
-	_, err := parseConsumerOptions(spec.Binding, spec.Extension)
-	return err
+	o, err := parseConsumerOptions(spec.Binding, spec.Extension)
+	if err != nil {
+		return err
+	}
+	return checkConsumerNames(spec, o)
 }
 
 // BindProducer declares the destination exchange and the queues of

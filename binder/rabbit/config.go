@@ -513,6 +513,37 @@ const (
 	producerKeys = "rabbit producer properties: routing-key, routing-key-expression, mandatory, auto-bind-dlq; " + commonKeys
 )
 
+// maxNameBytes is the longest exchange or queue name RabbitMQ accepts
+// (a short string of AMQP 0-9-1: bytes of UTF-8).
+const maxNameBytes = 255
+
+// checkNames refuses the exchange or queue names of a binding that
+// RabbitMQ would refuse at declaration (longer than 255 bytes), so that
+// they are a configuration error at start-up, at key, not a bind retried.
+func checkNames(key string, names ...[2]string) error {
+	for _, n := range names {
+		if len(n[1]) > maxNameBytes {
+			return &stream.ConfigError{Path: key, Msg: fmt.Sprintf("%s %.40q... is %d bytes long: a RabbitMQ exchange or queue name has at most %d", n[0], n[1], len(n[1]), maxNameBytes)}
+		}
+	}
+	return nil
+}
+
+// checkConsumerNames checks the exchange, queue and dead-letter queue a
+// consumer binding declares.
+func checkConsumerNames(spec stream.ConsumerSpec, o consumerOptions) error {
+	names := [][2]string{{"destination (the exchange)", spec.Destination}}
+	if spec.Group != "" {
+		base := o.baseQueue(spec.Destination, spec.Group)
+		names = append(names, [2]string{"the queue of group " + spec.Group,
+			o.queueName(spec.Destination, spec.Group, spec.Consumer.Partitioned, spec.Consumer.InstanceIndex)})
+		if spec.Consumer.DLQ {
+			names = append(names, [2]string{"the dead-letter queue of group " + spec.Group, o.dlqName(base)})
+		}
+	}
+	return checkNames("stream.bindings."+spec.Binding+".destination", names...)
+}
+
 func parseConsumerOptions(binding string, ext map[string]any) (consumerOptions, error) {
 	o := consumerOptions{queueOptions: defaultQueueOptions(), prefetch: DefaultPrefetch, republishToDlq: true, batchSize: DefaultBatchSize, redeliveryDelay: DefaultRedeliveryDelay}
 	var d props.Decoder
