@@ -6,6 +6,9 @@ import (
 	"fmt"
 	"log/slog"
 	"sort"
+	"strings"
+
+	"github.com/agnivade/levenshtein"
 )
 
 // Binder connects bindings to one messaging system (a Kafka cluster, a
@@ -219,7 +222,12 @@ func (t BinderTypes) Lookup(name string) (BinderFactory, error) {
 	if f, ok := t[name]; ok {
 		return f, nil
 	}
-	return nil, fmt.Errorf("unknown binder type %q (registered: %v)", name, t.Names())
+	names := t.Names()
+	hint := ""
+	if n := nearest(name, names); n != "" && levenshtein.ComputeDistance(strings.ToLower(name), strings.ToLower(n)) <= 2 {
+		hint = fmt.Sprintf("; did you mean %s?", n)
+	}
+	return nil, fmt.Errorf("unknown binder type %q (registered: %s%s)", name, strings.Join(names, ", "), hint)
 }
 
 // State is the state of a binding.

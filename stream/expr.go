@@ -49,6 +49,9 @@ type Expression struct {
 	// usesPayload: the expression reads payload (routing decodes it only
 	// then).
 	usesPayload bool
+	// constant: the expression reads no variable (a routing-expression
+	// naming one function, checked at start-up).
+	constant bool
 }
 
 // String returns the expression as written.
@@ -106,7 +109,7 @@ func CompileExpression(src string, root string, vars ...string) (*Expression, er
 	if err != nil {
 		return nil, fail("%s", firstLine(err.Error()))
 	}
-	return &Expression{src: src, prog: prog, usesPayload: rw.used["payload"]}, nil
+	return &Expression{src: src, prog: prog, usesPayload: rw.used["payload"], constant: len(rw.used) == 0}, nil
 }
 
 func firstLine(s string) string {
@@ -124,7 +127,11 @@ func (e *Expression) Eval(env map[string]any) (any, error) {
 	v, err := m.Run(e.prog, env)
 	e.vms.Put(m)
 	if err != nil {
-		return nil, fmt.Errorf("expression %q: %s", e.src, firstLine(err.Error()))
+		msg := firstLine(err.Error())
+		// The VM's % by zero is Go's runtime panic, recovered: said as
+		// exprDiv says it for /.
+		msg = strings.Replace(msg, "runtime error: integer divide by zero", "division by zero", 1)
+		return nil, fmt.Errorf("expression %q: %s", e.src, msg)
 	}
 	return normalizeNumber(v), nil
 }
@@ -211,6 +218,8 @@ func translateSpEL(s string) (string, error) {
 			return "", fmt.Errorf("bean reference %c... is not supported", r)
 		case r == '{' || r == '}':
 			return "", errors.New("inline list or map {...} is not supported")
+		case r == '[' && i > 1 && rs[i-1] == '!' && rs[i-2] == '.':
+			return "", errors.New("collection projection .![...] is not supported")
 		case r == '[' && i > 0 && (rs[i-1] == '?' || rs[i-1] == '^' || rs[i-1] == '$'):
 			return "", fmt.Errorf("collection selection or projection %c[...] is not supported", rs[i-1])
 		case r == '?' && i+1 < len(rs) && rs[i+1] == ':':
@@ -424,6 +433,9 @@ func exprUnary(p []any, name string, f func(any) (any, error)) (any, error) {
 // (obj['x']) is null, as SpEL's indexer on a map returns null.
 func exprGet(p ...any) (any, error) {
 	obj, prop, optional := p[0], p[1], p[2].(bool)
+	if rv := reflect.ValueOf(obj); rv.Kind() == reflect.Pointer && rv.IsNil() {
+		obj = nil // a nil pointer field of a struct payload is null
+	}
 	if obj == nil {
 		if optional {
 			return nil, nil
@@ -455,6 +467,9 @@ func exprGet(p ...any) (any, error) {
 		return nil, nil // headers['x'] and headers.x alike: SpEL's MapAccessor on headers
 	}
 	v, err := walkPath(obj, []string{name})
+	if errors.Is(err, errNilValue) {
+		return nil, nil // a nil pointer field is null, as a Java null field
+	}
 	if err != nil {
 		rv := reflect.ValueOf(obj)
 		if rv.Kind() == reflect.Map {

@@ -93,7 +93,7 @@ func TestExpressionRefusesOutsideTheSubset(t *testing.T) {
 		"payload.toString(1)":                   "takes no arguments",
 		"@myBean.x":                             "bean reference",
 		"payload.items.?[qty > 1]":              "selection or projection ?[...]",
-		"payload.items.![sku]":                  "cannot parse",
+		"payload.items.![sku]":                  "collection projection .![...] is not supported",
 		"{1, 2}":                                "inline list or map",
 		"payload.a = 1":                         "assignment",
 		"payload.a matches '[a-z]+'":            "operator matches",

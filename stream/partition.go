@@ -188,12 +188,15 @@ func walkPath(v any, path []string) (any, error) {
 	}
 	for rv.Kind() == reflect.Pointer || rv.Kind() == reflect.Interface {
 		if rv.IsNil() {
-			return nil, errors.New("key is nil")
+			return nil, errNilValue
 		}
 		rv = rv.Elem()
 	}
 	return rv.Interface(), nil
 }
+
+// errNilValue: the path leads to a nil pointer or interface.
+var errNilValue = errors.New("key is nil")
 
 // fieldIndexes caches struct field lookups: reflect.Type+name → index.
 var fieldIndexes sync.Map // stateless cache of immutable type facts

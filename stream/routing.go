@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 )
 
@@ -119,6 +120,29 @@ func (a *App) newRouter(fns *Catalog) (*boundFunc, error) {
 	}
 	if len(targets) == 0 {
 		return nil, nil
+	}
+	if expr != nil && expr.constant {
+		// A constant expression routes every message one way: one that
+		// names no routable function fails them all, so refuse it now.
+		names := make([]string, 0, len(targets))
+		for n := range targets {
+			names = append(names, n)
+		}
+		sort.Strings(names)
+		v, err := expr.Eval(nil)
+		if err != nil {
+			return nil, err
+		}
+		s, isString := v.(string)
+		got := fmt.Sprintf("%q", s)
+		if !isString {
+			got = fmt.Sprintf("%v", v)
+		}
+		if n, err := checkRouteName(strings.TrimSpace(s), "expression "+strconv.Quote(expr.src)); err != nil {
+			return nil, err
+		} else if targets[n] == nil {
+			return nil, fmt.Errorf("expression %q is constant and yields %s, which names no registered function or consumer (routable: %s)", expr.src, got, strings.Join(names, ", "))
+		}
 	}
 	e := &entry{name: RouterFunctionName, kind: kind, in: erase(codecFor[[]byte]())}
 	if kind == KindFunction {
