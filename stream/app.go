@@ -168,11 +168,13 @@ func NewApp(cfg *Config, fns *Catalog, opts ...Option) (*App, error) {
 		rt := &runtimeBinding{fn: bf}
 		// stream.function.bindings: the binding has its configured name
 		// everywhere (logs, management, errors), not its functional one.
-		if bf.kind != KindSupplier {
-			want = append(want, pending{rt, cfg.FunctionBindingName(bf.inBinding()), true, "stream.function.bindings"})
+		// A new name a binding cannot have is reported at the rename
+		// (checkRenames): the binding is not prepared under it.
+		if n := cfg.FunctionBindingName(bf.inBinding()); bf.kind != KindSupplier && (n == bf.inBinding() || checkBindingName(n) == nil) {
+			want = append(want, pending{rt, n, true, "stream.function.bindings"})
 		}
-		if bf.kind != KindConsumer {
-			want = append(want, pending{rt, cfg.FunctionBindingName(bf.outBinding()), false, "stream.function.bindings"})
+		if n := cfg.FunctionBindingName(bf.outBinding()); bf.kind != KindConsumer && (n == bf.outBinding() || checkBindingName(n) == nil) {
+			want = append(want, pending{rt, n, false, "stream.function.bindings"})
 		}
 		a.funcs = append(a.funcs, rt)
 	}
