@@ -301,7 +301,7 @@ type run struct {
 	mu        sync.Mutex
 	paused    bool
 	held      map[entryRef]*entry // read and not yet acknowledged (or given back)
-	unsettled int                 // of those, the ones not settled yet
+	unsettled atomic.Int64        // of those, the ones not settled yet (atomic: settled takes no lock)
 	keys      []string            // streams read
 	parts     map[string]int      // partition of each
 	lastIDs   map[string]string
@@ -419,9 +419,7 @@ func (r *run) signal() {
 // room is how many more unsettled entries the run may take (prefetch
 // bounds them; entries whose acknowledgement is on the way do not count).
 func (r *run) room() int {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.c.cs.prefetch - r.unsettled
+	return r.c.cs.prefetch - int(r.unsettled.Load())
 }
 
 func (r *run) isPaused() bool {
@@ -436,7 +434,7 @@ func (r *run) isPaused() bool {
 func (r *run) waitRoom() bool {
 	for {
 		r.mu.Lock()
-		ok := !r.paused && r.unsettled <= r.c.cs.prefetch/2
+		ok := !r.paused && r.unsettled.Load() <= int64(r.c.cs.prefetch/2)
 		r.mu.Unlock()
 		if ok {
 			return r.ctx.Err() == nil
@@ -584,9 +582,7 @@ func (r *run) readNew() error {
 	es := r.replyBuf(res)
 	for _, s := range res {
 		r.advanceTo(s.Stream, s.Messages)
-		for _, m := range s.Messages {
-			es = r.accept(es, &r.slab, s.Stream, m, 1, now)
-		}
+		es = r.accept(es, &r.slab, s.Stream, s.Messages, 1, now)
 	}
 	r.handOn(es)
 	return nil
@@ -624,9 +620,7 @@ func (r *run) readHistory() (complete bool, err error) {
 			now := time.Now().UnixNano()
 			es := r.replyBuf(res)
 			r.advanceTo(k, res[0].Messages)
-			for _, m := range res[0].Messages {
-				es = r.accept(es, &r.slab, k, m, 0, now)
-			}
+			es = r.accept(es, &r.slab, k, res[0].Messages, 0, now)
 			r.handOn(es)
 			start = res[0].Messages[len(res[0].Messages)-1].ID
 		}
@@ -732,65 +726,81 @@ func (r *run) readAnonymous() error {
 	es := r.replyBuf(res)
 	for _, s := range res {
 		r.advanceTo(s.Stream, s.Messages)
-		for _, m := range s.Messages {
-			es = r.accept(es, &r.slab, s.Stream, m, 0, now)
-		}
+		es = r.accept(es, &r.slab, s.Stream, s.Messages, 0, now)
 	}
 	r.handOn(es)
 	return nil
 }
 
-// accept tracks a received entry (unless the run holds it already) and
-// appends it to es, for dispatch: every entry of a reply is held (kept from
-// other members' reclaims) before the first is handled. now is when it
-// was read. The entry is taken from *slab (the caller's; refilled here),
-// one allocation for many entries.
-func (r *run) accept(es []*entry, slab *[]entry, key string, m goredis.XMessage, n, now int64) []*entry {
-	c := r.c
-	if m.Values == nil {
-		// A pending entry whose stream entry is gone (trimmed by
-		// max-length or max-age, or deleted) before it was handled.
-		r.mu.Lock()
-		r.advance(key, m.ID)
-		r.mu.Unlock()
-		c.log.Error("redis: a pending entry was deleted from its stream before it was handled (trimmed by max-length or max-age?); acknowledging it", "stream", key, "id", m.ID)
-		if c.group != "" {
-			ctx, cancel := context.WithTimeout(r.ctx, c.bd.st.commandTimeout)
-			_ = c.client.XAck(ctx, key, c.group, m.ID).Err()
-			cancel()
+// accept tracks the received entries ms of stream key (those the run
+// does not hold already) and appends them to es, for dispatch: every entry
+// of a reply is held (kept from other members' reclaims) before the first
+// is handled. n is their delivery count (0: unknown), now when they were
+// read. The entries are taken from *slab (the caller's; refilled here),
+// one allocation for many entries; the run's lock is taken once for all
+// of them.
+func (r *run) accept(es []*entry, slab *[]entry, key string, ms []goredis.XMessage, n, now int64) []*entry {
+	first := len(es)
+	for _, m := range ms {
+		if m.Values == nil {
+			r.gone(key, m.ID)
+			continue
 		}
+		if len(*slab) == 0 {
+			*slab = make([]entry, entrySlab)
+		}
+		e := &(*slab)[0]
+		*slab = (*slab)[1:]
+		e.key, e.id, e.n = key, m.ID, n
+		// Inline, the handling goroutine decodes (dispatch), off intake's
+		// round trips; else decoded here, before taking the lock (workers
+		// settle other entries meanwhile).
+		if r.replies == nil {
+			e.env = decode(m.Values)
+		} else {
+			e.vals = m.Values
+		}
+		e.touched.Store(now)
+		es = append(es, e)
+	}
+	if len(es) == first {
 		return es
 	}
-	// Inline, the handling goroutine decodes (dispatch), off intake's
-	// round trips; else decoded before taking the lock (one lock per
-	// entry: intake takes every entry of a reply in a row, while workers
-	// settle others).
-	var env stream.Envelope
-	vals := m.Values
-	if r.replies == nil {
-		env, vals = decode(m.Values), nil
-	}
-	ref := entryRef{key, m.ID}
+	kept := es[:first]
 	r.mu.Lock()
-	if _, dup := r.held[ref]; dup {
-		r.mu.Unlock()
-		return es
-	}
 	part, ok := r.parts[key]
 	if !ok {
 		part = -1
 	}
-	if len(*slab) == 0 {
-		*slab = make([]entry, entrySlab)
+	for _, e := range es[first:] {
+		ref := e.ref()
+		if _, dup := r.held[ref]; dup {
+			e.env, e.vals = stream.Envelope{}, nil // its slab may live on
+			continue
+		}
+		e.part = part
+		r.held[ref] = e
+		kept = append(kept, e)
 	}
-	e := &(*slab)[0]
-	*slab = (*slab)[1:]
-	e.key, e.part, e.id, e.env, e.vals, e.n = key, part, m.ID, env, vals, n
-	e.touched.Store(now)
-	r.held[ref] = e
-	r.unsettled++
 	r.mu.Unlock()
-	return append(es, e)
+	r.unsettled.Add(int64(len(kept) - first))
+	clear(es[len(kept):])
+	return kept
+}
+
+// gone acknowledges a pending entry whose stream entry is gone (trimmed by
+// max-length or max-age, or deleted) before it was handled.
+func (r *run) gone(key, id string) {
+	c := r.c
+	r.mu.Lock()
+	r.advance(key, id)
+	r.mu.Unlock()
+	c.log.Error("redis: a pending entry was deleted from its stream before it was handled (trimmed by max-length or max-age?); acknowledging it", "stream", key, "id", id)
+	if c.group != "" {
+		ctx, cancel := context.WithTimeout(r.ctx, c.bd.st.commandTimeout)
+		_ = c.client.XAck(ctx, key, c.group, id).Err()
+		cancel()
+	}
 }
 
 // replyBuf returns an empty slice for the entries of res: intake's own,
@@ -890,11 +900,7 @@ func (r *run) settled(e *entry) {
 	if !e.settled.CompareAndSwap(false, true) {
 		return
 	}
-	r.mu.Lock()
-	r.unsettled--
-	low := r.unsettled <= r.c.cs.prefetch/2
-	r.mu.Unlock()
-	if low {
+	if r.unsettled.Add(-1) <= int64(r.c.cs.prefetch/2) {
 		// Intake waits (waitRoom) until at most half of prefetch is
 		// unsettled: waking it for each entry settled above that would
 		// only cost a hand-off per entry.
@@ -1003,8 +1009,8 @@ func (r *run) reclaim() {
 		var es []*entry
 		var slab []entry
 		r.advanceTo(k, msgs)
-		for _, m := range msgs {
-			es = r.accept(es, &slab, k, m, counts[m.ID]+1, now)
+		for i, m := range msgs { // each with its own delivery count
+			es = r.accept(es, &slab, k, msgs[i:i+1], counts[m.ID]+1, now)
 		}
 		r.dispatch(es)
 		r.flushAcks()
