@@ -13,6 +13,9 @@ import (
 // connection (kafka-go's Reader's ReadBatchTimeout).
 const fetchBatchTimeout = 10 * time.Second
 
+// fetchDeadlineEvery is how many records are read under one deadline.
+const fetchDeadlineEvery = 256
+
 // fetch reads the partition from w.offset on into q until wctx ends, one
 // fetch request at a time over a connection to the partition's leader,
 // the records of each response put into q as they are decoded. It is what
@@ -119,11 +122,14 @@ func (w *partWorker) readConn(ctx context.Context, conn *kafkago.Conn, offset in
 		}
 		_ = conn.SetReadDeadline(time.Now().Add(c.cs.maxWait))
 		batch := conn.ReadBatchWith(cfg)
-		// One deadline for the records of the response, renewed after the
-		// worker made the reader wait (the records are read as they are
-		// put, not per record).
+		// A deadline for the next records of the response, renewed every
+		// fetchDeadlineEvery records (a large response on a slow link
+		// keeps going) and after the worker made the reader wait, rather
+		// than per record as kafka-go's Reader does (a clock read and a
+		// poller update each).
 		_ = conn.SetReadDeadline(time.Now().Add(fetchBatchTimeout))
 		var err error
+		n := 0
 		for {
 			var m kafkago.Message
 			if m, err = batch.ReadMessage(); err != nil {
@@ -136,7 +142,7 @@ func (w *partWorker) readConn(ctx context.Context, conn *kafkago.Conn, offset in
 				return offset, false
 			}
 			offset = m.Offset + 1
-			if waited {
+			if n++; waited || n%fetchDeadlineEvery == 0 {
 				_ = conn.SetReadDeadline(time.Now().Add(fetchBatchTimeout))
 			}
 		}
