@@ -331,8 +331,8 @@ func (c *consumer) newRun() *run {
 // work hands the queued messages to the pool (Inline: the handler runs
 // here) in arrival order until intake has ended and the queue is empty;
 // one the pool refuses (the run stops) is given back. It takes everything
-// queued while it was busy in one hand-over and untracks what it handled
-// in one go, instead of a channel operation and a lock per message.
+// queued while it was busy in one hand-over, instead of a channel
+// operation per message.
 func (r *run) work() {
 	defer close(r.workDone)
 	var batch []*held
@@ -340,17 +340,16 @@ func (r *run) work() {
 		if batch = r.take(batch); batch == nil {
 			return
 		}
-		for i, h := range batch {
+		for _, h := range batch {
 			// Not intake's context: as with a worker of the pool's own,
 			// what is queued is handled until Stop stops the pool — after
 			// intake ended and dropStaleRequests ran — and given back only
-			// then.
+			// then. Each is untracked as soon as it is settled (settle), so
+			// that intake's room and the keeper see it at once.
 			if !r.pool.Submit(context.Background(), "", h) {
-				r.release(h) // untracked (and recycled) already
-				batch[i] = nil
+				r.release(h)
 			}
 		}
-		r.untrackAll(batch)
 		clear(batch)
 	}
 }
@@ -826,28 +825,6 @@ func (r *run) untrack(h *held) {
 	}
 }
 
-// untrackAll untracks the messages of hs (nil entries skipped) under one
-// lock.
-func (r *run) untrackAll(hs []*held) {
-	r.mu.Lock()
-	for i, h := range hs {
-		if h != nil && !r.held.remove(h) {
-			hs[i] = nil // not tracked: not recycled either
-		}
-	}
-	n := r.held.n
-	r.mu.Unlock()
-	if r.waiting.Load() > 0 && n < r.lowWater() {
-		r.signal()
-	}
-	for _, h := range hs {
-		if h != nil {
-			*h = held{}
-			r.recycled.Put(h)
-		}
-	}
-}
-
 // release gives a message that was not handled back to JetStream at once
 // (Nak without delay), so that another member of the group gets it.
 func (r *run) release(h *held) {
@@ -982,9 +959,6 @@ func (r *run) handle(ctx context.Context, hs []*held) {
 	}
 	for _, h := range hs {
 		r.settle(ctx, h, err)
-		if r.workDone == nil {
-			r.untrack(h) // inline: the worker untracks its batch (work)
-		}
 	}
 }
 
@@ -999,9 +973,10 @@ func call(f func() error) (err error) {
 }
 
 // settle acknowledges, naks, dead-letters or drops h after its handler
-// returned err (see the package doc); the caller untracks h.
+// returned err (see the package doc).
 func (r *run) settle(ctx context.Context, h *held, err error) {
 	c := r.c
+	defer r.untrack(h)
 	var serr error
 	nak := err != nil && (errors.Is(err, stream.ErrNak) || ctx.Err() != nil)
 	if nak && c.lastDelivery(h) {
