@@ -5,9 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
+
+	"github.com/google/uuid"
 
 	"github.com/streambind/streambind/stream"
 )
@@ -143,7 +146,7 @@ func (bd *Binder) BindProducer(ctx context.Context, spec stream.ProducerSpec) (s
 	if err != nil {
 		return fail(err)
 	}
-	p := &producer{bd: bd, d: d, contentType: spec.ContentType}
+	p := &producer{bd: bd, d: d, contentType: spec.ContentType, idPrefix: uuid.NewString() + "-"}
 	bd.producers[p] = struct{}{}
 	return p, nil
 }
@@ -254,22 +257,43 @@ type producer struct {
 	d           *destination
 	contentType string
 	closed      atomic.Bool
+	// idPrefix (random) and idSeq make the ids of messages sent without
+	// one, as the wire binders do.
+	idPrefix string
+	idSeq    atomic.Uint64
 }
 
 // Send stores a copy of m in the queue of every group of the destination
-// (see [destination.send]). When m has no contentType header, the binding's
-// content type travels with it and is written as the header where it makes
-// a difference (see consumer.envelope), so the common case allocates
-// nothing.
+// (see [destination.send]). A message without an id header gets one, and
+// one without a contentType header gets the binding's, as on the wire
+// binders (an idempotent consumer keys on the id by default; a
+// Message[T]'s headers show both): that costs a copy of the headers (or a
+// new map) and the id's string. A caller's id and contentType are kept.
 func (p *producer) Send(ctx context.Context, m stream.Envelope) error {
 	if p.closed.Load() {
 		return fmt.Errorf("memory: send to %q: producer %w", p.d.name, stream.ErrClosed)
 	}
-	ct := ""
-	if m.Headers[stream.HeaderContentType] == "" {
-		ct = p.contentType
+	if m.Headers[stream.HeaderID] == "" || (p.contentType != "" && m.Headers[stream.HeaderContentType] == "") {
+		m.Headers = p.stamp(m.Headers)
 	}
-	return p.d.send(ctx, m, ct)
+	return p.d.send(ctx, m)
+}
+
+// stamp returns a copy of h with the id and contentType headers it lacks;
+// h itself is the caller's and is not modified.
+func (p *producer) stamp(h stream.Headers) stream.Headers {
+	c := make(stream.Headers, len(h)+2)
+	for k, v := range h {
+		c[k] = v
+	}
+	if c[stream.HeaderID] == "" {
+		var buf [64]byte // one allocation: the string
+		c[stream.HeaderID] = string(strconv.AppendUint(append(buf[:0], p.idPrefix...), p.idSeq.Add(1), 36))
+	}
+	if c[stream.HeaderContentType] == "" && p.contentType != "" {
+		c[stream.HeaderContentType] = p.contentType
+	}
+	return c
 }
 
 // Close closes the producer; there is nothing to flush, since Send returns

@@ -281,10 +281,9 @@ func (d *destination) removeLocked(g *group) {
 
 // send stores a copy of env in the queue of every group of d, or in none:
 // it waits, as long as ctx allows, until every queue it must store into has
-// space. ct is the content type the message has unless its headers say
-// otherwise ("" when they do). It does not allocate unless env goes to
-// several groups and has headers.
-func (d *destination) send(ctx context.Context, env stream.Envelope, ct string) error {
+// space. It does not allocate unless env goes to several groups and has
+// headers.
+func (d *destination) send(ctx context.Context, env stream.Envelope) error {
 	b := d.broker
 	if b.closed.Load() {
 		return fmt.Errorf("memory: send to %q: %w", d.name, stream.ErrClosed)
@@ -292,7 +291,7 @@ func (d *destination) send(ctx context.Context, env stream.Envelope, ct string) 
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("memory: send to %q: %w", d.name, err)
 	}
-	it := item{env: env, ct: ct, seq: d.seq.Add(1), ts: time.Now().UnixMilli(), part: -1}
+	it := item{env: env, seq: d.seq.Add(1), ts: time.Now().UnixMilli(), part: -1}
 	if p, ok := parsePartition(env.Headers[stream.HeaderPartition]); ok {
 		it.part, it.route, it.hasRoute = p, mix32(uint32(p)), true
 	} else if len(env.Key) > 0 {

@@ -415,20 +415,9 @@ func (r *run) process(w int, items []item, envs []stream.Envelope) {
 	r.complete(w, items, requeue)
 }
 
-// envelope returns the message of it as the handler gets it. A message
-// sent without a contentType header carries its producer binding's content
-// type in it.ct; the header is written (on a copy of the headers) only when
-// that differs from this binding's content type, since a consumer reads a
-// message without the header as being of its binding's content type. So
-// the effective content type is the producer's, as if the header had been
-// sent, and the common case (same content type) allocates nothing.
-func (c *consumer) envelope(it *item) stream.Envelope {
-	env := it.env
-	if it.ct != "" && it.ct != c.spec.ContentType {
-		env.Headers = env.Headers.Clone().With(stream.HeaderContentType, it.ct)
-	}
-	return env
-}
+// envelope returns the message of it as the handler gets it: as sent
+// (Send wrote the id and contentType headers it lacked).
+func (c *consumer) envelope(it *item) stream.Envelope { return it.env }
 
 // complete puts requeue back at the front of the queue, frees worker w's
 // ordering slots, and wakes whoever waits for that.
@@ -495,9 +484,6 @@ func (r *run) term(items []item, herr error) []item {
 func (r *run) deadLetter(it *item, herr error) error {
 	c := r.c
 	h := stream.DeadLetterHeaders(it.env.Headers, herr)
-	if it.ct != "" {
-		h[stream.HeaderContentType] = it.ct // the DLQ reader may have another content type
-	}
 	h[stream.HeaderOriginalTopic] = c.destName
 	part := "0"
 	if it.part >= 0 {
@@ -509,7 +495,7 @@ func (r *run) deadLetter(it *item, herr error) error {
 		c.log.Warn("memory: dead letter dropped: no consumer group is bound to the dlq destination",
 			"destination", c.destName, "group", c.spec.Group, "dlq", c.dlq.name)
 	}
-	return c.dlq.send(r.ctx, stream.Envelope{Payload: it.env.Payload, Headers: h, Key: it.env.Key}, "")
+	return c.dlq.send(r.ctx, stream.Envelope{Payload: it.env.Payload, Headers: h, Key: it.env.Key})
 }
 
 // call runs a handler, turning a panic into an error.

@@ -7,9 +7,6 @@ type item struct {
 	env stream.Envelope
 	// seq orders the messages of one destination (assigned at Send).
 	seq uint64
-	// ct is the producer binding's content type when env has no
-	// contentType header (see consumer.envelope); "" otherwise.
-	ct string
 	// ts is the send time, Unix milliseconds.
 	ts int64
 	// part is the partition from the partition header, or -1.

@@ -76,11 +76,7 @@ func (c *deadLetters) Next(ctx context.Context) (stream.DeadLetter, error) {
 	}
 	it := &c.items[c.next]
 	c.next++
-	env := it.env
-	if it.ct != "" {
-		env.Headers = env.Headers.Clone().With(stream.HeaderContentType, it.ct)
-	}
-	return stream.DeadLetter{ID: strconv.FormatUint(it.seq, 10), Envelope: env, Time: time.UnixMilli(it.ts)}, nil
+	return stream.DeadLetter{ID: strconv.FormatUint(it.seq, 10), Envelope: it.env, Time: time.UnixMilli(it.ts)}, nil
 }
 
 func (c *deadLetters) Remove(_ context.Context, d stream.DeadLetter) error {

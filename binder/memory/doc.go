@@ -58,13 +58,13 @@
 // Send. When a message goes to more than one queue, each queue after the
 // first gets its own copy of the Headers map.
 //
-// A message sent without a contentType header has its producer binding's
-// content type. That travels beside the message rather than in a new
-// headers map, and is written as the contentType header (on a copy of the
-// headers) when the message is delivered to a binding with another content
-// type, and on dead letters. A binding with the same content type reads the
-// message without the header as being of that type anyway, so this keeps
-// the hot path (Send to handler, no headers) free of allocations.
+// As on the wire binders, every message carries an id header and a
+// contentType header: Send writes those a message lacks (a unique id —
+// a random per-producer prefix and a counter — and the producer binding's
+// content type) into a copy of its headers, and keeps the caller's. An
+// idempotent consumer keys on the id by default. A message that has both
+// goes from Send to the handler without allocating; one that lacks them
+// costs the new headers map and the id's string.
 //
 // # Acknowledgement
 //

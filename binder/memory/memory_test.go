@@ -202,9 +202,11 @@ func BenchmarkSendReceive(b *testing.B) {
 	}
 }
 
-// TestHotPathAllocations guards the zero-allocation hot path: Send → queue
-// → handler with nil headers and concurrency 1, bound as the core binds
-// (content type application/json on both sides).
+// TestHotPathAllocations guards the hot path: Send → queue → handler with
+// nil headers and concurrency 1, bound as the core binds (content type
+// application/json on both sides). Its only allocations are the headers
+// Send writes (the id and contentType, in a new map); a message that has
+// both allocates nothing.
 func TestHotPathAllocations(t *testing.T) {
 	if raceEnabled {
 		t.Skip("allocation counts differ under the race detector")
@@ -218,15 +220,75 @@ func TestHotPathAllocations(t *testing.T) {
 	}})
 	must(t, c.Start(ctxT(t)))
 	p := producer(t, bd, stream.ProducerSpec{Destination: "hot", ContentType: jsonCT})
-	m := stream.Envelope{Payload: []byte("x")}
 	ctx := context.Background()
-	allocs := testing.AllocsPerRun(1000, func() {
-		if err := p.Send(ctx, m); err != nil {
-			t.Fatal(err)
+	for _, tc := range []struct {
+		name string
+		m    stream.Envelope
+		max  float64
+	}{
+		// the map (2) and the id's string
+		{"no headers", stream.Envelope{Payload: []byte("x")}, 3},
+		{"id and contentType set", stream.Envelope{Payload: []byte("x"), Headers: stream.Headers{stream.HeaderID: "1", stream.HeaderContentType: jsonCT}}, 0},
+	} {
+		allocs := testing.AllocsPerRun(1000, func() {
+			if err := p.Send(ctx, tc.m); err != nil {
+				t.Fatal(err)
+			}
+			<-got
+		})
+		if allocs > tc.max {
+			t.Errorf("hot path, %s: %v allocations per message, want at most %v", tc.name, allocs, tc.max)
 		}
-		<-got
-	})
-	if allocs > 0 {
-		t.Errorf("hot path: %v allocations per message, want 0", allocs)
+	}
+}
+
+// TestSendStampsIDAndContentType: every message arrives with an id (unique,
+// or the caller's) and a contentType (the producer binding's, or the
+// caller's), as on the wire binders; the caller's headers are not modified.
+func TestSendStampsIDAndContentType(t *testing.T) {
+	br := newBroker(t, memory.Config{})
+	bd := newBinder(t, br, nil)
+	got := make(chan stream.Envelope, 4)
+	c := consumer(t, bd, stream.ConsumerSpec{Destination: "stamp", Group: "g", ContentType: jsonCT, Handler: func(_ context.Context, e stream.Envelope) error {
+		got <- e
+		return nil
+	}})
+	must(t, c.Start(ctxT(t)))
+	const producerCT = "text/plain"
+	p := producer(t, bd, stream.ProducerSpec{Destination: "stamp", ContentType: producerCT})
+	own := stream.Headers{"x-a": "b"}
+	for _, m := range []stream.Envelope{
+		{Payload: []byte("1")},
+		{Payload: []byte("2"), Headers: own},
+		{Payload: []byte("3"), Headers: stream.Headers{stream.HeaderID: "mine", stream.HeaderContentType: "application/xml"}},
+	} {
+		must(t, p.Send(ctxT(t), m))
+	}
+	if len(own) != 1 {
+		t.Errorf("Send modified the caller's headers: %v", own)
+	}
+	ids := map[string]bool{}
+	for i := range 3 {
+		var e stream.Envelope
+		select {
+		case e = <-got:
+		case <-ctxT(t).Done():
+			t.Fatalf("message %d not received", i+1)
+		}
+		id, ct := e.Headers[stream.HeaderID], e.Headers[stream.HeaderContentType]
+		switch string(e.Payload) {
+		case "3":
+			if id != "mine" || ct != "application/xml" {
+				t.Errorf("caller's id and contentType: got %q, %q", id, ct)
+			}
+		default:
+			if id == "" || ids[id] || ct != producerCT {
+				t.Errorf("message %s: id %q (seen before: %v), contentType %q; want a new id and %q", e.Payload, id, ids[id], ct, producerCT)
+			}
+			ids[id] = true
+		}
+		if string(e.Payload) == "2" && e.Headers["x-a"] != "b" {
+			t.Errorf("message 2 lost its header x-a: %v", e.Headers)
+		}
 	}
 }
