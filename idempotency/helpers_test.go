@@ -87,6 +87,8 @@ type stores struct {
 	prefix string
 	memory *idempotency.MemoryStore
 	lease  time.Duration // idempotency.redis.lease; default 2s
+	table  string        // idempotency.postgres.table; default <schema>.marks
+	logger *slog.Logger  // Options.Logger; default testLogger()
 	// own: New opens its pool and client from the DSN and URL.
 	own bool
 }
@@ -119,6 +121,9 @@ func (s *stores) config() idempotency.Config {
 	if s.schema != "" {
 		c.Postgres.Table = s.schema + ".marks"
 	}
+	if s.table != "" {
+		c.Postgres.Table = s.table
+	}
 	c.Redis.KeyPrefix = s.prefix
 	if s.own {
 		c.Postgres.DSN = outboxtest.DSN()
@@ -132,13 +137,17 @@ func (s *stores) config() idempotency.Config {
 }
 
 func (s *stores) options() idempotency.Options {
+	log := s.logger
+	if log == nil {
+		log = testLogger()
+	}
 	if s.own {
-		return idempotency.Options{Logger: testLogger()}
+		return idempotency.Options{Logger: log}
 	}
 	if s.sqlDB != nil {
-		return idempotency.Options{DB: s.sqlDB, Redis: s.redis, Memory: s.memory, Logger: testLogger()}
+		return idempotency.Options{DB: s.sqlDB, Redis: s.redis, Memory: s.memory, Logger: log}
 	}
-	return idempotency.Options{Pool: s.pool, Redis: s.redis, Memory: s.memory, Logger: testLogger()}
+	return idempotency.Options{Pool: s.pool, Redis: s.redis, Memory: s.memory, Logger: log}
 }
 
 // count returns the rows of the test's table.

@@ -103,10 +103,12 @@ func New(app *stream.App, cfg Config, opts Options) (*Consumer, error) {
 	}
 	c := &Consumer{log: log, stats: map[string]*bindingStats{}, stores: map[string]string{}}
 	var (
-		pg    *pgStore
-		rs    *redisStore
-		mem   = opts.Memory
-		comps []stream.Component
+		pg       *pgStore
+		rs       *redisStore
+		rsState  *storeState
+		mem      = opts.Memory
+		memState *storeState
+		comps    []stream.Component
 	)
 	fail := func(err error) (*Consumer, error) {
 		if pg != nil && pg.own {
@@ -163,7 +165,7 @@ func New(app *stream.App, cfg Config, opts Options) (*Consumer, error) {
 					db, own = pgxDB{pool}, true
 				}
 				t, _ := parseTable(cfg.Postgres.Table) // validated
-				pg = newPGStore(db, own, t)
+				pg = newPGStore(db, own, t, log)
 				comps = append(comps, &purger{s: pg, interval: cfg.Postgres.PurgeInterval, log: log.With("component", "idempotency", "table", t.qualified())})
 			}
 			mw = func(next stream.Handler) stream.Handler { return pg.wrap(c, name, key, ic.Retention, next) }
@@ -181,19 +183,22 @@ func New(app *stream.App, cfg Config, opts Options) (*Consumer, error) {
 					cl, own = goredis.NewClient(o), true
 				}
 				rs = &redisStore{c: cl, own: own}
-				if own {
-					comps = append(comps, closer{name: "idempotency:redis", close: cl.Close})
-				}
+				rsState = newStoreState("redis", log)
+				// Readiness (a PING) and the closing of an own client.
+				comps = append(comps, redisComponent{s: rs, state: rsState})
 			}
 			mw = func(next stream.Handler) stream.Handler {
-				return leaseWrap(c, rs, "redis", name, cfg.Redis.KeyPrefix, key, ic.Retention, cfg.Redis.Lease, next)
+				return leaseWrap(c, rs, rsState, name, cfg.Redis.KeyPrefix, key, ic.Retention, cfg.Redis.Lease, next)
 			}
 		case stream.IdempotencyStoreMemory:
 			if mem == nil {
 				mem = NewMemoryStore()
 			}
+			if memState == nil {
+				memState = newStoreState("memory", log)
+			}
 			mw = func(next stream.Handler) stream.Handler {
-				return leaseWrap(c, mem, "memory", name, "", key, ic.Retention, cfg.Redis.Lease, next)
+				return leaseWrap(c, mem, memState, name, "", key, ic.Retention, cfg.Redis.Lease, next)
 			}
 		default:
 			return fail(fmt.Errorf("%s.store: unknown store %q", path, ic.Store))
@@ -285,13 +290,3 @@ func (c *Consumer) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(descMarkFailures, prometheus.CounterValue, float64(s.markFailures.Load()), b, st)
 	}
 }
-
-// closer is a component that only closes something at shutdown.
-type closer struct {
-	name  string
-	close func() error
-}
-
-func (c closer) Name() string                { return c.name }
-func (c closer) Start(context.Context) error { return nil }
-func (c closer) Stop(context.Context) error  { return c.close() }

@@ -54,7 +54,10 @@ func newToken() string {
 //  2. run the handler, renewing the lease every lease/3;
 //  3. on success mark the key done with the retention as TTL; on failure
 //     release the lease, so that the retry or redelivery runs.
-func leaseWrap(c *Consumer, s leaseStore, storeName, binding, prefix string, key *stream.IdempotencyKey, retention, lease time.Duration, next stream.Handler) stream.Handler {
+//
+// A store that cannot be reached in step 1 leaves the message for
+// redelivery (state.storeDown): the message is not at fault.
+func leaseWrap(c *Consumer, s leaseStore, state *storeState, binding, prefix string, key *stream.IdempotencyKey, retention, lease time.Duration, next stream.Handler) stream.Handler {
 	return func(ctx context.Context, env stream.Envelope) error {
 		k, err := key.Of(env)
 		if err != nil {
@@ -66,8 +69,9 @@ func leaseWrap(c *Consumer, s leaseStore, storeName, binding, prefix string, key
 		for {
 			cl, err := s.acquire(ctx, sk, token, lease)
 			if err != nil {
-				return fmt.Errorf("idempotency: %s: %s store: acquire %q: %s", binding, storeName, k, redacted(err))
+				return state.storeDown(ctx, binding, fmt.Sprintf("acquire %q", k), err)
 			}
+			state.ok()
 			if cl == done {
 				c.duplicate(ctx, binding, k)
 				return nil

@@ -184,12 +184,13 @@ type pgStore struct {
 	own    bool
 	t      table
 	insert string
+	state  *storeState
 }
 
-func newPGStore(db pgDB, own bool, t table) *pgStore {
+func newPGStore(db pgDB, own bool, t table, log *slog.Logger) *pgStore {
 	// The retention travels as a bigint count of milliseconds: the cast
 	// makes its type explicit for every driver (database/sql ones too).
-	return &pgStore{db: db, own: own, t: t,
+	return &pgStore{db: db, own: own, t: t, state: newStoreState("postgres table "+t.qualified(), log),
 		insert: "INSERT INTO " + t.qualified() + " (binding, key, expires_at) VALUES ($1, $2, now() + $3::bigint * interval '1 millisecond') ON CONFLICT DO NOTHING"}
 }
 
@@ -213,7 +214,7 @@ func (s *pgStore) wrap(c *Consumer, binding string, key *stream.IdempotencyKey, 
 		}
 		tx, err := s.db.begin(ctx)
 		if err != nil {
-			return fmt.Errorf("idempotency: %s: begin: %s", binding, redacted(err))
+			return s.state.storeDown(ctx, binding, "begin", err)
 		}
 		defer func() {
 			if err != nil {
@@ -224,8 +225,11 @@ func (s *pgStore) wrap(c *Consumer, binding string, key *stream.IdempotencyKey, 
 		}()
 		n, err := tx.exec(ctx, s.insert, binding, k, ms)
 		if err != nil {
-			return fmt.Errorf("idempotency: %s: insert mark into %s: %s", binding, s.t.qualified(), redacted(err))
+			// Also a missing table (42P01): the store is not usable, the
+			// message is not at fault.
+			return s.state.storeDown(ctx, binding, "insert mark into "+s.t.qualified(), err)
 		}
+		s.state.ok()
 		if n == 0 {
 			_ = tx.rollback(ctx)
 			c.duplicate(ctx, binding, k)
@@ -235,7 +239,11 @@ func (s *pgStore) wrap(c *Consumer, binding string, key *stream.IdempotencyKey, 
 			return err
 		}
 		if err = tx.commit(ctx); err != nil {
-			return fmt.Errorf("idempotency: %s: commit (the handler's writes and the mark are rolled back; the message will run again): %s", binding, redacted(err))
+			if handlerFault(err) {
+				// The server refused what the handler wrote.
+				return fmt.Errorf("idempotency: %s: commit (the handler's writes and the mark are rolled back; the message will run again): %s", binding, redacted(err))
+			}
+			return s.state.storeDown(ctx, binding, "commit (the handler's writes and the mark are rolled back; the message will run again)", err)
 		}
 		c.processed(binding)
 		return nil
@@ -337,13 +345,29 @@ func (p *purger) Stop(ctx context.Context) error {
 	return nil
 }
 
-// Health reports the last purge's error: readiness is down while the
-// marks' database cannot be reached.
-func (p *purger) Health(context.Context) error {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.last != nil {
-		return fmt.Errorf("idempotency store %s: %s", p.s.t.qualified(), redacted(p.last))
+// Health reports the last failure of a message's call to the store or,
+// else, the last purge's error: readiness is down while the marks' table
+// cannot be used.
+func (p *purger) Health(ctx context.Context) error {
+	if err := p.s.state.health(); err != nil {
+		return err
 	}
+	p.mu.Lock()
+	last := p.last
+	p.mu.Unlock()
+	if last == nil {
+		return nil
+	}
+	// The last purge failed: look again rather than stay down until the
+	// next purge (the table may have been created since).
+	q := p.s.t.qualified()
+	if _, err := p.s.db.exec(ctx, "SELECT FROM "+q+" LIMIT 0"); err != nil {
+		return fmt.Errorf("idempotency store %s: %s", q, redacted(err))
+	}
+	p.mu.Lock()
+	if p.last == last {
+		p.last = nil
+	}
+	p.mu.Unlock()
 	return nil
 }

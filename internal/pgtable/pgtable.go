@@ -26,24 +26,29 @@ type Table struct{ Schema, Name string }
 const MaxNameLen = 50
 
 // Parse validates s: "name" or "schema.name", each part a lower-case
-// identifier of letters, digits and _ of at most 63 characters, the name at
-// most MaxNameLen.
+// identifier of letters, digits and _ starting with a letter or _, the
+// schema at most 63 characters (PostgreSQL's limit), the name at most
+// MaxNameLen.
 func Parse(s string) (Table, error) {
 	parts := strings.Split(s, ".")
 	if len(parts) > 2 {
 		return Table{}, fmt.Errorf("%q: want name or schema.name", s)
 	}
-	for _, p := range parts {
-		if !identRe.MatchString(p) || len(p) > 63 {
-			return Table{}, fmt.Errorf("%q: %q is not a lower-case identifier of letters, digits and _ (at most 63 characters)", s, p)
+	for i, p := range parts {
+		what, limit := "schema", 63
+		if i == len(parts)-1 {
+			what, limit = "table name", MaxNameLen
+		}
+		if !identRe.MatchString(p) {
+			return Table{}, fmt.Errorf("%q: the %s %q is not a lower-case identifier of letters, digits and _ starting with a letter or _", s, what, p)
+		}
+		if len(p) > limit {
+			return Table{}, fmt.Errorf("%q: the %s is %d characters long; at most %d", s, what, len(p), limit)
 		}
 	}
 	t := Table{Name: parts[len(parts)-1]}
 	if len(parts) == 2 {
 		t.Schema = parts[0]
-	}
-	if len(t.Name) > MaxNameLen {
-		return Table{}, fmt.Errorf("%q: the table name is longer than %d characters", s, MaxNameLen)
 	}
 	return t, nil
 }
