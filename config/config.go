@@ -98,7 +98,10 @@
 //     activate profiles when neither Options.Profiles nor the environment
 //     names them. Anchors, aliases and merge keys (<<) work.
 //   - .properties files (java.util.Properties syntax) take dotted keys,
-//     a[0] list items and [a.b] map keys holding dots; at the same level
+//     a[0] list items and [a.b] map keys holding dots; they are read as
+//     UTF-8, or as ISO-8859-1 (Spring Boot's encoding for them) when not
+//     valid UTF-8. YAML files are UTF-8. A byte order mark is dropped. At
+//     the same level
 //     (base or one profile) the .properties file wins over the YAML one,
 //     as in Spring Boot.
 //   - Limits: a file is at most [MaxFileBytes] (16 MiB); a value at most
@@ -548,14 +551,17 @@ func docLayer(name string, y *ynode, root *schema, errs *stream.ConfigErrors) *l
 	return l
 }
 
-// fileProblem turns a file-level error into a ConfigError whose Path is the
-// file's name.
+// fileProblem turns a file-level error into a ConfigError: at the file's
+// line (Origin) and about its key (Path) when known, else with the file's
+// name as Path.
 func fileProblem(err error) *stream.ConfigError {
 	var fe *fileError
 	if errors.As(err, &fe) {
 		ce := &stream.ConfigError{Path: fe.name, Msg: fe.msg}
 		if fe.line > 0 {
-			ce.Origin = (&layer{name: fe.name}).at(fe.line)
+			// The origin names the file: the path is the key, if any,
+			// not the file again.
+			ce.Path, ce.Origin = fe.key, (&layer{name: fe.name}).at(fe.line)
 		}
 		return ce
 	}

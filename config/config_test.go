@@ -564,15 +564,15 @@ func TestErrors(t *testing.T) {
 		want []problem
 	}{
 		{"malformed YAML", "stream:\n  bindings:\n    x-in-0: {group: a\n  y: 1\n", nil,
-			[]problem{{"application.yaml", "application.yaml:3", "malformed YAML: did not find expected ',' or '}'"}}},
+			[]problem{{"", "application.yaml:3", "malformed YAML: did not find expected ',' or '}'"}}},
 		{"tab indentation", "stream:\n\tdefault-binder: x\n", nil,
-			[]problem{{"application.yaml", "application.yaml:2", "malformed YAML"}}},
+			[]problem{{"", "application.yaml:2", "malformed YAML"}}},
 		{"top level not a map", "- a\n- b\n", nil,
-			[]problem{{"application.yaml", "application.yaml:1", "top level must be a mapping"}}},
+			[]problem{{"", "application.yaml:1", "top level must be a mapping"}}},
 		{"malformed profile condition", "stream: {}\n---\nspring.config.activate.on-profile: a & b | c\nstream: {}\n", nil,
-			[]problem{{"application.yaml", "application.yaml:3", "& and | mixed without parentheses"}}},
+			[]problem{{"", "application.yaml:3", "& and | mixed without parentheses"}}},
 		{"alias cycle", "a: &x [*x]\n", nil,
-			[]problem{{"application.yaml", "application.yaml:1", "refers to itself"}}},
+			[]problem{{"", "application.yaml:1", "refers to itself"}}},
 		{"unknown key with suggestion", "stream:\n  bindings:\n    x-in-0:\n      consumer:\n        max-attemps: 3\n", nil,
 			[]problem{{"stream.bindings.x-in-0.consumer.max-attemps", "application.yaml:5", "unknown key; did you mean max-attempts?"}}},
 		{"unknown camelCase key", "stream:\n  defaultBindr: kafka\n", nil,
@@ -680,7 +680,7 @@ func TestFileErrors(t *testing.T) {
 			"application-bad.yaml": "stream:\n  default-binder: [\n",
 		})
 		es := configErrors(t, Options{Dir: dir, Profiles: []string{"bad"}})
-		if len(es) != 2 || es[0].Path != "application-bad.yaml" || es[0].Origin != "application-bad.yaml:3" ||
+		if len(es) != 2 || es[0].Path != "" || es[0].Origin != "application-bad.yaml:3" ||
 			es[1].Path != "stream.grup" || es[1].Origin != "application.yaml:2" {
 			t.Errorf("got %v", es)
 		}

@@ -113,8 +113,8 @@ func TestProfilesActiveRefusedWhereSpringRefusesIt(t *testing.T) {
 		got = append(got, e.Error())
 	}
 	want := []string{
-		"application.yaml (application.yaml:4): spring.profiles.active cannot be set in a document activated by a profile",
-		"application-b.yaml (application-b.yaml:3): spring.profiles.active cannot be set in a profile-specific file",
+		"application.yaml:4: spring.profiles.active cannot be set in a document activated by a profile",
+		"application-b.yaml:3: spring.profiles.active cannot be set in a profile-specific file",
 	}
 	if len(got) != len(want) {
 		t.Fatalf("got %q", got)
@@ -223,6 +223,47 @@ func TestPropertiesErrors(t *testing.T) {
 				t.Fatalf("got %v\nwant one problem at %s saying %q", es, tc.origin, tc.msg)
 			}
 		})
+	}
+}
+
+// .properties messages name the key once, at its line; indices are
+// checked as indices; a file that is not UTF-8 is read as ISO-8859-1, as
+// Spring Boot reads .properties files; a BOM is dropped.
+func TestPropertiesMessagesAndEncodings(t *testing.T) {
+	for _, tc := range []struct{ name, props, want string }{
+		{"a list and a value", "myapp.hosts[0]=a\nmyapp.hosts=b,c\n",
+			"myapp.hosts (application.properties:2): set to a value, but line 1 sets items of it ([n]): give a list one way"},
+		{"a value and a list", "myapp.hosts=b,c\nmyapp.hosts[0]=a\n",
+			"myapp.hosts[0] (application.properties:2): sets an item of myapp.hosts, which line 1 sets to a value: give a list one way"},
+		{"an index too large", "myapp.hosts[99999999999999999999]=a\n",
+			"myapp.hosts[99999999999999999999] (application.properties:1): malformed key: list index [99999999999999999999] is too large (at most 9999)"},
+		{"a negative index", "myapp.hosts[-1]=a\n",
+			"myapp.hosts[-1] (application.properties:1): malformed key: list index [-1]: an index is 0 or more"},
+		{"a malformed line", "a=1\nb=\\u12\n", "application.properties:2: malformed .properties line"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			es := configErrors(t, Options{Data: []byte(tc.props), Name: "application.properties"})
+			if len(es) != 1 || !strings.HasPrefix(es[0].Error(), tc.want) {
+				t.Fatalf("got %v\nwant one problem starting %q", es, tc.want)
+			}
+		})
+	}
+	latin1 := []byte("myapp.city=Z\xfcrich\nmyapp.name=caf\xe9\n")
+	l := mustLoad(t, Options{Data: latin1, Name: "application.properties"})
+	if m := l.Raw["myapp"].(map[string]any); m["city"] != "Zürich" || m["name"] != "café" {
+		t.Errorf("ISO-8859-1: %q", m)
+	}
+	l = mustLoad(t, Options{Data: []byte("\xef\xbb\xbfstream.default-binder=memory\n"), Name: "application.properties"})
+	if l.Stream.DefaultBinder != "memory" {
+		t.Errorf(".properties with a BOM: default-binder %q", l.Stream.DefaultBinder)
+	}
+	l = mustLoad(t, Options{Data: []byte("\xef\xbb\xbfstream:\n  default-binder: memory\n")})
+	if l.Stream.DefaultBinder != "memory" {
+		t.Errorf("YAML with a BOM: default-binder %q", l.Stream.DefaultBinder)
+	}
+	es := configErrors(t, Options{Data: []byte("stream:\n  default-binder: memory\nmyapp:\n  city: Z\xfcrich\n")})
+	if want := "application.yaml:4: malformed YAML: byte 0xfc at offset 49 is not UTF-8"; len(es) != 1 || !strings.HasPrefix(es[0].Error(), want) {
+		t.Errorf("got %v\nwant one problem starting %q", es, want)
 	}
 }
 
@@ -558,9 +599,9 @@ func TestOnCloudPlatformAndRefusedKeys(t *testing.T) {
 		t.Errorf("on Kubernetes: %q", l.Stream.DefaultBinder)
 	}
 	for _, tc := range []struct{ yaml, want string }{
-		{"a: 1\n---\nspring.config.activate.on-cloud-platform: azure\n", "application.yaml (application.yaml:3): spring.config.activate.on-cloud-platform: want none, kubernetes"},
-		{"spring:\n  config:\n    import: optional:file:./x.yaml\n", "application.yaml (application.yaml:3): spring.config.import is not supported"},
-		{"spring.profiles.group.prod: a,b\n", "application.yaml (application.yaml:1): spring.profiles.group is not supported"},
+		{"a: 1\n---\nspring.config.activate.on-cloud-platform: azure\n", "application.yaml:3: spring.config.activate.on-cloud-platform: want none, kubernetes"},
+		{"spring:\n  config:\n    import: optional:file:./x.yaml\n", "application.yaml:3: spring.config.import is not supported"},
+		{"spring.profiles.group.prod: a,b\n", "application.yaml:1: spring.profiles.group is not supported"},
 	} {
 		es := configErrors(t, Options{Data: []byte(tc.yaml)})
 		if len(es) != 1 || !strings.HasPrefix(es[0].Error(), tc.want) {

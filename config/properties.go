@@ -1,11 +1,13 @@
 package config
 
 import (
+	"bytes"
 	"fmt"
 	"regexp"
 	"sort"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/magiconair/properties"
 	"go.yaml.in/yaml/v3"
@@ -27,14 +29,20 @@ import (
 //     Boot 2.4+.
 //   - A key set twice is an error, as in YAML (java.util.Properties would
 //     keep the last silently).
+//   - The file is UTF-8, else ISO-8859-1 (Spring Boot's encoding for
+//     .properties); a byte order mark is dropped.
 
 // propsDocSep matches a document separator line.
 var propsDocSep = regexp.MustCompile(`^[#!]---\s*$`)
 
 // parseProperties parses a .properties file into one tree per document.
 func parseProperties(name string, data []byte) ([]*ynode, error) {
-	if !isUTF8(data) {
-		return nil, &fileError{name: name, msg: "malformed .properties file: not UTF-8 (Spring Boot reads .properties files as ISO-8859-1; write non-ASCII characters as \\uXXXX)"}
+	data = bytes.TrimPrefix(data, utf8BOM)
+	if !utf8.Valid(data) {
+		// Spring Boot reads .properties files as ISO-8859-1
+		// (OriginTrackedPropertiesLoader); a file that is not UTF-8 is
+		// read so too, every byte one character.
+		data = latin1ToUTF8(data)
 	}
 	lines := strings.Split(strings.ReplaceAll(string(data), "\r\n", "\n"), "\n")
 	var docs []*ynode
@@ -88,7 +96,19 @@ func parseProperties(name string, data []byte) ([]*ynode, error) {
 	return append(docs, doc), nil
 }
 
-func isUTF8(b []byte) bool { return strings.ToValidUTF8(string(b), "\uFFFD") == string(b) }
+// utf8BOM is the byte order mark some editors start a UTF-8 file with:
+// dropped, not taken for part of the first key.
+var utf8BOM = []byte("\xef\xbb\xbf")
+
+// latin1ToUTF8 decodes ISO-8859-1 text: each byte is the code point of
+// its value.
+func latin1ToUTF8(b []byte) []byte {
+	out := make([]byte, 0, len(b)+len(b)/8)
+	for _, c := range b {
+		out = utf8.AppendRune(out, rune(c))
+	}
+	return out
+}
 
 // continued reports whether line ends in an odd number of backslashes.
 func continued(line string) bool {
@@ -160,7 +180,19 @@ func splitPropKey(k string) ([]propSeg, error) {
 					return nil, err
 				}
 			}
-			if n, err := strconv.Atoi(inner); err == nil && n >= 0 && inner == strconv.Itoa(n) {
+			if digits := strings.TrimPrefix(inner, "-"); digits != "" && strings.Trim(digits, "0123456789") == "" {
+				// A number in brackets is a list index, whatever its size.
+				n, err := strconv.Atoi(inner)
+				switch {
+				case len(segs) == 0:
+					return nil, fmt.Errorf("a list index must follow a key")
+				case n < 0 || strings.HasPrefix(inner, "-"):
+					return nil, fmt.Errorf("list index [%s]: an index is 0 or more", inner)
+				case err != nil || n > maxEnvIndex:
+					return nil, fmt.Errorf("list index [%s] is too large (at most %d)", quoteIndex(inner), maxEnvIndex)
+				}
+				segs = append(segs, propSeg{idx: n})
+			} else if n, err := strconv.Atoi(inner); err == nil && n >= 0 && inner == strconv.Itoa(n) {
 				if len(segs) == 0 {
 					return nil, fmt.Errorf("a list index must follow a key")
 				}
@@ -189,10 +221,22 @@ func splitPropKey(k string) ([]propSeg, error) {
 	return segs, nil
 }
 
+// quoteIndex cuts a long index for a message.
+func quoteIndex(s string) string {
+	if len(s) > 24 {
+		return s[:24] + "..."
+	}
+	return s
+}
+
 // add sets key k to v, set at line.
 func (b *propsBuilder) add(k, v string, line int) error {
 	fail := func(format string, args ...any) error {
-		return &fileError{name: b.name, line: line, msg: fmt.Sprintf("%s: ", quoteShort(k)) + fmt.Sprintf(format, args...)}
+		key := k
+		if len(key) > 256 {
+			key = quoteShort(k)
+		}
+		return &fileError{name: b.name, line: line, key: key, msg: fmt.Sprintf(format, args...)}
 	}
 	segs, err := splitPropKey(k)
 	if err != nil {
@@ -202,6 +246,10 @@ func (b *propsBuilder) add(k, v string, line int) error {
 	for i, s := range segs {
 		last := i == len(segs)-1
 		if cur.leaf {
+			if s.idx >= 0 {
+				return fail("sets an item of %s, which line %d sets to a value: give a list one way, a comma-separated value or items %s[0], %s[1], ...",
+					renderPropSegs(segs[:i]), cur.line, renderPropSegs(segs[:i]), renderPropSegs(segs[:i]))
+			}
 			return fail("sets a key inside %s, which line %d sets to a value", renderPropSegs(segs[:i]), cur.line)
 		}
 		var next *pnode
@@ -236,8 +284,10 @@ func (b *propsBuilder) add(k, v string, line int) error {
 			switch {
 			case next.leaf:
 				return fail("duplicate key (already set at line %d)", next.line)
-			case len(next.keys) > 0 || len(next.items) > 0:
-				return fail("sets %s to a value, but line %d sets keys of it", renderPropSegs(segs), next.line)
+			case len(next.items) > 0:
+				return fail("set to a value, but line %d sets items of it ([n]): give a list one way, a comma-separated value or items [0], [1], ...", next.listLine)
+			case len(next.keys) > 0:
+				return fail("set to a value, but line %d sets keys of it", next.line)
 			}
 			next.leaf, next.value, next.line = true, v, line
 		}

@@ -7,6 +7,7 @@ import (
 	"io"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -42,6 +43,10 @@ type yentry struct {
 // order. name is used in messages. An empty document yields a nil node.
 // Errors carry the line where known.
 func parseYAML(name string, data []byte) ([]*ynode, error) {
+	data = bytes.TrimPrefix(data, utf8BOM)
+	if !utf8.Valid(data) {
+		return nil, notUTF8(name, data)
+	}
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	x := &expander{name: name, active: map[*yaml.Node]bool{}}
 	var docs []*ynode
@@ -77,18 +82,39 @@ func parseYAML(name string, data []byte) ([]*ynode, error) {
 	}
 }
 
+// notUTF8 reports the first byte of data that is not UTF-8, with its
+// line and offset: YAML files are UTF-8.
+func notUTF8(name string, data []byte) *fileError {
+	off := 0
+	for off < len(data) {
+		r, size := utf8.DecodeRune(data[off:])
+		if r == utf8.RuneError && size <= 1 {
+			break
+		}
+		off += size
+	}
+	line := 1 + bytes.Count(data[:off], []byte("\n"))
+	return &fileError{name: name, line: line,
+		msg: fmt.Sprintf("malformed YAML: byte 0x%02x at offset %d is not UTF-8 (a YAML file is UTF-8; save it so, or write the character as \\uXXXX in a double-quoted string)", data[off], off)}
+}
+
 // fileError is a problem with a whole file (unreadable, malformed).
 type fileError struct {
 	name string
-	line int // 0 if unknown
+	line int    // 0 if unknown
+	key  string // the key the problem is about, if any
 	msg  string
 }
 
 func (e *fileError) Error() string {
-	if e.line > 0 {
-		return fmt.Sprintf("%s:%d: %s", e.name, e.line, e.msg)
+	msg := e.msg
+	if e.key != "" {
+		msg = e.key + ": " + msg
 	}
-	return e.name + ": " + e.msg
+	if e.line > 0 {
+		return fmt.Sprintf("%s:%d: %s", e.name, e.line, msg)
+	}
+	return e.name + ": " + msg
 }
 
 // yamlError turns a yaml.v3 error ("yaml: line 3: ...") into a fileError.
