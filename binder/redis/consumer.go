@@ -69,6 +69,12 @@ type consumer struct {
 	stats         struct{ truncated, headersOnly, dropped atomic.Int64 }
 
 	life *lifecycle.Lifecycle // Start, Stop, Pause, Resume, close
+
+	// The blocking-read client a stopped run leaves for the next (see
+	// takeReader); closed with the consumer.
+	readerMu sync.Mutex
+	spare    *reader
+	closed   bool
 }
 
 var (
@@ -216,7 +222,67 @@ func (c *consumer) Pause(ctx context.Context) error { return c.life.Pause(ctx) }
 // Resume undoes Pause.
 func (c *consumer) Resume(ctx context.Context) error { return c.life.Resume(ctx) }
 
-func (c *consumer) close(ctx context.Context) error { return c.life.Close(ctx) }
+func (c *consumer) close(ctx context.Context) error {
+	err := c.life.Close(ctx)
+	c.readerMu.Lock()
+	c.closed = true
+	rd := c.spare
+	c.spare = nil
+	c.readerMu.Unlock()
+	if rd != nil {
+		_ = rd.Close()
+	}
+	return err
+}
+
+// reader is a client of one connection for a run's blocking reads. Stop
+// ends its read at once with CLIENT UNBLOCK id.
+type reader struct {
+	*goredis.Client
+	id atomic.Int64 // its connection's CLIENT ID (0: unknown)
+}
+
+// takeReader returns the reader the last run left (see putReader), else
+// a new one: a Start does not dial again.
+func (c *consumer) takeReader() *reader {
+	c.readerMu.Lock()
+	rd := c.spare
+	c.spare = nil
+	c.readerMu.Unlock()
+	if rd != nil {
+		return rd
+	}
+	rd = &reader{}
+	o := c.bd.options(1)
+	o.MinIdleConns = 0
+	// A pipeline (acknowledgements and the next XREADGROUP, see readNew)
+	// reads with ReadTimeout, not with the command's block time.
+	o.ReadTimeout = blockFor + c.bd.st.commandTimeout
+	o.OnConnect = func(ctx context.Context, cn *goredis.Conn) error {
+		if id, err := cn.ClientID(ctx).Result(); err == nil {
+			rd.id.Store(id)
+		} else {
+			rd.id.Store(0)
+		}
+		return nil
+	}
+	rd.Client = goredis.NewClient(o)
+	return rd
+}
+
+// putReader keeps a finished run's reader (idle: its run's intake ended)
+// for the next run, or closes it once the consumer is closed.
+func (c *consumer) putReader(rd *reader) {
+	c.readerMu.Lock()
+	keep := !c.closed && c.spare == nil
+	if keep {
+		c.spare = rd
+	}
+	c.readerMu.Unlock()
+	if !keep {
+		_ = rd.Close()
+	}
+}
 
 // entry is a received stream entry from its receipt until it is settled.
 type entry struct {
@@ -252,8 +318,7 @@ func route(e *entry) string {
 type run struct {
 	c      *consumer
 	pool   *dispatch.Pool[*entry]
-	reader *goredis.Client // one connection for blocking reads
-	readID atomic.Int64    // its CLIENT ID (0: unknown)
+	reader *reader // one connection for blocking reads
 
 	ctx    context.Context // intake and reclaiming; cancelled by Stop
 	cancel context.CancelFunc
@@ -348,20 +413,7 @@ func (c *consumer) newRun(ctx context.Context) (*run, error) {
 		r.keys = append(r.keys, k)
 		r.parts[k] = parts[i]
 	}
-	o := c.bd.options(1)
-	o.MinIdleConns = 0
-	// A pipeline (acknowledgements and the next XREADGROUP, see readNew)
-	// reads with ReadTimeout, not with the command's block time.
-	o.ReadTimeout = blockFor + c.bd.st.commandTimeout
-	o.OnConnect = func(ctx context.Context, cn *goredis.Conn) error {
-		if id, err := cn.ClientID(ctx).Result(); err == nil {
-			r.readID.Store(id)
-		} else {
-			r.readID.Store(0)
-		}
-		return nil
-	}
-	r.reader = goredis.NewClient(o)
+	r.reader = c.takeReader()
 	r.ctx, r.cancel = context.WithCancel(context.Background())
 	batch := 1
 	if c.spec.Consumer.BatchMode {
@@ -1372,7 +1424,7 @@ func (r *run) Resume() {
 // unblock ends the reader's blocking read at once (CLIENT UNBLOCK); where
 // the ACL refuses it, the read ends within blockFor.
 func (r *run) unblock() {
-	id := r.readID.Load()
+	id := r.reader.id.Load()
 	if id == 0 {
 		return
 	}
@@ -1422,7 +1474,7 @@ wait:
 
 // finish runs after Stop began: it waits for intake, the reclaimer and the
 // handlers, flushes the acknowledgements, parks what the consumer still
-// has pending, and closes the reader.
+// has pending, and leaves the reader for the next run.
 func (r *run) finish() {
 	defer close(r.done)
 	<-r.intakeDone
@@ -1437,7 +1489,7 @@ func (r *run) finish() {
 	if r.c.group != "" {
 		r.release()
 	}
-	_ = r.reader.Close()
+	r.c.putReader(r.reader)
 }
 
 // release parks the consumer's pending entries under ReleasedConsumer,

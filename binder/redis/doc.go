@@ -255,7 +255,8 @@
 //
 // go-redis keeps a pool of connections (pool-size; go-redis's default is
 // 10 per CPU) and dials again when one is lost; each consumer binding adds
-// one connection for its blocking reads. Every connection is named
+// one connection for its blocking reads, kept from Stop to the next Start
+// (closed with the binder). Every connection is named
 // client-name (CLIENT SETNAME), so CLIENT LIST shows the binder's. TLS is
 // on with a tls section (or a rediss:// url). username and password log in
 // with ACL (AUTH user password; password alone for requirepass). The
