@@ -124,12 +124,26 @@ func (c Config) Validate() error {
 // with the strictness of the stream section (unknown keys and bad values
 // are errors naming file:line), over the defaults, and validates it. An
 // absent section gives the defaults.
+//
+// As for the stream section, an explicit 0 for a key whose default is not
+// 0 is an error: decoded over the defaults, such a key is 0 only when set
+// to 0, which would otherwise read as "not set".
 func FromConfig(l *config.Loaded) (Config, error) {
 	c := Config{}.withDefaults()
 	if err := l.Decode(Section, &c); err != nil {
 		return Config{}, err
 	}
-	if err := c.Validate(); err != nil {
+	var errs []error
+	zero := func(key string, def any) {
+		errs = append(errs, fmt.Errorf("%s.%s: is 0, which reads as \"not set\": omit the key for the default (%v), or give a value", Section, key, def))
+	}
+	if c.Postgres.PurgeInterval == 0 {
+		zero("postgres.purge-interval", DefaultPurgeInterval)
+	}
+	if c.Redis.Lease == 0 {
+		zero("redis.lease", DefaultLease)
+	}
+	if err := errors.Join(append(errs, c.Validate())...); err != nil {
 		return Config{}, err
 	}
 	return c, nil

@@ -21,12 +21,31 @@
 //
 // Wire it after [stream.NewApp] and before [stream.App.Run]:
 //
+//	loaded, _ := config.Load(config.Options{})
 //	app, _ := stream.NewApp(loaded.Stream, fns, opts...)
 //	cfg, _ := idempotency.FromConfig(loaded)
 //	idem, err := idempotency.New(app, cfg, idempotency.Options{})
-//	registry.MustRegister(idem) // streambind_idempotency_* metrics
+//	registry.MustRegister(idem) // your prometheus.Registerer: streambind_idempotency_* metrics
 //
 // and create the postgres table once, e.g. at deployment, with [Migrate].
+//
+// The stores' connections are the "idempotency" section of
+// application.yaml ([FromConfig], [Config]); which binding uses which store
+// is stream.bindings.<name>.consumer.idempotency:
+//
+//	idempotency:
+//	  postgres:
+//	    dsn: postgres://app@127.0.0.1:5432/app   # required by the postgres store unless Options.Pool or DB is given; default none
+//	    table: idempotency_marks   # [schema.]name, the name at most 50 characters; default idempotency_marks
+//	    purge-interval: 1m         # how often expired marks are deleted; at least 1s; default 1m
+//	  redis:
+//	    url: redis://127.0.0.1:6379/0   # required by the redis store unless Options.Redis is given; default none
+//	    key-prefix: "streambind:idempotency:"   # keys are <key-prefix><binding>:<key>; default streambind:idempotency:
+//	    lease: 30s                 # a delivery's hold on its key while its handler runs; at least 100ms; default 30s
+//
+// A store that cannot be used (unreachable, the table missing) leaves the
+// message for redelivery rather than failing it: not an attempt, not
+// dead-lettered; readiness reports the store down meanwhile.
 package idempotency
 
 import (

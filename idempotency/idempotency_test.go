@@ -287,6 +287,18 @@ func TestConfigErrors(t *testing.T) {
 			}
 		}
 	})
+	t.Run("explicit 0", func(t *testing.T) {
+		y := "idempotency:\n  postgres: { purge-interval: 0 }\n  redis: { lease: 0 }\n"
+		l, err := config.Load(config.Options{Data: []byte(y), Env: []string{}})
+		if err == nil {
+			_, err = idempotency.FromConfig(l)
+		}
+		for _, want := range []string{"idempotency.postgres.purge-interval: is 0", "idempotency.redis.lease: is 0", "default (30s)"} {
+			if err == nil || !strings.Contains(err.Error(), want) {
+				t.Fatalf("error %v, want it to mention %q", err, want)
+			}
+		}
+	})
 	t.Run("not installed", func(t *testing.T) {
 		l, err := load(t, "store: memory")
 		if err != nil {

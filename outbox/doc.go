@@ -4,9 +4,11 @@
 // transaction committed. The data change and the message happen together
 // or not at all, without a distributed transaction.
 //
+//	loaded, _ := config.Load(config.Options{})   // application.yaml, env
 //	app, _ := stream.NewApp(loaded.Stream, fns, opts...)
 //	cfg, _ := outbox.FromConfig(loaded)          // the "outbox" section
 //	ob, _ := outbox.New(app, cfg, outbox.Options{})
+//	pool, _ := pgxpool.New(ctx, dsn)             // your application's pool
 //	_ = outbox.Migrate(ctx, pool, cfg.Table)     // once, at deployment or start
 //	...
 //	err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
@@ -15,6 +17,17 @@
 //		}
 //		return ob.Send(ctx, tx, "orders-out", order, outbox.Key(order.CustomerID))
 //	})
+//
+// The "outbox" section of application.yaml ([FromConfig], [Config]):
+//
+//	outbox:
+//	  table: shop.outbox         # [schema.]name, the name at most 50 characters; default outbox
+//	  dsn: postgres://shop@127.0.0.1:5432/shop   # the relay's; required when it runs unless Options.Pool is given; default none
+//	  poll-interval: 1s          # an idle relay looks this often without a notification, and waits this long after a failure; at least 10ms; default 1s
+//	  batch-size: 100            # rows claimed per transaction, 1 to 10000; default 100
+//	  concurrency: 16            # keys of a batch sent at once, 1 to 1024; default 16
+//	  send-timeout: 30s          # bound of one send, confirm included; default 30s
+//	  relay: true                # false: this instance only writes to the outbox; default true
 //
 // [Outbox.Send] encodes the value now, exactly as [stream.Bridge.Send]
 // would for that binding or destination (content type, converter, headers

@@ -15,8 +15,9 @@ type Execer interface {
 	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
 }
 
-// Migrate creates the outbox table of cfg.Table (and its schema, index and
-// notify trigger) if they do not exist. It is idempotent and safe to run
+// Migrate creates the outbox table tableName — "name" or "schema.name",
+// usually [Config].Table (outbox.table) — and its schema, index and notify
+// trigger, if they do not exist. It is idempotent and safe to run
 // from several instances at once (a transaction-scoped advisory lock
 // serialises them; the statements run as one multi-statement query, thus
 // in one transaction, so db must not be inside a failed transaction). It needs PostgreSQL 14 or later and the right to

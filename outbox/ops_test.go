@@ -140,6 +140,8 @@ func TestConfigFromYAML(t *testing.T) {
 		{"outbox:\n  table: Public.Outbox\n", "outbox.table"},
 		{"outbox:\n  table: a.b.c\n", "outbox.table"},
 		{"outbox:\n  poll-interval: 1ms\n", "outbox.poll-interval"},
+		{"outbox:\n  poll-interval: 0\n", "outbox.poll-interval: is 0"}, // not the default: an explicit 0 is an error
+		{"outbox:\n  concurrency: 0\n", "outbox.concurrency: is 0"},
 	} {
 		loaded, err := config.Load(config.Options{Data: []byte(tc.yaml), Env: []string{}})
 		if err == nil {

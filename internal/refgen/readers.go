@@ -151,6 +151,13 @@ func fieldReaders(root, module string, binders []binderPkg) (map[string][]string
 				case types.FieldVal:
 					if fk := streamField(sel, streamPath); fk != "" {
 						add(fk, b.typ)
+						if strings.HasPrefix(fk, "DelayedRetry.") {
+							// A binder that carries out a DelayedRetry
+							// supports retry-delays, whether or not it
+							// reads the list (the memory binder needs
+							// nothing provisioned for it).
+							add("ConsumerConfig.RetryDelays", b.typ)
+						}
 					}
 				case types.MethodVal:
 					fn, ok := sel.Obj().(*types.Func)

@@ -81,6 +81,8 @@ func Generate(root string) ([]byte, error) {
 	for _, s := range []struct{ dir, title, intro string }{
 		{"management", "management (package management)", "The management server; off unless `management.server.address` is set. See [operations.md](operations.md)."},
 		{"telemetry", "logging and tracing (package telemetry)", "Logging (`log/slog`) and tracing (OpenTelemetry), set up by package telemetry from the same file."},
+		{"outbox", "outbox (package outbox)", "The transactional outbox and its relay, read by `outbox.FromConfig`. See [outbox.md](outbox.md)."},
+		{"idempotency", "idempotency (package idempotency)", "The connections of the idempotent consumer's stores, read by `idempotency.FromConfig`; which binding uses which store, its key and retention are `stream.bindings.<name>.consumer.idempotency.*`. See [idempotency.md](idempotency.md)."},
 	} {
 		src, err := parseDir(filepath.Join(root, s.dir))
 		if err != nil {
@@ -156,8 +158,8 @@ Every key streambind reads, generated from the code: the keys of the
 ` + "`stream`" + ` section are the schema the loader validates with (the
 mapstructure tags of ` + "`stream.Config`" + `), their descriptions the
 fields' doc comments and their defaults the code's; the binder-specific keys
-and the ` + "`management`" + ` and ` + "`logging`" + ` sections are the
-settings blocks of the package docs. ` + "`make test`" + ` fails when this file
+and the ` + "`management`" + `, ` + "`logging`" + `, ` + "`outbox`" + ` and ` + "`idempotency`" + `
+sections are the settings blocks of the package docs. ` + "`make test`" + ` fails when this file
 and the code disagree; after changing a key or its doc, run
 ` + "`go generate ./docs`" + `.
 
@@ -719,8 +721,9 @@ fails when this file differs from what it generates. What it reads:
   is not a literal, ` + "`a: / b: default`" + ` or ` + "`a, b: default`" + ` for keys
   that share a line, and ` + "`key: as above, ...`" + ` for a key described in an
   earlier block.
-- **management and logging**: the code blocks of the package docs of
-  management and telemetry that start with a top-level key; their values are
+- **management, logging, outbox and idempotency**: the code blocks of the
+  package docs of management, telemetry, outbox and idempotency that start
+  with a top-level key; their values are
   examples and each comment states the default (` + "`default X`" + ` or
   ` + "`X (default)`" + `).
 `)
