@@ -865,6 +865,7 @@ func (a *App) finish(rt *runtimeBinding) {
 		rt.log = rt.in.log.With("function", rt.fn.name)
 		rt.inCx = convCtx{binding: rt.in.name, converters: a.opts.converters, contentType: rt.in.cfg.ContentType}
 		rt.retry = newRetryPolicy(rt.in.cfg.Consumer)
+		a.warnRetryKeysUnused(rt.in)
 		rt.retry.retryable = a.retryClassifier(rt.in.cfg.Consumer)
 		rt.retry.errorName = a.errorNamer()
 		rt.onFail = a.opts.errorHandlers[strings.ToLower(rt.in.name)]

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"runtime/debug"
+	"strings"
 	"time"
 )
 
@@ -32,6 +33,24 @@ func newRetryPolicy(c ConsumerConfig) retryPolicy {
 		p.maxAttempts, p.delays = 1, c.RetryDelays
 	}
 	return p
+}
+
+// warnRetryKeysUnused warns, at start-up, about in-process retry keys that
+// b sets (or inherits from stream.default) while consumer.retry-delays
+// makes them not apply: each delivery then gets one attempt.
+func (a *App) warnRetryKeysUnused(b *Binding) {
+	if len(b.cfg.Consumer.RetryDelays) == 0 {
+		return
+	}
+	for _, k := range []string{"max-attempts", "back-off-initial-interval", "back-off-multiplier", "back-off-max-interval"} {
+		for _, prefix := range []string{"stream.bindings." + b.name, "stream.default"} {
+			if key := prefix + ".consumer." + k; a.cfg.originSet(key) {
+				a.log.Warn("consumer key does not apply: with consumer.retry-delays each delivery gets one attempt, the broker redelivers after each delay",
+					"key", key, "origin", a.cfg.Origins[strings.ToLower(key)], "binding", b.name, "retry-delays", b.cfg.Consumer.RetryDelays)
+				break
+			}
+		}
+	}
 }
 
 // backOff returns the wait after the given failed attempt (1-based).
