@@ -63,6 +63,10 @@
 //     <NAME>_PORT=tcp://..., ...) are never taken for misspelt keys.
 //     [Loaded.Decode] also applies variables to the fields of its target
 //     that no file sets (MYAPP_DB_PASSWORD for a field DB.Password).
+//   - SPRING_APPLICATION_JSON ([EnvApplicationJSON]), a JSON object of
+//     keys, is read as Spring Boot reads it: over the files and the other
+//     variables, its keys validated as a file's (origin "env
+//     SPRING_APPLICATION_JSON").
 //   - Spring Boot's logging.level.root and management.server.port (in a
 //     file, or LOGGING_LEVEL_ROOT, MANAGEMENT_SERVER_PORT) are read as
 //     logging.level and the port of management.server.address (-1: none);
@@ -101,9 +105,8 @@
 //     a[0] list items and [a.b] map keys holding dots; they are read as
 //     UTF-8, or as ISO-8859-1 (Spring Boot's encoding for them) when not
 //     valid UTF-8. YAML files are UTF-8. A byte order mark is dropped. At
-//     the same level
-//     (base or one profile) the .properties file wins over the YAML one,
-//     as in Spring Boot.
+//     the same level (base or one profile) the .properties file wins over
+//     the YAML one, as in Spring Boot.
 //   - Limits: a file is at most [MaxFileBytes] (16 MiB); a value at most
 //     1 MiB once its placeholders are replaced, all values together at
 //     most 64 MiB; a chain of keys referring to keys at most 64 long;
@@ -330,6 +333,25 @@ func Load(opts Options) (*Loaded, error) {
 			if _, ok := origins[p]; !ok {
 				origins[p] = o
 			}
+		}
+	}
+	// SPRING_APPLICATION_JSON, over the other variables as in Spring Boot.
+	jl, jerrs := appJSONLayer(env, root)
+	errs = append(errs, jerrs...)
+	if jl != nil {
+		for k, s := range jl.spelled {
+			if spelled[k] == "" {
+				spelled[k] = s
+			}
+		}
+		merge(jl)
+		for k, o := range jl.origins {
+			for p := range origins {
+				if strings.HasPrefix(p, k+"[") {
+					delete(origins, p) // a list replaced whole
+				}
+			}
+			origins[k] = o
 		}
 	}
 

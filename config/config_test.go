@@ -633,7 +633,11 @@ func TestErrors(t *testing.T) {
 		{"env variable that names no key", "", []string{"STREAM_BINDINGS_X_IN_0_COLOUR=red"},
 			[]problem{{"stream.bindings", "env STREAM_BINDINGS_X_IN_0_COLOUR", "matches no configuration key"}}},
 		{"env variable that names no key, misspelt property", "", []string{"STREAM_DEFAULT_CONSUMER_MAX_ATEMPTS=5"},
-			[]problem{{"stream.default", "env STREAM_DEFAULT_CONSUMER_MAX_ATEMPTS", "matches no configuration key"}}},
+			[]problem{{"stream.default.consumer.max-attempts", "env STREAM_DEFAULT_CONSUMER_MAX_ATEMPTS", "STREAM_DEFAULT_CONSUMER_MAX_ATEMPTS matches no configuration key; did you mean STREAM_DEFAULT_CONSUMER_MAX_ATTEMPTS?"}}},
+		{"env variable that names no key, misspelt SCSt property", "", []string{"SPRING_CLOUD_STREAM_BINDINGS_UP_IN_0_DESTINATON=x"},
+			[]problem{{"stream.bindings.up-in-0.destination", "env SPRING_CLOUD_STREAM_BINDINGS_UP_IN_0_DESTINATON", "did you mean SPRING_CLOUD_STREAM_BINDINGS_UP_IN_0_DESTINATION?"}}},
+		{"env variable that names no key, nothing near", "", []string{"STREAM_DEFAULT_CONSUMER_MAX_ATTEMPTS_PER_HOUR=5"},
+			[]problem{{"stream.default", "env STREAM_DEFAULT_CONSUMER_MAX_ATTEMPTS_PER_HOUR", "STREAM_DEFAULT_CONSUMER_MAX_ATTEMPTS_PER_HOUR matches no configuration key (expected"}}},
 		{"wrong type from env", "", []string{"STREAM_BINDINGS_X_IN_0_CONSUMER_MAX_ATTEMPTS=five"},
 			[]problem{{"stream.bindings.x-in-0.consumer.max-attempts", "env STREAM_BINDINGS_X_IN_0_CONSUMER_MAX_ATTEMPTS", `expected an integer, got "five"`}}},
 		{"several problems at once", `stream:

@@ -110,7 +110,11 @@ func envLayer(env map[string]string, cfg *schema, files map[string]any) *layer {
 			// misspelt one; others (STREAM_BINDER used in a placeholder)
 			// are not ours.
 			if f := fieldPrefix(cfg, v.tokens); f != nil {
-				l.fail("stream."+f.key, origin, "matches no configuration key (expected the key path in upper case with '.' and '-' as '_', e.g. STREAM_BINDINGS_<NAME>_GROUP)")
+				if fix, path := r.envSuggestion(cfg, v); fix != "" {
+					l.fail(renderPath(keySegs2(path)), origin, "%s matches no configuration key; did you mean %s?", v.name, fix)
+				} else {
+					l.fail("stream."+f.key, origin, "%s matches no configuration key (expected the key path in upper case with '.' and '-' as '_', e.g. STREAM_BINDINGS_<NAME>_GROUP)", v.name)
+				}
 			} else if sec := r.binderSection(cfg, v.tokens); sec != "" {
 				l.fail("stream."+sec, origin, "matches no key of the binder-specific section (expected e.g. STREAM_%s_BINDINGS_<NAME>_CONSUMER_<KEY>)", strings.ToUpper(sec))
 			}
@@ -167,7 +171,7 @@ func otherRootSets(env map[string]string, files map[string]any, l *layer) []envS
 	sort.Strings(names)
 	var sets []envSet
 	for _, name := range names {
-		if isStreamVar(name) {
+		if isStreamVar(name) || name == EnvApplicationJSON {
 			continue
 		}
 		toks, ok := relaxedTokens(name)
@@ -447,4 +451,77 @@ func hasEmpty(toks []string) bool {
 		}
 	}
 	return false
+}
+
+// envSuggestion returns the name variable v likely meant, one of its
+// tokens (the last that fits) replaced by a near token of a key
+// (SPRING_CLOUD_STREAM_BINDINGS_X_IN_0_DESTINATON → ..._DESTINATION), and
+// the key path it would set; "" when no such change names a key.
+func (r *resolver) envSuggestion(cfg *schema, v envVar) (string, []string) {
+	vocab := schemaTokens(cfg)
+	prefix := v.name[:len(v.name)-len(strings.Join(v.tokens, "_"))]
+	for i := len(v.tokens) - 1; i >= 0; i-- {
+		t := v.tokens[i]
+		if t == "" || strings.Trim(t, "0123456789") == "" {
+			continue
+		}
+		sug := suggest(t, vocab)
+		if sug == "" || sug == t {
+			continue
+		}
+		toks := append([]string(nil), v.tokens...)
+		toks[i] = sug
+		if path, ok := r.resolve(cfg, toks, []string{"stream"}); ok {
+			return prefix + strings.Join(toks, "_"), path
+		}
+	}
+	return "", nil
+}
+
+// schemaTokens returns the tokens that the keys of s and of the levels
+// below spell in a variable (MAX, ATTEMPTS, MAXATTEMPTS, ...), sorted.
+func schemaTokens(s *schema) []string {
+	set := map[string]bool{}
+	seen := map[*schema]bool{}
+	var walk func(s *schema)
+	walk = func(s *schema) {
+		if s == nil || seen[s] {
+			return
+		}
+		seen[s] = true
+		for _, f := range s.fields {
+			for _, kt := range envSpellings(f) {
+				for _, t := range kt {
+					set[t] = true
+				}
+			}
+			walk(f.s)
+		}
+		if s.remain != nil {
+			walk(s.remain.s)
+		}
+		walk(s.elem)
+	}
+	walk(s)
+	out := make([]string, 0, len(set))
+	for t := range set {
+		if t != "" {
+			out = append(out, t)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// keySegs2 turns a key path resolve returned (list indexes marked with
+// indexMark) into path segments.
+func keySegs2(path []string) []pathSeg {
+	segs := make([]pathSeg, len(path))
+	for i, k := range path {
+		segs[i] = keySeg(k)
+		if n, ok := strings.CutPrefix(k, indexMark); ok {
+			segs[i].idx, _ = strconv.Atoi(n)
+		}
+	}
+	return segs
 }

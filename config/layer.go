@@ -20,6 +20,7 @@ type layer struct {
 	origins map[string]string
 	errs    []*stream.ConfigError
 	warns   []*stream.ConfigError // keys ignored, with the reason
+	origin  string                // when set, the origin of every key (not name:line)
 	// spelled maps the key path of a name (a binding, a binder) or of a
 	// map key (function.bindings.toUpper-in-0), whose keys are lower-case,
 	// to the name as the file spells it. Its keys are spellKey paths.
@@ -30,7 +31,12 @@ func newLayer(name string) *layer {
 	return &layer{name: name, tree: map[string]any{}, origins: map[string]string{}, spelled: map[string]string{}}
 }
 
-func (l *layer) at(line int) string { return l.name + ":" + strconv.Itoa(line) }
+func (l *layer) at(line int) string {
+	if l.origin != "" {
+		return l.origin
+	}
+	return l.name + ":" + strconv.Itoa(line)
+}
 
 func (l *layer) fail(path, origin, format string, args ...any) {
 	l.errs = append(l.errs, &stream.ConfigError{Path: path, Origin: origin, Msg: fmt.Sprintf(format, args...)})

@@ -1,0 +1,65 @@
+package config
+
+import (
+	"encoding/json"
+
+	"github.com/streambind/streambind/stream"
+)
+
+// EnvApplicationJSON is Spring Boot's variable holding configuration as
+// one JSON object ({"stream":{"default-binder":"kafka"}}): its keys are
+// read as a file's (validated alike, dotted keys standing for nested
+// ones), over the files and over the other variables, as Spring Boot
+// ranks it. Their origin is "env SPRING_APPLICATION_JSON".
+const EnvApplicationJSON = "SPRING_APPLICATION_JSON"
+
+// appJSONLayer returns the layer of SPRING_APPLICATION_JSON, or nil when
+// it is unset or blank; a value that is not a JSON object is an error.
+func appJSONLayer(env map[string]string, root *schema) (*layer, []*stream.ConfigError) {
+	s, ok := env[EnvApplicationJSON]
+	if !ok || len(s) == 0 {
+		return nil, nil
+	}
+	origin := "env " + EnvApplicationJSON
+	fail := func(msg string) []*stream.ConfigError {
+		return []*stream.ConfigError{{Path: EnvApplicationJSON, Origin: origin, Msg: msg}}
+	}
+	var top any
+	if err := json.Unmarshal([]byte(s), &top); err != nil {
+		return nil, fail("not valid JSON: " + err.Error())
+	}
+	if _, ok := top.(map[string]any); !ok {
+		return nil, fail("want a JSON object of keys ({\"stream\": {...}}), got " + describeJSON(top))
+	}
+	// JSON is YAML: the YAML reader gives the tree the files get, with
+	// the same checks (duplicate keys, ...).
+	docs, err := parseYAML(EnvApplicationJSON, []byte(s))
+	if err != nil {
+		p := fileProblem(err)
+		p.Path, p.Origin = EnvApplicationJSON, origin
+		return nil, []*stream.ConfigError{p}
+	}
+	l := newLayer(EnvApplicationJSON)
+	l.origin = origin
+	if len(docs) == 1 && docs[0] != nil {
+		l.mapping(docs[0], root, nil)
+	}
+	return l, l.errs
+}
+
+// describeJSON names the kind of a decoded JSON value.
+func describeJSON(v any) string {
+	switch v.(type) {
+	case nil:
+		return "null"
+	case []any:
+		return "an array"
+	case string:
+		return "a string"
+	case bool:
+		return "a boolean"
+	case float64:
+		return "a number"
+	}
+	return "a value"
+}
