@@ -758,6 +758,10 @@ func (a *App) binderFor(v *validator, bindingPath, name string) *binderInstance 
 			msg += " (" + strings.Join(sortedKeys(binderSet(a.cfg.Binders)), ", ") + ")"
 		}
 		msg += " nor a registered binder type (" + strings.Join(a.opts.binderTypes.Names(), ", ") + ")"
+		candidates := append(sortedKeys(binderSet(a.cfg.Binders)), a.opts.binderTypes.Names()...)
+		if n := nearest(name, candidates); n != "" && levenshtein.ComputeDistance(strings.ToLower(name), strings.ToLower(n)) <= 2 {
+			msg += "; did you mean " + n + "?"
+		}
 		v.once(key, "%s", msg)
 		return nil
 	}

@@ -76,3 +76,13 @@ func TestUnknownBinderTypeDidYouMean(t *testing.T) {
 		t.Errorf("error %v", err)
 	}
 }
+
+// A default-binder that names nothing suggests the nearest binder.
+func TestUnknownDefaultBinderDidYouMean(t *testing.T) {
+	cfg := loadYAML(t, "stream:\n  default-binder: rabbitt\n  function:\n    definition: a\n")
+	_, err := stream.NewApp(cfg, twoConsumers(), typesOpts("kafka", "rabbit")...)
+	errs := configErrs(t, err)
+	if len(errs) != 1 || errs[0].Path != "stream.default-binder" || !strings.HasSuffix(errs[0].Msg, "(kafka, rabbit); did you mean rabbit?") {
+		t.Errorf("errors %v", errs)
+	}
+}
