@@ -349,6 +349,14 @@ func firstKeys(m map[string]any, n int) []string {
 // Spring Boot has and streambind lacks are ignored with a warning (msg).
 // ok false: not such a variable.
 func bootEnvVar(files map[string]any, toks []string) (path []pathSeg, warnPath, msg string, ok bool) {
+	if len(toks) == 2 && toks[0] == "LOGGING" && toks[1] == "LEVEL" {
+		// LOGGING_LEVEL over the files' map of levels by logger: the
+		// root's, as a map cannot be replaced by a value.
+		logging, _ := files["logging"].(map[string]any)
+		if _, isMap := logging["level"].(map[string]any); isMap {
+			return []pathSeg{keySeg("logging"), keySeg("level"), keySeg("root")}, "", "", true
+		}
+	}
 	if len(toks) < 3 {
 		return nil, "", "", false
 	}

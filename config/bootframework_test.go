@@ -108,6 +108,11 @@ management:
 	if lv := l.Raw["logging"].(map[string]any)["level"]; lv != "warn" {
 		t.Errorf("LOGGING_LEVEL_ROOT=WARN over logging.level: info: %#v", lv)
 	}
+	// LOGGING_LEVEL over Spring Boot's map of levels: the root's.
+	l = mustLoad(t, Options{Data: []byte("logging.level: { root: info, com.acme: debug }\n"), Logger: quiet, Env: []string{"LOGGING_LEVEL=error"}})
+	if lv := l.Raw["logging"].(map[string]any)["level"]; lv != "error" {
+		t.Errorf("LOGGING_LEVEL=error over logging.level.root: info: %#v", lv)
+	}
 	// Spring Boot's management.server.address is a host.
 	l = mustLoad(t, Options{Data: []byte("management.server: { address: 127.0.0.1, port: 9000 }\n"), Logger: quiet})
 	if addr := l.Raw["management"].(map[string]any)["server"].(map[string]any)["address"]; addr != "127.0.0.1:9000" {
