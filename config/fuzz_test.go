@@ -40,6 +40,9 @@ func FuzzLoad(f *testing.F) {
 	}
 	f.Add([]byte(kebabYAML), "STREAM_BINDERS_LOCAL_KAFKA_ENVIRONMENT_BROKERS_X=1")
 	f.Add([]byte(kebabYAML), "STREAM__=1")
+	f.Add([]byte(kebabYAML), `SPRING_APPLICATION_JSON={"stream":{"bindings":{"x-in-0":{"group":"j"}}},"a.b":[1]}`)
+	f.Add([]byte("logging:\n  level: { root: INFO, org.x: DEBUG }\nmanagement:\n  server: { address: h, port: 80 }\n  endpoints.web.exposure.include: '*'\n"), "LOGGING_LEVEL=trace")
+	f.Add([]byte(kebabYAML), "SPRING_CLOUD_STREAM_BINDINGS_X_IN_0_DESTINATON=x")
 	f.Add([]byte(kebabYAML), "STREAM_KAFKA_BINDINGS_CHARGEPAYMENT_IN_0_CONSUMER=1")
 	const app = "myapp:\n  db: { url: u, maxConns: 1 }\n  hosts: [a, b]\n  servers: [ { host: h } ]\nmanagement:\n  server: { address: ':1' }\n"
 	for _, env := range []string{

@@ -23,6 +23,10 @@ func FuzzLoadProperties(f *testing.F) {
 		"spring.rabbitmq.port=abc\nspring.rabbitmq.ssl=1\n",
 		"stream.function.bindings.p-in-0=input\nstream.bindings.INPUT.group=g\n",
 		"a[99999]=1\n[0]=x\n].=1\n",
+		"a[-1]=1\nb[99999999999999999999]=2\nc[0]=x\nc=y\n",
+		"\xef\xbb\xbfa=caf\xe9\n",
+		"logging.level.root=verbose\nlogging.level.com.acme=debug\nmanagement.server.port=-1\nmanagement.endpoints.web.exposure.include=*\n",
+		"k0=${k1}${k1}\nk1=${k2}${k2}\nk2=${k3}${k3}\nk3=x\n",
 	} {
 		f.Add([]byte(s))
 	}
