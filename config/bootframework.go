@@ -155,6 +155,7 @@ func bootFramework(raw map[string]any, origins map[string]string, skip map[strin
 			warnings, errs = append(warnings, w...), append(errs, e...)
 		}
 	}
+	defer func() { errs = append(errs, frameworkShapes(raw, origins)...) }()
 	mk, ok := mapKey(raw, "management")
 	if !ok {
 		return warnings, errs
@@ -242,6 +243,36 @@ func bootFramework(raw map[string]any, origins map[string]string, skip map[strin
 	}
 	drop(mg, mk, nil)
 	return warnings, errs
+}
+
+// frameworkShapes checks that streambind's own logging and management
+// keys hold values, not maps or lists: the packages that decode them would
+// print Go's rendering of a map. Such a key is an error here, removed.
+func frameworkShapes(raw map[string]any, origins map[string]string) (errs []*stream.ConfigError) {
+	for _, k := range FrameworkKeys() {
+		segs := strings.Split(k, ".")
+		m := raw
+		for i, seg := range segs {
+			key, ok := mapKey(m, seg)
+			if !ok {
+				break
+			}
+			if i < len(segs)-1 {
+				if m, ok = m[key].(map[string]any); !ok {
+					break
+				}
+				continue
+			}
+			switch v := m[key].(type) {
+			case map[string]any, []any:
+				path := strings.Join(append(segs[:i:i], key), ".")
+				errs = append(errs, &stream.ConfigError{Path: path, Origin: originOf(origins, path),
+					Msg: "want a value, got " + describeValue(v)})
+				delete(m, key)
+			}
+		}
+	}
+	return errs
 }
 
 // bootLogging adapts logging.*: Spring Boot's map of levels by logger

@@ -134,6 +134,10 @@ func TestSpringBootLoggingAndManagementErrors(t *testing.T) {
 			`logging.level.root (application.yaml:1): want trace, debug, info, warn, error, fatal or off (Spring Boot's levels), got a map (keys a)`},
 		{"a bad port", "management.server.port: http\n", nil,
 			`management.server.port (application.yaml:1): want a port (0 to 65535; 0: any free port) or -1 (no management server), got "http"`},
+		{"a map where streambind wants a value", "logging.format: { json: true }\n", nil,
+			`logging.format (application.yaml:1): want a value, got a map (keys json)`},
+		{"a list where streambind wants a value", "management.server.address: [a, b]\n", nil,
+			`management.server.address (application.yaml:1): want a value, got a list of 2 items`},
 		{"two ports", "management.server: { address: 127.0.0.1:9001, port: 9000 }\n", nil,
 			`management.server.port (application.yaml:1): port 9000 conflicts with management.server.address 127.0.0.1:9001`},
 	} {
