@@ -1,7 +1,8 @@
 // Package pgtable parses and renders the PostgreSQL table names that the
 // outbox and idempotency stores take from configuration ("name" or
-// "schema.name"). Names are validated as plain lower-case identifiers, so
-// they are used in SQL without quoting.
+// "schema.name"). Names are validated as plain lower-case identifiers;
+// SQL takes them quoted ([Table.Quoted], [Table.QuotedIdent]), so that a
+// name that is an SQL keyword ("user", "order") works too.
 package pgtable
 
 import (
@@ -11,6 +12,7 @@ import (
 	"regexp"
 	"strings"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 )
 
@@ -54,7 +56,8 @@ func Parse(s string) (Table, error) {
 }
 
 // Ident returns the (schema-qualified) name of an object of the table's
-// schema.
+// schema, unquoted: for messages, logs and lock keys. SQL takes
+// [Table.QuotedIdent].
 func (t Table) Ident(name string) string {
 	if t.Schema == "" {
 		return name
@@ -62,8 +65,29 @@ func (t Table) Ident(name string) string {
 	return t.Schema + "." + name
 }
 
-// Qualified is the table's name as SQL takes it.
+// Qualified is the table's (schema-qualified) name, unquoted: for
+// messages, logs and lock keys. SQL takes [Table.Quoted].
 func (t Table) Qualified() string { return t.Ident(t.Name) }
+
+// QuotedIdent is [Table.Ident] quoted for SQL ("schema"."name"): a part
+// that is a keyword (user, order, select) is then a name.
+func (t Table) QuotedIdent(name string) string {
+	if t.Schema == "" {
+		return pgx.Identifier{name}.Sanitize()
+	}
+	return pgx.Identifier{t.Schema, name}.Sanitize()
+}
+
+// Quoted is the table's name quoted for SQL ([Table.QuotedIdent]).
+func (t Table) Quoted() string { return t.QuotedIdent(t.Name) }
+
+// QuotedSchema is the schema quoted for SQL, "" when unqualified.
+func (t Table) QuotedSchema() string {
+	if t.Schema == "" {
+		return ""
+	}
+	return pgx.Identifier{t.Schema}.Sanitize()
+}
 
 // SQLExecer is the database/sql side of a transaction, connection or pool
 // (*sql.Tx, *sql.Conn, *sql.DB).

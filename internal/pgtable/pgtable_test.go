@@ -18,3 +18,26 @@ func TestParse(t *testing.T) {
 		t.Errorf("Ident = %q", got)
 	}
 }
+
+// TestQuoted: SQL takes the names quoted, so that keywords are names.
+func TestQuoted(t *testing.T) {
+	for in, want := range map[string]string{"user": `"user"`, "select.order": `"select"."order"`, "app.outbox": `"app"."outbox"`} {
+		tb, err := Parse(in)
+		if err != nil {
+			t.Fatalf("Parse(%q): %v", in, err)
+		}
+		if got := tb.Quoted(); got != want {
+			t.Errorf("Parse(%q).Quoted() = %s, want %s", in, got, want)
+		}
+	}
+	tb := Table{Schema: "end", Name: "t"}
+	if got := tb.QuotedIdent("t_notify"); got != `"end"."t_notify"` {
+		t.Errorf("QuotedIdent = %s", got)
+	}
+	if got := tb.QuotedSchema(); got != `"end"` {
+		t.Errorf("QuotedSchema = %s", got)
+	}
+	if got := (Table{Name: "t"}).QuotedSchema(); got != "" {
+		t.Errorf("QuotedSchema of an unqualified name = %q", got)
+	}
+}
