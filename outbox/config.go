@@ -163,11 +163,17 @@ func parseTable(s string) (table, error) {
 	return table{t}, err
 }
 
-// ident returns the (qualified) name of an object of the table's schema.
-// The parts are validated identifiers: no quoting is needed.
-func (t table) ident(name string) string { return t.Ident(name) }
-
+// qualified is the table's name for messages and logs (unquoted); SQL
+// takes quoted().
 func (t table) qualified() string { return t.Qualified() }
+
+// quoted is the table's name as SQL takes it: quoted, so that a name that
+// is a keyword (user, order) works.
+func (t table) quoted() string { return t.Quoted() }
+
+// quotedIdent is the quoted (qualified) name of an object of the table's
+// schema.
+func (t table) quotedIdent(name string) string { return t.QuotedIdent(name) }
 
 // channel is the LISTEN/NOTIFY channel of the table.
 // (the qualified table name, or a hash of it when that would be longer

@@ -17,6 +17,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/streambind/streambind/binder/kafka"
+	"github.com/streambind/streambind/binder/memory"
 	"github.com/streambind/streambind/binder/rabbit"
 	"github.com/streambind/streambind/config"
 	"github.com/streambind/streambind/outbox"
@@ -31,6 +32,13 @@ const (
 	childYAML  = "OUTBOX_TEST_CHILD_YAML"
 	childTable = "OUTBOX_TEST_CHILD_TABLE"
 	childBatch = "OUTBOX_TEST_CHILD_BATCH"
+	// childSlow: the child's binder is the in-process one, each message
+	// taking this long to consume (one buffered): its batches last.
+	childSlow = "OUTBOX_TEST_CHILD_SLOW"
+	// childSendTimeout, childAppName: the relay's send-timeout and the
+	// application_name of its sessions.
+	childSendTimeout = "OUTBOX_TEST_CHILD_SEND_TIMEOUT"
+	childAppName     = "OUTBOX_TEST_CHILD_APP_NAME"
 )
 
 func TestMain(m *testing.M) {
@@ -48,7 +56,19 @@ func runChild() int {
 		return fail(err)
 	}
 	var opt stream.Option
+	fns := stream.NewCatalog()
 	switch os.Getenv(childKind) {
+	case "memory":
+		b, err := memory.NewBroker(memory.Config{BufferSize: 1})
+		if err != nil {
+			return fail(err)
+		}
+		opt = stream.WithBinderType(memory.Type, memory.Factory(b))
+		slow, _ := time.ParseDuration(os.Getenv(childSlow))
+		stream.AddConsumer(fns, "slow", func(context.Context, stream.Message[[]byte]) error {
+			time.Sleep(slow) // a slow consumer: the relay's sends wait for the buffer
+			return nil
+		})
 	case "kafka":
 		opt = stream.WithBinderType(kafka.Type, kafka.New)
 	case "rabbit":
@@ -56,12 +76,17 @@ func runChild() int {
 	default:
 		return fail(fmt.Errorf("kind %q", os.Getenv(childKind)))
 	}
-	app, err := stream.NewApp(loaded.Stream, nil, opt, stream.WithoutSignals(), stream.WithLogger(log))
+	app, err := stream.NewApp(loaded.Stream, fns, opt, stream.WithoutSignals(), stream.WithLogger(log))
 	if err != nil {
 		return fail(err)
 	}
 	batch, _ := strconv.Atoi(os.Getenv(childBatch))
-	if _, err := outbox.New(app, outbox.Config{Table: os.Getenv(childTable), DSN: outboxtest.DSN(), BatchSize: batch, PollInterval: 100 * time.Millisecond}, outbox.Options{Logger: log}); err != nil {
+	sendTimeout, _ := time.ParseDuration(os.Getenv(childSendTimeout))
+	dsn := outboxtest.DSN()
+	if n := os.Getenv(childAppName); n != "" {
+		dsn = withAppName(dsn, n)
+	}
+	if _, err := outbox.New(app, outbox.Config{Table: os.Getenv(childTable), DSN: dsn, BatchSize: batch, PollInterval: 100 * time.Millisecond, SendTimeout: sendTimeout}, outbox.Options{Logger: log}); err != nil {
 		return fail(err)
 	}
 	go func() {

@@ -17,6 +17,8 @@ var (
 		"Messages this relay sent, confirmed and deleted.", []string{"table"}, nil)
 	descFailed = prometheus.NewDesc("streambind_outbox_send_failures_total",
 		"Failed sends of this relay (the row stays and is sent again).", []string{"table"}, nil)
+	descAside = prometheus.NewDesc("streambind_outbox_set_aside_messages",
+		"Rows set aside (dead_at set: their headers cannot be decoded); they stay until deleted or fixed.", []string{"table"}, nil)
 	descUp = prometheus.NewDesc("streambind_outbox_database_up",
 		"1 when the last scrape could query the outbox table.", []string{"table"}, nil)
 )
@@ -26,7 +28,7 @@ const scrapeTimeout = 2 * time.Second
 
 // Describe implements prometheus.Collector.
 func (r *Relay) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descBacklog, descOldest, descRelayed, descFailed, descUp} {
+	for _, d := range []*prometheus.Desc{descBacklog, descOldest, descRelayed, descFailed, descAside, descUp} {
 		ch <- d
 	}
 }
@@ -40,7 +42,7 @@ func (r *Relay) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(descFailed, prometheus.CounterValue, float64(r.failed.Load()), t)
 	ctx, cancel := context.WithTimeout(context.Background(), scrapeTimeout)
 	defer cancel()
-	var n int64
+	var n, aside int64
 	var age float64
 	r.mu.Lock()
 	pool := r.pool
@@ -49,7 +51,7 @@ func (r *Relay) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(descUp, prometheus.GaugeValue, 0, t)
 		return
 	}
-	err := pool.QueryRow(ctx, "SELECT count(*), COALESCE(EXTRACT(EPOCH FROM clock_timestamp() - min(created_at)), 0)::float8 FROM "+t).Scan(&n, &age)
+	err := pool.QueryRow(ctx, "SELECT count(*) FILTER (WHERE dead_at IS NULL), count(*) FILTER (WHERE dead_at IS NOT NULL), COALESCE(EXTRACT(EPOCH FROM clock_timestamp() - min(created_at) FILTER (WHERE dead_at IS NULL)), 0)::float8 FROM "+r.t.quoted()).Scan(&n, &aside, &age)
 	if err != nil {
 		r.log.Debug("outbox metrics: backlog query failed", "error", redacted(err))
 		ch <- prometheus.MustNewConstMetric(descUp, prometheus.GaugeValue, 0, t)
@@ -58,4 +60,5 @@ func (r *Relay) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(descUp, prometheus.GaugeValue, 1, t)
 	ch <- prometheus.MustNewConstMetric(descBacklog, prometheus.GaugeValue, float64(n), t)
 	ch <- prometheus.MustNewConstMetric(descOldest, prometheus.GaugeValue, max(age, 0), t)
+	ch <- prometheus.MustNewConstMetric(descAside, prometheus.GaugeValue, float64(aside), t)
 }

@@ -2,9 +2,11 @@ package outbox
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 )
 
@@ -33,10 +35,14 @@ type Execer interface {
 //	created_at timestamptz not null default now()
 //	attempts   int     not null default 0    -- failed sends so far
 //	last_error text                          -- the last send error
+//	dead_at    timestamptz                   -- set aside: not decodable
 //
 // with an index on (name, key, id), and a statement trigger that notifies
 // the relays (channel "outbox_<table>") when rows are inserted.
 func Migrate(ctx context.Context, db Execer, tableName string) error {
+	if isNil(db) {
+		return errors.New("outbox: migrate: db is nil; want a pgx pool, connection or transaction, or outbox.SQL(db)")
+	}
 	t, err := parseTable(tableName)
 	if err != nil {
 		return fmt.Errorf("outbox: migrate: table %w", err)
@@ -49,18 +55,19 @@ func Migrate(ctx context.Context, db Execer, tableName string) error {
 	return nil
 }
 
-// migration is the DDL of table t. Identifiers are validated (parseTable):
-// they are spliced in as they are.
+// migration is the DDL of table t. Identifiers are validated (parseTable)
+// and quoted (a keyword is a name); the lock key and the channel, string
+// literals, take the validated name as it is.
 func migration(t table) []string {
-	q := t.qualified()
-	fn := t.ident(t.Name + "_notify")
+	q := t.quoted()
+	fn := t.quotedIdent(t.Name + "_notify")
 	stmts := []string{
 		// Serialise concurrent migrations: CREATE ... IF NOT EXISTS is not
 		// safe against a concurrent CREATE of the same name.
-		fmt.Sprintf(`SELECT pg_advisory_xact_lock(hashtextextended('streambind.outbox:%s', 0))`, q),
+		fmt.Sprintf(`SELECT pg_advisory_xact_lock(hashtextextended('streambind.outbox:%s', 0))`, t.qualified()),
 	}
 	if t.Schema != "" {
-		stmts = append(stmts, fmt.Sprintf(`CREATE SCHEMA IF NOT EXISTS %s`, t.Schema))
+		stmts = append(stmts, fmt.Sprintf(`CREATE SCHEMA IF NOT EXISTS %s`, t.QuotedSchema()))
 	}
 	return append(stmts,
 		fmt.Sprintf(`CREATE TABLE IF NOT EXISTS %s (
@@ -71,15 +78,24 @@ func migration(t table) []string {
 	headers    jsonb       NOT NULL DEFAULT '{}',
 	created_at timestamptz NOT NULL DEFAULT now(),
 	attempts   integer     NOT NULL DEFAULT 0,
-	last_error text
+	last_error text,
+	dead_at    timestamptz
 )`, q),
-		fmt.Sprintf(`CREATE INDEX IF NOT EXISTS %s ON %s (name, key, id)`, t.Name+"_order_idx", q),
+		// dead_at came later: add it to a table made before. (Looked up
+		// first: ALTER TABLE takes the table's exclusive lock even when the
+		// column exists, and would wait for the relays' batches.)
+		fmt.Sprintf(`DO $$ BEGIN
+	IF NOT EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = '%s'::regclass AND attname = 'dead_at' AND NOT attisdropped) THEN
+		ALTER TABLE %s ADD COLUMN dead_at timestamptz;
+	END IF;
+END $$`, q, q),
+		fmt.Sprintf(`CREATE INDEX IF NOT EXISTS %s ON %s (name, key, id)`, pgx.Identifier{t.Name + "_order_idx"}.Sanitize(), q),
 		fmt.Sprintf(`CREATE OR REPLACE FUNCTION %s() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
 	PERFORM pg_notify('%s', '');
 	RETURN NULL;
 END
 $$`, fn, t.channel()),
-		fmt.Sprintf(`CREATE OR REPLACE TRIGGER %s AFTER INSERT ON %s FOR EACH STATEMENT EXECUTE FUNCTION %s()`, t.Name+"_notify", q, fn),
+		fmt.Sprintf(`CREATE OR REPLACE TRIGGER %s AFTER INSERT ON %s FOR EACH STATEMENT EXECUTE FUNCTION %s()`, pgx.Identifier{t.Name + "_notify"}.Sanitize(), q, fn),
 	)
 }

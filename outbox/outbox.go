@@ -3,10 +3,10 @@ package outbox
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
+	"reflect"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -69,6 +69,15 @@ func New(app *stream.App, cfg Config, opts Options) (*Outbox, error) {
 			// pgx's parse errors quote the DSN: never pass them on.
 			return nil, fmt.Errorf("%s.dsn: cannot be parsed as a PostgreSQL connection string (URL or key=value)", Section)
 		}
+		// The server notices a relay host that is gone (crashed, cut off)
+		// within about 2 minutes rather than the system's 2 hours, and
+		// ends its transaction, releasing its rows' locks. A frozen but
+		// reachable relay still answers keepalives: lockBound covers it.
+		for k, v := range keepalives() {
+			if _, set := pc.ConnConfig.RuntimeParams[k]; !set {
+				pc.ConnConfig.RuntimeParams[k] = v
+			}
+		}
 	}
 	o.relay = newRelay(app, cfg, t, opts.Pool, pc, log.With("component", "outbox", "table", t.qualified()))
 	if err := app.AddComponent(o.relay); err != nil {
@@ -77,13 +86,32 @@ func New(app *stream.App, cfg Config, opts Options) (*Outbox, error) {
 	return o, nil
 }
 
-// Relay returns the outbox's relay, nil when Config.Relay is false. It is
+// keepalives are the server's TCP keepalive settings of the sessions of a
+// pool the relay opens (unless the DSN sets them): probe after 60s idle,
+// every 10s, give up after 6 unanswered probes.
+func keepalives() map[string]string {
+	return map[string]string{"tcp_keepalives_idle": "60", "tcp_keepalives_interval": "10", "tcp_keepalives_count": "6"}
+}
+
+// Relay returns the outbox's relay, nil when Config.Relay is false (its
+// methods are safe on nil: counters 0, health nil). It is
 // a [prometheus.Collector] of the backlog metrics: register it with the
 // registry management serves.
-func (o *Outbox) Relay() *Relay { return o.relay }
+func (o *Outbox) Relay() *Relay {
+	if o == nil {
+		return nil
+	}
+	return o.relay
+}
 
-// Table is the outbox table's (qualified) name.
-func (o *Outbox) Table() string { return o.table.qualified() }
+// Table is the outbox table's (qualified) name, unquoted; in SQL quote it
+// (pgx.Identifier), as the outbox does, for a name that is a keyword.
+func (o *Outbox) Table() string {
+	if o == nil {
+		return ""
+	}
+	return o.table.qualified()
+}
 
 // SendOption adjusts one [Outbox.Send].
 type SendOption func(*sendOptions)
@@ -121,9 +149,19 @@ func Header(k, v string) SendOption {
 // SQL(tx). Send needs only that the table exists ([Migrate]); it works
 // whether or not this instance runs a relay, and before the app runs.
 func (o *Outbox) Send(ctx context.Context, tx Execer, name string, value any, opts ...SendOption) error {
+	switch {
+	case o == nil:
+		return errors.New("outbox: Send on a nil *Outbox (create it with outbox.New)")
+	case isNil(tx):
+		return fmt.Errorf("outbox: send to %s: tx is nil; want the caller's transaction (a pgx.Tx, or outbox.SQL(tx) for database/sql)", name)
+	case name == "":
+		return errors.New("outbox: send: name is empty; want an output binding or a destination")
+	}
 	var so sendOptions
 	for _, opt := range opts {
-		opt(&so)
+		if opt != nil {
+			opt(&so)
+		}
 	}
 	env, err := o.app.Bridge().Encode(name, value)
 	if err != nil {
@@ -141,7 +179,7 @@ func (o *Outbox) Send(ctx context.Context, tx Execer, name string, value any, op
 	if env.Headers.Get(stream.HeaderID) == "" {
 		env.Headers = env.Headers.With(stream.HeaderID, uuid.NewString())
 	}
-	hdr, err := json.Marshal(env.Headers)
+	hdr, err := encodeHeaders(env.Headers)
 	if err != nil {
 		return fmt.Errorf("outbox: send to %s: headers: %w", name, err)
 	}
@@ -153,11 +191,25 @@ func (o *Outbox) Send(ctx context.Context, tx Execer, name string, value any, op
 	if payload == nil {
 		payload = []byte{}
 	}
-	q := "INSERT INTO " + o.table.qualified() + " (name, key, payload, headers) VALUES ($1, $2, $3, $4::jsonb)"
+	q := "INSERT INTO " + o.table.quoted() + " (name, key, payload, headers) VALUES ($1, $2, $3, $4::jsonb)"
 	if _, err := tx.Exec(ctx, q, name, key, payload, string(hdr)); err != nil {
 		return fmt.Errorf("outbox: send to %s: insert into %s: %w", name, o.table.qualified(), err)
 	}
 	return nil
+}
+
+// isNil reports whether x is nil or a nil pointer (a nil *pgxpool.Pool in
+// an Execer is not == nil, and its Exec would panic).
+func isNil(x any) bool {
+	if x == nil {
+		return true
+	}
+	v := reflect.ValueOf(x)
+	switch v.Kind() {
+	case reflect.Pointer, reflect.Interface, reflect.Map, reflect.Func, reflect.Slice, reflect.Chan:
+		return v.IsNil()
+	}
+	return false
 }
 
 // SQL adapts a database/sql transaction (or connection, or pool) to

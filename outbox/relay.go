@@ -2,7 +2,6 @@ package outbox
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -58,6 +57,22 @@ import (
 // connection: PostgreSQL rolls its transaction back, and the rows it had
 // claimed — sent or not — are claimed again by the next relay. So nothing is
 // lost and at most one batch per dead relay is sent twice.
+//
+// A relay that freezes mid-batch (SIGSTOP, a stalled VM, a partition)
+// keeps its connection, and so its locks: as it keeps the oldest rows of
+// its keys, the other relays hold back those keys' later rows. So the
+// claim sets idle_in_transaction_session_timeout for its transaction to
+// lockBound (3 x send-timeout): PostgreSQL ends a session that stays idle
+// in the transaction longer, rolling it back. A healthy relay never
+// stays that long: it starts no send after send-timeout from its claim
+// (the rows not started wait for the next batch, without a failure), and
+// each send ends within send-timeout, so its transaction is idle at most
+// about 2 x send-timeout.
+//
+// A row whose headers cannot be decoded (written by hand, or by another
+// program) is set aside: its dead_at is set, last_error says why, it is
+// logged at WARN with its id and counted (SetAside); the claim skips such
+// rows, so the key's later rows go on.
 type Relay struct {
 	app *stream.App
 	cfg Config
@@ -65,8 +80,9 @@ type Relay struct {
 	pc  *pgxpool.Config // set when the relay opens (and closes) its own pool
 	log *slog.Logger
 
-	wake  chan struct{} // 1 slot: "look at the table"
-	claim string        // claimSQL of the table
+	wake        chan struct{} // 1 slot: "look at the table"
+	claim       string        // claimSQL of the table
+	idleTimeout string        // lockBound of send-timeout, as PostgreSQL takes it
 
 	// While the relay is busy (its batches keep finding rows) it does not
 	// listen: it looks at the table every linger anyway, and each
@@ -95,17 +111,29 @@ type Relay struct {
 	done    chan struct{}      // closed when both loops returned
 	lastErr error              // of the last database round, nil when it worked
 
-	relayed, failed, batches atomic.Int64
+	relayed, failed, batches, setAside atomic.Int64
 }
 
 func newRelay(app *stream.App, cfg Config, t table, pool *pgxpool.Pool, pc *pgxpool.Config, log *slog.Logger) *Relay {
-	r := &Relay{app: app, cfg: cfg, t: t, pool: pool, pc: pc, log: log, wake: make(chan struct{}, 1), claim: claimSQL(t.qualified()), listenWake: make(chan struct{}, 1), blocked: map[string]blockedKey{}}
+	r := &Relay{app: app, cfg: cfg, t: t, pool: pool, pc: pc, log: log, wake: make(chan struct{}, 1), claim: claimSQL(t.quoted()), idleTimeout: fmt.Sprintf("%dms", lockBound(cfg.SendTimeout).Milliseconds()), listenWake: make(chan struct{}, 1), blocked: map[string]blockedKey{}}
 	r.listening.Store(true)
 	return r
 }
 
 // Name is "outbox:<table>".
-func (r *Relay) Name() string { return "outbox:" + r.t.qualified() }
+func (r *Relay) Name() string {
+	if r == nil {
+		return ""
+	}
+	return "outbox:" + r.t.qualified()
+}
+
+// lockBound is the idle_in_transaction_session_timeout of the relay's
+// transactions: 3 x send-timeout, at least 1s. A healthy relay's
+// transaction is idle at most about 2 x send-timeout (see [Relay]).
+func lockBound(sendTimeout time.Duration) time.Duration {
+	return max(3*sendTimeout, time.Second)
+}
 
 // Start starts the relay's loops; they send once the app is ready.
 func (r *Relay) Start(context.Context) error {
@@ -166,6 +194,9 @@ func (r *Relay) Stop(ctx context.Context) error {
 // Health reports the last database error of the relay (nil once a round
 // worked again). It does not query the database.
 func (r *Relay) Health(context.Context) error {
+	if r == nil {
+		return nil
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.lastErr != nil {
@@ -176,10 +207,29 @@ func (r *Relay) Health(context.Context) error {
 
 // Relayed is how many messages the relay sent and deleted (counted once
 // their batch committed).
-func (r *Relay) Relayed() int64 { return r.relayed.Load() }
+func (r *Relay) Relayed() int64 {
+	if r == nil {
+		return 0
+	}
+	return r.relayed.Load()
+}
 
 // Batches is how many batches the relay committed (empty ones included).
-func (r *Relay) Batches() int64 { return r.batches.Load() }
+func (r *Relay) Batches() int64 {
+	if r == nil {
+		return 0
+	}
+	return r.batches.Load()
+}
+
+// SetAside is how many undecodable rows the relay set aside (see
+// [Relay]).
+func (r *Relay) SetAside() int64 {
+	if r == nil {
+		return 0
+	}
+	return r.setAside.Load()
+}
 
 // setErr records the last round's error and returns the one before.
 func (r *Relay) setErr(err error) error {
@@ -407,13 +457,22 @@ type group struct {
 	name string
 	key  []byte
 	rows []row
-	// sent: how many of rows were confirmed; err: why the next one failed.
-	sent int
-	err  error
+	// sent: the rows confirmed; aside: the rows set aside (undecodable);
+	// err: why the row at next failed (nil: the group ended without a
+	// failure, all sent or out of time).
+	sent  []int64
+	aside []asideRow
+	next  int
+	err   error
+}
+
+type asideRow struct {
+	id     int64
+	reason string
 }
 
 type result struct {
-	claimed, sent, failed int
+	claimed, sent, failed, aside int
 	// held: rows of the batch left because an older row of their key is
 	// with another relay.
 	held int
@@ -447,11 +506,11 @@ func (r *Relay) blockedArrays() ([]string, [][]byte) {
 func claimSQL(q string) string {
 	return `WITH c AS MATERIALIZED (
 	SELECT id, name, key, payload, headers FROM ` + q + ` t
-	WHERE NOT EXISTS (SELECT 1 FROM unnest($2::text[], $3::bytea[]) AS b(name, key) WHERE b.name = t.name AND b.key = t.key)
+	WHERE t.dead_at IS NULL AND NOT EXISTS (SELECT 1 FROM unnest($2::text[], $3::bytea[]) AS b(name, key) WHERE b.name = t.name AND b.key = t.key)
 	ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED
 )
 SELECT c.id, c.name, c.key, c.payload, c.headers::text,
-	(SELECT min(o.id) FROM ` + q + ` o WHERE o.name = c.name AND o.key = c.key AND o.id < c.id AND o.id NOT IN (SELECT id FROM c))
+	(SELECT min(o.id) FROM ` + q + ` o WHERE o.name = c.name AND o.key = c.key AND o.id < c.id AND o.dead_at IS NULL AND o.id NOT IN (SELECT id FROM c))
 FROM c ORDER BY c.id`
 }
 
@@ -467,15 +526,22 @@ func (r *Relay) batch(ctx context.Context) (result, error) {
 	// A connection left in a transaction (an error, ctx ended) is closed by
 	// the pool on Release, which rolls the transaction back.
 	defer conn.Release()
-	q := r.t.qualified()
+	q := r.t.quoted()
 	bNames, bKeys := r.blockedArrays()
 	claim := &pgx.Batch{}
 	claim.Queue("BEGIN")
+	// Bound how long this transaction may sit idle with its locks (see
+	// Relay: a frozen relay); local: it ends with the transaction.
+	claim.Queue("SELECT set_config('idle_in_transaction_session_timeout', $1, true)", r.idleTimeout)
 	claim.Queue(r.claim, r.cfg.BatchSize, bNames, bKeys)
 	br := conn.SendBatch(ctx, claim)
 	if _, err := br.Exec(); err != nil {
 		br.Close()
 		return res, fmt.Errorf("begin: %w", err)
+	}
+	if _, err := br.Exec(); err != nil {
+		br.Close()
+		return res, fmt.Errorf("begin: set idle_in_transaction_session_timeout: %w", err)
 	}
 	rows, err := br.Query()
 	if err != nil {
@@ -524,7 +590,7 @@ func (r *Relay) batch(ctx context.Context) (result, error) {
 		}
 		return res, nil
 	}
-	r.send(ctx, groups)
+	r.send(ctx, groups, time.Now().Add(r.cfg.SendTimeout))
 	// Delete what was confirmed; count the failure of the first unsent
 	// row of a key. (No NOTIFY here: a transaction that notifies takes
 	// PostgreSQL's global notify lock at commit, serialising it with every
@@ -533,13 +599,15 @@ func (r *Relay) batch(ctx context.Context) (result, error) {
 	var sent []int64
 	b := &pgx.Batch{}
 	for _, g := range groups {
-		for _, x := range g.rows[:g.sent] {
-			sent = append(sent, x.id)
+		sent = append(sent, g.sent...)
+		for _, a := range g.aside {
+			res.aside++
+			b.Queue("UPDATE "+q+" SET dead_at = now(), last_error = $2 WHERE id = $1", a.id, truncate(a.reason, 1000))
 		}
 		if g.err != nil {
 			res.failed++
 			r.blocked[g.name+"\x00"+string(g.key)] = blockedKey{name: g.name, key: g.key, until: time.Now().Add(r.cfg.PollInterval)}
-			b.Queue("UPDATE "+q+" SET attempts = attempts + 1, last_error = $2 WHERE id = $1", g.rows[g.sent].id, truncate(redacted(g.err), 1000))
+			b.Queue("UPDATE "+q+" SET attempts = attempts + 1, last_error = $2 WHERE id = $1", g.rows[g.next].id, truncate(redacted(g.err), 1000))
 		}
 	}
 	res.sent = len(sent)
@@ -552,13 +620,15 @@ func (r *Relay) batch(ctx context.Context) (result, error) {
 	}
 	r.relayed.Add(int64(res.sent))
 	r.failed.Add(int64(res.failed))
+	r.setAside.Add(int64(res.aside))
 	r.batches.Add(1)
 	return res, nil
 }
 
 // send sends the groups' rows: groups concurrently, rows of a group in
-// order, stopping a group at its first failure.
-func (r *Relay) send(ctx context.Context, groups []*group) {
+// order, stopping a group at its first failure, and starting no send after
+// startBy (see lockBound).
+func (r *Relay) send(ctx context.Context, groups []*group, startBy time.Time) {
 	work := make(chan *group)
 	workers := min(r.cfg.Concurrency, len(groups))
 	var wg sync.WaitGroup
@@ -567,7 +637,7 @@ func (r *Relay) send(ctx context.Context, groups []*group) {
 		go func() {
 			defer wg.Done()
 			for g := range work {
-				r.sendGroup(ctx, g)
+				r.sendGroup(ctx, g, startBy)
 			}
 		}()
 	}
@@ -580,26 +650,34 @@ func (r *Relay) send(ctx context.Context, groups []*group) {
 	wg.Wait()
 }
 
-func (r *Relay) sendGroup(ctx context.Context, g *group) {
-	for _, x := range g.rows {
-		env := stream.Envelope{Payload: x.payload}
+func (r *Relay) sendGroup(ctx context.Context, g *group, startBy time.Time) {
+	for i, x := range g.rows {
+		g.next = i
+		if time.Now().After(startBy) {
+			return // out of time: the rest waits for the next batch
+		}
+		hdr, err := decodeHeaders(x.headers)
+		if err != nil {
+			reason := fmt.Sprintf("set aside: row %d cannot be sent: %v", x.id, err)
+			r.log.Warn("outbox relay: row set aside (dead_at set): its headers cannot be decoded; the later rows of its key go on",
+				"id", x.id, "name", x.name, "error", err)
+			g.aside = append(g.aside, asideRow{id: x.id, reason: reason})
+			continue
+		}
+		env := stream.Envelope{Payload: x.payload, Headers: hdr}
 		if len(x.key) > 0 {
 			env.Key = x.key
 		}
-		if err := json.Unmarshal(x.headers, &env.Headers); err != nil {
-			g.err = fmt.Errorf("row %d: headers are not a JSON object of strings: %w", x.id, err)
-			break
-		}
 		sctx, cancel := context.WithTimeout(ctx, r.cfg.SendTimeout)
-		err := r.app.Bridge().SendEncoded(sctx, x.name, env)
+		err = r.app.Bridge().SendEncoded(sctx, x.name, env)
 		cancel()
 		if err != nil {
 			g.err = fmt.Errorf("row %d: %w", x.id, err)
 			r.log.Warn("outbox relay: send failed; the row and the later rows of its key wait for the next batch",
 				"id", x.id, "name", x.name, "error", redacted(err))
-			break
+			return
 		}
-		g.sent++
+		g.sent = append(g.sent, x.id)
 	}
 }
 
