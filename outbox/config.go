@@ -30,7 +30,8 @@ const (
 type Config struct {
 	// Table is the outbox table, "name" or "schema.name" (lower-case
 	// letters, digits and _, starting with a letter or _; the name at most
-	// 50 characters, as the index and trigger are named after it). Default
+	// 50 characters, as the index and trigger are named after it; SQL
+	// keywords are fine: names are quoted). Default
 	// "outbox" (in the connection's search_path). [Migrate] creates it.
 	Table string
 	// DSN is the PostgreSQL connection string of the relay (URL or
@@ -55,6 +56,10 @@ type Config struct {
 	Concurrency int
 	// SendTimeout bounds one send, confirm included. A send that times out
 	// counts as failed: the row stays and is sent again later. Default 30s.
+	// It also bounds a batch: no send starts later than SendTimeout after
+	// the claim, and the claim's transaction gets
+	// idle_in_transaction_session_timeout = 3 x SendTimeout (at least 1s),
+	// so that a frozen relay's locks are released (see [Relay]).
 	SendTimeout time.Duration
 	// Relay runs the relay in this instance (default true). Instances that
 	// only write to the outbox may set it to false.

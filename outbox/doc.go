@@ -68,6 +68,14 @@
 //     relay retries every poll-interval, forever. A message that can never
 //     be sent thus blocks its key: the backlog-age metric shows it, and an
 //     operator deletes or fixes the row.
+//   - A row whose stored headers cannot be read (written by hand) is set
+//     aside — dead_at set, logged at WARN, counted — and its key goes on.
+//   - A relay that freezes mid-batch holds its rows' locks (and so their
+//     keys' later rows) for at most 3 x send-timeout: the claim sets
+//     idle_in_transaction_session_timeout, and PostgreSQL then rolls the
+//     frozen relay's transaction back.
+//   - Header keys and values are bytes: not valid UTF-8, or holding NUL,
+//     they arrive as a direct send delivers them.
 //
 // Messages of different keys are sent concurrently (up to concurrency
 // keys at once) and may arrive in any order.
