@@ -2,14 +2,11 @@ package idempotency
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/streambind/streambind/stream"
 )
@@ -84,15 +81,6 @@ func (s *storeState) storeDown(ctx context.Context, binding, what string, err er
 	}
 	s.failed(ctx, binding, e)
 	return fmt.Errorf("%w: idempotency: %s: %s store unavailable: %w", stream.ErrNak, binding, s.name, e)
-}
-
-// handlerFault reports whether a commit error is the server refusing the
-// transaction's content (a constraint the handler's writes break, a
-// serialization failure), which is the message's to retry and dead-letter,
-// rather than the store being unreachable.
-func handlerFault(err error) bool {
-	var pe *pgconn.PgError
-	return errors.As(err, &pe)
 }
 
 // redisComponent reports the redis store in readiness (a PING, and the

@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -173,6 +174,7 @@ type appSpec struct {
 	group    string // default g; "-" anonymous
 	consumer string // more consumer keys, YAML flow entries
 	keyExpr  string // consumer.idempotency.key-expression, YAML
+	attempts int    // consumer.max-attempts; default 3
 	handler  func(ctx context.Context, m stream.Message[order]) error
 }
 
@@ -186,9 +188,13 @@ func startApp(t testing.TB, br broker, st *stores, s appSpec) *testApp {
 	default:
 		group = "group: " + s.group + ", "
 	}
+	attempts := 3
+	if s.attempts != 0 {
+		attempts = s.attempts
+	}
 	y := "stream:\n  function: { definition: handle }\n  default-binder: " + br.kind + "\n  shutdown-timeout: 20s\n  output-bindings: events\n  binders:\n" + br.yaml +
 		"  bindings:\n    events: { destination: evt }\n" +
-		"    handle-in-0: { destination: evt, " + group + "consumer: { max-attempts: 3, back-off-initial-interval: 10ms, " + s.consumer
+		"    handle-in-0: { destination: evt, " + group + "consumer: { max-attempts: " + strconv.Itoa(attempts) + ", back-off-initial-interval: 10ms, " + s.consumer
 	if s.store != "" { // "": a plain consumer
 		y += "idempotency: { store: " + s.store + ", retention: 1h" + s.keyExpr + " } "
 	}

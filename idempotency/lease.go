@@ -59,10 +59,12 @@ func newToken() string {
 // redelivery (state.storeDown): the message is not at fault.
 func leaseWrap(c *Consumer, s leaseStore, state *storeState, binding, prefix string, key *stream.IdempotencyKey, retention, lease time.Duration, next stream.Handler) stream.Handler {
 	return func(ctx context.Context, env stream.Envelope) error {
-		k, err := key.Of(env)
+		mk, err := key.Of(env)
 		if err != nil {
 			return err
 		}
+		// k: the key as stored (binary and long keys hashed) and logged.
+		k := storedKey(mk)
 		sk := prefix + binding + ":" + k
 		token := newToken()
 		wait := 10 * time.Millisecond

@@ -119,6 +119,9 @@ type pgTx interface {
 	rollback(ctx context.Context) error
 	// handle is what [Tx] or [SQLTx] returns to the handler.
 	handle() any
+	// lost reports whether the handler's error err came with the loss of
+	// the transaction's connection.
+	lost(ctx context.Context, err error) bool
 }
 
 type pgxDB struct{ pool *pgxpool.Pool }
@@ -144,6 +147,10 @@ func (t pgxTx) exec(ctx context.Context, q string, args ...any) (int64, error) {
 func (t pgxTx) commit(ctx context.Context) error   { return t.tx.Commit(ctx) }
 func (t pgxTx) rollback(ctx context.Context) error { return t.tx.Rollback(ctx) }
 func (t pgxTx) handle() any                        { return t.tx }
+
+// lost: pgx closes a connection on a network error or a FATAL answer, so
+// the check costs no round trip.
+func (t pgxTx) lost(_ context.Context, _ error) bool { return t.tx.Conn().IsClosed() }
 
 type sqlDB struct{ db *sql.DB }
 
@@ -176,6 +183,19 @@ func (t sqlTx) exec(ctx context.Context, q string, args ...any) (int64, error) {
 func (t sqlTx) commit(context.Context) error   { return t.tx.Commit() }
 func (t sqlTx) rollback(context.Context) error { return t.tx.Rollback() }
 func (t sqlTx) handle() any                    { return t.tx }
+
+// lost asks the connection (a round trip, only when err looks like a lost
+// connection): an answer of the server, even an error (the transaction
+// aborted by the handler's failed statement), means it is alive.
+func (t sqlTx) lost(ctx context.Context, err error) bool {
+	if !connLost(err) {
+		return false
+	}
+	pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	_, perr := t.tx.ExecContext(pctx, "SELECT 1")
+	return perr != nil && !errors.Is(perr, sql.ErrTxDone) && (sqlState(perr) == "" || connLost(perr))
+}
 
 // pgStore is the postgres store: a mark per (binding, key), inserted in
 // the transaction the handler runs in.
@@ -223,24 +243,42 @@ func (s *pgStore) wrap(c *Consumer, binding string, key *stream.IdempotencyKey, 
 				_ = tx.rollback(context.WithoutCancel(ctx))
 			}
 		}()
-		n, err := tx.exec(ctx, s.insert, binding, k, ms)
+		sk := storedKey(k)
+		n, err := tx.exec(ctx, s.insert, binding, sk, ms)
 		if err != nil {
-			// Also a missing table (42P01): the store is not usable, the
-			// message is not at fault.
+			switch {
+			case connLost(err):
+			case messageFault(err):
+				// The server refused the mark's values: retrying cannot
+				// help, and the store is fine for other messages.
+				return stream.Permanent(fmt.Errorf("idempotency: %s: insert mark %q into %s: %s", binding, sk, s.t.qualified(), redacted(err)))
+			case retryable(err):
+				return fmt.Errorf("idempotency: %s: insert mark %q into %s: %s", binding, sk, s.t.qualified(), redacted(err))
+			}
+			// A lost connection, also a missing table (42P01) or a
+			// missing right: the store is not usable, the message is not
+			// at fault.
 			return s.state.storeDown(ctx, binding, "insert mark into "+s.t.qualified(), err)
 		}
 		s.state.ok()
 		if n == 0 {
 			_ = tx.rollback(ctx)
-			c.duplicate(ctx, binding, k)
+			c.duplicate(ctx, binding, sk)
 			return nil
 		}
 		if err = callNext(context.WithValue(ctx, txKey{}, tx.handle()), env, next); err != nil {
+			if tx.lost(ctx, err) {
+				// The handler failed because the transaction's connection
+				// went away under it: not an attempt of the message.
+				return s.state.storeDown(ctx, binding, "the handler's transaction lost its connection (the handler's writes and the mark are rolled back; the message will run again)", err)
+			}
 			return err
 		}
 		if err = tx.commit(ctx); err != nil {
-			if handlerFault(err) {
-				// The server refused what the handler wrote.
+			if !connLost(err) && sqlState(err) != "" {
+				// The server refused what the handler wrote (a deferred
+				// constraint, a serialization failure): the message's to
+				// retry and dead-letter.
 				return fmt.Errorf("idempotency: %s: commit (the handler's writes and the mark are rolled back; the message will run again): %s", binding, redacted(err))
 			}
 			return s.state.storeDown(ctx, binding, "commit (the handler's writes and the mark are rolled back; the message will run again)", err)

@@ -1,0 +1,94 @@
+package idempotency
+
+import (
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"database/sql/driver"
+	"encoding/hex"
+	"errors"
+	"io"
+	"net"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/jackc/pgx/v5/pgconn"
+)
+
+// A message's key is any byte string (a Kafka header is raw bytes: a
+// 16-byte binary UUID is common). The stores keep it as it is when it is
+// short, valid UTF-8 without NUL — what a PostgreSQL text column and its
+// index take — and otherwise as HashedKeyPrefix followed by the hex
+// SHA-256 of its bytes. A key that itself starts with HashedKeyPrefix is
+// hashed too, so that a stored key names one message key only.
+const (
+	// MaxPlainKey is the length in bytes of the longest key stored as it
+	// is; a longer one is stored hashed (72 bytes).
+	MaxPlainKey = 256
+	// HashedKeyPrefix starts a stored key that is the SHA-256 of the
+	// message's key.
+	HashedKeyPrefix = "#sha256:"
+)
+
+// storedKey is the form of message key k that the stores keep and the
+// logs show.
+func storedKey(k string) string {
+	if len(k) <= MaxPlainKey && utf8.ValidString(k) && !strings.ContainsRune(k, 0) && !strings.HasPrefix(k, HashedKeyPrefix) {
+		return k
+	}
+	sum := sha256.Sum256([]byte(k))
+	return HashedKeyPrefix + hex.EncodeToString(sum[:])
+}
+
+// sqlState is the SQLSTATE of a server's error answer (pgx's
+// *pgconn.PgError, lib/pq's *pq.Error), "" for any other error.
+func sqlState(err error) string {
+	var s interface{ SQLState() string }
+	if errors.As(err, &s) {
+		return s.SQLState()
+	}
+	return ""
+}
+
+// connLost reports whether err says that the connection to PostgreSQL
+// failed or was lost (the server shut down or restarted, the backend was
+// terminated, a failover, the network): the store's fault, never the
+// message's — a transaction on that connection is gone, and what it would
+// have committed is rolled back by the server unless the commit itself
+// was lost in flight (a redelivery then finds the mark and skips).
+func connLost(err error) bool {
+	if err == nil {
+		return false
+	}
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) && (pe.Severity == "FATAL" || pe.Severity == "PANIC") {
+		return true
+	}
+	if code := sqlState(err); code != "" {
+		// Class 08: connection exception; 57P01..57P03: admin shutdown,
+		// crash shutdown, cannot connect now.
+		return strings.HasPrefix(code, "08") || code == "57P01" || code == "57P02" || code == "57P03"
+	}
+	var ne net.Error
+	var ce *pgconn.ConnectError
+	return pgconn.SafeToRetry(err) || pgconn.Timeout(err) ||
+		errors.As(err, &ne) || errors.As(err, &ce) ||
+		errors.Is(err, driver.ErrBadConn) || errors.Is(err, sql.ErrConnDone) ||
+		errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, net.ErrClosed) ||
+		errors.Is(err, context.DeadlineExceeded)
+}
+
+// messageFault reports whether err, the server's answer to the mark's
+// INSERT, is about the values inserted — class 22 (data exception: an
+// encoding the database cannot take) or 23 (integrity constraint: the
+// expected unique violation is absorbed by ON CONFLICT DO NOTHING) —
+// rather than about the store: retrying the message cannot fix it.
+func messageFault(err error) bool {
+	code := sqlState(err)
+	return strings.HasPrefix(code, "22") || strings.HasPrefix(code, "23")
+}
+
+// retryable reports whether err is a transient refusal of the transaction
+// (class 40: serialization failure, deadlock), which the message's retry
+// may not meet again.
+func retryable(err error) bool { return strings.HasPrefix(sqlState(err), "40") }
