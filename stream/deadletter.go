@@ -44,8 +44,13 @@ func DeadLetterHeaders(orig Headers, err error) Headers {
 			err = nc.err
 		}
 	}
+	delete(h, headerRetryMark)                 // retrytopics.go
 	if re, ok := err.(*retriesExhausted); ok { // retrytopics.go
 		h[HeaderRetryAttempts] = strconv.Itoa(re.attempts)
+		if !re.first.IsZero() {
+			h[HeaderRetryFirstFailure] = strconv.FormatInt(re.first.UnixMilli(), 10)
+			delete(h, HeaderRetryDue)
+		}
 		err = re.err
 	}
 	h[HeaderExceptionMessage] = err.Error()

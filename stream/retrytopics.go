@@ -1,6 +1,7 @@
 package stream
 
 import (
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"strconv"
@@ -91,6 +92,58 @@ type DelayedRetrier interface {
 // MaxRetryDelay bounds each of consumer.retry-delays: RabbitMQ's
 // x-message-ttl is a 32-bit count of milliseconds.
 const MaxRetryDelay = (1<<31 - 1) * time.Millisecond
+
+// Attempts are counted per arrival on the consumer's destination: the retry
+// headers a message carries are honoured only on a delivery that comes back
+// from the consumer's own retry path (its Kafka retry topic, RabbitMQ wait
+// queue, the in-process scheduler), which the binder marks with
+// [MarkRetryDelivery]. A dead letter replayed to the destination, or a
+// message another service forwarded with its headers, arrives unmarked and
+// gets every retry again.
+
+// headerRetryMark is the header by which a binder marks a delivery from its
+// retry path. The core removes it before the handler, the dead letter or a
+// parked copy sees the headers, so it never reaches a broker; its value is
+// random per process, so that a producer that sets it is not believed.
+const headerRetryMark = "x-streambind-retry-delivery"
+
+// retryMarkValue is headerRetryMark's value in this process (set once).
+var retryMarkValue = rand.Text()
+
+// MarkRetryDelivery marks h, the headers of a delivery that comes back from
+// the consumer's own retry path (see [DelayedRetry]), so that the core
+// counts the attempts its retry headers record. A binder calls it on the
+// delivery's headers before the handler; h nil is left alone (it records no
+// attempts either).
+func MarkRetryDelivery(h Headers) {
+	if h != nil {
+		h[headerRetryMark] = retryMarkValue
+	}
+}
+
+// takeRetryMark reports whether env is marked by [MarkRetryDelivery] and
+// returns it without the mark and, when it is not marked, without retry
+// headers it brought along (they are another arrival's). The binder's
+// headers map is not changed: it may hand the same delivery again.
+func takeRetryMark(env Envelope) (Envelope, bool) {
+	mark, marked := env.Headers[headerRetryMark]
+	if !marked {
+		if _, ok := env.Headers[HeaderRetryAttempts]; !ok {
+			return env, false // the usual case: no copy
+		}
+	}
+	h := make(Headers, len(env.Headers))
+	for k, v := range env.Headers {
+		h[k] = v
+	}
+	delete(h, headerRetryMark)
+	retry := marked && mark == retryMarkValue
+	if !retry {
+		delete(h, HeaderRetryAttempts)
+	}
+	env.Headers = h
+	return env, retry
+}
 
 // RetryAttempts returns the failed deliveries h records
 // (HeaderRetryAttempts), 0 when none or unreadable.
@@ -221,6 +274,9 @@ func (a *App) checkDelayedRetries(v *validator, path string, bi *binderInstance,
 type retriesExhausted struct {
 	err      error
 	attempts int
+	// first is when the first delivery failed, set when that was this
+	// one (a retry header the message brought is another arrival's).
+	first time.Time
 }
 
 func (e *retriesExhausted) Error() string { return e.err.Error() }

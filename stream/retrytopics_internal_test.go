@@ -48,3 +48,40 @@ func TestDelayedRetryHeaders(t *testing.T) {
 		t.Errorf("dead letter headers %v", dl)
 	}
 }
+
+// takeRetryMark: the retry headers count only on a delivery the binder
+// marked; the mark (a forged one too) never reaches the handler, a parked
+// copy or a dead letter, and the binder's headers are left as they were.
+func TestTakeRetryMark(t *testing.T) {
+	stale := Headers{"id": "m1", HeaderRetryAttempts: "2", HeaderRetryFirstFailure: "1000"}
+	env, retry := takeRetryMark(Envelope{Headers: stale})
+	if retry || env.Headers[HeaderRetryAttempts] != "" || env.Headers["id"] != "m1" || stale[HeaderRetryAttempts] != "2" {
+		t.Errorf("unmarked: retry %t, headers %v (binder's %v)", retry, env.Headers, stale)
+	}
+	if dr, n := delayedRetry([]time.Duration{time.Second}, env, errors.New("x"), time.UnixMilli(5000)); dr == nil || n != 1 || dr.Headers[HeaderRetryFirstFailure] != "5000" {
+		t.Errorf("unmarked arrival: %+v, %d; want the first delay, attempt 1, first failure 5000", dr, n)
+	}
+
+	forged := Headers{HeaderRetryAttempts: "2", headerRetryMark: "guess"}
+	if env, retry := takeRetryMark(Envelope{Headers: forged}); retry || len(env.Headers) != 0 {
+		t.Errorf("forged mark: retry %t, headers %v", retry, env.Headers)
+	}
+
+	marked := Headers{HeaderRetryAttempts: "2"}
+	MarkRetryDelivery(marked)
+	env, retry = takeRetryMark(Envelope{Headers: marked})
+	if _, ok := env.Headers[headerRetryMark]; !retry || ok || RetryAttempts(env.Headers) != 2 {
+		t.Errorf("marked: retry %t, headers %v", retry, env.Headers)
+	}
+	if _, ok := marked[headerRetryMark]; !ok {
+		t.Error("the binder's headers lost the mark (a redelivery of the same delivery would not count)")
+	}
+	if _, ok := DeadLetterHeaders(marked, errors.New("x"))[headerRetryMark]; ok {
+		t.Error("the dead letter carries the mark")
+	}
+	MarkRetryDelivery(nil) // no headers, nothing to mark
+
+	if env, retry := takeRetryMark(Envelope{Headers: Headers{"id": "m2"}}); retry || env.Headers["id"] != "m2" {
+		t.Errorf("plain: %t %v", retry, env.Headers)
+	}
+}

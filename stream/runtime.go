@@ -76,6 +76,9 @@ func (rt *runtimeBinding) process(ctx context.Context, env Envelope) (err error)
 		ctx, span = t.startProcess(ctx, rt.in, env)
 		defer func() { endSpan(span, err) }()
 	}
+	if rt.retry.delays != nil {
+		env, _ = takeRetryMark(env) // retrytopics.go
+	}
 	full := env // with retry-delays, the retry headers count attempts (retrytopics.go)
 	if rt.in.cfg.Consumer.HeaderMode == HeaderModeNone {
 		env.Headers = nil // the binding's content type applies
@@ -169,7 +172,11 @@ func (rt *runtimeBinding) withRetries(ctx context.Context, env Envelope, attempt
 		if dr, n = rt.delayRetry(env, err); dr != nil {
 			return dr
 		}
-		err = &retriesExhausted{err: err, attempts: n} // for the dead letter's headers
+		re := &retriesExhausted{err: err, attempts: n} // for the dead letter's headers
+		if n == 1 {
+			re.first = time.Now()
+		}
+		err = re
 	}
 	if rt.retry.errorName != nil {
 		err = &namedCause{err: err, name: rt.retry.errorName}

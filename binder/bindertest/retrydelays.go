@@ -60,6 +60,12 @@ const (
 //   - "poison" always fails: after its third attempt it must reach the
 //     DLQ (read with dead-letters-of) with x-streambind-retry-attempts = 3
 //     and the last failure's x-exception-message;
+//   - "redriven" always fails and arrives with the retry headers of an
+//     earlier arrival (attempts 2, a first failure and a due time long
+//     ago), as a replayed dead letter does: attempts are counted per
+//     arrival, so it too is handled 3 times (the first without the stale
+//     attempts header) and dead-lettered with attempts 3 and its own
+//     first-failure time;
 //   - Others messages that succeed: all must be handled before the retried
 //     message's first delay is over (they do not wait behind it).
 func RunRetryDelays(t *testing.T, h RetryDelaysHarness) {
@@ -91,7 +97,7 @@ func RunRetryDelays(t *testing.T, h RetryDelaysHarness) {
 		mu.Lock()
 		defer mu.Unlock()
 		id := m.Payload
-		if id != "retried" && id != "poison" {
+		if id != "retried" && id != "poison" && id != "redriven" {
 			othersN++
 			if othersSet[id] {
 				return nil
@@ -162,6 +168,10 @@ func RunRetryDelays(t *testing.T, h RetryDelaysHarness) {
 			t.Fatal(err)
 		}
 	}
+	if err := br.Send(ctx, "send", stream.NewMessage("redriven", stream.HeaderRetryAttempts, "2",
+		stream.HeaderRetryFirstFailure, "1000", stream.HeaderRetryDue, "2000")); err != nil {
+		t.Fatal(err)
+	}
 	// The others are sent by several goroutines: a send waits for the
 	// broker's confirm.
 	const senders = 16
@@ -206,11 +216,18 @@ func RunRetryDelays(t *testing.T, h RetryDelaysHarness) {
 	}
 	wait(retriedOK, retryDelay1+retryDelay2+retryDelaySlack, "the third attempt of the retried message")
 
-	var dl stream.Message[string]
-	select {
-	case dl = <-deadCh:
-	case <-time.After(retryDelay1 + retryDelay2 + retryDelaySlack):
-		t.Fatal("the poison message did not reach the DLQ")
+	var dl, rdl stream.Message[string]
+	for dl.Payload == "" || rdl.Payload == "" {
+		select {
+		case m := <-deadCh:
+			if m.Payload == "redriven" {
+				rdl = m
+			} else {
+				dl = m
+			}
+		case <-time.After(retryDelay1 + retryDelay2 + retryDelaySlack):
+			t.Fatalf("the poison and redriven messages did not both reach the DLQ (poison: %t, redriven: %t)", dl.Payload != "", rdl.Payload != "")
+		}
 	}
 
 	mu.Lock()
@@ -256,13 +273,29 @@ func RunRetryDelays(t *testing.T, h RetryDelaysHarness) {
 	if p := attempts["poison"]; len(p) != 3 && !(h.Duplicates && len(p) > 3) {
 		t.Errorf("poison handled %d times, want 3", len(p))
 	}
+	rd := attempts["redriven"]
+	if len(rd) != 3 && !(h.Duplicates && len(rd) > 3) {
+		t.Errorf("redriven (arrived with %s = 2) handled %d times, want 3: attempts count per arrival", stream.HeaderRetryAttempts, len(rd))
+	}
+	if len(rd) == 0 {
+		t.Fatal("redriven was dead-lettered without a handler call")
+	}
+	if v, ok := rd[0].h[stream.HeaderRetryAttempts]; ok {
+		t.Errorf("redriven: first attempt carries %s = %q, want none", stream.HeaderRetryAttempts, v)
+	}
+	if got := rdl.Headers[stream.HeaderRetryAttempts]; got != "3" {
+		t.Errorf("redriven dead letter: %s = %q, want 3", stream.HeaderRetryAttempts, got)
+	}
+	if ff, err := strconv.ParseInt(rdl.Headers[stream.HeaderRetryFirstFailure], 10, 64); err != nil || ff < rd[0].at.UnixMilli()-1 {
+		t.Errorf("redriven dead letter: %s = %q, want its own first failure (from %d)", stream.HeaderRetryFirstFailure, rdl.Headers[stream.HeaderRetryFirstFailure], rd[0].at.UnixMilli())
+	}
 	if othersN != h.Others && !h.Duplicates {
 		t.Errorf("%d other messages handled, want %d (duplicates)", othersN, h.Others)
 	}
 	stats := app.Binding("work-in-0").Stats()
-	if got := stats.DelayedRetries; h.Duplicates && len(got) == 2 && got[0] >= 2 && got[1] >= 2 {
+	if got := stats.DelayedRetries; h.Duplicates && len(got) == 2 && got[0] >= 3 && got[1] >= 3 {
 		// duplicates may be retried again
-	} else if len(got) != 2 || got[0] != 2 || got[1] != 2 {
-		t.Errorf("DelayedRetries = %v, want [2 2] (retried and poison, each at both levels)", got)
+	} else if len(got) != 2 || got[0] != 3 || got[1] != 3 {
+		t.Errorf("DelayedRetries = %v, want [3 3] (retried, poison and redriven, each at both levels)", got)
 	}
 }

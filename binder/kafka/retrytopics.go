@@ -45,6 +45,21 @@ func RetryTopicName(topic, group string, d time.Duration) string {
 	return topic + "." + group + "-retry-" + strconv.FormatInt(d.Milliseconds(), 10)
 }
 
+// checkRetryTopics checks the retry topic names of a consumer binding with
+// retry-delays, at key (its destination) like the dead-letter topic's: the
+// group and the destination are part of them.
+func checkRetryTopics(key string, spec stream.ConsumerSpec) error {
+	if spec.Group == "" {
+		return nil
+	}
+	for _, d := range spec.Consumer.RetryDelays {
+		if err := checkTopic(key, "the retry topic of group "+spec.Group+" for "+d.String(), RetryTopicName(spec.Destination, spec.Group, d)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // provisionRetryTopics provisions the retry topics of topics (with the
 // partitions of each topic's DLQ, parts) and returns topics followed by
 // them, the consumer's whole subscription.
@@ -94,21 +109,37 @@ func (c *consumer) retryMain(topic string) (string, bool) {
 	return "", false
 }
 
-// holdUntilDue waits, on a retry topic, until env's x-streambind-retry-due
-// time; false when the generation winds down first (the message is not
-// committed and is read again).
+// holdUntilDue marks env, a record of one of the consumer's retry topics,
+// as a retry delivery (its retry headers count its attempts; the core
+// ignores them on any other delivery) and waits until its
+// x-streambind-retry-due time, but no longer than the retry topic's delay:
+// the due time is the parking instance's wall clock, and one running ahead
+// must not hold the retry partition for the skew. False when the
+// generation winds down first (the message is not committed and is read
+// again).
 func (w *partWorker) holdUntilDue(env stream.Envelope) bool {
 	if _, ok := w.r.c.retryMain(w.topic); !ok {
 		return true
 	}
+	stream.MarkRetryDelivery(env.Headers)
 	due, err := strconv.ParseInt(env.Headers[stream.HeaderRetryDue], 10, 64)
 	if err != nil {
 		return true // not ours to hold: handle it now
 	}
-	if d := time.Until(time.UnixMilli(due)); d > 0 {
+	if d := retryHold(w.topic, time.UnixMilli(due), time.Now()); d > 0 {
 		return w.wait(d)
 	}
 	return true
+}
+
+// retryHold is how long a record of retry topic rt that is due at due is
+// held at now: until due, at most the topic's delay (its name's suffix).
+func retryHold(rt string, due, now time.Time) time.Duration {
+	d := due.Sub(now)
+	if ms, err := strconv.ParseInt(rt[strings.LastIndexByte(rt, '-')+1:], 10, 64); err == nil && d > time.Duration(ms)*time.Millisecond {
+		d = time.Duration(ms) * time.Millisecond
+	}
+	return d
 }
 
 type parkResult int

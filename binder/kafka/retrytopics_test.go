@@ -1,11 +1,18 @@
 package kafka_test
 
 import (
+	"context"
+	"errors"
+	"log/slog"
+	"strconv"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/streambind/streambind/binder/bindertest"
 	"github.com/streambind/streambind/binder/kafka"
 	"github.com/streambind/streambind/binder/kafka/kafkatest"
+	"github.com/streambind/streambind/stream"
 )
 
 // TestRetryDelays: non-blocking retries through per-delay retry topics
@@ -34,4 +41,87 @@ func TestRetryDelaysBrokerRestart(t *testing.T) {
 			}
 		},
 	})
+}
+
+// TestRetryDueCapped: a retry topic's record whose due time is far ahead
+// (the parking instance's clock runs fast) is held for at most the
+// topic's delay, not for the skew; its retry headers count (attempt 1 on
+// the retry topic is the second delivery).
+func TestRetryDueCapped(t *testing.T) {
+	c := kafkatest.Start(t)
+	const delay = time.Second
+	rt := kafka.RetryTopicName("skewed", "g", delay)
+	got := make(chan stream.Headers, 1)
+	fns := stream.NewCatalog()
+	stream.AddConsumer(fns, "work", func(_ context.Context, m stream.Message[string]) error {
+		select {
+		case got <- m.Headers.Clone():
+		default:
+		}
+		return nil
+	})
+	cfg := &stream.Config{
+		Function:       stream.FunctionConfig{Definition: "work"},
+		OutputBindings: "send",
+		Binders:        map[string]stream.BinderConfig{"k": {Type: kafka.Type, Environment: map[string]any{"brokers": c.Brokers()}}},
+		DefaultBinder:  "k",
+		Bindings: map[string]stream.BindingConfig{
+			"send":      {Destination: rt, ContentType: "text/plain"},
+			"work-in-0": {Destination: "skewed", Group: "g", ContentType: "text/plain", Consumer: stream.ConsumerConfig{RetryDelays: []time.Duration{delay}}},
+		},
+	}
+	app, err := stream.NewApp(cfg, fns, stream.WithBinderType(kafka.Type, kafka.New), stream.WithoutSignals(), stream.WithLogger(slog.New(slog.DiscardHandler)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- app.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	select {
+	case <-app.Ready():
+	case err := <-done:
+		t.Fatal(err)
+	case <-time.After(30 * time.Second):
+		t.Fatal("not ready")
+	}
+	due := time.Now().Add(time.Hour).UnixMilli()
+	if err := app.Bridge().Send(ctx, "send", stream.NewMessage("late", stream.HeaderRetryAttempts, "1", stream.HeaderRetryDue, strconv.FormatInt(due, 10))); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case h := <-got:
+		if h[stream.HeaderRetryAttempts] != "1" {
+			t.Errorf("retry delivery: %s = %q, want 1 (counted on the retry path)", stream.HeaderRetryAttempts, h[stream.HeaderRetryAttempts])
+		}
+	case <-time.After(delay + 30*time.Second): // generous: a shared machine; the due time is an hour away
+		t.Fatal("the message due in an hour was not handled within its retry topic's delay (plus slack)")
+	}
+}
+
+// TestValidateRetryTopicNames: a retry topic name Kafka would refuse (the
+// destination and group are part of it) is a configuration error at the
+// binding's destination, as for the dead-letter topic.
+func TestValidateRetryTopicNames(t *testing.T) {
+	b, err := kafka.New(context.Background(), stream.BinderSettings{Name: "kafka", Type: kafka.Type})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = b.Close(context.Background()) }()
+	sv := b.(stream.SpecValidator)
+	spec := stream.ConsumerSpec{Binding: "in", Destination: strings.Repeat("x", 235), Group: "g"}
+	spec.Consumer.RetryDelays = []time.Duration{100 * time.Millisecond} // .g-retry-100: 246 characters
+	if err := sv.ValidateConsumer(spec); err != nil {
+		t.Errorf("retry topic of 246 characters: %v", err)
+	}
+	spec.Consumer.RetryDelays = append(spec.Consumer.RetryDelays, 1000*time.Second) // .g-retry-1000000: 251
+	var ce *stream.ConfigError
+	if err := sv.ValidateConsumer(spec); !errors.As(err, &ce) || ce.Path != "stream.bindings.in.destination" || !strings.Contains(ce.Msg, "retry topic of group g for 16m40s") || !strings.Contains(ce.Msg, "251 characters") {
+		t.Errorf("retry topic of 251 characters: %v", err)
+	}
+	spec = stream.ConsumerSpec{Binding: "in", Destination: "orders", Group: "a b"}
+	spec.Consumer.RetryDelays = []time.Duration{time.Second}
+	if err := sv.ValidateConsumer(spec); !errors.As(err, &ce) || !strings.Contains(ce.Msg, `"orders.a b-retry-1000" has ' '`) {
+		t.Errorf("group with a space: %v", err)
+	}
 }

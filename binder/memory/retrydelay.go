@@ -29,6 +29,7 @@ func (bd *Binder) DelayedRetries(spec stream.ConsumerSpec) error {
 func (r *run) retryLater(it item, dr *stream.DelayedRetry) {
 	g := r.g
 	it.env.Headers = dr.Headers
+	stream.MarkRetryDelivery(it.env.Headers) // its attempts count (only) when it comes back
 	time.AfterFunc(dr.Delay, func() {
 		g.mu.Lock()
 		defer g.mu.Unlock()

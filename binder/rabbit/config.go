@@ -540,6 +540,10 @@ func checkConsumerNames(spec stream.ConsumerSpec, o consumerOptions) error {
 		if spec.Consumer.DLQ {
 			names = append(names, [2]string{"the dead-letter queue of group " + spec.Group, o.dlqName(base)})
 		}
+		q := o.queueName(spec.Destination, spec.Group, spec.Consumer.Partitioned, spec.Consumer.InstanceIndex)
+		for _, d := range spec.Consumer.RetryDelays { // retryqueues.go
+			names = append(names, [2]string{"the wait queue of group " + spec.Group + " for " + d.String(), RetryQueueName(q, d)})
+		}
 	}
 	return checkNames("stream.bindings."+spec.Binding+".destination", names...)
 }

@@ -595,6 +595,7 @@ func (r *run) requeueLater(ins []inbound) {
 // requeued after redelivery-delay.
 func (r *run) handle(in inbound) bool {
 	env := fromDelivery(&in.d)
+	r.markRetry(&in.d, env) // retryqueues.go
 	err := r.call(func() error { return r.c.spec.Handler(r.ctx, env) })
 	return r.settle(in, env, err)
 }

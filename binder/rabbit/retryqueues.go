@@ -66,6 +66,37 @@ func (c *consumer) withRetryQueues(t *topology, q string) {
 	}
 }
 
+// markRetry marks env, delivery d's message, as a retry delivery when the
+// broker moved it back from one of the consumer's wait queues: its latest
+// x-death entry (the first) is that queue's, for an expired TTL. Only then
+// does the core count the attempts its retry headers record; a dead letter
+// replayed to the destination was rejected since (a newer entry) or
+// republished (x-death is text then), and gets every retry again.
+func (r *run) markRetry(d *amqp.Delivery, env stream.Envelope) {
+	delays := r.c.spec.Consumer.RetryDelays
+	if len(delays) == 0 || r.c.spec.Group == "" {
+		return
+	}
+	xs, ok := d.Headers["x-death"].([]any)
+	if !ok || len(xs) == 0 {
+		return
+	}
+	x, ok := xs[0].(amqp.Table)
+	if !ok {
+		return
+	}
+	if reason, _ := x["reason"].(string); reason != "expired" {
+		return
+	}
+	q, _ := x["queue"].(string)
+	for _, dl := range delays {
+		if q == RetryQueueName(r.queue, dl) {
+			stream.MarkRetryDelivery(env.Headers)
+			return
+		}
+	}
+}
+
 type parkResult int
 
 const (
