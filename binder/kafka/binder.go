@@ -117,6 +117,9 @@ func (bd *Binder) ValidateConsumer(spec stream.ConsumerSpec) error {
 	if err != nil {
 		return err
 	}
+	if err := checkOrdering(spec, cs); err != nil { // keyorder.go
+		return err
+	}
 	return checkConsumerTopics(spec, cs)
 }
 
@@ -248,6 +251,9 @@ func (bd *Binder) BindConsumer(ctx context.Context, spec stream.ConsumerSpec) (s
 		return fail(errors.New("batch mode without a batch handler"))
 	case !spec.Consumer.BatchMode && spec.Handler == nil:
 		return fail(errors.New("no handler"))
+	}
+	if err := checkOrdering(spec, cs); err != nil { // keyorder.go
+		return fail(err)
 	}
 	if err := bd.checkOpen(); err != nil {
 		return fail(err)

@@ -182,14 +182,11 @@ func checkTopic(key, what, name string) error {
 }
 
 // checkConsumerTopics checks the topics of a consumer binding: its
-// destination, its retry topics (retry-delays) and, with dlq on, its
-// dead-letter topic (error.<dest>.<group> unless dlq-name names it).
+// destination and, with dlq on, its dead-letter topic (error.<dest>.<group>
+// unless dlq-name names it).
 func checkConsumerTopics(spec stream.ConsumerSpec, cs consumerSettings) error {
 	key := "stream.bindings." + spec.Binding + ".destination"
 	if err := checkTopic(key, "destination", spec.Destination); err != nil {
-		return err
-	}
-	if err := checkRetryTopics(key, spec); err != nil { // retrytopics.go
 		return err
 	}
 	if !spec.Consumer.DLQ || spec.Group == "" {
@@ -250,6 +247,8 @@ type consumerSettings struct {
 	batchSize       int
 	redeliveryDelay time.Duration
 	minBytes        int
+	// orderByKey: consumer.ordering key (keyorder.go).
+	orderByKey bool
 	// The consumer group's timings; parseConsumer starts them from the
 	// binder's settings. groupTimeout bounds requests to the coordinator.
 	heartbeat, session, rebalance, groupTimeout time.Duration
@@ -572,7 +571,7 @@ func replicationFactor(v any) (int, error) {
 	return n, nil
 }
 
-const consumerKeys = "start-offset, reset-offsets, dlq-name, dlq-partitions, dlq-producer-properties, max-wait, max-bytes, queue-capacity, batch-size, redelivery-delay, configuration, topic"
+const consumerKeys = "start-offset, reset-offsets, dlq-name, dlq-partitions, dlq-producer-properties, max-wait, max-bytes, queue-capacity, batch-size, redelivery-delay, ordering, configuration, topic"
 
 // parseConsumer is decodeConsumer over the default binder settings: for
 // what does not depend on them (the dlq-name).
@@ -628,6 +627,8 @@ func decodeConsumer(st *settings, binding string, ext map[string]any) (consumerS
 			out.batchSize, err = props.Int(v, 1)
 		case "redeliverydelay":
 			out.redeliveryDelay, err = props.Duration(v, false)
+		case "ordering":
+			out.orderByKey, err = decodeOrdering(v) // keyorder.go
 		case "configuration":
 			var cm map[string]any
 			if cm, err = props.Map(v); err == nil {

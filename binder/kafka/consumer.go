@@ -169,6 +169,8 @@ type run struct {
 	// firstCounts are the partition counts of the run's first assignment
 	// (see startOffsets); only the loop goroutine uses it.
 	firstCounts map[string]int
+	// warnedIdle: the idle-concurrency warning was logged (keyorder.go).
+	warnedIdle atomic.Bool
 
 	ctx    context.Context // ends the generation loop
 	cancel context.CancelFunc
@@ -311,6 +313,7 @@ func (r *run) generation(gen *kafkago.Generation, reset bool) {
 
 		cm := newCommitter(gen, log, r.c.bd)
 		offs, commitNow := r.startOffsets(wctx, gen.Assignments, reset, firstCounts, log)
+		r.warnIdleConcurrency(gen.Assignments, log) // keyorder.go, before any message is handled
 		var wg sync.WaitGroup
 		var ws []*partWorker
 		for topic, parts := range gen.Assignments {
@@ -625,6 +628,10 @@ func (w *partWorker) run() {
 	// The fetcher ends with wctx (every way out of the loop below is
 	// wctx ending or Stop, which ends it).
 	defer func() { <-fetchDone }()
+	if w.keyed() {
+		w.runKeyed(q) // keyorder.go
+		return
+	}
 	defer w.releaseSlot() // first of the deferred calls
 	batchMode := c.spec.Consumer.BatchMode
 	// buf is what the worker took from q, handled from index i on; its

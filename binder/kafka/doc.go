@@ -174,11 +174,11 @@
 // # Concurrency and ordering
 //
 // consumer.concurrency bounds the handler calls running at once across the
-// partitions of a binding; within a partition, messages are handled one at
-// a time and in offset order, so a message is handled only after the one
-// before it was acknowledged. Hence the processed prefix of a partition is
-// always contiguous and committing it never skips an unprocessed message,
-// and concurrency above the number of assigned partitions leaves slots
+// partitions of a binding; by default, within a partition, messages are
+// handled one at a time and in offset order, so a message is handled only
+// after the one before it was acknowledged. Hence the processed prefix of
+// a partition is always contiguous and committing it never skips an
+// unprocessed message, and concurrency above the number of assigned partitions leaves slots
 // idle (provisioning creates concurrency × instance-count partitions for a
 // new topic for that reason). A retried or Nak'ed message holds back its
 // partition, and only its partition.
@@ -188,6 +188,31 @@
 // partition's worker gets it, rather than handing the slot over for every
 // message (each hand-over wakes a goroutine); a failed handler call gives
 // the slot up at once.
+//
+// With ordering: key (stream.kafka.bindings.<binding>.consumer.ordering;
+// default partition), the messages of a partition are ordered per key
+// instead, as with Confluent's parallel consumer, so that a topic with
+// fewer partitions than concurrency (even one) uses every handler slot:
+// each partition's messages go to concurrency lanes (the shared dispatch
+// pool) by a hash of the record key, and a lane handles its messages one at
+// a time in offset order, so messages of one key keep their order and
+// messages of different keys run concurrently. Keys that hash to one lane
+// share it (a slow message holds back the others of its lane only).
+// Messages without a key all go to one lane, in order: nothing says they
+// are independent. The partition's committed offset advances only over the
+// contiguous prefix of handled messages (handled: acknowledged,
+// dead-lettered, parked on a retry topic or dropped), never past an
+// unhandled one; at most concurrency × queue-capacity messages of a
+// partition are handed out beyond that prefix. After a crash or a rebalance
+// the new owner starts at the prefix, so messages after it that were
+// already handled come again (at least once, as always). Nak, retry and
+// dead-lettering are those of one message, and hold back its lane. Pause,
+// Stop and rebalances behave as above: calls in flight finish, messages
+// queued in lanes are not handled, and the commit stops before the first of
+// them. Not with batch-mode (a configuration error); retry topics keep
+// per-partition order. With the default ordering, partition, concurrency
+// above the partitions assigned to a consumer leaves slots idle, and a WARN
+// line, logged once per Start, says so.
 //
 // Rebalances: when the group rebalances, intake stops, in-flight handler
 // calls finish (their context is cancelled after half the rebalance-timeout),
@@ -353,6 +378,7 @@
 //	queue-capacity: 256            # messages fetched ahead per partition
 //	batch-size: 500                # largest batch in batch mode
 //	redelivery-delay: 100ms        # before a Nak'ed message is handled again
+//	ordering: partition            # partition | key: what is handled one at a time, in order (see "Concurrency and ordering")
 //	configuration: (none)          # Kafka client properties of this consumer
 //	topic:
 //	  replication-factor: (none)   # of the topics this binding creates; default: the binder's
