@@ -182,11 +182,14 @@ func checkTopic(key, what, name string) error {
 }
 
 // checkConsumerTopics checks the topics of a consumer binding: its
-// destination and, with dlq on, its dead-letter topic (error.<dest>.<group>
-// unless dlq-name names it).
+// destination, its retry topics (retry-delays) and, with dlq on, its
+// dead-letter topic (error.<dest>.<group> unless dlq-name names it).
 func checkConsumerTopics(spec stream.ConsumerSpec, cs consumerSettings) error {
 	key := "stream.bindings." + spec.Binding + ".destination"
 	if err := checkTopic(key, "destination", spec.Destination); err != nil {
+		return err
+	}
+	if err := checkRetryTopics(key, spec); err != nil { // retrytopics.go
 		return err
 	}
 	if !spec.Consumer.DLQ || spec.Group == "" {
