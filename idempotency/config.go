@@ -60,7 +60,8 @@ type RedisConfig struct {
 	// the redis store and [Options.Redis] is not given. A secret: never
 	// logged.
 	URL string `mapstructure:"url"`
-	// KeyPrefix starts every key of the store: <key-prefix><binding>:<key>.
+	// KeyPrefix starts every key of the store: <key-prefix><binding>:<key>
+	// (<key> hashed when long or binary, see [MaxPlainKey]).
 	// Default "streambind:idempotency:".
 	KeyPrefix string `mapstructure:"key-prefix"`
 	// Lease is how long a delivery holds its key while its handler runs

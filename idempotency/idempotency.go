@@ -43,9 +43,15 @@
 //	    key-prefix: "streambind:idempotency:"   # keys are <key-prefix><binding>:<key>; default streambind:idempotency:
 //	    lease: 30s                 # a delivery's hold on its key while its handler runs; at least 100ms; default 30s
 //
-// A store that cannot be used (unreachable, the table missing) leaves the
-// message for redelivery rather than failing it: not an attempt, not
-// dead-lettered; readiness reports the store down meanwhile.
+// A key is any byte string; the stores keep a long or binary one as its
+// SHA-256 ([MaxPlainKey], [HashedKeyPrefix]).
+//
+// A store that cannot be used (unreachable, the connection lost during
+// the handler or the commit, the table missing) leaves the message for
+// redelivery rather than failing it: not an attempt, not dead-lettered;
+// readiness reports the store down meanwhile. A mark the database refuses
+// for its values (SQLSTATE class 22 or 23) fails the message for good
+// instead. docs/idempotency.md lists which errors count against which.
 package idempotency
 
 import (

@@ -34,7 +34,7 @@ type Execer interface {
 // The table:
 //
 //	binding    text        not null  -- the input binding
-//	key        text        not null  -- the message's idempotency key
+//	key        text        not null  -- the message's idempotency key, or its hash (see MaxPlainKey)
 //	expires_at timestamptz not null  -- processed time + retention
 //	primary key (binding, key)
 //
