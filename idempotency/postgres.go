@@ -51,16 +51,18 @@ func Migrate(ctx context.Context, db Execer, tableName string) error {
 		fmt.Sprintf(`SELECT pg_advisory_xact_lock(hashtextextended('streambind.idempotency:%s', 0))`, q),
 	}
 	if t.Schema != "" {
-		stmts = append(stmts, "CREATE SCHEMA IF NOT EXISTS "+t.Schema)
+		stmts = append(stmts, "CREATE SCHEMA IF NOT EXISTS "+t.QuotedSchema())
 	}
+	// SQL takes the quoted names: a keyword (user, order) is then a name.
+	qq := t.Quoted()
 	stmts = append(stmts,
 		fmt.Sprintf(`CREATE TABLE IF NOT EXISTS %s (
 	binding    text        NOT NULL,
 	key        text        NOT NULL,
 	expires_at timestamptz NOT NULL,
 	PRIMARY KEY (binding, key)
-)`, q),
-		fmt.Sprintf(`CREATE INDEX IF NOT EXISTS %s_expires_idx ON %s (expires_at)`, t.Name, q),
+)`, qq),
+		fmt.Sprintf(`CREATE INDEX IF NOT EXISTS %s ON %s (expires_at)`, pgx.Identifier{t.Name + "_expires_idx"}.Sanitize(), qq),
 	)
 	// Without arguments pgx sends this as one simple query, which
 	// PostgreSQL runs as one transaction.
@@ -211,7 +213,7 @@ func newPGStore(db pgDB, own bool, t table, log *slog.Logger) *pgStore {
 	// The retention travels as a bigint count of milliseconds: the cast
 	// makes its type explicit for every driver (database/sql ones too).
 	return &pgStore{db: db, own: own, t: t, state: newStoreState("postgres table "+t.qualified(), log),
-		insert: "INSERT INTO " + t.qualified() + " (binding, key, expires_at) VALUES ($1, $2, now() + $3::bigint * interval '1 millisecond') ON CONFLICT DO NOTHING"}
+		insert: "INSERT INTO " + t.Quoted() + " (binding, key, expires_at) VALUES ($1, $2, now() + $3::bigint * interval '1 millisecond') ON CONFLICT DO NOTHING"}
 }
 
 // wrap is the idempotent consumer of one binding on PostgreSQL. Each
@@ -349,8 +351,8 @@ func (p *purger) Start(context.Context) error {
 
 // purge deletes every expired mark, purgeBatch at a time.
 func (p *purger) purge(ctx context.Context) (int64, error) {
-	q := p.s.t.qualified()
-	del := fmt.Sprintf("DELETE FROM %s WHERE ctid IN (SELECT ctid FROM %s WHERE expires_at < now() LIMIT %d)", q, q, purgeBatch)
+	q, qq := p.s.t.qualified(), p.s.t.Quoted()
+	del := fmt.Sprintf("DELETE FROM %s WHERE ctid IN (SELECT ctid FROM %s WHERE expires_at < now() LIMIT %d)", qq, qq, purgeBatch)
 	var total int64
 	for {
 		n, err := p.s.db.exec(ctx, del)
@@ -399,7 +401,7 @@ func (p *purger) Health(ctx context.Context) error {
 	// The last purge failed: look again rather than stay down until the
 	// next purge (the table may have been created since).
 	q := p.s.t.qualified()
-	if _, err := p.s.db.exec(ctx, "SELECT FROM "+q+" LIMIT 0"); err != nil {
+	if _, err := p.s.db.exec(ctx, "SELECT FROM "+p.s.t.Quoted()+" LIMIT 0"); err != nil {
 		return fmt.Errorf("idempotency store %s: %s", q, redacted(err))
 	}
 	p.mu.Lock()
