@@ -157,6 +157,12 @@ func (o *Outbox) Send(ctx context.Context, tx Execer, name string, value any, op
 	case name == "":
 		return errors.New("outbox: send: name is empty; want an output binding or a destination")
 	}
+	// A stored row whose name the relay cannot send blocks its key until
+	// someone deletes it: refuse a likely typo here, in the caller's
+	// transaction, rather than at the relay's first send.
+	if s := o.app.Bridge().CloseName(name); s != "" {
+		return fmt.Errorf("outbox: send to %s: no binding, destination or stream.dynamic-destinations entry has this name; did you mean %s? (list %s in stream.dynamic-destinations to send to it)", name, s, name)
+	}
 	var so sendOptions
 	for _, opt := range opts {
 		if opt != nil {

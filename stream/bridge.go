@@ -288,6 +288,14 @@ func (br *Bridge) logFirstSend(name, destination string) {
 	log.Info("bridge: first send to a dynamic destination", "name", name)
 }
 
+// CloseName returns the configured name that name is close to, when name
+// is not itself configured: a binding name, a binding's destination or a
+// stream.dynamic-destinations entry that equals name but for case or is
+// within two edits of it. "" when name is configured or close to nothing.
+// Callers that store a name to send to later (the outbox) use it to refuse
+// a likely typo at once rather than at the first send.
+func (br *Bridge) CloseName(name string) string { return br.suggest(name) }
+
 // suggest returns the configured name closest to name when it is close:
 // a binding name, a binding's destination or a listed dynamic destination
 // that equals name but for case or is within two edits of it (and fewer
