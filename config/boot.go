@@ -253,16 +253,8 @@ func leafPaths(v any, path string) []string {
 // both ways is an error; any other spring.* key too. (The Kafka binder
 // reads its environment's spring.* keys itself.)
 func rabbitEnvironments(tree map[string]any, origins map[string]string) (warnings, errs []*stream.ConfigError) {
-	binders, _ := tree["binders"].(map[string]any)
-	for _, name := range sortedKeys(binders) {
-		b, _ := binders[name].(map[string]any)
-		typ, _ := b["type"].(string)
-		envKey, ok := mapKey(b, "environment")
-		env, isMap := b[envKey].(map[string]any)
-		if !strings.EqualFold(strings.TrimSpace(typ), "rabbit") || !ok || !isMap {
-			continue
-		}
-		base := "stream.binders." + name + "." + envKey
+	for _, be := range binderEnvironments(tree, "rabbit") {
+		env, base := be.env, be.base
 		nested := map[string]any{}
 		for _, k := range sortedKeys(env) {
 			if lk := strings.ToLower(k); lk == "spring" || strings.HasPrefix(lk, "spring.") {
@@ -314,6 +306,31 @@ func rabbitEnvironments(tree map[string]any, origins map[string]string) (warning
 		}
 	}
 	return warnings, errs
+}
+
+// binderEnvironment is the environment map of a declared binder and the
+// key path it has in the tree.
+type binderEnvironment struct {
+	base string // stream.binders.<name>.environment (as spelt)
+	env  map[string]any
+}
+
+// binderEnvironments returns the environment maps of the binders declared
+// with type typ (case-insensitive), in the order of their names.
+func binderEnvironments(tree map[string]any, typ string) []binderEnvironment {
+	var out []binderEnvironment
+	binders, _ := tree["binders"].(map[string]any)
+	for _, name := range sortedKeys(binders) {
+		b, _ := binders[name].(map[string]any)
+		t, _ := b["type"].(string)
+		envKey, ok := mapKey(b, "environment")
+		env, isMap := b[envKey].(map[string]any)
+		if !strings.EqualFold(strings.TrimSpace(t), typ) || !ok || !isMap {
+			continue
+		}
+		out = append(out, binderEnvironment{base: "stream.binders." + name + "." + envKey, env: env})
+	}
+	return out
 }
 
 // nestPut sets v at path below m, creating maps; a map value is merged,

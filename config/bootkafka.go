@@ -325,16 +325,8 @@ func dataSize(v any) (int64, error) {
 // max.poll.records. The binder reads the result, and the environment
 // still replaces the application's spring.kafka defaults for that binder.
 func kafkaEnvironments(tree map[string]any, origins map[string]string) (warnings, errs []*stream.ConfigError) {
-	binders, _ := tree["binders"].(map[string]any)
-	for _, name := range sortedKeys(binders) {
-		b, _ := binders[name].(map[string]any)
-		typ, _ := b["type"].(string)
-		envKey, ok := mapKey(b, "environment")
-		env, isMap := b[envKey].(map[string]any)
-		if !strings.EqualFold(strings.TrimSpace(typ), "kafka") || !ok || !isMap {
-			continue
-		}
-		base := "stream.binders." + name + "." + envKey
+	for _, be := range binderEnvironments(tree, "kafka") {
+		env, base := be.env, be.base
 		// spring.kafka.* keys, dotted or nested, gathered in one tree; the
 		// other spring.* keys stay as they are, for the binder.
 		nested := map[string]any{}
