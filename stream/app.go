@@ -212,7 +212,9 @@ func NewApp(cfg *Config, fns *Catalog, opts ...Option) (*App, error) {
 			want[i].name = ""
 		}
 	}
-	a.warnUnbound(known)
+	if !v.decidesBindings() {
+		a.warnUnbound(known)
+	}
 	var inputs []string
 	for _, p := range want {
 		if p.input && p.name != "" {
@@ -440,6 +442,22 @@ func (a *App) checkBinderDeclarations(v *validator) {
 			v.add("stream."+typ, "unknown key or binder type: %v", err)
 		}
 	}
+}
+
+// decidesBindings reports whether v holds an error about which bindings
+// are bound (a function, the definition, the routing expression, the input
+// or output bindings, a rename, two bindings of one name). Start-up fails
+// then, and a configured binding is unbound because of that error: warning
+// that it is not bound would only contradict the error.
+func (v *validator) decidesBindings() bool {
+	for _, e := range v.errs {
+		switch p := e.Path; {
+		case p == "functions", p == "stream.function.definition", p == "stream.function.routing-expression",
+			p == "stream.input-bindings", p == "stream.output-bindings", strings.HasPrefix(p, "stream.function.bindings"):
+			return true
+		}
+	}
+	return false
 }
 
 // warnUnbound logs, once each, the configured bindings that no bound

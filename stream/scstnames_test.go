@@ -322,3 +322,56 @@ func TestInputBindingNamedLikeAFunctionBinding(t *testing.T) {
 		t.Fatalf("errors %v", errs)
 	}
 }
+
+// A binding that start-up refuses (an input binding that is also a
+// function, the router of a constant routing expression naming no
+// function) is named by the error: no "not bound" warning contradicts it.
+// A configured binding an error about its properties leaves alone is
+// still reported unbound.
+func TestRefusedBindingIsNotAlsoWarnedUnbound(t *testing.T) {
+	for _, tc := range []struct{ name, yaml string }{
+		{"input binding that is a function", `stream:
+  default-binder: memory
+  function:
+    definition: fooin
+  input-bindings: fooin
+  bindings:
+    fooin: { destination: d, group: g }
+    fooin-in-0: { destination: d, group: g }
+`},
+		{"constant routing expression", `stream:
+  default-binder: memory
+  function:
+    definition: functionRouter
+    routing-expression: "'nope'"
+  bindings:
+    functionRouter-in-0: { destination: d, group: g }
+`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var logged syncBuffer
+			fns := stream.NewCatalog()
+			stream.AddConsumer(fns, "fooin", func(context.Context, string) error { return nil })
+			opts := append(typesOpts("memory"), stream.WithLogger(slog.New(slog.NewTextHandler(&logged, nil))))
+			_, err := stream.NewApp(loadYAML(t, tc.yaml), fns, opts...)
+			configErrs(t, err)
+			if strings.Contains(logged.String(), "not bound") {
+				t.Errorf("a refused binding was also warned unbound:\n%s", logged.String())
+			}
+		})
+	}
+	var logged syncBuffer
+	opts := append(typesOpts("memory"), stream.WithLogger(slog.New(slog.NewTextHandler(&logged, nil))))
+	_, err := stream.NewApp(loadYAML(t, `stream:
+  default-binder: memory
+  function:
+    definition: a
+  bindings:
+    a-in-0: { destination: d, binder: nosuch }
+    other-in-0: { destination: d }
+`), twoConsumers(), opts...)
+	configErrs(t, err)
+	if !strings.Contains(logged.String(), "configured binding not bound") || !strings.Contains(logged.String(), "key=stream.bindings.other-in-0") {
+		t.Errorf("the unbound binding beside an unrelated error was not warned:\n%s", logged.String())
+	}
+}
