@@ -364,6 +364,11 @@ func TestPlaceholderProblems(t *testing.T) {
 		// before any work.
 		{"doubling past the depth limit", doubling(70),
 			[]string{"k0 (application.yaml:1): placeholders refer through more than 64 keys (k0 → k1 → k2 → … → k62 → k63 → k64)"}},
+		// One chain far past the limit is one problem, not one per 64
+		// keys where the walk (in key order) meets the chain again, nor
+		// a second one where its last keys double past the size limit.
+		{"one long chain", doubling(2000),
+			[]string{"k0 (application.yaml:1): placeholders refer through more than 64 keys (k0 → k1 → k2 → … → k62 → k63 → k64)"}},
 		{"doubling within the depth limit", doubling(40),
 			[]string{"k19 (application.yaml:20): the value grows past 1024 KiB"}},
 		{"many copies of a large value", manyCopies(80, 1<<20-100),

@@ -82,11 +82,14 @@ func expandNested(s string, lookup lookupFunc, depth int) (string, []string) {
 		}
 		s = s[end+1:]
 		if b.Len() > maxExpandedBytes {
-			return b.String()[:maxExpandedBytes], append(probs, fmt.Sprintf("the value grows past %d KiB as its placeholders are replaced", maxExpandedBytes>>10))
+			return b.String()[:maxExpandedBytes], append(probs, fmt.Sprintf("%s %d KiB as its placeholders are replaced", growsPast, maxExpandedBytes>>10))
 		}
 	}
 	return b.String(), probs
 }
+
+// growsPast begins the problem of a value past maxExpandedBytes.
+const growsPast = "the value grows past"
 
 // maxExpandedBytes bounds a value after its placeholders are replaced:
 // keys that refer to each other several times each must not build a
@@ -163,6 +166,10 @@ type placeholders struct {
 	// reported at the key the walk started from, not at each key of the
 	// chain.
 	deep string
+	// deepTail holds the keys a refused chain goes on through past the
+	// key it was refused at: a walk that starts at one of them meets the
+	// same chain, reported once already (one chain, one problem).
+	deepTail map[string]bool
 	// total counts the bytes that expansion produced, bounded by
 	// maxTotalExpanded: many keys each holding a copy of a large one
 	// must not exhaust memory.
@@ -195,7 +202,7 @@ const maxTotalExpanded = 64 << 20
 // problem.
 func resolvePlaceholders(root map[string]any, env map[string]string, fail func(path, msg string), mark func(path string)) {
 	r := &placeholders{root: root, env: env, done: map[string]string{}, failed: map[string][]string{},
-		inCycle: map[string]bool{}, fail: fail, mark: mark}
+		inCycle: map[string]bool{}, deepTail: map[string]bool{}, fail: fail, mark: mark}
 	r.walk(root, "")
 }
 
@@ -271,8 +278,11 @@ func (r *placeholders) resolve(path, s string, top bool) (string, bool) {
 	}
 	own := make([]string, 0, len(probs))
 	for _, p := range probs {
-		// A chain too deep is reported once, where the walk started.
-		if p != inherited && (top || p != r.deep) {
+		// A chain too deep is reported once, where the walk started; a
+		// walk that starts further down a refused chain meets that chain
+		// (or the growth of its values) again: not reported twice.
+		sameChain := r.deepTail[path] && (p == r.deep || strings.HasPrefix(p, growsPast))
+		if p != inherited && (top || p != r.deep) && !sameChain {
 			own = append(own, p)
 		}
 	}
@@ -325,6 +335,7 @@ func (r *placeholders) lookup(name string) (string, bool, string) {
 		if len(r.stack) >= maxReferenceDepth {
 			// Refused before any work, the whole chain named.
 			r.deep = fmt.Sprintf("placeholders refer through more than %d keys (%s)", maxReferenceDepth, chainShort(append(r.stack, path)))
+			r.markTail(path)
 			return "", false, r.deep
 		}
 		out, ok := r.resolve(path, v, false)
@@ -346,6 +357,34 @@ func (r *placeholders) lookup(name string) (string, bool, string) {
 	default:
 		s, _ := toString(v)
 		return s, true, ""
+	}
+}
+
+// markTail adds to deepTail the keys that the key at path refers to,
+// directly or through others, without expanding them: each key is read
+// once over all chains, however long they are.
+func (r *placeholders) markTail(path string) {
+	todo := []string{path}
+	for len(todo) > 0 {
+		p := todo[len(todo)-1]
+		todo = todo[:len(todo)-1]
+		if r.deepTail[p] {
+			continue
+		}
+		r.deepTail[p] = true
+		_, v, found := r.find(p)
+		s, ok := v.(string)
+		if !found || !ok {
+			continue
+		}
+		expandNested(s, func(name string) (string, bool, string) {
+			if _, inEnv := r.env[name]; !inEnv && !isEnvName(name) {
+				if q, _, ok := r.find(name); ok && !r.deepTail[q] {
+					todo = append(todo, q)
+				}
+			}
+			return "", true, ""
+		}, 0)
 	}
 }
 
