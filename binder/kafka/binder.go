@@ -12,6 +12,7 @@ import (
 	"time"
 
 	kafkago "github.com/segmentio/kafka-go"
+	metaapi "github.com/segmentio/kafka-go/protocol/metadata"
 
 	"github.com/streambind/streambind/stream"
 )
@@ -265,6 +266,11 @@ func (bd *Binder) BindConsumer(ctx context.Context, spec stream.ConsumerSpec) (s
 		if err != nil {
 			return nil, bd.bindErr(err, "kafka: bind consumer %s", spec.Binding)
 		}
+		// Under ordering: key the handler slots share a partition's
+		// messages, so fewer partitions leave none idle.
+		if n < need && !cs.orderByKey {
+			bd.log.Info("kafka: topic has fewer partitions than the binding's concurrency; some handler slots stay idle", "destination", t, "partitions", n, "wanted", need)
+		}
 		dlqParts[t] = n
 		if cs.dlqPartitions > 0 {
 			dlqParts[t] = cs.dlqPartitions
@@ -305,7 +311,7 @@ func (bd *Binder) checkOpen() error {
 // min-partition-count): it creates it when auto-create-topics is on, adds
 // partitions when auto-add-partitions is on, and otherwise fails for a
 // missing topic, and — strict — for a producer that needs more partitions
-// than the topic has. A topic it creates gets rf replicas (0: the
+// than the topic has (a consumer takes fewer: BindConsumer says so). A topic it creates gets rf replicas (0: the
 // binder's replication-factor). It returns the topic's partition count.
 func (bd *Binder) provision(ctx context.Context, topic string, need, rf int, strict bool) (int, error) {
 	if rf == 0 {
@@ -317,6 +323,14 @@ func (bd *Binder) provision(ctx context.Context, topic string, need, rf int, str
 	n, err := bd.partitions(ctx, topic)
 	if err != nil && !errors.Is(err, kafkago.UnknownTopicOrPartition) {
 		return 0, fmt.Errorf("topic %s: metadata: %w", topic, err)
+	}
+	if n < need {
+		// The shared transport answers from a metadata cache (refreshed
+		// every MetadataTTL): a topic created, or partitions added,
+		// outside the binder since then look missing. Ask the cluster.
+		if n, err = bd.freshPartitions(ctx, topic, n); err != nil {
+			return 0, fmt.Errorf("topic %s: metadata: %w", topic, err)
+		}
 	}
 	if n == 0 {
 		if !bd.st.autoCreateTopics {
@@ -351,16 +365,51 @@ func (bd *Binder) provision(ctx context.Context, topic string, need, rf int, str
 	if strict {
 		return 0, fmt.Errorf("topic %s has %d partitions, the binding needs %d: add partitions or enable stream.kafka.binder.auto-add-partitions", topic, n, need)
 	}
-	bd.log.Info("kafka: topic has fewer partitions than the binding's concurrency; some handler slots stay idle", "destination", topic, "partitions", n, "wanted", need)
 	return n, nil
 }
 
-// partitions returns the partition count of topic, 0 if it does not exist.
+// partitions returns the partition count of topic, 0 if it does not exist,
+// as the shared transport's metadata cache knows it.
 func (bd *Binder) partitions(ctx context.Context, topic string) (int, error) {
 	res, err := bd.admin.Metadata(ctx, &kafkago.MetadataRequest{Topics: []string{topic}})
 	if err != nil {
 		return 0, err
 	}
+	return partitionsIn(res, topic)
+}
+
+// freshPartitions returns the partition count of topic as the cluster
+// (not the cache) tells it, bounded by the dial timeout; cached is what
+// the cache said. When the cluster knows more, it refreshes the cache too,
+// so that the producer (which reads it) sees the topic at once.
+func (bd *Binder) freshPartitions(ctx context.Context, topic string, cached int) (int, error) {
+	ctx, cancel := context.WithTimeout(ctx, bd.st.dialTimeout)
+	defer cancel()
+	res, err := bd.freshMetadata(ctx, []string{topic}) // health.go
+	if err != nil {
+		return 0, err
+	}
+	n, err := partitionsIn(res, topic)
+	if err != nil || n <= cached {
+		return n, err
+	}
+	// kafka-go refreshes its cache only after creating topics or for a
+	// metadata request allowing auto-creation of a topic it has not
+	// cached; the cluster has just shown the topic, so the broker has
+	// nothing to create. The refresh waits (bounded by ctx) until the
+	// cache has the topic.
+	if cached == 0 {
+		req := &metaapi.Request{TopicNames: []string{topic}, AllowAutoTopicCreation: true}
+		if _, err := bd.transport.RoundTrip(ctx, bd.admin.Addr, req); err != nil {
+			bd.log.Debug("kafka: refreshing the metadata cache", "destination", topic, "error", bd.logErr(err))
+		}
+	}
+	return n, nil
+}
+
+// partitionsIn returns the partition count of topic in res, 0 if it does
+// not exist.
+func partitionsIn(res *kafkago.MetadataResponse, topic string) (int, error) {
 	for _, t := range res.Topics {
 		if t.Name == topic {
 			if t.Error != nil {
