@@ -18,7 +18,7 @@ const (
 	DefaultTable        = "outbox"
 	DefaultPollInterval = time.Second
 	DefaultBatchSize    = 100
-	DefaultConcurrency  = 16
+	DefaultConcurrency  = 100
 	DefaultSendTimeout  = 30 * time.Second
 	// Section is the configuration section [FromConfig] decodes.
 	Section = "outbox"
@@ -52,7 +52,9 @@ type Config struct {
 	BatchSize int
 	// Concurrency is how many keys of a batch the relay sends at once
 	// (the messages of one key are sent one after the other, each after
-	// the previous one was confirmed). Default 16; 1 to 1024.
+	// the previous one was confirmed). Default 100 (every key of a default
+	// batch at once: a broker that persists messages, such as RabbitMQ,
+	// confirms many in flight for about the cost of few); 1 to 1024.
 	Concurrency int
 	// SendTimeout bounds one send, confirm included. A send that times out
 	// counts as failed: the row stays and is sent again later. Default 30s.

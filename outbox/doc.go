@@ -25,7 +25,7 @@
 //	  dsn: postgres://shop@127.0.0.1:5432/shop   # the relay's; required when it runs unless Options.Pool is given; default none
 //	  poll-interval: 1s          # an idle relay looks this often without a notification, and waits this long after a failure; at least 10ms; default 1s
 //	  batch-size: 100            # rows claimed per transaction, 1 to 10000; default 100
-//	  concurrency: 16            # keys of a batch sent at once, 1 to 1024; default 16
+//	  concurrency: 100           # keys of a batch sent at once, 1 to 1024; default 100
 //	  send-timeout: 30s          # bound of one send, confirm included; default 30s
 //	  relay: true                # false: this instance only writes to the outbox; default true
 //

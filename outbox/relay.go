@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -35,9 +36,9 @@ import (
 //     it. The relay holding the oldest row of a key always keeps it: the
 //     table always makes progress.
 //  3. It sends the rows: the keys of the batch concurrently (up to
-//     concurrency), the rows of one key one after the other, each once the
-//     previous one was confirmed; after a failed send the key's later rows
-//     wait for the next batch.
+//     concurrency, the keys with the most rows first), the rows of one key
+//     one after the other, each once the previous one was confirmed; after
+//     a failed send the key's later rows wait for the next batch.
 //  4. It deletes the confirmed rows (counts the failed attempt on the
 //     first failed row of a key) and commits, releasing the locks.
 //
@@ -628,7 +629,17 @@ func (r *Relay) batch(ctx context.Context) (result, error) {
 // send sends the groups' rows: groups concurrently, rows of a group in
 // order, stopping a group at its first failure, and starting no send after
 // startBy (see lockBound).
+//
+// The time a batch takes is what the broker's confirms take, one after the
+// other for a key's rows: a batch lasts as long as its longest chain of
+// sends. So the groups with the most rows start first (a worker that would
+// take a long group last would end the batch late), and as many at once as
+// concurrency allows: a broker that persists messages (RabbitMQ) writes and
+// confirms the messages in flight together, so its cost and its latency
+// grow far slower than the number in flight.
 func (r *Relay) send(ctx context.Context, groups []*group, startBy time.Time) {
+	order := slices.Clone(groups)
+	slices.SortStableFunc(order, func(a, b *group) int { return len(b.rows) - len(a.rows) })
 	work := make(chan *group)
 	workers := min(r.cfg.Concurrency, len(groups))
 	var wg sync.WaitGroup
@@ -641,7 +652,7 @@ func (r *Relay) send(ctx context.Context, groups []*group, startBy time.Time) {
 			}
 		}()
 	}
-	for _, g := range groups {
+	for _, g := range order {
 		if len(g.rows) > 0 {
 			work <- g
 		}
