@@ -266,10 +266,13 @@ func (bd *Binder) BindConsumer(ctx context.Context, spec stream.ConsumerSpec) (s
 		if err != nil {
 			return nil, bd.bindErr(err, "kafka: bind consumer %s", spec.Binding)
 		}
-		// Under ordering: key the handler slots share a partition's
-		// messages, so fewer partitions leave none idle.
-		if n < need && !cs.orderByKey {
+		// Under ordering: key an instance's handler slots share its
+		// partitions' messages: only instances without a partition idle.
+		switch inst := max(spec.Consumer.InstanceCount, 1); {
+		case !cs.orderByKey && n < need:
 			bd.log.Info("kafka: topic has fewer partitions than the binding's concurrency; some handler slots stay idle", "destination", t, "partitions", n, "wanted", need)
+		case cs.orderByKey && n < inst:
+			bd.log.Info("kafka: topic has fewer partitions than the binding's instance-count; some instances stay idle", "destination", t, "partitions", n, "instance-count", inst)
 		}
 		dlqParts[t] = n
 		if cs.dlqPartitions > 0 {

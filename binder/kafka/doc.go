@@ -180,7 +180,7 @@
 // a partition is always contiguous and committing it never skips an
 // unprocessed message, and concurrency above the number of assigned partitions leaves slots
 // idle (provisioning creates concurrency × instance-count partitions for a
-// new topic for that reason). A retried or Nak'ed message holds back its
+// new topic for that reason; see Provisioning). A retried or Nak'ed message holds back its
 // partition, and only its partition.
 // When concurrency is below the number of assigned partitions, a
 // partition's worker that has its next message already fetched keeps its
@@ -305,12 +305,22 @@
 // Binding a producer or consumer makes sure its topics exist: created with
 // max(partition-count, min-partition-count) partitions for a producer and
 // max(concurrency × instance-count, min-partition-count) for a consumer, and
-// replication-factor replicas. A consumer with dlq also provisions its
-// dead-letter topic with as many partitions as its source topic. An
-// existing topic with fewer partitions than a producer needs gets more
-// when auto-add-partitions is on and is an error otherwise (a consumer only
-// logs it). With auto-create-topics false, a missing topic is a startup
-// error naming it.
+// replication-factor replicas (SCSt's rule). The consumer's count holds
+// with ordering: key too, although its handler slots share a partition:
+// more partitions cost nothing at creation, leave room for more instances,
+// and keep the topic an SCSt app would create. A consumer with dlq also
+// provisions its dead-letter topic with as many partitions as its source
+// topic. An existing topic with fewer partitions than a binding needs gets
+// more when auto-add-partitions is on (which moves keys to other
+// partitions); otherwise it is an error for a producer, and a consumer
+// logs an INFO line that some handler slots stay idle (with ordering: key,
+// whose slots share a partition, only when the topic has fewer partitions
+// than instance-count). With auto-create-topics false, a missing
+// topic is a start-up error naming it, not retried (see "Start-up" in
+// docs/conventions.md). A topic that looks missing, or short of
+// partitions, in kafka-go's metadata cache (refreshed every 2s) is checked
+// with a metadata request of its own first, so a topic created or grown
+// outside the binder just before a bind is found.
 //
 // # Configuration
 //

@@ -3,6 +3,7 @@ package kafka_test
 import (
 	"context"
 	"log/slog"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -55,14 +56,23 @@ func TestBindTopicCreatedAfterMetadataCached(t *testing.T) {
 	bindProducer(t, b, dest, 3)
 }
 
-// TestFewerPartitionsInfo: a consumer whose concurrency exceeds the
-// topic's partitions logs one INFO saying handler slots stay idle with
-// ordering partition, and none with ordering key (its slots share the
-// partition's messages).
+// TestFewerPartitionsInfo: a consumer whose concurrency × instance-count
+// exceeds the topic's partitions logs one INFO saying that handler slots
+// stay idle with ordering partition; with ordering key (its slots share
+// the partition's messages) only when instance-count exceeds them.
 func TestFewerPartitionsInfo(t *testing.T) {
 	c := kafkatest.Start(t)
-	for _, ordering := range []string{"partition", "key"} {
-		t.Run(ordering, func(t *testing.T) {
+	for _, tc := range []struct {
+		ordering  string
+		instances int
+		want      string
+	}{
+		{"partition", 1, "handler slots stay idle"},
+		{"key", 1, ""},
+		{"key", 2, "some instances stay idle"},
+	} {
+		ordering := tc.ordering
+		t.Run(ordering+"-"+strconv.Itoa(tc.instances), func(t *testing.T) {
 			topic := uniqueTopic(t)
 			createTopic(t, c, topic, 1, nil)
 			logs := &logRecorder{}
@@ -74,6 +84,7 @@ func TestFewerPartitionsInfo(t *testing.T) {
 			closeBinder(t, b)
 			spec := consumerSpec(topic, "g", func(context.Context, stream.Envelope) error { return nil })
 			spec.Consumer.Concurrency = 4
+			spec.Consumer.InstanceCount = tc.instances
 			spec.Extension = map[string]any{"ordering": ordering}
 			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 			defer cancel()
@@ -83,16 +94,15 @@ func TestFewerPartitionsInfo(t *testing.T) {
 			}
 			var infos []logLine
 			for _, l := range logs.since(slog.LevelInfo, start) {
-				if strings.Contains(l.msg, "fewer partitions than the binding's concurrency") {
+				if strings.Contains(l.msg, "fewer partitions") {
 					infos = append(infos, l)
 				}
 			}
-			want := 0
-			if ordering == "partition" {
-				want = 1
-			}
-			if len(infos) != want {
-				t.Fatalf("%d fewer-partitions lines; want %d: %v", len(infos), want, infos)
+			switch {
+			case tc.want == "" && len(infos) != 0:
+				t.Fatalf("fewer-partitions lines; want none: %v", infos)
+			case tc.want != "" && (len(infos) != 1 || !strings.Contains(infos[0].msg, tc.want)):
+				t.Fatalf("fewer-partitions lines %v; want one saying %q", infos, tc.want)
 			}
 			logs.checkHygiene(t)
 		})
