@@ -74,10 +74,10 @@ configuration is printed all the same), 2 for bad usage.`,
 			// problems fail.
 			var probs []problem
 			for _, ce := range cs.problems {
-				probs = append(probs, problem{loc: s.locate(ce.Origin), key: ce.Path, msg: redact.String(ce.Msg)})
+				probs = append(probs, s.problemOf(ce, false))
 			}
 			for _, ce := range cs.warnings {
-				probs = append(probs, problem{loc: s.locate(ce.Origin), key: ce.Path, msg: redact.String(ce.Msg), warning: true})
+				probs = append(probs, s.problemOf(ce, true))
 			}
 			if printProblems(e.stderr, probs, false, false) != exitOK {
 				return silent(exitFailure)

@@ -89,7 +89,7 @@ as lint prints them; the graph is drawn all the same), 2 for bad usage.`,
 			var errs []problem
 			for _, s := range sys.services {
 				for _, ce := range s.problems {
-					errs = append(errs, problem{loc: s.locate(ce.Origin), key: ce.Path, msg: ce.Msg})
+					errs = append(errs, s.problemOf(ce, false))
 				}
 			}
 			if len(errs) > 0 {

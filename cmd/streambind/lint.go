@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -13,6 +14,7 @@ import (
 	"github.com/streambind/streambind/binder/props"
 	"github.com/streambind/streambind/binder/rabbit"
 	"github.com/streambind/streambind/redact"
+	"github.com/streambind/streambind/stream"
 )
 
 // problem is one finding of lint.
@@ -45,12 +47,18 @@ func (p problem) less(q problem) bool {
 	return p.msg < q.msg
 }
 
-// text is the problem as a line: "file:line: key: message".
+// text is the problem as a line: "file:line: key: message", or "env NAME:
+// key: message" for a value from environment variable NAME.
 func (p problem) text() string {
 	var b strings.Builder
-	b.WriteString(p.loc.file)
-	if p.loc.line > 0 {
-		b.WriteString(":" + strconv.Itoa(p.loc.line))
+	switch {
+	case p.loc.env != "":
+		b.WriteString("env " + p.loc.env)
+	default:
+		b.WriteString(p.loc.file)
+		if p.loc.line > 0 {
+			b.WriteString(":" + strconv.Itoa(p.loc.line))
+		}
 	}
 	b.WriteString(": ")
 	if p.key != "" {
@@ -60,9 +68,6 @@ func (p problem) text() string {
 		b.WriteString("warning: ")
 	}
 	b.WriteString(p.msg)
-	if p.loc.env != "" {
-		b.WriteString(" (env " + p.loc.env + ")")
-	}
 	return b.String()
 }
 
@@ -72,18 +77,55 @@ func (p problem) github() string {
 	if p.warning {
 		level = "warning"
 	}
-	props := "file=" + ghProperty(p.loc.file)
-	if p.loc.line > 0 {
-		props += ",line=" + strconv.Itoa(p.loc.line)
-	}
 	msg := p.msg
 	if p.key != "" {
 		msg = p.key + ": " + msg
 	}
 	if p.loc.env != "" {
-		msg += " (env " + p.loc.env + ")"
+		// No file to annotate: the annotation names the variable.
+		return "::" + level + "::" + ghData("env "+p.loc.env+": "+msg)
+	}
+	props := "file=" + ghProperty(p.loc.file)
+	if p.loc.line > 0 {
+		props += ",line=" + strconv.Itoa(p.loc.line)
 	}
 	return "::" + level + " " + props + "::" + ghData(msg)
+}
+
+// problemOf turns a problem the loader, the app or a binder found in s
+// into a lint problem: at the key it was set (shownKey), where it was set,
+// the file or the environment variable named once (not again as the key
+// or at the start of the message), secrets redacted.
+func (s *service) problemOf(e *stream.ConfigError, warning bool) problem {
+	p := problem{loc: s.locate(e.Origin), key: shownKey(e.Path, e.Origin), msg: redact.String(e.Msg), warning: warning}
+	if e.Origin == "" && isConfigFileName(p.key) {
+		// A problem with a whole file (it cannot be read): the key is
+		// the file's name.
+		p.loc.file, p.key = s.file(p.key), ""
+	}
+	names := []string{p.loc.env}
+	if p.loc.env == "" {
+		names = []string{p.loc.file, filepath.Base(p.loc.file)}
+	}
+	for _, n := range names {
+		if n == "" {
+			continue
+		}
+		if p.key == n {
+			p.key = ""
+		}
+		p.msg = strings.TrimPrefix(p.msg, n+": ")
+	}
+	return p
+}
+
+// isConfigFileName reports whether name is that of a configuration file.
+func isConfigFileName(name string) bool {
+	switch strings.ToLower(filepath.Ext(name)) {
+	case ".yaml", ".yml", ".properties":
+		return !strings.HasPrefix(name, "stream.")
+	}
+	return false
 }
 
 // ghData escapes a workflow command's message.
@@ -161,7 +203,8 @@ that no bound function or output binding uses (with the nearest bound
 name), required-groups that no consumer of the services given reads.
 
 One line per problem, sorted: "file:line: key: message" ("warning: " before
-the message of a warning). Exit status 1 when there is an error (or, with
+the message of a warning; "env NAME: key: message" for a value set by
+environment variable NAME). Exit status 1 when there is an error (or, with
 --strict, a warning), 0 when clean, 2 for bad usage.`,
 		Example: `  streambind lint
   streambind lint --profile kafka .
@@ -222,10 +265,10 @@ func (sys *system) lint() []problem {
 	var out []problem
 	for _, s := range sys.services {
 		for _, e := range s.problems {
-			out = append(out, problem{loc: s.locate(e.Origin), key: shownKey(e.Path, e.Origin), msg: redact.String(e.Msg)})
+			out = append(out, s.problemOf(e, false))
 		}
 		for _, e := range s.warnings {
-			out = append(out, problem{loc: s.locate(e.Origin), key: shownKey(e.Path, e.Origin), msg: redact.String(e.Msg), warning: true})
+			out = append(out, s.problemOf(e, true))
 		}
 	}
 	out = append(out, sys.consistency()...)

@@ -1,8 +1,12 @@
 package main
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/streambind/streambind/config"
 )
 
 // demoDir is the module root, which holds the demo's configuration.
@@ -114,8 +118,9 @@ func TestLintProfileAndEnvironment(t *testing.T) {
 	}
 	got := r.lines()
 	want := []string{
+		// A value from the environment names the variable, not a file.
+		`env STREAM_BINDINGS_CONSUME_IN_0_CONSUMER_CONCURRENCY: stream.bindings.consume-in-0.consumer.concurrency: must not be 0: 0 stands for "not set" (leave the key out to get the default)`,
 		`broken/application-prod.yaml:4: stream.default.consumer.back-off-multiplier: must be at least 1.0, got 0.5`,
-		`broken/application.yaml: stream.bindings.consume-in-0.consumer.concurrency: must not be 0: 0 stands for "not set" (leave the key out to get the default) (env STREAM_BINDINGS_CONSUME_IN_0_CONSUMER_CONCURRENCY)`,
 	}
 	if len(got) < 2 {
 		t.Fatalf("output:\n%s", r.stdout)
@@ -349,5 +354,38 @@ func TestLintDeadLettersOfCycle(t *testing.T) {
 	out := r.stdout + r.stderr
 	if r.code != exitFailure || !strings.Contains(out, "stream.bindings.a-in-0.consumer.dead-letters-of: names b-in-0, which itself reads dead letters (stream.bindings.b-in-0.consumer.dead-letters-of") {
 		t.Errorf("exit status %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
+	}
+}
+
+// A problem names its file, or the environment variable it came from,
+// once: not again as its key or at the start of its message.
+func TestLintNamesTheFileOrVariableOnce(t *testing.T) {
+	dir := writeFiles(t, map[string]string{"big/application.properties": "", "ok/application.yaml": "stream:\n  default-binder: memory\n"})
+	big, err := os.OpenFile(filepath.Join(dir, "big", "application.properties"), os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := big.Truncate(config.MaxFileBytes + 1); err != nil {
+		t.Fatal(err)
+	}
+	if err := big.Close(); err != nil {
+		t.Fatal(err)
+	}
+	r := runIn(t, dir, nil, "lint", "big")
+	assertLines(t, r.lines(), []string{
+		`big/application.properties: cannot read config file: the file is larger than 16 MiB, the limit for a configuration file`,
+	})
+	for _, tc := range []struct {
+		format string
+		want   string
+	}{
+		{"text", `env SPRING_APPLICATION_JSON: not valid JSON: unexpected end of JSON input`},
+		{"github", `::error::env SPRING_APPLICATION_JSON: not valid JSON: unexpected end of JSON input`},
+	} {
+		r = runIn(t, dir, []string{"SPRING_APPLICATION_JSON={"}, "lint", "--format", tc.format, "ok")
+		assertLines(t, r.lines(), []string{tc.want})
+		if r.code != exitFailure {
+			t.Errorf("%s: exit status %d, want 1", tc.format, r.code)
+		}
 	}
 }

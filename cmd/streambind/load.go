@@ -161,7 +161,7 @@ var fileLine = regexp.MustCompile(`^(.+?):(\d+)(?: \((.+)\))?$`)
 // location in s's files.
 func (s *service) locate(origin string) location {
 	if name, ok := strings.CutPrefix(origin, "env "); ok {
-		return location{file: s.file(""), env: name}
+		return location{env: name}
 	}
 	if m := fileLine.FindStringSubmatch(origin); m != nil {
 		n, _ := strconv.Atoi(m[2])

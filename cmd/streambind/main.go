@@ -54,9 +54,10 @@
 //
 // Output: one line per problem, sorted, "file:line: key: message" (a
 // problem with no line names the file; one set by an environment variable
-// ends with "(env NAME)"); warnings read "file:line: key: warning:
+// reads "env NAME: key: message"); warnings read "file:line: key: warning:
 // message". --format github prints GitHub Actions annotations instead
-// (::error file=F,line=L::key: message). The exit status is 1 when there
+// (::error file=F,line=L::key: message; no file for an environment
+// variable's). The exit status is 1 when there
 // is an error (or, with --strict, a warning), else 0.
 //
 // # graph
