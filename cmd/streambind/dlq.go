@@ -33,7 +33,7 @@ type dlqFlags struct {
 
 func (f *dlqFlags) add(cmd *cobra.Command) {
 	f.lf.add(cmd)
-	cmd.Flags().StringVar(&f.config, "config", ".", "the service's application.yaml, or its directory (or give it as PATH, as to lint and config)")
+	cmd.Flags().StringVar(&f.config, "config", ".", configFlagHelp)
 	cmd.Flags().StringVar(&f.binding, "binding", "", "the consumer binding whose dead letters to work on (or a binding with consumer.dead-letters-of: the one it reads) (required)")
 	cmd.Flags().StringVar(&f.group, "group", "", "Kafka: the group whose committed position marks what was removed (default streambind-dlq); in process: the group of the dead-letter destination whose copy to use (default: the only one)")
 	cmd.Flags().StringVar(&f.binder, "binder", "", binderFlagHelp)
@@ -52,17 +52,9 @@ type dlqTarget struct {
 	open   stream.DeadLetterOpen
 }
 
-// takePath takes the PATH argument, the service's directory or file as
-// lint, config and graph take it: the same as --config.
+// takePath takes the PATH argument (takePath in load.go).
 func (f *dlqFlags) takePath(cmd *cobra.Command, args []string) error {
-	if len(args) == 0 {
-		return nil
-	}
-	if cmd.Flags().Changed("config") && args[0] != f.config {
-		return usage("give the configuration as PATH or as --config, not both (PATH %q, --config %q)", args[0], f.config)
-	}
-	f.config = args[0]
-	return nil
+	return takePath(cmd, args, &f.config)
 }
 
 // resolve loads the configuration, creates the binding's binder (as an app

@@ -213,6 +213,38 @@ func (s *service) exactOrigin(p string) (string, bool) {
 	return o, ok
 }
 
+// configFlagHelp is the help of the --config flag of send, tail and dlq.
+const configFlagHelp = "the service's application.yaml, or its directory (or give it as PATH, as to lint and config)"
+
+// takePath takes the PATH argument of a command that has --config (send,
+// tail, dlq), the service's directory or file as lint, config and graph
+// take it: the same as --config.
+func takePath(cmd *cobra.Command, args []string, config *string) error {
+	if len(args) == 0 {
+		return nil
+	}
+	if cmd.Flags().Changed("config") && args[0] != *config {
+		return usage("give the configuration as PATH or as --config, not both (PATH %q, --config %q)", args[0], *config)
+	}
+	*config = args[0]
+	return nil
+}
+
+// isServicePath reports whether arg names a service's configuration: a
+// directory, or a .yaml, .yml or .properties file (relative to e.dir).
+// send's first argument is PATH when it is one, else a message.
+func isServicePath(e *runEnv, arg string) bool {
+	p := arg
+	if !filepath.IsAbs(p) && e.dir != "" {
+		p = filepath.Join(e.dir, p)
+	}
+	st, err := os.Stat(p)
+	if err != nil {
+		return false
+	}
+	return st.IsDir() || isConfigFileName(filepath.Base(arg))
+}
+
 // binderFlagHelp is the help of the --binder flag of send, tail and dlq.
 const binderFlagHelp = "the binder of the bindings and destinations that name none, in place of stream.default-binder: a binder declared under stream.binders or a binder type (kafka, rabbit, nats, redis, memory); needed when the configuration chooses none"
 

@@ -89,7 +89,7 @@
 // --header k=v and --key K to a binding's destination (through the binding
 // itself for an output binding, with its partitioning) or to
 // --destination, with the binders of the service's configuration
-// (--config PATH, --profile). tail prints what arrives there, one JSON
+// (PATH as to lint and config, or --config PATH; --profile). tail prints what arrives there, one JSON
 // line {"headers", "payload"} per message, as an anonymous consumer
 // unless --group is given; --count N stops after N messages (progress on a
 // terminal), --timeout D gives up, --from-beginning reads a Kafka topic

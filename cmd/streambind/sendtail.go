@@ -31,11 +31,16 @@ type endpointFlags struct {
 
 func (f *endpointFlags) add(cmd *cobra.Command, what string) {
 	f.lf.add(cmd)
-	cmd.Flags().StringVar(&f.config, "config", ".", "the service's application.yaml, or its directory")
+	cmd.Flags().StringVar(&f.config, "config", ".", configFlagHelp)
 	cmd.Flags().StringVar(&f.binding, "binding", "", what+" the destination of this binding, with its binder and settings")
 	cmd.Flags().StringVar(&f.destination, "destination", "", what+" this destination (topic, exchange, subject)")
 	cmd.Flags().StringVar(&f.binder, "binder", "", binderFlagHelp)
 	cmd.Flags().BoolVarP(&f.verbose, "verbose", "v", false, "log what the binder does on stderr")
+}
+
+// takePath takes the PATH argument (takePath in load.go).
+func (f *endpointFlags) takePath(cmd *cobra.Command, args []string) error {
+	return takePath(cmd, args, &f.config)
 }
 
 func (f *endpointFlags) check() error {
@@ -196,10 +201,13 @@ func newSendCmd(e *runEnv) *cobra.Command {
 	var headers []string
 	var key string
 	cmd := &cobra.Command{
-		Use:   "send [MESSAGE...]",
+		Use:   "send [PATH] [MESSAGE...]",
 		Short: "Send messages to a binding's destination or to a destination",
 		Long: `send sends messages with the binders an app uses, configured by the
-service's configuration (--config, --profile, environment, placeholders):
+service's configuration (PATH or --config, --profile, environment,
+placeholders). PATH, as to lint and config, is the service's directory or
+file: the first argument is PATH when it names a directory or a .yaml,
+.yml or .properties file, else it is a message.
 
   --binding NAME       an output binding: sent through it, with its
                        destination, binder, content type, partitioning and
@@ -223,8 +231,15 @@ partition-count partitions. Each send returns once the broker confirmed it.
 The in-process binder cannot be reached from another process.`,
 		Example: `  streambind send --profile kafka --binding chargePayment-in-0 '{"id":"o-1","customerId":"c-7","quantity":2}'
   streambind send --profile rabbit --destination orders --header source=cli < orders.jsonl
-  streambind send --profile kafka --binding placeOrder-out-0 --key c-7 '{"id":"o-2","customerId":"c-7"}'`,
+  streambind send --profile kafka --binding placeOrder-out-0 --key c-7 '{"id":"o-2","customerId":"c-7"}'
+  streambind send services/orders --binding placeOrder-out-0 '{"id":"o-3"}'   # PATH: the service's configuration`,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) > 0 && isServicePath(e, args[0]) {
+				if err := ef.takePath(cmd, args[:1]); err != nil {
+					return err
+				}
+				args = args[1:]
+			}
 			if err := ef.check(); err != nil {
 				return err
 			}
@@ -409,10 +424,11 @@ func newTailCmd(e *runEnv) *cobra.Command {
 	var timeout time.Duration
 	var fromBeginning bool
 	cmd := &cobra.Command{
-		Use:   "tail",
+		Use:   "tail [PATH]",
 		Short: "Print the messages that arrive at a binding's destination or at a destination",
 		Long: `tail consumes with the binders an app uses, configured by the service's
-configuration (--config, --profile, environment, placeholders), and prints
+configuration (PATH or --config, --profile, environment, placeholders; PATH
+as to lint and config: the service's directory or file), and prints
 every message as one JSON line: {"headers": {...}, "payload": ...} (the
 payload as JSON when it is JSON, else as a string). A header value that is
 not text (not UTF-8, or with control characters) is an object
@@ -442,9 +458,13 @@ fewer than N arrived). Otherwise it runs until Ctrl-C or SIGTERM. The
 in-process binder cannot be reached from another process.`,
 		Example: `  streambind tail --profile kafka --binding chargePayment-out-0
   streambind tail --profile rabbit --destination orders --count 10 --timeout 30s
-  streambind tail --profile kafka --destination error.orders.payment --from-beginning | jq .headers`,
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
+  streambind tail --profile kafka --destination error.orders.payment --from-beginning | jq .headers
+  streambind tail services/payments --binding chargePayment-out-0   # PATH: the service's configuration`,
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := ef.takePath(cmd, args); err != nil {
+				return err
+			}
 			if err := ef.check(); err != nil {
 				return err
 			}

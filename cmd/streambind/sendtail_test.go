@@ -264,6 +264,13 @@ func TestSendTailErrors(t *testing.T) {
 		{[]string{"tail", "--config", "two", "--binding", "work-in-0", "--binder", "b"}, exitUsage, "--binder b: binding work-in-0 names its own binder, a"},
 		{[]string{"tail", "--config", "two", "--destination", "x", "--binder", "c"}, exitUsage, `--binder: want a binder declared under stream.binders (a, b) or a binder type (kafka, memory, nats, rabbit, redis), got "c"`},
 		{[]string{"tail", "--destination", "x", "--count", "-1"}, exitUsage, "must not be negative"},
+		// The configuration as PATH, as lint, config and dlq take it.
+		{[]string{"tail", "two", "--destination", "x"}, exitUsage, "2 binders are declared under stream.binders: set stream.default-binder, or pass --binder (a, b)"},
+		{[]string{"tail", "two", "--binding", "work-in-0", "--binder", "b"}, exitUsage, "--binder b: binding work-in-0 names its own binder, a"},
+		{[]string{"send", "two", "--binding", "work-in-0", "--binder", "b", "{}"}, exitUsage, "--binder b: binding work-in-0 names its own binder, a"},
+		{[]string{"send", "kafka/application.yaml", "--destination", "x", "{}", "nope"}, exitFailure, `argument 2 is not JSON (content type application/json): "nope"; nothing sent`},
+		{[]string{"tail", "two", "--config", "kafka", "--destination", "x"}, exitUsage, `give the configuration as PATH or as --config, not both (PATH "two", --config "kafka")`},
+		{[]string{"send", "two", "--config", "kafka", "--destination", "x", "{}"}, exitUsage, `give the configuration as PATH or as --config, not both (PATH "two", --config "kafka")`},
 		{[]string{"send", "--config", "kafka", "--destination", "x", "{}"}, exitFailure, "start:"},
 		{[]string{"send", "--config", "kafka", "--destination", "x", "{}"}, exitFailure, "hint: is a Kafka broker listening at the binder's brokers (KAFKA_BROKERS in the examples' configurations)? For development, streambind kafka serve runs one"},
 		{[]string{"send", "--binding", "work-in-0", "--binder", "memory", "{}"}, exitFailure, "use a profile with kafka, rabbit, nats or redis"},
