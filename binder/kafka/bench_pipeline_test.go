@@ -16,8 +16,10 @@ import (
 )
 
 // pipelineBatch is the raw stack's batch: messages fetched, transformed,
-// sent in one synchronous WriteMessages, then committed.
-const pipelineBatch = 1000
+// sent in one synchronous WriteMessages, then committed. A multiple of
+// groupPartitions: the Writer spreads it evenly (round robin), so every
+// partition's share fills a Writer batch and goes out at once.
+const pipelineBatch = 999
 
 // pipelineTransform is the []byte → []byte function of both stacks: a
 // copy with its first byte changed (so the output is not the input).
@@ -63,8 +65,9 @@ func topicEnd(ctx context.Context, cl *kafkago.Client, topic string, parts int) 
 //
 //   - raw: consume-transform-produce done well with kafka-go: one group
 //     Reader fetching, a Writer (acks=all) sending each batch of
-//     pipelineBatch transformed messages in one synchronous WriteMessages,
-//     then CommitMessages of the batch's last message of each partition;
+//     pipelineBatch (999) transformed messages in one synchronous
+//     WriteMessages, then CommitMessages of the batch's last message of
+//     each partition;
 //   - app: a stream.App from YAML with a registered []byte → []byte
 //     function (consumer concurrency 1, defaults otherwise), its input
 //     binding started once the App is ready (start-up not counted).
@@ -106,11 +109,12 @@ func BenchmarkPipelineKafka(b *testing.B) {
 			MinBytes: 1, MaxBytes: kafka.DefaultMaxBytes, MaxWait: kafka.DefaultMaxWait, QueueCapacity: kafka.DefaultQueueCapacity,
 			HeartbeatInterval: time.Second, StartOffset: kafkago.FirstOffset})
 		defer r.Close()
-		// BatchSize is the whole batch, so a partition's share is flushed
-		// when WriteMessages has handed it all over (BatchTimeout bounds
-		// the wait for the rest).
+		// kafka-go sends a partition's batch when it is full or
+		// BatchTimeout after its first message: BatchSize is a partition's
+		// share of a batch, so a whole batch never waits for the timer
+		// (only a round's last, partial one does).
 		w := &kafkago.Writer{Addr: kafkago.TCP(c.Addrs()...), Topic: out, RequiredAcks: kafkago.RequireAll,
-			BatchTimeout: time.Millisecond, BatchSize: pipelineBatch, Balancer: &kafkago.RoundRobin{}, Transport: &kafkago.Transport{}}
+			BatchTimeout: time.Millisecond, BatchSize: pipelineBatch / groupPartitions, Balancer: &kafkago.RoundRobin{}, Transport: &kafkago.Transport{}}
 		defer w.Close()
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 		defer cancel()
