@@ -133,6 +133,43 @@ func TestConfigDefaultBinder(t *testing.T) {
 	}
 }
 
+// The Spring Boot connection settings show where the app uses them: under
+// the binder-type section, as every binder of the type gets them
+// (stream.BinderSettingsOf), whether stream.default-binder is set or not;
+// a key the section sets wins; secrets stay redacted.
+func TestConfigBootConnectionSettings(t *testing.T) {
+	dir := writeFiles(t, map[string]string{
+		"kafka/application.yaml":  "spring:\n  kafka:\n    bootstrap-servers: k1:9092,k2:9092\n    producer:\n      acks: all\n  cloud:\n    function:\n      definition: work\n    stream:\n      bindings:\n        work-in-0: { destination: jobs, group: g }\n",
+		"rabbit/application.yaml": "spring:\n  rabbitmq:\n    host: rb\n    password: hunter2\n  cloud.stream:\n    default-binder: rabbit\n    rabbit:\n      binder:\n        addresses: own:5672\n",
+	})
+	for _, tc := range []struct {
+		dir  string
+		want map[string]configEntry
+	}{
+		{"kafka", map[string]configEntry{
+			"stream.kafka.binder.brokers":                  {Value: "k1:9092,k2:9092", Origin: "kafka/application.yaml:3 (spring.kafka.bootstrap-servers)"},
+			"stream.kafka.binder.producer-properties.acks": {Value: "all", Origin: "kafka/application.yaml:5 (spring.kafka.producer.acks)"},
+		}},
+		{"rabbit", map[string]configEntry{
+			"stream.rabbit.binder.addresses": {Value: "own:5672", Origin: "rabbit/application.yaml:9"},
+			"stream.rabbit.binder.password":  {Value: "******", Origin: "rabbit/application.yaml:4 (spring.rabbitmq.password)"},
+		}},
+	} {
+		m, r := configEntries(t, dir, nil, tc.dir)
+		if r.code != exitOK {
+			t.Errorf("%s: exit status %d (stderr %q)", tc.dir, r.code, r.stderr)
+		}
+		for k, want := range tc.want {
+			if e := m[k]; e.Value != want.Value || e.Origin != want.Origin {
+				t.Errorf("%s: %s = %v (%s), want %v (%s)", tc.dir, k, e.Value, e.Origin, want.Value, want.Origin)
+			}
+		}
+		if r := runIn(t, dir, nil, "config", tc.dir); strings.Contains(r.stdout, "hunter2") {
+			t.Errorf("%s: the password in the output:\n%s", tc.dir, r.stdout)
+		}
+	}
+}
+
 func TestConfigRedactsSecrets(t *testing.T) {
 	dir := writeFiles(t, map[string]string{"application.yaml": `stream:
   function:

@@ -39,6 +39,11 @@ binder declared under stream.binders; without either it is null, "not
 set": the app's code chooses (the one binder type it registers), and so
 is the binder of every binding that names none.
 
+The Spring Boot connection settings a binder takes (spring.kafka.
+bootstrap-servers, spring.rabbitmq.*, ...) are shown where a binder of the
+type gets them, under stream.<type>.binder (brokers, addresses, ...), with
+their Spring Boot key as origin; a key the section sets itself wins.
+
 YAML (default; the origin is a comment after each value) or --format json
 (a list of {"key", "value", "origin"}). Exit status 1 when the configuration
 has errors (printed on stderr as lint prints them, with its warnings; the
@@ -144,6 +149,30 @@ func effective(s *checkedService) []configEntry {
 		}
 	}
 
+	// The binder-type sections as a binder of the type gets them
+	// (stream.BinderSettingsOf): with the Spring Boot connection settings
+	// (spring.kafka.bootstrap-servers, spring.rabbitmq.*) the section does
+	// not set, whichever way the binder is chosen.
+	for _, typ := range sortedKeysOf(cfg.ConnectionDefaults) {
+		sec, _ := streamTree[typ].(map[string]any)
+		if sec == nil {
+			sec = map[string]any{}
+			streamTree[typ] = sec
+		}
+		binder, _ := sec["binder"].(map[string]any)
+		if binder == nil {
+			binder = map[string]any{}
+			sec["binder"] = binder
+		}
+		settings := stream.BinderSettingsOf(&stream.Config{ConnectionDefaults: cfg.ConnectionDefaults, Extensions: cfg.Extensions}, typ)
+		addDerived(binder, deepCopy(settings.Binder), "stream."+typ+".binder", func(p string) string {
+			if o, ok := s.exactOrigin(p); ok {
+				return s.bootOrigin(o)
+			}
+			return "default (spring." + typ + ")"
+		}, origins)
+	}
+
 	// The bindings the app binds, with every setting.
 	bindings, _ := streamTree["bindings"].(map[string]any)
 	if bindings == nil {
@@ -200,6 +229,46 @@ func effective(s *checkedService) []configEntry {
 	}
 	walk(nil, red)
 	return out
+}
+
+// addDerived adds to dst the values of src it lacks, maps merged key by
+// key, recording the origin of each added value (origin of its key path,
+// below path).
+func addDerived(dst, src map[string]any, path string, origin func(string) string, origins map[string]string) {
+	for k, v := range src {
+		p := path + "." + k
+		have, ok := dst[k]
+		if !ok {
+			dst[k] = v
+			markOrigins(v, p, origin, origins)
+			continue
+		}
+		hm, ok1 := have.(map[string]any)
+		vm, ok2 := v.(map[string]any)
+		if ok1 && ok2 {
+			addDerived(hm, vm, p, origin, origins)
+		}
+	}
+}
+
+// markOrigins records the origin of every value of v, at key path p.
+func markOrigins(v any, p string, origin func(string) string, origins map[string]string) {
+	if m, ok := v.(map[string]any); ok && len(m) > 0 {
+		for k, x := range m {
+			markOrigins(x, p+"."+k, origin, origins)
+		}
+		return
+	}
+	origins[p] = origin(p)
+}
+
+// bootOrigin renders the origin of a value package config took from a
+// Spring Boot key: "application.yaml:3 (spring.kafka.bootstrap-servers)".
+func (s *service) bootOrigin(o string) string {
+	if m := fileLine.FindStringSubmatch(o); m != nil && m[3] != "" {
+		return s.showOrigin(o) + " (" + m[3] + ")"
+	}
+	return s.showOrigin(o)
 }
 
 // typedScalar returns v, a value of the configuration as read, typed as
