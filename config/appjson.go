@@ -21,8 +21,10 @@ func appJSONLayer(env map[string]string, root *schema) (*layer, []*stream.Config
 		return nil, nil
 	}
 	origin := "env " + EnvApplicationJSON
+	// A problem with the whole value has no key: its origin names the
+	// variable (once).
 	fail := func(msg string) []*stream.ConfigError {
-		return []*stream.ConfigError{{Path: EnvApplicationJSON, Origin: origin, Msg: msg}}
+		return []*stream.ConfigError{{Origin: origin, Msg: msg}}
 	}
 	var top any
 	if err := json.Unmarshal([]byte(s), &top); err != nil {
@@ -36,7 +38,10 @@ func appJSONLayer(env map[string]string, root *schema) (*layer, []*stream.Config
 	docs, err := parseYAML(EnvApplicationJSON, []byte(s))
 	if err != nil {
 		p := fileProblem(err)
-		p.Path, p.Origin = EnvApplicationJSON, origin
+		if p.Path == EnvApplicationJSON {
+			p.Path = ""
+		}
+		p.Origin = origin
 		return nil, []*stream.ConfigError{p}
 	}
 	l := newLayer(EnvApplicationJSON)

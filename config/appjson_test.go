@@ -36,8 +36,8 @@ func TestSpringApplicationJSON(t *testing.T) {
 			"stream.bindings.x-in-0.destinaton (env SPRING_APPLICATION_JSON): unknown key; did you mean destination?"},
 		{"a bad value", `{"stream":{"default":{"consumer":{"max-attempts":"lots"}}}}`,
 			`stream.default.consumer.max-attempts (env SPRING_APPLICATION_JSON): expected an integer, got "lots"`},
-		{"not JSON", `{"stream":`, "SPRING_APPLICATION_JSON (env SPRING_APPLICATION_JSON): not valid JSON"},
-		{"not an object", `["stream"]`, "SPRING_APPLICATION_JSON (env SPRING_APPLICATION_JSON): want a JSON object of keys"},
+		{"not JSON", `{"stream":`, "env SPRING_APPLICATION_JSON: not valid JSON"},
+		{"not an object", `["stream"]`, "env SPRING_APPLICATION_JSON: want a JSON object of keys"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			es := configErrors(t, Options{Data: []byte(file), Env: []string{"SPRING_APPLICATION_JSON=" + tc.json}})

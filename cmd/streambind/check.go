@@ -351,7 +351,9 @@ func check(s *service) *checked {
 	// repetition of a problem it reported is dropped.
 	loadPaths := map[string]bool{}
 	for _, e := range s.loadErrs {
-		loadPaths[strings.ToLower(e.Path)] = true
+		if e.Path != "" { // a problem with a whole file or variable
+			loadPaths[strings.ToLower(e.Path)] = true
+		}
 	}
 	dup := func(p string) bool {
 		p = strings.ToLower(p)
