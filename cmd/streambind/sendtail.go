@@ -38,6 +38,20 @@ func (f *endpointFlags) add(cmd *cobra.Command, what string) {
 	cmd.Flags().BoolVarP(&f.verbose, "verbose", "v", false, "log what the binder does on stderr")
 }
 
+// onlyOwnBindings leaves cfg, the service's configuration, binding
+// nothing of the service's: no definition, routing (a routing expression
+// binds functionRouter-in-0), input or output bindings, renames or
+// configured bindings. send and tail then add the one binding they use;
+// the binders and defaults stay.
+func onlyOwnBindings(cfg *stream.Config) {
+	cfg.Function.Definition = ""
+	cfg.Function.RoutingExpression = ""
+	cfg.Function.Routing = stream.RoutingConfig{}
+	cfg.Function.Bindings = nil
+	cfg.InputBindings, cfg.OutputBindings = "", ""
+	cfg.Bindings = map[string]stream.BindingConfig{}
+}
+
 // takePath takes the PATH argument (takePath in load.go).
 func (f *endpointFlags) takePath(cmd *cobra.Command, args []string) error {
 	return takePath(cmd, args, &f.config)
@@ -256,8 +270,7 @@ The in-process binder cannot be reached from another process.`,
 				return err
 			}
 			cfg := *s.loaded.Stream
-			cfg.Function.Definition = ""
-			cfg.Bindings = map[string]stream.BindingConfig{}
+			onlyOwnBindings(&cfg)
 			var name string
 			var bc stream.BindingConfig
 			switch {
@@ -484,9 +497,8 @@ in-process binder cannot be reached from another process.`,
 			}
 			bc.Consumer.MaxAttempts = 1
 			binding := tailFunction + "-in-0"
+			onlyOwnBindings(&cfg)
 			cfg.Function.Definition = tailFunction
-			cfg.OutputBindings = ""
-			cfg.Function.Bindings = nil
 			cfg.Bindings = map[string]stream.BindingConfig{binding: bc}
 			eff := cfg.Binding(binding)
 			typ := binderType(&cfg, eff.Binder)

@@ -241,6 +241,9 @@ func TestSendTailErrors(t *testing.T) {
 		"application.yaml":       "stream:\n  function:\n    definition: work\n  bindings:\n    work-in-0:\n      group: g\n",
 		"two/application.yaml":   "stream:\n  function:\n    definition: work\n  binders:\n    a:\n      type: memory\n    b:\n      type: memory\n  bindings:\n    work-in-0:\n      binder: a\n      group: g\n",
 		"kafka/application.yaml": "stream:\n  default-binder: kafka\n  binders:\n    kafka:\n      type: kafka\n      environment:\n        brokers: 127.0.0.1:1\n        dial-timeout: 200ms\n      startup-timeout: 300ms\n",
+		// The service's own bindings (a router, input bindings) are not
+		// bound by send and tail: they reach the binder.
+		"routed/application.yaml": "stream:\n  default-binder: kafka\n  function:\n    definition: functionRouter\n    routing-expression: \"headers['type']\"\n  input-bindings: fooin\n  binders:\n    kafka:\n      type: kafka\n      environment:\n        brokers: 127.0.0.1:1\n        dial-timeout: 200ms\n      startup-timeout: 300ms\n",
 	})
 	for _, tc := range []struct {
 		args []string
@@ -272,6 +275,8 @@ func TestSendTailErrors(t *testing.T) {
 		{[]string{"tail", "two", "--config", "kafka", "--destination", "x"}, exitUsage, `give the configuration as PATH or as --config, not both (PATH "two", --config "kafka")`},
 		{[]string{"send", "two", "--config", "kafka", "--destination", "x", "{}"}, exitUsage, `give the configuration as PATH or as --config, not both (PATH "two", --config "kafka")`},
 		{[]string{"send", "--config", "kafka", "--destination", "x", "{}"}, exitFailure, "start:"},
+		{[]string{"send", "routed", "--destination", "x", "{}"}, exitFailure, "start:"},
+		{[]string{"tail", "routed", "--destination", "x"}, exitFailure, "start:"},
 		{[]string{"send", "--config", "kafka", "--destination", "x", "{}"}, exitFailure, "hint: is a Kafka broker listening at the binder's brokers (KAFKA_BROKERS in the examples' configurations)? For development, streambind kafka serve runs one"},
 		{[]string{"send", "--binding", "work-in-0", "--binder", "memory", "{}"}, exitFailure, "use a profile with kafka, rabbit, nats or redis"},
 		{[]string{"kafka", "--help"}, exitOK, "--orders 0 --rate 50"},
