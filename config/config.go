@@ -181,6 +181,12 @@ type Options struct {
 	// Name is the base file's name in messages and origins. Default: File
 	// as given, or "application.yaml".
 	Name string
+	// RequireProfileFiles makes an active profile with no file, and no
+	// document of the base files activated by it, an error naming the files
+	// looked for instead of a warning: for programs whose profiles choose
+	// what they connect to (a mistyped profile would otherwise run on the
+	// defaults).
+	RequireProfileFiles bool
 	// Logger receives the warnings (keys ignored, with the reason), once
 	// each, at level WARN; they are in [Loaded.Warnings] too. Default
 	// slog.Default(); a logger with a discarding handler silences them.
@@ -268,6 +274,10 @@ func Load(opts Options) (*Loaded, error) {
 		srcs, err := readProfile(opts, bases, p)
 		var missing *missingProfileError
 		if errors.As(err, &missing) {
+			if !mentioned[p] && opts.RequireProfileFiles {
+				errs = append(errs, fileProblem(err))
+				continue
+			}
 			if !mentioned[p] {
 				// As in Spring Boot, a profile may set nothing (it often
 				// only switches code elsewhere): a warning, in case of a

@@ -320,6 +320,17 @@ func TestProfiles(t *testing.T) {
 			t.Errorf("warnings %v", l.Warnings)
 		}
 	})
+	// RequireProfileFiles: a program whose profiles choose its broker
+	// refuses a profile with no file.
+	t.Run("missing profile file required", func(t *testing.T) {
+		_, err := Load(Options{Dir: dir, Profiles: []string{"kafka", "staging"}, Env: []string{}, RequireProfileFiles: true, Logger: slog.New(slog.DiscardHandler)})
+		if err == nil || !strings.Contains(err.Error(), `profile "staging" is active but its file is missing`) || !strings.Contains(err.Error(), "application-staging.yaml") {
+			t.Errorf("got %v", err)
+		}
+		if _, err := Load(Options{Dir: dir, Profiles: []string{"kafka"}, Env: []string{}, RequireProfileFiles: true, Logger: slog.New(slog.DiscardHandler)}); err != nil {
+			t.Errorf("a profile with its file: %v", err)
+		}
+	})
 	// A malformed condition is one error, its profile not "missing" too.
 	t.Run("malformed condition", func(t *testing.T) {
 		d := writeFiles(t, map[string]string{"application.yaml": "a: 1\n---\nspring.config.activate.on-profile: \"(prod\"\nb: 2\n"})

@@ -6,7 +6,6 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"text/tabwriter"
@@ -78,14 +77,10 @@ func buildApp(ctx context.Context, s *shop, o appOptions) (*shopApp, error) {
 	if fromFlag {
 		given = profiles
 	}
-	loaded, err := config.Load(config.Options{File: o.configFile, Profiles: given, Env: env})
+	// The demo's profiles choose its binder: a profile it has no file for
+	// is a mistake here, not a profile that only switches code.
+	loaded, err := config.Load(config.Options{File: o.configFile, Profiles: given, Env: env, RequireProfileFiles: true})
 	if err != nil {
-		return fail(err)
-	}
-	// The loader, like Spring Boot, only warns about a profile with no file:
-	// the demo's profiles choose its binder, so a profile it has no file for
-	// is a mistake here.
-	if err := profileFilesExist(o.configFile, profiles); err != nil {
 		return fail(err)
 	}
 	if !slices.Equal(loaded.Profiles, profiles) {
@@ -204,26 +199,4 @@ func printReport(w io.Writer, app *stream.App, elapsed time.Duration) {
 			st.Processed, st.Retried, st.DeadLettered, st.Sent, float64(n)/secs)
 	}
 	tw.Flush()
-}
-
-// profileFilesExist checks that each profile has its
-// application-<profile>.{yaml,yml,properties} beside the configuration file.
-func profileFilesExist(configFile string, profiles []string) error {
-	dir := "."
-	if configFile != "" {
-		dir = filepath.Dir(configFile)
-	}
-	for _, p := range profiles {
-		found := false
-		for _, ext := range []string{".yaml", ".yml", ".properties"} {
-			if _, err := os.Stat(filepath.Join(dir, "application-"+p+ext)); err == nil {
-				found = true
-				break
-			}
-		}
-		if !found {
-			return fmt.Errorf("profile %q: the demo has no application-%s.yaml in %s (its profiles: kafka, rabbit, nats, redis)", p, p, dir)
-		}
-	}
-	return nil
 }

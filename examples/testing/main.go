@@ -144,7 +144,8 @@ func run(ctx context.Context, args, env []string, stderr io.Writer, opts ...stre
 	if *profile != "" {
 		profiles = strings.Split(*profile, ",")
 	}
-	loaded, err := config.Load(config.Options{Dir: *dir, Profiles: profiles, Env: env})
+	// Profiles choose the broker here: one with no file is an error.
+	loaded, err := config.Load(config.Options{Dir: *dir, Profiles: profiles, Env: env, RequireProfileFiles: true})
 	if err != nil {
 		fmt.Fprintf(stderr, "testing: %v\n", err)
 		return 1
