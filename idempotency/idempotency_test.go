@@ -179,7 +179,7 @@ func TestConcurrentDuplicatesOnTwoInstances(t *testing.T) {
 				waitFor(t, 30*time.Second, "the second delivery waiting on the mark's lock", func() bool {
 					var n int
 					err := st.pool.QueryRow(context.Background(),
-						"SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE 'INSERT INTO "+st.schema+".marks%'").Scan(&n)
+						"SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE 'INSERT INTO \""+st.schema+"\".\"marks\"%'").Scan(&n)
 					return err == nil && n == 1
 				})
 			} else {
