@@ -13,6 +13,7 @@ import (
 
 	kafkago "github.com/segmentio/kafka-go"
 
+	"github.com/streambind/streambind/binder/bindertest"
 	"github.com/streambind/streambind/binder/kafka"
 	"github.com/streambind/streambind/binder/kafka/kafkatest"
 	"github.com/streambind/streambind/stream"
@@ -327,26 +328,11 @@ func BenchmarkKafkaConsumeGroup(b *testing.B) {
 	ms := []*groupMeter{{name: "raw"}, {name: "binder"}, {name: "app-bytes"}, {name: "app-json"}}
 	stacks := []func(*groupMeter, int){raw, binder, appBytes, appJSON}
 	only := os.Getenv("KAFKA_BENCH_STACKS") // for profiling one stack: e.g. binder,app-bytes
-	b.ResetTimer()
-	for r := range groupRoundsPerRun {
-		n := b.N / groupRoundsPerRun
-		if r == groupRoundsPerRun-1 {
-			n = b.N - n*(groupRoundsPerRun-1)
+	bindertest.Paired(b, groupRoundsPerRun, len(stacks), func(i, n int) {
+		if only == "" || slices.Contains(strings.Split(only, ","), ms[i].name) {
+			stacks[i](ms[i], n)
 		}
-		if n == 0 {
-			continue
-		}
-		for k := range stacks {
-			i := k
-			if r%2 == 1 {
-				i = len(stacks) - 1 - k
-			}
-			if only == "" || slices.Contains(strings.Split(only, ","), ms[i].name) {
-				stacks[i](ms[i], n)
-			}
-		}
-	}
-	b.StopTimer()
+	})
 	for _, m := range ms {
 		if m.msgs > 0 {
 			m.report(b)

@@ -9,6 +9,7 @@ import (
 
 	kafkago "github.com/segmentio/kafka-go"
 
+	"github.com/streambind/streambind/binder/bindertest"
 	"github.com/streambind/streambind/binder/kafka"
 	"github.com/streambind/streambind/binder/kafka/kafkatest"
 	"github.com/streambind/streambind/config"
@@ -225,24 +226,7 @@ func BenchmarkPipelineKafka(b *testing.B) {
 
 	ms := []*groupMeter{{name: "raw"}, {name: "app"}}
 	stacks := []func(*groupMeter, int){raw, app}
-	b.ResetTimer()
-	for r := range groupRoundsPerRun {
-		n := b.N / groupRoundsPerRun
-		if r == groupRoundsPerRun-1 {
-			n = b.N - n*(groupRoundsPerRun-1)
-		}
-		if n == 0 {
-			continue
-		}
-		for k := range stacks {
-			i := k
-			if r%2 == 1 {
-				i = len(stacks) - 1 - k
-			}
-			stacks[i](ms[i], n)
-		}
-	}
-	b.StopTimer()
+	bindertest.Paired(b, groupRoundsPerRun, len(stacks), func(i, n int) { stacks[i](ms[i], n) })
 	for _, m := range ms {
 		if m.msgs > 0 {
 			m.report(b)

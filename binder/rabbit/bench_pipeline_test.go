@@ -10,6 +10,7 @@ import (
 
 	amqp "github.com/rabbitmq/amqp091-go"
 
+	"github.com/streambind/streambind/binder/bindertest"
 	"github.com/streambind/streambind/binder/rabbit/rabbittest"
 	"github.com/streambind/streambind/config"
 	"github.com/streambind/streambind/stream"
@@ -288,24 +289,7 @@ func BenchmarkPipelineRabbit(b *testing.B) {
 
 	ms := []*meter{{name: "raw"}, {name: "app"}}
 	stacks := []func(*meter, int){raw, app}
-	b.ResetTimer()
-	for r := range pipelineRounds {
-		n := b.N / pipelineRounds
-		if r == pipelineRounds-1 {
-			n = b.N - n*(pipelineRounds-1)
-		}
-		if n == 0 {
-			continue
-		}
-		for k := range stacks {
-			i := k
-			if r%2 == 1 {
-				i = len(stacks) - 1 - k
-			}
-			stacks[i](ms[i], n)
-		}
-	}
-	b.StopTimer()
+	bindertest.Paired(b, pipelineRounds, len(stacks), func(i, n int) { stacks[i](ms[i], n) })
 	for _, m := range ms {
 		if m.msgs > 0 {
 			m.report(b)

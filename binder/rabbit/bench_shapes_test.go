@@ -15,6 +15,7 @@ import (
 
 	amqp "github.com/rabbitmq/amqp091-go"
 
+	"github.com/streambind/streambind/binder/bindertest"
 	"github.com/streambind/streambind/binder/rabbit/rabbittest"
 	"github.com/streambind/streambind/stream"
 )
@@ -139,24 +140,7 @@ func (m *meter) report(b *testing.B) {
 // rounds of about b.N/shapeRounds messages; round(m, n) handles n messages
 // and accounts them in m (begin/end).
 func runPaired(b *testing.B, ms []*meter, round func(i int, m *meter, n int)) {
-	b.ResetTimer()
-	for r := range shapeRounds {
-		n := b.N / shapeRounds
-		if r == shapeRounds-1 {
-			n = b.N - n*(shapeRounds-1)
-		}
-		if n == 0 {
-			continue
-		}
-		for k := range ms {
-			i := k
-			if r%2 == 1 {
-				i = len(ms) - 1 - k
-			}
-			round(i, ms[i], n)
-		}
-	}
-	b.StopTimer()
+	bindertest.Paired(b, shapeRounds, len(ms), func(i, n int) { round(i, ms[i], n) })
 }
 
 // sendRound has shapeSenders goroutines send n messages, each one at a
