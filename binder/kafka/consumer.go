@@ -860,36 +860,62 @@ func (w *partWorker) deliver(ms []kafkago.Message) bool {
 		if err != nil || c.spec.Consumer.BatchMode {
 			w.releaseSlot()
 		}
-		if dr := stream.AsDelayedRetry(err); dr != nil && !c.spec.Consumer.BatchMode && w.hctx.Err() == nil { // retrytopics.go
-			switch w.retryLater(&ms[0], envs[0], dr) {
-			case parked:
-				err = nil // committed below
-			case parkStopped:
-				return false
-			case parkNever:
-				err = dr.Err // dead-lettered or dropped below
-			}
-		}
-		switch {
-		case err == nil:
-		case errors.Is(err, stream.ErrNak) || w.hctx.Err() != nil:
-			// Nak: not committed; handled again unless winding down.
-			if !w.wait(c.cs.redeliveryDelay) {
+		if err != nil {
+			switch w.settle(ms, envs, err, !c.spec.Consumer.BatchMode) {
+			case again:
+				continue
+			case windDown:
 				return false
 			}
-			continue
-		case c.dlq:
-			if !w.deadLetter(ms, envs, err) {
-				return false
-			}
-		default:
-			w.log.Debug("kafka: message dropped after a failure (no dlq)", "offset", ms[0].Offset, "error", c.bd.logErr(err))
 		}
 		last := &ms[len(ms)-1]
 		w.finished(last.Offset + 1)
 		w.cm.mark(w.po, last.Offset+1)
 		return true
 	}
+}
+
+// handled is what became of a handler call that failed.
+type handled int
+
+const (
+	settled  handled = iota // parked on a retry topic, dead-lettered or dropped: commit past it
+	again                   // Nak (or a failure while winding down): redelivery-delay waited, call the handler again
+	windDown                // the generation winds down first: left uncommitted, redelivered
+)
+
+// settle carries out the failure err of a handler call for ms (envs), the
+// one rule of deliver and deliverKeyed: a DelayedRetry parks the message on
+// its retry topic (retry: not batch mode); a Nak, or any failure while the
+// handlers wind down, waits redelivery-delay for another call; any other
+// failure dead-letters (dlq) or drops.
+func (w *partWorker) settle(ms []kafkago.Message, envs []stream.Envelope, err error, retry bool) handled {
+	c := w.r.c
+	if dr := stream.AsDelayedRetry(err); dr != nil && retry && w.hctx.Err() == nil { // retrytopics.go
+		switch w.retryLater(&ms[0], envs[0], dr) {
+		case parked:
+			return settled
+		case parkStopped:
+			return windDown
+		case parkNever:
+			err = dr.Err // dead-lettered or dropped below
+		}
+	}
+	switch {
+	case errors.Is(err, stream.ErrNak) || w.hctx.Err() != nil:
+		// Nak: not committed; handled again unless winding down.
+		if !w.wait(c.cs.redeliveryDelay) {
+			return windDown
+		}
+		return again
+	case c.dlq:
+		if !w.deadLetter(ms, envs, err) {
+			return windDown
+		}
+	default:
+		w.log.Debug("kafka: message dropped after a failure (no dlq)", "offset", ms[0].Offset, "error", c.bd.logErr(err))
+	}
+	return settled
 }
 
 // wait waits d; false if the generation winds down first.

@@ -2,7 +2,6 @@ package kafka
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -223,29 +222,14 @@ func (w *partWorker) deliverKeyed(m *kafkago.Message) bool {
 		err := c.spec.Handler(w.hctx, env)
 		r.leave()
 		<-r.slots
-		if dr := stream.AsDelayedRetry(err); dr != nil && w.hctx.Err() == nil { // retrytopics.go
-			switch w.retryLater(m, env, dr) {
-			case parked:
-				err = nil
-			case parkStopped:
-				return false
-			case parkNever:
-				err = dr.Err
-			}
-		}
-		switch {
-		case err == nil:
-		case errors.Is(err, stream.ErrNak) || w.hctx.Err() != nil:
-			if !w.wait(c.cs.redeliveryDelay) {
+		if err != nil {
+			// The failure path only: the slices are made when needed.
+			switch w.settle([]kafkago.Message{*m}, []stream.Envelope{env}, err, true) {
+			case again:
+				continue
+			case windDown:
 				return false
 			}
-			continue
-		case c.dlq:
-			if !w.deadLetterOne(m, env, err) {
-				return false
-			}
-		default:
-			w.log.Debug("kafka: message dropped after a failure (no dlq)", "offset", m.Offset, "error", c.bd.logErr(err))
 		}
 		return true
 	}
