@@ -918,6 +918,10 @@ func (b *Binding) consumerSpec(dest string, ext map[string]any, rt *runtimeBindi
 			s.BatchHandler = rt.processBatch
 		} else {
 			s.Handler = rt.process
+			if ap := rt.pipelinable(); ap != nil {
+				rt.async = ap // the output is bound: outputs bind first
+				s.AsyncHandler = rt.processAsync
+			}
 		}
 	}
 	return s

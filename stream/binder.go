@@ -47,6 +47,25 @@ type Producer interface {
 	Close(ctx context.Context) error
 }
 
+// AsyncProducer is implemented by producers that can send without waiting
+// for the broker's confirm, so that a function binding can work on its next
+// input while the outputs of earlier ones are still unconfirmed (pipelined
+// processing, consumer.max-in-flight).
+//
+// SendAsync queues m and returns; done is called exactly once with what
+// Send would have returned for m, possibly before SendAsync returns, on
+// any goroutine. done must not block (it may start a goroutine).
+// SendAsync may block while the producer's buffers are full, bounded by
+// ctx (done then gets ctx's error). Messages passed to SendAsync one after
+// another from one goroutine are stored in that order per partition (per
+// channel on RabbitMQ), as Sends one after another are; when one of them
+// fails, the ones after it may still be stored. The caller must not modify
+// m after SendAsync returned.
+type AsyncProducer interface {
+	Producer
+	SendAsync(ctx context.Context, m Envelope, done func(error))
+}
+
 // Consumer is a consumer binding: it receives from one destination (for one
 // group) and calls the spec's handler.
 //
@@ -72,6 +91,23 @@ type Consumer interface {
 // in-flight grace period ends. m is read-only: the binder may deliver the
 // same Payload and Headers again after a Nak.
 type Handler func(ctx context.Context, m Envelope) error
+
+// AsyncHandler is the pipelined form of [Handler], which the core offers
+// (beside Handler) for a function binding whose output can be sent without
+// waiting (pipelined processing, consumer.max-in-flight). It starts on m
+// and may return before m is processed; done is called exactly once with
+// the result Handler would have returned (Ack, Nak, Term, a
+// [DelayedRetry]), possibly before AsyncHandler returns, on any goroutine,
+// and must not block. ctx must stay valid until done was called.
+//
+// A binder that uses it calls it for the next messages while earlier ones
+// are unfinished — up to consumer.max-in-flight per partition (per consumer
+// where the broker has no partitions) — and still settles the results in
+// input order: a message is acknowledged, or its offset committed, only
+// after it and every message before it finished. A binder may ignore it
+// and call Handler (binders that do need no change), and may call either
+// for a message it hands over again after a Nak.
+type AsyncHandler func(ctx context.Context, m Envelope, done func(error))
 
 // BatchHandler processes a batch (consumer.batch-mode). Its result applies
 // to the whole batch. The binder may reuse the slice after the call returns.
@@ -110,6 +146,10 @@ type ConsumerSpec struct {
 	// in which case BatchHandler is called instead.
 	Handler      Handler
 	BatchHandler BatchHandler
+	// AsyncHandler, when set, is Handler's pipelined form (set beside
+	// Handler, never in batch mode); Consumer.MaxInFlight bounds the
+	// messages a binder has it work on at once.
+	AsyncHandler AsyncHandler
 	Logger       *slog.Logger
 }
 

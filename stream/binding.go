@@ -259,8 +259,57 @@ func (b *Binding) send(ctx context.Context, env Envelope, value func() any) (err
 		ctx, span = b.tracing.startSend(ctx, b, &env)
 		defer func() { endSpan(span, err) }()
 	}
+	if env, err = b.prepareSend(env, value); err != nil {
+		return err
+	}
+	if err := b.producer.Send(ctx, env); err != nil {
+		return b.sendFailed(err)
+	}
+	b.stats.sent.Add(1)
+	return nil
+}
+
+// sendAsync is send through the producer's SendAsync (pipelined
+// processing): done gets what send would have returned.
+func (b *Binding) sendAsync(ctx context.Context, ap AsyncProducer, env Envelope, value func() any, done func(error)) {
+	var span trace.Span
+	if b.tracing != nil {
+		ctx, span = b.tracing.startSend(ctx, b, &env)
+	}
+	finish := func(err error) {
+		if span != nil {
+			endSpan(span, err)
+		}
+		done(err)
+	}
+	env, err := b.prepareSend(env, value)
+	if err != nil {
+		finish(err)
+		return
+	}
+	ap.SendAsync(ctx, env, func(err error) {
+		if err != nil {
+			err = b.sendFailed(err)
+		} else {
+			b.stats.sent.Add(1)
+		}
+		finish(err)
+	})
+}
+
+// asyncProducer returns the binding's producer as an AsyncProducer, or nil.
+func (b *Binding) asyncProducer() AsyncProducer {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	ap, _ := b.producer.(AsyncProducer)
+	return ap
+}
+
+// prepareSend checks that the binding is started, selects the partition
+// and applies the header mode and the content type.
+func (b *Binding) prepareSend(env Envelope, value func() any) (Envelope, error) {
 	if b.State() != StateStarted {
-		return fmt.Errorf("binding %s: %w", b.name, ErrBindingStopped)
+		return env, fmt.Errorf("binding %s: %w", b.name, ErrBindingStopped)
 	}
 	switch {
 	case b.part != nil && len(env.Key) > 0:
@@ -269,7 +318,7 @@ func (b *Binding) send(ctx context.Context, env Envelope, value func() any) (err
 		p, err := b.part.forKey(string(env.Key))
 		if err != nil {
 			b.stats.errors.Add(1)
-			return Permanent(fmt.Errorf("binding %s: %w", b.name, err))
+			return env, Permanent(fmt.Errorf("binding %s: %w", b.name, err))
 		}
 		env.Headers = env.Headers.Clone().With(HeaderPartition, strconv.Itoa(p))
 	case b.part != nil:
@@ -280,7 +329,7 @@ func (b *Binding) send(ctx context.Context, env Envelope, value func() any) (err
 		key, p, err := b.part.partition(v, env.Headers)
 		if err != nil {
 			b.stats.errors.Add(1)
-			return Permanent(fmt.Errorf("binding %s: %w", b.name, err))
+			return env, Permanent(fmt.Errorf("binding %s: %w", b.name, err))
 		}
 		env.Key = []byte(key)
 		env.Headers = env.Headers.Clone().With(HeaderPartition, strconv.Itoa(p))
@@ -291,12 +340,13 @@ func (b *Binding) send(ctx context.Context, env Envelope, value func() any) (err
 	if b.stampCT && env.Headers[HeaderContentType] == "" {
 		env.Headers = env.Headers.Clone().With(HeaderContentType, b.cfg.ContentType)
 	}
-	if err := b.producer.Send(ctx, env); err != nil {
-		b.stats.errors.Add(1)
-		return fmt.Errorf("binding %s: send to %s: %w", b.name, b.destination, err)
-	}
-	b.stats.sent.Add(1)
-	return nil
+	return env, nil
+}
+
+// sendFailed counts a failed send and wraps its error.
+func (b *Binding) sendFailed(err error) error {
+	b.stats.errors.Add(1)
+	return fmt.Errorf("binding %s: send to %s: %w", b.name, b.destination, err)
 }
 
 // partitioner selects partitions for a partitioned producer.

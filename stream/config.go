@@ -288,6 +288,21 @@ type ConsumerConfig struct {
 	HeaderMode string `mapstructure:"header-mode"`
 	// Idempotency skips messages already processed (docs/idempotency.md).
 	Idempotency IdempotencyConfig `mapstructure:"idempotency"`
+	// MaxInFlight bounds pipelined processing: how many messages of one
+	// partition (of the consumer, where the broker has no partitions) a
+	// function binding works on while the outputs of earlier ones are not
+	// yet confirmed by the output's broker. Inputs are still acknowledged
+	// or committed in their order, each only after its output was
+	// confirmed; outputs keep the inputs' order per partition while no
+	// send fails. A send that fails is retried after the sends behind it
+	// (so its output can come after theirs; docs/conventions.md,
+	// "Pipelined processing"); 1 turns pipelining off (each output is
+	// confirmed before the next input is handled). Applies where the
+	// input's binder and the output's binder both support it (kafka,
+	// rabbit; on rabbit also bounded by prefetch), not to consumers,
+	// batch-mode, idempotent bindings or Kafka's ordering: key. Default 256,
+	// at most 65536.
+	MaxInFlight int `mapstructure:"max-in-flight"`
 }
 
 // Header modes (consumer.header-mode, producer.header-mode).
@@ -345,6 +360,8 @@ type PollerConfig struct {
 const (
 	DefaultBinderType                  = "memory"
 	DefaultMaxAttempts                 = 3
+	DefaultMaxInFlight                 = 256
+	MaxMaxInFlight                     = 65536 // consumer.max-in-flight's upper bound
 	DefaultBackOffInitialInterval      = time.Second
 	DefaultBackOffMultiplier           = 2.0
 	DefaultBackOffMaxInterval          = 10 * time.Second
@@ -394,6 +411,7 @@ func (b BindingConfig) merged(d BindingConfig) BindingConfig {
 	c, dc := &b.Consumer, d.Consumer
 	setInt(&c.Concurrency, dc.Concurrency)
 	setInt(&c.MaxAttempts, dc.MaxAttempts)
+	setInt(&c.MaxInFlight, dc.MaxInFlight)
 	setDur(&c.BackOffInitialInterval, dc.BackOffInitialInterval)
 	if c.BackOffMultiplier == 0 {
 		c.BackOffMultiplier = dc.BackOffMultiplier
@@ -443,6 +461,7 @@ func builtinBindingDefaults() BindingConfig {
 		Consumer: ConsumerConfig{
 			Concurrency:            1,
 			MaxAttempts:            DefaultMaxAttempts,
+			MaxInFlight:            DefaultMaxInFlight,
 			BackOffInitialInterval: DefaultBackOffInitialInterval,
 			BackOffMultiplier:      DefaultBackOffMultiplier,
 			BackOffMaxInterval:     DefaultBackOffMaxInterval,
@@ -622,6 +641,9 @@ func (b BindingConfig) Validate(path string) []*ConfigError {
 	}
 	if c.MaxAttempts < 1 {
 		bad("consumer.max-attempts", "must be at least 1, got %d", c.MaxAttempts)
+	}
+	if c.MaxInFlight < 1 || c.MaxInFlight > MaxMaxInFlight {
+		bad("consumer.max-in-flight", "must be between 1 and %d, got %d", MaxMaxInFlight, c.MaxInFlight)
 	}
 	if c.BackOffInitialInterval < 0 {
 		bad("consumer.back-off-initial-interval", "must not be negative, got %s", c.BackOffInitialInterval)

@@ -57,7 +57,20 @@ type runtimeBinding struct {
 	// stopping is closed when the app begins to shut down: a message in
 	// back-off is then Nak'ed at once rather than holding up shutdown.
 	stopping <-chan struct{}
+	// async is the output's producer when the binding processes pipelined
+	// (processAsync); nil: every output is confirmed before the handler
+	// returns.
+	async AsyncProducer
 }
+
+// pipeSlot is how processAsync's handler call hands its output send to the
+// producer without waiting: send finds it in the call's context.
+type pipeSlot struct {
+	started bool        // the output went to SendAsync
+	done    func(error) // its result, as send would have returned it
+}
+
+type pipeSlotKey struct{}
 
 // sendError marks a failure to send a function's output: after the retries
 // the input is left for redelivery (Nak) rather than dead-lettered, since the
@@ -87,6 +100,70 @@ func (rt *runtimeBinding) process(ctx context.Context, env Envelope) (err error)
 		}
 	}
 	return rt.withRetries(ctx, full, func(ctx context.Context) error { return rt.attempt(ctx, env) })
+}
+
+// processAsync is the AsyncHandler of a function binding whose output can
+// be sent without waiting (pipelined processing): it decodes, calls the
+// function and hands the output to SendAsync, and done gets the result
+// when the output's broker answered. A failure takes the synchronous way
+// of process — retries with back-off, then Nak, a retry topic or the dead
+// letter — inline when the function failed (holding back the input as
+// process does), on a goroutine of its own when the send failed (off the
+// producer's).
+func (rt *runtimeBinding) processAsync(ctx context.Context, env Envelope, done func(error)) {
+	if t := rt.in.tracing; t != nil {
+		var span trace.Span
+		ctx, span = t.startProcess(ctx, rt.in, env)
+		end := done
+		done = func(err error) { endSpan(span, err); end(err) }
+	}
+	if rt.retry.delays != nil {
+		env, _ = takeRetryMark(env) // retrytopics.go
+	}
+	full := env
+	if rt.in.cfg.Consumer.HeaderMode == HeaderModeNone {
+		env.Headers = nil
+		if rt.retry.delays == nil {
+			full = env
+		}
+	}
+	attempt := func(ctx context.Context) error { return rt.attempt(ctx, env) }
+	start := time.Since(clockBase)
+	slot := &pipeSlot{}
+	slot.done = func(err error) {
+		if err == nil {
+			rt.succeeded(start)
+			done(nil)
+			return
+		}
+		go func() { done(rt.retryAfter(ctx, full, attempt, start, err)) }()
+	}
+	err := safeCall(func() error { return attempt(context.WithValue(ctx, pipeSlotKey{}, slot)) })
+	if slot.started {
+		// The send is the handler's last step: its result comes to
+		// slot.done. (An error here would be a panic after it, which no
+		// handler of the core has.)
+		return
+	}
+	if err == nil {
+		rt.succeeded(start) // no output (nil, Skip)
+		done(nil)
+		return
+	}
+	done(rt.retryAfter(ctx, full, attempt, start, err))
+}
+
+// pipelinable returns the output's producer when the binding can process
+// pipelined: a function (not a consumer, not batch-mode, not idempotent —
+// the idempotency mark is written in the handler's transaction, before the
+// output would be confirmed) with max-in-flight above 1 whose output's
+// producer can send without waiting; nil otherwise.
+func (rt *runtimeBinding) pipelinable() AsyncProducer {
+	if rt.in == nil || rt.out == nil || rt.h == nil || rt.idem != nil ||
+		rt.in.cfg.Consumer.BatchMode || rt.in.cfg.Consumer.MaxInFlight <= 1 {
+		return nil
+	}
+	return rt.out.asyncProducer()
 }
 
 // processBatch is the BatchHandler of an input binding in batch mode.
@@ -133,16 +210,33 @@ func (rt *runtimeBinding) isRetryable(err error) bool {
 var clockBase = time.Now()
 
 func (rt *runtimeBinding) withRetries(ctx context.Context, env Envelope, attempt func(context.Context) error) error {
-	stats := &rt.in.stats
 	start := time.Since(clockBase)
-	var err error
+	err := safeCall(func() error { return attempt(ctx) })
+	if err == nil {
+		rt.succeeded(start)
+		return nil
+	}
+	return rt.retryAfter(ctx, env, attempt, start, err)
+}
+
+// succeeded counts a message processed that started at start (clockBase).
+func (rt *runtimeBinding) succeeded(start time.Duration) {
+	rt.in.stats.processed.Add(1)
+	rt.in.stats.observe(time.Since(clockBase) - start)
+}
+
+// retryAfter goes on from a first attempt that failed with err: it retries
+// as configured and turns the final failure into Nak, a DelayedRetry or
+// Term (dead letter or drop).
+func (rt *runtimeBinding) retryAfter(ctx context.Context, env Envelope, attempt func(context.Context) error, start time.Duration, err error) error {
+	stats := &rt.in.stats
 	n := 1
 	for ; ; n++ {
-		err = safeCall(func() error { return attempt(ctx) })
-		if err == nil {
-			stats.processed.Add(1)
-			stats.observe(time.Since(clockBase) - start)
-			return nil
+		if n > 1 {
+			if err = safeCall(func() error { return attempt(ctx) }); err == nil {
+				rt.succeeded(start)
+				return nil
+			}
 		}
 		if errors.Is(err, ErrNak) {
 			return err
@@ -216,6 +310,18 @@ func (rt *runtimeBinding) backOff(ctx context.Context, d time.Duration) bool {
 // send partitions and sends one encoded output. value is the output before
 // encoding, for the partition key; it is only evaluated when partitioned.
 func (rt *runtimeBinding) send(ctx context.Context, env Envelope, value func() any) error {
+	if rt.async != nil {
+		if slot, ok := ctx.Value(pipeSlotKey{}).(*pipeSlot); ok && !slot.started {
+			slot.started = true
+			rt.out.sendAsync(ctx, rt.async, env, value, func(err error) {
+				if err != nil && !IsPermanent(err) {
+					err = &sendError{err}
+				}
+				slot.done(err)
+			})
+			return nil
+		}
+	}
 	if err := rt.out.send(ctx, env, value); err != nil {
 		if IsPermanent(err) {
 			return err
