@@ -632,6 +632,10 @@ func (w *partWorker) run() {
 		w.runKeyed(q) // keyorder.go
 		return
 	}
+	if w.pipelined() {
+		w.runPipelined(q) // pipeline.go
+		return
+	}
 	defer w.releaseSlot() // first of the deferred calls
 	batchMode := c.spec.Consumer.BatchMode
 	// buf is what the worker took from q, handled from index i on; its
@@ -780,6 +784,30 @@ func (q *fetchQueue) take(prev []kafkago.Message, done <-chan struct{}) ([]kafka
 	}
 }
 
+// poll is take without waiting: got is false when nothing is queued (the
+// worker is then woken through ready when a message comes), open is false
+// when the queue is closed and empty.
+func (q *fetchQueue) poll(prev []kafkago.Message) (out []kafkago.Message, got, open bool) {
+	q.mu.Lock()
+	if len(q.msgs) > 0 {
+		out = q.msgs
+		q.msgs = prev[:0]
+		w := q.putterW
+		q.putterW = false
+		q.mu.Unlock()
+		if w {
+			wake(q.room)
+		}
+		return out, true, true
+	}
+	closed := q.closed
+	if !closed {
+		q.takerW = true
+	}
+	q.mu.Unlock()
+	return prev[:0], false, !closed
+}
+
 // acquireSlot waits for a concurrency slot unless the worker holds one;
 // false when the generation winds down first.
 func (w *partWorker) acquireSlot() bool {
@@ -841,37 +869,67 @@ func (w *partWorker) deliver(ms []kafkago.Message) bool {
 	if !c.spec.Consumer.BatchMode && w.retryTopic && !w.holdUntilDue(envs[0]) { // retrytopics.go
 		return false
 	}
+	ok, err := w.call(ms, envs)
+	if !ok {
+		return false
+	}
+	if err != nil && !w.failed(ms, envs, err) {
+		return false
+	}
+	last := &ms[len(ms)-1]
+	w.finished(last.Offset + 1)
+	w.cm.mark(w.po, last.Offset+1)
+	return true
+}
+
+// call makes one handler call for ms (envs), with a concurrency slot and
+// counted in flight (for Pause); ok is false when the generation winds
+// down before the call. A call that succeeds keeps the slot (outside
+// batch mode); every other outcome gives it back.
+func (w *partWorker) call(ms []kafkago.Message, envs []stream.Envelope) (ok bool, err error) {
+	r := w.r
+	c := r.c
+	if !w.acquireSlot() {
+		return false, nil
+	}
+	if !r.enter(w.wctx) {
+		w.releaseSlot()
+		return false, nil
+	}
+	if c.spec.Consumer.BatchMode {
+		err = c.spec.BatchHandler(w.hctx, envs)
+	} else {
+		err = c.spec.Handler(w.hctx, envs[0])
+	}
+	r.leave()
+	w.heldFor++
+	if err != nil || c.spec.Consumer.BatchMode {
+		w.releaseSlot()
+	}
+	return true, err
+}
+
+// failed goes on from a handler call for ms (envs) that failed with err
+// until the messages are handled (true: commit past them) or the
+// generation winds down (false): settle, and after a Nak another
+// (synchronous) handler call, as often as it takes.
+func (w *partWorker) failed(ms []kafkago.Message, envs []stream.Envelope, err error) bool {
+	retry := !w.r.c.spec.Consumer.BatchMode
 	for {
-		if !w.acquireSlot() {
+		w.releaseSlot() // not held while waiting, retrying or dead-lettering
+		switch w.settle(ms, envs, err, retry) {
+		case settled:
+			return true
+		case windDown:
 			return false
 		}
-		if !r.enter(w.wctx) {
-			w.releaseSlot()
+		var ok bool
+		if ok, err = w.call(ms, envs); !ok {
 			return false
 		}
-		var err error
-		if c.spec.Consumer.BatchMode {
-			err = c.spec.BatchHandler(w.hctx, envs)
-		} else {
-			err = c.spec.Handler(w.hctx, envs[0])
+		if err == nil {
+			return true
 		}
-		r.leave()
-		w.heldFor++
-		if err != nil || c.spec.Consumer.BatchMode {
-			w.releaseSlot()
-		}
-		if err != nil {
-			switch w.settle(ms, envs, err, !c.spec.Consumer.BatchMode) {
-			case again:
-				continue
-			case windDown:
-				return false
-			}
-		}
-		last := &ms[len(ms)-1]
-		w.finished(last.Offset + 1)
-		w.cm.mark(w.po, last.Offset+1)
-		return true
 	}
 }
 

@@ -400,7 +400,7 @@ func (l *loop) send(req *request) {
 			// one hand-off sooner. The partition stays busy until the
 			// loop takes the request back.
 			for _, r := range b.reqs {
-				r.done <- nil
+				p.complete(r, nil)
 			}
 			b.reqs = nil
 		}
@@ -536,7 +536,7 @@ func (l *loop) fail(b *batch, err error) error {
 	}
 	p.log.Log(context.Background(), level, "kafka: send failed", "messages", len(b.reqs), "partition", b.part, "error", p.bd.logErr(err))
 	for _, r := range b.reqs {
-		r.done <- err
+		p.complete(r, err)
 	}
 	return err
 }
@@ -547,12 +547,12 @@ func (l *loop) failQueued(err error) {
 	for _, q := range l.parts {
 		if q.waiting != nil {
 			for _, r := range q.waiting.reqs {
-				r.done <- err
+				l.p.complete(r, err)
 			}
 			q.waiting = nil
 		}
 		for _, r := range q.queue[q.head:] {
-			r.done <- err
+			l.p.complete(r, err)
 		}
 		clear(q.queue)
 		q.queue, q.head, q.bytes = q.queue[:0], 0, 0

@@ -74,17 +74,22 @@ type sendReq struct {
 	// recreated: the topic was created again once for this record.
 	recreated bool
 	done      chan error // capacity 1
+	// cb is SendAsync's done; nil for Send, which waits on done.
+	cb func(error)
 	// Buffers of the record's headers and id (see record).
 	hs  [4]kafkago.Header
 	id  [36]byte
 	raw [16]byte
 }
 
+var _ stream.AsyncProducer = (*producer)(nil)
+
 var sendReqPool = sync.Pool{New: func() any { return &sendReq{done: make(chan error, 1)} }}
 
 // release returns r to the pool, keeping no reference to the message.
 func (r *sendReq) release() {
 	r.msg = kafkago.Message{}
+	r.cb = nil
 	clear(r.hs[:])
 	sendReqPool.Put(r)
 }
@@ -229,26 +234,66 @@ func (p *producer) record(r *sendReq, m stream.Envelope) error {
 // Send queues m and waits until the broker acknowledged it (with
 // required-acks), the write failed, or ctx ended.
 func (p *producer) Send(ctx context.Context, m stream.Envelope) error {
+	r, err := p.enqueue(m, nil)
+	if err != nil {
+		return err
+	}
+	select {
+	case err := <-r.done:
+		r.release()
+		return p.sendErr(err)
+	case <-ctx.Done():
+		// r is still owned by the loop; it is not returned to the pool.
+		return fmt.Errorf("kafka: send to %s: waiting for the broker's acknowledgement: %w", p.topic, ctx.Err())
+	}
+}
+
+// SendAsync is Send without waiting (stream.AsyncProducer, pipelined
+// processing): m takes the same way through the produce loop as a Send
+// (same record, size check, per-partition queue, retries, outage
+// handling), and done gets what Send would have returned, on the loop's
+// goroutine or a request's (or on the caller's, for a message refused
+// before it was queued). Messages SendAsync'ed one after another are
+// stored in that order per partition: the loop keeps one batch in flight
+// per partition and retries a failed batch before anything behind it.
+// It does not block: what bounds the records queued is the callers'
+// window (consumer.max-in-flight per input partition). A ctx that ended
+// before m was queued fails it; once queued, m is written or fails as a
+// Send's would (bounded by write-timeout and send-attempts, or Close).
+func (p *producer) SendAsync(ctx context.Context, m stream.Envelope, done func(error)) {
+	if err := ctx.Err(); err != nil {
+		done(fmt.Errorf("kafka: send to %s: %w", p.topic, err))
+		return
+	}
+	if _, err := p.enqueue(m, done); err != nil {
+		done(err)
+	}
+}
+
+// enqueue turns m into a pooled request and queues it for the loop; cb is
+// SendAsync's done (nil for Send). On an error nothing was queued.
+func (p *producer) enqueue(m stream.Envelope, cb func(error)) (*sendReq, error) {
 	r := sendReqPool.Get().(*sendReq)
 	if err := p.record(r, m); err != nil {
 		r.release()
 		// The message cannot be keyed, and never will be: dead-lettered
 		// (or dropped) by the core rather than retried.
-		return stream.Permanent(fmt.Errorf("kafka: send to %s: %w", p.topic, err))
+		return nil, stream.Permanent(fmt.Errorf("kafka: send to %s: %w", p.topic, err))
 	}
 	if size := recordSize(&r.msg); size > p.ps.batchBytes {
 		r.release()
 		// As kafka-go's Writer does: a record larger than batch-bytes is
 		// never sent.
-		return stream.Permanent(p.bd.wrap(fmt.Errorf("record of %d bytes over batch-bytes %d: %w", size, p.ps.batchBytes, kafkago.MessageSizeTooLarge), "kafka: send to %s", p.topic))
+		return nil, stream.Permanent(p.bd.wrap(fmt.Errorf("record of %d bytes over batch-bytes %d: %w", size, p.ps.batchBytes, kafkago.MessageSizeTooLarge), "kafka: send to %s", p.topic))
 	}
 	r.size = msgSize(&r.msg)
 	r.alone, r.recreated = false, false
+	r.cb = cb
 	p.mu.Lock()
 	if p.closed {
 		p.mu.Unlock()
 		r.release()
-		return fmt.Errorf("kafka: send to %s: producer %w", p.topic, stream.ErrClosed)
+		return nil, fmt.Errorf("kafka: send to %s: producer %w", p.topic, stream.ErrClosed)
 	}
 	p.pending = append(p.pending, r)
 	p.mu.Unlock()
@@ -259,25 +304,37 @@ func (p *producer) Send(ctx context.Context, m stream.Envelope) error {
 	if p.onQueued != nil {
 		p.onQueued()
 	}
-	select {
-	case err := <-r.done:
-		r.release()
-		if err != nil {
-			werr := p.bd.wrap(err, "kafka: send to %s", p.topic)
-			if permanent(err) {
-				// The broker refuses this message, and would again: the
-				// input is dead-lettered instead of redelivered forever.
-				// A refused destination (see refused) is not the
-				// message's fault: transient, the binding reports down.
-				werr = stream.Permanent(werr)
-			}
-			return werr
-		}
+	return r, nil
+}
+
+// sendErr is what a send that the loop completed with err returns.
+func (p *producer) sendErr(err error) error {
+	if err == nil {
 		return nil
-	case <-ctx.Done():
-		// r is still owned by the loop; it is not returned to the pool.
-		return fmt.Errorf("kafka: send to %s: waiting for the broker's acknowledgement: %w", p.topic, ctx.Err())
 	}
+	werr := p.bd.wrap(err, "kafka: send to %s", p.topic)
+	if permanent(err) {
+		// The broker refuses this message, and would again: the input
+		// is dead-lettered instead of redelivered forever. A refused
+		// destination (see refused) is not the message's fault:
+		// transient, the binding reports down.
+		werr = stream.Permanent(werr)
+	}
+	return werr
+}
+
+// complete hands the loop's outcome for r to its sender: Send waits on
+// r.done (and releases r); SendAsync's callback is called here, and r goes
+// back to the pool only after it ran (the loop and the request no longer
+// read r once it is completed).
+func (p *producer) complete(r *sendReq, err error) {
+	cb := r.cb
+	if cb == nil {
+		r.done <- err
+		return
+	}
+	cb(p.sendErr(err))
+	r.release()
 }
 
 func msgSize(m *kafkago.Message) int {
