@@ -78,7 +78,7 @@ type Harness struct {
 	// PublishSubscribe, HeadersRoundTrip, ConsumerGroupsCompete,
 	// GroupsEachGetAll, AnonymousBroadcast, OrderPerKey, NakRedelivers,
 	// FailureDeadLetters, ConcurrentProducers, CloseUnderLoad,
-	// RestartResumes, PauseResume, Lifecycle.
+	// RestartResumes, PauseResume, Lifecycle, Pipelined.
 	Skip map[string]string
 }
 
@@ -105,6 +105,7 @@ var subtests = []subtest{
 	{"RestartResumes", true, testRestartResumes},
 	{"PauseResume", false, testPauseResume},
 	{"Lifecycle", false, testLifecycle},
+	{"Pipelined", false, testPipelined},
 }
 
 // Run runs the conformance suite against the binder of h, one subtest per
