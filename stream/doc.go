@@ -63,6 +63,18 @@
 // one handler call, so they hold back the rest of their partition — that is the
 // price of ordering, and the reason back-off is bounded.
 //
+// # Pipelined processing
+//
+// A function binding whose output's producer is an [AsyncProducer] offers
+// the binder an [AsyncHandler] besides its Handler: the binder may hand it
+// the next messages of a partition while the outputs of earlier ones are
+// unconfirmed (up to consumer.max-in-flight), and settles the results in
+// input order. The function is called in input order per partition; only
+// the waiting for the output broker's confirm overlaps, except that a
+// failed send is retried (the function re-run) after the sends behind it,
+// so order per key holds while no send fails (docs/conventions.md,
+// "Pipelined processing"); max-in-flight: 1 turns it off.
+//
 // # Lifecycle
 //
 // [App.Run] binds producers before consumers, starts suppliers last, and on
