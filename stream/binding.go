@@ -270,21 +270,16 @@ func (b *Binding) send(ctx context.Context, env Envelope, value func() any) (err
 }
 
 // sendAsync is send through the producer's SendAsync (pipelined
-// processing): done gets what send would have returned.
-func (b *Binding) sendAsync(ctx context.Context, ap AsyncProducer, env Envelope, value func() any, done func(error)) {
+// processing): c.sent gets what send would have returned, a failure other
+// than a permanent one as a sendError.
+func (b *Binding) sendAsync(ctx context.Context, ap AsyncProducer, env Envelope, value func() any, c *pipeCall) {
 	var span trace.Span
 	if b.tracing != nil {
 		ctx, span = b.tracing.startSend(ctx, b, &env)
 	}
-	finish := func(err error) {
-		if span != nil {
-			endSpan(span, err)
-		}
-		done(err)
-	}
 	env, err := b.prepareSend(env, value)
 	if err != nil {
-		finish(err)
+		b.sendDone(span, c, err)
 		return
 	}
 	ap.SendAsync(ctx, env, func(err error) {
@@ -293,8 +288,18 @@ func (b *Binding) sendAsync(ctx context.Context, ap AsyncProducer, env Envelope,
 		} else {
 			b.stats.sent.Add(1)
 		}
-		finish(err)
+		b.sendDone(span, c, err)
 	})
+}
+
+func (b *Binding) sendDone(span trace.Span, c *pipeCall, err error) {
+	if span != nil {
+		endSpan(span, err)
+	}
+	if err != nil && !IsPermanent(err) {
+		err = &sendError{err}
+	}
+	c.sent(err)
 }
 
 // asyncProducer returns the binding's producer as an AsyncProducer, or nil.

@@ -63,15 +63,6 @@ type runtimeBinding struct {
 	async AsyncProducer
 }
 
-// pipeSlot is how processAsync's handler call hands its output send to the
-// producer without waiting: send finds it in the call's context.
-type pipeSlot struct {
-	started bool        // the output went to SendAsync
-	done    func(error) // its result, as send would have returned it
-}
-
-type pipeSlotKey struct{}
-
 // sendError marks a failure to send a function's output: after the retries
 // the input is left for redelivery (Nak) rather than dead-lettered, since the
 // message is not at fault.
@@ -120,37 +111,56 @@ func (rt *runtimeBinding) processAsync(ctx context.Context, env Envelope, done f
 	if rt.retry.delays != nil {
 		env, _ = takeRetryMark(env) // retrytopics.go
 	}
-	full := env
+	c := &pipeCall{rt: rt, ctx: ctx, env: env, full: env, done: done, start: time.Since(clockBase)}
 	if rt.in.cfg.Consumer.HeaderMode == HeaderModeNone {
-		env.Headers = nil
+		c.env.Headers = nil
 		if rt.retry.delays == nil {
-			full = env
+			c.full = c.env
 		}
 	}
-	attempt := func(ctx context.Context) error { return rt.attempt(ctx, env) }
-	start := time.Since(clockBase)
-	slot := &pipeSlot{}
-	slot.done = func(err error) {
-		if err == nil {
-			rt.succeeded(start)
-			done(nil)
-			return
-		}
-		go func() { done(rt.retryAfter(ctx, full, attempt, start, err)) }()
-	}
-	err := safeCall(func() error { return attempt(context.WithValue(ctx, pipeSlotKey{}, slot)) })
-	if slot.started {
+	err := safeCall(func() error { return rt.attempt(context.WithValue(ctx, pipeSlotKey{}, c), c.env) })
+	if c.started {
 		// The send is the handler's last step: its result comes to
-		// slot.done. (An error here would be a panic after it, which no
+		// c.sent. (An error here would be a panic after it, which no
 		// handler of the core has.)
 		return
 	}
 	if err == nil {
-		rt.succeeded(start) // no output (nil, Skip)
+		rt.succeeded(c.start) // no output (nil, Skip)
 		done(nil)
 		return
 	}
-	done(rt.retryAfter(ctx, full, attempt, start, err))
+	done(rt.retryAfter(ctx, c.full, c.attempt, c.start, err))
+}
+
+// pipeCall is one message of processAsync: how its handler call hands
+// the output send to the producer without waiting (send finds it in the
+// call's context) and where the send's result goes. One allocation per
+// message for all of it.
+type pipeCall struct {
+	rt        *runtimeBinding
+	ctx       context.Context // the binder's, for retries
+	env, full Envelope        // as handled; with the retry headers
+	done      func(error)
+	start     time.Duration
+	started   bool // the output went to SendAsync
+}
+
+type pipeSlotKey struct{}
+
+// attempt is one synchronous attempt, for the retries.
+func (c *pipeCall) attempt(ctx context.Context) error { return c.rt.attempt(ctx, c.env) }
+
+// sent takes the result of the output's SendAsync, as send would have
+// returned it: success settles the input; a failure takes the synchronous
+// retry path on a goroutine of its own (off the producer's).
+func (c *pipeCall) sent(err error) {
+	if err == nil {
+		c.rt.succeeded(c.start)
+		c.done(nil)
+		return
+	}
+	go func() { c.done(c.rt.retryAfter(c.ctx, c.full, c.attempt, c.start, err)) }()
 }
 
 // pipelinable returns the output's producer when the binding can process
@@ -311,14 +321,9 @@ func (rt *runtimeBinding) backOff(ctx context.Context, d time.Duration) bool {
 // encoding, for the partition key; it is only evaluated when partitioned.
 func (rt *runtimeBinding) send(ctx context.Context, env Envelope, value func() any) error {
 	if rt.async != nil {
-		if slot, ok := ctx.Value(pipeSlotKey{}).(*pipeSlot); ok && !slot.started {
-			slot.started = true
-			rt.out.sendAsync(ctx, rt.async, env, value, func(err error) {
-				if err != nil && !IsPermanent(err) {
-					err = &sendError{err}
-				}
-				slot.done(err)
-			})
+		if c, ok := ctx.Value(pipeSlotKey{}).(*pipeCall); ok && !c.started {
+			c.started = true
+			rt.out.sendAsync(ctx, rt.async, env, value, c)
 			return nil
 		}
 	}
