@@ -618,6 +618,12 @@ func TestErrors(t *testing.T) {
 			[]problem{{"stream.default.producer.poller.fixed-delay", "application.yaml:5", `got "5 minutes"`}}},
 		{"explicit zero", "stream:\n  bindings:\n    x-in-0:\n      consumer:\n        max-attempts: 0\n", nil,
 			[]problem{{"stream.bindings.x-in-0.consumer.max-attempts", "application.yaml:5", "must not be 0"}}},
+		{"explicit zero max-in-flight", "stream:\n  bindings:\n    x-in-0:\n      consumer:\n        max-in-flight: 0\n", nil,
+			[]problem{{"stream.bindings.x-in-0.consumer.max-in-flight", "application.yaml:5", "must not be 0"}}},
+		{"max-in-flight out of range", "stream:\n  bindings:\n    x-in-0:\n      consumer:\n        max-in-flight: 65537\n", nil,
+			[]problem{{"stream.bindings.x-in-0.consumer.max-in-flight", "application.yaml:5", "must be between 1 and 65536, got 65537"}}},
+		{"empty retry delay", "stream:\n  bindings:\n    x-in-0:\n      consumer:\n        retry-delays: '1s,,2s'\n", nil,
+			[]problem{{"stream.bindings.x-in-0.consumer.retry-delays[1]", "application.yaml:5", `empty element in "1s,,2s"`}}},
 		{"invalid binding values", "stream:\n  bindings:\n    x-in-0:\n      consumer: { max-attempts: -1, instance-index: 3, instance-count: 2 }\n      content-type: 'not a type'\n", nil, []problem{
 			{"stream.bindings.x-in-0.consumer.max-attempts", "application.yaml:4", "must be at least 1, got -1"},
 			{"stream.bindings.x-in-0.consumer.instance-index", "application.yaml:4", "must be in [0, instance-count=2), got 3"},

@@ -227,6 +227,16 @@ func (d *decoder) leaf(v any, rv reflect.Value, path string) {
 			rv.Set(reflect.ValueOf(&x))
 		}
 	case t.Kind() == reflect.Slice && t.Elem() == durationType:
+		if str, isStr := v.(string); isStr && strings.TrimSpace(str) != "" {
+			// "1s,,2s": an empty element is a typo, not "no delay"
+			// (a list of delays changes meaning when one is dropped).
+			for i, x := range strings.Split(str, ",") {
+				if strings.TrimSpace(x) == "" {
+					d.fail(path+"["+strconv.Itoa(i)+"]", "empty element in %q (want durations separated by commas, e.g. 1s,10s,1m)", str)
+					return
+				}
+			}
+		}
 		if xs, ok := d.toStrings(v, path); ok {
 			out := make([]time.Duration, 0, len(xs))
 			for i, x := range xs {
@@ -256,7 +266,7 @@ func nonZero(t reflect.Type, key string) bool {
 		return key == "dynamic-destination-cache-size" || key == "shutdown-timeout"
 	case reflect.TypeOf(stream.ConsumerConfig{}):
 		switch key {
-		case "concurrency", "max-attempts", "back-off-initial-interval", "back-off-multiplier", "back-off-max-interval", "instance-count":
+		case "concurrency", "max-attempts", "max-in-flight", "back-off-initial-interval", "back-off-multiplier", "back-off-max-interval", "instance-count":
 			return true
 		}
 	case reflect.TypeOf(stream.ProducerConfig{}):
