@@ -873,7 +873,7 @@ func (w *partWorker) deliver(ms []kafkago.Message) bool {
 	if !ok {
 		return false
 	}
-	if err != nil && !w.failed(ms, envs, err) {
+	if err != nil && !w.failed(ms, envs, err, time.Time{}) {
 		return false
 	}
 	last := &ms[len(ms)-1]
@@ -912,12 +912,21 @@ func (w *partWorker) call(ms []kafkago.Message, envs []stream.Envelope) (ok bool
 // failed goes on from a handler call for ms (envs) that failed with err
 // until the messages are handled (true: commit past them) or the
 // generation winds down (false): settle, and after a Nak another
-// (synchronous) handler call, as often as it takes.
-func (w *partWorker) failed(ms []kafkago.Message, envs []stream.Envelope, err error) bool {
-	retry := !w.r.c.spec.Consumer.BatchMode
+// (synchronous) handler call, as often as it takes. since, when not
+// zero, is when the failure came (a pipelined message that waited behind
+// earlier ones): the first redelivery-delay counts from then.
+func (w *partWorker) failed(ms []kafkago.Message, envs []stream.Envelope, err error, since time.Time) bool {
+	c := w.r.c
+	retry := !c.spec.Consumer.BatchMode
+	delay := c.cs.redeliveryDelay
+	if !since.IsZero() {
+		delay = max(delay-time.Since(since), 0)
+	}
 	for {
 		w.releaseSlot() // not held while waiting, retrying or dead-lettering
-		switch w.settle(ms, envs, err, retry) {
+		h := w.settle(ms, envs, err, retry, delay)
+		delay = c.cs.redeliveryDelay
+		switch h {
 		case settled:
 			return true
 		case windDown:
@@ -945,9 +954,9 @@ const (
 // settle carries out the failure err of a handler call for ms (envs), the
 // one rule of deliver and deliverKeyed: a DelayedRetry parks the message on
 // its retry topic (retry: not batch mode); a Nak, or any failure while the
-// handlers wind down, waits redelivery-delay for another call; any other
-// failure dead-letters (dlq) or drops.
-func (w *partWorker) settle(ms []kafkago.Message, envs []stream.Envelope, err error, retry bool) handled {
+// handlers wind down, waits delay (redelivery-delay, or what is left of
+// it) for another call; any other failure dead-letters (dlq) or drops.
+func (w *partWorker) settle(ms []kafkago.Message, envs []stream.Envelope, err error, retry bool, delay time.Duration) handled {
 	c := w.r.c
 	if dr := stream.AsDelayedRetry(err); dr != nil && retry && w.hctx.Err() == nil { // retrytopics.go
 		switch w.retryLater(&ms[0], envs[0], dr) {
@@ -962,7 +971,7 @@ func (w *partWorker) settle(ms []kafkago.Message, envs []stream.Envelope, err er
 	switch {
 	case errors.Is(err, stream.ErrNak) || w.hctx.Err() != nil:
 		// Nak: not committed; handled again unless winding down.
-		if !w.wait(c.cs.redeliveryDelay) {
+		if !w.wait(delay) {
 			return windDown
 		}
 		return again

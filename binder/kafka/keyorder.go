@@ -224,7 +224,7 @@ func (w *partWorker) deliverKeyed(m *kafkago.Message) bool {
 		<-r.slots
 		if err != nil {
 			// The failure path only: the slices are made when needed.
-			switch w.settle([]kafkago.Message{*m}, []stream.Envelope{env}, err, true) {
+			switch w.settle([]kafkago.Message{*m}, []stream.Envelope{env}, err, true, c.cs.redeliveryDelay) {
 			case again:
 				continue
 			case windDown:

@@ -2,6 +2,7 @@ package kafka
 
 import (
 	"sync"
+	"time"
 
 	kafkago "github.com/segmentio/kafka-go"
 
@@ -10,12 +11,15 @@ import (
 
 // Pipelined processing (stream.AsyncHandler, consumer.max-in-flight): a
 // partition's worker hands its next message to the AsyncHandler while the
-// earlier ones are unfinished (their outputs not yet confirmed), up to
-// max-in-flight of them, and settles the results in offset order: the
-// partition is marked processed (committed) only up to the end of the
-// contiguous finished prefix, and a failed message is settled (retry
-// topic, Nak and redelivery-delay, dead letter or drop: settle, as for a
-// Handler's result) when it is the oldest unsettled one.
+// earlier ones are unfinished (their outputs not yet confirmed) — at most
+// max-in-flight unfinished at once — and settles the results in offset
+// order: the partition is marked processed (committed) only up to the end
+// of the contiguous finished prefix, and a failed message is settled
+// (retry topic, Nak and redelivery-delay, dead letter or drop: settle, as
+// for a Handler's result) when it is the oldest unsettled one. Finished
+// messages behind an unfinished one wait for it, unsettled; at most
+// 2×max-in-flight messages are unsettled (the worker waits beyond), so
+// that one slow message bounds what is held, not just what is in flight.
 //
 // A concurrency slot covers a message's handler call (the function and
 // the hand-over of its output), not the wait for the output's confirm:
@@ -39,8 +43,8 @@ func (w *partWorker) pipelined() bool {
 // pipe is one partition's messages handed to the AsyncHandler and not yet
 // settled, in offset order (a ring). The worker adds at the tail and
 // settles from the head; done callbacks, on any goroutine, only record
-// their entry's result. It never holds more than max-in-flight entries;
-// an entry is reused only after its result was taken, so a done never
+// their entry's result. It holds at most window unfinished entries and
+// 2×window in all; an entry is reused only after its result was taken, so a done never
 // finds its entry reused, and one arriving after the worker gave up (the
 // wind-down ran out of time) writes to a pipe nobody reads.
 type pipe struct {
@@ -48,10 +52,12 @@ type pipe struct {
 	window int
 	ready  chan struct{} // wakes the worker (capacity 1)
 
-	mu      sync.Mutex
-	ring    []*pipeEntry // len a power of two, grown up to window
-	head, n int
-	waiting bool // the worker waits for the head to finish
+	mu         sync.Mutex
+	ring       []*pipeEntry // grown up to 2×window
+	head, n    int
+	unfinished int  // entries whose done has not come
+	waiting    bool // the worker waits for the head to finish
+	waitRoom   bool // ... or for an unfinished one to finish (full)
 }
 
 // pipeEntry is one message in a pipe.
@@ -61,6 +67,7 @@ type pipeEntry struct {
 	// Guarded by p.mu.
 	fin bool
 	err error
+	at  time.Time // when it failed
 	// done is the entry's callback (made once: no allocation per
 	// message).
 	done func(error)
@@ -72,11 +79,12 @@ func newPipe(r *run, window int) *pipe {
 
 func (p *pipe) at(k int) *pipeEntry { return p.ring[(p.head+k)%len(p.ring)] }
 
-// full reports whether window messages are unsettled.
+// full reports whether window messages are unfinished or 2×window
+// unsettled.
 func (p *pipe) full() bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return p.n >= p.window
+	return p.unfinished >= p.window || p.n >= 2*p.window
 }
 
 // push adds a copy of m at the tail and returns its entry (not full).
@@ -84,7 +92,7 @@ func (p *pipe) push(m *kafkago.Message) *pipeEntry {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.n == len(p.ring) {
-		ring := make([]*pipeEntry, min(2*len(p.ring), p.window))
+		ring := make([]*pipeEntry, min(2*len(p.ring), 2*p.window))
 		for k := range p.n {
 			ring[k] = p.at(k)
 		}
@@ -99,6 +107,7 @@ func (p *pipe) push(m *kafkago.Message) *pipeEntry {
 	}
 	e.msg, e.fin, e.err = *m, false, nil
 	p.n++
+	p.unfinished++
 	return e
 }
 
@@ -112,15 +121,20 @@ func (p *pipe) pop(k int) {
 }
 
 // finish is an entry's done: it records the result, wakes the worker if
-// it waits for this (the head) entry, and ends the message's count in
-// flight (Pause). It never blocks.
+// it waits for this (the head) entry or for room, and ends the message's
+// count in flight (Pause). It never blocks.
 func (e *pipeEntry) finish(err error) {
+	var at time.Time
+	if err != nil {
+		at = time.Now()
+	}
 	p := e.p
 	p.mu.Lock()
-	e.fin, e.err = true, err
-	wakeUp := p.waiting && p.n > 0 && p.ring[p.head] == e
+	e.fin, e.err, e.at = true, err, at
+	p.unfinished--
+	wakeUp := p.waiting && (p.ring[p.head] == e || p.waitRoom && p.unfinished < p.window)
 	if wakeUp {
-		p.waiting = false
+		p.waiting, p.waitRoom = false, false
 	}
 	p.mu.Unlock()
 	if wakeUp {
@@ -130,14 +144,15 @@ func (e *pipeEntry) finish(err error) {
 }
 
 // wait waits until the head entry finished, fetched (the fetch queue's
-// ready, or nil) fires, or stop closes (false).
-func (p *pipe) wait(fetched, stop <-chan struct{}) bool {
+// ready, or nil) fires, with room an unfinished entry finished, or stop
+// closes (false).
+func (p *pipe) wait(fetched, stop <-chan struct{}, room bool) bool {
 	p.mu.Lock()
-	if p.n > 0 && p.ring[p.head].fin {
+	if p.n > 0 && p.ring[p.head].fin || room && p.unfinished < p.window && p.n < 2*p.window {
 		p.mu.Unlock()
 		return true
 	}
-	p.waiting = true
+	p.waiting, p.waitRoom = true, room
 	p.mu.Unlock()
 	select {
 	case <-p.ready:
@@ -174,7 +189,7 @@ func (w *partWorker) runPipelined(q *fetchQueue) {
 			}
 			if !got {
 				w.releaseSlot() // no waiting with a slot
-				if !p.wait(q.ready, w.wctx.Done()) {
+				if !p.wait(q.ready, w.wctx.Done(), false) {
 					return
 				}
 				continue
@@ -182,7 +197,7 @@ func (w *partWorker) runPipelined(q *fetchQueue) {
 		}
 		if p.full() {
 			w.releaseSlot()
-			if !p.wait(nil, w.wctx.Done()) {
+			if !p.wait(nil, w.wctx.Done(), true) {
 				return
 			}
 			continue
@@ -244,7 +259,7 @@ func (w *partWorker) settleHeads(p *pipe) bool {
 		// failed is the head now; nothing else touches it.
 		ms := []kafkago.Message{failed.msg}
 		envs := []stream.Envelope{w.envelope(&failed.msg)}
-		if !w.failed(ms, envs, failed.err) {
+		if !w.failed(ms, envs, failed.err, failed.at) {
 			return false
 		}
 		p.mu.Lock()
@@ -271,7 +286,7 @@ func (w *partWorker) drain(p *pipe) {
 		if n == 0 {
 			return
 		}
-		if !p.wait(nil, w.hctx.Done()) {
+		if !p.wait(nil, w.hctx.Done(), false) {
 			w.log.Debug("kafka: winding down with pipelined messages unfinished; they are not committed and will be redelivered", "unfinished", n)
 			return
 		}
