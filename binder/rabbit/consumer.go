@@ -522,6 +522,10 @@ func (r *run) worker(w int) {
 	defer r.flushAcks()
 	q := r.workers[w]
 	batch := r.c.spec.Consumer.BatchMode
+	if r.c.spec.AsyncHandler != nil && !batch {
+		r.pipeline(q)
+		return
+	}
 	for {
 		var in inbound
 		select {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"log/slog"
 	"strconv"
 	"sync"
@@ -53,7 +54,7 @@ type publisher struct {
 func newPublisher(mgr *connMgr, n, window int, idPrefix string, maxMessageSize int) *publisher {
 	p := &publisher{mgr: mgr, idPfx: idPrefix, maxMessageSize: maxMessageSize}
 	for range n {
-		p.lanes = append(p.lanes, &lane{mgr: mgr, sem: make(chan struct{}, 1), window: make(chan struct{}, window)})
+		p.lanes = append(p.lanes, &lane{mgr: mgr, sem: make(chan struct{}, 1), window: make(chan struct{}, window), q: make(chan queued, window)})
 	}
 	return p
 }
@@ -63,11 +64,30 @@ func newPublisher(mgr *connMgr, n, window int, idPrefix string, maxMessageSize i
 // channel's publishes (and numbers them for confirms) under the channel's
 // own lock, so concurrent Sends go straight to it as a raw client's would.
 // window bounds the messages published and not yet confirmed.
+//
+// Publishes without waiting (sendAsync) go out under amu, each followed by
+// its entry in q, so q holds them in delivery-tag order per channel;
+// resolve (one goroutine while q is not empty) waits for the confirms in
+// that order and reports each. Every entry holds a window slot until it
+// is resolved, so q (capacity window) never fills.
 type lane struct {
 	mgr    *connMgr
 	sem    chan struct{}
 	window chan struct{}
 	cur    atomic.Pointer[laneSession] // stored under sem
+
+	amu sync.Mutex
+	q   chan queued
+	qn  atomic.Int64 // entries put in q and not yet resolved
+}
+
+// queued is a publish waiting for its confirm in a lane's q.
+type queued struct {
+	ctx  context.Context
+	s    *laneSession
+	dc   *amqp.DeferredConfirmation
+	a    *pubAttempt
+	done func(error)
 }
 
 // laneSession is one channel of a lane, in confirm mode.
@@ -230,6 +250,56 @@ func (s *laneSession) takeReturned(id string) bool {
 	return false
 }
 
+// pubAttempt is one message on its way through publish: the message as
+// published (its id and correlation token set) and the failures its
+// attempts met so far.
+type pubAttempt struct {
+	exchange, key string
+	mandatory     bool
+	msg           amqp.Publishing
+	corr          string // matches a basic.return to this publish
+	chErrs        int
+	frameErrs     int
+}
+
+// attempt prepares msg for publishing: a generated message id when it has
+// none, else (mandatory) a correlation header of its own.
+func (p *publisher) attempt(exchange, key string, mandatory bool, msg amqp.Publishing) *pubAttempt {
+	a := &pubAttempt{exchange: exchange, key: key, mandatory: mandatory}
+	if msg.MessageId == "" {
+		msg.MessageId = p.idPfx + strconv.FormatUint(p.ids.Add(1), 36)
+		a.corr = msg.MessageId
+	} else if mandatory {
+		a.corr = p.idPfx + "c" + strconv.FormatUint(p.ids.Add(1), 36)
+		h := make(amqp.Table, len(msg.Headers)+1)
+		for k, v := range msg.Headers {
+			h[k] = v
+		}
+		h[pubHeader] = a.corr
+		msg.Headers = h
+	}
+	a.msg = msg
+	return a
+}
+
+// next says whether an attempt that ended with o and err decides the
+// message's result (fin, with that result) or it is to be published again.
+func (a *pubAttempt) next(o outcome, err error) (fin bool, _ error) {
+	switch o {
+	case final:
+		return true, err
+	case againChan:
+		if a.chErrs++; a.chErrs > 2 {
+			return true, err
+		}
+	case againFrame:
+		if a.frameErrs++; a.frameErrs >= frameErrorLimit {
+			return true, fmt.Errorf("%w (%d connections; last: %v)", errFrameErrors, a.frameErrs, err)
+		}
+	}
+	return false, nil
+}
+
 // publish sends msg and waits for its confirm, re-publishing it when the
 // channel or connection is lost before the confirm arrived. It waits while
 // the connection is blocked by a broker alarm; ctx bounds every wait. A
@@ -239,81 +309,184 @@ func (s *laneSession) takeReturned(id string) bool {
 // the connection with a frame error, frameErrorLimit times, fails with
 // errFrameErrors.
 func (p *publisher) publish(ctx context.Context, exchange, key string, mandatory bool, msg amqp.Publishing) error {
-	var corr string // matches a basic.return to this publish
-	if msg.MessageId == "" {
-		msg.MessageId = p.idPfx + strconv.FormatUint(p.ids.Add(1), 36)
-		corr = msg.MessageId
-	} else if mandatory {
-		corr = p.idPfx + "c" + strconv.FormatUint(p.ids.Add(1), 36)
-		h := make(amqp.Table, len(msg.Headers)+1)
-		for k, v := range msg.Headers {
-			h[k] = v
-		}
-		h[pubHeader] = corr
-		msg.Headers = h
-	}
 	l := p.lanes[int(p.next.Add(1))%len(p.lanes)]
-	chErrs, frameErrs := 0, 0
+	return p.publishOn(ctx, l, p.attempt(exchange, key, mandatory, msg))
+}
+
+// publishOn is publish on lane l, for a message whose earlier attempts a
+// records.
+func (p *publisher) publishOn(ctx context.Context, l *lane, a *pubAttempt) error {
 	for {
-		if err := p.mgr.waitUnblocked(ctx); err != nil {
+		if err := p.slot(ctx, l); err != nil {
 			return err
 		}
-		select {
-		case l.window <- struct{}{}:
-		case <-ctx.Done():
-			return fmt.Errorf("waiting for a publish slot: %w", ctx.Err())
-		}
-		o, err := l.publishOnce(ctx, p, exchange, key, mandatory, &msg, corr)
+		o, err := l.publishOnce(ctx, p, a)
 		<-l.window
-		switch o {
-		case final:
+		if fin, err := a.next(o, err); fin {
 			return err
-		case againChan:
-			if chErrs++; chErrs > 2 {
-				return err
-			}
-		case againFrame:
-			if frameErrs++; frameErrs >= frameErrorLimit {
-				return fmt.Errorf("%w (%d connections; last: %v)", errFrameErrors, frameErrs, err)
-			}
+		}
+	}
+}
+
+// slot waits while the connection is blocked, then for a free place in
+// l's confirm window.
+func (p *publisher) slot(ctx context.Context, l *lane) error {
+	if err := p.mgr.waitUnblocked(ctx); err != nil {
+		return err
+	}
+	select {
+	case l.window <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("waiting for a publish slot: %w", ctx.Err())
+	}
+}
+
+// laneFor is the lane of an asynchronous publish with routing key key of
+// message m: the same for every message of one key (one routing key when
+// m has none), so that their order is kept on one channel.
+func (p *publisher) laneFor(m stream.Envelope, key string) *lane {
+	if len(p.lanes) == 1 {
+		return p.lanes[0]
+	}
+	h := fnv.New32a()
+	h.Write([]byte(key))
+	h.Write(m.Key)
+	return p.lanes[h.Sum32()%uint32(len(p.lanes))]
+}
+
+// publishAsync is publish without waiting for the confirm: it returns once
+// the message is published (or failed before that: done has then been
+// called), and done gets publish's result when the confirm arrived. It
+// blocks as publish does before publishing (a blocked connection, a full
+// confirm window, a channel being opened again), bounded by ctx. A publish
+// that fails because its channel is closed is retried at once on the next
+// channel, as publish does, so that the order of the calls is kept; a
+// message whose channel is lost before its confirm is published again on a
+// goroutine of its own (publishOn), possibly after messages published
+// later. Messages published one after another on one lane are stored in
+// that order while nothing fails.
+func (p *publisher) publishAsync(ctx context.Context, l *lane, a *pubAttempt, done func(error)) {
+	for {
+		if err := p.slot(ctx, l); err != nil {
+			done(err)
+			return
+		}
+		o, err, ok := l.publishQueued(ctx, p, a, done)
+		if ok {
+			return // the window slot is released by resolve
+		}
+		<-l.window
+		if fin, err := a.next(o, err); fin {
+			done(err)
+			return
+		}
+	}
+}
+
+// publishQueued publishes a on the lane's current channel and queues it
+// for resolve (ok), or returns the outcome of a publish that
+// failed.
+func (l *lane) publishQueued(ctx context.Context, p *publisher, a *pubAttempt, done func(error)) (_ outcome, _ error, ok bool) {
+	s, err := l.current(ctx)
+	if err != nil {
+		return final, err, false
+	}
+	if !p.skipChecks {
+		if err := checkPublishing(a.exchange, a.key, &a.msg, frameMax(s.conn), p.maxMessageSize); err != nil {
+			return final, err, false
+		}
+	}
+	l.amu.Lock()
+	dc, err := s.ch.PublishWithDeferredConfirm(a.exchange, a.key, a.mandatory, false, a.msg)
+	if err != nil {
+		l.amu.Unlock()
+		if s.ch.IsClosed() || connDead(ctx, s.conn, err) {
+			o, err := s.lost(a.exchange)
+			return o, err, false
+		}
+		return final, fmt.Errorf("publish to exchange %q: %w", a.exchange, err), false
+	}
+	l.q <- queued{ctx: ctx, s: s, dc: dc, a: a, done: done}
+	first := l.qn.Add(1) == 1
+	l.amu.Unlock()
+	if first {
+		go l.resolve(p)
+	}
+	return final, nil, true
+}
+
+// resolve reports the confirms of the lane's queued publishes in their
+// order, until q is empty. A publish lost with its channel is published
+// again on a goroutine of its own, so that it does not hold up the rest.
+//
+// Entries are counted in qn after they were put in q (both under amu):
+// the goroutine that makes qn 1 starts resolve, and resolve ends when it
+// brings qn back to 0, so exactly one runs while entries are waiting.
+func (l *lane) resolve(p *publisher) {
+	for {
+		e := <-l.q
+		var o outcome
+		var err error
+		select {
+		case <-e.dc.Done():
+			o, err = e.s.confirmed(e.dc, e.a)
+		case <-e.ctx.Done():
+			o, err = final, fmt.Errorf("publish to exchange %q: not confirmed (it may still arrive): %w", e.a.exchange, e.ctx.Err())
+		}
+		<-l.window
+		if fin, err := e.a.next(o, err); fin {
+			e.done(err)
+		} else {
+			go func() { e.done(p.publishOn(e.ctx, l, e.a)) }()
+		}
+		if l.qn.Add(-1) == 0 {
+			return
 		}
 	}
 }
 
 // publishOnce publishes on the lane's current channel and waits for the
 // confirm.
-func (l *lane) publishOnce(ctx context.Context, p *publisher, exchange, key string, mandatory bool, msg *amqp.Publishing, corr string) (outcome, error) {
+func (l *lane) publishOnce(ctx context.Context, p *publisher, a *pubAttempt) (outcome, error) {
 	s, err := l.current(ctx)
 	if err != nil {
 		return final, err
 	}
 	if !p.skipChecks {
-		if err := checkPublishing(exchange, key, msg, frameMax(s.conn), p.maxMessageSize); err != nil {
+		if err := checkPublishing(a.exchange, a.key, &a.msg, frameMax(s.conn), p.maxMessageSize); err != nil {
 			return final, err
 		}
 	}
 	// A channel closed meanwhile fails the publish; it is then lost below
 	// and published again on a new channel.
-	dc, err := s.ch.PublishWithDeferredConfirm(exchange, key, mandatory, false, *msg)
+	dc, err := s.ch.PublishWithDeferredConfirm(a.exchange, a.key, a.mandatory, false, a.msg)
 	if err != nil {
 		if s.ch.IsClosed() || connDead(ctx, s.conn, err) {
-			return s.lost(exchange)
+			return s.lost(a.exchange)
 		}
-		return final, fmt.Errorf("publish to exchange %q: %w", exchange, err)
+		return final, fmt.Errorf("publish to exchange %q: %w", a.exchange, err)
 	}
 	select {
 	case <-dc.Done():
 	case <-ctx.Done():
-		return final, fmt.Errorf("publish to exchange %q: not confirmed (it may still arrive): %w", exchange, ctx.Err())
+		return final, fmt.Errorf("publish to exchange %q: not confirmed (it may still arrive): %w", a.exchange, ctx.Err())
 	}
+	return s.confirmed(dc, a)
+}
+
+// confirmed is the outcome of publish a on s, whose confirmation dc is
+// done: acked (unless the broker returned it), nacked, or lost with the
+// channel.
+func (s *laneSession) confirmed(dc *amqp.DeferredConfirmation, a *pubAttempt) (outcome, error) {
 	if !dc.Acked() {
 		if s.ch.IsClosed() {
-			return s.lost(exchange) // lost before the confirm
+			return s.lost(a.exchange) // lost before the confirm
 		}
-		return final, fmt.Errorf("publish to exchange %q: %w", exchange, ErrNacked)
+		return final, fmt.Errorf("publish to exchange %q: %w", a.exchange, ErrNacked)
 	}
-	if mandatory && s.takeReturned(corr) {
-		return final, fmt.Errorf("publish to exchange %q with routing key %q: %w", exchange, key, ErrUnroutable)
+	if a.mandatory && s.takeReturned(a.corr) {
+		return final, fmt.Errorf("publish to exchange %q with routing key %q: %w", a.exchange, a.key, ErrUnroutable)
 	}
 	return final, nil
 }
@@ -343,6 +516,7 @@ type producer struct {
 
 var (
 	_ stream.Producer             = (*producer)(nil)
+	_ stream.AsyncProducer        = (*producer)(nil)
 	_ stream.BindingHealthChecker = (*producer)(nil)
 )
 
@@ -372,7 +546,58 @@ func (p *producer) Send(ctx context.Context, m stream.Envelope) error {
 	}
 	msg := toPublishing(m, p.spec.ContentType)
 	start := time.Now()
-	err = p.bd.pub.publish(ctx, p.spec.Destination, key, p.opts.mandatory, msg)
+	return p.result(ctx, key, msg, start, p.bd.pub.publish(ctx, p.spec.Destination, key, p.opts.mandatory, msg))
+}
+
+// SendAsync is Send without waiting for the confirm (stream.AsyncProducer,
+// pipelined processing): it publishes m on the lane of its routing key and
+// key and returns; done gets what Send would have returned once the broker
+// confirmed, nacked or returned m. It blocks while the lane's
+// confirm-window is full, the connection is blocked or the channel is
+// being opened again, bounded by ctx. Messages passed one after another
+// from one goroutine are published in that order on one channel (for one
+// routing key and key) and so stored in that order while nothing fails; a
+// message whose channel is lost before its confirm is published again
+// (as Send does) after the ones behind it, which may then come first.
+func (p *producer) SendAsync(ctx context.Context, m stream.Envelope, done func(error)) {
+	p.mu.RLock()
+	if p.closed.Load() {
+		p.mu.RUnlock()
+		done(fmt.Errorf("rabbit: send to %q: producer %w", p.spec.Destination, stream.ErrClosed))
+		return
+	}
+	p.inflight.Add(1)
+	p.mu.RUnlock()
+	key, err := p.routingKey(m)
+	if err != nil {
+		done(stream.Permanent(fmt.Errorf("rabbit: send to %q (binding %s): %w", p.spec.Destination, p.spec.Binding, err)))
+		p.inflight.Done()
+		return
+	}
+	msg := toPublishing(m, p.spec.ContentType)
+	start := time.Now()
+	pub := p.bd.pub
+	pub.publishAsync(ctx, pub.laneFor(m, key), pub.attempt(p.spec.Destination, key, p.opts.mandatory, msg), func(err error) {
+		if err != nil && exchangeNotFound(err, p.spec.Destination) {
+			// result declares the exchange again and publishes once more,
+			// waiting: not on the lane's resolve goroutine.
+			go func() {
+				done(p.result(ctx, key, msg, start, err))
+				p.inflight.Done()
+			}()
+			return
+		}
+		done(p.result(ctx, key, msg, start, err))
+		p.inflight.Done()
+	})
+}
+
+// result is Send's result for msg (routing key key), whose publish that
+// started at start returned err: when the exchange was missing, the
+// binding's topology is declared again and msg published once more
+// (waiting for its confirm); the binding's health follows the outcome;
+// errors are wrapped, permanent ones with stream.Permanent.
+func (p *producer) result(ctx context.Context, key string, msg amqp.Publishing, start time.Time, err error) error {
 	if err != nil && exchangeNotFound(err, p.spec.Destination) {
 		if !p.opts.declareExchange {
 			p.setDown(fmt.Errorf("exchange %q does not exist (declare-exchange is false, so the binding does not declare it)", p.spec.Destination))
@@ -496,7 +721,8 @@ func (p *producer) Health(context.Context) error {
 	return nil
 }
 
-// Close waits (bounded by ctx) for the Sends in flight to be confirmed.
+// Close waits (bounded by ctx) for the Sends (and SendAsyncs) in flight to
+// be confirmed.
 // Later Sends fail with stream.ErrClosed.
 func (p *producer) Close(ctx context.Context) error {
 	p.mu.Lock()

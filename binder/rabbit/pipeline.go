@@ -1,0 +1,220 @@
+package rabbit
+
+import (
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/streambind/streambind/stream"
+)
+
+// pipeSlot is a delivery handed to the AsyncHandler and not yet settled.
+type pipeSlot struct {
+	in     inbound
+	env    stream.Envelope
+	err    error
+	fin    bool        // its result arrived (worker only)
+	called atomic.Bool // done was called (by the handler, or for its panic)
+}
+
+// pipeResults is where done calls leave their results for the pipeline
+// worker: a list under a lock and a wake-up signal, so that a done never
+// blocks — however many results wait (deliveries of a lost channel and its
+// successor's can be unsettled together) and also after the worker
+// returned (the result is then dropped: the delivery's channel is closed
+// by then, and the broker redelivers it).
+type pipeResults struct {
+	mu   sync.Mutex
+	list []*pipeSlot
+	wake chan struct{} // capacity 1
+}
+
+func (p *pipeResults) put(sl *pipeSlot) {
+	p.mu.Lock()
+	p.list = append(p.list, sl)
+	p.mu.Unlock()
+	select {
+	case p.wake <- struct{}{}:
+	default:
+	}
+}
+
+// take returns the results waiting, in a slice that buf's storage may
+// serve for next time.
+func (p *pipeResults) take(buf []*pipeSlot) []*pipeSlot {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	out := p.list
+	p.list = buf[:0]
+	return out
+}
+
+// pipeWindow is how many deliveries one worker has the AsyncHandler work
+// on at once (handed over, done not yet called): consumer.max-in-flight,
+// at most prefetch (the broker delivers no more unacked).
+func (r *run) pipeWindow() int {
+	n := r.c.spec.Consumer.MaxInFlight
+	if n <= 0 {
+		n = stream.DefaultMaxInFlight
+	}
+	return max(1, min(n, r.c.opts.prefetch))
+}
+
+// pipeline is the worker of a consumer with an AsyncHandler (pipelined
+// processing, not batch mode). It hands each delivery of q to the
+// AsyncHandler while fewer than pipeWindow are unfinished, keeps them in a
+// FIFO in delivery order, and settles the finished ones at its head
+// through settle, as the sequential worker settles a Handler's result: so
+// a delivery is acked only after it and every earlier one of this worker
+// finished, and a run of successes goes out as one multiple ack where acks
+// are coalesced. A head to be requeued (Nak) is held for redelivery-delay
+// and nacked (requeueLater) before the ones behind it are settled.
+//
+// A finished delivery behind an unfinished one waits in the FIFO (it no
+// longer counts toward the window; prefetch bounds the FIFO). Results come
+// back through pipeResults, so a done never blocks.
+//
+// Pause: nothing is handed out while paused, and a delivery counts as
+// active (run.active) from its hand-out until it is settled, so Pause
+// returns once every handed-out delivery finished and was settled. Stop:
+// nothing more is handed out; the worker waits for the outstanding
+// results, or until the handlers' context is cancelled (Stop ran out of
+// time), settling the FIFO's finished head as results come, and returns;
+// the rest is redelivered.
+func (r *run) pipeline(q chan inbound) {
+	window := r.pipeWindow()
+	results := &pipeResults{wake: make(chan struct{}, 1)}
+	var fifo, got []*pipeSlot
+	unfinished := 0
+	var held *inbound // taken from q as a Pause began: handed out on Resume
+
+	settleHead := func() {
+		for len(fifo) > 0 && fifo[0].fin {
+			sl := fifo[0]
+			fifo[0] = nil
+			fifo = fifo[1:]
+			if r.coalesce {
+				r.handleStart = time.Now() // no handler time to hold an ack across here
+			}
+			requeue := r.settle(sl.in, sl.env, sl.err)
+			r.exit()
+			if requeue {
+				r.requeueLater([]inbound{sl.in})
+			}
+		}
+	}
+	// collect takes the results that came and settles the FIFO's
+	// finished head.
+	collect := func() {
+		got = results.take(got)
+		for i, sl := range got {
+			sl.fin = true
+			unfinished--
+			got[i] = nil
+		}
+		settleHead()
+	}
+	handOut := func(in inbound) {
+		if in.s.ch.IsClosed() {
+			return // redelivered on the new channel
+		}
+		if !r.tryEnter() {
+			if r.loopCtx.Err() == nil {
+				held = &in // paused meanwhile
+			}
+			return
+		}
+		if r.coalesce && r.pendN > 0 && time.Since(r.pendAt) >= ackHold {
+			r.flushAcks()
+		}
+		sl := &pipeSlot{in: in, env: fromDelivery(&in.d)}
+		r.markRetry(&sl.in.d, sl.env) // retryqueues.go
+		fifo = append(fifo, sl)
+		unfinished++
+		done := func(err error) {
+			if sl.called.Swap(true) {
+				return
+			}
+			sl.err = err
+			results.put(sl)
+		}
+		if err := r.call(func() error { r.c.spec.AsyncHandler(r.ctx, sl.env, done); return nil }); err != nil {
+			done(err) // a panic, unless done was called before it
+		}
+	}
+
+	for {
+		// Results first: they free the window and settle acks.
+		select {
+		case <-results.wake:
+			collect()
+			continue
+		default:
+		}
+		if r.loopCtx.Err() != nil {
+			// Stopping: wait for what was handed out, bounded by the
+			// handlers' context.
+			if len(fifo) == 0 {
+				return
+			}
+			r.flushAcks()
+			select {
+			case <-results.wake:
+				collect()
+			case <-r.ctx.Done():
+				return
+			}
+			continue
+		}
+		r.mu.Lock()
+		paused, resumed := r.paused, r.resumed
+		r.mu.Unlock()
+		if paused {
+			r.flushAcks()
+			select {
+			case <-results.wake:
+				collect()
+			case <-resumed:
+			case <-r.loopCtx.Done():
+			}
+			continue
+		}
+		room := unfinished < window
+		if room && held != nil {
+			in := *held
+			held = nil
+			handOut(in)
+			continue
+		}
+		var take chan inbound
+		if room {
+			take = q
+			select {
+			case in := <-q:
+				handOut(in)
+				continue
+			default:
+			}
+		}
+		r.flushAcks() // nothing ready: the held acks go now
+		select {
+		case <-results.wake:
+			collect()
+		case in := <-take:
+			handOut(in)
+		case <-r.loopCtx.Done():
+		}
+	}
+}
+
+// tryEnter counts a handler call unless paused or stopping (the pipeline's
+// enter, which must not wait: results keep coming meanwhile).
+func (r *run) tryEnter() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.paused || r.loopCtx.Err() != nil {
+		return false
+	}
+	r.active++
+	return true
+}
