@@ -499,3 +499,51 @@ func TestPipelinedFunctionFails(t *testing.T) {
 		t.Errorf("dead-lettered %d; want 1", st.DeadLettered)
 	}
 }
+
+// TestPipelinedPause: Pause of a pipelined binding returns only once the
+// outputs of every message handed out were confirmed (the broker took
+// them all), and nothing is handled after it returned; after Resume
+// every input is relayed and committed, once.
+func TestPipelinedPause(t *testing.T) {
+	const n = 6000
+	c := kafkatest.Start(t)
+	in, out := uniqueTopic(t), uniqueTopic(t)+"-out"
+	createTopic(t, c, in, pipeParts, nil)
+	createTopic(t, c, out, 1, nil)
+	pw := newPipeWriter(c, in)
+	defer pw.w.Close()
+	pw.write(t, n)
+	taken := countRecords(c, out)
+	pa := startPipeApp(t, c, in, out, stream.ConsumerConfig{MaxAttempts: 1}, nil, nil, taken)
+	waitFor(t, pipeTimeout, "300 calls", func() bool { return pa.calls.Load() >= 300 })
+	inB := pa.app.Binding("relay-in-0")
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := inB.Pause(ctx); err != nil {
+		t.Fatal(err)
+	}
+	calls, took := pa.calls.Load(), taken.Load()
+	t.Logf("paused after %d calls; the broker took %d outputs; at most %d outputs unconfirmed at a call", calls, took, pa.maxAhead.Load())
+	if took < calls {
+		t.Fatalf("Pause returned with %d outputs not yet taken by the broker; want every output of the messages handed out confirmed", calls-took)
+	}
+	if calls == n {
+		t.Fatal("every input was handled before Pause: the test proves nothing")
+	}
+	time.Sleep(300 * time.Millisecond) // a window in which nothing may happen
+	if now := pa.calls.Load(); now != calls {
+		t.Fatalf("%d function calls after Pause returned", now-calls)
+	}
+	if err := inB.Resume(ctx); err != nil {
+		t.Fatal(err)
+	}
+	cl := &kafkago.Client{Addr: kafkago.TCP(c.Addrs()...), Timeout: 10 * time.Second}
+	waitAllCommitted(t, cl, in, n)
+	b := newBinder(t, c, nil)
+	closeBinder(t, b)
+	o := &outputs{changed: make(chan struct{}, 1)}
+	startConsumer(t, b, consumerSpec(out, "check", o.handler))
+	if dups := checkOutputs(t, pw, o.waitLen(t, n, pipeTimeout), nil, true); dups > 0 {
+		t.Errorf("%d duplicates; want none", dups)
+	}
+}
