@@ -547,3 +547,54 @@ func TestPipelineNetworkCut(t *testing.T) {
 	}
 	p.stopAndCheckDrained()
 }
+
+// TestPipelinePause: Pause of a pipelined binding mid-stream returns once
+// every message handed over finished (its output confirmed), and nothing
+// is handed over while paused; after Resume the rest is processed, in
+// order per key, and every input acked.
+func TestPipelinePause(t *testing.T) {
+	const n, keys = 4000, 5
+	p := startPipeApp(t, pipeOpts{checkAck: true, fn: outFn})
+	p.fill(n, keys)
+	if err := p.in.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(time.Minute)
+	for len(p.outputs()) < n/4 {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d outputs of %d in a minute", len(p.outputs()), n/4)
+		}
+		select {
+		case <-p.outCh:
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := p.in.Pause(ctx); err != nil {
+		t.Fatal(err)
+	}
+	calls := p.calls.Load()
+	s := p.in.Stats()
+	if s.Processed+s.Failed != calls {
+		t.Errorf("Pause returned with %d calls and %d of them finished", calls, s.Processed+s.Failed)
+	}
+	if calls >= n {
+		t.Fatalf("all %d processed before Pause; the test needs a longer stream", n)
+	}
+	time.Sleep(300 * time.Millisecond) // a quiet period: nothing may be handed over
+	if c := p.calls.Load(); c != calls {
+		t.Errorf("%d calls while paused", c-calls)
+	}
+	t.Logf("paused after %d calls", calls)
+	if err := p.in.Resume(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if missing, dups := p.waitOutputs(wantAll(n, keys), time.Minute); missing != 0 || dups != 0 {
+		t.Fatalf("%d inputs have no output, %d duplicates", missing, dups)
+	}
+	p.waitFinished(n, 30*time.Second)
+	p.stopAndCheckDrained()
+	checkOrder(t, p.outputs())
+	p.checkTags()
+}

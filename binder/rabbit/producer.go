@@ -434,10 +434,13 @@ func (l *lane) resolve(p *publisher) {
 		case <-e.ctx.Done():
 			o, err = final, fmt.Errorf("publish to exchange %q: not confirmed (it may still arrive): %w", e.a.exchange, e.ctx.Err())
 		}
-		<-l.window
 		if fin, err := e.a.next(o, err); fin {
+			// done before the slot is released: a caller never has more
+			// than confirm-window results outstanding.
 			e.done(err)
+			<-l.window
 		} else {
+			<-l.window
 			go func() { e.done(p.publishOn(e.ctx, l, e.a)) }()
 		}
 		if l.qn.Add(-1) == 0 {
