@@ -276,6 +276,7 @@ func (w *partWorker) settleHeads(p *pipe) bool {
 // rebalance timeout, or Stop's context ends) — and settles the finished
 // contiguous prefix. What is left is not committed and is redelivered.
 func (w *partWorker) drain(p *pipe) {
+	defer w.releaseSlot() // a Handler call after a Nak takes one
 	for {
 		if !w.settleHeads(p) {
 			return
@@ -286,6 +287,7 @@ func (w *partWorker) drain(p *pipe) {
 		if n == 0 {
 			return
 		}
+		w.releaseSlot()
 		if !p.wait(nil, w.hctx.Done(), false) {
 			w.log.Debug("kafka: winding down with pipelined messages unfinished; they are not committed and will be redelivered", "unfinished", n)
 			return
