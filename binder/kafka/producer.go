@@ -76,8 +76,10 @@ type sendReq struct {
 	done      chan error // capacity 1
 	// cb is SendAsync's done; nil for Send, which waits on done.
 	cb func(error)
-	// Buffers of the record's headers and id (see record).
-	hs  [4]kafkago.Header
+	// Buffers of the record's headers and id (see record); 8 headers:
+	// a function's output carries its input's (contentType, id, ...) plus
+	// the ones the core and the binder add.
+	hs  [8]kafkago.Header
 	id  [36]byte
 	raw [16]byte
 }
@@ -199,7 +201,11 @@ func (p *producer) record(r *sendReq, m stream.Envelope) error {
 		hs = make([]kafkago.Header, 0, n)
 	}
 	for k, v := range m.Headers {
-		hs = append(hs, kafkago.Header{Key: k, Value: []byte(v)})
+		b := p.ctBytes
+		if v != p.contentType {
+			b = []byte(v)
+		} // else the binding's content type (the usual one): shared, no copy
+		hs = append(hs, kafkago.Header{Key: k, Value: b})
 	}
 	if m.Headers[stream.HeaderContentType] == "" && p.contentType != "" {
 		// Shared by every record: the encoder only reads it.
