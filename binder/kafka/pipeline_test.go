@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"strconv"
 	"strings"
 	"sync"
@@ -546,4 +547,93 @@ func TestPipelinedPause(t *testing.T) {
 	if dups := checkOutputs(t, pw, o.waitLen(t, n, pipeTimeout), nil, true); dups > 0 {
 		t.Errorf("%d duplicates; want none", dups)
 	}
+}
+
+// TestPipelinedRebalance: a consumer given an AsyncHandler whose results
+// come back out of order and late loses nothing when a second member
+// joins its group (partitions move) and when it stops later: every
+// message is finished at least once, and at every moment the committed
+// offsets stand only over finished messages. Results that arrive after
+// their worker wound down (late dones) do no harm.
+func TestPipelinedRebalance(t *testing.T) {
+	const n = 3000
+	c := kafkatest.Start(t)
+	dest := uniqueTopic(t)
+	createTopic(t, c, dest, pipeParts, nil)
+	b1, b2 := newBinder(t, c, nil), newBinder(t, c, nil)
+	closeBinder(t, b1)
+	closeBinder(t, b2)
+	tr := newTracker()
+	var mu sync.Mutex
+	finished := map[string]bool{}
+	var late atomic.Int64
+	spec := func() stream.ConsumerSpec {
+		s := consumerSpec(dest, "g", tr.handler())
+		s.Consumer.MaxInFlight = 32
+		s.AsyncHandler = func(ctx context.Context, m stream.Envelope, done func(error)) {
+			id := m.Headers[idHeader]
+			go func() {
+				// Finished out of order, a little later.
+				time.Sleep(time.Duration(rand.IntN(10000)) * time.Microsecond)
+				if ctx.Err() != nil {
+					late.Add(1)
+				}
+				mu.Lock()
+				finished[id] = true
+				mu.Unlock()
+				tr.receive(id)
+				done(nil)
+			}()
+		}
+		return s
+	}
+	p := bindProducer(t, b1, dest, pipeParts)
+	sent := produceInBackground(t, p, tr, "r", n, pipeParts, 0)
+	ctx, cancel := context.WithTimeout(context.Background(), pipeTimeout)
+	defer cancel()
+	c1, err := b1.BindConsumer(ctx, spec())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c1.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	cl := &kafkago.Client{Addr: kafkago.TCP(c.Addrs()...), Timeout: 10 * time.Second}
+	// checkCommitted: every message below the committed offsets finished
+	// (message r-i is the i/3-th of partition i%3: one producer, in order).
+	checkCommitted := func() int64 {
+		committed := committedParts(t, cl, "g", dest)
+		mu.Lock()
+		defer mu.Unlock()
+		for part, off := range committed {
+			for o := range off {
+				id := "r-" + strconv.Itoa(int(o)*pipeParts+part)
+				if !finished[id] {
+					t.Fatalf("partition %d committed to %d, past %s (offset %d), which never finished", part, off, id, o)
+				}
+			}
+		}
+		return sum(committed)
+	}
+	tr.waitReceived(t, n/5, pipeTimeout)
+	checkCommitted()
+	startConsumer(t, b2, spec()) // a second member: a rebalance
+	tr.waitReceived(t, n/2, pipeTimeout)
+	checkCommitted()
+	sctx, scancel := context.WithTimeout(context.Background(), 20*time.Second)
+	if err := c1.Stop(sctx); err != nil { // the first leaves: another rebalance
+		t.Logf("stop of the first consumer: %v", err)
+	}
+	scancel()
+	checkCommitted()
+	<-sent
+	tr.waitAll(t, pipeTimeout)
+	deadline := time.Now().Add(pipeTimeout)
+	for checkCommitted() != n {
+		if time.Now().After(deadline) {
+			t.Fatalf("not every message committed after %s", pipeTimeout)
+		}
+		time.Sleep(5 * time.Millisecond) // polling the broker's committed offsets
+	}
+	t.Logf("%d results came after their handlers' context ended", late.Load())
 }
