@@ -491,39 +491,47 @@ func TestPipelineFailingMessage(t *testing.T) {
 
 // TestPipelineNetworkCut: the network between the App and the broker is
 // cut (the test's proxy closes both connections) three times while a
-// pipelined function works through N inputs. Nothing is lost: every input
-// has an output (duplicates are possible and counted), and after the last
-// recovery the input queue is drained — an input acked before its output
-// was confirmed, whose output was then lost with the connection, would
-// show as missing.
+// pipelined function works through N inputs; see pipelineFault.
 func TestPipelineNetworkCut(t *testing.T) {
-	const n, keys = 6000, 7
-	p := startPipeApp(t, pipeOpts{fn: outFn})
+	pipelineFault(t, 6000, outFn, func(p *pipeApp, _ int) int { return p.px.Cut() })
+}
+
+// pipelineFault runs a pipelined function fn over n inputs and disrupts
+// the App's connections three times (disrupt(p, i), i = 0, 1, 2), once a
+// further sixth of the outputs arrived; disrupt returns how many it
+// closed. Nothing
+// is lost: every input has an output (duplicates are possible and
+// counted), and after the last recovery the input queue is drained — an
+// input acked before its output was confirmed, whose output was then lost
+// with the connection, would show as missing.
+func pipelineFault(t *testing.T, n int, fn func([]byte) ([]byte, error), disrupt func(p *pipeApp, i int) int) {
+	const keys = 7
+	p := startPipeApp(t, pipeOpts{fn: fn})
 	p.fill(n, keys)
 	if err := p.in.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	for i := range 3 {
-		// Cut once a further sixth of the outputs arrived.
+		// Disrupt once a further sixth of the outputs arrived.
 		want := (i + 1) * n / 6
 		deadline := time.Now().Add(time.Minute)
 		for len(p.outputs()) < want {
 			if time.Now().After(deadline) {
-				t.Fatalf("cut %d: %d outputs of %d in a minute", i, len(p.outputs()), want)
+				t.Fatalf("fault %d: %d outputs of %d in a minute", i, len(p.outputs()), want)
 			}
 			select {
 			case <-p.outCh:
 			case <-time.After(100 * time.Millisecond):
 			}
 		}
-		if c := p.px.Cut(); c == 0 {
-			t.Fatalf("cut %d: no connection to cut", i)
+		if c := disrupt(p, i); c == 0 {
+			t.Fatalf("fault %d: no connection to close", i)
 		}
-		t.Logf("cut %d after %d outputs, %d processed", i, len(p.outputs()), p.in.Stats().Processed)
+		t.Logf("fault %d after %d outputs, %d processed", i, len(p.outputs()), p.in.Stats().Processed)
 	}
 	missing, dups := p.waitOutputs(wantAll(n, keys), 2*time.Minute)
 	t.Logf("%d inputs, %d outputs: %d missing, %d duplicates; %d processed, %d failed, %d redelivered-or-retried calls",
-		n, len(p.outputs()), missing, dups, p.in.Stats().Processed, p.in.Stats().Failed, p.calls.Load()-n)
+		n, len(p.outputs()), missing, dups, p.in.Stats().Processed, p.in.Stats().Failed, p.calls.Load()-int64(n))
 	if missing != 0 {
 		t.Fatalf("%d inputs have no output", missing)
 	}
