@@ -65,7 +65,7 @@ func newPublisher(mgr *connMgr, n, window int, idPrefix string, maxMessageSize i
 // own lock, so concurrent Sends go straight to it as a raw client's would.
 // window bounds the messages published and not yet confirmed.
 //
-// Publishes without waiting (sendAsync) go out under amu, each followed by
+// Publishes without waiting (publishAsync) go out under amu, each followed by
 // its entry in q, so q holds them in delivery-tag order per channel;
 // resolve (one goroutine while q is not empty) waits for the confirms in
 // that order and reports each. Every entry holds a window slot until it
