@@ -296,9 +296,9 @@
 //
 // Sequential (before pipelining; load average 2): App/raw 0.032–0.040,
 // 12,100–13,900 msgs/s against raw's 322,000–383,000. Pipelined (default
-// max-in-flight; three runs of -count 3, load average 4 from other
-// benchmarks): App/raw 0.51–1.11, median 0.72; 94,000–219,000 msgs/s
-// against raw's 136,000–300,000. The App uses about 1.6–2× raw's CPU per
+// max-in-flight; four runs of -count 3, load average 4–5 from other
+// benchmarks): App/raw 0.48–1.11, median 0.66; 94,000–219,000 msgs/s
+// against raw's 136,000–306,000. The App uses about 1.6–2× raw's CPU per
 // message (the core's decoding, header maps and retry bookkeeping, the id
 // header of every record), so where the two cores are busy it is
 // CPU-bound and falls behind raw, which waits on the broker more.
