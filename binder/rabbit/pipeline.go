@@ -1,6 +1,7 @@
 package rabbit
 
 import (
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -86,7 +87,10 @@ func (r *run) pipeline(q chan inbound) {
 	results := &pipeResults{wake: make(chan struct{}, 1)}
 	var fifo, got []*pipeSlot
 	unfinished := 0
-	var held *inbound // taken from q as a Pause began: handed out on Resume
+	// held was taken from q as a Pause began: handed out on Resume (a
+	// value, not a pointer: &in would move every delivery to the heap).
+	var held inbound
+	holding := false
 
 	settleHead := func() {
 		for len(fifo) > 0 && fifo[0].fin {
@@ -120,7 +124,7 @@ func (r *run) pipeline(q chan inbound) {
 		}
 		if !r.tryEnter() {
 			if r.loopCtx.Err() == nil {
-				held = &in // paused meanwhile
+				held, holding = in, true // paused meanwhile
 			}
 			return
 		}
@@ -138,7 +142,7 @@ func (r *run) pipeline(q chan inbound) {
 			sl.err = err
 			results.put(sl)
 		}
-		if err := r.call(func() error { r.c.spec.AsyncHandler(r.ctx, sl.env, done); return nil }); err != nil {
+		if err := r.callAsync(sl.env, done); err != nil {
 			done(err) // a panic, unless done was called before it
 		}
 	}
@@ -180,9 +184,9 @@ func (r *run) pipeline(q chan inbound) {
 			continue
 		}
 		room := unfinished < window
-		if room && held != nil {
-			in := *held
-			held = nil
+		if room && holding {
+			in := held
+			held, holding = inbound{}, false
 			handOut(in)
 			continue
 		}
@@ -205,6 +209,18 @@ func (r *run) pipeline(q chan inbound) {
 		case <-r.loopCtx.Done():
 		}
 	}
+}
+
+// callAsync calls the AsyncHandler, turning a panic into an error (as
+// call does, without a closure a message).
+func (r *run) callAsync(env stream.Envelope, done func(error)) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("rabbit: handler panic: %v", p)
+		}
+	}()
+	r.c.spec.AsyncHandler(r.ctx, env, done)
+	return nil
 }
 
 // tryEnter counts a handler call unless paused or stopping (the pipeline's

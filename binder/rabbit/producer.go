@@ -711,7 +711,8 @@ func (p *producer) setDown(err error) {
 		}
 		return
 	}
-	p.down.Store(&err)
+	e := err // escapes: declared here, so that a nil err costs no allocation
+	p.down.Store(&e)
 }
 
 // Health is nil unless the binding's exchange is known to be missing and
