@@ -96,11 +96,10 @@ func (rt *runtimeBinding) process(ctx context.Context, env Envelope) (err error)
 // processAsync is the AsyncHandler of a function binding whose output can
 // be sent without waiting (pipelined processing): it decodes, calls the
 // function and hands the output to SendAsync, and done gets the result
-// when the output's broker answered. A failure takes the synchronous way
-// of process — retries with back-off, then Nak, a retry topic or the dead
-// letter — inline when the function failed (holding back the input as
-// process does), on a goroutine of its own when the send failed (off the
-// producer's).
+// when the output's broker answered. When the function fails, the
+// synchronous way of process follows inline — retries with back-off, then
+// a retry topic or the dead letter — holding back the input as process
+// does; when the send fails, see pipeCall.sent.
 func (rt *runtimeBinding) processAsync(ctx context.Context, env Envelope, done func(error)) {
 	if t := rt.in.tracing; t != nil {
 		var span trace.Span
@@ -152,15 +151,28 @@ type pipeSlotKey struct{}
 func (c *pipeCall) attempt(ctx context.Context) error { return c.rt.attempt(ctx, c.env) }
 
 // sent takes the result of the output's SendAsync, as send would have
-// returned it: success settles the input; a failure takes the synchronous
-// retry path on a goroutine of its own (off the producer's).
+// returned it: success settles the input. A failure Naks it without
+// retrying here: the binder settles in input order, so the input comes
+// back to the synchronous Handler (with its retries) once it is the oldest
+// unsettled one, after redelivery-delay — one message at a time, inside
+// the binder's concurrency bounds, rather than every failed message of a
+// full window re-running the function at once when the output goes down.
+// A permanent failure (the output refused for good) is the message's: it
+// takes the retry path's end at once (dead letter or drop).
 func (c *pipeCall) sent(err error) {
+	rt := c.rt
 	if err == nil {
-		c.rt.succeeded(c.start)
+		rt.succeeded(c.start)
 		c.done(nil)
 		return
 	}
-	go func() { c.done(c.rt.retryAfter(c.ctx, c.full, c.attempt, c.start, err)) }()
+	if IsPermanent(err) {
+		c.done(rt.retryAfter(c.ctx, c.full, c.attempt, c.start, err))
+		return
+	}
+	rt.in.stats.retried.Add(1)
+	rt.log.Debug("pipelined output send failed; the input is handled again when it is the oldest unsettled one", "error", boundedErr(err))
+	c.done(fmt.Errorf("%w: pipelined output send failed: %w", ErrNak, err))
 }
 
 // pipelinable returns the output's producer when the binding can process
