@@ -103,9 +103,9 @@ func TestOutputDestinationDown(t *testing.T) {
 // outputDown runs TestOutputDestinationDown's case: fail makes the output
 // topic unusable, recovers usable again. Sequential (max-in-flight 1) or
 // pipelined (the default): pipelined, the inputs in flight when the
-// output went down each fail, and are retried by the core, on their own
-// (at most once more each in the window, one WARN each); then, as
-// sequentially, only the oldest is handled again until it gets through.
+// output went down each fail and are Nak'ed (the slack allows each one
+// call more); then, as sequentially, only the oldest is handled again
+// until it gets through.
 func outputDown(t *testing.T, fail, recovers func(t *testing.T, c *kafkatest.Cluster, topic string), maxAttempts int, pipelined bool, window time.Duration, maxCalls int64) {
 	const inputs = 5
 	maxInFlight, slack := 1, int64(0)
