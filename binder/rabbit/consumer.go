@@ -570,7 +570,7 @@ func (r *run) worker(w int) {
 		}
 		r.exit()
 		if len(later) > 0 {
-			r.requeueLater(later)
+			r.requeueLater(later, time.Now())
 		}
 	}
 }
@@ -579,10 +579,14 @@ func (r *run) worker(w int) {
 // requeue. The worker waits meanwhile (the next messages of its partition
 // or key come after the held one, as on the other binders), and the held
 // deliveries still count toward prefetch. The hold is outside the handler
-// call, so Pause does not wait for it; Stop cuts it short.
-func (r *run) requeueLater(ins []inbound) {
+// call, so Pause does not wait for it; Stop cuts it short. The delay runs
+// from since, when the handler's result came: a pipelined worker settles a
+// result only once the earlier ones were settled, and a delivery that
+// waited behind others waits only what is left of redelivery-delay (else a
+// window of Nak'ed deliveries would be held one full delay after another).
+func (r *run) requeueLater(ins []inbound, since time.Time) {
 	r.flushAcks() // not held through the hold
-	if d := r.c.opts.redeliveryDelay; d > 0 {
+	if d := r.c.opts.redeliveryDelay - time.Since(since); d > 0 {
 		t := time.NewTimer(d)
 		select {
 		case <-t.C:

@@ -194,8 +194,10 @@
 //     with redelivery-delay, dead letter; acks of a run of successes
 //     coalesced into one multiple ack with one worker). A finished
 //     delivery behind an unfinished one waits, no longer counted in the
-//     window (prefetch bounds them). A Nak'ed delivery is held for
-//     redelivery-delay when its turn comes and nacked before the ones
+//     window (prefetch bounds them). A Nak'ed delivery is held, when its
+//     turn comes, until redelivery-delay after its result came (not a full
+//     delay each: a window of Nak'ed deliveries, as in an output outage,
+//     is requeued within about one delay) and nacked before the ones
 //     behind it are settled; the broker redelivers it after those, whose
 //     outputs were already sent — the ordering caveat of a Nak without
 //     pipelining, with up to a window of messages instead of the prefetched

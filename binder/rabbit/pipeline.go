@@ -14,6 +14,7 @@ type pipeSlot struct {
 	in     inbound
 	env    stream.Envelope
 	err    error
+	finAt  time.Time   // when done was called
 	fin    bool        // its result arrived (worker only)
 	called atomic.Bool // done was called (by the handler, or for its panic)
 }
@@ -68,8 +69,9 @@ func (r *run) pipeWindow() int {
 // through settle, as the sequential worker settles a Handler's result: so
 // a delivery is acked only after it and every earlier one of this worker
 // finished, and a run of successes goes out as one multiple ack where acks
-// are coalesced. A head to be requeued (Nak) is held for redelivery-delay
-// and nacked (requeueLater) before the ones behind it are settled.
+// are coalesced. A head to be requeued (Nak) is held until redelivery-delay
+// after its result came and nacked (requeueLater) before the ones behind
+// it are settled.
 //
 // A finished delivery behind an unfinished one waits in the FIFO (it no
 // longer counts toward the window; prefetch bounds the FIFO). Results come
@@ -103,7 +105,7 @@ func (r *run) pipeline(q chan inbound) {
 			requeue := r.settle(sl.in, sl.env, sl.err)
 			r.exit()
 			if requeue {
-				r.requeueLater([]inbound{sl.in})
+				r.requeueLater([]inbound{sl.in}, sl.finAt)
 			}
 		}
 	}
@@ -139,7 +141,7 @@ func (r *run) pipeline(q chan inbound) {
 			if sl.called.Swap(true) {
 				return
 			}
-			sl.err = err
+			sl.err, sl.finAt = err, time.Now()
 			results.put(sl)
 		}
 		if err := r.callAsync(sl.env, done); err != nil {
