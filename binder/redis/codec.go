@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unsafe"
 
 	"github.com/streambind/streambind/stream"
 )
@@ -99,7 +100,14 @@ var (
 // then "key" when m has a key, then "payload". ct and id, when not empty,
 // are the contentType and id headers to add (m has none of that name).
 func encode(m stream.Envelope, ct, id string) []any {
-	names := make([]string, 0, len(m.Headers)+2)
+	return encodeInto(make([]any, 0, 2*len(m.Headers)+8), m, ct, id)
+}
+
+// encodeInto is encode appending to vals (a producer puts the XADD
+// command before the fields: see producer.Send).
+func encodeInto(vals []any, m stream.Envelope, ct, id string) []any {
+	var buf [8]string // the names of most messages' headers, without an allocation
+	names := buf[:0]
 	for k := range m.Headers {
 		names = append(names, k)
 	}
@@ -110,7 +118,6 @@ func encode(m stream.Envelope, ct, id string) []any {
 		names = append(names, stream.HeaderID)
 	}
 	slices.Sort(names)
-	vals := make([]any, 0, 2*len(names)+4)
 	for _, k := range names {
 		switch {
 		case k == stream.HeaderContentType && ct != "":
@@ -144,10 +151,10 @@ func decode(values map[string]any) stream.Envelope {
 		v := fieldString(raw)
 		switch {
 		case f == FieldPayload:
-			env.Payload = []byte(v)
+			env.Payload = readOnlyBytes(v)
 			hasPayload = true
 		case f == FieldKey:
-			env.Key = []byte(v)
+			env.Key = readOnlyBytes(v)
 		case strings.HasPrefix(f, HeaderFieldPrefix):
 			if env.Headers == nil {
 				env.Headers = make(stream.Headers, len(values))
@@ -174,6 +181,22 @@ func decode(values map[string]any) stream.Envelope {
 		env.Payload = []byte{}
 	}
 	return env
+}
+
+// readOnlyBytes returns the bytes of s without a copy: a payload is most
+// of a message, and copying it cost an allocation of its size per message.
+// It is safe for the field values decode gets: go-redis reads each bulk
+// string into a buffer of its own (proto.Reader.readStringReply) and
+// wraps it as a string, and nothing refers to that string once decode
+// returns but the message (the entry drops its field map). A message is
+// read-only (stream.Handler); a handler that wrote into it anyway would
+// change only its own message's bytes. The capacity is the length, so
+// that an append makes a copy rather than writing past them.
+func readOnlyBytes(s string) []byte {
+	if s == "" {
+		return []byte{}
+	}
+	return unsafe.Slice(unsafe.StringData(s), len(s))
 }
 
 func fieldString(v any) string {

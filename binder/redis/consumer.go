@@ -70,6 +70,12 @@ type consumer struct {
 
 	life *lifecycle.Lifecycle // Start, Stop, Pause, Resume, close
 
+	// clean: nothing is pending for this member in the group — it is new
+	// (its name has a random part), or its last run gave back every entry
+	// it had (release) — so a Start need not read its pending entries
+	// first (one round trip less a Start).
+	clean atomic.Bool
+
 	// The blocking-read client a stopped run leaves for the next (see
 	// takeReader); closed with the consumer.
 	readerMu sync.Mutex
@@ -114,6 +120,7 @@ func (bd *Binder) newConsumer(ctx context.Context, client *goredis.Client, spec 
 		conc:   max(spec.Consumer.Concurrency, 1),
 	}
 	c.life = lifecycle.New(c.errorf, "the previous run is still settling its messages")
+	c.clean.Store(true)
 	if c.group == "" {
 		if spec.Consumer.DLQ {
 			c.log.Debug("redis: dlq ignored: an anonymous consumer has no dead-letter destination")
@@ -338,6 +345,8 @@ type run struct {
 	handlerDone chan struct{}
 	inRead      atomic.Bool
 
+	history bool // intake reads its pending entries first (see consumer.clean)
+
 	intakeDone  chan struct{}
 	reclaimDone chan struct{}
 	keeperStop  chan struct{}
@@ -436,10 +445,11 @@ func (c *consumer) newRun(ctx context.Context) (*run, error) {
 		Release:  r.giveBack,
 	})
 	if c.group != "" {
+		r.history = !c.clean.Swap(false)
+		go r.intakeGroup() // first: on two cores the others would delay its first read
 		go r.acker()
 		go r.keeper()
 		go r.reclaimer()
-		go r.intakeGroup()
 	} else {
 		close(r.ackDone)
 		close(r.keeperDone)
@@ -555,13 +565,14 @@ func (r *run) refreshKeys() error {
 // intakeGroup reads new entries with XREADGROUP ... > and hands them to
 // the pool until Stop. After a failed read (a lost connection may have
 // lost a reply whose entries Redis already delivered to this consumer)
-// and at the start, it first reads its own pending entries again.
+// and at the start (unless nothing can be pending: consumer.clean), it
+// first reads its own pending entries again.
 func (r *run) intakeGroup() {
 	defer r.intakeEnded()
 	c := r.c
 	back := dispatch.Backoff{Initial: 50 * time.Millisecond, Max: 5 * time.Second}
 	fails := 0
-	history := true
+	history := r.history
 	refreshed := time.Now() // newRun read the partitions
 	for r.waitRoom() {
 		var err error
@@ -1502,6 +1513,7 @@ func (r *run) release() {
 	defer cancel()
 	idle := c.cs.claimMinIdle.Milliseconds()
 	total := 0
+	clean := true // every stream's pending entries given back (or its group gone)
 	for _, k := range r.snapshotKeys() {
 		start := "-"
 		for {
@@ -1510,6 +1522,7 @@ func (r *run) release() {
 			}).Result()
 			if err != nil {
 				if !isNoGroup(err) {
+					clean = false
 					c.log.Warn("redis: giving back pending entries failed; other members reclaim them after claim-min-idle", "stream", k, "error", c.bd.logErr(err))
 				}
 				break
@@ -1524,6 +1537,7 @@ func (r *run) release() {
 			}
 			args = append(args, "IDLE", idle, "JUSTID")
 			if err := c.client.Do(ctx, args...).Err(); err != nil {
+				clean = false
 				c.log.Warn("redis: giving back pending entries failed; other members reclaim them after claim-min-idle", "stream", k, "error", c.bd.logErr(err))
 				break
 			}
@@ -1537,6 +1551,7 @@ func (r *run) release() {
 	if total > 0 {
 		c.log.Info("redis: gave back unhandled entries to the group", "entries", total)
 	}
+	c.clean.Store(clean)
 }
 
 // consumers is a binding of several destinations.

@@ -89,7 +89,9 @@
 // waiting up to 2s; Stop and Pause end the wait at once with CLIENT
 // UNBLOCK. At Start, and after every failed read, it first reads its own
 // pending entries again (XREADGROUP ... 0), so that entries Redis delivered
-// with a reply the connection lost are not stuck.
+// with a reply the connection lost are not stuck; a Start skips that read
+// when nothing can be pending for the member (a new binding, or one whose
+// last Stop gave back every entry, see below).
 //
 //   - Ack (nil): the entry is acknowledged (XACK), in batches, after the
 //     handler returned; the binding holds it until Redis confirmed the

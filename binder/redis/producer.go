@@ -44,6 +44,12 @@ type producer struct {
 
 	gate binding.Gate // sends in progress; closed by Close
 
+	// The arguments every XADD of the destination's own stream starts
+	// with (XADD key [MAXLEN ~ n] *), converted to interface values once:
+	// Send builds the whole command on the sender's goroutine, so that the
+	// flushers (two, for all senders) only queue it.
+	baseHead []any
+
 	// Generated message ids: a random prefix per producer and a counter,
 	// as the nats binder's (a UUID a message cost a tenth of a send's CPU).
 	idPrefix string
@@ -64,7 +70,7 @@ var reqPool = sync.Pool{New: func() any { return &sendReq{done: make(chan error,
 type sendReq struct {
 	ctx  context.Context
 	key  string
-	vals []any
+	args []any      // the whole XADD command, built by Send (see xaddHead)
 	done chan error // capacity 1
 }
 
@@ -92,11 +98,22 @@ func (bd *Binder) newProducer(spec stream.ProducerSpec, ps producerSettings, c *
 		stopC:       make(chan struct{}),
 		idPrefix:    uuid.NewString() + "-",
 	}
+	p.baseHead = p.xaddHead(p.base)
 	p.wg.Add(flushers)
 	for range flushers {
 		go p.flusher()
 	}
 	return p
+}
+
+// xaddHead returns the arguments of an XADD to stream key before the
+// fields: XADD key, MAXLEN ~ max-length when that is set, and * (the ID).
+func (p *producer) xaddHead(key string) []any {
+	head := []any{"XADD", key}
+	if n := p.bd.st.maxLength; n > 0 {
+		head = append(head, "MAXLEN", "~", n)
+	}
+	return append(head, "*")
 }
 
 // keyOf returns the stream of m: the partition's (<destination>:<n>) for
@@ -132,20 +149,37 @@ func (p *producer) Send(ctx context.Context, m stream.Envelope) error {
 		return stream.Permanent(fmt.Errorf("redis: send to %s: message of %d bytes is over max-message-size (%d)", p.dest, n, p.bd.st.maxMessageSize))
 	}
 	req := reqPool.Get().(*sendReq)
-	req.ctx, req.key, req.vals = ctx, p.keyOf(m), encode(m, ct, id)
+	req.ctx, req.key = ctx, p.keyOf(m)
+	head := p.baseHead
+	if req.key != p.base {
+		head = p.xaddHead(req.key)
+	}
+	req.args = encodeInto(append(make([]any, 0, len(head)+2*len(m.Headers)+8), head...), m, ct, id)
+	// Without a deadline or cancellation (ctx.Done() nil) the plain channel
+	// operations do: cheaper than a select, once for every send.
+	done := ctx.Done()
 	select {
 	case p.queue <- req:
-	case <-ctx.Done():
-		return fmt.Errorf("redis: send to %s: %w", p.dest, ctx.Err())
+	default:
+		select {
+		case p.queue <- req:
+		case <-done:
+			return fmt.Errorf("redis: send to %s: %w", p.dest, ctx.Err())
+		}
 	}
-	select {
-	case err := <-req.done:
-		*req = sendReq{done: req.done}
-		reqPool.Put(req) // the flusher is done with it
-		return err
-	case <-ctx.Done():
-		return fmt.Errorf("redis: send to %s: waiting for XADD: %w", p.dest, ctx.Err())
+	var err error
+	if done == nil {
+		err = <-req.done
+	} else {
+		select {
+		case err = <-req.done:
+		case <-done:
+			return fmt.Errorf("redis: send to %s: waiting for XADD: %w", p.dest, ctx.Err())
+		}
 	}
+	*req = sendReq{done: req.done}
+	reqPool.Put(req) // the flusher is done with it
+	return err
 }
 
 // flusher writes what is queued, up to batch-size sends per pipeline.
@@ -206,15 +240,9 @@ func (p *producer) write(batch []*sendReq) {
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), timeout)
 		pipe := p.c.Pipeline()
-		cmds := make([]*goredis.StringCmd, len(pending))
-		args := make([]goredis.XAddArgs, len(pending))
+		cmds := make([]*goredis.Cmd, len(pending))
 		for i, r := range pending {
-			a := &args[i]
-			a.Stream, a.Values = r.key, r.vals
-			if st.maxLength > 0 {
-				a.MaxLen, a.Approx = st.maxLength, true
-			}
-			cmds[i] = pipe.XAdd(ctx, a)
+			cmds[i] = pipe.Do(ctx, r.args...)
 		}
 		var wait *goredis.Cmd
 		if p.ps.waitReplicas > 0 {
