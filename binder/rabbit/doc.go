@@ -221,14 +221,15 @@
 //
 //	go test -run '^$' -bench BenchmarkPipelineRabbit -benchtime 5000x -count 3 ./binder/rabbit
 //
-// On a shared 2-core machine (load average 2.4 to 4.8 from other work;
-// the broker on the same machine, so its CPU is the bottleneck: this
-// process used 7-13% of the wall time), 5000 messages a round, -count 3
-// twice: app/raw 0.73, 0.97, 1.01 and 0.77, 1.14, 0.91 (App 4400-7400
-// msgs/s, raw 5000-8200), mean 0.92; before pipelining 0.05, 0.13, 0.11
-// (App 270-460 msgs/s, raw 3400-4900). The App's CPU per message is
-// 1.2-1.4x raw's (116 allocations per message against 99), most of both
-// in amqp091-go's publish (a write and flush per message).
+// On a shared 2-core machine (load average 2.4 to 7 from other work; the
+// broker on the same machine, so its CPU is the bottleneck: this process
+// used 7-13% of the wall time), 5000 messages a round, five runs of
+// -count 3: app/raw 0.67 to 1.14, mean 0.91 (10 of the 15 at 0.8 or
+// more; the lowest under the highest load), App 2100-7400 msgs/s; before
+// pipelining 0.05 to 0.13, mean 0.10 (App 270-460 msgs/s, raw 2900-5000).
+// The App's CPU per message is 1.3-1.6x raw's (114 allocations against
+// 99), most of both in amqp091-go's publish (a write and flush per
+// message) and its frame reading.
 //
 // # Reconnection
 //
