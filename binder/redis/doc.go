@@ -45,7 +45,8 @@
 // without a payload field, written by another program (XADD orders *
 // sku 42 qty 1), is delivered as a JSON object of its fields
 // ({"qty":"1","sku":"42"}, content type application/json unless it has
-// h:contentType).
+// h:contentType). A received message's Payload and Key are the bytes
+// go-redis read, not a copy of them: read-only, as stream.Handler says.
 //
 // # Producer
 //
