@@ -270,18 +270,29 @@ func (b *Binding) send(ctx context.Context, env Envelope, value func() any) (err
 }
 
 // sendAsync is send through the producer's SendAsync (pipelined
-// processing): c.sent gets what send would have returned, a failure other
-// than a permanent one as a sendError.
-func (b *Binding) sendAsync(ctx context.Context, ap AsyncProducer, env Envelope, value func() any, c *pipeCall) {
+// processing). What send does before the hand-over (the binding's state,
+// partition selection, headers) happens here, in the handler's call: its
+// errors are returned, and its panics propagate, as send's would. Once
+// the message is handed over (c.started), c.sent gets the result.
+func (b *Binding) sendAsync(ctx context.Context, ap AsyncProducer, env Envelope, value func() any, c *pipeCall) error {
 	var span trace.Span
 	if b.tracing != nil {
 		ctx, span = b.tracing.startSend(ctx, b, &env)
+		defer func() {
+			if r := recover(); r != nil {
+				endSpan(span, fmt.Errorf("panic: %v", r))
+				panic(r)
+			}
+		}()
 	}
 	env, err := b.prepareSend(env, value)
 	if err != nil {
-		b.sendDone(span, c, err)
-		return
+		if span != nil {
+			endSpan(span, err)
+		}
+		return err
 	}
+	c.started = true
 	ap.SendAsync(ctx, env, func(err error) {
 		if err != nil {
 			err = b.sendFailed(err)
@@ -290,6 +301,7 @@ func (b *Binding) sendAsync(ctx context.Context, ap AsyncProducer, env Envelope,
 		}
 		b.sendDone(span, c, err)
 	})
+	return nil
 }
 
 func (b *Binding) sendDone(span trace.Span, c *pipeCall, err error) {

@@ -288,20 +288,22 @@ type ConsumerConfig struct {
 	HeaderMode string `mapstructure:"header-mode"`
 	// Idempotency skips messages already processed (docs/idempotency.md).
 	Idempotency IdempotencyConfig `mapstructure:"idempotency"`
-	// MaxInFlight bounds pipelined processing: how many messages of one
-	// partition (of the consumer, where the broker has no partitions) a
-	// function binding works on while the outputs of earlier ones are not
-	// yet confirmed by the output's broker. Inputs are still acknowledged
-	// or committed in their order, each only after its output was
-	// confirmed; outputs keep the inputs' order per partition while no
-	// send fails. A send that fails is retried after the sends behind it
-	// (so its output can come after theirs; docs/conventions.md,
-	// "Pipelined processing"); 1 turns pipelining off (each output is
+	// MaxInFlight bounds pipelined processing: how many inputs a function
+	// binding works on while the outputs of earlier ones are not yet
+	// confirmed by the output's broker — per partition on Kafka, per
+	// consumer worker on RabbitMQ (where prefetch bounds it too: the
+	// window is min(max-in-flight, prefetch)). Inputs are still
+	// acknowledged or committed in their order, each only after its output
+	// was confirmed; outputs keep the inputs' order per partition and key
+	// while no send fails. An input whose send fails is Nak'ed and handled
+	// again (the function re-run) once it is the oldest unsettled one, so
+	// its output can come after those of later inputs (docs/conventions.md,
+	// "Pipelined processing"). 1 turns pipelining off (each output is
 	// confirmed before the next input is handled). Applies where the
 	// input's binder and the output's binder both support it (kafka,
-	// rabbit; on rabbit also bounded by prefetch), not to consumers,
-	// batch-mode, idempotent bindings or Kafka's ordering: key. Default 256,
-	// at most 65536.
+	// rabbit), not to consumers, batch-mode, idempotent bindings, Kafka's
+	// ordering: key or Kafka retry topics; the "binding bound" log line
+	// says whether a binding is pipelined. Default 256, at most 65536.
 	MaxInFlight int `mapstructure:"max-in-flight"`
 }
 

@@ -57,23 +57,27 @@
 // A consumer binding runs up to consumer.concurrency handler calls at once.
 // Binders keep the order of messages that share a partition (or, where the
 // broker has no partitions, a key): two such messages are never handled
-// concurrently and the second is handled only after the first was acked. A
-// Producer's Send is safe for concurrent use; messages sent one after another
-// from one goroutine to one partition arrive in that order. Retries run inside
-// one handler call, so they hold back the rest of their partition — that is the
-// price of ordering, and the reason back-off is bounded.
+// concurrently, and — unless the binding is pipelined (below) — the second
+// is handled only after the first was acked. A Producer's Send is safe for
+// concurrent use; messages sent one after another from one goroutine to one
+// partition arrive in that order. Retries run inside one handler call, so
+// they hold back the rest of their partition — that is the price of
+// ordering, and the reason back-off is bounded.
 //
 // # Pipelined processing
 //
 // A function binding whose output's producer is an [AsyncProducer] offers
-// the binder an [AsyncHandler] besides its Handler: the binder may hand it
+// the binder an [AsyncHandler] besides its Handler (the default,
+// consumer.max-in-flight 256, on Kafka and RabbitMQ): the binder may hand it
 // the next messages of a partition while the outputs of earlier ones are
-// unconfirmed (up to consumer.max-in-flight), and settles the results in
-// input order. The function is called in input order per partition; only
-// the waiting for the output broker's confirm overlaps, except that a
-// failed send is retried (the function re-run) after the sends behind it,
-// so order per key holds while no send fails (docs/conventions.md,
-// "Pipelined processing"); max-in-flight: 1 turns it off.
+// unconfirmed, and settles the results in input order. The function is
+// called in input order per partition, one call at a time, and a failing
+// function is still retried in place; only the waiting for the output
+// broker's confirm overlaps. An input whose send fails is Nak'ed and handled
+// again once it is the oldest unsettled one, after the outputs of later
+// inputs may have been stored, so order per key holds while no send fails
+// (docs/conventions.md, "Pipelined processing"); max-in-flight: 1 turns it
+// off.
 //
 // # Lifecycle
 //

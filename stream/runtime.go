@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"reflect"
+	"sync/atomic"
 	"time"
 
 	"go.opentelemetry.io/otel/attribute"
@@ -120,8 +121,12 @@ func (rt *runtimeBinding) processAsync(ctx context.Context, env Envelope, done f
 	err := safeCall(func() error { return rt.attempt(context.WithValue(ctx, pipeSlotKey{}, c), c.env) })
 	if c.started {
 		// The send is the handler's last step: its result comes to
-		// c.sent. (An error here would be a panic after it, which no
-		// handler of the core has.)
+		// c.sent. An error here is a panic after the hand-over (in
+		// SendAsync, say): it settles the input unless the send's result
+		// came first.
+		if err != nil {
+			c.sent(err)
+		}
 		return
 	}
 	if err == nil {
@@ -142,7 +147,8 @@ type pipeCall struct {
 	env, full Envelope        // as handled; with the retry headers
 	done      func(error)
 	start     time.Duration
-	started   bool // the output went to SendAsync
+	started   bool        // the output went to SendAsync
+	settled   atomic.Bool // sent ran: done is called once
 }
 
 type pipeSlotKey struct{}
@@ -160,6 +166,9 @@ func (c *pipeCall) attempt(ctx context.Context) error { return c.rt.attempt(ctx,
 // A permanent failure (the output refused for good) is the message's: it
 // takes the retry path's end at once (dead letter or drop).
 func (c *pipeCall) sent(err error) {
+	if !c.settled.CompareAndSwap(false, true) {
+		return
+	}
 	rt := c.rt
 	if err == nil {
 		rt.succeeded(c.start)
@@ -334,9 +343,14 @@ func (rt *runtimeBinding) backOff(ctx context.Context, d time.Duration) bool {
 func (rt *runtimeBinding) send(ctx context.Context, env Envelope, value func() any) error {
 	if rt.async != nil {
 		if c, ok := ctx.Value(pipeSlotKey{}).(*pipeCall); ok && !c.started {
-			c.started = true
-			rt.out.sendAsync(ctx, rt.async, env, value, c)
-			return nil
+			err := rt.out.sendAsync(ctx, rt.async, env, value, c)
+			if err == nil {
+				return nil
+			}
+			if IsPermanent(err) {
+				return err
+			}
+			return &sendError{err}
 		}
 	}
 	if err := rt.out.send(ctx, env, value); err != nil {

@@ -261,12 +261,13 @@
 //     before it in its partition was settled (acknowledged, dead-lettered,
 //     parked on a retry topic or dropped).
 //   - A failed send (send-attempts used up, or a refused destination): the
-//     core retries it (re-running the function, with its back-off) on its
-//     own while the outputs of later messages already queued go on, then
-//     Naks it; the worker settles it when it is the oldest unsettled
-//     message of the partition, waiting what is left of redelivery-delay
-//     and handling it again synchronously (Handler), later messages
-//     already finished waiting behind it. Its output can therefore come
+//     core Naks the input at once, while the outputs of later messages
+//     already queued go on; the worker settles it when it is the oldest
+//     unsettled message of the partition, waiting what is left of
+//     redelivery-delay and handling it again synchronously (Handler: the
+//     function re-run, with max-attempts and the back-off), later
+//     messages already finished waiting behind it. A send refused for good
+//     (a record over the topic's size limit) dead-letters the input. Its output can therefore come
 //     after the outputs of later messages of the same key; set
 //     max-in-flight: 1 where that must not happen. A failed function call
 //     is retried in place before the next message is handed out, as
