@@ -109,6 +109,17 @@ type Handler func(ctx context.Context, m Envelope) error
 // for a message it hands over again after a Nak.
 type AsyncHandler func(ctx context.Context, m Envelope, done func(error))
 
+// ErrPipelinedSend marks (beside [ErrNak]) the result an [AsyncHandler]
+// gives when the message's output could not be sent: the message is to be
+// handled again, in order, by Handler, which retries it as configured
+// (max-attempts, back-off) — the retries it would have had without
+// pipelining. A binder whose Nak hands the message back to the broker
+// (RabbitMQ's requeue, where each redelivery spends a delivery of a
+// delivery-limit) calls Handler for it in place instead, once it is the
+// oldest unsettled message and redelivery-delay after its result came; a
+// binder whose Nak already does that (Kafka) needs nothing more.
+var ErrPipelinedSend = errors.New("pipelined output send failed")
+
 // BatchHandler processes a batch (consumer.batch-mode). Its result applies
 // to the whole batch. The binder may reuse the slice after the call returns.
 type BatchHandler func(ctx context.Context, ms []Envelope) error

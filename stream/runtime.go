@@ -157,14 +157,16 @@ type pipeSlotKey struct{}
 func (c *pipeCall) attempt(ctx context.Context) error { return c.rt.attempt(ctx, c.env) }
 
 // sent takes the result of the output's SendAsync, as send would have
-// returned it: success settles the input. A failure Naks it without
-// retrying here: the binder settles in input order, so the input comes
-// back to the synchronous Handler (with its retries) once it is the oldest
-// unsettled one, after redelivery-delay — one message at a time, inside
-// the binder's concurrency bounds, rather than every failed message of a
-// full window re-running the function at once when the output goes down.
-// A permanent failure (the output refused for good) is the message's: it
-// takes the retry path's end at once (dead letter or drop).
+// returned it: success settles the input. A failure Naks it (marked
+// ErrPipelinedSend) without retrying here: the binder settles in input
+// order, so the input comes back to the synchronous Handler (with its
+// retries) once it is the oldest unsettled one, after redelivery-delay —
+// one message at a time, inside the binder's concurrency bounds, rather
+// than every failed message of a full window re-running the function at
+// once when the output goes down. A permanent failure (the output refused
+// for good) is the message's: it takes the retry path's end (dead letter
+// or drop, the binding's ErrorHandler) on a goroutine of its own — never
+// user code on the producer's goroutine, which sent runs on.
 func (c *pipeCall) sent(err error) {
 	if !c.settled.CompareAndSwap(false, true) {
 		return
@@ -176,12 +178,12 @@ func (c *pipeCall) sent(err error) {
 		return
 	}
 	if IsPermanent(err) {
-		c.done(rt.retryAfter(c.ctx, c.full, c.attempt, c.start, err))
+		go func() { c.done(rt.retryAfter(c.ctx, c.full, c.attempt, c.start, err)) }()
 		return
 	}
 	rt.in.stats.retried.Add(1)
 	rt.log.Debug("pipelined output send failed; the input is handled again when it is the oldest unsettled one", "error", boundedErr(err))
-	c.done(fmt.Errorf("%w: pipelined output send failed: %w", ErrNak, err))
+	c.done(fmt.Errorf("%w: %w: %w", ErrNak, ErrPipelinedSend, err))
 }
 
 // pipelinable returns the output's producer when the binding can process

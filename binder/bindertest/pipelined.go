@@ -17,7 +17,7 @@ import (
 // binding), deciding each message's result by its id.
 type pipeliner struct {
 	col    *collector
-	max    int          // the spec's MaxInFlight
+	max    int // the spec's MaxInFlight
 	result func(id string, first bool) error
 	// hold, when it returns true for an id, makes the async form keep
 	// that message unfinished until ctx ends (then done(ctx's error)); the

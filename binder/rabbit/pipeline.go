@@ -1,6 +1,7 @@
 package rabbit
 
 import (
+	"errors"
 	"fmt"
 	"sync"
 	"sync/atomic"
@@ -102,7 +103,14 @@ func (r *run) pipeline(q chan inbound) {
 			if r.coalesce {
 				r.handleStart = time.Now() // no handler time to hold an ack across here
 			}
-			requeue := r.settle(sl.in, sl.env, sl.err)
+			err := sl.err
+			if errors.Is(err, stream.ErrPipelinedSend) && r.loopCtx.Err() == nil {
+				// The output's send failed: the retries it would have had
+				// without pipelining, in place (a requeue would spend a
+				// broker delivery each, without back-off).
+				err = r.retryInPlace(sl)
+			}
+			requeue := r.settle(sl.in, sl.env, err)
 			r.exit()
 			if requeue {
 				r.requeueLater([]inbound{sl.in}, sl.finAt)
@@ -235,4 +243,22 @@ func (r *run) tryEnter() bool {
 	}
 	r.active++
 	return true
+}
+
+// retryInPlace handles a delivery whose pipelined output send failed
+// again with the Handler (the core retries it as configured), once
+// redelivery-delay passed since its result came; its result is the
+// Handler's, or the Nak when the consumer stops first.
+func (r *run) retryInPlace(sl *pipeSlot) error {
+	r.flushAcks() // not held through the wait and the retries
+	if d := r.c.opts.redeliveryDelay - time.Since(sl.finAt); d > 0 {
+		t := time.NewTimer(d)
+		select {
+		case <-t.C:
+		case <-r.loopCtx.Done():
+			t.Stop()
+			return sl.err
+		}
+	}
+	return r.call(func() error { return r.c.spec.Handler(r.ctx, sl.env) })
 }

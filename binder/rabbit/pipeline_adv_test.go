@@ -1,0 +1,746 @@
+package rabbit
+
+// Adversarial tests of pipelined processing (consumer.max-in-flight) on
+// RabbitMQ through a stream.App built from YAML: Kafka as the output
+// binder, retry-delays (wait queues), an output over max-message-size, a
+// shutdown with outputs in flight and a restart, Stop and shutdown while
+// the publisher connection is blocked. Written by the adversarial review
+// (advpipe); each test's comment says what it checks. The App reaches the
+// broker through a loopback proxy of the test (its own vhost), which can
+// slow the App's publishing or block its connections — no one else's.
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	amqp "github.com/rabbitmq/amqp091-go"
+	kafkago "github.com/segmentio/kafka-go"
+
+	"github.com/streambind/streambind/binder/kafka"
+	"github.com/streambind/streambind/binder/kafka/kafkatest"
+	"github.com/streambind/streambind/binder/rabbit/rabbittest"
+	"github.com/streambind/streambind/config"
+	"github.com/streambind/streambind/stream"
+)
+
+const (
+	advIn   = "adv.in"
+	advInQ  = advIn + ".g"
+	advOut  = "adv.out"
+	advOutQ = advOut + ".q"
+	advDLQ  = advInQ + ".dlq"
+)
+
+// advEnv is a test's vhost, proxy (with a publish delay) and a direct
+// connection of the test's own, whose consumer collects the outputs.
+type advEnv struct {
+	t         *testing.T
+	vh        string
+	px        *rabbittest.Proxy
+	publishNs atomic.Int64                  // delay of each basic.publish through the proxy
+	gate      atomic.Pointer[chan struct{}] // when set, each basic.publish waits for it to close
+	conn      *amqp.Connection
+	admin     *amqp.Channel
+
+	mu    sync.Mutex
+	outs  []string
+	outCh chan struct{}
+}
+
+func newAdvEnv(t *testing.T) *advEnv {
+	t.Helper()
+	e := &advEnv{t: t, vh: rabbittest.VHost(t), outCh: make(chan struct{}, 1)}
+	e.px = rabbittest.NewProxy(t, func(typ byte, _ uint16, pl []byte) {
+		// basic.publish (60, 40): slow the App's publishing only.
+		if typ == 1 && len(pl) >= 4 && binary.BigEndian.Uint16(pl) == 60 && binary.BigEndian.Uint16(pl[2:]) == 40 {
+			if d := e.publishNs.Load(); d > 0 {
+				time.Sleep(time.Duration(d)) // the slow broker being simulated
+			}
+			if g := e.gate.Load(); g != nil {
+				<-*g // a stuck broker
+			}
+		}
+	})
+	var err error
+	if e.conn, err = amqp.Dial(rabbittest.VHostURL(e.vh)); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = e.conn.Close() })
+	if e.admin, err = e.conn.Channel(); err != nil {
+		t.Fatal(err)
+	}
+	e.must(e.admin.Confirm(false))
+	e.must(e.admin.ExchangeDeclare(advOut, "topic", true, false, false, false, nil))
+	_, err = e.admin.QueueDeclare(advOutQ, true, false, false, false, nil)
+	e.must(err)
+	e.must(e.admin.QueueBind(advOutQ, "#", advOut, false, nil))
+	ch, err := e.conn.Channel()
+	e.must(err)
+	ds, err := ch.Consume(advOutQ, "", true, false, false, false, nil)
+	e.must(err)
+	go func() {
+		for d := range ds {
+			e.mu.Lock()
+			e.outs = append(e.outs, string(d.Body))
+			e.mu.Unlock()
+			select {
+			case e.outCh <- struct{}{}:
+			default:
+			}
+		}
+	}()
+	return e
+}
+
+func (e *advEnv) must(err error) {
+	e.t.Helper()
+	if err != nil {
+		e.t.Fatal(err)
+	}
+}
+
+func (e *advEnv) outputs() []string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return append([]string(nil), e.outs...)
+}
+
+// fill publishes n inputs "k<i%keys>:<i>" to the input exchange.
+func (e *advEnv) fill(n, keys int) {
+	e.t.Helper()
+	var window []*amqp.DeferredConfirmation
+	for i := range n {
+		k := "k" + strconv.Itoa(i%keys)
+		dc, err := e.admin.PublishWithDeferredConfirm(advIn, "x", true, false, amqp.Publishing{
+			DeliveryMode: amqp.Persistent, Headers: amqp.Table{keyHeader: k}, Body: []byte(k + ":" + strconv.Itoa(i)),
+		})
+		e.must(err)
+		if window = append(window, dc); len(window) == 256 {
+			if !window[0].Wait() {
+				e.t.Fatal("fill: nacked")
+			}
+			window = window[1:]
+		}
+	}
+	for _, dc := range window {
+		if !dc.Wait() {
+			e.t.Fatal("fill: nacked")
+		}
+	}
+}
+
+// queueDepth is the messages ready in q (unacked ones count once their
+// consumer is gone).
+func (e *advEnv) queueDepth(q string) int {
+	e.t.Helper()
+	qi, err := e.admin.QueueDeclarePassive(q, true, false, false, false, nil)
+	e.must(err)
+	return qi.Messages
+}
+
+// waitOutputs waits until every input of want has an output (prefix
+// "out:" stripped, anything after '|' ignored); it returns the missing
+// and the duplicates.
+func (e *advEnv) waitOutputs(want map[string]bool, d time.Duration) (missing []string, dups int) {
+	deadline := time.After(d)
+	for {
+		seen := map[string]int{}
+		for _, o := range e.outputs() {
+			o, _, _ = strings.Cut(strings.TrimPrefix(o, "out:"), "|")
+			seen[o]++
+		}
+		missing, dups = nil, 0
+		for w := range want {
+			switch n := seen[w]; {
+			case n == 0:
+				missing = append(missing, w)
+			case n > 1:
+				dups += n - 1
+			}
+		}
+		if len(missing) == 0 {
+			return
+		}
+		select {
+		case <-e.outCh:
+		case <-deadline:
+			return
+		}
+	}
+}
+
+// advRApp is a running App and how to end it.
+type advRApp struct {
+	app    *stream.App
+	cancel context.CancelFunc
+	ran    chan error
+	once   sync.Once
+	err    error
+	dur    time.Duration // how long Run took to return after cancel
+	// explicit: the test stopped it and judged Run's error itself.
+	explicit atomic.Bool
+}
+
+func (a *advRApp) stop(t testing.TB) error {
+	a.explicit.Store(true)
+	return a.end(t)
+}
+
+func (a *advRApp) end(t testing.TB) error {
+	a.once.Do(func() {
+		start := time.Now()
+		a.cancel()
+		select {
+		case a.err = <-a.ran:
+		case <-time.After(90 * time.Second):
+			a.err = errors.New("Run did not return 90s after its context ended")
+		}
+		a.dur = time.Since(start)
+	})
+	return a.err
+}
+
+// advRabbitYAML: a function transform from adv.in (group g) on binder r
+// (through the proxy) to adv.out; consumer and env are YAML lines under
+// the input's consumer and r's environment; outLines go under the output
+// binding; binders under binders:.
+func (e *advEnv) yaml(consumer, env, outLines, binders string) string {
+	return fmt.Sprintf(`stream:
+  shutdown-timeout: 3s
+  function:
+    definition: transform
+  default-binder: r
+  binders:
+    r:
+      type: rabbit
+      environment:
+        addresses: %q
+        virtual-host: %q
+        reconnect-initial-interval: 50ms
+        reconnect-max-interval: 500ms
+%s%s  bindings:
+    transform-in-0:
+      destination: %s
+      group: g
+      content-type: application/octet-stream
+      consumer:
+        auto-startup: false
+%s    transform-out-0:
+      destination: %s
+      content-type: application/octet-stream
+%s`, e.px.Addr(), e.vh, indent(env, "        "), binders, advIn, indent(consumer, "        "), advOut, indent(outLines, "      "))
+}
+
+// run builds and runs the App (input binding stopped until start).
+func (e *advEnv) run(yaml string, fn func(context.Context, []byte) ([]byte, error), opts ...stream.Option) *advRApp {
+	t := e.t
+	t.Helper()
+	l, err := config.Load(config.Options{Data: []byte(yaml), Env: []string{}})
+	if err != nil {
+		t.Fatalf("load: %v\n%s", err, yaml)
+	}
+	fns := stream.NewCatalog()
+	stream.AddFunction(fns, "transform", fn)
+	app, err := stream.NewApp(l.Stream, fns, append([]stream.Option{stream.WithBinderType(Type, New), stream.WithBinderType(kafka.Type, kafka.New),
+		stream.WithoutSignals(), stream.WithLogger(testLogger())}, opts...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	a := &advRApp{app: app, cancel: cancel, ran: make(chan error, 1)}
+	go func() { a.ran <- app.Run(ctx) }()
+	t.Cleanup(func() {
+		if err := a.end(t); err != nil && !a.explicit.Load() {
+			t.Errorf("Run: %v", err)
+		}
+	})
+	select {
+	case <-app.Ready():
+	case err := <-a.ran:
+		t.Fatalf("Run ended: %v", err)
+	case <-time.After(time.Minute):
+		t.Fatal("the App was not ready in a minute")
+	}
+	return a
+}
+
+func (a *advRApp) start(t *testing.T) {
+	t.Helper()
+	if err := a.app.Binding("transform-in-0").Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func advWant(n, keys int) map[string]bool { return wantAll(n, keys) }
+
+// TestAdvPipeRabbitToKafka: RabbitMQ in, Kafka out (another binder, an
+// AsyncProducer): pipelined; every input has one output; order per key
+// (one output partition).
+func TestAdvPipeRabbitToKafka(t *testing.T) {
+	const n, keys = 1500, 6
+	e := newAdvEnv(t)
+	c := kafkatest.Start(t)
+	if err := c.Kfake.CreateTopic("adv-out", 1, nil); err != nil {
+		t.Fatal(err)
+	}
+	var calls, maxAhead atomic.Int64
+	var outB atomic.Pointer[stream.Binding]
+	binders := fmt.Sprintf("    k:\n      type: kafka\n      environment:\n        brokers: %q\n", c.Brokers())
+	yaml := strings.Replace(e.yaml("max-attempts: 1", "", "binder: k", binders), "destination: "+advOut, "destination: adv-out", 1)
+	a := e.run(yaml, func(_ context.Context, b []byte) ([]byte, error) {
+		if ahead := calls.Add(1) - 1 - outB.Load().Stats().Sent; ahead > maxAhead.Load() {
+			maxAhead.Store(ahead)
+		}
+		return append([]byte("out:"), b...), nil
+	})
+	outB.Store(a.app.Binding("transform-out-0"))
+	e.fill(n, keys)
+	a.start(t)
+	r := kafkago.NewReader(kafkago.ReaderConfig{Brokers: c.Addrs(), Topic: "adv-out", Partition: 0, MaxWait: 50 * time.Millisecond})
+	defer r.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	var outs []string
+	for len(outs) < n {
+		m, err := r.ReadMessage(ctx)
+		if err != nil {
+			t.Fatalf("read outputs: %v after %d", err, len(outs))
+		}
+		outs = append(outs, string(m.Value))
+	}
+	checkOrder(t, outs)
+	seen := map[string]bool{}
+	for _, o := range outs {
+		if seen[o] {
+			t.Errorf("duplicate %s", o)
+		}
+		seen[o] = true
+	}
+	t.Logf("%d calls, at most %d outputs unconfirmed at a call", calls.Load(), maxAhead.Load())
+	if maxAhead.Load() < 2 {
+		t.Errorf("RabbitMQ in, Kafka out: at most %d outputs unconfirmed at a call; want pipelined", maxAhead.Load())
+	}
+}
+
+// TestAdvPipeRabbitRetryDelays: retry-delays (wait queues) on a pipelined
+// binding: every 7th input fails its first two attempts, each one parked
+// in a wait queue; all inputs end with exactly one output and nothing is
+// dead-lettered; the input queue is empty in the end.
+func TestAdvPipeRabbitRetryDelays(t *testing.T) {
+	const n, keys = 700, 5
+	e := newAdvEnv(t)
+	var mu sync.Mutex
+	attempts := map[string]int{}
+	a := e.run(e.yaml("max-attempts: 1\nretry-delays: 50ms,100ms\ndlq: true", "", "", ""), func(_ context.Context, b []byte) ([]byte, error) {
+		s := string(b)
+		_, seq, _ := strings.Cut(s, ":")
+		if i, _ := strconv.Atoi(seq); i%7 == 0 {
+			mu.Lock()
+			attempts[s]++
+			k := attempts[s]
+			mu.Unlock()
+			if k <= 2 {
+				return nil, fmt.Errorf("attempt %d fails", k)
+			}
+		}
+		return append([]byte("out:"), b...), nil
+	})
+	e.fill(n, keys)
+	a.start(t)
+	missing, dups := e.waitOutputs(advWant(n, keys), time.Minute)
+	st := a.app.Binding("transform-in-0").Stats()
+	t.Logf("missing %d, dups %d; stats %+v", len(missing), dups, st)
+	if len(missing) > 0 {
+		t.Errorf("%d inputs without output, e.g. %v", len(missing), missing[:min(5, len(missing))])
+	}
+	if dups > 0 {
+		t.Errorf("%d duplicate outputs", dups)
+	}
+	if d := e.queueDepth(advDLQ); d != 0 {
+		t.Errorf("%d dead letters; want 0", d)
+	}
+}
+
+// TestAdvPipeRabbitOversizeOutput: max-message-size 4096; one output is
+// 10 KB among many 100-byte ones in flight: it is permanent, so its input
+// is dead-lettered, once; every other input has its output, once, in
+// order per key.
+func TestAdvPipeRabbitOversizeOutput(t *testing.T) {
+	const n, keys = 800, 4
+	const big = "k1:401"
+	e := newAdvEnv(t)
+	a := e.run(e.yaml("max-attempts: 2\nback-off-initial-interval: 10ms\ndlq: true", "max-message-size: 4096", "", ""), func(_ context.Context, b []byte) ([]byte, error) {
+		pad := strings.Repeat("x", 100)
+		if string(b) == big {
+			pad = strings.Repeat("y", 10000)
+		}
+		return []byte("out:" + string(b) + "|" + pad), nil
+	})
+	e.fill(n, keys)
+	a.start(t)
+	want := advWant(n, keys)
+	delete(want, big)
+	missing, dups := e.waitOutputs(want, time.Minute)
+	if len(missing) > 0 || dups > 0 {
+		t.Errorf("%d inputs without output (e.g. %v), %d duplicates", len(missing), missing[:min(5, len(missing))], dups)
+	}
+	var outs []string
+	for _, o := range e.outputs() {
+		o, _, _ = strings.Cut(o, "|")
+		outs = append(outs, o)
+		if o == "out:"+big {
+			t.Errorf("the oversized output arrived")
+		}
+	}
+	checkOrder(t, outs)
+	deadline := time.Now().Add(30 * time.Second)
+	for e.queueDepth(advDLQ) < 1 && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond) // polling the DLQ's depth
+	}
+	st := a.app.Binding("transform-in-0").Stats()
+	t.Logf("stats %+v, DLQ %d", st, e.queueDepth(advDLQ))
+	if d := e.queueDepth(advDLQ); d != 1 {
+		t.Errorf("%d dead letters; want 1", d)
+	}
+}
+
+// TestAdvPipeRabbitShutdownRestart: the App's publishing is slowed (2ms a
+// publish) so that windows of unconfirmed outputs are full; the App shuts
+// down mid-stream; after a restart every input has its output (an input
+// acked without its output would be missing for good).
+func TestAdvPipeRabbitShutdownRestart(t *testing.T) {
+	for _, mif := range []int{2, 256, 65536} {
+		t.Run("max-in-flight "+strconv.Itoa(mif), func(t *testing.T) {
+			const n, keys = 1200, 6
+			e := newAdvEnv(t)
+			e.publishNs.Store(int64(2 * time.Millisecond))
+			var calls atomic.Int64
+			fn := func(_ context.Context, b []byte) ([]byte, error) {
+				calls.Add(1)
+				return append([]byte("out:"), b...), nil
+			}
+			yaml := e.yaml(fmt.Sprintf("max-attempts: 2\nback-off-initial-interval: 300ms\nmax-in-flight: %d", mif), "", "", "")
+			a := e.run(yaml, fn)
+			e.fill(n, keys)
+			a.start(t)
+			deadline := time.Now().Add(time.Minute)
+			for calls.Load() < 300 && time.Now().Before(deadline) {
+				time.Sleep(5 * time.Millisecond) // polling the calls
+			}
+			err := a.stop(t)
+			t.Logf("shutdown after %d calls took %s (err %v); %d outputs, %d inputs ready", calls.Load(), a.dur, err, len(e.outputs()), e.queueDepth(advInQ))
+			if err != nil {
+				t.Errorf("Run: %v", err)
+			}
+			e.publishNs.Store(0)
+			b := e.run(yaml, fn)
+			b.start(t)
+			missing, dups := e.waitOutputs(advWant(n, keys), time.Minute)
+			t.Logf("after restart: %d missing, %d duplicates", len(missing), dups)
+			if len(missing) > 0 {
+				t.Errorf("%d inputs never got an output (acked without it?), e.g. %v", len(missing), missing[:min(5, len(missing))])
+			}
+		})
+	}
+}
+
+// TestAdvPipeRabbitStopWhileBlocked: the publisher connection is blocked
+// (connection.blocked, as under a broker alarm) while the windows are
+// full; Stop of the input binding with a 3s deadline returns within it
+// (plus margin); the App's shutdown then is bounded by shutdown-timeout
+// (3s) too; after a restart unblocked every input has its output.
+func TestAdvPipeRabbitStopWhileBlocked(t *testing.T) {
+	const n, keys = 1200, 6
+	e := newAdvEnv(t)
+	e.publishNs.Store(int64(time.Millisecond))
+	var calls atomic.Int64
+	fn := func(_ context.Context, b []byte) ([]byte, error) {
+		calls.Add(1)
+		return append([]byte("out:"), b...), nil
+	}
+	yaml := e.yaml("max-attempts: 1", "", "", "")
+	a := e.run(yaml, fn)
+	e.fill(n, keys)
+	a.start(t)
+	deadline := time.Now().Add(time.Minute)
+	for calls.Load() < 200 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond) // polling the calls
+	}
+	if got := e.px.Block("adv test"); got == 0 {
+		t.Fatal("no connection to block")
+	}
+	time.Sleep(300 * time.Millisecond) // let the windows fill behind the block
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	start := time.Now()
+	err := a.app.Binding("transform-in-0").Stop(ctx)
+	cancel()
+	took := time.Since(start)
+	t.Logf("Stop while blocked: %s, err %v; calls %d, outputs %d", took, err, calls.Load(), len(e.outputs()))
+	if took > 8*time.Second {
+		t.Errorf("Stop with a 3s deadline took %s", took)
+	}
+	err = a.stop(t)
+	t.Logf("shutdown while blocked: %s, err %v", a.dur, err)
+	if a.dur > 15*time.Second {
+		t.Errorf("shutdown with shutdown-timeout 3s took %s while the publisher was blocked", a.dur)
+	}
+	e.px.Unblock()
+	e.publishNs.Store(0)
+	b := e.run(yaml, fn)
+	b.start(t)
+	missing, dups := e.waitOutputs(advWant(n, keys), time.Minute)
+	t.Logf("after restart: %d missing, %d duplicates", len(missing), dups)
+	if len(missing) > 0 {
+		t.Errorf("%d inputs never got an output, e.g. %v", len(missing), missing[:min(5, len(missing))])
+	}
+}
+
+// TestAdvPipeRabbitNakBurstStall — regression test (found by review, fixed in beb7641; what it was:).
+// The output binding is stopped for 1.5s mid-stream (sends refused, as
+// during an output outage), with max-attempts 2 and a 300ms back-off:
+// every input handed out meanwhile fails its send twice and is Nak'ed.
+// Sequentially that is one message at a time, and the stream resumes at
+// once when the output is back. Pipelined, a whole window (prefetch 128)
+// fails at about the same time and pipeline's settleHead hands each failed head to
+// requeueLater, which waits a FULL redelivery-delay for each, one after
+// another — also for messages that failed long ago — while nothing else is
+// handed out or acked: the stream stalls for about window × 100ms (~13s)
+// after the output came back. Kafka's pipeline waits only "what is left of
+// redelivery-delay" (c8eac0d); RabbitMQ's does not.
+func TestAdvPipeRabbitNakBurstStall(t *testing.T) {
+	for _, mif := range []int{1, 256} {
+		t.Run("max-in-flight "+strconv.Itoa(mif), func(t *testing.T) {
+			const n, keys = 1000, 5
+			e := newAdvEnv(t)
+			var calls atomic.Int64
+			a := e.run(e.yaml(fmt.Sprintf("max-attempts: 2\nback-off-initial-interval: 300ms\nmax-in-flight: %d", mif), "", "", ""), func(_ context.Context, b []byte) ([]byte, error) {
+				calls.Add(1)
+				return append([]byte("out:"), b...), nil
+			})
+			e.fill(n, keys)
+			a.start(t)
+			deadline := time.Now().Add(time.Minute)
+			for len(e.outputs()) < 100 && time.Now().Before(deadline) {
+				time.Sleep(2 * time.Millisecond) // polling the outputs
+			}
+			outB := a.app.Binding("transform-out-0")
+			if err := outB.Stop(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			time.Sleep(1500 * time.Millisecond) // the output outage
+			if err := outB.Start(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			back := time.Now()
+			missing, dups := e.waitOutputs(advWant(n, keys), time.Minute)
+			took := time.Since(back)
+			st := a.app.Binding("transform-in-0").Stats()
+			t.Logf("all outputs %s after the output came back (missing %d, dups %d); calls %d; stats %+v", took, len(missing), dups, calls.Load(), st)
+			if len(missing) > 0 {
+				t.Errorf("%d inputs without output", len(missing))
+			}
+			if took > 5*time.Second {
+				t.Errorf("the stream took %s to finish after the output came back (%d inputs left at most); the Nak'ed window is requeued one full redelivery-delay after another", took, n)
+			}
+		})
+	}
+}
+
+// TestAdvPipeRabbitKeyExtractorPanic — regression test (a bug found by review, fixed in e2058f8; what it was:).
+// As TestAdvPipeKafkaKeyExtractorPanic (binder/kafka), on RabbitMQ: the
+// output's partition key extractor panics for one message. With
+// max-in-flight 1 it is retried and dead-lettered and every other input
+// relayed. Pipelined, its AsyncHandler's done is never called
+// (processAsync recovers the panic but returns without done once the
+// send was marked started), so the delivery stays unfinished at the head
+// of the worker's FIFO: nothing after it is ever acked, and once prefetch
+// deliveries are unacked the consumer gets nothing more — the queue is
+// stuck for good (a restart redelivers the same poison message).
+func TestAdvPipeRabbitKeyExtractorPanic(t *testing.T) {
+	for _, mif := range []int{1, 256} {
+		t.Run("max-in-flight "+strconv.Itoa(mif), func(t *testing.T) {
+			const n, keys = 600, 4
+			const bad = "k1:21"
+			e := newAdvEnv(t)
+			extract := func(payload any, _ stream.Headers) (any, error) {
+				b, _ := payload.([]byte)
+				if string(b) == "out:"+bad {
+					panic("key extractor panics for " + string(b))
+				}
+				k, _, _ := strings.Cut(strings.TrimPrefix(string(b), "out:"), ":")
+				return k, nil
+			}
+			yaml := e.yaml(fmt.Sprintf("max-attempts: 2\nback-off-initial-interval: 5ms\ndlq: true\nmax-in-flight: %d", mif), "",
+				"producer: {partition-key-extractor-name: byKey, partition-count: 2}", "")
+			a := e.run(yaml, func(_ context.Context, b []byte) ([]byte, error) { return outFn(b) }, stream.WithKeyExtractor("byKey", extract))
+			e.fill(n, keys)
+			a.start(t)
+			want := advWant(n, keys)
+			delete(want, bad)
+			missing, dups := e.waitOutputs(want, 20*time.Second)
+			st := a.app.Binding("transform-in-0").Stats()
+			t.Logf("missing %d, dups %d; stats %+v", len(missing), dups, st)
+			if len(missing) > 0 {
+				t.Errorf("%d of %d inputs without output after 20s (the consumer is stuck behind the message whose key extractor panicked)", len(missing), n-1)
+			}
+			deadline := time.Now().Add(10 * time.Second)
+			for e.queueDepth(advDLQ) < 1 && time.Now().Before(deadline) {
+				time.Sleep(20 * time.Millisecond) // polling the DLQ's depth
+			}
+			if d := e.queueDepth(advDLQ); d != 1 {
+				t.Errorf("%d dead letters; want 1", d)
+			}
+		})
+	}
+}
+
+// TestAdvPipeRabbitShutdownStuckPublisher: the App's publishing gets
+// stuck (its basic.publish frames held by the proxy, no confirms) while
+// the window is full; the App shuts down (shutdown-timeout 3s): Run
+// returns within about that, and the App's goroutines (binder, core,
+// amqp091) are gone afterwards although the broker never answered; after
+// the broker answers again and a restart every input has its output.
+func TestAdvPipeRabbitShutdownStuckPublisher(t *testing.T) {
+	const n, keys = 1200, 6
+	e := newAdvEnv(t)
+	runtime.GC()
+	base := advGoroutineIDs()
+	var calls atomic.Int64
+	fn := func(_ context.Context, b []byte) ([]byte, error) {
+		calls.Add(1)
+		return append([]byte("out:"), b...), nil
+	}
+	yaml := e.yaml("max-attempts: 1", "", "", "")
+	a := e.run(yaml, fn)
+	e.fill(n, keys)
+	a.start(t)
+	deadline := time.Now().Add(time.Minute)
+	for calls.Load() < 300 && time.Now().Before(deadline) {
+		time.Sleep(2 * time.Millisecond) // polling the calls
+	}
+	g := make(chan struct{})
+	e.gate.Store(&g)
+	var once sync.Once
+	open := func() { once.Do(func() { e.gate.Store(nil); close(g) }) }
+	t.Cleanup(open)
+	target := calls.Load() + 50
+	for calls.Load() < target && time.Now().Before(deadline) {
+		time.Sleep(2 * time.Millisecond) // polling the calls
+	}
+	err := a.stop(t)
+	t.Logf("shutdown with the publisher stuck: %s (err %v); calls %d", a.dur, err, calls.Load())
+	if a.dur > 10*time.Second {
+		t.Errorf("shutdown took %s with shutdown-timeout 3s", a.dur)
+	}
+	var left string
+	for end := time.Now().Add(10 * time.Second); time.Now().Before(end); {
+		if left = advLeft(base); left == "" {
+			break
+		}
+		time.Sleep(50 * time.Millisecond) // polling the goroutines
+	}
+	if left != "" {
+		t.Errorf("LEAK: goroutines of the App 10s after Run returned (the publisher still stuck):\n%s", left)
+	}
+	open()
+	b := e.run(yaml, fn)
+	b.start(t)
+	missing, dups := e.waitOutputs(advWant(n, keys), time.Minute)
+	t.Logf("after restart: %d missing, %d duplicates", len(missing), dups)
+	if len(missing) > 0 {
+		t.Errorf("%d inputs never got an output, e.g. %v", len(missing), missing[:min(5, len(missing))])
+	}
+}
+
+func advGoroutineIDs() map[string]bool {
+	buf := make([]byte, 1<<20)
+	ids := map[string]bool{}
+	for _, g := range strings.Split(string(buf[:runtime.Stack(buf, true)]), "\n\n") {
+		id, _, _ := strings.Cut(g, " [")
+		ids[id] = true
+	}
+	return ids
+}
+
+// advLeft: the goroutines not in base that run the App's code (the core,
+// the binder, amqp091), not the test's proxy or its own connection.
+func advLeft(base map[string]bool) string {
+	buf := make([]byte, 1<<20)
+	var keep []string
+	for _, g := range strings.Split(string(buf[:runtime.Stack(buf, true)]), "\n\n") {
+		id, _, _ := strings.Cut(g, " [")
+		if base[id] || strings.Contains(g, "rabbittest.") || strings.Contains(g, "zz_adv_pipeline_test.go") || strings.Contains(g, "testing.") {
+			continue
+		}
+		if strings.Contains(g, "streambind/") || strings.Contains(g, "amqp091") {
+			keep = append(keep, g)
+		}
+	}
+	return strings.Join(keep, "\n\n")
+}
+
+// TestAdvPipeRabbitOutageQuorumDeliveryLimit — regression test (found by review,
+// since fd86378, fixed by ErrPipelinedSend: the rabbit pipeline retries a
+// failed send in place; what it was:). The input is a quorum queue with
+// quorum.delivery-limit 1 (no DLQ), as users configure it against poison
+// messages; the output binding is stopped for 3s mid-stream (sends
+// refused: a transient failure), with max-attempts 3 and the default
+// back-off (1s, x2). With max-in-flight 1 the core retries a failed send
+// in place (back-off 1s, 2s): the outage passes within one delivery and
+// nothing is lost. Pipelined, a failed send Naks its input at once
+// (pipeCall.sent); RabbitMQ requeues it and it comes back through the
+// pipeline (the AsyncHandler again — not "the function re-run, with the
+// usual retries" that docs/conventions.md promises): every attempt costs
+// a broker redelivery, so the quorum queue's delivery-limit drops healthy
+// inputs after a short output outage — messages LOST.
+func TestAdvPipeRabbitOutageQuorumDeliveryLimit(t *testing.T) {
+	for _, mif := range []int{1, 256} {
+		t.Run("max-in-flight "+strconv.Itoa(mif), func(t *testing.T) {
+			const n, keys = 150, 4
+			e := newAdvEnv(t)
+			var calls atomic.Int64
+			yaml := e.yaml(fmt.Sprintf("max-in-flight: %d", mif), "", "", "") + `  rabbit:
+    bindings:
+      transform-in-0:
+        consumer:
+          quorum:
+            enabled: true
+            delivery-limit: 1
+`
+			yaml = strings.Replace(yaml, "        max-attempts: 1\n", "", 1)
+			a := e.run(yaml, func(_ context.Context, b []byte) ([]byte, error) {
+				calls.Add(1)
+				return append([]byte("out:"), b...), nil
+			})
+			e.fill(n, keys)
+			a.start(t)
+			deadline := time.Now().Add(time.Minute)
+			for len(e.outputs()) < 100 && time.Now().Before(deadline) {
+				time.Sleep(2 * time.Millisecond) // polling the outputs
+			}
+			outB := a.app.Binding("transform-out-0")
+			if err := outB.Stop(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			time.Sleep(3 * time.Second) // the output outage
+			if err := outB.Start(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			missing, dups := e.waitOutputs(advWant(n, keys), 30*time.Second)
+			st := a.app.Binding("transform-in-0").Stats()
+			t.Logf("missing %d, dups %d; calls %d; input queue %d; stats %+v", len(missing), dups, calls.Load(), e.queueDepth(advInQ), st)
+			if len(missing) > 0 {
+				t.Errorf("%d of %d inputs LOST (dropped by the quorum queue's delivery-limit 1 after a 3s output outage), e.g. %v", len(missing), n, missing[:min(5, len(missing))])
+			}
+		})
+	}
+}
