@@ -927,6 +927,16 @@ func (b *Binding) consumerSpec(dest string, ext map[string]any, rt *runtimeBindi
 	return s
 }
 
+// runtimeOf returns the runtime of the function whose input is b, or nil.
+func (a *App) runtimeOf(b *Binding) *runtimeBinding {
+	for _, rt := range a.funcs {
+		if rt.in == b {
+			return rt
+		}
+	}
+	return nil
+}
+
 // Bindings returns every binding, outputs first.
 func (a *App) Bindings() []*Binding { return append([]*Binding(nil), a.bindings...) }
 

@@ -120,6 +120,13 @@ type AsyncHandler func(ctx context.Context, m Envelope, done func(error))
 // binder whose Nak already does that (Kafka) needs nothing more.
 var ErrPipelinedSend = errors.New("pipelined output send failed")
 
+// PipelineReporter is implemented by consumer bindings that can tell
+// whether they hand messages to the spec's AsyncHandler (pipelined
+// processing); the app says so in the binding's "bound" log line.
+type PipelineReporter interface {
+	Pipelined() bool
+}
+
 // BatchHandler processes a batch (consumer.batch-mode). Its result applies
 // to the whole batch. The binder may reuse the slice after the call returns.
 type BatchHandler func(ctx context.Context, ms []Envelope) error

@@ -208,6 +208,13 @@ func (a *App) logBound(b *Binding) {
 		if c.Partitioned {
 			attrs = append(attrs, "instance", fmt.Sprintf("%d/%d", c.InstanceIndex, c.InstanceCount))
 		}
+		if rt := a.runtimeOf(b); rt != nil && rt.out != nil {
+			if why := rt.notPipelinedWhy(b.consumersSnapshot()); why != "" {
+				attrs = append(attrs, "pipelined", why)
+			} else {
+				attrs = append(attrs, "pipelined", true, "max_in_flight", c.MaxInFlight)
+			}
+		}
 	} else {
 		p := b.cfg.Producer
 		if b.part != nil {

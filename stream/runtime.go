@@ -199,6 +199,30 @@ func (rt *runtimeBinding) pipelinable() AsyncProducer {
 	return rt.out.asyncProducer()
 }
 
+// notPipelinedWhy says why a function binding is not pipelined, for the
+// "binding bound" log line; "" when it is (its consumers say so).
+func (rt *runtimeBinding) notPipelinedWhy(consumers []Consumer) string {
+	if rt.async != nil {
+		for _, c := range consumers {
+			if pr, ok := c.(PipelineReporter); !ok || !pr.Pipelined() {
+				return "false (the input's binder " + rt.in.binderType + " hands it one message at a time here)"
+			}
+		}
+		return ""
+	}
+	switch {
+	case rt.in.cfg.Consumer.BatchMode:
+		return "false (batch-mode)"
+	case rt.idem != nil:
+		return "false (idempotency)"
+	case rt.in.cfg.Consumer.MaxInFlight <= 1:
+		return "false (max-in-flight 1)"
+	case rt.out.asyncProducer() == nil:
+		return "false (the output's binder " + rt.out.binderType + " sends one message at a time)"
+	}
+	return "false"
+}
+
 // processBatch is the BatchHandler of an input binding in batch mode.
 func (rt *runtimeBinding) processBatch(ctx context.Context, envs []Envelope) (err error) {
 	var first Envelope

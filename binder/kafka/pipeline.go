@@ -40,6 +40,14 @@ func (w *partWorker) pipelined() bool {
 		!c.spec.Consumer.BatchMode && !c.cs.orderByKey && !w.retryTopic
 }
 
+// Pipelined reports whether the consumer hands its messages to the
+// AsyncHandler (stream.PipelineReporter): as pipelined, for a partition
+// of the destination (a retry topic's partitions never are).
+func (c *consumer) Pipelined() bool {
+	return c.spec.AsyncHandler != nil && c.spec.Consumer.MaxInFlight > 1 &&
+		!c.spec.Consumer.BatchMode && !c.cs.orderByKey
+}
+
 // pipe is one partition's messages handed to the AsyncHandler and not yet
 // settled, in offset order (a ring). The worker adds at the tail and
 // settles from the head; done callbacks, on any goroutine, only record

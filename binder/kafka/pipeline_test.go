@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math/rand/v2"
 	"strconv"
 	"strings"
@@ -674,4 +675,54 @@ func TestPipelinedClusterRestart(t *testing.T) {
 	}
 	dups := checkOutputs(t, pw, vals, nil, false)
 	t.Logf("%d inputs, %d outputs, %d duplicates; input stats %+v", n, len(vals), dups, pa.app.Binding("relay-in-0").Stats())
+}
+
+// TestPipelinedBoundLog: the binding's "bound" line says whether it is
+// pipelined, and why not: the default; max-in-flight 1; ordering: key
+// (the binder hands messages to its lanes one at a time).
+func TestPipelinedBoundLog(t *testing.T) {
+	c := kafkatest.Start(t)
+	for _, tc := range []struct {
+		name string
+		cc   stream.ConsumerConfig
+		ext  map[string]any
+		want string
+	}{
+		{"default", stream.ConsumerConfig{}, nil, `pipelined="true" max_in_flight="256"`},
+		{"max-in-flight 1", stream.ConsumerConfig{MaxInFlight: 1}, nil, `pipelined="false (max-in-flight 1)"`},
+		{"ordering key", stream.ConsumerConfig{Concurrency: 2}, map[string]any{"ordering": "key"}, `pipelined="false (the input's binder kafka hands it one message at a time here)"`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			in, out := uniqueTopic(t), uniqueTopic(t)+"-out"
+			createTopic(t, c, in, 1, nil)
+			createTopic(t, c, out, 1, nil)
+			fns := stream.NewCatalog()
+			stream.AddFunction(fns, "relay", func(_ context.Context, v []byte) ([]byte, error) { return v, nil })
+			ext := map[string]stream.ExtensionBindingConfig{}
+			if tc.ext != nil {
+				ext["relay-in-0"] = stream.ExtensionBindingConfig{Consumer: tc.ext}
+			}
+			cfg := &stream.Config{
+				Function:      stream.FunctionConfig{Definition: "relay"},
+				DefaultBinder: "k",
+				Binders:       map[string]stream.BinderConfig{"k": {Type: kafka.Type, Environment: map[string]any{"brokers": c.Brokers()}}},
+				Bindings: map[string]stream.BindingConfig{
+					"relay-in-0":  {Destination: in, Group: "g", Consumer: tc.cc},
+					"relay-out-0": {Destination: out},
+				},
+				Extensions: map[string]stream.ExtensionConfig{kafka.Type: {Bindings: ext}},
+			}
+			logs := &logRecorder{}
+			runApp(t, cfg, fns, logs.logger())
+			var line string
+			for _, l := range logs.since(slog.LevelInfo, time.Time{}) {
+				if s := l.String(); strings.Contains(s, `binding="relay-in-0"`) && strings.Contains(s, "pipelined=") {
+					line = s
+				}
+			}
+			if !strings.Contains(line, tc.want) {
+				t.Errorf("bound line %q, want %s", line, tc.want)
+			}
+		})
+	}
 }

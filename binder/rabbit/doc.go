@@ -201,9 +201,15 @@
 //     behind it are settled; the broker redelivers it after those, whose
 //     outputs were already sent — the ordering caveat of a Nak without
 //     pipelining, with up to a window of messages instead of the prefetched
-//     ones. A failed output send is retried by the core after the sends
-//     behind it (so its output can come after theirs); the input is
-//     settled only once the retries ended.
+//     ones. A delivery whose output send failed (its result is a Nak
+//     marked stream.ErrPipelinedSend) is not requeued: when its turn
+//     comes, redelivery-delay after its result, the worker hands it to
+//     the Handler in place, which retries it as without pipelining
+//     (max-attempts, back-off, then Nak); the outputs of later deliveries
+//     may have been stored meanwhile, so its output can come after
+//     theirs. Order per key across a failed send needs max-in-flight: 1
+//     and prefetch: 1 (a Nak'ed delivery is requeued behind the
+//     prefetched ones).
 //   - Pause waits for every handed-out delivery to finish and be settled,
 //     and hands out nothing while paused; Stop hands out nothing more,
 //     waits for the unfinished ones (bounded by Stop's ctx, whose end

@@ -262,3 +262,9 @@ func (r *run) retryInPlace(sl *pipeSlot) error {
 	}
 	return r.call(func() error { return r.c.spec.Handler(r.ctx, sl.env) })
 }
+
+// Pipelined reports whether the consumer's workers hand deliveries to the
+// AsyncHandler (stream.PipelineReporter).
+func (c *consumer) Pipelined() bool {
+	return c.spec.AsyncHandler != nil && !c.spec.Consumer.BatchMode
+}
