@@ -388,6 +388,7 @@ func (s *service) bindingValues(b *binding) (map[string]any, map[string]string) 
 		}
 		set("consumer.concurrency", c.Concurrency)
 		set("consumer.max-attempts", c.MaxAttempts)
+		set("consumer.max-in-flight", c.MaxInFlight)
 		set("consumer.back-off-initial-interval", duration(c.BackOffInitialInterval))
 		set("consumer.back-off-multiplier", c.BackOffMultiplier)
 		set("consumer.back-off-max-interval", duration(c.BackOffMaxInterval))
@@ -413,6 +414,7 @@ func (s *service) bindingValues(b *binding) (map[string]any, map[string]string) 
 		if c.Idempotency.Store != "" {
 			set("consumer.idempotency.store", c.Idempotency.Store)
 			set("consumer.idempotency.key-expression", c.Idempotency.KeyExpression)
+			set("consumer.idempotency.retention", duration(c.Idempotency.Retention))
 		}
 	} else {
 		p := eff.Producer
