@@ -104,10 +104,15 @@ func (r *run) pipeline(q chan inbound) {
 				r.handleStart = time.Now() // no handler time to hold an ack across here
 			}
 			err := sl.err
-			if errors.Is(err, stream.ErrPipelinedSend) && r.loopCtx.Err() == nil {
+			if errors.Is(err, stream.ErrPipelinedSend) && r.loopCtx.Err() == nil && !r.isPaused() {
 				// The output's send failed: the retries it would have had
 				// without pipelining, in place (a requeue would spend a
-				// broker delivery each, without back-off).
+				// broker delivery each, without back-off). Not while
+				// pausing or stopping: Pause and Stop wait for the
+				// handed-out deliveries, and a window of them each
+				// retried in place during an output outage would hold
+				// them for max-attempts back-offs apiece; requeued, they
+				// come back after Resume.
 				err = r.retryInPlace(sl)
 			}
 			requeue := r.settle(sl.in, sl.env, err)
@@ -267,4 +272,11 @@ func (r *run) retryInPlace(sl *pipeSlot) error {
 // AsyncHandler (stream.PipelineReporter).
 func (c *consumer) Pipelined() bool {
 	return c.spec.AsyncHandler != nil && !c.spec.Consumer.BatchMode
+}
+
+// isPaused reports whether a Pause is in effect.
+func (r *run) isPaused() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.paused
 }
