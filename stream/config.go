@@ -299,7 +299,9 @@ type ConsumerConfig struct {
 	// again (the function re-run) once it is the oldest unsettled one, so
 	// its output can come after those of later inputs (docs/conventions.md,
 	// "Pipelined processing"). 1 turns pipelining off (each output is
-	// confirmed before the next input is handled). Applies where the
+	// confirmed before the next input is handled; on RabbitMQ strict order
+	// per key across a failed send also needs prefetch: 1, since a Nak'ed
+	// message is requeued behind the prefetched ones). Applies where the
 	// input's binder and the output's binder both support it (kafka,
 	// rabbit), not to consumers, batch-mode, idempotent bindings, Kafka's
 	// ordering: key or Kafka retry topics; the "binding bound" log line

@@ -77,7 +77,8 @@
 // again once it is the oldest unsettled one, after the outputs of later
 // inputs may have been stored, so order per key holds while no send fails
 // (docs/conventions.md, "Pipelined processing"); max-in-flight: 1 turns it
-// off.
+// off (on RabbitMQ strict order per key across a failed send also needs
+// prefetch: 1).
 //
 // # Lifecycle
 //

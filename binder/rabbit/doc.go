@@ -202,7 +202,9 @@
 //     outputs were already sent — the ordering caveat of a Nak without
 //     pipelining, with up to a window of messages instead of the prefetched
 //     ones. A delivery whose output send failed (its result is a Nak
-//     marked stream.ErrPipelinedSend) is not requeued: when its turn
+//     marked stream.ErrPipelinedSend) is not requeued (unless the
+//     consumer is pausing or stopping: then it is, and comes back after
+//     Resume or to the next consumer): when its turn
 //     comes, redelivery-delay after its result, the worker hands it to
 //     the Handler in place, which retries it as without pipelining
 //     (max-attempts, back-off, then Nak); the outputs of later deliveries
