@@ -619,7 +619,10 @@ func TestAdvPipeRabbitShutdownStuckPublisher(t *testing.T) {
 		calls.Add(1)
 		return append([]byte("out:"), b...), nil
 	}
-	yaml := e.yaml("max-attempts: 1", "", "", "")
+	// A short heartbeat: the stuck connection the shut-down App could not
+	// close holds its unacked deliveries until the broker gives up on it
+	// (twice the heartbeat), which the restart below waits for.
+	yaml := e.yaml("max-attempts: 1", "heartbeat: 2s", "", "")
 	a := e.run(yaml, fn)
 	e.fill(n, keys)
 	a.start(t)
