@@ -758,24 +758,13 @@ func (q *fetchQueue) queued() int {
 // is closed first.
 func (q *fetchQueue) take(prev []kafkago.Message, done <-chan struct{}) ([]kafkago.Message, bool) {
 	for {
-		q.mu.Lock()
-		if len(q.msgs) > 0 {
-			out := q.msgs
-			q.msgs = prev[:0]
-			w := q.putterW
-			q.putterW = false
-			q.mu.Unlock()
-			if w {
-				wake(q.room)
-			}
+		out, got, open := q.poll(prev)
+		if got {
 			return out, true
 		}
-		if q.closed {
-			q.mu.Unlock()
+		if !open {
 			return nil, false
 		}
-		q.takerW = true
-		q.mu.Unlock()
 		select {
 		case <-q.ready:
 		case <-done:
