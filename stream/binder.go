@@ -122,9 +122,12 @@ var ErrPipelinedSend = errors.New("pipelined output send failed")
 
 // PipelineReporter is implemented by consumer bindings that can tell
 // whether they hand messages to the spec's AsyncHandler (pipelined
-// processing); the app says so in the binding's "bound" log line.
+// processing): PipelineWindow is how many they hand out unfinished at
+// most (per partition or worker; consumer.max-in-flight, or less where
+// the binder bounds it further), 0 when they do not. The app says so in
+// the binding's "bound" log line.
 type PipelineReporter interface {
-	Pipelined() bool
+	PipelineWindow() int
 }
 
 // BatchHandler processes a batch (consumer.batch-mode). Its result applies

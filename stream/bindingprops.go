@@ -209,10 +209,10 @@ func (a *App) logBound(b *Binding) {
 			attrs = append(attrs, "instance", fmt.Sprintf("%d/%d", c.InstanceIndex, c.InstanceCount))
 		}
 		if rt := a.runtimeOf(b); rt != nil && rt.out != nil {
-			if why := rt.notPipelinedWhy(b.consumersSnapshot()); why != "" {
+			if window, why := rt.pipelineWindow(b.consumersSnapshot()); why != "" {
 				attrs = append(attrs, "pipelined", why)
 			} else {
-				attrs = append(attrs, "pipelined", true, "max_in_flight", c.MaxInFlight)
+				attrs = append(attrs, "pipelined", true, "max_in_flight", window)
 			}
 		}
 	} else {

@@ -199,17 +199,35 @@ func (rt *runtimeBinding) pipelinable() AsyncProducer {
 	return rt.out.asyncProducer()
 }
 
-// notPipelinedWhy says why a function binding is not pipelined, for the
-// "binding bound" log line; "" when it is (its consumers say so).
-func (rt *runtimeBinding) notPipelinedWhy(consumers []Consumer) string {
+// pipelineWindow returns the window of a pipelined function binding (the
+// smallest its consumers report), or 0 and why it is not pipelined, for
+// the "binding bound" log line.
+func (rt *runtimeBinding) pipelineWindow(consumers []Consumer) (int, string) {
 	if rt.async != nil {
+		window := 0
 		for _, c := range consumers {
-			if pr, ok := c.(PipelineReporter); !ok || !pr.Pipelined() {
-				return "false (the input's binder " + rt.in.binderType + " hands it one message at a time here)"
+			pr, ok := c.(PipelineReporter)
+			n := 0
+			if ok {
+				n = pr.PipelineWindow()
+			}
+			if n <= 0 {
+				return 0, "false (the input's binder " + rt.in.binderType + " hands it one message at a time here)"
+			}
+			if window == 0 || n < window {
+				window = n
 			}
 		}
-		return ""
+		if window > 0 {
+			return window, ""
+		}
 	}
+	return 0, rt.notPipelinedWhy()
+}
+
+// notPipelinedWhy says why the core offers a function binding no
+// AsyncHandler.
+func (rt *runtimeBinding) notPipelinedWhy() string {
 	switch {
 	case rt.in.cfg.Consumer.BatchMode:
 		return "false (batch-mode)"

@@ -40,12 +40,16 @@ func (w *partWorker) pipelined() bool {
 		!c.spec.Consumer.BatchMode && !c.cs.orderByKey && !w.retryTopic
 }
 
-// Pipelined reports whether the consumer hands its messages to the
-// AsyncHandler (stream.PipelineReporter): as pipelined, for a partition
-// of the destination (a retry topic's partitions never are).
-func (c *consumer) Pipelined() bool {
-	return c.spec.AsyncHandler != nil && c.spec.Consumer.MaxInFlight > 1 &&
-		!c.spec.Consumer.BatchMode && !c.cs.orderByKey
+// PipelineWindow is how many messages of a partition of the destination
+// the consumer hands to the AsyncHandler unfinished at most
+// (stream.PipelineReporter; a retry topic's partitions are never
+// pipelined); 0 when it does not pipeline.
+func (c *consumer) PipelineWindow() int {
+	if c.spec.AsyncHandler != nil && c.spec.Consumer.MaxInFlight > 1 &&
+		!c.spec.Consumer.BatchMode && !c.cs.orderByKey {
+		return c.spec.Consumer.MaxInFlight
+	}
+	return 0
 }
 
 // pipe is one partition's messages handed to the AsyncHandler and not yet

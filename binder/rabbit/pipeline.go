@@ -55,13 +55,7 @@ func (p *pipeResults) take(buf []*pipeSlot) []*pipeSlot {
 // pipeWindow is how many deliveries one worker has the AsyncHandler work
 // on at once (handed over, done not yet called): consumer.max-in-flight,
 // at most prefetch (the broker delivers no more unacked).
-func (r *run) pipeWindow() int {
-	n := r.c.spec.Consumer.MaxInFlight
-	if n <= 0 {
-		n = stream.DefaultMaxInFlight
-	}
-	return max(1, min(n, r.c.opts.prefetch))
-}
+func (r *run) pipeWindow() int { return r.c.PipelineWindow() }
 
 // pipeline is the worker of a consumer with an AsyncHandler (pipelined
 // processing, not batch mode). It hands each delivery of q to the
@@ -268,10 +262,18 @@ func (r *run) retryInPlace(sl *pipeSlot) error {
 	return r.call(func() error { return r.c.spec.Handler(r.ctx, sl.env) })
 }
 
-// Pipelined reports whether the consumer's workers hand deliveries to the
-// AsyncHandler (stream.PipelineReporter).
-func (c *consumer) Pipelined() bool {
-	return c.spec.AsyncHandler != nil && !c.spec.Consumer.BatchMode
+// PipelineWindow is how many deliveries each worker hands to the
+// AsyncHandler unfinished at most, min(max-in-flight, prefetch)
+// (stream.PipelineReporter); 0 when it does not pipeline.
+func (c *consumer) PipelineWindow() int {
+	if c.spec.AsyncHandler == nil || c.spec.Consumer.BatchMode {
+		return 0
+	}
+	n := c.spec.Consumer.MaxInFlight
+	if n <= 0 {
+		n = stream.DefaultMaxInFlight
+	}
+	return max(1, min(n, c.opts.prefetch))
 }
 
 // isPaused reports whether a Pause is in effect.

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strconv"
 	"strings"
 	"sync"
@@ -63,6 +64,7 @@ type pipeOpts struct {
 	env      string // YAML lines under the binder's environment:
 	checkAck bool   // check the acks' tags (one consumer worker, no fault)
 	fn       func(p []byte) ([]byte, error)
+	log      *slog.Logger // default testLogger()
 }
 
 func indent(s, pfx string) string {
@@ -155,7 +157,11 @@ func startPipeApp(t *testing.T, o pipeOpts) *pipeApp {
 `, p.px.Addr(), p.vh, indent(o.env, "        "), pipeIn, indent(o.consumer, "        "), pipeOut)
 	l, err := config.Load(config.Options{Data: []byte(yaml), Env: []string{}})
 	must(err)
-	p.app, err = stream.NewApp(l.Stream, fns, stream.WithBinderType(Type, New), stream.WithoutSignals(), stream.WithLogger(testLogger()))
+	log := o.log
+	if log == nil {
+		log = testLogger()
+	}
+	p.app, err = stream.NewApp(l.Stream, fns, stream.WithBinderType(Type, New), stream.WithoutSignals(), stream.WithLogger(log))
 	must(err)
 	p.in = p.app.Binding("transform-in-0")
 	ctx, cancel := context.WithCancel(context.Background())
@@ -605,4 +611,46 @@ func TestPipelinePause(t *testing.T) {
 	p.stopAndCheckDrained()
 	checkOrder(t, p.outputs())
 	p.checkTags()
+}
+
+// lockedBuffer is a log destination safe for the App's goroutines.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// TestPipelineBoundLog: the input binding's "bound" line gives the window
+// a worker really uses, min(max-in-flight, prefetch): 128 with the
+// defaults (prefetch 128, max-in-flight 256), 4 with max-in-flight 4.
+func TestPipelineBoundLog(t *testing.T) {
+	for _, tc := range []struct{ consumer, want string }{
+		{"", "pipelined=true max_in_flight=128"},
+		{"max-in-flight: 4", "pipelined=true max_in_flight=4"},
+	} {
+		t.Run(tc.want, func(t *testing.T) {
+			var buf lockedBuffer
+			startPipeApp(t, pipeOpts{consumer: tc.consumer, fn: outFn, log: slog.New(slog.NewTextHandler(&buf, nil))})
+			var line string
+			for _, l := range strings.Split(buf.String(), "\n") {
+				if strings.Contains(l, "binding=transform-in-0") && strings.Contains(l, "pipelined=") {
+					line = l
+				}
+			}
+			if !strings.Contains(line, tc.want) {
+				t.Errorf("bound line %q, want %s", line, tc.want)
+			}
+		})
+	}
 }
