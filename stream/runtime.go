@@ -81,17 +81,26 @@ func (rt *runtimeBinding) process(ctx context.Context, env Envelope) (err error)
 		ctx, span = t.startProcess(ctx, rt.in, env)
 		defer func() { endSpan(span, err) }()
 	}
+	env, full := rt.inputOf(env)
+	return rt.withRetries(ctx, full, func(ctx context.Context) error { return rt.attempt(ctx, env) })
+}
+
+// inputOf returns what the handler gets of a received message (without
+// the retry mark; without headers under header-mode none) and the
+// message the retries and the dead letter see (with retry-delays, its
+// retry headers count attempts: retrytopics.go).
+func (rt *runtimeBinding) inputOf(env Envelope) (handled, full Envelope) {
 	if rt.retry.delays != nil {
 		env, _ = takeRetryMark(env) // retrytopics.go
 	}
-	full := env // with retry-delays, the retry headers count attempts (retrytopics.go)
+	full = env
 	if rt.in.cfg.Consumer.HeaderMode == HeaderModeNone {
 		env.Headers = nil // the binding's content type applies
 		if rt.retry.delays == nil {
 			full = env
 		}
 	}
-	return rt.withRetries(ctx, full, func(ctx context.Context) error { return rt.attempt(ctx, env) })
+	return env, full
 }
 
 // processAsync is the AsyncHandler of a function binding whose output can
@@ -108,16 +117,8 @@ func (rt *runtimeBinding) processAsync(ctx context.Context, env Envelope, done f
 		end := done
 		done = func(err error) { endSpan(span, err); end(err) }
 	}
-	if rt.retry.delays != nil {
-		env, _ = takeRetryMark(env) // retrytopics.go
-	}
-	c := &pipeCall{rt: rt, ctx: ctx, env: env, full: env, done: done, start: time.Since(clockBase)}
-	if rt.in.cfg.Consumer.HeaderMode == HeaderModeNone {
-		c.env.Headers = nil
-		if rt.retry.delays == nil {
-			c.full = c.env
-		}
-	}
+	c := &pipeCall{rt: rt, ctx: ctx, done: done, start: time.Since(clockBase)}
+	c.env, c.full = rt.inputOf(env)
 	err := safeCall(func() error { return rt.attempt(context.WithValue(ctx, pipeSlotKey{}, c), c.env) })
 	if c.started {
 		// The send is the handler's last step: its result comes to
