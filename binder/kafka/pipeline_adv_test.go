@@ -786,10 +786,27 @@ func TestAdvPipeKafkaShutdownStuckOutput(t *testing.T) {
 	a := advRun(t, yaml, fns())
 	waitFor(t, pipeTimeout, "some calls", func() bool { return calls.Load() >= 100 })
 	release := advStuckProduce(t, c, out)
-	// The windows fill while the broker is stuck (at most the inputs left:
-	// on a fast run most may have been called before it got stuck).
-	target := min(calls.Load()+300, n)
-	waitFor(t, pipeTimeout, "calls after the broker got stuck", func() bool { return calls.Load() >= target })
+	// The windows fill while the broker is stuck: outputs not stored reach
+	// at least one partition's window (256), unless every input was
+	// called first (a fast run). Counting calls since the broker got stuck
+	// is not enough: the producer may have been a window behind already.
+	// Its own transport, closed before the goroutines are counted.
+	tr := &kafkago.Transport{}
+	stored := func() int64 {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		res, err := (&kafkago.Client{Addr: kafkago.TCP(c.Addrs()...), Transport: tr}).ListOffsets(ctx,
+			&kafkago.ListOffsetsRequest{Topics: map[string][]kafkago.OffsetRequest{out: {kafkago.LastOffsetOf(0)}}})
+		if err != nil || len(res.Topics[out]) != 1 || res.Topics[out][0].Error != nil {
+			t.Fatalf("list offsets of %s: %v %+v", out, err, res)
+		}
+		return res.Topics[out][0].LastOffset
+	}
+	waitFor(t, pipeTimeout, "a full window of outputs not stored", func() bool {
+		called := calls.Load()
+		return called == n || called-stored() >= 256
+	})
+	tr.CloseIdleConnections()
 	start := time.Now()
 	err := a.stop(t)
 	took := time.Since(start)
