@@ -171,6 +171,11 @@ type run struct {
 	firstCounts map[string]int
 	// warnedIdle: the idle-concurrency warning was logged (keyorder.go).
 	warnedIdle atomic.Bool
+	// carried is what the previous generation settled and could not
+	// commit (see carriedOffset). The generations' goroutines use it one
+	// after another: kafka-go starts a generation only once every
+	// goroutine of the one before returned.
+	carried map[topicPart]carriedOffset
 
 	ctx    context.Context // ends the generation loop
 	cancel context.CancelFunc
@@ -313,13 +318,19 @@ func (r *run) generation(gen *kafkago.Generation, reset bool) {
 
 		cm := newCommitter(gen, log, r.c.bd)
 		offs, commitNow := r.startOffsets(wctx, gen.Assignments, reset, firstCounts, log)
+		carried := r.carried
+		r.carried = nil
 		r.warnIdleConcurrency(gen.Assignments, log) // keyorder.go, before any message is handled
 		var wg sync.WaitGroup
 		var ws []*partWorker
 		for topic, parts := range gen.Assignments {
 			for _, pa := range parts {
 				k := topicPart{topic, pa.ID}
-				w := &partWorker{r: r, topic: topic, part: pa.ID, offset: offs[k], cm: cm, po: cm.partition(topic, pa.ID), wctx: wctx, hctx: gh, log: log.With("partition", pa.ID)}
+				if co, ok := carried[k]; ok && !reset && co.applies(pa.Offset) {
+					log.Info("kafka: going on from the offset processed but not committed in the previous generation", "topic", topic, "partition", pa.ID, "committed", pa.Offset, "offset", co.next)
+					offs[k], commitNow[k] = co.next, true
+				}
+				w := &partWorker{r: r, topic: topic, part: pa.ID, offset: offs[k], cm: cm, po: cm.partition(topic, pa.ID, pa.Offset), wctx: wctx, hctx: gh, log: log.With("partition", pa.ID)}
 				if commitNow[k] {
 					cm.mark(w.po, offs[k])
 				}
@@ -338,6 +349,7 @@ func (r *run) generation(gen *kafkago.Generation, reset bool) {
 		<-cmDone
 		<-lagDone
 		cm.commit(true)
+		r.carried = cm.uncommitted()
 		closeFinished()
 		select {
 		case <-r.stopC:
@@ -495,15 +507,44 @@ type partOffset struct {
 	part      int
 	next      atomic.Int64
 	committed int64 // guarded by the committer's commit calls (serial)
+	// known is the group's committed offset as far as this member knows:
+	// the generation's start (kafka-go's, a negative start offset when
+	// none) or the last commit that succeeded. Guarded as committed.
+	known int64
+}
+
+// carriedOffset is a partition's processed prefix that its generation
+// could not commit (the coordinator connection broke: kafka-go commits on
+// the generation's connection until the heartbeat ends the generation,
+// while the fetchers reconnect and handling goes on), kept for the next
+// generation of the run. If that generation assigns the partition to this
+// member again and the group's committed offset is still what the member
+// knew (or one of its own commits whose answer was lost: between that and
+// next), every message before next was settled by this member: the
+// partition goes on from next and commits it, rather than handling again
+// from the older committed offset all that was settled meanwhile. A
+// committed offset that moved otherwise (another member went further, an
+// offset reset) wins.
+type carriedOffset struct {
+	known, next int64
+}
+
+func (co carriedOffset) applies(committed int64) bool {
+	if committed < 0 || co.known < 0 {
+		return committed == co.known
+	}
+	return co.known <= committed && committed < co.next
 }
 
 func newCommitter(gen *kafkago.Generation, log *slog.Logger, bd *Binder) *committer {
 	return &committer{gen: gen, log: log, bd: bd, wake: make(chan struct{}, 1)}
 }
 
-// partition registers a partition of the generation.
-func (cm *committer) partition(topic string, part int) *partOffset {
-	po := &partOffset{topic: topic, part: part, committed: -1}
+// partition registers a partition of the generation; committed is the
+// group's committed offset at the generation's start (kafka-go's
+// assignment).
+func (cm *committer) partition(topic string, part int, committed int64) *partOffset {
+	po := &partOffset{topic: topic, part: part, committed: -1, known: committed}
 	po.next.Store(-1)
 	cm.mu.Lock()
 	cm.parts = append(cm.parts, po)
@@ -562,8 +603,26 @@ func (cm *committer) commit(final bool) {
 		return
 	}
 	for i, po := range moved {
-		po.committed = offs[i]
+		po.committed, po.known = offs[i], offs[i]
 	}
+}
+
+// uncommitted returns the partitions whose processed prefix was not
+// committed (nil when none), for the next generation. After the final
+// commit.
+func (cm *committer) uncommitted() map[topicPart]carriedOffset {
+	cm.mu.Lock()
+	defer cm.mu.Unlock()
+	var out map[topicPart]carriedOffset
+	for _, po := range cm.parts {
+		if n := po.next.Load(); n >= 0 && n != po.committed {
+			if out == nil {
+				out = map[topicPart]carriedOffset{}
+			}
+			out[topicPart{po.topic, po.part}] = carriedOffset{known: po.known, next: n}
+		}
+	}
+	return out
 }
 
 // partWorker consumes one assigned partition: a fetcher goroutine reads

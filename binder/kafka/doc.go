@@ -220,7 +220,12 @@
 // the processed offsets are committed, and the member rejoins. A commit
 // that fails because the generation is gone is logged and not fatal: the
 // new owner of the partition gets those messages again (a duplicate, never
-// a loss). Stop does the same and then leaves the group; Close of the binder
+// a loss) — unless the new owner is the same member and the group's
+// committed offset has not moved since (say the coordinator's connection
+// broke, or the cluster restarted, while the fetchers went on): it then goes
+// on from where it had processed and commits that, rather than handling
+// again everything it processed while its commits failed. Stop does the
+// same and then leaves the group; Close of the binder
 // stops every consumer, then flushes every producer, bounded by its ctx.
 // Pause keeps the membership and assignment but hands out nothing; Resume
 // goes on.
