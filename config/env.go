@@ -35,6 +35,7 @@ type envVar struct {
 	name, value string
 	rank        int      // precedence: a higher rank wins
 	tokens      []string // the key, upper-case, split at '_'
+	prefix      string   // what name has before tokens (STREAM_, ...)
 }
 
 // overrideVars picks the variables that override keys: STREAM_* (rank 2)
@@ -48,11 +49,11 @@ func overrideVars(env map[string]string) []envVar {
 		case name == EnvProfiles:
 			continue
 		case name == "SPRING_CLOUD_FUNCTION_DEFINITION":
-			v = envVar{rank: 0, tokens: []string{"FUNCTION", "DEFINITION"}}
+			v = envVar{rank: 0, prefix: "SPRING_CLOUD_", tokens: []string{"FUNCTION", "DEFINITION"}}
 		case strings.HasPrefix(name, "SPRING_CLOUD_STREAM_"):
-			v = envVar{rank: 1, tokens: strings.Split(strings.ToUpper(strings.TrimPrefix(name, "SPRING_CLOUD_STREAM_")), "_")}
+			v = envVar{rank: 1, prefix: "SPRING_CLOUD_STREAM_", tokens: strings.Split(strings.ToUpper(strings.TrimPrefix(name, "SPRING_CLOUD_STREAM_")), "_")}
 		case strings.HasPrefix(name, "STREAM_"):
-			v = envVar{rank: 2, tokens: strings.Split(strings.ToUpper(strings.TrimPrefix(name, "STREAM_")), "_")}
+			v = envVar{rank: 2, prefix: "STREAM_", tokens: strings.Split(strings.ToUpper(strings.TrimPrefix(name, "STREAM_")), "_")}
 		default:
 			continue
 		}
@@ -459,7 +460,9 @@ func hasEmpty(toks []string) bool {
 // the key path it would set; "" when no such change names a key.
 func (r *resolver) envSuggestion(cfg *schema, v envVar) (string, []string) {
 	vocab := schemaTokens(cfg)
-	prefix := v.name[:len(v.name)-len(strings.Join(v.tokens, "_"))]
+	// Not cut from v.name by the tokens' length: upper-casing can change
+	// it (a byte that is not UTF-8 becomes U+FFFD, three bytes).
+	prefix := v.prefix
 	for i := len(v.tokens) - 1; i >= 0; i-- {
 		t := v.tokens[i]
 		if t == "" || strings.Trim(t, "0123456789") == "" {
