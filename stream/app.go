@@ -540,8 +540,8 @@ func nearest(name string, names []string) string {
 // chooseDefaultBinder decides the binder of the bindings that name none,
 // as Spring Cloud Stream does: stream.default-binder (a declared binder or
 // a registered type, matched case-insensitively); else the one binder
-// declared under stream.binders; else the one binder type registered in
-// code. With several and none chosen there is no default: that is
+// declared under stream.binders that is a default candidate; else the one
+// binder type registered in code (see [DefaultBinderOf]). With several and none chosen there is no default: that is
 // reported once, when a binding needs it. The in-process binder is thus
 // the default only when it is the only type registered (streamtest sets
 // it explicitly). The choice is written to a copy of the configuration,
@@ -562,31 +562,80 @@ func (a *App) chooseDefaultBinder() {
 
 // DefaultBinderOf returns the binder of cfg's bindings that name none, as
 // [NewApp] chooses it with the binder types registered: cfg.DefaultBinder
-// as set; else the one binder declared under stream.binders; else the one
-// registered type. With several and none chosen it returns "" and why,
-// to be reported at stream.default-binder. Tools that check a
-// configuration without the app's code (the CLI) use it with the types
-// they assume.
+// as set (even a binder whose default-candidate is false); else the one
+// binder declared under stream.binders that is a default candidate
+// (BinderConfig.DefaultCandidate); with binders declared and none a
+// candidate, the one registered type that no declared binder is named
+// after; with none declared, the one registered type. With several and
+// none chosen it returns "" and why, to be reported at
+// stream.default-binder. Tools that check a configuration without the
+// app's code (the CLI) use it with the types they assume.
+//
+// The candidates are SCSt's (BindingServiceConfiguration.
+// getBinderConfigurations and DefaultBinderFactory.doGetBinderConventional):
+// the declared binder configurations whose defaultCandidate is true, else
+// the binder types on the classpath that are not declared; a default
+// binder set is used without that check.
 func DefaultBinderOf(cfg *Config, registered []string) (name, why string) {
 	if n := strings.TrimSpace(cfg.DefaultBinder); n != "" {
 		return n, ""
 	}
-	switch declared := sortedKeys(binderSet(cfg.Binders)); {
-	case len(declared) == 1:
-		return declared[0], ""
-	case len(declared) > 1:
+	declared := sortedKeys(binderSet(cfg.Binders))
+	candidates := DefaultCandidates(cfg)
+	switch {
+	case len(candidates) == 1:
+		return candidates[0], ""
+	case len(candidates) > 1 && len(candidates) == len(declared):
 		return "", fmt.Sprintf("is not set and %d binders are declared under stream.binders (%s): set stream.default-binder to the one the bindings that name no binder use", len(declared), strings.Join(declared, ", "))
+	case len(candidates) > 1:
+		return "", fmt.Sprintf("is not set and %d of the binders declared under stream.binders are default candidates (%s): set stream.default-binder to the one the bindings that name no binder use, or default-candidate: false on the others", len(candidates), strings.Join(candidates, ", "))
 	}
-	types := append([]string(nil), registered...)
+	var types []string
+	for _, t := range registered {
+		if !declaredName(cfg.Binders, t) {
+			types = append(types, t)
+		}
+	}
 	sort.Strings(types)
-	switch len(types) {
-	case 1:
+	switch {
+	case len(types) == 1:
 		return types[0], ""
-	case 0:
+	case len(declared) > 0 && len(types) == 0:
+		return "", fmt.Sprintf("is not set, no binder declared under stream.binders is a default candidate (%s: default-candidate false) and no other binder type is registered: set stream.default-binder, or name the binder on every binding", strings.Join(declared, ", "))
+	case len(declared) > 0:
+		return "", fmt.Sprintf("is not set, no binder declared under stream.binders is a default candidate (%s: default-candidate false) and %d other binder types are registered (%s): set stream.default-binder", strings.Join(declared, ", "), len(types), strings.Join(types, ", "))
+	case len(types) == 0:
 		return "", "is not set and no binder type is registered (stream.WithBinderType)"
 	default:
 		return "", fmt.Sprintf("is not set and %d binder types are registered (%s): set stream.default-binder to one of them, or declare a binder under stream.binders", len(types), strings.Join(types, ", "))
 	}
+}
+
+// DefaultCandidates returns, sorted, the binders declared under
+// stream.binders that may be the default binder (default-candidate not
+// false). When it is empty and stream.default-binder is not set, the
+// default binder is a registered binder type, which only the app's code
+// shows.
+func DefaultCandidates(cfg *Config) []string {
+	var out []string
+	for k, b := range cfg.Binders {
+		if b.Candidate() {
+			out = append(out, k)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// declaredName reports whether a binder is declared under name (ignoring
+// case).
+func declaredName(binders map[string]BinderConfig, name string) bool {
+	for k := range binders {
+		if strings.EqualFold(k, name) {
+			return true
+		}
+	}
+	return false
 }
 
 func binderSet(m map[string]BinderConfig) map[string]bool {
@@ -643,48 +692,59 @@ var addressKeys = map[string]bool{"uri": true, "url": true, "addresses": true, "
 
 // withConnectionDefaults returns the binder-type section (stream.<type>.binder)
 // with the Spring Boot connection defaults (spring.rabbitmq.*, ...) under
-// it. A default is dropped when the section or the binder's environment
-// sets the same key (compared ignoring case, '-' and '_'), every address
-// default when either sets any address, and all of them when the
-// environment is in SCSt's nested form (spring.*), which the binder reads
-// itself: as in SCSt, a binder's environment replaces the application's
-// connection settings.
+// it, for a binder whose environment is env (nil: none). As in SCSt, where
+// a binder that inherits the environment gets the application's merged
+// under its own (DefaultBinderFactory.initializeBinderContextSimple:
+// the binder's properties are the first property source, the
+// application's environment is merged after them), every default applies
+// unless the section or the environment sets the same key, in either of
+// the environment's forms (the binder's own keys, or SCSt's nested
+// spring.kafka.* / spring.rabbitmq.* / spring.cloud.stream.<type>.binder.*);
+// keys are compared ignoring case, '-' and '_'. Two rules refine that:
+// an address set by the section or the environment (brokers, addresses,
+// host, uri, ...) drops every address default, so that the binder never
+// mixes the application's host with its own; and a map of client
+// properties (the Kafka binder's configuration, consumer-properties,
+// producer-properties) is merged property by property: with the
+// section's here, with the environment's by the binder, which decodes
+// the environment after this section.
 func withConnectionDefaults(defaults, section, env map[string]any) map[string]any {
 	if len(defaults) == 0 {
 		return section
 	}
-	set := map[string]bool{}
+	sectionSet, envSet := map[string]bool{}, map[string]bool{}
 	address := false
-	for _, m := range []map[string]any{section, env} {
-		for k := range m {
-			sk := squashKey(k)
-			if sk == "spring" || strings.HasPrefix(strings.ToLower(k), "spring.") {
-				return section
-			}
-			set[sk] = true
-			address = address || addressKeys[sk]
-		}
+	for k := range section {
+		sk := squashKey(k)
+		sectionSet[sk] = true
+		address = address || addressKeys[sk]
+	}
+	for _, sk := range environmentKeys(env) {
+		envSet[sk] = true
+		address = address || addressKeys[sk]
 	}
 	out := make(map[string]any, len(defaults)+len(section))
 	for k, v := range defaults {
-		if sk := squashKey(k); !set[sk] && !(address && addressKeys[sk]) {
+		sk := squashKey(k)
+		if address && addressKeys[sk] {
+			continue
+		}
+		if dm, ok := v.(map[string]any); ok {
+			if !sectionSet[sk] {
+				out[k] = dm
+			}
+			continue
+		}
+		if !sectionSet[sk] && !envSet[sk] {
 			out[k] = v
 		}
 	}
 	for k, v := range section {
 		out[k] = v
 	}
-	// A map of client properties (the Kafka binder's configuration,
-	// consumer-properties, producer-properties) that both set is merged,
-	// property by property, the section's winning; the environment's
-	// replaces the defaults'.
-	envSet := map[string]bool{}
-	for k := range env {
-		envSet[squashKey(k)] = true
-	}
 	for dk, dv := range defaults {
 		dm, ok := dv.(map[string]any)
-		if !ok || envSet[squashKey(dk)] {
+		if !ok {
 			continue
 		}
 		for sk, sv := range section {
@@ -693,6 +753,39 @@ func withConnectionDefaults(defaults, section, env map[string]any) map[string]an
 					out[sk] = mergePropertyMaps(dm, sm)
 				}
 			}
+		}
+	}
+	return out
+}
+
+// environmentKeys returns the binder keys, squashed, that a binder
+// environment sets: its own keys as they are, and those of SCSt's nested
+// form by the key under spring.kafka, spring.rabbitmq or
+// spring.cloud.stream.<type>.binder (bootstrap-servers, host, ...).
+func environmentKeys(env map[string]any) []string {
+	var out []string
+	for k, v := range env {
+		if lk := strings.ToLower(k); lk != "spring" && !strings.HasPrefix(lk, "spring.") {
+			out = append(out, squashKey(k))
+			continue
+		}
+		for _, leaf := range flattenProps(map[string]any{k: v}, "") {
+			rest, ok := strings.CutPrefix(leaf, "spring.kafka.")
+			if !ok {
+				rest, ok = strings.CutPrefix(leaf, "spring.rabbitmq.")
+			}
+			if !ok {
+				if r, cut := strings.CutPrefix(leaf, "spring.cloud.stream."); cut {
+					if _, after, found := strings.Cut(r, ".binder."); found {
+						rest, ok = after, true
+					}
+				}
+			}
+			if !ok {
+				continue
+			}
+			first, _, _ := strings.Cut(rest, ".")
+			out = append(out, squashKey(first))
 		}
 	}
 	return out

@@ -7,8 +7,11 @@ import "strings"
 // ignoring case, or a binder type): its type, its environment, and the
 // binder-type section stream.<type>.binder with the Spring Boot connection
 // defaults (spring.rabbitmq.*, spring.kafka.bootstrap-servers, ...) under
-// it. Logger is left for the caller. Tools that create a binder outside an
-// app (streambind dlq) use it so that they connect where the app does.
+// it, which the environment's keys win over (see
+// BinderConfig.InheritEnvironment; with inherit-environment false the
+// binder gets neither). Logger is left for the caller. Tools that create
+// a binder outside an app (streambind dlq) use it so that they connect
+// where the app does.
 func BinderSettingsOf(cfg *Config, name string) BinderSettings {
 	typ := name
 	var env map[string]any
@@ -23,6 +26,12 @@ func BinderSettingsOf(cfg *Config, name string) BinderSettings {
 	}
 	if ok {
 		typ, env = bc.Type, bc.Environment
+		if !bc.Inherits() {
+			// inherit-environment: false: as in SCSt, the binder sees its
+			// environment only, neither spring.<type>.* nor
+			// stream.<type>.binder of the application.
+			return BinderSettings{Name: name, Type: typ, Environment: env}
+		}
 	}
 	return BinderSettings{Name: name, Type: typ, Environment: env,
 		Binder: withConnectionDefaults(cfg.ConnectionDefaults[typ], cfg.Extensions[typ].Binder, env)}

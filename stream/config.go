@@ -185,6 +185,44 @@ type BinderConfig struct {
 	// long as the app's context lasts. The same rule holds for every
 	// binder type.
 	StartupTimeout time.Duration `mapstructure:"startup-timeout"`
+	// InheritEnvironment (SCSt BinderProperties.inheritEnvironment) says
+	// whether the binder gets the application's own binder settings under
+	// its environment: the Spring Boot connection settings
+	// (spring.kafka.*, spring.rabbitmq.*; [Config.ConnectionDefaults]) and
+	// the binder-type section stream.<type>.binder. The environment's keys
+	// win over them key by key, client property maps (Kafka configuration,
+	// consumer-properties, producer-properties) property by property, and
+	// an address the environment sets (brokers, bootstrap-servers,
+	// addresses, host, uri) drops every inherited address. Default true.
+	// False: a binder with a non-empty environment sees only its
+	// environment, as in SCSt, where the binder's child context then does
+	// not merge the application's environment (DefaultBinderFactory); with
+	// an empty environment it inherits anyway, as SCSt's binder context
+	// then has the application's as parent. Binding sections
+	// (stream.<type>.bindings, stream.<type>.default) apply either way.
+	InheritEnvironment *bool `mapstructure:"inherit-environment"`
+	// DefaultCandidate (SCSt BinderProperties.defaultCandidate) says
+	// whether the binder may be the default binder, used by the bindings
+	// that name none. False: it is used only by the bindings that name it,
+	// and a binder declared only to be named so does not stop the one
+	// other declared binder from being the default ([DefaultBinderOf]).
+	// stream.default-binder still wins, even naming a binder that is not a
+	// candidate (SCSt's DefaultBinderFactory checks candidates only when no
+	// default binder is set). Default true.
+	DefaultCandidate *bool `mapstructure:"default-candidate"`
+}
+
+// Inherits reports whether the binder inherits the application's binder
+// settings (InheritEnvironment, default true; a binder with no
+// environment always does).
+func (b BinderConfig) Inherits() bool {
+	return b.InheritEnvironment == nil || *b.InheritEnvironment || len(b.Environment) == 0
+}
+
+// Candidate reports whether the binder is a candidate for the default
+// binder (DefaultCandidate, default true).
+func (b BinderConfig) Candidate() bool {
+	return b.DefaultCandidate == nil || *b.DefaultCandidate
 }
 
 // DefaultStartupTimeout is the default of stream.binders.<name>.startup-timeout.

@@ -902,13 +902,12 @@ func (s *service) deadLetterSource(src string) (stream.DeadLetterSource, stream.
 	if !ok {
 		return stream.DeadLetterSource{}, eff, false
 	}
-	var env map[string]any
-	if bc, ok := cfg.Binders[eff.Binder]; ok {
-		env = bc.Environment
-	}
+	// The settings the app gives the binder (inherited connection
+	// defaults included), so that it names what the app's binder names.
+	settings := stream.BinderSettingsOf(cfg, eff.Binder)
+	settings.Type, settings.Logger = typ, slog.New(slog.DiscardHandler)
 	ctx := context.Background()
-	b, err := f(ctx, stream.BinderSettings{Name: eff.Binder, Type: typ, Environment: env, Binder: cfg.Extensions[typ].Binder,
-		Logger: slog.New(slog.DiscardHandler)})
+	b, err := f(ctx, settings)
 	if err != nil {
 		return stream.DeadLetterSource{}, eff, false
 	}
