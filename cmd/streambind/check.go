@@ -453,17 +453,23 @@ func check(s *service) *checked {
 // assumedBinder returns the binder type a check gives the bindings that
 // name no binder when cfg does not decide it, "" when it does. cfg
 // decides with stream.default-binder or with the binders it declares
-// (stream.DefaultBinderOf); without either the app's code does (the one
-// binder type it registers), which a check cannot see. It assumes the
+// that are default candidates (stream.DefaultBinderOf); without either the
+// app's code does (the one binder type it registers), which a check
+// cannot see. It assumes the
 // type of the one binder-specific section (stream.kafka, ...) or Spring
 // Boot connection section (spring.kafka, spring.rabbitmq) cfg has, so
 // that the section is validated by its binder, else the in-process
 // binder.
 func assumedBinder(cfg *stream.Config) string {
-	if strings.TrimSpace(cfg.DefaultBinder) != "" || len(cfg.Binders) > 0 {
+	if strings.TrimSpace(cfg.DefaultBinder) != "" || len(stream.DefaultCandidates(cfg)) > 0 {
 		return ""
 	}
 	known := binderTypes()
+	// A type a declared binder is named after is not a candidate (SCSt
+	// adds the registered types as candidates only under other names).
+	for n := range cfg.Binders {
+		delete(known, strings.ToLower(n))
+	}
 	types := map[string]bool{}
 	for typ := range cfg.Extensions {
 		if _, ok := known[typ]; ok {

@@ -465,17 +465,25 @@ func duration(d time.Duration) string {
 
 // defaultBinderOf returns the binder of the bindings that name none when
 // cfg does not set stream.default-binder, as the app decides it
-// (stream.DefaultBinderOf): the one binder declared under stream.binders,
-// else the one binder type the app registers. The command cannot see the
-// app's code: with no binder declared it does not know which types the
-// app registers, and returns "" with an origin that says so.
+// (stream.DefaultBinderOf): the one binder declared under stream.binders
+// that is a default candidate, else the one binder type the app registers.
+// The command cannot see the app's code: with no binder declared, or none
+// a candidate, it does not know which types the app registers, and
+// returns "" with an origin that says so.
 func defaultBinderOf(cfg *stream.Config) (name, origin string) {
 	if len(cfg.Binders) == 0 {
 		return "", "not set: the app's code decides (the one binder type it registers; with several it fails to start)"
 	}
+	candidates := stream.DefaultCandidates(cfg)
+	if len(candidates) == 0 {
+		return "", "not set: no binder declared under stream.binders is a default candidate (default-candidate: false), so the app's code decides (the one binder type it registers that no declared binder is named after; with several it fails to start)"
+	}
 	name, why := stream.DefaultBinderOf(cfg, knownBinderTypes())
 	if name == "" {
 		return "", "not set: " + strings.TrimPrefix(why, "is not set and ")
+	}
+	if len(candidates) < len(cfg.Binders) {
+		return name, "default (the one binder declared under stream.binders that is a default candidate)"
 	}
 	return name, "default (the one binder declared under stream.binders)"
 }

@@ -337,8 +337,9 @@ name), the destination error.<destination>.<group> in process.
   purge    removes dead letters, after a confirmation
 
 The binder of a binding that names none is --binder, else
-stream.default-binder, else the one binder declared under stream.binders;
-when none of them decides (the app's code does, by the one binder type it
+stream.default-binder, else the one binder declared under stream.binders
+that is a default candidate (default-candidate not false); when none of
+them decides (the app's code does, by the one binder type it
 registers), dlq stops with exit status 2: pass --binder.
 
 On RabbitMQ a binding with consumer.dead-letters-of consumes the DLQ queue

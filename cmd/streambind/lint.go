@@ -188,14 +188,15 @@ run: each function of the definition is checked as the kind its
 configured bindings show.
 
 The binder of the bindings that name none is stream.default-binder, else
-the one binder declared under stream.binders. When the configuration
-sets neither, the app's code chooses (the one binder type it registers):
-that is no problem, and lint checks those bindings with the binder of the
-configuration's one binder-specific or Spring Boot connection section
-(stream.kafka, spring.kafka, spring.rabbitmq, ...), else with the
-in-process binder. A value read from spring.kafka.* or spring.rabbitmq.*
-is reported at that key and its line. Several binders declared and no
-default-binder is an error, as in the app.
+the one binder declared under stream.binders that is a default candidate
+(default-candidate not false). When the configuration sets neither (or
+no declared binder is a candidate), the app's code chooses (the one binder
+type it registers): that is no problem, and lint checks those bindings
+with the binder of the configuration's one binder-specific or Spring Boot
+connection section (stream.kafka, spring.kafka, spring.rabbitmq, ...),
+else with the in-process binder. A value read from spring.kafka.* or
+spring.rabbitmq.* is reported at that key and its line. Several candidate
+binders declared and no default-binder is an error, as in the app.
 
 Warnings do not fail the run: keys the loader ignores (obsolete Spring
 Cloud Stream keys, Spring Boot settings not read), configured bindings

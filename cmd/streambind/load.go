@@ -320,6 +320,15 @@ func checkBinderChoice(cfg *stream.Config, binding, flag string) error {
 		declared = append(declared, n)
 	}
 	sort.Strings(declared)
+	candidates := stream.DefaultCandidates(cfg)
+	if len(candidates) == 0 {
+		return usage("which binder? stream.default-binder is not set and no binder declared under stream.binders is a default candidate (the app's code chooses: the one binder type it registers that no declared binder is named after): set stream.default-binder, or pass --binder (%s, or a binder type)",
+			strings.Join(declared, ", "))
+	}
+	if len(candidates) < len(declared) {
+		return usage("which binder? stream.default-binder is not set and %d of the binders declared under stream.binders are default candidates (%s): set stream.default-binder, or pass --binder (%s)",
+			len(candidates), strings.Join(candidates, ", "), strings.Join(declared, ", "))
+	}
 	return usage("which binder? stream.default-binder is not set and %d binders are declared under stream.binders: set stream.default-binder, or pass --binder (%s)",
 		len(declared), strings.Join(declared, ", "))
 }

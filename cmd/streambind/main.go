@@ -19,8 +19,10 @@
 // placeholders. Binder types kafka, rabbit, nats, redis and memory are
 // known. The binder of the bindings that name none is chosen as the app
 // chooses it (stream.DefaultBinderOf): stream.default-binder, else the one
-// binder declared under stream.binders. When neither is set the app's code
-// decides (the one binder type it registers), which the command cannot
+// binder declared under stream.binders that is a default candidate
+// (default-candidate not false). When neither is set, or no declared
+// binder is a candidate, the app's code decides (the one binder type it
+// registers that no declared binder is named after), which the command cannot
 // see: lint and graph check such bindings with the binder of the
 // configuration's one binder-specific section (stream.kafka, ...), else
 // the in-process binder; config shows the default binder as null; send,

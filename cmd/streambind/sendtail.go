@@ -231,9 +231,10 @@ file: the first argument is PATH when it names a directory or a .yaml,
   --destination NAME   a destination, on --binder or the default binder
 
 The binder of a binding or destination that names none is --binder, else
-stream.default-binder, else the one binder declared under stream.binders.
-When none of them decides (the app's code does, by the one binder type it
-registers), send stops with exit status 2: pass --binder.
+stream.default-binder, else the one binder declared under stream.binders
+that is a default candidate (default-candidate not false). When none of
+them decides (the app's code does, by the one binder type it registers),
+send stops with exit status 2: pass --binder.
 
 Each MESSAGE argument is one message; without any, every non-blank line of
 stdin is one (JSON lines). With a JSON content type (the default) a message
@@ -455,9 +456,10 @@ Spring Cloud Stream's Kafka binder writes (x-original-partition, -offset,
   --destination NAME   a destination, on --binder or the default binder
 
 The binder of a binding or destination that names none is --binder, else
-stream.default-binder, else the one binder declared under stream.binders.
-When none of them decides (the app's code does, by the one binder type it
-registers), tail stops with exit status 2: pass --binder.
+stream.default-binder, else the one binder declared under stream.binders
+that is a default candidate (default-candidate not false). When none of
+them decides (the app's code does, by the one binder type it registers),
+tail stops with exit status 2: pass --binder.
 
 By default tail is an anonymous consumer: it gets a copy of what arrives
 while it runs and takes nothing from the services' groups. --group G joins
