@@ -326,7 +326,7 @@ func (r *run) generation(gen *kafkago.Generation, reset bool) {
 		for topic, parts := range gen.Assignments {
 			for _, pa := range parts {
 				k := topicPart{topic, pa.ID}
-				if co, ok := carried[k]; ok && !reset && co.applies(pa.Offset) {
+				if co, ok := carried[k]; ok && !reset && co.applies(pa.Offset) && co.ours(pa.Offset) {
 					log.Info("kafka: going on from the offset processed but not committed in the previous generation", "topic", topic, "partition", pa.ID, "committed", pa.Offset, "offset", co.next)
 					offs[k], commitNow[k] = co.next, true
 				}
@@ -511,7 +511,17 @@ type partOffset struct {
 	// the generation's start (kafka-go's, a negative start offset when
 	// none) or the last commit that succeeded. Guarded as committed.
 	known int64
+	// tried are the offsets of the first commits that failed since known
+	// (at most maxTried): one of them may have been applied, its answer
+	// lost (see carriedOffset.ours). Guarded as committed.
+	tried []int64
 }
+
+// maxTried bounds partOffset.tried. The commit whose answer may be lost is
+// the one in flight when the coordinator connection broke, the first to
+// fail; those after it fail on the broken connection unsent. Beyond the
+// bound a lost answer is taken for someone else's commit: handled again.
+const maxTried = 8
 
 // carriedOffset is a partition's processed prefix that its generation
 // could not commit (the coordinator connection broke: kafka-go commits on
@@ -519,14 +529,15 @@ type partOffset struct {
 // while the fetchers reconnect and handling goes on), kept for the next
 // generation of the run. If that generation assigns the partition to this
 // member again and the group's committed offset is still what the member
-// knew (or one of its own commits whose answer was lost: between that and
-// next), every message before next was settled by this member: the
+// knew (or one of its own commits that failed, whose answer may have been
+// lost: see ours), every message before next was settled by this member: the
 // partition goes on from next and commits it, rather than handling again
 // from the older committed offset all that was settled meanwhile. A
 // committed offset that moved otherwise (another member went further, an
 // offset reset) wins.
 type carriedOffset struct {
 	known, next int64
+	tried       []int64 // partOffset.tried
 }
 
 func (co carriedOffset) applies(committed int64) bool {
@@ -534,6 +545,15 @@ func (co carriedOffset) applies(committed int64) bool {
 		return committed == co.known
 	}
 	return co.known <= committed && committed < co.next
+}
+
+// ours reports whether committed, within what applies allows, is one the
+// member left: what it knew, or one of its commits that failed (the answer
+// may have been lost after the broker applied it). Any other offset there
+// was committed by someone else — an admin's reset while the member was
+// out of the group (Kafka allows one only then) — and wins.
+func (co carriedOffset) ours(committed int64) bool {
+	return committed == co.known || slices.Contains(co.tried, committed)
 }
 
 func newCommitter(gen *kafkago.Generation, log *slog.Logger, bd *Binder) *committer {
@@ -600,10 +620,15 @@ func (cm *committer) commit(final bool) {
 			level = slog.LevelInfo
 		}
 		cm.log.Log(context.Background(), level, "kafka: offset commit failed; uncommitted messages will be redelivered", "error", cm.bd.logErr(err), "final", final)
+		for i, po := range moved {
+			if len(po.tried) < maxTried && !slices.Contains(po.tried, offs[i]) {
+				po.tried = append(po.tried, offs[i])
+			}
+		}
 		return
 	}
 	for i, po := range moved {
-		po.committed, po.known = offs[i], offs[i]
+		po.committed, po.known, po.tried = offs[i], offs[i], nil
 	}
 }
 
@@ -619,7 +644,7 @@ func (cm *committer) uncommitted() map[topicPart]carriedOffset {
 			if out == nil {
 				out = map[topicPart]carriedOffset{}
 			}
-			out[topicPart{po.topic, po.part}] = carriedOffset{known: po.known, next: n}
+			out[topicPart{po.topic, po.part}] = carriedOffset{known: po.known, next: n, tried: po.tried}
 		}
 	}
 	return out
