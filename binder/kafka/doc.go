@@ -221,10 +221,13 @@
 // that fails because the generation is gone is logged and not fatal: the
 // new owner of the partition gets those messages again (a duplicate, never
 // a loss) — unless the new owner is the same member and the group's
-// committed offset has not moved since (say the coordinator's connection
-// broke, or the cluster restarted, while the fetchers went on): it then goes
-// on from where it had processed and commits that, rather than handling
-// again everything it processed while its commits failed. Stop does the
+// committed offset has not moved since but by the member's own commits
+// (say the coordinator's connection broke, or the cluster restarted, while
+// the fetchers went on): it then goes on from where it had processed and
+// commits that, rather than handling again everything it processed while
+// its commits failed. Any other committed offset wins (an offset reset while
+// the member was out of the group), and so does "none committed" (the
+// topic may have been deleted and created again). Stop does the
 // same and then leaves the group; Close of the binder
 // stops every consumer, then flushes every producer, bounded by its ctx.
 // Pause keeps the membership and assignment but hands out nothing; Resume
