@@ -322,8 +322,9 @@ func dataSize(v any) (int64, error) {
 // properties, consumer.properties, producer.properties), by the rules of
 // the top-level spring.kafka (kafkaConnection): spring.kafka.consumer.
 // max-poll-records becomes spring.kafka.consumer.properties.
-// max.poll.records. The binder reads the result, and the environment
-// still replaces the application's spring.kafka defaults for that binder.
+// max.poll.records. The binder reads the result over the application's
+// spring.kafka defaults, which it inherits key by key unless its
+// inherit-environment is false (stream.BinderConfig.InheritEnvironment).
 func kafkaEnvironments(tree map[string]any, origins map[string]string) (warnings, errs []*stream.ConfigError) {
 	for _, be := range binderEnvironments(tree, "kafka") {
 		env, base := be.env, be.base

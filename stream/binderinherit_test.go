@@ -226,18 +226,32 @@ func TestKafkaBinderReadsInheritedSSL(t *testing.T) {
             spring.kafka.bootstrap-servers: b:9092
 `
 	}
+	// The binder's own trust store (the native form's configuration map)
+	// wins over the application's, property by property.
+	const own = "          environment:\n            brokers: b:9092\n            configuration: { ssl.truststore.location: /nonexistent/k1-ca.pem }\n"
 	for _, tc := range []struct {
-		inherit string
-		wantErr bool
-	}{{"", true}, {"          inherit-environment: false\n", false}} {
-		s := stream.BinderSettingsOf(loadYAML(t, yaml(tc.inherit)), "k1")
+		inherit, env string
+		want         string // the trust store the binder fails to open; "" none
+	}{
+		{"", "", "/nonexistent/app-ca.pem"},
+		{"          inherit-environment: false\n", "", ""},
+		{"", own, "/nonexistent/k1-ca.pem"},
+	} {
+		y := yaml(tc.inherit)
+		if tc.env != "" {
+			y = y[:strings.LastIndex(y, "          environment:")] + tc.env
+		}
+		s := stream.BinderSettingsOf(loadYAML(t, y), "k1")
 		s.Logger = discardLogger()
 		b, err := kafka.New(context.Background(), s)
 		if b != nil {
 			_ = b.Close(context.Background())
 		}
-		if tc.wantErr != (err != nil) || (err != nil && !strings.Contains(err.Error(), "/nonexistent/app-ca.pem")) {
-			t.Errorf("inherit %q: kafka.New error %v, want the app's trust store: %v", tc.inherit, err, tc.wantErr)
+		switch {
+		case tc.want == "" && err != nil:
+			t.Errorf("inherit %q: kafka.New: %v", tc.inherit, err)
+		case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want) || strings.Count(err.Error(), "/nonexistent/") != 1):
+			t.Errorf("inherit %q, environment %q: kafka.New error %v, want one about %s", tc.inherit, tc.env, err, tc.want)
 		}
 	}
 }

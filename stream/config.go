@@ -60,7 +60,9 @@ type Config struct {
 	// binder's own keys that package config takes from Spring Boot's
 	// namespaces (spring.rabbitmq.*, spring.kafka.bootstrap-servers). They
 	// are defaults: the binder-type section (Extensions[type].Binder) and a
-	// binder's environment win over them. Not a key of the file.
+	// binder's environment win over them, and a binder with
+	// inherit-environment false does not get them
+	// (BinderConfig.InheritEnvironment). Not a key of the file.
 	ConnectionDefaults map[string]map[string]any `mapstructure:"-"`
 
 	// Origins maps lower-case key paths ("stream.bindings.x-in-0.group") to

@@ -65,6 +65,9 @@ spring.cloud.stream.bindings.work-out-0.binder=audit
 			t.Errorf("%s = %v (%s), want false", e, m[e].Value, m[e].Origin)
 		}
 	}
+	if e := m["stream.rabbit.binder.username"]; e.Value != "app" || !strings.HasSuffix(e.Origin, "; not for audit (inherit-environment: false)") {
+		t.Errorf("stream.rabbit.binder.username = %v (%s), want app, not for audit", e.Value, e.Origin)
+	}
 	r = runIn(t, dir, nil, "config", "svc")
 	if strings.Contains(r.stdout, "s3cret") {
 		t.Errorf("config prints a secret:\n%s", r.stdout)

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -165,11 +166,24 @@ func effective(s *checkedService) []configEntry {
 			sec["binder"] = binder
 		}
 		settings := stream.BinderSettingsOf(&stream.Config{ConnectionDefaults: cfg.ConnectionDefaults, Extensions: cfg.Extensions}, typ)
+		// A binder of the type with inherit-environment false does not
+		// get them: the origin says so, as the section is shown once.
+		var alone []string
+		for n, bc := range cfg.Binders {
+			if strings.EqualFold(bc.Type, typ) && !bc.Inherits() {
+				alone = append(alone, n)
+			}
+		}
+		slices.Sort(alone)
+		note := ""
+		if len(alone) > 0 {
+			note = "; not for " + strings.Join(alone, ", ") + " (inherit-environment: false)"
+		}
 		addDerived(binder, deepCopy(settings.Binder), "stream."+typ+".binder", func(p string) string {
 			if o, ok := s.exactOrigin(p); ok {
-				return s.bootOrigin(o)
+				return s.bootOrigin(o) + note
 			}
-			return "default (spring." + typ + ")"
+			return "default (spring." + typ + ")" + note
 		}, origins)
 	}
 

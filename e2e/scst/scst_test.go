@@ -126,6 +126,13 @@ func fixtures() []fixture {
 			e.noTopic(1, "dataIn")
 			kafkaFlow(e, 0, 1, "dataIn", "dataOut")
 		}},
+		{dir: "kafka-two-clusters-candidates", kafka: 2, types: kafkaOnly, fns: uppercaseFns("bridge"), check: func(e *env) {
+			e.wantTopics(0, map[string]int{"dataIn": 1})
+			e.wantTopics(1, map[string]int{"dataOut": 1})
+			e.noTopic(0, "dataOut")
+			e.noTopic(1, "dataIn")
+			kafkaFlow(e, 0, 1, "dataIn", "dataOut")
+		}},
 		{dir: "kafka-streambridge", kafka: 1, types: kafkaOnly, fns: func(*stream.Catalog, chan<- msg) {}, check: func(e *env) {
 			e.wantTopics(0, map[string]int{"web-orders": 2})
 			send(e, "orders-out", msg{ID: "w-1", Text: "book"})
