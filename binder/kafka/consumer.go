@@ -551,12 +551,15 @@ func (co carriedOffset) applies(committed int64) bool {
 // member left: what it knew, or one of its commits that failed (the answer
 // may have been lost after the broker applied it). Any other offset there
 // was committed by someone else — an admin's reset while the member was
-// out of the group (Kafka allows one only then) — and wins. Only over an
-// offset committed: "none committed", as before, is also what a topic
-// deleted and created again has (Kafka drops a deleted topic's commits),
-// whose offsets below next are new records.
+// out of the group (Kafka allows one only then) — and wins. "None
+// committed", as before, is also what a topic deleted and created again
+// has (Kafka drops a deleted topic's commits), whose offsets below next are
+// new records: the partition starts at the earliest offset again, unless
+// the group starts at the latest (kafkago.LastOffset), which would skip
+// every record since, new topic or not.
 func (co carriedOffset) ours(committed int64) bool {
-	return committed >= 0 && (committed == co.known || slices.Contains(co.tried, committed))
+	return (committed >= 0 || committed == kafkago.LastOffset) &&
+		(committed == co.known || slices.Contains(co.tried, committed))
 }
 
 func newCommitter(gen *kafkago.Generation, log *slog.Logger, bd *Binder) *committer {

@@ -227,7 +227,8 @@
 // commits that, rather than handling again everything it processed while
 // its commits failed. Any other committed offset wins (an offset reset while
 // the member was out of the group), and so does "none committed" (the
-// topic may have been deleted and created again). Stop does the
+// topic may have been deleted and created again) unless the group starts
+// at the latest offset. Stop does the
 // same and then leaves the group; Close of the binder
 // stops every consumer, then flushes every producer, bounded by its ctx.
 // Pause keeps the membership and assignment but hands out nothing; Resume
