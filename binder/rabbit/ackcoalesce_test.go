@@ -73,6 +73,7 @@ func unacked(t *testing.T, vhost, queue string) int {
 // its nack fail and close the channel, redelivering everything), and every
 // other message is handled exactly once with nothing left in the queue.
 func TestCoalescedAcksSettleInOrder(t *testing.T) {
+	t.Parallel()
 	vh := rabbittest.VHost(t)
 	const n = 300
 	dest := "coalesce"
@@ -148,6 +149,7 @@ func TestCoalescedAcksSettleInOrder(t *testing.T) {
 // so far is acked (no ack is held by the paused worker); the prefetched
 // rest stays unacked.
 func TestCoalescedAcksSentOnPause(t *testing.T) {
+	t.Parallel()
 	vh := rabbittest.VHost(t)
 	const n, stopAt = 60, 40 // n below prefetch: all are delivered at once
 	dest := "coalesce-pause"

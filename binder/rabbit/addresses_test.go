@@ -130,6 +130,7 @@ func TestRedactErrNeverPassesParseErrors(t *testing.T) {
 // addresses entry are what the binder logs in with, over the username,
 // password and virtual-host settings.
 func TestAddressCredentialsUsed(t *testing.T) {
+	t.Parallel()
 	vhost := rabbittest.VHost(t)
 	for _, addr := range []string{
 		"guest:guest@" + rabbittest.Address() + "/" + vhost,

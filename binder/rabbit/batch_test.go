@@ -13,6 +13,7 @@ import (
 // order, and acks them together; a Term'ed batch is dead-lettered message
 // by message.
 func TestBatchMode(t *testing.T) {
+	t.Parallel()
 	_, tr := newTestBinder(t, nil)
 	dest := "rabbit-test.batch." + randomID()
 	ctx := context.Background()

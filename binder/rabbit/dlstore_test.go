@@ -59,6 +59,7 @@ func dlqFixture(t *testing.T, vhost string, n int) (stream.ConsumerSpec, func() 
 // reading must not hang Close (amqp091-go's cancel-on-ctx raced the
 // channel close), and the dead letters go back to the queue.
 func TestDeadLettersCancelThenClose(t *testing.T) {
+	t.Parallel()
 	vhost := rabbittest.VHost(t)
 	b, _ := newTestBinder(t, map[string]any{"virtual-host": vhost})
 	spec, ready := dlqFixture(t, vhost, 5)

@@ -19,6 +19,7 @@ import (
 // transient error and the producer binding reports itself down, until a
 // send succeeds again.
 func TestProducerRedeclaresDeletedExchange(t *testing.T) {
+	t.Parallel()
 	vhost := rabbittest.VHost(t)
 	_, tr := newTestBinder(t, map[string]any{"virtual-host": vhost})
 	dest := uniqueDest(t, "deleted")

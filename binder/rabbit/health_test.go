@@ -16,6 +16,7 @@ import (
 // with the broker's reason; it is ready again once unblocked. The proxy
 // the test runs injects the frames, so no alarm is raised on the broker.
 func TestBlockedIsNotReady(t *testing.T) {
+	t.Parallel()
 	px := rabbittest.NewProxy(t, nil)
 	b, tr := newTestBinder(t, map[string]any{"addresses": px.Addr()})
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)

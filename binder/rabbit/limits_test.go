@@ -134,6 +134,7 @@ func TestPoisonDeadLetterFitsFrameMax(t *testing.T) {
 // dropped with an ERROR line and counted, handled once, not requeued
 // forever; the valid messages behind it flow.
 func TestDeadLetterRefusedIsDropped(t *testing.T) {
+	t.Parallel()
 	vhost := rabbittest.VHost(t)
 	var logs strings.Builder
 	var mu sync.Mutex

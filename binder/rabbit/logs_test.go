@@ -68,6 +68,7 @@ func (h attrCheck) WithGroup(string) slog.Handler { return h }
 // re-subscribing, an output exchange declared again): no line carries an
 // attribute twice, and no error text repeats the "rabbit:" prefix.
 func TestLogAttributesOnce(t *testing.T) {
+	t.Parallel()
 	vhost := rabbittest.VHost(t)
 	var (
 		mu              sync.Mutex
@@ -184,6 +185,7 @@ func TestLogAttributesOnce(t *testing.T) {
 // their context wrapped once ("rabbit: send to ...: message too large",
 // not "rabbit: send to ...: rabbit: message too large").
 func TestErrorsPrefixedOnce(t *testing.T) {
+	t.Parallel()
 	_, tr := newTestBinder(t, map[string]any{"max-message-size": 1000})
 	dest := uniqueDest(t, "prefix")
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)

@@ -119,6 +119,7 @@ func TestPoisonAndPanicDeadLettered(t *testing.T) {
 // TestShutdownMidStream: stopping a consumer while messages flow and
 // starting another loses nothing that was confirmed.
 func TestShutdownMidStream(t *testing.T) {
+	t.Parallel()
 	_, tr := newTestBinder(t, nil)
 	dest := uniqueDest(t, "shutdown")
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -260,6 +261,7 @@ func TestSettingsStrict(t *testing.T) {
 
 // TestCredentialsRedacted: no error, log line or String shows the password.
 func TestCredentialsRedacted(t *testing.T) {
+	t.Parallel()
 	const secret = "s3cr3t-pa55"
 	if got := Redact("amqp://user:" + secret + "@host:5672/vh"); strings.Contains(got, secret) || !strings.Contains(got, "user:xxxxx@host") {
 		t.Fatalf("Redact: %s", got)

@@ -286,6 +286,7 @@ func advWant(n, keys int) map[string]bool { return wantAll(n, keys) }
 // AsyncProducer): pipelined; every input has one output; order per key
 // (one output partition).
 func TestAdvPipeRabbitToKafka(t *testing.T) {
+	t.Parallel()
 	const n, keys = 1500, 6
 	e := newAdvEnv(t)
 	c := kafkatest.Start(t)
@@ -336,6 +337,7 @@ func TestAdvPipeRabbitToKafka(t *testing.T) {
 // in a wait queue; all inputs end with exactly one output and nothing is
 // dead-lettered; the input queue is empty in the end.
 func TestAdvPipeRabbitRetryDelays(t *testing.T) {
+	t.Parallel()
 	const n, keys = 700, 5
 	e := newAdvEnv(t)
 	var mu sync.Mutex
@@ -375,6 +377,7 @@ func TestAdvPipeRabbitRetryDelays(t *testing.T) {
 // is dead-lettered, once; every other input has its output, once, in
 // order per key.
 func TestAdvPipeRabbitOversizeOutput(t *testing.T) {
+	t.Parallel()
 	const n, keys = 800, 4
 	const big = "k1:401"
 	e := newAdvEnv(t)
@@ -418,6 +421,7 @@ func TestAdvPipeRabbitOversizeOutput(t *testing.T) {
 // down mid-stream; after a restart every input has its output (an input
 // acked without its output would be missing for good).
 func TestAdvPipeRabbitShutdownRestart(t *testing.T) {
+	t.Parallel()
 	for _, mif := range []int{2, 256, 65536} {
 		t.Run("max-in-flight "+strconv.Itoa(mif), func(t *testing.T) {
 			const n, keys = 1200, 6
@@ -566,6 +570,7 @@ func TestAdvPipeRabbitNakBurstStall(t *testing.T) {
 // deliveries are unacked the consumer gets nothing more — the queue is
 // stuck for good (a restart redelivers the same poison message).
 func TestAdvPipeRabbitKeyExtractorPanic(t *testing.T) {
+	t.Parallel()
 	for _, mif := range []int{1, 256} {
 		t.Run("max-in-flight "+strconv.Itoa(mif), func(t *testing.T) {
 			const n, keys = 600, 4

@@ -69,6 +69,7 @@ func (e *advEnv) fillRegion(n, keys int, bad string) {
 // Item 1 variation: the partition-key-expression fails (a missing header:
 // an error, not a panic) for one message.
 func TestRecheckRabbitKeyExpressionError(t *testing.T) {
+	t.Parallel()
 	for _, mif := range []int{1, 256} {
 		t.Run("max-in-flight "+strconv.Itoa(mif), func(t *testing.T) {
 			const n, keys = 600, 4
@@ -291,6 +292,7 @@ func TestRecheckRabbitPauseDuringOutage(t *testing.T) {
 // handler's call, before the hand-over, or not at all when the window was
 // already drained). Outage 2s, shorter than one retry cycle (1s + 2s).
 func TestRecheckRabbitQuorumDeliveryLimitUnroutable(t *testing.T) {
+	t.Parallel()
 	for _, mif := range []int{1, 256} {
 		t.Run("max-in-flight "+strconv.Itoa(mif), func(t *testing.T) {
 			const n, keys = 600, 4

@@ -361,6 +361,7 @@ func wantAll(n, keys int) map[string]bool {
 // With concurrency 3 and two publishing lanes the order per key is kept
 // too (a key's inputs go to one worker, its outputs to one lane).
 func TestPipelineApp(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name, consumer, env string
 	}{
@@ -400,6 +401,7 @@ func TestPipelineApp(t *testing.T) {
 // confirmed before the next call (exactly one in flight), and all else is
 // as pipelined.
 func TestPipelineMaxInFlightOne(t *testing.T) {
+	t.Parallel()
 	const n, keys = 500, 3
 	p := startPipeApp(t, pipeOpts{consumer: "max-in-flight: 1", checkAck: true, fn: outFn})
 	p.fill(n, keys)
@@ -420,6 +422,7 @@ func TestPipelineMaxInFlightOne(t *testing.T) {
 
 // TestPipelineMaxInFlightBound: max-in-flight 4 bounds the calls in flight.
 func TestPipelineMaxInFlightBound(t *testing.T) {
+	t.Parallel()
 	const n, keys = 1000, 3
 	p := startPipeApp(t, pipeOpts{consumer: "max-in-flight: 4", checkAck: true, fn: outFn})
 	p.fill(n, keys)
@@ -443,6 +446,7 @@ func TestPipelineMaxInFlightBound(t *testing.T) {
 // its output in order per key, every input is acked, and the settlements
 // go out in delivery order.
 func TestPipelineFailingMessage(t *testing.T) {
+	t.Parallel()
 	const n, keys = 2000, 5
 	const bad = "k2:707"
 	p := startPipeApp(t, pipeOpts{consumer: "dlq: true", checkAck: true, fn: func(b []byte) ([]byte, error) {
@@ -499,6 +503,7 @@ func TestPipelineFailingMessage(t *testing.T) {
 // cut (the test's proxy closes both connections) three times while a
 // pipelined function works through N inputs; see pipelineFault.
 func TestPipelineNetworkCut(t *testing.T) {
+	t.Parallel()
 	pipelineFault(t, 6000, outFn, func(p *pipeApp, _ int) int { return p.px.Cut() })
 }
 
@@ -567,6 +572,7 @@ func pipelineFault(t *testing.T, n int, fn func([]byte) ([]byte, error), disrupt
 // is handed over while paused; after Resume the rest is processed, in
 // order per key, and every input acked.
 func TestPipelinePause(t *testing.T) {
+	t.Parallel()
 	const n, keys = 4000, 5
 	p := startPipeApp(t, pipeOpts{checkAck: true, fn: outFn})
 	p.fill(n, keys)
@@ -635,6 +641,7 @@ func (l *lockedBuffer) String() string {
 // a worker really uses, min(max-in-flight, prefetch): 128 with the
 // defaults (prefetch 128, max-in-flight 256), 4 with max-in-flight 4.
 func TestPipelineBoundLog(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct{ consumer, want string }{
 		{"", "pipelined=true max_in_flight=128"},
 		{"max-in-flight: 4", "pipelined=true max_in_flight=4"},

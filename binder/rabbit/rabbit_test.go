@@ -136,6 +136,7 @@ func dlqReader(dest, group string) stream.ConsumerSpec {
 }
 
 func TestConformance(t *testing.T) {
+	t.Parallel()
 	rabbittest.Require(t)
 	bindertest.Run(t, bindertest.Harness{
 		NewBinder: func(t *testing.T) stream.Binder {

@@ -69,6 +69,7 @@ func (s *idSet) waitAll(t testing.TB, want []string, d time.Duration) (lost, dup
 // broker's other clients') several times while producers send: every Send
 // succeeds and every confirmed message arrives.
 func TestReconnectResends(t *testing.T) {
+	t.Parallel()
 	faultRun(t, nil, 3000, false, func(t *testing.T, b *Binder, _ stream.Producer) {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
@@ -86,6 +87,7 @@ func TestReconnectResends(t *testing.T) {
 // broker fails (a proxy the test runs cuts both connections) three times
 // while producers send; every Send succeeds and every message arrives.
 func TestReconnectAfterNetworkCut(t *testing.T) {
+	t.Parallel()
 	px := rabbittest.NewProxy(t, nil)
 	faultRun(t, map[string]any{"addresses": px.Addr()}, 3000, false, func(t *testing.T, b *Binder, _ stream.Producer) {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)

@@ -23,6 +23,7 @@ import (
 // header. (Before the fix the header was copied into the property: Send
 // failed as unencodable and the dead letter was dropped.)
 func TestLongContentTypeAndIDHeaders(t *testing.T) {
+	t.Parallel()
 	vhost := rabbittest.VHost(t)
 	_, tr := newTestBinder(t, map[string]any{"virtual-host": vhost})
 	dest := uniqueDest(t, "longct")
@@ -101,6 +102,7 @@ func TestLongContentTypeAndIDHeaders(t *testing.T) {
 // dead letter succeeds again. (Before the fix: 8 handler calls and 30 WARN
 // lines in 3s for one message, nothing dropped, readiness up.)
 func TestDeadLetterDLXCannotBeDeclared(t *testing.T) {
+	t.Parallel()
 	vhost := rabbittest.VHost(t)
 	var logs strings.Builder
 	var mu sync.Mutex
@@ -197,6 +199,7 @@ func TestDeadLetterDLXCannotBeDeclared(t *testing.T) {
 // redelivery), the producer binding reports itself down, and it is up
 // again once a send succeeds.
 func TestSendRefusedIsTransient(t *testing.T) {
+	t.Parallel()
 	vhost := rabbittest.VHost(t)
 	_, tr := newTestBinder(t, map[string]any{"virtual-host": vhost})
 	dest := uniqueDest(t, "forbidden")

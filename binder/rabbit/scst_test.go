@@ -113,6 +113,7 @@ func publish(ctx context.Context, t *testing.T, ch *amqp.Channel, exchange, key,
 // SCSt's headers; SCSt declaring the queue again after streambind is
 // accepted too; and the binding's INFO line names the topology.
 func TestSCStDeclaredQueueConsumed(t *testing.T) {
+	t.Parallel()
 	var logBuf bytes.Buffer
 	var logMu sync.Mutex
 	b, admin := vhostBinder(t, newLockedLogger(&logBuf, &logMu))
@@ -190,6 +191,7 @@ func TestSCStDeclaredQueueConsumed(t *testing.T) {
 // message is rejected and the broker moves it to the DLQ through the
 // queue's x-dead-letter-* arguments (x-death, no x-exception-* headers).
 func TestSCStBrokerDeadLettering(t *testing.T) {
+	t.Parallel()
 	b, admin := vhostBinder(t, nil)
 	dest := "payments"
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -231,6 +233,7 @@ func TestSCStBrokerDeadLettering(t *testing.T) {
 // without it the clash is a TopologyError naming the argument, as with
 // SCSt.
 func TestRequiredGroupsAutoBindDLQ(t *testing.T) {
+	t.Parallel()
 	b, _ := vhostBinder(t, nil)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -265,6 +268,7 @@ func TestRequiredGroupsAutoBindDLQ(t *testing.T) {
 // <destination>-<p>, so messages sent before any consumer started wait in
 // their partition's queue, and the partition's consumer gets them.
 func TestPartitionedRequiredGroups(t *testing.T) {
+	t.Parallel()
 	b, admin := vhostBinder(t, nil)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -313,6 +317,7 @@ func TestPartitionedRequiredGroups(t *testing.T) {
 // routing key; a consumer bound with a key gets only its messages, and a
 // message the expression finds no key in fails permanently.
 func TestRoutingKeyExpression(t *testing.T) {
+	t.Parallel()
 	b, _ := vhostBinder(t, nil)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()

@@ -179,6 +179,7 @@ func TestSendAsyncResults(t *testing.T) {
 // every done gets nil (unconfirmed messages are published again, the
 // exchange declared again, as Send does) and every message arrives.
 func TestSendAsyncRecovers(t *testing.T) {
+	t.Parallel()
 	vhost := rabbittest.VHost(t)
 	b, tr := newTestBinder(t, map[string]any{"virtual-host": vhost})
 	dest := uniqueDest(t, "sendasync-recover")
