@@ -27,6 +27,7 @@ import (
 // that the producer batched with it — a batch the broker refuses as a
 // whole — are written.
 func TestSendSizeRefusalIsPermanentPerMessage(t *testing.T) {
+	t.Parallel()
 	const limit = 16 << 10
 	c := kafkatest.Start(t)
 	b := newBinder(t, c, nil)
@@ -82,6 +83,7 @@ func TestSendSizeRefusalIsPermanentPerMessage(t *testing.T) {
 // down, with one WARN line, and it is up again — with an INFO line — once
 // the principal may write and a send succeeds.
 func TestSendNotAuthorizedIsTransient(t *testing.T) {
+	t.Parallel()
 	const mech = "SCRAM-SHA-256"
 	dest := uniqueTopic(t)
 	c := kafkatest.Start(t, kfake.EnableSASL(), kfake.EnableACLs(), kfake.Superuser(mech, "admin", "admin-pw"),
@@ -260,6 +262,7 @@ func TestProducerHealthTopicGone(t *testing.T) {
 // TestProducerRecreatesDeletedTopic: with auto-create-topics on, a send to
 // a topic deleted at run time creates it again.
 func TestProducerRecreatesDeletedTopic(t *testing.T) {
+	t.Parallel()
 	c := kafkatest.Start(t)
 	b := newBinder(t, c, nil)
 	closeBinder(t, b)

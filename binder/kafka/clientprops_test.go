@@ -191,6 +191,7 @@ func (o *produceObserver) get(topic string) (acks int16, codec int8, ok bool) {
 // broker, with SCSt's precedence: a binding's configuration over the
 // binder's producer-properties over its configuration over typed keys.
 func TestProducerPropertiesOnTheWire(t *testing.T) {
+	t.Parallel()
 	c := kafkatest.Start(t)
 	obs := observeProduce(c)
 	b, err := kafka.New(context.Background(), stream.BinderSettings{Name: "kafka", Type: kafka.Type, Logger: testLogger(t),
@@ -245,6 +246,7 @@ func TestProducerPropertiesOnTheWire(t *testing.T) {
 // the client id the broker sees; a broker given without a port gets
 // default-broker-port.
 func TestClientIDAndDefaultPort(t *testing.T) {
+	t.Parallel()
 	c := kafkatest.Start(t)
 	host, port, err := net.SplitHostPort(c.Brokers())
 	if err != nil {
@@ -277,6 +279,7 @@ func TestClientIDAndDefaultPort(t *testing.T) {
 // security.protocol, sasl.mechanism and a sasl.jaas.config line; wrong
 // credentials fail the bind without showing the password.
 func TestSASLFromJAAS(t *testing.T) {
+	t.Parallel()
 	const user, pass = "svc", "pa\"ss-9"
 	jaas := func(module, p string) string {
 		return module + ` required username="` + user + `" password="` + strings.ReplaceAll(p, `"`, `\"`) + `";`
@@ -340,6 +343,7 @@ func TestSASLFromJAAS(t *testing.T) {
 // TestAutoOffsetReset: auto.offset.reset decides where a new group
 // starts; the typed start-offset wins over it, as in SCSt.
 func TestAutoOffsetReset(t *testing.T) {
+	t.Parallel()
 	c := kafkatest.Start(t)
 	b := newBinder(t, c, nil)
 	closeBinder(t, b)
@@ -408,6 +412,7 @@ func TestAutoOffsetReset(t *testing.T) {
 // TestDLQPartitions: dlq-partitions sets the partition count of the
 // dead-letter topic the binding creates (else the source topic's).
 func TestDLQPartitions(t *testing.T) {
+	t.Parallel()
 	c := kafkatest.Start(t)
 	b := newBinder(t, c, nil)
 	closeBinder(t, b)
@@ -456,6 +461,7 @@ func TestDLQPartitions(t *testing.T) {
 // one its topics are created with (one broker: 2 is refused by the
 // broker, and the bind fails naming it), over the binder's.
 func TestTopicReplicationFactor(t *testing.T) {
+	t.Parallel()
 	c := kafkatest.Start(t)
 	b := newBinder(t, c, map[string]any{"replication-factor": 2})
 	closeBinder(t, b)
@@ -489,6 +495,7 @@ func TestTopicReplicationFactor(t *testing.T) {
 // nested; spring.cloud.stream.kafka.binder.* and spring.kafka.*), works;
 // other spring.* keys there are errors naming them.
 func TestSCStEnvironment(t *testing.T) {
+	t.Parallel()
 	c := kafkatest.Start(t)
 	b, err := kafka.New(context.Background(), stream.BinderSettings{Name: "kafka1", Type: kafka.Type, Logger: testLogger(t),
 		Environment: map[string]any{
@@ -535,6 +542,7 @@ func TestSCStEnvironment(t *testing.T) {
 // batch-mode consumer; dlq-producer-properties reach the dead-letter
 // writer (its compression and acks are seen on the wire).
 func TestConsumerPropertiesApply(t *testing.T) {
+	t.Parallel()
 	c := kafkatest.Start(t)
 	obs := observeProduce(c)
 	b, err := kafka.New(context.Background(), stream.BinderSettings{Name: "kafka", Type: kafka.Type, Logger: testLogger(t),
@@ -605,6 +613,7 @@ func TestConsumerPropertiesApply(t *testing.T) {
 // a message it cannot key is refused for good (stream.Permanent); an
 // expression outside the SpEL subset is a configuration error.
 func TestMessageKeyExpression(t *testing.T) {
+	t.Parallel()
 	c := kafkatest.Start(t)
 	b := newBinder(t, c, nil)
 	closeBinder(t, b)
@@ -718,6 +727,7 @@ func TestSCStTypedKeys(t *testing.T) {
 // JoinGroup, the fetch limits and isolation level in its fetches — with a
 // binding's configuration over the binder's consumer-properties.
 func TestConsumerPropertiesOnTheWire(t *testing.T) {
+	t.Parallel()
 	c := kafkatest.Start(t)
 	dest, group := uniqueTopic(t), "g-"+uniqueTopic(t)
 	var mu sync.Mutex

@@ -63,6 +63,7 @@ func pemPKI(t *testing.T, dir, dnsName string) (caFile, keystore string, cert tl
 // ssl.endpoint.identification.algorithm) works; the empty algorithm skips
 // the host name check only, never the chain; JKS stores are refused.
 func TestTLSFromKafkaProperties(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	// The broker's certificate names another host than 127.0.0.1, and the
 	// broker asks for a client certificate signed by the same CA.

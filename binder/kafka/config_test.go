@@ -78,6 +78,7 @@ func TestSpecValidator(t *testing.T) {
 }
 
 func TestProvisioning(t *testing.T) {
+	t.Parallel()
 	c := kafkatest.Start(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
@@ -126,6 +127,7 @@ func TestProvisioning(t *testing.T) {
 
 // TestBatchMode: a batch handler gets slices; all messages arrive.
 func TestBatchMode(t *testing.T) {
+	t.Parallel()
 	c := kafkatest.Start(t)
 	b := newBinder(t, c, nil)
 	closeBinder(t, b)

@@ -11,6 +11,7 @@ import (
 )
 
 func TestConformance(t *testing.T) {
+	t.Parallel()
 	c := kafkatest.Start(t)
 	bindertest.Run(t, bindertest.Harness{
 		NewBinder: func(t *testing.T) stream.Binder {

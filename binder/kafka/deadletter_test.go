@@ -112,6 +112,7 @@ func (r *poisonRig) deadLetter(t *testing.T) stream.Envelope {
 // every case the 100 valid messages behind it on the same partition are
 // all handled within 10 s and the consumer stops within its timeout.
 func TestDeadLetterFitsTopicLimit(t *testing.T) {
+	t.Parallel()
 	const limit = 64 << 10 // max.message.bytes of the topics: small, so the test is fast
 	c := kafkatest.Start(t)
 	for _, tc := range []struct {
@@ -249,6 +250,7 @@ func refuseProduceTo(c *kafkatest.Cluster, topic string, code *kerr.Error, n int
 // TestDeadLetterRefused (issue 8, cases 1 and 2): what the broker answers
 // to a dead letter decides its fate, and no answer stops the partition.
 func TestDeadLetterRefused(t *testing.T) {
+	t.Parallel()
 	c := kafkatest.Start(t)
 	cause := errors.New("quantity must be positive")
 

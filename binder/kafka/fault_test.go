@@ -52,6 +52,7 @@ func failProduce(c *kafkatest.Cluster, code *kerr.Error, n int64) *atomic.Int64 
 // TestFaultProduceErrors: retriable produce errors are retried by the
 // writer; every confirmed message arrives.
 func TestFaultProduceErrors(t *testing.T) {
+	t.Parallel()
 	for _, code := range []*kerr.Error{kerr.NotLeaderForPartition, kerr.RequestTimedOut} {
 		t.Run(code.Message, func(t *testing.T) {
 			c := kafkatest.Start(t)
@@ -81,6 +82,7 @@ func TestFaultProduceErrors(t *testing.T) {
 // TestFaultDroppedConnection: the broker drops the connection of a
 // produce and of a fetch request mid-stream; clients reconnect.
 func TestFaultDroppedConnection(t *testing.T) {
+	t.Parallel()
 	c := kafkatest.Start(t)
 	b := newBinder(t, c, nil)
 	closeBinder(t, b)
@@ -113,6 +115,7 @@ func TestFaultDroppedConnection(t *testing.T) {
 // TestFaultClusterRestart: the cluster stops and starts again (same data
 // directory and port) while producer and consumer run.
 func TestFaultClusterRestart(t *testing.T) {
+	t.Parallel()
 	c := kafkatest.StartRestartable(t)
 	b := newBinder(t, c, nil)
 	closeBinder(t, b)
@@ -139,6 +142,7 @@ func TestFaultClusterRestart(t *testing.T) {
 // TestFaultRebalance: one consumer of a group, then three, then one again,
 // while messages flow; nothing is lost and per-partition order is kept.
 func TestFaultRebalance(t *testing.T) {
+	t.Parallel()
 	c := kafkatest.Start(t)
 	b := newBinder(t, c, nil)
 	closeBinder(t, b)
@@ -173,6 +177,7 @@ func TestFaultRebalance(t *testing.T) {
 // returns for a panic interrupted mid-retry, or shutdown) are redelivered
 // in order; the rest of the partition waits for them.
 func TestFaultHandlerFailures(t *testing.T) {
+	t.Parallel()
 	c := kafkatest.Start(t)
 	b := newBinder(t, c, nil)
 	closeBinder(t, b)
@@ -222,6 +227,7 @@ func TestFaultHandlerFailures(t *testing.T) {
 // error.<destination>.<group> with the CONVENTIONS headers, on its source
 // partition, while the partition keeps flowing.
 func TestFaultPoisonMessage(t *testing.T) {
+	t.Parallel()
 	c := kafkatest.Start(t)
 	b := newBinder(t, c, nil)
 	closeBinder(t, b)
@@ -312,6 +318,7 @@ func TestFaultPoisonMessage(t *testing.T) {
 // TestFaultShutdownMidStream: a consumer stopped mid-stream commits
 // everything it processed: a new consumer of the group gets only the rest.
 func TestFaultShutdownMidStream(t *testing.T) {
+	t.Parallel()
 	c := kafkatest.Start(t)
 	b := newBinder(t, c, nil)
 	closeBinder(t, b)

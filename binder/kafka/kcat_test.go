@@ -56,6 +56,7 @@ type order struct {
 // TestKcatProducesBinderConsumes: kcat sends JSON with a contentType
 // header; the binder's consumer receives it and it decodes.
 func TestKcatProducesBinderConsumes(t *testing.T) {
+	t.Parallel()
 	kcatPath(t)
 	c := kafkatest.Start(t)
 	b := newBinder(t, c, nil)
@@ -97,6 +98,7 @@ func TestKcatProducesBinderConsumes(t *testing.T) {
 // TestBinderProducesKcatConsumes: kcat reads the value and the headers
 // contentType, id and scst_partition of what the binder sent.
 func TestBinderProducesKcatConsumes(t *testing.T) {
+	t.Parallel()
 	kcatPath(t)
 	c := kafkatest.Start(t)
 	b := newBinder(t, c, nil)
@@ -136,6 +138,7 @@ func TestBinderProducesKcatConsumes(t *testing.T) {
 // TestKcatReadsDLQ: kcat reads a dead letter with its exception and
 // original-topic headers.
 func TestKcatReadsDLQ(t *testing.T) {
+	t.Parallel()
 	kcatPath(t)
 	c := kafkatest.Start(t)
 	b := newBinder(t, c, nil)

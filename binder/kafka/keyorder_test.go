@@ -147,6 +147,7 @@ func (l *handledLog) waitCount(t testing.TB, what string, n int) {
 // concurrency 8 handles every message once, in order per key, several at
 // once, and commits the whole partition.
 func TestKeyOrderConcurrency(t *testing.T) {
+	t.Parallel()
 	const n, keys = 400, 16
 	c := kafkatest.Start(t)
 	topic := uniqueTopic(t)
@@ -246,6 +247,7 @@ func stuckBehind(n, keys, block, lanes int) int {
 // of other keys are handled but the committed offset stays at N; once N
 // is handled the commit reaches the end.
 func TestKeyOrderCommitsPrefix(t *testing.T) {
+	t.Parallel()
 	const n, keys, block = 100, 16, 10
 	c := kafkatest.Start(t)
 	topic := uniqueTopic(t)
@@ -282,6 +284,7 @@ func TestKeyOrderCommitsPrefix(t *testing.T) {
 // consumer of the group gets N and everything after it again (at least
 // once), and nothing before it.
 func TestKeyOrderRestartRedelivers(t *testing.T) {
+	t.Parallel()
 	const n, keys, block = 100, 16, 10
 	c := kafkatest.Start(t)
 	topic := uniqueTopic(t)
@@ -338,6 +341,7 @@ func TestKeyOrderRestartRedelivers(t *testing.T) {
 // partitions with per-partition ordering logs one WARN naming the
 // binding; with ordering key it does not.
 func TestKeyOrderIdleConcurrencyWarns(t *testing.T) {
+	t.Parallel()
 	c := kafkatest.Start(t)
 	for _, ordering := range []string{"partition", "key"} {
 		t.Run(ordering, func(t *testing.T) {
@@ -419,6 +423,7 @@ func TestKeyOrderConfig(t *testing.T) {
 // TestKeyOrderKeylessShareALane: under ordering key, the messages without
 // a key go to one lane: handled one at a time, in offset order.
 func TestKeyOrderKeylessShareALane(t *testing.T) {
+	t.Parallel()
 	const n = 200
 	c := kafkatest.Start(t)
 	topic := uniqueTopic(t)
@@ -456,6 +461,7 @@ func TestKeyOrderKeylessShareALane(t *testing.T) {
 // under ordering key loses nothing: every message is handled (at least
 // once) and the partition is committed to its end.
 func TestKeyOrderRebalance(t *testing.T) {
+	t.Parallel()
 	const n, keys = 600, 16
 	c := kafkatest.Start(t)
 	topic := uniqueTopic(t)

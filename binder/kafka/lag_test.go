@@ -15,6 +15,7 @@ import (
 // for partition 0 (and 0 for partition 1, which flows) within a few
 // seconds, although nothing more is handled on partition 0.
 func TestLagOfStuckPartition(t *testing.T) {
+	t.Parallel()
 	const n = 50
 	c := kafkatest.Start(t)
 	b := newBinder(t, c, map[string]any{"lag-interval": "200ms"})

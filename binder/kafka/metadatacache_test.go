@@ -21,6 +21,7 @@ import (
 // message from one to the other; partitions added outside the binder are
 // seen at once too.
 func TestBindTopicCreatedAfterMetadataCached(t *testing.T) {
+	t.Parallel()
 	c := kafkatest.Start(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -61,6 +62,7 @@ func TestBindTopicCreatedAfterMetadataCached(t *testing.T) {
 // stay idle with ordering partition; with ordering key (its slots share
 // the partition's messages) only when instance-count exceeds them.
 func TestFewerPartitionsInfo(t *testing.T) {
+	t.Parallel()
 	c := kafkatest.Start(t)
 	for _, tc := range []struct {
 		ordering  string

@@ -58,6 +58,7 @@ func runApp(t *testing.T, cfg *stream.Config, fns *stream.Catalog, log *slog.Log
 // second at most; without them (max-attempts 1) the consumer's
 // redelivery-delay (100ms) bounds it: at most one call per delay.
 func TestOutputDestinationDown(t *testing.T) {
+	t.Parallel()
 	const window = 2 * time.Second
 	retries := []struct {
 		name        string
@@ -67,24 +68,24 @@ func TestOutputDestinationDown(t *testing.T) {
 		{"core retries", 0, 3 * int64(window/time.Second)},
 		{"no retries", 1, int64(window/kafka.DefaultRedeliveryDelay) + 1},
 	}
-	var ref *produceRefusal
 	for _, tc := range []struct {
-		name           string
-		fail, recovers func(t *testing.T, c *kafkatest.Cluster, topic string)
+		name string
+		// fail makes topic unusable and returns what makes it usable again.
+		fail func(t *testing.T, c *kafkatest.Cluster, topic string) (recovers func())
 	}{
 		{"topic deleted",
-			func(t *testing.T, c *kafkatest.Cluster, topic string) {
+			func(t *testing.T, c *kafkatest.Cluster, topic string) func() {
 				if err := c.Kfake.DeleteTopic(topic); err != nil {
 					t.Fatal(err)
 				}
-			},
-			func(t *testing.T, c *kafkatest.Cluster, topic string) { createTopic(t, c, topic, 1, nil) }},
+				return func() { createTopic(t, c, topic, 1, nil) }
+			}},
 		{"not authorised",
-			func(t *testing.T, c *kafkatest.Cluster, topic string) {
-				ref = refuseProduceTo(c, topic, kerr.TopicAuthorizationFailed, -1)
+			func(t *testing.T, c *kafkatest.Cluster, topic string) func() {
+				ref := refuseProduceTo(c, topic, kerr.TopicAuthorizationFailed, -1)
 				t.Cleanup(ref.stop)
-			},
-			func(*testing.T, *kafkatest.Cluster, string) { ref.stop() }},
+				return ref.stop
+			}},
 	} {
 		for _, rc := range retries {
 			for _, pipelined := range []bool{false, true} {
@@ -93,7 +94,11 @@ func TestOutputDestinationDown(t *testing.T) {
 					name = tc.name + "/" + rc.name + "/pipelined"
 				}
 				t.Run(name, func(t *testing.T) {
-					outputDown(t, tc.fail, tc.recovers, rc.maxAttempts, pipelined, window, rc.maxCalls)
+					// Each case has a cluster of its own; the window
+					// bounds the calls from above only, which a busy
+					// CPU cannot break.
+					t.Parallel()
+					outputDown(t, tc.fail, rc.maxAttempts, pipelined, window, rc.maxCalls)
 				})
 			}
 		}
@@ -106,7 +111,7 @@ func TestOutputDestinationDown(t *testing.T) {
 // output went down each fail and are Nak'ed (the slack allows each one
 // call more); then, as sequentially, only the oldest is handled again
 // until it gets through.
-func outputDown(t *testing.T, fail, recovers func(t *testing.T, c *kafkatest.Cluster, topic string), maxAttempts int, pipelined bool, window time.Duration, maxCalls int64) {
+func outputDown(t *testing.T, fail func(t *testing.T, c *kafkatest.Cluster, topic string) (recovers func()), maxAttempts int, pipelined bool, window time.Duration, maxCalls int64) {
 	const inputs = 5
 	maxInFlight, slack := 1, int64(0)
 	if pipelined {
@@ -138,7 +143,7 @@ func outputDown(t *testing.T, fail, recovers func(t *testing.T, c *kafkatest.Clu
 	}
 	app := runApp(t, cfg, fns, logs.logger())
 	inB, outB := app.Binding("relay-in-0"), app.Binding("relay-out-0")
-	fail(t, c, out)
+	recovers := fail(t, c, out)
 
 	b := newBinder(t, c, nil)
 	closeBinder(t, b)
@@ -178,7 +183,7 @@ func outputDown(t *testing.T, fail, recovers func(t *testing.T, c *kafkatest.Clu
 		t.Fatalf("input stats %+v: inputs failed (dropped, dead-lettered) because the output is down; want them left for redelivery", st)
 	}
 
-	recovers(t, c, out)
+	recovers()
 	startConsumer(t, b, consumerSpec(out, "check", func(_ context.Context, m stream.Envelope) error {
 		tr.receive(string(m.Payload))
 		return nil

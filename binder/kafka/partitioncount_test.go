@@ -12,6 +12,7 @@ import (
 // producer.partition-count without a key expression sizes the topic (as in
 // SCSt) although the producer does not partition by a key.
 func TestPartitionCountWithoutKeySizesTheTopic(t *testing.T) {
+	t.Parallel()
 	c := kafkatest.Start(t)
 	ctx := context.Background()
 	b := newBinder(t, c, nil)

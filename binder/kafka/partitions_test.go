@@ -83,6 +83,7 @@ func waitClosed(t *testing.T, ch <-chan struct{}, what string) {
 // and never rebalanced: the new partition was never consumed. The records
 // written to it meanwhile, and after, must all be received.
 func TestPartitionAddedDuringJoin(t *testing.T) {
+	t.Parallel()
 	c := kafkatest.Start(t)
 	b := newWatchBinder(t, c)
 	dest := uniqueTopic(t)
@@ -141,6 +142,7 @@ func writeTo(ctx context.Context, t *testing.T, c *kafkatest.Cluster, tr *tracke
 // of the group's join each round — before it, during it, after it; every
 // record, on either partition, is received.
 func TestPartitionsAddedWhileConsuming(t *testing.T) {
+	t.Parallel()
 	const rounds = 20
 	c := kafkatest.Start(t)
 	b := newWatchBinder(t, c)
@@ -185,6 +187,7 @@ func TestPartitionsAddedWhileConsuming(t *testing.T) {
 // are read from their earliest offset. A record written before a new
 // group's first Start is not received (latest is honoured).
 func TestNewPartitionStartsAtEarliest(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct{ name, group string }{{"named", "g"}, {"anonymous", ""}} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := kafkatest.Start(t)
@@ -262,6 +265,7 @@ func TestNewPartitionStartsAtEarliest(t *testing.T) {
 // record written to it while the group was stopped is received, and one
 // written before the group's first start is not.
 func TestLatestPositionIsCommitted(t *testing.T) {
+	t.Parallel()
 	c := kafkatest.Start(t)
 	b := newWatchBinder(t, c)
 	dest := uniqueTopic(t)

@@ -176,6 +176,7 @@ func advSlowProduce(c *kafkatest.Cluster, topic string, d time.Duration) (stop f
 // runs pipelined, every input has its output once, the outputs of each
 // key are in input order, and every input is committed.
 func TestAdvPipeKafkaToRabbit(t *testing.T) {
+	t.Parallel()
 	const n = 1500
 	rabbittest.Require(t)
 	vh := rabbittest.VHost(t)
@@ -253,6 +254,7 @@ func TestAdvPipeKafkaToRabbit(t *testing.T) {
 // AsyncProducer) falls back to sequential processing: no call ever sees
 // an earlier output unsent; nothing lost.
 func TestAdvPipeKafkaToMemory(t *testing.T) {
+	t.Parallel()
 	const n = 600
 	c := kafkatest.Start(t)
 	in := uniqueTopic(t)
@@ -334,6 +336,7 @@ func TestAdvPipeKafkaToMemory(t *testing.T) {
 // mid-stream. After Run returned, every committed input has its output in
 // the output topic; after a restart every input has one.
 func TestAdvPipeKafkaShutdownRestart(t *testing.T) {
+	t.Parallel()
 	for _, mif := range []int{2, 256, 65536} {
 		t.Run("max-in-flight "+strconv.Itoa(mif), func(t *testing.T) {
 			const n = 3000
@@ -396,6 +399,7 @@ func TestAdvPipeKafkaShutdownRestart(t *testing.T) {
 // together): none of them may fail for it. The oversized one is
 // permanent: dead-lettered; every other input has its output, once.
 func TestAdvPipeKafkaOversizeOutput(t *testing.T) {
+	t.Parallel()
 	const n = 900
 	const big = "k4:33" // partition 1
 	c := kafkatest.Start(t)
@@ -442,6 +446,7 @@ func TestAdvPipeKafkaOversizeOutput(t *testing.T) {
 // deadline; at each stop every committed input has its output; in the end
 // every input has its output.
 func TestAdvPipeKafkaStopStartFullWindow(t *testing.T) {
+	t.Parallel()
 	const n = 3000
 	c := kafkatest.Start(t)
 	in, out := uniqueTopic(t), uniqueTopic(t)+"-out"
@@ -512,6 +517,7 @@ func TestAdvPipeKafkaStopStartFullWindow(t *testing.T) {
 // others (not skipped, not nil) have outputs, once, in order per key
 // within their partition.
 func TestAdvPipeKafkaComposedMixed(t *testing.T) {
+	t.Parallel()
 	for _, mif := range []int{2, 65536} {
 		t.Run("max-in-flight "+strconv.Itoa(mif), func(t *testing.T) {
 			const n = 1800
@@ -636,6 +642,7 @@ producer:
 // topic's offsets are committed only over inputs that have an output or
 // sit in a retry topic.
 func TestAdvPipeKafkaRetryTopics(t *testing.T) {
+	t.Parallel()
 	const n = 900
 	c := kafkatest.Start(t)
 	in, out := uniqueTopic(t), uniqueTopic(t)+"-out"
@@ -852,6 +859,7 @@ func TestAdvPipeKafkaShutdownStuckOutput(t *testing.T) {
 // joins. At every check the inputs committed have their outputs; in the
 // end every input has one, in order per key where no duplicate came.
 func TestAdvPipeKafkaRebalanceApps(t *testing.T) {
+	t.Parallel()
 	const chunks, chunk = 40, 100
 	c := kafkatest.Start(t)
 	in, out := uniqueTopic(t), uniqueTopic(t)+"-out"
@@ -950,6 +958,7 @@ func advNew(before, now string) string {
 // partition's offset is never committed past it, and Stop/shutdown wait
 // for it until their deadline.
 func TestAdvPipeKafkaKeyExtractorPanic(t *testing.T) {
+	t.Parallel()
 	for _, mif := range []int{1, 256} {
 		t.Run("max-in-flight "+strconv.Itoa(mif), func(t *testing.T) {
 			const n = 300
@@ -1068,6 +1077,7 @@ func TestAdvPipeKafkaNakBurst(t *testing.T) {
 // the loop — the output binding is deadlocked; nothing more is written,
 // the partition never commits, shutdown runs into its timeout.
 func TestAdvPipeKafkaErrorHandlerSendsToOutput(t *testing.T) {
+	t.Parallel()
 	for _, mif := range []int{1, 256} {
 		t.Run("max-in-flight "+strconv.Itoa(mif), func(t *testing.T) {
 			const n = 600

@@ -310,6 +310,7 @@ func checkOutputs(t testing.TB, pw *pipeWriter, vals []string, skip map[string]b
 // is committed, and nothing is duplicated; with max-in-flight 1 every
 // output is confirmed before the next call (sequential).
 func TestPipelinedFunction(t *testing.T) {
+	t.Parallel()
 	const n = 1200
 	for _, tc := range []struct {
 		name        string
@@ -366,6 +367,7 @@ func TestPipelinedFunction(t *testing.T) {
 // their outputs in the output topic already (committed only after the
 // output was confirmed).
 func TestPipelinedProduceFault(t *testing.T) {
+	t.Parallel()
 	const chunks, chunk = 30, 100
 	for _, tc := range []struct {
 		name    string
@@ -443,6 +445,7 @@ func TestPipelinedProduceFault(t *testing.T) {
 // the offset of its partition is committed past it only after its dead
 // letter was written (settled in offset order).
 func TestPipelinedFunctionFails(t *testing.T) {
+	t.Parallel()
 	const n = 900
 	const bad = "k1:70" // partition 1
 	c := kafkatest.Start(t)
@@ -507,6 +510,7 @@ func TestPipelinedFunctionFails(t *testing.T) {
 // them all), and nothing is handled after it returned; after Resume
 // every input is relayed and committed, once.
 func TestPipelinedPause(t *testing.T) {
+	t.Parallel()
 	const n = 6000
 	c := kafkatest.Start(t)
 	in, out := uniqueTopic(t), uniqueTopic(t)+"-out"
@@ -557,6 +561,7 @@ func TestPipelinedPause(t *testing.T) {
 // offsets stand only over finished messages. Results that arrive after
 // their worker wound down (late dones) do no harm.
 func TestPipelinedRebalance(t *testing.T) {
+	t.Parallel()
 	const n = 3000
 	c := kafkatest.Start(t)
 	dest := uniqueTopic(t)
@@ -705,6 +710,7 @@ func TestPipelinedClusterRestart(t *testing.T) {
 // pipelined, and why not: the default; max-in-flight 1; ordering: key
 // (the binder hands messages to its lanes one at a time).
 func TestPipelinedBoundLog(t *testing.T) {
+	t.Parallel()
 	c := kafkatest.Start(t)
 	for _, tc := range []struct {
 		name string

@@ -73,6 +73,7 @@ func toPartition(id string, part int) stream.Envelope {
 // send to partition 0 waits: when the held request fails with a retriable
 // error and is retried, the later record still lands after it.
 func TestProduceHeldPartition(t *testing.T) {
+	t.Parallel()
 	c := kafkatest.Start(t)
 	b := newBinder(t, c, nil)
 	closeBinder(t, b)
@@ -172,6 +173,7 @@ func TestProduceHeldPartition(t *testing.T) {
 // batch-timeout); the deadline is generous, it only catches a send that
 // waits for company.
 func TestProduceLoneSend(t *testing.T) {
+	t.Parallel()
 	c := kafkatest.Start(t)
 	b := newBinder(t, c, nil)
 	closeBinder(t, b)
@@ -191,6 +193,7 @@ func TestProduceLoneSend(t *testing.T) {
 // partition all complete, each record on the partition it asked for, with
 // its contentType and a distinct random UUID as its id.
 func TestProduceMultiplePartitions(t *testing.T) {
+	t.Parallel()
 	const parts, perPart = 3, 40
 	c := kafkatest.Start(t)
 	b := newBinder(t, c, nil)
@@ -237,6 +240,7 @@ func TestProduceMultiplePartitions(t *testing.T) {
 // produce requests fail retriably now and then: every record arrives, and
 // each key's records are in sequence in their partition.
 func TestProduceOrderPerKey(t *testing.T) {
+	t.Parallel()
 	const senders, perSender, parts = 12, 60, 3
 	c := kafkatest.Start(t)
 	b := newBinder(t, c, nil)
@@ -354,6 +358,7 @@ func (o *produceBatches) get(part int32) []int {
 // 5 concurrent sends with a long linger and batch-size 2 go out as batches
 // of 2, 2 and 1 (the full ones at once, the last after the linger).
 func TestProduceLingerAndBatchSize(t *testing.T) {
+	t.Parallel()
 	c := kafkatest.Start(t)
 	b := newBinder(t, c, nil)
 	closeBinder(t, b)
@@ -385,6 +390,7 @@ func TestProduceLingerAndBatchSize(t *testing.T) {
 // TestProduceAcksNone: with required-acks 0 the broker sends no response;
 // sends complete once written and the records arrive.
 func TestProduceAcksNone(t *testing.T) {
+	t.Parallel()
 	c := kafkatest.Start(t)
 	b := newBinder(t, c, map[string]any{"required-acks": "0"})
 	closeBinder(t, b)
@@ -410,6 +416,7 @@ func TestProduceAcksNone(t *testing.T) {
 // differ, so each broker gets its own requests; concurrent sends over 6
 // partitions all complete, each record on the partition it asked for.
 func TestProduceSeveralBrokers(t *testing.T) {
+	t.Parallel()
 	const parts, perPart = 6, 20
 	c := kafkatest.Start(t, kfake.NumBrokers(3))
 	b := newBinder(t, c, nil)
@@ -454,6 +461,7 @@ func TestProduceSeveralBrokers(t *testing.T) {
 // closes within its context's deadline; the waiting send fails and later
 // sends are refused with stream.ErrClosed.
 func TestProduceCloseBounded(t *testing.T) {
+	t.Parallel()
 	c := kafkatest.Start(t)
 	b := newBinder(t, c, nil)
 	dest := uniqueTopic(t)

@@ -48,6 +48,7 @@ func TestRetryDelaysBrokerRestart(t *testing.T) {
 // topic's delay, not for the skew; its retry headers count (attempt 1 on
 // the retry topic is the second delivery).
 func TestRetryDueCapped(t *testing.T) {
+	t.Parallel()
 	c := kafkatest.Start(t)
 	const delay = time.Second
 	rt := kafka.RetryTopicName("skewed", "g", delay)

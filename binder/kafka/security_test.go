@@ -78,6 +78,7 @@ func roundTrip(t *testing.T, b stream.Binder) {
 }
 
 func TestTLS(t *testing.T) {
+	t.Parallel()
 	caFile, cert := testCA(t, t.TempDir())
 	c := kafkatest.Start(t, kfake.TLS(&tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}))
 	t.Run("ca-file", func(t *testing.T) {
@@ -122,6 +123,7 @@ func (l *lockedBuffer) String() string {
 }
 
 func TestSASL(t *testing.T) {
+	t.Parallel()
 	const user, pass = "shop", "s3cr3t-Pa55word"
 	for _, mech := range []string{"PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"} {
 		t.Run(mech, func(t *testing.T) {
