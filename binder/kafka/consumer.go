@@ -329,6 +329,8 @@ func (r *run) generation(gen *kafkago.Generation, reset bool) {
 				if co, ok := carried[k]; ok && !reset && co.applies(pa.Offset) && co.ours(pa.Offset) {
 					log.Info("kafka: going on from the offset processed but not committed in the previous generation", "topic", topic, "partition", pa.ID, "committed", pa.Offset, "offset", co.next)
 					offs[k], commitNow[k] = co.next, true
+				} else if ok {
+					log.Debug("kafka: not going on from the offset processed in the previous generation: the committed offset moved", "topic", topic, "partition", pa.ID, "committed", pa.Offset, "known", co.known, "tried", co.tried, "offset", co.next, "reset", reset)
 				}
 				w := &partWorker{r: r, topic: topic, part: pa.ID, offset: offs[k], cm: cm, po: cm.partition(topic, pa.ID, pa.Offset), wctx: wctx, hctx: gh, log: log.With("partition", pa.ID)}
 				if commitNow[k] {
@@ -553,13 +555,13 @@ func (co carriedOffset) applies(committed int64) bool {
 // was committed by someone else — an admin's reset while the member was
 // out of the group (Kafka allows one only then) — and wins. "None
 // committed", as before, is also what a topic deleted and created again
-// has (Kafka drops a deleted topic's commits), whose offsets below next are
-// new records: the partition starts at the earliest offset again, unless
-// the group starts at the latest (kafkago.LastOffset), which would skip
-// every record since, new topic or not.
+// has (Kafka drops a deleted topic's commits), whose offsets below next
+// are new records; it is carried over all the same: a new group whose
+// first commit did not land before a cluster restart would otherwise
+// handle its whole first generation again, and a live generation goes on
+// at its offset on a re-created topic anyway (the fetcher keeps it).
 func (co carriedOffset) ours(committed int64) bool {
-	return (committed >= 0 || committed == kafkago.LastOffset) &&
-		(committed == co.known || slices.Contains(co.tried, committed))
+	return committed == co.known || slices.Contains(co.tried, committed)
 }
 
 func newCommitter(gen *kafkago.Generation, log *slog.Logger, bd *Binder) *committer {

@@ -226,9 +226,7 @@
 // the fetchers went on): it then goes on from where it had processed and
 // commits that, rather than handling again everything it processed while
 // its commits failed. Any other committed offset wins (an offset reset while
-// the member was out of the group), and so does "none committed" (the
-// topic may have been deleted and created again) unless the group starts
-// at the latest offset. Stop does the
+// the member was out of the group). Stop does the
 // same and then leaves the group; Close of the binder
 // stops every consumer, then flushes every producer, bounded by its ctx.
 // Pause keeps the membership and assignment but hands out nothing; Resume
