@@ -420,42 +420,6 @@ func TestCarryLostAnswer(t *testing.T) {
 	}
 }
 
-// TestCarryTopicRecreated: a new group's member settles inputs 0..199 of
-// a topic while its commits fail (nothing is ever committed), drops out of
-// the group; meanwhile the topic is deleted and created again with new
-// inputs (Kafka drops a deleted topic's commits: "none committed" again).
-// When the member rejoins, none is committed, as when it left — but the
-// offsets are the new topic's: every new input must be handled.
-func TestCarryTopicRecreated(t *testing.T) {
-	t.Parallel()
-	const settled, fresh = 200, 300
-	c := kafkatest.Start(t)
-	topic := uniqueTopic(t)
-	createTopic(t, c, topic, 1, nil)
-	writeNumbered(t, c, topic, 0, 0, settled)
-	f := newCoordFaults(t, c, "g")
-	f.failCommits.Store(true)
-	b := newBinder(t, c, map[string]any{"session-timeout": "6s", "heartbeat-interval": "500ms", "rebalance-timeout": "6s"})
-	closeBinder(t, b)
-	h := newCarryHandled()
-	startConsumer(t, b, consumerSpec(topic, "g", newGatedHandler(h, 1<<30).handle))
-	cl := &kafkago.Client{Addr: kafkago.TCP(c.Addrs()...), Timeout: 10 * time.Second}
-	h.waitRange(t, 0, settled)
-	f.isolate.Store(true)
-	waitFor(t, carryTimeout, "the group empty", func() bool { return groupState(t, cl, "g") == "Empty" })
-	if got := carryCommitted(t, cl, "g", topic, 0); got >= 0 {
-		t.Fatalf("committed %d: the commits were to fail", got)
-	}
-	if err := c.Kfake.DeleteTopic(topic); err != nil {
-		t.Fatal(err)
-	}
-	createTopic(t, c, topic, 1, nil)
-	writeNumbered(t, c, topic, 0, 1000, 1000+fresh)
-	f.failCommits.Store(false)
-	f.isolate.Store(false)
-	h.waitRange(t, 1000, 1000+fresh)
-}
-
 // TestCarryMembersMoveWhileCommitsFail: two members of a group while
 // every commit fails: a second member joins (partitions move to it), then
 // leaves (they come back), while inputs flow; the first member's
