@@ -279,16 +279,11 @@ func (g *gatedHandler) handle(ctx context.Context, m stream.Envelope) error {
 	return nil
 }
 
-// TestCarryAdminResetWins: a member settles inputs 100..199 while its
-// commits fail (its coordinator requests are dropped), drops out of the
-// group at the session timeout, and an admin resets the group's offset to
-// 150 while the group is empty (Kafka allows that only then); when the
-// member rejoins, the reset wins: 150..199 are handled again. A committed
-// offset between what the member knew (100) and what it settled (200) is
-// not its own lost commit: it never tried to commit 150.
-func TestCarryAdminResetWins(t *testing.T) {
-	t.Parallel()
-	const n, known, settled, reset = 300, 100, 200, 150
+// startCarryGroup writes n numbered inputs to a 1-partition topic of a
+// cluster of its own and consumes them in group g (coordinator faults
+// ready, a gated handler stopping at known) until known is committed.
+func startCarryGroup(t *testing.T, n, known int) (string, *coordFaults, *carryHandled, *gatedHandler, *kafkago.Client) {
+	t.Helper()
 	c := kafkatest.Start(t)
 	topic := uniqueTopic(t)
 	createTopic(t, c, topic, 1, nil)
@@ -300,7 +295,21 @@ func TestCarryAdminResetWins(t *testing.T) {
 	g := newGatedHandler(h, known)
 	startConsumer(t, b, consumerSpec(topic, "g", g.handle))
 	cl := &kafkago.Client{Addr: kafkago.TCP(c.Addrs()...), Timeout: 10 * time.Second}
-	waitFor(t, carryTimeout, "100 committed", func() bool { return carryCommitted(t, cl, "g", topic, 0) == known })
+	waitFor(t, carryTimeout, "100 committed", func() bool { return carryCommitted(t, cl, "g", topic, 0) == int64(known) })
+	return topic, f, h, g, cl
+}
+
+// TestCarryAdminResetWins: a member settles inputs 100..199 while its
+// commits fail (its coordinator requests are dropped), drops out of the
+// group at the session timeout, and an admin resets the group's offset to
+// 150 while the group is empty (Kafka allows that only then); when the
+// member rejoins, the reset wins: 150..199 are handled again. A committed
+// offset between what the member knew (100) and what it settled (200) is
+// not its own lost commit: it never tried to commit 150.
+func TestCarryAdminResetWins(t *testing.T) {
+	t.Parallel()
+	const n, known, settled, reset = 300, 100, 200, 150
+	topic, f, h, g, cl := startCarryGroup(t, n, known)
 
 	f.isolate.Store(true)
 	g.setLimit(settled)
@@ -371,18 +380,7 @@ func (h *carryHandled) waitRange(t testing.TB, from, to int) {
 func TestCarryLostAnswer(t *testing.T) {
 	t.Parallel()
 	const n, known, settled = 300, 100, 200
-	c := kafkatest.Start(t)
-	topic := uniqueTopic(t)
-	createTopic(t, c, topic, 1, nil)
-	writeNumbered(t, c, topic, 0, 0, n)
-	f := newCoordFaults(t, c, "g")
-	b := newBinder(t, c, map[string]any{"session-timeout": "6s", "heartbeat-interval": "500ms", "rebalance-timeout": "6s"})
-	closeBinder(t, b)
-	h := newCarryHandled()
-	g := newGatedHandler(h, known)
-	startConsumer(t, b, consumerSpec(topic, "g", g.handle))
-	cl := &kafkago.Client{Addr: kafkago.TCP(c.Addrs()...), Timeout: 10 * time.Second}
-	waitFor(t, carryTimeout, "100 committed", func() bool { return carryCommitted(t, cl, "g", topic, 0) == known })
+	topic, f, h, g, cl := startCarryGroup(t, n, known)
 
 	f.loseOne.Store(true)
 	g.setLimit(settled - 50) // the lost commit is one before 200
