@@ -57,27 +57,7 @@ func (h *carryHandled) count(i int) int {
 // waitAll waits until every input below n was handled.
 func (h *carryHandled) waitAll(t testing.TB, n int) {
 	t.Helper()
-	deadline := time.NewTimer(carryTimeout)
-	defer deadline.Stop()
-	for {
-		h.mu.Lock()
-		missing := -1
-		for i := range n {
-			if h.n[i] == 0 {
-				missing = i
-				break
-			}
-		}
-		h.mu.Unlock()
-		if missing < 0 {
-			return
-		}
-		select {
-		case <-h.changed:
-		case <-deadline.C:
-			t.Fatalf("input %d never handled after %s", missing, carryTimeout)
-		}
-	}
+	h.waitRange(t, 0, n)
 }
 
 // writeNumbered writes inputs from..to-1 (payload: the number) to
