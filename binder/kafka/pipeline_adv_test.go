@@ -139,17 +139,6 @@ func advIndent(s, pfx string) string {
 	return strings.Join(lines, "\n") + "\n"
 }
 
-// readAll reads topic (partitions parts) from the start with a group of
-// its own and returns a channel-backed collector.
-func advReadTopic(t *testing.T, c *kafkatest.Cluster, topic string) *outputs {
-	t.Helper()
-	b := newBinder(t, c, nil)
-	closeBinder(t, b)
-	o := &outputs{changed: make(chan struct{}, 1)}
-	startConsumer(t, b, consumerSpec(topic, "check-"+strconv.FormatInt(time.Now().UnixNano(), 36), o.handler))
-	return o
-}
-
 // advSlowProduce delays every produce request to topic by d without
 // blocking the rest of the cluster (SleepControl), until stop is called.
 func advSlowProduce(c *kafkatest.Cluster, topic string, d time.Duration) (stop func()) {
@@ -210,7 +199,7 @@ func TestAdvPipeKafkaToRabbit(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	o := &outputs{changed: make(chan struct{}, 1)}
+	o := newOutputs()
 	go func() {
 		for d := range ds {
 			_ = o.handler(context.Background(), stream.Envelope{Payload: d.Body})
@@ -238,7 +227,7 @@ func TestAdvPipeKafkaToRabbit(t *testing.T) {
 	if err := a.app.Binding("relay-in-0").Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	cl := &kafkago.Client{Addr: kafkago.TCP(c.Addrs()...), Timeout: 10 * time.Second}
+	cl := pipeClient(c)
 	waitAllCommitted(t, cl, in, n)
 	vals := o.waitLen(t, n, pipeTimeout)
 	if dups := checkOutputs(t, pw, vals, nil, true); dups > 0 {
@@ -318,7 +307,7 @@ func TestAdvPipeKafkaToMemory(t *testing.T) {
 	if err := a.app.Binding("relay-in-0").Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	cl := &kafkago.Client{Addr: kafkago.TCP(c.Addrs()...), Timeout: 10 * time.Second}
+	cl := pipeClient(c)
 	defer func() {
 		mu.Lock()
 		t.Logf("calls %d, got %d, committed %v", calls.Load(), len(got), committedParts(t, cl, "g", in))
@@ -341,22 +330,11 @@ func TestAdvPipeKafkaShutdownRestart(t *testing.T) {
 		t.Run("max-in-flight "+strconv.Itoa(mif), func(t *testing.T) {
 			const n = 3000
 			c := kafkatest.Start(t)
-			in, out := uniqueTopic(t), uniqueTopic(t)+"-out"
-			createTopic(t, c, in, pipeParts, nil)
-			createTopic(t, c, out, 1, nil)
-			pw := newPipeWriter(c, in)
-			defer pw.w.Close()
+			in, out, pw := pipeTopics(t, c, 1, nil)
 			pw.write(t, n)
 			stopSlow := advSlowProduce(c, out, 20*time.Millisecond)
 			var calls atomic.Int64
-			fns := func() *stream.Catalog {
-				fns := stream.NewCatalog()
-				stream.AddFunction(fns, "relay", func(_ context.Context, v []byte) ([]byte, error) {
-					calls.Add(1)
-					return append([]byte("out:"), v...), nil
-				})
-				return fns
-			}
+			fns := func() *stream.Catalog { return relayFns(&calls) }
 			yaml := advKafkaYAML(c, "relay", "relay", in, out, "max-attempts: 1\nmax-in-flight: "+strconv.Itoa(mif), "", "")
 			a := advRun(t, yaml, fns())
 			waitFor(t, pipeTimeout, "some calls", func() bool { return calls.Load() >= 400 })
@@ -364,30 +342,20 @@ func TestAdvPipeKafkaShutdownRestart(t *testing.T) {
 				t.Errorf("Run (shutdown with outputs in flight): %v", err)
 			}
 			stopSlow()
-			cl := &kafkago.Client{Addr: kafkago.TCP(c.Addrs()...), Timeout: 10 * time.Second}
+			cl := pipeClient(c)
 			committed := committedParts(t, cl, "g", in)
 			o := advReadTopic(t, c, out)
 			end := endOffset(t, c, out, 0)
 			vals := o.waitLen(t, end, pipeTimeout)
-			have := map[string]bool{}
-			for _, v := range vals {
-				have[strings.TrimPrefix(v, "out:")] = true
-			}
-			lost := 0
-			for _, v := range pw.below(committed) {
-				if !have[v] {
-					lost++
-					if lost <= 5 {
-						t.Errorf("input %s committed (%v) without its output after shutdown", v, committed)
-					}
+			for i, v := range withoutOutput(pw, committed, vals) {
+				if i < 5 {
+					t.Errorf("input %s committed (%v) without its output after shutdown", v, committed)
 				}
 			}
 			t.Logf("at shutdown: %d calls, committed %v (%d), %d outputs", calls.Load(), committed, sum(committed), end)
 			// Restart: everything is relayed.
 			advRun(t, yaml, fns())
-			waitAllCommitted(t, cl, in, n)
-			vals = o.waitLen(t, endOffset(t, c, out, 0), pipeTimeout)
-			dups := checkOutputs(t, pw, vals, nil, false)
+			vals, dups := relayedAll(t, c, in, out, o, pw, n)
 			t.Logf("after restart: %d outputs, %d duplicates", len(vals), dups)
 		})
 	}
@@ -403,13 +371,8 @@ func TestAdvPipeKafkaOversizeOutput(t *testing.T) {
 	const n = 900
 	const big = "k4:33" // partition 1
 	c := kafkatest.Start(t)
-	in, out := uniqueTopic(t), uniqueTopic(t)+"-out"
-	dlq := stream.DLQName(in, "g")
-	createTopic(t, c, in, pipeParts, nil)
-	createTopic(t, c, out, 1, map[string]string{"max.message.bytes": "20000"})
-	createTopic(t, c, dlq, 1, nil)
-	pw := newPipeWriter(c, in)
-	defer pw.w.Close()
+	in, out, pw := pipeTopics(t, c, 1, map[string]string{"max.message.bytes": "20000"})
+	dlq := pipeDLQ(t, c, in)
 	pw.write(t, n)
 	fns := stream.NewCatalog()
 	pad := strings.Repeat("x", 1000)
@@ -422,7 +385,7 @@ func TestAdvPipeKafkaOversizeOutput(t *testing.T) {
 	})
 	yaml := advKafkaYAML(c, "relay", "relay", in, out, "max-attempts: 2\nback-off-initial-interval: 10ms\ndlq: true", "", "")
 	a := advRun(t, yaml, fns)
-	cl := &kafkago.Client{Addr: kafkago.TCP(c.Addrs()...), Timeout: 10 * time.Second}
+	cl := pipeClient(c)
 	waitAllCommitted(t, cl, in, n)
 	o := advReadTopic(t, c, out)
 	vals := o.waitLen(t, endOffset(t, c, out, 0), pipeTimeout)
@@ -449,24 +412,16 @@ func TestAdvPipeKafkaStopStartFullWindow(t *testing.T) {
 	t.Parallel()
 	const n = 3000
 	c := kafkatest.Start(t)
-	in, out := uniqueTopic(t), uniqueTopic(t)+"-out"
-	createTopic(t, c, in, pipeParts, nil)
-	createTopic(t, c, out, 1, nil)
-	pw := newPipeWriter(c, in)
-	defer pw.w.Close()
+	in, out, pw := pipeTopics(t, c, 1, nil)
 	pw.write(t, n)
 	stopSlow := advSlowProduce(c, out, 15*time.Millisecond)
 	defer stopSlow()
 	var calls atomic.Int64
-	fns := stream.NewCatalog()
-	stream.AddFunction(fns, "relay", func(_ context.Context, v []byte) ([]byte, error) {
-		calls.Add(1)
-		return append([]byte("out:"), v...), nil
-	})
+	fns := relayFns(&calls)
 	yaml := advKafkaYAML(c, "relay", "relay", in, out, "max-attempts: 1\nmax-in-flight: 64", "", "")
 	a := advRun(t, yaml, fns)
 	inB := a.app.Binding("relay-in-0")
-	cl := &kafkago.Client{Addr: kafkago.TCP(c.Addrs()...), Timeout: 10 * time.Second}
+	cl := pipeClient(c)
 	o := advReadTopic(t, c, out)
 	for round := range 2 {
 		target := calls.Load() + 300
@@ -482,15 +437,8 @@ func TestAdvPipeKafkaStopStartFullWindow(t *testing.T) {
 		callsAtStop := calls.Load()
 		committed := committedParts(t, cl, "g", in)
 		end := endOffset(t, c, out, 0)
-		vals := o.waitLen(t, end, pipeTimeout)
-		have := map[string]bool{}
-		for _, v := range vals {
-			have[strings.TrimPrefix(v, "out:")] = true
-		}
-		for _, v := range pw.below(committed) {
-			if !have[v] {
-				t.Fatalf("round %d: input %s committed (%v) without its output after Stop", round, v, committed)
-			}
+		for _, v := range withoutOutput(pw, committed, o.waitLen(t, end, pipeTimeout)) {
+			t.Fatalf("round %d: input %s committed (%v) without its output after Stop", round, v, committed)
 		}
 		// Nothing is called after Stop returned.
 		time.Sleep(200 * time.Millisecond) // observation window for stray calls after Stop
@@ -502,9 +450,7 @@ func TestAdvPipeKafkaStopStartFullWindow(t *testing.T) {
 		}
 	}
 	stopSlow()
-	waitAllCommitted(t, cl, in, n)
-	vals := o.waitLen(t, endOffset(t, c, out, 0), pipeTimeout)
-	dups := checkOutputs(t, pw, vals, nil, false)
+	vals, dups := relayedAll(t, c, in, out, o, pw, n)
 	t.Logf("%d outputs, %d duplicates, %d calls", len(vals), dups, calls.Load())
 }
 
@@ -522,13 +468,8 @@ func TestAdvPipeKafkaComposedMixed(t *testing.T) {
 		t.Run("max-in-flight "+strconv.Itoa(mif), func(t *testing.T) {
 			const n = 1800
 			c := kafkatest.Start(t)
-			in, out := uniqueTopic(t), uniqueTopic(t)+"-out"
-			dlq := stream.DLQName(in, "g")
-			createTopic(t, c, in, pipeParts, nil)
-			createTopic(t, c, out, 4, nil)
-			createTopic(t, c, dlq, 1, nil)
-			pw := newPipeWriter(c, in)
-			defer pw.w.Close()
+			in, out, pw := pipeTopics(t, c, 4, nil)
+			dlq := pipeDLQ(t, c, in)
 			pw.write(t, n)
 			kind := func(v string) int { // by the input's seq
 				_, s, _ := strings.Cut(v, ":")
@@ -573,7 +514,7 @@ producer:
 				"      destination: "+out+"\n      content-type: application/octet-stream\n",
 				"      destination: "+out+"\n", 1)
 			a := advRun(t, yaml, fns)
-			cl := &kafkago.Client{Addr: kafkago.TCP(c.Addrs()...), Timeout: 10 * time.Second}
+			cl := pipeClient(c)
 			waitAllCommitted(t, cl, in, n)
 			want, fails := 0, 0
 			skip := map[string]bool{}
@@ -645,11 +586,7 @@ func TestAdvPipeKafkaRetryTopics(t *testing.T) {
 	t.Parallel()
 	const n = 900
 	c := kafkatest.Start(t)
-	in, out := uniqueTopic(t), uniqueTopic(t)+"-out"
-	createTopic(t, c, in, pipeParts, nil)
-	createTopic(t, c, out, 1, nil)
-	pw := newPipeWriter(c, in)
-	defer pw.w.Close()
+	in, out, pw := pipeTopics(t, c, 1, nil)
 	pw.write(t, n)
 	var mu sync.Mutex
 	failed := map[string]bool{}
@@ -670,7 +607,7 @@ func TestAdvPipeKafkaRetryTopics(t *testing.T) {
 	})
 	yaml := advKafkaYAML(c, "relay", "relay", in, out, "max-attempts: 1\nretry-delays: 100ms\ndlq: true", "", "")
 	a := advRun(t, yaml, fns)
-	cl := &kafkago.Client{Addr: kafkago.TCP(c.Addrs()...), Timeout: 10 * time.Second}
+	cl := pipeClient(c)
 	waitAllCommitted(t, cl, in, n)
 	o := advReadTopic(t, c, out)
 	vals := o.waitLen(t, int64(n), pipeTimeout)
@@ -684,42 +621,22 @@ func TestAdvPipeKafkaRetryTopics(t *testing.T) {
 func TestAdvPipeKafkaGoroutines(t *testing.T) {
 	const n = 1500
 	c := kafkatest.Start(t)
-	in, out := uniqueTopic(t), uniqueTopic(t)+"-out"
-	createTopic(t, c, in, pipeParts, nil)
-	createTopic(t, c, out, 1, nil)
-	pw := newPipeWriter(c, in)
+	in, out, pw := pipeTopics(t, c, 1, nil)
 	pw.write(t, n)
-	pw.w.Close()
+	pw.w.Close() // closed before the goroutines are counted
 	stopSlow := advSlowProduce(c, out, 10*time.Millisecond)
 	defer stopSlow()
-	runtime.GC()
-	time.Sleep(200 * time.Millisecond) // let the writer's goroutines end before the baseline
-	base := runtime.NumGoroutine()
+	base := goroutineBase()
 	var calls atomic.Int64
-	fns := stream.NewCatalog()
-	stream.AddFunction(fns, "relay", func(_ context.Context, v []byte) ([]byte, error) {
-		calls.Add(1)
-		return append([]byte("out:"), v...), nil
-	})
+	fns := relayFns(&calls)
 	yaml := advKafkaYAML(c, "relay", "relay", in, out, "max-attempts: 1", "", "")
 	a := advRun(t, yaml, fns)
 	waitFor(t, pipeTimeout, "some calls", func() bool { return calls.Load() >= 500 })
 	if err := a.stop(t); err != nil {
 		t.Errorf("Run: %v", err)
 	}
-	deadline := time.Now().Add(20 * time.Second)
-	var now int
-	for {
-		now = runtime.NumGoroutine()
-		if now <= base+2 || time.Now().After(deadline) {
-			break
-		}
-		time.Sleep(50 * time.Millisecond) // polling the goroutine count
-	}
-	if now > base+2 {
-		buf := make([]byte, 1<<20)
-		buf = buf[:runtime.Stack(buf, true)]
-		t.Errorf("%d goroutines 20s after Run returned; %d before the App\n%s", now, base, advStacks(string(buf)))
+	if now := goroutinesDownTo(base+2, 20*time.Second); now > base+2 {
+		t.Errorf("%d goroutines 20s after Run returned; %d before the App\n%s", now, base, advStacks(advAllStacks()))
 	}
 }
 
@@ -769,26 +686,14 @@ func advStuckProduce(t *testing.T, c *kafkatest.Cluster, topic string) (release 
 func TestAdvPipeKafkaShutdownStuckOutput(t *testing.T) {
 	const n = 3000
 	c := kafkatest.Start(t)
-	in, out := uniqueTopic(t), uniqueTopic(t)+"-out"
-	createTopic(t, c, in, pipeParts, nil)
-	createTopic(t, c, out, 1, nil)
-	pw := newPipeWriter(c, in)
+	in, out, pw := pipeTopics(t, c, 1, nil)
 	pw.write(t, n)
-	pw.w.Close()
-	cl := &kafkago.Client{Addr: kafkago.TCP(c.Addrs()...), Timeout: 10 * time.Second}
-	runtime.GC()
-	time.Sleep(200 * time.Millisecond) // let the writer's goroutines end before the baseline
-	base := runtime.NumGoroutine()
+	pw.w.Close() // closed before the goroutines are counted
+	cl := pipeClient(c)
+	base := goroutineBase()
 	baseStacks := advAllStacks()
 	var calls atomic.Int64
-	fns := func() *stream.Catalog {
-		fns := stream.NewCatalog()
-		stream.AddFunction(fns, "relay", func(_ context.Context, v []byte) ([]byte, error) {
-			calls.Add(1)
-			return append([]byte("out:"), v...), nil
-		})
-		return fns
-	}
+	fns := func() *stream.Catalog { return relayFns(&calls) }
 	yaml := strings.Replace(advKafkaYAML(c, "relay", "relay", in, out, "max-attempts: 1", "", ""), "stream:\n", "stream:\n  shutdown-timeout: 3s\n", 1)
 	a := advRun(t, yaml, fns())
 	waitFor(t, pipeTimeout, "some calls", func() bool { return calls.Load() >= 100 })
@@ -817,14 +722,8 @@ func TestAdvPipeKafkaShutdownStuckOutput(t *testing.T) {
 	start := time.Now()
 	err := a.stop(t)
 	took := time.Since(start)
-	now := runtime.NumGoroutine()
-	for deadline := time.Now().Add(10 * time.Second); now > base+2 && time.Now().Before(deadline); now = runtime.NumGoroutine() {
-		time.Sleep(50 * time.Millisecond) // polling the goroutine count
-	}
-	if now > base+2 {
-		buf := make([]byte, 1<<20)
-		buf = buf[:runtime.Stack(buf, true)]
-		if left := advNew(baseStacks, string(buf)); left != "" {
+	if now := goroutinesDownTo(base+2, 10*time.Second); now > base+2 {
+		if left := advNew(baseStacks, advAllStacks()); left != "" {
 			t.Errorf("LEAK: %d goroutines 10s after Run returned (the output broker still stuck); %d before the App; not kfake's:\n%s", now, base, left)
 		}
 	}
@@ -837,19 +736,11 @@ func TestAdvPipeKafkaShutdownStuckOutput(t *testing.T) {
 	o := advReadTopic(t, c, out)
 	end := endOffset(t, c, out, 0)
 	vals := o.waitLen(t, end, pipeTimeout)
-	have := map[string]bool{}
-	for _, v := range vals {
-		have[strings.TrimPrefix(v, "out:")] = true
-	}
-	for _, v := range pw.below(committed) {
-		if !have[v] {
-			t.Fatalf("input %s committed (%v) without its output", v, committed)
-		}
+	for _, v := range withoutOutput(pw, committed, vals) {
+		t.Fatalf("input %s committed (%v) without its output", v, committed)
 	}
 	advRun(t, yaml, fns())
-	waitAllCommitted(t, cl, in, n)
-	vals = o.waitLen(t, endOffset(t, c, out, 0), pipeTimeout)
-	dups := checkOutputs(t, pw, vals, nil, false)
+	vals, dups := relayedAll(t, c, in, out, o, pw, n)
 	t.Logf("after restart: %d outputs, %d duplicates", len(vals), dups)
 }
 
@@ -862,37 +753,19 @@ func TestAdvPipeKafkaRebalanceApps(t *testing.T) {
 	t.Parallel()
 	const chunks, chunk = 40, 100
 	c := kafkatest.Start(t)
-	in, out := uniqueTopic(t), uniqueTopic(t)+"-out"
-	createTopic(t, c, in, pipeParts, nil)
-	createTopic(t, c, out, 1, nil)
-	pw := newPipeWriter(c, in)
-	defer pw.w.Close()
+	in, out, pw := pipeTopics(t, c, 1, nil)
 	stopSlow := advSlowProduce(c, out, 10*time.Millisecond)
 	defer stopSlow()
 	var calls atomic.Int64
-	fns := func() *stream.Catalog {
-		fns := stream.NewCatalog()
-		stream.AddFunction(fns, "relay", func(_ context.Context, v []byte) ([]byte, error) {
-			calls.Add(1)
-			return append([]byte("out:"), v...), nil
-		})
-		return fns
-	}
+	fns := func() *stream.Catalog { return relayFns(&calls) }
 	yaml := advKafkaYAML(c, "relay", "relay", in, out, "max-attempts: 1", "", "")
-	cl := &kafkago.Client{Addr: kafkago.TCP(c.Addrs()...), Timeout: 10 * time.Second}
+	cl := pipeClient(c)
 	o := advReadTopic(t, c, out)
 	check := func(when string) {
 		committed := committedParts(t, cl, "g", in)
 		end := endOffset(t, c, out, 0)
-		vals := o.waitLen(t, end, pipeTimeout)
-		have := map[string]bool{}
-		for _, v := range vals {
-			have[strings.TrimPrefix(v, "out:")] = true
-		}
-		for _, v := range pw.below(committed) {
-			if !have[v] {
-				t.Fatalf("%s: input %s committed (%v) without its output", when, v, committed)
-			}
+		for _, v := range withoutOutput(pw, committed, o.waitLen(t, end, pipeTimeout)) {
+			t.Fatalf("%s: input %s committed (%v) without its output", when, v, committed)
 		}
 	}
 	a1 := advRun(t, yaml, fns())
@@ -964,13 +837,8 @@ func TestAdvPipeKafkaKeyExtractorPanic(t *testing.T) {
 			const n = 300
 			const bad = "k1:20" // partition 1
 			c := kafkatest.Start(t)
-			in, out := uniqueTopic(t), uniqueTopic(t)+"-out"
-			dlq := stream.DLQName(in, "g")
-			createTopic(t, c, in, pipeParts, nil)
-			createTopic(t, c, out, 2, nil)
-			createTopic(t, c, dlq, 1, nil)
-			pw := newPipeWriter(c, in)
-			defer pw.w.Close()
+			in, out, pw := pipeTopics(t, c, 2, nil)
+			dlq := pipeDLQ(t, c, in)
 			pw.write(t, n)
 			fns := stream.NewCatalog()
 			stream.AddFunction(fns, "relay", func(_ context.Context, v []byte) ([]byte, error) {
@@ -988,15 +856,8 @@ func TestAdvPipeKafkaKeyExtractorPanic(t *testing.T) {
 			outLines := "producer:\n  partition-key-extractor-name: byKey\n  partition-count: 2"
 			yaml := strings.Replace(advKafkaYAML(c, "relay", "relay", in, out, cons, outLines, ""), "stream:\n", "stream:\n  shutdown-timeout: 2s\n", 1)
 			a := advRun(t, yaml, fns, stream.WithKeyExtractor("byKey", extract))
-			cl := &kafkago.Client{Addr: kafkago.TCP(c.Addrs()...), Timeout: 10 * time.Second}
-			deadline := time.Now().Add(20 * time.Second)
-			var committed [pipeParts]int64
-			for time.Now().Before(deadline) {
-				if committed = committedParts(t, cl, "g", in); sum(committed) == n {
-					break
-				}
-				time.Sleep(20 * time.Millisecond) // polling the committed offsets
-			}
+			cl := pipeClient(c)
+			committed := pollCommitted(t, cl, in, n, 20*time.Second)
 			st := a.app.Binding("relay-in-0").Stats()
 			t.Logf("committed %v (%d of %d); dead letters %d; stats %+v", committed, sum(committed), n, endOffset(t, c, dlq, 0), st)
 			if sum(committed) != n {
@@ -1024,20 +885,12 @@ func TestAdvPipeKafkaNakBurst(t *testing.T) {
 		t.Run("max-in-flight "+strconv.Itoa(mif), func(t *testing.T) {
 			const n = 3000
 			c := kafkatest.Start(t)
-			in, out := uniqueTopic(t), uniqueTopic(t)+"-out"
-			createTopic(t, c, in, pipeParts, nil)
-			createTopic(t, c, out, 1, nil)
-			pw := newPipeWriter(c, in)
-			defer pw.w.Close()
+			in, out, pw := pipeTopics(t, c, 1, nil)
 			pw.write(t, n)
 			stopSlow := advSlowProduce(c, out, 2*time.Millisecond)
 			defer stopSlow()
 			var calls atomic.Int64
-			fns := stream.NewCatalog()
-			stream.AddFunction(fns, "relay", func(_ context.Context, v []byte) ([]byte, error) {
-				calls.Add(1)
-				return append([]byte("out:"), v...), nil
-			})
+			fns := relayFns(&calls)
 			cons := fmt.Sprintf("max-attempts: 2\nback-off-initial-interval: 300ms\nmax-in-flight: %d", mif)
 			a := advRun(t, advKafkaYAML(c, "relay", "relay", in, out, cons, "", ""), fns)
 			waitFor(t, pipeTimeout, "some calls", func() bool { return calls.Load() >= 200 })
@@ -1051,7 +904,7 @@ func TestAdvPipeKafkaNakBurst(t *testing.T) {
 			}
 			stopSlow()
 			back := time.Now()
-			cl := &kafkago.Client{Addr: kafkago.TCP(c.Addrs()...), Timeout: 10 * time.Second}
+			cl := pipeClient(c)
 			waitAllCommitted(t, cl, in, n)
 			took := time.Since(back)
 			st := a.app.Binding("relay-in-0").Stats()
@@ -1083,13 +936,8 @@ func TestAdvPipeKafkaErrorHandlerSendsToOutput(t *testing.T) {
 			const n = 600
 			const big = "k2:30" // partition 2
 			c := kafkatest.Start(t)
-			in, out := uniqueTopic(t), uniqueTopic(t)+"-out"
-			dlq := stream.DLQName(in, "g")
-			createTopic(t, c, in, pipeParts, nil)
-			createTopic(t, c, out, 1, map[string]string{"max.message.bytes": "20000"})
-			createTopic(t, c, dlq, 1, nil)
-			pw := newPipeWriter(c, in)
-			defer pw.w.Close()
+			in, out, pw := pipeTopics(t, c, 1, map[string]string{"max.message.bytes": "20000"})
+			dlq := pipeDLQ(t, c, in)
 			pw.write(t, n)
 			fns := stream.NewCatalog()
 			stream.AddFunction(fns, "relay", func(_ context.Context, v []byte) ([]byte, error) {
@@ -1116,15 +964,8 @@ func TestAdvPipeKafkaErrorHandlerSendsToOutput(t *testing.T) {
 			if err := a.app.Binding("relay-in-0").Start(context.Background()); err != nil {
 				t.Fatal(err)
 			}
-			cl := &kafkago.Client{Addr: kafkago.TCP(c.Addrs()...), Timeout: 10 * time.Second}
-			deadline := time.Now().Add(20 * time.Second)
-			var committed [pipeParts]int64
-			for time.Now().Before(deadline) {
-				if committed = committedParts(t, cl, "g", in); sum(committed) == n {
-					break
-				}
-				time.Sleep(20 * time.Millisecond) // polling the committed offsets
-			}
+			cl := pipeClient(c)
+			committed := pollCommitted(t, cl, in, n, 20*time.Second)
 			t.Logf("committed %v (%d of %d); error events %d; output records %d; dead letters %d",
 				committed, sum(committed), n, reported.Load(), endOffset(t, c, out, 0), endOffset(t, c, dlq, 0))
 			if sum(committed) != n {

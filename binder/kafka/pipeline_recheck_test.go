@@ -12,11 +12,9 @@ import (
 	"testing"
 	"time"
 
-	kafkago "github.com/segmentio/kafka-go"
 	"github.com/twmb/franz-go/pkg/kerr"
 
 	"github.com/streambind/streambind/binder/kafka/kafkatest"
-	"github.com/streambind/streambind/stream"
 )
 
 func TestRecheckKafkaPauseDuringOutage(t *testing.T) {
@@ -24,20 +22,12 @@ func TestRecheckKafkaPauseDuringOutage(t *testing.T) {
 		t.Run("max-in-flight "+strconv.Itoa(mif), func(t *testing.T) {
 			const n = 3000
 			c := kafkatest.Start(t)
-			in, out := uniqueTopic(t), uniqueTopic(t)+"-out"
-			createTopic(t, c, in, pipeParts, nil)
-			createTopic(t, c, out, 1, nil)
-			pw := newPipeWriter(c, in)
-			defer pw.w.Close()
+			in, out, pw := pipeTopics(t, c, 1, nil)
 			pw.write(t, n)
 			stopSlow := advSlowProduce(c, out, 2*time.Millisecond)
 			defer stopSlow()
 			var calls atomic.Int64
-			fns := stream.NewCatalog()
-			stream.AddFunction(fns, "relay", func(_ context.Context, v []byte) ([]byte, error) {
-				calls.Add(1)
-				return append([]byte("out:"), v...), nil
-			})
+			fns := relayFns(&calls)
 			cons := fmt.Sprintf("max-attempts: 3\nback-off-initial-interval: 1s\nmax-in-flight: %d", mif)
 			yaml := advKafkaYAML(c, "relay", "relay", in, out, cons, "", "") + "  kafka:\n    bindings:\n      relay-out-0:\n        producer:\n          send-attempts: 1\n"
 			a := advRun(t, yaml, fns)
@@ -62,7 +52,7 @@ func TestRecheckKafkaPauseDuringOutage(t *testing.T) {
 			if err := inB.Resume(context.Background()); err != nil {
 				t.Fatal(err)
 			}
-			cl := &kafkago.Client{Addr: kafkago.TCP(c.Addrs()...), Timeout: 10 * time.Second}
+			cl := pipeClient(c)
 			waitAllCommitted(t, cl, in, n)
 			t.Logf("all %d committed after resume; output end offset %d", n, endOffset(t, c, out, 0))
 		})

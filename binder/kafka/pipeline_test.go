@@ -318,21 +318,13 @@ func TestPipelinedFunction(t *testing.T) {
 	}{{"default window", 0}, {"max-in-flight 1", 1}} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := kafkatest.Start(t)
-			in, out := uniqueTopic(t), uniqueTopic(t)+"-out"
-			createTopic(t, c, in, pipeParts, nil)
-			createTopic(t, c, out, 1, nil)
-			pw := newPipeWriter(c, in)
-			defer pw.w.Close()
+			in, out, pw := pipeTopics(t, c, 1, nil)
 			pw.write(t, n) // a backlog: the consumer has n inputs at hand
 			taken := countRecords(c, out)
 			pa := startPipeApp(t, c, in, out, stream.ConsumerConfig{MaxInFlight: tc.maxInFlight, MaxAttempts: 1}, nil, nil, taken)
 
-			cl := &kafkago.Client{Addr: kafkago.TCP(c.Addrs()...), Timeout: 10 * time.Second}
-			waitAllCommitted(t, cl, in, n)
-			b := newBinder(t, c, nil)
-			closeBinder(t, b)
-			o := &outputs{changed: make(chan struct{}, 1)}
-			startConsumer(t, b, consumerSpec(out, "check", o.handler))
+			waitAllCommitted(t, pipeClient(c), in, n)
+			o := readOutputs(t, c, out, "check")
 			vals := o.waitLen(t, n, pipeTimeout)
 			if dups := checkOutputs(t, pw, vals, nil, true); dups > 0 {
 				t.Errorf("%d duplicate outputs; want none (no fault)", dups)
@@ -381,19 +373,12 @@ func TestPipelinedProduceFault(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := kafkatest.Start(t)
-			in, out := uniqueTopic(t), uniqueTopic(t)+"-out"
-			createTopic(t, c, in, pipeParts, nil)
-			createTopic(t, c, out, 1, nil)
-			pw := newPipeWriter(c, in)
-			defer pw.w.Close()
+			in, out, pw := pipeTopics(t, c, 1, nil)
 			taken := countRecords(c, out)
 			cc := stream.ConsumerConfig{MaxAttempts: 2, BackOffInitialInterval: 10 * time.Millisecond, BackOffMaxInterval: 20 * time.Millisecond}
 			pa := startPipeApp(t, c, in, out, cc, tc.prod, nil, taken)
-			b := newBinder(t, c, nil)
-			closeBinder(t, b)
-			o := &outputs{changed: make(chan struct{}, 1)}
-			startConsumer(t, b, consumerSpec(out, "check", o.handler))
-			cl := &kafkago.Client{Addr: kafkago.TCP(c.Addrs()...), Timeout: 10 * time.Second}
+			o := readOutputs(t, c, out, "check")
+			cl := pipeClient(c)
 
 			// checkCommitted: the inputs committed now have outputs among
 			// the records the output topic holds now.
@@ -401,15 +386,8 @@ func TestPipelinedProduceFault(t *testing.T) {
 			checkCommitted := func() {
 				committed := committedParts(t, cl, "g", in)
 				end := endOffset(t, c, out, 0)
-				vals := o.waitLen(t, end, pipeTimeout)[:end]
-				have := make(map[string]bool, len(vals))
-				for _, v := range vals {
-					have[strings.TrimPrefix(v, "out:")] = true
-				}
-				for _, v := range pw.below(committed) {
-					if !have[v] {
-						t.Fatalf("input %s committed (offsets %v) without its output in the output topic (%d records)", v, committed, end)
-					}
+				for _, v := range withoutOutput(pw, committed, o.waitLen(t, end, pipeTimeout)[:end]) {
+					t.Fatalf("input %s committed (offsets %v) without its output in the output topic (%d records)", v, committed, end)
 				}
 				checks++
 			}
@@ -449,13 +427,8 @@ func TestPipelinedFunctionFails(t *testing.T) {
 	const n = 900
 	const bad = "k1:70" // partition 1
 	c := kafkatest.Start(t)
-	in, out := uniqueTopic(t), uniqueTopic(t)+"-out"
-	dlq := stream.DLQName(in, "g")
-	createTopic(t, c, in, pipeParts, nil)
-	createTopic(t, c, out, 1, nil)
-	createTopic(t, c, dlq, 1, nil)
-	pw := newPipeWriter(c, in)
-	defer pw.w.Close()
+	in, out, pw := pipeTopics(t, c, 1, nil)
+	dlq := pipeDLQ(t, c, in)
 	pw.write(t, n)
 	badAt := pw.at[bad]
 	taken := countRecords(c, out)
@@ -467,7 +440,7 @@ func TestPipelinedFunctionFails(t *testing.T) {
 		return nil
 	}, taken)
 
-	cl := &kafkago.Client{Addr: kafkago.TCP(c.Addrs()...), Timeout: 10 * time.Second}
+	cl := pipeClient(c)
 	deadline := time.Now().Add(pipeTimeout)
 	for {
 		committed := committedParts(t, cl, "g", in)
@@ -485,10 +458,7 @@ func TestPipelinedFunctionFails(t *testing.T) {
 	if got := endOffset(t, c, dlq, 0); got != 1 {
 		t.Errorf("%d dead letters; want 1", got)
 	}
-	b := newBinder(t, c, nil)
-	closeBinder(t, b)
-	o := &outputs{changed: make(chan struct{}, 1)}
-	startConsumer(t, b, consumerSpec(out, "check", o.handler))
+	o := readOutputs(t, c, out, "check")
 	vals := o.waitLen(t, n-1, pipeTimeout)
 	if dups := checkOutputs(t, pw, vals, map[string]bool{bad: true}, true); dups > 0 {
 		t.Errorf("%d duplicates; want none", dups)
@@ -513,11 +483,7 @@ func TestPipelinedPause(t *testing.T) {
 	t.Parallel()
 	const n = 6000
 	c := kafkatest.Start(t)
-	in, out := uniqueTopic(t), uniqueTopic(t)+"-out"
-	createTopic(t, c, in, pipeParts, nil)
-	createTopic(t, c, out, 1, nil)
-	pw := newPipeWriter(c, in)
-	defer pw.w.Close()
+	in, out, pw := pipeTopics(t, c, 1, nil)
 	pw.write(t, n)
 	taken := countRecords(c, out)
 	pa := startPipeApp(t, c, in, out, stream.ConsumerConfig{MaxAttempts: 1}, nil, nil, taken)
@@ -543,12 +509,8 @@ func TestPipelinedPause(t *testing.T) {
 	if err := inB.Resume(ctx); err != nil {
 		t.Fatal(err)
 	}
-	cl := &kafkago.Client{Addr: kafkago.TCP(c.Addrs()...), Timeout: 10 * time.Second}
-	waitAllCommitted(t, cl, in, n)
-	b := newBinder(t, c, nil)
-	closeBinder(t, b)
-	o := &outputs{changed: make(chan struct{}, 1)}
-	startConsumer(t, b, consumerSpec(out, "check", o.handler))
+	waitAllCommitted(t, pipeClient(c), in, n)
+	o := readOutputs(t, c, out, "check")
 	if dups := checkOutputs(t, pw, o.waitLen(t, n, pipeTimeout), nil, true); dups > 0 {
 		t.Errorf("%d duplicates; want none", dups)
 	}
@@ -604,7 +566,7 @@ func TestPipelinedRebalance(t *testing.T) {
 	if err := c1.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
-	cl := &kafkago.Client{Addr: kafkago.TCP(c.Addrs()...), Timeout: 10 * time.Second}
+	cl := pipeClient(c)
 	// checkCommitted: every message below the committed offsets finished
 	// (message r-i is the i/3-th of partition i%3: one producer, in order).
 	checkCommitted := func() int64 {
@@ -669,10 +631,7 @@ func TestPipelinedClusterRestart(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			n := tc.n
 			c := kafkatest.StartRestartable(t)
-			in, out := uniqueTopic(t), uniqueTopic(t)+"-out"
-			createTopic(t, c, in, pipeParts, nil)
-			createTopic(t, c, out, 1, nil)
-			pw := newPipeWriter(c, in)
+			in, out, pw := pipeTopics(t, c, 1, nil)
 			pw.write(t, n)
 			pw.w.Close()
 			taken := countRecords(c, out)
@@ -688,8 +647,7 @@ func TestPipelinedClusterRestart(t *testing.T) {
 			if calls >= int64(n) {
 				t.Fatal("every input was handled before the restart: the test proves nothing")
 			}
-			cl := &kafkago.Client{Addr: kafkago.TCP(c.Addrs()...), Timeout: 10 * time.Second}
-			waitAllCommitted(t, cl, in, int64(n))
+			waitAllCommitted(t, pipeClient(c), in, int64(n))
 			// Read without a group: a restarted cluster's group coordinator is
 			// not what this test is about.
 			var vals []string
