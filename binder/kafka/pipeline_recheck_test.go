@@ -1,8 +1,8 @@
 package kafka_test
 
-// Re-check (recheck helper, not committed): Pause during an output outage,
-// sequential vs pipelined, on Kafka (compare binder/rabbit's
-// TestRecheckRabbitPauseDuringOutage).
+// Regression tests from the re-check of the pipelining fixes: Pause during
+// an output outage, sequential vs pipelined, on Kafka (compare
+// binder/rabbit's TestRecheckRabbitPauseDuringOutage).
 
 import (
 	"context"

@@ -1,7 +1,7 @@
 package rabbit
 
-// Re-check (recheck helper, not committed) of the pipelining fixes:
-// variations of the adversarial review's regression tests.
+// Regression tests from the re-check of the pipelining fixes: variations
+// of the adversarial review's regression tests.
 
 import (
 	"context"
