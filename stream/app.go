@@ -730,7 +730,10 @@ func withConnectionDefaults(defaults, section, env map[string]any) map[string]an
 			continue
 		}
 		if dm, ok := v.(map[string]any); ok {
-			if !sectionSet[sk] {
+			if address {
+				dm = withoutAddressProps(dm)
+			}
+			if !sectionSet[sk] && len(dm) > 0 {
 				out[k] = dm
 			}
 			continue
@@ -747,6 +750,9 @@ func withConnectionDefaults(defaults, section, env map[string]any) map[string]an
 		if !ok {
 			continue
 		}
+		if address {
+			dm = withoutAddressProps(dm)
+		}
 		for sk, sv := range section {
 			if squashKey(sk) == squashKey(dk) {
 				if sm, ok := sv.(map[string]any); ok {
@@ -754,6 +760,25 @@ func withConnectionDefaults(defaults, section, env map[string]any) map[string]an
 				}
 			}
 		}
+	}
+	return out
+}
+
+// withoutAddressProps returns client properties m without the ones that
+// say where to connect (bootstrap.servers): an inherited property map
+// must not send a binder that sets its own address to the application's
+// brokers (the Kafka binder lets configuration.bootstrap.servers win over
+// brokers).
+func withoutAddressProps(m map[string]any) map[string]any {
+	var out map[string]any
+	for k, v := range m {
+		if squashKey(k) == "bootstrap.servers" {
+			continue
+		}
+		if out == nil {
+			out = make(map[string]any, len(m))
+		}
+		out[k] = v
 	}
 	return out
 }

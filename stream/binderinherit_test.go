@@ -172,6 +172,39 @@ func TestBinderInheritsConnectionDefaults(t *testing.T) {
 	}
 }
 
+// An address of the binder's own also drops the application's
+// bootstrap.servers client property (spring.kafka.properties): the Kafka
+// binder lets that property win over brokers, so inheriting it sent the
+// binder to the application's cluster. Without an address of its own the
+// binder keeps it.
+func TestBinderOwnAddressDropsInheritedBootstrapServers(t *testing.T) {
+	const app = `spring:
+  kafka:
+    bootstrap-servers: dead:1
+    properties:
+      bootstrap.servers: dead:1
+      security.protocol: SSL
+`
+	for _, tc := range []struct {
+		name, env string
+		want      map[string]any
+	}{
+		{"native brokers", "brokers: b:9092", map[string]any{"configuration": map[string]any{"security.protocol": "SSL"}}},
+		{"nested bootstrap-servers", "spring.kafka.bootstrap-servers: b:9092", map[string]any{"configuration": map[string]any{"security.protocol": "SSL"}}},
+		{"SCSt brokers", "spring.cloud.stream.kafka.binder.brokers: b:9092", map[string]any{"configuration": map[string]any{"security.protocol": "SSL"}}},
+		{"no address", "spring.kafka.client-id: mine", map[string]any{"brokers": "dead:1", "configuration": map[string]any{"bootstrap.servers": "dead:1", "security.protocol": "SSL"}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			fns, bindings := consumersOn("k1")
+			cfg := loadYAML(t, app+"  cloud:\n    stream:\n"+bindings+"      binders:\n        k1:\n          type: kafka\n          environment:\n            "+tc.env+"\n")
+			got := settingsOf(t, cfg, fns)["k1"].Binder
+			if !reflect.DeepEqual(got, tc.want) {
+				t.Errorf("inherited %v\nwant %v", got, tc.want)
+			}
+		})
+	}
+}
+
 // The section stream.<type>.binder is the application's too: a binder
 // inherits it over the connection defaults, property maps merged, and
 // with inherit-environment false does not see it.

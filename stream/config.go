@@ -195,7 +195,8 @@ type BinderConfig struct {
 	// win over them key by key, client property maps (Kafka configuration,
 	// consumer-properties, producer-properties) property by property, and
 	// an address the environment sets (brokers, bootstrap-servers,
-	// addresses, host, uri) drops every inherited address. Default true.
+	// addresses, host, uri) drops every inherited address, the client
+	// property bootstrap.servers included. Default true.
 	// False: a binder with a non-empty environment sees only its
 	// environment, as in SCSt, where the binder's child context then does
 	// not merge the application's environment (DefaultBinderFactory); with
@@ -620,14 +621,17 @@ func (c *Config) originSet(key string) bool {
 	return ok
 }
 
+// defaultBinder is the binder of the bindings that name none when the
+// App has not chosen it (NewApp writes its choice to DefaultBinder):
+// default-binder, else the one default candidate among the declared
+// binders (DefaultBinderOf's rule, without the registered types), else
+// the in-process binder.
 func (c *Config) defaultBinder() string {
 	if c.DefaultBinder != "" {
 		return c.DefaultBinder
 	}
-	if len(c.Binders) == 1 {
-		for n := range c.Binders {
-			return n
-		}
+	if cs := DefaultCandidates(c); len(cs) == 1 {
+		return cs[0]
 	}
 	return DefaultBinderType
 }

@@ -36,9 +36,11 @@ values of keys that name secrets are replaced by ******, passwords in URLs,
 DSNs and credentials are hidden.
 
 stream.default-binder is shown as the app decides it: as set, else the one
-binder declared under stream.binders; without either it is null, "not
-set": the app's code chooses (the one binder type it registers), and so
-is the binder of every binding that names none.
+binder declared under stream.binders that is a default candidate
+(default-candidate not false); without either it is null, "not set": the
+app's code chooses (the one binder type it registers that no declared
+binder is named after), and so is the binder of every binding that names
+none.
 
 The Spring Boot connection settings a binder takes (spring.kafka.
 bootstrap-servers, spring.rabbitmq.*, ...) are shown where a binder of the

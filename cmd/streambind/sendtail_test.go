@@ -314,3 +314,51 @@ func TestSendRejectsWhatIsNotJSON(t *testing.T) {
 	}
 	assertLines(t, payloads(got), []string{`{"id":"x"}`})
 }
+
+// TestSendTailDefaultCandidate: with two binders declared, one of them
+// default-candidate: false, send, tail and dlq use the other for the
+// bindings that name none, as the app does, without --binder (they took
+// the in-process binder).
+func TestSendTailDefaultCandidate(t *testing.T) {
+	vhost := rabbittest.VHost(t)
+	dir := writeFiles(t, map[string]string{"application.yaml": `spring:
+  cloud:
+    function:
+      definition: emit;work
+    stream:
+      binders:
+        main:
+          type: rabbit
+          environment:
+            addresses: ${RABBIT_ADDRESSES:127.0.0.1:5672}
+            virtual-host: ${VHOST}
+        audit:
+          type: rabbit
+          default-candidate: false
+          environment:
+            addresses: 127.0.0.1:1
+      bindings:
+        emit-out-0:
+          destination: jobs
+        work-in-0:
+          destination: jobs
+          group: workers
+          consumer:
+            dlq: true
+`})
+	env := []string{"VHOST=" + vhost}
+	tail := startTail(t, dir, env, "--binding", "work-in-0", "--group", "workers", "--count", "1", "--timeout", "30s")
+	if r := runIn(t, dir, env, "send", "--binding", "emit-out-0", `{"n":1}`); r.code != exitOK {
+		t.Fatalf("send: exit status %d, stderr %q", r.code, r.stderr)
+	}
+	code, got := tail.wait(t)
+	if code != exitOK {
+		t.Fatalf("tail: exit status %d, stderr %q", code, tail.errText())
+	}
+	assertLines(t, payloads(got), []string{`{"n":1}`})
+	// No message was dead-lettered, so the DLQ was never declared: dlq
+	// asks the rabbit binder (main's vhost) and says so.
+	if r := runIn(t, dir, env, "dlq", "ls", "--binding", "work-in-0"); !strings.Contains(r.stderr, "rabbit: queue jobs.workers.dlq: no dead-letter queue") {
+		t.Fatalf("dlq ls: exit status %d, stderr %q", r.code, r.stderr)
+	}
+}
