@@ -38,9 +38,12 @@ var bootRabbit = map[string]bootKey{
 // variable sets even when no file mentions them (SPRING_RABBITMQ_HOST,
 // SPRING_KAFKA_BOOTSTRAP_SERVERS), as Spring Boot reads them: a
 // Kubernetes deployment often gives the connection in the environment
-// alone. Only these keys: other variables under SPRING_ are not keys.
+// alone. Only these keys, and the Kafka client property maps (see
+// bootEnvVar): other variables under SPRING_ are not keys.
 var bootEnvKeys = []string{
 	"spring.kafka.bootstrap-servers",
+	"spring.kafka.client-id",
+	"spring.kafka.security.protocol",
 	"spring.rabbitmq.addresses",
 	"spring.rabbitmq.connection-timeout",
 	"spring.rabbitmq.host",

@@ -3,6 +3,7 @@ package config
 import (
 	"fmt"
 	"net"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -399,6 +400,21 @@ func bootEnvVar(files map[string]any, toks []string) (path []pathSeg, warnPath, 
 		lower[i] = strings.ToLower(t)
 	}
 	switch {
+	case lower[0] == "spring" && lower[1] == "kafka":
+		// Spring Boot binds SPRING_KAFKA_PROPERTIES_SASL_JAAS_CONFIG to the
+		// map key sasl.jaas.config of spring.kafka.properties (a map's key
+		// from the environment: '_' is '.'), and the same for the
+		// consumer's, producer's and admin's maps.
+		for _, m := range [][]string{{"properties"}, {"consumer", "properties"}, {"producer", "properties"}, {"admin", "properties"}} {
+			n := 2 + len(m)
+			if len(lower) > n && slices.Equal(lower[2:n], m) {
+				path := []pathSeg{keySeg("spring"), keySeg("kafka")}
+				for _, k := range m {
+					path = append(path, keySeg(k))
+				}
+				return append(path, keySeg(strings.Join(lower[n:], "."))), "", "", true
+			}
+		}
 	case lower[0] == "logging" && lower[1] == "level":
 		if len(lower) == 3 && lower[2] == "root" {
 			logging, _ := files["logging"].(map[string]any)

@@ -76,3 +76,29 @@ func TestBootConnectionKeysFromTheEnvironmentAlone(t *testing.T) {
 		t.Errorf("SPRING_FOO_BAR became a key: %v", spring)
 	}
 }
+
+// Spring Boot's Kafka client id, security protocol and client property
+// maps come from the environment alone too (a Confluent Cloud deployment
+// gives SPRING_KAFKA_PROPERTIES_SASL_JAAS_CONFIG so): a map's key from a
+// variable has '.' for '_', as Spring Boot binds it.
+func TestBootKafkaPropertiesFromTheEnvironmentAlone(t *testing.T) {
+	l := mustLoad(t, Options{Dir: "testdata/mapkeys-yaml", Env: []string{
+		"SPRING_KAFKA_BOOTSTRAP_SERVERS=k1:9092", "SPRING_KAFKA_CLIENT_ID=orders",
+		"SPRING_KAFKA_PROPERTIES_SASL_MECHANISM=PLAIN", "SPRING_KAFKA_SECURITY_PROTOCOL=SASL_SSL",
+		"SPRING_KAFKA_CONSUMER_PROPERTIES_MAX_POLL_RECORDS=100",
+	}})
+	kd := l.Stream.ConnectionDefaults["kafka"]
+	if kd["client-id"] != "orders" {
+		t.Errorf("kafka client-id = %v (defaults %v)", kd["client-id"], kd)
+	}
+	conf, _ := kd["configuration"].(map[string]any)
+	if conf["sasl.mechanism"] != "PLAIN" || conf["security.protocol"] != "SASL_SSL" {
+		t.Errorf("kafka configuration = %v", conf)
+	}
+	if cp, _ := kd["consumer-properties"].(map[string]any); cp["max.poll.records"] != "100" {
+		t.Errorf("kafka consumer-properties = %v", kd["consumer-properties"])
+	}
+	if o := l.Stream.Origins["spring.kafka.properties.sasl.mechanism"]; o != "env SPRING_KAFKA_PROPERTIES_SASL_MECHANISM" {
+		t.Errorf("origin of spring.kafka.properties.sasl.mechanism = %q", o)
+	}
+}
