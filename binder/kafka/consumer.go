@@ -326,7 +326,7 @@ func (r *run) generation(gen *kafkago.Generation, reset bool) {
 		for topic, parts := range gen.Assignments {
 			for _, pa := range parts {
 				k := topicPart{topic, pa.ID}
-				if co, ok := carried[k]; ok && !reset && co.applies(pa.Offset) && co.ours(pa.Offset) {
+				if co, ok := carried[k]; ok && !reset && co.applies(pa.Offset) {
 					log.Info("kafka: going on from the offset processed but not committed in the previous generation", "topic", topic, "partition", pa.ID, "committed", pa.Offset, "offset", co.next)
 					offs[k], commitNow[k] = co.next, true
 				} else if ok {
@@ -515,7 +515,7 @@ type partOffset struct {
 	known int64
 	// tried are the offsets of the first commits that failed since known
 	// (at most maxTried): one of them may have been applied, its answer
-	// lost (see carriedOffset.ours). Guarded as committed.
+	// lost (see carriedOffset.applies). Guarded as committed.
 	tried []int64
 }
 
@@ -532,7 +532,7 @@ const maxTried = 8
 // generation of the run. If that generation assigns the partition to this
 // member again and the group's committed offset is still what the member
 // knew (or one of its own commits that failed, whose answer may have been
-// lost: see ours), every message before next was settled by this member: the
+// lost: see applies), every message before next was settled by this member: the
 // partition goes on from next and commits it, rather than handling again
 // from the older committed offset all that was settled meanwhile. A
 // committed offset that moved otherwise (another member went further, an
@@ -542,26 +542,21 @@ type carriedOffset struct {
 	tried       []int64 // partOffset.tried
 }
 
+// applies reports whether the next generation goes on from co.next, the
+// group's committed offset being committed: only when that is the offset
+// the member knew, or one of its own commits that failed short of next
+// (the broker may have applied it, the answer lost). Any other offset was
+// committed by someone else — another member went further, an admin's
+// reset while the member was out of the group (Kafka allows one only
+// then) — and wins. "None committed", as the member knew it, is also what
+// a topic deleted and created again has (Kafka drops a deleted topic's
+// commits), whose offsets below next are new records; it is carried over
+// all the same: a new group whose first commit did not land before a
+// cluster restart would otherwise handle its whole first generation
+// again, and a live generation goes on at its offset on a re-created
+// topic anyway (the fetcher keeps it).
 func (co carriedOffset) applies(committed int64) bool {
-	if committed < 0 || co.known < 0 {
-		return committed == co.known
-	}
-	return co.known <= committed && committed < co.next
-}
-
-// ours reports whether committed, within what applies allows, is one the
-// member left: what it knew, or one of its commits that failed (the answer
-// may have been lost after the broker applied it). Any other offset there
-// was committed by someone else — an admin's reset while the member was
-// out of the group (Kafka allows one only then) — and wins. "None
-// committed", as before, is also what a topic deleted and created again
-// has (Kafka drops a deleted topic's commits), whose offsets below next
-// are new records; it is carried over all the same: a new group whose
-// first commit did not land before a cluster restart would otherwise
-// handle its whole first generation again, and a live generation goes on
-// at its offset on a re-created topic anyway (the fetcher keeps it).
-func (co carriedOffset) ours(committed int64) bool {
-	return committed == co.known || slices.Contains(co.tried, committed)
+	return committed == co.known || (committed < co.next && slices.Contains(co.tried, committed))
 }
 
 func newCommitter(gen *kafkago.Generation, log *slog.Logger, bd *Binder) *committer {
