@@ -541,8 +541,9 @@ func nearest(name string, names []string) string {
 // as Spring Cloud Stream does: stream.default-binder (a declared binder or
 // a registered type, matched case-insensitively); else the one binder
 // declared under stream.binders that is a default candidate; else the one
-// binder type registered in code (see [DefaultBinderOf]). With several and none chosen there is no default: that is
-// reported once, when a binding needs it. The in-process binder is thus
+// binder type registered in code (see [DefaultBinderOf]). With several
+// and none chosen there is no default: that is reported once, when a
+// binding needs it. The in-process binder is thus
 // the default only when it is the only type registered (streamtest sets
 // it explicitly). The choice is written to a copy of the configuration,
 // so that Config.Binding gives every binding its binder.
@@ -724,6 +725,7 @@ func withConnectionDefaults(defaults, section, env map[string]any) map[string]an
 		address = address || addressKeys[sk]
 	}
 	out := make(map[string]any, len(defaults)+len(section))
+	inherited := map[string]map[string]any{} // the defaults' property maps, by squashed key
 	for k, v := range defaults {
 		sk := squashKey(k)
 		if address && addressKeys[sk] {
@@ -733,6 +735,7 @@ func withConnectionDefaults(defaults, section, env map[string]any) map[string]an
 			if address {
 				dm = withoutAddressProps(dm)
 			}
+			inherited[sk] = dm
 			if !sectionSet[sk] && len(dm) > 0 {
 				out[k] = dm
 			}
@@ -743,23 +746,10 @@ func withConnectionDefaults(defaults, section, env map[string]any) map[string]an
 		}
 	}
 	for k, v := range section {
+		if sm, ok := v.(map[string]any); ok && inherited[squashKey(k)] != nil {
+			v = mergePropertyMaps(inherited[squashKey(k)], sm)
+		}
 		out[k] = v
-	}
-	for dk, dv := range defaults {
-		dm, ok := dv.(map[string]any)
-		if !ok {
-			continue
-		}
-		if address {
-			dm = withoutAddressProps(dm)
-		}
-		for sk, sv := range section {
-			if squashKey(sk) == squashKey(dk) {
-				if sm, ok := sv.(map[string]any); ok {
-					out[sk] = mergePropertyMaps(dm, sm)
-				}
-			}
-		}
 	}
 	return out
 }
