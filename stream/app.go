@@ -543,10 +543,10 @@ func nearest(name string, names []string) string {
 // declared under stream.binders that is a default candidate; else the one
 // binder type registered in code (see [DefaultBinderOf]). With several
 // and none chosen there is no default: that is reported once, when a
-// binding needs it. The in-process binder is thus
-// the default only when it is the only type registered (streamtest sets
-// it explicitly). The choice is written to a copy of the configuration,
-// so that Config.Binding gives every binding its binder.
+// binding needs it. The in-process binder is thus the default only when
+// it is the only type registered (streamtest sets it explicitly). The
+// choice is written to a copy of the configuration, so that
+// Config.Binding gives every binding its binder.
 func (a *App) chooseDefaultBinder() {
 	cfg := *a.cfg
 	a.cfg = &cfg
