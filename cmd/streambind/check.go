@@ -455,11 +455,10 @@ func check(s *service) *checked {
 // decides with stream.default-binder or with the binders it declares
 // that are default candidates (stream.DefaultBinderOf); without either the
 // app's code does (the one binder type it registers), which a check
-// cannot see. It assumes the
-// type of the one binder-specific section (stream.kafka, ...) or Spring
-// Boot connection section (spring.kafka, spring.rabbitmq) cfg has, so
-// that the section is validated by its binder, else the in-process
-// binder.
+// cannot see. It assumes the type of the one binder-specific section
+// (stream.kafka, ...) or Spring Boot connection section (spring.kafka,
+// spring.rabbitmq) cfg has, so that the section is validated by its
+// binder, else the in-process binder.
 func assumedBinder(cfg *stream.Config) string {
 	if strings.TrimSpace(cfg.DefaultBinder) != "" || len(stream.DefaultCandidates(cfg)) > 0 {
 		return ""
