@@ -559,6 +559,13 @@ func (a *App) chooseDefaultBinder() {
 	}
 	name, why := DefaultBinderOf(&cfg, a.opts.binderTypes.Names())
 	cfg.DefaultBinder, a.noDefaultBinder = name, why
+	if name != "" && len(cfg.Binders) > 0 && len(DefaultCandidates(&cfg)) == 0 {
+		// SCSt's rule, but likely a surprise: every declared binder opted
+		// out, and a registered type none of them configures (the
+		// in-process binder, say) takes the bindings that name none.
+		a.log.Warn("stream.default-binder is not set and no binder declared under stream.binders is a default candidate: the bindings that name no binder use the registered binder type no declared binder is named after",
+			"binder_type", name)
+	}
 }
 
 // DefaultBinderOf returns the binder of cfg's bindings that name none, as

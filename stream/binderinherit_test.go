@@ -3,6 +3,7 @@ package stream_test
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"net"
 	"reflect"
 	"sort"
@@ -343,6 +344,25 @@ func TestDefaultCandidateChoosesTheBinder(t *testing.T) {
 		if !reflect.DeepEqual(got, tc.want) {
 			t.Errorf("%q: binders created %v, want %v", tc.extra, got, tc.want)
 		}
+	}
+}
+
+// Every declared binder default-candidate: false: the bindings that name
+// none go to the one registered type no binder is named after (SCSt's
+// rule), here the in-process binder, which start-up says in a warning.
+func TestNoDefaultCandidateWarns(t *testing.T) {
+	cfg := loadYAML(t, `spring.cloud.stream:
+  function.definition: a;b
+  binders:
+    kafka: { type: kafka, default-candidate: false }
+`)
+	var logged strings.Builder
+	opts := append(typesOpts("memory", "kafka"), stream.WithLogger(slog.New(slog.NewTextHandler(&logged, nil))))
+	if _, err := stream.NewApp(cfg, twoConsumers(), opts...); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(logged.String(), "level=WARN") || !strings.Contains(logged.String(), "binder_type=memory") {
+		t.Errorf("want a warning naming the in-process binder, logged:\n%s", logged.String())
 	}
 }
 
