@@ -147,6 +147,18 @@ func (e *advEnv) queueDepth(q string) int {
 	return qi.Messages
 }
 
+// expectOutputs waits up to a minute for an output of each of the n
+// inputs (keys keys) and fails the test for any missing; when says at
+// which point of the test.
+func (e *advEnv) expectOutputs(t *testing.T, n, keys int, when string) {
+	t.Helper()
+	missing, dups := e.waitOutputs(advWant(n, keys), time.Minute)
+	t.Logf("%s: %d missing, %d duplicates", when, len(missing), dups)
+	if len(missing) > 0 {
+		t.Errorf("%s: %d inputs never got an output (acked without it?), e.g. %v", when, len(missing), missing[:min(5, len(missing))])
+	}
+}
+
 // waitOutputs waits until every input of want has an output (prefix
 // "out:" stripped, anything after '|' ignored); it returns the missing
 // and the duplicates.
@@ -448,11 +460,7 @@ func TestAdvPipeRabbitShutdownRestart(t *testing.T) {
 			e.publishNs.Store(0)
 			b := e.run(yaml, fn)
 			b.start(t)
-			missing, dups := e.waitOutputs(advWant(n, keys), time.Minute)
-			t.Logf("after restart: %d missing, %d duplicates", len(missing), dups)
-			if len(missing) > 0 {
-				t.Errorf("%d inputs never got an output (acked without it?), e.g. %v", len(missing), missing[:min(5, len(missing))])
-			}
+			e.expectOutputs(t, n, keys, "after restart")
 		})
 	}
 }
@@ -501,11 +509,7 @@ func TestAdvPipeRabbitStopWhileBlocked(t *testing.T) {
 	e.publishNs.Store(0)
 	b := e.run(yaml, fn)
 	b.start(t)
-	missing, dups := e.waitOutputs(advWant(n, keys), time.Minute)
-	t.Logf("after restart: %d missing, %d duplicates", len(missing), dups)
-	if len(missing) > 0 {
-		t.Errorf("%d inputs never got an output, e.g. %v", len(missing), missing[:min(5, len(missing))])
-	}
+	e.expectOutputs(t, n, keys, "after restart")
 }
 
 // TestAdvPipeRabbitNakBurstStall — regression test (found by review, fixed in beb7641; what it was:).
@@ -662,11 +666,7 @@ func TestAdvPipeRabbitShutdownStuckPublisher(t *testing.T) {
 	open()
 	b := e.run(yaml, fn)
 	b.start(t)
-	missing, dups := e.waitOutputs(advWant(n, keys), time.Minute)
-	t.Logf("after restart: %d missing, %d duplicates", len(missing), dups)
-	if len(missing) > 0 {
-		t.Errorf("%d inputs never got an output, e.g. %v", len(missing), missing[:min(5, len(missing))])
-	}
+	e.expectOutputs(t, n, keys, "after restart")
 }
 
 func advGoroutineIDs() map[string]bool {
