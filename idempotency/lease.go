@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -265,7 +266,10 @@ func (s *MemoryStore) acquire(_ context.Context, key, token string, lease time.D
 	e, ok := s.get(key, now)
 	switch {
 	case !ok:
-		s.m[key] = memEntry{val: token, exp: now.Add(lease)}
+		// A copy: a key taken from a message (its id, say) may share
+		// memory with other messages' ids (binder/internal/msgid's
+		// blocks), which a kept substring would keep alive.
+		s.m[strings.Clone(key)] = memEntry{val: token, exp: now.Add(lease)}
 		return claimed, nil
 	case e.val == doneValue:
 		return done, nil
@@ -279,7 +283,7 @@ func (s *MemoryStore) renew(_ context.Context, key, token string, lease time.Dur
 	defer s.mu.Unlock()
 	now := s.clock()
 	if e, ok := s.get(key, now); ok && e.val == token {
-		s.m[key] = memEntry{val: token, exp: now.Add(lease)}
+		s.m[strings.Clone(key)] = memEntry{val: token, exp: now.Add(lease)} // a copy: see acquire (assigning replaces the stored key)
 		return true, nil
 	}
 	return false, nil
@@ -288,7 +292,7 @@ func (s *MemoryStore) renew(_ context.Context, key, token string, lease time.Dur
 func (s *MemoryStore) markDone(_ context.Context, key string, retention time.Duration) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.m[key] = memEntry{val: doneValue, exp: s.clock().Add(retention)}
+	s.m[strings.Clone(key)] = memEntry{val: doneValue, exp: s.clock().Add(retention)} // a copy: see acquire
 	return nil
 }
 

@@ -41,7 +41,37 @@ var notInheritedPrefixes = []string{"x-exception-", "x-original-", "x-streambind
 
 // inherited reports whether an output takes header k from its input.
 func inherited(k string) bool {
-	l := strings.ToLower(k)
+	// Lower-cased on the stack (strings.ToLower allocates for a name with
+	// an upper-case letter, such as contentType, on every delivery).
+	var buf [64]byte
+	if len(k) > len(buf) { // no name the rules list is this long
+
+		return inheritedLower(strings.ToLower(k))
+	}
+	l := buf[:len(k)]
+	for i := range len(k) {
+		c := k[i]
+		if c >= 0x80 { // Unicode case rules (the Kelvin sign lowers to k)
+			return inheritedLower(strings.ToLower(k))
+		}
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		l[i] = c
+	}
+	if notInherited[string(l)] { // no allocation for a map index
+		return false
+	}
+	for _, p := range notInheritedPrefixes {
+		if len(l) >= len(p) && string(l[:len(p)]) == p {
+			return false
+		}
+	}
+	return true
+}
+
+// inheritedLower is inherited for a lower-cased name.
+func inheritedLower(l string) bool {
 	if notInherited[l] {
 		return false
 	}

@@ -5,13 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 
 	"github.com/google/uuid"
 
+	"github.com/streambind/streambind/binder/internal/msgid"
 	"github.com/streambind/streambind/stream"
 )
 
@@ -146,7 +146,7 @@ func (bd *Binder) BindProducer(ctx context.Context, spec stream.ProducerSpec) (s
 	if err != nil {
 		return fail(err)
 	}
-	p := &producer{bd: bd, d: d, contentType: spec.ContentType, idPrefix: uuid.NewString() + "-"}
+	p := &producer{bd: bd, d: d, contentType: spec.ContentType, ids: msgid.New(uuid.NewString())}
 	bd.producers[p] = struct{}{}
 	return p, nil
 }
@@ -257,10 +257,9 @@ type producer struct {
 	d           *destination
 	contentType string
 	closed      atomic.Bool
-	// idPrefix (random) and idSeq make the ids of messages sent without
-	// one, as the wire binders do.
-	idPrefix string
-	idSeq    atomic.Uint64
+	// ids makes the ids of messages sent without one, as the wire
+	// binders do.
+	ids *msgid.Generator
 }
 
 // Send stores a copy of m in the queue of every group of the destination
@@ -273,7 +272,14 @@ func (p *producer) Send(ctx context.Context, m stream.Envelope) error {
 	if p.closed.Load() {
 		return fmt.Errorf("memory: send to %q: producer %w", p.d.name, stream.ErrClosed)
 	}
-	if m.Headers[stream.HeaderID] == "" || (p.contentType != "" && m.Headers[stream.HeaderContentType] == "") {
+	switch {
+	case len(m.Headers) == 0: // a supplier's or function's payload, usually
+		if p.contentType == "" {
+			m.Headers = stream.Headers{stream.HeaderID: p.ids.Next()}
+		} else {
+			m.Headers = stream.Headers{stream.HeaderID: p.ids.Next(), stream.HeaderContentType: p.contentType}
+		}
+	case m.Headers[stream.HeaderID] == "" || (p.contentType != "" && m.Headers[stream.HeaderContentType] == ""):
 		m.Headers = p.stamp(m.Headers)
 	}
 	return p.d.send(ctx, m)
@@ -287,8 +293,7 @@ func (p *producer) stamp(h stream.Headers) stream.Headers {
 		c[k] = v
 	}
 	if c[stream.HeaderID] == "" {
-		var buf [64]byte // one allocation: the string
-		c[stream.HeaderID] = string(strconv.AppendUint(append(buf[:0], p.idPrefix...), p.idSeq.Add(1), 36))
+		c[stream.HeaderID] = p.ids.Next()
 	}
 	if c[stream.HeaderContentType] == "" && p.contentType != "" {
 		c[stream.HeaderContentType] = p.contentType

@@ -16,6 +16,7 @@ import (
 
 	"github.com/streambind/streambind/binder/internal/binding"
 	"github.com/streambind/streambind/binder/internal/dispatch"
+	"github.com/streambind/streambind/binder/internal/msgid"
 	"github.com/streambind/streambind/stream"
 )
 
@@ -32,8 +33,7 @@ type producer struct {
 	backoff     dispatch.Backoff
 	// Generated message ids: a unique prefix per producer and a counter
 	// (cheaper than a UUID per message, and as unique).
-	idPrefix string
-	idSeq    atomic.Uint64
+	ids *msgid.Generator // of messages sent without an id
 
 	// Health (readiness, [stream.BindingHealthChecker]): nil, or why the
 	// destination cannot be sent to (its stream is gone and cannot be made
@@ -62,17 +62,10 @@ func (bd *Binder) newProducer(spec stream.ProducerSpec, ps producerSettings, c *
 		ps:          ps,
 		log:         log.With("binding", spec.Binding, "destination", spec.Destination),
 		backoff:     dispatch.Backoff{Initial: 50 * time.Millisecond, Max: time.Second},
-		idPrefix:    nuid.Next() + "-",
+		ids:         msgid.New(nuid.Next()),
 	}
 	p.ref.Store(ref)
 	return p
-}
-
-// newID returns a message id unique to this producer's lifetime and,
-// through its random prefix, across producers.
-func (p *producer) newID() string {
-	var buf [64]byte // one allocation: the string
-	return string(strconv.AppendUint(append(buf[:0], p.idPrefix...), p.idSeq.Add(1), 36))
 }
 
 // subject returns the subject of m: <destination>.<n> for a message with
@@ -97,7 +90,7 @@ func (p *producer) Send(ctx context.Context, m stream.Envelope) error {
 		return fmt.Errorf("nats: send to %s: producer %w", p.dest, stream.ErrClosed)
 	}
 	defer p.gate.Exit()
-	h, id, err := toHeader(m, p.contentType, p.newID)
+	h, id, err := toHeader(m, p.contentType, p.ids.Next)
 	if err != nil {
 		return stream.Permanent(fmt.Errorf("nats: send to %s: %w", p.dest, err))
 	}

@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"strconv"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -14,6 +13,7 @@ import (
 
 	"github.com/streambind/streambind/binder/internal/binding"
 	"github.com/streambind/streambind/binder/internal/dispatch"
+	"github.com/streambind/streambind/binder/internal/msgid"
 	"github.com/streambind/streambind/stream"
 )
 
@@ -52,15 +52,7 @@ type producer struct {
 
 	// Generated message ids: a random prefix per producer and a counter,
 	// as the nats binder's (a UUID a message cost a tenth of a send's CPU).
-	idPrefix string
-	idSeq    atomic.Uint64
-}
-
-// newID returns a message id unique to this producer's lifetime and,
-// through its random prefix, across producers.
-func (p *producer) newID() string {
-	var buf [64]byte // one allocation: the string
-	return string(strconv.AppendUint(append(buf[:0], p.idPrefix...), p.idSeq.Add(1), 36))
+	ids *msgid.Generator // of messages sent without an id
 }
 
 // reqPool recycles the requests of sends that received their answer.
@@ -96,7 +88,7 @@ func (bd *Binder) newProducer(spec stream.ProducerSpec, ps producerSettings, c *
 		backoff:     dispatch.Backoff{Initial: 50 * time.Millisecond, Max: time.Second},
 		queue:       make(chan *sendReq, 4*ps.batchSize),
 		stopC:       make(chan struct{}),
-		idPrefix:    uuid.NewString() + "-",
+		ids:         msgid.New(uuid.NewString()),
 	}
 	p.baseHead = p.xaddHead(p.base)
 	p.wg.Add(flushers)
@@ -143,7 +135,7 @@ func (p *producer) Send(ctx context.Context, m stream.Envelope) error {
 		ct = p.contentType
 	}
 	if m.Headers[stream.HeaderID] == "" {
-		id = p.newID()
+		id = p.ids.Next()
 	}
 	if n := encodedSize(m, ct, id); n > p.bd.st.maxMessageSize {
 		return stream.Permanent(fmt.Errorf("redis: send to %s: message of %d bytes is over max-message-size (%d)", p.dest, n, p.bd.st.maxMessageSize))
