@@ -362,7 +362,10 @@ type ProducerConfig struct {
 	// "headers.<name>", "key" (the message's key header), or any expression
 	// of the SpEL subset over payload and headers ("headers['region'] + ':'
 	// + payload.customerId"; docs/conventions.md, "Expressions"), compiled
-	// at start-up. Default none.
+	// at start-up. It works on every binder, Kafka included: the core
+	// selects the partition and sends it in the scst_partition header,
+	// which each binder routes by (those listed also read the key to lay
+	// out their partitions). Default none.
 	PartitionKeyExpression string `mapstructure:"partition-key-expression"`
 	// PartitionKeyExtractorName names a key extractor registered in code
 	// with [WithKeyExtractor]; it wins over the expression.
@@ -370,8 +373,8 @@ type ProducerConfig struct {
 	// PartitionSelectorExpression picks the partition from the key: an
 	// expression of the SpEL subset whose root object is the key (so
 	// "hashCode() % 4"; the key is also named key), yielding an integer
-	// n; the partition is |n % partition-count|, as in SCSt. Default: the
-	// key's Java hashCode.
+	// n; the partition is |n % partition-count|, as in SCSt. Default none:
+	// the key's Java hashCode.
 	PartitionSelectorExpression string `mapstructure:"partition-selector-expression"`
 	// PartitionCount is the number of partitions. Default 1. Without a key
 	// expression or extractor it does not partition the messages; binders
