@@ -343,3 +343,90 @@ func TestZeroAndAckModeWording(t *testing.T) {
 		}
 	}
 }
+
+// A value filled from a placeholder is a string once resolved, which the
+// app reads typed: config prints it typed, as it prints a .properties
+// file's values (true, 25; "007" and "1e3" stay strings), in every section
+// printed as configured, whether the environment or the default fills it;
+// the origin stays the line that holds the placeholder.
+func TestConfigPlaceholdersTyped(t *testing.T) {
+	dir := writeFiles(t, map[string]string{"application.yaml": `stream:
+  function: {definition: upper}
+  bindings: {upper-in-0: {destination: "${DEST:orders}", group: g}}
+  binders:
+    main:
+      type: kafka
+      environment:
+        auto-add-partitions: ${AAP:false}
+        replication-factor: ${RF:2}
+  kafka:
+    binder:
+      brokers: localhost:9092
+      auto-create-topics: ${AUTO:true}
+      min-partition-count: ${MPC:3}
+      client-id: "${CLIENT:007}"
+      configuration: {linger.ms: "5", acks: '${ACKS:1}'}
+spring:
+  kafka:
+    producer:
+      retries: ${RETRIES:4}
+myapp:
+  enabled: ${ENABLED:false}
+  password: ${PW:12345}
+  topic: ${TOPIC:orders}
+  ratio: ${RATIO:1e3}
+  quoted: "true"
+  limit: &limit ${LIMIT:10}
+  again: *limit
+`})
+	t.Setenv("MPC", "5")
+	t.Setenv("ENABLED", "TRUE")
+	t.Setenv("RF", "3")
+	t.Setenv("DEST", "42")
+	t.Setenv("PW", "false")
+	m, r := configEntries(t, dir, os.Environ())
+	if r.code != exitOK {
+		t.Fatalf("exit status %d, stderr %q", r.code, r.stderr)
+	}
+	for key, want := range map[string]configEntry{
+		"stream.kafka.binder.auto-create-topics":              {Value: true, Origin: "application.yaml:13"},
+		"stream.kafka.binder.min-partition-count":             {Value: float64(5), Origin: "application.yaml:14"},
+		"stream.kafka.binder.client-id":                       {Value: "007", Origin: "application.yaml:15"},
+		"stream.kafka.binder.configuration.linger.ms":         {Value: "5", Origin: "application.yaml:16"},
+		"stream.kafka.binder.configuration.acks":              {Value: float64(1), Origin: "application.yaml:16"},
+		"stream.kafka.binder.producer-properties.retries":     {Value: float64(4), Origin: "application.yaml:20 (spring.kafka.producer.retries)"},
+		"stream.binders.main.environment.auto-add-partitions": {Value: false, Origin: "application.yaml:8"},
+		"stream.binders.main.environment.replication-factor":  {Value: float64(3), Origin: "application.yaml:9"},
+		"spring.kafka.producer.retries":                       {Value: float64(4), Origin: "application.yaml:20"},
+		"myapp.enabled":                                       {Value: true, Origin: "application.yaml:22"},
+		"myapp.password":                                      {Value: "******", Origin: "application.yaml:23"},
+		"myapp.topic":                                         {Value: "orders", Origin: "application.yaml:24"},
+		"myapp.ratio":                                         {Value: "1e3", Origin: "application.yaml:25"},
+		"myapp.quoted":                                        {Value: "true", Origin: "application.yaml:26"},
+		"myapp.limit":                                         {Value: float64(10), Origin: "application.yaml:27"},
+		"myapp.again":                                         {Value: float64(10), Origin: "application.yaml:28"},
+		"stream.bindings.upper-in-0.destination":              {Value: "42", Origin: "application.yaml:3"},
+	} {
+		got, ok := m[key]
+		if !ok {
+			t.Errorf("%s missing", key)
+			continue
+		}
+		if got.Value != want.Value || got.Origin != want.Origin {
+			t.Errorf("%s = %#v (%s), want %#v (%s)", key, got.Value, got.Origin, want.Value, want.Origin)
+		}
+	}
+	// The YAML output: typed, with the origin after each value.
+	y := runIn(t, dir, os.Environ(), "config").stdout
+	for _, want := range []string{
+		"      auto-create-topics: true # application.yaml:13\n",
+		"      min-partition-count: 5 # application.yaml:14\n",
+		"      client-id: \"007\" # application.yaml:15\n",
+		"  enabled: true # application.yaml:22\n",
+		"  topic: orders # application.yaml:24\n",
+	} {
+		if !strings.Contains(y, want) {
+			t.Errorf("YAML output lacks %q:\n%s", want, y)
+		}
+	}
+}

@@ -30,8 +30,9 @@ app binds is listed with all its settings, defaults included (those of a
 function none of whose bindings is configured too: the origin of their
 destination says that they are bound if the function is of the kind that
 has them, which only the app's code shows); the other sections are printed
-as configured, values of a .properties file or of the environment typed as
-the app reads them (true, 25). Secrets are redacted (package redact):
+as configured, values of a .properties file, of the environment or filled
+from a placeholder (${VAR:default}) typed as the app reads them (true, 25;
+"007" stays a string). Secrets are redacted (package redact):
 values of keys that name secrets are replaced by ******, passwords in URLs,
 DSNs and credentials are hidden.
 
@@ -114,6 +115,11 @@ func effective(s *checkedService) []configEntry {
 	cfg := s.loaded.Stream
 	tree := deepCopy(s.loaded.Raw)
 	origins := map[string]string{}
+	// asConfigured holds the key paths of origins whose value is printed
+	// as configured all the same (typed by typedScalar): the Spring Boot
+	// settings shown under a binder-type section.
+	asConfigured := map[string]bool{}
+	placeholders := newPlaceholderIndex(s.service)
 	originOf := func(p string) string {
 		o, ok := s.exactOrigin(p)
 		if !ok {
@@ -182,6 +188,7 @@ func effective(s *checkedService) []configEntry {
 			note = "; not for " + strings.Join(alone, ", ") + " (inherit-environment: false)"
 		}
 		addDerived(binder, deepCopy(settings.Binder), "stream."+typ+".binder", func(p string) string {
+			asConfigured[p] = true
 			if o, ok := s.exactOrigin(p); ok {
 				return s.bootOrigin(o) + note
 			}
@@ -236,7 +243,9 @@ func effective(s *checkedService) []configEntry {
 		o, ok := origins[prefix]
 		if !ok {
 			o = originOf(prefix)
-			v = typedScalar(s.service, prefix, v)
+		}
+		if !ok || asConfigured[prefix] {
+			v = typedScalar(s.service, placeholders, prefix, v)
 		}
 		if o == "" {
 			o = "default"
@@ -288,11 +297,12 @@ func (s *service) bootOrigin(o string) string {
 }
 
 // typedScalar returns v, a value of the configuration as read, typed as
-// the app reads it: a .properties file and the environment give only
-// strings, so "true" there is the boolean true and "3" the number 3
-// (a YAML file's values keep the type YAML gave them, a quoted "true"
-// stays a string).
-func typedScalar(s *service, key string, v any) any {
+// the app reads it: a .properties file, the environment and a placeholder
+// (${VAR:default}, whichever gives its value) give only strings, so "true"
+// there is the boolean true and "3" the number 3 ("007" and "1e3" stay
+// strings; a YAML file's values keep the type YAML gave them, a quoted
+// "true" stays a string).
+func typedScalar(s *service, placeholders *placeholderIndex, key string, v any) any {
 	str, ok := v.(string)
 	if !ok {
 		return v
@@ -301,7 +311,7 @@ func typedScalar(s *service, key string, v any) any {
 	if !ok {
 		return v
 	}
-	if l := s.locate(o); l.env == "" && !strings.HasSuffix(strings.ToLower(l.file), ".properties") {
+	if l := s.locate(o); l.env == "" && !strings.HasSuffix(strings.ToLower(l.file), ".properties") && !placeholders.filled(key, o) {
 		return v
 	}
 	switch strings.ToLower(strings.TrimSpace(str)) {
