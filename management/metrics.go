@@ -15,7 +15,7 @@ import (
 var (
 	bindingLabels = []string{"binding", "destination", "group", "binder"}
 
-	descDuration  = prometheus.NewDesc("streambind_binding_handler_duration_seconds", "Time to handle an input message, retries included.", bindingLabels, nil)
+	descDuration  = prometheus.NewDesc("streambind_binding_handler_duration_seconds", "Time to handle an input message: handler, output send until the broker stored it, retries included.", bindingLabels, nil)
 	descState     = prometheus.NewDesc("streambind_binding_state", "1 for the binding's current state.", append(bindingLabels, "state"), nil)
 	descBindingUp = prometheus.NewDesc("streambind_binding_up", "1 while the binding can use its destination (as far as its binder can tell).", bindingLabels, nil)
 	descBinderUp  = prometheus.NewDesc("streambind_binder_up", "1 while the binder is connected to its broker.", []string{"binder", "type"}, nil)

@@ -518,8 +518,11 @@ type BindingStats struct {
 	Sent int64 `json:"sent"`
 	// Errors counts send failures and supplier errors.
 	Errors int64 `json:"errors"`
-	// HandlerTime is the total time spent handling input messages
-	// (retries included) and HandlerCalls the number of messages timed.
+	// HandlerTime is the total time spent handling input messages and
+	// HandlerCalls the number of messages timed. A message's time runs
+	// from its first attempt's start until the handler returned and, for
+	// a function, the broker stored its output (the send's confirm
+	// included, pipelined or not); retries and their back-off count.
 	HandlerTime  time.Duration `json:"handlerTimeNanos"`
 	HandlerCalls int64         `json:"handlerCalls"`
 	// HandlerBuckets[i] counts the messages handled within
