@@ -6,7 +6,6 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
-	"os"
 	"strings"
 	"unicode"
 
@@ -148,7 +147,9 @@ func decodeConnProp(p, k string, v any, conn *connProps) (err error) {
 }
 
 // buildConn applies the connection properties to out. It reports
-// conflicts and unusable files to d at the property's path.
+// conflicts and unusable files to d at the property's path, every file's
+// problem (cannot be read, not PEM) as a conf.FileProblem, which streambind
+// lint tells from the others.
 func buildConn(d *props.Decoder, conn *connProps, typedSecurity bool, out *settings) {
 	if conn.brokers.set {
 		out.brokers = conn.brokers.v
@@ -212,6 +213,10 @@ func buildConn(d *props.Decoder, conn *connProps, typedSecurity bool, out *setti
 		}
 		return
 	}
+	// Every store is checked, each problem reported once, at the Kafka
+	// property that names the file; problems with a file's presence or
+	// contents are conf.FileProblems ("file <name>: ...").
+	bad := map[string]bool{}
 	for _, f := range []struct{ file, typ, key string }{
 		{conn.truststore, conn.truststoreType, "ssl.truststore.location"},
 		{conn.keystore, conn.ksType, "ssl.keystore.location"},
@@ -221,17 +226,23 @@ func buildConn(d *props.Decoder, conn *connProps, typedSecurity bool, out *setti
 		}
 		// Kafka's default store type is JKS: a file that is PEM is taken
 		// as such, anything else is refused with the way out.
-		b, err := os.ReadFile(f.file)
-		if err != nil {
-			d.Addf(conn.paths[f.key], "%v", err)
-			return
-		}
-		if !bytes.Contains(b, []byte("-----BEGIN ")) {
-			d.Addf(conn.paths[f.key], "%s is not a PEM file (a JKS or PKCS12 store?): Go's TLS reads PEM files only; convert it with keytool and openssl and set the store type to PEM", f.file)
-			return
+		b, err := conf.ReadFile(f.file)
+		switch {
+		case err != nil:
+			d.Add(conn.paths[f.key], err)
+			bad[f.key] = true
+		case !bytes.Contains(b, []byte("-----BEGIN ")):
+			d.Add(conn.paths[f.key], conf.FileProblem(f.file, "is not a PEM file (a JKS or PKCS12 store?): Go's TLS reads PEM files only; convert it with keytool and openssl and set the store type to PEM"))
+			bad[f.key] = true
 		}
 	}
-	t := conf.TLS{Set: true, CAFile: conn.truststore, CertFile: conn.keystore, KeyFile: conn.keystore}
+	t := conf.TLS{Set: true}
+	if !bad["ssl.truststore.location"] {
+		t.CAFile = conn.truststore
+	}
+	if !bad["ssl.keystore.location"] {
+		t.CertFile, t.KeyFile = conn.keystore, conn.keystore
+	}
 	var sub props.Decoder
 	cfg := t.Build(&sub, "")
 	if err := sub.Err(); err != nil {
@@ -245,6 +256,9 @@ func buildConn(d *props.Decoder, conn *connProps, typedSecurity bool, out *setti
 			}
 			d.Addf(conn.paths[key], "%s", e.Msg)
 		}
+		return
+	}
+	if len(bad) > 0 {
 		return
 	}
 	if conn.tlsMin != 0 {

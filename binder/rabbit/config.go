@@ -2,12 +2,10 @@ package rabbit
 
 import (
 	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"net"
 	"net/url"
-	"os"
 	"regexp"
 	"strconv"
 	"strings"
@@ -15,6 +13,7 @@ import (
 
 	amqp "github.com/rabbitmq/amqp091-go"
 
+	"github.com/streambind/streambind/binder/internal/conf"
 	"github.com/streambind/streambind/binder/props"
 	"github.com/streambind/streambind/stream"
 )
@@ -82,6 +81,11 @@ type tlsSettings struct {
 	keyFile            string
 	serverName         string
 	insecureSkipVerify bool
+	// path is the key path of the tls settings; caPath, certPath and
+	// keyPath those of the keys that named the files (the uri's for its
+	// cacertfile, certfile and keyfile), where their problems are
+	// reported.
+	path, caPath, certPath, keyPath string
 }
 
 func defaultSettings() settings {
@@ -154,29 +158,28 @@ func Redact(uri string) string {
 }
 
 // tlsConfig builds the client TLS configuration of the tls settings
-// (used for the endpoints reached over TLS).
+// (used for the endpoints reached over TLS). Its error is a
+// *stream.ConfigError, or stream.ConfigErrors for several, each at the key
+// that set what is wrong; a problem with a file (it cannot be read, it
+// holds no PEM certificate, the client certificate does not load) reads
+// "file <name>: ..." (conf.FileProblem), and every file is checked.
 func (s settings) tlsConfig() (*tls.Config, error) {
-	c := &tls.Config{MinVersion: tls.VersionTLS12, ServerName: s.tls.serverName, InsecureSkipVerify: s.tls.insecureSkipVerify} //nolint:gosec // opt-in, documented
-	if s.tls.caFile != "" {
-		pem, err := os.ReadFile(s.tls.caFile)
-		if err != nil {
-			return nil, fmt.Errorf("tls ca-file: %w", err)
-		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("tls ca-file %s: no PEM certificates", s.tls.caFile)
-		}
-		c.RootCAs = pool
+	t := conf.TLS{Set: true, CAFile: s.tls.caFile, CertFile: s.tls.certFile, KeyFile: s.tls.keyFile,
+		ServerName: s.tls.serverName, SkipVerify: s.tls.insecureSkipVerify,
+		CAPath: s.tls.caPath, CertPath: s.tls.certPath, KeyPath: s.tls.keyPath}
+	// Build reports what is not about one file under <path>.tls.
+	path := "stream.rabbit.binder"
+	if i := strings.LastIndex(s.tls.path, "."); i > 0 {
+		path = s.tls.path[:i]
 	}
-	if s.tls.certFile != "" || s.tls.keyFile != "" {
-		if s.tls.certFile == "" || s.tls.keyFile == "" {
-			return nil, errors.New("tls: cert-file and key-file go together")
+	var d props.Decoder
+	c := t.Build(&d, path)
+	if err := d.Err(); err != nil {
+		var ces stream.ConfigErrors
+		if errors.As(err, &ces) && len(ces) == 1 {
+			return nil, ces[0]
 		}
-		cert, err := tls.LoadX509KeyPair(s.tls.certFile, s.tls.keyFile)
-		if err != nil {
-			return nil, fmt.Errorf("tls client certificate: %w", err)
-		}
-		c.Certificates = []tls.Certificate{cert}
+		return nil, err
 	}
 	return c, nil
 }
@@ -195,7 +198,7 @@ func parseSettings(s stream.BinderSettings) (settings, error) {
 			case "uri", "url":
 				var str string
 				if str, err = props.String(v); err == nil {
-					err = out.applyURI(str)
+					err = out.applyURI(str, path)
 					uriSet = true
 				}
 			case "addresses", "address", "host":
@@ -249,7 +252,8 @@ func parseSettings(s stream.BinderSettings) (settings, error) {
 	return out, nil
 }
 
-func (s *settings) applyURI(raw string) error {
+// applyURI applies the uri setting raw, set at key path.
+func (s *settings) applyURI(raw, path string) error {
 	u, err := amqp.ParseURI(raw)
 	if err != nil {
 		// Neither the URI nor the parser's message is shown: both may hold
@@ -264,13 +268,16 @@ func (s *settings) applyURI(raw string) error {
 	s.endpoints = []endpoint{{hostPort: net.JoinHostPort(u.Host, strconv.Itoa(u.Port)), tls: u.Scheme == "amqps",
 		username: u.Username, password: u.Password, vhost: u.Vhost}}
 	if u.CACertFile != "" {
-		s.tls.caFile = u.CACertFile
+		s.tls.caFile, s.tls.caPath = u.CACertFile, path
 	}
 	if u.CertFile != "" {
-		s.tls.certFile = u.CertFile
+		s.tls.certFile, s.tls.certPath = u.CertFile, path
 	}
 	if u.KeyFile != "" {
-		s.tls.keyFile = u.KeyFile
+		s.tls.keyFile, s.tls.keyPath = u.KeyFile, path
+	}
+	if s.tls.path == "" && (u.CACertFile != "" || u.CertFile != "" || u.KeyFile != "") {
+		s.tls.path = path // its parent is where a tls key would be
 	}
 	if u.ServerName != "" {
 		s.tls.serverName = u.ServerName
@@ -444,6 +451,7 @@ func redactErr(err error, ep endpoint) string {
 var userinfoRE = regexp.MustCompile(`://[^/@\s"]*@`)
 
 func (s *settings) applyTLS(d *props.Decoder, path string, v any) error {
+	s.tls.path = path
 	m, ok := v.(map[string]any)
 	if !ok {
 		b, err := props.Bool(v)
@@ -454,16 +462,19 @@ func (s *settings) applyTLS(d *props.Decoder, path string, v any) error {
 		return nil
 	}
 	s.tls.enabled = true
-	d.Each(path, m, func(k, _ string, v any) (err error) {
+	d.Each(path, m, func(k, kp string, v any) (err error) {
 		switch k {
 		case "enabled":
 			s.tls.enabled, err = props.Bool(v)
 		case "cafile", "cacertfile", "ca":
 			s.tls.caFile, err = props.String(v)
+			s.tls.caPath = kp
 		case "certfile", "cert":
 			s.tls.certFile, err = props.String(v)
+			s.tls.certPath = kp
 		case "keyfile", "key":
 			s.tls.keyFile, err = props.String(v)
+			s.tls.keyPath = kp
 		case "servername":
 			s.tls.serverName, err = props.String(v)
 		case "insecureskipverify":

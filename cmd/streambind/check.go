@@ -14,6 +14,7 @@ import (
 	"github.com/streambind/streambind/binder/kafka"
 	"github.com/streambind/streambind/binder/memory"
 	"github.com/streambind/streambind/binder/nats"
+	"github.com/streambind/streambind/binder/props"
 	"github.com/streambind/streambind/binder/rabbit"
 	"github.com/streambind/streambind/binder/redis"
 	"github.com/streambind/streambind/stream"
@@ -76,6 +77,14 @@ type checked struct {
 	// warnings are what the loader and the app warn about (keys ignored,
 	// configured bindings nothing binds): the configuration runs.
 	warnings stream.ConfigErrors
+	// files are the warnings about a file the configuration names (a TLS
+	// trust store, CA file, client certificate or key, credentials file)
+	// that cannot be read or is not what its setting needs, each with the
+	// binder's message. They are warnings, not problems: a check runs
+	// where those files often are not (CI), and whether they are is no
+	// matter of the configuration; the app, which reads them when it
+	// starts, fails on them. lint --check-files reports them as problems.
+	files map[*stream.ConfigError]string
 	// assumedBinder is the binder type the check gave the bindings that
 	// name no binder, when the configuration does not decide it (the
 	// app's code does: the one binder type it registers); "" when the
@@ -367,18 +376,29 @@ func check(s *service) *checked {
 		}
 		return false
 	}
+	out.files = map[*stream.ConfigError]string{}
+	binderProblem := func(e *stream.ConfigError) {
+		if !isFileProblem(e) {
+			out.problems = append(out.problems, e)
+			return
+		}
+		w := *e
+		w.Msg += fileHint
+		out.warnings = append(out.warnings, &w)
+		out.files[&w] = e.Msg
+	}
 	for _, e := range appErrs {
 		if e.Msg == errRecorded.Error() || dup(e.Path) {
 			continue
 		}
-		out.problems = append(out.problems, e)
+		binderProblem(e)
 	}
 	for _, e := range rec.errs {
 		if dup(e.Path) {
 			continue // a placeholder the loader could not resolve
 		}
 		e.Path, e.Origin = s.binderErrorPath(e.Path)
-		out.problems = append(out.problems, e)
+		binderProblem(e)
 	}
 	out.problems = append(out.problems, sectionProblems(s)...)
 	for _, e := range out.problems {
@@ -448,6 +468,24 @@ func check(s *service) *checked {
 	}
 	sort.SliceStable(out.bindings, func(i, j int) bool { return out.bindings[i].name < out.bindings[j].name })
 	return out
+}
+
+// fileHint ends the warning about a file (checked.files).
+const fileHint = " (an error with streambind lint --check-files, and when the app starts)"
+
+// isFileProblem reports whether e, a problem a binder found, is about the
+// presence or contents of a file a setting names, and about nothing else.
+// The binders of this module say so by a message that starts with "file "
+// ("file /etc/kafka/ca.pem: cannot be read: no such file or directory",
+// binder/internal/conf); a message that is an *fs.PathError of os.Stat or
+// os.Open at a key whose name ends in "file" (a NATS credentials-file)
+// is one too.
+func isFileProblem(e *stream.ConfigError) bool {
+	if strings.HasPrefix(e.Msg, "file ") {
+		return true
+	}
+	key := e.Path[strings.LastIndex(e.Path, ".")+1:]
+	return strings.HasSuffix(props.Norm(key), "file") && (strings.HasPrefix(e.Msg, "stat ") || strings.HasPrefix(e.Msg, "open "))
 }
 
 // assumedBinder returns the binder type a check gives the bindings that

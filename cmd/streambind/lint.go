@@ -32,6 +32,10 @@ const (
 	kindDLQ            = "dlq-anonymous"
 	kindPartitions     = "partitions"
 	kindRequiredGroups = "required-groups"
+	// kindFile: a file a setting names cannot be read or is not what the
+	// setting needs (checked.files), a warning that --strict does not
+	// count.
+	kindFile = "file"
 )
 
 func (p problem) less(q problem) bool {
@@ -170,7 +174,7 @@ func loadSystem(e *runEnv, paths []string, profiles []string) (*system, []error)
 func newLintCmd(e *runEnv) *cobra.Command {
 	var lf loadFlags
 	var format string
-	var strict bool
+	var strict, checkFiles bool
 	cmd := &cobra.Command{
 		Use:   "lint [PATH...]",
 		Short: "Validate services' configuration without connecting to anything",
@@ -203,14 +207,26 @@ Cloud Stream keys, Spring Boot settings not read), configured bindings
 that no bound function or output binding uses (with the nearest bound
 name), required-groups that no consumer of the services given reads.
 
+The files a configuration names (TLS trust and key stores, CA files,
+client certificates and keys, a NATS credentials file) are read, but one
+that cannot be read, or does not hold what its setting needs (no PEM
+certificate, a key that does not match), is a warning: lint often runs
+where they are not (a CI job), and the app, which reads them when it
+starts, fails on them there. Everything else about those settings is
+checked all the same (a store type that is not supported, TLS settings
+under a plaintext security.protocol, cert-file without key-file are
+errors). --check-files makes a file's problems errors (run it where the
+app runs); --strict does not count them.
+
 One line per problem, sorted: "file:line: key: message" ("warning: " before
 the message of a warning; "env NAME: key: message" for a value set by
 environment variable NAME). Exit status 1 when there is an error (or, with
---strict, a warning), 0 when clean, 2 for bad usage.`,
+--strict, a warning other than a file's), 0 when clean, 2 for bad usage.`,
 		Example: `  streambind lint
   streambind lint --profile kafka .
   streambind lint orders/application.yaml payments/ shipping/
-  streambind lint --format github services/*/   # annotations in a GitHub Actions job`,
+  streambind lint --format github services/*/   # annotations in a GitHub Actions job
+  streambind lint --check-files /etc/orders/     # on the host: the certificates must be there too`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var gh bool
 			switch format {
@@ -221,7 +237,7 @@ environment variable NAME). Exit status 1 when there is an error (or, with
 				return usage("--format: want text or github, got %q", format)
 			}
 			sys, bad := loadSystem(e, args, lf.profiles(cmd))
-			probs := sys.lint()
+			probs := sys.lint(checkFiles)
 			code := printProblems(cmd.OutOrStdout(), probs, gh, strict)
 			for _, err := range bad {
 				fmt.Fprintf(e.stderr, "streambind: %v\n", err)
@@ -235,7 +251,8 @@ environment variable NAME). Exit status 1 when there is an error (or, with
 	}
 	lf.add(cmd)
 	cmd.Flags().StringVar(&format, "format", "text", "output format: text or github (GitHub Actions annotations)")
-	cmd.Flags().BoolVar(&strict, "strict", false, "fail (exit status 1) on warnings too")
+	cmd.Flags().BoolVar(&strict, "strict", false, "fail (exit status 1) on warnings too, except those about files (see --check-files)")
+	cmd.Flags().BoolVar(&checkFiles, "check-files", false, "report the files the configuration names (TLS trust and key stores, CA files, client certificates and keys, credentials files) that cannot be read or do not hold what their setting needs as errors, not warnings")
 	return cmd
 }
 
@@ -254,7 +271,7 @@ func printProblems(w io.Writer, probs []problem, gh, strict bool) int {
 		}
 		last = line
 		fmt.Fprintln(w, line)
-		if !p.warning || strict {
+		if !p.warning || strict && p.kind != kindFile {
 			code = exitFailure
 		}
 	}
@@ -262,14 +279,28 @@ func printProblems(w io.Writer, probs []problem, gh, strict bool) int {
 }
 
 // lint returns every problem of every service, and those between them.
-func (sys *system) lint() []problem {
+// The files a configuration names that cannot be read or do not hold what
+// their setting needs are warnings, errors with checkFiles.
+func (sys *system) lint(checkFiles bool) []problem {
 	var out []problem
 	for _, s := range sys.services {
 		for _, e := range s.problems {
 			out = append(out, s.problemOf(e, false))
 		}
 		for _, e := range s.warnings {
-			out = append(out, s.problemOf(e, true))
+			msg, file := s.files[e]
+			switch {
+			case file && checkFiles:
+				c := *e
+				c.Msg = msg
+				out = append(out, s.problemOf(&c, false))
+			case file:
+				p := s.problemOf(e, true)
+				p.kind = kindFile
+				out = append(out, p)
+			default:
+				out = append(out, s.problemOf(e, true))
+			}
 		}
 	}
 	out = append(out, sys.consistency()...)

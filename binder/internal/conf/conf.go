@@ -6,7 +6,17 @@
 //   - [TLS] decodes a binder's tls section (a bool, or a map of enabled,
 //     ca-file, cert-file, key-file, server-name, insecure-skip-verify and,
 //     where the binder has it, handshake-first) and builds the
-//     [tls.Config] it describes, reporting every problem to the decoder.
+//     [tls.Config] it describes, reporting every problem to the decoder;
+//   - [ReadFile] and [FileProblem] make the problems with a file a setting
+//     names (it cannot be read, its contents are not what the setting
+//     needs), which all read "file <name>...".
+//
+// A message that starts with "file " is a problem with a file's presence
+// or contents and with nothing else: streambind lint, which runs where the
+// files a production configuration names often do not exist (CI), tells
+// them apart by it and reports them as warnings unless --check-files. The
+// binders of this module keep to it (kafka and rabbit use these functions
+// too).
 //
 // It is internal to the binders of this module.
 package conf
@@ -16,6 +26,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"strings"
 
@@ -50,6 +61,31 @@ type TLS struct {
 	SkipVerify                            bool
 	// HandshakeFirst (NATS only): TLS before the server's INFO.
 	HandshakeFirst bool
+	// CAPath, CertPath and KeyPath are the key paths ca-file, cert-file
+	// and key-file were set at, where Build reports their problems;
+	// Decode sets them. Empty: path + ".tls.ca-file" (and so on), path
+	// being Build's.
+	CAPath, CertPath, KeyPath string
+}
+
+// FileProblem returns the problem format describes with the file name: its
+// message reads "file <name>: <problem>" (see the package doc).
+func FileProblem(name, format string, args ...any) error {
+	return fmt.Errorf("file %s: %s", name, fmt.Sprintf(format, args...))
+}
+
+// ReadFile reads the file name, as a setting names it. Its error is a
+// [FileProblem]: "file <name>: cannot be read: no such file or directory".
+func ReadFile(name string) ([]byte, error) {
+	b, err := os.ReadFile(name)
+	if err != nil {
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err
+		}
+		return nil, FileProblem(name, "cannot be read: %v", err)
+	}
+	return b, nil
 }
 
 // Decode reads the value v of a tls key at path p: a bool (enabled) or a
@@ -71,7 +107,7 @@ func (t *TLS) Decode(d *props.Decoder, p string, v any, withHandshakeFirst bool)
 		t.Enabled = &b
 		return nil
 	}
-	d.Each(p, m, func(k, _ string, v any) (err error) {
+	d.Each(p, m, func(k, kp string, v any) (err error) {
 		switch k {
 		case "enabled":
 			var b bool
@@ -79,10 +115,13 @@ func (t *TLS) Decode(d *props.Decoder, p string, v any, withHandshakeFirst bool)
 			t.Enabled = &b
 		case "cafile":
 			t.CAFile, err = String(v)
+			t.CAPath = kp
 		case "certfile":
 			t.CertFile, err = String(v)
+			t.CertPath = kp
 		case "keyfile":
 			t.KeyFile, err = String(v)
+			t.KeyPath = kp
 		case "servername":
 			t.ServerName, err = String(v)
 		case "insecureskipverify", "skipverify":
@@ -102,32 +141,59 @@ func (t *TLS) Decode(d *props.Decoder, p string, v any, withHandshakeFirst bool)
 
 // Build returns the TLS configuration (nil: no TLS): TLS 1.2 at least,
 // ServerName and InsecureSkipVerify as given, the CA file's certificates as
-// the roots, the client certificate from cert-file and key-file. A file
-// that cannot be read, a CA file without a PEM certificate, and a
-// cert-file without key-file (or the reverse) are reported to d under
-// path + ".tls...".
+// the roots, the client certificate from cert-file and key-file. A
+// cert-file without key-file (or the reverse) is reported to d under path
+// + ".tls"; a file that cannot be read, a CA file without a PEM
+// certificate and a client certificate that does not load are reported
+// as [FileProblem]s at the key that names the file (CAPath, CertPath,
+// KeyPath; by default path + ".tls.ca-file" and so on), every one of them.
 func (t *TLS) Build(d *props.Decoder, path string) *tls.Config {
 	if !t.Set || (t.Enabled != nil && !*t.Enabled) {
 		return nil
 	}
+	at := func(p, key string) string {
+		if p != "" {
+			return p
+		}
+		return path + ".tls." + key
+	}
 	c := &tls.Config{MinVersion: tls.VersionTLS12, ServerName: t.ServerName, InsecureSkipVerify: t.SkipVerify} //nolint:gosec // skip-verify is an explicit opt-in
 	if t.CAFile != "" {
-		pem, err := os.ReadFile(t.CAFile)
+		pem, err := ReadFile(t.CAFile)
 		if err != nil {
-			d.Addf(path+".tls.ca-file", "%v", err)
+			d.Add(at(t.CAPath, "ca-file"), err)
 		} else {
 			pool := x509.NewCertPool()
 			if !pool.AppendCertsFromPEM(pem) {
-				d.Addf(path+".tls.ca-file", "no PEM certificate in %s", t.CAFile)
+				d.Add(at(t.CAPath, "ca-file"), FileProblem(t.CAFile, "no PEM certificate in it"))
 			}
 			c.RootCAs = pool
 		}
 	}
 	switch {
 	case t.CertFile != "" && t.KeyFile != "":
-		cert, err := tls.LoadX509KeyPair(t.CertFile, t.KeyFile)
+		certPEM, err := ReadFile(t.CertFile)
 		if err != nil {
-			d.Addf(path+".tls.cert-file", "loading the client certificate: %v", err)
+			d.Add(at(t.CertPath, "cert-file"), err)
+		}
+		keyPEM := certPEM
+		if t.KeyFile != t.CertFile {
+			var kerr error
+			if keyPEM, kerr = ReadFile(t.KeyFile); kerr != nil {
+				d.Add(at(t.KeyPath, "key-file"), kerr)
+				err = kerr
+			}
+		}
+		if err != nil {
+			break
+		}
+		cert, err := tls.X509KeyPair(certPEM, keyPEM)
+		if err != nil {
+			with := ""
+			if t.KeyFile != t.CertFile {
+				with = " (key-file " + t.KeyFile + ")"
+			}
+			d.Add(at(t.CertPath, "cert-file"), FileProblem(t.CertFile, "loading the client certificate%s: %v", with, err))
 		} else {
 			c.Certificates = []tls.Certificate{cert}
 		}

@@ -8,6 +8,7 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
+	"errors"
 	"math/big"
 	"os"
 	"path/filepath"
@@ -16,6 +17,7 @@ import (
 	"time"
 
 	"github.com/streambind/streambind/binder/props"
+	"github.com/streambind/streambind/stream"
 )
 
 func TestStringAndSecret(t *testing.T) {
@@ -91,15 +93,70 @@ func TestBuildOffAndErrors(t *testing.T) {
 		ts   TLS
 		want string
 	}{
-		{TLS{Set: true, CAFile: filepath.Join(dir, "missing.pem")}, "env.tls.ca-file"},
-		{TLS{Set: true, CAFile: notPEM}, "no PEM certificate in " + notPEM},
-		{TLS{Set: true, CertFile: "/c"}, "cert-file and key-file go together"},
-		{TLS{Set: true, KeyFile: "/k"}, "cert-file and key-file go together"},
-		{TLS{Set: true, CertFile: notPEM, KeyFile: notPEM}, "env.tls.cert-file"},
+		{TLS{Set: true, CAFile: filepath.Join(dir, "missing.pem")}, "env.tls.ca-file: file " + filepath.Join(dir, "missing.pem") + ": cannot be read: no such file or directory"},
+		{TLS{Set: true, CAFile: notPEM}, "env.tls.ca-file: file " + notPEM + ": no PEM certificate in it"},
+		{TLS{Set: true, CAFile: dir}, "env.tls.ca-file: file " + dir + ": cannot be read: is a directory"},
+		{TLS{Set: true, CertFile: "/c"}, "env.tls: cert-file and key-file go together"},
+		{TLS{Set: true, KeyFile: "/k"}, "env.tls: cert-file and key-file go together"},
+		{TLS{Set: true, CertFile: notPEM, KeyFile: notPEM}, "env.tls.cert-file: file " + notPEM + ": loading the client certificate: tls: "},
+		{TLS{Set: true, CertFile: notPEM, KeyFile: "/nope/k.pem"}, "env.tls.key-file: file /nope/k.pem: cannot be read"},
+		{TLS{Set: true, CAFile: "/nope/ca.pem", CAPath: "a.b.CaFile"}, "a.b.CaFile: file /nope/ca.pem: cannot be read"},
 	} {
 		if _, err := build(tc.ts); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Fatalf("%+v: got %v, want %q", tc.ts, err, tc.want)
 		}
+	}
+}
+
+// Every file is checked, each problem reported once, at its key, and a
+// problem with a file reads "file <name>: ..." (FileProblem), which
+// streambind lint tells from the others; the others do not.
+func TestBuildReportsEveryFile(t *testing.T) {
+	var d props.Decoder
+	ts := TLS{Set: true, CAFile: "/nope/ca.pem", CertFile: "/nope/c.pem", KeyFile: "/nope/k.pem"}
+	ts.Build(&d, "env")
+	var ces stream.ConfigErrors
+	if !errors.As(d.Err(), &ces) || len(ces) != 3 {
+		t.Fatalf("got %v, want 3 problems", d.Err())
+	}
+	for i, want := range []struct{ path, file string }{{"env.tls.ca-file", "/nope/ca.pem"}, {"env.tls.cert-file", "/nope/c.pem"}, {"env.tls.key-file", "/nope/k.pem"}} {
+		if ces[i].Path != want.path || ces[i].Msg != "file "+want.file+": cannot be read: no such file or directory" {
+			t.Errorf("problem %d: %s: %s, want %s: file %s: ...", i, ces[i].Path, ces[i].Msg, want.path, want.file)
+		}
+	}
+	_, err := build(TLS{Set: true, CertFile: "/nope/c.pem"})
+	if err == nil || strings.Contains(err.Error(), ": file ") {
+		t.Fatalf("cert-file alone: %v, want a problem that is not about a file", err)
+	}
+	// One key store file for both: read once, reported once.
+	var d2 props.Decoder
+	(&TLS{Set: true, CertFile: "/nope/ks.pem", KeyFile: "/nope/ks.pem"}).Build(&d2, "env")
+	if !errors.As(d2.Err(), &ces) || len(ces) != 1 || ces[0].Path != "env.tls.cert-file" {
+		t.Fatalf("one file for both: %v", d2.Err())
+	}
+}
+
+func TestDecodeRecordsFileKeys(t *testing.T) {
+	ts, err, derr := decode(t, map[string]any{"CA-File": "/ca", "cert_file": "/c", "keyFile": "/k"}, false)
+	if err != nil || derr != nil || ts.CAPath != "x.tls.CA-File" || ts.CertPath != "x.tls.cert_file" || ts.KeyPath != "x.tls.keyFile" {
+		t.Fatalf("%+v %v %v", ts, err, derr)
+	}
+}
+
+func TestReadFile(t *testing.T) {
+	f := filepath.Join(t.TempDir(), "x.pem")
+	if err := os.WriteFile(f, []byte("secret contents"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if b, err := ReadFile(f); err != nil || string(b) != "secret contents" {
+		t.Fatalf("%q %v", b, err)
+	}
+	_, err := ReadFile(f + ".missing")
+	if err == nil || err.Error() != "file "+f+".missing: cannot be read: no such file or directory" {
+		t.Fatalf("missing: %v", err)
+	}
+	if err := FileProblem("/a", "is %s", "odd"); err.Error() != "file /a: is odd" {
+		t.Fatalf("FileProblem: %v", err)
 	}
 }
 
