@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net"
 	"net/url"
-	"os"
 	"strings"
 	"time"
 
@@ -131,6 +130,7 @@ func parseSettings(s stream.BinderSettings) (settings, error) {
 	out := defaultSettings()
 	var d props.Decoder
 	var ts conf.TLS
+	var credPath string
 	for _, src := range props.BinderSources(s, Type) {
 		d.Each(src.Path, src.Map, func(k, p string, v any) (err error) {
 			switch k {
@@ -163,6 +163,7 @@ func parseSettings(s stream.BinderSettings) (settings, error) {
 				out.secrets = append(out.secrets, out.token)
 			case "credentialsfile", "credentials", "creds":
 				out.credentials, err = conf.String(v)
+				credPath = p // where it was written, for the file's problem below
 			case "connecttimeout", "connectiontimeout":
 				out.connectTimeout, err = props.Duration(v, false)
 			case "reconnectinitialinterval":
@@ -210,8 +211,9 @@ func parseSettings(s stream.BinderSettings) (settings, error) {
 		d.Addf(envPath+".username", "required with password")
 	}
 	if out.credentials != "" {
-		if _, err := os.Stat(out.credentials); err != nil {
-			d.Addf(envPath+".credentials-file", "%v", err)
+		// Read at connect (nats.UserCredentials); here only its presence.
+		if _, err := conf.ReadFile(out.credentials); err != nil {
+			d.Addf(credPath, "%v", err)
 		}
 	}
 	out.tls = ts.Build(&d, envPath)

@@ -218,3 +218,29 @@ func TestWireSize(t *testing.T) {
 		t.Errorf("wireSize = %d", n)
 	}
 }
+
+// A credentials file that cannot be read is reported at the key where it
+// was written (binder settings or environment), as a file problem
+// ("file <name>: ..."), which streambind lint tells apart from a wrong
+// setting.
+func TestSettingsCredentialsFileMissing(t *testing.T) {
+	missing := t.TempDir() + "/nope.creds"
+	for _, tc := range []struct {
+		name string
+		s    stream.BinderSettings
+		at   string
+	}{
+		{"binder", stream.BinderSettings{Name: "n", Binder: map[string]any{"credentials-file": missing}}, "stream.nats.binder.credentials-file"},
+		{"environment", stream.BinderSettings{Name: "n", Environment: map[string]any{"credentials-file": missing}}, "stream.binders.n.environment.credentials-file"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := parseSettings(tc.s)
+			if err == nil {
+				t.Fatal("no error for a credentials file that does not exist")
+			}
+			if want := tc.at + ": file " + missing + ": cannot be read"; !strings.Contains(err.Error(), want) {
+				t.Errorf("error %q lacks %q", err, want)
+			}
+		})
+	}
+}
