@@ -14,7 +14,6 @@ import (
 	"github.com/streambind/streambind/binder/kafka"
 	"github.com/streambind/streambind/binder/memory"
 	"github.com/streambind/streambind/binder/nats"
-	"github.com/streambind/streambind/binder/props"
 	"github.com/streambind/streambind/binder/rabbit"
 	"github.com/streambind/streambind/binder/redis"
 	"github.com/streambind/streambind/stream"
@@ -477,15 +476,9 @@ const fileHint = " (an error with streambind lint --check-files, and when the ap
 // presence or contents of a file a setting names, and about nothing else.
 // The binders of this module say so by a message that starts with "file "
 // ("file /etc/kafka/ca.pem: cannot be read: no such file or directory",
-// binder/internal/conf); a message that is an *fs.PathError of os.Stat or
-// os.Open at a key whose name ends in "file" (a NATS credentials-file)
-// is one too.
+// binder/internal/conf).
 func isFileProblem(e *stream.ConfigError) bool {
-	if strings.HasPrefix(e.Msg, "file ") {
-		return true
-	}
-	key := e.Path[strings.LastIndex(e.Path, ".")+1:]
-	return strings.HasSuffix(props.Norm(key), "file") && (strings.HasPrefix(e.Msg, "stat ") || strings.HasPrefix(e.Msg, "open "))
+	return strings.HasPrefix(e.Msg, "file ")
 }
 
 // assumedBinder returns the binder type a check gives the bindings that

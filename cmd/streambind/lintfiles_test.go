@@ -274,7 +274,7 @@ func TestLintNATSFiles(t *testing.T) {
             ca-file: ` + ca + `
 `})
 	r := runIn(t, dir, nil, "lint")
-	if r.code != exitOK || len(r.lines()) != 2 || !strings.Contains(r.stdout, "credentials-file: warning: stat "+creds+": no such file or directory"+fileHintText) ||
+	if r.code != exitOK || len(r.lines()) != 2 || !strings.Contains(r.stdout, "application.yaml:12: stream.nats.binder.credentials-file: warning: file "+creds+": cannot be read: no such file or directory"+fileHintText) ||
 		!strings.Contains(r.stdout, "application.yaml:14: stream.nats.binder.tls.ca-file: warning: file "+ca+": cannot be read") {
 		t.Errorf("exit status %d, stdout:\n%s", r.code, r.stdout)
 	}
