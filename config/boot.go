@@ -170,7 +170,16 @@ func rabbitConnection(rabbit map[string]any, prefix string, origins map[string]s
 			}
 			for _, sk2 := range sortedKeys(m) {
 				p2 := path + "." + sk2
-				if squash(sk2) != "enabled" {
+				switch squash(sk2) {
+				case "enabled":
+				case "keystore", "keystoretype", "keystorepassword", "truststore", "truststoretype", "truststorepassword", "bundle":
+					// Refused, not ignored: without them the binder would
+					// trust the system's CAs instead of the trust store's,
+					// and connect without the client certificate.
+					errs = append(errs, &stream.ConfigError{Path: p2, Origin: originOf(origins, p2),
+						Msg: "not supported: the RabbitMQ binder reads PEM files (Go's TLS), not key or trust stores; set stream.rabbit.binder.tls.ca-file (the trust store's CA certificates), cert-file and key-file (the key store's certificate and key)"})
+					continue
+				default:
 					ignore(p2, "of spring.rabbitmq.ssl only enabled is read; set the TLS files under stream.rabbit.binder.tls (ca-file, cert-file, key-file, server-name)")
 					continue
 				}

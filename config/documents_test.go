@@ -410,6 +410,39 @@ func manyCopies(n, size int) string {
 	return b.String()
 }
 
+// spring.rabbitmq.ssl's key and trust stores are refused at their lines:
+// ignored, the binder would trust the system's CAs instead of the store's
+// and connect without the client certificate.
+func TestSpringBootRabbitStoresRefused(t *testing.T) {
+	yaml := `spring:
+  rabbitmq:
+    host: rabbit.internal
+    ssl:
+      enabled: true
+      key-store: file:/etc/rabbit/client.p12
+      key-store-password: hunter2
+      trust-store: file:/etc/rabbit/trust.jks
+`
+	_, err := Load(Options{Data: []byte(yaml)})
+	if err == nil {
+		t.Fatal("no error for spring.rabbitmq.ssl key and trust stores")
+	}
+	msg := err.Error()
+	for _, want := range []string{
+		"spring.rabbitmq.ssl.key-store (application.yaml:6): not supported: the RabbitMQ binder reads PEM files",
+		"spring.rabbitmq.ssl.key-store-password (application.yaml:7): not supported",
+		"spring.rabbitmq.ssl.trust-store (application.yaml:8): not supported",
+		"stream.rabbit.binder.tls.ca-file",
+	} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("error lacks %q:\n%s", want, msg)
+		}
+	}
+	if strings.Contains(msg, "hunter2") {
+		t.Errorf("the store password is in the error:\n%s", msg)
+	}
+}
+
 func TestSpringBootConnectionNamespaces(t *testing.T) {
 	yaml := `spring:
   rabbitmq:
@@ -421,7 +454,7 @@ func TestSpringBootConnectionNamespaces(t *testing.T) {
     requested-heartbeat: 30
     ssl:
       enabled: true
-      key-store: /ks.p12
+      algorithm: TLSv1.2
     listener:
       simple:
         prefetch: 10
@@ -445,7 +478,7 @@ func TestSpringBootConnectionNamespaces(t *testing.T) {
 	}
 	if wantW := []string{
 		"spring.rabbitmq.listener.simple.prefetch (application.yaml:14)",
-		"spring.rabbitmq.ssl.key-store (application.yaml:11)",
+		"spring.rabbitmq.ssl.algorithm (application.yaml:11)",
 		"spring.kafka.consumer.group-id (application.yaml:18)",
 	}; !reflect.DeepEqual(warned, wantW) {
 		t.Errorf("warnings %q, want %q", warned, wantW)
