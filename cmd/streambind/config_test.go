@@ -430,3 +430,32 @@ myapp:
 		}
 	}
 }
+
+// A binding setting that is invalid prints as written, its problem after
+// its origin, not as the default the app would never use.
+func TestConfigShowsInvalidBindingValues(t *testing.T) {
+	dir := writeFiles(t, map[string]string{"application.yaml": `stream:
+  function:
+    definition: charge
+  bindings:
+    charge-in-0:
+      destination: orders
+      group: payments
+      consumer:
+        concurrency: lots
+        maxAttempts: ${MAX_ATTEMPTS:four}
+`})
+	r := runIn(t, dir, nil, "config")
+	if r.code == exitOK {
+		t.Fatalf("config exited 0 for an invalid configuration")
+	}
+	for _, want := range []string{
+		`concurrency: lots # application.yaml:9 (invalid: expected an integer, got "lots")`,
+		`max-attempts: four # application.yaml:10 (invalid: expected an integer, got "four")`,
+		"back-off-multiplier: 2 # default",
+	} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("stdout lacks %q:\n%s", want, r.stdout)
+		}
+	}
+}

@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 	"go.yaml.in/yaml/v3"
 
+	"github.com/streambind/streambind/binder/props"
 	"github.com/streambind/streambind/redact"
 	"github.com/streambind/streambind/stream"
 )
@@ -212,6 +213,7 @@ func effective(s *checkedService) []configEntry {
 			}
 		}
 		vals, bo := s.bindingValues(b)
+		s.markInvalid(b.name, vals, bo)
 		if !b.configured && b.function != "" {
 			p := "stream.bindings." + b.name + ".destination"
 			if b.input {
@@ -583,4 +585,56 @@ func writeConfigYAML(w io.Writer, entries []configEntry) error {
 		return err
 	}
 	return enc.Close()
+}
+
+// markInvalid shows, for each setting of binding name that is a problem,
+// the value as written instead of the effective one (a default the app
+// never uses: it refuses the configuration), and the problem after its
+// origin.
+func (s *checkedService) markInvalid(name string, vals map[string]any, origins map[string]string) {
+	prefix := "stream.bindings." + name + "."
+	for _, e := range s.problems {
+		if len(e.Path) <= len(prefix) || !strings.EqualFold(e.Path[:len(prefix)], prefix) {
+			continue
+		}
+		parts := strings.Split(e.Path[len(prefix):], ".")
+		m := vals
+		for _, p := range parts[:len(parts)-1] {
+			if m, _ = m[p].(map[string]any); m == nil {
+				break
+			}
+		}
+		last := parts[len(parts)-1]
+		if _, shown := m[last]; m == nil || !shown {
+			continue
+		}
+		if raw, ok := rawAt(s.loaded.Raw, e.Path); ok {
+			m[last] = raw
+		}
+		key := prefix + strings.Join(parts, ".")
+		origins[key] += " (invalid: " + e.Msg + ")"
+	}
+}
+
+// rawAt returns the value at key path p of the loaded tree, its keys
+// matched as the loader matches them (case and dashes aside).
+func rawAt(tree map[string]any, p string) (any, bool) {
+	var v any = tree
+	for _, seg := range strings.Split(p, ".") {
+		m, ok := v.(map[string]any)
+		if !ok {
+			return nil, false
+		}
+		found := false
+		for k, sub := range m {
+			if strings.EqualFold(k, seg) || props.Norm(k) == props.Norm(seg) {
+				v, found = sub, true
+				break
+			}
+		}
+		if !found {
+			return nil, false
+		}
+	}
+	return v, true
 }
