@@ -34,7 +34,6 @@ demo-kafka:
 	$(GO) run ./cmd/demo --profile kafka --orders 5000 --poison-every 100
 
 ## demo-rabbit: the shop on RabbitMQ (RABBIT_ADDRESSES, default 127.0.0.1:5672).
-.PHONY: test-own-conn-faults
 demo-rabbit:
 	$(GO) run ./cmd/demo --profile rabbit --orders 5000 --poison-every 100
 
@@ -47,6 +46,7 @@ demo-redis:
 	$(GO) run ./cmd/demo --profile redis --orders 5000 --poison-every 100
 
 ## test-own-conn-faults: RabbitMQ tests that close their own connections (in a vhost of their own), serially.
+.PHONY: test-own-conn-faults
 test-own-conn-faults:
 	$(GO) test -race -count=1 -p 1 -timeout 10m -tags ownconnfault -run Fault ./binder/rabbit/...
 
