@@ -116,6 +116,11 @@
 // that their messages are Nak'ed back to the queue. Pause and Resume on a
 // stopped consumer do nothing.
 //
+// A consumer with concurrency 1 hands a waiting message to its handler in
+// about 0.08 µs of CPU; an App's typed []byte consumer costs about 0.2 µs
+// more a message (BenchmarkMemoryConsumeApp: 3.3–3.5× the bare binder's
+// CPU, mostly the core's handler timing, retry wrapper and decoding).
+//
 // # Configuration
 //
 // Binder settings (stream.binders.<name>.environment and

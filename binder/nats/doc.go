@@ -167,6 +167,10 @@
 // Keep prefetch × handler time / concurrency well below ack-wait all the
 // same.
 //
+// The App adds little to this path: BenchmarkNATSConsumeApp (concurrency
+// 1, default prefetch, 100-byte messages) measured the App's client CPU
+// per message at 0.93–1.06× the bare binder's (about 9 µs a message).
+//
 // Order is kept within one binding. A Nak'ed message comes back after
 // redelivery-delay, by then usually after later messages of its key (as
 // on RabbitMQ; Kafka holds the partition instead). Members of one group

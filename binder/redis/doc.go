@@ -178,6 +178,10 @@
 // consumer.batch-mode delivers up to batch-size entries of one route as
 // one slice; the outcome applies to the whole batch.
 //
+// The App adds little to this path: BenchmarkRedisConsumeApp (concurrency
+// 1, default prefetch, 100-byte payloads) measured the App's client CPU
+// per entry at 0.93–1.05× the bare binder's (about 6 µs an entry).
+//
 // # Dead letters
 //
 // A dead letter keeps the payload, key and headers and gets
