@@ -1,15 +1,19 @@
 package nats
 
 import (
+	"bytes"
 	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
+	"github.com/nats-io/jwt/v2"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/nats-io/nkeys"
 
 	"github.com/streambind/streambind/binder/internal/conf"
 	"github.com/streambind/streambind/binder/internal/secrets"
@@ -130,7 +134,11 @@ func parseSettings(s stream.BinderSettings) (settings, error) {
 	out := defaultSettings()
 	var d props.Decoder
 	var ts conf.TLS
-	var credPath string
+	// Where each auth setting was last written (its key path) and when
+	// (the order Each met it in), for the problems reported below.
+	var auth struct{ user, password, token, creds written }
+	seq := 0
+	at := func(w *written, p string) { seq++; *w = written{p, seq} }
 	for _, src := range props.BinderSources(s, Type) {
 		d.Each(src.Path, src.Map, func(k, p string, v any) (err error) {
 			switch k {
@@ -155,15 +163,18 @@ func parseSettings(s stream.BinderSettings) (settings, error) {
 				out.name, err = conf.String(v)
 			case "username", "user":
 				out.username, err = conf.String(v)
+				at(&auth.user, p)
 			case "password":
 				out.password, err = conf.Secret(v)
 				out.secrets = append(out.secrets, out.password)
+				at(&auth.password, p)
 			case "token":
 				out.token, err = conf.Secret(v)
 				out.secrets = append(out.secrets, out.token)
+				at(&auth.token, p)
 			case "credentialsfile", "credentials", "creds":
 				out.credentials, err = conf.String(v)
-				credPath = p // where it was written, for the file's problem below
+				at(&auth.creds, p)
 			case "connecttimeout", "connectiontimeout":
 				out.connectTimeout, err = props.Duration(v, false)
 			case "reconnectinitialinterval":
@@ -198,22 +209,39 @@ func parseSettings(s stream.BinderSettings) (settings, error) {
 	if out.reconnectMax < out.reconnectInit {
 		d.Addf(envPath+".reconnect-max-interval", "must not be below reconnect-initial-interval (%s)", out.reconnectInit)
 	}
-	n := 0
-	for _, set := range []bool{out.username != "" || out.password != "", out.token != "", out.credentials != ""} {
-		if set {
-			n++
+	// Two auth methods: reported at the key of the one written last (the
+	// second), naming where the other one is.
+	var methods []written
+	if out.username != "" || out.password != "" {
+		w := auth.user
+		if out.username == "" || (out.password != "" && auth.password.seq > w.seq) {
+			w = auth.password
 		}
+		methods = append(methods, w)
 	}
-	if n > 1 {
-		d.Addf(envPath, "set one of username/password, token and credentials-file")
-	}
-	if out.password != "" && out.username == "" {
-		d.Addf(envPath+".username", "required with password")
+	if out.token != "" {
+		methods = append(methods, auth.token)
 	}
 	if out.credentials != "" {
-		// Read at connect (nats.UserCredentials); here only its presence.
-		if _, err := conf.ReadFile(out.credentials); err != nil {
-			d.Addf(credPath, "%v", err)
+		methods = append(methods, auth.creds)
+	}
+	if len(methods) > 1 {
+		slices.SortFunc(methods, func(a, b written) int { return a.seq - b.seq })
+		last := methods[len(methods)-1]
+		others := make([]string, len(methods)-1)
+		for i, w := range methods[:len(methods)-1] {
+			others[i] = w.path
+		}
+		d.Addf(last.path, "set only one of username/password, token and credentials-file (also set: %s)", strings.Join(others, ", "))
+	}
+	if out.password != "" && out.username == "" {
+		d.Addf(auth.password.path, "username is required with password")
+	}
+	if out.credentials != "" {
+		// Read again at connect (nats.UserCredentials); here it must be
+		// there and hold what that needs.
+		if err := checkCredentials(out.credentials); err != nil {
+			d.Add(auth.creds.path, err)
 		}
 	}
 	out.tls = ts.Build(&d, envPath)
@@ -222,6 +250,70 @@ func parseSettings(s stream.BinderSettings) (settings, error) {
 		return settings{}, fmt.Errorf("nats binder %q: %w", s.Name, secrets.Redact(err, out.secrets))
 	}
 	return out, nil
+}
+
+// written is where (the key path) and when (the order the settings were
+// met in) a setting was written.
+type written struct {
+	path string
+	seq  int
+}
+
+// checkCredentials checks the credentials (.creds) file name as nats.go's
+// UserCredentials reads it (nkeys.ParseDecoratedJWT and
+// ParseDecoratedNKey): a user JWT, signed and not expired, and the nkey
+// seed of that user. Its error is a [conf.FileProblem]; it never shows
+// the file's contents (the seed is a secret).
+func checkCredentials(name string) error {
+	b, err := conf.ReadFile(name)
+	if err != nil {
+		return err
+	}
+	defer clear(b)
+	const want = " (want a NATS credentials file: a user JWT and its nkey seed, as nsc writes it)"
+	if len(bytes.TrimSpace(b)) == 0 {
+		return conf.FileProblem(name, "is empty"+want)
+	}
+	var problems []string
+	// ParseDecoratedJWT returns the first -----...----- block, whatever
+	// it holds (with the seed's block alone, the seed), or without one the
+	// whole file, which may still be a bare JWT. What is not shaped like a
+	// JWT (header.claims.signature) is no JWT.
+	tok, _ := nkeys.ParseDecoratedJWT(b)
+	claims, err := jwt.DecodeUserClaims(tok)
+	// The decoder's message is not shown: it may quote the file.
+	switch {
+	case err != nil && strings.Count(tok, ".") != 2:
+		problems = append(problems, "holds no user JWT")
+	case err != nil:
+		if _, aerr := jwt.Decode(tok); aerr == nil {
+			problems = append(problems, "holds a JWT that is not a user's")
+		} else {
+			problems = append(problems, "holds a user JWT that is not valid (it does not decode, or its signature does not verify)")
+		}
+	case claims.Expires != 0 && time.Unix(claims.Expires, 0).Before(time.Now()):
+		problems = append(problems, "holds a user JWT that expired "+time.Unix(claims.Expires, 0).UTC().Format(time.RFC3339))
+	}
+	kp, err := nkeys.ParseDecoratedUserNKey(b)
+	switch {
+	case errors.Is(err, nkeys.ErrNoSeedFound):
+		problems = append(problems, "holds no nkey seed")
+	case errors.Is(err, nkeys.ErrInvalidUserSeed):
+		problems = append(problems, "holds an nkey seed that is not a user's")
+	case err != nil:
+		problems = append(problems, "holds an nkey seed that is not valid")
+	default:
+		pub, perr := kp.PublicKey()
+		kp.Wipe()
+		// A bearer-token JWT is accepted without the seed's signature.
+		if perr == nil && claims != nil && !claims.BearerToken && pub != claims.Subject {
+			problems = append(problems, "holds an nkey seed that is not the user JWT's (the JWT is for "+claims.Subject+", the seed for "+pub+")")
+		}
+	}
+	if len(problems) > 0 {
+		return conf.FileProblem(name, "%s%s", strings.Join(problems, ", "), want)
+	}
+	return nil
 }
 
 // serverURL normalises one server address (host, host:port or a

@@ -1,12 +1,16 @@
 package nats
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/nats-io/jwt/v2"
 	natsgo "github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/nats-io/nkeys"
 
 	"github.com/streambind/streambind/stream"
 )
@@ -69,8 +73,8 @@ func TestSettingsErrors(t *testing.T) {
 		"stream.binders.n.environment.stream.max-msgs: must be -1 (unlimited) or at least 1",
 		"stream.binders.n.environment.stream.colour: unknown key",
 		"stream.binders.n.environment.servers: server 1: scheme \"ftp\"",
-		"set one of username/password, token and credentials-file",
-		"username: required with password",
+		"stream.binders.n.environment.token: set only one of username/password, token and credentials-file (also set: stream.binders.n.environment.password)",
+		"stream.binders.n.environment.password: username is required with password",
 		"cert-file and key-file go together",
 	} {
 		if !strings.Contains(msg, want) {
@@ -242,5 +246,186 @@ func TestSettingsCredentialsFileMissing(t *testing.T) {
 				t.Errorf("error %q lacks %q", err, want)
 			}
 		})
+	}
+}
+
+// testCreds are the parts of a NATS credentials file, made as nsc makes
+// them: a user JWT signed by an account, and the user's nkey seed.
+type testCreds struct {
+	jwt, seed string
+	file      string // the .creds file (decorated JWT and seed)
+}
+
+// newTestCreds makes a user of a new account; edit, if not nil, changes
+// the user's claims before they are signed.
+func newTestCreds(t *testing.T, edit func(*jwt.UserClaims)) testCreds {
+	t.Helper()
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	akp, err := nkeys.CreateAccount()
+	must(err)
+	ukp, err := nkeys.CreateUser()
+	must(err)
+	upub, err := ukp.PublicKey()
+	must(err)
+	uc := jwt.NewUserClaims(upub)
+	uc.Name = "streambind"
+	if edit != nil {
+		edit(uc)
+	}
+	ujwt, err := uc.Encode(akp)
+	must(err)
+	seed, err := ukp.Seed()
+	must(err)
+	file, err := jwt.FormatUserConfig(ujwt, seed)
+	must(err)
+	return testCreds{jwt: ujwt, seed: string(seed), file: string(file)}
+}
+
+// writeCreds writes text to a file name in a temporary directory.
+func writeCreds(t *testing.T, name, text string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(p, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// A credentials file that is there but does not hold a user JWT and its
+// nkey seed (as nats.go's UserCredentials reads them) is reported when the
+// settings are read, as a file problem at the key where it was written,
+// never with the file's contents; a real one passes.
+func TestSettingsCredentialsFileContents(t *testing.T) {
+	good := newTestCreds(t, nil)
+	other := newTestCreds(t, nil)
+	bearer := newTestCreds(t, func(uc *jwt.UserClaims) { uc.BearerToken = true })
+	expired := newTestCreds(t, func(uc *jwt.UserClaims) { uc.Expires = time.Now().Add(-time.Hour).Unix() })
+	// The seed block alone: the file after the JWT block.
+	seedOnly := good.file[strings.Index(good.file, "************************* IMPORTANT"):]
+	akp, err := nkeys.CreateAccount()
+	if err != nil {
+		t.Fatal(err)
+	}
+	aseed, _ := akp.Seed()
+	apub, _ := akp.PublicKey()
+	ajwt, err := jwt.NewAccountClaims(apub).Encode(akp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// An account's JWT and seed in a user's file (FormatUserConfig refuses
+	// to write one).
+	accountCreds := strings.Replace(strings.Replace(good.file, good.jwt, ajwt, 1), good.seed, string(aseed), 1)
+	tampered := strings.Replace(good.file, good.jwt, good.jwt[:len(good.jwt)-4]+"AAAA", 1)
+	const want = " (want a NATS credentials file: a user JWT and its nkey seed, as nsc writes it)"
+	for _, tc := range []struct {
+		name, text, problem string
+		secrets             []string // must not show
+	}{
+		{"garbage", "not a creds file\nSUPER secret line\n", "holds no user JWT, holds an nkey seed that is not valid", []string{"not a creds file", "SUPER secret"}},
+		{"text", "hello: world\n", "holds no user JWT, holds no nkey seed", []string{"hello"}},
+		{"empty", "", "is empty", nil},
+		{"blank", " \n\t\n", "is empty", nil},
+		{"jwt-only", good.file[:strings.Index(good.file, "************************* IMPORTANT")], "holds no nkey seed", []string{good.jwt}},
+		{"bare-jwt", good.jwt + "\n", "holds no nkey seed", []string{good.jwt}},
+		{"seed-only", seedOnly, "holds no user JWT", []string{good.seed}},
+		{"bare-seed", good.seed + "\n", "holds no user JWT", []string{good.seed}},
+		{"other-seed", strings.Replace(good.file, good.seed, other.seed, 1), "holds an nkey seed that is not the user JWT's", []string{good.seed, other.seed}},
+		{"account", accountCreds, "holds a JWT that is not a user's, holds an nkey seed that is not a user's", []string{string(aseed), ajwt}},
+		{"tampered", tampered, "holds a user JWT that is not valid", []string{good.seed}},
+		{"expired", expired.file, "holds a user JWT that expired ", []string{expired.seed}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := writeCreds(t, "app.creds", tc.text)
+			for _, src := range []struct {
+				s  stream.BinderSettings
+				at string
+			}{
+				{stream.BinderSettings{Name: "n", Binder: map[string]any{"credentials-file": f}}, "stream.nats.binder.credentials-file"},
+				{stream.BinderSettings{Name: "n", Environment: map[string]any{"Credentials_File": f}}, "stream.binders.n.environment.Credentials_File"},
+			} {
+				_, err := parseSettings(src.s)
+				if err == nil {
+					t.Fatalf("%s: no error", src.at)
+				}
+				msg := err.Error()
+				if w := src.at + ": file " + f + ": " + tc.problem; !strings.Contains(msg, w) {
+					t.Errorf("error %q lacks %q", msg, w)
+				}
+				if !strings.HasSuffix(msg, want) {
+					t.Errorf("error %q does not end with %q", msg, want)
+				}
+				for _, s := range tc.secrets {
+					if strings.Contains(msg, s) {
+						t.Errorf("error shows the file's contents (%.12s...): %s", s, msg)
+					}
+				}
+			}
+		})
+	}
+	for name, c := range map[string]testCreds{"good": good, "bearer": bearer} {
+		f := writeCreds(t, name+".creds", c.file)
+		st, err := parseSettings(stream.BinderSettings{Name: "n", Environment: map[string]any{"credentials-file": f}})
+		if err != nil || st.credentials != f {
+			t.Errorf("%s: %q, %v", name, st.credentials, err)
+		}
+	}
+	// What the check accepts, nats.go's own reading accepts too.
+	var o natsgo.Options
+	if err := natsgo.UserCredentials(writeCreds(t, "check.creds", good.file))(&o); err != nil {
+		t.Fatal(err)
+	}
+	if tok, err := o.UserJWT(); err != nil || tok != good.jwt {
+		t.Errorf("nats.go reads JWT %q, %v", tok, err)
+	}
+}
+
+// Two auth methods, or a password without a username, are reported at the
+// key where the (second) setting was written, in the binder settings or in
+// the environment, naming where the other one is.
+func TestSettingsAuthConflictAt(t *testing.T) {
+	creds := writeCreds(t, "app.creds", newTestCreds(t, nil).file)
+	const (
+		b   = "stream.nats.binder."
+		env = "stream.binders.n.environment."
+		one = "set only one of username/password, token and credentials-file"
+	)
+	for _, tc := range []struct {
+		name        string
+		binder, env map[string]any
+		want        string
+	}{
+		{"binder", map[string]any{"token": "t0k", "credentials-file": creds}, nil, b + "token: " + one + " (also set: " + b + "credentials-file)"},
+		{"environment", nil, map[string]any{"token": "t0k", "credentials-file": creds}, env + "token: " + one + " (also set: " + env + "credentials-file)"},
+		{"across", map[string]any{"credentials-file": creds}, map[string]any{"token": "t0k"}, env + "token: " + one + " (also set: " + b + "credentials-file)"},
+		{"across-reverse", map[string]any{"token": "t0k"}, map[string]any{"creds": creds}, env + "creds: " + one + " (also set: " + b + "token)"},
+		{"user-password", map[string]any{"user": "u", "password": "pw"}, map[string]any{"token": "t0k"}, env + "token: " + one + " (also set: " + b + "user)"},
+		{"password-last", map[string]any{"token": "t0k"}, map[string]any{"password": "pw", "username": "u"}, env + "username: " + one + " (also set: " + b + "token)"},
+		{"three", map[string]any{"token": "t0k", "credentials-file": creds}, map[string]any{"password": "pw", "username": "u"}, env + "username: " + one + " (also set: " + b + "credentials-file, " + b + "token)"},
+		{"password-binder", map[string]any{"password": "pw"}, nil, b + "password: username is required with password"},
+		{"password-env", map[string]any{"username": ""}, map[string]any{"Password": "pw"}, env + "Password: username is required with password"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := parseSettings(stream.BinderSettings{Name: "n", Binder: tc.binder, Environment: tc.env})
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("got %v, want %q", err, tc.want)
+			}
+			for _, s := range []string{"t0k", "pw"} {
+				if strings.Contains(err.Error(), s) {
+					t.Errorf("error shows a secret: %v", err)
+				}
+			}
+			if strings.Contains(err.Error(), "stream.binders.n.environment:") {
+				t.Errorf("a problem at the environment itself, not at a key: %v", err)
+			}
+		})
+	}
+	// A setting cleared by a later source is not set.
+	if _, err := parseSettings(stream.BinderSettings{Name: "n", Binder: map[string]any{"token": "t0k"}, Environment: map[string]any{"token": "", "credentials-file": creds}}); err != nil {
+		t.Errorf("token cleared in the environment: %v", err)
 	}
 }

@@ -14,6 +14,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/nats-io/jwt/v2"
+	"github.com/nats-io/nkeys"
 )
 
 // filesYAML is a service with a Kafka binder over SSL (a PEM trust store
@@ -281,5 +284,89 @@ func TestLintNATSFiles(t *testing.T) {
 	r = runIn(t, dir, nil, "lint", "--check-files")
 	if r.code != exitFailure || len(r.lines()) != 2 || strings.Contains(r.stdout, "warning") {
 		t.Errorf("--check-files: exit status %d, stdout:\n%s", r.code, r.stdout)
+	}
+}
+
+// natsCredsFile writes a real NATS credentials file (a user JWT signed by
+// an account, and the user's nkey seed) to dir and returns its path.
+func natsCredsFile(t *testing.T, dir string) string {
+	t.Helper()
+	akp, err := nkeys.CreateAccount()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ukp, err := nkeys.CreateUser()
+	if err != nil {
+		t.Fatal(err)
+	}
+	upub, _ := ukp.PublicKey()
+	ujwt, err := jwt.NewUserClaims(upub).Encode(akp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seed, _ := ukp.Seed()
+	creds, err := jwt.FormatUserConfig(ujwt, seed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(dir, "good.creds")
+	if err := os.WriteFile(p, creds, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// A NATS credentials file that is there but is not one (its contents are
+// never shown) is a file problem at the key's line like one that is not
+// there; two auth methods are reported at the line of the second one; a
+// real credentials file passes --check-files.
+func TestLintNATSCredentialsContents(t *testing.T) {
+	files := t.TempDir()
+	bad := filepath.Join(files, "bad.creds")
+	if err := os.WriteFile(bad, []byte("not a creds file\nSUAsecret\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	good := natsCredsFile(t, files)
+	yaml := func(creds, more string) string {
+		return `spring:
+  cloud:
+    function:
+      definition: up
+    stream:
+      default-binder: nats
+      bindings:
+        up-in-0: {destination: a, group: g}
+      nats:
+        binder:
+          servers: nats://h:4222
+          credentials-file: ` + creds + `
+` + more
+	}
+	const badMsg = ": holds no user JWT, holds an nkey seed that is not valid (want a NATS credentials file: a user JWT and its nkey seed, as nsc writes it)"
+	dir := writeFiles(t, map[string]string{"application.yaml": yaml(bad, "")})
+	r := runIn(t, dir, nil, "lint")
+	if want := "application.yaml:12: stream.nats.binder.credentials-file: warning: file " + bad + badMsg + fileHintText; r.code != exitOK || len(r.lines()) != 1 || r.lines()[0] != want {
+		t.Errorf("exit status %d, stdout:\n%s\nwant:\n%s", r.code, r.stdout, want)
+	}
+	r = runIn(t, dir, nil, "lint", "--check-files")
+	if want := "application.yaml:12: stream.nats.binder.credentials-file: file " + bad + badMsg; r.code != exitFailure || len(r.lines()) != 1 || r.lines()[0] != want {
+		t.Errorf("--check-files: exit status %d, stdout:\n%s\nwant:\n%s", r.code, r.stdout, want)
+	}
+	if strings.Contains(r.stdout+r.stderr, "SUAsecret") || strings.Contains(r.stdout+r.stderr, "not a creds") {
+		t.Errorf("lint shows the file's contents:\n%s%s", r.stdout, r.stderr)
+	}
+
+	dir = writeFiles(t, map[string]string{"application.yaml": yaml(good, "")})
+	if r := runIn(t, dir, nil, "lint", "--check-files"); r.code != exitOK || r.stdout != "" {
+		t.Errorf("a real credentials file: exit status %d, stdout:\n%s", r.code, r.stdout)
+	}
+
+	dir = writeFiles(t, map[string]string{"application.yaml": yaml(good, "          token: t0k-secret\n")})
+	r = runIn(t, dir, nil, "lint", "--check-files")
+	if want := "application.yaml:13: stream.nats.binder.token: set only one of username/password, token and credentials-file (also set: stream.nats.binder.credentials-file)"; r.code != exitFailure || len(r.lines()) != 1 || r.lines()[0] != want {
+		t.Errorf("token and credentials-file: exit status %d, stdout:\n%s\nwant:\n%s", r.code, r.stdout, want)
+	}
+	if strings.Contains(r.stdout+r.stderr, "t0k-secret") {
+		t.Errorf("lint shows the token:\n%s", r.stdout)
 	}
 }
