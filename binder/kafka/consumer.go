@@ -553,8 +553,12 @@ type carriedOffset struct {
 // commits), whose offsets below next are new records; it is carried over
 // all the same: a new group whose first commit did not land before a
 // cluster restart would otherwise handle its whole first generation
-// again, and a live generation goes on at its offset on a re-created
-// topic anyway (the fetcher keeps it).
+// again. On a re-created topic whose log does not reach next yet, the
+// fetcher finds the position past the end and resets it to the start
+// offset (fetch.go's outOfRange), as it does for a live generation; one
+// whose log already grew past next cannot be told from the old log
+// (kafka-go has no topic ids), and its records before next are not read,
+// as for a live generation that fetched only after the log grew so far.
 func (co carriedOffset) applies(committed int64) bool {
 	return committed == co.known || (committed < co.next && slices.Contains(co.tried, committed))
 }
@@ -668,6 +672,9 @@ type partWorker struct {
 	hctx   context.Context
 	log    *slog.Logger
 	ls     lagState
+	// pastEnd counts the connections in a row that found the position
+	// past the end of the log (fetch.go's outOfRange); the fetcher's only.
+	pastEnd int
 
 	// Only the worker goroutine uses what follows.
 	//

@@ -171,6 +171,27 @@
 // read, such a partition starts at the earliest offset (a duplicate
 // rather than a loss; a WARN line says so).
 //
+// A position the partition's log no longer holds is reset as Kafka's
+// consumer applies auto.offset.reset. Before the log's first offset
+// (records deleted by retention or DeleteRecords), the partition skips to
+// the first one. Past its end — the topic was deleted and created again
+// while the consumer ran, or the log lost its tail, or a committed offset
+// is left over from such a topic — the position goes to the binding's
+// start offset once three connections in a row (at least 100ms apart in
+// all) found it so: the earliest offset for a named group (every record
+// of the new log is delivered, none skipped), the latest for an anonymous
+// consumer or start-offset latest (what was written before the reset is
+// skipped). A WARN line names the topic, partition, old and new offset
+// ("the partition's log no longer holds the position: topic re-created or
+// truncated"). Records after the reset have lower offsets than those
+// before it; they are handled and committed as any others, in every mode
+// (batch, ordering: key, pipelined). kafka-go has no topic ids: a topic
+// re-created and written past the position before the consumer fetched
+// again cannot be told from the old one, and its records before the
+// position are not read — delete a topic only with its consumers stopped
+// (Kafka drops the group's committed offsets with the topic: they start
+// at the earliest offset of the new one).
+//
 // # Concurrency and ordering
 //
 // consumer.concurrency bounds the handler calls running at once across the

@@ -22,9 +22,12 @@ const fetchDeadlineEvery = 256
 // a kafka-go Reader of one partition does, without the Reader's own
 // goroutine and channel between the connection and this loop (a
 // goroutine hand-off and two mutexes per message less): connection
-// failures, a new leader or an unknown partition redial with back-off,
-// an offset out of range moves to the first offset when it is below it
-// and waits otherwise.
+// failures, a new leader or an unknown partition redial with back-off; an
+// offset out of range moves to the first offset when it is below it, and
+// when it is past the end of the log (the topic was deleted and created
+// again, or the log lost its tail) the position is reset to the binding's
+// start offset, as Kafka's consumer applies auto.offset.reset (see
+// outOfRange).
 func (w *partWorker) fetch(q *fetchQueue) {
 	c := w.r.c
 	ctx := w.wctx
@@ -66,9 +69,19 @@ func fetchBackoff(attempt int) time.Duration {
 	return min(d, time.Second)
 }
 
+// pastEndChecks is how many connections in a row must find the position
+// past the end of the partition's log (the log's last offset below it,
+// the fetches between them answered out of range) before the fetcher
+// resets the position (outOfRange): a single answer may be transient, and
+// a reset re-delivers (earliest) or skips (latest) records. With the
+// reconnection back-off (fetchBackoff), the third comes at least 100ms
+// after the first.
+const pastEndChecks = 3
+
 // dialPartition connects to the partition's leader (through the first
 // broker that answers) and positions the connection at offset (FirstOffset
-// and LastOffset resolved, an offset before the first moved to the first).
+// and LastOffset resolved, an offset outside the log's moved as
+// outOfRange says).
 func (w *partWorker) dialPartition(ctx context.Context, offset int64) (*kafkago.Conn, int64, error) {
 	c := w.r.c
 	var errs []error
@@ -84,15 +97,16 @@ func (w *partWorker) dialPartition(ctx context.Context, offset int64) (*kafkago.
 			_ = conn.Close()
 			return nil, 0, err
 		}
-		switch {
-		case offset == kafkago.FirstOffset:
+		switch offset {
+		case kafkago.FirstOffset:
 			offset = first
-		case offset == kafkago.LastOffset:
+		case kafkago.LastOffset:
 			offset = last
-		case offset < first:
-			offset = first
+		default:
+			offset = w.outOfRange(offset, first, last)
 		}
-		start, err := conn.Seek(offset, kafkago.SeekAbsolute)
+		// Checked against first and last above.
+		start, err := conn.Seek(offset, kafkago.SeekAbsolute|kafkago.SeekDontCheck)
 		if err != nil {
 			_ = conn.Close()
 			return nil, 0, err
@@ -154,28 +168,74 @@ func (w *partWorker) readConn(ctx context.Context, conn *kafkago.Conn, offset in
 		}
 		switch {
 		case err == nil, errors.Is(err, io.EOF), errors.Is(err, kafkago.RequestTimedOut):
-			errcount = 0
+			errcount, w.pastEnd = 0, 0
 		case errors.Is(err, kafkago.OffsetOutOfRange):
-			_ = conn.SetDeadline(time.Now().Add(fetchBatchTimeout))
-			first, last, oerr := conn.ReadOffsets()
-			_ = conn.SetDeadline(time.Time{})
-			switch {
-			case oerr != nil:
-				return offset, true
-			case offset < first:
-				w.log.Warn("kafka: the partition's records before the position were deleted; skipping to the first offset", "offset", offset, "first", first)
-				if _, serr := conn.Seek(first, kafkago.SeekAbsolute|kafkago.SeekDontCheck); serr != nil {
-					return first, true
-				}
-				offset, errcount = first, 0
-			case offset < last:
-				errcount = 0
-			default:
-				errcount++ // past the end: wait and ask again
-			}
+			// kafka-go leaves the rest of an error's response unread on
+			// the connection (a request on it fails): dialPartition reads
+			// the log's offsets on a new one and decides (outOfRange).
+			w.log.Debug("kafka: fetch out of range; reconnecting", "offset", offset)
+			return offset, true
 		default:
 			w.log.Debug("kafka: fetch failed; reconnecting", "offset", offset, "error", c.bd.logErr(err))
 			return offset, true
 		}
 	}
+}
+
+// outOfRange returns where the fetcher positions a connection for offset,
+// the partition's log holding first up to (not including) last
+// (dialPartition read them; a fetch answered out of range reconnects to
+// get here).
+//
+// A position within the log, or at its end, stays. A position before the
+// first offset (records deleted by retention or DeleteRecords) skips to
+// the first. A position past the end means that the log no longer holds
+// it: the topic was deleted and created again, or the log lost its tail
+// (an unclean leader election). Waiting for the log to grow past the
+// position, as kafka-go's Reader does, would skip every new record before
+// it — a silent loss; instead, once pastEndChecks connections in a row
+// found it so (the fetches between them answered out of range), the
+// position is reset to the binding's start offset (start-offset; by
+// default the earliest for a named group, the latest for an anonymous
+// consumer), as Kafka's consumer applies auto.offset.reset, with a WARN
+// line. Until then it stays, and the next fetch answers out of range
+// again (or reads, if the log grew back meanwhile).
+//
+// Records after a reset have lower offsets than those handled before it:
+// the worker (in every mode), the committer and the carried offsets take
+// the offsets as they come (a commit only has to differ from the last),
+// so they are handled and committed as usual.
+func (w *partWorker) outOfRange(offset, first, last int64) int64 {
+	switch {
+	case offset < first:
+		w.pastEnd = 0
+		w.log.Warn("kafka: the partition's records before the position were deleted; skipping to the first offset", "topic", w.topic, "offset", offset, "first", first)
+		w.resetLag(first, last)
+		return first
+	case offset <= last:
+		w.pastEnd = 0
+		return offset
+	}
+	w.pastEnd++
+	if w.pastEnd < pastEndChecks {
+		w.log.Debug("kafka: the position is past the end of the partition's log; asking again", "topic", w.topic, "offset", offset, "first", first, "last", last, "check", w.pastEnd)
+		return offset
+	}
+	w.pastEnd = 0
+	to, policy := first, "earliest"
+	if w.r.startOffset() == kafkago.LastOffset {
+		to, policy = last, "latest"
+	}
+	// w.log names the partition.
+	w.log.Warn("kafka: the partition's log no longer holds the position: topic re-created or truncated; resetting to the start offset",
+		"topic", w.topic, "offset", offset, "new_offset", to, "start_offset", policy, "first", first, "last", last)
+	w.resetLag(to, last)
+	return to
+}
+
+// resetLag moves the lag's position to offset and its end offset to end,
+// which may be lower than the one known (the log was re-created).
+func (w *partWorker) resetLag(offset, end int64) {
+	w.ls.pos.Store(offset)
+	w.ls.end.Store(end)
 }
