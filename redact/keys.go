@@ -22,7 +22,8 @@ func secretPath(path []string, leaf bool) bool {
 			// ("stream.bindings.resetPassword-in-0"): not a key.
 			continue
 		}
-		if containerSecret(seg) {
+		file := leaf && i == len(path)-1 && fileKey(seg)
+		if containerSecret(seg, file) {
 			return true
 		}
 		if leaf && i == len(path)-1 && leafSecret(seg) {
@@ -66,9 +67,12 @@ func squash(s string) string {
 var containerSuffixes = []string{"password", "passwords", "passwd", "pwd", "secret", "secrets",
 	"credential", "credentials", "token", "tokens", "jaas", "apikey", "apikeys"}
 
-func containerSecret(seg string) bool {
+// containerSecret reports whether seg makes the value below it secret;
+// file says seg is the key of a file's name (see fileKey), which names
+// where credentials are, not the credentials.
+func containerSecret(seg string, file bool) bool {
 	s := squash(seg)
-	if strings.Contains(s, "jaas") || strings.Contains(s, "credential") {
+	if strings.Contains(s, "jaas") || !file && strings.Contains(s, "credential") {
 		return true
 	}
 	for _, suf := range containerSuffixes {
@@ -122,9 +126,42 @@ func words(seg string) []string {
 var notPass = map[string]bool{"bypass": true, "compass": true, "encompass": true, "overpass": true,
 	"underpass": true, "surpass": true, "trespass": true}
 
-// strongWord reports whether one word of a key marks a secret on its own.
-func strongWord(w string) bool {
+// fileKey reports whether a key segment names a file, by its last word:
+// file (key-file, credentialsFile, keyfile; not profile), file-name,
+// filename, location (ssl.keystore.location, trust-store-location) or path
+// (private-key-path). Its value is a path: the word credential(s), key,
+// cert or private in it does not make the value a secret (credentials-file,
+// private-key-file); a password, secret, token, passphrase or jaas in it
+// still does (password-file is hidden: the rule errs on the side of
+// hiding).
+func fileKey(seg string) bool {
+	ws := words(seg)
+	if len(ws) == 0 {
+		return false
+	}
+	last := ws[len(ws)-1]
+	if last == "name" && len(ws) > 1 {
+		last = ws[len(ws)-2] + last
+	}
+	switch {
+	case strings.HasSuffix(last, "file") && !strings.HasSuffix(last, "profile"),
+		strings.HasSuffix(last, "files") && !strings.HasSuffix(last, "profiles"),
+		strings.HasSuffix(last, "filename"),
+		strings.HasSuffix(last, "location"),
+		strings.HasSuffix(last, "path"):
+		return true
+	}
+	return false
+}
+
+// strongWord reports whether one word of a key marks a secret on its own;
+// file says the key names a file (fileKey): credential and private key
+// then name what the file holds, not the value.
+func strongWord(w string, file bool) bool {
 	for _, s := range []string{"password", "passwd", "passphrase", "secret", "credential", "jaas", "token", "privatekey"} {
+		if file && (s == "credential" || s == "privatekey") {
+			continue
+		}
 		if strings.Contains(w, s) {
 			return true
 		}
@@ -134,7 +171,7 @@ func strongWord(w string) bool {
 		return true
 	case strings.HasPrefix(w, "pwd"), strings.HasSuffix(w, "pwd"):
 		return true
-	case strings.HasPrefix(w, "private"):
+	case strings.HasPrefix(w, "private") && !file:
 		return true
 	case strings.HasPrefix(w, "auth") && authValueWord[strings.TrimPrefix(w, "auth")]:
 		// glued: authheader, authvalue
@@ -179,8 +216,9 @@ var keyValueWord = map[string]bool{"value": true, "data": true, "content": true,
 // leafSecret reports whether the last segment of a key path names a secret.
 func leafSecret(seg string) bool {
 	ws := words(seg)
+	file := fileKey(seg)
 	for i, w := range ws {
-		if strongWord(w) {
+		if strongWord(w, file) {
 			return true
 		}
 		last := i == len(ws)-1

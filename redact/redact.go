@@ -39,6 +39,16 @@
 //     key-serializer, key-deserializer, message-key, public-key, keystore,
 //     key-store-type, key-file, access-key-id, SharedAccessKeyName.
 //
+// A key that names a file — its last word is file (not profile), file-name,
+// filename, location or path: credentials-file, key-file, private-key-path,
+// ssl.keystore.location — holds a path, which is not a secret, and users
+// need to see it (did ${NATS_CREDS} resolve?): credential(s), private and
+// key in it do not hide its value (credentials-file, private-key-file,
+// credentialsfile are shown). A word that names a secret value itself
+// still does (password-file, token-file, secret-file, jaas-file: hiding too
+// much is preferred to leaking), and the value is parsed for secrets as
+// every other value is.
+//
 // The last two segments of a dotted key are also read as one key, because
 // client property names inside a map are dotted: basic.auth.user.info and
 // sasl.oauthbearer.client.secret are secrets wherever they appear.

@@ -145,6 +145,10 @@ func TestIsSecretKey(t *testing.T) {
 		"basic.auth.user.info", "schema.registry.basic.auth.user.info", "ssl.keystore.key", "stream.kafka.binder.configuration.ssl.keystore.key", "user-info", "userinfo",
 		"spring.kafka.consumer.properties.basic.auth.user.info", "sasl.oauthbearer.client.secret",
 		"stream.kafka.binder.consumer-properties.basic.auth.user.info",
+		// A key naming a file, but by a word that names a secret value.
+		"password-file", "passwordFile", "token-file", "secret-file", "jaas-file", "key-store-password-file",
+		// Under a secret container, or not a file: hidden as before.
+		"credentials.file", "credentials-profile", "google-application-credentials", "ssl.keystore.key",
 	}
 	for _, k := range secret {
 		if !redact.IsSecretKey(k) {
@@ -161,6 +165,12 @@ func TestIsSecretKey(t *testing.T) {
 		"stream.bindings.resetPassword-in-0.destination", "stream.bindings.token-out.group",
 		"stream.binders.secrets.type", "stream.function.bindings.password-in-0", "sslmode", "signature-algorithm", "access-key-id", "SharedAccessKeyName",
 		"user.info.url", "stream.bindings.user.info", "schema.registry.url",
+		// Keys naming a file: a path, not a secret.
+		"credentials-file", "credentialsFile", "credentialsfile", "CREDENTIALS_FILE", "stream.nats.binder.credentials-file",
+		"stream.binders.n.environment.credentials-file", "credentials-path", "credentials-file-name", "credentials-location",
+		"private-key-file", "privateKeyFile", "privatekeyfile", "private-key-path", "tls.key-file", "ssl-key-file",
+		"client-key-file", "api-key-file", "ssl.key.location", "ssl.keystore.location", "ssl.truststore.location",
+		"key-store-location", "spring.kafka.ssl.key-store-location", "cert-file", "ca-file",
 	}
 	for _, k := range plain {
 		if redact.IsSecretKey(k) {
@@ -222,6 +232,40 @@ func TestTree(t *testing.T) {
 	creds := out.(map[string]any)["myapp"].(map[string]any)["credentials"].(map[string]any)
 	if creds["user"] != redact.Redacted || creds["key-id"] != redact.Redacted {
 		t.Fatalf("credentials: %v", creds)
+	}
+}
+
+// TestTreeFilePaths: the path of a file a key names is shown (streambind
+// config, /actuator/config), the secrets next to it are not; a password in
+// a URL given as a "path" is still hidden.
+func TestTreeFilePaths(t *testing.T) {
+	in := map[string]any{"stream": map[string]any{"nats": map[string]any{"binder": map[string]any{
+		"credentials-file": "/etc/nats/app.creds",
+		"password":         "S3cr",
+		"token":            "S3cr",
+		"tls":              map[string]any{"key-file": "/etc/tls/key.pem", "cert-file": "/etc/tls/cert.pem", "private-key-path": "/etc/tls/pk.pem"},
+	}}, "kafka": map[string]any{"binder": map[string]any{"configuration": map[string]any{
+		"ssl.keystore.location": "/etc/kafka/ks.pem", "ssl.key.password": "S3cr", "sasl.jaas.config": `x password="S3cr";`,
+	}}}},
+		"myapp": map[string]any{"password-file": "/run/secrets/S3cr", "credentials-location": "https://u:S3cr@h/creds"}}
+	raw, err := json.Marshal(redact.Tree(in))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := string(raw)
+	if strings.Contains(s, secret) {
+		t.Fatalf("a secret survives: %s", s)
+	}
+	for _, keep := range []string{`"credentials-file":"/etc/nats/app.creds"`, `"key-file":"/etc/tls/key.pem"`, `"cert-file":"/etc/tls/cert.pem"`,
+		`"private-key-path":"/etc/tls/pk.pem"`, `"ssl.keystore.location":"/etc/kafka/ks.pem"`, `"credentials-location":"https://u:******@h/creds"`,
+		`"password-file":"******"`} {
+		if !strings.Contains(s, keep) {
+			t.Errorf("want %s in %s", keep, s)
+		}
+	}
+	// A log line or error naming the key shows the path too.
+	if got := redact.String("open credentials-file=/etc/nats/app.creds: no such file, password=S3cr"); got != "open credentials-file=/etc/nats/app.creds: no such file, password=******" {
+		t.Errorf("String = %q", got)
 	}
 }
 

@@ -21,13 +21,15 @@ package props
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"math"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/agnivade/levenshtein"
 
 	"github.com/streambind/streambind/stream"
 )
@@ -92,12 +94,94 @@ func BindingPath(typ, binding, kind string) string {
 
 // UnknownKey returns the error for a key a binder does not know:
 // "unknown key (hint)", or "unknown key" for an empty hint. The hint should
-// list the keys that are accepted.
+// list the keys that are accepted, after a colon or "accepts", separated by
+// commas, semicolons or "and" ("known: a, b (or c), d", "tls accepts a, b
+// and c"). Returned from the function given to [Decoder.Each], it gains a
+// suggestion when the key written is a likely typo of one of them:
+// "unknown key; did you mean min-partition-count? (known: …)".
 func UnknownKey(hint string) error {
-	if hint == "" {
-		return errors.New("unknown key")
+	return &unknownKeyError{hint: hint}
+}
+
+// unknownKeyError is the error of [UnknownKey]; [Decoder.Each] adds the key
+// it was returned for, which UnknownKey is not told.
+type unknownKeyError struct {
+	hint, suggestion string
+}
+
+func (e *unknownKeyError) Error() string {
+	msg := "unknown key"
+	if e.suggestion != "" {
+		msg += "; did you mean " + e.suggestion + "?"
 	}
-	return fmt.Errorf("unknown key (%s)", hint)
+	if e.hint != "" {
+		msg += " (" + e.hint + ")"
+	}
+	return msg
+}
+
+// Suggest returns the key of known closest to key, compared normalised by
+// [Norm], when it is close enough to be a likely typo (the edit distance is
+// at most a third of the suggestion's length, at least 1 and at most 3:
+// the rule the config loader applies to the keys it knows), else "". Of
+// keys equally close the first is taken. A key equal to one of known
+// (normalised) gets no suggestion.
+func Suggest(key string, known []string) string {
+	k := Norm(key)
+	best, bestD := "", -1
+	for _, c := range known {
+		d := levenshtein.ComputeDistance(k, Norm(c))
+		if bestD < 0 || d < bestD {
+			best, bestD = c, d
+		}
+	}
+	if best == "" || bestD == 0 || bestD > max(1, min(3, len(Norm(best))/3)) {
+		return ""
+	}
+	return best
+}
+
+// keyName matches a key as a hint lists it (kebab-case, dots allowed).
+var keyName = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]*$`)
+
+// hintKeys returns the keys a hint of [UnknownKey] lists: the words after
+// its first colon or "accepts", split at commas, semicolons, parentheses,
+// colons and "and"/"or" (so "rabbit consumer properties: a, b; c" and
+// "max-deliver (or max-deliveries)" list every key they name); what does
+// not look like a key is skipped.
+func hintKeys(hint string) []string {
+	i := strings.Index(hint, ":")
+	if j := strings.Index(hint, " accepts "); j >= 0 && (i < 0 || j < i) {
+		i = j + len(" accepts ") - 1
+	}
+	if i < 0 {
+		return nil
+	}
+	var out []string
+	for item := range strings.FieldsFuncSeq(hint[i+1:], func(r rune) bool {
+		return r == ',' || r == ';' || r == '(' || r == ')' || r == ':'
+	}) {
+		for _, w := range strings.Fields(item) {
+			if w != "and" && w != "or" && keyName.MatchString(w) {
+				out = append(out, w)
+			}
+		}
+	}
+	return out
+}
+
+// withKey returns err, for key, with a suggestion when err is the error of
+// [UnknownKey] itself (not wrapped) and key is a likely typo of a key its
+// hint lists.
+func withKey(err error, key string) error {
+	uk, ok := err.(*unknownKeyError)
+	if !ok || uk.suggestion != "" {
+		return err
+	}
+	if s := Suggest(key, hintKeys(uk.hint)); s != "" {
+		return &unknownKeyError{hint: uk.hint, suggestion: s}
+	}
+	return err
 }
 
 // Decoder collects the problems found while decoding property maps. The
@@ -108,13 +192,14 @@ type Decoder struct {
 
 // Each calls f for every key of m in sorted order, with the key normalised
 // by [Norm], the key's path (path + "." + the key as written) and its value.
-// An error f returns is recorded against the key's path; f may also record
-// problems itself (for a nested map, by calling Each with the path it was
-// given). A nil or empty m calls nothing.
+// An error f returns is recorded against the key's path (the error of
+// [UnknownKey] with a suggestion of the key meant, see [Suggest]); f may
+// also record problems itself (for a nested map, by calling Each with the
+// path it was given). A nil or empty m calls nothing.
 func (d *Decoder) Each(path string, m map[string]any, f func(key, path string, v any) error) {
 	for _, k := range SortedKeys(m) {
 		p := path + "." + k
-		d.Add(p, f(Norm(k), p, m[k]))
+		d.Add(p, withKey(f(Norm(k), p, m[k]), k))
 	}
 }
 

@@ -279,6 +279,74 @@ func TestUnknownKey(t *testing.T) {
 	}
 }
 
+func TestSuggest(t *testing.T) {
+	// The config loader's cases (config.suggest): the same rule.
+	keys := []string{"concurrency", "max-attempts", "dlq", "back-off-multiplier"}
+	for in, want := range map[string]string{
+		"max-attemps":        "max-attempts",
+		"maxAttempt":         "max-attempts",
+		"concurency":         "concurrency",
+		"dlz":                "dlq",
+		"backoff-multiplyer": "back-off-multiplier",
+		"colour":             "",
+		"x":                  "",
+		"max_attempts":       "", // the key itself, written otherwise
+	} {
+		if got := props.Suggest(in, keys); got != want {
+			t.Errorf("Suggest(%q) = %q, want %q", in, got, want)
+		}
+	}
+	if got := props.Suggest("abc", nil); got != "" {
+		t.Errorf("Suggest with no keys = %q", got)
+	}
+}
+
+// TestUnknownKeySuggestion: the error of UnknownKey returned to
+// Decoder.Each names the key meant, from the keys its hint lists in each
+// of the forms the binders write.
+func TestUnknownKeySuggestion(t *testing.T) {
+	for _, tc := range []struct {
+		key, hint, want string
+	}{
+		{"min-partiton-count", "known: brokers, min-partition-count, replication-factor",
+			"unknown key; did you mean min-partition-count? (known: brokers, min-partition-count, replication-factor)"},
+		{"minPartitonCount", "known: brokers, min-partition-count",
+			"unknown key; did you mean min-partition-count? (known: brokers, min-partition-count)"},
+		{"prefech", "rabbit consumer properties: prefetch, requeue-rejected; exchange-type, quorum (enabled, delivery-limit)",
+			"unknown key; did you mean prefetch? (rabbit consumer properties: prefetch, requeue-rejected; exchange-type, quorum (enabled, delivery-limit))"},
+		{"max-deliveris", "known: ack-wait, max-deliver (or max-deliveries), prefetch",
+			"unknown key; did you mean max-deliveries? (known: ack-wait, max-deliver (or max-deliveries), prefetch)"},
+		{"delivery-limt", "quorum accepts enabled, delivery-limit, initial-group-size",
+			"unknown key; did you mean delivery-limit? (quorum accepts enabled, delivery-limit, initial-group-size)"},
+		{"batch-sise", "the memory binder accepts buffer-size and batch-size",
+			"unknown key; did you mean batch-size? (the memory binder accepts buffer-size and batch-size)"},
+		{"bogus", "known: brokers, min-partition-count", "unknown key (known: brokers, min-partition-count)"},
+		{"prefetch", "the memory binder has no binding properties", "unknown key (the memory binder has no binding properties)"},
+		{"handshake-first", "known: enabled, ca-file, handshake-first", "unknown key (known: enabled, ca-file, handshake-first)"},
+		{"ca-fil", "", "unknown key"},
+	} {
+		var d props.Decoder
+		d.Each("stream.x.binder", map[string]any{tc.key: 1}, func(string, string, any) error {
+			return props.UnknownKey(tc.hint)
+		})
+		var ces stream.ConfigErrors
+		if !errors.As(d.Err(), &ces) || len(ces) != 1 {
+			t.Fatalf("%s: Err() = %v, want one problem", tc.key, d.Err())
+		}
+		if ces[0].Path != "stream.x.binder."+tc.key || ces[0].Msg != tc.want {
+			t.Errorf("%s: got %s: %q, want %q", tc.key, ces[0].Path, ces[0].Msg, tc.want)
+		}
+	}
+	// A wrapped error is the caller's own: left as it is.
+	var d props.Decoder
+	d.Each("p", map[string]any{"prefech": 1}, func(string, string, any) error {
+		return fmt.Errorf("consumer: %w", props.UnknownKey("known: prefetch"))
+	})
+	if err := d.Err(); err == nil || !strings.HasSuffix(err.Error(), "p.prefech: consumer: unknown key (known: prefetch)") {
+		t.Errorf("wrapped: %v", err)
+	}
+}
+
 func TestDecoder(t *testing.T) {
 	var d props.Decoder
 	if err := d.Err(); err != nil {

@@ -75,10 +75,16 @@ func (p problem) text() string {
 	return b.String()
 }
 
-// github is the problem as a GitHub Actions workflow command.
-func (p problem) github() string {
-	level := "error"
-	if p.warning {
+// github is the problem as a GitHub Actions workflow command: an error, or
+// a warning; failing says the warning fails the run (--strict), and is an
+// error annotation titled "warning (--strict)", so that the job's summary
+// shows why it failed.
+func (p problem) github(failing bool) string {
+	level, props := "error", ""
+	switch {
+	case p.warning && failing:
+		props = "title=" + ghProperty(strictTitle)
+	case p.warning:
 		level = "warning"
 	}
 	msg := p.msg
@@ -87,14 +93,22 @@ func (p problem) github() string {
 	}
 	if p.loc.env != "" {
 		// No file to annotate: the annotation names the variable.
-		return "::" + level + "::" + ghData("env "+p.loc.env+": "+msg)
+		msg = "env " + p.loc.env + ": " + msg
+	} else {
+		file := "file=" + ghProperty(p.loc.file)
+		if p.loc.line > 0 {
+			file += ",line=" + strconv.Itoa(p.loc.line)
+		}
+		props = strings.TrimSuffix(file+","+props, ",")
 	}
-	props := "file=" + ghProperty(p.loc.file)
-	if p.loc.line > 0 {
-		props += ",line=" + strconv.Itoa(p.loc.line)
+	if props != "" {
+		return "::" + level + " " + props + "::" + ghData(msg)
 	}
-	return "::" + level + " " + props + "::" + ghData(msg)
+	return "::" + level + "::" + ghData(msg)
 }
+
+// strictTitle titles the error annotation of a warning --strict counts.
+const strictTitle = "warning (--strict)"
 
 // problemOf turns a problem the loader, the app or a binder found in s
 // into a lint problem: at the key it was set (shownKey), where it was set,
@@ -221,7 +235,27 @@ app runs); --strict does not count them.
 One line per problem, sorted: "file:line: key: message" ("warning: " before
 the message of a warning; "env NAME: key: message" for a value set by
 environment variable NAME). Exit status 1 when there is an error (or, with
---strict, a warning other than a file's), 0 when clean, 2 for bad usage.`,
+--strict, a warning other than a file's), 0 when clean, 2 for bad usage.
+When --strict fails the run on warnings, a line on stderr says so
+("streambind lint: 3 warnings (--strict)").
+
+Linting in CI: lint resolves placeholders as the app does, so a ${VAR}
+placeholder without a default is an error where VAR is not set: set it in
+the job (a dummy value is fine, lint connects to nothing) or give it a
+default (${VAR:default}). The certificate and credentials files are
+seldom on a CI runner: lint there without them (warnings, which --strict
+does not count), and run lint --check-files where they are (the host or
+image the app runs in). --format github makes each problem an annotation
+at its file and line; with --strict the warnings it counts are error
+annotations (titled "warning (--strict)"), a file's warning stays a
+warning. A GitHub Actions step:
+
+  - name: Lint the streambind configuration
+    run: |
+      go install github.com/streambind/streambind/cmd/streambind@latest
+      streambind lint --strict --format github services/*/
+    env:
+      KAFKA_BROKERS: ci-dummy:9092   # a placeholder without a default`,
 		Example: `  streambind lint
   streambind lint --profile kafka .
   streambind lint orders/application.yaml payments/ shipping/
@@ -238,10 +272,15 @@ environment variable NAME). Exit status 1 when there is an error (or, with
 			}
 			sys, bad := loadSystem(e, args, lf.profiles(cmd))
 			probs := sys.lint(checkFiles)
-			code := printProblems(cmd.OutOrStdout(), probs, gh, strict)
+			code, t := writeProblems(cmd.OutOrStdout(), probs, gh, strict)
 			for _, err := range bad {
 				fmt.Fprintf(e.stderr, "streambind: %v\n", err)
 				code = exitFailure
+			}
+			if sum := t.strictSummary(); strict && sum != "" {
+				// The warnings failed the run: say so, not only
+				// "warning:" lines and exit status 1.
+				fmt.Fprintln(e.stderr, sum)
 			}
 			if code != exitOK {
 				return silent(code)
@@ -258,24 +297,74 @@ environment variable NAME). Exit status 1 when there is an error (or, with
 
 // printProblems writes the problems, sorted, and returns the exit status.
 func printProblems(w io.Writer, probs []problem, gh, strict bool) int {
+	code, _ := writeProblems(w, probs, gh, strict)
+	return code
+}
+
+// tally counts the problems written.
+type tally struct {
+	errors int
+	// warnings are those --strict counts (all but a file's); fileWarnings
+	// are a file's.
+	warnings, fileWarnings int
+}
+
+// strictSummary is the line that says why a --strict run failed
+// ("streambind lint: 3 warnings (--strict)"), "" when no warning failed
+// it.
+func (t tally) strictSummary() string {
+	if t.warnings == 0 {
+		return ""
+	}
+	s := "streambind lint: "
+	if t.errors > 0 {
+		s += countOf(t.errors, "error") + ", "
+	}
+	s += countOf(t.warnings, "warning") + " (--strict)"
+	if t.fileWarnings > 0 {
+		s += "; " + countOf(t.fileWarnings, "warning") + " about files not counted (errors with --check-files)"
+	}
+	return s
+}
+
+// countOf is "1 noun", "n nouns".
+func countOf(n int, noun string) string {
+	return strconv.Itoa(n) + " " + noun + plural(n)
+}
+
+// writeProblems writes the problems, sorted (a repeated line once), and
+// returns the exit status and what it wrote. With strict, a warning other
+// than a file's fails the run, and in GitHub format is an error
+// annotation.
+func writeProblems(w io.Writer, probs []problem, gh, strict bool) (int, tally) {
 	sort.SliceStable(probs, func(i, j int) bool { return probs[i].less(probs[j]) })
 	code := exitOK
+	var t tally
 	last := ""
 	for _, p := range probs {
+		failing := !p.warning || strict && p.kind != kindFile
 		line := p.text()
 		if gh {
-			line = p.github()
+			line = p.github(failing)
 		}
 		if line == last {
 			continue
 		}
 		last = line
 		fmt.Fprintln(w, line)
-		if !p.warning || strict && p.kind != kindFile {
+		switch {
+		case !p.warning:
+			t.errors++
+		case p.kind == kindFile:
+			t.fileWarnings++
+		default:
+			t.warnings++
+		}
+		if failing {
 			code = exitFailure
 		}
 	}
-	return code
+	return code, t
 }
 
 // lint returns every problem of every service, and those between them.
