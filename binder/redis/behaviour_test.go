@@ -361,3 +361,65 @@ func TestAckNotHeldBySlowHandler(t *testing.T) {
 		return err == nil && n.Count == int64(len(sent)-1)
 	})
 }
+
+// Stop of a consumer waiting in a blocking read (XREADGROUP BLOCK, the
+// binder's 2 s, or XREAD for an anonymous one) ends the read at once with
+// CLIENT UNBLOCK, round after round on the same reader. It used to wait
+// out the block time: the id unblocked was another pool connection's than
+// the one reading.
+func TestStopEndsBlockedRead(t *testing.T) {
+	redistest.Require(t)
+	for _, group := range []string{"g", ""} {
+		t.Run("group="+group, func(t *testing.T) {
+			ctx := context.Background()
+			e := env{prefix: redistest.Prefix(t), name: "sbstop"}
+			bd := e.binder(t, nil)
+			got := make(chan struct{}, 1024)
+			p := bindProducer(t, bd, stream.ProducerSpec{Destination: "stop"})
+			cons := bindConsumer(t, bd, stream.ConsumerSpec{Destination: "stop", Group: group,
+				Handler: func(context.Context, stream.Envelope) error { got <- struct{}{}; return nil }})
+			for round := range 5 {
+				if round > 0 {
+					if err := cons.Start(ctx); err != nil {
+						t.Fatal(err)
+					}
+				}
+				// Messages handled: intake has read (reads with acknowledgements
+				// pipelined among them) and is in its next, blocking read or
+				// about to be. An anonymous consumer reads from the newest
+				// entry on: the first sends may go before its first read.
+				deadline := time.After(10 * time.Second)
+				sent := 0
+				for handled := 0; handled < 100; {
+					if handled == sent {
+						sent += 25
+						for range 25 {
+							if err := p.Send(ctx, stream.Envelope{Payload: []byte("x")}); err != nil {
+								t.Fatal(err)
+							}
+						}
+					}
+					select {
+					case <-got:
+						handled++
+					case <-time.After(100 * time.Millisecond):
+						sent = handled // sent before an anonymous consumer's first read: send more
+					case <-deadline:
+						t.Fatalf("round %d: %d handled", round, handled)
+					}
+				}
+				start := time.Now()
+				if err := cons.Stop(ctx); err != nil {
+					t.Fatal(err)
+				}
+				// Well below the 2 s block time the read would otherwise last.
+				if took := time.Since(start); took > time.Second {
+					t.Fatalf("round %d: Stop took %v: the blocked read was not ended", round, took)
+				}
+				for len(got) > 0 {
+					<-got
+				}
+			}
+		})
+	}
+}

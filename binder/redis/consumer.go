@@ -242,11 +242,52 @@ func (c *consumer) close(ctx context.Context) error {
 	return err
 }
 
-// reader is a client of one connection for a run's blocking reads. Stop
-// ends its read at once with CLIENT UNBLOCK id.
+// reader is a client for a run's blocking reads, which go over one
+// connection held for them (a goredis.Conn), whose CLIENT ID Stop passes
+// to CLIENT UNBLOCK to end a read at once. Held, not taken from the pool
+// for each read: the pool may hand out another connection than the one
+// whose id was learnt (go-redis dials more than PoolSize when it sees
+// fit), and then the unblock missed and Stop waited out the block time.
 type reader struct {
-	*goredis.Client
-	id atomic.Int64 // its connection's CLIENT ID (0: unknown)
+	client *goredis.Client
+	conn   *goredis.Conn // intake's; nil before the first read and after a failed one
+	id     atomic.Int64  // conn's CLIENT ID (0: none)
+}
+
+// use returns the reader's connection, taking one and learning its id
+// first when it has none. Intake only.
+func (rd *reader) use(ctx context.Context, timeout time.Duration) (*goredis.Conn, error) {
+	if rd.conn != nil {
+		return rd.conn, nil
+	}
+	cn := rd.client.Conn()
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	id, err := cn.ClientID(ctx).Result()
+	if err != nil {
+		_ = cn.Close()
+		return nil, err
+	}
+	rd.conn = cn
+	rd.id.Store(id)
+	return cn, nil
+}
+
+// drop lets go of the connection after a failed read (a held go-redis
+// connection that failed stays unusable). Intake only.
+func (rd *reader) drop() {
+	if rd.conn == nil {
+		return
+	}
+	rd.id.Store(0)
+	_ = rd.conn.Close()
+	rd.conn = nil
+}
+
+// Close closes the reader (its connection too).
+func (rd *reader) Close() error {
+	rd.drop()
+	return rd.client.Close()
 }
 
 // takeReader returns the reader the last run left (see putReader), else
@@ -265,15 +306,7 @@ func (c *consumer) takeReader() *reader {
 	// A pipeline (acknowledgements and the next XREADGROUP, see readNew)
 	// reads with ReadTimeout, not with the command's block time.
 	o.ReadTimeout = blockFor + c.bd.st.commandTimeout
-	o.OnConnect = func(ctx context.Context, cn *goredis.Conn) error {
-		if id, err := cn.ClientID(ctx).Result(); err == nil {
-			rd.id.Store(id)
-		} else {
-			rd.id.Store(0)
-		}
-		return nil
-	}
-	rd.Client = goredis.NewClient(o)
+	rd.client = goredis.NewClient(o)
 	return rd
 }
 
@@ -621,23 +654,28 @@ func (r *run) readNew() error {
 	args := &goredis.XReadGroupArgs{Group: c.group, Consumer: c.name, Streams: streams, Count: int64(room), Block: blockFor}
 	var res []goredis.XStream
 	var err error
+	cn, err := r.reader.use(r.ctx, c.bd.st.commandTimeout)
+	if err != nil {
+		return err
+	}
 	r.inRead.Store(true) // before takeAcks: see handler
 	defer r.inRead.Store(false)
 	if acks := r.takeAcks(); len(acks) > 0 {
 		// The previous reply's acknowledgements go in the same round trip.
-		pipe := r.reader.Pipeline()
+		pipe := cn.Pipeline()
 		cmds := queueAcks(pipe, c.group, acks)
 		read := pipe.XReadGroup(context.Background(), args)
 		_, _ = pipe.Exec(context.Background())
 		r.acked(acks, cmds)
 		res, err = read.Result()
 	} else {
-		res, err = r.reader.XReadGroup(context.Background(), args).Result()
+		res, err = cn.XReadGroup(context.Background(), args).Result()
 	}
 	if errors.Is(err, goredis.Nil) {
 		return nil
 	}
 	if err != nil {
+		r.reader.drop()
 		return err
 	}
 	r.inRead.Store(false)
@@ -776,13 +814,18 @@ func (r *run) readAnonymous() error {
 		streams = append(streams, r.lastIDs[k])
 	}
 	r.mu.Unlock()
-	res, err := r.reader.XRead(context.Background(), &goredis.XReadArgs{
+	cn, err := r.reader.use(r.ctx, r.c.bd.st.commandTimeout)
+	if err != nil {
+		return err
+	}
+	res, err := cn.XRead(context.Background(), &goredis.XReadArgs{
 		Streams: streams, Count: int64(max(r.room(), 1)), Block: blockFor,
 	}).Result()
 	if errors.Is(err, goredis.Nil) {
 		return nil
 	}
 	if err != nil {
+		r.reader.drop()
 		return err
 	}
 	now := time.Now().UnixNano()
