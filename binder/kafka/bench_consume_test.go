@@ -119,12 +119,12 @@ type groupMeter struct {
 func (m *groupMeter) begin() {
 	runtime.GC()
 	m.mallocs0 = mallocCount()
-	m.cpu0 = cpuTime()
+	m.cpu0 = bindertest.CPUTime()
 }
 
 func (m *groupMeter) end(n int, first time.Time) {
 	m.wall += time.Since(first)
-	m.cpu += cpuTime() - m.cpu0
+	m.cpu += bindertest.CPUTime() - m.cpu0
 	m.mallocs += mallocCount() - m.mallocs0
 	m.msgs += n
 }

@@ -7,12 +7,12 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
 	kafkago "github.com/segmentio/kafka-go"
 
+	"github.com/streambind/streambind/binder/bindertest"
 	"github.com/streambind/streambind/binder/kafka/kafkatest"
 	"github.com/streambind/streambind/stream"
 )
@@ -51,7 +51,7 @@ func runConcurrent(b *testing.B, send func(i int) error) {
 	var ms0, ms1 runtime.MemStats
 	runtime.GC()
 	runtime.ReadMemStats(&ms0)
-	cpu0 := cpuTime()
+	cpu0 := bindertest.CPUTime()
 	b.ResetTimer()
 	start := time.Now()
 	for g := range concurrentSenders {
@@ -75,7 +75,7 @@ func runConcurrent(b *testing.B, send func(i int) error) {
 	wg.Wait()
 	elapsed := time.Since(start)
 	b.StopTimer()
-	cpu := cpuTime() - cpu0
+	cpu := bindertest.CPUTime() - cpu0
 	runtime.ReadMemStats(&ms1)
 	var all []time.Duration
 	for _, l := range lats {
@@ -95,15 +95,6 @@ func runConcurrent(b *testing.B, send func(i int) error) {
 	b.ReportMetric(float64(cpu.Microseconds())/float64(b.N), "cpu-µs/msg")
 	b.ReportMetric(q(0.50), "p50-ms")
 	b.ReportMetric(q(0.99), "p99-ms")
-}
-
-// cpuTime is the CPU time (user and system) the process used so far.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // BenchmarkKafkaProduceConcurrent is shape (a): 64 goroutines each sending

@@ -5,8 +5,6 @@ import (
 	"context"
 	"log/slog"
 	"runtime"
-	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -15,89 +13,11 @@ import (
 	"github.com/streambind/streambind/stream"
 )
 
-// cpuTime is the process's user and system CPU time so far.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
 // appPayload is the 100-byte payload of BenchmarkMemoryConsumeApp.
 var appPayload = bytes.Repeat([]byte("x"), 100)
 
 // appRounds is the number of alternating rounds of BenchmarkMemoryConsumeApp.
 const appRounds = 10
-
-// appCounter is the handler side of both stacks of BenchmarkMemoryConsumeApp:
-// it counts a round's messages and notes, at the first one, the time, the
-// process's CPU time and its allocation count, so that a round is measured
-// from its first message handled to its last (start-up not counted).
-type appCounter struct {
-	n, want  atomic.Int64
-	first    atomic.Int64 // Unix nanoseconds
-	cpu0     atomic.Int64 // cpuTime at the first message
-	mallocs0 atomic.Uint64
-	done     chan struct{}
-}
-
-func (c *appCounter) arm(n int) {
-	c.n.Store(0)
-	c.want.Store(int64(n))
-	c.done = make(chan struct{})
-}
-
-func (c *appCounter) handled() {
-	i := c.n.Add(1)
-	if i == 1 {
-		c.first.Store(time.Now().UnixNano())
-		c.cpu0.Store(int64(cpuTime()))
-		c.mallocs0.Store(appMallocs())
-	}
-	if i == c.want.Load() {
-		close(c.done)
-	}
-}
-
-// wait waits for the round's last message (up to two minutes).
-func (c *appCounter) wait(b *testing.B, what string) {
-	select {
-	case <-c.done:
-	case <-time.After(2 * time.Minute):
-		b.Fatalf("%s: %d of %d messages handled in two minutes", what, c.n.Load(), c.want.Load())
-	}
-}
-
-func appMallocs() uint64 {
-	var ms runtime.MemStats
-	runtime.ReadMemStats(&ms)
-	return ms.Mallocs
-}
-
-// appMeter sums a stack's rounds.
-type appMeter struct {
-	name    string
-	msgs    int
-	wall    time.Duration
-	cpu     time.Duration
-	mallocs uint64
-}
-
-// end accounts a round of n messages that c has just seen handled.
-func (m *appMeter) end(c *appCounter, n int) {
-	m.wall += time.Since(time.Unix(0, c.first.Load()))
-	m.cpu += cpuTime() - time.Duration(c.cpu0.Load())
-	m.mallocs += appMallocs() - c.mallocs0.Load()
-	m.msgs += n
-}
-
-func (m *appMeter) rate() float64      { return float64(m.msgs) / m.wall.Seconds() }
-func (m *appMeter) cpuPerMsg() float64 { return float64(m.cpu.Nanoseconds()) / 1000 / float64(m.msgs) }
-
-func (m *appMeter) report(b *testing.B) {
-	b.ReportMetric(m.rate(), m.name+"-msgs/s")
-	b.ReportMetric(m.cpuPerMsg(), m.name+"-cpu-µs/msg")
-	b.ReportMetric(float64(m.mallocs)/float64(m.msgs), m.name+"-allocs/msg")
-}
 
 // BenchmarkMemoryConsumeApp is shape (b) of issue 10 on the in-process
 // binder: one consumer (concurrency 1) of a named group whose queue a bare
@@ -128,12 +48,12 @@ func BenchmarkMemoryConsumeApp(b *testing.B) {
 	bd := newBinder(b, br, nil)
 	const ct = "application/octet-stream"
 	binDest, appDest := "conapp.binder", "conapp.app"
-	var cnt appCounter
+	var cnt bindertest.RoundCounter
 
 	bc, err := bd.BindConsumer(ctx, stream.ConsumerSpec{Binding: "sink-in-0", Destination: binDest, Group: "binder",
 		ContentType: ct,
 		Consumer:    stream.ConsumerConfig{Concurrency: 1, MaxAttempts: stream.DefaultMaxAttempts, InstanceCount: 1},
-		Handler:     func(context.Context, stream.Envelope) error { cnt.handled(); return nil }})
+		Handler:     func(context.Context, stream.Envelope) error { cnt.Handled(); return nil }})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -143,7 +63,7 @@ func BenchmarkMemoryConsumeApp(b *testing.B) {
 	}
 
 	fns := stream.NewCatalog()
-	stream.AddConsumer(fns, "sink", func(_ context.Context, _ []byte) error { cnt.handled(); return nil })
+	stream.AddConsumer(fns, "sink", func(_ context.Context, _ []byte) error { cnt.Handled(); return nil })
 	cfg := &stream.Config{
 		Function:      stream.FunctionConfig{Definition: "sink"},
 		DefaultBinder: "m",
@@ -178,7 +98,7 @@ func BenchmarkMemoryConsumeApp(b *testing.B) {
 
 	// round fills dest with n messages, starts the stack, waits for the
 	// last message handled, accounts the round in m and stops the stack.
-	round := func(m *appMeter, dest string, n int, c interface {
+	round := func(m *bindertest.RoundMeter, dest string, n int, c interface {
 		Start(context.Context) error
 		Stop(context.Context) error
 	}) {
@@ -188,21 +108,21 @@ func BenchmarkMemoryConsumeApp(b *testing.B) {
 				b.Fatal(err)
 			}
 		}
-		if depth, _ := br.Depth(dest, m.name); depth != n {
-			b.Fatalf("%s: %d messages in the queue of group %s, want %d", dest, depth, m.name, n)
+		if depth, _ := br.Depth(dest, m.Name); depth != n {
+			b.Fatalf("%s: %d messages in the queue of group %s, want %d", dest, depth, m.Name, n)
 		}
-		cnt.arm(n)
+		cnt.Arm(n)
 		runtime.GC() // not the fill's garbage in the round
 		if err := c.Start(ctx); err != nil {
 			b.Fatal(err)
 		}
-		cnt.wait(b, m.name)
-		m.end(&cnt, n)
+		cnt.Wait(b, m.Name)
+		m.End(&cnt, n)
 		if err := c.Stop(ctx); err != nil {
 			b.Fatal(err)
 		}
 	}
-	ms := []*appMeter{{name: "binder"}, {name: "app"}}
+	ms := []*bindertest.RoundMeter{{Name: "binder"}, {Name: "app"}}
 	bindertest.Paired(b, appRounds, len(ms), func(i, n int) {
 		if i == 0 {
 			round(ms[0], binDest, n, bc)
@@ -211,9 +131,9 @@ func BenchmarkMemoryConsumeApp(b *testing.B) {
 		}
 	})
 	for _, m := range ms {
-		m.report(b)
+		m.Report(b)
 	}
-	b.ReportMetric(ms[1].cpuPerMsg()/ms[0].cpuPerMsg(), "app-cpu/binder")
-	b.ReportMetric(ms[1].rate()/ms[0].rate(), "app/binder")
+	b.ReportMetric(ms[1].CPUPerMsg()/ms[0].CPUPerMsg(), "app-cpu/binder")
+	b.ReportMetric(ms[1].Rate()/ms[0].Rate(), "app/binder")
 	b.ReportMetric(0, "ns/op")
 }

@@ -6,7 +6,6 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -15,6 +14,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/nats-io/nuid"
 
+	"github.com/streambind/streambind/binder/bindertest"
 	natsbinder "github.com/streambind/streambind/binder/nats"
 	"github.com/streambind/streambind/binder/nats/natstest"
 	"github.com/streambind/streambind/stream"
@@ -44,13 +44,6 @@ func benchStream(b *testing.B, js jetstream.JetStream, name string) string {
 		b.Fatal(err)
 	}
 	return dest
-}
-
-// cpuTime is the process's user and system CPU time so far.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 func rawJS(b *testing.B) (*natsgo.Conn, jetstream.JetStream) {
@@ -142,7 +135,7 @@ func paired(b *testing.B, sides ...side) {
 func concurrently(b *testing.B, n int, send func() error) span {
 	var next atomic.Int64
 	var wg sync.WaitGroup
-	c0, start := cpuTime(), time.Now()
+	c0, start := bindertest.CPUTime(), time.Now()
 	for range benchWindow {
 		wg.Go(func() {
 			for next.Add(1) <= int64(n) {
@@ -154,7 +147,7 @@ func concurrently(b *testing.B, n int, send func() error) span {
 		})
 	}
 	wg.Wait()
-	return span{time.Since(start), cpuTime() - c0}
+	return span{time.Since(start), bindertest.CPUTime() - c0}
 }
 
 // BenchmarkNATSPublish: b.N messages a side with at most benchWindow
@@ -206,9 +199,9 @@ func BenchmarkNATSPublish(b *testing.B) {
 			})
 		}},
 		side{"raw-window", func(n int) span {
-			c0, start := cpuTime(), time.Now()
+			c0, start := bindertest.CPUTime(), time.Now()
 			rawPublish(b, js, winDest, n)
-			return span{time.Since(start), cpuTime() - c0}
+			return span{time.Since(start), bindertest.CPUTime() - c0}
 		}},
 	)
 }
@@ -267,7 +260,7 @@ func BenchmarkNATSConsume(b *testing.B) {
 		side{"raw", func(n int) span {
 			rawPublish(b, js, rawDest, n)
 			reset(n)
-			c0, start := cpuTime(), time.Now()
+			c0, start := bindertest.CPUTime(), time.Now()
 			cc, err := rc.Consume(func(m jetstream.Msg) {
 				_ = m.Ack()
 				count()
@@ -276,7 +269,7 @@ func BenchmarkNATSConsume(b *testing.B) {
 				b.Fatal(err)
 			}
 			wait(n)
-			d := span{time.Since(start), cpuTime() - c0}
+			d := span{time.Since(start), bindertest.CPUTime() - c0}
 			cc.Stop()
 			<-cc.Closed()
 			if _, err := rc.Info(ctx); err != nil {
@@ -287,12 +280,12 @@ func BenchmarkNATSConsume(b *testing.B) {
 		side{"binder", func(n int) span {
 			rawPublish(b, js, binDest, n)
 			reset(n)
-			c0, start := cpuTime(), time.Now()
+			c0, start := bindertest.CPUTime(), time.Now()
 			if err := c.Start(ctx); err != nil {
 				b.Fatal(err)
 			}
 			wait(n)
-			d := span{time.Since(start), cpuTime() - c0}
+			d := span{time.Since(start), bindertest.CPUTime() - c0}
 			if err := c.Stop(ctx); err != nil {
 				b.Fatal(err)
 			}

@@ -9,7 +9,6 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -95,17 +94,6 @@ type meter struct {
 	mallocs0 uint64
 }
 
-// cpuTime is the CPU time (user and system) the process used so far: on a
-// shared machine it says what a message costs this client better than
-// wall-clock rates do (the broker's work is not in it).
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
 func mallocs() uint64 {
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
@@ -113,9 +101,9 @@ func mallocs() uint64 {
 }
 
 // begin and end bracket the part of a round that is the stack's work.
-func (m *meter) begin() { m.cpu0, m.mallocs0 = cpuTime(), mallocs() }
+func (m *meter) begin() { m.cpu0, m.mallocs0 = bindertest.CPUTime(), mallocs() }
 func (m *meter) end(n int, wall time.Duration) {
-	m.cpu += cpuTime() - m.cpu0
+	m.cpu += bindertest.CPUTime() - m.cpu0
 	m.mallocs += mallocs() - m.mallocs0
 	m.msgs += n
 	m.wall += wall

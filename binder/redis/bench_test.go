@@ -6,26 +6,19 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/google/uuid"
 	goredis "github.com/redis/go-redis/v9"
 
+	"github.com/streambind/streambind/binder/bindertest"
 	redisbinder "github.com/streambind/streambind/binder/redis"
 	"github.com/streambind/streambind/binder/redis/redistest"
 	"github.com/streambind/streambind/stream"
 )
 
 const benchBatch = 256
-
-// cpuTime is the CPU time (user and system) the process has used.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
 
 var benchPayload = []byte(`{"orderId":"o-123456","customerId":"c-42","quantity":3,"amount":29.97}`)
 
@@ -123,9 +116,9 @@ func BenchmarkRedisPublish(b *testing.B) {
 	p := bindProducer(b, e.binder(b, nil), stream.ProducerSpec{Destination: "pub"})
 	paired(b,
 		side{"raw", func(n int) span {
-			c0, start := cpuTime(), time.Now()
+			c0, start := bindertest.CPUTime(), time.Now()
 			rawPublish(b, c, rawKey, n, redisbinder.DefaultMaxLength)
-			return span{time.Since(start), cpuTime() - c0}
+			return span{time.Since(start), bindertest.CPUTime() - c0}
 		}},
 		side{"binder", func(n int) span {
 			return concurrently(b, n, func() error {
@@ -145,7 +138,7 @@ func BenchmarkRedisPublish(b *testing.B) {
 func concurrently(b *testing.B, n int, send func() error) span {
 	var next atomic.Int64
 	var wg sync.WaitGroup
-	c0, start := cpuTime(), time.Now()
+	c0, start := bindertest.CPUTime(), time.Now()
 	for range benchBatch {
 		wg.Go(func() {
 			for next.Add(1) <= int64(n) {
@@ -157,7 +150,7 @@ func concurrently(b *testing.B, n int, send func() error) span {
 		})
 	}
 	wg.Wait()
-	return span{time.Since(start), cpuTime() - c0}
+	return span{time.Since(start), bindertest.CPUTime() - c0}
 }
 
 // BenchmarkRedisConsume: a consumer group member reading entries already
@@ -203,7 +196,7 @@ func BenchmarkRedisConsume(b *testing.B) {
 	paired(b,
 		side{"raw", func(n int) span {
 			rawPublish(b, c, rawKey, n, 0)
-			c0, start := cpuTime(), time.Now()
+			c0, start := bindertest.CPUTime(), time.Now()
 			var ids []string // the previous reply's, to acknowledge
 			for got := 0; got < n; {
 				pipe := c.Pipeline()
@@ -224,14 +217,14 @@ func BenchmarkRedisConsume(b *testing.B) {
 			if err := c.XAck(ctx, rawKey, "g", ids...).Err(); err != nil {
 				b.Fatal(err)
 			}
-			return span{time.Since(start), cpuTime() - c0}
+			return span{time.Since(start), bindertest.CPUTime() - c0}
 		}},
 		side{"binder", func(n int) span {
 			rawPublish(b, c, binKey, n, 0)
 			handled.Store(0)
 			target.Store(int64(n))
 			done = make(chan struct{})
-			c0, start := cpuTime(), time.Now()
+			c0, start := bindertest.CPUTime(), time.Now()
 			if err := cons.Start(ctx); err != nil {
 				b.Fatal(err)
 			}
@@ -244,7 +237,7 @@ func BenchmarkRedisConsume(b *testing.B) {
 			// a round trip), so that the end is timed as closely as raw's.
 			for c.XPending(ctx, binKey, "g").Val().Count > 0 {
 			}
-			d := span{time.Since(start), cpuTime() - c0}
+			d := span{time.Since(start), bindertest.CPUTime() - c0}
 			if err := cons.Stop(ctx); err != nil {
 				b.Fatal(err)
 			}
@@ -252,7 +245,7 @@ func BenchmarkRedisConsume(b *testing.B) {
 		}},
 		side{"raw-sequential", func(n int) span {
 			rawPublish(b, c, seqKey, n, 0)
-			c0, start := cpuTime(), time.Now()
+			c0, start := bindertest.CPUTime(), time.Now()
 			for got := 0; got < n; {
 				res, err := c.XReadGroup(ctx, &goredis.XReadGroupArgs{Group: "g", Consumer: "c", Streams: []string{seqKey, ">"}, Count: redisbinder.DefaultPrefetch, Block: time.Second}).Result()
 				if err != nil {
@@ -267,7 +260,7 @@ func BenchmarkRedisConsume(b *testing.B) {
 				}
 				got += len(ids)
 			}
-			return span{time.Since(start), cpuTime() - c0}
+			return span{time.Since(start), bindertest.CPUTime() - c0}
 		}},
 	)
 }
