@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"runtime"
 	"testing"
-	"time"
 
 	"github.com/streambind/streambind/binder/bindertest"
 	"github.com/streambind/streambind/binder/memory"
@@ -78,22 +77,7 @@ func BenchmarkMemoryConsumeApp(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	runCtx, cancel := context.WithCancel(ctx)
-	ran := make(chan error, 1)
-	go func() { ran <- app.Run(runCtx) }()
-	defer func() {
-		cancel()
-		if err := <-ran; err != nil {
-			b.Errorf("Run: %v", err)
-		}
-	}()
-	select {
-	case <-app.Ready():
-	case err := <-ran:
-		b.Fatalf("Run ended: %v", err)
-	case <-time.After(time.Minute):
-		b.Fatal("the app is not ready after a minute")
-	}
+	bindertest.RunApp(b, app)
 	appBinding := app.Binding("sink-in-0")
 
 	// round fills dest with n messages, starts the stack, waits for the

@@ -322,20 +322,7 @@ func BenchmarkRabbitConsumeApp(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	ran := make(chan error, 1)
-	go func() { ran <- app.Run(ctx) }()
-	defer func() {
-		cancel()
-		if err := <-ran; err != nil {
-			b.Errorf("Run: %v", err)
-		}
-	}()
-	select {
-	case <-app.Ready():
-	case err := <-ran:
-		b.Fatalf("Run ended: %v", err)
-	}
+	bindertest.RunApp(b, app)
 	appBinding := app.Binding("sink-in-0")
 
 	wait := func(what string) {

@@ -5,7 +5,6 @@ import (
 	"context"
 	"runtime"
 	"testing"
-	"time"
 
 	"github.com/google/uuid"
 	goredis "github.com/redis/go-redis/v9"
@@ -97,22 +96,7 @@ func BenchmarkRedisConsumeApp(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	runCtx, cancel := context.WithCancel(ctx)
-	ran := make(chan error, 1)
-	go func() { ran <- app.Run(runCtx) }()
-	defer func() {
-		cancel()
-		if err := <-ran; err != nil {
-			b.Errorf("Run: %v", err)
-		}
-	}()
-	select {
-	case <-app.Ready():
-	case err := <-ran:
-		b.Fatalf("Run ended: %v", err)
-	case <-time.After(time.Minute):
-		b.Fatal("the app is not ready after a minute")
-	}
+	bindertest.RunApp(b, app)
 	appBinding := app.Binding("sink-in-0")
 
 	// round fills dest with n entries, starts the stack, waits for the
