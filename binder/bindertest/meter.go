@@ -1,6 +1,7 @@
 package bindertest
 
 import (
+	"context"
 	"runtime"
 	"sync/atomic"
 	"syscall"
@@ -96,4 +97,54 @@ func (m *RoundMeter) Report(b *testing.B) {
 	b.ReportMetric(m.Rate(), m.Name+"-msgs/s")
 	b.ReportMetric(m.CPUPerMsg(), m.Name+"-cpu-µs/msg")
 	b.ReportMetric(float64(m.mallocs)/float64(m.msgs), m.Name+"-allocs/msg")
+}
+
+// Startable is a consumer a benchmark starts and stops each round: a bare
+// binder's consumer, or an App's binding.
+type Startable interface {
+	Start(context.Context) error
+	Stop(context.Context) error
+}
+
+// CompareAppToBinder runs the rounds of an App-versus-bare-binder consume
+// benchmark (issue 10's shape (b)): stack 0 is the bare binder's consumer
+// of binderDest, stack 1 the App's binding of appDest, in rounds
+// alternating as Paired does. A round fills its stack's destination with
+// fill(dest, group, n) (group: "binder" or "app", the stack's name; not
+// timed), starts the consumer, waits for cnt (which both stacks' handlers
+// call) to count the round's last message, accounts the round from its
+// first message handled to its last, and stops the consumer. It reports
+// each stack's msgs/s, cpu-µs/msg and allocs/msg, app-cpu/binder (the
+// App's CPU a message over the bare binder's) and app/binder (rates).
+func CompareAppToBinder(b *testing.B, rounds int, cnt *RoundCounter, fill func(dest, group string, n int),
+	binder Startable, binderDest string, app Startable, appDest string) {
+	b.Helper()
+	ctx := context.Background()
+	round := func(m *RoundMeter, dest string, n int, c Startable) {
+		fill(dest, m.Name, n)
+		cnt.Arm(n)
+		runtime.GC() // not the fill's garbage in the round
+		if err := c.Start(ctx); err != nil {
+			b.Fatal(err)
+		}
+		cnt.Wait(b, m.Name)
+		m.End(cnt, n)
+		if err := c.Stop(ctx); err != nil {
+			b.Fatal(err)
+		}
+	}
+	ms := []*RoundMeter{{Name: "binder"}, {Name: "app"}}
+	Paired(b, rounds, len(ms), func(i, n int) {
+		if i == 0 {
+			round(ms[0], binderDest, n, binder)
+		} else {
+			round(ms[1], appDest, n, app)
+		}
+	})
+	for _, m := range ms {
+		m.Report(b)
+	}
+	b.ReportMetric(ms[1].CPUPerMsg()/ms[0].CPUPerMsg(), "app-cpu/binder")
+	b.ReportMetric(ms[1].Rate()/ms[0].Rate(), "app/binder")
+	b.ReportMetric(0, "ns/op")
 }

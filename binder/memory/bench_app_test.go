@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"log/slog"
-	"runtime"
 	"testing"
 
 	"github.com/streambind/streambind/binder/bindertest"
@@ -80,44 +79,16 @@ func BenchmarkMemoryConsumeApp(b *testing.B) {
 	bindertest.RunApp(b, app)
 	appBinding := app.Binding("sink-in-0")
 
-	// round fills dest with n messages, starts the stack, waits for the
-	// last message handled, accounts the round in m and stops the stack.
-	round := func(m *bindertest.RoundMeter, dest string, n int, c interface {
-		Start(context.Context) error
-		Stop(context.Context) error
-	}) {
+	fill := func(dest, group string, n int) {
 		p := producers[dest]
 		for range n {
 			if err := p.Send(ctx, stream.Envelope{Payload: appPayload}); err != nil {
 				b.Fatal(err)
 			}
 		}
-		if depth, _ := br.Depth(dest, m.Name); depth != n {
-			b.Fatalf("%s: %d messages in the queue of group %s, want %d", dest, depth, m.Name, n)
-		}
-		cnt.Arm(n)
-		runtime.GC() // not the fill's garbage in the round
-		if err := c.Start(ctx); err != nil {
-			b.Fatal(err)
-		}
-		cnt.Wait(b, m.Name)
-		m.End(&cnt, n)
-		if err := c.Stop(ctx); err != nil {
-			b.Fatal(err)
+		if depth, _ := br.Depth(dest, group); depth != n {
+			b.Fatalf("%s: %d messages in the queue of group %s, want %d", dest, depth, group, n)
 		}
 	}
-	ms := []*bindertest.RoundMeter{{Name: "binder"}, {Name: "app"}}
-	bindertest.Paired(b, appRounds, len(ms), func(i, n int) {
-		if i == 0 {
-			round(ms[0], binDest, n, bc)
-		} else {
-			round(ms[1], appDest, n, appBinding)
-		}
-	})
-	for _, m := range ms {
-		m.Report(b)
-	}
-	b.ReportMetric(ms[1].CPUPerMsg()/ms[0].CPUPerMsg(), "app-cpu/binder")
-	b.ReportMetric(ms[1].Rate()/ms[0].Rate(), "app/binder")
-	b.ReportMetric(0, "ns/op")
+	bindertest.CompareAppToBinder(b, appRounds, &cnt, fill, bc, binDest, appBinding, appDest)
 }

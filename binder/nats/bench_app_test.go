@@ -3,7 +3,6 @@ package nats_test
 import (
 	"bytes"
 	"context"
-	"runtime"
 	"testing"
 	"time"
 
@@ -101,36 +100,6 @@ func BenchmarkNATSConsumeApp(b *testing.B) {
 	bindertest.RunApp(b, app)
 	appBinding := app.Binding("sink-in-0")
 
-	// round fills dest with n messages, starts the stack, waits for the
-	// last message handled, accounts the round in m and stops the stack.
-	round := func(m *bindertest.RoundMeter, dest string, n int, c interface {
-		Start(context.Context) error
-		Stop(context.Context) error
-	}) {
-		fillApp(b, js, dest, n)
-		cnt.Arm(n)
-		runtime.GC() // not the fill's garbage in the round
-		if err := c.Start(ctx); err != nil {
-			b.Fatal(err)
-		}
-		cnt.Wait(b, m.Name)
-		m.End(&cnt, n)
-		if err := c.Stop(ctx); err != nil {
-			b.Fatal(err)
-		}
-	}
-	ms := []*bindertest.RoundMeter{{Name: "binder"}, {Name: "app"}}
-	bindertest.Paired(b, appRounds, len(ms), func(i, n int) {
-		if i == 0 {
-			round(ms[0], binDest, n, bc)
-		} else {
-			round(ms[1], appDest, n, appBinding)
-		}
-	})
-	for _, m := range ms {
-		m.Report(b)
-	}
-	b.ReportMetric(ms[1].CPUPerMsg()/ms[0].CPUPerMsg(), "app-cpu/binder")
-	b.ReportMetric(ms[1].Rate()/ms[0].Rate(), "app/binder")
-	b.ReportMetric(0, "ns/op")
+	bindertest.CompareAppToBinder(b, appRounds, &cnt, func(dest, _ string, n int) { fillApp(b, js, dest, n) },
+		bc, binDest, appBinding, appDest)
 }

@@ -3,7 +3,6 @@ package redis_test
 import (
 	"bytes"
 	"context"
-	"runtime"
 	"testing"
 
 	"github.com/google/uuid"
@@ -99,36 +98,6 @@ func BenchmarkRedisConsumeApp(b *testing.B) {
 	bindertest.RunApp(b, app)
 	appBinding := app.Binding("sink-in-0")
 
-	// round fills dest with n entries, starts the stack, waits for the
-	// last entry handled, accounts the round in m and stops the stack.
-	round := func(m *bindertest.RoundMeter, dest string, n int, c interface {
-		Start(context.Context) error
-		Stop(context.Context) error
-	}) {
-		fillApp(b, fc, redisbinder.StreamKey(e.prefix, dest, -1), n)
-		cnt.Arm(n)
-		runtime.GC() // not the fill's garbage in the round
-		if err := c.Start(ctx); err != nil {
-			b.Fatal(err)
-		}
-		cnt.Wait(b, m.Name)
-		m.End(&cnt, n)
-		if err := c.Stop(ctx); err != nil {
-			b.Fatal(err)
-		}
-	}
-	ms := []*bindertest.RoundMeter{{Name: "binder"}, {Name: "app"}}
-	bindertest.Paired(b, appRounds, len(ms), func(i, n int) {
-		if i == 0 {
-			round(ms[0], binDest, n, bc)
-		} else {
-			round(ms[1], appDest, n, appBinding)
-		}
-	})
-	for _, m := range ms {
-		m.Report(b)
-	}
-	b.ReportMetric(ms[1].CPUPerMsg()/ms[0].CPUPerMsg(), "app-cpu/binder")
-	b.ReportMetric(ms[1].Rate()/ms[0].Rate(), "app/binder")
-	b.ReportMetric(0, "ns/op")
+	bindertest.CompareAppToBinder(b, appRounds, &cnt, func(dest, _ string, n int) { fillApp(b, fc, redisbinder.StreamKey(e.prefix, dest, -1), n) },
+		bc, binDest, appBinding, appDest)
 }
