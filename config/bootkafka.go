@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"strings"
 
+	bprops "github.com/streambind/streambind/binder/props"
 	"github.com/streambind/streambind/stream"
 )
 
@@ -62,6 +63,13 @@ var bootKafkaSSL = map[string]string{
 	"keypassword":        "ssl.key.password",
 	"protocol":           "ssl.protocol",
 }
+
+// bootKafkaSSLKeys are the keys of Spring Boot's spring.kafka.ssl (those
+// of bootKafkaSSL and those the binder refuses), as did-you-mean
+// candidates.
+var bootKafkaSSLKeys = []string{"key-store-location", "key-store-type", "key-store-password", "trust-store-location",
+	"trust-store-type", "trust-store-password", "key-password", "protocol", "key-store-key", "key-store-certificate-chain",
+	"trust-store-certificates", "bundle"}
 
 // bootKafkaUnused says why keys of Spring Kafka features that the binder
 // does not use are ignored (a warning).
@@ -205,7 +213,17 @@ func kafkaConnection(kafka map[string]any, prefix string, origins map[string]str
 				p2 := path + "." + k2
 				name, known := bootKafkaSSL[squash(k2)]
 				if !known {
-					fail(p2, "not supported: the Kafka binder reads PEM files: key-store-location, key-store-type, trust-store-location, trust-store-type and protocol of spring.kafka.ssl")
+					const reads = "the Kafka binder reads PEM files: key-store-location, key-store-type, trust-store-location, trust-store-type and protocol of spring.kafka.ssl"
+					// A misspelt key the binder reads gets a did-you-mean;
+					// Spring Boot's other ssl keys (key-store-key ...) are
+					// candidates too, so that they are not taken for typos.
+					if sug := bprops.Suggest(k2, bootKafkaSSLKeys); sug != "" {
+						if _, ok := bootKafkaSSL[squash(sug)]; ok {
+							fail(p2, "unknown key; did you mean %s? (%s)", sug, reads)
+							continue
+						}
+					}
+					fail(p2, "not supported: %s", reads)
 					continue
 				}
 				x := sub[k2]
@@ -216,8 +234,9 @@ func kafkaConnection(kafka map[string]any, prefix string, origins map[string]str
 						continue
 					}
 					loc, ok := strings.CutPrefix(strings.TrimSpace(s), "file:")
-					if strings.HasPrefix(loc, "classpath:") {
-						fail(p2, "%q: a classpath resource cannot be read here: give the path of a file", s)
+					if strings.HasPrefix(loc, "classpath:") || strings.HasPrefix(loc, "classpath*:") {
+						// As the binders say it for their own file keys.
+						fail(p2, "%q: a classpath: resource cannot be read by a Go service; give a file path (a \"file:\" prefix is dropped, as in Spring)", s)
 						continue
 					}
 					if ok {

@@ -47,7 +47,10 @@
 // credentialsfile are shown). A word that names a secret value itself
 // still does (password-file, token-file, secret-file, jaas-file: hiding too
 // much is preferred to leaking), and the value is parsed for secrets as
-// every other value is.
+// every other value is. A value that is not shaped like a file name
+// ([IsFileName]: a line break, a PEM or NATS "-----BEGIN" block, an nkey
+// seed, a JWT, more than 512 bytes) is the file's contents set where its
+// name goes, and is hidden.
 //
 // The last two segments of a dotted key are also read as one key, because
 // client property names inside a map are dotted: basic.auth.user.info and
@@ -163,6 +166,9 @@ func tree(path []string, v any) any {
 		}
 		if len(path) > 0 && secretPath(path, true) {
 			return Redacted
+		}
+		if len(path) > 0 && fileKey(path[len(path)-1]) && !IsFileName(t) {
+			return Redacted // a file's contents where its name goes
 		}
 		return value(t, false)
 	case nil:

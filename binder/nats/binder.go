@@ -17,6 +17,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/streambind/streambind/binder/internal/binding"
+	"github.com/streambind/streambind/binder/internal/conf"
 	"github.com/streambind/streambind/binder/internal/dispatch"
 	"github.com/streambind/streambind/binder/internal/secrets"
 	"github.com/streambind/streambind/stream"
@@ -176,7 +177,13 @@ func (bd *Binder) dial(ctx context.Context) (*connection, error) {
 		o.TLSHandshakeFirst = bd.st.tlsFirst
 	}
 	if bd.st.credentials != "" {
-		if err := natsgo.UserCredentials(bd.st.credentials)(&o); err != nil {
+		// As the settings checked it: "file:" dropped (a classpath:
+		// resource was refused there).
+		name, err := conf.FileName(bd.st.credentials)
+		if err != nil {
+			return nil, bd.wrap(err, "nats: credentials-file")
+		}
+		if err := natsgo.UserCredentials(name)(&o); err != nil {
 			return nil, bd.wrap(err, "nats: credentials-file")
 		}
 	}

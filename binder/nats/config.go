@@ -59,7 +59,7 @@ type settings struct {
 	username        string
 	password        string
 	token           string
-	credentials     string // credentials (.creds) file
+	credentials     string // credentials (.creds) file as written (conf.FileName gives the file)
 	tls             *tls.Config
 	tlsFirst        bool
 	connectTimeout  time.Duration
@@ -237,14 +237,13 @@ func parseSettings(s stream.BinderSettings) (settings, error) {
 	if out.password != "" && out.username == "" {
 		d.Addf(auth.password.path, "username is required with password")
 	}
-	if out.credentials != "" && !s.SkipFiles {
+	if out.credentials != "" {
 		// Read again at connect (nats.UserCredentials); here it must be
 		// there and hold what that needs.
 		if err := checkCredentials(out.credentials); err != nil {
 			d.Add(auth.creds.path, err)
 		}
 	}
-	ts.SkipFiles = s.SkipFiles
 	out.tls = ts.Build(&d, envPath)
 	out.tlsFirst = out.tls != nil && ts.HandshakeFirst
 	if err := d.Err(); err != nil {

@@ -250,7 +250,7 @@
 //	username: ""                    # with password; or user info in a server URL
 //	password: ""                    # never printed: removed from every error and log line
 //	token: ""                       # token authentication (never printed)
-//	credentials-file: ""            # a .creds file (JWT and NKey seed; decentralised auth); must exist
+//	credentials-file: ""            # a .creds file (decentralised auth), checked when the settings are read: a valid, unexpired user JWT and that user's nkey seed; "file:" dropped, "classpath:" refused
 //	tls:                            # TLS is on when this section is present (enabled: false turns it off); or tls: true
 //	  enabled: true
 //	  ca-file: ""                   # PEM; default: the system roots

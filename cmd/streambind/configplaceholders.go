@@ -24,7 +24,10 @@ type placeholderIndex struct {
 
 // yamlKey is a key of a YAML mapping whose value is a scalar.
 type yamlKey struct {
-	key         string
+	// path is the key's full path in its document, its segments joined
+	// by '.' as written ("stream.binders.east.environment.virtual-host";
+	// an item of a sequence is a segment "[i]").
+	path        string
 	placeholder bool // the value, as written, holds "${"
 }
 
@@ -47,10 +50,12 @@ func (x *placeholderIndex) filled(key, origin string) bool {
 		return false
 	}
 	keys := x.keysOf(name)[line]
-	// Several keys on one line (a flow mapping): the one whose name ends
-	// the key path (or the Spring Boot key the value was taken from).
+	// Several keys on one line (a flow mapping): the one whose full path
+	// ends as the key path does (or the Spring Boot key the value was
+	// taken from), compared segment by segment as the loader compares
+	// keys; spring.cloud.stream.x in the file is stream.x.
 	for _, k := range keys {
-		if keyEnds(key, k.key) || (m[3] != "" && keyEnds(m[3], k.key)) {
+		if keyEnds(key, k.path) || (m[3] != "" && keyEnds(m[3], k.path)) {
 			return k.placeholder
 		}
 	}
@@ -103,32 +108,48 @@ func (x *placeholderIndex) keysOf(name string) map[int][]yamlKey {
 		if err := dec.Decode(&doc); err != nil {
 			break // the end, or an error the loader reported: what was read stands
 		}
-		indexKeys(&doc, keys)
+		indexKeys(&doc, nil, keys)
 	}
 	x.files[name] = keys
 	return keys
 }
 
-// indexKeys adds the keys of the mappings under n whose value is a scalar
-// (or an alias of one) to keys, by the line of the key. Aliases are not
-// followed further: every node of the file is visited once.
-func indexKeys(n *yaml.Node, keys map[int][]yamlKey) {
-	if n.Kind == yaml.MappingNode {
+// indexKeys adds the keys of the mappings under n (at key path path in its
+// document) whose value is a scalar (or an alias of one) to keys, by the
+// line of the key, with their full paths. Aliases are not followed
+// further: every node of the file is visited once.
+func indexKeys(n *yaml.Node, path []string, keys map[int][]yamlKey) {
+	switch n.Kind {
+	case yaml.DocumentNode:
+		for _, c := range n.Content {
+			indexKeys(c, path, keys)
+		}
+	case yaml.SequenceNode:
+		for i, c := range n.Content {
+			indexKeys(c, append(path[:len(path):len(path)], "["+strconv.Itoa(i)+"]"), keys)
+		}
+	case yaml.MappingNode:
 		for i := 0; i+1 < len(n.Content); i += 2 {
 			k, v := n.Content[i], n.Content[i+1]
 			if k.Kind == yaml.AliasNode && k.Alias != nil {
 				k = k.Alias
 			}
+			if k.Kind != yaml.ScalarNode {
+				continue
+			}
+			p := append(path[:len(path):len(path)], k.Value)
+			if k.Tag == "!!merge" {
+				p = path // <<: {a: 1} sets a here
+			}
 			val := v
 			if val.Kind == yaml.AliasNode && val.Alias != nil {
 				val = val.Alias
 			}
-			if k.Kind == yaml.ScalarNode && val.Kind == yaml.ScalarNode {
-				keys[k.Line] = append(keys[k.Line], yamlKey{key: k.Value, placeholder: strings.Contains(val.Value, "${")})
+			if val.Kind == yaml.ScalarNode {
+				keys[k.Line] = append(keys[k.Line], yamlKey{path: strings.Join(p, "."), placeholder: strings.Contains(val.Value, "${")})
+				continue
 			}
+			indexKeys(v, p, keys)
 		}
-	}
-	for _, c := range n.Content {
-		indexKeys(c, keys)
 	}
 }

@@ -7,9 +7,13 @@
 //     ca-file, cert-file, key-file, server-name, insecure-skip-verify and,
 //     where the binder has it, handshake-first) and builds the
 //     [tls.Config] it describes, reporting every problem to the decoder;
-//   - [ReadFile] and [FileProblem] make the problems with a file a setting
-//     names (it cannot be read, its contents are not what the setting
-//     needs), which all read "file <name>...".
+//   - [FileName], [ReadFile] and [FileProblem] take the name of a file a
+//     setting names, as Spring writes it ("file:/etc/ca.pem" is
+//     /etc/ca.pem; a "classpath:" resource is an error), and make the
+//     problems with the file (it cannot be read, its contents are not what
+//     the setting needs), which all read "file <name>...", the name shown
+//     as ****** when it is not shaped like a file name (the contents of a
+//     credentials file or a key, pasted instead of its name).
 //
 // A message that starts with "file " is a problem with a file's presence
 // or contents and with nothing else: streambind lint, which runs where the
@@ -28,9 +32,11 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"strconv"
 	"strings"
 
 	"github.com/streambind/streambind/binder/props"
+	"github.com/streambind/streambind/redact"
 )
 
 // String reads a string value with surrounding white space trimmed.
@@ -66,21 +72,56 @@ type TLS struct {
 	// Decode sets them. Empty: path + ".tls.ca-file" (and so on), path
 	// being Build's.
 	CAPath, CertPath, KeyPath string
-	// SkipFiles: Build reads none of the files (stream.BinderSettings
-	// SkipFiles, a check's second try); the configuration it returns has
-	// no roots and no client certificate, and serves validation only.
-	SkipFiles bool
 }
 
 // FileProblem returns the problem format describes with the file name: its
-// message reads "file <name>: <problem>" (see the package doc).
+// message reads "file <name>: <problem>" (see the package doc). A name
+// that is not shaped like a file name (see [ShownName]) is not shown:
+// "file ****** (not shown: ...): <problem>".
 func FileProblem(name, format string, args ...any) error {
-	return fmt.Errorf("file %s: %s", name, fmt.Sprintf(format, args...))
+	return fmt.Errorf("file %s: %s", ShownName(name), fmt.Sprintf(format, args...))
 }
 
-// ReadFile reads the file name, as a setting names it. Its error is a
-// [FileProblem]: "file <name>: cannot be read: no such file or directory".
+// ShownName returns the file name as errors show it: name itself, unless
+// it is not shaped like a file name a setting would hold
+// ([redact.IsFileName]: a line break, a PEM or NATS "-----BEGIN" block, an
+// nkey seed, a JWT, more than 512 bytes). Such a value is most likely the
+// contents of a file (a NATS credentials file, a private key) set where
+// its name goes, a secret: it is shown as "****** (not shown: not a file
+// name; the file's contents instead of its name?)".
+func ShownName(name string) string {
+	if redact.IsFileName(name) {
+		return name
+	}
+	return redact.Redacted + " (not shown: not a file name; the file's contents instead of its name?)"
+}
+
+// FileName returns the file a setting names, as Spring writes locations:
+// white space around it trimmed, and a "file:" prefix dropped
+// ("file:/etc/kafka/ca.pem" is /etc/kafka/ca.pem), as the Spring Boot keys
+// (spring.kafka.ssl.trust-store-location) drop it. A "classpath:" (or
+// "classpath*:") resource is an error, which is not a file problem (no
+// host has it): a Go service has no classpath.
+func FileName(name string) (string, error) {
+	n := strings.TrimSpace(name)
+	if rest, ok := strings.CutPrefix(n, "file:"); ok {
+		n = strings.TrimSpace(rest)
+	}
+	if strings.HasPrefix(n, "classpath:") || strings.HasPrefix(n, "classpath*:") {
+		return "", fmt.Errorf("%s: a classpath: resource cannot be read by a Go service; give a file path (a \"file:\" prefix is dropped, as in Spring)", strconv.Quote(ShownName(strings.TrimSpace(name))))
+	}
+	return n, nil
+}
+
+// ReadFile reads the file name, as a setting names it (see [FileName]:
+// "file:" dropped, "classpath:" refused, that error not a file problem).
+// Its other errors are [FileProblem]s: "file <name>: cannot be read: no
+// such file or directory".
 func ReadFile(name string) ([]byte, error) {
+	name, err := FileName(name)
+	if err != nil {
+		return nil, err
+	}
 	b, err := os.ReadFile(name)
 	if err != nil {
 		var pe *fs.PathError
@@ -162,7 +203,7 @@ func (t *TLS) Build(d *props.Decoder, path string) *tls.Config {
 		return path + ".tls." + key
 	}
 	c := &tls.Config{MinVersion: tls.VersionTLS12, ServerName: t.ServerName, InsecureSkipVerify: t.SkipVerify} //nolint:gosec // skip-verify is an explicit opt-in
-	if t.CAFile != "" && !t.SkipFiles {
+	if t.CAFile != "" {
 		pem, err := ReadFile(t.CAFile)
 		if err != nil {
 			d.Add(at(t.CAPath, "ca-file"), err)
@@ -175,8 +216,6 @@ func (t *TLS) Build(d *props.Decoder, path string) *tls.Config {
 		}
 	}
 	switch {
-	case t.CertFile != "" && t.KeyFile != "" && t.SkipFiles:
-		// Not read (SkipFiles).
 	case t.CertFile != "" && t.KeyFile != "":
 		certPEM, err := ReadFile(t.CertFile)
 		if err != nil {
@@ -197,7 +236,7 @@ func (t *TLS) Build(d *props.Decoder, path string) *tls.Config {
 		if err != nil {
 			with := ""
 			if t.KeyFile != t.CertFile {
-				with = " (key-file " + t.KeyFile + ")"
+				with = " (key-file " + ShownName(t.KeyFile) + ")"
 			}
 			d.Add(at(t.CertPath, "cert-file"), FileProblem(t.CertFile, "loading the client certificate%s: %v", with, err))
 		} else {
