@@ -190,6 +190,15 @@ type BinderSettings struct {
 	// type that no binding uses: it gets ValidateConsumer and
 	// ValidateProducer calls, is never bound, and is closed right away.
 	SectionsOnly bool
+	// SkipFiles asks the factory to read no file its settings name (TLS
+	// trust stores and CA files, client certificates and keys, NATS
+	// credentials files) and to check everything else in them as always;
+	// the binder it returns is for validation only (it is never bound). A
+	// check that runs where those files are not (streambind lint) sets it
+	// on a second try of settings that failed only because of their files,
+	// so that the bindings are checked against the binder's real settings.
+	// An app never sets it.
+	SkipFiles bool
 }
 
 // BinderFactory creates a binder. It validates settings (a binder rejects

@@ -149,8 +149,9 @@ func decodeConnProp(p, k string, v any, conn *connProps) (err error) {
 // buildConn applies the connection properties to out. It reports
 // conflicts and unusable files to d at the property's path, every file's
 // problem (cannot be read, not PEM) as a conf.FileProblem, which streambind
-// lint tells from the others.
-func buildConn(d *props.Decoder, conn *connProps, typedSecurity bool, out *settings) {
+// lint tells from the others. skipFiles: no file is read
+// (stream.BinderSettings SkipFiles).
+func buildConn(d *props.Decoder, conn *connProps, typedSecurity, skipFiles bool, out *settings) {
 	if conn.brokers.set {
 		out.brokers = conn.brokers.v
 	}
@@ -221,7 +222,7 @@ func buildConn(d *props.Decoder, conn *connProps, typedSecurity bool, out *setti
 		{conn.truststore, conn.truststoreType, "ssl.truststore.location"},
 		{conn.keystore, conn.ksType, "ssl.keystore.location"},
 	} {
-		if f.file == "" || f.typ == "PEM" {
+		if f.file == "" || f.typ == "PEM" || skipFiles {
 			continue
 		}
 		// Kafka's default store type is JKS: a file that is PEM is taken
@@ -236,7 +237,7 @@ func buildConn(d *props.Decoder, conn *connProps, typedSecurity bool, out *setti
 			bad[f.key] = true
 		}
 	}
-	t := conf.TLS{Set: true}
+	t := conf.TLS{Set: true, SkipFiles: skipFiles}
 	if !bad["ssl.truststore.location"] {
 		t.CAFile = conn.truststore
 	}

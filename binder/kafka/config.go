@@ -446,8 +446,9 @@ func parseSettings(s stream.BinderSettings) (settings, error) {
 	if sec.password != "" {
 		out.secrets = append(out.secrets, sec.password)
 	}
+	sec.tls.SkipFiles = s.SkipFiles
 	buildSecurity(&d, props.EnvironmentPath(s), sec, &out)
-	buildConn(&d, &conn, sec.saslSet || sec.tls.Set, &out)
+	buildConn(&d, &conn, sec.saslSet || sec.tls.Set, s.SkipFiles, &out)
 	out.brokers = withDefaultPort(out.brokers, port)
 	out.consumerProps, out.producerProps = common, common
 	out.consumerProps.merge(consProps)

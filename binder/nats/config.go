@@ -237,13 +237,14 @@ func parseSettings(s stream.BinderSettings) (settings, error) {
 	if out.password != "" && out.username == "" {
 		d.Addf(auth.password.path, "username is required with password")
 	}
-	if out.credentials != "" {
+	if out.credentials != "" && !s.SkipFiles {
 		// Read again at connect (nats.UserCredentials); here it must be
 		// there and hold what that needs.
 		if err := checkCredentials(out.credentials); err != nil {
 			d.Add(auth.creds.path, err)
 		}
 	}
+	ts.SkipFiles = s.SkipFiles
 	out.tls = ts.Build(&d, envPath)
 	out.tlsFirst = out.tls != nil && ts.HandshakeFirst
 	if err := d.Err(); err != nil {

@@ -86,6 +86,9 @@ type tlsSettings struct {
 	// cacertfile, certfile and keyfile), where their problems are
 	// reported.
 	path, caPath, certPath, keyPath string
+	// skipFiles: tlsConfig reads none of the files
+	// (stream.BinderSettings SkipFiles).
+	skipFiles bool
 }
 
 func defaultSettings() settings {
@@ -166,7 +169,7 @@ func Redact(uri string) string {
 func (s settings) tlsConfig() (*tls.Config, error) {
 	t := conf.TLS{Set: true, CAFile: s.tls.caFile, CertFile: s.tls.certFile, KeyFile: s.tls.keyFile,
 		ServerName: s.tls.serverName, SkipVerify: s.tls.insecureSkipVerify,
-		CAPath: s.tls.caPath, CertPath: s.tls.certPath, KeyPath: s.tls.keyPath}
+		CAPath: s.tls.caPath, CertPath: s.tls.certPath, KeyPath: s.tls.keyPath, SkipFiles: s.tls.skipFiles}
 	// Build reports what is not about one file under <path>.tls.
 	path := "stream.rabbit.binder"
 	if i := strings.LastIndex(s.tls.path, "."); i > 0 {
@@ -249,6 +252,7 @@ func parseSettings(s stream.BinderSettings) (settings, error) {
 	if err := d.Err(); err != nil {
 		return settings{}, fmt.Errorf("rabbit binder %q: %w", s.Name, err)
 	}
+	out.tls.skipFiles = s.SkipFiles
 	return out, nil
 }
 

@@ -219,6 +219,7 @@ func parseSettings(s stream.BinderSettings) (settings, error) {
 	if out.deadLetterMaxSize > out.maxMessageSize {
 		d.Addf(envPath+".dead-letter-max-size", "must not be above max-message-size (%d)", out.maxMessageSize)
 	}
+	ts.SkipFiles = s.SkipFiles
 	out.tls = ts.Build(&d, envPath)
 	if out.tls != nil && out.tls.ServerName == "" {
 		// Verify the server by the host it is dialled at.

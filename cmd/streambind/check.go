@@ -142,9 +142,17 @@ func (r *recorder) wrap(f stream.BinderFactory) stream.BinderFactory {
 		if err != nil {
 			r.addErr(err, "stream.binders."+s.Name)
 			// The binder's settings are wrong (reported); its bindings are
-			// still checked, by a binder of the same type with default
-			// settings.
-			b, err = f(ctx, stream.BinderSettings{Name: s.Name, Type: s.Type, Logger: s.Logger, SectionsOnly: s.SectionsOnly})
+			// still checked. When only files the settings name are wrong
+			// (missing where the check runs, say), by the binder with its
+			// real settings, not reading the files: the checks of a binding
+			// that depend on the binder's settings (Kafka's consumer
+			// properties against its max-bytes) see what the app would.
+			// Otherwise by a binder of the same type with default settings.
+			skip := s
+			skip.SkipFiles = true
+			if b, err = f(ctx, skip); err != nil {
+				b, err = f(ctx, stream.BinderSettings{Name: s.Name, Type: s.Type, Logger: s.Logger, SectionsOnly: s.SectionsOnly})
+			}
 			if err != nil {
 				return nil, errRecorded
 			}

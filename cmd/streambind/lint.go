@@ -229,7 +229,9 @@ where they are not (a CI job), and the app, which reads them when it
 starts, fails on them there. Everything else about those settings is
 checked all the same (a store type that is not supported, TLS settings
 under a plaintext security.protocol, cert-file without key-file are
-errors). --check-files makes a file's problems errors (run it where the
+errors), and the bindings are checked against the binder's settings as
+the app has them (Kafka's consumer-properties against a binding's
+max-bytes). --check-files makes a file's problems errors (run it where the
 app runs); --strict does not count them.
 
 One line per problem, sorted: "file:line: key: message" ("warning: " before

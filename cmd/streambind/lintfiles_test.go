@@ -370,3 +370,90 @@ func TestLintNATSCredentialsContents(t *testing.T) {
 		t.Errorf("lint shows the token:\n%s", r.stdout)
 	}
 }
+
+// A binder whose settings fail only because of their files (missing
+// where lint runs) still has its bindings checked against its real
+// settings, not reading the files: a binding problem that depends on the
+// binder's settings (Kafka: fetch.min.bytes of the binder's
+// consumer-properties above a binding's max-bytes; Kafka is the only
+// binder whose binding checks depend on its settings) is reported, lint
+// exits 1 beside the file warnings, as with the files there (and as the
+// app fails). Each way Kafka reads a file is covered: a PEM store, a
+// store of Kafka's default type (read to tell PEM), and the binder's tls
+// keys.
+func TestLintFileWarningKeepsSettingsDependentBindingChecks(t *testing.T) {
+	const want = "fetch.min.bytes (500000) is above the largest fetch"
+	for _, tc := range []struct {
+		name     string
+		security func(ca, cert, key, keystore string) string // under the binder's environment
+	}{
+		{"PEM trust store", func(ca, _, _, _ string) string {
+			return `
+        configuration:
+          security.protocol: SSL
+          ssl.truststore.type: PEM
+          ssl.truststore.location: ` + ca
+		}},
+		{"stores of the default type", func(ca, _, _, keystore string) string {
+			return `
+        configuration:
+          security.protocol: SSL
+          ssl.truststore.location: ` + ca + `
+          ssl.keystore.location: ` + keystore
+		}},
+		{"tls keys", func(ca, cert, key, _ string) string {
+			return `
+        tls:
+          ca-file: ` + ca + `
+          cert-file: ` + cert + `
+          key-file: ` + key
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			yaml := func(ca, cert, key, keystore string) string {
+				return `stream:
+  function:
+    definition: up
+  binders:
+    k:
+      type: kafka
+      environment:
+        brokers: localhost:9092
+        consumer-properties:
+          fetch.min.bytes: 500000` + tc.security(ca, cert, key, keystore) + `
+  kafka:
+    bindings:
+      up-in-0:
+        consumer:
+          max-bytes: 1000
+  bindings:
+    up-in-0: {destination: a, group: g, binder: k}
+    up-out-0: {destination: b, binder: k}
+`
+			}
+			dir := t.TempDir()
+			ca, cert, key, keystore := pemFiles(t, dir)
+			write := func(s string) {
+				t.Helper()
+				if err := os.WriteFile(filepath.Join(dir, "application.yaml"), []byte(s), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			write(yaml(ca, cert, key, keystore))
+			present := runIn(t, dir, nil, "lint")
+			if present.code != exitFailure || !strings.Contains(present.stdout, want) || strings.Contains(present.stdout, "warning: file ") {
+				t.Fatalf("files present: exit %d\n%s", present.code, present.stdout)
+			}
+			gone := filepath.Join(dir, "not-here")
+			write(yaml(gone+"/ca.pem", gone+"/cert.pem", gone+"/key.pem", gone+"/keystore.pem"))
+			missing := runIn(t, dir, nil, "lint")
+			if missing.code != exitFailure || !strings.Contains(missing.stdout, want) || !strings.Contains(missing.stdout, "warning: file "+gone) {
+				t.Errorf("files missing: exit %d, want 1 with the binding error and the file warnings:\n%s", missing.code, missing.stdout)
+			}
+			checked := runIn(t, dir, nil, "lint", "--check-files")
+			if checked.code != exitFailure || !strings.Contains(checked.stdout, want) || !strings.Contains(checked.stdout, ": file "+gone) {
+				t.Errorf("--check-files: exit %d, want 1 with the binding error and the file errors:\n%s", checked.code, checked.stdout)
+			}
+		})
+	}
+}

@@ -72,6 +72,10 @@ type TLS struct {
 	// Decode sets them. Empty: path + ".tls.ca-file" (and so on), path
 	// being Build's.
 	CAPath, CertPath, KeyPath string
+	// SkipFiles: Build reads none of the files (stream.BinderSettings
+	// SkipFiles, a check's second try); the configuration it returns has
+	// no roots and no client certificate, and serves validation only.
+	SkipFiles bool
 }
 
 // FileProblem returns the problem format describes with the file name: its
@@ -203,7 +207,7 @@ func (t *TLS) Build(d *props.Decoder, path string) *tls.Config {
 		return path + ".tls." + key
 	}
 	c := &tls.Config{MinVersion: tls.VersionTLS12, ServerName: t.ServerName, InsecureSkipVerify: t.SkipVerify} //nolint:gosec // skip-verify is an explicit opt-in
-	if t.CAFile != "" {
+	if t.CAFile != "" && !t.SkipFiles {
 		pem, err := ReadFile(t.CAFile)
 		if err != nil {
 			d.Add(at(t.CAPath, "ca-file"), err)
@@ -216,6 +220,8 @@ func (t *TLS) Build(d *props.Decoder, path string) *tls.Config {
 		}
 	}
 	switch {
+	case t.CertFile != "" && t.KeyFile != "" && t.SkipFiles:
+		// Not read (SkipFiles).
 	case t.CertFile != "" && t.KeyFile != "":
 		certPEM, err := ReadFile(t.CertFile)
 		if err != nil {

@@ -1,0 +1,57 @@
+package rabbit_test
+
+import (
+	"context"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/streambind/streambind/binder/rabbit"
+	"github.com/streambind/streambind/stream"
+)
+
+// TestSkipFilesSettings: with stream.BinderSettings.SkipFiles (streambind
+// lint's second try of settings that failed only because of their files)
+// the binder reads none of the files its settings name (tls keys, the
+// uri's cacertfile, certfile and keyfile) and is built with the rest of
+// its settings; everything that is not about a file is still reported.
+// Without it the files are read.
+func TestSkipFilesSettings(t *testing.T) {
+	gone := filepath.Join(t.TempDir(), "not-here")
+	ca, cert, key := gone+"/ca.pem", gone+"/cert.pem", gone+"/key.pem"
+	for _, tc := range []struct {
+		name    string
+		env     map[string]any
+		problem string // with SkipFiles; "" none
+	}{
+		{"tls keys", map[string]any{"addresses": "amqps://mq:5671", "tls": map[string]any{"ca-file": ca, "cert-file": cert, "key-file": key}}, ""},
+		{"uri", map[string]any{"uri": "amqps://mq:5671/?cacertfile=" + ca + "&certfile=" + cert + "&keyfile=" + key}, ""},
+		{"cert-file without key-file", map[string]any{"addresses": "amqps://mq:5671", "tls": map[string]any{"ca-file": ca, "cert-file": cert}},
+			"tls: cert-file and key-file go together"},
+		{"reconnect intervals", map[string]any{"addresses": "amqps://mq:5671", "tls": map[string]any{"ca-file": ca},
+			"reconnect-initial-interval": "10s", "reconnect-max-interval": "1s"}, "reconnect-max-interval: must not be below"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := stream.BinderSettings{Name: "r", Type: rabbit.Type, Environment: tc.env}
+			if tc.problem == "" {
+				if _, err := rabbit.New(context.Background(), s); err == nil || !strings.Contains(err.Error(), "file "+gone) {
+					t.Errorf("files read: got %v, want a problem with a file in %s", err, gone)
+				}
+			}
+			s.SkipFiles = true
+			b, err := rabbit.New(context.Background(), s)
+			if b != nil {
+				defer b.Close(context.Background())
+			}
+			switch {
+			case tc.problem == "" && err != nil:
+				t.Errorf("SkipFiles: %v", err)
+			case tc.problem != "" && (err == nil || !strings.Contains(err.Error(), tc.problem)):
+				t.Errorf("SkipFiles: got %v, want %q", err, tc.problem)
+			}
+			if err != nil && strings.Contains(err.Error(), "file "+gone) {
+				t.Errorf("SkipFiles: a file was read: %v", err)
+			}
+		})
+	}
+}
