@@ -656,6 +656,21 @@ func TestLintWarnsReplacedReaderGroup(t *testing.T) {
 	}
 }
 
+// The warning holds when the RabbitMQ binder's TLS CA file is absent where
+// lint runs (a file warning): the dead letters' names do not depend on it.
+func TestLintWarnsReplacedReaderGroupWithoutTLSFiles(t *testing.T) {
+	binder := rabbitBinder + `
+        tls:
+          ca-file: /nonexistent/streambind-test/ca.pem`
+	dir := writeFiles(t, map[string]string{"application.yaml": fmt.Sprintf(dlqService, binder)})
+	r := runIn(t, dir, []string{"VHOST=v"}, "lint")
+	out := r.stdout + r.stderr
+	if r.code != exitOK || !strings.Contains(out, "tls.ca-file: warning: file /nonexistent/streambind-test/ca.pem: cannot be read") ||
+		!strings.Contains(out, "stream.bindings.audit-in-0.group: warning: not used: binding audit-in-0 reads the dead letters of work-in-0") {
+		t.Errorf("lint: exit %d, output:\n%s", r.code, out)
+	}
+}
+
 // TestDLQReplayFlagsChecked: a --rate that time.NewTicker cannot take (or
 // NaN), --max-replays 0 and a --since in the future are usage errors, even
 // with --dry-run, caught before any broker is reached.
