@@ -155,6 +155,8 @@ func effective(s *checkedService) []configEntry {
 		for name, b := range binders {
 			if bm, ok := b.(map[string]any); ok {
 				setDefault(bm, "startup-timeout", "stream.binders."+name+".startup-timeout", duration(stream.DefaultStartupTimeout))
+				setDefault(bm, "inherit-environment", "stream.binders."+name+".inherit-environment", true)
+				setDefault(bm, "default-candidate", "stream.binders."+name+".default-candidate", true)
 			}
 		}
 	}
