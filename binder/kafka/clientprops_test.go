@@ -337,7 +337,12 @@ func TestSASLFromJAAS(t *testing.T) {
 	wantErrs(t, err, map[string]string{"stream.kafka.binder.configuration.security.protocol": "needs sasl.jaas.config"})
 	_, err = kafka.New(context.Background(), stream.BinderSettings{Name: "k", Type: kafka.Type, Binder: map[string]any{
 		"configuration": map[string]any{"sasl.jaas.config": jaas("org.apache.kafka.common.security.plain.PlainLoginModule", "x")}}})
-	wantErrs(t, err, map[string]string{"stream.kafka.binder.configuration.sasl.jaas.config": "security.protocol is PLAINTEXT"})
+	wantErrs(t, err, map[string]string{"stream.kafka.binder.configuration.sasl.jaas.config": "security.protocol is PLAINTEXT (the default: it is not set)"})
+	_, err = kafka.New(context.Background(), stream.BinderSettings{Name: "k", Type: kafka.Type, Binder: map[string]any{
+		"configuration": map[string]any{"security.protocol": "PLAINTEXT", "sasl.jaas.config": jaas("org.apache.kafka.common.security.plain.PlainLoginModule", "x")}}})
+	if err == nil || strings.Contains(err.Error(), "(the default") {
+		t.Errorf("a security.protocol set to PLAINTEXT is not the default: %v", err)
+	}
 }
 
 // TestAutoOffsetReset: auto.offset.reset decides where a new group

@@ -175,9 +175,9 @@ func buildConn(d *props.Decoder, conn *connProps, typedSecurity, skipFiles bool,
 	if conn.password != "" {
 		out.secrets = append(out.secrets, conn.password)
 	}
-	proto := conn.protocol
+	proto, protoDesc := conn.protocol, conn.protocol // protoDesc: for messages
 	if proto == "" {
-		proto = "PLAINTEXT" // Kafka's default
+		proto, protoDesc = "PLAINTEXT", "PLAINTEXT (the default: it is not set)" // Kafka's default
 	}
 	useSASL := strings.HasPrefix(proto, "SASL_")
 	useTLS := strings.HasSuffix(proto, "SSL")
@@ -186,7 +186,7 @@ func buildConn(d *props.Decoder, conn *connProps, typedSecurity, skipFiles bool,
 	case useSASL && !conn.jaasSet:
 		d.Addf(at("security.protocol"), "%s needs sasl.jaas.config (a PlainLoginModule or ScramLoginModule line with username and password)", proto)
 	case !useSASL && saslSet:
-		d.Addf(at("sasl.jaas.config", "sasl.mechanism"), "SASL is used only with security.protocol SASL_PLAINTEXT or SASL_SSL, and security.protocol is %s", proto)
+		d.Addf(at("sasl.jaas.config", "sasl.mechanism"), "SASL is used only with security.protocol SASL_PLAINTEXT or SASL_SSL, and security.protocol is %s", protoDesc)
 	case useSASL:
 		mech := conn.mechanism
 		switch {
@@ -210,7 +210,7 @@ func buildConn(d *props.Decoder, conn *connProps, typedSecurity, skipFiles bool,
 	if !useTLS {
 		if sslSet {
 			d.Addf(at("ssl.truststore.location", "ssl.keystore.location", "ssl.endpoint.identification.algorithm", "ssl.protocol"),
-				"TLS is used only with security.protocol SSL or SASL_SSL, and security.protocol is %s", proto)
+				"TLS is used only with security.protocol SSL or SASL_SSL, and security.protocol is %s", protoDesc)
 		}
 		return
 	}
