@@ -114,7 +114,8 @@ func New[T any](o Options[T]) *Pool[T] {
 			// A Submit after Stop returns without calling Handle: done once
 			// the call in progress (if any) has returned.
 			p.inlineMu.Lock()
-			p.inlineMu.Unlock() //nolint:staticcheck // an empty critical section: waits for the call in progress
+			//lint:ignore SA2001 an empty critical section: it waits for the call in progress
+			p.inlineMu.Unlock()
 			close(p.done)
 		}()
 		return p
