@@ -517,6 +517,21 @@ type partOffset struct {
 	// (at most maxTried): one of them may have been applied, its answer
 	// lost (see carriedOffset.applies). Guarded as committed.
 	tried []int64
+	// reset is set by the fetcher when it reset the position of a log that
+	// no longer holds it (a re-created topic, see partWorker.outOfRange):
+	// committed, known and tried describe the old log, and the group's
+	// offset went with it. The committer forgets them (stale) before it
+	// compares the processed prefix with committed: else a new prefix equal
+	// to the old log's last commit would never be committed.
+	reset atomic.Bool
+}
+
+// stale forgets, after a reset of the partition's log, what the member
+// knew of the group's offset. Called by the committer (serially).
+func (po *partOffset) stale() {
+	if po.reset.Swap(false) {
+		po.committed, po.known, po.tried = -1, -1, nil
+	}
 }
 
 // maxTried bounds partOffset.tried. The commit whose answer may be lost is
@@ -609,6 +624,7 @@ func (cm *committer) commit(final bool) {
 	var moved []*partOffset
 	var offs []int64
 	for _, po := range parts {
+		po.stale()
 		if n := po.next.Load(); n >= 0 && n != po.committed {
 			if todo[po.topic] == nil {
 				todo[po.topic] = map[int]int64{}
@@ -647,6 +663,7 @@ func (cm *committer) uncommitted() map[topicPart]carriedOffset {
 	defer cm.mu.Unlock()
 	var out map[topicPart]carriedOffset
 	for _, po := range cm.parts {
+		po.stale()
 		if n := po.next.Load(); n >= 0 && n != po.committed {
 			if out == nil {
 				out = map[topicPart]carriedOffset{}

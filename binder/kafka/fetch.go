@@ -202,9 +202,10 @@ func (w *partWorker) readConn(ctx context.Context, conn *kafkago.Conn, offset in
 // again (or reads, if the log grew back meanwhile).
 //
 // Records after a reset have lower offsets than those handled before it:
-// the worker (in every mode), the committer and the carried offsets take
-// the offsets as they come (a commit only has to differ from the last),
-// so they are handled and committed as usual.
+// the worker (in every mode) takes the offsets as they come, and the
+// committer forgets what it knew of the old log's commits (partOffset.reset),
+// so they are handled and committed as usual, even where the new log's
+// processed prefix equals the old log's last commit.
 func (w *partWorker) outOfRange(offset, first, last int64) int64 {
 	switch {
 	case offset < first:
@@ -230,6 +231,7 @@ func (w *partWorker) outOfRange(offset, first, last int64) int64 {
 	w.log.Warn("kafka: the partition's log no longer holds the position: topic re-created or truncated; resetting to the start offset",
 		"topic", w.topic, "offset", offset, "new_offset", to, "start_offset", policy, "first", first, "last", last)
 	w.resetLag(to, last)
+	w.po.reset.Store(true) // before any record of the new log is handled (see partOffset.reset)
 	return to
 }
 

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -332,5 +333,89 @@ func TestRecreateCommittedPastEnd(t *testing.T) {
 		if attr(l, "offset") != "100" || attr(l, "new_offset") != "0" {
 			t.Errorf("reset line %s: want offset 100, new_offset 0", l)
 		}
+	}
+}
+
+// TestRecreateCommitsPrefixEqualToOldCommit: a live generation committed
+// offset 10 of the old log; the topic is deleted and created again (Kafka,
+// and kfake, drop the group's commits with it); the fetcher resets to 0
+// and the new log's first 10 records settle at once. Their processed
+// prefix is 10, the number the generation committed for the old log: the
+// committer skipped it (nothing moved, it thought), the group kept no
+// commit, and a restart handled the 10 records again. Found by an
+// adversarial review; fixed by partOffset.reset.
+func TestRecreateCommitsPrefixEqualToOldCommit(t *testing.T) {
+	c := kafkatest.Start(t)
+	b, logs, changed := recordingBinder(t, c)
+	dest := uniqueTopic(t)
+	createTopic(t, c, dest, 1, nil)
+	p := bindProducer(t, b, dest, 1)
+	tr := newTracker()
+
+	// Pipelined: the done callbacks of the "b" records are held until all
+	// ten arrived, then called last to first, so that the ten settle at
+	// once (one mark of 10).
+	var mu sync.Mutex
+	var held []func(error)
+	spec := consumerSpec(dest, "g", tr.handler())
+	spec.Consumer.MaxInFlight = 16
+	spec.AsyncHandler = func(_ context.Context, m stream.Envelope, done func(error)) {
+		id := m.Headers[idHeader]
+		tr.receive(id)
+		if len(id) > 0 && id[0] == 'b' {
+			mu.Lock()
+			held = append(held, done)
+			if len(held) == 10 {
+				for i := len(held) - 1; i >= 0; i-- {
+					held[i](nil)
+				}
+				held = nil
+			}
+			mu.Unlock()
+			return
+		}
+		done(nil)
+	}
+	cons := startConsumer(t, b, spec)
+	ctx := context.Background()
+	produce(ctx, t, p, tr, "a", 10, 1, 0)
+	tr.waitAll(t, recreateTimeout)
+	cl := &kafkago.Client{Addr: kafkago.TCP(c.Addrs()...)}
+	waitCommittedOffset(t, cl, dest, 10)
+
+	recreate(t, c, dest, 1)
+	waitResets(t, logs, changed, dest, 1) // empty new log: reset to 0
+	produce(ctx, t, p, tr, "b", 10, 1, 0)
+	tr.waitAll(t, recreateTimeout)
+
+	sctx, cancel := context.WithTimeout(ctx, recreateTimeout)
+	defer cancel()
+	if err := cons.Stop(sctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := carryCommitted(t, cl, "g", dest, 0); got != 10 {
+		t.Errorf("committed %d after the stop, want 10 (the new log's 10 records were handled)", got)
+	}
+	// A restart goes on after them: a record sent now is the first one it
+	// handles (one partition: one handled again would come before it).
+	tr2 := newTracker()
+	startConsumer(t, b, consumerSpec(dest, "g", tr2.handler()))
+	produce(ctx, t, p, tr2, "c", 1, 1, 0)
+	tr2.waitAll(t, recreateTimeout)
+	if n := tr2.received(); n != 1 {
+		t.Errorf("after a clean stop and restart, %d records of the new log were handled again", n-1)
+	}
+}
+
+// waitCommittedOffset waits until group g's committed offset of topic's
+// partition 0 is want.
+func waitCommittedOffset(t *testing.T, cl *kafkago.Client, topic string, want int64) {
+	t.Helper()
+	deadline := time.Now().Add(recreateTimeout)
+	for carryCommitted(t, cl, "g", topic, 0) != want {
+		if time.Now().After(deadline) {
+			t.Fatalf("committed offset never reached %d", want)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }
