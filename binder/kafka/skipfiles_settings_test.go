@@ -1,12 +1,10 @@
 package kafka_test
 
 import (
-	"context"
-	"errors"
 	"path/filepath"
-	"strings"
 	"testing"
 
+	"github.com/streambind/streambind/binder/bindertest"
 	"github.com/streambind/streambind/binder/kafka"
 	"github.com/streambind/streambind/stream"
 )
@@ -20,6 +18,7 @@ import (
 func TestSkipFilesSettings(t *testing.T) {
 	gone := filepath.Join(t.TempDir(), "not-here")
 	ca, cert, key := gone+"/ca.pem", gone+"/cert.pem", gone+"/key.pem"
+	var cases []bindertest.SkipFilesCase
 	for _, tc := range []struct {
 		name    string
 		binder  map[string]any
@@ -38,31 +37,7 @@ func TestSkipFilesSettings(t *testing.T) {
 		{"fetch.min.bytes", map[string]any{"tls": map[string]any{"ca-file": ca},
 			"consumer-properties": map[string]any{"fetch.min.bytes": "many"}}, "fetch.min.bytes"},
 	} {
-		t.Run(tc.name, func(t *testing.T) {
-			s := stream.BinderSettings{Name: "k", Type: kafka.Type, Binder: tc.binder}
-			if _, err := kafka.New(context.Background(), s); err == nil || !strings.Contains(err.Error(), "file "+gone) {
-				t.Errorf("files read: got %v, want a problem with a file in %s", err, gone)
-			}
-			s.SkipFiles = true
-			b, err := kafka.New(context.Background(), s)
-			if b != nil {
-				defer b.Close(context.Background())
-			}
-			switch {
-			case tc.problem == "" && err != nil:
-				t.Errorf("SkipFiles: %v", err)
-			case tc.problem != "" && (err == nil || !strings.Contains(err.Error(), tc.problem)):
-				t.Errorf("SkipFiles: got %v, want %q", err, tc.problem)
-			}
-			var ces stream.ConfigErrors
-			if err != nil && !errors.As(err, &ces) {
-				t.Errorf("SkipFiles: %v is no stream.ConfigErrors", err)
-			}
-			for _, e := range ces {
-				if strings.HasPrefix(e.Msg, "file ") {
-					t.Errorf("SkipFiles: a file was read: %v", e)
-				}
-			}
-		})
+		cases = append(cases, bindertest.SkipFilesCase{Name: tc.name, Settings: stream.BinderSettings{Name: "k", Type: kafka.Type, Binder: tc.binder}, Problem: tc.problem})
 	}
+	bindertest.CheckSkipFiles(t, kafka.New, gone, cases)
 }

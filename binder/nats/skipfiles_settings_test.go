@@ -1,11 +1,10 @@
 package nats_test
 
 import (
-	"context"
 	"path/filepath"
-	"strings"
 	"testing"
 
+	"github.com/streambind/streambind/binder/bindertest"
 	"github.com/streambind/streambind/binder/nats"
 	"github.com/streambind/streambind/stream"
 )
@@ -18,6 +17,7 @@ import (
 func TestSkipFilesSettings(t *testing.T) {
 	gone := filepath.Join(t.TempDir(), "not-here")
 	ca, cert, key, creds := gone+"/ca.pem", gone+"/cert.pem", gone+"/key.pem", gone+"/app.creds"
+	var cases []bindertest.SkipFilesCase
 	for _, tc := range []struct {
 		name    string
 		env     map[string]any
@@ -30,25 +30,7 @@ func TestSkipFilesSettings(t *testing.T) {
 		{"cert-file without key-file", map[string]any{"servers": "nats://n:4222", "tls": map[string]any{"ca-file": ca, "cert-file": cert}},
 			"tls: cert-file and key-file go together"},
 	} {
-		t.Run(tc.name, func(t *testing.T) {
-			s := stream.BinderSettings{Name: "n", Type: nats.Type, Environment: tc.env}
-			if _, err := nats.New(context.Background(), s); err == nil || !strings.Contains(err.Error(), "file "+gone) {
-				t.Errorf("files read: got %v, want a problem with a file in %s", err, gone)
-			}
-			s.SkipFiles = true
-			b, err := nats.New(context.Background(), s)
-			if b != nil {
-				defer b.Close(context.Background())
-			}
-			switch {
-			case tc.problem == "" && err != nil:
-				t.Errorf("SkipFiles: %v", err)
-			case tc.problem != "" && (err == nil || !strings.Contains(err.Error(), tc.problem)):
-				t.Errorf("SkipFiles: got %v, want %q", err, tc.problem)
-			}
-			if err != nil && strings.Contains(err.Error(), "file "+gone) {
-				t.Errorf("SkipFiles: a file was read: %v", err)
-			}
-		})
+		cases = append(cases, bindertest.SkipFilesCase{Name: tc.name, Settings: stream.BinderSettings{Name: "n", Type: nats.Type, Environment: tc.env}, Problem: tc.problem})
 	}
+	bindertest.CheckSkipFiles(t, nats.New, gone, cases)
 }

@@ -1,11 +1,10 @@
 package rabbit_test
 
 import (
-	"context"
 	"path/filepath"
-	"strings"
 	"testing"
 
+	"github.com/streambind/streambind/binder/bindertest"
 	"github.com/streambind/streambind/binder/rabbit"
 	"github.com/streambind/streambind/stream"
 )
@@ -19,6 +18,7 @@ import (
 func TestSkipFilesSettings(t *testing.T) {
 	gone := filepath.Join(t.TempDir(), "not-here")
 	ca, cert, key := gone+"/ca.pem", gone+"/cert.pem", gone+"/key.pem"
+	var cases []bindertest.SkipFilesCase
 	for _, tc := range []struct {
 		name    string
 		env     map[string]any
@@ -31,27 +31,7 @@ func TestSkipFilesSettings(t *testing.T) {
 		{"reconnect intervals", map[string]any{"addresses": "amqps://mq:5671", "tls": map[string]any{"ca-file": ca},
 			"reconnect-initial-interval": "10s", "reconnect-max-interval": "1s"}, "reconnect-max-interval: must not be below"},
 	} {
-		t.Run(tc.name, func(t *testing.T) {
-			s := stream.BinderSettings{Name: "r", Type: rabbit.Type, Environment: tc.env}
-			if tc.problem == "" {
-				if _, err := rabbit.New(context.Background(), s); err == nil || !strings.Contains(err.Error(), "file "+gone) {
-					t.Errorf("files read: got %v, want a problem with a file in %s", err, gone)
-				}
-			}
-			s.SkipFiles = true
-			b, err := rabbit.New(context.Background(), s)
-			if b != nil {
-				defer b.Close(context.Background())
-			}
-			switch {
-			case tc.problem == "" && err != nil:
-				t.Errorf("SkipFiles: %v", err)
-			case tc.problem != "" && (err == nil || !strings.Contains(err.Error(), tc.problem)):
-				t.Errorf("SkipFiles: got %v, want %q", err, tc.problem)
-			}
-			if err != nil && strings.Contains(err.Error(), "file "+gone) {
-				t.Errorf("SkipFiles: a file was read: %v", err)
-			}
-		})
+		cases = append(cases, bindertest.SkipFilesCase{Name: tc.name, Settings: stream.BinderSettings{Name: "r", Type: rabbit.Type, Environment: tc.env}, Problem: tc.problem, NoFileRead: tc.problem != ""})
 	}
+	bindertest.CheckSkipFiles(t, rabbit.New, gone, cases)
 }
