@@ -529,7 +529,7 @@ type partOffset struct {
 // stale forgets, after a reset of the partition's log, what the member
 // knew of the group's offset. Called by the committer (serially).
 func (po *partOffset) stale() {
-	if po.reset.Swap(false) {
+	if po.reset.Load() && po.reset.Swap(false) { // Load first: no write per commit while none came
 		po.committed, po.known, po.tried = -1, -1, nil
 	}
 }

@@ -4,11 +4,6 @@ import (
 	"bytes"
 	"context"
 	"testing"
-	"time"
-
-	natsgo "github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
-	"github.com/nats-io/nuid"
 
 	"github.com/streambind/streambind/binder/bindertest"
 	natsbinder "github.com/streambind/streambind/binder/nats"
@@ -21,28 +16,6 @@ var appPayload = bytes.Repeat([]byte("x"), 100)
 
 // appRounds is the number of alternating rounds of BenchmarkNATSConsumeApp.
 const appRounds = 10
-
-// fillApp publishes n messages of appPayload to dest as the binder would
-// put them on the wire (contentType and id headers, Nats-Msg-Id,
-// Nats-Expected-Stream) and waits for every PubAck.
-func fillApp(b *testing.B, js jetstream.JetStream, dest string, n int) {
-	b.Helper()
-	name := natsbinder.StreamName(dest)
-	for range n {
-		id := nuid.Next()
-		m := &natsgo.Msg{Subject: dest, Data: appPayload, Header: natsgo.Header{
-			stream.HeaderContentType: {"application/octet-stream"}, stream.HeaderID: {id},
-		}}
-		if _, err := js.PublishMsgAsync(m, jetstream.WithMsgID(id), jetstream.WithExpectStream(name), jetstream.WithStallWait(time.Minute)); err != nil {
-			b.Fatal(err)
-		}
-	}
-	select {
-	case <-js.PublishAsyncComplete():
-	case <-time.After(time.Minute):
-		b.Fatal("PubAcks missing after a minute")
-	}
-}
 
 // BenchmarkNATSConsumeApp is shape (b) of issue 10 on NATS JetStream: one
 // consumer (concurrency 1, the binder's default prefetch and durable
@@ -100,6 +73,6 @@ func BenchmarkNATSConsumeApp(b *testing.B) {
 	bindertest.RunApp(b, app)
 	appBinding := app.Binding("sink-in-0")
 
-	bindertest.CompareAppToBinder(b, appRounds, &cnt, func(dest, _ string, n int) { fillApp(b, js, dest, n) },
+	bindertest.CompareAppToBinder(b, appRounds, &cnt, func(dest, _ string, n int) { publishAs(b, js, dest, n, appPayload, "application/octet-stream") },
 		bc, binDest, appBinding, appDest)
 }

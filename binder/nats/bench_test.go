@@ -67,11 +67,19 @@ func rawJS(b *testing.B) (*natsgo.Conn, jetstream.JetStream) {
 // on the loaded machine PubAcks can take that long.
 func rawPublish(b *testing.B, js jetstream.JetStream, dest string, n int) {
 	b.Helper()
+	publishAs(b, js, dest, n, benchPayload, "application/json")
+}
+
+// publishAs is rawPublish of payload with content type ct, as the binder
+// puts a message on the wire (contentType and id headers, Nats-Msg-Id,
+// Nats-Expected-Stream).
+func publishAs(b *testing.B, js jetstream.JetStream, dest string, n int, payload []byte, ct string) {
+	b.Helper()
 	name := natsbinder.StreamName(dest)
 	for range n {
 		id := nuid.Next()
-		m := &natsgo.Msg{Subject: dest, Data: benchPayload, Header: natsgo.Header{
-			stream.HeaderContentType: {"application/json"}, stream.HeaderID: {id},
+		m := &natsgo.Msg{Subject: dest, Data: payload, Header: natsgo.Header{
+			stream.HeaderContentType: {ct}, stream.HeaderID: {id},
 		}}
 		if _, err := js.PublishMsgAsync(m, jetstream.WithMsgID(id), jetstream.WithExpectStream(name), jetstream.WithStallWait(time.Minute)); err != nil {
 			b.Fatal(err)

@@ -6,7 +6,6 @@ import (
 	"testing"
 
 	"github.com/google/uuid"
-	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/streambind/streambind/binder/bindertest"
 	redisbinder "github.com/streambind/streambind/binder/redis"
@@ -20,24 +19,10 @@ var appPayload = bytes.Repeat([]byte("x"), 100)
 // appRounds is the number of alternating rounds of BenchmarkRedisConsumeApp.
 const appRounds = 10
 
-// fillApp writes n entries of appPayload to stream key as the binder
-// writes them (contentType, id, payload), in pipelines of benchBatch
-// XADDs.
-func fillApp(b *testing.B, c *goredis.Client, key string, n int) {
-	b.Helper()
-	ctx := context.Background()
-	for done := 0; done < n; {
-		k := min(benchBatch, n-done)
-		pipe := c.Pipeline()
-		for range k {
-			pipe.XAdd(ctx, &goredis.XAddArgs{Stream: key, Values: []any{
-				"h:contentType", "application/octet-stream", "h:id", uuid.NewString(), "payload", appPayload}})
-		}
-		if _, err := pipe.Exec(ctx); err != nil {
-			b.Fatal(err)
-		}
-		done += k
-	}
+// appEntry is the binder's entry of appPayload (content type
+// application/octet-stream).
+func appEntry() []any {
+	return []any{"h:contentType", "application/octet-stream", "h:id", uuid.NewString(), "payload", appPayload}
 }
 
 // BenchmarkRedisConsumeApp is shape (b) of issue 10 on Redis Streams: one
@@ -98,6 +83,8 @@ func BenchmarkRedisConsumeApp(b *testing.B) {
 	bindertest.RunApp(b, app)
 	appBinding := app.Binding("sink-in-0")
 
-	bindertest.CompareAppToBinder(b, appRounds, &cnt, func(dest, _ string, n int) { fillApp(b, fc, redisbinder.StreamKey(e.prefix, dest, -1), n) },
+	bindertest.CompareAppToBinder(b, appRounds, &cnt, func(dest, _ string, n int) {
+		publishEntries(b, fc, redisbinder.StreamKey(e.prefix, dest, -1), n, 0, appEntry)
+	},
 		bc, binDest, appBinding, appDest)
 }

@@ -32,12 +32,17 @@ func rawEntry() []any {
 // rawPublish writes n entries to key in pipelines of benchBatch XADDs,
 // capping the stream at maxLen entries as the binder does (0: no cap).
 func rawPublish(b *testing.B, c *goredis.Client, key string, n int, maxLen int64) {
+	publishEntries(b, c, key, n, maxLen, rawEntry)
+}
+
+// publishEntries is rawPublish of the entries entry makes.
+func publishEntries(b *testing.B, c *goredis.Client, key string, n int, maxLen int64, entry func() []any) {
 	ctx := context.Background()
 	for done := 0; done < n; {
 		k := min(benchBatch, n-done)
 		pipe := c.Pipeline()
 		for range k {
-			pipe.XAdd(ctx, &goredis.XAddArgs{Stream: key, MaxLen: maxLen, Approx: maxLen > 0, Values: rawEntry()})
+			pipe.XAdd(ctx, &goredis.XAddArgs{Stream: key, MaxLen: maxLen, Approx: maxLen > 0, Values: entry()})
 		}
 		if _, err := pipe.Exec(ctx); err != nil {
 			b.Fatal(err)

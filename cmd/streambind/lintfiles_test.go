@@ -257,11 +257,10 @@ func TestConfigAndGraphCertificateFiles(t *testing.T) {
 	}
 }
 
-// A NATS binder's credentials file and CA file are files too.
-func TestLintNATSFiles(t *testing.T) {
-	nowhere := filepath.Join(t.TempDir(), "not-here")
-	creds, ca := filepath.Join(nowhere, "user.creds"), filepath.Join(nowhere, "ca.pem")
-	dir := writeFiles(t, map[string]string{"application.yaml": `spring:
+// natsLintYAML is a service on a NATS binder whose settings name the
+// credentials file creds (line 12), more binder settings following.
+func natsLintYAML(creds, more string) string {
+	return `spring:
   cloud:
     function:
       definition: up
@@ -273,9 +272,14 @@ func TestLintNATSFiles(t *testing.T) {
         binder:
           servers: nats://h:4222
           credentials-file: ` + creds + `
-          tls:
-            ca-file: ` + ca + `
-`})
+` + more
+}
+
+// A NATS binder's credentials file and CA file are files too.
+func TestLintNATSFiles(t *testing.T) {
+	nowhere := filepath.Join(t.TempDir(), "not-here")
+	creds, ca := filepath.Join(nowhere, "user.creds"), filepath.Join(nowhere, "ca.pem")
+	dir := writeFiles(t, map[string]string{"application.yaml": natsLintYAML(creds, "          tls:\n            ca-file: "+ca+"\n")})
 	r := runIn(t, dir, nil, "lint")
 	if r.code != exitOK || len(r.lines()) != 2 || !strings.Contains(r.stdout, "application.yaml:12: stream.nats.binder.credentials-file: warning: file "+creds+": cannot be read: no such file or directory"+fileHintText) ||
 		!strings.Contains(r.stdout, "application.yaml:14: stream.nats.binder.tls.ca-file: warning: file "+ca+": cannot be read") {
@@ -327,21 +331,7 @@ func TestLintNATSCredentialsContents(t *testing.T) {
 		t.Fatal(err)
 	}
 	good := natsCredsFile(t, files)
-	yaml := func(creds, more string) string {
-		return `spring:
-  cloud:
-    function:
-      definition: up
-    stream:
-      default-binder: nats
-      bindings:
-        up-in-0: {destination: a, group: g}
-      nats:
-        binder:
-          servers: nats://h:4222
-          credentials-file: ` + creds + `
-` + more
-	}
+	yaml := natsLintYAML
 	const badMsg = ": holds no user JWT, holds an nkey seed that is not valid (want a NATS credentials file: a user JWT and its nkey seed, as nsc writes it)"
 	dir := writeFiles(t, map[string]string{"application.yaml": yaml(bad, "")})
 	r := runIn(t, dir, nil, "lint")
