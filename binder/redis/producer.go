@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"runtime"
 	"strconv"
 	"sync"
 	"time"
@@ -174,10 +175,26 @@ func (p *producer) Send(ctx context.Context, m stream.Envelope) error {
 	return err
 }
 
+// gatherYields is how many times in a row a flusher yields its processor
+// without finding more sends queued before it writes a partial batch (see
+// flusher).
+const gatherYields = 2
+
 // flusher writes what is queued, up to batch-size sends per pipeline.
+//
+// When its last pipeline carried more than one send (senders are
+// concurrent), a flusher that finds the queue empty before the batch is
+// full yields its processor (runtime.Gosched) up to gatherYields times in
+// a row without gain before it writes: the senders its last pipeline
+// answered are runnable but have not queued their next sends yet, and
+// writing without them cut a pipeline of 256 concurrent senders into
+// several of ~60 (measured with BenchmarkRedisPublish: 0.87× the raw
+// client without the yields, 0.95× with two). A lone sender's send is
+// written at once: its pipelines carry one send, so nothing yields.
 func (p *producer) flusher() {
 	defer p.wg.Done()
 	batch := make([]*sendReq, 0, p.ps.batchSize)
+	concurrent := false // the last pipeline carried more than one send
 	for {
 		select {
 		case r := <-p.queue:
@@ -186,15 +203,24 @@ func (p *producer) flusher() {
 			p.drain()
 			return
 		}
-	fill:
-		for len(batch) < p.ps.batchSize {
+		for fruitless := 0; len(batch) < p.ps.batchSize; {
 			select {
 			case r := <-p.queue:
 				batch = append(batch, r)
+				continue
 			default:
-				break fill
+			}
+			if !concurrent || fruitless == gatherYields {
+				break
+			}
+			runtime.Gosched()
+			if len(p.queue) == 0 {
+				fruitless++
+			} else {
+				fruitless = 0
 			}
 		}
+		concurrent = len(batch) > 1
 		p.write(batch)
 		clear(batch)
 		batch = batch[:0]
