@@ -734,3 +734,53 @@ func TestDurationListLeaf(t *testing.T) {
 		t.Fatalf("errs %v", d.errs)
 	}
 }
+
+// A problem with a value that placeholders filled in names them (the file
+// shows "${ATTEMPTS:3}", not the value), without a default written in the
+// file, which may be a secret; a binding's key inherited from
+// stream.default, and a value from another key, are named too.
+func TestPlaceholderValueProblemNamesIt(t *testing.T) {
+	yaml := `spring.cloud.stream:
+  default:
+    consumer:
+      max-attempts: ${TRIES:0}
+  bindings:
+    log-in-0:
+      destination: orders
+      group: g
+      consumer:
+        concurrency: ${CONC:hunter2}
+        back-off-initial-interval: x${BACKOFF:1s}
+    pay-in-0:
+      destination: ${my.dest}
+      group: g
+      consumer:
+        back-off-multiplier: ${my.multiplier}
+my:
+  dest: orders
+  multiplier: lots
+`
+	es := configErrors(t, Options{Data: []byte(yaml), Env: []string{"CONC=many"}})
+	var got []string
+	for _, e := range es {
+		got = append(got, e.Error())
+	}
+	all := strings.Join(got, "\n")
+	for _, want := range []string{
+		`concurrency (application.yaml:10): expected an integer, got "many"; value from ${CONC}`,
+		`; value from ${BACKOFF}`,
+		`stream.default.consumer.max-attempts (application.yaml:4): must not be 0`,
+		`; value from ${TRIES}`,
+		`back-off-multiplier (application.yaml:16): expected a number, got "lots"; value from ${my.multiplier}`,
+	} {
+		if !strings.Contains(all, want) {
+			t.Errorf("problems lack %q:\n%s", want, all)
+		}
+	}
+	if strings.Contains(all, "hunter2") {
+		t.Errorf("a placeholder's default written in the file (unused: CONC is set) is shown:\n%s", all)
+	}
+	if strings.Contains(all, "${my.dest}") {
+		t.Errorf("a key whose value has no problem is named:\n%s", all)
+	}
+}

@@ -3,6 +3,7 @@ package config
 import (
 	"fmt"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -181,8 +182,9 @@ type placeholders struct {
 	squashed map[uintptr]map[string]string
 	// fail reports a problem at a key path; mark leaves a key path
 	// unresolved without a report of its own.
-	fail func(path, msg string)
-	mark func(path string)
+	fail     func(path, msg string)
+	mark     func(path string)
+	expanded func(path, from string)
 }
 
 // inherited marks a problem that is another key's, reported there: the
@@ -200,9 +202,13 @@ const maxTotalExpanded = 64 << 20
 // root, in place. Each problem is reported through fail with the key path;
 // mark is told of the keys left unresolved because of another key's
 // problem.
-func resolvePlaceholders(root map[string]any, env map[string]string, fail func(path, msg string), mark func(path string)) {
+//
+// expanded, when not nil, is told of each key whose value placeholders
+// changed, with what names them (see placeholderNames), so that a problem
+// with the value can say where it came from.
+func resolvePlaceholders(root map[string]any, env map[string]string, fail func(path, msg string), mark func(path string), expanded func(path, from string)) {
 	r := &placeholders{root: root, env: env, done: map[string]string{}, failed: map[string][]string{},
-		inCycle: map[string]bool{}, deepTail: map[string]bool{}, fail: fail, mark: mark}
+		inCycle: map[string]bool{}, deepTail: map[string]bool{}, fail: fail, mark: mark, expanded: expanded}
 	r.walk(root, "")
 }
 
@@ -274,6 +280,9 @@ func (r *placeholders) resolve(path, s string, top bool) (string, bool) {
 	}
 	if len(probs) == 0 {
 		r.done[path] = out
+		if top && out != s && r.expanded != nil {
+			r.expanded(path, placeholderNames(s))
+		}
 		return out, true
 	}
 	own := make([]string, 0, len(probs))
@@ -487,4 +496,27 @@ func mapKey(m map[string]any, key string) (string, bool) {
 		}
 	}
 	return "", false
+}
+
+// placeholderNames names the outermost placeholders of s as ${NAME}, comma
+// separated, without their defaults: a default written in the file may be
+// a secret (${DB_PASSWORD:changeit}), a variable's name is not.
+func placeholderNames(s string) string {
+	var names []string
+	for {
+		i := strings.Index(s, "${")
+		if i < 0 {
+			break
+		}
+		end := closingBrace(s, i+2)
+		if end < 0 {
+			break
+		}
+		name, _, _ := strings.Cut(s[i+2:end], ":")
+		if n := "${" + name + "}"; !slices.Contains(names, n) {
+			names = append(names, n)
+		}
+		s = s[end+1:]
+	}
+	return strings.Join(names, ", ")
 }

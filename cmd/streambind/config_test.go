@@ -451,7 +451,7 @@ func TestConfigShowsInvalidBindingValues(t *testing.T) {
 	}
 	for _, want := range []string{
 		`concurrency: lots # application.yaml:9 (invalid: expected an integer, got "lots")`,
-		`max-attempts: four # application.yaml:10 (invalid: expected an integer, got "four")`,
+		`max-attempts: four # application.yaml:10 (invalid: expected an integer, got "four"; value from ${MAX_ATTEMPTS})`,
 		"back-off-multiplier: 2 # default",
 	} {
 		if !strings.Contains(r.stdout, want) {
