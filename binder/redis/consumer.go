@@ -400,7 +400,7 @@ type run struct {
 	reply     []*entry // intake's buffer for accept and dispatch (intake only)
 	slab      []entry  // intake's entries to come (see accept)
 	ackFlush  chan struct{}
-	lingerT   *time.Timer // inline runs of a group only
+	lingerT   *time.Timer // inline runs only (armed for a group's)
 	ackStop   chan struct{}
 	ackDone   chan struct{}
 

@@ -175,26 +175,35 @@ func (p *producer) Send(ctx context.Context, m stream.Envelope) error {
 	return err
 }
 
-// gatherYields is how many times in a row a flusher yields its processor
-// without finding more sends queued before it writes a partial batch (see
-// flusher).
-const gatherYields = 2
+// gatherYields bounds the yields of a flusher before it writes a partial
+// batch (see flusher); a yield slower than busyYield means the processors
+// are busy, and the flusher then writes without yielding for its next
+// busyPipelines pipelines.
+const (
+	gatherYields  = 2
+	busyYield     = time.Millisecond
+	busyPipelines = 1024
+)
 
 // flusher writes what is queued, up to batch-size sends per pipeline.
 //
 // When its last pipeline carried more than one send (senders are
 // concurrent), a flusher that finds the queue empty before the batch is
-// full yields its processor (runtime.Gosched) up to gatherYields times in
-// a row without gain before it writes: the senders its last pipeline
-// answered are runnable but have not queued their next sends yet, and
-// writing without them cut a pipeline of 256 concurrent senders into
-// several of ~60 (measured with BenchmarkRedisPublish: 0.87× the raw
-// client without the yields, 0.95× with two). A lone sender's send is
-// written at once: its pipelines carry one send, so nothing yields.
+// full yields its processor (runtime.Gosched) up to gatherYields times
+// before it writes: the senders its last pipeline answered are runnable
+// but have not queued their next sends yet, and writing without them cut a
+// pipeline of 256 concurrent senders into several of ~60 (measured with
+// BenchmarkRedisPublish: 0.87× the raw client without the yields, 0.95×
+// with them). A lone sender's send is written at once: its pipelines carry
+// one send, so nothing yields. On busy processors a yield waits for other
+// goroutines' time slices (milliseconds under CPU-bound load, which an
+// adversarial review measured as 4–6× slower sends), so a slow yield
+// turns yielding off for the next busyPipelines pipelines.
 func (p *producer) flusher() {
 	defer p.wg.Done()
 	batch := make([]*sendReq, 0, p.ps.batchSize)
 	concurrent := false // the last pipeline carried more than one send
+	busy := 0           // pipelines to write without yielding
 	for {
 		select {
 		case r := <-p.queue:
@@ -203,22 +212,26 @@ func (p *producer) flusher() {
 			p.drain()
 			return
 		}
-		for fruitless := 0; len(batch) < p.ps.batchSize; {
+		yields := 0
+		for len(batch) < p.ps.batchSize {
 			select {
 			case r := <-p.queue:
 				batch = append(batch, r)
 				continue
 			default:
 			}
-			if !concurrent || fruitless == gatherYields {
+			if !concurrent || busy > 0 || yields == gatherYields {
 				break
 			}
+			yields++
+			t0 := time.Now()
 			runtime.Gosched()
-			if len(p.queue) == 0 {
-				fruitless++
-			} else {
-				fruitless = 0
+			if time.Since(t0) > busyYield {
+				busy = busyPipelines
 			}
+		}
+		if busy > 0 {
+			busy--
 		}
 		concurrent = len(batch) > 1
 		p.write(batch)
