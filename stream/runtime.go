@@ -117,9 +117,9 @@ func (rt *runtimeBinding) processAsync(ctx context.Context, env Envelope, done f
 		end := done
 		done = func(err error) { endSpan(span, err); end(err) }
 	}
-	c := &pipeCall{rt: rt, ctx: ctx, done: done, start: time.Since(clockBase)}
+	c := &pipeCall{Context: ctx, rt: rt, done: done, start: time.Since(clockBase)}
 	c.env, c.full = rt.inputOf(env)
-	err := safeCall(func() error { return rt.attempt(context.WithValue(ctx, pipeSlotKey{}, c), c.env) })
+	err := safeCall(func() error { return rt.attempt(c, c.env) })
 	if c.started {
 		// The send is the handler's last step: its result comes to
 		// c.sent. An error here is a panic after the hand-over (in
@@ -140,19 +140,28 @@ func (rt *runtimeBinding) processAsync(ctx context.Context, env Envelope, done f
 
 // pipeCall is one message of processAsync: how its handler call hands
 // the output send to the producer without waiting (send finds it in the
-// call's context) and where the send's result goes. One allocation per
-// message for all of it.
+// call's context: a pipeCall is that context, the binder's with itself
+// as the value of pipeSlotKey) and where the send's result goes. One
+// allocation per message for all of it.
 type pipeCall struct {
-	rt        *runtimeBinding
-	ctx       context.Context // the binder's, for retries
-	env, full Envelope        // as handled; with the retry headers
-	done      func(error)
-	start     time.Duration
-	started   bool        // the output went to SendAsync
-	settled   atomic.Bool // sent ran: done is called once
+	context.Context // the binder's, for retries
+	rt              *runtimeBinding
+	env, full       Envelope // as handled; with the retry headers
+	done            func(error)
+	start           time.Duration
+	started         bool        // the output went to SendAsync
+	settled         atomic.Bool // sent ran: done is called once
 }
 
 type pipeSlotKey struct{}
+
+// Value is the binder's context's, with c as the value of pipeSlotKey.
+func (c *pipeCall) Value(key any) any {
+	if _, ok := key.(pipeSlotKey); ok {
+		return c
+	}
+	return c.Context.Value(key)
+}
 
 // attempt is one synchronous attempt, for the retries.
 func (c *pipeCall) attempt(ctx context.Context) error { return c.rt.attempt(ctx, c.env) }
@@ -179,7 +188,7 @@ func (c *pipeCall) sent(err error) {
 		return
 	}
 	if IsPermanent(err) {
-		go func() { c.done(rt.retryAfter(c.ctx, c.full, c.attempt, c.start, err)) }()
+		go func() { c.done(rt.retryAfter(c.Context, c.full, c.attempt, c.start, err)) }()
 		return
 	}
 	rt.in.stats.retried.Add(1)
