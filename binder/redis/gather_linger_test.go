@@ -62,11 +62,11 @@ func spin(n int) (stop func()) {
 	return func() { halt.Store(true); wg.Wait() }
 }
 
-// TestAdvProducerCloseDuringConcurrentSends: many senders keep sending
+// TestProducerCloseDuringConcurrentSends: many senders keep sending
 // (the flushers yield between pipelines) while the producer is closed.
 // Every send that returned nil is in the stream exactly once, every send
 // that failed with ErrClosed is not, and no id is stored twice.
-func TestAdvProducerCloseDuringConcurrentSends(t *testing.T) {
+func TestProducerCloseDuringConcurrentSends(t *testing.T) {
 	for round := range 3 {
 		t.Run(fmt.Sprint(round), func(t *testing.T) {
 			e := newEnv(t)
@@ -145,11 +145,11 @@ func TestAdvProducerCloseDuringConcurrentSends(t *testing.T) {
 	}
 }
 
-// TestAdvProducerDeadlinesWhileGathering: concurrent senders whose
+// TestProducerDeadlinesWhileGathering: concurrent senders whose
 // deadlines end while their sends wait in a gathering flusher. Every send
 // that returned nil is stored once; none is stored twice; the producer
 // still works afterwards.
-func TestAdvProducerDeadlinesWhileGathering(t *testing.T) {
+func TestProducerDeadlinesWhileGathering(t *testing.T) {
 	e := newEnv(t)
 	p := bindProducer(t, e.binder(t, nil), stream.ProducerSpec{Destination: "advdl"})
 	var mu sync.Mutex
@@ -303,46 +303,15 @@ func pending(t *testing.T, key, g string) int64 {
 }
 
 // Settings that keep the keeper (which flushes acknowledgements at each
-// tick, claim-min-idle / 3) out of the way: 20 s.
+// tick, claim-min-idle / 3) out of the way: 20 s (see
+// TestAckNotHeldBySlowHandler).
 var slowKeeper = map[string]any{"claim-min-idle": "60s"}
 
-// TestAdvAckNotHeldWhileIntakeBlocks: two entries in one reply, the
-// second's handler blocks; intake is in its blocking read (2 s, nothing
-// more to read). The first entry's acknowledgement goes out within the
-// linger, not with the next read 2 s later.
-func TestAdvAckNotHeldWhileIntakeBlocks(t *testing.T) {
-	e := newEnv(t)
-	release := make(chan struct{})
-	defer close(release)
-	slow := make(chan struct{}, 1)
-	p := bindProducer(t, e.binder(t, nil), stream.ProducerSpec{Destination: "advblk", Producer: stream.ProducerConfig{RequiredGroups: []string{"g"}}})
-	sent := ids("s", 2)
-	send(t, p, sent)
-	bindConsumer(t, e.binder(t, nil), stream.ConsumerSpec{Destination: "advblk", Group: "g", Extension: slowKeeper,
-		Handler: func(ctx context.Context, m stream.Envelope) error {
-			if m.Headers[idHeader] == sent[1] {
-				slow <- struct{}{}
-				select {
-				case <-release:
-				case <-ctx.Done():
-				}
-			}
-			return nil
-		}})
-	select {
-	case <-slow:
-	case <-time.After(10 * time.Second):
-		t.Fatal("the second entry's handler did not start")
-	}
-	key := redisbinder.StreamKey(e.prefix, "advblk", -1)
-	waitFor(t, time.Second, "the first entry's acknowledgement", func() bool { return pending(t, key, "g") == 1 })
-}
-
-// TestAdvAckAfterPauseTimedOut: Pause's ctx ends while a handler runs (it
+// TestAckAfterPauseTimedOut: Pause's ctx ends while a handler runs (it
 // returns an error; its flush came before the handler acknowledged). The
 // handler then finishes: its acknowledgement goes out while paused
 // (intake does not read), within the linger.
-func TestAdvAckAfterPauseTimedOut(t *testing.T) {
+func TestAckAfterPauseTimedOut(t *testing.T) {
 	e := newEnv(t)
 	release := make(chan struct{})
 	started := make(chan struct{}, 1)
@@ -369,12 +338,12 @@ func TestAdvAckAfterPauseTimedOut(t *testing.T) {
 	}
 }
 
-// TestAdvAckStressNoneHeld: an inline consumer handles bursts with
+// TestAckStressNoneHeld: an inline consumer handles bursts with
 // handlers of random short durations (so that acknowledgements, reads and
 // linger timer firings interleave in many ways). After each burst is
 // handled, nothing stays pending beyond a read's block time plus the
 // linger: no acknowledgement is kept until the keeper's tick (20 s).
-func TestAdvAckStressNoneHeld(t *testing.T) {
+func TestAckStressNoneHeld(t *testing.T) {
 	e := newEnv(t)
 	tr := newTracker()
 	p := bindProducer(t, e.binder(t, nil), stream.ProducerSpec{Destination: "advstress", Producer: stream.ProducerConfig{RequiredGroups: []string{"g"}}})
@@ -400,13 +369,13 @@ func TestAdvAckStressNoneHeld(t *testing.T) {
 	}
 }
 
-// TestAdvStartStopCyclesInline: an inline consumer (a group, and
+// TestStartStopCyclesInline: an inline consumer (a group, and
 // anonymous) started and stopped repeatedly right after handling (its
 // acknowledgements still kept for the linger when Stop begins). Each
 // message is handled once (Stop sent the acknowledgements: none was given
 // back and redelivered), nothing is left pending, and after Close no
 // goroutine is left (the linger timers included).
-func TestAdvStartStopCyclesInline(t *testing.T) {
+func TestStartStopCyclesInline(t *testing.T) {
 	for _, g := range []string{"g", ""} {
 		t.Run("group="+g, func(t *testing.T) {
 			e := newEnv(t)
