@@ -230,12 +230,12 @@ func (w *partWorker) deadLetterOne(m *kafkago.Message, env stream.Envelope, caus
 // dead-lettered; it is committed.
 func (w *partWorker) dropDeadLetter(log *slog.Logger, cause error, reason string, err error) bool {
 	c := w.r.c
-	c.dlCounts.dropped.Add(1)
 	args := []any{"reason", reason, "cause", c.bd.logErr(cause)}
 	if err != nil {
 		args = append(args, "error", c.bd.logErr(err))
 	}
 	log.Error("kafka: failed message dropped: it cannot be dead-lettered; committing past it", args...)
+	c.dlCounts.dropped.Add(1) // after the log line: what the count shows is logged
 	return true
 }
 

@@ -203,8 +203,8 @@ func isSizeError(err error) bool {
 // dead-lettered at all; it returns nil so that the message is terminated.
 func (r *run) dropDeadLetter(h *held, cause, why error) error {
 	c := r.c
-	c.stats.dropped.Add(1)
 	c.log.Error("nats: failed message dropped: its dead letter cannot be sent", "sequence", h.seq, "subject", h.subject, "dlq", c.dlqSubject, "reason", c.bd.logErr(why), "error", c.bd.logErr(cause))
+	c.stats.dropped.Add(1) // after the log line: what the count shows is logged
 	return nil
 }
 

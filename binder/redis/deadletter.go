@@ -194,7 +194,7 @@ func (r *run) deadLetter(ctx context.Context, e *entry, cause error) error {
 // dead-lettered at all; it returns nil so that the entry is acknowledged.
 func (r *run) dropDeadLetter(e *entry, cause, why error) error {
 	c := r.c
-	c.stats.dropped.Add(1)
 	c.log.Error("redis: failed message dropped: its dead letter cannot be written", "stream", e.key, "id", e.id, "dlq", c.dlqKey, "reason", c.bd.logErr(why), "error", c.bd.logErr(cause))
+	c.stats.dropped.Add(1) // after the log line: what the count shows is logged
 	return nil
 }
