@@ -8,12 +8,15 @@ package rabbittest
 import (
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
+	"fmt"
 	"net"
 	"net/url"
 	"os"
 	"os/exec"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -106,14 +109,104 @@ func VHost(t testing.TB) string {
 	var b [6]byte
 	_, _ = rand.Read(b[:])
 	vhost := "streambind-test-" + hex.EncodeToString(b[:])
-	Ctl(t, "add_vhost", vhost)
 	t.Cleanup(func() {
+		if defer_.add(vhost) {
+			return // deleted when the package's tests end (Main)
+		}
 		if out, err := exec.Command("rabbitmqctl", "delete_vhost", vhost).CombinedOutput(); err != nil {
 			t.Logf("rabbittest: delete_vhost %s: %v\n%s", vhost, err, out)
 		}
 	})
-	SetPermissions(t, vhost, ".*", ".*", ".*")
+	createVHost(t, vhost)
 	return vhost
+}
+
+// deferred collects the virtual hosts whose tests ended, for Main to
+// delete together. Package state: it belongs to the test binary, as Main
+// does.
+type deferred struct {
+	mu     sync.Mutex
+	on     bool
+	vhosts []string
+}
+
+var defer_ deferred
+
+// add queues vhost for deletion by Main and reports whether Main runs.
+func (d *deferred) add(vhost string) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.on {
+		d.vhosts = append(d.vhosts, vhost)
+	}
+	return d.on
+}
+
+// Main runs a test binary's tests (TestMain: os.Exit(rabbittest.Main(m)))
+// and deletes the virtual hosts of its tests (VHost) once they all ended,
+// in one rabbitmqctl call rather than one a test: each call starts an
+// Erlang VM (about 0.8 s and a second of CPU on the test machine), and
+// the rabbit package's tests make about fifty. A test binary killed before
+// (a -timeout panic) leaves its virtual hosts behind, named
+// streambind-test-<hex>.
+func Main(m *testing.M) int {
+	defer_.mu.Lock()
+	defer_.on = true
+	defer_.mu.Unlock()
+	code := m.Run()
+	defer_.mu.Lock()
+	vhosts := defer_.vhosts
+	defer_.vhosts, defer_.on = nil, false
+	defer_.mu.Unlock()
+	if err := deleteVHosts(vhosts); err != nil {
+		fmt.Fprintf(os.Stderr, "rabbittest: deleting the tests' virtual hosts: %v\n", err)
+		if code == 0 {
+			code = 1
+		}
+	}
+	return code
+}
+
+// deleteVHosts deletes vhosts in one rabbitmqctl eval, else one
+// delete_vhost each.
+func deleteVHosts(vhosts []string) error {
+	if len(vhosts) == 0 {
+		return nil
+	}
+	list := make([]string, len(vhosts))
+	for i, v := range vhosts {
+		list[i] = "<<\"" + v + "\">>"
+	}
+	expr := "[ok = rabbit_vhost:delete(V, <<\"streambind-test\">>) || V <- [" + strings.Join(list, ", ") + "]], ok."
+	if out, err := exec.Command("rabbitmqctl", "eval", expr).CombinedOutput(); err == nil && strings.TrimSpace(string(out)) == "ok" {
+		return nil
+	}
+	var errs []error
+	for _, v := range vhosts {
+		if out, err := exec.Command("rabbitmqctl", "delete_vhost", v).CombinedOutput(); err != nil && !strings.Contains(string(out), "does not exist") {
+			errs = append(errs, fmt.Errorf("delete_vhost %s: %w: %s", v, err, out))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// createVHost creates vhost with every permission for guest in one
+// rabbitmqctl call (eval of the broker's own functions), else with
+// add_vhost and set_permissions: each call starts an Erlang VM (about
+// 0.8 s and a second of CPU on the test machine), and the rabbit
+// package's tests make about fifty virtual hosts.
+func createVHost(t testing.TB, vhost string) {
+	t.Helper()
+	bin := "<<\"" + vhost + "\">>"
+	expr := "ok = rabbit_vhost:add(" + bin + `, <<"streambind-test">>), ` +
+		`ok = rabbit_auth_backend_internal:set_permissions(<<"guest">>, ` + bin + `, <<".*">>, <<".*">>, <<".*">>, <<"streambind-test">>), ok.`
+	if out, err := exec.Command("rabbitmqctl", "eval", expr).CombinedOutput(); err == nil && strings.TrimSpace(string(out)) == "ok" {
+		return
+	}
+	// add_vhost of a virtual host that exists (the eval made it and
+	// failed later) succeeds too.
+	Ctl(t, "add_vhost", vhost)
+	SetPermissions(t, vhost, ".*", ".*", ".*")
 }
 
 // SetPermissions sets guest's configure, write and read permissions
