@@ -29,7 +29,7 @@ import (
 	"github.com/streambind/streambind/stream"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+func TestMain(m *testing.M) { goleak.VerifyTestMain(rabbittest.Wrap(m)) }
 
 // order is what the tests send.
 type order struct {

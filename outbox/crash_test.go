@@ -19,6 +19,7 @@ import (
 	"github.com/streambind/streambind/binder/kafka"
 	"github.com/streambind/streambind/binder/memory"
 	"github.com/streambind/streambind/binder/rabbit"
+	"github.com/streambind/streambind/binder/rabbit/rabbittest"
 	"github.com/streambind/streambind/config"
 	"github.com/streambind/streambind/outbox"
 	"github.com/streambind/streambind/outbox/outboxtest"
@@ -45,7 +46,7 @@ func TestMain(m *testing.M) {
 	if os.Getenv(childKind) != "" {
 		os.Exit(runChild())
 	}
-	goleak.VerifyTestMain(m)
+	goleak.VerifyTestMain(rabbittest.Wrap(m))
 }
 
 func runChild() int {

@@ -14,11 +14,12 @@ import (
 	"time"
 
 	"github.com/streambind/streambind/binder/memory"
+	"github.com/streambind/streambind/binder/rabbit/rabbittest"
 	"github.com/streambind/streambind/stream"
 	"go.uber.org/goleak"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+func TestMain(m *testing.M) { goleak.VerifyTestMain(rabbittest.Wrap(m)) }
 
 const wait = 10 * time.Second
 

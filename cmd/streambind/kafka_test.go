@@ -15,6 +15,8 @@ import (
 	"time"
 
 	kafkago "github.com/segmentio/kafka-go"
+
+	"github.com/streambind/streambind/binder/rabbit/rabbittest"
 )
 
 // TestMain lets the test binary stand in for the command: with
@@ -25,7 +27,7 @@ func TestMain(m *testing.M) {
 		main()
 		return
 	}
-	os.Exit(m.Run())
+	os.Exit(rabbittest.Main(m))
 }
 
 // produceConsume sends n messages to a new topic through the broker at

@@ -149,11 +149,19 @@ func (d *deferred) add(vhost string) bool {
 // the rabbit package's tests make about fifty. A test binary killed before
 // (a -timeout panic) leaves its virtual hosts behind, named
 // streambind-test-<hex>.
-func Main(m *testing.M) int {
+func Main(m *testing.M) int { return Wrap(m).Run() }
+
+// Wrap is Main for a TestMain that hands m on (goleak.VerifyTestMain):
+// its Run is m's, with Main's deletion of the virtual hosts.
+func Wrap(m interface{ Run() int }) interface{ Run() int } { return mainRun{m} }
+
+type mainRun struct{ m interface{ Run() int } }
+
+func (r mainRun) Run() int {
 	defer_.mu.Lock()
 	defer_.on = true
 	defer_.mu.Unlock()
-	code := m.Run()
+	code := r.m.Run()
 	defer_.mu.Lock()
 	vhosts := defer_.vhosts
 	defer_.vhosts, defer_.on = nil, false
