@@ -102,7 +102,8 @@ func RequireCtl(t testing.TB) {
 }
 
 // VHost creates a virtual host of the test's own, where guest may do
-// everything, and deletes it (with all it holds) when the test ends.
+// everything, and deletes it (with all it holds) when the test ends, or,
+// in a test binary whose TestMain uses Main or Wrap, when its tests end.
 func VHost(t testing.TB) string {
 	t.Helper()
 	RequireCtl(t)
@@ -110,7 +111,7 @@ func VHost(t testing.TB) string {
 	_, _ = rand.Read(b[:])
 	vhost := "streambind-test-" + hex.EncodeToString(b[:])
 	t.Cleanup(func() {
-		if defer_.add(vhost) {
+		if pendingDeletes.add(vhost) {
 			return // deleted when the package's tests end (Main)
 		}
 		if out, err := exec.Command("rabbitmqctl", "delete_vhost", vhost).CombinedOutput(); err != nil {
@@ -130,7 +131,7 @@ type deferred struct {
 	vhosts []string
 }
 
-var defer_ deferred
+var pendingDeletes deferred
 
 // add queues vhost for deletion by Main and reports whether Main runs.
 func (d *deferred) add(vhost string) bool {
@@ -158,14 +159,14 @@ func Wrap(m interface{ Run() int }) interface{ Run() int } { return mainRun{m} }
 type mainRun struct{ m interface{ Run() int } }
 
 func (r mainRun) Run() int {
-	defer_.mu.Lock()
-	defer_.on = true
-	defer_.mu.Unlock()
+	pendingDeletes.mu.Lock()
+	pendingDeletes.on = true
+	pendingDeletes.mu.Unlock()
 	code := r.m.Run()
-	defer_.mu.Lock()
-	vhosts := defer_.vhosts
-	defer_.vhosts, defer_.on = nil, false
-	defer_.mu.Unlock()
+	pendingDeletes.mu.Lock()
+	vhosts := pendingDeletes.vhosts
+	pendingDeletes.vhosts, pendingDeletes.on = nil, false
+	pendingDeletes.mu.Unlock()
 	if err := deleteVHosts(vhosts); err != nil {
 		fmt.Fprintf(os.Stderr, "rabbittest: deleting the tests' virtual hosts: %v\n", err)
 		if code == 0 {
