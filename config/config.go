@@ -377,8 +377,8 @@ func Load(opts Options) (*Loaded, error) {
 		}
 		unresolved[path] = true
 	}
-	// The placeholders each expanded key's value came from (see
-	// namePlaceholders).
+	// The placeholders each expanded key's value came from
+	// (stream.Config.Placeholders).
 	expandedFrom := map[string]string{}
 	resolvePlaceholders(raw, env, func(path, msg string) {
 		errs = append(errs, &stream.ConfigError{Path: path, Origin: originOf(origins, path), Msg: msg})
@@ -416,7 +416,8 @@ func Load(opts Options) (*Loaded, error) {
 	warnings, berrs := bootConnections(raw, out.Stream, origins)
 	errs = append(errs, berrs...)
 	out.Warnings = append(out.Warnings, warnings...)
-	namePlaceholders(errs, expandedFrom)
+	out.Stream.Placeholders = expandedFrom
+	out.Stream.NamePlaceholders(errs)
 	log := opts.Logger
 	if log == nil {
 		log = slog.Default()
@@ -843,29 +844,3 @@ func activeProfiles(given []string, env map[string]string, bases []*fileDocs) ([
 
 // profileOrigin is where an active profile was named.
 type profileOrigin struct{ key, origin string }
-
-// namePlaceholders adds to each problem with a value that placeholders
-// filled in which ones they were ("expected an integer, got "abc"; value
-// from ${ATTEMPTS}"): the file shows the placeholder, not the value. from maps
-// the lower-case key paths of those values to their placeholders' names
-// (placeholderNames); a binding's key inherited from stream.default looks
-// there too.
-func namePlaceholders(errs stream.ConfigErrors, from map[string]string) {
-	if len(from) == 0 {
-		return
-	}
-	for _, e := range errs {
-		p := strings.ToLower(e.Path)
-		f, ok := from[p]
-		if !ok {
-			if rest, isBinding := strings.CutPrefix(p, "stream.bindings."); isBinding {
-				if _, key, cut := strings.Cut(rest, "."); cut {
-					f, ok = from["stream.default."+key]
-				}
-			}
-		}
-		if ok && !strings.Contains(e.Msg, f) {
-			e.Msg += "; value from " + f
-		}
-	}
-}

@@ -401,6 +401,7 @@ func (v *validator) addErr(e *ConfigError) {
 	if e.Origin == "" {
 		e.Origin = v.origin(e.Path)
 	}
+	v.cfg.namePlaceholders(e)
 	// The same problem found again (a binder's check of a setting every
 	// binding inherits) is reported once.
 	for _, x := range v.errs {

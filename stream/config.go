@@ -69,6 +69,41 @@ type Config struct {
 	// where they were set ("application.yaml:12", "env STREAM_..."), for
 	// error messages. Filled by package config; may be nil.
 	Origins map[string]string `mapstructure:"-"`
+
+	// Placeholders maps the lower-case key paths of values that
+	// placeholders filled in to their names ("${ATTEMPTS}", several comma
+	// separated; never a default), so that a problem with such a value
+	// names them (see NamePlaceholders). Filled by package config; may be
+	// nil.
+	Placeholders map[string]string `mapstructure:"-"`
+}
+
+// NamePlaceholders adds to each problem in errs whose value placeholders
+// filled in which ones they were ("expected an integer, got "abc"; value
+// from ${ATTEMPTS}"): the file shows the placeholder, not the value. A
+// binding's key inherited from stream.default is looked up there too.
+func (c *Config) NamePlaceholders(errs ConfigErrors) {
+	for _, e := range errs {
+		c.namePlaceholders(e)
+	}
+}
+
+func (c *Config) namePlaceholders(e *ConfigError) {
+	if c == nil || len(c.Placeholders) == 0 {
+		return
+	}
+	p := strings.ToLower(e.Path)
+	f, ok := c.Placeholders[p]
+	if !ok {
+		if rest, isBinding := strings.CutPrefix(p, "stream.bindings."); isBinding {
+			if _, key, cut := strings.Cut(rest, "."); cut {
+				f, ok = c.Placeholders["stream.default."+key]
+			}
+		}
+	}
+	if ok && !strings.Contains(e.Msg, f) {
+		e.Msg += "; value from " + f
+	}
 }
 
 // FunctionConfig is stream.function.

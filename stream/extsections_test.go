@@ -97,3 +97,29 @@ spring.cloud.stream.rabbit.default.consumer.bogus: 1
 		t.Fatalf("NewApp: %v", err)
 	}
 }
+
+// A binder setting's problem found at start-up names the placeholder its
+// value came from, as the loader's problems do.
+func TestStartupProblemNamesPlaceholder(t *testing.T) {
+	l, err := config.Load(config.Options{Data: []byte(`stream:
+  function:
+    definition: sink
+  bindings:
+    sink-in-0:
+      destination: orders
+      group: g
+  rabbit:
+    binder:
+      heartbeat: ${HB}
+`), Env: []string{"HB=often"}})
+	if err != nil {
+		t.Fatalf("Load: %v", err)
+	}
+	fns := stream.NewCatalog()
+	stream.AddConsumer(fns, "sink", func(context.Context, string) error { return nil })
+	_, err = stream.NewApp(l.Stream, fns, stream.WithoutSignals(), stream.WithLogger(discardLogger()),
+		stream.WithBinderType(rabbit.Type, rabbit.New))
+	if err == nil || !strings.Contains(err.Error(), `got "often"; value from ${HB}`) {
+		t.Fatalf("NewApp: %v, want the heartbeat's problem naming ${HB}", err)
+	}
+}

@@ -414,6 +414,9 @@ func check(s *service) *checked {
 		}
 	}
 	out.problems = dedupe(out.problems)
+	// Binder settings' problems (recorded above, not through the app's
+	// checks) name their placeholders too.
+	cfg.NamePlaceholders(out.problems)
 	out.warnings = append(out.warnings, s.loaded.Warnings...)
 	out.warnings = append(out.warnings, warns.errs()...)
 	out.warnings = append(out.warnings, replacedGroups(s)...)

@@ -389,3 +389,37 @@ func TestLintNamesTheFileOrVariableOnce(t *testing.T) {
 		}
 	}
 }
+
+// A problem with a value that a placeholder filled in names the
+// placeholder, for the binders' own settings too (checked by the binder,
+// not the loader), and never shows an unused default.
+func TestLintNamesPlaceholders(t *testing.T) {
+	dir := writeFiles(t, map[string]string{"application.yaml": `spring.cloud.stream:
+  function:
+    definition: log
+  bindings:
+    log-in-0:
+      destination: orders
+      group: g
+      consumer:
+        max-attempts: ${ATTEMPTS:3}
+  rabbit:
+    binder:
+      heartbeat: ${HB:secret-default}
+      connection-timeout: ${CT:5s}
+`})
+	r := runIn(t, dir, []string{"ATTEMPTS=abc", "CT=soon"}, "lint")
+	if r.code == exitOK {
+		t.Fatalf("lint exited 0:\n%s", r.stdout)
+	}
+	for _, want := range []string{
+		`stream.bindings.log-in-0.consumer.max-attempts: expected an integer, got "abc"; value from ${ATTEMPTS}`,
+		`stream.rabbit.binder.heartbeat: want a duration such as 250ms or 10s, or a number of milliseconds, got "secret-default"; value from ${HB}`,
+		`stream.rabbit.binder.connection-timeout:`,
+		`; value from ${CT}`,
+	} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("lint output lacks %q:\n%s", want, r.stdout)
+		}
+	}
+}
