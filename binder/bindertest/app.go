@@ -35,3 +35,41 @@ func RunApp(tb testing.TB, app *stream.App) {
 		tb.Fatal("the app is not ready after a minute")
 	}
 }
+
+// ConsumeStacks makes the two stacks of an App-against-bare-binder consume
+// benchmark (CompareAppToBinder), both counting into cnt: bare, a consumer
+// of binDest on bd in group "binder" (concurrency 1, the default
+// max-attempts); and app, the binding of a stream.App (run until the
+// benchmark ends) with one []byte consumer "sink" of appDest in group
+// "app", on a binder of type typ made by f with environment env, not
+// started. Both read application/octet-stream. opts are the App's
+// further options (its logger).
+func ConsumeStacks(b *testing.B, bd stream.Binder, typ string, f stream.BinderFactory, env map[string]any,
+	binDest, appDest string, cnt *RoundCounter, opts ...stream.Option) (bare, app Startable) {
+	b.Helper()
+	const ct = "application/octet-stream"
+	bc, err := bd.BindConsumer(context.Background(), stream.ConsumerSpec{Binding: "sink-in-0", Destination: binDest, Group: "binder",
+		ContentType: ct,
+		Consumer:    stream.ConsumerConfig{Concurrency: 1, MaxAttempts: stream.DefaultMaxAttempts, InstanceCount: 1},
+		Handler:     func(context.Context, stream.Envelope) error { cnt.Handled(); return nil }})
+	if err != nil {
+		b.Fatal(err)
+	}
+	fns := stream.NewCatalog()
+	stream.AddConsumer(fns, "sink", func(_ context.Context, _ []byte) error { cnt.Handled(); return nil })
+	cfg := &stream.Config{
+		Function:      stream.FunctionConfig{Definition: "sink"},
+		DefaultBinder: "b",
+		Binders:       map[string]stream.BinderConfig{"b": {Type: typ, Environment: env}},
+		Bindings: map[string]stream.BindingConfig{
+			"sink-in-0": {Destination: appDest, Group: "app", ContentType: ct,
+				Consumer: stream.ConsumerConfig{AutoStartup: new(bool)}},
+		},
+	}
+	a, err := stream.NewApp(cfg, fns, append([]stream.Option{stream.WithBinderType(typ, f), stream.WithoutSignals()}, opts...)...)
+	if err != nil {
+		b.Fatal(err)
+	}
+	RunApp(b, a)
+	return bc, a.Binding("sink-in-0")
+}

@@ -48,36 +48,12 @@ func BenchmarkMemoryConsumeApp(b *testing.B) {
 	binDest, appDest := "conapp.binder", "conapp.app"
 	var cnt bindertest.RoundCounter
 
-	bc, err := bd.BindConsumer(ctx, stream.ConsumerSpec{Binding: "sink-in-0", Destination: binDest, Group: "binder",
-		ContentType: ct,
-		Consumer:    stream.ConsumerConfig{Concurrency: 1, MaxAttempts: stream.DefaultMaxAttempts, InstanceCount: 1},
-		Handler:     func(context.Context, stream.Envelope) error { cnt.Handled(); return nil }})
-	if err != nil {
-		b.Fatal(err)
-	}
+	bc, appBinding := bindertest.ConsumeStacks(b, bd, memory.Type, memory.Factory(br), nil,
+		binDest, appDest, &cnt, stream.WithLogger(slog.New(slog.DiscardHandler)))
 	producers := map[string]stream.Producer{}
 	for _, d := range []string{binDest, appDest} {
 		producers[d] = producer(b, bd, stream.ProducerSpec{Binding: "fill-out-0", Destination: d, ContentType: ct})
 	}
-
-	fns := stream.NewCatalog()
-	stream.AddConsumer(fns, "sink", func(_ context.Context, _ []byte) error { cnt.Handled(); return nil })
-	cfg := &stream.Config{
-		Function:      stream.FunctionConfig{Definition: "sink"},
-		DefaultBinder: "m",
-		Binders:       map[string]stream.BinderConfig{"m": {Type: memory.Type}},
-		Bindings: map[string]stream.BindingConfig{
-			"sink-in-0": {Destination: appDest, Group: "app", ContentType: ct,
-				Consumer: stream.ConsumerConfig{AutoStartup: new(bool)}},
-		},
-	}
-	app, err := stream.NewApp(cfg, fns, stream.WithBinderType(memory.Type, memory.Factory(br)), stream.WithoutSignals(),
-		stream.WithLogger(slog.New(slog.DiscardHandler)))
-	if err != nil {
-		b.Fatal(err)
-	}
-	bindertest.RunApp(b, app)
-	appBinding := app.Binding("sink-in-0")
 
 	fill := func(dest, group string, n int) {
 		p := producers[dest]

@@ -2,7 +2,6 @@ package nats_test
 
 import (
 	"bytes"
-	"context"
 	"testing"
 
 	"github.com/streambind/streambind/binder/bindertest"
@@ -39,39 +38,13 @@ const appRounds = 10
 //	go test -run '^$' -bench BenchmarkNATSConsumeApp -benchtime 60000x -count 3 ./binder/nats
 func BenchmarkNATSConsumeApp(b *testing.B) {
 	_, js := rawJS(b)
-	ctx := context.Background()
 	binDest, appDest := benchStream(b, js, "conapp.binder"), benchStream(b, js, "conapp.app")
 	var cnt bindertest.RoundCounter
 
 	bd := newBinder(b, natstest.URL(), nil)
 	closeBinder(b, bd)
-	bc, err := bd.BindConsumer(ctx, stream.ConsumerSpec{Binding: "sink-in-0", Destination: binDest, Group: "binder",
-		ContentType: "application/octet-stream",
-		Consumer:    stream.ConsumerConfig{Concurrency: 1, MaxAttempts: stream.DefaultMaxAttempts, InstanceCount: 1},
-		Handler:     func(context.Context, stream.Envelope) error { cnt.Handled(); return nil }})
-	if err != nil {
-		b.Fatal(err)
-	}
-
-	fns := stream.NewCatalog()
-	stream.AddConsumer(fns, "sink", func(_ context.Context, _ []byte) error { cnt.Handled(); return nil })
-	cfg := &stream.Config{
-		Function:      stream.FunctionConfig{Definition: "sink"},
-		DefaultBinder: "n",
-		Binders: map[string]stream.BinderConfig{"n": {Type: natsbinder.Type, Environment: map[string]any{
-			"servers": natstest.URL()}}},
-		Bindings: map[string]stream.BindingConfig{
-			"sink-in-0": {Destination: appDest, Group: "app", ContentType: "application/octet-stream",
-				Consumer: stream.ConsumerConfig{AutoStartup: new(bool)}},
-		},
-	}
-	app, err := stream.NewApp(cfg, fns, stream.WithBinderType(natsbinder.Type, natsbinder.New), stream.WithoutSignals(),
-		stream.WithLogger(testLogger(b)))
-	if err != nil {
-		b.Fatal(err)
-	}
-	bindertest.RunApp(b, app)
-	appBinding := app.Binding("sink-in-0")
+	bc, appBinding := bindertest.ConsumeStacks(b, bd, natsbinder.Type, natsbinder.New, map[string]any{"servers": natstest.URL()},
+		binDest, appDest, &cnt, stream.WithLogger(testLogger(b)))
 
 	bindertest.CompareAppToBinder(b, appRounds, &cnt, func(dest, _ string, n int) { publishAs(b, js, dest, n, appPayload, "application/octet-stream") },
 		bc, binDest, appBinding, appDest)

@@ -2,7 +2,6 @@ package redis_test
 
 import (
 	"bytes"
-	"context"
 	"testing"
 
 	"github.com/google/uuid"
@@ -48,40 +47,15 @@ func appEntry() []any {
 //	go test -run '^$' -bench BenchmarkRedisConsumeApp -benchtime 60000x -count 3 ./binder/redis
 func BenchmarkRedisConsumeApp(b *testing.B) {
 	redistest.Require(b)
-	ctx := context.Background()
 	e := env{prefix: redistest.Prefix(b), name: "sbbench"}
 	binDest, appDest := "conapp.binder", "conapp.app"
 	fc := redistest.Client(b, redistest.Addr(), "", "")
 	var cnt bindertest.RoundCounter
 
 	bd := e.binder(b, nil)
-	bc, err := bd.BindConsumer(ctx, stream.ConsumerSpec{Binding: "sink-in-0", Destination: binDest, Group: "binder",
-		ContentType: "application/octet-stream",
-		Consumer:    stream.ConsumerConfig{Concurrency: 1, MaxAttempts: stream.DefaultMaxAttempts, InstanceCount: 1},
-		Handler:     func(context.Context, stream.Envelope) error { cnt.Handled(); return nil }})
-	if err != nil {
-		b.Fatal(err)
-	}
-
-	fns := stream.NewCatalog()
-	stream.AddConsumer(fns, "sink", func(_ context.Context, _ []byte) error { cnt.Handled(); return nil })
-	cfg := &stream.Config{
-		Function:      stream.FunctionConfig{Definition: "sink"},
-		DefaultBinder: "r",
-		Binders: map[string]stream.BinderConfig{"r": {Type: redisbinder.Type, Environment: map[string]any{
-			"address": redistest.Addr(), "key-prefix": e.prefix, "client-name": e.name}}},
-		Bindings: map[string]stream.BindingConfig{
-			"sink-in-0": {Destination: appDest, Group: "app", ContentType: "application/octet-stream",
-				Consumer: stream.ConsumerConfig{AutoStartup: new(bool)}},
-		},
-	}
-	app, err := stream.NewApp(cfg, fns, stream.WithBinderType(redisbinder.Type, redisbinder.New), stream.WithoutSignals(),
-		stream.WithLogger(testLogger(b)))
-	if err != nil {
-		b.Fatal(err)
-	}
-	bindertest.RunApp(b, app)
-	appBinding := app.Binding("sink-in-0")
+	bc, appBinding := bindertest.ConsumeStacks(b, bd, redisbinder.Type, redisbinder.New,
+		map[string]any{"address": redistest.Addr(), "key-prefix": e.prefix, "client-name": e.name},
+		binDest, appDest, &cnt, stream.WithLogger(testLogger(b)))
 
 	bindertest.CompareAppToBinder(b, appRounds, &cnt, func(dest, _ string, n int) {
 		publishEntries(b, fc, redisbinder.StreamKey(e.prefix, dest, -1), n, 0, appEntry)
