@@ -38,7 +38,6 @@ type Binding struct {
 	consumers []Consumer
 	producer  Producer
 	part      *partitioner
-	stampCT   bool // write the binding's non-default content type on sends
 	tracing   *tracing
 	spanAttrs []attribute.KeyValue
 
@@ -64,7 +63,6 @@ func newBinding(name string, input bool, cfg BindingConfig, binderName, binderTy
 		attrs = append(attrs, "group", b.group)
 	}
 	b.log = log.With(attrs...)
-	b.stampCT = mediaTypeOf(cfg.ContentType) != DefaultContentType
 	return b
 }
 
@@ -354,9 +352,9 @@ func (b *Binding) prepareSend(env Envelope, value func() any) (Envelope, error) 
 	if b.cfg.Producer.HeaderMode == HeaderModeNone {
 		env.Headers = stripHeaders(env.Headers)
 	}
-	if b.stampCT && env.Headers[HeaderContentType] == "" {
-		env.Headers = env.Headers.Clone().With(HeaderContentType, b.cfg.ContentType)
-	}
+	// A message without a contentType header gets the binding's from the
+	// binder (ProducerSpec.ContentType), which writes it without a copy of
+	// the headers per message.
 	return env, nil
 }
 

@@ -128,9 +128,6 @@ func (b *Binding) sendEncoded(ctx context.Context, env Envelope) (err error) {
 	if b.cfg.Producer.HeaderMode == HeaderModeNone {
 		env.Headers = stripHeaders(env.Headers)
 	}
-	if b.stampCT && env.Headers[HeaderContentType] == "" {
-		env.Headers = env.Headers.Clone().With(HeaderContentType, b.cfg.ContentType)
-	}
 	if err := b.producer.Send(ctx, env); err != nil {
 		b.stats.errors.Add(1)
 		return fmt.Errorf("binding %s: send to %s: %w", b.name, b.destination, err)
