@@ -1,7 +1,10 @@
 package redis
 
 import (
+	"fmt"
 	"testing"
+
+	goredis "github.com/redis/go-redis/v9"
 )
 
 // decode shares the payload and key with go-redis's strings (no copy);
@@ -25,5 +28,41 @@ func TestDecodeSharesPayloadReadOnly(t *testing.T) {
 	empty := decode(map[string]any{FieldPayload: ""})
 	if empty.Payload == nil || len(empty.Payload) != 0 {
 		t.Fatalf("empty payload %#v, want non-nil empty", empty.Payload)
+	}
+}
+
+// TestQueueAcksDoesNotBoxIDs: queueAcks passes each id to go-redis as a
+// *string into the entry, which go-redis writes as the string; an id as
+// a string in the []any of XACK's arguments was an allocation per
+// acknowledged message.
+func TestQueueAcksDoesNotBoxIDs(t *testing.T) {
+	c := goredis.NewClient(&goredis.Options{Addr: "127.0.0.1:0"}) // queued only: never dialled
+	defer c.Close()
+	es := make([]*entry, 100)
+	for i := range es {
+		es[i] = &entry{key: "s", id: fmt.Sprintf("1-%d", i)}
+	}
+	allocs := testing.AllocsPerRun(20, func() {
+		pipe := c.Pipeline()
+		queueAcks(pipe, "g", es)
+	})
+	if allocs > 20 {
+		t.Errorf("queueAcks of %d entries: %v allocations; want a few per command, not one per entry", len(es), allocs)
+	}
+	pipe := c.Pipeline()
+	cmds := queueAcks(pipe, "g", es)
+	if len(cmds) != 1 {
+		t.Fatalf("%d commands; want 1", len(cmds))
+	}
+	str := func(a any) string {
+		if p, ok := a.(*string); ok {
+			return *p
+		}
+		s, _ := a.(string)
+		return s
+	}
+	args := cmds[0].Args()
+	if len(args) != 3+len(es) || str(args[0]) != "XACK" || str(args[1]) != "s" || str(args[2]) != "g" || str(args[3]) != "1-0" || str(args[len(args)-1]) != "1-99" {
+		t.Errorf("XACK arguments %v", args[:4])
 	}
 }

@@ -1283,7 +1283,10 @@ func queueAcks(pipe goredis.Pipeliner, group string, es []*entry) []*goredis.Cmd
 				args = make([]any, 0, 3+min(len(es), ackBatch))
 				args = append(args, "XACK", k, group)
 			}
-			args = append(args, e.id)
+			// &e.id, not e.id: a string in an interface is boxed, an
+			// allocation per message; go-redis writes a *string as the
+			// string, and the entry outlives the command.
+			args = append(args, &e.id)
 			if len(args) == 3+ackBatch {
 				cmds = append(cmds, pipe.Do(context.Background(), args...))
 				args = nil
@@ -1367,36 +1370,14 @@ func (r *run) hold(d time.Duration) bool {
 	return r.pool.Hold(d)
 }
 
+// xack acknowledges es (entries of the group) in one round trip: an XACK
+// per stream, built as intake builds those it pipelines (queueAcks).
 func (r *run) xack(es []*entry) error {
 	c := r.c
-	if one := es[0].key; !slices.ContainsFunc(es, func(e *entry) bool { return e.key != one }) {
-		// The common case (one stream): one XACK, no pipeline.
-		ids := make([]string, len(es))
-		for i, e := range es {
-			ids[i] = e.id
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), c.bd.st.commandTimeout)
-		defer cancel()
-		return c.client.XAck(ctx, one, c.group, ids...).Err()
-	}
-	by := map[string][]string{}
-	var order []string
-	for _, e := range es {
-		if by[e.key] == nil {
-			order = append(order, e.key)
-		}
-		by[e.key] = append(by[e.key], e.id)
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), c.bd.st.commandTimeout)
 	defer cancel()
-	if len(order) == 1 {
-		return c.client.XAck(ctx, order[0], c.group, by[order[0]]...).Err()
-	}
 	pipe := c.client.Pipeline()
-	cmds := make([]*goredis.IntCmd, len(order))
-	for i, k := range order {
-		cmds[i] = pipe.XAck(ctx, k, c.group, by[k]...)
-	}
+	cmds := queueAcks(pipe, c.group, es)
 	_, _ = pipe.Exec(ctx)
 	for _, cmd := range cmds {
 		if err := cmd.Err(); err != nil {
