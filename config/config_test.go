@@ -600,13 +600,13 @@ func TestErrors(t *testing.T) {
   bindings:
     x-in-0:
       group: [a]
-      consumer: { concurrency: 2.5, dlq: yes, back-off-multiplier: fast, auto-startup: 1 }
+      consumer: { concurrency: 2.5, dlq: maybe, back-off-multiplier: fast, auto-startup: 1 }
       producer: { required-groups: { a: 1 } }
 `, nil, []problem{
 			{"stream.bindings.x-in-0.consumer.auto-startup", "application.yaml:7", "expected true or false, got 1"},
 			{"stream.bindings.x-in-0.consumer.back-off-multiplier", "application.yaml:7", `expected a number, got "fast"`},
 			{"stream.bindings.x-in-0.consumer.concurrency", "application.yaml:7", "expected an integer, got 2.5"},
-			{"stream.bindings.x-in-0.consumer.dlq", "application.yaml:7", `expected true or false, got "yes"`},
+			{"stream.bindings.x-in-0.consumer.dlq", "application.yaml:7", `expected true or false, got "maybe"`},
 			{"stream.bindings.x-in-0.group", "application.yaml:6", "expected a string, got a list"},
 			{"stream.bindings.x-in-0.producer.required-groups", "application.yaml:8", "expected a list of strings or a comma-separated string, got a map"},
 			{"stream.dynamic-destination-cache-size", "application.yaml:3", `expected an integer, got "many"`},

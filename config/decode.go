@@ -360,15 +360,19 @@ func toFloat(v any) (float64, error) {
 	return f, nil
 }
 
+// toBool accepts a boolean or the strings Spring's StringToBooleanConverter
+// accepts, in any case: true, on, yes, 1 and false, off, no, 0. An SCSt
+// file's "enableDlq=yes" (or YAML 1.1's yes/on, which Spring Boot's YAML
+// loader reads as booleans) must mean what it means there.
 func toBool(v any) (bool, error) {
 	switch x := v.(type) {
 	case bool:
 		return x, nil
 	case string:
-		switch {
-		case strings.EqualFold(x, "true"):
+		switch strings.ToLower(strings.TrimSpace(x)) {
+		case "true", "on", "yes", "1":
 			return true, nil
-		case strings.EqualFold(x, "false"):
+		case "false", "off", "no", "0":
 			return false, nil
 		}
 	}

@@ -145,7 +145,8 @@ func TestConversions(t *testing.T) {
 		{"float", []any{}, res{nil, true}},
 		{"bool", true, res{true, false}},
 		{"bool", "FALSE", res{false, false}},
-		{"bool", "yes", res{nil, true}},
+		{"bool", "yes", res{true, false}}, // Spring's StringToBooleanConverter
+		{"bool", "maybe", res{nil, true}},
 		{"bool", 1, res{nil, true}},
 		{"string", "s", res{"s", false}},
 		{"string", 12, res{"12", false}},

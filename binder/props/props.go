@@ -307,14 +307,24 @@ func fromUint(u uint64) (int64, string, error) {
 
 // Bool converts v to a bool. It accepts a bool, or a string that
 // [strconv.ParseBool] accepts after trimming white space ("true", "false",
-// "1", "0", "t", "F", "TRUE" …). Anything else, numbers included, is an
-// error "want true or false, got …".
+// "1", "0", "t", "F", "TRUE" …), or one of the words Spring's
+// StringToBooleanConverter also accepts, in any case: "yes", "on", "no",
+// "off" (an SCSt file's "autoCreateTopics=yes" means true there).
+// Anything else, numbers included, is an error "want true or false,
+// got …".
 func Bool(v any) (bool, error) {
 	switch x := v.(type) {
 	case bool:
 		return x, nil
 	case string:
-		b, err := strconv.ParseBool(strings.TrimSpace(x))
+		s := strings.TrimSpace(x)
+		switch strings.ToLower(s) {
+		case "yes", "on":
+			return true, nil
+		case "no", "off":
+			return false, nil
+		}
+		b, err := strconv.ParseBool(s)
 		if err != nil {
 			return false, fmt.Errorf("want true or false, got %q", x)
 		}

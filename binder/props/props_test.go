@@ -115,7 +115,13 @@ func TestBool(t *testing.T) {
 		{in: " FALSE ", want: false},
 		{in: "1", want: true},
 		{in: "f", want: false},
-		{in: "yes", wantErr: `want true or false, got "yes"`},
+		// Spring's StringToBooleanConverter's words (an SCSt file's
+		// autoCreateTopics=yes), in any case.
+		{in: "yes", want: true},
+		{in: " On", want: true},
+		{in: "NO", want: false},
+		{in: "off", want: false},
+		{in: "maybe", wantErr: `want true or false, got "maybe"`},
 		{in: "", wantErr: `want true or false, got ""`},
 		{in: 1, wantErr: "want true or false, got int 1"},
 		{in: nil, wantErr: "want true or false, got <nil>"},
@@ -358,7 +364,7 @@ func TestDecoder(t *testing.T) {
 		"Buffer-Size": "8",
 		"zeta":        1,
 		"bogus":       true,
-		"tls":         map[string]any{"ca-fil": "x", "enabled": "yes"},
+		"tls":         map[string]any{"ca-fil": "x", "enabled": "maybe"},
 		"count":       "many",
 	}, func(k, p string, v any) (err error) {
 		seen = append(seen, k)
@@ -407,7 +413,7 @@ func TestDecoder(t *testing.T) {
 		{Path: "stream.x.binder.bogus", Msg: "unknown key (known: buffer-size)"},
 		{Path: "stream.x.binder.count", Msg: `want a whole number, got "many"`},
 		{Path: "stream.x.binder.tls.ca-fil", Msg: "unknown key"},
-		{Path: "stream.x.binder.tls.enabled", Msg: `want true or false, got "yes"`},
+		{Path: "stream.x.binder.tls.enabled", Msg: `want true or false, got "maybe"`},
 		{Path: "stream.x.binder", Msg: "set a or b, not both"},
 	}
 	if len(ces) != len(want) {

@@ -1,0 +1,51 @@
+package config
+
+import (
+	"testing"
+)
+
+// Values written as Spring Boot binds them mean what they mean there:
+// a boolean may be true/false, yes/no, on/off or 1/0 in any case (Spring's
+// StringToBooleanConverter; YAML 1.1's yes/on, which Spring Boot's YAML
+// loader reads as booleans).
+func TestSpringBooleanWords(t *testing.T) {
+	props := `spring.cloud.function.definition=process
+spring.cloud.stream.bindings.process-in-0.group=g
+spring.cloud.stream.bindings.process-in-0.consumer.batchMode=YES
+spring.cloud.stream.bindings.process-in-0.consumer.auto-startup=off
+spring.cloud.stream.kafka.bindings.process-in-0.consumer.enableDlq=on
+spring.cloud.stream.bindings.process-out-0.producer.use-native-encoding=1
+`
+	l := mustLoad(t, Options{Data: []byte(props), File: "application.properties", Logger: discard, Env: []string{}})
+	c := l.Stream.Bindings["process-in-0"].Consumer
+	if !c.BatchMode || !c.DLQ {
+		t.Errorf("batch-mode=YES and enableDlq=on: batch-mode %v, dlq %v; want both true", c.BatchMode, c.DLQ)
+	}
+	if c.AutoStartup == nil || *c.AutoStartup {
+		t.Errorf("auto-startup=off: got %v, want false", c.AutoStartup)
+	}
+	if !l.Stream.Bindings["process-out-0"].Producer.UseNativeEncoding {
+		t.Error("use-native-encoding=1: got false")
+	}
+
+	yaml := `spring:
+  cloud:
+    stream:
+      bindings:
+        a-in-0:
+          group: g
+          consumer:
+            partitioned: yes
+            default-retryable: No
+`
+	l = mustLoad(t, Options{Data: []byte(yaml), Logger: discard, Env: []string{}})
+	c = l.Stream.Bindings["a-in-0"].Consumer
+	if !c.Partitioned || c.DefaultRetryable == nil || *c.DefaultRetryable {
+		t.Errorf("partitioned: yes, default-retryable: No: got %v, %v", c.Partitioned, c.DefaultRetryable)
+	}
+
+	_, err := Load(Options{Data: []byte("stream:\n  bindings:\n    a-in-0:\n      consumer:\n        batch-mode: maybe\n"), Logger: discard, Env: []string{}})
+	if err == nil {
+		t.Fatal("batch-mode: maybe was accepted")
+	}
+}
