@@ -406,6 +406,7 @@ func Load(opts Options) (*Loaded, error) {
 	d := &decoder{origins: origins, skip: unresolved}
 	d.decode(raw["stream"], cfgSchema, reflect.ValueOf(out.Stream).Elem(), "stream")
 	errs = append(errs, d.errs...)
+	normaliseEnums(out.Stream)
 	tree, _ := raw["stream"].(map[string]any)
 	for _, e := range validate(out.Stream, tree, origins) {
 		if !unresolved[e.Path] {

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"strings"
 	"testing"
 )
 
@@ -47,5 +48,41 @@ spring.cloud.stream.bindings.process-out-0.producer.use-native-encoding=1
 	_, err := Load(Options{Data: []byte("stream:\n  bindings:\n    a-in-0:\n      consumer:\n        batch-mode: maybe\n"), Logger: discard, Env: []string{}})
 	if err == nil {
 		t.Fatal("batch-mode: maybe was accepted")
+	}
+}
+
+// SCSt's enums are bound leniently by Spring Boot (case, '-' and '_'
+// ignored): header-mode: NONE is none, and EMBEDDED_HEADERS is still
+// refused with the reason.
+func TestHeaderModeAsSpringBindsIt(t *testing.T) {
+	yaml := `spring:
+  cloud:
+    stream:
+      default:
+        producer:
+          header-mode: None
+      bindings:
+        a-in-0:
+          group: g
+          consumer:
+            header-mode: NONE
+        a-out-0:
+          producer:
+            header-mode: HEADERS
+`
+	l := mustLoad(t, Options{Data: []byte(yaml), Logger: discard, Env: []string{}})
+	if got := l.Stream.Bindings["a-in-0"].Consumer.HeaderMode; got != "none" {
+		t.Errorf("consumer header-mode NONE read as %q, want none", got)
+	}
+	if got := l.Stream.Bindings["a-out-0"].Producer.HeaderMode; got != "headers" {
+		t.Errorf("producer header-mode HEADERS read as %q, want headers", got)
+	}
+	if got := l.Stream.Binding("other").Producer.HeaderMode; got != "none" {
+		t.Errorf("stream.default's header-mode None read as %q, want none", got)
+	}
+
+	es := configErrors(t, Options{Data: []byte("stream:\n  bindings:\n    a-in-0:\n      consumer:\n        header-mode: EMBEDDED_HEADERS\n"), Env: []string{}})
+	if len(es) != 1 || es[0].Path != "stream.bindings.a-in-0.consumer.header-mode" || !strings.Contains(es[0].Msg, "embeddedHeaders is not supported") {
+		t.Errorf("EMBEDDED_HEADERS: got %v, want the embeddedHeaders refusal", es)
 	}
 }
