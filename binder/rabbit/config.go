@@ -4,9 +4,11 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"maps"
 	"net"
 	"net/url"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -587,6 +589,9 @@ func parseConsumerOptions(binding string, ext map[string]any) (consumerOptions, 
 			// the binder is used without it.
 			err = errors.New("set consumer.dlq (the config loader accepts auto-bind-dlq there)")
 		default:
+			if ok, serr := scstKey("consumer", k, v); ok {
+				return serr
+			}
 			err = removedKey(k, consumerKeys)
 		}
 		return err
@@ -616,6 +621,9 @@ func parseProducerOptions(binding string, ext map[string]any) (producerOptions, 
 		case "autobinddlq":
 			o.autoBindDlq, err = props.Bool(v)
 		default:
+			if ok, serr := scstKey("producer", k, v); ok {
+				return serr
+			}
 			err = removedKey(k, producerKeys)
 		}
 		return err
@@ -625,6 +633,96 @@ func parseProducerOptions(binding string, ext map[string]any) (producerOptions, 
 	}
 	o.queueOptions.check(&d, path)
 	return o, d.Err()
+}
+
+// scstKey handles key k (normalised) with value v of SCSt's RabbitMQ
+// consumer or producer properties (kind) that have no setting of their own
+// here: a value that asks for what the binder does anyway (SCSt's default)
+// is accepted, any other refused with the reason, so that an SCSt
+// configuration either runs as it did or fails saying what it lacks.
+// handled is false for a key SCSt does not have there.
+func scstKey(kind, k string, v any) (handled bool, err error) {
+	// enum reads v as one of SCSt's enum values, compared as Spring binds
+	// them (case, '-' and '_' ignored): those of accept are accepted, those
+	// of refuse refused with the reason.
+	enum := func(accept []string, refuse map[string]string) error {
+		s, err := props.String(v)
+		if err != nil {
+			return err
+		}
+		got := props.Norm(s)
+		for _, name := range accept {
+			if got == props.Norm(name) {
+				return nil
+			}
+		}
+		names := append([]string(nil), accept...)
+		for _, name := range slices.Sorted(maps.Keys(refuse)) {
+			if got == props.Norm(name) {
+				return fmt.Errorf("%s is not supported: %s", name, refuse[name])
+			}
+			names = append(names, name)
+		}
+		return fmt.Errorf("want %s, got %q", strings.Join(names, ", "), s)
+	}
+	// only accepts the boolean want, refusing the other with why.
+	only := func(want bool, why string) error {
+		b, err := props.Bool(v)
+		if err != nil {
+			return err
+		}
+		if b != want {
+			return fmt.Errorf("%v is not supported: %s", b, why)
+		}
+		return nil
+	}
+	const noManualAck = "the binder acknowledges a message once its handler returned nil (AUTO: at least once)"
+	switch kind + "." + k {
+	case "consumer.durablesubscription":
+		err = only(true, "a group's queue is always durable (SCSt's default); for a queue that goes away with the consumer, consume without a group (an exclusive, auto-delete queue)")
+	case "consumer.acknowledgemode":
+		err = enum([]string{"AUTO"}, map[string]string{
+			"MANUAL": "there is no manual acknowledgment: " + noManualAck,
+			"NONE":   "acknowledging on delivery (at most once) is not supported: " + noManualAck,
+		})
+	case "consumer.transacted", "producer.transacted":
+		err = only(false, "channel transactions are not supported: sends are confirmed by the broker (publisher confirms) and deliveries acknowledged after handling")
+	case "consumer.exclusive":
+		err = only(false, "exclusive consumers are not supported; for one active consumer of a queue set single-active-consumer: true")
+	case "consumer.containertype":
+		// How Spring AMQP's container dispatches: nothing on the wire.
+		err = enum([]string{"SIMPLE", "DIRECT"}, map[string]string{
+			"STREAM": "RabbitMQ streams are not supported",
+		})
+	case "consumer.headerpatterns", "producer.headerpatterns":
+		var l []string
+		if l, err = props.List(v); err == nil && (len(l) != 1 || l[0] != "*") {
+			err = errors.New("only * is supported: every header of the message is mapped")
+		}
+	case "consumer.anonymousgroupprefix":
+		var p string
+		if p, err = props.String(v); err == nil && p != "anonymous." {
+			err = fmt.Errorf("%q is not supported: an anonymous consumer's queue is <destination>.anonymous.<id>, SCSt's default", p)
+		}
+	case "consumer.prefix", "producer.prefix":
+		err = errors.New("not supported: exchanges and queues are named by destination and group alone; write the prefix into destination (and dead-letter-exchange: <prefix>DLX with a DLQ)")
+	case "producer.deliverymode":
+		err = enum([]string{"PERSISTENT"}, map[string]string{
+			"NON_PERSISTENT": "every message is published persistent (delivery mode 2), SCSt's default",
+		})
+	case "producer.batchingenabled":
+		err = only(false, "messages are published one by one (Spring AMQP's batches are one AMQP message in its own format)")
+	case "producer.compress":
+		err = only(false, "payloads are published as they are; compress them in the function if needed")
+	case "producer.producertype":
+		err = enum([]string{"AMQP"}, map[string]string{
+			"STREAM_SYNC":  "RabbitMQ streams are not supported",
+			"STREAM_ASYNC": "RabbitMQ streams are not supported",
+		})
+	default:
+		return false, nil
+	}
+	return true, err
 }
 
 // removedKey is the error for an unknown key, naming what replaced the
