@@ -105,7 +105,83 @@ func adaptSCSt(tree map[string]any, origins map[string]string) (warnings, errs [
 			}
 		}
 	}
+	w, e := scstBindingKeys(tree, origins)
+	warnings, errs = append(warnings, w...), append(errs, e...)
+	if p, _, ok := lookupSquashed(tree, []string{"kafka", "streams"}); ok {
+		_, _ = takeKey(tree, []string{"kafka", "streams"})
+		errs = append(errs, &stream.ConfigError{Path: p, Origin: at(p), Msg: "Kafka Streams (SCSt's kafka-streams binder) is not supported: bind plain functions on the Kafka binder (stream.kafka.binder, stream.kafka.bindings)"})
+	}
 	errs = append(errs, renameFunctionBindings(tree, origins)...)
+	return warnings, errs
+}
+
+// scstBindingKey is an SCSt consumer or producer property (kind, squashed
+// key) that streambind has no key of its own for.
+type scstBindingKey struct {
+	kind, key string
+	// accept tells whether the value asks for what streambind does anyway
+	// (nil: no value does); the key is then dropped, with warn as the
+	// reason of a warning when it is set.
+	accept func(v any) bool
+	warn   string
+	why    string // the refusal's reason and what to do
+}
+
+func isBool(want bool) func(any) bool {
+	return func(v any) bool { b, err := toBool(v); return err == nil && b == want }
+}
+
+const springBean = "it names a Spring bean, and there are none here: "
+
+var scstOnlyBindingKeys = []scstBindingKey{
+	{kind: "consumer", key: "multiplex", accept: func(v any) bool { _, err := toBool(v); return err == nil },
+		warn: "multiplex only changes how SCSt shares listener containers among the destinations of the list; the binding consumes each of them either way"},
+	{kind: "consumer", key: "instanceindexlist",
+		why: "not supported: an instance consumes the one partition of its consumer.instance-index; run one instance per index"},
+	{kind: "consumer", key: "retrytemplatename",
+		why: springBean + "set max-attempts and back-off-initial-interval, -multiplier, -max-interval (or retry-delays)"},
+	{kind: "producer", key: "partitionselectorname",
+		why: springBean + "use partition-selector-expression (or partition-key-extractor-name with a key extractor registered by stream.WithKeyExtractor)"},
+	{kind: "producer", key: "errorchannelenabled", accept: isBool(false),
+		why: "true is not supported: there is no error channel; a failed send is returned by Bridge().Send, and leaves a function's input for redelivery"},
+}
+
+// scstBindingKeys handles scstOnlyBindingKeys under stream.default and every
+// stream.bindings.<name>, before decoding.
+func scstBindingKeys(tree map[string]any, origins map[string]string) (warnings, errs []*stream.ConfigError) {
+	var sections [][]string
+	if _, ok := tree["default"].(map[string]any); ok {
+		sections = append(sections, []string{"default"})
+	}
+	if bs, ok := tree["bindings"].(map[string]any); ok {
+		for _, b := range sortedKeys(bs) {
+			sections = append(sections, []string{"bindings", b})
+		}
+	}
+	for _, sec := range sections {
+		for _, k := range scstOnlyBindingKeys {
+			path := append(append([]string(nil), sec...), k.kind, k.key)
+			p, v, ok := lookupSquashed(tree, path)
+			if !ok {
+				continue
+			}
+			_, _ = takeKey(tree, path)
+			e := &stream.ConfigError{Path: p, Origin: originOf(origins, p)}
+			switch {
+			case k.accept != nil && k.accept(v):
+				if k.warn != "" {
+					e.Msg = "ignored: " + k.warn
+					warnings = append(warnings, e)
+				}
+			default:
+				e.Msg = k.why
+				if _, err := toBool(v); k.accept != nil && err != nil {
+					e.Msg = err.Error() // every such key is a boolean
+				}
+				errs = append(errs, e)
+			}
+		}
+	}
 	return warnings, errs
 }
 
