@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/streambind/streambind/binder/props"
 	"github.com/streambind/streambind/stream"
 )
 
@@ -426,6 +427,10 @@ func toDuration(v any) (time.Duration, error) {
 		}
 		dur, err := time.ParseDuration(x)
 		if err != nil {
+			// Spring Boot's ISO-8601 ("PT30S") and days ("2d") forms.
+			if d, ok := props.SpringDuration(strings.TrimSpace(x)); ok {
+				return d, nil
+			}
 			return 0, wrongType(wantDuration, v)
 		}
 		return dur, nil

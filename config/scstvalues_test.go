@@ -3,6 +3,7 @@ package config
 import (
 	"strings"
 	"testing"
+	"time"
 )
 
 // Values written as Spring Boot binds them mean what they mean there:
@@ -84,5 +85,29 @@ func TestHeaderModeAsSpringBindsIt(t *testing.T) {
 	es := configErrors(t, Options{Data: []byte("stream:\n  bindings:\n    a-in-0:\n      consumer:\n        header-mode: EMBEDDED_HEADERS\n"), Env: []string{}})
 	if len(es) != 1 || es[0].Path != "stream.bindings.a-in-0.consumer.header-mode" || !strings.Contains(es[0].Msg, "embeddedHeaders is not supported") {
 		t.Errorf("EMBEDDED_HEADERS: got %v, want the embeddedHeaders refusal", es)
+	}
+}
+
+// Durations in Spring Boot's ISO-8601 and days forms, which Go's lack,
+// mean what they mean there.
+func TestSpringDurationForms(t *testing.T) {
+	yaml := `spring:
+  cloud:
+    stream:
+      bindings:
+        a-in-0:
+          group: g
+          consumer:
+            back-off-max-interval: PT20S
+            back-off-initial-interval: pt0.5s
+      bindings.a-out-0.producer.poller.fixed-delay: 1d
+`
+	l := mustLoad(t, Options{Data: []byte(yaml), Logger: discard, Env: []string{}})
+	c := l.Stream.Bindings["a-in-0"].Consumer
+	if c.BackOffMaxInterval != 20*time.Second || c.BackOffInitialInterval != 500*time.Millisecond {
+		t.Errorf("PT20S, pt0.5s read as %v, %v", c.BackOffMaxInterval, c.BackOffInitialInterval)
+	}
+	if got := l.Stream.Bindings["a-out-0"].Producer.Poller.FixedDelay; got != 24*time.Hour {
+		t.Errorf("1d read as %v", got)
 	}
 }

@@ -393,7 +393,8 @@ const maxMillis = math.MaxInt64 / int64(time.Millisecond)
 
 // Duration converts v to a time.Duration. It accepts:
 //   - a time.Duration;
-//   - a string holding a Go duration ("250ms", "1m30s", "-1s") or, as
+//   - a string holding a Go duration ("250ms", "1m30s", "-1s"), one of
+//     Spring Boot's that Go lacks ([SpringDuration]: "PT30S", "2d") or, as
 //     Spring Cloud Stream's unit, an integer number of milliseconds ("1500");
 //     surrounding white space is ignored;
 //   - a whole number as [Int] accepts it (an int, an integral float64, a
@@ -416,7 +417,10 @@ func Duration(v any, allowZero bool) (time.Duration, error) {
 				return 0, err
 			}
 		} else if d, err = time.ParseDuration(s); err != nil {
-			return 0, fmt.Errorf("want a duration such as 250ms or 10s, or a number of milliseconds, got %q", x)
+			var ok bool
+			if d, ok = SpringDuration(s); !ok {
+				return 0, fmt.Errorf("want a duration such as 250ms or 10s, or a number of milliseconds, got %q", x)
+			}
 		}
 	default:
 		n, text, err := wholeNumber(v)
@@ -434,6 +438,56 @@ func Duration(v any, allowZero bool) (time.Duration, error) {
 		return 0, fmt.Errorf("must be positive, got %s", d)
 	}
 	return d, nil
+}
+
+// isoDuration is java.time.Duration's ISO-8601 form (PnDTnHnMn.nS).
+var isoDuration = regexp.MustCompile(`^(?i)([-+]?)P(?:([-+]?[0-9]+)D)?(?:T(?:([-+]?[0-9]+)H)?(?:([-+]?[0-9]+)M)?(?:([-+]?[0-9]+)(?:[.,]([0-9]{0,9}))?S)?)?$`)
+
+// daysDuration is Spring Boot's simple form with a days unit ("2d"),
+// which Go's durations lack.
+var daysDuration = regexp.MustCompile(`^([-+]?[0-9]+)d$`)
+
+// SpringDuration reads the duration forms Spring Boot accepts that Go's
+// time.ParseDuration does not: ISO-8601 ("PT30S", "PT0.5S", "P1DT2H") and
+// days ("2d"). ok is false for anything else or a duration out of range.
+func SpringDuration(s string) (d time.Duration, ok bool) {
+	if m := daysDuration.FindStringSubmatch(s); m != nil {
+		n, err := strconv.ParseInt(m[1], 10, 64)
+		if err != nil || n > math.MaxInt64/int64(24*time.Hour) || n < math.MinInt64/int64(24*time.Hour) {
+			return 0, false
+		}
+		return time.Duration(n) * 24 * time.Hour, true
+	}
+	m := isoDuration.FindStringSubmatch(s)
+	if m == nil || (m[2] == "" && m[3] == "" && m[4] == "" && m[5] == "") || strings.HasSuffix(strings.ToUpper(s), "T") {
+		return 0, false
+	}
+	var total float64 // in nanoseconds; checked against the range below
+	for i, unit := range []time.Duration{0, 0, 24 * time.Hour, time.Hour, time.Minute, time.Second} {
+		if i < 2 || m[i] == "" {
+			continue
+		}
+		n, err := strconv.ParseInt(m[i], 10, 64)
+		if err != nil {
+			return 0, false
+		}
+		v := float64(n) * float64(unit)
+		if i == 5 && m[6] != "" {
+			frac, _ := strconv.ParseFloat("0."+m[6], 64)
+			if strings.HasPrefix(m[5], "-") {
+				frac = -frac
+			}
+			v += frac * float64(time.Second)
+		}
+		total += v
+	}
+	if m[1] == "-" {
+		total = -total
+	}
+	if total >= math.MaxInt64 || total <= math.MinInt64 {
+		return 0, false
+	}
+	return time.Duration(total), true
 }
 
 func millis(n int64, text string) (time.Duration, error) {

@@ -454,3 +454,36 @@ func ExampleDecoder() {
 	// invalid configuration (1 problem):
 	//   - stream.binders.x.environment.linger: want a duration such as 250ms or 10s, or a number of milliseconds, got "soon"
 }
+
+// TestSpringDuration: the forms of Spring Boot's Duration conversion that
+// Go's durations lack (spring.rabbitmq.connection-timeout: PT10S).
+func TestSpringDuration(t *testing.T) {
+	for in, want := range map[string]time.Duration{
+		"PT10S":   10 * time.Second,
+		"pt0.5s":  500 * time.Millisecond,
+		"PT1M30S": 90 * time.Second,
+		"P1DT2H":  26 * time.Hour,
+		"PT-1.5S": -1500 * time.Millisecond,
+		"-PT2M":   -2 * time.Minute,
+		"2d":      48 * time.Hour,
+	} {
+		got, err := props.Duration(in, true)
+		if in[0] == '-' || in == "PT-1.5S" {
+			if err == nil || !strings.Contains(err.Error(), "must not be negative") {
+				t.Errorf("Duration(%q) = %v, %v; want the negative refusal", in, got, err)
+			}
+			if d, ok := props.SpringDuration(in); !ok || d != want {
+				t.Errorf("SpringDuration(%q) = %v, %v; want %v", in, d, ok, want)
+			}
+			continue
+		}
+		if err != nil || got != want {
+			t.Errorf("Duration(%q) = %v, %v; want %v", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"P", "PT", "P1DT", "PT1X", "1 d", "P1W", "PT99999999999999H"} {
+		if d, ok := props.SpringDuration(in); ok {
+			t.Errorf("SpringDuration(%q) = %v, want not a duration", in, d)
+		}
+	}
+}
