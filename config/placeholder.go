@@ -314,6 +314,11 @@ func (r *placeholders) lookup(name string) (string, bool, string) {
 	if v, ok := r.env[relaxedEnvName(name)]; ok {
 		return v, true, ""
 	}
+	// Spring Boot's random values come after the environment and before
+	// the configuration files.
+	if v, ok, problem := randomValue(name); ok || problem != "" {
+		return v, ok, problem
+	}
 	path, v, found := r.find(name)
 	if !found {
 		return "", false, ""
