@@ -334,13 +334,17 @@ func Bool(v any) (bool, error) {
 }
 
 // String converts v to a string. It accepts a string (returned as is, white
-// space included), a [fmt.Stringer], and an int, int64, float64 or bool,
+// space included), a [fmt.Stringer], an int, int64, float64 or bool,
 // written out as by [fmt.Sprint] (a YAML number or boolean given for a
-// string key). Anything else, nil included, is an error
+// string key), and nil as "" (a key written with no value, "key:" in
+// YAML, which Spring binds as the empty string: SCSt's retry-via-DLQ-TTL
+// pattern writes dlq-dead-letter-exchange: so). Anything else is an error
 // "want a string, got <type>"; the error never shows the value, so a
 // mistyped secret is not echoed.
 func String(v any) (string, error) {
 	switch x := v.(type) {
+	case nil:
+		return "", nil
 	case string:
 		return x, nil
 	case fmt.Stringer:
@@ -357,10 +361,14 @@ func String(v any) (string, error) {
 // trimmed of white space and empty items dropped, so the result may be
 // empty (nil) — the caller decides whether that is allowed. The errors read
 // "want a comma-separated string or a list, got <type>" and
-// "want a list of strings, got an element <type>".
+// "want a list of strings, got an element <type>". nil (the key with no
+// value) is the empty list, as [String] takes it for ""; a nil element of
+// a list is an error (most likely an item left empty by mistake).
 func List(v any) ([]string, error) {
 	var raw []string
 	switch x := v.(type) {
+	case nil:
+		return nil, nil
 	case string:
 		raw = []string{x}
 	case []string:
@@ -369,7 +377,7 @@ func List(v any) ([]string, error) {
 		raw = make([]string, 0, len(x))
 		for _, e := range x {
 			s, err := String(e)
-			if err != nil {
+			if err != nil || e == nil {
 				return nil, fmt.Errorf("want a list of strings, got an element %T", e)
 			}
 			raw = append(raw, s)

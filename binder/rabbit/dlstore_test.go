@@ -138,8 +138,8 @@ func TestDeadLettersGoneMeanwhile(t *testing.T) {
 	}
 }
 
-// TestDLQDeadLetterExchangeEmpty: dlq-dead-letter-exchange: "" given
-// explicitly declares the DLQ with x-dead-letter-exchange "" (SCSt's
+// TestDLQDeadLetterExchangeEmpty: dlq-dead-letter-exchange: "" (or the
+// key with no value) given explicitly declares the DLQ with x-dead-letter-exchange "" (SCSt's
 // retry-via-DLQ-TTL pattern); not given, the DLQ has no such argument.
 func TestDLQDeadLetterExchangeEmpty(t *testing.T) {
 	for _, tc := range []struct {
@@ -147,6 +147,8 @@ func TestDLQDeadLetterExchangeEmpty(t *testing.T) {
 		want bool
 	}{
 		{map[string]any{"dlq-ttl": 1000, "dlq-dead-letter-exchange": ""}, true},
+		// As SCSt's docs write the pattern in YAML: the key with no value.
+		{map[string]any{"dlq-ttl": 1000, "dlq-dead-letter-exchange": nil}, true},
 		{map[string]any{"dlq-ttl": 1000}, false},
 	} {
 		spec := stream.ConsumerSpec{Binding: "x-in-0", Destination: "d", Group: "g", Extension: tc.ext}
