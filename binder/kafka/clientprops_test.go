@@ -690,6 +690,15 @@ func TestSCStTypedKeys(t *testing.T) {
 		"admin": map[string]any{"replication-factor": 1}}}); err != nil {
 		t.Errorf("accepted SCSt consumer keys: %v", err)
 	}
+	// ack-mode as Spring binds the enum: case, '-' and '_' do not matter.
+	for _, mode := range []string{"count-time", "COUNT_TIME", "countTime", "batch"} {
+		if err := v.ValidateConsumer(stream.ConsumerSpec{Binding: "in-0", Extension: map[string]any{"ack-mode": mode}}); err != nil {
+			t.Errorf("ack-mode %s: %v", mode, err)
+		}
+	}
+	if err := v.ValidateConsumer(stream.ConsumerSpec{Binding: "in-0", Extension: map[string]any{"ack-mode": "manual-immediate"}}); err == nil || !strings.Contains(err.Error(), "manual-immediate is not supported") {
+		t.Errorf("ack-mode manual-immediate: %v", err)
+	}
 	if err := v.ValidateProducer(stream.ProducerSpec{Binding: "out-0", Extension: map[string]any{
 		"sync": true, "headerPatterns": "*", "useTopicHeader": false}}); err != nil {
 		t.Errorf("accepted SCSt producer keys: %v", err)

@@ -57,11 +57,13 @@ func scstKey(kind, k string, v any) (handled bool, err error) {
 	case "consumer.ackmode":
 		var s string
 		if s, err = str(v); err == nil {
-			switch strings.ToUpper(s) {
-			case "RECORD", "BATCH", "TIME", "COUNT", "COUNT_TIME":
+			// As Spring binds enums: case, '-' and '_' do not matter
+			// (count-time is COUNT_TIME).
+			switch props.Norm(s) {
+			case "record", "batch", "time", "count", "counttime":
 				// When offsets are committed, not whether: at least once
 				// in every mode.
-			case "MANUAL", "MANUAL_IMMEDIATE":
+			case "manual", "manualimmediate":
 				err = fmt.Errorf("%s is not supported: streambind has no manual acknowledgment; the binder commits a message's offset once its handler returned nil (at least once)", s)
 			default:
 				err = fmt.Errorf("want RECORD, BATCH, TIME, COUNT or COUNT_TIME, got %q", s)
