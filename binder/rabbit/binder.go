@@ -170,10 +170,7 @@ func (b *Binder) BindProducer(ctx context.Context, spec stream.ProducerSpec) (st
 // auto-bind-dlq, their x-dead-letter-* arguments and DLQ.
 func producerTopology(spec stream.ProducerSpec, opts producerOptions) (topology, error) {
 	o := opts.queueOptions
-	t := topology{exchangeType: o.exchangeType}
-	if o.declareExchange {
-		t.exchange = spec.Destination
-	}
+	t := o.destinationTopology(spec.Destination)
 	n, partitioned := 1, spec.Producer.IsPartitioned()
 	if partitioned {
 		if len(spec.Producer.RequiredGroups) > 0 {

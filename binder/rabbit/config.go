@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	amqp "github.com/rabbitmq/amqp091-go"
@@ -66,6 +67,12 @@ type settings struct {
 	password       string
 	vhost          string
 	connectionName string
+	// connNamePrefix (SCSt's connection-name-prefix), when set, names the
+	// binder's connections <prefix>#<n>, n counted from 0 by connSeq for
+	// every connection opened (as SCSt's connection name strategy does),
+	// instead of connection-name-<role>.
+	connNamePrefix string
+	connSeq        *atomic.Int64
 	heartbeat      time.Duration
 	connTimeout    time.Duration
 	reconnectInit  time.Duration
@@ -135,6 +142,16 @@ func (s settings) redacted(i int) string {
 	return u.String()
 }
 
+// connectionNameFor is the name the next connection of role (publisher,
+// consumer) is given: <connection-name-prefix>#<n> when the prefix is set,
+// else <connection-name>-<role>.
+func (s settings) connectionNameFor(role string) string {
+	if s.connNamePrefix == "" {
+		return s.connectionName + "-" + role
+	}
+	return s.connNamePrefix + "#" + strconv.FormatInt(s.connSeq.Add(1)-1, 10)
+}
+
 // usesTLS reports whether any endpoint is reached over TLS.
 func (s settings) usesTLS() bool {
 	for _, ep := range s.endpoints {
@@ -196,7 +213,7 @@ func parseSettings(s stream.BinderSettings) (settings, error) {
 	out := defaultSettings()
 	var d props.Decoder
 	envPath := props.EnvironmentPath(s)
-	var uriSet, addrSet bool
+	var uriSet, addrSet, nameSet, prefixSet bool
 	for _, src := range props.BinderSources(s, Type) {
 		d.Each(src.Path, src.Map, func(k, path string, v any) (err error) {
 			switch k {
@@ -220,6 +237,10 @@ func parseSettings(s stream.BinderSettings) (settings, error) {
 				out.vhost, err = props.String(v)
 			case "connectionname":
 				out.connectionName, err = props.String(v)
+				nameSet = true
+			case "connectionnameprefix":
+				out.connNamePrefix, err = props.String(v)
+				prefixSet = true
 			case "heartbeat":
 				out.heartbeat, err = props.Duration(v, true)
 			case "connectiontimeout":
@@ -237,7 +258,10 @@ func parseSettings(s stream.BinderSettings) (settings, error) {
 			case "tls", "ssl":
 				err = out.applyTLS(&d, path, v)
 			default:
-				err = props.UnknownKey("the rabbit binder accepts uri, addresses, username, password, virtual-host, connection-name, heartbeat, connection-timeout, reconnect-initial-interval, reconnect-max-interval, publisher-channels, confirm-window, max-message-size, tls")
+				if ok, serr := scstKey("binder", k, v); ok {
+					return serr
+				}
+				err = props.UnknownKey("the rabbit binder accepts uri, addresses, username, password, virtual-host, connection-name, heartbeat, connection-timeout, reconnect-initial-interval, reconnect-max-interval, publisher-channels, confirm-window, max-message-size, tls, connection-name-prefix")
 			}
 			return err
 		})
@@ -245,6 +269,10 @@ func parseSettings(s stream.BinderSettings) (settings, error) {
 	if uriSet && addrSet {
 		d.Addf(envPath, "set uri or addresses, not both")
 	}
+	if nameSet && prefixSet {
+		d.Addf(envPath, "set connection-name or connection-name-prefix (SCSt's), not both")
+	}
+	out.connSeq = new(atomic.Int64)
 	if out.reconnectMax < out.reconnectInit {
 		d.Addf(envPath+".reconnect-max-interval", "must not be below reconnect-initial-interval")
 	}
@@ -506,6 +534,22 @@ type consumerOptions struct {
 	republishToDlq  bool
 	batchSize       int
 	redeliveryDelay time.Duration
+	// consumerTagPrefix (SCSt's consumer-tag-prefix): the binding's
+	// consumers are tagged <prefix>#<n>, n counted from 0 by tagSeq, which
+	// every consumer of the binding shares (as SCSt's tag strategy does);
+	// "" leaves the tag to the binder.
+	consumerTagPrefix string
+	tagSeq            *atomic.Int64
+}
+
+// consumerTag is the tag of the binding's next consumer (subscription):
+// <consumer-tag-prefix>#<n> when the prefix is set, else
+// streambind-<binding>-<random id>.
+func (o consumerOptions) consumerTag(binding string) string {
+	if o.consumerTagPrefix == "" {
+		return "streambind-" + binding + "-" + randomID()
+	}
+	return o.consumerTagPrefix + "#" + strconv.FormatInt(o.tagSeq.Add(1)-1, 10)
 }
 
 // producerOptions are stream.rabbit.bindings.<b>.producer.
@@ -526,7 +570,7 @@ type producerOptions struct {
 // consumerKeys and producerKeys list the keys the binder accepts, for the
 // unknown-key error.
 const (
-	consumerKeys = "rabbit consumer properties: prefetch, requeue-rejected, republish-to-dlq, redelivery-delay, batch-size; " + commonKeys
+	consumerKeys = "rabbit consumer properties: prefetch, requeue-rejected, republish-to-dlq, redelivery-delay, batch-size, consumer-tag-prefix; " + commonKeys
 	producerKeys = "rabbit producer properties: routing-key, routing-key-expression, mandatory, auto-bind-dlq; " + commonKeys
 )
 
@@ -584,6 +628,11 @@ func parseConsumerOptions(binding string, ext map[string]any) (consumerOptions, 
 			o.batchSize, err = props.Int(v, 1)
 		case "redeliverydelay":
 			o.redeliveryDelay, err = props.Duration(v, true)
+		case "consumertagprefix":
+			// Room for "#" and a count: a tag is an AMQP short string.
+			if o.consumerTagPrefix, err = props.String(v); err == nil && len(o.consumerTagPrefix) > maxNameBytes-21 {
+				err = fmt.Errorf("is %d bytes long: a consumer tag, <prefix>#<n>, has at most %d", len(o.consumerTagPrefix), maxNameBytes)
+			}
 		case "autobinddlq":
 			// The config loader moves it to consumer.dlq; here only when
 			// the binder is used without it.
@@ -597,6 +646,7 @@ func parseConsumerOptions(binding string, ext map[string]any) (consumerOptions, 
 		return err
 	})
 	o.queueOptions.check(&d, path)
+	o.tagSeq = new(atomic.Int64)
 	return o, d.Err()
 }
 
@@ -676,8 +726,85 @@ func scstKey(kind, k string, v any) (handled bool, err error) {
 		}
 		return nil
 	}
-	const noManualAck = "the binder acknowledges a message once its handler returned nil (AUTO: at least once)"
+	// atDefault accepts v when it is SCSt's default def (read by read:
+	// a number, a duration in milliseconds), refusing any other value with
+	// why.
+	atDefault := func(def any, read func(any) (any, error), why string) error {
+		got, err := read(v)
+		if err != nil {
+			return err
+		}
+		if got != def {
+			return fmt.Errorf("%v is not supported (only SCSt's default, %v): %s", got, def, why)
+		}
+		return nil
+	}
+	count := func(v any) (any, error) { return props.Int(v, 0) }
+	// millis reads a duration, a bare number being milliseconds as in
+	// SCSt's Long and Integer properties.
+	millis := func(v any) (any, error) { return props.Duration(v, true) }
+	const (
+		noManualAck = "the binder acknowledges a message once its handler returned nil (AUTO: at least once)"
+		noStreams   = "RabbitMQ streams and super streams are not supported"
+		reconnect   = "the binder declares its queue itself on every (re)subscription and, while that fails, tries again with the binder's reconnect-initial-interval doubling up to reconnect-max-interval: set those instead"
+	)
 	switch kind + "." + k {
+	// binder (RabbitBinderConfigurationProperties)
+	case "binder.adminaddresses", "binder.nodes":
+		var l []string
+		if l, err = props.List(v); err == nil && len(l) > 0 {
+			err = errors.New("queue affinity (LocalizedQueueConnectionFactory) is not supported: the binder connects to addresses in turn; leave it out (a cluster routes to the queue's node)")
+		}
+	case "binder.compressionlevel":
+		// Only for compress: true, which is refused.
+		var n int
+		if n, err = props.Int(v, -1); err == nil && n > 9 {
+			err = fmt.Errorf("want -1 to 9 (java.util.zip.Deflater), got %d", n)
+		}
+	// listener container (RabbitConsumerProperties)
+	case "consumer.missingqueuesfatal":
+		err = only(false, "a missing queue is never fatal: "+reconnect)
+	case "consumer.queuedeclarationretries":
+		err = atDefault(3, count, reconnect)
+	case "consumer.faileddeclarationretryinterval":
+		err = atDefault(5*time.Second, millis, reconnect)
+	case "consumer.recoveryinterval":
+		err = atDefault(5*time.Second, millis, "a consumer whose channel or connection was lost subscribes again after the binder's reconnect-initial-interval, doubling up to reconnect-max-interval: set those instead")
+	case "consumer.framemaxheadroom":
+		err = atDefault(20000, count, "a dead letter's headers are fitted to the broker's frame_max less Spring AMQP's 20,000 bytes, a fixed headroom here (x-streambind-truncated says what was cut)")
+	case "consumer.receivetimeout":
+		err = atDefault(time.Second, millis, "deliveries are pushed to the binder (basic.consume), which does not poll with a timeout; a batch (batch-mode) holds the deliveries already received, up to batch-size, without waiting for more")
+	case "consumer.enablebatching":
+		// SCSt wants it true with the binding's batch-mode; here batch-mode
+		// alone batches (up to batch-size), and without it there are no
+		// batches either way.
+		_, err = props.Bool(v)
+	case "consumer.republishdeliverymode":
+		err = enum([]string{"PERSISTENT"}, map[string]string{
+			"NON_PERSISTENT": "dead letters are republished persistent (delivery mode 2), SCSt's default",
+		})
+	case "consumer.superstream", "producer.superstream":
+		err = only(false, noStreams)
+	case "consumer.streamstreammessageconverterbeanname", "producer.streammessageconverterbeanname":
+		err = errors.New("not supported: " + noStreams + ", and it names a Spring bean (there are none here)")
+	case "consumer.delayedexchange", "producer.delayedexchange":
+		err = only(false, "delayed-message exchanges need RabbitMQ's delayed-message-exchange plugin and are not supported; for a delay before a retry see consumer.retry-delays (wait queues with a TTL)")
+	case "producer.delayexpression":
+		err = errors.New("not supported: delayed-message exchanges (x-delay) need RabbitMQ's delayed-message-exchange plugin, and delayed-exchange: true is refused")
+	case "consumer.alternateexchange", "producer.alternateexchange":
+		err = errors.New("alternate exchanges are not supported; a producer's send to an exchange no queue is bound to fails (mandatory: true, the default) instead of being lost")
+	// producer (RabbitProducerProperties)
+	case "producer.batchsize", "producer.batchbufferlimit":
+		// They tune producer batching, and batching-enabled: true is
+		// refused (messages are published one by one): any value changes
+		// nothing, in SCSt too.
+		_, err = props.Int(v, 1)
+	case "producer.batchtimeout":
+		_, err = props.Duration(v, false)
+	case "producer.confirmackchannel":
+		err = errors.New("not supported: Send returns once the broker confirmed the message (publisher confirms), so there is no channel of confirmations")
+	case "producer.useconfirmheader":
+		err = only(false, "Send returns once the broker confirmed the message (publisher confirms); there is no confirmation header")
 	case "consumer.durablesubscription":
 		err = only(true, "a group's queue is always durable (SCSt's default); for a queue that goes away with the consumer, consume without a group (an exclusive, auto-delete queue)")
 	case "consumer.acknowledgemode":

@@ -93,7 +93,7 @@ func (m *connMgr) dialAddr(ctx context.Context, i int) (*amqp.Connection, error)
 		}
 	}
 	props := amqp.NewConnectionProperties()
-	props.SetClientConnectionName(m.s.connectionName + "-" + m.role)
+	props.SetClientConnectionName(m.s.connectionNameFor(m.role))
 	var stop func() bool // ends the handshake's tie to ctx
 	cfg := amqp.Config{
 		SASL:       []amqp.Authentication{&amqp.PlainAuth{Username: ep.username, Password: ep.password}},

@@ -90,10 +90,7 @@ func (c *consumer) dlq() bool { return c.spec.Group != "" && c.spec.Consumer.DLQ
 func (c *consumer) topology(q string) topology {
 	cc := c.spec.Consumer
 	o := c.opts.queueOptions
-	t := topology{exchangeType: o.exchangeType}
-	if o.declareExchange {
-		t.exchange = c.dest
-	}
+	t := o.destinationTopology(c.dest)
 	qs := o.groupQueueSpec(c.dest, q, c.dlq(), cc.Partitioned, cc.InstanceIndex)
 	if c.spec.Group == "" {
 		qs.durable, qs.exclusive, qs.autoDelete = false, true, true
@@ -343,7 +340,7 @@ func (r *run) subscribe(ctx context.Context) (*chanSession, <-chan amqp.Delivery
 	if err := c.topology(r.queue).declare(ch); err != nil {
 		return fail(err)
 	}
-	tag := "streambind-" + c.spec.Binding + "-" + randomID()
+	tag := c.opts.consumerTag(c.spec.Binding)
 	ds, err := ch.Consume(r.queue, tag, false, false, false, false, nil)
 	if err != nil {
 		return fail(fmt.Errorf("consume queue %q: %w", r.queue, err))

@@ -336,6 +336,7 @@
 //	password: guest                    # never logged: URIs are redacted (see Redact)
 //	virtual-host: /
 //	connection-name: streambind        # shown in the management UI, with -publisher/-consumer
+//	connection-name-prefix: (none)     # SCSt's: names the connections <prefix>#<n> instead (n from 0, one per connection opened)
 //	heartbeat: 10s
 //	connection-timeout: 5s             # TCP connect + AMQP handshake
 //	reconnect-initial-interval: 100ms
@@ -373,8 +374,11 @@
 //	                                   # false: reject them, and the broker dead-letters them (x-death header)
 //	redelivery-delay: 100ms            # hold before a Nak'ed (or requeue-rejected) message is requeued; 0: at once
 //	batch-size: 64                     # batch mode: most messages per batch
+//	consumer-tag-prefix: (none)        # consumers tagged <prefix>#<n> (n from 0, across the binding's destinations); none: streambind-<binding>-<id>
 //	exchange-type: topic               # topic, direct, fanout, headers
 //	declare-exchange: true
+//	exchange-durable: true             # the destination exchange is durable
+//	exchange-auto-delete: false        # the broker deletes the destination exchange when its last queue is unbound
 //	bind-queue: true
 //	binding-routing-key: "#"           # partitioned: <destination>-<instance-index>, or <this>-<instance-index> when set
 //	binding-routing-key-delimiter: (none) # splits binding-routing-key into several keys
@@ -433,7 +437,7 @@
 //	routing-key-expression: (none)     # per message, SpEL subset (docs/conventions.md): headers['type'], payload.kind, 'a.' + headers.x …
 //	mandatory: true                    # an unroutable message fails Send (ErrUnroutable)
 //	auto-bind-dlq: false               # required-groups queues with x-dead-letter-* arguments and DLQs, as consumers with dlq declare them
-//	exchange-type, declare-exchange, bind-queue, queue-name-group-only, queue-binding-arguments: as above
+//	exchange-type, declare-exchange, exchange-durable, exchange-auto-delete, bind-queue, queue-name-group-only, queue-binding-arguments: as above
 //	binding-routing-key, binding-routing-key-delimiter: as above, for required-groups queues
 //	ttl, expires, max-length, max-length-bytes, max-priority, lazy, overflow-behavior, quorum, single-active-consumer: as above, for required-groups queues
 //	dead-letter-queue-name, dead-letter-exchange, dead-letter-exchange-type, declare-dlx, dead-letter-routing-key: as above, with auto-bind-dlq
@@ -450,6 +454,25 @@
 // auto-bind-dlq (and the same dead-letter-* properties) on the producer
 // too, or the two declarations clash (PRECONDITION_FAILED, a
 // [*TopologyError] naming the argument) — as with SCSt.
+//
+// SCSt's RabbitMQ keys that have no setting above are accepted at the
+// value that asks for what the binder does anyway (SCSt's default) and
+// refused at any other, with the reason and what to set instead:
+// acknowledge-mode AUTO, durable-subscription true, exclusive false,
+// transacted false, container-type SIMPLE or DIRECT, header-patterns "*",
+// anonymous-group-prefix "anonymous.", missing-queues-fatal false,
+// queue-declaration-retries 3, failed-declaration-retry-interval and
+// recovery-interval 5000 (the binder's reconnect-initial-interval and
+// reconnect-max-interval govern re-subscribing), frame-max-headroom 20000,
+// receive-timeout 1000, republish-delivery-mode PERSISTENT, super-stream
+// and delayed-exchange false; producer delivery-mode PERSISTENT,
+// batching-enabled false, compress false, producer-type AMQP,
+// use-confirm-header false; binder admin-addresses and nodes empty.
+// enable-batching, and the producer's batch-size, batch-buffer-limit,
+// batch-timeout and the binder's compression-level (which tune what is
+// refused) are accepted at any value. prefix, max-concurrency,
+// alternate-exchange, delay-expression, confirm-ack-channel and the stream
+// converter bean names are refused with the reason.
 //
 // Each binding logs one INFO line when bound ("rabbit: producer bound",
 // "rabbit: consumer bound") with its exchange, queues and binding keys, and

@@ -23,7 +23,7 @@ import (
 
 // commonKeys lists the properties consumers and producers share, for the
 // unknown-key error.
-const commonKeys = "exchange-type, declare-exchange, bind-queue, binding-routing-key, binding-routing-key-delimiter, " +
+const commonKeys = "exchange-type, declare-exchange, exchange-durable, exchange-auto-delete, bind-queue, binding-routing-key, binding-routing-key-delimiter, " +
 	"queue-name-group-only, queue-binding-arguments, ttl, expires, max-length, max-length-bytes, max-priority, lazy, " +
 	"overflow-behavior, quorum (enabled, delivery-limit, initial-group-size), single-active-consumer, " +
 	"dead-letter-queue-name, dead-letter-exchange, dead-letter-exchange-type, declare-dlx, dead-letter-routing-key, " +
@@ -88,7 +88,12 @@ func (a argOptions) put(t amqp.Table) {
 type queueOptions struct {
 	exchangeType    string
 	declareExchange bool
-	bindQueue       bool
+	// exchangeDurable and exchangeAutoDelete are the flags the destination
+	// exchange is declared with (SCSt's exchange-durable, default true, and
+	// exchange-auto-delete, default false).
+	exchangeDurable    bool
+	exchangeAutoDelete bool
+	bindQueue          bool
 	// bindingRoutingKey is "" when not set: "#" for a queue that is not
 	// partitioned, the destination for one that is (either way suffixed
 	// "-<index>" when partitioned).
@@ -114,7 +119,7 @@ type queueOptions struct {
 }
 
 func defaultQueueOptions() queueOptions {
-	return queueOptions{exchangeType: DefaultExchangeType, declareExchange: true, bindQueue: true,
+	return queueOptions{exchangeType: DefaultExchangeType, declareExchange: true, exchangeDurable: true, bindQueue: true,
 		deadLetterExchangeType: DefaultDeadLetterExchangeType, declareDLX: true}
 }
 
@@ -134,6 +139,10 @@ func (q *queueOptions) apply(d *props.Decoder, nk, path string, v any) (ok bool,
 		q.exchangeType, err = asExchangeType(v)
 	case "declareexchange":
 		q.declareExchange, err = props.Bool(v)
+	case "exchangedurable":
+		q.exchangeDurable, err = props.Bool(v)
+	case "exchangeautodelete":
+		q.exchangeAutoDelete, err = props.Bool(v)
 	case "bindqueue":
 		q.bindQueue, err = props.Bool(v)
 	case "bindingroutingkey":
@@ -435,6 +444,17 @@ func (q queueOptions) groupQueueSpec(dest, name string, withDLQ, partitioned boo
 		}
 	}
 	return s
+}
+
+// destinationTopology is the start of a binding's topology: the
+// destination exchange dest, declared as these options say (none without
+// declare-exchange).
+func (q queueOptions) destinationTopology(dest string) topology {
+	t := topology{exchangeType: q.exchangeType, exchangeDurable: q.exchangeDurable, exchangeAutoDelete: q.exchangeAutoDelete}
+	if q.declareExchange {
+		t.exchange = dest
+	}
+	return t
 }
 
 // checkPartitioned reports what SCSt refuses for a partitioned binding.

@@ -68,6 +68,9 @@ type topology struct {
 	exchange     string // "" = none
 	exchangeType string
 	queues       []queueSpec
+	// The exchange's durable and auto-delete flags (exchange-durable,
+	// exchange-auto-delete).
+	exchangeDurable, exchangeAutoDelete bool
 	// The dead-letter exchange (declared when declareDLX) and the DLQs
 	// bound to it; no DLQs, no DLX.
 	dlx        string
@@ -98,7 +101,7 @@ func (t *topology) withDLQ(q queueOptions, dlq queueSpec) {
 // exception), so the caller uses a channel of its own.
 func (t topology) declare(ch *amqp.Channel) error {
 	if t.exchange != "" {
-		if err := ch.ExchangeDeclare(t.exchange, t.exchangeType, true, false, false, false, nil); err != nil {
+		if err := ch.ExchangeDeclare(t.exchange, t.exchangeType, t.exchangeDurable, t.exchangeAutoDelete, false, false, nil); err != nil {
 			return topoErr("exchange", t.exchange, err)
 		}
 	}
