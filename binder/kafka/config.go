@@ -287,10 +287,27 @@ func str(v any) (string, error) {
 	return strings.TrimSpace(s), err
 }
 
-const binderKeys = "brokers, default-broker-port, client-id, required-acks, auto-create-topics, auto-add-partitions, min-partition-count, replication-factor, dial-timeout, heartbeat-interval, session-timeout, rebalance-timeout, close-timeout, health-interval, health-timeout, lag-interval, tls, sasl, configuration, consumer-properties, producer-properties"
+const binderKeys = "brokers, default-broker-port, client-id, required-acks, auto-create-topics, auto-add-partitions, min-partition-count, replication-factor, dial-timeout, heartbeat-interval, session-timeout, rebalance-timeout, close-timeout, health-interval, health-timeout, lag-interval, metrics, tls, sasl, configuration, consumer-properties, producer-properties"
 
 // noTransactions is why stream.kafka.binder.transaction is refused.
 const noTransactions = "exactly-once transactions are not supported (kafka-go has no transactional producer), and the binder never runs without what was asked for: remove it; delivery is at least once, and every record carries an id header for de-duplication"
+
+// metricsKey decodes key k (normalised) of SCSt's binder metrics section
+// into out; handled is false for a key it does not have.
+func metricsKey(out *settings, k string, v any) (handled bool, err error) {
+	switch k {
+	case "offsetlagmetricsinterval":
+		out.lagInterval, err = atLeast(v, minInterval)
+	case "defaultoffsetlagmetricsenabled":
+		var on bool
+		if on, err = props.Bool(v); err == nil && !on {
+			err = errors.New("false is not supported: the consumer lag is always computed (stream.LagReporter); set lag-interval (offset-lag-metrics-interval) to read the end offsets less often")
+		}
+	default:
+		return false, nil
+	}
+	return true, err
+}
 
 // atLeast decodes a duration of at least lo.
 func atLeast(v any, lo time.Duration) (time.Duration, error) {
@@ -395,6 +412,23 @@ func parseSettings(s stream.BinderSettings) (settings, error) {
 			out.healthTimeout, err = atLeast(v, minInterval)
 		case "laginterval":
 			out.lagInterval, err = atLeast(v, minInterval)
+		case "metrics":
+			// SCSt's metrics section: its offset lag interval is
+			// lag-interval; the lag is always computed.
+			var m map[string]any
+			if m, err = props.Map(v); err != nil {
+				return err
+			}
+			d.Each(p, m, func(k, _ string, v any) error {
+				if handled, err := metricsKey(&out, k, v); handled {
+					return err
+				}
+				return props.UnknownKey("metrics accepts default-offset-lag-metrics-enabled, offset-lag-metrics-interval (lag-interval)")
+			})
+		case "metricsoffsetlagmetricsinterval", "metricsdefaultoffsetlagmetricsenabled":
+			// The environment-variable form (..._BINDER_METRICS_OFFSET_LAG_METRICS_INTERVAL)
+			// arrives as one key.
+			_, err = metricsKey(&out, strings.TrimPrefix(k, "metrics"), v)
 		case "tls":
 			err = sec.tls.Decode(&d, p, v, false)
 		case "sasl":

@@ -447,6 +447,9 @@
 //	health-interval: 2s            # between health probes (at least 100ms)
 //	health-timeout: 3s             # bound of each health probe and lag request (at least 100ms); a bare number is seconds, as SCSt's healthTimeout
 //	lag-interval: 2s               # between end-offset reads for the lag (at least 100ms)
+//	metrics:                       # SCSt's section
+//	  offset-lag-metrics-interval: (lag-interval) # the same setting as lag-interval
+//	  default-offset-lag-metrics-enabled: true    # only true: the lag is always computed
 //	tls:                           # TLS is on when this section is present (enabled: false turns it off)
 //	  enabled: true
 //	  ca-file: ""                  # PEM; default: the system roots
@@ -519,7 +522,9 @@
 // SCSt's own typed Kafka keys that have no setting above are accepted when
 // the binder does what they ask anyway (headers, ack-each-record,
 // auto-commit-offset true, ack-mode other than MANUAL, sync,
-// header-patterns "*" ...) and refused with the reason otherwise (manual
+// header-patterns "*", auto-alter-topics false, reactive-at-most-once and
+// reactive-auto-commit false, tx-commit-recovered true ...) and refused
+// with the reason otherwise (manual
 // acknowledgment, a fixed partition assignment, topic patterns, bean
 // names ...); the binder's jaas section is the older form of
 // sasl.jaas.config; and a binder's environment may hold SCSt's

@@ -41,12 +41,16 @@ func scstKey(kind, k string, v any) (handled bool, err error) {
 		_, err = props.List(v)
 	case "binder.considerdownwhenanypartitionhasnoleader":
 		err = wantBool(is(false), "health follows whether the cluster answers (see Health); partition leaders are not checked")
-	case "binder.headermapperbeanname", "binder.certificatestoredirectory":
+	case "binder.headermapperbeanname":
 		err = errors.New("not supported: " + javaBean)
+	case "binder.certificatestoredirectory":
+		err = errors.New("not supported: it is where SCSt copies key and trust stores out of the classpath, and a Go service has none: give the PEM files' paths (ssl.truststore.location ...)")
 	case "binder.authorizationexceptionretryinterval":
 		err = errors.New("not supported: an authorisation failure is retried by the app's start-up rule and the core's retries (see Errors)")
 	case "binder.enableobservation":
 		err = wantBool(is(false), "tracing is configured with package telemetry")
+	case "binder.autoaltertopics":
+		err = wantBool(is(false), "topic configurations are never altered: topic.properties is refused (partitions are added with auto-add-partitions)")
 	// consumer
 	case "consumer.ackeachrecord":
 		// Offsets advance after each handled message anyway (commits are
@@ -84,12 +88,18 @@ func scstKey(kind, k string, v any) (handled bool, err error) {
 		err = errors.New("not supported: there are no idle events")
 	case "consumer.polltimeout":
 		err = errors.New("not supported: there are no pollable consumers; max-wait (fetch.max.wait.ms) bounds a fetch")
-	case "consumer.txcommitrecovered", "consumer.transactionmanager", "producer.transactionmanager":
+	case "consumer.txcommitrecovered":
+		// SCSt's default; it applies to transactions only, and there are
+		// none: a recovered (dead-lettered) record's offset is committed.
+		err = wantBool(is(true), "exactly-once transactions are not supported (kafka-go has no transactional producer)")
+	case "consumer.transactionmanager", "producer.transactionmanager":
 		err = errors.New("not supported: exactly-once transactions are not (kafka-go has no transactional producer)")
 	case "consumer.converterbeanname", "consumer.commonerrorhandlerbeanname":
 		err = errors.New("not supported: " + javaBean)
 	case "consumer.reactiveatmostonce", "consumer.reactiveautocommit":
-		err = errors.New("not supported: there are no reactive functions")
+		// false (SCSt's default) asks for nothing of a function that is
+		// not reactive.
+		err = wantBool(is(false), "there are no reactive functions")
 	// producer
 	case "producer.sync":
 		// Every send waits for the broker's acknowledgement.

@@ -748,6 +748,11 @@ func scstKey(kind, k string, v any) (handled bool, err error) {
 		noStreams   = "RabbitMQ streams and super streams are not supported"
 		reconnect   = "the binder declares its queue itself on every (re)subscription and, while that fails, tries again with the binder's reconnect-initial-interval doubling up to reconnect-max-interval: set those instead"
 	)
+	if kind != "binder" && strings.HasPrefix(k, "alternateexchange") {
+		// alternate-exchange.name ..., or as one key from an environment
+		// variable (..._ALTERNATE_EXCHANGE_NAME).
+		return true, errors.New("alternate exchanges are not supported; a producer's send to an exchange no queue is bound to fails (mandatory: true, the default) instead of being lost")
+	}
 	switch kind + "." + k {
 	// binder (RabbitBinderConfigurationProperties)
 	case "binder.adminaddresses", "binder.nodes":
@@ -791,8 +796,6 @@ func scstKey(kind, k string, v any) (handled bool, err error) {
 		err = only(false, "delayed-message exchanges need RabbitMQ's delayed-message-exchange plugin and are not supported; for a delay before a retry see consumer.retry-delays (wait queues with a TTL)")
 	case "producer.delayexpression":
 		err = errors.New("not supported: delayed-message exchanges (x-delay) need RabbitMQ's delayed-message-exchange plugin, and delayed-exchange: true is refused")
-	case "consumer.alternateexchange", "producer.alternateexchange":
-		err = errors.New("alternate exchanges are not supported; a producer's send to an exchange no queue is bound to fails (mandatory: true, the default) instead of being lost")
 	// producer (RabbitProducerProperties)
 	case "producer.batchsize", "producer.batchbufferlimit":
 		// They tune producer batching, and batching-enabled: true is

@@ -112,6 +112,7 @@ func TestSCStContainerKeys(t *testing.T) {
 	_, err = parseProducerOptions("p-out-0", map[string]any{
 		"delay-expression": "headers['delay']", "confirm-ack-channel": "acks", "use-confirm-header": true,
 		"batch-size": 0, "alternateExchange": map[string]any{"name": "ae"},
+		"alternate-exchange-type": "topic", // an environment variable's form of alternate-exchange.type
 	})
 	for _, want := range []string{
 		"producer.delay-expression: not supported: delayed-message exchanges",
@@ -119,6 +120,7 @@ func TestSCStContainerKeys(t *testing.T) {
 		"producer.use-confirm-header: true is not supported",
 		"producer.batch-size: ",
 		"producer.alternateExchange: alternate exchanges are not supported",
+		"producer.alternate-exchange-type: alternate exchanges are not supported",
 	} {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("error does not say %q: %v", want, err)

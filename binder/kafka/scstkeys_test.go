@@ -1,0 +1,60 @@
+package kafka
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/streambind/streambind/stream"
+)
+
+// TestSCStMetricsAndDefaults: SCSt's binder metrics section is read (its
+// offset-lag-metrics-interval is lag-interval, nested or as one key from
+// an environment variable; default-offset-lag-metrics-enabled: true is
+// accepted), auto-alter-topics: false, reactive-at-most-once and
+// reactive-auto-commit: false and tx-commit-recovered: true (SCSt's
+// defaults) are accepted, and other values are refused with the reason.
+// Before, metrics and auto-alter-topics were unknown keys and the
+// reactive keys and tx-commit-recovered were refused at their defaults.
+func TestSCStMetricsAndDefaults(t *testing.T) {
+	st, err := parseSettings(stream.BinderSettings{Name: "k", Type: Type,
+		Binder: map[string]any{"metrics": map[string]any{"offsetLagMetricsInterval": 30000, "default-offset-lag-metrics-enabled": true},
+			"auto-alter-topics": false}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.lagInterval != 30*time.Second {
+		t.Errorf("lag interval %s, want 30s (metrics.offset-lag-metrics-interval)", st.lagInterval)
+	}
+	st, err = parseSettings(stream.BinderSettings{Name: "k", Type: Type,
+		Environment: map[string]any{"metrics-offset-lag-metrics-interval": "5s"}})
+	if err != nil || st.lagInterval != 5*time.Second {
+		t.Errorf("environment-variable form: lag interval %s, %v; want 5s", st.lagInterval, err)
+	}
+	if _, err := parseConsumer("in-0", map[string]any{"reactive-at-most-once": false, "reactiveAutoCommit": "false", "tx-commit-recovered": true}); err != nil {
+		t.Errorf("SCSt's defaults refused: %v", err)
+	}
+
+	_, err = parseSettings(stream.BinderSettings{Name: "k", Type: Type,
+		Binder: map[string]any{"metrics": map[string]any{"default-offset-lag-metrics-enabled": false, "bogus": 1},
+			"autoAlterTopics": true, "certificate-store-directory": "/tmp"}})
+	for _, want := range []string{
+		"stream.kafka.binder.metrics.default-offset-lag-metrics-enabled: false is not supported: the consumer lag is always computed",
+		"stream.kafka.binder.metrics.bogus: unknown key",
+		"stream.kafka.binder.autoAlterTopics: true is not supported: topic configurations are never altered",
+		"stream.kafka.binder.certificate-store-directory: not supported: it is where SCSt copies key and trust stores out of the classpath",
+	} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("error does not say %q: %v", want, err)
+		}
+	}
+	_, err = parseConsumer("in-0", map[string]any{"reactive-at-most-once": true, "tx-commit-recovered": false})
+	for _, want := range []string{
+		"consumer.reactive-at-most-once: true is not supported: there are no reactive functions",
+		"consumer.tx-commit-recovered: false is not supported: exactly-once transactions",
+	} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("error does not say %q: %v", want, err)
+		}
+	}
+}
