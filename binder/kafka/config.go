@@ -287,7 +287,7 @@ func str(v any) (string, error) {
 	return strings.TrimSpace(s), err
 }
 
-const binderKeys = "brokers, default-broker-port, client-id, required-acks, auto-create-topics, auto-add-partitions, min-partition-count, replication-factor, dial-timeout, heartbeat-interval, session-timeout, rebalance-timeout, close-timeout, health-interval, health-timeout, lag-interval, metrics, tls, sasl, configuration, consumer-properties, producer-properties"
+const binderKeys = "brokers, default-broker-port, client-id, required-acks, auto-create-topics, auto-add-partitions, min-partition-count, replication-factor, dial-timeout, heartbeat-interval, session-timeout, rebalance-timeout, close-timeout, health-interval, health-timeout, lag-interval, tls, sasl, configuration, consumer-properties, producer-properties"
 
 // noTransactions is why stream.kafka.binder.transaction is refused.
 const noTransactions = "exactly-once transactions are not supported (kafka-go has no transactional producer), and the binder never runs without what was asked for: remove it; delivery is at least once, and every record carries an id header for de-duplication"
