@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -91,8 +92,13 @@ func (f *dlqFlags) resolve(cmd *cobra.Command, e *runEnv) (*dlqTarget, error) {
 	if src == "" && len(cs.problems) > 0 {
 		return nil, failed(fmt.Errorf("%s: the configuration has errors (streambind lint shows them):\n%s", s.configFile(), cs.problems.Error()))
 	}
+	for _, b := range cs.bindings {
+		if src == "" && !b.input && strings.EqualFold(b.name, f.binding) {
+			return nil, failed(fmt.Errorf("%s: %s is an output binding: dead letters are a consumer binding's (consumer bindings: %s)", s.configFile(), b.name, listOrNone(inputs)))
+		}
+	}
 	if src == "" {
-		return nil, failed(fmt.Errorf("%s: no consumer binding %q (consumer bindings: %s)", s.configFile(), f.binding, listOrNone(inputs)))
+		return nil, failed(fmt.Errorf("%s: no consumer binding %q%s (consumer bindings: %s)", s.configFile(), f.binding, didYouMean(f.binding, inputs), listOrNone(inputs)))
 	}
 	if of := cfg.Binding(src).Consumer.DeadLettersOf; of != "" {
 		src = of // a reader: the dead letters it reads
@@ -492,8 +498,11 @@ func when(t time.Time) string {
 	return t.UTC().Format(time.RFC3339)
 }
 
+// oneLine is s as one line of a listing: white space collapsed, made
+// printable (an exception message may hold terminal escapes or bytes that
+// are not UTF-8) and cut to 200 bytes.
 func oneLine(s string) string {
-	s = strings.Join(strings.Fields(s), " ")
+	s = printable(strings.Join(strings.Fields(s), " "))
 	if s == "" {
 		return "(none)"
 	}
@@ -591,13 +600,13 @@ func printDeadLetter(w io.Writer, pos int, d stream.DeadLetter) {
 	for _, k := range keys {
 		v := headerText(k, d.Headers[k])
 		if strings.Contains(v, "\n") {
-			fmt.Fprintf(w, "  %s: |\n", k)
+			fmt.Fprintf(w, "  %s: |\n", printable(k))
 			for _, l := range strings.Split(v, "\n") {
 				fmt.Fprintf(w, "    %s\n", l)
 			}
 			continue
 		}
-		fmt.Fprintf(w, "  %s: %s\n", k, v)
+		fmt.Fprintf(w, "  %s: %s\n", printable(k), v)
 	}
 	if len(d.Key) > 0 {
 		fmt.Fprintf(w, "key: %q\n", d.Key)
@@ -605,24 +614,32 @@ func printDeadLetter(w io.Writer, pos int, d stream.DeadLetter) {
 	fmt.Fprintf(w, "payload (%d bytes):\n%s\n", len(d.Payload), prettyPayload(d.Payload))
 }
 
+// prettyPayload is a payload as show prints it. JSON is indented as it is
+// written (json.Indent: decoding it would round big numbers,
+// 12345678901234567891 to 12345678901234567000, drop repeated keys and
+// sort the others); other text as it is; anything else quoted.
 func prettyPayload(p []byte) string {
 	if json.Valid(p) {
-		var b strings.Builder
-		var v any
-		if err := json.Unmarshal(p, &v); err == nil {
-			enc := json.NewEncoder(&b)
-			enc.SetIndent("", "  ")
-			enc.SetEscapeHTML(false)
-			if enc.Encode(v) == nil {
-				return strings.TrimRight(b.String(), "\n")
-			}
+		var b bytes.Buffer
+		if json.Indent(&b, bytes.TrimSpace(p), "", "  ") == nil {
+			// A JSON string may hold C1 controls unescaped.
+			return printableLines(b.String())
 		}
 	}
 	s := string(p)
-	if strings.ToValidUTF8(s, "") == s && !strings.ContainsFunc(s, func(r rune) bool { return r < 0x20 && r != '\n' && r != '\t' && r != '\r' }) {
+	if !binaryHeaderValue(s) {
 		return s
 	}
 	return strconv.Quote(s)
+}
+
+// printableLines is printable line by line: the line breaks stay.
+func printableLines(s string) string {
+	lines := strings.Split(s, "\n")
+	for i, l := range lines {
+		lines[i] = printable(l)
+	}
+	return strings.Join(lines, "\n")
 }
 
 func newDLQReplayCmd(e *runEnv) *cobra.Command {
@@ -649,7 +666,9 @@ with the original's id as a duplicate). A dead
 letter already replayed --max-replays times is skipped (it stays, and a
 note says so), so that a message that keeps failing cannot loop through
 replay for ever. Note that a destination's every group gets the copy, not
-only the binding's.
+only the binding's. Run one replay of a binding's dead letters at a time:
+on Kafka, NATS and Redis two at once each replay all of them (every dead
+letter twice); on RabbitMQ the queue hands each to one of them.
 
 Filters: --header k=v (repeatable), --exception TEXT (in
 x-exception-message), --since/--until (RFC 3339 or a duration ago; a dead

@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/base64"
 	"encoding/binary"
+	"fmt"
 	"strconv"
 	"strings"
 	"time"
@@ -22,8 +23,41 @@ import (
 // binaryHeaderValue reports whether v is not printable text.
 func binaryHeaderValue(v string) bool {
 	return !utf8.ValidString(v) || strings.ContainsFunc(v, func(r rune) bool {
-		return (r < 0x20 && r != '\n' && r != '\t' && r != '\r') || r == 0x7f
+		return r != '\n' && r != '\t' && r != '\r' && isControl(r)
 	})
+}
+
+// isControl reports whether r is a C0 or C1 control character or DEL:
+// written to a terminal, ESC (or the C1 CSI) starts a sequence that
+// recolours, retitles or clears it.
+func isControl(r rune) bool {
+	return r < 0x20 || (r >= 0x7f && r <= 0x9f)
+}
+
+// printable is s made safe to print on a terminal line: control
+// characters (tabs and line breaks included) and bytes that are not UTF-8
+// are written as Go escapes (\x1b, \u009b), the rest as it is. Text
+// that the broker stores for a failing app (an exception message) may hold
+// anything.
+func printable(s string) string {
+	if utf8.ValidString(s) && !strings.ContainsFunc(s, isControl) {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); {
+		r, n := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && n == 1:
+			fmt.Fprintf(&b, "\\x%02x", s[i])
+		case isControl(r):
+			q := strconv.QuoteRune(r)
+			b.WriteString(q[1 : len(q)-1])
+		default:
+			b.WriteString(s[i : i+n])
+		}
+		i += n
+	}
+	return b.String()
 }
 
 // numericHeader decodes the big-endian numeric headers Spring Cloud

@@ -346,3 +346,53 @@ func listOrNone(names []string) string {
 	}
 	return strings.Join(names, ", ")
 }
+
+// didYouMean is ` (did you mean NAME?)` for the one of names closest to
+// name when it is close enough to be a typo (work-in-O, wrok-in-0,
+// Work-In-1 for work-in-0), else for the one that name is the function of
+// (work for work-in-0), else "".
+func didYouMean(name string, names []string) string {
+	want := strings.ToLower(name)
+	best, bestD := "", -1
+	for _, n := range names {
+		if d := editDistance(want, strings.ToLower(n)); bestD < 0 || d < bestD {
+			best, bestD = n, d
+		}
+	}
+	if best != "" && bestD <= max(1, min(3, len(best)/3)) {
+		return " (did you mean " + best + "?)"
+	}
+	// A function's name for its binding: audit for audit-in-0.
+	var prefixed []string
+	for _, n := range names {
+		if strings.HasPrefix(strings.ToLower(n), want+"-") {
+			prefixed = append(prefixed, n)
+		}
+	}
+	if len(prefixed) == 1 {
+		return " (did you mean " + prefixed[0] + "?)"
+	}
+	return ""
+}
+
+// editDistance is the Levenshtein distance of a and b, in runes.
+func editDistance(a, b string) int {
+	ra, rb := []rune(a), []rune(b)
+	prev := make([]int, len(rb)+1)
+	cur := make([]int, len(rb)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(ra); i++ {
+		cur[0] = i
+		for j := 1; j <= len(rb); j++ {
+			cost := 1
+			if ra[i-1] == rb[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(rb)]
+}

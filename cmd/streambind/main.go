@@ -153,7 +153,8 @@ type runEnv struct {
 	env            []string
 	dir            string
 	// ready, when non-nil, receives the address of a broker that kafka
-	// serve started (tests).
+	// serve started, what tail consumes, or the destination send sends to
+	// once it runs (tests).
 	ready chan<- string
 	// binders, when non-nil, replaces the binder types of a dlq
 	// subcommand (tests: an in-process broker shared with an app).
@@ -209,6 +210,11 @@ func run(ctx context.Context, args []string, e *runEnv) int {
 		ee = &exitError{code: exitUsage, err: err}
 	}
 	if ee.err != nil {
+		if ctx.Err() != nil && errors.Is(ee.err, context.Canceled) {
+			// Ctrl-C or SIGTERM: a bare "context canceled" would read as a
+			// fault.
+			ee.err = fmt.Errorf("interrupted: %w", ee.err)
+		}
 		fmt.Fprintf(e.stderr, "streambind: %v\n", ee.err)
 		if ee.code == exitUsage && cmd != nil {
 			fmt.Fprintf(e.stderr, "Run '%s --help' for usage.\n", cmd.CommandPath())

@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -12,6 +13,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/spf13/cobra"
 
@@ -129,7 +131,7 @@ func (f *endpointFlags) resolve(cmd *cobra.Command, e *runEnv) (*service, *resol
 			return s, r, nil
 		}
 	}
-	return nil, nil, failed(fmt.Errorf("%s: no binding %q (bindings: %s)", s.configFile(), f.binding, listOrNone(names)))
+	return nil, nil, failed(fmt.Errorf("%s: no binding %q%s (bindings: %s)", s.configFile(), f.binding, didYouMean(f.binding, names), listOrNone(names)))
 }
 
 // binderType returns the type of binder name in cfg.
@@ -329,8 +331,11 @@ The in-process binder cannot be reached from another process.`,
 			next := messageSource(args, cmd.InOrStdin())
 			sent := 0
 			err = runApp(cmd.Context(), app, func(ctx context.Context) error {
+				if e.ready != nil {
+					e.ready <- eff.Destination
+				}
 				for {
-					msg, where, err := next()
+					msg, where, err := next(ctx)
 					if err == io.EOF {
 						return nil
 					}
@@ -367,11 +372,16 @@ The in-process binder cannot be reached from another process.`,
 }
 
 // messageSource returns the messages of args, or else the non-blank lines
-// of in, one at a time, with where each came from; io.EOF after the last.
-func messageSource(args []string, in io.Reader) func() ([]byte, string, error) {
+// of in, one at a time, with where each came from; io.EOF after the last,
+// ctx's error once it ends (Ctrl-C while send waits for a line of a
+// terminal or a pipe).
+func messageSource(args []string, in io.Reader) func(context.Context) ([]byte, string, error) {
 	if len(args) > 0 {
 		i := 0
-		return func() ([]byte, string, error) {
+		return func(ctx context.Context) ([]byte, string, error) {
+			if err := ctx.Err(); err != nil {
+				return nil, "", err
+			}
 			if i >= len(args) {
 				return nil, "", io.EOF
 			}
@@ -379,20 +389,48 @@ func messageSource(args []string, in io.Reader) func() ([]byte, string, error) {
 			return []byte(args[i-1]), fmt.Sprintf("argument %d", i), nil
 		}
 	}
-	sc := bufio.NewScanner(in)
-	sc.Buffer(make([]byte, 64*1024), 16<<20)
-	line := 0
-	return func() ([]byte, string, error) {
-		for sc.Scan() {
-			line++
-			if t := strings.TrimSpace(sc.Text()); t != "" {
-				return []byte(t), fmt.Sprintf("line %d", line), nil
+	type line struct {
+		text  []byte
+		where string
+		err   error
+	}
+	// A read of in cannot be interrupted: it runs in a goroutine of its
+	// own, which a run that ends leaves blocked (the process exits).
+	lines := make(chan line)
+	var once sync.Once
+	start := func() {
+		go func() {
+			sc := bufio.NewScanner(in)
+			sc.Buffer(make([]byte, 64*1024), 16<<20)
+			n := 0
+			for sc.Scan() {
+				n++
+				if t := strings.TrimSpace(sc.Text()); t != "" {
+					lines <- line{text: []byte(t), where: fmt.Sprintf("line %d", n)}
+				}
 			}
+			err := io.EOF
+			if serr := sc.Err(); serr != nil {
+				err = fmt.Errorf("stdin, after line %d: %w", n, serr)
+			}
+			lines <- line{err: err}
+		}()
+	}
+	done := false
+	return func(ctx context.Context) ([]byte, string, error) {
+		if done {
+			return nil, "", io.EOF
 		}
-		if err := sc.Err(); err != nil {
-			return nil, "", fmt.Errorf("stdin, after line %d: %w", line, err)
+		once.Do(start)
+		select {
+		case l := <-lines:
+			if l.err != nil {
+				done = true
+			}
+			return l.text, l.where, l.err
+		case <-ctx.Done():
+			return nil, "", ctx.Err()
 		}
-		return nil, "", io.EOF
 	}
 }
 
@@ -406,9 +444,14 @@ func splitDests(d string) []string {
 	return out
 }
 
+// truncate cuts s to at most n bytes, at a rune boundary (a cut rune
+// would print as bytes that are not UTF-8).
 func truncate(s string, n int) string {
 	if len(s) <= n {
 		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
 	}
 	return s[:n] + "…"
 }
@@ -427,7 +470,8 @@ type tailed struct {
 	// Headers are text values as strings, binary ones as {"b64": ...,
 	// "value": n} (headersJSON).
 	Headers map[string]any `json:"headers"`
-	// Payload is the payload itself when it is JSON, else a string.
+	// Payload is the payload itself when it is JSON, a string when it is
+	// other UTF-8 text, else {"b64": ...} (payloadValue).
 	Payload any `json:"payload"`
 }
 
@@ -444,7 +488,8 @@ func newTailCmd(e *runEnv) *cobra.Command {
 configuration (PATH or --config, --profile, environment, placeholders; PATH
 as to lint and config: the service's directory or file), and prints
 every message as one JSON line: {"headers": {...}, "payload": ...} (the
-payload as JSON when it is JSON, else as a string). A header value that is
+payload as JSON when it is JSON, as a string when it is other UTF-8 text,
+else as {"b64": "<its bytes in base64>"}). A header value that is
 not text (not UTF-8, or with control characters) is an object
 {"b64": "<its bytes in base64>"}, with "value": n for the big-endian numbers
 Spring Cloud Stream's Kafka binder writes (x-original-partition, -offset,
@@ -594,11 +639,16 @@ in-process binder cannot be reached from another process.`,
 	return cmd
 }
 
-// payloadValue is the payload as tail prints it: JSON as itself, else a
-// string.
+// payloadValue is the payload as tail prints it: JSON as itself, other
+// UTF-8 text as a string, anything else as {"b64": ...}: a JSON string of
+// bytes that are not UTF-8 would have each such byte replaced by U+FFFD,
+// losing the payload.
 func payloadValue(p []byte) any {
 	if json.Valid(p) {
 		return json.RawMessage(p)
+	}
+	if !utf8.Valid(p) {
+		return binaryHeader{B64: base64.StdEncoding.EncodeToString(p)}
 	}
 	return string(p)
 }
