@@ -293,7 +293,9 @@ func (s *settings) applyURI(raw, path string) error {
 		// Neither the URI nor the parser's message is shown: both may hold
 		// the password, which is exactly what a URI fails on when a
 		// reserved character in it is not percent-encoded.
-		return errors.New("bad amqp uri (not shown: it may hold a password): want amqp[s]://user:password@host[:port][/vhost], with reserved characters (@ : / ? #) in the user and password percent-encoded")
+		// The form is written so that redaction (lint, logs) does not take
+		// it for a URI with a password and mask it.
+		return errors.New("bad amqp uri (not shown: it may hold a password): want the form amqp[s]://[USER[:PASSWORD]@]HOST[:PORT][/VHOST], with @ : / ? # in the user and password percent-encoded")
 	}
 	s.username, s.password, s.vhost = u.Username, u.Password, u.Vhost
 	if u.Scheme == "amqps" {
