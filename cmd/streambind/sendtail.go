@@ -509,7 +509,11 @@ tail stops with exit status 2: pass --binder.
 By default tail is an anonymous consumer: it gets a copy of what arrives
 while it runs and takes nothing from the services' groups. --group G joins
 group G instead (it then competes with that group's consumers: what tail
-takes, they do not get). --from-beginning reads a Kafka topic from its
+takes, they do not get). A group that did not exist stays after tail ends,
+as every group does, and keeps what arrives for it: a RabbitMQ queue
+<destination>.G, a NATS durable consumer, a Redis consumer group, Kafka
+committed offsets; delete it with the broker's tools when it was a one-off.
+--from-beginning reads a Kafka topic from its
 first record (other brokers hold no history for a new consumer).
 
 With --count N tail stops after N messages (exit status 0), showing
