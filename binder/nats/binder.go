@@ -192,21 +192,21 @@ func (bd *Binder) dial(ctx context.Context) (*connection, error) {
 		if bd.checkOpen() != nil {
 			return // Close
 		}
-		bd.log.Warn("nats: disconnected; reconnecting with back-off", "binder", bd.name, "error", bd.logErr(err))
+		bd.log.Warn("nats: disconnected; reconnecting with back-off", "error", bd.logErr(err))
 	}
 	o.ReconnectedCB = func(nc *natsgo.Conn) {
 		bd.connectedAt.Store(time.Now().UnixNano())
-		bd.log.Info("nats: reconnected", "binder", bd.name, "server", secrets.RedactText(nc.ConnectedUrlRedacted(), bd.st.secrets))
+		bd.log.Info("nats: reconnected", "server", secrets.RedactText(nc.ConnectedUrlRedacted(), bd.st.secrets))
 	}
 	o.ReconnectErrCB = func(_ *natsgo.Conn, err error) {
-		bd.log.Debug("nats: reconnect attempt failed", "binder", bd.name, "error", bd.logErr(err))
+		bd.log.Debug("nats: reconnect attempt failed", "error", bd.logErr(err))
 	}
 	o.AsyncErrorCB = func(_ *natsgo.Conn, sub *natsgo.Subscription, err error) {
 		subj := ""
 		if sub != nil {
 			subj = sub.Subject
 		}
-		bd.log.Warn("nats: asynchronous error", "binder", bd.name, "subscription", subj, "error", bd.logErr(err))
+		bd.log.Warn("nats: asynchronous error", "subscription", subj, "error", bd.logErr(err))
 	}
 	nc, err := o.Connect()
 	if err != nil {
@@ -236,7 +236,7 @@ func (bd *Binder) dial(ctx context.Context) (*connection, error) {
 		}
 		return nil, stream.Unavailable(bd.wrap(err, "nats: %s: JetStream does not answer", bd.servers()))
 	}
-	bd.log.Info("nats: connected", "binder", bd.name, "server", secrets.RedactText(nc.ConnectedUrlRedacted(), bd.st.secrets), "version", nc.ConnectedServerVersion(), "max-payload", nc.MaxPayload())
+	bd.log.Info("nats: connected", "server", secrets.RedactText(nc.ConnectedUrlRedacted(), bd.st.secrets), "version", nc.ConnectedServerVersion(), "max-payload", nc.MaxPayload())
 	return &connection{nc: nc, js: js}, nil
 }
 
@@ -704,7 +704,7 @@ func (bd *Binder) Close(ctx context.Context) error {
 			err := c.nc.FlushWithContext(fctx)
 			cancel()
 			if err != nil {
-				bd.log.Debug("nats: flush before close", "binder", bd.name, "error", bd.logErr(err))
+				bd.log.Debug("nats: flush before close", "error", bd.logErr(err))
 			}
 		}
 		c.nc.Close()

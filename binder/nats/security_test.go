@@ -43,12 +43,13 @@ func (l *logBuffer) String() string {
 	return l.b.String()
 }
 
-// authBinder makes a binder whose debug log goes to logs.
+// authBinder makes a binder whose debug log goes to logs, through a
+// logger that names the binder as the App's does.
 func authBinder(t *testing.T, env map[string]any, logs *logBuffer) stream.Binder {
 	t.Helper()
 	b, err := natsbinder.New(context.Background(), stream.BinderSettings{
 		Name: "nats", Type: natsbinder.Type, Environment: env,
-		Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})).With("binder", "nats"),
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -118,6 +119,15 @@ func TestUserPassword(t *testing.T) {
 	})
 	if strings.Contains(logs.String(), pw) {
 		t.Errorf("log shows the password:\n%s", logs.String())
+	}
+	// The App's logger names the binder; the binder does not again.
+	if !strings.Contains(logs.String(), "nats: connected") {
+		t.Errorf("no connected line in the log:\n%s", logs.String())
+	}
+	for _, line := range strings.Split(logs.String(), "\n") {
+		if strings.Count(line, "binder=") > 1 {
+			t.Errorf("a log line names the binder twice: %s", line)
+		}
 	}
 }
 

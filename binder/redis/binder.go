@@ -159,7 +159,7 @@ func (bd *Binder) connect(ctx context.Context) (*goredis.Client, error) {
 		bd.bgWG.Add(2)
 		go bd.probe(c)
 		go bd.trimmer(c)
-		bd.log.Info("redis: connected", "binder", bd.name, "address", bd.st.addr, "client-name", bd.st.clientName)
+		bd.log.Info("redis: connected", "address", bd.st.addr, "client-name", bd.st.clientName)
 	})
 	return c, nil
 }
@@ -211,14 +211,14 @@ func (bd *Binder) probe(c *goredis.Client) {
 		if err != nil {
 			err = bd.wrap(err, "redis: %s does not answer PING within health-timeout (%s)", bd.st.addr, bd.st.healthTimeout)
 			if !down {
-				bd.log.Warn("redis: server down", "binder", bd.name, "error", bd.logErr(err))
+				bd.log.Warn("redis: server down", "error", bd.logErr(err))
 			}
 			down = true
 			bd.setHealth(err)
 			continue
 		}
 		if down {
-			bd.log.Info("redis: server up again", "binder", bd.name)
+			bd.log.Info("redis: server up again")
 		}
 		down = false
 		bd.setHealth(nil)

@@ -269,7 +269,7 @@ func (s *syncBuffer) String() string {
 func TestSecretsNotLogged(t *testing.T) {
 	s, _ := aclServer(t)
 	var buf syncBuffer
-	log := slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	log := slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug})).With("binder", "r") // as the App's
 	mk := func(env map[string]any) stream.Binder {
 		b, err := redisbinder.New(context.Background(), stream.BinderSettings{Name: "r", Type: redisbinder.Type, Environment: env, Logger: log})
 		if err != nil {
@@ -312,6 +312,12 @@ func TestSecretsNotLogged(t *testing.T) {
 	for _, pw := range []string{appPassword, wrongPassword} {
 		if strings.Contains(out, pw) {
 			t.Errorf("a log line shows a password:\n%s", out)
+		}
+	}
+	// The App's logger names the binder; the binder does not again.
+	for _, line := range strings.Split(out, "\n") {
+		if strings.Count(line, "binder=") > 1 {
+			t.Errorf("a log line names the binder twice: %s", line)
 		}
 	}
 }

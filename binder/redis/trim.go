@@ -45,9 +45,9 @@ func (bd *Binder) trimmer(c *goredis.Client) {
 			cancel()
 			switch {
 			case err != nil && bd.bg.Err() == nil:
-				bd.log.Debug("redis: trimming failed", "binder", bd.name, "stream", k, "error", bd.logErr(err))
+				bd.log.Debug("redis: trimming failed", "stream", k, "error", bd.logErr(err))
 			case n > 0:
-				bd.log.Debug("redis: trimmed", "binder", bd.name, "stream", k, "entries", n)
+				bd.log.Debug("redis: trimmed", "stream", k, "entries", n)
 			}
 		}
 	}
@@ -96,7 +96,7 @@ func (bd *Binder) trim(ctx context.Context, c *goredis.Client, key string, warne
 				behind := g.Lag + g.Pending
 				if g.Lag >= 0 && behind > bd.st.maxLength*8/10 && time.Since(warned[key+"\x00"+g.Name]) > time.Minute {
 					warned[key+"\x00"+g.Name] = time.Now()
-					bd.log.Warn("redis: a consumer group is far behind; entries beyond max-length are trimmed unread", "binder", bd.name, "stream", key, "group", g.Name, "behind", behind, "max-length", bd.st.maxLength)
+					bd.log.Warn("redis: a consumer group is far behind; entries beyond max-length are trimmed unread", "stream", key, "group", g.Name, "behind", behind, "max-length", bd.st.maxLength)
 				}
 			}
 		}
