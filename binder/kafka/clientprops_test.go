@@ -690,6 +690,18 @@ func TestSCStTypedKeys(t *testing.T) {
 		"admin": map[string]any{"replication-factor": 1}}}); err != nil {
 		t.Errorf("accepted SCSt consumer keys: %v", err)
 	}
+	// Tuning of pollable sources and idle events (no counterpart, nothing
+	// changed for a message-driven consumer) at any value; the producer's
+	// close-timeout at SCSt's default only.
+	if err := v.ValidateConsumer(stream.ConsumerSpec{Binding: "in-0", Extension: map[string]any{"poll-timeout": 10000, "idleEventInterval": "PT60S"}}); err != nil {
+		t.Errorf("poll-timeout, idle-event-interval: %v", err)
+	}
+	if err := v.ValidateProducer(stream.ProducerSpec{Binding: "out-0", Extension: map[string]any{"closeTimeout": 30}}); err != nil {
+		t.Errorf("close-timeout 30: %v", err)
+	}
+	if err := v.ValidateProducer(stream.ProducerSpec{Binding: "out-0", Extension: map[string]any{"close-timeout": 60}}); err == nil || !strings.Contains(err.Error(), "stream.shutdown-timeout") {
+		t.Errorf("close-timeout 60: %v", err)
+	}
 	// ack-mode as Spring binds the enum: case, '-' and '_' do not matter.
 	for _, mode := range []string{"count-time", "COUNT_TIME", "countTime", "batch"} {
 		if err := v.ValidateConsumer(stream.ConsumerSpec{Binding: "in-0", Extension: map[string]any{"ack-mode": mode}}); err != nil {

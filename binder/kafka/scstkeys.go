@@ -84,10 +84,13 @@ func scstKey(kind, k string, v any) (handled bool, err error) {
 		if s, err = str(v); err == nil && !strings.EqualFold(s, "none") {
 			err = fmt.Errorf("%q is not supported: the record's own headers are handed over (the producer's id among them); no id or timestamp header is added", s)
 		}
-	case "consumer.idleeventinterval":
-		err = errors.New("not supported: there are no idle events")
-	case "consumer.polltimeout":
-		err = errors.New("not supported: there are no pollable consumers; max-wait (fetch.max.wait.ms) bounds a fetch")
+	case "consumer.idleeventinterval", "consumer.polltimeout":
+		// Accepted at any value: they tune what SCSt does beside the
+		// message-driven consumer (idle events to the Spring context, the
+		// polling of a PollableMessageSource), which has no counterpart
+		// here and changes nothing about consumption in SCSt either;
+		// max-wait (fetch.max.wait.ms) bounds a fetch.
+		_, err = props.Duration(v, true)
 	case "consumer.txcommitrecovered":
 		// SCSt's default; it applies to transactions only, and there are
 		// none: a recovered (dead-lettered) record's offset is committed.
@@ -119,7 +122,12 @@ func scstKey(kind, k string, v any) (handled bool, err error) {
 	case "producer.recordmetadatachannel":
 		err = errors.New("not supported: Send returns once the broker acknowledged the record")
 	case "producer.closetimeout":
-		err = errors.New("not supported: closing is bounded by the app's shutdown timeout")
+		// Seconds, SCSt's default 30; closing is bounded by the app's
+		// shutdown-timeout instead.
+		var n int
+		if n, err = props.Int(v, 0); err == nil && n != 30 {
+			err = fmt.Errorf("%d is not supported: closing a producer is bounded by stream.shutdown-timeout (the whole graceful shutdown); leave close-timeout at 30 (SCSt's default) or remove it", n)
+		}
 	default:
 		return false, nil
 	}
