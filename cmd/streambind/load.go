@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/agnivade/levenshtein"
 	"github.com/spf13/cobra"
 
 	"github.com/streambind/streambind/config"
@@ -355,7 +356,7 @@ func didYouMean(name string, names []string) string {
 	want := strings.ToLower(name)
 	best, bestD := "", -1
 	for _, n := range names {
-		if d := editDistance(want, strings.ToLower(n)); bestD < 0 || d < bestD {
+		if d := levenshtein.ComputeDistance(want, strings.ToLower(n)); bestD < 0 || d < bestD {
 			best, bestD = n, d
 		}
 	}
@@ -373,26 +374,4 @@ func didYouMean(name string, names []string) string {
 		return " (did you mean " + prefixed[0] + "?)"
 	}
 	return ""
-}
-
-// editDistance is the Levenshtein distance of a and b, in runes.
-func editDistance(a, b string) int {
-	ra, rb := []rune(a), []rune(b)
-	prev := make([]int, len(rb)+1)
-	cur := make([]int, len(rb)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(ra); i++ {
-		cur[0] = i
-		for j := 1; j <= len(rb); j++ {
-			cost := 1
-			if ra[i-1] == rb[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(rb)]
 }
