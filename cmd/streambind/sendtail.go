@@ -398,22 +398,34 @@ func messageSource(args []string, in io.Reader) func(context.Context) ([]byte, s
 	// own, which a run that ends leaves blocked (the process exits).
 	lines := make(chan line)
 	var once sync.Once
-	start := func() {
+	// ctx is the first call's (send's run): once it ends, nobody reads
+	// lines, and the goroutine ends as soon as its read returns.
+	start := func(ctx context.Context) {
 		go func() {
+			put := func(l line) bool {
+				select {
+				case lines <- l:
+					return true
+				case <-ctx.Done():
+					return false
+				}
+			}
 			sc := bufio.NewScanner(in)
 			sc.Buffer(make([]byte, 64*1024), 16<<20)
 			n := 0
 			for sc.Scan() {
 				n++
 				if t := strings.TrimSpace(sc.Text()); t != "" {
-					lines <- line{text: []byte(t), where: fmt.Sprintf("line %d", n)}
+					if !put(line{text: []byte(t), where: fmt.Sprintf("line %d", n)}) {
+						return
+					}
 				}
 			}
 			err := io.EOF
 			if serr := sc.Err(); serr != nil {
 				err = fmt.Errorf("stdin, after line %d: %w", n, serr)
 			}
-			lines <- line{err: err}
+			put(line{err: err})
 		}()
 	}
 	done := false
@@ -421,7 +433,7 @@ func messageSource(args []string, in io.Reader) func(context.Context) ([]byte, s
 		if done {
 			return nil, "", io.EOF
 		}
-		once.Do(start)
+		once.Do(func() { start(ctx) })
 		select {
 		case l := <-lines:
 			if l.err != nil {
