@@ -51,18 +51,40 @@ func liftDLQAliases(streamTree map[string]any, origins map[string]string) []*str
 		if def, ok := ext["default"].(map[string]any); ok {
 			if c, ok := def["consumer"].(map[string]any); ok {
 				lift(c, "stream."+typ+".default.consumer", []string{"default"})
+				if len(c) == 0 {
+					delete(def, "consumer")
+				}
 			}
 		}
 		if bs, ok := ext["bindings"].(map[string]any); ok {
+			common, _ := streamTree["bindings"].(map[string]any)
 			for _, b := range sortedKeys(bs) {
 				bm, _ := bs[b].(map[string]any)
 				if c, ok := bm["consumer"].(map[string]any); ok {
-					lift(c, "stream."+typ+".bindings."+b+".consumer", []string{"bindings", b})
+					lift(c, "stream."+typ+".bindings."+b+".consumer", []string{"bindings", sameBinding(common, b)})
+					if len(c) == 0 { // it held only the alias
+						delete(bm, "consumer")
+					}
 				}
 			}
 		}
 	}
 	return errs
+}
+
+// sameBinding returns the key of bindings that names binding b, binding
+// names being case-insensitive (an environment variable spells them in
+// upper case); b itself when none does.
+func sameBinding(bindings map[string]any, b string) string {
+	if _, ok := bindings[b]; ok {
+		return b
+	}
+	for _, k := range sortedKeys(bindings) {
+		if strings.EqualFold(k, b) {
+			return k
+		}
+	}
+	return b
 }
 
 // ensureMapPath returns the map at path under m, creating maps on the way.

@@ -323,7 +323,12 @@ func Load(opts Options) (*Loaded, error) {
 			origins[k] = o
 		}
 	}
-	el := envLayer(env, cfgSchema, snapshot(v, roots))
+	el := envLayer(env, cfgSchema, snapshot(v, roots), spelled)
+	for k, s := range el.spelled {
+		if spelled[k] == "" {
+			spelled[k] = s
+		}
+	}
 	errs = append(errs, el.errs...)
 	out.Warnings = append(out.Warnings, el.warns...)
 	merge(el)

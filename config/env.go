@@ -71,11 +71,12 @@ func overrideVars(env map[string]string) []envVar {
 
 // envLayer builds the layer of environment overrides. files is the merged
 // tree of the files, used to resolve the '_' ambiguity against the names
-// and free-form keys they declare.
-func envLayer(env map[string]string, cfg *schema, files map[string]any) *layer {
+// and free-form keys they declare; spelled holds how the files spell those
+// names (viper lower-cases them in files).
+func envLayer(env map[string]string, cfg *schema, files map[string]any, spelled map[string]string) *layer {
 	l := newLayer("env")
 	vars := overrideVars(env)
-	r := &resolver{files: files}
+	r := &resolver{files: files, spelled: spelled}
 	def, _ := r.lookup([]string{"stream", "function", "definition"}).(string)
 	for _, v := range vars {
 		if len(v.tokens) == 2 && v.tokens[0] == "FUNCTION" && v.tokens[1] == "DEFINITION" {
@@ -86,7 +87,7 @@ func envLayer(env map[string]string, cfg *schema, files map[string]any) *layer {
 	if m, ok := r.lookup([]string{"stream", "function", "bindings"}).(map[string]any); ok {
 		for _, n := range m { // stream.function.bindings: the new names
 			if s, ok := n.(string); ok && strings.TrimSpace(s) != "" {
-				r.funcBindings = append(r.funcBindings, strings.ToLower(strings.TrimSpace(s)))
+				r.funcBindings = append(r.funcBindings, strings.TrimSpace(s))
 			}
 		}
 	}
@@ -96,7 +97,7 @@ func envLayer(env map[string]string, cfg *schema, files map[string]any) *layer {
 			continue
 		}
 		for _, n := range strings.Split(out, ";") {
-			if n = strings.ToLower(strings.TrimSpace(n)); n != "" {
+			if n = strings.TrimSpace(n); n != "" {
 				r.funcBindings = append(r.funcBindings, n)
 			}
 		}
@@ -123,6 +124,18 @@ func envLayer(env map[string]string, cfg *schema, files map[string]any) *layer {
 		}
 		segs := make([]pathSeg, len(path))
 		for i, k := range path {
+			// A name known in another case (a binding of the function
+			// definition, shipOrder-in-0) keeps it, as the files' names do.
+			if lk := strings.ToLower(k); lk != k {
+				lower := make([]string, i+1)
+				for j := range lower {
+					lower[j] = strings.ToLower(path[j])
+				}
+				if id := spellKey(lower); l.spelled[id] == "" {
+					l.spelled[id] = k
+				}
+				k = lk
+			}
 			segs[i] = keySeg(k)
 			if n, ok := strings.CutPrefix(k, indexMark); ok {
 				segs[i].idx, _ = strconv.Atoi(n)
@@ -276,7 +289,7 @@ func (r *resolver) binderSection(cfg *schema, toks []string) string {
 func functionBindings(def string) []string {
 	var names []string
 	for _, fn := range strings.Split(def, ";") {
-		fn = strings.ToLower(strings.TrimSpace(fn))
+		fn = strings.TrimSpace(fn)
 		if fn == "" || strings.Contains(fn, "|") {
 			continue
 		}
@@ -288,7 +301,8 @@ func functionBindings(def string) []string {
 // resolver maps the tokens of an environment variable to a key path.
 type resolver struct {
 	files        map[string]any
-	funcBindings []string // binding names of the functions and output-bindings
+	funcBindings []string          // binding names of the functions and output-bindings, in their case
+	spelled      map[string]string // the files' names as written (layer.spelled)
 }
 
 // lookup returns the value at path in the files' tree, or nil.
@@ -381,6 +395,18 @@ func (r *resolver) resolve(s *schema, toks []string, path []string) ([]string, b
 	case kindNames:
 		known := r.keysAt(path)
 		if path[len(path)-1] == "bindings" && len(path) <= 3 {
+			// A binder-specific section's bindings (stream.<type>.bindings)
+			// are the common section's: a name keeps the case the files or
+			// the function definition give it (shipOrder-in-0), as variables
+			// can only spell it in upper case.
+			if len(path) == 3 {
+				for _, n := range r.keysAt([]string{"stream", "bindings"}) {
+					if sp := r.spelled[spellKey([]string{"stream", "bindings", n})]; sp != "" {
+						n = sp
+					}
+					known = append(known, n)
+				}
+			}
 			known = append(known, r.funcBindings...)
 		}
 		return r.names(s.elem, toks, path, known)
