@@ -53,7 +53,18 @@ func DeadLetterHeaders(orig Headers, err error) Headers {
 		}
 		err = re.err
 	}
-	h[HeaderExceptionMessage] = err.Error()
+	// Permanent only says "do not retry"; the message is the error's own,
+	// as SCSt's is the exception's (dashboards and dlq --exception group
+	// dead letters by it). The stack trace still lists the marker.
+	msg := err
+	for {
+		p, ok := msg.(*PermanentError)
+		if !ok || p.Err == nil {
+			break
+		}
+		msg = p.Err
+	}
+	h[HeaderExceptionMessage] = msg.Error()
 	var w chainWriter
 	w.write(err, 0)
 	h[HeaderExceptionStacktrace] = strings.TrimSuffix(w.b.String(), "\n")

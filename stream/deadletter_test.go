@@ -184,3 +184,26 @@ func TestFailureLogLineIsBounded(t *testing.T) {
 type writerFunc func([]byte) (int, error)
 
 func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
+
+// TestDeadLetterMessageWithoutPermanentMarker: stream.Permanent only says
+// "do not retry"; x-exception-message is the error's own text, as SCSt's
+// is the exception's, while the stack trace still shows the marker.
+func TestDeadLetterMessageWithoutPermanentMarker(t *testing.T) {
+	cause := errors.New("quantity 0: invalid order")
+	for _, tc := range []struct {
+		err  error
+		want string
+	}{
+		{stream.Permanent(cause), "quantity 0: invalid order"},
+		{stream.Permanent(stream.Permanent(cause)), "quantity 0: invalid order"},
+		{fmt.Errorf("order o-1: %w", stream.Permanent(cause)), "order o-1: permanent: quantity 0: invalid order"},
+	} {
+		h := stream.DeadLetterHeaders(nil, tc.err)
+		if got := h[stream.HeaderExceptionMessage]; got != tc.want {
+			t.Errorf("%v: x-exception-message %q, want %q", tc.err, got, tc.want)
+		}
+		if !strings.Contains(h[stream.HeaderExceptionStacktrace], "*stream.PermanentError") {
+			t.Errorf("%v: stack trace lost the marker: %q", tc.err, h[stream.HeaderExceptionStacktrace])
+		}
+	}
+}

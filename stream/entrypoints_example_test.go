@@ -231,6 +231,6 @@ func ExamplePermanent() {
 	cancel()
 	fmt.Println("stopped:", <-stopped)
 	// Output:
-	// widget after 1 attempt: permanent: reserve widget: no stock
+	// widget after 1 attempt: reserve widget: no stock
 	// stopped: <nil>
 }

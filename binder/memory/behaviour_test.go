@@ -497,7 +497,7 @@ func TestDeadLetterHeaders(t *testing.T) {
 	if ts, err := strconv.ParseInt(h[stream.HeaderOriginalTimestamp], 10, 64); err != nil || ts < before || ts > after {
 		t.Errorf("x-original-timestamp %q not in [%d, %d]", h[stream.HeaderOriginalTimestamp], before, after)
 	}
-	if h[stream.HeaderExceptionMessage] != "permanent: card declined" || h[stream.HeaderExceptionFQCN] != "*errors.errorString" {
+	if h[stream.HeaderExceptionMessage] != "card declined" || h[stream.HeaderExceptionFQCN] != "*errors.errorString" {
 		t.Errorf("exception headers: %v", h)
 	}
 	if m := dead.next(t); m.Headers[stream.HeaderOriginalPartition] != "0" {

@@ -71,7 +71,7 @@ func TestRun(t *testing.T) {
 	})
 	r.WaitLog(t, "msg=ready")
 	extest.SendJSON(t, ctx, side, "orders", `{"id":"o-7","amountCents":-1}`)
-	r.WaitOutput(t, "dead letter from orders: order o-7: permanent: order o-7: amount must be positive (*errors.errorString)")
+	r.WaitOutput(t, "dead letter from orders: order o-7: order o-7: amount must be positive (*errors.errorString)")
 	r.Stop(t)
 }
 
