@@ -1,9 +1,12 @@
 package memory_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -797,4 +800,98 @@ func TestContentType(t *testing.T) {
 	if m := dead.next(t); m.Headers[stream.HeaderContentType] != "text/plain" {
 		t.Errorf("dead letter: headers %v, want contentType text/plain", m.Headers)
 	}
+}
+
+// TestDeadLetterDroppedCounted: a dead letter sent while no group is bound
+// to the dead-letter destination is lost on the in-process broker; the
+// consumer counts it in DeadLetterStats().Dropped (served as
+// streambind_binding_dead_letters_dropped_total), and not one that a group
+// received.
+func TestDeadLetterDroppedCounted(t *testing.T) {
+	bd := newBinder(t, newBroker(t, memory.Config{}), nil)
+	failed := make(chan struct{}, 2)
+	c := consumer(t, bd, stream.ConsumerSpec{Destination: "drop", Group: "billing", Consumer: stream.ConsumerConfig{DLQ: true},
+		Handler: func(context.Context, stream.Envelope) error {
+			defer func() { failed <- struct{}{} }()
+			return stream.Permanent(errors.New("card declined"))
+		}})
+	must(t, c.Start(ctxT(t)))
+	p := producer(t, bd, stream.ProducerSpec{Destination: "drop"})
+	dropped := func() int64 { return c.(stream.DeadLetterReporter).DeadLetterStats().Dropped }
+	waitDropped := func(want int64) {
+		t.Helper()
+		deadline := time.Now().Add(5 * time.Second)
+		for dropped() != want {
+			if time.Now().After(deadline) {
+				t.Fatalf("DeadLetterStats().Dropped = %d, want %d", dropped(), want)
+			}
+			runtime.Gosched()
+		}
+	}
+	must(t, p.Send(ctxT(t), msg("lost", -1)))
+	<-failed
+	waitDropped(1)
+
+	dead := newInbox()
+	must(t, consumer(t, bd, stream.ConsumerSpec{Destination: stream.DLQName("drop", "billing"), Group: "dlq", Handler: dead.handler}).Start(ctxT(t)))
+	must(t, p.Send(ctxT(t), msg("kept", -1)))
+	<-failed
+	if m := dead.next(t); string(m.Payload) != "kept" {
+		t.Fatalf("dead letter %q", m.Payload)
+	}
+	if n := dropped(); n != 1 {
+		t.Fatalf("DeadLetterStats().Dropped = %d after a kept dead letter, want 1", n)
+	}
+}
+
+// TestLogAttrsOnce: the binding's logger (the core's, with binding,
+// destination and group) is used as is; the binder's lines add only their
+// own attributes, so that none appears twice.
+func TestLogAttrsOnce(t *testing.T) {
+	var buf syncBuffer
+	log := slog.New(slog.NewTextHandler(&buf, nil)).With("binding", "pay-in-0", "destination", "logattrs", "group", "billing")
+	bd := newBinder(t, newBroker(t, memory.Config{}), nil)
+	failed := make(chan struct{}, 1)
+	c := consumer(t, bd, stream.ConsumerSpec{Binding: "pay-in-0", Destination: "logattrs", Group: "billing", Consumer: stream.ConsumerConfig{DLQ: true}, Logger: log,
+		Handler: func(context.Context, stream.Envelope) error {
+			defer func() { failed <- struct{}{} }()
+			return stream.Permanent(errors.New("card declined"))
+		}})
+	must(t, c.Start(ctxT(t)))
+	must(t, producer(t, bd, stream.ProducerSpec{Destination: "logattrs"}).Send(ctxT(t), msg("x", -1)))
+	<-failed
+	deadline := time.Now().Add(5 * time.Second)
+	for c.(stream.DeadLetterReporter).DeadLetterStats().Dropped != 1 {
+		if time.Now().After(deadline) {
+			t.Fatal("no dead letter dropped")
+		}
+		runtime.Gosched()
+	}
+	line := buf.String()
+	if !strings.Contains(line, "dead letter dropped") {
+		t.Fatalf("no WARN line: %q", line)
+	}
+	for _, a := range []string{"destination=", "group=", "binding="} {
+		if n := strings.Count(line, " "+a); n != 1 {
+			t.Errorf("%s appears %d times in %q", a, n, line)
+		}
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for the handler's goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/streambind/streambind/stream"
@@ -32,9 +33,25 @@ type consumer struct {
 	cur    *run // the started run; nil when stopped
 	last   *run // the latest run, possibly still finishing
 	closed bool
+
+	// dlDropped counts dead letters sent while no group was bound to the
+	// dead-letter destination: the in-process broker keeps nothing for
+	// nobody, so they were lost ([stream.DeadLetterStats.Dropped]).
+	dlDropped atomic.Int64
 }
 
-var _ stream.Consumer = (*consumer)(nil)
+var (
+	_ stream.Consumer           = (*consumer)(nil)
+	_ stream.DeadLetterReporter = (*consumer)(nil)
+)
+
+// DeadLetterStats implements [stream.DeadLetterReporter]: Dropped counts
+// the dead letters lost because no group was bound to the dead-letter
+// destination (each logged at WARN). The in-process binder truncates
+// nothing.
+func (c *consumer) DeadLetterStats() stream.DeadLetterStats {
+	return stream.DeadLetterStats{Dropped: c.dlDropped.Load()}
+}
 
 // newConsumer creates a stopped consumer of destination dest, joining (and
 // so provisioning) its named group. Call with bd.mu.
@@ -49,8 +66,8 @@ func (bd *Binder) newConsumer(dest string, spec stream.ConsumerSpec) (*consumer,
 		delay:     bd.broker.cfg.RedeliveryDelay,
 		sem:       make(chan struct{}, 1),
 	}
-	if c.log == nil {
-		c.log = bd.log
+	if c.log == nil { // the core's carries the binding's attributes
+		c.log = bd.log.With("binding", spec.Binding, "destination", dest, "group", spec.Group)
 	}
 	if spec.Consumer.Partitioned {
 		c.instances, c.index = max(spec.Consumer.InstanceCount, 1), spec.Consumer.InstanceIndex
@@ -467,13 +484,13 @@ func (r *run) term(items []item, herr error) []item {
 	c := r.c
 	if c.dlq == nil {
 		c.log.Debug("memory: message dropped after handler failure (no dlq)",
-			"destination", c.destName, "group", c.spec.Group, "messages", len(items), "error", herr)
+			"messages", len(items), "error", herr)
 		return nil
 	}
 	for i := range items {
 		if err := r.deadLetter(&items[i], herr); err != nil {
 			c.log.Warn("memory: dead-lettering failed; the message will be redelivered",
-				"destination", c.destName, "group", c.spec.Group, "dlq", c.dlq.name, "error", err)
+				"dlq", c.dlq.name, "error", err)
 			return items[i:]
 		}
 	}
@@ -492,8 +509,8 @@ func (r *run) deadLetter(it *item, herr error) error {
 	h[stream.HeaderOriginalPartition] = part
 	h[stream.HeaderOriginalTimestamp] = strconv.FormatInt(it.ts, 10)
 	if len(*c.dlq.groups.Load()) == 0 {
-		c.log.Warn("memory: dead letter dropped: no consumer group is bound to the dlq destination",
-			"destination", c.destName, "group", c.spec.Group, "dlq", c.dlq.name)
+		c.dlDropped.Add(1)
+		c.log.Warn("memory: dead letter dropped: no consumer group is bound to the dlq destination", "dlq", c.dlq.name)
 	}
 	return c.dlq.send(r.ctx, stream.Envelope{Payload: it.env.Payload, Headers: h, Key: it.env.Key})
 }

@@ -68,14 +68,14 @@ func partitionsOf(index, count, partitions int) []int {
 }
 
 func (bd *Binder) newConsumer(ctx context.Context, conn *connection, spec stream.ConsumerSpec, cs consumerSettings, dest string) (*consumer, error) {
-	log := spec.Logger
-	if log == nil {
-		log = bd.log
-	}
 	group := spec.Group
 	lg := group
 	if lg == "" {
 		lg = "anonymous"
+	}
+	log := spec.Logger // the core's carries the binding's attributes
+	if log == nil {
+		log = bd.log.With("binding", spec.Binding, "destination", dest, "group", lg)
 	}
 	c := &consumer{
 		bd:    bd,
@@ -84,7 +84,7 @@ func (bd *Binder) newConsumer(ctx context.Context, conn *connection, spec stream
 		cs:    cs,
 		dest:  dest,
 		group: group,
-		log:   log.With("binding", spec.Binding, "destination", dest, "group", lg),
+		log:   log,
 		conc:  max(spec.Consumer.Concurrency, 1),
 	}
 	c.life = lifecycle.New(c.errorf, "the previous run's handlers are still running")

@@ -100,13 +100,13 @@ func consumerName(clientName string) string {
 }
 
 func (bd *Binder) newConsumer(ctx context.Context, client *goredis.Client, spec stream.ConsumerSpec, cs consumerSettings, dest string) (*consumer, error) {
-	log := spec.Logger
-	if log == nil {
-		log = bd.log
-	}
 	lg := spec.Group
 	if lg == "" {
 		lg = "anonymous"
+	}
+	log := spec.Logger // the core's carries the binding's attributes
+	if log == nil {
+		log = bd.log.With("binding", spec.Binding, "destination", dest, "group", lg)
 	}
 	c := &consumer{
 		bd:     bd,
@@ -116,7 +116,7 @@ func (bd *Binder) newConsumer(ctx context.Context, client *goredis.Client, spec 
 		dest:   dest,
 		group:  spec.Group,
 		name:   consumerName(bd.st.clientName),
-		log:    log.With("binding", spec.Binding, "destination", dest, "group", lg),
+		log:    log,
 		conc:   max(spec.Consumer.Concurrency, 1),
 	}
 	c.life = lifecycle.New(c.errorf, "the previous run is still settling its messages")

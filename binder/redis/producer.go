@@ -73,9 +73,9 @@ var (
 )
 
 func (bd *Binder) newProducer(spec stream.ProducerSpec, ps producerSettings, c *goredis.Client) *producer {
-	log := spec.Logger
+	log := spec.Logger // the core's carries the binding's attributes
 	if log == nil {
-		log = bd.log
+		log = bd.log.With("binding", spec.Binding, "destination", spec.Destination)
 	}
 	p := &producer{
 		bd:          bd,
@@ -85,7 +85,7 @@ func (bd *Binder) newProducer(spec stream.ProducerSpec, ps producerSettings, c *
 		binding:     spec.Binding,
 		contentType: spec.ContentType,
 		ps:          ps,
-		log:         log.With("binding", spec.Binding, "destination", spec.Destination),
+		log:         log,
 		backoff:     dispatch.Backoff{Initial: 50 * time.Millisecond, Max: time.Second},
 		queue:       make(chan *sendReq, 4*ps.batchSize),
 		stopC:       make(chan struct{}),
