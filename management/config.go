@@ -1,7 +1,9 @@
 // Package management is the operations side of a streambind app: an HTTP
 // server with the bindings actuator (read and change binding states),
 // liveness and readiness probes, Prometheus metrics and the effective
-// configuration. It is off unless management.server.address is configured.
+// configuration. It is off unless management.server.address is configured
+// and the app's main starts it ([New], then [Server.Start]; docs/operations.md
+// shows the wiring).
 //
 //	management:
 //	  server:
