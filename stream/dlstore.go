@@ -11,6 +11,11 @@ import (
 // tool can list and remove one by one (streambind dlq ls, show, replay,
 // purge). Replaying goes through an ordinary [Producer]; the store only
 // reads and removes.
+//
+// A tool that only reads (ls, show) opens a plain cursor, which changes
+// nothing on the broker. A tool that removes what it reads (replay, purge)
+// opens a claiming one ([DeadLetterOpen.Claim]), so that two of them at
+// once (two terminals, a retried job) never both get the same dead letter.
 type DeadLetterStore interface {
 	// OpenDeadLetters opens the dead letters of the consumer binding of
 	// spec (as for [DeadLetterSourcer.DeadLetterSource]). It fails when
@@ -27,6 +32,41 @@ type DeadLetterOpen struct {
 	// the dead letters is meant ("" picks the only one). Binders whose
 	// dead letters sit in one queue (RabbitMQ) ignore it.
 	Group string
+	// Claim opens a claiming cursor: Next returns only dead letters this
+	// cursor holds a claim on, and no other claiming cursor of the same
+	// dead letters returns one while the claim lasts: until Remove, or
+	// until Close gives the cursor's unremoved ones back. A claim is a
+	// lease, renewed while the cursor is open and the ctx given to
+	// OpenDeadLetters lives; the claims of a cursor whose process died (or
+	// whose ctx ended without Close) come back when their lease runs out.
+	// A dead letter held by another cursor is waited for at the end, up
+	// to one lease, then left to it (the binder logs how many). What a
+	// claim is, is the binder's: a consumer-group member's partitions on
+	// Kafka, a lease per dead letter on NATS and Redis, the queue's own
+	// unacknowledged deliveries on RabbitMQ (every RabbitMQ cursor claims).
+	// Plain cursors neither claim nor see claims.
+	Claim bool
+	// Lease is how long a claim outlives the last sign of life of its
+	// cursor (0: [DefaultDeadLetterLease]). Shorter means a killed
+	// replay's dead letters come back sooner, and more renewal traffic;
+	// a cursor cut off from the broker for longer than it may find a dead
+	// letter it holds claimed by another cursor too. Kafka's brokers take
+	// 6s (group.min.session.timeout.ms) at least.
+	Lease time.Duration
+}
+
+// DefaultDeadLetterLease is how long the claim of a claiming dead-letter
+// cursor ([DeadLetterOpen.Claim]) outlives the cursor's last renewal: the
+// longest a killed replay's dead letters stay held from other replays. It
+// is Kafka's default session timeout, which the Kafka binder uses it as.
+const DefaultDeadLetterLease = 30 * time.Second
+
+// LeaseOf is o's lease: o.Lease, or [DefaultDeadLetterLease].
+func (o DeadLetterOpen) LeaseOf() time.Duration {
+	if o.Lease > 0 {
+		return o.Lease
+	}
+	return DefaultDeadLetterLease
 }
 
 // ErrNoDeadLetters: the binding has no dead letters to open (its
@@ -42,7 +82,11 @@ func (e errorString) Error() string { return string(e) }
 //
 // Reading does not remove: what is not removed stays, in its order, when
 // the cursor is closed (or its process dies). Remove removes one dead
-// letter returned by Next, at once and for good.
+// letter returned by Next, at once and for good. A claiming cursor
+// ([DeadLetterOpen.Claim]) holds what Next returned until Remove or Close;
+// a dead letter whose copy a tool sent but did not remove before it died
+// goes to the next claiming cursor again (the one duplicate a killed
+// replay can make).
 type DeadLetters interface {
 	// Next returns the next dead letter; io.EOF after the last one that
 	// was there at open, whatever arrived since.

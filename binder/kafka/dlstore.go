@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	kafkago "github.com/segmentio/kafka-go"
@@ -40,6 +41,19 @@ const maxRemovedMetadata = 4000
 // are listed in the commit's metadata, so that no later cursor returns
 // them. A dead letter's ID is "partition/offset"; its Time is the
 // record's timestamp.
+//
+// A claiming cursor (o.Claim) joins the group as a member (the group
+// protocol of Kafka's consumers, with o.LeaseOf() as its session and
+// rebalance timeouts): it reads only the partitions the group assigns it,
+// from the group's committed position of the generation it joined, and
+// commits as that generation's member, so that the broker refuses the
+// commit of a member whose partitions went to another. A rebalance (a
+// replay joins or leaves, a member's session runs out) waits for the
+// dead letter the cursor returned last to be removed or passed, so that
+// no two members hold one partition's dead letters at once; a member that
+// died loses its partitions when its session runs out. The group is the
+// one whose commits mark what was removed: no other group is made, and a
+// member leaves it on Close.
 func (bd *Binder) OpenDeadLetters(ctx context.Context, spec stream.ConsumerSpec, o stream.DeadLetterOpen) (stream.DeadLetters, error) {
 	cs, err := parseConsumer(spec.Binding, spec.Extension)
 	if err != nil {
@@ -113,7 +127,141 @@ func (bd *Binder) OpenDeadLetters(ctx context.Context, spec stream.ConsumerSpec,
 		dp.pos = max(dp.first, dp.committed)
 		c.parts = append(c.parts, dp)
 	}
+	if o.Claim {
+		if err := c.join(ctx, o.LeaseOf()); err != nil {
+			return nil, err
+		}
+	}
 	return c, nil
+}
+
+// dlMember is a claiming cursor's membership of the group.
+type dlMember struct {
+	cg       *kafkago.ConsumerGroup
+	gen      *kafkago.Generation
+	assigned map[int]bool
+	// ending is closed when the generation ends (a rebalance); the
+	// generation waits for release, closed by the cursor once it holds
+	// no dead letter (releaseOnce).
+	ending, release chan struct{}
+	releaseOnce     *sync.Once
+	lease           time.Duration
+	closed          chan struct{}
+	closeOnce       sync.Once
+}
+
+// join makes c a member of its group. When
+// ctx (OpenDeadLetters') ends, the member leaves, as one that died would
+// after its session.
+func (c *kafkaDeadLetters) join(ctx context.Context, lease time.Duration) error {
+	cg, err := kafkago.NewConsumerGroup(kafkago.ConsumerGroupConfig{ID: c.group, Brokers: c.bd.st.brokers, Dialer: c.bd.dialer,
+		Topics: []string{c.topic}, SessionTimeout: lease, RebalanceTimeout: lease, HeartbeatInterval: max(lease/30, 100*time.Millisecond),
+		JoinGroupBackoff: time.Second, StartOffset: kafkago.FirstOffset})
+	if err != nil {
+		return fmt.Errorf("kafka: join group %s for %s: %w", c.group, c.topic, err)
+	}
+	// The first Next takes the first generation: joining waits for a
+	// killed member's session to run out, which is no part of opening.
+	c.m = &dlMember{cg: cg, lease: lease, closed: make(chan struct{})}
+	go func() {
+		select {
+		case <-ctx.Done():
+			c.m.leave()
+		case <-c.m.closed:
+		}
+	}()
+	return nil
+}
+
+// leave gives the generation up and leaves the group.
+func (m *dlMember) leave() {
+	m.closeOnce.Do(func() {
+		close(m.closed)
+		m.releaseGen()
+		_ = m.cg.Close()
+	})
+}
+
+func (m *dlMember) releaseGen() {
+	if m.releaseOnce != nil {
+		m.releaseOnce.Do(func() { close(m.release) })
+	}
+}
+
+// nextGeneration waits for the group's next generation (retrying what a
+// rebalance reports, for up to a lease) and takes its partitions: those
+// new to the cursor are read from the group's committed position.
+func (c *kafkaDeadLetters) nextGeneration(ctx context.Context) error {
+	m := c.m
+	deadline := time.Now().Add(m.lease)
+	var gen *kafkago.Generation
+	for {
+		var err error
+		gen, err = m.cg.Next(ctx)
+		if err == nil {
+			break
+		}
+		if ctx.Err() != nil || errors.Is(err, kafkago.ErrGroupClosed) || time.Now().After(deadline) {
+			return fmt.Errorf("kafka: join group %s for %s: %w", c.group, c.topic, err)
+		}
+	}
+	ending, release, once := make(chan struct{}), make(chan struct{}), &sync.Once{}
+	gen.Start(func(gctx context.Context) {
+		<-gctx.Done()
+		close(ending)
+		<-release
+	})
+	prev := m.assigned
+	m.gen, m.ending, m.release, m.releaseOnce = gen, ending, release, once
+	m.assigned = map[int]bool{}
+	var fresh []int
+	for _, pa := range gen.Assignments[c.topic] {
+		m.assigned[pa.ID] = true
+		if !prev[pa.ID] {
+			fresh = append(fresh, pa.ID)
+		}
+	}
+	if len(fresh) == 0 {
+		return nil
+	}
+	// Another member may have removed dead letters of these meanwhile.
+	fetch, err := c.bd.admin.OffsetFetch(ctx, &kafkago.OffsetFetchRequest{GroupID: c.group, Topics: map[string][]int{c.topic: fresh}})
+	if err == nil {
+		err = fetch.Error
+	}
+	if err != nil {
+		return fmt.Errorf("kafka: offsets of group %s on %s: %w", c.group, c.topic, err)
+	}
+	for _, f := range fetch.Topics[c.topic] {
+		for _, p := range c.parts {
+			if p.id != f.Partition || f.Error != nil {
+				continue
+			}
+			p.committed, p.removed = f.CommittedOffset, map[int64]bool{}
+			for _, off := range parseRemoved(f.Metadata) {
+				p.removed[off] = true
+			}
+			p.pos = max(p.first, p.committed)
+		}
+	}
+	return nil
+}
+
+// turn lets a generation that is ending end (the cursor holds no dead
+// letter when it is called) and takes the next.
+func (c *kafkaDeadLetters) turn(ctx context.Context) error {
+	if c.m.gen == nil {
+		return c.nextGeneration(ctx)
+	}
+	select {
+	case <-c.m.ending:
+	default:
+		return nil
+	}
+	c.m.releaseGen()
+	c.closeReader()
+	c.cur = 0 // the generation may bring back a partition passed
+	return c.nextGeneration(ctx)
 }
 
 type dlPartition struct {
@@ -133,11 +281,24 @@ type kafkaDeadLetters struct {
 	parts  []*dlPartition
 	cur    int
 	reader *kafkago.Reader
+	m      *dlMember // a claiming cursor's membership
 }
 
 func (c *kafkaDeadLetters) Next(ctx context.Context) (stream.DeadLetter, error) {
 	for c.cur < len(c.parts) {
+		if c.m != nil {
+			if err := c.turn(ctx); err != nil {
+				return stream.DeadLetter{}, err
+			}
+		}
 		p := c.parts[c.cur]
+		if c.m != nil {
+			if !c.m.assigned[p.id] {
+				c.closeReader()
+				c.cur++
+				continue
+			}
+		}
 		if p.pos >= p.end {
 			c.closeReader()
 			c.cur++
@@ -191,6 +352,11 @@ func (c *kafkaDeadLetters) Remove(ctx context.Context, d stream.DeadLetter) erro
 	if p == nil {
 		return fmt.Errorf("kafka: dead letter %s: no partition %d in %s", d.ID, pid, c.topic)
 	}
+	if c.m != nil && !c.m.assigned[pid] {
+		// A generation commits for any partition: this one's position
+		// is another member's now, and this cursor's view of it stale.
+		return fmt.Errorf("kafka: dead letter %s: partition %d of %s went to another replay or purge of group %s in a rebalance; it removes it", d.ID, pid, c.topic, c.group)
+	}
 	removed := cloneRemoved(p.removed)
 	removed[off] = true
 	committed := max(p.committed, p.first)
@@ -202,8 +368,13 @@ func (c *kafkaDeadLetters) Remove(ctx context.Context, d stream.DeadLetter) erro
 	if len(meta) > maxRemovedMetadata {
 		return fmt.Errorf("kafka: %s[%d]: too many dead letters removed behind kept ones to record; replay or purge the ones before offset %d first", c.topic, pid, committed)
 	}
-	res, err := c.bd.admin.OffsetCommit(ctx, &kafkago.OffsetCommitRequest{GroupID: c.group, GenerationID: -1,
-		Topics: map[string][]kafkago.OffsetCommit{c.topic: {{Partition: pid, Offset: committed, Metadata: meta}}}})
+	req := &kafkago.OffsetCommitRequest{GroupID: c.group, GenerationID: -1,
+		Topics: map[string][]kafkago.OffsetCommit{c.topic: {{Partition: pid, Offset: committed, Metadata: meta}}}}
+	if c.m != nil {
+		// Fenced: refused if the partition went to another member.
+		req.GenerationID, req.MemberID = int(c.m.gen.ID), c.m.gen.MemberID
+	}
+	res, err := c.bd.admin.OffsetCommit(ctx, req)
 	if err == nil {
 		for _, r := range res.Topics[c.topic] {
 			if r.Error != nil {
@@ -215,10 +386,32 @@ func (c *kafkaDeadLetters) Remove(ctx context.Context, d stream.DeadLetter) erro
 		return fmt.Errorf("kafka: commit group %s past %s[%d] %d: %w", c.group, c.topic, pid, off, err)
 	}
 	p.committed, p.removed = committed, removed
+	if c.m != nil {
+		select {
+		case <-c.m.ending:
+			c.m.releaseGen() // the rebalance need not wait for the next Next
+		default:
+		}
+	}
 	return nil
 }
 
-func (c *kafkaDeadLetters) Close(context.Context) error { c.closeReader(); return nil }
+// Close leaves the group (a claiming cursor), giving its partitions to
+// the other members at once; it waits for that at most until ctx ends.
+func (c *kafkaDeadLetters) Close(ctx context.Context) error {
+	c.closeReader()
+	if c.m == nil {
+		return nil
+	}
+	done := make(chan struct{})
+	go func() { c.m.leave(); close(done) }()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("kafka: leave group %s: %w (its session ends within %s)", c.group, ctx.Err(), c.m.lease)
+	}
+}
 
 func cloneRemoved(m map[int64]bool) map[int64]bool {
 	out := make(map[int64]bool, len(m)+1)

@@ -6,9 +6,13 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"strings"
+	"sync"
+	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/streambind/streambind/binder/internal/dlclaim"
 	"github.com/streambind/streambind/stream"
 )
 
@@ -19,7 +23,20 @@ import (
 // (reading changes nothing: no consumer is made); Remove deletes one from
 // the stream. A dead letter's ID is its stream sequence, its Time the
 // time the stream stored it.
-func (bd *Binder) OpenDeadLetters(ctx context.Context, spec stream.ConsumerSpec, _ stream.DeadLetterOpen) (stream.DeadLetters, error) {
+//
+// A claiming cursor (o.Claim) claims each message with an entry of the
+// key-value bucket [ClaimBucket] (created on first use; with a lease other
+// than [stream.DefaultDeadLetterLease], a bucket of that lease, named
+// with its milliseconds after a dash): key <stream>.<sequence>, created only if absent
+// (JetStream's compare-and-set), then the message checked to be still
+// there; the entry is rewritten while the cursor holds the message and
+// deleted when it removed it or gives it back. The bucket's max age is
+// the lease, so the entries of a cursor that died expire: the bucket
+// holds only live claims. (Not a pull consumer with the lease as its ack
+// wait: a shared consumer redelivers what a replay skips by its filters
+// to the other replays, round and round, and every cursor would have to
+// agree on one ack wait; per-message TTLs need NATS 2.11.)
+func (bd *Binder) OpenDeadLetters(ctx context.Context, spec stream.ConsumerSpec, o stream.DeadLetterOpen) (stream.DeadLetters, error) {
 	cs, err := parseConsumer(spec.Binding, spec.Extension)
 	if err != nil {
 		return nil, err
@@ -44,7 +61,157 @@ func (bd *Binder) OpenDeadLetters(ctx context.Context, spec stream.ConsumerSpec,
 	if err != nil {
 		return nil, bd.apiErr(err, "stream of %s", subject)
 	}
-	return &natsDeadLetters{s: s, subject: subject, next: info.State.FirstSeq, last: info.State.LastSeq}, nil
+	cur := &natsDeadLetters{s: s, subject: subject, next: info.State.FirstSeq, last: info.State.LastSeq}
+	if !o.Claim {
+		return cur, nil
+	}
+	lease := o.LeaseOf()
+	kv, err := claimBucket(ctx, c.js, lease)
+	if err != nil {
+		return nil, bd.apiErr(err, "claim bucket of %s", subject)
+	}
+	l := &natsLeases{kv: kv, s: s, prefix: claimKeyPart(info.Config.Name) + ".", revs: map[string]uint64{}}
+	return dlclaim.New(ctx, cur, l, lease, bd.log, subject), nil
+}
+
+// ClaimBucket is the key-value bucket that holds the claims of claiming
+// dead-letter cursors ([stream.DeadLetterOpen.Claim]) of the default
+// lease.
+const ClaimBucket = "streambind-dlq-claims"
+
+// claimBucket returns the claim bucket of lease, creating it if need be.
+func claimBucket(ctx context.Context, js jetstream.JetStream, lease time.Duration) (jetstream.KeyValue, error) {
+	name := ClaimBucket
+	if lease != stream.DefaultDeadLetterLease {
+		name += "-" + strconv.FormatInt(lease.Milliseconds(), 10) + "ms"
+	}
+	kv, err := js.KeyValue(ctx, name)
+	if errors.Is(err, jetstream.ErrBucketNotFound) {
+		kv, err = js.CreateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: name, History: 1, TTL: lease,
+			Description: "streambind dlq: claims of dead letters by replay and purge; each expires after the lease"})
+		if errors.Is(err, jetstream.ErrBucketExists) || errors.Is(err, jetstream.ErrStreamNameAlreadyInUse) {
+			kv, err = js.KeyValue(ctx, name) // made meanwhile by another cursor
+		}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("key-value bucket %s: %w", name, err)
+	}
+	return kv, nil
+}
+
+// claimKeyPart is s as a key-value key token: characters keys do not
+// allow as =XX.
+func claimKeyPart(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		ch := s[i]
+		if ch == '-' || ch == '_' || ch == '/' || ch >= 'a' && ch <= 'z' || ch >= 'A' && ch <= 'Z' || ch >= '0' && ch <= '9' {
+			b.WriteByte(ch)
+			continue
+		}
+		fmt.Fprintf(&b, "=%02X", ch)
+	}
+	return b.String()
+}
+
+// natsLeases are claims in a key-value bucket; revs are the revisions of
+// the entries this cursor wrote, so that it rewrites or deletes only its
+// own.
+type natsLeases struct {
+	kv     jetstream.KeyValue
+	s      jetstream.Stream
+	prefix string
+
+	mu   sync.Mutex
+	revs map[string]uint64
+}
+
+func (l *natsLeases) Claim(ctx context.Context, d stream.DeadLetter, token string, _ time.Duration) (dlclaim.Result, error) {
+	rev, err := l.kv.Create(ctx, l.prefix+d.ID, []byte(token))
+	if errors.Is(err, jetstream.ErrKeyExists) {
+		return dlclaim.Held, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("nats: claim: %w", err)
+	}
+	l.mu.Lock()
+	l.revs[d.ID] = rev
+	l.mu.Unlock()
+	// Still there? Its holder removed it before it released it.
+	seq, _ := strconv.ParseUint(d.ID, 10, 64)
+	if _, err := l.s.GetMsg(ctx, seq); errors.Is(err, jetstream.ErrMsgNotFound) {
+		_ = l.Release(ctx, []string{d.ID}, token)
+		return dlclaim.Gone, nil
+	} else if err != nil {
+		_ = l.Release(ctx, []string{d.ID}, token)
+		return 0, fmt.Errorf("nats: claim: read %s: %w", d.ID, err)
+	}
+	return dlclaim.Claimed, nil
+}
+
+func (l *natsLeases) Renew(ctx context.Context, ids []string, token string, _ time.Duration) ([]string, error) {
+	var lost []string
+	for _, id := range ids {
+		ok, err := l.renew(ctx, id, token)
+		if err != nil {
+			return lost, err
+		}
+		if !ok {
+			lost = append(lost, id)
+		}
+	}
+	return lost, nil
+}
+
+// renew rewrites id's entry (a new revision starts a new max age); false
+// when it is no longer this cursor's. l.mu is held throughout, so that a
+// release and a renewal of one claim do not cross.
+func (l *natsLeases) renew(ctx context.Context, id, token string) (bool, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	rev, ok := l.revs[id]
+	if !ok {
+		return true, nil // released meanwhile
+	}
+	nrev, err := l.kv.Update(ctx, l.prefix+id, []byte(token), rev)
+	if wrongRevision(err) {
+		delete(l.revs, id) // expired, and maybe claimed by another
+		return false, nil
+	}
+	if err != nil {
+		return true, fmt.Errorf("nats: renew claim of %s: %w", id, err)
+	}
+	l.revs[id] = nrev
+	return true, nil
+}
+
+func wrongRevision(err error) bool {
+	var apiErr *jetstream.APIError
+	return errors.As(err, &apiErr) && apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence
+}
+
+func (l *natsLeases) Release(ctx context.Context, ids []string, _ string) error {
+	var errs []error
+	for _, id := range ids {
+		if err := l.release(ctx, id); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (l *natsLeases) release(ctx context.Context, id string) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	rev, ok := l.revs[id]
+	if !ok {
+		return nil
+	}
+	delete(l.revs, id)
+	if err := l.kv.Delete(ctx, l.prefix+id, jetstream.LastRevision(rev)); err != nil && !wrongRevision(err) {
+		return fmt.Errorf("nats: release claim of %s: %w", id, err)
+	}
+	return nil // or it expired: no longer this cursor's
 }
 
 type natsDeadLetters struct {

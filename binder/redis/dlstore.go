@@ -4,9 +4,11 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"time"
 
 	goredis "github.com/redis/go-redis/v9"
 
+	"github.com/streambind/streambind/binder/internal/dlclaim"
 	"github.com/streambind/streambind/stream"
 )
 
@@ -19,7 +21,18 @@ const dlPage = 256
 // XRANGE (reading changes nothing: no group, no pending entry); Remove
 // deletes one with XDEL. A dead letter's ID is its entry ID, its Time the
 // entry ID's time (when it was dead-lettered).
-func (bd *Binder) OpenDeadLetters(ctx context.Context, spec stream.ConsumerSpec, _ stream.DeadLetterOpen) (stream.DeadLetters, error) {
+//
+// A claiming cursor (o.Claim) claims each entry with a key of its own,
+// <stream>:dlq-claim:<entry ID>, set with NX and PX o.LeaseOf() to the
+// cursor's random token by a script that first checks the entry is still
+// there; it renews the key while it holds the entry and deletes it when
+// it removed the entry or gives it back. The keys of a cursor that died
+// expire after the lease: nothing stays behind. (Not a consumer group on
+// the dead-letter stream: what a group delivered and nobody acknowledged
+// comes back only by XCLAIM, so a replay that skips a dead letter by its
+// filters would hide it from the next replay for a lease, and a group
+// would stay on the stream.)
+func (bd *Binder) OpenDeadLetters(ctx context.Context, spec stream.ConsumerSpec, o stream.DeadLetterOpen) (stream.DeadLetters, error) {
 	cs, err := parseConsumer(spec.Binding, spec.Extension)
 	if err != nil {
 		return nil, err
@@ -40,7 +53,92 @@ func (bd *Binder) OpenDeadLetters(ctx context.Context, spec stream.ConsumerSpec,
 		}
 		return &redisDeadLetters{c: c, key: key, done: true}, nil
 	}
-	return &redisDeadLetters{c: c, key: key, next: "-", last: last[0].ID}, nil
+	cur := &redisDeadLetters{c: c, key: key, next: "-", last: last[0].ID}
+	if o.Claim {
+		return dlclaim.New(ctx, cur, redisLeases{c: c, key: key}, o.LeaseOf(), bd.log, key), nil
+	}
+	return cur, nil
+}
+
+// redisLeases are the claims of the entries of dead-letter stream key.
+type redisLeases struct {
+	c   *goredis.Client
+	key string
+}
+
+func (l redisLeases) claimKey(id string) string { return l.key + ":dlq-claim:" + id }
+
+// claimScript claims entry ARGV[1] of stream KEYS[1] for token ARGV[2]
+// for ARGV[3] ms with key KEYS[2]: 0 claimed, 1 held by another, 2 gone.
+// One script, so that no removal slips between the check and the claim.
+var claimScript = goredis.NewScript(`
+if #redis.call('XRANGE', KEYS[1], ARGV[1], ARGV[1]) == 0 then return 2 end
+if redis.call('SET', KEYS[2], ARGV[2], 'NX', 'PX', ARGV[3]) then return 0 end
+return 1
+`)
+
+// renewScript extends to ARGV[2] ms the keys (KEYS) that token ARGV[1]
+// still holds; it returns the indexes (1-based) of those it does not.
+var renewScript = goredis.NewScript(`
+local lost = {}
+for i, k in ipairs(KEYS) do
+  if redis.call('GET', k) == ARGV[1] then redis.call('PEXPIRE', k, ARGV[2]) else lost[#lost + 1] = i end
+end
+return lost
+`)
+
+// releaseScript deletes the keys (KEYS) that token ARGV[1] holds.
+var releaseScript = goredis.NewScript(`
+for _, k in ipairs(KEYS) do
+  if redis.call('GET', k) == ARGV[1] then redis.call('DEL', k) end
+end
+return 0
+`)
+
+// leaseBatch bounds the keys of one renew or release script call.
+const leaseBatch = 500
+
+func (l redisLeases) Claim(ctx context.Context, d stream.DeadLetter, token string, ttl time.Duration) (dlclaim.Result, error) {
+	r, err := claimScript.Run(ctx, l.c, []string{l.key, l.claimKey(d.ID)}, d.ID, token, ttl.Milliseconds()).Int()
+	if err != nil {
+		return 0, fmt.Errorf("redis: %s: %w", l.key, err)
+	}
+	return dlclaim.Result(r), nil
+}
+
+func (l redisLeases) Renew(ctx context.Context, ids []string, token string, ttl time.Duration) ([]string, error) {
+	var lost []string
+	for len(ids) > 0 {
+		batch := ids[:min(len(ids), leaseBatch)]
+		ids = ids[len(batch):]
+		keys := make([]string, len(batch))
+		for i, id := range batch {
+			keys[i] = l.claimKey(id)
+		}
+		idx, err := renewScript.Run(ctx, l.c, keys, token, ttl.Milliseconds()).Int64Slice()
+		if err != nil {
+			return lost, fmt.Errorf("redis: %s: renew claims: %w", l.key, err)
+		}
+		for _, i := range idx {
+			lost = append(lost, batch[i-1])
+		}
+	}
+	return lost, nil
+}
+
+func (l redisLeases) Release(ctx context.Context, ids []string, token string) error {
+	for len(ids) > 0 {
+		batch := ids[:min(len(ids), leaseBatch)]
+		ids = ids[len(batch):]
+		keys := make([]string, len(batch))
+		for i, id := range batch {
+			keys[i] = l.claimKey(id)
+		}
+		if err := releaseScript.Run(ctx, l.c, keys, token).Err(); err != nil {
+			return fmt.Errorf("redis: %s: release claims: %w", l.key, err)
+		}
+	}
+	return nil
 }
 
 type redisDeadLetters struct {

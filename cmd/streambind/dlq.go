@@ -666,9 +666,20 @@ with the original's id as a duplicate). A dead
 letter already replayed --max-replays times is skipped (it stays, and a
 note says so), so that a message that keeps failing cannot loop through
 replay for ever. Note that a destination's every group gets the copy, not
-only the binding's. Run one replay of a binding's dead letters at a time:
-on Kafka, NATS and Redis two at once each replay all of them (every dead
-letter twice); on RabbitMQ the queue hands each to one of them.
+only the binding's.
+
+Replays (and purges) of a binding's dead letters may run at once (two
+terminals, a retried job): each dead letter goes to one of them. A replay
+claims each dead letter it reads: on Kafka by joining the group
+streambind-dlq (--group), whose partitions go to one member each; on NATS
+and Redis by a lease per dead letter (a key in the key-value bucket
+streambind-dlq-claims, a key <stream>:dlq-claim:<id>); on RabbitMQ the
+queue hands each to one consumer. A claim lasts 30s past the last renewal
+of the replay that holds it: the dead letters of a replay that was killed
+are held for at most that long, and a replay that finds a dead letter held
+by another waits that long at most for it (then leaves it, with a
+warning); on Kafka a replay that joins waits that long at most for a
+killed one's partitions.
 
 Filters: --header k=v (repeatable), --exception TEXT (in
 x-exception-message), --since/--until (RFC 3339 or a duration ago; a dead
@@ -711,6 +722,10 @@ least 1. --dry-run prints what would be replayed and changes nothing.`,
 				defer tk.Stop()
 				tick = tk.C
 			}
+			// A replay claims what it reads (a dry run only reads), so
+			// that two at once, or one and a purge, never both take a
+			// dead letter.
+			t.open.Claim = !dryRun
 			var replayed, skipped, untimed, looped, read int
 			pr := newProgress(e, "replayed")
 			err = t.withCursor(ctx, func(cur stream.DeadLetters) error {
@@ -828,7 +843,10 @@ the filters are replay's: --header, --exception, --since, --until,
 the question (scripts). Any other answer removes nothing, prints "nothing
 purged" and exits with status 0 (declining is not a failure). What it
 does not remove stays in its order. A dead letter whose time the broker
-does not tell never matches --since/--until; the summary counts those.`,
+does not tell never matches --since/--until; the summary counts those.
+Like replay, purge claims what it reads (until it removes it, or exits):
+a replay running meanwhile does not replay a dead letter purge holds, and
+two purges do not both count one.`,
 		Example: `  streambind dlq purge --profile rabbit --binding chargePayment-in-0
   streambind dlq purge --profile rabbit --binding chargePayment-in-0 --exception 'invalid character' --yes`,
 		Args: cobra.MaximumNArgs(1),
@@ -845,6 +863,7 @@ does not tell never matches --since/--until; the summary counts those.`,
 			}
 			ctx := cmd.Context()
 			out := cmd.OutOrStdout()
+			t.open.Claim = true // as replay: no dead letter both purged and replayed
 			removed, untimed := 0, 0
 			declined := false
 			pr := newProgress(e, "purged")

@@ -1,0 +1,254 @@
+// Package dlclaim makes a plain dead-letter cursor a claiming one
+// ([stream.DeadLetterOpen.Claim]) over a broker's lease per dead letter
+// (Redis: a key set with NX and PX; NATS: a key-value entry of a bucket
+// whose max age is the lease). The binder supplies the leases; this
+// package holds, renews, waits for and gives back.
+package dlclaim
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"log/slog"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/streambind/streambind/stream"
+)
+
+// Result is what a claim found.
+type Result int
+
+const (
+	// Claimed: the lease is the cursor's now.
+	Claimed Result = iota
+	// Held: another cursor holds the dead letter.
+	Held
+	// Gone: the dead letter was removed (by the cursor that held it).
+	Gone
+)
+
+// Leases are a broker's leases on the dead letters of one cursor, each
+// taken by a token (the cursor's).
+type Leases interface {
+	// Claim takes the lease of d for token, for ttl, if no one holds it
+	// and d is still there. It must see a removal made before the
+	// holder's release (a claim that succeeds checks that d is there
+	// after taking the lease, or both at once).
+	Claim(ctx context.Context, d stream.DeadLetter, token string, ttl time.Duration) (Result, error)
+	// Renew makes the leases token holds on ids last ttl from now. It
+	// returns the ids whose lease token no longer holds.
+	Renew(ctx context.Context, ids []string, token string, ttl time.Duration) (lost []string, err error)
+	// Release gives up token's leases on ids (not one another holds now).
+	Release(ctx context.Context, ids []string, token string) error
+}
+
+// Cursor is a claiming cursor over a plain one.
+type Cursor struct {
+	cur   stream.DeadLetters
+	l     Leases
+	token string
+	ttl   time.Duration
+	log   *slog.Logger
+	where string
+
+	mu   sync.Mutex
+	held map[string]bool
+
+	eof      bool
+	others   []stream.DeadLetter // held by another cursor when read
+	deadline time.Time           // of the wait for others
+
+	stop    chan struct{}
+	stopped chan struct{}
+	once    sync.Once
+}
+
+// New returns a claiming cursor over cur, whose dead letters are in
+// where (for log lines). Its leases last ttl and are renewed every ttl/3
+// until Close, or until ctx (the one OpenDeadLetters got) ends: a cursor
+// whose ctx ended is taken as dead, and its leases run out.
+func New(ctx context.Context, cur stream.DeadLetters, l Leases, ttl time.Duration, log *slog.Logger, where string) *Cursor {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	c := &Cursor{cur: cur, l: l, token: Token(), ttl: ttl, log: log, where: where, held: map[string]bool{},
+		stop: make(chan struct{}), stopped: make(chan struct{})}
+	go c.renew(ctx)
+	return c
+}
+
+// Token is a random lease owner.
+func Token() string {
+	b := make([]byte, 16)
+	_, _ = rand.Read(b) // never fails (crypto/rand)
+	return hex.EncodeToString(b)
+}
+
+func (c *Cursor) renew(ctx context.Context) {
+	defer close(c.stopped)
+	t := time.NewTicker(c.ttl / 3)
+	defer t.Stop()
+	warned := false
+	for {
+		select {
+		case <-c.stop:
+			return
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		c.mu.Lock()
+		ids := make([]string, 0, len(c.held))
+		for id := range c.held {
+			ids = append(ids, id)
+		}
+		c.mu.Unlock()
+		if len(ids) == 0 {
+			continue
+		}
+		rctx, cancel := context.WithTimeout(ctx, c.ttl/3)
+		lost, err := c.l.Renew(rctx, ids, c.token, c.ttl)
+		cancel()
+		if err != nil && !warned {
+			// The next tick tries again; the lease outlasts two misses.
+			warned = true
+			c.log.Warn("dead letters: renewing this cursor's claims failed", "where", c.where, "claims", len(ids), "error", err)
+		}
+		if len(lost) > 0 {
+			c.log.Warn("dead letters: claims ran out before they were renewed (the broker was out of reach for longer than the lease); another replay or purge may take them too",
+				"where", c.where, "lost", len(lost), "lease", c.ttl)
+			c.mu.Lock()
+			for _, id := range lost {
+				delete(c.held, id)
+			}
+			c.mu.Unlock()
+		}
+	}
+}
+
+// poll is how often the cursor looks again at a dead letter another holds.
+func (c *Cursor) poll() time.Duration {
+	return min(max(c.ttl/20, 50*time.Millisecond), time.Second)
+}
+
+// Next returns the next dead letter of the plain cursor that this cursor
+// claims. One held by another cursor is looked at again after the last:
+// it is returned once its holder gives it back (or dies and its lease
+// runs out), and skipped once its holder removes it. The wait ends one
+// lease and a renewal period after it began, enough for a dead holder's
+// lease to run out; what is still held then is left to its holders.
+func (c *Cursor) Next(ctx context.Context) (stream.DeadLetter, error) {
+	for !c.eof {
+		d, err := c.cur.Next(ctx)
+		if err == io.EOF {
+			c.eof = true
+			break
+		}
+		if err != nil {
+			return stream.DeadLetter{}, err
+		}
+		r, err := c.claim(ctx, d)
+		if err != nil {
+			return stream.DeadLetter{}, err
+		}
+		switch r {
+		case Claimed:
+			return d, nil
+		case Held:
+			c.others = append(c.others, d)
+		}
+	}
+	for len(c.others) > 0 {
+		if c.deadline.IsZero() {
+			c.deadline = time.Now().Add(c.ttl + c.ttl/3)
+		}
+		for i := 0; i < len(c.others); {
+			r, err := c.claim(ctx, c.others[i])
+			if err != nil {
+				return stream.DeadLetter{}, err
+			}
+			switch r {
+			case Claimed:
+				d := c.others[i]
+				c.others = slices.Delete(c.others, i, i+1)
+				return d, nil
+			case Gone:
+				c.others = slices.Delete(c.others, i, i+1)
+			default:
+				i++
+			}
+		}
+		if len(c.others) == 0 {
+			break
+		}
+		if time.Now().After(c.deadline) {
+			c.log.Warn("dead letters: left to the replay or purge that holds them", "where", c.where, "held_elsewhere", len(c.others))
+			c.others = nil
+			break
+		}
+		t := time.NewTimer(c.poll())
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			return stream.DeadLetter{}, ctx.Err()
+		}
+	}
+	return stream.DeadLetter{}, io.EOF
+}
+
+func (c *Cursor) claim(ctx context.Context, d stream.DeadLetter) (Result, error) {
+	r, err := c.l.Claim(ctx, d, c.token, c.ttl)
+	if err != nil {
+		return 0, fmt.Errorf("claim dead letter %s of %s: %w", d.ID, c.where, err)
+	}
+	if r == Claimed {
+		c.mu.Lock()
+		c.held[d.ID] = true
+		c.mu.Unlock()
+	}
+	return r, nil
+}
+
+// Remove removes d, then gives up its lease (a lease left behind runs out:
+// only a release that fails is not an error).
+func (c *Cursor) Remove(ctx context.Context, d stream.DeadLetter) error {
+	if err := c.cur.Remove(ctx, d); err != nil {
+		return err
+	}
+	c.mu.Lock()
+	delete(c.held, d.ID)
+	c.mu.Unlock()
+	if err := c.l.Release(ctx, []string{d.ID}, c.token); err != nil {
+		c.log.Debug("dead letters: releasing a removed dead letter's claim failed; it runs out", "where", c.where, "id", d.ID, "error", err)
+	}
+	return nil
+}
+
+// Close stops renewing, gives back the dead letters the cursor holds and
+// closes the plain cursor.
+func (c *Cursor) Close(ctx context.Context) error {
+	c.once.Do(func() { close(c.stop) })
+	<-c.stopped
+	c.mu.Lock()
+	ids := make([]string, 0, len(c.held))
+	for id := range c.held {
+		ids = append(ids, id)
+	}
+	c.held = map[string]bool{}
+	c.mu.Unlock()
+	var err error
+	if len(ids) > 0 {
+		if err = c.l.Release(ctx, ids, c.token); err != nil {
+			err = fmt.Errorf("give back %d claimed dead letters of %s (their claims run out within %s): %w", len(ids), c.where, c.ttl, err)
+		}
+	}
+	if cerr := c.cur.Close(ctx); cerr != nil && err == nil {
+		err = cerr
+	}
+	return err
+}
