@@ -212,7 +212,7 @@ func isConnKey(k string) bool {
 // gives), as Spring Boot does: Kafka's names hold neither.
 func kafkaMap(d *props.Decoder, path string, m map[string]any, kind mapKind, c *clientProps, conn *connProps) {
 	for _, k := range props.SortedKeys(m) {
-		kafkaProp(d, path+"."+k, kafkaName(k), m[k], kind, c, conn)
+		kafkaProp(d, d.KeyPath(path, k), kafkaName(k), m[k], kind, c, conn)
 	}
 }
 

@@ -292,22 +292,21 @@ const binderKeys = "brokers, default-broker-port, client-id, required-acks, auto
 // noTransactions is why stream.kafka.binder.transaction is refused.
 const noTransactions = "exactly-once transactions are not supported (kafka-go has no transactional producer), and the binder never runs without what was asked for: remove it; delivery is at least once, and every record carries an id header for de-duplication"
 
-// metricsKey decodes key k (normalised) of SCSt's binder metrics section
-// into out; handled is false for a key it does not have.
-func metricsKey(out *settings, k string, v any) (handled bool, err error) {
-	switch k {
-	case "offsetlagmetricsinterval":
-		out.lagInterval, err = atLeast(v, minInterval)
-	case "defaultoffsetlagmetricsenabled":
-		var on bool
-		if on, err = props.Bool(v); err == nil && !on {
-			err = errors.New("false is not supported: the consumer lag is always computed (stream.LagReporter); set lag-interval (offset-lag-metrics-interval) to read the end offsets less often")
-		}
-	default:
-		return false, nil
+// binderSections, consumerSections and producerSections are the nested
+// sections of the binder settings and of a binding's properties, so that
+// their keys may come flat from environment variables
+// (props.Decoder.Nest): ..._BINDER_METRICS_OFFSETLAGMETRICSINTERVAL is
+// metrics.offset-lag-metrics-interval, ..._CONFIGURATION_MAX_POLL_RECORDS
+// configuration.max-poll-records, which kafkaMap reads as
+// max.poll.records (as Spring Boot binds such a variable).
+var (
+	binderSections = []props.Section{
+		{Key: "tls", Scalar: "enabled"}, {Key: "sasl"}, {Key: "jaas"}, {Key: "transaction"}, {Key: "metrics"},
+		{Key: "configuration"}, {Key: "consumer-properties"}, {Key: "producer-properties"},
 	}
-	return true, err
-}
+	producerSections = []props.Section{{Key: "configuration"}, {Key: "topic"}, {Key: "admin"}}
+	consumerSections = append([]props.Section{{Key: "dlq-producer-properties"}}, producerSections...)
+)
 
 // atLeast decodes a duration of at least lo.
 func atLeast(v any, lo time.Duration) (time.Duration, error) {
@@ -419,16 +418,20 @@ func parseSettings(s stream.BinderSettings) (settings, error) {
 			if m, err = props.Map(v); err != nil {
 				return err
 			}
-			d.Each(p, m, func(k, _ string, v any) error {
-				if handled, err := metricsKey(&out, k, v); handled {
-					return err
+			d.Each(p, m, func(k, _ string, v any) (err error) {
+				switch k {
+				case "offsetlagmetricsinterval":
+					out.lagInterval, err = atLeast(v, minInterval)
+				case "defaultoffsetlagmetricsenabled":
+					var on bool
+					if on, err = props.Bool(v); err == nil && !on {
+						err = errors.New("false is not supported: the consumer lag is always computed (stream.LagReporter); set lag-interval (offset-lag-metrics-interval) to read the end offsets less often")
+					}
+				default:
+					err = props.UnknownKey("metrics accepts default-offset-lag-metrics-enabled, offset-lag-metrics-interval (lag-interval)")
 				}
-				return props.UnknownKey("metrics accepts default-offset-lag-metrics-enabled, offset-lag-metrics-interval (lag-interval)")
+				return err
 			})
-		case "metricsoffsetlagmetricsinterval", "metricsdefaultoffsetlagmetricsenabled":
-			// The environment-variable form (..._BINDER_METRICS_OFFSET_LAG_METRICS_INTERVAL)
-			// arrives as one key.
-			_, err = metricsKey(&out, strings.TrimPrefix(k, "metrics"), v)
 		case "tls":
 			err = sec.tls.Decode(&d, p, v, false)
 		case "sasl":
@@ -471,12 +474,13 @@ func parseSettings(s stream.BinderSettings) (settings, error) {
 	}
 	// Spring Boot's spring.kafka.* first, then SCSt's binder keys, then
 	// the binder's own environment keys: the later wins.
-	d.Each(srcs[0].Path, srcs[0].Map, binderKey)
+	d.Each(srcs[0].Path, d.Nest(srcs[0].Path, srcs[0].Map, binderSections...), binderKey)
 	d.Each(envPath+".spring.kafka", boot, func(k, p string, v any) error {
 		return bootKafkaKey(&d, k, p, v, binderKey, &common, &conn)
 	})
-	d.Each(envPath+".spring.cloud.stream.kafka.binder", scst, binderKey)
-	d.Each(envPath, native, binderKey)
+	scstPath := envPath + ".spring.cloud.stream.kafka.binder"
+	d.Each(scstPath, d.Nest(scstPath, scst, binderSections...), binderKey)
+	d.Each(envPath, d.Nest(envPath, native, binderSections...), binderKey)
 	if sec.password != "" {
 		out.secrets = append(out.secrets, sec.password)
 	}
@@ -528,7 +532,7 @@ func decodeProducer(d *props.Decoder, st *settings, path string, m map[string]an
 	out := defaultProducerSettings()
 	out.acks = st.requiredAcks
 	var own clientProps
-	d.Each(path, m, func(k, p string, v any) (err error) {
+	d.Each(path, d.Nest(path, m, producerSections...), func(k, p string, v any) (err error) {
 		switch k {
 		case "batchtimeout", "linger":
 			out.batchTimeout, err = props.Duration(v, true)
@@ -631,7 +635,7 @@ func decodeConsumer(st *settings, binding string, ext map[string]any) (consumerS
 	var own clientProps
 	var dlqProps map[string]any
 	dlqPath := path + ".dlq-producer-properties"
-	d.Each(path, ext, func(k, p string, v any) (err error) {
+	d.Each(path, d.Nest(path, ext, consumerSections...), func(k, p string, v any) (err error) {
 		switch k {
 		case "startoffset":
 			var s string

@@ -127,6 +127,11 @@ func limit(v any) (int64, error) {
 
 const binderKeys = "servers, name, username, password, token, credentials-file, tls, connect-timeout, reconnect-initial-interval, reconnect-max-interval, reconnect-stable-interval, ping-interval, max-pings-outstanding, api-timeout, domain, stream"
 
+// binderSections are the nested sections of the binder settings, so that
+// their keys may come flat from environment variables
+// (props.Decoder.Nest): ..._BINDER_STREAM_REPLICAS is stream.replicas.
+var binderSections = []props.Section{{Key: "tls", Scalar: "enabled"}, {Key: "stream"}}
+
 // parseSettings decodes s.Binder (stream.nats.binder) and then
 // s.Environment (stream.binders.<name>.environment), which wins. Every
 // problem is reported, secrets never.
@@ -140,7 +145,7 @@ func parseSettings(s stream.BinderSettings) (settings, error) {
 	seq := 0
 	at := func(w *written, p string) { seq++; *w = written{p, seq} }
 	for _, src := range props.BinderSources(s, Type) {
-		d.Each(src.Path, src.Map, func(k, p string, v any) (err error) {
+		d.Each(src.Path, d.Nest(src.Path, src.Map, binderSections...), func(k, p string, v any) (err error) {
 			switch k {
 			case "servers", "server", "url", "urls":
 				var l []string

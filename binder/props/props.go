@@ -14,6 +14,9 @@
 // 0"). A [Decoder] walks a map in sorted key order with the keys normalised
 // by [Norm], records every problem against its key path and returns them all
 // as a [stream.ConfigErrors], so that a user sees every mistake at once.
+// [Decoder.Nest] reads the flat keys an environment variable gives a
+// nested section (quorum-deliverylimit for quorum.delivery-limit) as the
+// section's keys.
 //
 // The binders in this module (memory, kafka, rabbit) share it so that their
 // settings accept the same value forms and report problems the same way.
@@ -188,19 +191,209 @@ func withKey(err error, key string) error {
 // zero value is ready to use; it is not safe for concurrent use.
 type Decoder struct {
 	errs stream.ConfigErrors
+	// written maps the key path of a key that [Decoder.Nest] moved into a
+	// section (a.quorum.enabled) to the path of the key as it was written
+	// (a.quorum-enabled), where its problems are reported.
+	written map[string]string
 }
 
 // Each calls f for every key of m in sorted order, with the key normalised
-// by [Norm], the key's path (path + "." + the key as written) and its value.
-// An error f returns is recorded against the key's path (the error of
-// [UnknownKey] with a suggestion of the key meant, see [Suggest]); f may
-// also record problems itself (for a nested map, by calling Each with the
-// path it was given). A nil or empty m calls nothing.
+// by [Norm], the key's path (path + "." + the key as written, see
+// [Decoder.KeyPath]) and its value. An error f returns is recorded against
+// the key's path (the error of [UnknownKey] with a suggestion of the key
+// meant, see [Suggest]); f may also record problems itself (for a nested
+// map, by calling Each with the path it was given). A nil or empty m calls
+// nothing.
 func (d *Decoder) Each(path string, m map[string]any, f func(key, path string, v any) error) {
 	for _, k := range SortedKeys(m) {
-		p := path + "." + k
+		p := d.KeyPath(path, k)
 		d.Add(p, withKey(f(Norm(k), p, m[k]), k))
 	}
+}
+
+// KeyPath returns the path of key k of the map at path: path + "." + k,
+// or, for a key [Decoder.Nest] moved into a section, the path of the key
+// as it was written. Code that walks a map without [Decoder.Each] reports
+// at KeyPath so that its problems are where the user wrote them.
+func (d *Decoder) KeyPath(path, k string) string {
+	p := path + "." + k
+	if w, ok := d.written[p]; ok {
+		return w
+	}
+	return p
+}
+
+// Section is a key of a property map whose value is a map of its own
+// (rabbit's quorum, kafka's configuration, tls), given to [Decoder.Nest].
+type Section struct {
+	// Key is the section's key (kebab-case, as documented).
+	Key string
+	// Scalar is the key of the section that a scalar value of the section
+	// stands for ("enabled" for quorum: true, tls: true); "" when the
+	// section is a map only.
+	Scalar string
+	// Opaque: the section's keys are not property names but names of the
+	// user's (RabbitMQ queue arguments, header names), which a flat key
+	// cannot spell: the environment variable that gives one has lost
+	// whether each '_' was a '-' or a '.'. Such a flat key is refused,
+	// saying how to set the map, rather than guessed.
+	Opaque bool
+}
+
+// Nest returns m (the map at path) with its flat keys moved into the
+// sections they name: a key that spells a section's key, a separator
+// ('-', '_' or '.') and more is read as that "more" key of the section,
+// so quorum-delivery-limit, quorum_deliveryLimit and quorum-deliverylimit
+// are quorum.delivery-limit. That is the form a nested key takes when it
+// comes from an environment variable that no file declares the section
+// for (SPRING_CLOUD_STREAM_RABBIT_BINDINGS_X_CONSUMER_QUORUM_DELIVERYLIMIT
+// arrives as quorum-deliverylimit): the config loader cannot know a
+// binder's sections, so it joins the variable's words with '-'.
+//
+// A flat key wins over the key of the same name (compared by [Norm], '.'
+// ignored too) that the section holds already: it comes from an
+// environment variable, which overrides the files (a section set in
+// stream.<type>.default and a variable for one binding meet so). A
+// section whose value is a scalar becomes a map of [Section.Scalar] to
+// it; without a Scalar that, and a flat key of an [Section.Opaque]
+// section, is a problem recorded against the flat key. Problems of the
+// moved keys are reported at the paths of the keys as written (see
+// [Decoder.KeyPath]), and so is, when the section is made of flat keys
+// only, the section itself (at its first flat key). m itself is not
+// changed; without flat keys it is returned as it is.
+func (d *Decoder) Nest(path string, m map[string]any, sections ...Section) map[string]any {
+	type flat struct{ key, rest string }
+	var found map[int][]flat
+	for _, k := range SortedKeys(m) {
+		best, bestLen, rest := -1, 0, ""
+		for i, s := range sections {
+			if r, ok := cutSection(k, s.Key); ok && len(Norm(s.Key)) > bestLen {
+				best, bestLen, rest = i, len(Norm(s.Key)), r
+			}
+		}
+		if best < 0 {
+			continue
+		}
+		if found == nil {
+			found = map[int][]flat{}
+		}
+		found[best] = append(found[best], flat{k, rest})
+	}
+	if len(found) == 0 {
+		return m
+	}
+	out := make(map[string]any, len(m))
+	for k, v := range m {
+		out[k] = v
+	}
+	for i, s := range sections {
+		flats := found[i]
+		if len(flats) == 0 {
+			continue
+		}
+		for _, f := range flats {
+			delete(out, f.key)
+		}
+		if s.Opaque {
+			for _, f := range flats {
+				d.Addf(d.KeyPath(path, f.key), "the keys of %s are names of your own, which a flat key (an environment variable's words joined by '-') cannot spell: set %s as a map in a file (a variable then overrides the keys it holds), or in SPRING_APPLICATION_JSON", s.Key, s.Key)
+			}
+			continue
+		}
+		// The section's key as m spells it, if m has it.
+		sk := ""
+		for _, k := range SortedKeys(m) {
+			if Norm(k) == Norm(s.Key) {
+				sk = k
+				break
+			}
+		}
+		var sec map[string]any
+		var secPath string
+		switch v := m[sk]; {
+		case sk == "" || v == nil:
+			if sk == "" {
+				sk = s.Key
+			}
+			secPath = d.KeyPath(path, flats[0].key)
+			d.alias(path+"."+sk, secPath)
+			sec = map[string]any{}
+		default:
+			secPath = d.KeyPath(path, sk)
+			if vm, isMap := v.(map[string]any); isMap {
+				sec = make(map[string]any, len(vm)+len(flats))
+				for k, x := range vm {
+					sec[k] = x
+				}
+			} else if s.Scalar != "" {
+				sec = map[string]any{s.Scalar: v}
+				d.alias(secPath+"."+s.Scalar, secPath)
+			} else {
+				for _, f := range flats {
+					d.Addf(d.KeyPath(path, f.key), "%s is set to a value at %s, not to a map that %s could be a key of", s.Key, secPath, f.rest)
+				}
+				continue
+			}
+		}
+		for _, f := range flats {
+			for k := range sec {
+				if sameKey(k, f.rest) {
+					delete(sec, k)
+				}
+			}
+			sec[f.rest] = m[f.key]
+			d.alias(secPath+"."+f.rest, d.KeyPath(path, f.key))
+		}
+		out[sk] = sec
+	}
+	return out
+}
+
+// alias records that problems of the key at path are reported at written.
+func (d *Decoder) alias(path, written string) {
+	if path == written {
+		return
+	}
+	if d.written == nil {
+		d.written = map[string]string{}
+	}
+	d.written[path] = written
+}
+
+// cutSection reports whether key k spells section key s followed by a
+// separator ('-', '_' or '.') and a rest, compared as [Norm] does, and
+// returns the rest as written.
+func cutSection(k, s string) (rest string, ok bool) {
+	want := Norm(s)
+	i := 0
+	for want != "" && i < len(k) {
+		c := k[i]
+		i++
+		if c == '-' || c == '_' {
+			continue
+		}
+		if c >= 'A' && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if c != want[0] {
+			return "", false
+		}
+		want = want[1:]
+	}
+	if want != "" || i == len(k) || !isSep(k[i]) {
+		return "", false
+	}
+	rest = strings.TrimLeftFunc(k[i:], func(r rune) bool { return r < 0x80 && isSep(byte(r)) })
+	return rest, rest != ""
+}
+
+func isSep(c byte) bool { return c == '-' || c == '_' || c == '.' }
+
+// sameKey reports whether a and b name the same key of a section: equal
+// once lower-cased without '-', '_' and '.' (kafka's configuration reads
+// max-poll-records as max.poll.records).
+func sameKey(a, b string) bool {
+	return strings.ReplaceAll(Norm(a), ".", "") == strings.ReplaceAll(Norm(b), ".", "")
 }
 
 // Add records err against path; a nil err is ignored.

@@ -215,7 +215,7 @@ func parseSettings(s stream.BinderSettings) (settings, error) {
 	envPath := props.EnvironmentPath(s)
 	var uriSet, addrSet, nameSet, prefixSet bool
 	for _, src := range props.BinderSources(s, Type) {
-		d.Each(src.Path, src.Map, func(k, path string, v any) (err error) {
+		d.Each(src.Path, d.Nest(src.Path, src.Map, binderSections...), func(k, path string, v any) (err error) {
 			switch k {
 			case "uri", "url":
 				var str string
@@ -569,6 +569,23 @@ type producerOptions struct {
 	autoBindDlq bool
 }
 
+// binderSections and bindingSections are the nested sections of the binder
+// settings and of a binding's properties, so that their keys may come
+// flat from environment variables (props.Decoder.Nest):
+// ..._CONSUMER_QUORUM_DELIVERYLIMIT is quorum.delivery-limit. The
+// argument maps hold the user's names (x-match), which a variable cannot
+// spell.
+var (
+	binderSections = []props.Section{
+		{Key: "tls", Scalar: "enabled"}, {Key: "ssl", Scalar: "enabled"},
+	}
+	bindingSections = []props.Section{
+		{Key: "quorum", Scalar: "enabled"}, {Key: "dlq-quorum", Scalar: "enabled"},
+		{Key: "alternate-exchange"},
+		{Key: "queue-binding-arguments", Opaque: true}, {Key: "dlq-binding-arguments", Opaque: true},
+	}
+)
+
 // consumerKeys and producerKeys list the keys the binder accepts, for the
 // unknown-key error.
 const (
@@ -615,7 +632,7 @@ func parseConsumerOptions(binding string, ext map[string]any) (consumerOptions, 
 	o := consumerOptions{queueOptions: defaultQueueOptions(), prefetch: DefaultPrefetch, republishToDlq: true, batchSize: DefaultBatchSize, redeliveryDelay: DefaultRedeliveryDelay}
 	var d props.Decoder
 	path := props.BindingPath(Type, binding, "consumer")
-	d.Each(path, ext, func(k, kpath string, v any) (err error) {
+	d.Each(path, d.Nest(path, ext, bindingSections...), func(k, kpath string, v any) (err error) {
 		if ok, err := o.queueOptions.apply(&d, k, kpath, v); ok {
 			return err
 		}
@@ -656,7 +673,7 @@ func parseProducerOptions(binding string, ext map[string]any) (producerOptions, 
 	o := producerOptions{queueOptions: defaultQueueOptions(), mandatory: true}
 	var d props.Decoder
 	path := props.BindingPath(Type, binding, "producer")
-	d.Each(path, ext, func(k, kpath string, v any) (err error) {
+	d.Each(path, d.Nest(path, ext, bindingSections...), func(k, kpath string, v any) (err error) {
 		if ok, err := o.queueOptions.apply(&d, k, kpath, v); ok {
 			return err
 		}
@@ -750,11 +767,6 @@ func scstKey(kind, k string, v any) (handled bool, err error) {
 		noStreams   = "RabbitMQ streams and super streams are not supported"
 		reconnect   = "the binder declares its queue itself on every (re)subscription and, while that fails, tries again with the binder's reconnect-initial-interval doubling up to reconnect-max-interval: set those instead"
 	)
-	if kind != "binder" && strings.HasPrefix(k, "alternateexchange") {
-		// alternate-exchange.name ..., or as one key from an environment
-		// variable (..._ALTERNATE_EXCHANGE_NAME).
-		return true, errors.New("alternate exchanges are not supported; a producer's send to an exchange no queue is bound to fails (mandatory: true, the default) instead of being lost")
-	}
 	switch kind + "." + k {
 	// binder (RabbitBinderConfigurationProperties)
 	case "binder.adminaddresses", "binder.nodes":

@@ -170,6 +170,24 @@ func (q *queueOptions) apply(d *props.Decoder, nk, path string, v any) (ok bool,
 		q.dlqDeadLetterExchangeSet = err == nil
 	case "dlqdeadletterroutingkey":
 		q.dlqDeadLetterRoutingKey, err = props.String(v)
+	case "alternateexchange":
+		// SCSt's alternate-exchange section (exists, type, binding …), also
+		// flat from environment variables (bindingSections): refused at the
+		// section if written as one, and at every flat key.
+		err = errors.New("alternate exchanges are not supported; a producer's send to an exchange no queue is bound to fails (mandatory: true, the default) instead of being lost")
+		if m, isMap := v.(map[string]any); isMap && len(m) > 0 {
+			nested := false
+			for _, k := range props.SortedKeys(m) {
+				if kp := d.KeyPath(path, k); kp != path+"."+k {
+					d.Add(kp, err)
+				} else {
+					nested = true
+				}
+			}
+			if !nested {
+				err = nil
+			}
+		}
 	default:
 		return false, nil
 	}

@@ -102,6 +102,11 @@ func interval(v any) (time.Duration, error) {
 
 const binderKeys = "address, url, username, password, db, client-name, key-prefix, tls, dial-timeout, command-timeout, pool-size, health-interval, health-timeout, max-length, trim-acked, max-age, trim-interval, max-message-size, dead-letter-max-size"
 
+// binderSections are the nested sections of the binder settings, so that
+// their keys may come flat from environment variables
+// (props.Decoder.Nest): ..._BINDER_TLS_CA_FILE is tls.ca-file.
+var binderSections = []props.Section{{Key: "tls", Scalar: "enabled"}, {Key: "ssl", Scalar: "enabled"}}
+
 // parseSettings decodes s.Binder (stream.redis.binder) and then
 // s.Environment (stream.binders.<name>.environment), which wins. Every
 // problem is reported, secrets never.
@@ -112,7 +117,7 @@ func parseSettings(s stream.BinderSettings) (settings, error) {
 	var fromURL *goredis.Options
 	addrSet := false
 	for _, src := range props.BinderSources(s, Type) {
-		d.Each(src.Path, src.Map, func(k, p string, v any) (err error) {
+		d.Each(src.Path, d.Nest(src.Path, src.Map, binderSections...), func(k, p string, v any) (err error) {
 			switch k {
 			case "address", "addr", "host", "server":
 				var a string
