@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"math/big"
 	"reflect"
 	"sort"
 	"strconv"
@@ -515,6 +516,15 @@ func normalizeNumber(v any) any {
 		if i, err := t.Int64(); err == nil {
 			return int(i)
 		}
+		// An integer beyond int64 stays exact, as Jackson reads it (a
+		// BigInteger): as a float64, ids such as 18446744073709551615 and
+		// …614 would be one key, and the idempotent consumer would skip
+		// the second as a duplicate.
+		if !strings.ContainsAny(string(t), ".eE") {
+			if b, ok := new(big.Int).SetString(string(t), 10); ok {
+				return b
+			}
+		}
 		f, _ := t.Float64()
 		return f
 	case int8, int16, int32, int64, uint8, uint16, uint32:
@@ -579,6 +589,8 @@ func javaHashCode(v any) (int32, error) {
 			return 1231, nil
 		}
 		return 1237, nil
+	case *big.Int:
+		return bigIntegerHash(t), nil
 	case fmt.Stringer:
 		return StringHash(t.String()), nil
 	}

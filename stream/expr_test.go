@@ -187,3 +187,47 @@ func BenchmarkPartitionKey(b *testing.B) {
 		})
 	}
 }
+
+// TestExpressionBigIntegers: JSON integers beyond int64 stay exact (Jackson
+// reads them as BigInteger), so keys of distinct ids differ; their hash is
+// BigInteger.hashCode, as SCSt's default partition selection computes it.
+func TestExpressionBigIntegers(t *testing.T) {
+	e, err := CompileExpression("payload.id", "", "payload", "headers")
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys := map[string]bool{}
+	for _, id := range []string{"18446744073709551615", "18446744073709551614", "-18446744073709551615", "9223372036854775808"} {
+		v, err := e.Eval(map[string]any{"payload": []byte(`{"id":` + id + `}`)})
+		if err != nil {
+			t.Fatalf("%s: %v", id, err)
+		}
+		if got := KeyString(v); got != id {
+			t.Errorf("KeyString(payload.id) = %q, want %q", got, id)
+		}
+		keys[KeyString(v)] = true
+	}
+	if len(keys) != 4 {
+		t.Errorf("distinct ids gave %d keys", len(keys))
+	}
+	// BigInteger.hashCode as Java computes it: the magnitude's words
+	// 0xFFFFFFFF 0xFFFFFFFF give (int)(31*-1 + 0xFFFFFFFFL) = -32, times
+	// the sign; 2^63's 0x80000000 0 give 31*MIN_VALUE, which wraps to
+	// MIN_VALUE.
+	for s, want := range map[string]int32{"18446744073709551615": -32, "-18446744073709551615": 32, "9223372036854775808": -2147483648} {
+		v, _ := e.Eval(map[string]any{"payload": []byte(`{"id":` + s + `}`)})
+		if got := PartitionHash(v); got != want {
+			t.Errorf("PartitionHash(%s) = %d, want %d", s, got, want)
+		}
+	}
+	h, err := CompileExpression("payload.id.hashCode()", "", "payload", "headers")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v, err := h.Eval(map[string]any{"payload": []byte(`{"id":18446744073709551615}`)}); err != nil || v != -32 {
+		t.Errorf("payload.id.hashCode() = %v, %v; want -32", v, err)
+	}
+	if v, _ := e.Eval(map[string]any{"payload": []byte(`{"id":1e20}`)}); v != 1e20 {
+		t.Errorf("1e20 = %#v, want the float64 (a Double, as Jackson reads it)", v)
+	}
+}

@@ -1,9 +1,13 @@
 package stream
 
 import (
+	"bytes"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"math/big"
 	"reflect"
 	"strconv"
 	"strings"
@@ -146,14 +150,14 @@ func (e KeyExpression) Extract(payload any, headers Headers) (any, error) {
 func walkPath(v any, path []string) (any, error) {
 	switch b := v.(type) {
 	case []byte:
-		var m any
-		if err := json.Unmarshal(b, &m); err != nil {
+		m, err := unmarshalJSONNumbers(b)
+		if err != nil {
 			return nil, fmt.Errorf("payload is not JSON: %w", err)
 		}
 		v = m
 	case string:
-		var m any
-		if err := json.Unmarshal([]byte(b), &m); err != nil {
+		m, err := unmarshalJSONNumbers([]byte(b))
+		if err != nil {
 			return nil, fmt.Errorf("payload is not JSON: %w", err)
 		}
 		v = m
@@ -190,9 +194,27 @@ func walkPath(v any, path []string) (any, error) {
 		if rv.IsNil() {
 			return nil, errNilValue
 		}
+		if b, ok := rv.Interface().(*big.Int); ok { // a JSON integer beyond int64
+			return b, nil
+		}
 		rv = rv.Elem()
 	}
 	return rv.Interface(), nil
+}
+
+// unmarshalJSONNumbers decodes JSON with numbers as expressions see them
+// (normalizeNumber): int when integral, *big.Int beyond int64, else float64.
+func unmarshalJSONNumbers(b []byte) (any, error) {
+	d := json.NewDecoder(bytes.NewReader(b))
+	d.UseNumber()
+	var m any
+	if err := d.Decode(&m); err != nil {
+		return nil, err
+	}
+	if _, err := d.Token(); err != io.EOF {
+		return nil, errors.New("data after the JSON value")
+	}
+	return normalizeNumber(m), nil
 }
 
 // errNilValue: the path leads to a nil pointer or interface.
@@ -269,8 +291,24 @@ func PartitionHash(key any) int32 {
 		if k == float64(int64(k)) {
 			return longHash(int64(k))
 		}
+	case *big.Int: // JSON integers beyond int64
+		return bigIntegerHash(k)
 	}
 	return StringHash(KeyString(key))
+}
+
+// bigIntegerHash is java.math.BigInteger.hashCode: 31*h + each 32-bit word
+// of the magnitude, most significant first, times the sign.
+func bigIntegerHash(b *big.Int) int32 {
+	mag := new(big.Int).Abs(b).Bytes()
+	var h int32
+	for len(mag)%4 != 0 {
+		mag = append([]byte{0}, mag...)
+	}
+	for i := 0; i < len(mag); i += 4 {
+		h = 31*h + int32(binary.BigEndian.Uint32(mag[i:]))
+	}
+	return h * int32(b.Sign())
 }
 
 // longHash is Long.hashCode, except that values fitting an int keep
