@@ -361,23 +361,17 @@ func toFloat(v any) (float64, error) {
 	return f, nil
 }
 
-// toBool accepts a boolean or the strings Spring's StringToBooleanConverter
-// accepts, in any case: true, on, yes, 1 and false, off, no, 0. An SCSt
-// file's "enableDlq=yes" (or YAML 1.1's yes/on, which Spring Boot's YAML
-// loader reads as booleans) must mean what it means there.
+// toBool reads a boolean as Spring does (props.Bool: true, on, yes, 1 and
+// false, off, no, 0, in any case): an SCSt file's "enableDlq=yes" (or
+// YAML 1.1's yes/on, which Spring Boot's YAML loader reads as booleans)
+// must mean what it means there. The error is worded as the loader's
+// others.
 func toBool(v any) (bool, error) {
-	switch x := v.(type) {
-	case bool:
-		return x, nil
-	case string:
-		switch strings.ToLower(strings.TrimSpace(x)) {
-		case "true", "on", "yes", "1":
-			return true, nil
-		case "false", "off", "no", "0":
-			return false, nil
-		}
+	b, err := props.Bool(v)
+	if err != nil {
+		return false, wrongType(wantBool, v)
 	}
-	return false, wrongType(wantBool, v)
+	return b, nil
 }
 
 // toString accepts strings and, written out, other scalars (a YAML number

@@ -1,26 +1,12 @@
 package config
 
 import (
-	"strings"
-	"unicode"
-
+	"github.com/streambind/streambind/binder/props"
 	"github.com/streambind/streambind/stream"
 )
 
-// enumName is Spring Boot's canonical form of an enum value
-// (LenientObjectToEnumConverterFactory): letters and digits only, lower
-// case, so that NONE, None, none and embedded-headers, EMBEDDED_HEADERS,
-// embeddedHeaders compare equal.
-func enumName(s string) string {
-	return strings.Map(func(r rune) rune {
-		if unicode.IsLetter(r) || unicode.IsDigit(r) {
-			return unicode.ToLower(r)
-		}
-		return -1
-	}, s)
-}
-
-// headerModes are SCSt's HeaderMode values by canonical name.
+// headerModes are SCSt's HeaderMode values by canonical name
+// (props.EnumName: Spring binds enums leniently).
 var headerModes = map[string]string{
 	"headers":         stream.HeaderModeHeaders,
 	"none":            stream.HeaderModeNone,
@@ -34,7 +20,7 @@ var headerModes = map[string]string{
 func normaliseEnums(cfg *stream.Config) {
 	fix := func(b *stream.BindingConfig) {
 		for _, m := range []*string{&b.Consumer.HeaderMode, &b.Producer.HeaderMode} {
-			if v, ok := headerModes[enumName(*m)]; ok {
+			if v, ok := headerModes[props.EnumName(*m)]; ok {
 				*m = v
 			}
 		}

@@ -63,7 +63,7 @@ func scstKey(kind, k string, v any) (handled bool, err error) {
 		if s, err = str(v); err == nil {
 			// As Spring binds enums: case, '-' and '_' do not matter
 			// (count-time is COUNT_TIME).
-			switch props.Norm(s) {
+			switch props.EnumName(s) {
 			case "record", "batch", "time", "count", "counttime":
 				// When offsets are committed, not whether: at least once
 				// in every mode.

@@ -31,6 +31,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/agnivade/levenshtein"
 
@@ -498,32 +499,40 @@ func fromUint(u uint64) (int64, string, error) {
 	return int64(min(u, math.MaxInt64)), strconv.FormatUint(u, 10), nil
 }
 
-// Bool converts v to a bool. It accepts a bool, or a string that
-// [strconv.ParseBool] accepts after trimming white space ("true", "false",
-// "1", "0", "t", "F", "TRUE" …), or one of the words Spring's
-// StringToBooleanConverter also accepts, in any case: "yes", "on", "no",
-// "off" (an SCSt file's "autoCreateTopics=yes" means true there).
-// Anything else, numbers included, is an error "want true or false,
-// got …".
+// Bool converts v to a bool as Spring binds one: a bool, or a string that
+// Spring's StringToBooleanConverter accepts, trimmed of white space and in
+// any case: "true", "on", "yes", "1" or "false", "off", "no", "0" (an SCSt
+// file's "autoCreateTopics=yes" means true there). Anything else, numbers
+// and Go's "t" and "f" included (Spring refuses them), is an error "want
+// true or false, got …". The config loader reads its booleans with it too.
 func Bool(v any) (bool, error) {
 	switch x := v.(type) {
 	case bool:
 		return x, nil
 	case string:
-		s := strings.TrimSpace(x)
-		switch strings.ToLower(s) {
-		case "yes", "on":
+		switch strings.ToLower(strings.TrimSpace(x)) {
+		case "true", "on", "yes", "1":
 			return true, nil
-		case "no", "off":
+		case "false", "off", "no", "0":
 			return false, nil
 		}
-		b, err := strconv.ParseBool(s)
-		if err != nil {
-			return false, fmt.Errorf("want true or false, got %q", x)
-		}
-		return b, nil
+		return false, fmt.Errorf("want true or false, got %q", x)
 	}
 	return false, fmt.Errorf("want true or false, got %T %v", v, v)
+}
+
+// EnumName is Spring Boot's canonical form of an enum value
+// (LenientObjectToEnumConverterFactory): its letters and digits only, lower
+// case, so that NONE, None, none and embedded-headers, EMBEDDED_HEADERS,
+// embeddedHeaders compare equal. Binders and the config loader compare
+// SCSt's enum values by it.
+func EnumName(s string) string {
+	return strings.Map(func(r rune) rune {
+		if unicode.IsLetter(r) || unicode.IsDigit(r) {
+			return unicode.ToLower(r)
+		}
+		return -1
+	}, s)
 }
 
 // String converts v to a string. It accepts a string (returned as is, white

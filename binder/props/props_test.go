@@ -114,7 +114,10 @@ func TestBool(t *testing.T) {
 		{in: "true", want: true},
 		{in: " FALSE ", want: false},
 		{in: "1", want: true},
-		{in: "f", want: false},
+		// Go's t and f, which Spring's StringToBooleanConverter refuses.
+		{in: "f", wantErr: `want true or false, got "f"`},
+		{in: "T", wantErr: `want true or false, got "T"`},
+		{in: " 0 ", want: false},
 		// Spring's StringToBooleanConverter's words (an SCSt file's
 		// autoCreateTopics=yes), in any case.
 		{in: "yes", want: true},
@@ -484,6 +487,17 @@ func TestSpringDuration(t *testing.T) {
 	for _, in := range []string{"P", "PT", "P1DT", "PT1X", "1 d", "P1W", "PT99999999999999H"} {
 		if d, ok := props.SpringDuration(in); ok {
 			t.Errorf("SpringDuration(%q) = %v, want not a duration", in, d)
+		}
+	}
+}
+
+func TestEnumName(t *testing.T) {
+	for in, want := range map[string]string{
+		"EMBEDDED_HEADERS": "embeddedheaders", "embedded-headers": "embeddedheaders", "embeddedHeaders": "embeddedheaders",
+		" None ": "none", "COUNT_TIME": "counttime", "x.y": "xy",
+	} {
+		if got := props.EnumName(in); got != want {
+			t.Errorf("EnumName(%q) = %q, want %q", in, got, want)
 		}
 	}
 }

@@ -712,22 +712,22 @@ func parseProducerOptions(binding string, ext map[string]any) (producerOptions, 
 // handled is false for a key SCSt does not have there.
 func scstKey(kind, k string, v any) (handled bool, err error) {
 	// enum reads v as one of SCSt's enum values, compared as Spring binds
-	// them (case, '-' and '_' ignored): those of accept are accepted, those
+	// them (props.EnumName: case, '-' and '_' ignored): those of accept are accepted, those
 	// of refuse refused with the reason.
 	enum := func(accept []string, refuse map[string]string) error {
 		s, err := props.String(v)
 		if err != nil {
 			return err
 		}
-		got := props.Norm(s)
+		got := props.EnumName(s)
 		for _, name := range accept {
-			if got == props.Norm(name) {
+			if got == props.EnumName(name) {
 				return nil
 			}
 		}
 		names := append([]string(nil), accept...)
 		for _, name := range slices.Sorted(maps.Keys(refuse)) {
-			if got == props.Norm(name) {
+			if got == props.EnumName(name) {
 				return fmt.Errorf("%s is not supported: %s", name, refuse[name])
 			}
 			names = append(names, name)
