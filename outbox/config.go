@@ -20,6 +20,11 @@ const (
 	DefaultBatchSize    = 100
 	DefaultConcurrency  = 100
 	DefaultSendTimeout  = 30 * time.Second
+	// MaxSendTimeout is the largest send-timeout (198h50m27.882s): the
+	// claim's idle_in_transaction_session_timeout, 3 x send-timeout in
+	// milliseconds, must fit PostgreSQL's limit of 2^31-1 ms (about 24.8
+	// days), or every claim fails.
+	MaxSendTimeout = (1<<31 - 1) / 3 * time.Millisecond
 	// Section is the configuration section [FromConfig] decodes.
 	Section = "outbox"
 )
@@ -61,7 +66,8 @@ type Config struct {
 	// It also bounds a batch: no send starts later than SendTimeout after
 	// the claim, and the claim's transaction gets
 	// idle_in_transaction_session_timeout = 3 x SendTimeout (at least 1s),
-	// so that a frozen relay's locks are released (see [Relay]).
+	// so that a frozen relay's locks are released (see [Relay]); hence at
+	// most [MaxSendTimeout].
 	SendTimeout time.Duration
 	// Relay runs the relay in this instance (default true). Instances that
 	// only write to the outbox may set it to false.
@@ -121,8 +127,13 @@ func (c Config) Validate() error {
 	if c.Concurrency < 1 || c.Concurrency > 1024 {
 		bad("concurrency", "is %d; want 1 to 1024", c.Concurrency)
 	}
-	if c.SendTimeout < 0 {
+	switch {
+	case c.SendTimeout < 0:
 		bad("send-timeout", "is %s; want a positive duration", c.SendTimeout)
+	case c.SendTimeout > MaxSendTimeout:
+		// PostgreSQL refuses the claim's idle_in_transaction_session_timeout
+		// above 2^31-1 ms: every batch would fail.
+		bad("send-timeout", "is %s; want at most %s (the claim sets idle_in_transaction_session_timeout to 3 x send-timeout, and PostgreSQL takes at most 2147483647ms)", c.SendTimeout, MaxSendTimeout)
 	}
 	return errors.Join(errs...)
 }

@@ -6,11 +6,13 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/streambind/streambind/stream"
@@ -201,9 +203,31 @@ func (r *Relay) Health(context.Context) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.lastErr != nil {
-		return fmt.Errorf("outbox relay %s: the last batch failed (database unreachable, or the table missing): %s", r.t.qualified(), redacted(r.lastErr))
+		return fmt.Errorf("outbox relay %s: the last batch failed (%s): %s", r.t.qualified(), failure(r.lastErr), redacted(r.lastErr))
 	}
 	return nil
+}
+
+// failure says what a batch's error was, for Health: an answer of the
+// server (a missing table, a refused statement or setting) is not an
+// unreachable database, and an operator looks in a different place.
+func failure(err error) string {
+	var ce *pgconn.ConnectError
+	if errors.As(err, &ce) {
+		return "cannot connect to the database"
+	}
+	var pe *pgconn.PgError
+	if !errors.As(err, &pe) {
+		return "database unreachable, or the connection failed"
+	}
+	switch {
+	case pe.Severity == "FATAL" || pe.Severity == "PANIC" || strings.HasPrefix(pe.Code, "08") || strings.HasPrefix(pe.Code, "57P"):
+		return "the database ended the session"
+	case pe.Code == "42P01":
+		return "the table is missing: run outbox.Migrate"
+	default:
+		return "the database refused a statement, SQLSTATE " + pe.Code
+	}
 }
 
 // Relayed is how many messages the relay sent and deleted (counted once
