@@ -30,6 +30,7 @@ type dlqFlags struct {
 	group   string
 	binder  string
 	verbose bool
+	connect connectFlag
 }
 
 func (f *dlqFlags) add(cmd *cobra.Command) {
@@ -39,6 +40,7 @@ func (f *dlqFlags) add(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&f.group, "group", "", "Kafka: the group whose committed position marks what was removed (default streambind-dlq); in process: the group of the dead-letter destination whose copy to use (default: the only one)")
 	cmd.Flags().StringVar(&f.binder, "binder", "", binderFlagHelp)
 	cmd.Flags().BoolVarP(&f.verbose, "verbose", "v", false, "log what the binder does on stderr")
+	f.connect.add(cmd)
 }
 
 // dlqTarget is a binding's dead letters, resolved from the configuration
@@ -51,6 +53,10 @@ type dlqTarget struct {
 	binder stream.Binder
 	store  stream.DeadLetterStore
 	open   stream.DeadLetterOpen
+	// connect bounds reaching the broker (--connect-timeout); notice
+	// says once that it is retrying.
+	connect connectBound
+	notice  *retryNotice
 }
 
 // takePath takes the PATH argument (takePath in load.go).
@@ -63,6 +69,9 @@ func (f *dlqFlags) takePath(cmd *cobra.Command, args []string) error {
 func (f *dlqFlags) resolve(cmd *cobra.Command, e *runEnv) (*dlqTarget, error) {
 	if f.binding == "" {
 		return nil, usage("say whose dead letters: --binding NAME")
+	}
+	if err := f.connect.check(); err != nil {
+		return nil, err
 	}
 	s, err := loadService(e, f.config, f.lf.profiles(cmd))
 	if err != nil {
@@ -147,7 +156,9 @@ func (f *dlqFlags) resolve(cmd *cobra.Command, e *runEnv) (*dlqTarget, error) {
 	if ds.Group != "" {
 		where = ds.Group + " (on " + ds.Destination + ")"
 	}
+	bound := f.connect.boundOf(cfg, eff.Binder)
 	return &dlqTarget{src: src, eff: eff, where: where, binder: b, store: store, open: stream.DeadLetterOpen{Group: f.group},
+		connect: bound, notice: newRetryNotice(e.stderr, bound),
 		spec: stream.ConsumerSpec{Binding: src, Destination: splitDests(eff.Destination)[0], Group: eff.Group,
 			ContentType: eff.ContentType, Consumer: eff.Consumer, Extension: cons}}, nil
 }
@@ -165,7 +176,11 @@ func (t *dlqTarget) withCursor(ctx context.Context, fn func(stream.DeadLetters) 
 		defer cancel()
 		_ = t.binder.Close(cctx)
 	}()
-	cur, err := t.store.OpenDeadLetters(ctx, t.spec, t.open)
+	var cur stream.DeadLetters
+	err := t.connect.open(ctx, t.notice, func(ctx context.Context) (err error) {
+		cur, err = t.store.OpenDeadLetters(ctx, t.spec, t.open)
+		return err
+	})
 	if errors.Is(err, stream.ErrNoDeadLetters) {
 		// Not "0 dead letters": a queue that is not there is as often one
 		// looked for on the wrong broker, vhost or prefix as one never
@@ -357,7 +372,9 @@ and takes nothing from dlq.
 Binders: kafka, rabbit, nats, redis, and the in-process binder through the
 library (it lives inside one process). A Kafka topic keeps its records: there a dead
 letter is removed by committing the group streambind-dlq (--group) past it;
-those removed behind one that is kept are listed in the commit's metadata.`,
+those removed behind one that is kept are listed in the commit's metadata.
+
+` + connectHelp,
 		Example: `  streambind dlq ls --profile rabbit --binding chargePayment-in-0
   streambind dlq show 3 --profile rabbit --binding chargePayment-in-0
   streambind dlq replay --profile rabbit --binding chargePayment-in-0 --exception 'card declined' --rate 50

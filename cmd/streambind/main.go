@@ -98,6 +98,12 @@
 // from its start. The in-process binder cannot be reached from another
 // process, so both refuse it.
 //
+// send, tail and dlq give up on a broker they cannot reach (refused,
+// unknown host, or one that accepts the connection and never answers)
+// after --connect-timeout (default 10s; 0 waits the binder's
+// startup-timeout, 60s by default, as an app does), with one error that
+// names the binder and its address.
+//
 // # dlq
 //
 // dlq ls, show, replay and purge work on the dead letters of a consumer
@@ -125,12 +131,18 @@ import (
 	"os/signal"
 	"syscall"
 
+	goredis "github.com/redis/go-redis/v9"
 	"github.com/spf13/cobra"
 
 	"github.com/streambind/streambind/stream"
 )
 
 func main() {
+	// go-redis reports every failed dial on its own process-wide logger
+	// (stderr): a wall of lines while send, tail or dlq wait for a Redis
+	// that is down. The binder's errors (and --verbose) say the same, with
+	// the address. Set here, once, as binder/redis asks of main.
+	goredis.SetLogger(noRedisLog{})
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	go func() {
 		// The first signal asks the subcommand to stop; a second one ends
@@ -143,6 +155,11 @@ func main() {
 	stop()
 	os.Exit(code)
 }
+
+// noRedisLog drops go-redis's own log lines.
+type noRedisLog struct{}
+
+func (noRedisLog) Printf(context.Context, string, ...any) {}
 
 // runEnv is what a run sees of the process: its streams, its environment
 // and its working directory ("" for the process's own), so that tests can

@@ -29,6 +29,7 @@ type endpointFlags struct {
 	destination string
 	binder      string
 	verbose     bool
+	connect     connectFlag
 }
 
 func (f *endpointFlags) add(cmd *cobra.Command, what string) {
@@ -38,6 +39,7 @@ func (f *endpointFlags) add(cmd *cobra.Command, what string) {
 	cmd.Flags().StringVar(&f.destination, "destination", "", what+" this destination (topic, exchange, subject)")
 	cmd.Flags().StringVar(&f.binder, "binder", "", binderFlagHelp)
 	cmd.Flags().BoolVarP(&f.verbose, "verbose", "v", false, "log what the binder does on stderr")
+	f.connect.add(cmd)
 }
 
 // onlyOwnBindings leaves cfg, the service's configuration, binding
@@ -66,7 +68,7 @@ func (f *endpointFlags) check() error {
 	case f.binding != "" && f.destination != "":
 		return usage("--binding and --destination exclude each other")
 	}
-	return nil
+	return f.connect.check()
 }
 
 // logger is the app's logger: warnings and errors on stderr, everything
@@ -245,7 +247,9 @@ first is sent (stdin's lines as they come). --header k=v (repeatable) adds heade
 partition key (the Kafka record key), replacing the binding's
 partition-key-expression, the partition being chosen from K among its
 partition-count partitions. Each send returns once the broker confirmed it.
-The in-process binder cannot be reached from another process.`,
+The in-process binder cannot be reached from another process.
+
+` + connectHelp,
 		Example: `  streambind send --profile kafka --binding chargePayment-in-0 '{"id":"o-1","customerId":"c-7","quantity":2}'
   streambind send --profile rabbit --destination orders --header source=cli < orders.jsonl
   streambind send --profile kafka --binding placeOrder-out-0 --key c-7 '{"id":"o-2","customerId":"c-7"}'
@@ -295,7 +299,7 @@ The in-process binder cannot be reached from another process.`,
 				// configuration's default binder now.
 				bc = stream.BindingConfig{Destination: ef.destination}
 			}
-			opts := appOptions(ef.logger(e))
+			var opts []stream.Option
 			var keyMu sync.Mutex
 			var currentKey string
 			if key != "" {
@@ -313,6 +317,8 @@ The in-process binder cannot be reached from another process.`,
 			if typ == memory.Type {
 				return failed(errInProcess)
 			}
+			bound := ef.connect.bindConnectTimeout(&cfg, eff.Binder)
+			opts = append(appOptions(quietRetries(ef.logger(e), e.stderr, bound)), opts...)
 			isJSON := strings.Contains(strings.ToLower(eff.ContentType), "json")
 			// The arguments are all checked before any is sent: no
 			// partial send for a typo in the last one. (Lines of stdin
@@ -360,7 +366,7 @@ The in-process binder cannot be reached from another process.`,
 			}
 			fmt.Fprintf(e.stderr, "sent %d message%s to %s (%s on binder %s)\n", sent, plural(sent), target, eff.Destination, eff.Binder)
 			if err != nil {
-				return failed(startHint(typ, err))
+				return failed(startHint(typ, bound.startFailure(err)))
 			}
 			return nil
 		},
@@ -531,7 +537,9 @@ first record (other brokers hold no history for a new consumer).
 With --count N tail stops after N messages (exit status 0), showing
 progress on a terminal; --timeout D gives up after D (exit status 1 when
 fewer than N arrived). Otherwise it runs until Ctrl-C or SIGTERM. The
-in-process binder cannot be reached from another process.`,
+in-process binder cannot be reached from another process.
+
+` + connectHelp,
 		Example: `  streambind tail --profile kafka --binding chargePayment-out-0
   streambind tail --profile rabbit --destination orders --count 10 --timeout 30s
   streambind tail --profile kafka --destination error.orders.payment --from-beginning | jq .headers
@@ -577,6 +585,7 @@ in-process binder cannot be reached from another process.`,
 				ext.Bindings[binding] = stream.ExtensionBindingConfig{Consumer: map[string]any{"start-offset": "earliest"}}
 			}
 			cfg.Extensions[typ] = ext
+			bound := ef.connect.bindConnectTimeout(&cfg, eff.Binder)
 
 			out := cmd.OutOrStdout()
 			progress := count > 0 && isTerminal(e.stderr)
@@ -604,7 +613,7 @@ in-process binder cannot be reached from another process.`,
 				}
 				return nil
 			})
-			app, err := stream.NewApp(&cfg, fns, appOptions(ef.logger(e))...)
+			app, err := stream.NewApp(&cfg, fns, appOptions(quietRetries(ef.logger(e), e.stderr, bound))...)
 			if err != nil {
 				return failed(err)
 			}
@@ -636,7 +645,7 @@ in-process binder cannot be reached from another process.`,
 				fmt.Fprintln(e.stderr)
 			}
 			if err != nil {
-				return failed(startHint(typ, err))
+				return failed(startHint(typ, bound.startFailure(err)))
 			}
 			mu.Lock()
 			n := got

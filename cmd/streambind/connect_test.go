@@ -1,0 +1,220 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// refusedAddr returns an address of this host where nothing listens: a
+// connection to it is refused.
+func refusedAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return addr
+}
+
+// silentAddr returns the address of a listener that accepts connections
+// and never answers (a broker that hangs, a firewall that swallows).
+func silentAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var conns []net.Conn
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			conns = append(conns, c)
+			mu.Unlock()
+		}
+	}()
+	t.Cleanup(func() {
+		_ = l.Close()
+		<-done
+		mu.Lock()
+		defer mu.Unlock()
+		for _, c := range conns {
+			_ = c.Close()
+		}
+	})
+	return l.Addr().String()
+}
+
+// connectService is a service of binder type typ whose broker is at
+// ${ADDR}, with a password that no output may show.
+func connectService(typ string) string {
+	env := map[string]string{
+		"rabbit": "addresses: ${ADDR}\n        username: app\n        password: s3cret-pw",
+		"kafka":  "brokers: ${ADDR}",
+		"nats":   "servers: nats://app:s3cret-pw@${ADDR}",
+		"redis":  "address: ${ADDR}\n        password: s3cret-pw",
+	}[typ]
+	return fmt.Sprintf(`stream:
+  function:
+    definition: work
+  default-binder: %[1]s
+  binders:
+    %[1]s:
+      type: %[1]s
+      startup-timeout: ${STARTUP:60s}
+      environment:
+        %[2]s
+  bindings:
+    work-in-0:
+      destination: work
+      group: g
+      consumer:
+        dlq: true
+`, typ, env)
+}
+
+// runBounded runs the command and fails the test unless it returns within
+// d; it returns the result and how long the run took.
+func runBounded(t *testing.T, dir string, env []string, d time.Duration, args ...string) (result, time.Duration) {
+	t.Helper()
+	var stdout, stderr bytes.Buffer
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan int, 1)
+	start := time.Now()
+	go func() {
+		done <- run(ctx, args, &runEnv{dir: dir, env: env, stdin: strings.NewReader(""), stdout: &stdout, stderr: &stderr})
+	}()
+	select {
+	case code := <-done:
+		return result{code: code, stdout: stdout.String(), stderr: stderr.String()}, time.Since(start)
+	case <-time.After(d):
+		cancel()
+		<-done
+		t.Fatalf("%v: still running after %s; stderr:\n%s", args, d, stderr.String())
+		return result{}, 0
+	}
+}
+
+// checkUnreachable checks the output of a command that gave up on binder
+// typ's broker at addr after bound: exit status 1, one error naming the
+// binder, its address and the bound, no password, at most one line saying
+// it retries and none of the app's retry warnings.
+func checkUnreachable(t *testing.T, args []string, r result, typ, addr, bound string) {
+	t.Helper()
+	if r.code != exitFailure {
+		t.Errorf("%v: exit status %d, want %d; stderr:\n%s", args, r.code, exitFailure, r.stderr)
+	}
+	want := fmt.Sprintf("streambind: binder %s at ", typ)
+	var errLine string
+	for _, l := range strings.Split(r.stderr, "\n") {
+		if strings.HasPrefix(l, want) && strings.Contains(l, "cannot reach the broker within "+bound+": ") {
+			errLine = l
+		}
+	}
+	if errLine == "" || !strings.Contains(errLine, addr) {
+		t.Errorf("%v: no error naming binder %s, its address %s and the bound %s; stderr:\n%s", args, typ, addr, bound, r.stderr)
+	}
+	if strings.Contains(r.stderr, "s3cret-pw") {
+		t.Errorf("%v: the password is shown:\n%s", args, r.stderr)
+	}
+	if n := strings.Count(r.stderr, "retrying"); n > 1 || strings.Contains(r.stderr, "level=WARN") {
+		t.Errorf("%v: %d lines say it retries (want at most one, and no warnings):\n%s", args, n, r.stderr)
+	}
+}
+
+// TestConnectTimeout: send, tail and the dlq subcommands give up on a
+// broker they cannot reach after --connect-timeout, for every binder type,
+// whether its port refuses connections or accepts them and never answers
+// (they waited the binder's startup-timeout, 60s by default, with a
+// warning every few seconds).
+func TestConnectTimeout(t *testing.T) {
+	const bound = time.Second
+	// Generous: the binders' shutdown and a loaded machine; far below the
+	// startup-timeout that applied.
+	const within = bound + 15*time.Second
+	addrs := map[string]string{"refused": refusedAddr(t), "silent": silentAddr(t)}
+	cmds := [][]string{
+		{"send", "--destination", "work", `{"a":1}`},
+		{"tail", "--destination", "work"},
+		{"dlq", "ls", "--binding", "work-in-0"},
+	}
+	for _, typ := range []string{"rabbit", "kafka", "nats", "redis"} {
+		dir := writeFiles(t, map[string]string{"application.yaml": connectService(typ)})
+		for _, how := range []string{"refused", "silent"} {
+			for _, c := range cmds {
+				t.Run(typ+"/"+how+"/"+strings.Join(c[:2], "-"), func(t *testing.T) {
+					t.Parallel()
+					args := append(append([]string{}, c...), "--connect-timeout", bound.String())
+					r, took := runBounded(t, dir, []string{"ADDR=" + addrs[how]}, within, args...)
+					checkUnreachable(t, args, r, typ, addrs[how], "--connect-timeout (1s)")
+					if took < bound {
+						t.Errorf("%v: gave up after %s, before the bound", args, took)
+					}
+				})
+			}
+		}
+	}
+	// Every dlq subcommand connects the same way.
+	dir := writeFiles(t, map[string]string{"application.yaml": connectService("rabbit")})
+	for _, c := range [][]string{
+		{"dlq", "show", "1", "--binding", "work-in-0"},
+		{"dlq", "replay", "--binding", "work-in-0"},
+		{"dlq", "purge", "--yes", "--binding", "work-in-0"},
+	} {
+		t.Run("rabbit/silent/"+strings.Join(c[:2], "-"), func(t *testing.T) {
+			t.Parallel()
+			args := append(append([]string{}, c...), "--connect-timeout", bound.String())
+			r, _ := runBounded(t, dir, []string{"ADDR=" + addrs["silent"]}, within, args...)
+			checkUnreachable(t, args, r, "rabbit", addrs["silent"], "--connect-timeout (1s)")
+		})
+	}
+}
+
+// TestConnectTimeoutDefault: without --connect-timeout the bound is 10s,
+// not the app's 60s.
+func TestConnectTimeoutDefault(t *testing.T) {
+	t.Parallel()
+	addr := refusedAddr(t)
+	dir := writeFiles(t, map[string]string{"application.yaml": connectService("rabbit")})
+	args := []string{"send", "--destination", "work", `{"a":1}`}
+	r, _ := runBounded(t, dir, []string{"ADDR=" + addr}, defaultConnectTimeout+15*time.Second, args...)
+	checkUnreachable(t, args, r, "rabbit", addr, "--connect-timeout (10s)")
+}
+
+// TestConnectTimeoutZeroWaitsAsTheApp: --connect-timeout 0 waits the
+// binder's startup-timeout, as the app would; a startup-timeout shorter
+// than --connect-timeout is the bound.
+func TestConnectTimeoutZeroWaitsAsTheApp(t *testing.T) {
+	addr := refusedAddr(t)
+	dir := writeFiles(t, map[string]string{"application.yaml": connectService("redis")})
+	env := []string{"ADDR=" + addr, "STARTUP=1s"}
+	for _, args := range [][]string{
+		{"tail", "--destination", "work", "--connect-timeout", "0"},
+		{"send", "--destination", "work", "{}"},
+		{"dlq", "ls", "--binding", "work-in-0", "--connect-timeout", "0"},
+	} {
+		r, _ := runBounded(t, dir, env, 20*time.Second, args...)
+		checkUnreachable(t, args, r, "redis", addr, "its startup-timeout (1s)")
+	}
+	r := runIn(t, dir, env, "send", "--destination", "work", "--connect-timeout", "-1s", "{}")
+	if r.code != exitUsage || !strings.Contains(r.stderr, "--connect-timeout must not be negative") {
+		t.Errorf("negative --connect-timeout: exit status %d, stderr %q", r.code, r.stderr)
+	}
+}
