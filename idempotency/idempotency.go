@@ -51,7 +51,11 @@
 // redelivery rather than failing it: not an attempt, not dead-lettered;
 // readiness reports the store down meanwhile. A mark the database refuses
 // for its values (SQLSTATE class 22 or 23) fails the message for good
-// instead. docs/idempotency.md lists which errors count against which.
+// instead. What the handler does to its own transaction counts against
+// the message, as any handler error: a failed statement it ignored (the
+// COMMIT answers ROLLBACK), a deadline of its own on a statement (pgx
+// closes the connection then) while the server still answers a ping.
+// docs/idempotency.md lists which errors count against which.
 package idempotency
 
 import (

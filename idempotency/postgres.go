@@ -110,6 +110,8 @@ type pgDB interface {
 	begin(ctx context.Context) (pgTx, error)
 	// exec runs q outside a transaction, returning the rows affected.
 	exec(ctx context.Context, q string) (int64, error)
+	// ping checks that the server answers, on a connection of the pool.
+	ping(ctx context.Context) error
 	close()
 }
 
@@ -124,6 +126,10 @@ type pgTx interface {
 	// lost reports whether the handler's error err came with the loss of
 	// the transaction's connection.
 	lost(ctx context.Context, err error) bool
+	// closed reports whether the transaction's connection is known to be
+	// closed already (before the commit); false when that cannot be told
+	// without a round trip (database/sql).
+	closed() bool
 }
 
 type pgxDB struct{ pool *pgxpool.Pool }
@@ -137,6 +143,8 @@ func (d pgxDB) exec(ctx context.Context, q string) (int64, error) {
 	tag, err := d.pool.Exec(ctx, q)
 	return tag.RowsAffected(), err
 }
+
+func (d pgxDB) ping(ctx context.Context) error { return d.pool.Ping(ctx) }
 
 func (d pgxDB) close() { d.pool.Close() }
 
@@ -153,6 +161,7 @@ func (t pgxTx) handle() any                        { return t.tx }
 // lost: pgx closes a connection on a network error or a FATAL answer, so
 // the check costs no round trip.
 func (t pgxTx) lost(_ context.Context, _ error) bool { return t.tx.Conn().IsClosed() }
+func (t pgxTx) closed() bool                         { return t.tx.Conn().IsClosed() }
 
 type sqlDB struct{ db *sql.DB }
 
@@ -171,6 +180,8 @@ func (d sqlDB) exec(ctx context.Context, q string) (int64, error) {
 	return res.RowsAffected()
 }
 
+func (d sqlDB) ping(ctx context.Context) error { return d.db.PingContext(ctx) }
+
 func (d sqlDB) close() { _ = d.db.Close() }
 
 type sqlTx struct{ tx *sql.Tx }
@@ -185,6 +196,7 @@ func (t sqlTx) exec(ctx context.Context, q string, args ...any) (int64, error) {
 func (t sqlTx) commit(context.Context) error   { return t.tx.Commit() }
 func (t sqlTx) rollback(context.Context) error { return t.tx.Rollback() }
 func (t sqlTx) handle() any                    { return t.tx }
+func (t sqlTx) closed() bool                   { return false }
 
 // lost asks the connection (a round trip, only when err looks like a lost
 // connection): an answer of the server, even an error (the transaction
@@ -269,14 +281,32 @@ func (s *pgStore) wrap(c *Consumer, binding string, key *stream.IdempotencyKey, 
 			return nil
 		}
 		if err = callNext(context.WithValue(ctx, txKey{}, tx.handle()), env, next); err != nil {
-			if tx.lost(ctx, err) {
+			if tx.lost(ctx, err) && !s.handlersOwnLoss(ctx, tx, ownContextEnded(ctx, err)) {
 				// The handler failed because the transaction's connection
 				// went away under it: not an attempt of the message.
 				return s.state.storeDown(ctx, binding, "the handler's transaction lost its connection (the handler's writes and the mark are rolled back; the message will run again)", err)
 			}
 			return err
 		}
+		if tx.closed() {
+			// The handler returned nil, but a statement of its own had
+			// already failed with the connection: its own context ended
+			// (pgx closes a connection whose statement's context ends), or
+			// the server went away.
+			err = errors.New("the transaction's connection was closed before the commit")
+			if s.handlersOwnLoss(ctx, tx, ctx.Err() == nil) {
+				return fmt.Errorf("idempotency: %s: the handler returned nil, but its transaction's connection had been closed under it, the server being up: a statement of the handler through Tx(ctx) failed, most likely because a context of its own ended, and its error was not returned (the handler's writes and the mark are rolled back; the message will run again)", binding)
+			}
+			return s.state.storeDown(ctx, binding, "commit (the handler's writes and the mark are rolled back; the message will run again)", err)
+		}
 		if err = tx.commit(ctx); err != nil {
+			if errors.Is(err, pgx.ErrTxCommitRollback) {
+				// COMMIT answered ROLLBACK: a statement of the handler
+				// failed and aborted the transaction, and the handler
+				// returned nil anyway. The server answered: the message's
+				// failure, not the store's.
+				return fmt.Errorf("idempotency: %s: commit: the transaction was aborted by a failed statement of the handler whose error the handler did not return (the handler's writes and the mark are rolled back; the message will run again): %s", binding, redacted(err))
+			}
 			if !connLost(err) && sqlState(err) != "" {
 				// The server refused what the handler wrote (a deferred
 				// constraint, a serialization failure): the message's to
@@ -288,6 +318,35 @@ func (s *pgStore) wrap(c *Consumer, binding string, key *stream.IdempotencyKey, 
 		c.processed(binding)
 		return nil
 	}
+}
+
+// storeProbeTimeout bounds the ping that tells a handler's own loss of its
+// transaction's connection from the store's (handlersOwnLoss).
+const storeProbeTimeout = 5 * time.Second
+
+// ownContextEnded reports whether the handler's error err says that a
+// context ended while the attempt's own context ctx did not: a context the
+// handler derived (a deadline on a statement) ended.
+func ownContextEnded(ctx context.Context, err error) bool {
+	return ctx.Err() == nil && (errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled))
+}
+
+// handlersOwnLoss reports whether the loss of the attempt's transaction's
+// connection is the handler's doing rather than the store's: own says
+// that a context of the handler's own ended (pgx closes a connection whose
+// statement's context ends, even when the server is fine), and the server
+// answers a ping now. A server that does not answer within
+// storeProbeTimeout (or a pool with no connection free meanwhile) is a
+// store outage. The transaction is rolled back first, so that the ping
+// does not wait for the connection this attempt holds.
+func (s *pgStore) handlersOwnLoss(ctx context.Context, tx pgTx, own bool) bool {
+	if !own {
+		return false
+	}
+	_ = tx.rollback(context.WithoutCancel(ctx))
+	pctx, cancel := context.WithTimeout(ctx, storeProbeTimeout)
+	defer cancel()
+	return s.db.ping(pctx) == nil
 }
 
 // callNext calls next, turning a panic into an error so that the
