@@ -1256,7 +1256,7 @@ func (a *App) bindRetrying(ctx context.Context, bi *binderInstance, what string,
 		defer cancel()
 	}
 	timedOut := func(err error) error {
-		return fmt.Errorf("binder %s unavailable for the whole startup-timeout (%s): %w", bi.name, bi.startupTimeout, err)
+		return &StartupTimeoutError{Binder: bi.name, Timeout: bi.startupTimeout, Err: err}
 	}
 	policy := retryPolicy{initial: 100 * time.Millisecond, multiplier: 2, max: 5 * time.Second}
 	for attempt := 1; ; attempt++ {
@@ -1279,6 +1279,25 @@ func (a *App) bindRetrying(ctx context.Context, bi *binderInstance, what string,
 		}
 	}
 }
+
+// StartupTimeoutError is the error of [App.Run] when a binder stayed
+// unavailable ([ErrUnavailable]) for its whole startup-timeout while the
+// app bound its bindings. errors.Is(err, ErrUnavailable) holds; the
+// deadline that ended the wait (context.DeadlineExceeded) is not in its
+// chain, so that a main that ignores its own context's end does not hide a
+// failed start-up.
+type StartupTimeoutError struct {
+	Binder  string        // the binder's name
+	Timeout time.Duration // its startup-timeout
+	Err     error         // the last attempt's error
+}
+
+func (e *StartupTimeoutError) Error() string {
+	return fmt.Sprintf("binder %s unavailable for the whole startup-timeout (%s): %v", e.Binder, e.Timeout, e.Err)
+}
+
+// Is reports whether target is [ErrUnavailable].
+func (e *StartupTimeoutError) Is(target error) bool { return target == ErrUnavailable }
 
 func (a *App) shutdownTimeout() time.Duration {
 	if a.cfg.ShutdownTimeout > 0 {

@@ -3,6 +3,7 @@ package stream_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -108,6 +109,34 @@ func TestStartupTimeoutEndsStartup(t *testing.T) {
 	}
 	if n := attempts.Load(); n < 2 {
 		t.Fatalf("%d bind attempts, want retries within the timeout", n)
+	}
+}
+
+// TestStartupTimeoutIsNotTheDeadline: the start-up failure is a
+// StartupTimeoutError, ErrUnavailable, but not context.DeadlineExceeded
+// even when the last attempt's error wraps it (a dial cut by the
+// startup-timeout's deadline): a main that ignores its own context's end
+// with errors.Is(err, context.DeadlineExceeded) must not hide it.
+func TestStartupTimeoutIsNotTheDeadline(t *testing.T) {
+	app, _, _ := outageApp(t, 300*time.Millisecond, stream.Unavailable(fmt.Errorf("dial tcp 127.0.0.1:1: %w", context.DeadlineExceeded)))
+	done := make(chan error, 1)
+	go func() { done <- app.Run(context.Background()) }()
+	var err error
+	select {
+	case err = <-done:
+	case <-time.After(wait):
+		t.Fatal("Run did not end after the startup-timeout")
+	}
+	var te *stream.StartupTimeoutError
+	if !errors.As(err, &te) || te.Binder != "flaky" || te.Timeout != 300*time.Millisecond {
+		t.Fatalf("Run = %v (%T), want a StartupTimeoutError of binder flaky, 300ms", err, err)
+	}
+	if errors.Is(err, context.DeadlineExceeded) || !errors.Is(err, stream.ErrUnavailable) {
+		t.Errorf("Run = %v: Is(DeadlineExceeded) = %v, Is(ErrUnavailable) = %v; want false, true", err,
+			errors.Is(err, context.DeadlineExceeded), errors.Is(err, stream.ErrUnavailable))
+	}
+	if !strings.Contains(err.Error(), "unavailable for the whole startup-timeout (300ms): ") || !strings.Contains(err.Error(), "dial tcp 127.0.0.1:1") {
+		t.Errorf("Run = %q, want the binder, the timeout and the last error", err)
 	}
 }
 

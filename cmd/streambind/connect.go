@@ -144,20 +144,15 @@ func (e *unreachableError) Unwrap() error { return e.err }
 
 // startFailure rewrites err, an app of send or tail that did not start,
 // when its binder's broker could not be reached within the bound: the
-// app's "start: bind ... : binder B unavailable for the whole
-// startup-timeout (T): <cause>" names a setting the user did not set.
+// app's [stream.StartupTimeoutError] names a setting the user did not set.
 // Other errors are returned as they are.
 func (b connectBound) startFailure(err error) error {
 	var se *startError
-	if err == nil || !errors.As(err, &se) {
+	var te *stream.StartupTimeoutError
+	if err == nil || !errors.As(err, &se) || !errors.As(err, &te) || te.Binder != b.binder {
 		return err
 	}
-	marker := fmt.Sprintf("binder %s unavailable for the whole startup-timeout (%s): ", b.binder, b.timeout)
-	_, cause, ok := strings.Cut(err.Error(), marker)
-	if !ok {
-		return err
-	}
-	return &unreachableError{b: b, cause: cause, err: err}
+	return &unreachableError{b: b, cause: te.Err.Error(), err: err}
 }
 
 // open runs open, a dlq subcommand's first call to the broker, within the
