@@ -58,6 +58,8 @@ func (p problem) text() string {
 	switch {
 	case p.loc.env != "":
 		b.WriteString("env " + p.loc.env)
+	case p.loc.flag != "":
+		b.WriteString(p.loc.flag)
 	default:
 		b.WriteString(p.loc.file)
 		if p.loc.line > 0 {
@@ -94,6 +96,8 @@ func (p problem) github(failing bool) string {
 	if p.loc.env != "" {
 		// No file to annotate: the annotation names the variable.
 		msg = "env " + p.loc.env + ": " + msg
+	} else if p.loc.flag != "" {
+		msg = p.loc.flag + ": " + msg
 	} else {
 		file := "file=" + ghProperty(p.loc.file)
 		if p.loc.line > 0 {
@@ -116,6 +120,9 @@ const strictTitle = "warning (--strict)"
 // or at the start of the message), secrets redacted.
 func (s *service) problemOf(e *stream.ConfigError, warning bool) problem {
 	p := problem{loc: s.locate(e.Origin), key: shownKey(e.Path, e.Origin), msg: redact.String(e.Msg), warning: warning}
+	if p.loc.flag != "" {
+		p.key = "" // a flag's value, not a key of the files
+	}
 	if e.Origin == "" && isConfigFileName(p.key) {
 		// A problem with a whole file (it cannot be read): the key is
 		// the file's name.

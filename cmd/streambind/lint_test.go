@@ -423,3 +423,22 @@ func TestLintNamesPlaceholders(t *testing.T) {
 		}
 	}
 }
+
+// TestLintProfileTypoNamesTheFlag: a --profile that no file sets anything
+// for (a typo) is a warning at the flag, not at a key of the files.
+func TestLintProfileTypoNamesTheFlag(t *testing.T) {
+	dir := writeFiles(t, map[string]string{"application.yaml": "stream:\n  function:\n    definition: work\n"})
+	r := runIn(t, dir, nil, "lint", "--profile", "rabit")
+	want := `--profile: warning: profile "rabit" is active but no file or document sets anything for it`
+	if r.code != 0 || !strings.HasPrefix(r.stdout, want) {
+		t.Fatalf("exit %d, stdout %q; want a line starting %q", r.code, r.stdout, want)
+	}
+	r = runIn(t, dir, nil, "lint", "--profile", "rabit", "--format", "github")
+	if !strings.HasPrefix(r.stdout, "::warning::--profile: profile") {
+		t.Fatalf("github format: %q", r.stdout)
+	}
+	r = runIn(t, dir, []string{"STREAM_PROFILES_ACTIVE=rabit"}, "lint")
+	if !strings.HasPrefix(r.stdout, "env STREAM_PROFILES_ACTIVE: ") {
+		t.Fatalf("from the environment: %q", r.stdout)
+	}
+}

@@ -154,6 +154,7 @@ type location struct {
 	file string
 	line int
 	env  string
+	flag string // a command-line flag (--profile), when the value came from one
 }
 
 var fileLine = regexp.MustCompile(`^(.+?):(\d+)(?: \((.+)\))?$`)
@@ -163,6 +164,9 @@ var fileLine = regexp.MustCompile(`^(.+?):(\d+)(?: \((.+)\))?$`)
 func (s *service) locate(origin string) location {
 	if name, ok := strings.CutPrefix(origin, "env "); ok {
 		return location{env: name}
+	}
+	if origin == "Options.Profiles" { // the profiles the command was given
+		return location{flag: "--profile"}
 	}
 	if m := fileLine.FindStringSubmatch(origin); m != nil {
 		n, _ := strconv.Atoi(m[2])
