@@ -1165,8 +1165,17 @@ func (a *App) Run(ctx context.Context) error {
 		<-ctx.Done()
 		a.log.Info("stream app shutting down")
 	}
-	// Components stop first: the bridge still takes their sends.
-	return errors.Join(err, a.stopComponents(), a.shutdown(cancelSuppliers, &suppliers))
+	// One deadline for the whole shutdown. Components stop first: the
+	// bridge still takes their sends; those holding what handlers use are
+	// closed last, once the bindings drained (ComponentCloser).
+	deadline := time.Now().Add(a.shutdownTimeout())
+	serr := errors.Join(a.stopComponents(deadline), a.shutdown(deadline, cancelSuppliers, &suppliers), a.closeComponents(deadline))
+	if serr != nil {
+		a.log.Error("stream app shutdown incomplete", "error", serr)
+	} else {
+		a.log.Info("stream app stopped")
+	}
+	return errors.Join(err, serr)
 }
 
 func (a *App) start(ctx, supCtx context.Context, suppliers *sync.WaitGroup) error {
@@ -1306,10 +1315,10 @@ func (a *App) shutdownTimeout() time.Duration {
 	return DefaultShutdownTimeout
 }
 
-// shutdown unbinds in reverse order within the shutdown timeout.
-func (a *App) shutdown(cancelSuppliers context.CancelFunc, suppliers *sync.WaitGroup) error {
+// shutdown unbinds in reverse order until the shutdown deadline.
+func (a *App) shutdown(deadline time.Time, cancelSuppliers context.CancelFunc, suppliers *sync.WaitGroup) error {
 	close(a.stopping)
-	ctx, cancel := context.WithTimeout(context.Background(), a.shutdownTimeout())
+	ctx, cancel := context.WithDeadline(context.Background(), deadline)
 	defer cancel()
 	var errs []error
 	cancelSuppliers()
@@ -1362,12 +1371,7 @@ func (a *App) shutdown(cancelSuppliers context.CancelFunc, suppliers *sync.WaitG
 			errs = append(errs, fmt.Errorf("binder %s: close: %w", bi.name, err))
 		}
 	}
-	if err := errors.Join(errs...); err != nil {
-		a.log.Error("stream app shutdown incomplete", "error", err)
-		return err
-	}
-	a.log.Info("stream app stopped")
-	return nil
+	return errors.Join(errs...)
 }
 
 // composedSupplier runs a composition that starts with a polled supplier.

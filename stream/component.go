@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"time"
 )
 
 // Component is a part of the application that runs with an [App]: an
@@ -17,10 +18,12 @@ import (
 // sends only once Ready is closed, so a component that sends waits for
 // Ready first. Stop is called when shutdown begins, before the app stops
 // accepting sends and before any binding stops, so that what a component
-// has in flight can still be confirmed; it is bounded by ctx (the shutdown
-// timeout). Components start in the order they were added and stop in
+// has in flight can still be confirmed; it is bounded by ctx, which ends at
+// the shutdown deadline (one for the whole shutdown: what Stop takes of it,
+// the bindings' draining does not get). Components start in the order they were added and stop in
 // reverse order. A component whose Start failed, or that never started, is
-// not stopped.
+// not stopped. A component that holds what the handlers use also
+// implements [ComponentCloser].
 //
 // A component that also implements [HealthChecker] is reported by
 // [App.Health] beside the binders (Type "component"), so readiness is down
@@ -30,6 +33,22 @@ type Component interface {
 	Name() string
 	Start(ctx context.Context) error
 	Stop(ctx context.Context) error
+}
+
+// ComponentCloser is a [Component] holding something the bindings'
+// handlers use while they drain — the idempotent consumer's database pool:
+// closing it in Stop, before the bindings stop, would fail the messages
+// still in flight, or wait for them while they wait for shutdown. Close is
+// called once the bindings have stopped (every handler returned, or had
+// its context cancelled when the time was up) and the binders are closed,
+// in reverse order of addition, for every component added — started or
+// not, since what it holds was made when it was built. ctx ends at the
+// shutdown deadline, possibly already passed: Close must release what it
+// holds without waiting past it (leave what cannot end yet to end by
+// itself) and then return.
+type ComponentCloser interface {
+	Component
+	Close(ctx context.Context) error
 }
 
 // AddComponent joins c to the app's lifecycle. It fails once the app runs,
@@ -71,16 +90,16 @@ func (a *App) startComponents(ctx context.Context) error {
 	return nil
 }
 
-// stopComponents stops the started components in reverse order, within the
-// shutdown timeout.
-func (a *App) stopComponents() error {
+// stopComponents stops the started components in reverse order, until the
+// shutdown deadline.
+func (a *App) stopComponents(deadline time.Time) error {
 	a.mu.Lock()
 	cs := append([]*componentState(nil), a.components...)
 	a.mu.Unlock()
 	if len(cs) == 0 {
 		return nil
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), a.shutdownTimeout())
+	ctx, cancel := context.WithDeadline(context.Background(), deadline)
 	defer cancel()
 	var errs []error
 	for i := len(cs) - 1; i >= 0; i-- {
@@ -89,6 +108,27 @@ func (a *App) stopComponents() error {
 		}
 		if err := cs[i].c.Stop(ctx); err != nil {
 			errs = append(errs, fmt.Errorf("component %s: stop: %w", cs[i].c.Name(), err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// closeComponents closes the components that implement ComponentCloser,
+// in reverse order, once the bindings stopped (see ComponentCloser).
+func (a *App) closeComponents(deadline time.Time) error {
+	a.mu.Lock()
+	cs := append([]*componentState(nil), a.components...)
+	a.mu.Unlock()
+	ctx, cancel := context.WithDeadline(context.Background(), deadline)
+	defer cancel()
+	var errs []error
+	for i := len(cs) - 1; i >= 0; i-- {
+		cc, ok := cs[i].c.(ComponentCloser)
+		if !ok {
+			continue
+		}
+		if err := cc.Close(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("component %s: close: %w", cs[i].c.Name(), err))
 		}
 	}
 	return errors.Join(errs...)

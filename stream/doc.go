@@ -83,7 +83,9 @@
 // # Lifecycle
 //
 // [App.Run] binds producers before consumers, starts suppliers last, and on
-// shutdown reverses that: suppliers and intake stop first, in-flight messages
-// finish and are acknowledged, producers flush, binders close — all bounded by
-// the shutdown timeout.
+// shutdown reverses that: components ([Component]) stop first, while the
+// bridge still takes their sends; suppliers and intake stop, in-flight
+// messages finish and are acknowledged, producers flush, binders close, and
+// last the components that hold what handlers use ([ComponentCloser]) are
+// closed — all within one shutdown timeout.
 package stream
