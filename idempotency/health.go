@@ -84,7 +84,8 @@ func (s *storeState) storeDown(ctx context.Context, binding, what string, err er
 }
 
 // redisComponent reports the redis store in readiness (a PING, and the
-// last failure of a message's call), and closes the client New opened.
+// last failure of a message's call), and closes the client New opened once
+// the bindings' handlers no longer use it (a stream.ComponentCloser).
 type redisComponent struct {
 	s     *redisStore
 	state *storeState
@@ -92,8 +93,11 @@ type redisComponent struct {
 
 func (r redisComponent) Name() string                { return "idempotency:redis" }
 func (r redisComponent) Start(context.Context) error { return nil }
+func (r redisComponent) Stop(context.Context) error  { return nil }
 
-func (r redisComponent) Stop(context.Context) error {
+// Close closes the client New opened, after the bindings stopped (in Stop,
+// the handlers still draining would find it closed).
+func (r redisComponent) Close(context.Context) error {
 	if r.s.own {
 		return r.s.c.Close()
 	}

@@ -167,6 +167,8 @@ type testApp struct {
 	app  *stream.App
 	idem *idempotency.Consumer
 	stop func()
+	// stopped checks Run's result once stop ended it; default: no error.
+	stopped func(error)
 }
 
 type appSpec struct {
@@ -210,7 +212,11 @@ func startApp(t testing.TB, br broker, st *stores, s appSpec) *testApp {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ta := &testApp{app: app}
+	ta := &testApp{app: app, stopped: func(err error) {
+		if err != nil {
+			t.Errorf("app stopped with: %v", err)
+		}
+	}}
 	if ta.idem, err = idempotency.New(app, st.config(), st.options()); err != nil {
 		t.Fatal(err)
 	}
@@ -232,9 +238,7 @@ func startApp(t testing.TB, br broker, st *stores, s appSpec) *testApp {
 			cancel()
 			select {
 			case err := <-done:
-				if err != nil {
-					t.Errorf("app stopped with: %v", err)
-				}
+				ta.stopped(err)
 			case <-time.After(60 * time.Second):
 				t.Error("app did not stop within 60s")
 			}

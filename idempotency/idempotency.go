@@ -79,8 +79,10 @@ import (
 type Options struct {
 	// Pool is the postgres store's pool. Nil: New opens one from
 	// Config.Postgres.DSN (when a binding uses the store), closed when the
-	// app stops. A given pool is not closed. Each message in flight holds
-	// one connection while its handler runs.
+	// app stops, once its bindings have (a [stream.ComponentCloser]: the
+	// handlers draining at shutdown still use it). A given pool is not
+	// closed. Each message in flight holds one connection while its
+	// handler runs.
 	Pool *pgxpool.Pool
 	// DB runs the postgres store on database/sql instead (any PostgreSQL
 	// driver: pgx's stdlib, lib/pq): the handler finds the message's
@@ -89,7 +91,7 @@ type Options struct {
 	DB *sql.DB
 	// Redis is the redis store's client. Nil: New opens one from
 	// Config.Redis.URL (when a binding uses the store), closed when the
-	// app stops. A given client is not closed.
+	// app stops, once its bindings have. A given client is not closed.
 	Redis goredis.UniversalClient
 	// Memory is the memory store. Nil: a new one, of this Consumer only.
 	Memory *MemoryStore

@@ -360,16 +360,19 @@ func callNext(ctx context.Context, env stream.Envelope, next stream.Handler) (er
 	return next(ctx, env)
 }
 
-// purger deletes expired marks every purge interval; a stream.Component.
+// purger deletes expired marks every purge interval; a
+// stream.ComponentCloser: Stop ends the purge, Close closes a pool New
+// opened, once the bindings' handlers no longer use it.
 type purger struct {
 	s        *pgStore
 	interval time.Duration
 	log      *slog.Logger
 
-	mu   sync.Mutex
-	stop context.CancelFunc
-	done chan struct{}
-	last error
+	mu     sync.Mutex
+	stop   context.CancelFunc
+	done   chan struct{}
+	last   error
+	closed chan struct{} // closed once the own pool is; nil before Close
 }
 
 // purgeBatch bounds one DELETE, so that a large backlog is deleted in
@@ -436,12 +439,38 @@ func (p *purger) Stop(ctx context.Context) error {
 	select {
 	case <-done:
 	case <-ctx.Done():
-		return ctx.Err()
-	}
-	if p.s.own {
-		p.s.db.close()
+		return fmt.Errorf("idempotency purge did not end: %w", ctx.Err())
 	}
 	return nil
+}
+
+// Close closes the pool New opened. It is called once the bindings have
+// stopped: closing it in Stop, before them, waited for the connections of
+// the handlers still running — which end only with the bindings'
+// shutdown, after Stop. A handler still holding a connection when ctx ends
+// (the shutdown deadline) does not hold Close: the pool is closed all the
+// same, that connection when it is released.
+func (p *purger) Close(ctx context.Context) error {
+	if !p.s.own {
+		return nil
+	}
+	p.mu.Lock()
+	closed := p.closed
+	if closed == nil {
+		closed = make(chan struct{})
+		p.closed = closed
+		go func() {
+			defer close(closed)
+			p.s.db.close()
+		}()
+	}
+	p.mu.Unlock()
+	select {
+	case <-closed:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("idempotency store %s: closing its pool: a handler still holds a connection (it is closed when released): %w", p.s.t.qualified(), ctx.Err())
+	}
 }
 
 // Health reports the last failure of a message's call to the store or,
