@@ -1,0 +1,621 @@
+package main
+
+// Adversarial checks of dlq replay/purge claiming (concurrent runs,
+// filters, signals, many dead letters, what is left on the brokers) and
+// of --connect-timeout (odd values, brokers that misbehave, secrets).
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	natsgo "github.com/nats-io/nats.go"
+
+	"github.com/streambind/streambind/binder/kafka"
+	"github.com/streambind/streambind/binder/kafka/kafkatest"
+	"github.com/streambind/streambind/binder/nats"
+	"github.com/streambind/streambind/binder/nats/natstest"
+	"github.com/streambind/streambind/binder/redis/redistest"
+	"github.com/streambind/streambind/stream"
+)
+
+// cliProc is the command run in a process of its own (the test binary
+// stands in for it, see TestMain), as an operator runs it.
+type cliProc struct {
+	cmd   *exec.Cmd
+	out   *syncBuffer
+	stdin io.WriteCloser
+	start time.Time
+	done  chan struct{}
+	err   error
+}
+
+// syncBuffer is a bytes.Buffer safe to read while the process writes.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// startDLQ runs streambind dlq SUB --config dir --binding work-in-0 args.
+func startDLQ(t *testing.T, dir string, env []string, sub string, args ...string) *cliProc {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], append([]string{"dlq", sub, "--config", dir, "--binding", "work-in-0"}, args...)...)
+	cmd.Env = append(append(os.Environ(), "STREAMBIND_TEST_MAIN=1"), env...)
+	p := &cliProc{cmd: cmd, out: &syncBuffer{}, done: make(chan struct{})}
+	cmd.Stdout, cmd.Stderr = p.out, p.out
+	in, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.stdin = in
+	p.start = time.Now()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { p.err = cmd.Wait(); close(p.done) }()
+	t.Cleanup(func() {
+		select {
+		case <-p.done:
+		default:
+			_ = cmd.Process.Kill()
+			<-p.done
+		}
+	})
+	return p
+}
+
+// wait waits up to d for the process to end and returns how long it ran.
+func (p *cliProc) wait(t *testing.T, d time.Duration) time.Duration {
+	t.Helper()
+	select {
+	case <-p.done:
+		return time.Since(p.start)
+	case <-time.After(d):
+		t.Fatalf("%v still running after %s:\n%s", p.cmd.Args[1:], d, p.out)
+		return 0
+	}
+}
+
+// count is the number in the summary line ("replayed N dead letters").
+func (p *cliProc) count(t *testing.T) int {
+	t.Helper()
+	m := summaryCount.FindStringSubmatch(p.out.String())
+	if m == nil {
+		t.Fatalf("%v: no summary in %q", p.cmd.Args[1:], p.out)
+	}
+	n, _ := strconv.Atoi(m[1])
+	return n
+}
+
+// redisClaims counts the claim keys beside the dead-letter stream of a
+// redisService.
+func redisClaims(t *testing.T, env []string) func() int {
+	prefix := ""
+	for _, e := range env {
+		if v, ok := strings.CutPrefix(e, "PREFIX="); ok {
+			prefix = v
+		}
+	}
+	rc := redistest.Client(t, redistest.Addr(), "", "")
+	return func() int {
+		keys, err := rc.Keys(context.Background(), prefix+stream.DLQName("work", "g")+":dlq-claim:*").Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(keys)
+	}
+}
+
+// natsClaims counts the claims of the dead-letter stream of a
+// natsService in the bucket streambind-dlq-claims.
+func natsClaims(t *testing.T, dir string) func() int {
+	nc, err := natsgo.Connect(natstest.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(dir + "/application.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dest := regexp.MustCompile(`destination: (dlqtest-\S+)`).FindSubmatch(b)
+	name := nats.StreamName(stream.DLQName(string(dest[1]), "g"))
+	return func() int {
+		kv, err := js.KeyValue(context.Background(), nats.ClaimBucket)
+		if err != nil {
+			return 0
+		}
+		keys, err := kv.ListKeysFiltered(context.Background(), claimKeyToken(name)+".>")
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for range keys.Keys() {
+			n++
+		}
+		return n
+	}
+}
+
+// claimKeyToken is binder/nats's claimKeyPart for the names tests use.
+func claimKeyToken(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		ch := s[i]
+		if ch == '-' || ch == '_' || ch == '/' || ch >= 'a' && ch <= 'z' || ch >= 'A' && ch <= 'Z' || ch >= '0' && ch <= '9' {
+			b.WriteByte(ch)
+			continue
+		}
+		fmt.Fprintf(&b, "=%02X", ch)
+	}
+	return b.String()
+}
+
+// collect drains a's replayed copies into seen (by payload id).
+func collect(a *dlqApp, seen map[string]int) int {
+	n := 0
+	for {
+		select {
+		case m := <-a.back:
+			seen[m.Payload.ID]++
+			n++
+		default:
+			return n
+		}
+	}
+}
+
+// kafkaGroupMembers returns the members of group on the cluster at
+// brokers, with the partitions assigned to each (a count per member).
+func kafkaGroupMembers(t *testing.T, brokers, group string) (state string, assigned []int) {
+	t.Helper()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(strings.Split(brokers, ",")...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	req := kmsg.NewPtrDescribeGroupsRequest()
+	req.Groups = []string{group}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	resp, err := req.RequestWith(ctx, cl)
+	if err != nil || len(resp.Groups) != 1 {
+		return "", nil
+	}
+	g := resp.Groups[0]
+	for _, m := range g.Members {
+		var a kmsg.ConsumerMemberAssignment
+		n := 0
+		if a.ReadFrom(m.MemberAssignment) == nil {
+			for _, tp := range a.Topics {
+				n += len(tp.Partitions)
+			}
+		}
+		assigned = append(assigned, n)
+	}
+	return g.State, assigned
+}
+
+// More replays than the dead-letter topic has partitions, with a purge
+// and an ls meanwhile: each dead letter replayed or purged once, nothing
+// left, and the group has no member left.
+func TestDLQBreakManyReplaysFewPartitionsKafka(t *testing.T) {
+	c := kafkatest.Start(t)
+	svc := strings.Replace(fmt.Sprintf(dlqService, kafkaBinder), "      auto-create-topics: true", "      auto-create-topics: true\n      min-partition-count: 3", 1)
+	svc = strings.Replace(svc, "    in:\n      destination: work\n", "    in:\n      destination: work\n      producer:\n        partition-key-expression: payload.id\n        partition-count: 3\n", 1)
+	dir := writeFiles(t, map[string]string{"application.yaml": svc})
+	env := []string{"KAFKA_BROKERS=" + c.Brokers()}
+	a := startDLQApp(t, dir, env, stream.WithBinderType(kafka.Type, kafka.New))
+	const n = 300
+	for i := range n {
+		a.send(t, "c", job{fmt.Sprint(i), "poison"})
+	}
+	depth := lsDepth(t, dir, env)
+	eventually(t, "300 dead letters", func() bool { return depth() == n })
+	dry := runIn(t, dir, env, "dlq", "replay", "--binding", "work-in-0", "--dry-run")
+	parts := map[string]bool{}
+	for _, m := range regexp.MustCompile(`(?m)^would replay (\d+)/`).FindAllStringSubmatch(dry.stdout, -1) {
+		parts[m[1]] = true
+	}
+	if len(parts) < 2 {
+		t.Fatalf("dead letters on %d partitions; the test wants several:\n%.500s", len(parts), dry.stdout)
+	}
+	var ps []*cliProc
+	for range 5 {
+		ps = append(ps, startDLQ(t, dir, env, "replay", "--rate", "50"))
+	}
+	ls := startDLQ(t, dir, env, "ls")
+	purge := startDLQ(t, dir, env, "purge", "--yes", "--exception", "poison", "--limit", "20")
+	total, replayed := 0, 0
+	for i, p := range append(append([]*cliProc{}, ps...), purge) {
+		p.wait(t, 180*time.Second)
+		if p.err != nil {
+			t.Errorf("%v: %v\n%s", p.cmd.Args[1:], p.err, p.out)
+			continue
+		}
+		k := p.count(t)
+		total += k
+		if i < len(ps) {
+			replayed += k
+		}
+		t.Logf("%v: %s", p.cmd.Args[1:4], strings.TrimSpace(p.out.String()))
+	}
+	ls.wait(t, 60*time.Second)
+	if ls.err != nil {
+		t.Errorf("ls meanwhile: %v\n%s", ls.err, ls.out)
+	}
+	if total != n {
+		t.Errorf("replays and purge took %d of %d dead letters", total, n)
+	}
+	seen := map[string]int{}
+	eventually(t, "every replayed copy", func() bool { collect(a, seen); return len(seen) >= replayed })
+	for id, c := range seen {
+		if c > 1 {
+			t.Errorf("dead letter %s replayed %d times", id, c)
+		}
+	}
+	if d := depth(); d != 0 {
+		t.Errorf("%d dead letters left", d)
+	}
+	if st, as := kafkaGroupMembers(t, c.Brokers(), kafka.DefaultDeadLetterGroup); len(as) != 0 {
+		t.Errorf("group %s is %s with %d members after every replay ended", kafka.DefaultDeadLetterGroup, st, len(as))
+	}
+}
+
+// secretServices are binders whose address carries a secret: a URL's
+// password, a Redis ACL user's password in the URL.
+var secretServices = map[string]string{
+	"rabbit-uri": "rabbit|addresses: amqp://app:s3cret-pw@${ADDR}/",
+	"redis-acl":  "redis|url: redis://app:s3cret-pw@${ADDR}/0",
+	"nats-user":  "nats|servers: nats://app:s3cret-pw@${ADDR}",
+}
+
+// secretService is connectService with environment env for binder typ.
+func secretService(typ, env string) string {
+	return fmt.Sprintf(`stream:
+  function:
+    definition: work
+  default-binder: %[1]s
+  binders:
+    %[1]s:
+      type: %[1]s
+      environment:
+        %[2]s
+  bindings:
+    work-in-0:
+      destination: work
+      group: g
+      consumer:
+        dlq: true
+`, typ, env)
+}
+
+// TestConnectBreakSecretsHidden: the error of a command that cannot reach
+// its broker names the address without the secret in it, whatever form
+// the secret takes.
+func TestConnectBreakSecretsHidden(t *testing.T) {
+	addr := refusedAddr(t)
+	for name, s := range secretServices {
+		typ, env, _ := strings.Cut(s, "|")
+		dir := writeFiles(t, map[string]string{"application.yaml": secretService(typ, env)})
+		for _, c := range [][]string{
+			{"send", "--destination", "work", "{}"},
+			{"dlq", "ls", "--binding", "work-in-0"},
+		} {
+			t.Run(name+"/"+c[0], func(t *testing.T) {
+				t.Parallel()
+				args := append(append([]string{}, c...), "--connect-timeout", "500ms")
+				r, _ := runBounded(t, dir, []string{"ADDR=" + addr}, 20*time.Second, args...)
+				if r.code != exitFailure {
+					t.Errorf("%v: exit status %d; stderr:\n%s", args, r.code, r.stderr)
+				}
+				if strings.Contains(r.stderr+r.stdout, "s3cret-pw") {
+					t.Errorf("%v: the secret is shown:\n%s", args, r.stderr)
+				}
+			})
+		}
+	}
+}
+
+// acceptCloseAddr returns the address of a listener that accepts each
+// connection and closes it at once (a broker going down, a proxy with
+// nothing behind it).
+func acceptCloseAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			_ = c.Close()
+		}
+	}()
+	t.Cleanup(func() { _ = l.Close(); <-done })
+	return l.Addr().String()
+}
+
+// TestConnectBreakUnknownHost: a host name that does not resolve is an
+// unreachable broker, named in the error, for every binder type.
+func TestConnectBreakUnknownHost(t *testing.T) {
+	const addr = "no-such-broker.invalid:4000"
+	for _, typ := range []string{"rabbit", "kafka", "nats", "redis"} {
+		dir := writeFiles(t, map[string]string{"application.yaml": connectService(typ)})
+		for _, c := range [][]string{
+			{"send", "--destination", "work", "{}"},
+			{"dlq", "ls", "--binding", "work-in-0"},
+		} {
+			t.Run(typ+"/"+c[0], func(t *testing.T) {
+				t.Parallel()
+				args := append(append([]string{}, c...), "--connect-timeout", "1s")
+				r, _ := runBounded(t, dir, []string{"ADDR=" + addr}, 20*time.Second, args...)
+				checkUnreachable(t, args, r, typ, addr, "--connect-timeout (1s)")
+			})
+		}
+	}
+}
+
+// lateAddr returns a loopback address where nothing listens until up is
+// called; from then on it forwards connections to target.
+func lateAddr(t *testing.T, target string) (addr string, up func()) {
+	t.Helper()
+	addr = refusedAddr(t)
+	var once sync.Once
+	up = func() {
+		once.Do(func() {
+			l, err := net.Listen("tcp", addr)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			var wg sync.WaitGroup
+			var mu sync.Mutex
+			var conns []net.Conn
+			t.Cleanup(func() {
+				_ = l.Close()
+				mu.Lock()
+				for _, c := range conns {
+					_ = c.Close()
+				}
+				mu.Unlock()
+				wg.Wait()
+			})
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for {
+					c, err := l.Accept()
+					if err != nil {
+						return
+					}
+					u, err := net.Dial("tcp", target)
+					if err != nil {
+						_ = c.Close()
+						continue
+					}
+					mu.Lock()
+					conns = append(conns, c, u)
+					mu.Unlock()
+					wg.Add(2)
+					go func() { defer wg.Done(); _, _ = io.Copy(u, c); _ = u.Close() }()
+					go func() { defer wg.Done(); _, _ = io.Copy(c, u); _ = c.Close() }()
+				}
+			}()
+		})
+	}
+	return addr, up
+}
+
+// TestConnectBreakBrokerComesUp: a broker that becomes reachable while a
+// command waits for it is used: the command proceeds instead of failing.
+func TestConnectBreakBrokerComesUp(t *testing.T) {
+	redistest.Require(t)
+	prefix := redistest.Prefix(t)
+	for _, c := range [][]string{
+		{"send", "--destination", "work", "{}"},
+		{"dlq", "ls", "--binding", "work-in-0"},
+	} {
+		t.Run(c[0], func(t *testing.T) {
+			addr, up := lateAddr(t, redistest.Addr())
+			dir := writeFiles(t, map[string]string{"application.yaml": secretService("redis", "address: ${ADDR}\n        key-prefix: \""+prefix+"\"")})
+			time.AfterFunc(1500*time.Millisecond, up)
+			args := append(append([]string{}, c...), "--connect-timeout", "20s")
+			r, took := runBounded(t, dir, []string{"ADDR=" + addr}, 40*time.Second, args...)
+			if strings.Contains(r.stderr, "cannot reach the broker") || took > 15*time.Second {
+				t.Errorf("%v: gave up on a broker that came up after 1.5s (took %s, exit %d):\n%s", args, took, r.code, r.stderr)
+			}
+			if c[0] == "send" && r.code != exitOK {
+				t.Errorf("%v: exit %d:\n%s", args, r.code, r.stderr)
+			}
+			if c[0] == "dlq" && !strings.Contains(r.stderr, "does not exist") {
+				t.Errorf("%v: want the dead-letter stream reported missing:\n%s", args, r.stderr)
+			}
+		})
+	}
+}
+
+// TestConnectBreakOddValues: a --connect-timeout too short for any
+// broker fails at once (exit 1, naming the binder) rather than hanging;
+// the largest duration is accepted (the startup-timeout bounds it) and
+// one beyond it is a usage error.
+func TestConnectBreakOddValues(t *testing.T) {
+	redistest.Require(t)
+	prefix := redistest.Prefix(t)
+	dir := writeFiles(t, map[string]string{"application.yaml": secretService("redis", "address: ${ADDR}\n        key-prefix: \""+prefix+"\"")})
+	env := []string{"ADDR=" + redistest.Addr()}
+	send := []string{"send", "--destination", "work", "{}"}
+	ls := []string{"dlq", "ls", "--binding", "work-in-0"}
+	for _, c := range [][]string{send, ls} {
+		args := append(append([]string{}, c...), "--connect-timeout", "1ns")
+		r, took := runBounded(t, dir, env, 20*time.Second, args...)
+		if r.code != exitFailure || !strings.Contains(r.stderr, "cannot reach the broker within --connect-timeout (1ns)") || took > 10*time.Second {
+			t.Errorf("%v: exit %d after %s:\n%s", args, r.code, took, r.stderr)
+		}
+		args = append(append([]string{}, c...), "--connect-timeout", "2562047h")
+		r, _ = runBounded(t, dir, env, 20*time.Second, args...)
+		if strings.Contains(r.stderr, "cannot reach") || (c[0] == "send" && r.code != exitOK) {
+			t.Errorf("%v: exit %d:\n%s", args, r.code, r.stderr)
+		}
+	}
+	r := runIn(t, dir, env, "send", "--destination", "work", "--connect-timeout", "2562048h", "{}")
+	if r.code != exitUsage {
+		t.Errorf("--connect-timeout 2562048h: exit %d: %s", r.code, r.stderr)
+	}
+}
+
+// threeReplaysPurgeLs: three replays, a purge and an ls at once over 300
+// dead letters: each dead letter replayed or purged once, none left, no
+// claim left behind.
+func threeReplaysPurgeLs(t *testing.T, dir string, env []string, a *dlqApp, depth, claims func() int) {
+	const n = 300
+	for i := range n {
+		a.send(t, "c", job{fmt.Sprint(i), "poison"})
+	}
+	eventually(t, "300 dead letters", func() bool { return depth() == n })
+	var ps []*cliProc
+	for range 3 {
+		ps = append(ps, startDLQ(t, dir, env, "replay", "--rate", "100"))
+	}
+	ls := startDLQ(t, dir, env, "ls")
+	purge := startDLQ(t, dir, env, "purge", "--yes", "--limit", "30")
+	total, replayed := 0, 0
+	for i, p := range append(append([]*cliProc{}, ps...), purge) {
+		took := p.wait(t, 120*time.Second)
+		if p.err != nil {
+			t.Errorf("%v: %v\n%s", p.cmd.Args[1:], p.err, p.out)
+			continue
+		}
+		k := p.count(t)
+		total += k
+		if i < len(ps) {
+			replayed += k
+		}
+		t.Logf("%v in %s: %s", p.cmd.Args[1:3], took.Round(time.Millisecond), strings.TrimSpace(p.out.String()))
+	}
+	ls.wait(t, 60*time.Second)
+	if ls.err != nil {
+		t.Errorf("ls meanwhile: %v\n%s", ls.err, ls.out)
+	}
+	if total != n {
+		t.Errorf("replays and purge took %d of %d dead letters", total, n)
+	}
+	seen := map[string]int{}
+	eventually(t, "every replayed copy", func() bool { collect(a, seen); return len(seen) >= replayed })
+	for id, c := range seen {
+		if c > 1 {
+			t.Errorf("dead letter %s replayed %d times", id, c)
+		}
+	}
+	if d := depth(); d != 0 {
+		t.Errorf("%d dead letters left", d)
+	}
+	if c := claims(); c != 0 {
+		t.Errorf("%d claims left after every replay and purge ended", c)
+	}
+}
+
+func TestDLQBreakThreeReplaysPurgeLsRedis(t *testing.T) {
+	dir, env, opt, depth := redisService(t)
+	a := startDLQApp(t, dir, env, opt)
+	threeReplaysPurgeLs(t, dir, env, a, depth, redisClaims(t, env))
+}
+
+func TestDLQBreakThreeReplaysPurgeLsNATS(t *testing.T) {
+	dir, env, opt := natsService(t)
+	a := startDLQApp(t, dir, env, opt)
+	threeReplaysPurgeLs(t, dir, env, a, lsDepth(t, dir, env), natsClaims(t, dir))
+}
+
+// manyDeadLetters: replay and purge of 5,000 dead letters, timed, with
+// the replay's peak memory.
+func manyDeadLetters(t *testing.T, dir string, env []string, a *dlqApp, depth, claims func() int) {
+	const n = 5000
+	// The copies are not counted here; the app must not block on them.
+	drained := make(chan struct{})
+	defer close(drained)
+	go func() {
+		for {
+			select {
+			case <-a.back:
+			case <-drained:
+				return
+			}
+		}
+	}()
+	for i := range n {
+		a.send(t, "c", job{fmt.Sprint(i), "poison"})
+	}
+	eventually(t, "5000 dead letters", func() bool { return depth() == n })
+	// Half replayed, half purged, at once.
+	r := startDLQ(t, dir, env, "replay", "--limit", "2500")
+	p := startDLQ(t, dir, env, "purge", "--yes")
+	rt, pt := r.wait(t, 180*time.Second), p.wait(t, 180*time.Second)
+	if r.err != nil || p.err != nil {
+		t.Fatalf("replay: %v %s\npurge: %v %s", r.err, r.out, p.err, p.out)
+	}
+	rss := r.cmd.ProcessState.SysUsage().(*syscall.Rusage).Maxrss
+	prss := p.cmd.ProcessState.SysUsage().(*syscall.Rusage).Maxrss
+	t.Logf("replay %s in %s (max RSS %d MiB); purge %s in %s (max RSS %d MiB)", strings.TrimSpace(r.out.String()), rt.Round(time.Millisecond), rss>>10,
+		strings.TrimSpace(p.out.String()), pt.Round(time.Millisecond), prss>>10)
+	if got := r.count(t) + p.count(t); got != n {
+		t.Errorf("replay and purge took %d of %d", got, n)
+	}
+	if d := depth(); d != 0 {
+		t.Errorf("%d dead letters left", d)
+	}
+	if c := claims(); c != 0 {
+		t.Errorf("%d claims left", c)
+	}
+	if rt > 120*time.Second || pt > 120*time.Second {
+		t.Errorf("too slow: replay %s, purge %s", rt, pt)
+	}
+}
+
+func TestDLQBreakManyRedis(t *testing.T) {
+	dir, env, opt, depth := redisService(t)
+	a := startDLQApp(t, dir, env, opt)
+	manyDeadLetters(t, dir, env, a, depth, redisClaims(t, env))
+}
+
+func TestDLQBreakManyNATS(t *testing.T) {
+	dir, env, opt := natsService(t)
+	a := startDLQApp(t, dir, env, opt)
+	manyDeadLetters(t, dir, env, a, lsDepth(t, dir, env), natsClaims(t, dir))
+}
