@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/url"
 	"strings"
 	"sync"
 	"time"
@@ -384,7 +385,7 @@ func binderAddress(s stream.BinderSettings) string {
 			}
 			if l, err := props.List(v); err == nil && len(l) > 0 {
 				for i := range l {
-					l[i] = redact.Value(l[i])
+					l[i] = shownAddress(l[i])
 				}
 				addr = strings.Join(l, ",")
 			}
@@ -392,4 +393,16 @@ func binderAddress(s stream.BinderSettings) string {
 		})
 	}
 	return addr
+}
+
+// shownAddress is a broker address as errors show it: a URL without its
+// user info — which may be a password, or alone a token
+// (nats://TOKEN@host, the form NATS documents), which redact.Value, made
+// for user:password, would show — and the rest redacted.
+func shownAddress(a string) string {
+	if u, err := url.Parse(strings.TrimSpace(a)); err == nil && u.Scheme != "" && u.Host != "" && u.User != nil {
+		u.User = nil
+		a = u.String()
+	}
+	return redact.Value(a)
 }

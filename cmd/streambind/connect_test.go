@@ -218,3 +218,24 @@ func TestConnectTimeoutZeroWaitsAsTheApp(t *testing.T) {
 		t.Errorf("negative --connect-timeout: exit status %d, stderr %q", r.code, r.stderr)
 	}
 }
+
+// TestConnectBreakNATSTokenHidden: a NATS token given in the server URL
+// (nats://TOKEN@host, as nats-server documents it) is a secret: the
+// command's own "binder nats at ..." lines must not show it (the binder's
+// error redacts it; binderAddress's redact.Value, made for
+// user:password, did not).
+func TestConnectBreakNATSTokenHidden(t *testing.T) {
+	addr := refusedAddr(t)
+	dir := writeFiles(t, map[string]string{"application.yaml": secretService("nats", "servers: nats://s3cret-pw@${ADDR}")})
+	for _, c := range [][]string{
+		{"send", "--destination", "work", "{}"},
+		{"tail", "--destination", "work"},
+		{"dlq", "ls", "--binding", "work-in-0"},
+	} {
+		args := append(append([]string{}, c...), "--connect-timeout", "500ms")
+		r, _ := runBounded(t, dir, []string{"ADDR=" + addr}, 20*time.Second, args...)
+		if r.code != exitFailure || strings.Contains(r.stderr+r.stdout, "s3cret-pw") {
+			t.Errorf("%v: exit %d; the token is shown:\n%s", args, r.code, r.stderr)
+		}
+	}
+}
