@@ -56,7 +56,7 @@ var bindingCounters = []bindingCounter{
 		func(_ stream.BindingStats, dl stream.DeadLetterStats) int64 { return dl.Truncated }),
 	counterDef("streambind_binding_dead_letters_headers_only_total", "Dead letters sent without their payload, which did not fit the broker's limits.", true,
 		func(_ stream.BindingStats, dl stream.DeadLetterStats) int64 { return dl.HeadersOnly }),
-	counterDef("streambind_binding_dead_letters_dropped_total", "Failed messages that the broker would not take even as a headers-only dead letter, dropped.", true,
+	counterDef("streambind_binding_dead_letters_dropped_total", "Failed messages that could not be dead-lettered, dropped: the broker would not take even a headers-only dead letter (in process: no group reads the dead-letter destination).", true,
 		func(_ stream.BindingStats, dl stream.DeadLetterStats) int64 { return dl.Dropped }),
 }
 

@@ -219,7 +219,8 @@ func Value(s string) string { return value(s, false) }
 
 // String returns free text — an error message, a log line — with its
 // secrets hidden: URL passwords ("amqp://user:pw@host" →
-// "amqp://user:******@host"), user:pw@host, secret name=value pairs, Bearer
+// "amqp://user:******@host"), NATS tokens ("nats://TOKEN@host" →
+// "nats://******@host"), user:pw@host, secret name=value pairs, Bearer
 // and Basic credentials and PEM private keys.
 func String(s string) string { return value(s, true) }
 
@@ -368,6 +369,12 @@ func urls(s string, m *mask, prose bool) {
 
 // oneURL hides the password of the URL that starts at s[start:] (its
 // authority at s[auth:]) and runs at most to end.
+//
+// tokenSchemes are the schemes whose user info without a password is a
+// secret: NATS's token form (nats://TOKEN@host, also over TLS and
+// websockets).
+var tokenSchemes = map[string]bool{"nats": true, "tls": true, "ws": true, "wss": true}
+
 func oneURL(s string, m *mask, prose bool, start, auth, end int) {
 	word := end
 	if prose {
@@ -391,6 +398,11 @@ func oneURL(s string, m *mask, prose bool, start, auth, end int) {
 			return
 		}
 		if _, ok := u.User.Password(); !ok {
+			// A NATS URL's lone user info is a token
+			// (nats://TOKEN@host); elsewhere it is a user name.
+			if tokenSchemes[strings.ToLower(u.Scheme)] && u.User.Username() != "" {
+				m.set(auth, strings.LastIndexByte(s[auth:authEnd], '@')+auth)
+			}
 			return
 		}
 		at := strings.LastIndexByte(s[auth:authEnd], '@') + auth

@@ -37,6 +37,10 @@ func TestValue(t *testing.T) {
 		{"amqp://user:S3cr?x@host/vh", "amqp://user:******@host/vh"},
 		{"amqp://user:S3cr@x y/z,w@host", "amqp://user:******@host"},
 		{"amqp://user:S3cr/x", "amqp://user:******"},
+		// A NATS URL's lone user info is a token; elsewhere a user name.
+		{"nats://S3cr@h:4222", "nats://******@h:4222"},
+		{"tls://S3cr@h:4222,nats://u:S3cr@h2", "tls://******@h:4222,nats://u:******@h2"},
+		{"amqp://guest@h/", "amqp://guest@h/"},
 		// Lists.
 		{"kafka://a:S3cr@h1:9092,amqp://c:S3cr@h2:5672", "kafka://a:******@h1:9092,amqp://c:******@h2:5672"},
 		{"amqp://a:S3cr,1@h1, amqp://c:S3cr/2@h2", "amqp://a:******@h1, amqp://c:******@h2"},
@@ -101,6 +105,7 @@ func TestString(t *testing.T) {
 	cases := []struct{ in, want string }{
 		{"dial amqp://guest:S3cr@127.0.0.1:5672/: connection refused", "dial amqp://guest:******@127.0.0.1:5672/: connection refused"},
 		{"dial amqps://u:p%40S3cr@h:5671/vh: refused", "dial amqps://u:******@h:5671/vh: refused"},
+		{"binder nats at nats://S3cr@h:4222 is unavailable", "binder nats at nats://******@h:4222 is unavailable"},
 		{"kafka://a:S3cr@h1:9092,amqp://c:S3cr@h2:5672 failed", "kafka://a:******@h1:9092,amqp://c:******@h2:5672 failed"},
 		{"dial amqp://user:S3cr x@host:5672/vh: refused", "dial amqp://user:******@host:5672/vh: refused"},
 		{"dial amqp://user:S3cr/x@host:5672/vh: refused", "dial amqp://user:******@host:5672/vh: refused"},
