@@ -62,6 +62,14 @@
 //     that one's. Of two transactions that overlap, either may go first.
 //     A redelivered batch (see above) repeats messages, but never sends a
 //     message before an older one of its key that was not yet confirmed.
+//     One exception: a relay whose database session ends mid-batch
+//     (pg_terminate_backend, a server shutdown) stops sending once its
+//     connection learns it, but the send of a key it had started by then
+//     (one per key, at most concurrency in all) may arrive after the
+//     newer messages of that key sent by the relay that claimed the rows
+//     next; a failover to a server without the locks, unseen by the
+//     relay, lets it send for up to send-timeout after its claim
+//     (docs/outbox.md).
 //   - A send that fails (broker down, message refused, send-timeout) leaves
 //     the row, counts the attempt in its attempts and last_error columns,
 //     and holds back the later messages of its key until it succeeds; the

@@ -13,6 +13,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgproto3"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/streambind/streambind/stream"
@@ -60,6 +61,24 @@ import (
 // connection: PostgreSQL rolls its transaction back, and the rows it had
 // claimed — sent or not — are claimed again by the next relay. So nothing is
 // lost and at most one batch per dead relay is sent twice.
+//
+// A relay whose session ends mid-batch while it lives
+// (pg_terminate_backend, an administrator's or the server's shutdown)
+// loses its locks with it: another relay may claim the rows at once and
+// send them, and the key's newer rows after them. So while a batch's rows
+// are sent, the relay reads its connection (idle in the transaction: what
+// arrives is PostgreSQL's FATAL goodbye or the connection's end, at no
+// cost to the database) and starts no send once it learnt that the session
+// ended; the batch fails and its rows are left to the next relay. What
+// can still arrive after another relay's newer messages of a key is the
+// one message of that key whose send had started before the relay learnt
+// it (the goodbye's trip over the network): at most one per key, and at
+// most concurrency in all. A session lost without a word reaching the
+// relay is not seen; on the same server its locks outlive it until
+// PostgreSQL notices (TCP keepalives, the idle timeout below), by which
+// time the relay starts no send; a failover to another server that holds
+// no locks lets the relay go on sending its batch for up to send-timeout
+// after its claim.
 //
 // A relay that freezes mid-batch (SIGSTOP, a stalled VM, a partition)
 // keeps its connection, and so its locks: as it keeps the oldest rows of
@@ -615,7 +634,15 @@ func (r *Relay) batch(ctx context.Context) (result, error) {
 		}
 		return res, nil
 	}
-	r.send(ctx, groups, time.Now().Add(r.cfg.SendTimeout))
+	// The rows' locks live as long as the session: once it ended, another
+	// relay may claim them, and what this one sends after that may arrive
+	// after that relay's newer messages of the key. So the session is
+	// watched while the rows are sent, and no send starts once it ended.
+	w := watchSession(conn.Conn().PgConn())
+	r.send(ctx, groups, time.Now().Add(r.cfg.SendTimeout), w.ended.Load)
+	if err := w.stop(); err != nil {
+		return res, fmt.Errorf("the batch's database session ended while its rows were sent (no send started after the relay learned it; another relay sends the rows, these ones sent included, again): %w", err)
+	}
 	// Delete what was confirmed; count the failure of the first unsent
 	// row of a key. (No NOTIFY here: a transaction that notifies takes
 	// PostgreSQL's global notify lock at commit, serialising it with every
@@ -661,7 +688,7 @@ func (r *Relay) batch(ctx context.Context) (result, error) {
 // concurrency allows: a broker that persists messages (RabbitMQ) writes and
 // confirms the messages in flight together, so its cost and its latency
 // grow far slower than the number in flight.
-func (r *Relay) send(ctx context.Context, groups []*group, startBy time.Time) {
+func (r *Relay) send(ctx context.Context, groups []*group, startBy time.Time, ended func() bool) {
 	order := slices.Clone(groups)
 	slices.SortStableFunc(order, func(a, b *group) int { return len(b.rows) - len(a.rows) })
 	work := make(chan *group)
@@ -672,7 +699,7 @@ func (r *Relay) send(ctx context.Context, groups []*group, startBy time.Time) {
 		go func() {
 			defer wg.Done()
 			for g := range work {
-				r.sendGroup(ctx, g, startBy)
+				r.sendGroup(ctx, g, startBy, ended)
 			}
 		}()
 	}
@@ -685,11 +712,14 @@ func (r *Relay) send(ctx context.Context, groups []*group, startBy time.Time) {
 	wg.Wait()
 }
 
-func (r *Relay) sendGroup(ctx context.Context, g *group, startBy time.Time) {
+func (r *Relay) sendGroup(ctx context.Context, g *group, startBy time.Time, ended func() bool) {
 	for i, x := range g.rows {
 		g.next = i
 		if time.Now().After(startBy) {
 			return // out of time: the rest waits for the next batch
+		}
+		if ended() {
+			return // the session and its locks are gone (see batch)
 		}
 		hdr, err := decodeHeaders(x.headers)
 		if err != nil {
@@ -714,6 +744,64 @@ func (r *Relay) sendGroup(ctx context.Context, g *group, startBy time.Time) {
 		}
 		g.sent = append(g.sent, x.id)
 	}
+}
+
+// sessionWatch reads the batch's connection while the batch's rows are
+// sent. The connection is idle in its transaction then, so whatever
+// PostgreSQL sends is news: its goodbye (FATAL: pg_terminate_backend, an
+// administrator's or the server's shutdown, the idle timeout) or the
+// connection's end. A session lost without a word (the database host
+// gone, a partition) is not seen here: its locks outlive it on the server
+// for the idle timeout, longer than the batch sends (see [Relay]).
+type sessionWatch struct {
+	pc       *pgconn.PgConn
+	ended    atomic.Bool // the session ended: start no more sends
+	stopping atomic.Bool
+	done     chan struct{}
+	err      error // why it ended; read after done
+}
+
+func watchSession(pc *pgconn.PgConn) *sessionWatch {
+	w := &sessionWatch{pc: pc, done: make(chan struct{})}
+	go func() {
+		defer close(w.done)
+		for {
+			// No context: stop interrupts the read with a deadline on the
+			// socket, as pgx's own context handling does, which leaves the
+			// connection usable (a context would go through the pool's
+			// context watcher, which may send the server a cancel request).
+			msg, err := pc.ReceiveMessage(context.Background())
+			if err == nil {
+				if e, ok := msg.(*pgproto3.ErrorResponse); ok {
+					err = pgconn.ErrorResponseToPgError(e)
+				}
+			}
+			if err == nil {
+				continue // a notice or a parameter's new value: nothing to do
+			}
+			if w.stopping.Load() && !pc.IsClosed() {
+				return // interrupted by stop
+			}
+			w.err = err
+			w.ended.Store(true)
+			return
+		}
+	}()
+	return w
+}
+
+// stop ends the watch; its error is why the session ended, nil while it
+// lives. The connection is again the caller's.
+func (w *sessionWatch) stop() error {
+	w.stopping.Store(true)
+	nc := w.pc.Conn()
+	_ = nc.SetReadDeadline(time.Now())
+	<-w.done
+	_ = nc.SetReadDeadline(time.Time{})
+	if w.ended.Load() {
+		return w.err
+	}
+	return nil
 }
 
 func truncate(s string, n int) string {
