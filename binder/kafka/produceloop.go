@@ -382,6 +382,9 @@ func (l *loop) send(req *request) {
 		switch {
 		case err != nil:
 			b.err = err
+			for _, r := range b.reqs {
+				r.unsettled = true // see sendReq.unsettled
+			}
 		case p.ps.acks == kafkago.RequireNone:
 			b.err = nil
 		default:

@@ -73,6 +73,11 @@ type sendReq struct {
 	alone bool
 	// recreated: the topic was created again once for this record.
 	recreated bool
+	// unsettled: a round trip that carried the record failed, and
+	// kafka-go's connection may still be encoding that request (it
+	// returns on the context's end without waiting for the write): r is
+	// never cleared or pooled again, only left to the garbage collector.
+	unsettled bool
 	done      chan error // capacity 1
 	// cb is SendAsync's done; nil for Send, which waits on done.
 	cb func(error)
@@ -88,8 +93,12 @@ var _ stream.AsyncProducer = (*producer)(nil)
 
 var sendReqPool = sync.Pool{New: func() any { return &sendReq{done: make(chan error, 1)} }}
 
-// release returns r to the pool, keeping no reference to the message.
+// release returns r to the pool, keeping no reference to the message;
+// an unsettled r is dropped instead.
 func (r *sendReq) release() {
+	if r.unsettled {
+		return
+	}
 	r.msg = kafkago.Message{}
 	r.cb = nil
 	clear(r.hs[:])
