@@ -66,7 +66,7 @@ func (bd *Binder) OpenDeadLetters(ctx context.Context, spec stream.ConsumerSpec,
 	}
 	md, err := bd.admin.Metadata(ctx, &kafkago.MetadataRequest{Topics: []string{topic}})
 	if err != nil {
-		return nil, fmt.Errorf("kafka: metadata of %s: %w", topic, err)
+		return nil, bd.dlErr(err, "kafka: metadata of %s", topic)
 	}
 	var parts []int
 	for _, t := range md.Topics {
@@ -93,7 +93,7 @@ func (bd *Binder) OpenDeadLetters(ctx context.Context, spec stream.ConsumerSpec,
 	}
 	lo, err := bd.admin.ListOffsets(ctx, &kafkago.ListOffsetsRequest{Topics: req})
 	if err != nil {
-		return nil, fmt.Errorf("kafka: offsets of %s: %w", topic, err)
+		return nil, bd.dlErr(err, "kafka: offsets of %s", topic)
 	}
 	fetch, err := bd.admin.OffsetFetch(ctx, &kafkago.OffsetFetchRequest{GroupID: group, Topics: map[string][]int{topic: parts}})
 	if err == nil {
@@ -105,7 +105,7 @@ func (bd *Binder) OpenDeadLetters(ctx context.Context, spec stream.ConsumerSpec,
 		fetch, err = &kafkago.OffsetFetchResponse{}, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("kafka: offsets of group %s on %s: %w", group, topic, err)
+		return nil, bd.dlErr(err, "kafka: offsets of group %s on %s", group, topic)
 	}
 	c := &kafkaDeadLetters{bd: bd, topic: topic, group: group}
 	for _, p := range parts {
@@ -133,6 +133,18 @@ func (bd *Binder) OpenDeadLetters(ctx context.Context, spec stream.ConsumerSpec,
 		}
 	}
 	return c, nil
+}
+
+// dlErr is wrap for the errors of the dead-letter store: those that mean
+// that no broker could be reached (refused, reset or closed connections,
+// DNS failures) are marked [stream.Unavailable], as bindErr marks the
+// binds', so that streambind dlq retries them within --connect-timeout.
+func (bd *Binder) dlErr(err error, format string, args ...any) error {
+	werr := bd.wrap(err, format, args...)
+	if bd.unreachable(err) {
+		return stream.Unavailable(werr)
+	}
+	return werr
 }
 
 // dlMember is a claiming cursor's membership of the group.

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/url"
 	"strings"
 	"sync"
@@ -206,12 +205,11 @@ func (b connectBound) open(ctx context.Context, n *retryNotice, open func(contex
 	}
 }
 
-// unavailable reports whether err is about reaching the broker: one a
-// binder marks so, or a failed dial (the Kafka binder's dead-letter store
-// returns kafka-go's unmarked).
+// unavailable reports whether err is about reaching the broker: the
+// binders mark such errors [stream.ErrUnavailable] (a failed dial, and a
+// connection the broker accepted then closed or reset).
 func unavailable(err error) bool {
-	var op *net.OpError
-	return errors.Is(err, stream.ErrUnavailable) || (errors.As(err, &op) && op.Op == "dial")
+	return errors.Is(err, stream.ErrUnavailable)
 }
 
 // expiringContext is a context that ends when its parent does or, unless
