@@ -34,18 +34,27 @@ type DeadLetterOpen struct {
 	Group string
 	// Claim opens a claiming cursor: Next returns only dead letters this
 	// cursor holds a claim on, and no other claiming cursor of the same
-	// dead letters returns one while the claim lasts: until Remove, or
-	// until Close gives the cursor's unremoved ones back. A claim is a
+	// dead letters returns one while the claim lasts: until Remove or
+	// Release, or until Close gives the cursor's unremoved ones back. A claim is a
 	// lease, renewed while the cursor is open and the ctx given to
 	// OpenDeadLetters lives; the claims of a cursor whose process died (or
 	// whose ctx ended without Close) come back when their lease runs out.
 	// A dead letter held by another cursor is waited for at the end, up
-	// to one lease, then left to it (the binder logs how many). What a
+	// to one lease, then left to it ([DeadLetters.HeldElsewhere] counts
+	// them). A dead letter the caller passes over (its filters do not
+	// match) it gives back at once ([DeadLetters.Release]), and one it is
+	// about to act on slowly it confirms first ([DeadLetters.Hold]). What a
 	// claim is, is the binder's: a consumer-group member's partitions on
 	// Kafka, a lease per dead letter on NATS and Redis, the queue's own
 	// unacknowledged deliveries on RabbitMQ (every RabbitMQ cursor claims).
 	// Plain cursors neither claim nor see claims.
 	Claim bool
+	// Want, when set, is the caller's filter (a replay's --exception,
+	// say): a claiming cursor where a claim is one dead letter (NATS,
+	// Redis) claims only the dead letters Want accepts and returns the
+	// others unclaimed, for the caller to pass over, so that it neither
+	// holds nor waits for what it does not want. Elsewhere it is ignored.
+	Want func(DeadLetter) bool
 	// Lease is how long a claim outlives the last sign of life of its
 	// cursor (0: [DefaultDeadLetterLease]). Shorter means a killed
 	// replay's dead letters come back sooner, and more renewal traffic;
@@ -73,6 +82,10 @@ func (o DeadLetterOpen) LeaseOf() time.Duration {
 // dead-letter queue does not exist).
 var ErrNoDeadLetters = errorString("no dead-letter queue")
 
+// ErrClaimLost: a claiming cursor ([DeadLetterOpen.Claim]) no longer
+// holds its claim on a dead letter (see [DeadLetters.Hold]).
+var ErrClaimLost = errorString("claim on the dead letter lost to another replay or purge")
+
 type errorString string
 
 func (e errorString) Error() string { return string(e) }
@@ -83,7 +96,8 @@ func (e errorString) Error() string { return string(e) }
 // Reading does not remove: what is not removed stays, in its order, when
 // the cursor is closed (or its process dies). Remove removes one dead
 // letter returned by Next, at once and for good. A claiming cursor
-// ([DeadLetterOpen.Claim]) holds what Next returned until Remove or Close;
+// ([DeadLetterOpen.Claim]) holds what Next returned until Remove, Release
+// or Close;
 // a dead letter whose copy a tool sent but did not remove before it died
 // goes to the next claiming cursor again (the one duplicate a killed
 // replay can make).
@@ -91,8 +105,32 @@ type DeadLetters interface {
 	// Next returns the next dead letter; io.EOF after the last one that
 	// was there at open, whatever arrived since.
 	Next(ctx context.Context) (DeadLetter, error)
-	// Remove removes d.
+	// Remove removes d. Where the broker fences a removal by the claim
+	// (Kafka), a claiming cursor that lost its claim on d fails with an
+	// error wrapping [ErrClaimLost]; elsewhere d is removed regardless.
 	Remove(ctx context.Context, d DeadLetter) error
+	// Release passes over d, returned by Next and not to be removed: a
+	// claiming cursor gives its claim on d back at once, so that another
+	// claiming cursor may take it while this one goes on (a replay whose
+	// filters d does not match must not hold it until it exits). The
+	// cursor does not return d again. Where a claim is more than one dead
+	// letter (a Kafka partition) it holds the rest; a plain cursor does
+	// nothing.
+	Release(ctx context.Context, d DeadLetter) error
+	// Hold confirms that the cursor still holds its claim on d, returned
+	// by Next, and renews it, for a caller about to act on d after a
+	// while (a paced replay sends its copy): it fails with an error
+	// wrapping [ErrClaimLost] when the claim is gone (its lease ran out,
+	// the cursor's Kafka member was dropped from the group), and d may be
+	// another cursor's now: the caller must not act on it, only Release
+	// it. A plain cursor always holds.
+	Hold(ctx context.Context, d DeadLetter) error
+	// HeldElsewhere is, once Next returned io.EOF, how many dead letters
+	// the cursor did not return because another claiming cursor (or, on
+	// RabbitMQ, another consumer) held them: left to it. It is an upper
+	// bound where the binder cannot tell exactly (Kafka: the dead letters
+	// of partitions other members hold); 0 for a plain cursor.
+	HeldElsewhere() int
 	// Close releases the cursor; bounded by ctx.
 	Close(ctx context.Context) error
 }

@@ -160,6 +160,9 @@ type dlMember struct {
 	lease           time.Duration
 	closed          chan struct{}
 	closeOnce       sync.Once
+	// lost: the broker said the member is no longer in gen (Hold): the
+	// cursor takes the next generation.
+	lost bool
 }
 
 // join makes c a member of its group. When
@@ -226,18 +229,18 @@ func (c *kafkaDeadLetters) nextGeneration(ctx context.Context) error {
 	prev := m.assigned
 	m.gen, m.ending, m.release, m.releaseOnce = gen, ending, release, once
 	m.assigned = map[int]bool{}
-	var fresh []int
+	var ids []int
 	for _, pa := range gen.Assignments[c.topic] {
 		m.assigned[pa.ID] = true
-		if !prev[pa.ID] {
-			fresh = append(fresh, pa.ID)
-		}
+		ids = append(ids, pa.ID)
 	}
-	if len(fresh) == 0 {
+	if len(ids) == 0 {
 		return nil
 	}
-	// Another member may have removed dead letters of these meanwhile.
-	fetch, err := c.bd.admin.OffsetFetch(ctx, &kafkago.OffsetFetchRequest{GroupID: c.group, Topics: map[string][]int{c.topic: fresh}})
+	// Another member may have removed dead letters of these meanwhile:
+	// of those new to the cursor, and of those it kept, if it was
+	// dropped from the group in between without knowing.
+	fetch, err := c.bd.admin.OffsetFetch(ctx, &kafkago.OffsetFetchRequest{GroupID: c.group, Topics: map[string][]int{c.topic: ids}})
 	if err == nil {
 		err = fetch.Error
 	}
@@ -253,7 +256,12 @@ func (c *kafkaDeadLetters) nextGeneration(ctx context.Context) error {
 			for _, off := range parseRemoved(f.Metadata) {
 				p.removed[off] = true
 			}
-			p.pos = max(p.first, p.committed)
+			if prev[p.id] {
+				// Kept: what the cursor passed over stays passed.
+				p.pos = max(p.pos, p.first, p.committed)
+			} else {
+				p.pos = max(p.first, p.committed)
+			}
 		}
 	}
 	return nil
@@ -265,11 +273,14 @@ func (c *kafkaDeadLetters) turn(ctx context.Context) error {
 	if c.m.gen == nil {
 		return c.nextGeneration(ctx)
 	}
-	select {
-	case <-c.m.ending:
-	default:
-		return nil
+	if !c.m.lost {
+		select {
+		case <-c.m.ending:
+		default:
+			return nil
+		}
 	}
+	c.m.lost = false
 	c.m.releaseGen()
 	c.closeReader()
 	c.cur = 0 // the generation may bring back a partition passed
@@ -349,25 +360,9 @@ func (c *kafkaDeadLetters) closeReader() {
 }
 
 func (c *kafkaDeadLetters) Remove(ctx context.Context, d stream.DeadLetter) error {
-	ps, offs, ok := strings.Cut(d.ID, "/")
-	pid, err1 := strconv.Atoi(ps)
-	off, err2 := strconv.ParseInt(offs, 10, 64)
-	if !ok || err1 != nil || err2 != nil {
-		return fmt.Errorf("kafka: dead letter id %q: want partition/offset", d.ID)
-	}
-	var p *dlPartition
-	for _, x := range c.parts {
-		if x.id == pid {
-			p = x
-		}
-	}
-	if p == nil {
-		return fmt.Errorf("kafka: dead letter %s: no partition %d in %s", d.ID, pid, c.topic)
-	}
-	if c.m != nil && !c.m.assigned[pid] {
-		// A generation commits for any partition: this one's position
-		// is another member's now, and this cursor's view of it stale.
-		return fmt.Errorf("kafka: dead letter %s: partition %d of %s went to another replay or purge of group %s in a rebalance; it removes it", d.ID, pid, c.topic, c.group)
+	p, off, err := c.partitionOf(d)
+	if err != nil {
+		return err
 	}
 	removed := cloneRemoved(p.removed)
 	removed[off] = true
@@ -378,12 +373,50 @@ func (c *kafkaDeadLetters) Remove(ctx context.Context, d stream.DeadLetter) erro
 	}
 	meta := formatRemoved(removed, committed)
 	if len(meta) > maxRemovedMetadata {
-		return fmt.Errorf("kafka: %s[%d]: too many dead letters removed behind kept ones to record; replay or purge the ones before offset %d first", c.topic, pid, committed)
+		return fmt.Errorf("kafka: %s[%d]: too many dead letters removed behind kept ones to record; replay or purge the ones before offset %d first", c.topic, p.id, committed)
 	}
+	if err := c.commit(ctx, p, committed, meta); err != nil {
+		return fmt.Errorf("kafka: remove dead letter %s: %w", d.ID, err)
+	}
+	p.committed, p.removed = committed, removed
+	c.letGo()
+	return nil
+}
+
+// partitionOf is d's partition and offset; a claiming cursor's error
+// wraps [stream.ErrClaimLost] when the partition is no longer its own.
+func (c *kafkaDeadLetters) partitionOf(d stream.DeadLetter) (*dlPartition, int64, error) {
+	ps, offs, ok := strings.Cut(d.ID, "/")
+	pid, err1 := strconv.Atoi(ps)
+	off, err2 := strconv.ParseInt(offs, 10, 64)
+	if !ok || err1 != nil || err2 != nil {
+		return nil, 0, fmt.Errorf("kafka: dead letter id %q: want partition/offset", d.ID)
+	}
+	var p *dlPartition
+	for _, x := range c.parts {
+		if x.id == pid {
+			p = x
+		}
+	}
+	if p == nil {
+		return nil, 0, fmt.Errorf("kafka: dead letter %s: no partition %d in %s", d.ID, pid, c.topic)
+	}
+	if c.m != nil && (c.m.gen == nil || !c.m.assigned[pid] || c.m.lost) {
+		// A generation commits for any partition: this one's position
+		// is another member's now, and this cursor's view of it stale.
+		return nil, 0, fmt.Errorf("kafka: dead letter %s: partition %d of %s went to another replay or purge of group %s in a rebalance: %w", d.ID, pid, c.topic, c.group, stream.ErrClaimLost)
+	}
+	return p, off, nil
+}
+
+// commit commits the group's position on p. A claiming cursor commits as
+// its generation's member, which the broker refuses once the member was
+// dropped from the group and p went to another member: the error then
+// wraps [stream.ErrClaimLost].
+func (c *kafkaDeadLetters) commit(ctx context.Context, p *dlPartition, committed int64, meta string) error {
 	req := &kafkago.OffsetCommitRequest{GroupID: c.group, GenerationID: -1,
-		Topics: map[string][]kafkago.OffsetCommit{c.topic: {{Partition: pid, Offset: committed, Metadata: meta}}}}
+		Topics: map[string][]kafkago.OffsetCommit{c.topic: {{Partition: p.id, Offset: committed, Metadata: meta}}}}
 	if c.m != nil {
-		// Fenced: refused if the partition went to another member.
 		req.GenerationID, req.MemberID = int(c.m.gen.ID), c.m.gen.MemberID
 	}
 	res, err := c.bd.admin.OffsetCommit(ctx, req)
@@ -394,18 +427,89 @@ func (c *kafkaDeadLetters) Remove(ctx context.Context, d stream.DeadLetter) erro
 			}
 		}
 	}
-	if err != nil {
-		return fmt.Errorf("kafka: commit group %s past %s[%d] %d: %w", c.group, c.topic, pid, off, err)
+	if err == nil {
+		return nil
 	}
-	p.committed, p.removed = committed, removed
-	if c.m != nil {
-		select {
-		case <-c.m.ending:
-			c.m.releaseGen() // the rebalance need not wait for the next Next
-		default:
-		}
+	if c.m != nil && lostMember(err) {
+		// Dropped from the generation: it held a dead letter longer
+		// than the rebalance timeout (the lease) while others joined.
+		c.m.lost = true
+		return fmt.Errorf("commit group %s on %s[%d]: this member was dropped from generation %d and the partition went to another replay or purge (%w): %w", c.group, c.topic, p.id, c.m.gen.ID, err, stream.ErrClaimLost)
+	}
+	return c.bd.dlErr(err, "kafka: commit group %s on %s[%d]", c.group, c.topic, p.id)
+}
+
+// letGo lets a generation that is ending end once the cursor holds no
+// dead letter (after Remove or Release): the rebalance need not wait for
+// the next Next.
+func (c *kafkaDeadLetters) letGo() {
+	if c.m == nil {
+		return
+	}
+	select {
+	case <-c.m.ending:
+		c.m.releaseGen()
+	default:
+	}
+}
+
+// lostMember reports whether err is the broker's refusal of a member that
+// is no longer in the generation it names.
+func lostMember(err error) bool {
+	return errors.Is(err, kafkago.IllegalGeneration) || errors.Is(err, kafkago.UnknownMemberId) ||
+		errors.Is(err, kafkago.FencedInstanceID) || errors.Is(err, kafkago.RebalanceInProgress)
+}
+
+// Release passes over d. The claim is the partition's, which the cursor
+// keeps (it reads on past d): it only lets a rebalance that waits for the
+// cursor go on.
+func (c *kafkaDeadLetters) Release(context.Context, stream.DeadLetter) error {
+	c.letGo()
+	return nil
+}
+
+// Hold confirms, for a claiming cursor, that its member still holds d's
+// partition, by committing the group's position there unchanged as the
+// member of its generation (the fence Remove meets): a member that held a
+// dead letter longer than the rebalance timeout (the lease) while others
+// joined was dropped, and the partition went to another member, which
+// reads d too.
+func (c *kafkaDeadLetters) Hold(ctx context.Context, d stream.DeadLetter) error {
+	if c.m == nil {
+		return nil
+	}
+	p, _, err := c.partitionOf(d)
+	if err != nil {
+		return err
+	}
+	committed := max(p.committed, p.first)
+	if err := c.commit(ctx, p, committed, formatRemoved(p.removed, committed)); err != nil {
+		return fmt.Errorf("kafka: confirm the claim on dead letter %s: %w", d.ID, err)
 	}
 	return nil
+}
+
+// HeldElsewhere is, for a claiming cursor, how many dead letters were
+// there at open in the partitions other members held when it ended (at
+// most: they may have removed some meanwhile).
+func (c *kafkaDeadLetters) HeldElsewhere() int {
+	if c.m == nil {
+		return 0
+	}
+	n := 0
+	for _, p := range c.parts {
+		if c.m.assigned[p.id] || p.pos >= p.end {
+			continue
+		}
+		k := int(p.end - p.pos)
+		for off := range p.removed {
+			if off >= p.pos && off < p.end {
+				k--
+			}
+		}
+		n += max(k, 0)
+	}
+	return n
 }
 
 // Close leaves the group (a claiming cursor), giving its partitions to

@@ -1,6 +1,7 @@
 package kafka_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -15,6 +16,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -22,7 +24,6 @@ import (
 
 	"github.com/streambind/streambind/binder/kafka"
 	"github.com/streambind/streambind/binder/kafka/kafkatest"
-	"github.com/streambind/streambind/internal/syncbuf"
 	"github.com/streambind/streambind/stream"
 )
 
@@ -103,6 +104,24 @@ func TestTLS(t *testing.T) {
 	})
 }
 
+// lockedBuffer is a concurrency-safe log sink.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
 func TestSASL(t *testing.T) {
 	t.Parallel()
 	const user, pass = "shop", "s3cr3t-Pa55word"
@@ -116,7 +135,7 @@ func TestSASL(t *testing.T) {
 			})
 			t.Run("wrong password", func(t *testing.T) {
 				const wrong = "wr0ng-Pa55word-xyzzy"
-				var logs syncbuf.Buffer
+				var logs lockedBuffer
 				b, err := kafka.New(context.Background(), stream.BinderSettings{
 					Name: "secure", Type: kafka.Type,
 					Environment: map[string]any{"brokers": c.Brokers(), "dial-timeout": "2s",

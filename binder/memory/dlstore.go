@@ -101,4 +101,9 @@ func (c *deadLetters) Remove(_ context.Context, d stream.DeadLetter) error {
 	return nil
 }
 
+// Release, Hold and HeldElsewhere: an in-process cursor claims nothing.
+func (c *deadLetters) Release(context.Context, stream.DeadLetter) error { return nil }
+func (c *deadLetters) Hold(context.Context, stream.DeadLetter) error    { return nil }
+func (c *deadLetters) HeldElsewhere() int                               { return 0 }
+
 func (c *deadLetters) Close(context.Context) error { c.items = nil; return nil }

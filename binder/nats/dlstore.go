@@ -71,7 +71,7 @@ func (bd *Binder) OpenDeadLetters(ctx context.Context, spec stream.ConsumerSpec,
 		return nil, bd.apiErr(err, "claim bucket of %s", subject)
 	}
 	l := &natsLeases{kv: kv, s: s, prefix: claimKeyPart(info.Config.Name) + ".", revs: map[string]uint64{}}
-	return dlclaim.New(ctx, cur, l, lease, bd.log, subject), nil
+	return dlclaim.New(ctx, cur, l, lease, o.Want, bd.log, subject), nil
 }
 
 // ClaimBucket is the key-value bucket that holds the claims of claiming
@@ -251,5 +251,11 @@ func (c *natsDeadLetters) Remove(ctx context.Context, d stream.DeadLetter) error
 	}
 	return nil
 }
+
+// Release, Hold and HeldElsewhere: a plain cursor claims nothing (a
+// claiming one is dlclaim's, over this one).
+func (c *natsDeadLetters) Release(context.Context, stream.DeadLetter) error { return nil }
+func (c *natsDeadLetters) Hold(context.Context, stream.DeadLetter) error    { return nil }
+func (c *natsDeadLetters) HeldElsewhere() int                               { return 0 }
 
 func (c *natsDeadLetters) Close(context.Context) error { return nil }

@@ -79,6 +79,9 @@ type rabbitDeadLetters struct {
 	// read as complete (dlqIdle).
 	idle time.Duration
 	log  *slog.Logger
+	// notSeen is how many dead letters of the count at open the cursor
+	// did not get (others held them) when it ended early.
+	notSeen int
 }
 
 // dlqIdle is how long a dead-letter cursor waits for the next dead letter
@@ -113,6 +116,7 @@ func (c *rabbitDeadLetters) Next(ctx context.Context) (stream.DeadLetter, error)
 			c.log.Warn("rabbit: dead-letter queue: fewer dead letters than the queue held at open; they left the queue meanwhile (another consumer or cursor holds them, or a TTL expired them)",
 				"queue", c.queue, "read", c.read, "at_open", c.total, "not_seen", c.total-c.read)
 		}
+		c.notSeen = c.total - c.read
 		c.total = c.read
 		return stream.DeadLetter{}, io.EOF
 	case d, ok := <-c.ds:
@@ -142,6 +146,26 @@ func (c *rabbitDeadLetters) Remove(_ context.Context, d stream.DeadLetter) error
 	}
 	return nil
 }
+
+// Release does nothing: the queue delivered d to this cursor, and it stays
+// unacknowledged (not delivered to another consumer) until Close, which
+// puts it back in its place; a reject with requeue would deliver it to
+// this cursor again, and out of its place.
+func (c *rabbitDeadLetters) Release(context.Context, stream.DeadLetter) error { return nil }
+
+// Hold fails with [stream.ErrClaimLost] once the channel closed: the
+// broker gave back what the cursor held.
+func (c *rabbitDeadLetters) Hold(_ context.Context, d stream.DeadLetter) error {
+	if c.ch.IsClosed() {
+		return fmt.Errorf("rabbit: queue %s: dead letter %s: the channel closed and the broker put it back: %w", c.queue, d.ID, stream.ErrClaimLost)
+	}
+	return nil
+}
+
+// HeldElsewhere is how many of the dead letters the queue held at open the
+// cursor did not get (another consumer or cursor held them, or a TTL
+// expired them).
+func (c *rabbitDeadLetters) HeldElsewhere() int { return c.notSeen }
 
 // Close cancels the consumer and closes the channel: the broker requeues
 // what was not acknowledged. It waits at most dlqCloseTimeout for the

@@ -55,7 +55,7 @@ func (bd *Binder) OpenDeadLetters(ctx context.Context, spec stream.ConsumerSpec,
 	}
 	cur := &redisDeadLetters{c: c, key: key, next: "-", last: last[0].ID}
 	if o.Claim {
-		return dlclaim.New(ctx, cur, redisLeases{c: c, key: key}, o.LeaseOf(), bd.log, key), nil
+		return dlclaim.New(ctx, cur, redisLeases{c: c, key: key}, o.LeaseOf(), o.Want, bd.log, key), nil
 	}
 	return cur, nil
 }
@@ -177,5 +177,11 @@ func (r *redisDeadLetters) Remove(ctx context.Context, d stream.DeadLetter) erro
 	}
 	return nil
 }
+
+// Release, Hold and HeldElsewhere: a plain cursor claims nothing (a
+// claiming one is dlclaim's, over this one).
+func (r *redisDeadLetters) Release(context.Context, stream.DeadLetter) error { return nil }
+func (r *redisDeadLetters) Hold(context.Context, stream.DeadLetter) error    { return nil }
+func (r *redisDeadLetters) HeldElsewhere() int                               { return 0 }
 
 func (r *redisDeadLetters) Close(context.Context) error { return nil }

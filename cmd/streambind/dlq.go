@@ -18,6 +18,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/streambind/streambind/binder/kafka"
 	"github.com/streambind/streambind/binder/memory"
 	"github.com/streambind/streambind/stream"
 )
@@ -37,7 +38,7 @@ func (f *dlqFlags) add(cmd *cobra.Command) {
 	f.lf.add(cmd)
 	cmd.Flags().StringVar(&f.config, "config", ".", configFlagHelp)
 	cmd.Flags().StringVar(&f.binding, "binding", "", "the consumer binding whose dead letters to work on (or a binding with consumer.dead-letters-of: the one it reads) (required)")
-	cmd.Flags().StringVar(&f.group, "group", "", "Kafka: the group whose committed position marks what was removed (default streambind-dlq); in process: the group of the dead-letter destination whose copy to use (default: the only one)")
+	cmd.Flags().StringVar(&f.group, "group", "", "Kafka: the group whose committed position marks what was removed, which replay and purge join as members (default streambind-dlq; not a group an app consumes with: the binding's own is refused); in process: the group of the dead-letter destination whose copy to use (default: the only one)")
 	cmd.Flags().StringVar(&f.binder, "binder", "", binderFlagHelp)
 	cmd.Flags().BoolVarP(&f.verbose, "verbose", "v", false, "log what the binder does on stderr")
 	f.connect.add(cmd)
@@ -47,6 +48,7 @@ func (f *dlqFlags) add(cmd *cobra.Command) {
 // by the binder's own naming (stream.DeadLetterSourceOf).
 type dlqTarget struct {
 	src    string // the consumer binding that dead-letters
+	typ    string // its binder's type
 	eff    stream.BindingConfig
 	spec   stream.ConsumerSpec
 	where  string // the dead-letter destination, as the binder names it
@@ -157,7 +159,7 @@ func (f *dlqFlags) resolve(cmd *cobra.Command, e *runEnv) (*dlqTarget, error) {
 		where = ds.Group + " (on " + ds.Destination + ")"
 	}
 	bound := f.connect.boundOf(cfg, eff.Binder)
-	return &dlqTarget{src: src, eff: eff, where: where, binder: b, store: store, open: stream.DeadLetterOpen{Group: f.group},
+	return &dlqTarget{src: src, typ: typ, eff: eff, where: where, binder: b, store: store, open: stream.DeadLetterOpen{Group: f.group},
 		connect: bound, notice: newRetryNotice(e.stderr, bound),
 		spec: stream.ConsumerSpec{Binding: src, Destination: splitDests(eff.Destination)[0], Group: eff.Group,
 			ContentType: eff.ContentType, Consumer: eff.Consumer, Extension: cons}}, nil
@@ -166,6 +168,19 @@ func (f *dlqFlags) resolve(cmd *cobra.Command, e *runEnv) (*dlqTarget, error) {
 func (f *dlqFlags) logger(e *runEnv) *slog.Logger {
 	ef := endpointFlags{verbose: f.verbose}
 	return ef.logger(e)
+}
+
+// checkClaimGroup refuses, before a claiming cursor opens, a Kafka
+// --group that is the binding's own consumer group: the cursor would join
+// it as a member, making the running app's group rebalance and handing it
+// the dead-letter topic's partitions.
+func (t *dlqTarget) checkClaimGroup() error {
+	if t.typ != kafka.Type || t.open.Group == "" || !strings.EqualFold(t.open.Group, t.spec.Group) {
+		return nil
+	}
+	_ = t.binder.Close(context.Background())
+	return failed(fmt.Errorf("--group %s is the consumer group of %s: a replay or purge joins its --group as a member, which would rebalance the running app's group; name a group of its own for what dlq removes (default %s)",
+		t.open.Group, t.src, kafka.DefaultDeadLetterGroup))
 }
 
 // withCursor opens the dead letters, runs fn and closes both the cursor
@@ -696,7 +711,16 @@ of the replay that holds it: the dead letters of a replay that was killed
 are held for at most that long, and a replay that finds a dead letter held
 by another waits that long at most for it (then leaves it, with a
 warning); on Kafka a replay that joins waits that long at most for a
-killed one's partitions.
+killed one's partitions. A replay gives back at once what its filters or
+--max-replays pass over (on NATS and Redis it does not claim it at all);
+on Kafka, where the claim is a partition, it keeps its partitions until
+it ends. Right before it sends a copy it confirms its claim: a dead
+letter whose claim it lost meanwhile (on Kafka a replay waiting for its
+--rate holds up a rebalance, and is dropped from the group after 30s) is
+the other replay's to send, and a note says so. The summary counts the
+dead letters left to another replay or purge. On NATS, replay and purge
+need permission to create and write the key-value bucket
+streambind-dlq-claims (the stream KV_streambind-dlq-claims).
 
 Filters: --header k=v (repeatable), --exception TEXT (in
 x-exception-message), --since/--until (RFC 3339 or a duration ago; a dead
@@ -743,28 +767,48 @@ least 1. --dry-run prints what would be replayed and changes nothing.`,
 			// that two at once, or one and a purge, never both take a
 			// dead letter.
 			t.open.Claim = !dryRun
-			var replayed, skipped, untimed, looped, read int
+			if t.open.Claim {
+				if err := t.checkClaimGroup(); err != nil {
+					return err
+				}
+			}
+			// Not claimed at all where the binder can tell (NATS,
+			// Redis): what the filters reject, so that this replay
+			// neither holds nor waits for it.
+			t.open.Want = func(d stream.DeadLetter) bool {
+				ok, _ := ff.match(d)
+				return ok && stream.ReplayCount(d.Headers) < maxReplays
+			}
+			var replayed, skipped, untimed, looped, lost, elsewhere int
 			pr := newProgress(e, "replayed")
 			err = t.withCursor(ctx, func(cur stream.DeadLetters) error {
 				for ff.limit == 0 || replayed < ff.limit {
 					d, err := cur.Next(ctx)
 					if err == io.EOF {
+						elsewhere = cur.HeldElsewhere()
 						return nil
 					}
 					if err != nil {
 						return err
 					}
-					read++
 					if ok, noTime := ff.match(d); !ok {
 						skipped++
 						if noTime {
 							untimed++
+						}
+						// Given back at once: a replay that wants it
+						// must not wait for this one to exit.
+						if err := cur.Release(ctx, d); err != nil {
+							return err
 						}
 						continue
 					}
 					if n := stream.ReplayCount(d.Headers); n >= maxReplays {
 						looped++
 						fmt.Fprintf(e.stderr, "note: dead letter %s skipped: replayed %d time%s already (--max-replays %d)\n", d.ID, n, plural(n), maxReplays)
+						if err := cur.Release(ctx, d); err != nil {
+							return err
+						}
 						continue
 					}
 					dest := to
@@ -792,11 +836,26 @@ least 1. --dry-run prints what would be replayed and changes nothing.`,
 						}
 						producers[dest] = p
 					}
+					// The wait for the rate (or the bind) may have
+					// outlasted the claim: a dead letter another replay
+					// or purge took meanwhile is its to send.
+					if err := cur.Hold(ctx, d); errors.Is(err, stream.ErrClaimLost) {
+						lost++
+						fmt.Fprintf(e.stderr, "note: dead letter %s not replayed: %v\n", d.ID, err)
+						if err := cur.Release(ctx, d); err != nil {
+							return err
+						}
+						continue
+					} else if err != nil {
+						return err
+					}
 					if err := p.Send(ctx, stream.Envelope{Payload: d.Payload, Key: d.Key, Headers: stream.ReplayHeaders(d.Headers)}); err != nil {
 						return fmt.Errorf("replay dead letter %s to %s: %w", d.ID, dest, err)
 					}
-					if err := cur.Remove(ctx, d); err != nil {
-						return fmt.Errorf("dead letter %s was replayed but not removed (it will be replayed again): %w", d.ID, err)
+					if err := cur.Remove(ctx, d); errors.Is(err, stream.ErrClaimLost) {
+						return fmt.Errorf("dead letter %s was replayed, but another replay or purge took it over before it was removed (it may replay it too): %w", d.ID, err)
+					} else if err != nil {
+						return fmt.Errorf("dead letter %s was replayed but not removed (the next replay replays it again): %w", d.ID, err)
 					}
 					replayed++
 					pr.update(replayed, false)
@@ -808,8 +867,8 @@ least 1. --dry-run prints what would be replayed and changes nothing.`,
 			if dryRun {
 				verb = "would replay"
 			}
-			fmt.Fprintf(out, "%s %d dead letter%s of %s; %d did not match the filters%s; %d over --max-replays\n",
-				verb, replayed, plural(replayed), t.src, skipped, ff.untimedNote(untimed), looped)
+			fmt.Fprintf(out, "%s %d dead letter%s of %s; %d did not match the filters%s; %d over --max-replays%s\n",
+				verb, replayed, plural(replayed), t.src, skipped, ff.untimedNote(untimed), looped, heldNote(elsewhere, lost))
 			if err != nil {
 				return failed(err)
 			}
@@ -823,6 +882,21 @@ least 1. --dry-run prints what would be replayed and changes nothing.`,
 	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "print what would be replayed; change nothing")
 	cmd.Flags().IntVar(&maxReplays, "max-replays", 3, "skip dead letters whose x-streambind-replay-count is this or more (at least 1)")
 	return cmd
+}
+
+// heldNote is the summary's note on the dead letters a replay or purge
+// left to another one running at once: those another held when this one
+// came to them (at most, on Kafka: the other members' partitions), and
+// those whose claim this one lost before it sent their copy; "" when none.
+func heldNote(elsewhere, lost int) string {
+	s := ""
+	if elsewhere > 0 {
+		s += fmt.Sprintf("; %d held by another replay or purge, left to it", elsewhere)
+	}
+	if lost > 0 {
+		s += fmt.Sprintf("; %d taken over by another replay or purge before this one got to %s", lost, map[bool]string{true: "it", false: "them"}[lost == 1])
+	}
+	return s
 }
 
 // The bounds of replay's --rate: below minReplayRate the interval between
@@ -881,7 +955,11 @@ two purges do not both count one.`,
 			ctx := cmd.Context()
 			out := cmd.OutOrStdout()
 			t.open.Claim = true // as replay: no dead letter both purged and replayed
-			removed, untimed := 0, 0
+			if err := t.checkClaimGroup(); err != nil {
+				return err
+			}
+			t.open.Want = func(d stream.DeadLetter) bool { ok, _ := ff.match(d); return ok }
+			removed, untimed, lost, elsewhere := 0, 0, 0, 0
 			declined := false
 			pr := newProgress(e, "purged")
 			err = t.withCursor(ctx, func(cur stream.DeadLetters) error {
@@ -889,6 +967,7 @@ two purges do not both count one.`,
 				for ff.limit == 0 || len(doomed) < ff.limit {
 					d, err := cur.Next(ctx)
 					if err == io.EOF {
+						elsewhere = cur.HeldElsewhere()
 						break
 					}
 					if err != nil {
@@ -898,8 +977,15 @@ two purges do not both count one.`,
 					if ok {
 						d.Payload = nil // not needed to remove it
 						doomed = append(doomed, d)
-					} else if noTime {
+						continue
+					}
+					if noTime {
 						untimed++
+					}
+					// Given back at once: a replay that wants it must
+					// not wait for this purge to exit.
+					if err := cur.Release(ctx, d); err != nil {
+						return err
 					}
 				}
 				if len(doomed) == 0 {
@@ -914,7 +1000,13 @@ two purges do not both count one.`,
 					}
 				}
 				for _, d := range doomed {
-					if err := cur.Remove(ctx, d); err != nil {
+					if err := cur.Remove(ctx, d); errors.Is(err, stream.ErrClaimLost) {
+						// Held longer than its claim (the question
+						// waited): another replay or purge has it now.
+						lost++
+						fmt.Fprintf(e.stderr, "note: dead letter %s not purged: %v\n", d.ID, err)
+						continue
+					} else if err != nil {
 						return err
 					}
 					removed++
@@ -928,7 +1020,7 @@ two purges do not both count one.`,
 				fmt.Fprintf(out, "nothing purged\n")
 				return nil
 			}
-			fmt.Fprintf(out, "purged %d dead letter%s of %s%s\n", removed, plural(removed), t.src, ff.untimedNote(untimed))
+			fmt.Fprintf(out, "purged %d dead letter%s of %s%s%s\n", removed, plural(removed), t.src, ff.untimedNote(untimed), heldNote(elsewhere, lost))
 			if err != nil {
 				return failed(err)
 			}

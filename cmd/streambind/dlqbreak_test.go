@@ -619,3 +619,149 @@ func TestDLQBreakManyNATS(t *testing.T) {
 	a := startDLQApp(t, dir, env, opt)
 	manyDeadLetters(t, dir, env, a, lsDepth(t, dir, env), natsClaims(t, dir))
 }
+
+// The tests below show problems found by the review, fixed since: a
+// filtered replay held what it skipped until it exited, a paced Kafka
+// replay sent a dead letter whose partition it had lost, and Kafka's
+// dead-letter store did not retry a broker that accepted and closed.
+
+// filteredReplays: 20 "beta" dead letters, then 20 "alpha" ones. Replay A
+// (--exception alpha, --rate 0.02: 50s before its first send) is under
+// way; replay B (--exception beta) runs meanwhile. B should replay the 20
+// betas, which A does not want; then A is interrupted (SIGINT) and should
+// give back what it holds at once, so that a third replay takes the
+// alphas without waiting out a lease.
+func filteredReplays(t *testing.T, dir string, env []string, a *dlqApp, depth, claims func() int) {
+	const n = 20
+	for i := range n {
+		a.send(t, "c", job{"b" + fmt.Sprint(i), "beta"})
+	}
+	for i := range n {
+		a.send(t, "c", job{"a" + fmt.Sprint(i), "alpha"})
+	}
+	eventually(t, "40 dead letters", func() bool { return depth() == 2*n })
+
+	pa := startDLQ(t, dir, env, "replay", "--exception", "alpha", "--rate", "0.02")
+	// A reads past the betas (giving each back at once) to its first
+	// alpha, and holds that one while it waits to send it.
+	eventually(t, "replay A to claim what it read", func() bool { return claims() >= 1 })
+	pb := startDLQ(t, dir, env, "replay", "--exception", "beta")
+	took := pb.wait(t, 90*time.Second)
+	seen := map[string]int{}
+	collect(a, seen)
+	if got := pb.count(t); got != n || pb.err != nil {
+		t.Errorf("replay --exception beta, beside a replay --exception alpha: replayed %d of the %d betas in %s (exit %v); want all %d: the alpha replay holds the betas it skipped\n%s",
+			got, n, took.Round(time.Second), pb.err, n, pb.out)
+	}
+
+	// Ctrl-C: A stops and gives its claims back.
+	sig := time.Now()
+	if err := pa.cmd.Process.Signal(syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	pa.wait(t, 20*time.Second)
+	if d := time.Since(sig); d > 5*time.Second {
+		t.Errorf("replay took %s to end after SIGINT", d)
+	}
+	if c := claims(); c != 0 {
+		t.Errorf("%d claims left after the interrupted replay ended", c)
+	}
+	pc := startDLQ(t, dir, env, "replay")
+	took = pc.wait(t, 90*time.Second)
+	if took > 10*time.Second {
+		t.Errorf("the replay after an interrupted one took %s: it waited for claims that should have been given back", took.Round(time.Second))
+	}
+	eventually(t, "every dead letter replayed", func() bool { collect(a, seen); return len(seen) == 2*n })
+	if d := depth(); d != 0 {
+		t.Errorf("%d dead letters left", d)
+	}
+	for id, c := range seen {
+		if c > 1 {
+			t.Errorf("dead letter %s replayed %d times", id, c)
+		}
+	}
+	eventually(t, "no claim left", func() bool { return claims() == 0 })
+	t.Logf("A: %s\nB: %s\nC: %s", pa.out, pb.out, pc.out)
+}
+
+func TestDLQBreakFilteredReplaysRedis(t *testing.T) {
+	dir, env, opt, depth := redisService(t)
+	a := startDLQApp(t, dir, env, opt)
+	filteredReplays(t, dir, env, a, depth, redisClaims(t, env))
+}
+
+func TestDLQBreakFilteredReplaysNATS(t *testing.T) {
+	dir, env, opt := natsService(t)
+	a := startDLQApp(t, dir, env, opt)
+	filteredReplays(t, dir, env, a, lsDepth(t, dir, env), natsClaims(t, dir))
+}
+
+// A replay that paces its sends (--rate) holds the dead letter it is
+// about to send for 1/rate. On Kafka a second replay that joins the group
+// meanwhile makes a rebalance that waits for the first to let go of it;
+// once the rebalance timeout (the lease, 30s) passes the broker drops the
+// first member and the second replays the same dead letter. The first
+// must not send its copy too (a duplicate although no replay was killed
+// or cut off): it confirms its claim right before it sends, and its
+// summary says that it left the dead letter to another replay.
+func TestDLQBreakSlowReplayRebalanceKafka(t *testing.T) {
+	c := kafkatest.Start(t)
+	dir := writeFiles(t, map[string]string{"application.yaml": fmt.Sprintf(dlqService, kafkaBinder)})
+	env := []string{"KAFKA_BROKERS=" + c.Brokers()}
+	a := startDLQApp(t, dir, env, stream.WithBinderType(kafka.Type, kafka.New))
+	const n = 5
+	for i := range n {
+		a.send(t, "c", job{fmt.Sprint(i), "poison"})
+	}
+	depth := lsDepth(t, dir, env)
+	eventually(t, "5 dead letters", func() bool { return depth() == n })
+
+	// --rate 0.02: its first send 50s after it started.
+	pa := startDLQ(t, dir, env, "replay", "--rate", "0.02")
+	eventually(t, "replay A in the group", func() bool {
+		st, as := kafkaGroupMembers(t, c.Brokers(), kafka.DefaultDeadLetterGroup)
+		return st == "Stable" && len(as) == 1 && as[0] == 1
+	})
+	pb := startDLQ(t, dir, env, "replay")
+	pb.wait(t, 120*time.Second)
+	pa.wait(t, 120*time.Second)
+	seen := map[string]int{}
+	eventually(t, "every dead letter replayed", func() bool { collect(a, seen); return len(seen) == n })
+	a.stop()
+	collect(a, seen)
+	for id, c := range seen {
+		if c > 1 {
+			t.Errorf("dead letter %s replayed %d times by two replays, neither killed nor cut off", id, c)
+		}
+	}
+	t.Logf("A (exit %v): %s\nB (exit %v): %s", pa.err, pa.out, pb.err, pb.out)
+	if pa.err != nil || pb.err != nil {
+		t.Errorf("a replay failed: A %v, B %v", pa.err, pb.err)
+	}
+	if pb.count(t) == n && !strings.Contains(pa.out.String(), "1 taken over by another replay or purge") {
+		t.Errorf("replay A's summary does not say it left its dead letter to replay B:\n%s", pa.out)
+	}
+}
+
+// TestConnectBreakAcceptThenClose: a broker port that accepts and closes
+// at once makes every command give up within the bound, naming the binder
+// and its address, as a refused one does.
+func TestConnectBreakAcceptThenClose(t *testing.T) {
+	const bound = 2 * time.Second
+	addr := acceptCloseAddr(t)
+	for _, typ := range []string{"rabbit", "kafka", "nats", "redis"} {
+		dir := writeFiles(t, map[string]string{"application.yaml": connectService(typ)})
+		for _, c := range [][]string{
+			{"send", "--destination", "work", "{}"},
+			{"tail", "--destination", "work"},
+			{"dlq", "ls", "--binding", "work-in-0"},
+		} {
+			t.Run(typ+"/"+c[0]+c[1], func(t *testing.T) {
+				t.Parallel()
+				args := append(append([]string{}, c...), "--connect-timeout", bound.String())
+				r, _ := runBounded(t, dir, []string{"ADDR=" + addr}, bound+15*time.Second, args...)
+				checkUnreachable(t, args, r, typ, addr, "--connect-timeout (2s)")
+			})
+		}
+	}
+}

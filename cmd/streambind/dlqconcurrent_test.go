@@ -7,7 +7,9 @@ import (
 	"os/exec"
 	"regexp"
 	"strconv"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/streambind/streambind/binder/kafka"
 	"github.com/streambind/streambind/binder/kafka/kafkatest"
@@ -150,5 +152,27 @@ func replayConcurrently(t *testing.T, dir string, env []string, a *dlqApp, dlqDe
 	}
 	if total != replayed {
 		t.Errorf("%d copies arrived; the replays say they sent %d", total, replayed)
+	}
+}
+
+// TestDLQKafkaRefusesBindingGroup: replay and purge join their --group as
+// members; the binding's own consumer group would rebalance the running
+// app, so it is refused before anything connects. ls and --dry-run, which
+// only read that group's offsets, are not refused.
+func TestDLQKafkaRefusesBindingGroup(t *testing.T) {
+	dir := writeFiles(t, map[string]string{"application.yaml": fmt.Sprintf(dlqService, kafkaBinder)})
+	env := []string{"KAFKA_BROKERS=" + refusedAddr(t)}
+	for _, args := range [][]string{
+		{"dlq", "replay", "--binding", "work-in-0", "--group", "g"},
+		{"dlq", "purge", "--binding", "work-in-0", "--group", "G", "--yes"},
+	} {
+		r, _ := runBounded(t, dir, env, 20*time.Second, args...)
+		if r.code != exitFailure || !strings.Contains(r.stderr, "--group") || !strings.Contains(r.stderr, "consumer group of work-in-0") {
+			t.Errorf("%v: exit %d, want %d refusing the binding's group:\n%s%s", args, r.code, exitFailure, r.stdout, r.stderr)
+		}
+	}
+	r, _ := runBounded(t, dir, env, 20*time.Second, "dlq", "replay", "--binding", "work-in-0", "--group", "g", "--dry-run", "--connect-timeout", "200ms")
+	if strings.Contains(r.stderr, "consumer group of work-in-0") {
+		t.Errorf("replay --dry-run --group g refused; it only reads:\n%s", r.stderr)
 	}
 }

@@ -52,6 +52,7 @@ type Cursor struct {
 	l     Leases
 	token string
 	ttl   time.Duration
+	want  func(stream.DeadLetter) bool
 	log   *slog.Logger
 	where string
 
@@ -61,6 +62,7 @@ type Cursor struct {
 	eof      bool
 	others   []stream.DeadLetter // held by another cursor when read
 	deadline time.Time           // of the wait for others
+	left     int                 // others still held at the deadline
 
 	stop    chan struct{}
 	stopped chan struct{}
@@ -71,11 +73,14 @@ type Cursor struct {
 // where (for log lines). Its leases last ttl and are renewed every ttl/3
 // until Close, or until ctx (the one OpenDeadLetters got) ends: a cursor
 // whose ctx ended is taken as dead, and its leases run out.
-func New(ctx context.Context, cur stream.DeadLetters, l Leases, ttl time.Duration, log *slog.Logger, where string) *Cursor {
+//
+// want is [stream.DeadLetterOpen.Want]: a dead letter it rejects is
+// returned unclaimed (nil: every one is claimed).
+func New(ctx context.Context, cur stream.DeadLetters, l Leases, ttl time.Duration, want func(stream.DeadLetter) bool, log *slog.Logger, where string) *Cursor {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	c := &Cursor{cur: cur, l: l, token: Token(), ttl: ttl, log: log, where: where, held: map[string]bool{},
+	c := &Cursor{cur: cur, l: l, token: Token(), ttl: ttl, want: want, log: log, where: where, held: map[string]bool{},
 		stop: make(chan struct{}), stopped: make(chan struct{})}
 	go c.renew(ctx)
 	return c
@@ -151,6 +156,9 @@ func (c *Cursor) Next(ctx context.Context) (stream.DeadLetter, error) {
 		if err != nil {
 			return stream.DeadLetter{}, err
 		}
+		if c.want != nil && !c.want(d) {
+			return d, nil // unclaimed: the caller passes over it
+		}
 		r, err := c.claim(ctx, d)
 		if err != nil {
 			return stream.DeadLetter{}, err
@@ -187,6 +195,7 @@ func (c *Cursor) Next(ctx context.Context) (stream.DeadLetter, error) {
 		}
 		if time.Now().After(c.deadline) {
 			c.log.Warn("dead letters: left to the replay or purge that holds them", "where", c.where, "held_elsewhere", len(c.others))
+			c.left = len(c.others)
 			c.others = nil
 			break
 		}
@@ -228,6 +237,50 @@ func (c *Cursor) Remove(ctx context.Context, d stream.DeadLetter) error {
 	}
 	return nil
 }
+
+// Release gives up the claim on d, which the caller passes over, at once
+// (the plain cursor has nothing to give back). A release that fails is an
+// error; the lease runs out anyway.
+func (c *Cursor) Release(ctx context.Context, d stream.DeadLetter) error {
+	c.mu.Lock()
+	had := c.held[d.ID]
+	delete(c.held, d.ID)
+	c.mu.Unlock()
+	if !had {
+		return nil
+	}
+	if err := c.l.Release(ctx, []string{d.ID}, c.token); err != nil {
+		return fmt.Errorf("give back dead letter %s of %s (its claim runs out within %s): %w", d.ID, c.where, c.ttl, err)
+	}
+	return nil
+}
+
+// Hold renews the lease of d now and fails with [stream.ErrClaimLost]
+// when the cursor no longer holds it (it ran out: the renewals did not
+// reach the broker for a lease).
+func (c *Cursor) Hold(ctx context.Context, d stream.DeadLetter) error {
+	c.mu.Lock()
+	had := c.held[d.ID]
+	c.mu.Unlock()
+	if !had {
+		return fmt.Errorf("dead letter %s of %s: %w", d.ID, c.where, stream.ErrClaimLost)
+	}
+	lost, err := c.l.Renew(ctx, []string{d.ID}, c.token, c.ttl)
+	if err != nil {
+		return fmt.Errorf("confirm the claim on dead letter %s of %s: %w", d.ID, c.where, err)
+	}
+	if len(lost) > 0 {
+		c.mu.Lock()
+		delete(c.held, d.ID)
+		c.mu.Unlock()
+		return fmt.Errorf("dead letter %s of %s: its lease of %s ran out: %w", d.ID, c.where, c.ttl, stream.ErrClaimLost)
+	}
+	return nil
+}
+
+// HeldElsewhere is how many dead letters Next left to the cursors that
+// held them.
+func (c *Cursor) HeldElsewhere() int { return c.left }
 
 // Close stops renewing, gives back the dead letters the cursor holds and
 // closes the plain cursor.
