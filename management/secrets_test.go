@@ -6,12 +6,12 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/streambind/streambind/binder/memory"
 	"github.com/streambind/streambind/config"
+	"github.com/streambind/streambind/internal/syncbuf"
 	"github.com/streambind/streambind/management"
 	"github.com/streambind/streambind/stream"
 	"github.com/streambind/streambind/telemetry"
@@ -71,24 +71,6 @@ myapp:
   api-keys: [S3cretPlant1, S3cretPlant2]
 `
 
-// lockedBuffer is a log sink written from many goroutines.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // An app configured with the secret in many places, run with a management
 // server in each show-values mode and debug logging: no endpoint and no log
 // line shows the secret.
@@ -101,7 +83,7 @@ func TestPlantedSecretNeverShown(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	logs := &lockedBuffer{}
+	logs := &syncbuf.Buffer{}
 	log := telemetry.NewLogger(logs, tel.Log)
 	mcfg, err := management.ConfigFrom(loaded.Raw)
 	if err != nil {

@@ -5,30 +5,12 @@ import (
 	"context"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/streambind/streambind/binder/memory"
+	"github.com/streambind/streambind/internal/syncbuf"
 	"github.com/streambind/streambind/stream"
 )
-
-// syncBuffer is a bytes.Buffer safe for a logger and a test to share.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // tap subscribes a test-side consumer to destination on broker and
 // returns what it receives.
@@ -137,7 +119,7 @@ func TestBridgeSendsEnvelopeKey(t *testing.T) {
 // did-you-mean when the name is close to a configured one.
 func TestBridgeLogsFirstSendToDynamicDestination(t *testing.T) {
 	broker := newBroker(t)
-	var buf syncBuffer
+	var buf syncbuf.Buffer
 	log := slog.New(slog.NewTextHandler(&buf, nil))
 	fns := stream.NewCatalog()
 	stream.AddSupplier(fns, "tick", func(context.Context) (string, error) { return "", stream.Skip })

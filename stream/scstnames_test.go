@@ -10,6 +10,7 @@ import (
 
 	"github.com/streambind/streambind/binder/kafka"
 	"github.com/streambind/streambind/binder/memory"
+	"github.com/streambind/streambind/internal/syncbuf"
 	"github.com/streambind/streambind/stream"
 )
 
@@ -33,7 +34,7 @@ func TestRenamedFunctionBindingsUseTheirConfiguredNames(t *testing.T) {
 	fns := stream.NewCatalog()
 	stream.AddFunction(fns, "uppercase", func(_ context.Context, s string) (string, error) { return strings.ToUpper(s), nil })
 	broker := newBroker(t)
-	var logged syncBuffer
+	var logged syncbuf.Buffer
 	loud := tap(t, broker, "loud-greetings")
 	r := startOn(t, broker, cfg, fns, slog.New(slog.NewTextHandler(&logged, nil)))
 	defer func() { _ = r.stop() }()
@@ -108,7 +109,7 @@ func TestBridgeBindsConfiguredBindingAtFirstSend(t *testing.T) {
 	kafkaBroker, rabbitBroker := newBroker(t), newBroker(t)
 	onRabbit := tap(t, rabbitBroker, "audit-log")
 	onKafka := tap(t, kafkaBroker, "audit-log")
-	var logged syncBuffer
+	var logged syncbuf.Buffer
 	app, err := stream.NewApp(cfg, stream.NewCatalog(),
 		stream.WithBinderType("kafka", memory.Factory(kafkaBroker)), stream.WithBinderType("rabbit", memory.Factory(rabbitBroker)),
 		stream.WithoutSignals(), stream.WithLogger(slog.New(slog.NewTextHandler(&logged, nil))))
@@ -175,7 +176,7 @@ func TestInputBindingsOfNoFunction(t *testing.T) {
 	stream.AddConsumer(fns, "fooin", func(_ context.Context, s string) error { got <- "fooin:" + s; return nil })
 	stream.AddConsumer(fns, "barin", func(_ context.Context, s string) error { got <- "barin:" + s; return nil })
 	broker := newBroker(t)
-	var logged syncBuffer
+	var logged syncbuf.Buffer
 	r := startOn(t, broker, cfg, fns, slog.New(slog.NewTextHandler(&logged, nil)))
 	defer func() { _ = r.stop() }()
 	var names []string
@@ -349,7 +350,7 @@ func TestRefusedBindingIsNotAlsoWarnedUnbound(t *testing.T) {
 `},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			var logged syncBuffer
+			var logged syncbuf.Buffer
 			fns := stream.NewCatalog()
 			stream.AddConsumer(fns, "fooin", func(context.Context, string) error { return nil })
 			opts := append(typesOpts("memory"), stream.WithLogger(slog.New(slog.NewTextHandler(&logged, nil))))
@@ -360,7 +361,7 @@ func TestRefusedBindingIsNotAlsoWarnedUnbound(t *testing.T) {
 			}
 		})
 	}
-	var logged syncBuffer
+	var logged syncbuf.Buffer
 	opts := append(typesOpts("memory"), stream.WithLogger(slog.New(slog.NewTextHandler(&logged, nil))))
 	_, err := stream.NewApp(loadYAML(t, `stream:
   default-binder: memory

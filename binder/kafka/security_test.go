@@ -1,7 +1,6 @@
 package kafka_test
 
 import (
-	"bytes"
 	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -16,7 +15,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -24,6 +22,7 @@ import (
 
 	"github.com/streambind/streambind/binder/kafka"
 	"github.com/streambind/streambind/binder/kafka/kafkatest"
+	"github.com/streambind/streambind/internal/syncbuf"
 	"github.com/streambind/streambind/stream"
 )
 
@@ -104,24 +103,6 @@ func TestTLS(t *testing.T) {
 	})
 }
 
-// lockedBuffer is a concurrency-safe log sink.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 func TestSASL(t *testing.T) {
 	t.Parallel()
 	const user, pass = "shop", "s3cr3t-Pa55word"
@@ -135,7 +116,7 @@ func TestSASL(t *testing.T) {
 			})
 			t.Run("wrong password", func(t *testing.T) {
 				const wrong = "wr0ng-Pa55word-xyzzy"
-				var logs lockedBuffer
+				var logs syncbuf.Buffer
 				b, err := kafka.New(context.Background(), stream.BinderSettings{
 					Name: "secure", Type: kafka.Type,
 					Environment: map[string]any{"brokers": c.Brokers(), "dial-timeout": "2s",

@@ -1,7 +1,6 @@
 package memory_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -15,6 +14,7 @@ import (
 	"time"
 
 	"github.com/streambind/streambind/binder/memory"
+	"github.com/streambind/streambind/internal/syncbuf"
 	"github.com/streambind/streambind/stream"
 )
 
@@ -848,7 +848,7 @@ func TestDeadLetterDroppedCounted(t *testing.T) {
 // destination and group) is used as is; the binder's lines add only their
 // own attributes, so that none appears twice.
 func TestLogAttrsOnce(t *testing.T) {
-	var buf syncBuffer
+	var buf syncbuf.Buffer
 	log := slog.New(slog.NewTextHandler(&buf, nil)).With("binding", "pay-in-0", "destination", "logattrs", "group", "billing")
 	bd := newBinder(t, newBroker(t, memory.Config{}), nil)
 	failed := make(chan struct{}, 1)
@@ -876,22 +876,4 @@ func TestLogAttrsOnce(t *testing.T) {
 			t.Errorf("%s appears %d times in %q", a, n, line)
 		}
 	}
-}
-
-// syncBuffer is a bytes.Buffer safe for the handler's goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

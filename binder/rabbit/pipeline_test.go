@@ -17,6 +17,7 @@ import (
 
 	"github.com/streambind/streambind/binder/rabbit/rabbittest"
 	"github.com/streambind/streambind/config"
+	"github.com/streambind/streambind/internal/syncbuf"
 	"github.com/streambind/streambind/stream"
 )
 
@@ -619,24 +620,6 @@ func TestPipelinePause(t *testing.T) {
 	p.checkTags()
 }
 
-// lockedBuffer is a log destination safe for the App's goroutines.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // TestPipelineBoundLog: the input binding's "bound" line gives the window
 // a worker really uses, min(max-in-flight, prefetch): 128 with the
 // defaults (prefetch 128, max-in-flight 256), 4 with max-in-flight 4.
@@ -647,7 +630,7 @@ func TestPipelineBoundLog(t *testing.T) {
 		{"max-in-flight: 4", "pipelined=true max_in_flight=4"},
 	} {
 		t.Run(tc.want, func(t *testing.T) {
-			var buf lockedBuffer
+			var buf syncbuf.Buffer
 			startPipeApp(t, pipeOpts{consumer: tc.consumer, fn: outFn, log: slog.New(slog.NewTextHandler(&buf, nil))})
 			var line string
 			for _, l := range strings.Split(buf.String(), "\n") {
