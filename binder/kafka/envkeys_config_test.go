@@ -8,7 +8,7 @@ import (
 
 	"github.com/segmentio/kafka-go/compress"
 
-	"github.com/streambind/streambind/config"
+	"github.com/streambind/streambind/binder/bindertest"
 	"github.com/streambind/streambind/stream"
 )
 
@@ -27,11 +27,7 @@ const envBase = `spring:
 // envConfig loads yaml with the environment variables env, as an app does.
 func envConfig(t *testing.T, yaml string, env ...string) *stream.Config {
 	t.Helper()
-	l, err := config.Load(config.Options{Data: []byte(yaml), Env: env})
-	if err != nil {
-		t.Fatalf("load: %v", err)
-	}
-	return l.Stream
+	return bindertest.LoadConfig(t, yaml, env...)
 }
 
 // envAppErr builds (does not run) the app of yaml and env with the Kafka

@@ -1,11 +1,10 @@
 package nats
 
 import (
-	"errors"
 	"strings"
 	"testing"
 
-	"github.com/streambind/streambind/config"
+	"github.com/streambind/streambind/binder/bindertest"
 	"github.com/streambind/streambind/stream"
 )
 
@@ -22,19 +21,9 @@ const envBase = `spring:
 // added as the app adds it (lint shows it): the variable that set its key.
 func envSettings(t *testing.T, yaml string, env ...string) (settings, error) {
 	t.Helper()
-	l, err := config.Load(config.Options{Data: []byte(yaml), Env: env})
-	if err != nil {
-		t.Fatalf("load: %v", err)
-	}
-	st, err := parseSettings(stream.BinderSettingsOf(l.Stream, Type))
-	var ces stream.ConfigErrors
-	if errors.As(err, &ces) {
-		for _, e := range ces {
-			e.Origin = l.Stream.Origins[strings.ToLower(e.Path)]
-		}
-		err = ces
-	}
-	return st, err
+	cfg := bindertest.LoadConfig(t, yaml, env...)
+	st, err := parseSettings(stream.BinderSettingsOf(cfg, Type))
+	return st, bindertest.WithOrigins(cfg, err)
 }
 
 // TestEnvNestedKeys: the binder's stream and tls sections set by
