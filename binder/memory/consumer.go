@@ -509,8 +509,8 @@ func (r *run) deadLetter(it *item, herr error) error {
 	h[stream.HeaderOriginalPartition] = part
 	h[stream.HeaderOriginalTimestamp] = strconv.FormatInt(it.ts, 10)
 	if len(*c.dlq.groups.Load()) == 0 {
-		c.dlDropped.Add(1)
 		c.log.Warn("memory: dead letter dropped: no consumer group is bound to the dlq destination", "dlq", c.dlq.name)
+		c.dlDropped.Add(1) // after the line: a reader of the count finds it logged
 	}
 	return c.dlq.send(r.ctx, stream.Envelope{Payload: it.env.Payload, Headers: h, Key: it.env.Key})
 }
