@@ -5,7 +5,6 @@ package main
 // of --connect-timeout (odd values, brokers that misbehave, secrets).
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -31,6 +30,7 @@ import (
 	"github.com/streambind/streambind/binder/nats"
 	"github.com/streambind/streambind/binder/nats/natstest"
 	"github.com/streambind/streambind/binder/redis/redistest"
+	"github.com/streambind/streambind/internal/syncbuf"
 	"github.com/streambind/streambind/stream"
 )
 
@@ -38,29 +38,11 @@ import (
 // stands in for it, see TestMain), as an operator runs it.
 type cliProc struct {
 	cmd   *exec.Cmd
-	out   *syncBuffer
+	out   *syncbuf.Buffer
 	stdin io.WriteCloser
 	start time.Time
 	done  chan struct{}
 	err   error
-}
-
-// syncBuffer is a bytes.Buffer safe to read while the process writes.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // startDLQ runs streambind dlq SUB --config dir --binding work-in-0 args.
@@ -68,7 +50,7 @@ func startDLQ(t *testing.T, dir string, env []string, sub string, args ...string
 	t.Helper()
 	cmd := exec.Command(os.Args[0], append([]string{"dlq", sub, "--config", dir, "--binding", "work-in-0"}, args...)...)
 	cmd.Env = append(append(os.Environ(), "STREAMBIND_TEST_MAIN=1"), env...)
-	p := &cliProc{cmd: cmd, out: &syncBuffer{}, done: make(chan struct{})}
+	p := &cliProc{cmd: cmd, out: &syncbuf.Buffer{}, done: make(chan struct{})}
 	cmd.Stdout, cmd.Stderr = p.out, p.out
 	in, err := cmd.StdinPipe()
 	if err != nil {
@@ -227,6 +209,31 @@ func kafkaGroupMembers(t *testing.T, brokers, group string) (state string, assig
 	return g.State, assigned
 }
 
+// checkSharedOut checks what concurrent replays and a purge of n dead
+// letters left, once they ended: ls, run meanwhile, succeeded; together
+// they took all n (total), the replayed ones reached the destination once
+// each, and no dead letter is left.
+func checkSharedOut(t *testing.T, ls *cliProc, a *dlqApp, n, total, replayed int, depth func() int) {
+	t.Helper()
+	ls.wait(t, 60*time.Second)
+	if ls.err != nil {
+		t.Errorf("ls meanwhile: %v\n%s", ls.err, ls.out)
+	}
+	if total != n {
+		t.Errorf("replays and purge took %d of %d dead letters", total, n)
+	}
+	seen := map[string]int{}
+	eventually(t, "every replayed copy", func() bool { collect(a, seen); return len(seen) >= replayed })
+	for id, c := range seen {
+		if c > 1 {
+			t.Errorf("dead letter %s replayed %d times", id, c)
+		}
+	}
+	if d := depth(); d != 0 {
+		t.Errorf("%d dead letters left", d)
+	}
+}
+
 // More replays than the dead-letter topic has partitions, with a purge
 // and an ls meanwhile: each dead letter replayed or purged once, nothing
 // left, and the group has no member left.
@@ -271,23 +278,7 @@ func TestDLQBreakManyReplaysFewPartitionsKafka(t *testing.T) {
 		}
 		t.Logf("%v: %s", p.cmd.Args[1:4], strings.TrimSpace(p.out.String()))
 	}
-	ls.wait(t, 60*time.Second)
-	if ls.err != nil {
-		t.Errorf("ls meanwhile: %v\n%s", ls.err, ls.out)
-	}
-	if total != n {
-		t.Errorf("replays and purge took %d of %d dead letters", total, n)
-	}
-	seen := map[string]int{}
-	eventually(t, "every replayed copy", func() bool { collect(a, seen); return len(seen) >= replayed })
-	for id, c := range seen {
-		if c > 1 {
-			t.Errorf("dead letter %s replayed %d times", id, c)
-		}
-	}
-	if d := depth(); d != 0 {
-		t.Errorf("%d dead letters left", d)
-	}
+	checkSharedOut(t, ls, a, n, total, replayed, depth)
 	if st, as := kafkaGroupMembers(t, c.Brokers(), kafka.DefaultDeadLetterGroup); len(as) != 0 {
 		t.Errorf("group %s is %s with %d members after every replay ended", kafka.DefaultDeadLetterGroup, st, len(as))
 	}
@@ -529,23 +520,7 @@ func threeReplaysPurgeLs(t *testing.T, dir string, env []string, a *dlqApp, dept
 		}
 		t.Logf("%v in %s: %s", p.cmd.Args[1:3], took.Round(time.Millisecond), strings.TrimSpace(p.out.String()))
 	}
-	ls.wait(t, 60*time.Second)
-	if ls.err != nil {
-		t.Errorf("ls meanwhile: %v\n%s", ls.err, ls.out)
-	}
-	if total != n {
-		t.Errorf("replays and purge took %d of %d dead letters", total, n)
-	}
-	seen := map[string]int{}
-	eventually(t, "every replayed copy", func() bool { collect(a, seen); return len(seen) >= replayed })
-	for id, c := range seen {
-		if c > 1 {
-			t.Errorf("dead letter %s replayed %d times", id, c)
-		}
-	}
-	if d := depth(); d != 0 {
-		t.Errorf("%d dead letters left", d)
-	}
+	checkSharedOut(t, ls, a, n, total, replayed, depth)
 	if c := claims(); c != 0 {
 		t.Errorf("%d claims left after every replay and purge ended", c)
 	}
