@@ -681,6 +681,7 @@ func newDLQReplayCmd(e *runEnv) *cobra.Command {
 	var rate float64
 	var dryRun bool
 	var maxReplays int
+	var lease leaseFlag
 	cmd := &cobra.Command{
 		Use:   "replay [PATH]",
 		Short: "Send dead letters back to their destination, removing each once its copy is confirmed",
@@ -706,8 +707,9 @@ claims each dead letter it reads: on Kafka by joining the group
 streambind-dlq (--group), whose partitions go to one member each; on NATS
 and Redis by a lease per dead letter (a key in the key-value bucket
 streambind-dlq-claims, a key <stream>:dlq-claim:<id>); on RabbitMQ the
-queue hands each to one consumer. A claim lasts 30s past the last renewal
-of the replay that holds it: the dead letters of a replay that was killed
+queue hands each to one consumer. A claim lasts --lease (30s; on NATS a
+lease other than 30s has a bucket of its own, streambind-dlq-claims-<ms>ms)
+past the last renewal of the replay that holds it: the dead letters of a replay that was killed
 are held for at most that long, and a replay that finds a dead letter held
 by another waits that long at most for it (then leaves it, with a
 warning); on Kafka a replay that joins waits that long at most for a
@@ -743,6 +745,9 @@ least 1. --dry-run prints what would be replayed and changes nothing.`,
 			if err := checkReplayFlags(rate, maxReplays); err != nil {
 				return err
 			}
+			if err := lease.check(); err != nil {
+				return err
+			}
 			t, err := f.resolve(cmd, e)
 			if err != nil {
 				return err
@@ -768,6 +773,7 @@ least 1. --dry-run prints what would be replayed and changes nothing.`,
 			// dead letter.
 			t.open.Claim = !dryRun
 			if t.open.Claim {
+				t.open.Lease = lease.d
 				if err := t.checkClaimGroup(); err != nil {
 					return err
 				}
@@ -881,7 +887,34 @@ least 1. --dry-run prints what would be replayed and changes nothing.`,
 	cmd.Flags().Float64Var(&rate, "rate", 0, "at most this many messages per second, 0.001 to 1000000 (0: as fast as the broker confirms)")
 	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "print what would be replayed; change nothing")
 	cmd.Flags().IntVar(&maxReplays, "max-replays", 3, "skip dead letters whose x-streambind-replay-count is this or more (at least 1)")
+	lease.add(cmd)
 	return cmd
+}
+
+// leaseFlag is --lease of replay and purge: how long a dead letter this
+// run claimed stays reserved for it should the run die
+// ([stream.DeadLetterOpen.Lease]; on Kafka the group's session timeout).
+type leaseFlag struct{ d time.Duration }
+
+// The bounds of --lease: Kafka's group.min.session.timeout.ms and
+// group.max.session.timeout.ms defaults, which a Kafka dead-letter group
+// must fit; the same for every binder, so that a flag means the same
+// everywhere.
+const (
+	minLease = 6 * time.Second
+	maxLease = 30 * time.Minute
+)
+
+func (l *leaseFlag) add(cmd *cobra.Command) {
+	cmd.Flags().DurationVar(&l.d, "lease", stream.DefaultDeadLetterLease,
+		"how long a dead letter this run claimed stays reserved for it if the run dies (6s to 30m; on Kafka the group's session timeout): another replay or purge waits at most this long for a killed run's dead letters")
+}
+
+func (l *leaseFlag) check() error {
+	if l.d < minLease || l.d > maxLease {
+		return usage("--lease: want %s to %s, got %s", minLease, maxLease, l.d)
+	}
+	return nil
 }
 
 // heldNote is the summary's note on the dead letters a replay or purge
@@ -925,6 +958,7 @@ func newDLQPurgeCmd(e *runEnv) *cobra.Command {
 	var f dlqFlags
 	var ff filterFlags
 	var yes bool
+	var lease leaseFlag
 	cmd := &cobra.Command{
 		Use:   "purge [PATH]",
 		Short: "Remove dead letters, after a confirmation",
@@ -945,6 +979,9 @@ two purges do not both count one.`,
 			if err := ff.check(time.Now()); err != nil {
 				return err
 			}
+			if err := lease.check(); err != nil {
+				return err
+			}
 			if err := f.takePath(cmd, args); err != nil {
 				return err
 			}
@@ -955,6 +992,7 @@ two purges do not both count one.`,
 			ctx := cmd.Context()
 			out := cmd.OutOrStdout()
 			t.open.Claim = true // as replay: no dead letter both purged and replayed
+			t.open.Lease = lease.d
 			if err := t.checkClaimGroup(); err != nil {
 				return err
 			}
@@ -1030,6 +1068,7 @@ two purges do not both count one.`,
 	f.add(cmd)
 	ff.add(cmd)
 	cmd.Flags().BoolVarP(&yes, "yes", "y", false, "do not ask for confirmation")
+	lease.add(cmd)
 	return cmd
 }
 

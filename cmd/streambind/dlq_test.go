@@ -580,7 +580,9 @@ func replayKilled(t *testing.T, dir string, env []string, a *dlqApp, dlqDepth fu
 		cmd.Env = append(append(os.Environ(), "STREAMBIND_TEST_MAIN=1"), env...)
 		return cmd
 	}
-	first := replay("--rate", "250")
+	// A short lease: the second run waits for the killed one's claims
+	// (the suite's time), as long as the lease.
+	first := replay("--rate", "250", "--lease", "6s")
 	var stderr strings.Builder
 	first.Stderr = &stderr
 	if err := first.Start(); err != nil {
@@ -599,7 +601,7 @@ func replayKilled(t *testing.T, dir string, env []string, a *dlqApp, dlqDepth fu
 	if strings.Contains(stderr.String(), "\r") {
 		t.Errorf("progress on stderr that is not a terminal: %q", stderr.String())
 	}
-	out, err := replay().CombinedOutput()
+	out, err := replay("--lease", "6s").CombinedOutput()
 	if err != nil {
 		t.Fatalf("second replay: %v\n%s", err, out)
 	}
@@ -692,6 +694,20 @@ func TestDLQReplayFlagsChecked(t *testing.T) {
 		r := runIn(t, "testdata/lint/valid", nil, args...)
 		if r.code != exitUsage || !strings.Contains(r.stderr, c.want) {
 			t.Errorf("%v: exit %d, stderr %q; want exit 2 and %q", c.args, r.code, r.stderr, c.want)
+		}
+	}
+}
+
+// TestDLQLeaseFlag: --lease is checked before anything is opened.
+func TestDLQLeaseFlag(t *testing.T) {
+	dir := writeFiles(t, map[string]string{"application.yaml": fmt.Sprintf(dlqService, "  default-binder: memory")})
+	for _, args := range [][]string{
+		{"dlq", "replay", "--binding", "work-in-0", "--lease", "1s"},
+		{"dlq", "purge", "--binding", "work-in-0", "--yes", "--lease", "31m"},
+	} {
+		r := runIn(t, dir, nil, args...)
+		if r.code != exitUsage || !strings.Contains(r.stderr, "--lease: want 6s to 30m0s") {
+			t.Errorf("%v: exit %d, %q; want a usage error naming --lease's bounds", args, r.code, r.stderr)
 		}
 	}
 }
