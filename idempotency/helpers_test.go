@@ -177,6 +177,7 @@ type appSpec struct {
 	consumer string // more consumer keys, YAML flow entries
 	keyExpr  string // consumer.idempotency.key-expression, YAML
 	attempts int    // consumer.max-attempts; default 3
+	shutdown string // stream.shutdown-timeout; default 20s
 	handler  func(ctx context.Context, m stream.Message[order]) error
 }
 
@@ -194,7 +195,11 @@ func startApp(t testing.TB, br broker, st *stores, s appSpec) *testApp {
 	if s.attempts != 0 {
 		attempts = s.attempts
 	}
-	y := "stream:\n  function: { definition: handle }\n  default-binder: " + br.kind + "\n  shutdown-timeout: 20s\n  output-bindings: events\n  binders:\n" + br.yaml +
+	shutdown := "20s"
+	if s.shutdown != "" {
+		shutdown = s.shutdown
+	}
+	y := "stream:\n  function: { definition: handle }\n  default-binder: " + br.kind + "\n  shutdown-timeout: " + shutdown + "\n  output-bindings: events\n  binders:\n" + br.yaml +
 		"  bindings:\n    events: { destination: evt }\n" +
 		"    handle-in-0: { destination: evt, " + group + "consumer: { max-attempts: " + strconv.Itoa(attempts) + ", back-off-initial-interval: 10ms, " + s.consumer
 	if s.store != "" { // "": a plain consumer

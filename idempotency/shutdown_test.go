@@ -14,7 +14,7 @@ import (
 // own pool from idempotency.postgres.dsn (no Options.Pool) and a handler
 // is running when the app is asked to stop; the handler ends when its
 // context ends (a call that honours ctx). The app must stop within its
-// shutdown-timeout (20s here), leaving the message for redelivery (Run
+// shutdown-timeout (5s here), leaving the message for redelivery (Run
 // reports the interrupted message, and nothing else). The store's
 // component closed its pool when components were stopped — before the
 // bindings are drained — and pgxpool.Close waits for every acquired
@@ -26,7 +26,7 @@ func TestShutdownWithOwnPoolAndBusyHandler(t *testing.T) {
 	st.own = true
 	st.table = st.schema + ".marks"
 	running := make(chan struct{}, 1)
-	ta := startApp(t, newBroker(t, "memory"), st, appSpec{store: "postgres", handler: func(ctx context.Context, _ stream.Message[order]) error {
+	ta := startApp(t, newBroker(t, "memory"), st, appSpec{store: "postgres", shutdown: "5s", handler: func(ctx context.Context, _ stream.Message[order]) error {
 		running <- struct{}{}
 		select {
 		case <-ctx.Done():
@@ -62,7 +62,7 @@ func TestShutdownWithOwnPoolAndBusyHandler(t *testing.T) {
 	select {
 	case <-stopped:
 		t.Logf("app stopped in %s", time.Since(start).Round(time.Millisecond))
-	case <-time.After(45 * time.Second):
-		t.Fatalf("app.Run did not return 45s after its context was cancelled (shutdown-timeout 20s): shutdown hangs on the store's pool while a handler holds a connection")
+	case <-time.After(30 * time.Second):
+		t.Fatalf("app.Run did not return 30s after its context was cancelled (shutdown-timeout 5s): shutdown hangs on the store's pool while a handler holds a connection")
 	}
 }
