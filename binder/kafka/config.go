@@ -327,6 +327,20 @@ type securitySource struct {
 // parseSettings decodes s.Binder (stream.kafka.binder) and then
 // s.Environment (stream.binders.<name>.environment), which wins. Keys are
 // matched ignoring case, '-' and '_'.
+// Brokers returns the bootstrap brokers a binder with settings bs
+// connects to (brokers or bootstrap-servers, each with
+// default-broker-port when it has no port; Spring Boot's spring.kafka.*
+// and the binder environment included), so that tools show and reach
+// exactly what the binder does. Its errors are the binder's configuration
+// errors, which never show a secret.
+func Brokers(bs stream.BinderSettings) ([]string, error) {
+	s, err := parseSettings(bs)
+	if err != nil {
+		return nil, err
+	}
+	return append([]string(nil), s.brokers...), nil
+}
+
 func parseSettings(s stream.BinderSettings) (settings, error) {
 	out := defaultSettings()
 	var d props.Decoder

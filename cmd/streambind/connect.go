@@ -352,6 +352,11 @@ func quietRetries(log *slog.Logger, out io.Writer, bounds ...connectBound) *slog
 // that cannot be told. The keys are the binders' own (their parseSettings),
 // the last one set winning as there.
 func binderAddress(s stream.BinderSettings) string {
+	if s.Type == kafka.Type {
+		if bs, err := kafka.Brokers(s); err == nil && len(bs) > 0 {
+			return strings.Join(bs, ",")
+		}
+	}
 	if s.Type == rabbit.Type {
 		eps, err := rabbit.Endpoints(s)
 		if err != nil || len(eps) == 0 {

@@ -239,3 +239,22 @@ func TestConnectBreakNATSTokenHidden(t *testing.T) {
 		}
 	}
 }
+
+// TestConnectKafkaAddressAsTheBinder: the address in the error is the one
+// the Kafka binder dials: a broker given without a port gets
+// default-broker-port, as the binder adds it.
+func TestConnectKafkaAddressAsTheBinder(t *testing.T) {
+	addr := refusedAddr(t)
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	y := strings.Replace(connectService("kafka"), "brokers: ${ADDR}", "brokers: "+host+"\n        default-broker-port: "+port, 1)
+	dir := writeFiles(t, map[string]string{"application.yaml": y})
+	args := []string{"send", "--destination", "work", "--connect-timeout", "1s", "{}"}
+	r, _ := runBounded(t, dir, nil, 20*time.Second, args...)
+	checkUnreachable(t, args, r, "kafka", host+":"+port, "--connect-timeout (1s)")
+	if want := "binder kafka at " + host + ":" + port + ": cannot reach"; !strings.Contains(r.stderr, want) {
+		t.Errorf("no %q in:\n%s", want, r.stderr)
+	}
+}
