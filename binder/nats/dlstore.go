@@ -99,6 +99,11 @@ func claimBucket(ctx context.Context, js jetstream.JetStream, lease time.Duratio
 	return kv, nil
 }
 
+// ClaimKeys is the filter of the keys of [ClaimBucket] that hold claims on
+// the dead letters of stream (its name, [StreamName]): for tools that list
+// or count them (kv.ListKeysFiltered).
+func ClaimKeys(stream string) string { return claimKeyPart(stream) + ".>" }
+
 // claimKeyPart is s as a key-value key token: characters keys do not
 // allow as =XX.
 func claimKeyPart(s string) string {

@@ -70,6 +70,13 @@ func connectService(typ string) string {
 		"nats":   "servers: nats://app:s3cret-pw@${ADDR}",
 		"redis":  "address: ${ADDR}\n        password: s3cret-pw",
 	}[typ]
+	return serviceWith(typ, env)
+}
+
+// serviceWith is a service of binder type typ with binder environment env
+// (YAML lines, indented by 8 after the first), its startup-timeout
+// ${STARTUP:60s}.
+func serviceWith(typ, env string) string {
 	return fmt.Sprintf(`stream:
   function:
     definition: work

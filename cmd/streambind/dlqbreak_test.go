@@ -138,7 +138,7 @@ func natsClaims(t *testing.T, dir string) func() int {
 		if err != nil {
 			return 0
 		}
-		keys, err := kv.ListKeysFiltered(context.Background(), claimKeyToken(name)+".>")
+		keys, err := kv.ListKeysFiltered(context.Background(), nats.ClaimKeys(name))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -148,20 +148,6 @@ func natsClaims(t *testing.T, dir string) func() int {
 		}
 		return n
 	}
-}
-
-// claimKeyToken is binder/nats's claimKeyPart for the names tests use.
-func claimKeyToken(s string) string {
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		ch := s[i]
-		if ch == '-' || ch == '_' || ch == '/' || ch >= 'a' && ch <= 'z' || ch >= 'A' && ch <= 'Z' || ch >= '0' && ch <= '9' {
-			b.WriteByte(ch)
-			continue
-		}
-		fmt.Fprintf(&b, "=%02X", ch)
-	}
-	return b.String()
 }
 
 // collect drains a's replayed copies into seen (by payload id).
@@ -293,24 +279,7 @@ var secretServices = map[string]string{
 }
 
 // secretService is connectService with environment env for binder typ.
-func secretService(typ, env string) string {
-	return fmt.Sprintf(`stream:
-  function:
-    definition: work
-  default-binder: %[1]s
-  binders:
-    %[1]s:
-      type: %[1]s
-      environment:
-        %[2]s
-  bindings:
-    work-in-0:
-      destination: work
-      group: g
-      consumer:
-        dlq: true
-`, typ, env)
-}
+func secretService(typ, env string) string { return serviceWith(typ, env) }
 
 // TestConnectBreakSecretsHidden: the error of a command that cannot reach
 // its broker names the address without the secret in it, whatever form
