@@ -693,7 +693,12 @@ func (c *Config) Extension(typ, binding string) (consumer, producer map[string]a
 	return mergeMaps(ext.Default.Consumer, own.Consumer), mergeMaps(ext.Default.Producer, own.Producer)
 }
 
-// mergeMaps deep-merges over onto base into a new map.
+// mergeMaps deep-merges over onto base into a new map. Keys are property
+// names in any of Spring's spellings, so a key of over replaces base's key
+// of the same name however either is spelt (squashKey: deliveryLimit,
+// delivery-limit, deliverylimit from an environment variable); keeping
+// both would leave the binder's decoder to pick one by sort order, and a
+// default could beat the binding's own value.
 func mergeMaps(base, over map[string]any) map[string]any {
 	if base == nil && over == nil {
 		return nil
@@ -703,7 +708,15 @@ func mergeMaps(base, over map[string]any) map[string]any {
 		out[k] = v
 	}
 	for k, v := range over {
-		if bm, ok := out[k].(map[string]any); ok {
+		var prev any
+		sk := squashKey(k)
+		for bk, bv := range base {
+			if squashKey(bk) == sk {
+				prev = bv
+				delete(out, bk)
+			}
+		}
+		if bm, ok := prev.(map[string]any); ok {
 			if om, ok := v.(map[string]any); ok {
 				out[k] = mergeMaps(bm, om)
 				continue

@@ -3,6 +3,7 @@ package stream_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -121,5 +122,44 @@ func TestStartupProblemNamesPlaceholder(t *testing.T) {
 		stream.WithBinderType(rabbit.Type, rabbit.New))
 	if err == nil || !strings.Contains(err.Error(), `got "often"; value from ${HB}`) {
 		t.Fatalf("NewApp: %v, want the heartbeat's problem naming ${HB}", err)
+	}
+}
+
+// A binding's own binder key beats the default section's however each is
+// spelt: camelCase in a nested section, or flat from an environment
+// variable (which arrives lower-cased, without separators). Both
+// spellings used to reach the binder, which took the one that sorted last
+// (here, the default).
+func TestExtensionBindingBeatsDefaultInAnySpelling(t *testing.T) {
+	for _, tc := range []struct {
+		name, yaml string
+		env        []string
+		want       func(map[string]any) any
+	}{
+		{"nested camelCase default", `
+spring.cloud.stream.rabbit:
+  default.consumer.quorum.deliveryLimit: 3
+  bindings.x-in-0.consumer.quorum.delivery-limit: 7
+`, nil, func(m map[string]any) any { q, _ := m["quorum"].(map[string]any); return q }},
+		{"default from the environment", `
+spring.cloud.stream.rabbit:
+  bindings.x-in-0.consumer.delivery-limit: 7
+`, []string{"SPRING_CLOUD_STREAM_RABBIT_DEFAULT_CONSUMER_DELIVERYLIMIT=3"}, func(m map[string]any) any { return m }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			env := tc.env
+			if env == nil {
+				env = []string{}
+			}
+			l, err := config.Load(config.Options{Data: []byte(tc.yaml), Env: env})
+			if err != nil {
+				t.Fatalf("Load: %v", err)
+			}
+			cons, _ := l.Stream.Extension("rabbit", "x-in-0")
+			m, _ := tc.want(cons).(map[string]any)
+			if len(m) != 1 || fmt.Sprint(m["delivery-limit"]) != "7" {
+				t.Errorf("Extension consumer = %v, want only delivery-limit 7", cons)
+			}
+		})
 	}
 }
