@@ -395,6 +395,9 @@ func Load(opts Options) (*Loaded, error) {
 	fwarns, ferrs := bootFramework(raw, origins, unresolved)
 	out.Warnings = append(out.Warnings, fwarns...)
 	errs = append(errs, ferrs...)
+	iwarns, ierrs := integrationPoller(raw, origins)
+	out.Warnings = append(out.Warnings, iwarns...)
+	errs = append(errs, ierrs...)
 	if tree, ok := raw["stream"].(map[string]any); ok {
 		warnings, serrs := adaptSCSt(tree, origins)
 		out.Warnings = append(out.Warnings, warnings...)

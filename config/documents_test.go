@@ -511,7 +511,8 @@ func TestSCStKeysAdapted(t *testing.T) {
       output-bindings: extra
       poller:
         fixed-delay: 5s
-        max-messages-per-poll: 10
+        max-messages-per-poll: 1
+        initial-delay: 2s
       function:
         bindings:
           process-in-0: input
@@ -550,7 +551,7 @@ func TestSCStKeysAdapted(t *testing.T) {
 	if in.Destination != "in" || in.Group != "g" || !in.Consumer.DLQ || c.Binding("output").Destination != "out" {
 		t.Errorf("input = %+v", in)
 	}
-	if o := c.Origins["stream.bindings.input.group"]; o != "application.yaml:16" {
+	if o := c.Origins["stream.bindings.input.group"]; o != "application.yaml:17" {
 		t.Errorf("origin %q", o)
 	}
 	if got := c.Extensions["kafka"].Binder; !reflect.DeepEqual(got, map[string]any{"brokers": "k:9092"}) {
@@ -561,8 +562,8 @@ func TestSCStKeysAdapted(t *testing.T) {
 		warned = append(warned, w.Error())
 	}
 	want := []string{
-		"stream.kafka.binder.zk-nodes (application.yaml:21): ignored: ZooKeeper settings were removed in SCSt 2.0: Kafka clients talk to the brokers only",
-		"stream.poller.max-messages-per-poll (application.yaml:8): ignored: a polled supplier yields one message (or a slice) per poll",
+		"stream.kafka.binder.zk-nodes (application.yaml:22): ignored: ZooKeeper settings were removed in SCSt 2.0: Kafka clients talk to the brokers only",
+		"stream.poller.initial-delay (application.yaml:9): ignored: a polled supplier is first called at start-up, then every producer.poller.fixed-delay",
 	}
 	if !reflect.DeepEqual(warned, want) {
 		t.Errorf("warnings %q\nwant %q", warned, want)

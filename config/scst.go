@@ -40,9 +40,6 @@ var obsoleteKeys = []obsoleteKey{
 	{[]string{"integration"}, "Spring Integration settings have no meaning here"},
 	{[]string{"function", "autodetect"}, "functions are registered in code and listed in function.definition"},
 	{[]string{"function", "batchmode"}, "set consumer.batch-mode on the binding"},
-	{[]string{"poller", "maxmessagesperpoll"}, "a polled supplier yields one message (or a slice) per poll"},
-	{[]string{"poller", "cron"}, "polled suppliers run at producer.poller.fixed-delay"},
-	{[]string{"poller", "initialdelay"}, "polled suppliers run at producer.poller.fixed-delay"},
 }
 
 // lifted is an SCSt key moved to streambind's key.
@@ -58,6 +55,10 @@ func adaptSCSt(tree map[string]any, origins map[string]string) (warnings, errs [
 		if path, ok := takeKey(tree, o.path); ok {
 			warnings = append(warnings, &stream.ConfigError{Path: path, Origin: at(path), Msg: "ignored: " + o.why})
 		}
+	}
+	if _, _, ok := lookupSquashed(tree, []string{"poller"}); ok {
+		w, e := pollerOnlyKeys(tree, []string{"poller"}, origins)
+		warnings, errs = append(warnings, w...), append(errs, e...)
 	}
 	for _, l := range liftedKeys {
 		from, v, ok := lookupSquashed(tree, l.from)
@@ -133,6 +134,52 @@ func isBool(want bool) func(any) bool {
 
 const springBean = "it names a Spring bean, and there are none here: "
 
+// pollerKey is a key of SCSt's poller (stream.poller, a binding's
+// producer.poller; Spring Integration's spring.integration.poller, which
+// SCSt 3.2 and later read instead) that streambind has no key for:
+// accept tells the values that ask for what a polled supplier does anyway
+// (dropped silently); any other value is a warning (warn) or refused
+// (why), the key named.
+type pollerKey struct {
+	key       string // squashed
+	accept    func(v any) bool
+	warn, why string
+}
+
+var pollerKeys = []pollerKey{
+	{key: "maxmessagesperpoll", accept: func(v any) bool { n, err := toInt(v); return err == nil && n == 1 },
+		why: "is not supported but at 1 (SCSt's default): a polled supplier is called once per poll, where SCSt calls it up to max-messages-per-poll times (until it returns null); shorten producer.poller.fixed-delay, or send from a channel (stream.AddSource) as fast as messages come"},
+	{key: "cron", accept: func(v any) bool { s, err := toString(v); return err == nil && strings.TrimSpace(s) == "" },
+		why: "is not supported: a polled supplier is called every producer.poller.fixed-delay, there are no cron schedules; set fixed-delay, or drive the supplier from a channel (stream.AddSource) on your own schedule"},
+	{key: "initialdelay", accept: func(v any) bool { d, err := toDuration(v); return err == nil && d == 0 },
+		warn: "a polled supplier is first called at start-up, then every producer.poller.fixed-delay"},
+	{key: "receivetimeout", accept: func(any) bool { return true }},
+}
+
+// pollerOnlyKeys handles pollerKeys in the poller map at path below tree
+// (stream.poller, stream.bindings.<b>.producer.poller, ...).
+func pollerOnlyKeys(tree map[string]any, path []string, origins map[string]string) (warnings, errs []*stream.ConfigError) {
+	for _, k := range pollerKeys {
+		kp := append(append([]string(nil), path...), k.key)
+		p, v, ok := lookupSquashed(tree, kp)
+		if !ok {
+			continue
+		}
+		_, _ = takeKey(tree, kp)
+		e := &stream.ConfigError{Path: p, Origin: originOf(origins, p)}
+		switch {
+		case k.accept != nil && k.accept(v):
+		case k.warn != "":
+			e.Msg = "ignored: " + k.warn
+			warnings = append(warnings, e)
+		default:
+			e.Msg = k.why
+			errs = append(errs, e)
+		}
+	}
+	return warnings, errs
+}
+
 var scstOnlyBindingKeys = []scstBindingKey{
 	{kind: "consumer", key: "multiplex", accept: func(v any) bool { _, err := toBool(v); return err == nil },
 		warn: "multiplex only changes how SCSt shares listener containers among the destinations of the list; the binding consumes each of them either way"},
@@ -159,6 +206,11 @@ func scstBindingKeys(tree map[string]any, origins map[string]string) (warnings, 
 		}
 	}
 	for _, sec := range sections {
+		poller := append(append([]string(nil), sec...), "producer", "poller")
+		if _, _, ok := lookupSquashed(tree, poller); ok {
+			w, e := pollerOnlyKeys(tree, poller, origins)
+			warnings, errs = append(warnings, w...), append(errs, e...)
+		}
 		for _, k := range scstOnlyBindingKeys {
 			path := append(append([]string(nil), sec...), k.kind, k.key)
 			p, v, ok := lookupSquashed(tree, path)
@@ -316,4 +368,94 @@ func takeKey(tree map[string]any, path []string) (string, bool) {
 	k, _ := mapKey(m, path[len(path)-1])
 	delete(m, k)
 	return full, true
+}
+
+// integrationPoller reads Spring Integration's default poller,
+// spring.integration.poller.*, which SCSt 3.2 and later read for polled
+// suppliers instead of spring.cloud.stream.poller.* (their
+// PollerConfigEnvironmentPostProcessor copies the latter into the former
+// where it is not set, so the former wins). fixed-delay (or fixed-rate,
+// read as it) becomes the default of producer.poller.fixed-delay, unless
+// stream.default.producer.poller.fixed-delay is set (a binding's poller
+// wins in SCSt too); the other keys are checked as pollerKeys. The tree
+// keeps spring.integration as written (Loaded.Raw).
+func integrationPoller(raw map[string]any, origins map[string]string) (warnings, errs []*stream.ConfigError) {
+	spring, _ := raw["spring"].(map[string]any)
+	ik, ok := mapKey(spring, "integration")
+	if !ok {
+		return nil, nil
+	}
+	integ, _ := spring[ik].(map[string]any)
+	pk, ok := mapKey(integ, "poller")
+	if !ok {
+		return nil, nil
+	}
+	base := "spring." + ik + "." + pk
+	poller, isMap := integ[pk].(map[string]any)
+	if !isMap {
+		return nil, []*stream.ConfigError{{Path: base, Origin: originOf(origins, base), Msg: "expected a map of poller settings (fixed-delay, ...)"}}
+	}
+	at := func(p string) string { return originOf(origins, p) }
+	var delayKey, rateKey string
+	for _, k := range sortedKeys(poller) {
+		p := base + "." + k
+		switch sq := squash(k); sq {
+		case "fixeddelay":
+			delayKey = k
+		case "fixedrate":
+			rateKey = k
+		default:
+			for _, pk := range pollerKeys {
+				if pk.key != sq {
+					continue
+				}
+				e := &stream.ConfigError{Path: p, Origin: at(p)}
+				switch {
+				case pk.accept != nil && pk.accept(poller[k]):
+				case pk.warn != "":
+					e.Msg = "ignored: " + pk.warn
+					warnings = append(warnings, e)
+				default:
+					e.Msg = pk.why
+					errs = append(errs, e)
+				}
+			}
+		}
+	}
+	key := delayKey
+	switch {
+	case delayKey != "" && rateKey != "":
+		p := base + "." + rateKey
+		return warnings, append(errs, &stream.ConfigError{Path: p, Origin: at(p), Msg: "is set and so is " + base + "." + delayKey + ": set one of them (Spring Integration refuses both too)"})
+	case rateKey != "":
+		key = rateKey
+		p := base + "." + rateKey
+		warnings = append(warnings, &stream.ConfigError{Path: p, Origin: at(p),
+			Msg: "read as fixed-delay: a polled supplier is called this long after its previous call returned (Spring Integration's fixed-rate counts from when it started)"})
+	case delayKey == "":
+		return warnings, errs
+	}
+	from := base + "." + key
+	v := poller[key]
+	if _, err := toDuration(v); err != nil {
+		return warnings, append(errs, &stream.ConfigError{Path: from, Origin: at(from), Msg: err.Error()})
+	}
+	tree, _ := raw["stream"].(map[string]any)
+	if tree == nil {
+		tree = map[string]any{}
+		raw["stream"] = tree
+	}
+	if p, _, set := lookupSquashed(tree, []string{"poller", "fixeddelay"}); set {
+		_, _ = takeKey(tree, []string{"poller", "fixeddelay"})
+		warnings = append(warnings, &stream.ConfigError{Path: p, Origin: at(p),
+			Msg: "ignored: " + from + " is set, and SCSt reads that one (it copies spring.cloud.stream.poller into spring.integration.poller only where that is not set)"})
+	}
+	if _, _, set := lookupSquashed(tree, []string{"default", "producer", "poller", "fixeddelay"}); set {
+		return warnings, errs // a binding property: it wins in SCSt too
+	}
+	ensureMapPath(tree, []string{"default", "producer", "poller"})["fixed-delay"] = v
+	if o := at(from); o != "" {
+		origins["stream.default.producer.poller.fixed-delay"] = o + " (" + from + ")"
+	}
+	return warnings, errs
 }
