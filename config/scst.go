@@ -117,7 +117,8 @@ func adaptSCSt(tree map[string]any, origins map[string]string) (warnings, errs [
 }
 
 // scstBindingKey is an SCSt consumer or producer property (kind, squashed
-// key) that streambind has no key of its own for.
+// key), or a property of the binding itself (kind ""), that streambind has
+// no key of its own for.
 type scstBindingKey struct {
 	kind, key string
 	// accept tells whether the value asks for what streambind does anyway
@@ -191,6 +192,13 @@ var scstOnlyBindingKeys = []scstBindingKey{
 		why: springBean + "use partition-selector-expression (or partition-key-extractor-name with a key extractor registered by stream.WithKeyExtractor)"},
 	{kind: "producer", key: "errorchannelenabled", accept: isBool(false),
 		why: "true is not supported: there is no error channel; a failed send is returned by Bridge().Send, and leaves a function's input for redelivery"},
+	{kind: "producer", key: "dynamicpartitionupdatesenabled", accept: isBool(false),
+		why: "true is not supported: a partitioned producer keeps the partition count it started with (SCSt's Kafka binder can follow partitions added at run time); restart the app after adding partitions"},
+	{kind: "producer", key: "splitmode", accept: isBool(false),
+		why: "true is not supported: streambind has no split mode; what a function returns is sent as one message"},
+	// kind "": a key of the binding itself.
+	{key: "errorhandlerdefinition",
+		why: springBean + "register the binding's error handler in code: stream.WithErrorHandler(binding, handler), called for each message that failed every attempt"},
 }
 
 // scstBindingKeys handles scstOnlyBindingKeys under stream.default and every
@@ -212,7 +220,11 @@ func scstBindingKeys(tree map[string]any, origins map[string]string) (warnings, 
 			warnings, errs = append(warnings, w...), append(errs, e...)
 		}
 		for _, k := range scstOnlyBindingKeys {
-			path := append(append([]string(nil), sec...), k.kind, k.key)
+			path := append([]string(nil), sec...)
+			if k.kind != "" {
+				path = append(path, k.kind)
+			}
+			path = append(path, k.key)
 			p, v, ok := lookupSquashed(tree, path)
 			if !ok {
 				continue
