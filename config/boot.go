@@ -58,12 +58,21 @@ var bootEnvKeys = []string{
 // bootConnections fills cfg.ConnectionDefaults from the spring.rabbitmq
 // and spring.kafka sections of raw, and returns the warnings for the keys
 // it ignores and the problems (values of the wrong shape).
-func bootConnections(raw map[string]any, cfg *stream.Config, origins map[string]string) (warnings, errs []*stream.ConfigError) {
+func bootConnections(raw map[string]any, cfg *stream.Config, origins map[string]string, unresolved map[string]bool) (warnings, errs []*stream.ConfigError) {
 	spring, _ := raw["spring"].(map[string]any)
 	if spring == nil {
 		return nil, nil
 	}
+	// A key whose placeholder failed was reported; its binder gets no
+	// value (not the placeholder's text) to report a second time.
+	failed := map[string]bool{}
+	for p := range unresolved {
+		failed[strings.ToLower(p)] = true
+	}
 	put := func(typ, key string, v any, from string) {
+		if failed[strings.ToLower(from)] {
+			return
+		}
 		if cfg.ConnectionDefaults == nil {
 			cfg.ConnectionDefaults = map[string]map[string]any{}
 		}
@@ -95,6 +104,14 @@ func bootConnections(raw map[string]any, cfg *stream.Config, origins map[string]
 		for _, mk := range []string{"configuration", "consumer-properties", "producer-properties"} {
 			m, ok := kc.maps[mk]
 			if !ok {
+				continue
+			}
+			for _, prop := range sortedKeys(m) {
+				if failed[strings.ToLower(kc.mapFrom[mk+"\x00"+prop])] {
+					delete(m, prop)
+				}
+			}
+			if len(m) == 0 {
 				continue
 			}
 			put("kafka", mk, m, "spring.kafka")

@@ -422,7 +422,7 @@ func Load(opts Options) (*Loaded, error) {
 		}
 	}
 	out.Stream.Origins = origins
-	warnings, berrs := bootConnections(raw, out.Stream, origins)
+	warnings, berrs := bootConnections(raw, out.Stream, origins, unresolved)
 	errs = append(errs, berrs...)
 	out.Warnings = append(out.Warnings, warnings...)
 	out.Stream.Placeholders = expandedFrom
