@@ -78,7 +78,8 @@ func TestUsageAndHelp(t *testing.T) {
 		// in is text expected on stdout (help) or stderr (errors).
 		stdout, stderr string
 	}{
-		{args: nil, code: exitUsage, stderr: "Available Commands:"},
+		// Not nil: cobra reads os.Args (the test binary's flags) for nil.
+		{args: []string{}, code: exitUsage, stderr: "Available Commands:"},
 		{args: []string{"--help"}, code: exitOK, stdout: "Examples:"},
 		{args: []string{"nope"}, code: exitUsage, stderr: `unknown command "nope"`},
 		{args: []string{"lint", "--help"}, code: exitOK, stdout: "streambind lint --format github"},
