@@ -152,6 +152,7 @@ func checkUnreachable(t *testing.T, args []string, r result, typ, addr, bound st
 // (they waited the binder's startup-timeout, 60s by default, with a
 // warning every few seconds).
 func TestConnectTimeout(t *testing.T) {
+	t.Parallel()
 	const bound = time.Second
 	// Generous: the binders' shutdown and a loaded machine; far below the
 	// startup-timeout that applied.
@@ -209,6 +210,7 @@ func TestConnectTimeoutDefault(t *testing.T) {
 // binder's startup-timeout, as the app would; a startup-timeout shorter
 // than --connect-timeout is the bound.
 func TestConnectTimeoutZeroWaitsAsTheApp(t *testing.T) {
+	t.Parallel()
 	addr := refusedAddr(t)
 	dir := writeFiles(t, map[string]string{"application.yaml": connectService("redis")})
 	env := []string{"ADDR=" + addr, "STARTUP=1s"}
@@ -232,6 +234,7 @@ func TestConnectTimeoutZeroWaitsAsTheApp(t *testing.T) {
 // error redacts it; binderAddress's redact.Value, made for
 // user:password, did not).
 func TestConnectBreakNATSTokenHidden(t *testing.T) {
+	t.Parallel()
 	addr := refusedAddr(t)
 	dir := writeFiles(t, map[string]string{"application.yaml": secretService("nats", "servers: nats://s3cret-pw@${ADDR}")})
 	for _, c := range [][]string{
@@ -251,6 +254,7 @@ func TestConnectBreakNATSTokenHidden(t *testing.T) {
 // the Kafka binder dials: a broker given without a port gets
 // default-broker-port, as the binder adds it.
 func TestConnectKafkaAddressAsTheBinder(t *testing.T) {
+	t.Parallel()
 	addr := refusedAddr(t)
 	host, port, err := net.SplitHostPort(addr)
 	if err != nil {

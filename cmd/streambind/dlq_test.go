@@ -256,6 +256,7 @@ func exerciseDLQ(t *testing.T, dir string, e func() *runEnv, a *dlqApp, depth fu
 }
 
 func TestDLQInProcess(t *testing.T) {
+	t.Parallel()
 	broker, err := memory.NewBroker(memory.Config{})
 	if err != nil {
 		t.Fatal(err)
@@ -269,6 +270,7 @@ func TestDLQInProcess(t *testing.T) {
 }
 
 func TestDLQRabbit(t *testing.T) {
+	t.Parallel()
 	vhost := rabbittest.VHost(t)
 	dir := writeFiles(t, map[string]string{"application.yaml": fmt.Sprintf(dlqService, rabbitBinder)})
 	env := []string{"VHOST=" + vhost}
@@ -282,6 +284,7 @@ func TestDLQRabbit(t *testing.T) {
 // (published to the DLQ by another tool) is counted, not silently left out,
 // when a time filter is given.
 func TestDLQRabbitTimes(t *testing.T) {
+	t.Parallel()
 	vhost := rabbittest.VHost(t)
 	yaml := fmt.Sprintf(dlqService, rabbitBinder) + `  rabbit:
     bindings:
@@ -356,6 +359,7 @@ const kafkaBinder = `  default-binder: kafka
       auto-create-topics: true`
 
 func TestDLQKafka(t *testing.T) {
+	t.Parallel()
 	c := kafkatest.Start(t)
 	dir := writeFiles(t, map[string]string{"application.yaml": fmt.Sprintf(dlqService, kafkaBinder)})
 	env := []string{"KAFKA_BROKERS=" + c.Brokers()}
@@ -440,6 +444,7 @@ func redisService(t *testing.T) (dir string, env []string, opt stream.Option, de
 }
 
 func TestDLQNATS(t *testing.T) {
+	t.Parallel()
 	dir, env, opt := natsService(t)
 	a := startDLQApp(t, dir, env, opt)
 	exerciseDLQ(t, dir, func() *runEnv { return &runEnv{env: env} }, a, lsDepth(t, dir, env))
@@ -447,6 +452,7 @@ func TestDLQNATS(t *testing.T) {
 }
 
 func TestDLQRedis(t *testing.T) {
+	t.Parallel()
 	dir, env, opt, depth := redisService(t)
 	a := startDLQApp(t, dir, env, opt)
 	exerciseDLQ(t, dir, func() *runEnv { return &runEnv{env: env} }, a, depth)
@@ -523,6 +529,7 @@ func queueDepth(t *testing.T, vhost, q string) func() int {
 // whose removal had not reached the broker: at most 2, as the removal is an
 // unconfirmed acknowledgement on another connection than the publish).
 func TestDLQReplayKilledRabbit(t *testing.T) {
+	t.Parallel()
 	vhost := rabbittest.VHost(t)
 	dir := writeFiles(t, map[string]string{"application.yaml": fmt.Sprintf(dlqService, rabbitBinder)})
 	env := []string{"VHOST=" + vhost}
@@ -535,6 +542,7 @@ func TestDLQReplayKilledRabbit(t *testing.T) {
 
 // The same on Kafka (kfake, reached by the CLI's process over TCP).
 func TestDLQReplayKilledKafka(t *testing.T) {
+	t.Parallel()
 	c := kafkatest.Start(t)
 	dir := writeFiles(t, map[string]string{"application.yaml": fmt.Sprintf(dlqService, kafkaBinder)})
 	env := []string{"KAFKA_BROKERS=" + c.Brokers()}
@@ -543,12 +551,14 @@ func TestDLQReplayKilledKafka(t *testing.T) {
 }
 
 func TestDLQReplayKilledNATS(t *testing.T) {
+	t.Parallel()
 	dir, env, opt := natsService(t)
 	a := startDLQApp(t, dir, env, opt)
 	replayKilled(t, dir, env, a, lsDepth(t, dir, env))
 }
 
 func TestDLQReplayKilledRedis(t *testing.T) {
+	t.Parallel()
 	dir, env, opt, depth := redisService(t)
 	a := startDLQApp(t, dir, env, opt)
 	replayKilled(t, dir, env, a, depth)

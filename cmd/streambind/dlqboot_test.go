@@ -15,6 +15,7 @@ import (
 // (spring.rabbitmq.*, spring.kafka.*) are read for it as for the app, send
 // and tail. A dead-letter queue that is not there is an error naming it.
 func TestDLQSpringBootConnectionRabbit(t *testing.T) {
+	t.Parallel()
 	vhost := rabbittest.VHost(t)
 	yaml := fmt.Sprintf(dlqService, "  default-binder: rabbit") + `spring:
   rabbitmq:
@@ -49,6 +50,7 @@ func TestDLQSpringBootConnectionRabbit(t *testing.T) {
 }
 
 func TestDLQSpringBootConnectionKafka(t *testing.T) {
+	t.Parallel()
 	c := kafkatest.Start(t)
 	yaml := fmt.Sprintf(dlqService, `  default-binder: kafka
   kafka:

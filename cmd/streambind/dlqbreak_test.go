@@ -224,6 +224,7 @@ func checkSharedOut(t *testing.T, ls *cliProc, a *dlqApp, n, total, replayed int
 // and an ls meanwhile: each dead letter replayed or purged once, nothing
 // left, and the group has no member left.
 func TestDLQBreakManyReplaysFewPartitionsKafka(t *testing.T) {
+	t.Parallel()
 	c := kafkatest.Start(t)
 	svc := strings.Replace(fmt.Sprintf(dlqService, kafkaBinder), "      auto-create-topics: true", "      auto-create-topics: true\n      min-partition-count: 3", 1)
 	svc = strings.Replace(svc, "    in:\n      destination: work\n", "    in:\n      destination: work\n      producer:\n        partition-key-expression: payload.id\n        partition-count: 3\n", 1)
@@ -285,6 +286,7 @@ func secretService(typ, env string) string { return serviceWith(typ, env) }
 // its broker names the address without the secret in it, whatever form
 // the secret takes.
 func TestConnectBreakSecretsHidden(t *testing.T) {
+	t.Parallel()
 	addr := refusedAddr(t)
 	for name, s := range secretServices {
 		typ, env, _ := strings.Cut(s, "|")
@@ -335,6 +337,7 @@ func acceptCloseAddr(t *testing.T) string {
 // TestConnectBreakUnknownHost: a host name that does not resolve is an
 // unreachable broker, named in the error, for every binder type.
 func TestConnectBreakUnknownHost(t *testing.T) {
+	t.Parallel()
 	const addr = "no-such-broker.invalid:4000"
 	for _, typ := range []string{"rabbit", "kafka", "nats", "redis"} {
 		dir := writeFiles(t, map[string]string{"application.yaml": connectService(typ)})
@@ -406,6 +409,7 @@ func lateAddr(t *testing.T, target string) (addr string, up func()) {
 // TestConnectBreakBrokerComesUp: a broker that becomes reachable while a
 // command waits for it is used: the command proceeds instead of failing.
 func TestConnectBreakBrokerComesUp(t *testing.T) {
+	t.Parallel()
 	redistest.Require(t)
 	prefix := redistest.Prefix(t)
 	for _, c := range [][]string{
@@ -436,6 +440,7 @@ func TestConnectBreakBrokerComesUp(t *testing.T) {
 // the largest duration is accepted (the startup-timeout bounds it) and
 // one beyond it is a usage error.
 func TestConnectBreakOddValues(t *testing.T) {
+	t.Parallel()
 	redistest.Require(t)
 	prefix := redistest.Prefix(t)
 	dir := writeFiles(t, map[string]string{"application.yaml": secretService("redis", "address: ${ADDR}\n        key-prefix: \""+prefix+"\"")})
@@ -496,12 +501,14 @@ func threeReplaysPurgeLs(t *testing.T, dir string, env []string, a *dlqApp, dept
 }
 
 func TestDLQBreakThreeReplaysPurgeLsRedis(t *testing.T) {
+	t.Parallel()
 	dir, env, opt, depth := redisService(t)
 	a := startDLQApp(t, dir, env, opt)
 	threeReplaysPurgeLs(t, dir, env, a, depth, redisClaims(t, env))
 }
 
 func TestDLQBreakThreeReplaysPurgeLsNATS(t *testing.T) {
+	t.Parallel()
 	dir, env, opt := natsService(t)
 	a := startDLQApp(t, dir, env, opt)
 	threeReplaysPurgeLs(t, dir, env, a, lsDepth(t, dir, env), natsClaims(t, dir))
@@ -552,12 +559,14 @@ func manyDeadLetters(t *testing.T, n int, dir string, env []string, a *dlqApp, d
 }
 
 func TestDLQBreakManyRedis(t *testing.T) {
+	t.Parallel()
 	dir, env, opt, depth := redisService(t)
 	a := startDLQApp(t, dir, env, opt)
 	manyDeadLetters(t, 5000, dir, env, a, depth, redisClaims(t, env))
 }
 
 func TestDLQBreakManyNATS(t *testing.T) {
+	t.Parallel()
 	dir, env, opt := natsService(t)
 	a := startDLQApp(t, dir, env, opt)
 	// Fewer than on Redis: NATS replays about 300 a second here, and the
@@ -630,12 +639,14 @@ func filteredReplays(t *testing.T, dir string, env []string, a *dlqApp, depth, c
 }
 
 func TestDLQBreakFilteredReplaysRedis(t *testing.T) {
+	t.Parallel()
 	dir, env, opt, depth := redisService(t)
 	a := startDLQApp(t, dir, env, opt)
 	filteredReplays(t, dir, env, a, depth, redisClaims(t, env))
 }
 
 func TestDLQBreakFilteredReplaysNATS(t *testing.T) {
+	t.Parallel()
 	dir, env, opt := natsService(t)
 	a := startDLQApp(t, dir, env, opt)
 	filteredReplays(t, dir, env, a, lsDepth(t, dir, env), natsClaims(t, dir))
@@ -649,6 +660,10 @@ func TestDLQBreakFilteredReplaysNATS(t *testing.T) {
 // must not send its copy too (a duplicate although no replay was killed
 // or cut off): it confirms its claim right before it sends, and its
 // summary says that it left the dead letter to another replay.
+//
+// Not parallel: the race is timed (A's send 10s after it started, B's
+// join and the 6s rebalance timeout before it), and a loaded machine
+// could let A send first, where the test passes without the race.
 func TestDLQBreakSlowReplayRebalanceKafka(t *testing.T) {
 	c := kafkatest.Start(t)
 	dir := writeFiles(t, map[string]string{"application.yaml": fmt.Sprintf(dlqService, kafkaBinder)})
@@ -692,6 +707,7 @@ func TestDLQBreakSlowReplayRebalanceKafka(t *testing.T) {
 // at once makes every command give up within the bound, naming the binder
 // and its address, as a refused one does.
 func TestConnectBreakAcceptThenClose(t *testing.T) {
+	t.Parallel()
 	const bound = 2 * time.Second
 	addr := acceptCloseAddr(t)
 	for _, typ := range []string{"rabbit", "kafka", "nats", "redis"} {

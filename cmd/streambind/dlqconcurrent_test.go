@@ -21,6 +21,7 @@ import (
 // job) hand each dead letter to one of them: 200 dead letters make 200
 // copies, each dead letter's once, and none is left.
 func TestDLQConcurrentReplaysKafka(t *testing.T) {
+	t.Parallel()
 	c := kafkatest.Start(t)
 	dir := writeFiles(t, map[string]string{"application.yaml": fmt.Sprintf(dlqService, kafkaBinder)})
 	env := []string{"KAFKA_BROKERS=" + c.Brokers()}
@@ -29,18 +30,21 @@ func TestDLQConcurrentReplaysKafka(t *testing.T) {
 }
 
 func TestDLQConcurrentReplaysNATS(t *testing.T) {
+	t.Parallel()
 	dir, env, opt := natsService(t)
 	a := startDLQApp(t, dir, env, opt)
 	replayConcurrently(t, dir, env, a, lsDepth(t, dir, env), "replay")
 }
 
 func TestDLQConcurrentReplaysRedis(t *testing.T) {
+	t.Parallel()
 	dir, env, opt, depth := redisService(t)
 	a := startDLQApp(t, dir, env, opt)
 	replayConcurrently(t, dir, env, a, depth, "replay")
 }
 
 func TestDLQConcurrentReplaysRabbit(t *testing.T) {
+	t.Parallel()
 	vhost := rabbittest.VHost(t)
 	dir := writeFiles(t, map[string]string{"application.yaml": fmt.Sprintf(dlqService, rabbitBinder)})
 	env := []string{"VHOST=" + vhost}
@@ -51,18 +55,21 @@ func TestDLQConcurrentReplaysRabbit(t *testing.T) {
 // A purge at the same time as a replay: each dead letter is replayed or
 // purged, never both.
 func TestDLQReplayWhilePurgeRedis(t *testing.T) {
+	t.Parallel()
 	dir, env, opt, depth := redisService(t)
 	a := startDLQApp(t, dir, env, opt)
 	replayConcurrently(t, dir, env, a, depth, "purge")
 }
 
 func TestDLQReplayWhilePurgeNATS(t *testing.T) {
+	t.Parallel()
 	dir, env, opt := natsService(t)
 	a := startDLQApp(t, dir, env, opt)
 	replayConcurrently(t, dir, env, a, lsDepth(t, dir, env), "purge")
 }
 
 func TestDLQReplayWhilePurgeKafka(t *testing.T) {
+	t.Parallel()
 	c := kafkatest.Start(t)
 	dir := writeFiles(t, map[string]string{"application.yaml": fmt.Sprintf(dlqService, kafkaBinder)})
 	env := []string{"KAFKA_BROKERS=" + c.Brokers()}
@@ -160,6 +167,7 @@ func replayConcurrently(t *testing.T, dir string, env []string, a *dlqApp, dlqDe
 // app, so it is refused before anything connects. ls and --dry-run, which
 // only read that group's offsets, are not refused.
 func TestDLQKafkaRefusesBindingGroup(t *testing.T) {
+	t.Parallel()
 	dir := writeFiles(t, map[string]string{"application.yaml": fmt.Sprintf(dlqService, kafkaBinder)})
 	env := []string{"KAFKA_BROKERS=" + refusedAddr(t)}
 	for _, args := range [][]string{

@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"flag"
 	"fmt"
 	"io"
 	"net"
@@ -22,13 +23,31 @@ import (
 // TestMain lets the test binary stand in for the command: with
 // STREAMBIND_TEST_MAIN=1 in its environment it runs main with its
 // arguments, so that a test can start the command as another process.
+//
+// The parallel tests (each on a vhost, key prefix, stream names or kfake
+// cluster of its own) mostly wait: on brokers, on leases and
+// --connect-timeout, on processes of the command. The test binary used
+// about a quarter of the machine's two cores when they ran one at a time,
+// so unless -parallel is given they run parallelTests at a time rather
+// than GOMAXPROCS.
 func TestMain(m *testing.M) {
 	if os.Getenv("STREAMBIND_TEST_MAIN") == "1" {
 		main()
 		return
 	}
+	flag.Parse()
+	given := false
+	flag.Visit(func(f *flag.Flag) { given = given || f.Name == "test.parallel" })
+	if !given {
+		if err := flag.Set("test.parallel", strconv.Itoa(parallelTests)); err != nil {
+			panic(err)
+		}
+	}
 	os.Exit(rabbittest.Main(m))
 }
+
+// parallelTests is how many parallel tests run at once without -parallel.
+const parallelTests = 8
 
 // produceConsume sends n messages to a new topic through the broker at
 // addr with kafka-go and reads them back; it returns the topic.
@@ -82,6 +101,7 @@ func consume(t *testing.T, addr, topic string, n int) {
 
 // The command run in process: it serves until its context ends.
 func TestKafkaServeInProcess(t *testing.T) {
+	t.Parallel()
 	ready := make(chan string, 1)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -196,6 +216,7 @@ func stop(t *testing.T, cmd *exec.Cmd, sig os.Signal, stderr *strings.Builder) {
 
 // Another process uses the broker; SIGTERM and SIGINT stop it cleanly, and
 // with --data-dir the next serve has the records of the previous one.
+// Not parallel: the second serve listens on the port the first let go of.
 func TestKafkaServeProcess(t *testing.T) {
 	dir := t.TempDir()
 	cmd, addr, stderr := serveProcess(t, "--port", "0", "--data-dir", dir)

@@ -63,6 +63,7 @@ func TestUnknownBindingSuggestsName(t *testing.T) {
 // tail keeps every byte of a payload that is not UTF-8: as a JSON string
 // each such byte would be U+FFFD.
 func TestTailKeepsPayloadThatIsNotUTF8(t *testing.T) {
+	t.Parallel()
 	vhost := rabbittest.VHost(t)
 	dir := writeFiles(t, map[string]string{"application.yaml": operatorRabbit})
 	env := []string{"VHOST=" + vhost}
@@ -88,6 +89,7 @@ func TestTailKeepsPayloadThatIsNotUTF8(t *testing.T) {
 // Ctrl-C stops a send that waits for a line of stdin (a terminal, a pipe
 // that stays open), with exit status 1 and a message that says so.
 func TestSendInterruptedWhileReadingStdin(t *testing.T) {
+	t.Parallel()
 	vhost := rabbittest.VHost(t)
 	dir := writeFiles(t, map[string]string{"application.yaml": operatorRabbit})
 	stdin, w := io.Pipe()

@@ -130,6 +130,7 @@ const kafkaService = `stream:
 `
 
 func TestSendTailKafka(t *testing.T) {
+	t.Parallel()
 	c := kafkatest.Start(t)
 	topic := fmt.Sprintf("cli-%d", time.Now().UnixNano())
 	dir := writeFiles(t, map[string]string{"application.yaml": fmt.Sprintf(kafkaService, topic)})
@@ -187,6 +188,7 @@ func createTopic(t *testing.T, brokers, topic string, partitions int) {
 }
 
 func TestSendTailRabbit(t *testing.T) {
+	t.Parallel()
 	vhost := rabbittest.VHost(t)
 	dir := writeFiles(t, map[string]string{"application.yaml": `stream:
   function:
@@ -237,6 +239,7 @@ func TestSendTailRabbit(t *testing.T) {
 }
 
 func TestSendTailErrors(t *testing.T) {
+	t.Parallel()
 	dir := writeFiles(t, map[string]string{
 		"application.yaml":       "stream:\n  function:\n    definition: work\n  bindings:\n    work-in-0:\n      group: g\n",
 		"two/application.yaml":   "stream:\n  function:\n    definition: work\n  binders:\n    a:\n      type: memory\n    b:\n      type: memory\n  bindings:\n    work-in-0:\n      binder: a\n      group: g\n",
@@ -297,6 +300,7 @@ func TestSendTailErrors(t *testing.T) {
 }
 
 func TestSendRejectsWhatIsNotJSON(t *testing.T) {
+	t.Parallel()
 	c := kafkatest.Start(t)
 	topic := fmt.Sprintf("cli-%d", time.Now().UnixNano())
 	dir := writeFiles(t, map[string]string{"application.yaml": fmt.Sprintf(kafkaService, topic)})
@@ -320,6 +324,7 @@ func TestSendRejectsWhatIsNotJSON(t *testing.T) {
 // bindings that name none, as the app does, without --binder (they took
 // the in-process binder).
 func TestSendTailDefaultCandidate(t *testing.T) {
+	t.Parallel()
 	vhost := rabbittest.VHost(t)
 	dir := writeFiles(t, map[string]string{"application.yaml": `spring:
   cloud:
