@@ -395,6 +395,7 @@ func Load(opts Options) (*Loaded, error) {
 	fwarns, ferrs := bootFramework(raw, origins, unresolved)
 	out.Warnings = append(out.Warnings, fwarns...)
 	errs = append(errs, ferrs...)
+	instanceIndexFromEnv(raw, env, origins)
 	iwarns, ierrs := integrationPoller(raw, origins)
 	out.Warnings = append(out.Warnings, iwarns...)
 	errs = append(errs, ierrs...)

@@ -471,3 +471,34 @@ func integrationPoller(raw map[string]any, origins map[string]string) (warnings,
 	}
 	return warnings, errs
 }
+
+// instanceIndexFromEnv gives stream.instance-index, when no file or
+// variable of the stream section sets it, the value of INSTANCE_INDEX, else
+// CF_INSTANCE_INDEX: SCSt's default (BindingServiceProperties'
+// instanceIndex is @Value("${INSTANCE_INDEX:${CF_INSTANCE_INDEX:0}}")),
+// which Spring Cloud Data Flow's deployers and Cloud Foundry set for each
+// instance of a partitioned app. Without it every instance of such an app
+// was instance 0: on RabbitMQ all of them consumed partition 0's queue and
+// no one the others'. It applies only with stream.instance-count set,
+// which is what makes an index mean anything (and what SCSt needs for
+// partitioned consumers): Cloud Foundry sets CF_INSTANCE_INDEX for every
+// instance of every app, and an index at or above instance-count (1 when
+// not set) is an error at start-up.
+func instanceIndexFromEnv(raw map[string]any, env map[string]string, origins map[string]string) {
+	tree, _ := raw["stream"].(map[string]any)
+	if _, _, set := lookupSquashed(tree, []string{"instancecount"}); !set {
+		return
+	}
+	if _, _, set := lookupSquashed(tree, []string{"instanceindex"}); set {
+		return
+	}
+	for _, name := range []string{"INSTANCE_INDEX", "CF_INSTANCE_INDEX"} {
+		v, ok := env[name]
+		if !ok || strings.TrimSpace(v) == "" {
+			continue
+		}
+		tree["instance-index"] = strings.TrimSpace(v)
+		origins["stream.instance-index"] = "env " + name
+		return
+	}
+}
