@@ -652,6 +652,15 @@ func parseConsumerOptions(binding string, ext map[string]any) (consumerOptions, 
 			if o.consumerTagPrefix, err = props.String(v); err == nil && len(o.consumerTagPrefix) > maxNameBytes-21 {
 				err = fmt.Errorf("is %d bytes long: a consumer tag, <prefix>#<n>, has at most %d", len(o.consumerTagPrefix), maxNameBytes)
 			}
+		case "maxconcurrency":
+			// SCSt's listener container scales between concurrency and
+			// max-concurrency consumers; the binder runs a fixed number.
+			// At 1, SCSt's default, the container does not grow either
+			// (it sets a maximum only above concurrency, at least 1).
+			var n int
+			if n, err = props.Int(v, 1); err == nil && n > 1 {
+				err = errors.New(maxConcurrencyRefused)
+			}
 		case "autobinddlq":
 			// The config loader moves it to consumer.dlq; here only when
 			// the binder is used without it.
@@ -869,16 +878,15 @@ func scstKey(kind, k string, v any) (handled bool, err error) {
 	return true, err
 }
 
+// maxConcurrencyRefused is why a max-concurrency above 1 is refused.
+const maxConcurrencyRefused = "max-concurrency is not supported but at 1 (SCSt's default): the binder runs a fixed number of workers, consumer.concurrency (SCSt's listener container grows from concurrency up to max-concurrency); set consumer.concurrency to the number you need and leave max-concurrency out"
+
 // removedKey is the error for an unknown key, naming what replaced the
 // keys earlier versions accepted.
 func removedKey(k, hint string) error {
 	switch k {
 	case "deadletterargs":
 		return errors.New("dead-letter-args was removed: a binding with dlq (auto-bind-dlq) now declares its queue with x-dead-letter-exchange and x-dead-letter-routing-key as SCSt does; for required-groups queues set the producer's auto-bind-dlq: true")
-	case "maxconcurrency":
-		// SCSt's listener container scales between concurrency and
-		// max-concurrency consumers; the binder runs a fixed number.
-		return errors.New("max-concurrency is not supported: the binder runs a fixed number of workers, consumer.concurrency (SCSt's listener container grows from concurrency up to max-concurrency); set consumer.concurrency to the number you need")
 	case "partitionedrequiredgroups":
 		return errors.New("partitioned-required-groups was removed: a partitioned producer now always provisions one queue per partition for each required group, as SCSt does")
 	}
