@@ -858,7 +858,11 @@ func scstKey(kind, k string, v any) (handled bool, err error) {
 			err = fmt.Errorf("%q is not supported: an anonymous consumer's queue is <destination>.anonymous.<id>, SCSt's default", p)
 		}
 	case "consumer.prefix", "producer.prefix":
-		err = errors.New("not supported: exchanges and queues are named by destination and group alone; write the prefix into destination (and dead-letter-exchange: <prefix>DLX with a DLQ)")
+		// Empty is SCSt's default (a file may hold ${QUEUE_PREFIX:}).
+		var p string
+		if p, err = props.String(v); err == nil && p != "" {
+			err = errors.New("not supported: exchanges and queues are named by destination and group alone; write the prefix into destination (and dead-letter-exchange: <prefix>DLX with a DLQ); empty, SCSt's default, is accepted")
+		}
 	case "producer.deliverymode":
 		err = enum([]string{"PERSISTENT"}, map[string]string{
 			"NON_PERSISTENT": "every message is published persistent (delivery mode 2), SCSt's default",
