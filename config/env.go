@@ -283,14 +283,15 @@ func (r *resolver) binderSection(cfg *schema, toks []string) string {
 }
 
 // functionBindings returns the binding names of the functions in a
-// function definition ("a;b" → a-in-0, a-out-0, b-in-0, b-out-0),
-// lower-case. Composed functions ("a|b") are left out: their names cannot
-// be spelled in an environment variable.
+// function definition ("a;b" → a-in-0, a-out-0, b-in-0, b-out-0), in the
+// definition's case. A composed function's ("a|b") are a|b-in-0 and
+// a|b-out-0, which a variable spells without the '|' (envTokens), as for
+// SCSt, whose binding is ab-in-0: STREAM_BINDINGS_AB_IN_0_GROUP.
 func functionBindings(def string) []string {
 	var names []string
 	for _, fn := range strings.Split(def, ";") {
 		fn = strings.TrimSpace(fn)
-		if fn == "" || strings.Contains(fn, "|") {
+		if fn == "" {
 			continue
 		}
 		names = append(names, fn+"-in-0", fn+"-out-0")
@@ -330,9 +331,11 @@ func (r *resolver) keysAt(path []string) []string {
 }
 
 // envTokens spells key as an environment variable does, split at '_':
-// "max-attempts" → [MAX ATTEMPTS].
+// "max-attempts" → [MAX ATTEMPTS]; the '|' of a composed function's
+// binding, which no variable name holds, is dropped ("a|b-in-0" → [AB IN
+// 0]), as SCSt drops it from the binding's name.
 func envTokens(key string) []string {
-	k := strings.NewReplacer("-", "_", ".", "_").Replace(strings.ToUpper(key))
+	k := strings.NewReplacer("-", "_", ".", "_", "|", "").Replace(strings.ToUpper(key))
 	return strings.Split(k, "_")
 }
 

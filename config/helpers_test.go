@@ -74,7 +74,7 @@ func TestEnvTokensAndFunctionBindings(t *testing.T) {
 		t.Errorf("envTokens = %q", got)
 	}
 	got := functionBindings(" a ; b|c ;; D")
-	if want := []string{"a-in-0", "a-out-0", "D-in-0", "D-out-0"}; !reflect.DeepEqual(got, want) { // in the case of the definition
+	if want := []string{"a-in-0", "a-out-0", "b|c-in-0", "b|c-out-0", "D-in-0", "D-out-0"}; !reflect.DeepEqual(got, want) { // in the case of the definition
 		t.Errorf("functionBindings = %q, want %q", got, want)
 	}
 }
