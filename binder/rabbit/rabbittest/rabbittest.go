@@ -103,13 +103,16 @@ func RequireCtl(t testing.TB) {
 
 // VHost creates a virtual host of the test's own, where guest may do
 // everything, and deletes it (with all it holds) when the test ends, or,
-// in a test binary whose TestMain uses Main or Wrap, when its tests end.
+// in a test binary whose TestMain uses Main or Wrap, when its tests end;
+// there it is taken from virtual hosts made a batch at a time (vhostPool),
+// unused until then.
 func VHost(t testing.TB) string {
 	t.Helper()
 	RequireCtl(t)
-	var b [6]byte
-	_, _ = rand.Read(b[:])
-	vhost := "streambind-test-" + hex.EncodeToString(b[:])
+	if vhost, ok := pool.take(); ok {
+		return vhost // deleted when the package's tests end (Main)
+	}
+	vhost := newVHostName()
 	t.Cleanup(func() {
 		if pendingDeletes.add(vhost) {
 			return // deleted when the package's tests end (Main)
@@ -120,6 +123,63 @@ func VHost(t testing.TB) string {
 	})
 	createVHost(t, vhost)
 	return vhost
+}
+
+func newVHostName() string {
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	return "streambind-test-" + hex.EncodeToString(b[:])
+}
+
+// vhostPool hands out virtual hosts made ahead, in a test binary whose
+// TestMain uses Main or Wrap: they are made a batch at a time in one
+// rabbitmqctl call (each call starts an Erlang VM: about 0.7 s and as
+// much CPU; a batch of 8 takes about 1 s), and each is handed to one test
+// only, fresh, as VHost would make it. The batch grows with the number
+// handed out (1, 1, 2, 4, then 8), so a binary that needs one or two
+// makes no more. Main deletes them all, used or not.
+type vhostPool struct {
+	mu     sync.Mutex
+	free   []string
+	made   int
+	failed bool // a batch could not be made: each test makes its own
+}
+
+var pool vhostPool
+
+const maxVHostBatch = 8
+
+// take returns a virtual host of the pool; false when Main does not run
+// (the test makes and deletes its own) or the batch could not be made in
+// one call (the test makes its own with the fallback).
+func (p *vhostPool) take() (string, bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.failed {
+		return "", false
+	}
+	if len(p.free) == 0 {
+		n := min(max(p.made, 1), maxVHostBatch)
+		batch := make([]string, n)
+		for i := range batch {
+			batch[i] = newVHostName()
+		}
+		// Registered for deletion first: a batch the eval made in part
+		// is deleted too (a missing one is skipped).
+		for _, v := range batch {
+			if !pendingDeletes.add(v) {
+				return "", false
+			}
+		}
+		if !createVHosts(batch) {
+			p.failed = true
+			return "", false
+		}
+		p.free, p.made = batch, p.made+n
+	}
+	v := p.free[0]
+	p.free = p.free[1:]
+	return v, true
 }
 
 // deferred collects the virtual hosts whose tests ended, for Main to
@@ -197,6 +257,21 @@ func deleteVHosts(vhosts []string) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// createVHosts creates vhosts with every permission for guest in one
+// rabbitmqctl call (eval of the broker's own functions) and reports
+// whether it succeeded.
+func createVHosts(vhosts []string) bool {
+	list := make([]string, len(vhosts))
+	for i, v := range vhosts {
+		list[i] = "<<\"" + v + "\">>"
+	}
+	expr := `[begin ok = rabbit_vhost:add(V, <<"streambind-test">>), ` +
+		`ok = rabbit_auth_backend_internal:set_permissions(<<"guest">>, V, <<".*">>, <<".*">>, <<".*">>, <<"streambind-test">>) end || V <- [` +
+		strings.Join(list, ", ") + "]], ok."
+	out, err := exec.Command("rabbitmqctl", "eval", expr).CombinedOutput()
+	return err == nil && strings.TrimSpace(string(out)) == "ok"
 }
 
 // createVHost creates vhost with every permission for guest in one
