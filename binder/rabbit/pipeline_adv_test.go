@@ -299,7 +299,7 @@ func advWant(n, keys int) map[string]bool { return wantAll(n, keys) }
 // (one output partition).
 func TestAdvPipeRabbitToKafka(t *testing.T) {
 	t.Parallel()
-	const n, keys = 1500, 6
+	const n, keys = 600, 6
 	e := newAdvEnv(t)
 	c := kafkatest.Start(t)
 	if err := c.Kfake.CreateTopic("adv-out", 1, nil); err != nil {
@@ -436,7 +436,8 @@ func TestAdvPipeRabbitShutdownRestart(t *testing.T) {
 	t.Parallel()
 	for _, mif := range []int{2, 256, 65536} {
 		t.Run("max-in-flight "+strconv.Itoa(mif), func(t *testing.T) {
-			const n, keys = 1200, 6
+			t.Parallel()
+			const n, keys = 800, 6
 			e := newAdvEnv(t)
 			e.publishNs.Store(int64(2 * time.Millisecond))
 			var calls atomic.Int64
@@ -471,7 +472,8 @@ func TestAdvPipeRabbitShutdownRestart(t *testing.T) {
 // (plus margin); the App's shutdown then is bounded by shutdown-timeout
 // (3s) too; after a restart unblocked every input has its output.
 func TestAdvPipeRabbitStopWhileBlocked(t *testing.T) {
-	const n, keys = 1200, 6
+	t.Parallel()
+	const n, keys = 600, 6
 	e := newAdvEnv(t)
 	e.publishNs.Store(int64(time.Millisecond))
 	var calls atomic.Int64
@@ -527,7 +529,8 @@ func TestAdvPipeRabbitStopWhileBlocked(t *testing.T) {
 func TestAdvPipeRabbitNakBurstStall(t *testing.T) {
 	for _, mif := range []int{1, 256} {
 		t.Run("max-in-flight "+strconv.Itoa(mif), func(t *testing.T) {
-			const n, keys = 1000, 5
+			t.Parallel() // with its sibling only: the test is not parallel
+			const n, keys = 500, 5
 			e := newAdvEnv(t)
 			var calls atomic.Int64
 			a := e.run(e.yaml(fmt.Sprintf("max-attempts: 2\nback-off-initial-interval: 300ms\nmax-in-flight: %d", mif), "", "", ""), func(_ context.Context, b []byte) ([]byte, error) {
@@ -577,6 +580,7 @@ func TestAdvPipeRabbitKeyExtractorPanic(t *testing.T) {
 	t.Parallel()
 	for _, mif := range []int{1, 256} {
 		t.Run("max-in-flight "+strconv.Itoa(mif), func(t *testing.T) {
+			t.Parallel()
 			const n, keys = 600, 4
 			const bad = "k1:21"
 			e := newAdvEnv(t)
@@ -619,7 +623,7 @@ func TestAdvPipeRabbitKeyExtractorPanic(t *testing.T) {
 // amqp091) are gone afterwards although the broker never answered; after
 // the broker answers again and a restart every input has its output.
 func TestAdvPipeRabbitShutdownStuckPublisher(t *testing.T) {
-	const n, keys = 1200, 6
+	const n, keys = 600, 6
 	e := newAdvEnv(t)
 	runtime.GC()
 	base := advGoroutineIDs()

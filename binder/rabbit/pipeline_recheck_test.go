@@ -72,6 +72,7 @@ func TestRecheckRabbitKeyExpressionError(t *testing.T) {
 	t.Parallel()
 	for _, mif := range []int{1, 256} {
 		t.Run("max-in-flight "+strconv.Itoa(mif), func(t *testing.T) {
+			t.Parallel()
 			const n, keys = 600, 4
 			const bad = "k1:21"
 			e := newAdvEnv(t)
@@ -105,8 +106,10 @@ func TestRecheckRabbitKeyExpressionError(t *testing.T) {
 // Item 2 variation: an output over max-message-size (permanent) with an
 // ErrorHandler that sends an error event to the output via the bridge.
 func TestRecheckRabbitErrorHandlerSendsToOutput(t *testing.T) {
+	t.Parallel()
 	for _, mif := range []int{1, 256} {
 		t.Run("max-in-flight "+strconv.Itoa(mif), func(t *testing.T) {
+			t.Parallel()
 			const n, keys = 800, 4
 			const big = "k1:401"
 			e := newAdvEnv(t)
@@ -187,6 +190,7 @@ func waitCount(c *atomic.Int64, v int64, d time.Duration) bool {
 // shutdown-timeout; after the output is back and a restart, every input
 // has its output and nothing was dead-lettered or dropped.
 func TestRecheckRabbitShutdownDuringRetryInPlace(t *testing.T) {
+	t.Parallel()
 	const n, keys = 600, 4
 	e := newAdvEnv(t)
 	e.publishNs.Store(int64(time.Millisecond)) // windows of unconfirmed outputs
@@ -234,12 +238,15 @@ func TestRecheckRabbitShutdownDuringRetryInPlace(t *testing.T) {
 
 // Item 3, Pause: how long Pause takes while the output is down (every
 // output unroutable), sequential vs pipelined, same retry settings
-// (max-attempts 3, back-off 1s then 2s: one retry cycle ~3s). Bounded by
+// (max-attempts 3, back-off 300ms then 600ms: one retry cycle ~0.9s,
+// which Pause waits for at most; a Pause that waited a cycle for each
+// delivery of a pipelined window would take about 128 cycles). Bounded by
 // a 30s ctx; then the output comes back, the binding resumes and every
 // input must have its output.
 func TestRecheckRabbitPauseDuringOutage(t *testing.T) {
 	for _, mif := range []int{1, 256} {
 		t.Run("max-in-flight "+strconv.Itoa(mif), func(t *testing.T) {
+			t.Parallel() // with its sibling only: the test is not parallel
 			const n, keys = 600, 4
 			e := newAdvEnv(t)
 			e.publishNs.Store(int64(time.Millisecond))
@@ -248,7 +255,7 @@ func TestRecheckRabbitPauseDuringOutage(t *testing.T) {
 				calls.Add(1)
 				return outFn(b)
 			}
-			yaml := e.yaml(fmt.Sprintf("max-attempts: 3\nback-off-initial-interval: 1s\ndlq: true\nmax-in-flight: %d", mif), "", "", "")
+			yaml := e.yaml(fmt.Sprintf("max-attempts: 3\nback-off-initial-interval: 300ms\ndlq: true\nmax-in-flight: %d", mif), "", "", "")
 			lh := newCounting(logPipeFail, logRetrying)
 			a := e.run(yaml, fn, stream.WithLogger(slog.New(lh)))
 			e.fill(n, keys)
@@ -270,7 +277,7 @@ func TestRecheckRabbitPauseDuringOutage(t *testing.T) {
 			cancel()
 			t.Logf("Pause with the output down: %s, err %v; function calls during Pause %d; retries logged %d", took, perr, calls.Load()-c0, lh.counts[1].Load())
 			if perr != nil || took > 10*time.Second {
-				t.Errorf("Pause took %s (err %v) with a ~3s retry cycle", took, perr)
+				t.Errorf("Pause took %s (err %v) with a ~0.9s retry cycle", took, perr)
 			}
 			restore()
 			if err := in.Resume(context.Background()); err != nil {
@@ -295,6 +302,7 @@ func TestRecheckRabbitQuorumDeliveryLimitUnroutable(t *testing.T) {
 	t.Parallel()
 	for _, mif := range []int{1, 256} {
 		t.Run("max-in-flight "+strconv.Itoa(mif), func(t *testing.T) {
+			t.Parallel()
 			const n, keys = 600, 4
 			e := newAdvEnv(t)
 			e.publishNs.Store(int64(time.Millisecond))

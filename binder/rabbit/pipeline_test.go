@@ -370,7 +370,8 @@ func TestPipelineApp(t *testing.T) {
 		{"concurrency3-lanes2", "concurrency: 3", "publisher-channels: 2"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			const n, keys = 3000, 7
+			t.Parallel()
+			const n, keys = 1000, 7
 			p := startPipeApp(t, pipeOpts{consumer: tc.consumer, env: tc.env, checkAck: tc.consumer == "", fn: outFn})
 			p.fill(n, keys)
 			if err := p.in.Start(context.Background()); err != nil {
@@ -448,7 +449,7 @@ func TestPipelineMaxInFlightBound(t *testing.T) {
 // go out in delivery order.
 func TestPipelineFailingMessage(t *testing.T) {
 	t.Parallel()
-	const n, keys = 2000, 5
+	const n, keys = 1000, 5
 	const bad = "k2:707"
 	p := startPipeApp(t, pipeOpts{consumer: "dlq: true", checkAck: true, fn: func(b []byte) ([]byte, error) {
 		if string(b) == bad {
@@ -505,7 +506,7 @@ func TestPipelineFailingMessage(t *testing.T) {
 // pipelined function works through N inputs; see pipelineFault.
 func TestPipelineNetworkCut(t *testing.T) {
 	t.Parallel()
-	pipelineFault(t, 6000, outFn, func(p *pipeApp, _ int) int { return p.px.Cut() })
+	pipelineFault(t, 3000, outFn, func(p *pipeApp, _ int) int { return p.px.Cut() })
 }
 
 // pipelineFault runs a pipelined function fn over n inputs and disrupts
@@ -574,7 +575,7 @@ func pipelineFault(t *testing.T, n int, fn func([]byte) ([]byte, error), disrupt
 // order per key, and every input acked.
 func TestPipelinePause(t *testing.T) {
 	t.Parallel()
-	const n, keys = 4000, 5
+	const n, keys = 2000, 5
 	p := startPipeApp(t, pipeOpts{checkAck: true, fn: outFn})
 	p.fill(n, keys)
 	if err := p.in.Start(context.Background()); err != nil {
