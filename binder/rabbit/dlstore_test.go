@@ -102,6 +102,7 @@ func TestDeadLettersCancelThenClose(t *testing.T) {
 // queue held at open (they left it meanwhile), the cursor ends after its
 // idle wait instead of waiting forever.
 func TestDeadLettersGoneMeanwhile(t *testing.T) {
+	t.Parallel()
 	vhost := rabbittest.VHost(t)
 	b, _ := newTestBinder(t, map[string]any{"virtual-host": vhost})
 	spec, _ := dlqFixture(t, vhost, 3)

@@ -304,6 +304,7 @@ func TestSendRefusedBeforePublishing(t *testing.T) {
 // message is given up (permanent) after frameErrorLimit closures; the
 // connection comes back for the next good message.
 func TestFrameErrorsDoNotHotLoop(t *testing.T) {
+	t.Parallel()
 	b, tr := newTestBinder(t, map[string]any{"reconnect-initial-interval": "50ms", "reconnect-max-interval": "2s"})
 	dest := uniqueDest(t, "killer")
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -350,6 +351,7 @@ func TestFrameErrorsDoNotHotLoop(t *testing.T) {
 // after redelivery-delay: a few handler calls a second, not a hot loop.
 // Once the DLQ takes messages again, the dead letter arrives.
 func TestDeadLetterFailureRequeuedWithDelay(t *testing.T) {
+	t.Parallel()
 	_, tr := newTestBinder(t, nil)
 	dest := uniqueDest(t, "dlqfull")
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)

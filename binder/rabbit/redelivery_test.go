@@ -20,6 +20,7 @@ var errBoom = errors.New("boom")
 // redelivery-delay, not thousands of times a second; the same holds with
 // requeue-rejected.
 func TestNakRedeliveryDelay(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name string
 		ext  map[string]any
@@ -29,6 +30,7 @@ func TestNakRedeliveryDelay(t *testing.T) {
 		{"requeue-rejected", map[string]any{"requeue-rejected": true}, errBoom},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
 			_, tr := newTestBinder(t, nil)
 			dest := uniqueDest(t, "nakloop")
 			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)

@@ -161,6 +161,7 @@ func TestAppStartupRule(t *testing.T) {
 // retrying" lines next to the app's, no connection attempts between the
 // app's retries, and none after a refused login, which is not retried.
 func TestStartupOneRetrySchedule(t *testing.T) {
+	t.Parallel()
 	rabbittest.Require(t)
 	// A port that accepts TCP connections and closes them: each connection
 	// attempt is seen (and fails as unavailable).
@@ -240,6 +241,7 @@ func TestStartupOneRetrySchedule(t *testing.T) {
 // the reconnect loop runs after one was lost; the binds still return at
 // once with an unavailable error.
 func TestBindAttemptsBounded(t *testing.T) {
+	t.Parallel()
 	px := rabbittest.NewProxy(t, nil)
 	addr := px.Addr()
 	b, tr := newTestBinder(t, map[string]any{"addresses": addr, "connection-timeout": "500ms", "reconnect-initial-interval": "2s", "reconnect-max-interval": "10s"})
