@@ -626,7 +626,9 @@ func (c *Config) Binding(name string) BindingConfig {
 	}
 	b = b.merged(builtinBindingDefaults())
 	if b.Destination == "" {
-		b.Destination = name
+		// SCSt's name of the binding: a composed function's without the
+		// '|' (visible on the broker, where SCSt wins).
+		b.Destination = SCStComposedBindingName(name)
 	}
 	if b.Binder == "" {
 		b.Binder = c.defaultBinder()

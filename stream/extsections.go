@@ -67,7 +67,7 @@ func (a *App) checkOtherSections(v *validator) {
 			cfg := a.cfg.Binding(name)
 			dest := cfg.Destination
 			if strings.TrimSpace(dest) == "" {
-				dest = name
+				dest = SCStComposedBindingName(name)
 			}
 			cons, prod := a.cfg.Extension(typ, name)
 			if c.consumer {

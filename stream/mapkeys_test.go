@@ -2,6 +2,7 @@ package stream_test
 
 import (
 	"context"
+	"fmt"
 	"errors"
 	"strings"
 	"testing"
@@ -92,4 +93,28 @@ func bindingNamesOf(app *stream.App) []string {
 		out = append(out, b.Name())
 	}
 	return out
+}
+
+// A composed function's binding without a destination uses SCSt's name of
+// the binding as its destination (toUpperaddTax-in-0, without the '|'), as
+// SCSt does: the '|' is no valid Kafka topic character, and on RabbitMQ
+// an SCSt service of the same definition declares the exchange without it.
+func TestComposedBindingDefaultDestinationIsSCStName(t *testing.T) {
+	l, err := config.Load(config.Options{Data: []byte("stream.function.definition: toUpper|addTax\n"), Env: []string{}})
+	if err != nil {
+		t.Fatalf("Load: %v", err)
+	}
+	fns := stream.NewCatalog()
+	stream.AddFunction(fns, "toUpper", func(_ context.Context, s string) (string, error) { return strings.ToUpper(s), nil })
+	stream.AddFunction(fns, "addTax", func(_ context.Context, s string) (string, error) { return s + "+tax", nil })
+	r := startOn(t, newBroker(t), l.Stream, fns, discardLogger())
+	defer func() { _ = r.stop() }()
+	got := map[string]string{}
+	for _, b := range r.app.Bindings() {
+		got[b.Name()] = b.Destination()
+	}
+	want := map[string]string{"toUpper|addTax-in-0": "toUpperaddTax-in-0", "toUpper|addTax-out-0": "toUpperaddTax-out-0"}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("bindings → destinations %v, want %v", got, want)
+	}
 }
