@@ -814,3 +814,31 @@ func TestConsumerPropertiesOnTheWire(t *testing.T) {
 			fetch.MinBytes, maxWait, fetch.IsolationLevel, fetchMaxBytes)
 	}
 }
+
+// An empty security property — what a file that sets it per environment
+// (sasl.jaas.config: ${KAFKA_JAAS:}) holds where the variable is unset —
+// is a property not set, as the Kafka client treats SASL settings it does
+// not use: a plain-text broker in development works with the file made
+// for production. ssl.endpoint.identification.algorithm is the exception:
+// its empty value turns host name checking off, and stays meaningful.
+func TestEmptySecurityPropertiesAreUnset(t *testing.T) {
+	empty := map[string]any{"security.protocol": "PLAINTEXT", "sasl.mechanism": "", "sasl.jaas.config": " ",
+		"ssl.truststore.location": "", "ssl.keystore.location": "", "ssl.truststore.type": "", "ssl.keystore.type": "", "ssl.protocol": ""}
+	if _, err := kafka.New(context.Background(), stream.BinderSettings{Name: "k", Type: kafka.Type,
+		Binder: map[string]any{"brokers": "127.0.0.1:19092", "configuration": empty}}); err != nil {
+		t.Errorf("empty security properties under PLAINTEXT: %v", err)
+	}
+	// Still refused: a SASL setting that is given, under PLAINTEXT.
+	_, err := kafka.New(context.Background(), stream.BinderSettings{Name: "k", Type: kafka.Type,
+		Binder: map[string]any{"brokers": "127.0.0.1:19092", "configuration": map[string]any{"sasl.mechanism": "PLAIN"}}})
+	if err == nil || !strings.Contains(err.Error(), "SASL is used only with") {
+		t.Errorf("sasl.mechanism PLAIN under PLAINTEXT: %v, want refused", err)
+	}
+	// SASL_PLAINTEXT with an empty sasl.jaas.config still needs one.
+	_, err = kafka.New(context.Background(), stream.BinderSettings{Name: "k", Type: kafka.Type,
+		Binder: map[string]any{"brokers": "127.0.0.1:19092", "configuration": map[string]any{
+			"security.protocol": "SASL_PLAINTEXT", "sasl.mechanism": "PLAIN", "sasl.jaas.config": ""}}})
+	if err == nil || !strings.Contains(err.Error(), "needs sasl.jaas.config") {
+		t.Errorf("SASL_PLAINTEXT with an empty sasl.jaas.config: %v, want 'needs sasl.jaas.config'", err)
+	}
+}

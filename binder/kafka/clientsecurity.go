@@ -24,9 +24,29 @@ const (
 	scramModule = "org.apache.kafka.common.security.scram.ScramLoginModule"
 )
 
+// unsetWhenEmpty reports whether an empty value of security property k is
+// the property not set: what a file holds that sets it per environment
+// (sasl.jaas.config: ${KAFKA_JAAS:}) where the variable is unset. The
+// Kafka client ignores the SASL and store settings it does not use, so
+// such a file works against a plain-text broker there too. Not so
+// security.protocol (the client refuses an empty one) and
+// ssl.endpoint.identification.algorithm (empty turns host name checking
+// off).
+func unsetWhenEmpty(k string) bool {
+	switch k {
+	case "sasl.mechanism", "sasl.jaas.config", "ssl.truststore.location", "ssl.keystore.location",
+		"ssl.truststore.type", "ssl.keystore.type", "ssl.protocol":
+		return true
+	}
+	return false
+}
+
 // decodeConnProp decodes a connection or security property of the
 // binder's configuration map into conn.
 func decodeConnProp(p, k string, v any, conn *connProps) (err error) {
+	if sv, ok := v.(string); ok && strings.TrimSpace(sv) == "" && unsetWhenEmpty(k) {
+		return nil
+	}
 	if conn.paths == nil {
 		conn.paths = map[string]string{}
 	}
