@@ -470,9 +470,11 @@
 // use-confirm-header false; binder admin-addresses and nodes empty.
 // enable-batching, and the producer's batch-size, batch-buffer-limit,
 // batch-timeout and the binder's compression-level (which tune what is
-// refused) are accepted at any value. prefix, max-concurrency,
-// alternate-exchange, delay-expression, confirm-ack-channel and the stream
-// converter bean names are refused with the reason.
+// refused) are accepted at any value; max-concurrency 1 and an empty
+// prefix (SCSt's defaults) are accepted too. Another prefix or
+// max-concurrency, alternate-exchange, delay-expression,
+// confirm-ack-channel and the stream converter bean names are refused with
+// the reason.
 //
 // Each binding logs one INFO line when bound ("rabbit: producer bound",
 // "rabbit: consumer bound") with its exchange, queues and binding keys, and
