@@ -280,6 +280,33 @@ func check(s *service) *checked {
 	fns := stream.NewCatalog()
 	registered := map[string]bool{}
 	kinds := map[string]string{}
+	// batch: the functions that take the input of a batch-mode binding.
+	// The app wants a slice there (of []byte or string with native
+	// decoding), and []byte, string or a Message of one of them elsewhere
+	// with native decoding (stream.App's wire and checkNative); the
+	// stand-ins take [][]byte and []byte, so that they fit whatever
+	// binding a real function of that name could. A function first in two
+	// items, one of them batch-mode and the other native-decoded, fits
+	// neither; the app refuses it too.
+	batch := map[string]bool{}
+	for _, item := range items {
+		first := strings.TrimSpace(strings.Split(item, "|")[0])
+		if cfg.Binding(cfg.FunctionBindingName(item + "-in-0")).Consumer.BatchMode {
+			batch[first] = true
+		}
+	}
+	for _, n := range strings.Split(cfg.InputBindings, ";") {
+		if n = strings.TrimSpace(n); n != "" && cfg.Binding(n).Consumer.BatchMode {
+			batch[n] = true
+		}
+	}
+	addConsumer := func(name string) {
+		if batch[name] {
+			stream.AddConsumer(fns, name, func(context.Context, [][]byte) error { return nil })
+		} else {
+			stream.AddConsumer(fns, name, func(context.Context, []byte) error { return nil })
+		}
+	}
 	for _, item := range items {
 		hasIn := configured[strings.ToLower(cfg.FunctionBindingName(item+"-in-0"))]
 		hasOut := configured[strings.ToLower(cfg.FunctionBindingName(item+"-out-0"))]
@@ -310,9 +337,11 @@ func check(s *service) *checked {
 			case i == 0 && kind == "supplier":
 				stream.AddSupplier(fns, p, func(context.Context) ([]byte, error) { return nil, stream.Skip })
 			case i == len(parts)-1 && kind == "consumer":
-				stream.AddConsumer(fns, p, func(context.Context, [][]byte) error { return nil })
-			default:
+				addConsumer(p)
+			case batch[p]:
 				stream.AddFunction(fns, p, func(context.Context, [][]byte) ([]byte, error) { return nil, stream.Skip })
+			default:
+				stream.AddFunction(fns, p, func(context.Context, []byte) ([]byte, error) { return nil, stream.Skip })
 			}
 		}
 	}
@@ -321,7 +350,7 @@ func check(s *service) *checked {
 	for _, n := range strings.Split(cfg.InputBindings, ";") {
 		if n = strings.TrimSpace(n); n != "" && !registered[n] {
 			registered[n] = true
-			stream.AddConsumer(fns, n, func(context.Context, [][]byte) error { return nil })
+			addConsumer(n)
 		}
 	}
 
