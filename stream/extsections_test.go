@@ -34,7 +34,7 @@ func TestOtherBinderSectionsAreValidated(t *testing.T) {
 	}
 	want := map[string]string{
 		"stream.rabbit.bindings.sink-in-0.consumer.bogus-key":       "unknown key",
-		"stream.rabbit.bindings.sink-in-0.consumer.max-concurrency": "max-concurrency is not supported",
+		"stream.rabbit.bindings.sink-in-0.consumer.max-concurrency": "above consumer.concurrency",
 		"stream.kafka.bindings.other-out-0.producer.bogus":          "unknown key",
 	}
 	for _, e := range es {

@@ -110,7 +110,7 @@ func (b *Binder) ValidateProducer(spec stream.ProducerSpec) error {
 
 // ValidateConsumer checks the binding's rabbit consumer properties.
 func (b *Binder) ValidateConsumer(spec stream.ConsumerSpec) error {
-	o, err := parseConsumerOptions(spec.Binding, spec.Extension)
+	o, err := parseConsumerOptions(spec.Binding, spec.Consumer.Concurrency, spec.Extension)
 	if err != nil {
 		return err
 	}
@@ -233,7 +233,7 @@ func (b *Binder) BindConsumer(ctx context.Context, spec stream.ConsumerSpec) (st
 	fail := func(err error) (stream.Consumer, error) {
 		return nil, fmt.Errorf("rabbit: bind consumer %s (destination %q, group %q): %w", spec.Binding, spec.Destination, spec.Group, err)
 	}
-	opts, err := parseConsumerOptions(spec.Binding, spec.Extension)
+	opts, err := parseConsumerOptions(spec.Binding, spec.Consumer.Concurrency, spec.Extension)
 	if err != nil {
 		return fail(err)
 	}

@@ -628,7 +628,10 @@ func checkConsumerNames(spec stream.ConsumerSpec, o consumerOptions) error {
 	return checkNames("stream.bindings."+spec.Binding+".destination", names...)
 }
 
-func parseConsumerOptions(binding string, ext map[string]any) (consumerOptions, error) {
+// parseConsumerOptions decodes a consumer binding's rabbit properties ext;
+// concurrency is the binding's consumer.concurrency, which bounds
+// max-concurrency.
+func parseConsumerOptions(binding string, concurrency int, ext map[string]any) (consumerOptions, error) {
 	o := consumerOptions{queueOptions: defaultQueueOptions(), prefetch: DefaultPrefetch, republishToDlq: true, batchSize: DefaultBatchSize, redeliveryDelay: DefaultRedeliveryDelay}
 	var d props.Decoder
 	path := props.BindingPath(Type, binding, "consumer")
@@ -654,12 +657,13 @@ func parseConsumerOptions(binding string, ext map[string]any) (consumerOptions, 
 			}
 		case "maxconcurrency":
 			// SCSt's listener container scales between concurrency and
-			// max-concurrency consumers; the binder runs a fixed number.
-			// At 1, SCSt's default, the container does not grow either
-			// (it sets a maximum only above concurrency, at least 1).
+			// max-concurrency consumers, but sets a maximum only when
+			// max-concurrency is above concurrency; the binder runs a
+			// fixed number of workers, which is what SCSt does up to
+			// concurrency (1, SCSt's default, included).
 			var n int
-			if n, err = props.Int(v, 1); err == nil && n > 1 {
-				err = errors.New(maxConcurrencyRefused)
+			if n, err = props.Int(v, 1); err == nil && n > max(concurrency, 1) {
+				err = fmt.Errorf("is %d, above consumer.concurrency (%d): the binder runs a fixed number of workers, consumer.concurrency (SCSt's listener container grows from concurrency up to max-concurrency); set consumer.concurrency to the number you need and leave max-concurrency out", n, max(concurrency, 1))
 			}
 		case "autobinddlq":
 			// The config loader moves it to consumer.dlq; here only when
@@ -881,9 +885,6 @@ func scstKey(kind, k string, v any) (handled bool, err error) {
 	}
 	return true, err
 }
-
-// maxConcurrencyRefused is why a max-concurrency above 1 is refused.
-const maxConcurrencyRefused = "max-concurrency is not supported but at 1 (SCSt's default): the binder runs a fixed number of workers, consumer.concurrency (SCSt's listener container grows from concurrency up to max-concurrency); set consumer.concurrency to the number you need and leave max-concurrency out"
 
 // removedKey is the error for an unknown key, naming what replaced the
 // keys earlier versions accepted.

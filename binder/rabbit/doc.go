@@ -470,9 +470,10 @@
 // use-confirm-header false; binder admin-addresses and nodes empty.
 // enable-batching, and the producer's batch-size, batch-buffer-limit,
 // batch-timeout and the binder's compression-level (which tune what is
-// refused) are accepted at any value; max-concurrency 1 and an empty
-// prefix (SCSt's defaults) are accepted too. Another prefix or
-// max-concurrency, alternate-exchange, delay-expression,
+// refused) are accepted at any value; max-concurrency up to the binding's
+// concurrency (SCSt's container grows only above it) and an empty prefix
+// (SCSt's default) are accepted too. Another prefix or max-concurrency,
+// alternate-exchange, delay-expression,
 // confirm-ack-channel and the stream converter bean names are refused with
 // the reason.
 //

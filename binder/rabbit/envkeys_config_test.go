@@ -59,7 +59,7 @@ func TestEnvNestedBindingKeys(t *testing.T) {
 		"SPRING_CLOUD_STREAM_RABBIT_BINDINGS_SHIPORDER_OUT_0_PRODUCER_QUORUM_ENABLED=yes",
 	)
 	cons, _ := cfg.Extension(Type, "shipOrder-in-0")
-	o, err := parseConsumerOptions("shipOrder-in-0", cons)
+	o, err := parseConsumerOptions("shipOrder-in-0", 1, cons)
 	if err != nil {
 		t.Fatalf("consumer: %v", err)
 	}
@@ -109,7 +109,7 @@ func TestEnvOverridesNestedYAML(t *testing.T) {
 	} {
 		cfg := envConfig(t, yaml, envBinding+"CONSUMER_QUORUM_DELIVERYLIMIT=5")
 		cons, _ := cfg.Extension(Type, "shipOrder-in-0")
-		o, err := parseConsumerOptions("shipOrder-in-0", cons)
+		o, err := parseConsumerOptions("shipOrder-in-0", 1, cons)
 		if err != nil {
 			t.Errorf("%s: %v", name, err)
 			continue
@@ -167,7 +167,7 @@ func TestEnvNestedKeyErrors(t *testing.T) {
                 x-match: any
 `, envBinding+"CONSUMER_QUEUE_BINDING_ARGUMENTS_X_MATCH=all")
 	cons, _ := cfg.Extension(Type, "shipOrder-in-0")
-	if o, err := parseConsumerOptions("shipOrder-in-0", cons); err != nil || o.queueBindingArgs["x-match"] != "all" || len(o.queueBindingArgs) != 1 {
+	if o, err := parseConsumerOptions("shipOrder-in-0", 1, cons); err != nil || o.queueBindingArgs["x-match"] != "all" || len(o.queueBindingArgs) != 1 {
 		t.Errorf("the variable overriding the file's x-match: %v %v", err, o.queueBindingArgs)
 	}
 

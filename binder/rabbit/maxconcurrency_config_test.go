@@ -9,11 +9,12 @@ import (
 	"github.com/streambind/streambind/stream"
 )
 
-// TestMaxConcurrencyAtSCStDefault: SCSt's max-concurrency is 1 by default,
-// and its listener container grows beyond concurrency only when
-// max-concurrency is above it; at 1 it asks for nothing the binder does not
-// do. It was refused at every value, so an SCSt file that spells out the
-// default did not load. Above 1 it stays refused, with the reason.
+// TestMaxConcurrencyAtSCStDefault: SCSt's listener container grows beyond
+// concurrency only when max-concurrency is above it; up to concurrency
+// (1, SCSt's default, included) it asks for nothing the binder does not
+// do. It was refused at every value, then above 1, so an SCSt file with
+// concurrency: 4 and max-concurrency: 4 did not load. Above concurrency it
+// stays refused, with the reason, at its key, at validation and at bind.
 func TestMaxConcurrencyAtSCStDefault(t *testing.T) {
 	b, err := rabbit.New(context.Background(), stream.BinderSettings{Name: "rabbit", Type: rabbit.Type})
 	if err != nil {
@@ -21,13 +22,25 @@ func TestMaxConcurrencyAtSCStDefault(t *testing.T) {
 	}
 	defer func() { _ = b.Close(context.Background()) }()
 	sv := b.(stream.SpecValidator)
-	for _, v := range []any{1, "1"} {
-		if err := sv.ValidateConsumer(stream.ConsumerSpec{Binding: "in", Destination: "d", Group: "g", Extension: map[string]any{"maxConcurrency": v}}); err != nil {
-			t.Errorf("max-concurrency %v: %v", v, err)
+	spec := func(conc int, v any) stream.ConsumerSpec {
+		return stream.ConsumerSpec{Binding: "in", Destination: "d", Group: "g", Consumer: stream.ConsumerConfig{Concurrency: conc},
+			Extension: map[string]any{"maxConcurrency": v}}
+	}
+	for _, tc := range []struct {
+		conc int
+		v    any
+	}{{1, 1}, {1, "1"}, {0, 1}, {4, 4}, {4, 2}} {
+		if err := sv.ValidateConsumer(spec(tc.conc, tc.v)); err != nil {
+			t.Errorf("concurrency %d, max-concurrency %v: %v", tc.conc, tc.v, err)
 		}
 	}
-	err = sv.ValidateConsumer(stream.ConsumerSpec{Binding: "in", Destination: "d", Group: "g", Extension: map[string]any{"max-concurrency": 4}})
-	if err == nil || !strings.Contains(err.Error(), "stream.rabbit.bindings.in.consumer.max-concurrency") || !strings.Contains(err.Error(), "max-concurrency is not supported but at 1") {
-		t.Errorf("max-concurrency 4: %v", err)
+	for _, tc := range []struct{ conc, max int }{{1, 4}, {4, 5}} {
+		err := sv.ValidateConsumer(spec(tc.conc, tc.max))
+		if err == nil || !strings.Contains(err.Error(), "stream.rabbit.bindings.in.consumer.maxConcurrency") || !strings.Contains(err.Error(), "above consumer.concurrency") {
+			t.Errorf("concurrency %d, max-concurrency %d: %v", tc.conc, tc.max, err)
+		}
+		if _, err := b.BindConsumer(context.Background(), spec(tc.conc, tc.max)); err == nil || !strings.Contains(err.Error(), "above consumer.concurrency") {
+			t.Errorf("BindConsumer: concurrency %d, max-concurrency %d: %v", tc.conc, tc.max, err)
+		}
 	}
 }

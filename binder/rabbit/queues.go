@@ -541,7 +541,7 @@ func dlqSpec(dest, group string) *queueSpec {
 // queue-name-group-only …): its name, the exchange it is bound to and the
 // keys.
 func consumerDLQ(spec stream.ConsumerSpec) (queueSpec, error) {
-	o, err := parseConsumerOptions(spec.Binding, spec.Extension)
+	o, err := parseConsumerOptions(spec.Binding, spec.Consumer.Concurrency, spec.Extension)
 	if err != nil {
 		return queueSpec{}, err
 	}

@@ -373,7 +373,7 @@ func TestRoutingKeyExpression(t *testing.T) {
 // provisioner declares, with the same names, types (32-bit integers) and
 // defaults; bad values are errors naming the key.
 func TestSCStQueueArgs(t *testing.T) {
-	o, err := parseConsumerOptions("c-in-0", map[string]any{
+	o, err := parseConsumerOptions("c-in-0", 1, map[string]any{
 		"ttl": "5s", "expires": 60000, "max-length": 10, "max-length-bytes": 1024, "max-priority": 5,
 		"overflowBehavior": "reject-publish", "lazy": true, "single-active-consumer": true,
 		"dead-letter-exchange": "errors", "dlq-ttl": 1000, "dlq-dead-letter-exchange": "parking",
@@ -399,7 +399,7 @@ func TestSCStQueueArgs(t *testing.T) {
 		t.Errorf("dlq %+v, want d.g.dlq on errors with keys d.g-2,d.g and args %v", dlq, wantDLQ)
 	}
 
-	d, _ := parseConsumerOptions("c-in-0", nil)
+	d, _ := parseConsumerOptions("c-in-0", 1, nil)
 	if !d.republishToDlq || d.dlx() != "DLX" || d.deadLetterExchangeType != "direct" || !d.declareDLX {
 		t.Errorf("defaults: republish %v, dlx %s %s, declare %v", d.republishToDlq, d.dlx(), d.deadLetterExchangeType, d.declareDLX)
 	}
@@ -410,7 +410,7 @@ func TestSCStQueueArgs(t *testing.T) {
 		t.Errorf("partitioned binding keys %v", k)
 	}
 
-	_, err = parseConsumerOptions("c-in-0", map[string]any{"max-priority": 256, "ttl": "1.5ms", "overflow-behavior": "drop",
+	_, err = parseConsumerOptions("c-in-0", 1, map[string]any{"max-priority": 256, "ttl": "1.5ms", "overflow-behavior": "drop",
 		"quorum": map[string]any{"enabled": true, "nope": 1}, "dead-letter-args": true, "dlq-expires": 0, "dlqMaxLength": -1})
 	for _, k := range []string{"consumer.max-priority", "consumer.ttl", "consumer.overflow-behavior", "consumer.quorum.nope",
 		"consumer.dead-letter-args: dead-letter-args was removed", "consumer.dlq-expires", "consumer.dlqMaxLength"} {

@@ -13,7 +13,7 @@ import (
 // refused otherwise with the reason, at their key; before, each was an
 // "unknown key" listing the binder's own keys.
 func TestSCStListenerKeys(t *testing.T) {
-	if _, err := parseConsumerOptions("c-in-0", map[string]any{
+	if _, err := parseConsumerOptions("c-in-0", 1, map[string]any{
 		"durable-subscription": true, "acknowledgeMode": "auto", "transacted": "false", "exclusive": false,
 		"container-type": "DIRECT", "header-patterns": "*", "anonymous-group-prefix": "anonymous.",
 	}); err != nil {
@@ -26,7 +26,7 @@ func TestSCStListenerKeys(t *testing.T) {
 		t.Errorf("SCSt's defaults refused: %v", err)
 	}
 
-	_, err := parseConsumerOptions("c-in-0", map[string]any{
+	_, err := parseConsumerOptions("c-in-0", 1, map[string]any{
 		"durable-subscription": false, "acknowledge-mode": "MANUAL", "exclusive": true, "container-type": "stream", "prefix": "dev-",
 	})
 	for _, want := range []string{
@@ -49,7 +49,7 @@ func TestSCStListenerKeys(t *testing.T) {
 			t.Errorf("error does not say %q: %v", want, err)
 		}
 	}
-	if _, err = parseConsumerOptions("c-in-0", map[string]any{"acknowledge-mode": "sometimes"}); err == nil ||
+	if _, err = parseConsumerOptions("c-in-0", 1, map[string]any{"acknowledge-mode": "sometimes"}); err == nil ||
 		!strings.Contains(err.Error(), `want AUTO, MANUAL, NONE, got "sometimes"`) {
 		t.Errorf("unknown acknowledge-mode: %v", err)
 	}
@@ -62,7 +62,7 @@ func TestSCStListenerKeys(t *testing.T) {
 // consumer-tag-prefix and connection-name-prefix are read. Before, each
 // was an "unknown key" with no reason.
 func TestSCStContainerKeys(t *testing.T) {
-	c, err := parseConsumerOptions("c-in-0", map[string]any{
+	c, err := parseConsumerOptions("c-in-0", 1, map[string]any{
 		"missing-queues-fatal": false, "queue-declaration-retries": "3", "failed-declaration-retry-interval": 5000,
 		"recovery-interval": "5s", "frame-max-headroom": 20000, "receive-timeout": 1000, "enable-batching": true,
 		"republish-delivery-mode": "persistent", "super-stream": false, "delayed-exchange": false,
@@ -74,7 +74,7 @@ func TestSCStContainerKeys(t *testing.T) {
 	if c.exchangeDurable || !c.exchangeAutoDelete || c.consumerTag("c-in-0") != "app#0" || c.consumerTag("c-in-0") != "app#1" {
 		t.Errorf("exchange flags or consumer tags not read: %+v", c.queueOptions)
 	}
-	if d, err := parseConsumerOptions("c-in-0", nil); err != nil || !d.exchangeDurable || d.exchangeAutoDelete ||
+	if d, err := parseConsumerOptions("c-in-0", 1, nil); err != nil || !d.exchangeDurable || d.exchangeAutoDelete ||
 		!strings.HasPrefix(d.consumerTag("c-in-0"), "streambind-c-in-0-") {
 		t.Errorf("defaults: %v %+v", err, d.queueOptions)
 	}
@@ -85,7 +85,7 @@ func TestSCStContainerKeys(t *testing.T) {
 		t.Errorf("SCSt's defaults refused: %v", err)
 	}
 
-	_, err = parseConsumerOptions("c-in-0", map[string]any{
+	_, err = parseConsumerOptions("c-in-0", 1, map[string]any{
 		"missing-queues-fatal": true, "queue-declaration-retries": 5, "failed-declaration-retry-interval": "1s",
 		"recovery-interval": 10000, "frame-max-headroom": 1000, "receive-timeout": 50, "republish-delivery-mode": "NON_PERSISTENT",
 		"super-stream": true, "delayed-exchange": true, "alternate-exchange": map[string]any{"name": "ae"},
@@ -126,7 +126,7 @@ func TestSCStContainerKeys(t *testing.T) {
 			t.Errorf("error does not say %q: %v", want, err)
 		}
 	}
-	if _, err := parseConsumerOptions("c-in-0", map[string]any{"consumer-tag-prefix": strings.Repeat("x", 250)}); err == nil ||
+	if _, err := parseConsumerOptions("c-in-0", 1, map[string]any{"consumer-tag-prefix": strings.Repeat("x", 250)}); err == nil ||
 		!strings.Contains(err.Error(), "consumer-tag-prefix: is 250 bytes long") {
 		t.Errorf("a consumer tag prefix too long for AMQP: %v", err)
 	}

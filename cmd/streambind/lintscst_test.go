@@ -82,7 +82,7 @@ func TestLintOtherBinderSections(t *testing.T) {
 	r := runIn(t, "../../stream/testdata/other-sections", nil, "lint", ".")
 	for _, want := range []string{
 		"stream.rabbit.bindings.sink-in-0.consumer.bogus-key: unknown key",
-		"stream.rabbit.bindings.sink-in-0.consumer.max-concurrency: max-concurrency is not supported",
+		"stream.rabbit.bindings.sink-in-0.consumer.max-concurrency: is 4, above consumer.concurrency (1)",
 		"stream.kafka.bindings.other-out-0.producer.bogus: unknown key",
 	} {
 		if !strings.Contains(r.stdout, want) {
