@@ -253,10 +253,17 @@ func check(s *service) *checked {
 	}
 	if len(items) == 0 {
 		// An app with an empty definition binds its only registered
-		// function; the configured bindings say which one that would be.
+		// function; the configured bindings say which one that would be,
+		// but for those of stream.output-bindings and stream.input-bindings
+		// (stream.source x adds x-out-0), which belong to no function: a
+		// function x would bind x-out-0 a second time.
+		own := map[string]bool{}
+		for _, n := range strings.Split(cfg.OutputBindings+";"+cfg.InputBindings, ";") {
+			own[strings.ToLower(strings.TrimSpace(n))] = true
+		}
 		fns := map[string]bool{}
 		for name := range cfg.Bindings {
-			if m := bindingName.FindStringSubmatch(name); m != nil {
+			if m := bindingName.FindStringSubmatch(name); m != nil && !own[strings.ToLower(name)] {
 				fns[m[1]] = true
 			}
 		}
