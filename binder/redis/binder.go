@@ -141,9 +141,23 @@ func (bd *Binder) connect(ctx context.Context) (*goredis.Client, error) {
 	}
 	c := bd.client
 	bd.mu.Unlock()
+	// go-redis ends a command at its context's deadline only, not when the
+	// context is canceled: ctx ending without a deadline (a caller giving
+	// up, streambind dlq's --connect-timeout) would leave the PING to a
+	// server that accepts the connection and never answers waiting out
+	// dial-timeout. The PING itself still ends by then.
 	pctx, cancel := context.WithTimeout(ctx, bd.st.dialTimeout)
-	err := c.Ping(pctx).Err()
-	cancel()
+	pinged := make(chan error, 1)
+	go func() {
+		defer cancel()
+		pinged <- c.Ping(pctx).Err()
+	}()
+	var err error
+	select {
+	case err = <-pinged:
+	case <-ctx.Done():
+		err = ctx.Err()
+	}
 	if err != nil {
 		err = bd.classify(err, "redis: %s", bd.st.addr)
 		bd.setHealth(err)
