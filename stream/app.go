@@ -1149,12 +1149,17 @@ func (a *App) Run(ctx context.Context) error {
 		ctx, stop = signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 		defer stop()
 	}
+	// Suppliers are called until supCtx ends (shutdown begins); a value
+	// being sent then is sent with sendCtx, which ends at the shutdown
+	// deadline (supplierRunner).
 	supCtx, cancelSuppliers := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelSuppliers()
+	sendCtx, cancelSends := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelSends()
 	var suppliers sync.WaitGroup
 	err := a.checkIdempotency() // idempotent.go
 	if err == nil {
-		err = a.start(ctx, supCtx, &suppliers)
+		err = a.start(ctx, supCtx, sendCtx, &suppliers)
 	}
 	if err == nil {
 		err = a.startComponents(ctx)
@@ -1169,7 +1174,7 @@ func (a *App) Run(ctx context.Context) error {
 	// bridge still takes their sends; those holding what handlers use are
 	// closed last, once the bindings drained (ComponentCloser).
 	deadline := time.Now().Add(a.shutdownTimeout())
-	serr := errors.Join(a.stopComponents(deadline), a.shutdown(deadline, cancelSuppliers, &suppliers), a.closeComponents(deadline))
+	serr := errors.Join(a.stopComponents(deadline), a.shutdown(deadline, cancelSuppliers, cancelSends, &suppliers), a.closeComponents(deadline))
 	if serr != nil {
 		a.log.Error("stream app shutdown incomplete", "error", serr)
 	} else {
@@ -1178,7 +1183,7 @@ func (a *App) Run(ctx context.Context) error {
 	return errors.Join(err, serr)
 }
 
-func (a *App) start(ctx, supCtx context.Context, suppliers *sync.WaitGroup) error {
+func (a *App) start(ctx, supCtx, sendCtx context.Context, suppliers *sync.WaitGroup) error {
 	rtOf := map[*Binding]*runtimeBinding{}
 	for _, rt := range a.funcs {
 		if rt.in != nil {
@@ -1242,7 +1247,7 @@ func (a *App) start(ctx, supCtx context.Context, suppliers *sync.WaitGroup) erro
 		suppliers.Add(1)
 		go func() {
 			defer suppliers.Done()
-			runner.run(supCtx)
+			runner.run(supCtx, sendCtx)
 		}()
 	}
 	return ctx.Err()
@@ -1315,8 +1320,10 @@ func (a *App) shutdownTimeout() time.Duration {
 	return DefaultShutdownTimeout
 }
 
-// shutdown unbinds in reverse order until the shutdown deadline.
-func (a *App) shutdown(deadline time.Time, cancelSuppliers context.CancelFunc, suppliers *sync.WaitGroup) error {
+// shutdown unbinds in reverse order until the shutdown deadline. The
+// suppliers stop first (cancelSuppliers); the sends of their values in
+// flight get until the deadline (cancelSends).
+func (a *App) shutdown(deadline time.Time, cancelSuppliers, cancelSends context.CancelFunc, suppliers *sync.WaitGroup) error {
 	close(a.stopping)
 	ctx, cancel := context.WithDeadline(context.Background(), deadline)
 	defer cancel()
@@ -1327,7 +1334,8 @@ func (a *App) shutdown(deadline time.Time, cancelSuppliers context.CancelFunc, s
 	select {
 	case <-done:
 	case <-ctx.Done():
-		errs = append(errs, errors.New("suppliers did not stop within the shutdown timeout"))
+		cancelSends()
+		errs = append(errs, errors.New("suppliers did not stop within the shutdown timeout (a value being sent was not sent)"))
 	}
 	var mu sync.Mutex
 	var wg sync.WaitGroup
@@ -1379,7 +1387,7 @@ func composedSupplier(rt *runtimeBinding) supplierRunner { return composedRunner
 
 type composedRunner struct{ rt *runtimeBinding }
 
-func (c composedRunner) run(ctx context.Context) {
+func (c composedRunner) run(ctx, send context.Context) {
 	rt := c.rt
 	delay := rt.out.cfg.Producer.Poller.FixedDelay
 	for {
@@ -1393,8 +1401,8 @@ func (c composedRunner) run(ctx context.Context) {
 			rt.out.stats.errors.Add(1)
 			rt.log.Error("supplier failed", "error", boundedErr(err))
 		case !rt.fn.parts[0].out.isNil(v):
-			for attempt := 1; ctx.Err() == nil; attempt++ {
-				err := rt.callChain(ctx, 1, v, nil)
+			for attempt := 1; send.Err() == nil; attempt++ {
+				err := rt.callChain(send, 1, v, nil)
 				var se *sendError
 				if err == nil || IsPermanent(err) || !errors.As(err, &se) {
 					if err != nil {
@@ -1406,7 +1414,7 @@ func (c composedRunner) run(ctx context.Context) {
 					break
 				}
 				rt.log.Warn("composed supplier output not sent, retrying", "error", boundedErr(err))
-				if !sleepCtx(ctx, retryPolicy{initial: 100 * time.Millisecond, multiplier: 2, max: 5 * time.Second}.backOff(attempt)) {
+				if !sleepCtx(send, retryPolicy{initial: 100 * time.Millisecond, multiplier: 2, max: 5 * time.Second}.backOff(attempt)) {
 					return
 				}
 			}

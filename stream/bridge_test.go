@@ -16,13 +16,19 @@ import (
 // returns what it receives.
 func tap(t *testing.T, broker *memory.Broker, destination string) <-chan stream.Envelope {
 	t.Helper()
+	return tapGroup(t, broker, destination, "tap")
+}
+
+// tapGroup is tap as a member of group.
+func tapGroup(t *testing.T, broker *memory.Broker, destination, group string) <-chan stream.Envelope {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	bi, err := memory.Factory(broker)(ctx, stream.BinderSettings{Name: "tap", Type: memory.Type})
 	if err != nil {
 		t.Fatal(err)
 	}
 	ch := make(chan stream.Envelope, 16)
-	c, err := bi.BindConsumer(ctx, stream.ConsumerSpec{Binding: "tap", Destination: destination, Group: "tap",
+	c, err := bi.BindConsumer(ctx, stream.ConsumerSpec{Binding: "tap", Destination: destination, Group: group,
 		ContentType: stream.DefaultContentType, Consumer: stream.ConsumerConfig{Concurrency: 1, MaxAttempts: 1, InstanceCount: 1},
 		Handler: func(_ context.Context, m stream.Envelope) error {
 			m.Key = bytes.Clone(m.Key)

@@ -35,9 +35,12 @@ type messageHandler interface {
 	handle(ctx context.Context, env Envelope) error
 }
 
-// supplierRunner drives a supplier until ctx ends.
+// supplierRunner drives a supplier until ctx ends. A polled supplier's
+// value is sent with send, which outlives ctx until the shutdown deadline:
+// the value has no input to come again from, so a send in flight when
+// shutdown begins is finished (or retried) rather than cut.
 type supplierRunner interface {
-	run(ctx context.Context)
+	run(ctx, send context.Context)
 }
 
 // runtimeBinding is the runtime of one bound function: its bindings,
@@ -571,7 +574,7 @@ type polledSupplier[Out any] struct {
 	out codec[Out]
 }
 
-func (s *polledSupplier[Out]) run(ctx context.Context) {
+func (s *polledSupplier[Out]) run(ctx, send context.Context) {
 	delay := s.rt.out.cfg.Producer.Poller.FixedDelay
 	for {
 		if !s.rt.out.waitStarted(ctx) {
@@ -584,7 +587,7 @@ func (s *polledSupplier[Out]) run(ctx context.Context) {
 			s.rt.out.stats.errors.Add(1)
 			s.rt.log.Error("supplier failed", "error", boundedErr(err))
 		case !s.out.isNil(v):
-			_ = emitRetrying(ctx, s.emit, v)
+			_ = emitRetrying(send, s.emit, v)
 		}
 		if !sleepCtx(ctx, delay) {
 			return
@@ -603,7 +606,10 @@ type sourceSupplier[Out any] struct {
 	out codec[Out]
 }
 
-func (s *sourceSupplier[Out]) run(ctx context.Context) {
+// run runs the source with ctx; its emit sends with the context the
+// source gives it, so the source decides what a send cut by shutdown means
+// (it learns of it from emit's error).
+func (s *sourceSupplier[Out]) run(ctx, _ context.Context) {
 	if err := s.src(ctx, s.emit); err != nil && ctx.Err() == nil {
 		s.rt.log.Error("source ended with an error", "error", boundedErr(err))
 	}
