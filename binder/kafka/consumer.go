@@ -124,7 +124,7 @@ func (c *consumer) Stop(ctx context.Context) error {
 	}
 	c.cur = nil
 	err := r.stop(ctx)
-	c.closeDLQ()
+	c.closeDLQ(ctx)
 	if err != nil {
 		return c.bd.wrap(err, "kafka: stop consumer %s", c.spec.Binding)
 	}

@@ -299,13 +299,36 @@ func (c *consumer) dlqWriter() *kafkago.Writer {
 	return c.dlqW
 }
 
-func (c *consumer) closeDLQ() {
+// closeDLQ closes the dead-letter writer (Stop). kafka-go's Close waits
+// for the writes in flight, each bounded only by write-timeout and
+// send-attempts: against a broker that stopped answering that took
+// minutes, so Stop waits for it only until ctx ends or close-timeout
+// passed (as for leaving the group), and the close goes on in the
+// background. The writer is taken out under the lock and closed outside
+// it: handlers still dead-lettering after Stop ran out of time (their
+// context is cancelled: they give up) never wait for the close.
+func (c *consumer) closeDLQ(ctx context.Context) {
 	c.dlqMu.Lock()
-	defer c.dlqMu.Unlock()
-	if c.dlqW != nil {
-		if err := c.dlqW.Close(); err != nil {
+	w := c.dlqW
+	c.dlqW = nil
+	c.dlqMu.Unlock()
+	if w == nil {
+		return
+	}
+	closed := make(chan struct{})
+	go func() {
+		defer close(closed)
+		if err := w.Close(); err != nil {
 			c.log.Debug("kafka: closing the dead-letter writer", "error", c.bd.logErr(err))
 		}
-		c.dlqW = nil
+	}()
+	bound := time.NewTimer(c.bd.st.closeTimeout)
+	defer bound.Stop()
+	select {
+	case <-closed:
+	case <-ctx.Done():
+		c.log.Debug("kafka: dead letters still being written at Stop's end; closing the dead-letter writer in the background")
+	case <-bound.C:
+		c.log.Warn("kafka: closing the dead-letter writer is taking long (dead letters still being written); continuing in the background")
 	}
 }
