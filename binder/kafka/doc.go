@@ -443,7 +443,7 @@
 //	heartbeat-interval: 1s         # consumer group heartbeats (rebalances are noticed this fast)
 //	session-timeout: 10s
 //	rebalance-timeout: 10s
-//	close-timeout: 5s              # longest wait for leaving a group on Stop
+//	close-timeout: 5s              # longest wait on Stop for leaving the group, and for the dead letters being written
 //	health-interval: 2s            # between health probes (at least 100ms)
 //	health-timeout: 3s             # bound of each health probe and lag request (at least 100ms); a bare number is seconds, as SCSt's healthTimeout
 //	lag-interval: 2s               # between end-offset reads for the lag (at least 100ms)
