@@ -167,16 +167,20 @@ func pollerOnlyKeys(tree map[string]any, path []string, origins map[string]strin
 			continue
 		}
 		_, _ = takeKey(tree, kp)
-		e := &stream.ConfigError{Path: p, Origin: originOf(origins, p)}
-		switch {
-		case k.accept != nil && k.accept(v):
-		case k.warn != "":
-			e.Msg = "ignored: " + k.warn
-			warnings = append(warnings, e)
-		default:
-			e.Msg = k.why
-			errs = append(errs, e)
-		}
+		warnings, errs = k.judge(p, originOf(origins, p), v, warnings, errs)
+	}
+	return warnings, errs
+}
+
+// judge appends to warnings or errs what value v of the key at path p
+// (from origin) calls for: nothing when accept takes it.
+func (k pollerKey) judge(p, origin string, v any, warnings, errs []*stream.ConfigError) ([]*stream.ConfigError, []*stream.ConfigError) {
+	switch {
+	case k.accept != nil && k.accept(v):
+	case k.warn != "":
+		warnings = append(warnings, &stream.ConfigError{Path: p, Origin: origin, Msg: "ignored: " + k.warn})
+	default:
+		errs = append(errs, &stream.ConfigError{Path: p, Origin: origin, Msg: k.why})
 	}
 	return warnings, errs
 }
@@ -418,18 +422,8 @@ func integrationPoller(raw map[string]any, origins map[string]string) (warnings,
 			rateKey = k
 		default:
 			for _, pk := range pollerKeys {
-				if pk.key != sq {
-					continue
-				}
-				e := &stream.ConfigError{Path: p, Origin: at(p)}
-				switch {
-				case pk.accept != nil && pk.accept(poller[k]):
-				case pk.warn != "":
-					e.Msg = "ignored: " + pk.warn
-					warnings = append(warnings, e)
-				default:
-					e.Msg = pk.why
-					errs = append(errs, e)
+				if pk.key == sq {
+					warnings, errs = pk.judge(p, at(p), poller[k], warnings, errs)
 				}
 			}
 		}
