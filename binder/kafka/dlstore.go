@@ -279,6 +279,11 @@ func (c *kafkaDeadLetters) turn(ctx context.Context) error {
 		default:
 			return nil
 		}
+	} else {
+		// Dropped from the group: what it read of its partitions was
+		// not kept (Remove was refused), so a partition the next
+		// generation gives it again is read from the group's position.
+		c.m.assigned = nil
 	}
 	c.m.lost = false
 	c.m.releaseGen()
@@ -308,11 +313,18 @@ type kafkaDeadLetters struct {
 }
 
 func (c *kafkaDeadLetters) Next(ctx context.Context) (stream.DeadLetter, error) {
-	for c.cur < len(c.parts) {
+	for {
+		// A claiming cursor turns to the next generation first, after
+		// its end too: a purge whose claims were lost in a rebalance
+		// (Remove: ErrClaimLost) reads again, and the generation may have
+		// given the partition back.
 		if c.m != nil {
 			if err := c.turn(ctx); err != nil {
 				return stream.DeadLetter{}, err
 			}
+		}
+		if c.cur >= len(c.parts) {
+			return stream.DeadLetter{}, io.EOF
 		}
 		p := c.parts[c.cur]
 		if c.m != nil {
@@ -349,7 +361,6 @@ func (c *kafkaDeadLetters) Next(ctx context.Context) (stream.DeadLetter, error) 
 		return stream.DeadLetter{ID: strconv.Itoa(p.id) + "/" + strconv.FormatInt(m.Offset, 10),
 			Envelope: envelope(&m), Time: m.Time}, nil
 	}
-	return stream.DeadLetter{}, io.EOF
 }
 
 func (c *kafkaDeadLetters) closeReader() {

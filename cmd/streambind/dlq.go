@@ -212,6 +212,10 @@ func (t *dlqTarget) withCursor(ctx context.Context, fn func(stream.DeadLetters) 
 	return errors.Join(err, cur.Close(cctx))
 }
 
+// purgeRounds bounds how often purge reads again the dead letters whose
+// claims it lost while removing them (see purge).
+const purgeRounds = 8
+
 // filterFlags select dead letters.
 type filterFlags struct {
 	headers      []string
@@ -971,7 +975,10 @@ does not remove stays in its order. A dead letter whose time the broker
 does not tell never matches --since/--until; the summary counts those.
 Like replay, purge claims what it reads (until it removes it, or exits):
 a replay running meanwhile does not replay a dead letter purge holds, and
-two purges do not both count one.`,
+two purges do not both count one. Claims lost while purge waited (the
+question outlasted --lease, or on Kafka a rebalance) are read again (up
+to 8 times): the dead letters that came back to it are removed, those
+another replay or purge holds are left to it.`,
 		Example: `  streambind dlq purge --profile rabbit --binding chargePayment-in-0
   streambind dlq purge --profile rabbit --binding chargePayment-in-0 --exception 'invalid character' --yes`,
 		Args: cobra.MaximumNArgs(1),
@@ -1001,54 +1008,75 @@ two purges do not both count one.`,
 			declined := false
 			pr := newProgress(e, "purged")
 			err = t.withCursor(ctx, func(cur stream.DeadLetters) error {
-				var doomed []stream.DeadLetter
-				for ff.limit == 0 || len(doomed) < ff.limit {
-					d, err := cur.Next(ctx)
-					if err == io.EOF {
-						elsewhere = cur.HeldElsewhere()
-						break
+				// Rounds: the dead letters whose claims a rebalance took
+				// while this purge removed (Kafka) are read again, and
+				// removed if they came back to it (they are some of those
+				// confirmed: read up to where the cursor was opened, with
+				// the same filters); those another replay or purge holds
+				// stay its own. A round that loses no claim, or reads
+				// nothing, ends it; so does the purgeRounds-th (members
+				// that keep joining and leaving).
+				var taken []string // notes of the last round's lost claims
+				defer func() {
+					for _, n := range taken {
+						fmt.Fprint(e.stderr, n)
 					}
-					if err != nil {
-						return err
+				}()
+				for round := 1; round <= purgeRounds; round++ {
+					var doomed []stream.DeadLetter
+					for ff.limit == 0 || removed+len(doomed) < ff.limit {
+						d, err := cur.Next(ctx)
+						if err == io.EOF {
+							elsewhere = cur.HeldElsewhere()
+							break
+						}
+						if err != nil {
+							return err
+						}
+						ok, noTime := ff.match(d)
+						if ok {
+							d.Payload = nil // not needed to remove it
+							doomed = append(doomed, d)
+							continue
+						}
+						if noTime && round == 1 {
+							untimed++
+						}
+						// Given back at once: a replay that wants it must
+						// not wait for this purge to exit.
+						if err := cur.Release(ctx, d); err != nil {
+							return err
+						}
 					}
-					ok, noTime := ff.match(d)
-					if ok {
-						d.Payload = nil // not needed to remove it
-						doomed = append(doomed, d)
-						continue
-					}
-					if noTime {
-						untimed++
-					}
-					// Given back at once: a replay that wants it must
-					// not wait for this purge to exit.
-					if err := cur.Release(ctx, d); err != nil {
-						return err
-					}
-				}
-				if len(doomed) == 0 {
-					return nil
-				}
-				if !yes {
-					fmt.Fprintf(e.stderr, "purge %d dead letter%s of %s from %s? [y/N] ", len(doomed), plural(len(doomed)), t.src, t.where)
-					line, _ := bufio.NewReader(cmd.InOrStdin()).ReadString('\n')
-					if a := strings.ToLower(strings.TrimSpace(line)); a != "y" && a != "yes" {
-						declined = true
+					if len(doomed) == 0 {
 						return nil
 					}
-				}
-				for _, d := range doomed {
-					if err := cur.Remove(ctx, d); errors.Is(err, stream.ErrClaimLost) {
-						// Held longer than its claim (the question
-						// waited): another replay or purge has it now.
-						lost++
-						fmt.Fprintf(e.stderr, "note: dead letter %s not purged: %v\n", d.ID, err)
-						continue
-					} else if err != nil {
-						return err
+					if !yes && round == 1 {
+						fmt.Fprintf(e.stderr, "purge %d dead letter%s of %s from %s? [y/N] ", len(doomed), plural(len(doomed)), t.src, t.where)
+						line, _ := bufio.NewReader(cmd.InOrStdin()).ReadString('\n')
+						if a := strings.ToLower(strings.TrimSpace(line)); a != "y" && a != "yes" {
+							declined = true
+							return nil
+						}
 					}
-					removed++
-					pr.update(removed, false)
+					taken = nil
+					for _, d := range doomed {
+						if err := cur.Remove(ctx, d); errors.Is(err, stream.ErrClaimLost) {
+							// Held longer than its claim (the question
+							// waited), or a rebalance: another replay or
+							// purge may have it now.
+							taken = append(taken, fmt.Sprintf("note: dead letter %s not purged: %v\n", d.ID, err))
+							continue
+						} else if err != nil {
+							return err
+						}
+						removed++
+						pr.update(removed, false)
+					}
+					lost = len(taken)
+					if lost == 0 {
+						return nil
+					}
 				}
 				return nil
 			})
