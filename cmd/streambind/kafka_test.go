@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	goredis "github.com/redis/go-redis/v9"
 	kafkago "github.com/segmentio/kafka-go"
 
 	"github.com/streambind/streambind/binder/rabbit/rabbittest"
@@ -35,6 +36,9 @@ func TestMain(m *testing.M) {
 		main()
 		return
 	}
+	// As main does: the in-process runs of the command (runIn) would
+	// print go-redis's dial failures, under whichever tests run then.
+	goredis.SetLogger(noRedisLog{})
 	flag.Parse()
 	given := false
 	flag.Visit(func(f *flag.Flag) { given = given || f.Name == "test.parallel" })
