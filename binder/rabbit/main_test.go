@@ -3,11 +3,10 @@ package rabbit
 import (
 	"flag"
 	"os"
-	"runtime"
-	"strconv"
 	"testing"
 
 	"github.com/streambind/streambind/binder/rabbit/rabbittest"
+	"github.com/streambind/streambind/internal/testparallel"
 )
 
 // parallelTests is how many parallel tests run at least at once when
@@ -22,12 +21,6 @@ const parallelTests = 4
 // unless -parallel says otherwise.
 func TestMain(m *testing.M) {
 	flag.Parse()
-	given := false
-	flag.Visit(func(f *flag.Flag) { given = given || f.Name == "test.parallel" })
-	if !given && runtime.GOMAXPROCS(0) < parallelTests {
-		if err := flag.Set("test.parallel", strconv.Itoa(parallelTests)); err != nil {
-			panic(err)
-		}
-	}
+	testparallel.AtLeast(parallelTests)
 	os.Exit(rabbittest.Main(m))
 }

@@ -19,6 +19,7 @@ import (
 	kafkago "github.com/segmentio/kafka-go"
 
 	"github.com/streambind/streambind/binder/rabbit/rabbittest"
+	"github.com/streambind/streambind/internal/testparallel"
 )
 
 // TestMain lets the test binary stand in for the command: with
@@ -40,13 +41,7 @@ func TestMain(m *testing.M) {
 	// print go-redis's dial failures, under whichever tests run then.
 	goredis.SetLogger(noRedisLog{})
 	flag.Parse()
-	given := false
-	flag.Visit(func(f *flag.Flag) { given = given || f.Name == "test.parallel" })
-	if !given {
-		if err := flag.Set("test.parallel", strconv.Itoa(parallelTests)); err != nil {
-			panic(err)
-		}
-	}
+	testparallel.AtLeast(parallelTests)
 	os.Exit(rabbittest.Main(m))
 }
 
