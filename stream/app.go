@@ -1322,7 +1322,8 @@ func (a *App) shutdownTimeout() time.Duration {
 
 // shutdown unbinds in reverse order until the shutdown deadline. The
 // suppliers stop first (cancelSuppliers); the sends of their values in
-// flight get until the deadline (cancelSends).
+// flight get until the deadline (cancelSends), while the input bindings
+// drain; the producers close once both ended.
 func (a *App) shutdown(deadline time.Time, cancelSuppliers, cancelSends context.CancelFunc, suppliers *sync.WaitGroup) error {
 	close(a.stopping)
 	ctx, cancel := context.WithDeadline(context.Background(), deadline)
@@ -1331,12 +1332,8 @@ func (a *App) shutdown(deadline time.Time, cancelSuppliers, cancelSends context.
 	cancelSuppliers()
 	done := make(chan struct{})
 	go func() { suppliers.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-ctx.Done():
-		cancelSends()
-		errs = append(errs, errors.New("suppliers did not stop within the shutdown timeout (a value being sent was not sent)"))
-	}
+	// The input bindings drain while the suppliers' sends finish: a send
+	// that cannot complete must not take the handlers' shutdown time.
 	var mu sync.Mutex
 	var wg sync.WaitGroup
 	for _, b := range a.bindings {
@@ -1354,6 +1351,12 @@ func (a *App) shutdown(deadline time.Time, cancelSuppliers, cancelSends context.
 		}()
 	}
 	wg.Wait()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		cancelSends()
+		errs = append(errs, errors.New("suppliers did not stop within the shutdown timeout (a value being sent was not sent)"))
+	}
 	if err := a.bridge.close(ctx); err != nil {
 		errs = append(errs, err)
 	}
