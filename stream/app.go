@@ -1405,7 +1405,7 @@ func (c composedRunner) run(ctx, send context.Context) {
 			rt.log.Error("supplier failed", "error", boundedErr(err))
 		case !rt.fn.parts[0].out.isNil(v):
 			for attempt := 1; send.Err() == nil; attempt++ {
-				err := rt.callChain(send, 1, v, nil)
+				err := stoppedForGood(ctx, rt.callChain(send, 1, v, nil))
 				var se *sendError
 				if err == nil || IsPermanent(err) || !errors.As(err, &se) {
 					if err != nil {

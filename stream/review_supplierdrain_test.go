@@ -81,3 +81,53 @@ func TestReviewSupplierSendDoesNotStarveInputDrain(t *testing.T) {
 	}
 	t.Logf("Run: %v after %v", runErr, took)
 }
+
+// A polled supplier's value whose output binding was stopped or paused
+// (management, Binding.Stop) cannot be sent once shutdown begins: the
+// binding is not started again. Its send is not retried until the shutdown
+// deadline, which made Run wait the whole shutdown-timeout and fail.
+func TestReviewSupplierSendToStoppedBindingAtShutdown(t *testing.T) {
+	for _, def := range []string{"tick", "tick|same"} {
+		for _, op := range []string{"stop", "pause"} {
+			t.Run(def+"/"+op, func(t *testing.T) {
+				broker := newBroker(t)
+				called := make(chan struct{}, 1)
+				fns := stream.NewCatalog()
+				stream.AddSupplier(fns, "tick", func(ctx context.Context) (string, error) {
+					select {
+					case called <- struct{}{}:
+					default:
+					}
+					<-ctx.Done() // returns its value once shutdown began
+					return "x", nil
+				})
+				stream.AddFunction(fns, "same", func(_ context.Context, s string) (string, error) { return s, nil })
+				cfg := &stream.Config{Function: stream.FunctionConfig{Definition: def}, ShutdownTimeout: 5 * time.Second,
+					Bindings: map[string]stream.BindingConfig{def + "-out-0": {Destination: "d"}}}
+				r := startOn(t, broker, cfg, fns, discardLogger())
+				select {
+				case <-called:
+				case <-time.After(wait):
+					t.Fatal("supplier not called")
+				}
+				b := r.app.Binding(def + "-out-0")
+				var err error
+				if op == "stop" {
+					err = b.Stop(context.Background())
+				} else {
+					err = b.Pause(context.Background())
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				stopped := make(chan error, 1)
+				start := time.Now()
+				go func() { stopped <- r.stop() }()
+				err = <-stopped
+				if took := time.Since(start); took > 3*time.Second || err != nil {
+					t.Errorf("Run: %v after %v (shutdown-timeout 5s)", err, took)
+				}
+			})
+		}
+	}
+}

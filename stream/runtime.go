@@ -587,12 +587,25 @@ func (s *polledSupplier[Out]) run(ctx, send context.Context) {
 			s.rt.out.stats.errors.Add(1)
 			s.rt.log.Error("supplier failed", "error", boundedErr(err))
 		case !s.out.isNil(v):
-			_ = emitRetrying(send, s.emit, v)
+			_ = emitRetrying(send, func(c context.Context, v Out) error {
+				return stoppedForGood(ctx, s.emit(c, v))
+			}, v)
 		}
 		if !sleepCtx(ctx, delay) {
 			return
 		}
 	}
+}
+
+// stoppedForGood makes err permanent when it says the output binding is
+// stopped (or paused) and shutdown has begun (ctx, the supplier's, ended):
+// the binding is not started again, so retrying the send until the shutdown
+// deadline only delays the shutdown.
+func stoppedForGood(ctx context.Context, err error) error {
+	if err != nil && ctx.Err() != nil && errors.Is(err, ErrBindingStopped) {
+		return Permanent(err)
+	}
+	return err
 }
 
 func (s *polledSupplier[Out]) emit(ctx context.Context, v Out) error {
