@@ -1010,13 +1010,14 @@ another replay or purge holds are left to it.`,
 			err = t.withCursor(ctx, func(cur stream.DeadLetters) error {
 				// Rounds: the dead letters whose claims a rebalance took
 				// while this purge removed (Kafka) are read again, and
-				// removed if they came back to it (they are some of those
-				// confirmed: read up to where the cursor was opened, with
-				// the same filters); those another replay or purge holds
-				// stay its own. A round that loses no claim, or reads
-				// nothing, ends it; so does the purgeRounds-th (members
-				// that keep joining and leaving).
+				// removed if they came back to it — only those the first
+				// round read, which the question (or --yes) was about;
+				// those another replay or purge holds stay its own. A
+				// round that loses no claim, or reads nothing, ends it;
+				// so does the purgeRounds-th (members that keep joining
+				// and leaving).
 				var taken []string // notes of the last round's lost claims
+				var confirmed map[string]bool
 				defer func() {
 					for _, n := range taken {
 						fmt.Fprint(e.stderr, n)
@@ -1034,7 +1035,7 @@ another replay or purge holds are left to it.`,
 							return err
 						}
 						ok, noTime := ff.match(d)
-						if ok {
+						if ok && (round == 1 || confirmed[d.ID]) {
 							d.Payload = nil // not needed to remove it
 							doomed = append(doomed, d)
 							continue
@@ -1050,6 +1051,14 @@ another replay or purge holds are left to it.`,
 					}
 					if len(doomed) == 0 {
 						return nil
+					}
+					if round == 1 {
+						// Later rounds remove only these: what the
+						// question (or --yes) was about.
+						confirmed = map[string]bool{}
+						for _, d := range doomed {
+							confirmed[d.ID] = true
+						}
 					}
 					if !yes && round == 1 {
 						fmt.Fprintf(e.stderr, "purge %d dead letter%s of %s from %s? [y/N] ", len(doomed), plural(len(doomed)), t.src, t.where)

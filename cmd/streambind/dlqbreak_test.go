@@ -728,51 +728,69 @@ func TestConnectBreakAcceptThenClose(t *testing.T) {
 }
 
 // A purge whose claims a rebalance took while it waited at its question
-// reads the dead letters again and removes those that came back to it.
-// On Kafka the purge holds the partition while it asks; a replay (--limit
-// 1) joining the group has it once the broker drops the waiting purge
-// (the lease, 6s), replays one dead letter and leaves; the purge, told
-// "y", finds its removes refused (its generation is gone) and used to
-// give them all up as "taken over by another replay or purge", leaving
-// them although no one held them.
+// reads the dead letters again and removes those that came back to it,
+// and only those it asked about. On Kafka the purge holds the partition
+// while it asks; a replay (--limit 1) joining the group has it once the
+// broker drops the waiting purge (the lease, 6s), replays one dead letter
+// and leaves; the purge, told "y", finds its removes refused (its
+// generation is gone) and used to give them all up as "taken over by
+// another replay or purge", leaving them although no one held them.
 func TestDLQBreakPurgeRereadsAfterRebalanceKafka(t *testing.T) {
 	t.Parallel()
-	c := kafkatest.Start(t)
-	dir := writeFiles(t, map[string]string{"application.yaml": fmt.Sprintf(dlqService, kafkaBinder)})
-	env := []string{"KAFKA_BROKERS=" + c.Brokers()}
-	a := startDLQApp(t, dir, env, stream.WithBinderType(kafka.Type, kafka.New))
-	const n = 10
-	for i := range n {
-		a.send(t, "c", job{fmt.Sprint(i), "poison"})
-	}
-	depth := lsDepth(t, dir, env)
-	eventually(t, "10 dead letters", func() bool { return depth() == n })
-
-	pp := startDLQ(t, dir, env, "purge", "--lease", "6s")
-	eventually(t, "the purge's question", func() bool { return strings.Contains(pp.out.String(), "[y/N]") })
-	pr := startDLQ(t, dir, env, "replay", "--limit", "1", "--lease", "6s")
-	pr.wait(t, 90*time.Second)
-	if _, err := io.WriteString(pp.stdin, "y\n"); err != nil {
-		t.Fatal(err)
-	}
-	pp.wait(t, 90*time.Second)
-	t.Logf("purge (exit %v): %s\nreplay (exit %v): %s", pp.err, pp.out, pr.err, pr.out)
-	if pp.err != nil || pr.err != nil {
-		t.Fatalf("purge %v, replay %v", pp.err, pr.err)
-	}
-	// The purge's summary follows its question on the same line.
-	purged := regexp.MustCompile(`purged (\d+) dead letter`).FindStringSubmatch(pp.out.String())
-	if r := pr.count(t); r != 1 || purged == nil || purged[1] != fmt.Sprint(n-1) {
-		t.Errorf("replay took %d, purge %v of %d dead letters; want 1 and %d", r, purged, n, n-1)
-	}
-	if d := depth(); d != 0 {
-		t.Errorf("%d dead letters left", d)
-	}
-	seen := map[string]int{}
-	eventually(t, "the replayed copy", func() bool { collect(a, seen); return len(seen) == 1 })
-	a.stop()
-	collect(a, seen)
-	if len(seen) != 1 {
-		t.Errorf("copies of %d dead letters arrived (%v), want 1", len(seen), seen)
+	for _, tc := range []struct {
+		name, answer string
+		args         []string
+		purged, left int
+	}{
+		{"all", "y\n", nil, 9, 0},
+		// It asked about 0-4; the replay took 0: 5 is not purged.
+		{"limit", "y\n", []string{"--limit", "5"}, 4, 5},
+		{"declined", "n\n", nil, 0, 9},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			c := kafkatest.Start(t)
+			dir := writeFiles(t, map[string]string{"application.yaml": fmt.Sprintf(dlqService, kafkaBinder)})
+			env := []string{"KAFKA_BROKERS=" + c.Brokers()}
+			a := startDLQApp(t, dir, env, stream.WithBinderType(kafka.Type, kafka.New))
+			const n = 10
+			for i := range n {
+				a.send(t, "c", job{fmt.Sprint(i), "poison"})
+			}
+			depth := lsDepth(t, dir, env)
+			eventually(t, "10 dead letters", func() bool { return depth() == n })
+			pp := startDLQ(t, dir, env, "purge", append([]string{"--lease", "6s"}, tc.args...)...)
+			eventually(t, "the purge's question", func() bool { return strings.Contains(pp.out.String(), "[y/N]") })
+			pr := startDLQ(t, dir, env, "replay", "--limit", "1", "--lease", "6s")
+			pr.wait(t, 90*time.Second)
+			if _, err := io.WriteString(pp.stdin, tc.answer); err != nil {
+				t.Fatal(err)
+			}
+			pp.wait(t, 90*time.Second)
+			t.Logf("purge (exit %v): %s\nreplay (exit %v): %s", pp.err, pp.out, pr.err, pr.out)
+			if pp.err != nil || pr.err != nil {
+				t.Fatalf("purge %v, replay %v", pp.err, pr.err)
+			}
+			// The purge's summary follows its question on the same line.
+			got := 0
+			if m := regexp.MustCompile(`purged (\d+) dead letter`).FindStringSubmatch(pp.out.String()); m != nil {
+				got, _ = strconv.Atoi(m[1])
+			} else if !strings.Contains(pp.out.String(), "nothing purged") {
+				t.Errorf("no summary")
+			}
+			if r := pr.count(t); r != 1 || got != tc.purged {
+				t.Errorf("replay took %d, purge %d; want 1 and %d", r, got, tc.purged)
+			}
+			if d := depth(); d != tc.left {
+				t.Errorf("%d dead letters left, want %d", d, tc.left)
+			}
+			seen := map[string]int{}
+			eventually(t, "the replayed copy", func() bool { collect(a, seen); return len(seen) == 1 })
+			a.stop()
+			collect(a, seen)
+			if len(seen) != 1 {
+				t.Errorf("copies of %d dead letters arrived (%v), want 1", len(seen), seen)
+			}
+		})
 	}
 }
