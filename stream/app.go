@@ -1351,11 +1351,17 @@ func (a *App) shutdown(deadline time.Time, cancelSuppliers, cancelSends context.
 		}()
 	}
 	wg.Wait()
+	// done first: once the inputs' drain took the whole timeout, both are
+	// ready, and select would pick one at random.
 	select {
 	case <-done:
-	case <-ctx.Done():
-		cancelSends()
-		errs = append(errs, errors.New("suppliers did not stop within the shutdown timeout (a value being sent was not sent)"))
+	default:
+		select {
+		case <-done:
+		case <-ctx.Done():
+			cancelSends()
+			errs = append(errs, errors.New("suppliers did not stop within the shutdown timeout (a value being sent was not sent)"))
+		}
 	}
 	if err := a.bridge.close(ctx); err != nil {
 		errs = append(errs, err)
