@@ -289,7 +289,7 @@ func fillParts(t testing.TB, c *kafkatest.Cluster, topic string, parts, n, keys 
 	}
 }
 
-// committedParts3 is the group's committed offset of partitions 0..parts-1.
+// committedAll is the group's committed offset of partitions 0..parts-1.
 func committedAll(t testing.TB, c *kafkatest.Cluster, group, topic string, parts int) []int64 {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)

@@ -2,6 +2,7 @@ package kafka_test
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"math/rand/v2"
 	"strconv"
@@ -52,11 +53,16 @@ func committedOf(t testing.TB, c *kafkatest.Cluster, group, topic string) int64 
 	if err != nil {
 		t.Fatalf("offset fetch: %v", err)
 	}
+	// A group the broker does not know yet (its member still joining)
+	// has committed nothing.
+	if errors.Is(res.Error, kafkago.GroupIdNotFound) {
+		return -1
+	}
 	if res.Error != nil {
 		t.Fatalf("offset fetch: %v", res.Error)
 	}
 	ps := res.Topics[topic]
-	if len(ps) == 0 {
+	if len(ps) == 0 || errors.Is(ps[0].Error, kafkago.GroupIdNotFound) {
 		return -1
 	}
 	if ps[0].Error != nil {
