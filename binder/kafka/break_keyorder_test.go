@@ -61,6 +61,19 @@ func (o *breakOutcomes) acked(key string, i int) {
 	}
 }
 
+// checkKeyOrder fails t unless each key's messages were acknowledged in
+// offset order.
+func (o *breakOutcomes) checkKeyOrder(t testing.TB) {
+	t.Helper()
+	for k, is := range o.perKey {
+		for j := 1; j < len(is); j++ {
+			if is[j] <= is[j-1] {
+				t.Fatalf("key %s acknowledged out of order: %v", k, is)
+			}
+		}
+	}
+}
+
 func (o *breakOutcomes) okCount() int {
 	o.mu.Lock()
 	defer o.mu.Unlock()
@@ -178,13 +191,7 @@ func TestBreakKeyOrderMixedOutcomes(t *testing.T) {
 			}
 		}
 	}
-	for k, is := range out.perKey {
-		for j := 1; j < len(is); j++ {
-			if is[j] <= is[j-1] {
-				t.Fatalf("key %s acknowledged out of order: %v", k, is)
-			}
-		}
-	}
+	out.checkKeyOrder(t)
 	t.Logf("refused dead-letter requests: %d; dead letters: %d", ref.hits.Load(), len(dead))
 }
 
@@ -287,32 +294,6 @@ func fillParts(t testing.TB, c *kafkatest.Cluster, topic string, parts, n, keys 
 	if err := w.WriteMessages(ctx, msgs...); err != nil {
 		t.Fatalf("fill %s: %v", topic, err)
 	}
-}
-
-// committedAll is the group's committed offset of partitions 0..parts-1.
-func committedAll(t testing.TB, c *kafkatest.Cluster, group, topic string, parts int) []int64 {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	cl := &kafkago.Client{Addr: kafkago.TCP(c.Addrs()...)}
-	ids := make([]int, parts)
-	for i := range ids {
-		ids[i] = i
-	}
-	res, err := cl.OffsetFetch(ctx, &kafkago.OffsetFetchRequest{GroupID: group, Topics: map[string][]int{topic: ids}})
-	if err != nil {
-		t.Fatalf("offset fetch: %v", err)
-	}
-	out := make([]int64, parts)
-	for i := range out {
-		out[i] = -1
-	}
-	for _, p := range res.Topics[topic] {
-		if p.Partition < parts {
-			out[p.Partition] = p.CommittedOffset
-		}
-	}
-	return out
 }
 
 // TestBreakKeyOrderRebalance: two members of a group with ordering key
@@ -465,13 +446,7 @@ func TestBreakKeyOrderPause(t *testing.T) {
 			t.Errorf("message %d handled %d times", i, out.ok[i])
 		}
 	}
-	for k, is := range out.perKey {
-		for j := 1; j < len(is); j++ {
-			if is[j] <= is[j-1] {
-				t.Fatalf("key %s out of order: %v", k, is)
-			}
-		}
-	}
+	out.checkKeyOrder(t)
 }
 
 // TestBreakKeyOrderWideStopGoroutines (not parallel: it counts

@@ -46,29 +46,43 @@ func fillKeyed(t testing.TB, c *kafkatest.Cluster, topic string, n, keys int) {
 // (-1: none).
 func committedOf(t testing.TB, c *kafkatest.Cluster, group, topic string) int64 {
 	t.Helper()
+	return committedAll(t, c, group, topic, 1)[0]
+}
+
+// committedAll is the group's committed offset of partitions 0..parts-1
+// of topic (-1: none).
+func committedAll(t testing.TB, c *kafkatest.Cluster, group, topic string, parts int) []int64 {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	cl := &kafkago.Client{Addr: kafkago.TCP(c.Addrs()...)}
-	res, err := cl.OffsetFetch(ctx, &kafkago.OffsetFetchRequest{GroupID: group, Topics: map[string][]int{topic: {0}}})
+	ids := make([]int, parts)
+	out := make([]int64, parts)
+	for i := range ids {
+		ids[i], out[i] = i, -1
+	}
+	res, err := cl.OffsetFetch(ctx, &kafkago.OffsetFetchRequest{GroupID: group, Topics: map[string][]int{topic: ids}})
 	if err != nil {
 		t.Fatalf("offset fetch: %v", err)
 	}
 	// A group the broker does not know yet (its member still joining)
 	// has committed nothing.
 	if errors.Is(res.Error, kafkago.GroupIdNotFound) {
-		return -1
+		return out
 	}
 	if res.Error != nil {
 		t.Fatalf("offset fetch: %v", res.Error)
 	}
-	ps := res.Topics[topic]
-	if len(ps) == 0 || errors.Is(ps[0].Error, kafkago.GroupIdNotFound) {
-		return -1
+	for _, p := range res.Topics[topic] {
+		switch {
+		case errors.Is(p.Error, kafkago.GroupIdNotFound):
+		case p.Error != nil:
+			t.Fatalf("offset fetch %s[%d]: %v", topic, p.Partition, p.Error)
+		case p.Partition < parts:
+			out[p.Partition] = p.CommittedOffset
+		}
 	}
-	if ps[0].Error != nil {
-		t.Fatalf("offset fetch: %v", ps[0].Error)
-	}
-	return ps[0].CommittedOffset
+	return out
 }
 
 // waitKeyCommitted polls the committed offset until cond holds; every value
