@@ -16,10 +16,15 @@ var dlqAliases = map[string]bool{"enabledlq": true, "autobinddlq": true}
 // stream.bindings.<b>.consumer.dlq (stream.default.consumer.dlq), where
 // streambind reads it: that is where an SCSt file puts them, and it must
 // port over unchanged. A common setting that disagrees is a problem.
-func liftDLQAliases(streamTree map[string]any, origins map[string]string) []*stream.ConfigError {
-	var errs []*stream.ConfigError
+//
+// A binding's alias in another binder type's section than its binder's
+// (stream.rabbit.bindings.b.consumer.auto-bind-dlq for a binding on Kafka)
+// is ignored with a warning, as SCSt's Kafka binder never reads RabbitMQ's
+// properties: it must not give the binding a dead-letter topic.
+func liftDLQAliases(streamTree map[string]any, origins map[string]string) (warns, errs []*stream.ConfigError) {
 	var defaults []typeDefault
 	schema := configSchema()
+	defType := defaultBinderType(streamTree)
 	for _, typ := range sortedKeys(streamTree) {
 		if schema.field(typ) != nil {
 			continue // a common key, not a binder-specific section
@@ -67,7 +72,18 @@ func liftDLQAliases(streamTree map[string]any, origins map[string]string) []*str
 			for _, b := range sortedKeys(bs) {
 				bm, _ := bs[b].(map[string]any)
 				if c, ok := bm["consumer"].(map[string]any); ok {
-					lift(c, "stream."+typ+".bindings."+b+".consumer", []string{"bindings", sameBinding(common, b)})
+					name := sameBinding(common, b)
+					if bt := bindingType(streamTree, common, name, defType); bt != "" && !strings.EqualFold(bt, typ) {
+						for _, k := range sortedKeys(c) {
+							if dlqAliases[squash(k)] {
+								from := "stream." + typ + ".bindings." + b + ".consumer." + k
+								warns = append(warns, &stream.ConfigError{Path: from, Origin: originOf(origins, from),
+									Msg: fmt.Sprintf("ignored: binding %s is on a binder of type %s, which does not read the %s binder's properties (as in SCSt)", name, bt, typ)})
+								delete(c, k)
+							}
+						}
+					}
+					lift(c, "stream."+typ+".bindings."+b+".consumer", []string{"bindings", name})
 					if len(c) == 0 { // it held only the alias
 						delete(bm, "consumer")
 					}
@@ -75,7 +91,19 @@ func liftDLQAliases(streamTree map[string]any, origins map[string]string) []*str
 			}
 		}
 	}
-	return append(errs, liftTypeDefaults(streamTree, origins, defaults)...)
+	return warns, append(errs, liftTypeDefaults(streamTree, origins, defaults)...)
+}
+
+// bindingType is the type of binding b's binder: of the binder it names,
+// else defType (the default binder's, "" when the code chooses it).
+func bindingType(streamTree, bindings map[string]any, b, defType string) string {
+	bm, _ := bindings[b].(map[string]any)
+	if k, ok := mapKey(bm, "binder"); ok {
+		if n, err := toString(bm[k]); err == nil && strings.TrimSpace(n) != "" {
+			return binderType(streamTree, n)
+		}
+	}
+	return defType
 }
 
 // typeDefault is an SCSt DLQ alias of a binder type's default section

@@ -409,7 +409,9 @@ func Load(opts Options) (*Loaded, error) {
 		warnings, serrs = kafkaEnvironments(tree, origins)
 		out.Warnings = append(out.Warnings, warnings...)
 		errs = append(errs, serrs...)
-		errs = append(errs, liftDLQAliases(tree, origins)...)
+		warnings, serrs = liftDLQAliases(tree, origins)
+		out.Warnings = append(out.Warnings, warnings...)
+		errs = append(errs, serrs...)
 	}
 
 	d := &decoder{origins: origins, skip: unresolved}

@@ -92,6 +92,53 @@ func TestDLQTypeDefaultOnlyItsType(t *testing.T) {
 			t.Errorf("origin of fromRabbit-in-0's dlq %q, want the line of its binder", o)
 		}
 	})
+	// A binding's alias under another type's section is not the binding's
+	// binder's property (SCSt's Kafka binder does not read
+	// spring.cloud.stream.rabbit.bindings.*): it gave a binding on Kafka a
+	// dead-letter topic, and an SCSt file that sets both binders' aliases
+	// of one binding (one true, one false) was refused as a conflict.
+	t.Run("a binding's alias of another type", func(t *testing.T) {
+		for _, tc := range []struct {
+			name, yaml string
+			want       bool
+		}{
+			{"binder named", binders + `  default-binder: rabbit1
+  rabbit.bindings.fromKafka-in-0.consumer.autoBindDlq: true
+  bindings:
+    fromKafka-in-0: { group: g, binder: kafka1 }
+`, false},
+			{"the default binder's type", binders + `  default-binder: kafka1
+  rabbit.bindings.fromKafka-in-0.consumer.auto-bind-dlq: true
+`, false},
+			{"both types' aliases", binders + `  default-binder: kafka1
+  rabbit.bindings.fromKafka-in-0.consumer.auto-bind-dlq: true
+  kafka.bindings.fromKafka-in-0.consumer.enable-dlq: false
+  rabbit.bindings.fromRabbit-in-0.consumer.auto-bind-dlq: false
+  kafka.bindings.fromRabbit-in-0.consumer.enable-dlq: true
+  bindings:
+    fromRabbit-in-0: { group: g, binder: rabbit1 }
+`, false},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				l, err := Load(Options{Data: []byte(tc.yaml), Env: []string{}})
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, b := range []string{"fromKafka-in-0", "fromRabbit-in-0"} {
+					if got := l.Stream.Binding(b).Consumer.DLQ; got != tc.want {
+						t.Errorf("%s: dlq %v, want %v", b, got, tc.want)
+					}
+				}
+				warned := false
+				for _, w := range l.Warnings {
+					warned = warned || strings.Contains(w.Error(), "rabbit.bindings.fromKafka-in-0.consumer.") && strings.Contains(w.Error(), "is on a binder of type kafka")
+				}
+				if !warned {
+					t.Errorf("warnings %v, want one naming the ignored alias", l.Warnings)
+				}
+			})
+		}
+	})
 	t.Run("conflict", func(t *testing.T) {
 		es := configErrors(t, Options{Data: []byte(binders + `  default-binder: kafka1
   default.consumer.dlq: false
