@@ -141,6 +141,11 @@ func checkUnreachable(t *testing.T, args []string, r result, typ, addr, bound st
 	if strings.Contains(r.stderr, "s3cret-pw") {
 		t.Errorf("%v: the password is shown:\n%s", args, r.stderr)
 	}
+	if r.stdout != "" {
+		// dlq replay and purge printed "replayed 0 dead letters", which a
+		// script reads as done.
+		t.Errorf("%v: nothing was done, but stdout says %q", args, r.stdout)
+	}
 	if n := strings.Count(r.stderr, "retrying"); n > 1 || strings.Contains(r.stderr, "level=WARN") {
 		t.Errorf("%v: %d lines say it retries (want at most one, and no warnings):\n%s", args, n, r.stderr)
 	}

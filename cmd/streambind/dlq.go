@@ -791,7 +791,9 @@ least 1. --dry-run prints what would be replayed and changes nothing.`,
 			}
 			var replayed, skipped, untimed, looped, lost, elsewhere int
 			pr := newProgress(e, "replayed")
+			opened := false
 			err = t.withCursor(ctx, func(cur stream.DeadLetters) error {
+				opened = true
 				for ff.limit == 0 || replayed < ff.limit {
 					d, err := cur.Next(ctx)
 					if err == io.EOF {
@@ -873,6 +875,11 @@ least 1. --dry-run prints what would be replayed and changes nothing.`,
 				return nil
 			})
 			pr.done()
+			if err != nil && !opened {
+				// Nothing was read (the broker is out of reach): no summary
+				// on stdout, where a script would read "replayed 0".
+				return failed(err)
+			}
 			verb := "replayed"
 			if dryRun {
 				verb = "would replay"
@@ -1007,7 +1014,9 @@ another replay or purge holds are left to it.`,
 			removed, untimed, lost, elsewhere := 0, 0, 0, 0
 			declined := false
 			pr := newProgress(e, "purged")
+			opened := false
 			err = t.withCursor(ctx, func(cur stream.DeadLetters) error {
+				opened = true
 				// Rounds: the dead letters whose claims a rebalance took
 				// while this purge removed (Kafka) are read again, and
 				// removed if they came back to it — only those the first
@@ -1090,6 +1099,9 @@ another replay or purge holds are left to it.`,
 				return nil
 			})
 			pr.done()
+			if err != nil && !opened {
+				return failed(err) // nothing was read: no summary (see replay)
+			}
 			if declined && err == nil {
 				// The user's choice, not a failure: exit status 0.
 				fmt.Fprintf(out, "nothing purged\n")
