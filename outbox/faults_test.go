@@ -8,6 +8,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -232,10 +233,25 @@ func waitForCond(t *testing.T, within time.Duration, what string, ok func() bool
 	deadline := time.Now().Add(within)
 	for !ok() {
 		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", within, what)
+			t.Fatalf("timed out after %s waiting for %s; the relays' goroutines:\n%s", within, what, relayStacks())
 		}
 		time.Sleep(20 * time.Millisecond) // polling observable state
 	}
+}
+
+// relayStacks is the stacks of the goroutines in the outbox package and
+// the binders, for a test that timed out waiting on a relay: where it is
+// stuck.
+func relayStacks() string {
+	buf := make([]byte, 1<<22)
+	buf = buf[:runtime.Stack(buf, true)]
+	var out []string
+	for _, g := range strings.Split(string(buf), "\n\n") {
+		if strings.Contains(g, "streambind/outbox.") || strings.Contains(g, "streambind/binder/") {
+			out = append(out, g)
+		}
+	}
+	return strings.Join(out, "\n\n")
 }
 
 // TestLifecycleMisuse: the relay's Start and Stop called out of

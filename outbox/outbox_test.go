@@ -223,7 +223,7 @@ func waitEmpty(t testing.TB, pool *pgxpool.Pool, table string, within time.Durat
 			var id, attempts int
 			var lastErr string
 			_ = pool.QueryRow(context.Background(), "SELECT id, attempts, coalesce(last_error, '') FROM "+table+" ORDER BY id LIMIT 1").Scan(&id, &attempts, &lastErr)
-			t.Fatalf("%d rows still in %s after %s (the first: id %d, %d failed attempts, last error %q)", rowCount(t, pool, table), table, within, id, attempts, lastErr)
+			t.Fatalf("%d rows still in %s after %s (the first: id %d, %d failed attempts, last error %q); the relays' goroutines:\n%s", rowCount(t, pool, table), table, within, id, attempts, lastErr, relayStacks())
 		}
 		time.Sleep(20 * time.Millisecond) // polling the database's state, not hoping for it
 	}
