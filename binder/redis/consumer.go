@@ -1429,7 +1429,7 @@ func (r *run) Pause(ctx context.Context) error {
 	r.paused = true
 	r.mu.Unlock()
 	r.signal()
-	r.unblock()
+	r.unblock(ctx)
 	err := r.pool.Pause(ctx)
 	r.flushAcks() // intake reads no more: they would wait for Resume
 	return err
@@ -1444,13 +1444,15 @@ func (r *run) Resume() {
 }
 
 // unblock ends the reader's blocking read at once (CLIENT UNBLOCK); where
-// the ACL refuses it, the read ends within blockFor.
-func (r *run) unblock() {
+// the ACL refuses it, the read ends within blockFor. Bounded by ctx (the
+// caller's Pause or Stop) as well as command-timeout: a server that does
+// not answer must not hold Stop past its ctx.
+func (r *run) unblock(ctx context.Context) {
 	id := r.reader.id.Load()
 	if id == 0 {
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), r.c.bd.st.commandTimeout)
+	ctx, cancel := context.WithTimeout(ctx, r.c.bd.st.commandTimeout)
 	defer cancel()
 	if err := r.c.client.ClientUnblock(ctx, id).Err(); err != nil {
 		r.c.log.Debug("redis: CLIENT UNBLOCK failed; the read ends within its block time", "error", r.c.bd.logErr(err))
@@ -1468,14 +1470,14 @@ func (r *run) Stop(ctx context.Context) error {
 	go r.finishOnce.Do(r.finish)
 	tick := time.NewTicker(100 * time.Millisecond)
 	defer tick.Stop()
-	r.unblock()
+	r.unblock(ctx)
 wait:
 	for {
 		select {
 		case <-r.intakeDone:
 			break wait
 		case <-tick.C:
-			r.unblock()
+			r.unblock(ctx)
 		case <-ctx.Done():
 			errs = append(errs, fmt.Errorf("intake still reading: %w", ctx.Err()))
 			break wait
