@@ -828,6 +828,15 @@ func TestEmptySecurityPropertiesAreUnset(t *testing.T) {
 		Binder: map[string]any{"brokers": "127.0.0.1:19092", "configuration": empty}}); err != nil {
 		t.Errorf("empty security properties under PLAINTEXT: %v", err)
 	}
+	// Likewise the binder's own sasl section left empty ("sasl:" with its
+	// keys commented out), as tls is; it was "sasl.username: required with
+	// sasl".
+	for _, sec := range []string{"sasl", "tls"} {
+		if _, err := kafka.New(context.Background(), stream.BinderSettings{Name: "k", Type: kafka.Type,
+			Binder: map[string]any{"brokers": "127.0.0.1:19092", sec: nil}}); err != nil {
+			t.Errorf("an empty %s section: %v", sec, err)
+		}
+	}
 	// Still refused: a SASL setting that is given, under PLAINTEXT.
 	_, err := kafka.New(context.Background(), stream.BinderSettings{Name: "k", Type: kafka.Type,
 		Binder: map[string]any{"brokers": "127.0.0.1:19092", "configuration": map[string]any{"sasl.mechanism": "PLAIN"}}})

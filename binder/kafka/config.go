@@ -449,6 +449,11 @@ func parseSettings(s stream.BinderSettings) (settings, error) {
 		case "tls":
 			err = sec.tls.Decode(&d, p, v, false)
 		case "sasl":
+			if v == nil {
+				// "sasl:" with its keys commented out: no SASL, as an
+				// empty value of any of them is unset (unsetWhenEmpty).
+				return nil
+			}
 			sec.saslSet = true
 			var m map[string]any
 			if m, err = props.Map(v); err != nil {
