@@ -46,8 +46,11 @@ func isPermission(err error) bool {
 	return goredis.IsPermissionError(err) || hasPrefix(err, "NOPERM")
 }
 
-// isNoGroup reports a consumer group (or its stream) that does not exist.
-func isNoGroup(err error) bool { return hasPrefix(err, "NOGROUP") }
+// isNoGroup reports a consumer group (or its stream) that does not exist,
+// or (Redis 7) a blocking read ended because its stream was deleted.
+func isNoGroup(err error) bool {
+	return hasPrefix(err, "NOGROUP") || hasPrefix(err, "UNBLOCKED the stream key no longer exists")
+}
 
 // isTLSError reports a failed TLS handshake or certificate check.
 func isTLSError(err error) bool {
