@@ -2,10 +2,8 @@ package redis_test
 
 import (
 	"context"
-	"io"
 	"net"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -14,15 +12,16 @@ import (
 )
 
 // holeProxy is a loopback TCP proxy to the shared server that the test
-// can turn into a black hole: once frozen, it forwards nothing either way
-// and answers nothing (connections stay open, as with a server that hangs
-// or a network that drops packets), new connections included.
+// can turn into a black hole: while frozen it forwards nothing either way
+// (what it read waits, as TCP keeps unacknowledged segments; connections
+// stay open, as with a server that hangs or a network that drops packets),
+// new connections included; thawed, it forwards again.
 type holeProxy struct {
-	ln     net.Listener
-	frozen atomic.Bool
-	mu     sync.Mutex
-	conns  []net.Conn
-	wg     sync.WaitGroup
+	ln    net.Listener
+	mu    sync.Mutex
+	gate  chan struct{} // closed while forwarding
+	conns []net.Conn
+	wg    sync.WaitGroup
 }
 
 func newHoleProxy(t *testing.T) *holeProxy {
@@ -31,13 +30,41 @@ func newHoleProxy(t *testing.T) *holeProxy {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &holeProxy{ln: ln}
+	p := &holeProxy{ln: ln, gate: make(chan struct{})}
+	close(p.gate)
 	p.wg.Go(p.accept)
 	t.Cleanup(p.close)
 	return p
 }
 
 func (p *holeProxy) addr() string { return p.ln.Addr().String() }
+
+// freeze stops forwarding; thaw forwards again.
+func (p *holeProxy) freeze() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	select {
+	case <-p.gate:
+		p.gate = make(chan struct{})
+	default:
+	}
+}
+
+func (p *holeProxy) thaw() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	select {
+	case <-p.gate:
+	default:
+		close(p.gate)
+	}
+}
+
+func (p *holeProxy) open() <-chan struct{} {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.gate
+}
 
 func (p *holeProxy) accept() {
 	for {
@@ -48,37 +75,36 @@ func (p *holeProxy) accept() {
 		p.mu.Lock()
 		p.conns = append(p.conns, c)
 		p.mu.Unlock()
-		if p.frozen.Load() {
-			continue // accepted, never answered
-		}
-		up, err := net.Dial("tcp", redistest.Addr())
-		if err != nil {
-			_ = c.Close()
-			continue
-		}
-		p.mu.Lock()
-		p.conns = append(p.conns, up)
-		p.mu.Unlock()
-		p.wg.Go(func() { p.pipe(up, c) })
-		p.wg.Go(func() { p.pipe(c, up) })
+		p.wg.Go(func() {
+			<-p.open() // accepted, not answered while frozen
+			up, err := net.Dial("tcp", redistest.Addr())
+			if err != nil {
+				_ = c.Close()
+				return
+			}
+			p.mu.Lock()
+			p.conns = append(p.conns, up)
+			p.mu.Unlock()
+			p.wg.Go(func() { p.pipe(up, c) })
+			p.pipe(c, up)
+		})
 	}
 }
 
-// pipe copies from src to dst until either closes; frozen, it reads and
-// drops.
+// pipe copies from src to dst until either closes, holding what it read
+// while frozen.
 func (p *holeProxy) pipe(dst, src net.Conn) {
+	defer dst.Close()
 	buf := make([]byte, 32<<10)
 	for {
 		n, err := src.Read(buf)
-		if n > 0 && !p.frozen.Load() {
+		if n > 0 {
+			<-p.open()
 			if _, werr := dst.Write(buf[:n]); werr != nil {
 				return
 			}
 		}
 		if err != nil {
-			if err != io.EOF {
-				_ = dst.Close()
-			}
 			return
 		}
 	}
@@ -91,6 +117,7 @@ func (p *holeProxy) close() {
 		_ = c.Close()
 	}
 	p.mu.Unlock()
+	p.thaw()
 	p.wg.Wait()
 }
 
@@ -115,7 +142,7 @@ func TestBreakBlackHoleBounded(t *testing.T) {
 		}
 	}
 	time.Sleep(50 * time.Millisecond) // intake back in its blocking read
-	px.frozen.Store(true)
+	px.freeze()
 
 	const budget = 200 * time.Millisecond
 	const slack = 400 * time.Millisecond
@@ -139,4 +166,50 @@ func TestBreakBlackHoleBounded(t *testing.T) {
 	timed("Stop again", cons.Stop)
 	timed("producer Close", p.Close)
 	timed("binder Close", b.Close)
+}
+
+// TestBreakBlackHoleRecovers: Redis black-holed for a few seconds (longer
+// than command-timeout) while a group consumes: the binder reports itself
+// down, sends fail within their ctx, and once the server answers again
+// the binder is up, every send that was confirmed is received (none
+// lost), and the consumer goes on without a restart.
+func TestBreakBlackHoleRecovers(t *testing.T) {
+	e := newEnv(t)
+	px := newHoleProxy(t)
+	b := newBinder(t, map[string]any{"address": px.addr(), "key-prefix": e.prefix, "client-name": e.name,
+		"health-interval": "200ms", "health-timeout": "200ms", "command-timeout": "1s", "dial-timeout": "1s"})
+	tr := newTracker()
+	bindConsumer(t, b, stream.ConsumerSpec{Destination: "hole", Group: "g", Consumer: stream.ConsumerConfig{Concurrency: 2},
+		Handler: func(_ context.Context, m stream.Envelope) error { tr.receive(m.Headers[idHeader]); return nil }})
+	p := bindProducer(t, b, stream.ProducerSpec{Destination: "hole"})
+	ctx := context.Background()
+	var ok []string
+	sendSome := func(prefix string, n int, d time.Duration) (failed int) {
+		for _, id := range ids(prefix, n) {
+			sctx, cancel := context.WithTimeout(ctx, d)
+			err := p.Send(sctx, msg(id))
+			cancel()
+			if err != nil {
+				failed++
+				continue
+			}
+			ok = append(ok, id)
+		}
+		return failed
+	}
+	if f := sendSome("before", 100, 5*time.Second); f > 0 {
+		t.Fatalf("%d sends failed before the black hole", f)
+	}
+	tr.wait(t, ok, 10*time.Second)
+	px.freeze()
+	waitFor(t, 5*time.Second, "the binder down", func() bool { return b.Health(ctx) != nil })
+	failed := sendSome("during", 5, 300*time.Millisecond)
+	time.Sleep(2500 * time.Millisecond) // past command-timeout: reads and acks time out
+	px.thaw()
+	waitFor(t, 5*time.Second, "the binder up again", func() bool { return b.Health(ctx) == nil })
+	if f := sendSome("after", 100, 5*time.Second); f > 0 {
+		t.Errorf("%d sends failed after the black hole", f)
+	}
+	t.Logf("%d sends during the black hole failed (of 5)", failed)
+	tr.wait(t, ok, 20*time.Second)
 }
