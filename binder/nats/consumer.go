@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -212,13 +213,14 @@ func (c *consumer) close(ctx context.Context) error { return c.life.Close(ctx) }
 
 // held is a received message from its receipt until it is settled.
 type held struct {
-	msg     jetstream.Msg
-	env     stream.Envelope
-	subject string
-	seq     uint64 // stream sequence
-	n       uint64 // deliveries so far, this one included
-	ts      time.Time
-	touched atomic.Int64 // keeper tick (run.ticks) of receipt or the last in-progress ack
+	msg      jetstream.Msg
+	env      stream.Envelope
+	subject  string
+	seq      uint64 // stream sequence
+	n        uint64 // deliveries so far, this one included
+	ts       time.Time
+	touched  atomic.Int64 // keeper tick (run.ticks) of receipt or the last in-progress ack
+	gaveBack bool         // settled by a Nak (or left unacknowledged): see run.naked
 
 	prev, next *held // in run.held while tracked (run.mu)
 }
@@ -293,7 +295,22 @@ type run struct {
 	queueShut  bool               // intake ended: accept gives back what comes late
 	recycled   sync.Pool          // of *held: untracked ones, reused by accept (an allocation less per message)
 	nextCancel context.CancelFunc // ends the pump's wait for the next message
+	// naked holds the stream sequences of messages the run gave back
+	// (Nak) or left unacknowledged and has not seen settled since: their
+	// redelivery is the JetStream consumer's state, so a consumer made
+	// again (the server lost it) starts no later than the lowest of them
+	// and of the messages held (see reopen) — else they would be lost
+	// with it. Sequences at or
+	// below the consumer's ack floor (another member settled them) are
+	// dropped whenever the run reads the consumer's info, and the lowest
+	// half when it holds more than nakedMax.
+	naked map[uint64]struct{}
 }
+
+// nakedMax bounds run.naked (members of a group that settle each other's
+// Nak'ed messages could otherwise grow it without end between two reads of
+// the consumer's ack floor).
+const nakedMax = 1 << 16
 
 func (c *consumer) newRun() *run {
 	r := &run{
@@ -561,7 +578,7 @@ func (r *run) pump() error {
 		}
 		mu.Unlock()
 		if msg != nil {
-			_ = msg.Nak()
+			r.giveBack(msg)
 		}
 	}
 	cc, err := r.consumer().Consume(handler,
@@ -602,9 +619,17 @@ func (r *run) pump() error {
 	back = nil
 	mu.Unlock()
 	for _, m := range give {
-		_ = m.Nak()
+		r.giveBack(m)
 	}
 	return err
+}
+
+// giveBack Naks a received message that the run does not track.
+func (r *run) giveBack(m jetstream.Msg) {
+	if _, seq, _, ok := ackInfo(m.Reply()); ok {
+		r.noteNak(seq)
+	}
+	_ = m.Nak()
 }
 
 // drainWait bounds the wait for the client to hand over what it buffered
@@ -620,9 +645,12 @@ const drainWait = 5 * time.Second
 func (r *run) dropStaleRequests() {
 	ctx, cancel := context.WithTimeout(context.Background(), min(r.c.bd.st.apiTimeout, 2*time.Second))
 	defer cancel()
-	if _, err := r.consumer().Info(ctx); err != nil {
+	info, err := r.consumer().Info(ctx)
+	if err != nil {
 		r.c.log.Debug("nats: consumer info after a drain", "error", r.c.bd.logErr(err))
+		return
 	}
+	r.ackFloor(info)
 }
 
 // waitBelow waits, without pulling, until the run holds fewer than limit
@@ -667,9 +695,13 @@ func (r *run) reopen() error {
 	c := r.c
 	ctx, cancel := context.WithTimeout(r.intakeCtx, c.bd.st.apiTimeout+streamGoneWait)
 	defer cancel()
-	_, err := r.consumer().Info(ctx)
-	if err == nil || !(errors.Is(err, jetstream.ErrConsumerNotFound) || errors.Is(err, jetstream.ErrStreamNotFound)) {
-		return nil // there, or the server does not answer: go on pulling
+	info, err := r.consumer().Info(ctx)
+	if err == nil {
+		r.ackFloor(info)
+		return nil
+	}
+	if !(errors.Is(err, jetstream.ErrConsumerNotFound) || errors.Is(err, jetstream.ErrStreamNotFound)) {
+		return nil // the server does not answer: go on pulling
 	}
 	after, remade := r.lastSeq.Load(), false
 	s, err := c.conn.js.Stream(ctx, c.ref.name)
@@ -697,6 +729,18 @@ func (r *run) reopen() error {
 	from := after + 1 // after the last message received; 1: the new stream's start
 	if after == 0 && !remade {
 		from = 0 // nothing received: where the settings say
+	}
+	if remade {
+		r.mu.Lock()
+		clear(r.naked) // sequences of the old stream
+		r.mu.Unlock()
+	} else if low := r.lowestUnsettled(); low != 0 && (from == 0 || low < from) {
+		// Messages given back wait for a redelivery that the lost
+		// consumer's state held, and a message held now may be given back
+		// yet (its settlement goes to the lost consumer): deliver again
+		// from the lowest of them. What was settled after it comes again:
+		// duplicates, not losses.
+		from = low
 	}
 	jc, err := r.open(ctx, from)
 	if err != nil {
@@ -815,6 +859,11 @@ func (r *run) untrack(h *held) {
 	r.mu.Lock()
 	was := r.held.remove(h)
 	n := r.held.n
+	if h.gaveBack {
+		r.noteNakLocked(h.seq)
+	} else if len(r.naked) > 0 {
+		delete(r.naked, h.seq)
+	}
 	r.mu.Unlock()
 	if r.waiting.Load() > 0 && n < r.lowWater() {
 		r.signal()
@@ -825,9 +874,73 @@ func (r *run) untrack(h *held) {
 	}
 }
 
+// noteNak records that the message of stream sequence seq was given back
+// (see run.naked).
+func (r *run) noteNak(seq uint64) {
+	r.mu.Lock()
+	r.noteNakLocked(seq)
+	r.mu.Unlock()
+}
+
+func (r *run) noteNakLocked(seq uint64) {
+	if seq == 0 {
+		return
+	}
+	if r.naked == nil {
+		r.naked = make(map[uint64]struct{})
+	}
+	r.naked[seq] = struct{}{}
+	if len(r.naked) > nakedMax {
+		seqs := make([]uint64, 0, len(r.naked))
+		for s := range r.naked {
+			seqs = append(seqs, s)
+		}
+		slices.Sort(seqs)
+		for _, s := range seqs[:len(seqs)/2] {
+			delete(r.naked, s)
+		}
+	}
+}
+
+// ackFloor drops the given-back sequences at or below the consumer's ack
+// floor (stream sequence): they are settled.
+func (r *run) ackFloor(info *jetstream.ConsumerInfo) {
+	if info == nil {
+		return
+	}
+	floor := info.AckFloor.Stream
+	r.mu.Lock()
+	for s := range r.naked {
+		if s <= floor {
+			delete(r.naked, s)
+		}
+	}
+	r.mu.Unlock()
+}
+
+// lowestUnsettled returns the lowest stream sequence of the messages the
+// run holds or gave back (see run.naked), or 0.
+func (r *run) lowestUnsettled() uint64 {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var low uint64
+	for s := range r.naked {
+		if low == 0 || s < low {
+			low = s
+		}
+	}
+	r.held.each(func(h *held) {
+		if h.seq != 0 && (low == 0 || h.seq < low) {
+			low = h.seq
+		}
+	})
+	return low
+}
+
 // release gives a message that was not handled back to JetStream at once
 // (Nak without delay), so that another member of the group gets it.
 func (r *run) release(h *held) {
+	h.gaveBack = true
 	if err := h.msg.Nak(); err != nil {
 		r.c.log.Debug("nats: nak failed; the message is redelivered after ack-wait", "sequence", h.seq, "error", r.c.bd.logErr(err))
 	}
@@ -990,6 +1103,7 @@ func (r *run) settle(ctx context.Context, h *held, err error) {
 	case err == nil:
 		serr = h.msg.Ack()
 	case nak:
+		h.gaveBack = true
 		if r.pool.Stopping() {
 			serr = h.msg.Nak() // another member may take it now
 		} else {
@@ -1003,10 +1117,12 @@ func (r *run) settle(ctx context.Context, h *held, err error) {
 				// brings it back to the binder after ack-wait, which
 				// dead-letters it then (see watchMaxDeliveries).
 				c.log.Error("nats: dead-lettering failed on the message's last delivery; trying again after ack-wait", "sequence", h.seq, "deliveries", h.n, "error", c.bd.logErr(derr))
+				h.gaveBack = true
 				return
 			}
 			delay := dispatch.Backoff{Initial: max(c.cs.redeliveryDelay, 100*time.Millisecond), Max: 30 * time.Second}.Delay(int(h.n))
 			c.log.Warn("nats: dead-lettering failed; the message comes back after a delay", "sequence", h.seq, "deliveries", h.n, "delay", delay, "error", c.bd.logErr(derr))
+			h.gaveBack = true
 			serr = h.msg.NakWithDelay(delay)
 			break
 		}

@@ -188,7 +188,13 @@
 // during a long pause (inactive-threshold) is made again on Resume,
 // starting after the last message received, as is any consumer the server
 // lost (deleted, or gone with a restart), which the binder notices through
-// missing pull heartbeats (within about 10s). A stream deleted at run time
+// missing pull heartbeats (within about 10s). When the binding still holds
+// messages or gave some back (Nak) that it has not seen settled since,
+// the consumer made again starts at the lowest of them instead: their
+// redelivery was the lost consumer's state, and they must not be lost
+// with it (what was settled after them comes again: duplicates). This is
+// one binding's knowledge: what other members of the group gave back may
+// still be lost with a deleted consumer. A stream deleted at run time
 // is provisioned again by the next send to it or by its consumers, which
 // then read the new stream from its start (its sequences start over),
 // whatever start-offset says. A binding that finds its stream gone waits
