@@ -693,13 +693,26 @@ func (r *run) readNew() error {
 	return nil
 }
 
-// readHistory reads the consumer's own pending entries (XREADGROUP ... 0)
-// and takes those it does not hold. complete is false when it ran out of
-// room first.
+// historyPage is how many of its own pending entries readHistory looks
+// at per XPENDING.
+const historyPage = 256
+
+// readHistory takes the consumer's own pending entries that it does not
+// hold (Redis delivered them with a reply the connection lost, or an
+// earlier run did not give them back) and returns complete false when it
+// ran out of room first. Not with XREADGROUP ... 0: that counts a delivery
+// of every pending entry of the consumer, those it holds (handling them,
+// or holding them after a Nak) too, so that each lost connection spent a
+// delivery (max-deliveries) of every entry held meanwhile. It lists them
+// (XPENDING ... consumer, which counts nothing), resets the idle time of
+// those it does not hold and still owns (touchScript: XCLAIM ... JUSTID,
+// which counts nothing either, so no other member reclaims them while
+// they wait here), and reads them with XRANGE; each keeps the delivery
+// count Redis has for it.
 func (r *run) readHistory() (complete bool, err error) {
 	c := r.c
 	for _, k := range r.snapshotKeys() {
-		start := "0"
+		start := "-"
 		for {
 			room := r.room()
 			if room <= 0 {
@@ -709,25 +722,72 @@ func (r *run) readHistory() (complete bool, err error) {
 				return false, r.ctx.Err()
 			}
 			ctx, cancel := context.WithTimeout(r.ctx, c.bd.st.commandTimeout)
-			res, err := c.client.XReadGroup(ctx, &goredis.XReadGroupArgs{
-				Group: c.group, Consumer: c.name, Streams: []string{k, start}, Count: int64(room), Block: -1,
+			pend, err := c.client.XPendingExt(ctx, &goredis.XPendingExtArgs{
+				Stream: k, Group: c.group, Start: start, End: "+", Count: historyPage, Consumer: c.name,
 			}).Result()
-			cancel()
-			if errors.Is(err, goredis.Nil) {
+			if err != nil || len(pend) == 0 {
+				cancel()
+				if errors.Is(err, goredis.Nil) {
+					err = nil
+				}
+				if err != nil {
+					return false, err
+				}
 				break
 			}
+			start = "(" + pend[len(pend)-1].ID
+			counts := make(map[string]int64)
+			args := []any{c.group, c.name}
+			r.mu.Lock()
+			for _, p := range pend {
+				if len(counts) == room {
+					start = p.ID // from this one on, once there is room
+					break
+				}
+				if _, held := r.held[entryRef{k, p.ID}]; !held {
+					counts[p.ID] = p.RetryCount
+					args = append(args, p.ID)
+				}
+			}
+			r.mu.Unlock()
+			if len(counts) == 0 {
+				cancel()
+				if len(pend) < historyPage {
+					break
+				}
+				continue
+			}
+			owned, err := touchScript.Run(ctx, c.client, []string{k}, args...).StringSlice()
 			if err != nil {
+				cancel()
 				return false, err
 			}
-			if len(res) == 0 || len(res[0].Messages) == 0 {
-				break
+			pipe := c.client.Pipeline()
+			reads := make([]*goredis.XMessageSliceCmd, len(owned))
+			for i, id := range owned {
+				reads[i] = pipe.XRange(ctx, k, id, id)
 			}
+			if len(owned) > 0 {
+				if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, goredis.Nil) {
+					cancel()
+					return false, err
+				}
+			}
+			cancel()
 			now := time.Now().UnixNano()
-			es := r.replyBuf(res)
-			r.advanceTo(k, res[0].Messages)
-			es = r.accept(es, &r.slab, k, res[0].Messages, 0, now)
+			es := r.reply[:0]
+			if r.replies != nil {
+				es = make([]*entry, 0, len(owned))
+			}
+			for i, id := range owned {
+				ms, _ := reads[i].Result()
+				if len(ms) == 0 || ms[0].ID != id {
+					ms = []goredis.XMessage{{ID: id}} // deleted: accept acknowledges it (gone)
+				}
+				r.advanceTo(k, ms)
+				es = r.accept(es, &r.slab, k, ms, counts[id], now)
+			}
 			r.handOn(es)
-			start = res[0].Messages[len(res[0].Messages)-1].ID
 		}
 	}
 	return true, nil

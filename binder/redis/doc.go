@@ -88,9 +88,10 @@
 // connection of its own (a blocking read must not hold one of the shared
 // pool's): XREADGROUP ... > with COUNT up to prefetch minus what it holds,
 // waiting up to 2s; Stop and Pause end the wait at once with CLIENT
-// UNBLOCK. At Start, and after every failed read, it first reads its own
-// pending entries again (XREADGROUP ... 0), so that entries Redis delivered
-// with a reply the connection lost are not stuck; a Start skips that read
+// UNBLOCK. At Start, and after every failed read, it first takes back its
+// own pending entries that it does not hold (XPENDING ... consumer, then
+// XRANGE; neither counts a delivery), so that entries Redis delivered
+// with a reply the connection lost are not stuck; a Start skips that
 // when nothing can be pending for the member (a new binding, or one whose
 // last Stop gave back every entry, see below).
 //
@@ -120,7 +121,8 @@
 // the group idle for at least claim-min-idle (XPENDING IDLE) and claims
 // them (XCLAIM with that minimum idle time, so two members never both
 // get one). An entry Redis has delivered more than max-deliveries times
-// (every read, claim and re-read counts) is not handled again: it is
+// (every read and claim counts; taking back its own entries after a lost
+// connection does not) is not handled again: it is
 // dead-lettered with the reason (or dropped without dlq) — a message that
 // crashes every member that takes it does not go round for ever.
 //
