@@ -14,6 +14,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"log/slog"
 	"runtime"
 	"strconv"
 	"strings"
@@ -514,53 +515,121 @@ func TestAdvPipeRabbitStopWhileBlocked(t *testing.T) {
 	e.expectOutputs(t, n, keys, "after restart")
 }
 
-// TestAdvPipeRabbitNakBurstStall — regression test (found by review, fixed in beb7641; what it was:).
-// The output binding is stopped for 1.5s mid-stream (sends refused, as
-// during an output outage), with max-attempts 2 and a 300ms back-off:
-// every input handed out meanwhile fails its send twice and is Nak'ed.
-// Sequentially that is one message at a time, and the stream resumes at
-// once when the output is back. Pipelined, a whole window (prefetch 128)
-// fails at about the same time and pipeline's settleHead hands each failed head to
-// requeueLater, which waits a FULL redelivery-delay for each, one after
-// another — also for messages that failed long ago — while nothing else is
-// handed out or acked: the stream stalls for about window × 100ms (~13s)
-// after the output came back. Kafka's pipeline waits only "what is left of
-// redelivery-delay" (c8eac0d); RabbitMQ's does not.
+// TestAdvPipeRabbitNakBurstStall — regression test of beb7641 (requeueLater
+// holds a Nak'ed delivery only for what is left of redelivery-delay since
+// its result came, not a full delay after the earlier ones were settled).
+//
+// A whole window fails at once: the App's basic.publish frames are held by
+// the proxy (e.gate) until max-in-flight 256 / prefetch 128 inputs were
+// handed out, the output is made unroutable (e.outage: mandatory, so each
+// send fails through SendAsync's result, ErrPipelinedSend), and the gate
+// opens: the broker returns all 128 outputs within a few ms. The worker
+// then settles the window head by head, each one through requeueLater with
+// a result that came long before (max-attempts 1, default
+// redelivery-delay 100ms). Had each a full delay, the window would be held
+// 128 x 100ms ~ 12.8s; it is requeued within about one delay:
+//
+//   - "pause": a Pause while the window fails (the path of a pause: no
+//     retry in place, each failed head requeued) returns within 3s (12.8s
+//     with a full delay each: Pause waits until every handed-out delivery
+//     was settled); after the output is back and Resume every input has
+//     its output;
+//   - "outage": the output stays down; each head is retried in place once
+//     (it fails again) and Nak'ed: 3/4 of the window is left for
+//     redelivery (the core's "input left for redelivery") within 3s (~10s
+//     with a full delay each); after the output is back every input has
+//     its output.
+//
+// The stall the commit was found with — a window Nak'ed during an output
+// outage held the stream for ~window x 100ms after the output came back —
+// is no longer reachable that way: since 3ea1f6e a failed pipelined send is
+// retried in place (the Handler, its max-attempts) and only reaches
+// requeueLater when that fails too, so after the outage the heads succeed
+// without a hold. (The earlier version of this test stopped the output
+// binding for 1.5s: a stopped output fails the send as it is handed over,
+// and the worker retries that head in place before it hands out more, so
+// only ~3 sends failed, never a window, and it passed with the fix
+// reverted.) Both subtests check that the whole window failed (at least
+// 3/4 of it through SendAsync's result), so that they cannot pass again
+// without reaching the path.
 func TestAdvPipeRabbitNakBurstStall(t *testing.T) {
-	for _, mif := range []int{1, 256} {
-		t.Run("max-in-flight "+strconv.Itoa(mif), func(t *testing.T) {
+	const logLeft = "input left for redelivery"
+	for _, pause := range []bool{true, false} {
+		name := map[bool]string{true: "pause", false: "outage"}[pause]
+		t.Run(name, func(t *testing.T) {
 			t.Parallel() // with its sibling only: the test is not parallel
-			const n, keys = 500, 5
+			const n, keys, window = 400, 5, 128
 			e := newAdvEnv(t)
+			lh := newCounting(logPipeFail, logLeft)
 			var calls atomic.Int64
-			a := e.run(e.yaml(fmt.Sprintf("max-attempts: 2\nback-off-initial-interval: 300ms\nmax-in-flight: %d", mif), "", "", ""), func(_ context.Context, b []byte) ([]byte, error) {
+			a := e.run(e.yaml("max-attempts: 1\nmax-in-flight: 256", "", "", ""), func(_ context.Context, b []byte) ([]byte, error) {
 				calls.Add(1)
 				return append([]byte("out:"), b...), nil
-			})
+			}, stream.WithLogger(slog.New(lh)))
+			in := a.app.Binding("transform-in-0")
 			e.fill(n, keys)
+			g := make(chan struct{})
+			e.gate.Store(&g)
+			var once sync.Once
+			open := func() { once.Do(func() { e.gate.Store(nil); close(g) }) }
+			t.Cleanup(open)
+			restore := e.outage()
 			a.start(t)
 			deadline := time.Now().Add(time.Minute)
-			for len(e.outputs()) < 100 && time.Now().Before(deadline) {
-				time.Sleep(2 * time.Millisecond) // polling the outputs
+			for calls.Load() < window && time.Now().Before(deadline) {
+				time.Sleep(2 * time.Millisecond) // polling the calls
 			}
-			outB := a.app.Binding("transform-out-0")
-			if err := outB.Stop(context.Background()); err != nil {
-				t.Fatal(err)
+			if c := calls.Load(); c < window {
+				t.Fatalf("%d inputs handed out in a minute; want the window, %d", c, window)
 			}
-			time.Sleep(1500 * time.Millisecond) // the output outage
-			if err := outB.Start(context.Background()); err != nil {
-				t.Fatal(err)
+			var paused chan error
+			if pause {
+				paused = make(chan error, 1)
+				go func() {
+					ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+					defer cancel()
+					paused <- in.Pause(ctx)
+				}()
+			}
+			atOpen := calls.Load()
+			open()
+			opened := time.Now()
+			var took time.Duration
+			var reached bool
+			if pause {
+				perr := <-paused
+				took = time.Since(opened)
+				reached = true
+				t.Logf("Pause with a window of failed sends: %s after the gate opened (err %v)", took, perr)
+				if perr != nil {
+					t.Errorf("Pause: %v", perr)
+				}
+			} else {
+				reached = waitCount(lh.counts[1], window*3/4, 20*time.Second)
+				took = time.Since(opened)
+				t.Logf("%d inputs left for redelivery %s after the gate opened", lh.counts[1].Load(), took)
+			}
+			fails := lh.counts[0].Load()
+			t.Logf("calls %d when the gate opened; pipelined send failures %d; left for redelivery %d", atOpen, fails, lh.counts[1].Load())
+			if fails < window*3/4 {
+				t.Errorf("%d pipelined sends failed; want most of the window (%d): the test did not fail a window at once", fails, window)
+			}
+			if !reached || took > 3*time.Second {
+				t.Errorf("the window of failed sends was requeued %s after it failed (want about one redelivery-delay, 100ms; %d x 100ms when each is held a full delay after the earlier ones)", took, window)
+			}
+			restore()
+			if pause {
+				if err := in.Resume(context.Background()); err != nil {
+					t.Fatal(err)
+				}
 			}
 			back := time.Now()
 			missing, dups := e.waitOutputs(advWant(n, keys), time.Minute)
-			took := time.Since(back)
-			st := a.app.Binding("transform-in-0").Stats()
-			t.Logf("all outputs %s after the output came back (missing %d, dups %d); calls %d; stats %+v", took, len(missing), dups, calls.Load(), st)
+			t.Logf("all outputs %s after the output came back: %d missing, %d duplicates; stats %+v", time.Since(back), len(missing), dups, in.Stats())
 			if len(missing) > 0 {
-				t.Errorf("%d inputs without output", len(missing))
-			}
-			if took > 5*time.Second {
-				t.Errorf("the stream took %s to finish after the output came back (%d inputs left at most); the Nak'ed window is requeued one full redelivery-delay after another", took, n)
+				t.Errorf("%d inputs without output, e.g. %v", len(missing), missing[:min(5, len(missing))])
+			} else if d := time.Since(back); d > 15*time.Second {
+				t.Errorf("the stream took %s to finish after the output came back (%d inputs)", d, n)
 			}
 		})
 	}
