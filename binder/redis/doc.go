@@ -175,8 +175,11 @@
 // after the one before it was settled; so are entries with the same key
 // on the destination's own stream. Entries of the destination's own stream
 // without a key have no order between them when concurrency is above 1
-// (with concurrency 1 every entry is handled in stream order). A held
-// (Nak'ed) entry holds back its route and only its route.
+// (with concurrency 1 every entry is handled in stream order). Each of
+// the concurrency workers takes the routes (partitions, keys) that hash to
+// it, and any worker that is free takes the next entry without a route: a
+// held (Nak'ed) or slow entry holds back its worker's routes, and no entry
+// without a route.
 // consumer.batch-mode delivers up to batch-size entries of one route as
 // one slice; the outcome applies to the whole batch.
 //

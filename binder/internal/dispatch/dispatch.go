@@ -17,24 +17,29 @@ import (
 	"hash/fnv"
 	"math/rand/v2"
 	"sync"
-	"sync/atomic"
 	"time"
 )
 
 // Pool hands items (received messages) to a fixed set of workers. Each
-// worker has its own FIFO; an item goes to the worker its route hashes to
-// (round robin for the empty route), so the items of one route are handled
-// one at a time and in the order they were submitted, each after the
-// previous one's handle call returned — which is where the binder settles
-// (acknowledges) it.
+// worker has its own FIFO; an item goes to the worker its route hashes to,
+// so the items of one route are handled one at a time and in the order
+// they were submitted, each after the previous one's handle call returned
+// — which is where the binder settles (acknowledges) it. Items of the
+// empty route (no order among them) go to one FIFO that every worker takes
+// from: whichever worker is free handles the next, so that a worker busy
+// with a slow call or holding its items (Hold, a Nak's redelivery delay)
+// holds back only its own routes, not a share of the unordered items (with
+// a FIFO per worker chosen round robin, every n-th of them waited behind
+// it, and a Nak'ed message that never succeeded stopped a binding once its
+// worker's FIFO had taken up its prefetch).
 //
 // The zero value is not usable; create a Pool with [New].
 type Pool[T any] struct {
 	handle  func(ctx context.Context, items []T)
 	release func(T)
 	queues  []chan T
+	shared  chan T // the empty route's items, taken by every worker; nil with one worker
 	batch   int
-	rr      atomic.Uint32
 
 	// Inline mode (Options.Inline): Submit runs Handle itself, one call at
 	// a time; inlineDone is the Done channel of the running Submit's ctx,
@@ -123,6 +128,9 @@ func New[T any](o Options[T]) *Pool[T] {
 	for i := range p.queues {
 		p.queues[i] = make(chan T, max(o.QueueLen, 1))
 	}
+	if len(p.queues) > 1 {
+		p.shared = make(chan T, max(o.QueueLen, 1))
+	}
 	p.wg.Add(len(p.queues))
 	for i := range p.queues {
 		go p.worker(p.queues[i])
@@ -149,18 +157,19 @@ func (p *Pool[T]) Stopping() bool {
 	}
 }
 
-// Route returns the worker index of route, for tests.
-func (p *Pool[T]) route(route string) int {
+// queue returns the FIFO of route: its worker's, or the shared one for
+// the empty route.
+func (p *Pool[T]) queue(route string) chan T {
 	n := len(p.queues)
 	if n == 1 {
-		return 0
+		return p.queues[0]
 	}
 	if route == "" {
-		return int(p.rr.Add(1) % uint32(n))
+		return p.shared
 	}
 	h := fnv.New32a()
 	_, _ = h.Write([]byte(route))
-	return int(h.Sum32() % uint32(n))
+	return p.queues[h.Sum32()%uint32(n)]
 }
 
 // Submit queues it for the worker of route (a partition, a key; "" for
@@ -172,7 +181,7 @@ func (p *Pool[T]) Submit(ctx context.Context, route string, it T) bool {
 	if p.inline {
 		return p.submitInline(ctx, it)
 	}
-	q := p.queues[p.route(route)]
+	q := p.queue(route)
 	if p.Stopping() {
 		return false
 	}
@@ -219,8 +228,11 @@ func (p *Pool[T]) worker(q chan T) {
 			return
 		}
 		var it T
+		src := q
 		select {
 		case it = <-q:
+		case it = <-p.shared: // nil (never ready) with one worker
+			src = p.shared
 		case <-p.stopC:
 			return
 		}
@@ -230,9 +242,9 @@ func (p *Pool[T]) worker(q chan T) {
 		}
 		items = append(items[:0], it)
 	more:
-		for len(items) < p.batch {
+		for len(items) < p.batch { // a batch is of one FIFO
 			select {
-			case x := <-q:
+			case x := <-src:
 				items = append(items, x)
 			default:
 				break more
@@ -383,7 +395,11 @@ func (p *Pool[T]) Stop(ctx context.Context) error {
 
 // drain releases every queued item.
 func (p *Pool[T]) drain() {
-	for _, q := range p.queues {
+	qs := p.queues
+	if p.shared != nil {
+		qs = append(qs[:len(qs):len(qs)], p.shared)
+	}
+	for _, q := range qs {
 		for {
 			select {
 			case it := <-q:
