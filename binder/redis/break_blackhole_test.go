@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	redisbinder "github.com/streambind/streambind/binder/redis"
 	"github.com/streambind/streambind/binder/redis/redistest"
 	"github.com/streambind/streambind/stream"
 )
@@ -212,4 +213,78 @@ func TestBreakBlackHoleRecovers(t *testing.T) {
 	}
 	t.Logf("%d sends during the black hole failed (of 5)", failed)
 	tr.wait(t, ok, 20*time.Second)
+}
+
+// TestBreakHungMemberReclaimed: member A of a group hangs (its server
+// connections black-holed by the test's proxy) while it holds entries;
+// member B reclaims them after claim-min-idle (1s) — not before — and
+// handles every message. When A comes back its late acknowledgements do
+// no harm: nothing stays pending, and A takes new messages again.
+func TestBreakHungMemberReclaimed(t *testing.T) {
+	e := newEnv(t)
+	px := newHoleProxy(t)
+	ctx := context.Background()
+	dest := "hung"
+	ext := map[string]any{"claim-min-idle": "1s", "claim-interval": "100ms"}
+	p := bindProducer(t, e.binder(t, nil), stream.ProducerSpec{Destination: dest, Producer: stream.ProducerConfig{RequiredGroups: []string{"g"}}})
+	bA := newBinder(t, map[string]any{"address": px.addr(), "key-prefix": e.prefix, "client-name": e.name + "-a", "command-timeout": "1s"})
+	release := make(chan struct{})
+	tookA := make(chan string, 100)
+	trA := newTracker()
+	bindConsumer(t, bA, stream.ConsumerSpec{Destination: dest, Group: "g", Consumer: stream.ConsumerConfig{Concurrency: 2}, Extension: ext,
+		Handler: func(_ context.Context, m stream.Envelope) error {
+			id := m.Headers[idHeader]
+			if id[0] == 'm' {
+				tookA <- id
+				<-release
+			}
+			trA.receive(id)
+			return nil
+		}})
+	sent := ids("m", 20)
+	send(t, p, sent)
+	for range 2 {
+		select {
+		case <-tookA:
+		case <-time.After(10 * time.Second):
+			t.Fatal("member A took nothing")
+		}
+	}
+	admin := redistest.Client(t, redistest.Addr(), "", "")
+	key := redisbinder.StreamKey(e.prefix, dest, -1)
+	waitFor(t, 10*time.Second, "member A to hold every entry", func() bool {
+		s, err := admin.XPending(ctx, key, "g").Result()
+		return err == nil && s.Count == int64(len(sent))
+	})
+	px.freeze()
+	frozen := time.Now()
+	trB := newTracker()
+	var early []time.Duration
+	var mu sync.Mutex
+	bindConsumer(t, e.binder(t, nil), stream.ConsumerSpec{Destination: dest, Group: "g", Extension: ext,
+		Handler: func(_ context.Context, m stream.Envelope) error {
+			if d := time.Since(frozen); d < 900*time.Millisecond {
+				mu.Lock()
+				early = append(early, d)
+				mu.Unlock()
+			}
+			trB.receive(m.Headers[idHeader])
+			return nil
+		}})
+	trB.wait(t, sent, 20*time.Second)
+	t.Logf("member B handled all %d after %v", len(sent), time.Since(frozen))
+	mu.Lock()
+	if len(early) > 0 {
+		t.Errorf("%d of member A's entries reclaimed before claim-min-idle: %v", len(early), early)
+	}
+	mu.Unlock()
+	px.thaw()
+	close(release)
+	later := ids("n", 20)
+	send(t, p, later)
+	waitFor(t, 20*time.Second, "the later messages handled", func() bool { return trA.count(later)+trB.count(later) == len(later) })
+	waitFor(t, 20*time.Second, "nothing pending", func() bool {
+		s, err := admin.XPending(ctx, key, "g").Result()
+		return err == nil && s.Count == 0
+	})
 }
