@@ -211,7 +211,11 @@
 // for ack-wait, and another is delivered twice. Before it gives messages
 // back, a stopping or pausing consumer therefore makes the server drop its
 // own finished pull requests (a consumer info request does that); a member
-// that crashed can still cause it, and ack-wait recovers the message.
+// that crashed can still cause it, and so can one that pauses or stops
+// while the group's consumer has messages to redeliver (others' Naks): the
+// server may try one on that member's pull request between its unsubscribe
+// and that info request (a drain takes 100ms or more). Ack-wait recovers
+// the message (TestBreakLifecycleNoAckWaitStall, skipped on 2.9, shows it).
 //
 // # Partitions
 //
