@@ -54,7 +54,9 @@
 //
 // Send publishes the message and waits for JetStream's PubAck. The
 // message's id header (when it has none, a unique one: a random prefix per
-// producer and a counter) is its Nats-Msg-Id, so a
+// producer and a counter) is its Nats-Msg-Id (as the header travels: an
+// id NATS cannot carry as it is goes encoded, see below, so that two ids
+// never become one), so a
 // send retried after a timeout or a lost connection is stored once within
 // the stream's duplicate-window; Nats-Expected-Stream makes sure it lands in
 // the destination's stream. Transient failures (no PubAck within

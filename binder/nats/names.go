@@ -162,7 +162,7 @@ func checkHeaderName(k string) error {
 
 // toHeader builds the NATS headers of m: its headers (values encoded as
 // encodeValue describes), contentType when it has none, the key, and the
-// id (generated when missing) which is returned for Nats-Msg-Id.
+// id (generated when missing) which is returned, encoded, for Nats-Msg-Id.
 func toHeader(m stream.Envelope, contentType string, newID func() string) (natsgo.Header, string, error) {
 	h := make(natsgo.Header, len(m.Headers)+5) // + contentType, id, key, and JetStream's Nats-Msg-Id, Nats-Expected-Stream
 	for k, v := range m.Headers {
@@ -178,6 +178,12 @@ func toHeader(m stream.Envelope, contentType string, newID func() string) (natsg
 	if id == "" {
 		id = newID()
 		h[stream.HeaderID] = []string{id}
+	} else {
+		// Nats-Msg-Id is the id as it travels (encodeValue is one to
+		// one): NATS folds a line break into a space and trims white
+		// space, so "a\nb" and "a b" would be one id to JetStream's
+		// de-duplication, and the second message dropped as a duplicate.
+		id = h[stream.HeaderID][0]
 	}
 	if len(m.Key) > 0 && string(m.Key) != m.Headers[keyHeader] {
 		h[keyHeader] = []string{encodeKey(m.Key)}
