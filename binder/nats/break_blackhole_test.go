@@ -2,6 +2,7 @@ package nats_test
 
 import (
 	"context"
+	"runtime"
 	"strconv"
 	"testing"
 	"time"
@@ -47,6 +48,7 @@ func TestBreakBlackholeBounded(t *testing.T) {
 func testUnreachableBounded(t *testing.T, gone bool) {
 	srv := natstest.Start(t, natstest.Options{})
 	px := newHoleProxy(t, srv.Addr())
+	base := runtime.NumGoroutine()
 	b := newBinder(t, px.url(), nil)
 	dest := unique(t, "hole")
 	busy := make(chan struct{}, 100)
@@ -97,4 +99,15 @@ func testUnreachableBounded(t *testing.T, gone bool) {
 	bounded(t, "Start after Stop", d, slack, named.Start)
 	bounded(t, "Stop (paused)", d, slack, paused.Stop)
 	bounded(t, "Close", d, slack, b.Close)
+	// What Close left running in the background (drains that wait for
+	// their bound) ends soon after.
+	px.cut()
+	deadline := time.Now().Add(15 * time.Second)
+	for runtime.NumGoroutine() > base+5 && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	if n := runtime.NumGoroutine(); n > base+5 {
+		buf := make([]byte, 1<<20)
+		t.Errorf("%d goroutines 15s after Close, %d before the binder:\n%s", n, base, buf[:runtime.Stack(buf, true)])
+	}
 }

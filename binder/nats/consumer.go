@@ -859,9 +859,11 @@ func (r *run) untrack(h *held) {
 	r.mu.Lock()
 	was := r.held.remove(h)
 	n := r.held.n
-	if h.gaveBack {
+	switch {
+	case !was: // untracked already (and maybe reused): nothing to note
+	case h.gaveBack:
 		r.noteNakLocked(h.seq)
-	} else if len(r.naked) > 0 {
+	case len(r.naked) > 0:
 		delete(r.naked, h.seq)
 	}
 	r.mu.Unlock()
