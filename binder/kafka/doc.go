@@ -215,20 +215,20 @@
 // default partition), the messages of a partition are ordered per key
 // instead, as with Confluent's parallel consumer, so that a topic with
 // fewer partitions than concurrency (even one) uses every handler slot:
-// each partition's messages go to concurrency lanes (the shared dispatch
-// pool) by a hash of the record key, and a lane handles its messages one at
-// a time in offset order, so messages of one key keep their order and
-// messages of different keys run concurrently. Keys that hash to one lane
-// share it (a slow message holds back the others of its lane only).
-// Messages without a key all go to one lane, in order: nothing says they
-// are independent. The partition's committed offset advances only over the
-// contiguous prefix of handled messages (handled: acknowledged,
-// dead-lettered, parked on a retry topic or dropped), never past an
-// unhandled one; at most concurrency × queue-capacity messages of a
-// partition are handed out beyond that prefix. After a crash or a rebalance
+// each partition's messages go to a lane per record key (the shared
+// dispatch pool), and up to concurrency workers handle them: a lane's
+// messages one at a time in offset order, so messages of one key keep
+// their order and messages of different keys run concurrently; a slow
+// message holds back its own key only. Messages without a key all go to
+// one lane, in order: nothing says they are independent. The partition's
+// committed offset advances only over the contiguous prefix of handled
+// messages (handled: acknowledged, dead-lettered, parked on a retry topic
+// or dropped), never past an unhandled one; at most concurrency ×
+// queue-capacity messages of a partition are handed out beyond that
+// prefix. After a crash or a rebalance
 // the new owner starts at the prefix, so messages after it that were
 // already handled come again (at least once, as always). Nak, retry and
-// dead-lettering are those of one message, and hold back its lane. Pause,
+// dead-lettering are those of one message, and hold back its key. Pause,
 // Stop and rebalances behave as above: calls in flight finish, messages
 // queued in lanes are not handled, and the commit stops before the first of
 // them. Not with batch-mode (a configuration error); retry topics keep

@@ -151,11 +151,13 @@
 //
 // # Concurrency and ordering
 //
-// A consumer runs consumer.concurrency workers, each with its own FIFO
-// (package binder/internal/dispatch). A message goes to the worker its
-// ordering route hashes to — its scst_partition header, else its key, else
-// round robin — so messages of one partition (or key) are handled one at a
-// time, in stream order, each after the previous one was settled.
+// A consumer runs consumer.concurrency workers (package
+// binder/internal/dispatch). A message waits in the FIFO of its ordering
+// route — its scst_partition header, else its key — and any free worker
+// takes the next message of a route no worker is handling, so messages of
+// one partition (or key) are handled one at a time, in stream order, each
+// after the previous one was settled, and a slow or held message holds
+// back its route only; messages with neither go to any free worker.
 // Concurrency above the number of partitions and keys in flight leaves
 // workers idle. With concurrency 1 and no batch mode the one worker takes
 // everything received while it was busy in one hand-over (it is woken only

@@ -175,11 +175,12 @@
 // after the one before it was settled; so are entries with the same key
 // on the destination's own stream. Entries of the destination's own stream
 // without a key have no order between them when concurrency is above 1
-// (with concurrency 1 every entry is handled in stream order). Each of
-// the concurrency workers takes the routes (partitions, keys) that hash to
-// it, and any worker that is free takes the next entry without a route: a
-// held (Nak'ed) or slow entry holds back its worker's routes, and no entry
-// without a route.
+// (with concurrency 1 every entry is handled in stream order). An entry
+// waits in the FIFO of its route (partition, else key), and any free
+// worker takes the next entry of a route no worker is handling, or the
+// next entry without a route: a held (Nak'ed) or slow entry holds back its
+// route and only its route (until the entries waiting behind it take up
+// prefetch).
 // consumer.batch-mode delivers up to batch-size entries of one route as
 // one slice; the outcome applies to the whole batch.
 //

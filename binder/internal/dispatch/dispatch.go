@@ -14,32 +14,48 @@ package dispatch
 import (
 	"context"
 	"errors"
-	"hash/fnv"
 	"math/rand/v2"
 	"sync"
 	"time"
 )
 
-// Pool hands items (received messages) to a fixed set of workers. Each
-// worker has its own FIFO; an item goes to the worker its route hashes to,
-// so the items of one route are handled one at a time and in the order
-// they were submitted, each after the previous one's handle call returned
-// — which is where the binder settles (acknowledges) it. Items of the
-// empty route (no order among them) go to one FIFO that every worker takes
-// from: whichever worker is free handles the next, so that a worker busy
-// with a slow call or holding its items (Hold, a Nak's redelivery delay)
-// holds back only its own routes, not a share of the unordered items (with
-// a FIFO per worker chosen round robin, every n-th of them waited behind
-// it, and a Nak'ed message that never succeeded stopped a binding once its
-// worker's FIFO had taken up its prefetch).
+// Pool hands items (received messages) to a fixed set of workers. Items
+// of one route (a partition, a key) wait in that route's FIFO and are
+// handled one at a time and in the order they were submitted, each after
+// the previous one's handle call returned — which is where the binder
+// settles (acknowledges) it; any free worker takes the next item of a
+// route that no worker is handling. Items of the empty route have no
+// order: any free worker takes the next. So a worker busy with a slow call
+// or holding its items (Hold: a Nak's redelivery delay, a dead letter to
+// retry) holds back only its route. (With a FIFO per worker, chosen by
+// hashing the route or round robin, it held back every route and keyless
+// item that went to its worker, and once that FIFO had taken up the
+// binding's prefetch, the binding read nothing more: one message Nak'ed
+// for ever stopped it.)
 //
 // The zero value is not usable; create a Pool with [New].
 type Pool[T any] struct {
 	handle  func(ctx context.Context, items []T)
 	release func(T)
-	queues  []chan T
-	shared  chan T // the empty route's items, taken by every worker; nil with one worker
+	workers int
 	batch   int
+
+	// The queued items (not Inline), guarded by qmu: each route's FIFO
+	// (lanes; a lane is there while it has items or a worker handles it),
+	// the routes whose next item may be taken (ready: not busy, not
+	// empty; each once), and the empty route's items (free). queued counts
+	// the items of lanes and free, at most capacity; Submit waits for
+	// room (space), workers for work (work).
+	qmu      sync.Mutex
+	lanes    map[string]*lane[T]
+	spare    []*lane[T]
+	ready    fifo[string]
+	free     fifo[T]
+	queued   int
+	capacity int
+	turn     bool // alternates between ready routes and free items
+	work     chan struct{}
+	space    chan struct{}
 
 	// Inline mode (Options.Inline): Submit runs Handle itself, one call at
 	// a time; inlineDone is the Done channel of the running Submit's ctx,
@@ -69,12 +85,13 @@ type Options[T any] struct {
 	// Workers is the number of handler calls that may run at once
 	// (consumer.concurrency); at least 1.
 	Workers int
-	// QueueLen bounds each worker's FIFO; Submit blocks while the chosen
-	// worker's FIFO is full. At least 1.
+	// QueueLen × Workers bounds the items queued (in all routes'
+	// FIFOs); Submit blocks while the pool holds that many. At least 1.
 	QueueLen int
 	// Batch is the most items one Handle call gets (batch mode): a worker
-	// takes one item and then, without waiting, up to Batch-1 more from
-	// its FIFO. 0 or 1: one item per call.
+	// takes up to Batch queued items of one route (or of the empty route)
+	// at once. 0 or 1: one item per call. With one worker every item is of
+	// one FIFO, in submission order.
 	Batch int
 	// Handle processes items and settles them (ack, nak, dead-letter). ctx
 	// is cancelled when Stop runs out of time.
@@ -99,7 +116,7 @@ func New[T any](o Options[T]) *Pool[T] {
 	p := &Pool[T]{
 		handle:  o.Handle,
 		release: o.Release,
-		queues:  make([]chan T, max(o.Workers, 1)),
+		workers: max(o.Workers, 1),
 		batch:   max(o.Batch, 1),
 		stopC:   make(chan struct{}),
 		done:    make(chan struct{}),
@@ -112,7 +129,6 @@ func New[T any](o Options[T]) *Pool[T] {
 	close(p.resumed)
 	p.ctx, p.cancel = context.WithCancel(context.Background())
 	if p.inline {
-		p.queues = nil
 		p.one = make([]T, 1)
 		go func() {
 			<-p.stopC
@@ -125,15 +141,14 @@ func New[T any](o Options[T]) *Pool[T] {
 		}()
 		return p
 	}
-	for i := range p.queues {
-		p.queues[i] = make(chan T, max(o.QueueLen, 1))
-	}
-	if len(p.queues) > 1 {
-		p.shared = make(chan T, max(o.QueueLen, 1))
-	}
-	p.wg.Add(len(p.queues))
-	for i := range p.queues {
-		go p.worker(p.queues[i])
+	// As many items queued as the FIFOs of one per worker held.
+	p.capacity = max(o.QueueLen, 1) * p.workers
+	p.lanes = make(map[string]*lane[T])
+	p.work = make(chan struct{}, 1)
+	p.space = make(chan struct{}, 1)
+	p.wg.Add(p.workers)
+	for range p.workers {
+		go p.worker()
 	}
 	go func() {
 		p.wg.Wait()
@@ -157,46 +172,109 @@ func (p *Pool[T]) Stopping() bool {
 	}
 }
 
-// queue returns the FIFO of route: its worker's, or the shared one for
-// the empty route.
-func (p *Pool[T]) queue(route string) chan T {
-	n := len(p.queues)
-	if n == 1 {
-		return p.queues[0]
-	}
-	if route == "" {
-		return p.shared
-	}
-	h := fnv.New32a()
-	_, _ = h.Write([]byte(route))
-	return p.queues[h.Sum32()%uint32(n)]
+// lane is a route's FIFO; busy while a worker handles its items.
+type lane[T any] struct {
+	items fifo[T]
+	busy  bool
 }
 
-// Submit queues it for the worker of route (a partition, a key; "" for
-// none), waiting while that worker's FIFO is full. It returns false, and
-// the caller keeps it, when the pool stopped or ctx ended first. The
+// fifo is a queue on a slice that it reuses once emptied.
+type fifo[T any] struct {
+	buf  []T
+	head int
+}
+
+func (f *fifo[T]) len() int { return len(f.buf) - f.head }
+
+func (f *fifo[T]) push(x T) {
+	if f.head > 0 && f.head >= len(f.buf)/2 { // move the live part down
+		n := copy(f.buf, f.buf[f.head:])
+		clear(f.buf[n:])
+		f.buf, f.head = f.buf[:n], 0
+	}
+	f.buf = append(f.buf, x)
+}
+
+// take appends up to n items to into.
+func (f *fifo[T]) take(into []T, n int) []T {
+	end := min(f.head+n, len(f.buf))
+	into = append(into, f.buf[f.head:end]...)
+	clear(f.buf[f.head:end])
+	f.head = end
+	if f.head == len(f.buf) {
+		f.buf, f.head = f.buf[:0], 0
+	}
+	return into
+}
+
+func (f *fifo[T]) pop() T {
+	x := f.buf[f.head]
+	var zero T
+	f.buf[f.head] = zero
+	f.head++
+	if f.head == len(f.buf) {
+		f.buf, f.head = f.buf[:0], 0
+	}
+	return x
+}
+
+func signal(c chan struct{}) {
+	select {
+	case c <- struct{}{}:
+	default:
+	}
+}
+
+// Submit queues it on route (a partition, a key; "" for none), waiting
+// while the pool holds as many queued items as it may. It returns false,
+// and the caller keeps it, when the pool stopped or ctx ended first. The
 // caller stops submitting before it calls Stop (an item submitted
 // concurrently with Stop may be neither handled nor released).
 func (p *Pool[T]) Submit(ctx context.Context, route string, it T) bool {
 	if p.inline {
 		return p.submitInline(ctx, it)
 	}
-	q := p.queue(route)
-	if p.Stopping() {
-		return false
-	}
-	select {
-	case q <- it:
-		return true
-	default:
-	}
-	select {
-	case q <- it:
-		return true
-	case <-p.stopC:
-		return false
-	case <-ctx.Done():
-		return false
+	for {
+		if p.Stopping() {
+			return false
+		}
+		p.qmu.Lock()
+		if p.queued < p.capacity {
+			p.queued++
+			if route == "" || p.workers == 1 {
+				// One worker: every item in submission order, one route.
+				p.free.push(it)
+			} else {
+				l := p.lanes[route]
+				if l == nil {
+					if n := len(p.spare); n > 0 {
+						l, p.spare = p.spare[n-1], p.spare[:n-1]
+					} else {
+						l = new(lane[T])
+					}
+					p.lanes[route] = l
+				}
+				l.items.push(it)
+				if !l.busy && l.items.len() == 1 {
+					p.ready.push(route)
+				}
+			}
+			room := p.queued < p.capacity
+			p.qmu.Unlock()
+			signal(p.work)
+			if room {
+				signal(p.space) // another Submit may wait
+			}
+			return true
+		}
+		p.qmu.Unlock()
+		select {
+		case <-p.space:
+		case <-p.stopC:
+			return false
+		case <-ctx.Done():
+			return false
+		}
 	}
 }
 
@@ -220,39 +298,89 @@ func (p *Pool[T]) submitInline(ctx context.Context, it T) bool {
 	return true
 }
 
-func (p *Pool[T]) worker(q chan T) {
+// next takes the next items to handle into items: up to a batch of one
+// ready route (marked busy; route returned) or of the free items. False
+// when the pool stops first.
+func (p *Pool[T]) next(items []T) ([]T, string, bool) {
+	for {
+		if p.Stopping() {
+			return items, "", false
+		}
+		p.qmu.Lock()
+		fromReady := p.ready.len() > 0 && (p.free.len() == 0 || p.turn)
+		if fromReady || p.free.len() > 0 {
+			p.turn = !p.turn
+			route := ""
+			if fromReady {
+				route = p.ready.pop()
+				l := p.lanes[route]
+				l.busy = true
+				items = l.items.take(items, p.batch)
+			} else {
+				items = p.free.take(items, p.batch)
+			}
+			p.queued -= len(items)
+			more := p.ready.len() > 0 || p.free.len() > 0
+			p.qmu.Unlock()
+			signal(p.space)
+			if more {
+				signal(p.work) // another worker may take it
+			}
+			return items, route, true
+		}
+		p.qmu.Unlock()
+		select {
+		case <-p.work:
+		case <-p.stopC:
+			return items, "", false
+		}
+	}
+}
+
+// settle marks route (not "") no longer busy: ready again if it has items,
+// else gone.
+func (p *Pool[T]) settle(route string) {
+	if route == "" {
+		return
+	}
+	p.qmu.Lock()
+	l := p.lanes[route]
+	l.busy = false
+	ready := l.items.len() > 0
+	if ready {
+		p.ready.push(route)
+	} else {
+		delete(p.lanes, route)
+		if len(p.spare) < 64 {
+			p.spare = append(p.spare, l)
+		}
+	}
+	p.qmu.Unlock()
+	if ready {
+		signal(p.work)
+	}
+}
+
+func (p *Pool[T]) worker() {
 	defer p.wg.Done()
 	items := make([]T, 0, p.batch)
 	for {
-		if p.Stopping() {
-			return
-		}
-		var it T
-		src := q
-		select {
-		case it = <-q:
-		case it = <-p.shared: // nil (never ready) with one worker
-			src = p.shared
-		case <-p.stopC:
+		var route string
+		var ok bool
+		items, route, ok = p.next(items[:0])
+		if !ok {
 			return
 		}
 		if !p.enter(nil) {
-			p.release(it)
-			return
-		}
-		items = append(items[:0], it)
-	more:
-		for len(items) < p.batch { // a batch is of one FIFO
-			select {
-			case x := <-src:
-				items = append(items, x)
-			default:
-				break more
+			for _, it := range items {
+				p.release(it)
 			}
+			return
 		}
 		p.handle(p.ctx, items)
 		clear(items)
 		p.exit()
+		p.settle(route)
 	}
 }
 
@@ -395,20 +523,25 @@ func (p *Pool[T]) Stop(ctx context.Context) error {
 
 // drain releases every queued item.
 func (p *Pool[T]) drain() {
-	qs := p.queues
-	if p.shared != nil {
-		qs = append(qs[:len(qs):len(qs)], p.shared)
+	if p.inline {
+		return
 	}
-	for _, q := range qs {
-		for {
-			select {
-			case it := <-q:
-				p.release(it)
-				continue
-			default:
-			}
-			break
+	var items []T
+	p.qmu.Lock()
+	items = p.free.take(items, p.free.len())
+	for p.ready.len() > 0 {
+		p.ready.pop()
+	}
+	for route, l := range p.lanes {
+		items = l.items.take(items, l.items.len())
+		if !l.busy {
+			delete(p.lanes, route)
 		}
+	}
+	p.queued = 0
+	p.qmu.Unlock()
+	for _, it := range items {
+		p.release(it)
 	}
 }
 
