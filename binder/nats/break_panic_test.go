@@ -39,8 +39,8 @@ func TestBreakHandlerPanics(t *testing.T) {
 			} else {
 				spec.Handler = func(_ context.Context, m stream.Envelope) error {
 					if m.Headers[idHeader] == "boom" {
-						var mp map[string]int
-						mp["x"]++ // a runtime panic
+						var xs []int
+						xs[len(m.Headers)]++ // a runtime panic (index out of range)
 					}
 					tr.receive(0, m.Headers[idHeader])
 					return nil
