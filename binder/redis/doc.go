@@ -229,6 +229,13 @@
 //   - max-age (off by default): entries older than that go too, read or
 //     not.
 //
+// The dead-letter streams of the binder's bindings are trimmed by the same
+// rules, as a Kafka dead-letter topic has the broker's retention and a
+// NATS dead-letter stream the binder's max-age: with max-age set, a dead
+// letter not replayed within it is gone, and beyond max-length the oldest
+// go first. Keep max-age longer than dead letters must wait for an
+// operator (streambind dlq ls / replay).
+//
 // An entry trimmed while still pending is acknowledged with an ERROR line
 // when a member meets it. max-length -1 (no cap) is accepted only with
 // trim-acked or max-age.
