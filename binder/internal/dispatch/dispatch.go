@@ -351,7 +351,14 @@ func (p *Pool[T]) settle(route string) {
 		p.ready.push(route)
 	} else {
 		delete(p.lanes, route)
-		if len(p.spare) < 64 {
+		// Kept for the next new route: as many lanes as can be at once
+		// (one per queued item and per worker), so that many routes in
+		// flight (keys of high cardinality) cost no allocation per item;
+		// a FIFO grown large by a hot route is dropped.
+		if len(p.spare) < p.capacity+p.workers {
+			if cap(l.items.buf) > 16 {
+				l.items = fifo[T]{}
+			}
 			p.spare = append(p.spare, l)
 		}
 	}
