@@ -454,11 +454,15 @@ func parseSettings(s stream.BinderSettings) (settings, error) {
 				// empty value of any of them is unset (unsetWhenEmpty).
 				return nil
 			}
-			sec.saslSet = true
 			var m map[string]any
 			if m, err = props.Map(v); err != nil {
+				sec.saslSet = true
 				return err
 			}
+			if len(m) == 0 {
+				return nil // "sasl: {}": no SASL either, as "tls: {}" is no TLS
+			}
+			sec.saslSet = true
 			d.Each(p, m, func(k, _ string, v any) (err error) {
 				switch k {
 				case "mechanism":
