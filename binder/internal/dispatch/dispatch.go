@@ -227,18 +227,22 @@ func signal(c chan struct{}) {
 
 // Submit queues it on route (a partition, a key; "" for none), waiting
 // while the pool holds as many queued items as it may. It returns false,
-// and the caller keeps it, when the pool stopped or ctx ended first. The
-// caller stops submitting before it calls Stop (an item submitted
-// concurrently with Stop may be neither handled nor released).
+// and the caller keeps it, when the pool stopped or ctx ended first. An
+// item it took, even concurrently with Stop, is handled or released.
 func (p *Pool[T]) Submit(ctx context.Context, route string, it T) bool {
 	if p.inline {
 		return p.submitInline(ctx, it)
 	}
 	for {
+		p.qmu.Lock()
+		// Under qmu: Stop closes stopC before it drains (under qmu), so an
+		// item queued here is drained if no worker takes it; checked
+		// before the lock only, it could be queued after the last drain
+		// and be neither handled nor released.
 		if p.Stopping() {
+			p.qmu.Unlock()
 			return false
 		}
-		p.qmu.Lock()
 		if p.queued < p.capacity {
 			p.queued++
 			if route == "" || p.workers == 1 {
