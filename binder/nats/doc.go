@@ -145,9 +145,11 @@
 // redelivery-delay, at least 100ms, up to 30s): no hot loop, and other
 // messages keep flowing meanwhile.
 //
-// consumer.batch-mode hands the messages already received for one worker
-// (up to batch-size) to the batch handler as one slice; the result settles
-// every message of the batch.
+// consumer.batch-mode hands up to batch-size messages already received
+// of one ordering route (see below; with concurrency 1, or for messages
+// with neither partition nor key, of any) to the batch handler as one
+// slice; the result settles every message of the batch. With many keys
+// and concurrency above 1, batches are therefore small.
 //
 // # Concurrency and ordering
 //
@@ -157,7 +159,9 @@
 // takes the next message of a route no worker is handling, so messages of
 // one partition (or key) are handled one at a time, in stream order, each
 // after the previous one was settled, and a slow or held message holds
-// back its route only; messages with neither go to any free worker.
+// back its route only (until the messages waiting behind it take up
+// prefetch: intake holds no more, see below); messages with neither go to
+// any free worker.
 // Concurrency above the number of partitions and keys in flight leaves
 // workers idle. With concurrency 1 and no batch mode the one worker takes
 // everything received while it was busy in one hand-over (it is woken only
