@@ -167,3 +167,20 @@ func BenchmarkReviewKeyed(b *testing.B) {
 	}
 	wg.Wait()
 }
+func BenchmarkReviewFree(b *testing.B) {
+	var wg sync.WaitGroup
+	p := New(Options[int]{Workers: 4, QueueLen: 64, Handle: func(_ context.Context, items []int) {
+		for range items {
+			wg.Done()
+		}
+	}})
+	defer p.Stop(context.Background())
+	ctx := context.Background()
+	b.ReportAllocs()
+	b.ResetTimer()
+	wg.Add(b.N)
+	for i := range b.N {
+		p.Submit(ctx, "", i)
+	}
+	wg.Wait()
+}
