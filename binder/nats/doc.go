@@ -146,10 +146,10 @@
 // messages keep flowing meanwhile.
 //
 // consumer.batch-mode hands up to batch-size messages already received
-// of one ordering route (see below; with concurrency 1, or for messages
-// with neither partition nor key, of any) to the batch handler as one
-// slice; the result settles every message of the batch. With many keys
-// and concurrency above 1, batches are therefore small.
+// to the batch handler as one slice, those of each ordering route (see
+// below) in stream order, a route in one batch at a time; the result
+// settles every message of the batch, and a batch held (Nak) holds back
+// its routes.
 //
 // # Concurrency and ordering
 //

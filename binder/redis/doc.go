@@ -181,8 +181,10 @@
 // next entry without a route: a held (Nak'ed) or slow entry holds back its
 // route and only its route (until the entries waiting behind it take up
 // prefetch).
-// consumer.batch-mode delivers up to batch-size entries of one route as
-// one slice; the outcome applies to the whole batch.
+// consumer.batch-mode delivers up to batch-size entries as one slice,
+// those of each route in stream order, a route in one batch at a time;
+// the outcome applies to the whole batch (a batch held holds back its
+// routes).
 //
 // The App adds little to this path: BenchmarkRedisConsumeApp (concurrency
 // 1, default prefetch, 100-byte payloads) measured the App's client CPU

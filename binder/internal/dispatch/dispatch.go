@@ -89,9 +89,10 @@ type Options[T any] struct {
 	// FIFOs); Submit blocks while the pool holds that many. At least 1.
 	QueueLen int
 	// Batch is the most items one Handle call gets (batch mode): a worker
-	// takes up to Batch queued items of one route (or of the empty route)
-	// at once. 0 or 1: one item per call. With one worker every item is of
-	// one FIFO, in submission order.
+	// takes up to Batch queued items at once, those of each route it takes
+	// in their order (the routes it takes are busy until Handle returned:
+	// a batch held holds back its routes). 0 or 1: one item per call. With
+	// one worker every item is of one FIFO, in submission order.
 	Batch int
 	// Handle processes items and settles them (ack, nak, dead-letter). ctx
 	// is cancelled when Stop runs out of time.
@@ -302,41 +303,47 @@ func (p *Pool[T]) submitInline(ctx context.Context, it T) bool {
 	return true
 }
 
-// next takes the next items to handle into items: up to a batch of one
-// ready route (marked busy; route returned) or of the free items. False
-// when the pool stops first.
-func (p *Pool[T]) next(items []T) ([]T, string, bool) {
+// next takes the next items to handle into items: those of a ready route
+// (marked busy; its name appended to routes) or free items, and, in batch
+// mode, more of them until the batch is full or nothing is ready: the
+// items of several routes, each in its order (a batch of one route only
+// would hold one item with many keys and concurrency above 1). False when
+// the pool stops first.
+func (p *Pool[T]) next(items []T, routes []string) ([]T, []string, bool) {
 	for {
 		if p.Stopping() {
-			return items, "", false
+			return items, routes, false
 		}
 		p.qmu.Lock()
-		fromReady := p.ready.len() > 0 && (p.free.len() == 0 || p.turn)
-		if fromReady || p.free.len() > 0 {
-			p.turn = !p.turn
-			route := ""
-			if fromReady {
-				route = p.ready.pop()
-				l := p.lanes[route]
-				l.busy = true
-				items = l.items.take(items, p.batch)
-			} else {
-				items = p.free.take(items, p.batch)
+		if p.ready.len() > 0 || p.free.len() > 0 {
+			for len(items) < p.batch && (p.ready.len() > 0 || p.free.len() > 0) {
+				fromReady := p.ready.len() > 0 && (p.free.len() == 0 || p.turn)
+				p.turn = !p.turn
+				n := len(items)
+				if fromReady {
+					route := p.ready.pop()
+					l := p.lanes[route]
+					l.busy = true
+					items = l.items.take(items, p.batch-n)
+					routes = append(routes, route)
+				} else {
+					items = p.free.take(items, p.batch-n)
+				}
+				p.queued -= len(items) - n
 			}
-			p.queued -= len(items)
 			more := p.ready.len() > 0 || p.free.len() > 0
 			p.qmu.Unlock()
 			signal(p.space)
 			if more {
 				signal(p.work) // another worker may take it
 			}
-			return items, route, true
+			return items, routes, true
 		}
 		p.qmu.Unlock()
 		select {
 		case <-p.work:
 		case <-p.stopC:
-			return items, "", false
+			return items, routes, false
 		}
 	}
 }
@@ -375,10 +382,10 @@ func (p *Pool[T]) settle(route string) {
 func (p *Pool[T]) worker() {
 	defer p.wg.Done()
 	items := make([]T, 0, p.batch)
+	var routes []string
 	for {
-		var route string
 		var ok bool
-		items, route, ok = p.next(items[:0])
+		items, routes, ok = p.next(items[:0], routes[:0])
 		if !ok {
 			return
 		}
@@ -391,7 +398,9 @@ func (p *Pool[T]) worker() {
 		p.handle(p.ctx, items)
 		clear(items)
 		p.exit()
-		p.settle(route)
+		for _, r := range routes {
+			p.settle(r)
+		}
 	}
 }
 
