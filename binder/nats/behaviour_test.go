@@ -133,6 +133,7 @@ func TestExistingStreamIsUsed(t *testing.T) {
 // TestLongHandlerNotRedelivered: a handler that runs longer than ack-wait
 // is not given the same message again meanwhile (in-progress acks).
 func TestLongHandlerNotRedelivered(t *testing.T) {
+	t.Parallel() // waits on ack-wait and timers: runs beside the others
 	b, _ := shared(t, nil)
 	dest := unique(t, "slow")
 	var mu sync.Mutex
@@ -173,6 +174,7 @@ func TestLongHandlerNotRedelivered(t *testing.T) {
 // inactive-threshold (the server removes its ephemeral consumer) gets the
 // messages sent meanwhile after Resume; Stop removes its consumer.
 func TestAnonymousSurvivesLongPause(t *testing.T) {
+	t.Parallel() // waits on ack-wait and timers: runs beside the others
 	b, _ := shared(t, nil)
 	dest := unique(t, "anon")
 	tr := newTracker()
@@ -356,6 +358,7 @@ func TestStreamDeletedAtRunTime(t *testing.T) {
 // a message stored before the group's consumer is made again is not
 // skipped (a consumer made again with DeliverNew would skip it).
 func TestStreamDeletedWhilePausedLatest(t *testing.T) {
+	t.Parallel() // waits on ack-wait and timers: runs beside the others
 	b, _ := shared(t, nil)
 	dest := unique(t, "deleted-latest")
 	tr := newTracker()

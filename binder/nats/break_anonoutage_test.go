@@ -16,6 +16,7 @@ import (
 // Once the connection is back, the consumer is made again after the last
 // message it received and everything sent meanwhile is handled.
 func TestBreakAnonymousOutage(t *testing.T) {
+	t.Parallel() // waits on ack-wait and timers: runs beside the others
 	srv := natstest.Start(t, natstest.Options{})
 	px := newHoleProxy(t, srv.Addr())
 	b := newBinder(t, px.url(), map[string]any{"ping-interval": "500ms", "max-pings-outstanding": 2, "reconnect-initial-interval": "50ms", "reconnect-max-interval": "500ms"})

@@ -14,6 +14,7 @@ import (
 // lasts four times ack-wait stay with the binding (in-progress acks) and
 // are handled once each after Resume: none is redelivered meanwhile.
 func TestBreakPauseHoldsPastAckWait(t *testing.T) {
+	t.Parallel() // waits on ack-wait and timers: runs beside the others
 	for _, conc := range []int{1, 3} {
 		t.Run("concurrency="+strconv.Itoa(conc), func(t *testing.T) {
 			b, _ := shared(t, nil)

@@ -31,6 +31,7 @@ func (h countingHandler) WithGroup(string) slog.Handler                { return 
 // server's reason, retries with back-off (not in a tight loop of requests
 // and log lines), and consumes again once the consumer can be made.
 func TestBreakConsumerCannotBeMadeAgain(t *testing.T) {
+	t.Parallel() // waits on ack-wait and timers: runs beside the others
 	srv := natstest.Start(t, natstest.Options{})
 	dest := unique(t, "maxcons")
 	nc, err := natsgo.Connect(srv.URL())

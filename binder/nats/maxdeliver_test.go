@@ -58,6 +58,7 @@ func TestMaxDeliverNakDeadLetters(t *testing.T) {
 // max-deliveries advisory makes a running member dead-letter it, without
 // handling it.
 func TestMaxDeliverAdvisoryDeadLetters(t *testing.T) {
+	t.Parallel() // waits on ack-wait and timers: runs beside the others
 	srv := natstest.Start(t, natstest.Options{})
 	b := newBinder(t, srv.URL(), nil)
 	closeBinder(t, b)
