@@ -14,6 +14,7 @@ package dispatch
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"sync"
 	"time"
@@ -537,8 +538,23 @@ func (p *Pool[T]) Stop(ctx context.Context) error {
 		return nil
 	case <-ctx.Done():
 		p.cancel()
-		return errors.Join(errors.New("handler calls still running; their messages will be redelivered"), ctx.Err())
+		p.mu.Lock()
+		n := p.active
+		p.mu.Unlock()
+		if n == 0 {
+			// No call in flight, and none starts after stopC closed: the
+			// workers are only returning (ctx had ended before Stop, say).
+			return nil
+		}
+		return errors.Join(fmt.Errorf("%d handler call%s still running; their messages will be redelivered", n, plural(n)), ctx.Err())
 	}
+}
+
+func plural(n int) string {
+	if n == 1 {
+		return ""
+	}
+	return "s"
 }
 
 // drain releases every queued item.
