@@ -632,6 +632,7 @@ func (r *Relay) batch(ctx context.Context) (result, error) {
 		if _, err := conn.Exec(ctx, "COMMIT"); err != nil {
 			return res, fmt.Errorf("commit: %w", err)
 		}
+		r.batches.Add(1) // an empty batch counts too (see Batches)
 		return res, nil
 	}
 	// The rows' locks live as long as the session: once it ended, another
