@@ -93,12 +93,7 @@ func TestExistingStreamIsUsed(t *testing.T) {
 	dest := unique(t, "ops")
 	name := "OPS_" + strings.ReplaceAll(strings.ToUpper(natsbinder.StreamName(dest)), "-", "_")
 	s.names[name] = true
-	nc, err := natsgo.Connect(natstest.URL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	js, _ := jetstream.New(nc)
+	js := jsAt(t, natstest.URL())
 	ctx := context.Background()
 	if _, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: name, Subjects: []string{dest, dest + "-other"}}); err != nil {
 		t.Fatal(err)
@@ -214,12 +209,7 @@ func TestAnonymousSurvivesLongPause(t *testing.T) {
 	if err := c.Stop(ctx); err != nil {
 		t.Fatal(err)
 	}
-	nc, err := natsgo.Connect(natstest.URL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	js, _ := jetstream.New(nc)
+	js := jsAt(t, natstest.URL())
 	st, err := js.Stream(ctx, natsbinder.StreamName(dest))
 	if err != nil {
 		t.Fatal(err)
@@ -390,15 +380,7 @@ func TestStreamDeletedWhilePausedLatest(t *testing.T) {
 // addConsumers adds n durable consumers to dest's stream.
 func addConsumers(t *testing.T, dest string, n int) {
 	t.Helper()
-	nc, err := natsgo.Connect(natstest.URL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
+	js := jsAt(t, natstest.URL())
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	for i := range n {
@@ -412,15 +394,7 @@ func addConsumers(t *testing.T, dest string, n int) {
 // the server has removed it.
 func deleteStream(t *testing.T, dest string) {
 	t.Helper()
-	nc, err := natsgo.Connect(natstest.URL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
+	js := jsAt(t, natstest.URL())
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if err := js.DeleteStream(ctx, natsbinder.StreamName(dest)); err != nil {

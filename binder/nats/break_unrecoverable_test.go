@@ -9,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	natsgo "github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	natsbinder "github.com/streambind/streambind/binder/nats"
@@ -34,15 +33,7 @@ func TestBreakConsumerCannotBeMadeAgain(t *testing.T) {
 	t.Parallel() // waits on ack-wait and timers: runs beside the others
 	srv := natstest.Start(t, natstest.Options{})
 	dest := unique(t, "maxcons")
-	nc, err := natsgo.Connect(srv.URL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
+	js := jsAt(t, srv.URL())
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	name := natsbinder.StreamName(dest)

@@ -12,7 +12,6 @@ import (
 	"testing"
 	"time"
 
-	natsgo "github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	natsbinder "github.com/streambind/streambind/binder/nats"
@@ -137,12 +136,7 @@ func TestDeadLetterFailureBacksOff(t *testing.T) {
 	s.add(dest)
 	s.add(dlq)
 	// A full dead-letter stream that refuses new messages.
-	nc, err := natsgo.Connect(natstest.URL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	js, _ := jetstream.New(nc)
+	js := jsAt(t, natstest.URL())
 	ctx := context.Background()
 	if _, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: natsbinder.StreamName(dlq), Subjects: []string{dlq, dlq + ".>"}, MaxMsgs: 1, Discard: jetstream.DiscardNew}); err != nil {
 		t.Fatal(err)
@@ -212,12 +206,7 @@ func TestDeadLetterStaleLimit(t *testing.T) {
 		return nil
 	}
 	c := startConsumer(t, b, stream.ConsumerSpec{Destination: dest, Group: "g", Handler: h, Consumer: stream.ConsumerConfig{DLQ: true}})
-	nc, err := natsgo.Connect(natstest.URL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	js, _ := jetstream.New(nc)
+	js := jsAt(t, natstest.URL())
 	ctx := context.Background()
 	s, err := js.Stream(ctx, natsbinder.StreamName(dlq))
 	if err != nil {

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	natsgo "github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 
 	natsbinder "github.com/streambind/streambind/binder/nats"
 	"github.com/streambind/streambind/binder/nats/natstest"
@@ -226,4 +228,20 @@ func closeBinder(t testing.TB, b stream.Binder) {
 			t.Errorf("closing binder: %v", err)
 		}
 	})
+}
+
+// jsAt is a JetStream client of its own on the server at url (the test's
+// view as an operator or another program), closed when the test ends.
+func jsAt(t testing.TB, url string) jetstream.JetStream {
+	t.Helper()
+	nc, err := natsgo.Connect(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return js
 }

@@ -7,7 +7,6 @@ import (
 	"testing"
 	"time"
 
-	natsgo "github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	natsbinder "github.com/streambind/streambind/binder/nats"
@@ -83,15 +82,7 @@ func TestMaxDeliverAdvisoryDeadLetters(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Two "members" take it and die: fetched, never acknowledged.
-	nc, err := natsgo.Connect(srv.URL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
+	js := jsAt(t, srv.URL())
 	jc, err := js.Consumer(ctx, natsbinder.StreamName(dest), "g")
 	if err != nil {
 		t.Fatal(err)
