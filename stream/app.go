@@ -1403,7 +1403,8 @@ func (c composedRunner) run(ctx, send context.Context) {
 		if !rt.out.waitStarted(ctx) {
 			return
 		}
-		v, err := rt.fn.parts[0].call(ctx, nil)
+		var v any
+		err := safeCall(func() (err error) { v, err = rt.fn.parts[0].call(ctx, nil); return err })
 		switch {
 		case errors.Is(err, Skip):
 		case err != nil:
@@ -1411,7 +1412,7 @@ func (c composedRunner) run(ctx, send context.Context) {
 			rt.log.Error("supplier failed", "error", boundedErr(err))
 		case !rt.fn.parts[0].out.isNil(v):
 			for attempt := 1; send.Err() == nil; attempt++ {
-				err := stoppedForGood(ctx, rt.callChain(send, 1, v, nil))
+				err := stoppedForGood(ctx, safeCall(func() error { return rt.callChain(send, 1, v, nil) }))
 				var se *sendError
 				if err == nil || IsPermanent(err) || !errors.As(err, &se) {
 					if err != nil {

@@ -377,7 +377,14 @@ func (rt *runtimeBinding) retryAfter(ctx context.Context, env Envelope, attempt 
 		rt.log.Error("message failed and is DROPPED ("+why+")", "attempts", n, "error", boundedErr(err))
 	}
 	if rt.onFail != nil {
-		rt.onFail(ctx, FailedMessage{Binding: rt.in.name, Envelope: env, Err: cause, Attempts: n, DeadLettered: dlq})
+		// A panic of the ErrorHandler is logged and the message goes on
+		// to its dead letter or drop: it is not the message's error, and
+		// not every binder recovers a handler's panic (this may run on a
+		// goroutine of its own: pipeCall.sent).
+		fm := FailedMessage{Binding: rt.in.name, Envelope: env, Err: cause, Attempts: n, DeadLettered: dlq}
+		if perr := safeCall(func() error { rt.onFail(ctx, fm); return nil }); perr != nil {
+			rt.log.Error("error handler panicked", "error", boundedErr(perr))
+		}
 	}
 	return err
 }
@@ -580,21 +587,32 @@ func (s *polledSupplier[Out]) run(ctx, send context.Context) {
 		if !s.rt.out.waitStarted(ctx) {
 			return
 		}
-		v, err := s.fn(ctx)
-		switch {
-		case errors.Is(err, Skip):
-		case err != nil:
+		// A panic (the supplier's, or its value's MarshalJSON) is a
+		// failed poll, as a handler's panic is a failed attempt: the
+		// process does not die.
+		if err := safeCall(func() error { return s.poll(ctx, send) }); err != nil {
 			s.rt.out.stats.errors.Add(1)
 			s.rt.log.Error("supplier failed", "error", boundedErr(err))
-		case !s.out.isNil(v):
-			_ = emitRetrying(send, func(c context.Context, v Out) error {
-				return stoppedForGood(ctx, s.emit(c, v))
-			}, v)
 		}
 		if !sleepCtx(ctx, delay) {
 			return
 		}
 	}
+}
+
+// poll calls the supplier once and sends its value.
+func (s *polledSupplier[Out]) poll(ctx, send context.Context) error {
+	v, err := s.fn(ctx)
+	switch {
+	case errors.Is(err, Skip):
+	case err != nil:
+		return err
+	case !s.out.isNil(v):
+		_ = emitRetrying(send, func(c context.Context, v Out) error {
+			return stoppedForGood(ctx, s.emit(c, v))
+		}, v)
+	}
+	return nil
 }
 
 // stoppedForGood makes err permanent when it says the output binding is
@@ -623,7 +641,11 @@ type sourceSupplier[Out any] struct {
 // source gives it, so the source decides what a send cut by shutdown means
 // (it learns of it from emit's error).
 func (s *sourceSupplier[Out]) run(ctx, _ context.Context) {
-	if err := s.src(ctx, s.emit); err != nil && ctx.Err() == nil {
+	// A panic on the source's goroutine ends the source, as an error
+	// does, rather than the process.
+	err := safeCall(func() error { return s.src(ctx, s.emit) })
+	var pe *PanicError
+	if err != nil && (ctx.Err() == nil || errors.As(err, &pe)) {
 		s.rt.log.Error("source ended with an error", "error", boundedErr(err))
 	}
 }

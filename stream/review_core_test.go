@@ -1,0 +1,140 @@
+package stream_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"log/slog"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/streambind/streambind/internal/syncbuf"
+	"github.com/streambind/streambind/stream"
+)
+
+// bomb panics when marshalled as JSON for its first n marshals.
+type bomb struct{ n *atomic.Int64 }
+
+func (b bomb) MarshalJSON() ([]byte, error) {
+	if b.n.Add(-1) >= 0 {
+		panic("marshal boom")
+	}
+	return []byte(`"ok"`), nil
+}
+
+// A panic of a supplier — a polled one, the value it returns (its
+// MarshalJSON), a function composed after it, or an event-driven source —
+// is an error like a handler's, not the end of the process: the panic went
+// up the supplier's goroutine and crashed the test binary. A polled
+// supplier goes on with its next poll; a source ends, logged as if it had
+// returned an error.
+func TestSupplierPanicDoesNotCrash(t *testing.T) {
+	polled := func(fns *stream.Catalog) {
+		var n atomic.Int64
+		stream.AddSupplier(fns, "tick", func(context.Context) (string, error) {
+			if n.Add(1) == 1 {
+				panic("supplier boom")
+			}
+			return "ok", nil
+		})
+	}
+	for _, tc := range []struct {
+		name, def string
+		add       func(*stream.Catalog)
+		log       string
+	}{
+		{"polled", "tick", polled, "supplier boom"},
+		{"marshal", "tick", func(fns *stream.Catalog) {
+			n := new(atomic.Int64)
+			n.Store(1)
+			stream.AddSupplier(fns, "tick", func(context.Context) (bomb, error) { return bomb{n}, nil })
+		}, "marshal boom"},
+		{"composed first", "tick|same", func(fns *stream.Catalog) {
+			polled(fns)
+			stream.AddFunction(fns, "same", func(_ context.Context, s string) (string, error) { return s, nil })
+		}, "supplier boom"},
+		{"composed later", "tick|same", func(fns *stream.Catalog) {
+			var n atomic.Int64
+			stream.AddSupplier(fns, "tick", func(context.Context) (string, error) { return "ok", nil })
+			stream.AddFunction(fns, "same", func(_ context.Context, s string) (string, error) {
+				if n.Add(1) == 1 {
+					panic("function boom")
+				}
+				return s, nil
+			})
+		}, "function boom"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			broker := newBroker(t)
+			got := tap(t, broker, "d")
+			fns := stream.NewCatalog()
+			tc.add(fns)
+			cfg := &stream.Config{
+				Function: stream.FunctionConfig{Definition: tc.def},
+				Bindings: map[string]stream.BindingConfig{tc.def + "-out-0": {Destination: "d",
+					Producer: stream.ProducerConfig{Poller: stream.PollerConfig{FixedDelay: time.Millisecond}}}},
+			}
+			var logs syncbuf.Buffer
+			r := startOn(t, broker, cfg, fns, slog.New(slog.NewTextHandler(&logs, nil)))
+			if m := recv(t, got); string(bytes.Trim(m.Payload, `"`)) != "ok" {
+				t.Fatalf("payload %q", m.Payload)
+			}
+			if err := r.stop(); err != nil {
+				t.Fatal(err)
+			}
+			if l := logs.String(); !strings.Contains(l, "failed") || !strings.Contains(l, tc.log) {
+				t.Fatalf("the panic is not logged as a failure; log:\n%s", l)
+			}
+		})
+	}
+	t.Run("source", func(t *testing.T) {
+		fns := stream.NewCatalog()
+		ended := make(chan struct{})
+		stream.AddSource(fns, "src", func(ctx context.Context, emit stream.Emitter[string]) error {
+			defer close(ended)
+			if err := emit(ctx, "first"); err != nil {
+				return err
+			}
+			panic("source boom")
+		})
+		cfg := &stream.Config{
+			Function: stream.FunctionConfig{Definition: "src"},
+			Bindings: map[string]stream.BindingConfig{"src-out-0": {Destination: "d"}},
+		}
+		var logs syncbuf.Buffer
+		r := startOn(t, newBroker(t), cfg, fns, slog.New(slog.NewTextHandler(&logs, nil)))
+		recv(t, ended)
+		if err := r.stop(); err != nil && !errors.Is(err, context.Canceled) {
+			t.Fatal(err)
+		}
+		if l := logs.String(); !strings.Contains(l, "source ended with an error") || !strings.Contains(l, "source boom") {
+			t.Fatalf("the source's panic is not logged; log:\n%s", l)
+		}
+	})
+}
+
+// A panic of a binding's ErrorHandler is logged and the message is
+// dead-lettered with its own error: the panic went up the handler's
+// goroutine, where the memory binder turned it into the message's error
+// (the dead letter said "memory: handler panicked: ...") and a binder that
+// relies on the core's recovery (Kafka; a pipelined send's failure on any
+// binder, handled on a goroutine of its own) crashed the process.
+func TestErrorHandlerPanicIsLogged(t *testing.T) {
+	var logs syncbuf.Buffer
+	r, dead, _ := dlqApp(t, func(context.Context, Order) error { return errors.New("the handler's error") }, fastRetry(2),
+		stream.WithErrorHandler("work-in-0", func(context.Context, stream.FailedMessage) { panic("error handler boom") }),
+		stream.WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
+	if err := r.app.Bridge().Send(context.Background(), "in", Order{OrderID: "o-1"}); err != nil {
+		t.Fatal(err)
+	}
+	m := recv(t, dead)
+	if got := m.Headers[stream.HeaderExceptionMessage]; got != "the handler's error" {
+		t.Fatalf("dead letter's %s = %q, want the handler's error", stream.HeaderExceptionMessage, got)
+	}
+	_ = r.stop()
+	if l := logs.String(); !strings.Contains(l, "error handler panicked") || !strings.Contains(l, "error handler boom") {
+		t.Fatalf("the error handler's panic is not logged; log:\n%s", l)
+	}
+}
