@@ -110,6 +110,25 @@ func (bd *Binder) servers() string {
 // unreachable server is an error wrapped with [stream.Unavailable]; a
 // refused authentication, a TLS failure or a server without JetStream is
 // not (retrying does not help).
+// jetStream returns a JetStream context on nc for sends whose send
+// timeout is at most sendTimeout. A PubAck that never comes (a publish
+// lost in a failover, a subject a plain subscriber took) leaves its future
+// in the context's table of pending acknowledgements, which nats.go
+// clears only on a reconnect; at WithPublishAsyncMaxPending of them every
+// publish stalls and fails. So a future is given up (ErrAsyncPublishTimeout)
+// after twice the send timeout, by when its send has ended.
+func (bd *Binder) jetStream(nc *natsgo.Conn, sendTimeout time.Duration) (jetstream.JetStream, error) {
+	opts := []jetstream.JetStreamOpt{
+		jetstream.WithPublishAsyncMaxPending(4096),
+		jetstream.WithDefaultTimeout(bd.st.apiTimeout),
+		jetstream.WithPublishAsyncTimeout(2 * sendTimeout),
+	}
+	if bd.st.domain != "" {
+		return jetstream.NewWithDomain(nc, bd.st.domain, opts...)
+	}
+	return jetstream.New(nc, opts...)
+}
+
 func (bd *Binder) connect(ctx context.Context) (*connection, error) {
 	if c := bd.conn.Load(); c != nil {
 		return c, nil
@@ -213,13 +232,8 @@ func (bd *Binder) dial(ctx context.Context) (*connection, error) {
 		return nil, bd.classifyDial(err)
 	}
 	bd.connectedAt.Store(time.Now().UnixNano())
-	opts := []jetstream.JetStreamOpt{jetstream.WithPublishAsyncMaxPending(4096), jetstream.WithDefaultTimeout(bd.st.apiTimeout)}
-	var js jetstream.JetStream
-	if bd.st.domain != "" {
-		js, err = jetstream.NewWithDomain(nc, bd.st.domain, opts...)
-	} else {
-		js, err = jetstream.New(nc, opts...)
-	}
+	// Dead letters are sent with DefaultSendTimeout (publishDeadLetter).
+	js, err := bd.jetStream(nc, DefaultSendTimeout)
 	if err != nil {
 		nc.Close()
 		return nil, bd.wrap(err, "nats: jetstream")
@@ -535,10 +549,17 @@ func (bd *Binder) BindProducer(ctx context.Context, spec stream.ProducerSpec) (s
 	if err := bd.checkOpen(); err != nil {
 		return fail(err)
 	}
-	c, err := bd.connect(ctx)
+	shared, err := bd.connect(ctx)
 	if err != nil {
 		return fail(err)
 	}
+	// A JetStream context of the producer's own: its PubAck futures are
+	// given up after its send-timeout (see jetStream).
+	js, err := bd.jetStream(shared.nc, ps.sendTimeout)
+	if err != nil {
+		return fail(err)
+	}
+	c := &connection{nc: shared.nc, js: js}
 	ref, err := bd.ensureStream(ctx, c, spec.Destination)
 	if err != nil {
 		return fail(err)

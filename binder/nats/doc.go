@@ -67,7 +67,13 @@
 // down for readiness while that fails. Refusals no retry fixes — a message
 // over the server's max_payload or the stream's max-msg-size, a header NATS
 // cannot carry — are stream.Permanent errors, so the input is dead-lettered
-// instead of redelivered forever.
+// instead of redelivered forever. A PubAck that never comes at all (a
+// publish lost in a failover) is given up twice send-timeout after the
+// publish, so that such losses do not fill the producer's 4,096 pending
+// acknowledgements and stall its later sends; "no stream answering" is
+// reported after nats.go's own two retries, about 0.5s, so a send-timeout
+// below that sees a timeout instead (and the stream is not provisioned
+// again by that send).
 //
 // A message with an scst_partition header n (the core sets it on a
 // partitioned binding) is published to <destination>.<n>, others to

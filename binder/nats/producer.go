@@ -211,8 +211,13 @@ func (p *producer) Close(ctx context.Context) error {
 	p.bd.forgetProducer(p)
 	select {
 	case <-idle:
+		p.c.js.CleanupPublisher() // its reply subscription
 		return nil
 	case <-ctx.Done():
+		go func() { // the sends end within their send-timeouts
+			<-idle
+			p.c.js.CleanupPublisher()
+		}()
 		return fmt.Errorf("nats: close producer %s: sends still waiting for their PubAck: %w", p.binding, ctx.Err())
 	}
 }
