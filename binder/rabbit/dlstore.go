@@ -31,6 +31,12 @@ import (
 // The consumer is not tied to ctx: amqp091-go cancels a consumer started
 // with a context when that context ends, and that cancel racing Close
 // deadlocked the channel (a Ctrl-C hung `streambind dlq`). Close cancels it.
+//
+// The broker sends the cursor at most dlqWindow dead letters ahead of what
+// it removed (a consumer's prefetch; see more), not the whole queue: without
+// a prefetch it pushed every dead letter at once, and amqp091-go buffers
+// what it receives without bound, so `streambind dlq ls --limit 10` on a
+// queue of a million dead letters held all of them in memory.
 func (b *Binder) OpenDeadLetters(ctx context.Context, spec stream.ConsumerSpec, _ stream.DeadLetterOpen) (stream.DeadLetters, error) {
 	if err := b.checkOpen(); err != nil {
 		return nil, err
@@ -57,12 +63,55 @@ func (b *Binder) OpenDeadLetters(ctx context.Context, spec stream.ConsumerSpec, 
 	if st.Messages == 0 {
 		return c, nil
 	}
-	c.ds, err = ch.Consume(q, c.tag, false, false, false, false, nil)
-	if err != nil {
+	// Per consumer (global false): a channel-wide prefetch is refused by
+	// quorum queues.
+	if err := ch.Qos(dlqWindow, 0, false); err != nil {
 		_ = ch.Close()
-		return nil, fmt.Errorf("rabbit: consume %s: %w", q, err)
+		return nil, fmt.Errorf("rabbit: queue %s: set prefetch: %w", q, err)
+	}
+	if err := c.consume(); err != nil {
+		_ = ch.Close()
+		return nil, err
 	}
 	return c, nil
+}
+
+// dlqWindow is how many dead letters the broker sends a cursor's consumer
+// ahead of the reader (its prefetch): a bound on what the cursor buffers.
+const dlqWindow = 256
+
+// consumerTag is the tag of the cursor's current consumer.
+func (c *rabbitDeadLetters) consumerTag() string { return c.tag + "-" + strconv.Itoa(c.gen) }
+
+// consume starts the cursor's next consumer of the queue.
+func (c *rabbitDeadLetters) consume() error {
+	c.gen++
+	c.held = 0
+	ds, err := c.ch.Consume(c.queue, c.consumerTag(), false, false, false, false, nil)
+	if err != nil {
+		return fmt.Errorf("rabbit: consume %s: %w", c.queue, err)
+	}
+	c.ds = ds
+	return nil
+}
+
+// more lets the broker send the cursor more dead letters once its consumer
+// holds a full window of them unremoved (a listing): the broker sends that
+// consumer nothing more, and every delivery it sent has arrived. The
+// consumer is cancelled (the dead letters it delivered stay held by the
+// channel, unacknowledged, in their places) and a new one gets the next
+// window of the queue, in the queue's order.
+func (c *rabbitDeadLetters) more() error {
+	old := c.ds
+	if err := c.ch.Cancel(c.consumerTag(), false); err != nil {
+		return fmt.Errorf("rabbit: queue %s: after %d dead letters: %w", c.queue, c.read, err)
+	}
+	// amqp091-go closes old once it handed out what it had received
+	// (nothing, as the window was full; kept in order should there be).
+	for d := range old {
+		c.pending = append(c.pending, pendingDL{d: d, gen: c.gen})
+	}
+	return c.consume()
 }
 
 type rabbitDeadLetters struct {
@@ -72,7 +121,14 @@ type rabbitDeadLetters struct {
 	ds    <-chan amqp.Delivery
 	total int
 	read  int
-	tags  map[string]uint64
+	tags  map[string]heldDL
+	// gen numbers the cursor's consumers (see more); held counts the dead
+	// letters the current one delivered that were not removed, toward
+	// dlqWindow; pending are deliveries of a cancelled consumer not yet
+	// returned by Next.
+	gen     int
+	held    int
+	pending []pendingDL
 	// consumers is how many consumers the queue had at open.
 	consumers int
 	// idle is how long Next waits for a dead letter before it takes the
@@ -82,6 +138,18 @@ type rabbitDeadLetters struct {
 	// notSeen is how many dead letters of the count at open the cursor
 	// did not get (others held them) when it ended early.
 	notSeen int
+}
+
+// heldDL is a dead letter the cursor returned: its delivery tag, and the
+// consumer (gen) that delivered it.
+type heldDL struct {
+	tag uint64
+	gen int
+}
+
+type pendingDL struct {
+	d   amqp.Delivery
+	gen int
 }
 
 // dlqIdle is how long a dead-letter cursor waits for the next dead letter
@@ -108,6 +176,19 @@ func (c *rabbitDeadLetters) Next(ctx context.Context) (stream.DeadLetter, error)
 	if err := ctx.Err(); err != nil {
 		return stream.DeadLetter{}, err
 	}
+	if len(c.pending) > 0 {
+		p := c.pending[0]
+		c.pending = c.pending[1:]
+		return c.deliver(&p.d, p.gen), nil
+	}
+	if c.held >= dlqWindow {
+		if err := c.more(); err != nil {
+			return stream.DeadLetter{}, err
+		}
+		if len(c.pending) > 0 {
+			return c.Next(ctx)
+		}
+	}
 	idle := time.NewTimer(c.idle)
 	defer idle.Stop()
 	select {
@@ -123,26 +204,36 @@ func (c *rabbitDeadLetters) Next(ctx context.Context) (stream.DeadLetter, error)
 		if !ok {
 			return stream.DeadLetter{}, fmt.Errorf("rabbit: queue %s: the channel closed after %d of %d dead letters", c.queue, c.read, c.total)
 		}
-		c.read++
-		id := strconv.Itoa(c.read)
-		if c.tags == nil {
-			c.tags = map[string]uint64{}
-		}
-		c.tags[id] = d.DeliveryTag
-		return stream.DeadLetter{ID: id, Envelope: fromDelivery(&d), Time: deadLetteredAt(&d)}, nil
+		c.held++
+		return c.deliver(&d, c.gen), nil
 	case <-ctx.Done():
 		return stream.DeadLetter{}, ctx.Err()
 	}
 }
 
+// deliver numbers d, delivered by consumer gen, as the cursor's next dead
+// letter.
+func (c *rabbitDeadLetters) deliver(d *amqp.Delivery, gen int) stream.DeadLetter {
+	c.read++
+	id := strconv.Itoa(c.read)
+	if c.tags == nil {
+		c.tags = map[string]heldDL{}
+	}
+	c.tags[id] = heldDL{tag: d.DeliveryTag, gen: gen}
+	return stream.DeadLetter{ID: id, Envelope: fromDelivery(d), Time: deadLetteredAt(d)}
+}
+
 func (c *rabbitDeadLetters) Remove(_ context.Context, d stream.DeadLetter) error {
-	tag, ok := c.tags[d.ID]
+	h, ok := c.tags[d.ID]
 	if !ok {
 		return fmt.Errorf("rabbit: queue %s: no dead letter %s in this cursor", c.queue, d.ID)
 	}
 	delete(c.tags, d.ID)
-	if err := c.ch.Ack(tag, false); err != nil {
+	if err := c.ch.Ack(h.tag, false); err != nil {
 		return fmt.Errorf("rabbit: queue %s: remove dead letter %s: %w", c.queue, d.ID, err)
+	}
+	if h.gen == c.gen {
+		c.held-- // the broker may send the current consumer one more
 	}
 	return nil
 }
@@ -177,7 +268,7 @@ func (c *rabbitDeadLetters) Close(context.Context) error {
 	go func() {
 		if c.ds != nil {
 			// Cancel first: no new deliveries while the channel closes.
-			_ = c.ch.Cancel(c.tag, false)
+			_ = c.ch.Cancel(c.consumerTag(), false)
 		}
 		done <- c.ch.Close()
 	}()
