@@ -273,6 +273,12 @@ func (c *Catalog) resolve(def string) ([]*boundFunc, []string) {
 		for _, n := range strings.Split(item, "|") {
 			n = strings.TrimSpace(n)
 			names = append(names, n)
+			if n == "" {
+				// "a|", "|a", "a||b": a stray '|', not a function named "".
+				probs = append(probs, fmt.Sprintf("%q: a '|' without a function name on each side", item))
+				ok = false
+				continue
+			}
 			e, found := c.entries[n]
 			if !found {
 				probs = append(probs, fmt.Sprintf("function %q is not registered (registered: %s)", n, strings.Join(c.Names(), ", ")))

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/streambind/streambind/binder/memory"
 	"github.com/streambind/streambind/internal/syncbuf"
 	"github.com/streambind/streambind/stream"
 )
@@ -136,5 +137,24 @@ func TestErrorHandlerPanicIsLogged(t *testing.T) {
 	_ = r.stop()
 	if l := logs.String(); !strings.Contains(l, "error handler panicked") || !strings.Contains(l, "error handler boom") {
 		t.Fatalf("the error handler's panic is not logged; log:\n%s", l)
+	}
+}
+
+// A stray '|' in stream.function.definition is named as such: it was
+// reported as `function "" is not registered (registered: ...)`, which
+// does not say what is wrong with "parse|".
+func TestDefinitionStrayPipe(t *testing.T) {
+	fns := stream.NewCatalog()
+	stream.AddFunction(fns, "f", func(_ context.Context, s string) (string, error) { return s, nil })
+	stream.AddConsumer(fns, "a", func(context.Context, string) error { return nil })
+	for _, def := range []string{"f|", "|a", "f||a", "f | ;a"} {
+		_, err := stream.NewApp(&stream.Config{Function: stream.FunctionConfig{Definition: def}}, fns,
+			stream.WithBinderType(memory.Type, memory.New), stream.WithoutSignals(), stream.WithLogger(discardLogger()))
+		if err == nil {
+			t.Fatalf("%q: no error", def)
+		}
+		if msg := err.Error(); strings.Contains(msg, `function "" is not registered`) || !strings.Contains(msg, "a '|' without a function name on each side") {
+			t.Errorf("%q: %s", def, msg)
+		}
 	}
 }
