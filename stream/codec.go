@@ -144,17 +144,19 @@ func nilCheck[T any]() func(T) bool {
 // anyCodec is the type-erased form of a codec, for composition, batches and
 // the send bridge, where values travel as `any` anyway.
 type anyCodec struct {
-	typ    reflect.Type
-	raw    bool
-	decode func(cx *convCtx, env Envelope, ct string) (any, error)
-	encode func(cx *convCtx, v any) ([]byte, Headers, error)
-	isNil  func(v any) bool
+	typ     reflect.Type
+	raw     bool
+	message bool // a Message[T]
+	decode  func(cx *convCtx, env Envelope, ct string) (any, error)
+	encode  func(cx *convCtx, v any) ([]byte, Headers, error)
+	isNil   func(v any) bool
 }
 
 func erase[T any](c codec[T]) anyCodec {
 	return anyCodec{
-		typ: reflect.TypeFor[T](),
-		raw: c.raw,
+		typ:     reflect.TypeFor[T](),
+		raw:     c.raw,
+		message: c.message,
 		decode: func(cx *convCtx, env Envelope, ct string) (any, error) {
 			return c.decode(cx, env, ct)
 		},

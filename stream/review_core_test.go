@@ -158,3 +158,48 @@ func TestDefinitionStrayPipe(t *testing.T) {
 		}
 	}
 }
+
+// In a composition, a part that takes a stream.Message of the previous
+// part's plain output gets the headers that output carries, as
+// docs/conventions.md says ("in a composition a|b the headers pass from
+// part to part the same way"): it got none when the types differed (the
+// output was re-encoded and decoded without headers), e.g. string ->
+// Message[string], Order -> Message[[]byte].
+func TestComposedMessagePartGetsCarriedHeaders(t *testing.T) {
+	got := make(chan stream.Headers, 1)
+	fns := stream.NewCatalog()
+	stream.AddFunction(fns, "bang", func(_ context.Context, s string) (string, error) { return s + "!", nil })
+	stream.AddFunction(fns, "order", func(_ context.Context, s string) (Order, error) { return Order{OrderID: s}, nil })
+	stream.AddFunction(fns, "mark", func(_ context.Context, m stream.Message[string]) (stream.Message[string], error) {
+		return stream.NewMessage(m.Payload, "x-set", "by-mark"), nil
+	})
+	stream.AddConsumer(fns, "str", func(_ context.Context, m stream.Message[string]) error { got <- m.Headers; return nil })
+	stream.AddConsumer(fns, "ord", func(_ context.Context, m stream.Message[Order]) error { got <- m.Headers; return nil })
+	stream.AddConsumer(fns, "raw", func(_ context.Context, m stream.Message[[]byte]) error { got <- m.Headers; return nil })
+	for _, tc := range []struct {
+		def  string
+		want stream.Headers
+	}{
+		{"bang|str", stream.Headers{"x-trace": "t1"}},
+		{"order|ord", stream.Headers{"x-trace": "t1"}},
+		{"order|raw", stream.Headers{"x-trace": "t1"}},
+		{"bang|order|raw", stream.Headers{"x-trace": "t1"}},
+		{"mark|bang|str", stream.Headers{"x-set": "by-mark"}}, // a Message's headers replace the input's
+	} {
+		t.Run(tc.def, func(t *testing.T) {
+			r := start(t, fedBySrc(tc.def, ""), fns)
+			if err := r.app.Bridge().Send(context.Background(), "src", stream.NewMessage("x", "x-trace", "t1")); err != nil {
+				t.Fatal(err)
+			}
+			h := recv(t, got)
+			if len(h) != len(tc.want) {
+				t.Fatalf("headers %v, want %v", h, tc.want)
+			}
+			for k, v := range tc.want {
+				if h[k] != v {
+					t.Fatalf("headers %v, want %v", h, tc.want)
+				}
+			}
+		})
+	}
+}

@@ -507,8 +507,18 @@ func (rt *runtimeBinding) callChain(ctx context.Context, from int, v any, in Hea
 	for i := from; i < len(parts); i++ {
 		p := parts[i]
 		if i > 0 {
+			// A part that takes a Message of a part's plain output gets
+			// the headers that output would carry (docs/conventions.md:
+			// in a composition the headers pass from part to part as
+			// from input to output).
+			carried := func() Headers {
+				if explicit {
+					return set
+				}
+				return inheritHeaders(in)
+			}
 			var err error
-			if v, err = rt.adapt(parts[i-1], p, v); err != nil {
+			if v, err = rt.adapt(parts[i-1], p, v, carried); err != nil {
 				return err
 			}
 		}
@@ -547,8 +557,9 @@ func (rt *runtimeBinding) callChain(ctx context.Context, from int, v any, in Hea
 
 // adapt passes the output of prev to next: as is when the types match,
 // otherwise through prev's encoding and next's decoding as JSON (so that a
-// function of []byte can feed one of a struct, and back).
-func (rt *runtimeBinding) adapt(prev, next *entry, v any) (any, error) {
+// function of []byte can feed one of a struct, and back). When next takes
+// a Message and v is not one, the Message gets the headers of carried.
+func (rt *runtimeBinding) adapt(prev, next *entry, v any, carried func() Headers) (any, error) {
 	if next.in.typ == nil || reflect.TypeOf(v) == next.in.typ {
 		return v, nil
 	}
@@ -556,6 +567,9 @@ func (rt *runtimeBinding) adapt(prev, next *entry, v any) (any, error) {
 	data, hdr, err := prev.out.encode(&cx, v)
 	if err != nil {
 		return nil, err
+	}
+	if _, ok := v.(headerCarrier); !ok && next.in.message {
+		hdr = carried()
 	}
 	return next.in.decode(&cx, Envelope{Payload: data, Headers: hdr}, DefaultContentType)
 }
