@@ -36,6 +36,10 @@ type consumer struct {
 	// dlDown is why dead letters cannot be sent (the broker refuses DLX or
 	// the DLQ); nil once one succeeds.
 	dlDown atomic.Pointer[error]
+	// subDown is why the consumer is not consuming: subscribing again
+	// after its channel was lost or the broker cancelled it fails (its
+	// queue deleted and declaring it again refused, say); nil otherwise.
+	subDown atomic.Pointer[error]
 
 	sem    chan struct{} // lifecycle lock (capacity 1)
 	cur    *run
@@ -51,15 +55,22 @@ var (
 	_ stream.BindingHealthChecker = consumers(nil)
 )
 
-// Health is nil unless the broker refused the binding's last dead letter
-// for reasons of the destination (no permission on DLX, a DLX or DLQ that
-// cannot be declared again); it clears when a dead letter succeeds. It
-// implements [stream.BindingHealthChecker].
+// Health is nil unless the consumer cannot subscribe again (its channel
+// was lost or the broker cancelled it, and the re-subscription fails: it
+// consumes nothing though its connection is up), or the broker refused the
+// binding's last dead letter for reasons of the destination (no permission
+// on DLX, a DLX or DLQ that cannot be declared again); each clears when a
+// subscription or dead letter succeeds. It implements
+// [stream.BindingHealthChecker].
 func (c *consumer) Health(context.Context) error {
-	if e := c.dlDown.Load(); e != nil {
-		return fmt.Errorf("rabbit: consumer %s (destination %q, group %q) cannot send dead letters: %w", c.spec.Binding, c.dest, c.spec.Group, *e)
+	var errs []error
+	if e := c.subDown.Load(); e != nil {
+		errs = append(errs, fmt.Errorf("rabbit: consumer %s (destination %q, group %q) is not consuming: %w", c.spec.Binding, c.dest, c.spec.Group, *e))
 	}
-	return nil
+	if e := c.dlDown.Load(); e != nil {
+		errs = append(errs, fmt.Errorf("rabbit: consumer %s (destination %q, group %q) cannot send dead letters: %w", c.spec.Binding, c.dest, c.spec.Group, *e))
+	}
+	return errors.Join(errs...)
 }
 
 // DeadLetterStats counts the dead letters that had to be cut to fit the
@@ -354,6 +365,7 @@ func (r *run) subscribe(ctx context.Context) (*chanSession, <-chan amqp.Delivery
 // channel or connection until stop.
 func (r *run) loop(s *chanSession, ds <-chan amqp.Delivery) {
 	defer r.finish()
+	defer r.c.subDown.Store(nil) // a stopped consumer is not down
 	log := r.c.log
 	backoff := r.c.bd.s.reconnectInit
 	for {
@@ -372,6 +384,7 @@ func (r *run) loop(s *chanSession, ds <-chan amqp.Delivery) {
 			var err error
 			s, ds, err = r.subscribe(r.loopCtx)
 			if err == nil {
+				r.c.subDown.Store(nil)
 				log.Info("rabbit: consumer re-subscribed", "queue", r.queue, "generation", s.gen)
 				backoff = r.c.bd.s.reconnectInit
 				break
@@ -379,6 +392,8 @@ func (r *run) loop(s *chanSession, ds <-chan amqp.Delivery) {
 			if r.loopCtx.Err() != nil {
 				return
 			}
+			down := fmt.Errorf("subscribing to queue %q again fails: %w", r.queue, err)
+			r.c.subDown.Store(&down)
 			log.Warn("rabbit: re-subscribe failed; retrying", "queue", r.queue, "retry_in", backoff, "error", err)
 			if !sleepCtx(r.loopCtx, jitter(backoff)) {
 				return

@@ -264,7 +264,12 @@
 // from reconnect-initial-interval only after a connection stayed up for
 // reconnect-max-interval: a broker that accepts a connection and closes it
 // at once (for every publish, say) sees a few reconnects a second at most.
-// Consumers re-subscribe (re-declaring their topology); Sends waiting for a
+// Consumers re-subscribe (re-declaring their topology), also when the
+// broker cancels them (their queue deleted), with the same back-off; while
+// re-subscribing fails (declaring the queue again refused, say) the
+// consumer binding reports itself down in readiness
+// (stream.BindingHealthChecker: "is not consuming", with the error), until
+// it subscribed again. Sends waiting for a
 // confirm whose channel was lost publish again on the next channel — except
 // a message that was in flight on three connections the broker closed with
 // a frame error, which is taken to be their cause and fails permanently.
