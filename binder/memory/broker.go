@@ -297,13 +297,24 @@ func (d *destination) send(ctx context.Context, env stream.Envelope) error {
 	} else if len(env.Key) > 0 {
 		it.route, it.hasRoute = fnv32a(env.Key), true
 	}
+	var woken *queue // the queue whose wake-up token this send took
 	for {
 		full, changed, group := tryPut(*d.groups.Load(), &it)
+		if woken != nil && full != nil && full != woken {
+			// Woken for room in woken, this send now waits for another
+			// group's queue: it passes the wake-up on to the next send
+			// waiting for woken. Kept, it was lost when this send then
+			// gave up (ctx), leaving those sends waiting for a queue with
+			// room. (A send that stores into woken passes it on in put.)
+			notify(woken.notFull)
+		}
+		woken = nil
 		if full == nil {
 			return nil
 		}
 		select {
 		case <-full.notFull:
+			woken = full
 		case <-changed:
 		case <-ctx.Done():
 			notify(full.notFull) // pass on a wake-up this sender may have taken

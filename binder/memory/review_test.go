@@ -1,0 +1,82 @@
+package memory_test
+
+import (
+	"context"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/streambind/streambind/binder/memory"
+	"github.com/streambind/streambind/stream"
+)
+
+// blockedSenders counts goroutines waiting in the broker's send.
+func blockedSenders() int {
+	buf := make([]byte, 1<<20)
+	n := 0
+	for _, g := range strings.Split(string(buf[:runtime.Stack(buf, true)]), "\n\n") {
+		if strings.Contains(g, "memory.(*destination).send(") && strings.Contains(g, "[select") {
+			n++
+		}
+	}
+	return n
+}
+
+func waitBlocked(t *testing.T, n int) {
+	t.Helper()
+	deadline := time.Now().Add(wait)
+	for blockedSenders() != n {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d sends blocked, want %d", blockedSenders(), n)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// A send woken when its first full queue got room, that then waits for
+// another group's queue and gives up (its ctx ends), passes the wake-up on
+// to the other sends waiting for the first queue. It did not: here B
+// waited for g1's queue, which was empty, with nothing left to wake it
+// (for ever with a ctx without deadline), though both queues had room.
+func TestSendWakeUpPassedOn(t *testing.T) {
+	br := newBroker(t, memory.Config{BufferSize: 1})
+	bd := newBinder(t, br, nil)
+	g1 := newInbox()
+	c1 := consumer(t, bd, stream.ConsumerSpec{Destination: "d", Group: "g1", Handler: g1.handler})
+	c2 := consumer(t, bd, stream.ConsumerSpec{Destination: "d", Group: "g2", Handler: newInbox().handler})
+	p := producer(t, bd, stream.ProducerSpec{Destination: "d"})
+	must(t, p.Send(ctxT(t), msg("m0", -1))) // both queues full
+
+	ctxA, cancelA := context.WithCancel(context.Background())
+	defer cancelA()
+	errA, errB := make(chan error, 1), make(chan error, 1)
+	go func() { errA <- p.Send(ctxA, msg("a", -1)) }()
+	waitBlocked(t, 1) // A waits first for g1's queue: the first wake-up is A's
+	go func() { errB <- p.Send(ctxT(t), msg("b", -1)) }()
+	waitBlocked(t, 2)
+
+	must(t, c1.Start(ctxT(t))) // takes m0: A is woken, and waits for g2's queue
+	g1.expect(t, "m0")
+	cancelA()
+	if err := <-errA; err == nil {
+		t.Fatal("A was sent")
+	}
+	must(t, c2.Start(ctxT(t))) // g2's queue has room too
+	select {
+	case err := <-errB:
+		must(t, err)
+	case <-time.After(2 * time.Second):
+		t.Fatalf("B still blocked though both queues have room (g1 depth, g2 depth: %v)", depths(br, "d", "g1", "g2"))
+	}
+	g1.expect(t, "b")
+}
+
+func depths(br *memory.Broker, dest string, groups ...string) []int {
+	var out []int
+	for _, g := range groups {
+		n, _ := br.Depth(dest, g)
+		out = append(out, n)
+	}
+	return out
+}
