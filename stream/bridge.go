@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/agnivade/levenshtein"
 )
@@ -38,7 +39,11 @@ type Bridge struct {
 	lru     *list.List // of *dynamicProducer, most recent first
 	byName  map[string]*list.Element
 	closing sync.WaitGroup // evicted producers being closed
-	closed  bool
+	// evicting counts them, so that close waits only when there are
+	// some: with the shutdown's time used up, waiting for none reported
+	// "evicted producers still closing".
+	evicting atomic.Int64
+	closed   bool
 	// logged holds the dynamic destinations whose first send was logged.
 	logged map[string]struct{}
 }
@@ -189,8 +194,10 @@ func (br *Bridge) dynamic(ctx context.Context, name string) (*dynamicProducer, e
 		old := br.lru.Remove(br.lru.Back()).(*dynamicProducer)
 		delete(br.byName, old.name)
 		br.closing.Add(1)
+		br.evicting.Add(1)
 		go func() {
 			defer br.closing.Done()
+			defer br.evicting.Add(-1)
 			old.inUse.Lock() // waits for sends in flight
 			ctx, cancel := context.WithTimeout(context.Background(), a.shutdownTimeout())
 			defer cancel()
@@ -237,12 +244,14 @@ func (br *Bridge) close(ctx context.Context) error {
 			errs = append(errs, fmt.Errorf("bridge: close %s: %w", dp.name, err))
 		}
 	}
-	evicted := make(chan struct{})
-	go func() { br.closing.Wait(); close(evicted) }()
-	select {
-	case <-evicted:
-	case <-ctx.Done():
-		errs = append(errs, fmt.Errorf("bridge: evicted producers still closing: %w", ctx.Err()))
+	if br.evicting.Load() > 0 {
+		evicted := make(chan struct{})
+		go func() { br.closing.Wait(); close(evicted) }()
+		select {
+		case <-evicted:
+		case <-ctx.Done():
+			errs = append(errs, fmt.Errorf("bridge: evicted producers still closing: %w", ctx.Err()))
+		}
 	}
 	return errors.Join(errs...)
 }
@@ -251,6 +260,11 @@ func (br *Bridge) close(ctx context.Context) error {
 // later, when the sends holding it finish, and never released: the
 // producer it guards is closed by then.
 func lockWithin(ctx context.Context, l *sync.RWMutex) bool {
+	if l.TryLock() {
+		// Free: taken even when ctx has ended (shutdown's time used up by
+		// the inputs' drain), rather than reported as sends in flight.
+		return true
+	}
 	locked := make(chan struct{})
 	go func() { l.Lock(); close(locked) }()
 	select {

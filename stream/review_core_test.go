@@ -203,3 +203,38 @@ func TestComposedMessagePartGetsCarriedHeaders(t *testing.T) {
 		})
 	}
 }
+
+// When the inputs' drain takes the whole shutdown-timeout (a handler that
+// ignores its ctx), Run's error names that, and not the bridge: with the
+// deadline passed, closing the bridge reported "evicted producers still
+// closing" with none evicted, and "sends still in flight" for a dynamic
+// destination's producer no send used (select picked the ended ctx before
+// the goroutine that would have said otherwise ran).
+func TestShutdownTimeoutBlamesOnlyTheDrain(t *testing.T) {
+	release := make(chan struct{})
+	defer close(release)
+	inHandler := make(chan struct{}, 1)
+	fns := stream.NewCatalog()
+	stream.AddConsumer(fns, "sink", func(context.Context, string) error {
+		inHandler <- struct{}{}
+		<-release // ignores ctx
+		return nil
+	})
+	cfg := fedBySrc("sink", "")
+	cfg.ShutdownTimeout = 100 * time.Millisecond
+	r := start(t, cfg, fns)
+	if err := r.app.Bridge().Send(context.Background(), "elsewhere", "x"); err != nil { // a dynamic destination
+		t.Fatal(err)
+	}
+	if err := r.app.Bridge().Send(context.Background(), "src", "x"); err != nil {
+		t.Fatal(err)
+	}
+	recv(t, inHandler)
+	err := r.stop()
+	if err == nil || !strings.Contains(err.Error(), "sink-in-0") {
+		t.Fatalf("Run: %v, want the drain's error", err)
+	}
+	if strings.Contains(err.Error(), "bridge") {
+		t.Fatalf("Run's error blames the bridge, which had nothing in flight: %v", err)
+	}
+}
