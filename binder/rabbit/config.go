@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"math"
 	"net"
 	"net/url"
 	"regexp"
@@ -39,7 +40,14 @@ const (
 	DefaultPublisherChannels = 1
 	DefaultConfirmWindow     = 256
 	DefaultPrefetch          = 128
-	DefaultBatchSize         = 64
+
+	// maxPublisherChannels and maxConfirmWindow bound publisher-channels
+	// and confirm-window: the lanes and their windows are allocated when
+	// the binder is created, and the broker's channel_max is 2047 by
+	// default.
+	maxPublisherChannels = 256
+	maxConfirmWindow     = 65536
+	DefaultBatchSize     = 64
 	// DefaultMaxMessageSize is RabbitMQ's default max_message_size (128 MiB).
 	DefaultMaxMessageSize = 128 << 20
 	// DefaultRedeliveryDelay is how long a Nak'ed message is held before it
@@ -250,9 +258,9 @@ func parseSettings(s stream.BinderSettings) (settings, error) {
 			case "reconnectmaxinterval":
 				out.reconnectMax, err = props.Duration(v, false)
 			case "publisherchannels":
-				out.pubChannels, err = props.Int(v, 1)
+				out.pubChannels, err = intAtMost(v, 1, maxPublisherChannels, "each lane is a channel of the publisher connection, with a confirm-window of its own")
 			case "confirmwindow":
-				out.confirmWindow, err = props.Int(v, 1)
+				out.confirmWindow, err = intAtMost(v, 1, maxConfirmWindow, "each lane's window is allocated when the binder is created")
 			case "maxmessagesize":
 				out.maxMessageSize, err = props.Int(v, 1)
 			case "tls", "ssl":
@@ -641,7 +649,9 @@ func parseConsumerOptions(binding string, concurrency int, ext map[string]any) (
 		}
 		switch k {
 		case "prefetch":
-			o.prefetch, err = props.Int(v, 1)
+			// basic.qos carries a 16-bit count: a larger one went out
+			// truncated (65536 as 0, no limit at all).
+			o.prefetch, err = intAtMost(v, 1, math.MaxUint16, "AMQP's prefetch-count is 16 bits")
 		case "requeuerejected":
 			o.requeueRejected, err = props.Bool(v)
 		case "republishtodlq":
@@ -935,4 +945,14 @@ func Endpoints(bs stream.BinderSettings) ([]Endpoint, error) {
 		out = append(out, Endpoint{Address: ep.hostPort, TLS: ep.tls, Username: ep.username, Password: ep.password, VirtualHost: ep.vhost})
 	}
 	return out, nil
+}
+
+// intAtMost is props.Int with an upper bound hi as well; why says where
+// the bound comes from.
+func intAtMost(v any, lo, hi int, why string) (int, error) {
+	n, err := props.Int(v, lo)
+	if err == nil && n > hi {
+		return 0, fmt.Errorf("must be at most %d (%s), got %d", hi, why, n)
+	}
+	return n, err
 }

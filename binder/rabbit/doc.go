@@ -346,8 +346,8 @@
 //	connection-timeout: 5s             # TCP connect + AMQP handshake
 //	reconnect-initial-interval: 100ms
 //	reconnect-max-interval: 5s
-//	publisher-channels: 1              # publishing lanes (channels) per binder; see Producer
-//	confirm-window: 256                # unconfirmed messages per lane
+//	publisher-channels: 1              # publishing lanes (channels) per binder, at most 256; see Producer
+//	confirm-window: 256                # unconfirmed messages per lane, at most 65536
 //	max-message-size: 134217728        # bytes; the broker's max_message_size (RabbitMQ's default, 128 MiB):
 //	                                   # larger payloads fail Send (ErrTooLarge) and are dead-lettered headers-only
 //	tls:                               # or ssl; amqps:// URIs enable it
@@ -373,7 +373,7 @@
 // (RabbitConsumerProperties) unless said otherwise, and SCSt's
 // auto-bind-dlq here is consumer.dlq:
 //
-//	prefetch: 128                      # SCSt: 1
+//	prefetch: 128                      # SCSt: 1; at most 65535 (AMQP's prefetch-count)
 //	requeue-rejected: false            # requeue failed messages (after redelivery-delay) instead of dead-lettering them
 //	republish-to-dlq: true             # with dlq: publish failed messages to the DLX with x-exception-* headers;
 //	                                   # false: reject them, and the broker dead-letters them (x-death header)
