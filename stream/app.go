@@ -1400,7 +1400,7 @@ func (c composedRunner) run(ctx, send context.Context) {
 	rt := c.rt
 	delay := rt.out.cfg.Producer.Poller.FixedDelay
 	for {
-		if !rt.out.waitStarted(ctx) {
+		if !rt.out.waitStarted(ctx, nil) {
 			return
 		}
 		var v any

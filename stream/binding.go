@@ -228,8 +228,9 @@ func (b *Binding) resumeLocked(ctx context.Context) error {
 	return nil
 }
 
-// waitStarted blocks until the binding is started; false if ctx ended.
-func (b *Binding) waitStarted(ctx context.Context) bool {
+// waitStarted blocks until the binding is started; false if ctx ended or
+// stop was closed first (nil: never).
+func (b *Binding) waitStarted(ctx context.Context, stop <-chan struct{}) bool {
 	for {
 		if b.State() == StateStarted {
 			return true
@@ -244,6 +245,8 @@ func (b *Binding) waitStarted(ctx context.Context) bool {
 		select {
 		case <-ch:
 		case <-ctx.Done():
+			return false
+		case <-stop:
 			return false
 		}
 	}

@@ -33,7 +33,9 @@ func (k Kind) String() string {
 
 // Emitter sends one value from a [Source] to its output binding. It returns
 // once the binder confirmed the message, or with the error that prevented
-// it; it is safe for concurrent use.
+// it; it is safe for concurrent use. While the binding is stopped or paused
+// it waits (bounded by ctx) for it to start again, except once the app
+// shuts down: it then fails with [ErrBindingStopped].
 type Emitter[T any] func(ctx context.Context, v T) error
 
 // Source is an event-driven supplier: it runs from start-up until ctx ends

@@ -238,3 +238,44 @@ func TestShutdownTimeoutBlamesOnlyTheDrain(t *testing.T) {
 		t.Fatalf("Run's error blames the bridge, which had nothing in flight: %v", err)
 	}
 }
+
+// A source's emit called once the app shuts down, with a ctx of the
+// caller's (a goroutine the source started, an HTTP handler it serves),
+// fails with ErrBindingStopped when the output binding is not started: it
+// waited for the binding to start again, which it never does — for ever,
+// a goroutine left behind by Run. Both an emit waiting when shutdown
+// begins (the binding stopped through the actuator) and one made after
+// Run returned.
+func TestSourceEmitDoesNotWaitPastShutdown(t *testing.T) {
+	emits := make(chan stream.Emitter[string], 1)
+	fns := stream.NewCatalog()
+	stream.AddSource(fns, "src", func(ctx context.Context, emit stream.Emitter[string]) error {
+		emits <- emit
+		<-ctx.Done()
+		return nil
+	})
+	cfg := &stream.Config{Function: stream.FunctionConfig{Definition: "src"},
+		Bindings: map[string]stream.BindingConfig{"src-out-0": {Destination: "d"}}}
+	r := start(t, cfg, fns)
+	emit := recv(t, emits)
+	if err := r.app.Binding("src-out-0").Stop(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	waiting := make(chan error, 1)
+	go func() { waiting <- emit(context.Background(), "during") }()
+	if err := r.stop(); err != nil {
+		t.Fatal(err)
+	}
+	after := make(chan error, 1)
+	go func() { after <- emit(context.Background(), "after") }()
+	for name, ch := range map[string]chan error{"an emit waiting at shutdown": waiting, "an emit after Run": after} {
+		select {
+		case err := <-ch:
+			if !errors.Is(err, stream.ErrBindingStopped) {
+				t.Errorf("%s: %v, want ErrBindingStopped", name, err)
+			}
+		case <-time.After(wait):
+			t.Fatalf("%s still waits", name)
+		}
+	}
+}

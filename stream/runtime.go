@@ -598,7 +598,7 @@ type polledSupplier[Out any] struct {
 func (s *polledSupplier[Out]) run(ctx, send context.Context) {
 	delay := s.rt.out.cfg.Producer.Poller.FixedDelay
 	for {
-		if !s.rt.out.waitStarted(ctx) {
+		if !s.rt.out.waitStarted(ctx, nil) {
 			return
 		}
 		// A panic (the supplier's, or its value's MarshalJSON) is a
@@ -668,7 +668,13 @@ func (s *sourceSupplier[Out]) emit(ctx context.Context, v Out) error {
 	if s.out.isNil(v) {
 		return nil
 	}
-	if !s.rt.out.waitStarted(ctx) {
+	// Once the app shuts down, a stopped (or paused) output binding is not
+	// started again: emit fails rather than wait for ever (an emit from a
+	// goroutine of the source's, with a ctx of its own, after Run).
+	if !s.rt.out.waitStarted(ctx, s.rt.stopping) {
+		if ctx.Err() == nil {
+			return fmt.Errorf("binding %s: %w: the app is shutting down", s.rt.out.name, ErrBindingStopped)
+		}
 		return fmt.Errorf("binding %s: %w", s.rt.out.name, context.Cause(ctx))
 	}
 	return emitValue(ctx, s.rt, s.out, v)
