@@ -34,8 +34,9 @@
 // A message is one stream entry with a field per header, "h:<name>"
 // (sorted by name), then "key" (the partition key, when there is one), then
 // "payload" (the bytes as sent). Every entry carries h:contentType (the
-// binding's content type when the message has none) and h:id (a UUID when
-// the message has none), so that consumers can de-duplicate. One field per
+// binding's content type when the message has none) and h:id (when the
+// message has none, a unique one: a random UUID per producer and a counter,
+// "<uuid>-<n>"), so that consumers can de-duplicate. One field per
 // header rather than a single encoded headers field: Redis stores the
 // field names of consecutive entries that share them once per stream node,
 // so repeated header names cost nothing per entry, where an encoded blob
