@@ -198,6 +198,15 @@ func elemCodec[In any]() *anyCodec {
 		c.decode = func(_ *convCtx, env Envelope, _ string) (any, error) {
 			return reflect.ValueOf(string(env.Payload)).Convert(et).Interface(), nil
 		}
+	case et.Kind() == reflect.Pointer && et.Implements(reflect.TypeFor[messageCodec]()):
+		// []*Message[X]: each element a new *Message[X], as codecFor does.
+		c.decode = func(cx *convCtx, env Envelope, ct string) (any, error) {
+			p := reflect.New(et.Elem())
+			if err := p.Interface().(messageCodec).fromEnvelope(cx, env, ct); err != nil {
+				return nil, err
+			}
+			return p.Interface(), nil
+		}
 	default:
 		c.decode = func(cx *convCtx, env Envelope, ct string) (any, error) {
 			p := reflect.New(et)

@@ -64,6 +64,23 @@ func (m Message[T]) payloadAny() any { return m.Payload }
 func codecFor[T any]() codec[T] {
 	var zero T
 	c := codec[T]{typeName: reflect.TypeFor[T]().String(), isNil: nilCheck[T]()}
+	if _, ok := any(zero).(messageCodec); ok {
+		// T is *Message[X]: as Message[X], by pointer. Through the
+		// converter below, the JSON of the Message struct itself was the
+		// payload ({"Payload":...,"Headers":...}) and an input's payload
+		// was decoded into the Message's fields: an empty Message.
+		c.message = true
+		elem := reflect.TypeFor[T]().Elem()
+		c.decode = func(cx *convCtx, env Envelope, ct string) (T, error) {
+			v := reflect.New(elem).Interface().(T)
+			err := any(v).(messageCodec).fromEnvelope(cx, env, ct)
+			return v, err
+		}
+		c.encode = func(cx *convCtx, v T) ([]byte, Headers, error) {
+			return any(v).(messageCodec).toPayload(cx)
+		}
+		return c
+	}
 	switch any(&zero).(type) {
 	case *[]byte:
 		c.raw = true

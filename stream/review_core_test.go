@@ -279,3 +279,52 @@ func TestSourceEmitDoesNotWaitPastShutdown(t *testing.T) {
 		}
 	}
 }
+
+// A *stream.Message[T] input or output is a Message[T] by pointer: its
+// payload is T's and its headers are the message's. It went through the
+// JSON converter as a plain struct: an input was decoded into the
+// Message's own fields (an empty Message: the order was lost without an
+// error) and an output's payload was {"Payload":...,"Headers":...} with its
+// headers not set. Also as the element of a batch.
+func TestPointerMessage(t *testing.T) {
+	got := make(chan stream.Message[[]byte], 4)
+	in := make(chan *stream.Message[Order], 4)
+	fns := stream.NewCatalog()
+	stream.AddConsumer(fns, "pin", func(_ context.Context, m *stream.Message[Order]) error { in <- m; return nil })
+	stream.AddConsumer(fns, "batch", func(_ context.Context, ms []*stream.Message[Order]) error {
+		for _, m := range ms {
+			in <- m
+		}
+		return nil
+	})
+	stream.AddFunction(fns, "pout", func(_ context.Context, o Order) (*stream.Message[Order], error) {
+		m := stream.NewMessage(o, "x-set", "by-pout")
+		return &m, nil
+	})
+	stream.AddConsumer(fns, "raw", func(_ context.Context, m stream.Message[[]byte]) error { got <- m; return nil })
+	cfg := &stream.Config{
+		Function:       stream.FunctionConfig{Definition: "pin;batch;pout;raw"},
+		OutputBindings: "src",
+		Bindings: map[string]stream.BindingConfig{
+			"src":        {Destination: "s"},
+			"pin-in-0":   {Destination: "s", Group: "pin"},
+			"batch-in-0": {Destination: "s", Group: "batch", Consumer: stream.ConsumerConfig{BatchMode: true}},
+			"pout-in-0":  {Destination: "s", Group: "pout"},
+			"pout-out-0": {Destination: "o"},
+			"raw-in-0":   {Destination: "o", Group: "raw"},
+		},
+	}
+	r := start(t, cfg, fns)
+	if err := r.app.Bridge().Send(context.Background(), "src", stream.NewMessage(Order{OrderID: "o-1"}, "x-trace", "t1")); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 { // pin and batch
+		if m := recv(t, in); m == nil || m.Payload.OrderID != "o-1" || m.Headers["x-trace"] != "t1" {
+			t.Fatalf("input %+v, want order o-1 with header x-trace", m)
+		}
+	}
+	m := recv(t, got)
+	if string(m.Payload) != `{"orderId":"o-1","customerId":"","quantity":0,"amount":0}` || m.Headers["x-set"] != "by-pout" {
+		t.Fatalf("output %s %v, want the order's JSON with header x-set", m.Payload, m.Headers)
+	}
+}
