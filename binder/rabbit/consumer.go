@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"log/slog"
+	"maps"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -758,6 +759,7 @@ func (r *run) deadLetter(in inbound, env stream.Envelope, cause error) dlResult 
 					log.Warn("rabbit: dead letter cut to fit the broker's limits", "cut", strings.Join(fit.Cut, ","), "headers_only", fit.HeadersOnly, "frame_max", frameMax(conn), "max_message_size", c.bd.s.maxMessageSize)
 				}
 				msg = toPublishing(dl, c.spec.ContentType)
+				keepHeaderTypes(&msg, in.d.Headers, dlMaxHeaderBytes(frameMax(conn)), r.withoutWaitQueues)
 				msg.MessageId = in.d.MessageId
 				// When it was dead-lettered, for streambind dlq (ls,
 				// --since/--until): the broker's own dead-lettering
@@ -825,18 +827,86 @@ func (r *run) dlRefused(log *slog.Logger, err, cause error) dlResult {
 // AMQP's rule; half of fm for frames under 40,000), counted as AMQP
 // encodes them, and its payload to max-message-size, else dropped.
 func (r *run) fitDeadLetter(dl *stream.Envelope, fm int) stream.DeadLetterFit {
-	lim := stream.DeadLetterLimit{HeaderOverhead: headerOverhead}
-	if fm > 0 {
-		lim.MaxHeaderBytes = fm - dlHeadroom
-		if fm < 2*dlHeadroom {
-			lim.MaxHeaderBytes = fm / 2
-		}
-	}
+	lim := stream.DeadLetterLimit{HeaderOverhead: headerOverhead, MaxHeaderBytes: dlMaxHeaderBytes(fm)}
 	// max-message-size bounds the body; the key travels as a header.
 	if limit := r.c.bd.s.maxMessageSize; limit > 0 && len(dl.Payload) > limit {
 		lim.DropPayload = true
 	}
 	return stream.FitDeadLetter(dl, lim)
+}
+
+// dlMaxHeaderBytes is what a dead letter's headers may take of frame_max
+// fm (0: no limit): fm − 20,000 bytes, half of fm for frames under 40,000.
+func dlMaxHeaderBytes(fm int) int {
+	switch {
+	case fm <= 0:
+		return 0
+	case fm < 2*dlHeadroom:
+		return fm / 2
+	}
+	return fm - dlHeadroom
+}
+
+// keepHeaderTypes gives the headers of dead letter msg that are the
+// original message's, unchanged, the AMQP types they had there (an
+// envelope carries text), as SCSt's republished dead letter keeps them:
+// above all the broker's x-death array, in which it counts the message's
+// dead-letterings (a DLQ with dlq-ttl and a dead-letter exchange back to
+// the queue retries until a count); republished as text, the broker
+// started it again at 1 on every pass. adjust returns the value to send
+// for header k, whose original value is v (nil: keep the text). The text
+// is kept when the typed headers would encode to more than maxBytes (0:
+// no limit), which the fitted text headers met.
+func keepHeaderTypes(msg *amqp.Publishing, orig amqp.Table, maxBytes int, adjust func(k string, v any) any) {
+	var typed amqp.Table
+	for k, v := range orig {
+		if _, ok := v.(string); ok {
+			continue
+		}
+		if s, ok := msg.Headers[k].(string); !ok || s != headerString(v) {
+			continue // not in the dead letter, or cut to fit
+		}
+		if v = adjust(k, v); v == nil {
+			continue
+		}
+		if typed == nil {
+			typed = maps.Clone(msg.Headers)
+		}
+		typed[k] = v
+	}
+	if typed == nil {
+		return
+	}
+	if n, err := tableSize(typed); err != nil || (maxBytes > 0 && n > maxBytes) {
+		return
+	}
+	msg.Headers = typed
+}
+
+// withoutWaitQueues is keepHeaderTypes' adjust for a dead letter: its
+// x-death array without the entries of the consumer's wait queues
+// (retry-delays; nil when none is left). A delivery whose latest x-death
+// entry is a wait queue's is a retry (markRetry); a dead letter moved back
+// to the queue as it is (a shovel, the management UI's "move messages")
+// is not one, and gets every retry again.
+func (r *run) withoutWaitQueues(k string, v any) any {
+	xs, ok := v.([]any)
+	if k != "x-death" || !ok || len(r.c.spec.Consumer.RetryDelays) == 0 {
+		return v
+	}
+	var kept []any
+	for _, x := range xs {
+		if t, ok := x.(amqp.Table); ok {
+			if q, _ := t["queue"].(string); r.isWaitQueue(q) {
+				continue
+			}
+		}
+		kept = append(kept, x)
+	}
+	if len(kept) == 0 {
+		return nil
+	}
+	return kept
 }
 
 // declareDLQ declares DLX and the consumer's DLQ again.

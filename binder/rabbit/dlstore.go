@@ -287,17 +287,21 @@ func (c *rabbitDeadLetters) Close(context.Context) error {
 
 // deadLetteredAt is when d was dead-lettered: the time of its latest
 // x-death entry when the broker dead-lettered it (republish-to-dlq:
-// false; x-death[0] is the latest), else its timestamp property, which
-// the binder sets when it republishes a dead letter; zero when neither
-// says (a dead letter republished by an older version, or by another
-// tool).
+// false; x-death[0] is the latest), or its timestamp property, which the
+// binder sets when it republishes a dead letter: the later of the two, as
+// a republished dead letter keeps the x-death entries of the broker's
+// earlier dead-letterings (a wait queue's, a DLQ's TTL), and a message
+// the broker dead-lettered keeps the timestamp its producer gave it; zero
+// when neither says (a dead letter republished by an older version, or by
+// another tool).
 func deadLetteredAt(d *amqp.Delivery) time.Time {
+	at := d.Timestamp
 	if xs, ok := d.Headers["x-death"].([]any); ok && len(xs) > 0 {
 		if x, ok := xs[0].(amqp.Table); ok {
-			if t, ok := x["time"].(time.Time); ok && !t.IsZero() {
-				return t
+			if t, ok := x["time"].(time.Time); ok && t.After(at) {
+				at = t
 			}
 		}
 	}
-	return d.Timestamp
+	return at
 }

@@ -71,7 +71,8 @@ func (c *consumer) withRetryQueues(t *topology, q string) {
 // x-death entry (the first) is that queue's, for an expired TTL. Only then
 // does the core count the attempts its retry headers record; a dead letter
 // replayed to the destination was rejected since (a newer entry) or
-// republished (x-death is text then), and gets every retry again.
+// republished (x-death is text then, or without the wait queues' entries:
+// withoutWaitQueues), and gets every retry again.
 func (r *run) markRetry(d *amqp.Delivery, env stream.Envelope) {
 	delays := r.c.spec.Consumer.RetryDelays
 	if len(delays) == 0 || r.c.spec.Group == "" {
@@ -88,13 +89,19 @@ func (r *run) markRetry(d *amqp.Delivery, env stream.Envelope) {
 	if reason, _ := x["reason"].(string); reason != "expired" {
 		return
 	}
-	q, _ := x["queue"].(string)
-	for _, dl := range delays {
-		if q == RetryQueueName(r.queue, dl) {
-			stream.MarkRetryDelivery(env.Headers)
-			return
+	if q, _ := x["queue"].(string); r.isWaitQueue(q) {
+		stream.MarkRetryDelivery(env.Headers)
+	}
+}
+
+// isWaitQueue reports whether q is one of the consumer's wait queues.
+func (r *run) isWaitQueue(q string) bool {
+	for _, d := range r.c.spec.Consumer.RetryDelays {
+		if q == RetryQueueName(r.queue, d) {
+			return true
 		}
 	}
+	return false
 }
 
 type parkResult int
