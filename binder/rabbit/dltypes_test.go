@@ -196,3 +196,27 @@ func TestDeadLetterWaitQueueEntriesDropped(t *testing.T) {
 		t.Fatalf("the dead letter moved back: handler calls (marked a retry?) %v, want [false true]", got)
 	}
 }
+
+// TestDeadLetteredAtLater: a dead letter's time is the later of its latest
+// x-death entry's and its timestamp: a republished one carries the
+// x-death entries of earlier dead-letterings and the time it was
+// republished; one the broker dead-lettered, the timestamp its producer
+// gave it and the time of the broker's entry.
+func TestDeadLetteredAtLater(t *testing.T) {
+	early, late := time.Unix(1000, 0), time.Unix(2000, 0)
+	xd := func(at time.Time) amqp.Table { return amqp.Table{"x-death": []any{amqp.Table{"time": at}}} }
+	for _, tc := range []struct {
+		d    amqp.Delivery
+		want time.Time
+	}{
+		{amqp.Delivery{Headers: xd(early), Timestamp: late}, late}, // republished
+		{amqp.Delivery{Headers: xd(late), Timestamp: early}, late}, // by the broker
+		{amqp.Delivery{Headers: xd(late)}, late},
+		{amqp.Delivery{Timestamp: early}, early},
+		{amqp.Delivery{}, time.Time{}},
+	} {
+		if got := deadLetteredAt(&tc.d); !got.Equal(tc.want) {
+			t.Errorf("%v / %v: %v, want %v", tc.d.Headers, tc.d.Timestamp, got, tc.want)
+		}
+	}
+}
