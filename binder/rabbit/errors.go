@@ -40,7 +40,10 @@ const frameErrorLimit = 3
 // or a dead letter does):
 //
 //   - the message is at fault (isPermanent): 406 PRECONDITION_FAILED on
-//     publishing (e.g. over the broker's max_message_size), ErrTooLarge and
+//     publishing (over the broker's max_message_size, when it is lower than
+//     max-message-size, the channel's closure names the limit: the message
+//     over it fails with ErrTooLarge, the others in flight on the channel
+//     are published again), ErrTooLarge and
 //     errInvalidMessage (found before publishing), a connection the broker
 //     closed with a frame error frameErrorLimit times while the message was
 //     in flight. A Send fails with stream.Permanent; a dead letter is

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"log/slog"
+	"regexp"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -211,9 +212,10 @@ const (
 	againFrame                // the broker closed the connection with a frame error (err)
 )
 
-// lost says what to do about a publish whose channel closed before it was
+// lost says what to do about publish a whose channel closed before it was
 // confirmed.
-func (s *laneSession) lost(exchange string) (outcome, error) {
+func (s *laneSession) lost(a *pubAttempt) (outcome, error) {
+	exchange := a.exchange
 	e := s.reason()
 	if s.conn.IsClosed() {
 		if isFrameError(e) {
@@ -224,11 +226,38 @@ func (s *laneSession) lost(exchange string) (outcome, error) {
 	if e == nil || e.Code == amqp.ConnectionForced || e.Server && e.Code >= 500 {
 		return again, nil
 	}
+	if limit, ok := sizeRefused(e); ok {
+		// The broker's max_message_size is lower than max-message-size:
+		// the reason names the limit, so the message over it is known
+		// and the others on the channel are not to blame.
+		if len(a.msg.Body) > limit {
+			return final, fmt.Errorf("publish to exchange %q: %w: payload of %d bytes, over the broker's max_message_size %d (set max-message-size to it): %w", exchange, ErrTooLarge, len(a.msg.Body), limit, e)
+		}
+		return again, nil
+	}
 	err := fmt.Errorf("publish to exchange %q: channel closed: %w", exchange, e)
 	if aboutExchange(e, exchange) {
 		return final, err // caused by a publish to this exchange
 	}
 	return againChan, err
+}
+
+// sizeRefusedRE matches the reason RabbitMQ closes a channel with for a
+// message over its max_message_size.
+var sizeRefusedRE = regexp.MustCompile(`message size \d+ is larger than (?:configured )?max size (\d+)`)
+
+// sizeRefused returns the broker's max_message_size when e closed a
+// channel for a message over it.
+func sizeRefused(e *amqp.Error) (int, bool) {
+	if e == nil || e.Code != amqp.PreconditionFailed {
+		return 0, false
+	}
+	m := sizeRefusedRE.FindStringSubmatch(e.Reason)
+	if m == nil {
+		return 0, false
+	}
+	n, err := strconv.Atoi(m[1])
+	return n, err == nil
 }
 
 func (s *laneSession) takeReturned(id string) bool {
@@ -402,7 +431,7 @@ func (l *lane) publishQueued(ctx context.Context, p *publisher, a *pubAttempt, d
 	if err != nil {
 		l.amu.Unlock()
 		if s.ch.IsClosed() || connDead(ctx, s.conn, err) {
-			o, err := s.lost(a.exchange)
+			o, err := s.lost(a)
 			return o, err, false
 		}
 		return final, fmt.Errorf("publish to exchange %q: %w", a.exchange, err), false
@@ -466,7 +495,7 @@ func (l *lane) publishOnce(ctx context.Context, p *publisher, a *pubAttempt) (ou
 	dc, err := s.ch.PublishWithDeferredConfirm(a.exchange, a.key, a.mandatory, false, a.msg)
 	if err != nil {
 		if s.ch.IsClosed() || connDead(ctx, s.conn, err) {
-			return s.lost(a.exchange)
+			return s.lost(a)
 		}
 		return final, fmt.Errorf("publish to exchange %q: %w", a.exchange, err)
 	}
@@ -484,7 +513,7 @@ func (l *lane) publishOnce(ctx context.Context, p *publisher, a *pubAttempt) (ou
 func (s *laneSession) confirmed(dc *amqp.DeferredConfirmation, a *pubAttempt) (outcome, error) {
 	if !dc.Acked() {
 		if s.ch.IsClosed() {
-			return s.lost(a.exchange) // lost before the confirm
+			return s.lost(a) // lost before the confirm
 		}
 		return final, fmt.Errorf("publish to exchange %q: %w", a.exchange, ErrNacked)
 	}

@@ -1,0 +1,54 @@
+package rabbit
+
+import (
+	"errors"
+	"testing"
+
+	amqp "github.com/rabbitmq/amqp091-go"
+)
+
+// TestChannelClosedForAnotherMessagesSize: the broker closes a publishing
+// channel with PRECONDITION_FAILED when a message exceeds its
+// max_message_size (lower than the binder's max-message-size: the broker's
+// limit was lowered, the binder's default kept). The reason names the size:
+// the message over it fails at once, permanently (ErrTooLarge), and every
+// other message in flight on that channel is published again as after a
+// lost connection, however often that happens. Before, each closure
+// counted against every message in flight, and one that rode along with
+// the oversized message's three attempts failed with the 406, permanently:
+// dead-lettered, or dropped without a DLQ.
+func TestChannelClosedForAnotherMessagesSize(t *testing.T) {
+	closed := func(reason string) *laneSession {
+		s := &laneSession{conn: &amqp.Connection{}, closeErr: make(chan *amqp.Error, 1)}
+		s.closeErr <- &amqp.Error{Code: amqp.PreconditionFailed, Reason: reason, Server: true}
+		return s
+	}
+	for _, reason := range []string{
+		"PRECONDITION_FAILED - message size 2000 is larger than configured max size 1000",
+		"PRECONDITION_FAILED - message size 2000 is larger than max size 1000",
+	} {
+		small := &pubAttempt{exchange: "x", msg: amqp.Publishing{Body: make([]byte, 10)}}
+		for i := range 5 {
+			o, err := closed(reason).lost(small)
+			if fin, ferr := small.next(o, err); fin {
+				t.Fatalf("%q: a 10-byte message failed after %d closures: %v", reason, i+1, ferr)
+			}
+		}
+		big := &pubAttempt{exchange: "x", msg: amqp.Publishing{Body: make([]byte, 2000)}}
+		o, err := closed(reason).lost(big)
+		fin, err := big.next(o, err)
+		if !fin || !errors.Is(err, ErrTooLarge) || !isPermanent(err) {
+			t.Errorf("%q: the 2000-byte message: final %v, %v; want ErrTooLarge at once", reason, fin, err)
+		}
+	}
+	// Another closure keeps the three-strikes rule.
+	other := &pubAttempt{exchange: "x", msg: amqp.Publishing{Body: make([]byte, 10)}}
+	var fin bool
+	for i := 0; i < 3 && !fin; i++ {
+		o, err := closed("PRECONDITION_FAILED - something else").lost(other)
+		fin, _ = other.next(o, err)
+	}
+	if !fin {
+		t.Error("an unknown channel error did not end the message after 3 closures")
+	}
+}
