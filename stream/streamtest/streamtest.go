@@ -101,43 +101,32 @@ func Start(t testing.TB, cfg *stream.Config, fns *stream.Catalog, opts ...stream
 	var consumers []stream.Consumer
 	for _, b := range app.Bindings() {
 		key := strings.ToLower(b.Name())
-		var dest string
+		var dests []string
 		var ch chan stream.Envelope
 		switch {
 		case !b.IsInput():
-			dest, ch = b.Destination(), make(chan stream.Envelope, 1024)
+			dests, ch = []string{b.Destination()}, make(chan stream.Envelope, 1024)
 			env.outs[key] = ch
 		case b.Config().Consumer.DLQ && b.Group() != "":
-			dest, ch = stream.DLQName(strings.Split(b.Destination(), ",")[0], b.Group()), make(chan stream.Envelope, 1024)
+			// Each destination of the input dead-letters to its own.
+			for _, d := range destinations(b.Destination()) {
+				dests = append(dests, stream.DLQName(d, b.Group()))
+			}
+			ch = make(chan stream.Envelope, 1024)
 			env.dlqs[key] = ch
 		default:
 			continue
 		}
 		n := &atomic.Int64{}
 		env.taken[key] = n
-		c, err := env.binder.BindConsumer(ctx, stream.ConsumerSpec{
-			Binding: "streamtest:" + b.Name(), Destination: dest, Group: group(b.Name()), ContentType: stream.DefaultContentType,
-			Consumer: stream.ConsumerConfig{Concurrency: 1, MaxAttempts: 1, InstanceCount: 1},
-			Handler: func(ctx context.Context, m stream.Envelope) error {
-				m.Payload = append([]byte(nil), m.Payload...)
-				m.Headers = m.Headers.Clone()
-				select {
-				case ch <- m:
-					n.Add(1)
-					return nil
-				case <-ctx.Done():
-					return fmt.Errorf("%w: %w", stream.ErrNak, ctx.Err())
-				}
-			},
-		})
-		if err == nil {
-			err = c.Start(ctx)
+		for _, dest := range dests {
+			c, err := env.subscribe(ctx, b.Name(), dest, ch, n)
+			if err != nil {
+				cancel()
+				t.Fatalf("streamtest: subscribe to %s: %v", dest, err)
+			}
+			consumers = append(consumers, c)
 		}
-		if err != nil {
-			cancel()
-			t.Fatalf("streamtest: subscribe to %s: %v", dest, err)
-		}
-		consumers = append(consumers, c)
 	}
 	done := make(chan error, 1)
 	go func() { done <- app.Run(ctx) }()
@@ -162,6 +151,42 @@ func Start(t testing.TB, cfg *stream.Config, fns *stream.Catalog, opts ...stream
 		tl.stop()
 	})
 	return env
+}
+
+// subscribe binds and starts the harness's consumer of dest, which takes
+// what the app sends through binding into ch and counts it in n.
+func (e *Env) subscribe(ctx context.Context, binding, dest string, ch chan stream.Envelope, n *atomic.Int64) (stream.Consumer, error) {
+	c, err := e.binder.BindConsumer(ctx, stream.ConsumerSpec{
+		Binding: "streamtest:" + binding, Destination: dest, Group: group(binding), ContentType: stream.DefaultContentType,
+		Consumer: stream.ConsumerConfig{Concurrency: 1, MaxAttempts: 1, InstanceCount: 1},
+		Handler: func(ctx context.Context, m stream.Envelope) error {
+			m.Payload = append([]byte(nil), m.Payload...)
+			m.Headers = m.Headers.Clone()
+			select {
+			case ch <- m:
+				n.Add(1)
+				return nil
+			case <-ctx.Done():
+				return fmt.Errorf("%w: %w", stream.ErrNak, ctx.Err())
+			}
+		},
+	})
+	if err == nil {
+		err = c.Start(ctx)
+	}
+	return c, err
+}
+
+// destinations splits an input binding's comma-separated destinations,
+// as the app does.
+func destinations(d string) []string {
+	var out []string
+	for _, s := range strings.Split(d, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
 // onMemory returns a copy of cfg with every binding on the in-process binder.
