@@ -235,8 +235,8 @@ func TestMaxDeliveries(t *testing.T) {
 	}
 	mu.Lock()
 	defer mu.Unlock()
-	if got := dl.Headers[redisbinder.HeaderDeliveries]; got != "5" {
-		t.Errorf("%s = %q, want 5 (four members, then the reclaim)", redisbinder.HeaderDeliveries, got)
+	if got := dl.Headers[redisbinder.HeaderOriginalDeliveries]; got != "5" {
+		t.Errorf("%s = %q, want 5 (four members, then the reclaim)", redisbinder.HeaderOriginalDeliveries, got)
 	}
 	if !strings.Contains(dl.Headers[stream.HeaderExceptionMessage], "max-deliveries") {
 		t.Errorf("dead letter reason %q", dl.Headers[stream.HeaderExceptionMessage])

@@ -40,10 +40,35 @@ const (
 	HeaderOriginalID = "x-original-id"
 	// HeaderOriginalGroup is the consumer group that failed it.
 	HeaderOriginalGroup = "x-original-group"
-	// HeaderDeliveries is how many times Redis delivered it (its delivery
-	// count in the group's pending entries list), when known.
-	HeaderDeliveries = "x-redis-deliveries"
+	// HeaderOriginalDeliveries is how many times Redis had delivered it
+	// (its delivery count in the group's pending entries list), when
+	// known. As an x-original-* header it describes the failed delivery:
+	// a replay (streambind dlq replay) does not copy it.
+	HeaderOriginalDeliveries = "x-original-deliveries"
 )
+
+// HeaderDeliveries is the header a consumer group's message carries to its
+// handler: how many times Redis has delivered the entry (its delivery
+// count in the group's pending entries list; 1 the first time). The
+// binder sets it from Redis's count, whatever the entry holds: a field
+// h:x-redis-deliveries written by another program is not passed on, nor
+// is it on a message read without a group. It is not written into dead
+// letters ([HeaderOriginalDeliveries] is) nor carried to a function's
+// output.
+const HeaderDeliveries = "x-redis-deliveries"
+
+// setDeliveries makes header x-redis-deliveries of env the binder's: n
+// (Redis's delivery count), or none when n is not known (0).
+func setDeliveries(env *stream.Envelope, n int64) {
+	if n <= 0 {
+		delete(env.Headers, HeaderDeliveries)
+		return
+	}
+	if env.Headers == nil {
+		env.Headers = make(stream.Headers, 1)
+	}
+	env.Headers[HeaderDeliveries] = strconv.FormatInt(n, 10)
+}
 
 // StreamKey returns the key of the stream of destination dest under key
 // prefix prefix: prefix+dest, or prefix+dest+":"+partition for a partition

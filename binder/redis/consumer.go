@@ -927,6 +927,7 @@ func (r *run) accept(es []*entry, slab *[]entry, key string, ms []goredis.XMessa
 		// settle other entries meanwhile).
 		if r.replies == nil {
 			e.env = decode(m.Values)
+			setDeliveries(&e.env, n)
 		} else {
 			e.vals = m.Values
 		}
@@ -1032,6 +1033,7 @@ func (r *run) dispatch(es []*entry) []*entry {
 	for _, e := range es {
 		if e.vals != nil {
 			e.env, e.vals = decode(e.vals), nil
+			setDeliveries(&e.env, e.n)
 		}
 		rt := ""
 		if !r.inline { // one worker: no route to pick

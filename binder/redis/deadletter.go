@@ -139,8 +139,12 @@ func (c *consumer) deadLetterEntry(e *entry, cause error, limit int) (stream.Env
 	if t := idTime(e.id); !t.IsZero() {
 		hdrs[stream.HeaderOriginalTimestamp] = strconv.FormatInt(t.UnixMilli(), 10)
 	}
+	// The delivery count describes this delivery, not the message: it
+	// goes as an x-original-* header, which a replay drops, not as the
+	// header the handler saw.
+	delete(hdrs, HeaderDeliveries)
 	if e.n > 0 {
-		hdrs[HeaderDeliveries] = strconv.FormatInt(e.n, 10)
+		hdrs[HeaderOriginalDeliveries] = strconv.FormatInt(e.n, 10)
 	}
 	if hdrs[stream.HeaderContentType] == "" && c.spec.ContentType != "" {
 		hdrs[stream.HeaderContentType] = c.spec.ContentType

@@ -168,7 +168,17 @@ func (r *redisDeadLetters) Next(ctx context.Context) (stream.DeadLetter, error) 
 	}
 	m := r.page[0]
 	r.page = r.page[1:]
-	return stream.DeadLetter{ID: m.ID, Envelope: decode(m.Values), Time: idTime(m.ID)}, nil
+	env := decode(m.Values)
+	// A dead letter written before x-original-deliveries carried the count
+	// as x-redis-deliveries: shown as the former, so that a replay does
+	// not copy it into the entry.
+	if n, ok := env.Headers[HeaderDeliveries]; ok {
+		delete(env.Headers, HeaderDeliveries)
+		if _, set := env.Headers[HeaderOriginalDeliveries]; !set {
+			env.Headers[HeaderOriginalDeliveries] = n
+		}
+	}
+	return stream.DeadLetter{ID: m.ID, Envelope: env, Time: idTime(m.ID)}, nil
 }
 
 func (r *redisDeadLetters) Remove(ctx context.Context, d stream.DeadLetter) error {

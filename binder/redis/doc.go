@@ -48,6 +48,11 @@
 // ({"qty":"1","sku":"42"}, content type application/json unless it has
 // h:contentType). A received message's Payload and Key are the bytes
 // go-redis read, not a copy of them: read-only, as stream.Handler says.
+// A consumer group's message carries header x-redis-deliveries, Redis's
+// delivery count of the entry (1 the first time; reads and claims count,
+// as for max-deliveries): the binder's, set from Redis whatever the entry
+// holds (an h:x-redis-deliveries field is not passed on, nor is it on a
+// message read without a group).
 //
 // # Producer
 //
@@ -198,7 +203,10 @@
 // x-original-partition (decimal, for a partition stream),
 // x-original-stream (the stream key), x-original-id (the entry ID),
 // x-original-group, x-original-timestamp (milliseconds, from the entry ID)
-// and x-redis-deliveries (the delivery count, when known). It is fitted
+// and x-original-deliveries (Redis's delivery count, when known; not
+// x-redis-deliveries, which is not written into a dead letter, so that a
+// replayed copy starts without it; a dead letter written by an earlier
+// version with x-redis-deliveries is read as x-original-deliveries). It is fitted
 // to dead-letter-max-size (16 MiB by default: Redis takes values up to
 // proto-max-bulk-len, 512 MB, but a dead-letter stream should not hold
 // that; field names and a margin of 64 bytes are counted) with

@@ -113,8 +113,8 @@ func TestPoisonCrashingEveryMemberIsDeadLettered(t *testing.T) {
 	if dl.Headers[idHeader] != "poison" || !strings.Contains(dl.Headers[stream.HeaderExceptionMessage], "max-deliveries") || dl.Headers[stream.HeaderExceptionFQCN] == "" {
 		t.Errorf("dead letter headers: %v", dl.Headers)
 	}
-	if got := dl.Headers[redisbinder.HeaderDeliveries]; got != "3" {
-		t.Errorf("%s = %q, want 3 (read, reclaimed, reclaimed again)", redisbinder.HeaderDeliveries, got)
+	if got := dl.Headers[redisbinder.HeaderOriginalDeliveries]; got != "3" {
+		t.Errorf("%s = %q, want 3 (read, reclaimed, reclaimed again)", redisbinder.HeaderOriginalDeliveries, got)
 	}
 	admin := redistest.Client(t, redistest.Addr(), "", "")
 	key := redisbinder.StreamKey(e.prefix, dest, -1)
