@@ -567,16 +567,14 @@ func (bd *Binder) BindProducer(ctx context.Context, spec stream.ProducerSpec) (s
 	if spec.Producer.IsPartitioned() && !ref.captures(spec.Destination+".0") {
 		return fail(fmt.Errorf("stream %s does not capture the partition subjects %s.<n> (its subjects: %s)", ref.name, spec.Destination, strings.Join(ref.subjects, ", ")))
 	}
+	if spec.Producer.IsPartitioned() {
+		bd.warnUnreadPartitions(ctx, c, ref, spec.Destination, spec.Producer.PartitionCount)
+	}
 	for _, g := range spec.Producer.RequiredGroups {
 		if g = strings.TrimSpace(g); g == "" {
 			continue
 		}
-		cs, _ := parseConsumer(spec.Binding, nil)
-		cfg, err := durableConfig(spec.Destination, ref, g, -1, nil, cs)
-		if err != nil {
-			return fail(fmt.Errorf("required group %s: %w", g, err))
-		}
-		if _, err := bd.ensureConsumer(ctx, c, ref, cfg); err != nil {
+		if err := bd.declareGroup(ctx, c, ref, spec, g); err != nil {
 			return fail(fmt.Errorf("required group %s: %w", g, err))
 		}
 	}
@@ -643,18 +641,32 @@ func setFilter(cfg *jetstream.ConsumerConfig, dest string, ref *streamRef, parts
 }
 
 // ensureConsumer creates or updates a durable consumer. The deliver
-// policy of an existing one is kept (it cannot change).
-func (bd *Binder) ensureConsumer(ctx context.Context, c *connection, ref *streamRef, cfg jetstream.ConsumerConfig) (jetstream.Consumer, error) {
+// policy of an existing one is kept (it cannot change). advice says what
+// to do when cfg filters several subjects and the server cannot (NATS
+// before 2.10); that fails before anything is made, and a consumer the
+// server made all the same without the filters — one that would read the
+// whole stream — is deleted again (or, when it existed, set back).
+func (bd *Binder) ensureConsumer(ctx context.Context, c *connection, ref *streamRef, cfg jetstream.ConsumerConfig, advice string) (jetstream.Consumer, error) {
+	var prev *jetstream.ConsumerConfig
 	if cur, err := c.js.Consumer(ctx, ref.name, cfg.Durable); err == nil {
 		ci := cur.CachedInfo().Config
+		prev = &ci
 		cfg.DeliverPolicy, cfg.OptStartSeq, cfg.OptStartTime = ci.DeliverPolicy, ci.OptStartSeq, ci.OptStartTime
 	} else if !errors.Is(err, jetstream.ErrConsumerNotFound) {
 		return nil, bd.apiErr(err, "consumer %s on stream %s", cfg.Durable, ref.name)
 	}
+	if len(cfg.FilterSubjects) > 1 && !multiFilter(c.nc) {
+		return nil, filtersError(c.nc, ref, cfg, advice)
+	}
 	cons, err := c.js.CreateOrUpdateConsumer(ctx, ref.name, cfg)
 	if err != nil {
-		if len(cfg.FilterSubjects) > 1 && strings.Contains(err.Error(), "not supported") {
-			return nil, bd.wrap(err, "consumer %s on stream %s filters %d subjects (%s), which needs NATS server 2.10 or later: set partition-count to instance-count, or give the destination a stream of its own", cfg.Durable, ref.name, len(cfg.FilterSubjects), strings.Join(cfg.FilterSubjects, ", "))
+		if errors.Is(err, jetstream.ErrConsumerMultipleFilterSubjectsNotSupported) {
+			if prev == nil {
+				bd.deleteUnfiltered(c, ref, cfg.Durable)
+			} else if _, err := c.js.UpdateConsumer(context.WithoutCancel(ctx), ref.name, *prev); err != nil {
+				bd.log.Error("nats: could not set back a consumer the server changed without its subject filters", "stream", ref.name, "consumer", cfg.Durable, "error", bd.logErr(err))
+			}
+			return nil, filtersError(c.nc, ref, cfg, advice)
 		}
 		return nil, bd.apiErr(err, "create consumer %s on stream %s", cfg.Durable, ref.name)
 	}

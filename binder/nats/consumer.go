@@ -29,16 +29,19 @@ const pullExpiry = 10 * time.Second
 
 // consumer is a consumer binding of one destination for one group.
 type consumer struct {
-	bd    *Binder
-	conn  *connection
-	spec  stream.ConsumerSpec
-	cs    consumerSettings
-	dest  string
-	ref   *streamRef
-	cfg   jetstream.ConsumerConfig // the durable's, or the template of an ephemeral one
-	group string                   // "" for anonymous
-	log   *slog.Logger
-	conc  int
+	bd   *Binder
+	conn *connection
+	spec stream.ConsumerSpec
+	cs   consumerSettings
+	dest string
+	ref  *streamRef
+	cfg  jetstream.ConsumerConfig // the durable's, or the template of an ephemeral one
+	// advice says what to do when cfg filters several subjects on a
+	// server that cannot (see ensureConsumer).
+	advice string
+	group  string // "" for anonymous
+	log    *slog.Logger
+	conc   int
 
 	dlq        bool
 	dlqSubject string
@@ -96,6 +99,7 @@ func (bd *Binder) newConsumer(ctx context.Context, conn *connection, spec stream
 	c.ref = ref
 	var parts []int
 	instance := -1
+	readBelow := 0 // a partitioned consumer's partition-count
 	if cc := spec.Consumer; cc.Partitioned {
 		count := max(cc.InstanceCount, 1)
 		pc := cs.partitionCount
@@ -110,12 +114,16 @@ func (bd *Binder) newConsumer(ctx context.Context, conn *connection, spec stream
 			return nil, fmt.Errorf("stream %s does not capture the partition subjects %s.<n> (its subjects: %s)", ref.name, dest, strings.Join(ref.subjects, ", "))
 		}
 		instance = cc.InstanceIndex
+		c.advice = partitionAdvice(cc.InstanceIndex, count, pc, parts)
+		readBelow = pc
+	} else {
+		c.advice = sharedStreamAdvice(dest, ref)
 	}
 	if group != "" {
 		if c.cfg, err = durableConfig(dest, ref, group, instance, parts, cs); err != nil {
 			return nil, err
 		}
-		if _, err := bd.ensureConsumer(ctx, conn, ref, c.cfg); err != nil {
+		if _, err := bd.ensureConsumer(ctx, conn, ref, c.cfg, c.advice); err != nil {
 			return nil, err
 		}
 	} else {
@@ -132,6 +140,11 @@ func (bd *Binder) newConsumer(ctx context.Context, conn *connection, spec stream
 			c.cfg.DeliverPolicy = jetstream.DeliverAllPolicy
 		}
 		setFilter(&c.cfg, dest, ref, parts)
+		if len(c.cfg.FilterSubjects) > 1 && !multiFilter(conn.nc) {
+			// Its ephemeral consumer is made by Start: fail the bind
+			// instead, as for a group.
+			return nil, filtersError(conn.nc, ref, c.cfg, c.advice)
+		}
 		if spec.Consumer.DLQ {
 			c.log.Debug("nats: dlq ignored: an anonymous consumer has no dead-letter destination")
 		}
@@ -147,6 +160,9 @@ func (bd *Binder) newConsumer(ctx context.Context, conn *connection, spec stream
 			return nil, fmt.Errorf("dead-letter destination: %w", err)
 		}
 		c.dlqRef.Store(dref)
+	}
+	if readBelow > 0 {
+		bd.warnPartitionsBeyond(ctx, conn, ref, dest, readBelow, log)
 	}
 	return c, nil
 }
@@ -426,7 +442,7 @@ func (r *run) open(ctx context.Context, from uint64) (jetstream.Consumer, error)
 			cfg.DeliverPolicy, cfg.OptStartSeq = jetstream.DeliverByStartSequencePolicy, from
 		}
 		c.log.Warn("nats: the group's durable consumer is gone; creating it again", "consumer", cfg.Durable, "from-sequence", cfg.OptStartSeq)
-		return c.bd.ensureConsumer(ctx, c.conn, c.ref, cfg)
+		return c.bd.ensureConsumer(ctx, c.conn, c.ref, cfg, c.advice)
 	}
 	cfg := c.cfg
 	if from > 0 {

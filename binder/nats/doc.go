@@ -48,7 +48,13 @@
 // as it is), a named group's durable consumer (created, or updated with the
 // binding's properties — its deliver policy, fixed at creation, is kept),
 // with dlq the dead-letter stream, and a producer's required-groups'
-// durable consumers.
+// durable consumers. Those a producer makes only when missing, as the
+// group's consumers would name and filter them — DurableName(group), or
+// for a partitioned producer DurableName(group, i) filtering partition i
+// for every i < partition-count (what instance-count = partition-count
+// instances read) — with the consumer defaults; one that exists is left as
+// it is, so a producer started later does not reset the ack-wait,
+// max-deliver or max-ack-pending its group's consumers gave it.
 //
 // # Producer
 //
@@ -238,7 +244,17 @@
 // (partition-count defaults to instance-count, so instance i reads
 // partition i, as SCSt does) through a filtered durable consumer of its own
 // (DurableName(group, i)). Filtering several subjects needs NATS server
-// 2.10; on 2.9 a consumer that would need it fails to bind, saying so.
+// 2.10; on 2.9 a consumer that would need it fails to bind, saying so, and
+// makes no consumer (2.9 would make one without any filter, reading the
+// whole stream). Unlike Redis and the in-process binder, no instance reads
+// partitions from partition-count on, nor the unpartitioned subject
+// <destination>: with a producer's partition-count 4 and instance-count 2,
+// partitions 2 and 3 reach nobody unless the NATS partition-count is 4
+// (2.10) or 4 instances run. The binder warns (WARN) when it can tell: a
+// partitioned producer binding where a group's partitioned durables leave
+// some of its partitions unread, and a partitioned consumer binding where
+// the stream holds messages that none of its instances reads.
+// streambind lint reports the case from the configuration.
 //
 // # Connection, reconnection and health
 //
