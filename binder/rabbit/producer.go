@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"regexp"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -238,6 +239,9 @@ func (s *laneSession) lost(a *pubAttempt) (outcome, error) {
 	err := fmt.Errorf("publish to exchange %q: channel closed: %w", exchange, e)
 	if aboutExchange(e, exchange) {
 		return final, err // caused by a publish to this exchange
+	}
+	if strings.Contains(e.Reason, "exchange '") {
+		return again, nil // caused by a publish to another exchange
 	}
 	return againChan, err
 }

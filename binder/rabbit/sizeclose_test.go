@@ -52,3 +52,38 @@ func TestChannelClosedForAnotherMessagesSize(t *testing.T) {
 		t.Error("an unknown channel error did not end the message after 3 closures")
 	}
 }
+
+// TestChannelClosedForAnotherExchange: a channel closed for a publish to
+// another exchange (its reason names that exchange: access refused, no
+// such exchange) is not this message's doing: it is published again,
+// however often that happens. Before, the third such closure failed it
+// with the other exchange's error: a 403 marked its own producer binding
+// down ("the broker refuses publishing to exchange A") for exchange B's
+// permissions.
+func TestChannelClosedForAnotherExchange(t *testing.T) {
+	closed := func(code int, reason string) *laneSession {
+		s := &laneSession{conn: &amqp.Connection{}, closeErr: make(chan *amqp.Error, 1)}
+		s.closeErr <- &amqp.Error{Code: code, Reason: reason, Server: true}
+		return s
+	}
+	for _, c := range []struct {
+		code   int
+		reason string
+	}{
+		{amqp.AccessRefused, "ACCESS_REFUSED - access to exchange 'b' in vhost 'v' refused for user 'guest'"},
+		{amqp.NotFound, "NOT_FOUND - no exchange 'b' in vhost 'v'"},
+	} {
+		a := &pubAttempt{exchange: "a", msg: amqp.Publishing{Body: []byte("m")}}
+		for i := range 5 {
+			o, err := closed(c.code, c.reason).lost(a)
+			if fin, ferr := a.next(o, err); fin {
+				t.Fatalf("%q: a message to exchange a failed after %d closures: %v", c.reason, i+1, ferr)
+			}
+		}
+		b := &pubAttempt{exchange: "b", msg: amqp.Publishing{Body: []byte("m")}}
+		o, err := closed(c.code, c.reason).lost(b)
+		if fin, err := b.next(o, err); !fin || err == nil {
+			t.Errorf("%q: the message to exchange b: final %v, %v; want its error at once", c.reason, fin, err)
+		}
+	}
+}
