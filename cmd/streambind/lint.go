@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/streambind/streambind/binder/kafka"
+	"github.com/streambind/streambind/binder/nats"
 	"github.com/streambind/streambind/binder/props"
 	"github.com/streambind/streambind/binder/rabbit"
 	"github.com/streambind/streambind/redact"
@@ -516,6 +517,18 @@ func (sys *system) consistency() []problem {
 							"is %d, but %s sends to %s with partition-count %d: Kafka gives each partition to one instance, so %d of the %d instances receive nothing",
 							n, p.ref(c.svc), k.name, pc, n-pc, n), false))
 					}
+				case k.typ == nats.Type && !p.b.producer.IsPartitioned():
+					// NATS partitioned consumers filter <destination>.<p>.
+					out = append(out, c.keyProblem(kindPartitions, "consumer.partitioned", fmt.Sprintf(
+						"is true, but %s sends to %s unpartitioned: on NATS a partitioned consumer reads only the partition subjects %s.<p>, so no instance receives its messages",
+						p.ref(c.svc), k.name, k.name), false))
+				case k.typ == nats.Type && p.b.producer.IsPartitioned() && pc > natsPartitions(c.b):
+					// NATS instance i reads p < its NATS partition-count
+					// (default instance-count) with p % n == i.
+					npc := natsPartitions(c.b)
+					out = append(out, c.keyProblem(kindPartitions, "consumer.instance-count", fmt.Sprintf(
+						"is %d, but %s sends to %s with partition-count %d: on NATS the instances read only the partitions below the consumer's NATS partition-count (%d; default instance-count), so %s no instance",
+						n, p.ref(c.svc), k.name, pc, npc, span("partition", npc, pc-1, "reaches", "reach")), false))
 				case !p.b.producer.IsPartitioned() && n > 1:
 					out = append(out, c.keyProblem(kindPartitions, "consumer.partitioned", fmt.Sprintf(
 						"is true with instance-count %d, but %s sends to %s unpartitioned: every message goes to partition 0, so %s nothing",
@@ -598,6 +611,19 @@ func rabbitQueue(b *binding, d string) string {
 		d = b.destinations[0]
 	}
 	return d + "." + b.group
+}
+
+// natsPartitions is the partitions a NATS partitioned consumer's instances
+// read (those below it): its NATS partition-count, else instance-count.
+func natsPartitions(b *binding) int {
+	for k, v := range b.ext {
+		if props.Norm(k) == props.Norm("partition-count") {
+			if n, err := props.Int(v, 1); err == nil {
+				return n
+			}
+		}
+	}
+	return max(b.consumer.InstanceCount, 1)
 }
 
 // extBool reads a boolean binder-specific property, false when unset or

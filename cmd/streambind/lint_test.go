@@ -442,3 +442,63 @@ func TestLintProfileTypoNamesTheFlag(t *testing.T) {
 		t.Fatalf("from the environment: %q", r.stdout)
 	}
 }
+
+// On NATS a partitioned consumer's instances read only the partitions
+// below its NATS partition-count (default instance-count), and no
+// partitioned consumer reads unpartitioned messages: lint says so as it
+// does for RabbitMQ.
+func TestLintPartitionsNATS(t *testing.T) {
+	producer := `
+stream:
+  function:
+    definition: emit;emitPlain
+  default-binder: nats
+  bindings:
+    emit-out-0:
+      destination: inventory
+      producer:
+        partition-key-expression: payload.id
+        partition-count: 4
+    emitPlain-out-0:
+      destination: tasks
+`
+	consumer := `
+stream:
+  function:
+    definition: work;task;wide
+  default-binder: nats
+  bindings:
+    work-in-0:
+      destination: inventory
+      group: workers
+      consumer:
+        partitioned: true
+        instance-count: 2
+    wide-in-0:
+      destination: inventory
+      group: wide
+      consumer:
+        partitioned: true
+        instance-count: 2
+    task-in-0:
+      destination: tasks
+      group: taskers
+      consumer:
+        partitioned: true
+        instance-count: 1
+  nats:
+    bindings:
+      wide-in-0:
+        consumer:
+          partition-count: 4
+`
+	dir := writeFiles(t, map[string]string{"producer/application.yaml": producer, "consumer/application.yaml": consumer})
+	r := runIn(t, dir, nil, "lint", "producer", "consumer")
+	if r.code != exitFailure {
+		t.Errorf("exit status %d, want 1", r.code)
+	}
+	assertLines(t, r.lines(), []string{
+		`consumer/application.yaml:12: stream.bindings.work-in-0.consumer.instance-count: is 2, but producer/emit-out-0 (producer/application.yaml:7) sends to inventory with partition-count 4: on NATS the instances read only the partitions below the consumer's NATS partition-count (2; default instance-count), so partitions 2..3 reach no instance`,
+		`consumer/application.yaml:23: stream.bindings.task-in-0.consumer.partitioned: is true, but producer/emitPlain-out-0 (producer/application.yaml:12) sends to tasks unpartitioned: on NATS a partitioned consumer reads only the partition subjects tasks.<p>, so no instance receives its messages`,
+	})
+}
