@@ -33,6 +33,9 @@ type Binder struct {
 
 	dialMu sync.Mutex // serialises dialling
 	conn   atomic.Pointer[connection]
+	// dialErr is why the last dial failed while there is no connection
+	// yet: Health reports it (the binder is down until it connected).
+	dialErr atomic.Pointer[error]
 
 	// Reconnect back-off state (see reconnectDelay).
 	connectedAt atomic.Int64 // unix nanoseconds of the last (re)connect
@@ -159,11 +162,15 @@ func (bd *Binder) connect(ctx context.Context) (*connection, error) {
 				r.c.nc.Close()
 			}
 		}()
-		return nil, stream.Unavailable(fmt.Errorf("connecting to %s: %w", bd.servers(), ctx.Err()))
+		err := stream.Unavailable(fmt.Errorf("connecting to %s: %w", bd.servers(), ctx.Err()))
+		bd.dialErr.Store(&err)
+		return nil, err
 	}
 	if r.err != nil {
+		bd.dialErr.Store(&r.err)
 		return nil, r.err
 	}
+	bd.dialErr.Store(nil)
 	bd.mu.Lock()
 	closed := bd.bindings.Closed()
 	if !closed {
@@ -308,14 +315,18 @@ func (bd *Binder) reconnectDelay(attempts int) time.Duration {
 }
 
 // Health reports the state of the binder's connection: nil while
-// connected (or before the first bind), else the connection status and
-// its last error. It does no I/O. It implements [stream.HealthChecker].
+// connected (or before the first bind), the error of the last attempt
+// while no bind has connected yet, else the connection status and its
+// last error. It does no I/O. It implements [stream.HealthChecker].
 func (bd *Binder) Health(context.Context) error {
 	if err := bd.checkOpen(); err != nil {
 		return fmt.Errorf("nats: %w", err)
 	}
 	c := bd.conn.Load()
 	if c == nil {
+		if e := bd.dialErr.Load(); e != nil {
+			return *e // already redacted, and names the servers
+		}
 		return nil
 	}
 	st := c.nc.Status()
