@@ -539,9 +539,20 @@ func callBatch(ctx context.Context, h stream.BatchHandler, envs []stream.Envelop
 // per destination, operated together.
 type consumers []*consumer
 
-// Start starts every destination's consumer.
+// Start starts every destination's consumer, or none: when one fails,
+// those it started are stopped again, so that the binding is stopped as
+// the error says (stream.Consumer). Kept started, they delivered while
+// the core reported the binding STOPPED, and its Stop was a no-op.
 func (cs consumers) Start(ctx context.Context) error {
-	return cs.each(func(c *consumer) error { return c.Start(ctx) })
+	for i, c := range cs {
+		if err := c.Start(ctx); err != nil {
+			for _, started := range cs[:i] {
+				_ = started.Stop(ctx)
+			}
+			return err
+		}
+	}
+	return nil
 }
 
 // Stop stops every destination's consumer.

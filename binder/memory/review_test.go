@@ -80,3 +80,41 @@ func depths(br *memory.Broker, dest string, groups ...string) []int {
 	}
 	return out
 }
+
+// A consumer of several destinations whose Start fails for one of them
+// (here: b's previous run is still finishing) is left
+// stopped, as the Consumer contract and the core's Binding.Start expect:
+// the other destinations' consumers stayed started, so a binding the core
+// reported STOPPED went on delivering (and a Stop of it was a no-op).
+func TestMultipleDestinationsStartFailsWhole(t *testing.T) {
+	bd := newBinder(t, newBroker(t, memory.Config{}), nil)
+	in := newInbox()
+	entered, release := make(chan struct{}, 1), make(chan struct{})
+	c := consumer(t, bd, stream.ConsumerSpec{Destination: "a, b", Group: "g", Handler: func(ctx context.Context, m stream.Envelope) error {
+		if string(m.Payload) == "stuck" {
+			entered <- struct{}{}
+			<-release // ignores ctx
+		}
+		return in.handler(ctx, m)
+	}})
+	defer close(release)
+	must(t, c.Start(ctxT(t)))
+	must(t, producer(t, bd, stream.ProducerSpec{Destination: "b"}).Send(ctxT(t), msg("stuck", -1)))
+	<-entered
+	short, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+	defer cancel()
+	if err := c.Stop(short); err == nil {
+		t.Fatal("Stop with a handler that ignores its ctx: no error")
+	}
+	short2, cancel2 := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel2()
+	if err := c.Start(short2); err == nil {
+		t.Fatal("Start while b's previous run is still finishing: no error")
+	}
+	must(t, producer(t, bd, stream.ProducerSpec{Destination: "a"}).Send(ctxT(t), msg("to-a", -1)))
+	select {
+	case m := <-in:
+		t.Fatalf("a consumer whose Start failed delivered %q", m.Payload)
+	case <-time.After(50 * time.Millisecond):
+	}
+}
