@@ -218,8 +218,15 @@ func (b *Binding) Resume(ctx context.Context) error {
 }
 
 func (b *Binding) resumeLocked(ctx context.Context) error {
-	for _, c := range b.consumersSnapshot() {
+	cs := b.consumersSnapshot()
+	for i, c := range cs {
 		if err := c.Resume(ctx); err != nil {
+			// Nothing is delivered while the binding is PAUSED: those
+			// resumed already are paused again (their Pause stops intake
+			// even when ctx ends before their handlers do).
+			for _, resumed := range cs[:i] {
+				_ = resumed.Pause(ctx)
+			}
 			return fmt.Errorf("binding %s: resume: %w", b.name, err)
 		}
 	}

@@ -328,3 +328,86 @@ func TestPointerMessage(t *testing.T) {
 		t.Fatalf("output %s %v, want the order's JSON with header x-set", m.Payload, m.Headers)
 	}
 }
+
+// resumeFails wraps the in-process binder: the consumers of destination
+// "b" fail Resume while fail is set.
+type resumeFails struct {
+	stream.Binder
+	fail *atomic.Bool
+}
+
+type resumeFailsConsumer struct {
+	stream.Consumer
+	fail *atomic.Bool
+}
+
+func (c resumeFailsConsumer) Resume(ctx context.Context) error {
+	if c.fail.Load() {
+		return errors.New("resume refused")
+	}
+	return c.Consumer.Resume(ctx)
+}
+
+func (r resumeFails) BindConsumer(ctx context.Context, s stream.ConsumerSpec) (stream.Consumer, error) {
+	c, err := r.Binder.BindConsumer(ctx, s)
+	if err != nil || s.Destination != "b" {
+		return c, err
+	}
+	return resumeFailsConsumer{Consumer: c, fail: r.fail}, nil
+}
+
+// A Resume that fails for one consumer of a binding leaves the binding
+// PAUSED, as its doc says, and nothing is delivered while it is: the
+// consumers resumed before the failing one are paused again. They were
+// left delivering under a PAUSED binding, whose Pause was then a no-op.
+func TestResumeFailureLeavesBindingPaused(t *testing.T) {
+	fail := new(atomic.Bool)
+	factory := func(ctx context.Context, s stream.BinderSettings) (stream.Binder, error) {
+		b, err := memory.New(ctx, s)
+		return resumeFails{Binder: b, fail: fail}, err
+	}
+	got := make(chan string, 4)
+	fns := stream.NewCatalog()
+	stream.AddConsumer(fns, "sink", func(_ context.Context, s string) error { got <- s; return nil })
+	cfg := &stream.Config{
+		Function:       stream.FunctionConfig{Definition: "sink"},
+		DefaultBinder:  "rf",
+		OutputBindings: "toA",
+		Bindings: map[string]stream.BindingConfig{
+			"sink-in-0": {Destination: "a,b", Group: "g"},
+			"toA":       {Destination: "a"},
+		},
+	}
+	app, err := stream.NewApp(cfg, fns, stream.WithBinderType("rf", factory), stream.WithoutSignals(), stream.WithLogger(testLogger(t)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := runApp(t, app)
+	b := r.app.Binding("sink-in-0")
+	ctx := context.Background()
+	if err := b.Pause(ctx); err != nil {
+		t.Fatal(err)
+	}
+	fail.Store(true)
+	if err := b.Resume(ctx); err == nil {
+		t.Fatal("Resume: no error")
+	}
+	if s := b.State(); s != stream.StatePaused {
+		t.Fatalf("state %s after a failed Resume, want PAUSED", s)
+	}
+	if err := r.app.Bridge().Send(ctx, "toA", "while paused"); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case s := <-got:
+		t.Fatalf("%q delivered while the binding is PAUSED", s)
+	case <-time.After(50 * time.Millisecond):
+	}
+	fail.Store(false)
+	if err := b.Resume(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if s := recv(t, got); s != "while paused" {
+		t.Fatalf("got %q after Resume", s)
+	}
+}
