@@ -343,15 +343,39 @@ func (bd *Binder) Health(context.Context) error {
 // ValidateProducer checks the NATS properties of a producer binding
 // (stream.nats.bindings.<binding>.producer).
 func (bd *Binder) ValidateProducer(spec stream.ProducerSpec) error {
-	_, err := parseProducer(spec.Binding, spec.Extension)
-	return err
+	if _, err := parseProducer(spec.Binding, spec.Extension); err != nil {
+		return err
+	}
+	return destinationProblem(spec.Binding, spec.Destination)
+}
+
+// destinationProblem is why dest cannot be a destination of binding (not
+// a literal NATS subject), at the binding's destination key, so that the
+// app and streambind lint report it rather than every bind failing.
+func destinationProblem(binding, dest string) error {
+	if err := checkSubject(dest); err != nil {
+		return &stream.ConfigError{Path: "stream.bindings." + binding + ".destination", Msg: err.Error() + " (a NATS destination is a subject: tokens of printable characters other than * and >, separated by '.')"}
+	}
+	return nil
 }
 
 // ValidateConsumer checks the NATS properties of a consumer binding
 // (stream.nats.bindings.<binding>.consumer).
 func (bd *Binder) ValidateConsumer(spec stream.ConsumerSpec) error {
-	_, err := parseConsumer(spec.Binding, spec.Extension)
-	return err
+	cs, err := parseConsumer(spec.Binding, spec.Extension)
+	if err != nil {
+		return err
+	}
+	if err := destinationProblem(spec.Binding, spec.Destination); err != nil {
+		return err
+	}
+	if spec.Consumer.DLQ && spec.Group != "" && cs.dlqName == "" {
+		// The dead letters' subject holds the group.
+		if err := checkSubject(stream.DLQName(spec.Destination, spec.Group)); err != nil {
+			return &stream.ConfigError{Path: "stream.bindings." + spec.Binding + ".group", Msg: fmt.Sprintf("the dead-letter subject of group %q: %v (set dlq-name, or a group without white space, * or >)", spec.Group, err)}
+		}
+	}
+	return nil
 }
 
 // streamRef is a destination's stream as provisioning found or made it.
@@ -469,6 +493,11 @@ func (bd *Binder) findOrCreateStream(ctx context.Context, c *connection, dest st
 			return nil, bd.apiErr(err, "stream %s (it captures %s)", other, dest)
 		}
 		r := refOf(s.CachedInfo(), false)
+		if d, ok := destinationOf(r.name, r.subjects); ok && d != dest {
+			// Another destination's stream: its consumers read dest's
+			// messages too, and its partitions' subjects are dest's.
+			return nil, overlapError(dest, d, other)
+		}
 		r.own = len(r.subjects) == 2 && r.subjects[0] == dest && r.subjects[1] == dest+".>"
 		bd.log.Info("nats: using an existing stream that captures the destination", "destination", dest, "stream", other)
 		return r, nil
@@ -502,9 +531,39 @@ func (bd *Binder) findOrCreateStream(ctx context.Context, c *connection, dest st
 		}
 		return nil, bd.apiErr(err, "create stream %s", name)
 	case apiCode(err) == 10065:
-		return nil, bd.apiErr(err, "create stream %s for destination %s with subjects %s and %s.>: another stream holds overlapping subjects — a destination's partitions are its subjects <destination>.<n>, so no destination may be another's prefix at a '.' (orders and orders.eu); rename one, or create one stream that captures both and the binder uses it", name, dest, dest, dest)
+		if other, err2 := c.js.StreamNameBySubject(ctx, dest+".>"); err2 == nil && other != "" {
+			if s, err2 := c.js.Stream(ctx, other); err2 == nil {
+				if d, ok := destinationOf(other, s.CachedInfo().Config.Subjects); ok && d != dest {
+					return nil, overlapError(dest, d, other)
+				}
+			}
+			return nil, bd.wrap(err, "create stream %s for destination %s with subjects %s and %s.>: stream %s holds overlapping subjects (a destination's partitions are its subjects <destination>.<n>, so no destination may be another's prefix at a '.')", name, dest, dest, dest, other)
+		}
+		return nil, bd.apiErr(err, "create stream %s for destination %s with subjects %s and %s.>: another stream holds overlapping subjects — a destination's partitions are its subjects <destination>.<n>, so no destination may be another's prefix at a '.' (orders and orders.eu): rename one", name, dest, dest, dest)
 	}
 	return nil, bd.apiErr(err, "create stream %s", name)
+}
+
+// destinationOf returns D when the stream name with subjects is the one
+// the binder makes for destination D: named StreamName(D), capturing D and
+// D.> (a stream an operator named otherwise is used as it is).
+func destinationOf(name string, subjects []string) (string, bool) {
+	if len(subjects) == 2 && subjects[1] == subjects[0]+".>" && name == StreamName(subjects[0]) {
+		return subjects[0], true
+	}
+	return "", false
+}
+
+// overlapError is the bind error of destination dest whose subjects
+// overlap those of destination other (one is the other's prefix at a '.'),
+// whose stream is streamName.
+func overlapError(dest, other, streamName string) error {
+	long, short := dest, other
+	if len(other) > len(dest) {
+		long, short = other, dest
+	}
+	return fmt.Errorf("destination %s overlaps destination %s (stream %s): %s's stream captures %s.>, so it would hold %s's messages and %s's consumers would read them — a destination's partitions are its subjects <destination>.<n>, so no destination may be another's prefix at a '.'; rename one (%s-%s, say)",
+		dest, other, streamName, short, short, long, short, short, strings.TrimPrefix(long, short+"."))
 }
 
 // apiCode returns the JetStream error code of err, or 0.

@@ -24,8 +24,13 @@
 // never share a stream. The stream captures the subjects <destination>
 // (unpartitioned messages) and <destination>.> (partition n is
 // <destination>.<n>). Hence no destination may be another's prefix at a
-// '.': "orders" and "orders.eu" would overlap, and the server refuses the
-// second stream; the error says so.
+// '.': "orders" and "orders.eu" would overlap (orders's stream would hold
+// orders.eu's messages, and orders's consumers read them), so whichever
+// binds second fails with an error naming the overlap (streambind lint
+// reports it for the services given). A destination that is no such
+// subject is a configuration error at its destination key (the app and
+// lint report it before anything binds), and so is a group whose
+// dead-letter subject error.<destination>.<group> would not be one.
 //
 // When no stream of that name exists but another stream captures the
 // destination (one an operator made, say ORDERS for orders.>), the binder

@@ -33,6 +33,7 @@ const (
 	kindDLQ            = "dlq-anonymous"
 	kindPartitions     = "partitions"
 	kindRequiredGroups = "required-groups"
+	kindOverlap        = "destination-overlap"
 	// kindFile: a file a setting names cannot be read or is not what the
 	// setting needs (checked.files), a warning that --strict does not
 	// count.
@@ -206,7 +207,10 @@ connecting to anything: every key, type and placeholder, the binder-specific
 properties (each binder's own validator), the management and logging
 sections, and the consistency of the bindings within and across the
 services given (dlq on an anonymous consumer, partitioned consumers that
-do not fit their producers, required-groups nobody reads).
+do not fit their producers — as the broker assigns partitions: on RabbitMQ
+and NATS partitions from instance-count (NATS: its partition-count) on
+reach no instance —, required-groups nobody reads, NATS destinations of
+which one is another's prefix at a '.').
 
 A PATH is an application.yaml (or .yml) or a directory holding one; the
 default is the working directory. Functions are not registered in a lint
@@ -481,6 +485,8 @@ func (sys *system) consistency() []problem {
 		}
 	}
 
+	out = append(out, natsOverlaps(producers, consumers)...)
+
 	for _, k := range sortedDestKeys(producers) {
 		ps := producers[k]
 		// Producers that disagree on the partition count.
@@ -553,6 +559,36 @@ func (sys *system) consistency() []problem {
 				out = append(out, p.keyProblem(kindRequiredGroups, "producer.required-groups", fmt.Sprintf(
 					"provisions group %q on %s, but no consumer of the services given reads it: its messages pile up (lint the consuming service together with this one)",
 					g, k.name), true))
+			}
+		}
+	}
+	return out
+}
+
+// natsOverlaps reports NATS destinations of which one is another's prefix
+// at a '.' (orders and orders.eu), at every binding of the longer one: the
+// shorter one's stream captures <destination>.> (its partitions), which
+// holds the longer one's subjects, and the binder refuses to bind it.
+func natsOverlaps(producers, consumers map[destKey][]endpoint) []problem {
+	eps := map[destKey][]endpoint{}
+	for _, m := range []map[destKey][]endpoint{producers, consumers} {
+		for k, v := range m {
+			if k.typ == nats.Type {
+				eps[k] = append(eps[k], v...)
+			}
+		}
+	}
+	keys := sortedDestKeys(eps)
+	var out []problem
+	for _, long := range keys {
+		for _, short := range keys {
+			if !strings.HasPrefix(long.name, short.name+".") {
+				continue
+			}
+			for _, ep := range eps[long] {
+				out = append(out, ep.keyProblem(kindOverlap, "destination", fmt.Sprintf(
+					"%s overlaps the NATS destination %s (%s): the stream of %s captures %s.> (its partitions), which holds %s's subjects, so the second of them to bind fails; rename one",
+					long.name, short.name, eps[short][0].ref(ep.svc), short.name, short.name, long.name), false))
 			}
 		}
 	}

@@ -502,3 +502,34 @@ stream:
 		`consumer/application.yaml:23: stream.bindings.task-in-0.consumer.partitioned: is true, but producer/emitPlain-out-0 (producer/application.yaml:12) sends to tasks unpartitioned: on NATS a partitioned consumer reads only the partition subjects tasks.<p>, so no instance receives its messages`,
 	})
 }
+
+// NATS destinations that the binder cannot bind: not a subject (a space,
+// a wildcard), or one another's prefix at a '.'.
+func TestLintNATSDestinations(t *testing.T) {
+	dir := writeFiles(t, map[string]string{"application.yaml": `
+stream:
+  function:
+    definition: emit;work;all;eu
+  default-binder: nats
+  bindings:
+    emit-out-0:
+      destination: orders eu
+    work-in-0:
+      destination: "orders.*"
+      group: g
+    all-out-0:
+      destination: x.orders
+    eu-in-0:
+      destination: x.orders.eu
+      group: g
+`})
+	r := runIn(t, dir, nil, "lint")
+	if r.code != exitFailure {
+		t.Errorf("exit status %d, want 1", r.code)
+	}
+	assertLines(t, r.lines(), []string{
+		`application.yaml:8: stream.bindings.emit-out-0.destination: destination "orders eu": white space or control character ' ' (a NATS destination is a subject: tokens of printable characters other than * and >, separated by '.')`,
+		`application.yaml:10: stream.bindings.work-in-0.destination: destination "orders.*": wildcards (* and >) are not allowed (a NATS destination is a subject: tokens of printable characters other than * and >, separated by '.')`,
+		`application.yaml:15: stream.bindings.eu-in-0.destination: x.orders.eu overlaps the NATS destination x.orders (all-out-0 (application.yaml:12)): the stream of x.orders captures x.orders.> (its partitions), which holds x.orders.eu's subjects, so the second of them to bind fails; rename one`,
+	})
+}
