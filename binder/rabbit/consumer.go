@@ -146,6 +146,12 @@ func (c *consumer) errorf(op string, err error) error {
 }
 
 func (c *consumer) lock(ctx context.Context, op string) error {
+	// A free lock first: with ctx ended, select would choose at random.
+	select {
+	case c.sem <- struct{}{}:
+		return nil
+	default:
+	}
 	select {
 	case c.sem <- struct{}{}:
 		return nil
@@ -218,6 +224,11 @@ func (c *consumer) stopLocked(ctx context.Context) error {
 		c.cur = nil
 		c.running.Store(nil)
 		r.stop()
+	}
+	select {
+	case <-r.done: // already: with ctx ended, select would choose at random
+		return nil
+	default:
 	}
 	select {
 	case <-r.done:

@@ -537,6 +537,9 @@ type producer struct {
 	partitioned bool
 	closed      atomic.Bool
 	inflight    sync.WaitGroup
+	// pending counts what inflight does, for Close to see at once that
+	// nothing is in flight.
+	pending atomic.Int64
 	// mu guards inflight.Add against Close's Wait; concurrent Sends share
 	// it (read lock), Close takes it alone.
 	mu sync.RWMutex
@@ -574,8 +577,9 @@ func (p *producer) Send(ctx context.Context, m stream.Envelope) error {
 		return fmt.Errorf("rabbit: send to %q: producer %w", p.spec.Destination, stream.ErrClosed)
 	}
 	p.inflight.Add(1)
+	p.pending.Add(1)
 	p.mu.RUnlock()
-	defer p.inflight.Done()
+	defer p.sent()
 	key, err := p.routingKey(m)
 	if err != nil {
 		return stream.Permanent(fmt.Errorf("rabbit: send to %q (binding %s): %w", p.spec.Destination, p.spec.Binding, err))
@@ -603,11 +607,12 @@ func (p *producer) SendAsync(ctx context.Context, m stream.Envelope, done func(e
 		return
 	}
 	p.inflight.Add(1)
+	p.pending.Add(1)
 	p.mu.RUnlock()
 	key, err := p.routingKey(m)
 	if err != nil {
 		done(stream.Permanent(fmt.Errorf("rabbit: send to %q (binding %s): %w", p.spec.Destination, p.spec.Binding, err)))
-		p.inflight.Done()
+		p.sent()
 		return
 	}
 	msg := toPublishing(m, p.spec.ContentType)
@@ -619,13 +624,19 @@ func (p *producer) SendAsync(ctx context.Context, m stream.Envelope, done func(e
 			// waiting: not on the lane's resolve goroutine.
 			go func() {
 				done(p.result(ctx, key, msg, start, err))
-				p.inflight.Done()
+				p.sent()
 			}()
 			return
 		}
 		done(p.result(ctx, key, msg, start, err))
-		p.inflight.Done()
+		p.sent()
 	})
+}
+
+// sent ends a Send's (or SendAsync's) count in flight.
+func (p *producer) sent() {
+	p.pending.Add(-1)
+	p.inflight.Done()
 }
 
 // result is Send's result for msg (routing key key), whose publish that
@@ -769,6 +780,11 @@ func (p *producer) Close(ctx context.Context) error {
 		return nil
 	}
 	p.bd.forget(p)
+	if p.pending.Load() == 0 {
+		// Nothing in flight (and closed: nothing more comes); with ctx
+		// ended, the select below would choose at random.
+		return nil
+	}
 	done := make(chan struct{})
 	go func() { p.inflight.Wait(); close(done) }()
 	select {
