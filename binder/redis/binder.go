@@ -60,6 +60,9 @@ func New(_ context.Context, s stream.BinderSettings) (stream.Binder, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	for _, ig := range st.ignored {
+		log.Warn("redis: setting ignored: another one overrides it", "ignored", ig[0], "used", ig[1])
+	}
 	bg, cancel := context.WithCancel(context.Background())
 	return &Binder{
 		name:     s.Name,
@@ -159,6 +162,13 @@ func (bd *Binder) connect(ctx context.Context) (*goredis.Client, error) {
 		err = ctx.Err()
 	}
 	if err != nil {
+		if tlsMismatchLike(err, bd.st.tls != nil) && ctx.Err() == nil {
+			if cause := bd.diagnoseTLS(ctx); cause != nil {
+				err = bd.wrap(err, "redis: %s: %v", bd.st.addr, cause)
+				bd.setHealth(err)
+				return nil, err
+			}
+		}
 		err = bd.classify(err, "redis: %s", bd.st.addr)
 		bd.setHealth(err)
 		return nil, err
@@ -173,7 +183,7 @@ func (bd *Binder) connect(ctx context.Context) (*goredis.Client, error) {
 		bd.bgWG.Add(2)
 		go bd.probe(c)
 		go bd.trimmer(c)
-		bd.log.Info("redis: connected", "address", bd.st.addr, "client-name", bd.st.clientName)
+		bd.log.Info("redis: connected", "address", bd.st.addr, "tls", bd.st.tls != nil, "client-name", bd.st.clientName)
 	})
 	return c, nil
 }
@@ -223,7 +233,13 @@ func (bd *Binder) probe(c *goredis.Client) {
 			return
 		}
 		if err != nil {
-			err = bd.wrap(err, "redis: %s does not answer PING within health-timeout (%s)", bd.st.addr, bd.st.healthTimeout)
+			if isTimeout(err) {
+				err = bd.wrap(err, "redis: %s does not answer PING within health-timeout (%s)", bd.st.addr, bd.st.healthTimeout)
+			} else {
+				// Refused, reset, a TLS or login failure: the cause itself,
+				// not a timeout that did not happen.
+				err = bd.wrap(err, "redis: %s: PING failed", bd.st.addr)
+			}
 			if !down {
 				bd.log.Warn("redis: server down", "error", bd.logErr(err))
 			}

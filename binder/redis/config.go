@@ -73,6 +73,9 @@ type settings struct {
 
 	// secrets never appear in an error or log line.
 	secrets []string
+	// ignored lists the settings another one overrides (url and address
+	// both set), as {ignored key, the key that wins}, for a WARN line.
+	ignored [][2]string
 }
 
 func defaultSettings() settings {
@@ -115,8 +118,14 @@ func parseSettings(s stream.BinderSettings) (settings, error) {
 	var d props.Decoder
 	var ts conf.TLS
 	var fromURL *goredis.Options
-	addrSet := false
-	for _, src := range props.BinderSources(s, Type) {
+	// Where url and address were set: the index of their source (0:
+	// stream.redis.binder, 1: the binder's environment) and key path.
+	var urlAt, addrAt, tlsAt struct {
+		src  int
+		path string
+	}
+	var addr string // address's host:port
+	for i, src := range props.BinderSources(s, Type) {
 		d.Each(src.Path, d.Nest(src.Path, src.Map, binderSections...), func(k, p string, v any) (err error) {
 			switch k {
 			case "address", "addr", "host", "server":
@@ -124,8 +133,10 @@ func parseSettings(s stream.BinderSettings) (settings, error) {
 				if a, err = conf.String(v); err != nil {
 					return err
 				}
-				out.addr, err = hostPort(a)
-				addrSet = true
+				if addr, err = hostPort(a); err != nil {
+					return err
+				}
+				addrAt.src, addrAt.path = i, p
 			case "url", "uri":
 				var raw string
 				if raw, err = conf.Secret(v); err != nil {
@@ -137,6 +148,7 @@ func parseSettings(s stream.BinderSettings) (settings, error) {
 					return err
 				}
 				fromURL = o
+				urlAt.src, urlAt.path = i, p
 			case "username", "user":
 				out.username, err = conf.String(v)
 			case "password":
@@ -187,6 +199,14 @@ func parseSettings(s stream.BinderSettings) (settings, error) {
 				out.deadLetterMaxSize, err = props.Int(v, 1024)
 			case "tls", "ssl":
 				err = ts.Decode(&d, p, v, false)
+				tlsAt.src, tlsAt.path = i, p
+				if m, merr := props.Map(v); merr == nil {
+					for mk := range m {
+						if props.Norm(mk) == "enabled" {
+							tlsAt.path = d.KeyPath(p, mk)
+						}
+					}
+				}
 			default:
 				err = props.UnknownKey("known: " + binderKeys)
 			}
@@ -194,11 +214,24 @@ func parseSettings(s stream.BinderSettings) (settings, error) {
 		})
 	}
 	envPath := props.EnvironmentPath(s)
+	if addr != "" {
+		out.addr = addr
+	}
 	if fromURL != nil {
-		if addrSet {
-			d.Addf(envPath+".url", "set either url or address, not both")
+		// url and address both set: url wins within one source (as Spring
+		// Boot's spring.data.redis.url overrides host and port), so that an
+		// environment variable (STREAM_REDIS_BINDER_URL) overrides the
+		// file's address; the binder's environment section wins over
+		// stream.redis.binder, whichever of the two it sets (its address
+		// then replaces the url's host and port only).
+		if addrAt.path == "" || urlAt.src >= addrAt.src {
+			if addrAt.path != "" && addr != fromURL.Addr {
+				out.ignored = append(out.ignored, [2]string{addrAt.path, urlAt.path})
+			}
+			out.addr = fromURL.Addr
+		} else if addr != fromURL.Addr {
+			out.ignored = append(out.ignored, [2]string{urlAt.path + " (its host and port)", addrAt.path})
 		}
-		out.addr = fromURL.Addr
 		if out.username == "" {
 			out.username = fromURL.Username
 		}
@@ -208,7 +241,13 @@ func parseSettings(s stream.BinderSettings) (settings, error) {
 		if out.db == 0 {
 			out.db = fromURL.DB
 		}
-		if fromURL.TLSConfig != nil && !ts.Set {
+		if fromURL.TLSConfig != nil {
+			if ts.Enabled != nil && !*ts.Enabled {
+				// Either would be a guess: plain text to a server the url
+				// says speaks TLS (credentials in clear), or TLS where
+				// plain text was asked for.
+				d.Addf(tlsAt.path, "false, but url (%s) is rediss://, which asks for TLS: use a redis:// url for plain text, or drop %s", urlAt.path, tlsAt.path)
+			}
 			ts.Set = true
 		}
 	}

@@ -270,14 +270,22 @@
 // data) fails with an error wrapped with stream.Unavailable, and the app
 // retries the bind with back-off until stream.binders.<name>.startup-timeout
 // (60s; readiness 503 meanwhile). A refused login, an ACL refusal or a TLS
-// failure is not wrapped: start-up fails at once, saying so.
+// failure is not wrapped: start-up fails at once, saying so. So is a TLS
+// mismatch: when the first connection times out with TLS on, or is closed
+// by the server with TLS off, the binder looks (a plain-text PING, or a
+// TLS handshake without a client certificate; no credentials) and, when
+// the server answers in plain text where TLS is on, or speaks TLS where
+// it is off, fails saying so, instead of "cannot reach the server:
+// context deadline exceeded" retried until startup-timeout.
 //
 // # Health
 //
 // Health (binder_up, readiness) reports a background PING every
 // health-interval (2s), bounded by health-timeout (2s), started with the
 // first binding: down within about health-interval + health-timeout of the
-// server going away, up within health-interval of its return. A binder
+// server going away, up within health-interval of its return; the reason
+// is the PING's (a refused connection, a reset, a TLS or login failure),
+// "does not answer PING within health-timeout" only when it timed out. A binder
 // without bindings is up. Producer and consumer bindings report themselves
 // down (stream.BindingHealthChecker) while their keys cannot be used
 // (WRONGTYPE, NOPERM, a group that cannot be created again).
@@ -288,14 +296,31 @@
 // 10 per CPU) and dials again when one is lost; each consumer binding adds
 // one connection for its blocking reads, kept from Stop to the next Start
 // (closed with the binder). Every connection is named
-// client-name (CLIENT SETNAME), so CLIENT LIST shows the binder's. TLS is
-// on with a tls section (or a rediss:// url). username and password log in
+// client-name (CLIENT SETNAME), so CLIENT LIST shows the binder's. The
+// INFO line "redis: connected" gives the address and whether TLS is on.
+// TLS is on with a tls section (or a rediss:// url); a rediss:// url with
+// tls.enabled: false (or tls: false) is refused at that key, rather than
+// one of them silently ignored.
+//
+// url and address both set: within one source url wins, as Spring Boot's
+// spring.data.redis.url overrides host and port, so that an environment
+// variable (STREAM_REDIS_BINDER_URL) overrides the file's address; the
+// binder's stream.binders.<name>.environment wins over stream.redis.binder
+// whichever of the two it sets (its address replaces only the host and
+// port of the other's url: the url's user, password, db and TLS still
+// apply). A WARN line at start-up names the setting ignored and the one
+// used, when they differ.
+//
+// username and password log in
 // with ACL (AUTH user password; password alone for requirepass). The
 // password, and any password in url, never appears in an error or log
-// line; errors are also passed through package redact. go-redis reports
-// some connection failures through its own process-wide logger (stderr by
-// default); the binder does not change it — call redis.SetLogger from
-// go-redis in main to redirect it.
+// line; errors are also passed through package redact. go-redis (v9.23)
+// reports some connection failures through its own process-wide logger
+// (stderr, unstructured, by default; it has no logger per client); the
+// binder does not change it, since that would change every go-redis
+// client of the process — in main, goredis.SetLogger(GoRedisLogger{Logger:
+// slog.Default()}) routes those lines to slog (WARN, redacted), and
+// logging.Disable (go-redis/v9/logging) drops them, as the CLI does.
 //
 // An ACL user needs these permissions (key-prefix sb: here; add +select
 // with a db other than 0 and +wait with wait-replicas):
@@ -317,7 +342,7 @@
 // number is seconds, as on the Kafka binder and SCSt's healthTimeout):
 //
 //	address: localhost:6379        # host:port (alias addr; the port defaults to 6379)
-//	url: ""                        # redis://[user:password@]host[:port][/db] or rediss://…; instead of address
+//	url: ""                        # redis://[user:password@]host[:port][/db] or rediss://…; wins over address (package doc, "Connections and security")
 //	username: ""                   # ACL user; with password
 //	password: ""                   # never printed
 //	db: 0
