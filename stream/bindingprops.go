@@ -123,7 +123,9 @@ func rawType(t reflect.Type) bool {
 		}
 		t = f.Type
 	}
-	return t == reflect.TypeFor[[]byte]() || t.Kind() == reflect.String
+	// Exactly []byte and string, as codecFor: a named string type goes
+	// through the converter.
+	return t == reflect.TypeFor[[]byte]() || t == reflect.TypeFor[string]()
 }
 
 // checkNative checks use-native-decoding and use-native-encoding against

@@ -193,7 +193,11 @@ func elemCodec[In any]() *anyCodec {
 	case et == reflect.TypeFor[[]byte]():
 		c.raw = true
 		c.decode = func(_ *convCtx, env Envelope, _ string) (any, error) { return env.Payload, nil }
-	case et.Kind() == reflect.String:
+	case et == reflect.TypeFor[string]():
+		// string only, as codecFor: a named string type (a TextUnmarshaler,
+		// an enum with UnmarshalJSON) goes through the converter, here as
+		// when it is a single message's type. Taken raw, a batch of them
+		// kept the quotes of the JSON its producer sent.
 		c.raw = true
 		c.decode = func(_ *convCtx, env Envelope, _ string) (any, error) {
 			return reflect.ValueOf(string(env.Payload)).Convert(et).Interface(), nil

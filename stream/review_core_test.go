@@ -411,3 +411,53 @@ func TestResumeFailureLeavesBindingPaused(t *testing.T) {
 		t.Fatalf("got %q after Resume", s)
 	}
 }
+
+// Sku is a named string type: it goes through the converter (JSON here),
+// as any type but string and []byte does.
+type Sku string
+
+// A batch of a named string type decodes each message as a single message
+// of that type is decoded: the batch took them raw, so the JSON a
+// function returning Sku sends ("abc" with its quotes) reached the batch
+// consumer quoted. use-native-decoding, which hands the binder's bytes
+// over unconverted, accepts string but not a named string type, whose
+// messages are converted.
+func TestNamedStringBatchDecodesLikeSingle(t *testing.T) {
+	got := make(chan string, 4)
+	fns := stream.NewCatalog()
+	stream.AddFunction(fns, "mk", func(_ context.Context, s string) (Sku, error) { return Sku(s), nil })
+	stream.AddConsumer(fns, "one", func(_ context.Context, s Sku) error { got <- "one " + string(s); return nil })
+	stream.AddConsumer(fns, "many", func(_ context.Context, ss []Sku) error {
+		for _, s := range ss {
+			got <- "many " + string(s)
+		}
+		return nil
+	})
+	cfg := &stream.Config{
+		Function:       stream.FunctionConfig{Definition: "mk;one;many"},
+		OutputBindings: "src",
+		Bindings: map[string]stream.BindingConfig{
+			"src":       {Destination: "s"},
+			"mk-in-0":   {Destination: "s", Group: "g"},
+			"mk-out-0":  {Destination: "o"},
+			"one-in-0":  {Destination: "o", Group: "one"},
+			"many-in-0": {Destination: "o", Group: "many", Consumer: stream.ConsumerConfig{BatchMode: true}},
+		},
+	}
+	r := start(t, cfg, fns)
+	if err := r.app.Bridge().Send(context.Background(), "src", "abc"); err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]bool{recv(t, got): true, recv(t, got): true}
+	if !seen["one abc"] || !seen["many abc"] {
+		t.Fatalf("got %v, want abc (unquoted) for both", seen)
+	}
+
+	native := &stream.Config{
+		Function: stream.FunctionConfig{Definition: "one"},
+		Bindings: map[string]stream.BindingConfig{"one-in-0": {Destination: "o", Consumer: stream.ConsumerConfig{UseNativeDecoding: true}}},
+	}
+	if msg := newAppErr(t, native, fns); !strings.Contains(msg, "use-native-decoding") {
+		t.Fatalf("native decoding into a named string type: %q, want it refused", msg)
+	}
+}
