@@ -94,8 +94,8 @@
 // (PATH as to lint and config, or --config PATH; --profile). tail prints what arrives there, one JSON
 // line {"headers", "payload"} per message, as an anonymous consumer
 // unless --group is given; --count N stops after N messages (progress on a
-// terminal), --timeout D gives up, --from-beginning reads a Kafka topic
-// from its start. The in-process binder cannot be reached from another
+// terminal), --timeout D gives up, --from-beginning reads what a Kafka
+// topic, NATS stream or (with --group) Redis stream holds from its start. The in-process binder cannot be reached from another
 // process, so both refuse it.
 //
 // send, tail and dlq give up on a broker they cannot reach (refused,

@@ -17,7 +17,10 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/streambind/streambind/binder/kafka"
 	"github.com/streambind/streambind/binder/memory"
+	"github.com/streambind/streambind/binder/nats"
+	"github.com/streambind/streambind/binder/redis"
 	"github.com/streambind/streambind/stream"
 )
 
@@ -531,8 +534,13 @@ takes, they do not get). A group that did not exist stays after tail ends,
 as every group does, and keeps what arrives for it: a RabbitMQ queue
 <destination>.G, a NATS durable consumer, a Redis consumer group, Kafka
 committed offsets; delete it with the broker's tools when it was a one-off.
---from-beginning reads a Kafka topic from its
-first record (other brokers hold no history for a new consumer).
+--from-beginning reads what the destination holds from its start, then what
+arrives: on Kafka from the topic's first record, on NATS from the stream's
+first message, on Redis from the stream's first entry (with --group only:
+a Redis anonymous consumer reads only what arrives). With --group it
+applies to a group that does not exist yet; an existing group goes on where
+it is. RabbitMQ queues hold no history for a new consumer:
+--from-beginning is refused there.
 
 With --count N tail stops after N messages (exit status 0), showing
 progress on a terminal; --timeout D gives up after D (exit status 1 when
@@ -581,8 +589,15 @@ in-process binder cannot be reached from another process.
 			ext := cfg.Extensions[typ]
 			ext.Default.Consumer = nil
 			ext.Bindings = map[string]stream.ExtensionBindingConfig{}
-			if fromBeginning && typ == "kafka" {
-				ext.Bindings[binding] = stream.ExtensionBindingConfig{Consumer: map[string]any{"start-offset": "earliest"}}
+			if fromBeginning {
+				switch {
+				case typ == kafka.Type || typ == nats.Type || (typ == redis.Type && group != ""):
+					ext.Bindings[binding] = stream.ExtensionBindingConfig{Consumer: map[string]any{"start-offset": "earliest"}}
+				case typ == redis.Type:
+					return usage("--from-beginning on Redis needs --group: an anonymous consumer reads only what arrives; a new group G starts at the stream's first entry (delete it afterwards: XGROUP DESTROY)")
+				default:
+					return usage("--from-beginning: binder type %s holds no history that tail can read (a RabbitMQ queue gets only what arrives after it exists); leave it out", typ)
+				}
 			}
 			cfg.Extensions[typ] = ext
 			bound := ef.connect.bindConnectTimeout(&cfg, eff.Binder)
@@ -660,7 +675,7 @@ in-process binder cannot be reached from another process.
 	cmd.Flags().StringVar(&group, "group", "", "consume as a member of this group (default: an anonymous consumer that takes nothing from the groups)")
 	cmd.Flags().IntVar(&count, "count", 0, "stop after this many messages (0: until interrupted)")
 	cmd.Flags().DurationVar(&timeout, "timeout", 0, "give up after this long (0: never)")
-	cmd.Flags().BoolVar(&fromBeginning, "from-beginning", false, "Kafka: read the topic from its first record")
+	cmd.Flags().BoolVar(&fromBeginning, "from-beginning", false, "read what the destination holds from its start (Kafka, NATS; Redis with --group)")
 	return cmd
 }
 

@@ -10,9 +10,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
 	kafkago "github.com/segmentio/kafka-go"
 
 	"github.com/streambind/streambind/binder/kafka/kafkatest"
+	"github.com/streambind/streambind/binder/nats"
+	"github.com/streambind/streambind/binder/nats/natstest"
 	"github.com/streambind/streambind/binder/rabbit/rabbittest"
 )
 
@@ -365,5 +368,50 @@ func TestSendTailDefaultCandidate(t *testing.T) {
 	// asks the rabbit binder (main's vhost) and says so.
 	if r := runIn(t, dir, env, "dlq", "ls", "--binding", "work-in-0"); !strings.Contains(r.stderr, "rabbit: queue jobs.workers.dlq: no dead-letter queue") {
 		t.Fatalf("dlq ls: exit status %d, stderr %q", r.code, r.stderr)
+	}
+}
+
+// tail --from-beginning reads what a NATS stream holds (it was ignored
+// there: 0 of 1 with 4 messages in the stream); where no history can be
+// read (RabbitMQ, a Redis anonymous consumer) it is refused, not ignored.
+func TestTailFromBeginningNATS(t *testing.T) {
+	natstest.Require(t)
+	t.Parallel()
+	dest := "tailtest-" + uuid.NewString()[:8] + ".orders"
+	natstest.DeleteStreams(t, natstest.URL(), func() []string { return []string{nats.StreamName(dest)} })
+	dir := writeFiles(t, map[string]string{"application.yaml": `
+stream:
+  default-binder: nats
+  binders:
+    nats:
+      type: nats
+      environment:
+        servers: ${NATS_URL}
+    rabbit: # nothing listens: tail must refuse before it connects
+      type: rabbit
+      environment:
+        addresses: 127.0.0.1:1
+    redis:
+      type: redis
+      environment:
+        address: 127.0.0.1:1
+`})
+	env := []string{"NATS_URL=" + natstest.URL()}
+	r := runIn(t, dir, env, "send", "--destination", dest, `{"n":1}`, `{"n":2}`, `{"n":3}`, `{"n":4}`)
+	if r.code != exitOK {
+		t.Fatalf("send: exit %d, stderr %q", r.code, r.stderr)
+	}
+	r = runIn(t, dir, env, "tail", "--destination", dest, "--from-beginning", "--count", "4", "--timeout", "20s")
+	if l := r.lines(); r.code != exitOK || len(l) != 4 || !strings.Contains(l[0], `"payload":{"n":1}`) || !strings.Contains(l[3], `"payload":{"n":4}`) {
+		t.Errorf("tail --from-beginning: exit %d, stdout %q, stderr %q; want the 4 messages", r.code, r.stdout, r.stderr)
+	}
+	for _, tc := range []struct{ binder, want string }{
+		{"rabbit", "holds no history"},
+		{"redis", "needs --group"},
+	} {
+		r = runIn(t, dir, env, "tail", "--binder", tc.binder, "--destination", dest, "--from-beginning", "--count", "1")
+		if r.code != exitUsage || !strings.Contains(r.stderr, tc.want) {
+			t.Errorf("tail --from-beginning on %s: exit %d, stderr %q; want a usage error saying %q", tc.binder, r.code, r.stderr, tc.want)
+		}
 	}
 }
