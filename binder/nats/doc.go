@@ -59,7 +59,11 @@
 // for every i < partition-count (what instance-count = partition-count
 // instances read) — with the consumer defaults; one that exists is left as
 // it is, so a producer started later does not reset the ack-wait,
-// max-deliver or max-ack-pending its group's consumers gave it.
+// max-deliver or max-ack-pending its group's consumers gave it. A group
+// then run with fewer instances than partitions (NATS 2.10, the NATS
+// partition-count set) does not read the durables of the instance indexes
+// it lacks: delete those (nats consumer rm), or they keep what arrives for
+// them (and an interest stream keeps it too).
 //
 // # Producer
 //
