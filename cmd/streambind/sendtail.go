@@ -246,7 +246,9 @@ send stops with exit status 2: pass --binder.
 Each MESSAGE argument is one message; without any, every non-blank line of
 stdin is one (JSON lines). With a JSON content type (the default) a message
 must be valid JSON; the MESSAGE arguments are all checked before the
-first is sent (stdin's lines as they come). --header k=v (repeatable) adds headers; --key K sets the
+first is sent (stdin's lines as they come). --header k=v (repeatable) adds
+headers; --header contentType=TYPE sets the messages' content type (text
+with contentType=text/plain, say) in place of the binding's. --key K sets the
 partition key (the Kafka record key), replacing the binding's
 partition-key-expression, the partition being chosen from K among its
 partition-count partitions. Each send returns once the broker confirmed it.
@@ -322,14 +324,22 @@ The in-process binder cannot be reached from another process.
 			}
 			bound := ef.connect.bindConnectTimeout(&cfg, eff.Binder)
 			opts = append(appOptions(quietRetries(ef.logger(e), e.stderr, bound)), opts...)
-			isJSON := strings.Contains(strings.ToLower(eff.ContentType), "json")
+			// A contentType given with --header is the messages' type
+			// (the binding's applies to messages without one).
+			ct := eff.ContentType
+			for k, v := range hdrs {
+				if strings.EqualFold(k, stream.HeaderContentType) {
+					ct = v
+				}
+			}
+			isJSON := strings.Contains(strings.ToLower(ct), "json")
 			// The arguments are all checked before any is sent: no
 			// partial send for a typo in the last one. (Lines of stdin
 			// stream: each is checked before it is sent.)
 			if isJSON {
 				for i, a := range args {
 					if !json.Valid([]byte(a)) {
-						return failed(fmt.Errorf("argument %d is not JSON (content type %s): %q; nothing sent", i+1, eff.ContentType, truncate(a, 80)))
+						return failed(fmt.Errorf("argument %d is not JSON (content type %s): %q; nothing sent", i+1, ct, truncate(a, 80)))
 					}
 				}
 			}
@@ -352,7 +362,7 @@ The in-process binder cannot be reached from another process.
 						return err
 					}
 					if isJSON && !json.Valid(msg) {
-						return fmt.Errorf("%s is not JSON (content type %s): %q", where, eff.ContentType, truncate(string(msg), 80))
+						return fmt.Errorf("%s is not JSON (content type %s): %q", where, ct, truncate(string(msg), 80))
 					}
 					keyMu.Lock()
 					currentKey = key

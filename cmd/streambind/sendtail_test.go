@@ -415,3 +415,35 @@ stream:
 		}
 	}
 }
+
+// TestSendHeaderContentType: --header contentType=... is the messages'
+// content type: text with --header contentType=text/plain is sent as such
+// (it was refused as "not JSON (content type application/json)"), and the
+// JSON check follows the header's type, not the binding's.
+func TestSendHeaderContentType(t *testing.T) {
+	t.Parallel()
+	c := kafkatest.Start(t)
+	topic := fmt.Sprintf("cli-%d", time.Now().UnixNano())
+	dir := writeFiles(t, map[string]string{"application.yaml": fmt.Sprintf(kafkaService, topic)})
+	env := []string{"KAFKA_BROKERS=" + c.Brokers()}
+	r := runIn(t, dir, env, "send", "--destination", topic, "--header", "contentType=text/plain", "not json", "plain text")
+	if r.code != exitOK || !strings.Contains(r.stderr, "sent 2 messages to "+topic) {
+		t.Fatalf("send text/plain: exit status %d, stderr %q", r.code, r.stderr)
+	}
+	// A JSON type in the header is checked as JSON, whatever the binding's.
+	r = runIn(t, dir, env, "send", "--destination", topic, "--header", "contentType=application/vnd.order+json", "not json")
+	if r.code != exitFailure || !strings.Contains(r.stderr, `argument 1 is not JSON (content type application/vnd.order+json)`) {
+		t.Fatalf("send vnd+json: exit status %d, stderr %q", r.code, r.stderr)
+	}
+	tr := startTail(t, dir, env, "--destination", topic, "--from-beginning", "--count", "2", "--timeout", "30s")
+	code, got := tr.wait(t)
+	if code != exitOK {
+		t.Fatalf("tail: exit status %d, stderr %q", code, tr.errText())
+	}
+	for _, m := range got {
+		if m.Headers["contentType"] != "text/plain" {
+			t.Errorf("contentType of %v: %q, want text/plain", m.Payload, m.Headers["contentType"])
+		}
+	}
+	assertLines(t, payloads(got), []string{`"not json"`, `"plain text"`})
+}
