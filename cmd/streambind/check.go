@@ -158,8 +158,22 @@ func (r *recorder) wrap(f stream.BinderFactory) stream.BinderFactory {
 			}
 		}
 		r.binders = append(r.binders, b)
-		return &lintBinder{inner: b, name: s.Name, typ: s.Type, r: r, sectionsOnly: s.SectionsOnly}, nil
+		lb := &lintBinder{inner: b, name: s.Name, typ: s.Type, r: r, sectionsOnly: s.SectionsOnly}
+		if _, ok := b.(stream.DelayedRetrier); ok {
+			return lintRetrier{lb}, nil
+		}
+		return lb, nil
 	}
+}
+
+// lintRetrier stands in for a binder that carries out consumer.retry-delays
+// (a stream.DelayedRetrier): the app checks for that interface on the
+// binder it is given, so the stand-in must have it exactly when the binder
+// does.
+type lintRetrier struct{ *lintBinder }
+
+func (b lintRetrier) DelayedRetries(spec stream.ConsumerSpec) error {
+	return b.inner.(stream.DelayedRetrier).DelayedRetries(spec)
 }
 
 // close closes the binders the app created (none of them connected).

@@ -533,3 +533,43 @@ stream:
 		`application.yaml:15: stream.bindings.eu-in-0.destination: x.orders.eu overlaps the NATS destination x.orders (all-out-0 (application.yaml:12)): the stream of x.orders captures x.orders.> (its partitions), which holds x.orders.eu's subjects, so the second of them to bind fails; rename one`,
 	})
 }
+
+// TestLintRetryDelays: lint accepts consumer.retry-delays where the
+// binder carries them out (in process, Kafka, RabbitMQ) as the app does,
+// and refuses it where the binder does not (NATS, Redis). It refused it
+// on every binder: its stand-in binder hid the binder's DelayedRetries.
+func TestLintRetryDelays(t *testing.T) {
+	for _, tc := range []struct {
+		binder, section, problem string
+	}{
+		{"memory", "", ""},
+		{"kafka", "\n  kafka:\n    binder:\n      brokers: 127.0.0.1:1", ""},
+		{"rabbit", "\n  rabbit:\n    binder:\n      addresses: 127.0.0.1:1", ""},
+		{"nats", "\n  nats:\n    binder:\n      servers: nats://127.0.0.1:1", "does not support non-blocking retries"},
+		{"redis", "\n  redis:\n    binder:\n      address: 127.0.0.1:1", "does not support non-blocking retries"},
+	} {
+		t.Run(tc.binder, func(t *testing.T) {
+			dir := writeFiles(t, map[string]string{"application.yaml": `stream:
+  function:
+    definition: work
+  default-binder: ` + tc.binder + tc.section + `
+  bindings:
+    work-in-0:
+      destination: jobs
+      group: workers
+      consumer:
+        retry-delays: 1s,5s
+`})
+			r := runIn(t, dir, nil, "lint")
+			if tc.problem == "" {
+				if r.code != exitOK || r.stdout != "" {
+					t.Errorf("exit status %d, stdout %q, stderr %q; want 0 and nothing", r.code, r.stdout, r.stderr)
+				}
+				return
+			}
+			if r.code == exitOK || !strings.Contains(r.stdout, "stream.bindings.work-in-0.consumer.retry-delays") || !strings.Contains(r.stdout, tc.problem) {
+				t.Errorf("exit status %d, stdout %q, stderr %q; want %q", r.code, r.stdout, r.stderr, tc.problem)
+			}
+		})
+	}
+}
