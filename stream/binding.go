@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -163,12 +164,7 @@ func (b *Binding) Stop(ctx context.Context) error {
 	if b.State() == StateStopped {
 		return nil
 	}
-	var errs []error
-	for _, c := range b.consumersSnapshot() {
-		if err := c.Stop(ctx); err != nil {
-			errs = append(errs, err)
-		}
-	}
+	errs := eachConsumer(b.consumersSnapshot(), func(c Consumer) error { return c.Stop(ctx) })
 	b.setState(StateStopped)
 	b.log.Info("binding stopped")
 	if err := errors.Join(errs...); err != nil {
@@ -190,18 +186,32 @@ func (b *Binding) Pause(ctx context.Context) error {
 	if b.State() != StateStarted {
 		return nil
 	}
-	var errs []error
-	for _, c := range b.consumersSnapshot() {
-		if err := c.Pause(ctx); err != nil {
-			errs = append(errs, err)
-		}
-	}
+	errs := eachConsumer(b.consumersSnapshot(), func(c Consumer) error { return c.Pause(ctx) })
 	b.setState(StatePaused)
 	b.log.Info("binding paused")
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("binding %s: pause: %w", b.name, err)
 	}
 	return nil
+}
+
+// eachConsumer runs f on every consumer (one per destination) at once and
+// returns their errors, in order: Stop and Pause stop intake and then wait
+// for the handlers in flight, and one after the other, the consumers of
+// the later destinations took messages while the first waited (in a
+// shutdown, for as long as shutdown-timeout, and then had no time left).
+func eachConsumer(cs []Consumer, f func(Consumer) error) []error {
+	errs := make([]error, len(cs))
+	if len(cs) == 1 {
+		errs[0] = f(cs[0])
+	} else {
+		var wg sync.WaitGroup
+		for i, c := range cs {
+			wg.Go(func() { errs[i] = f(c) })
+		}
+		wg.Wait()
+	}
+	return slices.DeleteFunc(errs, func(err error) bool { return err == nil })
 }
 
 // Resume undoes Pause. If a consumer fails to resume, the binding stays

@@ -461,3 +461,120 @@ func TestNamedStringBatchDecodesLikeSingle(t *testing.T) {
 		t.Fatalf("native decoding into a named string type: %q, want it refused", msg)
 	}
 }
+
+// calls wraps the in-process binder: its consumers report each Stop and
+// Pause (destination and operation) on called when it returns.
+type calls struct {
+	stream.Binder
+	called chan string
+}
+
+type callsConsumer struct {
+	stream.Consumer
+	dest   string
+	called chan string
+}
+
+func (c callsConsumer) Stop(ctx context.Context) error {
+	err := c.Consumer.Stop(ctx)
+	c.called <- "stop " + c.dest
+	return err
+}
+
+func (c callsConsumer) Pause(ctx context.Context) error {
+	err := c.Consumer.Pause(ctx)
+	c.called <- "pause " + c.dest
+	return err
+}
+
+func (b calls) BindConsumer(ctx context.Context, s stream.ConsumerSpec) (stream.Consumer, error) {
+	c, err := b.Binder.BindConsumer(ctx, s)
+	if err != nil {
+		return nil, err
+	}
+	return callsConsumer{Consumer: c, dest: s.Destination, called: b.called}, nil
+}
+
+// A binding of several destinations stops (and pauses) the intake of all
+// of them at once: one after the other, while the first destination's
+// Stop waited for its handler in flight, the second destination's consumer
+// went on taking messages — in a shutdown for as long as
+// shutdown-timeout, and then with no time left to finish them.
+func TestMultiDestinationStopStopsIntakeAtOnce(t *testing.T) {
+	for _, op := range []string{"stop", "pause"} {
+		t.Run(op, func(t *testing.T) {
+			called := make(chan string, 4)
+			factory := func(ctx context.Context, s stream.BinderSettings) (stream.Binder, error) {
+				b, err := memory.New(ctx, s)
+				return calls{Binder: b, called: called}, err
+			}
+			release := make(chan struct{})
+			entered := make(chan struct{}, 1)
+			handled := make(chan string, 4)
+			fns := stream.NewCatalog()
+			stream.AddConsumer(fns, "sink", func(_ context.Context, s string) error {
+				if s == "slow" {
+					entered <- struct{}{}
+					<-release
+				}
+				handled <- s
+				return nil
+			})
+			cfg := &stream.Config{
+				Function:        stream.FunctionConfig{Definition: "sink"},
+				ShutdownTimeout: wait,
+				DefaultBinder:   "obs",
+				OutputBindings:  "toA;toB",
+				Bindings: map[string]stream.BindingConfig{
+					"sink-in-0": {Destination: "a,b", Group: "g"},
+					"toA":       {Destination: "a"},
+					"toB":       {Destination: "b"},
+				},
+			}
+			app, err := stream.NewApp(cfg, fns, stream.WithBinderType("obs", factory), stream.WithoutSignals(), stream.WithLogger(testLogger(t)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			r := runApp(t, app)
+			ctx := context.Background()
+			if err := app.Bridge().Send(ctx, "toA", "slow"); err != nil {
+				t.Fatal(err)
+			}
+			recv(t, entered)
+			done := make(chan error, 1)
+			go func() {
+				if op == "pause" {
+					done <- app.Binding("sink-in-0").Pause(ctx)
+				} else {
+					done <- app.Binding("sink-in-0").Stop(ctx)
+				}
+			}()
+			// b has nothing in flight: its consumer is stopped (paused) at
+			// once, while a's waits for its handler.
+			select {
+			case got := <-called:
+				if got != op+" b" {
+					t.Fatalf("%s returned first, want %s b", got, op)
+				}
+			case <-time.After(wait / 2):
+				t.Fatalf("b's consumer was not told to %s while a's waited for its handler", op)
+			}
+			if err := app.Bridge().Send(ctx, "toB", "after"); err != nil {
+				t.Fatal(err)
+			}
+			close(release)
+			if err := <-done; err != nil {
+				t.Fatal(err)
+			}
+			if s := recv(t, handled); s != "slow" {
+				t.Fatalf("handled %q", s)
+			}
+			select {
+			case s := <-handled:
+				t.Fatalf("%q handled after b's %s", s, op)
+			default:
+			}
+			_ = r.stop()
+		})
+	}
+}
