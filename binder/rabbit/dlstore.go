@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"strconv"
 	"time"
 
@@ -23,6 +24,15 @@ import (
 // ID is its position in the cursor (1, 2, ...), stable while the queue is
 // only read. While the cursor is open, the dead letters it holds are not
 // delivered to the queue's other consumers.
+//
+// A quorum queue (dlq-quorum) counts every dead letter the cursor gives
+// back as a delivery (RabbitMQ before 4.3), and drops it (or dead-letters
+// it through the DLQ's x-dead-letter-exchange) once its x-delivery-count
+// passes the queue's delivery limit: read-only listings deleted dead
+// letters. Close therefore replaces each dead letter whose return would
+// pass the limit by an identical copy at the queue's tail (keepAtLimit).
+// The limit is the binding's dlq-quorum.delivery-limit, else 20 (RabbitMQ
+// 4's default): AMQP does not show a queue's arguments or policies.
 //
 // The cursor ends early (io.EOF, with a warning naming how many it did not
 // see) when no dead letter arrives for dlqIdle: dead letters can leave the
@@ -59,7 +69,8 @@ func (b *Binder) OpenDeadLetters(ctx context.Context, spec stream.ConsumerSpec, 
 		}
 		return nil, fmt.Errorf("rabbit: queue %s: %w", q, err)
 	}
-	c := &rabbitDeadLetters{ch: ch, queue: q, total: st.Messages, consumers: st.Consumers, tag: "streambind-dlq-" + randomID(), idle: dlqIdle, log: b.log}
+	c := &rabbitDeadLetters{ch: ch, queue: q, total: st.Messages, consumers: st.Consumers, tag: "streambind-dlq-" + randomID(), idle: dlqIdle, log: b.log,
+		limit: dlqDeliveryLimit(dq.args), conns: b.sub, user: b.s.username}
 	if st.Messages == 0 {
 		return c, nil
 	}
@@ -138,6 +149,12 @@ type rabbitDeadLetters struct {
 	// notSeen is how many dead letters of the count at open the cursor
 	// did not get (others held them) when it ended early.
 	notSeen int
+	// limit is the DLQ's delivery limit (see keepAtLimit); the copies
+	// that keep dead letters at it go on a channel of conns, as user (the
+	// connection's: the only user-id the broker accepts on a publish).
+	limit int64
+	conns *connMgr
+	user  string
 }
 
 // heldDL is a dead letter the cursor returned: its delivery tag, and the
@@ -145,6 +162,10 @@ type rabbitDeadLetters struct {
 type heldDL struct {
 	tag uint64
 	gen int
+	// d is the delivery, kept only when it reached the delivery limit
+	// (Close copies it, see keepAtLimit): a listing of a large queue does
+	// not hold every body.
+	d *amqp.Delivery
 }
 
 type pendingDL struct {
@@ -219,7 +240,11 @@ func (c *rabbitDeadLetters) deliver(d *amqp.Delivery, gen int) stream.DeadLetter
 	if c.tags == nil {
 		c.tags = map[string]heldDL{}
 	}
-	c.tags[id] = heldDL{tag: d.DeliveryTag, gen: gen}
+	h := heldDL{tag: d.DeliveryTag, gen: gen}
+	if c.atLimit(d) {
+		h.d = d
+	}
+	c.tags[id] = h
 	return stream.DeadLetter{ID: id, Envelope: fromDelivery(d), Time: deadLetteredAt(d)}
 }
 
@@ -258,30 +283,226 @@ func (c *rabbitDeadLetters) Hold(_ context.Context, d stream.DeadLetter) error {
 // expired them).
 func (c *rabbitDeadLetters) HeldElsewhere() int { return c.notSeen }
 
-// Close cancels the consumer and closes the channel: the broker requeues
+// Close cancels the consumer, keeps the dead letters at the DLQ's
+// delivery limit (keepAtLimit) and closes the channel: the broker requeues
 // what was not acknowledged. It waits at most dlqCloseTimeout for the
 // broker, whatever ctx says (a cancelled command still closes its cursor);
 // what it did not acknowledge goes back to the queue when the connection
 // closes in any case.
 func (c *rabbitDeadLetters) Close(context.Context) error {
 	done := make(chan error, 1)
-	go func() {
-		if c.ds != nil {
-			// Cancel first: no new deliveries while the channel closes.
-			_ = c.ch.Cancel(c.consumerTag(), false)
-		}
-		done <- c.ch.Close()
-	}()
+	go func() { done <- c.close() }()
 	t := time.NewTimer(dlqCloseTimeout)
 	defer t.Stop()
 	select {
 	case err := <-done:
-		if errors.Is(err, amqp.ErrClosed) {
-			err = nil
-		}
 		return err
 	case <-t.C:
 		return fmt.Errorf("rabbit: queue %s: closing the dead-letter cursor: no answer from the broker within %s", c.queue, dlqCloseTimeout)
+	}
+}
+
+func (c *rabbitDeadLetters) close() error {
+	var kept error
+	if c.ds != nil {
+		// Cancel first: no new deliveries while the channel closes. The
+		// channel holds, besides what Next returned, what the broker sent
+		// ahead (the window) that Next did not read: amqp091-go hands it
+		// out, then closes ds. A cancel that failed (the channel closed)
+		// leaves nothing held.
+		if err := c.ch.Cancel(c.consumerTag(), false); err == nil {
+			unread := make([]*amqp.Delivery, 0, len(c.pending))
+			for i := range c.pending {
+				unread = append(unread, &c.pending[i].d)
+			}
+			for d := range c.ds {
+				unread = append(unread, &d)
+			}
+			kept = c.keepAtLimit(unread)
+		}
+	}
+	err := c.ch.Close()
+	if errors.Is(err, amqp.ErrClosed) {
+		err = nil
+	}
+	return errors.Join(kept, err)
+}
+
+// defaultDeliveryLimit is the delivery limit RabbitMQ 4.0 and later give a
+// quorum queue that sets none (4.0 to 4.2 count every return of a message
+// toward it, 4.3 and later only rejections). The cursor assumes it when the
+// binding's configuration sets none: the queue's own limit, or a policy's,
+// cannot be read over AMQP.
+const defaultDeliveryLimit = 20
+
+// dlqDeliveryLimit is the DLQ's delivery limit: its x-delivery-limit
+// (dlq-quorum.delivery-limit), else defaultDeliveryLimit.
+func dlqDeliveryLimit(args amqp.Table) int64 {
+	if n, ok := args["x-delivery-limit"].(int32); ok {
+		return int64(n)
+	}
+	return defaultDeliveryLimit
+}
+
+// deliveryCount is how often a quorum queue delivered d before (its
+// x-delivery-count; x-acquired-count on RabbitMQ 4.0 to 4.2, which count
+// every return there): 0 for a classic queue's message, which carries
+// neither unless its publisher set one.
+func deliveryCount(d *amqp.Delivery) int64 {
+	var n int64
+	for _, k := range []string{"x-delivery-count", "x-acquired-count"} {
+		if v, ok := headerInt(d.Headers[k]); ok && v > n {
+			n = v
+		}
+	}
+	return n
+}
+
+func headerInt(v any) (int64, bool) {
+	switch x := v.(type) {
+	case int8:
+		return int64(x), true
+	case int16:
+		return int64(x), true
+	case int32:
+		return int64(x), true
+	case int64:
+		return x, true
+	case uint8:
+		return int64(x), true
+	case uint16:
+		return int64(x), true
+	case uint32:
+		return int64(x), true
+	case int:
+		return int64(x), true
+	}
+	return 0, false
+}
+
+// atLimit reports whether returning d to the queue would reach the DLQ's
+// delivery limit: a quorum queue counts a message given back (a channel
+// closed, a consumer cancelled) as a delivery on RabbitMQ before 4.3, and
+// drops the message (or dead-letters it through the DLQ's
+// x-dead-letter-exchange) once its count passes the limit. Measured on
+// 3.10: with x-delivery-limit 2, the delivery with x-delivery-count 2 is
+// the last.
+func (c *rabbitDeadLetters) atLimit(d *amqp.Delivery) bool {
+	return deliveryCount(d) >= c.limit
+}
+
+// keepAtLimit keeps the dead letters the cursor holds whose return would
+// reach the DLQ's delivery limit, so that reading a DLQ never loses one
+// (a listing of a quorum DLQ with dlq-quorum.delivery-limit 2 dropped
+// every dead letter on its third run): it publishes an identical copy of
+// each to the queue (its properties, its headers with their AMQP types,
+// its body; without the broker's x-delivery-count, as a new message has
+// none), waits for the broker's confirm, and only then acknowledges the
+// original. The copy joins the queue's tail, delivered 0 times. Killed in
+// between, the dead letter is in the queue twice, never lost. It looks at
+// the dead letters Next returned and the cursor did not remove (kept by
+// deliver), then unread: those the broker sent ahead, in the queue's
+// order.
+func (c *rabbitDeadLetters) keepAtLimit(unread []*amqp.Delivery) error {
+	type atL struct {
+		id string // "" for one Next did not return
+		d  *amqp.Delivery
+	}
+	var at []atL
+	for i := 1; i <= c.read; i++ {
+		id := strconv.Itoa(i)
+		if h, ok := c.tags[id]; ok && h.d != nil {
+			at = append(at, atL{id, h.d})
+		}
+	}
+	for _, d := range unread {
+		if c.atLimit(d) {
+			at = append(at, atL{"", d})
+		}
+	}
+	if len(at) == 0 {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), dlqCloseTimeout)
+	defer cancel()
+	ch, err := c.conns.bindChannel(ctx)
+	if err == nil {
+		defer ch.Close()
+		err = ch.Confirm(false)
+	}
+	if err != nil {
+		return fmt.Errorf("rabbit: queue %s: %d dead letters reached the queue's delivery limit (%d) through reads and could not be kept: the broker drops them (or dead-letters them through the queue's x-dead-letter-exchange) as the cursor closes: open a channel to copy them: %w",
+			c.queue, len(at), c.limit, err)
+	}
+	returns := ch.NotifyReturn(make(chan amqp.Return, 1))
+	var lost []error
+	kept := 0
+	for _, a := range at {
+		what := "dead letter " + a.id
+		if a.id == "" {
+			what = "an unread dead letter (message_id " + strconv.Quote(a.d.MessageId) + ")"
+		}
+		if err := c.copyBack(ctx, ch, returns, a.d); err != nil {
+			lost = append(lost, fmt.Errorf("%s: %w", what, err))
+			continue
+		}
+		if err := c.ch.Ack(a.d.DeliveryTag, false); err != nil {
+			// The copy is in the queue; the original went back with the
+			// channel, and the broker drops it at the limit.
+			c.logWarn("rabbit: dead-letter queue: a dead letter at the delivery limit was copied but its original not acknowledged; the broker drops the original (or dead-letters it through the queue's x-dead-letter-exchange)", "what", what, "error", err)
+		}
+		kept++
+	}
+	if kept > 0 {
+		c.logWarn("rabbit: dead-letter queue: dead letters reached the queue's delivery limit through reads (a quorum queue counts each read given back as a delivery); each was replaced by an identical copy at the queue's tail so that the broker does not drop it",
+			"queue", c.queue, "delivery_limit", c.limit, "moved", kept)
+	}
+	if len(lost) > 0 {
+		return fmt.Errorf("rabbit: queue %s: %d dead letters reached the queue's delivery limit (%d) through reads and could not be kept: the broker drops them (or dead-letters them through the queue's x-dead-letter-exchange) as the cursor closes: %w",
+			c.queue, len(lost), c.limit, errors.Join(lost...))
+	}
+	return nil
+}
+
+// copyBack publishes an identical copy of d to the cursor's queue on ch
+// (in confirm mode; returns is its NotifyReturn) and waits for the
+// broker's confirm.
+func (c *rabbitDeadLetters) copyBack(ctx context.Context, ch *amqp.Channel, returns <-chan amqp.Return, d *amqp.Delivery) error {
+	h := maps.Clone(d.Headers)
+	// The broker's counts: the copy is a message delivered 0 times.
+	delete(h, "x-delivery-count")
+	delete(h, "x-acquired-count")
+	user := d.UserId
+	if user != c.user {
+		user = "" // the broker refuses a publish with another user's user-id
+	}
+	conf, err := ch.PublishWithDeferredConfirmWithContext(ctx, "", c.queue, true, false, amqp.Publishing{
+		Headers: h, ContentType: d.ContentType, ContentEncoding: d.ContentEncoding, DeliveryMode: d.DeliveryMode,
+		Priority: d.Priority, CorrelationId: d.CorrelationId, ReplyTo: d.ReplyTo, Expiration: d.Expiration,
+		MessageId: d.MessageId, Timestamp: d.Timestamp, Type: d.Type, UserId: user, AppId: d.AppId, Body: d.Body,
+	})
+	if err != nil {
+		return fmt.Errorf("copy: %w", err)
+	}
+	ok, err := conf.WaitContext(ctx)
+	if err != nil {
+		return fmt.Errorf("copy: waiting for the broker's confirm: %w", err)
+	}
+	if !ok {
+		return errors.New("copy: the broker refused it (nack)")
+	}
+	// A basic.return comes before the confirm of its message.
+	select {
+	case r := <-returns:
+		return fmt.Errorf("copy: unroutable (%d %s): the queue is gone", r.ReplyCode, r.ReplyText)
+	default:
+	}
+	return nil
+}
+
+func (c *rabbitDeadLetters) logWarn(msg string, args ...any) {
+	if c.log != nil {
+		c.log.Warn(msg, args...)
 	}
 }
 

@@ -388,6 +388,13 @@ competes with dlq for the same dead letters, and ls notes the queue's
 consumers. On Kafka, NATS and Redis such a reader is a group of its own
 and takes nothing from dlq.
 
+On RabbitMQ dlq reads by consuming the DLQ and gives back what it did not
+remove; a quorum DLQ (dlq-quorum) counts that as a delivery and drops a
+dead letter past its delivery limit. So dlq (ls and show too) replaces
+each dead letter it would give back at the limit (dlq-quorum.delivery-limit,
+else 20) by an identical copy at the queue's tail, and says so (WARN): no
+dead letter is lost, but those are moved.
+
 Binders: kafka, rabbit, nats, redis, and the in-process binder through the
 library (it lives inside one process). A Kafka topic keeps its records: there a dead
 letter is removed by committing the group streambind-dlq (--group) past it;
