@@ -7,6 +7,7 @@ import (
 	"hash/fnv"
 	"log/slog"
 	"maps"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -236,7 +237,7 @@ func (c *consumer) stopLocked(ctx context.Context) error {
 	case <-ctx.Done():
 	}
 	r.cancel() // handlers see a cancelled ctx; their messages are Nak'ed
-	return c.errorf("stop", fmt.Errorf("handlers still running: %w", ctx.Err()))
+	return c.errorf("stop", fmt.Errorf("%s: %w", r.stopWait(), ctx.Err()))
 }
 
 // Pause stops handing messages to the handler and waits (bounded by ctx)
@@ -280,6 +281,20 @@ type chanSession struct {
 	ch  *amqp.Channel
 	gen uint64
 	tag string
+	// closed receives why the broker closed the channel (NotifyClose):
+	// amqp091-go sends it before it closes the deliveries.
+	closed chan *amqp.Error
+}
+
+// closeReason is why the broker closed s's channel, nil when it did not
+// (the consumer was cancelled, the channel is open).
+func (s *chanSession) closeReason() *amqp.Error {
+	select {
+	case e := <-s.closed:
+		return e
+	default:
+		return nil
+	}
 }
 
 type inbound struct {
@@ -299,6 +314,8 @@ type run struct {
 	loopCancel context.CancelFunc
 
 	session atomic.Pointer[chanSession]
+	// phase is what the run's end waits for (stopWait), for Stop's error.
+	phase   atomic.Int32
 	workers []chan inbound
 	rr      atomic.Uint32
 	wg      sync.WaitGroup
@@ -353,6 +370,7 @@ func (r *run) subscribe(ctx context.Context) (*chanSession, <-chan amqp.Delivery
 	if err != nil {
 		return nil, nil, err
 	}
+	closed := ch.NotifyClose(make(chan *amqp.Error, 1))
 	fail := func(err error) (*chanSession, <-chan amqp.Delivery, error) {
 		_ = ch.Close()
 		return nil, nil, err
@@ -368,7 +386,7 @@ func (r *run) subscribe(ctx context.Context) (*chanSession, <-chan amqp.Delivery
 	if err != nil {
 		return fail(fmt.Errorf("consume queue %q: %w", r.queue, err))
 	}
-	s := &chanSession{ch: ch, gen: gen, tag: tag}
+	s := &chanSession{ch: ch, gen: gen, tag: tag, closed: closed}
 	r.session.Store(s)
 	return s, ds, nil
 }
@@ -390,11 +408,14 @@ func (r *run) loop(s *chanSession, ds <-chan amqp.Delivery) {
 		// open. Close it, so that its unacked deliveries are requeued and
 		// the late acks of its workers are dropped as stale, not leaked.
 		r.session.Store(nil)
+		reason := s.closeReason()
 		_ = s.ch.Close()
-		log.Warn("rabbit: consumer channel lost; re-subscribing", "queue", r.queue)
+		r.logLost(reason)
 		for {
 			var err error
+			r.phase.Store(phaseResubscribe)
 			s, ds, err = r.subscribe(r.loopCtx)
+			r.phase.Store(phaseHandlers)
 			if err == nil {
 				r.c.subDown.Store(nil)
 				log.Info("rabbit: consumer re-subscribed", "queue", r.queue, "generation", s.gen)
@@ -413,6 +434,48 @@ func (r *run) loop(s *chanSession, ds <-chan amqp.Delivery) {
 			backoff = min(backoff*2, r.c.bd.s.reconnectMax)
 		}
 	}
+}
+
+// logLost logs the loss of the consumer channel, which the broker closed
+// for reason (nil: it cancelled the consumer, or the connection is gone).
+func (r *run) logLost(reason *amqp.Error) {
+	log := r.c.log
+	if timedOut, after := consumerTimedOut(reason); timedOut {
+		// The broker's consumer_timeout (30 minutes by default) runs from
+		// a delivery, and a prefetched message is delivered while it waits
+		// for a worker: the last of a full prefetch waits prefetch ÷
+		// concurrency handler calls.
+		log.Warn("rabbit: the broker closed the consumer channel because a delivery was not acknowledged within its consumer_timeout; the broker redelivers every message the channel held unacknowledged (a duplicate where the handler had run). Prefetched messages count toward the timeout while they wait for a worker, so each must be handled within consumer_timeout × concurrency ÷ prefetch on average: lower prefetch, or raise the broker's consumer_timeout (rabbitmq.conf); re-subscribing",
+			"queue", r.queue, "prefetch", r.c.opts.prefetch, "concurrency", r.c.conc, "consumer_timeout", after, "reason", reason.Reason)
+		return
+	}
+	if reason != nil {
+		log.Warn("rabbit: consumer channel lost; re-subscribing", "queue", r.queue, "reason", reason.Error())
+		return
+	}
+	log.Warn("rabbit: consumer channel lost; re-subscribing", "queue", r.queue)
+}
+
+// consumerTimedOut reports whether the broker closed a channel (reason)
+// because a delivery was not acknowledged within its consumer_timeout, and
+// the timeout the reason names (0 when it names none). RabbitMQ 3.10:
+// "PRECONDITION_FAILED - delivery acknowledgement on channel 1 timed out.
+// Timeout value used: 1800000 ms. ...".
+func consumerTimedOut(reason *amqp.Error) (bool, time.Duration) {
+	if reason == nil || reason.Code != amqp.PreconditionFailed ||
+		!strings.Contains(reason.Reason, "delivery acknowledgement") || !strings.Contains(reason.Reason, "timed out") {
+		return false, 0
+	}
+	_, rest, ok := strings.Cut(reason.Reason, "Timeout value used: ")
+	if !ok {
+		return true, 0
+	}
+	ms, _, _ := strings.Cut(rest, " ")
+	n, err := strconv.ParseInt(strings.TrimSuffix(ms, "."), 10, 64)
+	if err != nil || n < 0 {
+		return true, 0
+	}
+	return true, time.Duration(n) * time.Millisecond
 }
 
 func (r *run) dispatch(s *chanSession, ds <-chan amqp.Delivery) {
@@ -464,12 +527,46 @@ func (r *run) stop() {
 	r.mu.Unlock()
 }
 
+// What a run's end waits for (run.phase): a Stop whose ctx ends says which,
+// as its broker calls have no timeout of their own (a stalled connection
+// holds them until its heartbeat fails).
+const (
+	phaseHandlers    int32 = iota // the workers' handler calls
+	phaseResubscribe              // re-subscribing (the broker's answer to a declaration)
+	phaseCancel                   // the broker's basic.cancel-ok
+	phaseClose                    // the broker's channel.close-ok
+)
+
+// stopWait says what the run's end is waiting for.
+func (r *run) stopWait() string {
+	switch r.phase.Load() {
+	case phaseResubscribe:
+		// The workers finish the old channel's deliveries meanwhile.
+		r.mu.Lock()
+		active := r.active
+		r.mu.Unlock()
+		w := fmt.Sprintf("re-subscribing to queue %q: the broker has not answered", r.queue)
+		if active > 0 {
+			w = "handlers still running, and " + w
+		}
+		return w
+	case phaseCancel:
+		return fmt.Sprintf("handlers done; the broker has not answered basic.cancel of the consumer of queue %q", r.queue)
+	case phaseClose:
+		return fmt.Sprintf("handlers done; the broker has not answered closing the channel of the consumer of queue %q", r.queue)
+	}
+	return "handlers still running"
+}
+
 // finish waits for the workers, then closes the channel: the broker
 // requeues what is unacknowledged.
 func (r *run) finish() {
+	r.phase.Store(phaseHandlers)
 	r.wg.Wait()
 	if s := r.session.Load(); s != nil {
+		r.phase.Store(phaseCancel)
 		_ = s.ch.Cancel(s.tag, false)
+		r.phase.Store(phaseClose)
 		_ = s.ch.Close()
 	}
 	r.cancel()

@@ -21,6 +21,9 @@ type Proxy struct {
 	conns      map[*pair]struct{}
 	wg         sync.WaitGroup // the connections' goroutines
 	acceptDone chan struct{}
+	// stall, when not nil, holds the broker's frames until it is closed
+	// (Stall, Unstall).
+	stall chan struct{}
 }
 
 // pair is a client connection and its connection to the broker. wmu
@@ -81,8 +84,37 @@ func (p *Proxy) Cut() int {
 func (p *Proxy) Close() {
 	_ = p.ln.Close()
 	<-p.acceptDone
+	p.Unstall()
 	p.Cut()
 	p.wg.Wait()
+}
+
+// Stall holds every frame the broker sends to the proxy's clients (from
+// the next one on) until Unstall, as a stalled network or broker would;
+// what the clients send still reaches the broker.
+func (p *Proxy) Stall() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.stall == nil {
+		p.stall = make(chan struct{})
+	}
+}
+
+// Unstall forwards the frames Stall held, and the next ones.
+func (p *Proxy) Unstall() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.stall != nil {
+		close(p.stall)
+		p.stall = nil
+	}
+}
+
+// stalled is the gate a broker frame waits on (nil: none).
+func (p *Proxy) stalled() chan struct{} {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.stall
 }
 
 func (p *Proxy) done(pr *pair) {
@@ -117,7 +149,7 @@ func (p *Proxy) accept() {
 		}()
 		go func() {
 			defer p.wg.Done()
-			brokerToClient(pr)
+			p.brokerToClient(pr)
 			p.done(pr)
 		}()
 	}
@@ -158,7 +190,7 @@ func (p *Proxy) clientToBroker(c, up net.Conn) {
 // so that frames the test injects (Block, Unblock) go between them. A
 // broker that answers with a protocol header (a version mismatch) is
 // forwarded as is.
-func brokerToClient(pr *pair) {
+func (p *Proxy) brokerToClient(pr *pair) {
 	var fh [7]byte
 	for {
 		if _, err := io.ReadFull(pr.up, fh[:]); err != nil {
@@ -178,6 +210,9 @@ func brokerToClient(pr *pair) {
 		copy(buf, fh[:])
 		if _, err := io.ReadFull(pr.up, buf[7:]); err != nil {
 			return
+		}
+		if g := p.stalled(); g != nil {
+			<-g
 		}
 		pr.wmu.Lock()
 		_, err := pr.c.Write(buf)
@@ -206,11 +241,32 @@ func (p *Proxy) Unblock() int {
 	return p.sendToClients([]byte{0, 10, 0, 61})
 }
 
+// CloseChannel sends every client connection of the proxy a channel.close
+// frame on channel with code and reason, as the broker sends when it closes
+// a channel (a consumer_timeout, say), and returns how many it sent it to.
+// The broker knows nothing of it: RabbitMQ 3.10 answers the client's
+// close-ok by closing the connection (503 COMMAND_INVALID).
+func (p *Proxy) CloseChannel(channel, code uint16, reason string) int {
+	if len(reason) > 255 {
+		reason = reason[:255]
+	}
+	payload := []byte{0, 20, 0, 40, byte(code >> 8), byte(code), byte(len(reason))}
+	payload = append(append(payload, reason...), 0, 0, 0, 0) // class-id, method-id
+	return p.sendToClientsOn(channel, payload)
+}
+
 // sendToClients writes a method frame on channel 0 with payload to every
 // client connection.
 func (p *Proxy) sendToClients(payload []byte) int {
+	return p.sendToClientsOn(0, payload)
+}
+
+// sendToClientsOn writes a method frame on channel with payload to every
+// client connection.
+func (p *Proxy) sendToClientsOn(channel uint16, payload []byte) int {
 	frame := make([]byte, 7, 8+len(payload))
-	frame[0] = 1 // method frame, channel 0
+	frame[0] = 1 // method frame
+	binary.BigEndian.PutUint16(frame[1:3], channel)
 	binary.BigEndian.PutUint32(frame[3:7], uint32(len(payload)))
 	frame = append(append(frame, payload...), 0xCE)
 	p.mu.Lock()
