@@ -227,20 +227,22 @@ func (bd *Binder) Close(ctx context.Context) error {
 	bd.producers, bd.consumers = nil, nil
 	bd.mu.Unlock()
 
-	var errs []error
-	for _, c := range cs {
-		if err := c.close(ctx); err != nil {
-			errs = append(errs, err)
-		}
+	// At once, as consumers.each: one after the other, the consumers not
+	// closed yet went on taking messages while one waited for a handler.
+	errs := make([]error, len(cs))
+	var wg sync.WaitGroup
+	for i, c := range cs {
+		wg.Go(func() { errs[i] = c.close(ctx) })
 	}
+	wg.Wait()
 	bd.broker.removeBinder(bd)
 	if bd.own {
 		if err := bd.broker.Close(ctx); err != nil {
 			errs = append(errs, err)
 		}
 	}
-	if len(errs) > 0 {
-		return fmt.Errorf("memory: close binder %q: %w", bd.name, errors.Join(errs...))
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("memory: close binder %q: %w", bd.name, err)
 	}
 	return nil
 }

@@ -65,12 +65,13 @@ func (b *Broker) Close(ctx context.Context) error {
 	}
 	b.mu.Unlock()
 
-	var errs []error
-	for _, bd := range bds {
-		if err := bd.Close(ctx); err != nil {
-			errs = append(errs, err)
-		}
+	// At once, as a binder closes its consumers (Binder.Close).
+	errs := make([]error, len(bds))
+	var wg sync.WaitGroup
+	for i, bd := range bds {
+		wg.Go(func() { errs[i] = bd.Close(ctx) })
 	}
+	wg.Wait()
 	b.closed.Store(true)
 	close(b.done)
 	b.cancel()
@@ -83,8 +84,8 @@ func (b *Broker) Close(ctx context.Context) error {
 	}
 	b.dests = nil
 	b.mu.Unlock()
-	if len(errs) > 0 {
-		return fmt.Errorf("memory: close broker: %w", errors.Join(errs...))
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("memory: close broker: %w", err)
 	}
 	return nil
 }

@@ -570,12 +570,16 @@ func (cs consumers) Resume(ctx context.Context) error {
 	return cs.each(func(c *consumer) error { return c.Resume(ctx) })
 }
 
+// each runs f on every destination's consumer at once: Stop and Pause
+// stop intake and then wait for the handlers in flight, and one after the
+// other, the later destinations went on taking messages while the first
+// waited.
 func (cs consumers) each(f func(*consumer) error) error {
-	var errs []error
-	for _, c := range cs {
-		if err := f(c); err != nil {
-			errs = append(errs, err)
-		}
+	errs := make([]error, len(cs))
+	var wg sync.WaitGroup
+	for i, c := range cs {
+		wg.Go(func() { errs[i] = f(c) })
 	}
+	wg.Wait()
 	return errors.Join(errs...)
 }

@@ -118,3 +118,89 @@ func TestMultipleDestinationsStartFailsWhole(t *testing.T) {
 	case <-time.After(50 * time.Millisecond):
 	}
 }
+
+// inStack counts goroutines whose stack has fn.
+func inStack(fn string) int {
+	buf := make([]byte, 1<<20)
+	n := 0
+	for _, g := range strings.Split(string(buf[:runtime.Stack(buf, true)]), "\n\n") {
+		if strings.Contains(g, fn) {
+			n++
+		}
+	}
+	return n
+}
+
+// Stop and Pause of a consumer of several destinations, and Close of a
+// binder or broker with several consumers, stop the intake of all of them
+// at once and then wait for their handlers: one after the other, while the
+// first waited for a handler in flight, the others went on taking
+// messages. Here each of two consumers has a handler in flight: both wait
+// in their Stop (Pause) at the same time.
+func TestStopIntakeAtOnce(t *testing.T) {
+	for _, op := range []string{"stop", "pause", "binder close", "broker close"} {
+		t.Run(op, func(t *testing.T) {
+			br, err := memory.NewBroker(memory.Config{})
+			must(t, err)
+			defer br.Close(context.Background())
+			bd, err := memory.Factory(br)(ctxT(t), stream.BinderSettings{Name: "memory", Type: memory.Type})
+			must(t, err)
+			entered, release := make(chan struct{}, 2), make(chan struct{})
+			h := func(context.Context, stream.Envelope) error {
+				entered <- struct{}{}
+				<-release
+				return nil
+			}
+			var cs []stream.Consumer
+			if strings.HasSuffix(op, "close") { // two bindings
+				for _, d := range []string{"a", "b"} {
+					c, err := bd.BindConsumer(ctxT(t), stream.ConsumerSpec{Binding: d + "-in-0", Destination: d, Group: "g", Handler: h})
+					must(t, err)
+					cs = append(cs, c)
+				}
+			} else { // one binding of two destinations
+				c, err := bd.BindConsumer(ctxT(t), stream.ConsumerSpec{Binding: "x-in-0", Destination: "a,b", Group: "g", Handler: h})
+				must(t, err)
+				cs = append(cs, c)
+			}
+			for _, c := range cs {
+				must(t, c.Start(ctxT(t)))
+			}
+			for _, d := range []string{"a", "b"} {
+				p, err := bd.BindProducer(ctxT(t), stream.ProducerSpec{Binding: d + "-out-0", Destination: d})
+				must(t, err)
+				must(t, p.Send(ctxT(t), msg(d, -1)))
+				<-entered
+			}
+			done := make(chan error, 1)
+			waitIn := "memory.(*consumer).stopLocked("
+			if op == "pause" {
+				waitIn = "memory.(*consumer).Pause("
+			}
+			go func() {
+				switch op {
+				case "stop":
+					done <- cs[0].Stop(ctxT(t))
+				case "pause":
+					done <- cs[0].Pause(ctxT(t))
+				case "binder close":
+					done <- bd.Close(ctxT(t))
+				default:
+					done <- br.Close(ctxT(t))
+				}
+			}()
+			deadline := time.Now().Add(wait / 2)
+			for inStack(waitIn) < 2 {
+				if time.Now().After(deadline) {
+					n := inStack(waitIn)
+					close(release)
+					t.Fatalf("%s: the consumers wait one after the other (%d waiting at once)", op, n)
+				}
+				time.Sleep(time.Millisecond)
+			}
+			close(release)
+			must(t, <-done)
+			must(t, bd.Close(ctxT(t)))
+		})
+	}
+}
