@@ -62,6 +62,9 @@ func New(_ context.Context, bs stream.BinderSettings) (stream.Binder, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	for _, ig := range s.ignored {
+		log.Warn("rabbit: setting ignored: another one overrides it", "ignored", ig[0], "used", ig[1])
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	b := &Binder{
 		name:      bs.Name,

@@ -65,6 +65,9 @@ const (
 
 // settings are the decoded binder settings.
 type settings struct {
+	// ignored lists the settings another one overrides (uri and addresses
+	// both set), as {ignored key, the key that wins}, for a WARN line.
+	ignored [][2]string
 	// endpoints are the brokers to connect to, tried in order, each with
 	// the credentials, virtual host and scheme that apply to it (see
 	// resolve).
@@ -221,21 +224,29 @@ func parseSettings(s stream.BinderSettings) (settings, error) {
 	out := defaultSettings()
 	var d props.Decoder
 	envPath := props.EnvironmentPath(s)
-	var uriSet, addrSet, nameSet, prefixSet bool
-	for _, src := range props.BinderSources(s, Type) {
+	var nameSet, prefixSet bool
+	// Where uri and addresses were set: the index of their source (0:
+	// stream.rabbit.binder, 1: the binder's environment) and key path.
+	var uriAt, addrAt struct {
+		src  int
+		path string
+	}
+	for i, src := range props.BinderSources(s, Type) {
 		d.Each(src.Path, d.Nest(src.Path, src.Map, binderSections...), func(k, path string, v any) (err error) {
 			switch k {
 			case "uri", "url":
 				var str string
 				if str, err = props.String(v); err == nil {
-					err = out.applyURI(str, path)
-					uriSet = true
+					if err = out.applyURI(str, path); err == nil {
+						uriAt.src, uriAt.path = i, path
+					}
 				}
 			case "addresses", "address", "host":
 				var list []string
 				if list, err = props.List(v); err == nil {
-					out.entries, err = parseAddresses(list)
-					addrSet = true
+					if out.entries, err = parseAddresses(list); err == nil {
+						addrAt.src, addrAt.path = i, path
+					}
 				}
 			case "username":
 				out.username, err = props.String(v)
@@ -274,8 +285,20 @@ func parseSettings(s stream.BinderSettings) (settings, error) {
 			return err
 		})
 	}
-	if uriSet && addrSet {
-		d.Addf(envPath, "set uri or addresses, not both")
+	// uri and addresses both set: uri wins within one source (a file's
+	// addresses and an environment variable's STREAM_RABBIT_BINDER_URI are
+	// one source once merged: the variable overrides the file), as Redis's
+	// url wins over its address; the binder's environment section wins
+	// over stream.rabbit.binder, whichever of the two it sets (its
+	// addresses then replace the uri's host and port; the uri's user,
+	// password, virtual host and TLS still apply where an address gives
+	// none).
+	addrsWin := addrAt.path != "" && (uriAt.path == "" || addrAt.src > uriAt.src)
+	switch {
+	case uriAt.path != "" && addrAt.path != "" && addrsWin:
+		out.ignored = append(out.ignored, [2]string{uriAt.path + " (its host and port)", addrAt.path})
+	case uriAt.path != "" && addrAt.path != "":
+		out.ignored = append(out.ignored, [2]string{addrAt.path, uriAt.path})
 	}
 	if nameSet && prefixSet {
 		d.Addf(envPath, "set connection-name or connection-name-prefix (SCSt's), not both")
@@ -284,7 +307,7 @@ func parseSettings(s stream.BinderSettings) (settings, error) {
 	if out.reconnectMax < out.reconnectInit {
 		d.Addf(envPath+".reconnect-max-interval", "must not be below reconnect-initial-interval")
 	}
-	if !uriSet || addrSet {
+	if uriAt.path == "" || addrsWin {
 		out.resolve()
 	}
 	if err := d.Err(); err != nil {

@@ -387,7 +387,7 @@
 // describes):
 //
 //	addresses: 127.0.0.1:5672          # comma list of [amqp(s)://][user[:pass]@]host[:port][/vhost], tried in turn
-//	uri: (none)                        # amqp[s]://user:pass@host:port/vhost, instead of addresses/credentials
+//	uri: (none)                        # amqp[s]://user:pass@host:port/vhost, instead of addresses/credentials; uri wins when both are set (an environment section's key wins over stream.rabbit.binder's)
 //	username: guest
 //	password: guest                    # never logged: URIs are redacted (see Redact)
 //	virtual-host: /
