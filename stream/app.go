@@ -946,6 +946,18 @@ func (a *App) prepareBinding(v *validator, name string, input bool) *Binding {
 	if input && len(destinations(cfg.Destination)) == 0 {
 		v.add(path+".destination", "is empty")
 	}
+	if input {
+		// Listed twice, a destination got two consumers of one group:
+		// twice the concurrency, and no order between them.
+		seen := map[string]bool{}
+		for _, d := range destinations(cfg.Destination) {
+			if seen[d] {
+				v.add(path+".destination", "lists %q twice", d)
+				break
+			}
+			seen[d] = true
+		}
+	}
 	if !input && strings.Contains(cfg.Destination, ",") {
 		v.add(path+".destination", "an output binding has one destination, got %q", cfg.Destination)
 	}

@@ -578,3 +578,18 @@ func TestMultiDestinationStopStopsIntakeAtOnce(t *testing.T) {
 		})
 	}
 }
+
+// An input destination listed twice ("orders, orders") is a configuration
+// error naming the key: the binding got two consumers of one group on it,
+// so twice the concurrency and no order between them.
+func TestDestinationListedTwice(t *testing.T) {
+	fns := stream.NewCatalog()
+	stream.AddConsumer(fns, "sink", func(context.Context, string) error { return nil })
+	cfg := &stream.Config{
+		Function: stream.FunctionConfig{Definition: "sink"},
+		Bindings: map[string]stream.BindingConfig{"sink-in-0": {Destination: "orders, b ,orders", Group: "g"}},
+	}
+	if msg := newAppErr(t, cfg, fns); !strings.Contains(msg, `stream.bindings.sink-in-0.destination: lists "orders" twice`) {
+		t.Fatalf("got %q", msg)
+	}
+}
