@@ -156,6 +156,9 @@ func (b *Binding) Start(ctx context.Context) error {
 // Stop stops the binding: an input stops receiving and finishes what is in
 // flight (bounded by ctx); an output refuses sends and holds its supplier.
 // The binding is stopped afterwards even when a consumer reports an error.
+// A handler of the binding that stops it waits for itself until ctx ends
+// (a handler's ctx does not end on its own): call Stop from another
+// goroutine (go b.Stop(context.WithoutCancel(ctx))).
 func (b *Binding) Stop(ctx context.Context) error {
 	if err := b.lockOps(ctx, "stop"); err != nil {
 		return err
@@ -177,7 +180,8 @@ func (b *Binding) Stop(ctx context.Context) error {
 // on an output binding it holds the supplier like Stop. When a consumer
 // reports an error (typically: handlers still running when ctx ended) the
 // binding is PAUSED all the same — its intake is stopped — so that Resume
-// undoes it.
+// undoes it. Like Stop, Pause called from a handler of the binding waits
+// for that handler until ctx ends: call it from another goroutine.
 func (b *Binding) Pause(ctx context.Context) error {
 	if err := b.lockOps(ctx, "pause"); err != nil {
 		return err

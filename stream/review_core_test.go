@@ -593,3 +593,45 @@ func TestDestinationListedTwice(t *testing.T) {
 		t.Fatalf("got %q", msg)
 	}
 }
+
+// A handler that pauses its own binding does so from another goroutine,
+// as Binding.Pause's doc says (called inline it waits for itself): the
+// Pause completes once the handler returned, and nothing more is
+// delivered until Resume.
+func TestHandlerPausesItsBinding(t *testing.T) {
+	var app *stream.App
+	paused := make(chan error, 1)
+	got := make(chan string, 4)
+	fns := stream.NewCatalog()
+	stream.AddConsumer(fns, "sink", func(ctx context.Context, s string) error {
+		got <- s
+		if s == "pause" {
+			go func() { paused <- app.Binding("sink-in-0").Pause(context.WithoutCancel(ctx)) }()
+		}
+		return nil
+	})
+	r := start(t, fedBySrc("sink", ""), fns)
+	app = r.app
+	ctx := context.Background()
+	if err := app.Bridge().Send(ctx, "src", "pause"); err != nil {
+		t.Fatal(err)
+	}
+	recv(t, got)
+	if err := recv(t, paused); err != nil {
+		t.Fatal(err)
+	}
+	if err := app.Bridge().Send(ctx, "src", "later"); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case s := <-got:
+		t.Fatalf("%q delivered while paused", s)
+	case <-time.After(50 * time.Millisecond):
+	}
+	if err := app.Binding("sink-in-0").Resume(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if s := recv(t, got); s != "later" {
+		t.Fatalf("got %q", s)
+	}
+}
