@@ -127,8 +127,14 @@ func exchangeNotFound(err error, exchange string) bool {
 }
 
 // aboutExchange reports whether a channel closure names exchange: then it
-// was caused by a publish to it, not by another publish of the lane.
+// was caused by a publish to it, not by another publish of the lane. The
+// broker names the default exchange "" amq.default ("access to exchange
+// 'amq.default' in vhost ..."), so a refused publish to a wait queue is
+// not taken for another exchange's doing.
 func aboutExchange(e *amqp.Error, exchange string) bool {
+	if exchange == "" {
+		exchange = "amq.default"
+	}
 	return e != nil && strings.Contains(e.Reason, "exchange '"+exchange+"'")
 }
 

@@ -87,3 +87,30 @@ func TestChannelClosedForAnotherExchange(t *testing.T) {
 		}
 	}
 }
+
+// TestChannelClosedForDefaultExchange: the broker names the default
+// exchange "" amq.default in a closure's reason (a wait queue's publish
+// refused: "access to exchange 'amq.default' ..."). Such a closure is the
+// doing of the message to "", which fails with it at once, not one of
+// another exchange: that message was published again, uncounted, on a
+// new channel after each closure until its ctx ended.
+func TestChannelClosedForDefaultExchange(t *testing.T) {
+	const reason = "ACCESS_REFUSED - access to exchange 'amq.default' in vhost 'v' refused for user 'u'"
+	closed := func() *laneSession {
+		s := &laneSession{conn: &amqp.Connection{}, closeErr: make(chan *amqp.Error, 1)}
+		s.closeErr <- &amqp.Error{Code: amqp.AccessRefused, Reason: reason, Server: true}
+		return s
+	}
+	d := &pubAttempt{exchange: "", msg: amqp.Publishing{Body: []byte("m")}}
+	o, err := closed().lost(d)
+	if fin, err := d.next(o, err); !fin || err == nil {
+		t.Errorf("the message to the default exchange: final %v, %v; want its error at once", fin, err)
+	}
+	a := &pubAttempt{exchange: "a", msg: amqp.Publishing{Body: []byte("m")}}
+	for i := range 5 {
+		o, err := closed().lost(a)
+		if fin, ferr := a.next(o, err); fin {
+			t.Fatalf("a message to exchange a failed after %d closures of the default exchange's: %v", i+1, ferr)
+		}
+	}
+}
