@@ -1,6 +1,7 @@
 package stream
 
 import (
+	"errors"
 	"reflect"
 	"unsafe"
 )
@@ -50,6 +51,9 @@ func (m *Message[T]) fromEnvelope(cx *convCtx, env Envelope, ct string) error {
 }
 
 func (m *Message[T]) toPayload(cx *convCtx) ([]byte, Headers, error) {
+	if m == nil { // a nil *Message given to the bridge: not a message
+		return nil, nil, Permanent(&ConversionError{Binding: cx.binding, ContentType: cx.contentType, Type: reflect.TypeFor[*Message[T]]().String(), Err: errors.New("nil message")})
+	}
 	b, _, err := codecFor[T]().encode(cx, m.Payload)
 	return b, m.Headers, err
 }

@@ -635,3 +635,16 @@ func TestHandlerPausesItsBinding(t *testing.T) {
 		t.Fatalf("got %q", s)
 	}
 }
+
+// The bridge refuses a nil *stream.Message with an error: it dereferenced
+// it, a panic in the sender's goroutine.
+func TestBridgeNilMessagePointer(t *testing.T) {
+	fns := stream.NewCatalog()
+	stream.AddConsumer(fns, "sink", func(context.Context, string) error { return nil })
+	r := start(t, fedBySrc("sink", ""), fns)
+	err := r.app.Bridge().Send(context.Background(), "src", (*stream.Message[Order])(nil))
+	var ce *stream.ConversionError
+	if !errors.As(err, &ce) || !strings.Contains(err.Error(), "nil message") {
+		t.Fatalf("Send of a nil *Message: %v, want a conversion error", err)
+	}
+}
