@@ -325,12 +325,13 @@ The in-process binder cannot be reached from another process.
 			bound := ef.connect.bindConnectTimeout(&cfg, eff.Binder)
 			opts = append(appOptions(quietRetries(ef.logger(e), e.stderr, bound)), opts...)
 			// A contentType given with --header is the messages' type
-			// (the binding's applies to messages without one).
+			// (the binding's applies to messages without one). Only the
+			// exact, non-empty header counts, as for the app
+			// (Envelope.ContentType): "contenttype" or an empty value
+			// leaves the binding's type on the wire, so it is checked.
 			ct := eff.ContentType
-			for k, v := range hdrs {
-				if strings.EqualFold(k, stream.HeaderContentType) {
-					ct = v
-				}
+			if v := hdrs[stream.HeaderContentType]; v != "" {
+				ct = v
 			}
 			isJSON := strings.Contains(strings.ToLower(ct), "json")
 			// The arguments are all checked before any is sent: no

@@ -435,6 +435,16 @@ func TestSendHeaderContentType(t *testing.T) {
 	if r.code != exitFailure || !strings.Contains(r.stderr, `argument 1 is not JSON (content type application/vnd.order+json)`) {
 		t.Fatalf("send vnd+json: exit status %d, stderr %q", r.code, r.stderr)
 	}
+	// Headers are case-sensitive and an empty contentType is none: the
+	// binding's JSON type goes on the wire, so the JSON check applies
+	// (the check took both for the message's type and sent "not json" as
+	// application/json).
+	for _, h := range []string{"contenttype=text/plain", "contentType="} {
+		r = runIn(t, dir, env, "send", "--destination", topic, "--header", h, "not json")
+		if r.code != exitFailure || !strings.Contains(r.stderr, `argument 1 is not JSON (content type application/json)`) {
+			t.Fatalf("send --header %s: exit status %d, stderr %q; want the binding's JSON type checked", h, r.code, r.stderr)
+		}
+	}
 	tr := startTail(t, dir, env, "--destination", topic, "--from-beginning", "--count", "2", "--timeout", "30s")
 	code, got := tr.wait(t)
 	if code != exitOK {
