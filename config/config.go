@@ -435,7 +435,7 @@ func Load(opts Options) (*Loaded, error) {
 		log = slog.Default()
 	}
 	for _, w := range out.Warnings {
-		log.Warn("configuration key ignored", "key", w.Path, "origin", w.Origin, "reason", w.Msg)
+		log.Warn("configuration key ignored", "property", w.Path, "origin", w.Origin, "reason", w.Msg)
 	}
 
 	return out, errs.Err()

@@ -100,7 +100,7 @@ func leaseWrap(c *Consumer, s leaseStore, state *storeState, binding, prefix str
 		defer cancel()
 		if err != nil {
 			if rerr := s.release(bg, sk, token); rerr != nil {
-				c.log.Warn("idempotency: lease not released; a retry waits until it runs out", "binding", binding, "key", k, "error", redacted(rerr))
+				c.log.Warn("idempotency: lease not released; a retry waits until it runs out", "binding", binding, "idempotency_key", k, "error", redacted(rerr))
 			}
 			return err
 		}
@@ -109,7 +109,7 @@ func leaseWrap(c *Consumer, s leaseStore, state *storeState, binding, prefix str
 			// duplicate this is meant to prevent. The message is
 			// acknowledged; a later duplicate runs once the lease ran out.
 			c.markFailed(binding)
-			c.log.Warn("idempotency: handler succeeded but its mark was not stored; a duplicate arriving after the lease may run again", "binding", binding, "key", k, "error", redacted(merr))
+			c.log.Warn("idempotency: handler succeeded but its mark was not stored; a duplicate arriving after the lease may run again", "binding", binding, "idempotency_key", k, "error", redacted(merr))
 			return nil
 		}
 		c.processed(binding)
@@ -133,7 +133,7 @@ func renewLease(ctx context.Context, c *Consumer, s leaseStore, binding, k, key,
 		defer running.Done()
 		ok, err := s.renew(ctx, key, token, lease)
 		if err == nil && !ok {
-			c.log.Warn("idempotency: lease lost while the handler runs (a duplicate may run at the same time)", "binding", binding, "key", k)
+			c.log.Warn("idempotency: lease lost while the handler runs (a duplicate may run at the same time)", "binding", binding, "idempotency_key", k)
 			return
 		}
 		mu.Lock()

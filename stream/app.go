@@ -277,7 +277,7 @@ func (a *App) checkRenames(v *validator, bound []*boundFunc) {
 		if has[strings.ToLower(strings.TrimSpace(k))] {
 			continue
 		}
-		args := []any{"key", path}
+		args := []any{"property", path}
 		if o := v.origin(path); o != "" {
 			args = append(args, "origin", o)
 		}
@@ -485,7 +485,7 @@ func (a *App) warnUnbound(known map[string]string) {
 	sort.Strings(names)
 	for _, name := range names {
 		path := "stream.bindings." + name
-		args := []any{"key", path}
+		args := []any{"property", path}
 		if o := (&validator{cfg: a.cfg}).origin(path); o != "" {
 			args = append(args, "origin", o)
 		}

@@ -208,8 +208,8 @@ func TestUnboundBindingIsAWarning(t *testing.T) {
 		t.Fatalf("want two warnings, got:\n%s", logged.String())
 	}
 	for i, want := range []string{
-		`key=stream.bindings.a-in-1 origin=application.yaml:5 nearest_bound=a-in-0`,
-		`key=stream.bindings.zzz-out-0 origin=application.yaml:7 bound="a-in-0, b-in-0"`,
+		`property=stream.bindings.a-in-1 origin=application.yaml:5 nearest_bound=a-in-0`,
+		`property=stream.bindings.zzz-out-0 origin=application.yaml:7 bound="a-in-0, b-in-0"`,
 	} {
 		if !strings.Contains(lines[i], "level=WARN") || !strings.Contains(lines[i], want) {
 			t.Errorf("warning %d = %s\nwant it to contain %s", i, lines[i], want)

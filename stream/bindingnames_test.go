@@ -88,7 +88,7 @@ func TestFunctionBindingsRenamesChecked(t *testing.T) {
 	if _, err := stream.NewApp(loadYAML(t, yaml), fns, opts...); err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(logged.String(), "key=stream.function.bindings.upp-in-0") || !strings.Contains(logged.String(), "nearest_bound=up-in-0") ||
+	if !strings.Contains(logged.String(), "property=stream.function.bindings.upp-in-0") || !strings.Contains(logged.String(), "nearest_bound=up-in-0") ||
 		strings.Contains(logged.String(), "stream.function.bindings.up-out-0") {
 		t.Errorf("warning: %s", logged.String())
 	}

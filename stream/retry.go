@@ -46,7 +46,7 @@ func (a *App) warnRetryKeysUnused(b *Binding) {
 		for _, prefix := range []string{"stream.bindings." + b.name, "stream.default"} {
 			if key := prefix + ".consumer." + k; a.cfg.originSet(key) {
 				a.log.Warn("consumer key does not apply: with consumer.retry-delays each delivery gets one attempt, the broker redelivers after each delay",
-					"key", key, "origin", a.cfg.Origins[strings.ToLower(key)], "binding", b.name, "retry-delays", b.cfg.Consumer.RetryDelays)
+					"property", key, "origin", a.cfg.Origins[strings.ToLower(key)], "binding", b.name, "retry-delays", b.cfg.Consumer.RetryDelays)
 				break
 			}
 		}

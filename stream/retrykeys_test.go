@@ -14,9 +14,9 @@ import (
 func TestRetryDelaysWarnsAboutMaxAttempts(t *testing.T) {
 	for _, tc := range []struct{ name, yaml, want string }{
 		{"binding", "stream:\n  function:\n    definition: work\n  bindings:\n    work-in-0:\n      group: g\n      consumer:\n        max-attempts: 5\n        retry-delays: 1s\n",
-			"key=stream.bindings.work-in-0.consumer.max-attempts"},
+			"property=stream.bindings.work-in-0.consumer.max-attempts"},
 		{"default", "stream:\n  function:\n    definition: work\n  default:\n    consumer:\n      back-off-multiplier: 3\n  bindings:\n    work-in-0:\n      group: g\n      consumer:\n        retry-delays: 1s\n",
-			"key=stream.default.consumer.back-off-multiplier"},
+			"property=stream.default.consumer.back-off-multiplier"},
 		{"none", "stream:\n  function:\n    definition: work\n  bindings:\n    work-in-0:\n      group: g\n      consumer:\n        retry-delays: 1s\n", ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

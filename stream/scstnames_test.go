@@ -145,7 +145,7 @@ func TestBridgeBindsConfiguredBindingAtFirstSend(t *testing.T) {
 	}
 	out := logged.String()
 	for _, want := range []string{
-		`level=INFO msg="configured binding not bound at start-up: the send bridge binds it at its first send to it" key=stream.bindings.audit origin=application.yaml:7`,
+		`level=INFO msg="configured binding not bound at start-up: the send bridge binds it at its first send to it" property=stream.bindings.audit origin=application.yaml:7`,
 		`level=INFO msg="binding bound" binding=audit destination=audit-log binder=rabbit binder_type=rabbit partition_count=3 partition_key_expression=payload.customerId`,
 	} {
 		if !strings.Contains(out, want) {
@@ -372,7 +372,7 @@ func TestRefusedBindingIsNotAlsoWarnedUnbound(t *testing.T) {
     other-in-0: { destination: d }
 `), twoConsumers(), opts...)
 	configErrs(t, err)
-	if !strings.Contains(logged.String(), "configured binding not bound") || !strings.Contains(logged.String(), "key=stream.bindings.other-in-0") {
+	if !strings.Contains(logged.String(), "configured binding not bound") || !strings.Contains(logged.String(), "property=stream.bindings.other-in-0") {
 		t.Errorf("the unbound binding beside an unrelated error was not warned:\n%s", logged.String())
 	}
 }
