@@ -221,7 +221,7 @@ func NewApp(cfg *Config, fns *Catalog, opts ...Option) (*App, error) {
 			inputs = append(inputs, p.name)
 		}
 	}
-	a.resolveDeadLetterSources(&v, inputs) // consumer.dead-letters-of (dlsource.go)
+	a.resolveDeadLetterSources(&v, inputs, known) // consumer.dead-letters-of (dlsource.go)
 	for _, p := range want {
 		if p.name == "" {
 			continue

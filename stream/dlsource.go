@@ -80,8 +80,11 @@ func DeadLetterSourceOf(cfg *Config, b Binder, binderType, src, keyPath string) 
 // binding that sets it, a.cfg is replaced by a copy in which that binding
 // reads the dead-letter destination of the binding it names, on that
 // binding's binder, with the group and binder-specific properties the
-// binder asks for. inputs are the app's consumer bindings.
-func (a *App) resolveDeadLetterSources(v *validator, inputs []string) {
+// binder asks for. inputs are the app's consumer bindings, bound all its
+// bindings (lower-case name → name): a binding this app does not bind is
+// left alone (warnUnbound says so), as its other settings are — the
+// configuration may be shared by the services that bind it.
+func (a *App) resolveDeadLetterSources(v *validator, inputs []string, bound map[string]string) {
 	if a.cfg.Default.Consumer.DeadLettersOf != "" {
 		v.add("stream.default.consumer.dead-letters-of", "is set per binding, not as a default")
 	}
@@ -92,6 +95,9 @@ func (a *App) resolveDeadLetterSources(v *validator, inputs []string) {
 	var readers []string
 	for name, bc := range a.cfg.Bindings {
 		if bc.Consumer.DeadLettersOf == "" {
+			continue
+		}
+		if _, ok := bound[strings.ToLower(name)]; !ok {
 			continue
 		}
 		if _, ok := isInput[strings.ToLower(name)]; !ok {

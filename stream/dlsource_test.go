@@ -3,6 +3,7 @@ package stream_test
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"strings"
 	"testing"
 
@@ -111,5 +112,28 @@ func TestDeadLettersOfValidation(t *testing.T) {
 			}
 			t.Errorf("errors %v; want one at %s saying %q", err, c.path, c.msg)
 		})
+	}
+}
+
+// A binding with consumer.dead-letters-of that this app does not bind
+// (the configuration shared by services that each run some of its
+// functions, split with stream.function.definition) is no error: it is
+// warned about as any other unbound binding. It stopped the app with
+// "only a consumer binding reads dead letters".
+func TestDeadLettersOfUnboundBindingIsWarned(t *testing.T) {
+	fns := stream.NewCatalog()
+	stream.AddConsumer(fns, "work", func(context.Context, Order) error { return nil })
+	stream.AddConsumer(fns, "audit", func(context.Context, Order) error { return nil })
+	cfg := &stream.Config{Function: stream.FunctionConfig{Definition: "work"},
+		Bindings: map[string]stream.BindingConfig{
+			"work-in-0":  {Group: "g", Consumer: stream.ConsumerConfig{DLQ: true}},
+			"audit-in-0": {Group: "r", Consumer: stream.ConsumerConfig{DeadLettersOf: "work-in-0"}},
+		}}
+	var logged strings.Builder
+	if _, err := stream.NewApp(cfg, fns, stream.WithBinderType(memory.Type, memory.New), stream.WithLogger(slog.New(slog.NewTextHandler(&logged, nil)))); err != nil {
+		t.Fatalf("NewApp: %v", err)
+	}
+	if !strings.Contains(logged.String(), "configured binding not bound") || !strings.Contains(logged.String(), "stream.bindings.audit-in-0") {
+		t.Errorf("log %s; want the unbound warning for audit-in-0", logged.String())
 	}
 }
