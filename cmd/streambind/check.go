@@ -584,7 +584,7 @@ func assumedBinder(cfg *stream.Config) string {
 }
 
 // warnRecorder is the logger of a checked app: it keeps the warnings
-// about a key (a record with a "key" attribute), as configuration
+// about a key (a record with a "property" attribute), as configuration
 // problems, and drops the rest.
 type warnRecorder struct {
 	mu   sync.Mutex
@@ -598,7 +598,7 @@ func (w *warnRecorder) Handle(_ context.Context, r slog.Record) error {
 	var more []string
 	r.Attrs(func(a slog.Attr) bool {
 		switch a.Key {
-		case "key":
+		case "property":
 			e.Path = a.Value.String()
 		case "origin":
 			e.Origin = a.Value.String()
