@@ -501,6 +501,40 @@ func (a *App) warnUnbound(known map[string]string) {
 		}
 		a.log.Warn("configured binding not bound: no bound function or output binding has this name; its settings are unused", args...)
 	}
+	// A binder-specific section (stream.<type>.bindings.<name>) of a
+	// functional binding name that is neither bound nor under
+	// stream.bindings (warned about above) is unused too: most often a
+	// misspelt name, whose settings would be ignored without a word. Other
+	// names may be the send bridge's dynamic destinations.
+	for _, typ := range sortedMapKeys(a.cfg.Extensions) {
+		for _, name := range sortedMapKeys(a.cfg.Extensions[typ].Bindings) {
+			l := strings.ToLower(name)
+			if _, ok := known[l]; ok || !functionalName.MatchString(name) || a.configured(l) {
+				continue
+			}
+			path := "stream." + typ + ".bindings." + name
+			args := []any{"property", path}
+			if o := (&validator{cfg: a.cfg}).origin(path); o != "" {
+				args = append(args, "origin", o)
+			}
+			if n := nearest(name, bound); n != "" {
+				args = append(args, "nearest_bound", n)
+			}
+			args = append(args, "bound", strings.Join(bound, ", "))
+			a.log.Warn("configured binding not bound: no bound function or output binding has this name; its settings are unused", args...)
+		}
+	}
+}
+
+// configured reports whether stream.bindings has a binding of the
+// lower-case name l.
+func (a *App) configured(l string) bool {
+	for name := range a.cfg.Bindings {
+		if strings.ToLower(name) == l {
+			return true
+		}
+	}
+	return false
 }
 
 // bridgeOnly reports whether configured binding name can only be an

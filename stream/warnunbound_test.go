@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/streambind/streambind/binder/memory"
 	"github.com/streambind/streambind/stream"
 	"github.com/streambind/streambind/telemetry"
 )
@@ -43,5 +44,49 @@ func TestUnboundWarningSurvivesRedaction(t *testing.T) {
 		if !strings.Contains(logged.String(), "stream.bindings.zzz-out-0") || strings.Contains(logged.String(), "******") {
 			t.Errorf("%s warning: %s", format, logged.String())
 		}
+	}
+}
+
+// A binder-specific section of a binding that is neither bound nor
+// configured under stream.bindings (a misspelt name:
+// stream.nats.bindings.paymnet-in-0) is warned about as unbound: its
+// settings were ignored without a word, by the app and by lint --strict.
+func TestUnboundBinderSectionWarned(t *testing.T) {
+	cfg := loadYAML(t, `stream:
+  function:
+    definition: payment
+  default-binder: plain
+  bindings:
+    payment-in-0:
+      destination: orders
+      group: g
+  plain:
+    bindings:
+      paymnet-in-0:
+        consumer:
+          ack-wait: 3s
+      payment-in-0:
+        consumer:
+          ack-wait: 5s
+`)
+	fns := stream.NewCatalog()
+	stream.AddConsumer(fns, "payment", func(context.Context, []byte) error { return nil })
+	var logged strings.Builder
+	// A binder type that validates no binder-specific keys (as a plugin
+	// may): the in-process binder, its SpecValidator hidden.
+	plain := func(ctx context.Context, s stream.BinderSettings) (stream.Binder, error) {
+		b, err := memory.New(ctx, s)
+		return struct{ stream.Binder }{b}, err
+	}
+	opts := []stream.Option{stream.WithoutSignals(), stream.WithBinderType("plain", plain), stream.WithLogger(slog.New(slog.NewTextHandler(&logged, nil)))}
+	if _, err := stream.NewApp(cfg, fns, opts...); err != nil {
+		t.Fatal(err)
+	}
+	out := logged.String()
+	if !strings.Contains(out, "property=stream.plain.bindings.paymnet-in-0") || !strings.Contains(out, "nearest_bound=payment-in-0") {
+		t.Errorf("log %s; want the misspelt section warned about, with the nearest bound name", out)
+	}
+	if strings.Contains(out, "stream.plain.bindings.payment-in-0") {
+		t.Errorf("log %s; the bound binding's section is not unbound", out)
 	}
 }
