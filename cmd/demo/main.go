@@ -170,16 +170,20 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, started t
 		len(app.Bindings()), strings.Join(binders, ", "))
 	begin := time.Now()
 
-	var timedOut bool
+	var timedOut, interrupted bool
 	if *orders > 0 {
 		select {
 		case <-s.tracker.complete:
 		case <-ctx.Done():
+			interrupted = true
 		case <-time.After(*timeout):
 			timedOut = true
 		}
 	} else {
 		<-ctx.Done()
+		interrupted = true
+	}
+	if interrupted {
 		// Stop taking orders, then let those placed finish before the app
 		// stops: with the in-process binder, a queued order would vanish.
 		close(s.closed)

@@ -237,3 +237,62 @@ func TestDemoHelpExitsZero(t *testing.T) {
 		t.Fatalf("bad flag: exit %d, want 2", code)
 	}
 }
+
+// TestDemoInterruptedRunDrains: a run of --orders N stopped by a signal
+// stops placing orders and lets those placed finish, as serve mode does:
+// with the in-process binder, the queued orders vanished with the process
+// (about a thousand lost=N in a run cut short).
+func TestDemoInterruptedRunDrains(t *testing.T) {
+	var out bytes.Buffer
+	errOut := &lineWriter{lines: make(chan string, 64)}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan int, 1)
+	go func() {
+		done <- run(ctx, []string{"--config", "../../application.yaml", "--orders", "1000000", "--management", "127.0.0.1:0"}, &out, errOut, time.Now())
+	}()
+	var base string
+	for base == "" {
+		select {
+		case l := <-errOut.lines:
+			if _, addr, ok := strings.Cut(l, "management on "); ok {
+				base, _, _ = strings.Cut(addr, " ")
+			}
+		case code := <-done:
+			t.Fatalf("demo ended (%d) before serving management", code)
+		case <-time.After(10 * time.Second):
+			t.Fatal("no management address printed")
+		}
+	}
+	// Orders flowing (a thousand sent), as a user would see before Ctrl-C.
+	sentRE := regexp.MustCompile(`streambind_binding_messages_sent_total\{binder="memory",binding="placeOrder-out-0"[^}]*\} (\d+)`)
+	for deadline := time.Now().Add(30 * time.Second); ; {
+		resp, err := http.Get(base + "/metrics")
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if m := sentRE.FindSubmatch(b); m != nil && len(m[1]) >= 4 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no thousand orders sent within 30s")
+		}
+		time.Sleep(5 * time.Millisecond) // polling the endpoint, as a user watching it
+	}
+	cancel() // as SIGINT: run's ctx is the signal's
+	select {
+	case <-done:
+	case <-time.After(60 * time.Second):
+		t.Fatal("demo did not stop")
+	}
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	m := summaryRE.FindStringSubmatch(lines[len(lines)-1])
+	if m == nil || m[1] == "0" || m[7] != "0" {
+		t.Fatalf("want orders produced and none lost: %s", lines[len(lines)-1])
+	}
+	if m[1] != m[2] || m[1] != m[3] || m[1] != m[4] || m[1] != m[5] {
+		t.Fatalf("every order placed before the stop must be processed: %s", lines[len(lines)-1])
+	}
+}
