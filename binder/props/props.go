@@ -719,3 +719,35 @@ func Map(v any) (map[string]any, error) {
 	}
 	return nil, fmt.Errorf("want a map, got %T", v)
 }
+
+// SetAt is where a binder setting was given: Src, the index of its source
+// in BinderSources (0: stream.<type>.binder, 1: the binder's environment),
+// and Path, its key path ("" when it was not given).
+type SetAt struct {
+	Src  int
+	Path string
+}
+
+// Given reports whether the setting was given.
+func (s SetAt) Given() bool { return s.Path != "" }
+
+// URLOverAddress decides between a connection URL and a server address
+// that are both given (Redis url and address, RabbitMQ uri and
+// addresses): the URL wins within one source, as Spring Boot's
+// spring.data.redis.url overrides host and port (a file's address and an
+// environment variable's URL are one source once merged, so the variable
+// overrides the file); the binder's environment section wins over
+// stream.<type>.binder, whichever of the two it sets, and its address then
+// replaces only the URL's host and port. It returns whether the address
+// wins and, when both are given and differ, the pair {ignored key, key
+// used} for the WARN line a binder logs at start-up (else zero).
+func URLOverAddress(url, addr SetAt, differ bool) (addrWins bool, ignored [2]string) {
+	addrWins = addr.Given() && (!url.Given() || addr.Src > url.Src)
+	switch {
+	case !url.Given() || !addr.Given() || !differ:
+		return addrWins, ignored
+	case addrWins:
+		return true, [2]string{url.Path + " (its host and port)", addr.Path}
+	}
+	return false, [2]string{addr.Path, url.Path}
+}

@@ -227,10 +227,7 @@ func parseSettings(s stream.BinderSettings) (settings, error) {
 	var nameSet, prefixSet bool
 	// Where uri and addresses were set: the index of their source (0:
 	// stream.rabbit.binder, 1: the binder's environment) and key path.
-	var uriAt, addrAt struct {
-		src  int
-		path string
-	}
+	var uriAt, addrAt props.SetAt
 	for i, src := range props.BinderSources(s, Type) {
 		d.Each(src.Path, d.Nest(src.Path, src.Map, binderSections...), func(k, path string, v any) (err error) {
 			switch k {
@@ -238,14 +235,14 @@ func parseSettings(s stream.BinderSettings) (settings, error) {
 				var str string
 				if str, err = props.String(v); err == nil {
 					if err = out.applyURI(str, path); err == nil {
-						uriAt.src, uriAt.path = i, path
+						uriAt = props.SetAt{Src: i, Path: path}
 					}
 				}
 			case "addresses", "address", "host":
 				var list []string
 				if list, err = props.List(v); err == nil {
 					if out.entries, err = parseAddresses(list); err == nil {
-						addrAt.src, addrAt.path = i, path
+						addrAt = props.SetAt{Src: i, Path: path}
 					}
 				}
 			case "username":
@@ -285,20 +282,14 @@ func parseSettings(s stream.BinderSettings) (settings, error) {
 			return err
 		})
 	}
-	// uri and addresses both set: uri wins within one source (a file's
-	// addresses and an environment variable's STREAM_RABBIT_BINDER_URI are
-	// one source once merged: the variable overrides the file), as Redis's
-	// url wins over its address; the binder's environment section wins
-	// over stream.rabbit.binder, whichever of the two it sets (its
-	// addresses then replace the uri's host and port; the uri's user,
-	// password, virtual host and TLS still apply where an address gives
-	// none).
-	addrsWin := addrAt.path != "" && (uriAt.path == "" || addrAt.src > uriAt.src)
-	switch {
-	case uriAt.path != "" && addrAt.path != "" && addrsWin:
-		out.ignored = append(out.ignored, [2]string{uriAt.path + " (its host and port)", addrAt.path})
-	case uriAt.path != "" && addrAt.path != "":
-		out.ignored = append(out.ignored, [2]string{addrAt.path, uriAt.path})
+	// uri and addresses both set: see props.URLOverAddress
+	// (STREAM_RABBIT_BINDER_URI overrides a file's addresses); winning
+	// addresses keep the uri's user, password, virtual host and TLS where
+	// an entry gives none (resolve).
+	same := len(out.entries) == 1 && len(out.endpoints) == 1 && out.entries[0].hostPort == out.endpoints[0].hostPort
+	addrsWin, ignored := props.URLOverAddress(uriAt, addrAt, !same)
+	if ignored[0] != "" {
+		out.ignored = append(out.ignored, ignored)
 	}
 	if nameSet && prefixSet {
 		d.Addf(envPath, "set connection-name or connection-name-prefix (SCSt's), not both")
@@ -307,7 +298,7 @@ func parseSettings(s stream.BinderSettings) (settings, error) {
 	if out.reconnectMax < out.reconnectInit {
 		d.Addf(envPath+".reconnect-max-interval", "must not be below reconnect-initial-interval")
 	}
-	if uriAt.path == "" || addrsWin {
+	if !uriAt.Given() || addrsWin {
 		out.resolve()
 	}
 	if err := d.Err(); err != nil {

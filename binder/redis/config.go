@@ -120,7 +120,8 @@ func parseSettings(s stream.BinderSettings) (settings, error) {
 	var fromURL *goredis.Options
 	// Where url and address were set: the index of their source (0:
 	// stream.redis.binder, 1: the binder's environment) and key path.
-	var urlAt, addrAt, tlsAt struct {
+	var urlAt, addrAt props.SetAt
+	var tlsAt struct {
 		src  int
 		path string
 	}
@@ -136,7 +137,7 @@ func parseSettings(s stream.BinderSettings) (settings, error) {
 				if addr, err = hostPort(a); err != nil {
 					return err
 				}
-				addrAt.src, addrAt.path = i, p
+				addrAt = props.SetAt{Src: i, Path: p}
 			case "url", "uri":
 				var raw string
 				if raw, err = conf.Secret(v); err != nil {
@@ -148,7 +149,7 @@ func parseSettings(s stream.BinderSettings) (settings, error) {
 					return err
 				}
 				fromURL = o
-				urlAt.src, urlAt.path = i, p
+				urlAt = props.SetAt{Src: i, Path: p}
 			case "username", "user":
 				out.username, err = conf.String(v)
 			case "password":
@@ -218,19 +219,14 @@ func parseSettings(s stream.BinderSettings) (settings, error) {
 		out.addr = addr
 	}
 	if fromURL != nil {
-		// url and address both set: url wins within one source (as Spring
-		// Boot's spring.data.redis.url overrides host and port), so that an
-		// environment variable (STREAM_REDIS_BINDER_URL) overrides the
-		// file's address; the binder's environment section wins over
-		// stream.redis.binder, whichever of the two it sets (its address
-		// then replaces the url's host and port only).
-		if addrAt.path == "" || urlAt.src >= addrAt.src {
-			if addrAt.path != "" && addr != fromURL.Addr {
-				out.ignored = append(out.ignored, [2]string{addrAt.path, urlAt.path})
-			}
+		// url and address both set: see props.URLOverAddress
+		// (STREAM_REDIS_BINDER_URL overrides a file's address).
+		addrWins, ignored := props.URLOverAddress(urlAt, addrAt, addr != fromURL.Addr)
+		if !addrWins {
 			out.addr = fromURL.Addr
-		} else if addr != fromURL.Addr {
-			out.ignored = append(out.ignored, [2]string{urlAt.path + " (its host and port)", addrAt.path})
+		}
+		if ignored[0] != "" {
+			out.ignored = append(out.ignored, ignored)
 		}
 		if out.username == "" {
 			out.username = fromURL.Username
@@ -246,7 +242,7 @@ func parseSettings(s stream.BinderSettings) (settings, error) {
 				// Either would be a guess: plain text to a server the url
 				// says speaks TLS (credentials in clear), or TLS where
 				// plain text was asked for.
-				d.Addf(tlsAt.path, "false, but url (%s) is rediss://, which asks for TLS: use a redis:// url for plain text, or drop %s", urlAt.path, tlsAt.path)
+				d.Addf(tlsAt.path, "false, but url (%s) is rediss://, which asks for TLS: use a redis:// url for plain text, or drop %s", urlAt.Path, tlsAt.path)
 			}
 			ts.Set = true
 		}
