@@ -268,6 +268,16 @@ func TestAppLevelInstanceIndexAndCount(t *testing.T) {
 	if c := app.Binding("b-in-0").Config().Consumer; c.InstanceIndex != 1 || c.InstanceCount != 3 {
 		t.Fatalf("b with -1: %d/%d, want 1/3", c.InstanceIndex, c.InstanceCount)
 	}
+	// Other negative values are mistakes, not "the app's" (they were
+	// read as -1).
+	cfg.Bindings["b-in-0"] = stream.BindingConfig{Group: "g", Consumer: stream.ConsumerConfig{InstanceIndex: -2, InstanceCount: -2}}
+	msg := newAppErr(t, cfg, fns)
+	for _, want := range []string{"stream.bindings.b-in-0.consumer.instance-count: must be at least 1, got -2", "stream.bindings.b-in-0.consumer.instance-index: must be in [0, instance-count=-2), got -2"} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("errors %s; want %q", msg, want)
+		}
+	}
+	cfg.Bindings["b-in-0"] = stream.BindingConfig{Group: "g"}
 	cfg.InstanceIndex = 3
 	if msg := newAppErr(t, cfg, fns); !strings.Contains(msg, "stream.instance-index: must be in [0, instance-count=3), got 3") {
 		t.Fatal(msg)

@@ -617,11 +617,12 @@ func (c *Config) Binding(name string) BindingConfig {
 		b.Producer.UseNativeEncoding = own.Producer.UseNativeEncoding
 	}
 	// stream.instance-index/-count are the defaults of every consumer's;
-	// SCSt's -1 (a consumer's default) means "not set" too.
-	if ci := &b.Consumer; ci.InstanceIndex < 0 || (ci.InstanceIndex == 0 && !explicit("consumer.instance-index") && !c.originSet("stream.default.consumer.instance-index")) {
+	// SCSt's -1 (a consumer's default) means "not set" too. Other negative
+	// values are mistakes, which validation reports.
+	if ci := &b.Consumer; ci.InstanceIndex == -1 || (ci.InstanceIndex == 0 && !explicit("consumer.instance-index") && !c.originSet("stream.default.consumer.instance-index")) {
 		ci.InstanceIndex = c.InstanceIndex
 	}
-	if ci := &b.Consumer; ci.InstanceCount <= 0 {
+	if ci := &b.Consumer; ci.InstanceCount == 0 || ci.InstanceCount == -1 {
 		ci.InstanceCount = c.InstanceCount
 	}
 	b = b.merged(builtinBindingDefaults())
