@@ -325,3 +325,15 @@ func TestStartupLogLinePerBinding(t *testing.T) {
 		}
 	}
 }
+
+// A concurrency of a typo's size is refused: the in-process binder started
+// that many goroutines (100,000,000 of them).
+func TestConcurrencyBounded(t *testing.T) {
+	fns := stream.NewCatalog()
+	stream.AddConsumer(fns, "a", func(context.Context, string) error { return nil })
+	cfg := &stream.Config{Function: stream.FunctionConfig{Definition: "a"},
+		Bindings: map[string]stream.BindingConfig{"a-in-0": {Group: "g", Consumer: stream.ConsumerConfig{Concurrency: 100000000}}}}
+	if msg := newAppErr(t, cfg, fns); !strings.Contains(msg, "stream.bindings.a-in-0.consumer.concurrency: must be at most 65536") {
+		t.Fatal(msg)
+	}
+}

@@ -298,8 +298,8 @@ type BindingConfig struct {
 
 // ConsumerConfig is stream.bindings.<name>.consumer.
 type ConsumerConfig struct {
-	// Concurrency is the number of messages handled at once. Default 1.
-	// Order is kept per partition (or key).
+	// Concurrency is the number of messages handled at once. Default 1,
+	// at most 65536 (MaxConcurrency). Order is kept per partition (or key).
 	Concurrency int `mapstructure:"concurrency"`
 	// MaxAttempts counts the first attempt; 1 means no retry. Default 3.
 	MaxAttempts int `mapstructure:"max-attempts"`
@@ -445,6 +445,7 @@ const (
 	DefaultMaxAttempts                 = 3
 	DefaultMaxInFlight                 = 256
 	MaxMaxInFlight                     = 65536 // consumer.max-in-flight's upper bound
+	MaxConcurrency                     = 65536 // consumer.concurrency's upper bound: a goroutine each (a consumer each on RabbitMQ)
 	DefaultBackOffInitialInterval      = time.Second
 	DefaultBackOffMultiplier           = 2.0
 	DefaultBackOffMaxInterval          = 10 * time.Second
@@ -740,6 +741,10 @@ func (b BindingConfig) Validate(path string) []*ConfigError {
 	c := b.Consumer
 	if c.Concurrency < 1 {
 		bad("consumer.concurrency", "must be at least 1, got %d", c.Concurrency)
+	} else if c.Concurrency > MaxConcurrency {
+		// A typo's extra digits must not start a hundred million
+		// goroutines (the in-process binder runs one per unit).
+		bad("consumer.concurrency", "must be at most %d (each is a goroutine of its own), got %d", MaxConcurrency, c.Concurrency)
 	}
 	if c.MaxAttempts < 1 {
 		bad("consumer.max-attempts", "must be at least 1, got %d", c.MaxAttempts)
