@@ -289,7 +289,7 @@ func (c *Consumer) stat(binding string) *bindingStats {
 
 func (c *Consumer) duplicate(ctx context.Context, binding, key string) {
 	c.stats[binding].skipped.Add(1)
-	c.log.DebugContext(ctx, "idempotency: duplicate skipped", "binding", binding, "key", key)
+	c.log.DebugContext(ctx, "idempotency: duplicate skipped", "binding", binding, "idempotency_key", key)
 }
 
 func (c *Consumer) processed(binding string)  { c.stats[binding].processed.Add(1) }
