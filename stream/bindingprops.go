@@ -111,10 +111,13 @@ func (a *App) retryClassifier(c ConsumerConfig) func(error) bool {
 }
 
 // rawType reports whether t carries a payload's bytes unconverted:
-// []byte, string, or a Message of one of them.
+// []byte, string, or a Message (or *Message) of one of them.
 func rawType(t reflect.Type) bool {
 	if t == nil {
 		return false
+	}
+	if t.Kind() == reflect.Pointer && t.Elem().Kind() == reflect.Struct {
+		t = t.Elem() // *Message[T] is a Message[T] by pointer (codecFor)
 	}
 	if t.Kind() == reflect.Struct && t.PkgPath() == reflect.TypeFor[Headers]().PkgPath() && strings.HasPrefix(t.Name(), "Message[") {
 		f, ok := t.FieldByName("Payload")
