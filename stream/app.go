@@ -483,8 +483,9 @@ func (a *App) warnUnbound(known map[string]string) {
 		}
 	}
 	sort.Strings(names)
-	for _, name := range names {
-		path := "stream.bindings." + name
+	// unbound's attributes: the key, where it was set, the bound name
+	// closest to name, and all bound names.
+	unbound := func(path, name string) []any {
 		args := []any{"property", path}
 		if o := (&validator{cfg: a.cfg}).origin(path); o != "" {
 			args = append(args, "origin", o)
@@ -492,14 +493,18 @@ func (a *App) warnUnbound(known map[string]string) {
 		if n := nearest(name, bound); n != "" {
 			args = append(args, "nearest_bound", n)
 		}
-		args = append(args, "bound", strings.Join(bound, ", "))
+		return append(args, "bound", strings.Join(bound, ", "))
+	}
+	const unusedMsg = "configured binding not bound: no bound function or output binding has this name; its settings are unused"
+	for _, name := range names {
+		args := unbound("stream.bindings."+name, name)
 		if a.bridgeOnly(name) {
 			// SCSt's StreamBridge binds a configured binding at its first
 			// send: nothing is amiss yet.
 			a.log.Info("configured binding not bound at start-up: the send bridge binds it at its first send to it", args...)
 			continue
 		}
-		a.log.Warn("configured binding not bound: no bound function or output binding has this name; its settings are unused", args...)
+		a.log.Warn(unusedMsg, args...)
 	}
 	// A binder-specific section (stream.<type>.bindings.<name>) of a
 	// functional binding name that is neither bound nor under
@@ -512,16 +517,7 @@ func (a *App) warnUnbound(known map[string]string) {
 			if _, ok := known[l]; ok || !functionalName.MatchString(name) || a.configured(l) {
 				continue
 			}
-			path := "stream." + typ + ".bindings." + name
-			args := []any{"property", path}
-			if o := (&validator{cfg: a.cfg}).origin(path); o != "" {
-				args = append(args, "origin", o)
-			}
-			if n := nearest(name, bound); n != "" {
-				args = append(args, "nearest_bound", n)
-			}
-			args = append(args, "bound", strings.Join(bound, ", "))
-			a.log.Warn("configured binding not bound: no bound function or output binding has this name; its settings are unused", args...)
+			a.log.Warn(unusedMsg, unbound("stream."+typ+".bindings."+name, name)...)
 		}
 	}
 }
@@ -977,14 +973,14 @@ func (a *App) prepareBinding(v *validator, name string, input bool) *Binding {
 			v.add(path+".producer.partition-key-extractor-name", "no key extractor %q registered (stream.WithKeyExtractor)", n)
 		}
 	}
-	if input && len(destinations(cfg.Destination)) == 0 {
+	if input && len(Destinations(cfg.Destination)) == 0 {
 		v.add(path+".destination", "is empty")
 	}
 	if input {
 		// Listed twice, a destination got two consumers of one group:
 		// twice the concurrency, and no order between them.
 		seen := map[string]bool{}
-		for _, d := range destinations(cfg.Destination) {
+		for _, d := range Destinations(cfg.Destination) {
 			if seen[d] {
 				v.add(path+".destination", "lists %q twice", d)
 				break
@@ -1011,7 +1007,7 @@ func (a *App) prepareBinding(v *validator, name string, input bool) *Binding {
 		cons, prod := a.cfg.Extension(bi.typ, name)
 		var err error
 		if input {
-			for _, d := range destinations(cfg.Destination) {
+			for _, d := range Destinations(cfg.Destination) {
 				if err = sv.ValidateConsumer(b.consumerSpec(d, cons, nil)); err != nil {
 					break
 				}
@@ -1259,7 +1255,7 @@ func (a *App) start(ctx, supCtx, sendCtx context.Context, suppliers *sync.WaitGr
 			}
 			continue
 		}
-		for _, d := range destinations(b.destination) {
+		for _, d := range Destinations(b.destination) {
 			var c Consumer
 			err := a.bindRetrying(ctx, bi, "consumer "+b.name, func(ctx context.Context) (err error) {
 				c, err = bi.binder.BindConsumer(ctx, b.consumerSpec(d, cons, rtOf[b]))

@@ -572,8 +572,10 @@ func (b *Binding) Lag(ctx context.Context) ([]PartitionLag, error) {
 	return out, nil
 }
 
-// destinations splits a comma-separated destination list.
-func destinations(d string) []string {
+// Destinations splits a binding's destination setting as the app does: a
+// comma-separated list ("orders, returns" is two destinations), each
+// trimmed, empty items dropped.
+func Destinations(d string) []string {
 	var out []string
 	for _, s := range strings.Split(d, ",") {
 		if s = strings.TrimSpace(s); s != "" {

@@ -320,11 +320,11 @@ func (br *Bridge) suggest(name string) string {
 	var cands []string
 	for _, b := range br.app.bindings {
 		cands = append(cands, b.name)
-		cands = append(cands, destinations(b.destination)...)
+		cands = append(cands, Destinations(b.destination)...)
 	}
 	for n, b := range cfg.Bindings {
 		cands = append(cands, n)
-		cands = append(cands, destinations(b.Destination)...)
+		cands = append(cands, Destinations(b.Destination)...)
 	}
 	cands = append(cands, cfg.DynamicDestinations...)
 	for _, c := range cands {

@@ -54,7 +54,7 @@ func ErrorDestinationSource(spec ConsumerSpec, dlqName string) DeadLetterSource 
 // fault under keyPath (the key that referred to src).
 func DeadLetterSourceOf(cfg *Config, b Binder, binderType, src, keyPath string) (DeadLetterSource, BindingConfig, error) {
 	sc := cfg.Binding(src)
-	dests := destinations(sc.Destination)
+	dests := Destinations(sc.Destination)
 	switch {
 	case sc.Group == "":
 		return DeadLetterSource{}, sc, fmt.Errorf("%s: binding %s has no group: an anonymous consumer has no dead letters", keyPath, src)

@@ -71,7 +71,7 @@ func (a *App) checkOtherSections(v *validator) {
 			}
 			cons, prod := a.cfg.Extension(typ, name)
 			if c.consumer {
-				for _, d := range destinations(dest) {
+				for _, d := range Destinations(dest) {
 					spec := ConsumerSpec{Binding: name, Destination: d, Group: cfg.Group, ContentType: cfg.ContentType,
 						Consumer: cfg.Consumer, Extension: cons, Logger: a.log}
 					if err := sv.ValidateConsumer(spec); err != nil {
@@ -81,7 +81,7 @@ func (a *App) checkOtherSections(v *validator) {
 				}
 			}
 			if c.producer {
-				if d := destinations(dest); len(d) > 0 {
+				if d := Destinations(dest); len(d) > 0 {
 					dest = d[0]
 				}
 				spec := ProducerSpec{Binding: name, Destination: dest, ContentType: cfg.ContentType,

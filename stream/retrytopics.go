@@ -259,7 +259,7 @@ func (a *App) checkDelayedRetries(v *validator, path string, bi *binderInstance,
 		return
 	}
 	cons, _ := a.cfg.Extension(bi.typ, b.name)
-	for _, d := range destinations(b.cfg.Destination) {
+	for _, d := range Destinations(b.cfg.Destination) {
 		if err := dr.DelayedRetries(b.consumerSpec(d, cons, nil)); err != nil {
 			v.add(key, "%v", err)
 			return

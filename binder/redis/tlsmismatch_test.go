@@ -1,37 +1,18 @@
 package redis_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	redisbinder "github.com/streambind/streambind/binder/redis"
 	"github.com/streambind/streambind/binder/redis/redistest"
+	"github.com/streambind/streambind/internal/syncbuf"
 	"github.com/streambind/streambind/stream"
 )
-
-// syncBuffer is a log sink safe for concurrent writes.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // TestTLSMismatchSaysSo: tls on against a plain-text server (and TLS off
 // against a TLS-only one) fails the bind saying which side speaks what,
@@ -78,7 +59,7 @@ func TestTLSMismatchSaysSo(t *testing.T) {
 		{map[string]any{"address": plain.Addr()}, "tls=false"},
 		{map[string]any{"address": secure.Addr(), "tls": map[string]any{"ca-file": ca}}, "tls=true"},
 	} {
-		var logs syncBuffer
+		var logs syncbuf.Buffer
 		b, err := redisbinder.New(context.Background(), stream.BinderSettings{Name: "r", Type: redisbinder.Type, Environment: tc.env,
 			Logger: slog.New(slog.NewTextHandler(&logs, nil))})
 		if err != nil {

@@ -161,7 +161,7 @@ func (f *dlqFlags) resolve(cmd *cobra.Command, e *runEnv) (*dlqTarget, error) {
 	bound := f.connect.boundOf(cfg, eff.Binder)
 	return &dlqTarget{src: src, typ: typ, eff: eff, where: where, binder: b, store: store, open: stream.DeadLetterOpen{Group: f.group},
 		connect: bound, notice: newRetryNotice(e.stderr, bound),
-		spec: stream.ConsumerSpec{Binding: src, Destination: splitDests(eff.Destination)[0], Group: eff.Group,
+		spec: stream.ConsumerSpec{Binding: src, Destination: stream.Destinations(eff.Destination)[0], Group: eff.Group,
 			ContentType: eff.ContentType, Consumer: eff.Consumer, Extension: cons}}, nil
 }
 

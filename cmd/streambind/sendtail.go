@@ -292,7 +292,7 @@ The in-process binder cannot be reached from another process.
 					bc = *r.configured
 				}
 			case r != nil:
-				dests := splitDests(r.eff.Destination)
+				dests := stream.Destinations(r.eff.Destination)
 				if len(dests) != 1 {
 					return failed(fmt.Errorf("binding %s reads %d destinations (%s): send to one with --destination and --binder", ef.binding, len(dests), strings.Join(dests, ", ")))
 				}
@@ -464,16 +464,6 @@ func messageSource(args []string, in io.Reader) func(context.Context) ([]byte, s
 			return nil, "", ctx.Err()
 		}
 	}
-}
-
-func splitDests(d string) []string {
-	var out []string
-	for _, x := range strings.Split(d, ",") {
-		if x = strings.TrimSpace(x); x != "" {
-			out = append(out, x)
-		}
-	}
-	return out
 }
 
 // truncate cuts s to at most n bytes, at a rune boundary (a cut rune

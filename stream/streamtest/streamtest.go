@@ -109,7 +109,7 @@ func Start(t testing.TB, cfg *stream.Config, fns *stream.Catalog, opts ...stream
 			env.outs[key] = ch
 		case b.Config().Consumer.DLQ && b.Group() != "":
 			// Each destination of the input dead-letters to its own.
-			for _, d := range destinations(b.Destination()) {
+			for _, d := range stream.Destinations(b.Destination()) {
 				dests = append(dests, stream.DLQName(d, b.Group()))
 			}
 			ch = make(chan stream.Envelope, 1024)
@@ -175,18 +175,6 @@ func (e *Env) subscribe(ctx context.Context, binding, dest string, ch chan strea
 		err = c.Start(ctx)
 	}
 	return c, err
-}
-
-// destinations splits an input binding's comma-separated destinations,
-// as the app does.
-func destinations(d string) []string {
-	var out []string
-	for _, s := range strings.Split(d, ",") {
-		if s = strings.TrimSpace(s); s != "" {
-			out = append(out, s)
-		}
-	}
-	return out
 }
 
 // onMemory returns a copy of cfg with every binding on the in-process binder.
