@@ -511,10 +511,14 @@ func (a *App) warnUnbound(known map[string]string) {
 	// stream.bindings (warned about above) is unused too: most often a
 	// misspelt name, whose settings would be ignored without a word. Other
 	// names may be the send bridge's dynamic destinations.
+	scst := map[string]bool{} // SCSt's names of composed bindings (a|b-in-0: ab-in-0), which Extension finds
+	for l := range known {
+		scst[SCStComposedBindingName(l)] = true
+	}
 	for _, typ := range sortedMapKeys(a.cfg.Extensions) {
 		for _, name := range sortedMapKeys(a.cfg.Extensions[typ].Bindings) {
 			l := strings.ToLower(name)
-			if _, ok := known[l]; ok || !functionalName.MatchString(name) || a.configured(l) {
+			if _, ok := known[l]; ok || scst[l] || !functionalName.MatchString(name) || a.configured(l) {
 				continue
 			}
 			a.log.Warn(unusedMsg, unbound("stream."+typ+".bindings."+name, name)...)

@@ -687,10 +687,17 @@ func (c *Config) Extension(typ, binding string) (consumer, producer map[string]a
 	}
 	own := ext.Bindings[binding]
 	if own.Consumer == nil && own.Producer == nil {
+		// A composed function's binding (a|b-in-0) also answers to SCSt's
+		// name for it, without the '|' (ab-in-0), as under stream.bindings
+		// (FunctionBindingName): an SCSt file configures it so.
+		alt := SCStComposedBindingName(binding)
 		for k, v := range ext.Bindings {
 			if strings.EqualFold(k, binding) {
 				own = v
 				break
+			}
+			if strings.EqualFold(k, alt) {
+				own = v
 			}
 		}
 	}

@@ -90,3 +90,38 @@ func TestUnboundBinderSectionWarned(t *testing.T) {
 		t.Errorf("log %s; the bound binding's section is not unbound", out)
 	}
 }
+
+// A composed function's binder-specific section under SCSt's name for the
+// binding (upperreverse-in-0 for upper|reverse-in-0, as an SCSt file
+// writes it) applies to the binding, as under stream.bindings, and is not
+// warned about as unbound: it was ignored.
+func TestComposedBinderSectionSCStName(t *testing.T) {
+	cfg := loadYAML(t, `stream:
+  function:
+    definition: upper|reverse
+  default-binder: plain
+  plain:
+    bindings:
+      upperreverse-in-0:
+        consumer:
+          ack-wait: 3s
+`)
+	if cons, _ := cfg.Extension("plain", "upper|reverse-in-0"); cons["ack-wait"] != "3s" {
+		t.Errorf("upper|reverse-in-0's section %v, want upperreverse-in-0's", cons)
+	}
+	fns := stream.NewCatalog()
+	stream.AddFunction(fns, "upper", func(_ context.Context, s string) (string, error) { return strings.ToUpper(s), nil })
+	stream.AddFunction(fns, "reverse", func(_ context.Context, s string) (string, error) { return s, nil })
+	var logged strings.Builder
+	plain := func(ctx context.Context, s stream.BinderSettings) (stream.Binder, error) {
+		b, err := memory.New(ctx, s)
+		return struct{ stream.Binder }{b}, err
+	}
+	opts := []stream.Option{stream.WithoutSignals(), stream.WithBinderType("plain", plain), stream.WithLogger(slog.New(slog.NewTextHandler(&logged, nil)))}
+	if _, err := stream.NewApp(cfg, fns, opts...); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(logged.String(), "not bound") {
+		t.Errorf("log %s; want no unbound warning", logged.String())
+	}
+}
