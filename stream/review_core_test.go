@@ -85,7 +85,9 @@ func TestSupplierPanicDoesNotCrash(t *testing.T) {
 			if err := r.stop(); err != nil {
 				t.Fatal(err)
 			}
-			if l := logs.String(); !strings.Contains(l, "failed") || !strings.Contains(l, tc.log) {
+			// Logged as an error: "supplier failed", or for the value's
+			// MarshalJSON "supplier output not sent" (the emit's error).
+			if l := logs.String(); !strings.Contains(l, "level=ERROR") || !strings.Contains(l, tc.log) {
 				t.Fatalf("the panic is not logged as a failure; log:\n%s", l)
 			}
 		})
@@ -646,5 +648,43 @@ func TestBridgeNilMessagePointer(t *testing.T) {
 	var ce *stream.ConversionError
 	if !errors.As(err, &ce) || !strings.Contains(err.Error(), "nil message") {
 		t.Fatalf("Send of a nil *Message: %v, want a conversion error", err)
+	}
+}
+
+// A source's emit of a value whose MarshalJSON panics, called from a
+// goroutine of the source's own (outside any recovery of the core's), is
+// that emit's permanent error: the panic crashed the process. The source
+// goes on, and its next emit is sent.
+func TestSourceEmitPanicIsItsError(t *testing.T) {
+	fns := stream.NewCatalog()
+	errs := make(chan error, 2)
+	got := make(chan string, 2)
+	stream.AddSource(fns, "src", func(ctx context.Context, emit stream.Emitter[bomb]) error {
+		go func() { // as a source serving HTTP would
+			b := bomb{n: new(atomic.Int64)}
+			b.n.Store(1) // the first MarshalJSON panics, the next does not
+			errs <- emit(ctx, b)
+			errs <- emit(ctx, b)
+		}()
+		<-ctx.Done()
+		return nil
+	})
+	stream.AddConsumer(fns, "sink", func(_ context.Context, b []byte) error { got <- string(b); return nil })
+	cfg := &stream.Config{
+		Function: stream.FunctionConfig{Definition: "src;sink"},
+		Bindings: map[string]stream.BindingConfig{"src-out-0": {Destination: "d"}, "sink-in-0": {Destination: "d"}},
+	}
+	r := start(t, cfg, fns)
+	defer r.stop()
+	first := recv(t, errs)
+	var pe *stream.PanicError
+	if !errors.As(first, &pe) || !stream.IsPermanent(first) {
+		t.Fatalf("first emit: %v, want a permanent PanicError", first)
+	}
+	if err := recv(t, errs); err != nil {
+		t.Fatalf("second emit: %v", err)
+	}
+	if s := recv(t, got); s != `"ok"` {
+		t.Fatalf("got %s, want \"ok\"", s)
 	}
 }

@@ -682,14 +682,25 @@ func (s *sourceSupplier[Out]) emit(ctx context.Context, v Out) error {
 
 // emitValue encodes and sends a supplier's value, logging and counting
 // failures (the caller sees the error too).
+// A panic of the user's code on the way (the value's MarshalJSON, a
+// partition key extractor) is that emit's permanent error: a source may
+// call emit from a goroutine of its own, outside any recovery, where the
+// panic ended the process.
 func emitValue[Out any](ctx context.Context, rt *runtimeBinding, c codec[Out], v Out) error {
-	data, hdr, err := c.encode(&rt.outCx, v)
-	if err == nil {
+	err := safeCall(func() error {
+		data, hdr, err := c.encode(&rt.outCx, v)
+		if err != nil {
+			return err
+		}
 		var value func() any
 		if rt.out.part != nil {
 			value = func() any { return v }
 		}
-		err = rt.out.send(ctx, Envelope{Payload: data, Headers: hdr}, value)
+		return rt.out.send(ctx, Envelope{Payload: data, Headers: hdr}, value)
+	})
+	var pe *PanicError
+	if errors.As(err, &pe) {
+		err = Permanent(err)
 	}
 	if err != nil {
 		rt.log.Error("supplier output not sent", "error", boundedErr(err))
