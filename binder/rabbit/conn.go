@@ -610,10 +610,15 @@ func (m *connMgr) health() error {
 	switch {
 	case up && m.blocked:
 		return fmt.Errorf("%s connection blocked by the broker: %s", m.role, m.blockedReason)
-	case up || !m.looping && m.attempts == 0:
+	case up || !m.looping && !m.dialing && m.attempts == 0:
 		return nil
 	case m.lastErr != nil:
 		return fmt.Errorf("%s connection down: %v", m.role, m.lastErr)
+	case m.dialing:
+		// A bind's first attempt, which can last connection-timeout (a
+		// port that accepts TCP but never answers the AMQP handshake):
+		// the connection is needed and not up.
+		return fmt.Errorf("%s connection down: connecting to %s", m.role, m.s.redacted(m.nextAddr))
 	}
 	return fmt.Errorf("%s connection down", m.role)
 }

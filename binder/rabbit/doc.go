@@ -327,7 +327,9 @@
 // Duplicates are possible, losses are not.
 //
 // The binder's Health (readiness) reports a connection that is down, with
-// its last error, and one the broker blocks (connection.blocked, under a
+// its last error (or, during a bind's first attempt, "connecting to
+// <address>": an address that accepts TCP but does not answer the AMQP
+// handshake holds it for connection-timeout), and one the broker blocks (connection.blocked, under a
 // memory or disk alarm) as "<role> connection blocked by the broker:
 // <reason>", until the broker unblocks it.
 //

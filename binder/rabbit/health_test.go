@@ -3,6 +3,7 @@ package rabbit
 import (
 	"context"
 	"errors"
+	"net"
 	"strings"
 	"testing"
 	"time"
@@ -84,5 +85,80 @@ func TestTLSToPlainPortFailsAtOnce(t *testing.T) {
 	t.Logf("%v after %v", err, took.Round(time.Millisecond))
 	if err == nil || errors.Is(err, stream.ErrUnavailable) || took > 2*time.Second || !strings.Contains(err.Error(), "TLS") {
 		t.Fatalf("amqps to a plain port: %v after %v, want a plain TLS error at once", err, took)
+	}
+}
+
+// TestHealthDownWhileNotSpeakingAMQP: an address that accepts TCP but does
+// not speak AMQP (found with RabbitMQ's Erlang distribution port, which
+// holds the socket silently until connection-timeout) leaves the binder
+// not ready: while a bind's first attempt hangs in the handshake, and
+// after it failed, with the redacted dial error. It reported up for the
+// whole attempt, so readiness stayed up for a start-up that never connected.
+func TestHealthDownWhileNotSpeakingAMQP(t *testing.T) {
+	t.Parallel()
+	const secret = "S3CRET-pw"
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	accepted := make(chan net.Conn)
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			accepted <- c
+		}
+	}()
+	b, err := New(context.Background(), stream.BinderSettings{Name: "r", Type: Type, Environment: map[string]any{
+		"uri": "amqp://guest:" + secret + "@" + ln.Addr().String() + "/hv", "connection-timeout": "20s"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close(context.Background())
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	hc := b.(*Binder)
+	if err := hc.Health(ctx); err != nil {
+		t.Fatalf("health before any bind: %v, want up (no connection needed yet)", err)
+	}
+	bound := make(chan error, 1)
+	go func() {
+		_, err := b.BindProducer(ctx, stream.ProducerSpec{Binding: "h-out-0", Destination: "never-declared"})
+		bound <- err
+	}()
+	var c net.Conn
+	select {
+	case c = <-accepted:
+	case <-ctx.Done():
+		t.Fatal("the bind did not connect")
+	}
+	// The handshake hangs: the peer says nothing.
+	herr := hc.Health(ctx)
+	t.Logf("during the handshake: %v", herr)
+	if herr == nil {
+		t.Fatal("health is up while the first connection attempt hangs in the AMQP handshake")
+	}
+	if strings.Contains(herr.Error(), secret) {
+		t.Errorf("health shows the password: %v", herr)
+	}
+	// The peer answers garbage and hangs up: the attempt fails.
+	_, _ = c.Write([]byte("SSH-2.0-not-amqp\r\n"))
+	c.Close()
+	var berr error
+	select {
+	case berr = <-bound:
+	case <-ctx.Done():
+		t.Fatal("the bind did not return")
+	}
+	if !errors.Is(berr, stream.ErrUnavailable) {
+		t.Fatalf("bind: %v, want unavailable", berr)
+	}
+	herr = hc.Health(ctx)
+	t.Logf("after the attempt: %v", herr)
+	if herr == nil || !strings.Contains(herr.Error(), "dial amqp://guest:xxxxx@"+ln.Addr().String()) || strings.Contains(herr.Error(), secret) {
+		t.Fatalf("health after a failed attempt: %v, want down with the redacted dial error", herr)
 	}
 }
