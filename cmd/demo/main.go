@@ -187,13 +187,23 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, started t
 		// Stop taking orders, then let those placed finish before the app
 		// stops: with the in-process binder, a queued order would vanish.
 		close(s.closed)
-		drainCtx, cancelDrain := context.WithTimeout(context.Background(), min(*timeout, 30*time.Second))
+		drainFor := min(*timeout, 30*time.Second)
+		drainCtx, cancelDrain := context.WithTimeout(context.Background(), drainFor)
 		select {
 		case <-s.placed:
 		case <-drainCtx.Done():
 		}
+		// Said, so that an operator knows what the process waits for (a
+		// paused binding holds its orders until it is resumed or the wait
+		// ends).
+		if n := s.tracker.summary().lost; n > 0 {
+			fmt.Fprintf(stderr, "demo: stopping: waiting up to %s for %d orders in flight to finish (a paused binding holds them)\n", drainFor, n)
+		}
 		for !s.tracker.drained() && drainCtx.Err() == nil {
 			time.Sleep(10 * time.Millisecond)
+		}
+		if n := s.tracker.summary().lost; n > 0 {
+			fmt.Fprintf(stderr, "demo: stopping: %d orders still in flight after %s; stopping anyway\n", n, drainFor)
 		}
 		cancelDrain()
 	}

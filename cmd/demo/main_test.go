@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -294,5 +295,80 @@ func TestDemoInterruptedRunDrains(t *testing.T) {
 	}
 	if m[1] != m[2] || m[1] != m[3] || m[1] != m[4] || m[1] != m[5] {
 		t.Fatalf("every order placed before the stop must be processed: %s", lines[len(lines)-1])
+	}
+}
+
+// TestDemoStopWithPausedBindingSaysWhy: stopped while a binding is paused,
+// the demo says what it waits for and stops at the end of the wait; it
+// waited silently (an operator saw SIGTERM ignored).
+func TestDemoStopWithPausedBindingSaysWhy(t *testing.T) {
+	var out bytes.Buffer
+	errw := &lineWriter{lines: make(chan string, 256)}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan int, 1)
+	go func() {
+		done <- run(ctx, []string{"--config", "../../application.yaml", "--orders", "0", "--rate", "2000", "--timeout", "1s", "--management", "127.0.0.1:0"}, &out, errw, time.Now())
+	}()
+	var base string
+	for base == "" {
+		select {
+		case l := <-errw.lines:
+			if _, addr, ok := strings.Cut(l, "management on "); ok {
+				base, _, _ = strings.Cut(addr, " ")
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatal("no management address printed")
+		}
+	}
+	resp, err := http.Post(base+"/actuator/bindings/chargePayment-in-0", "application/json", strings.NewReader(`{"state":"PAUSED"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("pause: %d", resp.StatusCode)
+	}
+	// Orders placed after the pause are held by it.
+	sent := func() int {
+		resp, err := http.Get(base + "/metrics")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		m := regexp.MustCompile(`streambind_binding_messages_sent_total\{binder="memory",binding="placeOrder-out-0"[^}]*\} (\d+)`).FindSubmatch(b)
+		if m == nil {
+			return 0
+		}
+		n, _ := strconv.Atoi(string(m[1]))
+		return n
+	}
+	for n0, deadline := sent(), time.Now().Add(10*time.Second); sent() < n0+300; {
+		if time.Now().After(deadline) {
+			t.Fatal("no orders placed after the pause within 10s")
+		}
+		time.Sleep(5 * time.Millisecond) // polling the endpoint
+	}
+	cancel()
+	var waiting, gaveUp bool
+	for !gaveUp {
+		select {
+		case l := <-errw.lines:
+			waiting = waiting || strings.Contains(l, "waiting up to 1s for")
+			gaveUp = strings.Contains(l, "still in flight after 1s; stopping anyway")
+		case code := <-done:
+			t.Fatalf("demo ended (%d) without saying what it waited for; stdout %s", code, out.String())
+		case <-time.After(10 * time.Second):
+			t.Fatalf("no line saying the wait ended (waiting said: %v)", waiting)
+		}
+	}
+	if !waiting {
+		t.Error("no line saying what the demo waits for")
+	}
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("demo did not stop")
 	}
 }
