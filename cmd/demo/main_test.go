@@ -157,19 +157,7 @@ func TestDemoManagement(t *testing.T) {
 	go func() {
 		done <- run(ctx, []string{"--config", "../../application.yaml", "--orders", "0", "--rate", "200", "--management", "127.0.0.1:0"}, &out, errw, time.Now())
 	}()
-	var base string
-	for base == "" {
-		select {
-		case l := <-errw.lines:
-			if _, addr, ok := strings.Cut(l, "management on "); ok {
-				base, _, _ = strings.Cut(addr, " ")
-			}
-		case code := <-done:
-			t.Fatalf("demo ended (%d) before serving management", code)
-		case <-time.After(10 * time.Second):
-			t.Fatal("no management address printed")
-		}
-	}
+	base := managementBase(t, errw, done, false)
 	// The start-up lines list every endpoint as a URL.
 	var urls []string
 	for len(urls) < 9 {
@@ -252,36 +240,9 @@ func TestDemoInterruptedRunDrains(t *testing.T) {
 	go func() {
 		done <- run(ctx, []string{"--config", "../../application.yaml", "--orders", "1000000", "--management", "127.0.0.1:0"}, &out, errOut, time.Now())
 	}()
-	var base string
-	for base == "" {
-		select {
-		case l := <-errOut.lines:
-			if _, addr, ok := strings.Cut(l, "management on "); ok {
-				base, _, _ = strings.Cut(addr, " ")
-			}
-		case code := <-done:
-			t.Fatalf("demo ended (%d) before serving management", code)
-		case <-time.After(10 * time.Second):
-			t.Fatal("no management address printed")
-		}
-	}
+	base := managementBase(t, errOut, done, false)
 	// Orders flowing (a thousand sent), as a user would see before Ctrl-C.
-	sentRE := regexp.MustCompile(`streambind_binding_messages_sent_total\{binder="memory",binding="placeOrder-out-0"[^}]*\} (\d+)`)
-	for deadline := time.Now().Add(30 * time.Second); ; {
-		resp, err := http.Get(base + "/metrics")
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if m := sentRE.FindSubmatch(b); m != nil && len(m[1]) >= 4 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("no thousand orders sent within 30s")
-		}
-		time.Sleep(5 * time.Millisecond) // polling the endpoint, as a user watching it
-	}
+	waitOrdersSent(t, base, 1000, 30*time.Second)
 	cancel() // as SIGINT: run's ctx is the signal's
 	select {
 	case <-done:
@@ -312,18 +273,7 @@ func TestDemoStopWithPausedBindingSaysWhy(t *testing.T) {
 	}()
 	// The management server is up before the app is ready; a pause of a
 	// binding not started yet is a no-op (docs/operations.md).
-	var base string
-	for ready := false; !ready; {
-		select {
-		case l := <-errw.lines:
-			if _, addr, ok := strings.Cut(l, "management on "); ok {
-				base, _, _ = strings.Cut(addr, " ")
-			}
-			ready = strings.HasPrefix(l, "demo: ready")
-		case <-time.After(10 * time.Second):
-			t.Fatal("demo not ready")
-		}
-	}
+	base := managementBase(t, errw, done, true)
 	resp, err := http.Post(base+"/actuator/bindings/chargePayment-in-0", "application/json", strings.NewReader(`{"state":"PAUSED"}`))
 	if err != nil {
 		t.Fatal(err)
@@ -333,26 +283,7 @@ func TestDemoStopWithPausedBindingSaysWhy(t *testing.T) {
 		t.Fatalf("pause: %d", resp.StatusCode)
 	}
 	// Orders placed after the pause are held by it.
-	sent := func() int {
-		resp, err := http.Get(base + "/metrics")
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		m := regexp.MustCompile(`streambind_binding_messages_sent_total\{binder="memory",binding="placeOrder-out-0"[^}]*\} (\d+)`).FindSubmatch(b)
-		if m == nil {
-			return 0
-		}
-		n, _ := strconv.Atoi(string(m[1]))
-		return n
-	}
-	for n0, deadline := sent(), time.Now().Add(10*time.Second); sent() < n0+300; {
-		if time.Now().After(deadline) {
-			t.Fatal("no orders placed after the pause within 10s")
-		}
-		time.Sleep(5 * time.Millisecond) // polling the endpoint
-	}
+	waitOrdersSent(t, base, ordersSent(t, base)+300, 10*time.Second)
 	cancel()
 	var waiting, gaveUp bool
 	for !gaveUp {
@@ -373,5 +304,60 @@ func TestDemoStopWithPausedBindingSaysWhy(t *testing.T) {
 	case <-done:
 	case <-time.After(10 * time.Second):
 		t.Fatal("demo did not stop")
+	}
+}
+
+// managementBase reads the demo's stderr lines until it printed its
+// management address (and, with ready, until it is ready) and returns the
+// address's base URL; it fails the test if the demo ends first.
+func managementBase(t *testing.T, errw *lineWriter, done <-chan int, ready bool) string {
+	t.Helper()
+	var base string
+	for base == "" || ready {
+		select {
+		case l := <-errw.lines:
+			if _, addr, ok := strings.Cut(l, "management on "); ok {
+				base, _, _ = strings.Cut(addr, " ")
+			}
+			if strings.HasPrefix(l, "demo: ready") {
+				ready = false
+			}
+		case code := <-done:
+			t.Fatalf("demo ended (%d) before serving management", code)
+		case <-time.After(10 * time.Second):
+			t.Fatalf("no management address printed (or not ready: %v)", ready)
+		}
+	}
+	return base
+}
+
+var sentRE = regexp.MustCompile(`streambind_binding_messages_sent_total\{binder="memory",binding="placeOrder-out-0"[^}]*\} (\d+)`)
+
+// ordersSent returns the orders the demo placed so far, from its metrics.
+func ordersSent(t *testing.T, base string) int {
+	t.Helper()
+	resp, err := http.Get(base + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	m := sentRE.FindSubmatch(b)
+	if m == nil {
+		return 0
+	}
+	n, _ := strconv.Atoi(string(m[1]))
+	return n
+}
+
+// waitOrdersSent polls the demo's metrics, as a user watching them would,
+// until it placed at least n orders, failing the test after d.
+func waitOrdersSent(t *testing.T, base string, n int, d time.Duration) {
+	t.Helper()
+	for deadline := time.Now().Add(d); ordersSent(t, base) < n; {
+		if time.Now().After(deadline) {
+			t.Fatalf("fewer than %d orders placed within %s", n, d)
+		}
+		time.Sleep(5 * time.Millisecond) // the polling interval
 	}
 }
