@@ -24,15 +24,7 @@ func quorumDLQFixture(t *testing.T, vhost string, limit int32, n int, ext map[st
 	t.Helper()
 	dest := uniqueDest(t, "dlquorum")
 	q := dest + ".g.dlq"
-	conn, err := amqp.Dial(rabbittest.VHostURL(vhost))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { conn.Close() })
-	ch, err := conn.Channel()
-	if err != nil {
-		t.Fatal(err)
-	}
+	ch := rabbittest.Channel(t, vhost)
 	if _, err := ch.QueueDeclare(q, true, false, false, false, amqp.Table{"x-queue-type": "quorum", "x-delivery-limit": limit}); err != nil {
 		t.Fatal(err)
 	}

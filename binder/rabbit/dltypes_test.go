@@ -28,15 +28,7 @@ func TestDeadLetterKeepsHeaderTypes(t *testing.T) {
 	_, tr := newTestBinder(t, map[string]any{"virtual-host": vhost})
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	conn, err := amqp.Dial(rabbittest.VHostURL(vhost))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	ch, err := conn.Channel()
-	if err != nil {
-		t.Fatal(err)
-	}
+	ch := rabbittest.Channel(t, vhost)
 	start := func(dest string, ext map[string]any, h stream.Handler) {
 		t.Helper()
 		c, err := tr.BindConsumer(ctx, stream.ConsumerSpec{Binding: "dlt-in-0", Destination: dest, Group: "g",
@@ -119,15 +111,7 @@ func TestDeadLetterWaitQueueEntriesDropped(t *testing.T) {
 	_, tr := newTestBinder(t, map[string]any{"virtual-host": vhost})
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	conn, err := amqp.Dial(rabbittest.VHostURL(vhost))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	ch, err := conn.Channel()
-	if err != nil {
-		t.Fatal(err)
-	}
+	ch := rabbittest.Channel(t, vhost)
 	const delay = 50 * time.Millisecond
 	dest := uniqueDest(t, "waitq")
 	marked := make(chan bool, 16)

@@ -308,6 +308,23 @@ func VHostURL(vhost string) string {
 	return "amqp://guest:guest@" + Address() + "/" + url.PathEscape(vhost)
 }
 
+// Channel returns a channel of a connection of the test's own to vhost
+// (the test's view as an operator or another client); the connection is
+// closed when the test ends.
+func Channel(t testing.TB, vhost string) *amqp.Channel {
+	t.Helper()
+	conn, err := amqp.Dial(VHostURL(vhost))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = conn.Close() })
+	ch, err := conn.Channel()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ch
+}
+
 var connNameRE = regexp.MustCompile(`\{"connection_name","([^"]*)"\}`)
 
 // CloseConnections closes the connections of vhost whose client-provided
