@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -20,6 +21,7 @@ import (
 // what it is told to; a replay (Remove after each Next) reads them all.
 func TestDeadLettersWindowed(t *testing.T) {
 	t.Parallel()
+	rabbittest.RequireCtl(t)
 	vhost := rabbittest.VHost(t)
 	b, _ := newTestBinder(t, map[string]any{"virtual-host": vhost})
 	const n = 2*dlqWindow + 50
@@ -53,7 +55,13 @@ func TestDeadLettersWindowed(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	time.Sleep(300 * time.Millisecond) // asserting that no more arrive
+	// No more arrive: the broker holds the cursor's consumer to its
+	// prefetch (basic.qos), which it reports as it applies it, rather
+	// than a wait for deliveries that might come later.
+	out := rabbittest.Ctl(t, "list_consumers", "--vhost", vhost, "--no-table-headers", "--quiet", "queue_name", "prefetch_count")
+	if want := spec.Destination + ".g.dlq\t" + strconv.Itoa(dlqWindow); strings.TrimSpace(out) != want {
+		t.Fatalf("consumers of the vhost (queue, prefetch): %q, want %q", out, want)
+	}
 	if got := ready(); got != n-dlqWindow {
 		t.Fatalf("after reading 10 of %d: %d still in the queue, want %d (the broker sent the cursor more than its window)", n, got, n-dlqWindow)
 	}
