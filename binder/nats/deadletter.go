@@ -212,7 +212,7 @@ func (r *run) publishDeadLetter(ctx context.Context, msg *natsgo.Msg, msgID stri
 	c := r.c
 	ctx, cancel := context.WithTimeout(ctx, DefaultSendTimeout)
 	defer cancel()
-	opts := []jetstream.PublishOpt{jetstream.WithExpectStream(c.dlqRef.Load().name)}
+	opts := []jetstream.PublishOpt{jetstream.WithExpectStream(c.dlqRef.Load().name), noPublishRetries}
 	if msgID != "" {
 		opts = append(opts, jetstream.WithMsgID(msgID))
 	}

@@ -85,10 +85,10 @@
 // instead of redelivered forever. A PubAck that never comes at all (a
 // publish lost in a failover) is given up twice send-timeout after the
 // publish, so that such losses do not fill the producer's 4,096 pending
-// acknowledgements and stall its later sends; "no stream answering" is
-// reported after nats.go's own two retries, about 0.5s, so a send-timeout
-// below that sees a timeout instead (and the stream is not provisioned
-// again by that send).
+// acknowledgements and stall its later sends. nats.go's own retries of
+// a publish no stream answered are off (the binder retries, and provisions
+// first), so "no stream answering" is seen at once, whatever the
+// send-timeout.
 //
 // A message with an scst_partition header n (the core sets it on a
 // partitioned binding) is published to <destination>.<n>, others to

@@ -133,6 +133,13 @@ func (p *producer) publish(ctx context.Context, msg *natsgo.Msg, id string, atte
 
 var errPubAckTimeout = errors.New("no PubAck within send-timeout")
 
+// noPublishRetries turns off nats.go's own retries of a publish no stream
+// answered (by default two, 250 ms apart): the binder retries itself, with
+// back-off, and provisions a deleted stream again first. Left on, a
+// send-timeout under their 0.5 s ended every attempt as "no PubAck" while
+// nats.go was still retrying, and the stream was never made again.
+var noPublishRetries = jetstream.WithRetryAttempts(0)
+
 // timers recycles the send-timeout timers of sends (one a Send, at
 // thousands of sends a second). A stopped timer's channel is empty (Go
 // 1.23 and later), so a recycled one never fires early.
@@ -144,7 +151,7 @@ var timers = sync.Pool{New: func() any {
 
 func (p *producer) publishOnce(ctx context.Context, msg *natsgo.Msg, id string) error {
 	ref := p.ref.Load()
-	fut, err := p.c.js.PublishMsgAsync(msg, jetstream.WithMsgID(id), jetstream.WithExpectStream(ref.name))
+	fut, err := p.c.js.PublishMsgAsync(msg, jetstream.WithMsgID(id), jetstream.WithExpectStream(ref.name), noPublishRetries)
 	if err != nil {
 		return err
 	}
