@@ -178,8 +178,15 @@ func (p *producer) reprovision(ctx context.Context) {
 		return // the Send ends with ctx's error
 	}
 	if err != nil {
+		transient := isTransient(err)
 		err = p.bd.wrap(err, "nats: destination %s cannot be sent to", p.dest)
 		p.SetHealth(err)
+		if transient {
+			// JetStream not answering (a server restarting, a leader
+			// election): the send's retries go on; not a WARN each time.
+			p.log.Debug("nats: no stream answers and JetStream cannot be asked about it yet", "error", p.bd.logErr(err))
+			return
+		}
 		p.log.Warn("nats: the destination's stream is gone and cannot be provisioned again", "error", p.bd.logErr(err))
 		return
 	}
