@@ -78,7 +78,7 @@ type Harness struct {
 	// PublishSubscribe, HeadersRoundTrip, ConsumerGroupsCompete,
 	// GroupsEachGetAll, AnonymousBroadcast, OrderPerKey, NakRedelivers,
 	// FailureDeadLetters, ConcurrentProducers, CloseUnderLoad,
-	// RestartResumes, PauseResume, Lifecycle, Pipelined.
+	// RestartResumes, PauseResume, Lifecycle, Pipelined, EdgeMessages.
 	Skip map[string]string
 }
 
@@ -106,6 +106,7 @@ var subtests = []subtest{
 	{"PauseResume", false, testPauseResume},
 	{"Lifecycle", false, testLifecycle},
 	{"Pipelined", false, testPipelined},
+	{"EdgeMessages", false, testEdgeMessages},
 }
 
 // Run runs the conformance suite against the binder of h, one subtest per
