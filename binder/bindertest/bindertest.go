@@ -78,7 +78,8 @@ type Harness struct {
 	// PublishSubscribe, HeadersRoundTrip, ConsumerGroupsCompete,
 	// GroupsEachGetAll, AnonymousBroadcast, OrderPerKey, NakRedelivers,
 	// FailureDeadLetters, ConcurrentProducers, CloseUnderLoad,
-	// RestartResumes, PauseResume, Lifecycle, Pipelined, EdgeMessages.
+	// RestartResumes, PauseResume, Lifecycle, Pipelined, EdgeMessages,
+	// EdgeNames.
 	Skip map[string]string
 }
 
@@ -107,6 +108,7 @@ var subtests = []subtest{
 	{"Lifecycle", false, testLifecycle},
 	{"Pipelined", false, testPipelined},
 	{"EdgeMessages", false, testEdgeMessages},
+	{"EdgeNames", false, testEdgeNames},
 }
 
 // Run runs the conformance suite against the binder of h, one subtest per
