@@ -16,19 +16,35 @@
 // inside every string, error, Stringer, map, slice or struct value (URL
 // passwords, secret name=value pairs, Bearer tokens...), as package redact
 // defines them; and the secrets inside the message.
+//
+// The tracing endpoint is host:port (HTTPS unless insecure: true) or a URL,
+// as OTEL_EXPORTER_OTLP_ENDPOINT and Spring Boot's
+// management.otlp.tracing.endpoint write it: http://collector:4318 (plain
+// HTTP; the exporter's path /v1/traces is added to a URL without a path) or
+// https://collector:4318/v1/traces (sent to that path). With a URL its
+// scheme says whether the connection is encrypted, and insecure: true with
+// an https URL is an error, as are other schemes and credentials in the URL
+// (the exporter would not send them). The spans the exporter made here
+// sends are redacted as log lines are: a span's status description and the
+// string attributes of the span and its events (the exception.message of
+// a recorded error) lose their secrets, and so do the errors of failed
+// exports, which OpenTelemetry's global error handler prints.
 package telemetry
 
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"net/url"
 	"reflect"
 	"sort"
 	"strconv"
 	"strings"
 
+	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
 	"go.opentelemetry.io/otel/sdk/resource"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
@@ -120,6 +136,11 @@ func ConfigFrom(raw map[string]any) (Config, error) {
 			}
 		}
 	}
+	if c.Tracing.Endpoint != "" {
+		if _, err := endpointOptions(c.Tracing); err != nil {
+			bad("management.tracing.endpoint", "%v", err)
+		}
+	}
 	if len(errs) > 0 {
 		sort.Strings(errs)
 		return c, fmt.Errorf("telemetry configuration: %s", strings.Join(errs, "; "))
@@ -209,22 +230,138 @@ func NewTracerProvider(ctx context.Context, c TracingConfig) (tp trace.TracerPro
 	if c.Exporter == "" || c.Exporter == "none" {
 		return nil, func(context.Context) error { return nil }, nil
 	}
-	var opts []otlptracehttp.Option
-	if c.Endpoint != "" {
-		opts = append(opts, otlptracehttp.WithEndpoint(c.Endpoint))
-	}
-	if c.Insecure {
-		opts = append(opts, otlptracehttp.WithInsecure())
+	opts, err := endpointOptions(c)
+	if err != nil {
+		return nil, nil, fmt.Errorf("telemetry: management.tracing.endpoint: %w", err)
 	}
 	exp, err := otlptracehttp.New(ctx, opts...)
 	if err != nil {
-		return nil, nil, fmt.Errorf("telemetry: otlp exporter: %w", err)
+		return nil, nil, fmt.Errorf("telemetry: otlp exporter: %s", redact.String(err.Error()))
 	}
 	res := resource.NewSchemaless(semconv.ServiceName(c.ServiceName))
 	sdk := sdktrace.NewTracerProvider(
-		sdktrace.WithBatcher(exp),
+		sdktrace.WithBatcher(redactingExporter{exp}),
 		sdktrace.WithResource(res),
 		sdktrace.WithSampler(sdktrace.ParentBased(sdktrace.TraceIDRatioBased(c.SamplingProbability))),
 	)
 	return sdk, sdk.Shutdown, nil
+}
+
+// endpointOptions turns the endpoint into the exporter's options: host:port
+// (HTTPS unless c.Insecure), or an http or https URL, whose scheme decides
+// and whose path, when it has one, replaces the exporter's /v1/traces.
+// Errors quote the endpoint redacted.
+func endpointOptions(c TracingConfig) ([]otlptracehttp.Option, error) {
+	ep := c.Endpoint
+	if ep == "" || !strings.Contains(ep, "://") {
+		var opts []otlptracehttp.Option
+		if ep != "" {
+			opts = append(opts, otlptracehttp.WithEndpoint(ep))
+		}
+		if c.Insecure {
+			opts = append(opts, otlptracehttp.WithInsecure())
+		}
+		return opts, nil
+	}
+	shown := redact.String(ep)
+	u, err := url.Parse(ep)
+	if err != nil {
+		return nil, fmt.Errorf("%q is not a URL", shown)
+	}
+	switch {
+	case u.Scheme != "http" && u.Scheme != "https":
+		return nil, fmt.Errorf("%q: want host:port or an http or https URL", shown)
+	case u.Host == "":
+		return nil, fmt.Errorf("%q has no host", shown)
+	case u.User != nil:
+		return nil, fmt.Errorf("%q: credentials in the URL are not sent to the collector; remove them", shown)
+	case u.RawQuery != "" || u.Fragment != "":
+		return nil, fmt.Errorf("%q: a query or fragment is not sent to the collector; remove it", shown)
+	case u.Scheme == "https" && c.Insecure:
+		return nil, fmt.Errorf("%q is https but insecure is true: use an http URL for plain HTTP", shown)
+	}
+	if u.Path == "" || u.Path == "/" {
+		// OTEL_EXPORTER_OTLP_ENDPOINT's rule: a base URL, the signal's
+		// path added.
+		u.Path = "/v1/traces"
+	}
+	return []otlptracehttp.Option{otlptracehttp.WithEndpointURL(u.String())}, nil
+}
+
+// redactingExporter redacts what the exporter sends and the errors it
+// returns (printed by OpenTelemetry's global error handler) as the logger
+// redacts log lines: an error recorded on a span (the status description,
+// the exception event's message) may quote a URL with its password.
+type redactingExporter struct{ sdktrace.SpanExporter }
+
+func (e redactingExporter) ExportSpans(ctx context.Context, spans []sdktrace.ReadOnlySpan) error {
+	out := make([]sdktrace.ReadOnlySpan, len(spans))
+	for i, s := range spans {
+		out[i] = redactedSpan{s}
+	}
+	if err := e.SpanExporter.ExportSpans(ctx, out); err != nil {
+		return errors.New(redact.String(err.Error()))
+	}
+	return nil
+}
+
+// redactedSpan is a span with the secrets of its status description and
+// string attributes (its own and its events') hidden.
+type redactedSpan struct{ sdktrace.ReadOnlySpan }
+
+func (s redactedSpan) Status() sdktrace.Status {
+	st := s.ReadOnlySpan.Status()
+	st.Description = redact.String(st.Description)
+	return st
+}
+
+func (s redactedSpan) Attributes() []attribute.KeyValue {
+	return redactAttributes(s.ReadOnlySpan.Attributes())
+}
+
+func (s redactedSpan) Events() []sdktrace.Event {
+	evs := s.ReadOnlySpan.Events()
+	out := make([]sdktrace.Event, len(evs))
+	for i, ev := range evs {
+		ev.Attributes = redactAttributes(ev.Attributes)
+		out[i] = ev
+	}
+	return out
+}
+
+// redactAttributes returns attrs with the secrets inside string values
+// hidden. Keys are not read: OpenTelemetry's names are not configuration
+// keys (messaging.kafka.message.key is no secret).
+func redactAttributes(attrs []attribute.KeyValue) []attribute.KeyValue {
+	var out []attribute.KeyValue
+	for i, kv := range attrs {
+		v, changed := kv.Value, false
+		switch {
+		case v.Type() == attribute.STRING:
+			if r := redact.String(v.AsString()); r != v.AsString() {
+				v, changed = attribute.StringValue(r), true
+			}
+		case v.Type() == attribute.STRINGSLICE:
+			ss := v.AsStringSlice() // a copy
+			for j, x := range ss {
+				if r := redact.String(x); r != x {
+					ss[j], changed = r, true
+				}
+			}
+			if changed {
+				v = attribute.StringSliceValue(ss)
+			}
+		}
+		if !changed {
+			continue
+		}
+		if out == nil {
+			out = append(make([]attribute.KeyValue, 0, len(attrs)), attrs...)
+		}
+		out[i] = attribute.KeyValue{Key: kv.Key, Value: v}
+	}
+	if out == nil {
+		return attrs
+	}
+	return out
 }
