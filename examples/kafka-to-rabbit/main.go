@@ -8,7 +8,7 @@
 //	go run ../../cmd/streambind kafka serve --port 9092 &   # or any Kafka: KAFKA_BROKERS=host:port
 //	go run .                                # RabbitMQ at RABBIT_ADDRESSES (127.0.0.1:5672), guest/guest
 //	echo '{"id":"o-1","country":"FR","items":2}' | kcat -P -b localhost:9092 -t orders
-//	rabbitmqadmin get queue=shipments.warehouse
+//	amqp-get -q shipments.warehouse         # amqp-tools (make deps); -u amqp://guest:guest@127.0.0.1/VHOST for RABBIT_VHOST
 //
 // or without brokers: go run . --profile inprocess. The tests run it on
 // the in-process binder, and on an in-process Kafka cluster (kfake) with
