@@ -395,7 +395,13 @@ func (s *Server) setBindingState(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), s.stateChangeTimeout())
 	defer cancel()
 	if err := op(ctx); err != nil {
-		writeError(w, http.StatusInternalServerError, err.Error())
+		// The binding may have changed all the same (a stop whose
+		// in-flight messages did not finish in time is STOPPED, and they
+		// are redelivered): say what it is now, in the answer and the log.
+		now := b.State()
+		s.opts.Logger.Warn("binding state change failed", "binding", b.Name(), "requested", strings.ToUpper(state),
+			"state", now, "error", err)
+		writeJSON(w, http.StatusInternalServerError, map[string]string{"error": redact.String(err.Error()), "state": string(now)})
 		return
 	}
 	s.opts.Logger.Info("binding state changed", "binding", b.Name(), "state", b.State())
