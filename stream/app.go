@@ -1416,11 +1416,15 @@ func (a *App) shutdown(deadline time.Time, cancelSuppliers, cancelSends context.
 		if b.input || b.producer == nil {
 			continue
 		}
-		if b.State() != StateStopped {
+		wasStopped := b.State() == StateStopped
+		if !wasStopped {
 			b.setState(StateStopped)
 		}
 		if err := b.producer.Close(ctx); err != nil {
 			errs = append(errs, fmt.Errorf("binding %s: close: %w", b.name, err))
+		}
+		if !wasStopped {
+			b.log.Info("binding stopped") // as an input's Stop logs it
 		}
 	}
 	a.mu.Lock()
