@@ -14,6 +14,7 @@ import (
 	"github.com/google/uuid"
 	kafkago "github.com/segmentio/kafka-go"
 
+	"github.com/streambind/streambind/binder/internal/dispatch"
 	"github.com/streambind/streambind/stream"
 )
 
@@ -246,18 +247,37 @@ func (c *consumer) newRun() (*run, error) {
 }
 
 // loop runs generation after generation until stopped.
+//
+// A failed join (the broker down, a coordinator not answering) is retried
+// with back-off, 250 ms doubling to 5 s: kafka-go's group hands each
+// failure to Next and waits until it is taken before it tries again, so
+// the wait here paces its dials as well. Without it, a broker outage
+// meant an attempt and a WARN line every 250 ms.
 func (r *run) loop() {
 	defer close(r.done)
+	joinBackoff := dispatch.Backoff{Initial: 250 * time.Millisecond, Max: 5 * time.Second}
 	first := true
+	fails := 0
 	for {
 		gen, err := r.cg.Next(r.ctx)
 		if err != nil {
 			if r.ctx.Err() != nil || errors.Is(err, kafkago.ErrGroupClosed) {
 				return
 			}
-			r.c.log.Warn("kafka: joining the consumer group failed; retrying", "error", r.c.bd.logErr(err))
+			if errors.Is(err, kafkago.RebalanceInProgress) {
+				// Part of every rebalance: kafka-go joins again at once.
+				r.c.log.Debug("kafka: the group is rebalancing; joining again", "error", r.c.bd.logErr(err))
+				continue
+			}
+			fails++
+			wait := joinBackoff.Delay(fails)
+			r.c.log.Warn("kafka: joining the consumer group failed; retrying", "attempt", fails, "retry-in", wait, "error", r.c.bd.logErr(err))
+			if !dispatch.Sleep(r.ctx, wait) {
+				return
+			}
 			continue
 		}
+		fails = 0
 		reset := first && r.reset
 		first = false
 		r.generation(gen, reset)
