@@ -317,6 +317,7 @@ The in-process binder cannot be reached from another process.
 			}
 			cfg.Bindings[name] = bc
 			cfg.OutputBindings = name
+			keepExtensionBinding(&cfg, name)
 			eff := cfg.Binding(name)
 			typ := binderType(&cfg, eff.Binder)
 			if typ == memory.Type {
@@ -692,6 +693,26 @@ func payloadValue(p []byte) any {
 		return binaryHeader{B64: base64.StdEncoding.EncodeToString(p)}
 	}
 	return string(p)
+}
+
+// keepExtensionBinding leaves in cfg's binder-specific sections
+// (stream.<type>.bindings) only the settings of binding name (the
+// service's output binding that send sends as), so that the others — the
+// service's other bindings, which send does not bind — are neither
+// applied nor warned about as configured but not bound.
+func keepExtensionBinding(cfg *stream.Config, name string) {
+	cfg.Extensions = cloneExtensions(cfg.Extensions)
+	alt := stream.SCStComposedBindingName(name)
+	for typ, ext := range cfg.Extensions {
+		kept := map[string]stream.ExtensionBindingConfig{}
+		for k, v := range ext.Bindings {
+			if strings.EqualFold(k, name) || strings.EqualFold(k, alt) {
+				kept[k] = v
+			}
+		}
+		ext.Bindings = kept
+		cfg.Extensions[typ] = ext
+	}
 }
 
 func cloneExtensions(m map[string]stream.ExtensionConfig) map[string]stream.ExtensionConfig {
