@@ -1042,6 +1042,27 @@ func (a *App) wire(v *validator, rt *runtimeBinding, b *Binding) {
 	a.checkNative(v, rt, b)
 }
 
+// warnDLQWithoutGroup warns that consumer.dlq does not apply to an
+// anonymous consumer (no group): its failed messages are dropped, each
+// with an ERROR line, and no dead-letter destination is made. Spring
+// Cloud Stream refuses the configuration at start-up ("DLQ support is not
+// available for anonymous subscriptions"); streambind lint reports it as
+// an error.
+func (a *App) warnDLQWithoutGroup(b *Binding) {
+	if !b.cfg.Consumer.DLQ || b.group != "" {
+		return
+	}
+	key := "stream.bindings." + b.name + ".consumer.dlq"
+	if !a.cfg.originSet(key) && a.cfg.originSet("stream.default.consumer.dlq") {
+		key = "stream.default.consumer.dlq"
+	}
+	args := []any{"property", key, "binding", b.name}
+	if o := a.cfg.Origins[strings.ToLower(key)]; o != "" {
+		args = append(args, "origin", o)
+	}
+	a.log.Warn("consumer.dlq does not apply to a binding without a group (an anonymous consumer): its failed messages are dropped, not dead-lettered; set group", args...)
+}
+
 // finish builds a function's runtime once its bindings are known.
 func (a *App) finish(rt *runtimeBinding) {
 	rt.log = a.log.With("function", rt.fn.name)
@@ -1050,6 +1071,7 @@ func (a *App) finish(rt *runtimeBinding) {
 		rt.inCx = convCtx{binding: rt.in.name, converters: a.opts.converters, contentType: rt.in.cfg.ContentType}
 		rt.retry = newRetryPolicy(rt.in.cfg.Consumer)
 		a.warnRetryKeysUnused(rt.in)
+		a.warnDLQWithoutGroup(rt.in)
 		rt.retry.retryable = a.retryClassifier(rt.in.cfg.Consumer)
 		rt.retry.errorName = a.errorNamer()
 		rt.onFail = a.opts.errorHandlers[strings.ToLower(rt.in.name)]
