@@ -366,8 +366,9 @@ binder of the service's configuration keeps them (PATH or --config, --profile,
 environment, placeholders): the topic error.<destination>.<group> on
 Kafka, the queue <destination>.<group>.dlq on RabbitMQ, the subject
 error.<destination>.<group> in its stream on NATS, the stream
-error.<destination>.<group> on Redis (each binder's dlq-name overrides the
-name), the destination error.<destination>.<group> in process.
+error.<destination>.<group> on Redis (dlq-name overrides the name on Kafka,
+NATS and Redis, dead-letter-queue-name on RabbitMQ), the destination
+error.<destination>.<group> in process.
 
   ls       dead letters grouped by x-exception-message, with counts and
            first and last times; reads, never removes or reorders
