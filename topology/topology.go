@@ -13,12 +13,21 @@
 //	m := topology.Build([]topology.ServiceSpec{topology.FromApp(app, "shop")})
 //	json.NewEncoder(os.Stdout).Encode(m)
 //
-// Names follow each binder's conventions (docs/conventions.md): a
-// consumer's dead-letter destination is error.<destination>.<group> (or
-// its dlq-name on Kafka and NATS), RabbitMQ's the queue
-// <destination>.<group>.dlq, and a RabbitMQ consumer reads the queue
-// <destination>.<group> (<group> with queue-name-group-only,
-// <destination>.<group>-<instance-index> when partitioned).
+// Names follow each binder's conventions (docs/conventions.md). A
+// consumer's dead-letter destination is what its binder says
+// ([stream.DeadLetterSourcer], which streambind dlq uses too) when the
+// caller gives the binder (BindingSpec.DeadLetterSource); else by the
+// binders' rules: error.<destination>.<group> or the binder's dlq-name
+// (Kafka, NATS, Redis), on RabbitMQ the queue dead-letter-queue-name or
+// <base>.dlq, <base> being <destination>.<group> (<group> with
+// queue-name-group-only). A RabbitMQ consumer reads the queue <base>
+// (<base>-<instance-index> when partitioned).
+//
+// Destinations are identified by binder type and name, and also by kind
+// on RabbitMQ (an exchange and a queue of the same name are two things:
+// a consumer of an exchange never reads a queue of its name) and, for the
+// in-process binder, by service and binder: each in-process binder has a
+// broker of its own, in its process.
 package topology
 
 import (
@@ -35,9 +44,14 @@ import (
 // binders' Type constants; the binder packages are not imported, to keep
 // their clients out of this package's import graph).
 const (
-	typeKafka  = "kafka"
 	typeRabbit = "rabbit"
-	typeNATS   = "nats"
+	typeMemory = "memory"
+)
+
+// Kinds of RabbitMQ destinations.
+const (
+	KindExchange = "exchange"
+	KindQueue    = "queue"
 )
 
 // Model is the topology, as `streambind graph --format json` prints it
@@ -51,6 +65,12 @@ type Model struct {
 
 // Service is one service (one app).
 type Service struct {
+	// ID names the service in the model (in Refs and findings): its
+	// name, or <name>#<n> when several services given have that name
+	// (two directories' services of one name, the configurations of two
+	// instances of one service), n counting them from 1 in the order
+	// given.
+	ID   string `json:"id"`
 	Name string `json:"name"`
 	// Files and Profiles are the configuration files and profiles it was
 	// loaded from (empty when built from a running app without them).
@@ -84,9 +104,13 @@ type Binding struct {
 	Function     string   `json:"function,omitempty"`
 	Direction    string   `json:"direction"` // in, out
 	Destinations []string `json:"destinations"`
-	Binder       string   `json:"binder"`
-	BinderType   string   `json:"binder_type"`
-	ContentType  string   `json:"content_type"`
+	// DestinationIDs are the IDs of the destinations it produces to or
+	// consumes from, one per destination (for a RabbitMQ consumer of a
+	// dead-letter queue, the queue's).
+	DestinationIDs []string `json:"destination_ids"`
+	Binder         string   `json:"binder"`
+	BinderType     string   `json:"binder_type"`
+	ContentType    string   `json:"content_type"`
 	// Consumers.
 	Group string `json:"group,omitempty"`
 	// Queues are the RabbitMQ queues a consumer reads, one per
@@ -97,8 +121,10 @@ type Binding struct {
 	InstanceIndex *int     `json:"instance_index,omitempty"`
 	InstanceCount int      `json:"instance_count,omitempty"`
 	// DeadLetters are the dead-letter destinations (RabbitMQ: queues),
-	// one per destination, of a consumer with dlq and a group.
-	DeadLetters []string `json:"dead_letters,omitempty"`
+	// one per destination, of a consumer with dlq and a group, and
+	// DeadLetterIDs their IDs.
+	DeadLetters   []string `json:"dead_letters,omitempty"`
+	DeadLetterIDs []string `json:"dead_letter_ids,omitempty"`
 	// Producers.
 	PartitionCount        int      `json:"partition_count,omitempty"`
 	PartitionKey          string   `json:"partition_key,omitempty"`
@@ -107,13 +133,29 @@ type Binding struct {
 }
 
 // Destination is a destination (topic, exchange, subject) or a
-// dead-letter destination, identified by binder type and name.
+// dead-letter destination, identified by binder type and name, kind
+// (RabbitMQ) and, in process, service and binder.
 type Destination struct {
-	ID         string `json:"id"` // <binder type>:<name>
+	// ID is <binder type>:<name>; when several destinations have that
+	// binder type and name, <binder type>:<kind>:<name> on RabbitMQ and
+	// <binder type>:<name>@<service>/<binder> in process (then #2, #3 ...
+	// should that still not tell them apart).
+	ID         string `json:"id"`
 	Name       string `json:"name"`
 	BinderType string `json:"binder_type"`
+	// Kind is exchange or queue on RabbitMQ, where producers send to an
+	// exchange, consumers read a queue of their own bound to it, and a
+	// dead-letter queue is a queue its readers consume directly; empty on
+	// the other binders.
+	Kind string `json:"kind,omitempty"`
+	// Service and Binder are set for an in-process destination: it is
+	// one binder's of one service (process), and only that binder's
+	// bindings meet on it.
+	Service string `json:"service,omitempty"`
+	Binder  string `json:"binder,omitempty"`
 	// DeadLetter is true for a dead-letter destination (on RabbitMQ the
-	// queue <destination>.<group>.dlq on exchange DLX).
+	// queue <destination>.<group>.dlq on exchange DLX, unless the
+	// binding's dead-letter settings say otherwise).
 	DeadLetter    bool  `json:"dead_letter,omitempty"`
 	Producers     []Ref `json:"producers"`
 	DeadLettersOf []Ref `json:"dead_letters_of,omitempty"`
@@ -122,6 +164,7 @@ type Destination struct {
 
 // Ref names a binding of a service.
 type Ref struct {
+	// Service is the service's ID.
 	Service string `json:"service"`
 	Binding string `json:"binding"`
 	Group   string `json:"group,omitempty"`
@@ -131,10 +174,13 @@ type Ref struct {
 type Finding struct {
 	// Kind: produced-not-consumed, consumed-not-produced,
 	// dead-letters-unread, partitions.
-	Kind        string `json:"kind"`
-	Destination string `json:"destination,omitempty"`
-	BinderType  string `json:"binder_type,omitempty"`
-	Message     string `json:"message"`
+	Kind string `json:"kind"`
+	// DestinationID, Destination and BinderType say which destination
+	// it is about (DestinationID is the Destination's ID).
+	DestinationID string `json:"destination_id,omitempty"`
+	Destination   string `json:"destination,omitempty"`
+	BinderType    string `json:"binder_type,omitempty"`
+	Message       string `json:"message"`
 }
 
 // ServiceSpec is what Build needs of a service.
@@ -174,33 +220,75 @@ type BindingSpec struct {
 	// Extension is the binder-specific section of the binding (consumer
 	// or producer side), undecoded.
 	Extension map[string]any
+	// DeadLetterSource, when set, is the DeadLetterSource method of the
+	// consumer's binder ([stream.DeadLetterSourcer]): it names the
+	// dead-letter destination as the binder does. Without it (or when it
+	// fails) the binders' rules name it (see DeadLetters).
+	DeadLetterSource func(stream.ConsumerSpec) (stream.DeadLetterSource, error)
 }
 
 // DeadLetters returns the dead-letter destination of consumer b for each
 // of its destinations (none without dlq or group), as its binder names
-// it: Kafka and NATS a dlq-name or error.<destination>.<group>, RabbitMQ
-// the queue <destination>.<group>.dlq, any other binder
-// error.<destination>.<group>.
+// it: on RabbitMQ the name of the dead-letter queue. See deadLetter.
 func DeadLetters(b *BindingSpec) []string {
-	if !b.Input || !b.Consumer.DLQ || b.Group == "" {
-		return nil
-	}
 	var out []string
 	for _, d := range b.Destinations {
-		switch b.BinderType {
-		case typeRabbit:
-			out = append(out, d+"."+b.Group+".dlq")
-		case typeKafka, typeNATS:
-			if n := ExtString(b.Extension, "dlq-name"); n != "" {
-				out = append(out, n)
-				continue
-			}
-			out = append(out, stream.DLQName(d, b.Group))
-		default:
-			out = append(out, stream.DLQName(d, b.Group))
+		if n, _, ok := deadLetter(b, d); ok {
+			out = append(out, n)
 		}
 	}
 	return out
+}
+
+// deadLetter returns the dead-letter destination of consumer b's
+// destination d and its kind (KindQueue for a queue its readers consume
+// directly, RabbitMQ's dead-letter queue), false without dlq or group.
+// The binder names it when b has its DeadLetterSource; else the binders'
+// rules do: RabbitMQ's dead-letter-queue-name, else <base>.dlq (<base>
+// is <destination>.<group>, or <group> with queue-name-group-only);
+// elsewhere dlq-name (Kafka, NATS, Redis), else error.<destination>.<group>.
+func deadLetter(b *BindingSpec, d string) (name, kind string, ok bool) {
+	if !b.Input || !b.Consumer.DLQ || b.Group == "" {
+		return "", "", false
+	}
+	if b.DeadLetterSource != nil {
+		ds, err := b.DeadLetterSource(stream.ConsumerSpec{Binding: b.Name, Destination: d, Group: b.Group,
+			ContentType: b.ContentType, Consumer: b.Consumer, Extension: b.Extension})
+		switch {
+		case err != nil:
+			// The binder refuses the binding's settings (the
+			// configuration's checks report it): named by the rules.
+		case ds.Group != "":
+			// The dead letters sit in a queue of their own, which the
+			// reader consumes directly (RabbitMQ).
+			return ds.Group, KindQueue, true
+		case ds.Destination != "":
+			return ds.Destination, destKind(b.BinderType), true
+		}
+	}
+	if b.BinderType == typeRabbit {
+		if n := ExtString(b.Extension, "dead-letter-queue-name"); n != "" {
+			return n, KindQueue, true
+		}
+		base := d + "." + b.Group
+		if GroupOnly(b) {
+			base = b.Group
+		}
+		return base + ".dlq", KindQueue, true
+	}
+	if n := ExtString(b.Extension, "dlq-name"); n != "" {
+		return n, "", true
+	}
+	return stream.DLQName(d, b.Group), "", true
+}
+
+// destKind is the kind of the destinations bindings name on binder type
+// typ: exchange on RabbitMQ, "" elsewhere.
+func destKind(typ string) string {
+	if typ == typeRabbit {
+		return KindExchange
+	}
+	return ""
 }
 
 // RabbitQueues returns the queues a RabbitMQ consumer reads, one per
@@ -211,14 +299,14 @@ func RabbitQueues(b *BindingSpec) []string {
 	}
 	var out []string
 	for _, d := range b.Destinations {
-		switch {
-		case GroupOnly(b):
-			out = append(out, b.Group)
-		case b.Consumer.Partitioned:
-			out = append(out, d+"."+b.Group+"-"+strconv.Itoa(b.Consumer.InstanceIndex))
-		default:
-			out = append(out, d+"."+b.Group)
+		q := d + "." + b.Group
+		if GroupOnly(b) {
+			q = b.Group
 		}
+		if b.Consumer.Partitioned {
+			q += "-" + strconv.Itoa(b.Consumer.InstanceIndex)
+		}
+		out = append(out, q)
 	}
 	return out
 }
@@ -251,46 +339,113 @@ func ExtString(ext map[string]any, key string) string {
 	return ""
 }
 
-type destKey struct{ typ, name string }
+// destKey identifies a destination: binder type, kind (RabbitMQ) and
+// name, and for an in-process destination the service (its index) and
+// binder it is in.
+type destKey struct {
+	typ, kind, name string
+	svc             int // -1: on a broker
+	binder          string
+}
+
+func (k destKey) less(o destKey) bool {
+	switch {
+	case k.typ != o.typ:
+		return k.typ < o.typ
+	case k.name != o.name:
+		return k.name < o.name
+	case k.kind != o.kind:
+		return k.kind < o.kind
+	case k.svc != o.svc:
+		return k.svc < o.svc
+	}
+	return k.binder < o.binder
+}
+
+// serviceIDs returns the services' IDs: their names, <name>#<n> for a
+// name several have.
+func serviceIDs(services []ServiceSpec) []string {
+	count := map[string]int{}
+	for _, s := range services {
+		count[s.Name]++
+	}
+	seen := map[string]int{}
+	ids := make([]string, len(services))
+	used := map[string]bool{}
+	for i, s := range services {
+		id := s.Name
+		if count[s.Name] > 1 {
+			seen[s.Name]++
+			id = s.Name + "#" + strconv.Itoa(seen[s.Name])
+		}
+		for n := 2; used[id]; n++ { // a service named "svc#1" too
+			id = s.Name + "#" + strconv.Itoa(seen[s.Name]) + "#" + strconv.Itoa(n)
+		}
+		used[id] = true
+		ids[i] = id
+	}
+	return ids
+}
 
 // Build builds the topology of the services: each binding joined to the
 // destinations it produces to or consumes from, across services by binder
-// type and destination name. Its findings are the destinations produced
+// type and destination name (and kind on RabbitMQ; in process only within
+// one binder of one service). Its findings are the destinations produced
 // but not consumed, consumed but not produced, and dead-letter
 // destinations nobody reads; a caller that checks more (streambind graph
 // checks partition counts) appends its own.
 func Build(services []ServiceSpec) *Model {
 	m := &Model{Services: []Service{}, Destinations: []Destination{}, Findings: []Finding{}}
+	ids := serviceIDs(services)
 	dests := map[destKey]*Destination{}
 	node := func(k destKey) *Destination {
 		d := dests[k]
 		if d == nil {
-			d = &Destination{ID: k.typ + ":" + k.name, Name: k.name, BinderType: k.typ, Producers: []Ref{}, Consumers: []Ref{}}
+			d = &Destination{Name: k.name, BinderType: k.typ, Kind: k.kind, Producers: []Ref{}, Consumers: []Ref{}}
+			if k.svc >= 0 {
+				d.Service, d.Binder = ids[k.svc], k.binder
+			}
 			dests[k] = d
 		}
 		return d
 	}
+	keyOf := func(svc int, b *BindingSpec, kind, name string) destKey {
+		k := destKey{typ: b.BinderType, kind: kind, name: name, svc: -1}
+		if b.BinderType == typeMemory {
+			k.svc, k.binder = svc, b.BinderName
+		}
+		return k
+	}
 	// Dead-letter destinations first: a RabbitMQ consumer of a DLQ's
 	// queue reads the DLQ, not its exchange.
-	rabbitDLQs := map[string]bool{}
-	for _, s := range services {
+	dlKeys := map[*BindingSpec][]destKey{}
+	for si, s := range services {
 		for i := range s.Bindings {
 			b := &s.Bindings[i]
 			if !b.Configured {
 				continue
 			}
-			for _, n := range DeadLetters(b) {
-				d := node(destKey{b.BinderType, n})
-				d.DeadLetter = true
-				d.DeadLettersOf = append(d.DeadLettersOf, Ref{Service: s.Name, Binding: b.Name, Group: b.Group})
-				if b.BinderType == typeRabbit {
-					rabbitDLQs[n] = true
+			for _, dst := range b.Destinations {
+				n, kind, ok := deadLetter(b, dst)
+				if !ok {
+					continue
 				}
+				k := keyOf(si, b, kind, n)
+				dlKeys[b] = append(dlKeys[b], k)
+				d := node(k)
+				d.DeadLetter = true
+				d.DeadLettersOf = append(d.DeadLettersOf, Ref{Service: ids[si], Binding: b.Name, Group: b.Group})
 			}
 		}
 	}
-	for _, s := range services {
-		gs := Service{Name: s.Name, Files: append([]string{}, s.Files...), Profiles: append([]string{}, s.Profiles...),
+	type placed struct {
+		svc, binding int
+		keys         []destKey
+		dls          []destKey
+	}
+	var bindingsPlaced []placed
+	for si, s := range services {
+		gs := Service{ID: ids[si], Name: s.Name, Files: append([]string{}, s.Files...), Profiles: append([]string{}, s.Profiles...),
 			Binders: []Binder{}, Functions: []Function{}, Bindings: []Binding{}}
 		binders := map[string]string{}
 		fnBindings := map[string][]string{}
@@ -325,7 +480,8 @@ func Build(services []ServiceSpec) *Model {
 			binders[b.BinderName] = b.BinderType
 			gb := Binding{Name: b.Name, Function: b.Function, Direction: "out", Destinations: b.Destinations,
 				Binder: b.BinderName, BinderType: b.BinderType, ContentType: b.ContentType}
-			ref := Ref{Service: s.Name, Binding: b.Name}
+			ref := Ref{Service: ids[si], Binding: b.Name}
+			pl := placed{svc: si, binding: len(gs.Bindings), dls: dlKeys[b]}
 			if b.Input {
 				gb.Direction = "in"
 				gb.Group = b.Group
@@ -340,11 +496,16 @@ func Build(services []ServiceSpec) *Model {
 				gb.DeadLetters = DeadLetters(b)
 				ref.Group = b.Group
 				for i, d := range b.Destinations {
-					k := destKey{b.BinderType, d}
-					if b.BinderType == typeRabbit && i < len(gb.Queues) && rabbitDLQs[gb.Queues[i]] {
-						k = destKey{b.BinderType, gb.Queues[i]}
+					k := keyOf(si, b, destKind(b.BinderType), d)
+					if i < len(gb.Queues) {
+						// A consumer of a dead-letter queue's queue reads
+						// the queue.
+						if q := keyOf(si, b, KindQueue, gb.Queues[i]); dests[q] != nil && dests[q].DeadLetter {
+							k = q
+						}
 					}
 					node(k).Consumers = append(node(k).Consumers, ref)
+					pl.keys = append(pl.keys, k)
 				}
 			} else {
 				p := b.Producer
@@ -353,14 +514,17 @@ func Build(services []ServiceSpec) *Model {
 				gb.PartitionKeyExtractor = p.PartitionKeyExtractorName
 				gb.RequiredGroups = p.RequiredGroups
 				for _, d := range b.Destinations {
-					n := node(destKey{b.BinderType, d})
+					k := keyOf(si, b, destKind(b.BinderType), d)
+					n := node(k)
 					n.Producers = append(n.Producers, ref)
+					pl.keys = append(pl.keys, k)
 				}
 			}
 			if b.Function != "" {
 				fnBindings[b.Function] = append(fnBindings[b.Function], b.Name)
 			}
 			gs.Bindings = append(gs.Bindings, gb)
+			bindingsPlaced = append(bindingsPlaced, pl)
 		}
 		for _, f := range s.Functions {
 			bs := fnBindings[f.Name]
@@ -383,17 +547,60 @@ func Build(services []ServiceSpec) *Model {
 	for k := range dests {
 		keys = append(keys, k)
 	}
-	sort.Slice(keys, func(i, j int) bool {
-		if keys[i].typ != keys[j].typ {
-			return keys[i].typ < keys[j].typ
-		}
-		return keys[i].name < keys[j].name
-	})
+	sort.Slice(keys, func(i, j int) bool { return keys[i].less(keys[j]) })
+	// IDs: <type>:<name>, qualified where several destinations have that.
+	named := map[[2]string]int{}
 	for _, k := range keys {
-		m.Destinations = append(m.Destinations, *dests[k])
+		named[[2]string{k.typ, k.name}]++
+	}
+	used := map[string]bool{}
+	for _, k := range keys {
+		d := dests[k]
+		id := k.typ + ":" + k.name
+		if named[[2]string{k.typ, k.name}] > 1 {
+			if k.kind != "" {
+				id = k.typ + ":" + k.kind + ":" + k.name
+			}
+			if k.svc >= 0 {
+				id += "@" + d.Service + "/" + k.binder
+			}
+		}
+		base := id
+		for n := 2; used[id]; n++ {
+			id = base + "#" + strconv.Itoa(n)
+		}
+		used[id] = true
+		d.ID = id
+		m.Destinations = append(m.Destinations, *d)
+	}
+	for _, pl := range bindingsPlaced {
+		gb := &m.Services[pl.svc].Bindings[pl.binding]
+		gb.DestinationIDs = []string{}
+		for _, k := range pl.keys {
+			gb.DestinationIDs = append(gb.DestinationIDs, dests[k].ID)
+		}
+		for _, k := range pl.dls {
+			gb.DeadLetterIDs = append(gb.DeadLetterIDs, dests[k].ID)
+		}
 	}
 	m.Findings = findings(m)
 	return m
+}
+
+// Where names destination d in a message: "<name> (<binder type>)", with
+// its kind on RabbitMQ and its service and binder in process when its ID
+// is qualified (another destination has its binder type and name).
+func (d *Destination) Where() string {
+	typ := d.BinderType
+	if d.ID != d.BinderType+":"+d.Name {
+		if d.Kind != "" {
+			typ += " " + d.Kind
+		}
+		if d.Service != "" {
+			typ += ", binder " + d.Binder + " of " + d.Service
+		}
+	}
+	return d.Name + " (" + typ + ")"
 }
 
 // findings returns what the system-wide view shows of the destinations.
@@ -410,20 +617,26 @@ func findings(m *Model) []Finding {
 		}
 		return strings.Join(s, ", ")
 	}
-	for _, d := range m.Destinations {
-		where := fmt.Sprintf("%s (%s)", d.Name, d.BinderType)
+	for i := range m.Destinations {
+		d := &m.Destinations[i]
+		where := d.Where()
+		f := Finding{DestinationID: d.ID, Destination: d.Name, BinderType: d.BinderType}
 		switch {
 		case d.DeadLetter && len(d.Consumers) == 0:
-			out = append(out, Finding{Kind: "dead-letters-unread", Destination: d.Name, BinderType: d.BinderType,
-				Message: fmt.Sprintf("dead letters of %s go to %s, which no consumer reads", refs(d.DeadLettersOf), where)})
+			f.Kind = "dead-letters-unread"
+			f.Message = fmt.Sprintf("dead letters of %s go to %s, which no consumer reads", refs(d.DeadLettersOf), where)
 		case d.DeadLetter:
+			continue
 		case len(d.Producers) > 0 && len(d.Consumers) == 0:
-			out = append(out, Finding{Kind: "produced-not-consumed", Destination: d.Name, BinderType: d.BinderType,
-				Message: fmt.Sprintf("%s is produced by %s but consumed by none", where, refs(d.Producers))})
+			f.Kind = "produced-not-consumed"
+			f.Message = fmt.Sprintf("%s is produced by %s but consumed by none", where, refs(d.Producers))
 		case len(d.Consumers) > 0 && len(d.Producers) == 0:
-			out = append(out, Finding{Kind: "consumed-not-produced", Destination: d.Name, BinderType: d.BinderType,
-				Message: fmt.Sprintf("%s is consumed by %s but produced by none", where, refs(d.Consumers))})
+			f.Kind = "consumed-not-produced"
+			f.Message = fmt.Sprintf("%s is consumed by %s but produced by none", where, refs(d.Consumers))
+		default:
+			continue
 		}
+		out = append(out, f)
 	}
 	return out
 }

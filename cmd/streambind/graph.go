@@ -1,16 +1,21 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
-	"github.com/streambind/streambind/binder/rabbit"
+	"github.com/streambind/streambind/binder/memory"
+	"github.com/streambind/streambind/stream"
 	"github.com/streambind/streambind/topology"
 )
 
@@ -32,19 +37,36 @@ func newGraphCmd(e *runEnv) *cobra.Command {
 		Long: `graph draws the topology of one service, or of a system given several
 services' configurations: services (named by spring.application.name, else
 by the directory of their file), functions, bindings, destinations, groups
-and queues, dead-letter destinations and binders. Producers are joined to
-consumers across services by binder type and destination.
+and queues, dead-letter destinations and binders. Services given with one
+name (two directories' services, two instances' configurations of one
+service) stay apart: they are <name>#1, <name>#2 ... in the order given
+(their "id" in the JSON, which refs name them by).
+
+Producers are joined to consumers across services by binder type and
+destination. On RabbitMQ an exchange is not a queue of its name: a
+consumer of the exchange orders.payment.dlq does not read the dead-letter
+queue orders.payment.dlq (a consumer whose queue is that one does). An
+in-process (memory) destination is one binder's of one service: each
+in-process binder is a broker of its own, in its process, so those are
+never joined across services or binders. Dead-letter destinations are
+named as the binding's binder names them, with its settings (Kafka, NATS
+and Redis dlq-name, RabbitMQ dead-letter-queue-name and
+queue-name-group-only): where streambind dlq finds them.
 
 Formats: mermaid (default; renders in Markdown on the common code hosts),
 dot (Graphviz) and json. graph also reports what only a system-wide view
 shows: destinations produced but never consumed, consumed but never
-produced, dead-letter destinations nobody reads, and partition counts that
-disagree between producers and consumers; on stderr ("note: " lines), or
-under "findings" in the JSON. Functions whose bindings are not configured
-have kind "unknown" and are drawn without bindings.
+produced, dead-letter destinations nobody reads; on stderr ("note: "
+lines), or under "findings" in the JSON. Functions whose bindings are not
+configured have kind "unknown" and are drawn without bindings.
 
-Exit status 1 when a configuration has errors (they are printed on stderr
-as lint prints them; the graph is drawn all the same), 2 for bad usage.`,
+The configuration errors lint reports (of each service, and between the
+services given: dlq on a consumer without a group, partition counts and
+partitioned consumers that do not fit, NATS destinations that overlap)
+are printed on stderr as lint prints them, and the exit status is 1; the
+graph is drawn all the same. Lint's warnings are not printed (run lint).
+In the JSON, partitions that do not fit are also a "partitions" finding
+of their destination. Exit status 2 for bad usage.`,
 		Example: "  streambind graph > topology.mmd\n" +
 			"  streambind graph --profile kafka orders/ billing/ shipping/\n" +
 			"  streambind graph --format dot services/*/ | dot -Tsvg > system.svg\n" +
@@ -79,20 +101,16 @@ as lint prints them; the graph is drawn all the same), 2 for bad usage.`,
 			}
 			if format != "json" {
 				for _, f := range m.Findings {
-					fmt.Fprintf(e.stderr, "note: %s\n", f.Message)
+					if f.Kind != "partitions" { // errors, printed below
+						fmt.Fprintf(e.stderr, "note: %s\n", f.Message)
+					}
 				}
 			}
 			code := exitOK
 			if len(bad) > 0 {
 				code = exitFailure
 			}
-			var errs []problem
-			for _, s := range sys.services {
-				for _, ce := range s.problems {
-					errs = append(errs, s.problemOf(ce, false))
-				}
-			}
-			if len(errs) > 0 {
+			if errs := sys.errors(); len(errs) > 0 {
 				printProblems(e.stderr, errs, false, false)
 				code = exitFailure
 			}
@@ -114,9 +132,20 @@ func spec(b *binding) topology.BindingSpec {
 		ContentType: b.contentType, Consumer: b.consumer, Producer: b.producer, Extension: b.ext}
 }
 
-// graph builds the topology of the system.
+// graph builds the topology of the system. The dead-letter destinations
+// are named by the bindings' binders (stream.DeadLetterSourcer, as
+// streambind dlq finds them); the partition counts that do not fit are
+// lint's (partitionFindings).
 func (sys *system) graph() *graphModel {
 	specs := make([]topology.ServiceSpec, 0, len(sys.services))
+	var binders []stream.Binder
+	defer func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		for _, b := range binders {
+			_ = b.Close(ctx)
+		}
+	}()
 	for _, s := range sys.services {
 		ss := topology.ServiceSpec{Name: s.name, Files: []string{}, Profiles: s.loaded.Profiles}
 		for _, f := range s.loaded.Files {
@@ -125,25 +154,171 @@ func (sys *system) graph() *graphModel {
 		for _, f := range s.functions {
 			ss.Functions = append(ss.Functions, topology.FunctionSpec{Name: f.name, Kind: f.kind})
 		}
+		made := map[string]stream.Binder{}
 		for _, b := range s.bindings {
-			ss.Bindings = append(ss.Bindings, spec(b))
+			bs := spec(b)
+			if b.input && b.consumer.DLQ && b.group != "" {
+				bd, ok := made[b.binderName]
+				if !ok {
+					bd = namingBinder(s.loaded.Stream, b.binderName, b.binderType)
+					made[b.binderName] = bd
+					if bd != nil {
+						binders = append(binders, bd)
+					}
+				}
+				if ds, ok := bd.(stream.DeadLetterSourcer); ok {
+					bs.DeadLetterSource = ds.DeadLetterSource
+				}
+			}
+			ss.Bindings = append(ss.Bindings, bs)
 		}
 		specs = append(specs, ss)
 	}
 	m := topology.Build(specs)
-	// What only the configuration checks show: partition counts that
-	// disagree between producers and consumers.
-	var parts []problem
-	for _, p := range sys.consistency() {
-		if p.kind == kindPartitions {
-			parts = append(parts, p)
+	m.Findings = append(m.Findings, sys.partitionFindings(m)...)
+	return m
+}
+
+// namingBinder creates binder name of type typ as the app would (its
+// settings, stream.BinderSettingsOf), without connecting, for it to name
+// dead letters; without the files its settings name when they cannot be
+// read (names do not depend on them), else with default settings, as
+// check does. nil when it cannot be created.
+func namingBinder(cfg *stream.Config, name, typ string) stream.Binder {
+	f, ok := binderTypes()[typ]
+	if !ok {
+		return nil
+	}
+	ctx := context.Background()
+	settings := stream.BinderSettingsOf(cfg, name)
+	settings.Name, settings.Type, settings.Logger = name, typ, slog.New(slog.DiscardHandler)
+	b, err := f(ctx, settings)
+	if err != nil {
+		settings.SkipFiles = true
+		if b, err = f(ctx, settings); err != nil {
+			b, err = f(ctx, stream.BinderSettings{Name: name, Type: typ, Logger: settings.Logger})
 		}
 	}
-	sort.SliceStable(parts, func(i, j int) bool { return parts[i].less(parts[j]) })
-	for _, p := range parts {
-		m.Findings = append(m.Findings, finding{Kind: "partitions", Message: p.text()})
+	if err != nil {
+		return nil
 	}
-	return m
+	return b
+}
+
+// scopes splits the system where its bindings can meet: the bindings on
+// brokers, of every service, in one system, and those of each in-process
+// binder of each service in one of their own (an in-process binder is a
+// broker of its own, in its process). Each binding is in one of them.
+// With only selects the bindings (nil: all) and sets their destinations.
+func (sys *system) scopes(only func(s *checkedService, b *binding) []string) []*system {
+	type scope struct {
+		svc    int
+		binder string
+	}
+	var order []scope
+	byScope := map[scope]*system{}
+	for i, s := range sys.services {
+		copies := map[scope]*checkedService{}
+		for _, b := range s.bindings {
+			if only != nil {
+				ds := only(s, b)
+				if len(ds) == 0 {
+					continue
+				}
+				c := *b
+				c.destinations = ds
+				b = &c
+			}
+			k := scope{svc: -1}
+			if b.binderType == memory.Type {
+				k = scope{i, b.binderName}
+			}
+			c := copies[k]
+			if c == nil {
+				ck := *s.checked
+				ck.bindings = nil
+				c = &checkedService{service: s.service, checked: &ck}
+				copies[k] = c
+				sub := byScope[k]
+				if sub == nil {
+					sub = &system{}
+					byScope[k] = sub
+					order = append(order, k)
+				}
+				sub.services = append(sub.services, c)
+			}
+			c.bindings = append(c.bindings, b)
+		}
+	}
+	out := make([]*system, 0, len(order))
+	for _, k := range order {
+		out = append(out, byScope[k])
+	}
+	return out
+}
+
+// errors returns the configuration errors lint reports (not its
+// warnings): each service's, and those between the bindings that meet
+// (lint's consistency checks, within each scope).
+func (sys *system) errors() []problem {
+	var out []problem
+	for _, s := range sys.services {
+		for _, ce := range s.problems {
+			out = append(out, s.problemOf(ce, false))
+		}
+	}
+	for _, sub := range sys.scopes(nil) {
+		for _, p := range sub.consistency() {
+			if !p.warning {
+				out = append(out, p)
+			}
+		}
+	}
+	return out
+}
+
+// partitionFindings returns a "partitions" finding for each destination
+// of m whose producers and partitioned consumers do not fit (lint's
+// checks of that destination's bindings alone), its message lint's
+// problems of it.
+func (sys *system) partitionFindings(m *graphModel) []finding {
+	svcIndex := map[*service]int{}
+	for i, s := range sys.services {
+		svcIndex[s.service] = i
+	}
+	var out []finding
+	for _, d := range m.Destinations {
+		if d.DeadLetter || d.Kind == topology.KindQueue {
+			continue
+		}
+		var probs []problem
+		for _, sub := range sys.scopes(func(s *checkedService, b *binding) []string {
+			if !b.configured || b.binderType != d.BinderType || !slices.Contains(b.destinations, d.Name) {
+				return nil
+			}
+			if d.Service != "" && (m.Services[svcIndex[s.service]].ID != d.Service || b.binderName != d.Binder) {
+				return nil
+			}
+			return []string{d.Name}
+		}) {
+			for _, p := range sub.consistency() {
+				if p.kind == kindPartitions {
+					probs = append(probs, p)
+				}
+			}
+		}
+		if len(probs) == 0 {
+			continue
+		}
+		sort.SliceStable(probs, func(i, j int) bool { return probs[i].less(probs[j]) })
+		var texts []string
+		for _, p := range probs {
+			texts = append(texts, p.text())
+		}
+		out = append(out, finding{Kind: "partitions", DestinationID: d.ID, Destination: d.Name, BinderType: d.BinderType,
+			Message: fmt.Sprintf("the partitions of %s do not fit: %s", d.Where(), strings.Join(texts, "; "))})
+	}
+	return out
 }
 
 // fileName returns the name of a file the loader read, as its origins
@@ -226,11 +401,15 @@ func draw(m *graphModel) *drawing {
 	x := newIDs()
 	d := &drawing{}
 	for _, s := range m.Services {
-		c := cluster{id: x.id("svc_" + s.Name), label: s.Name}
+		label := s.ID
+		if s.ID != s.Name && len(s.Files) > 0 {
+			label += " (" + s.Files[0] + ")" // several services have its name
+		}
+		c := cluster{id: x.id("svc_" + s.ID), label: label}
 		hasBridge := false
 		for _, f := range s.Functions {
-			c.nodes = append(c.nodes, drawNode{id: x.id(s.Name + "__" + f.Name), lines: []string{f.Name, f.Kind}})
-			x.byKey[fnKey(s.Name, f.Name)] = x.id(s.Name + "__" + f.Name)
+			c.nodes = append(c.nodes, drawNode{id: x.id(s.ID + "__" + f.Name), lines: []string{f.Name, f.Kind}})
+			x.byKey[fnKey(s.ID, f.Name)] = x.id(s.ID + "__" + f.Name)
 		}
 		for _, b := range s.Bindings {
 			if b.Function == "" {
@@ -238,8 +417,8 @@ func draw(m *graphModel) *drawing {
 			}
 		}
 		if hasBridge {
-			id := x.id(s.Name + "__send_bridge")
-			x.byKey[fnKey(s.Name, "")] = id
+			id := x.id(s.ID + "__send_bridge")
+			x.byKey[fnKey(s.ID, "")] = id
 			c.nodes = append(c.nodes, drawNode{id: id, lines: []string{"send bridge", "output-bindings"}})
 		}
 		d.clusters = append(d.clusters, c)
@@ -247,19 +426,26 @@ func draw(m *graphModel) *drawing {
 	for _, dst := range m.Destinations {
 		lines := []string{dst.Name}
 		switch {
-		case dst.DeadLetter && dst.BinderType == rabbit.Type:
+		case dst.DeadLetter && dst.Kind == topology.KindQueue:
 			lines = append(lines, dst.BinderType+" dead-letter queue")
 		case dst.DeadLetter:
 			lines = append(lines, dst.BinderType+" dead letters")
+		case dst.Kind == topology.KindQueue || dst.ID != dst.BinderType+":"+dst.Name && dst.Kind != "":
+			// A queue, or an exchange beside a queue of its name.
+			lines = append(lines, dst.BinderType+" "+dst.Kind)
 		default:
 			lines = append(lines, dst.BinderType)
 		}
+		if dst.Service != "" && dst.ID != dst.BinderType+":"+dst.Name {
+			// In process, beside another binder's or service's of its name.
+			lines = append(lines, "binder "+dst.Binder+" of "+dst.Service)
+		}
 		d.dests = append(d.dests, drawNode{id: x.id("dest_" + dst.ID), lines: lines, dest: true})
 	}
-	destID := func(typ, name string) string { return x.id("dest_" + typ + ":" + name) }
+	destID := func(id string) string { return x.id("dest_" + id) }
 	for _, s := range m.Services {
 		for _, b := range s.Bindings {
-			fn := x.byKey[fnKey(s.Name, b.Function)]
+			fn := x.byKey[fnKey(s.ID, b.Function)]
 			via := ""
 			if b.Binder != b.BinderType {
 				via = "binder " + b.Binder
@@ -279,12 +465,12 @@ func draw(m *graphModel) *drawing {
 				if via != "" {
 					label = append(label, via)
 				}
-				for _, dst := range b.Destinations {
-					d.edges = append(d.edges, edge{from: fn, to: destID(b.BinderType, dst), label: strings.Join(label, "\n")})
+				for _, id := range b.DestinationIDs {
+					d.edges = append(d.edges, edge{from: fn, to: destID(id), label: strings.Join(label, "\n")})
 				}
 				continue
 			}
-			for i, dst := range b.Destinations {
+			for i, id := range b.DestinationIDs {
 				label := []string{b.Name}
 				switch {
 				case b.Group == "":
@@ -300,16 +486,10 @@ func draw(m *graphModel) *drawing {
 				if via != "" {
 					label = append(label, via)
 				}
-				from := destID(b.BinderType, dst)
-				if i < len(b.Queues) {
-					if id, ok := x.byKey["dest_"+b.BinderType+":"+b.Queues[i]]; ok {
-						from = id // the RabbitMQ consumer of a dead-letter queue
-					}
-				}
-				d.edges = append(d.edges, edge{from: from, to: fn, label: strings.Join(label, "\n")})
+				d.edges = append(d.edges, edge{from: destID(id), to: fn, label: strings.Join(label, "\n")})
 			}
-			for _, dl := range b.DeadLetters {
-				d.edges = append(d.edges, edge{from: fn, to: destID(b.BinderType, dl), label: "dead letters\n" + b.Name, dashed: true})
+			for _, id := range b.DeadLetterIDs {
+				d.edges = append(d.edges, edge{from: fn, to: destID(id), label: "dead letters\n" + b.Name, dashed: true})
 			}
 		}
 	}
