@@ -210,7 +210,10 @@ services given (dlq on an anonymous consumer, partitioned consumers that
 do not fit their producers — as the broker assigns partitions: on RabbitMQ
 and NATS partitions from instance-count (NATS: its partition-count) on
 reach no instance —, required-groups nobody reads, NATS destinations of
-which one is another's prefix at a '.').
+which one is another's prefix at a '.'). In-process destinations are one
+binder's of one service (each process has its own): services on the
+in-process binder are not checked against each other; lint them with the
+profile of the broker they share (--profile kafka) for that.
 
 A PATH is an application.yaml (or .yml) or a directory holding one; the
 default is the working directory. Functions are not registered in a lint
@@ -406,7 +409,11 @@ func (sys *system) lint(checkFiles bool) []problem {
 			}
 		}
 	}
-	out = append(out, sys.consistency()...)
+	// Within each scope: in-process destinations are one binder's of one
+	// service (graph's scopes), not joined across services.
+	for _, sub := range sys.scopes(nil) {
+		out = append(out, sub.consistency()...)
+	}
 	return out
 }
 

@@ -164,7 +164,12 @@ stream:
       destination: jobs
       producer:
         required-groups: workers
+  binders:
+    kafka:
+      type: kafka
 `
+	// On a broker both reach: in-process destinations are each process's
+	// own, and lint does not join them across services.
 	consumer := `
 stream:
   function:
@@ -173,6 +178,9 @@ stream:
     work-in-0:
       destination: jobs
       group: workers
+  binders:
+    kafka:
+      type: kafka
 `
 	dir := writeFiles(t, map[string]string{"producer/application.yaml": producer, "consumer/application.yml": consumer})
 	warning := `producer/application.yaml:9: stream.bindings.emit-out-0.producer.required-groups: warning: provisions group "workers" on jobs, but no consumer of the services given reads it: its messages pile up (lint the consuming service together with this one)`

@@ -1,0 +1,41 @@
+package main
+
+import (
+	"strings"
+	"testing"
+)
+
+// TestLintInProcessDestinationsPerService: in-process destinations are
+// one binder's of one service (each process has its own broker), so two
+// services that both send to an in-process "orders" with different
+// partition counts do not disagree. lint joined them across services and
+// failed with two false partition-count errors (found on the examples
+// http-bridge and outbox, which graph already kept apart); the same two
+// services on Kafka still fail.
+func TestLintInProcessDestinationsPerService(t *testing.T) {
+	t.Parallel()
+	svc := func(binder string, parts string) string {
+		return `stream:
+  default-binder: ` + binder + `
+  output-bindings: orders-out
+  bindings:
+    orders-out:
+      destination: orders
+      producer:
+        partition-key-expression: payload.id
+        partition-count: ` + parts + "\n"
+	}
+	dir := writeFiles(t, map[string]string{
+		"a/application.yaml": svc("memory", "2"),
+		"b/application.yaml": svc("memory", "3"),
+		"c/application.yaml": svc("kafka", "2") + "  binders:\n    kafka:\n      type: kafka\n",
+		"d/application.yaml": svc("kafka", "3") + "  binders:\n    kafka:\n      type: kafka\n",
+	})
+	if r := runIn(t, dir, nil, "lint", "a", "b"); r.code != exitOK {
+		t.Errorf("lint of two services with in-process destinations: exit status %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	r := runIn(t, dir, nil, "lint", "c", "d")
+	if r.code != exitFailure || !strings.Contains(r.stdout+r.stderr, "producers of one destination must agree on its partitions") {
+		t.Errorf("lint of two services on Kafka: exit status %d, want the partitions error\n%s%s", r.code, r.stdout, r.stderr)
+	}
+}
