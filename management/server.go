@@ -132,7 +132,21 @@ func (s *Server) Start() error {
 	s.opts.Logger.Info("management server listening", "address", ln.Addr().String(),
 		"max-connections", c.MaxConnections, "read-timeout", c.ReadTimeout, "write-timeout", c.WriteTimeout,
 		"idle-timeout", c.IdleTimeout)
+	if !loopback(ln.Addr()) {
+		// As Spring Boot, management.server.port alone listens on every
+		// interface (probes reach it on the pod's address); unlike
+		// Spring Boot's default exposure, every endpoint is served,
+		// state changes included.
+		s.opts.Logger.Warn("management server listens beyond loopback, without authentication: anyone who reaches the port can stop, pause and start bindings (POST /actuator/bindings/{name}); set management.server.address to 127.0.0.1:<port> or protect the port",
+			"address", ln.Addr().String())
+	}
 	return nil
+}
+
+// loopback reports whether a listens on a loopback address only.
+func loopback(a net.Addr) bool {
+	ta, ok := a.(*net.TCPAddr)
+	return ok && ta.IP.IsLoopback()
 }
 
 // Addr is the address the server listens on ("" when off).

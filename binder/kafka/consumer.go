@@ -271,7 +271,7 @@ func (r *run) loop() {
 			}
 			fails++
 			wait := joinBackoff.Delay(fails)
-			r.c.log.Warn("kafka: joining the consumer group failed; retrying", "attempt", fails, "retry-in", wait, "error", r.c.bd.logErr(err))
+			r.c.log.Warn("kafka: joining the consumer group failed; retrying", "attempt", fails, "retry_in", wait, "error", r.c.bd.logErr(err))
 			if !dispatch.Sleep(r.ctx, wait) {
 				return
 			}

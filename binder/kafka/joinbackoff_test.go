@@ -14,7 +14,7 @@ import (
 
 // TestJoinRetriesBackOff: while the broker is down, a group consumer
 // retries joining with back-off (250 ms doubling to 5 s), one WARN line
-// an attempt, each saying when it retries. It retried (and logged a WARN)
+// an attempt, each saying when it retries (retry_in). It retried (and logged a WARN)
 // every 250 ms for as long as the outage lasted: 43 lines in 11 s for one
 // binding in a newcomer's trial.
 func TestJoinRetriesBackOff(t *testing.T) {
@@ -67,7 +67,7 @@ func TestJoinRetriesBackOff(t *testing.T) {
 		}
 	}
 	for i, l := range fails {
-		if !strings.Contains(l.String(), "retry-in=") {
+		if !strings.Contains(l.String(), "retry_in=") {
 			t.Errorf("join failure %d does not say when it retries: %s", i+1, l)
 		}
 	}
