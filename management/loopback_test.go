@@ -3,6 +3,7 @@ package management_test
 import (
 	"context"
 	"log/slog"
+	"slices"
 	"strings"
 	"testing"
 
@@ -10,6 +11,7 @@ import (
 	"github.com/streambind/streambind/internal/syncbuf"
 	"github.com/streambind/streambind/management"
 	"github.com/streambind/streambind/stream"
+	"github.com/streambind/streambind/topology"
 )
 
 // TestWarnsWhenListeningBeyondLoopback: management.server.port alone
@@ -42,5 +44,29 @@ func TestWarnsWhenListeningBeyondLoopback(t *testing.T) {
 		if got := strings.Contains(buf.String(), "level=WARN msg=\"management server listens beyond loopback"); got != tc.warn {
 			t.Errorf("%s: warned %v, want %v\nlog:\n%s", tc.addr, got, tc.warn, buf.String())
 		}
+	}
+}
+
+// TestTopologyShowsProfiles: GET /actuator/topology shows the active
+// profiles the server is given; it always showed none (found by the
+// examples trial).
+func TestTopologyShowsProfiles(t *testing.T) {
+	fns := stream.NewCatalog()
+	stream.AddConsumer(fns, "sink", func(context.Context, string) error { return nil })
+	cfg := &stream.Config{Function: stream.FunctionConfig{Definition: "sink"},
+		Bindings: map[string]stream.BindingConfig{"sink-in-0": {Destination: "d", Group: "g"}}}
+	app, err := stream.NewApp(cfg, fns, stream.WithBinderType(memory.Type, memory.New), stream.WithLogger(slog.New(slog.DiscardHandler)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := management.New(app, management.Options{Config: management.Config{Address: "127.0.0.1:0"}, Profiles: []string{"kafka", "prod"}})
+	if err := srv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Shutdown(context.Background())
+	var m topology.Model
+	getJSON(t, "http://"+srv.Addr()+"/actuator/topology", &m)
+	if len(m.Services) != 1 || !slices.Equal(m.Services[0].Profiles, []string{"kafka", "prod"}) {
+		t.Fatalf("services %+v, want profiles [kafka prod]", m.Services)
 	}
 }

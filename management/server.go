@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -45,6 +46,9 @@ type Options struct {
 	// Service names the app in GET /actuator/topology. Default:
 	// spring.application.name of Effective, else "app".
 	Service string
+	// Profiles are the active profiles (config.Loaded.Profiles), shown
+	// by GET /actuator/topology. Default: none.
+	Profiles []string
 }
 
 // Server serves the management endpoints of one app.
@@ -258,7 +262,11 @@ func (s *Server) functions(w http.ResponseWriter, _ *http.Request) {
 }
 
 func (s *Server) topology(w http.ResponseWriter, _ *http.Request) {
-	writeJSON(w, http.StatusOK, topology.Build([]topology.ServiceSpec{topology.FromApp(s.app, s.serviceName())}))
+	spec := topology.FromApp(s.app, s.serviceName())
+	if len(s.opts.Profiles) > 0 {
+		spec.Profiles = slices.Clone(s.opts.Profiles)
+	}
+	writeJSON(w, http.StatusOK, topology.Build([]topology.ServiceSpec{spec}))
 }
 
 // serviceName is Options.Service, else spring.application.name, else "app".
