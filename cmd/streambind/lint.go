@@ -439,7 +439,7 @@ func (ep endpoint) ref(from *checkedService) string {
 
 // keyProblem is a problem about key (below a binding, "consumer.dlq") of
 // ep: reported where the key was set, the binding's own key or
-// stream.default's, else at the binding.
+// stream.default's, else at the binding, saying that the default applies.
 func (ep endpoint) keyProblem(kind, key, msg string, warning bool) problem {
 	s := ep.svc
 	path := "stream.bindings." + ep.b.name + "." + key
@@ -449,7 +449,9 @@ func (ep endpoint) keyProblem(kind, key, msg string, warning bool) problem {
 	if o, ok := s.exactOrigin("stream.default." + key); ok {
 		return problem{loc: s.locate(o), key: "stream.default." + key, msg: "binding " + ep.b.name + ": " + msg, warning: warning, kind: kind}
 	}
-	return problem{loc: s.locate(s.origin(path)), key: path, msg: msg, warning: warning, kind: kind}
+	// Set nowhere: reported at the binding, and said so (the value is the
+	// default, not something at that line).
+	return problem{loc: s.locate(s.origin(path)), key: path, msg: msg + " (" + key + " is not set: its default applies)", warning: warning, kind: kind}
 }
 
 // destKey identifies a destination system-wide: binder type and name.

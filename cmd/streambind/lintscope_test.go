@@ -39,3 +39,31 @@ func TestLintInProcessDestinationsPerService(t *testing.T) {
 		t.Errorf("lint of two services on Kafka: exit status %d, want the partitions error\n%s%s", r.code, r.stdout, r.stderr)
 	}
 }
+
+// TestLintSaysWhenAKeyIsNotSet: a partition-count that a service does
+// not set is reported at its binding's line, saying the default applies;
+// the line read as if it set 1 there (found by the graph review).
+func TestLintSaysWhenAKeyIsNotSet(t *testing.T) {
+	t.Parallel()
+	svc := func(producer string) string {
+		return `stream:
+  default-binder: kafka
+  binders:
+    kafka:
+      type: kafka
+  output-bindings: orders-out
+  bindings:
+    orders-out:
+      destination: orders
+` + producer
+	}
+	dir := writeFiles(t, map[string]string{
+		"a/application.yaml": svc("      producer:\n        partition-key-expression: payload.id\n        partition-count: 2\n"),
+		"b/application.yaml": svc(""),
+	})
+	r := runIn(t, dir, nil, "lint", "a", "b")
+	want := "b/application.yaml:8: stream.bindings.orders-out.producer.partition-count: is 1, but a/orders-out (a/application.yaml:8) with 2 also sends to orders: producers of one destination must agree on its partitions (producer.partition-count is not set: its default applies)"
+	if r.code != exitFailure || !strings.Contains(r.stdout, want) {
+		t.Errorf("exit status %d, output:\n%s\nwant a line:\n%s", r.code, r.stdout, want)
+	}
+}
