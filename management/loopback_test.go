@@ -2,10 +2,13 @@ package management_test
 
 import (
 	"context"
+	"io"
 	"log/slog"
+	"net/http"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/streambind/streambind/binder/memory"
 	"github.com/streambind/streambind/internal/syncbuf"
@@ -68,5 +71,59 @@ func TestTopologyShowsProfiles(t *testing.T) {
 	getJSON(t, "http://"+srv.Addr()+"/actuator/topology", &m)
 	if len(m.Services) != 1 || !slices.Equal(m.Services[0].Profiles, []string{"kafka", "prod"}) {
 		t.Fatalf("services %+v, want profiles [kafka prod]", m.Services)
+	}
+}
+
+// TestIdleConnectionsDoNotBlockProbes: clients that keep idle keep-alive
+// connections up to max-connections do not keep a probe waiting: at the
+// limit, a connection that goes idle is closed. A probe waited until the
+// idle connections' idle-timeout (found by the observability trial: 70
+// idle connections, liveness in 29.5 s).
+func TestIdleConnectionsDoNotBlockProbes(t *testing.T) {
+	fns := stream.NewCatalog()
+	stream.AddConsumer(fns, "sink", func(context.Context, string) error { return nil })
+	cfg := &stream.Config{Function: stream.FunctionConfig{Definition: "sink"},
+		Bindings: map[string]stream.BindingConfig{"sink-in-0": {Destination: "d", Group: "g"}}}
+	app, err := stream.NewApp(cfg, fns, stream.WithBinderType(memory.Type, memory.New), stream.WithLogger(slog.New(slog.DiscardHandler)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const max = 4
+	srv := management.New(app, management.Options{Config: management.Config{Address: "127.0.0.1:0", MaxConnections: max, IdleTimeout: time.Minute}})
+	if err := srv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Shutdown(context.Background())
+	url := "http://" + srv.Addr() + "/health/liveness"
+	get := func(c *http.Client) error {
+		resp, err := c.Get(url)
+		if err != nil {
+			return err
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		return resp.Body.Close()
+	}
+	// max clients, each with a keep-alive connection of its own, idle.
+	var pool []*http.Client
+	for range max {
+		c := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 1}, Timeout: 5 * time.Second}
+		defer c.CloseIdleConnections()
+		if err := get(c); err != nil {
+			t.Fatal(err)
+		}
+		pool = append(pool, c)
+	}
+	probe := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}, Timeout: 3 * time.Second}
+	for i := range 3 {
+		if err := get(probe); err != nil {
+			t.Fatalf("probe %d with %d idle connections open: %v", i+1, max, err)
+		}
+	}
+	// The pool's clients still get answers (on a new connection if theirs
+	// was closed).
+	for i, c := range pool {
+		if err := get(c); err != nil {
+			t.Errorf("pooled client %d: %v", i, err)
+		}
 	}
 }

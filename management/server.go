@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"golang.org/x/net/netutil"
@@ -132,6 +133,7 @@ func (s *Server) Start() error {
 		inner = s.wrap(ln)
 	}
 	limited := netutil.LimitListener(inner, c.MaxConnections)
+	s.srv.ConnState = idleAtCapacity(c.MaxConnections)
 	go func() { s.done <- s.srv.Serve(limited) }()
 	s.opts.Logger.Info("management server listening", "address", ln.Addr().String(),
 		"max-connections", c.MaxConnections, "read-timeout", c.ReadTimeout, "write-timeout", c.WriteTimeout,
@@ -145,6 +147,31 @@ func (s *Server) Start() error {
 			"address", ln.Addr().String())
 	}
 	return nil
+}
+
+// idleAtCapacity is the server's ConnState: a connection that goes idle
+// (keep-alive, between requests) while max connections are open is
+// closed, so that a new one — a readiness probe — gets its slot at once.
+// Idle clients (a scraper's or a load balancer's pool) held every slot of
+// the connection limit, and a probe waited until their idle-timeout
+// (70 idle connections: 29.5 s).
+func idleAtCapacity(max int) func(net.Conn, http.ConnState) {
+	var mu sync.Mutex
+	open := 0
+	return func(c net.Conn, st http.ConnState) {
+		mu.Lock()
+		switch st {
+		case http.StateNew:
+			open++
+		case http.StateClosed, http.StateHijacked:
+			open--
+		}
+		full := open >= max
+		mu.Unlock()
+		if st == http.StateIdle && full {
+			c.Close()
+		}
+	}
 }
 
 // loopback reports whether a listens on a loopback address only.
