@@ -72,6 +72,12 @@ func newBridge(a *App) *Bridge {
 // copies []byte payloads, keys and headers, so the caller may reuse them
 // once Send returned.
 //
+// Send waits for the broker as long as ctx lets it: during an outage a
+// binder retries (RabbitMQ until the connection is back, which can be
+// minutes), so give ctx a deadline where the caller cannot wait (an HTTP
+// handler: the request's timeout). A send to a stopped output binding
+// fails at once with [ErrBindingStopped].
+//
 // An Envelope's Key is the message key (the Kafka record key, the
 // partition key of the other binders); on a partitioned binding it also
 // selects the partition in place of partition-key-expression (through
