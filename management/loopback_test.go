@@ -23,14 +23,7 @@ import (
 // included; the server said nothing about it (found by the observability
 // trial). It warns now; on loopback it does not.
 func TestWarnsWhenListeningBeyondLoopback(t *testing.T) {
-	fns := stream.NewCatalog()
-	stream.AddConsumer(fns, "sink", func(context.Context, string) error { return nil })
-	cfg := &stream.Config{Function: stream.FunctionConfig{Definition: "sink"},
-		Bindings: map[string]stream.BindingConfig{"sink-in-0": {Destination: "d", Group: "g"}}}
-	app, err := stream.NewApp(cfg, fns, stream.WithBinderType(memory.Type, memory.New), stream.WithLogger(slog.New(slog.DiscardHandler)))
-	if err != nil {
-		t.Fatal(err)
-	}
+	app := sinkApp(t)
 	for _, tc := range []struct {
 		addr string
 		warn bool
@@ -54,14 +47,7 @@ func TestWarnsWhenListeningBeyondLoopback(t *testing.T) {
 // profiles the server is given; it always showed none (found by the
 // examples trial).
 func TestTopologyShowsProfiles(t *testing.T) {
-	fns := stream.NewCatalog()
-	stream.AddConsumer(fns, "sink", func(context.Context, string) error { return nil })
-	cfg := &stream.Config{Function: stream.FunctionConfig{Definition: "sink"},
-		Bindings: map[string]stream.BindingConfig{"sink-in-0": {Destination: "d", Group: "g"}}}
-	app, err := stream.NewApp(cfg, fns, stream.WithBinderType(memory.Type, memory.New), stream.WithLogger(slog.New(slog.DiscardHandler)))
-	if err != nil {
-		t.Fatal(err)
-	}
+	app := sinkApp(t)
 	srv := management.New(app, management.Options{Config: management.Config{Address: "127.0.0.1:0"}, Profiles: []string{"kafka", "prod"}})
 	if err := srv.Start(); err != nil {
 		t.Fatal(err)
@@ -80,14 +66,7 @@ func TestTopologyShowsProfiles(t *testing.T) {
 // idle connections' idle-timeout (found by the observability trial: 70
 // idle connections, liveness in 29.5 s).
 func TestIdleConnectionsDoNotBlockProbes(t *testing.T) {
-	fns := stream.NewCatalog()
-	stream.AddConsumer(fns, "sink", func(context.Context, string) error { return nil })
-	cfg := &stream.Config{Function: stream.FunctionConfig{Definition: "sink"},
-		Bindings: map[string]stream.BindingConfig{"sink-in-0": {Destination: "d", Group: "g"}}}
-	app, err := stream.NewApp(cfg, fns, stream.WithBinderType(memory.Type, memory.New), stream.WithLogger(slog.New(slog.DiscardHandler)))
-	if err != nil {
-		t.Fatal(err)
-	}
+	app := sinkApp(t)
 	const max = 4
 	srv := management.New(app, management.Options{Config: management.Config{Address: "127.0.0.1:0", MaxConnections: max, IdleTimeout: time.Minute}})
 	if err := srv.Start(); err != nil {
@@ -126,4 +105,18 @@ func TestIdleConnectionsDoNotBlockProbes(t *testing.T) {
 			t.Errorf("pooled client %d: %v", i, err)
 		}
 	}
+}
+
+// sinkApp is an app of one consumer on the in-process binder, not run.
+func sinkApp(t *testing.T) *stream.App {
+	t.Helper()
+	fns := stream.NewCatalog()
+	stream.AddConsumer(fns, "sink", func(context.Context, string) error { return nil })
+	cfg := &stream.Config{Function: stream.FunctionConfig{Definition: "sink"},
+		Bindings: map[string]stream.BindingConfig{"sink-in-0": {Destination: "d", Group: "g"}}}
+	app, err := stream.NewApp(cfg, fns, stream.WithBinderType(memory.Type, memory.New), stream.WithLogger(slog.New(slog.DiscardHandler)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return app
 }
