@@ -1033,7 +1033,12 @@ func (a *App) prepareBinding(v *validator, name string, input bool) *Binding {
 func (a *App) wire(v *validator, rt *runtimeBinding, b *Binding) {
 	if b.input {
 		rt.in = b
-		if b.cfg.Consumer.BatchMode && rt.fn.parts[0].inElem == nil {
+		switch {
+		case b.cfg.Consumer.BatchMode && rt.fn.parts[0].router:
+			// The routing function's own input is []byte: "does not take
+			// a slice (got []uint8)" would ask the user to change it.
+			v.add("stream.bindings."+b.name+".consumer.batch-mode", "%s routes one message at a time: batch mode is not supported on its input", RouterFunctionName)
+		case b.cfg.Consumer.BatchMode && rt.fn.parts[0].inElem == nil:
 			v.add("stream.bindings."+b.name+".consumer.batch-mode", "function %q does not take a slice (got %s)", rt.fn.parts[0].name, rt.fn.parts[0].in.typ)
 		}
 	} else {

@@ -101,6 +101,9 @@ type entry struct {
 	source func(ctx context.Context, emit func(context.Context, any) error) error
 	// inElem is the element codec when the input is a slice (batch mode).
 	inElem *anyCodec
+	// router marks the routing function the framework binds (not a
+	// function the application registered under its name).
+	router bool
 }
 
 func (c *Catalog) add(e *entry) {

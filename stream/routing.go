@@ -144,7 +144,7 @@ func (a *App) newRouter(fns *Catalog) (*boundFunc, error) {
 			return nil, fmt.Errorf("expression %q is constant and yields %s, which names no registered function or consumer (routable: %s)", expr.src, got, strings.Join(names, ", "))
 		}
 	}
-	e := &entry{name: RouterFunctionName, kind: kind, in: erase(codecFor[[]byte]())}
+	e := &entry{name: RouterFunctionName, kind: kind, in: erase(codecFor[[]byte]()), router: true}
 	if kind == KindFunction {
 		e.out = erase(codecFor[[]byte]())
 	}

@@ -275,7 +275,35 @@ func (rt *runtimeBinding) processBatch(ctx context.Context, envs []Envelope) (er
 		}
 		envs = stripped
 	}
-	return rt.withRetries(ctx, first, func(ctx context.Context) error { return rt.handleBatch(ctx, envs) })
+	err = rt.withRetries(context.WithValue(ctx, batchKey{}, envs), first, func(ctx context.Context) error { return rt.handleBatch(ctx, envs) })
+	rt.countBatch(len(envs), err)
+	return err
+}
+
+// countBatch counts the messages of a batch of n beyond its first, which
+// withRetries counted: the counters count input messages (the batch's
+// outcome is each message's: a failed batch is dead-lettered or dropped
+// message by message), not handler calls. Retries stay counted per
+// attempt.
+func (rt *runtimeBinding) countBatch(n int, err error) {
+	extra := int64(n - 1)
+	if extra <= 0 {
+		return
+	}
+	stats := &rt.in.stats
+	switch {
+	case err == nil:
+		stats.processed.Add(extra)
+	case errors.Is(err, ErrNak):
+		// left for redelivery: not counted yet
+	default:
+		stats.failed.Add(extra)
+		if rt.in.cfg.Consumer.DLQ && rt.in.group != "" {
+			stats.deadLettered.Add(extra)
+		} else {
+			stats.dropped.Add(extra)
+		}
+	}
 }
 
 // isRetryable applies consumer.retryable-exceptions and default-retryable
@@ -381,13 +409,25 @@ func (rt *runtimeBinding) retryAfter(ctx context.Context, env Envelope, attempt 
 		// to its dead letter or drop: it is not the message's error, and
 		// not every binder recovers a handler's panic (this may run on a
 		// goroutine of its own: pipeCall.sent).
-		fm := FailedMessage{Binding: rt.in.name, Envelope: env, Err: cause, Attempts: n, DeadLettered: dlq}
-		if perr := safeCall(func() error { rt.onFail(ctx, fm); return nil }); perr != nil {
-			rt.log.Error("error handler panicked", "error", boundedErr(perr))
+		// A failed batch fails each of its messages: the handler is
+		// called for each, as its doc says.
+		envs := []Envelope{env}
+		if b, ok := ctx.Value(batchKey{}).([]Envelope); ok && len(b) > 0 {
+			envs = b
+		}
+		for _, e := range envs {
+			fm := FailedMessage{Binding: rt.in.name, Envelope: e, Err: cause, Attempts: n, DeadLettered: dlq}
+			if perr := safeCall(func() error { rt.onFail(ctx, fm); return nil }); perr != nil {
+				rt.log.Error("error handler panicked", "error", boundedErr(perr))
+			}
 		}
 	}
 	return err
 }
+
+// batchKey is the context key of the messages of the batch being handled
+// (processBatch), for the ErrorHandler of a failed batch.
+type batchKey struct{}
 
 // backOff waits d unless ctx ends or the app begins to stop.
 func (rt *runtimeBinding) backOff(ctx context.Context, d time.Duration) bool {
@@ -565,13 +605,29 @@ func (rt *runtimeBinding) adapt(prev, next *entry, v any, carried func() Headers
 	}
 	cx := convCtx{binding: rt.fn.name, converters: rt.inCx.converters, contentType: DefaultContentType}
 	data, hdr, err := prev.out.encode(&cx, v)
-	if err != nil {
-		return nil, err
+	if err == nil {
+		if _, ok := v.(headerCarrier); !ok && next.in.message {
+			hdr = carried()
+		}
+		var r any
+		if r, err = next.in.decode(&cx, Envelope{Payload: data, Headers: hdr}, DefaultContentType); err == nil {
+			return r, nil
+		}
 	}
-	if _, ok := v.(headerCarrier); !ok && next.in.message {
-		hdr = carried()
+	// The input message was fine: say that the parts do not fit, not only
+	// that something "cannot decode application/json".
+	return nil, prefixErr(err, "composition %s: the output of %s (%s) does not convert to the input of %s (%s)",
+		rt.fn.name, prev.name, reflect.TypeOf(v), next.name, next.in.typ)
+}
+
+// prefixErr prefixes err's text with what format says, inside an outermost
+// Permanent marker (which a dead letter's x-exception-message leaves out).
+func prefixErr(err error, format string, args ...any) error {
+	what := fmt.Sprintf(format, args...)
+	if pe, ok := err.(*PermanentError); ok {
+		return Permanent(fmt.Errorf("%s: %w", what, pe.Err))
 	}
-	return next.in.decode(&cx, Envelope{Payload: data, Headers: hdr}, DefaultContentType)
+	return fmt.Errorf("%s: %w", what, err)
 }
 
 // handleBatch decodes a batch into the slice the function takes and calls it.
@@ -581,7 +637,9 @@ func (rt *runtimeBinding) handleBatch(ctx context.Context, envs []Envelope) erro
 	for i, env := range envs {
 		v, err := e.inElem.decode(&rt.inCx, env, env.ContentType(rt.inCx.contentType))
 		if err != nil {
-			return err
+			// The whole batch fails (and is dead-lettered) with this
+			// error: say which message could not be decoded.
+			return prefixErr(err, "batch message %d of %d", i+1, len(envs))
 		}
 		slice.Index(i).Set(reflect.ValueOf(v))
 	}
