@@ -1038,6 +1038,10 @@ func (a *App) wire(v *validator, rt *runtimeBinding, b *Binding) {
 			// The routing function's own input is []byte: "does not take
 			// a slice (got []uint8)" would ask the user to change it.
 			v.add("stream.bindings."+b.name+".consumer.batch-mode", "%s routes one message at a time: batch mode is not supported on its input", RouterFunctionName)
+		case b.cfg.Consumer.BatchMode && rt.fn.parts[0].inElem == nil && rt.fn.parts[0].in.typ != nil &&
+			rt.fn.parts[0].in.typ.Kind() == reflect.Slice && rt.fn.parts[0].in.typ.Elem().Kind() == reflect.Uint8:
+			// "does not take a slice (got []uint8)" contradicts itself.
+			v.add("stream.bindings."+b.name+".consumer.batch-mode", "function %q takes %s, one message's bytes; a batch needs a slice of messages ([][]byte, []string, []T or []stream.Message[T])", rt.fn.parts[0].name, rt.fn.parts[0].in.typ)
 		case b.cfg.Consumer.BatchMode && rt.fn.parts[0].inElem == nil:
 			v.add("stream.bindings."+b.name+".consumer.batch-mode", "function %q does not take a slice (got %s)", rt.fn.parts[0].name, rt.fn.parts[0].in.typ)
 		}

@@ -150,12 +150,27 @@ func (a *App) checkNative(v *validator, rt *runtimeBinding, b *Binding) {
 			v.add(path+".consumer.use-native-decoding", "function %q takes %s; with native decoding the binder's bytes reach it unconverted, so it must take []byte, string or a Message of one of them", e.name, t)
 		}
 	}
+	if !b.input {
+		// A slice of Messages would be sent as one JSON array of the Go
+		// structs ({"Payload":…,"Headers":…}); SCSt sends each message of
+		// a returned collection on its own. Refused rather than sent so.
+		e := rt.fn.parts[len(rt.fn.parts)-1]
+		if t := e.out.typ; t != nil && (t.Kind() == reflect.Slice || t.Kind() == reflect.Array) && isMessageType(t.Elem()) {
+			v.add(path, "function %q returns %s: a collection of messages is not sent one by one (SCSt does), it would be one message holding a JSON array of them; return one stream.Message (or a slice of payloads, sent as one JSON array), or send each with the Bridge", e.name, t)
+		}
+	}
 	if !b.input && b.cfg.Producer.UseNativeEncoding {
 		e := rt.fn.parts[len(rt.fn.parts)-1]
 		if !rawType(e.out.typ) {
 			v.add(path+".producer.use-native-encoding", "function %q returns %s; with native encoding its output is sent unconverted, so it must return []byte, string or a Message of one of them", e.name, e.out.typ)
 		}
 	}
+}
+
+// isMessageType reports whether t is a Message[X] or *Message[X].
+func isMessageType(t reflect.Type) bool {
+	mc := reflect.TypeFor[messageCodec]()
+	return t.Implements(mc) || (t.Kind() != reflect.Pointer && reflect.PointerTo(t).Implements(mc))
 }
 
 // checkInstance validates stream.instance-index and stream.instance-count.
