@@ -212,6 +212,30 @@ func NewApp(cfg *Config, fns *Catalog, opts ...Option) (*App, error) {
 			want[i].name = ""
 		}
 	}
+	// A composed function's binding is SCSt's <ab>-in-0 as well (its
+	// default destination and the keys that configure it): beside a
+	// binding of that name (function "ab" and "a|b" in one definition)
+	// both would read and write one destination and share its settings.
+	scst := map[string]string{}            // lower-case SCSt name → as named
+	reported := map[*runtimeBinding]bool{} // one problem per function, not per binding
+	for i, p := range want {
+		if p.name == "" || !strings.Contains(p.name, "|") {
+			continue
+		}
+		alt := SCStComposedBindingName(p.name)
+		other, ok := known[strings.ToLower(alt)]
+		if !ok {
+			other, ok = scst[strings.ToLower(alt)] // "a|bc" and "ab|c"
+		}
+		scst[strings.ToLower(alt)] = p.name
+		if ok {
+			if !reported[p.rt] {
+				reported[p.rt] = true
+				v.add("stream.function.definition", "the bindings %s and %s are both SCSt's %s (a composed function's bindings are named without the '|'): they would share its destination and configuration; bind only one of them", other, p.name, alt)
+			}
+			want[i].name = ""
+		}
+	}
 	if !v.decidesBindings() {
 		a.warnUnbound(known)
 	}

@@ -1,0 +1,41 @@
+package stream_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/streambind/streambind/binder/memory"
+	"github.com/streambind/streambind/stream"
+)
+
+// A composition's bindings are SCSt's names without the '|' too: "ab" and
+// "a|b" (or "a|bc" and "ab|c") in one definition would read and write one
+// destination and share its settings. Start-up refuses it, once per
+// function, at the definition.
+func TestComposedBindingsCollideWithSCStNames(t *testing.T) {
+	for def, want := range map[string]string{
+		"ab;a|b":    "the bindings ab-in-0 and a|b-in-0 are both SCSt's ab-in-0",
+		"a|bc;ab|c": "the bindings a|bc-in-0 and ab|c-in-0 are both SCSt's abc-in-0",
+	} {
+		fns := stream.NewCatalog()
+		for _, n := range []string{"a", "b", "c", "ab", "bc"} {
+			stream.AddFunction(fns, n, func(_ context.Context, o Order) (Order, error) { return o, nil })
+		}
+		cfg := &stream.Config{Function: stream.FunctionConfig{Definition: def}}
+		_, err := stream.NewApp(cfg, fns, stream.WithBinderType(memory.Type, memory.New), stream.WithoutSignals(), stream.WithLogger(testLogger(t)))
+		errs := configErrs(t, err)
+		if len(errs) != 1 || errs[0].Path != "stream.function.definition" || !strings.Contains(errs[0].Msg, want) {
+			t.Fatalf("%s: errors %v", def, errs)
+		}
+	}
+	// Compositions whose SCSt names differ are fine.
+	fns := stream.NewCatalog()
+	for _, n := range []string{"a", "b"} {
+		stream.AddFunction(fns, n, func(_ context.Context, o Order) (Order, error) { return o, nil })
+	}
+	if _, err := stream.NewApp(&stream.Config{Function: stream.FunctionConfig{Definition: "a|b;b|a"}}, fns,
+		stream.WithBinderType(memory.Type, memory.New), stream.WithoutSignals(), stream.WithLogger(testLogger(t))); err != nil {
+		t.Fatal(err)
+	}
+}
