@@ -162,6 +162,8 @@ func NewApp(cfg *Config, fns *Catalog, opts ...Option) (*App, error) {
 		name  string
 		input bool
 		key   string // the key that names it, when not the function definition
+		// functional is a function binding's functional name ("a|b-in-0").
+		functional string
 	}
 	var want []pending
 	for _, bf := range bound {
@@ -171,17 +173,17 @@ func NewApp(cfg *Config, fns *Catalog, opts ...Option) (*App, error) {
 		// A new name a binding cannot have is reported at the rename
 		// (checkRenames): the binding is not prepared under it.
 		if n := cfg.FunctionBindingName(bf.inBinding()); bf.kind != KindSupplier && (n == bf.inBinding() || checkBindingName(n) == nil) {
-			want = append(want, pending{rt, n, true, "stream.function.bindings"})
+			want = append(want, pending{rt, n, true, "stream.function.bindings", bf.inBinding()})
 		}
 		if n := cfg.FunctionBindingName(bf.outBinding()); bf.kind != KindConsumer && (n == bf.outBinding() || checkBindingName(n) == nil) {
-			want = append(want, pending{rt, n, false, "stream.function.bindings"})
+			want = append(want, pending{rt, n, false, "stream.function.bindings", bf.outBinding()})
 		}
 		a.funcs = append(a.funcs, rt)
 	}
 	a.checkRenames(&v, bound)
 	for _, in := range explicitIn {
 		rt := &runtimeBinding{fn: in.fn}
-		want = append(want, pending{rt, in.binding, true, "stream.input-bindings"})
+		want = append(want, pending{rt, in.binding, true, "stream.input-bindings", ""})
 		a.funcs = append(a.funcs, rt)
 	}
 	// Empty items ("a;;b", a trailing ';') are skipped, as SCSt skips
@@ -192,11 +194,53 @@ func NewApp(cfg *Config, fns *Catalog, opts ...Option) (*App, error) {
 				v.add("stream.output-bindings", "%v", err)
 				continue
 			}
-			want = append(want, pending{nil, n, false, "stream.output-bindings"})
+			want = append(want, pending{nil, n, false, "stream.output-bindings", ""})
 		}
+	}
+	// A composed function's binding not renamed is SCSt's name without the
+	// '|' too (its default destination, and the keys that configure it):
+	// beside a binding of that name (function "ab" and "a|b" in one
+	// definition, or "a|bc" and "ab|c") both would read and write one
+	// destination and share its settings.
+	type scstName struct {
+		i        int
+		composed bool
+	}
+	scst := map[string]scstName{}
+	reported := map[*runtimeBinding]bool{} // one problem per function, not per binding
+	for i, p := range want {
+		composed := strings.Contains(p.functional, "|") &&
+			(p.name == p.functional || p.name == SCStComposedBindingName(p.functional))
+		k := strings.ToLower(p.name)
+		if composed {
+			k = strings.ToLower(SCStComposedBindingName(p.functional))
+		}
+		q, seen := scst[k]
+		if !seen {
+			scst[k] = scstName{i, composed}
+			continue
+		}
+		if !composed && !q.composed {
+			continue // two bindings of one name: below
+		}
+		named := func(p pending, composed bool) string {
+			if composed {
+				return p.functional
+			}
+			return p.name
+		}
+		if r := p.rt; r == nil || !reported[r] {
+			reported[r] = true
+			v.add("stream.function.definition", "the bindings %s and %s are both SCSt's %s (a composed function's bindings are named without the '|'): they would share its destination and configuration; bind only one of them",
+				named(want[q.i], q.composed), named(p, composed), SCStComposedBindingName(named(p, composed)))
+		}
+		want[i].name = ""
 	}
 	known := map[string]string{} // lower-case name → as named
 	for i, p := range want {
+		if p.name == "" {
+			continue
+		}
 		if first, ok := known[strings.ToLower(p.name)]; !ok {
 			known[strings.ToLower(p.name)] = p.name
 		} else {
@@ -208,30 +252,6 @@ func NewApp(cfg *Config, fns *Catalog, opts ...Option) (*App, error) {
 				v.add(p.key, "two bindings are named %s (and %s; binding names are case-insensitive): rename one of them", p.name, first)
 			} else {
 				v.add(p.key, "two bindings are named %s: rename one of them", p.name)
-			}
-			want[i].name = ""
-		}
-	}
-	// A composed function's binding is SCSt's <ab>-in-0 as well (its
-	// default destination and the keys that configure it): beside a
-	// binding of that name (function "ab" and "a|b" in one definition)
-	// both would read and write one destination and share its settings.
-	scst := map[string]string{}            // lower-case SCSt name → as named
-	reported := map[*runtimeBinding]bool{} // one problem per function, not per binding
-	for i, p := range want {
-		if p.name == "" || !strings.Contains(p.name, "|") {
-			continue
-		}
-		alt := SCStComposedBindingName(p.name)
-		other, ok := known[strings.ToLower(alt)]
-		if !ok {
-			other, ok = scst[strings.ToLower(alt)] // "a|bc" and "ab|c"
-		}
-		scst[strings.ToLower(alt)] = p.name
-		if ok {
-			if !reported[p.rt] {
-				reported[p.rt] = true
-				v.add("stream.function.definition", "the bindings %s and %s are both SCSt's %s (a composed function's bindings are named without the '|'): they would share its destination and configuration; bind only one of them", other, p.name, alt)
 			}
 			want[i].name = ""
 		}

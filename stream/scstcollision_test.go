@@ -29,6 +29,19 @@ func TestComposedBindingsCollideWithSCStNames(t *testing.T) {
 			t.Fatalf("%s: errors %v", def, errs)
 		}
 	}
+	// Configured under SCSt's name, the composition's binding took that
+	// name: the error was "two bindings are named ab-in-0" at
+	// stream.function.bindings, which no file set.
+	cfg := loadYAML(t, "stream:\n  function:\n    definition: \"ab;a|b\"\n  bindings:\n    ab-in-0: {group: g}\n")
+	fns0 := stream.NewCatalog()
+	for _, n := range []string{"a", "b", "ab"} {
+		stream.AddFunction(fns0, n, func(_ context.Context, o Order) (Order, error) { return o, nil })
+	}
+	_, err := stream.NewApp(cfg, fns0, stream.WithBinderType(memory.Type, memory.New), stream.WithoutSignals(), stream.WithLogger(testLogger(t)))
+	if errs := configErrs(t, err); len(errs) != 1 || errs[0].Path != "stream.function.definition" ||
+		!strings.Contains(errs[0].Msg, "the bindings ab-in-0 and a|b-in-0 are both SCSt's ab-in-0") {
+		t.Fatalf("configured: errors %v", errs)
+	}
 	// Compositions whose SCSt names differ are fine.
 	fns := stream.NewCatalog()
 	for _, n := range []string{"a", "b"} {
