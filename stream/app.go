@@ -521,8 +521,9 @@ func (a *App) warnUnbound(known map[string]string) {
 	}
 	sort.Strings(bound)
 	names := make([]string, 0, len(a.cfg.Bindings))
+	sources := a.deadLetterSources(known) // configured for a dead-letter reader: used
 	for name := range a.cfg.Bindings {
-		if _, ok := known[strings.ToLower(name)]; !ok {
+		if _, ok := known[strings.ToLower(name)]; !ok && !sources[strings.ToLower(name)] {
 			names = append(names, name)
 		}
 	}
@@ -599,6 +600,9 @@ func (a *App) bridgeOnly(name string) bool {
 }
 
 var functionalName = regexp.MustCompile(`(?i)-(in|out)-\d+$`)
+
+// functionalInput matches the functional names of input bindings.
+var functionalInput = regexp.MustCompile(`(?i)-in-\d+$`)
 
 // nearest returns the name of names closest to name (edit distance,
 // ignoring case), or "" when none is within half of name's length.

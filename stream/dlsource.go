@@ -129,9 +129,14 @@ func (a *App) resolveDeadLetterSources(v *validator, inputs []string, bound map[
 		key := "stream.bindings." + name + ".consumer.dead-letters-of"
 		srcName := own.Consumer.DeadLettersOf
 		src, ok := isInput[strings.ToLower(srcName)]
+		if !ok {
+			// A reader in a process of its own: the binding is configured
+			// (destination, group, dlq) but its function runs elsewhere.
+			src, ok = a.configuredInput(srcName)
+		}
 		switch {
 		case !ok:
-			v.add(key, "names no consumer binding of this app: %q (consumer bindings: %s)", srcName, strings.Join(sortedValues(isInput), ", "))
+			v.add(key, "names no consumer binding of this app: %q (consumer bindings: %s; or configure it under stream.bindings.%s, with its destination, group and dlq, where its function runs elsewhere)", srcName, strings.Join(sortedValues(isInput), ", "), srcName)
 			continue
 		case strings.EqualFold(src, name):
 			v.add(key, "a binding cannot read its own dead letters")
@@ -192,6 +197,34 @@ func (a *App) resolveDeadLetterSources(v *validator, inputs []string, bound map[
 		}
 	}
 	a.cfg = &cfg
+}
+
+// configuredInput returns the configured name of the consumer binding
+// name (stream.bindings.<name>, case-insensitively, a functional input
+// name: <function>-in-<n>) when the configuration has one.
+func (a *App) configuredInput(name string) (string, bool) {
+	for k := range a.cfg.Bindings {
+		if strings.EqualFold(k, name) && functionalInput.MatchString(k) {
+			return k, true
+		}
+	}
+	return "", false
+}
+
+// deadLetterSources returns the lower-cased names of the bindings that a
+// dead-letter reader bound by the app names (consumer.dead-letters-of):
+// their settings are used even where the app does not bind them.
+func (a *App) deadLetterSources(bound map[string]string) map[string]bool {
+	out := map[string]bool{}
+	for name, bc := range a.cfg.Bindings {
+		if bc.Consumer.DeadLettersOf == "" {
+			continue
+		}
+		if _, ok := bound[strings.ToLower(name)]; ok {
+			out[strings.ToLower(bc.Consumer.DeadLettersOf)] = true
+		}
+	}
+	return out
 }
 
 func copyExtBindings(m map[string]ExtensionBindingConfig) map[string]ExtensionBindingConfig {

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
-	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -412,31 +411,11 @@ func (sys *system) lint(checkFiles bool) []problem {
 	}
 	// Within each scope: in-process destinations are one binder's of one
 	// service (graph's scopes), not joined across services.
-	var cons []problem
 	for _, sub := range sys.scopes(nil) {
-		cons = append(cons, sub.consistency()...)
+		out = append(out, sub.consistency()...)
 	}
-	// The app warns at start-up of a dlq without a group (naming the
-	// key): where that is an error here, it is listed once, as the error.
-	type at struct {
-		loc location
-		key string
-	}
-	dlqErrs := map[at]bool{}
-	for _, p := range cons {
-		if p.kind == kindDLQ && !p.warning {
-			dlqErrs[at{p.loc, p.key}] = true
-		}
-	}
-	out = slices.DeleteFunc(out, func(p problem) bool {
-		return p.warning && dlqErrs[at{p.loc, p.key}] && strings.HasPrefix(p.msg, appDLQWarning)
-	})
-	return append(out, cons...)
+	return out
 }
-
-// appDLQWarning begins the app's start-up warning of consumer.dlq on a
-// binding without a group (stream's warnDLQWithoutGroup).
-const appDLQWarning = "consumer.dlq does not apply to a binding without a group"
 
 // endpoint is a binding of a service.
 type endpoint struct {
@@ -469,13 +448,6 @@ func (ep endpoint) keyProblem(kind, key, msg string, warning bool) problem {
 	}
 	if o, ok := s.exactOrigin("stream.default." + key); ok {
 		return problem{loc: s.locate(o), key: "stream.default." + key, msg: "binding " + ep.b.name + ": " + msg, warning: warning, kind: kind}
-	}
-	if key == "consumer.instance-count" || key == "consumer.instance-index" {
-		// stream.instance-count/-index are every consumer's default.
-		top := "stream." + strings.TrimPrefix(key, "consumer.")
-		if o, ok := s.exactOrigin(top); ok {
-			return problem{loc: s.locate(o), key: top, msg: "binding " + ep.b.name + ": " + msg, warning: warning, kind: kind}
-		}
 	}
 	// Set nowhere: reported at the binding, and said so (the value is the
 	// default, not something at that line).
