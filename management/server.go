@@ -448,9 +448,10 @@ func (s *Server) setBindingState(w http.ResponseWriter, r *http.Request) {
 		// in-flight messages did not finish in time is STOPPED, and they
 		// are redelivered): say what it is now, in the answer and the log.
 		now := b.State()
+		msg := redact.String(err.Error()) // whatever the server's logger does
 		s.opts.Logger.Warn("binding state change failed", "binding", b.Name(), "requested", strings.ToUpper(state),
-			"state", now, "error", err)
-		writeJSON(w, http.StatusInternalServerError, map[string]string{"error": redact.String(err.Error()), "state": string(now)})
+			"state", now, "error", msg)
+		writeJSON(w, http.StatusInternalServerError, map[string]string{"error": msg, "state": string(now)})
 		return
 	}
 	s.opts.Logger.Info("binding state changed", "binding", b.Name(), "state", b.State())
