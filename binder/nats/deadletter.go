@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"maps"
 	"strconv"
 	"time"
@@ -177,7 +178,13 @@ func (c *consumer) refreshDLQ(ctx context.Context) {
 	c.bd.forgetStream(c.dlqSubject)
 	ref, err := c.bd.ensureStream(ctx, c.conn, c.dlqSubject)
 	if err != nil {
-		c.log.Warn("nats: the dead-letter stream cannot be looked up or provisioned", "dlq", c.dlqSubject, "error", c.bd.logErr(err))
+		lvl := slog.LevelWarn
+		if isTransient(err) {
+			// JetStream not answering (a restart, an election): the
+			// dead letter's attempts go on; not a WARN each time.
+			lvl = slog.LevelDebug
+		}
+		c.log.Log(context.Background(), lvl, "nats: the dead-letter stream cannot be looked up or provisioned", "dlq", c.dlqSubject, "error", c.bd.logErr(err))
 		return
 	}
 	c.dlqRef.Store(ref)
