@@ -3,7 +3,9 @@ package main
 import (
 	"fmt"
 	"io"
+	"maps"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -11,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/streambind/streambind/binder/kafka"
+	"github.com/streambind/streambind/binder/memory"
 	"github.com/streambind/streambind/binder/nats"
 	"github.com/streambind/streambind/binder/props"
 	"github.com/streambind/streambind/binder/rabbit"
@@ -34,6 +37,7 @@ const (
 	kindPartitions     = "partitions"
 	kindRequiredGroups = "required-groups"
 	kindOverlap        = "destination-overlap"
+	kindInProcess      = "in-process-shared"
 	// kindFile: a file a setting names cannot be read or is not what the
 	// setting needs (checked.files), a warning that --strict does not
 	// count.
@@ -212,8 +216,9 @@ and NATS partitions from instance-count (NATS: its partition-count) on
 reach no instance —, required-groups nobody reads, NATS destinations of
 which one is another's prefix at a '.'). In-process destinations are one
 binder's of one service (each process has its own): services on the
-in-process binder are not checked against each other; lint them with the
-profile of the broker they share (--profile kafka) for that.
+in-process binder are not checked against each other (a warning says so
+where they name the same destination); lint them with the profile of the
+broker they share (--profile kafka) for that.
 
 A PATH is an application.yaml (or .yml) or a directory holding one; the
 default is the working directory. Functions are not registered in a lint
@@ -411,11 +416,70 @@ func (sys *system) lint(checkFiles bool) []problem {
 	}
 	// Within each scope: in-process destinations are one binder's of one
 	// service (graph's scopes), not joined across services.
+	var cons []problem
 	for _, sub := range sys.scopes(nil) {
-		out = append(out, sub.consistency()...)
+		cons = append(cons, sub.consistency()...)
+	}
+	// The app warns at start-up of a dlq without a group (naming the
+	// key): where that is an error here, it is listed once, as the error.
+	type at struct {
+		loc location
+		key string
+	}
+	dlqErrs := map[at]bool{}
+	for _, p := range cons {
+		if p.kind == kindDLQ && !p.warning {
+			dlqErrs[at{p.loc, p.key}] = true
+		}
+	}
+	out = slices.DeleteFunc(out, func(p problem) bool {
+		return p.warning && dlqErrs[at{p.loc, p.key}] && strings.HasPrefix(p.msg, appDLQWarning)
+	})
+	out = append(out, cons...)
+	return append(out, sys.inProcessShared()...)
+}
+
+// inProcessShared warns, once a binding, of in-process destinations that
+// several of the services given name: each process has its own, so they
+// are not checked against each other (scopes) — a system of SCSt files
+// that name no binder runs on the in-process binder here, and lint said
+// nothing of them.
+func (sys *system) inProcessShared() []problem {
+	users := map[string][]endpoint{} // destination → its in-process endpoints
+	for _, s := range sys.services {
+		for _, b := range s.bindings {
+			if !b.configured || b.binderType != memory.Type {
+				continue
+			}
+			for _, d := range b.destinations {
+				users[d] = append(users[d], endpoint{s, b})
+			}
+		}
+	}
+	var out []problem
+	for _, d := range slices.Sorted(maps.Keys(users)) {
+		eps := users[d]
+		for _, ep := range eps {
+			var others []string
+			for _, o := range eps {
+				if o.svc != ep.svc && !slices.Contains(others, o.ref(ep.svc)) {
+					others = append(others, o.ref(ep.svc))
+				}
+			}
+			if len(others) == 0 {
+				continue
+			}
+			out = append(out, ep.keyProblem(kindInProcess, "destination", fmt.Sprintf(
+				"%s is an in-process destination, as in %s: each process has its own, so they are not checked against each other; lint them with the profile of the broker they share (--profile)",
+				d, strings.Join(others, ", ")), true))
+		}
 	}
 	return out
 }
+
+// appDLQWarning begins the app's start-up warning of consumer.dlq on a
+// binding without a group (stream's warnDLQWithoutGroup).
+const appDLQWarning = "consumer.dlq does not apply to a binding without a group"
 
 // endpoint is a binding of a service.
 type endpoint struct {
@@ -448,6 +512,13 @@ func (ep endpoint) keyProblem(kind, key, msg string, warning bool) problem {
 	}
 	if o, ok := s.exactOrigin("stream.default." + key); ok {
 		return problem{loc: s.locate(o), key: "stream.default." + key, msg: "binding " + ep.b.name + ": " + msg, warning: warning, kind: kind}
+	}
+	if key == "consumer.instance-count" || key == "consumer.instance-index" {
+		// stream.instance-count/-index are every consumer's default.
+		top := "stream." + strings.TrimPrefix(key, "consumer.")
+		if o, ok := s.exactOrigin(top); ok {
+			return problem{loc: s.locate(o), key: top, msg: "binding " + ep.b.name + ": " + msg, warning: warning, kind: kind}
+		}
 	}
 	// Set nowhere: reported at the binding, and said so (the value is the
 	// default, not something at that line).
