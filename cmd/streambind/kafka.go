@@ -43,7 +43,10 @@ the address printed.
 
 It is a development tool: one broker, loopback only, no TLS or SASL. Topics
 are created on first use (--auto-create-topics, like Kafka's default) with
---partitions partitions unless the client asks for a number. Without
+--partitions partitions unless the client asks for a number (the Kafka
+binder does: stream.kafka.binder.min-partition-count, default 1, or a
+binding's partition-count; --partitions applies to topics that kcat or
+another client creates by producing to them). Without
 --data-dir everything is kept in memory and lost when it stops; with it,
 topics, records and committed offsets are written to the directory and
 loaded again by the next serve with the same directory.
