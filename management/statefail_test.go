@@ -1,37 +1,18 @@
 package management_test
 
 import (
-	"bytes"
 	"context"
 	"log/slog"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/streambind/streambind/binder/memory"
+	"github.com/streambind/streambind/internal/syncbuf"
 	"github.com/streambind/streambind/management"
 	"github.com/streambind/streambind/stream"
 )
-
-// syncBuffer is a log destination written by the app's goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // A stop whose in-flight message does not finish within the state change's
 // time stops the binding all the same (the message is redelivered): the
@@ -63,7 +44,7 @@ func TestStateChangeFailureSaysState(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var logs syncBuffer
+	var logs syncbuf.Buffer
 	srv := management.New(app, management.Options{
 		Config: management.Config{Address: "127.0.0.1:0", WriteTimeout: 2 * time.Second}, // a change waits 1s
 		Logger: slog.New(slog.NewJSONHandler(&logs, nil)),
