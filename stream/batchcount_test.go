@@ -93,3 +93,46 @@ func waitStats(t *testing.T, r *running, ok func(stream.BindingStats) bool) {
 		time.Sleep(time.Millisecond) // polling a counter, bounded by the deadline
 	}
 }
+
+// Under header-mode none the batch handler gets its messages without
+// headers, but the ErrorHandler of a failed batch gets them as received,
+// as it gets a single message (review: it got them stripped).
+func TestBatchErrorHandlerSeesHeadersUnderHeaderModeNone(t *testing.T) {
+	failed := make(chan stream.FailedMessage, 10)
+	fns := stream.NewCatalog()
+	stream.AddConsumer(fns, "batch", func(_ context.Context, os []stream.Message[Order]) error {
+		for _, m := range os {
+			if len(m.Headers) > 0 {
+				return stream.Permanent(errors.New("headers reached the handler under header-mode none"))
+			}
+		}
+		return stream.Permanent(errors.New("no"))
+	})
+	cfg := &stream.Config{
+		Function:       stream.FunctionConfig{Definition: "batch"},
+		OutputBindings: "raw",
+		Bindings: map[string]stream.BindingConfig{
+			"raw": {Destination: "in", Producer: stream.ProducerConfig{RequiredGroups: []string{"g"}}},
+			"batch-in-0": {Destination: "in", Group: "g", Consumer: stream.ConsumerConfig{
+				BatchMode: true, DLQ: true, MaxAttempts: 1, HeaderMode: stream.HeaderModeNone, AutoStartup: ptr(false)}},
+		},
+	}
+	r := start(t, cfg, fns, stream.WithErrorHandler("batch-in-0", func(_ context.Context, fm stream.FailedMessage) { failed <- fm }))
+	for _, id := range []string{"a", "b"} {
+		if err := r.app.Bridge().Send(context.Background(), "raw", stream.Message[Order]{Payload: Order{OrderID: id}, Headers: stream.Headers{"x-order": id}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := r.app.Binding("batch-in-0").Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		fm := recv(t, failed)
+		if strings.Contains(fm.Err.Error(), "reached the handler") {
+			t.Fatal(fm.Err)
+		}
+		if fm.Envelope.Headers["x-order"] == "" {
+			t.Errorf("the error handler got %q without its headers: %v", fm.Envelope.Payload, fm.Envelope.Headers)
+		}
+	}
+}

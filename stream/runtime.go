@@ -267,6 +267,10 @@ func (rt *runtimeBinding) processBatch(ctx context.Context, envs []Envelope) (er
 		span.SetAttributes(attribute.Int("messaging.batch.message_count", len(envs)))
 		defer func() { endSpan(span, err) }()
 	}
+	// The ErrorHandler of a failed batch gets its messages as received
+	// (headers included), as it gets a single message; the handler gets
+	// them without headers under header-mode none.
+	full := envs
 	if rt.in.cfg.Consumer.HeaderMode == HeaderModeNone {
 		stripped := make([]Envelope, len(envs))
 		for i, e := range envs {
@@ -275,7 +279,7 @@ func (rt *runtimeBinding) processBatch(ctx context.Context, envs []Envelope) (er
 		}
 		envs = stripped
 	}
-	err = rt.withRetries(context.WithValue(ctx, batchKey{}, envs), first, func(ctx context.Context) error { return rt.handleBatch(ctx, envs) })
+	err = rt.withRetries(context.WithValue(ctx, batchKey{}, full), first, func(ctx context.Context) error { return rt.handleBatch(ctx, envs) })
 	rt.countBatch(len(envs), err)
 	return err
 }
