@@ -248,16 +248,19 @@ func (c *consumer) newRun() (*run, error) {
 
 // loop runs generation after generation until stopped.
 //
-// A failed join (the broker down, a coordinator not answering) is retried
-// with back-off, 250 ms doubling to 5 s: kafka-go's group hands each
-// failure to Next and waits until it is taken before it tries again, so
-// the wait here paces its dials as well. Without it, a broker outage
-// meant an attempt and a WARN line every 250 ms.
+// kafka-go joins again 250 ms after a failed join (the broker down, a
+// coordinator not answering) and hands each failure to Next. Each is
+// taken at once — waiting before taking the next one would pace its dials
+// but also hold back the join that succeeds once the broker is back, by
+// up to the whole wait — and logged at intervals that double from 250 ms
+// to 5 s: one WARN a 250 ms attempt during an outage was a flood (43
+// lines in 11 s for one binding).
 func (r *run) loop() {
 	defer close(r.done)
-	joinBackoff := dispatch.Backoff{Initial: 250 * time.Millisecond, Max: 5 * time.Second}
+	warnEvery := dispatch.Backoff{Initial: 250 * time.Millisecond, Max: 5 * time.Second}
 	first := true
-	fails := 0
+	fails, warns := 0, 0
+	var failingSince, warned time.Time
 	for {
 		gen, err := r.cg.Next(r.ctx)
 		if err != nil {
@@ -270,14 +273,24 @@ func (r *run) loop() {
 				continue
 			}
 			fails++
-			wait := joinBackoff.Delay(fails)
-			r.c.log.Warn("kafka: joining the consumer group failed; retrying", "attempt", fails, "retry_in", wait, "error", r.c.bd.logErr(err))
-			if !dispatch.Sleep(r.ctx, wait) {
-				return
+			now := time.Now()
+			if fails == 1 {
+				failingSince = now
+			}
+			if warns == 0 || now.Sub(warned) >= warnEvery.Delay(warns) {
+				warns++
+				warned = now
+				r.c.log.Warn("kafka: joining the consumer group failed; retrying every 250ms", "attempts", fails,
+					"failing_for", now.Sub(failingSince).Round(time.Millisecond), "error", r.c.bd.logErr(err))
+			} else {
+				r.c.log.Debug("kafka: joining the consumer group failed; retrying", "attempts", fails, "error", r.c.bd.logErr(err))
 			}
 			continue
 		}
-		fails = 0
+		if fails > 0 {
+			r.c.log.Info("kafka: joined the consumer group again", "attempts", fails, "failed_for", time.Since(failingSince).Round(time.Millisecond))
+			fails, warns = 0, 0
+		}
 		reset := first && r.reset
 		first = false
 		r.generation(gen, reset)
