@@ -47,7 +47,8 @@
 // object or any other data after the first — is a 400 that says what is
 // wrong, and the binding is left as it is. A change that fails (a stop or
 // pause whose in-flight messages did not finish within its time: the
-// binding is STOPPED or PAUSED all the same, and they are redelivered) is a
+// binding is STOPPED or PAUSED all the same; a message is acknowledged if
+// its handler finishes while it can be, else redelivered) is a
 // 500 {"error": "...", "state": "<the binding's state now>"}, logged at
 // WARN as "binding state change failed" with the state requested and the
 // state now.

@@ -445,8 +445,9 @@ func (s *Server) setBindingState(w http.ResponseWriter, r *http.Request) {
 	defer cancel()
 	if err := op(ctx); err != nil {
 		// The binding may have changed all the same (a stop whose
-		// in-flight messages did not finish in time is STOPPED, and they
-		// are redelivered): say what it is now, in the answer and the log.
+		// in-flight messages did not finish in time is STOPPED; each is
+		// acknowledged if its handler finishes while it can be, else
+		// redelivered): say what it is now, in the answer and the log.
 		now := b.State()
 		msg := redact.String(err.Error()) // whatever the server's logger does
 		s.opts.Logger.Warn("binding state change failed", "binding", b.Name(), "requested", strings.ToUpper(state),
