@@ -143,7 +143,7 @@ func (s *Server) Start() error {
 		// interface (probes reach it on the pod's address); unlike
 		// Spring Boot's default exposure, every endpoint is served,
 		// state changes included.
-		s.opts.Logger.Warn("management server listens beyond loopback, without authentication: anyone who reaches the port can stop, pause and start bindings (POST /actuator/bindings/{name}); set management.server.address to 127.0.0.1:<port> or protect the port",
+		s.opts.Logger.Warn("management server listens beyond loopback, without authentication: anyone who reaches the port can stop, pause and start bindings (POST /actuator/bindings/{name}); set management.server.address (MANAGEMENT_SERVER_ADDRESS) to 127.0.0.1:<port> or protect the port",
 			"address", ln.Addr().String())
 	}
 	return nil

@@ -217,8 +217,9 @@ reach no instance —, required-groups nobody reads, NATS destinations of
 which one is another's prefix at a '.'). In-process destinations are one
 binder's of one service (each process has its own): services on the
 in-process binder are not checked against each other (a warning says so
-where they name the same destination); lint them with the profile of the
-broker they share (--profile kafka) for that.
+where they name the same destination); lint them on the broker they share
+for that (--profile kafka, or STREAM_DEFAULT_BINDER=kafka for SCSt files
+that name no binder).
 
 A PATH is an application.yaml (or .yml) or a directory holding one; the
 default is the working directory. Functions are not registered in a lint
@@ -470,7 +471,7 @@ func (sys *system) inProcessShared() []problem {
 				continue
 			}
 			out = append(out, ep.keyProblem(kindInProcess, "destination", fmt.Sprintf(
-				"%s is an in-process destination, as in %s: each process has its own, so they are not checked against each other; lint them with the profile of the broker they share (--profile)",
+				"%s is an in-process destination, as in %s: each process has its own, so they are not checked against each other; lint them on the broker they share (--profile, or STREAM_DEFAULT_BINDER=<binder> for files that name none)",
 				d, strings.Join(others, ", ")), true))
 		}
 	}
