@@ -207,8 +207,10 @@ type BindingSpec struct {
 	Function string
 	Input    bool
 	// Configured is false for a binding the app would bind with defaults
-	// only, of a function whose kind the configuration does not show; it
-	// is left out of the model.
+	// only, of a function whose kind the configuration does not show, and
+	// for one the app does not bind (configured for a function that runs
+	// elsewhere: the binding a dead-letter reader names, which is only
+	// named); it is left out of the model.
 	Configured   bool
 	Destinations []string
 	Group        string
@@ -390,7 +392,8 @@ func serviceIDs(services []ServiceSpec) []string {
 // Build builds the topology of the services: each binding joined to the
 // destinations it produces to or consumes from, across services by binder
 // type and destination name (and kind on RabbitMQ; in process only within
-// one binder of one service). Its findings are the destinations produced
+// one binder of one service); a dead-letter reader (consumer.dead-letters-of)
+// to the dead-letter destination it reads. Its findings are the destinations produced
 // but not consumed, consumed but not produced, and dead-letter
 // destinations nobody reads; a caller that checks more (streambind graph
 // checks partition counts) appends its own.
@@ -495,16 +498,27 @@ func Build(services []ServiceSpec) *Model {
 				gb.InstanceCount = b.Consumer.InstanceCount
 				gb.DeadLetters = DeadLetters(b)
 				ref.Group = b.Group
+				// A dead-letter reader (consumer.dead-letters-of) reads a
+				// dead-letter destination, which its app has made its
+				// destination (on RabbitMQ the dead-letter queue, which it
+				// consumes directly: its group is the queue's name, with
+				// queue-name-group-only), whether or not the binding whose
+				// dead letters they are is in the model.
+				reader := b.Consumer.DeadLettersOf != ""
 				for i, d := range b.Destinations {
 					k := keyOf(si, b, destKind(b.BinderType), d)
 					if i < len(gb.Queues) {
 						// A consumer of a dead-letter queue's queue reads
 						// the queue.
-						if q := keyOf(si, b, KindQueue, gb.Queues[i]); dests[q] != nil && dests[q].DeadLetter {
+						if q := keyOf(si, b, KindQueue, gb.Queues[i]); reader || dests[q] != nil && dests[q].DeadLetter {
 							k = q
 						}
 					}
-					node(k).Consumers = append(node(k).Consumers, ref)
+					n := node(k)
+					if reader {
+						n.DeadLetter = true
+					}
+					n.Consumers = append(n.Consumers, ref)
 					pl.keys = append(pl.keys, k)
 				}
 			} else {

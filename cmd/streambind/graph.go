@@ -157,6 +157,14 @@ func (sys *system) graph() *graphModel {
 		made := map[string]stream.Binder{}
 		for _, b := range s.bindings {
 			bs := spec(b)
+			if fn, ok := boundBy(s.functions, b.function); ok {
+				bs.Function = fn
+			} else {
+				// Configured for a function that runs elsewhere (the
+				// binding a dead-letter reader names): only named, no
+				// producer or consumer of anything here.
+				bs.Configured = false
+			}
 			if b.input && b.consumer.DLQ && b.group != "" {
 				bd, ok := made[b.binderName]
 				if !ok {
@@ -177,6 +185,28 @@ func (sys *system) graph() *graphModel {
 	m := topology.Build(specs)
 	m.Findings = append(m.Findings, sys.partitionFindings(m)...)
 	return m
+}
+
+// boundBy returns the function of fns that binds the bindings named after
+// fn (<fn>-in-<n>, <fn>-out-<n>): fn itself, or the composition whose
+// SCSt binding name it is (a|b binds ab-in-0); "" for a binding of the
+// send bridge (fn ""). False when none does: the binding is configured
+// for a function that runs elsewhere (one a dead-letter reader names).
+func boundBy(fns []function, fn string) (string, bool) {
+	if fn == "" {
+		return "", true
+	}
+	for _, f := range fns {
+		if f.name == fn {
+			return fn, true
+		}
+	}
+	for _, f := range fns {
+		if stream.SCStComposedBindingName(f.name) == fn {
+			return f.name, true
+		}
+	}
+	return "", false
 }
 
 // namingBinder creates binder name of type typ as the app would (its
