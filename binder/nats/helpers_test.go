@@ -51,6 +51,14 @@ func newStreams(t testing.TB, url string) *streams {
 }
 
 // add records the stream of destination dest.
+// ownDest returns a destination of the test's own on the server at url,
+// whose stream is deleted when the test ends.
+func ownDest(t testing.TB, url, name string) string {
+	dest := unique(t, name)
+	newStreams(t, url).add(dest)
+	return dest
+}
+
 func (s *streams) add(dest string) {
 	s.mu.Lock()
 	s.names[natsbinder.StreamName(dest)] = true

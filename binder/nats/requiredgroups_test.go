@@ -69,9 +69,7 @@ func TestRequiredGroupKeepsExistingConsumer(t *testing.T) {
 	natstest.Require(t)
 	t.Parallel()
 	url := natstest.URL()
-	s := newStreams(t, url)
-	dest := unique(t, "inventory")
-	s.add(dest)
+	dest := ownDest(t, url, "inventory")
 
 	cb := newBinder(t, url, nil)
 	closeBinder(t, cb)
@@ -99,9 +97,7 @@ func TestRequiredGroupPartitioned(t *testing.T) {
 	natstest.Require(t)
 	t.Parallel()
 	url := natstest.URL()
-	s := newStreams(t, url)
-	dest := unique(t, "inventory")
-	s.add(dest)
+	dest := ownDest(t, url, "inventory")
 	js := jsAt(t, url)
 	sn := natsbinder.StreamName(dest)
 
@@ -183,9 +179,7 @@ func TestPartitionedSeveralPartitionsOn29(t *testing.T) {
 	if !serverBelow210(t, js) {
 		t.Skip("server 2.10 or later filters several subjects")
 	}
-	s := newStreams(t, url)
-	dest := unique(t, "inventory")
-	s.add(dest)
+	dest := ownDest(t, url, "inventory")
 	b := newBinder(t, url, nil)
 	closeBinder(t, b)
 	_, err := b.BindConsumer(bindCtx(t), stream.ConsumerSpec{Binding: "in-0", Destination: dest, Group: "inv", ContentType: stream.DefaultContentType, Handler: nopHandler,
@@ -215,9 +209,7 @@ func TestPartitionsUnreadWarned(t *testing.T) {
 	natstest.Require(t)
 	t.Parallel()
 	url := natstest.URL()
-	s := newStreams(t, url)
-	dest := unique(t, "inventory")
-	s.add(dest)
+	dest := ownDest(t, url, "inventory")
 
 	cb, clog := newLoggedBinder(t, url)
 	closeBinder(t, cb)
