@@ -135,7 +135,7 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	counter := func(d *prometheus.Desc, v int64, labels []string) {
 		ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, float64(v), labels...)
 	}
-	for _, b := range c.app.Bindings() {
+	for _, b := range bindings(c.app) {
 		labels := []string{b.Name(), b.Destination(), b.Group(), b.Binder()}
 		st := b.Stats()
 		var dl stream.DeadLetterStats

@@ -213,6 +213,10 @@ type BindingView struct {
 	BinderType  string       `json:"binderType"`
 	Destination string       `json:"destination"`
 	Group       string       `json:"group,omitempty"`
+	// Dynamic is true for the send bridge's producer of a dynamic
+	// destination (see [stream.Binding.Dynamic]): listed while the bridge
+	// caches it; its state cannot be changed here.
+	Dynamic bool `json:"dynamic,omitempty"`
 	// Counters are the binding's counters under their Prometheus names
 	// ("streambind_binding_messages_received_total"): each is the value
 	// GET /metrics serves for this binding, from the same definition.
@@ -259,7 +263,7 @@ type Bucket struct {
 func view(b *stream.Binding) BindingView {
 	st := b.Stats() // one snapshot for every number of the view
 	v := BindingView{Name: b.Name(), State: b.State(), Input: b.IsInput(), Binder: b.Binder(), BinderType: b.BinderType(),
-		Destination: b.Destination(), Group: b.Group(), Counters: counters(b, st)}
+		Destination: b.Destination(), Group: b.Group(), Dynamic: b.Dynamic(), Counters: counters(b, st)}
 	for _, lc := range labeledCounters(b, st) {
 		if v.LabeledCounters == nil {
 			v.LabeledCounters = map[string][]Series{}
@@ -311,8 +315,37 @@ func (s *Server) serviceName() string {
 	return "app"
 }
 
+// bindings returns the app's bindings, then the send bridge's dynamic
+// ones.
+func bindings(app *stream.App) []*stream.Binding {
+	bs := app.Bindings()
+	if br := app.Bridge(); br != nil {
+		bs = append(bs, br.Bindings()...)
+	}
+	return bs
+}
+
+// dynamicBinding returns the send bridge's binding of a dynamic destination
+// named name (case kept first, then ignoring case), or nil.
+func dynamicBinding(app *stream.App, name string) *stream.Binding {
+	br := app.Bridge()
+	if br == nil {
+		return nil
+	}
+	var folded *stream.Binding
+	for _, b := range br.Bindings() {
+		if b.Name() == name {
+			return b
+		}
+		if folded == nil && strings.EqualFold(b.Name(), name) {
+			folded = b
+		}
+	}
+	return folded
+}
+
 func (s *Server) listBindings(w http.ResponseWriter, _ *http.Request) {
-	bs := s.app.Bindings()
+	bs := bindings(s.app)
 	out := make([]BindingView, 0, len(bs))
 	for _, b := range bs {
 		out = append(out, view(b))
@@ -323,6 +356,9 @@ func (s *Server) listBindings(w http.ResponseWriter, _ *http.Request) {
 func (s *Server) binding(w http.ResponseWriter, r *http.Request) *stream.Binding {
 	name := r.PathValue("name")
 	b := s.app.Binding(name)
+	if b == nil {
+		b = dynamicBinding(s.app, name)
+	}
 	if b == nil {
 		writeError(w, http.StatusNotFound, fmt.Sprintf("no binding named %q", name))
 	}
@@ -414,6 +450,12 @@ func (s *Server) stateChangeTimeout() time.Duration {
 func (s *Server) setBindingState(w http.ResponseWriter, r *http.Request) {
 	b := s.binding(w, r)
 	if b == nil {
+		return
+	}
+	if b.Dynamic() {
+		// The bridge binds it again, started, after an eviction: a state
+		// set here would not last.
+		writeError(w, http.StatusConflict, fmt.Sprintf("%q is the send bridge's producer of a dynamic destination: its state cannot be changed (configure it as an output binding, stream.output-bindings, to manage it)", b.Name()))
 		return
 	}
 	state, err := decodeState(http.MaxBytesReader(w, r.Body, MaxBodyBytes))

@@ -41,6 +41,8 @@ type Binding struct {
 	part      *partitioner
 	tracing   *tracing
 	spanAttrs []attribute.KeyValue
+	// dynamic marks the send bridge's producer of a dynamic destination.
+	dynamic bool
 
 	stats bindingStats
 }
@@ -72,6 +74,12 @@ func (b *Binding) Name() string { return b.name }
 
 // IsInput reports whether this is a consumer (input) binding.
 func (b *Binding) IsInput() bool { return b.input }
+
+// Dynamic reports whether b is the [Bridge]'s producer of a dynamic
+// destination: an output the bridge bound on first use, listed by
+// [Bridge.Bindings] rather than [App.Bindings], and closed when the
+// bridge's cache evicts it (its counters go with it).
+func (b *Binding) Dynamic() bool { return b.dynamic }
 
 // Binder is the name of the binder the binding is on.
 func (b *Binding) Binder() string { return b.binderName }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -46,6 +47,10 @@ type Bridge struct {
 	closed   bool
 	// logged holds the dynamic destinations whose first send was logged.
 	logged map[string]struct{}
+	// bound is the cached producers' bindings, most recently bound first,
+	// replaced whenever the cache gains or loses one: read without mu,
+	// which a slow bind holds (a metrics scrape must not wait for it).
+	bound atomic.Pointer[[]*Binding]
 }
 
 // MaxLoggedDestinations bounds the set of dynamic destinations the bridge
@@ -171,6 +176,7 @@ func (br *Bridge) dynamic(ctx context.Context, name string) (*dynamicProducer, e
 		return nil, fmt.Errorf("bridge: destination %s: %w", name, err)
 	}
 	b := newBinding(name, false, cfg, bi.name, bi.typ, a.log)
+	b.dynamic = true
 	b.setTracing(a.tracing)
 	part, err := newPartitioner(cfg.Producer, a.opts.extractors)
 	if err != nil {
@@ -212,6 +218,7 @@ func (br *Bridge) dynamic(ctx context.Context, name string) (*dynamicProducer, e
 			}
 		}()
 	}
+	br.publishBound(b)
 	dp.inUse.RLock()
 	return dp, nil
 }
@@ -228,6 +235,41 @@ func (br *Bridge) DynamicDestinations() []string {
 	return out
 }
 
+// Bindings returns the output bindings of the destinations the bridge
+// holds producers for, most recently bound first (see [Binding.Dynamic]):
+// the ones the management endpoints and metrics show beside
+// [App.Bindings]. A binding evicted from the cache is not listed any more,
+// and its counters start again from zero if the destination is bound
+// again.
+//
+// It does not wait for a bind in progress (one slow to provision holds the
+// bridge's lock).
+func (br *Bridge) Bindings() []*Binding {
+	if p := br.bound.Load(); p != nil {
+		return slices.Clone(*p)
+	}
+	return nil
+}
+
+// publishBound replaces bound with the bindings of the producers in the
+// cache now, the last bound first. Call with mu held.
+func (br *Bridge) publishBound(latest *Binding) {
+	var prev []*Binding
+	if p := br.bound.Load(); p != nil {
+		prev = *p
+	}
+	out := make([]*Binding, 0, br.lru.Len())
+	if latest != nil {
+		out = append(out, latest)
+	}
+	for _, b := range prev {
+		if el, ok := br.byName[b.name]; ok && el.Value.(*dynamicProducer).b == b {
+			out = append(out, b)
+		}
+	}
+	br.bound.Store(&out)
+}
+
 // close closes every dynamic producer (waiting for sends in flight).
 func (br *Bridge) close(ctx context.Context) error {
 	br.mu.Lock()
@@ -238,6 +280,7 @@ func (br *Bridge) close(ctx context.Context) error {
 	}
 	br.lru.Init()
 	clear(br.byName)
+	br.publishBound(nil)
 	br.mu.Unlock()
 	var errs []error
 	for _, dp := range dps {
