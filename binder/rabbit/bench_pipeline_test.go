@@ -200,12 +200,17 @@ func BenchmarkPipelineRabbit(b *testing.B) {
 		check("raw", n)
 	}
 
-	var calls atomic.Int64
+	var calls, target atomic.Int64
 	var first atomic.Int64 // unix nanos of the round's first call
+	var called chan struct{} // closed at the round's target-th call
 	fns := stream.NewCatalog()
 	stream.AddFunction(fns, "transform", func(_ context.Context, p []byte) ([]byte, error) {
-		if calls.Add(1) == 1 {
+		k := calls.Add(1)
+		if k == 1 {
 			first.Store(time.Now().UnixNano())
+		}
+		if k == target.Load() {
+			close(called)
 		}
 		return pipelineTransform(p), nil
 	})
@@ -259,12 +264,20 @@ func BenchmarkPipelineRabbit(b *testing.B) {
 	app := func(m *meter, n int) {
 		fill("app", n)
 		calls.Store(0)
+		called = make(chan struct{})
+		target.Store(int64(n))
 		p0 := inB.Stats().Processed
 		m.begin()
 		must(inB.Start(context.Background()))
 		deadline := time.Now().Add(time.Minute)
-		// A coarse poll: at this rate a finer one mostly adds its own CPU.
-		tick := time.NewTicker(5 * time.Millisecond)
+		// Every input reached the function (no poll meanwhile); the last
+		// outputs' confirms and the acks follow within milliseconds.
+		select {
+		case <-called:
+		case <-time.After(time.Minute):
+			b.Fatalf("app: %d of %d inputs reached the function in a minute", calls.Load(), n)
+		}
+		tick := time.NewTicker(time.Millisecond)
 		for inB.Stats().Processed-p0 < int64(n) {
 			if time.Now().After(deadline) {
 				b.Fatalf("app: %d of %d processed in a minute", inB.Stats().Processed-p0, n)
