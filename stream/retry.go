@@ -46,7 +46,7 @@ func (a *App) warnRetryKeysUnused(b *Binding) {
 		for _, prefix := range []string{"stream.bindings." + b.name, "stream.default"} {
 			if key := prefix + ".consumer." + k; a.cfg.originSet(key) {
 				a.log.Warn("consumer key does not apply: with consumer.retry-delays each delivery gets one attempt, the broker redelivers after each delay",
-					"property", key, "origin", a.cfg.Origins[strings.ToLower(key)], "binding", b.name, "retry-delays", b.cfg.Consumer.RetryDelays)
+					"property", key, "origin", a.cfg.Origins[strings.ToLower(key)], "binding", b.name, "retry-delays", durationList(b.cfg.Consumer.RetryDelays))
 				break
 			}
 		}
@@ -126,3 +126,8 @@ func emitRetrying[T any](ctx context.Context, emit Emitter[T], v T) error {
 		}
 	}
 }
+
+// durationList formats ds as Go prints the list ([200ms 1s 1m0s]): the
+// telemetry logger renders a []time.Duration attribute through JSON, as
+// numbers of nanoseconds ([2e+08 1e+09 6e+10]).
+func durationList(ds []time.Duration) string { return fmt.Sprint(ds) }

@@ -127,10 +127,8 @@ func MarkRetryDelivery(h Headers) {
 // headers map is not changed: it may hand the same delivery again.
 func takeRetryMark(env Envelope) (Envelope, bool) {
 	mark, marked := env.Headers[headerRetryMark]
-	if !marked {
-		if _, ok := env.Headers[HeaderRetryAttempts]; !ok {
-			return env, false // the usual case: no copy
-		}
+	if !marked && !hasRetryHeaders(env.Headers) {
+		return env, false // the usual case: no copy
 	}
 	h := make(Headers, len(env.Headers))
 	for k, v := range env.Headers {
@@ -140,9 +138,21 @@ func takeRetryMark(env Envelope) (Envelope, bool) {
 	retry := marked && mark == retryMarkValue
 	if !retry {
 		delete(h, HeaderRetryAttempts)
+		delete(h, HeaderRetryFirstFailure)
+		delete(h, HeaderRetryDue)
 	}
 	env.Headers = h
 	return env, retry
+}
+
+// hasRetryHeaders reports whether h carries any of the retry headers.
+func hasRetryHeaders(h Headers) bool {
+	for _, k := range [...]string{HeaderRetryAttempts, HeaderRetryFirstFailure, HeaderRetryDue} {
+		if _, ok := h[k]; ok {
+			return true
+		}
+	}
+	return false
 }
 
 // RetryAttempts returns the failed deliveries h records
