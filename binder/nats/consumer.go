@@ -321,6 +321,12 @@ type run struct {
 	// dropped whenever the run reads the consumer's info, and the lowest
 	// half when it holds more than nakedMax.
 	naked map[uint64]struct{}
+	// lateBack holds the messages the client handed over while the run
+	// stopped, to be given back (Nak) only after the ones the run had
+	// queued (see giveBackAfterQueued); queuedBack is set once Stop has
+	// given those back.
+	lateBack   []jetstream.Msg
+	queuedBack bool
 }
 
 // nakedMax bounds run.naked (members of a group that settle each other's
@@ -594,7 +600,7 @@ func (r *run) pump() error {
 		}
 		mu.Unlock()
 		if msg != nil {
-			r.giveBack(msg)
+			r.giveBackAfterQueued(msg)
 		}
 	}
 	cc, err := r.consumer().Consume(handler,
@@ -635,9 +641,39 @@ func (r *run) pump() error {
 	back = nil
 	mu.Unlock()
 	for _, m := range give {
-		r.giveBack(m)
+		r.giveBackAfterQueued(m)
 	}
 	return err
+}
+
+// giveBackAfterQueued gives back a message the client handed over after
+// the run began to stop: it came after every message the run accepted, so
+// while Stop has not yet given back what it had queued (which JetStream
+// redelivers in the order of the Naks) it waits for that, else a member
+// that takes over would get it before older messages of its partition or
+// key. Once Stop has (or gave up waiting), it is given back at once.
+func (r *run) giveBackAfterQueued(m jetstream.Msg) {
+	r.mu.Lock()
+	if !r.queuedBack {
+		r.lateBack = append(r.lateBack, m)
+		m = nil
+	}
+	r.mu.Unlock()
+	if m != nil {
+		r.giveBack(m)
+	}
+}
+
+// flushLateBack gives back what giveBackAfterQueued held, in order, and
+// lets it give back at once from now on.
+func (r *run) flushLateBack() {
+	r.mu.Lock()
+	late := r.lateBack
+	r.lateBack, r.queuedBack = nil, true
+	r.mu.Unlock()
+	for _, m := range late {
+		r.giveBack(m)
+	}
 }
 
 // giveBack Naks a received message that the run does not track.
@@ -1059,6 +1095,9 @@ func (r *run) Stop(ctx context.Context) error {
 			errs = append(errs, fmt.Errorf("giving back queued messages: %w", ctx.Err()))
 		}
 	}
+	// What came after the queued messages goes back after them, so that
+	// JetStream redelivers each partition's (key's) messages in order.
+	r.flushLateBack()
 	if r.c.group == "" {
 		dctx, cancel := context.WithTimeout(context.Background(), r.c.bd.st.apiTimeout)
 		if ctx.Err() != nil {

@@ -208,16 +208,19 @@
 // instances.
 //
 // Stop stops pulling, gives back (Nak, no delay) what it received and did
-// not start, waits — bounded by its ctx, after which the handlers' context
-// is cancelled and their results count as Nak — for the handler calls in
-// flight and settles them; an anonymous consumer's ephemeral consumer is
-// deleted. Pause stops pulling and waits for the calls in flight; what was
-// received stays with the binding (kept alive by in-progress acks) and is
-// handled after Resume. An ephemeral consumer that the server removed
-// during a long pause (inactive-threshold) is made again on Resume,
-// starting after the last message received, as is any consumer the server
-// lost (deleted, or gone with a restart), which the binder notices through
-// missing pull heartbeats (within about 10s). When the binding still holds
+// not start — those of each partition and key in stream order, since
+// JetStream redelivers in the order of the Naks, so that the member taking
+// over (a rolling restart) keeps their order — and waits (bounded by its
+// ctx, after which the handlers' context is cancelled and their results
+// count as Nak) for the handler calls in flight and settles them; an
+// anonymous consumer's ephemeral consumer is deleted. Pause stops pulling
+// and waits for the calls in flight; what was received stays with the
+// binding (kept alive by in-progress acks) and is handled after Resume.
+// An ephemeral consumer that the server removed during a long pause
+// (inactive-threshold) is made again on Resume, starting after the last
+// message received, as is any consumer the server lost (deleted, or gone
+// with a restart), which the binder notices through missing pull
+// heartbeats (within about 10s). When the binding still holds
 // messages or gave some back (Nak) that it has not seen settled since,
 // the consumer made again starts at the lowest of them instead: their
 // redelivery was the lost consumer's state, and they must not be lost
