@@ -611,6 +611,13 @@ func (r *run) intakeGroup() {
 	fails := 0
 	history := r.history
 	refreshed := time.Now() // newRun read the partitions
+	// The Start's reclaim comes before the first read of new entries: the
+	// entries a stopped member gave back (a rolling restart) are older
+	// than any new one, and read after them they would be handled
+	// interleaved with or after later entries of their partition or key.
+	if !r.isPaused() {
+		r.reclaim()
+	}
 	for r.waitRoom() {
 		var err error
 		if time.Since(refreshed) >= partitionRefresh {
@@ -1105,7 +1112,7 @@ func (r *run) untrackAll(es []*entry) {
 // (with this consumer until Stop parks it for the group).
 func (r *run) giveBack(e *entry) { r.untrack(e) }
 
-// reclaimer takes over, every claim-interval (and at once at Start),
+// reclaimer takes over, every claim-interval (at Start intakeGroup does),
 // entries of the group that were delivered to some member and left
 // unacknowledged for claim-min-idle: a crashed or stopped member's.
 func (r *run) reclaimer() {
@@ -1113,10 +1120,12 @@ func (r *run) reclaimer() {
 	t := time.NewTicker(r.c.cs.claimInterval)
 	defer t.Stop()
 	lastCleanup := time.Now()
+	first := true // intakeGroup made the Start's reclaim
 	for {
-		if !r.isPaused() {
+		if !first && !r.isPaused() {
 			r.reclaim()
 		}
+		first = false
 		if time.Since(lastCleanup) >= cleanupEvery {
 			lastCleanup = time.Now()
 			r.cleanup()

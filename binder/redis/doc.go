@@ -123,7 +123,9 @@
 // a delivery) if the binding still owns them. When a member stops holding
 // entries without acknowledging them — it crashed, was killed, lost its
 // connection for longer than claim-min-idle — the others reclaim them:
-// every claim-interval, and at Start, each member looks for entries of
+// every claim-interval, and at Start (before its first read of new
+// entries, so that those a stopped member gave back are handled before
+// later ones of their partition or key), each member looks for entries of
 // the group idle for at least claim-min-idle (XPENDING IDLE) and claims
 // them (XCLAIM with that minimum idle time, so two members never both
 // get one). An entry Redis has delivered more than max-deliveries times
