@@ -497,6 +497,7 @@ func (r *run) intake() {
 			}
 		}
 		first = false
+		began := time.Now()
 		err := r.pump()
 		if err == nil {
 			fails = 0
@@ -504,6 +505,15 @@ func (r *run) intake() {
 		}
 		if r.intakeCtx.Err() != nil {
 			return
+		}
+		if time.Since(began) >= c.bd.st.reconnectStable {
+			// The pull ran well for a while: this failure starts a new
+			// streak (attempt 1, the shortest back-off), as a connection
+			// up for reconnect-stable-interval does, rather than
+			// continuing the last outage's — which would make every
+			// outage of a long-running service wait reconnect-max-like
+			// back-off and log an attempt count that only grows.
+			fails = 0
 		}
 		fails++
 		c.log.Warn("nats: consuming failed; retrying", "attempt", fails, "error", c.bd.logErr(err))
