@@ -1350,6 +1350,9 @@ func (a *App) start(ctx, supCtx, sendCtx context.Context, suppliers *sync.WaitGr
 			b.mu.Lock()
 			b.consumers = append(b.consumers, c)
 			b.mu.Unlock()
+			if rq, ok := c.(RejectRequeuer); ok && rq.RequeuesRejected() && rtOf[b] != nil {
+				rtOf[b].requeueRejected = true // before Start: no message yet
+			}
 		}
 		a.logBound(b)
 	}

@@ -86,6 +86,17 @@ type Consumer interface {
 	Resume(ctx context.Context) error
 }
 
+// RejectRequeuer is implemented by a [Consumer] whose binder requeues a
+// message that failed every attempt instead of dead-lettering or dropping
+// it (RabbitMQ's requeue-rejected). For such a message the core counts an
+// error (not a failure: it is not settled, it comes again), logs that it
+// is requeued, calls no [ErrorHandler], and returns [ErrNak] to the binder.
+type RejectRequeuer interface {
+	// RequeuesRejected reports whether the consumer requeues failed
+	// messages. Called once, after BindConsumer.
+	RequeuesRejected() bool
+}
+
 // Handler processes one received message; see the package doc for what its
 // result means to the binder (Ack, Nak, Term). ctx ends when the consumer's
 // in-flight grace period ends. m is read-only: the binder may deliver the

@@ -546,7 +546,10 @@ type BindingStats struct {
 	Dropped      int64 `json:"dropped"`
 	// Sent counts messages sent through an output binding.
 	Sent int64 `json:"sent"`
-	// Errors counts send failures and supplier errors.
+	// Errors counts send failures and supplier errors, and input messages
+	// that failed every attempt and were left for redelivery instead of
+	// settled (an output that could not be sent; a binder's
+	// requeue-rejected, see [RejectRequeuer]).
 	Errors int64 `json:"errors"`
 	// HandlerTime is the total time spent handling input messages and
 	// HandlerCalls the number of messages timed. A message's time runs

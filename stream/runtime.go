@@ -26,7 +26,8 @@ type FailedMessage struct {
 }
 
 // ErrorHandler is called for each message of a binding that failed for good,
-// before the binder dead-letters or drops it. It must not block for long.
+// before the binder dead-letters or drops it (not for one the binder
+// requeues: see [RejectRequeuer]). It must not block for long.
 type ErrorHandler func(ctx context.Context, m FailedMessage)
 
 // messageHandler is one bound function's per-message work (decode, call,
@@ -61,6 +62,9 @@ type runtimeBinding struct {
 	// stopping is closed when the app begins to shut down: a message in
 	// back-off is then Nak'ed at once rather than holding up shutdown.
 	stopping <-chan struct{}
+	// requeueRejected: the binder requeues a message that failed every
+	// attempt (see RejectRequeuer).
+	requeueRejected bool
 	// async is the output's producer when the binding processes pipelined
 	// (processAsync); nil: every output is confirmed before the handler
 	// returns.
@@ -391,6 +395,12 @@ func (rt *runtimeBinding) retryAfter(ctx context.Context, env Envelope, attempt 
 			re.first = time.Now()
 		}
 		err = re
+	}
+	if rt.requeueRejected {
+		// Not settled: the binder requeues it after redelivery-delay.
+		stats.errors.Add(1)
+		rt.log.Warn("message failed; requeued for redelivery (requeue-rejected)", "attempts", n, "error", boundedErr(err))
+		return fmt.Errorf("%w: %w", ErrNak, err)
 	}
 	if rt.retry.errorName != nil {
 		err = &namedCause{err: err, name: rt.retry.errorName}

@@ -201,7 +201,7 @@ func BenchmarkPipelineRabbit(b *testing.B) {
 	}
 
 	var calls, target atomic.Int64
-	var first atomic.Int64 // unix nanos of the round's first call
+	var first atomic.Int64   // unix nanos of the round's first call
 	var called chan struct{} // closed at the round's target-th call
 	fns := stream.NewCatalog()
 	stream.AddFunction(fns, "transform", func(_ context.Context, p []byte) ([]byte, error) {

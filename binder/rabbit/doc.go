@@ -115,7 +115,9 @@
 //     the queue's x-dead-letter-* arguments (an x-death header, no
 //     x-exception-*); without dlq, rejected without requeue (dropped).
 //     requeue-rejected: true requeues failed messages instead, after
-//     redelivery-delay (SCSt's option).
+//     redelivery-delay (SCSt's option): each such failure is counted in
+//     the binding's errors (not as dropped or dead-lettered), logged as
+//     requeued, and calls no ErrorHandler, since the message comes again.
 //   - A handler panic is a Term error.
 //
 // The broker's consumer_timeout (rabbitmq.conf; 30 minutes by default,

@@ -1,0 +1,145 @@
+package rabbit
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	amqp "github.com/rabbitmq/amqp091-go"
+
+	"github.com/streambind/streambind/binder/rabbit/rabbittest"
+	"github.com/streambind/streambind/config"
+	"github.com/streambind/streambind/internal/syncbuf"
+	"github.com/streambind/streambind/stream"
+)
+
+// With requeue-rejected a message that failed every attempt is requeued,
+// not dead-lettered or dropped: the core counts an error, no failure,
+// drop or dead letter, logs that it is requeued (not "DROPPED" or "sending
+// to the dead-letter queue"), and calls no ErrorHandler, with or without
+// dlq; the message comes again and succeeds, and the DLQ stays empty.
+func TestRequeueRejectedCountedAsRequeued(t *testing.T) {
+	t.Parallel()
+	for _, dlq := range []bool{false, true} {
+		t.Run(fmt.Sprintf("dlq=%v", dlq), func(t *testing.T) {
+			t.Parallel()
+			vhost := rabbittest.VHost(t)
+			dest := uniqueDest(t, "rqr")
+			const fails = 3
+			var mu sync.Mutex
+			calls := 0
+			handled := make(chan struct{})
+			fns := stream.NewCatalog()
+			stream.AddConsumer(fns, "pay", func(_ context.Context, s string) error {
+				mu.Lock()
+				defer mu.Unlock()
+				calls++
+				if calls <= fails {
+					return errors.New("card declined")
+				}
+				close(handled)
+				return nil
+			})
+			yaml := fmt.Sprintf(`stream:
+  function:
+    definition: pay
+  default-binder: r
+  binders:
+    r:
+      type: rabbit
+      environment:
+        addresses: %q
+        virtual-host: %q
+  bindings:
+    pay-in-0:
+      destination: %s
+      group: g
+      content-type: text/plain
+      consumer:
+        max-attempts: 1
+        dlq: %v
+  rabbit:
+    bindings:
+      pay-in-0:
+        consumer:
+          requeue-rejected: true
+          redelivery-delay: 10ms
+`, rabbittest.Address(), vhost, dest, dlq)
+			l, err := config.Load(config.Options{Data: []byte(yaml), Env: []string{}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var logs syncbuf.Buffer
+			errHandler := make(chan stream.FailedMessage, 10)
+			app, err := stream.NewApp(l.Stream, fns, stream.WithBinderType(Type, New), stream.WithoutSignals(),
+				stream.WithLogger(slog.New(slog.NewTextHandler(&logs, nil))),
+				stream.WithErrorHandler("pay-in-0", func(_ context.Context, m stream.FailedMessage) { errHandler <- m }))
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			runCtx, stop := context.WithCancel(ctx)
+			ran := make(chan error, 1)
+			go func() { ran <- app.Run(runCtx) }()
+			select {
+			case <-app.Ready():
+			case err := <-ran:
+				t.Fatalf("Run: %v", err)
+			case <-ctx.Done():
+				t.Fatal("app not ready")
+			}
+			conn, err := amqp.Dial(rabbittest.VHostURL(vhost))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.Close()
+			ch, err := conn.Channel()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := ch.PublishWithContext(ctx, dest, "", false, false, amqp.Publishing{ContentType: "text/plain", Body: []byte("order-1")}); err != nil {
+				t.Fatal(err)
+			}
+			select {
+			case <-handled:
+			case <-ctx.Done():
+				t.Fatalf("not handled after requeues; log:\n%s", logs.String())
+			}
+			stop()
+			if err := <-ran; err != nil {
+				t.Fatal(err)
+			}
+			st := app.Binding("pay-in-0").Stats()
+			if st.Processed != 1 || st.Failed != 0 || st.Dropped != 0 || st.DeadLettered != 0 || st.Errors != fails {
+				t.Errorf("stats %+v: want processed 1, errors %d, no failure, drop or dead letter", st, fails)
+			}
+			select {
+			case m := <-errHandler:
+				t.Errorf("ErrorHandler called for a requeued message: %+v", m)
+			default:
+			}
+			out := logs.String()
+			if strings.Contains(out, "DROPPED") || strings.Contains(out, "dead-letter queue") {
+				t.Errorf("a requeued message logged as dropped or dead-lettered:\n%s", out)
+			}
+			if n := strings.Count(out, "requeued for redelivery (requeue-rejected)"); n != fails {
+				t.Errorf("%d requeue lines, want %d:\n%s", n, fails, out)
+			}
+			if dlq {
+				q, err := ch.QueueDeclarePassive(dest+".g.dlq", true, false, false, false, nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if q.Messages != 0 {
+					t.Errorf("%d dead letters, want 0", q.Messages)
+				}
+			}
+		})
+	}
+}
