@@ -29,7 +29,7 @@ type Binder struct {
 	mu       sync.Mutex
 	bindings binding.Registry[*consumer, *producer] // guarded by mu
 	client   *goredis.Client                        // made by the first bind
-	streams  map[string]bool                        // keys the trimmer looks after
+	streams  map[string]bool                        // keys the trimmer looks after; true: a dead-letter stream
 
 	bg       context.Context // the health probe's and the trimmer's
 	bgCancel context.CancelFunc
@@ -286,8 +286,19 @@ func (bd *Binder) ValidateConsumer(spec stream.ConsumerSpec) error {
 func (bd *Binder) track(keys ...string) {
 	bd.mu.Lock()
 	for _, k := range keys {
-		bd.streams[k] = true
+		if _, ok := bd.streams[k]; !ok {
+			bd.streams[k] = false
+		}
 	}
+	bd.mu.Unlock()
+}
+
+// trackDeadLetters hands a dead-letter stream to the trimmer, which trims
+// it by max-length and max-age only: what a dead-letter reader's group
+// acknowledged stays for streambind dlq.
+func (bd *Binder) trackDeadLetters(key string) {
+	bd.mu.Lock()
+	bd.streams[key] = true
 	bd.mu.Unlock()
 }
 

@@ -141,7 +141,15 @@ func (bd *Binder) newConsumer(ctx context.Context, client *goredis.Client, spec 
 			return nil, err
 		}
 	}
-	bd.track(keys...)
+	if spec.Consumer.DeadLettersOf != "" {
+		// A dead-letter reader: its acks must not trim the dead letters
+		// away from streambind dlq.
+		for _, k := range keys {
+			bd.trackDeadLetters(k)
+		}
+	} else {
+		bd.track(keys...)
+	}
 	if spec.Consumer.DLQ {
 		c.dlq = true
 		name := cs.dlqName
@@ -149,7 +157,7 @@ func (bd *Binder) newConsumer(ctx context.Context, client *goredis.Client, spec 
 			name = stream.DLQName(dest, c.group)
 		}
 		c.dlqKey = bd.key(name, -1)
-		bd.track(c.dlqKey)
+		bd.trackDeadLetters(c.dlqKey)
 	}
 	return c, nil
 }

@@ -242,11 +242,13 @@
 //   - max-age (off by default): entries older than that go too, read or
 //     not.
 //
-// The dead-letter streams of the binder's bindings are trimmed by the same
-// rules, as a Kafka dead-letter topic has the broker's retention and a
-// NATS dead-letter stream the binder's max-age: with max-age set, a dead
-// letter not replayed within it is gone, and beyond max-length the oldest
-// go first. Keep max-age longer than dead letters must wait for an
+// The dead-letter streams of the binder's bindings are trimmed by
+// max-length and max-age, as a Kafka dead-letter topic has the broker's
+// retention and a NATS dead-letter stream the binder's max-age: with
+// max-age set, a dead letter not replayed within it is gone, and beyond
+// max-length the oldest go first. trim-acked does not apply to them: a
+// dead-letters-of reader's group acknowledging them leaves them for
+// streambind dlq. Keep max-age longer than dead letters must wait for an
 // operator (streambind dlq ls / replay).
 //
 // An entry trimmed while still pending is acknowledged with an ERROR line
@@ -356,7 +358,7 @@
 //	health-interval: 2s            # between health PINGs (at least 100ms)
 //	health-timeout: 2s             # bound of each PING (at least 100ms, at most 5 × health-interval); a bare number is seconds, as Kafka's
 //	max-length: 100000             # approximate cap of every stream, on each XADD; -1: none
-//	trim-acked: true               # trim what every group has acknowledged
+//	trim-acked: true               # trim what every group has acknowledged (not dead-letter streams)
 //	max-age: 0                     # trim entries older than this; 0: off
 //	trim-interval: 5s              # between trims (at least 100ms)
 //	max-message-size: 536870912    # bytes of payload, key and headers a send may have (512 MiB)

@@ -32,8 +32,10 @@ func (bd *Binder) trimmer(c *goredis.Client) {
 		}
 		bd.mu.Lock()
 		keys := make([]string, 0, len(bd.streams))
-		for k := range bd.streams {
+		deadLetters := make(map[string]bool)
+		for k, dl := range bd.streams {
 			keys = append(keys, k)
+			deadLetters[k] = dl
 		}
 		bd.mu.Unlock()
 		for _, k := range keys {
@@ -41,7 +43,7 @@ func (bd *Binder) trimmer(c *goredis.Client) {
 				return
 			}
 			ctx, cancel := context.WithTimeout(bd.bg, bd.st.commandTimeout)
-			n, err := bd.trim(ctx, c, k, warned)
+			n, err := bd.trim(ctx, c, k, deadLetters[k], warned)
 			cancel()
 			switch {
 			case err != nil && bd.bg.Err() == nil:
@@ -77,10 +79,13 @@ func trimPoint(ctx context.Context, c *goredis.Client, key string, groups []gore
 }
 
 // trim trims stream key (approximately: whole nodes of the stream, which
-// is cheap) and returns how many entries went.
-func (bd *Binder) trim(ctx context.Context, c *goredis.Client, key string, warned map[string]time.Time) (int64, error) {
+// is cheap) and returns how many entries went. A dead-letter stream is
+// trimmed by max-age only (and by max-length at each XADD): its entries
+// wait for an operator (streambind dlq), whatever a dead-letter reader's
+// group acknowledged.
+func (bd *Binder) trim(ctx context.Context, c *goredis.Client, key string, deadLetters bool, warned map[string]time.Time) (int64, error) {
 	point := ""
-	if bd.st.trimAcked {
+	if bd.st.trimAcked && !deadLetters {
 		groups, err := c.XInfoGroups(ctx, key).Result()
 		if err != nil {
 			if hasPrefix(err, "ERR no such key") || errors.Is(err, goredis.Nil) {

@@ -2,6 +2,7 @@ package redis_test
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
 
@@ -95,4 +96,65 @@ func TestMaxAge(t *testing.T) {
 	waitFor(t, 10*time.Second, "entries older than max-age to go", func() bool {
 		return admin.XLen(context.Background(), key).Val() == 0
 	})
+}
+
+// TestTrimKeepsDeadLettersAReaderAcked: trim-acked does not trim a
+// dead-letter stream, whether the binder knows it as a consumer's dlq or
+// only as what a dead-letters-of reader reads (a reader in a process of
+// its own): the reader's group acknowledging every dead letter leaves
+// them for streambind dlq, as the conventions promise. A control stream
+// trimmed after the reader's acks shows the trimmer ran meanwhile.
+func TestTrimKeepsDeadLettersAReaderAcked(t *testing.T) {
+	for _, alone := range []bool{false, true} {
+		name := "reader beside the dlq"
+		if alone {
+			name = "reader alone"
+		}
+		t.Run(name, func(t *testing.T) {
+			e := newEnv(t)
+			admin := redistest.Client(t, redistest.Addr(), "", "")
+			ctx := context.Background()
+			settings := map[string]any{"trim-interval": "100ms"}
+			a := e.binder(t, settings)
+			failing := bindConsumer(t, a, stream.ConsumerSpec{Binding: "pay-in-0", Destination: "orders", Group: "g",
+				Consumer: stream.ConsumerConfig{DLQ: true},
+				Handler:  func(context.Context, stream.Envelope) error { return stream.Permanent(errors.New("card declined")) }})
+			dlqKey := redisbinder.StreamKey(e.prefix, stream.DLQName("orders", "g"), -1)
+			dead := ids("d", 300)
+			send(t, bindProducer(t, a, stream.ProducerSpec{Destination: "orders"}), dead)
+			waitFor(t, 20*time.Second, "the dead letters", func() bool { return admin.XLen(ctx, dlqKey).Val() == int64(len(dead)) })
+			b := a
+			if alone {
+				// The reader's process knows nothing of the dlq binding.
+				if err := failing.Stop(ctx); err != nil {
+					t.Fatal(err)
+				}
+				if err := a.Close(ctx); err != nil {
+					t.Fatal(err)
+				}
+				b = e.binder(t, settings)
+			}
+			reader := newTracker()
+			bindConsumer(t, b, stream.ConsumerSpec{Binding: "audit-in-0", Destination: stream.DLQName("orders", "g"), Group: "audit",
+				Consumer: stream.ConsumerConfig{DeadLettersOf: "pay-in-0"},
+				Handler:  func(_ context.Context, m stream.Envelope) error { reader.receive(m.Headers[idHeader]); return nil }})
+			reader.wait(t, dead, 20*time.Second)
+			waitFor(t, 10*time.Second, "the reader's acks", func() bool {
+				return admin.XPending(ctx, dlqKey, "audit").Val().Count == 0
+			})
+
+			control := newTracker()
+			bindConsumer(t, b, stream.ConsumerSpec{Destination: "control", Group: "c",
+				Handler: func(_ context.Context, m stream.Envelope) error { control.receive(m.Headers[idHeader]); return nil }})
+			sent := ids("c", 3000)
+			send(t, bindProducer(t, b, stream.ProducerSpec{Destination: "control"}), sent)
+			control.wait(t, sent, 20*time.Second)
+			waitFor(t, 10*time.Second, "the control stream's acknowledged entries to be trimmed", func() bool {
+				return admin.XLen(ctx, redisbinder.StreamKey(e.prefix, "control", -1)).Val() <= 200
+			})
+			if n := admin.XLen(ctx, dlqKey).Val(); n != int64(len(dead)) {
+				t.Errorf("the dead-letter stream holds %d entries after its reader acknowledged them, want all %d", n, len(dead))
+			}
+		})
+	}
 }
