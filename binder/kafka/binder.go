@@ -279,11 +279,12 @@ func (bd *Binder) BindConsumer(ctx context.Context, spec stream.ConsumerSpec) (s
 			dlqParts[t] = cs.dlqPartitions
 		}
 	}
-	all, err := bd.provisionRetryTopics(ctx, spec, cs, topics, dlqParts) // retrytopics.go
+	all, leftover, err := bd.provisionRetryTopics(ctx, spec, cs, topics, dlqParts) // retrytopics.go
 	if err != nil {
 		return nil, bd.bindErr(err, "kafka: bind consumer %s", spec.Binding)
 	}
 	c := bd.newConsumer(spec, cs, all)
+	c.leftover = leftover
 	if c.dlq {
 		for _, t := range topics {
 			if _, err := bd.provision(ctx, c.dlqTopic(t), dlqParts[t], cs.replicationFactor, false); err != nil {

@@ -26,6 +26,9 @@ type consumer struct {
 	topics []string
 	log    *slog.Logger
 	dlq    bool // dead-letter Term'ed messages
+	// leftover holds the retry topics of delays no longer configured that
+	// the consumer reads to drain them (retry topic → its topic).
+	leftover map[string]string
 
 	// sem serialises Start, Stop, Pause and Resume (capacity 1).
 	sem       chan struct{}

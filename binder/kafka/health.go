@@ -113,6 +113,12 @@ func (bd *Binder) freshMetadata(ctx context.Context, topics []string) (*kafkago.
 	if topics == nil {
 		topics = []string{} // nil would ask for every topic
 	}
+	return bd.askMetadata(ctx, topics)
+}
+
+// askMetadata is freshMetadata, and asks for every topic of the cluster
+// when topics is nil.
+func (bd *Binder) askMetadata(ctx context.Context, topics []string) (*kafkago.MetadataResponse, error) {
 	to := bd.st.healthTimeout
 	tr := &kafkago.Transport{
 		Dial:           (&net.Dialer{Timeout: to}).DialContext,

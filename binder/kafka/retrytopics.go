@@ -62,12 +62,21 @@ func checkRetryTopics(key string, spec stream.ConsumerSpec) error {
 
 // provisionRetryTopics provisions the retry topics of topics (with the
 // partitions of each topic's DLQ, parts) and returns topics followed by
-// them, the consumer's whole subscription.
-func (bd *Binder) provisionRetryTopics(ctx context.Context, spec stream.ConsumerSpec, cs consumerSettings, topics []string, parts map[string]int) ([]string, error) {
-	if len(spec.Consumer.RetryDelays) == 0 || spec.Group == "" {
-		return topics, nil
+// them, the consumer's whole subscription, with the retry topics of
+// delays no longer configured that still hold records for the group
+// (leftover: retry topic → its topic; see leftoverRetryTopics).
+func (bd *Binder) provisionRetryTopics(ctx context.Context, spec stream.ConsumerSpec, cs consumerSettings, topics []string, parts map[string]int) (all []string, leftover map[string]string, err error) {
+	if spec.Group == "" {
+		return topics, nil, nil
 	}
-	all := append([]string(nil), topics...)
+	all = append([]string(nil), topics...)
+	leftover = bd.leftoverRetryTopics(ctx, spec, topics)
+	for rt := range leftover {
+		all = append(all, rt)
+	}
+	if len(spec.Consumer.RetryDelays) == 0 {
+		return all, leftover, nil
+	}
 	seen := map[string]bool{}
 	for _, t := range topics {
 		for _, d := range spec.Consumer.RetryDelays {
@@ -77,17 +86,113 @@ func (bd *Binder) provisionRetryTopics(ctx context.Context, spec stream.Consumer
 			}
 			seen[rt] = true
 			if _, err := bd.provision(ctx, rt, parts[t], cs.replicationFactor, false); err != nil {
-				return nil, fmt.Errorf("retry topic: %w", err)
+				return nil, nil, fmt.Errorf("retry topic: %w", err)
 			}
 			all = append(all, rt)
 		}
 	}
-	return all, nil
+	return all, leftover, nil
+}
+
+// leftoverRetryTopics finds the retry topics of the group's topics for
+// delays that retry-delays no longer lists (changed or removed since
+// messages were parked) that still hold records the group has not
+// consumed, and returns them (retry topic → its topic): the consumer
+// reads them too, so that what was parked is not stranded — each record
+// is held until its due time (at most the delay in the topic's name) and
+// handled as a retry delivery, going on with the ladder configured now (or
+// with max-attempts and the DLQ without retry-delays). An empty one is
+// left alone (it can be deleted). Best effort: a cluster that cannot be
+// asked is logged and skipped, not a bind error.
+func (bd *Binder) leftoverRetryTopics(ctx context.Context, spec stream.ConsumerSpec, topics []string) map[string]string {
+	ctx, cancel := context.WithTimeout(ctx, bd.st.dialTimeout)
+	defer cancel()
+	md, err := bd.askMetadata(ctx, nil) // the cluster's, not the transport's cache: topics of other processes
+	if err != nil {
+		bd.log.Debug("kafka: listing topics for retry topics of delays no longer configured", "group", spec.Group, "error", bd.logErr(err))
+		return nil
+	}
+	configured := map[string]bool{}
+	for _, t := range topics {
+		for _, d := range spec.Consumer.RetryDelays {
+			configured[RetryTopicName(t, spec.Group, d)] = true
+		}
+	}
+	var found map[string]string
+	parts := map[string][]int{}
+	for _, mt := range md.Topics {
+		if mt.Error != nil || configured[mt.Name] {
+			continue
+		}
+		for _, t := range topics {
+			sfx, ok := strings.CutPrefix(mt.Name, t+"."+spec.Group+"-retry-")
+			if !ok || sfx == "" || strings.Trim(sfx, "0123456789") != "" {
+				continue
+			}
+			if found == nil {
+				found = map[string]string{}
+			}
+			found[mt.Name] = t
+			for _, p := range mt.Partitions {
+				parts[mt.Name] = append(parts[mt.Name], p.ID)
+			}
+		}
+	}
+	if len(found) == 0 {
+		return nil
+	}
+	committed, err := bd.admin.OffsetFetch(ctx, &kafkago.OffsetFetchRequest{GroupID: spec.Group, Topics: parts})
+	if err == nil {
+		err = committed.Error
+	}
+	if errors.Is(err, kafkago.GroupIdNotFound) { // no commits (kfake; Kafka answers -1 offsets)
+		committed, err = &kafkago.OffsetFetchResponse{}, nil
+	}
+	if err != nil {
+		bd.log.Debug("kafka: reading the group's offsets of retry topics of delays no longer configured", "group", spec.Group, "error", bd.logErr(err))
+		return nil
+	}
+	req := &kafkago.ListOffsetsRequest{Topics: map[string][]kafkago.OffsetRequest{}}
+	for rt, ps := range parts {
+		for _, p := range ps {
+			req.Topics[rt] = append(req.Topics[rt], kafkago.FirstOffsetOf(p), kafkago.LastOffsetOf(p))
+		}
+	}
+	offs, err := bd.admin.ListOffsets(ctx, req)
+	if err != nil {
+		bd.log.Debug("kafka: reading the offsets of retry topics of delays no longer configured", "group", spec.Group, "error", bd.logErr(err))
+		return nil
+	}
+	for rt, main := range found {
+		at := map[int]int64{}
+		for _, op := range committed.Topics[rt] {
+			at[op.Partition] = op.CommittedOffset
+		}
+		var unread int64
+		for _, po := range offs.Topics[rt] {
+			from := max(at[po.Partition], po.FirstOffset)
+			if c, ok := at[po.Partition]; !ok || c < 0 {
+				from = po.FirstOffset
+			}
+			unread += max(po.LastOffset-from, 0)
+		}
+		if unread == 0 {
+			delete(found, rt)
+			bd.log.Debug("kafka: retry topic of a delay no longer in retry-delays is empty for the group; it can be deleted", "retry_topic", rt, "group", spec.Group)
+			continue
+		}
+		bd.log.Warn("kafka: a retry topic of a delay no longer in retry-delays holds parked messages; reading them (delete the topic once they are handled)",
+			"retry_topic", rt, "destination", main, "group", spec.Group, "records", unread)
+	}
+	return found
 }
 
 // retryMain returns the topic whose retry topic topic is, if it is one of
 // the consumer's.
 func (c *consumer) retryMain(topic string) (string, bool) {
+	if main, ok := c.leftover[topic]; ok {
+		return main, true
+	}
 	if len(c.spec.Consumer.RetryDelays) == 0 {
 		return "", false
 	}

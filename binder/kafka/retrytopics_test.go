@@ -126,3 +126,74 @@ func TestValidateRetryTopicNames(t *testing.T) {
 		t.Errorf("group with a space: %v", err)
 	}
 }
+
+// TestLeftoverRetryTopicDrained: a message parked on the retry topic of a
+// delay that retry-delays no longer lists (the delays changed, or were
+// removed, while it waited) is still handled once due: the consumer finds
+// the group's retry topics that hold unconsumed records and reads them
+// too (before, it was stranded there without a word).
+func TestLeftoverRetryTopicDrained(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name   string
+		delays []time.Duration
+	}{{"delays changed", []time.Duration{100 * time.Millisecond}}, {"delays removed", nil}} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			c := kafkatest.Start(t)
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			const old = 2 * time.Second
+			rt := kafka.RetryTopicName("drain", "g", old)
+			bd, err := kafka.New(ctx, stream.BinderSettings{Name: "k", Type: kafka.Type, Environment: map[string]any{"brokers": c.Brokers()}, Logger: slog.New(slog.DiscardHandler)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer bd.Close(context.Background())
+			p, err := bd.BindProducer(ctx, stream.ProducerSpec{Binding: "park", Destination: rt, ContentType: "text/plain"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			due := time.Now().Add(old / 2).UnixMilli()
+			if err := p.Send(ctx, stream.Envelope{Payload: []byte("parked"), Headers: stream.Headers{
+				stream.HeaderRetryAttempts: "1", stream.HeaderRetryDue: strconv.FormatInt(due, 10)}}); err != nil {
+				t.Fatal(err)
+			}
+			got := make(chan string, 1)
+			fns := stream.NewCatalog()
+			stream.AddConsumer(fns, "work", func(_ context.Context, s string) error {
+				select {
+				case got <- s:
+				default:
+				}
+				return nil
+			})
+			cfg := &stream.Config{
+				Function:      stream.FunctionConfig{Definition: "work"},
+				Binders:       map[string]stream.BinderConfig{"k": {Type: kafka.Type, Environment: map[string]any{"brokers": c.Brokers()}}},
+				DefaultBinder: "k",
+				Bindings: map[string]stream.BindingConfig{
+					"work-in-0": {Destination: "drain", Group: "g", ContentType: "text/plain", Consumer: stream.ConsumerConfig{RetryDelays: tc.delays}},
+				},
+			}
+			app, err := stream.NewApp(cfg, fns, stream.WithBinderType(kafka.Type, kafka.New), stream.WithoutSignals(), stream.WithLogger(slog.New(slog.DiscardHandler)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			runCtx, stop := context.WithCancel(ctx)
+			done := make(chan error, 1)
+			go func() { done <- app.Run(runCtx) }()
+			defer func() { stop(); <-done }()
+			select {
+			case s := <-got:
+				if s != "parked" {
+					t.Errorf("handled %q", s)
+				}
+			case err := <-done:
+				t.Fatalf("Run: %v", err)
+			case <-ctx.Done():
+				t.Fatalf("the message parked on %s (a delay no longer configured) was not handled", rt)
+			}
+		})
+	}
+}
