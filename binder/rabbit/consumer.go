@@ -91,13 +91,13 @@ func (c *consumer) runningQueue() string {
 	return ""
 }
 
-// dlq reports whether failed messages go to a DLQ: dlq (SCSt's
-// auto-bind-dlq) on a named group.
 // RequeuesRejected implements [stream.RejectRequeuer]: with
 // requeue-rejected a failed message is requeued, not dead-lettered or
 // dropped, and the core counts and logs it so.
 func (c *consumer) RequeuesRejected() bool { return c.opts.requeueRejected }
 
+// dlq reports whether failed messages go to a DLQ: dlq (SCSt's
+// auto-bind-dlq) on a named group.
 func (c *consumer) dlq() bool { return c.spec.Group != "" && c.spec.Consumer.DLQ }
 
 // topology returns what the consumer declares for queue q, as SCSt's
