@@ -226,8 +226,25 @@ func (w *partWorker) holdUntilDue(env stream.Envelope) bool {
 	if _, ok := w.r.c.retryMain(w.topic); !ok {
 		return true
 	}
+	if len(w.r.c.spec.Consumer.RetryDelays) == 0 {
+		// A leftover retry topic drained after retry-delays was removed:
+		// the message starts again with max-attempts, and its dead letter
+		// must not carry the old ladder's counts. (Held until due all the
+		// same: the headers were read above.)
+		due := env.Headers[stream.HeaderRetryDue]
+		for _, k := range []string{stream.HeaderRetryAttempts, stream.HeaderRetryFirstFailure, stream.HeaderRetryDue} {
+			delete(env.Headers, k)
+		}
+		return w.holdUntil(due)
+	}
 	stream.MarkRetryDelivery(env.Headers)
-	due, err := strconv.ParseInt(env.Headers[stream.HeaderRetryDue], 10, 64)
+	return w.holdUntil(env.Headers[stream.HeaderRetryDue])
+}
+
+// holdUntil waits until due (x-streambind-retry-due, unix milliseconds),
+// at most the retry topic's delay; see holdUntilDue.
+func (w *partWorker) holdUntil(dueMillis string) bool {
+	due, err := strconv.ParseInt(dueMillis, 10, 64)
 	if err != nil {
 		return true // not ours to hold: handle it now
 	}

@@ -137,7 +137,12 @@ func TestLeftoverRetryTopicDrained(t *testing.T) {
 	for _, tc := range []struct {
 		name   string
 		delays []time.Duration
-	}{{"delays changed", []time.Duration{100 * time.Millisecond}}, {"delays removed", nil}} {
+		// attempts is the message's retry attempt count as its handler
+		// sees it: the old ladder's goes on under the new delays; without
+		// retry-delays the message starts again (max-attempts), and its
+		// dead letter must not carry the old ladder's count.
+		attempts string
+	}{{"delays changed", []time.Duration{100 * time.Millisecond}, "1"}, {"delays removed", nil, ""}} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			c := kafkatest.Start(t)
@@ -159,11 +164,11 @@ func TestLeftoverRetryTopicDrained(t *testing.T) {
 				stream.HeaderRetryAttempts: "1", stream.HeaderRetryDue: strconv.FormatInt(due, 10)}}); err != nil {
 				t.Fatal(err)
 			}
-			got := make(chan string, 1)
+			got := make(chan stream.Message[string], 1)
 			fns := stream.NewCatalog()
-			stream.AddConsumer(fns, "work", func(_ context.Context, s string) error {
+			stream.AddConsumer(fns, "work", func(_ context.Context, m stream.Message[string]) error {
 				select {
-				case got <- s:
+				case got <- m:
 				default:
 				}
 				return nil
@@ -185,9 +190,15 @@ func TestLeftoverRetryTopicDrained(t *testing.T) {
 			go func() { done <- app.Run(runCtx) }()
 			defer func() { stop(); <-done }()
 			select {
-			case s := <-got:
-				if s != "parked" {
-					t.Errorf("handled %q", s)
+			case m := <-got:
+				if m.Payload != "parked" {
+					t.Errorf("handled %q", m.Payload)
+				}
+				if a := m.Headers[stream.HeaderRetryAttempts]; a != tc.attempts {
+					t.Errorf("%s = %q, want %q", stream.HeaderRetryAttempts, a, tc.attempts)
+				}
+				if tc.attempts == "" && m.Headers[stream.HeaderRetryDue] != "" {
+					t.Errorf("%s = %q carried over without retry-delays", stream.HeaderRetryDue, m.Headers[stream.HeaderRetryDue])
 				}
 			case err := <-done:
 				t.Fatalf("Run: %v", err)
