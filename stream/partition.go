@@ -147,17 +147,27 @@ func (e KeyExpression) Extract(payload any, headers Headers) (any, error) {
 
 // walkPath follows a field path through structs (field name or json tag,
 // case-insensitively), maps with string keys, pointers, and JSON bytes.
+//
+// With an empty path (the expression payload) a text payload that is not
+// JSON is its own key (a text/plain "order-7" keys as order-7), as SCSt's
+// payload is the String itself.
 func walkPath(v any, path []string) (any, error) {
 	switch b := v.(type) {
 	case []byte:
 		m, err := unmarshalJSONNumbers(b)
 		if err != nil {
+			if len(path) == 0 {
+				return string(b), nil
+			}
 			return nil, fmt.Errorf("payload is not JSON: %w", err)
 		}
 		v = m
 	case string:
 		m, err := unmarshalJSONNumbers([]byte(b))
 		if err != nil {
+			if len(path) == 0 {
+				return b, nil
+			}
 			return nil, fmt.Errorf("payload is not JSON: %w", err)
 		}
 		v = m

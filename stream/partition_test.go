@@ -83,6 +83,10 @@ func TestKeyExpression(t *testing.T) {
 		{"headers.tenant", nil, nil, nil, true},
 		{"payload.customer.id", order{}, nil, nil, true},
 		{"payload.customerId", []byte(`not json`), nil, nil, true},
+		// A text payload that is not JSON is its own key (text/plain).
+		{"payload", "order-7", nil, "order-7", false},
+		{"payload", []byte("order-8"), nil, "order-8", false},
+		{"payload", `"quoted"`, nil, "quoted", false},
 	}
 	for _, c := range cases {
 		e, err := ParseKeyExpression(c.expr)
