@@ -30,8 +30,9 @@ import (
 // allowed: any other name is an error, with a did-you-mean. Without it, any
 // name is allowed, and the first send to each destination is logged (WARN
 // with a did-you-mean when the name is close to a binding or destination of
-// the configuration — the same but for case, or within two edits — else
-// INFO), once per destination for the first [MaxLoggedDestinations]
+// the configuration — the same but for case, or within two edits and
+// fewer than half its length: one edit for names of 3 or 4 characters,
+// two from 5 — else INFO), once per destination for the first [MaxLoggedDestinations]
 // destinations and at every bind of a producer after that.
 type Bridge struct {
 	app *App
@@ -354,7 +355,9 @@ func (br *Bridge) logFirstSend(name, destination string) {
 // CloseName returns the configured name that name is close to, when name
 // is not itself configured: a binding name, a binding's destination or a
 // stream.dynamic-destinations entry that equals name but for case or is
-// within two edits of it. "" when name is configured or close to nothing.
+// within two edits of it and fewer than half its length (one edit for
+// names of 3 or 4 characters: jbos is not taken for jobs; two from 5).
+// "" when name is configured or close to nothing.
 // Callers that store a name to send to later (the outbox) use it to refuse
 // a likely typo at once rather than at the first send.
 func (br *Bridge) CloseName(name string) string { return br.suggest(name) }
