@@ -299,6 +299,10 @@ func (b *Binder) BindConsumer(ctx context.Context, spec stream.ConsumerSpec) (st
 		} else {
 			logTopology(log, "rabbit: consumer bound", t, c.dlqLogAttrs()...)
 		}
+		if c.opts.requeueRejected && !c.requeuesRejected() {
+			log.Warn("rabbit: requeue-rejected has no effect with dlq, retries and republish-to-dlq (SCSt's rule): messages that fail every attempt go to the DLQ; set republish-to-dlq: false or max-attempts: 1 to requeue them",
+				"max_attempts", spec.Consumer.MaxAttempts)
+		}
 		cs = append(cs, c)
 	}
 	b.mu.Lock()

@@ -92,9 +92,22 @@ func (c *consumer) runningQueue() string {
 }
 
 // RequeuesRejected implements [stream.RejectRequeuer]: with
-// requeue-rejected a failed message is requeued, not dead-lettered or
-// dropped, and the core counts and logs it so.
-func (c *consumer) RequeuesRejected() bool { return c.opts.requeueRejected }
+// requeue-rejected in effect (see requeuesRejected) a failed message is
+// requeued, not dead-lettered or dropped, and the core counts and logs it
+// so.
+func (c *consumer) RequeuesRejected() bool { return c.requeuesRejected() }
+
+// requeuesRejected applies SCSt's rule for requeue-rejected — failed
+// messages are requeued "when retry is disabled or republishToDlq is
+// false" — where a DLQ is there to take them: with dlq, retries
+// (max-attempts above 1, or retry-delays) and republish-to-dlq (the
+// default), a message that failed every attempt goes to the DLQ, as
+// without requeue-rejected. Without dlq it is requeued: nothing would
+// take it.
+func (c *consumer) requeuesRejected() bool {
+	retries := c.spec.Consumer.MaxAttempts > 1 || len(c.spec.Consumer.RetryDelays) > 0
+	return c.opts.requeueRejected && !(retries && c.opts.republishToDlq && c.dlq())
+}
 
 // dlq reports whether failed messages go to a DLQ: dlq (SCSt's
 // auto-bind-dlq) on a named group.
@@ -126,7 +139,7 @@ func (c *consumer) dlqLogAttrs() []any {
 	if !c.dlq() {
 		return nil
 	}
-	return []any{"dead_letter_routing_key", c.opts.dlRoutingKey(c.queue), "republish_to_dlq", c.opts.republishToDlq}
+	return []any{"dead_letter_routing_key", c.opts.dlRoutingKey(c.queue), "republish_to_dlq", c.opts.republishToDlq, "requeue_rejected", c.requeuesRejected()}
 }
 
 // dlqTopology is the dead-letter part of the consumer's topology (its DLX
@@ -780,7 +793,7 @@ func (r *run) settle(in inbound, env stream.Envelope, err error) (requeue bool) 
 		r.ackHandled(in)
 	case errors.Is(err, stream.ErrNak) || r.ctx.Err() != nil:
 		return true
-	case c.opts.requeueRejected:
+	case c.requeuesRejected():
 		return true
 	case c.dlq() && !c.opts.republishToDlq:
 		// SCSt's republish-to-dlq: false. The queue's x-dead-letter-*

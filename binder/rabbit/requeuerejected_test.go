@@ -23,14 +23,25 @@ import (
 // drop or dead letter, logs that it is requeued (not "DROPPED" or "sending
 // to the dead-letter queue"), and calls no ErrorHandler, with or without
 // dlq; the message comes again and succeeds, and the DLQ stays empty.
+// With dlq, retries (max-attempts 2) and republish-to-dlq it does not
+// apply (SCSt's rule): the first failure after its attempts goes to the
+// DLQ, with a WARN at bind.
 func TestRequeueRejectedCountedAsRequeued(t *testing.T) {
 	t.Parallel()
-	for _, dlq := range []bool{false, true} {
-		t.Run(fmt.Sprintf("dlq=%v", dlq), func(t *testing.T) {
+	for _, tc := range []struct {
+		dlq         bool
+		maxAttempts int
+	}{{false, 1}, {true, 1}, {false, 2}, {true, 2}} {
+		dlq := tc.dlq
+		requeued := !(dlq && tc.maxAttempts > 1)
+		t.Run(fmt.Sprintf("dlq=%v,max-attempts=%d", dlq, tc.maxAttempts), func(t *testing.T) {
 			t.Parallel()
 			vhost := rabbittest.VHost(t)
 			dest := uniqueDest(t, "rqr")
-			const fails = 3
+			fails := 3 * tc.maxAttempts // three arrivals fail
+			if !requeued {
+				fails = tc.maxAttempts // one arrival, then its dead letter
+			}
 			var mu sync.Mutex
 			calls := 0
 			handled := make(chan struct{})
@@ -39,10 +50,18 @@ func TestRequeueRejectedCountedAsRequeued(t *testing.T) {
 				mu.Lock()
 				defer mu.Unlock()
 				calls++
-				if calls <= fails {
+				if calls < fails {
 					return errors.New("card declined")
 				}
-				close(handled)
+				if calls == fails {
+					if !requeued {
+						close(handled) // its dead letter follows
+					}
+					return errors.New("card declined")
+				}
+				if calls == fails+1 && requeued {
+					close(handled)
+				}
 				return nil
 			})
 			yaml := fmt.Sprintf(`stream:
@@ -61,7 +80,8 @@ func TestRequeueRejectedCountedAsRequeued(t *testing.T) {
       group: g
       content-type: text/plain
       consumer:
-        max-attempts: 1
+        max-attempts: %d
+        back-off-initial-interval: 1ms
         dlq: %v
   rabbit:
     bindings:
@@ -69,7 +89,7 @@ func TestRequeueRejectedCountedAsRequeued(t *testing.T) {
         consumer:
           requeue-rejected: true
           redelivery-delay: 10ms
-`, rabbittest.Address(), vhost, dest, dlq)
+`, rabbittest.Address(), vhost, dest, tc.maxAttempts, dlq)
 			l, err := config.Load(config.Options{Data: []byte(yaml), Env: []string{}})
 			if err != nil {
 				t.Fatal(err)
@@ -109,27 +129,62 @@ func TestRequeueRejectedCountedAsRequeued(t *testing.T) {
 			select {
 			case <-handled:
 			case <-ctx.Done():
-				t.Fatalf("not handled after requeues; log:\n%s", logs.String())
+				t.Fatalf("not handled; log:\n%s", logs.String())
+			}
+			if !requeued {
+				// Dead-lettered: wait for the DLQ to hold it.
+				for {
+					q, err := ch.QueueDeclarePassive(dest+".g.dlq", true, false, false, false, nil)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if q.Messages == 1 {
+						break
+					}
+					select {
+					case <-ctx.Done():
+						t.Fatalf("no dead letter; log:\n%s", logs.String())
+					case <-time.After(10 * time.Millisecond):
+					}
+				}
 			}
 			stop()
 			if err := <-ran; err != nil {
 				t.Fatal(err)
 			}
 			st := app.Binding("pay-in-0").Stats()
-			if st.Processed != 1 || st.Failed != 0 || st.Dropped != 0 || st.DeadLettered != 0 || st.Errors != fails {
-				t.Errorf("stats %+v: want processed 1, errors %d, no failure, drop or dead letter", st, fails)
+			out := logs.String()
+			if !requeued {
+				if st.Processed != 0 || st.Failed != 1 || st.DeadLettered != 1 || st.Errors != 0 {
+					t.Errorf("stats %+v: want one failure, dead-lettered", st)
+				}
+				select {
+				case m := <-errHandler:
+					if !m.DeadLettered {
+						t.Errorf("ErrorHandler: %+v, want DeadLettered", m)
+					}
+				default:
+					t.Error("ErrorHandler not called for the dead-lettered message")
+				}
+				if !strings.Contains(out, "requeue-rejected has no effect") {
+					t.Errorf("no WARN that requeue-rejected does not apply:\n%s", out)
+				}
+				return
+			}
+			const arrivals = 3
+			if st.Processed != 1 || st.Failed != 0 || st.Dropped != 0 || st.DeadLettered != 0 || st.Errors != arrivals {
+				t.Errorf("stats %+v: want processed 1, errors %d, no failure, drop or dead letter", st, arrivals)
 			}
 			select {
 			case m := <-errHandler:
 				t.Errorf("ErrorHandler called for a requeued message: %+v", m)
 			default:
 			}
-			out := logs.String()
-			if strings.Contains(out, "DROPPED") || strings.Contains(out, "dead-letter queue") {
-				t.Errorf("a requeued message logged as dropped or dead-lettered:\n%s", out)
+			if strings.Contains(out, "DROPPED") || strings.Contains(out, "dead-letter queue") || strings.Contains(out, "has no effect") {
+				t.Errorf("a requeued message logged as dropped or dead-lettered, or a false WARN:\n%s", out)
 			}
-			if n := strings.Count(out, "requeued for redelivery (requeue-rejected)"); n != fails {
-				t.Errorf("%d requeue lines, want %d:\n%s", n, fails, out)
+			if n := strings.Count(out, "requeued for redelivery (requeue-rejected)"); n != arrivals {
+				t.Errorf("%d requeue lines, want %d:\n%s", n, arrivals, out)
 			}
 			if dlq {
 				q, err := ch.QueueDeclarePassive(dest+".g.dlq", true, false, false, false, nil)
