@@ -102,7 +102,9 @@ func (bd *Binder) provisionRetryTopics(ctx context.Context, spec stream.Consumer
 // is held until its due time (at most the delay in the topic's name) and
 // handled as a retry delivery, going on with the ladder configured now (or
 // with max-attempts and the DLQ without retry-delays). An empty one is
-// left alone (it can be deleted). Best effort: a cluster that cannot be
+// left alone (it can be deleted). Found at bind only: what an instance
+// still running the old delays parks after this one bound (a rolling
+// deployment) waits for the next start of a consumer of the group. Best effort: a cluster that cannot be
 // asked is logged and skipped, not a bind error.
 func (bd *Binder) leftoverRetryTopics(ctx context.Context, spec stream.ConsumerSpec, topics []string) map[string]string {
 	ctx, cancel := context.WithTimeout(ctx, bd.st.dialTimeout)
@@ -178,10 +180,10 @@ func (bd *Binder) leftoverRetryTopics(ctx context.Context, spec stream.ConsumerS
 		}
 		if unread == 0 {
 			delete(found, rt)
-			bd.log.Debug("kafka: retry topic of a delay no longer in retry-delays is empty for the group; it can be deleted", "retry_topic", rt, "group", spec.Group)
+			bd.log.Debug("kafka: retry topic of a delay no longer in retry-delays is empty for the group; it can be deleted once no running consumer of the group reads it", "retry_topic", rt, "group", spec.Group)
 			continue
 		}
-		bd.log.Warn("kafka: a retry topic of a delay no longer in retry-delays holds parked messages; reading them (delete the topic once they are handled)",
+		bd.log.Warn("kafka: a retry topic of a delay no longer in retry-delays holds parked messages; reading them (once it is drained, restart the group's consumers, then delete it: deleting a topic the group reads stalls the group)",
 			"retry_topic", rt, "destination", main, "group", spec.Group, "records", unread)
 	}
 	return found
