@@ -178,6 +178,11 @@ func (r *run) startOffsets(ctx context.Context, assignments map[string][]kafkago
 				offs[k] = start
 			case reset:
 				latest = append(latest, k)
+			case r.c.isRetryTopic(topic):
+				// The group's own parked messages (a retry topic, or one
+				// left from delays no longer configured): never skipped by
+				// start-offset latest.
+				offs[k] = kafkago.FirstOffset
 			case counts != nil && pa.ID >= counts[topic]:
 				log.Info("kafka: a partition added while the group runs starts at the earliest offset", "topic", topic, "partition", pa.ID)
 				offs[k] = kafkago.FirstOffset

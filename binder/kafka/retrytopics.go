@@ -216,6 +216,13 @@ func (c *consumer) retryMain(topic string) (string, bool) {
 	return "", false
 }
 
+// isRetryTopic reports whether topic is one of the consumer's retry
+// topics (configured or leftover).
+func (c *consumer) isRetryTopic(topic string) bool {
+	_, ok := c.retryMain(topic)
+	return ok
+}
+
 // holdUntilDue marks env, a record of one of the consumer's retry topics,
 // as a retry delivery (its retry headers count its attempts; the core
 // ignores them on any other delivery) and waits until its

@@ -142,7 +142,14 @@ func TestLeftoverRetryTopicDrained(t *testing.T) {
 		// retry-delays the message starts again (max-attempts), and its
 		// dead letter must not carry the old ladder's count.
 		attempts string
-	}{{"delays changed", []time.Duration{100 * time.Millisecond}, "1"}, {"delays removed", nil, ""}} {
+		// latest: start-offset latest, which must not skip the group's
+		// own parked messages on a retry topic it has no commits for.
+		latest bool
+	}{
+		{"delays changed", []time.Duration{100 * time.Millisecond}, "1", false},
+		{"delays removed", nil, "", false},
+		{"delays removed, start-offset latest", nil, "", true},
+	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			c := kafkatest.Start(t)
@@ -180,6 +187,10 @@ func TestLeftoverRetryTopicDrained(t *testing.T) {
 				Bindings: map[string]stream.BindingConfig{
 					"work-in-0": {Destination: "drain", Group: "g", ContentType: "text/plain", Consumer: stream.ConsumerConfig{RetryDelays: tc.delays}},
 				},
+			}
+			if tc.latest {
+				cfg.Extensions = map[string]stream.ExtensionConfig{kafka.Type: {Bindings: map[string]stream.ExtensionBindingConfig{
+					"work-in-0": {Consumer: map[string]any{"start-offset": "latest"}}}}}
 			}
 			app, err := stream.NewApp(cfg, fns, stream.WithBinderType(kafka.Type, kafka.New), stream.WithoutSignals(), stream.WithLogger(slog.New(slog.DiscardHandler)))
 			if err != nil {
