@@ -171,6 +171,12 @@
 // read, such a partition starts at the earliest offset (a duplicate
 // rather than a loss; a WARN line says so).
 //
+// While a topic the group subscribes to does not exist (deleted and not
+// created again), kafka-go's balancer assigns the group nothing: the
+// consumer logs a WARN naming the missing topics and waits — no
+// partition is consumed — until it exists again (or the binding is
+// restarted without it), rather than rejoining the group in a loop.
+//
 // A position the partition's log no longer holds is reset as Kafka's
 // consumer applies auto.offset.reset. Before the log's first offset
 // (records deleted by retention or DeleteRecords), the partition skips to

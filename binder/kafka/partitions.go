@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
+	"slices"
 	"sync"
 	"time"
 
@@ -128,6 +129,15 @@ func (r *run) watchPartitions(ctx context.Context, base map[string]int, log *slo
 			}
 		case base == nil:
 			base = counts
+		case !maps.Equal(counts, base) && len(missingTopics(counts)) > 0:
+			// A topic the group subscribes to was deleted: kafka-go's
+			// balancer assigns nothing while one is missing, so a rejoin
+			// now would only come back here (it looped, a thousand
+			// generations a second). Wait for the counts to change again
+			// (the topic made again) before rejoining.
+			log.Warn("kafka: a topic the binding reads does not exist; no partition is assigned until it exists again (create it again, or restart the binding without it)",
+				"missing", missingTopics(counts))
+			base = counts
 		case !maps.Equal(counts, base):
 			log.Info("kafka: the partitions of the topics changed; rebalancing", "was", base, "now", counts)
 			return
@@ -142,6 +152,19 @@ func (r *run) watchPartitions(ctx context.Context, base map[string]int, log *slo
 		case <-t.C:
 		}
 	}
+}
+
+// missingTopics lists the topics of counts without partitions (deleted,
+// or not there).
+func missingTopics(counts map[string]int) []string {
+	var out []string
+	for t, n := range counts {
+		if n == 0 {
+			out = append(out, t)
+		}
+	}
+	slices.Sort(out)
+	return out
 }
 
 // topicPart names a partition.

@@ -9,9 +9,12 @@ import (
 	"testing"
 	"time"
 
+	kafkago "github.com/segmentio/kafka-go"
+
 	"github.com/streambind/streambind/binder/bindertest"
 	"github.com/streambind/streambind/binder/kafka"
 	"github.com/streambind/streambind/binder/kafka/kafkatest"
+	"github.com/streambind/streambind/internal/syncbuf"
 	"github.com/streambind/streambind/stream"
 )
 
@@ -217,5 +220,74 @@ func TestLeftoverRetryTopicDrained(t *testing.T) {
 				t.Fatalf("the message parked on %s (a delay no longer configured) was not handled", rt)
 			}
 		})
+	}
+}
+
+// TestDeletedTopicDoesNotLoopRebalances: a topic the group reads (here a
+// retry topic) deleted while the consumer runs makes the consumer WARN
+// and wait for it, rather than rejoin the group in a loop (kafka-go's
+// balancer assigns nothing while a subscribed topic is missing: it made
+// about a thousand generations a second).
+func TestDeletedTopicDoesNotLoopRebalances(t *testing.T) {
+	t.Parallel()
+	c := kafkatest.Start(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	rt := kafka.RetryTopicName("gone", "g", 100*time.Millisecond)
+	var logs syncbuf.Buffer
+	fns := stream.NewCatalog()
+	stream.AddConsumer(fns, "work", func(context.Context, string) error { return nil })
+	cfg := &stream.Config{
+		Function:      stream.FunctionConfig{Definition: "work"},
+		Binders:       map[string]stream.BinderConfig{"k": {Type: kafka.Type, Environment: map[string]any{"brokers": c.Brokers()}}},
+		DefaultBinder: "k",
+		Bindings: map[string]stream.BindingConfig{
+			"work-in-0": {Destination: "gone", Group: "g", ContentType: "text/plain", Consumer: stream.ConsumerConfig{RetryDelays: []time.Duration{100 * time.Millisecond}}},
+		},
+	}
+	factory := func(ctx context.Context, s stream.BinderSettings) (stream.Binder, error) {
+		b, err := kafka.New(ctx, s)
+		if err == nil {
+			kafka.SetPartitionWatchInterval(b, 100*time.Millisecond)
+		}
+		return b, err
+	}
+	app, err := stream.NewApp(cfg, fns, stream.WithBinderType(kafka.Type, factory), stream.WithoutSignals(),
+		stream.WithLogger(slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	runCtx, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- app.Run(runCtx) }()
+	defer func() { stop(); <-done }()
+	select {
+	case <-app.Ready():
+	case err := <-done:
+		t.Fatal(err)
+	case <-ctx.Done():
+		t.Fatal("not ready")
+	}
+	waitLog := func(what string) {
+		t.Helper()
+		for !strings.Contains(logs.String(), what) {
+			select {
+			case <-ctx.Done():
+				t.Fatalf("no %q in the log:\n%s", what, logs.String())
+			case <-time.After(20 * time.Millisecond):
+			}
+		}
+	}
+	waitLog("generation started")
+	cl := &kafkago.Client{Addr: kafkago.TCP(c.Addrs()...)}
+	if _, err := cl.DeleteTopics(ctx, &kafkago.DeleteTopicsRequest{Topics: []string{rt}}); err != nil {
+		t.Fatal(err)
+	}
+	waitLog("does not exist")
+	before := strings.Count(logs.String(), "generation started")
+	// Ten partition watches: a loop would start hundreds of generations.
+	time.Sleep(time.Second)
+	if n := strings.Count(logs.String(), "generation started") - before; n > 2 {
+		t.Errorf("%d generations in a second after %s was deleted: the group rejoins in a loop", n, rt)
 	}
 }
