@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/streambind/streambind/binder/bindertest"
 	"github.com/streambind/streambind/binder/memory"
 	"github.com/streambind/streambind/management"
 	"github.com/streambind/streambind/stream"
@@ -36,20 +37,8 @@ func TestDynamicDestinationBindings(t *testing.T) {
 	}
 	t.Cleanup(func() { _ = srv.Shutdown(context.Background()) })
 	base := "http://" + srv.Addr()
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- app.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Error(err)
-		}
-	})
-	select {
-	case <-app.Ready():
-	case err := <-done:
-		t.Fatal(err)
-	}
+	bindertest.RunApp(t, app)
+	ctx := context.Background()
 	for i := range 3 {
 		if err := app.Bridge().Send(ctx, "audit", "event"+string(rune('0'+i))); err != nil {
 			t.Fatal(err)
@@ -150,20 +139,8 @@ func TestScrapeDuringSlowDynamicBind(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = srv.Shutdown(context.Background()) })
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- app.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Error(err)
-		}
-	})
-	select {
-	case <-app.Ready():
-	case err := <-done:
-		t.Fatal(err)
-	}
+	bindertest.RunApp(t, app)
+	ctx := context.Background()
 	sent := make(chan error, 1)
 	go func() { sent <- app.Bridge().Send(ctx, "audit", []byte("x")) }()
 	<-slow.binding
