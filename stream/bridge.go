@@ -32,8 +32,9 @@ import (
 // with a did-you-mean when the name is close to a binding or destination of
 // the configuration — the same but for case, or within two edits and
 // fewer than half its length: one edit for names of 3 or 4 characters,
-// two from 5 — else INFO), once per destination for the first [MaxLoggedDestinations]
-// destinations and at every bind of a producer after that.
+// two from 5 — else INFO), once per destination for the first
+// [MaxLoggedDestinations] destinations and at every bind of a producer
+// after that.
 type Bridge struct {
 	app *App
 

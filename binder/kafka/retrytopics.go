@@ -104,8 +104,9 @@ func (bd *Binder) provisionRetryTopics(ctx context.Context, spec stream.Consumer
 // with max-attempts and the DLQ without retry-delays). An empty one is
 // left alone (it can be deleted). Found at bind only: what an instance
 // still running the old delays parks after this one bound (a rolling
-// deployment) waits for the next start of a consumer of the group. Best effort: a cluster that cannot be
-// asked is logged and skipped, not a bind error.
+// deployment) waits for the next start of a consumer of the group. Best
+// effort: a cluster that cannot be asked is logged and skipped, not a
+// bind error.
 func (bd *Binder) leftoverRetryTopics(ctx context.Context, spec stream.ConsumerSpec, topics []string) map[string]string {
 	ctx, cancel := context.WithTimeout(ctx, bd.st.dialTimeout)
 	defer cancel()
@@ -172,9 +173,9 @@ func (bd *Binder) leftoverRetryTopics(ctx context.Context, spec stream.ConsumerS
 		}
 		var unread int64
 		for _, po := range offs.Topics[rt] {
-			from := max(at[po.Partition], po.FirstOffset)
-			if c, ok := at[po.Partition]; !ok || c < 0 {
-				from = po.FirstOffset
+			from := po.FirstOffset // no commit (-1), or one below the log
+			if c, ok := at[po.Partition]; ok && c > from {
+				from = c
 			}
 			unread += max(po.LastOffset-from, 0)
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"time"
 
 	goredis "github.com/redis/go-redis/v9"
@@ -31,19 +32,14 @@ func (bd *Binder) trimmer(c *goredis.Client) {
 			return
 		}
 		bd.mu.Lock()
-		keys := make([]string, 0, len(bd.streams))
-		deadLetters := make(map[string]bool)
-		for k, dl := range bd.streams {
-			keys = append(keys, k)
-			deadLetters[k] = dl
-		}
+		streams := maps.Clone(bd.streams) // key → a dead-letter stream
 		bd.mu.Unlock()
-		for _, k := range keys {
+		for k, deadLetters := range streams {
 			if bd.bg.Err() != nil {
 				return
 			}
 			ctx, cancel := context.WithTimeout(bd.bg, bd.st.commandTimeout)
-			n, err := bd.trim(ctx, c, k, deadLetters[k], warned)
+			n, err := bd.trim(ctx, c, k, deadLetters, warned)
 			cancel()
 			switch {
 			case err != nil && bd.bg.Err() == nil:
