@@ -200,6 +200,9 @@ func walkPath(v any, path []string) (any, error) {
 			return nil, fmt.Errorf("cannot take %q of %s", name, rv.Kind())
 		}
 	}
+	if !rv.IsValid() { // a nil payload, or JSON null: no key (not a panic)
+		return nil, errNilValue
+	}
 	for rv.Kind() == reflect.Pointer || rv.Kind() == reflect.Interface {
 		if rv.IsNil() {
 			return nil, errNilValue

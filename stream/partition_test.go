@@ -87,6 +87,10 @@ func TestKeyExpression(t *testing.T) {
 		{"payload", "order-7", nil, "order-7", false},
 		{"payload", []byte("order-8"), nil, "order-8", false},
 		{"payload", `"quoted"`, nil, "quoted", false},
+		// A JSON null, or no payload, is no key (it panicked).
+		{"payload", "null", nil, nil, true},
+		{"payload", []byte("null"), nil, nil, true},
+		{"payload", nil, nil, nil, true},
 	}
 	for _, c := range cases {
 		e, err := ParseKeyExpression(c.expr)
