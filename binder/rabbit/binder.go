@@ -300,8 +300,8 @@ func (b *Binder) BindConsumer(ctx context.Context, spec stream.ConsumerSpec) (st
 			logTopology(log, "rabbit: consumer bound", t, c.dlqLogAttrs()...)
 		}
 		if c.opts.requeueRejected && !c.requeuesRejected() {
-			log.Warn("rabbit: requeue-rejected has no effect with dlq, retries and republish-to-dlq (SCSt's rule): messages that fail every attempt go to the DLQ; set republish-to-dlq: false or max-attempts: 1 to requeue them",
-				"max_attempts", spec.Consumer.MaxAttempts)
+			log.Warn("rabbit: requeue-rejected has no effect with dlq unless retries are off and republish-to-dlq is false (SCSt's rule): messages that fail go to the DLQ; to requeue them set max-attempts: 1 and republish-to-dlq: false, without retry-delays",
+				"max_attempts", spec.Consumer.MaxAttempts, "retry_delays", len(spec.Consumer.RetryDelays), "republish_to_dlq", c.opts.republishToDlq)
 		}
 		cs = append(cs, c)
 	}

@@ -97,16 +97,16 @@ func (c *consumer) runningQueue() string {
 // so.
 func (c *consumer) RequeuesRejected() bool { return c.requeuesRejected() }
 
-// requeuesRejected applies SCSt's rule for requeue-rejected — failed
-// messages are requeued "when retry is disabled or republishToDlq is
-// false" — where a DLQ is there to take them: with dlq, retries
-// (max-attempts above 1, or retry-delays) and republish-to-dlq (the
-// default), a message that failed every attempt goes to the DLQ, as
-// without requeue-rejected. Without dlq it is requeued: nothing would
-// take it.
+// requeuesRejected applies SCSt's rule for requeue-rejected where a DLQ
+// is there to take the message (RabbitMessageChannelBinder: with retries
+// a failed message is always recovered — republished or rejected without
+// requeue — and with republishToDlq it is republished even without
+// retries): with dlq, it requeues only with max-attempts 1, no
+// retry-delays and republish-to-dlq false. Without dlq it requeues:
+// nothing would take the message.
 func (c *consumer) requeuesRejected() bool {
 	retries := c.spec.Consumer.MaxAttempts > 1 || len(c.spec.Consumer.RetryDelays) > 0
-	return c.opts.requeueRejected && !(retries && c.opts.republishToDlq && c.dlq())
+	return c.opts.requeueRejected && (!c.dlq() || !retries && !c.opts.republishToDlq)
 }
 
 // dlq reports whether failed messages go to a DLQ: dlq (SCSt's

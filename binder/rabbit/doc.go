@@ -118,10 +118,10 @@
 //     redelivery-delay (SCSt's option): each such failure is counted in
 //     the binding's errors (not as dropped or dead-lettered), logged as
 //     requeued, and calls no ErrorHandler, since the message comes again.
-//     As in SCSt ("when retry is disabled or republishToDlq is false"),
-//     with dlq, retries (max-attempts above 1, or retry-delays) and
-//     republish-to-dlq it does not apply: the message goes to the DLQ,
-//     and a WARN at bind says so.
+//     As in SCSt, with dlq it applies only with max-attempts 1, no
+//     retry-delays and republish-to-dlq false; otherwise the message goes
+//     to the DLQ, and a WARN at bind says so. Without dlq it always
+//     applies (SCSt would republish to a DLX nothing may read).
 //   - A handler panic is a Term error.
 //
 // The broker's consumer_timeout (rabbitmq.conf; 30 minutes by default,

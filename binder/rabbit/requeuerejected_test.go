@@ -21,20 +21,22 @@ import (
 // With requeue-rejected a message that failed every attempt is requeued,
 // not dead-lettered or dropped: the core counts an error, no failure,
 // drop or dead letter, logs that it is requeued (not "DROPPED" or "sending
-// to the dead-letter queue"), and calls no ErrorHandler, with or without
-// dlq; the message comes again and succeeds, and the DLQ stays empty.
-// With dlq, retries (max-attempts 2) and republish-to-dlq it does not
-// apply (SCSt's rule): the first failure after its attempts goes to the
-// DLQ, with a WARN at bind.
+// to the dead-letter queue"), and calls no ErrorHandler; the message comes
+// again and succeeds, and the DLQ stays empty. That is so without dlq, and
+// with dlq only when retries are off and republish-to-dlq is false, as in
+// SCSt's binder: with dlq otherwise the first arrival's failure goes to
+// the DLQ (republished, or rejected for the broker to dead-letter), with
+// a WARN at bind.
 func TestRequeueRejectedCountedAsRequeued(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {
 		dlq         bool
 		maxAttempts int
-	}{{false, 1}, {true, 1}, {false, 2}, {true, 2}} {
+		republish   bool
+	}{{false, 1, true}, {false, 2, true}, {true, 1, false}, {true, 1, true}, {true, 2, false}} {
 		dlq := tc.dlq
-		requeued := !(dlq && tc.maxAttempts > 1)
-		t.Run(fmt.Sprintf("dlq=%v,max-attempts=%d", dlq, tc.maxAttempts), func(t *testing.T) {
+		requeued := !dlq || tc.maxAttempts == 1 && !tc.republish
+		t.Run(fmt.Sprintf("dlq=%v,max-attempts=%d,republish=%v", dlq, tc.maxAttempts, tc.republish), func(t *testing.T) {
 			t.Parallel()
 			vhost := rabbittest.VHost(t)
 			dest := uniqueDest(t, "rqr")
@@ -88,8 +90,9 @@ func TestRequeueRejectedCountedAsRequeued(t *testing.T) {
       pay-in-0:
         consumer:
           requeue-rejected: true
+          republish-to-dlq: %v
           redelivery-delay: 10ms
-`, rabbittest.Address(), vhost, dest, tc.maxAttempts, dlq)
+`, rabbittest.Address(), vhost, dest, tc.maxAttempts, dlq, tc.republish)
 			l, err := config.Load(config.Options{Data: []byte(yaml), Env: []string{}})
 			if err != nil {
 				t.Fatal(err)
