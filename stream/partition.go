@@ -148,10 +148,14 @@ func (e KeyExpression) Extract(payload any, headers Headers) (any, error) {
 // walkPath follows a field path through structs (field name or json tag,
 // case-insensitively), maps with string keys, pointers, and JSON bytes.
 //
-// With an empty path (the expression payload) a text payload that is not
-// JSON is its own key (a text/plain "order-7" keys as order-7), as SCSt's
-// payload is the String itself.
+// With an empty path (the expression payload) a string payload is its own
+// key, as SCSt's String payload is (so "123" hashes as the text, as
+// Java's "123".hashCode(), not as the number), and bytes that are not JSON
+// are their text.
 func walkPath(v any, path []string) (any, error) {
+	if s, ok := v.(string); ok && len(path) == 0 {
+		return s, nil
+	}
 	switch b := v.(type) {
 	case []byte:
 		m, err := unmarshalJSONNumbers(b)

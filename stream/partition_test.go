@@ -83,12 +83,15 @@ func TestKeyExpression(t *testing.T) {
 		{"headers.tenant", nil, nil, nil, true},
 		{"payload.customer.id", order{}, nil, nil, true},
 		{"payload.customerId", []byte(`not json`), nil, nil, true},
-		// A text payload that is not JSON is its own key (text/plain).
+		// A string payload is its own key, as SCSt's String (JSON-looking
+		// text included: "123" is the text, not the number); bytes that
+		// are not JSON are their text.
 		{"payload", "order-7", nil, "order-7", false},
 		{"payload", []byte("order-8"), nil, "order-8", false},
-		{"payload", `"quoted"`, nil, "quoted", false},
+		{"payload", `"quoted"`, nil, `"quoted"`, false},
+		{"payload", "123", nil, "123", false},
+		{"payload", "null", nil, "null", false},
 		// A JSON null, or no payload, is no key (it panicked).
-		{"payload", "null", nil, nil, true},
 		{"payload", []byte("null"), nil, nil, true},
 		{"payload", nil, nil, nil, true},
 	}
