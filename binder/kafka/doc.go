@@ -172,10 +172,13 @@
 // rather than a loss; a WARN line says so).
 //
 // While a topic the group subscribes to does not exist (deleted and not
-// created again), kafka-go's balancer assigns the group nothing: the
-// consumer logs a WARN naming the missing topics and waits — no
-// partition is consumed — until it exists again (or the binding is
-// restarted without it), rather than rejoining the group in a loop.
+// created again), kafka-go's balancer assigns the group nothing at a
+// rebalance. So the consumer does not rejoin when it finds one missing: it
+// logs a WARN naming the missing topics and keeps its generation (its
+// partitions of the other topics go on) until the topic exists again,
+// rather than rejoining in a loop; a rebalance started by another member
+// meanwhile leaves the group without partitions until then (create the
+// topic again, or restart the binding without it).
 //
 // A position the partition's log no longer holds is reset as Kafka's
 // consumer applies auto.offset.reset. Before the log's first offset

@@ -135,7 +135,7 @@ func (r *run) watchPartitions(ctx context.Context, base map[string]int, log *slo
 			// now would only come back here (it looped, a thousand
 			// generations a second). Wait for the counts to change again
 			// (the topic made again) before rejoining.
-			log.Warn("kafka: a topic the binding reads does not exist; no partition is assigned until it exists again (create it again, or restart the binding without it)",
+			log.Warn("kafka: a topic the binding reads does not exist; not rejoining the group until it exists again (a rebalance meanwhile assigns nothing: create it again, or restart the binding without it)",
 				"missing", missingTopics(counts))
 			base = counts
 		case !maps.Equal(counts, base):
