@@ -184,7 +184,7 @@ func (bd *Binder) leftoverRetryTopics(ctx context.Context, spec stream.ConsumerS
 			bd.log.Debug("kafka: retry topic of a delay no longer in retry-delays is empty for the group; it can be deleted once no running consumer of the group reads it", "retry_topic", rt, "group", spec.Group)
 			continue
 		}
-		bd.log.Warn("kafka: a retry topic of a delay no longer in retry-delays holds parked messages; reading them (once it is drained, restart the group's consumers, then delete it: deleting a topic the group reads stalls the group)",
+		bd.log.Warn("kafka: a retry topic of a delay no longer in retry-delays holds parked messages; reading them (once it is drained, restart the group's consumers, then delete it: while a topic the group reads is missing, a rebalance assigns nothing)",
 			"retry_topic", rt, "destination", main, "group", spec.Group, "records", unread)
 	}
 	return found
