@@ -3,6 +3,7 @@ package redis_test
 import (
 	"context"
 	"net"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -159,7 +160,14 @@ func TestBreakBlackHoleBounded(t *testing.T) {
 			t.Errorf("%s with a %v ctx took %v with Redis black-holed", what, budget, took)
 		}
 	}
-	timed("Send", func(ctx context.Context) error { return p.Send(ctx, msg("c")) })
+	timed("Send", func(ctx context.Context) error {
+		err := p.Send(ctx, msg("c"))
+		// Queued and written, unanswered: the entry may be stored.
+		if err == nil || !strings.Contains(err.Error(), "may still have been stored") {
+			t.Errorf("Send to a black-holed Redis: %v, want an error saying the entry may still have been stored", err)
+		}
+		return err
+	})
 	timed("Pause", cons.Pause)
 	timed("Resume", cons.Resume)
 	timed("Stop", cons.Stop)

@@ -167,7 +167,9 @@ func (p *producer) Send(ctx context.Context, m stream.Envelope) error {
 		select {
 		case err = <-req.done:
 		case <-done:
-			return fmt.Errorf("redis: send to %s: waiting for XADD: %w", p.dest, ctx.Err())
+			// The XADD may be on the wire already: say so, as a
+			// caller retrying would send the entry twice.
+			return fmt.Errorf("redis: send to %s: no reply to XADD (it may still have been stored): %w", p.dest, ctx.Err())
 		}
 	}
 	*req = sendReq{done: req.done}
