@@ -259,7 +259,7 @@ func (p *producer) Send(ctx context.Context, m stream.Envelope) error {
 		return p.sendErr(err)
 	case <-ctx.Done():
 		// r is still owned by the loop; it is not returned to the pool.
-		return fmt.Errorf("kafka: send to %s: waiting for the broker's acknowledgement: %w", p.topic, ctx.Err())
+		return fmt.Errorf("kafka: send to %s: no acknowledgement from the broker (the record may still have been written): %w", p.topic, ctx.Err())
 	}
 }
 

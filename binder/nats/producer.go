@@ -108,7 +108,7 @@ func (p *producer) publish(ctx context.Context, msg *natsgo.Msg, id string, atte
 			return nil
 		}
 		if ctx.Err() != nil {
-			return p.bd.wrap(err, "nats: send to %s: waiting for the PubAck", msg.Subject)
+			return p.bd.wrap(err, "nats: send to %s: no PubAck (the message may still have been stored; a send again with its id within the duplicate window is not stored twice)", msg.Subject)
 		}
 		if isPermanentPublish(err, p.c.nc) {
 			return stream.Permanent(p.bd.wrap(err, "nats: send to %s", msg.Subject))
