@@ -210,7 +210,9 @@
 // Stop stops pulling, gives back (Nak, no delay) what it received and did
 // not start — those of each partition and key in stream order, since
 // JetStream redelivers in the order of the Naks, so that the member taking
-// over (a rolling restart) keeps their order — and waits (bounded by its
+// over (a rolling restart) keeps their order; at concurrency 1 the worker
+// gives its queue back once its call in flight returned, so a slow handler
+// holds them back that long — and waits (bounded by its
 // ctx, after which the handlers' context is cancelled and their results
 // count as Nak) for the handler calls in flight and settles them; an
 // anonymous consumer's ephemeral consumer is deleted. Pause stops pulling
