@@ -199,10 +199,7 @@ func TestLeftoverRetryTopicDrained(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			runCtx, stop := context.WithCancel(ctx)
-			done := make(chan error, 1)
-			go func() { done <- app.Run(runCtx) }()
-			defer func() { stop(); <-done }()
+			bindertest.RunApp(t, app)
 			select {
 			case m := <-got:
 				if m.Payload != "parked" {
@@ -214,8 +211,6 @@ func TestLeftoverRetryTopicDrained(t *testing.T) {
 				if tc.attempts == "" && m.Headers[stream.HeaderRetryDue] != "" {
 					t.Errorf("%s = %q carried over without retry-delays", stream.HeaderRetryDue, m.Headers[stream.HeaderRetryDue])
 				}
-			case err := <-done:
-				t.Fatalf("Run: %v", err)
 			case <-ctx.Done():
 				t.Fatalf("the message parked on %s (a delay no longer configured) was not handled", rt)
 			}
@@ -257,17 +252,7 @@ func TestDeletedTopicDoesNotLoopRebalances(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	runCtx, stop := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() { done <- app.Run(runCtx) }()
-	defer func() { stop(); <-done }()
-	select {
-	case <-app.Ready():
-	case err := <-done:
-		t.Fatal(err)
-	case <-ctx.Done():
-		t.Fatal("not ready")
-	}
+	bindertest.RunApp(t, app)
 	waitLog := func(what string) {
 		t.Helper()
 		for !strings.Contains(logs.String(), what) {
