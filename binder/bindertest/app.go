@@ -2,6 +2,7 @@ package bindertest
 
 import (
 	"context"
+	"sync"
 	"testing"
 	"time"
 
@@ -10,8 +11,10 @@ import (
 
 // RunApp runs app until the test or benchmark ends (its cleanup stops the
 // app and reports an error Run returned) and waits, up to a minute, for
-// it to be ready; a Run that ends first fails tb.
-func RunApp(tb testing.TB, app *stream.App) {
+// it to be ready; a Run that ends first fails tb. The returned stop ends
+// the run earlier (a test that checks what shutdown did) and returns
+// Run's error; the cleanup then reports nothing more.
+func RunApp(tb testing.TB, app *stream.App) (stop func() error) {
 	tb.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
@@ -20,12 +23,18 @@ func RunApp(tb testing.TB, app *stream.App) {
 		defer close(done)
 		runErr = app.Run(ctx)
 	}()
-	tb.Cleanup(func() {
+	var once sync.Once
+	end := func() error {
 		cancel()
 		<-done
-		if runErr != nil {
-			tb.Errorf("Run: %v", runErr)
-		}
+		return runErr
+	}
+	tb.Cleanup(func() {
+		once.Do(func() {
+			if err := end(); err != nil {
+				tb.Errorf("Run: %v", err)
+			}
+		})
 	})
 	select {
 	case <-app.Ready():
@@ -33,6 +42,11 @@ func RunApp(tb testing.TB, app *stream.App) {
 		tb.Fatalf("Run ended before the app was ready: %v", runErr)
 	case <-time.After(time.Minute):
 		tb.Fatal("the app is not ready after a minute")
+	}
+	return func() error {
+		var err error
+		once.Do(func() { err = end() })
+		return err
 	}
 }
 

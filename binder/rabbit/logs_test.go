@@ -11,6 +11,7 @@ import (
 
 	amqp "github.com/rabbitmq/amqp091-go"
 
+	"github.com/streambind/streambind/binder/bindertest"
 	"github.com/streambind/streambind/binder/rabbit/rabbittest"
 	"github.com/streambind/streambind/stream"
 )
@@ -105,25 +106,8 @@ func TestLogAttributesOnce(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	runCtx, stop := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() { done <- app.Run(runCtx) }()
-	select {
-	case <-app.Ready():
-	case err := <-done:
-		t.Fatalf("Run: %v", err)
-	case <-ctx.Done():
-		t.Fatal("app not ready")
-	}
-	conn, err := amqp.Dial(rabbittest.VHostURL(vhost))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	ch, err := conn.Channel()
-	if err != nil {
-		t.Fatal(err)
-	}
+	stop := bindertest.RunApp(t, app)
+	ch := rabbittest.Channel(t, vhost)
 	publish := func(body string) {
 		t.Helper()
 		if err := ch.PublishWithContext(ctx, in, "", false, false, amqp.Publishing{ContentType: "text/plain", Body: []byte(body)}); err != nil {
@@ -161,8 +145,7 @@ func TestLogAttributesOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	publish("two")
-	stop()
-	if err := <-done; err != nil {
+	if err := stop(); err != nil {
 		t.Fatalf("Run: %v", err)
 	}
 	mu.Lock()

@@ -12,6 +12,7 @@ import (
 
 	amqp "github.com/rabbitmq/amqp091-go"
 
+	"github.com/streambind/streambind/binder/bindertest"
 	"github.com/streambind/streambind/binder/rabbit/rabbittest"
 	"github.com/streambind/streambind/config"
 	"github.com/streambind/streambind/internal/syncbuf"
@@ -107,25 +108,8 @@ func TestRequeueRejectedCountedAsRequeued(t *testing.T) {
 			}
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			defer cancel()
-			runCtx, stop := context.WithCancel(ctx)
-			ran := make(chan error, 1)
-			go func() { ran <- app.Run(runCtx) }()
-			select {
-			case <-app.Ready():
-			case err := <-ran:
-				t.Fatalf("Run: %v", err)
-			case <-ctx.Done():
-				t.Fatal("app not ready")
-			}
-			conn, err := amqp.Dial(rabbittest.VHostURL(vhost))
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer conn.Close()
-			ch, err := conn.Channel()
-			if err != nil {
-				t.Fatal(err)
-			}
+			stop := bindertest.RunApp(t, app)
+			ch := rabbittest.Channel(t, vhost)
 			if err := ch.PublishWithContext(ctx, dest, "", false, false, amqp.Publishing{ContentType: "text/plain", Body: []byte("order-1")}); err != nil {
 				t.Fatal(err)
 			}
@@ -151,8 +135,7 @@ func TestRequeueRejectedCountedAsRequeued(t *testing.T) {
 					}
 				}
 			}
-			stop()
-			if err := <-ran; err != nil {
+			if err := stop(); err != nil {
 				t.Fatal(err)
 			}
 			st := app.Binding("pay-in-0").Stats()
