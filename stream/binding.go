@@ -380,6 +380,14 @@ func (b *Binding) prepareSend(env Envelope, value func() any) (Envelope, error) 
 		}
 		env.Key = []byte(key)
 		env.Headers = env.Headers.Clone().With(HeaderPartition, strconv.Itoa(p))
+	case env.Headers[HeaderPartition] != "":
+		// An output that is not partitioned sends to its destination, as
+		// SCSt's binders use the header only for a partitioned producer: a
+		// scst_partition copied from a partitioned input (a Message's
+		// headers passed on) would otherwise send to a partition's stream
+		// or subject that no consumer of this destination reads.
+		env.Headers = env.Headers.Clone()
+		delete(env.Headers, HeaderPartition)
 	}
 	if b.cfg.Producer.HeaderMode == HeaderModeNone {
 		env.Headers = stripHeaders(env.Headers)
