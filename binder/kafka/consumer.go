@@ -378,12 +378,23 @@ func (r *run) generation(gen *kafkago.Generation, reset bool) {
 			}
 		}
 		log.Debug("kafka: generation started", "partitions", len(ws))
+		// The committer runs until the workers ended, not until intake
+		// stopped: messages that finish during a wind-down (Stop, a
+		// rebalance) are committed as they finish, even when another
+		// handler does not return in time (it ignores its context) and the
+		// final commit below never comes.
+		cctx, ccancel := context.WithCancel(context.Background())
+		defer ccancel()
 		cmDone := make(chan struct{})
-		go func() { defer close(cmDone); cm.loop(wctx) }()
+		go func() { defer close(cmDone); cm.loop(cctx) }()
 		lagDone := make(chan struct{})
 		go func() { defer close(lagDone); r.refreshLag(wctx, ws) }()
+		workersDone := make(chan struct{})
+		go func() { defer close(workersDone); r.watchStuck(wctx, gh, workersDone, log) }()
 		wg.Wait()
+		close(workersDone)
 		wcancel()
+		ccancel()
 		<-cmDone
 		<-lagDone
 		cm.commit(true)
@@ -401,6 +412,44 @@ func (r *run) generation(gen *kafkago.Generation, reset bool) {
 			<-gctx.Done()
 		}
 	})
+}
+
+// stuckAfter is how long after their context was cancelled the handlers
+// of a winding-down generation may run before watchStuck warns.
+const stuckAfter = 5 * time.Second
+
+// watchStuck warns while a handler does not return although its context
+// was cancelled (a rebalance wind-down that took too long, or Stop out of
+// time): the member cannot wind the generation down, so it handles
+// nothing more and cannot rejoin the group until the handler returns.
+// The handler's message is not committed; the group's other members
+// take its partitions after rebalance-timeout. It returns when the
+// workers ended (done closed).
+func (r *run) watchStuck(wctx, gh context.Context, done <-chan struct{}, log *slog.Logger) {
+	select {
+	case <-wctx.Done():
+	case <-done:
+		return
+	}
+	select {
+	case <-gh.Done():
+	case <-done:
+		return
+	}
+	since := time.Now()
+	wait := stuckAfter
+	for {
+		t := time.NewTimer(wait)
+		select {
+		case <-t.C:
+		case <-done:
+			t.Stop()
+			return
+		}
+		log.Warn("kafka: a handler has not returned since its context was cancelled; this member handles nothing more and cannot rejoin the consumer group until it returns (make the handler return when its context ends)",
+			"cancelled_for", time.Since(since).Round(time.Second))
+		wait = min(2*wait, time.Minute)
+	}
 }
 
 func (r *run) startOffset() int64 {
