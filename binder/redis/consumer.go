@@ -1271,12 +1271,20 @@ func (r *run) keeper() {
 				for _, id := range owned {
 					mine[id] = true
 				}
+				lost, first := 0, ""
 				for _, e := range chunk {
 					if mine[e.id] {
 						e.touched.Store(now)
 					} else if !e.settled.Load() && e.lost.CompareAndSwap(false, true) {
-						c.log.Warn("redis: another member reclaimed an entry this consumer holds (its handler ran past claim-min-idle, or the connection was down that long); it may be handled twice", "stream", k, "id", e.id, "claim-min-idle", c.cs.claimMinIdle)
+						if lost == 0 {
+							first = e.id
+						}
+						lost++
 					}
+				}
+				if lost > 0 {
+					// One line for all: after a pause every held entry is gone.
+					c.log.Warn("redis: another member reclaimed entries this consumer held (a handler ran past claim-min-idle, or the process or its connection was stopped that long); those not handled yet are left to it, one in a handler now may be handled twice", "stream", k, "entries", lost, "first", first, "claim-min-idle", c.cs.claimMinIdle)
 				}
 			}
 		}

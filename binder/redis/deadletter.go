@@ -40,6 +40,9 @@ func (r *run) handle(ctx context.Context, es []*entry) {
 		}
 	}
 	for {
+		if live = r.dropLost(live); len(live) == 0 {
+			return
+		}
 		err := r.call(ctx, live)
 		switch {
 		case err == nil:
@@ -60,6 +63,27 @@ func (r *run) handle(ctx context.Context, es []*entry) {
 			return
 		}
 	}
+}
+
+// dropLost lets go of the entries of es that another member reclaimed
+// while this consumer held them (the keeper found them gone: a pause or an
+// outage longer than claim-min-idle) and returns the rest: their new owner
+// handles them, and handling them here too would only make a duplicate.
+// Not acknowledged: the acknowledgement is the new owner's.
+func (r *run) dropLost(es []*entry) []*entry {
+	if !slices.ContainsFunc(es, func(e *entry) bool { return e.lost.Load() }) {
+		return es
+	}
+	kept := make([]*entry, 0, len(es))
+	for _, e := range es {
+		if e.lost.Load() {
+			r.c.log.Debug("redis: not handling an entry another member reclaimed", "stream", e.key, "id", e.id)
+			r.untrack(e)
+			continue
+		}
+		kept = append(kept, e)
+	}
+	return kept
 }
 
 // call runs the binding's handler on es, turning a panic into an error.
