@@ -24,6 +24,16 @@ const (
 	natsHeaderFixed    = 12
 )
 
+// maxHeaderBlock is the most bytes JetStream stores of a message's header
+// block (natsHeaderFixed included): it refuses a message with more
+// (err_code 10097, "header size exceeds maximum allowed of 64k"), whatever
+// max_payload allows.
+const maxHeaderBlock = 65535
+
+// errCodeHeaderTooLarge is JetStream's error code for a header block over
+// maxHeaderBlock.
+const errCodeHeaderTooLarge jetstream.ErrorCode = 10097
+
 // wireSize is the size NATS counts against max_payload for a message with
 // headers h and payload data.
 func wireSize(h natsgo.Header, data []byte) int {
@@ -52,9 +62,10 @@ func (c *consumer) dlqLimit() int {
 
 // deadLetterMsg builds the dead letter of h: its payload, key and headers
 // plus those of [stream.DeadLetterHeaders] and the x-original-* headers,
-// fitted to limit bytes with [stream.FitDeadLetter]. The fit is measured
-// on the wire (encoded header values are longer than their text), and
-// tightened until the message fits. msgID is the Nats-Msg-Id it is
+// fitted to limit bytes, and its header block to the 64 KiB JetStream
+// stores (maxHeaderBlock), with [stream.FitDeadLetter]. The fit is
+// measured on the wire (encoded header values are longer than their text),
+// and tightened until the message fits. msgID is the Nats-Msg-Id it is
 // published with (counted, as it travels as a header).
 func (c *consumer) deadLetterMsg(h *held, cause error, limit int, msgID string, dropPayload bool) (*natsgo.Msg, stream.DeadLetterFit) {
 	hdrs := stream.DeadLetterHeaders(h.env.Headers, cause)
@@ -74,10 +85,11 @@ func (c *consumer) deadLetterMsg(h *held, cause error, limit int, msgID string, 
 	// The publish adds Nats-Msg-Id and Nats-Expected-Stream.
 	reserve := len(jetstream.MsgIDHeader) + len(msgID) + len(jetstream.ExpectedStreamHeader) + len(c.dlqRef.Load().name) + 2*natsHeaderOverhead + natsHeaderFixed
 	budget := limit - reserve
+	hbudget := maxHeaderBlock - reserve
 	var fit stream.DeadLetterFit
 	for range 8 {
 		dl := stream.Envelope{Payload: h.env.Payload, Headers: maps.Clone(hdrs), Key: h.env.Key}
-		fit = stream.FitDeadLetter(&dl, stream.DeadLetterLimit{MaxBytes: budget, HeaderOverhead: natsHeaderOverhead, DropPayload: dropPayload})
+		fit = stream.FitDeadLetter(&dl, stream.DeadLetterLimit{MaxBytes: budget, MaxHeaderBytes: hbudget, HeaderOverhead: natsHeaderOverhead, DropPayload: dropPayload})
 		nh, _, err := toHeader(dl, "", func() string { return "" })
 		if err != nil {
 			// An original header NATS cannot carry (it came from another
@@ -90,10 +102,16 @@ func (c *consumer) deadLetterMsg(h *held, cause error, limit int, msgID string, 
 			nh[stream.HeaderID] = []string{id}
 		}
 		size := wireSize(nh, dl.Payload) + reserve
-		if !fit.Fits || size <= limit {
+		hsize := wireSize(nh, nil) + reserve
+		if !fit.Fits || (size <= limit && hsize <= maxHeaderBlock) {
 			return &natsgo.Msg{Subject: c.dlqSubject, Header: nh, Data: dl.Payload}, fit
 		}
-		budget -= size - limit + 16
+		if size > limit {
+			budget -= size - limit + 16
+		}
+		if hsize > maxHeaderBlock {
+			hbudget -= hsize - maxHeaderBlock + 16
+		}
 	}
 	return nil, stream.DeadLetterFit{}
 }
@@ -112,7 +130,8 @@ func badHeader(hs stream.Headers) string {
 // waits for its PubAck: up to dlq-attempts attempts with back-off for
 // transient errors. A dead letter the server refuses for its size is sent
 // once more without its payload; when even that cannot be sent, or it
-// cannot fit at all, the message is dropped (ERROR log, counted) and
+// cannot fit at all, or JetStream refuses its header block as too large
+// (no retry fixes that), the message is dropped (ERROR log, counted) and
 // deadLetter returns nil, so that it is terminated rather than redelivered
 // forever. Other failures return an error: the caller naks the message
 // with a delay.
@@ -153,7 +172,7 @@ func (r *run) deadLetter(ctx context.Context, h *held, cause error) error {
 				}
 				continue
 			}
-			if isSizeError(err) {
+			if isSizeError(err) || apiCode(err) == errCodeHeaderTooLarge {
 				return r.dropDeadLetter(h, cause, err)
 			}
 			return err

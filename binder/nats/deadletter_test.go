@@ -236,3 +236,76 @@ func TestDeadLetterStaleLimit(t *testing.T) {
 		t.Errorf("DeadLetterStats = %+v, want 1 truncated, 1 headers-only", st)
 	}
 }
+
+// TestDeadLetterFitsHeaderLimit: JetStream stores at most 64 KiB of
+// headers (it refuses more with err_code 10097) whatever max_payload
+// allows. A poison message whose headers are near that limit is
+// dead-lettered with its exception texts and its large original header
+// cut (x-streambind-truncated says so); one whose dead letter cannot get
+// under the limit (a protected x-original-* header of ~64 KB) is dropped
+// with an ERROR and counted, not retried for ever.
+func TestDeadLetterFitsHeaderLimit(t *testing.T) {
+	b, _ := shared(t, nil)
+	dest := unique(t, "bighdr")
+	dlq := stream.DLQName(dest, "g")
+	dead := newEnvelopes()
+	startConsumer(t, b, stream.ConsumerSpec{Destination: dlq, Group: "dlq-reader", Handler: dead.handler})
+	tr := newTracker()
+	h := func(_ context.Context, m stream.Envelope) error {
+		id := m.Headers[idHeader]
+		tr.receive(0, id)
+		if strings.HasPrefix(id, "poison") {
+			return stream.Permanent(errors.New("poison " + id))
+		}
+		return nil
+	}
+	c := startConsumer(t, b, stream.ConsumerSpec{Destination: dest, Group: "g", Handler: h, Consumer: stream.ConsumerConfig{DLQ: true}})
+	p := bindProducer(t, b, stream.ProducerSpec{Destination: dest})
+	ctx := context.Background()
+	big := msg("poison-big")
+	big.Headers["big"] = strings.Repeat("h", 65200)
+	big.Payload = []byte("payload")
+	if err := p.Send(ctx, big); err != nil {
+		t.Fatal(err)
+	}
+	protected := msg("poison-protected")
+	protected.Headers["x-original-app"] = strings.Repeat("o", 65200)
+	if err := p.Send(ctx, protected); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Send(ctx, msg("after")); err != nil {
+		t.Fatal(err)
+	}
+	tr.wait(t, []string{"poison-big", "poison-protected", "after"}, 10*time.Second)
+	// Original headers go largest first: dropping big is enough, x-test-id
+	// stays.
+	dead.tr.wait(t, []string{"poison-big"}, 10*time.Second)
+	dl := dead.get("poison-big")
+	if string(dl.Payload) != "payload" {
+		t.Errorf("dead letter payload %q, want the original", dl.Payload)
+	}
+	if tr := dl.Headers[stream.HeaderTruncated]; !strings.Contains(tr, "header:big") || strings.Contains(tr, "payload") {
+		t.Errorf("%s = %q, want header:big cut and the payload kept", stream.HeaderTruncated, tr)
+	}
+	if _, ok := dl.Headers["big"]; ok {
+		t.Errorf("the dead letter kept the header big")
+	}
+	if !strings.Contains(dl.Headers[stream.HeaderExceptionMessage], "poison poison-big") {
+		t.Errorf("%s = %.80q, want the error", stream.HeaderExceptionMessage, dl.Headers[stream.HeaderExceptionMessage])
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	var st stream.DeadLetterStats
+	for {
+		st = c.(stream.DeadLetterReporter).DeadLetterStats()
+		if st.Dropped >= 1 || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if st.Truncated != 1 || st.HeadersOnly != 0 || st.Dropped != 1 {
+		t.Errorf("DeadLetterStats = %+v, want 1 truncated (poison-big), 1 dropped (poison-protected)", st)
+	}
+	if n := len(dead.tr.missing([]string{"seq:2", "poison-protected"})); n != 2 {
+		t.Errorf("poison-protected has a dead letter; it cannot fit 64 KiB of headers")
+	}
+}

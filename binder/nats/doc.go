@@ -149,13 +149,15 @@
 // subject), x-original-subject, x-original-stream, x-original-sequence (the
 // stream sequence, decimal) and x-original-timestamp (Unix milliseconds).
 // A dead letter is fitted to the server's max_payload (or the dead-letter
-// stream's max-msg-size, when smaller) with stream.FitDeadLetter, measured
-// on the wire: exception texts are cut first, then original headers, then
-// the payload (a headers-only dead letter whose x-original-* headers locate
-// the original in its stream); each cut is logged at WARN and counted
-// (stream.DeadLetterReporter). One that cannot fit even so, or that the
-// server refuses for its size even without payload, is dropped with an
-// ERROR line and counted. A dead letter the server refuses for its size
+// stream's max-msg-size, when smaller), and its headers to the 64 KiB
+// (65,535 bytes) JetStream stores of a message's headers, with
+// stream.FitDeadLetter, measured on the wire: exception texts are cut
+// first, then original headers, then the payload (a headers-only dead
+// letter whose x-original-* headers locate the original in its stream);
+// each cut is logged at WARN and counted (stream.DeadLetterReporter). One
+// that cannot fit even so, or that the server refuses for its size even
+// without payload or for its headers' size (err_code 10097), is dropped
+// with an ERROR line and counted. A dead letter the server refuses for its size
 // all the same (the dead-letter stream's max-msg-size was lowered after the
 // bind) is fitted again to the stream's current limit without its payload
 // (stream.DeadLetterLimit.DropPayload) and sent once more. Its Nats-Msg-Id is derived from the original's
