@@ -2,6 +2,7 @@ package stream
 
 import (
 	"fmt"
+	"math"
 	"strings"
 	"time"
 )
@@ -768,8 +769,12 @@ func (b BindingConfig) Validate(path string) []*ConfigError {
 	if c.BackOffMaxInterval < c.BackOffInitialInterval {
 		bad("consumer.back-off-max-interval", "must not be below back-off-initial-interval (%s), got %s", c.BackOffInitialInterval, c.BackOffMaxInterval)
 	}
+	// SCSt's instanceCount and partitionCount are Java ints; beyond one
+	// the partition arithmetic (an int32 hash % count) breaks.
 	if c.InstanceCount < 1 {
 		bad("consumer.instance-count", "must be at least 1, got %d", c.InstanceCount)
+	} else if c.InstanceCount > math.MaxInt32 {
+		bad("consumer.instance-count", "must be at most %d, got %d", math.MaxInt32, c.InstanceCount)
 	}
 	if c.InstanceIndex < 0 || c.InstanceIndex >= c.InstanceCount {
 		bad("consumer.instance-index", "must be in [0, instance-count=%d), got %d", c.InstanceCount, c.InstanceIndex)
@@ -777,6 +782,8 @@ func (b BindingConfig) Validate(path string) []*ConfigError {
 	p := b.Producer
 	if p.PartitionCount < 1 {
 		bad("producer.partition-count", "must be at least 1, got %d", p.PartitionCount)
+	} else if p.PartitionCount > math.MaxInt32 {
+		bad("producer.partition-count", "must be at most %d, got %d", math.MaxInt32, p.PartitionCount)
 	}
 	if e := p.PartitionKeyExpression; e != "" {
 		if _, err := compileKeyExpression(e); err != nil {

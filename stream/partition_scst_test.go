@@ -1,0 +1,57 @@
+package stream_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/streambind/streambind/binder/memory"
+	"github.com/streambind/streambind/stream"
+)
+
+// TestPartitionCountAboveInt32Refused: SCSt's partitionCount and
+// instanceCount are Java ints. 2^32 used to pass validation and panic
+// (integer divide by zero) on the first send; 2^31 gave negative partitions.
+func TestPartitionCountAboveInt32Refused(t *testing.T) {
+	fns := stream.NewCatalog()
+	stream.AddFunction(fns, "fwd", func(_ context.Context, o Order) (Order, error) { return o, nil })
+	for _, n := range []int{1 << 31, 1 << 32, 1<<32 + 3} {
+		cfg := &stream.Config{Bindings: map[string]stream.BindingConfig{
+			"fwd-out-0": {Destination: "d", Producer: stream.ProducerConfig{PartitionKeyExpression: "payload.orderId", PartitionCount: n}},
+			"fwd-in-0":  {Destination: "s", Group: "g", Consumer: stream.ConsumerConfig{Partitioned: true, InstanceCount: n}},
+		}}
+		msg := newAppErr(t, cfg, fns)
+		for _, want := range []string{
+			"stream.bindings.fwd-out-0.producer.partition-count: must be at most 2147483647",
+			"stream.bindings.fwd-in-0.consumer.instance-count: must be at most 2147483647",
+		} {
+			if !strings.Contains(msg, want) {
+				t.Errorf("count %d: errors %s; want %q", n, msg, want)
+			}
+		}
+	}
+
+	// A binding the send bridge binds at its first send: an error, not a
+	// panic.
+	fns = stream.NewCatalog()
+	stream.AddConsumer(fns, "sink", func(context.Context, Order) error { return nil })
+	cfg := &stream.Config{Bindings: map[string]stream.BindingConfig{
+		"out": {Destination: "d", Producer: stream.ProducerConfig{PartitionKeyExpression: "payload.orderId", PartitionCount: 1 << 32}},
+	}}
+	app, err := stream.NewApp(cfg, fns, stream.WithBinderType(memory.Type, memory.New))
+	if err != nil {
+		if !strings.Contains(err.Error(), "must be at most 2147483647") {
+			t.Fatal(err)
+		}
+		return
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- app.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	<-app.Ready()
+	err = app.Bridge().Send(ctx, "out", stream.NewMessage(Order{OrderID: "o-1"}))
+	if err == nil || !strings.Contains(err.Error(), "partition-count: must be at most 2147483647") {
+		t.Fatalf("send: %v, want the partition-count error", err)
+	}
+}
