@@ -75,7 +75,10 @@ func newBridge(a *App) *Bridge {
 // Send encodes payload and sends it to name (an output binding or a
 // destination), returning once the binder confirmed it. payload may be
 // []byte, string, a [Message] (for headers), an [Envelope] (for headers and
-// a key), or any value the content type's converter encodes. The bridge
+// a key), or any value the binding's content type's converter encodes. A
+// Message's payload is encoded with the converter of its contentType header
+// when it has one (a []byte or string payload is sent as it is); a header
+// no converter is registered for is a permanent [ConversionError]. The bridge
 // copies []byte payloads, keys and headers, so the caller may reuse them
 // once Send returned.
 //

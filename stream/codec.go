@@ -54,6 +54,16 @@ func (m *Message[T]) toPayload(cx *convCtx) ([]byte, Headers, error) {
 	if m == nil { // a nil *Message given to the bridge: not a message
 		return nil, nil, Permanent(&ConversionError{Binding: cx.binding, ContentType: cx.contentType, Type: reflect.TypeFor[*Message[T]]().String(), Err: errors.New("nil message")})
 	}
+	// A contentType header labels the payload and so picks its converter
+	// (as SCSt: the message's header wins over the binding's content type);
+	// []byte and string payloads are sent as they are whatever it says. No
+	// converter for it is a ConversionError naming it, not bytes of the
+	// binding's content type sent under another label.
+	if ct := m.Headers[HeaderContentType]; ct != "" && ct != cx.contentType {
+		mcx := *cx
+		mcx.contentType = ct
+		cx = &mcx
+	}
 	b, _, err := codecFor[T]().encode(cx, m.Payload)
 	return b, m.Headers, err
 }

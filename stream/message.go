@@ -77,6 +77,11 @@ func (e Envelope) ContentType(def string) string {
 
 // Message is a typed payload with its headers. Use it as the input or output
 // type of a registered function when the function reads or sets headers.
+//
+// An output Message with a contentType header is encoded with the converter
+// of that content type, not the binding's (a []byte or string payload is
+// sent as it is); one no converter is registered for fails with a permanent
+// [ConversionError], so the function's input is dead-lettered.
 type Message[T any] struct {
 	Payload T
 	Headers Headers

@@ -611,7 +611,8 @@ func (rt *runtimeBinding) callChain(ctx context.Context, from int, v any, in Hea
 
 // adapt passes the output of prev to next: as is when the types match,
 // otherwise through prev's encoding and next's decoding as JSON (so that a
-// function of []byte can feed one of a struct, and back). When next takes
+// function of []byte can feed one of a struct, and back), or by the
+// contentType header of a Message that prev returned. When next takes
 // a Message and v is not one, the Message gets the headers of carried.
 func (rt *runtimeBinding) adapt(prev, next *entry, v any, carried func() Headers) (any, error) {
 	if next.in.typ == nil || reflect.TypeOf(v) == next.in.typ {
@@ -620,11 +621,15 @@ func (rt *runtimeBinding) adapt(prev, next *entry, v any, carried func() Headers
 	cx := convCtx{binding: rt.fn.name, converters: rt.inCx.converters, contentType: DefaultContentType}
 	data, hdr, err := prev.out.encode(&cx, v)
 	if err == nil {
-		if _, ok := v.(headerCarrier); !ok && next.in.message {
+		// A Message's contentType header chose its encoding: decode by it.
+		ct := DefaultContentType
+		if _, ok := v.(headerCarrier); ok {
+			ct = Envelope{Headers: hdr}.ContentType(DefaultContentType)
+		} else if next.in.message {
 			hdr = carried()
 		}
 		var r any
-		if r, err = next.in.decode(&cx, Envelope{Payload: data, Headers: hdr}, DefaultContentType); err == nil {
+		if r, err = next.in.decode(&cx, Envelope{Payload: data, Headers: hdr}, ct); err == nil {
 			return r, nil
 		}
 	}
