@@ -101,8 +101,12 @@ func (p *producer) Send(ctx context.Context, m stream.Envelope) error {
 // publish sends msg with up to attempts attempts for transient errors,
 // with back-off between them.
 func (p *producer) publish(ctx context.Context, msg *natsgo.Msg, id string, attempts int) error {
+	sent := false // an attempt went out and had no answer: it may have been stored
 	for attempt := 1; ; attempt++ {
 		err := p.publishOnce(ctx, msg, id)
+		if err != nil && unanswered(err) {
+			sent = true
+		}
 		if err == nil {
 			p.SetHealth(nil)
 			return nil
@@ -126,12 +130,31 @@ func (p *producer) publish(ctx context.Context, msg *natsgo.Msg, id string, atte
 		}
 		p.log.Debug("nats: send failed; retrying", "attempt", attempt, "error", p.bd.logErr(err))
 		if !dispatch.Sleep(ctx, p.backoff.Delay(attempt)) {
-			return p.bd.wrap(err, "nats: send to %s: %w", msg.Subject, ctx.Err())
+			if sent {
+				return p.bd.wrap(err, "nats: send to %s: %w after attempt %d (the message may still have been stored; a send again with its id within the duplicate window is not stored twice)", msg.Subject, ctx.Err(), attempt)
+			}
+			return p.bd.wrap(err, "nats: send to %s: %w after attempt %d (the message was not stored: each attempt was refused or not sent)", msg.Subject, ctx.Err(), attempt)
 		}
 	}
 }
 
 var errPubAckTimeout = errors.New("no PubAck within send-timeout")
+
+// errNotSent marks a publish that did not leave the client.
+type errNotSent struct{ error }
+
+func (e errNotSent) Unwrap() error { return e.error }
+
+// unanswered reports whether err, a failed publishOnce, leaves open
+// whether the message was stored: it went out and neither a PubAck nor a
+// refusal came back (a send-timeout, a lost connection). A publish that
+// was not sent, that no stream took (no responders) or that JetStream
+// refused stored nothing.
+func unanswered(err error) bool {
+	var ns errNotSent
+	return !errors.As(err, &ns) && !errors.Is(err, jetstream.ErrNoStreamResponse) &&
+		!errors.Is(err, natsgo.ErrNoResponders) && apiCode(err) == 0
+}
 
 // noPublishRetries turns off nats.go's own retries of a publish no stream
 // answered (by default two, 250 ms apart): the binder retries itself, with
@@ -153,7 +176,7 @@ func (p *producer) publishOnce(ctx context.Context, msg *natsgo.Msg, id string) 
 	ref := p.ref.Load()
 	fut, err := p.c.js.PublishMsgAsync(msg, jetstream.WithMsgID(id), jetstream.WithExpectStream(ref.name), noPublishRetries)
 	if err != nil {
-		return err
+		return errNotSent{err}
 	}
 	t := timers.Get().(*time.Timer)
 	t.Reset(p.ps.sendTimeout)
