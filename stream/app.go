@@ -1327,6 +1327,7 @@ func (a *App) start(ctx, supCtx, sendCtx context.Context, suppliers *sync.WaitGr
 			if err != nil {
 				return fmt.Errorf("bind producer %s to %s: %w", b.name, b.destination, err)
 			}
+			b.adoptPartitionCount(p)
 			b.mu.Lock() // Health may read it meanwhile
 			b.producer = p
 			b.mu.Unlock()

@@ -268,6 +268,17 @@ func (e unavailableError) Error() string        { return e.err.Error() }
 func (e unavailableError) Unwrap() []error      { return []error{e.err, ErrUnavailable} }
 func (e unavailableError) Is(target error) bool { return target == ErrUnavailable }
 
+// PartitionCounter is implemented by a producer whose destination can
+// have more partitions than the binding's partition-count (a Kafka topic
+// created with more): the core then selects among all of them, as SCSt's
+// Kafka binder does ("the larger number will be used instead"), so that a
+// key goes to the partition an SCSt producer of the same topic picks.
+// PartitionCount is the destination's partition count when the producer
+// was bound.
+type PartitionCounter interface {
+	PartitionCount() int
+}
+
 // LagReporter is implemented by consumers that can tell, cheaply, how far
 // they are behind the end of each partition (Kafka).
 type LagReporter interface {

@@ -412,6 +412,30 @@ type partitioner struct {
 	// Java hashCode.
 	selector *Expression
 	count    int
+	// actual is the destination's partition count when it has more than
+	// count (adoptPartitionCount); 0 until then. Atomic: Bridge.Encode may
+	// select while the app binds.
+	actual atomic.Int64
+}
+
+// size is the number of partitions to select among.
+func (p *partitioner) size() int {
+	return max(p.count, int(p.actual.Load()))
+}
+
+// adoptPartitionCount makes a partitioned binding select among all of its
+// destination's partitions when the producer reports more than
+// partition-count (PartitionCounter). Before the binding starts sending.
+func (b *Binding) adoptPartitionCount(p Producer) {
+	pc, ok := p.(PartitionCounter)
+	if !ok || b.part == nil {
+		return
+	}
+	if n := pc.PartitionCount(); n > b.part.count {
+		b.log.Warn("the destination has more partitions than the binding's partition-count; the larger number is used to select partitions, as in SCSt",
+			"partition-count", b.part.count, "partitions", n)
+		b.part.actual.Store(int64(n))
+	}
 }
 
 // newPartitioner returns the partitioner of a producer configuration, nil
@@ -476,7 +500,7 @@ func (p *partitioner) partition(v any, h Headers) (string, int, error) {
 // when set, else the key's Java hashCode.
 func (p *partitioner) forKey(key any) (int, error) {
 	if p.selector == nil {
-		return SelectPartition(PartitionHash(key), p.count), nil
+		return SelectPartition(PartitionHash(key), p.size()), nil
 	}
 	r, err := p.selector.Eval(map[string]any{"key": normalizeNumber(key)})
 	if err != nil {
@@ -487,7 +511,7 @@ func (p *partitioner) forKey(key any) (int, error) {
 		return 0, fmt.Errorf("partition selector: expression %q yielded %T %v, want an integer", p.selector, r, r)
 	}
 	// SCSt: Math.abs(partition % partitionCount).
-	n %= p.count
+	n %= p.size()
 	if n < 0 {
 		n = -n
 	}

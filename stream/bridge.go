@@ -193,6 +193,7 @@ func (br *Bridge) dynamic(ctx context.Context, name string) (*dynamicProducer, e
 	if err != nil {
 		return nil, fmt.Errorf("bridge: bind destination %s: %w", cfg.Destination, err)
 	}
+	b.adoptPartitionCount(prod)
 	b.producer = prod
 	b.setState(StateStarted)
 	if configured {

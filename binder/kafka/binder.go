@@ -214,10 +214,12 @@ func (bd *Binder) BindProducer(ctx context.Context, spec stream.ProducerSpec) (s
 	// partition-count sizes the topic whether or not the producer
 	// partitions by a key (SCSt: a hint for the topic's partitions).
 	need := max(spec.Producer.PartitionCount, 1)
-	if _, err := bd.provision(ctx, spec.Destination, need, ps.replicationFactor, true); err != nil {
+	parts, err := bd.provision(ctx, spec.Destination, need, ps.replicationFactor, true)
+	if err != nil {
 		return nil, bd.bindErr(err, "kafka: bind producer %s", spec.Binding)
 	}
 	p := bd.newProducer(spec, ps, need)
+	p.parts = max(parts, need)
 	bd.mu.Lock()
 	defer bd.mu.Unlock()
 	if bd.closed {

@@ -425,7 +425,12 @@
 // partitions); otherwise it is an error for a producer, and a consumer
 // logs an INFO line that some handler slots stay idle (with ordering: key,
 // whose slots share a partition, only when the topic has fewer partitions
-// than instance-count). With auto-create-topics false, a missing
+// than instance-count). A topic with more partitions than a partitioned
+// producer's partition-count is written to all of them: the partition of a
+// key is selected among the topic's count at bind, with a WARN, as SCSt's
+// Kafka binder does ("the larger number will be used instead"), so that
+// a key goes where an SCSt producer of the topic sends it. With
+// auto-create-topics false, a missing
 // topic is a start-up error naming it, not retried (see "Start-up" in
 // docs/conventions.md). A topic that looks missing, or short of
 // partitions, in kafka-go's metadata cache (refreshed every 2s) is checked

@@ -35,6 +35,7 @@ type producer struct {
 	ctBytes     []byte // contentType, shared by every record
 	ps          producerSettings
 	need        int // partitions the topic needs (see provision)
+	parts       int // partitions the topic had at bind (PartitionCount)
 	addr        net.Addr
 	log         *slog.Logger
 
@@ -245,6 +246,10 @@ func (p *producer) record(r *sendReq, m stream.Envelope) error {
 	}
 	return nil
 }
+
+// PartitionCount is the topic's partition count at bind, at least
+// partition-count: the core selects among all of them (stream.PartitionCounter).
+func (p *producer) PartitionCount() int { return p.parts }
 
 // Send queues m and waits until the broker acknowledged it (with
 // required-acks), the write failed, or ctx ended.
