@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"math/big"
 	"reflect"
 	"strconv"
@@ -358,11 +359,16 @@ func StringHash(s string) int32 {
 	return h
 }
 
-// SelectPartition maps a hash to a partition: abs(hash % count).
+// SelectPartition maps a key's hash to a partition as SCSt's default does:
+// DefaultPartitionSelector takes abs(hash), with Integer.MIN_VALUE (whose
+// abs is itself) as 0, and PartitionHandler then abs(that % count). So a
+// key hashing to -2^31 ("polygenelubricants") goes to partition 0.
 func SelectPartition(hash int32, count int) int {
-	p := hash % int32(count)
-	if p < 0 {
-		p = -p
+	if hash == math.MinInt32 {
+		hash = 0
 	}
-	return int(p)
+	if hash < 0 {
+		hash = -hash
+	}
+	return int(int64(hash) % int64(count))
 }

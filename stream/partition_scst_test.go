@@ -55,3 +55,28 @@ func TestPartitionCountAboveInt32Refused(t *testing.T) {
 		t.Fatalf("send: %v, want the partition-count error", err)
 	}
 }
+
+// TestSelectPartitionMinValueAsSCSt: SCSt's DefaultPartitionSelector maps
+// a hashCode of Integer.MIN_VALUE to 0 before abs and % partitionCount;
+// streambind took abs(-2^31 % n), another partition whenever n is not a
+// power of two. Expected values computed with SCSt's code in Java.
+func TestSelectPartitionMinValueAsSCSt(t *testing.T) {
+	for _, key := range []any{"polygenelubricants", "GydZG_", -2147483648, int64(2147483648)} {
+		h := stream.PartitionHash(key)
+		if h != -2147483648 {
+			t.Fatalf("PartitionHash(%v) = %d, want -2^31", key, h)
+		}
+		for _, n := range []int{3, 5, 7, 12} {
+			if got := stream.SelectPartition(h, n); got != 0 {
+				t.Errorf("key %v, %d partitions: partition %d, want 0 (SCSt's)", key, n, got)
+			}
+		}
+	}
+	// Other negative hashes: abs(hash) % n, as before.
+	if got := stream.SelectPartition(-7, 3); got != 1 {
+		t.Errorf("SelectPartition(-7, 3) = %d, want 1", got)
+	}
+	if got := stream.SelectPartition(-2147483647, 5); got != 2147483647%5 {
+		t.Errorf("SelectPartition(-2^31+1, 5) = %d, want %d", got, 2147483647%5)
+	}
+}

@@ -45,7 +45,7 @@ func TestSelectPartition(t *testing.T) {
 		count int
 		want  int
 	}{
-		{0, 3, 0}, {4, 3, 1}, {-4, 3, 1}, {math.MinInt32, 3, 2}, {math.MaxInt32, 1, 0},
+		{0, 3, 0}, {4, 3, 1}, {-4, 3, 1}, {math.MinInt32, 3, 0}, {math.MinInt32 + 1, 3, 1}, {math.MaxInt32, 1, 0},
 	}
 	for _, c := range cases {
 		if got := SelectPartition(c.hash, c.count); got != c.want {
