@@ -115,6 +115,7 @@ var binderSections = []props.Section{{Key: "tls", Scalar: "enabled"}, {Key: "ssl
 // problem is reported, secrets never.
 func parseSettings(s stream.BinderSettings) (settings, error) {
 	out := defaultSettings()
+	dlSizeSet := false // dead-letter-max-size given (else it follows max-message-size)
 	var d props.Decoder
 	var ts conf.TLS
 	var fromURL *goredis.Options
@@ -198,6 +199,7 @@ func parseSettings(s stream.BinderSettings) (settings, error) {
 				out.maxMessageSize, err = props.Int(v, 1024)
 			case "deadlettermaxsize":
 				out.deadLetterMaxSize, err = props.Int(v, 1024)
+				dlSizeSet = true
 			case "tls", "ssl":
 				err = ts.Decode(&d, p, v, false)
 				tlsAt.src, tlsAt.path = i, p
@@ -255,6 +257,11 @@ func parseSettings(s stream.BinderSettings) (settings, error) {
 	}
 	if out.maxLength < 0 && !out.trimAcked && out.maxAge == 0 {
 		d.Addf(envPath+".max-length", "-1 (no cap) needs trim-acked or max-age: streams would grow without bound")
+	}
+	if !dlSizeSet {
+		// The default follows a lower max-message-size: setting only that
+		// is not an error about a key the user never set.
+		out.deadLetterMaxSize = min(out.deadLetterMaxSize, out.maxMessageSize)
 	}
 	if out.deadLetterMaxSize > out.maxMessageSize {
 		d.Addf(envPath+".dead-letter-max-size", "must not be above max-message-size (%d)", out.maxMessageSize)

@@ -107,3 +107,17 @@ func TestHealthTimeoutBareSeconds(t *testing.T) {
 		}
 	}
 }
+
+// TestMaxMessageSizeAloneLowersDeadLetterDefault (found by the type
+// trial): max-message-size set below 16 MiB alone failed start-up with an
+// error about dead-letter-max-size, a key the user never set; its default
+// follows max-message-size now. Set above it, it is still refused.
+func TestMaxMessageSizeAloneLowersDeadLetterDefault(t *testing.T) {
+	e := newEnv(t)
+	e.binder(t, map[string]any{"max-message-size": 1048576})
+	_, err := redisbinder.New(context.Background(), stream.BinderSettings{Name: "r", Type: redisbinder.Type,
+		Environment: map[string]any{"max-message-size": 1048576, "dead-letter-max-size": 2097152}})
+	if err == nil || !strings.Contains(err.Error(), "dead-letter-max-size: must not be above max-message-size") {
+		t.Fatalf("err %v, want dead-letter-max-size above max-message-size refused", err)
+	}
+}
