@@ -52,7 +52,7 @@ func TestSCStBindingKeysWithoutAStreambindKey(t *testing.T) {
             application-id: x
 `
 	want := map[string]string{
-		"stream.bindings.a-in-0.consumer.instance-index-list":      "application.yaml:8: not supported: an instance consumes the one partition of its consumer.instance-index",
+		"stream.bindings.a-in-0.consumer.instance-index-list":      "application.yaml:8: not supported: an instance consumes the partitions its consumer.instance-index and instance-count select",
 		"stream.bindings.a-in-0.consumer.retry-template-name":      "application.yaml:9: it names a Spring bean, and there are none here: set max-attempts",
 		"stream.bindings.a-out-0.producer.partition-selector-name": "application.yaml:12: it names a Spring bean, and there are none here: use partition-selector-expression",
 		"stream.bindings.a-out-0.producer.error-channel-enabled":   "application.yaml:13: true is not supported: there is no error channel",
