@@ -157,6 +157,7 @@ func walkPath(v any, path []string) (any, error) {
 	if s, ok := v.(string); ok && len(path) == 0 {
 		return s, nil
 	}
+	fromJSON := false
 	switch b := v.(type) {
 	case []byte:
 		m, err := unmarshalJSONNumbers(b)
@@ -166,7 +167,7 @@ func walkPath(v any, path []string) (any, error) {
 			}
 			return nil, fmt.Errorf("payload is not JSON: %w", err)
 		}
-		v = m
+		v, fromJSON = m, true
 	case string:
 		m, err := unmarshalJSONNumbers([]byte(b))
 		if err != nil {
@@ -175,7 +176,7 @@ func walkPath(v any, path []string) (any, error) {
 			}
 			return nil, fmt.Errorf("payload is not JSON: %w", err)
 		}
-		v = m
+		v, fromJSON = m, true
 	}
 	rv := reflect.ValueOf(v)
 	for _, name := range path {
@@ -217,11 +218,25 @@ func walkPath(v any, path []string) (any, error) {
 		}
 		rv = rv.Elem()
 	}
-	return rv.Interface(), nil
+	if !fromJSON {
+		return rv.Interface(), nil
+	}
+	// A JSON number with a fraction or exponent (2.0 too) is a Double to
+	// Jackson: it stays a json.Number, so that PartitionHash gives
+	// Double.hashCode (expressions and KeyString read it as a float64).
+	if n, ok := rv.Interface().(json.Number); ok && jacksonDouble(n) {
+		return n, nil
+	}
+	return normalizeNumber(rv.Interface()), nil
 }
 
-// unmarshalJSONNumbers decodes JSON with numbers as expressions see them
-// (normalizeNumber): int when integral, *big.Int beyond int64, else float64.
+// jacksonDouble reports whether Jackson reads the JSON number n as a
+// Double: it has a fraction or an exponent.
+func jacksonDouble(n json.Number) bool { return strings.ContainsAny(string(n), ".eE") }
+
+// unmarshalJSONNumbers decodes JSON with numbers as json.Number; walkPath
+// makes the value it returns as expressions see numbers (normalizeNumber):
+// int when integral, *big.Int beyond int64, else float64.
 func unmarshalJSONNumbers(b []byte) (any, error) {
 	d := json.NewDecoder(bytes.NewReader(b))
 	d.UseNumber()
@@ -232,7 +247,7 @@ func unmarshalJSONNumbers(b []byte) (any, error) {
 	if _, err := d.Token(); err != io.EOF {
 		return nil, errors.New("data after the JSON value")
 	}
-	return normalizeNumber(m), nil
+	return m, nil
 }
 
 // errNilValue: the path leads to a nil pointer or interface.
@@ -274,6 +289,8 @@ func KeyString(key any) string {
 		return k
 	case []byte:
 		return string(k)
+	case json.Number: // a JSON number with a fraction or exponent
+		return KeyString(normalizeNumber(k))
 	case fmt.Stringer:
 		return k.String()
 	case float64:
@@ -286,7 +303,11 @@ func KeyString(key any) string {
 
 // PartitionHash is the 32-bit hash of a key, as Java's hashCode computes it
 // (Spring Cloud Stream's default): String.hashCode over UTF-16 code units for
-// strings, Integer/Long.hashCode for integers, and the string form otherwise.
+// strings, Integer/Long.hashCode for integers, Boolean.hashCode for bools
+// (1231, 1237), Double.hashCode for a float64 with a fraction and for a JSON
+// number with a fraction or exponent (Jackson's Double, 2.0 too), and the
+// string form otherwise. A whole float64 hashes as an integer: Go's
+// encoding/json decodes the JSON 7 as one, where Jackson reads an Integer.
 func PartitionHash(key any) int32 {
 	switch k := key.(type) {
 	case int32:
@@ -305,14 +326,32 @@ func PartitionHash(key any) int32 {
 		return int32(k)
 	case uint32:
 		return longHash(int64(k))
-	case float64: // numbers decoded from JSON
+	case bool:
+		if k {
+			return 1231
+		}
+		return 1237
+	case float64:
 		if k == float64(int64(k)) {
 			return longHash(int64(k))
 		}
+		return doubleHash(k)
+	case json.Number: // from a JSON payload
+		if jacksonDouble(k) {
+			f, _ := k.Float64()
+			return doubleHash(f)
+		}
+		return PartitionHash(normalizeNumber(k))
 	case *big.Int: // JSON integers beyond int64
 		return bigIntegerHash(k)
 	}
 	return StringHash(KeyString(key))
+}
+
+// doubleHash is Double.hashCode.
+func doubleHash(f float64) int32 {
+	bits := math.Float64bits(f)
+	return int32(bits ^ bits>>32)
 }
 
 // bigIntegerHash is java.math.BigInteger.hashCode: 31*h + each 32-bit word

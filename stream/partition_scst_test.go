@@ -80,3 +80,55 @@ func TestSelectPartitionMinValueAsSCSt(t *testing.T) {
 		t.Errorf("SelectPartition(-2^31+1, 5) = %d, want %d", got, 2147483647%5)
 	}
 }
+
+// TestPartitionHashJacksonBooleansAndDoubles: Jackson reads JSON true/false
+// as Boolean and a number with a fraction or exponent (2.0 too) as Double,
+// so SCSt's default hash is Boolean.hashCode / Double.hashCode; streambind
+// hashed the text ("true".hashCode()) and 2.0 as the integer 2. Integers
+// keep Integer/Long.hashCode. Expected values from Java (jshell).
+func TestPartitionHashJacksonBooleansAndDoubles(t *testing.T) {
+	e, err := stream.ParseKeyExpression("payload.customerId")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		json    string
+		hash    int32
+		keyText string
+	}{
+		{`true`, 1231, "true"},
+		{`false`, 1237, "false"},
+		{`1.5`, 1073217536, "1.5"},
+		{`-2.5`, -1073479680, "-2.5"},
+		{`2.0`, 1073741824, "2"},
+		{`1e3`, 1083129856, "1000"},
+		{`-0.0`, -2147483648, "0"},
+		{`7`, 7, "7"},
+		{`-7`, -7, "-7"},
+		{`9876543210123`, -1881568656, "9876543210123"},
+	} {
+		payload := []byte(`{"customerId":` + c.json + `}`)
+		for _, p := range []any{payload, string(payload)} {
+			k, err := e.Extract(p, nil)
+			if err != nil {
+				t.Fatalf("%s: %v", c.json, err)
+			}
+			if got := stream.PartitionHash(k); got != c.hash {
+				t.Errorf("%s (%T payload): hash %d, want Java's %d", c.json, p, got, c.hash)
+			}
+			if got := stream.KeyString(k); got != c.keyText {
+				t.Errorf("%s: key text %q, want %q", c.json, got, c.keyText)
+			}
+		}
+	}
+	// Go values: a bool and a float64 with a fraction as Java's Boolean and
+	// Double; a whole float64 (encoding/json's JSON 7) as the integer.
+	for _, c := range []struct {
+		key  any
+		want int32
+	}{{true, 1231}, {false, 1237}, {1.5, 1073217536}, {float64(7), 7}} {
+		if got := stream.PartitionHash(c.key); got != c.want {
+			t.Errorf("PartitionHash(%T %v) = %d, want %d", c.key, c.key, got, c.want)
+		}
+	}
+}
