@@ -227,7 +227,7 @@ func elemCodec[In any]() *anyCodec {
 			if !ok {
 				return nil, Permanent(&ConversionError{Binding: cx.binding, ContentType: ct, Type: et.String(), Decode: true, Err: errNoConverter})
 			}
-			if err := conv.Unmarshal(env.Payload, p.Interface()); err != nil {
+			if err := unmarshalWith(conv, env.Payload, p.Interface()); err != nil {
 				return nil, Permanent(&ConversionError{Binding: cx.binding, ContentType: ct, Type: et.String(), Decode: true, Err: err})
 			}
 			return p.Elem().Interface(), nil

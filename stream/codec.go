@@ -135,7 +135,7 @@ func codecFor[T any]() codec[T] {
 			if !ok {
 				return v, Permanent(&ConversionError{Binding: cx.binding, ContentType: ct, Type: typeName, Decode: true, Err: errNoConverter})
 			}
-			if err := conv.Unmarshal(env.Payload, &v); err != nil {
+			if err := unmarshalWith(conv, env.Payload, &v); err != nil {
 				return v, Permanent(&ConversionError{Binding: cx.binding, ContentType: ct, Type: typeName, Decode: true, Err: err})
 			}
 			return v, nil
@@ -145,7 +145,7 @@ func codecFor[T any]() codec[T] {
 			if !ok {
 				return nil, nil, Permanent(&ConversionError{Binding: cx.binding, ContentType: cx.contentType, Type: typeName, Err: errNoConverter})
 			}
-			b, err := conv.Marshal(v)
+			b, err := marshalWith(conv, v)
 			if err != nil {
 				return nil, nil, Permanent(&ConversionError{Binding: cx.binding, ContentType: cx.contentType, Type: typeName, Err: err})
 			}
@@ -224,7 +224,7 @@ func encodeAny(cx *convCtx, v any) ([]byte, Headers, error) {
 	if !ok {
 		return nil, nil, Permanent(&ConversionError{Binding: cx.binding, ContentType: cx.contentType, Type: typeNameOf(v), Err: errNoConverter})
 	}
-	b, err := conv.Marshal(v)
+	b, err := marshalWith(conv, v)
 	if err != nil {
 		return nil, nil, Permanent(&ConversionError{Binding: cx.binding, ContentType: cx.contentType, Type: typeNameOf(v), Err: err})
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"mime"
+	"runtime/debug"
 	"strings"
 )
 
@@ -51,6 +52,39 @@ func (cs *Converters) Lookup(contentType string) (Converter, bool) {
 	}
 	return nil, false
 }
+
+// marshalWith and unmarshalWith call a converter, turning its panic (a
+// type's MarshalJSON or UnmarshalJSON, say) into its error: a conversion
+// failure like an error it returns, so permanent and not retried as a
+// handler panic.
+func marshalWith(c Converter, v any) (b []byte, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			b, err = nil, converterPanic(r)
+		}
+	}()
+	return c.Marshal(v)
+}
+
+func unmarshalWith(c Converter, data []byte, v any) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = converterPanic(r)
+		}
+	}()
+	return c.Unmarshal(data, v)
+}
+
+func converterPanic(r any) error {
+	return &converterPanicError{&PanicError{Value: r, Stack: debug.Stack()}}
+}
+
+// converterPanicError reads "panic: <value>" (not "handler panic") and
+// wraps the *PanicError, for errors.As and the stack.
+type converterPanicError struct{ p *PanicError }
+
+func (e *converterPanicError) Error() string { return fmt.Sprintf("panic: %v", e.p.Value) }
+func (e *converterPanicError) Unwrap() error { return e.p }
 
 // mediaTypeOf returns the lower-case media type without parameters; it does
 // not allocate for the common already-normalised case.

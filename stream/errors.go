@@ -41,7 +41,9 @@ func IsPermanent(err error) bool {
 }
 
 // ConversionError is a failure to decode or encode a payload. It is always
-// permanent.
+// permanent. A converter's panic (a type's MarshalJSON or UnmarshalJSON,
+// say) is one too, not a retried handler panic: its Err reads "panic: ..."
+// and wraps the [*PanicError].
 type ConversionError struct {
 	Binding     string // binding name
 	ContentType string
