@@ -84,6 +84,9 @@ func (k spelKey) Extract(payload any, headers Headers) (any, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", errNoKey, err)
 	}
+	if v == nil { // SCSt: "Partition key cannot be null"
+		return nil, fmt.Errorf("%w: %s is null", errNoKey, k.e)
+	}
 	return v, nil
 }
 
@@ -156,6 +159,10 @@ func (e KeyExpression) Extract(payload any, headers Headers) (any, error) {
 func walkPath(v any, path []string) (any, error) {
 	if s, ok := v.(string); ok && len(path) == 0 {
 		return s, nil
+	}
+	// A named byte slice such as json.RawMessage is JSON bytes as []byte is.
+	if rv := reflect.ValueOf(v); rv.Kind() == reflect.Slice && rv.Type().Elem().Kind() == reflect.Uint8 {
+		v = rv.Bytes()
 	}
 	fromJSON := false
 	switch b := v.(type) {

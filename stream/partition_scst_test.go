@@ -2,6 +2,7 @@ package stream_test
 
 import (
 	"context"
+	"encoding/json"
 	"strings"
 	"testing"
 
@@ -130,5 +131,45 @@ func TestPartitionHashJacksonBooleansAndDoubles(t *testing.T) {
 		if got := stream.PartitionHash(c.key); got != c.want {
 			t.Errorf("PartitionHash(%T %v) = %d, want %d", c.key, c.key, got, c.want)
 		}
+	}
+}
+
+// TestPartitionKeyRawMessageAndNullKey: a json.RawMessage payload is JSON
+// bytes as []byte is (payload.customerId failed with `cannot take
+// "customerId" of slice`), and a key expression yielding null names the
+// expression (the error was `partition key: key is nil`).
+func TestPartitionKeyRawMessageAndNullKey(t *testing.T) {
+	e, err := stream.ParseKeyExpression("payload.customerId")
+	if err != nil {
+		t.Fatal(err)
+	}
+	type rawBytes []byte
+	for _, p := range []any{json.RawMessage(`{"customerId":"c-7"}`), rawBytes(`{"customerId":"c-7"}`)} {
+		if k, err := e.Extract(p, nil); err != nil || k != "c-7" {
+			t.Errorf("%T: key %v, %v; want c-7", p, k, err)
+		}
+	}
+
+	fns := stream.NewCatalog()
+	stream.AddConsumer(fns, "sink", func(context.Context, Order) error { return nil })
+	cfg := &stream.Config{Bindings: map[string]stream.BindingConfig{
+		"raw": {Destination: "d", Producer: stream.ProducerConfig{PartitionKeyExpression: "payload.customerId", PartitionCount: 3}},
+		"hdr": {Destination: "d", Producer: stream.ProducerConfig{PartitionKeyExpression: "headers['x']", PartitionCount: 3}},
+	}}
+	app, err := stream.NewApp(cfg, fns, stream.WithBinderType(memory.Type, memory.New))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- app.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	<-app.Ready()
+	if err := app.Bridge().Send(ctx, "raw", stream.NewMessage(json.RawMessage(`{"customerId":"c-7"}`))); err != nil {
+		t.Errorf("RawMessage payload: %v", err)
+	}
+	err = app.Bridge().Send(ctx, "hdr", stream.NewMessage(json.RawMessage(`{}`)))
+	if err == nil || !strings.Contains(err.Error(), "headers['x'] is null") {
+		t.Errorf("no header x: %v, want an error naming headers['x']", err)
 	}
 }
