@@ -390,7 +390,7 @@ func (r *run) generation(gen *kafkago.Generation, reset bool) {
 		lagDone := make(chan struct{})
 		go func() { defer close(lagDone); r.refreshLag(wctx, ws) }()
 		workersDone := make(chan struct{})
-		go func() { defer close(workersDone); r.watchStuck(wctx, gh, workersDone, log) }()
+		go r.watchStuck(wctx, gh, workersDone, log)
 		wg.Wait()
 		close(workersDone)
 		wcancel()
