@@ -104,3 +104,20 @@ func inheritHeaders(in Headers) Headers {
 type headerCarrier interface{ messageHeaders() Headers }
 
 func (m Message[T]) messageHeaders() Headers { return m.Headers }
+
+// withoutInputID returns the headers of a function's Message output
+// without an id equal to its input's: a function that passes its input's
+// headers on (Message{Headers: m.Headers}) does not give its output the
+// input's identity. SCSt regenerates a copied message's id; kept, every
+// output of one input but the first would be deduplicated on NATS (the
+// id is Nats-Msg-Id) and skipped by an idempotent consumer. The output
+// gets a new id from its producer. An id the function set itself stays.
+func withoutInputID(out, in Headers) Headers {
+	id, ok := out[HeaderID]
+	if !ok || id == "" || id != in[HeaderID] {
+		return out
+	}
+	out = out.Clone()
+	delete(out, HeaderID)
+	return out
+}

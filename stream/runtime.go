@@ -510,6 +510,8 @@ func (h *functionHandler[In, Out]) handle(ctx context.Context, env Envelope) err
 	}
 	if !h.out.message {
 		hdr = inheritHeaders(env.Headers) // as SCSt: a payload output carries the input's headers
+	} else {
+		hdr = withoutInputID(hdr, env.Headers)
 	}
 	var value func() any
 	if rt.out.part != nil {
@@ -606,6 +608,7 @@ func (rt *runtimeBinding) callChain(ctx context.Context, from int, v any, in Hea
 			hdr = inheritHeaders(in)
 		}
 	}
+	hdr = withoutInputID(hdr, in)
 	return rt.send(ctx, Envelope{Payload: data, Headers: hdr}, func() any { return v })
 }
 
