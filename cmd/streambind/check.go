@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"regexp"
 	"sort"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -247,6 +248,28 @@ func (b *lintBinder) DeadLetterSource(spec stream.ConsumerSpec) (stream.DeadLett
 
 var bindingName = regexp.MustCompile(`^(.+)-(in|out)-(\d+)$`)
 
+// bridgeTargets returns the configured bindings that only a Bridge.Send
+// (SCSt's StreamBridge) can use: not a binding of a function of items (nor
+// named like one), not an input or output binding, and without a group.
+func bridgeTargets(cfg *stream.Config, items []string) []string {
+	own := map[string]bool{}
+	for _, n := range strings.Split(cfg.OutputBindings+";"+cfg.InputBindings, ";") {
+		own[strings.ToLower(strings.TrimSpace(n))] = true
+	}
+	for _, n := range cfg.Function.Bindings {
+		own[strings.ToLower(strings.TrimSpace(n))] = true
+	}
+	var out []string
+	for name, b := range cfg.Bindings {
+		if own[strings.ToLower(name)] || bindingName.MatchString(name) || b.Group != "" || b.Destination == "" {
+			continue
+		}
+		out = append(out, name)
+	}
+	slices.Sort(out)
+	return out
+}
+
 // check builds s's app with stand-in functions and returns every problem
 // the loader, the app and the binders find, and the bindings.
 func check(s *service) *checked {
@@ -403,6 +426,12 @@ func check(s *service) *checked {
 	}
 	appCfg := *cfg
 	appCfg.Function.Definition = strings.Join(items, ";")
+	if extra := bridgeTargets(cfg, items); len(extra) > 0 {
+		// Checked as the output bindings they are (their producers are
+		// bound when the app first sends to them), so that their
+		// partitions are checked against the consumers.
+		appCfg.OutputBindings = strings.Join(append([]string{cfg.OutputBindings}, extra...), ";")
+	}
 	if typ := assumedBinder(cfg); typ != "" {
 		appCfg.DefaultBinder = typ
 		out.assumedBinder = typ

@@ -581,3 +581,44 @@ func TestLintRetryDelays(t *testing.T) {
 		})
 	}
 }
+
+// A producer binding used only through the bridge (SCSt's StreamBridge:
+// configured under stream.bindings, in no function and not listed in
+// stream.output-bindings) is checked against the consumers too; the
+// partitioning trial found lint silent about its partitions no instance
+// reads.
+func TestLintBridgeOnlyProducer(t *testing.T) {
+	producer := `
+stream:
+  function:
+    definition: ""
+  default-binder: rabbit
+  bindings:
+    orders:
+      destination: orders
+      producer:
+        partition-key-expression: headers['k']
+        partition-count: 4
+`
+	consumer := `
+stream:
+  function:
+    definition: work
+  default-binder: rabbit
+  bindings:
+    work-in-0:
+      destination: orders
+      group: g
+      consumer:
+        partitioned: true
+        instance-count: 2
+`
+	dir := writeFiles(t, map[string]string{"producer/application.yaml": producer, "consumer/application.yaml": consumer})
+	r := runIn(t, dir, nil, "lint", "producer", "consumer")
+	if r.code != exitFailure {
+		t.Errorf("exit status %d, want 1", r.code)
+	}
+	assertLines(t, r.lines(), []string{
+		`consumer/application.yaml:12: stream.bindings.work-in-0.consumer.instance-count: is 2, but producer/orders (producer/application.yaml:7) sends to orders with partition-count 4: on RabbitMQ partition p goes to the queue of instance p, so partitions 2..3 reach no instance`,
+	})
+}
