@@ -214,7 +214,10 @@ services given (dlq on an anonymous consumer, partitioned consumers that
 do not fit their producers — as the broker assigns partitions: on RabbitMQ
 and NATS partitions from instance-count (NATS: its partition-count) on
 reach no instance —, required-groups nobody reads, NATS destinations of
-which one is another's prefix at a '.'). In-process destinations are one
+which one is another's prefix at a '.'). A binding configured for no
+function, not in stream.input-bindings or output-bindings and without a
+group is taken for a producer the bridge sends to (SCSt's StreamBridge).
+In-process destinations are one
 binder's of one service (each process has its own): services on the
 in-process binder are not checked against each other (a warning says so
 where they name the same destination); lint them on the broker they share
