@@ -15,6 +15,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 
 	"github.com/streambind/streambind/binder/kafka/kafkatest"
+	"github.com/streambind/streambind/stream"
 )
 
 func TestRecheckKafkaPauseDuringOutage(t *testing.T) {
@@ -27,7 +28,15 @@ func TestRecheckKafkaPauseDuringOutage(t *testing.T) {
 			stopSlow := advSlowProduce(c, out, 2*time.Millisecond)
 			defer stopSlow()
 			var calls atomic.Int64
-			fns := relayFns(&calls)
+			// Paced after 200 calls (see paceAfter): on an idle machine the
+			// relay finished all inputs before the outage began.
+			pace := paceAfter(200, 200*time.Microsecond)
+			fns := stream.NewCatalog()
+			stream.AddFunction(fns, "relay", func(_ context.Context, v []byte) ([]byte, error) {
+				calls.Add(1)
+				_ = pace(string(v))
+				return append([]byte("out:"), v...), nil
+			})
 			cons := fmt.Sprintf("max-attempts: 3\nback-off-initial-interval: 1s\nmax-in-flight: %d", mif)
 			yaml := advKafkaYAML(c, "relay", "relay", in, out, cons, "", "") + "  kafka:\n    bindings:\n      relay-out-0:\n        producer:\n          send-attempts: 1\n"
 			a := advRun(t, yaml, fns)

@@ -475,6 +475,21 @@ func TestPipelinedFunctionFails(t *testing.T) {
 	}
 }
 
+// paceAfter is a relay hook (startPipeApp's fail) that slows each call
+// after the first k by d, so that what a test does once k calls were made
+// (Pause, a cluster restart; waitFor polls every 50ms) lands while a
+// backlog is left on however fast a machine: on an idle one the relay
+// handled all 6,000 or 20,000 inputs between two polls.
+func paceAfter(k int64, d time.Duration) func(string) error {
+	var n atomic.Int64
+	return func(string) error {
+		if n.Add(1) > k {
+			time.Sleep(d) // load shaping, not synchronisation
+		}
+		return nil
+	}
+}
+
 // TestPipelinedPause: Pause of a pipelined binding returns only once the
 // outputs of every message handed out were confirmed (the broker took
 // them all), and nothing is handled after it returned; after Resume
@@ -486,7 +501,7 @@ func TestPipelinedPause(t *testing.T) {
 	in, out, pw := pipeTopics(t, c, 1, nil)
 	pw.write(t, n)
 	taken := countRecords(c, out)
-	pa := startPipeApp(t, c, in, out, stream.ConsumerConfig{MaxAttempts: 1}, nil, nil, taken)
+	pa := startPipeApp(t, c, in, out, stream.ConsumerConfig{MaxAttempts: 1}, nil, paceAfter(300, 100*time.Microsecond), taken)
 	waitFor(t, pipeTimeout, "300 calls", func() bool { return pa.calls.Load() >= 300 })
 	inB := pa.app.Binding("relay-in-0")
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
@@ -636,7 +651,7 @@ func TestPipelinedClusterRestart(t *testing.T) {
 			pw.w.Close()
 			taken := countRecords(c, out)
 			cc := stream.ConsumerConfig{MaxInFlight: tc.maxInFlight, MaxAttempts: 2, BackOffInitialInterval: 10 * time.Millisecond, BackOffMaxInterval: 20 * time.Millisecond}
-			pa := startPipeApp(t, c, in, out, cc, nil, nil, taken)
+			pa := startPipeApp(t, c, in, out, cc, nil, paceAfter(500, 100*time.Microsecond), taken)
 			waitFor(t, pipeTimeout, "500 calls", func() bool { return pa.calls.Load() >= 500 })
 			c.Close()
 			calls := pa.calls.Load()
