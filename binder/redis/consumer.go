@@ -772,7 +772,7 @@ func (r *run) readHistory() (complete bool, err error) {
 				}
 				continue
 			}
-			owned, err := touchScript.Run(ctx, c.client, []string{k}, args...).StringSlice()
+			owned, _, err := touch(ctx, c.client, k, args)
 			if err != nil {
 				cancel()
 				return false, err
@@ -1261,7 +1261,7 @@ func (r *run) keeper() {
 					args = append(args, e.id)
 				}
 				ctx, cancel := context.WithTimeout(context.Background(), c.bd.st.commandTimeout)
-				owned, err := touchScript.Run(ctx, c.client, []string{k}, args...).StringSlice()
+				owned, taken, err := touch(ctx, c.client, k, args)
 				cancel()
 				if err != nil {
 					c.log.Debug("redis: keeping held entries from reclaim failed", "stream", k, "error", c.bd.logErr(err))
@@ -1271,11 +1271,18 @@ func (r *run) keeper() {
 				for _, id := range owned {
 					mine[id] = true
 				}
+				// Only entries another consumer owns now are lost to it; one
+				// pending with no one (trimmed from the stream while held) is
+				// handled still: its fields are here.
+				theirs := make(map[string]bool, len(taken))
+				for _, id := range taken {
+					theirs[id] = true
+				}
 				lost, first := 0, ""
 				for _, e := range chunk {
 					if mine[e.id] {
 						e.touched.Store(now)
-					} else if !e.settled.Load() && e.lost.CompareAndSwap(false, true) {
+					} else if theirs[e.id] && !e.settled.Load() && e.lost.CompareAndSwap(false, true) {
 						if lost == 0 {
 							first = e.id
 						}
