@@ -432,7 +432,7 @@ func (b *Binding) adoptPartitionCount(p Producer) {
 		return
 	}
 	if n := pc.PartitionCount(); n > b.part.count {
-		b.log.Warn("the destination has more partitions than the binding's partition-count; the larger number is used to select partitions, as in SCSt",
+		b.log.Info("the destination has more partitions than the binding's partition-count; the larger number is used to select partitions, as in SCSt",
 			"partition-count", b.part.count, "partitions", n)
 		b.part.actual.Store(int64(n))
 	}

@@ -50,6 +50,13 @@ func (br *Bridge) Encode(name string, payload any) (Envelope, error) {
 		if part, err = newPartitioner(cfg.Producer, a.opts.extractors); err != nil {
 			return Envelope{}, fmt.Errorf("bridge: destination %s: %w", name, err)
 		}
+		// A destination the bridge has bound selects as its sends do (its
+		// producer may have reported more partitions: PartitionCounter).
+		for _, db := range br.Bindings() {
+			if db.name == name && db.part != nil {
+				part = db.part
+			}
+		}
 	}
 	cx := convCtx{binding: name, converters: a.opts.converters, contentType: cfg.ContentType}
 	data, hdr, err := encodeAny(&cx, payload)

@@ -427,7 +427,7 @@
 // whose slots share a partition, only when the topic has fewer partitions
 // than instance-count). A topic with more partitions than a partitioned
 // producer's partition-count is written to all of them: the partition of a
-// key is selected among the topic's count at bind, with a WARN, as SCSt's
+// key is selected among the topic's count at bind (logged at INFO), as SCSt's
 // Kafka binder does ("the larger number will be used instead"), so that
 // a key goes where an SCSt producer of the topic sends it. With
 // auto-create-topics false, a missing

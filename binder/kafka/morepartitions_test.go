@@ -57,3 +57,35 @@ func TestTopicWithMorePartitionsThanPartitionCount(t *testing.T) {
 		t.Fatalf("records per partition %v, want %v (selected among the topic's 6 partitions)", got, want)
 	}
 }
+
+// Bridge.Encode (the outbox's) of a dynamic destination the bridge has
+// bound selects among the topic's partitions as its sends do (found by
+// the review: it selected among partition-count, so an outbox row and a
+// direct send of one key went to different partitions).
+func TestEncodeAfterDynamicBindUsesTopicPartitions(t *testing.T) {
+	t.Parallel()
+	c := kafkatest.Start(t)
+	topic := uniqueTopic(t)
+	createTopic(t, c, topic, 6, nil)
+	cfg := &stream.Config{
+		Binders:       map[string]stream.BinderConfig{"kafka": {Type: "kafka", Environment: map[string]any{"brokers": c.Brokers()}}},
+		DefaultBinder: "kafka",
+		Default:       stream.BindingConfig{Producer: stream.ProducerConfig{PartitionKeyExpression: "headers['k']", PartitionCount: 3}},
+	}
+	app := runApp(t, cfg, stream.NewCatalog(), testLogger(t))
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := app.Bridge().Send(ctx, topic, stream.NewMessage([]byte("x"), "k", "warm-up")); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 30 {
+		k := fmt.Sprintf("customer-%d", i)
+		env, err := app.Bridge().Encode(topic, stream.NewMessage([]byte("x"), "k", k))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, want := env.Headers[stream.HeaderPartition], fmt.Sprint(stream.SelectPartition(stream.PartitionHash(k), 6)); got != want {
+			t.Fatalf("key %s encoded to partition %s, want %s (as a send selects among the topic's 6)", k, got, want)
+		}
+	}
+}
