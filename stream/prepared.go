@@ -90,7 +90,7 @@ func (br *Bridge) Encode(name string, payload any) (Envelope, error) {
 		}
 		env.Key = []byte(key)
 		env.Headers = env.Headers.With(HeaderPartition, strconv.Itoa(n))
-	} else if _, ok := env.Headers[HeaderPartition]; ok {
+	} else {
 		// As Binding.prepareSend: an output that is not partitioned does
 		// not route by a copied scst_partition (env.Headers is a copy).
 		delete(env.Headers, HeaderPartition)
