@@ -16,32 +16,41 @@ import (
 	"github.com/streambind/streambind/stream"
 )
 
-// TestReclaimedEntriesNotHandledAgain (found by the pause trial): entries
-// this consumer held that another member reclaimed meanwhile (a process
-// paused past claim-min-idle) were handled anyway once it went on, each
-// a duplicate, with a WARN per entry. They are left to their new owner
-// now, with one WARN.
-func TestReclaimedEntriesNotHandledAgain(t *testing.T) {
+// heldFixture is a consumer (concurrency 1, claim-min-idle 300ms: a
+// keep-alive round every 100ms) whose handler holds the first of five
+// entries m-0..m-4 until release is closed, so that the other four wait
+// held behind it.
+type heldFixture struct {
+	ctx     context.Context
+	key     string // the destination's stream
+	c       *goredis.Client
+	p       stream.Producer
+	logs    *syncbuf.Buffer
+	release chan struct{}
+	mu      sync.Mutex
+	handled []string
+}
+
+func newHeldFixture(t *testing.T, dest string) *heldFixture {
+	t.Helper()
 	e := newEnv(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	var logs syncbuf.Buffer
+	t.Cleanup(cancel)
+	f := &heldFixture{ctx: ctx, key: redisbinder.StreamKey(e.prefix, dest, -1), c: redistest.Client(t, redistest.Addr(), "", ""),
+		logs: &syncbuf.Buffer{}, release: make(chan struct{})}
 	b := e.binder(t, nil)
-	p := bindProducer(t, b, stream.ProducerSpec{Destination: "lost"})
+	f.p = bindProducer(t, b, stream.ProducerSpec{Destination: dest})
 	first := make(chan struct{})
-	release := make(chan struct{})
-	var mu sync.Mutex
-	var handled []string
 	var once sync.Once
-	spec := stream.ConsumerSpec{Binding: "test-in-0", Destination: "lost", Group: "g", ContentType: stream.DefaultContentType,
+	spec := stream.ConsumerSpec{Binding: "test-in-0", Destination: dest, Group: "g", ContentType: stream.DefaultContentType,
 		Consumer:  stream.ConsumerConfig{Concurrency: 1, MaxAttempts: 1, InstanceCount: 1},
 		Extension: map[string]any{"claim-min-idle": "300ms", "claim-interval": "1h"},
-		Logger:    slog.New(slog.NewTextHandler(&logs, nil)),
+		Logger:    slog.New(slog.NewTextHandler(f.logs, nil)),
 		Handler: func(_ context.Context, m stream.Envelope) error {
-			mu.Lock()
-			handled = append(handled, m.Headers[idHeader])
-			mu.Unlock()
-			once.Do(func() { close(first); <-release })
+			f.mu.Lock()
+			f.handled = append(f.handled, m.Headers[idHeader])
+			f.mu.Unlock()
+			once.Do(func() { close(first); <-f.release })
 			return nil
 		}}
 	cons, err := b.BindConsumer(ctx, spec)
@@ -49,7 +58,7 @@ func TestReclaimedEntriesNotHandledAgain(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = cons.Stop(context.Background()) })
-	send(t, p, ids("m", 5))
+	send(t, f.p, ids("m", 5))
 	if err := cons.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -58,11 +67,41 @@ func TestReclaimedEntriesNotHandledAgain(t *testing.T) {
 	case <-ctx.Done():
 		t.Fatal("nothing handled")
 	}
+	return f
+}
+
+// handledAfterRelease releases the first entry, sends "after" (it comes
+// after the other four) and returns what was handled once it was.
+func (f *heldFixture) handledAfterRelease(t *testing.T) string {
+	t.Helper()
+	close(f.release)
+	send(t, f.p, []string{"after"})
+	for {
+		f.mu.Lock()
+		got := append([]string(nil), f.handled...)
+		f.mu.Unlock()
+		if len(got) > 0 && got[len(got)-1] == "after" {
+			return strings.Join(got, ",")
+		}
+		if f.ctx.Err() != nil {
+			t.Fatalf("handled %v; log:\n%s", got, f.logs.String())
+		}
+		time.Sleep(10 * time.Millisecond) // polling the handler's record, bounded by ctx
+	}
+}
+
+// TestReclaimedEntriesNotHandledAgain (found by the pause trial): entries
+// this consumer held that another member reclaimed meanwhile (a process
+// paused past claim-min-idle) were handled anyway once it went on, each
+// a duplicate, with a WARN per entry. They are left to their new owner
+// now, with one WARN.
+func TestReclaimedEntriesNotHandledAgain(t *testing.T) {
+	f := newHeldFixture(t, "lost")
+	ctx, c, key := f.ctx, f.c, f.key
 	// The first entry is in the handler, the other four held behind it.
 	// Another member takes all five, as after this one's pause.
-	c := redistest.Client(t, redistest.Addr(), "", "")
-	key := redisbinder.StreamKey(e.prefix, "lost", -1)
 	var pend []goredis.XPendingExt
+	var err error
 	for len(pend) < 5 { // until intake read all five
 		if pend, err = c.XPendingExt(ctx, &goredis.XPendingExtArgs{Stream: key, Group: "g", Start: "-", End: "+", Count: 10}).Result(); err != nil {
 			t.Fatal(err)
@@ -81,33 +120,17 @@ func TestReclaimedEntriesNotHandledAgain(t *testing.T) {
 	if err := c.XClaimJustID(ctx, &goredis.XClaimArgs{Stream: key, Group: "g", Consumer: "other", Messages: claim}).Err(); err != nil {
 		t.Fatal(err)
 	}
-	for !strings.Contains(logs.String(), "another member reclaimed entries") {
+	for !strings.Contains(f.logs.String(), "another member reclaimed entries") {
 		if ctx.Err() != nil {
-			t.Fatalf("no WARN of the reclaimed entries; log:\n%s", logs.String())
+			t.Fatalf("no WARN of the reclaimed entries; log:\n%s", f.logs.String())
 		}
 		time.Sleep(20 * time.Millisecond) // polling the log, bounded by ctx
 	}
-	close(release)
-	// An entry sent now comes after the four: once it is handled, they
-	// were handled or skipped.
-	send(t, p, []string{"after"})
-	for {
-		mu.Lock()
-		got := append([]string(nil), handled...)
-		mu.Unlock()
-		if len(got) > 0 && got[len(got)-1] == "after" {
-			if strings.Join(got, ",") != "m-0,after" {
-				t.Fatalf("handled %v: the four entries another member reclaimed were handled here too", got)
-			}
-			break
-		}
-		if ctx.Err() != nil {
-			t.Fatalf("handled %v; log:\n%s", got, logs.String())
-		}
-		time.Sleep(10 * time.Millisecond) // polling the handler's record, bounded by ctx
+	if got := f.handledAfterRelease(t); got != "m-0,after" {
+		t.Fatalf("handled %s: the four entries another member reclaimed were handled here too", got)
 	}
-	if n := strings.Count(logs.String(), "another member reclaimed entries"); n != 1 {
-		t.Errorf("%d WARN lines about the reclaimed entries, want 1:\n%s", n, logs.String())
+	if n := strings.Count(f.logs.String(), "another member reclaimed entries"); n != 1 {
+		t.Errorf("%d WARN lines about the reclaimed entries, want 1:\n%s", n, f.logs.String())
 	}
 }
 
@@ -117,44 +140,8 @@ func TestReclaimedEntriesNotHandledAgain(t *testing.T) {
 // deleted entry from the pending list — and were taken for reclaimed and
 // skipped; the consumer has their fields and handles them.
 func TestTrimmedHeldEntriesStillHandled(t *testing.T) {
-	e := newEnv(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	var logs syncbuf.Buffer
-	b := e.binder(t, nil)
-	p := bindProducer(t, b, stream.ProducerSpec{Destination: "trim"})
-	first := make(chan struct{})
-	release := make(chan struct{})
-	var mu sync.Mutex
-	var handled []string
-	var once sync.Once
-	spec := stream.ConsumerSpec{Binding: "test-in-0", Destination: "trim", Group: "g", ContentType: stream.DefaultContentType,
-		Consumer:  stream.ConsumerConfig{Concurrency: 1, MaxAttempts: 1, InstanceCount: 1},
-		Extension: map[string]any{"claim-min-idle": "300ms", "claim-interval": "1h"},
-		Logger:    slog.New(slog.NewTextHandler(&logs, nil)),
-		Handler: func(_ context.Context, m stream.Envelope) error {
-			mu.Lock()
-			handled = append(handled, m.Headers[idHeader])
-			mu.Unlock()
-			once.Do(func() { close(first); <-release })
-			return nil
-		}}
-	cons, err := b.BindConsumer(ctx, spec)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = cons.Stop(context.Background()) })
-	send(t, p, ids("m", 5))
-	if err := cons.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case <-first:
-	case <-ctx.Done():
-		t.Fatal("nothing handled")
-	}
-	c := redistest.Client(t, redistest.Addr(), "", "")
-	key := redisbinder.StreamKey(e.prefix, "trim", -1)
+	f := newHeldFixture(t, "trim")
+	ctx, c, key := f.ctx, f.c, f.key
 	if err := c.XTrimMaxLen(ctx, key, 0).Err(); err != nil {
 		t.Fatal(err)
 	}
@@ -174,24 +161,10 @@ func TestTrimmedHeldEntriesStillHandled(t *testing.T) {
 		time.Sleep(20 * time.Millisecond) // polling the broker, bounded by ctx
 	}
 	time.Sleep(400 * time.Millisecond) // four more rounds (their effect is what is checked)
-	close(release)
-	send(t, p, []string{"after"})
-	for {
-		mu.Lock()
-		got := append([]string(nil), handled...)
-		mu.Unlock()
-		if len(got) > 0 && got[len(got)-1] == "after" {
-			if strings.Join(got, ",") != "m-0,m-1,m-2,m-3,m-4,after" {
-				t.Fatalf("handled %v: the entries trimmed while held must still be handled; log:\n%s", got, logs.String())
-			}
-			break
-		}
-		if ctx.Err() != nil {
-			t.Fatalf("handled %v; log:\n%s", got, logs.String())
-		}
-		time.Sleep(10 * time.Millisecond) // polling the handler's record, bounded by ctx
+	if got := f.handledAfterRelease(t); got != "m-0,m-1,m-2,m-3,m-4,after" {
+		t.Fatalf("handled %s: the entries trimmed while held must still be handled; log:\n%s", got, f.logs.String())
 	}
-	if strings.Contains(logs.String(), "another member reclaimed") {
-		t.Errorf("trimmed entries reported as reclaimed:\n%s", logs.String())
+	if strings.Contains(f.logs.String(), "another member reclaimed") {
+		t.Errorf("trimmed entries reported as reclaimed:\n%s", f.logs.String())
 	}
 }
