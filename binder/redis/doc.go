@@ -120,10 +120,13 @@
 // Entries the binding holds — waiting for their turn, in a handler, or
 // held after a Nak — are kept from other members: every claim-min-idle/3
 // a script resets their idle time (XCLAIM ... JUSTID, which does not count
-// a delivery) if the binding still owns them; those it no longer owns
-// (another member reclaimed them while this process was paused or cut off
-// past claim-min-idle) are left to their new owner unless already in a
-// handler, with one WARN. When a member stops holding
+// a delivery) if the binding still owns them; those another member has
+// reclaimed and still holds pending (this process was paused or cut off
+// past claim-min-idle) are left to it unless already in a handler, with
+// one WARN. Those pending with no one are handled: trimmed from the stream
+// while held (their fields are here), or already acknowledged by the
+// member that reclaimed them (a duplicate: Redis keeps no record of who
+// acknowledged an entry). When a member stops holding
 // entries without acknowledging them — it crashed, was killed, lost its
 // connection for longer than claim-min-idle — the others reclaim them:
 // every claim-interval, and at Start (before its first read of new
