@@ -520,7 +520,7 @@ func normalizeNumber(v any) any {
 		// BigInteger): as a float64, ids such as 18446744073709551615 and
 		// …614 would be one key, and the idempotent consumer would skip
 		// the second as a duplicate.
-		if !strings.ContainsAny(string(t), ".eE") {
+		if !jacksonDouble(t) {
 			if b, ok := new(big.Int).SetString(string(t), 10); ok {
 				return b
 			}
