@@ -87,6 +87,7 @@ func newDocument(name string, root *ynode) (*document, []*fileError) {
 		}
 		d.platform = p
 	}
+	errs = append(errs, unknownActivateKeys(name, root)...)
 	if _, line, found := findKey(root, []string{"spring", "config", "import"}); found {
 		errs = append(errs, &fileError{name: name, line: line, msg: "spring.config.import is not supported: name the files with Options.File and profiles instead"})
 	}
@@ -415,4 +416,61 @@ func (p *exprParser) term() (*profileExpr, error) {
 		return nil, p.malformed("unexpected " + quoteShort(t))
 	}
 	return &profileExpr{name: t}, nil
+}
+
+// activateKeys are the keys of spring.config.activate, squashed.
+var activateKeys = []string{"on-profile", "on-cloud-platform"}
+
+// unknownActivateKeys reports the keys left under spring.config.activate
+// once its conditions are taken out of root: a misspelt condition
+// (on-profil) must not leave the document applying whatever the profiles,
+// silently, and a condition given twice (nested and dotted) is ambiguous.
+func unknownActivateKeys(name string, root *ynode) []*fileError {
+	prefix := []string{"spring", "config", "activate"}
+	var errs []*fileError
+	var walk func(y *ynode, at, spelt []string)
+	walk = func(y *ynode, at, spelt []string) {
+		if y == nil || y.kind != yaml.MappingNode {
+			return
+		}
+		for _, e := range y.entries {
+			segs := keySegs(e.key)
+			full := append(append([]string(nil), at...), segs...)
+			fullSpelt := append(append([]string(nil), spelt...), strings.Split(e.key, ".")...)
+			n := min(len(full), len(prefix))
+			if !sameSegs(full[:n], prefix[:n]) {
+				continue
+			}
+			switch {
+			case len(full) < len(prefix):
+				walk(e.val, full, fullSpelt)
+			case len(full) == len(prefix) && e.val.kind == yaml.MappingNode:
+				walk(e.val, full, fullSpelt)
+			case len(full) == len(prefix):
+				if e.val.kind == yaml.ScalarNode && e.val.value == nil {
+					continue // "spring.config.activate:" with nothing below
+				}
+				errs = append(errs, &fileError{name: name, line: e.line,
+					msg: "spring.config.activate: expected a map of on-profile, on-cloud-platform"})
+			default:
+				key := strings.Join(fullSpelt[len(prefix):], ".")
+				msg := "spring.config.activate." + key + ": "
+				switch sq := full[len(prefix)]; {
+				case (sq == "onprofile" || sq == "oncloudplatform") && len(full) == len(prefix)+1:
+					msg += "the document's condition is given twice: give it once"
+				case sq == "onprofile" || sq == "oncloudplatform":
+					msg += "expected a value (a profile expression, a platform), not keys below it"
+				default:
+					msg += "unknown key"
+					if s := suggest(fullSpelt[len(prefix)], activateKeys); s != "" {
+						msg += "; did you mean " + s + "?"
+					}
+					msg += " (spring.config.activate has on-profile and on-cloud-platform; with its condition misspelt the document would apply whatever the active profiles)"
+				}
+				errs = append(errs, &fileError{name: name, line: e.line, msg: msg})
+			}
+		}
+	}
+	walk(root, nil, nil)
+	return errs
 }
