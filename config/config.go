@@ -100,7 +100,11 @@
 //     (a, !a, a & b, a | b, parentheses) matches the active profiles.
 //     spring.profiles.active and spring.profiles.include in the base files
 //     activate profiles when neither Options.Profiles nor the environment
-//     names them. Anchors, aliases and merge keys (<<) work.
+//     names them. While no profile is active, Spring Boot's default
+//     profiles are accepted (SPRING_PROFILES_DEFAULT, else
+//     spring.profiles.default of the base files, else "default"): their
+//     files and documents apply, and they need none. Anchors, aliases and
+//     merge keys (<<) work.
 //   - .properties files (java.util.Properties syntax) take dotted keys,
 //     a[0] list items and [a.b] map keys holding dots; they are read as
 //     UTF-8, or as ISO-8859-1 (Spring Boot's encoding for them) when not
@@ -168,7 +172,8 @@ type Options struct {
 	// the environment: STREAM_PROFILES_ACTIVE (comma list), else
 	// SPRING_PROFILES_ACTIVE, else spring.profiles.active of the base
 	// files; spring.profiles.include of the base files is added in every
-	// case. A non-nil empty slice activates none (but include's).
+	// case. A non-nil empty slice activates none (but include's); while
+	// none is active the default profiles are accepted (see Load).
 	Profiles []string
 	// Env is the environment (NAME=value entries) read for overrides,
 	// placeholders and profiles; a later entry for a name wins. Nil means
@@ -251,6 +256,18 @@ func Load(opts Options) (*Loaded, error) {
 	profiles, profileOrigins, perrs := activeProfiles(opts.Profiles, env, baseDocs)
 	errs = append(errs, perrs...)
 	out.Profiles = profiles
+	// As in Spring Boot, the default profiles (spring.profiles.default,
+	// "default" unless set) are the accepted ones while no profile is
+	// active: application-default.yaml and the documents activated by
+	// "default" apply then. They are not active profiles (Loaded.Profiles
+	// stays empty, as Spring's getActiveProfiles), and having no file is
+	// no problem.
+	accepted := profiles
+	if len(profiles) == 0 {
+		var derrs []*stream.ConfigError
+		accepted, derrs = defaultProfiles(env, baseDocs)
+		errs = append(errs, derrs...)
+	}
 	var layers []*layer
 	platform := cloudPlatform(env)
 	addDocs := func(fd *fileDocs, profileFile bool) {
@@ -261,7 +278,10 @@ func Load(opts Options) (*Loaded, error) {
 			if d.includeSet && (profileFile || d.onProfile != nil) {
 				errs = append(errs, profileKeyProblem(fd.src.name, d.inclLine, "include", profileFile))
 			}
-			if d.root != nil && d.applies(profiles, platform) {
+			if d.defaultSet && (profileFile || d.onProfile != nil) {
+				errs = append(errs, profileKeyProblem(fd.src.name, d.defaultLine, "default", profileFile))
+			}
+			if d.root != nil && d.applies(accepted, platform) {
 				layers = append(layers, docLayer(fd.src.name, d.root, root, &errs))
 			}
 		}
@@ -270,9 +290,12 @@ func Load(opts Options) (*Loaded, error) {
 		addDocs(fd, false)
 	}
 	mentioned := profilesMentioned(baseDocs)
-	for _, p := range profiles {
+	for _, p := range accepted {
 		srcs, err := readProfile(opts, bases, p)
 		var missing *missingProfileError
+		if errors.As(err, &missing) && len(profiles) == 0 {
+			continue // a default profile needs no file
+		}
 		if errors.As(err, &missing) {
 			if !mentioned[p] && opts.RequireProfileFiles {
 				errs = append(errs, fileProblem(err))
@@ -852,6 +875,55 @@ func activeProfiles(given []string, env map[string]string, bases []*fileDocs) ([
 		origins[p] = profileOrigin{key: n.key, origin: n.origin}
 	}
 	return out, origins, errs
+}
+
+// EnvSpringProfilesDefault names the default profiles (Spring Boot's
+// SPRING_PROFILES_DEFAULT, a comma list), over spring.profiles.default of
+// the base files.
+const EnvSpringProfilesDefault = "SPRING_PROFILES_DEFAULT"
+
+// defaultProfiles returns the profiles accepted while none is active, as
+// Spring Boot's: SPRING_PROFILES_DEFAULT, else spring.profiles.default of
+// the base files (the last document without a profile condition that
+// sets it), else "default". Names are checked as active profiles' are.
+func defaultProfiles(env map[string]string, bases []*fileDocs) ([]string, []*stream.ConfigError) {
+	list, origin := []string{"default"}, ""
+	for _, fd := range bases {
+		for _, d := range fd.docs {
+			if d.onProfile == nil && d.defaultSet {
+				list, origin = d.deflt, fd.src.name+":"+fmt.Sprint(d.defaultLine)
+			}
+		}
+	}
+	if s, ok := env[EnvSpringProfilesDefault]; ok {
+		list, origin = strings.Split(s, ","), "env "+EnvSpringProfilesDefault
+	}
+	var out []string
+	var errs []*stream.ConfigError
+	seen := map[string]bool{}
+	for _, p := range list {
+		p = strings.TrimSpace(p)
+		if strings.Contains(p, "${") && !strings.HasPrefix(origin, "env ") {
+			var probs []string
+			if p, probs = expandPlaceholders(p, env); len(probs) > 0 {
+				for _, msg := range probs {
+					errs = append(errs, &stream.ConfigError{Path: "spring.profiles.default", Origin: origin, Msg: msg})
+				}
+				continue
+			}
+			p = strings.TrimSpace(p)
+		}
+		switch {
+		case p == "" || seen[p]:
+			continue
+		case strings.ContainsAny(p, `/\`) || p == "." || p == "..":
+			errs = append(errs, &stream.ConfigError{Path: "spring.profiles.default", Origin: origin, Msg: "invalid profile name " + quoteShort(p)})
+			continue
+		}
+		seen[p] = true
+		out = append(out, p)
+	}
+	return out, errs
 }
 
 // profileOrigin is where an active profile was named.

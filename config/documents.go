@@ -33,6 +33,11 @@ type document struct {
 	active, include       []string
 	activeLine, inclLine  int
 	activeSet, includeSet bool
+	// deflt: spring.profiles.default (nil: not set); defaultLine: its
+	// line.
+	deflt       []string
+	defaultLine int
+	defaultSet  bool
 }
 
 // activationKeys are the keys that make a document conditional, in the
@@ -94,7 +99,7 @@ func newDocument(name string, root *ynode) (*document, []*fileError) {
 	if _, line, found := findKey(root, []string{"spring", "profiles", "group"}); found {
 		errs = append(errs, &fileError{name: name, line: line, msg: "spring.profiles.group is not supported: list every profile in spring.profiles.active or the environment"})
 	}
-	for _, k := range []string{"active", "include"} {
+	for _, k := range []string{"active", "include", "default"} {
 		val, line, found := findKey(root, []string{"spring", "profiles", k})
 		if !found {
 			continue
@@ -104,10 +109,13 @@ func newDocument(name string, root *ynode) (*document, []*fileError) {
 			errs = append(errs, &fileError{name: name, line: line, msg: "spring.profiles." + k + ": expected a comma-separated string or a list of profile names"})
 			continue
 		}
-		if k == "active" {
+		switch k {
+		case "active":
 			d.active, d.activeLine, d.activeSet = list, line, true
-		} else {
+		case "include":
 			d.include, d.inclLine, d.includeSet = list, line, true
+		default:
+			d.deflt, d.defaultLine, d.defaultSet = list, line, true
 		}
 	}
 	d.root = root
