@@ -184,6 +184,58 @@ func strongWord(w string, file bool) bool {
 		// a URL's user info is user:password (basic.auth.user.info)
 		return true
 	}
+	return misspeltSecret(w, file)
+}
+
+// typoWords are the secret words a misspelt key is matched to: a word
+// holding one of them with one letter added, dropped or changed, or two
+// adjacent letters swapped (pasword, passwrod, secert, credentails). The
+// binders refuse such a key as unknown, but streambind config and
+// /actuator/config print it, and its value is the secret all the same.
+var typoWords = []string{"password", "passphrase", "secret", "credential"}
+
+// misspeltSecret reports whether w is a misspelling of a secret word (see
+// typoWords); file says the key names a file, where credential names what
+// the file holds. token is short: only a whole word is matched, and not
+// with a letter changed (taken, woken and broken are not tokens).
+func misspeltSecret(w string, file bool) bool {
+	for _, t := range typoWords {
+		if file && t == "credential" {
+			continue
+		}
+		for n := len(t) - 1; n <= len(t)+1; n++ {
+			for i := 0; i+n <= len(w); i++ {
+				if oneEdit(w[i:i+n], t, true) {
+					return true
+				}
+			}
+		}
+	}
+	return oneEdit(w, "token", false)
+}
+
+// oneEdit reports whether a and b differ by one inserted or deleted byte,
+// two adjacent bytes swapped, or (with subst) one byte changed.
+func oneEdit(a, b string, subst bool) bool {
+	if len(a) < len(b) {
+		a, b = b, a
+	}
+	i := 0
+	for i < len(b) && a[i] == b[i] {
+		i++
+	}
+	switch len(a) - len(b) {
+	case 0:
+		if i == len(a) {
+			return false // equal: not a misspelling
+		}
+		if subst && a[i+1:] == b[i+1:] {
+			return true
+		}
+		return i+1 < len(a) && a[i] == b[i+1] && a[i+1] == b[i] && a[i+2:] == b[i+2:]
+	case 1:
+		return a[i+1:] == b[i:]
+	}
 	return false
 }
 

@@ -15,6 +15,11 @@
 //
 //   - contains password, passwd, passphrase, secret, credential, jaas,
 //     token or privatekey;
+//   - is a misspelling of one of them: holds password, passphrase, secret
+//     or credential with one letter added, dropped or changed or two
+//     adjacent letters swapped (pasword, passwrod, secert, credentails),
+//     or is token so misspelt without a changed letter (tokn, toekn; not
+//     taken) — a key a binder refuses as unknown still holds the secret;
 //   - is pass, or ends in pass (dbpass; not bypass, compass), or starts or
 //     ends with pwd;
 //   - starts with private (private, private-key);
