@@ -190,12 +190,15 @@ type run struct {
 	stopC   chan struct{} // closed by stop: wind down the generation
 	done    chan struct{} // closed when loop returned
 
-	mu       sync.Mutex
-	paused   bool
-	resumed  chan struct{} // closed on resume
-	inflight int
-	idle     chan struct{} // made by a pause that waits; closed when inflight drops to 0
-	genDone  chan struct{} // the running generation's wind-down finished; nil when none
+	mu     sync.Mutex
+	paused bool
+	// pausedAtStop: Stop came while paused (Stop resumes, so that paused
+	// workers see it, but no handler call starts after it).
+	pausedAtStop bool
+	resumed      chan struct{} // closed on resume
+	inflight     int
+	idle         chan struct{} // made by a pause that waits; closed when inflight drops to 0
+	genDone      chan struct{} // the running generation's wind-down finished; nil when none
 }
 
 func (c *consumer) newRun() (*run, error) {
@@ -466,6 +469,9 @@ func (r *run) startOffset() int64 {
 // (their context is cancelled when ctx ends: they Nak), processed offsets
 // are committed, and the member leaves the group.
 func (r *run) stop(ctx context.Context) error {
+	r.mu.Lock()
+	r.pausedAtStop = r.paused // no handler calls to close prefix gaps (enterDraining)
+	r.mu.Unlock()
 	close(r.stopC)
 	r.resume() // paused workers must see the stop
 	r.mu.Lock()
@@ -560,6 +566,34 @@ func (r *run) enter(wctx context.Context) bool {
 		case <-wctx.Done():
 			return false
 		}
+	}
+}
+
+// enterDraining counts a handler call in flight that closes a gap in a
+// winding-down generation's processed prefix (ordering: key, see prefix):
+// also after Stop began, since it finishes work already under way; never
+// while paused; false when hctx (the handlers') ended.
+func (r *run) enterDraining(hctx context.Context) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.paused || r.pausedAtStop || hctx.Err() != nil {
+		return false
+	}
+	r.inflight++
+	return true
+}
+
+// windingDown reports whether the worker's generation winds down (a
+// rebalance, Stop).
+func (w *partWorker) windingDown() bool {
+	if w.wctx.Err() != nil {
+		return true
+	}
+	select {
+	case <-w.r.stopC:
+		return true
+	default:
+		return false
 	}
 }
 

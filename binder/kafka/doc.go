@@ -234,13 +234,18 @@
 // messages (handled: acknowledged, dead-lettered, parked on a retry topic
 // or dropped), never past an unhandled one; at most concurrency ×
 // queue-capacity messages of a partition are handed out beyond that
-// prefix. After a crash or a rebalance
-// the new owner starts at the prefix, so messages after it that were
-// already handled come again (at least once, as always). Nak, retry and
-// dead-lettering are those of one message, and hold back its key. Pause,
-// Stop and rebalances behave as above: calls in flight finish, messages
-// queued in lanes are not handled, and the commit stops before the first of
-// them. Not with batch-mode (a configuration error); retry topics keep
+// prefix. After a crash the new owner starts at the prefix, so messages
+// after it that were already handled come again (at least once, as
+// always). Nak, retry and dead-lettering are those of one message, and
+// hold back its key. Pause behaves as above (calls in flight finish,
+// queued messages wait). Stop and rebalances let calls in flight finish
+// and then handle the queued messages that are gaps in the prefix (those
+// before the last message a lane started) while the wind-down allows
+// (the handlers' context: Stop's deadline, half of rebalance-timeout), so
+// that the commit passes every handled message; the messages after the
+// last one started are not handled and not committed. A gap whose handler
+// fails, or a paused binding, ends that: the commit stops before the
+// first gap left. Not with batch-mode (a configuration error); retry topics keep
 // per-partition order. With the default ordering, partition, concurrency
 // above the partitions assigned to a consumer leaves slots idle, and a WARN
 // line, logged once per Start, says so.

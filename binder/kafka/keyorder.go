@@ -87,6 +87,18 @@ type keyedMsg struct {
 // partition is marked processed up to the end of the contiguous handled
 // prefix only, so a commit never passes an unhandled message. window
 // bounds the messages beyond the prefix.
+//
+// When the generation winds down (Stop, a rebalance) the lanes go on
+// with the messages that are gaps in the prefix: those before the last
+// message a lane started. Were they left, the commit would stop at the
+// first of them and every message handled after it would come again to
+// the next owner of the partition; handling them (bounded by the
+// handlers' context, which Stop's deadline or half of rebalance-timeout
+// ends) lets the commit pass everything handled. Nothing past the last
+// started message is started, and the first message given up instead
+// (a failure that would be retried, the handlers' context ending, a
+// pause) ends the draining, so that no lane handles a message after one
+// of its key that was given up.
 type prefix struct {
 	w      *partWorker
 	window chan struct{} // a token per message beyond the prefix
@@ -96,10 +108,17 @@ type prefix struct {
 	next uint64  // seq of the next message added
 	offs []int64 // offsets from base on
 	done []bool  // handled, from base on
+	// hi is one past the highest seq a lane started.
+	hi uint64
+	// draining: the generation winds down; lanes start only seq < hi.
+	// stopped: draining ended (a message was given up).
+	draining, stopped bool
+	open              int           // added, neither handled nor given up
+	idle              chan struct{} // closed when draining and open is 0
 }
 
 func newPrefix(w *partWorker, window int) *prefix {
-	return &prefix{w: w, window: make(chan struct{}, window)}
+	return &prefix{w: w, window: make(chan struct{}, window), idle: make(chan struct{})}
 }
 
 // add registers m as the next message, waiting while the window is full;
@@ -116,7 +135,66 @@ func (p *prefix) add(offset int64, stop <-chan struct{}) (uint64, bool) {
 	p.next++
 	p.offs = append(p.offs, offset)
 	p.done = append(p.done, false)
+	p.open++
 	return seq, true
+}
+
+// start reports whether a lane may call the handler for seq and whether
+// it does so draining (the generation winds down: see prefix). While the
+// generation runs every message may start.
+func (p *prefix) start(seq uint64) (ok, draining bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if !p.draining && p.w.windingDown() {
+		p.draining = true
+	}
+	if p.draining {
+		return !p.stopped && seq < p.hi, true
+	}
+	p.hi = max(p.hi, seq+1)
+	return true, false
+}
+
+// giveUp records that n messages were given up (not handled): they stay
+// uncommitted for the partition's next owner; draining ends.
+func (p *prefix) giveUp(n int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.stopped = true
+	p.close(n)
+}
+
+// leave records that n messages, none of them a gap of the prefix, are
+// left for the partition's next owner while draining.
+func (p *prefix) leave(n int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.close(n)
+}
+
+// close counts n added messages as settled. The caller holds p.mu.
+func (p *prefix) close(n int) {
+	p.open -= n
+	if p.open == 0 && p.draining {
+		select {
+		case <-p.idle:
+		default:
+			close(p.idle)
+		}
+	}
+}
+
+// drain marks the generation winding down and waits until every message
+// added was handled or given up, or ctx (the handlers') ends.
+func (p *prefix) drain(ctx context.Context) {
+	p.mu.Lock()
+	p.draining = true
+	p.close(0)
+	p.mu.Unlock()
+	select {
+	case <-p.idle:
+	case <-ctx.Done():
+	}
 }
 
 // handled records that the message seq was handled (acknowledged,
@@ -125,6 +203,7 @@ func (p *prefix) add(offset int64, stop <-chan struct{}) (uint64, bool) {
 func (p *prefix) handled(seq uint64) {
 	p.mu.Lock()
 	p.done[seq-p.base] = true
+	p.close(1)
 	k := 0
 	for k < len(p.done) && p.done[k] {
 		k++
@@ -150,9 +229,10 @@ func (p *prefix) handled(seq uint64) {
 // hands each to a lane of a dispatch pool by its key: messages of one key
 // (and all keyless messages) go to one lane, in order; up to concurrency
 // lanes run at once across the binding's partitions (the run's slots).
-// It returns when the generation winds down, after the lanes' calls in
-// flight returned; what was queued in lanes is not handled, and not
-// committed (the prefix stops before it).
+// When the generation winds down it takes nothing more and returns once
+// the lanes handled the gaps in the partition's prefix (see prefix) or
+// the handlers' context ended; the rest of what was queued in lanes is
+// not handled, and not committed (the prefix stops before it).
 func (w *partWorker) runKeyed(q *fetchQueue) {
 	c := w.r.c
 	n := c.spec.Consumer.Concurrency
@@ -162,15 +242,23 @@ func (w *partWorker) runKeyed(q *fetchQueue) {
 		Workers:  n,
 		QueueLen: capacity,
 		Handle: func(_ context.Context, items []*keyedMsg) {
-			for _, km := range items {
-				if !w.deliverKeyed(&km.m) {
-					return
+			for i, km := range items {
+				switch w.deliverKeyed(pre, km) {
+				case keyedHandled:
+					pre.handled(km.seq)
+					continue
+				case keyedNotGap:
+					// Nor are the lane's later messages.
+					pre.leave(len(items) - i)
+				default:
+					pre.giveUp(len(items) - i)
 				}
-				pre.handled(km.seq)
+				return
 			}
 		},
 	})
 	defer func() { _ = pool.Stop(context.Background()) }() // the calls in flight end with the handlers' context
+	defer pre.drain(w.hctx)
 	buf := make([]kafkago.Message, 0, q.capacity)
 	for {
 		var ok bool
@@ -184,6 +272,7 @@ func (w *partWorker) runKeyed(q *fetchQueue) {
 			}
 			km := &keyedMsg{m: buf[i], seq: seq}
 			if !pool.Submit(w.wctx, laneRoute(km.m.Key), km) {
+				pre.giveUp(1)
 				return
 			}
 		}
@@ -200,24 +289,41 @@ func laneRoute(key []byte) string {
 	return "k" + string(key)
 }
 
+// keyedOutcome is what became of a message of a lane.
+type keyedOutcome int
+
+const (
+	keyedHandled keyedOutcome = iota
+	// keyedNotGap: not started, the generation winds down and it is not a
+	// gap of the prefix.
+	keyedNotGap
+	// keyedGivenUp: not handled for another reason (draining ended, the
+	// handlers' context ended, paused, a failure that would be retried).
+	keyedGivenUp
+)
+
 // deliverKeyed handles one message of a lane as deliver does (Nak:
 // again after redelivery-delay, holding back the lane; failure: the
 // dead-letter topic or dropped; DelayedRetry: a retry topic), taking a
-// concurrency slot for each handler call. It reports whether the message
-// was handled; false when the generation winds down first.
-func (w *partWorker) deliverKeyed(m *kafkago.Message) bool {
+// concurrency slot for each handler call. When the generation winds down
+// it handles only the gaps of the prefix (see prefix), as the wind-down
+// allows.
+func (w *partWorker) deliverKeyed(pre *prefix, km *keyedMsg) keyedOutcome {
 	r := w.r
 	c := r.c
+	m := &km.m
 	env := envelope(m) // not interned: lanes run concurrently
 	for {
+		// The handlers' context bounds the wait: a gap is handled after
+		// intake stopped (wctx), while Stop or a rebalance allows.
 		select {
 		case r.slots <- struct{}{}:
-		case <-w.wctx.Done():
-			return false
+		case <-w.hctx.Done():
+			return keyedGivenUp
 		}
-		if !r.enter(w.wctx) {
+		if o := w.enterKeyed(pre, km.seq); o != keyedHandled {
 			<-r.slots
-			return false
+			return o
 		}
 		err := c.spec.Handler(w.hctx, env)
 		r.leave()
@@ -228,9 +334,33 @@ func (w *partWorker) deliverKeyed(m *kafkago.Message) bool {
 			case again:
 				continue
 			case windDown:
-				return false
+				return keyedGivenUp
 			}
 		}
-		return true
+		return keyedHandled
 	}
+}
+
+// enterKeyed counts a handler call of message seq in flight if the
+// message may start (prefix.start): while the generation runs, after
+// waiting while the binding is paused; draining, at once unless paused.
+// keyedHandled means it entered.
+func (w *partWorker) enterKeyed(pre *prefix, seq uint64) keyedOutcome {
+	r := w.r
+	ok, draining := pre.start(seq)
+	if !draining && r.enter(w.wctx) {
+		return keyedHandled
+	}
+	if !draining {
+		// The wind-down began while it waited: seq < hi now (start
+		// raised hi), a gap if a later message started.
+		ok, _ = pre.start(seq)
+	}
+	if !ok {
+		return keyedNotGap
+	}
+	if !r.enterDraining(w.hctx) {
+		return keyedGivenUp
+	}
+	return keyedHandled
 }
