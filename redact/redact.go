@@ -104,7 +104,9 @@
 //   - Bearer tokens and Basic credentials (Authorization header values;
 //     "Basic" only before base64 of user:password).
 //   - PEM private key blocks (-----BEGIN ... PRIVATE KEY-----), to their
-//     END line or the end of the text.
+//     END line or the end of the text; so are the user JWT and nkey seed
+//     blocks of a NATS credentials file (-----BEGIN USER NKEY SEED-----),
+//     and nkey seeds (SU..., 58 characters) wherever they are.
 //
 // In a configuration value ([Tree], [Value]) the whole string is one value,
 // so the fallback rules run across spaces; in free text ([String]: errors,
@@ -247,10 +249,10 @@ func containsFold(s, sub string) bool {
 // value hides the secrets in s. prose says s is free text rather than one
 // configuration value.
 func value(s string, prose bool) string {
+	s = pem(s)
 	if !mayHold(s) {
 		return s
 	}
-	s = pem(s)
 	var m mask
 	m.init(len(s))
 	urls(s, &m, prose)
@@ -309,11 +311,47 @@ func (m *mask) apply(s string) string {
 // pemBlock matches a PEM private key, or the start of one cut short.
 var pemBlock = regexp.MustCompile(`-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----(?s:.*?)(-----END [A-Z0-9 ]*PRIVATE KEY-----|$)`)
 
+// natsBlock matches the decorated user JWT or nkey seed of a NATS
+// credentials (.creds) file ("-----BEGIN USER NKEY SEED-----" to
+// "------END USER NKEY SEED------"), or the start of one cut short.
+var natsBlock = regexp.MustCompile(`-{3,}BEGIN [A-Z0-9 ]*(?:NKEY SEED|USER JWT)-{3,}(?s:.*?)(?:-{3,}END [A-Z0-9 ]*(?:NKEY SEED|USER JWT)-{3,}|$)`)
+
+// nkeySeed matches a NATS nkey seed (a private key): S, the key type, then
+// base32 (58 characters in all).
+var nkeySeed = regexp.MustCompile(`\bS[UOACNPX][A-Z2-7]{50,}\b`)
+
+// pem hides PEM private keys, the user JWT and nkey seed of a NATS
+// credentials file, and nkey seeds.
 func pem(s string) string {
-	if !strings.Contains(s, "PRIVATE KEY") {
-		return s
+	if strings.Contains(s, "PRIVATE KEY") {
+		s = pemBlock.ReplaceAllLiteralString(s, Redacted)
 	}
-	return pemBlock.ReplaceAllLiteralString(s, Redacted)
+	if strings.Contains(s, "NKEY SEED") || strings.Contains(s, "USER JWT") {
+		s = natsBlock.ReplaceAllLiteralString(s, Redacted)
+	}
+	if maySeed(s) {
+		s = nkeySeed.ReplaceAllLiteralString(s, Redacted)
+	}
+	return s
+}
+
+// maySeed is a cheap test that s holds what nkeySeed matches: S, a key
+// type and 50 base32 characters.
+func maySeed(s string) bool {
+	for i := 0; i+52 <= len(s); i++ {
+		if s[i] != 'S' || !strings.ContainsRune("UOACNPX", rune(s[i+1])) {
+			continue
+		}
+		n := 0
+		for j := i + 2; j < len(s) && (s[j] >= 'A' && s[j] <= 'Z' || s[j] >= '2' && s[j] <= '7'); j++ {
+			n++
+		}
+		if n >= 50 {
+			return true
+		}
+		i += 1 + n // the run holds no other start
+	}
+	return false
 }
 
 // scheme matches the start of a URL: "amqp://", "postgresql://" (also inside
