@@ -27,7 +27,9 @@
 //     as written (toUpper-in-0, java.lang.IllegalStateException), as
 //     Spring Boot keeps them.
 //   - A dotted key ("bindings.x-in-0.group: g") stands for nested keys, at
-//     the top level and at every level of property keys.
+//     the top level and at every level of property keys, and at a level of
+//     names ("x-in-0.group: g" under bindings), as Spring Boot flattens a
+//     YAML file; "[a.b]" there is a name holding dots.
 //   - Consumer enable-dlq (Kafka) and auto-bind-dlq (RabbitMQ) are accepted
 //     as dlq.
 //   - stream.<type> (stream.kafka, stream.rabbit, ...) holding binder,

@@ -94,13 +94,26 @@ func step(s *schema, path []string, seg string) (*schema, []string) {
 
 // mapping adds the entries of mapping y, which stands at path with schema
 // s. At struct levels a dotted key ("bindings.x-in-0.group") stands for
-// nested keys, as in Spring.
+// nested keys, as in Spring; at levels of names too ("x-in-0.group" under
+// bindings is binding x-in-0's group, as Spring Boot flattens a YAML
+// file), where "[a.b]" is a name holding dots.
 func (l *layer) mapping(y *ynode, s *schema, path []string) {
 	seen := map[string]int{} // canonical path → line, within this mapping
 	for _, e := range y.entries {
 		segs := []string{e.key}
-		if s.kind == kindStruct && strings.Contains(e.key, ".") {
+		switch {
+		case s.kind == kindStruct && strings.Contains(e.key, "."):
 			segs = strings.Split(e.key, ".")
+		case s.kind == kindNames && !e.literal:
+			segs = nameKeySegs(e.key)
+			if len(segs) > 1 && s.elem.kind == kindStruct && s.elem.field(segs[1]) == nil && segs[1] != "" {
+				// Most likely a name holding dots, which Spring Boot
+				// would split too: say how to write it.
+				l.fail(joinPath(append(appendPath(path, strings.ToLower(segs[0])), segs[1:]...)), l.at(e.line),
+					"unknown key %s of %s (known keys: %s); a name that holds dots is written [%s], as in Spring Boot",
+					segs[1], segs[0], strings.Join(s.elem.keys(), ", "), e.key)
+				continue
+			}
 		}
 		cur, p := s, path
 		ok := true
@@ -255,4 +268,25 @@ func (l *layer) lookupMap(path []string) map[string]any {
 		m = m[seg].(map[string]any)
 	}
 	return m
+}
+
+// nameKeySegs splits a YAML key at a level of names as Spring Boot reads
+// it: "x-in-0.group" is name x-in-0 and its key group, "[a.b]" (or
+// "[a.b].group") a name that holds dots. A malformed bracket is kept
+// whole, for the name's check to refuse.
+func nameKeySegs(k string) []string {
+	if strings.HasPrefix(k, "[") {
+		j := strings.IndexByte(k, ']')
+		switch {
+		case j > 1 && j == len(k)-1:
+			return []string{k[1:j]}
+		case j > 1 && k[j+1] == '.':
+			return append([]string{k[1:j]}, strings.Split(k[j+2:], ".")...)
+		}
+		return []string{k}
+	}
+	if !strings.Contains(k, ".") {
+		return []string{k}
+	}
+	return strings.Split(k, ".")
 }

@@ -351,7 +351,7 @@ func (n *pnode) ynode(file string, path []propSeg) (*ynode, error) {
 			if err != nil {
 				return nil, err
 			}
-			y.entries = append(y.entries, yentry{key: k, line: n.keys[k].line, val: c})
+			y.entries = append(y.entries, yentry{key: k, line: n.keys[k].line, val: c, literal: true})
 		}
 		return y, nil
 	}

@@ -36,7 +36,10 @@ type yentry struct {
 	key    string
 	line   int
 	merged bool // from a merge key (<<): explicit keys win over it
-	val    *ynode
+	// literal: the key is one step whatever it holds (a .properties key's
+	// [a.b]), never split at its dots.
+	literal bool
+	val     *ynode
 }
 
 // parseYAML parses the documents of a YAML file (separated by ---), in
