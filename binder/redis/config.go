@@ -122,6 +122,8 @@ func parseSettings(s stream.BinderSettings) (settings, error) {
 	// Where url and address were set: the index of their source (0:
 	// stream.redis.binder, 1: the binder's environment) and key path.
 	var urlAt, addrAt props.SetAt
+	// Where username and password were set, as urlAt.
+	var userAt, passAt props.SetAt
 	var tlsAt struct {
 		src  int
 		path string
@@ -153,9 +155,11 @@ func parseSettings(s stream.BinderSettings) (settings, error) {
 				urlAt = props.SetAt{Src: i, Path: p}
 			case "username", "user":
 				out.username, err = conf.String(v)
+				userAt = props.SetAt{Src: i, Path: p}
 			case "password":
 				out.password, err = conf.Secret(v)
 				out.secrets = append(out.secrets, out.password)
+				passAt = props.SetAt{Src: i, Path: p}
 			case "db", "database":
 				out.db, err = props.Int(v, 0)
 			case "clientname", "name", "connectionname":
@@ -230,12 +234,7 @@ func parseSettings(s stream.BinderSettings) (settings, error) {
 		if ignored[0] != "" {
 			out.ignored = append(out.ignored, ignored)
 		}
-		if out.username == "" {
-			out.username = fromURL.Username
-		}
-		if out.password == "" {
-			out.password = fromURL.Password
-		}
+		out.username, out.password = urlCredentials(&out, fromURL, urlAt, userAt, passAt)
 		if out.db == 0 {
 			out.db = fromURL.DB
 		}
@@ -278,6 +277,42 @@ func parseSettings(s stream.BinderSettings) (settings, error) {
 		return settings{}, fmt.Errorf("redis binder %q: %w", s.Name, secrets.Redact(err, out.secrets))
 	}
 	return out, nil
+}
+
+// urlCredentials returns the username and password to log in with when
+// url is set (o is the url's options), and adds to out.ignored the
+// settings it overrides. A url with user info wins over username and
+// password set in the same source, as it wins over address there (and as
+// Spring Boot's spring.data.redis.url overrides username and password):
+// STREAM_REDIS_BINDER_URL with new credentials overrides a file's
+// password. username or password set in a later source (the binder's
+// environment over stream.redis.binder's url) win over the url's. A url
+// without user info takes them from the keys.
+func urlCredentials(out *settings, o *goredis.Options, urlAt, userAt, passAt props.SetAt) (username, password string) {
+	if o.Username == "" && o.Password == "" {
+		return out.username, out.password
+	}
+	username, password = o.Username, o.Password
+	for _, k := range []struct {
+		at       props.SetAt
+		key, url string
+		dst      *string
+		what     string
+	}{
+		{userAt, out.username, o.Username, &username, "user"},
+		{passAt, out.password, o.Password, &password, "password"},
+	} {
+		switch {
+		case !k.at.Given() || k.key == k.url:
+		case k.at.Src > urlAt.Src:
+			// Set in a later source: the key wins.
+			*k.dst = k.key
+			out.ignored = append(out.ignored, [2]string{urlAt.Path + " (its " + k.what + ")", k.at.Path})
+		default:
+			out.ignored = append(out.ignored, [2]string{k.at.Path, urlAt.Path})
+		}
+	}
+	return username, password
 }
 
 // hostPort normalises host or host:port (default port 6379).

@@ -318,8 +318,14 @@
 // binder's stream.binders.<name>.environment wins over stream.redis.binder
 // whichever of the two it sets (its address replaces only the host and
 // port of the other's url: the url's user, password, db and TLS still
-// apply). A WARN line at start-up names the setting ignored and the one
-// used, when they differ.
+// apply). The same holds for the url's user info against username and
+// password: within one source the url's user and password win (as
+// spring.data.redis.url overrides them), so that a url with rotated
+// credentials in STREAM_REDIS_BINDER_URL overrides a file's password; a
+// username or password of the binder's environment wins over the url of
+// stream.redis.binder; a url without user info takes them from the keys.
+// A WARN line at start-up names the setting ignored and the one used,
+// when they differ.
 //
 // username and password log in
 // with ACL (AUTH user password; password alone for requirepass). The
