@@ -351,11 +351,11 @@ func parseURL(raw string) (*goredis.Options, []string, error) {
 		}
 	}
 	if !strings.HasPrefix(raw, "redis://") && !strings.HasPrefix(raw, "rediss://") {
-		return nil, secrets, errors.New("want redis://[user:password@]host[:port][/db] or rediss://… (not shown: it may hold a password)")
+		return nil, secrets, errors.New("want redis://host:6379/0 or rediss://…, a user and password before the host (not shown: it may hold a password)")
 	}
 	o, err := goredis.ParseURL(raw)
 	if err != nil {
-		return nil, secrets, errors.New("not a valid redis URL (not shown: it may hold a password): want redis://[user:password@]host[:port][/db], with reserved characters percent-encoded")
+		return nil, secrets, errors.New("not a valid redis URL (not shown: it may hold a password): want redis://host:6379/0 or rediss://…, a user and password before the host, with reserved characters percent-encoded")
 	}
 	if o.Password != "" {
 		secrets = append(secrets, o.Password)
