@@ -332,7 +332,7 @@ func serverURL(raw string) (string, []string, error) {
 	}
 	u, err := url.Parse(s)
 	if err != nil || u.Host == "" {
-		return "", nil, errors.New("not a server URL (not shown: it may hold a password): want nats://[user:password@]host[:port], with reserved characters in the user and password percent-encoded")
+		return "", nil, errors.New("not a server URL (not shown: it may hold a password): want nats://host:4222 (or tls, ws, wss), a user and password or a token before the host, with reserved characters percent-encoded")
 	}
 	var secrets []string
 	if u.User != nil {
