@@ -174,7 +174,7 @@ type Options struct {
 	// the environment: STREAM_PROFILES_ACTIVE (comma list), else
 	// SPRING_PROFILES_ACTIVE, else spring.profiles.active of the base
 	// files; spring.profiles.include of the base files is added in every
-	// case. A non-nil empty slice activates none (but include's); while
+	// case, before them (as in Spring Boot, the active profiles win). A non-nil empty slice activates none (but include's); while
 	// none is active the default profiles are accepted (see Load).
 	Profiles []string
 	// Env is the environment (NAME=value entries) read for overrides,
@@ -803,11 +803,12 @@ func inDir(dir, file string) string {
 	return filepath.Join(dir, file)
 }
 
-// activeProfiles returns the profiles to merge: those given, else
-// STREAM_PROFILES_ACTIVE, else SPRING_PROFILES_ACTIVE (comma lists), else
-// spring.profiles.active of the base files (the last document that sets
-// it, of those without a profile condition); then spring.profiles.include
-// of those documents, as in Spring Boot. Blank entries and repeats are
+// activeProfiles returns the profiles to merge: spring.profiles.include
+// of the base files' documents without a profile condition, then those
+// given, else STREAM_PROFILES_ACTIVE, else SPRING_PROFILES_ACTIVE (comma
+// lists), else spring.profiles.active of the base files (the last
+// document that sets it, of those without a profile condition), in
+// Spring Boot's order. Blank entries and repeats are
 // dropped; names that could escape the directory are errors.
 func activeProfiles(given []string, env map[string]string, bases []*fileDocs) ([]string, map[string]profileOrigin, []*stream.ConfigError) {
 	list, origin := given, "Options.Profiles"
@@ -838,15 +839,20 @@ func activeProfiles(given []string, env map[string]string, bases []*fileDocs) ([
 	for _, p := range list {
 		all = append(all, named{p, origin, "spring.profiles.active"})
 	}
+	// The included profiles come first, as in Spring Boot (its Profiles
+	// puts the additional ones before the active ones): the files of the
+	// active profiles win over theirs.
+	var included []named
 	for _, fd := range bases {
 		for _, d := range fd.docs {
 			if d.onProfile == nil && d.includeSet {
 				for _, p := range d.include {
-					all = append(all, named{p, fd.src.name + ":" + fmt.Sprint(d.inclLine), "spring.profiles.include"})
+					included = append(included, named{p, fd.src.name + ":" + fmt.Sprint(d.inclLine), "spring.profiles.include"})
 				}
 			}
 		}
 	}
+	all = append(included, all...)
 	var out []string
 	seen := map[string]bool{}
 	origins := map[string]profileOrigin{}

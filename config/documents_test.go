@@ -94,7 +94,7 @@ func TestProfilesActiveInFile(t *testing.T) {
 		"application-extra.yaml": "stream:\n  shutdown-timeout: 3s\n",
 	})
 	l = mustLoad(t, Options{Dir: dir})
-	if !reflect.DeepEqual(l.Profiles, []string{"kafka", "extra"}) || l.Stream.ShutdownTimeout.String() != "3s" {
+	if !reflect.DeepEqual(l.Profiles, []string{"extra", "kafka"}) || l.Stream.ShutdownTimeout.String() != "3s" {
 		t.Fatalf("profiles %q shutdown-timeout %v", l.Profiles, l.Stream.ShutdownTimeout)
 	}
 }
