@@ -335,9 +335,13 @@ func (r *resolver) keysAt(path []string) []string {
 // binding, which no variable name holds, is dropped ("a|b-in-0" → [AB IN
 // 0]), as SCSt drops it from the binding's name.
 func envTokens(key string) []string {
-	k := strings.NewReplacer("-", "_", ".", "_", "|", "").Replace(strings.ToUpper(key))
-	return strings.Split(k, "_")
+	return strings.Split(envTokenReplacer.Replace(strings.ToUpper(key)), "_")
 }
+
+// envTokenReplacer is envTokens' replacer, built once: building one per
+// call cost most of the time of matching the environment against a large
+// configuration. A Replacer is safe for concurrent use.
+var envTokenReplacer = strings.NewReplacer("-", "_", ".", "_", "|", "")
 
 func hasPrefix(toks, prefix []string) bool {
 	if len(prefix) > len(toks) {
