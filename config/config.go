@@ -292,6 +292,11 @@ func Load(opts Options) (*Loaded, error) {
 		addDocs(fd, false)
 	}
 	mentioned := profilesMentioned(baseDocs)
+	type missingProfile struct {
+		p   string
+		err *missingProfileError
+	}
+	var missingFiles []missingProfile
 	for _, p := range accepted {
 		srcs, err := readProfile(opts, bases, p)
 		var missing *missingProfileError
@@ -299,19 +304,7 @@ func Load(opts Options) (*Loaded, error) {
 			continue // a default profile needs no file
 		}
 		if errors.As(err, &missing) {
-			if !mentioned[p] && opts.RequireProfileFiles {
-				errs = append(errs, fileProblem(err))
-				continue
-			}
-			if !mentioned[p] {
-				// As in Spring Boot, a profile may set nothing (it often
-				// only switches code elsewhere): a warning, in case of a
-				// typo. A profile documents of the base files are
-				// activated by needs no file of its own.
-				o := profileOrigins[p]
-				out.Warnings = append(out.Warnings, &stream.ConfigError{Path: o.key, Origin: o.origin,
-					Msg: "profile " + quoteShort(p) + " is active but no file or document sets anything for it (looked for " + strings.Join(missing.tried, ", ") + ")"})
-			}
+			missingFiles = append(missingFiles, missingProfile{p, missing})
 			continue
 		}
 		if err != nil {
@@ -320,7 +313,26 @@ func Load(opts Options) (*Loaded, error) {
 		}
 		for _, src := range srcs {
 			out.Files = append(out.Files, src.path)
-			addDocs(src.documents(&errs), true)
+			fd := src.documents(&errs)
+			addDocs(fd, true)
+			for q := range profilesMentioned([]*fileDocs{fd}) {
+				mentioned[q] = true
+			}
+		}
+	}
+	// As in Spring Boot, a profile may set nothing (it often only switches
+	// code elsewhere): a warning, in case of a typo. A profile that a
+	// document of the base files or of another profile's file is
+	// activated by needs no file of its own.
+	for _, m := range missingFiles {
+		switch {
+		case mentioned[m.p]:
+		case opts.RequireProfileFiles:
+			errs = append(errs, fileProblem(m.err))
+		default:
+			o := profileOrigins[m.p]
+			out.Warnings = append(out.Warnings, &stream.ConfigError{Path: o.key, Origin: o.origin,
+				Msg: "profile " + quoteShort(m.p) + " is active but no file or document sets anything for it (looked for " + strings.Join(m.err.tried, ", ") + ")"})
 		}
 	}
 
