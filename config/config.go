@@ -121,7 +121,8 @@
 //   - Values are converted strictly per key: integers, numbers, booleans
 //     (also the strings "true"/"false"), strings, durations (Go syntax such
 //     as 250ms; a bare integer means milliseconds), lists of strings (a YAML
-//     list or a comma-separated string).
+//     list or a comma-separated string). Blanks around a number, boolean
+//     or duration are ignored, as Spring's conversion ignores them.
 //
 // Every problem found is reported, as a [stream.ConfigErrors], each with its
 // key path and origin (file:line or env NAME).

@@ -315,7 +315,9 @@ func toInt(v any) (int, error) {
 		}
 		return int(v), nil
 	case string:
-		n, err := strconv.ParseInt(v, 10, 64)
+		// Spring's number conversion ignores whitespace around the digits
+		// (a .properties value keeps its trailing blanks).
+		n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
 		if errors.Is(err, strconv.ErrRange) {
 			return 0, fmt.Errorf("%s is out of range", quoteShort(v))
 		}
@@ -349,7 +351,7 @@ func toFloat(v any) (float64, error) {
 		f = float64(x)
 	case string:
 		var err error
-		if f, err = strconv.ParseFloat(x, 64); err != nil {
+		if f, err = strconv.ParseFloat(strings.TrimSpace(x), 64); err != nil {
 			return 0, wrongType(wantFloat, v)
 		}
 	default:
@@ -412,6 +414,7 @@ func toDuration(v any) (time.Duration, error) {
 		}
 		return millis(int64(x))
 	case string:
+		x = strings.TrimSpace(x) // as a number's (toInt)
 		if x != "" && strings.Trim(x, "0123456789") == "" {
 			n, err := strconv.ParseInt(x, 10, 64)
 			if err != nil {
