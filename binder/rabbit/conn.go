@@ -94,7 +94,8 @@ func (m *connMgr) dialAddr(ctx context.Context, i int) (*amqp.Connection, error)
 	}
 	props := amqp.NewConnectionProperties()
 	props.SetClientConnectionName(m.s.connectionNameFor(m.role))
-	var stop func() bool // ends the handshake's tie to ctx
+	var stop func() bool  // ends the handshake's tie to ctx
+	var alerts *alertConn // the TLS connection, to learn whether the peer refused us after the handshake
 	cfg := amqp.Config{
 		SASL:       []amqp.Authentication{&amqp.PlainAuth{Username: ep.username, Password: ep.password}},
 		Vhost:      ep.vhost,
@@ -122,13 +123,23 @@ func (m *connMgr) dialAddr(ctx context.Context, i int) (*amqp.Connection, error)
 				c.Close()
 				return nil, &tlsError{err: err}
 			}
-			return tc, nil
+			alerts = &alertConn{Conn: tc}
+			return alerts, nil
 		},
 	}
 	c, err := amqp.DialConfig("amqp://"+ep.hostPort+"/", cfg)
 	if stop != nil && !stop() && err == nil {
 		c.Close() // ctx ended just as the handshake completed
 		err = ctx.Err()
+	}
+	if err != nil && alerts != nil {
+		// With TLS 1.3 the server checks the client's certificate after
+		// the client's side of the handshake is done: its refusal (an
+		// alert) arrives with the first read, which amqp091-go reports
+		// as a 501 frame error holding only the alert's text.
+		if a := alerts.alert.Load(); a != nil {
+			err = &tlsError{err: *a}
+		}
 	}
 	if err != nil {
 		return nil, newDialError(fmt.Sprintf("dial %s: %s", m.s.redacted(i), redactErr(err, ep)), err)

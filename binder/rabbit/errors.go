@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -63,8 +64,10 @@ const frameErrorLimit = 3
 //     core leaves the input for redelivery after redelivery-delay).
 //
 // At connect time: 403 ACCESS_REFUSED (credentials), 530 NOT_ALLOWED (no
-// access to the virtual host) and TLS handshake failures other than the
-// network's are configuration errors; anything else (refused, reset or
+// access to the virtual host), TLS handshake failures other than the
+// network's and a TLS alert from the peer before the AMQP handshake is done
+// (TLS 1.3 servers refuse a client certificate that way) are configuration
+// errors; anything else (refused, reset or
 // timed-out connections, DNS failures) means the broker is unavailable
 // (stream.ErrUnavailable).
 
@@ -142,8 +145,8 @@ func aboutExchange(e *amqp.Error, exchange string) bool {
 // TLS peer) refused the client's identity or configuration, which retrying
 // cannot fix, rather than because it could not be reached: 403 and 530,
 // and a TLS handshake that failed for any reason but the network (an
-// untrusted or mismatched certificate, an alert from the peer, a peer that
-// does not speak TLS at all).
+// untrusted or mismatched certificate, an alert from the peer during the
+// handshake or just after it, a peer that does not speak TLS at all).
 func refusedAtConnect(err error) bool {
 	if code, ok := amqpCode(err); ok && (code == amqp.AccessRefused || code == amqp.NotAllowed) {
 		return true
@@ -161,13 +164,17 @@ func refusedAtConnect(err error) bool {
 	return errors.As(err, &te) && !te.network()
 }
 
-// tlsError is a TLS handshake that failed.
+// tlsError is a TLS handshake that failed, or a TLS alert the peer sent
+// just after it (before the AMQP handshake was done).
 type tlsError struct{ err error }
 
 func (e *tlsError) Error() string {
 	var rh tls.RecordHeaderError
 	if errors.As(e.err, &rh) {
 		return fmt.Sprintf("TLS handshake: %v (the peer does not speak TLS: amqps to a plain AMQP port?)", e.err)
+	}
+	if isAlert(e.err) {
+		return fmt.Sprintf("TLS handshake: %v (the TLS peer refused the connection: check tls.cert-file and tls.key-file, the client certificate it requires and the CA it trusts)", e.err)
 	}
 	return fmt.Sprintf("TLS handshake: %v", e.err)
 }
@@ -176,11 +183,39 @@ func (e *tlsError) Unwrap() error { return e.err }
 
 // network reports whether the handshake failed because the connection
 // failed (closed, reset, timed out), which may be transient, rather than
-// because the peers disagree.
+// because the peers disagree. An alert from the peer (bad certificate,
+// certificate required, unknown CA, ...) comes as a *net.OpError too, but
+// is the peers disagreeing.
 func (e *tlsError) network() bool {
+	if isAlert(e.err) {
+		return false
+	}
 	var ne net.Error
 	return errors.Is(e.err, io.EOF) || errors.Is(e.err, io.ErrUnexpectedEOF) || errors.Is(e.err, syscall.ECONNRESET) ||
 		errors.Is(e.err, net.ErrClosed) || errors.As(e.err, &ne)
+}
+
+// isAlert reports whether err is a TLS alert the peer sent ("remote
+// error: tls: ..."): crypto/tls reports it as a *net.OpError with Op
+// "remote error".
+func isAlert(err error) bool {
+	var op *net.OpError
+	return errors.As(err, &op) && op.Op == "remote error"
+}
+
+// alertConn is a TLS connection that keeps the first TLS alert the peer
+// sent while reading, which amqp091-go reduces to text.
+type alertConn struct {
+	*tls.Conn
+	alert atomic.Pointer[error]
+}
+
+func (c *alertConn) Read(p []byte) (int, error) {
+	n, err := c.Conn.Read(p)
+	if err != nil && isAlert(err) {
+		c.alert.CompareAndSwap(nil, &err)
+	}
+	return n, err
 }
 
 // dialError is a failed connection attempt, its text already redacted.
