@@ -236,6 +236,7 @@ type held struct {
 	n        uint64 // deliveries so far, this one included
 	ts       time.Time
 	touched  atomic.Int64 // keeper tick (run.ticks) of receipt or the last in-progress ack
+	kept     atomic.Int64 // monotonic time (monoNow) of the same: see run.lapsed
 	gaveBack bool         // settled by a Nak (or left unacknowledged): see run.naked
 
 	prev, next *held // in run.held while tracked (run.mu)
@@ -291,6 +292,11 @@ type run struct {
 	wake         chan struct{} // capacity 1: room, pause or resume changed
 	waiting      atomic.Int32  // intake waits for wake: a settled message signals only then
 	ticks        atomic.Int64  // keeper ticks so far: held.touched's clock (no clock read per message)
+	lapseWarned  atomic.Int64  // monoNow of dropLapsed's last WARN
+	// alive is monoNow of the keeper's last tick (or the run's start);
+	// frozenFrom and graceUntil, of the last tick before a gap of ack-wait
+	// between ticks and of the end of the grace after it (receivedAt).
+	alive, frozenFrom, graceUntil atomic.Int64
 
 	lastSeq atomic.Uint64 // highest stream sequence received
 	created atomic.Int64  // creation time of the stream consumed (unix nanoseconds)
@@ -344,6 +350,7 @@ func (c *consumer) newRun() *run {
 	r.recycled.New = func() any { return new(held) }
 	r.intakeCtx, r.intakeCancel = context.WithCancel(context.Background())
 	r.created.Store(c.ref.created.UnixNano())
+	r.alive.Store(monoNow()) // see receivedAt
 	batch := 1
 	if c.spec.Consumer.BatchMode {
 		batch = c.cs.batchSize
@@ -844,6 +851,7 @@ func (r *run) accept(msg jetstream.Msg) int {
 		}
 	}
 	h.touched.Store(r.ticks.Load())
+	h.kept.Store(r.receivedAt())
 	r.mu.Lock()
 	r.held.push(h)
 	n := r.held.n
@@ -1046,13 +1054,22 @@ func (r *run) keeper() {
 		// at tick k+2; one acked in progress at tick k is due again at
 		// tick k+1.
 		now := r.ticks.Add(1)
+		at := monoNow()
+		if prev := r.alive.Swap(at); at-prev >= int64(r.c.cs.ackWait) {
+			// The process did not run for ack-wait (see receivedAt).
+			r.frozenFrom.Store(prev)
+			r.graceUntil.Store(at + int64(every))
+		}
 		due = due[:0]
 		r.mu.Lock()
 		// Copied out under the lock: a message settled meanwhile has its
 		// held record recycled.
 		r.held.each(func(h *held) {
-			if now-h.touched.Load() >= 2 {
+			if now-h.touched.Load() >= 2 && !r.lapsedAt(h, at) {
+				// A lapsed one is not kept alive: it is another member's
+				// now (see lapsed).
 				h.touched.Store(now - 1)
+				h.kept.Store(at)
 				due = append(due, keep{h.msg, h.seq})
 			}
 		})
@@ -1139,6 +1156,9 @@ func (r *run) Stop(ctx context.Context) error {
 // settles the messages.
 func (r *run) handle(ctx context.Context, hs []*held) {
 	c := r.c
+	if hs = r.dropLapsed(hs); len(hs) == 0 {
+		return
+	}
 	var err error
 	if c.spec.Consumer.BatchMode {
 		envs := make([]stream.Envelope, len(hs))
@@ -1152,6 +1172,78 @@ func (r *run) handle(ctx context.Context, hs []*held) {
 	for _, h := range hs {
 		r.settle(ctx, h, err)
 	}
+}
+
+// clockBase is a fixed instant with a monotonic reading, for monoNow.
+var clockBase = time.Now()
+
+// monoNow is the monotonic clock in nanoseconds since clockBase (it goes
+// on while the process is stopped, as the server's ack-wait timers do).
+func monoNow() int64 { return int64(time.Since(clockBase)) }
+
+// receivedAt is the time (monoNow) a message received now was last known
+// alive for: now, unless the process has just not run for ack-wait
+// (the keeper, which ticks every third of it, did not tick, or noticed
+// that gap less than a tick ago). Then the message may have been
+// delivered while the process was stopped — waiting in the socket for it
+// — and JetStream may have given it to another member since: it counts
+// from the last tick before the gap, so that dropLapsed leaves it to the
+// redelivery (at worst a fresh one waits for ack-wait).
+func (r *run) receivedAt() int64 {
+	now := monoNow()
+	if a := r.alive.Load(); now-a >= int64(r.c.cs.ackWait) {
+		return a
+	}
+	if now < r.graceUntil.Load() {
+		return r.frozenFrom.Load()
+	}
+	return now
+}
+
+// lapsedAt reports whether h's lease lapsed by at (monoNow): nothing kept
+// it alive for ack-wait — its receipt and its last in-progress ack are
+// that long ago, which happens when the process did not run (stopped,
+// frozen, starved of CPU) —, so JetStream has delivered it again, to
+// another member if there is one. Not on its last delivery: JetStream
+// would not deliver it again.
+func (r *run) lapsedAt(h *held, at int64) bool {
+	return at-h.kept.Load() >= int64(r.c.cs.ackWait) && !r.c.lastDelivery(h)
+}
+
+// dropLapsed leaves the messages of hs whose lease lapsed (lapsedAt) to
+// JetStream's redelivery instead of handling them, so that they are not
+// handled here as well as by the member they went to meanwhile (the
+// pause trial: 38 of 120 handled twice after a SIGSTOP past ack-wait).
+// It returns the others. A lapsed message that is handled after all (on
+// its last delivery, or in flight when the process stopped) is
+// acknowledged as usual.
+func (r *run) dropLapsed(hs []*held) []*held {
+	now := monoNow()
+	n := 0
+	for _, h := range hs {
+		if r.lapsedAt(h, now) {
+			n++
+		}
+	}
+	if n == 0 {
+		return hs
+	}
+	kept := make([]*held, 0, len(hs)-n)
+	for _, h := range hs {
+		if !r.lapsedAt(h, now) {
+			kept = append(kept, h)
+			continue
+		}
+		h.gaveBack = true // not settled here: as a Nak for the consumer's re-creation
+		r.untrack(h)
+	}
+	// One WARN an ack-wait at most: after a pause every held message
+	// lapses at once, one reply at a time.
+	if last := r.lapseWarned.Load(); (last == 0 || now-last >= int64(r.c.cs.ackWait)) && r.lapseWarned.CompareAndSwap(last, now) {
+		r.c.log.Warn("nats: messages held past ack-wait without an in-progress ack (the process did not run: stopped, frozen or starved of CPU) are left to JetStream's redelivery, not handled here: they went to another member meanwhile",
+			"ack_wait", r.c.cs.ackWait, "messages", n)
+	}
+	return kept
 }
 
 // call runs a handler, turning a panic into an error.

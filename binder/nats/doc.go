@@ -139,7 +139,15 @@
 // the process) — and mind that here, unlike on Redis, Naks count.
 // While a message is held — waiting for its turn behind others of its key,
 // or in a handler that runs long — the binder sends in-progress acks every
-// ack-wait/3, so the server does not redeliver it meanwhile.
+// ack-wait/3, so the server does not redeliver it meanwhile. When the
+// process did not run for ack-wait (stopped with SIGSTOP, frozen, starved
+// of CPU) those acks did not go out and the server gave the held messages
+// to another member: the binder then leaves the messages it held (and
+// those it receives in the third of ack-wait after it noticed the gap,
+// which may have waited in the socket meanwhile) to that redelivery
+// instead of handling them too, with one WARN an ack-wait; a message on
+// its last delivery (max-deliver) is handled all the same. Only the
+// messages whose handlers were running at the freeze are handled twice.
 //
 // Dead letters go to subject dlq-name (default error.<destination>.<group>)
 // in their own stream (provisioned like any destination's, so an ordinary
