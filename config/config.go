@@ -430,6 +430,7 @@ func Load(opts Options) (*Loaded, error) {
 		expandedFrom[strings.ToLower(path)] = from
 	})
 	out.Raw = raw
+	errs = append(errs, misspeltSpringCloud(raw, origins)...)
 	fwarns, ferrs := bootFramework(raw, origins, unresolved)
 	out.Warnings = append(out.Warnings, fwarns...)
 	errs = append(errs, ferrs...)
