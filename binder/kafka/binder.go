@@ -182,7 +182,14 @@ func tidyText(s string) string {
 // [stream.Unavailable], so that the app retries the bind for up to the
 // binder's startup-timeout; the broker's answers (authorisation, invalid
 // settings, a missing topic) are not.
+//
+// An error that may come of the client's TLS or SASL settings not matching
+// the broker's listener is explained, and not retried, when the broker
+// shows the mismatch (see securityMismatch).
 func (bd *Binder) bindErr(err error, format string, args ...any) error {
+	if m := bd.securityMismatch(err); m != nil {
+		return bd.clean(fmt.Errorf(format+": %w", append(args, m)...))
+	}
 	werr := bd.wrap(err, format, args...)
 	if bd.unreachable(err) {
 		return stream.Unavailable(werr)

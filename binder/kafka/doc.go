@@ -390,6 +390,15 @@
 // or topic name, a missing topic with auto-create-topics off) and TLS
 // failures are not wrapped: start-up fails at once, naming it.
 //
+// A client whose security settings do not match the listener sees a
+// closed or silent connection, like an unreachable broker. When a bind
+// fails so, the binder asks the broker on connections of its own (no
+// credentials sent): one that answers in plain Kafka while TLS is on, one
+// that speaks TLS while TLS is off, and one that lists its SASL mechanisms
+// while SASL is off are configuration errors: start-up fails at once, and
+// the error names the mismatch. When the broker shows nothing certain, the
+// error is classified as above.
+//
 // # Health and lag
 //
 // Health (binder_up, readiness) reports the answer of a background probe,
