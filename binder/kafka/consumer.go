@@ -222,7 +222,7 @@ func (c *consumer) newRun() (*run, error) {
 		HeartbeatInterval: c.cs.heartbeat,
 		SessionTimeout:    c.cs.session,
 		RebalanceTimeout:  c.cs.rebalance,
-		JoinGroupBackoff:  250 * time.Millisecond,
+		JoinGroupBackoff:  joinRetry, // loop paces refused joins further
 		// The binder watches for new partitions itself (see
 		// watchPartitions), against the counts the leader's balancer
 		// assigned from.
@@ -252,20 +252,29 @@ func (c *consumer) newRun() (*run, error) {
 	return r, nil
 }
 
+// joinRetry is how soon kafka-go joins again after a failed join.
+const joinRetry = 250 * time.Millisecond
+
 // loop runs generation after generation until stopped.
 //
-// kafka-go joins again 250 ms after a failed join (the broker down, a
-// coordinator not answering) and hands each failure to Next. Each is
-// taken at once — waiting before taking the next one would pace its dials
-// but also hold back the join that succeeds once the broker is back, by
-// up to the whole wait — and logged at intervals that double from 250 ms
-// to 5 s: one WARN a 250 ms attempt during an outage was a flood (43
-// lines in 11 s for one binding).
+// kafka-go joins again 250 ms after a failed join and hands each failure
+// to Next, blocking until it is taken. A failure because no broker
+// answered (the broker down, a coordinator not answering) is taken at
+// once — waiting before taking the next one would pace its dials but also
+// hold back the join that succeeds once the broker is back, by up to the
+// whole wait. A failure the broker answered (a refused login after a
+// password rotation, a refused group: every attempt a login the broker
+// logs; 67 attempts in 17 s per consumer) is taken after a back-off of
+// 250 ms doubling to 5 s, reset by a successful join, which paces
+// kafka-go's attempts to the same intervals. Failures are logged at
+// intervals that double from 250 ms to 5 s: one WARN a 250 ms attempt
+// during an outage was a flood (43 lines in 11 s for one binding).
 func (r *run) loop() {
 	defer close(r.done)
 	warnEvery := dispatch.Backoff{Initial: 250 * time.Millisecond, Max: 5 * time.Second}
+	joinBackoff := dispatch.Backoff{Initial: 250 * time.Millisecond, Max: 5 * time.Second} // after refused joins
 	first := true
-	fails, warns := 0, 0
+	fails, warns, refusals := 0, 0, 0
 	var failingSince, warned time.Time
 	for {
 		gen, err := r.cg.Next(r.ctx)
@@ -283,19 +292,29 @@ func (r *run) loop() {
 			if fails == 1 {
 				failingSince = now
 			}
+			retryIn := joinRetry
+			if !r.c.bd.unreachable(err) {
+				refusals++
+				retryIn = joinBackoff.Delay(refusals)
+			} else {
+				refusals = 0
+			}
 			if warns == 0 || now.Sub(warned) >= warnEvery.Delay(warns) {
 				warns++
 				warned = now
-				r.c.log.Warn("kafka: joining the consumer group failed; retrying every 250ms", "attempts", fails,
+				r.c.log.Warn("kafka: joining the consumer group failed; retrying", "attempts", fails, "retry_in", retryIn.Round(time.Millisecond),
 					"failing_for", now.Sub(failingSince).Round(time.Millisecond), "error", r.c.bd.logErr(err))
 			} else {
-				r.c.log.Debug("kafka: joining the consumer group failed; retrying", "attempts", fails, "error", r.c.bd.logErr(err))
+				r.c.log.Debug("kafka: joining the consumer group failed; retrying", "attempts", fails, "retry_in", retryIn.Round(time.Millisecond), "error", r.c.bd.logErr(err))
+			}
+			if refusals > 0 && !dispatch.Sleep(r.ctx, retryIn) {
+				return
 			}
 			continue
 		}
 		if fails > 0 {
 			r.c.log.Info("kafka: joined the consumer group again", "attempts", fails, "failed_for", time.Since(failingSince).Round(time.Millisecond))
-			fails, warns = 0, 0
+			fails, warns, refusals = 0, 0, 0
 		}
 		reset := first && r.reset
 		first = false

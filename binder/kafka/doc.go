@@ -82,6 +82,16 @@
 // A committer commits the processed offsets of all partitions — coalesced,
 // one commit in flight at a time — and once more when the generation ends.
 //
+// A join that fails because no broker answered (the broker or the group
+// coordinator down) is tried again every 250 ms, so that the consumer
+// joins within a moment of the broker's return. A join the broker refused
+// (a failed login, say after a password rotation, or a refused group) is
+// tried again after a back-off of 250 ms doubling to 5 s, reset by a
+// successful join: a broker logs every failed login. Failures are logged
+// at WARN at intervals doubling from 250 ms to 5 s (with attempts,
+// retry_in and failing_for), and the join that succeeds at INFO ("kafka:
+// joined the consumer group again").
+//
 //   - Ack (nil): the offset moves past the message.
 //   - Nak (stream.ErrNak, or a handler interrupted by Stop): the offset
 //     stays; the message is handled again after redelivery-delay, and the
