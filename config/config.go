@@ -708,9 +708,30 @@ func readBase(opts Options) ([]*source, []*stream.ConfigError) {
 		out = append(out, &source{path: p, name: name, data: data, props: isProperties(f)})
 		return true
 	}
-	_ = read(DefaultFile) || read("application.yml")
+	if read(DefaultFile) {
+		if exists(inDir(opts.Dir, "application.yml")) {
+			errs = append(errs, fileProblem(bothYAMLError("application.yml", DefaultFile)))
+		}
+	} else {
+		read("application.yml")
+	}
 	read(PropertiesFile)
 	return out, errs
+}
+
+// exists reports whether path names an existing file (or something that
+// is not known not to exist).
+func exists(path string) bool {
+	_, err := os.Stat(path)
+	return !errors.Is(err, fs.ErrNotExist)
+}
+
+// bothYAMLError reports a .yml file beside the .yaml file of the same
+// name (or the other way round): Spring Boot reads both, streambind reads
+// one YAML file per name, and the other's keys must not be lost without
+// a word.
+func bothYAMLError(ignored, read string) *fileError {
+	return &fileError{name: ignored, msg: "not read: " + read + " is read instead (Spring Boot would read both); merge the two files into one"}
 }
 
 // PropertiesFile is the base .properties file read beside DefaultFile when
@@ -751,12 +772,15 @@ func readProfile(opts Options, bases []*source, p string) ([]*source, error) {
 		out = append(out, &source{path: inDir(opts.Dir, name), name: name, data: data, props: isProperties(name)})
 		return true, nil
 	}
-	for _, e := range yamlExts {
+	for i, e := range yamlExts {
 		ok, err := found(stem + "-" + p + e)
 		if err != nil {
 			return nil, err
 		}
 		if ok {
+			if i == 0 && exists(inDir(opts.Dir, stem+"-"+p+yamlExts[1])) {
+				return nil, bothYAMLError(stem+"-"+p+yamlExts[1], stem+"-"+p+e)
+			}
 			break
 		}
 	}
