@@ -20,6 +20,8 @@ var (
 	descBindingUp = prometheus.NewDesc("streambind_binding_up", "1 while the binding can use its destination (as far as its binder can tell).", bindingLabels, nil)
 	descBinderUp  = prometheus.NewDesc("streambind_binder_up", "1 while the binder is connected to its broker.", []string{"binder", "type"}, nil)
 	descLag       = prometheus.NewDesc("streambind_consumer_lag", "Messages between a consumer's position and the end of a partition.", []string{"binding", "topic", "partition"}, nil)
+	descInFlight  = prometheus.NewDesc("streambind_binding_messages_in_flight", "Input messages in handling now (handler, retries and their back-off, a function's output send until the broker stored it).", bindingLabels, nil)
+	descOldest    = prometheus.NewDesc("streambind_binding_oldest_in_flight_seconds", "How long the oldest input message in handling has been, to the second (0 when none): one that keeps growing is a handler that does not return.", bindingLabels, nil)
 )
 
 // bindingCounter is one counter of a binding, served under the same name
@@ -121,7 +123,7 @@ func counters(b *stream.Binding, st stream.BindingStats) map[string]int64 {
 type collector struct{ app *stream.App }
 
 func (c *collector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descDuration, descState, descBinderUp, descLag, descBindingUp, descDelayedRetries} {
+	for _, d := range []*prometheus.Desc{descDuration, descState, descBinderUp, descLag, descBindingUp, descDelayedRetries, descInFlight, descOldest} {
 		ch <- d
 	}
 	for _, bc := range bindingCounters {
@@ -170,6 +172,8 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 			buckets[ub] = uint64(st.HandlerBuckets[i])
 		}
 		ch <- prometheus.MustNewConstHistogram(descDuration, uint64(st.HandlerCalls), st.HandlerTime.Seconds(), buckets, labels...)
+		ch <- prometheus.MustNewConstMetric(descInFlight, prometheus.GaugeValue, float64(st.InFlight), labels...)
+		ch <- prometheus.MustNewConstMetric(descOldest, prometheus.GaugeValue, st.OldestInFlight.Seconds(), labels...)
 		if lags, err := b.Lag(ctx); err == nil {
 			for _, l := range lags {
 				ch <- prometheus.MustNewConstMetric(descLag, prometheus.GaugeValue, float64(l.Lag), b.Name(), l.Topic, strconv.Itoa(l.Partition))

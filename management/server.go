@@ -233,6 +233,11 @@ type BindingView struct {
 	// HandlerDuration is the histogram of
 	// streambind_binding_handler_duration_seconds, for input bindings.
 	HandlerDuration *Histogram `json:"handlerDuration,omitempty"`
+	// InFlight and OldestInFlightSeconds are the gauges
+	// streambind_binding_messages_in_flight and
+	// streambind_binding_oldest_in_flight_seconds, for input bindings.
+	InFlight              *int64   `json:"inFlight,omitempty"`
+	OldestInFlightSeconds *float64 `json:"oldestInFlightSeconds,omitempty"`
 }
 
 // Series is one series of a labelled counter: its labels beyond binding,
@@ -280,6 +285,8 @@ func view(b *stream.Binding) BindingView {
 			h.Buckets[i] = Bucket{LE: le, Count: st.HandlerBuckets[i]}
 		}
 		v.HandlerDuration = h
+		oldest := st.OldestInFlight.Seconds()
+		v.InFlight, v.OldestInFlightSeconds = &st.InFlight, &oldest
 	}
 	return v
 }

@@ -125,6 +125,7 @@ func (rt *runtimeBinding) processAsync(ctx context.Context, env Envelope, done f
 		done = func(err error) { endSpan(span, err); end(err) }
 	}
 	c := &pipeCall{Context: ctx, rt: rt, done: done, start: time.Since(clockBase)}
+	c.sec = rt.in.stats.handling.begin(c.start)
 	c.env, c.full = rt.inputOf(env)
 	err := safeCall(func() error { return rt.attempt(c, c.env) })
 	if c.started {
@@ -139,10 +140,10 @@ func (rt *runtimeBinding) processAsync(ctx context.Context, env Envelope, done f
 	}
 	if err == nil {
 		rt.succeeded(c.start) // no output (nil, Skip)
-		done(nil)
+		c.finish(nil)
 		return
 	}
-	done(rt.retryAfter(ctx, c.full, c.attempt, c.start, err))
+	c.finish(rt.retryAfter(ctx, c.full, c.attempt, c.start, err))
 }
 
 // pipeCall is one message of processAsync: how its handler call hands
@@ -156,6 +157,7 @@ type pipeCall struct {
 	env, full       Envelope // as handled; with the retry headers
 	done            func(error)
 	start           time.Duration
+	sec             int64       // for stats.handling.end
 	started         bool        // the output went to SendAsync
 	settled         atomic.Bool // sent ran: done is called once
 }
@@ -168,6 +170,12 @@ func (c *pipeCall) Value(key any) any {
 		return c
 	}
 	return c.Context.Value(key)
+}
+
+// finish ends the message's handling: done gets err.
+func (c *pipeCall) finish(err error) {
+	c.rt.in.stats.handling.end(c.sec)
+	c.done(err)
 }
 
 // attempt is one synchronous attempt, for the retries.
@@ -191,16 +199,16 @@ func (c *pipeCall) sent(err error) {
 	rt := c.rt
 	if err == nil {
 		rt.succeeded(c.start)
-		c.done(nil)
+		c.finish(nil)
 		return
 	}
 	if IsPermanent(err) {
-		go func() { c.done(rt.retryAfter(c.Context, c.full, c.attempt, c.start, err)) }()
+		go func() { c.finish(rt.retryAfter(c.Context, c.full, c.attempt, c.start, err)) }()
 		return
 	}
 	rt.in.stats.retried.Add(1)
 	rt.log.Debug("pipelined output send failed; the input is handled again when it is the oldest unsettled one", "error", boundedErr(err))
-	c.done(fmt.Errorf("%w: %w: %w", ErrNak, ErrPipelinedSend, err))
+	c.finish(fmt.Errorf("%w: %w: %w", ErrNak, ErrPipelinedSend, err))
 }
 
 // pipelinable returns the output's producer when the binding can process
@@ -335,6 +343,8 @@ var clockBase = time.Now()
 
 func (rt *runtimeBinding) withRetries(ctx context.Context, env Envelope, attempt func(context.Context) error) error {
 	start := time.Since(clockBase)
+	sec := rt.in.stats.handling.begin(start)
+	defer rt.in.stats.handling.end(sec)
 	err := safeCall(func() error { return attempt(ctx) })
 	if err == nil {
 		rt.succeeded(start)

@@ -338,6 +338,9 @@ func TestPipelinedFunction(t *testing.T) {
 			if st.Processed != n {
 				t.Errorf("processed %d; want %d", st.Processed, n)
 			}
+			if st.InFlight != 0 || st.OldestInFlight != 0 { // every pipelined call ended
+				t.Errorf("in flight %d (oldest %s) after every input was committed; want 0", st.InFlight, st.OldestInFlight)
+			}
 			if tc.maxInFlight == 1 {
 				if ahead != 0 {
 					t.Errorf("max-in-flight 1: a call with %d earlier outputs not yet taken by the broker; want every output confirmed before the next call", ahead)
