@@ -206,6 +206,9 @@ func (c *consumer) startRun(ctx context.Context) (lifecycle.Run, error) {
 			r.shutQueue()
 		}()
 	}
+	// From here on the keeper ticks (see receivedAt); opening may have
+	// taken longer than ack-wait (a server still starting).
+	r.alive.Store(monoNow())
 	go r.intake()
 	go r.keeper()
 	return r, nil
@@ -350,7 +353,6 @@ func (c *consumer) newRun() *run {
 	r.recycled.New = func() any { return new(held) }
 	r.intakeCtx, r.intakeCancel = context.WithCancel(context.Background())
 	r.created.Store(c.ref.created.UnixNano())
-	r.alive.Store(monoNow()) // see receivedAt
 	batch := 1
 	if c.spec.Consumer.BatchMode {
 		batch = c.cs.batchSize
