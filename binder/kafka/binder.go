@@ -186,8 +186,8 @@ func tidyText(s string) string {
 // An error that may come of the client's TLS or SASL settings not matching
 // the broker's listener is explained, and not retried, when the broker
 // shows the mismatch (see securityMismatch).
-func (bd *Binder) bindErr(err error, format string, args ...any) error {
-	if m := bd.securityMismatch(err); m != nil {
+func (bd *Binder) bindErr(ctx context.Context, err error, format string, args ...any) error {
+	if m := bd.securityMismatch(ctx, err); m != nil {
 		return bd.clean(fmt.Errorf(format+": %w", append(args, m)...))
 	}
 	werr := bd.wrap(err, format, args...)
@@ -223,7 +223,7 @@ func (bd *Binder) BindProducer(ctx context.Context, spec stream.ProducerSpec) (s
 	need := max(spec.Producer.PartitionCount, 1)
 	parts, err := bd.provision(ctx, spec.Destination, need, ps.replicationFactor, true)
 	if err != nil {
-		return nil, bd.bindErr(err, "kafka: bind producer %s", spec.Binding)
+		return nil, bd.bindErr(ctx, err, "kafka: bind producer %s", spec.Binding)
 	}
 	p := bd.newProducer(spec, ps, need)
 	p.parts = max(parts, need)
@@ -273,7 +273,7 @@ func (bd *Binder) BindConsumer(ctx context.Context, spec stream.ConsumerSpec) (s
 	for _, t := range topics {
 		n, err := bd.provision(ctx, t, need, cs.replicationFactor, false)
 		if err != nil {
-			return nil, bd.bindErr(err, "kafka: bind consumer %s", spec.Binding)
+			return nil, bd.bindErr(ctx, err, "kafka: bind consumer %s", spec.Binding)
 		}
 		// Under ordering: key an instance's handler slots share its
 		// partitions' messages: only instances without a partition idle.
@@ -290,14 +290,14 @@ func (bd *Binder) BindConsumer(ctx context.Context, spec stream.ConsumerSpec) (s
 	}
 	all, leftover, err := bd.provisionRetryTopics(ctx, spec, cs, topics, dlqParts) // retrytopics.go
 	if err != nil {
-		return nil, bd.bindErr(err, "kafka: bind consumer %s", spec.Binding)
+		return nil, bd.bindErr(ctx, err, "kafka: bind consumer %s", spec.Binding)
 	}
 	c := bd.newConsumer(spec, cs, all)
 	c.leftover = leftover
 	if c.dlq {
 		for _, t := range topics {
 			if _, err := bd.provision(ctx, c.dlqTopic(t), dlqParts[t], cs.replicationFactor, false); err != nil {
-				return nil, bd.bindErr(fmt.Errorf("dead-letter topic: %w", err), "kafka: bind consumer %s", spec.Binding)
+				return nil, bd.bindErr(ctx, fmt.Errorf("dead-letter topic: %w", err), "kafka: bind consumer %s", spec.Binding)
 			}
 		}
 	}

@@ -43,6 +43,12 @@ import (
 // enables it, so the answer lists those it does.
 const probeMechanism = "STREAMBIND-PROBE"
 
+// maxProbeTime bounds the probe (with dial-timeout and the bind's
+// context): a broker that answers at all answers it in milliseconds, and
+// one that does not must not hold a bind (or the app's start-up retries)
+// much longer than it already waited.
+const maxProbeTime = 2 * time.Second
+
 // maxProbeResponse bounds the answers the probe reads: what a plain-text
 // read of a TLS record (or anything but Kafka) takes for a size is larger.
 const maxProbeResponse = 1 << 20
@@ -71,14 +77,15 @@ func closedOrSilent(err error) bool {
 // securityMismatch returns err explained (a *mismatchError) when the
 // broker shows that the client's TLS or SASL settings do not match its
 // listener, else nil. It tries the bootstrap brokers in turn until one
-// accepts a connection.
-func (bd *Binder) securityMismatch(err error) error {
-	if !closedOrSilent(firstWriteError(err)) {
+// accepts a connection, within ctx, dial-timeout and maxProbeTime in all.
+func (bd *Binder) securityMismatch(ctx context.Context, err error) error {
+	if ctx.Err() != nil || !closedOrSilent(firstWriteError(err)) {
 		return nil
 	}
-	timeout := min(bd.st.dialTimeout, 5*time.Second)
+	ctx, cancel := context.WithTimeout(ctx, min(bd.st.dialTimeout, maxProbeTime))
+	defer cancel()
 	for _, addr := range bd.st.brokers {
-		hint, reached := bd.probeListener(addr, timeout)
+		hint, reached := bd.probeListener(ctx, addr)
 		if hint != "" {
 			return &mismatchError{err: err, hint: hint}
 		}
@@ -91,8 +98,8 @@ func (bd *Binder) securityMismatch(err error) error {
 
 // probeListener asks the broker at addr about its listener (see above). reached
 // reports whether it accepted a connection.
-func (bd *Binder) probeListener(addr string, timeout time.Duration) (hint string, reached bool) {
-	plain, err := bd.probeConn(addr, timeout, nil)
+func (bd *Binder) probeListener(ctx context.Context, addr string) (hint string, reached bool) {
+	plain, err := bd.probeConn(ctx, addr, nil)
 	if err != nil {
 		return "", false
 	}
@@ -104,7 +111,7 @@ func (bd *Binder) probeListener(addr string, timeout time.Duration) (hint string
 	}
 	if bd.st.tls == nil && !plainKafka {
 		host, _, _ := net.SplitHostPort(addr)
-		c, err := bd.probeConn(addr, timeout, &tls.Config{InsecureSkipVerify: true, ServerName: host}) // only to learn whether it speaks TLS
+		c, err := bd.probeConn(ctx, addr, &tls.Config{InsecureSkipVerify: true, ServerName: host}) // only to learn whether it speaks TLS
 		if err == nil {
 			c.Close()
 		}
@@ -117,7 +124,7 @@ func (bd *Binder) probeListener(addr string, timeout time.Duration) (hint string
 	if bd.st.sasl != nil || !plainKafka && bd.st.tls == nil {
 		return "", true
 	}
-	c, err := bd.probeConn(addr, timeout, bd.st.tls)
+	c, err := bd.probeConn(ctx, addr, bd.st.tls)
 	if err != nil {
 		return "", true
 	}
@@ -132,14 +139,17 @@ func (bd *Binder) probeListener(addr string, timeout time.Duration) (hint string
 	return "", true
 }
 
-// probeConn connects to addr (over TLS when cfg is set), bounded by
-// timeout for the connection and what the probe does on it.
-func (bd *Binder) probeConn(addr string, timeout time.Duration, cfg *tls.Config) (net.Conn, error) {
-	c, err := net.DialTimeout("tcp", addr, timeout)
+// probeConn connects to addr (over TLS when cfg is set), bounded by ctx
+// (which has a deadline) for the connection and what the probe does on
+// it.
+func (bd *Binder) probeConn(ctx context.Context, addr string, cfg *tls.Config) (net.Conn, error) {
+	var d net.Dialer
+	c, err := d.DialContext(ctx, "tcp", addr)
 	if err != nil {
 		return nil, err
 	}
-	if err := c.SetDeadline(time.Now().Add(timeout)); err != nil {
+	deadline, _ := ctx.Deadline()
+	if err := c.SetDeadline(deadline); err != nil {
 		c.Close()
 		return nil, err
 	}
@@ -147,7 +157,7 @@ func (bd *Binder) probeConn(addr string, timeout time.Duration, cfg *tls.Config)
 		return c, nil
 	}
 	tc := tls.Client(c, cfg)
-	if err := tc.Handshake(); err != nil {
+	if err := tc.HandshakeContext(ctx); err != nil {
 		c.Close()
 		return nil, err
 	}

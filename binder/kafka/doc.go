@@ -403,7 +403,8 @@
 // A client whose security settings do not match the listener sees a
 // closed or silent connection, like an unreachable broker. When a bind
 // fails so, the binder asks the broker on connections of its own (no
-// credentials sent): one that answers in plain Kafka while TLS is on, one
+// credentials sent; within the bind's context and dial-timeout, 2s at
+// most): one that answers in plain Kafka while TLS is on, one
 // that speaks TLS while TLS is off, and one that lists its SASL mechanisms
 // while SASL is off are configuration errors: start-up fails at once, and
 // the error names the mismatch. When the broker shows nothing certain, the

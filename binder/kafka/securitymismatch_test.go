@@ -114,3 +114,46 @@ func newBinderAt(t *testing.T, brokers string, env map[string]any) stream.Binder
 	closeBinder(t, b)
 	return b
 }
+
+// TestSilentBrokerNotProbedPastTheBind: a broker that accepts connections
+// and never answers stays unavailable, and asking it about its listener
+// does not hold the bind past its context (the probe waited up to
+// dial-timeout twice more: streambind send --connect-timeout 1s took 11s).
+func TestSilentBrokerNotProbedPastTheBind(t *testing.T) {
+	t.Parallel()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var held []net.Conn
+	accepted := make(chan struct{})
+	go func() {
+		defer close(accepted)
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			held = append(held, c)
+		}
+	}()
+	t.Cleanup(func() {
+		ln.Close()
+		<-accepted
+		for _, c := range held {
+			c.Close()
+		}
+	})
+	b := newBinderAt(t, ln.Addr().String(), map[string]any{"dial-timeout": "10s"})
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	start := time.Now()
+	_, err = b.BindProducer(ctx, stream.ProducerSpec{Binding: "x-out-0", Destination: uniqueTopic(t)})
+	took := time.Since(start)
+	if err == nil || !errors.Is(err, stream.ErrUnavailable) {
+		t.Errorf("bind against a silent broker: %v; want unavailable", err)
+	}
+	if took > 3*time.Second {
+		t.Errorf("bind with a 1s context returned after %v", took)
+	}
+}
