@@ -9,9 +9,11 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"os"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 	"unicode/utf8"
 
@@ -162,13 +164,26 @@ func (e *startError) Unwrap() error { return e.err }
 
 // startHint adds to an app that did not start on binder type typ what to
 // check: for Kafka, a broker at the brokers configured (a laptop often has
-// none; streambind kafka serve runs one).
+// none; streambind kafka serve runs one) — only when no connection could
+// be made (refused, unreachable, an unknown host): a broker that refused
+// the client's TLS or SASL plainly listens.
 func startHint(typ string, err error) error {
 	var se *startError
-	if typ == "kafka" && errors.As(err, &se) {
+	var te *stream.StartupTimeoutError
+	if typ == "kafka" && errors.As(err, &se) && errors.As(err, &te) && connectFailed(te.Err) {
 		return fmt.Errorf("%w\nhint: is a Kafka broker listening at the binder's brokers (KAFKA_BROKERS in the examples' configurations)? For development, streambind kafka serve runs one on 127.0.0.1:9092", err)
 	}
 	return err
+}
+
+// connectFailed reports whether err is a connection that could not be
+// made at all: refused, no route, a dial timeout, a host that does not
+// resolve.
+func connectFailed(err error) bool {
+	var dns *net.DNSError
+	var op *net.OpError
+	return errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.EHOSTUNREACH) || errors.Is(err, syscall.ENETUNREACH) ||
+		errors.As(err, &dns) || errors.As(err, &op) && op.Op == "dial"
 }
 
 // sendError is err of sending a message as send reports it: the core's
