@@ -122,8 +122,9 @@ func parseSettings(s stream.BinderSettings) (settings, error) {
 	// Where url and address were set: the index of their source (0:
 	// stream.redis.binder, 1: the binder's environment) and key path.
 	var urlAt, addrAt props.SetAt
-	// Where username and password were set, as urlAt.
-	var userAt, passAt props.SetAt
+	// Where username, password and db were set, as urlAt.
+	var userAt, passAt, dbAt props.SetAt
+	urlDB := false // the url names a database (/n)
 	var tlsAt struct {
 		src  int
 		path string
@@ -151,7 +152,7 @@ func parseSettings(s stream.BinderSettings) (settings, error) {
 				if err != nil {
 					return err
 				}
-				fromURL = o
+				fromURL, urlDB = o, namesDB(raw)
 				urlAt = props.SetAt{Src: i, Path: p}
 			case "username", "user":
 				out.username, err = conf.String(v)
@@ -162,6 +163,7 @@ func parseSettings(s stream.BinderSettings) (settings, error) {
 				passAt = props.SetAt{Src: i, Path: p}
 			case "db", "database":
 				out.db, err = props.Int(v, 0)
+				dbAt = props.SetAt{Src: i, Path: p}
 			case "clientname", "name", "connectionname":
 				out.clientName, err = conf.String(v)
 				if err == nil && strings.ContainsAny(out.clientName, " \t\r\n") {
@@ -235,7 +237,16 @@ func parseSettings(s stream.BinderSettings) (settings, error) {
 			out.ignored = append(out.ignored, ignored)
 		}
 		out.username, out.password = urlCredentials(&out, fromURL, urlAt, userAt, passAt)
-		if out.db == 0 {
+		// Its database as its credentials (urlCredentials): Spring Boot's
+		// url overrides database too.
+		switch {
+		case !urlDB || out.db == fromURL.DB:
+		case !dbAt.Given():
+			out.db = fromURL.DB
+		case dbAt.Src > urlAt.Src:
+			out.ignored = append(out.ignored, [2]string{urlAt.Path + " (its database)", dbAt.Path})
+		default:
+			out.ignored = append(out.ignored, [2]string{dbAt.Path, urlAt.Path})
 			out.db = fromURL.DB
 		}
 		if fromURL.TLSConfig != nil {
@@ -334,6 +345,19 @@ func hostPort(a string) (string, error) {
 		return "", fmt.Errorf("want host:port, got %q (no host)", a)
 	}
 	return net.JoinHostPort(host, port), nil
+}
+
+// namesDB reports whether the redis URL raw has a database in its path
+// (redis://host:6379/2); without one go-redis takes 0 and the db key
+// applies.
+func namesDB(raw string) bool {
+	_, rest, _ := strings.Cut(strings.TrimSpace(raw), "://")
+	if at := strings.LastIndex(rest, "@"); at >= 0 {
+		rest = rest[at+1:]
+	}
+	_, path, ok := strings.Cut(rest, "/")
+	path, _, _ = strings.Cut(path, "?")
+	return ok && path != ""
 }
 
 // parseURL reads a redis:// or rediss:// URL. Errors never show the URL.

@@ -324,6 +324,8 @@
 // credentials in STREAM_REDIS_BINDER_URL overrides a file's password; a
 // username or password of the binder's environment wins over the url of
 // stream.redis.binder; a url without user info takes them from the keys.
+// Its database (/n) likewise wins over db set in the same source or an
+// earlier one; a url without one takes db.
 // A WARN line at start-up names the setting ignored and the one used,
 // when they differ.
 //
