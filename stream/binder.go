@@ -197,9 +197,10 @@ type BinderSettings struct {
 	Binder map[string]any
 	Logger *slog.Logger
 	// SectionsOnly is set on a binder the app creates only to validate the
-	// binder-specific sections (stream.<type>.bindings) of a registered
-	// type that no binding uses: it gets ValidateConsumer and
-	// ValidateProducer calls, is never bound, and is closed right away.
+	// binder-specific sections (stream.<type>.binder, stream.<type>.bindings)
+	// of a registered type that no binding uses: it gets ValidateConsumer
+	// and ValidateProducer calls, is never bound, and is closed right away.
+	// SkipFiles is set with it.
 	SectionsOnly bool
 	// SkipFiles asks the factory to read no file its settings name (TLS
 	// trust stores and CA files, client certificates and keys, NATS
@@ -208,7 +209,7 @@ type BinderSettings struct {
 	// check that runs where those files are not (streambind lint) sets it
 	// on a second try of settings that failed only because of their files,
 	// so that the bindings are checked against the binder's real settings.
-	// An app never sets it.
+	// An app sets it only with SectionsOnly.
 	SkipFiles bool
 }
 

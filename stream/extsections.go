@@ -8,8 +8,9 @@ import (
 )
 
 // checkOtherSections validates the binder-specific sections of bindings
-// (stream.<type>.bindings.<name>.consumer/.producer) that no binder of
-// that type validated while the bindings were prepared: the section of a
+// (stream.<type>.bindings.<name>.consumer/.producer) and stream.<type>.binder
+// that no binder of that type validated while the bindings were prepared:
+// the binder section of a type no binding uses, the section of a
 // type that is registered but that the binding does not use (Kafka the
 // default, stream.rabbit.bindings.x-in-0 set too), or of a binding that
 // is not bound, and stream.<type>.default (checked with the app's
@@ -50,7 +51,10 @@ func (a *App) checkOtherSections(v *validator) {
 				checks[b.name] = c
 			}
 		}
-		if len(checks) == 0 {
+		// stream.<type>.binder is validated by creating a binder of the
+		// type: by the app's own when a binding uses the type, else here,
+		// even when no section of a binding needs a check.
+		if len(checks) == 0 && (len(ext.Binder) == 0 || a.hasBinderType(typ)) {
 			continue
 		}
 		names := make([]string, 0, len(checks))
@@ -95,9 +99,22 @@ func (a *App) checkOtherSections(v *validator) {
 	}
 }
 
+// hasBinderType reports whether the app created a binder of type typ.
+func (a *App) hasBinderType(typ string) bool {
+	for _, bi := range a.binders {
+		if bi.typ == typ {
+			return true
+		}
+	}
+	return false
+}
+
 // sectionValidator returns a binder of type typ to validate sections
 // with: one the app has, else a new one (SectionsOnly), closed by done.
 // Nil when typ is not a registered type or its binders validate nothing.
+// A new one is created from stream.<type>.binder, which its factory
+// validates, without reading the files it names (SkipFiles): the type is
+// not used, so they need not be where the app runs.
 func (a *App) sectionValidator(v *validator, typ string) (SpecValidator, func()) {
 	names := make([]string, 0, len(a.binders))
 	for n := range a.binders {
@@ -116,7 +133,7 @@ func (a *App) sectionValidator(v *validator, typ string) (SpecValidator, func())
 	}
 	settings := BinderSettings{Name: typ, Type: typ,
 		Binder: withConnectionDefaults(a.cfg.ConnectionDefaults[typ], a.cfg.Extensions[typ].Binder, nil),
-		Logger: a.log.With("binder", typ), SectionsOnly: true}
+		Logger: a.log.With("binder", typ), SectionsOnly: true, SkipFiles: true}
 	b, err := f(context.Background(), settings)
 	if err != nil {
 		v.addError("stream."+typ+".binder", err)

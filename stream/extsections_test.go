@@ -9,6 +9,7 @@ import (
 
 	"github.com/streambind/streambind/binder/kafka"
 	"github.com/streambind/streambind/binder/memory"
+	"github.com/streambind/streambind/binder/nats"
 	"github.com/streambind/streambind/binder/rabbit"
 	"github.com/streambind/streambind/config"
 	"github.com/streambind/streambind/stream"
@@ -161,5 +162,41 @@ spring.cloud.stream.rabbit:
 				t.Errorf("Extension consumer = %v, want only delivery-limit 7", cons)
 			}
 		})
+	}
+}
+
+// stream.<type>.binder of a registered type that no binding uses is
+// validated too, also when no binding section of the type is set (it was
+// checked only beside a stream.<type>.default or .bindings section). The
+// files it names are not read: the type is not used where the app runs.
+func TestUnusedBinderTypeSectionIsValidated(t *testing.T) {
+	fns := stream.NewCatalog()
+	stream.AddConsumer(fns, "sink", func(context.Context, string) error { return nil })
+	opts := []stream.Option{stream.WithoutSignals(), stream.WithLogger(discardLogger()),
+		stream.WithBinderType(kafka.Type, kafka.New), stream.WithBinderType(nats.Type, nats.New)}
+	cfg := loadYAML(t, `stream:
+  function: {definition: sink}
+  default-binder: kafka
+  kafka: {binder: {brokers: 127.0.0.1:1}}
+  nats:
+    binder: {serverz: x}
+`)
+	_, err := stream.NewApp(cfg, fns, opts...)
+	var es stream.ConfigErrors
+	if !errors.As(err, &es) || len(es) != 1 || es[0].Path != "stream.nats.binder.serverz" ||
+		!strings.Contains(es[0].Msg, "unknown key") || !strings.HasSuffix(es[0].Origin, ":6") {
+		t.Fatalf("NewApp: %v, want one unknown-key error at stream.nats.binder.serverz (line 6)", err)
+	}
+
+	// A valid section starts, also when a file it names is not there.
+	cfg = loadYAML(t, `stream:
+  function: {definition: sink}
+  default-binder: kafka
+  kafka: {binder: {brokers: 127.0.0.1:1}}
+  nats:
+    binder: {servers: nats://127.0.0.1:1, credentials-file: /nonexistent/streambind-test.creds}
+`)
+	if _, err := stream.NewApp(cfg, fns, opts...); err != nil {
+		t.Fatalf("NewApp with a valid nats.binder section: %v", err)
 	}
 }
