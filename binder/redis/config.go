@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"strconv"
 	"strings"
 	"time"
 
@@ -344,6 +345,9 @@ func hostPort(a string) (string, error) {
 	if host == "" {
 		return "", fmt.Errorf("want host:port, got %q (no host)", a)
 	}
+	if err := checkPort(port); err != nil {
+		return "", fmt.Errorf("want host:port, got %q: %w", a, err)
+	}
 	return net.JoinHostPort(host, port), nil
 }
 
@@ -384,7 +388,22 @@ func parseURL(raw string) (*goredis.Options, []string, error) {
 	if o.Password != "" {
 		secrets = append(secrets, o.Password)
 	}
+	if _, port, err := net.SplitHostPort(o.Addr); err == nil {
+		if err := checkPort(port); err != nil {
+			return nil, secrets, fmt.Errorf("its %w (the url is not shown: it may hold a password)", err)
+		}
+	}
 	return o, secrets, nil
+}
+
+// checkPort refuses a port that is not a number from 1 to 65535, which
+// would only fail at the first connection, retried as an unreachable
+// server.
+func checkPort(port string) error {
+	if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+		return fmt.Errorf("port %q is not a port (1-65535)", port)
+	}
+	return nil
 }
 
 // producerSettings are a producer binding's Redis properties.

@@ -2,6 +2,7 @@ package redis
 
 import (
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/streambind/streambind/stream"
@@ -38,5 +39,25 @@ func TestURLDatabaseOverKey(t *testing.T) {
 		if err != nil || st.db != tc.wantDB || !slices.Equal(st.ignored, tc.wantIgnored) {
 			t.Errorf("%s: db %d ignored %q, %v; want %d %q", tc.name, st.db, st.ignored, err, tc.wantDB, tc.wantIgnored)
 		}
+	}
+}
+
+// TestPortOutOfRange: a port above 65535 (or 0, or not a number) in url
+// or address is a configuration error naming the key; it passed
+// validation and was retried as an unreachable server (security trial).
+func TestPortOutOfRange(t *testing.T) {
+	for _, b := range []map[string]any{
+		{"url": "redis://h:99999"},
+		{"url": "rediss://u:secret-pw@h:0/1"},
+		{"address": "h:99999"},
+		{"address": "h:65536"},
+	} {
+		_, err := parseSettings(stream.BinderSettings{Name: "r", Type: Type, Binder: b})
+		if err == nil || !strings.Contains(err.Error(), "is not a port (1-65535)") || strings.Contains(err.Error(), "secret-pw") {
+			t.Errorf("%v: %v; want an error about the port, without the password", b, err)
+		}
+	}
+	if _, err := parseSettings(stream.BinderSettings{Name: "r", Type: Type, Binder: map[string]any{"address": "h:65535"}}); err != nil {
+		t.Errorf("port 65535: %v", err)
 	}
 }
