@@ -195,7 +195,9 @@ func (t *TLS) Decode(d *props.Decoder, p string, v any, withHandshakeFirst bool)
 // + ".tls"; a file that cannot be read, a CA file without a PEM
 // certificate and a client certificate that does not load are reported
 // as [FileProblem]s at the key that names the file (CAPath, CertPath,
-// KeyPath; by default path + ".tls.ca-file" and so on), every one of them.
+// KeyPath; by default path + ".tls.ca-file" and so on), every one of them;
+// a ca-file with insecure-skip-verify true, which would not be used, is
+// reported at ca-file.
 func (t *TLS) Build(d *props.Decoder, path string) *tls.Config {
 	if !t.Set || (t.Enabled != nil && !*t.Enabled) {
 		return nil
@@ -207,6 +209,11 @@ func (t *TLS) Build(d *props.Decoder, path string) *tls.Config {
 		return path + ".tls." + key
 	}
 	c := &tls.Config{MinVersion: tls.VersionTLS12, ServerName: t.ServerName, InsecureSkipVerify: t.SkipVerify} //nolint:gosec // skip-verify is an explicit opt-in
+	if t.SkipVerify && t.CAFile != "" {
+		// Go's TLS ignores the roots then: the CA file would look like
+		// protection that is not there.
+		d.Addf(at(t.CAPath, "ca-file"), "is not used with insecure-skip-verify true, which verifies no certificate: drop one of them")
+	}
 	if t.CAFile != "" && !t.SkipFiles {
 		pem, err := ReadFile(t.CAFile)
 		if err != nil {

@@ -190,3 +190,20 @@ func TestBuildLoadsCAAndClientCertificate(t *testing.T) {
 		t.Fatalf("roots %v, %d certificates", c.RootCAs, len(c.Certificates))
 	}
 }
+
+// TestBuildCAFileWithSkipVerify: ca-file and insecure-skip-verify true
+// together are an error at ca-file: Go's TLS verifies nothing then, so
+// the CA file was silently unused (security trial).
+func TestBuildCAFileWithSkipVerify(t *testing.T) {
+	var d props.Decoder
+	ts := TLS{Set: true, CAFile: "/nonexistent/ca.pem", CAPath: "x.tls.ca-file", SkipVerify: true, SkipFiles: true}
+	ts.Build(&d, "x")
+	if err := d.Err(); err == nil || !strings.Contains(err.Error(), "x.tls.ca-file: is not used with insecure-skip-verify true") {
+		t.Fatalf("ca-file with insecure-skip-verify: %v", err)
+	}
+	var d2 props.Decoder
+	ts = TLS{Set: true, SkipVerify: true}
+	if c := ts.Build(&d2, "x"); d2.Err() != nil || c == nil || !c.InsecureSkipVerify {
+		t.Fatalf("insecure-skip-verify alone: %v, %v", c, d2.Err())
+	}
+}
