@@ -28,6 +28,7 @@ package conf
 import (
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -135,6 +136,21 @@ func ReadFile(name string) ([]byte, error) {
 		return nil, FileProblem(name, "cannot be read: %v", err)
 	}
 	return b, nil
+}
+
+// encryptedKey reports whether keyPEM holds an encrypted private key
+// (PKCS#8 "ENCRYPTED PRIVATE KEY", or a legacy PEM block with
+// Proc-Type 4,ENCRYPTED).
+func encryptedKey(keyPEM []byte) bool {
+	for rest := keyPEM; ; {
+		var b *pem.Block
+		if b, rest = pem.Decode(rest); b == nil {
+			return false
+		}
+		if b.Type == "ENCRYPTED PRIVATE KEY" || strings.Contains(b.Headers["Proc-Type"], "ENCRYPTED") {
+			return true
+		}
+	}
 }
 
 // Decode reads the value v of a tls key at path p: a bool (enabled) or a
@@ -246,13 +262,19 @@ func (t *TLS) Build(d *props.Decoder, path string) *tls.Config {
 			break
 		}
 		cert, err := tls.X509KeyPair(certPEM, keyPEM)
-		if err != nil {
+		switch {
+		case err != nil && encryptedKey(keyPEM):
+			d.Add(at(t.KeyPath, "key-file"), FileProblem(t.KeyFile, "holds an encrypted (passphrase-protected) private key: Go's TLS reads unencrypted keys only (decrypt it with openssl pkey -in <file> -out <new file>)"))
+		case err != nil && t.KeyFile != t.CertFile && strings.Contains(err.Error(), "private key"):
+			// The key's fault (none, unparsable, not the certificate's).
+			d.Add(at(t.KeyPath, "key-file"), FileProblem(t.KeyFile, "loading the client certificate's key (cert-file %s): %v", ShownName(t.CertFile), err))
+		case err != nil:
 			with := ""
 			if t.KeyFile != t.CertFile {
 				with = " (key-file " + ShownName(t.KeyFile) + ")"
 			}
 			d.Add(at(t.CertPath, "cert-file"), FileProblem(t.CertFile, "loading the client certificate%s: %v", with, err))
-		} else {
+		default:
 			c.Certificates = []tls.Certificate{cert}
 		}
 	case t.CertFile != "" || t.KeyFile != "":
