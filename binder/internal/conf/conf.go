@@ -35,6 +35,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/streambind/streambind/binder/props"
 	"github.com/streambind/streambind/redact"
@@ -136,6 +137,56 @@ func ReadFile(name string) ([]byte, error) {
 		return nil, FileProblem(name, "cannot be read: %v", err)
 	}
 	return b, nil
+}
+
+// certReloader serves the client certificate of cert-file and key-file,
+// read again at a handshake after either file changed (modification time
+// or size), so that a rotated certificate (cert-manager, Vault agent) is
+// used from the next connection on, without a restart. While the files do
+// not load together (one written, the other not yet) the last certificate
+// that did is kept.
+type certReloader struct {
+	certFile, keyFile string
+
+	mu    sync.Mutex
+	cert  *tls.Certificate
+	stamp [2]fileStamp
+}
+
+// fileStamp is what tells a file changed.
+type fileStamp struct{ mod, size int64 }
+
+func stampFiles(certFile, keyFile string) [2]fileStamp {
+	var out [2]fileStamp
+	for i, f := range []string{certFile, keyFile} {
+		if n, err := FileName(f); err == nil {
+			if fi, err := os.Stat(n); err == nil {
+				out[i] = fileStamp{fi.ModTime().UnixNano(), fi.Size()}
+			}
+		}
+	}
+	return out
+}
+
+// get is tls.Config.GetClientCertificate.
+func (r *certReloader) get(*tls.CertificateRequestInfo) (*tls.Certificate, error) {
+	st := stampFiles(r.certFile, r.keyFile)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if st != r.stamp {
+		r.stamp = st
+		certPEM, err := ReadFile(r.certFile)
+		keyPEM := certPEM
+		if err == nil && r.keyFile != r.certFile {
+			keyPEM, err = ReadFile(r.keyFile)
+		}
+		if err == nil {
+			if cert, err := tls.X509KeyPair(certPEM, keyPEM); err == nil {
+				r.cert = &cert
+			}
+		}
+	}
+	return r.cert, nil
 }
 
 // encryptedKey reports whether keyPEM holds an encrypted private key
@@ -246,6 +297,7 @@ func (t *TLS) Build(d *props.Decoder, path string) *tls.Config {
 	case t.CertFile != "" && t.KeyFile != "" && t.SkipFiles:
 		// Not read (SkipFiles).
 	case t.CertFile != "" && t.KeyFile != "":
+		stamp := stampFiles(t.CertFile, t.KeyFile) // before reading: a change meanwhile is read again
 		certPEM, err := ReadFile(t.CertFile)
 		if err != nil {
 			d.Add(at(t.CertPath, "cert-file"), err)
@@ -276,6 +328,8 @@ func (t *TLS) Build(d *props.Decoder, path string) *tls.Config {
 			d.Add(at(t.CertPath, "cert-file"), FileProblem(t.CertFile, "loading the client certificate%s: %v", with, err))
 		default:
 			c.Certificates = []tls.Certificate{cert}
+			r := &certReloader{certFile: t.CertFile, keyFile: t.KeyFile, cert: &cert, stamp: stamp}
+			c.GetClientCertificate = r.get
 		}
 	case t.CertFile != "" || t.KeyFile != "":
 		d.Addf(path+".tls", "cert-file and key-file go together")

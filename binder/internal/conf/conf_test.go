@@ -255,3 +255,83 @@ func TestBuildKeyProblemsAtKeyFile(t *testing.T) {
 		}
 	}
 }
+
+// TestClientCertificateReloaded: a client certificate rotated on disk
+// (cert-file and key-file rewritten) is served at the next handshake; a
+// half-written rotation (a certificate without its key) keeps the last
+// good one until the key follows. They were read once, at start: a
+// rotated certificate needed a restart (security trial).
+func TestClientCertificateReloaded(t *testing.T) {
+	dir := t.TempDir()
+	certFile, keyFile := filepath.Join(dir, "c.pem"), filepath.Join(dir, "k.pem")
+	n := 0
+	// issue writes a new certificate and key as they are, dated ahead so
+	// that the file system's time granularity cannot hide the change.
+	issue := func(writeKey bool) *x509.Certificate {
+		t.Helper()
+		n++
+		key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tmpl := &x509.Certificate{SerialNumber: big.NewInt(int64(n)), Subject: pkix.Name{CommonName: "client"}, NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour)}
+		der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		kder, err := x509.MarshalECPrivateKey(key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		at := time.Now().Add(time.Duration(n) * time.Minute)
+		files := [][2]string{{certFile, string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}))}}
+		if writeKey {
+			files = append(files, [2]string{keyFile, string(pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kder}))})
+		}
+		for _, f := range files {
+			if err := os.WriteFile(f[0], []byte(f[1]), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Chtimes(f[0], at, at); err != nil {
+				t.Fatal(err)
+			}
+		}
+		c, err := x509.ParseCertificate(der)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	serial := func(c *tls.Config) int64 {
+		t.Helper()
+		cert, err := c.GetClientCertificate(&tls.CertificateRequestInfo{})
+		if err != nil || cert == nil || len(cert.Certificate) == 0 {
+			t.Fatalf("GetClientCertificate: %v, %v", cert, err)
+		}
+		x, err := x509.ParseCertificate(cert.Certificate[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		return x.SerialNumber.Int64()
+	}
+	issue(true)
+	c, err := build(TLS{Set: true, CertFile: certFile, KeyFile: keyFile})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := serial(c); got != 1 {
+		t.Fatalf("first certificate: serial %d; want 1", got)
+	}
+	issue(true)
+	if got := serial(c); got != 2 {
+		t.Fatalf("after rotation: serial %d; want 2 (the rotated certificate)", got)
+	}
+	issue(false) // the certificate written, its key not yet
+	if got := serial(c); got != 2 {
+		t.Fatalf("half-written rotation: serial %d; want 2 (the last that loads)", got)
+	}
+	issue(true)
+	if got := serial(c); got != 4 {
+		t.Fatalf("after the key followed: serial %d; want 4", got)
+	}
+}
