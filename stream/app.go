@@ -153,6 +153,7 @@ func NewApp(cfg *Config, fns *Catalog, opts ...Option) (*App, error) {
 	explicitIn := a.explicitInputs(&v, fns)
 	bound := a.resolveDefinition(&v, fns, explicitIn) // functionRouter too (routing.go)
 	a.checkInstance(&v)
+	a.checkLimits(&v)
 	a.checkBinderDeclarations(&v)
 	a.chooseDefaultBinder()
 

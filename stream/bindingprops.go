@@ -184,6 +184,18 @@ func (a *App) checkInstance(v *validator) {
 	}
 }
 
+// checkLimits validates stream.shutdown-timeout and
+// stream.dynamic-destination-cache-size: a negative value is a mistake,
+// not "the default" (which the key's absence, 0 here, stands for).
+func (a *App) checkLimits(v *validator) {
+	if d := a.cfg.ShutdownTimeout; d < 0 {
+		v.add("stream.shutdown-timeout", "must not be negative, got %s (leave the key out for the default %s)", d, DefaultShutdownTimeout)
+	}
+	if n := a.cfg.DynamicDestinationCacheSize; n < 0 {
+		v.add("stream.dynamic-destination-cache-size", "must be at least 1, got %d (leave the key out for the default %d)", n, DefaultDynamicDestinationCacheSize)
+	}
+}
+
 // stripHeaders applies producer.header-mode none to an outgoing message:
 // only what the binder needs to route it (the partition) is kept.
 func stripHeaders(h Headers) Headers {

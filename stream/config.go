@@ -44,9 +44,11 @@ type Config struct {
 	// send bridge may send to without an output binding. Empty: any.
 	DynamicDestinations []string `mapstructure:"dynamic-destinations"`
 	// DynamicDestinationCacheSize bounds the bridge's cache of producers for
-	// dynamic destinations; the least recently used is closed. Default 10.
+	// dynamic destinations; the least recently used is closed. Default 10;
+	// a negative value is an error.
 	DynamicDestinationCacheSize int `mapstructure:"dynamic-destination-cache-size"`
-	// ShutdownTimeout bounds graceful shutdown. Default 10s.
+	// ShutdownTimeout bounds graceful shutdown. Default 10s; a negative
+	// value is an error.
 	ShutdownTimeout time.Duration `mapstructure:"shutdown-timeout"`
 	// InstanceIndex and InstanceCount are this instance's place among the
 	// app's instances (SCSt spring.cloud.stream.instance-index/-count):
