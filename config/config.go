@@ -145,6 +145,7 @@ import (
 
 	"github.com/spf13/viper"
 
+	"github.com/streambind/streambind/redact"
 	"github.com/streambind/streambind/stream"
 )
 
@@ -224,6 +225,18 @@ type Loaded struct {
 	// (obsolete Spring Cloud Stream keys, Spring Boot settings streambind
 	// does not read): the configuration runs without them.
 	Warnings []*stream.ConfigError
+	// SecretPaths holds the key paths of Raw (lower-case, list items as
+	// "a.b[0]") whose values came, wholly or partly, from a placeholder
+	// whose variable or property name is a secret (${DB_PASSWORD},
+	// ${spring.rabbitmq.password}), or from a key that did: their keys do
+	// not say they are secret. [Loaded.Redacted] hides them.
+	SecretPaths map[string]bool
+	// Secrets are the texts those placeholders gave. Errors and Warnings
+	// have them hidden already; a caller that shows values of Raw (or of
+	// Stream: spring.rabbitmq.port is in addresses host:port) or messages
+	// of its own about them hides them with Secrets.String and
+	// Secrets.Tree. Never nil after Load.
+	Secrets *redact.Values
 
 	// env is the environment Load read, for Decode.
 	env map[string]string
@@ -246,7 +259,7 @@ func Load(opts Options) (*Loaded, error) {
 	root := rootSchema(cfgSchema)
 
 	var errs stream.ConfigErrors
-	out := &Loaded{Stream: &stream.Config{}, Raw: map[string]any{}, env: env}
+	out := &Loaded{Stream: &stream.Config{}, Raw: map[string]any{}, Secrets: &redact.Values{}, env: env}
 
 	// The files: the base files' documents, then each profile's files'.
 	bases, berrs := readBase(opts)
@@ -423,7 +436,7 @@ func Load(opts Options) (*Loaded, error) {
 	// The placeholders each expanded key's value came from
 	// (stream.Config.Placeholders).
 	expandedFrom := map[string]string{}
-	resolvePlaceholders(raw, env, func(path, msg string) {
+	secretPaths, secrets := resolvePlaceholders(raw, env, func(path, msg string) {
 		errs = append(errs, &stream.ConfigError{Path: path, Origin: originOf(origins, path), Msg: msg})
 		markUnresolved(path)
 	}, markUnresolved, func(path, from string) {
@@ -469,6 +482,20 @@ func Load(opts Options) (*Loaded, error) {
 	out.Warnings = append(out.Warnings, warnings...)
 	out.Stream.Placeholders = expandedFrom
 	out.Stream.NamePlaceholders(errs)
+	// A value placeholders naming a secret filled in is hidden wherever
+	// a message shows it, whichever key it landed in (max-attempts:
+	// ${DB_PASSWORD}) or was made into (host:port).
+	out.SecretPaths = make(map[string]bool, len(secretPaths))
+	for p := range secretPaths {
+		out.SecretPaths[strings.ToLower(p)] = true
+	}
+	out.Secrets = secrets
+	for _, e := range errs {
+		e.Msg = secrets.String(e.Msg)
+	}
+	for _, w := range out.Warnings {
+		w.Msg = secrets.String(w.Msg)
+	}
 	log := opts.Logger
 	if log == nil {
 		log = slog.Default()

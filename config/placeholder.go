@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/streambind/streambind/redact"
 )
 
 // expandPlaceholders replaces every ${VAR} and ${VAR:default} in s with the
@@ -33,6 +35,13 @@ const maxPlaceholderDepth = 16
 type lookupFunc func(name string) (value string, ok bool, problem string)
 
 func expandNested(s string, lookup lookupFunc, depth int) (string, []string) {
+	return expandObserved(s, lookup, depth, nil)
+}
+
+// expandObserved is expandNested telling used, when not nil, of each
+// placeholder replaced: its name and the text written in its place (the
+// value, or the default expanded).
+func expandObserved(s string, lookup lookupFunc, depth int, used func(name, text string)) (string, []string) {
 	if depth > maxPlaceholderDepth {
 		return s, []string{fmt.Sprintf("placeholders nested more than %d deep", maxPlaceholderDepth)}
 	}
@@ -71,10 +80,16 @@ func expandNested(s string, lookup lookupFunc, depth int) (string, []string) {
 				b.WriteString(whole)
 			case ok:
 				b.WriteString(val)
+				if used != nil {
+					used(name, val)
+				}
 			case hasDef:
-				d, p := expandNested(def, lookup, depth+1)
+				d, p := expandObserved(def, lookup, depth+1, used)
 				probs = append(probs, p...)
 				b.WriteString(d)
+				if used != nil && len(p) == 0 {
+					used(name, d)
+				}
 			case isEnvName(name):
 				probs = append(probs, fmt.Sprintf("environment variable %s is not set (placeholder ${%s}; write ${%s:default} to give a default)", name, name, name))
 			default:
@@ -185,6 +200,11 @@ type placeholders struct {
 	fail     func(path, msg string)
 	mark     func(path string)
 	expanded func(path, from string)
+	// secret holds the key paths whose values placeholders naming a
+	// secret filled in, wholly or partly (directly, or through a key that
+	// one such filled); secrets, the text those placeholders gave.
+	secret  map[string]bool
+	secrets *redact.Values
 }
 
 // inherited marks a problem that is another key's, reported there: the
@@ -206,10 +226,35 @@ const maxTotalExpanded = 64 << 20
 // expanded, when not nil, is told of each key whose value placeholders
 // changed, with what names them (see placeholderNames), so that a problem
 // with the value can say where it came from.
-func resolvePlaceholders(root map[string]any, env map[string]string, fail func(path, msg string), mark func(path string), expanded func(path, from string)) {
+//
+// It returns the key paths (as the tree spells them) whose values came,
+// wholly or partly, from a placeholder whose variable or property name is
+// a secret (redact.IsSecretKey: ${DB_PASSWORD}, ${spring.rabbitmq.password}),
+// or from a key that did, and the text such placeholders gave: the key a
+// value lands in does not say it is secret (max-attempts: ${DB_PASSWORD}).
+func resolvePlaceholders(root map[string]any, env map[string]string, fail func(path, msg string), mark func(path string), expanded func(path, from string)) (secretPaths map[string]bool, secrets *redact.Values) {
 	r := &placeholders{root: root, env: env, done: map[string]string{}, failed: map[string][]string{},
-		inCycle: map[string]bool{}, deepTail: map[string]bool{}, fail: fail, mark: mark, expanded: expanded}
+		inCycle: map[string]bool{}, deepTail: map[string]bool{}, fail: fail, mark: mark, expanded: expanded,
+		secret: map[string]bool{}, secrets: &redact.Values{}}
 	r.walk(root, "")
+	return r.secret, r.secrets
+}
+
+// secretName reports whether placeholder name stands for a secret: its
+// name is a secret key, or it refers to a key that is one or whose value
+// such a placeholder filled.
+func (r *placeholders) secretName(name string) bool {
+	if redact.IsSecretKey(name) {
+		return true
+	}
+	if _, inEnv := r.env[name]; inEnv || isEnvName(name) {
+		return false
+	}
+	if _, inEnv := r.env[relaxedEnvName(name)]; inEnv {
+		return false
+	}
+	path, _, found := r.find(name)
+	return found && (r.secret[path] || redact.IsSecretKey(path))
 }
 
 func (r *placeholders) walk(v any, path string) any {
@@ -266,8 +311,19 @@ func (r *placeholders) report(path string, own []string) {
 // path) only then; a reference's are remembered for the walk to report.
 func (r *placeholders) resolve(path, s string, top bool) (string, bool) {
 	r.stack = append(r.stack, path)
-	out, probs := expandNested(s, r.lookup, 0)
+	var secret []string
+	out, probs := expandObserved(s, r.lookup, 0, func(name, text string) {
+		if r.secretName(name) {
+			secret = append(secret, text)
+		}
+	})
 	r.stack = r.stack[:len(r.stack)-1]
+	if len(probs) == 0 && len(secret) > 0 {
+		r.secret[path] = true
+		for _, t := range secret {
+			r.secrets.Add(t)
+		}
+	}
 	if len(probs) == 0 && out != s {
 		r.total += len(out)
 		switch {

@@ -155,6 +155,9 @@ func (l *Loaded) Decode(section string, v any) error {
 	d := &typedDecoder{origins: origins}
 	d.decode(raw, rv.Elem(), strings.Join(path, "."))
 	errs = append(errs, d.errs...)
+	for _, e := range errs {
+		e.Msg = l.Secrets.String(e.Msg) // max-attempts: ${DB_PASSWORD}
+	}
 	return errs.Err()
 }
 

@@ -505,6 +505,11 @@ func check(s *service) *checked {
 		}
 	}
 	out.warnings = dedupe(out.warnings)
+	// The values placeholders naming secrets filled in are hidden in
+	// every message, the binders' and the app's as the loader's.
+	for _, e := range append(out.problems[:len(out.problems):len(out.problems)], out.warnings...) {
+		e.Msg = s.loaded.Secrets.String(e.Msg)
+	}
 
 	// The bindings, from the specs the app validated.
 	bridge := map[string]bool{}

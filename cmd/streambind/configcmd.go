@@ -233,7 +233,9 @@ func effective(s *checkedService) []configEntry {
 		streamTree["bindings"] = bindings
 	}
 
-	red, _ := redact.Tree(tree).(map[string]any)
+	// Values placeholders naming secrets filled in are hidden, and so is
+	// whatever holds them (addresses host:port from spring.rabbitmq.port).
+	red, _ := redact.Tree(s.loaded.HideSecrets(tree, "")).(map[string]any)
 	var out []configEntry
 	var walk func(segs []string, v any)
 	walk = func(segs []string, v any) {

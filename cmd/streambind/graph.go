@@ -304,7 +304,19 @@ func (sys *system) errors() []problem {
 			}
 		}
 	}
-	return out
+	return sys.hideSecrets(out)
+}
+
+// hideSecrets hides in the problems' messages the values that placeholders
+// naming secrets filled in, in any of the services (config.Loaded.Secrets):
+// a problem between services shows values of several.
+func (sys *system) hideSecrets(ps []problem) []problem {
+	for i := range ps {
+		for _, s := range sys.services {
+			ps[i].msg = s.loaded.Secrets.String(ps[i].msg)
+		}
+	}
+	return ps
 }
 
 // partitionFindings returns a "partitions" finding for each destination

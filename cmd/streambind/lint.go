@@ -440,7 +440,7 @@ func (sys *system) lint(checkFiles bool) []problem {
 		return p.warning && dlqErrs[at{p.loc, p.key}] && strings.HasPrefix(p.msg, appDLQWarning)
 	})
 	out = append(out, cons...)
-	return append(out, sys.inProcessShared()...)
+	return sys.hideSecrets(append(out, sys.inProcessShared()...))
 }
 
 // inProcessShared warns, once a binding, of in-process destinations that

@@ -1,0 +1,171 @@
+package redact
+
+import (
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// Values hides secrets known by their value wherever they occur: the
+// values that placeholders whose variable or property name is a secret
+// (${DB_PASSWORD}, ${spring.rabbitmq.password}) filled into keys that are
+// not. The key of such a value does not say it is secret, nor does that of
+// a value made from it (spring.rabbitmq.port into addresses host:port), so
+// the value itself is looked for: in messages ([Values.String]) and in the
+// leaves of a tree ([Values.Tree]).
+//
+// A value is found as it is, with the blanks around it trimmed, and as
+// Go's %q writes it inside quotes (a '"' or a line break escaped), with
+// ASCII letters compared regardless of case; a run of at least 8 bytes
+// that starts the value (a message that cut a long value short, "abcdefgh..."),
+// is hidden too. Every value is hidden, however short: hiding too much is
+// preferred to leaking. The zero Values hides nothing.
+type Values struct {
+	forms []string // longest first
+}
+
+// minPrefix is the shortest start of a secret hidden on its own.
+const minPrefix = 8
+
+// Add adds secret value s (an empty one is ignored).
+func (v *Values) Add(s string) {
+	for _, f := range []string{s, strings.TrimSpace(s), quoteInner(s), quoteInner(strings.TrimSpace(s))} {
+		if f != "" && !slices.Contains(v.forms, f) {
+			v.forms = append(v.forms, f)
+		}
+	}
+	slices.SortStableFunc(v.forms, func(a, b string) int { return len(b) - len(a) })
+}
+
+// Len returns the number of forms held: 0 when there is nothing to hide.
+func (v *Values) Len() int {
+	if v == nil {
+		return 0
+	}
+	return len(v.forms)
+}
+
+func quoteInner(s string) string {
+	q := strconv.Quote(s)
+	return q[1 : len(q)-1]
+}
+
+// Contains reports whether s holds one of the secret values.
+func (v *Values) Contains(s string) bool {
+	return v.Len() > 0 && v.String(s) != s
+}
+
+// String returns s with every known secret value in it replaced by
+// [Redacted].
+func (v *Values) String(s string) string {
+	if v.Len() == 0 || s == "" {
+		return s
+	}
+	hide := make([]bool, len(s))
+	found := false
+	for _, f := range v.forms {
+		for i := 0; i < len(s); i++ {
+			n := matchFold(s[i:], f)
+			if n == len(f) || n >= minPrefix {
+				for j := i; j < i+n; j++ {
+					hide[j] = true
+				}
+				found = true
+			}
+		}
+	}
+	if !found {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); {
+		if !hide[i] {
+			b.WriteByte(s[i])
+			i++
+			continue
+		}
+		b.WriteString(Redacted)
+		for i < len(s) && hide[i] {
+			i++
+		}
+	}
+	return b.String()
+}
+
+// matchFold returns the length of the longest common start of s and f,
+// ASCII letters compared regardless of case.
+func matchFold(s, f string) int {
+	n := 0
+	for n < len(s) && n < len(f) && lowerASCII(s[n]) == lowerASCII(f[n]) {
+		n++
+	}
+	return n
+}
+
+func lowerASCII(c byte) byte {
+	if 'A' <= c && c <= 'Z' {
+		return c + 'a' - 'A'
+	}
+	return c
+}
+
+// Tree returns a copy of tree v (as [Tree] takes it) whose string leaves
+// have the known secret values replaced (see [Values.String]), and whose
+// other leaves (a number, a boolean) are replaced by [Redacted] when their
+// text is one. Keys are kept.
+func (v *Values) Tree(t any) any {
+	if v.Len() == 0 {
+		return t
+	}
+	switch x := t.(type) {
+	case map[string]any:
+		out := make(map[string]any, len(x))
+		for k, sub := range x {
+			out[k] = v.Tree(sub)
+		}
+		return out
+	case map[string]string:
+		out := make(map[string]any, len(x))
+		for k, sub := range x {
+			out[k] = v.String(sub)
+		}
+		return out
+	case []any:
+		out := make([]any, len(x))
+		for i, sub := range x {
+			out[i] = v.Tree(sub)
+		}
+		return out
+	case []string:
+		out := make([]any, len(x))
+		for i, sub := range x {
+			out[i] = v.String(sub)
+		}
+		return out
+	case string:
+		return v.String(x)
+	case nil:
+		return nil
+	}
+	if s := strings.TrimSpace(fmtScalar(t)); s != "" && v.Contains(s) {
+		return Redacted
+	}
+	return t
+}
+
+// fmtScalar is the text of a number or boolean leaf.
+func fmtScalar(t any) string {
+	switch x := t.(type) {
+	case bool:
+		return strconv.FormatBool(x)
+	case int:
+		return strconv.Itoa(x)
+	case int64:
+		return strconv.FormatInt(x, 10)
+	case uint64:
+		return strconv.FormatUint(x, 10)
+	case float64:
+		return strconv.FormatFloat(x, 'g', -1, 64)
+	}
+	return ""
+}

@@ -1,0 +1,41 @@
+package redact
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestValues(t *testing.T) {
+	var v Values
+	v.Add("hunter2")
+	v.Add(" Spaced pw ")
+	v.Add(`q"uote`)
+	v.Add("0123456789abcdefghijklmnopqrstuvwxyz0123456789abcdefghijklmnopqrstuvwxyz") // longer than a message shows
+	v.Add("")
+	for _, tc := range []struct{ in, want string }{
+		{`expected an integer, got "hunter2"; value from ${DB_PASSWORD}`, `expected an integer, got "******"; value from ${DB_PASSWORD}`},
+		{"localhost:hunter2", "localhost:******"},
+		{"HUNTER2 and hunter2", "****** and ******"},
+		{`got "Spaced pw"`, `got "******"`},
+		{`got "q\"uote"`, `got "******"`},
+		{`got "0123456789abcdefghijklmnopqrstuvwxyz0123456789abcdefghijklmn"...`, `got "******"...`},
+		{"nothing here: hunter", "nothing here: hunter"},
+	} {
+		if got := v.String(tc.in); got != tc.want {
+			t.Errorf("String(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+	tree := v.Tree(map[string]any{"port": "hunter2", "addresses": []any{"h:hunter2"}, "n": 3, "m": map[string]string{"k": "x hunter2"}}).(map[string]any)
+	if s := strings.Join([]string{tree["port"].(string), tree["addresses"].([]any)[0].(string), tree["m"].(map[string]any)["k"].(string)}, " "); strings.Contains(s, "hunter2") || tree["n"] != 3 {
+		t.Errorf("Tree: %v", tree)
+	}
+	var num Values
+	num.Add("5672")
+	if got := num.Tree(map[string]any{"port": 5672}).(map[string]any)["port"]; got != Redacted {
+		t.Errorf("a number whose text is a secret: %v", got)
+	}
+	var zero *Values
+	if zero.String("hunter2") != "hunter2" || zero.Tree("x") != "x" {
+		t.Error("the zero Values hides something")
+	}
+}
