@@ -192,7 +192,15 @@ func NewApp(cfg *Config, fns *Catalog, opts ...Option) (*App, error) {
 	for _, n := range strings.Split(cfg.OutputBindings, ";") {
 		if n = strings.TrimSpace(n); n != "" {
 			if err := checkBindingName(n); err != nil {
-				v.add("stream.output-bindings", "%v", err)
+				// A name configured under stream.bindings is reported at
+				// its own key, where it is spelt: it is listed here too
+				// when the configured binding is the send bridge's
+				// (streambind lint checks those as output bindings).
+				path := "stream.output-bindings"
+				if k, ok := cfg.bindingKey(n); ok {
+					path = "stream.bindings." + k
+				}
+				v.add(path, "%v", err)
 				continue
 			}
 			want = append(want, pending{nil, n, false, "stream.output-bindings", ""})

@@ -2,6 +2,7 @@ package stream_test
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"strings"
 	"testing"
@@ -91,5 +92,37 @@ func TestFunctionBindingsRenamesChecked(t *testing.T) {
 	if !strings.Contains(logged.String(), "property=stream.function.bindings.upp-in-0") || !strings.Contains(logged.String(), "nearest_bound=up-in-0") ||
 		strings.Contains(logged.String(), "stream.function.bindings.up-out-0") {
 		t.Errorf("warning: %s", logged.String())
+	}
+}
+
+// A name that cannot be a binding's, listed in stream.output-bindings, is
+// reported at the stream.bindings key that spells it when there is one
+// (streambind lint lists the send bridge's configured bindings there), with
+// that key's line; it was reported at stream.output-bindings and its line.
+func TestInvalidBindingNameReportedAtItsKey(t *testing.T) {
+	fns := stream.NewCatalog()
+	stream.AddConsumer(fns, "sink", func(context.Context, string) error { return nil })
+	cfg := loadYAML(t, `stream:
+  function: {definition: sink}
+  output-bindings: out
+  bindings:
+    "[bad": {destination: x}
+`)
+	cfg.OutputBindings += ";[bad" // as streambind lint adds the bridge's bindings
+	_, err := stream.NewApp(cfg, fns, typesOpts("memory")...)
+	var es stream.ConfigErrors
+	if !errors.As(err, &es) || len(es) != 1 || es[0].Path != "stream.bindings.[bad" || es[0].Origin != "application.yaml:5" ||
+		!strings.Contains(es[0].Msg, `binding name "[bad" has '['`) {
+		t.Fatalf("NewApp: %v, want one error at stream.bindings.[bad (application.yaml:5)", err)
+	}
+
+	// Listed in stream.output-bindings only, it is reported there.
+	cfg = loadYAML(t, `stream:
+  function: {definition: sink}
+  output-bindings: "out;[bad"
+`)
+	_, err = stream.NewApp(cfg, fns, typesOpts("memory")...)
+	if !errors.As(err, &es) || len(es) != 1 || es[0].Path != "stream.output-bindings" || es[0].Origin != "application.yaml:3" {
+		t.Fatalf("NewApp: %v, want one error at stream.output-bindings (application.yaml:3)", err)
 	}
 }
