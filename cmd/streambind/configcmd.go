@@ -579,7 +579,7 @@ func writeConfigYAML(w io.Writer, entries []configEntry) error {
 		if v.Kind == yaml.SequenceNode || v.Kind == yaml.MappingNode {
 			v.Style = yaml.FlowStyle
 		}
-		v.LineComment = e.Origin
+		v.LineComment = printable(e.Origin) // a line break would end the comment
 		m := mapFor(e.path[:len(e.path)-1])
 		m.Content = append(m.Content, &yaml.Node{Kind: yaml.ScalarNode, Value: e.path[len(e.path)-1]}, v)
 	}

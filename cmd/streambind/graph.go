@@ -102,7 +102,7 @@ of their destination. Exit status 2 for bad usage.`,
 			if format != "json" {
 				for _, f := range m.Findings {
 					if f.Kind != "partitions" { // errors, printed below
-						fmt.Fprintf(e.stderr, "note: %s\n", f.Message)
+						fmt.Fprintf(e.stderr, "note: %s\n", printable(f.Message))
 					}
 				}
 			}
@@ -538,8 +538,10 @@ func draw(m *graphModel) *drawing {
 	return d
 }
 
-// mermaidText escapes text for a quoted Mermaid label.
+// mermaidText escapes text for a quoted Mermaid label (control
+// characters as printable writes them).
 func mermaidText(s string) string {
+	s = printableLines(s)
 	return strings.NewReplacer(`"`, "#quot;", "|", "#124;", "<", "#lt;", ">", "#gt;", "\n", "<br/>").Replace(s)
 }
 
@@ -568,8 +570,10 @@ func writeMermaid(w io.Writer, m *graphModel) error {
 	return err
 }
 
-// dotText quotes text for DOT, lines separated by \n.
+// dotText quotes text for DOT, lines separated by \n (control characters
+// as printable writes them).
 func dotText(s string) string {
+	s = printableLines(s)
 	s = strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`).Replace(s)
 	return `"` + s + `"`
 }

@@ -58,7 +58,8 @@ func (p problem) less(q problem) bool {
 }
 
 // text is the problem as a line: "file:line: key: message", or "env NAME:
-// key: message" for a value from environment variable NAME.
+// key: message" for a value from environment variable NAME. Control
+// characters and bytes that are not UTF-8 are escaped (printable).
 func (p problem) text() string {
 	var b strings.Builder
 	switch {
@@ -80,7 +81,10 @@ func (p problem) text() string {
 		b.WriteString("warning: ")
 	}
 	b.WriteString(p.msg)
-	return b.String()
+	// One line: a key or value with a line break (a YAML key
+	// "x\n::error ...") must not start another, nor an ESC recolour
+	// the terminal.
+	return printable(b.String())
 }
 
 // github is the problem as a GitHub Actions workflow command: an error, or
