@@ -2,7 +2,6 @@ package config
 
 import (
 	"fmt"
-	"strconv"
 	"strings"
 
 	bprops "github.com/streambind/streambind/binder/props"
@@ -313,26 +312,14 @@ func kafkaLeaves(m map[string]any, prefix string) []kafkaLeaf {
 	return out
 }
 
-// dataSize reads a Spring DataSize: a number of bytes, or a number with
-// B, KB, MB, GB or TB (powers of 1024, as Spring reads them).
+// dataSize reads a Spring DataSize (bprops.DataSize): a number of bytes, or
+// a number with B, KB, MB, GB or TB.
 func dataSize(v any) (int64, error) {
 	s, err := toString(v)
 	if err != nil {
 		return 0, err
 	}
-	s = strings.TrimSpace(s)
-	num := strings.TrimRight(s, "BKMGTbkmgt")
-	unit := strings.ToUpper(strings.TrimSpace(s[len(num):]))
-	n, err := strconv.ParseInt(strings.TrimSpace(num), 10, 64)
-	if err != nil || n < 0 {
-		return 0, fmt.Errorf("want a size such as 16384, 16KB or 1MB, got %q", s)
-	}
-	shift := map[string]uint{"": 0, "B": 0, "KB": 10, "MB": 20, "GB": 30, "TB": 40}
-	sh, ok := shift[unit]
-	if !ok || n > (1<<62)>>sh {
-		return 0, fmt.Errorf("want a size such as 16384, 16KB or 1MB, got %q", s)
-	}
-	return n << sh, nil
+	return bprops.DataSize(s)
 }
 
 // kafkaEnvironments rewrites Spring Boot's typed spring.kafka keys in the

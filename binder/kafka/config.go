@@ -562,7 +562,7 @@ func decodeProducer(d *props.Decoder, st *settings, path string, m map[string]an
 		case "batchsize":
 			out.batchSize, err = props.Int(v, 1)
 		case "batchbytes":
-			out.batchBytes, err = props.Int(v, 1)
+			out.batchBytes, err = props.Size(v, 1)
 		case "buffersize":
 			// SCSt's buffer-size is the Kafka client's batch.size.
 			out.batchTarget, err = props.Int(v, 1)
@@ -685,7 +685,7 @@ func decodeConsumer(st *settings, binding string, ext map[string]any) (consumerS
 		case "maxwait":
 			out.maxWait, err = props.Duration(v, false)
 		case "maxbytes":
-			out.maxBytes, err = props.Int(v, 1)
+			out.maxBytes, err = props.Size(v, 1)
 		case "queuecapacity":
 			out.queueCapacity, err = props.Int(v, 1)
 		case "batchsize":

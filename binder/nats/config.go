@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"math"
 	"net"
 	"net/url"
 	"slices"
@@ -115,14 +116,27 @@ func defaultSettings() settings {
 
 // limit reads a count where -1 means unlimited.
 func limit(v any) (int64, error) {
-	n, err := props.Int(v, -1)
+	n, err := props.Int64(v, -1)
 	if err != nil {
 		return 0, err
 	}
 	if n == 0 {
 		return 0, errors.New("must be -1 (unlimited) or at least 1, got 0")
 	}
-	return int64(n), nil
+	return n, nil
+}
+
+// sizeLimit is limit of a size in bytes, which may also be given as a
+// Spring DataSize text (10GB: props.DataSize).
+func sizeLimit(v any) (int64, error) {
+	if s, ok := v.(string); ok && strings.TrimSpace(s) != "-1" {
+		n, err := props.DataSize(s)
+		if err == nil && n == 0 {
+			err = errors.New("must be -1 (unlimited) or at least 1, got 0")
+		}
+		return n, err
+	}
+	return limit(v)
 }
 
 const binderKeys = "servers, name, username, password, token, credentials-file, tls, connect-timeout, reconnect-initial-interval, reconnect-max-interval, reconnect-stable-interval, ping-interval, max-pings-outstanding, api-timeout, domain, stream"
@@ -400,10 +414,13 @@ func (s *streamSettings) apply(k string, v any) (err error) {
 	case "maxmsgs", "maxmessages":
 		s.maxMsgs, err = limit(v)
 	case "maxbytes":
-		s.maxBytes, err = limit(v)
+		s.maxBytes, err = sizeLimit(v)
 	case "maxmsgsize", "maxmessagesize":
 		var n int64
-		if n, err = limit(v); err == nil {
+		if n, err = sizeLimit(v); err == nil {
+			if n > math.MaxInt32 {
+				err = fmt.Errorf("must be at most %d bytes (JetStream keeps it as a 32-bit number), got %d", math.MaxInt32, n)
+			}
 			s.maxMsgSize = int32(n)
 		}
 	case "duplicatewindow", "duplicates":

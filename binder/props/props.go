@@ -440,6 +440,59 @@ func Int(v any, lo int) (int, error) {
 	return int(n), nil
 }
 
+// Int64 converts v as [Int] does, without the upper bound of MaxInt32
+// (for limits the broker keeps as 64-bit numbers).
+func Int64(v any, lo int64) (int64, error) {
+	n, text, err := wholeNumber(v)
+	if err != nil {
+		return 0, err
+	}
+	if n < lo {
+		return 0, fmt.Errorf("must be at least %d, got %s", lo, text)
+	}
+	return n, nil
+}
+
+// Size converts a size in bytes of at least lo and at most MaxInt32: a
+// whole number of bytes as [Int] takes it, or a Spring DataSize text — a
+// number with B, KB, MB or GB (powers of 1024, as Spring reads them:
+// 1MB is 1048576), as SCSt's and Spring Boot's size properties accept.
+func Size(v any, lo int) (int, error) {
+	s, ok := v.(string)
+	if !ok {
+		return Int(v, lo)
+	}
+	n, err := DataSize(s)
+	if err != nil {
+		return 0, err
+	}
+	if n < int64(lo) {
+		return 0, fmt.Errorf("must be at least %d bytes, got %s", lo, strings.TrimSpace(s))
+	}
+	if n > math.MaxInt32 {
+		return 0, fmt.Errorf("must be at most %d bytes, got %s", math.MaxInt32, strings.TrimSpace(s))
+	}
+	return int(n), nil
+}
+
+// DataSize reads a Spring DataSize text: a number of bytes, or a number
+// with B, KB, MB, GB or TB (powers of 1024, as Spring reads them).
+func DataSize(s string) (int64, error) {
+	s = strings.TrimSpace(s)
+	num := strings.TrimRight(s, "BKMGTbkmgt")
+	unit := strings.ToUpper(strings.TrimSpace(s[len(num):]))
+	n, err := strconv.ParseInt(strings.TrimSpace(num), 10, 64)
+	if err != nil || n < 0 {
+		return 0, fmt.Errorf("want a size such as 16384, 16KB or 1MB, got %q", s)
+	}
+	shift := map[string]uint{"": 0, "B": 0, "KB": 10, "MB": 20, "GB": 30, "TB": 40}
+	sh, ok := shift[unit]
+	if !ok || n > (1<<62)>>sh {
+		return 0, fmt.Errorf("want a size such as 16384, 16KB or 1MB, got %q", s)
+	}
+	return n << sh, nil
+}
+
 // wholeNumber converts v as [Int] describes, without a range check. n
 // saturates at the int64 bounds; text is the exact value in decimal, for
 // error messages.

@@ -501,3 +501,39 @@ func TestEnumName(t *testing.T) {
 		}
 	}
 }
+
+// TestSize: sizes in bytes as numbers or as Spring DataSize texts (powers
+// of 1024), bounded as Int bounds them.
+func TestSize(t *testing.T) {
+	for _, tc := range []struct {
+		in      any
+		lo      int
+		want    int
+		wantErr string
+	}{
+		{in: 16384, lo: 1, want: 16384},
+		{in: "16384", lo: 1, want: 16384},
+		{in: "16KB", lo: 1, want: 16 << 10},
+		{in: " 1MB ", lo: 1, want: 1 << 20},
+		{in: "1mb", lo: 1, want: 1 << 20},
+		{in: "512B", lo: 1, want: 512},
+		{in: "1GB", lo: 1, want: 1 << 30},
+		{in: "2GB", lo: 1, wantErr: "must be at most 2147483647 bytes, got 2GB"},
+		{in: "1KB", lo: 1024, want: 1024},
+		{in: "1000B", lo: 1024, wantErr: "must be at least 1024 bytes, got 1000B"},
+		{in: "1.5MB", lo: 1, wantErr: `want a size such as 16384, 16KB or 1MB, got "1.5MB"`},
+		{in: "10 parsecs", lo: 1, wantErr: "want a size such as 16384, 16KB or 1MB"},
+		{in: 0, lo: 1, wantErr: "must be at least 1, got 0"},
+	} {
+		got, err := props.Size(tc.in, tc.lo)
+		switch {
+		case tc.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tc.wantErr)):
+			t.Errorf("Size(%#v, %d) = %d, %v; want error %q", tc.in, tc.lo, got, err, tc.wantErr)
+		case tc.wantErr == "" && (err != nil || got != tc.want):
+			t.Errorf("Size(%#v, %d) = %d, %v; want %d", tc.in, tc.lo, got, err, tc.want)
+		}
+	}
+	if n, err := props.Int64("10737418240", 1); err != nil || n != 10<<30 {
+		t.Errorf("Int64 of 10 GiB: %d, %v", n, err)
+	}
+}

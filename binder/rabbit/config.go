@@ -270,7 +270,7 @@ func parseSettings(s stream.BinderSettings) (settings, error) {
 			case "confirmwindow":
 				out.confirmWindow, err = intAtMost(v, 1, maxConfirmWindow, "each lane's window is allocated when the binder is created")
 			case "maxmessagesize":
-				out.maxMessageSize, err = props.Int(v, 1)
+				out.maxMessageSize, err = props.Size(v, 1)
 			case "tls", "ssl":
 				err = out.applyTLS(&d, path, v)
 			default:

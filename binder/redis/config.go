@@ -203,9 +203,9 @@ func parseSettings(s stream.BinderSettings) (settings, error) {
 			case "triminterval":
 				out.trimInterval, err = interval(v)
 			case "maxmessagesize":
-				out.maxMessageSize, err = props.Int(v, 1024)
+				out.maxMessageSize, err = props.Size(v, 1024)
 			case "deadlettermaxsize":
-				out.deadLetterMaxSize, err = props.Int(v, 1024)
+				out.deadLetterMaxSize, err = props.Size(v, 1024)
 				dlSizeSet = true
 			case "tls", "ssl":
 				err = ts.Decode(&d, p, v, false)
