@@ -15,6 +15,7 @@ import (
 
 	"github.com/segmentio/kafka-go/protocol"
 	"github.com/segmentio/kafka-go/protocol/apiversions"
+	"github.com/segmentio/kafka-go/protocol/metadata"
 	"github.com/segmentio/kafka-go/protocol/saslhandshake"
 )
 
@@ -122,6 +123,19 @@ func (bd *Binder) probeListener(ctx context.Context, addr string) (hint string, 
 		return "", true
 	}
 	if bd.st.sasl != nil || !plainKafka && bd.st.tls == nil {
+		return "", true
+	}
+	// A listener without SASL answers a request sent before any
+	// authentication; only one that refuses it (closes the connection)
+	// requires SASL. Some brokers (kfake) list mechanisms to a SASL
+	// handshake on any listener.
+	mc, err := bd.probeConn(ctx, addr, bd.st.tls)
+	if err != nil {
+		return "", true
+	}
+	_, err = roundTrip(mc, 1, &metadata.Request{TopicNames: []string{}})
+	mc.Close()
+	if err == nil || !closedOrSilent(err) || ctx.Err() != nil {
 		return "", true
 	}
 	c, err := bd.probeConn(ctx, addr, bd.st.tls)
