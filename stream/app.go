@@ -265,6 +265,11 @@ func NewApp(cfg *Config, fns *Catalog, opts ...Option) (*App, error) {
 			want[i].name = ""
 		}
 	}
+	for _, p := range want {
+		if p.name != "" && strings.Contains(p.functional, "|") {
+			a.checkComposedKeys(&v, p.functional)
+		}
+	}
 	if !v.decidesBindings() {
 		a.warnUnbound(known)
 	}
@@ -297,6 +302,42 @@ func NewApp(cfg *Config, fns *Catalog, opts ...Option) (*App, error) {
 	// Outputs first: they are bound first and unbound last.
 	sort.SliceStable(a.bindings, func(i, j int) bool { return !a.bindings[i].input && a.bindings[j].input })
 	return a, nil
+}
+
+// checkComposedKeys reports a composed function's binding (a|b-in-0)
+// configured under both its names, the functional one and SCSt's (ab-in-0),
+// in stream.bindings or in a stream.<type>.bindings section: Spring Boot
+// drops the '|' of an unbracketed map key, so in SCSt both keys are the one
+// binding ab-in-0, while here the key with the '|' was used and the other
+// one's settings were dropped with a warning that the binding was not
+// bound. Which of two values for one setting was meant is unknown, so it
+// is an error naming both keys.
+func (a *App) checkComposedKeys(v *validator, functional string) {
+	alt := SCStComposedBindingName(functional)
+	twice := func(section string, keys []string) {
+		var k1, k2 string
+		for _, k := range keys {
+			switch {
+			case strings.EqualFold(k, functional):
+				k1 = k
+			case strings.EqualFold(k, alt):
+				k2 = k
+			}
+		}
+		if k1 == "" || k2 == "" {
+			return
+		}
+		other := section + "." + k1
+		if o := v.origin(other); o != "" {
+			other += " (" + o + ")"
+		}
+		v.add(section+"."+k2, "is set twice: %s (SCSt's name for the composed function's binding %s) and %s both configure that binding; configure it under one key (%s, as SCSt does)",
+			k2, functional, other, alt)
+	}
+	twice("stream.bindings", sortedMapKeys(a.cfg.Bindings))
+	for _, typ := range sortedMapKeys(a.cfg.Extensions) {
+		twice("stream."+typ+".bindings", sortedMapKeys(a.cfg.Extensions[typ].Bindings))
+	}
 }
 
 // checkRenames checks stream.function.bindings: a new name a binding
@@ -531,8 +572,16 @@ func (a *App) warnUnbound(known map[string]string) {
 	sort.Strings(bound)
 	names := make([]string, 0, len(a.cfg.Bindings))
 	sources := a.deadLetterSources(known) // configured for a dead-letter reader: used
+	// SCSt's names of composed bindings (a|b-in-0: ab-in-0), which
+	// FunctionBindingName and Extension find: configured, they are bound
+	// (beside the '|' key too, which checkComposedKeys reports).
+	scst := map[string]bool{}
+	for l := range known {
+		scst[SCStComposedBindingName(l)] = true
+	}
 	for name := range a.cfg.Bindings {
-		if _, ok := known[strings.ToLower(name)]; !ok && !sources[strings.ToLower(name)] {
+		l := strings.ToLower(name)
+		if _, ok := known[l]; !ok && !scst[l] && !sources[l] {
 			names = append(names, name)
 		}
 	}
@@ -565,10 +614,6 @@ func (a *App) warnUnbound(known map[string]string) {
 	// stream.bindings (warned about above) is unused too: most often a
 	// misspelt name, whose settings would be ignored without a word. Other
 	// names may be the send bridge's dynamic destinations.
-	scst := map[string]bool{} // SCSt's names of composed bindings (a|b-in-0: ab-in-0), which Extension finds
-	for l := range known {
-		scst[SCStComposedBindingName(l)] = true
-	}
 	for _, typ := range sortedMapKeys(a.cfg.Extensions) {
 		for _, name := range sortedMapKeys(a.cfg.Extensions[typ].Bindings) {
 			l := strings.ToLower(name)
