@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -351,16 +352,20 @@ func hostPort(a string) (string, error) {
 	return net.JoinHostPort(host, port), nil
 }
 
-// namesDB reports whether the redis URL raw has a database in its path
-// (redis://host:6379/2); without one go-redis takes 0 and the db key
-// applies.
+// namesDB reports whether the redis URL raw names a database, in its
+// path (redis://host:6379/2) or, as go-redis also reads it, in a db query
+// parameter (redis://host:6379?db=2); without one go-redis takes 0 and
+// the db key applies.
 func namesDB(raw string) bool {
 	_, rest, _ := strings.Cut(strings.TrimSpace(raw), "://")
 	if at := strings.LastIndex(rest, "@"); at >= 0 {
 		rest = rest[at+1:]
 	}
+	rest, query, _ := strings.Cut(rest, "?")
+	if q, err := url.ParseQuery(query); err == nil && q.Has("db") {
+		return true
+	}
 	_, path, ok := strings.Cut(rest, "/")
-	path, _, _ = strings.Cut(path, "?")
 	return ok && path != ""
 }
 

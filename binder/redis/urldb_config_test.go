@@ -34,6 +34,9 @@ func TestURLDatabaseOverKey(t *testing.T) {
 		{"environment url over binder db", map[string]any{"db": 7}, map[string]any{"url": "redis://h:1/3"}, 3,
 			[][2]string{{"stream.redis.binder.db", "stream.binders.r.environment.url"}}},
 		{"url's database without the key", map[string]any{"url": "redis://h:1/4"}, nil, 4, nil},
+		{"url's db parameter without the key", map[string]any{"url": "redis://h:1?db=3"}, nil, 3, nil},
+		{"url's db parameter over the key", map[string]any{"url": "redis://h:1/?db=3", "db": 5}, nil, 3,
+			[][2]string{{"stream.redis.binder.db", "stream.redis.binder.url"}}},
 	} {
 		st, err := parseSettings(stream.BinderSettings{Name: "r", Type: Type, Binder: tc.binder, Environment: tc.env})
 		if err != nil || st.db != tc.wantDB || !slices.Equal(st.ignored, tc.wantIgnored) {
