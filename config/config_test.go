@@ -633,10 +633,6 @@ func TestErrors(t *testing.T) {
 			[]problem{{"stream.default.consumer.concurrency", "application.yaml:3", "must be at least 1, got -2"}}},
 		{"binder without type", "stream:\n  binders:\n    k1:\n      environment: { brokers: x }\n", nil,
 			[]problem{{"stream.binders.k1.type", "application.yaml:3", "required"}}},
-		{"empty default-binder", "stream:\n  default-binder: ''\n", nil,
-			[]problem{{"stream.default-binder", "application.yaml:2", "must not be empty"}}},
-		{"empty default-binder from env", "", []string{"STREAM_DEFAULT_BINDER="},
-			[]problem{{"stream.default-binder", "env STREAM_DEFAULT_BINDER", "must not be empty"}}},
 		{"unset placeholder", "stream:\n  binders:\n    k:\n      type: kafka\n      environment: { brokers: '${KAFKA_BROKERS}' }\n", nil,
 			[]problem{{"stream.binders.k.environment.brokers", "application.yaml:5", "environment variable KAFKA_BROKERS is not set"}}},
 		{"malformed placeholders", "stream:\n  bindings:\n    x-in-0: { destination: '${}', group: 'a-${B' }\n", nil, []problem{

@@ -8,8 +8,9 @@ import (
 )
 
 // validate runs the checks that need no function registry: the values of
-// stream.default and of every binding (after defaults), binder types, and
-// an explicitly empty default-binder. tree is the merged "stream" tree.
+// stream.default and of every binding (after defaults) and binder types. A
+// blank default-binder is made empty (not set). tree is the merged
+// "stream" tree.
 func validate(cfg *stream.Config, tree map[string]any, origins map[string]string) []*stream.ConfigError {
 	var es []*stream.ConfigError
 
@@ -53,8 +54,12 @@ func validate(cfg *stream.Config, tree map[string]any, origins map[string]string
 		}
 	}
 
-	if v, ok := tree["default-binder"]; ok && v != nil && strings.TrimSpace(cfg.DefaultBinder) == "" {
-		es = append(es, &stream.ConfigError{Path: "stream.default-binder", Msg: "must not be empty: name a binder declared under stream.binders or a binder type"})
+	// An empty (or blank) default-binder is not set, as in SCSt (whose
+	// BindingService takes a default binder only when it has text):
+	// default-binder: "", ${BINDER:} and STREAM_DEFAULT_BINDER= leave the
+	// choice to the binders declared or registered (stream.DefaultBinderOf).
+	if strings.TrimSpace(cfg.DefaultBinder) == "" {
+		cfg.DefaultBinder = ""
 	}
 
 	for _, e := range es {

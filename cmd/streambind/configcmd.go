@@ -37,7 +37,8 @@ from a placeholder (${VAR:default}) typed as the app reads them (true, 25;
 values of keys that name secrets are replaced by ******, passwords in URLs,
 DSNs and credentials are hidden.
 
-stream.default-binder is shown as the app decides it: as set, else the one
+stream.default-binder is shown as the app decides it: as set (set empty,
+default-binder: "" or ${BINDER:}, it is not set, as in SCSt), else the one
 binder declared under stream.binders that is a default candidate
 (default-candidate not false); without either it is null, "not set": the
 app's code chooses (the one binder type it registers that no declared
@@ -140,8 +141,13 @@ func effective(s *checkedService) []configEntry {
 			origins[path] = "default"
 		}
 	}
-	if _, ok := streamTree["default-binder"]; !ok {
+	if v, ok := streamTree["default-binder"]; !ok || cfg.DefaultBinder == "" {
+		// Not set, or set empty (default-binder: "", ${BINDER:}), which
+		// is not set (as in SCSt).
 		name, origin := defaultBinderOf(cfg)
+		if s, blank := v.(string); ok && blank && strings.TrimSpace(s) == "" {
+			origin += "; set empty at " + originOf("stream.default-binder") + ", which is not set"
+		}
 		var v any // null: not decided by the configuration
 		if name != "" {
 			v = name
@@ -396,7 +402,7 @@ func (s *service) bindingValues(b *binding) (map[string]any, map[string]string) 
 	}
 	set("binder", eff.Binder)
 	if origins[prefix+"binder"] == "default" {
-		if o, ok := s.exactOrigin("stream.default-binder"); ok {
+		if o, ok := s.exactOrigin("stream.default-binder"); ok && cfg.DefaultBinder != "" {
 			origins[prefix+"binder"] = "stream.default-binder at " + s.showOrigin(o)
 		} else if name, origin := defaultBinderOf(cfg); name == "" {
 			// Not decided by the configuration: not the in-process binder
