@@ -1057,11 +1057,13 @@ func (r *run) keeper() {
 		// tick k+1.
 		now := r.ticks.Add(1)
 		at := monoNow()
-		if prev := r.alive.Swap(at); at-prev >= int64(r.c.cs.ackWait) {
-			// The process did not run for ack-wait (see receivedAt).
+		if prev := r.alive.Load(); at-prev >= int64(r.c.cs.ackWait) {
+			// The process did not run for ack-wait (see receivedAt). Stored
+			// before alive: an accept that sees the new alive sees these.
 			r.frozenFrom.Store(prev)
 			r.graceUntil.Store(at + int64(every))
 		}
+		r.alive.Store(at)
 		due = due[:0]
 		r.mu.Lock()
 		// Copied out under the lock: a message settled meanwhile has its

@@ -146,8 +146,10 @@
 // those it receives in the third of ack-wait after it noticed the gap,
 // which may have waited in the socket meanwhile) to that redelivery
 // instead of handling them too, with one WARN an ack-wait; a message on
-// its last delivery (max-deliver) is handled all the same. Only the
-// messages whose handlers were running at the freeze are handled twice.
+// its last delivery (max-deliver) is handled all the same. The messages
+// whose handlers were running at the freeze are handled twice, and so
+// can be those delivered during it that the binder takes in only after
+// that third of ack-wait (rare: they wait in the client for it).
 //
 // Dead letters go to subject dlq-name (default error.<destination>.<group>)
 // in their own stream (provisioned like any destination's, so an ordinary
