@@ -52,9 +52,11 @@ func (a *App) checkOtherSections(v *validator) {
 			}
 		}
 		// stream.<type>.binder is validated by creating a binder of the
-		// type: by the app's own when a binding uses the type, else here,
-		// even when no section of a binding needs a check.
-		if len(checks) == 0 && (len(ext.Binder) == 0 || a.hasBinderType(typ)) {
+		// type: by the app's own when one got it, else here (a type no
+		// binding uses, or used only by binders with inherit-environment
+		// false), even when no section of a binding needs a check.
+		fresh := len(ext.Binder) > 0 && !a.binderSectionUsed(typ)
+		if len(checks) == 0 && !fresh {
 			continue
 		}
 		names := make([]string, 0, len(checks))
@@ -62,7 +64,7 @@ func (a *App) checkOtherSections(v *validator) {
 			names = append(names, n)
 		}
 		sort.Strings(names)
-		sv, done := a.sectionValidator(v, typ)
+		sv, done := a.sectionValidator(v, typ, fresh)
 		if sv == nil {
 			continue
 		}
@@ -99,10 +101,15 @@ func (a *App) checkOtherSections(v *validator) {
 	}
 }
 
-// hasBinderType reports whether the app created a binder of type typ.
-func (a *App) hasBinderType(typ string) bool {
-	for _, bi := range a.binders {
-		if bi.typ == typ {
+// binderSectionUsed reports whether the app created a binder of type typ
+// that got stream.<typ>.binder (BinderSettingsOf), which its factory
+// validated.
+func (a *App) binderSectionUsed(typ string) bool {
+	for name, bi := range a.binders {
+		if bi.typ != typ {
+			continue
+		}
+		if bc, declared := a.cfg.Binders[name]; !declared || bc.Inherits() {
 			return true
 		}
 	}
@@ -110,19 +117,20 @@ func (a *App) hasBinderType(typ string) bool {
 }
 
 // sectionValidator returns a binder of type typ to validate sections
-// with: one the app has, else a new one (SectionsOnly), closed by done.
+// with: one the app has unless fresh, else a new one (SectionsOnly),
+// closed by done.
 // Nil when typ is not a registered type or its binders validate nothing.
 // A new one is created from stream.<type>.binder, which its factory
 // validates, without reading the files it names (SkipFiles): the type is
 // not used, so they need not be where the app runs.
-func (a *App) sectionValidator(v *validator, typ string) (SpecValidator, func()) {
+func (a *App) sectionValidator(v *validator, typ string, fresh bool) (SpecValidator, func()) {
 	names := make([]string, 0, len(a.binders))
 	for n := range a.binders {
 		names = append(names, n)
 	}
 	sort.Strings(names)
 	for _, n := range names {
-		if bi := a.binders[n]; bi.typ == typ {
+		if bi := a.binders[n]; bi.typ == typ && !fresh {
 			sv, _ := bi.binder.(SpecValidator)
 			return sv, func() {}
 		}

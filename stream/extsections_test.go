@@ -200,3 +200,26 @@ func TestUnusedBinderTypeSectionIsValidated(t *testing.T) {
 		t.Fatalf("NewApp with a valid nats.binder section: %v", err)
 	}
 }
+
+// stream.<type>.binder of a type that only binders with
+// inherit-environment false use (so that none of them gets the section) is
+// validated all the same.
+func TestBinderSectionOfNonInheritingBindersIsValidated(t *testing.T) {
+	fns := stream.NewCatalog()
+	stream.AddConsumer(fns, "sink", func(context.Context, string) error { return nil })
+	cfg := loadYAML(t, `stream:
+  function: {definition: sink}
+  binders:
+    own: {type: nats, inherit-environment: false, environment: {servers: nats://127.0.0.1:1}}
+  default-binder: own
+  nats:
+    binder: {serverz: x}
+`)
+	_, err := stream.NewApp(cfg, fns, stream.WithoutSignals(), stream.WithLogger(discardLogger()),
+		stream.WithBinderType(nats.Type, nats.New))
+	var es stream.ConfigErrors
+	if !errors.As(err, &es) || len(es) != 1 || es[0].Path != "stream.nats.binder.serverz" ||
+		!strings.Contains(es[0].Msg, "unknown key") || !strings.HasSuffix(es[0].Origin, ":7") {
+		t.Fatalf("NewApp: %v, want one unknown-key error at stream.nats.binder.serverz (line 7)", err)
+	}
+}
