@@ -17,8 +17,9 @@ import (
 // A value is found as it is, with the blanks around it trimmed, and as
 // Go's %q writes it inside quotes (a '"' or a line break escaped), with
 // ASCII letters compared regardless of case; a run of at least 8 bytes
-// that starts the value (a message that cut a long value short, "abcdefgh..."),
-// is hidden too. Every value is hidden, however short: hiding too much is
+// that starts the value and ends where a message cut it short
+// ("abcdefgh...", `"abcdefgh"...`, or the end of the message) is hidden
+// too. Every value is hidden, however short: hiding too much is
 // preferred to leaking. The zero Values hides nothing.
 type Values struct {
 	forms []string // longest first
@@ -56,21 +57,47 @@ func (v *Values) Contains(s string) bool {
 }
 
 // String returns s with every known secret value in it replaced by
-// [Redacted].
+// [Redacted]. It takes time linear in len(s) for each value held (a cut
+// short start is looked for only where s is cut, up to maxCut bytes).
 func (v *Values) String(s string) string {
 	if v.Len() == 0 || s == "" {
 		return s
 	}
 	hide := make([]bool, len(s))
 	found := false
+	set := func(from, to int) {
+		for j := from; j < to; j++ {
+			hide[j] = true
+		}
+		found = true
+	}
+	low := foldASCII(s)
+	var cuts []int // where s is cut: "...", `"...`, "…", its end
+	for i := 0; i < len(s); i++ {
+		if strings.HasPrefix(s[i:], "...") || strings.HasPrefix(s[i:], "…") {
+			cuts = append(cuts, i)
+			if i > 0 && s[i-1] == '"' {
+				cuts = append(cuts, i-1)
+			}
+		}
+	}
+	cuts = append(cuts, len(s))
 	for _, f := range v.forms {
-		for i := 0; i < len(s); i++ {
-			n := matchFold(s[i:], f)
-			if n == len(f) || n >= minPrefix {
-				for j := i; j < i+n; j++ {
-					hide[j] = true
+		lf := foldASCII(f)
+		for off := 0; off < len(low); {
+			j := strings.Index(low[off:], lf)
+			if j < 0 {
+				break
+			}
+			set(off+j, off+j+len(lf))
+			off += j + len(lf)
+		}
+		for _, c := range cuts {
+			for n := min(len(lf)-1, c, maxCut); n >= minPrefix; n-- {
+				if low[c-n:c] == lf[:n] {
+					set(c-n, c)
+					break
 				}
-				found = true
 			}
 		}
 	}
@@ -92,14 +119,16 @@ func (v *Values) String(s string) string {
 	return b.String()
 }
 
-// matchFold returns the length of the longest common start of s and f,
-// ASCII letters compared regardless of case.
-func matchFold(s, f string) int {
-	n := 0
-	for n < len(s) && n < len(f) && lowerASCII(s[n]) == lowerASCII(f[n]) {
-		n++
+// maxCut bounds the start of a secret looked for where a message is cut.
+const maxCut = 256
+
+// foldASCII lower-cases the ASCII letters of s (its length unchanged).
+func foldASCII(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		b[i] = lowerASCII(c)
 	}
-	return n
+	return string(b)
 }
 
 func lowerASCII(c byte) byte {

@@ -3,6 +3,7 @@ package redact
 import (
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestValues(t *testing.T) {
@@ -20,6 +21,8 @@ func TestValues(t *testing.T) {
 		{`got "q\"uote"`, `got "******"`},
 		{`got "0123456789abcdefghijklmnopqrstuvwxyz0123456789abcdefghijklmn"...`, `got "******"...`},
 		{"nothing here: hunter", "nothing here: hunter"},
+		{"0123456789abcdef-other", "0123456789abcdef-other"}, // a start of a secret that goes on otherwise
+		{"cut: 0123456789abcdef", "cut: ******"},
 	} {
 		if got := v.String(tc.in); got != tc.want {
 			t.Errorf("String(%q) = %q, want %q", tc.in, got, tc.want)
@@ -37,5 +40,23 @@ func TestValues(t *testing.T) {
 	var zero *Values
 	if zero.String("hunter2") != "hunter2" || zero.Tree("x") != "x" {
 		t.Error("the zero Values hides something")
+	}
+}
+
+// Values.String takes linear time: a secret and a value of 1 MiB that
+// repeat one character, cut short everywhere.
+func TestValuesLinear(t *testing.T) {
+	var v Values
+	v.Add(strings.Repeat("a", 1<<19))
+	s := strings.Repeat("a...", 1<<18)
+	done := make(chan string, 1)
+	go func() { done <- v.String(s) }()
+	select {
+	case got := <-done:
+		if strings.Contains(got, "aaaaaaaa") {
+			t.Error("a start of the secret is shown")
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("String takes more than 10s for 1 MiB")
 	}
 }
