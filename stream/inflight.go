@@ -31,21 +31,22 @@ const (
 	inflightMask  = 1<<inflightBits - 1
 )
 
-// begin counts a message that started at start (since clockBase) and
-// returns what end takes.
-func (f *inflight) begin(start time.Duration) int64 {
+// begin counts k messages (a batch's, or one) that started at start
+// (since clockBase) and returns what end takes.
+func (f *inflight) begin(start time.Duration, k int) int64 {
 	sec := int64(start / time.Second)
 	s := &f.slots[sec%inflightSlots]
+	add := uint64(max(k, 0))
 	for {
 		v := s.Load()
 		at, n := int64(v>>inflightBits), v&inflightMask
 		switch {
-		case at == sec && n < inflightMask:
-			if s.CompareAndSwap(v, v+1) {
+		case at == sec && n+add <= inflightMask:
+			if s.CompareAndSwap(v, v+add) {
 				return sec
 			}
-		case n == 0:
-			if s.CompareAndSwap(v, uint64(sec)<<inflightBits|1) {
+		case n == 0 && add <= inflightMask:
+			if s.CompareAndSwap(v, uint64(sec)<<inflightBits|add) {
 				return sec
 			}
 		default:
@@ -53,10 +54,10 @@ func (f *inflight) begin(start time.Duration) int64 {
 			// still running; or this message began long before it was
 			// counted) or is full.
 			f.mu.Lock()
-			if at < sec && s.CompareAndSwap(v, uint64(sec)<<inflightBits|1) {
+			if at < sec && add <= inflightMask && s.CompareAndSwap(v, uint64(sec)<<inflightBits|add) {
 				f.addOld(at, int64(n))
 			} else {
-				f.addOld(sec, 1)
+				f.addOld(sec, int64(add))
 			}
 			f.mu.Unlock()
 			return sec
@@ -64,13 +65,14 @@ func (f *inflight) begin(start time.Duration) int64 {
 	}
 }
 
-// end counts the message begin returned sec for as finished.
-func (f *inflight) end(sec int64) {
+// end counts the k messages begin returned sec for as finished.
+func (f *inflight) end(sec int64, k int) {
 	s := &f.slots[sec%inflightSlots]
+	sub := uint64(max(k, 0))
 	for {
 		v := s.Load()
-		if int64(v>>inflightBits) == sec && v&inflightMask > 0 {
-			if s.CompareAndSwap(v, v-1) {
+		if int64(v>>inflightBits) == sec && v&inflightMask >= sub {
+			if s.CompareAndSwap(v, v-sub) {
 				return
 			}
 			continue
@@ -80,7 +82,7 @@ func (f *inflight) end(sec int64) {
 			f.mu.Unlock() // changed meanwhile: look again
 			continue
 		}
-		f.addOld(sec, -1)
+		f.addOld(sec, -int64(sub))
 		f.mu.Unlock()
 		return
 	}

@@ -24,7 +24,7 @@ func TestInflightCounts(t *testing.T) {
 			for range per {
 				// Seconds 1000..1000+4*inflightSlots: slots are shared.
 				start := time.Duration(1000+r.IntN(4*inflightSlots)) * time.Second
-				sec := f.begin(start)
+				sec := f.begin(start, 1)
 				if sec != int64(start/time.Second) {
 					t.Errorf("begin(%s) returned %d", start, sec)
 				}
@@ -32,7 +32,7 @@ func TestInflightCounts(t *testing.T) {
 					held <- running{sec} // ends after the others
 					continue
 				}
-				f.end(sec)
+				f.end(sec, 1)
 			}
 		})
 	}
@@ -58,13 +58,33 @@ func TestInflightCounts(t *testing.T) {
 	var wg2 sync.WaitGroup
 	for i, h := range left {
 		wg2.Go(func() {
-			f.end(h.sec)
-			s := f.begin(time.Duration(1500+i%inflightSlots) * time.Second)
-			f.end(s)
+			f.end(h.sec, 1)
+			s := f.begin(time.Duration(1500+i%inflightSlots)*time.Second, 1)
+			f.end(s, 1)
 		})
 	}
 	wg2.Wait()
 	if n, oldest := f.snapshot(now); n != 0 || oldest != 0 {
 		t.Fatalf("after every message ended: %d in flight, oldest %s; want 0, 0", n, oldest)
+	}
+}
+
+// TestInflightBatch: a batch counts as its messages, in its slot and when
+// its slot is taken by a later second meanwhile (review: a batch counted
+// as one message).
+func TestInflightBatch(t *testing.T) {
+	var f inflight
+	sec := f.begin(10*time.Second, 5)
+	if n, _ := f.snapshot(11 * time.Second); n != 5 {
+		t.Fatalf("a batch of 5 in flight: %d", n)
+	}
+	later := f.begin((10+inflightSlots)*time.Second, 3) // moves the batch to old
+	if n, oldest := f.snapshot((11 + inflightSlots) * time.Second); n != 8 || oldest != (1+inflightSlots)*time.Second {
+		t.Fatalf("after the slot moved on: %d in flight, oldest %s; want 8, %s", n, oldest, (1+inflightSlots)*time.Second)
+	}
+	f.end(sec, 5)
+	f.end(later, 3)
+	if n, oldest := f.snapshot(100 * time.Second); n != 0 || oldest != 0 {
+		t.Fatalf("after both ended: %d, %s", n, oldest)
 	}
 }

@@ -89,7 +89,7 @@ func (rt *runtimeBinding) process(ctx context.Context, env Envelope) (err error)
 		defer func() { endSpan(span, err) }()
 	}
 	env, full := rt.inputOf(env)
-	return rt.withRetries(ctx, full, func(ctx context.Context) error { return rt.attempt(ctx, env) })
+	return rt.withRetries(ctx, full, 1, func(ctx context.Context) error { return rt.attempt(ctx, env) })
 }
 
 // inputOf returns what the handler gets of a received message (without
@@ -125,7 +125,7 @@ func (rt *runtimeBinding) processAsync(ctx context.Context, env Envelope, done f
 		done = func(err error) { endSpan(span, err); end(err) }
 	}
 	c := &pipeCall{Context: ctx, rt: rt, done: done, start: time.Since(clockBase)}
-	c.sec = rt.in.stats.handling.begin(c.start)
+	c.sec = rt.in.stats.handling.begin(c.start, 1)
 	c.env, c.full = rt.inputOf(env)
 	err := safeCall(func() error { return rt.attempt(c, c.env) })
 	if c.started {
@@ -174,7 +174,7 @@ func (c *pipeCall) Value(key any) any {
 
 // finish ends the message's handling: done gets err.
 func (c *pipeCall) finish(err error) {
-	c.rt.in.stats.handling.end(c.sec)
+	c.rt.in.stats.handling.end(c.sec, 1)
 	c.done(err)
 }
 
@@ -291,7 +291,7 @@ func (rt *runtimeBinding) processBatch(ctx context.Context, envs []Envelope) (er
 		}
 		envs = stripped
 	}
-	err = rt.withRetries(context.WithValue(ctx, batchKey{}, full), first, func(ctx context.Context) error { return rt.handleBatch(ctx, envs) })
+	err = rt.withRetries(context.WithValue(ctx, batchKey{}, full), first, len(envs), func(ctx context.Context) error { return rt.handleBatch(ctx, envs) })
 	rt.countBatch(len(envs), err)
 	return err
 }
@@ -341,10 +341,12 @@ func (rt *runtimeBinding) isRetryable(err error) bool {
 // (each read costs 60-80ns on a VM, and every message is timed).
 var clockBase = time.Now()
 
-func (rt *runtimeBinding) withRetries(ctx context.Context, env Envelope, attempt func(context.Context) error) error {
+// withRetries runs attempt with retries for n messages (a batch's, or
+// one) whose first is env.
+func (rt *runtimeBinding) withRetries(ctx context.Context, env Envelope, n int, attempt func(context.Context) error) error {
 	start := time.Since(clockBase)
-	sec := rt.in.stats.handling.begin(start)
-	defer rt.in.stats.handling.end(sec)
+	sec := rt.in.stats.handling.begin(start, n)
+	defer rt.in.stats.handling.end(sec, n)
 	err := safeCall(func() error { return attempt(ctx) })
 	if err == nil {
 		rt.succeeded(start)
