@@ -195,6 +195,7 @@ type run struct {
 	// pausedAtStop: Stop came while paused (Stop resumes, so that paused
 	// workers see it, but no handler call starts after it).
 	pausedAtStop bool
+	stopping     bool          // stop began (as stopC, under mu)
 	resumed      chan struct{} // closed on resume
 	inflight     int
 	idle         chan struct{} // made by a pause that waits; closed when inflight drops to 0
@@ -293,7 +294,7 @@ func (r *run) loop() {
 				failingSince = now
 			}
 			retryIn := joinRetry
-			if !r.c.bd.unreachable(err) {
+			if !r.c.bd.unreachable(err) && !groupCoordination(err) {
 				refusals++
 				retryIn = joinBackoff.Delay(refusals)
 			} else {
@@ -320,6 +321,22 @@ func (r *run) loop() {
 		first = false
 		r.generation(gen, reset)
 	}
+}
+
+// groupCoordination reports whether err is a routine answer of the
+// group's coordinator (a rebalance under way, a member or generation the
+// coordinator no longer knows after a session timeout, a coordinator
+// moving or loading): kafka-go joins again at once, and a back-off meant
+// for refused joins (a failed login, a refused group) would only hold up
+// the whole group's rebalance.
+func groupCoordination(err error) bool {
+	for _, e := range []kafkago.Error{kafkago.RebalanceInProgress, kafkago.UnknownMemberId, kafkago.IllegalGeneration,
+		kafkago.MemberIDRequired, kafkago.GroupCoordinatorNotAvailable, kafkago.NotCoordinatorForGroup, kafkago.GroupLoadInProgress} {
+		if errors.Is(err, e) {
+			return true
+		}
+	}
+	return false
 }
 
 // generation consumes the partitions assigned in gen until the generation
@@ -490,6 +507,7 @@ func (r *run) startOffset() int64 {
 func (r *run) stop(ctx context.Context) error {
 	r.mu.Lock()
 	r.pausedAtStop = r.paused // no handler calls to close prefix gaps (enterDraining)
+	r.stopping = true         // enter takes nothing new
 	r.mu.Unlock()
 	close(r.stopC)
 	r.resume() // paused workers must see the stop
@@ -569,6 +587,10 @@ func (r *run) enter(wctx context.Context) bool {
 		default:
 		}
 		r.mu.Lock()
+		if r.stopping { // Stop came between the check above and the lock
+			r.mu.Unlock()
+			return false
+		}
 		if !r.paused {
 			if wctx.Err() != nil {
 				r.mu.Unlock()
