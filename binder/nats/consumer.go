@@ -297,9 +297,13 @@ type run struct {
 	ticks        atomic.Int64  // keeper ticks so far: held.touched's clock (no clock read per message)
 	lapseWarned  atomic.Int64  // monoNow of dropLapsed's last WARN
 	// alive is monoNow of the keeper's last tick (or the run's start);
-	// frozenFrom and graceUntil, of the last tick before a gap of ack-wait
-	// between ticks and of the end of the grace after it (receivedAt).
-	alive, frozenFrom, graceUntil atomic.Int64
+	// frozenFrom, of the last tick before a gap of ack-wait between
+	// ticks; graceLeft and graceUntil bound the messages taken for
+	// delivered during that gap after the keeper noticed it (receivedAt).
+	alive, frozenFrom, graceLeft, graceUntil atomic.Int64
+	// lapsed counts the messages dropLapsed left to the redelivery, for
+	// its WARN.
+	lapsed atomic.Int64
 
 	lastSeq atomic.Uint64 // highest stream sequence received
 	created atomic.Int64  // creation time of the stream consumed (unix nanoseconds)
@@ -1061,9 +1065,10 @@ func (r *run) keeper() {
 			// The process did not run for ack-wait (see receivedAt). Stored
 			// before alive: an accept that sees the new alive sees these.
 			r.frozenFrom.Store(prev)
+			r.graceLeft.Store(int64(r.c.cs.prefetch))
 			r.graceUntil.Store(at + int64(every))
 		}
-		r.alive.Store(at)
+		r.alive.Store(at) // see receivedAt
 		due = due[:0]
 		r.mu.Lock()
 		// Copied out under the lock: a message settled meanwhile has its
@@ -1186,19 +1191,28 @@ var clockBase = time.Now()
 func monoNow() int64 { return int64(time.Since(clockBase)) }
 
 // receivedAt is the time (monoNow) a message received now was last known
-// alive for: now, unless the process has just not run for ack-wait
-// (the keeper, which ticks every third of it, did not tick, or noticed
-// that gap less than a tick ago). Then the message may have been
-// delivered while the process was stopped — waiting in the socket for it
-// — and JetStream may have given it to another member since: it counts
-// from the last tick before the gap, so that dropLapsed leaves it to the
-// redelivery (at worst a fresh one waits for ack-wait).
+// alive for: now, unless it may have been delivered while the process
+// did not run for ack-wait (stopped, frozen) and been given to another
+// member since — then the keeper's last tick before that gap, so that
+// dropLapsed leaves it to the redelivery:
+//
+//   - read before the keeper ran again (it ticks every third of
+//     ack-wait and has not for ack-wait);
+//   - or among the first prefetch messages read in the third of ack-wait
+//     after it noticed the gap. What the server delivered meanwhile (to
+//     the pull that was open, at most prefetch messages, JetStream's
+//     redeliveries of what this member held among them) waits in the
+//     socket and comes first; a fresh message among those first prefetch
+//     waits an ack-wait. The bound matters: leaving every message of that
+//     third of ack-wait freed room for more, and a resumed member of a
+//     re-measure left about max-ack-pending fresh ones while the group
+//     stalled for an ack-wait.
 func (r *run) receivedAt() int64 {
 	now := monoNow()
 	if a := r.alive.Load(); now-a >= int64(r.c.cs.ackWait) {
 		return a
 	}
-	if now < r.graceUntil.Load() {
+	if now < r.graceUntil.Load() && r.graceLeft.Add(-1) >= 0 {
 		return r.frozenFrom.Load()
 	}
 	return now
@@ -1242,10 +1256,11 @@ func (r *run) dropLapsed(hs []*held) []*held {
 		r.untrack(h)
 	}
 	// One WARN an ack-wait at most: after a pause every held message
-	// lapses at once, one reply at a time.
+	// lapses at once, one call at a time; it counts them all so far.
+	total := r.lapsed.Add(int64(n))
 	if last := r.lapseWarned.Load(); (last == 0 || now-last >= int64(r.c.cs.ackWait)) && r.lapseWarned.CompareAndSwap(last, now) {
 		r.c.log.Warn("nats: messages held past ack-wait without an in-progress ack (the process did not run: stopped, frozen or starved of CPU) are left to JetStream's redelivery, not handled here: they went to another member meanwhile",
-			"ack_wait", r.c.cs.ackWait, "messages", n)
+			"ack_wait", r.c.cs.ackWait, "left_so_far", total)
 	}
 	return kept
 }

@@ -143,13 +143,14 @@
 // process did not run for ack-wait (stopped with SIGSTOP, frozen, starved
 // of CPU) those acks did not go out and the server gave the held messages
 // to another member: the binder then leaves the messages it held (and
-// those it receives in the third of ack-wait after it noticed the gap,
-// which may have waited in the socket meanwhile) to that redelivery
-// instead of handling them too, with one WARN an ack-wait; a message on
-// its last delivery (max-deliver) is handled all the same. The messages
-// whose handlers were running at the freeze are handled twice, and so
-// can be those delivered during it that the binder takes in only after
-// that third of ack-wait (rare: they wait in the client for it).
+// the first prefetch messages it reads in the third of ack-wait after it
+// noticed the gap, where the server's deliveries to its open pull during
+// the freeze wait) to that redelivery instead of handling them too, with
+// one WARN an ack-wait; a message on its last delivery (max-deliver) is
+// handled all the same. The messages whose handlers were running at the
+// freeze are handled twice, and so can be those delivered during it that
+// the binder reads only after that third of ack-wait (rare); a fresh
+// message among those first prefetch waits an ack-wait.
 //
 // Dead letters go to subject dlq-name (default error.<destination>.<group>)
 // in their own stream (provisioned like any destination's, so an ordinary
