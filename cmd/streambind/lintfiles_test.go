@@ -151,7 +151,7 @@ func TestLintCertificateFileContents(t *testing.T) {
 	want := []string{
 		"application.yaml:14: stream.binders.kafka.environment.configuration.ssl.truststore.location: file " + bogus + ": is not a PEM file (a JKS or PKCS12 store?): Go's TLS reads PEM files only; convert it with keytool and openssl and set the store type to PEM",
 		"application.yaml:21: stream.binders.rabbit.environment.tls.ca-file: file " + bogus + ": no PEM certificate in it",
-		"application.yaml:22: stream.binders.rabbit.environment.tls.cert-file: file " + cert + ": loading the client certificate (key-file " + ca + "): tls: found a certificate rather than a key in the PEM for the private key",
+		"application.yaml:23: stream.binders.rabbit.environment.tls.key-file: file " + ca + ": loading the client certificate's key (cert-file " + cert + "): tls: found a certificate rather than a key in the PEM for the private key",
 	}
 	r := runIn(t, dir, nil, "lint", "--check-files")
 	if r.code != exitFailure {
