@@ -34,10 +34,13 @@ const StateChangeTimeout = 30 * time.Second
 // Options configure a [Server].
 type Options struct {
 	Config
-	// Effective is the configuration tree served by /actuator/config
-	// (config.Loaded.Raw); the origins of its keys are the app's
-	// (stream.Config.Origins). Nil: the endpoint serves the app's decoded
-	// stream section only.
+	// Effective is the configuration tree served by /actuator/config:
+	// config.Loaded.Redacted(), which hides also the values that came
+	// from placeholders naming secrets (Loaded.Raw would show those where
+	// the key names none: max-attempts: ${DB_PASSWORD}); the endpoint
+	// applies redact.Tree's key and URL rules on top. The origins of its
+	// keys are the app's (stream.Config.Origins). Nil: the endpoint
+	// serves the app's decoded stream section only.
 	Effective map[string]any
 	// Logger for the server's own lines. Default: discard.
 	Logger *slog.Logger

@@ -133,7 +133,7 @@ func buildApp(ctx context.Context, s *shop, o appOptions) (*shopApp, error) {
 			return fail(err)
 		}
 	}
-	mgmt := management.New(app, management.Options{Config: mcfg, Effective: loaded.Raw, Logger: log, Profiles: loaded.Profiles})
+	mgmt := management.New(app, management.Options{Config: mcfg, Effective: loaded.Redacted(), Logger: log, Profiles: loaded.Profiles})
 	return &shopApp{app: app, mgmt: mgmt, log: log, cleanup: cleanup}, nil
 }
 
