@@ -490,6 +490,7 @@ func Load(opts Options) (*Loaded, error) {
 		out.SecretPaths[strings.ToLower(p)] = true
 	}
 	out.Secrets = secrets
+	out.Stream.Secrets = secrets // NewApp's checks (the binders') hide them too
 	for _, e := range errs {
 		e.Msg = secrets.String(e.Msg)
 	}

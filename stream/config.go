@@ -79,12 +79,19 @@ type Config struct {
 	// names them (see NamePlaceholders). Filled by package config; may be
 	// nil.
 	Placeholders map[string]string `mapstructure:"-"`
+
+	// Secrets hides, in a problem's message, the values that placeholders
+	// naming secrets filled in (max-attempts: ${DB_PASSWORD}), wherever a
+	// check shows them: String returns its argument with them hidden.
+	// Filled by package config (config.Loaded.Secrets); may be nil.
+	Secrets interface{ String(string) string } `mapstructure:"-" json:"-"`
 }
 
 // NamePlaceholders adds to each problem in errs whose value placeholders
 // filled in which ones they were ("expected an integer, got "abc"; value
 // from ${ATTEMPTS}"): the file shows the placeholder, not the value. A
 // binding's key inherited from stream.default is looked up there too.
+// Values of placeholders naming secrets are hidden (Secrets).
 func (c *Config) NamePlaceholders(errs ConfigErrors) {
 	for _, e := range errs {
 		c.namePlaceholders(e)
@@ -92,6 +99,9 @@ func (c *Config) NamePlaceholders(errs ConfigErrors) {
 }
 
 func (c *Config) namePlaceholders(e *ConfigError) {
+	if c != nil && c.Secrets != nil {
+		e.Msg = c.Secrets.String(e.Msg)
+	}
 	if c == nil || len(c.Placeholders) == 0 {
 		return
 	}
