@@ -924,24 +924,12 @@ func activeProfiles(given []string, env map[string]string, bases []*fileDocs) ([
 	origins := map[string]profileOrigin{}
 	var errs []*stream.ConfigError
 	for _, n := range all {
-		p := strings.TrimSpace(n.name)
-		if strings.Contains(p, "${") && !strings.HasPrefix(n.origin, "env ") && n.origin != "Options.Profiles" {
-			// spring.profiles.active: ${PROFILE:dev}, from the environment
-			// (the files' keys are not merged yet).
-			var probs []string
-			if p, probs = expandPlaceholders(p, env); len(probs) > 0 {
-				for _, msg := range probs {
-					errs = append(errs, &stream.ConfigError{Path: "spring.profiles", Origin: n.origin, Msg: msg})
-				}
-				continue
-			}
-			p = strings.TrimSpace(p)
-		}
-		switch {
-		case p == "" || seen[p]:
-			continue
-		case strings.ContainsAny(p, `/\`) || p == "." || p == "..":
-			errs = append(errs, &stream.ConfigError{Path: "profiles", Origin: n.origin, Msg: "invalid profile name " + quoteShort(p)})
+		// spring.profiles.active: ${PROFILE:dev}, from the environment
+		// (the files' keys are not merged yet).
+		expand := !strings.HasPrefix(n.origin, "env ") && n.origin != "Options.Profiles"
+		p, perrs := profileName(n.name, expand, env, "spring.profiles", "profiles", n.origin)
+		errs = append(errs, perrs...)
+		if p == "" || seen[p] {
 			continue
 		}
 		seen[p] = true
@@ -975,29 +963,39 @@ func defaultProfiles(env map[string]string, bases []*fileDocs) ([]string, []*str
 	var out []string
 	var errs []*stream.ConfigError
 	seen := map[string]bool{}
-	for _, p := range list {
-		p = strings.TrimSpace(p)
-		if strings.Contains(p, "${") && !strings.HasPrefix(origin, "env ") {
-			var probs []string
-			if p, probs = expandPlaceholders(p, env); len(probs) > 0 {
-				for _, msg := range probs {
-					errs = append(errs, &stream.ConfigError{Path: "spring.profiles.default", Origin: origin, Msg: msg})
-				}
-				continue
-			}
-			p = strings.TrimSpace(p)
-		}
-		switch {
-		case p == "" || seen[p]:
-			continue
-		case strings.ContainsAny(p, `/\`) || p == "." || p == "..":
-			errs = append(errs, &stream.ConfigError{Path: "spring.profiles.default", Origin: origin, Msg: "invalid profile name " + quoteShort(p)})
+	for _, raw := range list {
+		p, perrs := profileName(raw, !strings.HasPrefix(origin, "env "), env, "spring.profiles.default", "spring.profiles.default", origin)
+		errs = append(errs, perrs...)
+		if p == "" || seen[p] {
 			continue
 		}
 		seen[p] = true
 		out = append(out, p)
 	}
 	return out, errs
+}
+
+// profileName returns the profile name raw writes — its placeholders
+// expanded when expand (a file's value; the environment's are taken as
+// they are), problems reported at expandPath — or "" with the problem at
+// namePath when it cannot name a profile file (a path).
+func profileName(raw string, expand bool, env map[string]string, expandPath, namePath, origin string) (string, []*stream.ConfigError) {
+	p := strings.TrimSpace(raw)
+	if expand && strings.Contains(p, "${") {
+		var probs []string
+		if p, probs = expandPlaceholders(p, env); len(probs) > 0 {
+			errs := make([]*stream.ConfigError, 0, len(probs))
+			for _, msg := range probs {
+				errs = append(errs, &stream.ConfigError{Path: expandPath, Origin: origin, Msg: msg})
+			}
+			return "", errs
+		}
+		p = strings.TrimSpace(p)
+	}
+	if strings.ContainsAny(p, `/\`) || p == "." || p == ".." {
+		return "", []*stream.ConfigError{{Path: namePath, Origin: origin, Msg: "invalid profile name " + quoteShort(p)}}
+	}
+	return p, nil
 }
 
 // profileOrigin is where an active profile was named.

@@ -34,6 +34,37 @@ func slowKeyHandler(hl *handledLog, release <-chan struct{}, calls *atomic.Int64
 	}
 }
 
+// slowKey is a started ordering: key consumer (concurrency 4) of a
+// 1-partition topic pre-filled with slowN records of slowKeys keys,
+// handled by slowKeyHandler.
+type slowKey struct {
+	cluster  *kafkatest.Cluster
+	topic    string
+	consumer stream.Consumer
+	hl       *handledLog
+	release  chan struct{}
+	calls    atomic.Int64
+}
+
+const slowN, slowKeys = 400, 8
+
+func startSlowKey(ctx context.Context, t *testing.T) *slowKey {
+	t.Helper()
+	sk := &slowKey{cluster: kafkatest.Start(t), topic: uniqueTopic(t), hl: newHandledLog(), release: make(chan struct{})}
+	createTopic(t, sk.cluster, sk.topic, 1, nil)
+	fillKeyed(t, sk.cluster, sk.topic, slowN, slowKeys)
+	b := newKeyOrderBinder(t, sk.cluster, testLogger(t))
+	c, err := b.BindConsumer(ctx, keyedSpec(sk.topic, "g", 4, slowKeyHandler(sk.hl, sk.release, &sk.calls)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	sk.consumer = c
+	return sk
+}
+
 // TestKeyOrderGracefulStopCommitsHandled: with ordering key, a graceful
 // Stop while one key's lane is behind (its queued messages are gaps
 // before messages of other keys already handled) handles those gaps
@@ -43,26 +74,12 @@ func slowKeyHandler(hl *handledLog, release <-chan struct{}, calls *atomic.Int64
 // message still queued in a lane.
 func TestKeyOrderGracefulStopCommitsHandled(t *testing.T) {
 	t.Parallel()
-	const n, keys = 400, 8
-	c := kafkatest.Start(t)
-	topic := uniqueTopic(t)
-	createTopic(t, c, topic, 1, nil)
-	fillKeyed(t, c, topic, n, keys)
-	b := newKeyOrderBinder(t, c, testLogger(t))
-	hl := newHandledLog()
-	release := make(chan struct{})
-	var calls atomic.Int64
 	ctx, cancel := context.WithTimeout(context.Background(), keyOrderTimeout)
 	defer cancel()
-	c1, err := b.BindConsumer(ctx, keyedSpec(topic, "g", 4, slowKeyHandler(hl, release, &calls)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := c1.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
+	sk := startSlowKey(ctx, t)
+	c, topic, c1, hl, release := sk.cluster, sk.topic, sk.consumer, sk.hl, sk.release
 	// Every other key's messages are handled while k0 waits at 0.
-	hl.waitCount(t, "the messages of the other keys", n-n/keys)
+	hl.waitCount(t, "the messages of the other keys", slowN-slowN/slowKeys)
 	close(release)
 	if err := c1.Stop(ctx); err != nil {
 		t.Fatalf("graceful Stop: %v", err)
@@ -79,7 +96,7 @@ func TestKeyOrderGracefulStopCommitsHandled(t *testing.T) {
 	}
 	if committed <= int64(maxHandled) {
 		t.Fatalf("committed %d after a graceful Stop, but message %d was handled: the next owner gets the handled messages after %d again (%d of %d handled)",
-			committed, maxHandled, committed, len(hl.times), n)
+			committed, maxHandled, committed, len(hl.times), slowN)
 	}
 	for i := range int(committed) {
 		if hl.times[i] == 0 {
@@ -101,25 +118,11 @@ func TestKeyOrderGracefulStopCommitsHandled(t *testing.T) {
 // call starts after Pause returned.
 func TestKeyOrderStopWhilePausedCallsNoHandler(t *testing.T) {
 	t.Parallel()
-	const n, keys = 400, 8
-	c := kafkatest.Start(t)
-	topic := uniqueTopic(t)
-	createTopic(t, c, topic, 1, nil)
-	fillKeyed(t, c, topic, n, keys)
-	b := newKeyOrderBinder(t, c, testLogger(t))
-	hl := newHandledLog()
-	release := make(chan struct{})
-	var calls atomic.Int64
 	ctx, cancel := context.WithTimeout(context.Background(), keyOrderTimeout)
 	defer cancel()
-	c1, err := b.BindConsumer(ctx, keyedSpec(topic, "g", 4, slowKeyHandler(hl, release, &calls)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := c1.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	hl.waitCount(t, "the messages of the other keys", n-n/keys)
+	sk := startSlowKey(ctx, t)
+	c1, hl, release, calls := sk.consumer, sk.hl, sk.release, &sk.calls
+	hl.waitCount(t, "the messages of the other keys", slowN-slowN/slowKeys)
 	pctx, pcancel := context.WithCancel(ctx)
 	paused := make(chan error, 1)
 	go func() { paused <- c1.Pause(pctx) }()
