@@ -168,8 +168,12 @@ func stampFiles(certFile, keyFile string) [2]fileStamp {
 	return out
 }
 
-// get is tls.Config.GetClientCertificate.
-func (r *certReloader) get(*tls.CertificateRequestInfo) (*tls.Certificate, error) {
+// get is tls.Config.GetClientCertificate. Like Go's TLS with
+// Certificates, it sends no certificate when the server would not accept
+// this one (another CA, a signature scheme it does not take): a server
+// that asks for a client certificate without requiring one still lets
+// the client in by password.
+func (r *certReloader) get(cri *tls.CertificateRequestInfo) (*tls.Certificate, error) {
 	st := stampFiles(r.certFile, r.keyFile)
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -185,6 +189,9 @@ func (r *certReloader) get(*tls.CertificateRequestInfo) (*tls.Certificate, error
 				r.cert = &cert
 			}
 		}
+	}
+	if cri != nil && cri.SupportsCertificate(r.cert) != nil {
+		return new(tls.Certificate), nil
 	}
 	return r.cert, nil
 }
@@ -317,7 +324,7 @@ func (t *TLS) Build(d *props.Decoder, path string) *tls.Config {
 		switch {
 		case err != nil && encryptedKey(keyPEM):
 			d.Add(at(t.KeyPath, "key-file"), FileProblem(t.KeyFile, "holds an encrypted (passphrase-protected) private key: Go's TLS reads unencrypted keys only (decrypt it with openssl pkey -in <file> -out <new file>)"))
-		case err != nil && t.KeyFile != t.CertFile && strings.Contains(err.Error(), "private key"):
+		case err != nil && t.KeyFile != t.CertFile && (strings.Contains(err.Error(), "private key") || strings.Contains(err.Error(), "in key input")):
 			// The key's fault (none, unparsable, not the certificate's).
 			d.Add(at(t.KeyPath, "key-file"), FileProblem(t.KeyFile, "loading the client certificate's key (cert-file %s): %v", ShownName(t.CertFile), err))
 		case err != nil:

@@ -304,7 +304,7 @@ func TestClientCertificateReloaded(t *testing.T) {
 	}
 	serial := func(c *tls.Config) int64 {
 		t.Helper()
-		cert, err := c.GetClientCertificate(&tls.CertificateRequestInfo{})
+		cert, err := c.GetClientCertificate(&tls.CertificateRequestInfo{Version: tls.VersionTLS13, SignatureSchemes: []tls.SignatureScheme{tls.ECDSAWithP256AndSHA256}})
 		if err != nil || cert == nil || len(cert.Certificate) == 0 {
 			t.Fatalf("GetClientCertificate: %v, %v", cert, err)
 		}
