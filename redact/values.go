@@ -19,14 +19,20 @@ import (
 // ASCII letters compared regardless of case; a run of at least 8 bytes
 // that starts the value and ends where a message cut it short
 // ("abcdefgh...", `"abcdefgh"...`, or the end of the message) is hidden
-// too. Every value is hidden, however short: hiding too much is
-// preferred to leaking. The zero Values hides nothing.
+// too. A value shorter than minWord bytes ("1", "abc") is hidden only
+// where it is the whole text or stands in quotes (got "1"): found inside
+// other text it hid digits of addresses and defaults, and told what it
+// was. A number or boolean leaf of a tree is hidden when it equals a value.
+// The zero Values hides nothing.
 type Values struct {
 	forms []string // longest first
 }
 
 // minPrefix is the shortest start of a secret hidden on its own.
 const minPrefix = 8
+
+// minWord is the shortest secret hidden inside other text.
+const minWord = 4
 
 // Add adds secret value s (an empty one is ignored).
 func (v *Values) Add(s string) {
@@ -84,6 +90,21 @@ func (v *Values) String(s string) string {
 	cuts = append(cuts, len(s))
 	for _, f := range v.forms {
 		lf := foldASCII(f)
+		if len(lf) < minWord {
+			if strings.TrimSpace(low) == lf {
+				set(0, len(s))
+			}
+			q := `"` + lf + `"`
+			for off := 0; off < len(low); {
+				j := strings.Index(low[off:], q)
+				if j < 0 {
+					break
+				}
+				set(off+j+1, off+j+1+len(lf))
+				off += j + len(q)
+			}
+			continue
+		}
 		for off := 0; off < len(low); {
 			j := strings.Index(low[off:], lf)
 			if j < 0 {
@@ -176,8 +197,12 @@ func (v *Values) Tree(t any) any {
 	case nil:
 		return nil
 	}
-	if s := strings.TrimSpace(fmtScalar(t)); s != "" && v.Contains(s) {
-		return Redacted
+	if s := foldASCII(strings.TrimSpace(fmtScalar(t))); s != "" {
+		for _, f := range v.forms {
+			if foldASCII(strings.TrimSpace(f)) == s {
+				return Redacted
+			}
+		}
 	}
 	return t
 }
