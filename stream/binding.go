@@ -599,8 +599,9 @@ type BindingStats struct {
 	HandlerBuckets []int64 `json:"handlerBuckets"`
 	// InFlight is how many input messages are in handling now (counted
 	// as HandlerTime times them: retries, their back-off and a function's
-	// output send included), and OldestInFlight how long the oldest of
-	// them has been, to the second (at most 1s over; 0 when none). A
+	// output send included; a batch counts as its messages), and
+	// OldestInFlight how long the oldest of them has been, counted from
+	// the start of the second it began in (up to 1s over; 0 when none). A
 	// handler that does not return shows as an OldestInFlight that keeps
 	// growing.
 	InFlight       int64         `json:"inFlight"`

@@ -509,7 +509,7 @@
 //
 //	batch-timeout: 0               # linger before a write; 0: write at once (natural batching)
 //	batch-size: 1000               # most messages per write
-//	batch-bytes: 1048576           # most bytes per write, and the largest record (bytes, or a size: 16KB, 1MB)
+//	batch-bytes: 1048576           # most bytes per write, and the largest record (bytes, or a size: 16KB, 1MB; KB = 1024 bytes, as Spring reads it)
 //	buffer-size: (none)            # bytes grouped into one write (Kafka's batch.size), without limiting a record's size
 //	compression: none              # none | gzip | snappy | lz4 | zstd (alias compression-type)
 //	write-timeout: 10s             # per write attempt
@@ -527,7 +527,7 @@
 //	dlq-partitions: (none)         # partitions of a dead-letter topic this binding creates; default: the source topic's
 //	dlq-producer-properties: (none) # the dead-letter writer's producer properties: compression, send-attempts, write-timeout, configuration (acks ...)
 //	max-wait: 250ms                # longest fetch wait when there is no data
-//	max-bytes: 10485760            # largest fetch response (bytes, or a size: 16KB, 1MB)
+//	max-bytes: 10485760            # largest fetch response (bytes, or a size: 16KB, 1MB; KB = 1024 bytes, as Spring reads it)
 //	queue-capacity: 256            # messages fetched ahead per partition
 //	batch-size: 500                # largest batch in batch mode
 //	redelivery-delay: 100ms        # before a Nak'ed message is handled again

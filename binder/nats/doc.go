@@ -342,8 +342,8 @@
 //	  replicas: 1                   # 1..5
 //	  max-age: 168h                 # 7 days, like Kafka's default retention; 0: unlimited
 //	  max-msgs: -1                  # -1: unlimited
-//	  max-bytes: -1                 # -1: unlimited (bytes, or a size: 16KB, 1MB)
-//	  max-msg-size: -1              # bytes of one message, headers included; -1: the server's max_payload (bytes, or a size: 16KB, 1MB)
+//	  max-bytes: -1                 # -1: unlimited (bytes, or a size: 16KB, 1MB; KB = 1024 bytes, as Spring reads it)
+//	  max-msg-size: -1              # bytes of one message, headers included; -1: the server's max_payload (bytes, or a size: 16KB, 1MB; KB = 1024 bytes, as Spring reads it)
 //	  duplicate-window: 2m          # how long a Nats-Msg-Id is remembered for de-duplication
 //	  discard: old                  # old | new: what a full stream drops (new: refuses sends)
 //

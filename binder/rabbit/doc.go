@@ -407,7 +407,7 @@
 //	reconnect-max-interval: 5s
 //	publisher-channels: 1              # publishing lanes (channels) per binder, at most 256; see Producer
 //	confirm-window: 256                # unconfirmed messages per lane, at most 65536
-//	max-message-size: 134217728        # bytes (or a size: 16KB, 1MB); the broker's max_message_size (RabbitMQ's default, 128 MiB):
+//	max-message-size: 134217728        # bytes (or a size: 16KB, 1MB; KB = 1024 bytes, as Spring reads it); the broker's max_message_size (RabbitMQ's default, 128 MiB):
 //	                                   # larger payloads fail Send (ErrTooLarge) and are dead-lettered headers-only
 //	tls:                               # or ssl; amqps:// URIs enable it
 //	  enabled: false                   # true when the tls map is given

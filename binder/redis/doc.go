@@ -375,8 +375,8 @@
 //	trim-acked: true               # trim what every group has acknowledged (not dead-letter streams)
 //	max-age: 0                     # trim entries older than this; 0: off
 //	trim-interval: 5s              # between trims (at least 100ms)
-//	max-message-size: 536870912    # bytes of payload, key and headers a send may have (512 MiB) (bytes, or a size: 16KB, 1MB)
-//	dead-letter-max-size: 16777216 # bytes a dead letter is fitted to (16 MiB, or max-message-size when lower; at most max-message-size) (bytes, or a size: 16KB, 1MB)
+//	max-message-size: 536870912    # bytes of payload, key and headers a send may have (512 MiB) (bytes, or a size: 16KB, 1MB; KB = 1024 bytes, as Spring reads it)
+//	dead-letter-max-size: 16777216 # bytes a dead letter is fitted to (16 MiB, or max-message-size when lower; at most max-message-size) (bytes, or a size: 16KB, 1MB; KB = 1024 bytes, as Spring reads it)
 //	tls:                           # TLS is on when this section is present (enabled: false turns it off)
 //	  enabled: true
 //	  ca-file: ""                  # PEM; default: the system roots
