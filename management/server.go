@@ -593,6 +593,15 @@ func (s *Server) config(w http.ResponseWriter, _ *http.Request) {
 	}
 	show := s.opts.ShowValues
 	if show == ShowAlways {
+		// Values that placeholders naming secrets filled in (the app's
+		// stream.Config.Secrets), also where Effective is Loaded.Raw.
+		if cfg := s.app.Config(); cfg != nil {
+			if sec, ok := cfg.Secrets.(interface{ Tree(any) any }); ok {
+				if t, ok := sec.Tree(tree).(map[string]any); ok {
+					tree = t
+				}
+			}
+		}
 		tree = redact.Tree(tree).(map[string]any)
 	}
 	var origins map[string]string
