@@ -294,10 +294,13 @@ func (r *run) loop() {
 				failingSince = now
 			}
 			retryIn := joinRetry
-			if !r.c.bd.unreachable(err) && !groupCoordination(err) {
+			switch {
+			case groupCoordination(err):
+				// Routine: neither a refusal nor the end of a streak of them.
+			case !r.c.bd.unreachable(err):
 				refusals++
 				retryIn = joinBackoff.Delay(refusals)
-			} else {
+			default:
 				refusals = 0
 			}
 			if warns == 0 || now.Sub(warned) >= warnEvery.Delay(warns) {
