@@ -17,10 +17,10 @@ func TestValuesShortSecret(t *testing.T) {
 	v.Add("1")
 	v.Add("5")
 	for in, want := range map[string]string{
-		"127.0.0.1:3896":                         "127.0.0.1:3896",
-		"1s":                                     "1s",
-		"1":                                      Redacted,
-		` 1 `:                                    Redacted,
+		"127.0.0.1:3896": "127.0.0.1:3896",
+		"1s":             "1s",
+		"1":              Redacted,
+		` 1 `:            Redacted,
 		`expected an integer, got "1"; value …`: `expected an integer, got "` + Redacted + `"; value …`,
 	} {
 		if got := v.String(in); got != want {
