@@ -367,17 +367,29 @@ func (e *Env) Drain(t testing.TB) {
 // pending says what is not handled or taken in yet ("" when nothing).
 func (e *Env) pending() string {
 	bindings := e.App.Bindings()
+	// The inputs' counters are read before the outputs': a function that
+	// finishes in between has sent before it counted as handled, so its
+	// sends are in sentTo; read the other way round, the next function
+	// of a chain was compared with what had been sent to it before the
+	// first one finished (0), and Drain returned early.
+	stats := make([]stream.BindingStats, len(bindings))
+	for i, b := range bindings {
+		if b.IsInput() {
+			stats[i] = b.Stats()
+		}
+	}
 	sentTo := map[string]int64{} // by destination, by the app's outputs
-	for _, b := range bindings {
+	for i, b := range bindings {
 		if !b.IsInput() {
-			sentTo[b.Destination()] += b.Stats().Sent
+			stats[i] = b.Stats()
+			sentTo[b.Destination()] += stats[i].Sent
 		}
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	for _, b := range bindings {
+	for i, b := range bindings {
 		key := strings.ToLower(b.Name())
-		st := b.Stats()
+		st := stats[i]
 		if !b.IsInput() {
 			if got, want := e.taken[key].Load(), sentTo[b.Destination()]; got < want {
 				return fmt.Sprintf("the harness took in %d of the %d messages sent to %s (%s)", got, want, b.Destination(), b.Name())
