@@ -1238,22 +1238,23 @@ func (r *run) lapsedAt(h *held, at int64) bool {
 func (r *run) dropLapsed(hs []*held) []*held {
 	now := monoNow()
 	n := 0
-	for _, h := range hs {
-		if r.lapsedAt(h, now) {
-			n++
+	var kept []*held // made at the first lapsed one: hs is the pool's
+	for i, h := range hs {
+		if !r.lapsedAt(h, now) {
+			if n > 0 {
+				kept = append(kept, h)
+			}
+			continue
 		}
+		if n == 0 {
+			kept = append(make([]*held, 0, len(hs)-1), hs[:i]...)
+		}
+		n++
+		h.gaveBack = true // not settled here: as a Nak for the consumer's re-creation
+		r.untrack(h)
 	}
 	if n == 0 {
 		return hs
-	}
-	kept := make([]*held, 0, len(hs)-n)
-	for _, h := range hs {
-		if !r.lapsedAt(h, now) {
-			kept = append(kept, h)
-			continue
-		}
-		h.gaveBack = true // not settled here: as a Nak for the consumer's re-creation
-		r.untrack(h)
 	}
 	// One WARN an ack-wait at most: after a pause every held message
 	// lapses at once, one call at a time; it counts them all so far.
