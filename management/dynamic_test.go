@@ -31,12 +31,7 @@ func TestDynamicDestinationBindings(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := management.New(app, management.Options{Config: management.Config{Address: "127.0.0.1:0"}})
-	if err := srv.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = srv.Shutdown(context.Background()) })
-	base := "http://" + srv.Addr()
+	base := serveLoopback(t, app)
 	bindertest.RunApp(t, app)
 	ctx := context.Background()
 	for i := range 3 {

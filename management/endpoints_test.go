@@ -107,6 +107,18 @@ func shopFixture(t *testing.T, good, bad int) string {
 	return "http://" + srv.Addr()
 }
 
+// serveLoopback starts a management server for app on a loopback port,
+// shut down when the test ends, and returns its base URL.
+func serveLoopback(t *testing.T, app *stream.App) string {
+	t.Helper()
+	srv := management.New(app, management.Options{Config: management.Config{Address: "127.0.0.1:0"}})
+	if err := srv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = srv.Shutdown(context.Background()) })
+	return "http://" + srv.Addr()
+}
+
 func getJSON(t *testing.T, url string, v any) {
 	t.Helper()
 	resp, err := http.Get(url)

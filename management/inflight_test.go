@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/streambind/streambind/binder/bindertest"
 	"github.com/streambind/streambind/binder/memory"
 	"github.com/streambind/streambind/management"
 	"github.com/streambind/streambind/stream"
@@ -38,25 +39,9 @@ func TestInFlightGauges(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := management.New(app, management.Options{Config: management.Config{Address: "127.0.0.1:0"}})
-	if err := srv.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = srv.Shutdown(context.Background()) })
-	base := "http://" + srv.Addr()
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- app.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		<-done
-	})
-	select {
-	case <-app.Ready():
-	case err := <-done:
-		t.Fatal(err)
-	}
-	if err := app.Bridge().Send(ctx, "orders-out", "o-1"); err != nil {
+	base := serveLoopback(t, app)
+	bindertest.RunApp(t, app)
+	if err := app.Bridge().Send(context.Background(), "orders-out", "o-1"); err != nil {
 		t.Fatal(err)
 	}
 	select {

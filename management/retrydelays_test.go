@@ -106,12 +106,7 @@ func TestDelayedRetriesByLevel(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := management.New(app, management.Options{Config: management.Config{Address: "127.0.0.1:0"}})
-	if err := srv.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = srv.Shutdown(context.Background()) })
-	base := "http://" + srv.Addr()
+	base := serveLoopback(t, app)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- app.Run(ctx) }()

@@ -214,37 +214,23 @@ func TestBuildCAFileWithSkipVerify(t *testing.T) {
 // private key" alone: security trial).
 func TestBuildKeyProblemsAtKeyFile(t *testing.T) {
 	dir := t.TempDir()
-	newKey := func() *ecdsa.PrivateKey {
-		k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return k
-	}
-	key := newKey()
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "test"}, NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour)}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	write := func(name string, b *pem.Block) string {
+	_, certPEM, _ := selfSignedPEM(t, "client")
+	_, _, otherKeyPEM := selfSignedPEM(t, "other")
+	write := func(name string, b []byte) string {
 		p := filepath.Join(dir, name)
-		if err := os.WriteFile(p, pem.EncodeToMemory(b), 0o600); err != nil {
+		if err := os.WriteFile(p, b, 0o600); err != nil {
 			t.Fatal(err)
 		}
 		return p
 	}
-	certFile := write("c.pem", &pem.Block{Type: "CERTIFICATE", Bytes: der})
-	other, err := x509.MarshalECPrivateKey(newKey())
-	if err != nil {
-		t.Fatal(err)
-	}
+	block := func(b *pem.Block) []byte { return pem.EncodeToMemory(b) }
+	certFile := write("c.pem", certPEM)
 	for _, tc := range []struct {
 		name, keyFile, want string
 	}{
-		{"another key", write("other.pem", &pem.Block{Type: "EC PRIVATE KEY", Bytes: other}), "does not match"},
-		{"encrypted PKCS#8", write("enc8.pem", &pem.Block{Type: "ENCRYPTED PRIVATE KEY", Bytes: []byte{0x30, 0x03, 0x02, 0x01, 0x01}}), "encrypted (passphrase-protected)"},
-		{"legacy encrypted", write("encl.pem", &pem.Block{Type: "EC PRIVATE KEY", Headers: map[string]string{"Proc-Type": "4,ENCRYPTED", "DEK-Info": "AES-128-CBC,00"}, Bytes: []byte{1, 2, 3}}), "encrypted (passphrase-protected)"},
+		{"another key", write("other.pem", otherKeyPEM), "does not match"},
+		{"encrypted PKCS#8", write("enc8.pem", block(&pem.Block{Type: "ENCRYPTED PRIVATE KEY", Bytes: []byte{0x30, 0x03, 0x02, 0x01, 0x01}})), "encrypted (passphrase-protected)"},
+		{"legacy encrypted", write("encl.pem", block(&pem.Block{Type: "EC PRIVATE KEY", Headers: map[string]string{"Proc-Type": "4,ENCRYPTED", "DEK-Info": "AES-128-CBC,00"}, Bytes: []byte{1, 2, 3}})), "encrypted (passphrase-protected)"},
 	} {
 		var d props.Decoder
 		ts := TLS{Set: true, CertFile: certFile, CertPath: "x.tls.cert-file", KeyFile: tc.keyFile, KeyPath: "x.tls.key-file"}
