@@ -766,20 +766,38 @@ func (cm *committer) mark(po *partOffset, next int64) {
 	}
 }
 
+// loop commits after every mark, coalesced, and retries a failed commit
+// after a back-off (100 ms doubling to 5 s, reset by a commit that
+// succeeds) until ctx ends. Without the retries a refused commit (a
+// coordinator answering "rebalance in progress", a broken connection)
+// stood until the partition's next message: on an idle partition for as
+// long as it stayed idle, every message handled before it handed out
+// again after a crash.
 func (cm *committer) loop(ctx context.Context) {
+	backoff := dispatch.Backoff{Initial: 100 * time.Millisecond, Max: 5 * time.Second}
+	fails := 0
+	var retry <-chan time.Time
 	for {
 		select {
 		case <-cm.wake:
-			cm.commit(false)
+		case <-retry:
 		case <-ctx.Done():
 			return
 		}
+		retry = nil
+		if cm.commit(false) {
+			fails = 0
+			continue
+		}
+		fails++
+		retry = time.After(backoff.Delay(fails))
 	}
 }
 
-// commit commits every partition whose processed prefix moved. Calls are
-// serial (the loop, then the final call after the loop ended).
-func (cm *committer) commit(final bool) {
+// commit commits every partition whose processed prefix moved and
+// reports whether nothing is left to commit (false: the commit failed).
+// Calls are serial (the loop, then the final call after the loop ended).
+func (cm *committer) commit(final bool) bool {
 	cm.mu.Lock()
 	parts := slices.Clone(cm.parts)
 	cm.mu.Unlock()
@@ -798,7 +816,7 @@ func (cm *committer) commit(final bool) {
 		}
 	}
 	if len(moved) == 0 {
-		return
+		return true
 	}
 	if err := cm.gen.CommitOffsets(todo); err != nil {
 		level := slog.LevelDebug
@@ -811,11 +829,12 @@ func (cm *committer) commit(final bool) {
 				po.tried = append(po.tried, offs[i])
 			}
 		}
-		return
+		return false
 	}
 	for i, po := range moved {
 		po.committed, po.known, po.tried = offs[i], offs[i], nil
 	}
+	return true
 }
 
 // uncommitted returns the partitions whose processed prefix was not
