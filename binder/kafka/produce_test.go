@@ -422,6 +422,14 @@ func TestProduceSeveralBrokers(t *testing.T) {
 	b := newBinder(t, c, nil)
 	closeBinder(t, b)
 	dest := uniqueTopic(t)
+	// kfake picks each partition's leader at random (all six on one
+	// broker in about 1 of 243 runs): spread them.
+	createTopic(t, c, dest, parts, nil)
+	for part := range int32(parts) {
+		if err := c.Kfake.MoveTopicPartition(dest, part, part%3); err != nil {
+			t.Fatalf("move %s[%d] to broker %d: %v", dest, part, part%3, err)
+		}
+	}
 	p := bindProducer(t, b, dest, parts)
 	md, err := (&kafkago.Client{Addr: kafkago.TCP(c.Addrs()...)}).Metadata(context.Background(), &kafkago.MetadataRequest{Topics: []string{dest}})
 	if err != nil {
