@@ -63,7 +63,8 @@ type Config struct {
 	Concurrency int
 	// SendTimeout bounds one send, confirm included. A send that times out
 	// counts as failed: the row stays and is sent again later. Default 30s.
-	// It also bounds a batch: no send starts later than SendTimeout after
+	// It also bounds each database round trip of a batch (a database that
+	// does not answer fails the batch: readiness down), and a batch: no send starts later than SendTimeout after
 	// the claim, and the claim's transaction gets
 	// idle_in_transaction_session_timeout = 3 x SendTimeout (at least 1s),
 	// so that a frozen relay's locks are released (see [Relay]); hence at

@@ -82,6 +82,10 @@
 //     keys' later rows) for at most 3 x send-timeout: the claim sets
 //     idle_in_transaction_session_timeout, and PostgreSQL then rolls the
 //     frozen relay's transaction back.
+//   - A database that stops answering (a hung server, a network that drops
+//     packets) fails the relay's batch within send-timeout, each database
+//     round trip being bounded by it: readiness goes down, and the relay
+//     sends again by itself once the database answers.
 //   - Header keys and values are bytes: not valid UTF-8, or holding NUL,
 //     they arrive as a direct send delivers them.
 //

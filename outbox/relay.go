@@ -231,6 +231,9 @@ func (r *Relay) Health(context.Context) error {
 // server (a missing table, a refused statement or setting) is not an
 // unreachable database, and an operator looks in a different place.
 func failure(err error) string {
+	if errors.Is(err, errNoAnswer) {
+		return "the database did not answer within send-timeout"
+	}
 	var ce *pgconn.ConnectError
 	if errors.As(err, &ce) {
 		return "cannot connect to the database"
@@ -561,11 +564,19 @@ FROM c ORDER BY c.id`
 // batch claims, sends and deletes one batch (see [Relay]) in two round
 // trips to the database: BEGIN with the claim, and the deletes with
 // COMMIT, each sent as one pipeline.
+//
+// Each round trip (the connection's acquisition and the claim; the deletes
+// with the commit) must end within send-timeout (dbRound): a database that
+// stops answering without closing the connection (a hung server, a network
+// that drops packets) fails the batch, and readiness says so, rather than
+// holding the relay in a read that may never return.
 func (r *Relay) batch(ctx context.Context) (result, error) {
 	var res result
-	conn, err := r.pool.Acquire(ctx)
+	claimCtx, cancel := r.dbRound(ctx)
+	defer cancel()
+	conn, err := r.pool.Acquire(claimCtx)
 	if err != nil {
-		return res, err
+		return res, r.dbErr(ctx, "acquire a connection", err)
 	}
 	// A connection left in a transaction (an error, ctx ended) is closed by
 	// the pool on Release, which rolls the transaction back.
@@ -578,19 +589,19 @@ func (r *Relay) batch(ctx context.Context) (result, error) {
 	// Relay: a frozen relay); local: it ends with the transaction.
 	claim.Queue("SELECT set_config('idle_in_transaction_session_timeout', $1, true)", r.idleTimeout)
 	claim.Queue(r.claim, r.cfg.BatchSize, bNames, bKeys)
-	br := conn.SendBatch(ctx, claim)
+	br := conn.SendBatch(claimCtx, claim)
 	if _, err := br.Exec(); err != nil {
 		br.Close()
-		return res, fmt.Errorf("begin: %w", err)
+		return res, r.dbErr(ctx, "begin", err)
 	}
 	if _, err := br.Exec(); err != nil {
 		br.Close()
-		return res, fmt.Errorf("begin: set idle_in_transaction_session_timeout: %w", err)
+		return res, r.dbErr(ctx, "begin: set idle_in_transaction_session_timeout", err)
 	}
 	rows, err := br.Query()
 	if err != nil {
 		br.Close()
-		return res, fmt.Errorf("claim: %w", err)
+		return res, r.dbErr(ctx, "claim", err)
 	}
 	var groups []*group
 	byKey := map[string]*group{}
@@ -601,7 +612,7 @@ func (r *Relay) batch(ctx context.Context) (result, error) {
 		if err := rows.Scan(&x.id, &x.name, &x.key, &x.payload, &hdr, &foreign); err != nil {
 			rows.Close()
 			br.Close()
-			return res, fmt.Errorf("claim: %w", err)
+			return res, r.dbErr(ctx, "claim", err)
 		}
 		res.claimed++
 		if foreign != nil {
@@ -623,14 +634,17 @@ func (r *Relay) batch(ctx context.Context) (result, error) {
 	rows.Close()
 	if err := rows.Err(); err != nil {
 		br.Close()
-		return res, fmt.Errorf("claim: %w", err)
+		return res, r.dbErr(ctx, "claim", err)
 	}
 	if err := br.Close(); err != nil {
-		return res, fmt.Errorf("claim: %w", err)
+		return res, r.dbErr(ctx, "claim", err)
 	}
+	cancel()
 	if res.claimed == 0 {
-		if _, err := conn.Exec(ctx, "COMMIT"); err != nil {
-			return res, fmt.Errorf("commit: %w", err)
+		cctx, cancel := r.dbRound(ctx)
+		defer cancel()
+		if _, err := conn.Exec(cctx, "COMMIT"); err != nil {
+			return res, r.dbErr(ctx, "commit", err)
 		}
 		r.batches.Add(1) // an empty batch counts too (see Batches)
 		return res, nil
@@ -668,14 +682,35 @@ func (r *Relay) batch(ctx context.Context) (result, error) {
 		b.Queue("DELETE FROM "+q+" WHERE id = ANY($1)", sent)
 	}
 	b.Queue("COMMIT")
-	if err := conn.SendBatch(ctx, b).Close(); err != nil {
-		return res, fmt.Errorf("delete sent rows and commit: %w", err)
+	cctx, cancel := r.dbRound(ctx)
+	defer cancel()
+	if err := conn.SendBatch(cctx, b).Close(); err != nil {
+		return res, r.dbErr(ctx, "delete sent rows and commit", err)
 	}
 	r.relayed.Add(int64(res.sent))
 	r.failed.Add(int64(res.failed))
 	r.setAside.Add(int64(res.aside))
 	r.batches.Add(1)
 	return res, nil
+}
+
+// dbRound bounds one round trip of a batch to the database by
+// send-timeout (see batch).
+func (r *Relay) dbRound(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(ctx, r.cfg.SendTimeout)
+}
+
+// errNoAnswer marks a round trip that ran out of its dbRound: the database
+// did not answer (see failure).
+var errNoAnswer = errors.New("the database did not answer within send-timeout")
+
+// dbErr wraps the error of a batch's step; a round trip that ran out of
+// its dbRound while the relay's own ctx lives is errNoAnswer.
+func (r *Relay) dbErr(ctx context.Context, step string, err error) error {
+	if ctx.Err() == nil && errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Errorf("%s: %w (%s; the relay closed the connection): %w", step, errNoAnswer, r.cfg.SendTimeout, err)
+	}
+	return fmt.Errorf("%s: %w", step, err)
 }
 
 // send sends the groups' rows: groups concurrently, rows of a group in
