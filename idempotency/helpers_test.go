@@ -92,6 +92,11 @@ type stores struct {
 	logger *slog.Logger  // Options.Logger; default testLogger()
 	// own: New opens its pool and client from the DSN and URL.
 	own bool
+	// storePool replaces pool as the store's (Options.Pool); pool stays
+	// the test's own (count).
+	storePool *pgxpool.Pool
+	// storeTimeout is Options.StoreTimeout.
+	storeTimeout time.Duration
 }
 
 func newStores(t testing.TB, store string) *stores {
@@ -143,12 +148,16 @@ func (s *stores) options() idempotency.Options {
 		log = testLogger()
 	}
 	if s.own {
-		return idempotency.Options{Logger: log}
+		return idempotency.Options{Logger: log, StoreTimeout: s.storeTimeout}
 	}
 	if s.sqlDB != nil {
-		return idempotency.Options{DB: s.sqlDB, Redis: s.redis, Memory: s.memory, Logger: log}
+		return idempotency.Options{DB: s.sqlDB, Redis: s.redis, Memory: s.memory, Logger: log, StoreTimeout: s.storeTimeout}
 	}
-	return idempotency.Options{Pool: s.pool, Redis: s.redis, Memory: s.memory, Logger: log}
+	pool := s.pool
+	if s.storePool != nil {
+		pool = s.storePool
+	}
+	return idempotency.Options{Pool: pool, Redis: s.redis, Memory: s.memory, Logger: log, StoreTimeout: s.storeTimeout}
 }
 
 // count returns the rows of the test's table.

@@ -67,6 +67,7 @@ import (
 	"sort"
 	"strings"
 	"sync/atomic"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
@@ -98,6 +99,15 @@ type Options struct {
 	// Logger for skipped duplicates (debug) and store problems. Default:
 	// slog.Default().
 	Logger *slog.Logger
+	// StoreTimeout bounds each of the postgres store's own round trips to
+	// the database — the transaction's begin (with a connection from the
+	// pool), the mark's insert, the commit, a purge's delete — so that a
+	// database that stops answering without closing the connection fails
+	// the message (left for redelivery, readiness down) rather than hold
+	// it for as long as the socket lives. The handler's own statements
+	// are its own to bound. Zero: [DefaultStoreTimeout] (30s); negative is
+	// an error.
+	StoreTimeout time.Duration
 }
 
 // Consumer is the idempotent consumer of an app's bindings. It is a
@@ -127,6 +137,12 @@ func New(app *stream.App, cfg Config, opts Options) (*Consumer, error) {
 	cfg = cfg.withDefaults()
 	if err := cfg.Validate(); err != nil {
 		return nil, err
+	}
+	if opts.StoreTimeout < 0 {
+		return nil, fmt.Errorf("idempotency: Options.StoreTimeout is %s; want a positive duration, or 0 for the default (%s)", opts.StoreTimeout, DefaultStoreTimeout)
+	}
+	if opts.StoreTimeout == 0 {
+		opts.StoreTimeout = DefaultStoreTimeout
 	}
 	log := opts.Logger
 	if log == nil {
@@ -196,7 +212,7 @@ func New(app *stream.App, cfg Config, opts Options) (*Consumer, error) {
 					db, own = pgxDB{pool}, true
 				}
 				t, _ := parseTable(cfg.Postgres.Table) // validated
-				pg = newPGStore(db, own, t, log)
+				pg = newPGStore(db, own, t, opts.StoreTimeout, log)
 				comps = append(comps, &purger{s: pg, interval: cfg.Postgres.PurgeInterval, log: log.With("component", "idempotency", "table", t.qualified())})
 			}
 			mw = func(next stream.Handler) stream.Handler { return pg.wrap(c, name, key, ic.Retention, next) }

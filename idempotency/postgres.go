@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -219,12 +220,14 @@ type pgStore struct {
 	t      table
 	insert string
 	state  *storeState
+	// timeout bounds each of the store's own round trips (see bound).
+	timeout time.Duration
 }
 
-func newPGStore(db pgDB, own bool, t table, log *slog.Logger) *pgStore {
+func newPGStore(db pgDB, own bool, t table, timeout time.Duration, log *slog.Logger) *pgStore {
 	// The retention travels as a bigint count of milliseconds: the cast
 	// makes its type explicit for every driver (database/sql ones too).
-	return &pgStore{db: db, own: own, t: t, state: newStoreState("postgres table "+t.qualified(), log),
+	return &pgStore{db: db, own: own, t: t, timeout: timeout, state: newStoreState("postgres table "+t.qualified(), log),
 		insert: "INSERT INTO " + t.Quoted() + " (binding, key, expires_at) VALUES ($1, $2, now() + $3::bigint * interval '1 millisecond') ON CONFLICT DO NOTHING"}
 }
 
@@ -246,8 +249,18 @@ func (s *pgStore) wrap(c *Consumer, binding string, key *stream.IdempotencyKey, 
 		if err != nil {
 			return err
 		}
-		tx, err := s.db.begin(ctx)
+		// The store's own round trips run on actx, which a round trip
+		// that outlives s.timeout ends (bound): the transaction (a
+		// database/sql one is bound to the context it began with) and its
+		// connection end with it. actx ends after the transaction did.
+		actx, abort := context.WithCancel(ctx)
+		defer abort()
+		var tx pgTx
+		timedOut := s.bound(abort, func() { tx, err = s.db.begin(actx) })
 		if err != nil {
+			if timedOut && ctx.Err() == nil {
+				return s.state.storeDown(ctx, binding, "begin", s.noAnswer("no connection from the pool, or no answer from the database, within %s (a pool smaller than the bindings' concurrency also waits: size it to at least that)", err))
+			}
 			return s.state.storeDown(ctx, binding, "begin", err)
 		}
 		defer func() {
@@ -258,7 +271,11 @@ func (s *pgStore) wrap(c *Consumer, binding string, key *stream.IdempotencyKey, 
 			}
 		}()
 		sk := storedKey(k)
-		n, err := tx.exec(ctx, s.insert, binding, sk, ms)
+		var n int64
+		timedOut = s.boundWait(ctx, abort, func() { n, err = tx.exec(actx, s.insert, binding, sk, ms) })
+		if err != nil && timedOut && ctx.Err() == nil {
+			return s.state.storeDown(ctx, binding, "insert mark into "+s.t.qualified(), s.noAnswer("no answer from the database within %s, nor to a ping on another connection", err))
+		}
 		if err != nil {
 			switch {
 			case connLost(err):
@@ -299,7 +316,11 @@ func (s *pgStore) wrap(c *Consumer, binding string, key *stream.IdempotencyKey, 
 			}
 			return s.state.storeDown(ctx, binding, "commit (the handler's writes and the mark are rolled back; the message will run again)", err)
 		}
-		if err = tx.commit(ctx); err != nil {
+		timedOut = s.bound(abort, func() { err = tx.commit(actx) })
+		if err != nil && timedOut && ctx.Err() == nil {
+			return s.state.storeDown(ctx, binding, "commit (the handler's writes and the mark are rolled back, unless the commit reached the database: then a redelivery finds the mark and skips)", s.noAnswer("no answer from the database within %s", err))
+		}
+		if err != nil {
 			if errors.Is(err, pgx.ErrTxCommitRollback) {
 				// COMMIT answered ROLLBACK: a statement of the handler
 				// failed and aborted the transaction, and the handler
@@ -318,6 +339,75 @@ func (s *pgStore) wrap(c *Consumer, binding string, key *stream.IdempotencyKey, 
 		c.processed(binding)
 		return nil
 	}
+}
+
+// DefaultStoreTimeout is the default of [Options.StoreTimeout].
+const DefaultStoreTimeout = 30 * time.Second
+
+// bound runs f, a round trip of the store on the attempt's context, and
+// ends that context (abort) if f has not returned within s.timeout: a
+// database that stops answering without closing the connection (a hung
+// server, a network that drops packets) would otherwise hold the message,
+// and its binding's slot, for as long as the socket lives. It reports
+// whether the time ran out (f's error then says the context ended).
+func (s *pgStore) bound(abort context.CancelFunc, f func()) (timedOut bool) {
+	t := time.AfterFunc(s.timeout, abort)
+	f()
+	return !t.Stop()
+}
+
+// boundWait is bound for the mark's insert, which rightly waits for as
+// long as another delivery of the key runs its handler (its transaction
+// holds the mark's row lock): each time s.timeout passes while f runs,
+// the database is pinged on another connection of the pool, and only a
+// ping that gets no answer within storeProbeTimeout ends f. (Ending a
+// waiting insert would also leave its backend waiting on the server, the
+// closed connection unnoticed until the lock is released: one more
+// backend for every redelivery meanwhile.)
+func (s *pgStore) boundWait(ctx context.Context, abort context.CancelFunc, f func()) (timedOut bool) {
+	done := make(chan struct{})
+	watched := make(chan struct{})
+	var out atomic.Bool
+	go func() {
+		defer close(watched)
+		t := time.NewTimer(s.timeout)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+			pctx, cancel := context.WithTimeout(ctx, storeProbeTimeout)
+			err := s.db.ping(pctx)
+			cancel()
+			if err != nil && ctx.Err() == nil {
+				select {
+				case <-done:
+				default:
+					out.Store(true)
+					abort()
+				}
+				return
+			}
+			t.Reset(s.timeout)
+		}
+	}()
+	f()
+	close(done)
+	<-watched
+	return out.Load()
+}
+
+// errNoAnswer marks a store round trip that ran out of the store timeout.
+var errNoAnswer = errors.New("the database did not answer in time")
+
+// noAnswer is the error of a round trip that ran out of the store timeout:
+// format takes the timeout.
+func (s *pgStore) noAnswer(format string, err error) error {
+	return fmt.Errorf("%w: "+format+": %w", errNoAnswer, s.timeout, err)
 }
 
 // storeProbeTimeout bounds the ping that tells a handler's own loss of its
@@ -417,7 +507,11 @@ func (p *purger) purge(ctx context.Context) (int64, error) {
 	del := fmt.Sprintf("DELETE FROM %s WHERE ctid IN (SELECT ctid FROM %s WHERE expires_at < now() LIMIT %d)", qq, qq, purgeBatch)
 	var total int64
 	for {
-		n, err := p.s.db.exec(ctx, del)
+		// Bounded: a database that does not answer must not hold the
+		// purge (and its readiness) for as long as the socket lives.
+		dctx, cancel := context.WithTimeout(ctx, p.s.timeout)
+		n, err := p.s.db.exec(dctx, del)
+		cancel()
 		if err != nil {
 			return total, fmt.Errorf("purge %s: %w", q, err)
 		}
@@ -489,6 +583,11 @@ func (p *purger) Health(ctx context.Context) error {
 	// The last purge failed: look again rather than stay down until the
 	// next purge (the table may have been created since).
 	q := p.s.t.qualified()
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, storeProbeTimeout)
+		defer cancel()
+	}
 	if _, err := p.s.db.exec(ctx, "SELECT FROM "+p.s.t.Quoted()+" LIMIT 0"); err != nil {
 		return fmt.Errorf("idempotency store %s: %s", q, redacted(err))
 	}
