@@ -2,6 +2,7 @@ package outbox_test
 
 import (
 	"context"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -61,5 +62,43 @@ func TestBlackHoledDatabaseFailsWithinSendTimeout(t *testing.T) {
 	waitEmpty(t, pool, table, 30*time.Second)
 	waitForCond(t, 15*time.Second, "the relay to report up again", func() bool {
 		return ob.Relay().Health(context.Background()) == nil
+	})
+}
+
+// TestHealthSaysLockTimeout: a claim refused because a lock on the table
+// was not granted within the session's lock_timeout (a migration holding
+// the table) is reported as that, not as a generic refusal.
+func TestHealthSaysLockTimeout(t *testing.T) {
+	pool, table := migrate(t)
+	u, err := url.Parse(outboxtest.DSN())
+	if err != nil || u.Scheme == "" {
+		t.Skip("the test DSN is not a URL")
+	}
+	q := u.Query()
+	q.Set("options", "-c lock_timeout=50ms")
+	u.RawQuery = strings.ReplaceAll(q.Encode(), "+", "%20") // pgx reads + as itself
+	ctx := context.Background()
+	lock, err := pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lock.Rollback(ctx) //nolint:errcheck // ends the lock
+	if _, err := lock.Exec(ctx, "LOCK TABLE "+table+" IN ACCESS EXCLUSIVE MODE"); err != nil {
+		t.Fatal(err)
+	}
+	_, ob, _, _ := breakApp(t, newBroker(t, "memory"), false, outbox.Config{Table: table, DSN: u.String(), PollInterval: 50 * time.Millisecond})
+	var herr error
+	waitForCond(t, 15*time.Second, "the relay to report down", func() bool {
+		herr = ob.Relay().Health(ctx)
+		return herr != nil
+	})
+	if !strings.Contains(herr.Error(), "a lock on the table was not granted within the session's lock_timeout") {
+		t.Errorf("health: %v; want it to name the lock timeout", herr)
+	}
+	if err := lock.Rollback(ctx); err != nil {
+		t.Fatal(err)
+	}
+	waitForCond(t, 15*time.Second, "the relay to report up once the lock is released", func() bool {
+		return ob.Relay().Health(ctx) == nil
 	})
 }

@@ -247,6 +247,10 @@ func failure(err error) string {
 		return "the database ended the session"
 	case pe.Code == "42P01":
 		return "the table is missing: run outbox.Migrate"
+	case pe.Code == "55P03":
+		return "a lock on the table was not granted within the session's lock_timeout (a migration, LOCK TABLE, a long transaction)"
+	case pe.Code == "57014":
+		return "a statement was cancelled: the session's statement_timeout, or an administrator's pg_cancel_backend"
 	default:
 		return "the database refused a statement, SQLSTATE " + pe.Code
 	}
@@ -708,7 +712,7 @@ var errNoAnswer = errors.New("the database did not answer within send-timeout")
 // its dbRound while the relay's own ctx lives is errNoAnswer.
 func (r *Relay) dbErr(ctx context.Context, step string, err error) error {
 	if ctx.Err() == nil && errors.Is(err, context.DeadlineExceeded) {
-		return fmt.Errorf("%s: %w (%s; the relay closed the connection): %w", step, errNoAnswer, r.cfg.SendTimeout, err)
+		return fmt.Errorf("%s: %w (%s: a database that hangs or cannot be reached, or a lock held on the table meanwhile; the relay closed the connection): %w", step, errNoAnswer, r.cfg.SendTimeout, err)
 	}
 	return fmt.Errorf("%s: %w", step, err)
 }
