@@ -247,6 +247,10 @@ func failure(err error) string {
 		return "the database ended the session"
 	case pe.Code == "42P01":
 		return "the table is missing: run outbox.Migrate"
+	case pe.Code == "42703" || pe.Code == "42883" || pe.Code == "42804":
+		return "the table does not have the columns the relay reads, of their types (made by hand, or by an older version): run outbox.Migrate, or compare it with docs/outbox.md"
+	case pe.Code == "42501":
+		return "the relay's role lacks a right on the table or its schema (it needs USAGE on the schema, and SELECT, UPDATE and DELETE on the table)"
 	case pe.Code == "55P03":
 		return "a lock on the table was not granted within the session's lock_timeout (a migration, LOCK TABLE, a long transaction)"
 	case pe.Code == "57014":
@@ -554,8 +558,16 @@ func (r *Relay) blockedArrays() ([]string, [][]byte) {
 // oldest rows nobody locked, leaving out the blocked keys ($2, $3), each
 // with the id of an older row of its (name, key) that is not in the batch
 // (NULL when there is none: the row may be sent).
+//
+// The two statements that change nothing (WHERE false) check the rights
+// the batch's end needs, before anything is sent: a relay that may not
+// delete its sent rows (or count a failed attempt) would otherwise send
+// every batch again each poll-interval, for ever. PostgreSQL checks a
+// statement's rights whatever rows it touches.
 func claimSQL(q string) string {
-	return `WITH c AS MATERIALIZED (
+	return `WITH may_delete AS (DELETE FROM ` + q + ` WHERE false RETURNING 1),
+may_update AS (UPDATE ` + q + ` SET attempts = attempts, last_error = last_error, dead_at = dead_at WHERE false RETURNING 1),
+c AS MATERIALIZED (
 	SELECT id, name, key, payload, headers FROM ` + q + ` t
 	WHERE t.dead_at IS NULL AND NOT EXISTS (SELECT 1 FROM unnest($2::text[], $3::bytea[]) AS b(name, key) WHERE b.name = t.name AND b.key = t.key)
 	ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED
@@ -594,13 +606,15 @@ func (r *Relay) batch(ctx context.Context) (result, error) {
 	claim.Queue("SELECT set_config('idle_in_transaction_session_timeout', $1, true)", r.idleTimeout)
 	claim.Queue(r.claim, r.cfg.BatchSize, bNames, bKeys)
 	br := conn.SendBatch(claimCtx, claim)
+	// The three statements go in one round trip: a claim that cannot be
+	// prepared (a table of another shape) fails at the first.
 	if _, err := br.Exec(); err != nil {
 		br.Close()
-		return res, r.dbErr(ctx, "begin", err)
+		return res, r.dbErr(ctx, "begin and claim", err)
 	}
 	if _, err := br.Exec(); err != nil {
 		br.Close()
-		return res, r.dbErr(ctx, "begin: set idle_in_transaction_session_timeout", err)
+		return res, r.dbErr(ctx, "begin and claim: set idle_in_transaction_session_timeout", err)
 	}
 	rows, err := br.Query()
 	if err != nil {
