@@ -78,6 +78,27 @@ func (q *partQ) pushFront(rs []*sendReq) {
 	}
 }
 
+// dropAbandoned removes the queued records whose Sends gave up (see
+// sendReq.abandoned).
+func (q *partQ) dropAbandoned() {
+	rest := q.queue[q.head:]
+	kept := slices.DeleteFunc(rest, func(r *sendReq) bool {
+		if r.gaveUp() {
+			q.bytes -= r.size
+			return true
+		}
+		return false
+	})
+	q.queue = q.queue[:q.head+len(kept)]
+	if q.head == len(q.queue) {
+		q.queue, q.head = q.queue[:0], 0
+	}
+}
+
+// gaveUp reports whether r is a Send's record that its Send no longer
+// waits for (SendAsync's are always waited for: their done is called).
+func (r *sendReq) gaveUp() bool { return r.cb == nil && r.abandoned.Load() }
+
 // take removes the next batch: at most n records and maxBytes bytes (at
 // least one record); a record marked alone goes by itself.
 func (q *partQ) take(n, maxBytes int) []*sendReq {
@@ -458,6 +479,14 @@ func (l *loop) complete(req *request) {
 		}
 		b.attempts++
 		if retriable(b.err) && b.attempts < p.ps.sendAttempts && p.abortCtx.Err() == nil {
+			// Records whose Sends gave up are not retried, nor those
+			// queued behind (see sendReq.abandoned): during an outage the
+			// partition's next sends do not wait for the retries of ones
+			// no one waits for.
+			q.dropAbandoned()
+			if b.reqs = slices.DeleteFunc(b.reqs, (*sendReq).gaveUp); len(b.reqs) == 0 {
+				continue
+			}
 			d := backoff(b.attempts, retryBackoffMin, retryBackoffMax)
 			p.log.Debug("kafka: produce failed; retrying", "partition", b.part, "records", len(b.reqs), "attempt", b.attempts, "backoff", d, "error", p.bd.logErr(b.err))
 			b.notBefore = time.Now().Add(d)

@@ -11,6 +11,7 @@ import (
 	"net"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -79,6 +80,13 @@ type sendReq struct {
 	// returns on the context's end without waiting for the write): r is
 	// never cleared or pooled again, only left to the garbage collector.
 	unsettled bool
+	// abandoned: the Send that made r returned when its ctx ended, before
+	// the broker's acknowledgement. A failed batch is retried without
+	// such records (see loop.complete): no one waits for them, and the
+	// caller, told that the send failed, sends again (the core redelivers
+	// the input), so that writing one after that would be a duplicate, and
+	// retrying it would hold up the partition's next sends.
+	abandoned atomic.Bool
 	done      chan error // capacity 1
 	// cb is SendAsync's done; nil for Send, which waits on done.
 	cb func(error)
@@ -264,6 +272,7 @@ func (p *producer) Send(ctx context.Context, m stream.Envelope) error {
 		return p.sendErr(err)
 	case <-ctx.Done():
 		// r is still owned by the loop; it is not returned to the pool.
+		r.abandoned.Store(true)
 		return fmt.Errorf("kafka: send to %s: no acknowledgement from the broker (the record may still have been written): %w", p.topic, ctx.Err())
 	}
 }
@@ -308,6 +317,7 @@ func (p *producer) enqueue(m stream.Envelope, cb func(error)) (*sendReq, error) 
 	}
 	r.size = msgSize(&r.msg)
 	r.alone, r.recreated = false, false
+	r.abandoned.Store(false)
 	r.cb = cb
 	p.mu.Lock()
 	if p.closed {
