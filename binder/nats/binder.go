@@ -197,6 +197,16 @@ func (bd *Binder) dial(ctx context.Context) (*connection, error) {
 	o.RetryOnFailedConnect = false
 	o.PingInterval = bd.st.pingInterval
 	o.MaxPingsOut = bd.st.maxPingsOut
+	// nats.go holds the connection's lock while it writes to the socket,
+	// so that on a path that stalls (the socket takes no more bytes)
+	// every publish, whatever its ctx, and the pings wait for the write,
+	// by default for a minute, while the connection looks up. A write
+	// that takes as long as the pings would take to find the connection
+	// stale fails and the connection is made again.
+	if w := bd.st.pingInterval * time.Duration(bd.st.maxPingsOut); w > 0 {
+		o.FlusherTimeout = w
+	}
+	o.ReconnectOnFlusherError = true
 	if bd.st.tls != nil {
 		o.Secure = true
 		o.TLSConfig = bd.st.tls.Clone()

@@ -20,6 +20,10 @@ type holeProxy struct {
 
 	mu    sync.Mutex
 	conns []net.Conn
+	// gate is closed while the proxy forwards; a stall (stall) replaces
+	// it with an open one: nothing is read either way, so that TCP's
+	// windows fill and the writers block, as on a path that stalls.
+	gate chan struct{}
 }
 
 func newHoleProxy(t testing.TB, target string) *holeProxy {
@@ -28,7 +32,8 @@ func newHoleProxy(t testing.TB, target string) *holeProxy {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &holeProxy{l: l, target: target}
+	p := &holeProxy{l: l, target: target, gate: make(chan struct{})}
+	close(p.gate)
 	t.Cleanup(func() { l.Close(); p.cut() })
 	go p.serve()
 	return p
@@ -67,7 +72,9 @@ func (p *holeProxy) serve() {
 func (p *holeProxy) pipe(dst, src net.Conn) {
 	buf := make([]byte, 32<<10)
 	for {
+		<-p.open()
 		n, err := src.Read(buf)
+		<-p.open()
 		if n > 0 && !p.hole.Load() {
 			if _, werr := dst.Write(buf[:n]); werr != nil {
 				break
@@ -84,6 +91,30 @@ func (p *holeProxy) pipe(dst, src net.Conn) {
 // blackhole starts (true) or ends (false) dropping the traffic. Ending it
 // does not resynchronise a connection that lost bytes: cut it then.
 func (p *holeProxy) blackhole(on bool) { p.hole.Store(on) }
+
+// stall stops (true) or resumes (false) reading from either side of every
+// connection: what they write waits in TCP's buffers, and their writes
+// block once those are full.
+func (p *holeProxy) stall(on bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	select {
+	case <-p.gate:
+		if on {
+			p.gate = make(chan struct{})
+		}
+	default:
+		if !on {
+			close(p.gate)
+		}
+	}
+}
+
+func (p *holeProxy) open() <-chan struct{} {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.gate
+}
 
 // cut closes every proxied connection.
 func (p *holeProxy) cut() {
