@@ -49,9 +49,10 @@
 // A store that cannot be used (unreachable, the connection lost during
 // the handler or the commit, the table missing) leaves the message for
 // redelivery rather than failing it: not an attempt, not dead-lettered;
-// readiness reports the store down meanwhile. A mark the database refuses
-// for its values (SQLSTATE class 22 or 23) fails the message for good
-// instead. What the handler does to its own transaction counts against
+// readiness reports the store down meanwhile; so does a marks table whose
+// columns are not Migrate's. A mark the database refuses for its values
+// (a character the encoding cannot hold, a constraint added to the table)
+// fails the message for good instead. What the handler does to its own transaction counts against
 // the message, as any handler error: a failed statement it ignored (the
 // COMMIT answers ROLLBACK), a deadline of its own on a statement (pgx
 // closes the connection then) while the server still answers a ping.

@@ -79,13 +79,26 @@ func connLost(err error) bool {
 }
 
 // messageFault reports whether err, the server's answer to the mark's
-// INSERT, is about the values inserted — class 22 (data exception: an
-// encoding the database cannot take) or 23 (integrity constraint: the
-// expected unique violation is absorbed by ON CONFLICT DO NOTHING) —
-// rather than about the store: retrying the message cannot fix it.
+// INSERT, is about the values inserted — a character the database's
+// encoding cannot hold (22021, 22P05) or class 23 (integrity constraint:
+// a constraint added to the table; the expected unique violation is
+// absorbed by ON CONFLICT DO NOTHING) — rather than about the store:
+// retrying the message cannot fix it. A NOT NULL violation (23502) or any
+// other data exception of class 22 (a value too long for a varchar
+// column, not of a column's type) says that the table's columns are not
+// Migrate's — the store's fault, which would otherwise fail every message
+// of a binding for good (tableFault).
 func messageFault(err error) bool {
 	code := sqlState(err)
-	return strings.HasPrefix(code, "22") || strings.HasPrefix(code, "23")
+	return code == "22021" || code == "22P05" || (strings.HasPrefix(code, "23") && code != "23502")
+}
+
+// tableFault reports whether err, the server's answer to the mark's
+// INSERT, says that the marks table has other columns than Migrate's
+// (see messageFault).
+func tableFault(err error) bool {
+	code := sqlState(err)
+	return !messageFault(err) && (strings.HasPrefix(code, "22") || code == "23502")
 }
 
 // retryable reports whether err is a transient refusal of the transaction

@@ -281,3 +281,48 @@ func TestConnectionLostDuringHandler(t *testing.T) {
 		}
 	}
 }
+
+// TestMisshapenTableIsAStoreFault: a marks table whose columns are not
+// Migrate's (made by hand: a binding column too short for the binding's
+// name) refuses every mark with a class 22 error that is not the
+// message's: the message is left for redelivery and readiness names the
+// table, rather than every message of the binding failing for good
+// (dead-lettered, or dropped without dlq). Once the table is fixed the
+// message runs once.
+func TestMisshapenTableIsAStoreFault(t *testing.T) {
+	st := newStores(t, "postgres")
+	ctx := context.Background()
+	st.table = st.schema + ".short_marks"
+	if _, err := st.pool.Exec(ctx, "CREATE TABLE "+st.table+" (binding varchar(4) NOT NULL, key text NOT NULL, expires_at timestamptz NOT NULL, PRIMARY KEY (binding, key))"); err != nil {
+		t.Fatal(err)
+	}
+	calls := make(chan call, 10)
+	ta := startApp(t, newBroker(t, "memory"), st, appSpec{store: "postgres", consumer: "dlq: true, ", handler: func(_ context.Context, m stream.Message[order]) error {
+		calls <- call{m.Headers.Get(stream.HeaderID), m.Payload.N}
+		return nil
+	}})
+	id := uniqueID(t, "a")
+	ta.send(t, id, 1)
+	var e string
+	waitFor(t, 30*time.Second, "readiness to report the store down", func() bool {
+		e = componentError(ta.app, "idempotency:"+st.table)
+		return e != ""
+	})
+	if !strings.Contains(e, "columns are not those idempotency.Migrate makes") {
+		t.Errorf("readiness: %s; want it to say the table's columns are wrong", e)
+	}
+	b := ta.app.Binding("handle-in-0")
+	if s := b.Stats(); s.DeadLettered != 0 || s.Failed != 0 {
+		t.Fatalf("binding stats %+v: the message failed for the table's fault", s)
+	}
+	if _, err := st.pool.Exec(ctx, "ALTER TABLE "+st.table+" ALTER COLUMN binding TYPE text"); err != nil {
+		t.Fatal(err)
+	}
+	if c := receive(t, calls, 30*time.Second); c != (call{id, 1}) {
+		t.Fatalf("call %+v, want %s 1", c, id)
+	}
+	waitStats(t, ta, 0, 1)
+	if s := b.Stats(); s.DeadLettered != 0 {
+		t.Fatalf("binding stats %+v: want nothing dead-lettered", s)
+	}
+}

@@ -286,6 +286,9 @@ func (s *pgStore) wrap(c *Consumer, binding string, key *stream.IdempotencyKey, 
 			case retryable(err):
 				return fmt.Errorf("idempotency: %s: insert mark %q into %s: %s", binding, sk, s.t.qualified(), redacted(err))
 			}
+			if tableFault(err) {
+				return s.state.storeDown(ctx, binding, "insert mark into "+s.t.qualified()+": the table's columns are not those idempotency.Migrate makes (binding text, key text, expires_at timestamptz; primary key (binding, key)): fix or recreate it", err)
+			}
 			// A lost connection, also a missing table (42P01) or a
 			// missing right: the store is not usable, the message is not
 			// at fault.
