@@ -58,6 +58,59 @@ type connMgr struct {
 	blockedFlag atomic.Bool
 	unblocked   chan struct{} // closed when the connection is not blocked
 	done        chan struct{} // closed when the loop ended
+	// wconn is the last connection dialled (see writeBounded).
+	wconn atomic.Pointer[writeBounded]
+}
+
+// writeBounded bounds each write to the broker by twice the heartbeat
+// (the broker's own tolerance of a silent client) once the handshake is
+// done (amqp091-go clears the handshake's deadline), except while the
+// broker blocks the connection (a resource alarm: it stops reading, and
+// the write waits for the alarm to clear). amqp091-go sets no write
+// deadline and holds the connection's writer while it writes: on a path
+// that stalls (the socket takes no more bytes) a publish of a large
+// message waited until the path came back — after its heartbeats had
+// found the connection dead and the binder had dialled a new one — and
+// every Send behind it with it, whatever its ctx.
+type writeBounded struct {
+	net.Conn
+	d       time.Duration
+	blocked *atomic.Bool
+	armed   atomic.Bool
+	set     atomic.Int64 // when the deadline was last set (unix ns); 0: none set
+}
+
+func (c *writeBounded) SetDeadline(t time.Time) error {
+	if t.IsZero() {
+		c.armed.Store(true)
+	}
+	return c.Conn.SetDeadline(t)
+}
+
+func (c *writeBounded) Write(b []byte) (int, error) {
+	if c.armed.Load() {
+		if c.blocked.Load() {
+			if c.set.Swap(0) != 0 {
+				_ = c.Conn.SetWriteDeadline(time.Time{})
+			}
+		} else if now := time.Now(); now.UnixNano()-c.set.Load() > int64(c.d/8) {
+			// Renewed at most every d/8: a write fails after 7/8 d to d
+			// without progress.
+			if err := c.Conn.SetWriteDeadline(now.Add(c.d)); err != nil {
+				return 0, err
+			}
+			c.set.Store(now.UnixNano())
+		}
+	}
+	return c.Conn.Write(b)
+}
+
+// unbound clears the deadline of a write in progress when the broker
+// blocks the connection.
+func (c *writeBounded) unbound() {
+	if c.set.Swap(0) != 0 {
+		_ = c.Conn.SetWriteDeadline(time.Time{})
+	}
 }
 
 // bindAttemptInterval is the least time between two connection attempts
@@ -115,6 +168,11 @@ func (m *connMgr) dialAddr(ctx context.Context, i int) (*amqp.Connection, error)
 			}
 			// And they end with the binder (Close must not wait for them).
 			stop = context.AfterFunc(ctx, func() { c.Close() })
+			if m.s.heartbeat > 0 {
+				wb := &writeBounded{Conn: c, d: 2 * m.s.heartbeat, blocked: &m.blockedFlag}
+				m.wconn.Store(wb)
+				c = wb
+			}
 			if tlsCfg == nil {
 				return c, nil
 			}
@@ -425,6 +483,9 @@ func (m *connMgr) setBlocked(b bool, reason string) {
 	}
 	m.blocked = b
 	m.blockedFlag.Store(b)
+	if wb := m.wconn.Load(); b && wb != nil {
+		wb.unbound()
+	}
 	if b {
 		m.unblocked = make(chan struct{})
 	} else {

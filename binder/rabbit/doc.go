@@ -86,7 +86,11 @@
 // when the alarm begins, with enough bytes to fill the socket buffer
 // (large messages), waits for the alarm to clear while holding the
 // connection's writer; Sends that passed the alarm check before it began
-// wait with it, while later ones fail when their ctx ends.
+// wait with it, while later ones fail when their ctx ends. Outside an
+// alarm the binder bounds each write by twice the heartbeat: on a path
+// that stalls (the socket stays open and takes no more bytes) the write
+// fails, the connection is made again and the Sends waiting behind it go
+// on on the new one, rather than waiting for the path to come back.
 //
 // # Consumer
 //

@@ -24,6 +24,9 @@ type Proxy struct {
 	// stall, when not nil, holds the broker's frames until it is closed
 	// (Stall, Unstall).
 	stall chan struct{}
+	// hold, when not nil, stops the reading of what the clients send
+	// until it is closed (Hold, Release).
+	hold chan struct{}
 }
 
 // pair is a client connection and its connection to the broker. wmu
@@ -85,6 +88,7 @@ func (p *Proxy) Close() {
 	_ = p.ln.Close()
 	<-p.acceptDone
 	p.Unstall()
+	p.Release()
 	p.Cut()
 	p.wg.Wait()
 }
@@ -107,6 +111,37 @@ func (p *Proxy) Unstall() {
 	if p.stall != nil {
 		close(p.stall)
 		p.stall = nil
+	}
+}
+
+// Hold stops reading what the clients send (from the next read on) until
+// Release: it waits in TCP's buffers, and a client's writes block once
+// they are full, as on a path that stalls.
+func (p *Proxy) Hold() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.hold == nil {
+		p.hold = make(chan struct{})
+	}
+}
+
+// Release reads what the clients send again.
+func (p *Proxy) Release() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.hold != nil {
+		close(p.hold)
+		p.hold = nil
+	}
+}
+
+// held waits while Hold is on.
+func (p *Proxy) held() {
+	p.mu.Lock()
+	g := p.hold
+	p.mu.Unlock()
+	if g != nil {
+		<-g
 	}
 }
 
@@ -158,8 +193,20 @@ func (p *Proxy) accept() {
 // clientToBroker forwards the protocol header, then frame by frame.
 func (p *Proxy) clientToBroker(c, up net.Conn) {
 	if p.onFrame == nil {
-		_, _ = io.Copy(up, c)
-		return
+		buf := make([]byte, 32<<10)
+		for {
+			p.held()
+			n, err := c.Read(buf)
+			if n > 0 {
+				p.held()
+				if _, werr := up.Write(buf[:n]); werr != nil {
+					return
+				}
+			}
+			if err != nil {
+				return
+			}
+		}
 	}
 	hdr := make([]byte, 8) // "AMQP" 0 0 9 1
 	if _, err := io.ReadFull(c, hdr); err != nil {
@@ -170,6 +217,7 @@ func (p *Proxy) clientToBroker(c, up net.Conn) {
 	}
 	var fh [7]byte
 	for {
+		p.held()
 		if _, err := io.ReadFull(c, fh[:]); err != nil {
 			return
 		}
