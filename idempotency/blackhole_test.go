@@ -2,6 +2,8 @@ package idempotency_test
 
 import (
 	"context"
+	"log/slog"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -9,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/streambind/streambind/idempotency"
+	"github.com/streambind/streambind/internal/syncbuf"
 	"github.com/streambind/streambind/outbox/outboxtest"
 	"github.com/streambind/streambind/stream"
 )
@@ -160,5 +163,76 @@ func TestLongConcurrentDuplicateWaits(t *testing.T) {
 	}
 	if n := st.count(t, "effects"); n != 1 {
 		t.Fatalf("%d effects, want 1", n)
+	}
+}
+
+// TestLockTimeoutOnDuplicateIsNotAStoreOutage: with a lock_timeout on the
+// store's sessions (set on the role or the DSN), a duplicate delivered
+// while the first delivery's handler runs has its mark's insert ended by
+// the lock timeout: it is left for redelivery, and then skipped, without
+// the store being reported unavailable (no warning, readiness up). It
+// used to be logged and reported as a store outage at each redelivery.
+func TestLockTimeoutOnDuplicateIsNotAStoreOutage(t *testing.T) {
+	br := newBroker(t, "memory")
+	st := newStores(t, "postgres")
+	u, err := url.Parse(outboxtest.DSN())
+	if err != nil || u.Scheme == "" {
+		t.Skip("the test DSN is not a URL")
+	}
+	q := u.Query()
+	q.Set("options", "-c lock_timeout=50ms")
+	u.RawQuery = strings.ReplaceAll(q.Encode(), "+", "%20") // pgx reads + as itself
+	pool, err := pgxpool.New(context.Background(), u.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close) // after the apps stopped
+	st.storePool = pool
+	var logs syncbuf.Buffer
+	st.logger = slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	entered := make(chan call, 10)
+	release := make(chan struct{})
+	h := func(ctx context.Context, m stream.Message[order]) error {
+		if err := effect(withSchema(ctx, st.schema), "postgres", m.Payload.N); err != nil {
+			return err
+		}
+		entered <- call{m.Headers.Get(stream.HeaderID), m.Payload.N}
+		select {
+		case <-release:
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	a1 := startApp(t, br, st, appSpec{store: "postgres", group: "-", handler: h})
+	a2 := startApp(t, br, st, appSpec{store: "postgres", group: "-", handler: h})
+	a1.send(t, uniqueID(t, "a"), 1)
+	receive(t, entered, 30*time.Second)
+	waitFor(t, 30*time.Second, "the duplicate's insert waiting on the mark's lock", func() bool {
+		var n int
+		err := st.pool.QueryRow(context.Background(),
+			"SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE 'INSERT INTO \""+st.schema+"\".\"marks\"%'").Scan(&n)
+		return err == nil && n == 1
+	})
+	// Twenty lock timeouts: the duplicate's insert runs out of its
+	// lock_timeout again and again; the store stays up.
+	for end := time.Now().Add(20 * 50 * time.Millisecond); time.Now().Before(end); time.Sleep(10 * time.Millisecond) {
+		for _, a := range []*testApp{a1, a2} {
+			if h := storeHealth(t, a, st); !h.Up {
+				t.Fatalf("the store reported down while a duplicate waits for the first delivery: %s", h.Error)
+			}
+		}
+	}
+	close(release)
+	waitFor(t, 30*time.Second, "the duplicate skipped", func() bool {
+		return a1.idem.Stats("handle-in-0").Skipped+a2.idem.Stats("handle-in-0").Skipped == 1
+	})
+	a1.stop()
+	a2.stop()
+	if n := st.count(t, "effects"); n != 1 {
+		t.Fatalf("%d effects, want 1", n)
+	}
+	if strings.Contains(logs.String(), "store unavailable") {
+		t.Errorf("a duplicate's lock timeout was logged as a store outage:\n%s", logs.String())
 	}
 }

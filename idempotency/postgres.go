@@ -279,6 +279,13 @@ func (s *pgStore) wrap(c *Consumer, binding string, key *stream.IdempotencyKey, 
 		if err != nil {
 			switch {
 			case connLost(err):
+			case sqlState(err) == "55P03":
+				// The session's lock_timeout (set on the role or the DSN)
+				// ended the insert's wait for the mark's row lock: another
+				// delivery of the key runs its handler. The server
+				// answered; the message is not at fault either.
+				s.state.ok()
+				return fmt.Errorf("%w: idempotency: %s: insert mark %q into %s: another delivery of this key holds its mark's row, or a lock is held on the table (the session's lock_timeout ended the wait); the message will run again, or be skipped once that delivery committed: %s", stream.ErrNak, binding, sk, s.t.qualified(), redacted(err))
 			case messageFault(err):
 				// The server refused the mark's values: retrying cannot
 				// help, and the store is fine for other messages.
