@@ -573,7 +573,7 @@ func (p *purger) Close(ctx context.Context) error {
 	case <-closed:
 		return nil
 	case <-ctx.Done():
-		return fmt.Errorf("idempotency store %s: closing its pool: a handler still holds a connection (it is closed when released): %w", p.s.t.qualified(), ctx.Err())
+		return fmt.Errorf("idempotency store %s: closing its pool: a handler still holds a connection (it is closed when released), or the pool still ends connections a database that does not answer left interrupted: %w", p.s.t.qualified(), ctx.Err())
 	}
 }
 

@@ -9,8 +9,10 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/streambind/streambind/config"
 	"github.com/streambind/streambind/outbox"
 	"github.com/streambind/streambind/outbox/outboxtest"
+	"github.com/streambind/streambind/stream"
 )
 
 // TestBlackHoledDatabaseFailsWithinSendTimeout: a database that stops
@@ -101,4 +103,62 @@ func TestHealthSaysLockTimeout(t *testing.T) {
 	waitForCond(t, 15*time.Second, "the relay to report up once the lock is released", func() bool {
 		return ob.Relay().Health(ctx) == nil
 	})
+}
+
+// TestStopWithBlackHoledDatabaseKeepsShutdownTimeout: stopping the app
+// while its relay's database does not answer ends within
+// stream.shutdown-timeout: closing the relay's own pool (pgx sends each
+// interrupted connection a cancel request, and waits up to 15s for it) is
+// not waited for beyond it. (The app's shutdown used to take ~12s with a
+// shutdown-timeout of 2s.)
+func TestStopWithBlackHoledDatabaseKeepsShutdownTimeout(t *testing.T) {
+	pool, table := migrate(t)
+	px := outboxtest.BlackHole(t)
+	br := newBroker(t, "memory")
+	y := "stream:\n  default-binder: memory\n  shutdown-timeout: 2s\n  output-bindings: events\n  binders:\n" + br.yaml +
+		"  bindings:\n    events: { destination: evt }\n"
+	loaded, err := config.Load(config.Options{Data: []byte(y), Env: []string{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	app, err := stream.NewApp(loaded.Stream, stream.NewCatalog(), append([]stream.Option{stream.WithLogger(testLogger()), stream.WithoutSignals()}, br.options...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ob, err := outbox.New(app, outbox.Config{Table: table, DSN: px.DSN(t, "obx_blackhole_stop"), PollInterval: 50 * time.Millisecond, SendTimeout: time.Second}, outbox.Options{Logger: testLogger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- app.Run(ctx) }()
+	select {
+	case <-app.Ready():
+	case err := <-done:
+		t.Fatalf("app did not start: %v", err)
+	}
+	inTx(t, pool, true, func(tx pgx.Tx) {
+		if err := ob.Send(ctx, tx, "events", event{Key: "k", Seq: 0}, outbox.Key("k")); err != nil {
+			t.Fatal(err)
+		}
+	})
+	waitEmpty(t, pool, table, 15*time.Second)
+	px.Freeze()
+	waitForCond(t, 15*time.Second, "the relay to report the database down", func() bool {
+		return ob.Relay().Health(context.Background()) != nil
+	})
+	stopped := time.Now()
+	cancel()
+	select {
+	case <-done:
+	case <-time.After(60 * time.Second):
+		t.Fatal("app did not stop within 60s")
+	}
+	took := time.Since(stopped)
+	t.Logf("stopped in %s", took.Round(time.Millisecond))
+	if took > 5*time.Second {
+		t.Errorf("the app stopped %s after it was asked to; want within about the shutdown-timeout (2s)", took)
+	}
+	px.Thaw() // the pool's connections end
 }

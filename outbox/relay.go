@@ -207,7 +207,15 @@ func (r *Relay) Stop(ctx context.Context) error {
 	}
 	r.hard()
 	if r.pc != nil {
-		r.pool.Close()
+		// Closing waits for the pool's connection attempts (bounded by
+		// connect_timeout); not beyond ctx.
+		closed := make(chan struct{})
+		go func() { defer close(closed); r.pool.Close() }()
+		select {
+		case <-closed:
+		case <-ctx.Done():
+			err = errors.Join(err, fmt.Errorf("outbox relay: closing its pool: connection attempts still running (closed when they end): %w", ctx.Err()))
+		}
 	}
 	r.log.Info("outbox relay stopped")
 	return err
