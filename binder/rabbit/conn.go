@@ -167,7 +167,8 @@ func (m *connMgr) dialAddr(ctx context.Context, i int) (*amqp.Connection, error)
 				return nil, err
 			}
 			// And they end with the binder (Close must not wait for them).
-			stop = context.AfterFunc(ctx, func() { c.Close() })
+			raw := c // c is wrapped below: the closure must not read the variable
+			stop = context.AfterFunc(ctx, func() { raw.Close() })
 			if m.s.heartbeat > 0 {
 				wb := &writeBounded{Conn: c, d: 2 * m.s.heartbeat, blocked: &m.blockedFlag}
 				m.wconn.Store(wb)
