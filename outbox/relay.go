@@ -124,6 +124,16 @@ type Relay struct {
 	// starve the others. Only the run goroutine uses it.
 	blocked map[string]blockedKey
 
+	// confirmed holds the rows this relay sent, and the broker confirmed,
+	// whose batch could not delete them because the server refused the
+	// deletion or the commit (a trigger, a constraint, a full disk: the
+	// transaction rolled back, the rows stay): they are not sent again by
+	// this relay, only deleted, rather than every poll-interval for as
+	// long as the refusal lasts. Only the run goroutine writes it, between
+	// batches (the senders read it). Entries go once deleted, or after
+	// confirmedKeep (another relay may have sent and deleted the rows).
+	confirmed map[int64]time.Time
+
 	mu      sync.Mutex
 	pool    *pgxpool.Pool // nil until Start when pc is set
 	started bool
@@ -137,7 +147,7 @@ type Relay struct {
 }
 
 func newRelay(app *stream.App, cfg Config, t table, pool *pgxpool.Pool, pc *pgxpool.Config, log *slog.Logger) *Relay {
-	r := &Relay{app: app, cfg: cfg, t: t, pool: pool, pc: pc, log: log, wake: make(chan struct{}, 1), claim: claimSQL(t.quoted()), idleTimeout: fmt.Sprintf("%dms", lockBound(cfg.SendTimeout).Milliseconds()), listenWake: make(chan struct{}, 1), blocked: map[string]blockedKey{}}
+	r := &Relay{app: app, cfg: cfg, t: t, pool: pool, pc: pc, log: log, wake: make(chan struct{}, 1), claim: claimSQL(t.quoted()), idleTimeout: fmt.Sprintf("%dms", lockBound(cfg.SendTimeout).Milliseconds()), listenWake: make(chan struct{}, 1), blocked: map[string]blockedKey{}, confirmed: map[int64]time.Time{}}
 	r.listening.Store(true)
 	return r
 }
@@ -711,13 +721,49 @@ func (r *Relay) batch(ctx context.Context) (result, error) {
 	cctx, cancel := r.dbRound(ctx)
 	defer cancel()
 	if err := conn.SendBatch(cctx, b).Close(); err != nil {
+		if refused(err) {
+			r.keepConfirmed(sent)
+		}
 		return res, r.dbErr(ctx, "delete sent rows and commit", err)
+	}
+	for _, id := range sent {
+		delete(r.confirmed, id)
 	}
 	r.relayed.Add(int64(res.sent))
 	r.failed.Add(int64(res.failed))
 	r.setAside.Add(int64(res.aside))
 	r.batches.Add(1)
 	return res, nil
+}
+
+// confirmedKeep is how long a relay remembers rows it sent that it could
+// not delete (see Relay.confirmed).
+const confirmedKeep = time.Hour
+
+// keepConfirmed records ids, sent and confirmed, whose deletion the
+// server refused (see Relay.confirmed), and forgets the entries older
+// than confirmedKeep.
+func (r *Relay) keepConfirmed(ids []int64) {
+	now := time.Now()
+	for id, at := range r.confirmed {
+		if now.Sub(at) > confirmedKeep {
+			delete(r.confirmed, id)
+		}
+	}
+	for _, id := range ids {
+		if _, ok := r.confirmed[id]; !ok {
+			r.confirmed[id] = now
+		}
+	}
+}
+
+// refused reports whether err is the server's refusal of a statement
+// (severity ERROR, the session alive), after which the transaction is
+// rolled back for certain; a lost session or no answer leaves the commit's
+// outcome unknown.
+func refused(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && pe.Severity == "ERROR" && !strings.HasPrefix(pe.Code, "08") && !strings.HasPrefix(pe.Code, "57P")
 }
 
 // dbRound bounds one round trip of a batch to the database by
@@ -782,6 +828,11 @@ func (r *Relay) sendGroup(ctx context.Context, g *group, startBy time.Time, ende
 		}
 		if ended() {
 			return // the session and its locks are gone (see batch)
+		}
+		if _, ok := r.confirmed[x.id]; ok {
+			// Sent and confirmed before; its deletion was refused.
+			g.sent = append(g.sent, x.id)
+			continue
 		}
 		hdr, err := decodeHeaders(x.headers)
 		if err != nil {

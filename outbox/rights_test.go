@@ -107,3 +107,53 @@ func TestHealthSaysWrongTableShape(t *testing.T) {
 		})
 	}
 }
+
+// TestRefusedDeletionSendsNoDuplicates: a batch whose deletion the server
+// refuses after the sends (here a trigger that raises on DELETE; also a
+// constraint, a full disk) rolls back, and its rows stay; the relay does
+// not send them again at each retry but only deletes them once the
+// refusal ends. (It sent them again every poll-interval: 192 duplicates
+// of 10 messages in 4s at poll-interval 200ms.)
+func TestRefusedDeletionSendsNoDuplicates(t *testing.T) {
+	pool, table := migrate(t)
+	schema, _, _ := strings.Cut(table, ".")
+	ctx := context.Background()
+	if _, err := pool.Exec(ctx, "CREATE SEQUENCE "+schema+".tries; "+
+		"CREATE FUNCTION "+schema+".nodel() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN PERFORM nextval('"+schema+".tries'); RAISE EXCEPTION 'no deletes today'; END $$; "+
+		"CREATE TRIGGER nodel BEFORE DELETE ON "+table+" FOR EACH ROW EXECUTE FUNCTION "+schema+".nodel()"); err != nil {
+		t.Fatal(err)
+	}
+	_, ob, got, _ := breakApp(t, newBroker(t, "memory"), true, outbox.Config{Table: table, DSN: outboxtest.DSN(), PollInterval: 50 * time.Millisecond})
+	inTx(t, pool, true, func(tx pgx.Tx) {
+		for seq := range 3 {
+			if err := ob.Send(ctx, tx, "events", event{Key: fmt.Sprint("k", seq), Seq: seq}, outbox.Key(fmt.Sprint("k", seq))); err != nil {
+				t.Fatal(err)
+			}
+		}
+	})
+	for range 3 {
+		receive(t, got, 30*time.Second)
+	}
+	// The deletion refused again and again (nextval is not rolled back).
+	waitForCond(t, 30*time.Second, "five refused deletions", func() bool {
+		var n int64
+		var called bool
+		if err := pool.QueryRow(ctx, "SELECT last_value, is_called FROM "+schema+".tries").Scan(&n, &called); err != nil {
+			t.Fatal(err)
+		}
+		return called && n >= 5
+	})
+	if herr := ob.Relay().Health(ctx); herr == nil || !strings.Contains(herr.Error(), "no deletes today") {
+		t.Errorf("health: %v; want the refusal", herr)
+	}
+	if n := len(got); n != 0 {
+		t.Fatalf("%d messages sent again while their deletion was refused", n)
+	}
+	if _, err := pool.Exec(ctx, "DROP TRIGGER nodel ON "+table); err != nil {
+		t.Fatal(err)
+	}
+	waitEmpty(t, pool, table, 30*time.Second)
+	if n := len(got); n != 0 {
+		t.Errorf("%d messages sent again once the deletion worked", n)
+	}
+}
