@@ -53,6 +53,83 @@ type Binder struct {
 type connection struct {
 	nc *natsgo.Conn
 	js jetstream.JetStream
+	// state is nc's state as nats.go's callbacks reported it; Health
+	// reads it (see connState).
+	state *connState
+}
+
+// connState is a connection's state for Health, kept from nats.go's
+// callbacks (and the connect that made it), so that Health does not ask
+// the connection: nats.go's Status, IsConnected and LastError take the
+// connection's lock, which a reconnect holds for each attempt's dial and
+// handshake (up to connect-timeout on a server that accepts TCP and does
+// not answer) and a publish holds while a stalled socket takes its bytes
+// (up to the flusher timeout). Its methods may be called from any
+// goroutine; nats.go calls the callbacks in order, on one goroutine.
+type connState struct {
+	v atomic.Pointer[connStatus]
+}
+
+// connStatus is one state of a connection: its status and, when it is not
+// connected, why.
+type connStatus struct {
+	status natsgo.Status
+	cause  error // the disconnection's error (or, closed, the connection's last)
+	last   error // while reconnecting: the last failed attempt's error
+}
+
+// load returns the connection's state; a connection whose connect has not
+// returned yet (no callback has come either) is connecting.
+func (s *connState) load() connStatus {
+	if p := s.v.Load(); p != nil {
+		return *p
+	}
+	return connStatus{status: natsgo.CONNECTING}
+}
+
+func (s *connState) store(st connStatus) { s.v.Store(&st) }
+
+// connected records the connect's success, unless a callback already
+// reported the connection lost (it comes after).
+func (s *connState) connected() {
+	s.v.CompareAndSwap(nil, &connStatus{status: natsgo.CONNECTED})
+}
+
+// attemptFailed records a failed reconnect attempt while reconnecting.
+func (s *connState) attemptFailed(err error) {
+	for {
+		cur := s.v.Load()
+		// (The disconnection's own error can be the first one read.)
+		if cur == nil || cur.status != natsgo.RECONNECTING || (cur.cause != nil && cur.cause.Error() == err.Error()) {
+			return
+		}
+		st := *cur
+		st.last = err
+		if s.v.CompareAndSwap(cur, &st) {
+			return
+		}
+	}
+}
+
+// watchHandshakes records the error of each reconnect attempt whose
+// handshake failed (a server that accepts the connection and does not
+// answer, or refuses it), for which nats.go calls no callback, until
+// done is closed (the connection closed). It reads nc's last error after
+// each attempt: nats.go reports one as a RECONNECTING status change, and
+// LastError, which waits for the connection's lock, has it from the
+// attempt's end to the next one's start.
+func (s *connState) watchHandshakes(nc *natsgo.Conn, done <-chan struct{}) {
+	ch := nc.StatusChanged(natsgo.RECONNECTING)
+	for {
+		select {
+		case <-done:
+			return
+		case <-ch:
+			if err := nc.LastError(); err != nil {
+				s.attemptFailed(err)
+			}
+		}
+	}
 }
 
 var (
@@ -223,19 +300,37 @@ func (bd *Binder) dial(ctx context.Context) (*connection, error) {
 			return nil, bd.wrap(err, "nats: credentials-file")
 		}
 	}
+	// The callbacks keep state first: what they do after may wait for
+	// the connection's lock (ConnectedUrlRedacted), and the next callback
+	// waits for them.
+	state := &connState{}
+	closed := make(chan struct{}) // ends watchHandshakes
+	var closeOnce sync.Once
 	o.ConnectedCB = func(*natsgo.Conn) { bd.connectedAt.Store(time.Now().UnixNano()) }
 	o.DisconnectedErrCB = func(_ *natsgo.Conn, err error) {
+		state.store(connStatus{status: natsgo.RECONNECTING, cause: err}) // Close: ClosedCB follows
 		if bd.checkOpen() != nil {
 			return // Close
 		}
 		bd.log.Warn("nats: disconnected; reconnecting with back-off", "error", bd.logErr(err))
 	}
 	o.ReconnectedCB = func(nc *natsgo.Conn) {
+		state.store(connStatus{status: natsgo.CONNECTED})
 		bd.connectedAt.Store(time.Now().UnixNano())
 		bd.log.Info("nats: reconnected", "server", secrets.RedactText(nc.ConnectedUrlRedacted(), bd.st.secrets))
 	}
 	o.ReconnectErrCB = func(_ *natsgo.Conn, err error) {
+		state.attemptFailed(err)
 		bd.log.Debug("nats: reconnect attempt failed", "error", bd.logErr(err))
+	}
+	o.ClosedCB = func(nc *natsgo.Conn) {
+		st := state.load()
+		st.status, st.last = natsgo.CLOSED, nil
+		if err := nc.LastError(); err != nil { // closed: nothing holds the lock for long
+			st.cause = err
+		}
+		state.store(st)
+		closeOnce.Do(func() { close(closed) })
 	}
 	o.AsyncErrorCB = func(_ *natsgo.Conn, sub *natsgo.Subscription, err error) {
 		subj := ""
@@ -248,6 +343,8 @@ func (bd *Binder) dial(ctx context.Context) (*connection, error) {
 	if err != nil {
 		return nil, bd.classifyDial(err)
 	}
+	state.connected()
+	go state.watchHandshakes(nc, closed)
 	bd.connectedAt.Store(time.Now().UnixNano())
 	// Dead letters are sent with DefaultSendTimeout (publishDeadLetter).
 	js, err := bd.jetStream(nc, DefaultSendTimeout)
@@ -268,7 +365,7 @@ func (bd *Binder) dial(ctx context.Context) (*connection, error) {
 		return nil, stream.Unavailable(bd.wrap(err, "nats: %s: JetStream does not answer", bd.servers()))
 	}
 	bd.log.Info("nats: connected", "server", secrets.RedactText(nc.ConnectedUrlRedacted(), bd.st.secrets), "version", nc.ConnectedServerVersion(), "max-payload", nc.MaxPayload())
-	return &connection{nc: nc, js: js}, nil
+	return &connection{nc: nc, js: js, state: state}, nil
 }
 
 // classifyDial turns a failed first connect into the bind error: refused
@@ -327,7 +424,8 @@ func (bd *Binder) reconnectDelay(attempts int) time.Duration {
 // Health reports the state of the binder's connection: nil while
 // connected (or before the first bind), the error of the last attempt
 // while no bind has connected yet, else the connection status and its
-// last error. It does no I/O. It implements [stream.HealthChecker].
+// last error. It does no I/O and does not wait for the connection (see
+// connState). It implements [stream.HealthChecker].
 func (bd *Binder) Health(context.Context) error {
 	if err := bd.checkOpen(); err != nil {
 		return fmt.Errorf("nats: %w", err)
@@ -339,13 +437,16 @@ func (bd *Binder) Health(context.Context) error {
 		}
 		return nil
 	}
-	st := c.nc.Status()
-	if st == natsgo.CONNECTED {
+	st := c.state.load()
+	if st.status == natsgo.CONNECTED {
 		return nil
 	}
-	err := fmt.Errorf("nats: not connected to %s (%s)", bd.servers(), strings.ToLower(st.String()))
-	if last := c.nc.LastError(); last != nil {
-		err = fmt.Errorf("%w: %w", err, last)
+	err := fmt.Errorf("nats: not connected to %s (%s)", bd.servers(), strings.ToLower(st.status.String()))
+	if st.cause != nil {
+		err = fmt.Errorf("%w: %w", err, st.cause)
+	}
+	if st.last != nil {
+		err = fmt.Errorf("%w; last attempt: %w", err, st.last)
 	}
 	return secrets.Redact(err, bd.st.secrets)
 }
@@ -639,7 +740,7 @@ func (bd *Binder) BindProducer(ctx context.Context, spec stream.ProducerSpec) (s
 	if err != nil {
 		return fail(err)
 	}
-	c := &connection{nc: shared.nc, js: js}
+	c := &connection{nc: shared.nc, js: js, state: shared.state}
 	ref, err := bd.ensureStream(ctx, c, spec.Destination)
 	if err != nil {
 		return fail(err)

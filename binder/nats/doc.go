@@ -300,9 +300,13 @@
 // while disconnected wait in nats.go's reconnect buffer (8 MB) until the
 // connection is back or their send-timeout expires. Health
 // (stream.HealthChecker) is the connection's state: up while connected,
-// down while reconnecting or closed, with the last error, and down with the
-// connect error while binds have tried and failed to make the first
-// connection (up before any bind tried); it does no I/O.
+// down while reconnecting or closed, with the disconnection's error (and
+// the last failed reconnect attempt's), and down with the connect error
+// while binds have tried and failed to make the first connection (up
+// before any bind tried); it does no I/O and does not wait for a
+// reconnect attempt in progress (it reads the state nats.go's callbacks
+// reported, not the connection, whose lock an attempt holds for up to
+// connect-timeout).
 // A dead server that does not close its socket is noticed after
 // ping-interval × max-pings-outstanding.
 //

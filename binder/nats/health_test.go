@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/streambind/streambind/binder/nats/natstest"
 	"github.com/streambind/streambind/stream"
 )
 
@@ -36,4 +37,79 @@ func TestHealthDownBeforeFirstConnect(t *testing.T) {
 	if herr == nil || !strings.Contains(herr.Error(), "cannot connect") || !strings.Contains(herr.Error(), l.Addr().String()) {
 		t.Fatalf("Health after a failed connect: %v, want down with the connect error", herr)
 	}
+}
+
+// accepted is the number of connections the proxy holds (accepted since
+// the last cut, and their upstream connections).
+func (p *holeProxy) accepted() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return len(p.conns)
+}
+
+// TestHealthDoesNotWaitForAReconnect: while nats.go reconnects to a server
+// that accepts the connection and never answers, it holds the connection's
+// lock for the whole dial and handshake (up to connect-timeout); Health
+// (readiness, streambind_binder_up) waited for it — 2s for each call here,
+// 3–4.6s in a trial — and now returns at once, down.
+func TestHealthDoesNotWaitForAReconnect(t *testing.T) {
+	const connectTimeout = 2 * time.Second
+	const bound = 200 * time.Millisecond
+	srv := natstest.Start(t, natstest.Options{})
+	px := newHoleProxy(t, srv.Addr())
+	b := newBinder(t, px.url(), map[string]any{
+		"connect-timeout":            connectTimeout.String(),
+		"reconnect-initial-interval": "50ms",
+		"reconnect-max-interval":     "100ms",
+	})
+	closeBinder(t, b)
+	ctx := context.Background()
+	bindProducer(t, b, stream.ProducerSpec{Destination: unique(t, "health.silent")})
+	if err := b.Health(ctx); err != nil {
+		t.Fatalf("Health while connected: %v", err)
+	}
+
+	// The server goes silent: the connection drops, and every reconnect
+	// is accepted and never answered.
+	px.blackhole(true)
+	px.cut()
+	waitFor(t, 10*time.Second, "a reconnect attempt to the silent server", func() bool { return px.accepted() > 0 })
+
+	// The attempt holds nats.go's lock until its handshake times out.
+	var worst time.Duration
+	var last error
+	calls := 0
+	for end := time.Now().Add(connectTimeout + 500*time.Millisecond); time.Now().Before(end); calls++ {
+		start := time.Now()
+		last = b.Health(ctx)
+		took := time.Since(start)
+		worst = max(worst, took)
+		if took > bound {
+			t.Errorf("Health took %s while reconnecting (%v)", took.Round(time.Millisecond), last)
+		}
+		if last == nil {
+			t.Fatal("Health is up while the server does not answer")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Logf("%d Health calls while reconnecting, the slowest %s: %v", calls, worst.Round(time.Microsecond), last)
+	if !strings.Contains(last.Error(), "reconnecting") || !strings.Contains(last.Error(), px.l.Addr().String()) {
+		t.Errorf("Health: %v, want not connected (reconnecting) to the proxy", last)
+	}
+	// The reason names the failed handshakes (nats.go calls no callback
+	// for them) as it did when Health asked the connection.
+	waitFor(t, 3*connectTimeout, "Health to name the handshake's timeout", func() bool {
+		start := time.Now()
+		last = b.Health(ctx)
+		if took := time.Since(start); took > bound {
+			t.Errorf("Health took %s while reconnecting (%v)", took.Round(time.Millisecond), last)
+		}
+		return last != nil && strings.Contains(last.Error(), "last attempt") && strings.Contains(last.Error(), "timeout")
+	})
+	t.Logf("Health after a failed attempt: %v", last)
+
+	// The server answers again: Health follows.
+	px.blackhole(false)
+	px.cut()
+	waitFor(t, 15*time.Second, "Health to recover", func() bool { return b.Health(ctx) == nil })
 }
