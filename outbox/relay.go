@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"log/slog"
 	"slices"
 	"strings"
@@ -130,9 +131,19 @@ type Relay struct {
 	// transaction rolled back, the rows stay): they are not sent again by
 	// this relay, only deleted, rather than every poll-interval for as
 	// long as the refusal lasts. Only the run goroutine writes it, between
-	// batches (the senders read it). Entries go once deleted, or after
-	// confirmedKeep (another relay may have sent and deleted the rows).
-	confirmed map[int64]time.Time
+	// batches (the senders read it). Entries go once deleted, or
+	// confirmedKeep after the last batch that claimed them (another relay
+	// may have sent and deleted the rows).
+	//
+	// A row is known by its id, its xmin and a hash of its content
+	// (rowMark), not by its id alone: ids come again (TRUNCATE ... RESTART
+	// IDENTITY, the table dropped and migrated again, ALTER SEQUENCE
+	// RESTART, a failover to a replica that lags), and a new row under a
+	// remembered id would be deleted without ever being sent. The rolled
+	// back deletion leaves the row's xmin as it was; a row inserted again
+	// has the xmin of its own transaction.
+	confirmed map[rowMark]time.Time
+	seed      maphash.Seed // of rowMark.sum
 
 	mu      sync.Mutex
 	pool    *pgxpool.Pool // nil until Start when pc is set
@@ -147,7 +158,7 @@ type Relay struct {
 }
 
 func newRelay(app *stream.App, cfg Config, t table, pool *pgxpool.Pool, pc *pgxpool.Config, log *slog.Logger) *Relay {
-	r := &Relay{app: app, cfg: cfg, t: t, pool: pool, pc: pc, log: log, wake: make(chan struct{}, 1), claim: claimSQL(t.quoted()), idleTimeout: fmt.Sprintf("%dms", lockBound(cfg.SendTimeout).Milliseconds()), listenWake: make(chan struct{}, 1), blocked: map[string]blockedKey{}, confirmed: map[int64]time.Time{}}
+	r := &Relay{app: app, cfg: cfg, t: t, pool: pool, pc: pc, log: log, wake: make(chan struct{}, 1), claim: claimSQL(t.quoted()), idleTimeout: fmt.Sprintf("%dms", lockBound(cfg.SendTimeout).Milliseconds()), listenWake: make(chan struct{}, 1), blocked: map[string]blockedKey{}, confirmed: map[rowMark]time.Time{}, seed: maphash.MakeSeed()}
 	r.listening.Store(true)
 	return r
 }
@@ -519,10 +530,36 @@ func (r *Relay) listenOnce(quit context.Context) error {
 // row is a claimed outbox row.
 type row struct {
 	id      int64
+	xmin    string
 	name    string
 	key     []byte
 	payload []byte
 	headers []byte
+}
+
+// rowMark tells a row from another that took its id later (see
+// Relay.confirmed): its id, xmin (the inserting transaction; a rolled
+// back DELETE or UPDATE leaves it, a row inserted again has its own), and
+// a hash of its content (for an xid given again after a failover to a
+// replica that lags).
+type rowMark struct {
+	id   int64
+	xmin string
+	sum  uint64
+}
+
+func (r *Relay) mark(x row) rowMark {
+	var h maphash.Hash
+	h.SetSeed(r.seed)
+	for _, b := range [][]byte{[]byte(x.name), x.key, x.payload, x.headers} {
+		var n [8]byte
+		for i, l := 0, uint64(len(b)); i < 8; i++ {
+			n[i] = byte(l >> (8 * i))
+		}
+		_, _ = h.Write(n[:])
+		_, _ = h.Write(b)
+	}
+	return rowMark{id: x.id, xmin: x.xmin, sum: h.Sum64()}
 }
 
 // group is the claimed rows of one (name, key), oldest first.
@@ -530,10 +567,10 @@ type group struct {
 	name string
 	key  []byte
 	rows []row
-	// sent: the rows confirmed; aside: the rows set aside (undecodable);
+	// sent: the rows confirmed (or remembered as such); aside: the rows set aside (undecodable);
 	// err: why the row at next failed (nil: the group ended without a
 	// failure, all sent or out of time).
-	sent  []int64
+	sent  []row
 	aside []asideRow
 	next  int
 	err   error
@@ -586,11 +623,11 @@ func claimSQL(q string) string {
 	return `WITH may_delete AS (DELETE FROM ` + q + ` WHERE false RETURNING 1),
 may_update AS (UPDATE ` + q + ` SET attempts = attempts, last_error = last_error, dead_at = dead_at WHERE false RETURNING 1),
 c AS MATERIALIZED (
-	SELECT id, name, key, payload, headers FROM ` + q + ` t
+	SELECT id, xmin, name, key, payload, headers FROM ` + q + ` t
 	WHERE t.dead_at IS NULL AND NOT EXISTS (SELECT 1 FROM unnest($2::text[], $3::bytea[]) AS b(name, key) WHERE b.name = t.name AND b.key = t.key)
 	ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED
 )
-SELECT c.id, c.name, c.key, c.payload, c.headers::text,
+SELECT c.id, c.xmin::text, c.name, c.key, c.payload, c.headers::text,
 	(SELECT min(o.id) FROM ` + q + ` o WHERE o.name = c.name AND o.key = c.key AND o.id < c.id AND o.dead_at IS NULL AND o.id NOT IN (SELECT id FROM c))
 FROM c ORDER BY c.id`
 }
@@ -645,7 +682,7 @@ func (r *Relay) batch(ctx context.Context) (result, error) {
 		var x row
 		var hdr string
 		var foreign *int64
-		if err := rows.Scan(&x.id, &x.name, &x.key, &x.payload, &hdr, &foreign); err != nil {
+		if err := rows.Scan(&x.id, &x.xmin, &x.name, &x.key, &x.payload, &hdr, &foreign); err != nil {
 			rows.Close()
 			br.Close()
 			return res, r.dbErr(ctx, "claim", err)
@@ -700,9 +737,13 @@ func (r *Relay) batch(ctx context.Context) (result, error) {
 	// inserting transaction. A relay that left rows to another one looks
 	// again soon by itself: result.held.)
 	var sent []int64
+	var sentRows []row
 	b := &pgx.Batch{}
 	for _, g := range groups {
-		sent = append(sent, g.sent...)
+		sentRows = append(sentRows, g.sent...)
+		for _, x := range g.sent {
+			sent = append(sent, x.id)
+		}
 		for _, a := range g.aside {
 			res.aside++
 			b.Queue("UPDATE "+q+" SET dead_at = now(), last_error = $2 WHERE id = $1", a.id, truncate(a.reason, 1000))
@@ -722,12 +763,14 @@ func (r *Relay) batch(ctx context.Context) (result, error) {
 	defer cancel()
 	if err := conn.SendBatch(cctx, b).Close(); err != nil {
 		if refused(err) {
-			r.keepConfirmed(sent)
+			r.keepConfirmed(sentRows)
 		}
 		return res, r.dbErr(ctx, "delete sent rows and commit", err)
 	}
-	for _, id := range sent {
-		delete(r.confirmed, id)
+	if len(r.confirmed) > 0 {
+		for _, x := range sentRows {
+			delete(r.confirmed, r.mark(x))
+		}
 	}
 	r.relayed.Add(int64(res.sent))
 	r.failed.Add(int64(res.failed))
@@ -740,20 +783,18 @@ func (r *Relay) batch(ctx context.Context) (result, error) {
 // not delete (see Relay.confirmed).
 const confirmedKeep = time.Hour
 
-// keepConfirmed records ids, sent and confirmed, whose deletion the
-// server refused (see Relay.confirmed), and forgets the entries older
-// than confirmedKeep.
-func (r *Relay) keepConfirmed(ids []int64) {
+// keepConfirmed records rows, sent and confirmed, whose deletion the
+// server refused (see Relay.confirmed), and forgets the entries no batch
+// claimed for confirmedKeep.
+func (r *Relay) keepConfirmed(rows []row) {
 	now := time.Now()
-	for id, at := range r.confirmed {
+	for m, at := range r.confirmed {
 		if now.Sub(at) > confirmedKeep {
-			delete(r.confirmed, id)
+			delete(r.confirmed, m)
 		}
 	}
-	for _, id := range ids {
-		if _, ok := r.confirmed[id]; !ok {
-			r.confirmed[id] = now
-		}
+	for _, x := range rows {
+		r.confirmed[r.mark(x)] = now
 	}
 }
 
@@ -829,10 +870,12 @@ func (r *Relay) sendGroup(ctx context.Context, g *group, startBy time.Time, ende
 		if ended() {
 			return // the session and its locks are gone (see batch)
 		}
-		if _, ok := r.confirmed[x.id]; ok {
-			// Sent and confirmed before; its deletion was refused.
-			g.sent = append(g.sent, x.id)
-			continue
+		if len(r.confirmed) > 0 {
+			if _, ok := r.confirmed[r.mark(x)]; ok {
+				// Sent and confirmed before; its deletion was refused.
+				g.sent = append(g.sent, x)
+				continue
+			}
 		}
 		hdr, err := decodeHeaders(x.headers)
 		if err != nil {
@@ -855,7 +898,7 @@ func (r *Relay) sendGroup(ctx context.Context, g *group, startBy time.Time, ende
 				"id", x.id, "name", x.name, "error", redacted(err))
 			return
 		}
-		g.sent = append(g.sent, x.id)
+		g.sent = append(g.sent, x)
 	}
 }
 
