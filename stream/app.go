@@ -9,7 +9,9 @@ import (
 	"os/signal"
 	"reflect"
 	"regexp"
+	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -449,6 +451,10 @@ type validator struct {
 	errs ConfigErrors
 	// reported: the keys reported by once.
 	reported map[string]bool
+	// noDefaultErr is the problem of the bindings that have no binder
+	// (no default binder), noDefaultFor those bindings (noDefault).
+	noDefaultErr *ConfigError
+	noDefaultFor []string
 }
 
 // once adds a problem at path unless one was added there by once already:
@@ -465,6 +471,31 @@ func (v *validator) once(path, format string, args ...any) {
 	// The origin of the key itself only: a key that is not set (no
 	// default-binder) has none, not its section's.
 	v.errs = append(v.errs, &ConfigError{Path: path, Origin: v.cfg.Origins[strings.ToLower(path)], Msg: fmt.Sprintf(format, args...)})
+}
+
+// noDefault reports, once at key (stream.default-binder), that the
+// bindings that name no binder have none (why), naming each binding that
+// needs it; the problem is at the first of them configured in a file
+// (origin) when the key itself is not set.
+func (v *validator) noDefault(key, why, binding, origin string) {
+	if v.noDefaultErr == nil {
+		o := v.cfg.Origins[strings.ToLower(key)]
+		if o == "" {
+			o = origin
+		}
+		v.noDefaultErr = &ConfigError{Path: key, Origin: o}
+		v.errs = append(v.errs, v.noDefaultErr)
+	} else if v.noDefaultErr.Origin == "" {
+		v.noDefaultErr.Origin = origin
+	}
+	if !slices.Contains(v.noDefaultFor, binding) {
+		v.noDefaultFor = append(v.noDefaultFor, binding)
+	}
+	what := "the binding that names none: "
+	if len(v.noDefaultFor) > 1 {
+		what = "the bindings that name none: "
+	}
+	v.noDefaultErr.Msg = why + " (" + what + strings.Join(v.noDefaultFor, ", ") + ")"
 }
 
 func (v *validator) add(path, format string, args ...any) {
@@ -735,9 +766,12 @@ func DefaultBinderOf(cfg *Config, registered []string) (name, why string) {
 	case len(candidates) > 1:
 		return "", fmt.Sprintf("is not set and %d of the binders declared under stream.binders are default candidates (%s): set stream.default-binder to the one the bindings that name no binder use, or default-candidate: false on the others", len(candidates), strings.Join(candidates, ", "))
 	}
+	// The registered types that are candidates: those no declared binder
+	// is named after nor has as its type (SCSt's getBinderConfigurations
+	// adds a type only when no declared binder configures it).
 	var types []string
 	for _, t := range registered {
-		if !declaredName(cfg.Binders, t) {
+		if !declaredName(cfg.Binders, t) && !declaredType(cfg.Binders, t) {
 			types = append(types, t)
 		}
 	}
@@ -777,6 +811,17 @@ func DefaultCandidates(cfg *Config) []string {
 func declaredName(binders map[string]BinderConfig, name string) bool {
 	for k := range binders {
 		if strings.EqualFold(k, name) {
+			return true
+		}
+	}
+	return false
+}
+
+// declaredType reports whether a binder of type typ is declared (ignoring
+// case).
+func declaredType(binders map[string]BinderConfig, typ string) bool {
+	for _, b := range binders {
+		if strings.EqualFold(strings.TrimSpace(b.Type), typ) {
 			return true
 		}
 	}
@@ -998,11 +1043,20 @@ func squashKey(k string) string {
 func (a *App) binderFor(v *validator, bindingPath, name string) *binderInstance {
 	key := a.binderKey(bindingPath)
 	if key == "stream.default-binder" && a.noDefaultBinder != "" {
-		v.once(key, "%s", a.noDefaultBinder)
+		v.noDefault(key, a.noDefaultBinder, strings.TrimPrefix(bindingPath, "stream.bindings."), a.bindingOrigin(bindingPath))
 		return nil
 	}
 	if canon, ok := a.binderName(name); ok {
 		name = canon
+	}
+	if of := a.declaredOfType(name); len(of) > 0 {
+		// SCSt adds a binder named after a type only when no declared
+		// binder has that type (BindingServiceConfiguration.
+		// getBinderConfigurations): such a name fails there ("Unknown
+		// binder configuration"), rather than connecting a third binder
+		// with the type's defaults beside the declared ones.
+		v.once(key, "binder %q names a binder type while binders %s of that type are declared under stream.binders; name one of them", name, strings.Join(of, ", "))
+		return nil
 	}
 	if bi, ok := a.binders[name]; ok {
 		return bi
@@ -1046,6 +1100,50 @@ func (a *App) binderFor(v *validator, bindingPath, name string) *binderInstance 
 	a.binders[name] = bi
 	return bi
 }
+
+// declaredOfType returns, sorted, the binders declared under
+// stream.binders whose type is name when no binder is declared under name
+// itself (ignoring case): a binding or default-binder naming the type then
+// names no binder (SCSt makes the registered types binders only when no
+// declared binder has their type).
+func (a *App) declaredOfType(name string) []string {
+	if declaredName(a.cfg.Binders, name) {
+		return nil
+	}
+	var out []string
+	for k, bc := range a.cfg.Binders {
+		if strings.EqualFold(strings.TrimSpace(bc.Type), name) {
+			out = append(out, k)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// bindingOrigin returns where the binding at bindingPath is configured:
+// the first line of its keys ("application.yaml:12"), "" when none is set.
+func (a *App) bindingOrigin(bindingPath string) string {
+	prefix := strings.ToLower(bindingPath) + "."
+	best, bestLine := "", 0
+	for k, o := range a.cfg.Origins {
+		if !strings.HasPrefix(k, prefix) {
+			continue
+		}
+		m := originLine.FindStringSubmatch(o)
+		if m == nil {
+			continue
+		}
+		n, _ := strconv.Atoi(m[2])
+		if best == "" || n < bestLine || (n == bestLine && m[1] < best) {
+			best, bestLine = m[1]+":"+m[2], n
+		}
+	}
+	return best
+}
+
+// originLine matches a key's origin in a file: "application.yaml:12",
+// perhaps followed by the Spring Boot key it was read from.
+var originLine = regexp.MustCompile(`^(.+?):(\d+)(?: \(.+\))?$`)
 
 // inheritedProblem reports whether the problem at key (of the binding at
 // path) is one the binding inherits and another key reports, where the

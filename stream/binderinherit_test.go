@@ -309,10 +309,11 @@ func TestDefaultCandidate(t *testing.T) {
 	}{
 		{"one candidate of three", stream.Config{Binders: map[string]stream.BinderConfig{"k1": bc("kafka", true), "k2": bc("kafka", false), "r": bc("rabbit", false)}}, []string{"kafka", "rabbit"}, "k1", ""},
 		{"two candidates of three", stream.Config{Binders: map[string]stream.BinderConfig{"k1": bc("kafka", true), "k2": bc("kafka", true), "r": bc("rabbit", false)}}, []string{"kafka", "rabbit"}, "", "2 of the binders declared under stream.binders are default candidates (k1, k2)"},
-		{"none: the one registered type", stream.Config{Binders: map[string]stream.BinderConfig{"k2": bc("kafka", false)}}, []string{"kafka"}, "kafka", ""},
+		{"none: the one registered type", stream.Config{Binders: map[string]stream.BinderConfig{"k2": bc("kafka", false)}}, []string{"kafka", "rabbit"}, "rabbit", ""},
+		{"none: a type a declared binder has is no candidate", stream.Config{Binders: map[string]stream.BinderConfig{"k2": bc("kafka", false)}}, []string{"kafka"}, "", "no binder declared under stream.binders is a default candidate"},
 		{"none: a type a binder is named after is no candidate", stream.Config{Binders: map[string]stream.BinderConfig{"kafka": bc("kafka", false)}}, []string{"kafka", "rabbit"}, "rabbit", ""},
 		{"none: nothing else registered", stream.Config{Binders: map[string]stream.BinderConfig{"kafka": bc("kafka", false)}}, []string{"kafka"}, "", "no binder declared under stream.binders is a default candidate"},
-		{"none: several types", stream.Config{Binders: map[string]stream.BinderConfig{"k2": bc("kafka", false)}}, []string{"kafka", "rabbit"}, "", "2 other binder types are registered (kafka, rabbit)"},
+		{"none: several types", stream.Config{Binders: map[string]stream.BinderConfig{"k2": bc("kafka", false)}}, []string{"kafka", "memory", "rabbit"}, "", "2 other binder types are registered (memory, rabbit)"},
 		{"default-binder wins", stream.Config{DefaultBinder: "k2", Binders: map[string]stream.BinderConfig{"k1": bc("kafka", true), "k2": bc("kafka", false)}}, []string{"kafka"}, "k2", ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -23,8 +23,10 @@ type Config struct {
 	// when it is the only one); with several and none chosen, NewApp fails
 	// and lists them (see [DefaultBinderOf]). Default none.
 	DefaultBinder string `mapstructure:"default-binder"`
-	// Binders declares named binders. A binder type can also be used by its
-	// type name without being declared here.
+	// Binders declares named binders. A binder type's name names a binder
+	// of that type with the type's defaults only when no binder of that
+	// type is declared here (as in SCSt); naming it beside declared binders
+	// of the type is an error.
 	Binders map[string]BinderConfig `mapstructure:"binders"`
 	// Default holds defaults for every binding.
 	Default BindingConfig `mapstructure:"default"`

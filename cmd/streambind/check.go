@@ -590,10 +590,12 @@ func assumedBinder(cfg *stream.Config) string {
 		return ""
 	}
 	known := binderTypes()
-	// A type a declared binder is named after is not a candidate (SCSt
-	// adds the registered types as candidates only under other names).
-	for n := range cfg.Binders {
+	// A type a declared binder is named after, or has as its type, is not
+	// a candidate (SCSt adds the registered types as candidates only when
+	// no declared binder configures them).
+	for n, b := range cfg.Binders {
 		delete(known, strings.ToLower(n))
+		delete(known, strings.ToLower(strings.TrimSpace(b.Type)))
 	}
 	types := map[string]bool{}
 	for typ := range cfg.Extensions {

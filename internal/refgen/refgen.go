@@ -209,7 +209,7 @@ func (g *gen) core(props []config.Property) error {
 	sections := []*coreSection{
 		{title: "Top level", prefix: "stream.", scst: "spring.cloud.stream.", match: top},
 		{title: "Binders", prefix: "stream.binders.<name>.", scst: "spring.cloud.stream.binders.<name>.",
-			intro: "Named binders. A binding names one with `binder`; a binder type can also be used by its type name without being declared here.",
+			intro: "Named binders. A binding names one with `binder`. A binder type's name names a binder of that type with the type's defaults only when no binder of that type is declared here (as in SCSt): `binder: rabbit` beside declared binders of type rabbit is an error that lists them, not a further binder on the default broker. With several default candidates declared and no `default-binder`, start-up fails naming the bindings that name no binder.",
 			match: func(p string) bool { return strings.HasPrefix(p, "stream.binders.") }},
 		{title: "Bindings", prefix: "stream.bindings.<name>.", scst: "spring.cloud.stream.bindings.<name>.", readersColumn: true,
 			intro: "A binding is named `<function>-in-<n>` / `<function>-out-<n>` (or listed in `output-bindings`). " +
