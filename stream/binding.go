@@ -338,8 +338,8 @@ func (b *Binding) sendDone(span trace.Span, c *pipeCall, err error) {
 	if span != nil {
 		endSpan(span, err)
 	}
-	if err != nil && !IsPermanent(err) {
-		err = &sendError{err}
+	if err != nil {
+		err = &sendError{err, b}
 	}
 	c.sent(err)
 }

@@ -73,8 +73,12 @@ type runtimeBinding struct {
 
 // sendError marks a failure to send a function's output: after the retries
 // the input is left for redelivery (Nak) rather than dead-lettered, since the
-// message is not at fault.
-type sendError struct{ err error }
+// message is not at fault. A permanent one (the binder refuses the message)
+// is marked too, so that the logs name the output that failed.
+type sendError struct {
+	err error
+	out *Binding // the output binding whose send failed
+}
 
 func (e *sendError) Error() string { return e.err.Error() }
 func (e *sendError) Unwrap() error { return e.err }
@@ -391,10 +395,23 @@ func (rt *runtimeBinding) retryAfter(ctx context.Context, env Envelope, attempt 
 	}
 	stats.observe(time.Since(clockBase) - start)
 	var se *sendError
-	if errors.As(err, &se) && !IsPermanent(err) {
+	sent := errors.As(err, &se)
+	if sent && !IsPermanent(err) {
 		stats.errors.Add(1)
-		rt.log.Warn("output send failed after every attempt; input left for redelivery", "attempts", n, "error", boundedErr(err))
+		rt.log.Warn("output send failed after every attempt; input left for redelivery", "attempts", n,
+			"output_binding", se.out.name, "output_binder", se.out.binderName, "error", boundedErr(err))
 		return fmt.Errorf("%w: %w", ErrNak, err)
+	}
+	// A permanent send error is dead-lettered or dropped: its logs name
+	// the output (in a multi-binder app the input's binder is not the one
+	// that refused it); the dead letter, the error handler and the caller
+	// get the binder's own error, without the marker.
+	var outAttrs []any
+	if sent {
+		outAttrs = []any{"output_binding", se.out.name, "output_binder", se.out.binderName}
+		if err == error(se) {
+			err = se.err
+		}
 	}
 	cause := err
 	if rt.retry.delays != nil {
@@ -421,14 +438,14 @@ func (rt *runtimeBinding) retryAfter(ctx context.Context, env Envelope, attempt 
 	dlq := rt.in.cfg.Consumer.DLQ && rt.in.group != ""
 	if dlq {
 		stats.deadLettered.Add(1)
-		rt.log.Warn("message failed, sending to the dead-letter queue", "attempts", n, "error", boundedErr(err))
+		rt.log.Warn("message failed, sending to the dead-letter queue", append(append([]any{"attempts", n}, outAttrs...), "error", boundedErr(err))...)
 	} else {
 		stats.dropped.Add(1)
 		why := "no dlq configured"
 		if rt.in.cfg.Consumer.DLQ {
 			why = "dlq needs a consumer group; this binding is anonymous"
 		}
-		rt.log.Error("message failed and is DROPPED ("+why+")", "attempts", n, "error", boundedErr(err))
+		rt.log.Error("message failed and is DROPPED ("+why+")", append(append([]any{"attempts", n}, outAttrs...), "error", boundedErr(err))...)
 	}
 	if rt.onFail != nil {
 		// A panic of the ErrorHandler is logged and the message goes on
@@ -477,17 +494,11 @@ func (rt *runtimeBinding) send(ctx context.Context, env Envelope, value func() a
 			if err == nil {
 				return nil
 			}
-			if IsPermanent(err) {
-				return err
-			}
-			return &sendError{err}
+			return &sendError{err, rt.out}
 		}
 	}
 	if err := rt.out.send(ctx, env, value); err != nil {
-		if IsPermanent(err) {
-			return err
-		}
-		return &sendError{err}
+		return &sendError{err, rt.out}
 	}
 	return nil
 }
