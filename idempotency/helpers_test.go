@@ -97,6 +97,8 @@ type stores struct {
 	storePool *pgxpool.Pool
 	// storeTimeout is Options.StoreTimeout.
 	storeTimeout time.Duration
+	// purgeInterval is idempotency.postgres.purge-interval.
+	purgeInterval time.Duration
 }
 
 func newStores(t testing.TB, store string) *stores {
@@ -135,6 +137,7 @@ func (s *stores) config() idempotency.Config {
 		c.Postgres.DSN = outboxtest.DSN()
 		c.Redis.URL = "redis://" + redistest.Addr() + "/0"
 	}
+	c.Postgres.PurgeInterval = s.purgeInterval
 	c.Redis.Lease = 2 * time.Second
 	if s.lease != 0 {
 		c.Redis.Lease = s.lease

@@ -110,8 +110,17 @@ type pgDB interface {
 	// begin starts the transaction of one attempt.
 	begin(ctx context.Context) (pgTx, error)
 	// exec runs q outside a transaction, returning the rows affected.
-	exec(ctx context.Context, q string) (int64, error)
-	// ping checks that the server answers, on a connection of the pool.
+	// The pool's connection is taken with ctx; the statement is bounded
+	// by timeout (0: ctx only). A busy pool is not a database that does
+	// not answer.
+	exec(ctx context.Context, timeout time.Duration, q string) (int64, error)
+	// ping checks that the server answers. pgx: on a connection of its
+	// own, outside the pool (whose connections may all be in use, rightly:
+	// a pool sized to the bindings' concurrency, each waiting insert
+	// holding one); an answer of the server, even an error (too many
+	// connections), is an answer. database/sql, which lends no connection
+	// outside its pool: errPoolBusy when every connection of the pool is
+	// in use (before or after the ping), as that ping cannot tell.
 	ping(ctx context.Context) error
 	close()
 }
@@ -140,12 +149,34 @@ func (d pgxDB) begin(ctx context.Context) (pgTx, error) {
 	return pgxTx{tx}, err
 }
 
-func (d pgxDB) exec(ctx context.Context, q string) (int64, error) {
-	tag, err := d.pool.Exec(ctx, q)
+func (d pgxDB) exec(ctx context.Context, timeout time.Duration, q string) (int64, error) {
+	conn, err := d.pool.Acquire(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("acquire a connection from the pool: %w", err)
+	}
+	defer conn.Release()
+	sctx, cancel := withTimeout(ctx, timeout)
+	defer cancel()
+	tag, err := conn.Exec(sctx, q)
 	return tag.RowsAffected(), err
 }
 
-func (d pgxDB) ping(ctx context.Context) error { return d.pool.Ping(ctx) }
+func (d pgxDB) ping(ctx context.Context) error {
+	conn, err := pgx.ConnectConfig(ctx, d.pool.Config().ConnConfig.Copy())
+	if err != nil {
+		var pe *pgconn.PgError
+		if errors.As(err, &pe) {
+			return nil // the server answered (too many connections, ...)
+		}
+		return err
+	}
+	defer func() {
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
+		defer cancel()
+		_ = conn.Close(cctx)
+	}()
+	return conn.Ping(ctx)
+}
 
 func (d pgxDB) close() { d.pool.Close() }
 
@@ -173,15 +204,48 @@ func (d sqlDB) begin(ctx context.Context) (pgTx, error) {
 	return sqlTx{tx}, err
 }
 
-func (d sqlDB) exec(ctx context.Context, q string) (int64, error) {
-	res, err := d.db.ExecContext(ctx, q)
+func (d sqlDB) exec(ctx context.Context, timeout time.Duration, q string) (int64, error) {
+	conn, err := d.db.Conn(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("acquire a connection from the pool: %w", err)
+	}
+	defer conn.Close()
+	sctx, cancel := withTimeout(ctx, timeout)
+	defer cancel()
+	res, err := conn.ExecContext(sctx, q)
 	if err != nil {
 		return 0, err
 	}
 	return res.RowsAffected()
 }
 
-func (d sqlDB) ping(ctx context.Context) error { return d.db.PingContext(ctx) }
+func (d sqlDB) ping(ctx context.Context) error {
+	if d.full() {
+		return errPoolBusy
+	}
+	err := d.db.PingContext(ctx)
+	if err != nil && ctx.Err() != nil && d.full() {
+		return errPoolBusy
+	}
+	return err
+}
+
+// full reports whether every connection the pool may open is in use.
+func (d sqlDB) full() bool {
+	st := d.db.Stats()
+	return st.MaxOpenConnections > 0 && st.InUse >= st.MaxOpenConnections
+}
+
+// errPoolBusy is a ping that could not tell whether the database answers:
+// every connection of a database/sql pool was in use.
+var errPoolBusy = errors.New("every connection of the pool in use: cannot tell")
+
+func withTimeout(ctx context.Context, d time.Duration) (context.Context, context.CancelFunc) {
+	if d <= 0 {
+		return context.WithCancel(ctx)
+	}
+	return context.WithTimeout(ctx, d)
+}
 
 func (d sqlDB) close() { _ = d.db.Close() }
 
@@ -369,8 +433,9 @@ func (s *pgStore) bound(abort context.CancelFunc, f func()) (timedOut bool) {
 // boundWait is bound for the mark's insert, which rightly waits for as
 // long as another delivery of the key runs its handler (its transaction
 // holds the mark's row lock): each time s.timeout passes while f runs,
-// the database is pinged on another connection of the pool, and only a
-// ping that gets no answer within storeProbeTimeout ends f. (Ending a
+// the database is pinged (on a connection of its own: see pgDB.ping),
+// and only a ping that gets no answer within storeProbeTimeout ends f; a
+// ping that cannot tell (errPoolBusy) lets f wait on. (Ending a
 // waiting insert would also leave its backend waiting on the server, the
 // closed connection unnoticed until the lock is released: one more
 // backend for every redelivery meanwhile.)
@@ -393,7 +458,7 @@ func (s *pgStore) boundWait(ctx context.Context, abort context.CancelFunc, f fun
 			pctx, cancel := context.WithTimeout(ctx, storeProbeTimeout)
 			err := s.db.ping(pctx)
 			cancel()
-			if err != nil && ctx.Err() == nil {
+			if err != nil && !errors.Is(err, errPoolBusy) && ctx.Err() == nil {
 				select {
 				case <-done:
 				default:
@@ -517,11 +582,11 @@ func (p *purger) purge(ctx context.Context) (int64, error) {
 	del := fmt.Sprintf("DELETE FROM %s WHERE ctid IN (SELECT ctid FROM %s WHERE expires_at < now() LIMIT %d)", qq, qq, purgeBatch)
 	var total int64
 	for {
-		// Bounded: a database that does not answer must not hold the
-		// purge (and its readiness) for as long as the socket lives.
-		dctx, cancel := context.WithTimeout(ctx, p.s.timeout)
-		n, err := p.s.db.exec(dctx, del)
-		cancel()
+		// The statement is bounded: a database that does not answer must
+		// not hold the purge (and its readiness) for as long as the
+		// socket lives. The wait for a connection is not: a pool whose
+		// connections the bindings' handlers use is busy, not down.
+		n, err := p.s.db.exec(ctx, p.s.timeout, del)
 		if err != nil {
 			return total, fmt.Errorf("purge %s: %w", q, err)
 		}
@@ -598,7 +663,7 @@ func (p *purger) Health(ctx context.Context) error {
 		ctx, cancel = context.WithTimeout(ctx, storeProbeTimeout)
 		defer cancel()
 	}
-	if _, err := p.s.db.exec(ctx, "SELECT FROM "+p.s.t.Quoted()+" LIMIT 0"); err != nil {
+	if _, err := p.s.db.exec(ctx, 0, "SELECT FROM "+p.s.t.Quoted()+" LIMIT 0"); err != nil {
 		return fmt.Errorf("idempotency store %s: %s", q, redacted(err))
 	}
 	p.mu.Lock()

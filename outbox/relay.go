@@ -260,6 +260,9 @@ func (r *Relay) Health(context.Context) error {
 // server (a missing table, a refused statement or setting) is not an
 // unreachable database, and an operator looks in a different place.
 func failure(err error) string {
+	if errors.Is(err, errPoolBusy) {
+		return "no connection of the pool was free within send-timeout (every one in use: the database was not asked; a pool given in Options.Pool is shared with the app: give it room for the relay's one connection)"
+	}
 	if errors.Is(err, errNoAnswer) {
 		return "the database did not answer within send-timeout"
 	}
@@ -647,6 +650,12 @@ func (r *Relay) batch(ctx context.Context) (result, error) {
 	defer cancel()
 	conn, err := r.pool.Acquire(claimCtx)
 	if err != nil {
+		if st := r.pool.Stat(); ctx.Err() == nil && errors.Is(err, context.DeadlineExceeded) && st.AcquiredConns() >= st.MaxConns() {
+			// Waiting for a connection of a pool whose connections are
+			// all in use (Options.Pool: the app's own) is not the
+			// database not answering: it was not asked.
+			return res, fmt.Errorf("acquire a connection: %w (%s, all %d in use): %w", errPoolBusy, r.cfg.SendTimeout, st.MaxConns(), err)
+		}
 		return res, r.dbErr(ctx, "acquire a connection", err)
 	}
 	// A connection left in a transaction (an error, ctx ended) is closed by
@@ -816,6 +825,10 @@ func (r *Relay) dbRound(ctx context.Context) (context.Context, context.CancelFun
 // errNoAnswer marks a round trip that ran out of its dbRound: the database
 // did not answer (see failure).
 var errNoAnswer = errors.New("the database did not answer within send-timeout")
+
+// errPoolBusy marks a batch that got no connection within send-timeout
+// from a pool whose connections were all in use (see failure).
+var errPoolBusy = errors.New("no connection of the pool free within send-timeout")
 
 // dbErr wraps the error of a batch's step; a round trip that ran out of
 // its dbRound while the relay's own ctx lives is errNoAnswer.

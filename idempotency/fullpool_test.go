@@ -1,0 +1,115 @@
+package idempotency_test
+
+import (
+	"context"
+	"database/sql"
+	"log/slog"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/streambind/streambind/idempotency"
+	"github.com/streambind/streambind/internal/syncbuf"
+	"github.com/streambind/streambind/outbox/outboxtest"
+	"github.com/streambind/streambind/stream"
+)
+
+// TestDuplicateWaitsWithFullPool: with the store's pool sized to the
+// bindings' concurrency, as the docs recommend (2 apps x concurrency 1:
+// 2 connections, both in use — the first delivery's handler, the
+// duplicate's waiting insert), a duplicate delivered while the first
+// delivery's handler runs waits on the mark's lock, beyond
+// storeProbeTimeout, without the store reported unavailable; the purge
+// waits for a connection rather than fail. (The "is the database alive"
+// ping went through the pool: it got no connection within 5s, and the
+// waiting duplicate was ended as "store unavailable", readiness down,
+// after ~5.2s; the purge's wait for a connection was bounded by the store
+// timeout.)
+func TestDuplicateWaitsWithFullPool(t *testing.T) {
+	for _, driver := range []string{"pgx", "database-sql"} {
+		t.Run(driver, func(t *testing.T) {
+			t.Parallel()
+			st := newStores(t, "postgres")
+			st.storeTimeout = 200 * time.Millisecond
+			st.purgeInterval = time.Second
+			var logs syncbuf.Buffer
+			st.logger = slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelWarn}))
+			if driver == "pgx" {
+				cfg, err := pgxpool.ParseConfig(outboxtest.DSN())
+				if err != nil {
+					t.Fatal(err)
+				}
+				cfg.MaxConns = 2
+				pool, err := pgxpool.NewWithConfig(context.Background(), cfg)
+				if err != nil {
+					t.Fatal(err)
+				}
+				t.Cleanup(pool.Close) // after the apps stopped
+				st.storePool = pool
+			} else {
+				db, err := sql.Open("pgx", outboxtest.DSN())
+				if err != nil {
+					t.Fatal(err)
+				}
+				db.SetMaxOpenConns(2)
+				t.Cleanup(func() { db.Close() })
+				st.sqlDB = db
+			}
+			entered := make(chan call, 10)
+			release := make(chan struct{})
+			h := func(ctx context.Context, m stream.Message[order]) error {
+				q := "INSERT INTO " + st.schema + ".effects (n) VALUES ($1)"
+				var err error
+				if tx := idempotency.Tx(ctx); tx != nil {
+					_, err = tx.Exec(ctx, q, m.Payload.N)
+				} else {
+					_, err = idempotency.SQLTx(ctx).ExecContext(ctx, q, m.Payload.N)
+				}
+				if err != nil {
+					return err
+				}
+				entered <- call{m.Headers.Get(stream.HeaderID), m.Payload.N}
+				select {
+				case <-release:
+					return nil
+				case <-ctx.Done():
+					return ctx.Err()
+				}
+			}
+			br := newBroker(t, "memory")
+			a1 := startApp(t, br, st, appSpec{store: "postgres", group: "-", handler: h})
+			a2 := startApp(t, br, st, appSpec{store: "postgres", group: "-", handler: h})
+			a1.send(t, uniqueID(t, "a"), 1)
+			receive(t, entered, 30*time.Second)
+			waitFor(t, 30*time.Second, "the duplicate's insert waiting on the mark's lock", func() bool {
+				var n int
+				err := st.pool.QueryRow(context.Background(),
+					"SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE 'INSERT INTO \""+st.schema+"\".\"marks\"%'").Scan(&n)
+				return err == nil && n == 1
+			})
+			// Beyond the ping's own bound (5s): the wait goes on, the
+			// store stays up.
+			for end := time.Now().Add(6500 * time.Millisecond); time.Now().Before(end); time.Sleep(50 * time.Millisecond) {
+				for _, a := range []*testApp{a1, a2} {
+					if h := storeHealth(t, a, st); !h.Up {
+						t.Fatalf("the store reported down while a duplicate waits for the first delivery, the pool full: %s", h.Error)
+					}
+				}
+			}
+			close(release)
+			waitFor(t, 30*time.Second, "the duplicate skipped", func() bool {
+				return a1.idem.Stats("handle-in-0").Skipped+a2.idem.Stats("handle-in-0").Skipped == 1
+			})
+			a1.stop()
+			a2.stop()
+			if n := st.count(t, "effects"); n != 1 {
+				t.Fatalf("%d effects, want 1", n)
+			}
+			if l := logs.String(); strings.Contains(l, "store unavailable") || strings.Contains(l, "purge") {
+				t.Errorf("a duplicate's wait with the pool full was logged as a failure:\n%s", l)
+			}
+		})
+	}
+}
