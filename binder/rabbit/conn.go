@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net"
+	"os"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -62,22 +63,32 @@ type connMgr struct {
 	wconn atomic.Pointer[writeBounded]
 }
 
-// writeBounded bounds each write to the broker by twice the heartbeat
-// (the broker's own tolerance of a silent client) once the handshake is
-// done (amqp091-go clears the handshake's deadline), except while the
+// writeBounded bounds each write to the broker by its progress once the
+// handshake is done (amqp091-go clears the handshake's deadline): a write
+// fails when the socket took no byte of it for a whole heartbeat interval
+// (d), so between one and two heartbeats after the socket last took bytes
+// — twice the heartbeat is the broker's own tolerance of a silent client.
+// A slow link that moves is never cut, however long the write (amqp091-go
+// writes a body frame, up to frame_max, in one Write). No bound while the
 // broker blocks the connection (a resource alarm: it stops reading, and
-// the write waits for the alarm to clear). amqp091-go sets no write
-// deadline and holds the connection's writer while it writes: on a path
-// that stalls (the socket takes no more bytes) a publish of a large
-// message waited until the path came back — after its heartbeats had
-// found the connection dead and the binder had dialled a new one — and
-// every Send behind it with it, whatever its ctx.
+// the write waits for the alarm to clear; the bound starts again when it
+// clears). amqp091-go sets no write deadline and holds the connection's
+// writer while it writes: on a path that stalls (the socket takes no more
+// bytes) a publish of a large message waited until the path came back —
+// after its heartbeats had found the connection dead and the binder had
+// dialled a new one — and every Send behind it with it, whatever its ctx.
 type writeBounded struct {
 	net.Conn
 	d       time.Duration
 	blocked *atomic.Bool
 	armed   atomic.Bool
-	set     atomic.Int64 // when the deadline was last set (unix ns); 0: none set
+	// mu orders the deadline changes of unbound and rebound (the
+	// connection.blocked notifications) with those of a write that found
+	// the connection blocked or saw it become so (see Write).
+	mu sync.Mutex
+	// beforeArm, when set (tests), runs in Write between its check that
+	// the connection is not blocked and the arming of the deadline.
+	beforeArm func()
 }
 
 func (c *writeBounded) SetDeadline(t time.Time) error {
@@ -88,28 +99,67 @@ func (c *writeBounded) SetDeadline(t time.Time) error {
 }
 
 func (c *writeBounded) Write(b []byte) (int, error) {
-	if c.armed.Load() {
-		if c.blocked.Load() {
-			if c.set.Swap(0) != 0 {
-				_ = c.Conn.SetWriteDeadline(time.Time{})
-			}
-		} else if now := time.Now(); now.UnixNano()-c.set.Load() > int64(c.d/8) {
-			// Renewed at most every d/8: a write fails after 7/8 d to d
-			// without progress.
-			if err := c.Conn.SetWriteDeadline(now.Add(c.d)); err != nil {
-				return 0, err
-			}
-			c.set.Store(now.UnixNano())
+	if !c.armed.Load() {
+		return c.Conn.Write(b)
+	}
+	n := 0
+	for {
+		if err := c.arm(); err != nil {
+			return n, err
+		}
+		m, err := c.Conn.Write(b[n:])
+		n += m
+		if err == nil || !errors.Is(err, os.ErrDeadlineExceeded) {
+			return n, err
+		}
+		// The deadline passed: the write goes on for another d if the
+		// socket took bytes meanwhile, or if the broker blocked the
+		// connection just as it passed (unbound came too late).
+		if m == 0 && !c.blocked.Load() {
+			return n, err
 		}
 	}
-	return c.Conn.Write(b)
+}
+
+// arm sets the deadline of the next d for a write about to start or go on;
+// none while the broker blocks the connection.
+func (c *writeBounded) arm() error {
+	if c.blocked.Load() {
+		c.unbound()
+		return nil
+	}
+	if c.beforeArm != nil {
+		c.beforeArm()
+	}
+	if err := c.Conn.SetWriteDeadline(time.Now().Add(c.d)); err != nil {
+		return err
+	}
+	// The broker may have blocked the connection since the check above,
+	// and unbound may have run before the deadline was set: clear it.
+	if c.blocked.Load() {
+		c.unbound()
+	}
+	return nil
 }
 
 // unbound clears the deadline of a write in progress when the broker
 // blocks the connection.
 func (c *writeBounded) unbound() {
-	if c.set.Swap(0) != 0 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.blocked.Load() {
 		_ = c.Conn.SetWriteDeadline(time.Time{})
+	}
+}
+
+// rebound bounds again a write in progress (one that began or went on
+// while the broker blocked the connection) when the block ends. Without a
+// write in progress the deadline does nothing: the next write sets its own.
+func (c *writeBounded) rebound() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.armed.Load() && !c.blocked.Load() {
+		_ = c.Conn.SetWriteDeadline(time.Now().Add(c.d))
 	}
 }
 
@@ -170,7 +220,7 @@ func (m *connMgr) dialAddr(ctx context.Context, i int) (*amqp.Connection, error)
 			raw := c // c is wrapped below: the closure must not read the variable
 			stop = context.AfterFunc(ctx, func() { raw.Close() })
 			if m.s.heartbeat > 0 {
-				wb := &writeBounded{Conn: c, d: 2 * m.s.heartbeat, blocked: &m.blockedFlag}
+				wb := &writeBounded{Conn: c, d: m.s.heartbeat, blocked: &m.blockedFlag}
 				m.wconn.Store(wb)
 				c = wb
 			}
@@ -484,8 +534,12 @@ func (m *connMgr) setBlocked(b bool, reason string) {
 	}
 	m.blocked = b
 	m.blockedFlag.Store(b)
-	if wb := m.wconn.Load(); b && wb != nil {
-		wb.unbound()
+	if wb := m.wconn.Load(); wb != nil {
+		if b {
+			wb.unbound()
+		} else {
+			wb.rebound()
+		}
 	}
 	if b {
 		m.unblocked = make(chan struct{})

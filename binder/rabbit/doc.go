@@ -87,10 +87,14 @@
 // (large messages), waits for the alarm to clear while holding the
 // connection's writer; Sends that passed the alarm check before it began
 // wait with it, while later ones fail when their ctx ends. Outside an
-// alarm the binder bounds each write by twice the heartbeat: on a path
-// that stalls (the socket stays open and takes no more bytes) the write
-// fails, the connection is made again and the Sends waiting behind it go
-// on on the new one, rather than waiting for the path to come back.
+// alarm the binder bounds each write by its progress: a write the socket
+// takes no byte of for a whole heartbeat interval fails (between one and
+// two heartbeats after the socket last took bytes), however long a slow
+// link that moves takes to carry it. On a path that stalls (the socket
+// stays open and takes no more bytes) the connection is made again and
+// the Sends waiting behind the write go on on the new one, rather than
+// waiting for the path to come back. The bound starts again when an
+// alarm ends.
 //
 // # Consumer
 //

@@ -13,7 +13,8 @@ import (
 // TestStalledPathBoundsSends: while the path to the broker stalls (the
 // socket stays open and takes no more bytes, nothing comes back), Sends
 // of large messages return within about their ctx or twice the heartbeat
-// (the writes' bound), and the binder goes on on a new connection once
+// (the writes' bound: a heartbeat without progress, so at most two after
+// the socket last took bytes), and the binder goes on on a new connection once
 // the path is back. Before, amqp091-go's write stayed blocked, holding
 // the connection's writer, until the path came back (black-hole trial:
 // Sends with a 3s ctx returned after the 45s stall, although the
