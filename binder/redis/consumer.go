@@ -1523,7 +1523,11 @@ func (r *run) Pause(ctx context.Context) error {
 	r.paused = true
 	r.mu.Unlock()
 	r.signal()
-	r.unblock(ctx)
+	// The read in flight ends beside Pause, which does not wait for the
+	// server's answer: a server that does not answer held Pause for its
+	// whole ctx (then nil). What that read brings is held until Resume
+	// (the pool is paused below).
+	go r.unblock(context.WithoutCancel(ctx))
 	err := r.pool.Pause(ctx)
 	r.flushAcks() // intake reads no more: they would wait for Resume
 	return err
