@@ -320,7 +320,14 @@ func (s *pgStore) wrap(c *Consumer, binding string, key *stream.IdempotencyKey, 
 		actx, abort := context.WithCancel(ctx)
 		defer abort()
 		var tx pgTx
-		timedOut := s.bound(abort, func() { tx, err = s.db.begin(actx) })
+		timedOut := s.bound(actx, "begin", abort, func() { tx, err = s.db.begin(actx) })
+		if err == nil && timedOut {
+			// BEGIN's answer came as the timeout ran out, which ended actx
+			// (and with it a database/sql transaction): the next round
+			// trip would fail with "context canceled".
+			_ = tx.rollback(context.WithoutCancel(ctx))
+			return s.lateAnswer(binding, "begin")
+		}
 		if err != nil {
 			if timedOut && ctx.Err() == nil {
 				return s.state.storeDown(ctx, binding, "begin", s.noAnswer("no connection from the pool, or no answer from the database, within %s (a pool smaller than the bindings' concurrency also waits: size it to at least that)", err))
@@ -337,6 +344,10 @@ func (s *pgStore) wrap(c *Consumer, binding string, key *stream.IdempotencyKey, 
 		sk := storedKey(k)
 		var n int64
 		timedOut = s.boundWait(ctx, abort, func() { n, err = tx.exec(actx, s.insert, binding, sk, ms) })
+		if err == nil && timedOut {
+			err = s.lateAnswer(binding, "insert mark into "+s.t.qualified()) // rolled back (deferred)
+			return err
+		}
 		if err != nil && timedOut && ctx.Err() == nil {
 			return s.state.storeDown(ctx, binding, "insert mark into "+s.t.qualified(), s.noAnswer("no answer from the database within %s, nor to a ping on another connection", err))
 		}
@@ -390,7 +401,9 @@ func (s *pgStore) wrap(c *Consumer, binding string, key *stream.IdempotencyKey, 
 			}
 			return s.state.storeDown(ctx, binding, "commit (the handler's writes and the mark are rolled back; the message will run again)", err)
 		}
-		timedOut = s.bound(abort, func() { err = tx.commit(actx) })
+		// A commit that succeeded as the timeout ran out is a commit: the
+		// ended actx is not used again.
+		timedOut = s.bound(actx, "commit", abort, func() { err = tx.commit(actx) })
 		if err != nil && timedOut && ctx.Err() == nil {
 			return s.state.storeDown(ctx, binding, "commit (the handler's writes and the mark are rolled back, unless the commit reached the database: then a redelivery finds the mark and skips)", s.noAnswer("no answer from the database within %s", err))
 		}
@@ -424,10 +437,29 @@ const DefaultStoreTimeout = 30 * time.Second
 // server, a network that drops packets) would otherwise hold the message,
 // and its binding's slot, for as long as the socket lives. It reports
 // whether the time ran out (f's error then says the context ended).
-func (s *pgStore) bound(abort context.CancelFunc, f func()) (timedOut bool) {
+//
+// A timeout that runs out just after f succeeded still ended the context:
+// the caller must not use it again (see lateAnswer).
+func (s *pgStore) bound(actx context.Context, step string, abort context.CancelFunc, f func()) (timedOut bool) {
 	t := time.AfterFunc(s.timeout, abort)
 	f()
+	if h := roundTripHook.Load(); h != nil {
+		(*h)(actx, step)
+	}
 	return !t.Stop()
+}
+
+// roundTripHook, set by tests only, runs after each bounded round trip
+// (bound), before its timer is stopped.
+var roundTripHook atomic.Pointer[func(actx context.Context, step string)]
+
+// lateAnswer is the error of an attempt whose round trip step succeeded
+// just as the store timeout ran out: the timeout had ended the attempt's
+// context, so the transaction is rolled back and the message left for
+// redelivery (Nak, not an attempt). The database answered: not a store
+// outage.
+func (s *pgStore) lateAnswer(binding, step string) error {
+	return fmt.Errorf("%w: idempotency: %s: %s: the database answered only as the store timeout (%s) ran out, which had ended the attempt's transaction; rolled back, the message will run again", stream.ErrNak, binding, step, s.timeout)
 }
 
 // boundWait is bound for the mark's insert, which rightly waits for as
