@@ -160,6 +160,10 @@ func New(_ context.Context, s stream.BinderSettings) (stream.Binder, error) {
 }
 
 // wrap adds context to err and removes the binder's secrets from its text.
+// minFlusherTimeout is the least time a write to the server may take
+// before the connection is made again (see options).
+const minFlusherTimeout = 5 * time.Second
+
 func (bd *Binder) wrap(err error, format string, args ...any) error {
 	if err == nil {
 		return nil
@@ -279,10 +283,13 @@ func (bd *Binder) dial(ctx context.Context) (*connection, error) {
 	// every publish, whatever its ctx, and the pings wait for the write,
 	// by default for a minute, while the connection looks up. A write
 	// that takes as long as the pings would take to find the connection
-	// stale fails and the connection is made again.
-	if w := bd.st.pingInterval * time.Duration(bd.st.maxPingsOut); w > 0 {
-		o.FlusherTimeout = w
-	}
+	// stale fails and the connection is made again. The bound is on a
+	// whole write (nats.go's, of what it buffered: a large message at
+	// least), not on a lack of progress, so it is at least
+	// minFlusherTimeout (a slow but working link must not be cut at every
+	// large message when the pings are short) and at most nats.go's
+	// default.
+	o.FlusherTimeout = min(max(bd.st.pingInterval*time.Duration(bd.st.maxPingsOut), minFlusherTimeout), natsgo.DefaultFlusherTimeout)
 	o.ReconnectOnFlusherError = true
 	if bd.st.tls != nil {
 		o.Secure = true
