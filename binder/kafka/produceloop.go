@@ -100,22 +100,30 @@ func (q *partQ) dropAbandoned() {
 func (r *sendReq) gaveUp() bool { return r.cb == nil && r.abandoned.Load() }
 
 // take removes the next batch: at most n records and maxBytes bytes (at
-// least one record); a record marked alone goes by itself.
+// least one record); a record marked alone goes by itself. Records whose
+// Sends gave up (see sendReq.abandoned) are dropped rather than sent,
+// but for the first, which dispatch found still waited for (see
+// skipAbandoned: there is always a batch to send).
 func (q *partQ) take(n, maxBytes int) []*sendReq {
 	i, size := q.head, 0
-	for i < len(q.queue) && i-q.head < n {
+	out := make([]*sendReq, 0, min(n, q.len()))
+	for i < len(q.queue) && len(out) < n {
 		r := q.queue[i]
-		if i > q.head && (r.alone || size+r.size > maxBytes) {
+		if len(out) > 0 && r.gaveUp() {
+			q.bytes -= r.size
+			i++
+			continue
+		}
+		if len(out) > 0 && (r.alone || size+r.size > maxBytes) {
 			break
 		}
 		size += r.size
+		out = append(out, r)
 		i++
 		if r.alone {
 			break
 		}
 	}
-	out := make([]*sendReq, i-q.head)
-	copy(out, q.queue[q.head:i])
 	clear(q.queue[q.head:i])
 	q.head = i
 	q.bytes -= size
@@ -123,6 +131,20 @@ func (q *partQ) take(n, maxBytes int) []*sendReq {
 		q.queue, q.head = q.queue[:0], 0
 	}
 	return out
+}
+
+// skipAbandoned drops the records at the head of the queue whose Sends
+// gave up, so that the next batch begins with one that is waited for
+// (and a batch-timeout counts from it).
+func (q *partQ) skipAbandoned() {
+	for q.head < len(q.queue) && q.queue[q.head].gaveUp() {
+		q.bytes -= q.queue[q.head].size
+		q.queue[q.head] = nil
+		q.head++
+	}
+	if q.head == len(q.queue) {
+		q.queue, q.head = q.queue[:0], 0
+	}
 }
 
 // request is one produce request to one broker.
@@ -321,8 +343,17 @@ func (l *loop) dispatch(closing bool) {
 	var reqs []*request
 	maxReq := max(p.ps.batchBytes, minRequestBytes)
 	for i, q := range l.parts {
-		if q.busy || (q.waiting == nil && q.len() == 0) {
+		if q.busy {
 			continue
+		}
+		if q.waiting == nil {
+			// A Send that gave up while its record was queued (behind a
+			// slow batch of its partition, say) is not written after it
+			// returned: the caller sends again.
+			q.skipAbandoned()
+			if q.len() == 0 {
+				continue
+			}
 		}
 		if q.waiting != nil && now.Before(q.waiting.notBefore) {
 			later(q.waiting.notBefore)

@@ -81,11 +81,13 @@ type sendReq struct {
 	// never cleared or pooled again, only left to the garbage collector.
 	unsettled bool
 	// abandoned: the Send that made r returned when its ctx ended, before
-	// the broker's acknowledgement. A failed batch is retried without
-	// such records (see loop.complete): no one waits for them, and the
-	// caller, told that the send failed, sends again (the core redelivers
-	// the input), so that writing one after that would be a duplicate, and
-	// retrying it would hold up the partition's next sends.
+	// the broker's acknowledgement. Such a record is not sent after that:
+	// a batch taken from the queue leaves it out (see partQ.take), and a
+	// failed batch is retried without it (see loop.complete). No one waits
+	// for it, and the caller, told that the send failed, sends again (the
+	// core redelivers the input), so that writing it after that would be a
+	// duplicate, and retrying it would hold up the partition's next sends.
+	// One already in a request in flight may still be written.
 	abandoned atomic.Bool
 	done      chan error // capacity 1
 	// cb is SendAsync's done; nil for Send, which waits on done.
