@@ -125,6 +125,10 @@ type Relay struct {
 	// starve the others. Only the run goroutine uses it.
 	blocked map[string]blockedKey
 
+	// rightsOK: the role's rights were checked (rightsSQL) since the
+	// last failed batch. Only the run goroutine uses it.
+	rightsOK bool
+
 	// confirmed holds the rows this relay sent, and the broker confirmed,
 	// whose batch could not delete them because the server refused the
 	// deletion or the commit (a trigger, a constraint, a full disk: the
@@ -263,6 +267,9 @@ func failure(err error) string {
 	if errors.Is(err, errPoolBusy) {
 		return "no connection of the pool was free within send-timeout (every one in use: the database was not asked; a pool given in Options.Pool is shared with the app: give it room for the relay's one connection)"
 	}
+	if errors.Is(err, errNoRight) {
+		return "the relay's role lacks a right on the table or its schema (it needs USAGE on the schema, and SELECT, UPDATE and DELETE on the table)"
+	}
 	if errors.Is(err, errNoAnswer) {
 		return "the database did not answer within send-timeout"
 	}
@@ -361,6 +368,9 @@ func (r *Relay) run(quit, hard context.Context) {
 	defer timer.Stop()
 	for {
 		res, err := r.batch(hard)
+		if err != nil {
+			r.rightsOK = false // check again before the next claim
+		}
 		was := r.setErr(err)
 		switch {
 		case err != nil && hard.Err() == nil && was == nil:
@@ -612,20 +622,37 @@ func (r *Relay) blockedArrays() ([]string, [][]byte) {
 	return names, keys
 }
 
+// rightsSQL tells whether the relay's role may do what a batch's end
+// does: delete the sent rows, and update attempts, last_error and dead_at
+// (a right on the table, or on those columns). It runs before the first
+// claim and before the claim after a failed batch (Relay.rightsOK): a
+// relay that may not delete its sent rows (or count a failed attempt)
+// would otherwise send every batch again each poll-interval, for ever.
+//
+// (A DELETE and an UPDATE ... WHERE false in the claim itself checked the
+// same on every claim, but fired the table's FOR EACH STATEMENT triggers
+// — an audit's, say — every poll-interval, even with nothing to send.) A
+// right revoked while the relay runs fails a batch's deletion after its
+// sends; the relay remembers those rows (Relay.confirmed), so they are not
+// sent again, and checks again before its next claim.
+func rightsSQL(q string) string {
+	lit := "'" + strings.ReplaceAll(q, "'", "''") + "'"
+	return `SELECT has_table_privilege(` + lit + `, 'DELETE')
+	AND has_column_privilege(` + lit + `, 'attempts', 'UPDATE')
+	AND has_column_privilege(` + lit + `, 'last_error', 'UPDATE')
+	AND has_column_privilege(` + lit + `, 'dead_at', 'UPDATE')`
+}
+
+// errNoRight is a batch not claimed because the relay's role lacks a right
+// rightsSQL checks (see failure).
+var errNoRight = errors.New("the relay's role may not delete the table's rows, or update their attempts, last_error and dead_at")
+
 // claimSQL is the claim of a batch (see [Relay], steps 1 and 2): the
 // oldest rows nobody locked, leaving out the blocked keys ($2, $3), each
 // with the id of an older row of its (name, key) that is not in the batch
 // (NULL when there is none: the row may be sent).
-//
-// The two statements that change nothing (WHERE false) check the rights
-// the batch's end needs, before anything is sent: a relay that may not
-// delete its sent rows (or count a failed attempt) would otherwise send
-// every batch again each poll-interval, for ever. PostgreSQL checks a
-// statement's rights whatever rows it touches.
 func claimSQL(q string) string {
-	return `WITH may_delete AS (DELETE FROM ` + q + ` WHERE false RETURNING 1),
-may_update AS (UPDATE ` + q + ` SET attempts = attempts, last_error = last_error, dead_at = dead_at WHERE false RETURNING 1),
-c AS MATERIALIZED (
+	return `WITH c AS MATERIALIZED (
 	SELECT id, xmin, name, key, payload, headers FROM ` + q + ` t
 	WHERE t.dead_at IS NULL AND NOT EXISTS (SELECT 1 FROM unnest($2::text[], $3::bytea[]) AS b(name, key) WHERE b.name = t.name AND b.key = t.key)
 	ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED
@@ -662,6 +689,16 @@ func (r *Relay) batch(ctx context.Context) (result, error) {
 	// the pool on Release, which rolls the transaction back.
 	defer conn.Release()
 	q := r.t.quoted()
+	if !r.rightsOK {
+		var ok bool
+		if err := conn.QueryRow(claimCtx, rightsSQL(q)).Scan(&ok); err != nil {
+			return res, r.dbErr(ctx, "check the relay's rights on the table", err)
+		}
+		if !ok {
+			return res, fmt.Errorf("check the relay's rights on the table: %w", errNoRight)
+		}
+		r.rightsOK = true
+	}
 	bNames, bKeys := r.blockedArrays()
 	claim := &pgx.Batch{}
 	claim.Queue("BEGIN")

@@ -1,0 +1,104 @@
+package outbox_test
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/streambind/streambind/outbox"
+	"github.com/streambind/streambind/outbox/outboxtest"
+)
+
+// TestIdleRelayFiresNoStatementTriggers: an idle relay's claims (every
+// poll-interval, nothing to send) fire none of the table's FOR EACH
+// STATEMENT triggers on DELETE or UPDATE (an audit's, say); a batch with
+// rows fires them once, for its deletion. (The claim checked the relay's
+// rights with a DELETE and an UPDATE ... WHERE false on every claim: 2
+// trigger calls per poll-interval.)
+func TestIdleRelayFiresNoStatementTriggers(t *testing.T) {
+	pool, table := migrate(t)
+	schema, _, _ := strings.Cut(table, ".")
+	ctx := context.Background()
+	if _, err := pool.Exec(ctx, "CREATE SEQUENCE "+schema+".fired; "+
+		"CREATE FUNCTION "+schema+".audit() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN PERFORM nextval('"+schema+".fired'); RETURN NULL; END $$; "+
+		"CREATE TRIGGER audit AFTER DELETE OR UPDATE ON "+table+" FOR EACH STATEMENT EXECUTE FUNCTION "+schema+".audit()"); err != nil {
+		t.Fatal(err)
+	}
+	fired := func() int64 {
+		var n int64
+		var called bool
+		if err := pool.QueryRow(ctx, "SELECT last_value, is_called FROM "+schema+".fired").Scan(&n, &called); err != nil {
+			t.Fatal(err)
+		}
+		if !called {
+			return 0
+		}
+		return n
+	}
+	_, ob, got, _ := breakApp(t, newBroker(t, "memory"), true, outbox.Config{Table: table, DSN: outboxtest.DSN(), PollInterval: 20 * time.Millisecond})
+	from := ob.Relay().Batches()
+	waitForCond(t, 30*time.Second, "10 empty batches", func() bool { return ob.Relay().Batches() >= from+10 })
+	if n := fired(); n != 0 {
+		t.Fatalf("%d statement trigger calls by an idle relay's %d claims", n, ob.Relay().Batches()-from)
+	}
+	inTx(t, pool, true, func(tx pgx.Tx) {
+		if err := ob.Send(ctx, tx, "events", event{Key: "k"}, outbox.Key("k")); err != nil {
+			t.Fatal(err)
+		}
+	})
+	receive(t, got, 30*time.Second)
+	waitEmpty(t, pool, table, 30*time.Second)
+	if n := fired(); n != 1 {
+		t.Errorf("%d statement trigger calls for one batch with one row; want 1 (its DELETE)", n)
+	}
+}
+
+// TestRelayWithColumnUpdateRights: a role with DELETE on the table and
+// UPDATE only on the columns the relay writes (attempts, last_error,
+// dead_at) passes the relay's rights check and relays.
+func TestRelayWithColumnUpdateRights(t *testing.T) {
+	pool, table := migrate(t)
+	u, err := url.Parse(outboxtest.DSN())
+	if err != nil || u.Scheme == "" {
+		t.Skip("the test DSN is not a URL")
+	}
+	ctx := context.Background()
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	role := "obx_role_" + hex.EncodeToString(b[:])
+	schema, _, _ := strings.Cut(table, ".")
+	for _, q := range []string{
+		"CREATE ROLE " + role + " LOGIN",
+		"GRANT USAGE ON SCHEMA " + schema + " TO " + role,
+		"GRANT SELECT, DELETE ON " + table + " TO " + role,
+		"GRANT UPDATE (attempts, last_error, dead_at) ON " + table + " TO " + role,
+	} {
+		if _, err := pool.Exec(ctx, q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	t.Cleanup(func() {
+		_, _ = pool.Exec(context.Background(), "DROP OWNED BY "+role)
+		if _, err := pool.Exec(context.Background(), "DROP ROLE "+role); err != nil {
+			t.Errorf("drop role %s: %v", role, err)
+		}
+	})
+	u.User = url.User(role) // trust auth
+	_, ob, got, _ := breakApp(t, newBroker(t, "memory"), true, outbox.Config{Table: table, DSN: u.String(), PollInterval: 50 * time.Millisecond})
+	inTx(t, pool, true, func(tx pgx.Tx) {
+		if err := ob.Send(ctx, tx, "events", event{Key: "k"}, outbox.Key("k")); err != nil {
+			t.Fatal(err)
+		}
+	})
+	receive(t, got, 30*time.Second)
+	waitEmpty(t, pool, table, 30*time.Second)
+	if err := ob.Relay().Health(ctx); err != nil {
+		t.Errorf("health: %v", err)
+	}
+}
