@@ -170,7 +170,7 @@ func NewApp(cfg *Config, fns *Catalog, opts ...Option) (*App, error) {
 	}
 	var want []pending
 	for _, bf := range bound {
-		rt := &runtimeBinding{fn: bf}
+		rt := &runtimeBinding{fn: bf, sendWarn: new(warnGate)}
 		// stream.function.bindings: the binding has its configured name
 		// everywhere (logs, management, errors), not its functional one.
 		// A new name a binding cannot have is reported at the rename
@@ -185,7 +185,7 @@ func NewApp(cfg *Config, fns *Catalog, opts ...Option) (*App, error) {
 	}
 	a.checkRenames(&v, bound)
 	for _, in := range explicitIn {
-		rt := &runtimeBinding{fn: in.fn}
+		rt := &runtimeBinding{fn: in.fn, sendWarn: new(warnGate)}
 		want = append(want, pending{rt, in.binding, true, "stream.input-bindings", ""})
 		a.funcs = append(a.funcs, rt)
 	}

@@ -69,6 +69,9 @@ type runtimeBinding struct {
 	// (processAsync); nil: every output is confirmed before the handler
 	// returns.
 	async AsyncProducer
+	// sendWarn paces the warning that an output could not be sent (shared
+	// by a router's copies: one binding).
+	sendWarn *warnGate
 }
 
 // sendError marks a failure to send a function's output: after the retries
@@ -398,8 +401,13 @@ func (rt *runtimeBinding) retryAfter(ctx context.Context, env Envelope, attempt 
 	sent := errors.As(err, &se)
 	if sent && !IsPermanent(err) {
 		stats.errors.Add(1)
-		rt.log.Warn("output send failed after every attempt; input left for redelivery", "attempts", n,
-			"output_binding", se.out.name, "output_binder", se.out.binderName, "error", boundedErr(err))
+		msg := "output send failed after every attempt; input left for redelivery"
+		if ok, held := rt.sendWarn.allow(time.Now()); ok {
+			rt.log.Warn(msg, "attempts", n, "output_binding", se.out.name, "output_binder", se.out.binderName,
+				"error", boundedErr(err), "suppressed", held)
+		} else {
+			rt.log.Debug(msg, "attempts", n, "output_binding", se.out.name, "output_binder", se.out.binderName, "error", boundedErr(err))
+		}
 		return fmt.Errorf("%w: %w", ErrNak, err)
 	}
 	// A permanent send error is dead-lettered or dropped: its logs name
