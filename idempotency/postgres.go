@@ -368,6 +368,15 @@ func (s *pgStore) wrap(c *Consumer, binding string, key *stream.IdempotencyKey, 
 			case retryable(err):
 				return fmt.Errorf("idempotency: %s: insert mark %q into %s: %s", binding, sk, s.t.qualified(), redacted(err))
 			}
+			if sqlState(err) == "22001" {
+				// A varchar column of a table made by hand shorter than the
+				// binding's name or than a stored key (up to MaxPlainKey).
+				// The table's fault, not the message's: the key is within
+				// what the store promises to keep, and dead-lettering (or,
+				// without dlq, dropping) valid messages for a column's size
+				// loses them, where a Nak keeps them until it is widened.
+				return s.state.storeDown(ctx, binding, fmt.Sprintf("insert mark into %s: the table's columns are not those idempotency.Migrate makes: a value longer than its varchar column: the binding column must take the bindings' names, the key column stored keys of up to %d characters (idempotency.MaxPlainKey; longer keys are stored hashed, %d): ALTER TABLE %s ALTER COLUMN key TYPE text, ALTER COLUMN binding TYPE text; until then each message whose key does not fit is left for redelivery, again and again (on Kafka it holds its partition)", s.t.qualified(), MaxPlainKey, len(HashedKeyPrefix)+64, s.t.qualified()), err)
+			}
 			if tableFault(err) {
 				return s.state.storeDown(ctx, binding, "insert mark into "+s.t.qualified()+": the table's columns are not those idempotency.Migrate makes (binding text, key text, expires_at timestamptz; primary key (binding, key)): fix or recreate it", err)
 			}
