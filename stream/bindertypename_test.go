@@ -33,7 +33,7 @@ func relayCatalog() *stream.Catalog {
 }
 
 // newAppRecording returns NewApp's error and the binders it created.
-func newAppRecording(t *testing.T, yaml string) (error, []string) {
+func newAppRecording(t *testing.T, yaml string) ([]string, error) {
 	t.Helper()
 	var created []string
 	capture := func(ctx context.Context, s stream.BinderSettings) (stream.Binder, error) {
@@ -42,7 +42,7 @@ func newAppRecording(t *testing.T, yaml string) (error, []string) {
 	}
 	_, err := stream.NewApp(loadYAML(t, yaml), relayCatalog(), stream.WithoutSignals(), stream.WithLogger(discardLogger()),
 		stream.WithBinderType("kafka", capture), stream.WithBinderType("rabbit", capture))
-	return err, created
+	return created, err
 }
 
 var fileLineOrigin = regexp.MustCompile(`^.+:\d+$`)
@@ -65,7 +65,7 @@ func TestBinderTypeNameWithDeclaredBindersOfThatType(t *testing.T) {
 			"stream.default.binder"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			err, created := newAppRecording(t, twoRabbits+tc.extra)
+			created, err := newAppRecording(t, twoRabbits+tc.extra)
 			if err == nil {
 				t.Fatalf("NewApp: no error; binders created %v", created)
 			}
@@ -124,7 +124,7 @@ func TestBinderTypeNameStillImplicitOrDeclared(t *testing.T) {
 `, []string{"archive", "warehouse"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			err, created := newAppRecording(t, tc.yaml)
+			created, err := newAppRecording(t, tc.yaml)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -140,7 +140,7 @@ func TestBinderTypeNameStillImplicitOrDeclared(t *testing.T) {
 // (the type is configured, so not added as a binder of its own). The
 // bindings that name none used to get an undeclared binder of the type.
 func TestNoCandidateDoesNotMakeTheDeclaredTypeImplicit(t *testing.T) {
-	err, created := newAppRecording(t, `spring.cloud.stream:
+	created, err := newAppRecording(t, `spring.cloud.stream:
   function.definition: relay
   binders:
     events: { type: kafka }
@@ -173,7 +173,7 @@ func TestNoCandidateDoesNotMakeTheDeclaredTypeImplicit(t *testing.T) {
 // bindings that name no binder and is at the first one's line (it was at
 // line 1 of the file: stream.default-binder is not set).
 func TestNoDefaultBinderNamesTheBindings(t *testing.T) {
-	err, _ := newAppRecording(t, twoRabbits+`  bindings:
+	_, err := newAppRecording(t, twoRabbits+`  bindings:
     relay-in-0: { destination: in, group: g }
     relay-out-0:
       destination: out
