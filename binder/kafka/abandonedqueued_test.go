@@ -3,15 +3,11 @@ package kafka_test
 import (
 	"context"
 	"slices"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kmsg"
-
-	"github.com/streambind/streambind/binder/kafka"
-	"github.com/streambind/streambind/binder/kafka/kafkatest"
 )
 
 // TestSendGaveUpWhileQueuedNotWritten: a Send whose ctx ends while its
@@ -24,21 +20,11 @@ import (
 // after their Send had failed.
 func TestSendGaveUpWhileQueuedNotWritten(t *testing.T) {
 	t.Parallel()
-	c := kafkatest.Start(t)
-	b := newBinder(t, c, nil)
-	closeBinder(t, b)
-	dest := uniqueTopic(t)
-	p := bindProducer(t, b, dest, 1)
-	queued := make(chan struct{}, 16)
-	kafka.OnQueued(p, func() { queued <- struct{}{} })
+	c, dest, p, queued := warmProducer(t, 1, 0)
 	ctx := context.Background()
-	if err := p.Send(ctx, toPartition("warm", 0)); err != nil { // connections and metadata warm
-		t.Fatal(err)
-	}
-	<-queued
 
 	held := make(chan struct{})
-	release := make(chan struct{})
+	release, unblock := releaser(t)
 	var once atomic.Bool
 	c.Kfake.ControlKey(int16(kmsg.Produce), func(kr kmsg.Request) (kmsg.Response, error, bool) {
 		c.Kfake.KeepControl()
@@ -54,9 +40,6 @@ func TestSendGaveUpWhileQueuedNotWritten(t *testing.T) {
 		}
 		return nil, nil, false
 	})
-	var releaseOnce sync.Once
-	unblock := func() { releaseOnce.Do(func() { close(release) }) }
-	t.Cleanup(unblock)
 
 	first := make(chan error, 1)
 	go func() { first <- p.Send(ctx, toPartition("first", 0)) }()

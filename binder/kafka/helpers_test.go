@@ -14,6 +14,8 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/streambind/streambind/binder/kafka"
+	"github.com/streambind/streambind/binder/kafka/kafkatest"
 	"github.com/streambind/streambind/stream"
 )
 
@@ -241,4 +243,33 @@ func produceInBackground(t testing.TB, p stream.Producer, tr *tracker, prefix st
 		produce(ctx, t, p, tr, prefix, n, parts, pace)
 	}()
 	return done
+}
+
+// warmProducer starts a kfake cluster and binds a producer to a fresh
+// topic of parts partitions; queued is told each time a record is queued.
+// One send to warmPart warms its connections and metadata first.
+func warmProducer(t *testing.T, parts, warmPart int) (c *kafkatest.Cluster, dest string, p stream.Producer, queued chan struct{}) {
+	t.Helper()
+	c = kafkatest.Start(t)
+	b := newBinder(t, c, nil)
+	closeBinder(t, b)
+	dest = uniqueTopic(t)
+	p = bindProducer(t, b, dest, parts)
+	queued = make(chan struct{}, 16)
+	kafka.OnQueued(p, func() { queued <- struct{}{} })
+	if err := p.Send(context.Background(), toPartition("warm", warmPart)); err != nil {
+		t.Fatal(err)
+	}
+	<-queued
+	return c, dest, p, queued
+}
+
+// releaser returns a channel to hold on and a function that closes it
+// (once; also at the test's end).
+func releaser(t *testing.T) (release chan struct{}, unblock func()) {
+	release = make(chan struct{})
+	var once sync.Once
+	unblock = func() { once.Do(func() { close(release) }) }
+	t.Cleanup(unblock)
+	return release, unblock
 }

@@ -15,7 +15,6 @@ import (
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
-	"github.com/streambind/streambind/binder/kafka"
 	"github.com/streambind/streambind/binder/kafka/kafkatest"
 	"github.com/streambind/streambind/stream"
 )
@@ -74,21 +73,11 @@ func toPartition(id string, part int) stream.Envelope {
 // error and is retried, the later record still lands after it.
 func TestProduceHeldPartition(t *testing.T) {
 	t.Parallel()
-	c := kafkatest.Start(t)
-	b := newBinder(t, c, nil)
-	closeBinder(t, b)
-	dest := uniqueTopic(t)
-	p := bindProducer(t, b, dest, 3)
-	queued := make(chan struct{}, 16)
-	kafka.OnQueued(p, func() { queued <- struct{}{} })
+	c, dest, p, queued := warmProducer(t, 3, 2)
 	ctx := context.Background()
-	if err := p.Send(ctx, toPartition("warm", 2)); err != nil { // connections and metadata warm
-		t.Fatal(err)
-	}
-	<-queued
 
 	held := make(chan struct{})
-	release := make(chan struct{})
+	release, unblock := releaser(t)
 	var once atomic.Bool
 	c.Kfake.ControlKey(int16(kmsg.Produce), func(kr kmsg.Request) (kmsg.Response, error, bool) {
 		c.Kfake.KeepControl()
@@ -119,9 +108,6 @@ func TestProduceHeldPartition(t *testing.T) {
 		}
 		return resp, nil, true
 	})
-	var releaseOnce sync.Once
-	unblock := func() { releaseOnce.Do(func() { close(release) }) }
-	t.Cleanup(unblock)
 
 	first := make(chan error, 1)
 	go func() { first <- p.Send(ctx, toPartition("first", 0)) }()
