@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/streambind/streambind/outbox"
 	"github.com/streambind/streambind/outbox/outboxtest"
@@ -23,32 +24,9 @@ import (
 // poll-interval: 295 duplicates of 10 messages in 6s.)
 func TestRelayWithoutDeleteRightSendsNothing(t *testing.T) {
 	pool, table := migrate(t)
-	u, err := url.Parse(outboxtest.DSN())
-	if err != nil || u.Scheme == "" {
-		t.Skip("the test DSN is not a URL")
-	}
+	role, dsn := limitedRole(t, pool, table, "SELECT, INSERT, UPDATE")
 	ctx := context.Background()
-	var b [6]byte
-	_, _ = rand.Read(b[:])
-	role := "obx_role_" + hex.EncodeToString(b[:])
-	schema, _, _ := strings.Cut(table, ".")
-	for _, q := range []string{
-		"CREATE ROLE " + role + " LOGIN",
-		"GRANT USAGE ON SCHEMA " + schema + " TO " + role,
-		"GRANT SELECT, INSERT, UPDATE ON " + table + " TO " + role,
-	} {
-		if _, err := pool.Exec(ctx, q); err != nil {
-			t.Fatalf("%s: %v", q, err)
-		}
-	}
-	t.Cleanup(func() {
-		_, _ = pool.Exec(context.Background(), "DROP OWNED BY "+role)
-		if _, err := pool.Exec(context.Background(), "DROP ROLE "+role); err != nil {
-			t.Errorf("drop role %s: %v", role, err)
-		}
-	})
-	u.User = url.User(role) // trust auth
-	_, ob, got, _ := breakApp(t, newBroker(t, "memory"), true, outbox.Config{Table: table, DSN: u.String(), PollInterval: 50 * time.Millisecond})
+	_, ob, got, _ := breakApp(t, newBroker(t, "memory"), true, outbox.Config{Table: table, DSN: dsn, PollInterval: 50 * time.Millisecond})
 	inTx(t, pool, true, func(tx pgx.Tx) {
 		for seq := range 3 {
 			if err := ob.Send(ctx, tx, "events", event{Key: "k", Seq: seq}, outbox.Key("k")); err != nil {
@@ -156,4 +134,41 @@ func TestRefusedDeletionSendsNoDuplicates(t *testing.T) {
 	if n := len(got); n != 0 {
 		t.Errorf("%d messages sent again once the deletion worked", n)
 	}
+}
+
+// limitedRole creates a login role (dropped at the test's end) with usage
+// of table's schema and each of privileges ("SELECT, DELETE", "UPDATE
+// (attempts)") on table, and returns it with a DSN that logs in as it
+// (trust auth). It skips the test when the test DSN is not a URL.
+func limitedRole(t *testing.T, pool *pgxpool.Pool, table string, privileges ...string) (role, dsn string) {
+	t.Helper()
+	u, err := url.Parse(outboxtest.DSN())
+	if err != nil || u.Scheme == "" {
+		t.Skip("the test DSN is not a URL")
+	}
+	ctx := context.Background()
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	role = "obx_role_" + hex.EncodeToString(b[:])
+	schema, _, _ := strings.Cut(table, ".")
+	qs := []string{
+		"CREATE ROLE " + role + " LOGIN",
+		"GRANT USAGE ON SCHEMA " + schema + " TO " + role,
+	}
+	for _, p := range privileges {
+		qs = append(qs, "GRANT "+p+" ON "+table+" TO "+role)
+	}
+	for _, q := range qs {
+		if _, err := pool.Exec(ctx, q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	t.Cleanup(func() {
+		_, _ = pool.Exec(context.Background(), "DROP OWNED BY "+role)
+		if _, err := pool.Exec(context.Background(), "DROP ROLE "+role); err != nil {
+			t.Errorf("drop role %s: %v", role, err)
+		}
+	})
+	u.User = url.User(role) // trust auth
+	return role, u.String()
 }

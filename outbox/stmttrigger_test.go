@@ -2,9 +2,6 @@ package outbox_test
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
-	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -64,33 +61,9 @@ func TestIdleRelayFiresNoStatementTriggers(t *testing.T) {
 // dead_at) passes the relay's rights check and relays.
 func TestRelayWithColumnUpdateRights(t *testing.T) {
 	pool, table := migrate(t)
-	u, err := url.Parse(outboxtest.DSN())
-	if err != nil || u.Scheme == "" {
-		t.Skip("the test DSN is not a URL")
-	}
+	_, dsn := limitedRole(t, pool, table, "SELECT, DELETE", "UPDATE (attempts, last_error, dead_at)")
 	ctx := context.Background()
-	var b [6]byte
-	_, _ = rand.Read(b[:])
-	role := "obx_role_" + hex.EncodeToString(b[:])
-	schema, _, _ := strings.Cut(table, ".")
-	for _, q := range []string{
-		"CREATE ROLE " + role + " LOGIN",
-		"GRANT USAGE ON SCHEMA " + schema + " TO " + role,
-		"GRANT SELECT, DELETE ON " + table + " TO " + role,
-		"GRANT UPDATE (attempts, last_error, dead_at) ON " + table + " TO " + role,
-	} {
-		if _, err := pool.Exec(ctx, q); err != nil {
-			t.Fatalf("%s: %v", q, err)
-		}
-	}
-	t.Cleanup(func() {
-		_, _ = pool.Exec(context.Background(), "DROP OWNED BY "+role)
-		if _, err := pool.Exec(context.Background(), "DROP ROLE "+role); err != nil {
-			t.Errorf("drop role %s: %v", role, err)
-		}
-	})
-	u.User = url.User(role) // trust auth
-	_, ob, got, _ := breakApp(t, newBroker(t, "memory"), true, outbox.Config{Table: table, DSN: u.String(), PollInterval: 50 * time.Millisecond})
+	_, ob, got, _ := breakApp(t, newBroker(t, "memory"), true, outbox.Config{Table: table, DSN: dsn, PollInterval: 50 * time.Millisecond})
 	inTx(t, pool, true, func(tx pgx.Tx) {
 		if err := ob.Send(ctx, tx, "events", event{Key: "k"}, outbox.Key("k")); err != nil {
 			t.Fatal(err)
