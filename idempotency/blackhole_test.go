@@ -99,20 +99,7 @@ func TestLongConcurrentDuplicateWaits(t *testing.T) {
 	br := newBroker(t, "memory")
 	st := newStores(t, "postgres")
 	st.storeTimeout = 200 * time.Millisecond
-	entered := make(chan call, 10)
-	release := make(chan struct{})
-	h := func(ctx context.Context, m stream.Message[order]) error {
-		if err := effect(withSchema(ctx, st.schema), "postgres", m.Payload.N); err != nil {
-			return err
-		}
-		entered <- call{m.Headers.Get(stream.HeaderID), m.Payload.N}
-		select {
-		case <-release:
-			return nil
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-	}
+	h, entered, release := holdingHandler(st, "postgres")
 	a1 := startApp(t, br, st, appSpec{store: "postgres", group: "-", handler: h})
 	a2 := startApp(t, br, st, appSpec{store: "postgres", group: "-", handler: h})
 	a1.send(t, uniqueID(t, "a"), 1)
@@ -144,23 +131,11 @@ func TestLongConcurrentDuplicateWaits(t *testing.T) {
 		if w := waiting(); len(w) != 1 || w[0] != first[0] {
 			t.Fatalf("backends waiting on the mark's lock: %v, want only the first one %v", w, first)
 		}
-		for _, a := range []*testApp{a1, a2} {
-			if h := storeHealth(t, a, st); !h.Up {
-				t.Fatalf("the store reported down while a duplicate waits for the first delivery: %s", h.Error)
-			}
-		}
+		storeStaysUp(t, st, "a duplicate waits for the first delivery", a1, a2)
 	}
 	close(release)
-	waitFor(t, 30*time.Second, "the duplicate skipped", func() bool {
-		return a1.idem.Stats("handle-in-0").Skipped+a2.idem.Stats("handle-in-0").Skipped == 1
-	})
-	a1.stop()
-	a2.stop()
-	select {
-	case c := <-entered:
-		t.Fatalf("the duplicate ran the handler: %+v", c)
-	default:
-	}
+	waitSkippedAndStop(t, a1, a2)
+	noDuplicateRan(t, entered)
 	if n := st.count(t, "effects"); n != 1 {
 		t.Fatalf("%d effects, want 1", n)
 	}
@@ -190,45 +165,19 @@ func TestLockTimeoutOnDuplicateIsNotAStoreOutage(t *testing.T) {
 	st.storePool = pool
 	var logs syncbuf.Buffer
 	st.logger = slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	entered := make(chan call, 10)
-	release := make(chan struct{})
-	h := func(ctx context.Context, m stream.Message[order]) error {
-		if err := effect(withSchema(ctx, st.schema), "postgres", m.Payload.N); err != nil {
-			return err
-		}
-		entered <- call{m.Headers.Get(stream.HeaderID), m.Payload.N}
-		select {
-		case <-release:
-			return nil
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-	}
+	h, entered, release := holdingHandler(st, "postgres")
 	a1 := startApp(t, br, st, appSpec{store: "postgres", group: "-", handler: h})
 	a2 := startApp(t, br, st, appSpec{store: "postgres", group: "-", handler: h})
 	a1.send(t, uniqueID(t, "a"), 1)
 	receive(t, entered, 30*time.Second)
-	waitFor(t, 30*time.Second, "the duplicate's insert waiting on the mark's lock", func() bool {
-		var n int
-		err := st.pool.QueryRow(context.Background(),
-			"SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE 'INSERT INTO \""+st.schema+"\".\"marks\"%'").Scan(&n)
-		return err == nil && n == 1
-	})
+	waitMarkLockWaiter(t, st, "the duplicate's insert waiting on the mark's lock")
 	// Twenty lock timeouts: the duplicate's insert runs out of its
 	// lock_timeout again and again; the store stays up.
 	for end := time.Now().Add(20 * 50 * time.Millisecond); time.Now().Before(end); time.Sleep(10 * time.Millisecond) {
-		for _, a := range []*testApp{a1, a2} {
-			if h := storeHealth(t, a, st); !h.Up {
-				t.Fatalf("the store reported down while a duplicate waits for the first delivery: %s", h.Error)
-			}
-		}
+		storeStaysUp(t, st, "a duplicate waits for the first delivery", a1, a2)
 	}
 	close(release)
-	waitFor(t, 30*time.Second, "the duplicate skipped", func() bool {
-		return a1.idem.Stats("handle-in-0").Skipped+a2.idem.Stats("handle-in-0").Skipped == 1
-	})
-	a1.stop()
-	a2.stop()
+	waitSkippedAndStop(t, a1, a2)
 	if n := st.count(t, "effects"); n != 1 {
 		t.Fatalf("%d effects, want 1", n)
 	}

@@ -83,27 +83,14 @@ func TestDuplicateWaitsWithFullPool(t *testing.T) {
 			a2 := startApp(t, br, st, appSpec{store: "postgres", group: "-", handler: h})
 			a1.send(t, uniqueID(t, "a"), 1)
 			receive(t, entered, 30*time.Second)
-			waitFor(t, 30*time.Second, "the duplicate's insert waiting on the mark's lock", func() bool {
-				var n int
-				err := st.pool.QueryRow(context.Background(),
-					"SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE 'INSERT INTO \""+st.schema+"\".\"marks\"%'").Scan(&n)
-				return err == nil && n == 1
-			})
+			waitMarkLockWaiter(t, st, "the duplicate's insert waiting on the mark's lock")
 			// Beyond the ping's own bound (5s): the wait goes on, the
 			// store stays up.
 			for end := time.Now().Add(6500 * time.Millisecond); time.Now().Before(end); time.Sleep(50 * time.Millisecond) {
-				for _, a := range []*testApp{a1, a2} {
-					if h := storeHealth(t, a, st); !h.Up {
-						t.Fatalf("the store reported down while a duplicate waits for the first delivery, the pool full: %s", h.Error)
-					}
-				}
+				storeStaysUp(t, st, "a duplicate waits for the first delivery, the pool full", a1, a2)
 			}
 			close(release)
-			waitFor(t, 30*time.Second, "the duplicate skipped", func() bool {
-				return a1.idem.Stats("handle-in-0").Skipped+a2.idem.Stats("handle-in-0").Skipped == 1
-			})
-			a1.stop()
-			a2.stop()
+			waitSkippedAndStop(t, a1, a2)
 			if n := st.count(t, "effects"); n != 1 {
 				t.Fatalf("%d effects, want 1", n)
 			}

@@ -295,3 +295,93 @@ func receive(t testing.TB, ch <-chan call, within time.Duration) call {
 func uniqueID(t testing.TB, s string) string {
 	return strings.ReplaceAll(t.Name(), "/", "-") + "-" + s
 }
+
+// holdingHandler returns a handler that writes the message's effect in
+// store, tells entered, and returns once release is closed (or its ctx
+// ends).
+func holdingHandler(st *stores, store string) (h func(context.Context, stream.Message[order]) error, entered chan call, release chan struct{}) {
+	entered = make(chan call, 10)
+	release = make(chan struct{})
+	h = func(ctx context.Context, m stream.Message[order]) error {
+		if err := effect(withSchema(ctx, st.schema), store, m.Payload.N); err != nil {
+			return err
+		}
+		entered <- call{m.Headers.Get(stream.HeaderID), m.Payload.N}
+		select {
+		case <-release:
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	return h, entered, release
+}
+
+// waitMarkLockWaiter waits until one insert of a mark in st's schema waits
+// on the mark's row lock (in pg_stat_activity).
+func waitMarkLockWaiter(t testing.TB, st *stores, what string) {
+	t.Helper()
+	waitFor(t, 30*time.Second, what, func() bool {
+		var n int
+		err := st.pool.QueryRow(context.Background(),
+			"SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE 'INSERT INTO \""+st.schema+"\".\"marks\"%'").Scan(&n)
+		return err == nil && n == 1
+	})
+}
+
+// storeStaysUp fails the test if the readiness of the postgres store of
+// st in any of apps is down; while says during what.
+func storeStaysUp(t testing.TB, st *stores, while string, apps ...*testApp) {
+	t.Helper()
+	for _, a := range apps {
+		if h := storeHealth(t, a, st); !h.Up {
+			t.Fatalf("the store reported down while %s: %s", while, h.Error)
+		}
+	}
+}
+
+// waitSkippedAndStop waits until a1 or a2 skipped the duplicate (one in
+// all), then stops both.
+func waitSkippedAndStop(t testing.TB, a1, a2 *testApp) {
+	t.Helper()
+	waitFor(t, 30*time.Second, "the duplicate skipped", func() bool {
+		return a1.idem.Stats("handle-in-0").Skipped+a2.idem.Stats("handle-in-0").Skipped == 1
+	})
+	a1.stop()
+	a2.stop()
+}
+
+// noDuplicateRan fails the test if the handler told entered of another
+// call.
+func noDuplicateRan(t testing.TB, entered chan call) {
+	t.Helper()
+	select {
+	case c := <-entered:
+		t.Fatalf("the duplicate ran the handler: %+v", c)
+	default:
+	}
+}
+
+// startOnHandMadeTable makes st's marks table by hand, name in st's schema
+// with columns, starts an app on it (dlq on) whose handler tells calls,
+// sends it a message whose id is made of idPrefix, and waits until
+// readiness reports the store down; it returns that readiness error.
+func startOnHandMadeTable(t testing.TB, st *stores, name, columns, idPrefix string) (ta *testApp, calls chan call, id, readiness string) {
+	t.Helper()
+	st.table = st.schema + "." + name
+	if _, err := st.pool.Exec(context.Background(), "CREATE TABLE "+st.table+" ("+columns+")"); err != nil {
+		t.Fatal(err)
+	}
+	calls = make(chan call, 10)
+	ta = startApp(t, newBroker(t, "memory"), st, appSpec{store: "postgres", consumer: "dlq: true, ", handler: func(_ context.Context, m stream.Message[order]) error {
+		calls <- call{m.Headers.Get(stream.HeaderID), m.Payload.N}
+		return nil
+	}})
+	id = uniqueID(t, idPrefix)
+	ta.send(t, id, 1)
+	waitFor(t, 30*time.Second, "readiness to report the store down", func() bool {
+		readiness = componentError(ta.app, "idempotency:"+st.table)
+		return readiness != ""
+	})
+	return ta, calls, id, readiness
+}

@@ -156,32 +156,14 @@ func TestConcurrentDuplicatesOnTwoInstances(t *testing.T) {
 		t.Run(store, func(t *testing.T) {
 			br := newBroker(t, "memory")
 			st := newStores(t, store)
-			entered := make(chan call, 10)
-			release := make(chan struct{})
-			h := func(ctx context.Context, m stream.Message[order]) error {
-				if err := effect(withSchema(ctx, st.schema), store, m.Payload.N); err != nil {
-					return err
-				}
-				entered <- call{m.Headers.Get(stream.HeaderID), m.Payload.N}
-				select {
-				case <-release:
-					return nil
-				case <-ctx.Done():
-					return ctx.Err()
-				}
-			}
+			h, entered, release := holdingHandler(st, store)
 			a1 := startApp(t, br, st, appSpec{store: store, group: "-", handler: h})
 			a2 := startApp(t, br, st, appSpec{store: store, group: "-", handler: h})
 			id := uniqueID(t, "a")
 			a1.send(t, id, 1)
 			receive(t, entered, 30*time.Second)
 			if store == "postgres" {
-				waitFor(t, 30*time.Second, "the second delivery waiting on the mark's lock", func() bool {
-					var n int
-					err := st.pool.QueryRow(context.Background(),
-						"SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE 'INSERT INTO \""+st.schema+"\".\"marks\"%'").Scan(&n)
-					return err == nil && n == 1
-				})
+				waitMarkLockWaiter(t, st, "the second delivery waiting on the mark's lock")
 			} else {
 				// No sign to wait for: give the second delivery the time
 				// to run the handler if the lease did not stop it.
@@ -192,16 +174,8 @@ func TestConcurrentDuplicatesOnTwoInstances(t *testing.T) {
 				}
 			}
 			close(release)
-			waitFor(t, 30*time.Second, "the duplicate skipped", func() bool {
-				return a1.idem.Stats("handle-in-0").Skipped+a2.idem.Stats("handle-in-0").Skipped == 1
-			})
-			a1.stop()
-			a2.stop()
-			select {
-			case c := <-entered:
-				t.Fatalf("the duplicate ran the handler: %+v", c)
-			default:
-			}
+			waitSkippedAndStop(t, a1, a2)
+			noDuplicateRan(t, entered)
 			if p := a1.idem.Stats("handle-in-0").Processed + a2.idem.Stats("handle-in-0").Processed; p != 1 {
 				t.Fatalf("%d processed, want 1", p)
 			}

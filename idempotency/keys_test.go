@@ -292,22 +292,7 @@ func TestConnectionLostDuringHandler(t *testing.T) {
 func TestMisshapenTableIsAStoreFault(t *testing.T) {
 	st := newStores(t, "postgres")
 	ctx := context.Background()
-	st.table = st.schema + ".short_marks"
-	if _, err := st.pool.Exec(ctx, "CREATE TABLE "+st.table+" (binding varchar(4) NOT NULL, key text NOT NULL, expires_at timestamptz NOT NULL, PRIMARY KEY (binding, key))"); err != nil {
-		t.Fatal(err)
-	}
-	calls := make(chan call, 10)
-	ta := startApp(t, newBroker(t, "memory"), st, appSpec{store: "postgres", consumer: "dlq: true, ", handler: func(_ context.Context, m stream.Message[order]) error {
-		calls <- call{m.Headers.Get(stream.HeaderID), m.Payload.N}
-		return nil
-	}})
-	id := uniqueID(t, "a")
-	ta.send(t, id, 1)
-	var e string
-	waitFor(t, 30*time.Second, "readiness to report the store down", func() bool {
-		e = componentError(ta.app, "idempotency:"+st.table)
-		return e != ""
-	})
+	ta, calls, id, e := startOnHandMadeTable(t, st, "short_marks", "binding varchar(4) NOT NULL, key text NOT NULL, expires_at timestamptz NOT NULL, PRIMARY KEY (binding, key)", "a")
 	if !strings.Contains(e, "columns are not those idempotency.Migrate makes") {
 		t.Errorf("readiness: %s; want it to say the table's columns are wrong", e)
 	}

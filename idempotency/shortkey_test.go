@@ -5,8 +5,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/streambind/streambind/stream"
 )
 
 // TestShortKeyColumnSaysWhatToDo: a marks table made by hand whose key
@@ -19,22 +17,7 @@ import (
 func TestShortKeyColumnSaysWhatToDo(t *testing.T) {
 	st := newStores(t, "postgres")
 	ctx := context.Background()
-	st.table = st.schema + ".short_keys"
-	if _, err := st.pool.Exec(ctx, "CREATE TABLE "+st.table+" (binding text NOT NULL, key varchar(20) NOT NULL, expires_at timestamptz NOT NULL, PRIMARY KEY (binding, key))"); err != nil {
-		t.Fatal(err)
-	}
-	calls := make(chan call, 10)
-	ta := startApp(t, newBroker(t, "memory"), st, appSpec{store: "postgres", consumer: "dlq: true, ", handler: func(_ context.Context, m stream.Message[order]) error {
-		calls <- call{m.Headers.Get(stream.HeaderID), m.Payload.N}
-		return nil
-	}})
-	id := uniqueID(t, "a-key-longer-than-twenty-characters")
-	ta.send(t, id, 1)
-	var e string
-	waitFor(t, 30*time.Second, "readiness to report the store down", func() bool {
-		e = componentError(ta.app, "idempotency:"+st.table)
-		return e != ""
-	})
+	ta, calls, id, e := startOnHandMadeTable(t, st, "short_keys", "binding text NOT NULL, key varchar(20) NOT NULL, expires_at timestamptz NOT NULL, PRIMARY KEY (binding, key)", "a-key-longer-than-twenty-characters")
 	for _, want := range []string{"longer than its varchar column", "idempotency.MaxPlainKey", "ALTER COLUMN key TYPE text", "holds its partition"} {
 		if !strings.Contains(e, want) {
 			t.Errorf("readiness: %s; want it to say %q", e, want)
