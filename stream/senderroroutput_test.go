@@ -120,20 +120,7 @@ func TestSendFailureLogNamesTheOutputBinder(t *testing.T) {
 		{"permanent pipelined", "message failed, sending to the dead-letter queue", stream.Permanent(errors.New("message too large")), slog.LevelWarn, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			broker, err := memory.NewBroker(memory.Config{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { _ = broker.Close(context.Background()) })
-			shared := memory.Factory(broker)
-			failing := func(ctx context.Context, s stream.BinderSettings) (stream.Binder, error) {
-				s.Type = memory.Type
-				b, err := shared(ctx, s)
-				if err != nil {
-					return nil, err
-				}
-				return &failingBinder{Binder: b, err: tc.err, async: tc.async}, nil
-			}
+			shared, failing := failingOutputBinders(t, memory.Config{}, tc.err, tc.async)
 			inFlight := 1
 			if tc.async {
 				inFlight = 4
@@ -162,21 +149,9 @@ func TestSendFailureLogNamesTheOutputBinder(t *testing.T) {
     relay-out-0: { binder: warehouse, destination: out }
 `, inFlight))
 			h := &recordingHandler{msg: tc.msg, ch: make(chan logRecord, 1)}
-			app, err := stream.NewApp(cfg, relayCatalog(), stream.WithoutSignals(), stream.WithLogger(slog.New(h)),
-				stream.WithBinderType(memory.Type, input), stream.WithBinderType("failing", failing))
-			if err != nil {
-				t.Fatal(err)
-			}
-			r := runApp(t, app)
-			defer func() { _ = r.stop() }()
-
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			defer cancel()
-			sender, err := shared(ctx, stream.BinderSettings{Name: "sender", Type: memory.Type})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer func() { _ = sender.Close(context.Background()) }()
+			sender := runWithSender(ctx, t, cfg, slog.New(h), input, failing, shared)
 			dead := make(chan stream.Envelope, 1)
 			c, err := sender.BindConsumer(ctx, stream.ConsumerSpec{Binding: "dlq-reader", Destination: stream.DLQName("in", "g"), Group: "reader",
 				ContentType: stream.DefaultContentType, Consumer: stream.ConsumerConfig{Concurrency: 1, MaxAttempts: 1, InstanceCount: 1},
@@ -237,4 +212,46 @@ func TestSendFailureLogNamesTheOutputBinder(t *testing.T) {
 			}
 		})
 	}
+}
+
+// failingOutputBinders returns the memory binder factory of a new broker
+// (closed at the test's end) and one on the same broker whose producers
+// fail every send with err (asynchronously when async).
+func failingOutputBinders(t *testing.T, cfg memory.Config, err error, async bool) (shared, failing stream.BinderFactory) {
+	t.Helper()
+	broker, berr := memory.NewBroker(cfg)
+	if berr != nil {
+		t.Fatal(berr)
+	}
+	t.Cleanup(func() { _ = broker.Close(context.Background()) })
+	shared = memory.Factory(broker)
+	failing = func(ctx context.Context, s stream.BinderSettings) (stream.Binder, error) {
+		s.Type = memory.Type
+		b, err2 := shared(ctx, s)
+		if err2 != nil {
+			return nil, err2
+		}
+		return &failingBinder{Binder: b, err: err, async: async}, nil
+	}
+	return shared, failing
+}
+
+// runWithSender runs the app of cfg and relayCatalog, logging to logger,
+// with the binder types memory (made by input) and "failing", and returns
+// a memory binder "sender" made by shared. Both end at the test's end.
+func runWithSender(ctx context.Context, t *testing.T, cfg *stream.Config, logger *slog.Logger, input, failing, shared stream.BinderFactory) stream.Binder {
+	t.Helper()
+	app, err := stream.NewApp(cfg, relayCatalog(), stream.WithoutSignals(), stream.WithLogger(logger),
+		stream.WithBinderType(memory.Type, input), stream.WithBinderType("failing", failing))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := runApp(t, app)
+	t.Cleanup(func() { _ = r.stop() })
+	sender, err := shared(ctx, stream.BinderSettings{Name: "sender", Type: memory.Type})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = sender.Close(context.Background()) })
+	return sender
 }

@@ -17,20 +17,7 @@ import (
 // intervals, the others logged at debug, and the next warning says how
 // many were held back.
 func TestSendFailureWarningIsPaced(t *testing.T) {
-	broker, err := memory.NewBroker(memory.Config{RedeliveryDelay: 5 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = broker.Close(context.Background()) })
-	shared := memory.Factory(broker)
-	failing := func(ctx context.Context, s stream.BinderSettings) (stream.Binder, error) {
-		s.Type = memory.Type
-		b, err := shared(ctx, s)
-		if err != nil {
-			return nil, err
-		}
-		return &failingBinder{Binder: b, err: errors.New("broker unavailable")}, nil
-	}
+	shared, failing := failingOutputBinders(t, memory.Config{RedeliveryDelay: 5 * time.Millisecond}, errors.New("broker unavailable"), false)
 	cfg := loadYAML(t, `spring.cloud.stream:
   function.definition: relay
   binders:
@@ -42,20 +29,9 @@ func TestSendFailureWarningIsPaced(t *testing.T) {
 `)
 	const msg = "output send failed after every attempt; input left for redelivery"
 	h := &recordingHandler{msg: msg, ch: make(chan logRecord, 1000)}
-	app, err := stream.NewApp(cfg, relayCatalog(), stream.WithoutSignals(), stream.WithLogger(slog.New(h)),
-		stream.WithBinderType(memory.Type, shared), stream.WithBinderType("failing", failing))
-	if err != nil {
-		t.Fatal(err)
-	}
-	r := runApp(t, app)
-	defer func() { _ = r.stop() }()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	sender, err := shared(ctx, stream.BinderSettings{Name: "sender", Type: memory.Type})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = sender.Close(context.Background()) }()
+	sender := runWithSender(ctx, t, cfg, slog.New(h), shared, failing, shared)
 	p, err := sender.BindProducer(ctx, stream.ProducerSpec{Binding: "sender", Destination: "in"})
 	if err != nil {
 		t.Fatal(err)
