@@ -3,7 +3,6 @@ package kafka_test
 import (
 	"context"
 	"slices"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -23,23 +22,14 @@ func TestSendGaveUpWhileQueuedNotWritten(t *testing.T) {
 	c, dest, p, queued := warmProducer(t, 1, 0)
 	ctx := context.Background()
 
-	held := make(chan struct{})
-	release, unblock := releaser(t)
-	var once atomic.Bool
-	c.Kfake.ControlKey(int16(kmsg.Produce), func(kr kmsg.Request) (kmsg.Response, error, bool) {
-		c.Kfake.KeepControl()
-		req := kr.(*kmsg.ProduceRequest)
+	// Slow, not failing: the request is then handled as usual.
+	held, unblock := holdFirstProduce(t, c, func(req *kmsg.ProduceRequest) bool {
 		ours := false
 		for _, rt := range req.Topics {
 			ours = ours || rt.Topic == dest
 		}
-		if ours && once.CompareAndSwap(false, true) {
-			close(held)
-			// Slow, not failing: the request is then handled as usual.
-			c.Kfake.SleepControl(func() { <-release })
-		}
-		return nil, nil, false
-	})
+		return ours
+	}, nil)
 
 	first := make(chan error, 1)
 	go func() { first <- p.Send(ctx, toPartition("first", 0)) }()

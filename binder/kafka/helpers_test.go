@@ -9,10 +9,12 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/streambind/streambind/binder/kafka"
 	"github.com/streambind/streambind/binder/kafka/kafkatest"
@@ -264,12 +266,29 @@ func warmProducer(t *testing.T, parts, warmPart int) (c *kafkatest.Cluster, dest
 	return c, dest, p, queued
 }
 
-// releaser returns a channel to hold on and a function that closes it
-// (once; also at the test's end).
-func releaser(t *testing.T) (release chan struct{}, unblock func()) {
-	release = make(chan struct{})
-	var once sync.Once
-	unblock = func() { once.Do(func() { close(release) }) }
+// holdFirstProduce holds in kfake the first produce request that match
+// accepts until unblock is called (also at the test's end); held is
+// closed when it is held. Once released, answer gives the reply to it
+// (nil: the request is handled as usual).
+func holdFirstProduce(t *testing.T, c *kafkatest.Cluster, match func(*kmsg.ProduceRequest) bool, answer func(*kmsg.ProduceRequest) kmsg.Response) (held chan struct{}, unblock func()) {
+	held = make(chan struct{})
+	release := make(chan struct{})
+	var once atomic.Bool
+	c.Kfake.ControlKey(int16(kmsg.Produce), func(kr kmsg.Request) (kmsg.Response, error, bool) {
+		c.Kfake.KeepControl()
+		req := kr.(*kmsg.ProduceRequest)
+		if !match(req) || !once.CompareAndSwap(false, true) {
+			return nil, nil, false
+		}
+		close(held)
+		c.Kfake.SleepControl(func() { <-release })
+		if answer == nil {
+			return nil, nil, false
+		}
+		return answer(req), nil, true
+	})
+	var releaseOnce sync.Once
+	unblock = func() { releaseOnce.Do(func() { close(release) }) }
 	t.Cleanup(unblock)
-	return release, unblock
+	return held, unblock
 }

@@ -76,23 +76,15 @@ func TestProduceHeldPartition(t *testing.T) {
 	c, dest, p, queued := warmProducer(t, 3, 2)
 	ctx := context.Background()
 
-	held := make(chan struct{})
-	release, unblock := releaser(t)
-	var once atomic.Bool
-	c.Kfake.ControlKey(int16(kmsg.Produce), func(kr kmsg.Request) (kmsg.Response, error, bool) {
-		c.Kfake.KeepControl()
-		req := kr.(*kmsg.ProduceRequest)
+	held, unblock := holdFirstProduce(t, c, func(req *kmsg.ProduceRequest) bool {
 		hasP0 := false
 		for _, rt := range req.Topics {
 			for _, rp := range rt.Partitions {
 				hasP0 = hasP0 || (rt.Topic == dest && rp.Partition == 0)
 			}
 		}
-		if !hasP0 || !once.CompareAndSwap(false, true) {
-			return nil, nil, false
-		}
-		close(held)
-		c.Kfake.SleepControl(func() { <-release })
+		return hasP0
+	}, func(req *kmsg.ProduceRequest) kmsg.Response {
 		// The held request fails as a whole, retriably.
 		resp := req.ResponseKind().(*kmsg.ProduceResponse)
 		for _, rt := range req.Topics {
@@ -106,9 +98,8 @@ func TestProduceHeldPartition(t *testing.T) {
 			}
 			resp.Topics = append(resp.Topics, st)
 		}
-		return resp, nil, true
+		return resp
 	})
-
 	first := make(chan error, 1)
 	go func() { first <- p.Send(ctx, toPartition("first", 0)) }()
 	<-queued
