@@ -3,7 +3,6 @@ package outbox_test
 import (
 	"context"
 	"fmt"
-	"strings"
 	"testing"
 	"time"
 
@@ -21,13 +20,8 @@ import (
 // memory was keyed by id alone: 0 of 3 new messages were sent.)
 func TestReusedIdsAfterRefusedDeletionAreSent(t *testing.T) {
 	pool, table := migrate(t)
-	schema, _, _ := strings.Cut(table, ".")
 	ctx := context.Background()
-	if _, err := pool.Exec(ctx, "CREATE SEQUENCE "+schema+".tries; "+
-		"CREATE FUNCTION "+schema+".nodel() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN PERFORM nextval('"+schema+".tries'); RAISE EXCEPTION 'no deletes today'; END $$; "+
-		"CREATE TRIGGER nodel BEFORE DELETE ON "+table+" FOR EACH ROW EXECUTE FUNCTION "+schema+".nodel()"); err != nil {
-		t.Fatal(err)
-	}
+	tries := refuseDeletes(t, pool, table)
 	_, ob, got, _ := breakApp(t, newBroker(t, "memory"), true, outbox.Config{Table: table, DSN: outboxtest.DSN(), PollInterval: 50 * time.Millisecond})
 	send := func(prefix string, base int) []int64 {
 		var ids []int64
@@ -54,12 +48,7 @@ func TestReusedIdsAfterRefusedDeletionAreSent(t *testing.T) {
 	}
 	// The deletion refused more than once: the rows are remembered.
 	waitForCond(t, 30*time.Second, "refused deletions", func() bool {
-		var n int64
-		var called bool
-		if err := pool.QueryRow(ctx, "SELECT last_value, is_called FROM "+schema+".tries").Scan(&n, &called); err != nil {
-			t.Fatal(err)
-		}
-		return called && n >= 6
+		return tries() >= 6
 	})
 	// The operator clears the table and the trigger; new rows take the
 	// same ids.

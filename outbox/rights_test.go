@@ -94,13 +94,8 @@ func TestHealthSaysWrongTableShape(t *testing.T) {
 // of 10 messages in 4s at poll-interval 200ms.)
 func TestRefusedDeletionSendsNoDuplicates(t *testing.T) {
 	pool, table := migrate(t)
-	schema, _, _ := strings.Cut(table, ".")
 	ctx := context.Background()
-	if _, err := pool.Exec(ctx, "CREATE SEQUENCE "+schema+".tries; "+
-		"CREATE FUNCTION "+schema+".nodel() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN PERFORM nextval('"+schema+".tries'); RAISE EXCEPTION 'no deletes today'; END $$; "+
-		"CREATE TRIGGER nodel BEFORE DELETE ON "+table+" FOR EACH ROW EXECUTE FUNCTION "+schema+".nodel()"); err != nil {
-		t.Fatal(err)
-	}
+	tries := refuseDeletes(t, pool, table)
 	_, ob, got, _ := breakApp(t, newBroker(t, "memory"), true, outbox.Config{Table: table, DSN: outboxtest.DSN(), PollInterval: 50 * time.Millisecond})
 	inTx(t, pool, true, func(tx pgx.Tx) {
 		for seq := range 3 {
@@ -114,12 +109,7 @@ func TestRefusedDeletionSendsNoDuplicates(t *testing.T) {
 	}
 	// The deletion refused again and again (nextval is not rolled back).
 	waitForCond(t, 30*time.Second, "five refused deletions", func() bool {
-		var n int64
-		var called bool
-		if err := pool.QueryRow(ctx, "SELECT last_value, is_called FROM "+schema+".tries").Scan(&n, &called); err != nil {
-			t.Fatal(err)
-		}
-		return called && n >= 5
+		return tries() >= 5
 	})
 	if herr := ob.Relay().Health(ctx); herr == nil || !strings.Contains(herr.Error(), "no deletes today") {
 		t.Errorf("health: %v; want the refusal", herr)
@@ -171,4 +161,33 @@ func limitedRole(t *testing.T, pool *pgxpool.Pool, table string, privileges ...s
 	})
 	u.User = url.User(role) // trust auth
 	return role, u.String()
+}
+
+// refuseDeletes makes every deletion from table fail ("no deletes today",
+// by a trigger nodel) and returns how many were tried (a sequence's
+// nextval in the trigger: not rolled back).
+func refuseDeletes(t *testing.T, pool *pgxpool.Pool, table string) (tries func() int64) {
+	t.Helper()
+	schema, _, _ := strings.Cut(table, ".")
+	if _, err := pool.Exec(context.Background(), "CREATE SEQUENCE "+schema+".tries; "+
+		"CREATE FUNCTION "+schema+".nodel() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN PERFORM nextval('"+schema+".tries'); RAISE EXCEPTION 'no deletes today'; END $$; "+
+		"CREATE TRIGGER nodel BEFORE DELETE ON "+table+" FOR EACH ROW EXECUTE FUNCTION "+schema+".nodel()"); err != nil {
+		t.Fatal(err)
+	}
+	return func() int64 { return seqCalls(t, pool, schema+".tries") }
+}
+
+// seqCalls is how many times nextval was called on the sequence seq (0
+// before the first).
+func seqCalls(t *testing.T, pool *pgxpool.Pool, seq string) int64 {
+	t.Helper()
+	var n int64
+	var called bool
+	if err := pool.QueryRow(context.Background(), "SELECT last_value, is_called FROM "+seq).Scan(&n, &called); err != nil {
+		t.Fatal(err)
+	}
+	if !called {
+		return 0
+	}
+	return n
 }

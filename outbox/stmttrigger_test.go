@@ -27,17 +27,7 @@ func TestIdleRelayFiresNoStatementTriggers(t *testing.T) {
 		"CREATE TRIGGER audit AFTER DELETE OR UPDATE ON "+table+" FOR EACH STATEMENT EXECUTE FUNCTION "+schema+".audit()"); err != nil {
 		t.Fatal(err)
 	}
-	fired := func() int64 {
-		var n int64
-		var called bool
-		if err := pool.QueryRow(ctx, "SELECT last_value, is_called FROM "+schema+".fired").Scan(&n, &called); err != nil {
-			t.Fatal(err)
-		}
-		if !called {
-			return 0
-		}
-		return n
-	}
+	fired := func() int64 { return seqCalls(t, pool, schema+".fired") }
 	_, ob, got, _ := breakApp(t, newBroker(t, "memory"), true, outbox.Config{Table: table, DSN: outboxtest.DSN(), PollInterval: 20 * time.Millisecond})
 	from := ob.Relay().Batches()
 	waitForCond(t, 30*time.Second, "10 empty batches", func() bool { return ob.Relay().Batches() >= from+10 })
