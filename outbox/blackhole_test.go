@@ -115,16 +115,7 @@ func TestStopWithBlackHoledDatabaseKeepsShutdownTimeout(t *testing.T) {
 	pool, table := migrate(t)
 	px := outboxtest.BlackHole(t)
 	br := newBroker(t, "memory")
-	y := "stream:\n  default-binder: memory\n  shutdown-timeout: 2s\n  output-bindings: events\n  binders:\n" + br.yaml +
-		"  bindings:\n    events: { destination: evt }\n"
-	loaded, err := config.Load(config.Options{Data: []byte(y), Env: []string{}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	app, err := stream.NewApp(loaded.Stream, stream.NewCatalog(), append([]stream.Option{stream.WithLogger(testLogger()), stream.WithoutSignals()}, br.options...)...)
-	if err != nil {
-		t.Fatal(err)
-	}
+	app := eventsApp(t, br, "2s")
 	ob, err := outbox.New(app, outbox.Config{Table: table, DSN: px.DSN(t, "obx_blackhole_stop"), PollInterval: 50 * time.Millisecond, SendTimeout: time.Second}, outbox.Options{Logger: testLogger()})
 	if err != nil {
 		t.Fatal(err)
@@ -161,4 +152,21 @@ func TestStopWithBlackHoledDatabaseKeepsShutdownTimeout(t *testing.T) {
 		t.Errorf("the app stopped %s after it was asked to; want within about the shutdown-timeout (2s)", took)
 	}
 	px.Thaw() // the pool's connections end
+}
+
+// eventsApp is an app on br (memory) with the output binding events (to
+// evt) and the given shutdown-timeout.
+func eventsApp(t *testing.T, br broker, shutdownTimeout string) *stream.App {
+	t.Helper()
+	y := "stream:\n  default-binder: memory\n  shutdown-timeout: " + shutdownTimeout + "\n  output-bindings: events\n  binders:\n" + br.yaml +
+		"  bindings:\n    events: { destination: evt }\n"
+	loaded, err := config.Load(config.Options{Data: []byte(y), Env: []string{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	app, err := stream.NewApp(loaded.Stream, stream.NewCatalog(), append([]stream.Option{stream.WithLogger(testLogger()), stream.WithoutSignals()}, br.options...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return app
 }

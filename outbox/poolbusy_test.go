@@ -9,10 +9,8 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"github.com/streambind/streambind/config"
 	"github.com/streambind/streambind/outbox"
 	"github.com/streambind/streambind/outbox/outboxtest"
-	"github.com/streambind/streambind/stream"
 )
 
 // TestBusyPoolIsNotADatabaseThatDoesNotAnswer: a relay on the app's own
@@ -34,16 +32,7 @@ func TestBusyPoolIsNotADatabaseThatDoesNotAnswer(t *testing.T) {
 	}
 	t.Cleanup(apool.Close)
 	br := newBroker(t, "memory")
-	y := "stream:\n  default-binder: memory\n  shutdown-timeout: 20s\n  output-bindings: events\n  binders:\n" + br.yaml +
-		"  bindings:\n    events: { destination: evt }\n"
-	loaded, err := config.Load(config.Options{Data: []byte(y), Env: []string{}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	app, err := stream.NewApp(loaded.Stream, stream.NewCatalog(), append([]stream.Option{stream.WithLogger(testLogger()), stream.WithoutSignals()}, br.options...)...)
-	if err != nil {
-		t.Fatal(err)
-	}
+	app := eventsApp(t, br, "20s")
 	ob, err := outbox.New(app, outbox.Config{Table: table, PollInterval: 50 * time.Millisecond, SendTimeout: 300 * time.Millisecond}, outbox.Options{Pool: apool, Logger: testLogger()})
 	if err != nil {
 		t.Fatal(err)
