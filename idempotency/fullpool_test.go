@@ -10,10 +10,8 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"github.com/streambind/streambind/idempotency"
 	"github.com/streambind/streambind/internal/syncbuf"
 	"github.com/streambind/streambind/outbox/outboxtest"
-	"github.com/streambind/streambind/stream"
 )
 
 // TestDuplicateWaitsWithFullPool: with the store's pool sized to the
@@ -57,27 +55,7 @@ func TestDuplicateWaitsWithFullPool(t *testing.T) {
 				t.Cleanup(func() { db.Close() })
 				st.sqlDB = db
 			}
-			entered := make(chan call, 10)
-			release := make(chan struct{})
-			h := func(ctx context.Context, m stream.Message[order]) error {
-				q := "INSERT INTO " + st.schema + ".effects (n) VALUES ($1)"
-				var err error
-				if tx := idempotency.Tx(ctx); tx != nil {
-					_, err = tx.Exec(ctx, q, m.Payload.N)
-				} else {
-					_, err = idempotency.SQLTx(ctx).ExecContext(ctx, q, m.Payload.N)
-				}
-				if err != nil {
-					return err
-				}
-				entered <- call{m.Headers.Get(stream.HeaderID), m.Payload.N}
-				select {
-				case <-release:
-					return nil
-				case <-ctx.Done():
-					return ctx.Err()
-				}
-			}
+			h, entered, release := holdingHandlerOf(func(ctx context.Context, n int) error { return txEffect(ctx, st, n) })
 			br := newBroker(t, "memory")
 			a1 := startApp(t, br, st, appSpec{store: "postgres", group: "-", handler: h})
 			a2 := startApp(t, br, st, appSpec{store: "postgres", group: "-", handler: h})

@@ -300,10 +300,15 @@ func uniqueID(t testing.TB, s string) string {
 // store, tells entered, and returns once release is closed (or its ctx
 // ends).
 func holdingHandler(st *stores, store string) (h func(context.Context, stream.Message[order]) error, entered chan call, release chan struct{}) {
+	return holdingHandlerOf(func(ctx context.Context, n int) error { return effect(withSchema(ctx, st.schema), store, n) })
+}
+
+// holdingHandlerOf is holdingHandler with the effect written by write.
+func holdingHandlerOf(write func(ctx context.Context, n int) error) (h func(context.Context, stream.Message[order]) error, entered chan call, release chan struct{}) {
 	entered = make(chan call, 10)
 	release = make(chan struct{})
 	h = func(ctx context.Context, m stream.Message[order]) error {
-		if err := effect(withSchema(ctx, st.schema), store, m.Payload.N); err != nil {
+		if err := write(ctx, m.Payload.N); err != nil {
 			return err
 		}
 		entered <- call{m.Headers.Get(stream.HeaderID), m.Payload.N}
@@ -384,4 +389,17 @@ func startOnHandMadeTable(t testing.TB, st *stores, name, columns, idPrefix stri
 		return readiness != ""
 	})
 	return ta, calls, id, readiness
+}
+
+// txEffect inserts n into st's effects table in the delivery's transaction
+// (pgx or database/sql).
+func txEffect(ctx context.Context, st *stores, n int) error {
+	q := "INSERT INTO " + st.schema + ".effects (n) VALUES ($1)"
+	var err error
+	if tx := idempotency.Tx(ctx); tx != nil {
+		_, err = tx.Exec(ctx, q, n)
+	} else {
+		_, err = idempotency.SQLTx(ctx).ExecContext(ctx, q, n)
+	}
+	return err
 }

@@ -32,14 +32,7 @@ func TestAnswerAsStoreTimeoutRunsOut(t *testing.T) {
 		})()
 		calls := make(chan call, 10)
 		ta := startApp(t, newBroker(t, "memory"), st, appSpec{store: "postgres", handler: func(ctx context.Context, m stream.Message[order]) error {
-			q := "INSERT INTO " + st.schema + ".effects (n) VALUES ($1)"
-			var err error
-			if tx := idempotency.Tx(ctx); tx != nil {
-				_, err = tx.Exec(ctx, q, m.Payload.N)
-			} else {
-				_, err = idempotency.SQLTx(ctx).ExecContext(ctx, q, m.Payload.N)
-			}
-			if err != nil {
+			if err := txEffect(ctx, st, m.Payload.N); err != nil {
 				return err
 			}
 			calls <- call{m.Headers.Get(stream.HeaderID), m.Payload.N}
