@@ -39,9 +39,6 @@ type Binder struct {
 	// health is the last probe's outcome: nil, or why the server does not
 	// answer.
 	health atomic.Pointer[error]
-	// conns are the open connections of the client and of the consumers'
-	// readers (see connSet).
-	conns *connSet
 }
 
 var (
@@ -74,7 +71,6 @@ func New(_ context.Context, s stream.BinderSettings) (stream.Binder, error) {
 		streams:  make(map[string]bool),
 		bg:       bg,
 		bgCancel: cancel,
-		conns:    newConnSet(),
 	}, nil
 }
 
@@ -129,7 +125,6 @@ func (bd *Binder) options(poolSize int) *goredis.Options {
 	if st.tls != nil {
 		o.TLSConfig = st.tls.Clone()
 	}
-	o.Dialer = bd.conns.dialer(goredis.NewDialer(o))
 	return o
 }
 
@@ -236,9 +231,6 @@ func (bd *Binder) probe(c *goredis.Client) {
 		cancel()
 		if bd.bg.Err() != nil {
 			return
-		}
-		if n := bd.conns.sweep(time.Now(), blockFor+bd.st.healthTimeout, err != nil && isTimeout(err)); n > 0 {
-			bd.log.Debug("redis: closed connections left without an answer", "connections", n)
 		}
 		if err != nil {
 			if isTimeout(err) {
