@@ -296,3 +296,48 @@ func TestBreakHungMemberReclaimed(t *testing.T) {
 		return err == nil && s.Count == 0
 	})
 }
+
+// TestBreakPauseDoesNotWaitForBlackHole: Pause with Redis black-holed
+// returns at once (the CLIENT UNBLOCK that ends the read in flight goes
+// out beside it), rather than spending its whole ctx and then returning
+// nil; no handler is called while paused.
+func TestBreakPauseDoesNotWaitForBlackHole(t *testing.T) {
+	e := newEnv(t)
+	px := newHoleProxy(t)
+	b := newBinder(t, map[string]any{"address": px.addr(), "key-prefix": e.prefix, "client-name": e.name})
+	got := make(chan string, 100)
+	cons := bindConsumer(t, b, stream.ConsumerSpec{Destination: "pause", Group: "g",
+		Handler: func(_ context.Context, m stream.Envelope) error { got <- m.Headers[idHeader]; return nil }})
+	p := bindProducer(t, e.binder(t, nil), stream.ProducerSpec{Destination: "pause"})
+	send(t, p, []string{"a"})
+	select {
+	case <-got:
+	case <-time.After(10 * time.Second):
+		t.Fatal("no message received before the black hole")
+	}
+	px.freeze()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	start := time.Now()
+	if err := cons.Pause(ctx); err != nil {
+		t.Errorf("Pause: %v", err)
+	}
+	if took := time.Since(start); took > time.Second {
+		t.Errorf("Pause with Redis black-holed took %v (ctx 3s)", took)
+	}
+	send(t, p, []string{"b"})
+	px.thaw()
+	select {
+	case id := <-got:
+		t.Errorf("%s handled while paused", id)
+	case <-time.After(500 * time.Millisecond):
+	}
+	if err := cons.Resume(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-got:
+	case <-time.After(10 * time.Second):
+		t.Fatal("nothing received after Resume")
+	}
+}
