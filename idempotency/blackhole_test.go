@@ -3,7 +3,6 @@ package idempotency_test
 import (
 	"context"
 	"log/slog"
-	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -150,14 +149,8 @@ func TestLongConcurrentDuplicateWaits(t *testing.T) {
 func TestLockTimeoutOnDuplicateIsNotAStoreOutage(t *testing.T) {
 	br := newBroker(t, "memory")
 	st := newStores(t, "postgres")
-	u, err := url.Parse(outboxtest.DSN())
-	if err != nil || u.Scheme == "" {
-		t.Skip("the test DSN is not a URL")
-	}
-	q := u.Query()
-	q.Set("options", "-c lock_timeout=50ms")
-	u.RawQuery = strings.ReplaceAll(q.Encode(), "+", "%20") // pgx reads + as itself
-	pool, err := pgxpool.New(context.Background(), u.String())
+	dsn := outboxtest.DSNWithOptions("-c lock_timeout=50ms")
+	pool, err := pgxpool.New(context.Background(), dsn)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,7 +2,6 @@ package outbox_test
 
 import (
 	"context"
-	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -72,13 +71,7 @@ func TestBlackHoledDatabaseFailsWithinSendTimeout(t *testing.T) {
 // the table) is reported as that, not as a generic refusal.
 func TestHealthSaysLockTimeout(t *testing.T) {
 	pool, table := migrate(t)
-	u, err := url.Parse(outboxtest.DSN())
-	if err != nil || u.Scheme == "" {
-		t.Skip("the test DSN is not a URL")
-	}
-	q := u.Query()
-	q.Set("options", "-c lock_timeout=50ms")
-	u.RawQuery = strings.ReplaceAll(q.Encode(), "+", "%20") // pgx reads + as itself
+	dsn := outboxtest.DSNWithOptions("-c lock_timeout=50ms")
 	ctx := context.Background()
 	lock, err := pool.Begin(ctx)
 	if err != nil {
@@ -88,7 +81,7 @@ func TestHealthSaysLockTimeout(t *testing.T) {
 	if _, err := lock.Exec(ctx, "LOCK TABLE "+table+" IN ACCESS EXCLUSIVE MODE"); err != nil {
 		t.Fatal(err)
 	}
-	_, ob, _, _ := breakApp(t, newBroker(t, "memory"), false, outbox.Config{Table: table, DSN: u.String(), PollInterval: 50 * time.Millisecond})
+	_, ob, _, _ := breakApp(t, newBroker(t, "memory"), false, outbox.Config{Table: table, DSN: dsn, PollInterval: 50 * time.Millisecond})
 	var herr error
 	waitForCond(t, 15*time.Second, "the relay to report down", func() bool {
 		herr = ob.Relay().Health(ctx)

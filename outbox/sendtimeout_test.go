@@ -2,7 +2,6 @@ package outbox_test
 
 import (
 	"context"
-	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -75,15 +74,9 @@ func TestMaxSendTimeout(t *testing.T) {
 // FOR UPDATE is refused) or a missing table is not "database unreachable".
 func TestHealthSaysWhatFailed(t *testing.T) {
 	_, table := migrate(t)
-	u, err := url.Parse(outboxtest.DSN())
-	if err != nil || u.Scheme == "" {
-		t.Skip("the test DSN is not a URL")
-	}
-	q := u.Query()
-	q.Set("options", "-c default_transaction_read_only=on")
-	u.RawQuery = strings.ReplaceAll(q.Encode(), "+", "%20") // pgx reads + as itself
+	readOnly := outboxtest.DSNWithOptions("-c default_transaction_read_only=on")
 	for _, c := range []struct{ name, table, dsn, want string }{
-		{"read-only", table, u.String(), "the database refused a statement, SQLSTATE 25006"},
+		{"read-only", table, readOnly, "the database refused a statement, SQLSTATE 25006"},
 		{"missing-table", table + "_missing", outboxtest.DSN(), "the table is missing"},
 	} {
 		t.Run(c.name, func(t *testing.T) {

@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"os"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -74,6 +75,20 @@ func Schema(t testing.TB) (*pgxpool.Pool, string) {
 		pool.Close()
 	})
 	return pool, schema
+}
+
+// DSNWithOptions is DSN with PostgreSQL's options parameter set (server
+// settings for the session, e.g. "-c lock_timeout=50ms"), in the DSN's own
+// form (URL or key/value).
+func DSNWithOptions(options string) string {
+	u, err := url.Parse(DSN())
+	if err != nil || u.Scheme == "" {
+		return DSN() + " options='" + options + "'"
+	}
+	q := u.Query()
+	q.Set("options", options)
+	u.RawQuery = strings.ReplaceAll(q.Encode(), "+", "%20") // pgx reads + as itself
+	return u.String()
 }
 
 // DSNWithSchema is DSN with search_path set to schema, for an application
