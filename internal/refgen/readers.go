@@ -27,9 +27,10 @@ type listedPackage struct {
 	Error      *struct{ Err string }
 }
 
-// goList runs `go list -json -export -deps` on pkgs in dir.
-func goList(dir string, pkgs []string) (map[string]*listedPackage, error) {
-	args := append([]string{"list", "-json", "-export", "-deps"}, pkgs...)
+// goList runs `go list -json -export -deps` with buildFlags on pkgs in dir.
+func goList(dir string, buildFlags, pkgs []string) (map[string]*listedPackage, error) {
+	args := append([]string{"list", "-json", "-export", "-deps"}, buildFlags...)
+	args = append(args, pkgs...)
 	cmd := exec.Command("go", args...)
 	cmd.Dir = dir
 	var stderr bytes.Buffer
@@ -61,13 +62,13 @@ func goList(dir string, pkgs []string) (map[string]*listedPackage, error) {
 // "Type.Field" of package stream, the binder types that read the field.
 // A call of a method of package stream counts as reading the fields that
 // method reads.
-func fieldReaders(root, module string, binders []binderPkg) (map[string][]string, error) {
+func fieldReaders(root, module string, buildFlags []string, binders []binderPkg) (map[string][]string, error) {
 	streamPath := module + "/stream"
 	pkgs := []string{streamPath}
 	for _, b := range binders {
 		pkgs = append(pkgs, b.importPath)
 	}
-	listed, err := goList(root, pkgs)
+	listed, err := goList(root, buildFlags, pkgs)
 	if err != nil {
 		return nil, err
 	}
