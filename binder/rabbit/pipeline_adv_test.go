@@ -49,6 +49,7 @@ type advEnv struct {
 	px        *rabbittest.Proxy
 	publishNs atomic.Int64                  // delay of each basic.publish through the proxy
 	gate      atomic.Pointer[chan struct{}] // when set, each basic.publish waits for it to close
+	held      atomic.Int64                  // basic.publish frames that reached a closed gate
 	conn      *amqp.Connection
 	admin     *amqp.Channel
 
@@ -67,6 +68,7 @@ func newAdvEnv(t *testing.T) *advEnv {
 				time.Sleep(time.Duration(d)) // the slow broker being simulated
 			}
 			if g := e.gate.Load(); g != nil {
+				e.held.Add(1)
 				<-*g // a stuck broker
 			}
 		}
@@ -717,9 +719,17 @@ func TestAdvPipeRabbitShutdownStuckPublisher(t *testing.T) {
 	var once sync.Once
 	open := func() { once.Do(func() { e.gate.Store(nil); close(g) }) }
 	t.Cleanup(open)
-	target := calls.Load() + 50
-	for calls.Load() < target && time.Now().Before(deadline) {
+	// Stuck: a publish reached the gate (every frame after it waits behind
+	// it in the proxy) and the function went on handing outputs to the
+	// publisher. Not a fixed count more calls: how many the confirm window
+	// still takes depends on how far the broker had confirmed when the gate
+	// closed (under load the test waited here for its whole deadline).
+	atGate := calls.Load()
+	for (e.held.Load() == 0 || calls.Load() <= atGate) && time.Now().Before(deadline) {
 		time.Sleep(2 * time.Millisecond) // polling the calls
+	}
+	if e.held.Load() == 0 || calls.Load() <= atGate {
+		t.Fatalf("publishing not stuck within a minute: %d publishes held, calls %d (%d at the gate)", e.held.Load(), calls.Load(), atGate)
 	}
 	err := a.stop(t)
 	t.Logf("shutdown with the publisher stuck: %s (err %v); calls %d", a.dur, err, calls.Load())
