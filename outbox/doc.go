@@ -86,6 +86,9 @@
 //     packets) fails the relay's batch within send-timeout, each database
 //     round trip being bounded by it: readiness goes down, and the relay
 //     sends again by itself once the database answers.
+//   - A pooled connection whose session ended while idle
+//     (pg_terminate_backend, a server restart) fails no batch: the relay
+//     claims on another connection.
 //   - Header keys and values are bytes: not valid UTF-8, or holding NUL,
 //     they arrive as a direct send delivers them.
 //

@@ -672,6 +672,45 @@ FROM c ORDER BY c.id`
 // that drops packets) fails the batch, and readiness says so, rather than
 // holding the relay in a read that may never return.
 func (r *Relay) batch(ctx context.Context) (result, error) {
+	// A pooled connection whose session ended while it sat idle
+	// (pg_terminate_backend, a server restart, a pooler or firewall that
+	// dropped it) is found out only when used: its first round trip fails,
+	// before anything was claimed or sent. Failing the batch for it would
+	// cost a poll-interval and put readiness down for a database that
+	// works; the pool discards the closed connection on Release, so try
+	// again on another one (a new one once the dead ones are gone), at most
+	// once per connection the pool may hold.
+	for tries := 0; ; tries++ {
+		res, err := r.batchOnce(ctx)
+		var dead *deadConnError
+		if !errors.As(err, &dead) || tries >= int(r.pool.Stat().MaxConns()) {
+			return res, err
+		}
+		r.log.Debug("outbox relay: a pooled connection's session had ended; claiming on another", "error", redacted(err))
+	}
+}
+
+// deadConnError is the error of a batch's first round trip on a
+// connection whose session had already ended: nothing was claimed, the
+// batch may be tried again at once on another connection (see batch).
+type deadConnError struct{ err error }
+
+func (e *deadConnError) Error() string { return e.err.Error() }
+func (e *deadConnError) Unwrap() error { return e.err }
+
+// firstRoundErr wraps the error of a batch's first round trip on conn:
+// a deadConnError when the connection is closed without the round having
+// run out of time (a database that does not answer is not tried again).
+func (r *Relay) firstRoundErr(ctx, claimCtx context.Context, conn *pgxpool.Conn, step string, err error) error {
+	err = r.dbErr(ctx, step, err)
+	if ctx.Err() == nil && claimCtx.Err() == nil && conn.Conn().IsClosed() {
+		return &deadConnError{err}
+	}
+	return err
+}
+
+// batchOnce is one try of batch.
+func (r *Relay) batchOnce(ctx context.Context) (result, error) {
 	var res result
 	claimCtx, cancel := r.dbRound(ctx)
 	defer cancel()
@@ -692,7 +731,7 @@ func (r *Relay) batch(ctx context.Context) (result, error) {
 	if !r.rightsOK {
 		var ok bool
 		if err := conn.QueryRow(claimCtx, rightsSQL(q)).Scan(&ok); err != nil {
-			return res, r.dbErr(ctx, "check the relay's rights on the table", err)
+			return res, r.firstRoundErr(ctx, claimCtx, conn, "check the relay's rights on the table", err)
 		}
 		if !ok {
 			return res, fmt.Errorf("check the relay's rights on the table: %w", errNoRight)
@@ -711,7 +750,7 @@ func (r *Relay) batch(ctx context.Context) (result, error) {
 	// prepared (a table of another shape) fails at the first.
 	if _, err := br.Exec(); err != nil {
 		br.Close()
-		return res, r.dbErr(ctx, "begin and claim", err)
+		return res, r.firstRoundErr(ctx, claimCtx, conn, "begin and claim", err)
 	}
 	if _, err := br.Exec(); err != nil {
 		br.Close()
