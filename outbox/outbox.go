@@ -65,18 +65,8 @@ func New(app *stream.App, cfg Config, opts Options) (*Outbox, error) {
 			return nil, fmt.Errorf("%s.dsn: is required when the relay runs (or give Options.Pool, or set %s.relay: false)", Section, Section)
 		}
 		var err error
-		if pc, err = pgxpool.ParseConfig(cfg.DSN); err != nil {
-			// pgx's parse errors quote the DSN: never pass them on.
-			return nil, fmt.Errorf("%s.dsn: cannot be parsed as a PostgreSQL connection string (URL or key=value)", Section)
-		}
-		// The server notices a relay host that is gone (crashed, cut off)
-		// within about 2 minutes rather than the system's 2 hours, and
-		// ends its transaction, releasing its rows' locks. A frozen but
-		// reachable relay still answers keepalives: lockBound covers it.
-		for k, v := range keepalives() {
-			if _, set := pc.ConnConfig.RuntimeParams[k]; !set {
-				pc.ConnConfig.RuntimeParams[k] = v
-			}
+		if pc, err = poolConfig(cfg); err != nil {
+			return nil, err
 		}
 	}
 	o.relay = newRelay(app, cfg, t, opts.Pool, pc, log.With("component", "outbox", "table", t.qualified()))
@@ -84,6 +74,37 @@ func New(app *stream.App, cfg Config, opts Options) (*Outbox, error) {
 		return nil, fmt.Errorf("outbox: %w", err)
 	}
 	return o, nil
+}
+
+// poolConfig is the configuration of the pool the relay opens from
+// cfg.DSN (cfg with its defaults).
+func poolConfig(cfg Config) (*pgxpool.Config, error) {
+	pc, err := pgxpool.ParseConfig(cfg.DSN)
+	if err != nil {
+		// pgx's parse errors quote the DSN: never pass them on.
+		return nil, fmt.Errorf("%s.dsn: cannot be parsed as a PostgreSQL connection string (URL or key=value)", Section)
+	}
+	// The server notices a relay host that is gone (crashed, cut off)
+	// within about 2 minutes rather than the system's 2 hours, and
+	// ends its transaction, releasing its rows' locks. A frozen but
+	// reachable relay still answers keepalives: lockBound covers it.
+	for k, v := range keepalives() {
+		if _, set := pc.ConnConfig.RuntimeParams[k]; !set {
+			pc.ConnConfig.RuntimeParams[k] = v
+		}
+	}
+	// Without connect_timeout pgx waits for a connection as long as the
+	// network does: for ever for a server that accepts and never answers,
+	// minutes (the system's SYN retries) for packets dropped. A batch gives
+	// up on its connection after send-timeout, but the pool goes on
+	// connecting in the background, holding one of its few slots, and the
+	// listener waits in its connect. A connection that takes longer than a
+	// batch may is of no use: bound it by send-timeout, unless the DSN (or
+	// PGCONNECT_TIMEOUT) sets connect_timeout above 0.
+	if pc.ConnConfig.ConnectTimeout == 0 {
+		pc.ConnConfig.ConnectTimeout = cfg.SendTimeout
+	}
+	return pc, nil
 }
 
 // keepalives are the server's TCP keepalive settings of the sessions of a

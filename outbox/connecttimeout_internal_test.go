@@ -1,0 +1,93 @@
+package outbox
+
+import (
+	"context"
+	"net/url"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/streambind/streambind/outbox/outboxtest"
+)
+
+// TestConnectBoundedBySendTimeout: the relay's connections to a database
+// that accepts and never answers (outboxtest's black hole) give up after
+// send-timeout when the DSN sets no connect_timeout — both the pool's and
+// the listener's, which connect with the same settings — and a DSN's own
+// connect_timeout is kept. (pgx waited for ever: a relay's pool connected
+// in the background long after the batch that asked had given up, and
+// its listener hung in its connect.)
+func TestConnectBoundedBySendTimeout(t *testing.T) {
+	px := outboxtest.BlackHole(t)
+	const sendTimeout = 500 * time.Millisecond
+	cfg := Config{DSN: px.DSN(t, "obx_connect_timeout"), SendTimeout: sendTimeout}.withDefaults()
+	pc, err := poolConfig(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := pc.ConnConfig.ConnectTimeout; got != sendTimeout {
+		t.Errorf("connect timeout %s; want send-timeout (%s)", got, sendTimeout)
+	}
+	px.Freeze()
+
+	pool, err := pgxpool.NewWithConfig(context.Background(), pc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	tries := map[string]func() error{
+		"pool": func() error {
+			c, err := pool.Acquire(context.Background()) // as the pool's background connect: no deadline of its own
+			if err == nil {
+				c.Release()
+			}
+			return err
+		},
+		"listener": func() error {
+			c, err := pgx.ConnectConfig(context.Background(), pc.ConnConfig.Copy())
+			if err == nil {
+				c.Close(context.Background())
+			}
+			return err
+		},
+	}
+	for name, try := range tries {
+		start := time.Now()
+		done := make(chan error, 1)
+		go func() { done <- try() }()
+		select {
+		case err := <-done:
+			took := time.Since(start)
+			t.Logf("%s: connect to the black hole failed after %s: %v", name, took.Round(time.Millisecond), err)
+			if err == nil {
+				t.Errorf("%s: connected to a black hole", name)
+			}
+			if took < sendTimeout/2 {
+				t.Errorf("%s: gave up after %s; want about send-timeout (%s)", name, took, sendTimeout)
+			}
+		case <-time.After(10 * time.Second):
+			t.Errorf("%s: connect to the black hole still waiting after 10s; want it to give up after send-timeout (%s)", name, sendTimeout)
+			px.Thaw() // the connect goes on and ends
+			<-done
+			px.Freeze()
+		}
+	}
+
+	// A DSN's own connect_timeout is kept.
+	u, err := url.Parse(cfg.DSN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := u.Query()
+	q.Set("connect_timeout", "7")
+	u.RawQuery = q.Encode()
+	cfg.DSN = u.String()
+	if pc, err = poolConfig(cfg); err != nil {
+		t.Fatal(err)
+	}
+	if got := pc.ConnConfig.ConnectTimeout; got != 7*time.Second {
+		t.Errorf("connect timeout %s with connect_timeout=7 in the DSN; want 7s", got)
+	}
+}
