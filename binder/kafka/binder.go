@@ -347,7 +347,7 @@ func (bd *Binder) provision(ctx context.Context, topic string, need, rf int, str
 	}
 	if n == 0 {
 		if !bd.st.autoCreateTopics {
-			return 0, fmt.Errorf("topic %s: %w: create it or enable stream.kafka.binder.auto-create-topics", topic, errTopicMissing)
+			return 0, fmt.Errorf("topic %s: %w: create it or enable %s", topic, errTopicMissing, bd.st.autoCreateKey)
 		}
 		res, err := bd.admin.CreateTopics(ctx, &kafkago.CreateTopicsRequest{Topics: []kafkago.TopicConfig{{
 			Topic: topic, NumPartitions: need, ReplicationFactor: rf,
@@ -376,7 +376,7 @@ func (bd *Binder) provision(ctx context.Context, topic string, need, rf int, str
 		return bd.waitPartitions(ctx, topic, need)
 	}
 	if strict {
-		return 0, fmt.Errorf("topic %s has %d partitions, the binding needs %d: add partitions or enable stream.kafka.binder.auto-add-partitions", topic, n, need)
+		return 0, fmt.Errorf("topic %s has %d partitions, the binding needs %d: add partitions or enable %s", topic, n, need, bd.st.autoAddKey)
 	}
 	return n, nil
 }

@@ -205,14 +205,16 @@ func isConnKey(k string) bool {
 
 // kafkaMap decodes the Kafka client property map m at path, of kind. The
 // producer and consumer properties go to c; with kind kindBinder the
-// connection properties go to conn (which must then be non-nil).
+// connection properties go to conn (which must then be non-nil); a
+// connection property elsewhere is refused, naming confKey, the key of
+// the binder's configuration map to set it in (see settings.confKey).
 // Nested maps ({ssl: {truststore: {location: x}}}) are read as the dotted
 // names they spell, and '-' and '_' as '.' (the forms an environment
 // variable such as STREAM_KAFKA_BINDER_CONFIGURATION_MAX_POLL_RECORDS
 // gives), as Spring Boot does: Kafka's names hold neither.
-func kafkaMap(d *props.Decoder, path string, m map[string]any, kind mapKind, c *clientProps, conn *connProps) {
+func kafkaMap(d *props.Decoder, path string, m map[string]any, kind mapKind, c *clientProps, conn *connProps, confKey string) {
 	for _, k := range props.SortedKeys(m) {
-		kafkaProp(d, d.KeyPath(path, k), kafkaName(k), m[k], kind, c, conn)
+		kafkaProp(d, d.KeyPath(path, k), kafkaName(k), m[k], kind, c, conn, confKey)
 	}
 }
 
@@ -221,14 +223,14 @@ func kafkaName(k string) string {
 	return strings.NewReplacer("-", ".", "_", ".").Replace(strings.ToLower(k))
 }
 
-func kafkaProp(d *props.Decoder, p, k string, v any, kind mapKind, c *clientProps, conn *connProps) {
+func kafkaProp(d *props.Decoder, p, k string, v any, kind mapKind, c *clientProps, conn *connProps, confKey string) {
 	if sub, ok := v.(map[string]any); ok {
 		for _, sk := range props.SortedKeys(sub) {
-			kafkaProp(d, p+"."+sk, k+"."+kafkaName(sk), sub[sk], kind, c, conn)
+			kafkaProp(d, p+"."+sk, k+"."+kafkaName(sk), sub[sk], kind, c, conn, confKey)
 		}
 		return
 	}
-	d.Add(p, decodeKafkaProp(p, k, v, kind, c, conn))
+	d.Add(p, decodeKafkaProp(p, k, v, kind, c, conn, confKey))
 }
 
 // consumerOnly and producerOnly say which client a property belongs to.
@@ -247,13 +249,13 @@ func propSide(k string) (consumer, producer bool) {
 	return false, false
 }
 
-func decodeKafkaProp(p, k string, v any, kind mapKind, c *clientProps, conn *connProps) error {
+func decodeKafkaProp(p, k string, v any, kind mapKind, c *clientProps, conn *connProps, confKey string) error {
 	if why, ok := refusedReasons[k]; ok {
 		return fmt.Errorf("not supported: %s", why)
 	}
 	if isConnKey(k) {
 		if kind != kindBinder || conn == nil {
-			return fmt.Errorf("a connection property, which applies to all of the binder's connections: set it in stream.kafka.binder.configuration (for another cluster, declare another binder under stream.binders)")
+			return fmt.Errorf("a connection property, which applies to all of the binder's connections: set it in %s (for another cluster, declare another binder under stream.binders)", confKey)
 		}
 		return decodeConnProp(p, k, v, conn)
 	}

@@ -66,7 +66,7 @@ func TestKafkaPropertiesRefused(t *testing.T) {
 		"stream.kafka.binder.consumer-properties.enable.auto.commit": "the binder commits offsets itself",
 		"stream.kafka.binder.producer-properties.enable.idempotence": "no idempotent producer",
 		"stream.kafka.binder.producer-properties.transactional.id":   "exactly-once transactions are not supported",
-		"stream.kafka.binder.producer-properties.client.id":          "set it in stream.kafka.binder.configuration",
+		"stream.kafka.binder.producer-properties.client.id":          "set it in stream.binders.k.environment.configuration",
 	})
 	if strings.Contains(err.Error(), secret) {
 		t.Errorf("the error shows the JAAS password:\n%v", err)

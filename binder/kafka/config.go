@@ -84,6 +84,15 @@ type settings struct {
 	// secrets are strings that must never appear in an error or log line
 	// (the SASL password).
 	secrets []string
+
+	// autoCreateKey and autoAddKey are the keys a message tells the
+	// user to set to enable auto-create-topics and auto-add-partitions:
+	// the key that set it, else where this binder reads it (a binder
+	// declared under stream.binders reads its environment, which wins:
+	// stream.kafka.binder is not the key to name for it). confKey is
+	// the binder's configuration map, where a connection property is to
+	// be set.
+	autoCreateKey, autoAddKey, confKey string
 }
 
 func defaultSettings() settings {
@@ -103,6 +112,7 @@ func defaultSettings() settings {
 		healthTimeout:     DefaultHealthTimeout,
 		lagInterval:       DefaultLagInterval,
 		partitionWatch:    partitionWatchInterval,
+		confKey:           "stream.kafka.binder.configuration",
 	}
 }
 
@@ -347,6 +357,8 @@ func parseSettings(s stream.BinderSettings) (settings, error) {
 	var sec securitySource
 	var conn connProps
 	var common, consProps, prodProps clientProps
+	var autoCreateAt, autoAddAt string // the key paths that set them
+	out.confKey = props.SettingPath(s, Type, "configuration", "")
 	port := DefaultBrokerPort
 	binderKey := func(k, p string, v any) (err error) {
 		switch k {
@@ -382,11 +394,11 @@ func parseSettings(s stream.BinderSettings) (settings, error) {
 			}
 			switch k {
 			case "configuration":
-				kafkaMap(&d, p, m, kindBinder, &common, &conn)
+				kafkaMap(&d, p, m, kindBinder, &common, &conn, out.confKey)
 			case "consumerproperties":
-				kafkaMap(&d, p, m, kindConsumer, &consProps, nil)
+				kafkaMap(&d, p, m, kindConsumer, &consProps, nil, out.confKey)
 			default:
-				kafkaMap(&d, p, m, kindProducer, &prodProps, nil)
+				kafkaMap(&d, p, m, kindProducer, &prodProps, nil, out.confKey)
 			}
 		case "jaas":
 			err = decodeJAASSection(&d, p, v, &conn)
@@ -398,8 +410,10 @@ func parseSettings(s stream.BinderSettings) (settings, error) {
 			d.Each(p, m, func(string, string, any) error { return errors.New(noTransactions) })
 		case "autocreatetopics":
 			out.autoCreateTopics, err = props.Bool(v)
+			autoCreateAt = p
 		case "autoaddpartitions":
 			out.autoAddPartitions, err = props.Bool(v)
+			autoAddAt = p
 		case "minpartitioncount":
 			out.minPartitionCount, err = props.Int(v, 1)
 		case "replicationfactor":
@@ -511,6 +525,8 @@ func parseSettings(s stream.BinderSettings) (settings, error) {
 	buildSecurity(&d, props.EnvironmentPath(s), sec, &out)
 	buildConn(&d, &conn, sec.saslSet || sec.tls.Set, s.SkipFiles, &out)
 	out.brokers = withDefaultPort(out.brokers, port)
+	out.autoCreateKey = props.SettingPath(s, Type, "auto-create-topics", autoCreateAt)
+	out.autoAddKey = props.SettingPath(s, Type, "auto-add-partitions", autoAddAt)
 	out.consumerProps, out.producerProps = common, common
 	out.consumerProps.merge(consProps)
 	out.producerProps.merge(prodProps)
@@ -579,7 +595,7 @@ func decodeProducer(d *props.Decoder, st *settings, path string, m map[string]an
 		case "configuration":
 			var cm map[string]any
 			if cm, err = props.Map(v); err == nil {
-				kafkaMap(d, p, cm, kindProducer, &own, nil)
+				kafkaMap(d, p, cm, kindProducer, &own, nil, st.confKey)
 			}
 		case "topic", "admin":
 			out.replicationFactor, err = decodeTopic(d, p, v)
@@ -697,7 +713,7 @@ func decodeConsumer(st *settings, binding string, ext map[string]any) (consumerS
 		case "configuration":
 			var cm map[string]any
 			if cm, err = props.Map(v); err == nil {
-				kafkaMap(&d, p, cm, kindConsumer, &own, nil)
+				kafkaMap(&d, p, cm, kindConsumer, &own, nil, st.confKey)
 			}
 		case "topic", "admin":
 			out.replicationFactor, err = decodeTopic(&d, p, v)

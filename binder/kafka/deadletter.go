@@ -213,7 +213,7 @@ func (w *partWorker) deadLetterOne(m *kafkago.Message, env stream.Envelope, caus
 			}
 		case unknownTopic(err):
 			if exists, cerr := bd.topicExists(w.hctx, dlq); cerr == nil && !exists {
-				return w.dropDeadLetter(log, cause, "the dead-letter topic does not exist and auto-create-topics is false", err)
+				return w.dropDeadLetter(log, cause, "the dead-letter topic does not exist and auto-create-topics is false: create it or enable "+bd.st.autoCreateKey, err)
 			}
 		case permanent(err) || refused(err):
 			return w.dropDeadLetter(log, cause, "the broker refuses it", err)

@@ -192,7 +192,7 @@ func (bd *Binder) topicMissing(topic string) bool {
 // implements [stream.BindingHealthChecker].
 func (p *producer) Health(context.Context) error {
 	if !p.bd.st.autoCreateTopics && p.bd.topicMissing(p.topic) {
-		return fmt.Errorf("kafka: topic %s: %w: create it or enable stream.kafka.binder.auto-create-topics", p.topic, errTopicMissing)
+		return fmt.Errorf("kafka: topic %s: %w: create it or enable %s", p.topic, errTopicMissing, p.bd.st.autoCreateKey)
 	}
 	p.refMu.Lock()
 	r := p.refusal

@@ -132,7 +132,7 @@ func bootKafkaKey(d *props.Decoder, k, p string, v any, binderKey func(k, p stri
 			case k2 == "properties" && k == "producer":
 				return binderKey("producerproperties", p2, v2)
 			case k2 == "protocol" && k == "security":
-				return decodeKafkaProp(p2, "security.protocol", v2, kindBinder, common, conn)
+				return decodeKafkaProp(p2, "security.protocol", v2, kindBinder, common, conn, "")
 			}
 			return refuseLeaves(d, p2, v2, bootRefusal)
 		})

@@ -89,6 +89,28 @@ func EnvironmentPath(s stream.BinderSettings) string {
 	return "stream.binders." + s.Name + ".environment"
 }
 
+// SettingPath returns the key path a message should tell the user to set
+// to change binder setting key (kebab-case) of the binder with settings s:
+// at, the path of the key that gave the setting its value, when given (it
+// won over the others, so it is the one to change); else the key in the
+// binder's environment when the binder has one or a name of its own
+// (declared under stream.binders: its environment wins over
+// stream.<type>.binder, which with inherit-environment false it does not
+// even read, and is its alone); else stream.<type>.binder.<key>. typ is
+// the type to use when s.Type is empty, as for [BinderSources].
+func SettingPath(s stream.BinderSettings, typ, key, at string) string {
+	if at != "" {
+		return at
+	}
+	if s.Type != "" {
+		typ = s.Type
+	}
+	if len(s.Environment) > 0 || s.Name != "" && !strings.EqualFold(s.Name, typ) {
+		return EnvironmentPath(s) + "." + key
+	}
+	return "stream." + typ + ".binder." + key
+}
+
 // BindingPath returns the key path of a binding's binder-specific section:
 // "stream.<typ>.bindings.<binding>.<kind>", kind being "producer" or
 // "consumer".

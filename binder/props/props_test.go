@@ -279,6 +279,34 @@ func TestPaths(t *testing.T) {
 	}
 }
 
+// TestSettingPath: a message names the key that set a binder setting, or,
+// for one left at its default, the binder's environment when the binder
+// is declared under stream.binders (with an environment or a name of its
+// own), not stream.<type>.binder, which such a binder's environment
+// overrides (and which it does not read with inherit-environment false).
+func TestSettingPath(t *testing.T) {
+	env := map[string]any{"brokers": "h:9092"}
+	for _, tc := range []struct {
+		s        stream.BinderSettings
+		at, want string
+	}{
+		{stream.BinderSettings{Name: "kafka", Type: "kafka"}, "", "stream.kafka.binder.auto-add-partitions"},
+		{stream.BinderSettings{}, "", "stream.kafka.binder.auto-add-partitions"},
+		{stream.BinderSettings{Name: "Kafka", Type: "kafka", Binder: env}, "", "stream.kafka.binder.auto-add-partitions"},
+		{stream.BinderSettings{Name: "k1", Type: "kafka"}, "", "stream.binders.k1.environment.auto-add-partitions"},
+		{stream.BinderSettings{Name: "kafka", Type: "kafka", Environment: env}, "", "stream.binders.kafka.environment.auto-add-partitions"},
+		{stream.BinderSettings{Environment: env}, "", "environment.auto-add-partitions"},
+		{stream.BinderSettings{Name: "k1", Type: "kafka", Environment: env},
+			"stream.binders.k1.environment.spring.cloud.stream.kafka.binder.autoAddPartitions",
+			"stream.binders.k1.environment.spring.cloud.stream.kafka.binder.autoAddPartitions"},
+		{stream.BinderSettings{Name: "k1", Type: "kafka", Environment: env}, "stream.kafka.binder.auto-add-partitions", "stream.kafka.binder.auto-add-partitions"},
+	} {
+		if got := props.SettingPath(tc.s, "kafka", "auto-add-partitions", tc.at); got != tc.want {
+			t.Errorf("SettingPath(%+v, %q) = %q, want %q", tc.s, tc.at, got, tc.want)
+		}
+	}
+}
+
 func TestUnknownKey(t *testing.T) {
 	if got := props.UnknownKey("known: a, b").Error(); got != "unknown key (known: a, b)" {
 		t.Errorf("UnknownKey(hint) = %q", got)
