@@ -149,6 +149,14 @@ type Relay struct {
 	confirmed map[rowMark]time.Time
 	seed      maphash.Seed // of rowMark.sum
 
+	// unsure holds the batches whose rows were sent and confirmed but
+	// whose commit went unanswered (the connection lost, no answer within
+	// send-timeout): the rows may be deleted, so counted nowhere else, or
+	// not, and sent (and counted) again. Each is counted in relayed once
+	// the server says its transaction committed (settle). Only the run
+	// goroutine uses it.
+	unsure []unsureCommit
+
 	mu      sync.Mutex
 	pool    *pgxpool.Pool // nil until Start when pc is set
 	started bool
@@ -300,7 +308,8 @@ func failure(err error) string {
 }
 
 // Relayed is how many messages the relay sent and deleted (counted once
-// their batch committed).
+// their batch committed, or, when the commit went unanswered, once the
+// server said at a later batch that it committed).
 func (r *Relay) Relayed() int64 {
 	if r == nil {
 		return 0
@@ -738,6 +747,11 @@ func (r *Relay) batchOnce(ctx context.Context) (result, error) {
 		}
 		r.rightsOK = true
 	}
+	if len(r.unsure) > 0 {
+		if err := r.settle(claimCtx, conn); err != nil {
+			return res, r.firstRoundErr(ctx, claimCtx, conn, "learn whether an unanswered commit committed", err)
+		}
+	}
 	bNames, bKeys := r.blockedArrays()
 	claim := &pgx.Batch{}
 	claim.Queue("BEGIN")
@@ -745,6 +759,10 @@ func (r *Relay) batchOnce(ctx context.Context) (result, error) {
 	// Relay: a frozen relay); local: it ends with the transaction.
 	claim.Queue("SELECT set_config('idle_in_transaction_session_timeout', $1, true)", r.idleTimeout)
 	claim.Queue(r.claim, r.cfg.BatchSize, bNames, bKeys)
+	// The transaction's id (assigned once the claim locked a row; NULL
+	// when it locked none), to learn later whether a commit that went
+	// unanswered committed (Relay.unsure).
+	claim.Queue("SELECT pg_current_xact_id_if_assigned()::text")
 	br := conn.SendBatch(claimCtx, claim)
 	// The three statements go in one round trip: a claim that cannot be
 	// prepared (a table of another shape) fails at the first.
@@ -793,6 +811,11 @@ func (r *Relay) batchOnce(ctx context.Context) (result, error) {
 	if err := rows.Err(); err != nil {
 		br.Close()
 		return res, r.dbErr(ctx, "claim", err)
+	}
+	var xid *string
+	if err := br.QueryRow().Scan(&xid); err != nil {
+		br.Close()
+		return res, r.dbErr(ctx, "claim: the transaction's id", err)
 	}
 	if err := br.Close(); err != nil {
 		return res, r.dbErr(ctx, "claim", err)
@@ -849,6 +872,10 @@ func (r *Relay) batchOnce(ctx context.Context) (result, error) {
 	if err := conn.SendBatch(cctx, b).Close(); err != nil {
 		if refused(err) {
 			r.keepConfirmed(sentRows)
+		} else if len(sent) > 0 && xid != nil {
+			// The commit's outcome is unknown: if it committed, the rows
+			// are gone and this was their only batch (see settle).
+			r.unsure = append(r.unsure, unsureCommit{xid: *xid, sent: len(sent)})
 		}
 		return res, r.dbErr(ctx, "delete sent rows and commit", err)
 	}
@@ -862,6 +889,49 @@ func (r *Relay) batchOnce(ctx context.Context) (result, error) {
 	r.setAside.Add(int64(res.aside))
 	r.batches.Add(1)
 	return res, nil
+}
+
+// unsureCommit is a batch whose commit went unanswered after its sends
+// (see Relay.unsure): its transaction's id and how many rows it deleted if
+// it committed.
+type unsureCommit struct {
+	xid  string
+	sent int
+}
+
+// settle asks the server what became of the transactions of r.unsure
+// (pg_xact_status) and counts the rows of those that committed in
+// relayed; those that rolled back are forgotten (their rows are sent and
+// counted again), those still in progress are asked about again at the
+// next batch. A server that cannot say (an id it does not know, after a
+// failover or a restore) refuses the question: those batches are
+// forgotten, uncounted, rather than fail every batch.
+func (r *Relay) settle(ctx context.Context, conn *pgxpool.Conn) error {
+	xids := make([]string, len(r.unsure))
+	for i, u := range r.unsure {
+		xids[i] = u.xid
+	}
+	var status []*string
+	err := conn.QueryRow(ctx, "SELECT array_agg(pg_xact_status(x::xid8) ORDER BY i) FROM unnest($1::text[]) WITH ORDINALITY AS u(x, i)", xids).Scan(&status)
+	if refused(err) {
+		r.log.Warn("outbox relay: cannot learn whether unanswered commits committed; their sent rows are not counted in relayed", "batches", len(r.unsure), "error", redacted(err))
+		r.unsure = nil
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	var still []unsureCommit
+	for i, u := range r.unsure {
+		switch {
+		case i < len(status) && status[i] != nil && *status[i] == "committed":
+			r.relayed.Add(int64(u.sent))
+		case i < len(status) && status[i] != nil && *status[i] == "in progress":
+			still = append(still, u)
+		}
+	}
+	r.unsure = still
+	return nil
 }
 
 // confirmedKeep is how long a relay remembers rows it sent that it could

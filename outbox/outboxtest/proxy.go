@@ -20,6 +20,7 @@ type Proxy struct {
 	target string
 	mu     sync.Mutex
 	gate   chan struct{} // closed while forwarding
+	reply  chan struct{} // closed while forwarding the server's replies
 	conns  []net.Conn
 	wg     sync.WaitGroup
 }
@@ -37,8 +38,9 @@ func BlackHole(t testing.TB) *Proxy {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &Proxy{ln: ln, target: net.JoinHostPort(c.Host, strconv.Itoa(int(c.Port))), gate: make(chan struct{})}
+	p := &Proxy{ln: ln, target: net.JoinHostPort(c.Host, strconv.Itoa(int(c.Port))), gate: make(chan struct{}), reply: make(chan struct{})}
 	close(p.gate)
+	close(p.reply)
 	p.wg.Add(1)
 	go p.accept()
 	t.Cleanup(p.close)
@@ -73,14 +75,30 @@ func (p *Proxy) Freeze() {
 	}
 }
 
-// Thaw forwards again, what was held first.
-func (p *Proxy) Thaw() {
+// FreezeReplies stops forwarding what the server sends, and only that:
+// the client's statements still reach the server, which runs them, but
+// their answers are lost on the way (until Thaw) — a commit whose outcome
+// the client cannot know.
+func (p *Proxy) FreezeReplies() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	select {
-	case <-p.gate:
+	case <-p.reply:
+		p.reply = make(chan struct{})
 	default:
-		close(p.gate)
+	}
+}
+
+// Thaw forwards again, what was held first (Freeze and FreezeReplies).
+func (p *Proxy) Thaw() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, g := range []chan struct{}{p.gate, p.reply} {
+		select {
+		case <-g:
+		default:
+			close(g)
+		}
 	}
 }
 
@@ -88,6 +106,32 @@ func (p *Proxy) open() <-chan struct{} {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return p.gate
+}
+
+// replyOpen waits until the server's replies may be forwarded.
+func (p *Proxy) replyOpen() {
+	for {
+		p.mu.Lock()
+		gate, reply := p.gate, p.reply
+		p.mu.Unlock()
+		<-gate
+		<-reply
+		p.mu.Lock()
+		open := isClosed(p.gate) && isClosed(p.reply)
+		p.mu.Unlock()
+		if open {
+			return
+		}
+	}
+}
+
+func isClosed(c chan struct{}) bool {
+	select {
+	case <-c:
+		return true
+	default:
+		return false
+	}
 }
 
 func (p *Proxy) track(c net.Conn) {
@@ -115,22 +159,22 @@ func (p *Proxy) accept() {
 			}
 			p.track(up)
 			p.wg.Add(1)
-			go func() { defer p.wg.Done(); p.pipe(up, c) }()
-			p.pipe(c, up)
+			go func() { defer p.wg.Done(); p.pipe(up, c, func() { <-p.open() }) }()
+			p.pipe(c, up, p.replyOpen)
 		}()
 	}
 }
 
 // pipe copies src to dst until either closes, holding what it read while
-// frozen.
-func (p *Proxy) pipe(dst, src net.Conn) {
+// wait blocks (frozen).
+func (p *Proxy) pipe(dst, src net.Conn, wait func()) {
 	defer dst.Close()
 	defer src.Close()
 	buf := make([]byte, 32<<10)
 	for {
 		n, err := src.Read(buf)
 		if n > 0 {
-			<-p.open()
+			wait()
 			if _, werr := dst.Write(buf[:n]); werr != nil {
 				return
 			}

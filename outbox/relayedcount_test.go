@@ -1,0 +1,92 @@
+package outbox_test
+
+import (
+	"context"
+	"os"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/streambind/streambind/outbox"
+	"github.com/streambind/streambind/outbox/outboxtest"
+)
+
+// TestUnansweredCommitCountsRelayed: a batch whose rows were sent and
+// whose deletion committed on the server, but whose commit's answer was
+// lost (the relay's batch fails: the database did not answer), is counted
+// in streambind_outbox_relayed_total once the relay learns, at a later
+// batch, that the transaction committed; exactly once. (Its rows were
+// deleted and counted nowhere: the counter stayed 0 for a message sent,
+// confirmed and deleted.)
+func TestUnansweredCommitCountsRelayed(t *testing.T) {
+	pool, table := migrate(t)
+	px := outboxtest.BlackHole(t)
+	appName := "obx_unanswered_" + strconv.Itoa(os.Getpid())
+	ctx := context.Background()
+	// The deletion takes 400ms (a statement trigger): time for the test
+	// to hold the server's answers while the server deletes and commits.
+	schema, _, _ := strings.Cut(table, ".")
+	if _, err := pool.Exec(ctx, "CREATE FUNCTION "+schema+".slowdel() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_sleep(0.4); RETURN NULL; END $$; "+
+		"CREATE TRIGGER slowdel BEFORE DELETE ON "+table+" FOR EACH STATEMENT EXECUTE FUNCTION "+schema+".slowdel()"); err != nil {
+		t.Fatal(err)
+	}
+	cfg := outbox.Config{Table: table, DSN: px.DSN(t, appName), PollInterval: 50 * time.Millisecond, SendTimeout: 2 * time.Second}
+	_, ob, got, _ := breakApp(t, newBroker(t, "memory"), true, cfg)
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(ob.Relay())
+	relayed := func() float64 {
+		mfs, err := reg.Gather()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, mf := range mfs {
+			if mf.GetName() == "streambind_outbox_relayed_total" {
+				return mf.GetMetric()[0].GetCounter().GetValue()
+			}
+		}
+		t.Fatal("no streambind_outbox_relayed_total")
+		return 0
+	}
+
+	inTx(t, pool, true, func(tx pgx.Tx) {
+		if err := ob.Send(ctx, tx, "events", event{Key: "k", Seq: 0}, outbox.Key("k")); err != nil {
+			t.Fatal(err)
+		}
+	})
+	waitForCond(t, 15*time.Second, "the relay's deletion to run", func() bool {
+		var n int
+		if err := pool.QueryRow(ctx, "SELECT count(*) FROM pg_stat_activity WHERE application_name = $1 AND state = 'active' AND query LIKE 'DELETE %'", appName).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n > 0
+	})
+	px.FreezeReplies() // the deletion and the commit reach the server; their answers do not reach the relay
+	receive(t, got, 15*time.Second)
+	waitEmpty(t, pool, table, 15*time.Second) // committed on the server
+	waitForCond(t, 15*time.Second, "the relay's batch to fail (no answer to its commit)", func() bool {
+		return ob.Relay().Health(ctx) != nil
+	})
+	if n := relayed(); n != 0 {
+		t.Fatalf("relayed_total %v before the relay could learn the outcome; want 0", n)
+	}
+	px.Thaw()
+	waitHealthy(t, ob.Relay())
+	waitForCond(t, 15*time.Second, "relayed_total to count the message whose commit went unanswered", func() bool {
+		return relayed() == 1
+	})
+	// Exactly once: later batches do not count it again.
+	b := ob.Relay().Batches()
+	waitForCond(t, 15*time.Second, "two more batches", func() bool { return ob.Relay().Batches() >= b+2 })
+	if n := relayed(); n != 1 {
+		t.Errorf("relayed_total %v after later batches; want 1", n)
+	}
+	select {
+	case m := <-got:
+		t.Errorf("message %+v sent again; the commit had deleted its row", m.Payload)
+	default:
+	}
+}
