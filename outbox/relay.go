@@ -885,7 +885,6 @@ func (r *Relay) batchOnce(ctx context.Context) (result, error) {
 		}
 	}
 	r.relayed.Add(int64(res.sent))
-	r.failed.Add(int64(res.failed))
 	r.setAside.Add(int64(res.aside))
 	r.batches.Add(1)
 	return res, nil
@@ -1053,6 +1052,9 @@ func (r *Relay) sendGroup(ctx context.Context, g *group, startBy time.Time, ende
 		cancel()
 		if err != nil {
 			g.err = fmt.Errorf("row %d: %w", x.id, err)
+			// Counted now, not with the batch's commit: the send failed
+			// whether or not the batch's end commits.
+			r.failed.Add(1)
 			r.log.Warn("outbox relay: send failed; the row and the later rows of its key wait for the next batch",
 				"id", x.id, "name", x.name, "error", redacted(err))
 			return
