@@ -307,9 +307,13 @@ func (bd *Binder) dial(ctx context.Context) (*connection, error) {
 			return nil, bd.wrap(err, "nats: credentials-file")
 		}
 	}
-	// The callbacks keep state first: what they do after may wait for
-	// the connection's lock (ConnectedUrlRedacted), and the next callback
-	// waits for them.
+	// The callbacks keep state first, and call none of the connection's
+	// accessors that take its lock (ConnectedUrlRedacted, Status, ...;
+	// ClosedCB's LastError once closed, when nothing holds it): nats.go
+	// calls them one after another on one goroutine, and a reconnect
+	// attempt holds that lock for its dial and handshake (up to
+	// connect-timeout), so a callback that waited for it held up the next
+	// ones, the next disconnection's among them (Health said connected).
 	state := &connState{}
 	closed := make(chan struct{}) // ends watchHandshakes
 	var closeOnce sync.Once
@@ -321,10 +325,12 @@ func (bd *Binder) dial(ctx context.Context) (*connection, error) {
 		}
 		bd.log.Warn("nats: disconnected; reconnecting with back-off", "error", bd.logErr(err))
 	}
-	o.ReconnectedCB = func(nc *natsgo.Conn) {
+	o.ReconnectedCB = func(*natsgo.Conn) {
 		state.store(connStatus{status: natsgo.CONNECTED})
 		bd.connectedAt.Store(time.Now().UnixNano())
-		bd.log.Info("nats: reconnected", "server", secrets.RedactText(nc.ConnectedUrlRedacted(), bd.st.secrets))
+		// The configured servers (redacted already): which one it is
+		// takes the lock (ConnectedUrlRedacted).
+		bd.log.Info("nats: reconnected", "servers", bd.servers())
 	}
 	o.ReconnectErrCB = func(_ *natsgo.Conn, err error) {
 		state.attemptFailed(err)
