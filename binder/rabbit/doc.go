@@ -40,8 +40,13 @@
 // message (scst_partition header) is routed with <destination>-<partition>,
 // others with routing-key (default: the destination). Publishing is
 // mandatory: a message no queue takes is returned and Send fails with
-// [ErrUnroutable] (mandatory: false opts out). Send returns once the broker
-// confirmed the message; a nack is [ErrNacked].
+// [ErrUnroutable] (mandatory: false opts out). It is transient (a queue may
+// be bound later), so while no queue is bound to the destination at all
+// every send fails and a function's input is redelivered for ever: set
+// required-groups, whose queues the producer declares before its first
+// send (streambind lint warns of a mandatory producer that has none and
+// no consumer among the services it is given). Send returns once the
+// broker confirmed the message; a nack is [ErrNacked].
 //
 // A message the broker would refuse is not published, and Send fails with a
 // permanent error (stream.Permanent, so the core does not retry it and

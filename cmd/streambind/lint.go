@@ -36,6 +36,7 @@ const (
 	kindDLQ            = "dlq-anonymous"
 	kindPartitions     = "partitions"
 	kindRequiredGroups = "required-groups"
+	kindUnroutable     = "mandatory-unroutable"
 	kindOverlap        = "destination-overlap"
 	kindInProcess      = "in-process-shared"
 	// kindFile: a file a setting names cannot be read or is not what the
@@ -217,8 +218,9 @@ sections, and the consistency of the bindings within and across the
 services given (dlq on an anonymous consumer, partitioned consumers that
 do not fit their producers — as the broker assigns partitions: on RabbitMQ
 and NATS partitions from instance-count (NATS: its partition-count) on
-reach no instance —, required-groups nobody reads, NATS destinations of
-which one is another's prefix at a '.'). A binding configured for no
+reach no instance —, required-groups nobody reads, RabbitMQ producers
+whose mandatory sends no queue takes, NATS destinations of which one is
+another's prefix at a '.'). A binding configured for no
 function, not in stream.input-bindings or output-bindings and without a
 group is taken for a producer the bridge sends to (SCSt's StreamBridge).
 In-process destinations are one
@@ -247,7 +249,11 @@ binders declared and no default-binder is an error, as in the app.
 Warnings do not fail the run: keys the loader ignores (obsolete Spring
 Cloud Stream keys, Spring Boot settings not read), configured bindings
 that no bound function or output binding uses (with the nearest bound
-name), required-groups that no consumer of the services given reads.
+name), required-groups that no consumer of the services given reads, a
+RabbitMQ producer that publishes mandatory (the binder's default) to an
+exchange that no required-groups and no consumer of the services given
+binds a queue to (each send is returned unroutable and fails, so a
+function's input is redelivered for ever, until another app binds one).
 
 The files a configuration names (TLS trust and key stores, CA files,
 client certificates and keys, a NATS credentials file) are read, but one
@@ -649,8 +655,50 @@ func (sys *system) consistency() []problem {
 					g, k.name), true))
 			}
 		}
+		// Mandatory RabbitMQ sends to an exchange no queue is known to be
+		// bound to: each is returned, and fails. A warning: another app
+		// may bind one.
+		if k.typ == rabbit.Type && len(consumers[k]) == 0 {
+			for _, p := range ps {
+				if !slices.ContainsFunc(p.b.producer.RequiredGroups, func(g string) bool { return strings.TrimSpace(g) != "" }) && rabbitMandatory(p.b) {
+					out = append(out, p.unroutableProblem(k.name))
+				}
+			}
+		}
 	}
 	return out
+}
+
+// rabbitMandatory reports whether a RabbitMQ producer publishes mandatory
+// (the binder's default; an invalid value the binder's validator reports).
+func rabbitMandatory(b *binding) bool {
+	for k, v := range b.ext {
+		if props.Norm(k) == "mandatory" {
+			m, err := props.Bool(v)
+			return err != nil || m
+		}
+	}
+	return true
+}
+
+// unroutableProblem is the warning for a mandatory RabbitMQ producer of
+// exchange dest that neither provisions a queue (required-groups) nor has
+// a consumer among the services given: reported at mandatory where the
+// configuration sets it, else at the binding's required-groups.
+func (ep endpoint) unroutableProblem(dest string) problem {
+	msg := fmt.Sprintf("the producer publishes mandatory to exchange %s, and no queue is known to be bound to it (required-groups is not set and no consumer of the services given reads it): "+
+		"until some app binds one, every send is returned unroutable and fails (ErrUnroutable, transient), so a function's input is redelivered for ever and a bridge send fails; "+
+		"set required-groups (the producer declares the group's queue before its first send), lint the consuming service together with this one, or set mandatory: false to drop what no queue takes", dest)
+	s := ep.svc
+	for _, key := range []string{"stream.rabbit.bindings." + ep.b.name + ".producer.mandatory", "stream.rabbit.default.producer.mandatory"} {
+		if o, ok := s.exactOrigin(key); ok {
+			if !strings.HasPrefix(key, "stream.rabbit.bindings.") {
+				msg = "binding " + ep.b.name + ": " + msg
+			}
+			return problem{loc: s.locate(o), key: key, msg: msg, warning: true, kind: kindUnroutable}
+		}
+	}
+	return ep.keyProblem(kindUnroutable, "producer.required-groups", msg, true)
 }
 
 // natsOverlaps reports NATS destinations of which one is another's prefix

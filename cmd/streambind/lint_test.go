@@ -291,6 +291,7 @@ func TestLintSystem(t *testing.T) {
 	}
 	assertLines(t, r.lines(), []string{
 		`orders/application.yaml:22: stream.bindings.placeOrder-out-0.producer.required-groups: warning: provisions group "analytics" on orders, but no consumer of the services given reads it: its messages pile up (lint the consuming service together with this one)`,
+		`shipping/application.yaml:25: stream.bindings.shipOrder-out-0.producer.required-groups: warning: ` + unroutable("shipments") + ` (producer.required-groups is not set: its default applies)`,
 		`shipping/application.yaml:33: stream.bindings.trackParcel-in-0.consumer.instance-count: is 8, but orders/placeOrder-out-0 (orders/application.yaml:17) sends to orders with partition-count 4: Kafka gives each partition to one instance, so 4 of the 8 instances receive nothing`,
 	})
 }

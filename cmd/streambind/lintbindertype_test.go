@@ -45,6 +45,8 @@ func TestLintBinderTypeNameWithDeclaredBinders(t *testing.T) {
   bindings:
     relay-in-0: { binder: events, destination: in, group: g }
     relay-out-0: { binder: rabbit, destination: out }
+  # No queue of out is known: not mandatory, else lint warns of that.
+  rabbit.bindings.relay-out-0.producer.mandatory: false
 `,
 		// Every declared binder opted out: the app's code chooses a type
 		// no declared binder has (lint does not assume rabbit from

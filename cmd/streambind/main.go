@@ -43,7 +43,12 @@
 //     receive nothing; on RabbitMQ, partitions routed to no queue);
 //     producers of one destination that disagree on partition-count;
 //   - (a warning) a group that producer.required-groups provisions but no
-//     consumer of the services given reads: its queue only grows.
+//     consumer of the services given reads: its queue only grows;
+//   - (a warning) a RabbitMQ producer that publishes mandatory (the
+//     default) to an exchange no queue is known to be bound to (no
+//     required-groups, no consumer of the services given): every send is
+//     returned unroutable and fails, and a function's input is
+//     redelivered for ever, until some app binds a queue.
 //
 // Functions are not registered in a lint run. lint builds the app with a
 // stand-in for every function the definition names, of the kind its
