@@ -3,8 +3,9 @@
 // Fault tests that disrupt RabbitMQ connections — only their own: each works
 // in a virtual host of its own and closes only that virtual host's
 // connections (rabbitmqctl close_connection by pid), so other clients of the
-// broker are not disturbed. They run with -tags ownconnfault, serially
-// (make test-own-conn-faults, part of make test). Faults that affect the whole
+// broker are not disturbed. They run with -tags ownconnfault (make test
+// builds the whole suite with the tag; make test-own-conn-faults runs them
+// alone). Faults that affect the whole
 // broker are in broker_fault_test.go.
 package rabbit
 
@@ -21,6 +22,7 @@ import (
 // (CONNECTION_FORCED) four times while producers send; every confirmed
 // message arrives.
 func TestFaultCloseOwnConnections(t *testing.T) {
+	t.Parallel() // its own vhost and connections
 	vhost := rabbittest.VHost(t)
 	faultRun(t, map[string]any{"virtual-host": vhost}, 10000, true, func(t *testing.T, b *Binder, _ stream.Producer) {
 		for range 4 {
