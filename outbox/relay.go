@@ -149,12 +149,12 @@ type Relay struct {
 	confirmed map[rowMark]time.Time
 	seed      maphash.Seed // of rowMark.sum
 
-	// unsure holds the batches whose rows were sent and confirmed but
-	// whose commit went unanswered (the connection lost, no answer within
-	// send-timeout): the rows may be deleted, so counted nowhere else, or
-	// not, and sent (and counted) again. Each is counted in relayed once
-	// the server says its transaction committed (settle). Only the run
-	// goroutine uses it.
+	// unsure holds the batches whose rows were sent and confirmed (or set
+	// aside) but whose commit went unanswered (the connection lost, no
+	// answer within send-timeout): the rows may be deleted (set aside), so
+	// counted nowhere else, or not, and sent (and counted) again. Each is
+	// counted in relayed (and setAside) once the server says its
+	// transaction committed (settle). Only the run goroutine uses it.
 	unsure []unsureCommit
 
 	mu      sync.Mutex
@@ -872,10 +872,11 @@ func (r *Relay) batchOnce(ctx context.Context) (result, error) {
 	if err := conn.SendBatch(cctx, b).Close(); err != nil {
 		if refused(err) {
 			r.keepConfirmed(sentRows)
-		} else if len(sent) > 0 && xid != nil {
-			// The commit's outcome is unknown: if it committed, the rows
-			// are gone and this was their only batch (see settle).
-			r.unsure = append(r.unsure, unsureCommit{xid: *xid, sent: len(sent)})
+		} else if (len(sent) > 0 || res.aside > 0) && xid != nil {
+			// The commit's outcome is unknown: if it committed, the sent
+			// rows are gone and the set-aside ones have dead_at (claimed
+			// no more): this was their only batch (see settle).
+			r.unsure = append(r.unsure, unsureCommit{xid: *xid, sent: len(sent), aside: res.aside})
 		}
 		return res, r.dbErr(ctx, "delete sent rows and commit", err)
 	}
@@ -891,17 +892,17 @@ func (r *Relay) batchOnce(ctx context.Context) (result, error) {
 }
 
 // unsureCommit is a batch whose commit went unanswered after its sends
-// (see Relay.unsure): its transaction's id and how many rows it deleted if
-// it committed.
+// (see Relay.unsure): its transaction's id, and how many rows it deleted
+// and set aside if it committed.
 type unsureCommit struct {
-	xid  string
-	sent int
+	xid         string
+	sent, aside int
 }
 
 // settle asks the server what became of the transactions of r.unsure
 // (pg_xact_status) and counts the rows of those that committed in
-// relayed; those that rolled back are forgotten (their rows are sent and
-// counted again), those still in progress are asked about again at the
+// relayed and setAside; those that rolled back are forgotten (their rows
+// are sent, or set aside, and counted again), those still in progress are asked about again at the
 // next batch. A server that cannot say (an id it does not know, after a
 // failover or a restore) refuses the question: those batches are
 // forgotten, uncounted, rather than fail every batch.
@@ -925,6 +926,7 @@ func (r *Relay) settle(ctx context.Context, conn *pgxpool.Conn) error {
 		switch {
 		case i < len(status) && status[i] != nil && *status[i] == "committed":
 			r.relayed.Add(int64(u.sent))
+			r.setAside.Add(int64(u.aside))
 		case i < len(status) && status[i] != nil && *status[i] == "in progress":
 			still = append(still, u)
 		}

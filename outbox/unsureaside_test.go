@@ -1,0 +1,73 @@
+package outbox_test
+
+import (
+	"context"
+	"os"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/streambind/streambind/outbox"
+	"github.com/streambind/streambind/outbox/outboxtest"
+)
+
+// TestUnansweredCommitCountsSetAside: a batch that set a row aside (its
+// headers undecodable) and whose commit went unanswered but committed
+// counts the row in SetAside once the relay
+// learns the outcome, as it counts its sent rows in Relayed. (Only the
+// sent rows were counted: the set-aside row has dead_at, is claimed no
+// more, and was counted nowhere.)
+func TestUnansweredCommitCountsSetAside(t *testing.T) {
+	pool, table := migrate(t)
+	px := outboxtest.BlackHole(t)
+	appName := "obx_unsure_aside_" + strconv.Itoa(os.Getpid())
+	ctx := context.Background()
+	// The deletion takes 400ms: time to hold the server's answers while
+	// the server deletes and commits.
+	schema, _, _ := strings.Cut(table, ".")
+	if _, err := pool.Exec(ctx, "CREATE FUNCTION "+schema+".slowdel() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_sleep(0.4); RETURN NULL; END $$; "+
+		"CREATE TRIGGER slowdel BEFORE DELETE ON "+table+" FOR EACH STATEMENT EXECUTE FUNCTION "+schema+".slowdel()"); err != nil {
+		t.Fatal(err)
+	}
+	cfg := outbox.Config{Table: table, DSN: px.DSN(t, appName), PollInterval: 50 * time.Millisecond, SendTimeout: 2 * time.Second}
+	_, ob, got, _ := breakApp(t, newBroker(t, "memory"), true, cfg)
+	inTx(t, pool, true, func(tx pgx.Tx) {
+		if _, err := tx.Exec(ctx, "INSERT INTO "+table+` (name, key, payload, headers) VALUES ('events', 'bad', '{}', '{"n":1}'::jsonb)`); err != nil {
+			t.Fatal(err)
+		}
+		if err := ob.Send(ctx, tx, "events", event{Key: "k", Seq: 0}, outbox.Key("k")); err != nil {
+			t.Fatal(err)
+		}
+	})
+	waitForCond(t, 15*time.Second, "the relay's deletion to run", func() bool {
+		var n int
+		if err := pool.QueryRow(ctx, "SELECT count(*) FROM pg_stat_activity WHERE application_name = $1 AND state = 'active' AND query LIKE 'DELETE %'", appName).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n > 0
+	})
+	px.FreezeReplies() // the deletion and the commit reach the server; their answers do not reach the relay
+	receive(t, got, 15*time.Second)
+	waitForCond(t, 15*time.Second, "the batch to commit on the server (the sent row deleted, the other set aside)", func() bool {
+		var live, aside int
+		if err := pool.QueryRow(ctx, "SELECT count(*) FILTER (WHERE dead_at IS NULL), count(*) FILTER (WHERE dead_at IS NOT NULL) FROM "+table).Scan(&live, &aside); err != nil {
+			t.Fatal(err)
+		}
+		return live == 0 && aside == 1
+	})
+	waitForCond(t, 15*time.Second, "the relay's batch to fail (no answer to its commit)", func() bool {
+		return ob.Relay().Health(ctx) != nil
+	})
+	if n := ob.Relay().SetAside(); n != 0 {
+		t.Fatalf("SetAside %d before the relay could learn the outcome; want 0", n)
+	}
+	px.Thaw()
+	waitHealthy(t, ob.Relay())
+	waitForCond(t, 15*time.Second, "Relayed to count the sent row", func() bool { return ob.Relay().Relayed() == 1 })
+	if n := ob.Relay().SetAside(); n != 1 {
+		t.Errorf("SetAside %d once the relay learnt that the batch committed; want 1", n)
+	}
+}
