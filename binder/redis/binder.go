@@ -39,6 +39,9 @@ type Binder struct {
 	// health is the last probe's outcome: nil, or why the server does not
 	// answer.
 	health atomic.Pointer[error]
+	// conns are the open connections of the client and of the consumers'
+	// readers (see connSet).
+	conns *connSet
 }
 
 var (
@@ -71,6 +74,7 @@ func New(_ context.Context, s stream.BinderSettings) (stream.Binder, error) {
 		streams:  make(map[string]bool),
 		bg:       bg,
 		bgCancel: cancel,
+		conns:    newConnSet(),
 	}, nil
 }
 
@@ -125,6 +129,7 @@ func (bd *Binder) options(poolSize int) *goredis.Options {
 	if st.tls != nil {
 		o.TLSConfig = st.tls.Clone()
 	}
+	o.Dialer = bd.conns.dialer(goredis.NewDialer(o), false)
 	return o
 }
 
@@ -220,17 +225,30 @@ func (bd *Binder) probe(c *goredis.Client) {
 	t := time.NewTicker(bd.st.healthInterval)
 	defer t.Stop()
 	down := false
+	var alive time.Time // when the last PING answered went out
 	for {
 		select {
 		case <-t.C:
 		case <-bd.bg.Done():
 			return
 		}
+		sent := time.Now()
 		ctx, cancel := context.WithTimeout(bd.bg, bd.st.healthTimeout)
 		err := c.Ping(ctx).Err()
 		cancel()
 		if bd.bg.Err() != nil {
 			return
+		}
+		now := time.Now()
+		if err == nil {
+			alive = sent
+		} else if isTimeout(err) {
+			// Evidence of a dead path: a live connection would have
+			// received something since the PING went out.
+			bd.conns.evidence(now, sent)
+		}
+		if n := bd.conns.sweep(now, alive, blockFor+bd.st.healthTimeout, blockFor+bd.st.commandTimeout); n > 0 {
+			bd.log.Debug("redis: closed readers' connections left without an answer", "connections", n)
 		}
 		if err != nil {
 			if isTimeout(err) {

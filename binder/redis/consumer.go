@@ -314,6 +314,7 @@ func (c *consumer) takeReader() *reader {
 	// A pipeline (acknowledgements and the next XREADGROUP, see readNew)
 	// reads with ReadTimeout, not with the command's block time.
 	o.ReadTimeout = blockFor + c.bd.st.commandTimeout
+	o.Dialer = c.bd.conns.dialer(goredis.NewDialer(o), true)
 	rd.client = goredis.NewClient(o)
 	return rd
 }

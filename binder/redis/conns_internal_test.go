@@ -1,0 +1,154 @@
+package redis
+
+import (
+	"context"
+	"errors"
+	"net"
+	"testing"
+	"time"
+)
+
+// trackedPair dials a loopback listener through s's dialer and returns the
+// tracked connection and the server's end.
+func trackedPair(t *testing.T, s *connSet, reader bool) (*trackedConn, net.Conn) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	accepted := make(chan net.Conn, 1)
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			close(accepted)
+			return
+		}
+		accepted <- c
+	}()
+	var d net.Dialer
+	c, err := s.dialer(d.DialContext, reader)(context.Background(), "tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, ok := <-accepted
+	if !ok {
+		t.Fatal("accept failed")
+	}
+	t.Cleanup(func() { _ = c.Close(); _ = srv.Close() })
+	return c.(*trackedConn), srv
+}
+
+// checkErr is go-redis's check of an idle connection (a peek at its
+// socket through SyscallConn) as the tracked connection answers it.
+func checkErr(t *testing.T, c *trackedConn) error {
+	t.Helper()
+	raw, err := c.SyscallConn()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return raw.Read(func(uintptr) bool { return true })
+}
+
+func (c *trackedConn) isClosed() bool { return c.closed.Load() }
+
+// TestSweepClosesOnlyOverdueReaders: with the server answering PINGs, the
+// sweep closes a reader's connection that has waited overdue for an
+// answer with nothing received, and no other: not a reader's connection
+// mid-reply (bytes received after its request), nor one writing, nor a
+// connection of the client waiting as long (it may carry an XADD). It
+// marks the client's connection stale, which go-redis's check of an idle
+// connection then fails, until it receives a byte.
+func TestSweepClosesOnlyOverdueReaders(t *testing.T) {
+	s := newConnSet()
+	const overdue = 2200 * time.Millisecond
+	now := time.Now()
+	ns := func(d time.Duration) int64 { return now.Add(-d).UnixNano() }
+
+	waiting, _ := trackedPair(t, s, true)
+	waiting.lastRead.Store(ns(4 * time.Second))
+	waiting.lastWrite.Store(ns(3 * time.Second))
+
+	midReply, _ := trackedPair(t, s, true)
+	midReply.lastWrite.Store(ns(5 * time.Second))
+	midReply.lastRead.Store(ns(3 * time.Second)) // then quiet, mid-reply
+
+	writing, _ := trackedPair(t, s, true)
+	writing.lastRead.Store(ns(4 * time.Second))
+	writing.lastWrite.Store(ns(3 * time.Second))
+	writing.writing.Add(1) // a slow Write in progress
+
+	client, srv := trackedPair(t, s, false)
+	client.lastRead.Store(ns(4 * time.Second))
+	client.lastWrite.Store(ns(3 * time.Second))
+
+	alive := now.Add(-time.Second) // a PING went out after their requests and was answered
+	if n := s.sweep(now, alive, overdue, 12*time.Second); n != 1 {
+		t.Errorf("sweep closed %d connections, want 1", n)
+	}
+	if !waiting.isClosed() {
+		t.Error("the overdue reader's connection is open")
+	}
+	for name, c := range map[string]*trackedConn{"mid-reply": midReply, "writing": writing, "client": client} {
+		if c.isClosed() {
+			t.Errorf("the %s connection was closed", name)
+		}
+	}
+	// Closing the overdue reader was evidence: the client's connection,
+	// quiet since, is stale for go-redis's check.
+	if err := checkErr(t, client); !errors.Is(err, errStale) {
+		t.Errorf("check of the quiet client connection: %v, want errStale", err)
+	}
+	if err := checkErr(t, midReply); err != nil {
+		t.Errorf("check of the connection that received bytes since: %v", err)
+	}
+	// A byte received clears the mark.
+	if _, err := srv.Write([]byte("+")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := client.Read(make([]byte, 1)); err != nil {
+		t.Fatal(err)
+	}
+	if err := checkErr(t, client); err != nil {
+		t.Errorf("check after a byte came: %v", err)
+	}
+}
+
+// TestSweepWithoutEvidenceClosesNothing: a reader's connection overdue,
+// but no PING sent after its request was answered or went unanswered:
+// nothing is closed or marked.
+func TestSweepWithoutEvidenceClosesNothing(t *testing.T) {
+	s := newConnSet()
+	now := time.Now()
+	rd, _ := trackedPair(t, s, true)
+	rd.lastRead.Store(now.Add(-4 * time.Second).UnixNano())
+	rd.lastWrite.Store(now.Add(-3 * time.Second).UnixNano())
+	cl, _ := trackedPair(t, s, false)
+	cl.lastRead.Store(now.Add(-4 * time.Second).UnixNano())
+	for _, alive := range []time.Time{{}, now.Add(-5 * time.Second)} { // no PING answered yet; one before the request
+		if n := s.sweep(now, alive, 2200*time.Millisecond, 12*time.Second); n != 0 || rd.isClosed() {
+			t.Errorf("sweep closed %d connections without evidence (alive %v)", n, alive)
+		}
+	}
+	if err := checkErr(t, cl); err != nil {
+		t.Errorf("check without evidence: %v", err)
+	}
+}
+
+// TestWriteDuringSweepCloseWritesNothing: a Write that starts while the
+// sweep is closing the connection writes nothing (a cut mid-way could
+// leave a whole command with the server and its reply lost).
+func TestWriteDuringSweepCloseWritesNothing(t *testing.T) {
+	s := newConnSet()
+	c, srv := trackedPair(t, s, true)
+	c.closing.Store(true)
+	if n, err := c.Write([]byte("*1\r\n$4\r\nPING\r\n")); n != 0 || !errors.Is(err, errCut) {
+		t.Errorf("Write while closing: %d, %v; want 0, errCut", n, err)
+	}
+	c.closing.Store(false)
+	_ = c.Close()
+	_ = srv.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if n, err := srv.Read(make([]byte, 64)); n != 0 {
+		t.Errorf("the server received %d bytes (err %v)", n, err)
+	}
+}
