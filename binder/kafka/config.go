@@ -513,7 +513,7 @@ func parseSettings(s stream.BinderSettings) (settings, error) {
 	// the binder's own environment keys: the later wins.
 	d.Each(srcs[0].Path, d.Nest(srcs[0].Path, srcs[0].Map, binderSections...), binderKey)
 	d.Each(envPath+".spring.kafka", boot, func(k, p string, v any) error {
-		return bootKafkaKey(&d, k, p, v, binderKey, &common, &conn)
+		return bootKafkaKey(&d, k, p, v, binderKey, &common, &conn, out.confKey)
 	})
 	scstPath := envPath + ".spring.cloud.stream.kafka.binder"
 	d.Each(scstPath, d.Nest(scstPath, scst, binderSections...), binderKey)

@@ -106,13 +106,17 @@ func leftovers(m map[string]any, path string, out *[]string) {
 }
 
 // bootRefusal is why a spring.kafka key other than those bootKafkaKey maps
-// is refused.
-const bootRefusal = "this Spring Boot property is not read by the Kafka binder: give it as a Kafka client property under spring.kafka.properties or stream.kafka.binder.configuration (see the Kafka client properties in docs/conventions.md)"
+// is refused; confKey is the binder's configuration map (settings.confKey:
+// such a key is in a binder's environment, which stream.kafka.binder does
+// not reach with inherit-environment false).
+func bootRefusal(confKey string) string {
+	return "this Spring Boot property is not read by the Kafka binder: give it as a Kafka client property under spring.kafka.properties or " + confKey + " (see the Kafka client properties in docs/conventions.md)"
+}
 
 // bootKafkaKey decodes a key of Spring Boot's spring.kafka section: the
 // keys that have a binder equivalent are handed to binderKey under it,
 // security.protocol is a Kafka property; the rest is refused.
-func bootKafkaKey(d *props.Decoder, k, p string, v any, binderKey func(k, p string, v any) error, common *clientProps, conn *connProps) error {
+func bootKafkaKey(d *props.Decoder, k, p string, v any, binderKey func(k, p string, v any) error, common *clientProps, conn *connProps, confKey string) error {
 	switch k {
 	case "bootstrapservers":
 		return binderKey("brokers", p, v)
@@ -134,11 +138,11 @@ func bootKafkaKey(d *props.Decoder, k, p string, v any, binderKey func(k, p stri
 			case k2 == "protocol" && k == "security":
 				return decodeKafkaProp(p2, "security.protocol", v2, kindBinder, common, conn, "")
 			}
-			return refuseLeaves(d, p2, v2, bootRefusal)
+			return refuseLeaves(d, p2, v2, bootRefusal(confKey))
 		})
 		return nil
 	}
-	return refuseLeaves(d, p, v, bootRefusal)
+	return refuseLeaves(d, p, v, bootRefusal(confKey))
 }
 
 // refuseLeaves reports why at every leaf of v (a map, or a value) at p.
