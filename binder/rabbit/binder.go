@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/streambind/streambind/stream"
 )
@@ -153,7 +154,7 @@ func (b *Binder) BindProducer(ctx context.Context, spec stream.ProducerSpec) (st
 	if log == nil {
 		log = b.log.With("binding", spec.Binding, "destination", spec.Destination)
 	}
-	p := &producer{bd: b, spec: spec, opts: opts, topo: t, log: log, partitioned: spec.Producer.IsPartitioned()}
+	p := &producer{bd: b, spec: spec, opts: opts, topo: t, log: log, partitioned: spec.Producer.IsPartitioned(), born: time.Now()}
 	logTopology(log, "rabbit: producer bound", t, "routing_key", p.routingKeyDoc())
 	b.mu.Lock()
 	defer b.mu.Unlock()

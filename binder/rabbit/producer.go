@@ -545,8 +545,16 @@ type producer struct {
 	mu sync.RWMutex
 
 	// down is why the destination cannot be sent to (its exchange is gone
-	// and cannot be declared again); nil while sends can succeed.
-	down atomic.Pointer[error]
+	// and cannot be declared again), with the start of the send that found
+	// it; nil while sends can succeed.
+	down atomic.Pointer[downCause]
+	// lastOK is the start (on the monotonic clock, since born) of the
+	// latest-started send that succeeded. Results of SendAsync come in
+	// confirm order, not start order: a send that failed before the cause
+	// went away may report after a later one succeeded, and must not mark
+	// the binding down again (it would stay down until the next success).
+	lastOK atomic.Int64
+	born   time.Time
 
 	redeclMu  sync.Mutex
 	redeclAt  time.Time // the last declaration attempt of recover
@@ -647,9 +655,9 @@ func (p *producer) sent() {
 func (p *producer) result(ctx context.Context, key string, msg amqp.Publishing, start time.Time, err error) error {
 	if err != nil && exchangeNotFound(err, p.spec.Destination) {
 		if !p.opts.declareExchange {
-			p.setDown(fmt.Errorf("exchange %q does not exist (declare-exchange is false, so the binding does not declare it)", p.spec.Destination))
+			p.setDown(start, fmt.Errorf("exchange %q does not exist (declare-exchange is false, so the binding does not declare it)", p.spec.Destination))
 		} else if rerr := p.recover(ctx, start); rerr != nil {
-			p.setDown(fmt.Errorf("exchange %q does not exist and cannot be declared again: %v", p.spec.Destination, rerr))
+			p.setDown(start, fmt.Errorf("exchange %q does not exist and cannot be declared again: %v", p.spec.Destination, rerr))
 			// Not the message's fault: the error stays transient.
 			err = fmt.Errorf("%w; declaring it again failed: %v", err, rerr)
 		} else {
@@ -658,13 +666,13 @@ func (p *producer) result(ctx context.Context, key string, msg amqp.Publishing, 
 	}
 	switch {
 	case err == nil:
-		p.setDown(nil)
+		p.setDown(start, nil)
 		return nil
 	case isRefused(err):
 		// The destination is forbidden: the binding's fault, not the
 		// message's. The error stays transient (the core leaves the input
 		// for redelivery) and the binding reports itself down.
-		p.setDown(fmt.Errorf("the broker refuses publishing to exchange %q: %v", p.spec.Destination, err))
+		p.setDown(start, fmt.Errorf("the broker refuses publishing to exchange %q: %v", p.spec.Destination, err))
 	}
 	err = fmt.Errorf("rabbit: send to %q (binding %s): %w", p.spec.Destination, p.spec.Binding, err)
 	if isPermanent(err) {
@@ -748,23 +756,55 @@ func (p *producer) declare(ctx context.Context) error {
 	return p.topo.declare(ch)
 }
 
-func (p *producer) setDown(err error) {
+// setDown records the result of a send that started at start: err is why
+// the binding cannot send (nil: it can). Results that are older than what
+// is known are dropped (see lastOK).
+func (p *producer) setDown(start time.Time, err error) {
+	at := int64(start.Sub(p.born)) // monotonic
 	if err == nil {
-		if p.down.Load() != nil {
-			p.down.Store(nil)
+		for {
+			ok := p.lastOK.Load()
+			if at <= ok || p.lastOK.CompareAndSwap(ok, at) {
+				break
+			}
+		}
+		// Cleared only by a send that started after the one that found the
+		// cause: an older send's success says nothing of it.
+		for d := p.down.Load(); d != nil && at > d.at; d = p.down.Load() {
+			if p.down.CompareAndSwap(d, nil) {
+				break
+			}
 		}
 		return
 	}
-	e := err // escapes: declared here, so that a nil err costs no allocation
-	p.down.Store(&e)
+	if at < p.lastOK.Load() {
+		return // a send that started later succeeded: the cause is gone
+	}
+	nd := &downCause{err: err, at: at}
+	for {
+		d := p.down.Load()
+		if d != nil && d.at > at {
+			return // a later-started send's cause is the news
+		}
+		if p.down.CompareAndSwap(d, nd) {
+			return
+		}
+	}
+}
+
+// downCause is why a producer binding is down and the start of the send
+// that found it (see producer.down).
+type downCause struct {
+	err error
+	at  int64 // since producer.born, monotonic
 }
 
 // Health is nil unless the binding's exchange is known to be missing and
 // could not be declared again; it clears when a send succeeds. It
 // implements [stream.BindingHealthChecker].
 func (p *producer) Health(context.Context) error {
-	if e := p.down.Load(); e != nil {
-		return fmt.Errorf("rabbit: producer %s cannot send to %q: %w", p.spec.Binding, p.spec.Destination, *e)
+	if d := p.down.Load(); d != nil {
+		return fmt.Errorf("rabbit: producer %s cannot send to %q: %w", p.spec.Binding, p.spec.Destination, d.err)
 	}
 	return nil
 }
