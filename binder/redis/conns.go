@@ -32,8 +32,9 @@ import (
 //     closed. Closing such a connection cannot store anything twice: XACK
 //     is idempotent, and what an unanswered XREADGROUP delivered stays
 //     pending and is reclaimed, as when the read times out. A connection
-//     receiving a reply (bytes after its request) or writing is never
-//     closed.
+//     receiving a reply (bytes after its request), with bytes waiting
+//     unread in its socket (a starved reading goroutine), or writing is
+//     never closed.
 //   - after evidence of a dead path (see evidence: a health PING
 //     unanswered within health-timeout, a read on a tracked connection
 //     that reached its own deadline, or a reader's connection closed as
@@ -213,11 +214,12 @@ func (c *trackedConn) overdue(now time.Time, overdue time.Duration) bool {
 	return c.writing.Load() == 0 && w > r && now.UnixNano()-w >= int64(overdue)
 }
 
-// closeIfOverdue closes the connection if it is still overdue, and never
-// during a Write (see closing).
+// closeIfOverdue closes the connection if it is still overdue and nothing
+// waits in its socket unread (see received), and never during a Write
+// (see closing).
 func (c *trackedConn) closeIfOverdue(now time.Time, overdue time.Duration) bool {
 	c.closing.Store(true)
-	if !c.overdue(now, overdue) {
+	if !c.overdue(now, overdue) || c.received() {
 		c.closing.Store(false)
 		return false
 	}

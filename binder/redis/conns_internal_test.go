@@ -152,3 +152,33 @@ func TestWriteDuringSweepCloseWritesNothing(t *testing.T) {
 		t.Errorf("the server received %d bytes (err %v)", n, err)
 	}
 }
+
+// TestSweepKeepsReaderWithUnreadReply: a reader's connection that looks
+// overdue (its goroutine has not read for a while: a starved process) but
+// whose reply waits unread in its socket is not closed: its path is live.
+func TestSweepKeepsReaderWithUnreadReply(t *testing.T) {
+	s := newConnSet()
+	now := time.Now()
+	rd, srv := trackedPair(t, s, true)
+	rd.lastRead.Store(now.Add(-4 * time.Second).UnixNano())
+	rd.lastWrite.Store(now.Add(-3 * time.Second).UnixNano())
+	if _, err := srv.Write([]byte("*-1\r\n")); err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, rd.received)
+	if n := s.sweep(now, now.Add(-time.Second), 2200*time.Millisecond, 12*time.Second); n != 0 || rd.isClosed() {
+		t.Errorf("sweep closed %d connections, one with its reply waiting unread", n)
+	}
+}
+
+// waitUntil waits (up to 5s) for cond.
+func waitUntil(t *testing.T, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatal("condition not met within 5s")
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
