@@ -44,7 +44,8 @@ type Config struct {
 	// ${OUTBOX_DSN:postgres://app@127.0.0.1:5432/app}. Required when the
 	// relay runs and [Options.Pool] is not given. It is a secret: it
 	// appears in no log, error or endpoint. Unless it sets connect_timeout
-	// above 0, a connection attempt gives up after SendTimeout.
+	// above 0, a connection attempt gives up after SendTimeout, at least
+	// 10s.
 	DSN string `mapstructure:"dsn"`
 	// PollInterval is how long an idle relay waits before it looks for new
 	// rows without having been notified (LISTEN/NOTIFY wakes it at once

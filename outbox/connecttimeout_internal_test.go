@@ -13,22 +13,41 @@ import (
 )
 
 // TestConnectBoundedBySendTimeout: the relay's connections to a database
-// that accepts and never answers (outboxtest's black hole) give up after
-// send-timeout when the DSN sets no connect_timeout — both the pool's and
-// the listener's, which connect with the same settings — and a DSN's own
+// that accepts and never answers give up when the DSN sets no
+// connect_timeout — after send-timeout, at least minConnectTimeout (a
+// handshake may take longer than a short send-timeout) — both the pool's
+// and the listener's, which connect with the same settings; a DSN's own
 // connect_timeout is kept. (pgx waited for ever: a relay's pool connected
 // in the background long after the batch that asked had given up, and
-// its listener hung in its connect.)
+// its listener hung in its connect.) The black hole is tried with the
+// DSN's connect_timeout=1, which sets the same field as the default, so
+// that the test does not wait out minConnectTimeout twice.
 func TestConnectBoundedBySendTimeout(t *testing.T) {
 	px := outboxtest.BlackHole(t)
-	const sendTimeout = 500 * time.Millisecond
+	for _, tc := range []struct{ send, want time.Duration }{
+		{500 * time.Millisecond, minConnectTimeout},
+		{45 * time.Second, 45 * time.Second},
+	} {
+		pc, err := poolConfig(Config{DSN: px.DSN(t, "obx_connect_timeout"), SendTimeout: tc.send}.withDefaults())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := pc.ConnConfig.ConnectTimeout; got != tc.want {
+			t.Errorf("connect timeout %s with send-timeout %s; want %s", got, tc.send, tc.want)
+		}
+	}
+	const sendTimeout = time.Second
 	cfg := Config{DSN: px.DSN(t, "obx_connect_timeout"), SendTimeout: sendTimeout}.withDefaults()
-	pc, err := poolConfig(cfg)
+	u, err := url.Parse(cfg.DSN)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := pc.ConnConfig.ConnectTimeout; got != sendTimeout {
-		t.Errorf("connect timeout %s; want send-timeout (%s)", got, sendTimeout)
+	q := u.Query()
+	q.Set("connect_timeout", "1")
+	u.RawQuery = q.Encode()
+	pc, err := poolConfig(Config{DSN: u.String(), SendTimeout: sendTimeout}.withDefaults())
+	if err != nil {
+		t.Fatal(err)
 	}
 	px.Freeze()
 
@@ -76,11 +95,6 @@ func TestConnectBoundedBySendTimeout(t *testing.T) {
 	}
 
 	// A DSN's own connect_timeout is kept.
-	u, err := url.Parse(cfg.DSN)
-	if err != nil {
-		t.Fatal(err)
-	}
-	q := u.Query()
 	q.Set("connect_timeout", "7")
 	u.RawQuery = q.Encode()
 	cfg.DSN = u.String()

@@ -87,7 +87,8 @@
 //     round trip being bounded by it: readiness goes down, and the relay
 //     sends again by itself once the database answers. Connecting is
 //     bounded too: the pool opened from dsn gives up a connection attempt
-//     after send-timeout unless the DSN sets connect_timeout above 0.
+//     after send-timeout (at least 10s) unless the DSN sets
+//     connect_timeout above 0.
 //   - A pooled connection whose session ended while idle
 //     (pg_terminate_backend, a server restart) fails no batch: the relay
 //     claims on another connection.

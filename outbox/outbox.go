@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"reflect"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -98,14 +99,21 @@ func poolConfig(cfg Config) (*pgxpool.Config, error) {
 	// minutes (the system's SYN retries) for packets dropped. A batch gives
 	// up on its connection after send-timeout, but the pool goes on
 	// connecting in the background, holding one of its few slots, and the
-	// listener waits in its connect. A connection that takes longer than a
-	// batch may is of no use: bound it by send-timeout, unless the DSN (or
-	// PGCONNECT_TIMEOUT) sets connect_timeout above 0.
+	// listener waits in its connect. Bound it by send-timeout, but by no
+	// less than minConnectTimeout: a handshake slower than a short
+	// send-timeout (LDAP or GSS authentication, a loaded server, a distant
+	// TLS endpoint) would otherwise never succeed, where without a bound the
+	// pool's background connect would finish and serve the next batch.
+	// Unless the DSN (or PGCONNECT_TIMEOUT) sets connect_timeout above 0.
 	if pc.ConnConfig.ConnectTimeout == 0 {
-		pc.ConnConfig.ConnectTimeout = cfg.SendTimeout
+		pc.ConnConfig.ConnectTimeout = max(cfg.SendTimeout, minConnectTimeout)
 	}
 	return pc, nil
 }
+
+// minConnectTimeout is the least bound on a connection attempt of a pool
+// the relay opens from its DSN when the DSN sets no connect_timeout.
+const minConnectTimeout = 10 * time.Second
 
 // keepalives are the server's TCP keepalive settings of the sessions of a
 // pool the relay opens (unless the DSN sets them): probe after 60s idle,
