@@ -219,7 +219,7 @@ services given (dlq on an anonymous consumer, partitioned consumers that
 do not fit their producers — as the broker assigns partitions: on RabbitMQ
 and NATS partitions from instance-count (NATS: its partition-count) on
 reach no instance —, required-groups nobody reads, RabbitMQ producers
-whose mandatory sends no queue takes, NATS destinations of which one is
+whose mandatory sends no queue of the services given takes, NATS destinations of which one is
 another's prefix at a '.'). A binding configured for no
 function, not in stream.input-bindings or output-bindings and without a
 group is taken for a producer the bridge sends to (SCSt's StreamBridge).
@@ -249,10 +249,10 @@ binders declared and no default-binder is an error, as in the app.
 Warnings do not fail the run: keys the loader ignores (obsolete Spring
 Cloud Stream keys, Spring Boot settings not read), configured bindings
 that no bound function or output binding uses (with the nearest bound
-name), required-groups that no consumer of the services given reads, a
-RabbitMQ producer that publishes mandatory (the binder's default) to an
-exchange that no required-groups and no consumer of the services given
-binds a queue to (each send is returned unroutable and fails, so a
+name), required-groups that no consumer of the services given reads, and
+when several services are given, a RabbitMQ producer that publishes
+mandatory (the binder's default) to an exchange that no required-groups
+and no consumer of those services binds a queue to (each send is returned unroutable and fails, so a
 function's input is redelivered for ever, until another app binds one).
 
 The files a configuration names (TLS trust and key stores, CA files,
@@ -657,8 +657,10 @@ func (sys *system) consistency() []problem {
 		}
 		// Mandatory RabbitMQ sends to an exchange no queue is known to be
 		// bound to: each is returned, and fails. A warning: another app
-		// may bind one.
-		if k.typ == rabbit.Type && len(consumers[k]) == 0 {
+		// may bind one. Only for several services linted together: a
+		// producer service linted alone (its consumers elsewhere, the
+		// common case) would always get it.
+		if k.typ == rabbit.Type && len(sys.services) > 1 && len(consumers[k]) == 0 {
 			for _, p := range ps {
 				if !slices.ContainsFunc(p.b.producer.RequiredGroups, func(g string) bool { return strings.TrimSpace(g) != "" }) && rabbitMandatory(p.b) {
 					out = append(out, p.unroutableProblem(k.name))
