@@ -64,6 +64,21 @@ type connSet struct {
 
 func newConnSet() *connSet { return &connSet{conns: map[*trackedConn]struct{}{}} }
 
+// monoBase anchors the connections' times (lastRead, lastWrite, staleRef:
+// nanoseconds since it) on the monotonic clock, so that a step of the wall
+// clock (NTP, a resumed VM) cannot make a live connection look overdue
+// (review of the sweep: it used UnixNano). A year before the process
+// started, so that every time dealt in is above 0 and a zero staleRef
+// stays "never marked". Set once, never written.
+var monoBase = time.Now().Add(-365 * 24 * time.Hour)
+
+// mono is t in nanoseconds since monoBase, on the monotonic clock when t
+// has a monotonic reading (time.Now's do).
+func mono(t time.Time) int64 { return int64(t.Sub(monoBase)) }
+
+// fromMono is the time mono returned n for.
+func fromMono(n int64) time.Time { return monoBase.Add(time.Duration(n)) }
+
 type dialFunc = func(context.Context, string, string) (net.Conn, error)
 
 // dialer wraps a go-redis dialer so that the connections it makes are
@@ -76,7 +91,7 @@ func (s *connSet) dialer(next dialFunc, reader bool) dialFunc {
 			return nil, err
 		}
 		tc := &trackedConn{Conn: c, set: s, reader: reader}
-		now := time.Now().UnixNano()
+		now := mono(time.Now())
 		tc.lastRead.Store(now)
 		tc.lastWrite.Store(now)
 		if sc, ok := c.(syscall.Conn); ok {
@@ -116,7 +131,7 @@ func (s *connSet) sweep(now, alive time.Time, overdue, window time.Duration) int
 			continue
 		}
 		w := c.lastWrite.Load()
-		if (!alive.IsZero() && alive.UnixNano() > w) || (s.recent(now, window) && s.evRef.UnixNano() > w) {
+		if (!alive.IsZero() && mono(alive) > w) || (s.recent(now, window) && mono(s.evRef) > w) {
 			out = append(out, c)
 		}
 	}
@@ -125,7 +140,7 @@ func (s *connSet) sweep(now, alive time.Time, overdue, window time.Duration) int
 	for _, c := range out {
 		if c.closeIfOverdue(now, overdue) {
 			n++
-			s.evidence(now, time.Unix(0, c.lastWrite.Load()))
+			s.evidence(now, fromMono(c.lastWrite.Load()))
 		}
 	}
 	s.mu.Lock()
@@ -133,7 +148,7 @@ func (s *connSet) sweep(now, alive time.Time, overdue, window time.Duration) int
 	if !s.recent(now, window) {
 		return n
 	}
-	ref := s.evRef.UnixNano()
+	ref := mono(s.evRef)
 	for c := range s.conns {
 		if c.lastRead.Load() < ref {
 			c.staleRef.Store(ref)
@@ -184,9 +199,9 @@ func (c *trackedConn) Write(p []byte) (int, error) {
 	if c.closing.Load() {
 		return 0, errCut
 	}
-	c.lastWrite.Store(time.Now().UnixNano())
+	c.lastWrite.Store(mono(time.Now()))
 	n, err := c.Conn.Write(p)
-	c.lastWrite.Store(time.Now().UnixNano())
+	c.lastWrite.Store(mono(time.Now()))
 	return n, err
 }
 
@@ -197,11 +212,11 @@ func (c *trackedConn) Write(p []byte) (int, error) {
 func (c *trackedConn) Read(p []byte) (int, error) {
 	n, err := c.Conn.Read(p)
 	if n > 0 {
-		c.lastRead.Store(time.Now().UnixNano())
+		c.lastRead.Store(mono(time.Now()))
 	} else if err != nil && !c.closed.Load() {
 		var ne net.Error
 		if errors.As(err, &ne) && ne.Timeout() {
-			c.set.evidence(time.Now(), time.Unix(0, max(c.lastWrite.Load(), c.lastRead.Load())))
+			c.set.evidence(time.Now(), fromMono(max(c.lastWrite.Load(), c.lastRead.Load())))
 		}
 	}
 	return n, err
@@ -211,7 +226,7 @@ func (c *trackedConn) Read(p []byte) (int, error) {
 // has received nothing since, and writes nothing now.
 func (c *trackedConn) overdue(now time.Time, overdue time.Duration) bool {
 	w, r := c.lastWrite.Load(), c.lastRead.Load()
-	return c.writing.Load() == 0 && w > r && now.UnixNano()-w >= int64(overdue)
+	return c.writing.Load() == 0 && w > r && mono(now)-w >= int64(overdue)
 }
 
 // closeIfOverdue closes the connection if it is still overdue and nothing

@@ -63,7 +63,7 @@ func TestSweepClosesOnlyOverdueReaders(t *testing.T) {
 	s := newConnSet()
 	const overdue = 2200 * time.Millisecond
 	now := time.Now()
-	ns := func(d time.Duration) int64 { return now.Add(-d).UnixNano() }
+	ns := func(d time.Duration) int64 { return mono(now.Add(-d)) }
 
 	waiting, _ := trackedPair(t, s, true)
 	waiting.lastRead.Store(ns(4 * time.Second))
@@ -121,10 +121,10 @@ func TestSweepWithoutEvidenceClosesNothing(t *testing.T) {
 	s := newConnSet()
 	now := time.Now()
 	rd, _ := trackedPair(t, s, true)
-	rd.lastRead.Store(now.Add(-4 * time.Second).UnixNano())
-	rd.lastWrite.Store(now.Add(-3 * time.Second).UnixNano())
+	rd.lastRead.Store(mono(now.Add(-4 * time.Second)))
+	rd.lastWrite.Store(mono(now.Add(-3 * time.Second)))
 	cl, _ := trackedPair(t, s, false)
-	cl.lastRead.Store(now.Add(-4 * time.Second).UnixNano())
+	cl.lastRead.Store(mono(now.Add(-4 * time.Second)))
 	for _, alive := range []time.Time{{}, now.Add(-5 * time.Second)} { // no PING answered yet; one before the request
 		if n := s.sweep(now, alive, 2200*time.Millisecond, 12*time.Second); n != 0 || rd.isClosed() {
 			t.Errorf("sweep closed %d connections without evidence (alive %v)", n, alive)
@@ -160,8 +160,8 @@ func TestSweepKeepsReaderWithUnreadReply(t *testing.T) {
 	s := newConnSet()
 	now := time.Now()
 	rd, srv := trackedPair(t, s, true)
-	rd.lastRead.Store(now.Add(-4 * time.Second).UnixNano())
-	rd.lastWrite.Store(now.Add(-3 * time.Second).UnixNano())
+	rd.lastRead.Store(mono(now.Add(-4 * time.Second)))
+	rd.lastWrite.Store(mono(now.Add(-3 * time.Second)))
 	if _, err := srv.Write([]byte("*-1\r\n")); err != nil {
 		t.Fatal(err)
 	}
