@@ -74,7 +74,7 @@ func New(_ context.Context, s stream.BinderSettings) (stream.Binder, error) {
 		streams:  make(map[string]bool),
 		bg:       bg,
 		bgCancel: cancel,
-		conns:    newConnSet(),
+		conns:    newConnSet(st.healthTimeout),
 	}, nil
 }
 

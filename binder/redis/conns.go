@@ -60,9 +60,17 @@ type connSet struct {
 	// The last evidence of a dead path: when it came, and the time after
 	// which a live connection would have received something.
 	evAt, evRef time.Time
+	// minSilence: a read that reached its deadline is evidence only after
+	// this long without a byte since the connection's last request or
+	// reply (health-timeout). A deadline a caller's short ctx set (a Send
+	// given 20ms) says nothing of the path; taken as evidence, it had the
+	// whole idle pool redialed (review of the sweep, finding 2).
+	minSilence time.Duration
 }
 
-func newConnSet() *connSet { return &connSet{conns: map[*trackedConn]struct{}{}} }
+func newConnSet(minSilence time.Duration) *connSet {
+	return &connSet{conns: map[*trackedConn]struct{}{}, minSilence: minSilence}
+}
 
 // monoBase anchors the connections' times (lastRead, lastWrite, staleRef:
 // nanoseconds since it) on the monotonic clock, so that a step of the wall
@@ -207,16 +215,17 @@ func (c *trackedConn) Write(p []byte) (int, error) {
 
 // Read reads and notes the time when bytes came (once per buffer fill of
 // go-redis's reader, not per reply). A read that reached its deadline
-// with nothing is evidence of a dead path: nothing came since the
-// request.
+// with nothing for minSilence or longer is evidence of a dead path:
+// nothing came since the request.
 func (c *trackedConn) Read(p []byte) (int, error) {
 	n, err := c.Conn.Read(p)
 	if n > 0 {
 		c.lastRead.Store(mono(time.Now()))
 	} else if err != nil && !c.closed.Load() {
 		var ne net.Error
-		if errors.As(err, &ne) && ne.Timeout() {
-			c.set.evidence(time.Now(), fromMono(max(c.lastWrite.Load(), c.lastRead.Load())))
+		last := max(c.lastWrite.Load(), c.lastRead.Load())
+		if errors.As(err, &ne) && ne.Timeout() && mono(time.Now())-last >= int64(c.set.minSilence) {
+			c.set.evidence(time.Now(), fromMono(last))
 		}
 	}
 	return n, err

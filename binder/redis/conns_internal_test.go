@@ -60,7 +60,7 @@ func (c *trackedConn) isClosed() bool { return c.closed.Load() }
 // marks the client's connection stale, which go-redis's check of an idle
 // connection then fails, until it receives a byte.
 func TestSweepClosesOnlyOverdueReaders(t *testing.T) {
-	s := newConnSet()
+	s := newConnSet(time.Second)
 	const overdue = 2200 * time.Millisecond
 	now := time.Now()
 	ns := func(d time.Duration) int64 { return mono(now.Add(-d)) }
@@ -118,7 +118,7 @@ func TestSweepClosesOnlyOverdueReaders(t *testing.T) {
 // but no PING sent after its request was answered or went unanswered:
 // nothing is closed or marked.
 func TestSweepWithoutEvidenceClosesNothing(t *testing.T) {
-	s := newConnSet()
+	s := newConnSet(time.Second)
 	now := time.Now()
 	rd, _ := trackedPair(t, s, true)
 	rd.lastRead.Store(mono(now.Add(-4 * time.Second)))
@@ -139,7 +139,7 @@ func TestSweepWithoutEvidenceClosesNothing(t *testing.T) {
 // sweep is closing the connection writes nothing (a cut mid-way could
 // leave a whole command with the server and its reply lost).
 func TestWriteDuringSweepCloseWritesNothing(t *testing.T) {
-	s := newConnSet()
+	s := newConnSet(time.Second)
 	c, srv := trackedPair(t, s, true)
 	c.closing.Store(true)
 	if n, err := c.Write([]byte("*1\r\n$4\r\nPING\r\n")); n != 0 || !errors.Is(err, errCut) {
@@ -157,7 +157,7 @@ func TestWriteDuringSweepCloseWritesNothing(t *testing.T) {
 // overdue (its goroutine has not read for a while: a starved process) but
 // whose reply waits unread in its socket is not closed: its path is live.
 func TestSweepKeepsReaderWithUnreadReply(t *testing.T) {
-	s := newConnSet()
+	s := newConnSet(time.Second)
 	now := time.Now()
 	rd, srv := trackedPair(t, s, true)
 	rd.lastRead.Store(mono(now.Add(-4 * time.Second)))
@@ -180,5 +180,35 @@ func waitUntil(t *testing.T, cond func() bool) {
 			t.Fatal("condition not met within 5s")
 		}
 		time.Sleep(time.Millisecond)
+	}
+}
+
+// TestShortDeadlineIsNoEvidence: a read that reached a deadline a caller's
+// short ctx set (20ms, health-timeout 1s) is no evidence of a dead path —
+// taken as one, it had every idle connection of the pool marked stale and
+// redialed; a read that waited health-timeout without a byte is.
+func TestShortDeadlineIsNoEvidence(t *testing.T) {
+	s := newConnSet(time.Second)
+	c, _ := trackedPair(t, s, false)
+	idle, _ := trackedPair(t, s, false)
+	idle.lastRead.Store(mono(time.Now().Add(-time.Minute)))
+	read := func(d time.Duration) {
+		t.Helper()
+		c.lastWrite.Store(mono(time.Now())) // a request went out
+		_ = c.SetReadDeadline(time.Now().Add(d))
+		if _, err := c.Read(make([]byte, 1)); err == nil {
+			t.Fatal("read got a byte")
+		}
+	}
+	read(20 * time.Millisecond)
+	now := time.Now()
+	s.sweep(now, time.Time{}, 2200*time.Millisecond, 12*time.Second)
+	if err := checkErr(t, idle); err != nil {
+		t.Errorf("idle connection after a 20ms deadline: %v, want no mark", err)
+	}
+	read(1100 * time.Millisecond)
+	s.sweep(time.Now(), time.Time{}, 2200*time.Millisecond, 12*time.Second)
+	if err := checkErr(t, idle); !errors.Is(err, errStale) {
+		t.Errorf("idle connection after a read waited health-timeout: %v, want errStale", err)
 	}
 }
