@@ -606,6 +606,7 @@ func (bd *Binder) findOrCreateStream(ctx context.Context, c *connection, dest st
 		if !r.captures(dest) {
 			return nil, fmt.Errorf("stream %s exists but does not capture subject %s (its subjects: %s)", name, dest, strings.Join(r.subjects, ", "))
 		}
+		bd.warnStreamDiffers(dest, s.CachedInfo().Config)
 		return r, nil
 	}
 	if !errors.Is(err, jetstream.ErrStreamNotFound) {
@@ -666,6 +667,35 @@ func (bd *Binder) findOrCreateStream(ctx context.Context, c *connection, dest st
 		return nil, bd.apiErr(err, "create stream %s for destination %s with subjects %s and %s.>: another stream holds overlapping subjects — a destination's partitions are its subjects <destination>.<n>, so no destination may be another's prefix at a '.' (orders and orders.eu): rename one", name, dest, dest, dest)
 	}
 	return nil, bd.apiErr(err, "create stream %s", name)
+}
+
+// warnStreamDiffers logs a WARN when the stream of dest, which exists and
+// is used as it is, has settings other than the binder's stream settings
+// (those it would have been created with): a redeployed service whose
+// configuration changed them would otherwise run with the old ones and no
+// word of it.
+func (bd *Binder) warnStreamDiffers(dest string, have jetstream.StreamConfig) {
+	ss := bd.st.stream
+	var diffs []string
+	add := func(key string, has, want any) {
+		if has != want {
+			diffs = append(diffs, fmt.Sprintf("%s %v (configured: %v)", key, has, want))
+		}
+	}
+	add("retention", have.Retention.String(), ss.retention.String())
+	add("storage", have.Storage.String(), ss.storage.String())
+	add("replicas", have.Replicas, ss.replicas)
+	add("max-age", have.MaxAge, ss.maxAge)
+	add("max-msgs", have.MaxMsgs, ss.maxMsgs)
+	add("max-bytes", have.MaxBytes, ss.maxBytes)
+	add("max-msg-size", have.MaxMsgSize, ss.maxMsgSize)
+	add("duplicate-window", have.Duplicates, ss.duplicateWindow)
+	add("discard", have.Discard.String(), ss.discard.String())
+	if len(diffs) == 0 {
+		return
+	}
+	bd.log.Warn("nats: the destination's stream exists with other settings than stream.nats.binder.stream; it is used as it is (change it with nats stream edit, or delete it to have it created again)",
+		"destination", dest, "stream", have.Name, "differs", strings.Join(diffs, "; "))
 }
 
 // destinationOf returns D when the stream name with subjects is the one

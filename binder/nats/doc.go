@@ -50,7 +50,9 @@
 //
 // Provisioning is idempotent and happens at bind time: the stream (created
 // with the stream settings below when missing; an existing stream is used
-// as it is), a named group's durable consumer (created, or updated with the
+// as it is, with a WARN naming each setting of the destination's own stream
+// that differs from them, such as a max-age changed since the stream was
+// made), a named group's durable consumer (created, or updated with the
 // binding's properties — its deliver policy, fixed at creation, is kept),
 // with dlq the dead-letter stream, and a producer's required-groups'
 // durable consumers. Those a producer makes only when missing, as the
