@@ -26,7 +26,14 @@
 //     the consumers' x-dead-letter-* arguments and DLQ.
 //
 // A declaration the broker refuses ("inequivalent arg") is a
-// [*TopologyError] naming the entity and the differing argument.
+// [*TopologyError] naming the entity and the differing argument: RabbitMQ
+// keeps what a queue or exchange was first declared with, so a property
+// changed between two deployments (dlq, ttl, max-length, quorum,
+// exchange-type …) fails the bind until the queue is deleted or the property
+// set back. Bindings are only ever added, as in SCSt: a binding-routing-key
+// changed since an earlier deployment binds the queue with the new key and
+// leaves the old binding in place (the queue still gets what it matches);
+// remove it with rabbitmqadmin or the management UI.
 //
 // # Producer
 //

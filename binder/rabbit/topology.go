@@ -23,12 +23,14 @@ type TopologyError struct {
 
 func (e *TopologyError) Error() string {
 	if e.Arg != "" {
-		hint := "delete it or align the binding's properties"
+		// RabbitMQ never changes what an existing entity was declared
+		// with: the usual cause is a property changed since (a service
+		// redeployed with another configuration).
+		hint := fmt.Sprintf("RabbitMQ keeps what the %s was first declared with, so a property changed since then cannot take effect: align the binding's properties with the %s's, or delete it (with its messages) to have it declared again", e.Entity, e.Entity)
 		if strings.HasPrefix(e.Arg, "x-dead-letter-") {
-			// The usual cause: a producer's required-groups declared the
-			// queue without SCSt's auto-bind-dlq arguments, or the other
-			// way round.
-			hint += " — a queue of a consumer with dlq (auto-bind-dlq) is declared with x-dead-letter-* arguments, so a producer that provisions it (required-groups) needs auto-bind-dlq: true and the same dead-letter-* properties"
+			// Or a producer's required-groups declared the queue without
+			// SCSt's auto-bind-dlq arguments, or the other way round.
+			hint += " — a queue of a consumer with dlq (auto-bind-dlq) is declared with x-dead-letter-* arguments: dlq or a dead-letter-* property changed since the queue was declared, or a producer that provisions it (required-groups) lacks auto-bind-dlq: true and the same dead-letter-* properties"
 		}
 		return fmt.Sprintf("declare %s %q: it exists with a different %s (inequivalent arg %q; %s): %v", e.Entity, e.Name, e.Arg, e.Arg, hint, e.Err)
 	}
