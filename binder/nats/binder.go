@@ -894,7 +894,41 @@ func (bd *Binder) ensureConsumer(ctx context.Context, c *connection, ref *stream
 		}
 		return nil, bd.apiErr(err, "create consumer %s on stream %s", cfg.Durable, ref.name)
 	}
+	if prev != nil {
+		bd.warnConsumerChanged(ref.name, *prev, cfg)
+	}
 	return cons, nil
+}
+
+// warnConsumerChanged logs a WARN when a bind changed what an existing
+// durable consumer was made with (ack-wait, max-deliver, max-ack-pending,
+// its filters): a service redeployed with another configuration. The
+// durable is the group's, shared by every member: those still running with
+// the earlier settings (a rolling deployment) time their in-progress acks
+// and redelivery bookkeeping by their own ack-wait, so a lowered ack-wait
+// has their long-running messages redelivered to others meanwhile.
+func (bd *Binder) warnConsumerChanged(streamName string, prev, cfg jetstream.ConsumerConfig) {
+	var diffs []string
+	add := func(key string, was, now any) {
+		if fmt.Sprint(was) != fmt.Sprint(now) {
+			diffs = append(diffs, fmt.Sprintf("%s %v → %v", key, was, now))
+		}
+	}
+	add("ack-wait", prev.AckWait, cfg.AckWait)
+	add("max-deliver", prev.MaxDeliver, cfg.MaxDeliver)
+	add("max-ack-pending", prev.MaxAckPending, cfg.MaxAckPending)
+	filters := func(c jetstream.ConsumerConfig) []string {
+		if c.FilterSubject != "" {
+			return []string{c.FilterSubject}
+		}
+		return c.FilterSubjects
+	}
+	add("filter subjects", filters(prev), filters(cfg))
+	if len(diffs) == 0 {
+		return
+	}
+	bd.log.Warn("nats: the group's durable consumer was made with other settings and is updated; members of the group still running with the earlier settings keep timing their acks by their own ack-wait until they are restarted",
+		"stream", streamName, "consumer", cfg.Durable, "changed", strings.Join(diffs, "; "))
 }
 
 // BindConsumer provisions the destination's stream, the group's durable

@@ -53,7 +53,12 @@
 // as it is, with a WARN naming each setting of the destination's own stream
 // that differs from them, such as a max-age changed since the stream was
 // made), a named group's durable consumer (created, or updated with the
-// binding's properties — its deliver policy, fixed at creation, is kept),
+// binding's properties — its deliver policy, fixed at creation, is kept; an
+// update that changes its ack-wait, max-deliver, max-ack-pending or filters
+// logs a WARN naming the changes: the durable is shared by the whole group,
+// and members still running with the earlier settings, as in a rolling
+// deployment, time their in-progress acks by their own ack-wait, so lowering
+// it has the messages they hold redelivered to others meanwhile),
 // with dlq the dead-letter stream, and a producer's required-groups'
 // durable consumers. Those a producer makes only when missing, as the
 // group's consumers would name and filter them — DurableName(group), or

@@ -69,3 +69,49 @@ func TestExistingStreamWithOtherSettingsWarns(t *testing.T) {
 		t.Fatalf("the existing stream's max-age is %v, want it kept at 168h", got)
 	}
 }
+
+// A service redeployed with another ack-wait updates the group's durable
+// consumer, which the members of the earlier version still running share:
+// they time their in-progress acks by their own ack-wait, so a lowered one
+// had the messages they were handling redelivered to others (seen: every
+// message an instance with ack-wait 30s held for 9s was handled twice once
+// an instance with ack-wait 2s had bound). The bind that changes the durable
+// says so with a WARN naming each change; a bind that changes nothing, none.
+func TestChangedDurableConsumerWarns(t *testing.T) {
+	natstest.Require(t)
+	t.Parallel()
+	url := natstest.URL()
+	dest := ownDest(t, url, "rolling")
+
+	bind := func(ext map[string]any) string {
+		t.Helper()
+		lb := &logBuffer{}
+		b, err := natsbinder.New(context.Background(), stream.BinderSettings{Name: "nats", Type: natsbinder.Type, Environment: map[string]any{"servers": url},
+			Logger: slog.New(slog.NewTextHandler(lb, &slog.HandlerOptions{Level: slog.LevelWarn}))})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer closeBinder(t, b)
+		if _, err := b.BindConsumer(bindCtx(t), stream.ConsumerSpec{Binding: "in-0", Destination: dest, Group: "g", ContentType: stream.DefaultContentType, Handler: nopHandler,
+			Consumer: stream.ConsumerConfig{Concurrency: 1, MaxAttempts: 1, InstanceCount: 1}, Extension: ext}); err != nil {
+			t.Fatal(err)
+		}
+		return lb.String()
+	}
+	if log := bind(map[string]any{"ack-wait": "30s"}); strings.Contains(log, "durable consumer") {
+		t.Fatalf("the bind that made the durable warned: %s", log)
+	}
+	if log := bind(map[string]any{"ack-wait": "30s"}); strings.Contains(log, "durable consumer") {
+		t.Fatalf("a bind with the durable's own settings warned: %s", log)
+	}
+	log := bind(map[string]any{"ack-wait": "2s", "max-deliver": 5})
+	t.Logf("%s", log)
+	for _, want := range []string{"durable consumer", "ack-wait 30s → 2s", "max-deliver -1 → 5"} {
+		if !strings.Contains(log, want) {
+			t.Errorf("the WARN lacks %q: %q", want, log)
+		}
+	}
+	if strings.Contains(log, "max-ack-pending") || strings.Contains(log, "filter") {
+		t.Errorf("the WARN names what did not change: %q", log)
+	}
+}
