@@ -2,15 +2,14 @@ package redis_test
 
 import (
 	"context"
-	"net"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	redisbinder "github.com/streambind/streambind/binder/redis"
 	"github.com/streambind/streambind/binder/redis/redistest"
+	"github.com/streambind/streambind/internal/testproxy"
 	"github.com/streambind/streambind/stream"
 )
 
@@ -20,205 +19,30 @@ import (
 // stay open, as with a server that hangs or a network that drops packets),
 // new connections included; thawed, it forwards again. strand
 // black-holes only the connections open at the time; throttle makes it a
-// slow link.
-type holeProxy struct {
-	ln    net.Listener
-	mu    sync.Mutex
-	gate  chan struct{} // closed while forwarding
-	conns []net.Conn
-	wg    sync.WaitGroup
-	// epoch counts strand calls: a connection accepted in an earlier
-	// epoch forwards nothing any more.
-	epoch int
-	done  chan struct{} // closed by close
-	// rate, when not 0, is the link's bandwidth in bytes per second,
-	// shared by every connection and both directions; next is when the
-	// link is free again.
-	rate int
-	next time.Time
-	// links are the client connections accepted, in order.
-	links []*proxyLink
-}
-
-// proxyLink is what the proxy saw of one client connection.
-type proxyLink struct {
-	up           atomic.Int64 // bytes forwarded from the client to the server
-	down         atomic.Int64 // and from the server to the client
-	clientClosed atomic.Bool  // the client closed it (not the proxy)
-}
+// slow link. It is a testproxy.Proxy under the names the tests use.
+type holeProxy struct{ p *testproxy.Proxy }
 
 func newHoleProxy(t *testing.T) *holeProxy {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &holeProxy{ln: ln, gate: make(chan struct{}), done: make(chan struct{})}
-	close(p.gate)
-	p.wg.Go(p.accept)
-	t.Cleanup(p.close)
-	return p
+	return &holeProxy{p: testproxy.Start(t, redistest.Addr())}
 }
 
-func (p *holeProxy) addr() string { return p.ln.Addr().String() }
+func (p *holeProxy) addr() string { return p.p.Addr() }
 
 // freeze stops forwarding; thaw forwards again.
-func (p *holeProxy) freeze() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	select {
-	case <-p.gate:
-		p.gate = make(chan struct{})
-	default:
-	}
-}
-
-func (p *holeProxy) thaw() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	select {
-	case <-p.gate:
-	default:
-		close(p.gate)
-	}
-}
+func (p *holeProxy) freeze() { p.p.Freeze(testproxy.Both) }
+func (p *holeProxy) thaw()   { p.p.Thaw() }
 
 // strand black-holes the connections open now for good (a NAT or
 // firewall that lost their state), while new ones are forwarded.
-func (p *holeProxy) strand() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.epoch++
-}
-
-func (p *holeProxy) stranded(epoch int) bool {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return epoch != p.epoch
-}
+func (p *holeProxy) strand() { p.p.Strand() }
 
 // throttle makes the proxy a link of rate bytes per second, shared by all
 // connections and both directions.
-func (p *holeProxy) throttle(rate int) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.rate = rate
-}
-
-// take waits until the link has carried n more bytes (throttled).
-func (p *holeProxy) take(n int) {
-	p.mu.Lock()
-	if p.rate == 0 {
-		p.mu.Unlock()
-		return
-	}
-	now := time.Now()
-	if p.next.Before(now) {
-		p.next = now
-	}
-	p.next = p.next.Add(time.Duration(n) * time.Second / time.Duration(p.rate))
-	wait := time.Until(p.next)
-	p.mu.Unlock()
-	select {
-	case <-time.After(wait):
-	case <-p.done:
-	}
-}
+func (p *holeProxy) throttle(rate int) { p.p.Throttle(rate) }
 
 // seen returns the client connections accepted so far.
-func (p *holeProxy) seen() []*proxyLink {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return append([]*proxyLink(nil), p.links...)
-}
-
-func (p *holeProxy) open() <-chan struct{} {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.gate
-}
-
-func (p *holeProxy) accept() {
-	for {
-		c, err := p.ln.Accept()
-		if err != nil {
-			return
-		}
-		link := &proxyLink{}
-		p.mu.Lock()
-		p.conns = append(p.conns, c)
-		p.links = append(p.links, link)
-		p.mu.Unlock()
-		p.wg.Go(func() {
-			<-p.open() // accepted, not answered while frozen
-			// Established once forwarding (a SYN resent after the hole).
-			p.mu.Lock()
-			epoch := p.epoch
-			p.mu.Unlock()
-			up, err := net.Dial("tcp", redistest.Addr())
-			if err != nil {
-				_ = c.Close()
-				return
-			}
-			p.mu.Lock()
-			p.conns = append(p.conns, up)
-			p.mu.Unlock()
-			p.wg.Go(func() {
-				if p.pipe(up, c, epoch, &link.up) {
-					select {
-					case <-p.done:
-					default:
-						link.clientClosed.Store(true)
-					}
-				}
-			})
-			p.pipe(c, up, epoch, &link.down)
-		})
-	}
-}
-
-// pipe copies from src to dst until either closes, holding what it read
-// while frozen, dropping what it read once stranded, and counting what it
-// forwarded in fwd. It reports whether src ended (rather
-// than dst).
-func (p *holeProxy) pipe(dst, src net.Conn, epoch int, fwd *atomic.Int64) (srcEnded bool) {
-	defer dst.Close()
-	buf := make([]byte, 32<<10)
-	for {
-		n, err := src.Read(buf)
-		if n > 0 {
-			if p.stranded(epoch) {
-				<-p.done // dropped, the connection left open
-				return false
-			}
-			<-p.open()
-			if p.stranded(epoch) { // stranded while frozen
-				<-p.done
-				return false
-			}
-			p.take(n)
-			if _, werr := dst.Write(buf[:n]); werr != nil {
-				return false
-			}
-			fwd.Add(int64(n))
-		}
-		if err != nil {
-			return true
-		}
-	}
-}
-
-func (p *holeProxy) close() {
-	close(p.done)
-	_ = p.ln.Close()
-	p.mu.Lock()
-	for _, c := range p.conns {
-		_ = c.Close()
-	}
-	p.mu.Unlock()
-	p.thaw()
-	p.wg.Wait()
-}
+func (p *holeProxy) seen() []*testproxy.Link { return p.p.Links() }
 
 // TestBreakBlackHoleBounded: with Redis black-holed (a proxy of the test's
 // own that stops forwarding), Pause, Stop, a producer's Close and the

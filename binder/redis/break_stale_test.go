@@ -133,9 +133,9 @@ func TestBreakSlowLinkSendStoredOnce(t *testing.T) {
 	}
 	big := 0
 	for _, l := range px.seen() {
-		if l.up.Load() >= bigSize {
+		if l.Up() >= bigSize {
 			big++
-			if l.clientClosed.Load() {
+			if l.ClientClosed() {
 				t.Errorf("the connection that carried the Send was closed by the binder")
 			}
 		}
@@ -174,7 +174,7 @@ func TestBreakSlowReplyNotCut(t *testing.T) {
 		t.Errorf("no health PING went unanswered while the reply came: the slow link did not make the binder see a dead path, nothing tested")
 	}
 	for _, l := range px.seen() {
-		if l.down.Load() >= bigSize && l.clientClosed.Load() {
+		if l.Down() >= bigSize && l.ClientClosed() {
 			t.Errorf("the connection that carried the entry was closed by the binder")
 		}
 	}
