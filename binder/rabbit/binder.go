@@ -299,6 +299,9 @@ func (b *Binder) BindConsumer(ctx context.Context, spec stream.ConsumerSpec) (st
 			logTopology(log, "rabbit: consumer bound", c.topology(d+".anonymous.<id, at start>"))
 		} else {
 			logTopology(log, "rabbit: consumer bound", t, c.dlqLogAttrs()...)
+			if cc.Partitioned && opts.bindQueue {
+				b.warnUnpartitionedQueue(ctx, log, opts.queueName(d, spec.Group, false, 0))
+			}
 		}
 		if c.opts.requeueRejected && !c.requeuesRejected() {
 			log.Warn("rabbit: requeue-rejected has no effect with dlq unless retries are off and republish-to-dlq is false (SCSt's rule): messages that fail go to the DLQ; to requeue them set max-attempts: 1 and republish-to-dlq: false, without retry-delays",
@@ -338,6 +341,26 @@ func (b *Binder) declareForBind(ctx context.Context, m *connMgr, t topology) err
 		return err
 	}
 	return nil
+}
+
+// warnUnpartitionedQueue logs a WARN when the queue q that the group's
+// consumers used before they were partitioned (a deployment with another
+// configuration) still exists: it stays bound to the destination, so it
+// keeps every message while no partitioned member reads it, growing without
+// bound. A passive declaration finds it; any failure (it is missing) is
+// ignored.
+func (b *Binder) warnUnpartitionedQueue(ctx context.Context, log *slog.Logger, q string) {
+	ch, err := b.sub.bindChannel(ctx)
+	if err != nil {
+		return
+	}
+	defer ch.Close()
+	info, err := ch.QueueDeclarePassive(q, false, false, false, false, nil)
+	if err != nil {
+		return
+	}
+	log.Warn("rabbit: the group's unpartitioned queue exists (from a deployment before the consumer was partitioned): it stays bound to the destination and keeps every message sent to it, and partitioned consumers do not read it; drain it and delete it",
+		"queue", q, "messages", info.Messages, "consumers", info.Consumers)
 }
 
 // rebindConsumers binds the queues of this binder's running consumers of

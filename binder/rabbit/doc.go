@@ -33,7 +33,10 @@
 // set back. Bindings are only ever added, as in SCSt: a binding-routing-key
 // changed since an earlier deployment binds the queue with the new key and
 // leaves the old binding in place (the queue still gets what it matches);
-// remove it with rabbitmqadmin or the management UI.
+// remove it with rabbitmqadmin or the management UI. So does a group made
+// partitioned: its queue of before, <destination>.<group>, stays bound with
+// "#" and keeps every message, read by no one; a partitioned consumer's bind
+// logs a WARN when that queue exists (drain it and delete it).
 //
 // # Producer
 //
