@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/streambind/streambind/outbox"
 	"github.com/streambind/streambind/outbox/outboxtest"
@@ -23,21 +22,7 @@ func TestFailedSendCountedWhenBatchFails(t *testing.T) {
 	refuseDeletes(t, pool, table)
 	cfg := outbox.Config{Table: table, DSN: outboxtest.DSN(), PollInterval: 50 * time.Millisecond}
 	_, ob, got, _ := breakApp(t, newBroker(t, "memory"), true, cfg)
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(ob.Relay())
-	failures := func() float64 {
-		mfs, err := reg.Gather()
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, mf := range mfs {
-			if mf.GetName() == "streambind_outbox_send_failures_total" {
-				return mf.GetMetric()[0].GetCounter().GetValue()
-			}
-		}
-		t.Fatal("no streambind_outbox_send_failures_total")
-		return 0
-	}
+	failures := relayCounter(t, ob.Relay(), "streambind_outbox_send_failures_total")
 	inTx(t, pool, true, func(tx pgx.Tx) {
 		// A row for an input binding (written by hand): the bridge refuses
 		// it, so its send fails at every batch.

@@ -4,12 +4,10 @@ import (
 	"context"
 	"os"
 	"strconv"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/streambind/streambind/outbox"
 	"github.com/streambind/streambind/outbox/outboxtest"
@@ -27,30 +25,10 @@ func TestUnansweredCommitCountsRelayed(t *testing.T) {
 	px := outboxtest.BlackHole(t)
 	appName := "obx_unanswered_" + strconv.Itoa(os.Getpid())
 	ctx := context.Background()
-	// The deletion takes 400ms (a statement trigger): time for the test
-	// to hold the server's answers while the server deletes and commits.
-	schema, _, _ := strings.Cut(table, ".")
-	if _, err := pool.Exec(ctx, "CREATE FUNCTION "+schema+".slowdel() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_sleep(0.4); RETURN NULL; END $$; "+
-		"CREATE TRIGGER slowdel BEFORE DELETE ON "+table+" FOR EACH STATEMENT EXECUTE FUNCTION "+schema+".slowdel()"); err != nil {
-		t.Fatal(err)
-	}
+	slowDeletes(t, pool, table, 400*time.Millisecond)
 	cfg := outbox.Config{Table: table, DSN: px.DSN(t, appName), PollInterval: 50 * time.Millisecond, SendTimeout: 2 * time.Second}
 	_, ob, got, _ := breakApp(t, newBroker(t, "memory"), true, cfg)
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(ob.Relay())
-	relayed := func() float64 {
-		mfs, err := reg.Gather()
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, mf := range mfs {
-			if mf.GetName() == "streambind_outbox_relayed_total" {
-				return mf.GetMetric()[0].GetCounter().GetValue()
-			}
-		}
-		t.Fatal("no streambind_outbox_relayed_total")
-		return 0
-	}
+	relayed := relayCounter(t, ob.Relay(), "streambind_outbox_relayed_total")
 
 	inTx(t, pool, true, func(tx pgx.Tx) {
 		if err := ob.Send(ctx, tx, "events", event{Key: "k", Seq: 0}, outbox.Key("k")); err != nil {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"os"
 	"strconv"
-	"strings"
 	"testing"
 	"time"
 
@@ -25,13 +24,7 @@ func TestUnansweredCommitCountsSetAside(t *testing.T) {
 	px := outboxtest.BlackHole(t)
 	appName := "obx_unsure_aside_" + strconv.Itoa(os.Getpid())
 	ctx := context.Background()
-	// The deletion takes 400ms: time to hold the server's answers while
-	// the server deletes and commits.
-	schema, _, _ := strings.Cut(table, ".")
-	if _, err := pool.Exec(ctx, "CREATE FUNCTION "+schema+".slowdel() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_sleep(0.4); RETURN NULL; END $$; "+
-		"CREATE TRIGGER slowdel BEFORE DELETE ON "+table+" FOR EACH STATEMENT EXECUTE FUNCTION "+schema+".slowdel()"); err != nil {
-		t.Fatal(err)
-	}
+	slowDeletes(t, pool, table, 400*time.Millisecond)
 	cfg := outbox.Config{Table: table, DSN: px.DSN(t, appName), PollInterval: 50 * time.Millisecond, SendTimeout: 2 * time.Second}
 	_, ob, got, _ := breakApp(t, newBroker(t, "memory"), true, cfg)
 	inTx(t, pool, true, func(tx pgx.Tx) {
