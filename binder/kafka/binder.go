@@ -225,6 +225,7 @@ func (bd *Binder) BindProducer(ctx context.Context, spec stream.ProducerSpec) (s
 	if err != nil {
 		return nil, bd.bindErr(ctx, err, "kafka: bind producer %s", spec.Binding)
 	}
+	bd.warnMinPartitions(spec.Binding, spec.Destination, parts)
 	p := bd.newProducer(spec, ps, need)
 	p.parts = max(parts, need)
 	bd.mu.Lock()
@@ -275,6 +276,7 @@ func (bd *Binder) BindConsumer(ctx context.Context, spec stream.ConsumerSpec) (s
 		if err != nil {
 			return nil, bd.bindErr(ctx, err, "kafka: bind consumer %s", spec.Binding)
 		}
+		bd.warnMinPartitions(spec.Binding, t, n)
 		// Under ordering: key an instance's handler slots share its
 		// partitions' messages: only instances without a partition idle.
 		switch inst := max(spec.Consumer.InstanceCount, 1); {
@@ -320,24 +322,29 @@ func (bd *Binder) checkOpen() error {
 	return nil
 }
 
-// provision makes sure topic exists with at least need partitions (and
-// min-partition-count): it creates it when auto-create-topics is on, adds
-// partitions when auto-add-partitions is on, and otherwise fails for a
-// missing topic, and — strict — for a producer that needs more partitions
-// than the topic has (a consumer takes fewer: BindConsumer says so). A topic it creates gets rf replicas (0: the
-// binder's replication-factor). It returns the topic's partition count.
+// provision makes sure topic exists with at least need partitions: it
+// creates it (with max(need, min-partition-count)) when auto-create-topics
+// is on, adds partitions up to that count when auto-add-partitions is on,
+// and otherwise fails for a missing topic, and — strict — for a producer
+// whose need (partition-count) exceeds the topic's partitions (a consumer
+// takes fewer: BindConsumer says so). As in SCSt's KafkaTopicProvisioner,
+// min-partition-count is not a need of an existing topic without
+// auto-add-partitions: an SCSt service with the same settings starts, so
+// fewer partitions than it asks for is a WARN (warnMinPartitions), not an
+// error. A topic it creates gets rf replicas (0: the binder's
+// replication-factor). It returns the topic's partition count.
 func (bd *Binder) provision(ctx context.Context, topic string, need, rf int, strict bool) (int, error) {
 	if rf == 0 {
 		rf = bd.st.replicationFactor
 	}
 	bd.provMu.Lock()
 	defer bd.provMu.Unlock()
-	need = max(need, bd.st.minPartitionCount)
+	want := max(need, bd.st.minPartitionCount)
 	n, err := bd.partitions(ctx, topic)
 	if err != nil && !errors.Is(err, kafkago.UnknownTopicOrPartition) {
 		return 0, fmt.Errorf("topic %s: metadata: %w", topic, err)
 	}
-	if n < need {
+	if n < want {
 		// The shared transport answers from a metadata cache (refreshed
 		// every MetadataTTL): a topic created, or partitions added,
 		// outside the binder since then look missing. Ask the cluster.
@@ -350,7 +357,7 @@ func (bd *Binder) provision(ctx context.Context, topic string, need, rf int, str
 			return 0, fmt.Errorf("topic %s: %w: create it or enable %s", topic, errTopicMissing, bd.st.autoCreateKey)
 		}
 		res, err := bd.admin.CreateTopics(ctx, &kafkago.CreateTopicsRequest{Topics: []kafkago.TopicConfig{{
-			Topic: topic, NumPartitions: need, ReplicationFactor: rf,
+			Topic: topic, NumPartitions: want, ReplicationFactor: rf,
 		}}})
 		if err != nil {
 			return 0, fmt.Errorf("create topic %s: %w", topic, err)
@@ -358,27 +365,40 @@ func (bd *Binder) provision(ctx context.Context, topic string, need, rf int, str
 		if e := res.Errors[topic]; e != nil && !errors.Is(e, kafkago.TopicAlreadyExists) {
 			return 0, fmt.Errorf("create topic %s: %w", topic, e)
 		}
-		bd.log.Info("kafka: created topic", "destination", topic, "partitions", need, "replication-factor", rf)
+		bd.log.Info("kafka: created topic", "destination", topic, "partitions", want, "replication-factor", rf)
 		return bd.waitPartitions(ctx, topic, 1)
 	}
-	if n >= need {
+	if n >= want {
 		return n, nil
 	}
 	if bd.st.autoAddPartitions {
-		res, err := bd.admin.CreatePartitions(ctx, &kafkago.CreatePartitionsRequest{Topics: []kafkago.TopicPartitionsConfig{{Name: topic, Count: int32(need)}}})
+		res, err := bd.admin.CreatePartitions(ctx, &kafkago.CreatePartitionsRequest{Topics: []kafkago.TopicPartitionsConfig{{Name: topic, Count: int32(want)}}})
 		if err == nil {
 			err = res.Errors[topic]
 		}
 		if err != nil {
-			return 0, fmt.Errorf("add partitions to topic %s (%d → %d): %w", topic, n, need, err)
+			return 0, fmt.Errorf("add partitions to topic %s (%d → %d): %w", topic, n, want, err)
 		}
-		bd.log.Info("kafka: added partitions", "destination", topic, "from", n, "to", need)
-		return bd.waitPartitions(ctx, topic, need)
+		bd.log.Info("kafka: added partitions", "destination", topic, "from", n, "to", want)
+		return bd.waitPartitions(ctx, topic, want)
 	}
-	if strict {
+	if strict && n < need {
 		return 0, fmt.Errorf("topic %s has %d partitions, the binding needs %d: add partitions or enable %s", topic, n, need, bd.st.autoAddKey)
 	}
 	return n, nil
+}
+
+// warnMinPartitions logs a WARN when binding's topic has fewer partitions
+// (n) than min-partition-count and auto-add-partitions is off: the binder
+// leaves the topic as it is (SCSt does, silently), and a raised
+// min-partition-count would otherwise change nothing without a word.
+func (bd *Binder) warnMinPartitions(binding, topic string, n int) {
+	if n == 0 || n >= bd.st.minPartitionCount || bd.st.autoAddPartitions {
+		return
+	}
+	bd.log.Warn("kafka: topic has fewer partitions than min-partition-count; an existing topic gets more only with auto-add-partitions",
+		"binding", binding, "destination", topic, "partitions", n, "min-partition-count", bd.st.minPartitionCount,
+		"setting", bd.st.minPartKey, "enable", bd.st.autoAddKey)
 }
 
 // partitions returns the partition count of topic, 0 if it does not exist,

@@ -91,8 +91,9 @@ type settings struct {
 	// declared under stream.binders reads its environment, which wins:
 	// stream.kafka.binder is not the key to name for it). confKey is
 	// the binder's configuration map, where a connection property is to
-	// be set.
-	autoCreateKey, autoAddKey, confKey string
+	// be set. minPartKey is min-partition-count's key, named when a topic
+	// has fewer partitions than it asks for.
+	autoCreateKey, autoAddKey, confKey, minPartKey string
 }
 
 func defaultSettings() settings {
@@ -357,7 +358,7 @@ func parseSettings(s stream.BinderSettings) (settings, error) {
 	var sec securitySource
 	var conn connProps
 	var common, consProps, prodProps clientProps
-	var autoCreateAt, autoAddAt string // the key paths that set them
+	var autoCreateAt, autoAddAt, minPartAt string // the key paths that set them
 	out.confKey = props.SettingPath(s, Type, "configuration", "")
 	port := DefaultBrokerPort
 	binderKey := func(k, p string, v any) (err error) {
@@ -416,6 +417,7 @@ func parseSettings(s stream.BinderSettings) (settings, error) {
 			autoAddAt = p
 		case "minpartitioncount":
 			out.minPartitionCount, err = props.Int(v, 1)
+			minPartAt = p
 		case "replicationfactor":
 			out.replicationFactor, err = replicationFactor(v)
 		case "dialtimeout":
@@ -527,6 +529,7 @@ func parseSettings(s stream.BinderSettings) (settings, error) {
 	out.brokers = withDefaultPort(out.brokers, port)
 	out.autoCreateKey = props.SettingPath(s, Type, "auto-create-topics", autoCreateAt)
 	out.autoAddKey = props.SettingPath(s, Type, "auto-add-partitions", autoAddAt)
+	out.minPartKey = props.SettingPath(s, Type, "min-partition-count", minPartAt)
 	out.consumerProps, out.producerProps = common, common
 	out.consumerProps.merge(consProps)
 	out.producerProps.merge(prodProps)

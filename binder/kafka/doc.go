@@ -446,11 +446,15 @@
 // and keep the topic an SCSt app would create. A consumer with dlq also
 // provisions its dead-letter topic with as many partitions as its source
 // topic. An existing topic with fewer partitions than a binding needs gets
-// more when auto-add-partitions is on (which moves keys to other
-// partitions); otherwise it is an error for a producer, and a consumer
-// logs an INFO line that some handler slots stay idle (with ordering: key,
-// whose slots share a partition, only when the topic has fewer partitions
-// than instance-count). A topic with more partitions than a partitioned
+// more (up to min-partition-count too) when auto-add-partitions is on
+// (which moves keys to other partitions); otherwise it is an error for a
+// producer whose partition-count exceeds them, and a consumer logs an INFO
+// line that some handler slots stay idle (with ordering: key, whose slots
+// share a partition, only when the topic has fewer partitions than
+// instance-count). Without auto-add-partitions min-partition-count applies
+// only to topics the binder creates, as in SCSt: an existing topic with
+// fewer partitions is left as it is, with a WARN naming the binding, the
+// topic, both counts and the keys. A topic with more partitions than a partitioned
 // producer's partition-count is written to all of them: the partition of a
 // key is selected among the topic's count at bind (logged at INFO), as SCSt's
 // Kafka binder does ("the larger number will be used instead"), so that
