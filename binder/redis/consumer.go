@@ -141,6 +141,9 @@ func (bd *Binder) newConsumer(ctx context.Context, client *goredis.Client, spec 
 			return nil, err
 		}
 	}
+	if spec.Consumer.DeadLettersOf == "" {
+		c.warnAbandonedGroups(ctx, keys)
+	}
 	if spec.Consumer.DeadLettersOf != "" {
 		// A dead-letter reader: its acks must not trim the dead letters
 		// away from streambind dlq.
@@ -160,6 +163,111 @@ func (bd *Binder) newConsumer(ctx context.Context, client *goredis.Client, spec 
 		bd.trackDeadLetters(c.dlqKey)
 	}
 	return c, nil
+}
+
+// warnAbandonedGroups logs a WARN for each other consumer group on keys
+// that has entries pending or not yet read and no consumer that read
+// within claim-min-idle (the binder's own rule for a member that is gone;
+// the consumer a stopping binding parks its entries under does not
+// count): most likely the group of an earlier deployment under another
+// name (g1 renamed g2). Nothing reads its entries again, and the trimmer
+// (trim-acked) keeps them for it, while the new group starts per
+// start-offset; without a word, only the trimmer's "far behind" WARN
+// hinted at it, if ever. Groups with an active consumer (other services)
+// are left alone. Best effort: a failed look-up is logged at DEBUG.
+func (c *consumer) warnAbandonedGroups(ctx context.Context, keys []string) {
+	type found struct {
+		streams      []string
+		pending, lag int64
+		idle         time.Duration
+		lagUnknown   bool
+	}
+	// A live reader's idle time stays below blockFor; claim-min-idle may be
+	// set shorter than that.
+	threshold := max(c.cs.claimMinIdle, 2*blockFor)
+	groups := map[string]*found{}
+	var order []string
+	for _, k := range keys {
+		gs, err := c.client.XInfoGroups(ctx, k).Result()
+		if err != nil {
+			c.log.Debug("redis: looking for abandoned consumer groups failed", "stream", k, "error", c.bd.logErr(err))
+			continue
+		}
+		var last string // the stream's last entry, read when a lag is unknown
+		for _, g := range gs {
+			if g.Name == c.group {
+				continue
+			}
+			behind := g.Pending > 0 || g.Lag > 0
+			if g.Lag < 0 { // unknown (entries deleted): compare with the last entry
+				if last == "" {
+					m, err := c.client.XRevRangeN(ctx, k, "+", "-", 1).Result()
+					if err != nil || len(m) == 0 {
+						continue
+					}
+					last = m[0].ID
+				}
+				behind = behind || compareIDs(g.LastDeliveredID, last) < 0
+			}
+			if !behind {
+				continue
+			}
+			idle := time.Duration(-1) // no consumer
+			if g.Consumers > 0 {
+				cs, err := c.client.XInfoConsumers(ctx, k, g.Name).Result()
+				if err != nil {
+					c.log.Debug("redis: looking for abandoned consumer groups failed", "stream", k, "group", g.Name, "error", c.bd.logErr(err))
+					continue
+				}
+				active := false
+				for _, x := range cs {
+					if x.Name == ReleasedConsumer {
+						continue
+					}
+					if x.Idle < threshold {
+						active = true
+						break
+					}
+					if idle < 0 || x.Idle < idle {
+						idle = x.Idle
+					}
+				}
+				if active {
+					continue
+				}
+			}
+			f := groups[g.Name]
+			if f == nil {
+				f = &found{idle: idle}
+				groups[g.Name] = f
+				order = append(order, g.Name)
+			}
+			f.streams = append(f.streams, k)
+			f.pending += g.Pending
+			if g.Lag > 0 {
+				f.lag += g.Lag
+			}
+			f.lagUnknown = f.lagUnknown || g.Lag < 0
+			if idle >= 0 && (f.idle < 0 || idle < f.idle) {
+				f.idle = idle
+			}
+		}
+	}
+	for _, name := range order {
+		f := groups[name]
+		attrs := []any{"other-group", name, "streams", strings.Join(f.streams, ","), "pending", f.pending, "lag", f.lag}
+		if f.lagUnknown {
+			attrs = append(attrs, "lag-unknown", true)
+		}
+		if f.idle >= 0 {
+			attrs = append(attrs, "consumers-idle", f.idle.Round(time.Second))
+		} else {
+			attrs = append(attrs, "readers", 0)
+		}
+		attrs = append(attrs, "delete-with", "XGROUP DESTROY "+f.streams[0]+" "+name+" (on each stream)")
+		c.log.Warn("redis: another consumer group of the destination has unread or pending entries and no consumer reading; "+
+			"they stay unread (a renamed group's?): if no service reads it any more, delete the group", attrs...)
+	}
 }
 
 // partitionCount is the partition-count property, else what producers
