@@ -882,6 +882,10 @@ func (bd *Binder) ensureConsumer(ctx context.Context, c *connection, ref *stream
 	if len(cfg.FilterSubjects) > 1 && !multiFilter(c.nc) {
 		return nil, filtersError(c.nc, ref, cfg, advice)
 	}
+	told := -1 // members told of a lowered ack-wait; -1: none was lowered
+	if prev != nil && cfg.AckWait < prev.AckWait {
+		told = bd.announceAckWait(ctx, c, ref.name, cfg.Durable, cfg.AckWait)
+	}
 	cons, err := c.js.CreateOrUpdateConsumer(ctx, ref.name, cfg)
 	if err != nil {
 		if errors.Is(err, jetstream.ErrConsumerMultipleFilterSubjectsNotSupported) {
@@ -895,19 +899,75 @@ func (bd *Binder) ensureConsumer(ctx context.Context, c *connection, ref *stream
 		return nil, bd.apiErr(err, "create consumer %s on stream %s", cfg.Durable, ref.name)
 	}
 	if prev != nil {
-		bd.warnConsumerChanged(ref.name, *prev, cfg)
+		bd.warnConsumerChanged(ref.name, *prev, cfg, told)
 	}
 	return cons, nil
+}
+
+// Bounds of announceAckWait's wait for the members' replies: quiet after
+// the last one, and in all.
+const (
+	announceQuiet = 250 * time.Millisecond
+	announceWait  = 2 * time.Second
+)
+
+// announceAckWait tells the running members of the group whose durable
+// consumer on stream streamName is durable, before this bind lowers its
+// ack-wait to d, so that they acknowledge what they hold in progress and
+// keep it at the lower one's pace before the server redelivers by it
+// (JetStream applies a changed ack-wait to the messages already delivered,
+// about 100ms after the update). It waits for their replies (announceQuiet
+// after the last one, announceWait in all) and returns how many replied.
+// Best effort: a member that does not get it (an earlier version, no
+// permission on the subject) reads the change from the server within
+// configRefresh (watchConsumer).
+func (bd *Binder) announceAckWait(ctx context.Context, c *connection, streamName, durable string, d time.Duration) int {
+	inbox := c.nc.NewRespInbox()
+	replies := make(chan *natsgo.Msg, 64)
+	sub, err := c.nc.ChanSubscribe(inbox, replies)
+	if err != nil {
+		bd.log.Debug("nats: cannot announce the lowered ack-wait", "consumer", durable, "error", bd.logErr(err))
+		return 0
+	}
+	defer func() { _ = sub.Unsubscribe() }()
+	if err := c.nc.PublishRequest(ackWaitSubject(streamName, durable), inbox, []byte(d.String())); err != nil {
+		bd.log.Debug("nats: cannot announce the lowered ack-wait", "consumer", durable, "error", bd.logErr(err))
+		return 0
+	}
+	all := time.NewTimer(announceWait)
+	defer all.Stop()
+	quiet := time.NewTimer(announceWait) // the first reply comes at once
+	defer quiet.Stop()
+	n := 0
+	for {
+		select {
+		case m := <-replies:
+			if m.Header.Get("Status") == "503" {
+				return n // no responders: no member listens
+			}
+			n++
+			quiet.Reset(announceQuiet)
+		case <-quiet.C:
+			return n
+		case <-all.C:
+			return n
+		case <-ctx.Done():
+			return n
+		}
+	}
 }
 
 // warnConsumerChanged logs a WARN when a bind changed what an existing
 // durable consumer was made with (ack-wait, max-deliver, max-ack-pending,
 // its filters): a service redeployed with another configuration. The
-// durable is the group's, shared by every member: those still running with
-// the earlier settings (a rolling deployment) time their in-progress acks
-// and redelivery bookkeeping by their own ack-wait, so a lowered ack-wait
-// has their long-running messages redelivered to others meanwhile.
-func (bd *Binder) warnConsumerChanged(streamName string, prev, cfg jetstream.ConsumerConfig) {
+// durable is the group's, shared by every member: those still running
+// (a rolling deployment) follow its ack-wait and max-deliver as the server
+// has them — told of a lowered ack-wait before the update (told: how many
+// replied; -1 when it was not lowered), else reading it within
+// configRefresh —, while members of versions before that timed their
+// in-progress acks by their own ack-wait, so a lowered ack-wait had their
+// long-running messages redelivered to others meanwhile.
+func (bd *Binder) warnConsumerChanged(streamName string, prev, cfg jetstream.ConsumerConfig, told int) {
 	var diffs []string
 	add := func(key string, was, now any) {
 		if fmt.Sprint(was) != fmt.Sprint(now) {
@@ -927,8 +987,12 @@ func (bd *Binder) warnConsumerChanged(streamName string, prev, cfg jetstream.Con
 	if len(diffs) == 0 {
 		return
 	}
-	bd.log.Warn("nats: the group's durable consumer was made with other settings and is updated; members of the group still running with the earlier settings keep timing their acks by their own ack-wait until they are restarted",
-		"stream", streamName, "consumer", cfg.Durable, "changed", strings.Join(diffs, "; "))
+	args := []any{"stream", streamName, "consumer", cfg.Durable, "changed", strings.Join(diffs, "; ")}
+	if told >= 0 {
+		args = append(args, "members-told", told)
+	}
+	bd.log.Warn("nats: the group's durable consumer was made with other settings and is updated; running members of the group follow its ack-wait and max-deliver as the server has it (a lowered ack-wait is announced to them before the update; members of streambind versions before that keep their own ack-wait until restarted)",
+		args...)
 }
 
 // BindConsumer provisions the destination's stream, the group's durable

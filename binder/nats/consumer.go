@@ -52,7 +52,66 @@ type consumer struct {
 	binding.State // Health, SetHealth
 	stats         struct{ truncated, headersOnly, dropped atomic.Int64 }
 
+	// timing is the ack-wait and max-deliver of the JetStream consumer as
+	// the server has them, which every timing of the binding follows: a
+	// group's durable is shared, and a member of a later version (a
+	// rolling deployment) may have changed them since this one bound.
+	timing timing
+
 	life *lifecycle.Lifecycle // Start, Stop, Pause, Resume, close
+}
+
+// timing is what a consumer binding times its acknowledgements by (see
+// consumer.timing). Atomics: read on every message's path.
+type timing struct {
+	ackWait    atomic.Int64 // nanoseconds
+	maxDeliver atomic.Int64 // <= 0: unlimited
+	// announced is a lowered ack-wait that another member's bind
+	// announced before it updated the durable (see announceAckWait); it
+	// holds, over what the server still says, until the server has it or
+	// announcedUntil (monoNow) passed.
+	announced, announcedUntil atomic.Int64
+}
+
+// configRefresh is how often a running member of a group reads its
+// durable consumer's configuration from the server (see watchConsumer).
+const configRefresh = 5 * time.Second
+
+// announceHold bounds how long a lowered ack-wait that another member's
+// bind announced holds while the server does not have it yet: that bind
+// updates the durable right after its announcement, or failed to.
+const announceHold = 30 * time.Second
+
+// ackWait is the consumer's ack-wait as the server has it.
+func (c *consumer) ackWait() time.Duration { return time.Duration(c.timing.ackWait.Load()) }
+
+// maxDeliver is the consumer's max-deliver as the server has it; <= 0:
+// unlimited.
+func (c *consumer) maxDeliver() int64 { return c.timing.maxDeliver.Load() }
+
+// serverAckWait is the ack-wait of cfg, a consumer's configuration as the
+// server has it (JetStream's default when unset), or the lowered one
+// another member announced while that holds (see timing.announced).
+func (c *consumer) serverAckWait(cfg jetstream.ConsumerConfig) time.Duration {
+	d := cfg.AckWait
+	if d <= 0 {
+		d = 30 * time.Second // JetStream's default
+	}
+	if a := time.Duration(c.timing.announced.Load()); a > 0 {
+		if a >= d || monoNow() >= c.timing.announcedUntil.Load() {
+			c.timing.announced.Store(0) // the server has it, or it failed
+		} else {
+			d = a
+		}
+	}
+	return d
+}
+
+// setTiming takes the timing of cfg (the consumer's configuration as the
+// server has it) while no run goes on.
+func (c *consumer) setTiming(cfg jetstream.ConsumerConfig) {
+	c.timing.ackWait.Store(int64(c.serverAckWait(cfg)))
+	c.timing.maxDeliver.Store(int64(cfg.MaxDeliver))
 }
 
 var (
@@ -123,9 +182,11 @@ func (bd *Binder) newConsumer(ctx context.Context, conn *connection, spec stream
 		if c.cfg, err = durableConfig(dest, ref, group, instance, parts, cs); err != nil {
 			return nil, err
 		}
-		if _, err := bd.ensureConsumer(ctx, conn, ref, c.cfg, c.advice); err != nil {
+		jc, err := bd.ensureConsumer(ctx, conn, ref, c.cfg, c.advice)
+		if err != nil {
 			return nil, err
 		}
+		c.setTiming(jc.CachedInfo().Config)
 	} else {
 		c.cfg = jetstream.ConsumerConfig{
 			Description:       fmt.Sprintf("streambind anonymous consumer of %s (binding %s)", dest, spec.Binding),
@@ -140,6 +201,7 @@ func (bd *Binder) newConsumer(ctx context.Context, conn *connection, spec stream
 			c.cfg.DeliverPolicy = jetstream.DeliverAllPolicy
 		}
 		setFilter(&c.cfg, dest, ref, parts)
+		c.setTiming(c.cfg) // its own: no other member changes it
 		if len(c.cfg.FilterSubjects) > 1 && !multiFilter(conn.nc) {
 			// Its ephemeral consumer is made by Start: fail the bind
 			// instead, as for a group.
@@ -196,7 +258,10 @@ func (c *consumer) startRun(ctx context.Context) (lifecycle.Run, error) {
 		return nil, err
 	}
 	r.jc.Store(&jc)
-	if c.dlq && c.cs.maxDeliver > 0 {
+	if c.group != "" {
+		c.setTiming(jc.CachedInfo().Config) // another member may have changed it since the bind
+	}
+	if c.dlq && c.maxDeliver() > 0 {
 		r.watchMaxDeliveries()
 	}
 	if r.workDone != nil {
@@ -209,6 +274,10 @@ func (c *consumer) startRun(ctx context.Context) (lifecycle.Run, error) {
 	// From here on the keeper ticks (see receivedAt); opening may have
 	// taken longer than ack-wait (a server still starting).
 	r.alive.Store(monoNow())
+	if c.group != "" {
+		r.watchNotices()
+		go r.watchConsumer()
+	}
 	go r.intake()
 	go r.keeper()
 	return r, nil
@@ -292,6 +361,9 @@ type run struct {
 	intakeCancel context.CancelFunc
 	intakeDone   chan struct{}
 	keeperDone   chan struct{}
+	retime       chan struct{} // capacity 1: the consumer's ack-wait changed (see setAckWait)
+	timingMu     sync.Mutex    // serialises setAckWait
+	notices      *natsgo.Subscription
 	wake         chan struct{} // capacity 1: room, pause or resume changed
 	waiting      atomic.Int32  // intake waits for wake: a settled message signals only then
 	ticks        atomic.Int64  // keeper ticks so far: held.touched's clock (no clock read per message)
@@ -352,6 +424,7 @@ func (c *consumer) newRun() *run {
 		c:          c,
 		intakeDone: make(chan struct{}),
 		keeperDone: make(chan struct{}),
+		retime:     make(chan struct{}, 1),
 		wake:       make(chan struct{}, 1),
 	}
 	r.recycled.New = func() any { return new(held) }
@@ -616,7 +689,7 @@ func (r *run) pump() error {
 			c.SetHealth(nil)
 			// Full: wait until half is settled, not for one slot — else
 			// every settled message would wake intake for one more.
-			if r.accept(msg) >= c.cs.prefetch && !r.waitBelow(nctx, r.lowWater(), c.cs.ackWait/3) {
+			if r.accept(msg) >= c.cs.prefetch && !r.waitBelow(nctx, r.lowWater(), c.ackWait()/3) {
 				if nctx.Err() == nil {
 					c.log.Debug("nats: prefetch messages held for ack-wait/3; ending the pull", "held", c.cs.prefetch)
 				}
@@ -834,6 +907,9 @@ func (r *run) reopen() error {
 		return err
 	}
 	r.jc.Store(&jc)
+	if c.group != "" {
+		r.adopt(jc.CachedInfo().Config)
+	}
 	if remade {
 		r.lastSeq.Store(0)
 	}
@@ -1042,7 +1118,9 @@ func (r *run) release(h *held) {
 // longer than ack-wait.
 func (r *run) keeper() {
 	defer close(r.keeperDone)
-	every := max(r.c.cs.ackWait/3, 100*time.Millisecond)
+	// Every third of the consumer's ack-wait as the server has it: it
+	// follows a change (retime).
+	every := keepEvery(r.c.ackWait())
 	t := time.NewTicker(every)
 	defer t.Stop()
 	type keep struct {
@@ -1053,6 +1131,12 @@ func (r *run) keeper() {
 	for {
 		select {
 		case <-t.C:
+		case <-r.retime:
+			if e := keepEvery(r.c.ackWait()); e != every {
+				every = e
+				t.Reset(every)
+			}
+			continue
 		case <-r.pool.Done():
 			return
 		}
@@ -1061,7 +1145,7 @@ func (r *run) keeper() {
 		// tick k+1.
 		now := r.ticks.Add(1)
 		at := monoNow()
-		if prev := r.alive.Load(); at-prev >= int64(r.c.cs.ackWait) {
+		if prev := r.alive.Load(); at-prev >= int64(r.c.ackWait()) {
 			// The process did not run for ack-wait (see receivedAt). Stored
 			// before alive: an accept that sees the new alive sees these.
 			r.frozenFrom.Store(prev)
@@ -1089,6 +1173,146 @@ func (r *run) keeper() {
 			}
 		}
 		clear(due)
+	}
+}
+
+// keepEvery is the keeper's tick for ack-wait d.
+func keepEvery(d time.Duration) time.Duration { return max(d/3, 100*time.Millisecond) }
+
+// ackWaitSubject is the core NATS subject on which a bind that lowers the
+// ack-wait of the durable consumer durable on stream streamName announces
+// it to the group's running members (see announceAckWait).
+func ackWaitSubject(streamName, durable string) string {
+	return "_STREAMBIND.ACKWAIT." + streamName + "." + durable
+}
+
+// watchNotices subscribes to the announcements of a lowered ack-wait of
+// the group's durable (see announceAckWait). Best effort: without it (no
+// permission) the change is learnt within configRefresh (watchConsumer).
+func (r *run) watchNotices() {
+	c := r.c
+	sub, err := c.conn.nc.Subscribe(ackWaitSubject(c.ref.name, c.cfg.Durable), r.ackWaitNotice)
+	if err != nil {
+		c.log.Debug("nats: cannot watch announcements of a lowered ack-wait; a change is read from the server within "+configRefresh.String(), "error", c.bd.logErr(err))
+		return
+	}
+	r.notices = sub
+}
+
+// ackWaitNotice takes another member's announcement that its bind lowers
+// the durable's ack-wait: every message held is acknowledged in progress
+// at once, before the server's ack-wait is lowered, and kept at the lower
+// one's pace from then on; the reply tells the announcing bind that this
+// member is ready.
+func (r *run) ackWaitNotice(m *natsgo.Msg) {
+	c := r.c
+	d, err := time.ParseDuration(string(m.Data))
+	if err != nil || d <= 0 {
+		c.log.Debug("nats: unreadable ack-wait announcement", "data", string(m.Data))
+		return
+	}
+	if d < c.ackWait() {
+		c.timing.announcedUntil.Store(monoNow() + int64(announceHold))
+		c.timing.announced.Store(int64(d))
+		r.setAckWait(d, true)
+	}
+	_ = m.Respond(nil)
+}
+
+// watchConsumer reads the group's durable consumer's configuration from
+// the server every configRefresh until the run's handler calls have all
+// returned, and follows its ack-wait and max-deliver (adopt): a member of
+// another version may have changed them (a rolling deployment), or an
+// operator. It ends the run's subscription to announcements then.
+func (r *run) watchConsumer() {
+	defer func() {
+		if r.notices != nil {
+			_ = r.notices.Unsubscribe()
+		}
+	}()
+	t := time.NewTicker(configRefresh)
+	defer t.Stop()
+	for {
+		select {
+		case <-t.C:
+		case <-r.pool.Done():
+			return
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), r.c.bd.st.apiTimeout)
+		info, err := r.consumer().Info(ctx)
+		cancel()
+		if err != nil {
+			continue // gone or unreachable: intake's reopen sees to it
+		}
+		r.ackFloor(info)
+		r.adopt(info.Config)
+	}
+}
+
+// adopt follows cfg, the consumer's configuration as the server has it.
+func (r *run) adopt(cfg jetstream.ConsumerConfig) {
+	c := r.c
+	if md := int64(cfg.MaxDeliver); md != c.maxDeliver() {
+		c.log.Info("nats: the durable consumer's max-deliver changed on the server; following it", "consumer", cfg.Durable, "max-deliver", md, "was", c.maxDeliver())
+		c.timing.maxDeliver.Store(md)
+	}
+	r.setAckWait(c.serverAckWait(cfg), false)
+}
+
+// setAckWait makes d the ack-wait that the run times its in-progress
+// acks, lapse detection and pull bound by. A lower one first keeps every
+// held message alive: announced (before the server has it), all of them
+// are acknowledged in progress before d is taken, so that none is taken
+// for lapsed; read from the server (which has it already), d is taken
+// first, and those whose lease lapsed under it — JetStream delivered them
+// again — are left to that redelivery as usual.
+func (r *run) setAckWait(d time.Duration, announced bool) {
+	r.timingMu.Lock()
+	defer r.timingMu.Unlock()
+	c := r.c
+	old := c.ackWait()
+	if d == old {
+		return
+	}
+	if d < old {
+		// The keeper ran at the slower pace until now: no gap of the new
+		// ack-wait is a freeze (see receivedAt).
+		r.alive.Store(monoNow())
+		if announced {
+			r.keepAll()
+		}
+		c.timing.ackWait.Store(int64(d))
+		if !announced {
+			r.keepAll()
+		}
+	} else {
+		c.timing.ackWait.Store(int64(d))
+	}
+	c.log.Info("nats: the group's durable consumer's ack-wait changed; timing in-progress acks and redelivery by it", "consumer", c.cfg.Durable, "ack-wait", d, "was", old, "configured", c.cs.ackWait)
+	select {
+	case r.retime <- struct{}{}:
+	default:
+	}
+}
+
+// keepAll acknowledges in progress every held message whose lease has not
+// lapsed, now.
+func (r *run) keepAll() {
+	tick, at := r.ticks.Load(), monoNow()
+	var due []jetstream.Msg
+	r.mu.Lock()
+	r.held.each(func(h *held) {
+		if !r.lapsedAt(h, at) {
+			h.touched.Store(tick)
+			h.kept.Store(at)
+			due = append(due, h.msg)
+		}
+	})
+	r.mu.Unlock()
+	for _, m := range due {
+		if err := m.InProgress(); err != nil {
+			r.c.log.Debug("nats: in-progress ack failed", "error", r.c.bd.logErr(err))
+		}
 	}
 }
 
@@ -1127,6 +1351,8 @@ func (r *run) Stop(ctx context.Context) error {
 	if r.advisories != nil {
 		_ = r.advisories.Unsubscribe()
 	}
+	// The announcements of a lowered ack-wait (watchNotices) are followed
+	// until the handler calls in flight have returned: see watchConsumer.
 	var errs []error
 	select {
 	case <-r.intakeDone:
@@ -1209,7 +1435,7 @@ func monoNow() int64 { return int64(time.Since(clockBase)) }
 //     stalled for an ack-wait.
 func (r *run) receivedAt() int64 {
 	now := monoNow()
-	if a := r.alive.Load(); now-a >= int64(r.c.cs.ackWait) {
+	if a := r.alive.Load(); now-a >= int64(r.c.ackWait()) {
 		return a
 	}
 	if now < r.graceUntil.Load() && r.graceLeft.Add(-1) >= 0 {
@@ -1225,7 +1451,7 @@ func (r *run) receivedAt() int64 {
 // another member if there is one. Not on its last delivery: JetStream
 // would not deliver it again.
 func (r *run) lapsedAt(h *held, at int64) bool {
-	return at-h.kept.Load() >= int64(r.c.cs.ackWait) && !r.c.lastDelivery(h)
+	return at-h.kept.Load() >= int64(r.c.ackWait()) && !r.c.lastDelivery(h)
 }
 
 // dropLapsed leaves the messages of hs whose lease lapsed (lapsedAt) to
@@ -1259,9 +1485,9 @@ func (r *run) dropLapsed(hs []*held) []*held {
 	// One WARN an ack-wait at most: after a pause every held message
 	// lapses at once, one call at a time; it counts them all so far.
 	total := r.lapsed.Add(int64(n))
-	if last := r.lapseWarned.Load(); (last == 0 || now-last >= int64(r.c.cs.ackWait)) && r.lapseWarned.CompareAndSwap(last, now) {
+	if last := r.lapseWarned.Load(); (last == 0 || now-last >= int64(r.c.ackWait())) && r.lapseWarned.CompareAndSwap(last, now) {
 		r.c.log.Warn("nats: messages held past ack-wait without an in-progress ack (the process did not run: stopped, frozen or starved of CPU) are left to JetStream's redelivery, not handled here: they went to another member meanwhile",
-			"ack_wait", r.c.cs.ackWait, "left_so_far", total)
+			"ack_wait", r.c.ackWait(), "left_so_far", total)
 	}
 	return kept
 }
@@ -1286,7 +1512,7 @@ func (r *run) settle(ctx context.Context, h *held, err error) {
 	if nak && c.lastDelivery(h) {
 		// JetStream would not deliver it again after this Nak: it would
 		// stay in the stream, unhandled. Dead-letter (or drop) it now.
-		err = fmt.Errorf("nats: message %d of stream %s: %w (delivery %d, max-deliver %d): %w", h.seq, c.ref.name, errMaxDeliver, h.n, c.cs.maxDeliver, err)
+		err = fmt.Errorf("nats: message %d of stream %s: %w (delivery %d, max-deliver %d): %w", h.seq, c.ref.name, errMaxDeliver, h.n, c.maxDeliver(), err)
 		nak = false
 		c.log.Warn("nats: message Nak'ed on its last delivery (max-deliver); not delivered again", "sequence", h.seq, "deliveries", h.n, "dlq", c.dlq)
 	}
@@ -1334,7 +1560,8 @@ var errMaxDeliver = errors.New("delivered max-deliver times without being acknow
 // lastDelivery reports whether h is on its last delivery: JetStream does
 // not deliver it again after a Nak or ack-wait.
 func (c *consumer) lastDelivery(h *held) bool {
-	return c.cs.maxDeliver > 0 && h.n >= uint64(c.cs.maxDeliver)
+	md := c.maxDeliver()
+	return md > 0 && h.n >= uint64(md)
 }
 
 // partitionOf returns the partition of a message of dest by its subject
@@ -1412,7 +1639,7 @@ func (r *run) maxDelivered(data []byte) {
 	}
 	h := &held{env: fromMsg(raw.Header, raw.Data), subject: raw.Subject, seq: raw.Sequence, n: a.Deliveries, ts: raw.Time}
 	c.log.Warn("nats: message delivered max-deliver times without being acknowledged; dead-lettering it", "sequence", h.seq, "deliveries", h.n)
-	cause := fmt.Errorf("nats: message %d of stream %s: %w (%d deliveries, max-deliver %d; the last was not acknowledged within ack-wait)", h.seq, c.ref.name, errMaxDeliver, h.n, c.cs.maxDeliver)
+	cause := fmt.Errorf("nats: message %d of stream %s: %w (%d deliveries, max-deliver %d; the last was not acknowledged within ack-wait)", h.seq, c.ref.name, errMaxDeliver, h.n, c.maxDeliver())
 	if err := r.deadLetter(r.intakeCtx, h, cause); err != nil {
 		c.log.Error("nats: dead-lettering a message that reached max-deliver failed; it stays in the stream", "sequence", h.seq, "dlq", c.dlqSubject, "error", c.bd.logErr(err))
 	}

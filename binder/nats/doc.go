@@ -55,10 +55,7 @@
 // made), a named group's durable consumer (created, or updated with the
 // binding's properties — its deliver policy, fixed at creation, is kept; an
 // update that changes its ack-wait, max-deliver, max-ack-pending or filters
-// logs a WARN naming the changes: the durable is shared by the whole group,
-// and members still running with the earlier settings, as in a rolling
-// deployment, time their in-progress acks by their own ack-wait, so lowering
-// it has the messages they hold redelivered to others meanwhile),
+// logs a WARN naming the changes, see "Changed group settings" below),
 // with dlq the dead-letter stream, and a producer's required-groups'
 // durable consumers. Those a producer makes only when missing, as the
 // group's consumers would name and filter them — DurableName(group), or
@@ -71,6 +68,37 @@
 // partition-count set) does not read the durables of the instance indexes
 // it lacks: delete those (nats consumer rm), or they keep what arrives for
 // them (and an interest stream keeps it too).
+//
+// # Changed group settings
+//
+// A group's durable consumer is shared by all its members, so a bind with
+// another ack-wait or max-deliver (a rolling deployment of a new
+// configuration, one member at a time) changes them for the members still
+// running too. A member therefore times everything by the durable's
+// ack-wait and max-deliver as the server has them, not by its own
+// properties: its in-progress acks (every third of ack-wait), its
+// detection of leases that lapsed while the process did not run, its pull
+// bound and its last-delivery check. It reads them at bind and Start, and
+// while it runs every 5s (a consumer info request, which also prunes its
+// record of given-back messages; a change is logged at INFO). JetStream
+// applies a lowered ack-wait at once to the messages already delivered, so
+// reading it afterwards is too late for messages held longer than the new
+// ack-wait: a bind that lowers it first announces it on the core subject
+// _STREAMBIND.ACKWAIT.<stream>.<durable>, and each running member
+// acknowledges everything it holds in progress, keeps it at the new pace
+// from then on, and replies; the bind waits for the replies (250ms after
+// the last one, 2s at most; at once when no member listens) before it
+// updates the durable, and its WARN counts them (members-told). A raised
+// ack-wait is followed within 5s (meanwhile the members keep messages
+// more often than needed). Without permission for that subject, what a
+// member holds longer than the new ack-wait goes to another member at the
+// update; the member leaves those to that redelivery once it has read the
+// change, so only those it handled meanwhile are handled twice. Members of
+// streambind versions before this time their acks by their own ack-wait
+// until restarted, and the messages they hold are handled twice: deploy
+// this version first and lower ack-wait in a later deployment, or stop the
+// old members before the new ones bind. A member that makes the durable again
+// after the server lost it makes it with its own properties.
 //
 // # Producer
 //
