@@ -5,8 +5,9 @@
 // (Freeze), stop reading altogether so that TCP's windows fill (Stall),
 // drop what either side writes while the connections stay open (Drop),
 // lose the state of the connections open now for good (Strand), slow the
-// link down (Throttle) or close every connection (Cut). It also reports
-// what it saw of each client connection (Links).
+// link down (Throttle), close every connection (Cut) or each new one soon
+// after it is made (CutAfter). It also reports what it saw of each client
+// connection (Links).
 //
 // It forwards bytes and knows nothing of any protocol; a proxy that reads
 // frames (binder/rabbit/rabbittest) is another matter. It is for tests and
@@ -58,6 +59,9 @@ type Proxy struct {
 	// link is free again.
 	rate int
 	next time.Time
+	// life, when not 0, is how long a connection accepted now lives
+	// (CutAfter).
+	life time.Duration
 }
 
 // Link is what the proxy saw of one client connection.
@@ -195,6 +199,44 @@ func (p *Proxy) Cut() {
 	p.conns = nil
 }
 
+// CutAfter makes the proxy close every connection it accepts from now on,
+// both ends as with Cut, d after accepting it, as a server or a middlebox
+// that kills each connection soon after it is made; 0 ends it. The
+// connections accepted earlier are left alone.
+func (p *Proxy) CutAfter(d time.Duration) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.life = d
+}
+
+// ends is one connection's sockets, the client's and, once dialled, the
+// server's, for CutAfter to close when the connection's life is over.
+type ends struct {
+	mu     sync.Mutex
+	conns  []net.Conn
+	closed bool
+}
+
+// add adds c, or closes it at once when the life is over already.
+func (e *ends) add(c net.Conn) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.closed {
+		_ = c.Close()
+		return
+	}
+	e.conns = append(e.conns, c)
+}
+
+func (e *ends) close() {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.closed = true
+	for _, c := range e.conns {
+		_ = c.Close()
+	}
+}
+
 // Links returns the client connections accepted so far, in order.
 func (p *Proxy) Links() []*Link {
 	p.mu.Lock()
@@ -281,8 +323,16 @@ func (p *Proxy) accept() {
 		link := &Link{}
 		p.mu.Lock()
 		p.links = append(p.links, link)
+		life := p.life
 		p.mu.Unlock()
 		p.track(c)
+		mine := &ends{conns: []net.Conn{c}}
+		if life > 0 {
+			time.AfterFunc(life, func() {
+				link.cut.Store(true)
+				mine.close()
+			})
+		}
 		if p.drop.Load() {
 			p.wg.Go(func() { _, _ = io.Copy(io.Discard, c) })
 			continue
@@ -299,6 +349,7 @@ func (p *Proxy) accept() {
 				return
 			}
 			p.track(up)
+			mine.add(up)
 			p.wg.Go(func() {
 				if p.pipe(up, c, Up, epoch, &link.up) && !link.cut.Load() {
 					select {

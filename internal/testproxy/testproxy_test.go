@@ -1,8 +1,10 @@
 package testproxy_test
 
 import (
+	"errors"
 	"io"
 	"net"
+	"os"
 	"testing"
 	"time"
 
@@ -118,5 +120,37 @@ func TestStrandKeepsNewConnections(t *testing.T) {
 	c2 := dial(t, p)
 	if got, err := roundTrip(t, c2, "c", 5*time.Second); got != "c" || err != nil {
 		t.Fatalf("a new connection after Strand: %q, %v", got, err)
+	}
+}
+
+func TestCutAfterEndsNewConnections(t *testing.T) {
+	p := testproxy.Start(t, echo(t))
+	old := dial(t, p)
+	if _, err := roundTrip(t, old, "a", 5*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	p.CutAfter(100 * time.Millisecond)
+	c := dial(t, p)
+	if got, err := roundTrip(t, c, "b", 5*time.Second); got != "b" || err != nil {
+		t.Fatalf("a new connection before its end: %q, %v", got, err)
+	}
+	_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if _, err := c.Read(make([]byte, 1)); err == nil || errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("read from a connection past its life: %v; want it closed", err)
+	}
+	if p.Links()[1].ClientClosed() {
+		t.Error("a connection cut by CutAfter counted as closed by its client")
+	}
+	if got, err := roundTrip(t, old, "c", 5*time.Second); got != "c" || err != nil {
+		t.Fatalf("a connection accepted before CutAfter: %q, %v", got, err)
+	}
+	p.CutAfter(0)
+	c2 := dial(t, p)
+	if got, err := roundTrip(t, c2, "d", 5*time.Second); got != "d" || err != nil {
+		t.Fatalf("a new connection after CutAfter(0): %q, %v", got, err)
+	}
+	_ = c2.SetReadDeadline(time.Now().Add(300 * time.Millisecond))
+	if _, err := c2.Read(make([]byte, 1)); !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("read from a connection after CutAfter(0): %v; want it open (a timeout)", err)
 	}
 }
