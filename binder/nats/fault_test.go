@@ -7,11 +7,11 @@ import (
 	"net"
 	"strconv"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/streambind/streambind/binder/nats/natstest"
+	"github.com/streambind/streambind/internal/testproxy"
 	"github.com/streambind/streambind/stream"
 )
 
@@ -237,15 +237,17 @@ func TestHealthFollowsTheServer(t *testing.T) {
 // across reconnections that do not stay up.
 func TestReconnectBackoffPersists(t *testing.T) {
 	srv := natstest.Start(t, natstest.Options{})
-	px := newCutProxy(t, srv.Addr())
-	b := newBinder(t, "nats://"+px.addr(), map[string]any{"reconnect-initial-interval": "50ms", "reconnect-max-interval": "2s"})
+	px := testproxy.Start(t, srv.Addr())
+	b := newBinder(t, "nats://"+px.Addr(), map[string]any{"reconnect-initial-interval": "50ms", "reconnect-max-interval": "2s"})
 	closeBinder(t, b)
 	bindProducer(t, b, stream.ProducerSpec{Destination: unique(t, "cut")})
-	px.cutting.Store(true)
-	px.kill()
-	before := px.accepted.Load()
+	// Each new connection is closed 100ms after it is accepted (after the
+	// NATS handshake), like a server that kills every connection.
+	px.CutAfter(100 * time.Millisecond)
+	px.Cut()
+	before := len(px.Links())
 	time.Sleep(3 * time.Second)
-	n := px.accepted.Load() - before
+	n := len(px.Links()) - before
 	t.Logf("%d connections in 3s while every connection was cut", n)
 	// Without a back-off that survives reconnections: one every ~50ms.
 	if n > 8 {
@@ -262,79 +264,4 @@ func waitFor(t testing.TB, d time.Duration, what string, cond func() bool) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-}
-
-// cutProxy forwards loopback connections to a server; while cutting, it
-// closes each new connection 100ms after accepting it (after the NATS
-// handshake), like a server that kills every connection.
-type cutProxy struct {
-	l        net.Listener
-	target   string
-	cutting  atomic.Bool
-	accepted atomic.Int64
-	mu       sync.Mutex
-	conns    []net.Conn
-}
-
-func newCutProxy(t testing.TB, target string) *cutProxy {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &cutProxy{l: l, target: target}
-	t.Cleanup(func() { l.Close(); p.kill() })
-	go p.serve()
-	return p
-}
-
-func (p *cutProxy) addr() string { return p.l.Addr().String() }
-
-func (p *cutProxy) serve() {
-	for {
-		c, err := p.l.Accept()
-		if err != nil {
-			return
-		}
-		p.accepted.Add(1)
-		s, err := net.Dial("tcp", p.target)
-		if err != nil {
-			c.Close()
-			continue
-		}
-		p.mu.Lock()
-		p.conns = append(p.conns, c, s)
-		p.mu.Unlock()
-		go pipe(c, s)
-		go pipe(s, c)
-		if p.cutting.Load() {
-			time.AfterFunc(100*time.Millisecond, func() { c.Close(); s.Close() })
-		}
-	}
-}
-
-func pipe(dst, src net.Conn) {
-	buf := make([]byte, 32<<10)
-	for {
-		n, err := src.Read(buf)
-		if n > 0 {
-			if _, werr := dst.Write(buf[:n]); werr != nil {
-				break
-			}
-		}
-		if err != nil {
-			break
-		}
-	}
-	dst.Close()
-	src.Close()
-}
-
-// kill closes every proxied connection.
-func (p *cutProxy) kill() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	for _, c := range p.conns {
-		c.Close()
-	}
-	p.conns = nil
 }
