@@ -10,18 +10,16 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"io"
 	"net"
-	"strings"
-	"sync"
+	"strconv"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/streambind/streambind/idempotency"
+	"github.com/streambind/streambind/internal/testproxy"
 	"github.com/streambind/streambind/outbox/outboxtest"
 	"github.com/streambind/streambind/stream"
 )
@@ -149,12 +147,14 @@ func TestSwallowedHandlerTimeoutIsNotAStoreOutage(t *testing.T) {
 // the message is left for redelivery, not counted, and readiness is down.
 func TestHandlerTimeoutWithServerGoneIsAStoreOutage(t *testing.T) {
 	st := newStores(t, "postgres")
-	px := newFreezeProxy(t)
 	pc, err := pgxpool.ParseConfig(outboxtest.DSN())
 	if err != nil {
 		t.Fatal(err)
 	}
-	host, port, _ := net.SplitHostPort(px.addr())
+	// Frozen, the proxy holds every byte both ways: a network partition of
+	// this test's own connections only.
+	px := testproxy.Start(t, net.JoinHostPort(pc.ConnConfig.Host, strconv.Itoa(int(pc.ConnConfig.Port))))
+	host, port, _ := net.SplitHostPort(px.Addr())
 	pc.ConnConfig.Host, pc.ConnConfig.Port = host, uint16(atoiT(t, port))
 	pc.ConnConfig.Fallbacks = nil
 	pc.ConnConfig.ConnectTimeout = 2 * time.Second
@@ -167,7 +167,7 @@ func TestHandlerTimeoutWithServerGoneIsAStoreOutage(t *testing.T) {
 	var calls atomic.Int64
 	ta := startApp(t, newBroker(t, "memory"), st, appSpec{store: "postgres", attempts: 2, consumer: "dlq: true, ", handler: func(ctx context.Context, _ stream.Message[order]) error {
 		if calls.Add(1) == 1 {
-			px.freeze()
+			px.Freeze(testproxy.Both)
 		}
 		qctx, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
 		defer cancel()
@@ -179,7 +179,7 @@ func TestHandlerTimeoutWithServerGoneIsAStoreOutage(t *testing.T) {
 	ta.send(t, uniqueID(t, "a"), 1)
 	waitHealthDown(t, ta.app, "idempotency:"+st.schema+".marks", "lost its connection")
 	assertNotFailed(t, ta)
-	px.thaw()
+	px.Thaw()
 	ta.stop()
 }
 
@@ -190,107 +190,4 @@ func atoiT(t *testing.T, s string) int {
 		t.Fatal(err)
 	}
 	return n
-}
-
-// freezeProxy forwards TCP connections to PostgreSQL; frozen, it holds
-// every byte in both directions (a network partition of this test's own
-// connections only).
-type freezeProxy struct {
-	ln     net.Listener
-	mu     sync.Mutex
-	thawed chan struct{} // closed while not frozen
-	conns  []net.Conn
-	wg     sync.WaitGroup
-}
-
-func newFreezeProxy(t *testing.T) *freezeProxy {
-	t.Helper()
-	cfg, err := pgx.ParseConfig(outboxtest.DSN())
-	if err != nil {
-		t.Fatal(err)
-	}
-	target := net.JoinHostPort(cfg.Host, fmt.Sprint(cfg.Port))
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &freezeProxy{ln: ln, thawed: make(chan struct{})}
-	close(p.thawed)
-	p.wg.Add(1)
-	go func() {
-		defer p.wg.Done()
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			s, err := net.Dial("tcp", target)
-			if err != nil {
-				c.Close()
-				continue
-			}
-			p.mu.Lock()
-			p.conns = append(p.conns, c, s)
-			p.mu.Unlock()
-			p.wg.Add(2)
-			go func() { defer p.wg.Done(); p.pipe(s, c) }()
-			go func() { defer p.wg.Done(); p.pipe(c, s) }()
-		}
-	}()
-	t.Cleanup(func() {
-		ln.Close()
-		p.thaw()
-		p.mu.Lock()
-		for _, c := range p.conns {
-			c.Close()
-		}
-		p.mu.Unlock()
-		p.wg.Wait()
-	})
-	return p
-}
-
-func (p *freezeProxy) addr() string { return p.ln.Addr().String() }
-
-func (p *freezeProxy) pipe(dst, src net.Conn) {
-	defer dst.Close()
-	buf := make([]byte, 32<<10)
-	for {
-		n, err := src.Read(buf)
-		if n > 0 {
-			p.mu.Lock()
-			thawed := p.thawed
-			p.mu.Unlock()
-			<-thawed
-			if _, werr := dst.Write(buf[:n]); werr != nil {
-				return
-			}
-		}
-		if err != nil {
-			if !errors.Is(err, io.EOF) && !strings.Contains(err.Error(), "closed") {
-				return
-			}
-			return
-		}
-	}
-}
-
-func (p *freezeProxy) freeze() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	select {
-	case <-p.thawed:
-		p.thawed = make(chan struct{})
-	default:
-	}
-}
-
-func (p *freezeProxy) thaw() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	select {
-	case <-p.thawed:
-	default:
-		close(p.thawed)
-	}
 }
