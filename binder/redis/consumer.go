@@ -47,6 +47,10 @@ const (
 	entrySlab = 64
 )
 
+// unblockHook, set by tests only, runs at the start of each CLIENT
+// UNBLOCK with its ctx.
+var unblockHook func(context.Context)
+
 // consumer is a consumer binding of one destination for one group (or an
 // anonymous one).
 type consumer struct {
@@ -521,7 +525,8 @@ type run struct {
 	ackStop   chan struct{}
 	ackDone   chan struct{}
 
-	done       chan struct{} // everything of the run finished
+	done       chan struct{}  // everything of the run finished
+	unblocks   sync.WaitGroup // Pause's CLIENT UNBLOCKs (finish waits for them)
 	finishOnce sync.Once
 	wake       chan struct{} // capacity 1: room, pause or resume changed
 
@@ -1635,8 +1640,17 @@ func (r *run) Pause(ctx context.Context) error {
 	// The read in flight ends beside Pause, which does not wait for the
 	// server's answer: a server that does not answer held Pause for its
 	// whole ctx (then nil). What that read brings is held until Resume
-	// (the pool is paused below).
-	go r.unblock(context.WithoutCancel(ctx))
+	// (the pool is paused below). The goroutine is the run's: Stop cancels
+	// it (it sends its own) and finish waits for it, so that Stop and
+	// Close (bounded by their ctx) do not return while it still uses the
+	// client.
+	uctx, ucancel := context.WithCancel(context.WithoutCancel(ctx))
+	stopped := context.AfterFunc(r.ctx, ucancel)
+	r.unblocks.Go(func() {
+		defer ucancel()
+		defer stopped()
+		r.unblock(uctx)
+	})
 	err := r.pool.Pause(ctx)
 	r.flushAcks() // intake reads no more: they would wait for Resume
 	return err
@@ -1655,12 +1669,15 @@ func (r *run) Resume() {
 // caller's Pause or Stop) as well as command-timeout: a server that does
 // not answer must not hold Stop past its ctx.
 func (r *run) unblock(ctx context.Context) {
+	ctx, cancel := context.WithTimeout(ctx, r.c.bd.st.commandTimeout)
+	defer cancel()
+	if unblockHook != nil {
+		unblockHook(ctx)
+	}
 	id := r.reader.id.Load()
 	if id == 0 {
 		return
 	}
-	ctx, cancel := context.WithTimeout(ctx, r.c.bd.st.commandTimeout)
-	defer cancel()
 	if err := r.c.client.ClientUnblock(ctx, id).Err(); err != nil {
 		r.c.log.Debug("redis: CLIENT UNBLOCK failed; the read ends within its block time", "error", r.c.bd.logErr(err))
 	}
@@ -1709,6 +1726,7 @@ wait:
 func (r *run) finish() {
 	defer close(r.done)
 	<-r.intakeDone
+	r.unblocks.Wait() // Pause's, cancelled by Stop
 	<-r.handlerDone
 	<-r.reclaimDone
 	r.pool.Stop(context.Background()) //nolint:errcheck // waits for the workers; cannot fail
