@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -817,10 +818,7 @@ func (bd *Binder) BindProducer(ctx context.Context, spec stream.ProducerSpec) (s
 // and a filter for a partitioned consumer (parts) or a stream shared with
 // other destinations.
 func durableConfig(dest string, ref *streamRef, group string, instance int, parts []int, cs consumerSettings) (jetstream.ConsumerConfig, error) {
-	name := DurableName(group, instance)
-	if !ref.own {
-		name = safeName(dest) + "__" + name
-	}
+	name := durableName(dest, ref, group, instance)
 	cfg := jetstream.ConsumerConfig{
 		Durable:       name,
 		Description:   fmt.Sprintf("streambind group %s of %s", group, dest),
@@ -835,6 +833,16 @@ func durableConfig(dest string, ref *streamRef, group string, instance int, part
 	}
 	setFilter(&cfg, dest, ref, parts)
 	return cfg, nil
+}
+
+// durableName is the name of the durable consumer of group (instance -1:
+// unpartitioned) of dest on stream ref.
+func durableName(dest string, ref *streamRef, group string, instance int) string {
+	name := DurableName(group, instance)
+	if !ref.own {
+		name = safeName(dest) + "__" + name
+	}
+	return name
 }
 
 // setFilter sets the subject filter of a consumer of dest: the partitions
@@ -872,6 +880,7 @@ func setFilter(cfg *jetstream.ConsumerConfig, dest string, ref *streamRef, parts
 // whole stream — is deleted again (or, when it existed, set back).
 func (bd *Binder) ensureConsumer(ctx context.Context, c *connection, ref *streamRef, cfg jetstream.ConsumerConfig, advice string) (jetstream.Consumer, error) {
 	var prev *jetstream.ConsumerConfig
+	want := cfg.DeliverPolicy // start-offset's
 	if cur, err := c.js.Consumer(ctx, ref.name, cfg.Durable); err == nil {
 		ci := cur.CachedInfo().Config
 		prev = &ci
@@ -896,12 +905,118 @@ func (bd *Binder) ensureConsumer(ctx context.Context, c *connection, ref *stream
 			}
 			return nil, filtersError(c.nc, ref, cfg, advice)
 		}
+		if prev != nil && !isTransient(err) {
+			return nil, bd.updateRefused(err, ref.name, *prev, cfg)
+		}
 		return nil, bd.apiErr(err, "create consumer %s on stream %s", cfg.Durable, ref.name)
 	}
 	if prev != nil {
 		bd.warnConsumerChanged(ref.name, *prev, cfg, told)
+		bd.warnStartOffset(ref.name, cfg.Durable, *prev, want)
 	}
 	return cons, nil
+}
+
+// updateRefused is the bind error of an existing durable consumer whose
+// update JetStream refused: it names the durable, the settings it was
+// made with that JetStream cannot change and the binding's differ from
+// (ack policy, push delivery), the others the update changed, and what to
+// do.
+func (bd *Binder) updateRefused(err error, streamName string, prev, cfg jetstream.ConsumerConfig) error {
+	var fixed []string
+	if prev.AckPolicy != cfg.AckPolicy {
+		policy := func(p jetstream.AckPolicy) string { return strings.ToLower(strings.TrimPrefix(p.String(), "Ack")) }
+		fixed = append(fixed, fmt.Sprintf("ack policy %s (the binder needs %s)", policy(prev.AckPolicy), policy(cfg.AckPolicy)))
+	}
+	if prev.DeliverSubject != "" {
+		fixed = append(fixed, fmt.Sprintf("push delivery to %s (the binder needs a pull consumer)", prev.DeliverSubject))
+	}
+	what := "its settings"
+	if len(fixed) > 0 {
+		what = strings.Join(fixed, "; ")
+	}
+	changed := ""
+	if d := consumerDiffs(prev, cfg); len(d) > 0 {
+		changed = " (the update changed: " + strings.Join(d, "; ") + ")"
+	}
+	return bd.wrap(err, "nats: JetStream refused to update the group's durable consumer %s on stream %s%s: it keeps what it was made with, %s; delete it (nats consumer rm %s %s: its position and unacknowledged messages go with it) or bind the group under another name",
+		cfg.Durable, streamName, changed, what, streamName, cfg.Durable)
+}
+
+// startOffsetOf names the start-offset that makes deliver policy p, or "".
+func startOffsetOf(p jetstream.DeliverPolicy) string {
+	switch p {
+	case jetstream.DeliverAllPolicy:
+		return "earliest"
+	case jetstream.DeliverNewPolicy:
+		return "latest"
+	}
+	return ""
+}
+
+// warnStartOffset logs a WARN when the binding's start-offset would make
+// a durable consumer start elsewhere than the group's existing one was made
+// to: start-offset applies only when the group's durable is made (as on
+// Kafka for a group with committed offsets), and a redeploy that changed
+// it had no effect without a word. A durable the binder made again from a
+// stream sequence (the server lost it) is not compared.
+func (bd *Binder) warnStartOffset(streamName, durable string, prev jetstream.ConsumerConfig, want jetstream.DeliverPolicy) {
+	was, now := startOffsetOf(prev.DeliverPolicy), startOffsetOf(want)
+	if was == "" || now == "" || was == now {
+		return
+	}
+	bd.log.Warn("nats: start-offset "+now+" has no effect: the group's durable consumer exists, made with start-offset "+was+", and keeps its position (start-offset applies only when the durable is made); to start the group anew, stop its members and delete the durable (nats consumer rm <stream> <consumer>: its position and unacknowledged messages go with it), or bind the group under another name",
+		"stream", streamName, "consumer", durable, "start-offset", now, "durable-made-with", was)
+}
+
+// warnOtherShape logs a WARN, at the bind of a named group's consumer of
+// dest, when durable consumers of the group's other shape exist on stream
+// ref: the unpartitioned durable DurableName(group) for a partitioned
+// binding, the partitioned ones DurableName(group, i) for an unpartitioned
+// one — left by an earlier deployment (the group was made partitioned, or
+// no longer is). No member reads them any more: what they had not
+// delivered stays with them (and an interest or workqueue stream keeps it),
+// while the group's new durables started where start-offset says (with
+// earliest, the stream's first message: what the old ones' members handled
+// comes again). Best effort: a look-up that fails is skipped.
+func (bd *Binder) warnOtherShape(ctx context.Context, c *connection, ref *streamRef, dest, group string, partitioned bool, log *slog.Logger) {
+	ctx, cancel := context.WithTimeout(ctx, warnTimeout)
+	defer cancel()
+	base := durableName(dest, ref, group, -1)
+	s, err := c.js.Stream(ctx, ref.name)
+	if err != nil {
+		return
+	}
+	var old []string
+	var pending, ackPending uint64
+	if partitioned {
+		cons, err := s.Consumer(ctx, base)
+		if err != nil {
+			return
+		}
+		ci := cons.CachedInfo()
+		old = append(old, ci.Name)
+		pending, ackPending = ci.NumPending, uint64(ci.NumAckPending)
+	} else {
+		l := s.ListConsumers(ctx)
+		for ci := range l.Info() {
+			if b, ok := partitionedBase(ci.Name); ok && b == base {
+				old = append(old, ci.Name)
+				pending += ci.NumPending
+				ackPending += uint64(ci.NumAckPending)
+			}
+		}
+		if l.Err() != nil || len(old) == 0 {
+			return
+		}
+		sort.Strings(old)
+	}
+	was, now := "unpartitioned", "partitioned"
+	if !partitioned {
+		was, now = now, was
+	}
+	log.Warn("nats: the group's "+was+" durable consumers of an earlier deployment still exist and no member reads them now that the group is "+now+": messages they had not delivered (pending) stay with them, and the group's "+now+" durables started where start-offset says (earliest: at the stream's first message, so what was handled through the old ones comes again); handle or move what is pending, then delete them (nats consumer rm <stream> <consumer>)",
+		"stream", ref.name, "old-consumers", strings.Join(old, ", "), "pending", pending, "ack-pending", ackPending)
 }
 
 // Bounds of announceAckWait's wait for the members' replies: quiet after
@@ -968,6 +1083,21 @@ func (bd *Binder) announceAckWait(ctx context.Context, c *connection, streamName
 // in-progress acks by their own ack-wait, so a lowered ack-wait had their
 // long-running messages redelivered to others meanwhile.
 func (bd *Binder) warnConsumerChanged(streamName string, prev, cfg jetstream.ConsumerConfig, told int) {
+	diffs := consumerDiffs(prev, cfg)
+	if len(diffs) == 0 {
+		return
+	}
+	args := []any{"stream", streamName, "consumer", cfg.Durable, "changed", strings.Join(diffs, "; ")}
+	if told >= 0 {
+		args = append(args, "members-told", told)
+	}
+	bd.log.Warn("nats: the group's durable consumer was made with other settings and is updated; running members of the group follow its ack-wait and max-deliver as the server has it (a lowered ack-wait is announced to them before the update; members of streambind versions before that keep their own ack-wait until restarted)",
+		args...)
+}
+
+// consumerDiffs names the binding's settings of a durable consumer that
+// cfg changes from prev: ack-wait, max-deliver, max-ack-pending, filters.
+func consumerDiffs(prev, cfg jetstream.ConsumerConfig) []string {
 	var diffs []string
 	add := func(key string, was, now any) {
 		if fmt.Sprint(was) != fmt.Sprint(now) {
@@ -984,15 +1114,7 @@ func (bd *Binder) warnConsumerChanged(streamName string, prev, cfg jetstream.Con
 		return c.FilterSubjects
 	}
 	add("filter subjects", filters(prev), filters(cfg))
-	if len(diffs) == 0 {
-		return
-	}
-	args := []any{"stream", streamName, "consumer", cfg.Durable, "changed", strings.Join(diffs, "; ")}
-	if told >= 0 {
-		args = append(args, "members-told", told)
-	}
-	bd.log.Warn("nats: the group's durable consumer was made with other settings and is updated; running members of the group follow its ack-wait and max-deliver as the server has it (a lowered ack-wait is announced to them before the update; members of streambind versions before that keep their own ack-wait until restarted)",
-		args...)
+	return diffs
 }
 
 // BindConsumer provisions the destination's stream, the group's durable

@@ -187,6 +187,7 @@ func (bd *Binder) newConsumer(ctx context.Context, conn *connection, spec stream
 			return nil, err
 		}
 		c.setTiming(jc.CachedInfo().Config)
+		bd.warnOtherShape(ctx, conn, ref, dest, group, instance >= 0, log)
 	} else {
 		c.cfg = jetstream.ConsumerConfig{
 			Description:       fmt.Sprintf("streambind anonymous consumer of %s (binding %s)", dest, spec.Binding),

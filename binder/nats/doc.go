@@ -100,6 +100,23 @@
 // old members before the new ones bind. A member that makes the durable again
 // after the server lost it makes it with its own properties.
 //
+// What JetStream cannot change stays as the durable was made, with a word:
+// start-offset applies only when the group's durable is made (as on Kafka
+// for a group with committed offsets), so a bind whose start-offset differs
+// from the existing durable's logs a WARN naming the durable and both
+// values (to start the group anew, stop its members and delete the durable,
+// nats consumer rm, or use another group name). A group made partitioned
+// reads new durables (DurableName(group, i)), and one made unpartitioned
+// the durable DurableName(group): the durables of the other shape that an
+// earlier deployment left are read by no member, keep what they had not
+// delivered (an interest or workqueue stream keeps it too), and the new
+// ones started where start-offset says (earliest: from the stream's first
+// message, so what was handled comes again); each bind logs a WARN naming
+// them and their pending messages while they exist. An update that
+// JetStream refuses (a durable made by hand with ack policy all, or a push
+// consumer) fails the bind with an error naming the binding, the durable,
+// the setting it keeps and what the update would have changed.
+//
 // # Producer
 //
 // Send publishes the message and waits for JetStream's PubAck. The

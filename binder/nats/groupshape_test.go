@@ -1,0 +1,151 @@
+package nats_test
+
+import (
+	"context"
+	"log/slog"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	natsbinder "github.com/streambind/streambind/binder/nats"
+	"github.com/streambind/streambind/binder/nats/natstest"
+	"github.com/streambind/streambind/stream"
+)
+
+// bindLogged binds (without starting) a consumer of group g on dest in a
+// binder of its own whose WARN lines it returns, with the bind's error.
+func bindLogged(t *testing.T, url, dest string, cc stream.ConsumerConfig, ext map[string]any) (string, error) {
+	t.Helper()
+	lb := &logBuffer{}
+	b, err := natsbinder.New(context.Background(), stream.BinderSettings{Name: "nats", Type: natsbinder.Type, Environment: map[string]any{"servers": url},
+		Logger: slog.New(slog.NewTextHandler(lb, &slog.HandlerOptions{Level: slog.LevelWarn}))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer closeBinder(t, b)
+	cc.Concurrency, cc.MaxAttempts, cc.InstanceCount = 1, 1, max(cc.InstanceCount, 1)
+	_, err = b.BindConsumer(bindCtx(t), stream.ConsumerSpec{Binding: "in-0", Destination: dest, Group: "g", ContentType: stream.DefaultContentType, Handler: nopHandler,
+		Consumer: cc, Extension: ext})
+	return lb.String(), err
+}
+
+// A redeploy that changes a group's start-offset had no effect, without a
+// word: start-offset applies only when the group's durable is made, and the
+// existing one keeps its position. The bind says so, naming the durable,
+// both values and what to do; the same start-offset says nothing.
+func TestChangedStartOffsetWarns(t *testing.T) {
+	natstest.Require(t)
+	t.Parallel()
+	url := natstest.URL()
+	dest := ownDest(t, url, "startoffset")
+	for _, ext := range []map[string]any{nil, {"start-offset": "earliest"}} {
+		if log, err := bindLogged(t, url, dest, stream.ConsumerConfig{}, ext); err != nil || strings.Contains(log, "start-offset") {
+			t.Fatalf("bind with %v: %v; log %q", ext, err, log)
+		}
+	}
+	log, err := bindLogged(t, url, dest, stream.ConsumerConfig{}, map[string]any{"start-offset": "latest"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("%s", log)
+	for _, want := range []string{"start-offset latest has no effect", "consumer=g", "durable-made-with=earliest", "nats consumer rm"} {
+		if !strings.Contains(log, want) {
+			t.Errorf("the WARN lacks %q: %q", want, log)
+		}
+	}
+	js := jsAt(t, url)
+	c, err := js.Consumer(bindCtx(t), natsbinder.StreamName(dest), "g")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := c.CachedInfo().Config.DeliverPolicy; p != jetstream.DeliverAllPolicy {
+		t.Fatalf("the durable's deliver policy is %v, want it kept at all", p)
+	}
+}
+
+// A redeploy that makes a group partitioned leaves its unpartitioned
+// durable (and the other way round the partitioned ones) with what they
+// had not delivered, read by no member, without a word; the bind of the
+// new shape says so, naming the old durables and their pending messages.
+func TestGroupShapeChangeWarns(t *testing.T) {
+	natstest.Require(t)
+	t.Parallel()
+	url := natstest.URL()
+	part := func(i int) stream.ConsumerConfig {
+		return stream.ConsumerConfig{Partitioned: true, InstanceIndex: i, InstanceCount: 2}
+	}
+
+	t.Run("made partitioned", func(t *testing.T) {
+		dest := ownDest(t, url, "topart")
+		if log, err := bindLogged(t, url, dest, stream.ConsumerConfig{}, nil); err != nil || strings.Contains(log, "earlier deployment") {
+			t.Fatalf("first bind: %v; log %q", err, log)
+		}
+		b := newBinder(t, url, nil)
+		closeBinder(t, b)
+		p := bindProducer(t, b, stream.ProducerSpec{Destination: dest})
+		if err := p.Send(context.Background(), msg("left")); err != nil {
+			t.Fatal(err)
+		}
+		log, err := bindLogged(t, url, dest, part(0), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("%s", log)
+		for _, want := range []string{"unpartitioned durable consumers of an earlier deployment", "old-consumers=g ", "pending=1", "nats consumer rm"} {
+			if !strings.Contains(log, want) {
+				t.Errorf("the WARN lacks %q: %q", want, log)
+			}
+		}
+	})
+
+	t.Run("made unpartitioned", func(t *testing.T) {
+		dest := ownDest(t, url, "fromp")
+		for i := range 2 {
+			if log, err := bindLogged(t, url, dest, part(i), nil); err != nil || strings.Contains(log, "earlier deployment") {
+				t.Fatalf("bind of instance %d: %v; log %q", i, err, log)
+			}
+		}
+		log, err := bindLogged(t, url, dest, stream.ConsumerConfig{}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("%s", log)
+		for _, want := range []string{"partitioned durable consumers of an earlier deployment", `old-consumers="g_p0, g_p1"`} {
+			if !strings.Contains(log, want) {
+				t.Errorf("the WARN lacks %q: %q", want, log)
+			}
+		}
+	})
+}
+
+// A durable JetStream refuses to update (made by hand with ack policy all)
+// fails the bind with an error that names the binding, the durable, the
+// setting it cannot change and what to do, not only the server's text.
+func TestRefusedDurableUpdateNamesSetting(t *testing.T) {
+	natstest.Require(t)
+	t.Parallel()
+	url := natstest.URL()
+	dest := ownDest(t, url, "refused")
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	js := jsAt(t, url)
+	name := natsbinder.StreamName(dest)
+	if _, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: name, Subjects: []string{dest, dest + ".>"}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := js.CreateConsumer(ctx, name, jetstream.ConsumerConfig{Durable: "g", AckPolicy: jetstream.AckAllPolicy}); err != nil {
+		t.Fatal(err)
+	}
+	_, err := bindLogged(t, url, dest, stream.ConsumerConfig{}, map[string]any{"ack-wait": "5s"})
+	if err == nil {
+		t.Fatal("the bind succeeded")
+	}
+	t.Logf("%v", err)
+	for _, want := range []string{"in-0", "durable consumer g on stream " + name, "ack policy all", "ack-wait 30s → 5s", "nats consumer rm " + name + " g"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("the bind error lacks %q: %v", want, err)
+		}
+	}
+}
