@@ -9,9 +9,14 @@
 //     fails with [stream.ErrClosed]; Start first waits (bounded by its
 //     context) until the previous run has finished ([Run.Done]), then
 //     starts a new run;
-//   - Stop, Pause and Resume on a stopped binding do nothing; Stop ends
-//     the current run, which is then no longer current even if its Stop
-//     fails;
+//   - Pause and Resume on a stopped binding do nothing; Stop ends the
+//     current run, which is then no longer current even if its Stop
+//     fails; Stop (and Close) on a stopped binding waits, bounded by its
+//     context, until the last run has finished, so that one whose Stop
+//     ran out of time can be stopped again and nil means nothing of the
+//     binding runs any more;
+//   - a call whose context has ended still takes a free lock (a Close
+//     with the expired context of a shutdown closes the binding);
 //   - Close marks the binding closed and stops it; it may be called more
 //     than once.
 //
@@ -55,14 +60,22 @@ type Lifecycle struct {
 
 // New returns the lifecycle of a stopped binding. wrap gives an error of
 // the operation op its context (binding, destination; and redacts
-// secrets); busy says what Start found when the previous run has not
-// finished by the end of Start's context, for example "the previous run's
-// handlers are still running".
+// secrets); busy says what Start (or a repeated Stop) found when the
+// previous run has not finished by the end of its context, for example
+// "the previous run's handlers are still running".
 func New(wrap func(op string, err error) error, busy string) *Lifecycle {
 	return &Lifecycle{sem: make(chan struct{}, 1), wrap: wrap, busy: busy}
 }
 
 func (l *Lifecycle) lock(ctx context.Context, op string) error {
+	// A free lock first: with ctx ended, select would choose at random, and
+	// a Close with the ended context of a shutdown that ran out of time
+	// would then leave the binding open half of the time.
+	select {
+	case l.sem <- struct{}{}:
+		return nil
+	default:
+	}
 	select {
 	case l.sem <- struct{}{}:
 		return nil
@@ -114,7 +127,25 @@ func (l *Lifecycle) Stop(ctx context.Context) error {
 func (l *Lifecycle) stopLocked(ctx context.Context) error {
 	r := l.cur
 	if r == nil {
-		return nil
+		// Stopped already; an earlier Stop may have run out of time with
+		// the run's handlers still returning: this one waits for them
+		// (bounded by ctx), so that a Stop or Close that returns nil means
+		// that nothing of the binding runs any more.
+		p := l.last
+		if p == nil {
+			return nil
+		}
+		select {
+		case <-p.Done(): // first: with ctx ended, select would choose at random
+			return nil
+		default:
+		}
+		select {
+		case <-p.Done():
+			return nil
+		case <-ctx.Done():
+			return l.wrap("stop", fmt.Errorf("%s: %w", l.busy, ctx.Err()))
+		}
 	}
 	l.cur = nil
 	if err := r.Stop(ctx); err != nil {

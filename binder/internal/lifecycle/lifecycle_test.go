@@ -56,6 +56,7 @@ func TestStartStopPauseResume(t *testing.T) {
 	if err := l.Stop(ctx); err != nil {
 		t.Fatal(err)
 	}
+	close(r.done) // the run finished (a second Stop waits for that)
 	if err := l.Stop(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -120,6 +121,7 @@ func TestStopErrorWrappedAndRunNoLongerCurrent(t *testing.T) {
 	if !errors.Is(err, r.stopErr) || !strings.HasPrefix(err.Error(), "stop binding b") {
 		t.Fatalf("got %v", err)
 	}
+	close(r.done) // the run finished
 	if err := l.Stop(context.Background()); err != nil || len(r.calls) != 1 {
 		t.Fatalf("second Stop: err %v, calls %v", err, r.calls)
 	}
@@ -171,5 +173,68 @@ func TestLockBoundedByContext(t *testing.T) {
 	close(release)
 	if err := <-errc; err != nil {
 		t.Fatal(err)
+	}
+}
+
+// A Stop that ran out of time leaves the run finishing; Stop and Close
+// called again wait for it (bounded by their context) instead of
+// reporting a stopped binding while its handlers still run, and do not
+// stop the run a second time.
+func TestStopAgainWaitsForTheRun(t *testing.T) {
+	l := New(wrap, "the previous run's handlers are still running")
+	r := newFake()
+	r.stopErr = context.DeadlineExceeded // its Stop ran out of time
+	if err := l.Start(context.Background(), func(context.Context) (Run, error) { return r, nil }); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Stop(context.Background()); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("first Stop: %v", err)
+	}
+	for op, f := range map[string]func(context.Context) error{"stop": l.Stop, "close": l.Close} {
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+		err := f(ctx)
+		cancel()
+		if !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), "stop binding b: the previous run's handlers are still running") {
+			t.Fatalf("%s while the run still finishes: %v", op, err)
+		}
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- l.Close(context.Background()) }()
+	select {
+	case err := <-errc:
+		t.Fatalf("Close returned %v before the run finished", err)
+	case <-time.After(20 * time.Millisecond):
+	}
+	close(r.done)
+	if err := <-errc; err != nil {
+		t.Fatal(err)
+	}
+	if len(r.calls) != 1 {
+		t.Fatalf("run calls %v, want one stop", r.calls)
+	}
+}
+
+// A call with an ended context still takes a free lock: the Close of a
+// shutdown that ran out of time closes the binding (select would choose
+// the ended context half of the time).
+func TestEndedContextTakesFreeLock(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	for i := range 200 {
+		l := New(wrap, "busy")
+		r := newFake()
+		close(r.done)
+		if err := l.Start(context.Background(), func(context.Context) (Run, error) { return r, nil }); err != nil {
+			t.Fatal(err)
+		}
+		if err := l.Close(ctx); err != nil {
+			t.Fatalf("Close %d with an ended context: %v", i, err)
+		}
+		if len(r.calls) != 1 {
+			t.Fatalf("Close %d: run calls %v, want one stop", i, r.calls)
+		}
+		if err := l.Start(context.Background(), func(context.Context) (Run, error) { return newFake(), nil }); !errors.Is(err, stream.ErrClosed) {
+			t.Fatalf("Start after Close %d: %v", i, err)
+		}
 	}
 }
