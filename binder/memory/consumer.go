@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/streambind/streambind/binder/internal/lifecycle"
 	"github.com/streambind/streambind/stream"
 )
 
@@ -28,11 +29,7 @@ type consumer struct {
 	batch            int           // largest batch; 0 when not in batch mode
 	delay            time.Duration // redelivery delay
 
-	// sem serialises Start, Stop, Pause, Resume and close (capacity 1).
-	sem    chan struct{}
-	cur    *run // the started run; nil when stopped
-	last   *run // the latest run, possibly still finishing
-	closed bool
+	life *lifecycle.Lifecycle // Start, Stop, Pause, Resume, close
 
 	// dlDropped counts dead letters sent while no group was bound to the
 	// dead-letter destination: the in-process broker keeps nothing for
@@ -64,8 +61,8 @@ func (bd *Binder) newConsumer(dest string, spec stream.ConsumerSpec) (*consumer,
 		instances: 1,
 		conc:      max(spec.Consumer.Concurrency, 1),
 		delay:     bd.broker.cfg.RedeliveryDelay,
-		sem:       make(chan struct{}, 1),
 	}
+	c.life = lifecycle.New(c.errorf, "previous run still finishing")
 	if c.log == nil { // the core's carries the binding's attributes
 		c.log = bd.log.With("binding", spec.Binding, "destination", dest, "group", spec.Group)
 	}
@@ -109,49 +106,17 @@ func (c *consumer) errorf(op string, err error) error {
 	return fmt.Errorf("memory: %s consumer %s (destination %q): %w", op, c.spec.Binding, c.destName, err)
 }
 
-// lock acquires the lifecycle lock, waiting as long as ctx allows.
-func (c *consumer) lock(ctx context.Context, op string) error {
-	select {
-	case c.sem <- struct{}{}:
-		return nil
-	default:
-	}
-	select {
-	case c.sem <- struct{}{}:
-		return nil
-	case <-ctx.Done():
-		return c.errorf(op, ctx.Err())
-	}
-}
-
-func (c *consumer) unlock() { <-c.sem }
-
 // Start begins delivery. A consumer whose previous Stop ran out of time
 // first waits (bounded by ctx) for that run's handlers to return.
-func (c *consumer) Start(ctx context.Context) error {
-	if err := c.lock(ctx, "start"); err != nil {
-		return err
-	}
-	defer c.unlock()
-	if c.closed {
-		return c.errorf("start", stream.ErrClosed)
-	}
-	if c.cur != nil {
-		return nil
-	}
-	if l := c.last; l != nil {
-		select {
-		case <-l.done:
-		case <-ctx.Done():
-			return c.errorf("start", fmt.Errorf("previous run still finishing: %w", ctx.Err()))
-		}
-	}
+func (c *consumer) Start(ctx context.Context) error { return c.life.Start(ctx, c.startRun) }
+
+func (c *consumer) startRun(context.Context) (lifecycle.Run, error) {
 	b := c.bd.broker
 	g := c.group
 	if g == nil {
 		var err error
 		if g, err = b.newAnonymous(c.destName, c.instances, c.index, c.bd.bufferSize); err != nil {
-			return c.errorf("start", err)
+			return nil, err
 		}
 	}
 	r := &run{
@@ -170,7 +135,7 @@ func (c *consumer) Start(ctx context.Context) error {
 	if g.closed {
 		g.mu.Unlock()
 		r.cancel()
-		return c.errorf("start", errClosed("start"))
+		return nil, errClosed("start")
 	}
 	r.q = g.queues[c.index]
 	r.q.attach(r)
@@ -181,108 +146,27 @@ func (c *consumer) Start(ctx context.Context) error {
 	}
 	go r.finish()
 	notify(r.wake) // messages may be waiting
-	c.cur, c.last = r, r
-	return nil
+	return r, nil
 }
 
 // Stop stops intake and waits for in-flight handler calls, bounded by ctx;
 // when ctx ends first, it cancels the handlers' context (their messages are
 // redelivered) and returns an error.
-func (c *consumer) Stop(ctx context.Context) error {
-	if err := c.lock(ctx, "stop"); err != nil {
-		return err
-	}
-	defer c.unlock()
-	return c.stopLocked(ctx)
-}
-
-func (c *consumer) stopLocked(ctx context.Context) error {
-	r := c.cur
-	if r == nil {
-		r = c.last // an earlier Stop may have run out of time
-		if r == nil {
-			return nil
-		}
-	} else {
-		c.cur = nil
-		r.stop()
-	}
-	select {
-	case <-r.done:
-		return nil
-	default:
-	}
-	select {
-	case <-r.done:
-		return nil
-	case <-ctx.Done():
-		r.cancel()
-		return c.errorf("stop", fmt.Errorf("in-flight messages interrupted, to be redelivered: %w", ctx.Err()))
-	}
-}
+func (c *consumer) Stop(ctx context.Context) error { return c.life.Stop(ctx) }
 
 // Pause stops intake, keeping the group's queue, and waits (bounded by
 // ctx) for in-flight handler calls to finish. It does nothing when the
 // consumer is stopped.
-func (c *consumer) Pause(ctx context.Context) error {
-	if err := c.lock(ctx, "pause"); err != nil {
-		return err
-	}
-	defer c.unlock()
-	r := c.cur
-	if r == nil {
-		return nil
-	}
-	g := r.g
-	g.mu.Lock()
-	r.paused = true
-	busy := r.busy
-	g.mu.Unlock()
-	for busy > 0 {
-		select {
-		case <-r.idle:
-		case <-ctx.Done():
-			return c.errorf("pause", fmt.Errorf("paused, but handlers still running: %w", ctx.Err()))
-		}
-		g.mu.Lock()
-		busy = r.busy
-		g.mu.Unlock()
-	}
-	return nil
-}
+func (c *consumer) Pause(ctx context.Context) error { return c.life.Pause(ctx) }
 
 // Resume restarts intake after Pause. It does nothing when the consumer is
 // stopped.
-func (c *consumer) Resume(ctx context.Context) error {
-	if err := c.lock(ctx, "resume"); err != nil {
-		return err
-	}
-	defer c.unlock()
-	r := c.cur
-	if r == nil {
-		return nil
-	}
-	r.g.mu.Lock()
-	r.paused = false
-	r.g.mu.Unlock()
-	notify(r.wake)
-	return nil
-}
+func (c *consumer) Resume(ctx context.Context) error { return c.life.Resume(ctx) }
 
 // close stops the consumer for good (its binder is closing) and leaves its
 // group.
 func (c *consumer) close(ctx context.Context) error {
-	if err := c.lock(ctx, "close"); err != nil {
-		return err
-	}
-	defer c.unlock()
-	if c.closed {
-		return nil
-	}
-	c.closed = true
-	err := c.stopLocked(ctx)
-	c.release()
-	return err
+	return c.life.CloseThen(ctx, c.release)
 }
 
 // run is one started period of a consumer: its workers and their state.
@@ -315,6 +199,56 @@ func (r *run) stop() {
 	r.stopped = true
 	r.g.mu.Unlock()
 	close(r.stopping)
+}
+
+// Stop implements [lifecycle.Run]: it stops intake and waits for the
+// handler calls in flight, bounded by ctx; when ctx ends first it cancels
+// the handlers' context.
+func (r *run) Stop(ctx context.Context) error {
+	r.stop()
+	select {
+	case <-r.done: // first: with ctx ended, select would choose at random
+		return nil
+	default:
+	}
+	select {
+	case <-r.done:
+		return nil
+	case <-ctx.Done():
+		r.cancel()
+		return fmt.Errorf("in-flight messages interrupted, to be redelivered: %w", ctx.Err())
+	}
+}
+
+// Done implements [lifecycle.Run].
+func (r *run) Done() <-chan struct{} { return r.done }
+
+// Pause implements [lifecycle.Run].
+func (r *run) Pause(ctx context.Context) error {
+	g := r.g
+	g.mu.Lock()
+	r.paused = true
+	busy := r.busy
+	g.mu.Unlock()
+	for busy > 0 {
+		select {
+		case <-r.idle:
+		case <-ctx.Done():
+			return fmt.Errorf("paused, but handlers still running: %w", ctx.Err())
+		}
+		g.mu.Lock()
+		busy = r.busy
+		g.mu.Unlock()
+	}
+	return nil
+}
+
+// Resume implements [lifecycle.Run].
+func (r *run) Resume() {
+	r.g.mu.Lock()
+	r.paused = false
+	r.g.mu.Unlock()
+	notify(r.wake)
 }
 
 // finish waits for the workers, detaches the run from its queue, drops an

@@ -173,9 +173,9 @@ func TestStopIntakeAtOnce(t *testing.T) {
 				<-entered
 			}
 			done := make(chan error, 1)
-			waitIn := "memory.(*consumer).stopLocked("
+			waitIn := "memory.(*run).Stop("
 			if op == "pause" {
-				waitIn = "memory.(*consumer).Pause("
+				waitIn = "memory.(*run).Pause("
 			}
 			go func() {
 				switch op {

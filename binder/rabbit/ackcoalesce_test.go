@@ -187,7 +187,7 @@ func TestCoalescedAcksSentOnPause(t *testing.T) {
 	paused := make(chan error, 1)
 	go func() { paused <- c.Pause(ctx) }()
 	// Release the handler only once Pause has marked the run paused.
-	r := c.(*consumer).last
+	r := c.(*consumer).latest.Load()
 	for {
 		r.mu.Lock()
 		p := r.paused

@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/streambind/streambind/binder/internal/lifecycle"
 	"github.com/streambind/streambind/stream"
 )
 
@@ -276,7 +277,8 @@ func (b *Binder) BindConsumer(ctx context.Context, spec stream.ConsumerSpec) (st
 		if log == nil {
 			log = b.log.With("binding", spec.Binding, "destination", d, "group", spec.Group)
 		}
-		c := &consumer{bd: b, spec: spec, opts: opts, dest: d, conc: max(cc.Concurrency, 1), sem: make(chan struct{}, 1), log: log}
+		c := &consumer{bd: b, spec: spec, opts: opts, dest: d, conc: max(cc.Concurrency, 1), log: log}
+		c.life = lifecycle.New(c.errorf, "previous run still finishing")
 		var t topology
 		if spec.Group != "" {
 			c.queue = opts.queueName(d, spec.Group, cc.Partitioned, cc.InstanceIndex)

@@ -15,6 +15,7 @@ import (
 
 	amqp "github.com/rabbitmq/amqp091-go"
 
+	"github.com/streambind/streambind/binder/internal/lifecycle"
 	"github.com/streambind/streambind/stream"
 )
 
@@ -43,10 +44,10 @@ type consumer struct {
 	// queue deleted and declaring it again refused, say); nil otherwise.
 	subDown atomic.Pointer[error]
 
-	sem    chan struct{} // lifecycle lock (capacity 1)
-	cur    *run
-	last   *run
-	closed bool
+	life *lifecycle.Lifecycle // Start, Stop, Pause, Resume, close
+	// latest is the run started last, for readers that cannot take the
+	// lifecycle lock (tests).
+	latest atomic.Pointer[run]
 }
 
 var (
@@ -164,42 +165,10 @@ func (c *consumer) errorf(op string, err error) error {
 	return fmt.Errorf("rabbit: %s consumer %s (destination %q, group %q): %w", op, c.spec.Binding, c.dest, c.spec.Group, err)
 }
 
-func (c *consumer) lock(ctx context.Context, op string) error {
-	// A free lock first: with ctx ended, select would choose at random.
-	select {
-	case c.sem <- struct{}{}:
-		return nil
-	default:
-	}
-	select {
-	case c.sem <- struct{}{}:
-		return nil
-	case <-ctx.Done():
-		return c.errorf(op, ctx.Err())
-	}
-}
-
-func (c *consumer) unlock() { <-c.sem }
-
 // Start subscribes (declaring the topology again) and begins delivery.
-func (c *consumer) Start(ctx context.Context) error {
-	if err := c.lock(ctx, "start"); err != nil {
-		return err
-	}
-	defer c.unlock()
-	if c.closed {
-		return c.errorf("start", stream.ErrClosed)
-	}
-	if c.cur != nil {
-		return nil
-	}
-	if l := c.last; l != nil {
-		select {
-		case <-l.done:
-		case <-ctx.Done():
-			return c.errorf("start", fmt.Errorf("previous run still finishing: %w", ctx.Err()))
-		}
-	}
+func (c *consumer) Start(ctx context.Context) error { return c.life.Start(ctx, c.startRun) }
+
+func (c *consumer) startRun(ctx context.Context) (lifecycle.Run, error) {
 	q := c.queue
 	if q == "" {
 		q = c.dest + ".anonymous." + randomID()
@@ -209,89 +178,32 @@ func (c *consumer) Start(ctx context.Context) error {
 	if err != nil {
 		r.loopCancel()
 		r.cancel()
-		return c.errorf("start", err)
+		return nil, err
 	}
 	r.wg.Add(c.conc)
 	for w := range c.conc {
 		go r.worker(w)
 	}
 	go r.loop(s, deliveries)
-	c.cur, c.last = r, r
 	c.running.Store(&q)
-	return nil
+	c.latest.Store(r)
+	return r, nil
 }
 
 // Stop stops intake, waits (bounded by ctx) for in-flight handler calls to
 // finish and be acknowledged, then closes the channel, so that the broker
 // requeues whatever was prefetched and not handled.
-func (c *consumer) Stop(ctx context.Context) error {
-	if err := c.lock(ctx, "stop"); err != nil {
-		return err
-	}
-	defer c.unlock()
-	return c.stopLocked(ctx)
-}
-
-func (c *consumer) stopLocked(ctx context.Context) error {
-	r := c.cur
-	if r == nil {
-		r = c.last
-		if r == nil {
-			return nil
-		}
-	} else {
-		c.cur = nil
-		c.running.Store(nil)
-		r.stop()
-	}
-	select {
-	case <-r.done: // already: with ctx ended, select would choose at random
-		return nil
-	default:
-	}
-	select {
-	case <-r.done:
-		return nil
-	case <-ctx.Done():
-	}
-	r.cancel() // handlers see a cancelled ctx; their messages are Nak'ed
-	return c.errorf("stop", fmt.Errorf("%s: %w", r.stopWait(), ctx.Err()))
-}
+func (c *consumer) Stop(ctx context.Context) error { return c.life.Stop(ctx) }
 
 // Pause stops handing messages to the handler and waits (bounded by ctx)
 // for the calls in flight; the subscription stays (prefetched messages wait
 // in the client, unacknowledged).
-func (c *consumer) Pause(ctx context.Context) error {
-	if err := c.lock(ctx, "pause"); err != nil {
-		return err
-	}
-	defer c.unlock()
-	if c.cur == nil {
-		return nil
-	}
-	return c.cur.pause(ctx)
-}
+func (c *consumer) Pause(ctx context.Context) error { return c.life.Pause(ctx) }
 
 // Resume undoes Pause.
-func (c *consumer) Resume(ctx context.Context) error {
-	if err := c.lock(ctx, "resume"); err != nil {
-		return err
-	}
-	defer c.unlock()
-	if c.cur != nil {
-		c.cur.resume()
-	}
-	return nil
-}
+func (c *consumer) Resume(ctx context.Context) error { return c.life.Resume(ctx) }
 
-func (c *consumer) close(ctx context.Context) error {
-	if err := c.lock(ctx, "close"); err != nil {
-		return err
-	}
-	defer c.unlock()
-	c.closed = true
-	return c.stopLocked(ctx)
-}
+func (c *consumer) close(ctx context.Context) error { return c.life.Close(ctx) }
 
 // chanSession is one consuming channel; deliveries remember theirs so that
 // an ack never reaches a newer channel (delivery tags restart per channel).
@@ -591,7 +503,34 @@ func (r *run) finish() {
 	close(r.done)
 }
 
-func (r *run) pause(ctx context.Context) error {
+// Stop implements [lifecycle.Run]: it ends intake and waits, bounded by
+// ctx, for the run to finish; when ctx ends first it cancels the handlers'
+// context (their messages are Nak'ed) and says what the end waits for.
+func (r *run) Stop(ctx context.Context) error {
+	r.c.running.Store(nil)
+	r.stop()
+	select {
+	case <-r.done: // already: with ctx ended, select would choose at random
+		return nil
+	default:
+	}
+	select {
+	case <-r.done:
+		return nil
+	case <-ctx.Done():
+	}
+	r.cancel()
+	return fmt.Errorf("%s: %w", r.stopWait(), ctx.Err())
+}
+
+// Done implements [lifecycle.Run].
+func (r *run) Done() <-chan struct{} { return r.done }
+
+// Waiting implements [lifecycle.Waiter].
+func (r *run) Waiting() string { return r.stopWait() }
+
+// Pause implements [lifecycle.Run].
+func (r *run) Pause(ctx context.Context) error {
 	r.mu.Lock()
 	if !r.paused {
 		r.paused = true
@@ -602,7 +541,7 @@ func (r *run) pause(ctx context.Context) error {
 		select {
 		case <-r.idle:
 		case <-ctx.Done():
-			return r.c.errorf("pause", fmt.Errorf("handlers still running: %w", ctx.Err()))
+			return fmt.Errorf("handlers still running: %w", ctx.Err())
 		}
 		r.mu.Lock()
 	}
@@ -610,7 +549,8 @@ func (r *run) pause(ctx context.Context) error {
 	return nil
 }
 
-func (r *run) resume() {
+// Resume implements [lifecycle.Run].
+func (r *run) Resume() {
 	r.mu.Lock()
 	if r.paused {
 		r.paused = false

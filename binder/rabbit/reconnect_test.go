@@ -249,7 +249,7 @@ func TestStaleDeliveryTagGuard(t *testing.T) {
 	case <-ctx.Done():
 		t.Fatal("b not delivered")
 	}
-	s := c.cur.session.Load()
+	s := c.latest.Load().session.Load()
 	if s.ch.IsClosed() {
 		t.Fatal("the new consuming channel was closed")
 	}

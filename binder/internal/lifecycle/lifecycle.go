@@ -47,6 +47,13 @@ type Run interface {
 	Done() <-chan struct{}
 }
 
+// Waiter is implemented by a [Run] that can say what its end is waiting
+// for; a repeated Stop that runs out of time says that rather than the
+// busy text given to [New].
+type Waiter interface {
+	Waiting() string
+}
+
 // Lifecycle holds the lifecycle state of one consumer binding. Make it with
 // [New]; its methods may be called from any goroutine.
 type Lifecycle struct {
@@ -144,7 +151,11 @@ func (l *Lifecycle) stopLocked(ctx context.Context) error {
 		case <-p.Done():
 			return nil
 		case <-ctx.Done():
-			return l.wrap("stop", fmt.Errorf("%s: %w", l.busy, ctx.Err()))
+			what := l.busy
+			if w, ok := p.(Waiter); ok {
+				what = w.Waiting()
+			}
+			return l.wrap("stop", fmt.Errorf("%s: %w", what, ctx.Err()))
 		}
 	}
 	l.cur = nil
@@ -183,11 +194,22 @@ func (l *Lifecycle) Resume(ctx context.Context) error {
 
 // Close marks the binding closed (Start fails from now on) and stops the
 // current run, if any.
-func (l *Lifecycle) Close(ctx context.Context) error {
+func (l *Lifecycle) Close(ctx context.Context) error { return l.CloseThen(ctx, nil) }
+
+// CloseThen is Close, and then, the first time a Close took the lock,
+// calls release (when not nil) with the lock held, whatever stopping the
+// run returned: it undoes the binding's set-up (leaves a group) once, and
+// never while a Start that holds the lock uses it.
+func (l *Lifecycle) CloseThen(ctx context.Context, release func()) error {
 	if err := l.lock(ctx, "close"); err != nil {
 		return err
 	}
 	defer l.unlock()
+	first := !l.closed
 	l.closed = true
-	return l.stopLocked(ctx)
+	err := l.stopLocked(ctx)
+	if first && release != nil {
+		release()
+	}
+	return err
 }
