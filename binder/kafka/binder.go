@@ -506,7 +506,7 @@ func (bd *Binder) Close(ctx context.Context) error {
 	var emu sync.Mutex
 	for _, c := range cs {
 		wg.Go(func() {
-			if err := c.Stop(ctx); err != nil {
+			if err := c.close(ctx); err != nil {
 				emu.Lock()
 				errs = append(errs, err)
 				emu.Unlock()

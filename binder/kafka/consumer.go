@@ -15,6 +15,7 @@ import (
 	kafkago "github.com/segmentio/kafka-go"
 
 	"github.com/streambind/streambind/binder/internal/dispatch"
+	"github.com/streambind/streambind/binder/internal/lifecycle"
 	"github.com/streambind/streambind/stream"
 )
 
@@ -30,10 +31,8 @@ type consumer struct {
 	// the consumer reads to drain them (retry topic → its topic).
 	leftover map[string]string
 
-	// sem serialises Start, Stop, Pause and Resume (capacity 1).
-	sem       chan struct{}
-	cur       *run
-	resetDone bool // reset-offsets was applied
+	life      *lifecycle.Lifecycle // Start, Stop, Pause, Resume, close
+	resetDone bool                 // reset-offsets was applied (under the lifecycle lock)
 
 	dlqMu    sync.Mutex
 	dlqW     *kafkago.Writer
@@ -64,8 +63,8 @@ func (bd *Binder) newConsumer(spec stream.ConsumerSpec, cs consumerSettings, top
 		topics: topics,
 		log:    log,
 		dlq:    spec.Consumer.DLQ && spec.Group != "",
-		sem:    make(chan struct{}, 1),
 	}
+	c.life = lifecycle.New(c.errorf, "the previous run is still ending (its handlers, its commits or leaving the group)")
 	if spec.Consumer.DLQ && spec.Group == "" {
 		c.log.Debug("kafka: dlq ignored: an anonymous consumer has no dead-letter topic")
 	}
@@ -83,85 +82,39 @@ func (c *consumer) dlqTopic(topic string) string {
 	return stream.DLQName(topic, c.spec.Group)
 }
 
-func (c *consumer) lock(ctx context.Context) error {
-	select {
-	case c.sem <- struct{}{}:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
+func (c *consumer) errorf(op string, err error) error {
+	return c.bd.wrap(err, "kafka: %s consumer %s", op, c.spec.Binding)
 }
 
-func (c *consumer) unlock() { <-c.sem }
+// Start joins the group and begins delivery. A consumer whose previous
+// Stop ran out of time first waits (bounded by ctx) for that run to end.
+func (c *consumer) Start(ctx context.Context) error { return c.life.Start(ctx, c.startRun) }
 
-// Start joins the group and begins delivery.
-func (c *consumer) Start(ctx context.Context) error {
-	if err := c.lock(ctx); err != nil {
-		return fmt.Errorf("kafka: start consumer %s: %w", c.spec.Binding, err)
-	}
-	defer c.unlock()
-	if c.cur != nil {
-		return nil
-	}
+func (c *consumer) startRun(context.Context) (lifecycle.Run, error) {
 	if err := c.bd.checkOpen(); err != nil {
-		return fmt.Errorf("kafka: start consumer %s: %w", c.spec.Binding, err)
+		return nil, err
 	}
 	r, err := c.newRun()
 	if err != nil {
-		return c.bd.wrap(err, "kafka: start consumer %s", c.spec.Binding)
+		return nil, err
 	}
-	c.cur = r
 	go r.loop()
-	return nil
+	return r, nil
 }
 
 // Stop stops intake, waits (bounded by ctx) for in-flight handler calls,
 // commits what was processed, and leaves the group.
-func (c *consumer) Stop(ctx context.Context) error {
-	if err := c.lock(ctx); err != nil {
-		return fmt.Errorf("kafka: stop consumer %s: %w", c.spec.Binding, err)
-	}
-	defer c.unlock()
-	r := c.cur
-	if r == nil {
-		return nil
-	}
-	c.cur = nil
-	err := r.stop(ctx)
-	c.closeDLQ(ctx)
-	if err != nil {
-		return c.bd.wrap(err, "kafka: stop consumer %s", c.spec.Binding)
-	}
-	return nil
-}
+func (c *consumer) Stop(ctx context.Context) error { return c.life.Stop(ctx) }
 
 // Pause stops handing out messages (the group membership and assignment
 // stay) and waits, bounded by ctx, for in-flight handler calls.
-func (c *consumer) Pause(ctx context.Context) error {
-	if err := c.lock(ctx); err != nil {
-		return fmt.Errorf("kafka: pause consumer %s: %w", c.spec.Binding, err)
-	}
-	defer c.unlock()
-	if c.cur == nil {
-		return nil
-	}
-	if err := c.cur.pause(ctx); err != nil {
-		return fmt.Errorf("kafka: pause consumer %s: %w", c.spec.Binding, err)
-	}
-	return nil
-}
+func (c *consumer) Pause(ctx context.Context) error { return c.life.Pause(ctx) }
 
 // Resume undoes Pause.
-func (c *consumer) Resume(ctx context.Context) error {
-	if err := c.lock(ctx); err != nil {
-		return fmt.Errorf("kafka: resume consumer %s: %w", c.spec.Binding, err)
-	}
-	defer c.unlock()
-	if c.cur != nil {
-		c.cur.resume()
-	}
-	return nil
-}
+func (c *consumer) Resume(ctx context.Context) error { return c.life.Resume(ctx) }
+
+// close stops the consumer for good (its binder is closing).
+func (c *consumer) close(ctx context.Context) error { return c.life.Close(ctx) }
 
 // run is one Start..Stop of a consumer.
 type run struct {
@@ -189,6 +142,8 @@ type run struct {
 	slots   chan struct{} // concurrency
 	stopC   chan struct{} // closed by stop: wind down the generation
 	done    chan struct{} // closed when loop returned
+	endOnce sync.Once     // makes ended (see Done)
+	ended   chan struct{}
 
 	mu     sync.Mutex
 	paused bool
@@ -503,6 +458,46 @@ func (r *run) startOffset() int64 {
 	}
 	return kafkago.FirstOffset
 }
+
+// Stop implements [lifecycle.Run]: stop, then the dead-letter writer is
+// closed.
+func (r *run) Stop(ctx context.Context) error {
+	err := r.stop(ctx)
+	r.c.closeDLQ(ctx)
+	return err
+}
+
+// Done implements [lifecycle.Run]: closed once the run's loop returned
+// and no handler call of it is in flight — a handler that ignores its
+// cancelled context keeps the run from ending, so that the next Start
+// does not hand out messages beside it.
+func (r *run) Done() <-chan struct{} {
+	r.endOnce.Do(func() {
+		r.ended = make(chan struct{})
+		go func() {
+			<-r.done
+			r.mu.Lock()
+			for r.inflight > 0 { // nothing enters any more: Stop came
+				if r.idle == nil {
+					r.idle = make(chan struct{})
+				}
+				idle := r.idle
+				r.mu.Unlock()
+				<-idle
+				r.mu.Lock()
+			}
+			r.mu.Unlock()
+			close(r.ended)
+		}()
+	})
+	return r.ended
+}
+
+// Pause implements [lifecycle.Run].
+func (r *run) Pause(ctx context.Context) error { return r.pause(ctx) }
+
+// Resume implements [lifecycle.Run].
+func (r *run) Resume() { r.resume() }
 
 // stop winds the run down: intake stops, in-flight handler calls finish
 // (their context is cancelled when ctx ends: they Nak), processed offsets

@@ -41,10 +41,12 @@ func TestStopCommitsWhatFinishesBesideAStuckHandler(t *testing.T) {
 	writeToPart(t, c, topic, 0, "stuck")
 	writeToPart(t, c, topic, 1, "slow")
 	testEnd := make(chan struct{})
-	t.Cleanup(func() { close(testEnd) })
 	stuckIn, slowIn, release := make(chan struct{}), make(chan struct{}), make(chan struct{})
 	rec := &logRecorder{}
 	b := newKeyOrderBinder(t, c, rec.logger())
+	// Before the binder's Close (cleanups run last first): Close waits
+	// for the stuck handler's run to end.
+	t.Cleanup(func() { close(testEnd) })
 	spec := consumerSpec(topic, "g", func(_ context.Context, m stream.Envelope) error {
 		switch {
 		case bytes.Equal(m.Payload, []byte("stuck")):
