@@ -93,6 +93,17 @@ func (l *Lifecycle) lock(ctx context.Context, op string) error {
 
 func (l *Lifecycle) unlock() { <-l.sem }
 
+// finished reports whether r has finished, without waiting: checked before
+// a select against ctx, which with ctx ended would choose at random.
+func finished(r Run) bool {
+	select {
+	case <-r.Done():
+		return true
+	default:
+		return false
+	}
+}
+
 // Start starts a run with start unless the binding is started already. It
 // fails with [stream.ErrClosed] after Close. start is called with the lock
 // held; when it fails, the binding stays stopped.
@@ -107,7 +118,7 @@ func (l *Lifecycle) Start(ctx context.Context, start func(context.Context) (Run,
 	if l.cur != nil {
 		return nil
 	}
-	if p := l.last; p != nil {
+	if p := l.last; p != nil && !finished(p) {
 		select {
 		case <-p.Done():
 		case <-ctx.Done():
@@ -142,10 +153,8 @@ func (l *Lifecycle) stopLocked(ctx context.Context) error {
 		if p == nil {
 			return nil
 		}
-		select {
-		case <-p.Done(): // first: with ctx ended, select would choose at random
+		if finished(p) {
 			return nil
-		default:
 		}
 		select {
 		case <-p.Done():
