@@ -381,7 +381,13 @@ type run struct {
 	lastSeq atomic.Uint64 // highest stream sequence received
 	created atomic.Int64  // creation time of the stream consumed (unix nanoseconds)
 
-	advisories *natsgo.Subscription // max-deliveries advisories, or nil
+	// advisories is the subscription to max-deliveries advisories, or
+	// nil; advStopped: Stop ended it, none is made again. Under advMu: a
+	// max-deliver set on the server while the run goes on (adopt) starts
+	// the watch as well.
+	advMu      sync.Mutex
+	advisories *natsgo.Subscription
+	advStopped bool
 
 	// Concurrency 1 without batches, the callback hands messages to the
 	// run's worker (work), which calls the pool (Inline) itself: workDone
@@ -1256,6 +1262,11 @@ func (r *run) adopt(cfg jetstream.ConsumerConfig) {
 	if md := int64(cfg.MaxDeliver); md != c.maxDeliver() {
 		c.log.Info("nats: the durable consumer's max-deliver changed on the server; following it", "consumer", cfg.Durable, "max-deliver", md, "was", c.maxDeliver())
 		c.timing.maxDeliver.Store(md)
+		if c.dlq && md > 0 {
+			// Started without one: a last delivery that lapses is known
+			// only by its advisory.
+			r.watchMaxDeliveries()
+		}
 	}
 	r.setAckWait(c.serverAckWait(cfg), false)
 }
@@ -1349,9 +1360,12 @@ func (r *run) Resume() {
 // the handler calls in flight, and deletes an ephemeral consumer.
 func (r *run) Stop(ctx context.Context) error {
 	r.intakeCancel()
+	r.advMu.Lock()
+	r.advStopped = true
 	if r.advisories != nil {
 		_ = r.advisories.Unsubscribe()
 	}
+	r.advMu.Unlock()
 	// The announcements of a lowered ack-wait (watchNotices) are followed
 	// until the handler calls in flight have returned: see watchConsumer.
 	var errs []error
@@ -1594,6 +1608,12 @@ type consumers = binding.Group[*consumer]
 // Naks on the last delivery are dead-lettered all the same (settle).
 func (r *run) watchMaxDeliveries() {
 	c := r.c
+	r.advMu.Lock()
+	watching := r.advisories != nil || r.advStopped
+	r.advMu.Unlock()
+	if watching {
+		return
+	}
 	subj := "$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES." + c.ref.name + "." + c.cfg.Durable
 	sub, err := c.conn.nc.QueueSubscribe(subj, "streambind-max-deliver", func(m *natsgo.Msg) { r.maxDelivered(m.Data) })
 	if err == nil {
@@ -1605,6 +1625,12 @@ func (r *run) watchMaxDeliveries() {
 		if sub != nil {
 			_ = sub.Unsubscribe()
 		}
+		return
+	}
+	r.advMu.Lock()
+	defer r.advMu.Unlock()
+	if r.advisories != nil || r.advStopped { // a concurrent call, or Stop, came first
+		_ = sub.Unsubscribe()
 		return
 	}
 	r.advisories = sub

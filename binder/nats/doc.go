@@ -185,8 +185,10 @@
 // by one member of the group, in a queue group) makes a member read the
 // message by its sequence and dead-letter it without handling it (needs
 // dlq and permission to subscribe the advisory; without it a WARN line
-// says so). With the default -1 that never happens, as on the other
-// binders, where a Nak'ed message comes back until it succeeds; set
+// says so; a member that started while the durable had none watches it
+// from when it reads a max-deliver set on the server). With the default
+// -1 that never happens, as on the other binders, where a Nak'ed message
+// comes back until it succeeds; set
 // max-deliver only to bound a crash loop (a message whose handling kills
 // the process) — and mind that here, unlike on Redis, Naks count.
 // While a message is held — waiting for its turn behind others of its key,
