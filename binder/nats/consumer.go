@@ -1214,8 +1214,11 @@ func (r *run) watchNotices() {
 func (r *run) ackWaitNotice(m *natsgo.Msg) {
 	c := r.c
 	d, err := time.ParseDuration(string(m.Data))
-	if err != nil || d <= 0 {
-		c.log.Debug("nats: unreadable ack-wait announcement", "data", string(m.Data))
+	if err != nil || d < time.Second {
+		// Below the least ack-wait a binding has (see parseConsumer):
+		// no bind announced it, and taking it would have every message
+		// received taken for lapsed until announceHold passed.
+		c.log.Debug("nats: ack-wait announcement ignored: unreadable, or below 1s", "data", string(m.Data))
 		return
 	}
 	if d < c.ackWait() {
