@@ -170,25 +170,24 @@ func (bd *Binder) newConsumer(ctx context.Context, client *goredis.Client, spec 
 }
 
 // warnAbandonedGroups logs a WARN for each other consumer group on keys
-// that has entries pending or not yet read and no consumer that read
-// within claim-min-idle (the binder's own rule for a member that is gone;
-// the consumer a stopping binding parks its entries under does not
-// count): most likely the group of an earlier deployment under another
-// name (g1 renamed g2). Nothing reads its entries again, and the trimmer
-// (trim-acked) keeps them for it, while the new group starts per
-// start-offset; without a word, only the trimmer's "far behind" WARN
-// hinted at it, if ever. Groups with an active consumer (other services)
-// are left alone. Best effort: a failed look-up is logged at DEBUG.
+// that has entries pending or not yet read and no consumer (the one a
+// stopping binding parks its entries under does not count; a stopping
+// binding leaves the group): most likely the group of an earlier
+// deployment under another name (g1 renamed g2). Nothing reads its
+// entries again, and the trimmer (trim-acked) keeps them for it, while
+// the new group starts per start-offset; without a word, only the
+// trimmer's "far behind" WARN hinted at it, if ever. A group with a
+// consumer is left alone however long that consumer has been idle: a
+// paused binding, or one whose handler slots are all busy, reads nothing
+// for as long, and its keeper refreshes its idle time only every
+// claim-min-idle/3 of its own, which this binding does not know. Best
+// effort: a failed look-up is logged at DEBUG.
 func (c *consumer) warnAbandonedGroups(ctx context.Context, keys []string) {
 	type found struct {
 		streams      []string
 		pending, lag int64
-		idle         time.Duration
 		lagUnknown   bool
 	}
-	// A live reader's idle time stays below blockFor; claim-min-idle may be
-	// set shorter than that.
-	threshold := max(c.cs.claimMinIdle, 2*blockFor)
 	groups := map[string]*found{}
 	var order []string
 	for _, k := range keys {
@@ -216,33 +215,22 @@ func (c *consumer) warnAbandonedGroups(ctx context.Context, keys []string) {
 			if !behind {
 				continue
 			}
-			idle := time.Duration(-1) // no consumer
-			if g.Consumers > 0 {
+			switch {
+			case g.Consumers > 1:
+				continue // one at least is not the parking consumer
+			case g.Consumers == 1:
 				cs, err := c.client.XInfoConsumers(ctx, k, g.Name).Result()
 				if err != nil {
 					c.log.Debug("redis: looking for abandoned consumer groups failed", "stream", k, "group", g.Name, "error", c.bd.logErr(err))
 					continue
 				}
-				active := false
-				for _, x := range cs {
-					if x.Name == ReleasedConsumer {
-						continue
-					}
-					if x.Idle < threshold {
-						active = true
-						break
-					}
-					if idle < 0 || x.Idle < idle {
-						idle = x.Idle
-					}
-				}
-				if active {
+				if len(cs) != 1 || cs[0].Name != ReleasedConsumer {
 					continue
 				}
 			}
 			f := groups[g.Name]
 			if f == nil {
-				f = &found{idle: idle}
+				f = &found{}
 				groups[g.Name] = f
 				order = append(order, g.Name)
 			}
@@ -252,9 +240,6 @@ func (c *consumer) warnAbandonedGroups(ctx context.Context, keys []string) {
 				f.lag += g.Lag
 			}
 			f.lagUnknown = f.lagUnknown || g.Lag < 0
-			if idle >= 0 && (f.idle < 0 || idle < f.idle) {
-				f.idle = idle
-			}
 		}
 	}
 	for _, name := range order {
@@ -263,11 +248,7 @@ func (c *consumer) warnAbandonedGroups(ctx context.Context, keys []string) {
 		if f.lagUnknown {
 			attrs = append(attrs, "lag-unknown", true)
 		}
-		if f.idle >= 0 {
-			attrs = append(attrs, "consumers-idle", f.idle.Round(time.Second))
-		} else {
-			attrs = append(attrs, "readers", 0)
-		}
+		attrs = append(attrs, "readers", 0)
 		attrs = append(attrs, "delete-with", "XGROUP DESTROY "+f.streams[0]+" "+name+" (on each stream)")
 		c.log.Warn("redis: another consumer group of the destination has unread or pending entries and no consumer reading; "+
 			"they stay unread (a renamed group's?): if no service reads it any more, delete the group", attrs...)

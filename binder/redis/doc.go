@@ -92,10 +92,12 @@
 // entry (start-offset earliest, the default, as Kafka's named groups), or
 // from new entries only (latest). The bind logs a WARN for each other
 // group of those streams with pending or unread entries and no consumer
-// that read within claim-min-idle (at least 4s): most likely an earlier
+// (a stopping binding leaves its group; the parking consumer
+// streambind-released does not count): most likely an earlier
 // deployment's group under another name, whose entries nothing reads again
-// (delete it with XGROUP DESTROY); groups with a consumer reading (other
-// services) are not named. Each consumer binding reads on a
+// (delete it with XGROUP DESTROY); groups with a consumer, however long
+// idle (another service's, paused or with every handler slot busy), are
+// not named. Each consumer binding reads on a
 // connection of its own (a blocking read must not hold one of the shared
 // pool's): XREADGROUP ... > with COUNT up to prefetch minus what it holds,
 // waiting up to 2s; Stop and Pause end the wait at once with CLIENT
