@@ -1045,9 +1045,19 @@ func (bd *Binder) announceAckWait(ctx context.Context, c *connection, streamName
 		return 0
 	}
 	defer func() { _ = sub.Unsubscribe() }()
-	if err := c.nc.PublishRequest(ackWaitSubject(streamName, durable), inbox, []byte(d.String())); err != nil {
+	subj := ackWaitSubject(streamName, durable)
+	if err := c.nc.PublishRequest(subj, inbox, []byte(d.String())); err != nil {
 		bd.log.Debug("nats: cannot announce the lowered ack-wait", "consumer", durable, "error", bd.logErr(err))
 		return 0
+	}
+	// A publish the server refuses (no permission for the subject) gets
+	// no answer at all, not even no-responders: its error comes before
+	// the flush's PONG, and nothing is waited for then.
+	if err := c.nc.FlushTimeout(announceWait); err == nil {
+		if le := c.nc.LastError(); errors.Is(le, natsgo.ErrPermissionViolation) && strings.Contains(le.Error(), `"`+subj+`"`) {
+			bd.log.Debug("nats: no permission to announce the lowered ack-wait; running members read it from the server", "consumer", durable, "error", bd.logErr(le))
+			return 0
+		}
 	}
 	all := time.NewTimer(announceWait)
 	defer all.Stop()

@@ -87,8 +87,9 @@
 // _STREAMBIND.ACKWAIT.<stream>.<durable>, and each running member
 // acknowledges everything it holds in progress, keeps it at the new pace
 // from then on, and replies; the bind waits for the replies (250ms after
-// the last one, 2s at most; at once when no member listens) before it
-// updates the durable, and its WARN counts them (members-told). A raised
+// the last one, 2s at most; at once when no member listens or the
+// subject is not permitted) before it updates the durable, and its WARN
+// counts them (members-told). A raised
 // ack-wait is followed within 5s (meanwhile the members keep messages
 // more often than needed). Without permission for that subject, what a
 // member holds longer than the new ack-wait goes to another member at the
