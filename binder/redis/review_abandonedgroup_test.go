@@ -113,3 +113,31 @@ func TestReviewLiveGroupNotAbandoned(t *testing.T) {
 		})
 	}
 }
+
+// TestReviewNoXinfoPermissionBinds: an ACL user that may not run XINFO
+// still binds a named group (the abandoned-group look-up is best effort).
+func TestReviewNoXinfoPermissionBinds(t *testing.T) {
+	s := redistest.StartServer(t,
+		"--user", "default", "off",
+		"--user", "app", "on", ">"+appPassword, "resetkeys", "~sb:*", "resetchannels", "-@all",
+		"+@stream", "-xinfo", "+ping", "+hello", "+auth", "+client|setname", "+client|id", "+client|unblock",
+		"+eval", "+evalsha", "+zadd", "+zscore",
+	)
+	b := newBinder(t, map[string]any{"address": s.Addr(), "username": "app", "password": appPassword, "key-prefix": "sb:"})
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for _, g := range []string{"g1", "g2"} {
+		c, err := b.BindConsumer(ctx, stream.ConsumerSpec{Binding: g + "-in-0", Destination: "noxinfo", Group: g,
+			ContentType: stream.DefaultContentType, Handler: func(context.Context, stream.Envelope) error { return nil },
+			Consumer: stream.ConsumerConfig{Concurrency: 1, MaxAttempts: 1, InstanceCount: 1}})
+		if err != nil {
+			t.Fatalf("bind %s without XINFO permission: %v", g, err)
+		}
+		if err := c.Start(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if err := c.Stop(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
