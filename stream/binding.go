@@ -116,6 +116,13 @@ func (b *Binding) setState(s State) {
 // than a mutex so that waiting for it honours ctx: a Stop waiting for
 // in-flight handlers must not hold up a shutdown whose own ctx has ended.
 func (b *Binding) lockOps(ctx context.Context, op string) error {
+	// A free lock first: with ctx ended, select would choose at random and
+	// report "another state change is in progress" when none is.
+	select {
+	case b.ops <- struct{}{}:
+		return nil
+	default:
+	}
 	select {
 	case b.ops <- struct{}{}:
 		return nil
@@ -141,6 +148,9 @@ func (b *Binding) Start(ctx context.Context) error {
 		return err
 	}
 	defer b.unlockOps()
+	if err := ctx.Err(); err != nil { // the lock was free; nothing to start for
+		return fmt.Errorf("binding %s: start: %w", b.name, err)
+	}
 	switch b.State() {
 	case StateStarted:
 		return nil
