@@ -18,7 +18,8 @@
 //   - a call whose context has ended still takes a free lock (a Close
 //     with the expired context of a shutdown closes the binding);
 //   - Close marks the binding closed and stops it; it may be called more
-//     than once.
+//     than once. Start fails after a Close began, even one that could not
+//     take the lock before its context ended.
 //
 // Every error is passed through the binding's wrap function with the
 // operation's name ("start", "stop", "pause", "resume", "close").
@@ -29,6 +30,7 @@ package lifecycle
 import (
 	"context"
 	"fmt"
+	"sync/atomic"
 
 	"github.com/streambind/streambind/stream"
 )
@@ -61,8 +63,14 @@ type Lifecycle struct {
 	cur    Run           // the started run, or nil
 	last   Run           // the run started last, or nil
 	closed bool
-	wrap   func(op string, err error) error
-	busy   string
+	// closing is set by Close before it takes the lock: a Close that
+	// cannot take it before its context ends (a Start holds it, waiting
+	// for the previous run) still refuses every later Start — the binder
+	// forgets its consumers when it closes, and a run started then would
+	// never be stopped.
+	closing atomic.Bool
+	wrap    func(op string, err error) error
+	busy    string
 }
 
 // New returns the lifecycle of a stopped binding. wrap gives an error of
@@ -112,7 +120,7 @@ func (l *Lifecycle) Start(ctx context.Context, start func(context.Context) (Run,
 		return err
 	}
 	defer l.unlock()
-	if l.closed {
+	if l.closed || l.closing.Load() {
 		return l.wrap("start", stream.ErrClosed)
 	}
 	if l.cur != nil {
@@ -123,6 +131,9 @@ func (l *Lifecycle) Start(ctx context.Context, start func(context.Context) (Run,
 		case <-p.Done():
 		case <-ctx.Done():
 			return l.wrap("start", fmt.Errorf("%s: %w", l.busy, ctx.Err()))
+		}
+		if l.closing.Load() { // a Close came while it waited
+			return l.wrap("start", stream.ErrClosed)
 		}
 	}
 	r, err := start(ctx)
@@ -210,6 +221,7 @@ func (l *Lifecycle) Close(ctx context.Context) error { return l.CloseThen(ctx, n
 // run returned: it undoes the binding's set-up (leaves a group) once, and
 // never while a Start that holds the lock uses it.
 func (l *Lifecycle) CloseThen(ctx context.Context, release func()) error {
+	l.closing.Store(true)
 	if err := l.lock(ctx, "close"); err != nil {
 		return err
 	}
