@@ -939,6 +939,13 @@ func (bd *Binder) updateRefused(err error, streamName string, prev, cfg jetstrea
 	if d := consumerDiffs(prev, cfg); len(d) > 0 {
 		changed = " (the update changed: " + strings.Join(d, "; ") + ")"
 	}
+	if len(fixed) == 0 && !strings.Contains(strings.ToLower(err.Error()), "can not be updated") {
+		// Refused for another reason (a limit of the account or the
+		// server, a value out of range): deleting the durable would not
+		// help — making it again is refused alike — and loses its
+		// position; the server's reason says what to change.
+		return bd.wrap(err, "nats: JetStream refused to update the group's durable consumer %s on stream %s%s", cfg.Durable, streamName, changed)
+	}
 	return bd.wrap(err, "nats: JetStream refused to update the group's durable consumer %s on stream %s%s: it keeps what it was made with, %s; delete it (nats consumer rm %s %s: its position and unacknowledged messages go with it) or bind the group under another name",
 		cfg.Durable, streamName, changed, what, streamName, cfg.Durable)
 }

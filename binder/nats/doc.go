@@ -116,7 +116,10 @@
 // them and their pending messages while they exist. An update that
 // JetStream refuses (a durable made by hand with ack policy all, or a push
 // consumer) fails the bind with an error naming the binding, the durable,
-// the setting it keeps and what the update would have changed.
+// the setting it keeps and what the update would have changed, and says
+// to delete the durable; one refused for another reason (a limit of the
+// account, as max-ack-pending) gives the server's reason, and no such
+// advice: the durable would be refused alike when made again.
 //
 // # Producer
 //
