@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"os"
 	"time"
 
 	kafkago "github.com/segmentio/kafka-go"
@@ -124,18 +125,23 @@ func (w *partWorker) readConn(ctx context.Context, conn *kafkago.Conn, offset in
 	// A read blocked on the connection ends when wctx does.
 	stop := context.AfterFunc(ctx, func() { _ = conn.Close() })
 	defer stop()
-	// MaxWait is left to kafka-go, which derives the broker's wait from
-	// the read deadline less a round trip (as its Reader does): the same
-	// value for both would race the broker's empty answer with the
-	// deadline.
-	cfg := kafkago.ReadBatchConfig{MinBytes: c.cs.minBytes, MaxBytes: c.cs.maxBytes, IsolationLevel: c.cs.isolation}
+	// The broker is asked to wait max-wait exactly (MaxWait set: kafka-go
+	// sends it as is), and its answer is awaited max-wait plus the
+	// request timeout (fetchReadTimeout): an empty answer that comes late,
+	// from a far or busy broker, is an idle fetch like any other.
+	cfg := kafkago.ReadBatchConfig{MinBytes: c.cs.minBytes, MaxBytes: c.cs.maxBytes, IsolationLevel: c.cs.isolation,
+		MaxWait: c.cs.maxWait}
+	readTimeout := fetchReadTimeout(c.cs.maxWait, c.cs.groupTimeout)
 	errcount := 0
 	for {
 		if errcount > 0 && !sleepUntil(fetchBackoff(errcount), ctx.Done()) {
 			return offset, false
 		}
-		_ = conn.SetReadDeadline(time.Now().Add(c.cs.maxWait))
+		_ = conn.SetReadDeadline(time.Now().Add(readTimeout))
 		batch := conn.ReadBatchWith(cfg)
+		if batch.Err() == nil {
+			w.fetchAnswered(batch.HighWaterMark())
+		}
 		// A deadline for the next records of the response, renewed every
 		// fetchDeadlineEvery records (a large response on a slow link
 		// keeps going) and after the worker made the reader wait, rather
@@ -175,11 +181,33 @@ func (w *partWorker) readConn(ctx context.Context, conn *kafkago.Conn, offset in
 			// the log's offsets on a new one and decides (outOfRange).
 			w.log.Debug("kafka: fetch out of range; reconnecting", "offset", offset)
 			return offset, true
+		case errors.Is(err, os.ErrDeadlineExceeded):
+			// No answer within max-wait plus the request timeout: the
+			// broker or the path to it is gone (kafka-go closed the
+			// connection). Rare enough to say so.
+			w.log.Warn("kafka: fetch got no answer in time; reconnecting", "offset", offset, "timeout", readTimeout, "error", c.bd.logErr(err))
+			return offset, true
 		default:
 			w.log.Debug("kafka: fetch failed; reconnecting", "offset", offset, "error", c.bd.logErr(err))
 			return offset, true
 		}
 	}
+}
+
+// fetchReadTimeout is how long a fetch's answer is awaited: the broker's
+// wait (maxWait, fetch.max.wait.ms) plus a round trip bounded by the
+// request timeout (request.timeout.ms; default dial-timeout, 10s), as the
+// Java client bounds a fetch by request.timeout.ms (30s, its max wait
+// 500ms) and kafka-go's Reader keeps 1s of its 10s MaxWait for the round
+// trip. The read deadline used to be max-wait itself, of which kafka-go
+// keeps only a quarter for the round trip under 1s: every empty answer
+// more than 62ms late (250ms max-wait) was an i/o timeout, and the
+// partition reconnected — a metadata request, a connection, two
+// ListOffsets — several times a second while idle. A broker that does not
+// answer at all is still found out within this time (the connection is
+// closed and dialled again).
+func fetchReadTimeout(maxWait, requestTimeout time.Duration) time.Duration {
+	return maxWait + requestTimeout
 }
 
 // outOfRange returns where the fetcher positions a connection for offset,

@@ -3,6 +3,7 @@ package kafka
 import (
 	"context"
 	"sync/atomic"
+	"time"
 
 	kafkago "github.com/segmentio/kafka-go"
 
@@ -12,8 +13,11 @@ import (
 // Lag reports, for every partition assigned to the consumer, how many
 // messages lie between its position — the offset after the last message
 // it finished, which is what it commits — and the end of the partition.
-// The end offsets are asked of the cluster every lag-interval (and
-// raised by the high-water mark of each fetched message), whether or not
+// The end offset is the high-water mark of the partition's last fetch
+// answer (an empty one too: an idle partition's fetch is answered every
+// max-wait); a partition whose fetcher gave none within lag-interval
+// plus max-wait — it waits for its handler, or for its broker — has its
+// end offset asked of the cluster every lag-interval, whether or not
 // messages are handled, so a partition whose handler is stuck shows its
 // real lag. Lag itself does no I/O; a partition is left out until its end
 // offset is first known. It implements [stream.LagReporter].
@@ -40,6 +44,8 @@ type lagState struct {
 	// first is the partition's first offset, for a worker that started
 	// at the earliest offset and has fetched nothing yet.
 	first atomic.Int64
+	// answered is when a fetch answer last gave end (UnixNano; 0: never).
+	answered atomic.Int64
 }
 
 func (w *partWorker) initLag() {
@@ -58,6 +64,13 @@ func (w *partWorker) fetched(m *kafkago.Message) {
 		w.ls.pos.CompareAndSwap(-1, m.Offset)
 	}
 	storeMax(&w.ls.end, m.HighWaterMark)
+}
+
+// fetchAnswered notes the high-water mark of a fetch answer, which
+// keeps the end offset current without asking the cluster (refreshLag).
+func (w *partWorker) fetchAnswered(hwm int64) {
+	storeMax(&w.ls.end, hwm)
+	w.ls.answered.Store(time.Now().UnixNano())
 }
 
 // finished notes that everything before offset next was handled.
@@ -80,41 +93,61 @@ func (w *partWorker) currentLag() (int64, bool) {
 	return max(end-pos, 0), true
 }
 
-// refreshLag asks the cluster for the first and end offsets of the
-// generation's partitions every lag-interval until ctx ends.
+// refreshLag asks the cluster, every lag-interval until ctx ends, for the
+// end offsets of the generation's partitions whose fetcher gave none
+// within lag-interval plus max-wait (fetchAnswered), and the first offsets of those that
+// start at the earliest offset and have fetched nothing yet. An idle
+// consumer, whose fetches are answered every max-wait, asks nothing:
+// kafka-go sends a ListOffsets request per partition and offset asked
+// (listoffsets.Request.Split), two per partition, which with many
+// partitions was most of an idle consumer's requests.
 func (r *run) refreshLag(ctx context.Context, ws []*partWorker) {
 	if len(ws) == 0 {
 		return
 	}
 	bd := r.c.bd
-	req := map[string][]kafkago.OffsetRequest{}
-	for _, w := range ws {
-		req[w.topic] = append(req[w.topic], kafkago.FirstOffsetOf(w.part), kafkago.LastOffsetOf(w.part))
-	}
 	for {
-		lctx, cancel := context.WithTimeout(ctx, bd.st.healthTimeout)
-		res, err := bd.admin.ListOffsets(lctx, &kafkago.ListOffsetsRequest{Topics: req})
-		cancel()
-		if err != nil {
-			if ctx.Err() != nil {
-				return
+		req := map[string][]kafkago.OffsetRequest{}
+		// An idle fetch is answered every max-wait.
+		stale := time.Now().Add(-bd.st.lagInterval - r.c.cs.maxWait).UnixNano()
+		for _, w := range ws {
+			if w.ls.answered.Load() < stale {
+				req[w.topic] = append(req[w.topic], kafkago.LastOffsetOf(w.part))
 			}
-			r.c.log.Debug("kafka: reading end offsets for the lag failed", "error", bd.logErr(err))
-		} else {
-			for _, w := range ws {
-				for _, po := range res.Topics[w.topic] {
-					if po.Partition != w.part || po.Error != nil {
-						continue
-					}
-					if po.FirstOffset >= 0 {
-						w.ls.first.Store(po.FirstOffset)
-					}
-					storeMax(&w.ls.end, po.LastOffset)
-				}
+			if w.offset == kafkago.FirstOffset && w.ls.pos.Load() < 0 && w.ls.first.Load() < 0 {
+				req[w.topic] = append(req[w.topic], kafkago.FirstOffsetOf(w.part))
 			}
+		}
+		if len(req) > 0 {
+			r.askLag(ctx, ws, req)
 		}
 		if !sleepUntil(bd.st.lagInterval, ctx.Done()) {
 			return
+		}
+	}
+}
+
+// askLag asks the cluster for the offsets req names and notes them.
+func (r *run) askLag(ctx context.Context, ws []*partWorker, req map[string][]kafkago.OffsetRequest) {
+	bd := r.c.bd
+	lctx, cancel := context.WithTimeout(ctx, bd.st.healthTimeout)
+	res, err := bd.admin.ListOffsets(lctx, &kafkago.ListOffsetsRequest{Topics: req})
+	cancel()
+	if err != nil {
+		if ctx.Err() == nil {
+			r.c.log.Debug("kafka: reading end offsets for the lag failed", "error", bd.logErr(err))
+		}
+		return
+	}
+	for _, w := range ws {
+		for _, po := range res.Topics[w.topic] {
+			if po.Partition != w.part || po.Error != nil {
+				continue
+			}
+			if po.FirstOffset >= 0 {
+				w.ls.first.Store(po.FirstOffset)
+			}
+			storeMax(&w.ls.end, po.LastOffset)
 		}
 	}
 }
