@@ -28,6 +28,9 @@ type Binder struct {
 
 	mu       sync.Mutex
 	bindings binding.Registry[*consumer, *producer] // guarded by mu
+	// closedCons are the consumers the first Close stopped: a later Close
+	// waits for their last runs, as a repeated Stop does.
+	closedCons []*consumer // guarded by mu
 	client   *goredis.Client                        // made by the first bind
 	streams  map[string]bool                        // keys the trimmer looks after; true: a dead-letter stream
 
@@ -445,25 +448,33 @@ func (bd *Binder) BindConsumer(ctx context.Context, spec stream.ConsumerSpec) (s
 // Close stops the binder's consumers (settling what they hold and giving
 // back to their group what they did not handle), closes its producers
 // (waiting for their sends) and the connections, bounded by ctx. It is
-// idempotent.
+// idempotent: a Close after one that ran out of time waits (bounded by
+// ctx) for what that one left running — the consumers' runs, the health
+// probe and the trimmer — so that a Close that returns nil means nothing
+// of the binder runs any more.
 func (bd *Binder) Close(ctx context.Context) error {
 	bd.mu.Lock()
 	cs, ps, first := bd.bindings.Close()
 	if !first {
+		cs = bd.closedCons
 		bd.mu.Unlock()
+		errs := binding.CloseAll(ctx, cs, (*consumer).close, []*producer(nil), (*producer).Close)
+		if err := bd.waitBackground(ctx); err != nil {
+			errs = append(errs, err)
+		}
+		if len(errs) > 0 {
+			return bd.wrap(errors.Join(errs...), "redis: close binder %q", bd.name)
+		}
 		return nil
 	}
+	bd.closedCons = cs
 	client := bd.client
 	bd.mu.Unlock()
 
 	errs := binding.CloseAll(ctx, cs, (*consumer).close, ps, (*producer).Close)
 	bd.bgCancel()
-	done := make(chan struct{})
-	go func() { bd.bgWG.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-ctx.Done():
-		errs = append(errs, fmt.Errorf("health probe and trimmer still running: %w", ctx.Err()))
+	if err := bd.waitBackground(ctx); err != nil {
+		errs = append(errs, err)
 	}
 	if client != nil {
 		if err := client.Close(); err != nil && !errors.Is(err, goredis.ErrClosed) {
@@ -474,6 +485,24 @@ func (bd *Binder) Close(ctx context.Context) error {
 		return bd.wrap(errors.Join(errs...), "redis: close binder %q", bd.name)
 	}
 	return nil
+}
+
+// waitBackground waits, bounded by ctx, for the health probe and the
+// trimmer (cancelled by Close) to end.
+func (bd *Binder) waitBackground(ctx context.Context) error {
+	done := make(chan struct{})
+	go func() { bd.bgWG.Wait(); close(done) }()
+	select {
+	case <-done:
+		return nil
+	default:
+	}
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("health probe and trimmer still running: %w", ctx.Err())
+	}
 }
 
 func (bd *Binder) forgetProducer(p *producer) {
