@@ -1213,6 +1213,13 @@ func (r *run) watchNotices() {
 // member is ready.
 func (r *run) ackWaitNotice(m *natsgo.Msg) {
 	c := r.c
+	if r.ended() {
+		// Its subscription outlives it a moment (see watchConsumer), and
+		// the next run's may be there already: that one takes it and
+		// replies; taken here it would retime only this run's keeper,
+		// and the next run would find the ack-wait unchanged.
+		return
+	}
 	d, err := time.ParseDuration(string(m.Data))
 	if err != nil || d < time.Second {
 		// Below the least ack-wait a binding has (see parseConsumer):
@@ -1254,8 +1261,22 @@ func (r *run) watchConsumer() {
 		if err != nil {
 			continue // gone or unreachable: intake's reopen sees to it
 		}
+		if r.ended() {
+			return // the next run follows it (see ackWaitNotice)
+		}
 		r.ackFloor(info)
 		r.adopt(info.Config)
+	}
+}
+
+// ended reports whether the run's handler calls have all returned: a
+// next run may have started.
+func (r *run) ended() bool {
+	select {
+	case <-r.pool.Done():
+		return true
+	default:
+		return false
 	}
 }
 
