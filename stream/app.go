@@ -117,9 +117,13 @@ type binderInstance struct {
 	binder    Binder
 	// startupTimeout: stream.binders.<name>.startup-timeout, defaulted.
 	startupTimeout time.Duration
-	// startupDeadline is startupTimeout after the binder's first bind
-	// attempt: the timeout bounds the binder's start-up, not each binding's.
-	startupDeadline time.Time
+	// unavailable is how long the binder's failed bind attempts and the
+	// waits after them took so far, over all its bindings (start-up binds
+	// one binding at a time): startupTimeout bounds it, so that a broker
+	// that is down fails start-up after startupTimeout however many
+	// bindings wait, and a slow but working one is not failed however long
+	// its many binds take.
+	unavailable time.Duration
 }
 
 // NewApp validates cfg against the catalog and the registered binder types
@@ -1546,41 +1550,50 @@ func (a *App) start(ctx, supCtx, sendCtx context.Context, suppliers *sync.WaitGr
 }
 
 // bindRetrying calls bind until it succeeds, fails with an error other than
-// [ErrUnavailable], or the binder's startup-timeout (measured from the
-// binder's first bind attempt, whichever binding made it) or ctx ends; each
-// attempt gets the time that is left.
-// Retries back off from 100ms to 5s and are logged at WARN, since
-// readiness is 503 meanwhile.
+// [ErrUnavailable], or ctx ends, or the binder has been unavailable for its
+// startup-timeout: the time its failed attempts and the waits after them
+// took, summed over its bindings (binderInstance.unavailable). Each attempt
+// gets the time that is left of it; an attempt that succeeds costs nothing.
+// Retries back off from 100ms to 5s and are logged at WARN, since readiness
+// is 503 meanwhile.
 func (a *App) bindRetrying(ctx context.Context, bi *binderInstance, what string, bind func(context.Context) error) error {
-	parent := ctx
-	if bi.startupTimeout > 0 {
-		if bi.startupDeadline.IsZero() { // start-up binds one binding at a time
-			bi.startupDeadline = time.Now().Add(bi.startupTimeout)
-		}
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithDeadline(ctx, bi.startupDeadline)
-		defer cancel()
-	}
+	bounded := bi.startupTimeout > 0
 	timedOut := func(err error) error {
 		return &StartupTimeoutError{Binder: bi.name, Timeout: bi.startupTimeout, Err: err}
 	}
 	policy := retryPolicy{initial: 100 * time.Millisecond, multiplier: 2, max: 5 * time.Second}
 	for attempt := 1; ; attempt++ {
-		err := bind(ctx)
-		switch {
-		case err == nil:
+		actx, cancel := ctx, context.CancelFunc(func() {})
+		if bounded {
+			actx, cancel = context.WithTimeout(ctx, bi.startupTimeout-bi.unavailable)
+		}
+		began := time.Now()
+		err := bind(actx)
+		cut := actx.Err() != nil && ctx.Err() == nil // by the startup-timeout
+		cancel()
+		if err == nil {
 			return nil
-		case ctx.Err() != nil && parent.Err() == nil:
+		}
+		bi.unavailable += time.Since(began)
+		switch {
+		case cut:
 			return timedOut(err)
 		case !errors.Is(err, ErrUnavailable):
 			return err
 		}
 		wait := policy.backOff(attempt)
+		if left := bi.startupTimeout - bi.unavailable; bounded && wait >= left {
+			if left <= 0 {
+				return timedOut(err)
+			}
+			wait = left
+		}
 		a.log.Warn("binder unavailable; retrying the bind", "binder", bi.name, "binding", what, "attempt", attempt, "retry_in", wait, "error", err)
 		if !sleepCtx(ctx, wait) {
-			if parent.Err() != nil {
-				return err
-			}
+			return err
+		}
+		bi.unavailable += wait
+		if bounded && bi.unavailable >= bi.startupTimeout {
 			return timedOut(err)
 		}
 	}

@@ -232,7 +232,9 @@ type BinderConfig struct {
 	// StartupTimeout bounds how long start-up waits for this binder's
 	// broker: a bind that fails with [ErrUnavailable] is retried with
 	// back-off (100ms doubling to 5s) while the app is "starting" and
-	// readiness answers 503, and start-up fails when the time is up.
+	// readiness answers 503, and start-up fails once the binder has been
+	// unavailable that long in all (failed attempts and the waits after
+	// them, summed over its bindings; binds that succeed do not count).
 	// Default 60s ([DefaultStartupTimeout]); a negative value waits for as
 	// long as the app's context lasts. The same rule holds for every
 	// binder type.
