@@ -333,6 +333,16 @@
 // that session while it is current; a late ack for a lost channel is
 // dropped (the broker redelivers the message: a duplicate, never a loss).
 //
+// The binder has two connections: one for its publishers and one for its
+// consumers, on which each consumer binding (each destination of it) runs
+// one channel whatever its concurrency, and each bind opens and closes one
+// more for its declarations. The broker's channel_max (2047 by default)
+// therefore bounds a binder to about 2,000 consumer bindings: the next one
+// fails its Start with 504 "channel id space exhausted", naming the
+// binding. A service that needs more declares a second binder of the same
+// broker (stream.binders.<name>) for some of its bindings, or raises the
+// broker's channel_max.
+//
 // Each connection (publisher, consumer) is dialled by the first bind that
 // needs it (see Start-up); once made, it is watched with NotifyClose and,
 // when lost, re-dialled with jittered exponential back-off
