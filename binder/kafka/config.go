@@ -50,7 +50,7 @@ const (
 	DefaultWriteTimeout = 10 * time.Second
 	DefaultSendAttempts = 10
 
-	DefaultMaxWait         = 250 * time.Millisecond
+	DefaultMaxWait         = 500 * time.Millisecond // the Java client's fetch.max.wait.ms
 	DefaultMaxBytes        = 10 << 20
 	DefaultQueueCapacity   = 256
 	DefaultConsumerBatch   = 500

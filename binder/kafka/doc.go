@@ -79,6 +79,25 @@
 // messages fetched while it was busy), hands the messages to the handler
 // one at a time in offset order, and marks the partition processed up to
 // the last one acknowledged.
+//
+// Each fetch asks the broker to wait up to max-wait (500ms, the Java
+// client's fetch.max.wait.ms) for records, and its answer is awaited
+// max-wait plus request.timeout.ms (by default dial-timeout, 10s): an
+// empty answer that comes late — a broker in another region, a busy host
+// — is an idle fetch like any other, while a broker that does not answer
+// at all is given up then (a WARN line) and the partition dialled again.
+//
+// That is a connection and a fetch loop per assigned partition: an idle
+// consumer of P partitions holds P connections (plus its group
+// coordinator's and the binder's shared ones) and sends P fetch requests
+// every max-wait, and the broker answers each — about 2 × P fetches a
+// second at the default, whatever the traffic. A process with many
+// partitions (many bindings × partitions, or high concurrency) should
+// raise max-wait, which adds no latency (a fetch is answered as soon as a
+// record arrives) but lowers the idle fetch rate in proportion. Fetching
+// all of a broker's partitions over one connection, as the Java client
+// does, would need a fetcher shared per broker; it is not done (see
+// docs/operations.md, Sizing a consumer with many partitions).
 // A committer commits the processed offsets of all partitions — coalesced,
 // one commit in flight at a time — and once more when the generation ends.
 //
@@ -429,11 +448,14 @@
 // Lag (stream.LagReporter, the consumer lag metric) is, for every
 // partition assigned to the consumer, the partition's end offset minus the
 // consumer's position (the offset after the last message it finished:
-// what it commits). The end offsets are asked of the cluster every
-// lag-interval (2s; each request bounded by health-timeout) whether or not
-// messages are handled, so a partition whose handler is stuck shows its
-// real lag; they are also raised by each fetched message's high-water
-// mark.
+// what it commits). The end offset is the high-water mark of the
+// partition's last fetch answer (an idle partition's empty answer too,
+// every max-wait); for a partition whose fetcher gave none within
+// lag-interval (2s) plus max-wait — its queue is full behind a stuck
+// handler, or its broker is slow — it is asked of the cluster every
+// lag-interval (each request bounded by health-timeout; kafka-go sends a
+// ListOffsets request per partition), so a partition whose handler is
+// stuck shows its real lag. An idle or flowing consumer asks nothing.
 //
 // # Provisioning
 //
@@ -530,7 +552,7 @@
 //	dlq-name: ""                   # default error.<destination>.<group>
 //	dlq-partitions: (none)         # partitions of a dead-letter topic this binding creates; default: the source topic's
 //	dlq-producer-properties: (none) # the dead-letter writer's producer properties: compression, send-attempts, write-timeout, configuration (acks ...)
-//	max-wait: 250ms                # longest fetch wait when there is no data
+//	max-wait: 500ms                # longest fetch wait when there is no data (fetch.max.wait.ms)
 //	max-bytes: 10485760            # largest fetch response (bytes, or a size: 16KB, 1MB; KB = 1024 bytes, as Spring reads it)
 //	queue-capacity: 256            # messages fetched ahead per partition
 //	batch-size: 500                # largest batch in batch mode
