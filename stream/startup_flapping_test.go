@@ -3,6 +3,7 @@ package stream_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -119,17 +120,20 @@ func TestStartupTimeoutCountsOnlyUnavailability(t *testing.T) {
 		if err != nil {
 			return nil, err
 		}
-		return slow{Binder: b, d: 60 * time.Millisecond}, nil
+		return slow{Binder: b, d: 25 * time.Millisecond}, nil
 	}
 	fns := stream.NewCatalog()
-	names := []string{"a", "b", "c", "d", "e", "f", "g", "h"}
+	var names []string
+	for i := range 24 {
+		names = append(names, fmt.Sprintf("c%d", i))
+	}
 	for _, n := range names {
 		stream.AddConsumer(fns, n, func(context.Context, string) error { return nil })
 	}
 	cfg := &stream.Config{
 		Function:      stream.FunctionConfig{Definition: strings.Join(names, ";")},
 		DefaultBinder: "far",
-		Binders:       map[string]stream.BinderConfig{"far": {Type: "far", StartupTimeout: 200 * time.Millisecond}},
+		Binders:       map[string]stream.BinderConfig{"far": {Type: "far", StartupTimeout: 300 * time.Millisecond}},
 	}
 	app, err := stream.NewApp(cfg, fns, stream.WithBinderType("far", factory), stream.WithoutSignals(), stream.WithLogger(testLogger(t)))
 	if err != nil {
@@ -139,7 +143,7 @@ func TestStartupTimeoutCountsOnlyUnavailability(t *testing.T) {
 	done := make(chan error, 1)
 	go func() { done <- app.Run(ctx) }()
 	select {
-	case <-app.Ready(): // 8 binds of 60ms: 480ms, over the 200ms timeout
+	case <-app.Ready(): // 24 binds of 25ms: 600ms, over the 300ms timeout; each has 300ms
 	case err := <-done:
 		t.Fatalf("start-up failed with every bind succeeding: %v", err)
 	case <-time.After(20 * time.Second):
