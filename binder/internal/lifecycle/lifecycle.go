@@ -16,7 +16,9 @@
 //     ran out of time can be stopped again and nil means nothing of the
 //     binding runs any more;
 //   - a call whose context has ended still takes a free lock (a Close
-//     with the expired context of a shutdown closes the binding);
+//     with the expired context of a shutdown closes the binding), but a
+//     Start with an ended context on a stopped binding starts nothing
+//     and returns the context's error;
 //   - Close marks the binding closed and stops it; it may be called more
 //     than once. Start fails after a Close began, even one that could not
 //     take the lock before its context ended.
@@ -125,6 +127,9 @@ func (l *Lifecycle) Start(ctx context.Context, start func(context.Context) (Run,
 	}
 	if l.cur != nil {
 		return nil
+	}
+	if err := ctx.Err(); err != nil { // the lock was free (see lock): nothing to start for
+		return l.wrap("start", err)
 	}
 	if p := l.last; p != nil && !finished(p) {
 		select {
