@@ -1045,8 +1045,22 @@ const (
 // configRefresh (watchConsumer).
 func (bd *Binder) announceAckWait(ctx context.Context, c *connection, streamName, durable string, d time.Duration) int {
 	inbox := c.nc.NewRespInbox()
-	replies := make(chan *natsgo.Msg, 64)
-	sub, err := c.nc.ChanSubscribe(inbox, replies)
+	// Counted in the callback (an async subscription's pending limits are
+	// large): a channel subscription dropped the replies of a large group
+	// beyond its buffer, with a slow-consumer WARN.
+	var n, noResponders atomic.Int64
+	reply := make(chan struct{}, 1)
+	sub, err := c.nc.Subscribe(inbox, func(m *natsgo.Msg) {
+		if m.Header.Get("Status") == "503" {
+			noResponders.Store(1)
+		} else {
+			n.Add(1)
+		}
+		select {
+		case reply <- struct{}{}:
+		default:
+		}
+	})
 	if err != nil {
 		bd.log.Debug("nats: cannot announce the lowered ack-wait", "consumer", durable, "error", bd.logErr(err))
 		return 0
@@ -1070,21 +1084,19 @@ func (bd *Binder) announceAckWait(ctx context.Context, c *connection, streamName
 	defer all.Stop()
 	quiet := time.NewTimer(announceWait) // the first reply comes at once
 	defer quiet.Stop()
-	n := 0
 	for {
 		select {
-		case m := <-replies:
-			if m.Header.Get("Status") == "503" {
-				return n // no responders: no member listens
+		case <-reply:
+			if noResponders.Load() != 0 {
+				return 0 // no member listens
 			}
-			n++
 			quiet.Reset(announceQuiet)
 		case <-quiet.C:
-			return n
+			return int(n.Load())
 		case <-all.C:
-			return n
+			return int(n.Load())
 		case <-ctx.Done():
-			return n
+			return int(n.Load())
 		}
 	}
 }
