@@ -474,6 +474,12 @@ func (bd *Binder) waitPartitions(ctx context.Context, topic string, want int) (i
 			if err == nil {
 				err = fmt.Errorf("%d partitions visible, want %d", n, want)
 			}
+			// The context's error too, so that errors.Is tells a
+			// cancelled or timed-out bind (the caller's, or the dial
+			// timeout's) from a refusal.
+			if !errors.Is(err, ctx.Err()) {
+				err = fmt.Errorf("%w (%w)", err, ctx.Err())
+			}
 			return 0, fmt.Errorf("topic %s: waiting for metadata: %w", topic, err)
 		case <-tick.C:
 		}
