@@ -30,9 +30,9 @@ type Binder struct {
 	bindings binding.Registry[*consumer, *producer] // guarded by mu
 	// closedCons are the consumers the first Close stopped: a later Close
 	// waits for their last runs, as a repeated Stop does.
-	closedCons []*consumer // guarded by mu
-	client   *goredis.Client                        // made by the first bind
-	streams  map[string]bool                        // keys the trimmer looks after; true: a dead-letter stream
+	closedCons []*consumer     // guarded by mu
+	client     *goredis.Client // made by the first bind
+	streams    map[string]bool // keys the trimmer looks after; true: a dead-letter stream
 
 	bg       context.Context // the health probe's and the trimmer's
 	bgCancel context.CancelFunc
