@@ -101,8 +101,11 @@ type App struct {
 	// once, for the first binding that needs the default.
 	noDefaultBinder string
 	// ownBinderKeys maps each binding (lower-cased) that names its own
-	// binder to that key (binderKey; made in NewApp).
-	ownBinderKeys map[string]string
+	// binder to that key (binderKey; made in NewApp), for the bindings of
+	// ownBinderKeysOf: NewApp replaces a.cfg (a dead-letter reader takes
+	// its source's binder), and the map is made again for the new one.
+	ownBinderKeys   map[string]string
+	ownBinderKeysOf *Config
 
 	mu       sync.Mutex // guards binders after start (the bridge adds some)
 	running  atomic.Bool
@@ -872,9 +875,10 @@ func (a *App) binderName(name string) (string, bool) {
 // stream.default-binder. A wrong name is reported there, once.
 func (a *App) binderKey(bindingPath string) string {
 	name := strings.TrimPrefix(bindingPath, "stream.bindings.")
-	if a.ownBinderKeys == nil {
+	if a.ownBinderKeys == nil || a.ownBinderKeysOf != a.cfg {
 		// Once for all bindings: a scan of them per binding made NewApp
 		// quadratic (2.2 s for 8,000 bindings, most of it here).
+		a.ownBinderKeysOf = a.cfg
 		a.ownBinderKeys = make(map[string]string, len(a.cfg.Bindings))
 		for k, b := range a.cfg.Bindings {
 			if b.Binder != "" {
