@@ -97,7 +97,7 @@
 // record arrives) but lowers the idle fetch rate in proportion. Fetching
 // all of a broker's partitions over one connection, as the Java client
 // does, would need a fetcher shared per broker; it is not done (see
-// docs/operations.md, Sizing a consumer with many partitions).
+// docs/operations.md, Sizing a Kafka consumer with many partitions).
 // A committer commits the processed offsets of all partitions — coalesced,
 // one commit in flight at a time — and once more when the generation ends.
 //
