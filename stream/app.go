@@ -1565,6 +1565,15 @@ func (a *App) bindRetrying(ctx context.Context, bi *binderInstance, what string,
 	timedOut := func(err error) error {
 		return &StartupTimeoutError{Binder: bi.name, Timeout: bi.startupTimeout, Err: err}
 	}
+	// ended is err of an attempt made or awaited when ctx ended, with ctx's
+	// error in its chain, so that errors.Is tells a cancelled start-up
+	// from a failed one also when the cancel came during a back-off wait.
+	ended := func(err error) error {
+		if errors.Is(err, ctx.Err()) {
+			return err
+		}
+		return fmt.Errorf("%w (%w)", err, ctx.Err())
+	}
 	policy := retryPolicy{initial: 100 * time.Millisecond, multiplier: 2, max: 5 * time.Second}
 	for attempt := 1; ; attempt++ {
 		actx, cancel := ctx, context.CancelFunc(func() {})
@@ -1582,6 +1591,8 @@ func (a *App) bindRetrying(ctx context.Context, bi *binderInstance, what string,
 		switch {
 		case cut:
 			return timedOut(err)
+		case ctx.Err() != nil: // a cancelled start-up: no retry, no WARN
+			return ended(err)
 		case !errors.Is(err, ErrUnavailable):
 			return err
 		}
@@ -1594,7 +1605,7 @@ func (a *App) bindRetrying(ctx context.Context, bi *binderInstance, what string,
 		}
 		a.log.Warn("binder unavailable; retrying the bind", "binder", bi.name, "binding", what, "attempt", attempt, "retry_in", wait, "error", err)
 		if !sleepCtx(ctx, wait) {
-			return err
+			return ended(err)
 		}
 		bi.unavailable += wait
 		if bounded && bi.unavailable >= bi.startupTimeout {
