@@ -234,7 +234,9 @@ type BinderConfig struct {
 	// back-off (100ms doubling to 5s) while the app is "starting" and
 	// readiness answers 503, and start-up fails once the binder has been
 	// unavailable that long in all (failed attempts and the waits after
-	// them, summed over its bindings; binds that succeed do not count).
+	// them, summed over its bindings; a bind that succeeds within what is
+	// left does not count, so start-up may last up to about bindings ×
+	// startup-timeout against a slow but working broker).
 	// Default 60s ([DefaultStartupTimeout]); a negative value waits for as
 	// long as the app's context lasts. The same rule holds for every
 	// binder type.
