@@ -340,8 +340,15 @@ func (c *kafkaDeadLetters) Next(ctx context.Context) (stream.DeadLetter, error) 
 			continue
 		}
 		if c.reader == nil {
+			// MaxWait is also the Reader's read deadline for a fetch's
+			// answer (the broker told a quarter less): the records read
+			// here exist, so the answer comes after a round trip, which
+			// from a far broker takes longer than a short wait (250ms
+			// read nothing from a broker 300ms away): bounded as the
+			// consumer's fetch is (fetchReadTimeout, dial-timeout for
+			// request.timeout.ms).
 			c.reader = kafkago.NewReader(kafkago.ReaderConfig{Brokers: c.bd.st.brokers, Topic: c.topic, Partition: p.id,
-				Dialer: c.bd.dialer, MinBytes: 1, MaxBytes: 16 << 20, MaxWait: 250 * time.Millisecond})
+				Dialer: c.bd.dialer, MinBytes: 1, MaxBytes: 16 << 20, MaxWait: fetchReadTimeout(DefaultMaxWait, c.bd.st.dialTimeout)})
 			if err := c.reader.SetOffset(p.pos); err != nil {
 				return stream.DeadLetter{}, fmt.Errorf("kafka: %s[%d] at %d: %w", c.topic, p.id, p.pos, err)
 			}
