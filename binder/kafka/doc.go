@@ -176,8 +176,8 @@
 // that is not the leader compares with the counts at the start of its
 // generation, and the leader's check covers the rest. So a partition
 // added while the group runs is consumed within about 5s plus one
-// rebalance (whose wind-down takes up to about max-wait: each partition
-// reader finishes the fetch in progress; with the interval shortened to
+// rebalance (whose wind-down does not wait for the fetches in progress:
+// their connections are closed; with the interval shortened to
 // 200ms, the tests see a new partition's records within about 420ms),
 // and one added while the group was joining is found by the check at the
 // start of the generation, at once. (kafka-go's own watcher,
@@ -504,14 +504,14 @@
 //	auto-add-partitions: false
 //	min-partition-count: 1
 //	replication-factor: -1         # -1: the broker's default
-//	dial-timeout: 10s              # connections and admin requests
+//	dial-timeout: 10s              # connections and admin requests; request.timeout.ms's default (a fetch's answer is awaited max-wait plus it)
 //	heartbeat-interval: 1s         # consumer group heartbeats (rebalances are noticed this fast)
 //	session-timeout: 10s
 //	rebalance-timeout: 10s
 //	close-timeout: 5s              # longest wait on Stop for leaving the group, and for the dead letters being written
 //	health-interval: 2s            # between health probes (at least 100ms)
 //	health-timeout: 3s             # bound of each health probe and lag request (at least 100ms); a bare number is seconds, as SCSt's healthTimeout
-//	lag-interval: 2s               # between end-offset reads for the lag (at least 100ms)
+//	lag-interval: 2s               # between end-offset reads for the lag, for partitions whose fetches brought none lately (at least 100ms)
 //	metrics:                       # SCSt's section
 //	  offset-lag-metrics-interval: (lag-interval) # the same setting as lag-interval
 //	  default-offset-lag-metrics-enabled: true    # only true: the lag is always computed
