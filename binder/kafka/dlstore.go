@@ -370,10 +370,16 @@ func (c *kafkaDeadLetters) Next(ctx context.Context) (stream.DeadLetter, error) 
 	}
 }
 
+// closeReader closes the partition's Reader without waiting for it:
+// kafka-go's Close waits for the fetch in flight, which after the
+// partition's last record waits for records that do not come, up to the
+// Reader's MaxWait (about 10s: a far broker's answer must fit in it), at
+// every partition's end. The Reader's goroutine and connection end when
+// that fetch does; what it fetched is dropped (it commits nothing).
 func (c *kafkaDeadLetters) closeReader() {
-	if c.reader != nil {
-		_ = c.reader.Close()
+	if r := c.reader; r != nil {
 		c.reader = nil
+		go func() { _ = r.Close() }()
 	}
 }
 

@@ -2,6 +2,7 @@ package kafka_test
 
 import (
 	"context"
+	"io"
 	"testing"
 	"time"
 
@@ -14,7 +15,9 @@ import (
 // Reader had MaxWait 250ms, which is also the Reader's read deadline for
 // a fetch's answer: an answer a round trip away never came in time, and
 // Next waited until its context ended (streambind dlq commands against a
-// far broker listed nothing).
+// far broker listed nothing). The end of each partition is found at
+// once: with a longer MaxWait, the Reader's Close waited for its fetch
+// after the last record (9.8s).
 func TestReviewFetchDeadLettersFromFarBroker(t *testing.T) {
 	t.Parallel()
 	c, _ := startSlowCluster(t, 300*time.Millisecond)
@@ -46,4 +49,15 @@ func TestReviewFetchDeadLettersFromFarBroker(t *testing.T) {
 		t.Fatalf("Next after %s: %v", time.Since(start).Round(time.Millisecond), err)
 	}
 	t.Logf("dead letter %q read in %s", d.Envelope.Payload, time.Since(start).Round(time.Millisecond))
+	start = time.Now()
+	if _, err := dl.Next(nctx); err != io.EOF {
+		t.Fatalf("Next at the end: %v, want io.EOF", err)
+	}
+	took := time.Since(start)
+	t.Logf("the end found in %s", took.Round(time.Millisecond))
+	// Not the Reader's fetch after the last record, which waits for
+	// records up to its MaxWait (about 10s) before Close returns.
+	if took > 3*time.Second {
+		t.Errorf("the end of the partition found in %s; want it at once", took)
+	}
 }
