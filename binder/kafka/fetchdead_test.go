@@ -66,8 +66,8 @@ func TestFetchFromBlackHoleReconnects(t *testing.T) {
 	var once sync.Once
 	end := func() { once.Do(func() { hl.hole.Store(false) }) }
 	t.Cleanup(end)
-	// max-wait 250ms + request timeout 1s, the fetch in flight sent up
-	// to that before the hole: a WARN within about 1.25s.
+	// max-wait (default 500ms) + request timeout 1s, the fetch in flight
+	// sent up to that before the hole: a WARN within about 1.5s.
 	bound := kafka.DefaultMaxWait + time.Second
 	for rec.count(slog.LevelWarn, warn, start) == 0 {
 		if time.Since(start) > bound+2*time.Second {
