@@ -206,18 +206,11 @@ func (r *run) stop() {
 // the handlers' context.
 func (r *run) Stop(ctx context.Context) error {
 	r.stop()
-	select {
-	case <-r.done: // first: with ctx ended, select would choose at random
-		return nil
-	default:
-	}
-	select {
-	case <-r.done:
-		return nil
-	case <-ctx.Done():
+	if err := lifecycle.Wait(ctx, r.done); err != nil {
 		r.cancel()
-		return fmt.Errorf("in-flight messages interrupted, to be redelivered: %w", ctx.Err())
+		return fmt.Errorf("in-flight messages interrupted, to be redelivered: %w", err)
 	}
+	return nil
 }
 
 // Done implements [lifecycle.Run].

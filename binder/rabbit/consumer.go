@@ -509,18 +509,11 @@ func (r *run) finish() {
 func (r *run) Stop(ctx context.Context) error {
 	r.c.running.Store(nil)
 	r.stop()
-	select {
-	case <-r.done: // already: with ctx ended, select would choose at random
-		return nil
-	default:
+	if err := lifecycle.Wait(ctx, r.done); err != nil {
+		r.cancel()
+		return fmt.Errorf("%s: %w", r.stopWait(), err)
 	}
-	select {
-	case <-r.done:
-		return nil
-	case <-ctx.Done():
-	}
-	r.cancel()
-	return fmt.Errorf("%s: %w", r.stopWait(), ctx.Err())
+	return nil
 }
 
 // Done implements [lifecycle.Run].

@@ -114,6 +114,22 @@ func finished(r Run) bool {
 	}
 }
 
+// Wait waits until done is closed (nil) or ctx ends (its error). A closed
+// done wins over an ended ctx (a select of both would choose at random).
+func Wait(ctx context.Context, done <-chan struct{}) error {
+	select {
+	case <-done:
+		return nil
+	default:
+	}
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
 // Start starts a run with start unless the binding is started already. It
 // fails with [stream.ErrClosed] after Close. start is called with the lock
 // held; when it fails, the binding stays stopped.
@@ -132,10 +148,8 @@ func (l *Lifecycle) Start(ctx context.Context, start func(context.Context) (Run,
 		return l.wrap("start", err)
 	}
 	if p := l.last; p != nil && !finished(p) {
-		select {
-		case <-p.Done():
-		case <-ctx.Done():
-			return l.wrap("start", fmt.Errorf("%s: %w", l.busy, ctx.Err()))
+		if err := Wait(ctx, p.Done()); err != nil {
+			return l.wrap("start", fmt.Errorf("%s: %w", l.busy, err))
 		}
 		if l.closing.Load() { // a Close came while it waited
 			return l.wrap("start", stream.ErrClosed)
@@ -169,19 +183,14 @@ func (l *Lifecycle) stopLocked(ctx context.Context) error {
 		if p == nil {
 			return nil
 		}
-		if finished(p) {
-			return nil
-		}
-		select {
-		case <-p.Done():
-			return nil
-		case <-ctx.Done():
+		if err := Wait(ctx, p.Done()); err != nil {
 			what := l.busy
 			if w, ok := p.(Waiter); ok {
 				what = w.Waiting()
 			}
-			return l.wrap("stop", fmt.Errorf("%s: %w", what, ctx.Err()))
+			return l.wrap("stop", fmt.Errorf("%s: %w", what, err))
 		}
+		return nil
 	}
 	l.cur = nil
 	if err := r.Stop(ctx); err != nil {
