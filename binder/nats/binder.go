@@ -880,10 +880,12 @@ func setFilter(cfg *jetstream.ConsumerConfig, dest string, ref *streamRef, parts
 // whole stream — is deleted again (or, when it existed, set back).
 func (bd *Binder) ensureConsumer(ctx context.Context, c *connection, ref *streamRef, cfg jetstream.ConsumerConfig, advice string) (jetstream.Consumer, error) {
 	var prev *jetstream.ConsumerConfig
+	ackPending := 0           // the durable's delivered, unacknowledged messages
 	want := cfg.DeliverPolicy // start-offset's
 	if cur, err := c.js.Consumer(ctx, ref.name, cfg.Durable); err == nil {
 		ci := cur.CachedInfo().Config
 		prev = &ci
+		ackPending = cur.CachedInfo().NumAckPending
 		cfg.DeliverPolicy, cfg.OptStartSeq, cfg.OptStartTime = ci.DeliverPolicy, ci.OptStartSeq, ci.OptStartTime
 	} else if !errors.Is(err, jetstream.ErrConsumerNotFound) {
 		return nil, bd.apiErr(err, "consumer %s on stream %s", cfg.Durable, ref.name)
@@ -911,7 +913,7 @@ func (bd *Binder) ensureConsumer(ctx context.Context, c *connection, ref *stream
 		return nil, bd.apiErr(err, "create consumer %s on stream %s", cfg.Durable, ref.name)
 	}
 	if prev != nil {
-		bd.warnConsumerChanged(ref.name, *prev, cfg, told)
+		bd.warnConsumerChanged(ref.name, *prev, cfg, told, ackPending)
 		bd.warnStartOffset(ref.name, cfg.Durable, *prev, want)
 	}
 	return cons, nil
@@ -1110,8 +1112,12 @@ func (bd *Binder) announceAckWait(ctx context.Context, c *connection, streamName
 // replied; -1 when it was not lowered), else reading it within
 // configRefresh —, while members of versions before that timed their
 // in-progress acks by their own ack-wait, so a lowered ack-wait had their
-// long-running messages redelivered to others meanwhile.
-func (bd *Binder) warnConsumerChanged(streamName string, prev, cfg jetstream.ConsumerConfig, told int) {
+// long-running messages redelivered to others meanwhile. When no member
+// replied but the durable had messages delivered and unacknowledged
+// (ackPending), some consumer holds them that was not told — of an
+// earlier version, or without permission for the announcement — and the
+// WARN says what follows and what avoids it.
+func (bd *Binder) warnConsumerChanged(streamName string, prev, cfg jetstream.ConsumerConfig, told, ackPending int) {
 	diffs := consumerDiffs(prev, cfg)
 	if len(diffs) == 0 {
 		return
@@ -1119,6 +1125,11 @@ func (bd *Binder) warnConsumerChanged(streamName string, prev, cfg jetstream.Con
 	args := []any{"stream", streamName, "consumer", cfg.Durable, "changed", strings.Join(diffs, "; ")}
 	if told >= 0 {
 		args = append(args, "members-told", told)
+	}
+	if told == 0 && ackPending > 0 {
+		args = append(args, "ack-pending", ackPending,
+			"untold", fmt.Sprintf("no running member replied to the announcement, yet %d messages are delivered and unacknowledged: the members that hold them were not told (a streambind version before this one, or no permission for %s) and will likely handle some of them again once the lower ack-wait applies (JetStream redelivers what they hold longer than %s); a member holds about prefetch × handling time, so keeping that below the new ack-wait (a smaller prefetch) avoids it",
+				ackPending, ackWaitSubject(streamName, cfg.Durable), cfg.AckWait))
 	}
 	bd.log.Warn("nats: the group's durable consumer was made with other settings and is updated; running members of the group follow its ack-wait and max-deliver as the server has it (a lowered ack-wait is announced to them before the update; members of streambind versions before that keep their own ack-wait until restarted)",
 		args...)

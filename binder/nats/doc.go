@@ -89,7 +89,12 @@
 // from then on, and replies; the bind waits for the replies (250ms after
 // the last one, 2s at most; at once when no member listens or the
 // subject is not permitted) before it updates the durable, and its WARN
-// counts them (members-told). A raised
+// counts them (members-told; when none replied but the durable has
+// messages delivered and unacknowledged, it says that the members holding
+// them were not told and will likely handle some again, and that prefetch
+// × handling time below the new ack-wait avoids it). Before it replies, a
+// member also ends its pull and takes what the client had buffered beyond
+// the held messages, which were delivered as long ago. A raised
 // ack-wait is followed within 5s (meanwhile the members keep messages
 // more often than needed). Without permission for that subject, what a
 // member holds longer than the new ack-wait goes to another member at the
