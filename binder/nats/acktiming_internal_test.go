@@ -22,18 +22,7 @@ import (
 // keeps for 30s — and a lowered one is followed as well, within
 // configRefresh.
 func TestAckWaitFollowsServer(t *testing.T) {
-	natstest.Require(t)
-	t.Parallel()
-	url := natstest.URL()
-	dest := "natstest." + strings.ToLower(t.Name()) + "-" + uuid.NewString()[:8] + ".timing"
-	natstest.DeleteStreams(t, url, func() []string { return []string{StreamName(dest)} })
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	b, err := New(ctx, stream.BinderSettings{Name: "nats", Type: Type, Environment: map[string]any{"servers": url}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = b.Close(context.Background()) }()
+	ctx, url, dest, b := internalBinder(t, "timing")
 	sc, err := b.BindConsumer(ctx, stream.ConsumerSpec{Binding: "in-0", Destination: dest, Group: "g", ContentType: stream.DefaultContentType,
 		Handler:   func(context.Context, stream.Envelope) error { return nil },
 		Consumer:  stream.ConsumerConfig{Concurrency: 1, MaxAttempts: 1, InstanceCount: 1},
@@ -107,4 +96,25 @@ func TestAnnouncedAckWaitHolds(t *testing.T) {
 	if got := c.serverAckWait(jetstream.ConsumerConfig{}); got != 30*time.Second {
 		t.Fatalf("unset: %v, want JetStream's default 30s", got)
 	}
+}
+
+// internalBinder is the set-up of this package's internal tests against
+// the real server: a binder of natstest's server (closed at the end), a
+// destination of the test's own (its stream deleted at the end, named
+// with suffix) and a context of a minute.
+func internalBinder(t *testing.T, suffix string) (context.Context, string, string, stream.Binder) {
+	t.Helper()
+	natstest.Require(t)
+	t.Parallel()
+	url := natstest.URL()
+	dest := "natstest." + strings.ToLower(t.Name()) + "-" + uuid.NewString()[:8] + "." + suffix
+	natstest.DeleteStreams(t, url, func() []string { return []string{StreamName(dest)} })
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	t.Cleanup(cancel)
+	b, err := New(ctx, stream.BinderSettings{Name: "nats", Type: Type, Environment: map[string]any{"servers": url}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = b.Close(context.Background()) })
+	return ctx, url, dest, b
 }

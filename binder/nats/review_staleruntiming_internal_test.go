@@ -2,16 +2,13 @@ package nats
 
 import (
 	"context"
-	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/google/uuid"
 	natsgo "github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
-	"github.com/streambind/streambind/binder/nats/natstest"
 	"github.com/streambind/streambind/stream"
 )
 
@@ -24,18 +21,7 @@ import (
 // its keeper, which went on keeping every 10s (30s/3) — what it held was
 // redelivered by the server's 2s.
 func TestReviewStaleRunNoticeRetimesCurrentKeeper(t *testing.T) {
-	natstest.Require(t)
-	t.Parallel()
-	url := natstest.URL()
-	dest := "natstest." + strings.ToLower(t.Name()) + "-" + uuid.NewString()[:8] + ".stale"
-	natstest.DeleteStreams(t, url, func() []string { return []string{StreamName(dest)} })
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	b, err := New(ctx, stream.BinderSettings{Name: "nats", Type: Type, Environment: map[string]any{"servers": url}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = b.Close(context.Background()) }()
+	ctx, url, dest, b := internalBinder(t, "stale")
 	var mu sync.Mutex
 	deliveries := 0
 	started := make(chan struct{}, 4)
