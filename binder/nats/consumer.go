@@ -699,21 +699,28 @@ func (r *run) pump() error {
 	// The callback runs on one goroutine of the client's, message after
 	// message; while it waits for room the client buffers (at most a
 	// pull's worth) and pulls nothing more.
+	// waited: the callback has waited for room in this pull, so what it
+	// takes from now on may have waited in the client's buffer meanwhile
+	// (only the callback's goroutine uses it).
+	waited := false
 	handler := func(msg jetstream.Msg) {
 		if nctx.Err() == nil {
 			c.SetHealth(nil)
 			// Full: wait until half is settled, not for one slot — else
 			// every settled message would wake intake for one more.
-			if r.accept(msg) >= c.cs.prefetch && !r.waitBelow(nctx, r.lowWater(), c.ackWait()/3) {
-				if nctx.Err() == nil {
-					c.log.Debug("nats: prefetch messages held for ack-wait/3; ending the pull", "held", c.cs.prefetch)
+			if r.accept(msg, waited) >= c.cs.prefetch {
+				waited = true
+				if !r.waitBelow(nctx, r.lowWater(), c.ackWait()/3) {
+					if nctx.Err() == nil {
+						c.log.Debug("nats: prefetch messages held for ack-wait/3; ending the pull", "held", c.cs.prefetch)
+					}
+					cancel()
 				}
-				cancel()
 			}
 			return
 		}
 		if r.intakeCtx.Err() == nil {
-			r.accept(msg) // paused or full: drained into the pool
+			r.accept(msg, true) // paused or full: drained into the pool
 			return
 		}
 		mu.Lock()
@@ -935,8 +942,9 @@ func (r *run) reopen() error {
 }
 
 // accept tracks msg and hands it to the pool; it returns how many
-// messages the run holds.
-func (r *run) accept(msg jetstream.Msg) int {
+// messages the run holds. buffered: msg may have waited in the client's
+// buffer since the server delivered it.
+func (r *run) accept(msg jetstream.Msg, buffered bool) int {
 	h := r.recycled.Get().(*held)
 	h.msg, h.subject, h.env = msg, msg.Subject(), fromMsg(msg.Headers(), msg.Data())
 	var ok bool
@@ -948,10 +956,18 @@ func (r *run) accept(msg jetstream.Msg) int {
 			}
 		}
 	}
-	// Due at the keeper's next tick, not the one after: the message may
-	// have waited in the client's buffer (up to about ack-wait/3, see
-	// pump) since the server delivered it and started its ack-wait.
-	h.touched.Store(r.ticks.Load() - 1)
+	// A buffered message is due at the keeper's next tick, not the one
+	// after: it may have waited in the client's buffer (up to about
+	// ack-wait/3, see pump) since the server delivered it and started its
+	// ack-wait. One taken at once is due at the one after, as before: at
+	// the next, every message handled longer than the time to that tick
+	// cost an in-progress ack it did not need (a quarter of 250ms
+	// handlers' at ack-wait 3s, TestReview2InProgressAcksAtSteadyState).
+	tick := r.ticks.Load()
+	if buffered {
+		tick--
+	}
+	h.touched.Store(tick)
 	h.kept.Store(r.receivedAt())
 	r.mu.Lock()
 	r.held.push(h)
