@@ -1041,7 +1041,9 @@ const (
 // keep it at the lower one's pace before the server redelivers by it
 // (JetStream applies a changed ack-wait to the messages already delivered,
 // about 100ms after the update). It waits for their replies (announceQuiet
-// after the last one, announceWait in all) and returns how many replied.
+// after the last one, but at least flushWait + announceQuiet after the
+// announcement when any member replied; announceWait in all) and returns
+// how many replied.
 // Best effort: a member that does not get it (an earlier version, no
 // permission on the subject) reads the change from the server within
 // configRefresh (watchConsumer).
@@ -1086,13 +1088,17 @@ func (bd *Binder) announceAckWait(ctx context.Context, c *connection, streamName
 	defer all.Stop()
 	quiet := time.NewTimer(announceWait) // the first reply comes at once
 	defer quiet.Stop()
+	// A member replies once it took in what its client had fetched
+	// (flushPull, up to flushWait): replies of a large group spread over
+	// that, so the quiet after the last one counts only from then.
+	settled := time.Now().Add(flushWait + announceQuiet)
 	for {
 		select {
 		case <-reply:
 			if noResponders.Load() != 0 {
 				return 0 // no member listens
 			}
-			quiet.Reset(announceQuiet)
+			quiet.Reset(max(announceQuiet, time.Until(settled)))
 		case <-quiet.C:
 			return int(n.Load())
 		case <-all.C:
