@@ -69,8 +69,15 @@ func (c *holeConn) Write(p []byte) (int, error) {
 // listener black-holes.
 func startHoleCluster(t *testing.T) (*kafkatest.Cluster, *holeListener) {
 	t.Helper()
+	return startListenerCluster(t, func(l net.Listener) *holeListener { return &holeListener{Listener: l} })
+}
+
+// startListenerCluster starts a kfake cluster whose listener is wrap of a
+// loopback one (a fault layer under the broker), and returns the wrapper.
+func startListenerCluster[L net.Listener](t *testing.T, wrap func(net.Listener) L) (*kafkatest.Cluster, L) {
+	t.Helper()
 	var mu sync.Mutex
-	var hl *holeListener
+	var wl L
 	c := kafkatest.Start(t, kfake.ListenFn(func(network, addr string) (net.Listener, error) {
 		l, err := net.Listen(network, addr)
 		if err != nil {
@@ -78,12 +85,12 @@ func startHoleCluster(t *testing.T) (*kafkatest.Cluster, *holeListener) {
 		}
 		mu.Lock()
 		defer mu.Unlock()
-		hl = &holeListener{Listener: l}
-		return hl, nil
+		wl = wrap(l)
+		return wl, nil
 	}))
 	mu.Lock()
 	defer mu.Unlock()
-	return c, hl
+	return c, wl
 }
 
 // TestBreakBlackholeAbandonedSendNotRetried: a Send whose ctx ended during

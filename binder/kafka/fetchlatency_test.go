@@ -11,7 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/streambind/streambind/binder/kafka"
@@ -95,21 +94,7 @@ func (c *slowConn) send() {
 // startSlowCluster starts a kfake cluster whose answers take rtt longer.
 func startSlowCluster(t *testing.T, rtt time.Duration) (*kafkatest.Cluster, *slowListener) {
 	t.Helper()
-	var mu sync.Mutex
-	var sl *slowListener
-	c := kafkatest.Start(t, kfake.ListenFn(func(network, addr string) (net.Listener, error) {
-		l, err := net.Listen(network, addr)
-		if err != nil {
-			return nil, err
-		}
-		mu.Lock()
-		defer mu.Unlock()
-		sl = &slowListener{Listener: l, rtt: rtt}
-		return sl, nil
-	}))
-	mu.Lock()
-	defer mu.Unlock()
-	return c, sl
+	return startListenerCluster(t, func(l net.Listener) *slowListener { return &slowListener{Listener: l, rtt: rtt} })
 }
 
 // TestSlowBrokerIdleFetchKeepsConnection: with a broker 160ms of round

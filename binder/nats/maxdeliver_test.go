@@ -87,15 +87,7 @@ func TestMaxDeliverAdvisoryDeadLetters(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for i := 1; i <= 2; i++ {
-		m, err := jc.Next(jetstream.FetchMaxWait(5 * time.Second))
-		if err != nil {
-			t.Fatalf("fetch %d: %v", i, err)
-		}
-		if md, _ := m.Metadata(); md == nil || md.NumDelivered != uint64(i) {
-			t.Fatalf("fetch %d: metadata %+v", i, md)
-		}
-	}
+	fetchUnacked(t, jc, 2)
 	// The binder's member starts while the last delivery's ack-wait runs.
 	if err := c.Start(ctx); err != nil {
 		t.Fatal(err)
@@ -105,5 +97,21 @@ func TestMaxDeliverAdvisoryDeadLetters(t *testing.T) {
 	dl := dead.get("crasher")
 	if !strings.Contains(dl.Headers[stream.HeaderExceptionMessage], "max-deliver") || dl.Headers[natsbinder.HeaderOriginalSequence] != "1" {
 		t.Errorf("dead letter headers: %v", dl.Headers)
+	}
+}
+
+// fetchUnacked fetches the next message of jc n times without
+// acknowledging it, as n members that took it and died: its n-th
+// delivery.
+func fetchUnacked(t *testing.T, jc jetstream.Consumer, n int) {
+	t.Helper()
+	for i := 1; i <= n; i++ {
+		m, err := jc.Next(jetstream.FetchMaxWait(5 * time.Second))
+		if err != nil {
+			t.Fatalf("fetch %d: %v", i, err)
+		}
+		if md, _ := m.Metadata(); md == nil || md.NumDelivered != uint64(i) {
+			t.Fatalf("fetch %d: metadata %+v", i, md)
+		}
 	}
 }

@@ -6,7 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats.go/jetstream"
 
 	natsbinder "github.com/streambind/streambind/binder/nats"
 	"github.com/streambind/streambind/binder/nats/natstest"
@@ -77,15 +76,7 @@ func TestReviewMaxDeliverSetLaterDeadLetters(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Two "members" take it and die: fetched, never acknowledged.
-	for i := 1; i <= 2; i++ {
-		m, err := jc.Next(jetstream.FetchMaxWait(5 * time.Second))
-		if err != nil {
-			t.Fatalf("fetch %d: %v", i, err)
-		}
-		if md, _ := m.Metadata(); md == nil || md.NumDelivered != uint64(i) {
-			t.Fatalf("fetch %d: metadata %+v", i, md)
-		}
-	}
+	fetchUnacked(t, jc, 2)
 	// The member pulls again: JetStream, about to deliver it a third
 	// time, sends the advisory instead.
 	if err := c.Resume(ctx); err != nil {
