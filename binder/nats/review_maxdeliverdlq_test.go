@@ -6,7 +6,6 @@ import (
 	"testing"
 	"time"
 
-
 	natsbinder "github.com/streambind/streambind/binder/nats"
 	"github.com/streambind/streambind/binder/nats/natstest"
 	"github.com/streambind/streambind/stream"
