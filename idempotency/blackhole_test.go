@@ -178,3 +178,61 @@ func TestLockTimeoutOnDuplicateIsNotAStoreOutage(t *testing.T) {
 		t.Errorf("a duplicate's lock timeout was logged as a store outage:\n%s", logs.String())
 	}
 }
+
+// TestBlackHoledStoreProbeWithinStoreTimeout: once a purge failed,
+// readiness looks at the marks' table again on each probe; against a
+// database that stopped answering that look is bounded by the store
+// timeout like every other store round trip, and says the database did
+// not answer. (It waited 5s for a pool connection through the frozen path
+// whatever the store timeout, and said only "context deadline exceeded".)
+func TestBlackHoledStoreProbeWithinStoreTimeout(t *testing.T) {
+	st := newStores(t, "postgres")
+	px := outboxtest.BlackHole(t)
+	cfg, err := pgxpool.ParseConfig(px.DSN(t, "idem_blackhole_probe"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// No liveness ping on acquire: the purge's statement (bounded by the
+	// store timeout) is what meets the frozen database, and fails.
+	cfg.ShouldPing = func(context.Context, pgxpool.ShouldPingParams) bool { return false }
+	pool, err := pgxpool.NewWithConfig(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close) // after the app stopped
+	st.storePool, st.storeTimeout, st.purgeInterval = pool, time.Second, time.Second
+	var logs syncbuf.Buffer
+	st.logger = slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	ta := startApp(t, newBroker(t, "memory"), st, appSpec{store: "postgres", handler: func(context.Context, stream.Message[order]) error { return nil }})
+	waitFor(t, 15*time.Second, "the store up", func() bool { return storeHealth(t, ta, st).Up })
+
+	// An idle connection in the pool: the purge's next statement goes out
+	// on it rather than wait for a dial through the frozen path.
+	// (The purge's first run, at start, may still be dialling: a dial
+	// through the frozen path would wait for ever.)
+	if _, err := pool.Exec(context.Background(), "SELECT 1"); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 15*time.Second, "the pool idle", func() bool {
+		s := pool.Stat()
+		return s.ConstructingConns() == 0 && s.AcquiredConns() == 0 && s.IdleConns() >= 1
+	})
+	px.Freeze()
+	waitFor(t, 15*time.Second, "a purge to fail", func() bool {
+		return strings.Contains(logs.String(), "purge of expired marks failed")
+	})
+	for range 2 {
+		start := time.Now()
+		h := storeHealth(t, ta, st)
+		took := time.Since(start)
+		t.Logf("probe: %s in %s", h.Error, took.Round(time.Millisecond))
+		if h.Up || !strings.Contains(h.Error, "did not answer in time") {
+			t.Errorf("health: up=%v %q; want down, saying the database did not answer in time", h.Up, h.Error)
+		}
+		if took > 3*time.Second {
+			t.Errorf("the probe took %s; want about the store timeout (1s)", took)
+		}
+	}
+	px.Thaw()
+	waitFor(t, 30*time.Second, "readiness to report the store up again", func() bool { return storeHealth(t, ta, st).Up })
+}

@@ -698,13 +698,17 @@ func (p *purger) Health(ctx context.Context) error {
 	}
 	// The last purge failed: look again rather than stay down until the
 	// next purge (the table may have been created since).
+	// Like every store round trip it is bounded by the store timeout (and
+	// storeProbeTimeout): a database that stopped answering must not hold
+	// a readiness probe longer than it holds a message.
 	q := p.s.t.qualified()
-	if _, ok := ctx.Deadline(); !ok {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, storeProbeTimeout)
-		defer cancel()
-	}
-	if _, err := p.s.db.exec(ctx, 0, "SELECT FROM "+p.s.t.Quoted()+" LIMIT 0"); err != nil {
+	bound := min(storeProbeTimeout, p.s.timeout)
+	pctx, cancel := context.WithTimeout(ctx, bound)
+	defer cancel()
+	if _, err := p.s.db.exec(pctx, 0, "SELECT FROM "+p.s.t.Quoted()+" LIMIT 0"); err != nil {
+		if ctx.Err() == nil && pctx.Err() != nil {
+			err = fmt.Errorf("%w: no connection from the pool, or no answer from the database, within %s: %w", errNoAnswer, bound, err)
+		}
 		return fmt.Errorf("idempotency store %s: %s", q, redacted(err))
 	}
 	p.mu.Lock()
