@@ -45,3 +45,19 @@ func slowDeletes(t *testing.T, pool *pgxpool.Pool, table string, d time.Duration
 		t.Fatal(err)
 	}
 }
+
+// waitSlowDeleteRunning waits until the relay connected as appName runs
+// its DELETE, in slowDeletes' pg_sleep: the statement (and the COMMIT the
+// relay sent behind it) reached the server. A DELETE merely 'active' may
+// still be in its Parse, the prepare round trip pgx makes before it sends
+// the batch: replies frozen then, the DELETE is never sent.
+func waitSlowDeleteRunning(t *testing.T, pool *pgxpool.Pool, appName string) {
+	t.Helper()
+	waitForCond(t, 15*time.Second, "the relay's deletion to run", func() bool {
+		var n int
+		if err := pool.QueryRow(context.Background(), "SELECT count(*) FROM pg_stat_activity WHERE application_name = $1 AND state = 'active' AND query LIKE 'DELETE %' AND wait_event = 'PgSleep'", appName).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n > 0
+	})
+}

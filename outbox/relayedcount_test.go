@@ -35,13 +35,7 @@ func TestUnansweredCommitCountsRelayed(t *testing.T) {
 			t.Fatal(err)
 		}
 	})
-	waitForCond(t, 15*time.Second, "the relay's deletion to run", func() bool {
-		var n int
-		if err := pool.QueryRow(ctx, "SELECT count(*) FROM pg_stat_activity WHERE application_name = $1 AND state = 'active' AND query LIKE 'DELETE %'", appName).Scan(&n); err != nil {
-			t.Fatal(err)
-		}
-		return n > 0
-	})
+	waitSlowDeleteRunning(t, pool, appName)
 	px.FreezeReplies() // the deletion and the commit reach the server; their answers do not reach the relay
 	receive(t, got, 15*time.Second)
 	waitEmpty(t, pool, table, 15*time.Second) // committed on the server
