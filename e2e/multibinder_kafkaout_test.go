@@ -163,7 +163,7 @@ func TestRabbitToKafkaOutputOutage(t *testing.T) {
 		t.Fatalf("Run: %v", err)
 	}
 
-	r := kafkago.NewReader(kafkago.ReaderConfig{Brokers: cluster.Addrs(), Topic: "shipments", Partition: 0, MaxWait: 100 * time.Millisecond})
+	r := kafkago.NewReader(kafkago.ReaderConfig{Brokers: cluster.Addrs(), Topic: "shipments", Partition: 0, MaxWait: time.Second})
 	t.Cleanup(func() { _ = r.Close() })
 	seen := map[string]int{}
 	records := 0

@@ -89,7 +89,7 @@ func readDLQ(t testing.TB, c *kafkatest.Cluster, dlq string) map[int64]int {
 	if end == 0 {
 		return out
 	}
-	r := kafkago.NewReader(kafkago.ReaderConfig{Brokers: c.Addrs(), Topic: dlq, Partition: 0, MaxWait: 50 * time.Millisecond})
+	r := kafkago.NewReader(kafkago.ReaderConfig{Brokers: c.Addrs(), Topic: dlq, Partition: 0, MaxWait: time.Second})
 	defer r.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()

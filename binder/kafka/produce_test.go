@@ -37,8 +37,12 @@ func bindKeyedProducer(t testing.TB, b stream.Binder, dest string, parts int) st
 // readPartition reads n records of one partition from its first offset.
 func readPartition(t testing.TB, c *kafkatest.Cluster, topic string, part, n int) []kafkago.Message {
 	t.Helper()
+	// MaxWait is also the Reader's deadline for the fetch answer (of which
+	// it keeps a quarter for the round trip): at 100ms a loaded machine's
+	// answer of 1 MiB came too late every time, and the Reader read
+	// nothing for 20s. With data there the broker answers at once anyway.
 	r := kafkago.NewReader(kafkago.ReaderConfig{Brokers: c.Addrs(), Topic: topic, Partition: part,
-		MinBytes: 1, MaxBytes: 1 << 20, MaxWait: 100 * time.Millisecond})
+		MinBytes: 1, MaxBytes: 1 << 20, MaxWait: time.Second})
 	defer r.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()

@@ -321,7 +321,7 @@ func TestAdvPipeRabbitToKafka(t *testing.T) {
 	outB.Store(a.app.Binding("transform-out-0"))
 	e.fill(n, keys)
 	a.start(t)
-	r := kafkago.NewReader(kafkago.ReaderConfig{Brokers: c.Addrs(), Topic: "adv-out", Partition: 0, MaxWait: 50 * time.Millisecond})
+	r := kafkago.NewReader(kafkago.ReaderConfig{Brokers: c.Addrs(), Topic: "adv-out", Partition: 0, MaxWait: time.Second})
 	defer r.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
