@@ -11,6 +11,8 @@ import (
 	"sync"
 	"time"
 
+	amqp "github.com/rabbitmq/amqp091-go"
+
 	"github.com/streambind/streambind/binder/internal/lifecycle"
 	"github.com/streambind/streambind/stream"
 )
@@ -329,20 +331,23 @@ func (b *Binder) BindConsumer(ctx context.Context, spec stream.ConsumerSpec) (st
 // connection, failing without waiting for the broker beyond one connection
 // attempt: a broker that cannot be reached gives an error wrapped with
 // stream.Unavailable (see connMgr.getForBind), and so does a connection lost
-// during the declarations; a declaration the broker refuses does not.
+// during the declarations, or a broker that does not answer them before
+// ctx ends (untilAnswered); a declaration the broker refuses does not.
 func (b *Binder) declareForBind(ctx context.Context, m *connMgr, t topology) error {
-	ch, err := m.bindChannel(ctx)
-	if err != nil {
-		return err
-	}
-	defer ch.Close()
-	if err := t.declare(ch); err != nil {
-		if c, _, cerr := m.current(); cerr != nil || c.IsClosed() {
-			return stream.Unavailable(err)
+	return untilAnswered(ctx, "declare the topology on the "+m.role+" connection", func() error {
+		ch, err := m.bindChannel(ctx)
+		if err != nil {
+			return err
 		}
-		return err
-	}
-	return nil
+		defer ch.Close()
+		if err := t.declare(ch); err != nil {
+			if c, _, cerr := m.current(); cerr != nil || c.IsClosed() {
+				return stream.Unavailable(err)
+			}
+			return err
+		}
+		return nil
+	})
 }
 
 // warnUnpartitionedQueue logs a WARN when the queue q that the group's
@@ -352,13 +357,16 @@ func (b *Binder) declareForBind(ctx context.Context, m *connMgr, t topology) err
 // bound. A passive declaration finds it; any failure (it is missing) is
 // ignored.
 func (b *Binder) warnUnpartitionedQueue(ctx context.Context, log *slog.Logger, q string) {
-	ch, err := b.sub.bindChannel(ctx)
-	if err != nil {
-		return
-	}
-	defer ch.Close()
-	info, err := ch.QueueDeclarePassive(q, false, false, false, false, nil)
-	if err != nil {
+	var info amqp.Queue
+	if err := untilAnswered(ctx, "look for the unpartitioned queue", func() error {
+		ch, err := b.sub.bindChannel(ctx)
+		if err != nil {
+			return err
+		}
+		defer ch.Close()
+		info, err = ch.QueueDeclarePassive(q, false, false, false, false, nil)
+		return err
+	}); err != nil {
 		return
 	}
 	log.Warn("rabbit: the group's unpartitioned queue exists (from a deployment before the consumer was partitioned): it stays bound to the destination and keeps every message sent to it, and partitioned consumers do not read it; drain it and delete it",

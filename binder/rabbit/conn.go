@@ -434,6 +434,73 @@ func (m *connMgr) bindChannel(ctx context.Context) (*amqp.Channel, error) {
 	return ch, nil
 }
 
+// declare declares t on a fresh channel of m's connection (waiting for
+// the connection, bounded by ctx), for as long as ctx lasts
+// (untilAnswered).
+func (m *connMgr) declare(ctx context.Context, t topology) error {
+	return untilAnswered(ctx, "declare the topology on the "+m.role+" connection", func() error {
+		ch, _, err := m.channel(ctx)
+		if err != nil {
+			return err
+		}
+		defer ch.Close()
+		return t.declare(ch)
+	})
+}
+
+// untilAnswered runs call, a series of amqp091-go channel calls (which
+// take no context), and returns its error, or an error wrapped with
+// stream.Unavailable and ctx's error when ctx ends first: a broker or path
+// that stalls must not hold a bind or Start for the connection's heartbeat
+// (a 1s bind over a stalled path took 14s). call then finishes on its own
+// goroutine when the broker answers or the connection ends (its heartbeat,
+// or the binder's Close); it must clean up after itself (close its
+// channel).
+func untilAnswered(ctx context.Context, what string, call func() error) error {
+	_, err := untilAnsweredValue(ctx, what, func() (struct{}, error) { return struct{}{}, call() }, nil)
+	return err
+}
+
+// untilAnsweredValue is untilAnswered for a call with a result: a result
+// that comes after ctx ended is given to discard (when not nil), which
+// releases it (closes its channel).
+func untilAnsweredValue[T any](ctx context.Context, what string, call func() (T, error), discard func(T)) (T, error) {
+	type result struct {
+		v   T
+		err error
+	}
+	var (
+		mu        sync.Mutex
+		abandoned bool
+	)
+	done := make(chan result, 1)
+	go func() {
+		v, err := call()
+		mu.Lock()
+		defer mu.Unlock()
+		if !abandoned {
+			done <- result{v, err}
+		} else if err == nil && discard != nil {
+			discard(v)
+		}
+	}()
+	select {
+	case r := <-done:
+		return r.v, r.err
+	case <-ctx.Done():
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	select {
+	case r := <-done: // answered as ctx ended
+		return r.v, r.err
+	default:
+	}
+	abandoned = true
+	var zero T
+	return zero, stream.Unavailable(fmt.Errorf("%s: no answer from the broker: %w", what, ctx.Err()))
+}
+
 // connDead reports whether a failed operation on c (err) means that c is
 // gone. A write error makes amqp091-go close the connection from another
 // goroutine, so c may not look closed yet: for an error that is not the

@@ -151,15 +151,8 @@ func (c *consumer) dlqTopology() topology {
 	return t
 }
 
-// declareOn declares t on a fresh channel of the consumer connection.
-func (c *consumer) declare(ctx context.Context, t topology) error {
-	ch, _, err := c.bd.sub.channel(ctx)
-	if err != nil {
-		return err
-	}
-	defer ch.Close()
-	return t.declare(ch)
-}
+// declare declares t on a fresh channel of the consumer connection.
+func (c *consumer) declare(ctx context.Context, t topology) error { return c.bd.sub.declare(ctx, t) }
 
 func (c *consumer) errorf(op string, err error) error {
 	return fmt.Errorf("rabbit: %s consumer %s (destination %q, group %q): %w", op, c.spec.Binding, c.dest, c.spec.Group, err)
@@ -293,8 +286,25 @@ func newRun(c *consumer, q string) *run {
 }
 
 // subscribe opens a channel, sets the prefetch, declares the topology and
-// starts consuming.
+// starts consuming, for as long as ctx lasts (untilAnsweredValue: a
+// subscription the broker answers later is cancelled with its channel).
 func (r *run) subscribe(ctx context.Context) (*chanSession, <-chan amqp.Delivery, error) {
+	type subscription struct {
+		s  *chanSession
+		ds <-chan amqp.Delivery
+	}
+	sub, err := untilAnsweredValue(ctx, "subscribe to queue "+strconv.Quote(r.queue), func() (subscription, error) {
+		s, ds, err := r.subscribeOnce(ctx)
+		return subscription{s, ds}, err
+	}, func(sub subscription) { _ = sub.s.ch.Close() })
+	if err != nil {
+		return nil, nil, err
+	}
+	r.session.Store(sub.s)
+	return sub.s, sub.ds, nil
+}
+
+func (r *run) subscribeOnce(ctx context.Context) (*chanSession, <-chan amqp.Delivery, error) {
 	c := r.c
 	ch, gen, err := c.bd.sub.channel(ctx)
 	if err != nil {
@@ -316,9 +326,7 @@ func (r *run) subscribe(ctx context.Context) (*chanSession, <-chan amqp.Delivery
 	if err != nil {
 		return fail(fmt.Errorf("consume queue %q: %w", r.queue, err))
 	}
-	s := &chanSession{ch: ch, gen: gen, tag: tag, closed: closed}
-	r.session.Store(s)
-	return s, ds, nil
+	return &chanSession{ch: ch, gen: gen, tag: tag, closed: closed}, ds, nil
 }
 
 // loop dispatches deliveries to the workers and re-subscribes after a lost
@@ -972,12 +980,7 @@ func (r *run) withoutWaitQueues(k string, v any) any {
 func (r *run) declareDLQ() error {
 	ctx, cancel := context.WithTimeout(r.ctx, dlPublishTimeout)
 	defer cancel()
-	ch, _, err := r.c.bd.pubMgr.channel(ctx)
-	if err != nil {
-		return err
-	}
-	defer ch.Close()
-	return r.c.dlqTopology().declare(ch)
+	return r.c.bd.pubMgr.declare(ctx, r.c.dlqTopology())
 }
 
 // ack settles a delivery on the channel it came from, and only while that

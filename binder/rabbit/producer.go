@@ -149,11 +149,22 @@ func (l *lane) session(ctx context.Context) (*laneSession, error) {
 		if conn, gen, err = l.mgr.get(ctx); err != nil {
 			return nil, err
 		}
-		if ch, err = conn.Channel(); err == nil {
-			if err = ch.Confirm(false); err == nil {
-				break
+		ch, err = untilAnsweredValue(ctx, "open a publishing channel", func() (*amqp.Channel, error) {
+			ch, err := conn.Channel()
+			if err != nil {
+				return nil, err
 			}
-			_ = ch.Close()
+			if err := ch.Confirm(false); err != nil {
+				_ = ch.Close()
+				return nil, err
+			}
+			return ch, nil
+		}, func(ch *amqp.Channel) { _ = ch.Close() })
+		if err == nil {
+			break
+		}
+		if ctx.Err() != nil {
+			return nil, err
 		}
 		if !connDead(ctx, conn, err) {
 			return nil, fmt.Errorf("open a publishing channel in confirm mode: %w", err)
@@ -748,12 +759,7 @@ func (p *producer) recover(ctx context.Context, since time.Time) error {
 
 // declare declares the producer's topology on a channel of its own.
 func (p *producer) declare(ctx context.Context) error {
-	ch, _, err := p.bd.pubMgr.channel(ctx)
-	if err != nil {
-		return err
-	}
-	defer ch.Close()
-	return p.topo.declare(ch)
+	return p.bd.pubMgr.declare(ctx, p.topo)
 }
 
 // setDown records the result of a send that started at start: err is why

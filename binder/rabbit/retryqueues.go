@@ -165,12 +165,7 @@ func (r *run) retryLater(in inbound, env stream.Envelope, dr *stream.DelayedRetr
 func (r *run) declareRetryQueues() error {
 	ctx, cancel := context.WithTimeout(r.ctx, dlPublishTimeout)
 	defer cancel()
-	ch, _, err := r.c.bd.pubMgr.channel(ctx)
-	if err != nil {
-		return err
-	}
-	defer ch.Close()
 	var t topology
 	r.c.withRetryQueues(&t, r.queue)
-	return t.declare(ch)
+	return r.c.bd.pubMgr.declare(ctx, t)
 }

@@ -2,6 +2,7 @@ package rabbit
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"testing"
 	"time"
@@ -74,5 +75,97 @@ func TestStalledPathBoundsSends(t *testing.T) {
 	defer cancel()
 	if err := p.Send(sctx, stream.Envelope{Payload: []byte("after")}); err != nil {
 		t.Fatalf("send after the stall: %v", err)
+	}
+}
+
+// TestStalledPathBoundsBindAndStart: while the path to the broker stalls
+// (nothing comes back), a bind, a consumer's Start, a Send that opens its
+// publishing channel and a Stop each return within their context (1s)
+// with its error, and once the path is back the binder binds, starts and
+// delivers. Before, amqp091-go's channel calls (channel.open,
+// exchange.declare, basic.qos, ...), which take no context, held a 1s
+// bind, Start or Send until the connection's heartbeat ended it (14s).
+func TestStalledPathBoundsBindAndStart(t *testing.T) {
+	px := rabbittest.NewProxy(t, nil)
+	_, tr := newTestBinder(t, map[string]any{"addresses": px.Addr()})
+	dest := uniqueDest(t, "bstall")
+	ctx := context.Background()
+	p, err := tr.BindProducer(ctx, stream.ProducerSpec{Binding: "s-out-0", Destination: dest, ContentType: "application/octet-stream"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := make(chan string, 10)
+	handler := func(_ context.Context, e stream.Envelope) error { got <- string(e.Payload); return nil }
+	bound, err := tr.BindConsumer(ctx, stream.ConsumerSpec{Binding: "b-in-0", Destination: dest, Group: "b", Handler: handler})
+	if err != nil {
+		t.Fatal(err)
+	}
+	started, err := tr.BindConsumer(ctx, stream.ConsumerSpec{Binding: "r-in-0", Destination: dest, Group: "r", Handler: handler})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := started.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+
+	px.Stall()
+	unstalled := false
+	defer func() {
+		if !unstalled {
+			px.Unstall()
+		}
+	}()
+	const d = time.Second
+	bounded := func(what string, f func(context.Context) error) {
+		t.Helper()
+		bctx, cancel := context.WithTimeout(ctx, d)
+		defer cancel()
+		start := time.Now()
+		err := f(bctx)
+		took := time.Since(start)
+		t.Logf("%s: %v after %s", what, err, took.Round(time.Millisecond))
+		if !errors.Is(err, context.DeadlineExceeded) {
+			t.Errorf("%s while the path stalls: %v, want its context's deadline", what, err)
+		}
+		if took > d+time.Second {
+			t.Errorf("%s with a %s context took %s while the path stalled", what, d, took)
+		}
+	}
+	bounded("bind consumer", func(ctx context.Context) error {
+		_, err := tr.BindConsumer(ctx, stream.ConsumerSpec{Binding: "c-in-0", Destination: dest, Group: "c", Handler: handler})
+		return err
+	})
+	bounded("bind producer", func(ctx context.Context) error {
+		_, err := tr.BindProducer(ctx, stream.ProducerSpec{Binding: "q-out-0", Destination: dest + ".other", ContentType: "application/octet-stream"})
+		return err
+	})
+	bounded("start", bound.Start)
+	bounded("send (opening its publishing channel)", func(ctx context.Context) error {
+		return p.Send(ctx, stream.Envelope{Payload: []byte("stalled")})
+	})
+	bounded("stop", started.Stop)
+
+	px.Unstall()
+	unstalled = true
+	// The path is back: the bound consumer starts (the abandoned Start's
+	// late subscription was cancelled, not left consuming) and a send
+	// reaches it.
+	sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	if err := bound.Start(sctx); err != nil {
+		t.Fatalf("start after the stall: %v", err)
+	}
+	if err := p.Send(sctx, stream.Envelope{Payload: []byte("after")}); err != nil {
+		t.Fatalf("send after the stall: %v", err)
+	}
+	for {
+		select {
+		case m := <-got:
+			if m == "after" {
+				return
+			}
+		case <-sctx.Done():
+			t.Fatal("the message sent after the stall never arrived")
+		}
 	}
 }
