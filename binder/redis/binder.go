@@ -473,13 +473,17 @@ func (bd *Binder) Close(ctx context.Context) error {
 
 	errs := binding.CloseAll(ctx, cs, (*consumer).close, ps, (*producer).Close)
 	bd.bgCancel()
-	if err := bd.waitBackground(ctx); err != nil {
-		errs = append(errs, err)
-	}
+	// The client is closed before the wait: that ends a health PING or a
+	// trim waiting for a server that does not answer (go-redis does not
+	// end a read when its ctx is cancelled), which held Close for up to
+	// health-timeout more.
 	if client != nil {
 		if err := client.Close(); err != nil && !errors.Is(err, goredis.ErrClosed) {
 			errs = append(errs, err)
 		}
+	}
+	if err := bd.waitBackground(ctx); err != nil {
+		errs = append(errs, err)
 	}
 	if len(errs) > 0 {
 		return bd.wrap(errors.Join(errs...), "redis: close binder %q", bd.name)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
 	"slices"
 	"strconv"
@@ -353,6 +354,22 @@ type reader struct {
 	client *goredis.Client
 	conn   *goredis.Conn // intake's; nil before the first read and after a failed one
 	id     atomic.Int64  // conn's CLIENT ID (0: none)
+	// net is the network connection the reader's client dialed last: the
+	// one under conn (the client has one connection at a time), for cut.
+	net atomic.Pointer[trackedConn]
+}
+
+// cut closes the reader's network connection if it is waiting for an
+// answer and has received nothing since its request (nothing is lost
+// half-read: what an unanswered XREADGROUP delivered stays pending, as
+// when the read times out), so that the read in flight ends at once. Stop
+// cuts it when its CLIENT UNBLOCK got no answer: the read would otherwise
+// go on until the health probe's sweep or its read timeout (4-5s with
+// the default settings) before Stop could flush the acknowledgements.
+func (rd *reader) cut() {
+	if tc := rd.net.Load(); tc != nil && !tc.closed.Load() && !tc.closing.Load() {
+		tc.closeIfOverdue(time.Now(), 0)
+	}
 }
 
 // use returns the reader's connection, taking one and learning its id
@@ -407,7 +424,14 @@ func (c *consumer) takeReader() *reader {
 	// A pipeline (acknowledgements and the next XREADGROUP, see readNew)
 	// reads with ReadTimeout, not with the command's block time.
 	o.ReadTimeout = blockFor + c.bd.st.commandTimeout
-	o.Dialer = c.bd.conns.dialer(goredis.NewDialer(o), true)
+	dial := c.bd.conns.dialer(goredis.NewDialer(o), true)
+	o.Dialer = func(ctx context.Context, network, addr string) (net.Conn, error) {
+		cn, err := dial(ctx, network, addr)
+		if tc, ok := cn.(*trackedConn); ok && err == nil {
+			rd.net.Store(tc)
+		}
+		return cn, err
+	}
 	rd.client = goredis.NewClient(o)
 	return rd
 }
@@ -505,6 +529,8 @@ type run struct {
 	lingerT   *time.Timer // inline runs only (armed for a group's)
 	ackStop   chan struct{}
 	ackDone   chan struct{}
+	ackLeft   int         // entries the final flush gave up on (the server did not answer); set before ackDone
+	ackFailed atomic.Bool // the last acknowledgement failed (see acker)
 
 	done       chan struct{}  // everything of the run finished
 	unblocks   sync.WaitGroup // Pause's CLIENT UNBLOCKs (finish waits for them)
@@ -1403,12 +1429,22 @@ func (r *run) acker() {
 		select {
 		case <-r.ackFlush:
 		case <-r.ackStop:
-			// Nothing acknowledges any more (finish): send what is left.
-			r.ackAll(r.takeAcksInto(nil))
+			// Nothing acknowledges any more (finish): send what is left,
+			// giving up after command-timeout.
+			r.ackLeft = r.ackAll(r.takeAcksInto(nil), true)
 			return
 		}
+		if r.ctx.Err() != nil && r.ackFailed.Load() {
+			// Stopping, and the server did not take the last ones: left
+			// for the final flush (ackStop), which is bounded; an attempt
+			// here would wait command-timeout first. While it answers,
+			// they go on being sent as they come (a handler that Stop
+			// waits for long does not hold the others' acknowledgements
+			// until they are reclaimed).
+			continue
+		}
 		es := r.takeAcksInto(spare)
-		r.ackAll(es)
+		r.ackAll(es, false)
 		clear(es)
 		spare = es[:0]
 	}
@@ -1493,8 +1529,10 @@ func queueAcks(pipe goredis.Pipeliner, group string, es []*entry) []*goredis.Cmd
 // once Redis has them; when a XACK failed, handed to the acker, which
 // retries.
 func (r *run) acked(es []*entry, cmds []*goredis.Cmd) {
+	r.ackFailed.Store(false)
 	for _, cmd := range cmds {
 		if cmd.Err() != nil {
+			r.ackFailed.Store(true)
 			r.ackMu.Lock()
 			if len(r.ackBuf) == 0 {
 				r.ackSince.Store(time.Now().UnixNano())
@@ -1517,29 +1555,66 @@ func (r *run) acked(es []*entry, cmds []*goredis.Cmd) {
 }
 
 // ackAll acknowledges es, ackBatch entries per XACK (pipeline), and lets go
-// of them.
-func (r *run) ackAll(es []*entry) {
+// of them, retrying transient failures with back-off. Once the run is
+// stopping it retries no more: what failed goes back to ackBuf for the
+// final flush (final), which retries for command-timeout at most and then
+// gives up on what is left: a server that does not answer must not hold
+// Stop, and Close, for their whole ctx (it held them so: the retries went
+// on until the binder's Close cancelled bg, after its ctx had run out).
+// Entries given up on stay pending and are delivered again (to another
+// member, after release or claim-min-idle): duplicates, never losses.
+// ackAll returns how many entries it gave up on after transient failures
+// (the server did not answer in time).
+func (r *run) ackAll(es []*entry, final bool) int {
 	c := r.c
 	back := dispatch.Backoff{Initial: 50 * time.Millisecond, Max: 2 * time.Second}
+	ctx := c.bd.bg
+	if final {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, c.bd.st.commandTimeout)
+		defer cancel()
+	}
 	for len(es) > 0 {
 		batch := es[:min(len(es), ackBatch)]
-		es = es[len(batch):]
 		for attempt := 1; ; attempt++ {
-			err := r.xack(batch)
+			err := r.xack(ctx, batch)
+			r.ackFailed.Store(err != nil)
 			if err == nil {
 				break
 			}
-			if !isTransient(err) || c.bd.bg.Err() != nil {
+			if !isTransient(err) {
 				c.log.Warn("redis: acknowledging failed; the entries will be delivered again", "entries", len(batch), "error", c.bd.logErr(err))
 				break
 			}
-			c.log.Debug("redis: acknowledging failed; retrying", "attempt", attempt, "error", c.bd.logErr(err))
-			if !dispatch.Sleep(c.bd.bg, back.Delay(attempt)) {
-				break
+			retry := false
+			if final {
+				retry = ctx.Err() == nil && dispatch.Sleep(ctx, back.Delay(attempt))
+			} else if ctx.Err() == nil {
+				// r.ctx: Stop ends the back-off.
+				retry = dispatch.Sleep(r.ctx, back.Delay(attempt))
+				if !retry && r.ctx.Err() != nil {
+					// Stopping: the final flush sends these, bounded.
+					r.ackMu.Lock()
+					r.ackBuf = append(r.ackBuf, es...)
+					r.ackMu.Unlock()
+					return 0
+				}
 			}
+			if !retry {
+				if final && c.bd.bg.Err() == nil {
+					c.log.Warn("redis: acknowledging got no answer within command-timeout while stopping; the entries may be delivered again", "entries", len(es), "error", c.bd.logErr(err))
+				} else {
+					c.log.Warn("redis: acknowledging failed; the entries will be delivered again", "entries", len(es), "error", c.bd.logErr(err))
+				}
+				r.untrackAll(es)
+				return len(es)
+			}
+			c.log.Debug("redis: acknowledging failed; retrying", "attempt", attempt, "error", c.bd.logErr(err))
 		}
 		r.untrackAll(batch)
+		es = es[len(batch):]
 	}
+	return 0
 }
 
 // flushAcks asks the acker to send the acknowledgements gathered so far
@@ -1559,11 +1634,12 @@ func (r *run) hold(d time.Duration) bool {
 	return r.pool.Hold(d)
 }
 
-// xack acknowledges es (entries of the group) in one round trip: an XACK
+// xack acknowledges es (entries of the group) in one round trip, bounded
+// by ctx and command-timeout: an XACK
 // per stream, built as intake builds those it pipelines (queueAcks).
-func (r *run) xack(es []*entry) error {
+func (r *run) xack(ctx context.Context, es []*entry) error {
 	c := r.c
-	ctx, cancel := context.WithTimeout(context.Background(), c.bd.st.commandTimeout)
+	ctx, cancel := context.WithTimeout(ctx, c.bd.st.commandTimeout)
 	defer cancel()
 	pipe := c.client.Pipeline()
 	cmds := queueAcks(pipe, c.group, es)
@@ -1630,7 +1706,7 @@ func (r *run) Pause(ctx context.Context) error {
 	r.unblocks.Go(func() {
 		defer ucancel()
 		defer stopped()
-		r.unblock(uctx)
+		_ = r.unblock(uctx)
 	})
 	err := r.pool.Pause(ctx)
 	r.flushAcks() // intake reads no more: they would wait for Resume
@@ -1648,8 +1724,8 @@ func (r *run) Resume() {
 // unblock ends the reader's blocking read at once (CLIENT UNBLOCK); where
 // the ACL refuses it, the read ends within blockFor. Bounded by ctx (the
 // caller's Pause or Stop) as well as command-timeout: a server that does
-// not answer must not hold Stop past its ctx.
-func (r *run) unblock(ctx context.Context) {
+// not answer must not hold Stop past its ctx. It returns the failure.
+func (r *run) unblock(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, r.c.bd.st.commandTimeout)
 	defer cancel()
 	if unblockHook != nil {
@@ -1657,11 +1733,13 @@ func (r *run) unblock(ctx context.Context) {
 	}
 	id := r.reader.id.Load()
 	if id == 0 {
-		return
+		return nil
 	}
-	if err := r.c.client.ClientUnblock(ctx, id).Err(); err != nil {
+	err := r.c.client.ClientUnblock(ctx, id).Err()
+	if err != nil {
 		r.c.log.Debug("redis: CLIENT UNBLOCK failed; the read ends within its block time", "error", r.c.bd.logErr(err))
 	}
+	return err
 }
 
 // Stop ends intake and reclaiming, waits (bounded by ctx) for the handler
@@ -1675,14 +1753,26 @@ func (r *run) Stop(ctx context.Context) error {
 	go r.finishOnce.Do(r.finish)
 	tick := time.NewTicker(100 * time.Millisecond)
 	defer tick.Stop()
-	r.unblock(ctx)
+	// A CLIENT UNBLOCK that got no answer (not one the server refused: then
+	// the read ends within blockFor) cuts the reader's connection.
+	unblock := func() {
+		if err := r.unblock(ctx); err != nil && redisError(err) == nil {
+			r.reader.cut()
+		}
+	}
+	unblock()
 wait:
 	for {
 		select {
 		case <-r.intakeDone:
 			break wait
 		case <-tick.C:
-			r.unblock(ctx)
+			select {
+			case <-r.intakeDone:
+				break wait
+			default:
+			}
+			unblock()
 		case <-ctx.Done():
 			errs = append(errs, fmt.Errorf("intake still reading: %w", ctx.Err()))
 			break wait
@@ -1693,6 +1783,9 @@ wait:
 	}
 	select {
 	case <-r.done:
+		if r.ackLeft > 0 {
+			errs = append(errs, fmt.Errorf("acknowledging %d handled entries got no answer within command-timeout (%s): they may be delivered again", r.ackLeft, r.c.bd.st.commandTimeout))
+		}
 	case <-ctx.Done():
 		if len(errs) == 0 {
 			errs = append(errs, fmt.Errorf("still acknowledging and giving back entries: %w", ctx.Err()))
@@ -1720,7 +1813,14 @@ func (r *run) finish() {
 	close(r.keeperStop)
 	<-r.keeperDone
 	if r.c.group != "" {
-		r.release()
+		if r.ackLeft > 0 {
+			// The server did not answer the acknowledgements for
+			// command-timeout: giving back would wait as long again.
+			r.c.clean.Store(false)
+			r.c.log.Warn("redis: not giving back pending entries: Redis did not answer; other members reclaim them after claim-min-idle")
+		} else {
+			r.release()
+		}
 	}
 	r.c.putReader(r.reader)
 }
@@ -1747,6 +1847,11 @@ func (r *run) release() {
 					clean = false
 					c.log.Warn("redis: giving back pending entries failed; other members reclaim them after claim-min-idle", "stream", k, "error", c.bd.logErr(err))
 				}
+				if isTimeout(err) {
+					// The other streams would wait as long.
+					c.clean.Store(false)
+					return
+				}
 				break
 			}
 			if len(pend) == 0 {
@@ -1761,6 +1866,10 @@ func (r *run) release() {
 			if err := c.client.Do(ctx, args...).Err(); err != nil {
 				clean = false
 				c.log.Warn("redis: giving back pending entries failed; other members reclaim them after claim-min-idle", "stream", k, "error", c.bd.logErr(err))
+				if isTimeout(err) {
+					c.clean.Store(false)
+					return
+				}
 				break
 			}
 			total += len(pend)

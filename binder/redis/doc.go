@@ -165,7 +165,15 @@
 // entry still pending for the member: they are claimed for the consumer
 // name streambind-released with their idle time set to claim-min-idle
 // (XCLAIM ... IDLE ... JUSTID), so the next reclaim of any member takes
-// them at once, and the member is deleted from the group. Members that
+// them at once, and the member is deleted from the group. A server that
+// does not answer holds Stop (and the binder's Close) for about twice
+// command-timeout, not for its whole ctx: a CLIENT UNBLOCK unanswered
+// within command-timeout cuts the reader's connection (a read waiting for
+// its answer, nothing of it received), and the last acknowledgements are
+// retried for command-timeout and then given up on — Stop returns an
+// error saying how many handled entries may be delivered again (they stay
+// pending: duplicates, never losses) — and then nothing is given back
+// (other members reclaim the entries after claim-min-idle). Members that
 // have had nothing pending and read nothing for an hour (those of crashed
 // instances, once reclaimed) are deleted by the others. A group (or
 // stream) deleted while consumed is created again from the last entry the
