@@ -1528,9 +1528,12 @@ func (a *App) start(ctx, supCtx, sendCtx context.Context, suppliers *sync.WaitGr
 		}
 		a.logBound(b)
 	}
+	// A Start talks to the broker too (a RabbitMQ subscription, ...): the
+	// binder's startup-timeout bounds it and an unavailable broker is
+	// waited for, as in a bind (Binding.Start starts all or nothing).
 	for _, b := range a.bindings {
 		if b.input && b.cfg.Consumer.AutoStart() {
-			if err := b.Start(ctx); err != nil {
+			if err := a.bindRetrying(ctx, a.binders[b.binderName], "start consumer "+b.name, b.Start); err != nil {
 				return err
 			}
 		}

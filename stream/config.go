@@ -230,13 +230,14 @@ type BinderConfig struct {
 	// binder itself.
 	Environment map[string]any `mapstructure:"environment"`
 	// StartupTimeout bounds how long start-up waits for this binder's
-	// broker: a bind that fails with [ErrUnavailable] is retried with
-	// back-off (100ms doubling to 5s) while the app is "starting" and
-	// readiness answers 503, and start-up fails once the binder has been
-	// unavailable that long in all (failed attempts and the waits after
-	// them, summed over its bindings; a bind that succeeds within what is
-	// left does not count, so start-up may last up to about bindings ×
-	// startup-timeout against a slow but working broker).
+	// broker: a bind, or the start of an input binding, that fails with
+	// [ErrUnavailable] is retried with back-off (100ms doubling to 5s)
+	// while the app is "starting" and readiness answers 503, and start-up
+	// fails once the binder has been unavailable that long in all (failed
+	// attempts and the waits after them, summed over its bindings; a bind
+	// or start that succeeds within what is left does not count, so
+	// start-up may last up to about bindings × startup-timeout against a
+	// slow but working broker).
 	// Default 60s ([DefaultStartupTimeout]); a negative value waits for as
 	// long as the app's context lasts. The same rule holds for every
 	// binder type.

@@ -313,6 +313,11 @@ func (r *run) subscribeOnce(ctx context.Context) (*chanSession, <-chan amqp.Deli
 	closed := ch.NotifyClose(make(chan *amqp.Error, 1))
 	fail := func(err error) (*chanSession, <-chan amqp.Delivery, error) {
 		_ = ch.Close()
+		// The connection lost meanwhile: the broker is unavailable, and
+		// a Start at start-up tries again (stream.App), rather than fail.
+		if conn, g, cerr := c.bd.sub.current(); cerr != nil || g != gen || conn.IsClosed() {
+			err = stream.Unavailable(err)
+		}
 		return nil, nil, err
 	}
 	if err := ch.Qos(c.opts.prefetch, 0, false); err != nil {

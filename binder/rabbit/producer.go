@@ -77,10 +77,67 @@ type lane struct {
 	sem    chan struct{}
 	window chan struct{}
 	cur    atomic.Pointer[laneSession] // stored under sem
+	// opening is the channel open awaiting the broker's answer (under
+	// sem): a Send whose ctx ended leaves it to the next one, so a broker
+	// that does not answer has one open in flight per lane, not one per
+	// Send (which ran out of the connection's channel ids in 12s).
+	opening *laneOpen
 
 	amu sync.Mutex
 	q   chan queued
 	qn  atomic.Int64 // entries put in q and not yet resolved
+}
+
+// laneOpen is a lane's channel open (channel.open and confirm.select) on
+// conn; ch and err are set when done is closed.
+type laneOpen struct {
+	conn *amqp.Connection
+	done chan struct{}
+	ch   *amqp.Channel
+	err  error
+}
+
+// open returns a new channel of conn in confirm mode, waiting for the
+// broker for as long as ctx lasts: the open goes on when ctx ends
+// (amqp091-go's channel calls take no context), and the lane's next open
+// on the same connection takes its result. Call with the lane locked.
+func (l *lane) open(ctx context.Context, conn *amqp.Connection) (*amqp.Channel, error) {
+	op := l.opening
+	if op != nil && op.conn != conn {
+		// An open on a connection since replaced: close what it brings.
+		go func() {
+			<-op.done
+			if op.ch != nil {
+				_ = op.ch.Close()
+			}
+		}()
+		op = nil
+	}
+	if op == nil {
+		op = &laneOpen{conn: conn, done: make(chan struct{})}
+		l.opening = op
+		go func() {
+			defer close(op.done)
+			ch, err := conn.Channel()
+			if err == nil {
+				if err = ch.Confirm(false); err != nil {
+					_ = ch.Close()
+					ch = nil
+				}
+			}
+			op.ch, op.err = ch, err
+		}()
+	}
+	select {
+	case <-op.done:
+		l.opening = nil
+		if op.err == nil && op.ch.IsClosed() {
+			return nil, amqp.ErrClosed
+		}
+		return op.ch, op.err
+	case <-ctx.Done():
+		return nil, stream.Unavailable(fmt.Errorf("open a publishing channel: no answer from the broker: %w", ctx.Err()))
+	}
 }
 
 // queued is a publish waiting for its confirm in a lane's q.
@@ -149,24 +206,13 @@ func (l *lane) session(ctx context.Context) (*laneSession, error) {
 		if conn, gen, err = l.mgr.get(ctx); err != nil {
 			return nil, err
 		}
-		ch, err = untilAnsweredValue(ctx, "open a publishing channel", func() (*amqp.Channel, error) {
-			ch, err := conn.Channel()
-			if err != nil {
-				return nil, err
-			}
-			if err := ch.Confirm(false); err != nil {
-				_ = ch.Close()
-				return nil, err
-			}
-			return ch, nil
-		}, func(ch *amqp.Channel) { _ = ch.Close() })
-		if err == nil {
+		if ch, err = l.open(ctx, conn); err == nil {
 			break
 		}
-		if ctx.Err() != nil {
-			return nil, err
-		}
 		if !connDead(ctx, conn, err) {
+			if ctx.Err() != nil {
+				return nil, err
+			}
 			return nil, fmt.Errorf("open a publishing channel in confirm mode: %w", err)
 		}
 		l.mgr.lost(conn) // died meanwhile: wait for the next connection

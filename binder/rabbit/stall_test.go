@@ -3,9 +3,13 @@ package rabbit
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	amqp "github.com/rabbitmq/amqp091-go"
 
 	"github.com/streambind/streambind/binder/rabbit/rabbittest"
 	"github.com/streambind/streambind/stream"
@@ -167,5 +171,144 @@ func TestStalledPathBoundsBindAndStart(t *testing.T) {
 		case <-sctx.Done():
 			t.Fatal("the message sent after the stall never arrived")
 		}
+	}
+}
+
+// TestAppStartStalledConsumeBoundedByStartupTimeout: at start-up, a
+// broker that takes the consumer's basic.consume and answers nothing
+// more (the path back stalls) fails start-up after the binder's
+// startup-timeout with a StartupTimeoutError, not after the heartbeat
+// with an i/o error; once the path is back, the subscription the broker
+// made meanwhile is cancelled with its channel: nothing stays subscribed,
+// holding the queue's messages for a consumer nobody runs. (The App
+// started inputs with its own context: Run failed after the heartbeat,
+// 15s, with "consume queue ...: i/o timeout".)
+func TestAppStartStalledConsumeBoundedByStartupTimeout(t *testing.T) {
+	var px *rabbittest.Proxy
+	var armed atomic.Bool
+	armed.Store(true)
+	px = rabbittest.NewProxy(t, func(typ byte, _ uint16, payload []byte) {
+		// A method frame of basic.consume (class 60, method 20).
+		if typ == 1 && len(payload) >= 4 && payload[0] == 0 && payload[1] == 60 && payload[2] == 0 && payload[3] == 20 && armed.CompareAndSwap(true, false) {
+			px.Stall()
+		}
+	})
+	defer px.Unstall()
+	dest := uniqueDest(t, "startstall")
+	fns := stream.NewCatalog()
+	stream.AddConsumer(fns, "sink", func(context.Context, string) error { return nil })
+	const timeout = 2 * time.Second
+	cfg := &stream.Config{
+		Function:      stream.FunctionConfig{Definition: "sink"},
+		DefaultBinder: "rabbit",
+		Binders:       map[string]stream.BinderConfig{"rabbit": {Type: Type, Environment: map[string]any{"addresses": px.Addr()}, StartupTimeout: timeout}},
+		Bindings:      map[string]stream.BindingConfig{"sink-in-0": {Destination: dest, Group: "g"}},
+	}
+	app, err := stream.NewApp(cfg, fns, stream.WithBinderType(Type, New), stream.WithoutSignals(), stream.WithLogger(slog.New(slog.DiscardHandler)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	start := time.Now()
+	err = app.Run(ctx)
+	took := time.Since(start)
+	t.Logf("Run: %v after %s", err, took.Round(time.Millisecond))
+	var ste *stream.StartupTimeoutError
+	if !errors.As(err, &ste) || took > timeout+4*time.Second {
+		t.Fatalf("Run: %v after %s; want a StartupTimeoutError after about %s", err, took, timeout)
+	}
+	if armed.Load() {
+		t.Fatal("the consumer never sent basic.consume: the test proves nothing")
+	}
+
+	px.Unstall()
+	conn, err := amqp.Dial(rabbittest.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	ch, err := conn.Channel()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _, _ = ch.QueueDelete(dest+".g", false, false, false) }()
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		q, err := ch.QueueDeclarePassive(dest+".g", true, false, false, false, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if q.Consumers == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("queue %s still has %d consumers after start-up failed and the path came back", dest+".g", q.Consumers)
+		}
+		time.Sleep(20 * time.Millisecond) // polling the broker's count
+	}
+}
+
+// TestStalledPathOneChannelOpenPerLane: while the broker answers nothing,
+// Sends that each have to open their lane's publishing channel and give
+// up when their context ends leave the one open in flight to the next
+// Send rather than start their own, and the Sends go on once the path is
+// back. (Each timed-out Send left a channel.open behind: 64 senders with
+// 100ms contexts used up the connection's 2,047 channel ids in 12s, and
+// every Send and bind on it then failed with "channel id space
+// exhausted".)
+func TestStalledPathOneChannelOpenPerLane(t *testing.T) {
+	var opens atomic.Int64
+	px := rabbittest.NewProxy(t, func(typ byte, _ uint16, payload []byte) {
+		// A method frame of channel.open (class 20, method 10).
+		if typ == 1 && len(payload) >= 4 && payload[0] == 0 && payload[1] == 20 && payload[2] == 0 && payload[3] == 10 {
+			opens.Add(1)
+		}
+	})
+	_, tr := newTestBinder(t, map[string]any{"addresses": px.Addr()})
+	dest := uniqueDest(t, "lanestall")
+	ctx := context.Background()
+	p, err := tr.BindProducer(ctx, stream.ProducerSpec{Binding: "s-out-0", Destination: dest, ContentType: "application/octet-stream",
+		Producer: stream.ProducerConfig{RequiredGroups: []string{"g"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	px.Stall()
+	unstalled := false
+	defer func() {
+		if !unstalled {
+			px.Unstall()
+		}
+	}()
+	before := opens.Load()
+	var wg sync.WaitGroup
+	var failed atomic.Int64
+	end := time.Now().Add(2 * time.Second)
+	for range 64 {
+		wg.Go(func() {
+			for time.Now().Before(end) {
+				sctx, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
+				if p.Send(sctx, stream.Envelope{Payload: []byte("stalled")}) != nil {
+					failed.Add(1)
+				}
+				cancel()
+			}
+		})
+	}
+	wg.Wait()
+	during := opens.Load() - before
+	t.Logf("%d Sends failed during the stall; %d channel.open sent", failed.Load(), during)
+	if failed.Load() == 0 {
+		t.Fatal("no Send failed during the stall: the test proves nothing")
+	}
+	if during > 4 { // a lane or few (the publisher's pool), once each
+		t.Errorf("%d channel.open sent while the broker answered nothing; want one per lane", during)
+	}
+	px.Unstall()
+	unstalled = true
+	sctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	if err := p.Send(sctx, stream.Envelope{Payload: []byte("after")}); err != nil {
+		t.Fatalf("send after the stall: %v", err)
 	}
 }
