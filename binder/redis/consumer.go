@@ -1557,7 +1557,7 @@ func (r *run) acked(es []*entry, cmds []*goredis.Cmd) {
 // ackAll acknowledges es, ackBatch entries per XACK (pipeline), and lets go
 // of them, retrying transient failures with back-off. Once the run is
 // stopping it retries no more: what failed goes back to ackBuf for the
-// final flush (final), which retries for command-timeout at most and then
+// final flush (final), which retries each batch for command-timeout at most and then
 // gives up on what is left: a server that does not answer must not hold
 // Stop, and Close, for their whole ctx (it held them so: the retries went
 // on until the binder's Close cancelled bg, after its ctx had run out).
@@ -1566,6 +1566,24 @@ func (r *run) acked(es []*entry, cmds []*goredis.Cmd) {
 // ackAll returns how many entries it gave up on after transient failures
 // (the server did not answer in time).
 func (r *run) ackAll(es []*entry, final bool) int {
+	for len(es) > 0 {
+		batch := es[:min(len(es), ackBatch)]
+		if n, ended := r.ackOneBatch(es, batch, final); ended {
+			return n
+		}
+		r.untrackAll(batch)
+		es = es[len(batch):]
+	}
+	return 0
+}
+
+// ackOneBatch acknowledges batch, the first of es, as ackAll describes; ended
+// says that ackAll returns n (es given up, or handed to the final flush).
+// A final flush gives each batch command-timeout from its first attempt: a
+// long flush over a slow path that answers is not given up while it
+// progresses; a server that does not answer fails the first batch, and the
+// rest with it.
+func (r *run) ackOneBatch(es, batch []*entry, final bool) (n int, ended bool) {
 	c := r.c
 	back := dispatch.Backoff{Initial: 50 * time.Millisecond, Max: 2 * time.Second}
 	ctx := c.bd.bg
@@ -1574,47 +1592,41 @@ func (r *run) ackAll(es []*entry, final bool) int {
 		ctx, cancel = context.WithTimeout(ctx, c.bd.st.commandTimeout)
 		defer cancel()
 	}
-	for len(es) > 0 {
-		batch := es[:min(len(es), ackBatch)]
-		for attempt := 1; ; attempt++ {
-			err := r.xack(ctx, batch)
-			r.ackFailed.Store(err != nil)
-			if err == nil {
-				break
-			}
-			if !isTransient(err) {
-				c.log.Warn("redis: acknowledging failed; the entries will be delivered again", "entries", len(batch), "error", c.bd.logErr(err))
-				break
-			}
-			retry := false
-			if final {
-				retry = ctx.Err() == nil && dispatch.Sleep(ctx, back.Delay(attempt))
-			} else if ctx.Err() == nil {
-				// r.ctx: Stop ends the back-off.
-				retry = dispatch.Sleep(r.ctx, back.Delay(attempt))
-				if !retry && r.ctx.Err() != nil {
-					// Stopping: the final flush sends these, bounded.
-					r.ackMu.Lock()
-					r.ackBuf = append(r.ackBuf, es...)
-					r.ackMu.Unlock()
-					return 0
-				}
-			}
-			if !retry {
-				if final && c.bd.bg.Err() == nil {
-					c.log.Warn("redis: acknowledging got no answer within command-timeout while stopping; the entries may be delivered again", "entries", len(es), "error", c.bd.logErr(err))
-				} else {
-					c.log.Warn("redis: acknowledging failed; the entries will be delivered again", "entries", len(es), "error", c.bd.logErr(err))
-				}
-				r.untrackAll(es)
-				return len(es)
-			}
-			c.log.Debug("redis: acknowledging failed; retrying", "attempt", attempt, "error", c.bd.logErr(err))
+	for attempt := 1; ; attempt++ {
+		err := r.xack(ctx, batch)
+		r.ackFailed.Store(err != nil)
+		if err == nil {
+			return 0, false
 		}
-		r.untrackAll(batch)
-		es = es[len(batch):]
+		if !isTransient(err) {
+			c.log.Warn("redis: acknowledging failed; the entries will be delivered again", "entries", len(batch), "error", c.bd.logErr(err))
+			return 0, false
+		}
+		retry := false
+		if final {
+			retry = ctx.Err() == nil && dispatch.Sleep(ctx, back.Delay(attempt))
+		} else if ctx.Err() == nil {
+			// r.ctx: Stop ends the back-off.
+			retry = dispatch.Sleep(r.ctx, back.Delay(attempt))
+			if !retry && r.ctx.Err() != nil {
+				// Stopping: the final flush sends these, bounded.
+				r.ackMu.Lock()
+				r.ackBuf = append(r.ackBuf, es...)
+				r.ackMu.Unlock()
+				return 0, true
+			}
+		}
+		if !retry {
+			if final && c.bd.bg.Err() == nil {
+				c.log.Warn("redis: acknowledging got no answer within command-timeout while stopping; the entries may be delivered again", "entries", len(es), "error", c.bd.logErr(err))
+			} else {
+				c.log.Warn("redis: acknowledging failed; the entries will be delivered again", "entries", len(es), "error", c.bd.logErr(err))
+			}
+			r.untrackAll(es)
+			return len(es), true
+		}
+		c.log.Debug("redis: acknowledging failed; retrying", "attempt", attempt, "error", c.bd.logErr(err))
 	}
-	return 0
 }
 
 // flushAcks asks the acker to send the acknowledgements gathered so far

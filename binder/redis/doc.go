@@ -173,7 +173,8 @@
 // retried for command-timeout and then given up on — Stop returns an
 // error saying how many handled entries may be delivered again (they stay
 // pending: duplicates, never losses) — and then nothing is given back
-// (other members reclaim the entries after claim-min-idle). Members that
+// (other members reclaim the entries after claim-min-idle; a group's only
+// member takes them again when it starts). Members that
 // have had nothing pending and read nothing for an hour (those of crashed
 // instances, once reclaimed) are deleted by the others. A group (or
 // stream) deleted while consumed is created again from the last entry the
