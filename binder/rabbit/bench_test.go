@@ -37,16 +37,18 @@ func benchTopology(b *testing.B, ch *amqp.Channel, dest string) {
 	})
 }
 
-func rawConn(b *testing.B) (*amqp.Connection, *amqp.Channel) {
-	rabbittest.Require(b)
+// rawConn is an amqp091-go connection to the broker's default vhost and
+// a channel of it, closed when tb ends.
+func rawConn(tb testing.TB) (*amqp.Connection, *amqp.Channel) {
+	rabbittest.Require(tb)
 	conn, err := amqp.Dial(rabbittest.URL())
 	if err != nil {
-		b.Fatal(err)
+		tb.Fatal(err)
 	}
-	b.Cleanup(func() { conn.Close() })
+	tb.Cleanup(func() { conn.Close() })
 	ch, err := conn.Channel()
 	if err != nil {
-		b.Fatal(err)
+		tb.Fatal(err)
 	}
 	return conn, ch
 }

@@ -9,8 +9,6 @@ import (
 	"testing"
 	"time"
 
-	amqp "github.com/rabbitmq/amqp091-go"
-
 	"github.com/streambind/streambind/binder/rabbit/rabbittest"
 	"github.com/streambind/streambind/stream"
 )
@@ -112,13 +110,7 @@ func TestStalledPathBoundsBindAndStart(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	px.Stall()
-	unstalled := false
-	defer func() {
-		if !unstalled {
-			px.Unstall()
-		}
-	}()
+	unstall := stallOnce(t, px)
 	const d = time.Second
 	bounded := func(what string, f func(context.Context) error) {
 		t.Helper()
@@ -149,8 +141,7 @@ func TestStalledPathBoundsBindAndStart(t *testing.T) {
 	})
 	bounded("stop", started.Stop)
 
-	px.Unstall()
-	unstalled = true
+	unstall()
 	// The path is back: the bound consumer starts (the abandoned Start's
 	// late subscription was cancelled, not left consuming) and a send
 	// reaches it.
@@ -223,15 +214,7 @@ func TestAppStartStalledConsumeBoundedByStartupTimeout(t *testing.T) {
 	}
 
 	px.Unstall()
-	conn, err := amqp.Dial(rabbittest.URL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	ch, err := conn.Channel()
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, ch := rawConn(t)
 	defer func() { _, _ = ch.QueueDelete(dest+".g", false, false, false) }()
 	deadline := time.Now().Add(15 * time.Second)
 	for {
@@ -273,13 +256,7 @@ func TestStalledPathOneChannelOpenPerLane(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	px.Stall()
-	unstalled := false
-	defer func() {
-		if !unstalled {
-			px.Unstall()
-		}
-	}()
+	unstall := stallOnce(t, px)
 	before := opens.Load()
 	var wg sync.WaitGroup
 	var failed atomic.Int64
@@ -304,11 +281,19 @@ func TestStalledPathOneChannelOpenPerLane(t *testing.T) {
 	if during > 4 { // a lane or few (the publisher's pool), once each
 		t.Errorf("%d channel.open sent while the broker answered nothing; want one per lane", during)
 	}
-	px.Unstall()
-	unstalled = true
+	unstall()
 	sctx, cancel := context.WithTimeout(ctx, 20*time.Second)
 	defer cancel()
 	if err := p.Send(sctx, stream.Envelope{Payload: []byte("after")}); err != nil {
 		t.Fatalf("send after the stall: %v", err)
 	}
+}
+
+// stallOnce stalls px and returns the function that ends the stall, also
+// called (once in all) when the test ends.
+func stallOnce(t *testing.T, px *rabbittest.Proxy) func() {
+	px.Stall()
+	unstall := sync.OnceFunc(px.Unstall)
+	t.Cleanup(unstall)
+	return unstall
 }
