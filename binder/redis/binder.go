@@ -14,6 +14,7 @@ import (
 	"github.com/redis/go-redis/v9/maintnotifications"
 
 	"github.com/streambind/streambind/binder/internal/binding"
+	"github.com/streambind/streambind/binder/internal/lifecycle"
 	"github.com/streambind/streambind/binder/internal/secrets"
 	"github.com/streambind/streambind/stream"
 )
@@ -496,17 +497,10 @@ func (bd *Binder) Close(ctx context.Context) error {
 func (bd *Binder) waitBackground(ctx context.Context) error {
 	done := make(chan struct{})
 	go func() { bd.bgWG.Wait(); close(done) }()
-	select {
-	case <-done:
-		return nil
-	default:
+	if err := lifecycle.Wait(ctx, done); err != nil {
+		return fmt.Errorf("health probe and trimmer still running: %w", err)
 	}
-	select {
-	case <-done:
-		return nil
-	case <-ctx.Done():
-		return fmt.Errorf("health probe and trimmer still running: %w", ctx.Err())
-	}
+	return nil
 }
 
 func (bd *Binder) forgetProducer(p *producer) {
