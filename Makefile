@@ -25,8 +25,11 @@ test:
 	$(GO) vet $(TESTFLAGS) $(PKGS)
 	$(GO) test $(TESTFLAGS) -count=1 -timeout 8m $(PKGS)
 	# A short minimisation: a crash whose minimisation outlasts -fuzztime is
-	# reported as PASS.
-	$(GO) test -run '^$$' -fuzz '^FuzzLoad$$' -fuzztime 10s -fuzzminimizetime 2s ./config
+	# reported as PASS. Budgets by count, not by time: Go 1.26's fuzzing
+	# coordinator can report a duration-bounded run that ends while a
+	# worker is busy as "context deadline exceeded", no crasher written
+	# (go.dev/issue/75804, fixed in 1.27); it failed CI so once.
+	$(GO) test -run '^$$' -fuzz '^FuzzLoad$$' -fuzztime 2000x -fuzzminimizetime 200x ./config
 
 ## bench: every benchmark with its baseline, printed with allocations.
 bench:
