@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/IBM/sarama"
 	kafkago "github.com/segmentio/kafka-go"
 
 	"github.com/streambind/streambind/binder/bindertest"
@@ -107,6 +108,9 @@ func runConcurrent(b *testing.B, send func(i int) error) {
 // BatchSize, so both are tried: 1ms and 100µs, 1000 (the timer flushes)
 // and 16 (about a third of the senders: a full batch flushes). A 10µs
 // timeout did far worse (about 12k msgs/s: batches of one or two).
+// watermill-sarama-sync is Watermill's Kafka publisher's engine in the same
+// shape (issue 10 set shape (a)'s target at twice Watermill's rate): one
+// sarama SyncProducer shared by the 64 senders, each calling SendMessage.
 //
 //	go test -run '^$' -bench BenchmarkKafkaProduceConcurrent -benchtime 200000x -count 3 ./binder/kafka
 func BenchmarkKafkaProduceConcurrent(b *testing.B) {
@@ -134,6 +138,34 @@ func BenchmarkKafkaProduceConcurrent(b *testing.B) {
 		}
 		runConcurrent(b, func(i int) error {
 			return p.Send(ctx, stream.Envelope{Key: benchKeys[i%len(benchKeys)], Payload: payload100})
+		})
+	})
+	// Watermill's Kafka publisher is a sarama SyncProducer that sends each
+	// Publish with SendMessage (watermill-kafka's NewPublisher with
+	// DefaultSaramaSyncPublisherConfig): the "Watermill" column of issue
+	// 10's table. Measured here, beside the binder, so that its target
+	// (twice Watermill's rate) is taken on the same broker and load.
+	b.Run("watermill-sarama-sync", func(b *testing.B) {
+		topic, _ := bindTopic(b) // provisions the 3 partitions
+		cfg := sarama.NewConfig()
+		// DefaultSaramaSyncPublisherConfig's settings, plus acks=all as the
+		// binder and the kafka-go Writers send with.
+		cfg.Producer.Retry.Max = 10
+		cfg.Producer.Return.Successes = true
+		cfg.Producer.RequiredAcks = sarama.WaitForAll
+		cfg.Metadata.Retry.Backoff = 2 * time.Second
+		cfg.ClientID = "watermill"
+		p, err := sarama.NewSyncProducer(c.Addrs(), cfg)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer p.Close()
+		if _, _, err := p.SendMessage(&sarama.ProducerMessage{Topic: topic, Key: sarama.ByteEncoder(benchKeys[0]), Value: sarama.ByteEncoder(payload100)}); err != nil {
+			b.Fatal(err)
+		}
+		runConcurrent(b, func(i int) error {
+			_, _, err := p.SendMessage(&sarama.ProducerMessage{Topic: topic, Key: sarama.ByteEncoder(benchKeys[i%len(benchKeys)]), Value: sarama.ByteEncoder(payload100)})
+			return err
 		})
 	})
 	for _, rc := range []struct {
