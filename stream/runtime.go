@@ -809,11 +809,12 @@ func emitValue[Out any](ctx context.Context, rt *runtimeBinding, c codec[Out], v
 		}
 		return rt.out.send(ctx, Envelope{Payload: data, Headers: hdr}, value)
 	})
-	var pe *PanicError
-	if errors.As(err, &pe) {
-		err = Permanent(err)
-	}
 	if err != nil {
+		// Only here: pe escapes (errors.As), an allocation a message.
+		var pe *PanicError
+		if errors.As(err, &pe) {
+			err = Permanent(err)
+		}
 		rt.log.Error("supplier output not sent", "error", boundedErr(err))
 	}
 	return err
