@@ -40,6 +40,8 @@ type Binder struct {
 	closed    bool
 	producers map[*producer]struct{}
 	consumers map[*consumer]struct{}
+	// boundLogged holds the bound lines logged at INFO (see logBound).
+	boundLogged map[string]struct{}
 }
 
 var (
@@ -71,13 +73,14 @@ func New(_ context.Context, bs stream.BinderSettings) (stream.Binder, error) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	b := &Binder{
-		name:      bs.Name,
-		s:         s,
-		log:       log,
-		ctx:       ctx,
-		cancel:    cancel,
-		producers: map[*producer]struct{}{},
-		consumers: map[*consumer]struct{}{},
+		name:        bs.Name,
+		s:           s,
+		log:         log,
+		ctx:         ctx,
+		cancel:      cancel,
+		producers:   map[*producer]struct{}{},
+		consumers:   map[*consumer]struct{}{},
+		boundLogged: map[string]struct{}{},
 	}
 	b.pubMgr = newConnMgr(ctx, s, "publisher", log)
 	b.sub = newConnMgr(ctx, s, "consumer", log)
@@ -158,7 +161,7 @@ func (b *Binder) BindProducer(ctx context.Context, spec stream.ProducerSpec) (st
 		log = b.log.With("binding", spec.Binding, "destination", spec.Destination)
 	}
 	p := &producer{bd: b, spec: spec, opts: opts, topo: t, log: log, partitioned: spec.Producer.IsPartitioned(), born: time.Now()}
-	logTopology(log, "rabbit: producer bound", t, "routing_key", p.routingKeyDoc())
+	b.logBound(log, "rabbit: producer bound", spec.Binding, t, "routing_key", p.routingKeyDoc())
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.closed {
@@ -206,9 +209,21 @@ func producerTopology(spec stream.ProducerSpec, opts producerOptions) (topology,
 	return t, nil
 }
 
-// logTopology logs, at INFO, what a binding declared: its exchange, queues
-// with their binding keys, and dead-letter exchange and queues.
-func logTopology(log *slog.Logger, msg string, t topology, extra ...any) {
+// maxBoundLogged bounds the set of bound lines a binder remembers having
+// logged at INFO, as [stream.MaxLoggedDestinations] bounds the bridge's.
+const maxBoundLogged = stream.MaxLoggedDestinations
+
+// logBound logs what a binding declared: its exchange, queues with their
+// binding keys, and dead-letter exchange and queues. The first time this
+// binder binds a binding with that topology the line is at INFO; later
+// binds of the same binding and topology log it at DEBUG: the bridge binds
+// a dynamic destination's producer again at its next send after its cache
+// evicted it (quietly), which cycling through more destinations than the
+// cache holds does at every send. The set of lines logged grows with the
+// bindings and dynamic destinations the app uses, up to maxBoundLogged
+// (past that, every bind of a line not in it logs at INFO, like the
+// bridge's first-send line past its bound).
+func (b *Binder) logBound(log *slog.Logger, msg, binding string, t topology, extra ...any) {
 	queues := make([]string, 0, len(t.queues))
 	for _, q := range t.queues {
 		queues = append(queues, describeQueue(q))
@@ -221,7 +236,17 @@ func logTopology(log *slog.Logger, msg string, t topology, extra ...any) {
 		}
 		args = append(args, "dlx", t.dlx, "dlqs", dlqs)
 	}
-	log.Info(msg, append(args, extra...)...)
+	args = append(args, extra...)
+	key := fmt.Sprintf("%s\x00%s\x00%v", msg, binding, args)
+	level := slog.LevelInfo
+	b.mu.Lock()
+	if _, done := b.boundLogged[key]; done {
+		level = slog.LevelDebug
+	} else if len(b.boundLogged) < maxBoundLogged {
+		b.boundLogged[key] = struct{}{}
+	}
+	b.mu.Unlock()
+	log.Log(context.Background(), level, msg, args...)
 }
 
 // describeQueue is "name" or "name <- exchange (key1, key2)" for a log line.
@@ -300,9 +325,9 @@ func (b *Binder) BindConsumer(ctx context.Context, spec stream.ConsumerSpec) (st
 			return fail(err)
 		}
 		if spec.Group == "" {
-			logTopology(log, "rabbit: consumer bound", c.topology(d+".anonymous.<id, at start>"))
+			b.logBound(log, "rabbit: consumer bound", spec.Binding, c.topology(d+".anonymous.<id, at start>"))
 		} else {
-			logTopology(log, "rabbit: consumer bound", t, c.dlqLogAttrs()...)
+			b.logBound(log, "rabbit: consumer bound", spec.Binding, t, c.dlqLogAttrs()...)
 			if cc.Partitioned && opts.bindQueue {
 				b.warnUnpartitionedQueue(ctx, log, opts.queueName(d, spec.Group, false, 0))
 			}

@@ -576,5 +576,9 @@
 //
 // Each binding logs one INFO line when bound ("rabbit: producer bound",
 // "rabbit: consumer bound") with its exchange, queues and binding keys, and
-// the DLX, DLQs and dead-letter routing key.
+// the DLX, DLQs and dead-letter routing key. A binding bound again by the
+// same binder with the same topology logs that line at DEBUG: the bridge
+// binds a dynamic destination's producer again at its next send after its
+// cache evicted it, which would otherwise log it at every send when the
+// app cycles through more destinations than the cache holds.
 package rabbit
