@@ -47,6 +47,11 @@ type Binder struct {
 	limMu  sync.Mutex
 	limits map[string]int
 
+	// retryListing is the cluster's retry topics as last listed (see
+	// listRetryTopics); retryListLock (capacity 1) is held while listing.
+	retryListLock chan struct{}
+	retryListing  retryListing
+
 	mu        sync.Mutex
 	closed    bool
 	producers map[*producer]struct{}
@@ -81,6 +86,8 @@ func New(ctx context.Context, s stream.BinderSettings) (stream.Binder, error) {
 		log:       log,
 		producers: make(map[*producer]struct{}),
 		consumers: make(map[*consumer]struct{}),
+
+		retryListLock: make(chan struct{}, 1),
 	}
 	bd.dialer = &kafkago.Dialer{
 		ClientID:      st.clientID,

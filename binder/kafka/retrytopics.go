@@ -110,7 +110,7 @@ func (bd *Binder) provisionRetryTopics(ctx context.Context, spec stream.Consumer
 func (bd *Binder) leftoverRetryTopics(ctx context.Context, spec stream.ConsumerSpec, topics []string) map[string]string {
 	ctx, cancel := context.WithTimeout(ctx, bd.st.dialTimeout)
 	defer cancel()
-	md, err := bd.askMetadata(ctx, nil) // the cluster's, not the transport's cache: topics of other processes
+	listed, err := bd.listRetryTopics(ctx)
 	if err != nil {
 		bd.log.Debug("kafka: listing topics for retry topics of delays no longer configured", "group", spec.Group, "error", bd.logErr(err))
 		return nil
@@ -123,22 +123,20 @@ func (bd *Binder) leftoverRetryTopics(ctx context.Context, spec stream.ConsumerS
 	}
 	var found map[string]string
 	parts := map[string][]int{}
-	for _, mt := range md.Topics {
-		if mt.Error != nil || configured[mt.Name] {
+	for name, ids := range listed {
+		if configured[name] {
 			continue
 		}
 		for _, t := range topics {
-			sfx, ok := strings.CutPrefix(mt.Name, t+"."+spec.Group+"-retry-")
+			sfx, ok := strings.CutPrefix(name, t+"."+spec.Group+"-retry-")
 			if !ok || sfx == "" || strings.Trim(sfx, "0123456789") != "" {
 				continue
 			}
 			if found == nil {
 				found = map[string]string{}
 			}
-			found[mt.Name] = t
-			for _, p := range mt.Partitions {
-				parts[mt.Name] = append(parts[mt.Name], p.ID)
-			}
+			found[name] = t
+			parts[name] = append(parts[name], ids...)
 		}
 	}
 	if len(found) == 0 {
@@ -188,6 +186,57 @@ func (bd *Binder) leftoverRetryTopics(ctx context.Context, spec stream.ConsumerS
 			"retry_topic", rt, "destination", main, "group", spec.Group, "records", unread)
 	}
 	return found
+}
+
+// retryListingMaxAge is how long a listing of the cluster's retry topics
+// (listRetryTopics) serves later binds. An application binds its consumers
+// one after another at start-up, and each used to list every topic of the
+// cluster (its whole metadata, on a connection of its own), so start-up
+// grew with the bindings times the cluster's size: 100 bindings beside
+// 20,000 partitions of other topics took 7.5 s and 630 MB. The retry
+// topics looked for were made by earlier deployments (see
+// leftoverRetryTopics), so a listing a few seconds old finds them too.
+const retryListingMaxAge = 5 * time.Second
+
+// retryListing is a listing of the cluster's topics whose names can be
+// retry topics (they hold "-retry-"), each with its partition ids.
+type retryListing struct {
+	at     time.Time
+	topics map[string][]int
+}
+
+// listRetryTopics returns the cluster's topics that can be retry topics
+// (name → partition ids), asked of the cluster (not the transport's cache:
+// topics of other processes) at most once per retryListingMaxAge; binds at
+// once wait for one answer. Only those names are kept: a cluster's full
+// listing can be large.
+func (bd *Binder) listRetryTopics(ctx context.Context) (map[string][]int, error) {
+	select {
+	case bd.retryListLock <- struct{}{}:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	defer func() { <-bd.retryListLock }()
+	if l := bd.retryListing; l.topics != nil && time.Since(l.at) < retryListingMaxAge {
+		return l.topics, nil
+	}
+	md, err := bd.askMetadata(ctx, nil)
+	if err != nil {
+		return nil, err
+	}
+	topics := map[string][]int{}
+	for _, mt := range md.Topics {
+		if mt.Error != nil || !strings.Contains(mt.Name, "-retry-") {
+			continue
+		}
+		ids := make([]int, 0, len(mt.Partitions))
+		for _, p := range mt.Partitions {
+			ids = append(ids, p.ID)
+		}
+		topics[mt.Name] = ids
+	}
+	bd.retryListing = retryListing{at: time.Now(), topics: topics}
+	return topics, nil
 }
 
 // retryMain returns the topic whose retry topic topic is, if it is one of

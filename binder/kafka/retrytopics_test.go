@@ -6,10 +6,12 @@ import (
 	"log/slog"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	kafkago "github.com/segmentio/kafka-go"
+	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/streambind/streambind/binder/bindertest"
 	"github.com/streambind/streambind/binder/kafka"
@@ -275,4 +277,50 @@ func TestDeletedTopicDoesNotLoopRebalances(t *testing.T) {
 	if n := strings.Count(logs.String(), "generation started") - before; n > 2 {
 		t.Errorf("%d generations in a second after %s was deleted: the group rejoins in a loop", n, rt)
 	}
+}
+
+// TestBindsListTheClusterOnce: consumers bound one after another (an
+// application's start-up) list the cluster's topics for leftover retry
+// topics (leftoverRetryTopics) once, not once each. Each listing is the
+// whole cluster's metadata: 100 bindings beside 20,000 partitions of
+// other topics took 7.5 s and 630 MB to start.
+func TestBindsListTheClusterOnce(t *testing.T) {
+	t.Parallel()
+	c := kafkatest.Start(t)
+	const n = 20
+	topics := make([]string, n)
+	for i := range topics {
+		topics[i] = uniqueTopic(t) + "-" + strconv.Itoa(i)
+		createTopic(t, c, topics[i], 1, nil)
+	}
+	// Metadata requests for every topic (a null topic list), from any
+	// client: the listings, and the binder's transport's own refreshes
+	// (at most one in 2s; no topic is created here to trigger more).
+	var all atomic.Int64
+	c.Kfake.ControlKey(int16(kmsg.Metadata), func(kr kmsg.Request) (kmsg.Response, error, bool) {
+		c.Kfake.KeepControl()
+		if kr.(*kmsg.MetadataRequest).Topics == nil {
+			all.Add(1)
+		}
+		return nil, nil, false
+	})
+	bd := newBinder(t, c, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	start := time.Now()
+	for _, topic := range topics {
+		cons, err := bd.BindConsumer(ctx, consumerSpec(topic, "g", func(context.Context, stream.Envelope) error { return nil }))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = cons.Stop(context.Background()) })
+	}
+	took := time.Since(start)
+	// The listing may be asked again after retryListingMaxAge (5s), and
+	// the transport refreshes every 2s at most.
+	limit := int64(2 + 2*int(took/time.Second))
+	if got := all.Load(); got > limit {
+		t.Errorf("binding %d consumers in %v asked for every topic's metadata %d times, want at most %d", n, took.Round(time.Millisecond), got, limit)
+	}
+	t.Logf("%d consumers bound in %v; metadata of every topic asked %d times", n, took.Round(time.Millisecond), all.Load())
 }
