@@ -34,7 +34,9 @@ import (
 // fewer than half its length: one edit for names of 3 or 4 characters,
 // two from 5 — else INFO), once per destination for the first
 // [MaxLoggedDestinations] destinations and at every bind of a producer
-// after that.
+// after that. A name configured under stream.bindings logs the "binding
+// bound" line of every binding instead, likewise once: an evicted
+// producer is bound again at its next send, without a line.
 type Bridge struct {
 	app *App
 
@@ -47,7 +49,8 @@ type Bridge struct {
 	// "evicted producers still closing".
 	evicting atomic.Int64
 	closed   bool
-	// logged holds the dynamic destinations whose first send was logged.
+	// logged holds the dynamic destinations whose first send (or, for a
+	// name configured under stream.bindings, first bind) was logged.
 	logged map[string]struct{}
 	// bound is the cached producers' bindings, most recently bound first,
 	// replaced whenever the cache gains or loses one: read without mu,
@@ -197,8 +200,11 @@ func (br *Bridge) dynamic(ctx context.Context, name string) (*dynamicProducer, e
 	b.producer = prod
 	b.setState(StateStarted)
 	if configured {
-		// The start-up line of every other binding, logged at its bind.
-		a.logBound(b)
+		// The start-up line of every other binding, logged at its first
+		// bind: one evicted from the cache is bound again at its next send.
+		if br.firstLog(name) {
+			a.logBound(b)
+		}
 	} else {
 		br.logFirstSend(name, cfg.Destination)
 	}
@@ -342,11 +348,8 @@ func containsFold(list []string, s string) bool {
 // logFirstSend logs the first send to a dynamic destination (called under
 // br.mu when its producer is bound).
 func (br *Bridge) logFirstSend(name, destination string) {
-	if _, done := br.logged[name]; done {
+	if !br.firstLog(name) {
 		return
-	}
-	if len(br.logged) < MaxLoggedDestinations {
-		br.logged[name] = struct{}{}
 	}
 	log := br.app.log.With("destination", destination)
 	if s := br.suggest(name); s != "" {
@@ -355,6 +358,19 @@ func (br *Bridge) logFirstSend(name, destination string) {
 		return
 	}
 	log.Info("bridge: first send to a dynamic destination", "name", name)
+}
+
+// firstLog reports whether the bind of name is the first to log (then
+// remembered, for the first MaxLoggedDestinations names). The caller holds
+// br.mu.
+func (br *Bridge) firstLog(name string) bool {
+	if _, done := br.logged[name]; done {
+		return false
+	}
+	if len(br.logged) < MaxLoggedDestinations {
+		br.logged[name] = struct{}{}
+	}
+	return true
 }
 
 // CloseName returns the configured name that name is close to, when name

@@ -173,3 +173,32 @@ func TestBridgeAllowListSuggests(t *testing.T) {
 		t.Fatalf("got %v", err)
 	}
 }
+
+// A name configured under stream.bindings that is sent to through the
+// bridge logs "binding bound" at its first bind only, not again each time
+// it is bound after an eviction from the cache.
+func TestBridgeConfiguredNameBoundLoggedOnce(t *testing.T) {
+	broker := newBroker(t)
+	var buf syncbuf.Buffer
+	log := slog.New(slog.NewTextHandler(&buf, nil))
+	cfg := &stream.Config{
+		DynamicDestinationCacheSize: 1,
+		Bindings:                    map[string]stream.BindingConfig{"audit": {Destination: "audit-log"}},
+	}
+	r := startOn(t, broker, cfg, stream.NewCatalog(), log)
+	br := r.app.Bridge()
+	for range 3 {
+		for _, name := range []string{"audit", "other"} { // each evicts the other
+			if err := br.Send(context.Background(), name, "x"); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	out := buf.String()
+	if n := strings.Count(out, `msg="binding bound" binding=audit`); n != 1 {
+		t.Errorf("\"binding bound\" of audit logged %d times, want once:\n%s", n, out)
+	}
+	if n := strings.Count(out, `first send to a dynamic destination" destination=other`); n != 1 {
+		t.Errorf("first send to other logged %d times, want once:\n%s", n, out)
+	}
+}
