@@ -102,9 +102,11 @@ func (bd *Binder) provisionRetryTopics(ctx context.Context, spec stream.Consumer
 // is held until its due time (at most the delay in the topic's name) and
 // handled as a retry delivery, going on with the ladder configured now (or
 // with max-attempts and the DLQ without retry-delays). An empty one is
-// left alone (it can be deleted). Found at bind only: what an instance
+// left alone (it can be deleted). Found at bind only, from a listing of
+// the cluster's topics up to retryListingMaxAge old: what an instance
 // still running the old delays parks after this one bound (a rolling
-// deployment) waits for the next start of a consumer of the group. Best
+// deployment), or on a retry topic created less than that before the
+// bind, waits for the next start of a consumer of the group. Best
 // effort: a cluster that cannot be asked is logged and skipped, not a
 // bind error.
 func (bd *Binder) leftoverRetryTopics(ctx context.Context, spec stream.ConsumerSpec, topics []string) map[string]string {
@@ -193,9 +195,10 @@ func (bd *Binder) leftoverRetryTopics(ctx context.Context, spec stream.ConsumerS
 // one after another at start-up, and each used to list every topic of the
 // cluster (its whole metadata, on a connection of its own), so start-up
 // grew with the bindings times the cluster's size: 100 bindings beside
-// 20,000 partitions of other topics took 7.5 s and 630 MB. The retry
-// topics looked for were made by earlier deployments (see
-// leftoverRetryTopics), so a listing a few seconds old finds them too.
+// 20,000 partitions of other topics took 7.5–8.4 s and 575–668 MB. The
+// retry topics looked for were made by earlier deployments (see
+// leftoverRetryTopics), so a listing a few seconds old finds them too; one
+// another process creates within that time is found at the next start.
 const retryListingMaxAge = 5 * time.Second
 
 // retryListing is a listing of the cluster's topics whose names can be
