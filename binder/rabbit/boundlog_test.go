@@ -4,80 +4,36 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"sync"
+	"regexp"
 	"testing"
 	"time"
 
 	"github.com/streambind/streambind/binder/bindertest"
 	"github.com/streambind/streambind/binder/rabbit/rabbittest"
+	"github.com/streambind/streambind/internal/syncbuf"
 	"github.com/streambind/streambind/stream"
 )
 
-// levelLog is a slog handler that records the level, message and
-// destination attribute (from the logger or the line) of every line.
-type levelLog struct {
-	mu    *sync.Mutex
-	lines *[]levelLine
-	dest  string
+// newLevelLog returns a logger writing text lines, DEBUG included, and a
+// function returning what it wrote.
+func newLevelLog() (*slog.Logger, func() string) {
+	var buf syncbuf.Buffer
+	return slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug})), buf.String
 }
 
-type levelLine struct {
-	level slog.Level
-	msg   string
-	dest  string
-}
-
-func newLevelLog() (*slog.Logger, func() []levelLine) {
-	var (
-		mu    sync.Mutex
-		lines []levelLine
-	)
-	return slog.New(levelLog{mu: &mu, lines: &lines}), func() []levelLine {
-		mu.Lock()
-		defer mu.Unlock()
-		return append([]levelLine(nil), lines...)
-	}
-}
-
-func (h levelLog) Enabled(context.Context, slog.Level) bool { return true }
-
-func (h levelLog) Handle(_ context.Context, r slog.Record) error {
-	dest := h.dest
-	r.Attrs(func(a slog.Attr) bool {
-		if a.Key == "destination" {
-			dest = a.Value.String()
-		}
-		return true
-	})
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	*h.lines = append(*h.lines, levelLine{level: r.Level, msg: r.Message, dest: dest})
-	return nil
-}
-
-func (h levelLog) WithAttrs(as []slog.Attr) slog.Handler {
-	for _, a := range as {
-		if a.Key == "destination" {
-			h.dest = a.Value.String()
-		}
-	}
-	return h
-}
-
-func (h levelLog) WithGroup(string) slog.Handler { return h }
+// boundLine matches a "rabbit: producer bound" line's level and
+// destination (an attribute of the binding's logger).
+var boundLine = regexp.MustCompile(`level=(\w+) msg="rabbit: producer bound".* destination=(\S+)`)
 
 // countBound counts the "rabbit: producer bound" lines by level and
 // destination.
-func countBound(lines []levelLine) map[slog.Level]map[string]int {
-	n := map[slog.Level]map[string]int{}
-	for _, l := range lines {
-		if l.msg != "rabbit: producer bound" {
-			continue
+func countBound(out string) map[string]map[string]int {
+	n := map[string]map[string]int{}
+	for _, m := range boundLine.FindAllStringSubmatch(out, -1) {
+		if n[m[1]] == nil {
+			n[m[1]] = map[string]int{}
 		}
-		if n[l.level] == nil {
-			n[l.level] = map[string]int{}
-		}
-		n[l.level][l.dest]++
+		n[m[1]][m[2]]++
 	}
 	return n
 }
@@ -119,7 +75,7 @@ func TestProducerBoundLoggedOnce(t *testing.T) {
 	bind("e")
 	bind("d")
 	n := countBound(lines())
-	if n[slog.LevelInfo]["d"] != 1 || n[slog.LevelInfo]["e"] != 1 || n[slog.LevelDebug]["d"] != 2 || n[slog.LevelDebug]["e"] != 0 {
+	if n["INFO"]["d"] != 1 || n["INFO"]["e"] != 1 || n["DEBUG"]["d"] != 2 || n["DEBUG"]["e"] != 0 {
 		t.Errorf(`"rabbit: producer bound" lines by level and destination: %v; want INFO d 1, e 1, DEBUG d 2`, n)
 	}
 }
@@ -158,21 +114,21 @@ func TestDynamicDestinationsBoundLoggedOnce(t *testing.T) {
 		t.Fatalf("Run: %v", err)
 	}
 	n := countBound(lines())
-	if len(n[slog.LevelInfo]) != dests {
-		t.Errorf("INFO lines for %d destinations, want %d: %v", len(n[slog.LevelInfo]), dests, n[slog.LevelInfo])
+	if len(n["INFO"]) != dests {
+		t.Errorf("INFO lines for %d destinations, want %d: %v", len(n["INFO"]), dests, n["INFO"])
 	}
-	for d, c := range n[slog.LevelInfo] {
+	for d, c := range n["INFO"] {
 		if c != 1 {
 			t.Errorf("destination %s: %d INFO lines, want 1", d, c)
 		}
 	}
 	debug := 0
-	for _, c := range n[slog.LevelDebug] {
+	for _, c := range n["DEBUG"] {
 		debug += c
 	}
 	// The first round binds each destination; every later send finds it
 	// evicted (the cache holds the last 2 of 5) and binds it again.
 	if want := dests * (rounds - 1); debug != want {
-		t.Errorf("%d DEBUG lines, want %d: %v", debug, want, n[slog.LevelDebug])
+		t.Errorf("%d DEBUG lines, want %d: %v", debug, want, n["DEBUG"])
 	}
 }
