@@ -1697,11 +1697,16 @@ func (a *App) shutdown(deadline time.Time, cancelSuppliers, cancelSends context.
 		if !wasStopped {
 			b.setState(StateStopped)
 		}
-		if err := b.producer.Close(ctx); err != nil {
+		err := b.producer.Close(ctx)
+		if err != nil {
 			errs = append(errs, fmt.Errorf("binding %s: close: %w", b.name, err))
 		}
-		if !wasStopped {
-			b.log.Info("binding stopped") // as an input's Stop logs it
+		switch { // as an input's Stop logs it
+		case wasStopped:
+		case err != nil:
+			b.log.Warn("binding stopped with an error", "error", err)
+		default:
+			b.log.Info("binding stopped")
 		}
 	}
 	a.mu.Lock()

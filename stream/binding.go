@@ -187,10 +187,13 @@ func (b *Binding) Stop(ctx context.Context) error {
 	}
 	errs := eachConsumer(b.consumersSnapshot(), func(c Consumer) error { return c.Stop(ctx) })
 	b.setState(StateStopped)
-	b.log.Info("binding stopped")
 	if err := errors.Join(errs...); err != nil {
+		// Stopped all the same (no more intake), but not cleanly: handler
+		// calls still running when ctx ended, or the broker's error.
+		b.log.Warn("binding stopped with an error", "error", err)
 		return fmt.Errorf("binding %s: stop: %w", b.name, err)
 	}
+	b.log.Info("binding stopped")
 	return nil
 }
 
