@@ -213,10 +213,11 @@ func (b *Binding) Pause(ctx context.Context) error {
 	}
 	errs := eachConsumer(b.consumersSnapshot(), func(c Consumer) error { return c.Pause(ctx) })
 	b.setState(StatePaused)
-	b.log.Info("binding paused")
 	if err := errors.Join(errs...); err != nil {
+		b.log.Warn("binding paused with an error", "error", err) // as Stop
 		return fmt.Errorf("binding %s: pause: %w", b.name, err)
 	}
+	b.log.Info("binding paused")
 	return nil
 }
 

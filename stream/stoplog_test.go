@@ -45,3 +45,40 @@ func TestStopInterruptedLoggedAsWarning(t *testing.T) {
 		t.Fatalf("want one WARN naming the interruption, got %q", stopped)
 	}
 }
+
+// Pause likewise: paused, with a WARN naming the handler still running.
+func TestPauseInterruptedLoggedAsWarning(t *testing.T) {
+	var buf syncbuf.Buffer
+	log := slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	fns := stream.NewCatalog()
+	entered, release := make(chan struct{}), make(chan struct{})
+	defer close(release)
+	stream.AddConsumer(fns, "stuck", func(context.Context, string) error {
+		close(entered)
+		<-release
+		return nil
+	})
+	r := start(t, fedBySrc("stuck", ""), fns, stream.WithLogger(log))
+	if err := r.app.Bridge().Send(context.Background(), "src", "x"); err != nil {
+		t.Fatal(err)
+	}
+	recv(t, entered)
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	b := r.app.Binding("stuck-in-0")
+	if err := b.Pause(ctx); err == nil {
+		t.Fatal("Pause returned nil with a handler still running")
+	}
+	if b.State() != stream.StatePaused {
+		t.Fatalf("state %v after a Pause that ran out of time; want paused", b.State())
+	}
+	var paused []string
+	for _, l := range strings.Split(buf.String(), "\n") {
+		if strings.Contains(l, "binding=stuck-in-0") && strings.Contains(l, "binding paused") {
+			paused = append(paused, l)
+		}
+	}
+	if len(paused) != 1 || !strings.Contains(paused[0], "level=WARN") {
+		t.Fatalf("want one WARN, got %q", paused)
+	}
+}
