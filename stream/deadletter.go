@@ -184,7 +184,8 @@ func DLQName(destination, group string) string {
 // HeaderTruncated, on a dead letter, lists what [FitDeadLetter] removed or
 // shortened to make it fit the broker's limits, comma-separated:
 // "x-exception-stacktrace" or "x-exception-message" (shortened),
-// "header:<name>" (an original header dropped), "payload" (the payload
+// "header:<name>" (an original header dropped), "headers:<n>" (n more
+// original headers dropped, past 1 KiB of names), "payload" (the payload
 // dropped: a headers-only dead letter whose x-original-* headers locate the
 // original message).
 const HeaderTruncated = "x-streambind-truncated"
@@ -250,6 +251,14 @@ func (f DeadLetterFit) String() string {
 // and x-exception-message before it drops other headers.
 const minExceptionText = 256
 
+// maxCutNames bounds the "header:<name>" entries of x-streambind-truncated
+// (their bytes, commas included): the headers dropped beyond it are
+// counted in one entry "headers:<n>" instead of named. Unbounded, the list
+// of a message with thousands of small headers grew by more than each drop
+// saved, so a dead letter that fitted without them was refused as not
+// fitting at all (and dropped), and its WARN line carried every name.
+const maxCutNames = 1024
+
 // cutMark ends a header value that FitDeadLetter shortened.
 const cutMark = "…[cut]"
 
@@ -268,28 +277,65 @@ const cutMark = "…[cut]"
 //     and the x-exception-* headers say why it failed);
 //  4. if it still does not fit, Fits is false.
 //
-// When anything was cut, the header x-streambind-truncated lists it. dl's
-// Headers must be a map the caller owns (as [DeadLetterHeaders] returns).
+// When anything was cut, the header x-streambind-truncated lists it (the
+// dropped headers by name up to 1 KiB of names, the rest as one entry
+// "headers:<n>"). It takes time linear in the number of headers (and
+// n log n to order them). dl's Headers must be a map the caller owns (as
+// [DeadLetterHeaders] returns).
 func FitDeadLetter(dl *Envelope, lim DeadLetterLimit) DeadLetterFit {
 	var fit DeadLetterFit
 	if dl.Headers == nil {
 		dl.Headers = Headers{}
 	}
-	hsize := func() int {
-		n := 0
-		for k, v := range dl.Headers {
-			n += len(k) + len(v) + lim.HeaderOverhead
-		}
-		return n
+	// hsize is the headers' size as lim counts them, kept up to date by
+	// set and del; cutLen is len(strings.Join(fit.Cut, ",")), kept by cut
+	// and uncut.
+	hsize, cutLen := 0, 0
+	for k, v := range dl.Headers {
+		hsize += len(k) + len(v) + lim.HeaderOverhead
 	}
+	set := func(k, v string) {
+		if old, ok := dl.Headers[k]; ok {
+			hsize -= len(k) + len(old) + lim.HeaderOverhead
+		}
+		dl.Headers[k] = v
+		hsize += len(k) + len(v) + lim.HeaderOverhead
+	}
+	del := func(k string) {
+		if old, ok := dl.Headers[k]; ok {
+			hsize -= len(k) + len(old) + lim.HeaderOverhead
+			delete(dl.Headers, k)
+		}
+	}
+	cut := func(what string) {
+		if len(fit.Cut) > 0 {
+			cutLen++
+		}
+		fit.Cut = append(fit.Cut, what)
+		cutLen += len(what)
+	}
+	uncut := func() {
+		cutLen -= len(fit.Cut[len(fit.Cut)-1])
+		fit.Cut = fit.Cut[:len(fit.Cut)-1]
+		if len(fit.Cut) > 0 {
+			cutLen--
+		}
+	}
+	// unnamed counts the headers dropped past maxCutNames: one entry
+	// "headers:<n>" at the end of step 2, reserved for meanwhile.
+	unnamed := 0
+	const unnamedEntry = len(",headers:") + 20
 	// over returns by how many bytes dl exceeds lim (<= 0: it fits). Once
 	// something is cut, it reserves room for the truncation header, with
 	// slack for the entries still to come.
 	cutting := false
 	over := func() int {
-		h := hsize()
+		h := hsize
 		if cutting {
-			h += len(HeaderTruncated) + lim.HeaderOverhead + len(strings.Join(fit.Cut, ",")) + 128
+			h += len(HeaderTruncated) + lim.HeaderOverhead + cutLen + 128
+			if unnamed > 0 {
+				h += unnamedEntry
+			}
 		}
 		o := -1 << 62
 		if lim.MaxHeaderBytes > 0 {
@@ -300,15 +346,22 @@ func FitDeadLetter(dl *Envelope, lim DeadLetterLimit) DeadLetterFit {
 		}
 		return o
 	}
+	// dropPayload makes dl headers-only, recording what the payload was.
+	dropPayload := func() {
+		sum := sha256.Sum256(dl.Payload)
+		set(HeaderPayloadSize, strconv.Itoa(len(dl.Payload)))
+		set(HeaderPayloadSHA256, hex.EncodeToString(sum[:]))
+		dl.Payload, dl.Key = nil, nil
+		fit.HeadersOnly = true
+		cut("payload")
+	}
 	// 0. A payload that cannot fit whatever else is cut goes first, so the
 	// headers are kept whole.
 	payloadAlone := len(dl.Payload) + len(dl.Key)
 	if payloadAlone > 0 && (lim.DropPayload ||
 		(lim.MaxPayloadBytes > 0 && payloadAlone > lim.MaxPayloadBytes) ||
 		(lim.MaxBytes > 0 && payloadAlone >= lim.MaxBytes)) {
-		dropPayload(dl)
-		fit.HeadersOnly = true
-		fit.Cut = append(fit.Cut, "payload")
+		dropPayload()
 	}
 	if len(fit.Cut) == 0 && over() <= 0 {
 		fit.Fits = true
@@ -320,14 +373,14 @@ func FitDeadLetter(dl *Envelope, lim DeadLetterLimit) DeadLetterFit {
 		if over() <= 0 {
 			break
 		}
-		fit.Cut = append(fit.Cut, k) // counted in over() before the cut
+		cut(k) // counted in over() before the cut
 		v := dl.Headers[k]
 		keep := max(len(v)-over()-len(cutMark), minExceptionText)
 		if keep+len(cutMark) >= len(v) {
-			fit.Cut = fit.Cut[:len(fit.Cut)-1]
+			uncut()
 			continue
 		}
-		dl.Headers[k] = truncateUTF8(v, keep) + cutMark
+		set(k, truncateUTF8(v, keep)+cutMark)
 	}
 	// 2. Original headers, largest first.
 	if over() > 0 {
@@ -347,33 +400,34 @@ func FitDeadLetter(dl *Envelope, lim DeadLetterLimit) DeadLetterFit {
 			}
 			return drop[i].k < drop[j].k
 		})
+		names := 0 // bytes of the header:<name> entries, commas included
 		for _, d := range drop {
 			if over() <= 0 {
 				break
 			}
-			delete(dl.Headers, d.k)
-			fit.Cut = append(fit.Cut, "header:"+d.k)
+			del(d.k)
+			if e := len("header:") + len(d.k) + 1; unnamed == 0 && names+e <= maxCutNames {
+				names += e
+				cut("header:" + d.k)
+			} else {
+				unnamed++
+			}
+		}
+		if unnamed > 0 {
+			n := unnamed
+			unnamed = 0
+			cut("headers:" + strconv.Itoa(n))
 		}
 	}
 	// 3. The payload.
 	if over() > 0 && (len(dl.Payload) > 0 || len(dl.Key) > 0) {
-		dropPayload(dl)
-		fit.HeadersOnly = true
-		fit.Cut = append(fit.Cut, "payload")
+		dropPayload()
 	}
 	fit.Fits = over() <= 0
 	if len(fit.Cut) > 0 {
 		dl.Headers[HeaderTruncated] = strings.Join(fit.Cut, ",")
 	}
 	return fit
-}
-
-// dropPayload makes dl headers-only, recording what the payload was.
-func dropPayload(dl *Envelope) {
-	sum := sha256.Sum256(dl.Payload)
-	dl.Headers[HeaderPayloadSize] = strconv.Itoa(len(dl.Payload))
-	dl.Headers[HeaderPayloadSHA256] = hex.EncodeToString(sum[:])
-	dl.Payload, dl.Key = nil, nil
 }
 
 // protectedHeader reports whether FitDeadLetter keeps header k to the end.

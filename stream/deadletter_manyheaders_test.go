@@ -1,0 +1,62 @@
+package stream_test
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/streambind/streambind/stream"
+)
+
+// TestFitDeadLetterManySmallHeaders: a message whose headers are thousands
+// of small ones (as a NATS header block of 3,255 headers, 65,100 bytes,
+// just under the 65,535 JetStream stores) makes a dead letter that fits
+// once some are dropped. x-streambind-truncated named every dropped header,
+// so each drop added more to it than it saved: FitDeadLetter said the dead
+// letter did not fit at all, and the binder dropped the failed message.
+// Now the names stop at 1 KiB and the rest are counted.
+func TestFitDeadLetterManySmallHeaders(t *testing.T) {
+	orig := stream.Headers{"id": "m-1", "contentType": "application/json"}
+	for i := range 3255 {
+		orig[fmt.Sprintf("x-h%012d", i)] = "v"
+	}
+	h := stream.DeadLetterHeaders(orig, errors.New("always fails"))
+	h[stream.HeaderOriginalTopic] = "orders"
+	e := stream.Envelope{Payload: []byte(`{"n":1}`), Headers: h}
+	lim := stream.DeadLetterLimit{MaxBytes: 1 << 20, MaxHeaderBytes: 65000, HeaderOverhead: 4}
+	f := stream.FitDeadLetter(&e, lim)
+	hdr, _ := size(e, lim.HeaderOverhead)
+	tr := e.Headers[stream.HeaderTruncated]
+	if !f.Fits || f.HeadersOnly || hdr > lim.MaxHeaderBytes {
+		t.Fatalf("fit %v (headers-only %v), headers %d bytes of %d: want a fit with the payload kept", f.Fits, f.HeadersOnly, hdr, lim.MaxHeaderBytes)
+	}
+	if len(tr) > 1200 || !strings.HasPrefix(tr, "header:") || !strings.Contains(tr, ",headers:") {
+		t.Errorf("%s (%d bytes) = %.120q…, want at most ~1 KiB of names then a count", stream.HeaderTruncated, len(tr), tr)
+	}
+	if e.Headers[stream.HeaderExceptionMessage] != "always fails" || e.Headers["id"] != "m-1" {
+		t.Errorf("the exception and id headers are gone: %q %q", e.Headers[stream.HeaderExceptionMessage], e.Headers["id"])
+	}
+	if len(f.Cut) > 100 {
+		t.Errorf("Cut has %d entries (the WARN line prints them): want the dropped headers counted past 1 KiB of names", len(f.Cut))
+	}
+}
+
+// TestFitDeadLetterManyHeadersTime: fitting a dead letter by dropping
+// 40,000 headers took 20 s (each drop measured every header and joined the
+// whole list again); it takes milliseconds.
+func TestFitDeadLetterManyHeadersTime(t *testing.T) {
+	orig := stream.Headers{}
+	for i := range 40000 {
+		orig[fmt.Sprintf("h%06d", i)] = strings.Repeat("v", 20)
+	}
+	e := stream.Envelope{Payload: []byte("p"), Headers: stream.DeadLetterHeaders(orig, errors.New("boom"))}
+	start := time.Now()
+	f := stream.FitDeadLetter(&e, stream.DeadLetterLimit{MaxBytes: 4096, HeaderOverhead: 4})
+	took := time.Since(start)
+	if !f.Fits || took > 2*time.Second {
+		t.Errorf("fit %v in %v, want a fit in well under 2s", f.Fits, took)
+	}
+	t.Logf("40,000 headers dropped in %v", took)
+}
