@@ -220,6 +220,11 @@ type DeadLetterLimit struct {
 	// (a broker refused the fitted one for its size: the limit it was
 	// fitted to was stale).
 	DropPayload bool
+	// Unsendable, when set, reports header names the broker cannot carry
+	// (NATS: names another client wrote that its binder refuses to
+	// send). Such headers are dropped first, whatever the sizes, and
+	// listed as the headers dropped to fit are.
+	Unsendable func(name string) bool
 }
 
 // DeadLetterFit says what [FitDeadLetter] did.
@@ -264,8 +269,9 @@ const cutMark = "…[cut]"
 
 // FitDeadLetter makes dl fit lim, changing dl in place. A payload (with
 // its key) that alone exceeds MaxPayloadBytes or MaxBytes, or any payload
-// when DropPayload is set, is dropped first. Then, in this order, each step
-// only if the previous ones were not enough:
+// when DropPayload is set, is dropped first, and so are the headers
+// lim.Unsendable reports. Then, in this order, each step only if the
+// previous ones were not enough:
 //
 //  1. x-exception-stacktrace, then x-exception-message, are shortened (to no
 //     less than 256 bytes each), ending in "…[cut]";
@@ -363,7 +369,32 @@ func FitDeadLetter(dl *Envelope, lim DeadLetterLimit) DeadLetterFit {
 		(lim.MaxBytes > 0 && payloadAlone >= lim.MaxBytes)) {
 		dropPayload()
 	}
-	if len(fit.Cut) == 0 && over() <= 0 {
+	// names is the bytes of the header:<name> entries (commas included),
+	// which stop at maxCutNames; named drops header k and lists it.
+	names := 0
+	named := func(k string) {
+		del(k)
+		if e := len("header:") + len(k) + 1; unnamed == 0 && names+e <= maxCutNames {
+			names += e
+			cut("header:" + k)
+		} else {
+			unnamed++
+		}
+	}
+	// 0b. Headers the broker cannot carry.
+	if lim.Unsendable != nil {
+		var bad []string
+		for k := range dl.Headers {
+			if lim.Unsendable(k) {
+				bad = append(bad, k)
+			}
+		}
+		sort.Strings(bad)
+		for _, k := range bad {
+			named(k)
+		}
+	}
+	if len(fit.Cut) == 0 && unnamed == 0 && over() <= 0 {
 		fit.Fits = true
 		return fit
 	}
@@ -400,24 +431,17 @@ func FitDeadLetter(dl *Envelope, lim DeadLetterLimit) DeadLetterFit {
 			}
 			return drop[i].k < drop[j].k
 		})
-		names := 0 // bytes of the header:<name> entries, commas included
 		for _, d := range drop {
 			if over() <= 0 {
 				break
 			}
-			del(d.k)
-			if e := len("header:") + len(d.k) + 1; unnamed == 0 && names+e <= maxCutNames {
-				names += e
-				cut("header:" + d.k)
-			} else {
-				unnamed++
-			}
+			named(d.k)
 		}
-		if unnamed > 0 {
-			n := unnamed
-			unnamed = 0
-			cut("headers:" + strconv.Itoa(n))
-		}
+	}
+	if unnamed > 0 {
+		n := unnamed
+		unnamed = 0
+		cut("headers:" + strconv.Itoa(n))
 	}
 	// 3. The payload.
 	if over() > 0 && (len(dl.Payload) > 0 || len(dl.Key) > 0) {

@@ -89,13 +89,13 @@ func (c *consumer) deadLetterMsg(h *held, cause error, limit int, msgID string, 
 	var fit stream.DeadLetterFit
 	for range 8 {
 		dl := stream.Envelope{Payload: h.env.Payload, Headers: maps.Clone(hdrs), Key: h.env.Key}
-		fit = stream.FitDeadLetter(&dl, stream.DeadLetterLimit{MaxBytes: budget, MaxHeaderBytes: hbudget, HeaderOverhead: natsHeaderOverhead, DropPayload: dropPayload})
+		fit = stream.FitDeadLetter(&dl, stream.DeadLetterLimit{MaxBytes: budget, MaxHeaderBytes: hbudget, HeaderOverhead: natsHeaderOverhead, DropPayload: dropPayload,
+			// Original headers NATS cannot carry (another client wrote
+			// them, e.g. nats-custom): dropped and listed, all at once.
+			Unsendable: func(k string) bool { return checkHeaderName(k) != nil }})
 		nh, _, err := toHeader(dl, "", func() string { return "" })
 		if err != nil {
-			// An original header NATS cannot carry (it came from another
-			// client): drop it and say so.
-			delete(hdrs, badHeader(dl.Headers))
-			continue
+			return nil, stream.DeadLetterFit{}
 		}
 		delete(nh, stream.HeaderID)
 		if id := dl.Headers[stream.HeaderID]; id != "" {
@@ -116,16 +116,6 @@ func (c *consumer) deadLetterMsg(h *held, cause error, limit int, msgID string, 
 	return nil, stream.DeadLetterFit{}
 }
 
-// badHeader returns the first header name of hs that NATS cannot carry.
-func badHeader(hs stream.Headers) string {
-	for k := range hs {
-		if checkHeaderName(k) != nil {
-			return k
-		}
-	}
-	return ""
-}
-
 // deadLetter publishes the dead letter of h to the dead-letter subject and
 // waits for its PubAck: up to dlq-attempts attempts with back-off for
 // transient errors. A dead letter the server refuses for its size is sent
@@ -144,7 +134,7 @@ func (r *run) deadLetter(ctx context.Context, h *held, cause error) error {
 	limit := c.dlqLimit()
 	msg, fit := c.deadLetterMsg(h, cause, limit, msgID, false)
 	if msg == nil || !fit.Fits {
-		return r.dropDeadLetter(h, cause, fmt.Errorf("the dead letter does not fit %d bytes even without its payload", limit))
+		return r.dropDeadLetter(h, cause, fmt.Errorf("the dead letter does not fit %d bytes (max_payload, or the dead-letter stream's max-msg-size) and JetStream's %d-byte header block even without its payload", limit, maxHeaderBlock))
 	}
 	c.countFit(h, fit, limit)
 	back := dispatch.Backoff{Initial: max(c.cs.redeliveryDelay, 50*time.Millisecond), Max: 5 * time.Second}

@@ -228,7 +228,11 @@
 // stream.FitDeadLetter, measured on the wire: exception texts are cut
 // first, then original headers, then the payload (a headers-only dead
 // letter whose x-original-* headers locate the original in its stream);
-// each cut is logged at WARN and counted (stream.DeadLetterReporter). One
+// each cut is logged at WARN and counted (stream.DeadLetterReporter).
+// Headers of another client's message that the binder does not send (a
+// name with a lower-case nats- prefix, or with characters NATS header
+// names cannot have) are left off the dead letter and listed in its
+// x-streambind-truncated, whatever their number. One
 // that cannot fit even so, or that the server refuses for its size even
 // without payload or for its headers' size (err_code 10097), is dropped
 // with an ERROR line and counted. A dead letter the server refuses for its size
