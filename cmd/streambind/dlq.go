@@ -710,7 +710,10 @@ new id (the original's in x-streambind-replayed-id: NATS would drop a copy
 with the original's id as a duplicate). A dead
 letter already replayed --max-replays times is skipped (it stays, and a
 note says so), so that a message that keeps failing cannot loop through
-replay for ever. Note that a destination's every group gets the copy, not
+replay for ever. So is a headers-only dead letter, whose payload was
+dropped to fit the dead-letter queue's limit (x-streambind-payload-size):
+its copy would be an empty message, not the original, which its
+x-original-* headers locate. Note that a destination's every group gets the copy, not
 only the binding's.
 
 Replays (and purges) of a binding's dead letters may run at once (two
@@ -795,9 +798,9 @@ least 1. --dry-run prints what would be replayed and changes nothing.`,
 			// neither holds nor waits for it.
 			t.open.Want = func(d stream.DeadLetter) bool {
 				ok, _ := ff.match(d)
-				return ok && stream.ReplayCount(d.Headers) < maxReplays
+				return ok && stream.ReplayCount(d.Headers) < maxReplays && !headersOnly(d)
 			}
-			var replayed, skipped, untimed, looped, lost, elsewhere int
+			var replayed, skipped, untimed, looped, lost, elsewhere, payloadless int
 			pr := newProgress(e, "replayed")
 			opened := false
 			err = t.withCursor(ctx, func(cur stream.DeadLetters) error {
@@ -826,6 +829,15 @@ least 1. --dry-run prints what would be replayed and changes nothing.`,
 					if n := stream.ReplayCount(d.Headers); n >= maxReplays {
 						looped++
 						fmt.Fprintf(e.stderr, "note: dead letter %s skipped: replayed %d time%s already (--max-replays %d)\n", d.ID, n, plural(n), maxReplays)
+						if err := cur.Release(ctx, d); err != nil {
+							return err
+						}
+						continue
+					}
+					if headersOnly(d) {
+						payloadless++
+						fmt.Fprintf(e.stderr, "note: dead letter %s skipped: its payload (%s bytes) was dropped to fit the dead-letter queue's limit, so its copy would not be the message; its x-original-* headers locate the original\n",
+							d.ID, d.Headers[stream.HeaderPayloadSize])
 						if err := cur.Release(ctx, d); err != nil {
 							return err
 						}
@@ -892,8 +904,8 @@ least 1. --dry-run prints what would be replayed and changes nothing.`,
 			if dryRun {
 				verb = "would replay"
 			}
-			fmt.Fprintf(out, "%s %d dead letter%s of %s; %d did not match the filters%s; %d over --max-replays%s\n",
-				verb, replayed, plural(replayed), t.src, skipped, ff.untimedNote(untimed), looped, heldNote(elsewhere, lost))
+			fmt.Fprintf(out, "%s %d dead letter%s of %s; %d did not match the filters%s; %d over --max-replays%s%s\n",
+				verb, replayed, plural(replayed), t.src, skipped, ff.untimedNote(untimed), looped, payloadlessNote(payloadless), heldNote(elsewhere, lost))
 			if err != nil {
 				return failed(err)
 			}
@@ -908,6 +920,24 @@ least 1. --dry-run prints what would be replayed and changes nothing.`,
 	cmd.Flags().IntVar(&maxReplays, "max-replays", 3, "skip dead letters whose x-streambind-replay-count is this or more (at least 1)")
 	lease.add(cmd)
 	return cmd
+}
+
+// headersOnly reports whether d is a headers-only dead letter: its
+// payload (and key) were dropped to fit the broker's limit
+// (stream.FitDeadLetter), which x-streambind-payload-size records. Its
+// replayed copy would be an empty message.
+func headersOnly(d stream.DeadLetter) bool {
+	_, dropped := d.Headers[stream.HeaderPayloadSize]
+	return dropped && len(d.Payload) == 0 && len(d.Key) == 0
+}
+
+// payloadlessNote is the summary's note on the headers-only dead letters
+// a replay skipped; "" when none.
+func payloadlessNote(n int) string {
+	if n == 0 {
+		return ""
+	}
+	return fmt.Sprintf("; %d without payload (headers-only), not replayed", n)
 }
 
 // leaseFlag is --lease of replay and purge: how long a dead letter this
