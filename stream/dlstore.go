@@ -181,10 +181,15 @@ func ReplayHeaders(h Headers) Headers {
 			continue
 		}
 		if k == HeaderID {
-			out[HeaderReplayedID] = v
 			continue
 		}
 		out[k] = v
+	}
+	// A dead letter of a replayed copy has an x-streambind-replayed-id
+	// of its own: the id of the dead letter replayed now wins, whatever
+	// the map's order (it was either, at random).
+	if id, ok := h[HeaderID]; ok {
+		out[HeaderReplayedID] = id
 	}
 	out[HeaderReplayCount] = strconv.Itoa(ReplayCount(h) + 1)
 	return out
