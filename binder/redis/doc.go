@@ -46,7 +46,11 @@
 // without a payload field, written by another program (XADD orders *
 // sku 42 qty 1), is delivered as a JSON object of its fields
 // ({"qty":"1","sku":"42"}, content type application/json unless it has
-// h:contentType). A received message's Payload and Key are the bytes
+// h:contentType). An entry with a payload field delivers only payload,
+// key and the h: fields: its other fields (XADD orders * payload {..}
+// trace 7) reach neither the handler nor its dead letter, so a replay
+// does not restore them; a field name given twice keeps its last value.
+// A received message's Payload and Key are the bytes
 // go-redis read, not a copy of them: read-only, as stream.Handler says.
 // A consumer group's message carries header x-redis-deliveries, Redis's
 // delivery count of the entry (1 the first time; reads and claims count,
