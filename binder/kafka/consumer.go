@@ -871,6 +871,10 @@ type partWorker struct {
 	// pastEnd counts the connections in a row that found the position
 	// past the end of the log (fetch.go's outOfRange); the fetcher's only.
 	pastEnd int
+	// proto: the partition is read through the protocol layer (readProto,
+	// fetchtxn.go: transaction markers and aborted records dropped); the
+	// fetcher's only.
+	proto bool
 
 	// Only the worker goroutine uses what follows.
 	//
@@ -947,6 +951,12 @@ func (w *partWorker) run() {
 		} else if w.holding && !w.keepSlot(len(buf)-i) {
 			w.releaseSlot()
 		}
+		if isSkip(&buf[i]) { // fetchtxn.go: skipped offsets
+			w.skipped(&buf[i])
+			buf[i] = kafkago.Message{}
+			i++
+			continue
+		}
 		if !batchMode {
 			ok := w.deliver(buf[i : i+1])
 			buf[i] = kafkago.Message{}
@@ -956,7 +966,10 @@ func (w *partWorker) run() {
 			}
 			continue
 		}
-		n := min(len(buf)-i, c.cs.batchSize)
+		n := 1 // up to batch-size messages, up to a skip mark
+		for n < min(len(buf)-i, c.cs.batchSize) && !isSkip(&buf[i+n]) {
+			n++
+		}
 		batch = append(batch[:0], buf[i:i+n]...)
 		clear(buf[i : i+n])
 		i += n

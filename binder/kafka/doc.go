@@ -584,11 +584,21 @@
 // stores, Kerberos among them — so that a configuration never runs
 // without something it asked for. docs/conventions.md has the full table.
 //
-// Known limitation: topics a transactional producer writes are not read
-// correctly. isolation.level read_committed is accepted, but kafka-go
-// neither drops the records of aborted transactions nor tells the
-// transaction markers apart: handlers get both (a marker as a 6-byte
-// message) whatever the isolation level.
+// Topics a transactional producer writes (a Java service with
+// transaction-id-prefix, Kafka Streams exactly-once, Flink, NiFi) are
+// read as the Java consumer reads them: transaction markers never reach a
+// handler, and with isolation.level read_committed neither do the records
+// of aborted transactions (read_uncommitted, the default, hands them out).
+// The committed offset and Lag go past the skipped offsets, so an idle
+// consumer of such a topic shows no lag and a restart fetches nothing
+// again. kafka-go's connection reader tells neither apart (it hands a
+// marker out as a 6-byte record): a read_committed partition, and a
+// partition from the first record shaped like a marker on (for the rest
+// of the generation), is fetched through kafka-go's protocol layer over
+// the binder's shared transport instead, which sees each batch's
+// attributes and the fetch answer's aborted transactions; a real record
+// of that shape is handed out as usual. The binder cannot write
+// transactions itself (see above).
 //
 // SCSt's own typed Kafka keys that have no setting above are accepted when
 // the binder does what they ask anyway (headers, ack-each-record,

@@ -29,10 +29,16 @@ const fetchDeadlineEvery = 256
 // again, or the log lost its tail) the position is reset to the binding's
 // start offset, as Kafka's consumer applies auto.offset.reset (see
 // outOfRange).
+//
+// A partition whose binding reads read_committed, or from the first
+// record that looks like a transaction marker on, is read through the
+// protocol layer instead (readProto, fetchtxn.go), which drops markers
+// and aborted transactions.
 func (w *partWorker) fetch(q *fetchQueue) {
 	c := w.r.c
 	ctx := w.wctx
 	offset := w.offset
+	w.proto = c.cs.isolation == kafkago.ReadCommitted
 	for attempt := 0; ; attempt++ {
 		if attempt > 0 && !sleepUntil(fetchBackoff(attempt), ctx.Done()) {
 			return
@@ -53,8 +59,17 @@ func (w *partWorker) fetch(q *fetchQueue) {
 		attempt = 0
 		offset = start
 		var ok bool
-		offset, ok = w.readConn(ctx, conn, offset, q)
-		_ = conn.Close()
+		if w.proto {
+			// dialPartition resolved and checked the position.
+			_ = conn.Close()
+			offset, ok = w.readProto(ctx, offset, q) // fetchtxn.go
+		} else {
+			offset, ok = w.readConn(ctx, conn, offset, q)
+			_ = conn.Close()
+			if ok && w.proto { // a marker-shaped record at offset
+				offset, ok = w.readProto(ctx, offset, q)
+			}
+		}
 		if !ok {
 			return
 		}
@@ -119,7 +134,10 @@ func (w *partWorker) dialPartition(ctx context.Context, offset int64) (*kafkago.
 }
 
 // readConn fetches from conn until a failure that needs a new connection
-// (true, with the offset to go on from) or wctx ends (false).
+// (true, with the offset to go on from) or wctx ends (false). A record
+// shaped like a transaction marker (markerShaped) ends it too (true, at
+// that record's offset, w.proto set): kafka-go's connection reader hands
+// markers out as records, and readProto tells.
 func (w *partWorker) readConn(ctx context.Context, conn *kafkago.Conn, offset int64, q *fetchQueue) (int64, bool) {
 	c := w.r.c
 	// A read blocked on the connection ends when wctx does.
@@ -154,6 +172,12 @@ func (w *partWorker) readConn(ctx context.Context, conn *kafkago.Conn, offset in
 			var m kafkago.Message
 			if m, err = batch.ReadMessage(); err != nil {
 				break
+			}
+			if markerShaped(&m) { // fetchtxn.go
+				_ = batch.Close()
+				w.proto = true
+				w.log.Debug("kafka: a record shaped like a transaction marker; reading the partition through the protocol layer", "offset", m.Offset)
+				return m.Offset, ctx.Err() == nil
 			}
 			w.fetched(&m)
 			waited, ok := q.put(&m, ctx.Done())

@@ -270,6 +270,10 @@ func (w *partWorker) runKeyed(q *fetchQueue) {
 			if !ok {
 				return
 			}
+			if isSkip(&buf[i]) { // fetchtxn.go: skipped offsets, handled as they are
+				pre.handled(seq)
+				continue
+			}
 			km := &keyedMsg{m: buf[i], seq: seq}
 			if !pool.Submit(w.wctx, laneRoute(km.m.Key), km) {
 				pre.giveUp(1)

@@ -123,6 +123,17 @@ func (p *pipe) push(m *kafkago.Message) *pipeEntry {
 	return e
 }
 
+// pushSkip adds a skip mark (fetchtxn.go) at the tail as a finished
+// entry: settleHeads marks the partition processed past it in its turn.
+// It is not in flight (no handler call, no done).
+func (p *pipe) pushSkip(m *kafkago.Message) {
+	e := p.push(m)
+	p.mu.Lock()
+	e.fin = true
+	p.unfinished--
+	p.mu.Unlock()
+}
+
 // pop removes k entries from the head.
 func (p *pipe) pop(k int) {
 	for range k {
@@ -212,6 +223,12 @@ func (w *partWorker) runPipelined(q *fetchQueue) {
 			if !p.wait(nil, w.wctx.Done(), true) {
 				return
 			}
+			continue
+		}
+		if isSkip(&buf[i]) { // fetchtxn.go: skipped offsets, settled in order
+			p.pushSkip(&buf[i])
+			buf[i] = kafkago.Message{}
+			i++
 			continue
 		}
 		if w.holding && !w.keepSlot(len(buf)-i) {
