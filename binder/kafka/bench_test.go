@@ -116,31 +116,42 @@ func BenchmarkKafkaConsume(b *testing.B) {
 		b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "msgs/s")
 		_ = bd.Close(context.Background())
 	})
-	b.Run("binder", func(b *testing.B) {
-		topic := uniqueTopic(b)
-		bd := newBinder(b, c, nil)
-		bindProducer(b, bd, topic, consumePartitions)
-		fill(b, c, topic, b.N)
-		var n atomic.Int64
-		all := make(chan struct{})
-		spec := consumerSpec(topic, "binder", func(context.Context, stream.Envelope) error {
-			if n.Add(1) == int64(b.N) {
-				close(all)
+	// binder-read-committed reads through kafka-go's protocol layer
+	// (fetchtxn.go) instead of its Conn.
+	for _, bc := range []struct {
+		name string
+		ext  map[string]any
+	}{
+		{"binder", nil},
+		{"binder-read-committed", map[string]any{"configuration": map[string]any{"isolation.level": "read_committed"}}},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			topic := uniqueTopic(b)
+			bd := newBinder(b, c, nil)
+			bindProducer(b, bd, topic, consumePartitions)
+			fill(b, c, topic, b.N)
+			var n atomic.Int64
+			all := make(chan struct{})
+			spec := consumerSpec(topic, "binder", func(context.Context, stream.Envelope) error {
+				if n.Add(1) == int64(b.N) {
+					close(all)
+				}
+				return nil
+			})
+			spec.Consumer.Concurrency = consumePartitions
+			spec.Extension = bc.ext
+			b.ResetTimer()
+			start := time.Now()
+			startConsumer(b, bd, spec)
+			select {
+			case <-all:
+			case <-time.After(2 * time.Minute):
+				b.Fatalf("consumed %d of %d", n.Load(), b.N)
 			}
-			return nil
+			b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "msgs/s")
+			_ = bd.Close(context.Background())
 		})
-		spec.Consumer.Concurrency = consumePartitions
-		b.ResetTimer()
-		start := time.Now()
-		startConsumer(b, bd, spec)
-		select {
-		case <-all:
-		case <-time.After(2 * time.Minute):
-			b.Fatalf("consumed %d of %d", n.Load(), b.N)
-		}
-		b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "msgs/s")
-		_ = bd.Close(context.Background())
-	})
+	}
 }
 
 // BenchmarkKafkaLatency measures end-to-end latency (Send called →
