@@ -14,6 +14,7 @@ import (
 	kafkago "github.com/segmentio/kafka-go"
 	metaapi "github.com/segmentio/kafka-go/protocol/metadata"
 
+	"github.com/streambind/streambind/binder/internal/logtext"
 	"github.com/streambind/streambind/stream"
 )
 
@@ -204,12 +205,13 @@ func (bd *Binder) bindErr(ctx context.Context, err error, format string, args ..
 	return werr
 }
 
-// logErr is err's text, cleaned (see clean), for log lines.
+// logErr is err's text, cleaned (see clean), for log lines, cut to
+// logtext.Max bytes (a handler's error can carry a whole payload).
 func (bd *Binder) logErr(err error) string {
 	if err == nil {
 		return ""
 	}
-	return bd.clean(err).Error()
+	return logtext.Bound(bd.clean(err).Error())
 }
 
 // BindProducer provisions spec.Destination (see the package doc) and

@@ -20,6 +20,7 @@ import (
 	"github.com/streambind/streambind/binder/internal/binding"
 	"github.com/streambind/streambind/binder/internal/conf"
 	"github.com/streambind/streambind/binder/internal/dispatch"
+	"github.com/streambind/streambind/binder/internal/logtext"
 	"github.com/streambind/streambind/binder/internal/secrets"
 	"github.com/streambind/streambind/stream"
 )
@@ -172,12 +173,13 @@ func (bd *Binder) wrap(err error, format string, args ...any) error {
 	return secrets.Redact(fmt.Errorf(format+": %w", append(args, err)...), bd.st.secrets)
 }
 
-// logErr is err's text with secrets removed, for log lines.
+// logErr is err's text with secrets removed, for log lines, cut to
+// logtext.Max bytes (a handler's error can carry a whole payload).
 func (bd *Binder) logErr(err error) string {
 	if err == nil {
 		return ""
 	}
-	return secrets.RedactText(err.Error(), bd.st.secrets)
+	return logtext.Bound(secrets.RedactText(err.Error(), bd.st.secrets))
 }
 
 func (bd *Binder) checkOpen() error {

@@ -16,6 +16,7 @@ import (
 	amqp "github.com/rabbitmq/amqp091-go"
 
 	"github.com/streambind/streambind/binder/internal/lifecycle"
+	"github.com/streambind/streambind/binder/internal/logtext"
 	"github.com/streambind/streambind/stream"
 )
 
@@ -819,7 +820,7 @@ func (r *run) deadLetter(in inbound, env stream.Envelope, cause error) dlResult 
 				fit := r.fitDeadLetter(&dl, frameMax(conn))
 				if !fit.Fits {
 					cancel()
-					log.Error("rabbit: dead letter does not fit the broker's frame_max even without its payload; the failed message is rejected, and the broker dead-letters it as it is (x-death, no x-exception-* headers) through the queue's x-dead-letter-exchange", "frame_max", frameMax(conn), "cause", cause)
+					log.Error("rabbit: dead letter does not fit the broker's frame_max even without its payload; the failed message is rejected, and the broker dead-letters it as it is (x-death, no x-exception-* headers) through the queue's x-dead-letter-exchange", "frame_max", frameMax(conn), "cause", logtext.Error(cause))
 					c.dlDropped.Add(1) // after the log line: what the count shows is logged
 					return dlDropped
 				}
@@ -848,7 +849,7 @@ func (r *run) deadLetter(in inbound, env stream.Envelope, cause error) dlResult 
 			return dlSent
 		}
 		if isPermanent(err) {
-			log.Error("rabbit: the broker refused the dead letter; the failed message is rejected, and the broker dead-letters it as it is (x-death, no x-exception-* headers) through the queue's x-dead-letter-exchange", "error", err, "cause", cause)
+			log.Error("rabbit: the broker refused the dead letter; the failed message is rejected, and the broker dead-letters it as it is (x-death, no x-exception-* headers) through the queue's x-dead-letter-exchange", "error", err, "cause", logtext.Error(cause))
 			c.dlDropped.Add(1) // after the log line: what the count shows is logged
 			return dlDropped
 		}
@@ -887,7 +888,7 @@ var errDLQGone = errors.New("the dead-letter exchange or queue is missing")
 func (r *run) dlRefused(log *slog.Logger, err, cause error) dlResult {
 	c := r.c
 	c.dlDown.Store(&err)
-	log.Error("rabbit: dead letters cannot be sent; the failed message is rejected (the broker dead-letters it through the queue's x-dead-letter-exchange if that exchange and its DLQ exist, else it is DROPPED), and the binding reports itself down until a dead letter succeeds", "error", err, "cause", cause)
+	log.Error("rabbit: dead letters cannot be sent; the failed message is rejected (the broker dead-letters it through the queue's x-dead-letter-exchange if that exchange and its DLQ exist, else it is DROPPED), and the binding reports itself down until a dead letter succeeds", "error", err, "cause", logtext.Error(cause))
 	// Counted last: whoever sees the count sees the binding down and the
 	// log line (TestDeadLetterDLXCannotBeDeclared reads them in that order).
 	c.dlDropped.Add(1)

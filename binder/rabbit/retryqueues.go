@@ -10,6 +10,7 @@ import (
 
 	amqp "github.com/rabbitmq/amqp091-go"
 
+	"github.com/streambind/streambind/binder/internal/logtext"
 	"github.com/streambind/streambind/stream"
 )
 
@@ -145,7 +146,7 @@ func (r *run) retryLater(in inbound, env stream.Envelope, dr *stream.DelayedRetr
 			return parked
 		}
 		if isPermanent(err) {
-			c.log.Error("rabbit: the broker refuses the failed message's copy for its wait queue; it is dead-lettered (or dropped) now instead of retried", "queue", r.queue, "wait_queue", wq, "error", err, "cause", dr.Err)
+			c.log.Error("rabbit: the broker refuses the failed message's copy for its wait queue; it is dead-lettered (or dropped) now instead of retried", "queue", r.queue, "wait_queue", wq, "error", err, "cause", logtext.Error(dr.Err))
 			return parkNever
 		}
 		if !errors.Is(err, ErrUnroutable) {
@@ -157,7 +158,7 @@ func (r *run) retryLater(in inbound, env stream.Envelope, dr *stream.DelayedRetr
 			break
 		}
 	}
-	c.log.Warn("rabbit: parking a failed message for its retry delay failed; it is requeued and handled again", "queue", r.queue, "wait_queue", wq, "error", err, "cause", dr.Err)
+	c.log.Warn("rabbit: parking a failed message for its retry delay failed; it is requeued and handled again", "queue", r.queue, "wait_queue", wq, "error", err, "cause", logtext.Error(dr.Err))
 	return parkLater
 }
 
