@@ -60,3 +60,20 @@ func TestFitDeadLetterManyHeadersTime(t *testing.T) {
 	}
 	t.Logf("40,000 headers dropped in %v", took)
 }
+
+// TestFitDeadLetterHugeHeaderName: a header whose name alone is over the
+// limit is dropped and counted, not named: named in
+// x-streambind-truncated, it kept the dead letter over the limit, and
+// the failed message was dropped.
+func TestFitDeadLetterHugeHeaderName(t *testing.T) {
+	orig := stream.Headers{strings.Repeat("n", 100<<10): "v", "small": "s"}
+	e := stream.Envelope{Payload: []byte("p"), Headers: stream.DeadLetterHeaders(orig, errors.New("boom"))}
+	lim := stream.DeadLetterLimit{MaxBytes: 64 << 10, HeaderOverhead: 4}
+	f := stream.FitDeadLetter(&e, lim)
+	if _, total := size(e, lim.HeaderOverhead); !f.Fits || total > lim.MaxBytes || e.Headers["small"] != "s" || string(e.Payload) != "p" {
+		t.Fatalf("fit %v, %d bytes, headers %d; want a fit keeping the payload and the small header", f.Fits, total, len(e.Headers))
+	}
+	if tr := e.Headers[stream.HeaderTruncated]; tr != "headers:1" {
+		t.Errorf("%s = %.100q, want headers:1", stream.HeaderTruncated, tr)
+	}
+}
