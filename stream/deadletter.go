@@ -274,7 +274,10 @@ const cutMark = "…[cut]"
 // previous ones were not enough:
 //
 //  1. x-exception-stacktrace, then x-exception-message, are shortened (to no
-//     less than 256 bytes each), ending in "…[cut]";
+//     less than 256 bytes each), ending in "…[cut]"; then, the same way
+//     and largest first, the values of the other headers kept to the end
+//     (id, contentType, other x-original-* and x-exception-* headers: an
+//     id of kilobytes, another tool's headers);
 //  2. original headers other than the x-exception-*, x-original-*, id and
 //     contentType headers are dropped, largest first;
 //  3. the payload and key are dropped (a headers-only dead letter: its
@@ -412,6 +415,42 @@ func FitDeadLetter(dl *Envelope, lim DeadLetterLimit) DeadLetterFit {
 			continue
 		}
 		set(k, truncateUTF8(v, keep)+cutMark)
+	}
+	// 1b. Long values of the other headers kept to the end (an id or
+	// content type of kilobytes, another tool's x-original-* or
+	// x-exception-* headers), largest first, shortened the same way:
+	// without, such a header kept the dead letter over the limit, and
+	// the failed message was dropped.
+	if over() > 0 {
+		type hv struct {
+			k string
+			n int
+		}
+		var long []hv
+		for k, v := range dl.Headers {
+			if protectedHeader(k) && len(v) > minExceptionText+len(cutMark) && k != HeaderPayloadSize && k != HeaderPayloadSHA256 {
+				long = append(long, hv{k, len(v)})
+			}
+		}
+		sort.Slice(long, func(i, j int) bool {
+			if long[i].n != long[j].n {
+				return long[i].n > long[j].n
+			}
+			return long[i].k < long[j].k
+		})
+		for _, l := range long {
+			if over() <= 0 {
+				break
+			}
+			cut(l.k) // counted in over() before the cut
+			v := dl.Headers[l.k]
+			keep := max(len(v)-over()-len(cutMark), minExceptionText)
+			if keep+len(cutMark) >= len(v) {
+				uncut()
+				continue
+			}
+			set(l.k, truncateUTF8(v, keep)+cutMark)
+		}
 	}
 	// 2. Original headers, largest first.
 	if over() > 0 {

@@ -77,3 +77,23 @@ func TestFitDeadLetterHugeHeaderName(t *testing.T) {
 		t.Errorf("%s = %.100q, want headers:1", stream.HeaderTruncated, tr)
 	}
 }
+
+// TestFitDeadLetterLongKeptHeaders: headers FitDeadLetter keeps to the end
+// (an id and a content type of kilobytes, as another client may write)
+// are shortened as a last resort; the dead letter was refused as not
+// fitting at all, and the failed message dropped.
+func TestFitDeadLetterLongKeptHeaders(t *testing.T) {
+	orig := stream.Headers{stream.HeaderID: strings.Repeat("i", 3000), stream.HeaderContentType: "text/" + strings.Repeat("x", 3000)}
+	e := stream.Envelope{Payload: []byte("p"), Headers: stream.DeadLetterHeaders(orig, errors.New("boom"))}
+	e.Headers[stream.HeaderOriginalTopic] = "orders"
+	lim := stream.DeadLetterLimit{MaxBytes: 2048, HeaderOverhead: 4}
+	f := stream.FitDeadLetter(&e, lim)
+	if _, total := size(e, lim.HeaderOverhead); !f.Fits || total > lim.MaxBytes {
+		t.Fatalf("fit %v, %d bytes of %d; want a fit", f.Fits, total, lim.MaxBytes)
+	}
+	tr := e.Headers[stream.HeaderTruncated]
+	if !strings.Contains(tr, stream.HeaderID) || !strings.HasPrefix(e.Headers[stream.HeaderID], "iii") || !strings.HasSuffix(e.Headers[stream.HeaderID], "…[cut]") ||
+		e.Headers[stream.HeaderOriginalTopic] != "orders" || e.Headers[stream.HeaderExceptionMessage] != "boom" || string(e.Payload) != "p" {
+		t.Errorf("%s = %q, id %d bytes, payload %q; want the long values cut, the short ones and the payload kept", stream.HeaderTruncated, tr, len(e.Headers[stream.HeaderID]), e.Payload)
+	}
+}

@@ -227,7 +227,9 @@
 // (65,535 bytes) JetStream stores of a message's headers, with
 // stream.FitDeadLetter, measured on the wire: exception texts are cut
 // first, then original headers, then the payload (a headers-only dead
-// letter whose x-original-* headers locate the original in its stream);
+// letter whose x-original-* headers locate the original in its stream;
+// kept header values over 256 bytes, such as a long id, are shortened
+// with the exception texts);
 // each cut is logged at WARN and counted (stream.DeadLetterReporter).
 // Headers of another client's message that the binder does not send (a
 // name with a lower-case nats- prefix, or with characters NATS header

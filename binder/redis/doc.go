@@ -240,7 +240,9 @@
 // that; field names and a margin of 64 bytes are counted) with
 // stream.FitDeadLetter: the exception texts are shortened, then original
 // headers dropped, then the payload (a headers-only dead letter whose
-// x-original-* headers locate the message), and x-streambind-truncated
+// x-original-* headers locate the message; kept header values over 256
+// bytes, such as a long id, are shortened with the exception texts), and
+// x-streambind-truncated
 // lists what was cut, with a WARN line. A dead letter that does not fit
 // even so, or that Redis refuses for good (WRONGTYPE, NOPERM), is dropped
 // with an ERROR line and counted, and the entry acknowledged: one message
