@@ -142,7 +142,8 @@
 // record, so a fitted dead letter is never batched into a batch over the
 // limit. In this order, as far as needed: x-exception-stacktrace and then
 // x-exception-message are shortened (to no less than 256 bytes, ending in
-// "…[cut]"), original headers other than id, contentType, x-exception-*
+// "…[cut]"), as are other values of those kept headers over 256 bytes (a
+// long id), original headers other than id, contentType, x-exception-*
 // and x-original-* are dropped (largest first), and the key and payload are
 // dropped (a headers-only dead letter: its x-original-* headers locate the
 // message, the x-exception-* headers say why it failed). The header

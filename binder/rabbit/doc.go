@@ -166,7 +166,8 @@
 // 20,000 bytes (Spring AMQP's headroom for the rest of the content-header
 // frame; half of frame_max when it is under 40,000), each header counted as
 // AMQP encodes it: x-exception-stacktrace and then x-exception-message are
-// shortened, then the original headers are dropped, largest first, and
+// shortened (then other kept values over 256 bytes, such as a long id),
+// then the original headers are dropped, largest first, and
 // x-streambind-truncated lists what was cut (logged at WARN). A payload over
 // max-message-size is dropped (x-streambind-truncated: payload): a
 // headers-only dead letter whose x-original-* headers and id locate the
