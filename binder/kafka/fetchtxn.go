@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"errors"
+	"os"
 	"slices"
 
 	kafkago "github.com/segmentio/kafka-go"
@@ -92,7 +93,9 @@ func (w *partWorker) readProto(ctx context.Context, offset int64, q *fetchQueue)
 				PartitionMaxBytes: int32(c.cs.maxBytes),
 			}}}},
 		})
-		timedOut := rctx.Err() != nil
+		// The transport's connection takes rctx's deadline as its own: its
+		// i/o timeout comes at the same instant as rctx's, often first.
+		timedOut := rctx.Err() != nil || errors.Is(err, os.ErrDeadlineExceeded)
 		cancel()
 		if ctx.Err() != nil {
 			return offset, false
