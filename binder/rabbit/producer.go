@@ -955,7 +955,31 @@ func headerString(v any) string {
 		return string(x)
 	case nil:
 		return ""
+	case amqp.Decimal:
+		return decimalString(x)
 	default:
 		return fmt.Sprint(x)
 	}
+}
+
+// decimalString writes an AMQP decimal as a decimal number, Value scaled
+// down by Scale places ("1.50" for {Scale: 2, Value: 150}), as a Java
+// client's BigDecimal prints it, rather than Go's "{2 150}".
+func decimalString(d amqp.Decimal) string {
+	v := int64(d.Value)
+	neg := v < 0
+	if neg {
+		v = -v
+	}
+	s := strconv.FormatInt(v, 10)
+	if sc := int(d.Scale); sc > 0 {
+		if len(s) <= sc {
+			s = strings.Repeat("0", sc-len(s)+1) + s
+		}
+		s = s[:len(s)-sc] + "." + s[len(s)-sc:]
+	}
+	if neg {
+		s = "-" + s
+	}
+	return s
 }
