@@ -73,12 +73,14 @@ func markerShaped(m *kafkago.Message) bool {
 // reconnects, as after readConn) or wctx ends (false). Its errors are
 // readConn's: an answer out of range or any other failure goes back to
 // fetch (dialPartition reads the log's offsets and applies outOfRange);
-// an answer not come within fetchReadTimeout is a WARN.
+// an answer not come within fetchReadTimeout is a WARN. An answer from a
+// broker no longer the leader is retried here a while (staleLeader).
 func (w *partWorker) readProto(ctx context.Context, offset int64, q *fetchQueue) (int64, bool) {
 	c := w.r.c
 	bd := c.bd
 	readTimeout := fetchReadTimeout(c.cs.maxWait, c.cs.groupTimeout)
 	readCommitted := c.cs.isolation == kafkago.ReadCommitted
+	stale := 0 // answers in a row naming another leader
 	for {
 		rctx, cancel := context.WithTimeout(ctx, readTimeout)
 		m, err := bd.transport.RoundTrip(rctx, bd.admin.Addr, &fetchapi.Request{
@@ -115,6 +117,17 @@ func (w *partWorker) readProto(ctx context.Context, offset int64, q *fetchQueue)
 		case errors.Is(err, kafkago.OffsetOutOfRange):
 			w.log.Debug("kafka: fetch out of range; reconnecting", "offset", offset)
 			return offset, true
+		case staleLeader(err) && stale < staleLeaderRetries:
+			// The leader moved and the transport's metadata cache
+			// (refreshed every MetadataTTL) names the old one: only time
+			// helps. Reconnecting (fetch: dialPartition) would dial the
+			// partition anew every fetchBackoff(1) meanwhile.
+			stale++
+			w.log.Debug("kafka: fetch answered by a broker no longer the leader; retrying", "offset", offset, "attempt", stale, "error", bd.logErr(err))
+			if !sleepUntil(fetchBackoff(stale), ctx.Done()) {
+				return offset, false
+			}
+			continue
 		default:
 			if errors.Is(err, protocol.ErrNoTopic) || errors.Is(err, protocol.ErrNoPartition) {
 				// The transport's metadata cache does not know the
@@ -124,7 +137,7 @@ func (w *partWorker) readProto(ctx context.Context, offset int64, q *fetchQueue)
 			w.log.Debug("kafka: fetch failed; reconnecting", "offset", offset, "error", bd.logErr(err))
 			return offset, true
 		}
-		w.pastEnd = 0
+		w.pastEnd, stale = 0, 0
 		w.fetchAnswered(part.HighWatermark)
 		from := offset
 		var ok, got bool
@@ -140,6 +153,20 @@ func (w *partWorker) readProto(ctx context.Context, offset int64, q *fetchQueue)
 			return offset, false
 		}
 	}
+}
+
+// staleLeaderRetries bounds readProto's retries of a fetch answered by a
+// broker that is not the leader (staleLeader) before it reconnects: with
+// fetchBackoff, about 4.5s, twice the transport's MetadataTTL.
+const staleLeaderRetries = 8
+
+// staleLeader reports whether err says the fetch went to a broker that
+// is not (or no longer) the partition's leader, or to none: the
+// transport's metadata cache is behind a leader change.
+func staleLeader(err error) bool {
+	return errors.Is(err, kafkago.NotLeaderForPartition) || errors.Is(err, kafkago.LeaderNotAvailable) ||
+		errors.Is(err, kafkago.FencedLeaderEpoch) || errors.Is(err, kafkago.UnknownLeaderEpoch) ||
+		errors.Is(err, kafkago.ReplicaNotAvailable) || errors.Is(err, protocol.ErrNoLeader)
 }
 
 // fetchedPartition returns the answer of a fetch for topic's partition
