@@ -598,8 +598,12 @@
 // of the generation), is fetched through kafka-go's protocol layer over
 // the binder's shared transport instead, which sees each batch's
 // attributes and the fetch answer's aborted transactions; a real record
-// of that shape is handed out as usual. The binder cannot write
-// transactions itself (see above).
+// of that shape is handed out as usual. The protocol layer reads a fetch
+// answer whole before its records are queued (the connection reader
+// streams it as the queue takes them): such a partition holds up to
+// max-bytes of fetched records beside its queue, so with many of them
+// lower max-bytes (the Java client fetches 1 MiB a partition). The
+// binder cannot write transactions itself (see above).
 //
 // SCSt's own typed Kafka keys that have no setting above are accepted when
 // the binder does what they ask anyway (headers, ack-each-record,
