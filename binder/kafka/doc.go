@@ -457,6 +457,10 @@
 // lag-interval (each request bounded by health-timeout; kafka-go sends a
 // ListOffsets request per partition), so a partition whose handler is
 // stuck shows its real lag. An idle or flowing consumer asks nothing.
+// Under read_committed the end is still the high-water mark, as
+// kafka-consumer-groups.sh counts it (the Java consumer's records-lag
+// counts to the last stable offset): the records of a transaction still
+// open show as lag until it ends.
 //
 // # Provisioning
 //
