@@ -923,12 +923,13 @@ least 1. --dry-run prints what would be replayed and changes nothing.`,
 }
 
 // headersOnly reports whether d is a headers-only dead letter: its
-// payload (and key) were dropped to fit the broker's limit
-// (stream.FitDeadLetter), which x-streambind-payload-size records. Its
-// replayed copy would be an empty message.
+// payload was dropped to fit the broker's limit (stream.FitDeadLetter),
+// which x-streambind-payload-size records. Its replayed copy would be an
+// empty message. The key may be left: RabbitMQ carries it as a header
+// (x-streambind-key), which a headers-only dead letter keeps.
 func headersOnly(d stream.DeadLetter) bool {
 	_, dropped := d.Headers[stream.HeaderPayloadSize]
-	return dropped && len(d.Payload) == 0 && len(d.Key) == 0
+	return dropped && len(d.Payload) == 0
 }
 
 // payloadlessNote is the summary's note on the headers-only dead letters

@@ -1,11 +1,15 @@
 package main
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	amqp "github.com/rabbitmq/amqp091-go"
+
+	"github.com/streambind/streambind/binder/rabbit/rabbittest"
 	"github.com/streambind/streambind/stream"
 )
 
@@ -46,6 +50,51 @@ func TestDLQReplaySkipsHeadersOnly(t *testing.T) {
 	after := runWith(t, &runEnv{env: env, dir: dir}, "dlq", "show", "1", "--binding", "work-in-0")
 	if after.stdout != show.stdout {
 		t.Errorf("the dead letter changed:\nbefore %s\nafter %s", show.stdout, after.stdout)
+	}
+	select {
+	case m := <-a.back:
+		t.Errorf("a replayed copy arrived: %+v", m)
+	default:
+	}
+}
+
+// TestDLQReplaySkipsHeadersOnlyKeyed: on RabbitMQ a message's key travels
+// as a header (x-streambind-key), which a headers-only dead letter keeps,
+// so it reads back with a key and no payload. replay took it for a dead
+// letter with a payload and sent its empty copy, then removed it.
+func TestDLQReplaySkipsHeadersOnlyKeyed(t *testing.T) {
+	t.Parallel()
+	vhost := rabbittest.VHost(t)
+	binder := strings.Replace(rabbitBinder, "virtual-host: ${VHOST}", "virtual-host: ${VHOST}\n        max-message-size: 2048", 1)
+	dir := writeFiles(t, map[string]string{"application.yaml": fmt.Sprintf(dlqService, binder)})
+	env := []string{"VHOST=" + vhost}
+	a := startDLQApp(t, dir, env)
+	depth := queueDepth(t, vhost, "work.g.dlq")
+	conn, err := amqp.Dial(rabbittest.VHostURL(vhost))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	ch, err := conn.Channel()
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := `{"id":"big","reason":"` + strings.Repeat("r", 3000) + `"}`
+	if err := ch.Publish("work", "#", false, false, amqp.Publishing{Body: []byte(body), ContentType: "application/json",
+		Headers: amqp.Table{"x-streambind-key": "c-1"}}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "1 dead letter", func() bool { return depth() == 1 })
+	show := runWith(t, &runEnv{env: env, dir: dir}, "dlq", "show", "1", "--binding", "work-in-0")
+	if !strings.Contains(show.stdout, stream.HeaderPayloadSize+": ") {
+		t.Fatalf("not a headers-only dead letter:\n%s", show.stdout)
+	}
+	r := runWith(t, &runEnv{env: env, dir: dir}, "dlq", "replay", "--binding", "work-in-0")
+	if r.code != exitOK || !strings.Contains(r.stdout, "replayed 0 dead letters of work-in-0") || !strings.Contains(r.stdout, "1 without payload (headers-only), not replayed") {
+		t.Errorf("replay: exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
+	}
+	if n := depth(); n != 1 {
+		t.Errorf("after replay: %d dead letters, want the headers-only one kept", n)
 	}
 	select {
 	case m := <-a.back:
