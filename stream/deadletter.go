@@ -335,13 +335,16 @@ func FitDeadLetter(dl *Envelope, lim DeadLetterLimit) DeadLetterFit {
 	unnamed := 0
 	const unnamedEntry = len(",headers:") + 20
 	// over returns by how many bytes dl exceeds lim (<= 0: it fits). Once
-	// something is cut, it reserves room for the truncation header, with
-	// slack for the entries still to come.
+	// something is cut, it counts the truncation header as it stands
+	// (each entry is added before what it cuts is measured, and the
+	// "headers:<n>" one is reserved while counting), and no more: with
+	// slack, a dead letter that fitted to the byte once cut lost its
+	// other headers and payload too, or was dropped as not fitting.
 	cutting := false
 	over := func() int {
 		h := hsize
 		if cutting {
-			h += len(HeaderTruncated) + lim.HeaderOverhead + cutLen + 128
+			h += len(HeaderTruncated) + lim.HeaderOverhead + cutLen
 			if unnamed > 0 {
 				h += unnamedEntry
 			}
