@@ -277,7 +277,9 @@ const cutMark = "…[cut]"
 //     less than 256 bytes each), ending in "…[cut]"; then, the same way
 //     and largest first, the values of the other headers kept to the end
 //     (id, contentType, other x-original-* and x-exception-* headers: an
-//     id of kilobytes, another tool's headers);
+//     id of kilobytes, another tool's headers), an id ending in
+//     "…[cut sha256:<16 hex digits of the whole id's SHA-256>]" instead,
+//     so that ids that differ only past the cut stay distinct;
 //  2. original headers other than the x-exception-*, x-original-*, id and
 //     contentType headers are dropped, largest first;
 //  3. the payload and key are dropped (a headers-only dead letter: its
@@ -447,12 +449,16 @@ func FitDeadLetter(dl *Envelope, lim DeadLetterLimit) DeadLetterFit {
 			}
 			cut(l.k) // counted in over() before the cut
 			v := dl.Headers[l.k]
-			keep := max(len(v)-over()-len(cutMark), minExceptionText)
-			if keep+len(cutMark) >= len(v) {
+			mark := cutMark
+			if l.k == HeaderID {
+				mark = idCutMark(v)
+			}
+			keep := max(len(v)-over()-len(mark), minExceptionText)
+			if keep+len(mark) >= len(v) {
 				uncut()
 				continue
 			}
-			set(l.k, truncateUTF8(v, keep)+cutMark)
+			set(l.k, truncateUTF8(v, keep)+mark)
 		}
 	}
 	// 2. Original headers, largest first.
@@ -494,6 +500,17 @@ func FitDeadLetter(dl *Envelope, lim DeadLetterLimit) DeadLetterFit {
 		dl.Headers[HeaderTruncated] = strings.Join(fit.Cut, ",")
 	}
 	return fit
+}
+
+// idCutMark ends an id that FitDeadLetter shortened: "…[cut sha256:"
+// and the first 16 hex digits of the SHA-256 of the whole id, then "]".
+// Ids often differ only at their end (a common prefix, a unique
+// suffix); cut to their first bytes alone, distinct ids became one, and
+// a consumer of the dead letters deduplicating by id (the idempotent
+// consumer's headers['id']) skipped all but the first.
+func idCutMark(id string) string {
+	sum := sha256.Sum256([]byte(id))
+	return "…[cut sha256:" + hex.EncodeToString(sum[:8]) + "]"
 }
 
 // protectedHeader reports whether FitDeadLetter keeps header k to the end.

@@ -2,6 +2,7 @@ package stream_test
 
 import (
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/streambind/streambind/stream"
@@ -40,5 +41,27 @@ func TestFitDeadLetterExactlyAtLimit(t *testing.T) {
 		if kept != tc.whole {
 			t.Errorf("limit %d (exact %d): payload and tenant kept %v, want %v; cut %v", tc.limit, exact, kept, tc.whole, f.Cut)
 		}
+	}
+}
+
+// TestFitDeadLetterLongIDsStayDistinct: two ids of kilobytes that differ
+// only at their end (a common prefix, a unique suffix) stay distinct when
+// cut to fit: cut to their first bytes alone they became one id, and a
+// consumer of the dead letters deduplicating by id skipped the second.
+func TestFitDeadLetterLongIDsStayDistinct(t *testing.T) {
+	prefix := strings.Repeat("tenant/orders/", 200)
+	ids := map[string]bool{}
+	for _, id := range []string{prefix + "0001", prefix + "0002"} {
+		e := stream.Envelope{Payload: []byte("p"), Headers: stream.DeadLetterHeaders(stream.Headers{stream.HeaderID: id}, errors.New("boom"))}
+		lim := stream.DeadLetterLimit{MaxBytes: 2048, HeaderOverhead: 4}
+		f := stream.FitDeadLetter(&e, lim)
+		got := e.Headers[stream.HeaderID]
+		if _, total := size(e, lim.HeaderOverhead); !f.Fits || total > lim.MaxBytes || len(got) >= len(id) || !strings.HasPrefix(got, "tenant/orders/") {
+			t.Fatalf("fit %v, %d bytes, id %d bytes; want a fit with the id cut", f.Fits, total, len(got))
+		}
+		ids[got] = true
+	}
+	if len(ids) != 2 {
+		t.Errorf("the two cut ids are one: %v", ids)
 	}
 }
