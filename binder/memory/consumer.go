@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/streambind/streambind/binder/internal/lifecycle"
+	"github.com/streambind/streambind/binder/internal/logtext"
 	"github.com/streambind/streambind/stream"
 )
 
@@ -411,7 +412,7 @@ func (r *run) term(items []item, herr error) []item {
 	c := r.c
 	if c.dlq == nil {
 		c.log.Debug("memory: message dropped after handler failure (no dlq)",
-			"messages", len(items), "error", herr)
+			"messages", len(items), "error", logtext.Error(herr))
 		return nil
 	}
 	for i := range items {

@@ -746,7 +746,7 @@ func (r *run) settle(in inbound, env stream.Envelope, err error) (requeue bool) 
 		// SCSt's republish-to-dlq: false. The queue's x-dead-letter-*
 		// arguments make the broker move the rejected message to the DLQ
 		// (with its x-death header, without x-exception-*).
-		c.log.Debug("rabbit: failed message rejected; the broker dead-letters it", "queue", r.queue, "dlx", c.opts.dlx(), "error", err)
+		c.log.Debug("rabbit: failed message rejected; the broker dead-letters it", "queue", r.queue, "dlx", c.opts.dlx(), "error", logtext.Error(err))
 		r.ack(in, func(ch *amqp.Channel) error { return ch.Nack(in.d.DeliveryTag, false, false) })
 	case c.dlq():
 		switch r.deadLetter(in, env, err) {
@@ -758,7 +758,7 @@ func (r *run) settle(in inbound, env stream.Envelope, err error) (requeue bool) 
 			return true
 		}
 	default:
-		c.log.Debug("rabbit: failed message dropped (no dlq)", "queue", r.queue, "error", err)
+		c.log.Debug("rabbit: failed message dropped (no dlq)", "queue", r.queue, "error", logtext.Error(err))
 		r.ack(in, func(ch *amqp.Channel) error { return ch.Nack(in.d.DeliveryTag, false, false) })
 	}
 	return false

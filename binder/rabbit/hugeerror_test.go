@@ -104,3 +104,71 @@ func TestHugeHandlerErrorLoggedBounded(t *testing.T) {
 		}
 	}
 }
+
+// TestHugeHandlerErrorDebugBounded: with republish-to-dlq: false the
+// DEBUG line about a failed message the broker dead-letters carries at
+// most 2 KiB of its handler's 2 MiB error (it carried all of it, one such
+// line per message).
+func TestHugeHandlerErrorDebugBounded(t *testing.T) {
+	t.Parallel()
+	vhost := rabbittest.VHost(t)
+	dest := uniqueDest(t, "hugedebug")
+	fns := stream.NewCatalog()
+	stream.AddConsumer(fns, "pay", func(context.Context, string) error { return errors.New(strings.Repeat("e", 2<<20)) })
+	yaml := fmt.Sprintf(`stream:
+  function:
+    definition: pay
+  default-binder: r
+  binders:
+    r:
+      type: rabbit
+      environment:
+        addresses: %q
+        virtual-host: %q
+  bindings:
+    pay-in-0:
+      destination: %s
+      group: g
+      content-type: text/plain
+      consumer:
+        dlq: true
+        max-attempts: 1
+  rabbit:
+    bindings:
+      pay-in-0:
+        consumer:
+          republish-to-dlq: false
+`, rabbittest.Address(), vhost, dest)
+	l, err := config.Load(config.Options{Data: []byte(yaml), Env: []string{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logs syncbuf.Buffer
+	app, err := stream.NewApp(l.Stream, fns, stream.WithBinderType(Type, New), stream.WithoutSignals(),
+		stream.WithLogger(slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	stop := bindertest.RunApp(t, app)
+	ch := rabbittest.Channel(t, vhost)
+	if err := ch.PublishWithContext(ctx, dest, "", false, false, amqp.Publishing{ContentType: "text/plain", Body: []byte("order-1")}); err != nil {
+		t.Fatal(err)
+	}
+	for !strings.Contains(logs.String(), "failed message rejected; the broker dead-letters it") {
+		select {
+		case <-ctx.Done():
+			t.Fatalf("no DEBUG line; log:\n%.3000s", logs.String())
+		case <-time.After(10 * time.Millisecond): // polling the log
+		}
+	}
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(logs.String(), "\n") {
+		if len(line) > 8<<10 {
+			t.Errorf("a log line of %d bytes: %.300s…", len(line), line)
+		}
+	}
+}
