@@ -454,7 +454,10 @@ func FitDeadLetter(dl *Envelope, lim DeadLetterLimit) DeadLetterFit {
 				mark = idCutMark(v)
 			}
 			keep := max(len(v)-over()-len(mark), minExceptionText)
-			if keep+len(mark) >= len(v) {
+			// Not when the entry naming it costs what the cut saves
+			// (another tool's header with a long name): that made the
+			// dead letter bigger, and its other headers and payload went.
+			if keep+len(mark)+len(l.k)+1 >= len(v) {
 				uncut()
 				continue
 			}

@@ -65,3 +65,25 @@ func TestFitDeadLetterLongIDsStayDistinct(t *testing.T) {
 		t.Errorf("the two cut ids are one: %v", ids)
 	}
 }
+
+// TestFitDeadLetterLongNamedKeptHeader: a kept header (another tool's
+// x-original-*) whose name is longer than what cutting its value saves is
+// left whole: cut, the entry naming it in x-streambind-truncated made the
+// dead letter bigger, and its payload went too.
+func TestFitDeadLetterLongNamedKeptHeader(t *testing.T) {
+	const ovh = 4
+	long := "x-original-" + strings.Repeat("n", 1500)
+	build := func() stream.Envelope {
+		h := stream.DeadLetterHeaders(stream.Headers{"id": "m-1", long: strings.Repeat("v", 300), "tenant": strings.Repeat("t", 100)}, errors.New("boom"))
+		return stream.Envelope{Payload: make([]byte, 100), Headers: h}
+	}
+	e := build()
+	_, total := size(e, ovh)
+	// Room for all but the tenant header, named in x-streambind-truncated.
+	limit := total - (len("tenant") + 100 + ovh) + len(stream.HeaderTruncated) + len("header:tenant") + ovh
+	f := stream.FitDeadLetter(&e, stream.DeadLetterLimit{MaxBytes: limit, HeaderOverhead: ovh})
+	if _, got := size(e, ovh); !f.Fits || got > limit || f.HeadersOnly || len(e.Headers[long]) != 300 {
+		t.Errorf("fit %v, %d bytes of %d, headers-only %v, %s… %d bytes; want the payload and the long-named header kept, cut %v",
+			f.Fits, got, limit, f.HeadersOnly, long[:14], len(e.Headers[long]), f.Cut)
+	}
+}
