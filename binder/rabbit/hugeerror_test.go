@@ -35,38 +35,13 @@ func TestHugeHandlerErrorLoggedBounded(t *testing.T) {
 		calls <- struct{}{}
 		return errors.New(huge)
 	})
-	yaml := fmt.Sprintf(`stream:
-  function:
-    definition: pay
-  default-binder: r
-  binders:
-    r:
-      type: rabbit
-      environment:
-        addresses: %q
-        virtual-host: %q
-  bindings:
-    pay-in-0:
-      destination: %s
-      group: g
-      content-type: text/plain
+	logs, stop := runPayApp(t, fns, vhost, dest, slog.LevelInfo, `
       consumer:
         dlq: true
         retry-delays: 1s
-`, rabbittest.Address(), vhost, dest)
-	l, err := config.Load(config.Options{Data: []byte(yaml), Env: []string{}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var logs syncbuf.Buffer
-	app, err := stream.NewApp(l.Stream, fns, stream.WithBinderType(Type, New), stream.WithoutSignals(),
-		stream.WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
-	if err != nil {
-		t.Fatal(err)
-	}
+`)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	stop := bindertest.RunApp(t, app)
 	ch := rabbittest.Channel(t, vhost)
 	// Headers that fit a frame, but not with the parked copy's 3 KiB of
 	// exception texts besides.
@@ -98,11 +73,7 @@ func TestHugeHandlerErrorLoggedBounded(t *testing.T) {
 	if !strings.Contains(out, "refuses the failed message's copy for its wait queue") {
 		t.Errorf("no line about the refused copy; log:\n%.3000s", out)
 	}
-	for _, line := range strings.Split(out, "\n") {
-		if len(line) > 8<<10 {
-			t.Errorf("a log line of %d bytes: %.300s…", len(line), line)
-		}
-	}
+	checkLinesBounded(t, out)
 }
 
 // TestHugeHandlerErrorDebugBounded: with republish-to-dlq: false the
@@ -115,21 +86,7 @@ func TestHugeHandlerErrorDebugBounded(t *testing.T) {
 	dest := uniqueDest(t, "hugedebug")
 	fns := stream.NewCatalog()
 	stream.AddConsumer(fns, "pay", func(context.Context, string) error { return errors.New(strings.Repeat("e", 2<<20)) })
-	yaml := fmt.Sprintf(`stream:
-  function:
-    definition: pay
-  default-binder: r
-  binders:
-    r:
-      type: rabbit
-      environment:
-        addresses: %q
-        virtual-host: %q
-  bindings:
-    pay-in-0:
-      destination: %s
-      group: g
-      content-type: text/plain
+	logs, stop := runPayApp(t, fns, vhost, dest, slog.LevelDebug, `
       consumer:
         dlq: true
         max-attempts: 1
@@ -138,20 +95,9 @@ func TestHugeHandlerErrorDebugBounded(t *testing.T) {
       pay-in-0:
         consumer:
           republish-to-dlq: false
-`, rabbittest.Address(), vhost, dest)
-	l, err := config.Load(config.Options{Data: []byte(yaml), Env: []string{}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var logs syncbuf.Buffer
-	app, err := stream.NewApp(l.Stream, fns, stream.WithBinderType(Type, New), stream.WithoutSignals(),
-		stream.WithLogger(slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))))
-	if err != nil {
-		t.Fatal(err)
-	}
+`)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	stop := bindertest.RunApp(t, app)
 	ch := rabbittest.Channel(t, vhost)
 	if err := ch.PublishWithContext(ctx, dest, "", false, false, amqp.Publishing{ContentType: "text/plain", Body: []byte("order-1")}); err != nil {
 		t.Fatal(err)
@@ -166,7 +112,47 @@ func TestHugeHandlerErrorDebugBounded(t *testing.T) {
 	if err := stop(); err != nil {
 		t.Fatal(err)
 	}
-	for _, line := range strings.Split(logs.String(), "\n") {
+	checkLinesBounded(t, logs.String())
+}
+
+// runPayApp runs an App whose consumer pay reads dest (group g, text/plain)
+// on the test's vhost, with the binding's consumer settings (and any
+// sections after them) given as YAML lines, logging at level into the
+// returned buffer; stop shuts it down.
+func runPayApp(t *testing.T, fns *stream.Catalog, vhost, dest string, level slog.Level, consumerYAML string) (logs *syncbuf.Buffer, stop func() error) {
+	t.Helper()
+	yaml := fmt.Sprintf(`stream:
+  function:
+    definition: pay
+  default-binder: r
+  binders:
+    r:
+      type: rabbit
+      environment:
+        addresses: %q
+        virtual-host: %q
+  bindings:
+    pay-in-0:
+      destination: %s
+      group: g
+      content-type: text/plain`, rabbittest.Address(), vhost, dest) + consumerYAML
+	l, err := config.Load(config.Options{Data: []byte(yaml), Env: []string{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	logs = new(syncbuf.Buffer)
+	app, err := stream.NewApp(l.Stream, fns, stream.WithBinderType(Type, New), stream.WithoutSignals(),
+		stream.WithLogger(slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: level}))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return logs, bindertest.RunApp(t, app)
+}
+
+// checkLinesBounded fails t for every log line over 8 KiB.
+func checkLinesBounded(t *testing.T, out string) {
+	t.Helper()
+	for _, line := range strings.Split(out, "\n") {
 		if len(line) > 8<<10 {
 			t.Errorf("a log line of %d bytes: %.300s…", len(line), line)
 		}
