@@ -91,7 +91,9 @@ func (bd *Binder) OpenDeadLetters(ctx context.Context, spec stream.ConsumerSpec,
 	for _, p := range parts {
 		req[topic] = append(req[topic], kafkago.FirstOffsetOf(p), kafkago.LastOffsetOf(p))
 	}
-	lo, err := bd.admin.ListOffsets(ctx, &kafkago.ListOffsetsRequest{Topics: req})
+	// Read committed: the end is the last stable offset, which a
+	// transaction still open has not passed.
+	lo, err := bd.admin.ListOffsets(ctx, &kafkago.ListOffsetsRequest{Topics: req, IsolationLevel: kafkago.ReadCommitted})
 	if err != nil {
 		return nil, bd.dlErr(err, "kafka: offsets of %s", topic)
 	}
@@ -109,7 +111,7 @@ func (bd *Binder) OpenDeadLetters(ctx context.Context, spec stream.ConsumerSpec,
 	}
 	c := &kafkaDeadLetters{bd: bd, topic: topic, group: group}
 	for _, p := range parts {
-		dp := &dlPartition{id: p, committed: -1, removed: map[int64]bool{}}
+		dp := &dlPartition{id: p, committed: -1, removed: map[int64]bool{}, skipped: map[int64]bool{}}
 		for _, po := range lo.Topics[topic] {
 			if po.Partition == p && po.Error == nil {
 				dp.first, dp.end = po.FirstOffset, po.LastOffset
@@ -124,7 +126,7 @@ func (bd *Binder) OpenDeadLetters(ctx context.Context, spec stream.ConsumerSpec,
 				dp.removed[off] = true
 			}
 		}
-		dp.pos = max(dp.first, dp.committed)
+		dp.seek(max(dp.first, dp.committed))
 		c.parts = append(c.parts, dp)
 	}
 	if o.Claim {
@@ -258,9 +260,9 @@ func (c *kafkaDeadLetters) nextGeneration(ctx context.Context) error {
 			}
 			if prev[p.id] {
 				// Kept: what the cursor passed over stays passed.
-				p.pos = max(p.pos, p.first, p.committed)
+				p.seek(max(p.pos, p.first, p.committed))
 			} else {
-				p.pos = max(p.first, p.committed)
+				p.seek(max(p.first, p.committed))
 			}
 		}
 	}
@@ -287,29 +289,46 @@ func (c *kafkaDeadLetters) turn(ctx context.Context) error {
 	}
 	c.m.lost = false
 	c.m.releaseGen()
-	c.closeReader()
 	c.cur = 0 // the generation may bring back a partition passed
 	return c.nextGeneration(ctx)
 }
 
 type dlPartition struct {
-	id         int
+	id int
+	// first is the log's first offset, end its last stable offset at
+	// open (read committed: the records of a transaction still open are
+	// not dead letters yet).
 	first, end int64
 	// committed is the group's committed offset (-1: none); pos the next
 	// offset to read.
 	committed, pos int64
 	// removed are the offsets at or beyond committed that were removed.
 	removed map[int64]bool
+	// skipped are the offsets at or beyond committed that the cursor
+	// read and that hold no dead letter: transaction markers and records
+	// of aborted transactions. Remove moves the committed offset over
+	// them as over removed ones; unlike those they are not listed in the
+	// commit's metadata (every cursor finds them in the log again).
+	skipped map[int64]bool
+	// buf holds the dead letters fetched from pos on and not returned
+	// yet; fetched is the offset the next fetch starts at.
+	buf     []kafkago.Message
+	fetched int64
+}
+
+// seek makes off the partition's next offset to read, dropping what was
+// fetched ahead.
+func (p *dlPartition) seek(off int64) {
+	p.pos, p.fetched, p.buf = off, off, nil
 }
 
 type kafkaDeadLetters struct {
-	bd     *Binder
-	topic  string
-	group  string
-	parts  []*dlPartition
-	cur    int
-	reader *kafkago.Reader
-	m      *dlMember // a claiming cursor's membership
+	bd    *Binder
+	topic string
+	group string
+	parts []*dlPartition
+	cur   int
+	m     *dlMember // a claiming cursor's membership
 }
 
 func (c *kafkaDeadLetters) Next(ctx context.Context) (stream.DeadLetter, error) {
@@ -327,42 +346,37 @@ func (c *kafkaDeadLetters) Next(ctx context.Context) (stream.DeadLetter, error) 
 			return stream.DeadLetter{}, io.EOF
 		}
 		p := c.parts[c.cur]
-		if c.m != nil {
-			if !c.m.assigned[p.id] {
-				c.closeReader()
-				c.cur++
-				continue
-			}
-		}
-		if p.pos >= p.end {
-			c.closeReader()
+		if c.m != nil && !c.m.assigned[p.id] {
 			c.cur++
 			continue
 		}
-		if c.reader == nil {
-			// MaxWait is also the Reader's read deadline for a fetch's
-			// answer (the broker told a quarter less): the records read
-			// here exist, so the answer comes after a round trip, which
-			// from a far broker takes longer than a short wait (250ms
-			// read nothing from a broker 300ms away): bounded as the
-			// consumer's fetch is (fetchReadTimeout, dial-timeout for
-			// request.timeout.ms).
-			c.reader = kafkago.NewReader(kafkago.ReaderConfig{Brokers: c.bd.st.brokers, Topic: c.topic, Partition: p.id,
-				Dialer: c.bd.dialer, MinBytes: 1, MaxBytes: 16 << 20, MaxWait: fetchReadTimeout(DefaultMaxWait, c.bd.st.dialTimeout)})
-			if err := c.reader.SetOffset(p.pos); err != nil {
-				return stream.DeadLetter{}, fmt.Errorf("kafka: %s[%d] at %d: %w", c.topic, p.id, p.pos, err)
+		for len(p.buf) > 0 && p.buf[0].Offset < p.pos {
+			p.buf = p.buf[1:]
+		}
+		// One dead letter fetched beyond the one returned (or the end
+		// reached): the markers and aborted records between them are
+		// known when it is removed, so that the committed offset moves
+		// over them, and over those at the end of the partition.
+		if p.pos < p.end && len(p.buf) < 2 && p.fetched < p.end {
+			if err := c.fetch(ctx, p); err != nil {
+				return stream.DeadLetter{}, err
 			}
-		}
-		m, err := c.reader.ReadMessage(ctx)
-		if err != nil {
-			return stream.DeadLetter{}, fmt.Errorf("kafka: read %s[%d] at %d: %w", c.topic, p.id, p.pos, err)
-		}
-		p.pos = m.Offset + 1
-		if m.Offset >= p.end {
-			p.pos = p.end // arrived after the cursor was opened
 			continue
 		}
-		if p.removed[m.Offset] {
+		if len(p.buf) == 0 {
+			p.pos = p.end // only skipped records left
+		}
+		if p.pos >= p.end {
+			c.cur++
+			continue
+		}
+		m := p.buf[0]
+		p.buf = p.buf[1:]
+		p.pos = m.Offset + 1
+		if p.removed[m.Offset] || m.Offset < p.committed {
+			// Removed; or removed behind the one returned last, whose
+			// Remove moved the committed offset over it (and so took it
+			// off the removed list).
 			continue
 		}
 		return stream.DeadLetter{ID: strconv.Itoa(p.id) + "/" + strconv.FormatInt(m.Offset, 10),
@@ -370,17 +384,86 @@ func (c *kafkaDeadLetters) Next(ctx context.Context) (stream.DeadLetter, error) 
 	}
 }
 
-// closeReader closes the partition's Reader without waiting for it:
-// kafka-go's Close waits for the fetch in flight, which after the
-// partition's last record waits for records that do not come, up to the
-// Reader's MaxWait (about 10s: a far broker's answer must fit in it), at
-// every partition's end. The Reader's goroutine and connection end when
-// that fetch does; what it fetched is dropped (it commits nothing).
-func (c *kafkaDeadLetters) closeReader() {
-	if r := c.reader; r != nil {
-		c.reader = nil
-		go func() { _ = r.Close() }()
+// dlFetchRetries bounds fetch's retries of a failed fetch (a broker no
+// longer the leader, no answer in time): with fetchBackoff, about 4.5s.
+const dlFetchRetries = 8
+
+// fetch reads p's records from p.fetched on through the protocol layer
+// with the consumer's filter (filterFetched, read committed): transaction
+// markers and records of aborted transactions are no dead letters (a
+// kafka-go Reader handed out each marker as a 6-byte record and the
+// aborted records, kafka-go issue 1332); their offsets go to p.skipped.
+// Records at or past p.end arrived after open and are left.
+func (c *kafkaDeadLetters) fetch(ctx context.Context, p *dlPartition) error {
+	// The records asked for exist: the answer comes after a round trip,
+	// which from a far broker may take longer than the broker's wait;
+	// bounded as the consumer's fetch is (fetchReadTimeout, dial-timeout
+	// for request.timeout.ms).
+	fp := fetchParams{maxWait: DefaultMaxWait, minBytes: 1, maxBytes: 16 << 20, isolation: kafkago.ReadCommitted,
+		readTimeout: fetchReadTimeout(DefaultMaxWait, c.bd.st.dialTimeout)}
+	for attempt := 0; ; attempt++ {
+		if attempt > 0 && !sleepUntil(fetchBackoff(attempt), ctx.Done()) {
+			return fmt.Errorf("kafka: read %s[%d] at %d: %w", c.topic, p.id, p.fetched, ctx.Err())
+		}
+		part, timedOut, err := c.bd.fetchPartition(ctx, c.topic, p.id, p.fetched, fp)
+		if ctx.Err() != nil {
+			return fmt.Errorf("kafka: read %s[%d] at %d: %w", c.topic, p.id, p.fetched, ctx.Err())
+		}
+		if errors.Is(err, kafkago.OffsetOutOfRange) {
+			// Retention or DeleteRecords removed records since open: read
+			// on from the log's first offset, as the Reader did.
+			first, lerr := c.firstOffset(ctx, p.id)
+			if lerr == nil && p.fetched < first {
+				p.first = first
+				p.seek(max(p.pos, first))
+				return nil
+			}
+		}
+		if err != nil {
+			if (timedOut || staleLeader(err) || errors.Is(err, kafkago.RequestTimedOut) || c.bd.unreachable(err)) && attempt < dlFetchRetries {
+				continue
+			}
+			return c.bd.dlErr(err, "kafka: read %s[%d] at %d", c.topic, p.id, p.fetched)
+		}
+		from := p.fetched
+		next := from
+		got, _ := filterFetched(part, c.topic, p.id, from, true, func(m *kafkago.Message) bool {
+			if m.Offset < p.end {
+				p.buf = append(p.buf, *m)
+			}
+			next = m.Offset + 1
+			return true
+		}, func(off int64) {
+			if off < p.end {
+				p.skipped[off] = true
+			}
+			next = off + 1
+		})
+		if !got || next == from {
+			// Nothing at or past the position below the end (its last
+			// records compacted away): the partition is read.
+			next = p.end
+		}
+		p.fetched = next
+		return nil
 	}
+}
+
+// firstOffset is the log's first offset of partition part.
+func (c *kafkaDeadLetters) firstOffset(ctx context.Context, part int) (int64, error) {
+	lo, err := c.bd.admin.ListOffsets(ctx, &kafkago.ListOffsetsRequest{Topics: map[string][]kafkago.OffsetRequest{c.topic: {kafkago.FirstOffsetOf(part)}}})
+	if err != nil {
+		return 0, err
+	}
+	for _, po := range lo.Topics[c.topic] {
+		if po.Partition == part {
+			if po.Error != nil {
+				return 0, po.Error
+			}
+			return po.FirstOffset, nil
+		}
+	}
+	return 0, fmt.Errorf("kafka: no offsets of %s[%d]", c.topic, part)
 }
 
 func (c *kafkaDeadLetters) Remove(ctx context.Context, d stream.DeadLetter) error {
@@ -391,7 +474,7 @@ func (c *kafkaDeadLetters) Remove(ctx context.Context, d stream.DeadLetter) erro
 	removed := cloneRemoved(p.removed)
 	removed[off] = true
 	committed := max(p.committed, p.first)
-	for removed[committed] {
+	for removed[committed] || p.skipped[committed] {
 		delete(removed, committed)
 		committed++
 	}
@@ -401,6 +484,9 @@ func (c *kafkaDeadLetters) Remove(ctx context.Context, d stream.DeadLetter) erro
 	}
 	if err := c.commit(ctx, p, committed, meta); err != nil {
 		return fmt.Errorf("kafka: remove dead letter %s: %w", d.ID, err)
+	}
+	for off := max(p.committed, p.first); off < committed; off++ {
+		delete(p.skipped, off)
 	}
 	p.committed, p.removed = committed, removed
 	c.letGo()
@@ -515,7 +601,9 @@ func (c *kafkaDeadLetters) Hold(ctx context.Context, d stream.DeadLetter) error 
 
 // HeldElsewhere is, for a claiming cursor, how many dead letters were
 // there at open in the partitions other members held when it ended (at
-// most: they may have removed some meanwhile).
+// most: they may have removed some meanwhile, and the transaction markers
+// and aborted records of a partition the cursor did not read are counted
+// too).
 func (c *kafkaDeadLetters) HeldElsewhere() int {
 	if c.m == nil {
 		return 0
@@ -526,9 +614,11 @@ func (c *kafkaDeadLetters) HeldElsewhere() int {
 			continue
 		}
 		k := int(p.end - p.pos)
-		for off := range p.removed {
-			if off >= p.pos && off < p.end {
-				k--
+		for _, offs := range []map[int64]bool{p.removed, p.skipped} {
+			for off := range offs {
+				if off >= p.pos && off < p.end {
+					k--
+				}
 			}
 		}
 		n += max(k, 0)
@@ -539,7 +629,6 @@ func (c *kafkaDeadLetters) HeldElsewhere() int {
 // Close leaves the group (a claiming cursor), giving its partitions to
 // the other members at once; it waits for that at most until ctx ends.
 func (c *kafkaDeadLetters) Close(ctx context.Context) error {
-	c.closeReader()
 	if c.m == nil {
 		return nil
 	}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"os"
 	"slices"
+	"time"
 
 	kafkago "github.com/segmentio/kafka-go"
 	"github.com/segmentio/kafka-go/protocol"
@@ -82,29 +83,10 @@ func (w *partWorker) readProto(ctx context.Context, offset int64, q *fetchQueue)
 	readCommitted := c.cs.isolation == kafkago.ReadCommitted
 	stale := 0 // answers in a row naming another leader
 	for {
-		rctx, cancel := context.WithTimeout(ctx, readTimeout)
-		m, err := bd.transport.RoundTrip(rctx, bd.admin.Addr, &fetchapi.Request{
-			ReplicaID:      -1,
-			MaxWaitTime:    int32(c.cs.maxWait.Milliseconds()),
-			MinBytes:       int32(c.cs.minBytes),
-			MaxBytes:       int32(c.cs.maxBytes),
-			IsolationLevel: int8(c.cs.isolation),
-			SessionEpoch:   -1, // no fetch session (as kafka-go's Conn)
-			Topics: []fetchapi.RequestTopic{{Topic: w.topic, Partitions: []fetchapi.RequestPartition{{
-				Partition: int32(w.part), CurrentLeaderEpoch: -1, FetchOffset: offset, LogStartOffset: -1,
-				PartitionMaxBytes: int32(c.cs.maxBytes),
-			}}}},
-		})
-		// The transport's connection takes rctx's deadline as its own: its
-		// i/o timeout comes at the same instant as rctx's, often first.
-		timedOut := rctx.Err() != nil || errors.Is(err, os.ErrDeadlineExceeded)
-		cancel()
+		part, timedOut, err := bd.fetchPartition(ctx, w.topic, w.part, offset, fetchParams{maxWait: c.cs.maxWait,
+			minBytes: c.cs.minBytes, maxBytes: c.cs.maxBytes, isolation: c.cs.isolation, readTimeout: readTimeout})
 		if ctx.Err() != nil {
 			return offset, false
-		}
-		var part *fetchapi.ResponsePartition
-		if err == nil {
-			part, err = fetchedPartition(m, w.topic, w.part)
 		}
 		switch {
 		case err == nil:
@@ -169,6 +151,45 @@ func staleLeader(err error) bool {
 		errors.Is(err, kafkago.ReplicaNotAvailable) || errors.Is(err, protocol.ErrNoLeader)
 }
 
+// fetchParams are a protocol-level fetch's settings.
+type fetchParams struct {
+	maxWait            time.Duration // the broker's wait for minBytes
+	minBytes, maxBytes int
+	isolation          kafkago.IsolationLevel
+	// readTimeout bounds the wait for the answer (fetchReadTimeout).
+	readTimeout time.Duration
+}
+
+// fetchPartition fetches topic's partition part from offset on through
+// the binder's shared transport (which finds the leader), without a fetch
+// session, as kafka-go's Conn does. timedOut says that no answer came
+// within fp.readTimeout. Shared by the consumer's readProto and the
+// dead-letter store's cursor.
+func (bd *Binder) fetchPartition(ctx context.Context, topic string, part int, offset int64, fp fetchParams) (p *fetchapi.ResponsePartition, timedOut bool, err error) {
+	rctx, cancel := context.WithTimeout(ctx, fp.readTimeout)
+	defer cancel()
+	m, err := bd.transport.RoundTrip(rctx, bd.admin.Addr, &fetchapi.Request{
+		ReplicaID:      -1,
+		MaxWaitTime:    int32(fp.maxWait.Milliseconds()),
+		MinBytes:       int32(fp.minBytes),
+		MaxBytes:       int32(fp.maxBytes),
+		IsolationLevel: int8(fp.isolation),
+		SessionEpoch:   -1, // no fetch session (as kafka-go's Conn)
+		Topics: []fetchapi.RequestTopic{{Topic: topic, Partitions: []fetchapi.RequestPartition{{
+			Partition: int32(part), CurrentLeaderEpoch: -1, FetchOffset: offset, LogStartOffset: -1,
+			PartitionMaxBytes: int32(fp.maxBytes),
+		}}}},
+	})
+	// The transport's connection takes rctx's deadline as its own: its
+	// i/o timeout comes at the same instant as rctx's, often first.
+	timedOut = rctx.Err() != nil || errors.Is(err, os.ErrDeadlineExceeded)
+	if err != nil {
+		return nil, timedOut, err
+	}
+	p, err = fetchedPartition(m, topic, part)
+	return p, timedOut, err
+}
+
 // fetchedPartition returns the answer of a fetch for topic's partition
 // part, or its error.
 func fetchedPartition(m protocol.Message, topic string, part int) (*fetchapi.ResponsePartition, error) {
@@ -200,14 +221,53 @@ func fetchedPartition(m protocol.Message, topic string, part int) (*fetchapi.Res
 
 // filterBatches puts the records of part's batches at or past offset
 // into q, without control batches and, under read_committed, without
-// aborted transactions (see the top of this file), and a skip mark when
-// the answer ends with skipped records. It returns the offset to fetch
-// next, whether the answer held any batch, and false when ctx ended.
+// aborted transactions (filterFetched), and a skip mark when the answer
+// ends with skipped records. It returns the offset to fetch next, whether
+// the answer held any batch, and false when ctx ended.
 func (w *partWorker) filterBatches(ctx context.Context, part *fetchapi.ResponsePartition, offset int64, readCommitted bool, q *fetchQueue) (next int64, got, ok bool) {
+	skipFirst, skipLast := int64(-1), int64(-1)
+	got, ok = filterFetched(part, w.topic, w.part, offset, readCommitted, func(m *kafkago.Message) bool {
+		w.fetched(m)
+		if _, ok := q.put(m, ctx.Done()); !ok {
+			return false
+		}
+		offset = m.Offset + 1
+		return true
+	}, func(off int64) {
+		if skipLast < offset { // the first skipped since the last one handed out
+			skipFirst = off
+		}
+		skipLast = off
+	})
+	if !ok {
+		return offset, got, false
+	}
+	if skipLast >= offset {
+		mark := kafkago.Message{Topic: w.topic, Partition: w.part, Offset: skipLast, HighWaterMark: part.HighWatermark, WriterData: skipRecords{}}
+		w.fetchedSkip(skipFirst, &mark)
+		if _, ok := q.put(&mark, ctx.Done()); !ok {
+			return offset, got, false
+		}
+		offset = skipLast + 1
+	}
+	return offset, got, true
+}
+
+// filterFetched walks the records of part's batches (topic's partition
+// partition) at or past offset, as the Java consumer does (see the top of
+// this file): put gets each record to hand out (false from it stops the
+// walk: filterFetched returns ok false); skip gets, in offset order with
+// them, the offset of each record not handed out — a transaction marker
+// or, under read_committed, a record of an aborted transaction. got says
+// whether the answer held any batch. The one filter of transactional
+// topics, shared by the consumer (filterBatches) and the dead-letter
+// store (dlstore.go).
+func filterFetched(part *fetchapi.ResponsePartition, topic string, partition int, offset int64, readCommitted bool,
+	put func(*kafkago.Message) bool, skip func(off int64)) (got, ok bool) {
 	var batches []protocol.RecordReader
 	switch rs := part.RecordSet.Records.(type) {
 	case nil:
-		return offset, false, true
+		return false, true
 	case *protocol.RecordStream:
 		batches = rs.Records
 	default:
@@ -219,17 +279,7 @@ func (w *partWorker) filterBatches(ctx context.Context, part *fetchapi.ResponseP
 		slices.SortFunc(aborted, func(a, b fetchapi.ResponseTransaction) int { return cmp.Compare(a.FirstOffset, b.FirstOffset) })
 	}
 	var abortedBy map[int64]struct{} // producers within an aborted transaction
-	skipFirst, skipLast := int64(-1), int64(-1)
-	skip := func(off int64) {
-		if off < offset {
-			return
-		}
-		if skipLast < offset {
-			skipFirst = off
-		}
-		skipLast = off
-	}
-	for _, b := range batches {
+	for i, b := range batches {
 		var base, producer int64 = 0, -1
 		transactional, control := false, false
 		switch b := b.(type) {
@@ -254,7 +304,9 @@ func (w *partWorker) filterBatches(ctx context.Context, part *fetchapi.ResponseP
 			if cr, err := cb.ReadControlRecord(); err == nil && cr.Type == 0 { // ABORT
 				delete(abortedBy, producer)
 			}
-			skip(base) // a control batch holds one record
+			if base >= offset {
+				skip(base) // a control batch holds one record
+			}
 			drainRecords(cb)
 			continue
 		}
@@ -266,31 +318,26 @@ func (w *partWorker) filterBatches(ctx context.Context, part *fetchapi.ResponseP
 				break
 			}
 			if r.Offset < offset || abortedTxn {
-				skip(r.Offset)
+				if r.Offset >= offset {
+					skip(r.Offset)
+				}
 				closeRecord(r)
 				continue
 			}
-			msg := kafkago.Message{Topic: w.topic, Partition: w.part, Offset: r.Offset, HighWaterMark: part.HighWatermark,
+			msg := kafkago.Message{Topic: topic, Partition: partition, Offset: r.Offset, HighWaterMark: part.HighWatermark,
 				Headers: r.Headers, Time: r.Time}
 			msg.Key, _ = protocol.ReadAll(r.Key)
 			msg.Value, _ = protocol.ReadAll(r.Value)
 			closeRecord(r)
-			w.fetched(&msg)
-			if _, ok := q.put(&msg, ctx.Done()); !ok {
-				return offset, true, false
+			if !put(&msg) {
+				for _, rest := range batches[i:] {
+					drainRecords(rest)
+				}
+				return true, false
 			}
-			offset = msg.Offset + 1
 		}
 	}
-	if skipLast >= offset {
-		mark := kafkago.Message{Topic: w.topic, Partition: w.part, Offset: skipLast, HighWaterMark: part.HighWatermark, WriterData: skipRecords{}}
-		w.fetchedSkip(skipFirst, &mark)
-		if _, ok := q.put(&mark, ctx.Done()); !ok {
-			return offset, true, false
-		}
-		offset = skipLast + 1
-	}
-	return offset, len(batches) > 0, true
+	return len(batches) > 0, true
 }
 
 // closeRecord gives a record's key and value back to their buffers.
