@@ -58,3 +58,26 @@ func TestSCStMetricsAndDefaults(t *testing.T) {
 		}
 	}
 }
+
+// TestSCStZooKeeperKeysAccepted: the ZooKeeper keys SCSt's Kafka binder
+// has not used since 2.0 (zkNodes, defaultZkPort, zkSessionTimeout,
+// zkConnectionTimeout) are accepted and change nothing, as in SCSt, where
+// the official two-cluster sample still sets zkNodes in each binder's
+// environment (e2e/scst/testdata/real/s05-two-kafka-clusters). Before,
+// they were unknown keys and start-up failed.
+func TestSCStZooKeeperKeysAccepted(t *testing.T) {
+	st, err := parseSettings(stream.BinderSettings{Name: "k", Type: Type,
+		Environment: map[string]any{"brokers": "b1:9092", "zkNodes": "zk1:2181,zk2:2181", "default-zk-port": 2181,
+			"zkSessionTimeout": 10000, "zk-connection-timeout": "10000"}})
+	if err != nil {
+		t.Fatalf("ZooKeeper keys refused: %v", err)
+	}
+	if len(st.brokers) != 1 || st.brokers[0] != "b1:9092" {
+		t.Errorf("brokers %v, want [b1:9092]", st.brokers)
+	}
+	_, err = parseSettings(stream.BinderSettings{Name: "k", Type: Type,
+		Binder: map[string]any{"zkSessionTimeout": "soon"}})
+	if err == nil || !strings.Contains(err.Error(), "zkSessionTimeout") {
+		t.Errorf("a malformed zkSessionTimeout is not an error at its key: %v", err)
+	}
+}
