@@ -42,6 +42,14 @@ const maxRemovedMetadata = 4000
 // them. A dead letter's ID is "partition/offset"; its Time is the
 // record's timestamp.
 //
+// The topic is read committed, up to each partition's last stable offset
+// at open, with the consumer's protocol-level filter (fetchtxn.go): the
+// transaction markers and the records of aborted transactions of a topic
+// written in transactions (a Java service whose DLQ sends are in its
+// transactions) are no dead letters. Remove moves the committed offset
+// over those it read as over removed dead letters, so that removing the
+// last dead letter commits the end of the partition.
+//
 // A claiming cursor (o.Claim) joins the group as a member (the group
 // protocol of Kafka's consumers, with o.LeaseOf() as its session and
 // rebalance timeouts): it reads only the partitions the group assigns it,

@@ -9,81 +9,11 @@ import (
 	"time"
 
 	kafkago "github.com/segmentio/kafka-go"
-	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/streambind/streambind/binder/kafka"
 	"github.com/streambind/streambind/binder/kafka/kafkatest"
 	"github.com/streambind/streambind/stream"
 )
-
-// writeTxnDeadLetters writes topic (two partitions, created here) with two
-// transactional producers, as Java services whose DLQ sends are in their
-// transactions do: committed dead letters interleaved with aborted
-// transactions and the markers of both. It returns the committed payloads
-// and each partition's end offset.
-//
-//	p0: d1 C_A x1 d3 C_A A_B x4 A_A d5 C_A  (end 10)
-//	p1: d2 C_A x2 A_B d4 C_B x3 A_A         (end 8: an aborted tail)
-func writeTxnDeadLetters(t *testing.T, c *kafkatest.Cluster, topic string) (committed []string, ends map[int]int64) {
-	t.Helper()
-	if err := c.Kfake.CreateTopic(topic, 2, nil); err != nil {
-		t.Fatal(err)
-	}
-	client := func(id string) *kgo.Client {
-		cl, err := kgo.NewClient(kgo.SeedBrokers(c.Addrs()...), kgo.TransactionalID(id+"-"+topic),
-			kgo.DefaultProduceTopic(topic), kgo.RecordPartitioner(kgo.ManualPartitioner()))
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(cl.Close)
-		return cl
-	}
-	a, b := client("a"), client("b")
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	begin := func(cl *kgo.Client) {
-		t.Helper()
-		if err := cl.BeginTransaction(); err != nil {
-			t.Fatal(err)
-		}
-	}
-	send := func(cl *kgo.Client, part int32, v string) {
-		t.Helper()
-		r := &kgo.Record{Partition: part, Key: []byte("k" + v), Value: []byte(v),
-			Headers: []kgo.RecordHeader{{Key: "x-exception-message", Value: []byte("boom " + v)}}}
-		if err := cl.ProduceSync(ctx, r).FirstErr(); err != nil {
-			t.Fatal(err)
-		}
-	}
-	end := func(cl *kgo.Client, how kgo.TransactionEndTry) {
-		t.Helper()
-		if err := cl.EndTransaction(ctx, how); err != nil {
-			t.Fatal(err)
-		}
-	}
-	begin(a)
-	send(a, 0, "d1")
-	send(a, 1, "d2")
-	end(a, kgo.TryCommit)
-	begin(b) // open across a's next transaction
-	send(b, 0, "x1")
-	send(b, 1, "x2")
-	begin(a)
-	send(a, 0, "d3")
-	end(a, kgo.TryCommit)
-	end(b, kgo.TryAbort)
-	begin(b)
-	send(b, 1, "d4")
-	end(b, kgo.TryCommit)
-	begin(a)
-	send(a, 1, "x3")
-	send(a, 0, "x4")
-	end(a, kgo.TryAbort)
-	begin(a)
-	send(a, 0, "d5")
-	end(a, kgo.TryCommit)
-	return []string{"d1", "d2", "d3", "d4", "d5"}, map[int]int64{0: 10, 1: 8}
-}
 
 // readDeadLetters opens a cursor of spec's dead letters and reads them
 // all; remove, when set, says which to remove as they are read.
@@ -133,7 +63,7 @@ func TestDeadLettersTransactionalTopic(t *testing.T) {
 	dest := uniqueTopic(t)
 	spec := consumerSpec(dest, "g", func(context.Context, stream.Envelope) error { return nil })
 	dlq := stream.ErrorDestinationSource(spec, "").Destination
-	want, ends := writeTxnDeadLetters(t, c, dlq)
+	want, ends := c.TxnDeadLetters(t, dlq, func(name string) []byte { return []byte(name) })
 
 	sorted := func(s []string) []string { s = slices.Clone(s); slices.Sort(s); return s }
 	if got, _ := readDeadLetters(t, b, spec, stream.DeadLetterOpen{}, nil); !slices.Equal(sorted(got), want) {

@@ -609,6 +609,15 @@
 // lower max-bytes (the Java client fetches 1 MiB a partition). The
 // binder cannot write transactions itself (see above).
 //
+// The dead-letter store of streambind dlq (OpenDeadLetters) reads the
+// same way, read committed, whatever the binding's isolation.level (a
+// dead letter whose transaction was rolled back was never sent): a
+// dead-letter topic written in transactions (a Java service with
+// transaction-id-prefix sends its dead letters in its transactions) lists,
+// counts and replays only its committed dead letters, and removing them
+// moves the group's committed offset over the markers and aborted records
+// between and after them, to the end of the partition.
+//
 // SCSt's own typed Kafka keys that have no setting above are accepted when
 // the binder does what they ask anyway (headers, ack-each-record,
 // auto-commit-offset true, ack-mode other than MANUAL, sync,

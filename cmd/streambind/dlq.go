@@ -400,6 +400,10 @@ Binders: kafka, rabbit, nats, redis, and the in-process binder through the
 library (it lives inside one process). A Kafka topic keeps its records: there a dead
 letter is removed by committing the group streambind-dlq (--group) past it;
 those removed behind one that is kept are listed in the commit's metadata.
+The topic is read committed: of a topic written in transactions (a Java
+service with transaction-id-prefix sends its dead letters in them) only the
+committed dead letters are listed and replayed, never a transaction marker
+or a record of an aborted transaction, and the commits move past those.
 
 ` + connectHelp,
 		Example: `  streambind dlq ls --profile rabbit --binding chargePayment-in-0
