@@ -194,3 +194,12 @@ func ReplayHeaders(h Headers) Headers {
 	out[HeaderReplayCount] = strconv.Itoa(ReplayCount(h) + 1)
 	return out
 }
+
+// ReplayEnvelope returns the replayed copy of dead letter d: its payload,
+// key and [ReplayHeaders], with d's [Envelope.NativeHeaders], so that a
+// producer of the binder that read d sends the headers it keeps in their
+// own types (RabbitMQ's AMQP types, x-death included); the headers
+// ReplayHeaders drops or changes go without them.
+func ReplayEnvelope(d DeadLetter) Envelope {
+	return Envelope{Payload: d.Payload, Key: d.Key, Headers: ReplayHeaders(d.Headers), NativeHeaders: d.NativeHeaders}
+}

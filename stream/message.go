@@ -65,6 +65,19 @@ type Envelope struct {
 	// Key is the partition key (record key on Kafka), empty when none. On a
 	// partitioned send the selected partition is in Headers[HeaderPartition].
 	Key []byte
+	// NativeHeaders, when set, hold header values in the binder's own
+	// types, for a producer of the same binder to send as they were read
+	// (Headers carries them as text). A dead letter read through a
+	// [DeadLetterStore] carries them so that its replay sends its headers
+	// as they were: RabbitMQ's are the AMQP field values of the headers
+	// that are not strings (an int, a table, x-death). A producer sends
+	// NativeHeaders[k] in place of Headers[k] only while Headers[k] still
+	// reads as it (the text the binder makes of it), so that a header
+	// changed or removed on the way wins; a value it cannot send goes as
+	// its text, with a warning. Binders whose headers are text (Kafka's
+	// bytes, NATS, Redis, in-process) ignore it for now; one could carry
+	// what its text loses the same way (a NATS header's other values).
+	NativeHeaders map[string]any
 }
 
 // ContentType returns the message's contentType header, or def when absent.

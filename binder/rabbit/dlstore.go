@@ -245,7 +245,11 @@ func (c *rabbitDeadLetters) deliver(d *amqp.Delivery, gen int) stream.DeadLetter
 		h.d = d
 	}
 	c.tags[id] = h
-	return stream.DeadLetter{ID: id, Envelope: fromDelivery(d), Time: deadLetteredAt(d)}
+	env := fromDelivery(d)
+	// For a replay: its copy keeps the headers' AMQP types (x-death
+	// included, so that the broker counts on).
+	env.NativeHeaders = nativeHeaders(d.Headers)
+	return stream.DeadLetter{ID: id, Envelope: env, Time: deadLetteredAt(d)}
 }
 
 func (c *rabbitDeadLetters) Remove(_ context.Context, d stream.DeadLetter) error {

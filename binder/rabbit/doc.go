@@ -320,6 +320,16 @@
 // a cursor cut off from the broker (killed, connection lost) gives back
 // what it held without copying, as any consumer does.
 //
+// A dead letter the cursor returns carries the AMQP values of its headers
+// that are not strings (stream.Envelope.NativeHeaders), and a producer
+// sends such a value in place of its text header while the text still
+// reads as it: so a replay (stream.ReplayEnvelope) keeps the types of the
+// headers it keeps, x-death among them (the broker counts on in it; see
+// docs/conventions.md), and sends those it drops or changes without them.
+// A value AMQP cannot encode goes as its text, and a message whose typed
+// headers do not fit the frame goes with all its headers as text, each
+// with a WARN: the copy is sent in any case.
+//
 // # Reconnection
 //
 // The binder runs its own recovery loop rather than amqp091-go's

@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"hash/fnv"
 	"log/slog"
+	"maps"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -651,7 +653,71 @@ func (p *producer) Send(ctx context.Context, m stream.Envelope) error {
 	}
 	msg := toPublishing(m, p.spec.ContentType)
 	start := time.Now()
+	if typed, ok := p.withNativeHeaders(msg, m.NativeHeaders); ok {
+		err := p.bd.pub.publish(ctx, p.spec.Destination, key, p.opts.mandatory, typed)
+		if !typedRefused(err) {
+			return p.result(ctx, key, typed, start, err)
+		}
+		return p.result(ctx, key, msg, start, p.sendAsText(ctx, key, msg, err))
+	}
 	return p.result(ctx, key, msg, start, p.bd.pub.publish(ctx, p.spec.Destination, key, p.opts.mandatory, msg))
+}
+
+// typedRefused reports whether err, a publish's error, refused the message
+// before the broker had it for what its encoding is (too large for the
+// frame, not encodable): the same message with text headers may go.
+func typedRefused(err error) bool {
+	return errors.Is(err, ErrTooLarge) || errors.Is(err, errInvalidMessage)
+}
+
+// sendAsText publishes msg, whose headers in their native types
+// (stream.Envelope.NativeHeaders) were refused with typedErr, with its
+// headers as text, and says so once it went: a replayed dead letter is
+// not lost for a header that grew too large in its AMQP type (an int64 is
+// 9 bytes, its text "0" one).
+func (p *producer) sendAsText(ctx context.Context, key string, msg amqp.Publishing, typedErr error) error {
+	err := p.bd.pub.publish(ctx, p.spec.Destination, key, p.opts.mandatory, msg)
+	if err == nil {
+		p.log.Warn("rabbit: message sent with its headers as text: in their AMQP types they could not be sent (a consumer reading a typed header gets a string)",
+			"binding", p.spec.Binding, "destination", p.spec.Destination, "message_id", msg.MessageId, "error", typedErr)
+	}
+	return err
+}
+
+// withNativeHeaders returns msg with the values of native
+// (stream.Envelope.NativeHeaders: a dead letter's AMQP header values, for
+// its replay) in place of its text headers that still read as them
+// (headerString), and whether it changed one. A value AMQP cannot encode
+// keeps its text, with a warning.
+func (p *producer) withNativeHeaders(msg amqp.Publishing, native map[string]any) (amqp.Publishing, bool) {
+	var h amqp.Table
+	var skipped []string
+	for k, v := range native {
+		if _, ok := v.(string); ok {
+			continue // text already
+		}
+		if s, ok := msg.Headers[k].(string); !ok || s != headerString(v) {
+			continue // dropped or changed on the way
+		}
+		if _, err := fieldSize(v); err != nil {
+			skipped = append(skipped, k)
+			continue
+		}
+		if h == nil {
+			h = maps.Clone(msg.Headers)
+		}
+		h[k] = v
+	}
+	if len(skipped) > 0 {
+		slices.Sort(skipped)
+		p.log.Warn("rabbit: header values AMQP cannot encode are sent as text",
+			"binding", p.spec.Binding, "destination", p.spec.Destination, "headers", strings.Join(skipped, ","))
+	}
+	if h == nil {
+		return msg, false
+	}
+	msg.Headers = h
+	return msg, true
 }
 
 // SendAsync is Send without waiting for the confirm (stream.AsyncProducer,
@@ -680,10 +746,20 @@ func (p *producer) SendAsync(ctx context.Context, m stream.Envelope, done func(e
 		p.sent()
 		return
 	}
-	msg := toPublishing(m, p.spec.ContentType)
+	text := toPublishing(m, p.spec.ContentType)
+	msg, typed := p.withNativeHeaders(text, m.NativeHeaders)
 	start := time.Now()
 	pub := p.bd.pub
 	pub.publishAsync(ctx, pub.laneFor(m, key), pub.attempt(p.spec.Destination, key, p.opts.mandatory, msg), func(err error) {
+		if typed && typedRefused(err) {
+			// Published again, waiting: not on the lane's resolve
+			// goroutine.
+			go func() {
+				done(p.result(ctx, key, text, start, p.sendAsText(ctx, key, text, err)))
+				p.sent()
+			}()
+			return
+		}
 		if err != nil && exchangeNotFound(err, p.spec.Destination) {
 			// result declares the exchange again and publishes once more,
 			// waiting: not on the lane's resolve goroutine.
@@ -945,6 +1021,24 @@ func fromDelivery(d *amqp.Delivery) stream.Envelope {
 		h[stream.HeaderID] = d.MessageId
 	}
 	return stream.Envelope{Payload: d.Body, Headers: h, Key: key}
+}
+
+// nativeHeaders are the AMQP values of the headers of table t that are
+// not strings (stream.Envelope.NativeHeaders; nil when there is none),
+// which fromDelivery makes text: a dead letter carries them so that its
+// replay sends them in their types.
+func nativeHeaders(t amqp.Table) map[string]any {
+	var n map[string]any
+	for k, v := range t {
+		if _, ok := v.(string); ok || k == keyHeader || k == pubHeader {
+			continue
+		}
+		if n == nil {
+			n = make(map[string]any)
+		}
+		n[k] = v
+	}
+	return n
 }
 
 func headerString(v any) string {

@@ -71,9 +71,9 @@ func (c *consumer) withRetryQueues(t *topology, q string) {
 // broker moved it back from one of the consumer's wait queues: its latest
 // x-death entry (the first) is that queue's, for an expired TTL. Only then
 // does the core count the attempts its retry headers record; a dead letter
-// replayed to the destination was rejected since (a newer entry) or
-// republished (x-death is text then, or without the wait queues' entries:
-// withoutWaitQueues), and gets every retry again.
+// replayed to the destination was rejected since (a newer entry, which
+// the replay's copy keeps) or republished (without the wait queues'
+// entries: withoutWaitQueues), and gets every retry again.
 func (r *run) markRetry(d *amqp.Delivery, env stream.Envelope) {
 	delays := r.c.spec.Consumer.RetryDelays
 	if len(delays) == 0 || r.c.spec.Group == "" {

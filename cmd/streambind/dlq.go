@@ -711,7 +711,9 @@ The copy has the dead letter's original headers and payload, without the
 headers dead-lettering added (x-exception-*, x-original-*,
 x-streambind-truncated), with x-streambind-replay-count one higher and a
 new id (the original's in x-streambind-replayed-id: NATS would drop a copy
-with the original's id as a duplicate). A dead
+with the original's id as a duplicate). On RabbitMQ the copy's headers
+keep their AMQP types (an int stays an int, x-death an array the broker
+counts on). A dead
 letter already replayed --max-replays times is skipped (it stays, and a
 note says so), so that a message that keeps failing cannot loop through
 replay for ever. So is a headers-only dead letter, whose payload was
@@ -885,7 +887,7 @@ least 1. --dry-run prints what would be replayed and changes nothing.`,
 					} else if err != nil {
 						return err
 					}
-					if err := p.Send(ctx, stream.Envelope{Payload: d.Payload, Key: d.Key, Headers: stream.ReplayHeaders(d.Headers)}); err != nil {
+					if err := p.Send(ctx, stream.ReplayEnvelope(d)); err != nil {
 						return fmt.Errorf("replay dead letter %s to %s: %w", d.ID, dest, err)
 					}
 					if err := cur.Remove(ctx, d); errors.Is(err, stream.ErrClaimLost) {

@@ -1,0 +1,161 @@
+package main
+
+import (
+	"fmt"
+	"reflect"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	amqp "github.com/rabbitmq/amqp091-go"
+
+	"github.com/streambind/streambind/binder/rabbit/rabbittest"
+	"github.com/streambind/streambind/stream"
+)
+
+// TestDLQReplayKeepsHeaderTypesRabbit: a RabbitMQ dead letter's replay
+// sends its headers in their AMQP types, as they were, not as text: a
+// Java consumer reading a typed header (an Integer) got a String, and the
+// broker's x-death array became text, so that the next dead-lettering
+// counted from 1 again. The dead letter comes from a real dead-lettering
+// (a consumer rejects the message, the broker moves it to the DLQ with
+// x-death); its copy, read by a plain amqp091 consumer, has every header
+// of the original with its type and value, x-death as the dead letter had
+// it, and the replay's own headers; rejected again, the broker counts on
+// in x-death (RabbitMQ 4 reads no x-death a client publishes: from 1).
+func TestDLQReplayKeepsHeaderTypesRabbit(t *testing.T) {
+	t.Parallel()
+	vhost := rabbittest.VHost(t)
+	dir := writeFiles(t, map[string]string{"application.yaml": fmt.Sprintf(dlqService, rabbitBinder)})
+	env := []string{"VHOST=" + vhost}
+	conn, err := amqp.Dial(rabbittest.VHostURL(vhost))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	ch, err := conn.Channel()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// work-in-0's topology as the binder declares it with
+	// republish-to-dlq: false (the broker dead-letters), without an app
+	// consuming: the test is the consumer.
+	for _, err := range []error{
+		ch.ExchangeDeclare("work", "topic", true, false, false, false, nil),
+		ch.ExchangeDeclare("DLX", "direct", true, false, false, false, nil),
+		declareQueue(ch, "work.g", amqp.Table{"x-dead-letter-exchange": "DLX", "x-dead-letter-routing-key": "work.g"}),
+		ch.QueueBind("work.g", "#", "work", false, nil),
+		declareQueue(ch, "work.g.dlq", nil),
+		ch.QueueBind("work.g.dlq", "work.g", "DLX", false, nil),
+	} {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	sent := amqp.Table{
+		"n32":  int32(-7),
+		"n64":  int64(1) << 40,
+		"n16":  int16(300),
+		"n8":   int8(-3),
+		"ok":   true,
+		"f64":  2.5,
+		"f32":  float32(0.25),
+		"dec":  amqp.Decimal{Scale: 2, Value: 150},
+		"at":   time.Unix(1767225600, 0), // AMQP timestamps are seconds
+		"raw":  []byte{0, 1, 0xff},
+		"tbl":  amqp.Table{"a": int32(1), "b": "x", "inner": amqp.Table{"c": true}},
+		"arr":  []any{int32(1), "two", int64(3), amqp.Table{"d": 2.5}},
+		"void": nil,
+		"s":    "text",
+	}
+	if err := ch.Publish("work", "k", false, false, amqp.Publishing{Headers: sent, MessageId: "m-1",
+		ContentType: "application/json", Body: []byte(`{"id":"1"}`)}); err != nil {
+		t.Fatal(err)
+	}
+	if err := getOne(t, ch, "work.g").Nack(false, false); err != nil {
+		t.Fatal(err)
+	}
+	dl := getOne(t, ch, "work.g.dlq")
+	xdeath, ok := dl.Headers["x-death"].([]any)
+	if !ok {
+		t.Fatalf("dead letter x-death = %#v, want the broker's array", dl.Headers["x-death"])
+	}
+	if err := dl.Reject(true); err != nil { // back in its place, for the replay
+		t.Fatal(err)
+	}
+
+	r := runWith(t, &runEnv{env: env, dir: dir}, "dlq", "replay", "--binding", "work-in-0")
+	if r.code != exitOK || !strings.Contains(r.stdout, "replayed 1 dead letter of work-in-0") {
+		t.Fatalf("replay: exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
+	}
+	cp := getOne(t, ch, "work.g")
+	for k, v := range sent {
+		if got, ok := cp.Headers[k]; !ok || !reflect.DeepEqual(got, v) {
+			t.Errorf("replayed header %s = %#v (%T), want %#v (%T)", k, got, got, v, v)
+		}
+	}
+	if !reflect.DeepEqual(cp.Headers["x-death"], dl.Headers["x-death"]) {
+		t.Errorf("replayed x-death = %#v, want the dead letter's %#v", cp.Headers["x-death"], dl.Headers["x-death"])
+	}
+	for k, v := range map[string]any{stream.HeaderReplayCount: "1", stream.HeaderReplayedID: "m-1", "x-first-death-reason": "rejected"} {
+		if got := cp.Headers[k]; got != v {
+			t.Errorf("replayed header %s = %#v, want %#v", k, got, v)
+		}
+	}
+	if string(cp.Body) != `{"id":"1"}` || cp.ContentType != "application/json" {
+		t.Errorf("replayed body %q, content type %q", cp.Body, cp.ContentType)
+	}
+
+	// Rejected again: the broker's dead-lettering counts on in the array
+	// the copy carried.
+	if err := cp.Nack(false, false); err != nil {
+		t.Fatal(err)
+	}
+	again := getOne(t, ch, "work.g.dlq")
+	xs, _ := again.Headers["x-death"].([]any)
+	var count any
+	if len(xs) > 0 {
+		x, _ := xs[0].(amqp.Table)
+		count = x["count"]
+	}
+	want := int64(2)
+	if major(conn) >= 4 {
+		want = 1
+	}
+	if count != want || len(xs) != len(xdeath) {
+		t.Errorf("dead-lettered again: x-death %#v, want %d entr%s, the latest with count %d", again.Headers["x-death"], len(xdeath), map[bool]string{true: "y", false: "ies"}[len(xdeath) == 1], want)
+	}
+}
+
+func declareQueue(ch *amqp.Channel, name string, args amqp.Table) error {
+	_, err := ch.QueueDeclare(name, true, false, false, false, args)
+	return err
+}
+
+// getOne gets the next message of queue q, unacknowledged, waiting up to
+// 10 seconds for one.
+func getOne(t *testing.T, ch *amqp.Channel, q string) amqp.Delivery {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		d, ok, err := ch.Get(q, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ok {
+			return d
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no message in %s", q)
+		}
+		time.Sleep(20 * time.Millisecond) // polling the queue
+	}
+}
+
+// major is the broker's major version (its server property "version").
+func major(conn *amqp.Connection) int {
+	v, _ := conn.Properties["version"].(string)
+	n, _ := strconv.Atoi(strings.SplitN(v, ".", 2)[0])
+	return n
+}
