@@ -310,6 +310,8 @@ func (w *exprRewriter) rewrite(n *ast.Node) error {
 		switch x.Operator {
 		case "/":
 			ast.Patch(n, call("_div", x.Left, x.Right))
+		case "-", "*", "%":
+			ast.Patch(n, call("_arith", &ast.StringNode{Value: x.Operator}, x.Left, x.Right))
 		case "+":
 			ast.Patch(n, call("_add", x.Left, x.Right))
 		case "??":
@@ -413,6 +415,7 @@ var exprFuncs = map[string]func(params ...any) (any, error){
 		})
 	},
 	"_div":   exprDiv,
+	"_arith": exprArith,
 	"_add":   exprAdd,
 	"_elvis": exprElvis,
 }
@@ -597,9 +600,62 @@ func javaHashCode(v any) (int32, error) {
 	return 0, fmt.Errorf("hashCode() of %T is not supported (only strings, numbers and booleans)", v)
 }
 
+// arithOperand is v as an operand of - * / %: a header holding a number
+// is that number. Headers are strings here, while in SCSt a header a Java
+// producer set to an Integer is one (typed in AMQP's header table, JSON on
+// Kafka), and configurations compute on it: the partitioning sample's
+// headers['partitionKey'] - 1. SpEL refuses these operators on a string
+// (but a one-character one), so no expression that worked changes.
+func arithOperand(v any) any {
+	s, ok := v.(string)
+	if !ok {
+		return normalizeNumber(v)
+	}
+	t := strings.TrimSpace(s)
+	if t == "" || !(t[0] == '-' || (t[0] >= '0' && t[0] <= '9')) || !json.Valid([]byte(t)) {
+		return v
+	}
+	return normalizeNumber(json.Number(t))
+}
+
+// exprArith is SpEL's - * %: integer arithmetic for integers, float
+// otherwise (% of floats is Java's, the remainder of truncated division).
+func exprArith(p ...any) (any, error) {
+	op := p[0].(string)
+	a, b := arithOperand(p[1]), arithOperand(p[2])
+	ai, aInt := a.(int)
+	bi, bInt := b.(int)
+	if aInt && bInt {
+		switch op {
+		case "-":
+			return ai - bi, nil
+		case "*":
+			return ai * bi, nil
+		default:
+			if bi == 0 {
+				return nil, errors.New("division by zero")
+			}
+			return ai % bi, nil
+		}
+	}
+	af, ok1 := toFloat(a)
+	bf, ok2 := toFloat(b)
+	if !ok1 || !ok2 {
+		return nil, fmt.Errorf("invalid operation: %T %s %T", p[1], op, p[2])
+	}
+	switch op {
+	case "-":
+		return af - bf, nil
+	case "*":
+		return af * bf, nil
+	default:
+		return math.Mod(af, bf), nil
+	}
+}
+
 // exprDiv is SpEL's /: integer division for integers, float otherwise.
 func exprDiv(p ...any) (any, error) {
-	a, b := normalizeNumber(p[0]), normalizeNumber(p[1])
+	a, b := arithOperand(p[0]), arithOperand(p[1])
 	ai, aInt := a.(int)
 	bi, bInt := b.(int)
 	if aInt && bInt {

@@ -231,3 +231,43 @@ func TestExpressionBigIntegers(t *testing.T) {
 		t.Errorf("1e20 = %#v, want the float64 (a Double, as Jackson reads it)", v)
 	}
 }
+
+// TestExpressionNumericHeaders: a header holding a number is that number
+// to - * / %, as in SCSt where a Java producer's Integer header stays an
+// Integer: SCSt's RabbitMQ partitioning sample partitions by
+// headers['partitionKey'] - 1. Before, every such message failed its send
+// ("invalid operation: string - int"). + still concatenates (SpEL's + of a
+// string), and a header that is no number is still an error.
+func TestExpressionNumericHeaders(t *testing.T) {
+	h := Headers{"partitionKey": "3", "n": "42", "f": "2.5", "neg": "-4", "word": "abc", "zero": "0"}
+	for src, want := range map[string]any{
+		"headers['partitionKey'] - 1": 2,
+		"headers.n * 2":               84,
+		"headers.n / 4":               10,
+		"headers.n % 5":               2,
+		"headers.f - 1":               1.5,
+		"10 - headers.neg":            14,
+		"headers.n + 1":               "421",
+	} {
+		e, err := CompileExpression(src, "", "payload", "headers")
+		if err != nil {
+			t.Fatalf("%s: %v", src, err)
+		}
+		got, err := e.Eval(map[string]any{"headers": h})
+		if err != nil || got != want {
+			t.Errorf("%s = %v (%T), %v; want %v", src, got, got, err, want)
+		}
+	}
+	for src, want := range map[string]string{
+		"headers.word - 1":         "invalid operation: string - int",
+		"headers.n % headers.zero": "division by zero",
+	} {
+		e, err := CompileExpression(src, "", "payload", "headers")
+		if err != nil {
+			t.Fatalf("%s: %v", src, err)
+		}
+		if _, err := e.Eval(map[string]any{"headers": h}); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: err %v, want %q", src, err, want)
+		}
+	}
+}
