@@ -24,6 +24,8 @@ import (
 // of the original with its type and value, x-death as the dead letter had
 // it, and the replay's own headers; rejected again, the broker counts on
 // in x-death (RabbitMQ 4 reads no x-death a client publishes: from 1).
+// The bookkeeping headers the replay drops (x-exception-*, x-original-*)
+// are dropped in any type.
 func TestDLQReplayKeepsHeaderTypesRabbit(t *testing.T) {
 	t.Parallel()
 	vhost := rabbittest.VHost(t)
@@ -84,9 +86,17 @@ func TestDLQReplayKeepsHeaderTypesRabbit(t *testing.T) {
 	if err := dl.Reject(true); err != nil { // back in its place, for the replay
 		t.Fatal(err)
 	}
+	// A dead letter with typed bookkeeping headers (another tool's
+	// x-original-* as Kafka's binder writes them, numbers): the replay
+	// drops them whatever their type, and keeps the user's.
+	if err := ch.Publish("", "work.g.dlq", false, false, amqp.Publishing{MessageId: "m-2", Body: []byte(`{"id":"2"}`),
+		Headers: amqp.Table{stream.HeaderExceptionMessage: "boom", "x-original-partition": int32(3), "x-original-offset": int64(9),
+			"x-exception-fqcn": []byte("java.lang.IllegalStateException"), "n": int32(5)}}); err != nil {
+		t.Fatal(err)
+	}
 
 	r := runWith(t, &runEnv{env: env, dir: dir}, "dlq", "replay", "--binding", "work-in-0")
-	if r.code != exitOK || !strings.Contains(r.stdout, "replayed 1 dead letter of work-in-0") {
+	if r.code != exitOK || !strings.Contains(r.stdout, "replayed 2 dead letters of work-in-0") {
 		t.Fatalf("replay: exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
 	}
 	cp := getOne(t, ch, "work.g")
@@ -105,6 +115,15 @@ func TestDLQReplayKeepsHeaderTypesRabbit(t *testing.T) {
 	}
 	if string(cp.Body) != `{"id":"1"}` || cp.ContentType != "application/json" {
 		t.Errorf("replayed body %q, content type %q", cp.Body, cp.ContentType)
+	}
+	cp2 := getOne(t, ch, "work.g")
+	for k := range cp2.Headers {
+		if strings.HasPrefix(k, "x-exception-") || strings.HasPrefix(k, "x-original-") {
+			t.Errorf("second copy has %s = %#v", k, cp2.Headers[k])
+		}
+	}
+	if cp2.Headers["n"] != int32(5) || cp2.Headers[stream.HeaderReplayedID] != "m-2" {
+		t.Errorf("second copy: n = %#v, %s = %#v", cp2.Headers["n"], stream.HeaderReplayedID, cp2.Headers[stream.HeaderReplayedID])
 	}
 
 	// Rejected again: the broker's dead-lettering counts on in the array
