@@ -80,6 +80,8 @@ type fixture struct {
 	env []string
 	// skip names the bug that keeps the fixture from passing.
 	skip string
+	// opts are more app options (named errors, key extractors).
+	opts []stream.Option
 }
 
 func runFixture(t *testing.T, f fixture) {
@@ -112,6 +114,12 @@ func runFixture(t *testing.T, f fixture) {
 		if len(e.kafka) > 0 {
 			v = strings.ReplaceAll(v, "{KAFKA_BROKERS}", e.kafka[0].Brokers())
 		}
+		if len(e.kafka) > 1 {
+			v = strings.ReplaceAll(v, "{KAFKA2_BROKERS}", e.kafka[1].Brokers())
+		}
+		if e.vhost != "" {
+			v = strings.ReplaceAll(strings.ReplaceAll(v, "{RABBIT_VHOST}", e.vhost), "{RABBIT_ADDRESSES}", rabbittest.Address())
+		}
 		vars = append(vars, v)
 	}
 	profiles := f.profiles
@@ -126,7 +134,7 @@ func runFixture(t *testing.T, f fixture) {
 	e.loaded = loaded
 	fns := stream.NewCatalog()
 	f.fns(fns, e.results)
-	opts := []stream.Option{stream.WithoutSignals(), stream.WithLogger(discard)}
+	opts := append([]stream.Option{stream.WithoutSignals(), stream.WithLogger(discard)}, f.opts...)
 	for _, typ := range f.types {
 		switch typ {
 		case kafka.Type:
