@@ -63,25 +63,25 @@ func TestDeadLettersTransactionalTopic(t *testing.T) {
 	dest := uniqueTopic(t)
 	spec := consumerSpec(dest, "g", func(context.Context, stream.Envelope) error { return nil })
 	dlq := stream.ErrorDestinationSource(spec, "").Destination
-	want, ends := c.TxnDeadLetters(t, dlq, func(name string) []byte { return []byte(name) })
+	want, ends := c.TxnDeadLetters(t, dlq, 1, func(name string) []byte { return []byte(name) })
 
 	sorted := func(s []string) []string { s = slices.Clone(s); slices.Sort(s); return s }
 	if got, _ := readDeadLetters(t, b, spec, stream.DeadLetterOpen{}, nil); !slices.Equal(sorted(got), want) {
 		t.Fatalf("listed %q; want the committed dead letters %q", got, want)
 	}
 
-	// d3, behind the kept d1: listed in the commit's metadata.
-	got, _ := readDeadLetters(t, b, spec, stream.DeadLetterOpen{}, func(d stream.DeadLetter) bool { return string(d.Envelope.Payload) == "d3" })
+	// d3.0, behind the kept d1.0: listed in the commit's metadata.
+	got, _ := readDeadLetters(t, b, spec, stream.DeadLetterOpen{}, func(d stream.DeadLetter) bool { return string(d.Envelope.Payload) == "d3.0" })
 	if !slices.Equal(sorted(got), want) {
 		t.Fatalf("second listing %q; want %q", got, want)
 	}
-	if got, _ := readDeadLetters(t, b, spec, stream.DeadLetterOpen{}, nil); !slices.Equal(sorted(got), []string{"d1", "d2", "d4", "d5"}) {
+	if got, _ := readDeadLetters(t, b, spec, stream.DeadLetterOpen{}, nil); !slices.Equal(sorted(got), []string{"d1.0", "d2.0", "d4.0", "d5.0"}) {
 		t.Fatalf("after removing d3, listed %q; want d1 d2 d4 d5", got)
 	}
 
 	// A replay's claiming cursor removes the rest.
 	got, elsewhere := readDeadLetters(t, b, spec, stream.DeadLetterOpen{Claim: true, Lease: 6 * time.Second}, func(stream.DeadLetter) bool { return true })
-	if !slices.Equal(sorted(got), []string{"d1", "d2", "d4", "d5"}) || elsewhere != 0 {
+	if !slices.Equal(sorted(got), []string{"d1.0", "d2.0", "d4.0", "d5.0"}) || elsewhere != 0 {
 		t.Fatalf("replayed %q (%d held elsewhere); want d1 d2 d4 d5", got, elsewhere)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
