@@ -99,3 +99,33 @@ func TestDeadLettersTransactionalTopic(t *testing.T) {
 		t.Errorf("after the replay, listed %q; want none", got)
 	}
 }
+
+// TestDeadLettersRemovedBehindKeptNotReturnedAgain (a plain topic): a
+// dead letter removed behind a kept one (a filtered replay) is not
+// returned again by a later cursor that removes the kept one. That
+// Remove moves the committed offset over it, taking it off the removed
+// list, and the cursor, reading on, returned it as a dead letter: a
+// second replay sent it again.
+func TestDeadLettersRemovedBehindKeptNotReturnedAgain(t *testing.T) {
+	t.Parallel()
+	c := kafkatest.Start(t)
+	b := newBinder(t, c, nil)
+	closeBinder(t, b)
+	dest := uniqueTopic(t)
+	spec := consumerSpec(dest, "g", func(context.Context, stream.Envelope) error { return nil })
+	p := bindProducer(t, b, stream.ErrorDestinationSource(spec, "").Destination, 1)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	for _, v := range []string{"a", "b", "c"} {
+		if err := p.Send(ctx, stream.Envelope{Payload: []byte(v), Headers: map[string]string{idHeader: v}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got, _ := readDeadLetters(t, b, spec, stream.DeadLetterOpen{}, func(d stream.DeadLetter) bool { return string(d.Envelope.Payload) == "b" }); !slices.Equal(got, []string{"a", "b", "c"}) {
+		t.Fatalf("first run read %q", got)
+	}
+	got, _ := readDeadLetters(t, b, spec, stream.DeadLetterOpen{}, func(stream.DeadLetter) bool { return true })
+	if !slices.Equal(got, []string{"a", "c"}) {
+		t.Errorf("second run read %q; want a c (b was removed)", got)
+	}
+}
