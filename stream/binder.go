@@ -317,6 +317,12 @@ func (t BinderTypes) Lookup(name string) (BinderFactory, error) {
 	}
 	names := t.Names()
 	hint := ""
+	switch strings.ToLower(name) {
+	case "kstream", "ktable", "globalktable":
+		// SCSt's Kafka Streams binder types: say that they are left out on
+		// purpose, rather than leave a reader looking for a package.
+		return nil, fmt.Errorf("unknown binder type %q (registered: %s): SCSt's Kafka Streams binder is not supported (no KStream functions); bind the Kafka topics with binder type kafka and plain functions", name, strings.Join(names, ", "))
+	}
 	if n := nearest(name, names); n != "" && levenshtein.ComputeDistance(strings.ToLower(name), strings.ToLower(n)) <= 2 {
 		hint = fmt.Sprintf("; did you mean %s?", n)
 	}
