@@ -931,22 +931,7 @@ func dlMaxHeaderBytes(fm int) int {
 // is kept when the typed headers would encode to more than maxBytes (0:
 // no limit), which the fitted text headers met.
 func keepHeaderTypes(msg *amqp.Publishing, orig amqp.Table, maxBytes int, adjust func(k string, v any) any) {
-	var typed amqp.Table
-	for k, v := range orig {
-		if _, ok := v.(string); ok {
-			continue
-		}
-		if s, ok := msg.Headers[k].(string); !ok || s != headerString(v) {
-			continue // not in the dead letter, or cut to fit
-		}
-		if v = adjust(k, v); v == nil {
-			continue
-		}
-		if typed == nil {
-			typed = maps.Clone(msg.Headers)
-		}
-		typed[k] = v
-	}
+	typed, _ := typedHeaders(msg.Headers, orig, adjust) // orig was decoded: every value encodes
 	if typed == nil {
 		return
 	}
@@ -954,6 +939,37 @@ func keepHeaderTypes(msg *amqp.Publishing, orig amqp.Table, maxBytes int, adjust
 		return
 	}
 	msg.Headers = typed
+}
+
+// typedHeaders returns headers h with the values of native (a message's
+// AMQP header values) in place of the text headers that still read as
+// them (headerString; not dropped, cut or changed on the way), each
+// passed through adjust when it is set (a nil result keeps the text), or
+// nil when it replaced none. bad names the values AMQP cannot encode,
+// which keep their text.
+func typedHeaders(h amqp.Table, native map[string]any, adjust func(k string, v any) any) (typed amqp.Table, bad []string) {
+	for k, v := range native {
+		if _, ok := v.(string); ok {
+			continue // text already
+		}
+		if s, ok := h[k].(string); !ok || s != headerString(v) {
+			continue
+		}
+		if adjust != nil {
+			if v = adjust(k, v); v == nil {
+				continue
+			}
+		}
+		if _, err := fieldSize(v); err != nil {
+			bad = append(bad, k)
+			continue
+		}
+		if typed == nil {
+			typed = maps.Clone(h)
+		}
+		typed[k] = v
+	}
+	return typed, bad
 }
 
 // withoutWaitQueues is keepHeaderTypes' adjust for a dead letter: its

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"hash/fnv"
 	"log/slog"
-	"maps"
 	"regexp"
 	"slices"
 	"strconv"
@@ -690,24 +689,10 @@ func (p *producer) sendAsText(ctx context.Context, key string, msg amqp.Publishi
 // (headerString), and whether it changed one. A value AMQP cannot encode
 // keeps its text, with a warning.
 func (p *producer) withNativeHeaders(msg amqp.Publishing, native map[string]any) (amqp.Publishing, bool) {
-	var h amqp.Table
-	var skipped []string
-	for k, v := range native {
-		if _, ok := v.(string); ok {
-			continue // text already
-		}
-		if s, ok := msg.Headers[k].(string); !ok || s != headerString(v) {
-			continue // dropped or changed on the way
-		}
-		if _, err := fieldSize(v); err != nil {
-			skipped = append(skipped, k)
-			continue
-		}
-		if h == nil {
-			h = maps.Clone(msg.Headers)
-		}
-		h[k] = v
+	if len(native) == 0 {
+		return msg, false
 	}
+	h, skipped := typedHeaders(msg.Headers, native, nil)
 	if len(skipped) > 0 {
 		slices.Sort(skipped)
 		p.log.Warn("rabbit: header values AMQP cannot encode are sent as text",
