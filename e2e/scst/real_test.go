@@ -10,6 +10,8 @@ import (
 	"sync/atomic"
 	"testing"
 
+	amqp "github.com/rabbitmq/amqp091-go"
+
 	"github.com/streambind/streambind/binder/kafka"
 	"github.com/streambind/streambind/config"
 	"github.com/streambind/streambind/stream"
@@ -190,12 +192,67 @@ func realFixtures() []fixture {
 					e.t.Errorf("groups %v", g)
 				}
 			}},
+		{dir: "real/s14-packt-product-service", rabbit: true, types: both, env: rabbitEnv,
+			fns: failingProcessor, check: func(e *env) {
+				e.wantQueue("products.productsGroup", amqp.Table{"x-dead-letter-exchange": "DLX", "x-dead-letter-routing-key": "products.productsGroup"})
+				e.publish("products", "products", `{"id":"p1","text":"x"}`, nil)
+				if m := e.result(); m.ID != "p1" {
+					e.t.Errorf("got %+v", m)
+				}
+				d := e.get("products.productsGroup.dlq")
+				if m := decode(e.t, d.Body); m.ID != "p1" {
+					e.t.Errorf("dead letter %+v", m)
+				}
+				if _, ok := d.Headers["x-exception-message"]; !ok {
+					e.t.Errorf("republishToDlq: no x-exception-message in %v", d.Headers)
+				}
+				// maxAttempts: 3, all made before the dead letter.
+				if n := 1 + len(e.results); n != 3 {
+					e.t.Errorf("%d attempts, want 3", n)
+				}
+			}},
+		{dir: "real/s14-packt-product-service", profiles: []string{"streaming_partitioned", "streaming_instance_1"}, rabbit: true, types: both, env: rabbitEnv,
+			fns: collect("messageProcessor"), check: func(e *env) {
+				e.wantQueue("products.productsGroup-1", amqp.Table{"x-dead-letter-exchange": "DLX", "x-dead-letter-routing-key": "products.productsGroup-1"})
+				e.noQueue("products.productsGroup")
+				e.publish("products", "products-1", `{"text":"p1"}`, nil)
+				if m := e.result(); m.Text != "p1" {
+					e.t.Errorf("got %+v", m)
+				}
+			}},
+		{dir: "real/s14-packt-product-service", profiles: []string{"kafka"}, kafka: 1, types: both,
+			env: []string{"SPRING_CLOUD_STREAM_KAFKA_BINDER_BROKERS={KAFKA_BROKERS}"},
+			fns: failingProcessor, check: func(e *env) {
+				e.produce(0, "products", `{"id":"k1","text":"x"}`)
+				if m := decode(e.t, e.consume(0, "error.products.productsGroup").Value); m.ID != "k1" {
+					e.t.Errorf("dead letter %+v", m)
+				}
+				if g := e.groups(0); !contains(g, "productsGroup") {
+					e.t.Errorf("groups %v", g)
+				}
+			}},
 	}
+}
+
+// failingProcessor is the Packt sample's messageProcessor failing every
+// message: it reports each attempt's message.
+func failingProcessor(c *stream.Catalog, out chan<- msg) {
+	stream.AddConsumer(c, "messageProcessor", func(_ context.Context, m msg) error {
+		select {
+		case out <- m:
+		default:
+		}
+		return errDeclined
+	})
 }
 
 func TestRealSCStConfigs(t *testing.T) {
 	for _, f := range realFixtures() {
-		t.Run(strings.TrimPrefix(f.dir, "real/"), func(t *testing.T) {
+		name := strings.TrimPrefix(f.dir, "real/")
+		if f.profiles != nil {
+			name += "/" + strings.Join(f.profiles, ",")
+		}
+		t.Run(name, func(t *testing.T) {
 			runFixture(t, f)
 		})
 	}
