@@ -642,7 +642,7 @@ func (a *App) warnUnbound(known map[string]string) {
 	const unusedMsg = "configured binding not bound: no bound function or output binding has this name; its settings are unused"
 	for _, name := range names {
 		args := unbound("stream.bindings."+name, name)
-		if a.bridgeOnly(name) {
+		if a.bridgeOnly(name) && !misspeltOutput(name, bound) {
 			// SCSt's StreamBridge binds a configured binding at its first
 			// send: nothing is amiss yet.
 			a.log.Info("configured binding not bound at start-up: the send bridge binds it at its first send to it", args...)
@@ -679,9 +679,12 @@ func (a *App) configured(l string) bool {
 
 // bridgeOnly reports whether configured binding name can only be an
 // output of the send bridge: it is not named like a functional input
-// (<fn>-in-<n>) or output, and sets no group and no consumer key.
+// (<fn>-in-<n>), and sets no group and no consumer key. A functional
+// output name of no bound function is the bridge's too: SCSt's
+// StreamBridge sends to one (the kafka-batch sample's Consumer bean sends
+// to output-out-0, configured with its destination).
 func (a *App) bridgeOnly(name string) bool {
-	if functionalName.MatchString(name) {
+	if functionalInput.MatchString(name) {
 		return false
 	}
 	prefix := strings.ToLower("stream.bindings." + name + ".")
@@ -695,6 +698,21 @@ func (a *App) bridgeOnly(name string) bool {
 }
 
 var functionalName = regexp.MustCompile(`(?i)-(in|out)-\d+$`)
+
+// misspeltOutput reports whether name, a functional output name, is within
+// two edits of a bound binding's: more likely a typo of that function's
+// output (whose settings are then not applied) than the bridge's binding.
+func misspeltOutput(name string, bound []string) bool {
+	if !functionalName.MatchString(name) {
+		return false
+	}
+	for _, b := range bound {
+		if levenshtein.ComputeDistance(strings.ToLower(name), strings.ToLower(b)) <= 2 {
+			return true
+		}
+	}
+	return false
+}
 
 // functionalInput matches the functional names of input bindings.
 var functionalInput = regexp.MustCompile(`(?i)-in-\d+$`)

@@ -195,7 +195,10 @@ func TestConnectionDefaultsReachTheBinder(t *testing.T) {
 }
 
 // A configured binding that nothing binds is a warning naming it, its
-// origin and the nearest bound name, not a start-up failure.
+// origin and the nearest bound name, not a start-up failure; an output
+// named like a function's (zzz-out-0) but near no bound name is the send
+// bridge's, an INFO line (TestBridgeOutputNamedLikeAFunction), while one
+// within two edits of a bound output (b-out-1 of b-out-0) is a typo, warned.
 func TestUnboundBindingIsAWarning(t *testing.T) {
 	cfg := loadYAML(t, "stream:\n  function:\n    definition: a;b\n  bindings:\n    a-in-1:\n      group: g\n    zzz-out-0:\n      destination: x\n")
 	var logged strings.Builder
@@ -205,15 +208,28 @@ func TestUnboundBindingIsAWarning(t *testing.T) {
 	}
 	lines := strings.Split(strings.TrimSpace(logged.String()), "\n")
 	if len(lines) != 2 {
-		t.Fatalf("want two warnings, got:\n%s", logged.String())
+		t.Fatalf("want two lines, got:\n%s", logged.String())
 	}
 	for i, want := range []string{
-		`property=stream.bindings.a-in-1 origin=application.yaml:5 nearest_bound=a-in-0`,
-		`property=stream.bindings.zzz-out-0 origin=application.yaml:7 bound="a-in-0, b-in-0"`,
+		`level=WARN msg="configured binding not bound: no bound function or output binding has this name; its settings are unused" property=stream.bindings.a-in-1 origin=application.yaml:5 nearest_bound=a-in-0`,
+		`level=INFO msg="configured binding not bound at start-up: the send bridge binds it at its first send to it" property=stream.bindings.zzz-out-0 origin=application.yaml:7 bound="a-in-0, b-in-0"`,
 	} {
-		if !strings.Contains(lines[i], "level=WARN") || !strings.Contains(lines[i], want) {
-			t.Errorf("warning %d = %s\nwant it to contain %s", i, lines[i], want)
+		if !strings.Contains(lines[i], want) {
+			t.Errorf("line %d = %s\nwant it to contain %s", i, lines[i], want)
 		}
+	}
+
+	cfg = loadYAML(t, "stream:\n  function:\n    definition: a;up\n  bindings:\n    upp-out-0:\n      destination: x\n")
+	logged.Reset()
+	fns := stream.NewCatalog()
+	stream.AddConsumer(fns, "a", func(context.Context, string) error { return nil })
+	stream.AddFunction(fns, "up", func(_ context.Context, s string) (string, error) { return s, nil })
+	opts = append(typesOpts("memory"), stream.WithLogger(slog.New(slog.NewTextHandler(&logged, nil))))
+	if _, err := stream.NewApp(cfg, fns, opts...); err != nil {
+		t.Fatal(err)
+	}
+	if want := `level=WARN msg="configured binding not bound: no bound function or output binding has this name; its settings are unused" property=stream.bindings.upp-out-0 origin=application.yaml:5 nearest_bound=up-out-0`; !strings.Contains(logged.String(), want) {
+		t.Errorf("a misspelt output (upp-out-0 of up-out-0):\n%s\nwant %s", logged.String(), want)
 	}
 }
 

@@ -299,9 +299,40 @@ func check(s *service) *checked {
 			own[strings.ToLower(strings.TrimSpace(n))] = true
 		}
 		fns := map[string]bool{}
-		for name := range cfg.Bindings {
-			if m := bindingName.FindStringSubmatch(name); m != nil && !own[strings.ToLower(name)] {
-				fns[m[1]] = true
+		// bridgeOnly: functions seen only in output bindings without a
+		// group, which SCSt's StreamBridge may send to as well (the
+		// kafka-batch sample's one Consumer bean sends to output-out-0).
+		bridgeOnly := map[string]bool{}
+		for name, b := range cfg.Bindings {
+			m := bindingName.FindStringSubmatch(name)
+			if m == nil || own[strings.ToLower(name)] {
+				continue
+			}
+			if _, seen := fns[m[1]]; !seen {
+				bridgeOnly[m[1]] = true
+			}
+			fns[m[1]] = true
+			if m[2] != "out" || b.Group != "" {
+				bridgeOnly[m[1]] = false
+			}
+		}
+		if len(fns) > 1 {
+			// The one function that binds an input is the app's only
+			// function; the others' bindings are the send bridge's.
+			var bound []string
+			for f := range fns {
+				if !bridgeOnly[f] {
+					bound = append(bound, f)
+				}
+			}
+			if len(bound) == 1 {
+				others := sortedSet(fns)
+				others = slices.DeleteFunc(others, func(f string) bool { return f == bound[0] })
+				out.warnings = append(out.warnings, &stream.ConfigError{Path: "stream.function.definition",
+					Origin: s.origin("stream.function"),
+					Msg: fmt.Sprintf("is empty: checked as %s, the one function whose bindings have an input or a group; the output bindings of %s are taken for the send bridge's (if the app registers %s too, list the functions to bind)",
+						bound[0], strings.Join(others, ", "), strings.Join(others, ", "))})
+				fns = map[string]bool{bound[0]: true}
 			}
 		}
 		names := sortedSet(fns)

@@ -233,7 +233,10 @@ that name no binder).
 A PATH is an application.yaml (or .yml) or a directory holding one; the
 default is the working directory. Functions are not registered in a lint
 run: each function of the definition is checked as the kind its
-configured bindings show.
+configured bindings show. With an empty definition, the one function
+whose bindings have an input or a group is taken for the app's only
+function, and outputs of other names for the send bridge's (a warning
+says so); two such functions are an error.
 
 The binder of the bindings that name none is stream.default-binder, else
 the one binder declared under stream.binders that is a default candidate
