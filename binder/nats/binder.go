@@ -20,7 +20,6 @@ import (
 	"github.com/streambind/streambind/binder/internal/binding"
 	"github.com/streambind/streambind/binder/internal/conf"
 	"github.com/streambind/streambind/binder/internal/dispatch"
-	"github.com/streambind/streambind/binder/internal/logtext"
 	"github.com/streambind/streambind/binder/internal/secrets"
 	"github.com/streambind/streambind/stream"
 )
@@ -161,25 +160,19 @@ func New(_ context.Context, s stream.BinderSettings) (stream.Binder, error) {
 	}, nil
 }
 
-// wrap adds context to err and removes the binder's secrets from its text.
 // minFlusherTimeout is the least time a write to the server may take
 // before the connection is made again (see options).
 const minFlusherTimeout = 5 * time.Second
 
+// wrap adds context to err and removes the binder's secrets from its text.
 func (bd *Binder) wrap(err error, format string, args ...any) error {
-	if err == nil {
-		return nil
-	}
-	return secrets.Redact(fmt.Errorf(format+": %w", append(args, err)...), bd.st.secrets)
+	return secrets.Wrapf(bd.st.secrets, err, format, args...)
 }
 
 // logErr is err's text with secrets removed, for log lines, cut to
 // logtext.Max bytes (a handler's error can carry a whole payload).
 func (bd *Binder) logErr(err error) string {
-	if err == nil {
-		return ""
-	}
-	return logtext.Bound(secrets.RedactText(err.Error(), bd.st.secrets))
+	return secrets.LogText(err, bd.st.secrets)
 }
 
 func (bd *Binder) checkOpen() error {
@@ -193,10 +186,6 @@ func (bd *Binder) servers() string {
 	return secrets.RedactText(strings.Join(bd.st.servers, ","), bd.st.secrets)
 }
 
-// connect returns the binder's connection, dialling it on first use. An
-// unreachable server is an error wrapped with [stream.Unavailable]; a
-// refused authentication, a TLS failure or a server without JetStream is
-// not (retrying does not help).
 // jetStream returns a JetStream context on nc for sends whose send
 // timeout is at most sendTimeout. A PubAck that never comes (a publish
 // lost in a failover, a subject a plain subscriber took) leaves its future
@@ -216,6 +205,10 @@ func (bd *Binder) jetStream(nc *natsgo.Conn, sendTimeout time.Duration) (jetstre
 	return jetstream.New(nc, opts...)
 }
 
+// connect returns the binder's connection, dialling it on first use. An
+// unreachable server is an error wrapped with [stream.Unavailable]; a
+// refused authentication, a TLS failure or a server without JetStream is
+// not (retrying does not help).
 func (bd *Binder) connect(ctx context.Context) (*connection, error) {
 	if c := bd.conn.Load(); c != nil {
 		return c, nil

@@ -15,7 +15,6 @@ import (
 
 	"github.com/streambind/streambind/binder/internal/binding"
 	"github.com/streambind/streambind/binder/internal/lifecycle"
-	"github.com/streambind/streambind/binder/internal/logtext"
 	"github.com/streambind/streambind/binder/internal/secrets"
 	"github.com/streambind/streambind/stream"
 )
@@ -85,19 +84,13 @@ func New(_ context.Context, s stream.BinderSettings) (stream.Binder, error) {
 
 // wrap adds context to err and removes the binder's secrets from its text.
 func (bd *Binder) wrap(err error, format string, args ...any) error {
-	if err == nil {
-		return nil
-	}
-	return secrets.Redact(fmt.Errorf(format+": %w", append(args, err)...), bd.st.secrets)
+	return secrets.Wrapf(bd.st.secrets, err, format, args...)
 }
 
 // logErr is err's text with secrets removed, for log lines, cut to
 // logtext.Max bytes (a handler's error can carry a whole payload).
 func (bd *Binder) logErr(err error) string {
-	if err == nil {
-		return ""
-	}
-	return logtext.Bound(secrets.RedactText(err.Error(), bd.st.secrets))
+	return secrets.LogText(err, bd.st.secrets)
 }
 
 func (bd *Binder) checkOpen() error {

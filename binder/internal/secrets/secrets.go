@@ -7,8 +7,10 @@
 package secrets
 
 import (
+	"fmt"
 	"strings"
 
+	"github.com/streambind/streambind/binder/internal/logtext"
 	"github.com/streambind/streambind/redact"
 )
 
@@ -39,6 +41,25 @@ func RedactText(msg string, secrets []string) string {
 		}
 	}
 	return redact.String(msg)
+}
+
+// Wrapf returns err wrapped with the context format gives (format+": %w"),
+// its text redacted as [Redact] does; nil for a nil err.
+func Wrapf(secrets []string, err error, format string, args ...any) error {
+	if err == nil {
+		return nil
+	}
+	return Redact(fmt.Errorf(format+": %w", append(args, err)...), secrets)
+}
+
+// LogText is err's text redacted as [RedactText] does and cut to
+// logtext.Max bytes, for a log line (a handler's error can carry a whole
+// payload); "" for a nil err.
+func LogText(err error, secrets []string) string {
+	if err == nil {
+		return ""
+	}
+	return logtext.Bound(RedactText(err.Error(), secrets))
 }
 
 type redactedError struct {

@@ -6,6 +6,8 @@ import (
 	"io"
 	"strings"
 	"testing"
+
+	"github.com/streambind/streambind/binder/internal/logtext"
 )
 
 func TestRedactReplacesSecretsAndKeepsChain(t *testing.T) {
@@ -41,5 +43,28 @@ func TestRedactTextURLPassword(t *testing.T) {
 	}
 	if got := RedactText("a s3cr3t b", []string{"s3cr3t"}); got != "a [redacted] b" {
 		t.Fatalf("got %q", got)
+	}
+}
+
+func TestWrapfRedactsAndKeepsChain(t *testing.T) {
+	if Wrapf([]string{"pw"}, nil, "send %s", "orders") != nil {
+		t.Fatal("nil error not nil")
+	}
+	got := Wrapf([]string{"pw"}, fmt.Errorf("auth pw refused: %w", io.EOF), "send %s", "orders")
+	if want := "send orders: auth [redacted] refused: EOF"; got.Error() != want {
+		t.Fatalf("got %q, want %q", got, want)
+	}
+	if !errors.Is(got, io.EOF) {
+		t.Fatalf("errors.Is lost the chain of %q", got)
+	}
+}
+
+func TestLogTextRedactsAndBounds(t *testing.T) {
+	if LogText(nil, nil) != "" {
+		t.Fatal("nil error not empty")
+	}
+	got := LogText(errors.New("pw "+strings.Repeat("x", 1<<20)), []string{"pw"})
+	if !strings.HasPrefix(got, Placeholder+" ") || len(got) > logtext.Max+64 {
+		t.Fatalf("got %d bytes starting %q", len(got), got[:min(len(got), 40)])
 	}
 }
