@@ -21,6 +21,7 @@ import (
 	"github.com/expr-lang/expr/conf"
 	"github.com/expr-lang/expr/parser"
 	"github.com/expr-lang/expr/vm"
+	"github.com/expr-lang/expr/vm/runtime"
 )
 
 // Expression is a compiled expression in the subset of Spring's SpEL that
@@ -296,24 +297,42 @@ func (w *exprRewriter) rewrite(n *ast.Node) error {
 		default:
 			return fmt.Errorf("operator %s is not supported", x.Operator)
 		}
-		return w.rewrite(&x.Node)
+		header := (x.Operator == "-" || x.Operator == "+") && w.isHeader(x.Node)
+		if err := w.rewrite(&x.Node); err != nil {
+			return err
+		}
+		if header {
+			// -headers.n: the header's number (numericHeader).
+			ast.Patch(n, call("_sign", &ast.StringNode{Value: x.Operator}, x.Node))
+		}
+		return nil
 	case *ast.BinaryNode:
 		if !allowedBinary[x.Operator] {
 			return fmt.Errorf("operator %s is not supported", x.Operator)
 		}
+		// Whether each side reads a header directly, decided before the
+		// sides are rewritten (numericHeader).
+		lh, rh := w.isHeader(x.Left), w.isHeader(x.Right)
 		if err := w.rewrite(&x.Left); err != nil {
 			return err
 		}
 		if err := w.rewrite(&x.Right); err != nil {
 			return err
 		}
+		flags := func() []ast.Node {
+			return []ast.Node{x.Left, x.Right, &ast.BoolNode{Value: lh}, &ast.BoolNode{Value: rh}}
+		}
 		switch x.Operator {
 		case "/":
-			ast.Patch(n, call("_div", x.Left, x.Right))
+			ast.Patch(n, call("_div", flags()...))
 		case "-", "*", "%":
-			ast.Patch(n, call("_arith", &ast.StringNode{Value: x.Operator}, x.Left, x.Right))
+			ast.Patch(n, call("_arith", append([]ast.Node{&ast.StringNode{Value: x.Operator}}, flags()...)...))
 		case "+":
-			ast.Patch(n, call("_add", x.Left, x.Right))
+			ast.Patch(n, call("_add", flags()...))
+		case "==", "!=", "<", ">", "<=", ">=":
+			if lh || rh {
+				ast.Patch(n, call("_cmp", append([]ast.Node{&ast.StringNode{Value: x.Operator}}, flags()...)...))
+			}
 		case "??":
 			ast.Patch(n, call("_elvis", x.Left, x.Right))
 		}
@@ -395,6 +414,20 @@ func (w *exprRewriter) rewrite(n *ast.Node) error {
 	return fmt.Errorf("%T is not supported", *n)
 }
 
+// isHeader reports whether n, not yet rewritten, reads a header directly:
+// headers.x, headers['x'], headers?.x.
+func (w *exprRewriter) isHeader(n ast.Node) bool {
+	if c, ok := n.(*ast.ChainNode); ok {
+		n = c.Node
+	}
+	m, ok := n.(*ast.MemberNode)
+	if !ok || m.Method {
+		return false
+	}
+	id, ok := m.Node.(*ast.IdentifierNode)
+	return ok && id.Value == "headers" && w.vars["headers"]
+}
+
 func sortedSet(m map[string]bool) []string {
 	out := make([]string, 0, len(m))
 	for k := range m {
@@ -417,6 +450,8 @@ var exprFuncs = map[string]func(params ...any) (any, error){
 	"_div":   exprDiv,
 	"_arith": exprArith,
 	"_add":   exprAdd,
+	"_cmp":   exprCmp,
+	"_sign":  exprSign,
 	"_elvis": exprElvis,
 }
 
@@ -600,29 +635,71 @@ func javaHashCode(v any) (int32, error) {
 	return 0, fmt.Errorf("hashCode() of %T is not supported (only strings, numbers and booleans)", v)
 }
 
-// arithOperand is v as an operand of - * / %: a header holding a number
-// is that number. Headers are strings here, while in SCSt a header a Java
-// producer set to an Integer is one (typed in AMQP's header table, JSON on
-// Kafka), and configurations compute on it: the partitioning sample's
-// headers['partitionKey'] - 1. SpEL refuses these operators on a string
-// (but a one-character one), so no expression that worked changes.
-func arithOperand(v any) any {
+// numericHeader is a header's text as the number it is, when it is the
+// text of one as Java writes an Integer, Long or Double (-12, 40, 2.5,
+// 1.0E10: no sign +, no leading zero, no space); ok is false otherwise.
+//
+// Headers are strings here, while in SCSt a header a Java producer set to
+// an Integer stays one (typed in AMQP's header table, JSON-typed on
+// Kafka), and configurations compute on it: SCSt's partitioning sample's
+// headers['partitionKey'] - 1. So a header read directly (headers.x,
+// headers['x']) is that number where the expression asks for a number of
+// it: always to - * / % and unary -, and to + and the comparisons when
+// the other side is a number (headers.n + 1 is 41, headers.n > 5 and
+// headers.n == 40 compare numbers, as in SCSt for an Integer header). Beside
+// text (a string literal, another header) or alone (a partition key,
+// toString(), hashCode()) it stays text, as a Java String header:
+// headers.n == '40', headers.a + headers.b concatenates. Strings that are
+// not headers (payload fields, literals) are never numbers, as in SpEL.
+func numericHeader(v any) (any, bool) {
 	s, ok := v.(string)
-	if !ok {
-		return normalizeNumber(v)
+	if !ok || s == "" || !(s[0] == '-' || isDigit(s[0])) || !isDigit(s[len(s)-1]) || !json.Valid([]byte(s)) {
+		return v, false
 	}
-	t := strings.TrimSpace(s)
-	if t == "" || !(t[0] == '-' || (t[0] >= '0' && t[0] <= '9')) || !json.Valid([]byte(t)) {
-		return v
+	return normalizeNumber(json.Number(s)), true
+}
+
+func isDigit(c byte) bool { return c >= '0' && c <= '9' }
+
+// isNumber reports whether v (normalised) is a number.
+func isNumber(v any) bool {
+	switch v.(type) {
+	case int, float64, *big.Int:
+		return true
 	}
-	return normalizeNumber(json.Number(t))
+	return false
+}
+
+// headerOperands returns the operands a and b of + or a comparison, a
+// header among them (ah, bh) read as its number when the other is a number
+// (numericHeader).
+func headerOperands(a, b any, ah, bh bool) (any, any) {
+	a, b = normalizeNumber(a), normalizeNumber(b)
+	if ah && isNumber(b) {
+		a, _ = numericHeader(a)
+	}
+	if bh && isNumber(a) {
+		b, _ = numericHeader(b)
+	}
+	return a, b
+}
+
+// arithOperand is v as an operand of - * / %: a header (h) holding a
+// number is that number (numericHeader); other strings stay strings.
+func arithOperand(v any, h bool) any {
+	v = normalizeNumber(v)
+	if h {
+		v, _ = numericHeader(v)
+	}
+	return v
 }
 
 // exprArith is SpEL's - * %: integer arithmetic for integers, float
 // otherwise (% of floats is Java's, the remainder of truncated division).
+// p: operator, left, right, whether left and right read a header.
 func exprArith(p ...any) (any, error) {
 	op := p[0].(string)
-	a, b := arithOperand(p[1]), arithOperand(p[2])
+	a, b := arithOperand(p[1], p[3].(bool)), arithOperand(p[2], p[4].(bool))
 	ai, aInt := a.(int)
 	bi, bInt := b.(int)
 	if aInt && bInt {
@@ -653,9 +730,26 @@ func exprArith(p ...any) (any, error) {
 	}
 }
 
+// exprSign is unary - or + of a header: its number (numericHeader).
+func exprSign(p ...any) (any, error) {
+	switch v := arithOperand(p[1], true).(type) {
+	case int:
+		if p[0] == "-" {
+			return -v, nil
+		}
+		return v, nil
+	case float64:
+		if p[0] == "-" {
+			return -v, nil
+		}
+		return v, nil
+	}
+	return nil, fmt.Errorf("invalid operation: %s %T", p[0], p[1])
+}
+
 // exprDiv is SpEL's /: integer division for integers, float otherwise.
 func exprDiv(p ...any) (any, error) {
-	a, b := arithOperand(p[0]), arithOperand(p[1])
+	a, b := arithOperand(p[0], p[2].(bool)), arithOperand(p[1], p[3].(bool))
 	ai, aInt := a.(int)
 	bi, bInt := b.(int)
 	if aInt && bInt {
@@ -673,9 +767,10 @@ func exprDiv(p ...any) (any, error) {
 }
 
 // exprAdd is SpEL's +: concatenation when either side is a string, else
-// addition (integer when both are integers).
+// addition (integer when both are integers); a header beside a number is
+// its number (numericHeader).
 func exprAdd(p ...any) (any, error) {
-	a, b := normalizeNumber(p[0]), normalizeNumber(p[1])
+	a, b := headerOperands(p[0], p[1], p[2].(bool), p[3].(bool))
 	_, aStr := a.(string)
 	_, bStr := b.(string)
 	if aStr || bStr {
@@ -692,6 +787,27 @@ func exprAdd(p ...any) (any, error) {
 		return nil, fmt.Errorf("cannot add %T and %T", p[0], p[1])
 	}
 	return af + bf, nil
+}
+
+// exprCmp is a comparison with a header on one side at least: a header
+// beside a number is its number (numericHeader); otherwise the comparison
+// is the one it would be without the header rule (text with text).
+func exprCmp(p ...any) (any, error) {
+	a, b := headerOperands(p[1], p[2], p[3].(bool), p[4].(bool))
+	switch p[0].(string) {
+	case "==":
+		return runtime.Equal(a, b), nil
+	case "!=":
+		return !runtime.Equal(a, b), nil
+	case "<":
+		return runtime.Less(a, b), nil
+	case ">":
+		return runtime.More(a, b), nil
+	case "<=":
+		return runtime.LessOrEqual(a, b), nil
+	default:
+		return runtime.MoreOrEqual(a, b), nil
+	}
 }
 
 func spelString(v any) string {

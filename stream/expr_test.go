@@ -233,13 +233,13 @@ func TestExpressionBigIntegers(t *testing.T) {
 }
 
 // TestExpressionNumericHeaders: a header holding a number is that number
-// to - * / %, as in SCSt where a Java producer's Integer header stays an
-// Integer: SCSt's RabbitMQ partitioning sample partitions by
-// headers['partitionKey'] - 1. Before, every such message failed its send
-// ("invalid operation: string - int"). + still concatenates (SpEL's + of a
-// string), and a header that is no number is still an error.
+// to - * / % and unary -, as in SCSt where a Java producer's Integer
+// header stays an Integer: SCSt's RabbitMQ partitioning sample partitions
+// by headers['partitionKey'] - 1. Before 0e16817, every such message failed
+// its send ("invalid operation: string - int"). A header that is no number
+// (or not as Java writes one: "007", " 5") is still an error.
 func TestExpressionNumericHeaders(t *testing.T) {
-	h := Headers{"partitionKey": "3", "n": "42", "f": "2.5", "neg": "-4", "word": "abc", "zero": "0"}
+	h := Headers{"partitionKey": "3", "n": "42", "f": "2.5", "neg": "-4", "word": "abc", "zero": "0", "lead": "007", "sp": " 5"}
 	for src, want := range map[string]any{
 		"headers['partitionKey'] - 1": 2,
 		"headers.n * 2":               84,
@@ -247,27 +247,102 @@ func TestExpressionNumericHeaders(t *testing.T) {
 		"headers.n % 5":               2,
 		"headers.f - 1":               1.5,
 		"10 - headers.neg":            14,
-		"headers.n + 1":               "421",
+		"-headers.n":                  -42,
+		"headers.n - headers.neg":     46,
 	} {
-		e, err := CompileExpression(src, "", "payload", "headers")
-		if err != nil {
-			t.Fatalf("%s: %v", src, err)
-		}
-		got, err := e.Eval(map[string]any{"headers": h})
-		if err != nil || got != want {
+		if got, err := evalHeaders(t, src, h, nil); err != nil || got != want {
 			t.Errorf("%s = %v (%T), %v; want %v", src, got, got, err, want)
 		}
 	}
 	for src, want := range map[string]string{
 		"headers.word - 1":         "invalid operation: string - int",
+		"headers.lead - 1":         "invalid operation: string - int",
+		"headers.sp - 1":           "invalid operation: string - int",
+		"-headers.word":            "invalid operation: - string",
 		"headers.n % headers.zero": "division by zero",
 	} {
-		e, err := CompileExpression(src, "", "payload", "headers")
-		if err != nil {
-			t.Fatalf("%s: %v", src, err)
-		}
-		if _, err := e.Eval(map[string]any{"headers": h}); err == nil || !strings.Contains(err.Error(), want) {
+		if _, err := evalHeaders(t, src, h, nil); err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("%s: err %v, want %q", src, err, want)
+		}
+	}
+}
+
+// evalHeaders compiles src with payload and headers and evaluates it.
+func evalHeaders(t *testing.T, src string, h Headers, payload any) (any, error) {
+	t.Helper()
+	e, err := CompileExpression(src, "", "payload", "headers")
+	if err != nil {
+		t.Fatalf("%s: %v", src, err)
+	}
+	return e.Eval(map[string]any{"headers": h, "payload": payload})
+}
+
+// TestExpressionHeaderBesideNumber: a header holding a number is that
+// number to + and the comparisons when the other side is a number, so that
+// an expression gives what SCSt gives for a Java producer's Integer header:
+// headers['p'] + 1 is 41 (0e16817 made it "401" while headers['p'] - 1 was
+// 39), headers['p'] > 5 compares numbers (it failed: "string > int") and
+// headers['p'] == 40 is true (it was false). Beside text or alone, a header
+// stays text (a Java String header): == '40', + 'x', + another header, the
+// bare header as a partition key. Strings that are not headers (payload
+// fields, literals) are never numbers, as in SpEL ('12' - 1 is an error
+// there): 0e16817 read them as numbers to - * / %.
+func TestExpressionHeaderBesideNumber(t *testing.T) {
+	h := Headers{"p": "40", "q": "9", "f": "2.5", "lead": "007", "word": "abc"}
+	payload := map[string]any{"k": "007", "s": "12", "n": 5}
+	for src, want := range map[string]any{
+		"headers['p'] + 1":          41,
+		"1 + headers.p":             41,
+		"headers.f + 1":             3.5,
+		"headers.p + payload.n":     45,
+		"headers.p + 'x'":           "40x",
+		"headers.p + headers.q":     "409",
+		"headers.lead + 1":          "0071",
+		"headers.p > 5":             true,
+		"headers.p gt 5":            true,
+		"headers.p < 5":             false,
+		"5 < headers.p":             true,
+		"headers.p >= 40.0":         true,
+		"headers.p == 40":           true,
+		"headers.p eq 40":           true,
+		"headers.p != 40":           false,
+		"headers.p == '40'":         true,
+		"headers.p > headers.q":     false, // text: "40" < "9"
+		"headers.lead == 7":         false,
+		"headers.word == 1":         false,
+		"headers.missing == null":   true,
+		"headers['p']":              "40",
+		"headers.p.hashCode()":      1660, // "40".hashCode(), a String header's
+		"payload.s + 1":             "121",
+		"payload.n + headers.p":     45,
+		"(headers.p + 1) % 4":       1,
+		"headers.p > 5 ? 'a' : 'b'": "a",
+	} {
+		if got, err := evalHeaders(t, src, h, payload); err != nil || got != want {
+			t.Errorf("%s = %#v, %v; want %#v", src, got, err, want)
+		}
+	}
+	for src, want := range map[string]string{
+		"payload.s - 1":    "invalid operation: string - int",
+		"payload.k * 2":    "invalid operation: string * int",
+		"'12' - 1":         "invalid operation: string - int",
+		"'12' / 3":         "cannot divide string by int",
+		"payload.s > 5":    "invalid operation: string > int",
+		"headers.word > 5": "invalid operation: string > int",
+	} {
+		if _, err := evalHeaders(t, src, h, payload); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: err %v, want %q", src, err, want)
+		}
+	}
+	// The partition: that of SCSt's Integer 41 (41 % 4), and for the bare
+	// header that of the String "40" ("40".hashCode() % 4), as before.
+	for expr, want := range map[string]int{"headers['p'] + 1": 1, "headers['p']": 1660 % 4, "headers['p'] * 1": 0} {
+		pt, err := newPartitioner(ProducerConfig{PartitionKeyExpression: expr, PartitionCount: 4}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, n, err := pt.partition("x", h); err != nil || n != want {
+			t.Errorf("%s: partition %d, %v; want %d", expr, n, err, want)
 		}
 	}
 }
