@@ -14,6 +14,7 @@ import (
 	"github.com/google/uuid"
 	kafkago "github.com/segmentio/kafka-go"
 
+	"github.com/streambind/streambind/binder/internal/binding"
 	"github.com/streambind/streambind/binder/internal/dispatch"
 	"github.com/streambind/streambind/binder/internal/lifecycle"
 	"github.com/streambind/streambind/stream"
@@ -36,7 +37,7 @@ type consumer struct {
 
 	dlqMu    sync.Mutex
 	dlqW     *kafkago.Writer
-	dlCounts deadLetterCounts
+	dlCounts binding.DeadLetterCounts
 
 	// workers are the partition workers of the running generation, for Lag.
 	workers sync.Map // *partWorker → struct{}

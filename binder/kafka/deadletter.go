@@ -8,7 +8,6 @@ import (
 	"math"
 	"strconv"
 	"strings"
-	"sync/atomic"
 	"time"
 
 	kafkago "github.com/segmentio/kafka-go"
@@ -117,21 +116,12 @@ func (bd *Binder) describeMaxMessageBytes(ctx context.Context, topic string) (in
 	return n, nil
 }
 
-// deadLetterCounts are a consumer's [stream.DeadLetterStats].
-type deadLetterCounts struct {
-	truncated, headersOnly, dropped atomic.Int64
-}
-
 // DeadLetterStats counts the dead letters that were cut to fit the
 // dead-letter topic and the failed messages that were dropped because not
 // even a headers-only dead letter could be written. It implements
 // [stream.DeadLetterReporter].
 func (c *consumer) DeadLetterStats() stream.DeadLetterStats {
-	return stream.DeadLetterStats{
-		Truncated:   c.dlCounts.truncated.Load(),
-		HeadersOnly: c.dlCounts.headersOnly.Load(),
-		Dropped:     c.dlCounts.dropped.Load(),
-	}
+	return c.dlCounts.Stats()
 }
 
 // deadLetter sends each of ms to the dead-letter topic (see deadLetterOne);
@@ -181,10 +171,7 @@ func (w *partWorker) deadLetterOne(m *kafkago.Message, env stream.Envelope, caus
 		cancel()
 		if err == nil {
 			if len(fit.Cut) > 0 {
-				c.dlCounts.truncated.Add(1)
-				if fit.HeadersOnly {
-					c.dlCounts.headersOnly.Add(1)
-				}
+				c.dlCounts.Fitted(fit)
 				log.Warn("kafka: dead letter cut to fit the dead-letter topic's max.message.bytes",
 					"cut", strings.Join(fit.Cut, ","), "headers_only", fit.HeadersOnly, "bytes", size, "max_message_bytes", limit)
 			} else {
@@ -235,7 +222,7 @@ func (w *partWorker) dropDeadLetter(log *slog.Logger, cause error, reason string
 		args = append(args, "error", c.bd.logErr(err))
 	}
 	log.Error("kafka: failed message dropped: it cannot be dead-lettered; committing past it", args...)
-	c.dlCounts.dropped.Add(1) // after the log line: what the count shows is logged
+	c.dlCounts.Dropped() // after the log line: what the count shows is logged
 	return true
 }
 

@@ -50,7 +50,7 @@ type consumer struct {
 	// Health (readiness, [stream.BindingHealthChecker]): nil, or why the binding cannot consume (its JetStream
 	// consumer is gone and cannot be made again).
 	binding.State // Health, SetHealth
-	stats         struct{ truncated, headersOnly, dropped atomic.Int64 }
+	stats         binding.DeadLetterCounts
 
 	// timing is the ack-wait and max-deliver of the JetStream consumer as
 	// the server has them, which every timing of the binding follows: a
@@ -232,11 +232,7 @@ func (bd *Binder) newConsumer(ctx context.Context, conn *connection, spec stream
 
 // DeadLetterStats implements [stream.DeadLetterReporter].
 func (c *consumer) DeadLetterStats() stream.DeadLetterStats {
-	return stream.DeadLetterStats{
-		Truncated:   c.stats.truncated.Load(),
-		HeadersOnly: c.stats.headersOnly.Load(),
-		Dropped:     c.stats.dropped.Load(),
-	}
+	return c.stats.Stats()
 }
 
 func (c *consumer) errorf(op string, err error) error {

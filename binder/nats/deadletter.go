@@ -151,15 +151,12 @@ func (r *run) deadLetter(ctx context.Context, h *held, cause error) error {
 				c.log.Warn("nats: the server refused the dead letter for its size; sending it without payload", "sequence", h.seq, "error", c.bd.logErr(err))
 				c.refreshDLQ(ctx)
 				limit = c.dlqLimit()
-				wasCut := len(fit.Cut) > 0
+				prev := fit
 				msg, fit = c.deadLetterMsg(h, cause, limit, msgID, true)
 				if msg == nil || !fit.Fits {
 					return r.dropDeadLetter(h, cause, err)
 				}
-				c.stats.headersOnly.Add(1)
-				if !wasCut {
-					c.stats.truncated.Add(1)
-				}
+				c.stats.Refitted(prev, fit)
 				continue
 			}
 			if isSizeError(err) || apiCode(err) == errCodeHeaderTooLarge {
@@ -204,10 +201,7 @@ func (c *consumer) countFit(h *held, fit stream.DeadLetterFit, limit int) {
 	if len(fit.Cut) == 0 {
 		return
 	}
-	c.stats.truncated.Add(1)
-	if fit.HeadersOnly {
-		c.stats.headersOnly.Add(1)
-	}
+	c.stats.Fitted(fit)
 	c.log.Warn("nats: dead letter cut to fit the server's limit", "sequence", h.seq, "limit", limit, "cut", fit.String())
 }
 
@@ -220,7 +214,7 @@ func isSizeError(err error) bool {
 func (r *run) dropDeadLetter(h *held, cause, why error) error {
 	c := r.c
 	c.log.Error("nats: failed message dropped: its dead letter cannot be sent", "sequence", h.seq, "subject", h.subject, "dlq", c.dlqSubject, "reason", c.bd.logErr(why), "error", c.bd.logErr(cause))
-	c.stats.dropped.Add(1) // after the log line: what the count shows is logged
+	c.stats.Dropped() // after the log line: what the count shows is logged
 	return nil
 }
 

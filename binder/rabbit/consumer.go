@@ -15,6 +15,7 @@ import (
 
 	amqp "github.com/rabbitmq/amqp091-go"
 
+	"github.com/streambind/streambind/binder/internal/binding"
 	"github.com/streambind/streambind/binder/internal/lifecycle"
 	"github.com/streambind/streambind/binder/internal/logtext"
 	"github.com/streambind/streambind/stream"
@@ -34,7 +35,7 @@ type consumer struct {
 	// came from a channel that is gone (tests read it).
 	staleAcks atomic.Int64
 	// Dead-letter counters (stream.DeadLetterStats).
-	dlTruncated, dlHeadersOnly, dlDropped atomic.Int64
+	dlCounts binding.DeadLetterCounts
 	// running is the queue of the current run, for rebindConsumers.
 	running atomic.Pointer[string]
 	// dlDown is why dead letters cannot be sent (the broker refuses DLX or
@@ -81,7 +82,7 @@ func (c *consumer) Health(context.Context) error {
 // broker's limits and the failed messages dropped because the broker
 // refused even their fitted dead letter.
 func (c *consumer) DeadLetterStats() stream.DeadLetterStats {
-	return stream.DeadLetterStats{Truncated: c.dlTruncated.Load(), HeadersOnly: c.dlHeadersOnly.Load(), Dropped: c.dlDropped.Load()}
+	return c.dlCounts.Stats()
 }
 
 // runningQueue is the queue the consumer currently consumes, "" when
@@ -821,14 +822,11 @@ func (r *run) deadLetter(in inbound, env stream.Envelope, cause error) dlResult 
 				if !fit.Fits {
 					cancel()
 					log.Error("rabbit: dead letter does not fit the broker's frame_max even without its payload; the failed message is rejected, and the broker dead-letters it as it is (x-death, no x-exception-* headers) through the queue's x-dead-letter-exchange", "frame_max", frameMax(conn), "cause", logtext.Error(cause))
-					c.dlDropped.Add(1) // after the log line: what the count shows is logged
+					c.dlCounts.Dropped() // after the log line: what the count shows is logged
 					return dlDropped
 				}
 				if len(fit.Cut) > 0 {
-					c.dlTruncated.Add(1)
-					if fit.HeadersOnly {
-						c.dlHeadersOnly.Add(1)
-					}
+					c.dlCounts.Fitted(fit)
 					log.Warn("rabbit: dead letter cut to fit the broker's limits", "cut", strings.Join(fit.Cut, ","), "headers_only", fit.HeadersOnly, "frame_max", frameMax(conn), "max_message_size", c.bd.s.maxMessageSize)
 				}
 				msg = toPublishing(dl, c.spec.ContentType)
@@ -850,7 +848,7 @@ func (r *run) deadLetter(in inbound, env stream.Envelope, cause error) dlResult 
 		}
 		if isPermanent(err) {
 			log.Error("rabbit: the broker refused the dead letter; the failed message is rejected, and the broker dead-letters it as it is (x-death, no x-exception-* headers) through the queue's x-dead-letter-exchange", "error", err, "cause", logtext.Error(cause))
-			c.dlDropped.Add(1) // after the log line: what the count shows is logged
+			c.dlCounts.Dropped() // after the log line: what the count shows is logged
 			return dlDropped
 		}
 		if isRefused(err) {
@@ -891,7 +889,7 @@ func (r *run) dlRefused(log *slog.Logger, err, cause error) dlResult {
 	log.Error("rabbit: dead letters cannot be sent; the failed message is rejected (the broker dead-letters it through the queue's x-dead-letter-exchange if that exchange and its DLQ exist, else it is DROPPED), and the binding reports itself down until a dead letter succeeds", "error", err, "cause", logtext.Error(cause))
 	// Counted last: whoever sees the count sees the binding down and the
 	// log line (TestDeadLetterDLXCannotBeDeclared reads them in that order).
-	c.dlDropped.Add(1)
+	c.dlCounts.Dropped()
 	return dlDropped
 }
 

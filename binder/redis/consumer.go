@@ -71,7 +71,7 @@ type consumer struct {
 	// Health (readiness, [stream.BindingHealthChecker]): nil, or why the binding cannot consume (an ACL refusal, a
 	// key that is not a stream, a group that cannot be made again).
 	binding.State // Health, SetHealth
-	stats         struct{ truncated, headersOnly, dropped atomic.Int64 }
+	stats         binding.DeadLetterCounts
 
 	life *lifecycle.Lifecycle // Start, Stop, Pause, Resume, close
 
@@ -294,11 +294,7 @@ func (c *consumer) keysFor(count int) ([]string, []int) {
 
 // DeadLetterStats implements [stream.DeadLetterReporter].
 func (c *consumer) DeadLetterStats() stream.DeadLetterStats {
-	return stream.DeadLetterStats{
-		Truncated:   c.stats.truncated.Load(),
-		HeadersOnly: c.stats.headersOnly.Load(),
-		Dropped:     c.stats.dropped.Load(),
-	}
+	return c.stats.Stats()
 }
 
 func (c *consumer) errorf(op string, err error) error {

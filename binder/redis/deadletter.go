@@ -203,10 +203,7 @@ func (r *run) deadLetter(ctx context.Context, e *entry, cause error) error {
 	cancel()
 	if err == nil {
 		if len(fit.Cut) > 0 {
-			c.stats.truncated.Add(1)
-			if fit.HeadersOnly {
-				c.stats.headersOnly.Add(1)
-			}
+			c.stats.Fitted(fit)
 			c.log.Warn("redis: dead letter cut to fit dead-letter-max-size", "stream", e.key, "id", e.id, "limit", limit, "cut", fit.String())
 		}
 		c.log.Debug("redis: dead-lettered", "stream", e.key, "id", e.id, "dlq", c.dlqKey)
@@ -223,6 +220,6 @@ func (r *run) deadLetter(ctx context.Context, e *entry, cause error) error {
 func (r *run) dropDeadLetter(e *entry, cause, why error) error {
 	c := r.c
 	c.log.Error("redis: failed message dropped: its dead letter cannot be written", "stream", e.key, "id", e.id, "dlq", c.dlqKey, "reason", c.bd.logErr(why), "error", c.bd.logErr(cause))
-	c.stats.dropped.Add(1) // after the log line: what the count shows is logged
+	c.stats.Dropped() // after the log line: what the count shows is logged
 	return nil
 }
