@@ -21,6 +21,8 @@ func TestReplayHeaders(t *testing.T) {
 		stream.HeaderTruncated:           "payload",
 		stream.HeaderPayloadSize:         "12",
 		stream.HeaderPayloadSHA256:       "ab",
+		"x-delivery-count":               "2",
+		"X-Acquired-Count":               "3",
 	}
 	got := stream.ReplayHeaders(dl)
 	want := stream.Headers{"customer": "c-7", stream.HeaderContentType: "application/json",

@@ -709,7 +709,9 @@ at most the one dead letter whose copy was confirmed but not yet removed.
 
 The copy has the dead letter's original headers and payload, without the
 headers dead-lettering added (x-exception-*, x-original-*,
-x-streambind-truncated), with x-streambind-replay-count one higher and a
+x-streambind-truncated) and RabbitMQ's delivery counts (x-delivery-count,
+x-acquired-count: the copy is delivered 0 times), with
+x-streambind-replay-count one higher and a
 new id (the original's in x-streambind-replayed-id: NATS would drop a copy
 with the original's id as a duplicate). On RabbitMQ the copy's headers
 keep their AMQP types (an int stays an int, x-death an array the broker

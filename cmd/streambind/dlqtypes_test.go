@@ -178,3 +178,70 @@ func major(conn *amqp.Connection) int {
 	n, _ := strconv.Atoi(strings.SplitN(v, ".", 2)[0])
 	return n
 }
+
+// TestDLQReplayDropsDeliveryCountsRabbit: a replayed copy carries neither
+// x-delivery-count nor x-acquired-count, the broker's counts of the dead
+// letter's deliveries (a quorum DLQ counts each read the cursor gives
+// back; a dead letter republished from a quorum queue keeps the work
+// queue's count). The copy is a new message, delivered 0 times: kept, and
+// sent as the numbers they are since 14ffb11, they made the copy's first
+// delivery look redelivered (the RabbitMQ JMS client's JMSXDeliveryCount,
+// an app's poison-message check) and, dead-lettered again into a quorum
+// DLQ, reached the cursor's delivery limit at its first read (it then
+// moved the dead letter to the queue's tail with a WARN).
+func TestDLQReplayDropsDeliveryCountsRabbit(t *testing.T) {
+	t.Parallel()
+	vhost := rabbittest.VHost(t)
+	dir := writeFiles(t, map[string]string{"application.yaml": fmt.Sprintf(dlqService, rabbitBinder)})
+	env := []string{"VHOST=" + vhost}
+	conn, err := amqp.Dial(rabbittest.VHostURL(vhost))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	ch, err := conn.Channel()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, err := range []error{
+		ch.ExchangeDeclare("work", "topic", true, false, false, false, nil),
+		declareQueue(ch, "work.g", nil),
+		ch.QueueBind("work.g", "#", "work", false, nil),
+		declareQueue(ch, "work.g.dlq", amqp.Table{"x-queue-type": "quorum"}),
+	} {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	// m-1 as a dead letter republished from a quorum work queue has it;
+	// m-2 gets the DLQ's own counts from the reads below.
+	for i, h := range []amqp.Table{
+		{"n": int32(1), "x-delivery-count": int64(3), "x-acquired-count": int64(4)},
+		{"n": int32(2)},
+	} {
+		if err := ch.Publish("", "work.g.dlq", false, false, amqp.Publishing{MessageId: fmt.Sprintf("m-%d", i+1),
+			Headers: h, Body: []byte(fmt.Sprintf(`{"id":"%d"}`, i+1))}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for range 2 {
+		if r := runWith(t, &runEnv{env: env, dir: dir}, "dlq", "ls", "--binding", "work-in-0"); r.code != exitOK {
+			t.Fatalf("ls: exit %d, stderr %q", r.code, r.stderr)
+		}
+	}
+	r := runWith(t, &runEnv{env: env, dir: dir}, "dlq", "replay", "--binding", "work-in-0")
+	if r.code != exitOK || !strings.Contains(r.stdout, "replayed 2 dead letters of work-in-0") {
+		t.Fatalf("replay: exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
+	}
+	for i := range 2 {
+		cp := getOne(t, ch, "work.g")
+		for _, k := range []string{"x-delivery-count", "x-acquired-count"} {
+			if v, ok := cp.Headers[k]; ok {
+				t.Errorf("copy %s has %s = %#v (%T)", cp.Headers[stream.HeaderReplayedID], k, v, v)
+			}
+		}
+		if want := int32(i + 1); cp.Headers["n"] != want {
+			t.Errorf("copy %d: n = %#v, want %#v", i+1, cp.Headers["n"], want)
+		}
+	}
+}
