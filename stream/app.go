@@ -640,15 +640,25 @@ func (a *App) warnUnbound(known map[string]string) {
 		return append(args, "bound", strings.Join(bound, ", "))
 	}
 	const unusedMsg = "configured binding not bound: no bound function or output binding has this name; its settings are unused"
+	const bareMsg = "configured binding not bound: no bound function or output binding has this name, and a bound function output of its index has no settings (its destination is its own name); unless the send bridge sends to this binding, its settings are unused: if they are that output's, name it so"
 	for _, name := range names {
 		args := unbound("stream.bindings."+name, name)
-		if a.bridgeOnly(name) && !misspeltOutput(name, bound) {
-			// SCSt's StreamBridge binds a configured binding at its first
-			// send: nothing is amiss yet.
-			a.log.Info("configured binding not bound at start-up: the send bridge binds it at its first send to it", args...)
+		if !a.bridgeOnly(name) || misspeltOutput(name, bound) {
+			a.log.Warn(unusedMsg, args...)
 			continue
 		}
-		a.log.Warn(unusedMsg, args...)
+		if bare := a.bareOutputs(name, known); len(bare) > 0 {
+			// A function's output bound without settings beside a
+			// configured output of no function: most likely the
+			// function's settings under another name (a renamed function,
+			// a definition naming another function), the function
+			// sending to a destination named like its binding instead.
+			a.log.Warn(bareMsg, append(args, "unconfigured_bound_output", strings.Join(bare, ", "))...)
+			continue
+		}
+		// SCSt's StreamBridge binds a configured binding at its first
+		// send: nothing is amiss yet.
+		a.log.Info("configured binding not bound at start-up: the send bridge binds it at its first send to it", args...)
 	}
 	// A binder-specific section (stream.<type>.bindings.<name>) of a
 	// functional binding name that is neither bound nor under
@@ -698,6 +708,48 @@ func (a *App) bridgeOnly(name string) bool {
 }
 
 var functionalName = regexp.MustCompile(`(?i)-(in|out)-\d+$`)
+
+// functionalOutput matches the functional names of output bindings; its
+// group is the index.
+var functionalOutput = regexp.MustCompile(`(?i)-out-(\d+)$`)
+
+// bareOutputs returns, for a configured binding name named like a
+// function's output (<x>-out-<n>) that nothing binds, the bound outputs
+// of functions with the same index n that have no settings at all (not
+// under stream.bindings nor a binder's bindings section): their
+// destination is their own name, and name's settings were most likely
+// meant for one of them. A bound output of stream.output-bindings does
+// not count (the send bridge's own).
+func (a *App) bareOutputs(name string, known map[string]string) []string {
+	m := functionalOutput.FindStringSubmatch(name)
+	if m == nil {
+		return nil
+	}
+	bridge := map[string]bool{}
+	for _, n := range strings.Split(a.cfg.OutputBindings, ";") {
+		bridge[strings.ToLower(strings.TrimSpace(n))] = true
+	}
+	var out []string
+	for l, spelled := range known {
+		bm := functionalOutput.FindStringSubmatch(l)
+		if bm == nil || bm[1] != m[1] || bridge[l] || a.configured(l) || a.configured(SCStComposedBindingName(l)) {
+			continue
+		}
+		extended := false
+		for _, ext := range a.cfg.Extensions {
+			for en := range ext.Bindings {
+				if el := strings.ToLower(en); el == l || el == SCStComposedBindingName(l) {
+					extended = true
+				}
+			}
+		}
+		if !extended {
+			out = append(out, spelled)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
 
 // misspeltOutput reports whether name, a functional output name, is within
 // two edits of a bound binding's: more likely a typo of that function's

@@ -56,3 +56,68 @@ func TestBridgeOutputNamedLikeAFunction(t *testing.T) {
 		t.Errorf("log:\n%s", log)
 	}
 }
+
+// TestBridgeOutputBesideBareFunctionOutput: a configured output binding of
+// no bound function (producer-out-0) beside a bound function output of the
+// same index that has no settings at all (generate-out-0, sending to a
+// destination named generate-out-0) is most likely that function's
+// settings under another name — a renamed function, a definition naming
+// another function than the file was written for — and is a WARN naming
+// the bare output. 1c71402 made it the send bridge's INFO, as it was
+// before only for a name unlike a function's binding, so such a mistake
+// went unreported (lint too). When the function's output has settings of
+// its own, the other output is the bridge's (INFO), as in SCSt's samples.
+func TestBridgeOutputBesideBareFunctionOutput(t *testing.T) {
+	for _, c := range []struct {
+		name, yaml string
+		warn       bool
+	}{
+		{"bare", `spring:
+  cloud:
+    function:
+      definition: generate
+    stream:
+      bindings:
+        producer-out-0:
+          destination: orders
+`, true},
+		{"configured", `spring:
+  cloud:
+    function:
+      definition: generate
+    stream:
+      bindings:
+        generate-out-0:
+          destination: generated
+        producer-out-0:
+          destination: orders
+`, false},
+		{"other index", `spring:
+  cloud:
+    function:
+      definition: generate
+    stream:
+      bindings:
+        producer-out-1:
+          destination: orders
+`, false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			var logged syncbuf.Buffer
+			fns := stream.NewCatalog()
+			stream.AddSupplier(fns, "generate", func(context.Context) (string, error) { return "x", nil })
+			_, err := stream.NewApp(loadYAML(t, c.yaml), fns, stream.WithBinderType("memory", memory.Factory(newBroker(t))),
+				stream.WithoutSignals(), stream.WithLogger(slog.New(slog.NewTextHandler(&logged, nil))))
+			if err != nil {
+				t.Fatal(err)
+			}
+			log := logged.String()
+			warned := strings.Contains(log, `level=WARN msg="configured binding not bound: no bound function or output binding has this name, and a bound function output of its index has no settings`) &&
+				strings.Contains(log, "unconfigured_bound_output=generate-out-0")
+			info := strings.Contains(log, `level=INFO msg="configured binding not bound at start-up: the send bridge binds it at its first send to it"`)
+			if warned != c.warn || info == c.warn {
+				t.Errorf("warned %v, info %v; want a WARN %v. log:\n%s", warned, info, c.warn, log)
+			}
+		})
+	}
+}

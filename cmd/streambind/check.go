@@ -12,6 +12,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/agnivade/levenshtein"
+
 	"github.com/streambind/streambind/binder/kafka"
 	"github.com/streambind/streambind/binder/memory"
 	"github.com/streambind/streambind/binder/nats"
@@ -325,9 +327,17 @@ func check(s *service) *checked {
 					bound = append(bound, f)
 				}
 			}
+			others := sortedSet(fns)
 			if len(bound) == 1 {
-				others := sortedSet(fns)
 				others = slices.DeleteFunc(others, func(f string) bool { return f == bound[0] })
+			}
+			// An output-only name within two edits of the function's
+			// (ordrs-in-0 beside orders-out-0) is a typo of one of them,
+			// not the bridge's: the bindings stay ambiguous (an error).
+			misspelt := slices.ContainsFunc(others, func(f string) bool {
+				return len(bound) == 1 && levenshtein.ComputeDistance(strings.ToLower(f), strings.ToLower(bound[0])) <= 2
+			})
+			if len(bound) == 1 && !misspelt {
 				out.warnings = append(out.warnings, &stream.ConfigError{Path: "stream.function.definition",
 					Origin: s.origin("stream.function"),
 					Msg: fmt.Sprintf("is empty: checked as %s, the one function whose bindings have an input or a group; the output bindings of %s are taken for the send bridge's (if the app registers %s too, list the functions to bind)",

@@ -236,7 +236,10 @@ run: each function of the definition is checked as the kind its
 configured bindings show. With an empty definition, the one function
 whose bindings have an input or a group is taken for the app's only
 function, and outputs of other names for the send bridge's (a warning
-says so); two such functions are an error.
+says so); two such functions are an error, as is an output-only name
+within two edits of that function's (a typo). A configured output of no
+bound function beside a bound function output of the same index that has
+no settings is a warning naming that output.
 
 The binder of the bindings that name none is stream.default-binder, else
 the one binder declared under stream.binders that is a default candidate
