@@ -1172,7 +1172,11 @@ func (a *App) binderFor(v *validator, bindingPath, name string) *binderInstance 
 		}
 		msg += " nor a registered binder type (" + strings.Join(a.opts.binderTypes.Names(), ", ") + ")"
 		candidates := append(sortedKeys(binderSet(a.cfg.Binders)), a.opts.binderTypes.Names()...)
-		if n := nearest(name, candidates); n != "" && levenshtein.ComputeDistance(strings.ToLower(name), strings.ToLower(n)) <= 2 {
+		if kafkaStreamsType(name) {
+			// binder: kstream, default-binder: ktable (SCSt's Kafka
+			// Streams binder by its type).
+			msg += ": " + kafkaStreamsUnsupported
+		} else if n := nearest(name, candidates); n != "" && levenshtein.ComputeDistance(strings.ToLower(name), strings.ToLower(n)) <= 2 {
 			msg += "; did you mean " + n + "?"
 		}
 		v.once(key, "%s", msg)

@@ -310,6 +310,20 @@ func (t BinderTypes) Names() []string {
 	return n
 }
 
+// kafkaStreamsType reports whether name is one of SCSt's Kafka Streams
+// binder types, left out on purpose: the errors say so rather than leave a
+// reader looking for a package to register.
+func kafkaStreamsType(name string) bool {
+	switch strings.ToLower(name) {
+	case "kstream", "ktable", "globalktable":
+		return true
+	}
+	return false
+}
+
+// kafkaStreamsUnsupported is why a Kafka Streams binder type fails.
+const kafkaStreamsUnsupported = "SCSt's Kafka Streams binder is not supported (no KStream functions); bind the Kafka topics with binder type kafka and plain functions"
+
 // Lookup returns the factory for name or an error listing the known types.
 func (t BinderTypes) Lookup(name string) (BinderFactory, error) {
 	if f, ok := t[name]; ok {
@@ -317,11 +331,8 @@ func (t BinderTypes) Lookup(name string) (BinderFactory, error) {
 	}
 	names := t.Names()
 	hint := ""
-	switch strings.ToLower(name) {
-	case "kstream", "ktable", "globalktable":
-		// SCSt's Kafka Streams binder types: say that they are left out on
-		// purpose, rather than leave a reader looking for a package.
-		return nil, fmt.Errorf("unknown binder type %q (registered: %s): SCSt's Kafka Streams binder is not supported (no KStream functions); bind the Kafka topics with binder type kafka and plain functions", name, strings.Join(names, ", "))
+	if kafkaStreamsType(name) {
+		return nil, fmt.Errorf("unknown binder type %q (registered: %s): %s", name, strings.Join(names, ", "), kafkaStreamsUnsupported)
 	}
 	if n := nearest(name, names); n != "" && levenshtein.ComputeDistance(strings.ToLower(name), strings.ToLower(n)) <= 2 {
 		hint = fmt.Sprintf("; did you mean %s?", n)
