@@ -49,14 +49,13 @@ func scstKey(kind, k string, v any) (handled bool, err error) {
 		err = errors.New("not supported: an authorisation failure is retried by the app's start-up rule and the core's retries (see Errors)")
 	case "binder.enableobservation":
 		err = wantBool(is(false), "tracing is configured with package telemetry")
-	case "binder.zknodes":
+	case "binder.zknodes", "binder.defaultzkport", "binder.zksessiontimeout", "binder.zkconnectiontimeout":
 		// SCSt's Kafka binder has not used ZooKeeper since 2.0 (the keys
 		// were deprecated as "no longer necessary", then dropped and
 		// ignored as unknown): SCSt configurations and samples still carry
-		// them, and they change nothing there either.
-		_, err = props.List(v)
-	case "binder.defaultzkport", "binder.zksessiontimeout", "binder.zkconnectiontimeout":
-		_, err = props.Int(v, 0)
+		// them, and they change nothing there either, at any value. So
+		// here, as the same keys outside a binder's environment (removed
+		// by the loader with a warning, config/scst.go), whatever they hold.
 	case "binder.autoaltertopics":
 		err = wantBool(is(false), "topic configurations are never altered: topic.properties is refused (partitions are added with auto-add-partitions)")
 	// consumer
