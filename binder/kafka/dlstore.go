@@ -48,7 +48,9 @@ const maxRemovedMetadata = 4000
 // written in transactions (a Java service whose DLQ sends are in its
 // transactions) are no dead letters. Remove moves the committed offset
 // over those it read as over removed dead letters, so that removing the
-// last dead letter commits the end of the partition.
+// last dead letter commits the end of the partition; a claiming cursor
+// that reads a partition to its end commits over those at its front even
+// when it removed nothing (passSkipped).
 //
 // A claiming cursor (o.Claim) joins the group as a member (the group
 // protocol of Kafka's consumers, with o.LeaseOf() as its session and
@@ -375,6 +377,7 @@ func (c *kafkaDeadLetters) Next(ctx context.Context) (stream.DeadLetter, error) 
 			p.pos = p.end // only skipped records left
 		}
 		if p.pos >= p.end {
+			c.passSkipped(ctx, p)
 			c.cur++
 			continue
 		}
@@ -499,6 +502,41 @@ func (c *kafkaDeadLetters) Remove(ctx context.Context, d stream.DeadLetter) erro
 	p.committed, p.removed = committed, removed
 	c.letGo()
 	return nil
+}
+
+// passSkipped commits, for a claiming cursor (a replay, a purge) that
+// read p to its end, the group's position over the records at the front
+// of what is left that hold no dead letter (transaction markers, aborted
+// records; p.skipped) or were removed, up to the first kept dead letter:
+// only Remove moved it, so a partition holding only an aborted
+// transaction, or the tail of one aborted after a replay, stayed behind
+// it for ever (lag that no replay cleared). A listing (not claiming)
+// commits nothing. A failed commit is left to the next replay: the
+// skipped records are none of the cursor's dead letters.
+func (c *kafkaDeadLetters) passSkipped(ctx context.Context, p *dlPartition) {
+	if c.m == nil || c.m.gen == nil || !c.m.assigned[p.id] || c.m.lost {
+		return
+	}
+	from := max(p.committed, p.first)
+	committed := from
+	for p.removed[committed] || p.skipped[committed] {
+		committed++
+	}
+	if committed == from {
+		return
+	}
+	removed := cloneRemoved(p.removed)
+	for off := from; off < committed; off++ {
+		delete(removed, off)
+	}
+	if err := c.commit(ctx, p, committed, formatRemoved(removed, committed)); err != nil {
+		c.bd.log.Debug("kafka: dead letters: committing past the transaction markers and aborted records at the end of a partition failed; the next replay or purge commits it", "topic", c.topic, "partition", p.id, "offset", committed, "error", c.bd.logErr(err))
+		return
+	}
+	for off := from; off < committed; off++ {
+		delete(p.skipped, off)
+	}
+	p.committed, p.removed = committed, removed
 }
 
 // partitionOf is d's partition and offset; a claiming cursor's error

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	kafkago "github.com/segmentio/kafka-go"
+	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/streambind/streambind/binder/kafka"
 	"github.com/streambind/streambind/binder/kafka/kafkatest"
@@ -128,4 +129,86 @@ func TestDeadLettersRemovedBehindKeptNotReturnedAgain(t *testing.T) {
 	if !slices.Equal(got, []string{"a", "c"}) {
 		t.Errorf("second run read %q; want a c (b was removed)", got)
 	}
+}
+
+// TestDeadLettersOnlySkippedCommittedToEnd: a replay (a claiming cursor)
+// that reads a partition to its end commits the group's position past
+// the transaction markers and aborted records there when no dead letter
+// is kept before them, though it removed none: a partition holding only
+// an aborted transaction, and the tail an aborted transaction added after
+// a replay, stayed behind the group's committed offset for ever (lag no
+// replay cleared), as only Remove moved it. A listing (not claiming)
+// commits nothing.
+func TestDeadLettersOnlySkippedCommittedToEnd(t *testing.T) {
+	t.Parallel()
+	c := kafkatest.Start(t)
+	b := newBinder(t, c, nil)
+	closeBinder(t, b)
+	dest := uniqueTopic(t)
+	spec := consumerSpec(dest, "g", func(context.Context, stream.Envelope) error { return nil })
+	dlq := stream.ErrorDestinationSource(spec, "").Destination
+	if err := c.Kfake.CreateTopic(dlq, 2, nil); err != nil {
+		t.Fatal(err)
+	}
+	cl, err := kgo.NewClient(kgo.SeedBrokers(c.Addrs()...), kgo.TransactionalID("a-"+dlq),
+		kgo.DefaultProduceTopic(dlq), kgo.RecordPartitioner(kgo.ManualPartitioner()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	txn := func(part int32, v string, how kgo.TransactionEndTry) {
+		t.Helper()
+		if err := cl.BeginTransaction(); err != nil {
+			t.Fatal(err)
+		}
+		if err := cl.ProduceSync(ctx, &kgo.Record{Partition: part, Value: []byte(v)}).FirstErr(); err != nil {
+			t.Fatal(err)
+		}
+		if err := cl.EndTransaction(ctx, how); err != nil {
+			t.Fatal(err)
+		}
+	}
+	committed := func(want map[int]int64) {
+		t.Helper()
+		res, err := pipeClient(c).OffsetFetch(ctx, &kafkago.OffsetFetchRequest{GroupID: kafka.DefaultDeadLetterGroup, Topics: map[string][]int{dlq: {0, 1}}})
+		if err == nil && errors.Is(res.Error, kafkago.GroupIdNotFound) {
+			res.Error = nil // never committed: -1 everywhere
+			res.Topics = map[string][]kafkago.OffsetFetchPartition{dlq: {{Partition: 0, CommittedOffset: -1}, {Partition: 1, CommittedOffset: -1}}}
+		}
+		if err != nil || res.Error != nil {
+			t.Fatalf("offset fetch: %v %v", err, res.Error)
+		}
+		for _, p := range res.Topics[dlq] {
+			if p.Error != nil || p.CommittedOffset != want[p.Partition] || p.Metadata != "" {
+				t.Errorf("partition %d: committed %d %q (%v); want %d", p.Partition, p.CommittedOffset, p.Metadata, p.Error, want[p.Partition])
+			}
+		}
+	}
+	replay := stream.DeadLetterOpen{Claim: true, Lease: 6 * time.Second}
+	all := func(stream.DeadLetter) bool { return true }
+
+	txn(0, "d1", kgo.TryCommit) // p0: d1 C
+	txn(1, "x1", kgo.TryAbort)  // p1: x1 A (no dead letter)
+	txn(0, "d2", kgo.TryCommit) // p0: d2 C
+	if got, _ := readDeadLetters(t, b, spec, stream.DeadLetterOpen{}, nil); !slices.Equal(got, []string{"d1", "d2"}) {
+		t.Fatalf("listed %q; want d1 d2", got)
+	}
+	committed(map[int]int64{0: -1, 1: -1}) // a listing changes nothing
+	// A filtered replay that keeps d2: p0 stays before it.
+	if got, _ := readDeadLetters(t, b, spec, replay, func(d stream.DeadLetter) bool { return string(d.Envelope.Payload) == "d1" }); !slices.Equal(got, []string{"d1", "d2"}) {
+		t.Fatalf("replay read %q; want d1 d2", got)
+	}
+	committed(map[int]int64{0: 2, 1: 2})
+	if got, _ := readDeadLetters(t, b, spec, replay, all); !slices.Equal(got, []string{"d2"}) {
+		t.Fatalf("second replay read %q; want d2", got)
+	}
+	committed(map[int]int64{0: 4, 1: 2})
+
+	txn(0, "x2", kgo.TryAbort) // after the replay: p0 x2 A
+	if got, _ := readDeadLetters(t, b, spec, replay, all); len(got) != 0 {
+		t.Fatalf("third replay read %q; want none", got)
+	}
+	committed(map[int]int64{0: 6, 1: 2})
 }

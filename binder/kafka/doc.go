@@ -616,7 +616,10 @@
 // transaction-id-prefix sends its dead letters in its transactions) lists,
 // counts and replays only its committed dead letters, and removing them
 // moves the group's committed offset over the markers and aborted records
-// between and after them, to the end of the partition.
+// between and after them, to the end of the partition; a claiming cursor
+// (replay, purge) that reads a partition to its end commits past those
+// even when it removed nothing there (only aborted transactions), up to
+// the first dead letter kept.
 //
 // SCSt's own typed Kafka keys that have no setting above are accepted when
 // the binder does what they ask anyway (headers, ack-each-record,
