@@ -134,7 +134,10 @@ func runFixture(t *testing.T, f fixture) {
 	e.loaded = loaded
 	fns := stream.NewCatalog()
 	f.fns(fns, e.results)
-	opts := append([]stream.Option{stream.WithoutSignals(), stream.WithLogger(discard)}, f.opts...)
+	// The app's warnings are kept: a binding the file configures that the
+	// app leaves unused is warned, which SCSt would not (checked below).
+	warned := &warnings{}
+	opts := append([]stream.Option{stream.WithoutSignals(), stream.WithLogger(slog.New(warned))}, f.opts...)
 	for _, typ := range f.types {
 		switch typ {
 		case kafka.Type:
@@ -174,6 +177,43 @@ func runFixture(t *testing.T, f fixture) {
 	}
 	f.check(e)
 	stop()
+	for _, w := range warned.list() {
+		if strings.HasPrefix(w, "configured binding not bound") {
+			t.Errorf("the app warned: %s", w)
+		}
+	}
+}
+
+// warnings is a slog handler keeping the messages of WARN records and
+// above, each with its property attribute.
+type warnings struct {
+	mu   sync.Mutex
+	msgs []string
+}
+
+func (w *warnings) Enabled(_ context.Context, l slog.Level) bool { return l >= slog.LevelWarn }
+
+func (w *warnings) Handle(_ context.Context, r slog.Record) error {
+	m := r.Message
+	r.Attrs(func(a slog.Attr) bool {
+		if a.Key == "property" {
+			m += " (" + a.Value.String() + ")"
+		}
+		return true
+	})
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.msgs = append(w.msgs, m)
+	return nil
+}
+
+func (w *warnings) WithAttrs([]slog.Attr) slog.Handler { return w }
+func (w *warnings) WithGroup(string) slog.Handler      { return w }
+
+func (w *warnings) list() []string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return append([]string(nil), w.msgs...)
 }
 
 // result waits for what a consumer of the fixture received.
