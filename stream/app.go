@@ -640,11 +640,19 @@ func (a *App) warnUnbound(known map[string]string) {
 		return append(args, "bound", strings.Join(bound, ", "))
 	}
 	const unusedMsg = "configured binding not bound: no bound function or output binding has this name; its settings are unused"
+	const unlistedMsg = "configured binding not bound: it is named like an output of a registered function that is not bound (not in stream.function.definition); unless the send bridge sends to this binding, its settings are unused"
 	const bareMsg = "configured binding not bound: no bound function or output binding has this name, and a bound function output of its index has no settings (its destination is its own name); unless the send bridge sends to this binding, its settings are unused: if they are that output's, name it so"
 	for _, name := range names {
 		args := unbound("stream.bindings."+name, name)
 		if !a.bridgeOnly(name) || misspeltOutput(name, bound) {
 			a.log.Warn(unusedMsg, args...)
+			continue
+		}
+		if fn := a.unboundRegistered(name, known); fn != "" {
+			// generate-out-0 of a registered generate that the definition
+			// leaves out (a forgotten supplier): its settings are not the
+			// bridge's.
+			a.log.Warn(unlistedMsg, append(args, "registered_function", fn)...)
 			continue
 		}
 		if bare := a.bareOutputs(name, known); len(bare) > 0 {
@@ -712,6 +720,27 @@ var functionalName = regexp.MustCompile(`(?i)-(in|out)-\d+$`)
 // functionalOutput matches the functional names of output bindings; its
 // group is the index.
 var functionalOutput = regexp.MustCompile(`(?i)-out-(\d+)$`)
+
+// unboundRegistered returns the registered function that a configured
+// binding name <fn>-out-<n> names, when it is not bound; "" otherwise.
+func (a *App) unboundRegistered(name string, known map[string]string) string {
+	suffix := functionalOutput.FindString(name)
+	fn := strings.TrimSuffix(name, suffix)
+	if suffix == "" || fn == "" || a.catalog == nil {
+		return ""
+	}
+	for l := range known {
+		if functionalName.MatchString(l) && strings.EqualFold(functionalName.ReplaceAllString(l, ""), fn) {
+			return "" // bound (a consumer has no output)
+		}
+	}
+	for _, n := range a.catalog.Names() {
+		if e := a.catalog.entries[n]; strings.EqualFold(n, fn) && !e.router {
+			return n
+		}
+	}
+	return ""
+}
 
 // bareOutputs returns, for a configured binding name named like a
 // function's output (<x>-out-<n>) that nothing binds, the bound outputs

@@ -121,3 +121,57 @@ func TestBridgeOutputBesideBareFunctionOutput(t *testing.T) {
 		})
 	}
 }
+
+// TestBridgeOutputOfUnlistedFunction: a configured output binding named
+// after a registered function that the definition leaves out
+// (generate-out-0 of a Supplier generate, definition: enrich) is a WARN
+// naming the function: the supplier was most likely forgotten in the
+// definition, and its settings are not the send bridge's. 1c71402 made it
+// the bridge's INFO, so the forgotten supplier went unreported. A binding
+// named after a bound consumer's output is not said to be of an unbound
+// function.
+func TestBridgeOutputOfUnlistedFunction(t *testing.T) {
+	for _, c := range []struct {
+		name, yaml, want string
+	}{
+		{"unlisted", `spring:
+  cloud:
+    function:
+      definition: enrich
+    stream:
+      bindings:
+        enrich-in-0: {destination: in, group: g}
+        enrich-out-0: {destination: enriched}
+        generate-out-0: {destination: generated}
+`, `level=WARN msg="configured binding not bound: it is named like an output of a registered function that is not bound (not in stream.function.definition); unless the send bridge sends to this binding, its settings are unused" property=stream.bindings.generate-out-0`},
+		{"bound consumer", `spring:
+  cloud:
+    function:
+      definition: enrich;generate;sink
+    stream:
+      bindings:
+        enrich-in-0: {destination: in, group: g}
+        enrich-out-0: {destination: enriched}
+        generate-out-0: {destination: generated}
+        sink-in-0: {destination: generated, group: g}
+        sink-out-0: {destination: other}
+`, ""},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			var logged syncbuf.Buffer
+			fns := stream.NewCatalog()
+			stream.AddFunction(fns, "enrich", func(_ context.Context, s string) (string, error) { return s, nil })
+			stream.AddSupplier(fns, "generate", func(context.Context) (string, error) { return "x", stream.Skip })
+			stream.AddConsumer(fns, "sink", func(context.Context, string) error { return nil })
+			_, err := stream.NewApp(loadYAML(t, c.yaml), fns, stream.WithBinderType("memory", memory.Factory(newBroker(t))),
+				stream.WithoutSignals(), stream.WithLogger(slog.New(slog.NewTextHandler(&logged, nil))))
+			if err != nil {
+				t.Fatal(err)
+			}
+			log := logged.String()
+			if c.want == "" && strings.Contains(log, "registered function that is not bound") || !strings.Contains(log, c.want) {
+				t.Errorf("log:\n%s\nwant %q", log, c.want)
+			}
+		})
+	}
+}
