@@ -489,7 +489,7 @@ func (c *kafkaDeadLetters) Remove(ctx context.Context, d stream.DeadLetter) erro
 		delete(removed, committed)
 		committed++
 	}
-	meta := formatRemoved(removed, committed)
+	meta := formatRemoved(removed, p.skipped, committed)
 	if len(meta) > maxRemovedMetadata {
 		return fmt.Errorf("kafka: %s[%d]: too many dead letters removed behind kept ones to record; replay or purge the ones before offset %d first", c.topic, p.id, committed)
 	}
@@ -529,7 +529,7 @@ func (c *kafkaDeadLetters) passSkipped(ctx context.Context, p *dlPartition) {
 	for off := from; off < committed; off++ {
 		delete(removed, off)
 	}
-	if err := c.commit(ctx, p, committed, formatRemoved(removed, committed)); err != nil {
+	if err := c.commit(ctx, p, committed, formatRemoved(removed, p.skipped, committed)); err != nil {
 		c.bd.log.Debug("kafka: dead letters: committing past the transaction markers and aborted records at the end of a partition failed; the next replay or purge commits it", "topic", c.topic, "partition", p.id, "offset", committed, "error", c.bd.logErr(err))
 		return
 	}
@@ -639,7 +639,7 @@ func (c *kafkaDeadLetters) Hold(ctx context.Context, d stream.DeadLetter) error 
 		return err
 	}
 	committed := max(p.committed, p.first)
-	if err := c.commit(ctx, p, committed, formatRemoved(p.removed, committed)); err != nil {
+	if err := c.commit(ctx, p, committed, formatRemoved(p.removed, p.skipped, committed)); err != nil {
 		return fmt.Errorf("kafka: confirm the claim on dead letter %s: %w", d.ID, err)
 	}
 	return nil
@@ -660,11 +660,15 @@ func (c *kafkaDeadLetters) HeldElsewhere() int {
 			continue
 		}
 		k := int(p.end - p.pos)
-		for _, offs := range []map[int64]bool{p.removed, p.skipped} {
-			for off := range offs {
-				if off >= p.pos && off < p.end {
-					k--
-				}
+		for off := range p.removed {
+			if off >= p.pos && off < p.end {
+				k--
+			}
+		}
+		for off := range p.skipped {
+			// A removed range of the metadata spans skipped offsets.
+			if off >= p.pos && off < p.end && !p.removed[off] {
+				k--
 			}
 		}
 		n += max(k, 0)
@@ -697,8 +701,13 @@ func cloneRemoved(m map[int64]bool) map[int64]bool {
 }
 
 // formatRemoved lists the removed offsets at or after from as ranges:
-// "streambind-dlq-removed:7,9-12".
-func formatRemoved(removed map[int64]bool, from int64) string {
+// "streambind-dlq-removed:7,9-12". A range spans the offsets between two
+// removed ones that hold no dead letter (skipped: transaction markers,
+// aborted records), which a cursor passes over anyway: in a topic written
+// in transactions a marker follows each dead letter, and "2,4,6,…" filled
+// the broker's metadata limit after some 900 removed dead letters where a
+// plain topic's "1-1000" is short.
+func formatRemoved(removed, skipped map[int64]bool, from int64) string {
 	var offs []int64
 	for o := range removed {
 		if o >= from {
@@ -713,7 +722,7 @@ func formatRemoved(removed map[int64]bool, from int64) string {
 	b.WriteString(removedPrefix)
 	for i := 0; i < len(offs); {
 		j := i
-		for j+1 < len(offs) && offs[j+1] == offs[j]+1 {
+		for j+1 < len(offs) && bridged(offs[j], offs[j+1], skipped) {
 			j++
 		}
 		if i > 0 {
@@ -727,6 +736,20 @@ func formatRemoved(removed map[int64]bool, from int64) string {
 		i = j + 1
 	}
 	return b.String()
+}
+
+// bridged reports whether every offset between a and b (a < b) is in
+// skipped.
+func bridged(a, b int64, skipped map[int64]bool) bool {
+	if b-a-1 > int64(len(skipped)) {
+		return false
+	}
+	for o := a + 1; o < b; o++ {
+		if !skipped[o] {
+			return false
+		}
+	}
+	return true
 }
 
 // parseRemoved reads formatRemoved's list; anything else is no list.

@@ -3,6 +3,7 @@ package kafka_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"slices"
 	"testing"
@@ -211,4 +212,65 @@ func TestDeadLettersOnlySkippedCommittedToEnd(t *testing.T) {
 		t.Fatalf("third replay read %q; want none", got)
 	}
 	committed(map[int]int64{0: 6, 1: 2})
+}
+
+// TestDeadLettersTransactionalRemovedBehindKeptFit: a filtered replay of a
+// dead-letter topic written in transactions removes as many dead letters
+// behind a kept one as on a plain topic. Those are listed in the commit's
+// metadata as ranges, and the transaction marker after each dead letter
+// broke every range: "2,4,6,…" reached the broker's 4 KiB after some 900
+// dead letters, where a plain topic's "1-1000" is short, and the replay
+// failed with the copy sent but the dead letter not removed (the next run
+// replays it again). A range now spans the markers and aborted records
+// between removed dead letters.
+func TestDeadLettersTransactionalRemovedBehindKeptFit(t *testing.T) {
+	t.Parallel()
+	c := kafkatest.Start(t)
+	b := newBinder(t, c, nil)
+	closeBinder(t, b)
+	dest := uniqueTopic(t)
+	spec := consumerSpec(dest, "g", func(context.Context, stream.Envelope) error { return nil })
+	dlq := stream.ErrorDestinationSource(spec, "").Destination
+	if err := c.Kfake.CreateTopic(dlq, 1, nil); err != nil {
+		t.Fatal(err)
+	}
+	cl, err := kgo.NewClient(kgo.SeedBrokers(c.Addrs()...), kgo.TransactionalID("a-"+dlq), kgo.DefaultProduceTopic(dlq))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	const n = 1200 // dead letters, each in a transaction of its own: d C d C …
+	for i := range n {
+		if err := cl.BeginTransaction(); err != nil {
+			t.Fatal(err)
+		}
+		if err := cl.ProduceSync(ctx, &kgo.Record{Value: fmt.Appendf(nil, "d%d", i)}).FirstErr(); err != nil {
+			t.Fatal(err)
+		}
+		if err := cl.EndTransaction(ctx, kgo.TryCommit); err != nil {
+			t.Fatal(err)
+		}
+	}
+	replay := stream.DeadLetterOpen{Claim: true, Lease: 6 * time.Second}
+	got, _ := readDeadLetters(t, b, spec, replay, func(d stream.DeadLetter) bool { return string(d.Envelope.Payload) != "d0" })
+	if len(got) != n {
+		t.Fatalf("replay read %d dead letters, want %d", len(got), n)
+	}
+	if got, _ := readDeadLetters(t, b, spec, stream.DeadLetterOpen{}, nil); !slices.Equal(got, []string{"d0"}) {
+		t.Fatalf("after the filtered replay, listed %q; want d0", got)
+	}
+	if got, _ := readDeadLetters(t, b, spec, replay, func(stream.DeadLetter) bool { return true }); !slices.Equal(got, []string{"d0"}) {
+		t.Fatalf("second replay read %q; want d0", got)
+	}
+	res, err := pipeClient(c).OffsetFetch(ctx, &kafkago.OffsetFetchRequest{GroupID: kafka.DefaultDeadLetterGroup, Topics: map[string][]int{dlq: {0}}})
+	if err != nil || res.Error != nil {
+		t.Fatalf("offset fetch: %v %v", err, res.Error)
+	}
+	for _, p := range res.Topics[dlq] {
+		if p.Error != nil || p.CommittedOffset != 2*n || p.Metadata != "" {
+			t.Errorf("committed %d %q (%v); want %d, the end, with nothing listed", p.CommittedOffset, p.Metadata, p.Error, 2*n)
+		}
+	}
 }
