@@ -532,6 +532,11 @@ type run struct {
 	unblocks   sync.WaitGroup // Pause's CLIENT UNBLOCKs (finish waits for them)
 	finishOnce sync.Once
 	wake       chan struct{} // capacity 1: room, pause or resume changed
+	// reclaimWake is wake for the reclaimer (capacity 1: intake takes
+	// wake's signals); startReclaim carries the Start's reclaim's result
+	// from intakeGroup to the reclaimer (capacity 1, sent once).
+	reclaimWake  chan struct{}
+	startReclaim chan bool
 
 	mu        sync.Mutex
 	paused    bool
@@ -544,19 +549,21 @@ type run struct {
 
 func (c *consumer) newRun(ctx context.Context) (*run, error) {
 	r := &run{
-		c:           c,
-		intakeDone:  make(chan struct{}),
-		reclaimDone: make(chan struct{}),
-		keeperStop:  make(chan struct{}),
-		keeperDone:  make(chan struct{}),
-		ackFlush:    make(chan struct{}, 1),
-		ackStop:     make(chan struct{}),
-		ackDone:     make(chan struct{}),
-		done:        make(chan struct{}),
-		wake:        make(chan struct{}, 1),
-		held:        make(map[entryRef]*entry),
-		parts:       make(map[string]int),
-		lastIDs:     make(map[string]string),
+		c:            c,
+		intakeDone:   make(chan struct{}),
+		reclaimDone:  make(chan struct{}),
+		keeperStop:   make(chan struct{}),
+		keeperDone:   make(chan struct{}),
+		ackFlush:     make(chan struct{}, 1),
+		ackStop:      make(chan struct{}),
+		ackDone:      make(chan struct{}),
+		done:         make(chan struct{}),
+		wake:         make(chan struct{}, 1),
+		reclaimWake:  make(chan struct{}, 1),
+		startReclaim: make(chan bool, 1),
+		held:         make(map[entryRef]*entry),
+		parts:        make(map[string]int),
+		lastIDs:      make(map[string]string),
 	}
 	n, err := c.partitionCount(ctx)
 	if err != nil {
@@ -636,6 +643,10 @@ func lastID(ctx context.Context, c *goredis.Client, key string) (string, error) 
 func (r *run) signal() {
 	select {
 	case r.wake <- struct{}{}:
+	default:
+	}
+	select {
+	case r.reclaimWake <- struct{}{}:
 	default:
 	}
 }
@@ -740,9 +751,11 @@ func (r *run) intakeGroup() {
 	// entries a stopped member gave back (a rolling restart) are older
 	// than any new one, and read after them they would be handled
 	// interleaved with or after later entries of their partition or key.
+	more := false
 	if !r.isPaused() {
-		r.reclaim()
+		more = r.reclaim()
 	}
+	r.startReclaim <- more
 	for r.waitRoom() {
 		var err error
 		if time.Since(refreshed) >= partitionRefresh {
@@ -1245,30 +1258,74 @@ func (r *run) reclaimer() {
 	t := time.NewTicker(r.c.cs.claimInterval)
 	defer t.Stop()
 	lastCleanup := time.Now()
-	first := true // intakeGroup made the Start's reclaim
+	var more bool
+	select { // intakeGroup made the Start's reclaim
+	case more = <-r.startReclaim:
+	case <-r.ctx.Done():
+		return
+	}
 	for {
-		if !first && !r.isPaused() {
-			r.reclaim()
-		}
-		first = false
 		if time.Since(lastCleanup) >= cleanupEvery {
 			lastCleanup = time.Now()
 			r.cleanup()
 		}
-		select {
-		case <-t.C:
-		case <-r.ctx.Done():
-			return
+		if more {
+			// More entries wait than there was room for (members that
+			// died together, a crash loop): take the next ones as soon as
+			// half of prefetch is free, not a claim-interval later.
+			if !r.waitReclaimRoom(t.C) {
+				return
+			}
+		} else {
+			select {
+			case <-t.C:
+			case <-r.ctx.Done():
+				return
+			}
+		}
+		more = false
+		if !r.isPaused() {
+			more = r.reclaim()
 		}
 	}
 }
 
-func (r *run) reclaim() {
+// waitReclaimRoom waits, as waitRoom does for intake, until the run is not
+// paused and holds at most half of prefetch, or for the next tick (so a
+// busy member looks at least every claim-interval, as before). False when
+// the run stops.
+func (r *run) waitReclaimRoom(tick <-chan time.Time) bool {
+	for {
+		r.mu.Lock()
+		ok := !r.paused && r.unsettled.Load() <= int64(r.c.cs.prefetch/2)
+		r.mu.Unlock()
+		if ok {
+			return r.ctx.Err() == nil
+		}
+		select {
+		case <-r.reclaimWake:
+		case <-tick:
+			return r.ctx.Err() == nil
+		case <-r.ctx.Done():
+			return false
+		}
+	}
+}
+
+// It reports whether more idle entries may wait: a stream's page was full
+// and something of it was claimed, or there was no room to look. The
+// caller then looks again once room frees rather than a claim-interval
+// later (claimed entries take room, so each look after the first waits
+// for their settling: no busy loop).
+func (r *run) reclaim() (more bool) {
 	c := r.c
 	for _, k := range r.snapshotKeys() {
 		room := r.room()
-		if room <= 0 || r.ctx.Err() != nil {
-			return
+		if r.ctx.Err() != nil {
+			return false
+		}
+		if room <= 0 {
+			return true
 		}
 		ctx, cancel := context.WithTimeout(r.ctx, c.bd.st.commandTimeout)
 		pend, err := c.client.XPendingExt(ctx, &goredis.XPendingExtArgs{
@@ -1308,6 +1365,9 @@ func (r *run) reclaim() {
 			}
 			continue
 		}
+		if len(msgs) > 0 && len(pend) >= room {
+			more = true
+		}
 		if len(msgs) > 0 {
 			c.log.Info("redis: reclaimed entries left pending by other members", "stream", k, "entries", len(msgs), "from", from, "claim-min-idle", c.cs.claimMinIdle)
 		}
@@ -1321,6 +1381,7 @@ func (r *run) reclaim() {
 		r.dispatch(es)
 		r.flushAcks()
 	}
+	return more
 }
 
 // cleanup deletes the group's consumers that have no pending entries and

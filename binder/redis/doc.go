@@ -145,7 +145,9 @@
 // later ones of their partition or key), each member looks for entries of
 // the group idle for at least claim-min-idle (XPENDING IDLE) and claims
 // them (XCLAIM with that minimum idle time, so two members never both
-// get one). An entry Redis has delivered more than max-deliveries times
+// get one), as many as its prefetch has room for; when more wait (members
+// that died together, a crash loop) it claims the next ones as soon as
+// half of prefetch is free again, not a claim-interval later. An entry Redis has delivered more than max-deliveries times
 // (every read and claim counts; taking back its own entries after a lost
 // connection does not) is not handled again: it is
 // dead-lettered with the reason (or dropped without dlq) — a message that
