@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"slices"
 	"sort"
 	"strconv"
@@ -121,7 +122,7 @@ func (bd *Binder) OpenDeadLetters(ctx context.Context, spec stream.ConsumerSpec,
 	}
 	c := &kafkaDeadLetters{bd: bd, topic: topic, group: group}
 	for _, p := range parts {
-		dp := &dlPartition{id: p, committed: -1, removed: map[int64]bool{}, skipped: map[int64]bool{}}
+		dp := &dlPartition{id: p, committed: -1}
 		for _, po := range lo.Topics[topic] {
 			if po.Partition == p && po.Error == nil {
 				dp.first, dp.end = po.FirstOffset, po.LastOffset
@@ -132,9 +133,11 @@ func (bd *Binder) OpenDeadLetters(ctx context.Context, spec stream.ConsumerSpec,
 				continue
 			}
 			dp.committed = f.CommittedOffset
-			for _, off := range parseRemoved(f.Metadata) {
-				dp.removed[off] = true
+			removed, err := parseRemoved(f.Metadata)
+			if err != nil {
+				return nil, fmt.Errorf("kafka: group %s on %s[%d]: %w (refused: ignoring it would return those dead letters again)", group, topic, p, err)
 			}
+			dp.setRemoved(removed)
 		}
 		dp.seek(max(dp.first, dp.committed))
 		c.parts = append(c.parts, dp)
@@ -264,10 +267,12 @@ func (c *kafkaDeadLetters) nextGeneration(ctx context.Context) error {
 			if p.id != f.Partition || f.Error != nil {
 				continue
 			}
-			p.committed, p.removed = f.CommittedOffset, map[int64]bool{}
-			for _, off := range parseRemoved(f.Metadata) {
-				p.removed[off] = true
+			removed, err := parseRemoved(f.Metadata)
+			if err != nil {
+				return fmt.Errorf("kafka: group %s on %s[%d]: %w (refused: ignoring it would return those dead letters again)", c.group, c.topic, p.id, err)
 			}
+			p.committed = f.CommittedOffset
+			p.setRemoved(removed)
 			if prev[p.id] {
 				// Kept: what the cursor passed over stays passed.
 				p.seek(max(p.pos, p.first, p.committed))
@@ -312,14 +317,25 @@ type dlPartition struct {
 	// committed is the group's committed offset (-1: none); pos the next
 	// offset to read.
 	committed, pos int64
-	// removed are the offsets at or beyond committed that were removed.
-	removed map[int64]bool
+	// removed are the offsets at or beyond committed that were removed,
+	// as ranges that span the skipped offsets between two removed ones
+	// (bridge), as the commit's metadata lists them: a filtered replay
+	// that keeps one dead letter and removes those behind it makes one
+	// range, also on a topic written in transactions.
+	removed offsetRanges
 	// skipped are the offsets at or beyond committed that the cursor
 	// read and that hold no dead letter: transaction markers and records
 	// of aborted transactions. Remove moves the committed offset over
 	// them as over removed ones; unlike those they are not listed in the
-	// commit's metadata (every cursor finds them in the log again).
-	skipped map[int64]bool
+	// commit's metadata (every cursor finds them in the log again), but
+	// for those between two removed ones. Those next to a dead letter
+	// kept (Next returned another after it) go (pruneSkipped), so that a
+	// listing of a big topic written in transactions (a marker after each
+	// dead letter) holds no more of them than one fetch brings.
+	skipped offsetRanges
+	// last is the offset of the dead letter Next returned last (-1: none
+	// since the last seek).
+	last int64
 	// buf holds the dead letters fetched from pos on and not returned
 	// yet; fetched is the offset the next fetch starts at.
 	buf     []kafkago.Message
@@ -329,7 +345,86 @@ type dlPartition struct {
 // seek makes off the partition's next offset to read, dropping what was
 // fetched ahead.
 func (p *dlPartition) seek(off int64) {
-	p.pos, p.fetched, p.buf = off, off, nil
+	p.pos, p.fetched, p.buf, p.last = off, off, nil, -1
+}
+
+// setRemoved makes removed (the group's commit metadata, just read) p's
+// removed offsets, joining the ranges that the skipped offsets p read
+// bridge, and drops the skipped offsets before the committed offset.
+func (p *dlPartition) setRemoved(removed offsetRanges) {
+	p.skipped.trimBelow(max(p.committed, p.first))
+	p.removed = removed
+	p.removed.bridge(&p.skipped, 0, math.MaxInt64-1)
+	for _, r := range p.removed.r {
+		p.dropCoveredSkipped(r.lo)
+	}
+}
+
+// addSkipped adds off to the skipped offsets, joining the removed ranges
+// it now bridges.
+func (p *dlPartition) addSkipped(off int64) {
+	if p.removed.contains(off) {
+		return // in a removed range already (the metadata's)
+	}
+	g := p.skipped.r[p.skipped.add(off, off)]
+	p.removed.bridge(&p.skipped, p.removed.search(g.lo-1), g.hi)
+	p.dropCoveredSkipped(g.lo)
+}
+
+// dropCoveredSkipped drops the skipped ranges inside the removed range
+// holding off, which bridged two removed ones: a cursor passes over its
+// offsets as removed ones, and those inside a filtered replay's removed
+// range (a marker after each dead letter) would pile up.
+func (p *dlPartition) dropCoveredSkipped(off int64) {
+	r, ok := p.removed.find(off)
+	if !ok {
+		return
+	}
+	i := p.skipped.search(r.lo)
+	if i < len(p.skipped.r) && p.skipped.r[i].lo < r.lo {
+		i++
+	}
+	j := i
+	for j < len(p.skipped.r) && p.skipped.r[j].hi <= r.hi {
+		j++
+	}
+	p.skipped.r = slices.Delete(p.skipped.r, i, j)
+}
+
+// frontier is where the group's committed offset can move to: over the
+// removed and skipped offsets (removed as given) at its front.
+func (p *dlPartition) frontier(removed *offsetRanges) int64 {
+	c := max(p.committed, p.first)
+	for {
+		if r, ok := removed.find(c); ok {
+			c = r.hi + 1
+		} else if r, ok := p.skipped.find(c); ok {
+			c = r.hi + 1
+		} else {
+			return c
+		}
+	}
+}
+
+// pruneSkipped drops the skipped offsets that matter no more once the
+// dead letter at kept (returned, neither removed nor below the committed
+// offset) was passed over (Next returns the next one; streambind dlq
+// removes or releases each before that): those before it beyond the
+// frontier, and those right after it. A skipped offset matters only on
+// the committed offset's way (frontier) and between two removed dead
+// letters, which are one range already (bridge); those beside a kept one
+// would join a removed range only if it were removed after all, which
+// still removes it, with a longer list and the committed offset before
+// those skipped offsets (a later replay moves it on).
+func (p *dlPartition) pruneSkipped(kept int64) {
+	i := p.skipped.search(p.frontier(&p.removed))
+	j := p.skipped.search(kept + 2)
+	if j < len(p.skipped.r) && p.skipped.r[j].lo == kept+1 {
+		j++
+	}
+	if i < j {
+		p.skipped.r = slices.Delete(p.skipped.r, i, j)
+	}
 }
 
 type kafkaDeadLetters struct {
@@ -384,12 +479,16 @@ func (c *kafkaDeadLetters) Next(ctx context.Context) (stream.DeadLetter, error) 
 		m := p.buf[0]
 		p.buf = p.buf[1:]
 		p.pos = m.Offset + 1
-		if p.removed[m.Offset] || m.Offset < p.committed {
+		if p.removed.contains(m.Offset) || m.Offset < p.committed {
 			// Removed; or removed behind the one returned last, whose
 			// Remove moved the committed offset over it (and so took it
 			// off the removed list).
 			continue
 		}
+		if a := p.last; a >= 0 && a < m.Offset && a >= max(p.committed, p.first) && !p.removed.contains(a) {
+			p.pruneSkipped(a)
+		}
+		p.last = m.Offset
 		return stream.DeadLetter{ID: strconv.Itoa(p.id) + "/" + strconv.FormatInt(m.Offset, 10),
 			Envelope: envelope(&m), Time: m.Time}, nil
 	}
@@ -446,7 +545,7 @@ func (c *kafkaDeadLetters) fetch(ctx context.Context, p *dlPartition) error {
 			return true
 		}, func(off int64) {
 			if off < p.end {
-				p.skipped[off] = true
+				p.addSkipped(off)
 			}
 			next = off + 1
 		})
@@ -482,26 +581,38 @@ func (c *kafkaDeadLetters) Remove(ctx context.Context, d stream.DeadLetter) erro
 	if err != nil {
 		return err
 	}
-	removed := cloneRemoved(p.removed)
-	removed[off] = true
-	committed := max(p.committed, p.first)
-	for removed[committed] || p.skipped[committed] {
-		delete(removed, committed)
-		committed++
-	}
-	meta := formatRemoved(removed, p.skipped, committed)
+	removed, committed, meta := p.removal(off)
 	if len(meta) > maxRemovedMetadata {
 		return fmt.Errorf("kafka: %s[%d]: too many dead letters removed behind kept ones to record; replay or purge the ones before offset %d first", c.topic, p.id, committed)
 	}
 	if err := c.commit(ctx, p, committed, meta); err != nil {
 		return fmt.Errorf("kafka: remove dead letter %s: %w", d.ID, err)
 	}
-	for off := max(p.committed, p.first); off < committed; off++ {
-		delete(p.skipped, off)
-	}
-	p.committed, p.removed = committed, removed
+	p.applyRemoval(off, removed, committed)
 	c.letGo()
 	return nil
+}
+
+// removal is what removing the dead letter at off makes of p: its
+// removed offsets, committed offset and commit metadata, p left as it is
+// (a failed commit changes nothing). O(log r + r) in the ranges r of
+// removed and skipped offsets, which a filtered replay removing the dead
+// letters behind a kept one keeps at one: a copy, the offset added and
+// bridged to its neighbours, the committed offset moved over the front,
+// the list written.
+func (p *dlPartition) removal(off int64) (removed offsetRanges, committed int64, meta string) {
+	removed = p.removed.clone()
+	removed.bridge(&p.skipped, removed.add(off, off)-1, off)
+	committed = p.frontier(&removed)
+	removed.trimBelow(committed)
+	return removed, committed, formatRemoved(&removed, committed)
+}
+
+// applyRemoval makes removal's answer p's, once committed.
+func (p *dlPartition) applyRemoval(off int64, removed offsetRanges, committed int64) {
+	p.skipped.trimBelow(committed)
+	p.committed, p.removed = committed, removed
+	p.dropCoveredSkipped(off)
 }
 
 // passSkipped commits, for a claiming cursor (a replay, a purge) that
@@ -517,25 +628,17 @@ func (c *kafkaDeadLetters) passSkipped(ctx context.Context, p *dlPartition) {
 	if c.m == nil || c.m.gen == nil || !c.m.assigned[p.id] || c.m.lost {
 		return
 	}
-	from := max(p.committed, p.first)
-	committed := from
-	for p.removed[committed] || p.skipped[committed] {
-		committed++
-	}
-	if committed == from {
+	committed := p.frontier(&p.removed)
+	if committed == max(p.committed, p.first) {
 		return
 	}
-	removed := cloneRemoved(p.removed)
-	for off := from; off < committed; off++ {
-		delete(removed, off)
-	}
-	if err := c.commit(ctx, p, committed, formatRemoved(removed, p.skipped, committed)); err != nil {
+	removed := p.removed.clone()
+	removed.trimBelow(committed)
+	if err := c.commit(ctx, p, committed, formatRemoved(&removed, committed)); err != nil {
 		c.bd.log.Debug("kafka: dead letters: committing past the transaction markers and aborted records at the end of a partition failed; the next replay or purge commits it", "topic", c.topic, "partition", p.id, "offset", committed, "error", c.bd.logErr(err))
 		return
 	}
-	for off := from; off < committed; off++ {
-		delete(p.skipped, off)
-	}
+	p.skipped.trimBelow(committed)
 	p.committed, p.removed = committed, removed
 }
 
@@ -545,7 +648,7 @@ func (c *kafkaDeadLetters) partitionOf(d stream.DeadLetter) (*dlPartition, int64
 	ps, offs, ok := strings.Cut(d.ID, "/")
 	pid, err1 := strconv.Atoi(ps)
 	off, err2 := strconv.ParseInt(offs, 10, 64)
-	if !ok || err1 != nil || err2 != nil {
+	if !ok || err1 != nil || err2 != nil || off < 0 || off == math.MaxInt64 {
 		return nil, 0, fmt.Errorf("kafka: dead letter id %q: want partition/offset", d.ID)
 	}
 	var p *dlPartition
@@ -639,7 +742,7 @@ func (c *kafkaDeadLetters) Hold(ctx context.Context, d stream.DeadLetter) error 
 		return err
 	}
 	committed := max(p.committed, p.first)
-	if err := c.commit(ctx, p, committed, formatRemoved(p.removed, p.skipped, committed)); err != nil {
+	if err := c.commit(ctx, p, committed, formatRemoved(&p.removed, committed)); err != nil {
 		return fmt.Errorf("kafka: confirm the claim on dead letter %s: %w", d.ID, err)
 	}
 	return nil
@@ -659,19 +762,10 @@ func (c *kafkaDeadLetters) HeldElsewhere() int {
 		if c.m.assigned[p.id] || p.pos >= p.end {
 			continue
 		}
-		k := int(p.end - p.pos)
-		for off := range p.removed {
-			if off >= p.pos && off < p.end {
-				k--
-			}
-		}
-		for off := range p.skipped {
-			// A removed range of the metadata spans skipped offsets.
-			if off >= p.pos && off < p.end && !p.removed[off] {
-				k--
-			}
-		}
-		n += max(k, 0)
+		// A removed range spans skipped offsets: those count once.
+		k := p.end - p.pos - p.removed.countIn(p.pos, p.end) - p.skipped.countIn(p.pos, p.end) +
+			p.removed.countBoth(&p.skipped, p.pos, p.end)
+		n += int(max(k, 0))
 	}
 	return n
 }
@@ -692,88 +786,14 @@ func (c *kafkaDeadLetters) Close(ctx context.Context) error {
 	}
 }
 
-func cloneRemoved(m map[int64]bool) map[int64]bool {
-	out := make(map[int64]bool, len(m)+1)
-	for k, v := range m {
-		out[k] = v
-	}
-	return out
-}
-
 // formatRemoved lists the removed offsets at or after from as ranges:
 // "streambind-dlq-removed:7,9-12". A range spans the offsets between two
 // removed ones that hold no dead letter (skipped: transaction markers,
-// aborted records), which a cursor passes over anyway: in a topic written
-// in transactions a marker follows each dead letter, and "2,4,6,…" filled
-// the broker's metadata limit after some 900 removed dead letters where a
-// plain topic's "1-1000" is short.
-func formatRemoved(removed, skipped map[int64]bool, from int64) string {
-	var offs []int64
-	for o := range removed {
-		if o >= from {
-			offs = append(offs, o)
-		}
-	}
-	if len(offs) == 0 {
-		return ""
-	}
-	slices.Sort(offs)
-	var b strings.Builder
-	b.WriteString(removedPrefix)
-	for i := 0; i < len(offs); {
-		j := i
-		for j+1 < len(offs) && bridged(offs[j], offs[j+1], skipped) {
-			j++
-		}
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		b.WriteString(strconv.FormatInt(offs[i], 10))
-		if j > i {
-			b.WriteByte('-')
-			b.WriteString(strconv.FormatInt(offs[j], 10))
-		}
-		i = j + 1
-	}
-	return b.String()
-}
-
-// bridged reports whether every offset between a and b (a < b) is in
-// skipped.
-func bridged(a, b int64, skipped map[int64]bool) bool {
-	if b-a-1 > int64(len(skipped)) {
-		return false
-	}
-	for o := a + 1; o < b; o++ {
-		if !skipped[o] {
-			return false
-		}
-	}
-	return true
-}
-
-// parseRemoved reads formatRemoved's list; anything else is no list.
-func parseRemoved(meta string) []int64 {
-	list, ok := strings.CutPrefix(meta, removedPrefix)
-	if !ok {
-		return nil
-	}
-	var out []int64
-	for _, r := range strings.Split(list, ",") {
-		a, b, isRange := strings.Cut(r, "-")
-		lo, err := strconv.ParseInt(a, 10, 64)
-		if err != nil {
-			return nil
-		}
-		hi := lo
-		if isRange {
-			if hi, err = strconv.ParseInt(b, 10, 64); err != nil || hi < lo || hi-lo > 1<<20 {
-				return nil
-			}
-		}
-		for o := lo; o <= hi; o++ {
-			out = append(out, o)
-		}
-	}
-	return out
+// aborted records), which a cursor passes over anyway (p.removed is kept
+// so, see offsetRanges.bridge): in a topic written in transactions a
+// marker follows each dead letter, and "2,4,6,…" filled the broker's
+// metadata limit after some 900 removed dead letters where a plain
+// topic's "1-1000" is short. O(r) in the ranges.
+func formatRemoved(removed *offsetRanges, from int64) string {
+	return removed.format(from)
 }

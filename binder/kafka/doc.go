@@ -619,7 +619,19 @@
 // between and after them, to the end of the partition; a claiming cursor
 // (replay, purge) that reads a partition to its end commits past those
 // even when it removed nothing there (only aborted transactions), up to
-// the first dead letter kept.
+// the first dead letter kept. The dead letters removed behind a kept one
+// (a filtered replay) are listed in the commit's metadata as ranges of
+// offsets ("streambind-dlq-removed:7,9-12"), a range spanning the markers
+// and aborted records between removed ones: those removed one after the
+// other behind a kept one are one range however many (a million as well
+// as ten; a Remove costs the same), and the list is read without being
+// expanded. What fills the list is many kept dead letters between removed
+// ones: a Remove whose list would pass 4000 bytes (the broker keeps
+// offset.metadata.max.bytes, 4096 by default) fails, the dead letter
+// staying (a replay sent its copy; the next replay sends it again), until
+// the kept ones before it are replayed or purged. A list of more than
+// 2^20 ranges (written by no streambind) makes opening the dead letters
+// fail rather than return those listed again.
 //
 // SCSt's own typed Kafka keys that have no setting above are accepted when
 // the binder does what they ask anyway (headers, ack-each-record,
