@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	goredis "github.com/redis/go-redis/v9"
@@ -48,7 +49,7 @@ func (bd *Binder) OpenDeadLetters(ctx context.Context, spec stream.ConsumerSpec,
 	}
 	if len(last) == 0 {
 		n, err := c.Exists(ctx, key).Result()
-		if err == nil && n == 0 {
+		if err == nil && n == 0 && !bd.groupBound(ctx, c, spec) {
 			return nil, fmt.Errorf("redis: stream %s: %w", key, stream.ErrNoDeadLetters)
 		}
 		return &redisDeadLetters{c: c, key: key, done: true}, nil
@@ -58,6 +59,37 @@ func (bd *Binder) OpenDeadLetters(ctx context.Context, spec stream.ConsumerSpec,
 		return dlclaim.New(ctx, cur, redisLeases{c: c, key: key}, o.LeaseOf(), o.Want, bd.log, key), nil
 	}
 	return cur, nil
+}
+
+// groupBound reports whether spec's group is on one of its destinations'
+// streams (the unpartitioned one or partition 0). A dead-letter stream is
+// made by its first entry, unlike Kafka's topics, RabbitMQ's queues and
+// NATS's streams, which the binding provisions: without it, a group that
+// is there means the app runs here and has dead-lettered nothing yet (0
+// dead letters, as on the other binders), and a group that is not means
+// nothing of it is here (a prefix or server other than the app's, which
+// streambind dlq reports).
+func (bd *Binder) groupBound(ctx context.Context, c *goredis.Client, spec stream.ConsumerSpec) bool {
+	if spec.Group == "" {
+		return false
+	}
+	for _, dest := range strings.Split(spec.Destination, ",") {
+		if dest = strings.TrimSpace(dest); dest == "" {
+			continue
+		}
+		for _, p := range []int{-1, 0} {
+			groups, err := c.XInfoGroups(ctx, bd.key(dest, p)).Result()
+			if err != nil {
+				continue // no such stream, or not a stream
+			}
+			for _, g := range groups {
+				if g.Name == spec.Group {
+					return true
+				}
+			}
+		}
+	}
+	return false
 }
 
 // redisLeases are the claims of the entries of dead-letter stream key.

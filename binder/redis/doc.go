@@ -22,7 +22,9 @@
 // name on each stream of the destination; each consumer binding is a
 // member named <client-name>-<host>-<pid>-<random>. Dead letters go to the
 // stream error.<destination>.<group> (dlq-name overrides it; the key
-// prefix applies). Producers record each partitioned destination's
+// prefix applies), which its first dead letter makes: streambind dlq finds
+// no dead letters (rather than no dead-letter stream) while the binding's
+// group is on its destination's stream. Producers record each partitioned destination's
 // partition count in the sorted set <key-prefix>streambind:partitions
 // (ZADD GT: it only grows), from which consumers learn which partition
 // streams to read; no destination may be named streambind:partitions. A
