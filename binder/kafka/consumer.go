@@ -14,8 +14,8 @@ import (
 	"github.com/google/uuid"
 	kafkago "github.com/segmentio/kafka-go"
 
-	"github.com/streambind/streambind/binder/internal/binding"
 	"github.com/streambind/streambind/binder/internal/dispatch"
+	"github.com/streambind/streambind/binder/internal/dlcount"
 	"github.com/streambind/streambind/binder/internal/lifecycle"
 	"github.com/streambind/streambind/stream"
 )
@@ -37,7 +37,7 @@ type consumer struct {
 
 	dlqMu    sync.Mutex
 	dlqW     *kafkago.Writer
-	dlCounts binding.DeadLetterCounts
+	dlCounts dlcount.Counts
 
 	// workers are the partition workers of the running generation, for Lag.
 	workers sync.Map // *partWorker → struct{}

@@ -18,6 +18,7 @@ import (
 
 	"github.com/streambind/streambind/binder/internal/binding"
 	"github.com/streambind/streambind/binder/internal/dispatch"
+	"github.com/streambind/streambind/binder/internal/dlcount"
 	"github.com/streambind/streambind/binder/internal/lifecycle"
 	"github.com/streambind/streambind/stream"
 )
@@ -50,7 +51,7 @@ type consumer struct {
 	// Health (readiness, [stream.BindingHealthChecker]): nil, or why the binding cannot consume (its JetStream
 	// consumer is gone and cannot be made again).
 	binding.State // Health, SetHealth
-	stats         binding.DeadLetterCounts
+	stats         dlcount.Counts
 
 	// timing is the ack-wait and max-deliver of the JetStream consumer as
 	// the server has them, which every timing of the binding follows: a

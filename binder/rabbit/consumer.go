@@ -15,7 +15,7 @@ import (
 
 	amqp "github.com/rabbitmq/amqp091-go"
 
-	"github.com/streambind/streambind/binder/internal/binding"
+	"github.com/streambind/streambind/binder/internal/dlcount"
 	"github.com/streambind/streambind/binder/internal/lifecycle"
 	"github.com/streambind/streambind/binder/internal/logtext"
 	"github.com/streambind/streambind/stream"
@@ -35,7 +35,7 @@ type consumer struct {
 	// came from a channel that is gone (tests read it).
 	staleAcks atomic.Int64
 	// Dead-letter counters (stream.DeadLetterStats).
-	dlCounts binding.DeadLetterCounts
+	dlCounts dlcount.Counts
 	// running is the queue of the current run, for rebindConsumers.
 	running atomic.Pointer[string]
 	// dlDown is why dead letters cannot be sent (the broker refuses DLX or

@@ -19,6 +19,7 @@ import (
 
 	"github.com/streambind/streambind/binder/internal/binding"
 	"github.com/streambind/streambind/binder/internal/dispatch"
+	"github.com/streambind/streambind/binder/internal/dlcount"
 	"github.com/streambind/streambind/binder/internal/lifecycle"
 	"github.com/streambind/streambind/stream"
 )
@@ -71,7 +72,7 @@ type consumer struct {
 	// Health (readiness, [stream.BindingHealthChecker]): nil, or why the binding cannot consume (an ACL refusal, a
 	// key that is not a stream, a group that cannot be made again).
 	binding.State // Health, SetHealth
-	stats         binding.DeadLetterCounts
+	stats         dlcount.Counts
 
 	life *lifecycle.Lifecycle // Start, Stop, Pause, Resume, close
 

@@ -12,9 +12,6 @@
 //     Close), and [CloseAll] closes a binder's consumers at once and then
 //     its producers, in Close.
 //
-// [DeadLetterCounts] keeps a consumer's dead-letter counts on every broker
-// binder.
-//
 // It is internal to the binders of this module.
 package binding
 

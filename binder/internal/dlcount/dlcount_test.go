@@ -1,4 +1,4 @@
-package binding
+package dlcount
 
 import (
 	"testing"
@@ -6,8 +6,8 @@ import (
 	"github.com/streambind/streambind/stream"
 )
 
-func TestDeadLetterCounts(t *testing.T) {
-	var d DeadLetterCounts
+func TestCounts(t *testing.T) {
+	var d Counts
 	d.Fitted(stream.DeadLetterFit{Fits: true})                                              // nothing cut: not counted
 	d.Fitted(stream.DeadLetterFit{Fits: true, Cut: []string{"payload"}, HeadersOnly: true}) // truncated, headers only
 	d.Fitted(stream.DeadLetterFit{Fits: true, Cut: []string{"x-exception-stacktrace"}})     // truncated
