@@ -1314,7 +1314,8 @@ func (r *run) waitReclaimRoom(tick <-chan time.Time) bool {
 }
 
 // It reports whether more idle entries may wait: a stream's page was full
-// and something of it was claimed, or there was no room to look. The
+// and claimed (whatever of it was still there and idle), or there was no
+// room to look. The
 // caller then looks again once room frees rather than a claim-interval
 // later (claimed entries take room, so each look after the first waits
 // for their settling: no busy loop).
@@ -1366,7 +1367,13 @@ func (r *run) reclaim() (more bool) {
 			}
 			continue
 		}
-		if len(msgs) > 0 && len(pend) >= room {
+		// A full page may have more behind it, also when XCLAIM took none
+		// of it: Redis 7 drops entries deleted from the stream (trimmed)
+		// from the pending list without returning them, and another
+		// member may have claimed them first. Either way they are no
+		// longer idle pending entries, so the next look sees others: no
+		// busy loop.
+		if len(pend) >= room {
 			more = true
 		}
 		if len(msgs) > 0 {
