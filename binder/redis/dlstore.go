@@ -49,7 +49,7 @@ func (bd *Binder) OpenDeadLetters(ctx context.Context, spec stream.ConsumerSpec,
 	}
 	if len(last) == 0 {
 		n, err := c.Exists(ctx, key).Result()
-		if err == nil && n == 0 && !bd.groupBound(ctx, c, spec) {
+		if err == nil && n == 0 && !bd.groupBound(ctx, c, spec, cs.partitionCount) {
 			return nil, fmt.Errorf("redis: stream %s: %w", key, stream.ErrNoDeadLetters)
 		}
 		return &redisDeadLetters{c: c, key: key, done: true}, nil
@@ -62,14 +62,17 @@ func (bd *Binder) OpenDeadLetters(ctx context.Context, spec stream.ConsumerSpec,
 }
 
 // groupBound reports whether spec's group is on one of its destinations'
-// streams (the unpartitioned one or partition 0). A dead-letter stream is
-// made by its first entry, unlike Kafka's topics, RabbitMQ's queues and
-// NATS's streams, which the binding provisions: without it, a group that
-// is there means the app runs here and has dead-lettered nothing yet (0
-// dead letters, as on the other binders), and a group that is not means
-// nothing of it is here (a prefix or server other than the app's, which
-// streambind dlq reports).
-func (bd *Binder) groupBound(ctx context.Context, c *goredis.Client, spec stream.ConsumerSpec) bool {
+// streams: the unpartitioned one or any partition (those producers
+// registered, partition-count, or instance-count: instance i of a
+// partitioned binding makes its group on its partitions only, so with
+// instance 0 not running the group is on none of the first two). A
+// dead-letter stream is made by its first entry, unlike Kafka's topics,
+// RabbitMQ's queues and NATS's streams, which the binding provisions:
+// without it, a group that is there means the app runs here and has
+// dead-lettered nothing yet (0 dead letters, as on the other binders),
+// and a group that is not means nothing of it is here (a prefix or server
+// other than the app's, which streambind dlq reports).
+func (bd *Binder) groupBound(ctx context.Context, c *goredis.Client, spec stream.ConsumerSpec, partitionCount int) bool {
 	if spec.Group == "" {
 		return false
 	}
@@ -77,7 +80,12 @@ func (bd *Binder) groupBound(ctx context.Context, c *goredis.Client, spec stream
 		if dest = strings.TrimSpace(dest); dest == "" {
 			continue
 		}
-		for _, p := range []int{-1, 0} {
+		n, err := bd.partitions(ctx, c, dest)
+		if err != nil {
+			n = 0
+		}
+		n = max(n, partitionCount, spec.Consumer.InstanceCount)
+		for p := -1; p < n; p++ {
 			groups, err := c.XInfoGroups(ctx, bd.key(dest, p)).Result()
 			if err != nil {
 				continue // no such stream, or not a stream

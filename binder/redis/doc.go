@@ -24,7 +24,7 @@
 // stream error.<destination>.<group> (dlq-name overrides it; the key
 // prefix applies), which its first dead letter makes: streambind dlq finds
 // no dead letters (rather than no dead-letter stream) while the binding's
-// group is on its destination's stream. Producers record each partitioned destination's
+// group is on one of its destination's streams (its own or a partition's). Producers record each partitioned destination's
 // partition count in the sorted set <key-prefix>streambind:partitions
 // (ZADD GT: it only grows), from which consumers learn which partition
 // streams to read; no destination may be named streambind:partitions. A
