@@ -1313,12 +1313,14 @@ func (r *run) waitReclaimRoom(tick <-chan time.Time) bool {
 	}
 }
 
+// reclaim claims, on each of the run's streams and up to the run's room,
+// the group's pending entries idle for claim-min-idle (members that died
+// or stopped; XPENDING IDLE, then XCLAIM) and hands them to the handler.
 // It reports whether more idle entries may wait: a stream's page was full
 // and claimed (whatever of it was still there and idle), or there was no
-// room to look. The
-// caller then looks again once room frees rather than a claim-interval
-// later (claimed entries take room, so each look after the first waits
-// for their settling: no busy loop).
+// room to look. The caller then looks again once room frees rather than a
+// claim-interval later (claimed entries take room, so each look after the
+// first waits for their settling: no busy loop).
 func (r *run) reclaim() (more bool) {
 	c := r.c
 	for _, k := range r.snapshotKeys() {
