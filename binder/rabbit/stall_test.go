@@ -215,7 +215,11 @@ func TestAppStartStalledConsumeBoundedByStartupTimeout(t *testing.T) {
 
 	px.Unstall()
 	_, ch := rawConn(t)
-	defer func() { _, _ = ch.QueueDelete(dest+".g", false, false, false) }()
+	defer func() {
+		// The queue and its exchange: the test binds in the default vhost.
+		_, _ = ch.QueueDelete(dest+".g", false, false, false)
+		_ = ch.ExchangeDelete(dest, false, false)
+	}()
 	deadline := time.Now().Add(15 * time.Second)
 	for {
 		q, err := ch.QueueDeclarePassive(dest+".g", true, false, false, false, nil)
