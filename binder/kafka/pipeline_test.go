@@ -139,8 +139,11 @@ func (o *outputs) waitLen(t testing.TB, n int64, timeout time.Duration) []string
 // the broker takes them (an observer: the request is handled as usual).
 func countRecords(c *kafkatest.Cluster, topic string) *atomic.Int64 {
 	var n atomic.Int64
-	c.Kfake.ControlKey(int16(kmsg.Produce), func(kr kmsg.Request) (kmsg.Response, error, bool) {
-		c.Kfake.KeepControl()
+	// The cluster as it is now: a Restart replaces c.Kfake while this
+	// runs on the old cluster's goroutine (a data race on c.Kfake).
+	k := c.Kfake
+	k.ControlKey(int16(kmsg.Produce), func(kr kmsg.Request) (kmsg.Response, error, bool) {
+		k.KeepControl()
 		for _, rt := range kr.(*kmsg.ProduceRequest).Topics {
 			if rt.Topic != topic {
 				continue
