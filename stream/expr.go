@@ -329,7 +329,11 @@ func (w *exprRewriter) rewrite(n *ast.Node) error {
 			ast.Patch(n, call("_arith", append([]ast.Node{&ast.StringNode{Value: x.Operator}}, flags()...)...))
 		case "+":
 			ast.Patch(n, call("_add", flags()...))
-		case "==", "!=", "<", ">", "<=", ">=":
+		case "<", ">", "<=", ">=":
+			// Always: a null side orders (exprCmp), which expr's own
+			// operators refuse.
+			ast.Patch(n, call("_cmp", append([]ast.Node{&ast.StringNode{Value: x.Operator}}, flags()...)...))
+		case "==", "!=":
 			if lh || rh {
 				ast.Patch(n, call("_cmp", append([]ast.Node{&ast.StringNode{Value: x.Operator}}, flags()...)...))
 			}
@@ -794,7 +798,29 @@ func exprAdd(p ...any) (any, error) {
 // is the one it would be without the header rule (text with text).
 func exprCmp(p ...any) (any, error) {
 	a, b := headerOperands(p[1], p[2], p[3].(bool), p[4].(bool))
-	switch p[0].(string) {
+	op := p[0].(string)
+	if (a == nil || b == nil) && op != "==" && op != "!=" {
+		// SpEL's StandardTypeComparator: null is less than any value and
+		// equal to null, so headers['missing'] > 5 is false, not an error.
+		c := 0
+		switch {
+		case a == nil && b != nil:
+			c = -1
+		case a != nil && b == nil:
+			c = 1
+		}
+		switch op {
+		case "<":
+			return c < 0, nil
+		case ">":
+			return c > 0, nil
+		case "<=":
+			return c <= 0, nil
+		default:
+			return c >= 0, nil
+		}
+	}
+	switch op {
 	case "==":
 		return runtime.Equal(a, b), nil
 	case "!=":

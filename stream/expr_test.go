@@ -346,3 +346,39 @@ func TestExpressionHeaderBesideNumber(t *testing.T) {
 		}
 	}
 }
+
+// TestExpressionNullOrders: SpEL orders null below every value
+// (StandardTypeComparator), so a comparison with a missing header or field
+// is true or false, as in SCSt, not an error that dead-letters the message.
+func TestExpressionNullOrders(t *testing.T) {
+	h := Headers{"p": "40"}
+	payload := map[string]any{"n": 5}
+	for src, want := range map[string]any{
+		"null > 1":                        false,
+		"null < 1":                        true,
+		"null <= 1":                       true,
+		"null >= 1":                       false,
+		"1 > null":                        true,
+		"1 < null":                        false,
+		"null < null":                     false,
+		"null <= null":                    true,
+		"null >= null":                    true,
+		"'a' > null":                      true,
+		"headers['missing'] > 5":          false,
+		"headers.missing lt 5":            true,
+		"payload.missing >= 0":            false,
+		"payload?.missing?.x < 1":         true,
+		"headers.missing > 5 ? 'a' : 'b'": "b",
+		"headers.p > 5":                   true,
+		"payload.n > 4":                   true,
+		"payload.n < 4":                   false,
+	} {
+		if got, err := evalHeaders(t, src, h, payload); err != nil || got != want {
+			t.Errorf("%s = %#v, %v; want %#v", src, got, err, want)
+		}
+	}
+	// Not null, not comparable: still an error naming the types.
+	if _, err := evalHeaders(t, "payload.n > 'x'", h, payload); err == nil {
+		t.Error("payload.n > 'x': no error")
+	}
+}
