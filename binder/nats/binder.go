@@ -44,6 +44,8 @@ type Binder struct {
 
 	provMu  sync.Mutex // serialises provisioning
 	streams map[string]*streamRef
+	// streamCacheSize bounds streams (maxCachedStreams; tests lower it).
+	streamCacheSize int
 
 	mu       sync.Mutex
 	bindings binding.Registry[*consumer, *producer] // guarded by mu
@@ -157,8 +159,18 @@ func New(_ context.Context, s stream.BinderSettings) (stream.Binder, error) {
 		st:      st,
 		log:     log,
 		streams: make(map[string]*streamRef),
+
+		streamCacheSize: maxCachedStreams,
 	}, nil
 }
+
+// maxCachedStreams bounds the binder's cache of destinations' streams.
+// Each binding keeps the stream it bound to, so the cache only saves a
+// JetStream lookup (and its log lines) at the next bind of a destination;
+// unbounded, an app sending through the send bridge to ever new dynamic
+// destinations (one per tenant, say) grew it by one entry per destination
+// for as long as it ran, its evicted producers long closed.
+const maxCachedStreams = 1024
 
 // minFlusherTimeout is the least time a write to the server may take
 // before the connection is made again (see options).
@@ -539,7 +551,8 @@ func subjectMatches(pattern, subject string) bool {
 // ensureStream returns the stream of dest: StreamName(dest) when it exists
 // (it must capture dest), else a stream of another name that captures dest,
 // else StreamName(dest) created with subjects dest and dest.> and the
-// binder's stream settings. Results are cached; forget drops one.
+// binder's stream settings. Results are cached (at most
+// maxCachedStreams); forget drops one.
 func (bd *Binder) ensureStream(ctx context.Context, c *connection, dest string) (*streamRef, error) {
 	bd.provMu.Lock()
 	defer bd.provMu.Unlock()
@@ -549,6 +562,12 @@ func (bd *Binder) ensureStream(ctx context.Context, c *connection, dest string) 
 	r, err := bd.findOrCreateStream(ctx, c, dest)
 	if err != nil {
 		return nil, err
+	}
+	for k := range bd.streams { // full: drop any entry (see maxCachedStreams)
+		if len(bd.streams) < bd.streamCacheSize {
+			break
+		}
+		delete(bd.streams, k)
 	}
 	bd.streams[dest] = r
 	return r, nil
