@@ -44,11 +44,14 @@ func readPartition(t testing.TB, c *kafkatest.Cluster, topic string, part, n int
 	r := kafkago.NewReader(kafkago.ReaderConfig{Brokers: c.Addrs(), Topic: topic, Partition: part,
 		MinBytes: 1, MaxBytes: 1 << 20, MaxWait: time.Second})
 	defer r.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
 	var out []kafkago.Message
 	for len(out) < n {
+		// 20s for each record, not for all n: under load (avg 16 on 2
+		// cores, -race) TestPipelinedClusterRestart read 11438 of its
+		// 20000 outputs in 20s, well past the restart: slow, not stuck.
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 		m, err := r.ReadMessage(ctx)
+		cancel()
 		if err != nil {
 			t.Fatalf("partition %d: read %d of %d records: %v", part, len(out), n, err)
 		}
