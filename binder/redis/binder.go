@@ -31,9 +31,9 @@ type Binder struct {
 	bindings binding.Registry[*consumer, *producer] // guarded by mu
 	// closedCons are the consumers the first Close stopped: a later Close
 	// waits for their last runs, as a repeated Stop does.
-	closedCons []*consumer     // guarded by mu
-	client     *goredis.Client // made by the first bind
-	streams    map[string]bool // keys the trimmer looks after; true: a dead-letter stream
+	closedCons []*consumer               // guarded by mu
+	client     *goredis.Client           // made by the first bind
+	streams    map[string]*trackedStream // keys the trimmer looks after
 
 	bg       context.Context // the health probe's and the trimmer's
 	bgCancel context.CancelFunc
@@ -75,7 +75,7 @@ func New(_ context.Context, s stream.BinderSettings) (stream.Binder, error) {
 		name:     s.Name,
 		st:       st,
 		log:      log,
-		streams:  make(map[string]bool),
+		streams:  make(map[string]*trackedStream),
 		bg:       bg,
 		bgCancel: cancel,
 		conns:    newConnSet(st.healthTimeout),
@@ -299,15 +299,58 @@ func (bd *Binder) ValidateConsumer(spec stream.ConsumerSpec) error {
 	return err
 }
 
-// track hands stream keys to the trimmer.
+// trackedStream is a stream the trimmer looks after: for the binder's
+// life once a consumer reads it or it holds dead letters, else while a
+// producer writes it. A producer's stream is let go when its last
+// producer closes: the send bridge binds a producer for each dynamic
+// destination and closes it when its cache evicts it, and an app sending
+// to ever new destinations had the trimmer look after every stream it
+// ever wrote, its work every trim-interval growing without end.
+type trackedStream struct {
+	deadLetters bool // trimmed by max-length and max-age only
+	kept        bool // a consumer's or a dead-letter stream
+	producers   int  // open producers writing it
+}
+
+// track hands the stream keys of a consumer to the trimmer.
 func (bd *Binder) track(keys ...string) {
 	bd.mu.Lock()
 	for _, k := range keys {
-		if _, ok := bd.streams[k]; !ok {
-			bd.streams[k] = false
-		}
+		bd.tracked(k).kept = true
 	}
 	bd.mu.Unlock()
+}
+
+// tracked returns key's entry, made when there is none; bd.mu is held.
+func (bd *Binder) tracked(key string) *trackedStream {
+	ts := bd.streams[key]
+	if ts == nil {
+		ts = &trackedStream{}
+		bd.streams[key] = ts
+	}
+	return ts
+}
+
+// trackProducer hands the stream keys of a producer to the trimmer until
+// untrackProducer; bd.mu is held.
+func (bd *Binder) trackProducer(keys []string) {
+	for _, k := range keys {
+		bd.tracked(k).producers++
+	}
+}
+
+// untrackProducer lets go of a closed producer's streams that no other
+// binding of the binder uses; bd.mu is held.
+func (bd *Binder) untrackProducer(keys []string) {
+	for _, k := range keys {
+		ts := bd.streams[k]
+		if ts == nil {
+			continue
+		}
+		if ts.producers--; ts.producers <= 0 && !ts.kept {
+			delete(bd.streams, k)
+		}
+	}
 }
 
 // trackDeadLetters hands a dead-letter stream to the trimmer, which trims
@@ -315,7 +358,8 @@ func (bd *Binder) track(keys ...string) {
 // acknowledged stays for streambind dlq.
 func (bd *Binder) trackDeadLetters(key string) {
 	bd.mu.Lock()
-	bd.streams[key] = true
+	ts := bd.tracked(key)
+	ts.deadLetters, ts.kept = true, true
 	bd.mu.Unlock()
 }
 
@@ -389,14 +433,15 @@ func (bd *Binder) BindProducer(ctx context.Context, spec stream.ProducerSpec) (s
 			}
 		}
 	}
-	bd.track(keys...)
 	p := bd.newProducer(spec, ps, c)
+	p.keys = keys
 	bd.mu.Lock()
 	defer bd.mu.Unlock()
 	if err := bd.bindings.AddProducer(p); err != nil {
 		p.stop()
 		return fail(err)
 	}
+	bd.trackProducer(keys)
 	return p, nil
 }
 
@@ -501,5 +546,6 @@ func (bd *Binder) waitBackground(ctx context.Context) error {
 func (bd *Binder) forgetProducer(p *producer) {
 	bd.mu.Lock()
 	bd.bindings.RemoveProducer(p)
+	bd.untrackProducer(p.keys)
 	bd.mu.Unlock()
 }

@@ -267,7 +267,11 @@
 //   - trim-acked (on by default): every trim-interval (5s) the binder
 //     trims each stream its bindings use up to the oldest entry some group
 //     still needs — for each group its oldest pending entry, or its last
-//     delivered one when nothing is pending (XTRIM MINID ~). A stream
+//     delivered one when nothing is pending (XTRIM MINID ~). A stream a
+//     consumer reads is trimmed for the binder's life, one a producer
+//     writes while the producer is open (a dynamic destination's until
+//     the send bridge evicts its producer: max-length and the trimmers of
+//     the apps reading it bound it after that). A stream
 //     without groups is trimmed only by max-length and max-age; a group
 //     that is never read again holds its stream up to max-length (delete
 //     it with XGROUP DESTROY).

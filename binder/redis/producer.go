@@ -26,7 +26,8 @@ type producer struct {
 	bd          *Binder
 	c           *goredis.Client
 	dest        string
-	base        string // the destination's own stream
+	base        string   // the destination's own stream
+	keys        []string // its streams, partitions included, for the trimmer
 	binding     string
 	contentType string
 	ps          producerSettings

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"maps"
 	"time"
 
 	goredis "github.com/redis/go-redis/v9"
@@ -32,7 +31,10 @@ func (bd *Binder) trimmer(c *goredis.Client) {
 			return
 		}
 		bd.mu.Lock()
-		streams := maps.Clone(bd.streams) // key → a dead-letter stream
+		streams := make(map[string]bool, len(bd.streams)) // key → a dead-letter stream
+		for k, ts := range bd.streams {
+			streams[k] = ts.deadLetters
+		}
 		bd.mu.Unlock()
 		for k, deadLetters := range streams {
 			if bd.bg.Err() != nil {
