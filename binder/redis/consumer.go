@@ -1270,25 +1270,37 @@ func (r *run) reclaimer() {
 			lastCleanup = time.Now()
 			r.cleanup()
 		}
-		if more {
-			// More entries wait than there was room for (members that
-			// died together, a crash loop): take the next ones as soon as
-			// half of prefetch is free, not a claim-interval later.
-			if !r.waitReclaimRoom(t.C) {
-				return
-			}
-		} else {
-			select {
-			case <-t.C:
-			case <-r.ctx.Done():
-				return
-			}
-		}
-		more = false
-		if !r.isPaused() {
-			more = r.reclaim()
+		var ok bool
+		if more, ok = r.reclaimRound(more, t.C); !ok {
+			return
 		}
 	}
+}
+
+// reclaimRound waits for the next reclaim and makes it unless the run is
+// paused. It returns whether more idle entries may wait, and false as ok
+// when the run stops. A paused round keeps more: the entries still wait,
+// and after Resume they are taken as soon as there is room, not a
+// claim-interval later.
+func (r *run) reclaimRound(more bool, tick <-chan time.Time) (next, ok bool) {
+	if more {
+		// More entries wait than there was room for (members that died
+		// together, a crash loop): take the next ones as soon as half of
+		// prefetch is free, not a claim-interval later.
+		if !r.waitReclaimRoom(tick) {
+			return false, false
+		}
+	} else {
+		select {
+		case <-tick:
+		case <-r.ctx.Done():
+			return false, false
+		}
+	}
+	if r.isPaused() {
+		return more, true
+	}
+	return r.reclaim(), true
 }
 
 // waitReclaimRoom waits, as waitRoom does for intake, until the run is not
