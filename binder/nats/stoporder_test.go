@@ -42,11 +42,16 @@ func stopGivesBackInOrder(t *testing.T, conc int) {
 	started := make(chan struct{})
 	unblock := make(chan struct{})
 	var once sync.Once
+	var firstMu sync.Mutex
+	firstGot := map[string]bool{}
 	first := func(ctx context.Context, m stream.Envelope) error {
 		once.Do(func() {
 			close(started)
 			<-unblock // the first message is in flight when Stop begins
 		})
+		firstMu.Lock()
+		firstGot[m.Headers[idHeader]] = true
+		firstMu.Unlock()
 		return nil
 	}
 	ext := map[string]any{"prefetch": 4}
@@ -80,12 +85,35 @@ func stopGivesBackInOrder(t *testing.T, conc int) {
 		tr.receive(1, m.Headers[idHeader])
 		return nil
 	}
+	// The stopping member may still have handled some of what it had
+	// queued before Stop reached its workers (by design: see run.work in
+	// consumer.go; the 300ms above is not a bound under load); the rest it
+	// gives back, all of it, for the member taking over.
+	firstMu.Lock()
+	var rest []string
+	for _, id := range want {
+		if !firstGot[id] {
+			rest = append(rest, id)
+		}
+	}
+	firstMu.Unlock()
+	// It held at most prefetch (4) and a buffered pull (4) besides the
+	// first: the rest, at least 7, must come from the member taking over.
+	if len(rest) < n-9 {
+		t.Fatalf("the stopping member handled %d of %d messages", n-len(rest), n)
+	}
 	startConsumer(t, b, stream.ConsumerSpec{Destination: dest, Group: "g", Handler: second, Extension: ext,
 		Consumer: stream.ConsumerConfig{Concurrency: conc}})
-	tr.wait(t, want[1:], 10*time.Second)
+	// Beyond pullExpiry (10s): under load nats-server 2.9.10 was seen to
+	// drop a partly served pull of the member taking over after the other
+	// member's Naks while the client still counted it outstanding; the
+	// client pulls again when it expires (1-2 runs in 100 under two busy
+	// loops, the last messages delivered after 10.1-10.7s, none held by
+	// the stopped member).
+	tr.wait(t, rest, 20*time.Second)
 	mu.Lock()
 	defer mu.Unlock()
-	if !slices.IsSorted(got) || slices.Contains(got, "m01") {
-		t.Errorf("the member taking over handled %v; want m02..m%02d in order", got, n)
+	if !slices.IsSorted(got) || slices.ContainsFunc(got, func(id string) bool { return firstGot[id] }) {
+		t.Errorf("the member taking over handled %v (the stopped member handled %v); want the rest of m01..m%02d in order", got, firstGot, n)
 	}
 }
