@@ -308,7 +308,7 @@ func (bd *Binder) ValidateConsumer(spec stream.ConsumerSpec) error {
 // ever wrote, its work every trim-interval growing without end.
 type trackedStream struct {
 	deadLetters bool // trimmed by max-length and max-age only
-	kept        bool // a consumer's or a dead-letter stream
+	consumed    bool // a consumer reads it
 	producers   int  // open producers writing it
 }
 
@@ -316,7 +316,7 @@ type trackedStream struct {
 func (bd *Binder) track(keys ...string) {
 	bd.mu.Lock()
 	for _, k := range keys {
-		bd.tracked(k).kept = true
+		bd.tracked(k).consumed = true
 	}
 	bd.mu.Unlock()
 }
@@ -347,7 +347,7 @@ func (bd *Binder) untrackProducer(keys []string) {
 		if ts == nil {
 			continue
 		}
-		if ts.producers--; ts.producers <= 0 && !ts.kept {
+		if ts.producers--; ts.producers <= 0 && !ts.consumed && !ts.deadLetters {
 			delete(bd.streams, k)
 		}
 	}
@@ -359,7 +359,7 @@ func (bd *Binder) untrackProducer(keys []string) {
 func (bd *Binder) trackDeadLetters(key string) {
 	bd.mu.Lock()
 	ts := bd.tracked(key)
-	ts.deadLetters, ts.kept = true, true
+	ts.deadLetters = true
 	bd.mu.Unlock()
 }
 
