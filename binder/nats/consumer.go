@@ -60,6 +60,10 @@ type consumer struct {
 	timing timing
 
 	life *lifecycle.Lifecycle // Start, Stop, Pause, Resume, close
+
+	// beforeDrain, when set (tests only), runs when a pull ends, just
+	// before it is drained.
+	beforeDrain func()
 }
 
 // timing is what a consumer binding times its acknowledgements by (see
@@ -419,6 +423,15 @@ type run struct {
 	// given those back.
 	lateBack   []jetstream.Msg
 	queuedBack bool
+	// The Naks of a stopping group member, sent as requests that
+	// JetStream answers once it has processed them (see nak): backSub
+	// receives the answers, backSent counts the Naks sent, and
+	// backClosed is set once Stop has waited for them (later Naks are
+	// sent without).
+	backMu     sync.Mutex
+	backSub    *natsgo.Subscription
+	backSent   int
+	backClosed bool
 }
 
 // nakedMax bounds run.naked (members of a group that settle each other's
@@ -700,7 +713,28 @@ func (r *run) pump() error {
 	// takes from now on may have waited in the client's buffer meanwhile
 	// (only the callback's goroutine uses it).
 	waited := false
+	// drainCalled is closed once Drain has been called. A callback that
+	// finds the pull ending returns only after that: nats.go pulls again
+	// when a callback returns and too few messages are on their way, and
+	// the server would deliver that pull's messages once the subscription
+	// is gone — into the consumer's redelivery queue at once, ahead of the
+	// older messages the run gives back (Nak) after the drain, so that the
+	// member taking over got them first (m08 m09 m10 before m02..m07).
+	// Drain stops nats.go's pulling; it does not wait for callbacks.
+	drainCalled := make(chan struct{})
+	defer func() {
+		select {
+		case <-drainCalled:
+		default:
+			close(drainCalled) // Consume failed: no callback waits
+		}
+	}()
 	handler := func(msg jetstream.Msg) {
+		defer func() {
+			if nctx.Err() != nil {
+				<-drainCalled
+			}
+		}()
 		if nctx.Err() == nil {
 			c.SetHealth(nil)
 			// Full: wait until half is settled, not for one slot — else
@@ -753,7 +787,11 @@ func (r *run) pump() error {
 	case <-closed:
 		fail(errors.New("the pull subscription closed"))
 	}
+	if c.beforeDrain != nil {
+		c.beforeDrain()
+	}
 	cc.Drain()
+	close(drainCalled)
 	t := time.NewTimer(drainWait)
 	select {
 	case <-closed:
@@ -809,7 +847,68 @@ func (r *run) giveBack(m jetstream.Msg) {
 	if _, seq, _, ok := ackInfo(m.Reply()); ok {
 		r.noteNak(seq)
 	}
-	_ = m.Nak()
+	_ = r.nak(m)
+}
+
+// nak gives m back for redelivery at once (Nak without delay). Once a
+// group member's run stops, the Nak is sent as a request, which JetStream
+// answers when it has processed it, and Stop waits for the answers
+// (confirmBack) before it returns: the server processes a consumer's
+// acknowledgements on a queue of their own, apart from pull requests, so
+// a pull made just after asynchronous Naks (by the member taking over, in
+// a rolling restart) was served newer messages before the older ones
+// given back, against the order per partition and key. An anonymous
+// consumer's run needs no answer (its consumer is deleted).
+func (r *run) nak(m jetstream.Msg) error {
+	if r.c.group == "" || r.intakeCtx.Err() == nil || m.Reply() == "" {
+		return m.Nak()
+	}
+	r.backMu.Lock()
+	defer r.backMu.Unlock()
+	if r.backClosed {
+		return m.Nak()
+	}
+	nc := r.c.conn.nc
+	if r.backSub == nil {
+		sub, err := nc.SubscribeSync(nc.NewInbox())
+		if err != nil {
+			return m.Nak()
+		}
+		// At most what the run held and buffered is given back, but an
+		// answer dropped for a slow subscriber would only make Stop wait.
+		_ = sub.SetPendingLimits(-1, -1)
+		r.backSub = sub
+	}
+	if err := nc.PublishRequest(m.Reply(), r.backSub.Subject, []byte("-NAK")); err != nil {
+		return fmt.Errorf("nak: %w", err)
+	}
+	r.backSent++
+	return nil
+}
+
+// confirmBack waits, bounded by ctx and the API timeout, until JetStream
+// has answered every Nak nak sent as a request, and has later Naks sent
+// without. The consumer processes acknowledgements in the order they
+// came, so once it has, a member pulling next gets the oldest given back
+// first. A Nak not answered (the connection lost) leaves its message for
+// redelivery after ack-wait, as before: logged, not an error of Stop.
+func (r *run) confirmBack(ctx context.Context) {
+	r.backMu.Lock()
+	sub, n := r.backSub, r.backSent
+	r.backClosed = true
+	r.backMu.Unlock()
+	if sub == nil {
+		return
+	}
+	defer func() { _ = sub.Unsubscribe() }()
+	ctx, cancel := context.WithTimeout(ctx, r.c.bd.st.apiTimeout)
+	defer cancel()
+	for i := range n {
+		if _, err := sub.NextMsgWithContext(ctx); err != nil {
+			r.c.log.Debug("nats: JetStream did not confirm every message given back; a member pulling now may get newer ones first", "confirmed", i, "given back", n, "error", r.c.bd.logErr(err))
+			return
+		}
+	}
 }
 
 // drainWait bounds the wait for the client to hand over what it buffered
@@ -1139,7 +1238,7 @@ func (r *run) lowestUnsettled() uint64 {
 // (Nak without delay), so that another member of the group gets it.
 func (r *run) release(h *held) {
 	h.gaveBack = true
-	if err := h.msg.Nak(); err != nil {
+	if err := r.nak(h.msg); err != nil {
 		r.c.log.Debug("nats: nak failed; the message is redelivered after ack-wait", "sequence", h.seq, "error", r.c.bd.logErr(err))
 	}
 	r.untrack(h)
@@ -1471,6 +1570,7 @@ func (r *run) Stop(ctx context.Context) error {
 	// What came after the queued messages goes back after them, so that
 	// JetStream redelivers each partition's (key's) messages in order.
 	r.flushLateBack()
+	r.confirmBack(ctx)
 	if r.c.group == "" {
 		dctx, cancel := context.WithTimeout(context.Background(), r.c.bd.st.apiTimeout)
 		if ctx.Err() != nil {
@@ -1621,7 +1721,7 @@ func (r *run) settle(ctx context.Context, h *held, err error) {
 	case nak:
 		h.gaveBack = true
 		if r.pool.Stopping() {
-			serr = h.msg.Nak() // another member may take it now
+			serr = r.nak(h.msg) // another member may take it now
 		} else {
 			serr = h.msg.NakWithDelay(c.cs.redeliveryDelay)
 		}

@@ -292,7 +292,16 @@
 // Stop stops pulling, gives back (Nak, no delay) what it received and did
 // not start — those of each partition and key in stream order, since
 // JetStream redelivers in the order of the Naks, so that the member taking
-// over (a rolling restart) keeps their order; at concurrency 1 the worker
+// over (a rolling restart) keeps their order. Two things keep that order
+// on the server: a pull that ends asks for nothing more (nats.go pulls
+// again as its callbacks return; what the server delivers to a
+// subscription already gone goes to the front of its redelivery queue,
+// ahead of the Naks), and the Naks of a stopping group member are sent as
+// requests, which JetStream answers once it has processed them, and Stop
+// returns only after the answers (bounded by its ctx and api-timeout): the
+// server processes acknowledgements apart from pull requests, so a pull
+// made just after plain Naks was seen served newer messages first. At
+// concurrency 1 the worker
 // gives its queue back once its call in flight returned, so a slow handler
 // holds them back that long — and waits (bounded by its
 // ctx, after which the handlers' context is cancelled and their results

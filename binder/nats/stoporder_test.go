@@ -4,10 +4,16 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go/jetstream"
+
+	natsbinder "github.com/streambind/streambind/binder/nats"
+	"github.com/streambind/streambind/binder/nats/natstest"
 	"github.com/streambind/streambind/stream"
 )
 
@@ -115,5 +121,93 @@ func stopGivesBackInOrder(t *testing.T, conc int) {
 	defer mu.Unlock()
 	if !slices.IsSorted(got) || slices.ContainsFunc(got, func(id string) bool { return firstGot[id] }) {
 		t.Errorf("the member taking over handled %v (the stopped member handled %v); want the rest of m01..m%02d in order", got, firstGot, n)
+	}
+}
+
+// TestStopGivesBackBeforeReturning: once Stop has returned, JetStream has
+// processed the Naks of what the stopped member gave back, so that a pull
+// made then (the member taking over) is served the oldest of them first
+// and not newer messages nobody was given yet. nats-server processes a
+// consumer's acknowledgements on a queue of their own, apart from pull
+// requests: Naks published just before a pull were seen overtaken by it
+// (the member taking over handled m08 m09 m10 before m02..m07).
+func TestStopGivesBackBeforeReturning(t *testing.T) {
+	b, _ := shared(t, nil)
+	js := jsAt(t, natstest.URL())
+	for round := range 6 {
+		dest := unique(t, fmt.Sprintf("stopnaked%d", round))
+		p := bindProducer(t, b, stream.ProducerSpec{Destination: dest})
+		const n = 24
+		for i := 1; i <= n; i++ {
+			if err := p.Send(context.Background(), msg(fmt.Sprintf("m%02d", i))); err != nil {
+				t.Fatal(err)
+			}
+		}
+		started, unblock := make(chan struct{}), make(chan struct{})
+		var once sync.Once
+		var mu sync.Mutex
+		handled := map[uint64]bool{}
+		h := func(ctx context.Context, m stream.Envelope) error {
+			once.Do(func() {
+				close(started)
+				<-unblock
+			})
+			mu.Lock()
+			defer mu.Unlock()
+			seq, err := strconv.ParseUint(strings.TrimPrefix(m.Headers[idHeader], "m"), 10, 64)
+			if err != nil {
+				t.Errorf("message %q: %v", m.Headers[idHeader], err)
+			}
+			handled[seq] = true
+			return nil
+		}
+		a := startConsumer(t, b, stream.ConsumerSpec{Destination: dest, Group: "g", Handler: h,
+			Extension: map[string]any{"prefetch": 4}})
+		select {
+		case <-started:
+		case <-time.After(10 * time.Second):
+			t.Fatal("the member received nothing")
+		}
+		cons, err := js.Consumer(bindCtx(t), natsbinder.StreamName(dest), natsbinder.DurableName("g", -1))
+		if err != nil {
+			t.Fatal(err)
+		}
+		stopped := make(chan error, 1)
+		go func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			stopped <- a.Stop(ctx)
+		}()
+		// Stop has begun (intake ends first); the handler then returns.
+		time.Sleep(50 * time.Millisecond)
+		close(unblock)
+		if err := <-stopped; err != nil {
+			t.Fatal(err)
+		}
+		batch, err := cons.Fetch(1, jetstream.FetchMaxWait(5*time.Second))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got uint64
+		for m := range batch.Messages() {
+			md, err := m.Metadata()
+			if err != nil {
+				t.Fatal(err)
+			}
+			got = md.Sequence.Stream
+			_ = m.Nak()
+		}
+		mu.Lock()
+		var want uint64
+		for s := uint64(1); s <= n; s++ {
+			if !handled[s] {
+				want = s
+				break
+			}
+		}
+		mu.Unlock()
+		if got != want {
+			t.Fatalf("round %d: the first message fetched after Stop returned is sequence %d; want %d, the oldest the stopped member gave back (it handled %v)", round, got, want, handled)
+		}
 	}
 }
