@@ -31,7 +31,8 @@ import (
 //
 //  1. In a transaction it locks the oldest batch-size rows that no other
 //     relay has locked (SELECT ... ORDER BY id FOR UPDATE SKIP LOCKED),
-//     leaving out the keys whose send failed in the last poll-interval.
+//     leaving out the keys whose send failed in the last poll-interval
+//     or since the last claim.
 //  2. For each (name, key) of the batch it drops the rows that have an
 //     older row of the same (name, key) that is not in the batch — locked
 //     by another relay, or committed after the scan. So a relay sends a
@@ -120,9 +121,10 @@ type Relay struct {
 	waitCancel context.CancelFunc
 
 	// blocked holds the keys whose send failed, until they may be tried
-	// again (poll-interval later); their rows are not claimed meanwhile,
-	// so that a key that keeps failing does not fill every batch and
-	// starve the others. Only the run goroutine uses it.
+	// again (poll-interval later, and not before a claim has left them
+	// out); their rows are not claimed meanwhile, so that a key that
+	// keeps failing does not fill every batch and starve the others.
+	// Only the run goroutine uses it.
 	blocked map[string]blockedKey
 
 	// rightsOK: the role's rights were checked (rightsSQL) since the
@@ -423,7 +425,8 @@ func (r *Relay) run(quit, hard context.Context) {
 		if err != nil {
 			// Back off: a database that fails is not helped by retrying
 			// at once (notifications are not waited for). A failed send
-			// blocks only its key, for a poll-interval (r.blocked).
+			// blocks only its key, for a poll-interval and the next
+			// claim (r.blocked).
 			select {
 			case <-timer.C:
 			case <-quit.Done():
@@ -614,21 +617,40 @@ type blockedKey struct {
 	name  string
 	key   []byte
 	until time.Time
+	// leftOut: a claim has left the key out since it failed.
+	leftOut bool
 }
 
-// blockedArrays returns the keys still blocked, dropping those whose time
-// has come.
+// blockedArrays returns the keys the next claim leaves out: those blocked
+// whose time has not come, and those no claim has left out yet since they
+// failed (see leftOut). Time alone would not do: the next claim after a
+// failure may come later than poll-interval (the poll timer starts after
+// the batch's commit; the look after LISTEN begins waits for a
+// connection), and when it did the failing key's rows filled that batch
+// again, and every one after it — the other keys starved for good (a 10ms
+// poll-interval: 0 of 20 rows sent in 10s).
 func (r *Relay) blockedArrays() ([]string, [][]byte) {
 	now := time.Now()
 	names, keys := []string{}, [][]byte{}
 	for k, b := range r.blocked {
-		if now.After(b.until) {
+		if b.leftOut && now.After(b.until) {
 			delete(r.blocked, k)
 			continue
 		}
 		names, keys = append(names, b.name), append(keys, b.key)
 	}
 	return names, keys
+}
+
+// leftOut records that a claim has left out every key blocked before it
+// (blockedArrays): each may be claimed again once its time has come.
+func (r *Relay) leftOut() {
+	for k, b := range r.blocked {
+		if !b.leftOut {
+			b.leftOut = true
+			r.blocked[k] = b
+		}
+	}
 }
 
 // rightsSQL tells whether the relay's role may do what a batch's end
@@ -812,6 +834,7 @@ func (r *Relay) batchOnce(ctx context.Context) (result, error) {
 		br.Close()
 		return res, r.dbErr(ctx, "claim", err)
 	}
+	r.leftOut() // the keys this batch fails are blocked after this
 	var xid *string
 	if err := br.QueryRow().Scan(&xid); err != nil {
 		br.Close()
