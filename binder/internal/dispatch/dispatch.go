@@ -100,7 +100,8 @@ type Options[T any] struct {
 	Handle func(ctx context.Context, items []T)
 	// Release is called for every submitted item that is never handed to
 	// Handle because the pool stopped first (the binder gives it back to
-	// the broker). It may be called from Stop or from a worker.
+	// the broker). It is called from Stop, in each route's order: a
+	// worker hands nothing it took back (see next).
 	Release func(T)
 	// Inline makes Submit call Handle in the submitting goroutine, one
 	// call at a time across submitters, instead of handing the item to a
@@ -309,7 +310,14 @@ func (p *Pool[T]) submitInline(ctx context.Context, it T) bool {
 // mode, more of them until the batch is full or nothing is ready: the
 // items of several routes, each in its order (a batch of one route only
 // would hold one item with many keys and concurrency above 1). False when
-// the pool stops first.
+// the pool stops first. The call is counted in flight (see enter) before
+// anything is taken, under qmu, and next waits while the pool is paused
+// with nothing taken: an item a worker took is always handled, never
+// released by the worker. (A worker that took an item and then waited
+// for Resume released it when Stop came, concurrently with Stop's drain
+// of the same route's later items, which were often released first: the
+// NATS binder gave a key's messages back out of order when stopped while
+// paused, TestStopWhilePausedGivesBackInOrder in binder/nats.)
 func (p *Pool[T]) next(items []T, routes []string) ([]T, []string, bool) {
 	for {
 		if p.Stopping() {
@@ -317,6 +325,27 @@ func (p *Pool[T]) next(items []T, routes []string) ([]T, []string, bool) {
 		}
 		p.qmu.Lock()
 		if p.ready.len() > 0 || p.free.len() > 0 {
+			p.mu.Lock()
+			if p.paused {
+				ch := p.resumed
+				p.mu.Unlock()
+				p.qmu.Unlock()
+				select {
+				case <-ch:
+				case <-p.stopC:
+					return items, routes, false
+				}
+				continue
+			}
+			if p.Stopping() {
+				// Stop closes stopC before it drains under qmu: what is
+				// queued now is its to release.
+				p.mu.Unlock()
+				p.qmu.Unlock()
+				return items, routes, false
+			}
+			p.active++
+			p.mu.Unlock()
 			for len(items) < p.batch && (p.ready.len() > 0 || p.free.len() > 0) {
 				fromReady := p.ready.len() > 0 && (p.free.len() == 0 || p.turn)
 				p.turn = !p.turn
@@ -386,14 +415,8 @@ func (p *Pool[T]) worker() {
 	var routes []string
 	for {
 		var ok bool
-		items, routes, ok = p.next(items[:0], routes[:0])
+		items, routes, ok = p.next(items[:0], routes[:0]) // entered: see next
 		if !ok {
-			return
-		}
-		if !p.enter(nil) {
-			for _, it := range items {
-				p.release(it)
-			}
 			return
 		}
 		p.handle(p.ctx, items)
@@ -529,8 +552,8 @@ func (p *Pool[T]) Stop(ctx context.Context) error {
 		close(p.stopC)
 		p.Resume()
 	})
-	// Release what is queued; workers take nothing after stopC closed
-	// except the item each may already hold, which it releases itself.
+	// Release what is queued; workers take nothing after stopC closed,
+	// and what one took before it handles (see next).
 	p.drain()
 	select {
 	case <-p.done:
