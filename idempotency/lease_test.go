@@ -18,7 +18,10 @@ func TestLeaseRenewedWhileHandlerRuns(t *testing.T) {
 		t.Run(store, func(t *testing.T) {
 			br := newBroker(t, "memory")
 			st := newStores(t, store)
-			st.lease = 200 * time.Millisecond
+			// Renewed every lease/3: a lease of 200ms lapsed in CI under
+			// load (a renewal more than 133ms late), which no lease can
+			// survive; 1s tolerates a 666ms stall.
+			st.lease = time.Second
 			entered := make(chan call, 10)
 			release := make(chan struct{})
 			h := func(ctx context.Context, m stream.Message[order]) error {
@@ -37,7 +40,7 @@ func TestLeaseRenewedWhileHandlerRuns(t *testing.T) {
 			select {
 			case c := <-entered:
 				t.Fatalf("the duplicate ran while the first held a renewed lease: %+v", c)
-			case <-time.After(5 * st.lease):
+			case <-time.After(3 * st.lease):
 			}
 			close(release)
 			waitFor(t, 30*time.Second, "the duplicate skipped", func() bool {
