@@ -78,8 +78,8 @@ type Harness struct {
 	// PublishSubscribe, HeadersRoundTrip, ConsumerGroupsCompete,
 	// GroupsEachGetAll, AnonymousBroadcast, OrderPerKey, NakRedelivers,
 	// FailureDeadLetters, ConcurrentProducers, CloseUnderLoad,
-	// RestartResumes, PauseResume, Lifecycle, Pipelined, EdgeMessages,
-	// EdgeNames.
+	// RestartResumes, StopHandsOverInOrder, PauseResume, Lifecycle,
+	// Pipelined, EdgeMessages, EdgeNames.
 	Skip map[string]string
 }
 
@@ -104,6 +104,7 @@ var subtests = []subtest{
 	{"ConcurrentProducers", false, testConcurrentProducers},
 	{"CloseUnderLoad", true, testCloseUnderLoad},
 	{"RestartResumes", true, testRestartResumes},
+	{"StopHandsOverInOrder", true, testStopHandsOverInOrder},
 	{"PauseResume", false, testPauseResume},
 	{"Lifecycle", false, testLifecycle},
 	{"Pipelined", false, testPipelined},

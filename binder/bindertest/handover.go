@@ -1,0 +1,117 @@
+package bindertest
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/streambind/streambind/stream"
+)
+
+// testStopHandsOverInOrder: a member of a group stopped gracefully while
+// it holds messages of one key (one in its handler, more received and
+// queued) leaves the rest to the member that takes over (a rolling
+// restart) in their order: the new member handles every message the
+// stopped one did not, each key's in the order sent. With concurrency 1
+// and 4 (one key: one route).
+func testStopHandsOverInOrder(s *suite) {
+	for _, conc := range []int{1, 4} {
+		s.t.Run(fmt.Sprintf("concurrency-%d", conc), func(t *testing.T) {
+			sub := *s
+			sub.t = t
+			stopHandsOverInOrder(&sub, conc)
+		})
+	}
+}
+
+func stopHandsOverInOrder(s *suite, conc int) {
+	const n = 40
+	dest := s.dest("handover" + strconv.Itoa(conc))
+	// The group exists (and the consumer is subscribed) before the sends.
+	started, unblock := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	var mu sync.Mutex
+	firstGot := map[int]bool{}
+	first := s.started(s.b, stream.ConsumerSpec{Destination: dest, Group: "g",
+		Consumer: stream.ConsumerConfig{Concurrency: conc},
+		Handler: func(_ context.Context, m stream.Envelope) error {
+			once.Do(func() {
+				close(started)
+				<-unblock
+			})
+			seq, _ := strconv.Atoi(m.Headers["x-bindertest-seq"])
+			mu.Lock()
+			firstGot[seq] = true
+			mu.Unlock()
+			return nil
+		}})
+	p := s.producer(s.b, stream.ProducerSpec{Destination: dest})
+	for i := range n {
+		s.sendEnv(p, stream.Envelope{
+			Payload: []byte(strconv.Itoa(i)),
+			Key:     []byte("k"),
+			Headers: stream.Headers{IDHeader: "h-" + strconv.Itoa(i), "x-bindertest-seq": strconv.Itoa(i), stream.HeaderKey: "k"},
+		})
+	}
+	select {
+	case <-started:
+	case <-time.After(s.h.Timeout):
+		s.t.Fatal("the first member received nothing")
+	}
+	stopped := make(chan error, 1)
+	go func() {
+		ctx, cancel := s.ctx()
+		defer cancel()
+		stopped <- first.Stop(ctx)
+	}()
+	// Stop begins while the first message is in the handler (whether it
+	// has by now or not, what follows holds).
+	time.Sleep(100 * time.Millisecond)
+	close(unblock)
+	if err := <-stopped; err != nil {
+		s.t.Fatalf("Stop: %v", err)
+	}
+
+	var got []int
+	col := newCollector()
+	second := s.consumer(s.newBinder(), stream.ConsumerSpec{Destination: dest, Group: "g",
+		Consumer: stream.ConsumerConfig{Concurrency: conc},
+		Handler: func(_ context.Context, m stream.Envelope) error {
+			seq, _ := strconv.Atoi(m.Headers["x-bindertest-seq"])
+			col.snapshot(func() { got = append(got, seq) })
+			col.record(1, m)
+			return nil
+		}})
+	s.do("Start (the member taking over)", second.Start)
+	mu.Lock()
+	var rest []string
+	for i := range n {
+		if !firstGot[i] {
+			rest = append(rest, "h-"+strconv.Itoa(i))
+		}
+	}
+	handledFirst := len(firstGot)
+	mu.Unlock()
+	if len(rest) == 0 {
+		s.t.Fatalf("the stopping member handled all %d messages", n)
+	}
+	s.waitIDs(col, "the messages the stopped member did not handle", rest)
+	var order []int
+	col.snapshot(func() { order = slices.Clone(got) })
+	if !slices.IsSorted(order) {
+		s.t.Errorf("the member taking over handled %v (the stopped member handled %d); want the rest in the order sent", order, handledFirst)
+	}
+	if !s.h.Duplicates {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, seq := range order {
+			if firstGot[seq] {
+				s.t.Errorf("the member taking over handled %d again, which the stopped member had handled", seq)
+			}
+		}
+	}
+}
