@@ -36,7 +36,13 @@ func TestReadCommittedBlackHoleWarns(t *testing.T) {
 		t.Fatal(err)
 	}
 	spec := consumerSpec(dest, "g-"+dest, func(context.Context, stream.Envelope) error { return nil })
-	spec.Extension = map[string]any{"configuration": map[string]any{"request.timeout.ms": 1000, "isolation.level": "read_committed"}}
+	// Heartbeats far apart: a heartbeat through the black hole fails
+	// after the request timeout (1s), sooner than a fetch (max-wait plus
+	// it), and ends the generation, whose fetchers then stop without
+	// having timed out (CI: 0 to 6 of 8 partitions never warned). The
+	// first heartbeat comes 10s after the join, after the hole's WARNs.
+	spec.Extension = map[string]any{"configuration": map[string]any{"request.timeout.ms": 1000, "isolation.level": "read_committed",
+		"heartbeat.interval.ms": 10000, "session.timeout.ms": 45000}}
 	cons := startConsumer(t, b, spec)
 	// Every partition fetching: its lag is known from a fetch answer.
 	for deadline := time.Now().Add(20 * time.Second); ; {

@@ -905,7 +905,7 @@ func (r *run) confirmBack(ctx context.Context) {
 	defer cancel()
 	for i := range n {
 		if _, err := sub.NextMsgWithContext(ctx); err != nil {
-			r.c.log.Debug("nats: JetStream did not confirm every message given back; a member pulling now may get newer ones first", "confirmed", i, "given back", n, "error", r.c.bd.logErr(err))
+			r.c.log.Debug("nats: JetStream did not confirm every message given back; a member pulling now may get newer ones first", "confirmed", i, "given_back", n, "error", r.c.bd.logErr(err))
 			return
 		}
 	}
