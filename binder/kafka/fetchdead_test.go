@@ -33,7 +33,12 @@ func TestFetchFromBlackHoleReconnects(t *testing.T) {
 		got <- string(m.Payload)
 		return nil
 	})
-	spec.Extension = map[string]any{"configuration": map[string]any{"request.timeout.ms": 1000}}
+	// Heartbeats far apart, as in TestReadCommittedBlackHoleWarns: a
+	// heartbeat through the black hole fails after the 1s request timeout,
+	// before the fetch, and ends the generation, whose fetcher then stops
+	// without having timed out (CI: no WARN within 5.5s).
+	spec.Extension = map[string]any{"configuration": map[string]any{"request.timeout.ms": 1000,
+		"heartbeat.interval.ms": 10000, "session.timeout.ms": 45000}}
 	startConsumer(t, b, spec)
 	send := func(id string) {
 		t.Helper()
