@@ -47,7 +47,13 @@ func TestStopPullsNoMore(t *testing.T) {
 		t.Fatal(err)
 	}
 	c := sc.(*consumer)
-	c.beforeDrain = func() { time.Sleep(300 * time.Millisecond) }
+	// The pull has ended (Stop cancelled intake: nothing else ends it
+	// here); the sleep widens the window before Drain.
+	pullEnded := make(chan struct{})
+	c.beforeDrain = func() {
+		close(pullEnded)
+		time.Sleep(300 * time.Millisecond)
+	}
 	if err := sc.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -58,7 +64,13 @@ func TestStopPullsNoMore(t *testing.T) {
 	}
 	stopped := make(chan error, 1)
 	go func() { stopped <- sc.Stop(ctx) }()
-	time.Sleep(50 * time.Millisecond) // Stop has begun: intake ends first
+	// The handler returns once the pull has ended, so that nothing it
+	// settles lets the running member pull legitimately.
+	select {
+	case <-pullEnded:
+	case <-time.After(10 * time.Second):
+		t.Fatal("Stop did not end the pull")
+	}
 	close(unblock)
 	if err := <-stopped; err != nil {
 		t.Fatal(err)
