@@ -32,6 +32,7 @@ type options struct {
 	converters    *Converters
 	extractors    map[string]KeyExtractor
 	errorHandlers map[string]ErrorHandler
+	routing       RoutingCallback             // WithRoutingCallback (routing.go)
 	namedErrors   map[string]func(error) bool // WithNamedError (bindingprops.go)
 	errorNames    map[string]string           // the names of namedErrors as registered
 	signals       bool

@@ -215,10 +215,10 @@ func (c *Config) bindingKey(name string) (string, bool) {
 // RoutingConfig is stream.function.routing.
 type RoutingConfig struct {
 	// Enabled binds functionRouter (SCSt
-	// spring.cloud.stream.function.routing.enabled); messages then name
-	// their function in the spring.cloud.function.definition header (or
-	// carry a spring.cloud.function.routing-expression header). Default
-	// false.
+	// spring.cloud.stream.function.routing.enabled); the routing callback
+	// (WithRoutingCallback) then names each message's function, or the
+	// message does in the spring.cloud.function.definition header (or a
+	// spring.cloud.function.routing-expression header). Default false.
 	Enabled bool `mapstructure:"enabled"`
 }
 

@@ -24,6 +24,28 @@ const (
 	HeaderRoutingExpression  = "spring.cloud.function.routing-expression"
 )
 
+// RoutingCallback picks the function or consumer that functionRouter-in-0
+// hands message m to, by name: SCF's MessageRoutingCallback. It runs
+// before the other routing instructions (the headers, then the
+// routing-expression property); returning "" leaves the message to them.
+// An error fails the message as a handler's error does: retried by the
+// router binding's retry policy unless it is [Permanent] (dead-lettered at
+// once); a panic is a [*PanicError]. m's payload is the message as it
+// arrived (before conversion) and, with its headers, read-only; m is valid
+// only during the call. The callback runs on the router binding's
+// goroutines, concurrently with itself when its concurrency is above 1.
+type RoutingCallback func(ctx context.Context, m Message[[]byte]) (string, error)
+
+// WithRoutingCallback sets the routing callback of functionRouter (see
+// [RoutingCallback]). The router must be bound
+// (stream.function.routing.enabled, a routing-expression, or
+// functionRouter in stream.function.definition): a callback that would
+// never run is a configuration error. SCSt's equivalent is a
+// MessageRoutingCallback bean.
+func WithRoutingCallback(cb RoutingCallback) Option {
+	return func(o *options) { o.routing = cb }
+}
+
 // maxRoutingHeaderExpression bounds a routing expression carried by a
 // message: it is compiled per message.
 const maxRoutingHeaderExpression = 1024
@@ -57,6 +79,13 @@ func (a *App) resolveDefinition(v *validator, fns *Catalog, explicit []explicitI
 			router = true
 		}
 		def = strings.Join(rest, ";")
+	}
+	if a.opts.routing != nil && !router {
+		why := "stream.function.routing.enabled is false, no stream.function.routing-expression is set and stream.function.definition does not name " + RouterFunctionName
+		if _, registered := fns.entries[RouterFunctionName]; registered {
+			why = "a function of the application is registered as " + RouterFunctionName
+		}
+		v.add("stream.function.routing.enabled", "a routing callback is set (WithRoutingCallback) but %s is not bound: %s", RouterFunctionName, why)
 	}
 	var bound []*boundFunc
 	if def != "" || !router {
@@ -149,7 +178,7 @@ func (a *App) newRouter(fns *Catalog) (*boundFunc, error) {
 		e.out = erase(codecFor[[]byte]())
 	}
 	e.newHandler = func(rt *runtimeBinding) messageHandler {
-		h := &routerHandler{rt: rt, expr: expr, targets: map[string]messageHandler{}}
+		h := &routerHandler{rt: rt, expr: expr, callback: a.opts.routing, targets: map[string]messageHandler{}}
 		for name, t := range targets {
 			sub := *rt // the router's bindings, conversion and retry policy
 			sub.fn = &boundFunc{name: name, parts: []*entry{t}, kind: t.kind}
@@ -165,26 +194,50 @@ func (a *App) newRouter(fns *Catalog) (*boundFunc, error) {
 
 // routerHandler is the handler of functionRouter-in-0.
 type routerHandler struct {
-	rt      *runtimeBinding
-	expr    *Expression // stream.function.routing-expression; nil: none
-	targets map[string]messageHandler
-	names   []string
+	rt       *runtimeBinding
+	expr     *Expression     // stream.function.routing-expression; nil: none
+	callback RoutingCallback // WithRoutingCallback; nil: none
+	targets  map[string]messageHandler
+	names    []string
 }
 
-// handle routes one message. The instruction is looked for as SCSt's
-// RoutingFunction does: the spring.cloud.function.definition header, then
-// the spring.cloud.function.routing-expression header, then the
+// handle routes one message. The instruction is looked for as SCF's
+// RoutingFunction does: the routing callback, then the
+// spring.cloud.function.definition header, then the
+// spring.cloud.function.routing-expression header, then the
 // routing-expression property. A message that names nothing registered, or
 // carries no instruction, fails permanently: it is dead-lettered (or
-// dropped) with the reason, never retried.
+// dropped) with the reason, never retried. The callback's own errors are
+// the handler's (see RoutingCallback).
 func (h *routerHandler) handle(ctx context.Context, env Envelope) error {
+	if h.callback != nil {
+		name, err := h.callback(ctx, Message[[]byte]{Payload: env.Payload, Headers: env.Headers})
+		if err != nil {
+			return fmt.Errorf("%s: routing callback: %w", RouterFunctionName, err)
+		}
+		if name = strings.TrimSpace(name); name != "" {
+			if _, err := checkRouteName(name, "routing callback"); err != nil {
+				return Permanent(fmt.Errorf("%s: %w", RouterFunctionName, err))
+			}
+			return h.to(ctx, name, "routing callback", env)
+		}
+	}
 	name, err := h.route(env)
 	if err != nil {
 		return Permanent(fmt.Errorf("%s: %w", RouterFunctionName, err))
 	}
+	return h.to(ctx, name, "", env)
+}
+
+// to hands env to the target name; from says which instruction named it
+// when that is not evident from the message ("" otherwise).
+func (h *routerHandler) to(ctx context.Context, name, from string, env Envelope) error {
 	t, ok := h.targets[name]
 	if !ok {
-		return Permanent(fmt.Errorf("%s: no function or consumer %q is registered (routable: %s)", RouterFunctionName, name, strings.Join(h.names, ", ")))
+		if from != "" {
+			from += ": "
+		}
+		return Permanent(fmt.Errorf("%s: %sno function or consumer %q is registered (routable: %s)", RouterFunctionName, from, name, strings.Join(h.names, ", ")))
 	}
 	return t.handle(ctx, env)
 }

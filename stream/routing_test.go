@@ -32,7 +32,7 @@ type Shipment struct {
 // routingApp binds functionRouter on "events" (group router, dlq) with two
 // typed consumers and a typed function among the routing targets, the
 // function's results read from "labels", and a reader of the DLQ.
-func routingApp(t *testing.T, fc stream.FunctionConfig) (r *running, created chan OrderCreated, paid chan OrderPaid, labels chan Shipment, dead chan stream.Message[[]byte]) {
+func routingApp(t *testing.T, fc stream.FunctionConfig, opts ...stream.Option) (r *running, created chan OrderCreated, paid chan OrderPaid, labels chan Shipment, dead chan stream.Message[[]byte]) {
 	t.Helper()
 	created, paid = make(chan OrderCreated, 10), make(chan OrderPaid, 10)
 	labels, dead = make(chan Shipment, 10), make(chan stream.Message[[]byte], 10)
@@ -58,7 +58,7 @@ func routingApp(t *testing.T, fc stream.FunctionConfig) (r *running, created cha
 			"dlq-in-0":             {Destination: stream.DLQName("events", "router"), Group: "reader"},
 		},
 	}
-	return start(t, cfg, fns), created, paid, labels, dead
+	return start(t, cfg, fns, opts...), created, paid, labels, dead
 }
 
 // Three event types on one destination reach three typed functions, as

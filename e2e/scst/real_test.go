@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	amqp "github.com/rabbitmq/amqp091-go"
 
@@ -23,9 +24,9 @@ import (
 // environment (SPRING_KAFKA_BOOTSTRAP_SERVERS, SPRING_RABBITMQ_*).
 // s05 needed the ZooKeeper keys accepted (a81398d), s03 numeric headers in
 // expressions (0e16817), s07 bridge outputs named like a function's
-// (1c71402). Not run here: s10 (function.routing.enabled with
-// a Java MessageRoutingCallback bean: routing is by expression or header
-// here) and s13 (an SCSt 2.x @EnableBinding file: binding "input" needs
+// (1c71402), s10 a routing callback (stream.WithRoutingCallback, SCF's
+// MessageRoutingCallback bean). Not run here: s13 (an SCSt 2.x
+// @EnableBinding file: binding "input" needs
 // stream.input-bindings: input, as in SCSt 4, which dropped annotations);
 // s07's transactional profile and s11's Kafka Streams binder are refused
 // (TestRealSCStConfigsRefused).
@@ -147,6 +148,7 @@ func realFixtures() []fixture {
 					e.t.Errorf("got %v", got)
 				}
 			}},
+		s10RoutingCallback(kafkaEnv),
 		{dir: "real/s12-rogervinas-kafka-step-by-step", kafka: 1, types: kafkaOnly,
 			env:  []string{"SPRING_CLOUD_STREAM_KAFKA_BINDER_BROKERS={KAFKA_BROKERS}"},
 			opts: []stream.Option{stream.WithNamedError("com.rogervinas.stream.domain.MyRetryableException", errRetryable)},
@@ -243,6 +245,68 @@ func s07Batch(vars []string) fixture {
 			}
 			if g := e.groups(0); !contains(g, "batch-in") {
 				e.t.Errorf("groups %v", g)
+			}
+		}}
+}
+
+// s10RoutingCallback is the message-routing-callback sample: with
+// routing enabled and no definition, functionRouter-in-0 (its topic by
+// that name) is bound alone, and the sample's MessageRoutingCallback
+// routes each message by its event_type header to the consumer its enum
+// names; an unknown event_type fails (IllegalStateException there).
+func s10RoutingCallback(vars []string) fixture {
+	type order struct {
+		ID    string  `json:"id"`
+		Price float64 `json:"price"`
+	}
+	type menu struct {
+		ID   string `json:"id"`
+		Name string `json:"name"`
+	}
+	bindings := map[string]string{"ORDER_EVENT": "orderConsumer", "MENU_EVENT": "menuConsumer"}
+	return fixture{dir: "real/s10-routing-callback", kafka: 1, types: kafkaOnly, env: vars,
+		opts: []stream.Option{stream.WithRoutingCallback(func(_ context.Context, m stream.Message[[]byte]) (string, error) {
+			if b, ok := bindings[m.Headers["event_type"]]; ok {
+				return b, nil
+			}
+			return "", fmt.Errorf("event_type %q was not recognized; supported values are ORDER_EVENT, MENU_EVENT", m.Headers["event_type"])
+		})},
+		fns: func(c *stream.Catalog, out chan<- msg) {
+			stream.AddConsumer(c, "orderConsumer", func(_ context.Context, o order) error {
+				out <- msg{ID: "order", Text: fmt.Sprintf("%s %.2f", o.ID, o.Price)}
+				return nil
+			})
+			stream.AddConsumer(c, "menuConsumer", func(_ context.Context, m menu) error {
+				out <- msg{ID: "menu", Text: m.ID + " " + m.Name}
+				return nil
+			})
+			stream.AddSupplier(c, "supply", func(context.Context) (stream.Message[menu], error) {
+				return stream.NewMessage(menu{ID: "polled"}, "event_type", "MENU_EVENT"), nil
+			})
+		},
+		check: func(e *env) {
+			if e.app.Binding("supply-out-0") != nil || e.app.Binding("functionRouter-in-0") == nil {
+				e.t.Fatalf("bindings %v, want functionRouter-in-0 alone", e.app.Bindings())
+			}
+			// The consumer is anonymous (latest): what is sent before its
+			// partitions are assigned is not read, so the pair goes again
+			// until both arrived.
+			got := map[string]string{}
+			deadline := time.After(wait)
+			for len(got) < 2 {
+				e.produce(0, "functionRouter-in-0", `{"id":"o1","price":9.5}`, "event_type", "ORDER_EVENT")
+				e.produce(0, "functionRouter-in-0", `{"id":"m1","name":"lunch"}`, "event_type", "MENU_EVENT")
+				e.produce(0, "functionRouter-in-0", `{"id":"x"}`, "event_type", "DRINK_EVENT")
+				select {
+				case m := <-e.results:
+					got[m.ID] = m.Text
+				case <-time.After(500 * time.Millisecond):
+				case <-deadline:
+					e.t.Fatalf("got %v", got)
+				}
+			}
+			if got["order"] != "o1 9.50" || got["menu"] != "m1 lunch" {
+				e.t.Errorf("got %v", got)
 			}
 		}}
 }
