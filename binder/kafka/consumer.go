@@ -93,13 +93,19 @@ func (c *consumer) errorf(op string, err error) error {
 // Stop ran out of time first waits (bounded by ctx) for that run to end.
 func (c *consumer) Start(ctx context.Context) error { return c.life.Start(ctx, c.startRun) }
 
-func (c *consumer) startRun(context.Context) (lifecycle.Run, error) {
+func (c *consumer) startRun(ctx context.Context) (lifecycle.Run, error) {
 	if err := c.bd.checkOpen(); err != nil {
 		return nil, err
 	}
 	r, err := c.newRun()
 	if err != nil {
 		return nil, err
+	}
+	if r.startOffset() == kafkago.LastOffset {
+		// Where "latest" is now, before the group's first assignment
+		// (which a broker delays by group.initial.rebalance.delay.ms):
+		// what is sent after Start returns is delivered (see startOffsets).
+		r.startEnds = c.bd.endOffsets(ctx, c.topics, c.log)
 	}
 	go r.loop()
 	return r, nil
@@ -129,6 +135,9 @@ type run struct {
 	// firstCounts are the partition counts of the run's first assignment
 	// (see startOffsets); only the loop goroutine uses it.
 	firstCounts map[string]int
+	// startEnds are the partitions' end offsets when the run started, for
+	// start-offset latest (see startOffsets); nil when not read.
+	startEnds map[topicPart]int64
 	// warnedIdle: the idle-concurrency warning was logged (keyorder.go).
 	warnedIdle atomic.Bool
 	// carried is what the previous generation settled and could not

@@ -62,7 +62,12 @@
 //
 // A named group starts at the earliest offset when it has no committed
 // offset; an anonymous consumer joins a fresh group anonymous.<uuid> at
-// each Start and starts at the latest offset. start-offset overrides both;
+// each Start and starts at the latest offset: each partition's end as
+// Start read it, not at the group's first assignment, which a broker
+// delays (group.initial.rebalance.delay.ms, 3s by default) — so that, as
+// on the other binders, a record sent after Start returned is delivered
+// (a partition Start could not read starts at its end at the assignment,
+// as before). start-offset overrides both;
 // reset-offsets ignores committed offsets on the binding's first partition
 // assignment. The latest offset applies to a brand-new group only (see New
 // partitions): a partition of a topic the group is already consuming, or

@@ -180,7 +180,10 @@ type topicPart struct {
 // a partition created after this run's first assignment (counts is what
 // that assignment was made from), or one of a topic the group has
 // committed offsets for, starts at the earliest offset, since each of its
-// records was written after the group began consuming the topic. A
+// records was written after the group began consuming the topic. Latest
+// is the partition's end when the run started (startEnds), so that a
+// record sent after Start returned is delivered however late the group's
+// first assignment comes; the end now for a partition not read then. A
 // partition that starts at the latest offset gets that offset resolved
 // and listed in commit, so that it is committed at once: the group is no
 // longer new there, and a later generation resumes from it even when
@@ -226,9 +229,19 @@ func (r *run) startOffsets(ctx context.Context, assignments map[string][]kafkago
 		return offs, commit
 	}
 	req := map[string][]kafkago.OffsetRequest{}
+	unread := latest[:0]
 	for _, k := range latest {
+		if end, ok := r.startEnds[k]; ok {
+			offs[k] = end
+			commit[k] = true
+			continue
+		}
 		offs[k] = kafkago.LastOffset // unless resolved below
 		req[k.topic] = append(req[k.topic], kafkago.LastOffsetOf(k.part))
+		unread = append(unread, k)
+	}
+	if latest = unread; len(latest) == 0 {
+		return offs, commit
 	}
 	bd := r.c.bd
 	lctx, cancel := context.WithTimeout(ctx, bd.st.healthTimeout)
@@ -247,6 +260,42 @@ func (r *run) startOffsets(ctx context.Context, assignments map[string][]kafkago
 		}
 	}
 	return offs, commit
+}
+
+// endOffsets returns the end offset of every partition of topics, or what
+// of them it could read (a topic that does not exist yet has none): the
+// callers fall back to reading it later.
+func (bd *Binder) endOffsets(ctx context.Context, topics []string, log *slog.Logger) map[topicPart]int64 {
+	counts, err := bd.partitionCounts(ctx, topics)
+	if err != nil {
+		log.Debug("kafka: reading the partitions' end offsets at start failed; latest is read at the assignment", "error", bd.logErr(err))
+		return nil
+	}
+	req := map[string][]kafkago.OffsetRequest{}
+	for t, n := range counts {
+		for p := range n {
+			req[t] = append(req[t], kafkago.LastOffsetOf(p))
+		}
+	}
+	if len(req) == 0 {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, bd.st.healthTimeout)
+	defer cancel()
+	res, err := bd.admin.ListOffsets(ctx, &kafkago.ListOffsetsRequest{Topics: req})
+	if err != nil {
+		log.Debug("kafka: reading the partitions' end offsets at start failed; latest is read at the assignment", "error", bd.logErr(err))
+		return nil
+	}
+	ends := map[topicPart]int64{}
+	for t, pos := range res.Topics {
+		for _, po := range pos {
+			if po.Error == nil && po.LastOffset >= 0 {
+				ends[topicPart{t, po.Partition}] = po.LastOffset
+			}
+		}
+	}
+	return ends
 }
 
 // committedTopics returns the topics of the run for which the group has a
