@@ -264,8 +264,11 @@ func (r *run) startOffsets(ctx context.Context, assignments map[string][]kafkago
 
 // endOffsets returns the end offset of every partition of topics, or what
 // of them it could read (a topic that does not exist yet has none): the
-// callers fall back to reading it later.
+// callers fall back to reading it later. It takes at most health-timeout
+// (and ctx): a Start with the cluster unreachable is delayed by that much.
 func (bd *Binder) endOffsets(ctx context.Context, topics []string, log *slog.Logger) map[topicPart]int64 {
+	ctx, cancel := context.WithTimeout(ctx, bd.st.healthTimeout)
+	defer cancel()
 	counts, err := bd.partitionCounts(ctx, topics)
 	if err != nil {
 		log.Debug("kafka: reading the partitions' end offsets at start failed; latest is read at the assignment", "error", bd.logErr(err))
@@ -280,8 +283,6 @@ func (bd *Binder) endOffsets(ctx context.Context, topics []string, log *slog.Log
 	if len(req) == 0 {
 		return nil
 	}
-	ctx, cancel := context.WithTimeout(ctx, bd.st.healthTimeout)
-	defer cancel()
 	res, err := bd.admin.ListOffsets(ctx, &kafkago.ListOffsetsRequest{Topics: req})
 	if err != nil {
 		log.Debug("kafka: reading the partitions' end offsets at start failed; latest is read at the assignment", "error", bd.logErr(err))
