@@ -31,6 +31,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"reflect"
 	"sort"
 	"strings"
 	"sync"
@@ -196,8 +197,11 @@ func onMemory(cfg *stream.Config) *stream.Config {
 
 // Send encodes v (JSON, or as is for []byte and string) and sends it to the
 // destination of an input binding, with optional header pairs ("k", "v").
+// A [stream.Message] is sent as the app's bridge sends one: its payload
+// encoded, its headers as headers (the pairs set over them).
 func (e *Env) Send(t testing.TB, inputBinding string, v any, headers ...string) {
 	t.Helper()
+	v, msgHeaders := splitMessage(v)
 	var data []byte
 	switch p := v.(type) {
 	case []byte:
@@ -210,11 +214,34 @@ func (e *Env) Send(t testing.TB, inputBinding string, v any, headers ...string) 
 			t.Fatalf("streamtest: encode %T: %v", v, err)
 		}
 	}
-	m := stream.NewMessage(data, headers...)
+	m := stream.Message[[]byte]{Payload: data, Headers: msgHeaders.Clone()}
+	for i := 0; i+1 < len(headers); i += 2 {
+		m.Headers = m.Headers.With(headers[i], headers[i+1])
+	}
 	if err := e.SendEnvelope(inputBinding, stream.Envelope{Payload: m.Payload, Headers: m.Headers}); err != nil {
 		t.Fatalf("%v", err) // the error says streamtest: already
 	}
 }
+
+// splitMessage returns the payload and headers of v when it is a
+// stream.Message of any payload type, else v and no headers. (Message's
+// accessors for this are the stream package's own: a type of another
+// package is known here by its name.)
+func splitMessage(v any) (any, stream.Headers) {
+	rv := reflect.ValueOf(v)
+	if !rv.IsValid() || rv.Kind() != reflect.Struct {
+		return v, nil
+	}
+	rt := rv.Type()
+	if rt.PkgPath() != messagePkg || !strings.HasPrefix(rt.Name(), "Message[") {
+		return v, nil
+	}
+	h, _ := rv.FieldByName("Headers").Interface().(stream.Headers)
+	return rv.FieldByName("Payload").Interface(), h
+}
+
+// messagePkg is the import path of stream.Message.
+var messagePkg = reflect.TypeFor[stream.Message[int]]().PkgPath()
 
 // SendEnvelope sends an encoded message to the destination of an input
 // binding (its first, when it lists several).

@@ -58,6 +58,23 @@ func TestSendReceiveAndDeadLetter(t *testing.T) {
 	env.ExpectNone(t, "chargePayment-out-0", 20*time.Millisecond)
 }
 
+// A stream.Message is sent as the bridge sends one: its payload encoded,
+// its headers as headers, the pairs given set over them. Before, the whole
+// struct was encoded as the payload and its headers were not sent.
+func TestSendMessage(t *testing.T) {
+	cfg, fns := shop()
+	env := streamtest.Start(t, cfg, fns)
+	env.Send(t, "chargePayment-in-0", stream.NewMessage(Order{OrderID: "o-3"}, "trace", "t-3", "k", "from-message"), "k", "from-pairs")
+	d := streamtest.ReceiveDeadLetter[Order](t, env, "chargePayment-in-0")
+	if d.Payload.OrderID != "o-3" || d.Headers["trace"] != "t-3" || d.Headers["k"] != "from-pairs" {
+		t.Fatalf("dead letter %+v", d)
+	}
+	env.Send(t, "chargePayment-in-0", stream.Message[[]byte]{Payload: []byte(`{"orderId":"o-4","quantity":1}`), Headers: stream.Headers{"trace": "t-4"}})
+	if p := streamtest.Receive[Payment](t, env, "chargePayment-out-0"); p.Payload.OrderID != "o-4" {
+		t.Fatalf("got %+v", p)
+	}
+}
+
 func TestTimeoutAndUnknownBindings(t *testing.T) {
 	cfg, fns := shop()
 	env := streamtest.Start(t, cfg, fns)
