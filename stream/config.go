@@ -125,7 +125,7 @@ func (c *Config) namePlaceholders(e *ConfigError) {
 type FunctionConfig struct {
 	// Definition lists the functions to bind, "a;b;c"; "a|b" composes.
 	// The name functionRouter binds the routing function (see
-	// RoutingExpression).
+	// RoutingExpression and WithRoutingCallback).
 	Definition string `mapstructure:"definition"`
 	// RoutingExpression (SCSt spring.cloud.function.routing-expression)
 	// is evaluated for each message of functionRouter-in-0 and names the

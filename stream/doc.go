@@ -20,6 +20,19 @@
 // name. Each binding maps to a destination on a binder (see
 // docs/conventions.md for the keys and defaults).
 //
+// # Event routing
+//
+// Many event types on one destination: stream.function.routing.enabled
+// (or a routing-expression, or functionRouter in the definition) binds
+// SCSt's routing function [RouterFunctionName], whose input
+// functionRouter-in-0 hands each message to the registered function or
+// consumer its routing instruction names, decoded into that function's
+// type: the [RoutingCallback] set with [WithRoutingCallback] (SCF's
+// MessageRoutingCallback), then the headers [HeaderFunctionDefinition]
+// and [HeaderRoutingExpression], then the routing-expression property. A
+// message no instruction routes fails permanently (docs/conventions.md,
+// "Event routing").
+//
 // # Binder SPI
 //
 // A [Binder] connects bindings to one messaging system. It is created by a

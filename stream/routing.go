@@ -2,6 +2,7 @@ package stream
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 	"strconv"
@@ -13,7 +14,8 @@ import (
 // setting stream.function.routing-expression or
 // stream.function.routing.enabled binds functionRouter-in-0, whose
 // messages are each handed to the registered function or consumer their
-// routing instruction names, and, when the catalog holds a function,
+// routing instruction (the [RoutingCallback], a header, the expression)
+// names, and, when the catalog holds a function,
 // functionRouter-out-0, where the results of routed-to functions go.
 const RouterFunctionName = "functionRouter"
 
@@ -136,6 +138,7 @@ func (a *App) newRouter(fns *Catalog) (*boundFunc, error) {
 		}
 	}
 	targets := map[string]*entry{}
+	suppliers := map[string]bool{}
 	kind := KindConsumer
 	for name, e := range fns.entries {
 		switch e.kind {
@@ -143,7 +146,8 @@ func (a *App) newRouter(fns *Catalog) (*boundFunc, error) {
 			kind = KindFunction
 		case KindConsumer:
 		default:
-			continue // suppliers take no input
+			suppliers[name] = true // suppliers take no input
+			continue
 		}
 		targets[name] = e
 	}
@@ -178,7 +182,7 @@ func (a *App) newRouter(fns *Catalog) (*boundFunc, error) {
 		e.out = erase(codecFor[[]byte]())
 	}
 	e.newHandler = func(rt *runtimeBinding) messageHandler {
-		h := &routerHandler{rt: rt, expr: expr, callback: a.opts.routing, targets: map[string]messageHandler{}}
+		h := &routerHandler{rt: rt, expr: expr, callback: a.opts.routing, targets: map[string]messageHandler{}, suppliers: suppliers}
 		for name, t := range targets {
 			sub := *rt // the router's bindings, conversion and retry policy
 			sub.fn = &boundFunc{name: name, parts: []*entry{t}, kind: t.kind}
@@ -194,11 +198,12 @@ func (a *App) newRouter(fns *Catalog) (*boundFunc, error) {
 
 // routerHandler is the handler of functionRouter-in-0.
 type routerHandler struct {
-	rt       *runtimeBinding
-	expr     *Expression     // stream.function.routing-expression; nil: none
-	callback RoutingCallback // WithRoutingCallback; nil: none
-	targets  map[string]messageHandler
-	names    []string
+	rt        *runtimeBinding
+	expr      *Expression     // stream.function.routing-expression; nil: none
+	callback  RoutingCallback // WithRoutingCallback; nil: none
+	targets   map[string]messageHandler
+	names     []string
+	suppliers map[string]bool // registered, not routable
 }
 
 // handle routes one message. The instruction is looked for as SCF's
@@ -211,8 +216,18 @@ type routerHandler struct {
 // the handler's (see RoutingCallback).
 func (h *routerHandler) handle(ctx context.Context, env Envelope) error {
 	if h.callback != nil {
-		name, err := h.callback(ctx, Message[[]byte]{Payload: env.Payload, Headers: env.Headers})
+		var name string
+		err := safeCall(func() (err error) {
+			name, err = h.callback(ctx, Message[[]byte]{Payload: env.Payload, Headers: env.Headers})
+			return err
+		})
 		if err != nil {
+			// Permanent outside the context, so that the reason reads
+			// "functionRouter: routing callback: <the callback's error>".
+			var pe *PermanentError
+			if errors.As(err, &pe) && pe == err {
+				return Permanent(fmt.Errorf("%s: routing callback: %w", RouterFunctionName, pe.Err))
+			}
 			return fmt.Errorf("%s: routing callback: %w", RouterFunctionName, err)
 		}
 		if name = strings.TrimSpace(name); name != "" {
@@ -224,6 +239,9 @@ func (h *routerHandler) handle(ctx context.Context, env Envelope) error {
 	}
 	name, err := h.route(env)
 	if err != nil {
+		if h.callback != nil {
+			err = fmt.Errorf("the routing callback returned \"\", and %w", err)
+		}
 		return Permanent(fmt.Errorf("%s: %w", RouterFunctionName, err))
 	}
 	return h.to(ctx, name, "", env)
@@ -237,7 +255,11 @@ func (h *routerHandler) to(ctx context.Context, name, from string, env Envelope)
 		if from != "" {
 			from += ": "
 		}
-		return Permanent(fmt.Errorf("%s: %sno function or consumer %q is registered (routable: %s)", RouterFunctionName, from, name, strings.Join(h.names, ", ")))
+		what := "no function or consumer %q is registered"
+		if h.suppliers[name] {
+			what = "%q is a supplier, which takes no input"
+		}
+		return Permanent(fmt.Errorf("%s: %s"+what+" (routable: %s)", RouterFunctionName, from, name, strings.Join(h.names, ", ")))
 	}
 	return t.handle(ctx, env)
 }

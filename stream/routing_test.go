@@ -44,6 +44,8 @@ func routingApp(t *testing.T, fc stream.FunctionConfig, opts ...stream.Option) (
 	})
 	stream.AddConsumer(fns, "labels", func(_ context.Context, s Shipment) error { labels <- s; return nil })
 	stream.AddConsumer(fns, "dlq", func(_ context.Context, m stream.Message[[]byte]) error { dead <- m; return nil })
+	// Registered, not bound, not routable.
+	stream.AddSupplier(fns, "tick", func(context.Context) (string, error) { return "", stream.Skip })
 	cc := fastRetry(3)
 	cc.DLQ = true
 	fc.Definition = "labels;dlq;" + fc.Definition

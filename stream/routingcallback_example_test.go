@@ -30,7 +30,9 @@ func ExampleWithRoutingCallback() {
 		if name, ok := byType[m.Headers.Get("eventType")]; ok {
 			return name, nil
 		}
-		// An event type nobody handles: dead-lettered at once.
+		// An event type nobody handles fails at once, not retried:
+		// dead-lettered where the binding has a DLQ (consumer.dlq),
+		// dropped (and logged) here.
 		return "", stream.Permanent(fmt.Errorf("unknown eventType %q", m.Headers.Get("eventType")))
 	}
 	cfg := &stream.Config{

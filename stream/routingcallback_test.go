@@ -17,7 +17,7 @@ import (
 // header, through a table; "" for a message without one, leaving it to
 // the other instructions. It counts its calls.
 func eventTypeCallback(calls *atomic.Int64) stream.RoutingCallback {
-	table := map[string]string{"ORDER_CREATED": "orderCreated", "ORDER_PAID": "orderPaid", "ORDER_SHIPPED": "orderShipped", "GONE": "orderCancelled", "BOTH": "orderCreated|orderPaid"}
+	table := map[string]string{"ORDER_CREATED": "orderCreated", "ORDER_PAID": "orderPaid", "ORDER_SHIPPED": "orderShipped", "GONE": "orderCancelled", "TICK": "tick", "BOTH": "orderCreated|orderPaid"}
 	return func(_ context.Context, m stream.Message[[]byte]) (string, error) {
 		calls.Add(1)
 		switch typ := m.Headers["event_type"]; typ {
@@ -95,16 +95,22 @@ func TestRoutingCallbackFailures(t *testing.T) {
 		typ, reason string
 		attempts    int64
 	}{
-		{"BAD", `routing callback: permanent: event_type "BAD" is not recognized`, 1},
+		{"BAD", `functionRouter: routing callback: event_type "BAD" is not recognized`, 1},
 		{"GONE", `routing callback: no function or consumer "orderCancelled" is registered (routable: dlq, labels, orderCreated, orderPaid, orderShipped)`, 1},
+		{"TICK", `routing callback: "tick" is a supplier, which takes no input (routable: dlq, labels, orderCreated, orderPaid, orderShipped)`, 1},
 		{"BOTH", `routing callback: "orderCreated|orderPaid": routing to a composition or a list is not supported`, 1},
 		{"TRANSIENT", "routing callback: routing table unavailable", 3},
-		{"PANIC", "callback panic", 3},
+		{"PANIC", "functionRouter: routing callback: handler panic: callback panic", 3},
+		{"", `the routing callback returned "", and no routing instruction: the message has neither`, 1},
 	}
 	for i, c := range cases {
 		before := calls.Load()
 		id := fmt.Sprintf("o-%d", i)
-		if err := r.app.Bridge().Send(ctx, "events", stream.NewMessage(OrderCreated{OrderID: id}, "event_type", c.typ)); err != nil {
+		out := stream.NewMessage(OrderCreated{OrderID: id})
+		if c.typ != "" {
+			out.Headers = out.Headers.With("event_type", c.typ)
+		}
+		if err := r.app.Bridge().Send(ctx, "events", out); err != nil {
 			t.Fatal(err)
 		}
 		m := recv(t, dead)

@@ -66,8 +66,8 @@
 // Start read it, not at the group's first assignment, which a broker
 // delays (group.initial.rebalance.delay.ms, 3s by default) — so that, as
 // on the other binders, a record sent after Start returned is delivered
-// (a partition Start could not read starts at its end at the assignment,
-// as before). start-offset overrides both;
+// (a partition Start could not read, within health-timeout, starts at its
+// end at the assignment). start-offset overrides both;
 // reset-offsets ignores committed offsets on the binding's first partition
 // assignment. The latest offset applies to a brand-new group only (see New
 // partitions): a partition of a topic the group is already consuming, or
