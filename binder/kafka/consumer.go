@@ -105,7 +105,7 @@ func (c *consumer) startRun(ctx context.Context) (lifecycle.Run, error) {
 		// Where "latest" is now, before the group's first assignment
 		// (which a broker delays by group.initial.rebalance.delay.ms):
 		// what is sent after Start returns is delivered (see startOffsets).
-		r.startEnds = c.bd.endOffsets(ctx, c.topics, c.log)
+		r.startEnds, r.startCounts = c.bd.endOffsets(ctx, c.topics, c.log)
 	}
 	go r.loop()
 	return r, nil
@@ -135,9 +135,11 @@ type run struct {
 	// firstCounts are the partition counts of the run's first assignment
 	// (see startOffsets); only the loop goroutine uses it.
 	firstCounts map[string]int
-	// startEnds are the partitions' end offsets when the run started, for
-	// start-offset latest (see startOffsets); nil when not read.
-	startEnds map[topicPart]int64
+	// startEnds are the partitions' end offsets when the run started, and
+	// startCounts the topics' partition counts then, for start-offset
+	// latest (see startOffsets); nil when not read.
+	startEnds   map[topicPart]int64
+	startCounts map[string]int
 	// warnedIdle: the idle-concurrency warning was logged (keyorder.go).
 	warnedIdle atomic.Bool
 	// carried is what the previous generation settled and could not

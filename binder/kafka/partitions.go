@@ -183,27 +183,45 @@ type topicPart struct {
 // records was written after the group began consuming the topic. Latest
 // is the partition's end when the run started (startEnds), so that a
 // record sent after Start returned is delivered however late the group's
-// first assignment comes; the end now for a partition not read then. A
-// partition that starts at the latest offset gets that offset resolved
-// and listed in commit, so that it is committed at once: the group is no
-// longer new there, and a later generation resumes from it even when
-// nothing was handled.
+// first assignment comes, and a partition created since Start (at or
+// above the count Start read: every record of it was written after Start)
+// starts at the earliest offset; a partition of a topic Start could not
+// read starts at its end now. A reset never goes back behind the group's
+// committed offset: another member may have handled what was sent since
+// this one's Start. A partition that starts at the latest offset gets that
+// offset resolved and listed in commit, so that it is committed at once:
+// the group is no longer new there, and a later generation resumes from it
+// even when nothing was handled.
 func (r *run) startOffsets(ctx context.Context, assignments map[string][]kafkago.PartitionAssignment, reset bool, counts map[string]int, log *slog.Logger) (offs map[topicPart]int64, commit map[topicPart]bool) {
 	offs = map[topicPart]int64{}
 	commit = map[topicPart]bool{}
 	start := r.startOffset()
 	var latest []topicPart
 	var committed map[string]bool // topics the group has commits for; nil until asked
+	var floor map[topicPart]int64 // the committed offsets of partitions reset to latest
 	for topic, parts := range assignments {
 		for _, pa := range parts {
 			k := topicPart{topic, pa.ID}
+			n, known := r.startCounts[topic]
 			switch {
 			case pa.Offset >= 0 && !reset:
 				offs[k] = pa.Offset
 			case start != kafkago.LastOffset:
 				offs[k] = start
+			case known && pa.ID >= n:
+				log.Info("kafka: a partition created since the binding started starts at the earliest offset", "topic", topic, "partition", pa.ID)
+				offs[k] = kafkago.FirstOffset
+				if pa.Offset >= 0 { // reset: not behind the group's commit
+					offs[k] = pa.Offset
+				}
 			case reset:
 				latest = append(latest, k)
+				if pa.Offset >= 0 {
+					if floor == nil {
+						floor = map[topicPart]int64{}
+					}
+					floor[k] = pa.Offset
+				}
 			case r.c.isRetryTopic(topic):
 				// The group's own parked messages (a retry topic, or one
 				// left from delays no longer configured): never skipped by
@@ -232,6 +250,9 @@ func (r *run) startOffsets(ctx context.Context, assignments map[string][]kafkago
 	unread := latest[:0]
 	for _, k := range latest {
 		if end, ok := r.startEnds[k]; ok {
+			if c, ok := floor[k]; ok && c > end {
+				end = c
+			}
 			offs[k] = end
 			commit[k] = true
 			continue
@@ -266,13 +287,13 @@ func (r *run) startOffsets(ctx context.Context, assignments map[string][]kafkago
 // of them it could read (a topic that does not exist yet has none): the
 // callers fall back to reading it later. It takes at most health-timeout
 // (and ctx): a Start with the cluster unreachable is delayed by that much.
-func (bd *Binder) endOffsets(ctx context.Context, topics []string, log *slog.Logger) map[topicPart]int64 {
+func (bd *Binder) endOffsets(ctx context.Context, topics []string, log *slog.Logger) (map[topicPart]int64, map[string]int) {
 	ctx, cancel := context.WithTimeout(ctx, bd.st.healthTimeout)
 	defer cancel()
 	counts, err := bd.partitionCounts(ctx, topics)
 	if err != nil {
 		log.Debug("kafka: reading the partitions' end offsets at start failed; latest is read at the assignment", "error", bd.logErr(err))
-		return nil
+		return nil, nil
 	}
 	req := map[string][]kafkago.OffsetRequest{}
 	for t, n := range counts {
@@ -281,12 +302,12 @@ func (bd *Binder) endOffsets(ctx context.Context, topics []string, log *slog.Log
 		}
 	}
 	if len(req) == 0 {
-		return nil
+		return nil, counts // no partitions yet: each one made later starts at the earliest offset
 	}
 	res, err := bd.admin.ListOffsets(ctx, &kafkago.ListOffsetsRequest{Topics: req})
 	if err != nil {
 		log.Debug("kafka: reading the partitions' end offsets at start failed; latest is read at the assignment", "error", bd.logErr(err))
-		return nil
+		return nil, nil
 	}
 	ends := map[topicPart]int64{}
 	for t, pos := range res.Topics {
@@ -296,7 +317,7 @@ func (bd *Binder) endOffsets(ctx context.Context, topics []string, log *slog.Log
 			}
 		}
 	}
-	return ends
+	return ends, counts
 }
 
 // committedTopics returns the topics of the run for which the group has a
