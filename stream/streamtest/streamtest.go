@@ -197,8 +197,9 @@ func onMemory(cfg *stream.Config) *stream.Config {
 
 // Send encodes v (JSON, or as is for []byte and string) and sends it to the
 // destination of an input binding, with optional header pairs ("k", "v").
-// A [stream.Message] is sent as the app's bridge sends one: its payload
-// encoded, its headers as headers (the pairs set over them).
+// A [stream.Message] (or a pointer to one) is sent as the app's bridge
+// sends one: its payload encoded, its headers as headers (the pairs set
+// over them).
 func (e *Env) Send(t testing.TB, inputBinding string, v any, headers ...string) {
 	t.Helper()
 	v, msgHeaders := splitMessage(v)
@@ -229,6 +230,9 @@ func (e *Env) Send(t testing.TB, inputBinding string, v any, headers ...string) 
 // package is known here by its name.)
 func splitMessage(v any) (any, stream.Headers) {
 	rv := reflect.ValueOf(v)
+	if rv.Kind() == reflect.Pointer && !rv.IsNil() {
+		rv = rv.Elem()
+	}
 	if !rv.IsValid() || rv.Kind() != reflect.Struct {
 		return v, nil
 	}

@@ -69,7 +69,7 @@ func TestSendMessage(t *testing.T) {
 	if d.Payload.OrderID != "o-3" || d.Headers["trace"] != "t-3" || d.Headers["k"] != "from-pairs" {
 		t.Fatalf("dead letter %+v", d)
 	}
-	env.Send(t, "chargePayment-in-0", stream.Message[[]byte]{Payload: []byte(`{"orderId":"o-4","quantity":1}`), Headers: stream.Headers{"trace": "t-4"}})
+	env.Send(t, "chargePayment-in-0", &stream.Message[[]byte]{Payload: []byte(`{"orderId":"o-4","quantity":1}`), Headers: stream.Headers{"trace": "t-4"}})
 	if p := streamtest.Receive[Payment](t, env, "chargePayment-out-0"); p.Payload.OrderID != "o-4" {
 		t.Fatalf("got %+v", p)
 	}
