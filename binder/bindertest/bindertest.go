@@ -98,6 +98,7 @@ var subtests = []subtest{
 	{"ConsumerGroupsCompete", false, testConsumerGroupsCompete},
 	{"GroupsEachGetAll", false, testGroupsEachGetAll},
 	{"AnonymousBroadcast", false, testAnonymousBroadcast},
+	{"AnonymousRestart", false, testAnonymousRestart},
 	{"OrderPerKey", false, testOrderPerKey},
 	{"NakRedelivers", false, testNakRedelivers},
 	{"FailureDeadLetters", false, testFailureDeadLetters},
@@ -629,6 +630,34 @@ func testAnonymousBroadcast(s *suite) {
 		s.checkOnce(col, sent)
 		s.checkNone(col, fmt.Sprintf("anonymous consumer %d got messages sent before it started", i), before)
 	}
+}
+
+// testAnonymousRestart: an anonymous consumer stopped and started again
+// gets what is sent after the new Start, at once, and nothing of what was
+// sent while it was stopped (it has no group to keep it: SCSt's anonymous
+// queue is deleted with its consumer, a Kafka anonymous group is new at
+// each Start).
+func testAnonymousRestart(s *suite) {
+	dest := s.dest("anonrestart")
+	col := newCollector()
+	c := s.started(s.b, stream.ConsumerSpec{Destination: dest, Handler: col.handler(0)})
+	p := s.producer(s.b, stream.ProducerSpec{Destination: dest})
+	first := ids("first", 20)
+	s.send(p, first)
+	s.waitIDs(col, "the messages sent while running", first)
+	s.do("Stop", c.Stop)
+	stopped := ids("stopped", 10)
+	for _, id := range stopped {
+		ctx, cancel := s.ctx()
+		_ = p.Send(ctx, message(id)) // RabbitMQ: unroutable, the queue is gone
+		cancel()
+	}
+	s.do("Start again", c.Start)
+	again := ids("again", 20)
+	s.send(p, again)
+	s.waitIDs(col, "the messages sent after the new Start", again)
+	s.checkOnce(col, append(first, again...))
+	s.checkNone(col, "the anonymous consumer got messages sent while it was stopped", stopped)
 }
 
 // testOrderPerKey: with concurrency 4, messages of one partition (and key)
