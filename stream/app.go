@@ -181,7 +181,7 @@ func NewApp(cfg *Config, fns *Catalog, opts ...Option) (*App, error) {
 	}
 	var want []pending
 	for _, bf := range bound {
-		rt := &runtimeBinding{fn: bf, sendWarn: new(warnGate)}
+		rt := &runtimeBinding{fn: bf, sendWarn: new(warnGate), bridge: a.bridge}
 		// stream.function.bindings: the binding has its configured name
 		// everywhere (logs, management, errors), not its functional one.
 		// A new name a binding cannot have is reported at the rename
@@ -196,7 +196,7 @@ func NewApp(cfg *Config, fns *Catalog, opts ...Option) (*App, error) {
 	}
 	a.checkRenames(&v, bound)
 	for _, in := range explicitIn {
-		rt := &runtimeBinding{fn: in.fn, sendWarn: new(warnGate)}
+		rt := &runtimeBinding{fn: in.fn, sendWarn: new(warnGate), bridge: a.bridge}
 		want = append(want, pending{rt, in.binding, true, "stream.input-bindings", ""})
 		a.funcs = append(a.funcs, rt)
 	}

@@ -146,18 +146,24 @@ func (br *Bridge) sendVia(ctx context.Context, b *Binding, cx convCtx, payload a
 // dynamic returns the read-locked producer of a dynamic destination,
 // binding it on first use.
 func (br *Bridge) dynamic(ctx context.Context, name string) (*dynamicProducer, error) {
+	return br.dynamicBinding(ctx, name, false)
+}
+
+// dynamicBinding is dynamic; exempt: stream.dynamic-destinations does not
+// apply (name is a configured binding's destination).
+func (br *Bridge) dynamicBinding(ctx context.Context, name string, exempt bool) (*dynamicProducer, error) {
 	a := br.app
 	configured := a.cfg.configuredBinding(name)
 	// A binding of the configuration is no dynamic destination: the
 	// allow-list does not apply to it (SCSt's StreamBridge binds it with
 	// its settings).
-	if allow := a.cfg.DynamicDestinations; len(allow) > 0 && !configured && !containsFold(allow, name) {
+	if allow := a.cfg.DynamicDestinations; len(allow) > 0 && !configured && !exempt && !containsFold(allow, name) {
 		hint := ""
 		if s := br.suggest(name); s != "" {
 			hint = fmt.Sprintf(" (did you mean %q?)", s)
 		}
-		return nil, fmt.Errorf("bridge: %q is neither an output binding nor listed in stream.dynamic-destinations [%s]%s",
-			name, strings.Join(allow, ", "), hint)
+		return nil, &notAllowedError{fmt.Sprintf("bridge: %q is neither an output binding nor listed in stream.dynamic-destinations [%s]%s",
+			name, strings.Join(allow, ", "), hint)}
 	}
 	br.mu.Lock()
 	defer br.mu.Unlock()
@@ -233,6 +239,61 @@ func (br *Bridge) dynamic(ctx context.Context, name string) (*dynamicProducer, e
 	br.publishBound(b)
 	dp.inUse.RLock()
 	return dp, nil
+}
+
+// notAllowedError is a send to a destination stream.dynamic-destinations
+// does not list.
+type notAllowedError struct{ msg string }
+
+func (e *notAllowedError) Error() string { return e.msg }
+
+// sendTo sends env, a function's or supplier's output whose
+// HeaderSendToDestination header names where it goes (SCSt's routing
+// FROM a function), there rather than to the output binding, as SCSt's
+// StreamBridge resolves the name: an output binding of that name; the
+// destination of an input binding of that name (another function's
+// input); else a destination of that name bound on first use, which
+// stream.dynamic-destinations must allow. The header is not sent on. A
+// name the allow-list refuses fails permanently (the input is
+// dead-lettered); a failed bind or send is transient, as an output's.
+//
+// out is the function's own output binding, named by the failure of a
+// destination that could not be bound.
+func (br *Bridge) sendTo(ctx context.Context, to string, env Envelope, value func() any, out *Binding) error {
+	h := make(Headers, len(env.Headers))
+	for k, v := range env.Headers {
+		if k != HeaderSendToDestination {
+			h[k] = v
+		}
+	}
+	env.Headers = h
+	a := br.app
+	name, exempt := to, false
+	if b := a.Binding(to); b != nil {
+		if !b.input {
+			if err := b.send(ctx, env, value); err != nil {
+				return &sendError{err, b}
+			}
+			return nil
+		}
+		name = strings.TrimSpace(strings.Split(b.Destination(), ",")[0])
+		exempt = true
+	}
+	dp, err := br.dynamicBinding(ctx, name, exempt)
+	if err != nil {
+		err = fmt.Errorf("header %s %q: %w", HeaderSendToDestination, to, err)
+		var na *notAllowedError
+		var ce ConfigErrors
+		if errors.As(err, &na) || errors.As(err, &ce) {
+			return Permanent(err) // the configuration, not a moment's failure
+		}
+		return &sendError{err, out}
+	}
+	defer dp.inUse.RUnlock()
+	if err := dp.b.send(ctx, env, value); err != nil {
+		return &sendError{err, dp.b}
+	}
+	return nil
 }
 
 // DynamicDestinations returns the destinations the bridge holds producers

@@ -31,7 +31,9 @@
 // MessageRoutingCallback), then the headers [HeaderFunctionDefinition]
 // and [HeaderRoutingExpression], then the routing-expression property. A
 // message no instruction routes fails permanently (docs/conventions.md,
-// "Event routing").
+// "Event routing"). The other way, an output message whose
+// [HeaderSendToDestination] header names a binding or destination is sent
+// there rather than to the function's output binding.
 //
 // # Binder SPI
 //

@@ -7,6 +7,11 @@ const (
 	HeaderID          = "id"
 	HeaderPartition   = "scst_partition"
 	HeaderKey         = "key"
+	// HeaderSendToDestination on a function's or supplier's output sends
+	// it to the binding or destination it names instead of the output
+	// binding (SCSt's routing FROM a function; see docs/conventions.md,
+	// "Event routing"). It is not sent on.
+	HeaderSendToDestination = "spring.cloud.stream.sendto.destination"
 
 	HeaderExceptionMessage    = "x-exception-message"
 	HeaderExceptionStacktrace = "x-exception-stacktrace"

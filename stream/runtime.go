@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"reflect"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -72,6 +73,9 @@ type runtimeBinding struct {
 	// sendWarn paces the warning that an output could not be sent (shared
 	// by a router's copies: one binding).
 	sendWarn *warnGate
+	// bridge sends the outputs that name their destination
+	// (HeaderSendToDestination).
+	bridge *Bridge
 }
 
 // sendError marks a failure to send a function's output: after the retries
@@ -496,6 +500,9 @@ func (rt *runtimeBinding) backOff(ctx context.Context, d time.Duration) bool {
 // send partitions and sends one encoded output. value is the output before
 // encoding, for the partition key; it is only evaluated when partitioned.
 func (rt *runtimeBinding) send(ctx context.Context, env Envelope, value func() any) error {
+	if to := strings.TrimSpace(env.Headers[HeaderSendToDestination]); to != "" && rt.bridge != nil {
+		return rt.bridge.sendTo(ctx, to, env, value, rt.out) // waits for its confirm, pipelined or not
+	}
 	if rt.async != nil {
 		if c, ok := ctx.Value(pipeSlotKey{}).(*pipeCall); ok && !c.started {
 			err := rt.out.sendAsync(ctx, rt.async, env, value, c)
@@ -806,6 +813,9 @@ func emitValue[Out any](ctx context.Context, rt *runtimeBinding, c codec[Out], v
 		var value func() any
 		if rt.out.part != nil {
 			value = func() any { return v }
+		}
+		if to := strings.TrimSpace(hdr[HeaderSendToDestination]); to != "" && rt.bridge != nil {
+			return rt.bridge.sendTo(ctx, to, Envelope{Payload: data, Headers: hdr}, value, rt.out)
 		}
 		return rt.out.send(ctx, Envelope{Payload: data, Headers: hdr}, value)
 	})

@@ -294,24 +294,25 @@ func (e *env) produce(i int, topic string, value string, headers ...string) {
 // consume returns the first record of topic on cluster i.
 func (e *env) consume(i int, topic string) *kgo.Record {
 	e.t.Helper()
+	return e.consumeN(i, topic, 1)[0]
+}
+
+// consumeN returns the first n records of topic on cluster i (of its
+// partitions, in the order fetched).
+func (e *env) consumeN(i int, topic string, n int) []*kgo.Record {
+	e.t.Helper()
 	cl := e.kclient(i, kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
 	ctx, cancel := context.WithTimeout(context.Background(), wait)
 	defer cancel()
-	for {
+	var recs []*kgo.Record
+	for len(recs) < n {
 		fs := cl.PollFetches(ctx)
 		if ctx.Err() != nil {
-			e.t.Fatalf("no record in %s", topic)
+			e.t.Fatalf("%d of %d records in %s", len(recs), n, topic)
 		}
-		var rec *kgo.Record
-		fs.EachRecord(func(r *kgo.Record) {
-			if rec == nil {
-				rec = r
-			}
-		})
-		if rec != nil {
-			return rec
-		}
+		fs.EachRecord(func(r *kgo.Record) { recs = append(recs, r) })
 	}
+	return recs[:n]
 }
 
 // groups lists the consumer groups of cluster i.

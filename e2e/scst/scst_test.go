@@ -140,6 +140,34 @@ func fixtures() []fixture {
 				e.t.Errorf("got %+v", m)
 			}
 		}},
+		{dir: "kafka-sendto", kafka: 1, types: kafkaOnly, fns: func(c *stream.Catalog, _ chan<- msg) {
+			stream.AddFunction(c, "processLogs", func(_ context.Context, m msg) (stream.Message[msg], error) {
+				to := "queue.pretty.log.messages"
+				if len(m.Text) > 10 {
+					to = "enrichLogMessage-in-0" // its destination, queue.enrich
+				}
+				return stream.NewMessage(m, "spring.cloud.stream.sendto.destination", to), nil
+			})
+			stream.AddFunction(c, "enrichLogMessage", func(_ context.Context, m msg) (msg, error) {
+				return msg{ID: m.ID, Text: "[Baeldung] - " + m.Text}, nil
+			})
+		}, check: func(e *env) {
+			e.produce(0, "queue.log.messages", `{"id":"1","text":"short"}`)
+			e.produce(0, "queue.log.messages", `{"id":"2","text":"a longer log line"}`)
+			got := map[string]string{}
+			for _, r := range e.consumeN(0, "queue.pretty.log.messages", 2) {
+				m := decode(e.t, r.Value)
+				got[m.ID] = m.Text
+				for _, h := range r.Headers {
+					if h.Key == "spring.cloud.stream.sendto.destination" {
+						e.t.Errorf("the sendto header was sent on: %s", h.Value)
+					}
+				}
+			}
+			if got["1"] != "short" || got["2"] != "[Baeldung] - a longer log line" {
+				e.t.Errorf("queue.pretty.log.messages got %v", got)
+			}
+		}},
 		{dir: "kafka-source", kafka: 1, types: kafkaOnly, fns: func(*stream.Catalog, chan<- msg) {}, check: func(e *env) {
 			e.wantTopics(0, map[string]int{"ticks": 1})
 			send(e, "toStream-out-0", msg{Text: "tick"})
