@@ -56,6 +56,10 @@ type Bridge struct {
 	// replaced whenever the cache gains or loses one: read without mu,
 	// which a slow bind holds (a metrics scrape must not wait for it).
 	bound atomic.Pointer[[]*Binding]
+	// toInputs are the producers of outputs routed to an input binding's
+	// destination (sendTo), by input binding, on that binding's binder;
+	// under mu, closed with the bridge.
+	toInputs map[*Binding]*dynamicProducer
 }
 
 // MaxLoggedDestinations bounds the set of dynamic destinations the bridge
@@ -146,18 +150,12 @@ func (br *Bridge) sendVia(ctx context.Context, b *Binding, cx convCtx, payload a
 // dynamic returns the read-locked producer of a dynamic destination,
 // binding it on first use.
 func (br *Bridge) dynamic(ctx context.Context, name string) (*dynamicProducer, error) {
-	return br.dynamicBinding(ctx, name, false)
-}
-
-// dynamicBinding is dynamic; exempt: stream.dynamic-destinations does not
-// apply (name is a configured binding's destination).
-func (br *Bridge) dynamicBinding(ctx context.Context, name string, exempt bool) (*dynamicProducer, error) {
 	a := br.app
 	configured := a.cfg.configuredBinding(name)
 	// A binding of the configuration is no dynamic destination: the
 	// allow-list does not apply to it (SCSt's StreamBridge binds it with
 	// its settings).
-	if allow := a.cfg.DynamicDestinations; len(allow) > 0 && !configured && !exempt && !containsFold(allow, name) {
+	if allow := a.cfg.DynamicDestinations; len(allow) > 0 && !configured && !containsFold(allow, name) {
 		hint := ""
 		if s := br.suggest(name); s != "" {
 			hint = fmt.Sprintf(" (did you mean %q?)", s)
@@ -179,32 +177,10 @@ func (br *Bridge) dynamicBinding(ctx context.Context, name string, exempt bool) 
 	// Binding under br.mu serialises dynamic binds; they are rare (the cache
 	// exists to keep them so).
 	cfg := a.cfg.Binding(name)
-	v := validator{cfg: a.cfg}
-	for _, e := range cfg.Validate("stream.bindings." + name) {
-		v.addErr(e)
-	}
-	a.mu.Lock()
-	bi := a.binderFor(&v, "stream.bindings."+name, cfg.Binder)
-	a.mu.Unlock()
-	if err := v.errs.Err(); err != nil {
-		return nil, fmt.Errorf("bridge: destination %s: %w", name, err)
-	}
-	b := newBinding(name, false, cfg, bi.name, bi.typ, a.log)
-	b.dynamic = true
-	b.setTracing(a.tracing)
-	part, err := newPartitioner(cfg.Producer, a.opts.extractors)
+	b, err := br.bind(ctx, name, name, cfg)
 	if err != nil {
-		return nil, fmt.Errorf("bridge: destination %s: %w", name, err)
+		return nil, err
 	}
-	b.part = part
-	_, ext := a.cfg.Extension(bi.typ, name)
-	prod, err := bi.binder.BindProducer(ctx, b.producerSpec(ext))
-	if err != nil {
-		return nil, fmt.Errorf("bridge: bind destination %s: %w", cfg.Destination, err)
-	}
-	b.adoptPartitionCount(prod)
-	b.producer = prod
-	b.setState(StateStarted)
 	if configured {
 		// The start-up line of every other binding, logged at its first
 		// bind: one evicted from the cache is bound again at its next send.
@@ -241,6 +217,78 @@ func (br *Bridge) dynamicBinding(ctx context.Context, name string, exempt bool) 
 	return dp, nil
 }
 
+// bind binds a producer named name with cfg, the settings of binding
+// cfgName (its binder's extension section included), checked as a
+// binding's at start-up (the binder's SpecValidator: a name the broker
+// refuses fails here, with a ConfigErrors).
+func (br *Bridge) bind(ctx context.Context, name, cfgName string, cfg BindingConfig) (*Binding, error) {
+	a := br.app
+	v := validator{cfg: a.cfg}
+	for _, e := range cfg.Validate("stream.bindings." + cfgName) {
+		v.addErr(e)
+	}
+	a.mu.Lock()
+	bi := a.binderFor(&v, "stream.bindings."+cfgName, cfg.Binder)
+	a.mu.Unlock()
+	if err := v.errs.Err(); err != nil {
+		return nil, fmt.Errorf("bridge: destination %s: %w", name, err)
+	}
+	b := newBinding(name, false, cfg, bi.name, bi.typ, a.log)
+	b.dynamic = true
+	b.setTracing(a.tracing)
+	part, err := newPartitioner(cfg.Producer, a.opts.extractors)
+	if err != nil {
+		return nil, fmt.Errorf("bridge: destination %s: %w", name, err)
+	}
+	b.part = part
+	_, ext := a.cfg.Extension(bi.typ, cfgName)
+	spec := b.producerSpec(ext)
+	if sv, ok := bi.binder.(SpecValidator); ok {
+		if err := sv.ValidateProducer(spec); err != nil {
+			v.addError("stream.bindings."+cfgName, err)
+			return nil, fmt.Errorf("bridge: destination %s: %w", name, v.errs.Err())
+		}
+	}
+	prod, err := bi.binder.BindProducer(ctx, spec)
+	if err != nil {
+		return nil, fmt.Errorf("bridge: bind destination %s: %w", cfg.Destination, err)
+	}
+	b.adoptPartitionCount(prod)
+	b.producer = prod
+	b.setState(StateStarted)
+	return b, nil
+}
+
+// toInput returns the read-locked producer that sends to input binding
+// in's destination with in's settings (its binder: SCSt's StreamBridge
+// binds a binding's name with that binding's properties), binding it on
+// first use. It is not a dynamic destination of the cache: it stays until
+// the bridge closes (one per input binding at most).
+func (br *Bridge) toInput(ctx context.Context, in *Binding) (*dynamicProducer, error) {
+	br.mu.Lock()
+	defer br.mu.Unlock()
+	if br.closed {
+		return nil, fmt.Errorf("bridge: send to %s: %w", in.name, ErrClosed)
+	}
+	if dp, ok := br.toInputs[in]; ok {
+		dp.inUse.RLock()
+		return dp, nil
+	}
+	cfg := in.cfg
+	cfg.Destination = strings.TrimSpace(strings.Split(in.Destination(), ",")[0])
+	b, err := br.bind(ctx, cfg.Destination, in.name, cfg)
+	if err != nil {
+		return nil, err
+	}
+	dp := &dynamicProducer{name: b.name, b: b}
+	if br.toInputs == nil {
+		br.toInputs = map[*Binding]*dynamicProducer{}
+	}
+	br.toInputs[in] = dp
+	dp.inUse.RLock()
+	return dp, nil
+}
+
 // notAllowedError is a send to a destination stream.dynamic-destinations
 // does not list.
 type notAllowedError struct{ msg string }
@@ -252,40 +300,37 @@ func (e *notAllowedError) Error() string { return e.msg }
 // FROM a function), there rather than to the output binding, as SCSt's
 // StreamBridge resolves the name: an output binding of that name; the
 // destination of an input binding of that name (another function's
-// input); else a destination of that name bound on first use, which
-// stream.dynamic-destinations must allow. The header is not sent on. A
-// name the allow-list refuses fails permanently (the input is
-// dead-lettered); a failed bind or send is transient, as an output's.
+// input), on that binding's binder; else a destination of that name bound
+// on first use, which stream.dynamic-destinations must allow. The header
+// is not sent on. A name the allow-list or the binder refuses fails
+// permanently (the input is dead-lettered); a failed bind or send is
+// transient, as an output's.
 //
 // out is the function's own output binding, named by the failure of a
 // destination that could not be bound.
 func (br *Bridge) sendTo(ctx context.Context, to string, env Envelope, value func() any, out *Binding) error {
-	h := make(Headers, len(env.Headers))
-	for k, v := range env.Headers {
-		if k != HeaderSendToDestination {
-			h[k] = v
-		}
-	}
-	env.Headers = h
+	env.Headers = withoutHeader(env.Headers, HeaderSendToDestination)
 	a := br.app
-	name, exempt := to, false
-	if b := a.Binding(to); b != nil {
-		if !b.input {
-			if err := b.send(ctx, env, value); err != nil {
-				return &sendError{err, b}
-			}
-			return nil
+	var dp *dynamicProducer
+	var err error
+	if b := a.Binding(to); b != nil && !b.input {
+		if err := b.send(ctx, env, value); err != nil {
+			return &sendError{err, b}
 		}
-		name = strings.TrimSpace(strings.Split(b.Destination(), ",")[0])
-		exempt = true
+		return nil
+	} else if b != nil {
+		dp, err = br.toInput(ctx, b)
+	} else {
+		dp, err = br.dynamic(ctx, to)
 	}
-	dp, err := br.dynamicBinding(ctx, name, exempt)
 	if err != nil {
 		err = fmt.Errorf("header %s %q: %w", HeaderSendToDestination, to, err)
 		var na *notAllowedError
-		var ce ConfigErrors
-		if errors.As(err, &na) || errors.As(err, &ce) {
-			return Permanent(err) // the configuration, not a moment's failure
+		var ces ConfigErrors
+		var ce *ConfigError
+		if errors.As(err, &na) || errors.As(err, &ces) || errors.As(err, &ce) {
+			// The name or the configuration, not a moment's failure.
+			return Permanent(err)
 		}
 		return &sendError{err, out}
 	}
@@ -354,6 +399,10 @@ func (br *Bridge) close(ctx context.Context) error {
 	br.lru.Init()
 	clear(br.byName)
 	br.publishBound(nil)
+	for _, dp := range br.toInputs {
+		dps = append(dps, dp)
+	}
+	clear(br.toInputs)
 	br.mu.Unlock()
 	var errs []error
 	for _, dp := range dps {

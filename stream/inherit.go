@@ -28,6 +28,9 @@ var notInherited = map[string]bool{
 	"spring_json_header_types": true,
 	strings.ToLower(HeaderFunctionDefinition): true,
 	strings.ToLower(HeaderRoutingExpression):  true,
+	// Where the input was routed to (SCF does not copy it to outputs
+	// either): inherited, it would route the output there again.
+	strings.ToLower(HeaderSendToDestination): true,
 }
 
 // notInheritedPrefixes are the prefixes (lower case) of header names an

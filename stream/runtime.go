@@ -500,8 +500,11 @@ func (rt *runtimeBinding) backOff(ctx context.Context, d time.Duration) bool {
 // send partitions and sends one encoded output. value is the output before
 // encoding, for the partition key; it is only evaluated when partitioned.
 func (rt *runtimeBinding) send(ctx context.Context, env Envelope, value func() any) error {
-	if to := strings.TrimSpace(env.Headers[HeaderSendToDestination]); to != "" && rt.bridge != nil {
-		return rt.bridge.sendTo(ctx, to, env, value, rt.out) // waits for its confirm, pipelined or not
+	if to, ok := env.Headers[HeaderSendToDestination]; ok && rt.bridge != nil {
+		if to = strings.TrimSpace(to); to != "" {
+			return rt.bridge.sendTo(ctx, to, env, value, rt.out) // waits for its confirm, pipelined or not
+		}
+		env.Headers = withoutHeader(env.Headers, HeaderSendToDestination) // blank: not sent on either
 	}
 	if rt.async != nil {
 		if c, ok := ctx.Value(pipeSlotKey{}).(*pipeCall); ok && !c.started {
@@ -552,8 +555,8 @@ func (h *functionHandler[In, Out]) handle(ctx context.Context, env Envelope) err
 		hdr = withoutInputID(hdr, env.Headers)
 	}
 	var value func() any
-	if rt.out.part != nil {
-		value = func() any { return r }
+	if rt.out.part != nil || h.out.message && hdr[HeaderSendToDestination] != "" {
+		value = func() any { return r } // for the partitioning of where it goes
 	}
 	return rt.send(ctx, Envelope{Payload: data, Headers: hdr}, value)
 }
@@ -811,11 +814,14 @@ func emitValue[Out any](ctx context.Context, rt *runtimeBinding, c codec[Out], v
 			return err
 		}
 		var value func() any
-		if rt.out.part != nil {
+		if rt.out.part != nil || hdr[HeaderSendToDestination] != "" {
 			value = func() any { return v }
 		}
-		if to := strings.TrimSpace(hdr[HeaderSendToDestination]); to != "" && rt.bridge != nil {
-			return rt.bridge.sendTo(ctx, to, Envelope{Payload: data, Headers: hdr}, value, rt.out)
+		if to, ok := hdr[HeaderSendToDestination]; ok && rt.bridge != nil {
+			if to = strings.TrimSpace(to); to != "" {
+				return rt.bridge.sendTo(ctx, to, Envelope{Payload: data, Headers: hdr}, value, rt.out)
+			}
+			hdr = withoutHeader(hdr, HeaderSendToDestination)
 		}
 		return rt.out.send(ctx, Envelope{Payload: data, Headers: hdr}, value)
 	})
@@ -828,4 +834,15 @@ func emitValue[Out any](ctx context.Context, rt *runtimeBinding, c codec[Out], v
 		rt.log.Error("supplier output not sent", "error", boundedErr(err))
 	}
 	return err
+}
+
+// withoutHeader returns a copy of h without header k.
+func withoutHeader(h Headers, k string) Headers {
+	out := make(Headers, len(h))
+	for n, v := range h {
+		if n != k {
+			out[n] = v
+		}
+	}
+	return out
 }

@@ -112,7 +112,11 @@ func (b *Binder) String() string {
 
 // ValidateProducer checks the binding's rabbit producer properties.
 func (b *Binder) ValidateProducer(spec stream.ProducerSpec) error {
-	if _, err := parseProducerOptions(spec.Binding, spec.Extension); err != nil {
+	o, err := parseProducerOptions(spec.Binding, spec.Extension)
+	if err != nil {
+		return err
+	}
+	if err := o.checkReserved(spec.Binding, "producer", spec.Destination); err != nil {
 		return err
 	}
 	return checkNames("stream.bindings."+spec.Binding+".destination", [2]string{"destination (the exchange)", spec.Destination})
@@ -122,6 +126,9 @@ func (b *Binder) ValidateProducer(spec stream.ProducerSpec) error {
 func (b *Binder) ValidateConsumer(spec stream.ConsumerSpec) error {
 	o, err := parseConsumerOptions(spec.Binding, spec.Consumer.Concurrency, spec.Extension)
 	if err != nil {
+		return err
+	}
+	if err := o.checkReserved(spec.Binding, "consumer", spec.Destination); err != nil {
 		return err
 	}
 	return checkConsumerNames(spec, o)

@@ -475,6 +475,20 @@ func (q queueOptions) destinationTopology(dest string) topology {
 	return t
 }
 
+// checkReserved refuses a destination exchange the binding would declare
+// with a name RabbitMQ reserves: it refuses to declare any exchange whose
+// name starts with "amq." (ACCESS_REFUSED), even one that exists. kind is
+// "producer" or "consumer".
+func (q queueOptions) checkReserved(binding, kind, dest string) error {
+	for _, d := range stream.Destinations(dest) {
+		if q.declareExchange && strings.HasPrefix(d, "amq.") {
+			return &stream.ConfigError{Path: "stream.bindings." + binding + ".destination",
+				Msg: fmt.Sprintf("exchange %q: RabbitMQ refuses to declare an exchange whose name starts with amq. (reserved); to use an existing one, set stream.rabbit.bindings.%s.%s.declare-exchange: false", d, binding, kind)}
+		}
+	}
+	return nil
+}
+
 // checkPartitioned reports what SCSt refuses for a partitioned binding.
 func (q queueOptions) checkPartitioned() error {
 	if q.exchangeType == "fanout" && q.bindQueue {
