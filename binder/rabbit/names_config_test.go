@@ -47,3 +47,32 @@ func asConfigError(err error, ce **stream.ConfigError) bool {
 	*ce = c
 	return ok
 }
+
+// TestValidateReservedExchangeNames: RabbitMQ refuses to declare any
+// exchange whose name starts with amq. (ACCESS_REFUSED, even one that
+// exists), so a binding that would declare one is a configuration error
+// naming the way to use an existing one; with declare-exchange false it is
+// accepted.
+func TestValidateReservedExchangeNames(t *testing.T) {
+	b, err := rabbit.New(context.Background(), stream.BinderSettings{Name: "rabbit", Type: rabbit.Type})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = b.Close(context.Background()) }()
+	sv := b.(stream.SpecValidator)
+	var ce *stream.ConfigError
+	err = sv.ValidateProducer(stream.ProducerSpec{Binding: "out", Destination: "amq.topic"})
+	if !asConfigError(err, &ce) || ce.Path != "stream.bindings.out.destination" || !strings.Contains(ce.Msg, "stream.rabbit.bindings.out.producer.declare-exchange: false") {
+		t.Errorf("producer to amq.topic: %v", err)
+	}
+	err = sv.ValidateConsumer(stream.ConsumerSpec{Binding: "in", Destination: "orders,amq.direct", Group: "g"})
+	if !asConfigError(err, &ce) || !strings.Contains(ce.Msg, `exchange "amq.direct"`) || !strings.Contains(ce.Msg, "in.consumer.declare-exchange") {
+		t.Errorf("consumer of amq.direct: %v", err)
+	}
+	if err := sv.ValidateProducer(stream.ProducerSpec{Binding: "out", Destination: "amq.topic", Extension: map[string]any{"declare-exchange": false}}); err != nil {
+		t.Errorf("declare-exchange false: %v", err)
+	}
+	if err := sv.ValidateProducer(stream.ProducerSpec{Binding: "out", Destination: "amqp.orders"}); err != nil {
+		t.Errorf("amqp.orders is not reserved: %v", err)
+	}
+}
