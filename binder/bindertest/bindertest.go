@@ -319,6 +319,17 @@ func (s *suite) send(p stream.Producer, idList []string) {
 	}
 }
 
+// sendUnchecked sends idList, ignoring failures: messages no consumer is
+// to get, which a broker without a queue for them may refuse (RabbitMQ:
+// unroutable).
+func (s *suite) sendUnchecked(p stream.Producer, idList []string) {
+	for _, id := range idList {
+		ctx, cancel := s.ctx()
+		_ = p.Send(ctx, message(id))
+		cancel()
+	}
+}
+
 func (s *suite) sendEnv(p stream.Producer, m stream.Envelope) {
 	s.t.Helper()
 	ctx, cancel := s.ctx()
@@ -614,11 +625,7 @@ func testAnonymousBroadcast(s *suite) {
 	// Sent before: no one gets them (a log-based broker keeps them; on
 	// RabbitMQ, with no queue bound yet, a send may fail as unroutable).
 	before := ids("before", 5)
-	for _, id := range before {
-		ctx, cancel := s.ctx()
-		_ = p.Send(ctx, message(id))
-		cancel()
-	}
+	s.sendUnchecked(p, before)
 	cols := []*collector{newCollector(), newCollector()}
 	for i, col := range cols {
 		s.started(s.b, stream.ConsumerSpec{Destination: dest, Handler: col.handler(i)})
@@ -647,11 +654,7 @@ func testAnonymousRestart(s *suite) {
 	s.waitIDs(col, "the messages sent while running", first)
 	s.do("Stop", c.Stop)
 	stopped := ids("stopped", 10)
-	for _, id := range stopped {
-		ctx, cancel := s.ctx()
-		_ = p.Send(ctx, message(id)) // RabbitMQ: unroutable, the queue is gone
-		cancel()
-	}
+	s.sendUnchecked(p, stopped) // RabbitMQ: unroutable, the queue is gone
 	s.do("Start again", c.Start)
 	again := ids("again", 20)
 	s.send(p, again)
