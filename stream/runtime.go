@@ -500,12 +500,6 @@ func (rt *runtimeBinding) backOff(ctx context.Context, d time.Duration) bool {
 // send partitions and sends one encoded output. value is the output before
 // encoding, for the partition key; it is only evaluated when partitioned.
 func (rt *runtimeBinding) send(ctx context.Context, env Envelope, value func() any) error {
-	if to, ok := env.Headers[HeaderSendToDestination]; ok && rt.bridge != nil {
-		if to = strings.TrimSpace(to); to != "" {
-			return rt.bridge.sendTo(ctx, to, env, value, rt.out) // waits for its confirm, pipelined or not
-		}
-		env.Headers = withoutHeader(env.Headers, HeaderSendToDestination) // blank: not sent on either
-	}
 	if rt.async != nil {
 		if c, ok := ctx.Value(pipeSlotKey{}).(*pipeCall); ok && !c.started {
 			err := rt.out.sendAsync(ctx, rt.async, env, value, c)
@@ -558,7 +552,13 @@ func (h *functionHandler[In, Out]) handle(ctx context.Context, env Envelope) err
 	if rt.out.part != nil || h.out.message && hdr[HeaderSendToDestination] != "" {
 		value = func() any { return r } // for the partitioning of where it goes
 	}
-	return rt.send(ctx, Envelope{Payload: data, Headers: hdr}, value)
+	out := Envelope{Payload: data, Headers: hdr}
+	if h.out.message { // only a Message output can carry the header (not inherited)
+		if sent, err := rt.sendRouted(ctx, &out, value); sent {
+			return err
+		}
+	}
+	return rt.send(ctx, out, value)
 }
 
 // consumerHandler is the typed fast path of a registered consumer.
@@ -650,7 +650,13 @@ func (rt *runtimeBinding) callChain(ctx context.Context, from int, v any, in Hea
 		}
 	}
 	hdr = withoutInputID(hdr, in)
-	return rt.send(ctx, Envelope{Payload: data, Headers: hdr}, func() any { return v })
+	out, value := Envelope{Payload: data, Headers: hdr}, func() any { return v }
+	if explicit { // a part returned a Message: it may carry the header
+		if sent, err := rt.sendRouted(ctx, &out, value); sent {
+			return err
+		}
+	}
+	return rt.send(ctx, out, value)
 }
 
 // adapt passes the output of prev to next: as is when the types match,
@@ -817,13 +823,11 @@ func emitValue[Out any](ctx context.Context, rt *runtimeBinding, c codec[Out], v
 		if rt.out.part != nil || hdr[HeaderSendToDestination] != "" {
 			value = func() any { return v }
 		}
-		if to, ok := hdr[HeaderSendToDestination]; ok && rt.bridge != nil {
-			if to = strings.TrimSpace(to); to != "" {
-				return rt.bridge.sendTo(ctx, to, Envelope{Payload: data, Headers: hdr}, value, rt.out)
-			}
-			hdr = withoutHeader(hdr, HeaderSendToDestination)
+		out := Envelope{Payload: data, Headers: hdr}
+		if sent, err := rt.sendRouted(ctx, &out, value); sent {
+			return err
 		}
-		return rt.out.send(ctx, Envelope{Payload: data, Headers: hdr}, value)
+		return rt.out.send(ctx, out, value)
 	})
 	if err != nil {
 		// Only here: pe escapes (errors.As), an allocation a message.
@@ -834,6 +838,23 @@ func emitValue[Out any](ctx context.Context, rt *runtimeBinding, c codec[Out], v
 		rt.log.Error("supplier output not sent", "error", boundedErr(err))
 	}
 	return err
+}
+
+// sendRouted sends out where its HeaderSendToDestination header names
+// (Bridge.sendTo, waiting for the confirm, pipelined or not) and reports
+// that it did; a blank header is taken off out, which the caller sends as
+// usual. Callers call it only for outputs that can carry the header (a
+// Message's): an output does not inherit it.
+func (rt *runtimeBinding) sendRouted(ctx context.Context, out *Envelope, value func() any) (bool, error) {
+	to, ok := out.Headers[HeaderSendToDestination]
+	if !ok || rt.bridge == nil {
+		return false, nil
+	}
+	if to = strings.TrimSpace(to); to != "" {
+		return true, rt.bridge.sendTo(ctx, to, *out, value, rt.out)
+	}
+	out.Headers = withoutHeader(out.Headers, HeaderSendToDestination)
+	return false, nil
 }
 
 // withoutHeader returns a copy of h without header k.
