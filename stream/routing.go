@@ -2,7 +2,6 @@ package stream
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"sort"
 	"strconv"
@@ -224,8 +223,7 @@ func (h *routerHandler) handle(ctx context.Context, env Envelope) error {
 		if err != nil {
 			// Permanent outside the context, so that the reason reads
 			// "functionRouter: routing callback: <the callback's error>".
-			var pe *PermanentError
-			if errors.As(err, &pe) && pe == err {
+			if pe, ok := err.(*PermanentError); ok {
 				return Permanent(fmt.Errorf("%s: routing callback: %w", RouterFunctionName, pe.Err))
 			}
 			return fmt.Errorf("%s: routing callback: %w", RouterFunctionName, err)
@@ -255,11 +253,11 @@ func (h *routerHandler) to(ctx context.Context, name, from string, env Envelope)
 		if from != "" {
 			from += ": "
 		}
-		what := "no function or consumer %q is registered"
+		what := fmt.Sprintf("no function or consumer %q is registered", name)
 		if h.suppliers[name] {
-			what = "%q is a supplier, which takes no input"
+			what = fmt.Sprintf("%q is a supplier, which takes no input", name)
 		}
-		return Permanent(fmt.Errorf("%s: %s"+what+" (routable: %s)", RouterFunctionName, from, name, strings.Join(h.names, ", ")))
+		return Permanent(fmt.Errorf("%s: %s%s (routable: %s)", RouterFunctionName, from, what, strings.Join(h.names, ", ")))
 	}
 	return t.handle(ctx, env)
 }

@@ -290,10 +290,13 @@ func (r *run) startOffsets(ctx context.Context, assignments map[string][]kafkago
 func (bd *Binder) endOffsets(ctx context.Context, topics []string, log *slog.Logger) (map[topicPart]int64, map[string]int) {
 	ctx, cancel := context.WithTimeout(ctx, bd.st.healthTimeout)
 	defer cancel()
-	counts, err := bd.partitionCounts(ctx, topics)
-	if err != nil {
+	failed := func(err error) (map[topicPart]int64, map[string]int) {
 		log.Debug("kafka: reading the partitions' end offsets at start failed; latest is read at the assignment", "error", bd.logErr(err))
 		return nil, nil
+	}
+	counts, err := bd.partitionCounts(ctx, topics)
+	if err != nil {
+		return failed(err)
 	}
 	req := map[string][]kafkago.OffsetRequest{}
 	for t, n := range counts {
@@ -306,8 +309,7 @@ func (bd *Binder) endOffsets(ctx context.Context, topics []string, log *slog.Log
 	}
 	res, err := bd.admin.ListOffsets(ctx, &kafkago.ListOffsetsRequest{Topics: req})
 	if err != nil {
-		log.Debug("kafka: reading the partitions' end offsets at start failed; latest is read at the assignment", "error", bd.logErr(err))
-		return nil, nil
+		return failed(err)
 	}
 	ends := map[topicPart]int64{}
 	for t, pos := range res.Topics {
