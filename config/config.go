@@ -448,7 +448,7 @@ func Load(opts Options) (*Loaded, error) {
 	out.Warnings = append(out.Warnings, fwarns...)
 	errs = append(errs, ferrs...)
 	instanceIndexFromEnv(raw, env, origins)
-	iwarns, ierrs := integrationPoller(raw, origins)
+	iwarns, ierrs := scstPollers(raw, origins, unresolved)
 	out.Warnings = append(out.Warnings, iwarns...)
 	errs = append(errs, ierrs...)
 	if tree, ok := raw["stream"].(map[string]any); ok {

@@ -533,7 +533,7 @@ func TestSCStKeysAdapted(t *testing.T) {
 `
 	l := mustLoad(t, Options{Data: []byte(yaml), Logger: discard})
 	c := l.Stream
-	if c.Default.Producer.Poller.FixedDelay.String() != "5s" {
+	if p := c.Default.Producer.Poller; p.FixedDelay != 5*time.Second || p.MaxMessagesPerPoll != 1 || p.InitialDelay != 2*time.Second {
 		t.Errorf("default = %+v", c.Default)
 	}
 	if c.OutputBindings != "extra;audit-out-0;orders-out-0" {
@@ -563,7 +563,6 @@ func TestSCStKeysAdapted(t *testing.T) {
 	}
 	want := []string{
 		"stream.kafka.binder.zk-nodes (application.yaml:22): ignored: ZooKeeper settings were removed in SCSt 2.0: Kafka clients talk to the brokers only",
-		"stream.poller.initial-delay (application.yaml:9): ignored: a polled supplier is first called at start-up, then every producer.poller.fixed-delay",
 	}
 	if !reflect.DeepEqual(warned, want) {
 		t.Errorf("warnings %q\nwant %q", warned, want)

@@ -177,6 +177,9 @@ func otherRootSets(env map[string]string, files map[string]any, l *layer) []envS
 	for _, k := range bootEnvKeys {
 		root.addKey(k)
 	}
+	for _, k := range integrationPollerKeys {
+		root.addKey(k)
+	}
 	owned := frameworkRoots()
 	names := make([]string, 0, len(env))
 	for name := range env {

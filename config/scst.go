@@ -13,8 +13,9 @@ import (
 //   - stream.function.bindings renames functional bindings
 //     (process-in-0: input): it is checked and kept for the app, which
 //     names the binding input; its settings stay under input.
-//   - stream.poller.fixed-delay (SCSt's application-wide poller) becomes
-//     stream.default.producer.poller.fixed-delay.
+//   - stream.poller (SCSt's application-wide poller), with Spring
+//     Integration's spring.integration.poller, gives the defaults of
+//     stream.default.producer.poller (scstPollers, in poller.go).
 //   - stream.source ("a;b", SCSt 3's output bindings of no function)
 //     adds a-out-0 and b-out-0 to stream.output-bindings.
 //   - Obsolete keys, which SCSt itself no longer reads or which mean
@@ -42,11 +43,6 @@ var obsoleteKeys = []obsoleteKey{
 	{[]string{"function", "batchmode"}, "set consumer.batch-mode on the binding"},
 }
 
-// lifted is an SCSt key moved to streambind's key.
-var liftedKeys = []struct{ from, to []string }{
-	{[]string{"poller", "fixeddelay"}, []string{"default", "producer", "poller", "fixed-delay"}},
-}
-
 // adaptSCSt applies the adaptations above to the stream tree; it returns
 // the warnings and the problems.
 func adaptSCSt(tree map[string]any, origins map[string]string) (warnings, errs []*stream.ConfigError) {
@@ -54,35 +50,6 @@ func adaptSCSt(tree map[string]any, origins map[string]string) (warnings, errs [
 	for _, o := range obsoleteKeys {
 		if path, ok := takeKey(tree, o.path); ok {
 			warnings = append(warnings, &stream.ConfigError{Path: path, Origin: at(path), Msg: "ignored: " + o.why})
-		}
-	}
-	if _, _, ok := lookupSquashed(tree, []string{"poller"}); ok {
-		w, e := pollerOnlyKeys(tree, []string{"poller"}, origins)
-		warnings, errs = append(warnings, w...), append(errs, e...)
-	}
-	for _, l := range liftedKeys {
-		from, v, ok := lookupSquashed(tree, l.from)
-		if !ok {
-			continue
-		}
-		to := "stream." + strings.Join(l.to, ".")
-		if _, cur, set := lookupSquashed(tree, squashAll(l.to)); set && fmt.Sprint(cur) != fmt.Sprint(v) {
-			errs = append(errs, &stream.ConfigError{Path: from, Origin: at(from), Msg: fmt.Sprintf("is %v but %s is %v (set one of them)", v, to, cur)})
-			_, _ = takeKey(tree, l.from)
-			continue
-		}
-		_, _ = takeKey(tree, l.from)
-		ensureMapPath(tree, l.to[:len(l.to)-1])[l.to[len(l.to)-1]] = v
-		moveOrigins(origins, from, to)
-	}
-	if p, v, ok := lookupSquashed(tree, []string{"poller"}); ok {
-		if m, isMap := v.(map[string]any); isMap && len(m) == 0 {
-			_, _ = takeKey(tree, []string{"poller"})
-		} else if isMap {
-			for _, k := range sortedKeys(m) {
-				errs = append(errs, &stream.ConfigError{Path: p + "." + k, Origin: at(p + "." + k), Msg: "unknown key of stream.poller (fixed-delay is read, as the default of producer.poller.fixed-delay)"})
-			}
-			_, _ = takeKey(tree, []string{"poller"})
 		}
 	}
 	if p, v, ok := lookupSquashed(tree, []string{"source"}); ok {
@@ -135,56 +102,6 @@ func isBool(want bool) func(any) bool {
 
 const springBean = "it names a Spring bean, and there are none here: "
 
-// pollerKey is a key of SCSt's poller (stream.poller, a binding's
-// producer.poller; Spring Integration's spring.integration.poller, which
-// SCSt 3.2 and later read instead) that streambind has no key for:
-// accept tells the values that ask for what a polled supplier does anyway
-// (dropped silently); any other value is a warning (warn) or refused
-// (why), the key named.
-type pollerKey struct {
-	key       string // squashed
-	accept    func(v any) bool
-	warn, why string
-}
-
-var pollerKeys = []pollerKey{
-	{key: "maxmessagesperpoll", accept: func(v any) bool { n, err := toInt(v); return err == nil && n == 1 },
-		why: "is not supported but at 1 (SCSt's default): a polled supplier is called once per poll, where SCSt calls it up to max-messages-per-poll times (until it returns null); shorten producer.poller.fixed-delay, or send from a channel (stream.AddSource) as fast as messages come"},
-	{key: "cron", accept: func(v any) bool { s, err := toString(v); return err == nil && strings.TrimSpace(s) == "" },
-		why: "is not supported: a polled supplier is called every producer.poller.fixed-delay, there are no cron schedules; set fixed-delay, or drive the supplier from a channel (stream.AddSource) on your own schedule"},
-	{key: "initialdelay", accept: func(v any) bool { d, err := toDuration(v); return err == nil && d == 0 },
-		warn: "a polled supplier is first called at start-up, then every producer.poller.fixed-delay"},
-	{key: "receivetimeout", accept: func(any) bool { return true }},
-}
-
-// pollerOnlyKeys handles pollerKeys in the poller map at path below tree
-// (stream.poller, stream.bindings.<b>.producer.poller, ...).
-func pollerOnlyKeys(tree map[string]any, path []string, origins map[string]string) (warnings, errs []*stream.ConfigError) {
-	for _, k := range pollerKeys {
-		kp := append(append([]string(nil), path...), k.key)
-		p, v, ok := lookupSquashed(tree, kp)
-		if !ok {
-			continue
-		}
-		_, _ = takeKey(tree, kp)
-		warnings, errs = k.judge(p, originOf(origins, p), v, warnings, errs)
-	}
-	return warnings, errs
-}
-
-// judge appends to warnings or errs what value v of the key at path p
-// (from origin) calls for: nothing when accept takes it.
-func (k pollerKey) judge(p, origin string, v any, warnings, errs []*stream.ConfigError) ([]*stream.ConfigError, []*stream.ConfigError) {
-	switch {
-	case k.accept != nil && k.accept(v):
-	case k.warn != "":
-		warnings = append(warnings, &stream.ConfigError{Path: p, Origin: origin, Msg: "ignored: " + k.warn})
-	default:
-		errs = append(errs, &stream.ConfigError{Path: p, Origin: origin, Msg: k.why})
-	}
-	return warnings, errs
-}
-
 var scstOnlyBindingKeys = []scstBindingKey{
 	{kind: "consumer", key: "multiplex", accept: func(v any) bool { _, err := toBool(v); return err == nil },
 		warn: "multiplex only changes how SCSt shares listener containers among the destinations of the list; the binding consumes each of them either way"},
@@ -218,11 +135,9 @@ func scstBindingKeys(tree map[string]any, origins map[string]string) (warnings, 
 		}
 	}
 	for _, sec := range sections {
-		poller := append(append([]string(nil), sec...), "producer", "poller")
-		if _, _, ok := lookupSquashed(tree, poller); ok {
-			w, e := pollerOnlyKeys(tree, poller, origins)
-			warnings, errs = append(warnings, w...), append(errs, e...)
-		}
+		// producer.poller's keys are stream.PollerConfig's but
+		// receive-timeout, which SCSt reads for polling consumers only.
+		_, _ = takeKey(tree, append(append([]string(nil), sec...), "producer", "poller", "receivetimeout"))
 		for _, k := range scstOnlyBindingKeys {
 			path := append([]string(nil), sec...)
 			if k.kind != "" {
@@ -317,25 +232,6 @@ func renameFunctionBindings(tree map[string]any, origins map[string]string) []*s
 	return errs
 }
 
-// moveOrigins moves the origins of key path from (and below) to to.
-func moveOrigins(origins map[string]string, from, to string) {
-	from, to = strings.ToLower(from), strings.ToLower(to)
-	for k, o := range origins {
-		if k == from || strings.HasPrefix(k, from+".") || strings.HasPrefix(k, from+"[") {
-			origins[to+k[len(from):]] = o
-			delete(origins, k)
-		}
-	}
-}
-
-func squashAll(path []string) []string {
-	out := make([]string, len(path))
-	for i, p := range path {
-		out[i] = squash(p)
-	}
-	return out
-}
-
 // lookupPath returns the value at path (exact keys) below m, or nil.
 func lookupPath(m map[string]any, path []string) any {
 	var v any = m
@@ -384,86 +280,6 @@ func takeKey(tree map[string]any, path []string) (string, bool) {
 	k, _ := mapKey(m, path[len(path)-1])
 	delete(m, k)
 	return full, true
-}
-
-// integrationPoller reads Spring Integration's default poller,
-// spring.integration.poller.*, which SCSt 3.2 and later read for polled
-// suppliers instead of spring.cloud.stream.poller.* (their
-// PollerConfigEnvironmentPostProcessor copies the latter into the former
-// where it is not set, so the former wins). fixed-delay (or fixed-rate,
-// read as it) becomes the default of producer.poller.fixed-delay, unless
-// stream.default.producer.poller.fixed-delay is set (a binding's poller
-// wins in SCSt too); the other keys are checked as pollerKeys. The tree
-// keeps spring.integration as written (Loaded.Raw).
-func integrationPoller(raw map[string]any, origins map[string]string) (warnings, errs []*stream.ConfigError) {
-	spring, _ := raw["spring"].(map[string]any)
-	ik, ok := mapKey(spring, "integration")
-	if !ok {
-		return nil, nil
-	}
-	integ, _ := spring[ik].(map[string]any)
-	pk, ok := mapKey(integ, "poller")
-	if !ok {
-		return nil, nil
-	}
-	base := "spring." + ik + "." + pk
-	poller, isMap := integ[pk].(map[string]any)
-	if !isMap {
-		return nil, []*stream.ConfigError{{Path: base, Origin: originOf(origins, base), Msg: "expected a map of poller settings (fixed-delay, ...)"}}
-	}
-	at := func(p string) string { return originOf(origins, p) }
-	var delayKey, rateKey string
-	for _, k := range sortedKeys(poller) {
-		p := base + "." + k
-		switch sq := squash(k); sq {
-		case "fixeddelay":
-			delayKey = k
-		case "fixedrate":
-			rateKey = k
-		default:
-			for _, pk := range pollerKeys {
-				if pk.key == sq {
-					warnings, errs = pk.judge(p, at(p), poller[k], warnings, errs)
-				}
-			}
-		}
-	}
-	key := delayKey
-	switch {
-	case delayKey != "" && rateKey != "":
-		p := base + "." + rateKey
-		return warnings, append(errs, &stream.ConfigError{Path: p, Origin: at(p), Msg: "is set and so is " + base + "." + delayKey + ": set one of them (Spring Integration refuses both too)"})
-	case rateKey != "":
-		key = rateKey
-		p := base + "." + rateKey
-		warnings = append(warnings, &stream.ConfigError{Path: p, Origin: at(p),
-			Msg: "read as fixed-delay: a polled supplier is called this long after its previous call returned (Spring Integration's fixed-rate counts from when it started)"})
-	case delayKey == "":
-		return warnings, errs
-	}
-	from := base + "." + key
-	v := poller[key]
-	if _, err := toDuration(v); err != nil {
-		return warnings, append(errs, &stream.ConfigError{Path: from, Origin: at(from), Msg: err.Error()})
-	}
-	tree, _ := raw["stream"].(map[string]any)
-	if tree == nil {
-		tree = map[string]any{}
-		raw["stream"] = tree
-	}
-	if p, _, set := lookupSquashed(tree, []string{"poller", "fixeddelay"}); set {
-		_, _ = takeKey(tree, []string{"poller", "fixeddelay"})
-		warnings = append(warnings, &stream.ConfigError{Path: p, Origin: at(p),
-			Msg: "ignored: " + from + " is set, and SCSt reads that one (it copies spring.cloud.stream.poller into spring.integration.poller only where that is not set)"})
-	}
-	if _, _, set := lookupSquashed(tree, []string{"default", "producer", "poller", "fixeddelay"}); set {
-		return warnings, errs // a binding property: it wins in SCSt too
-	}
-	ensureMapPath(tree, []string{"default", "producer", "poller"})["fixed-delay"] = v
-	if o := at(from); o != "" {
-		origins["stream.default.producer.poller.fixed-delay"] = o + " (" + from + ")"
-	}
-	return warnings, errs
 }
 
 // instanceIndexFromEnv gives stream.instance-index, when no file or

@@ -1,0 +1,421 @@
+package config
+
+import (
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/streambind/streambind/internal/cron"
+	"github.com/streambind/streambind/stream"
+)
+
+// This file reads the application-wide pollers of an SCSt application
+// into the defaults of stream.default.producer.poller (stream.PollerConfig,
+// which a binding's own producer.poller overrides key by key):
+//
+//   - spring.integration.poller.* (Spring Boot's; SCSt 3.2 and later read
+//     polled suppliers' default poller there): fixed-delay, fixed-rate,
+//     initial-delay, max-messages-per-poll and cron. Spring Boot refuses
+//     more than one of cron, fixed-delay and fixed-rate, and so does this.
+//     receive-timeout is accepted and dropped (it applies to polling
+//     consumers only).
+//   - spring.cloud.stream.poller.* (stream.poller: SCSt's deprecated
+//     application-wide poller, DefaultPollerProperties): fixed-delay,
+//     max-messages-per-poll, cron and initial-delay, a bare number of
+//     fixed-delay or initial-delay counted in time-unit (a
+//     java.util.concurrent.TimeUnit, default MILLISECONDS). SCSt's
+//     PollerConfigEnvironmentPostProcessor copies each of them into
+//     spring.integration.poller where that key is not set: so the latter
+//     wins key by key (the former is dropped with a warning), and a cron
+//     of one with a fixed-delay of the other is refused as Spring Boot
+//     refuses it.
+//
+// A key of stream.default.producer.poller wins over both (in SCSt a
+// binding's poller wins over the default poller); the schedule (cron,
+// fixed-rate or fixed-delay) is taken whole: when stream.default sets one
+// of them, the others are not taken from the application-wide pollers
+// (their cron would otherwise win over stream.default's fixed-delay). A
+// key of stream.poller set in stream.default to another value is an error
+// (set one of them), as a conflict between two spellings of one setting.
+
+// pollerCanon maps the squashed keys of the application-wide pollers to
+// stream.PollerConfig's.
+var pollerCanon = map[string]string{
+	"fixeddelay":         "fixed-delay",
+	"fixedrate":          "fixed-rate",
+	"initialdelay":       "initial-delay",
+	"maxmessagesperpoll": "max-messages-per-poll",
+	"cron":               "cron",
+}
+
+// integrationPollerKeys are the keys of spring.integration.poller that an
+// environment variable sets even when no file mentions them
+// (SPRING_INTEGRATION_POLLER_FIXED_DELAY), as Spring Boot reads them.
+var integrationPollerKeys = []string{
+	"spring.integration.poller.cron",
+	"spring.integration.poller.fixed-delay",
+	"spring.integration.poller.fixed-rate",
+	"spring.integration.poller.initial-delay",
+	"spring.integration.poller.max-messages-per-poll",
+	"spring.integration.poller.receive-timeout",
+}
+
+// pollerOrder is the order the keys are handled and reported in; the
+// schedule keys come in scheduleKeys' order.
+var pollerOrder = []string{"fixed-delay", "fixed-rate", "cron", "initial-delay", "max-messages-per-poll"}
+
+// scheduleKeys say when a poll starts: Spring Boot takes one of them.
+var scheduleKeys = []string{"fixed-delay", "fixed-rate", "cron"}
+
+func isScheduleKey(k string) bool { return k == "fixed-delay" || k == "fixed-rate" || k == "cron" }
+
+// timeUnits are java.util.concurrent.TimeUnit's constants.
+var timeUnits = map[string]time.Duration{
+	"NANOSECONDS":  time.Nanosecond,
+	"MICROSECONDS": time.Microsecond,
+	"MILLISECONDS": time.Millisecond,
+	"SECONDS":      time.Second,
+	"MINUTES":      time.Minute,
+	"HOURS":        time.Hour,
+	"DAYS":         24 * time.Hour,
+}
+
+const timeUnitNames = "NANOSECONDS, MICROSECONDS, MILLISECONDS, SECONDS, MINUTES, HOURS or DAYS"
+
+// pollerValue is one key of an application-wide poller.
+type pollerValue struct {
+	path string // as written: "spring.integration.poller.fixedDelay"
+	v    any
+	scst bool // from stream.poller (else spring.integration.poller)
+}
+
+// pollerSet reports whether v sets its key: a blank cron does not (Spring
+// Boot and SCSt take only a cron with text).
+func pollerSet(key string, v any) bool {
+	if key == "cron" {
+		s, err := toString(v)
+		return err != nil || strings.TrimSpace(s) != ""
+	}
+	return true
+}
+
+// scstPollers applies spring.integration.poller and stream.poller to
+// stream.default.producer.poller in raw (see above), removing stream.poller;
+// it returns the warnings and the problems. Keys whose placeholder failed
+// (unresolved) are left alone: they were reported.
+func scstPollers(raw map[string]any, origins map[string]string, unresolved map[string]bool) (warnings, errs []*stream.ConfigError) {
+	at := func(p string) string { return originOf(origins, p) }
+	problem := func(p, format string, args ...any) {
+		errs = append(errs, &stream.ConfigError{Path: p, Origin: at(p), Msg: fmt.Sprintf(format, args...)})
+	}
+	warn := func(p, format string, args ...any) {
+		warnings = append(warnings, &stream.ConfigError{Path: p, Origin: at(p), Msg: fmt.Sprintf(format, args...)})
+	}
+	named := func(p string) string {
+		if o := at(p); o != "" {
+			return p + " (" + o + ")"
+		}
+		return p
+	}
+	failed := func(p string) bool { return unresolved[p] || unresolved[strings.ToLower(p)] }
+
+	integ := integrationPoller(raw, failed, problem, warn)
+	tree, _ := raw["stream"].(map[string]any)
+	scst := streamPoller(tree, failed, problem)
+
+	// Spring Boot refuses more than one schedule in spring.integration.poller.
+	first := ""
+	for _, k := range scheduleKeys {
+		if v, ok := integ[k]; !ok || !pollerSet(k, v.v) {
+			continue
+		}
+		if first == "" {
+			first = k
+			continue
+		}
+		problem(integ[k].path, "is set and so is %s: Spring Boot refuses more than one of cron, fixed-delay and fixed-rate (set one of them)", named(integ[first].path))
+		delete(integ, k)
+	}
+
+	// SCSt copies stream.poller's keys into spring.integration.poller
+	// where that does not set them.
+	eff := map[string]pollerValue{}
+	for _, k := range pollerOrder {
+		if v, ok := integ[k]; ok {
+			eff[k] = v
+		}
+		if v, ok := scst[k]; ok {
+			if iv, shadowed := integ[k]; shadowed {
+				warn(v.path, "ignored: %s is set, and SCSt reads that one (it copies spring.cloud.stream.poller into spring.integration.poller only where that is not set)", iv.path)
+				continue
+			}
+			eff[k] = v
+		}
+	}
+	// There too, Spring Boot takes one schedule: the one of
+	// spring.integration.poller, else stream.poller's first.
+	var keep string
+	for _, k := range scheduleKeys {
+		if v, ok := eff[k]; ok && pollerSet(k, v.v) && (keep == "" || !v.scst && eff[keep].scst) {
+			keep = k
+		}
+	}
+	for _, k := range scheduleKeys {
+		if v, ok := eff[k]; ok && k != keep && pollerSet(k, v.v) {
+			problem(v.path, "is set and so is %s: SCSt (3.2 and later) copies spring.cloud.stream.poller into spring.integration.poller, where Spring Boot refuses more than one of cron, fixed-delay and fixed-rate (set one of them)", named(eff[keep].path))
+			delete(eff, k)
+		}
+	}
+	if len(eff) == 0 {
+		return warnings, errs
+	}
+
+	// stream.default.producer.poller wins, its schedule whole.
+	if tree == nil {
+		tree = map[string]any{}
+		raw["stream"] = tree
+	}
+	defPath := []string{"default", "producer", "poller"}
+	if _, dv, ok := lookupSquashed(tree, defPath); ok && dv != nil {
+		if _, isMap := dv.(map[string]any); !isMap {
+			return warnings, errs // not a map: the decoder reports it
+		}
+	}
+	defKey := func(k string) (any, bool) {
+		_, v, ok := lookupSquashed(tree, append(append([]string(nil), defPath...), squash(k)))
+		return v, ok && pollerSet(k, v)
+	}
+	defSchedule := ""
+	for _, k := range scheduleKeys {
+		if _, ok := defKey(k); ok {
+			defSchedule = k
+			break
+		}
+	}
+	for _, k := range pollerOrder {
+		e, ok := eff[k]
+		if !ok || !pollerSet(k, e.v) {
+			continue
+		}
+		v, err := checkPollerValue(k, e.v)
+		if err != nil {
+			problem(e.path, "%v", err)
+			continue
+		}
+		to := "stream.default.producer.poller." + k
+		if isScheduleKey(k) && defSchedule != "" && defSchedule != k {
+			if e.scst {
+				dv, _ := defKey(defSchedule)
+				problem(e.path, "is %v but stream.default.producer.poller.%s is %v (set one of them)", e.v, defSchedule, dv)
+			}
+			continue
+		}
+		if dv, set := defKey(k); set {
+			if e.scst && !samePollerValue(k, dv, e.v) {
+				problem(e.path, "is %v but %s is %v (set one of them)", e.v, to, dv)
+			}
+			continue
+		}
+		ensureMapPath(tree, defPath)[k] = v
+		if o := at(e.path); o != "" {
+			origins[to] = o + " (" + e.path + ")"
+		}
+	}
+	return warnings, errs
+}
+
+// integrationPoller reads spring.integration.poller's keys, by canonical
+// key; it leaves raw as written (Loaded.Raw).
+func integrationPoller(raw map[string]any, failed func(string) bool, problem, warn func(p, format string, args ...any)) map[string]pollerValue {
+	spring, _ := raw["spring"].(map[string]any)
+	ik, ok := mapKey(spring, "integration")
+	if !ok {
+		return nil
+	}
+	integ, _ := spring[ik].(map[string]any)
+	pk, ok := mapKey(integ, "poller")
+	if !ok {
+		return nil
+	}
+	base := "spring." + ik + "." + pk
+	poller, isMap := integ[pk].(map[string]any)
+	if !isMap {
+		problem(base, "expected a map of poller settings (fixed-delay, fixed-rate, initial-delay, max-messages-per-poll, cron)")
+		return nil
+	}
+	out := map[string]pollerValue{}
+	for _, k := range sortedKeys(poller) {
+		p := base + "." + k
+		sq := squash(k)
+		switch canon := pollerCanon[sq]; {
+		case failed(p):
+		case canon != "":
+			out[canon] = pollerValue{path: p, v: poller[k]}
+		case sq == "receivetimeout": // for polling consumers only
+		default:
+			msg := "ignored: Spring Boot's spring.integration.poller has no such key (it has cron, fixed-delay, fixed-rate, initial-delay, max-messages-per-poll and receive-timeout)"
+			if s := suggest(k, []string{"cron", "fixed-delay", "fixed-rate", "initial-delay", "max-messages-per-poll", "receive-timeout"}); s != "" {
+				msg += "; did you mean " + s + "?"
+			}
+			warn(p, "%s", msg)
+		}
+	}
+	return out
+}
+
+// streamPoller reads and removes stream.poller, by canonical key, a bare
+// number of fixed-delay or initial-delay scaled by its time-unit.
+func streamPoller(tree map[string]any, failed func(string) bool, problem func(p, format string, args ...any)) map[string]pollerValue {
+	base, pv, ok := lookupSquashed(tree, []string{"poller"})
+	if !ok {
+		return nil
+	}
+	_, _ = takeKey(tree, []string{"poller"})
+	poller, isMap := pv.(map[string]any)
+	if !isMap {
+		if pv != nil {
+			problem(base, "expected a map of poller settings (fixed-delay, max-messages-per-poll, cron, initial-delay, time-unit)")
+		}
+		return nil
+	}
+	out := map[string]pollerValue{}
+	unit := time.Millisecond
+	for _, k := range sortedKeys(poller) {
+		p := base + "." + k
+		switch sq := squash(k); sq {
+		case "fixeddelay", "maxmessagesperpoll", "cron", "initialdelay":
+			if !failed(p) {
+				out[pollerCanon[sq]] = pollerValue{path: p, v: poller[k], scst: true}
+			}
+		case "timeunit":
+			if failed(p) {
+				continue
+			}
+			s, err := toString(poller[k])
+			u, known := timeUnits[strings.ToUpper(strings.TrimSpace(s))]
+			if err != nil || !known {
+				problem(p, "expected a java.util.concurrent.TimeUnit: %s (the unit of a bare number of fixed-delay and initial-delay), got %s", timeUnitNames, describe(poller[k]))
+				continue
+			}
+			unit = u
+		case "receivetimeout": // accepted, as before: polling consumers only
+		default:
+			msg := "unknown key of stream.poller (it has fixed-delay, max-messages-per-poll, cron, initial-delay and time-unit)"
+			if s := suggest(k, []string{"fixed-delay", "max-messages-per-poll", "cron", "initial-delay", "time-unit"}); s != "" {
+				msg += "; did you mean " + s + "?"
+			}
+			problem(p, "%s", msg)
+		}
+	}
+	if unit != time.Millisecond {
+		for _, k := range []string{"fixed-delay", "initial-delay"} {
+			e, ok := out[k]
+			if !ok {
+				continue
+			}
+			n, bare := bareNumber(e.v)
+			if !bare {
+				continue // a duration as written ("5s")
+			}
+			if n > math.MaxInt64/int64(unit) || n < -math.MaxInt64/int64(unit) {
+				problem(e.path, "%d (time-unit %s) is out of range", n, unitName(unit))
+				delete(out, k)
+				continue
+			}
+			e.v = (time.Duration(n) * unit).String()
+			out[k] = e
+		}
+	}
+	return out
+}
+
+func unitName(u time.Duration) string {
+	for n, d := range timeUnits {
+		if d == u {
+			return n
+		}
+	}
+	return u.String()
+}
+
+// bareNumber returns the whole number v is, when it is one (a duration
+// without a unit).
+func bareNumber(v any) (int64, bool) {
+	switch x := v.(type) {
+	case int:
+		return int64(x), true
+	case int64:
+		return x, true
+	case float64:
+		if x == math.Trunc(x) && math.Abs(x) < 1<<62 {
+			return int64(x), true
+		}
+	case string:
+		x = strings.TrimSpace(x)
+		if x != "" && strings.Trim(x, "0123456789") == "" {
+			n, err := strconv.ParseInt(x, 10, 64)
+			return n, err == nil
+		}
+	}
+	return 0, false
+}
+
+// checkPollerValue checks the value of poller key k, so that a problem is
+// reported at the key that was written; it returns the value to set.
+func checkPollerValue(k string, v any) (any, error) {
+	switch k {
+	case "fixed-delay", "fixed-rate", "initial-delay":
+		d, err := toDuration(v)
+		if err != nil {
+			return nil, err
+		}
+		if d < 0 {
+			return nil, fmt.Errorf("must not be negative, got %s", d)
+		}
+	case "max-messages-per-poll":
+		n, err := toInt(v)
+		if err != nil {
+			return nil, err
+		}
+		if n == 0 {
+			return nil, fmt.Errorf("must not be 0 (1 is the default; a negative number: no limit)")
+		}
+	case "cron":
+		s, err := toString(v)
+		if err != nil {
+			return nil, err
+		}
+		if _, err := cron.Parse(s); err != nil {
+			return nil, err
+		}
+	}
+	return v, nil
+}
+
+// samePollerValue reports whether a and b are one value of poller key k
+// (2s and 2000 are one fixed-delay).
+func samePollerValue(k string, a, b any) bool {
+	switch k {
+	case "fixed-delay", "fixed-rate", "initial-delay":
+		x, errA := toDuration(a)
+		y, errB := toDuration(b)
+		if errA == nil && errB == nil {
+			return x == y
+		}
+	case "max-messages-per-poll":
+		x, errA := toInt(a)
+		y, errB := toInt(b)
+		if errA == nil && errB == nil {
+			return x == y
+		}
+	case "cron":
+		x, errA := toString(a)
+		y, errB := toString(b)
+		if errA == nil && errB == nil {
+			return strings.Join(strings.Fields(x), " ") == strings.Join(strings.Fields(y), " ")
+		}
+	}
+	return fmt.Sprint(a) == fmt.Sprint(b)
+}
