@@ -1834,41 +1834,40 @@ type composedRunner struct{ rt *runtimeBinding }
 
 func (c composedRunner) run(ctx, send context.Context) {
 	rt := c.rt
-	delay := rt.out.cfg.Producer.Poller.FixedDelay
-	for {
-		if !rt.out.waitStarted(ctx, nil) {
-			return
-		}
+	newPoller(rt.out.cfg.Producer.Poller, rt.log).run(ctx, rt.out, func() bool {
 		var v any
 		err := safeCall(func() (err error) { v, err = rt.fn.parts[0].call(ctx, nil); return err })
 		switch {
 		case errors.Is(err, Skip):
+			return false
 		case err != nil:
 			rt.out.stats.errors.Add(1)
 			rt.log.Error("supplier failed", "error", boundedErr(err))
-		case !rt.fn.parts[0].out.isNil(v):
-			for attempt := 1; send.Err() == nil; attempt++ {
-				err := stoppedForGood(ctx, safeCall(func() error { return rt.callChain(send, 1, v, nil) }))
-				var se *sendError
-				if err == nil || IsPermanent(err) || !errors.As(err, &se) {
-					if err != nil {
-						// A function of the chain failed: the value is dropped,
-						// as a polled supplier's failure would be.
-						rt.out.stats.errors.Add(1)
-						rt.log.Error("composed supplier failed", "error", boundedErr(err))
-					}
-					break
+			return false
+		case rt.fn.parts[0].out.isNil(v):
+			return false
+		}
+		for attempt := 1; send.Err() == nil; attempt++ {
+			err := stoppedForGood(ctx, safeCall(func() error { return rt.callChain(send, 1, v, nil) }))
+			var se *sendError
+			if err == nil || IsPermanent(err) || !errors.As(err, &se) {
+				if err != nil {
+					// A function of the chain failed: the value is dropped,
+					// as a polled supplier's failure would be, and the poll
+					// ends.
+					rt.out.stats.errors.Add(1)
+					rt.log.Error("composed supplier failed", "error", boundedErr(err))
+					return false
 				}
-				rt.log.Warn("composed supplier output not sent, retrying", "error", boundedErr(err))
-				if !sleepCtx(send, retryPolicy{initial: 100 * time.Millisecond, multiplier: 2, max: 5 * time.Second}.backOff(attempt)) {
-					return
-				}
+				return true
+			}
+			rt.log.Warn("composed supplier output not sent, retrying", "error", boundedErr(err))
+			if !sleepCtx(send, retryPolicy{initial: 100 * time.Millisecond, multiplier: 2, max: 5 * time.Second}.backOff(attempt)) {
+				return false
 			}
 		}
-		if !sleepCtx(ctx, delay) {
-			return
-		}
-	}
+		return false
+	})
 }
 
 func sortedKeys(m map[string]bool) []string {

@@ -125,9 +125,12 @@ func (c *Catalog) add(e *entry) {
 	c.entries[e.name] = e
 }
 
-// AddSupplier registers a polled supplier: the app calls fn every
-// producer.poller.fixed-delay (default 1s) and sends what it returns to
-// <name>-out-0. Returning [Skip] or a nil value sends nothing.
+// AddSupplier registers a polled supplier: the app calls fn on the
+// schedule of <name>-out-0's producer.poller (by default once a second:
+// fixed-delay 1s; also fixed-rate, initial-delay, cron and
+// max-messages-per-poll, see [PollerConfig]) and sends what it returns to
+// <name>-out-0. Returning [Skip] or a nil value sends nothing, and ends
+// the poll.
 func AddSupplier[Out any](c *Catalog, name string, fn func(ctx context.Context) (Out, error)) {
 	out := codecFor[Out]()
 	c.add(&entry{

@@ -5,6 +5,8 @@ import (
 	"math"
 	"strings"
 	"time"
+
+	"github.com/streambind/streambind/internal/cron"
 )
 
 // Config is the "stream" section of application.yaml, decoded. Package
@@ -453,10 +455,48 @@ type ProducerConfig struct {
 	HeaderMode string `mapstructure:"header-mode"`
 }
 
-// PollerConfig drives polled suppliers.
+// PollerConfig says when a polled supplier (stream.AddSupplier) is called:
+// SCSt's producer.poller, and Spring Integration's poller. A poll starts
+// on the cron schedule when cron is set; else every fixed-rate when that
+// is set; else fixed-delay after the previous poll ended. A poll calls the
+// supplier up to max-messages-per-poll times, sending each value before
+// the next call, and ends early when the supplier returns nothing (Skip,
+// or a nil pointer, slice or map), as SCSt's poll ends at a null. A
+// binding stopped and started again begins its schedule anew
+// (initial-delay included), as SCSt's poller does. A binding that sets
+// any of cron, fixed-rate and fixed-delay takes none of those three from
+// stream.default: its schedule replaces the default's whole.
 type PollerConfig struct {
-	// FixedDelay is the pause between polls. Default 1s.
+	// FixedDelay is the pause between the end of a poll and the start of
+	// the next. Default 1s.
 	FixedDelay time.Duration `mapstructure:"fixed-delay"`
+	// FixedRate, when set, starts a poll every fixed-rate from the first
+	// one's start, whatever the polls take (Spring Integration's
+	// fixed-rate): a poll that overran starts the next at once, and polls
+	// missed meanwhile follow one after the other, as in Spring. It wins
+	// over fixed-delay. Default 0s (none).
+	FixedRate time.Duration `mapstructure:"fixed-rate"`
+	// InitialDelay is how long the first poll waits after the binding
+	// started, with fixed-delay or fixed-rate; a cron schedule ignores it,
+	// as Spring's does. Default 0.
+	InitialDelay time.Duration `mapstructure:"initial-delay"`
+	// MaxMessagesPerPoll is how many times a poll calls the supplier at
+	// most; it ends sooner when the supplier returns nothing. Negative:
+	// no limit (each poll calls it until it returns nothing). Default 1
+	// (SCSt's); 0 is refused.
+	MaxMessagesPerPoll int `mapstructure:"max-messages-per-poll"`
+	// Cron, when set, starts a poll at each time this Spring cron
+	// expression names, in the process's local time zone (TZ), after the
+	// previous poll ended: six fields (second minute hour day-of-month
+	// month day-of-week) with *, ? (day fields), ranges, lists, steps,
+	// month and day names, 0 or 7 for Sunday, or one of the macros
+	// @yearly, @annually, @monthly, @weekly, @daily, @midnight and
+	// @hourly; a time matches when its day-of-month and its day-of-week
+	// both match, as in Spring. Quartz's L, W and #, five fields, and an
+	// expression that matches no time in the next five years are refused
+	// with the reason. It wins over fixed-rate and fixed-delay. Default
+	// none.
+	Cron string `mapstructure:"cron"`
 }
 
 // Built-in defaults (docs/conventions.md).
@@ -470,6 +510,7 @@ const (
 	DefaultBackOffMultiplier           = 2.0
 	DefaultBackOffMaxInterval          = 10 * time.Second
 	DefaultPollerFixedDelay            = time.Second
+	DefaultPollerMaxMessagesPerPoll    = 1
 	DefaultShutdownTimeout             = 10 * time.Second
 	DefaultDynamicDestinationCacheSize = 10
 )
@@ -554,7 +595,16 @@ func (b BindingConfig) merged(d BindingConfig) BindingConfig {
 	if p.AutoStartup == nil {
 		p.AutoStartup = dp.AutoStartup
 	}
+	// A binding's own schedule (cron, fixed-rate or fixed-delay) replaces
+	// the default's whole, as a binding's poller replaces the default
+	// poller in SCSt: a fixed-delay here is not overruled by a cron there.
+	if p.Poller.Cron == "" && p.Poller.FixedRate == 0 && p.Poller.FixedDelay == 0 {
+		set(&p.Poller.Cron, dp.Poller.Cron)
+		setDur(&p.Poller.FixedRate, dp.Poller.FixedRate)
+	}
 	setDur(&p.Poller.FixedDelay, dp.Poller.FixedDelay)
+	setDur(&p.Poller.InitialDelay, dp.Poller.InitialDelay)
+	setInt(&p.Poller.MaxMessagesPerPoll, dp.Poller.MaxMessagesPerPoll)
 	return b
 }
 
@@ -574,7 +624,7 @@ func builtinBindingDefaults() BindingConfig {
 		},
 		Producer: ProducerConfig{
 			PartitionCount: 1,
-			Poller:         PollerConfig{FixedDelay: DefaultPollerFixedDelay},
+			Poller:         PollerConfig{FixedDelay: DefaultPollerFixedDelay, MaxMessagesPerPoll: DefaultPollerMaxMessagesPerPoll},
 		},
 	}
 }
@@ -831,6 +881,17 @@ func (b BindingConfig) Validate(path string) []*ConfigError {
 	checkHeaderMode("producer.header-mode", p.HeaderMode)
 	if p.Poller.FixedDelay < 0 {
 		bad("producer.poller.fixed-delay", "must not be negative, got %s", p.Poller.FixedDelay)
+	}
+	if p.Poller.FixedRate < 0 {
+		bad("producer.poller.fixed-rate", "must not be negative, got %s", p.Poller.FixedRate)
+	}
+	if p.Poller.InitialDelay < 0 {
+		bad("producer.poller.initial-delay", "must not be negative, got %s", p.Poller.InitialDelay)
+	}
+	if p.Poller.Cron != "" {
+		if _, err := cron.Parse(p.Poller.Cron); err != nil {
+			bad("producer.poller.cron", "%v", err)
+		}
 	}
 	if _, _, err := ParseMediaType(b.ContentType); err != nil {
 		bad("content-type", "%v", err)

@@ -668,7 +668,13 @@ func (rt *runtimeBinding) adapt(prev, next *entry, v any, carried func() Headers
 	if next.in.typ == nil || reflect.TypeOf(v) == next.in.typ {
 		return v, nil
 	}
-	cx := convCtx{binding: rt.fn.name, converters: rt.inCx.converters, contentType: DefaultContentType}
+	// The app's converters: a composition that starts with a supplier has
+	// no input binding, and so no inCx of its own.
+	convs := rt.inCx.converters
+	if convs == nil {
+		convs = rt.outCx.converters
+	}
+	cx := convCtx{binding: rt.fn.name, converters: convs, contentType: DefaultContentType}
 	data, hdr, err := prev.out.encode(&cx, v)
 	if err == nil {
 		// A Message's contentType header chose its encoding: decode by it.
@@ -715,7 +721,7 @@ func (rt *runtimeBinding) handleBatch(ctx context.Context, envs []Envelope) erro
 	return rt.callChain(ctx, 0, slice.Interface(), nil)
 }
 
-// polledSupplier calls a supplier every fixed delay.
+// polledSupplier calls a supplier on its binding's poller schedule.
 type polledSupplier[Out any] struct {
 	rt  *runtimeBinding
 	fn  func(context.Context) (Out, error)
@@ -723,37 +729,36 @@ type polledSupplier[Out any] struct {
 }
 
 func (s *polledSupplier[Out]) run(ctx, send context.Context) {
-	delay := s.rt.out.cfg.Producer.Poller.FixedDelay
-	for {
-		if !s.rt.out.waitStarted(ctx, nil) {
-			return
-		}
+	newPoller(s.rt.out.cfg.Producer.Poller, s.rt.log).run(ctx, s.rt.out, func() bool {
 		// A panic (the supplier's, or its value's MarshalJSON) is a
 		// failed poll, as a handler's panic is a failed attempt: the
 		// process does not die.
-		if err := safeCall(func() error { return s.poll(ctx, send) }); err != nil {
+		var more bool
+		if err := safeCall(func() (err error) { more, err = s.poll(ctx, send); return err }); err != nil {
 			s.rt.out.stats.errors.Add(1)
 			s.rt.log.Error("supplier failed", "error", boundedErr(err))
+			return false
 		}
-		if !sleepCtx(ctx, delay) {
-			return
-		}
-	}
+		return more
+	})
 }
 
-// poll calls the supplier once and sends its value.
-func (s *polledSupplier[Out]) poll(ctx, send context.Context) error {
+// poll calls the supplier once and sends its value; more reports whether
+// there was one (nothing ends the poll, as a null does in SCSt).
+func (s *polledSupplier[Out]) poll(ctx, send context.Context) (more bool, err error) {
 	v, err := s.fn(ctx)
 	switch {
 	case errors.Is(err, Skip):
+		return false, nil
 	case err != nil:
-		return err
-	case !s.out.isNil(v):
-		_ = emitRetrying(send, func(c context.Context, v Out) error {
-			return stoppedForGood(ctx, s.emit(c, v))
-		}, v)
+		return false, err
+	case s.out.isNil(v):
+		return false, nil
 	}
-	return nil
+	_ = emitRetrying(send, func(c context.Context, v Out) error {
+		return stoppedForGood(ctx, s.emit(c, v))
+	}, v)
+	return true, nil
 }
 
 // stoppedForGood makes err permanent when it says the output binding is

@@ -473,6 +473,14 @@ func (s *service) bindingValues(b *binding) (map[string]any, map[string]string) 
 		set("producer.required-groups", groups)
 		set("producer.auto-startup", p.AutoStart())
 		set("producer.poller.fixed-delay", duration(p.Poller.FixedDelay))
+		if p.Poller.FixedRate > 0 {
+			set("producer.poller.fixed-rate", duration(p.Poller.FixedRate))
+		}
+		set("producer.poller.initial-delay", duration(p.Poller.InitialDelay))
+		set("producer.poller.max-messages-per-poll", p.Poller.MaxMessagesPerPoll)
+		if p.Poller.Cron != "" {
+			set("producer.poller.cron", p.Poller.Cron)
+		}
 		set("producer.header-mode", headerMode(p.HeaderMode))
 		set("producer.use-native-encoding", p.UseNativeEncoding)
 	}
