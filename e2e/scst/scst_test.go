@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -262,6 +263,7 @@ func fixtures() []fixture {
 				e.t.Errorf("got %+v", m)
 			}
 		}},
+		cronSupplierFixture(),
 		{dir: "kafka-dynamic-destinations", kafka: 1, types: kafkaOnly, fns: func(*stream.Catalog, chan<- msg) {}, check: func(e *env) {
 			send(e, "audit-log", msg{ID: "a-1", Text: "login"})
 			if m := decode(e.t, e.consume(0, "audit-log").Value); m.ID != "a-1" {
@@ -604,4 +606,39 @@ func ttlRetryCheck(e *env) {
 	if m := decode(e.t, e.get(out).Body); m.Text != "RETRY ME" {
 		e.t.Errorf("got %+v", m)
 	}
+}
+
+// cronSupplierFixture: a Supplier with five readings pending, polled on
+// spring.integration.poller's cron (every whole second), three at most a
+// poll: the first poll sends three, the next (a later second) two, and
+// then the Supplier has nothing (nil, SCSt's null).
+func cronSupplierFixture() fixture {
+	var mu sync.Mutex
+	var calls []time.Time
+	return fixture{dir: "kafka-supplier-cron", kafka: 1, types: kafkaOnly, fns: func(c *stream.Catalog, _ chan<- msg) {
+		stream.AddSupplier(c, "readings", func(context.Context) (*msg, error) {
+			mu.Lock()
+			defer mu.Unlock()
+			calls = append(calls, time.Now())
+			if n := len(calls); n <= 5 {
+				return &msg{ID: fmt.Sprint(n), Text: "reading"}, nil
+			}
+			return nil, nil
+		})
+	}, check: func(e *env) {
+		recs := e.consumeN(0, "sensor-readings", 5)
+		for i, r := range recs {
+			if m := decode(e.t, r.Value); m.ID != fmt.Sprint(i+1) {
+				e.t.Errorf("record %d: %+v", i, m)
+			}
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		sec := func(i int) time.Time { return calls[i].Truncate(time.Second) }
+		// Calls 1-3 are the first poll, at one whole second; the fourth
+		// comes at a later tick: the third value ended the first poll.
+		if !sec(1).Equal(sec(0)) || !sec(2).Equal(sec(0)) || !sec(3).After(sec(2)) {
+			e.t.Errorf("supplier calls not three to a poll, a poll a second: %v", calls)
+		}
+	}}
 }
