@@ -575,8 +575,6 @@ func TestSCStKeysProblems(t *testing.T) {
 			"stream.bindings.input (application.yaml:5): configures p-in-0, which stream.function.bindings renames to input, and stream.bindings.p-in-0 configures it too: use one name"},
 		{"two renamed to one", "stream:\n  function:\n    bindings: { p-in-0: input, q-in-0: input }\n",
 			"stream.function.bindings.q-in-0 (application.yaml:3): input is already the name of p-in-0"},
-		{"fixed-delay twice", "stream:\n  poller: { fixed-delay: 2s }\n  default:\n    producer: { poller: { fixed-delay: 3s } }\n",
-			"stream.poller.fixed-delay (application.yaml:2): is 2s but stream.default.producer.poller.fixed-delay is 3s (set one of them)"},
 		{"unknown poller key", "stream:\n  poller: { fixed-dely: 1s }\n",
 			"stream.poller.fixed-dely (application.yaml:2): unknown key of stream.poller"},
 		{"unknown key", "stream:\n  bindigns: { x: 1 }\n",

@@ -106,7 +106,14 @@ func envLayer(env map[string]string, cfg *schema, files map[string]any, spelled 
 	var sets []envSet
 	for _, v := range vars {
 		origin := "env " + v.name
-		path, ok := r.resolve(cfg, v.tokens, []string{"stream"})
+		path, ok := scstOnlyEnvKey(v.tokens)
+		if !ok && len(v.tokens) > 1 && v.tokens[0] == "POLLER" {
+			l.fail("stream.poller", origin, "%s matches no key of stream.poller (SCSt's application-wide poller: %s)", v.name, strings.Join(streamPollerKeys, ", "))
+			continue
+		}
+		if !ok {
+			path, ok = r.resolve(cfg, v.tokens, []string{"stream"})
+		}
 		if !ok {
 			// Only a variable that starts like a key is taken for a
 			// misspelt one; others (STREAM_BINDER used in a placeholder)
@@ -563,4 +570,30 @@ func keySegs2(path []string) []pathSeg {
 		}
 	}
 	return segs
+}
+
+// streamPollerKeys are the keys of SCSt's stream.poller
+// (spring.cloud.stream.poller), which stream.Config has no field for: the
+// config layer lifts them into stream.default.producer.poller.
+var streamPollerKeys = []string{"fixed-delay", "max-messages-per-poll", "cron", "initial-delay", "time-unit"}
+
+// scstOnlyEnvKey resolves a variable's tokens (after STREAM_ or
+// SPRING_CLOUD_STREAM_) to a key of SCSt's that the config layer adapts
+// before decoding, so has no field to resolve against:
+// SPRING_CLOUD_STREAM_POLLER_FIXED_DELAY is stream.poller.fixed-delay,
+// SPRING_CLOUD_STREAM_SOURCE stream.source.
+func scstOnlyEnvKey(tokens []string) ([]string, bool) {
+	if len(tokens) == 1 && tokens[0] == "SOURCE" {
+		return []string{"stream", "source"}, true // SCSt's output bindings list (a;b)
+	}
+	if len(tokens) < 2 || tokens[0] != "POLLER" {
+		return nil, false
+	}
+	key := strings.ToLower(strings.Join(tokens[1:], "-"))
+	for _, k := range streamPollerKeys {
+		if k == key || strings.ReplaceAll(k, "-", "") == key {
+			return []string{"stream", "poller", k}, true
+		}
+	}
+	return nil, false
 }

@@ -13,7 +13,8 @@ import (
 
 // This file reads the application-wide pollers of an SCSt application
 // into the defaults of stream.default.producer.poller (stream.PollerConfig,
-// which a binding's own producer.poller overrides key by key):
+// which a binding's own producer.poller overrides key by key, its
+// schedule — cron, fixed-rate, fixed-delay — whole):
 //
 //   - spring.integration.poller.* (Spring Boot's; SCSt 3.2 and later read
 //     polled suppliers' default poller there): fixed-delay, fixed-rate,
@@ -36,9 +37,9 @@ import (
 // binding's poller wins over the default poller); the schedule (cron,
 // fixed-rate or fixed-delay) is taken whole: when stream.default sets one
 // of them, the others are not taken from the application-wide pollers
-// (their cron would otherwise win over stream.default's fixed-delay). A
-// key of stream.poller set in stream.default to another value is an error
-// (set one of them), as a conflict between two spellings of one setting.
+// (their cron would otherwise win over stream.default's fixed-delay).
+// stream.default is SCSt's default binding poller, a setting of its own
+// (not another spelling of stream.poller): it wins without a word.
 
 // pollerCanon maps the squashed keys of the application-wide pollers to
 // stream.PollerConfig's.
@@ -204,18 +205,15 @@ func scstPollers(raw map[string]any, origins map[string]string, unresolved map[s
 			problem(e.path, "%v", err)
 			continue
 		}
+		// The binding default (stream.default.producer.poller) wins over
+		// both application-wide pollers, as SCSt's binding poller does
+		// over spring.integration.poller (where it copies stream.poller):
+		// two settings, not two spellings of one.
 		to := "stream.default.producer.poller." + k
 		if isScheduleKey(k) && defSchedule != "" && defSchedule != k {
-			if e.scst {
-				dv, _ := defKey(defSchedule)
-				problem(e.path, "is %v but stream.default.producer.poller.%s is %v (set one of them)", e.v, defSchedule, dv)
-			}
 			continue
 		}
-		if dv, set := defKey(k); set {
-			if e.scst && !samePollerValue(k, dv, e.v) {
-				problem(e.path, "is %v but %s is %v (set one of them)", e.v, to, dv)
-			}
+		if _, set := defKey(k); set {
 			continue
 		}
 		ensureMapPath(tree, defPath)[k] = v
@@ -392,30 +390,4 @@ func checkPollerValue(k string, v any) (any, error) {
 		}
 	}
 	return v, nil
-}
-
-// samePollerValue reports whether a and b are one value of poller key k
-// (2s and 2000 are one fixed-delay).
-func samePollerValue(k string, a, b any) bool {
-	switch k {
-	case "fixed-delay", "fixed-rate", "initial-delay":
-		x, errA := toDuration(a)
-		y, errB := toDuration(b)
-		if errA == nil && errB == nil {
-			return x == y
-		}
-	case "max-messages-per-poll":
-		x, errA := toInt(a)
-		y, errB := toInt(b)
-		if errA == nil && errB == nil {
-			return x == y
-		}
-	case "cron":
-		x, errA := toString(a)
-		y, errB := toString(b)
-		if errA == nil && errB == nil {
-			return strings.Join(strings.Fields(x), " ") == strings.Join(strings.Fields(y), " ")
-		}
-	}
-	return fmt.Sprint(a) == fmt.Sprint(b)
 }

@@ -150,6 +150,15 @@ func TestStreamPoller(t *testing.T) {
 			poller(func(p *stream.PollerConfig) { p.FixedDelay, p.MaxMessagesPerPoll = 2*time.Second, 3 })},
 		{"a binding's own wins", sp + ": { max-messages-per-poll: 3, initial-delay: 1000 }\nspring.cloud.stream.bindings.tick-out-0.producer.poller.max-messages-per-poll: 7\n",
 			poller(func(p *stream.PollerConfig) { p.MaxMessagesPerPoll, p.InitialDelay = 7, time.Second })},
+		// stream.default.producer.poller (SCSt's default binding poller) wins
+		// over the application-wide one, as in SCSt: two settings, not two
+		// spellings of one, so no error.
+		{"stream.default's wins", sp + ".max-messages-per-poll: 3\nspring.cloud.stream.default.producer.poller.max-messages-per-poll: 4\n",
+			poller(func(p *stream.PollerConfig) { p.MaxMessagesPerPoll = 4 })},
+		{"stream.default's cron wins", sp + ".cron: '0 0 * * * *'\nspring.cloud.stream.default.producer.poller.cron: '0 30 * * * *'\n",
+			poller(func(p *stream.PollerConfig) { p.Cron = "0 30 * * * *" })},
+		{"stream.default's fixed-delay wins over a cron", sp + ".cron: '0 0 * * * *'\nspring.cloud.stream.default.producer.poller.fixed-delay: 5s\n",
+			poller(func(p *stream.PollerConfig) { p.FixedDelay = 5 * time.Second })},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			l := loadApp(t, tickFn+tc.yaml)
@@ -172,12 +181,6 @@ func TestStreamPoller(t *testing.T) {
 		{"bad time-unit", sp + ":\n  fixed-delay: 5\n  time-unit: SECS\n",
 			"stream.poller.time-unit (application.yaml:4): expected a java.util.concurrent.TimeUnit: NANOSECONDS, MICROSECONDS, MILLISECONDS, SECONDS, MINUTES, HOURS or DAYS"},
 		{"out of range", sp + ": { fixed-delay: 200000000, time-unit: DAYS }\n", "stream.poller.fixed-delay (application.yaml:2): 200000000 (time-unit DAYS) is out of range"},
-		{"max-messages-per-poll twice", sp + ".max-messages-per-poll: 3\nspring.cloud.stream.default.producer.poller.max-messages-per-poll: 4\n",
-			"stream.poller.max-messages-per-poll (application.yaml:2): is 3 but stream.default.producer.poller.max-messages-per-poll is 4 (set one of them)"},
-		{"cron twice", sp + ".cron: '0 0 * * * *'\nspring.cloud.stream.default.producer.poller.cron: '0 30 * * * *'\n",
-			"stream.poller.cron (application.yaml:2): is 0 0 * * * * but stream.default.producer.poller.cron is 0 30 * * * * (set one of them)"},
-		{"cron over stream.default's fixed-delay", sp + ".cron: '0 0 * * * *'\nspring.cloud.stream.default.producer.poller.fixed-delay: 5s\n",
-			"stream.poller.cron (application.yaml:2): is 0 0 * * * * but stream.default.producer.poller.fixed-delay is 5s (set one of them)"},
 		{"cron and fixed-delay", sp + ":\n  fixed-delay: 5000\n  cron: '0 0 * * * *'\n",
 			"stream.poller.cron (application.yaml:4): is set and so is stream.poller.fixed-delay (application.yaml:3): SCSt (3.2 and later) copies"},
 		{"bad cron", sp + ":\n  cron: '0 0 * * *'\n", `stream.poller.cron (application.yaml:3): cron "0 0 * * *": has 5 fields, want 6`},
@@ -300,5 +303,40 @@ func TestIntegrationPoller(t *testing.T) {
 	}
 	if o := l.Stream.Origins["stream.default.producer.poller.fixed-rate"]; !strings.HasPrefix(o, "env SPRING_INTEGRATION_POLLER_FIXEDRATE (") {
 		t.Errorf("env only: origin %q", o)
+	}
+}
+
+// TestStreamPollerEnv: SCSt's application-wide poller set by environment
+// variables (Spring Boot's relaxed binding), with or without a file key;
+// before, SPRING_CLOUD_STREAM_POLLER_* was taken for a binder section and
+// ignored.
+func TestStreamPollerEnv(t *testing.T) {
+	l := loadApp(t, tickFn, "SPRING_CLOUD_STREAM_POLLER_CRON=*/5 * * * * *", "STREAM_POLLER_MAX_MESSAGES_PER_POLL=2", "SPRING_CLOUD_STREAM_POLLER_INITIALDELAY=7")
+	want := poller(func(p *stream.PollerConfig) { p.Cron, p.MaxMessagesPerPoll, p.InitialDelay = "*/5 * * * * *", 2, 7*time.Millisecond })
+	if got := tickPoller(l); got != want {
+		t.Errorf("poller %+v, want %+v", got, want)
+	}
+	if o := l.Stream.Origins["stream.default.producer.poller.cron"]; !strings.Contains(o, "env SPRING_CLOUD_STREAM_POLLER_CRON") {
+		t.Errorf("origin of cron %q", o)
+	}
+	// A variable overrides the file's key; time-unit too.
+	l = loadApp(t, tickFn+"spring.cloud.stream.poller.fixed-delay: 50\n", "SPRING_CLOUD_STREAM_POLLER_FIXED_DELAY=3", "SPRING_CLOUD_STREAM_POLLER_TIME_UNIT=seconds")
+	if got := tickPoller(l).FixedDelay; got != 3*time.Second {
+		t.Errorf("fixed-delay %s, want 3s", got)
+	}
+	// A misspelt key is reported, not ignored.
+	_, err := Load(Options{Data: []byte(tickFn), Env: []string{"SPRING_CLOUD_STREAM_POLLER_FIXED_DELAI=3"}})
+	if err == nil {
+		t.Fatal("SPRING_CLOUD_STREAM_POLLER_FIXED_DELAI: no error")
+	}
+	t.Log(err)
+}
+
+// SPRING_CLOUD_STREAM_SOURCE (SCSt's output bindings list) is read as the
+// file's key is; before, it was ignored without a word.
+func TestStreamSourceEnv(t *testing.T) {
+	l := loadApp(t, "spring.cloud.function.definition: x\n", "SPRING_CLOUD_STREAM_SOURCE=audit;orders")
+	if got := l.Stream.OutputBindings; got != "audit-out-0;orders-out-0" {
+		t.Errorf("output-bindings %q", got)
 	}
 }
