@@ -312,7 +312,9 @@ func TestIntegrationPoller(t *testing.T) {
 // ignored.
 func TestStreamPollerEnv(t *testing.T) {
 	l := loadApp(t, tickFn, "SPRING_CLOUD_STREAM_POLLER_CRON=*/5 * * * * *", "STREAM_POLLER_MAX_MESSAGES_PER_POLL=2", "SPRING_CLOUD_STREAM_POLLER_INITIALDELAY=7")
-	want := poller(func(p *stream.PollerConfig) { p.Cron, p.MaxMessagesPerPoll, p.InitialDelay = "*/5 * * * * *", 2, 7*time.Millisecond })
+	want := poller(func(p *stream.PollerConfig) {
+		p.Cron, p.MaxMessagesPerPoll, p.InitialDelay = "*/5 * * * * *", 2, 7*time.Millisecond
+	})
 	if got := tickPoller(l); got != want {
 		t.Errorf("poller %+v, want %+v", got, want)
 	}
