@@ -117,7 +117,8 @@ type JSONConverter struct{}
 func (JSONConverter) Marshal(v any) ([]byte, error)      { return json.Marshal(v) }
 func (JSONConverter) Unmarshal(data []byte, v any) error { return json.Unmarshal(data, v) }
 
-// TextConverter is text/plain: strings, encoding.TextMarshaler /
+// TextConverter is text/plain: strings, []byte, pointers to either (a
+// supplier's or handler's *string), encoding.TextMarshaler /
 // TextUnmarshaler, and fmt.Stringer (marshal only).
 type TextConverter struct{}
 
@@ -131,6 +132,14 @@ func (TextConverter) Marshal(v any) ([]byte, error) {
 		return []byte(t), nil
 	case []byte:
 		return t, nil
+	case *string: // a supplier's or function's "nil for nothing" output
+		if t != nil {
+			return []byte(*t), nil
+		}
+	case *[]byte:
+		if t != nil {
+			return *t, nil
+		}
 	}
 	return nil, fmt.Errorf("text/plain: %T is not a string, fmt.Stringer or encoding.TextMarshaler", v)
 }
@@ -145,12 +154,21 @@ func (TextConverter) Unmarshal(data []byte, v any) error {
 	case *[]byte:
 		*t = append((*t)[:0], data...)
 		return nil
+	case **string: // a handler that takes *string
+		s := string(data)
+		*t = &s
+		return nil
+	case **[]byte:
+		b := append([]byte(nil), data...)
+		*t = &b
+		return nil
 	}
 	return fmt.Errorf("text/plain: %T is not *string or encoding.TextUnmarshaler", v)
 }
 
-// OctetStreamConverter is application/octet-stream: bytes only (and
-// encoding.BinaryMarshaler / BinaryUnmarshaler).
+// OctetStreamConverter is application/octet-stream: bytes (and strings,
+// and pointers to either), and encoding.BinaryMarshaler /
+// BinaryUnmarshaler.
 type OctetStreamConverter struct{}
 
 func (OctetStreamConverter) Marshal(v any) ([]byte, error) {
@@ -161,6 +179,14 @@ func (OctetStreamConverter) Marshal(v any) ([]byte, error) {
 		return t, nil
 	case string:
 		return []byte(t), nil
+	case *[]byte:
+		if t != nil {
+			return *t, nil
+		}
+	case *string:
+		if t != nil {
+			return []byte(*t), nil
+		}
 	}
 	return nil, fmt.Errorf("application/octet-stream: %T is not []byte or encoding.BinaryMarshaler", v)
 }
@@ -174,6 +200,14 @@ func (OctetStreamConverter) Unmarshal(data []byte, v any) error {
 		return nil
 	case *string:
 		*t = string(data)
+		return nil
+	case **[]byte: // a handler that takes *[]byte
+		b := append([]byte(nil), data...)
+		*t = &b
+		return nil
+	case **string:
+		s := string(data)
+		*t = &s
 		return nil
 	}
 	return fmt.Errorf("application/octet-stream: %T is not *[]byte or encoding.BinaryUnmarshaler", v)

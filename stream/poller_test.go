@@ -109,3 +109,28 @@ func TestPollerCronSchedule(t *testing.T) {
 		t.Fatalf("two polls in one second: %s, %s", calls[0].Format(time.StampMicro), calls[1].Format(time.StampMicro))
 	}
 }
+
+// A supplier returns a pointer so that nil says "nothing"; with
+// content-type text/plain the pointed-to text is sent (before, *string
+// was refused as not a string: the value was dropped at each poll).
+func TestPointerSupplierTextPlain(t *testing.T) {
+	got := make(chan string, 10)
+	fns := stream.NewCatalog()
+	stream.AddSupplier(fns, "tick", func(context.Context) (*string, error) { s := "hello"; return &s, nil })
+	stream.AddSupplier(fns, "raw", func(context.Context) (*[]byte, error) { b := []byte("bytes"); return &b, nil })
+	stream.AddConsumer(fns, "sink", func(_ context.Context, s *string) error { got <- *s; return nil })
+	poll := stream.PollerConfig{FixedDelay: time.Hour}
+	cfg := &stream.Config{
+		Function: stream.FunctionConfig{Definition: "tick;raw;sink"},
+		Bindings: map[string]stream.BindingConfig{
+			"tick-out-0": {Destination: "t", ContentType: "text/plain", Producer: stream.ProducerConfig{Poller: poll, RequiredGroups: []string{"g"}}},
+			"raw-out-0":  {Destination: "t", ContentType: "application/octet-stream", Producer: stream.ProducerConfig{Poller: poll, RequiredGroups: []string{"g"}}},
+			"sink-in-0":  {Destination: "t", Group: "g", ContentType: "text/plain"},
+		},
+	}
+	start(t, cfg, fns)
+	seen := map[string]bool{recv(t, got): true, recv(t, got): true}
+	if !seen["hello"] || !seen["bytes"] {
+		t.Fatalf("got %v", seen)
+	}
+}
