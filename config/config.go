@@ -297,6 +297,9 @@ func Load(opts Options) (*Loaded, error) {
 			if d.defaultSet && (profileFile || d.onProfile != nil) {
 				errs = append(errs, profileKeyProblem(fd.src.name, d.defaultLine, "default", profileFile))
 			}
+			if d.groups != nil && (profileFile || d.onProfile != nil) {
+				errs = append(errs, profileKeyProblem(fd.src.name, d.groupLine, "group", profileFile))
+			}
 			if d.root != nil && d.applies(accepted, platform) {
 				layers = append(layers, docLayer(fd.src.name, d.root, root, &errs))
 			}
@@ -306,6 +309,14 @@ func Load(opts Options) (*Loaded, error) {
 		addDocs(fd, false)
 	}
 	mentioned := profilesMentioned(baseDocs)
+	// A profile that names a group is not a typo: it activates the
+	// group's members, whose files are looked for in turn.
+	groups, _ := groupsOf(env, baseDocs)
+	for name, g := range groups {
+		if len(g.members) > 0 {
+			mentioned[name] = true
+		}
+	}
 	type missingProfile struct {
 		p   string
 		err *missingProfileError
@@ -657,8 +668,12 @@ func profileKeyProblem(name string, line int, key string, profileFile bool) *str
 	if profileFile {
 		where = "a profile-specific file"
 	}
+	fix := "set it in the base file or the environment"
+	if key == "group" {
+		fix = "set it in the base file" // groups must be known before the profile files are read
+	}
 	return fileProblem(&fileError{name: name, line: line,
-		msg: "spring.profiles." + key + " cannot be set in " + where + ", as in Spring Boot: set it in the base file or the environment"})
+		msg: "spring.profiles." + key + " cannot be set in " + where + ", as in Spring Boot: " + fix})
 }
 
 // docLayer normalises one document; problems go to errs.
@@ -936,7 +951,82 @@ func activeProfiles(given []string, env map[string]string, bases []*fileDocs) ([
 		out = append(out, p)
 		origins[p] = profileOrigin{key: n.key, origin: n.origin}
 	}
+	groups, gerrs := groupsOf(env, bases)
+	errs = append(errs, gerrs...)
+	out = expandGroups(out, groups, origins)
 	return out, origins, errs
+}
+
+// groupDef is a profile group as the files define it.
+type groupDef struct {
+	members []string
+	origin  string // file:line of spring.profiles.group.<name>
+}
+
+// groupsOf returns spring.profiles.group of the documents without a
+// profile condition, by group name: as Spring Boot binds the key, a later
+// document's list for a name replaces an earlier one's. Members are
+// checked as profile names, their placeholders expanded from the
+// environment.
+func groupsOf(env map[string]string, files []*fileDocs) (map[string]groupDef, []*stream.ConfigError) {
+	groups := map[string]groupDef{}
+	var errs []*stream.ConfigError
+	for _, fd := range files {
+		for _, d := range fd.docs {
+			if d.onProfile != nil {
+				continue
+			}
+			for _, g := range d.groups {
+				origin := fd.src.name + ":" + fmt.Sprint(g.line)
+				def := groupDef{origin: origin}
+				for _, m := range g.members {
+					p, perrs := profileName(m, true, env, "spring.profiles.group."+g.name, "spring.profiles.group."+g.name, origin)
+					errs = append(errs, perrs...)
+					if p != "" {
+						def.members = append(def.members, p)
+					}
+				}
+				groups[g.name] = def
+			}
+		}
+	}
+	return groups, errs
+}
+
+// expandGroups returns profiles with the members of their groups, as
+// Spring Boot's Profiles expands them: each profile followed by its
+// group's members, each of those by its own group's (depth first), a
+// profile already listed not again (so a group naming itself, or groups
+// naming each other, end). The origin of a profile a group added is the
+// group's key.
+func expandGroups(profiles []string, groups map[string]groupDef, origins map[string]profileOrigin) []string {
+	if len(groups) == 0 {
+		return profiles
+	}
+	var out []string
+	seen := map[string]bool{}
+	var add func(p string)
+	add = func(p string) {
+		if seen[p] {
+			return
+		}
+		seen[p] = true
+		out = append(out, p)
+		g, ok := groups[p]
+		if !ok {
+			return
+		}
+		for _, m := range g.members {
+			if _, named := origins[m]; !named && !seen[m] {
+				origins[m] = profileOrigin{key: "spring.profiles.group." + p, origin: g.origin}
+			}
+			add(m)
+		}
+	}
+	for _, p := range profiles {
+		add(p)
+	}
+	return out
 }
 
 // EnvSpringProfilesDefault names the default profiles (Spring Boot's
@@ -972,6 +1062,10 @@ func defaultProfiles(env map[string]string, bases []*fileDocs) ([]string, []*str
 		seen[p] = true
 		out = append(out, p)
 	}
+	// Spring Boot expands the default profiles' groups too. (Problems
+	// with the groups are activeProfiles' to report.)
+	groups, _ := groupsOf(env, bases)
+	out = expandGroups(out, groups, map[string]profileOrigin{})
 	return out, errs
 }
 

@@ -38,6 +38,18 @@ type document struct {
 	deflt       []string
 	defaultLine int
 	defaultSet  bool
+	// groups: spring.profiles.group.<name> set in the document, in file
+	// order; groupLine: the line of the first (nil: none set).
+	groups    []profileGroup
+	groupLine int
+}
+
+// profileGroup is one spring.profiles.group.<name>: the profiles that
+// become active with profile name, and where it is set.
+type profileGroup struct {
+	name    string
+	members []string
+	line    int
 }
 
 // activationKeys are the keys that make a document conditional, in the
@@ -96,8 +108,11 @@ func newDocument(name string, root *ynode) (*document, []*fileError) {
 	if _, line, found := findKey(root, []string{"spring", "config", "import"}); found {
 		errs = append(errs, &fileError{name: name, line: line, msg: "spring.config.import is not supported: name the files with Options.File and profiles instead"})
 	}
-	if _, line, found := findKey(root, []string{"spring", "profiles", "group"}); found {
-		errs = append(errs, &fileError{name: name, line: line, msg: "spring.profiles.group is not supported: list every profile in spring.profiles.active or the environment"})
+	gs, gerrs := profileGroups(name, root)
+	errs = append(errs, gerrs...)
+	d.groups = gs
+	if len(gs) > 0 {
+		d.groupLine = gs[0].line
 	}
 	for _, k := range []string{"active", "include", "default"} {
 		val, line, found := findKey(root, []string{"spring", "profiles", k})
@@ -123,6 +138,54 @@ func newDocument(name string, root *ynode) (*document, []*fileError) {
 		d.root = nil
 	}
 	return d, errs
+}
+
+// groupPrefix is spring.profiles.group, squashed.
+var groupPrefix = []string{"spring", "profiles", "group"}
+
+// profileGroups reads spring.profiles.group.<name> of a document: each
+// group's name (as written: profile names are case-sensitive) and its
+// members (a list or a comma-separated string), nested or dotted keys
+// alike. A group without a name, or whose value is not a list of
+// profile names, is a problem at its line.
+func profileGroups(name string, root *ynode) ([]profileGroup, []*fileError) {
+	var out []profileGroup
+	var errs []*fileError
+	var walk func(y *ynode, at, spelt []string)
+	walk = func(y *ynode, at, spelt []string) {
+		if y == nil || y.kind != yaml.MappingNode {
+			return
+		}
+		for _, e := range y.entries {
+			segs, parts := keySegs(e.key), strings.Split(e.key, ".")
+			if e.literal {
+				segs, parts = []string{squash(e.key)}, []string{e.key}
+			}
+			full := append(append([]string(nil), at...), segs...)
+			fullSpelt := append(append([]string(nil), spelt...), parts...)
+			n := min(len(full), len(groupPrefix))
+			if !sameSegs(full[:n], groupPrefix[:n]) {
+				continue
+			}
+			if len(full) <= len(groupPrefix) {
+				if e.val.kind == yaml.MappingNode {
+					walk(e.val, full, fullSpelt)
+				} else if len(full) == len(groupPrefix) && !(e.val.kind == yaml.ScalarNode && e.val.value == nil) {
+					errs = append(errs, &fileError{name: name, line: e.line, msg: "spring.profiles.group: expected a map of group names to lists of profiles (spring.profiles.group.<name>: a, b)"})
+				}
+				continue
+			}
+			group := strings.Join(fullSpelt[len(groupPrefix):], ".")
+			list, ok := stringList(e.val)
+			if !ok {
+				errs = append(errs, &fileError{name: name, line: e.line, msg: "spring.profiles.group." + group + ": expected a comma-separated string or a list of profile names"})
+				continue
+			}
+			out = append(out, profileGroup{name: group, members: list, line: e.line})
+		}
+	}
+	walk(root, nil, nil)
+	return out, errs
 }
 
 // stringList reads a scalar (comma-separated) or a list of scalars as
