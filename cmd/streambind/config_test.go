@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestConfigDemoGolden(t *testing.T) {
@@ -457,5 +458,40 @@ func TestConfigShowsInvalidBindingValues(t *testing.T) {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("stdout lacks %q:\n%s", want, r.stdout)
 		}
+	}
+}
+
+// config says which poller keys a polled supplier's schedule uses, and
+// when a cron schedule polls next; a default lifted from Spring's
+// application-wide poller names the key it was written at.
+func TestConfigPollerSchedule(t *testing.T) {
+	dir := writeFiles(t, map[string]string{"application.yaml": "spring.cloud.function.definition: tick;tock\n" +
+		"spring.integration.poller.fixed-rate: 1500\n" +
+		"spring.cloud.stream.bindings.tick-out-0.producer.poller:\n  cron: '0 0 9-17 * * MON-FRI'\n  initial-delay: 2s\n"})
+	entries, r := configEntries(t, dir, nil)
+	if r.code != exitOK {
+		t.Fatalf("exit status %d, stderr %q", r.code, r.stderr)
+	}
+	for key, want := range map[string]string{
+		"stream.bindings.tick-out-0.producer.poller.cron":          "application.yaml:4; next poll ",
+		"stream.bindings.tick-out-0.producer.poller.fixed-delay":   "default (not used: cron is set)",
+		"stream.bindings.tick-out-0.producer.poller.initial-delay": "application.yaml:5 (not used with cron)",
+		"stream.bindings.tock-out-0.producer.poller.fixed-rate":    "stream.default at application.yaml:2 (spring.integration.poller.fixed-rate)",
+		"stream.bindings.tock-out-0.producer.poller.fixed-delay":   "default (not used: fixed-rate is set)",
+		"stream.default.producer.poller.fixed-rate":                "application.yaml:2 (spring.integration.poller.fixed-rate)",
+	} {
+		e, ok := entries[key]
+		if !ok {
+			t.Errorf("%s: not shown", key)
+			continue
+		}
+		if !strings.HasPrefix(e.Origin, want) {
+			t.Errorf("%s: origin %q, want it to start %q", key, e.Origin, want)
+		}
+	}
+	next := strings.TrimPrefix(entries["stream.bindings.tick-out-0.producer.poller.cron"].Origin, "application.yaml:4; next poll ")
+	ts, err := time.ParseInLocation("2006-01-02 15:04:05 MST", next, time.Local)
+	if err != nil || ts.Hour() < 9 || ts.Hour() > 17 || ts.Minute() != 0 || ts.Second() != 0 || ts.Weekday() == time.Saturday || ts.Weekday() == time.Sunday {
+		t.Errorf("next poll %q (%v): not a whole hour from 9 to 17 on a weekday", next, err)
 	}
 }

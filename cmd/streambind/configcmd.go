@@ -13,6 +13,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/streambind/streambind/binder/props"
+	"github.com/streambind/streambind/internal/cron"
 	"github.com/streambind/streambind/redact"
 	"github.com/streambind/streambind/stream"
 )
@@ -49,6 +50,13 @@ The Spring Boot connection settings a binder takes (spring.kafka.
 bootstrap-servers, spring.rabbitmq.*, ...) are shown where a binder of the
 type gets them, under stream.<type>.binder (brokers, addresses, ...), with
 their Spring Boot key as origin; a key the section sets itself wins.
+
+An output binding's poller (a polled supplier's schedule) is shown with
+the keys the schedule does not use marked (cron wins over fixed-rate,
+fixed-rate over fixed-delay) and, for a cron, its next poll in the local
+time zone; defaults from spring.integration.poller or
+spring.cloud.stream.poller are shown under stream.default.producer.poller
+with the key they were written at.
 
 YAML (default; the origin is a comment after each value) or --format json
 (a list of {"key", "value", "origin"}). Exit status 1 when the configuration
@@ -126,6 +134,10 @@ func effective(s *checkedService) []configEntry {
 		o, ok := s.exactOrigin(p)
 		if !ok {
 			return ""
+		}
+		if strings.HasPrefix(p, "stream.default.producer.poller.") {
+			// Lifted from an application-wide poller: say which key.
+			return s.bootOrigin(o)
 		}
 		return s.showOrigin(o)
 	}
@@ -363,7 +375,7 @@ func (s *service) bindingValues(b *binding) (map[string]any, map[string]string) 
 			return s.showOrigin(o)
 		}
 		if o, ok := s.exactOrigin("stream.default." + key); ok {
-			return "stream.default at " + s.showOrigin(o)
+			return "stream.default at " + s.bootOrigin(o)
 		}
 		return "default"
 	}
@@ -481,10 +493,35 @@ func (s *service) bindingValues(b *binding) (map[string]any, map[string]string) 
 		if p.Poller.Cron != "" {
 			set("producer.poller.cron", p.Poller.Cron)
 		}
+		notePollerSchedule(p.Poller, prefix+"producer.poller.", origins, time.Now())
 		set("producer.header-mode", headerMode(p.HeaderMode))
 		set("producer.use-native-encoding", p.UseNativeEncoding)
 	}
 	return vals, origins
+}
+
+// notePollerSchedule adds to the origins of a polled supplier's poller
+// keys (under prefix) which of them the schedule uses: the keys cron or
+// fixed-rate override are marked not used, and a cron says its next poll
+// after now, in the local time zone the app polls in.
+func notePollerSchedule(p stream.PollerConfig, prefix string, origins map[string]string, now time.Time) {
+	switch {
+	case p.Cron != "":
+		origins[prefix+"fixed-delay"] += " (not used: cron is set)"
+		if p.FixedRate > 0 {
+			origins[prefix+"fixed-rate"] += " (not used: cron is set)"
+		}
+		if p.InitialDelay > 0 {
+			origins[prefix+"initial-delay"] += " (not used with cron)"
+		}
+		if c, err := cron.Parse(p.Cron); err == nil {
+			if next := c.Next(now); !next.IsZero() {
+				origins[prefix+"cron"] += "; next poll " + next.Format("2006-01-02 15:04:05 MST")
+			}
+		}
+	case p.FixedRate > 0:
+		origins[prefix+"fixed-delay"] += " (not used: fixed-rate is set)"
+	}
 }
 
 // headerMode is a header-mode as the app applies it ("" is headers).
