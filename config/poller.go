@@ -252,12 +252,16 @@ func integrationPoller(raw map[string]any, failed func(string) bool, problem, wa
 		case canon != "":
 			out[canon] = pollerValue{path: p, v: poller[k]}
 		case sq == "receivetimeout": // for polling consumers only
+		case sq == "timeunit":
+			problem(p, "unknown key of spring.integration.poller: time-unit is spring.cloud.stream.poller's; here durations are written with their unit (5s) or as a bare number of milliseconds")
 		default:
-			msg := "ignored: Spring Boot's spring.integration.poller has no such key (it has cron, fixed-delay, fixed-rate, initial-delay, max-messages-per-poll and receive-timeout)"
+			// An error, not Spring Boot's silence: a misspelt schedule key
+			// would leave the supplier polled every second.
+			msg := "unknown key of spring.integration.poller (it has cron, fixed-delay, fixed-rate, initial-delay, max-messages-per-poll and receive-timeout)"
 			if s := suggest(k, []string{"cron", "fixed-delay", "fixed-rate", "initial-delay", "max-messages-per-poll", "receive-timeout"}); s != "" {
 				msg += "; did you mean " + s + "?"
 			}
-			warn(p, "%s", msg)
+			problem(p, "%s", msg)
 		}
 	}
 	return out
@@ -300,8 +304,8 @@ func streamPoller(tree map[string]any, failed func(string) bool, problem func(p,
 			unit = u
 		case "receivetimeout": // accepted, as before: polling consumers only
 		default:
-			msg := "unknown key of stream.poller (it has fixed-delay, max-messages-per-poll, cron, initial-delay and time-unit)"
-			if s := suggest(k, []string{"fixed-delay", "max-messages-per-poll", "cron", "initial-delay", "time-unit"}); s != "" {
+			msg := "unknown key of stream.poller (it has fixed-delay, max-messages-per-poll, cron, initial-delay, time-unit and receive-timeout)"
+			if s := suggest(k, []string{"fixed-delay", "max-messages-per-poll", "cron", "initial-delay", "time-unit", "receive-timeout"}); s != "" {
 				msg += "; did you mean " + s + "?"
 			}
 			problem(p, "%s", msg)

@@ -139,6 +139,11 @@ func yamlError(name string, err error) *fileError {
 	if parserError(msg) {
 		line++
 	}
+	if strings.Contains(msg, "did not find expected alphabetic or numeric character") {
+		// The scanner read an alias (*name) or anchor (&name): most often
+		// an unquoted cron expression or glob.
+		msg += ` (a value starting with * or & is an alias or anchor in YAML: quote it, as in cron: "*/2 * * * * *")`
+	}
 	return &fileError{name: name, line: line, msg: "malformed YAML: " + msg}
 }
 
