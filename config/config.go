@@ -266,10 +266,16 @@ func Load(opts Options) (*Loaded, error) {
 	errs = append(errs, berrs...)
 	var baseDocs []*fileDocs
 	for _, src := range bases {
-		out.Files = append(out.Files, src.path)
 		baseDocs = append(baseDocs, src.documents(&errs))
 	}
-	profiles, profileOrigins, perrs := activeProfiles(opts.Profiles, env, baseDocs)
+	platform := cloudPlatform(env)
+	// As in Spring Boot, the imports of the documents without a profile
+	// condition are loaded before the profiles are worked out: they may
+	// set them. (The second pass, below, reports their problems.)
+	var preErrs stream.ConfigErrors
+	var preWarns []*stream.ConfigError
+	preDocs := chunkDocs(newImporter(opts, env, platform, nil, &preErrs, &preWarns, baseDocs).expand(baseDocs, false))
+	profiles, profileOrigins, perrs := activeProfiles(opts.Profiles, env, preDocs)
 	errs = append(errs, perrs...)
 	out.Profiles = profiles
 	// As in Spring Boot, the default profiles (spring.profiles.default,
@@ -281,11 +287,10 @@ func Load(opts Options) (*Loaded, error) {
 	accepted := profiles
 	if len(profiles) == 0 {
 		var derrs []*stream.ConfigError
-		accepted, derrs = defaultProfiles(env, baseDocs)
+		accepted, derrs = defaultProfiles(env, preDocs)
 		errs = append(errs, derrs...)
 	}
 	var layers []*layer
-	platform := cloudPlatform(env)
 	addDocs := func(fd *fileDocs, profileFile bool) {
 		for _, d := range fd.docs {
 			if d.activeSet && (profileFile || d.onProfile != nil) {
@@ -305,13 +310,23 @@ func Load(opts Options) (*Loaded, error) {
 			}
 		}
 	}
-	for _, fd := range baseDocs {
-		addDocs(fd, false)
+	imp := newImporter(opts, env, platform, accepted, &errs, &out.Warnings, baseDocs)
+	listed := map[string]bool{}
+	addChunks := func(cs []chunk) {
+		for _, c := range cs {
+			if !listed[c.fd.src.path] {
+				listed[c.fd.src.path] = true
+				out.Files = append(out.Files, c.fd.src.path)
+			}
+			addDocs(c.fd, c.profileSpecific)
+		}
 	}
-	mentioned := profilesMentioned(baseDocs)
+	baseChunks := imp.expand(baseDocs, false)
+	addChunks(baseChunks)
+	mentioned := profilesMentioned(chunkDocs(baseChunks))
 	// A profile that names a group is not a typo: it activates the
 	// group's members, whose files are looked for in turn.
-	groups, _ := groupsOf(env, baseDocs)
+	groups, _ := groupsOf(env, preDocs)
 	for name, g := range groups {
 		if len(g.members) > 0 {
 			mentioned[name] = true
@@ -337,10 +352,14 @@ func Load(opts Options) (*Loaded, error) {
 			continue
 		}
 		for _, src := range srcs {
-			out.Files = append(out.Files, src.path)
-			fd := src.documents(&errs)
-			addDocs(fd, true)
-			for q := range profilesMentioned([]*fileDocs{fd}) {
+			if abs := absPath(src.path); imp.loaded[abs] {
+				continue // imported already (a directory import of the base files' own)
+			} else {
+				imp.loaded[abs] = true
+			}
+			cs := imp.expand([]*fileDocs{src.documents(&errs)}, true)
+			addChunks(cs)
+			for q := range profilesMentioned(chunkDocs(cs)) {
 				mentioned[q] = true
 			}
 		}
@@ -499,6 +518,14 @@ func Load(opts Options) (*Loaded, error) {
 	out.SecretPaths = make(map[string]bool, len(secretPaths))
 	for p := range secretPaths {
 		out.SecretPaths[strings.ToLower(p)] = true
+	}
+	// The values a configuration tree gave secret keys are hidden too.
+	for _, ts := range imp.secrets {
+		secrets.Add(ts.value)
+		out.SecretPaths[ts.path] = true
+		if rest, ok := strings.CutPrefix(ts.path, "spring.cloud.stream."); ok {
+			out.SecretPaths["stream."+rest] = true
+		}
 	}
 	out.Secrets = secrets
 	out.Stream.Secrets = secrets // NewApp's checks (the binders') hide them too
@@ -875,6 +902,15 @@ func profilesMentioned(files []*fileDocs) map[string]bool {
 		}
 	}
 	return m
+}
+
+// chunkDocs returns the documents of cs, in order.
+func chunkDocs(cs []chunk) []*fileDocs {
+	out := make([]*fileDocs, len(cs))
+	for i, c := range cs {
+		out[i] = c.fd
+	}
+	return out
 }
 
 func inDir(dir, file string) string {

@@ -42,6 +42,10 @@ type document struct {
 	// order; groupLine: the line of the first (nil: none set).
 	groups    []profileGroup
 	groupLine int
+	// imports: the locations of spring.config.import (nil: not set),
+	// taken out of the tree; importLine: the line of the key.
+	imports    []string
+	importLine int
 }
 
 // profileGroup is one spring.profiles.group.<name>: the profiles that
@@ -105,8 +109,13 @@ func newDocument(name string, root *ynode) (*document, []*fileError) {
 		d.platform = p
 	}
 	errs = append(errs, unknownActivateKeys(name, root)...)
-	if _, line, found := findKey(root, []string{"spring", "config", "import"}); found {
-		errs = append(errs, &fileError{name: name, line: line, msg: "spring.config.import is not supported: name the files with Options.File and profiles instead"})
+	if val, line, rest, found := extractKey(root, []string{"spring", "config", "import"}, false); found {
+		root = rest
+		if list, ok := stringList(val); ok {
+			d.imports, d.importLine = list, line
+		} else {
+			errs = append(errs, &fileError{name: name, line: line, msg: "spring.config.import: expected a location, a comma-separated string of them or a list"})
+		}
 	}
 	gs, gerrs := profileGroups(name, root)
 	errs = append(errs, gerrs...)

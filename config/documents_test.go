@@ -636,7 +636,7 @@ func TestOnCloudPlatformAndRefusedKeys(t *testing.T) {
 	}
 	for _, tc := range []struct{ yaml, want string }{
 		{"a: 1\n---\nspring.config.activate.on-cloud-platform: azure\n", "application.yaml:3: spring.config.activate.on-cloud-platform: want none, kubernetes"},
-		{"spring:\n  config:\n    import: optional:file:./x.yaml\n", "application.yaml:3: spring.config.import is not supported"},
+		{"spring:\n  config:\n    import: classpath:x.yaml\n", "spring.config.import (application.yaml:3): \"classpath:x.yaml\": there is no classpath"},
 		{"a: 1\n---\nspring.config.activate.on-profile: default\nspring.profiles.group.prod: a,b\n", "application.yaml:4: spring.profiles.group cannot be set in a document activated by a profile"},
 	} {
 		es := configErrors(t, Options{Data: []byte(tc.yaml)})

@@ -142,6 +142,9 @@ func (s *service) file(name string) string {
 	if name == "" {
 		name = s.base
 	}
+	if filepath.IsAbs(name) {
+		return name // a file imported from outside the service's directory
+	}
 	if s.dir == "" || s.dir == "." {
 		return name
 	}
