@@ -273,6 +273,14 @@ func (b *Binding) resumeLocked(ctx context.Context) error {
 
 // waitStarted blocks until the binding is started; false if ctx ended or
 // stop was closed first (nil: never).
+// stateChanged returns a channel closed at the binding's next state
+// change.
+func (b *Binding) stateChanged() <-chan struct{} {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.changed
+}
+
 func (b *Binding) waitStarted(ctx context.Context, stop <-chan struct{}) bool {
 	for {
 		if b.State() == StateStarted {

@@ -26,7 +26,7 @@ func TestBreakPollerCronNoRefireWhenWokenEarly(t *testing.T) {
 	r := newPollerRun(t, PollerConfig{Cron: "*/10 * * * * *"}, "2026-12-04 21:30:05.000")
 	// The first wait (for 21:30:10) ends with the wall clock stepped back
 	// by 5ms: it reads 21:30:09.995.
-	r.p.sleep = func(ctx context.Context, d time.Duration) bool {
+	r.p.sleep = func(ctx context.Context, d time.Duration, _ <-chan struct{}) bool {
 		if ctx.Err() != nil {
 			return false
 		}

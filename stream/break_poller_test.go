@@ -88,8 +88,8 @@ func TestBreakPollerRestartDuringWaitBeginsAnew(t *testing.T) {
 		if v != "b" {
 			t.Fatalf("after the restart got %q, want b", v)
 		}
-	case <-time.After(3 * time.Second):
-		t.Fatal("tick-out-0 stopped and started again: no poll within 3s (the schedule did not begin anew: the next poll is still the old one, an hour after the first)")
+	case <-time.After(wait):
+		t.Fatalf("tick-out-0 stopped and started again: no poll within %s (the schedule did not begin anew: the next poll is still the old one, an hour after the first)", wait)
 	}
 }
 
@@ -108,15 +108,23 @@ func TestBreakPollerRestartDuringWaitBeginsAnew(t *testing.T) {
 // poll an hour later). Fix: poll() reports the send's failure (emitValue's
 // error) so that the poll ends, as composedRunner's callback does.
 func TestBreakPollerSendFailureEndsPoll(t *testing.T) {
-	_, _, calls := breakSupplierApp(t, stream.PollerConfig{FixedDelay: time.Hour, MaxMessagesPerPoll: 1000}, func(int) *breakTick {
-		return &breakTick{V: "x", boom: true}
+	// The first value cannot be encoded, the next can: the second call
+	// must come with the next poll, a fixed-delay after the first ended,
+	// not at once in the same poll (a lower bound: it cannot flake).
+	var mu sync.Mutex
+	var at []time.Time
+	_, got, _ := breakSupplierApp(t, stream.PollerConfig{FixedDelay: 200 * time.Millisecond, MaxMessagesPerPoll: 1000}, func(i int) *breakTick {
+		mu.Lock()
+		at = append(at, time.Now())
+		mu.Unlock()
+		return &breakTick{V: "ok", boom: i == 0}
 	})
-	deadline := time.Now().Add(wait)
-	for calls() == 0 && time.Now().Before(deadline) {
-		time.Sleep(10 * time.Millisecond)
+	if v := recv(t, got); v != "ok" {
+		t.Fatalf("got %q", v)
 	}
-	time.Sleep(300 * time.Millisecond)
-	if n := calls(); n != 1 {
-		t.Errorf("the supplier was called %d times in the first poll, want 1: a failed send (a value that cannot be encoded) must end the poll", n)
+	mu.Lock()
+	defer mu.Unlock()
+	if gap := at[1].Sub(at[0]); gap < 200*time.Millisecond {
+		t.Errorf("second call %s after the failed first, in the same poll: a failed send (a value that cannot be encoded) must end the poll", gap)
 	}
 }

@@ -15,20 +15,23 @@ type poller struct {
 	cfg  PollerConfig
 	cron *cron.Schedule // nil: fixed-rate or fixed-delay
 	log  *slog.Logger
-	// now and sleep are the clock: time.Now and sleepCtx, but in tests.
+	// now and sleep are the clock: time.Now and sleepUntil, but in
+	// tests.
 	now   func() time.Time
-	sleep func(ctx context.Context, d time.Duration) bool
+	sleep func(ctx context.Context, d time.Duration, changed <-chan struct{}) bool
 }
 
 // gate is what the poller needs of the output binding: whether it is
-// started, and a wait until it is.
+// started, a wait until it is, and a channel closed at its next state
+// change.
 type gate interface {
 	State() State
 	waitStarted(ctx context.Context, stop <-chan struct{}) bool
+	stateChanged() <-chan struct{}
 }
 
 func newPoller(cfg PollerConfig, log *slog.Logger) *poller {
-	p := &poller{cfg: cfg, log: log, now: time.Now, sleep: sleepCtx}
+	p := &poller{cfg: cfg, log: log, now: time.Now, sleep: sleepUntil}
 	if cfg.Cron != "" {
 		// Validate parsed it already: an error here would be a bug, and
 		// the poller then falls back to the fixed delay, loudly.
@@ -64,11 +67,18 @@ func (p *poller) run(ctx context.Context, b gate, call func() (more bool)) {
 			<-ctx.Done()
 			return
 		}
-		if !p.sleep(ctx, next.Sub(p.now())) {
-			return
-		}
+		changed := b.stateChanged()
 		if b.State() != StateStarted {
-			continue // stopped meanwhile: no poll, and the schedule begins anew
+			continue
+		}
+		if !p.sleep(ctx, next.Sub(p.now()), changed) {
+			if ctx.Err() != nil {
+				return
+			}
+			// Stopped (and maybe started again) meanwhile: no poll at
+			// the old time, and the schedule begins anew.
+			next = time.Time{}
+			continue
 		}
 		for i := 0; p.cfg.MaxMessagesPerPoll < 0 || i < max(p.cfg.MaxMessagesPerPoll, 1); i++ {
 			if ctx.Err() != nil || b.State() != StateStarted || !call() {
@@ -94,9 +104,32 @@ func (p *poller) first(now time.Time) time.Time {
 func (p *poller) after(scheduled, ended time.Time) time.Time {
 	switch {
 	case p.cron != nil:
+		// From the later of the two, as Spring's CronTrigger: a poll that
+		// ran while the wall clock still read before its time (stepped
+		// back during the wait) must not run again at the same time.
+		if ended.Before(scheduled) {
+			ended = scheduled
+		}
 		return p.cron.Next(ended)
 	case p.cfg.FixedRate > 0:
 		return scheduled.Add(p.cfg.FixedRate)
 	}
 	return ended.Add(p.cfg.FixedDelay)
+}
+
+// sleepUntil waits d, or until ctx ends or changed is closed; it reports
+// whether d passed.
+func sleepUntil(ctx context.Context, d time.Duration, changed <-chan struct{}) bool {
+	if d <= 0 {
+		return ctx.Err() == nil
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+	case <-changed:
+	}
+	return false
 }

@@ -10,21 +10,37 @@ import (
 	"time"
 )
 
-// fakeGate is an output binding whose state the test sets; waitStarted
-// starts it and counts the waits.
+// fakeGate is an output binding whose state the test sets (set);
+// waitStarted starts it and counts the waits.
 type fakeGate struct {
-	state State
-	waits int
+	state   State
+	waits   int
+	changed chan struct{}
 }
 
 func (g *fakeGate) State() State { return g.state }
+
+func (g *fakeGate) set(s State) {
+	g.state = s
+	if g.changed != nil {
+		close(g.changed)
+	}
+	g.changed = make(chan struct{})
+}
+
+func (g *fakeGate) stateChanged() <-chan struct{} {
+	if g.changed == nil {
+		g.changed = make(chan struct{})
+	}
+	return g.changed
+}
 
 func (g *fakeGate) waitStarted(ctx context.Context, _ <-chan struct{}) bool {
 	if ctx.Err() != nil {
 		return false
 	}
 	g.waits++
-	g.state = StateStarted
+	g.set(StateStarted)
 	return true
 }
 
@@ -52,11 +68,16 @@ func newPollerRun(t *testing.T, cfg PollerConfig, start string) *pollerRun {
 	}
 	r.p = newPoller(cfg, slog.New(slog.DiscardHandler))
 	r.p.now = func() time.Time { return r.clock }
-	r.p.sleep = func(ctx context.Context, d time.Duration) bool {
+	r.p.sleep = func(ctx context.Context, d time.Duration, changed <-chan struct{}) bool {
 		if ctx.Err() != nil {
 			return false
 		}
 		r.sleeps = append(r.sleeps, d)
+		select {
+		case <-changed:
+			return false // the binding's state changed during the wait
+		default:
+		}
 		if d > 0 {
 			r.clock = r.clock.Add(d)
 		}
@@ -161,7 +182,7 @@ func TestPollerRestartBeginsAnew(t *testing.T) {
 	// from then, not the fixed delay.
 	r.run(g, 3, 0, always, func(i int) {
 		if i == 1 {
-			g.state = StateStopped
+			g.set(StateStopped)
 		}
 	})
 	check(t, "calls", r.callTimes(), []string{"21:30:02.000", "21:30:12.000", "21:30:14.000"})
@@ -169,19 +190,22 @@ func TestPollerRestartBeginsAnew(t *testing.T) {
 		t.Errorf("waited for the start %d times, want 2", g.waits)
 	}
 
-	// Stopped while waiting for the next poll: no poll at its time.
-	r = newPollerRun(t, PollerConfig{FixedDelay: 10 * time.Second}, "2026-12-04 21:30:00.000")
+	// Stopped and started again 3s into the wait for the next poll: no
+	// poll at the old time; the schedule begins anew at the restart.
+	r = newPollerRun(t, PollerConfig{FixedDelay: 10 * time.Second, InitialDelay: time.Second}, "2026-12-04 21:30:00.000")
 	g = &fakeGate{state: StateStarted}
 	sleep := r.p.sleep
-	r.p.sleep = func(ctx context.Context, d time.Duration) bool {
-		if len(r.sleeps) == 1 {
-			g.state = StateStopped // during the second wait
+	r.p.sleep = func(ctx context.Context, d time.Duration, changed <-chan struct{}) bool {
+		if len(r.sleeps) == 1 { // during the second wait
+			r.clock = r.clock.Add(3 * time.Second)
+			g.set(StateStopped)
+			g.set(StateStarted)
 		}
-		return sleep(ctx, d)
+		return sleep(ctx, d, changed)
 	}
 	r.run(g, 2, 0, always, nil)
-	check(t, "calls", r.callTimes(), []string{"21:30:00.000", "21:30:10.000"})
-	check(t, "sleeps", r.sleeps, []time.Duration{0, 10 * time.Second, 0})
+	check(t, "calls", r.callTimes(), []string{"21:30:01.000", "21:30:05.000"})
+	check(t, "sleeps", r.sleeps, []time.Duration{time.Second, 10 * time.Second, time.Second})
 }
 
 func TestPollerConfigErrors(t *testing.T) {

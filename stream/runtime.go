@@ -755,10 +755,15 @@ func (s *polledSupplier[Out]) poll(ctx, send context.Context) (more bool, err er
 	case s.out.isNil(v):
 		return false, nil
 	}
+	var failed error // a send that failed for good (not retried) ends the poll
 	_ = emitRetrying(send, func(c context.Context, v Out) error {
-		return stoppedForGood(ctx, s.emit(c, v))
+		err := stoppedForGood(ctx, s.emit(c, v))
+		if IsPermanent(err) {
+			failed = err
+		}
+		return err
 	}, v)
-	return true, nil
+	return failed == nil, nil
 }
 
 // stoppedForGood makes err permanent when it says the output binding is

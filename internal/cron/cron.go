@@ -201,9 +201,27 @@ func (s *Schedule) Next(t time.Time) time.Time {
 		if n.IsZero() || s.dow&(1<<n.Weekday()) != 0 {
 			return n
 		}
-		// Not a matching weekday: try from the start of the next day.
-		y, m, d := n.Date()
-		t = time.Date(y, m, d+1, 0, 0, 0, 0, n.Location()).Add(-time.Second)
+		// Not a matching weekday: try from the start of the next day
+		// (robfig rounds t up to the next whole second: that instant).
+		t = startOfNextDay(n).Add(-time.Nanosecond)
 	}
 	return time.Time{}
+}
+
+// startOfNextDay returns the first instant of the calendar day after t's,
+// in t's location. Where daylight saving time begins at midnight
+// (America/Santiago: 00:00 is 01:00), time.Date normalises the missing
+// midnight backwards, into t's day: then the first hour that is on the
+// next day is taken.
+func startOfNextDay(t time.Time) time.Time {
+	y, m, d := t.Date()
+	wy, wm, wd := time.Date(y, m, d+1, 12, 0, 0, 0, time.UTC).Date()
+	s := time.Date(y, m, d+1, 0, 0, 0, 0, t.Location())
+	for range 24 * 60 { // minute by minute (offsets are whole minutes); a gap is an hour or two
+		if sy, sm, sd := s.Date(); sy == wy && sm == wm && sd == wd {
+			return s
+		}
+		s = s.Add(time.Minute)
+	}
+	return t.Add(24 * time.Hour)
 }
