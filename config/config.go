@@ -105,8 +105,19 @@
 //     names them. While no profile is active, Spring Boot's default
 //     profiles are accepted (SPRING_PROFILES_DEFAULT, else
 //     spring.profiles.default of the base files, else "default"): their
-//     files and documents apply, and they need none. Anchors, aliases and
+//     files and documents apply, and they need none.
+//     spring.profiles.group.<name> makes its members active right after
+//     name (depth first; a profile already active is not added again), as
+//     in Spring Boot; it, spring.profiles.active, include and default are
+//     errors in a profile-specific file or document. Anchors, aliases and
 //     merge keys (<<) work.
+//   - spring.config.import loads more files, as Spring Boot does (see
+//     imports.go and docs/conventions.md): paths relative to the importing
+//     file, file: relative to Options.Dir, directories ending in '/',
+//     optional:, [.properties] hints, profile variants, ${...} in
+//     locations, and configtree: for mounted ConfigMaps and Secrets; the
+//     imported documents merge right after the importing one. classpath:
+//     and configserver: are refused (with optional:, a warning).
 //   - .properties files (java.util.Properties syntax) take dotted keys,
 //     a[0] list items and [a.b] map keys holding dots; they are read as
 //     UTF-8, or as ISO-8859-1 (Spring Boot's encoding for them) when not
@@ -157,8 +168,9 @@ const DefaultFile = "application.yaml"
 // application.yaml from the working directory, the profiles named by
 // STREAM_PROFILES_ACTIVE, and the process environment.
 type Options struct {
-	// Dir is the directory of the base file and the profile files. Default:
-	// the working directory.
+	// Dir is the directory of the base file and the profile files, and the
+	// application's directory that file: and configtree: imports are
+	// relative to. Default: the working directory.
 	Dir string
 	// File is the base config file, relative to Dir unless absolute; a
 	// name ending in .properties is read as a .properties file. Default
@@ -177,7 +189,10 @@ type Options struct {
 	// SPRING_PROFILES_ACTIVE, else spring.profiles.active of the base
 	// files; spring.profiles.include of the base files is added in every
 	// case, before them (as in Spring Boot, the active profiles win). A non-nil empty slice activates none (but include's); while
-	// none is active the default profiles are accepted (see Load).
+	// none is active the default profiles are accepted (see Load). The
+	// members of a profile's group (spring.profiles.group.<name>) follow
+	// it. "The base files" include the files their documents without a
+	// profile condition import (spring.config.import).
 	Profiles []string
 	// Env is the environment (NAME=value entries) read for overrides,
 	// placeholders and profiles; a later entry for a name wins. Nil means
