@@ -1041,6 +1041,41 @@ func groupsOf(env map[string]string, files []*fileDocs) (map[string]groupDef, []
 			}
 		}
 	}
+	// SPRING_PROFILES_GROUP_<NAME>=a,b (a comma list), over the files, as
+	// Spring Boot binds the environment: the group of that name the files
+	// define (relaxed: SPRING_PROFILES_GROUP_PROD_DB for prod-db), else
+	// the name in lower case with '_' as '.'. (Indexed items,
+	// ..._<NAME>_0, are not read.)
+	byEnv := map[string]string{}
+	for name := range groups {
+		byEnv[relaxedEnvName("spring.profiles.group."+name)] = name
+	}
+	var names []string
+	for v := range env {
+		if strings.HasPrefix(v, "SPRING_PROFILES_GROUP_") {
+			names = append(names, v)
+		}
+	}
+	sort.Strings(names)
+	for _, v := range names {
+		rest, ok := strings.CutPrefix(v, "SPRING_PROFILES_GROUP_")
+		if !ok || rest == "" {
+			continue
+		}
+		name, declared := byEnv[v]
+		if !declared {
+			name = strings.ToLower(strings.ReplaceAll(rest, "_", "."))
+		}
+		def := groupDef{origin: "env " + v}
+		for _, m := range strings.Split(env[v], ",") {
+			p, perrs := profileName(m, false, env, "spring.profiles.group."+name, "spring.profiles.group."+name, def.origin)
+			errs = append(errs, perrs...)
+			if p != "" {
+				def.members = append(def.members, p)
+			}
+		}
+		groups[name] = def
+	}
 	return groups, errs
 }
 

@@ -134,3 +134,21 @@ func TestProfileGroupRefusedInProfileSpecificFile(t *testing.T) {
 		t.Errorf("got %v", es)
 	}
 }
+
+// SPRING_PROFILES_GROUP_<NAME> defines a group, over the files' list of
+// the same group (relaxed), as Spring Boot binds the environment.
+func TestProfileGroupFromEnvironment(t *testing.T) {
+	dir := writeFiles(t, map[string]string{
+		"application.yaml":   "spring.profiles.group.prod-eu: [a]\n",
+		"application-a.yaml": "a: 1\n",
+		"application-b.yaml": "b: 1\n",
+		"application-c.yaml": "c: 1\n",
+	})
+	l := mustLoad(t, Options{Dir: dir, Env: []string{"SPRING_PROFILES_ACTIVE=prod-eu,local", "SPRING_PROFILES_GROUP_PROD_EU=b", "SPRING_PROFILES_GROUP_LOCAL=c"}})
+	if want := []string{"prod-eu", "b", "local", "c"}; !reflect.DeepEqual(l.Profiles, want) {
+		t.Errorf("profiles %q, want %q", l.Profiles, want)
+	}
+	if l.Raw["a"] != nil || l.Raw["b"] != 1 || l.Raw["c"] != 1 {
+		t.Errorf("raw %v", l.Raw)
+	}
+}
