@@ -273,7 +273,7 @@ func nonZero(t reflect.Type, key string) bool {
 	case reflect.TypeOf(stream.ProducerConfig{}):
 		return key == "partition-count"
 	case reflect.TypeOf(stream.PollerConfig{}):
-		return key == "fixed-delay" || key == "max-messages-per-poll"
+		return key == "fixed-delay" || key == "fixed-rate" || key == "max-messages-per-poll"
 	}
 	return false
 }

@@ -533,8 +533,8 @@ func TestSCStKeysAdapted(t *testing.T) {
 `
 	l := mustLoad(t, Options{Data: []byte(yaml), Logger: discard})
 	c := l.Stream
-	if p := c.Default.Producer.Poller; p.FixedDelay != 5*time.Second || p.MaxMessagesPerPoll != 1 || p.InitialDelay != 2*time.Second {
-		t.Errorf("default = %+v", c.Default)
+	if p := c.Poller; p.FixedDelay != 5*time.Second || p.MaxMessagesPerPoll != 1 || p.InitialDelay != 2*time.Second {
+		t.Errorf("stream.poller = %+v", c.Poller)
 	}
 	if c.OutputBindings != "extra;audit-out-0;orders-out-0" {
 		t.Errorf("output-bindings = %q", c.OutputBindings)

@@ -575,7 +575,7 @@ func keySegs2(path []string) []pathSeg {
 // streamPollerKeys are the keys of SCSt's stream.poller
 // (spring.cloud.stream.poller), which stream.Config has no field for: the
 // config layer lifts them into stream.default.producer.poller.
-var streamPollerKeys = []string{"fixed-delay", "max-messages-per-poll", "cron", "initial-delay", "time-unit", "receive-timeout"}
+var streamPollerKeys = []string{"fixed-delay", "fixed-rate", "max-messages-per-poll", "cron", "initial-delay", "time-unit", "receive-timeout"}
 
 // scstOnlyEnvKey resolves a variable's tokens (after STREAM_ or
 // SPRING_CLOUD_STREAM_) to a key of SCSt's that the config layer adapts

@@ -12,34 +12,27 @@ import (
 )
 
 // This file reads the application-wide pollers of an SCSt application
-// into the defaults of stream.default.producer.poller (stream.PollerConfig,
-// which a binding's own producer.poller overrides key by key, its
-// schedule — cron, fixed-rate, fixed-delay — whole):
+// into stream.poller (stream.Config.Poller: the poller of every output
+// binding that sets no producer.poller key, itself or through
+// stream.default — as SCSt uses Spring Integration's default poller only
+// for a binding without PollerProperties), in its canonical keys:
 //
 //   - spring.integration.poller.* (Spring Boot's; SCSt 3.2 and later read
 //     polled suppliers' default poller there): fixed-delay, fixed-rate,
 //     initial-delay, max-messages-per-poll and cron. Spring Boot refuses
 //     more than one of cron, fixed-delay and fixed-rate, and so does this.
 //     receive-timeout is accepted and dropped (it applies to polling
-//     consumers only).
-//   - spring.cloud.stream.poller.* (stream.poller: SCSt's deprecated
-//     application-wide poller, DefaultPollerProperties): fixed-delay,
-//     max-messages-per-poll, cron and initial-delay, a bare number of
-//     fixed-delay or initial-delay counted in time-unit (a
-//     java.util.concurrent.TimeUnit, default MILLISECONDS). SCSt's
-//     PollerConfigEnvironmentPostProcessor copies each of them into
-//     spring.integration.poller where that key is not set: so the latter
-//     wins key by key (the former is dropped with a warning), and a cron
-//     of one with a fixed-delay of the other is refused as Spring Boot
-//     refuses it.
-//
-// A key of stream.default.producer.poller wins over both (in SCSt a
-// binding's poller wins over the default poller); the schedule (cron,
-// fixed-rate or fixed-delay) is taken whole: when stream.default sets one
-// of them, the others are not taken from the application-wide pollers
-// (their cron would otherwise win over stream.default's fixed-delay).
-// stream.default is SCSt's default binding poller, a setting of its own
-// (not another spelling of stream.poller): it wins without a word.
+//     consumers only); any other key is an error.
+//   - spring.cloud.stream.poller.* (stream.poller as written: SCSt's
+//     deprecated application-wide poller, DefaultPollerProperties):
+//     fixed-delay, max-messages-per-poll, cron and initial-delay (and
+//     fixed-rate), a bare number of fixed-delay or initial-delay counted
+//     in time-unit (a java.util.concurrent.TimeUnit, default
+//     MILLISECONDS). SCSt's PollerConfigEnvironmentPostProcessor copies
+//     each of them into spring.integration.poller where that key is not
+//     set: so the latter wins key by key (the former is dropped with a
+//     warning), and a cron of one with a fixed-delay of the other is
+//     refused as Spring Boot refuses it.
 
 // pollerCanon maps the squashed keys of the application-wide pollers to
 // stream.PollerConfig's.
@@ -69,8 +62,6 @@ var pollerOrder = []string{"fixed-delay", "fixed-rate", "cron", "initial-delay",
 
 // scheduleKeys say when a poll starts: Spring Boot takes one of them.
 var scheduleKeys = []string{"fixed-delay", "fixed-rate", "cron"}
-
-func isScheduleKey(k string) bool { return k == "fixed-delay" || k == "fixed-rate" || k == "cron" }
 
 // timeUnits are java.util.concurrent.TimeUnit's constants.
 var timeUnits = map[string]time.Duration{
@@ -103,7 +94,7 @@ func pollerSet(key string, v any) bool {
 }
 
 // scstPollers applies spring.integration.poller and stream.poller to
-// stream.default.producer.poller in raw (see above), removing stream.poller;
+// stream.poller in raw (see above), rewriting it in canonical keys;
 // it returns the warnings and the problems. Keys whose placeholder failed
 // (unresolved) are left alone: they were reported.
 func scstPollers(raw map[string]any, origins map[string]string, unresolved map[string]bool) (warnings, errs []*stream.ConfigError) {
@@ -173,28 +164,16 @@ func scstPollers(raw map[string]any, origins map[string]string, unresolved map[s
 		return warnings, errs
 	}
 
-	// stream.default.producer.poller wins, its schedule whole.
+	// The result is stream.poller, the application-wide poller
+	// (stream.Config.Poller), in its canonical keys: the poller of each
+	// output binding that sets no producer.poller key (itself or through
+	// stream.default), as SCSt uses Spring Integration's default poller
+	// only for a binding without PollerProperties.
 	if tree == nil {
 		tree = map[string]any{}
 		raw["stream"] = tree
 	}
-	defPath := []string{"default", "producer", "poller"}
-	if _, dv, ok := lookupSquashed(tree, defPath); ok && dv != nil {
-		if _, isMap := dv.(map[string]any); !isMap {
-			return warnings, errs // not a map: the decoder reports it
-		}
-	}
-	defKey := func(k string) (any, bool) {
-		_, v, ok := lookupSquashed(tree, append(append([]string(nil), defPath...), squash(k)))
-		return v, ok && pollerSet(k, v)
-	}
-	defSchedule := ""
-	for _, k := range scheduleKeys {
-		if _, ok := defKey(k); ok {
-			defSchedule = k
-			break
-		}
-	}
+	out := map[string]any{}
 	for _, k := range pollerOrder {
 		e, ok := eff[k]
 		if !ok || !pollerSet(k, e.v) {
@@ -205,21 +184,16 @@ func scstPollers(raw map[string]any, origins map[string]string, unresolved map[s
 			problem(e.path, "%v", err)
 			continue
 		}
-		// The binding default (stream.default.producer.poller) wins over
-		// both application-wide pollers, as SCSt's binding poller does
-		// over spring.integration.poller (where it copies stream.poller):
-		// two settings, not two spellings of one.
-		to := "stream.default.producer.poller." + k
-		if isScheduleKey(k) && defSchedule != "" && defSchedule != k {
-			continue
-		}
-		if _, set := defKey(k); set {
-			continue
-		}
-		ensureMapPath(tree, defPath)[k] = v
+		out[k] = v
 		if o := at(e.path); o != "" {
-			origins[to] = o + " (" + e.path + ")"
+			if e.path != "stream.poller."+k {
+				o += " (" + e.path + ")"
+			}
+			origins["stream.poller."+k] = o
 		}
+	}
+	if len(out) > 0 {
+		tree["poller"] = out
 	}
 	return warnings, errs
 }
@@ -250,6 +224,10 @@ func integrationPoller(raw map[string]any, failed func(string) bool, problem, wa
 		switch canon := pollerCanon[sq]; {
 		case failed(p):
 		case canon != "":
+			if prev, dup := out[canon]; dup {
+				problem(p, "duplicate key: %s sets it too (one key, two spellings)", prev.path)
+				continue
+			}
 			out[canon] = pollerValue{path: p, v: poller[k]}
 		case sq == "receivetimeout": // for polling consumers only
 		case sq == "timeunit":
@@ -278,7 +256,7 @@ func streamPoller(tree map[string]any, failed func(string) bool, problem func(p,
 	poller, isMap := pv.(map[string]any)
 	if !isMap {
 		if pv != nil {
-			problem(base, "expected a map of poller settings (fixed-delay, max-messages-per-poll, cron, initial-delay, time-unit)")
+			problem(base, "expected a map of poller settings (fixed-delay, fixed-rate, max-messages-per-poll, cron, initial-delay, time-unit)")
 		}
 		return nil
 	}
@@ -287,7 +265,7 @@ func streamPoller(tree map[string]any, failed func(string) bool, problem func(p,
 	for _, k := range sortedKeys(poller) {
 		p := base + "." + k
 		switch sq := squash(k); sq {
-		case "fixeddelay", "maxmessagesperpoll", "cron", "initialdelay":
+		case "fixeddelay", "fixedrate", "maxmessagesperpoll", "cron", "initialdelay":
 			if !failed(p) {
 				out[pollerCanon[sq]] = pollerValue{path: p, v: poller[k], scst: true}
 			}
@@ -304,8 +282,8 @@ func streamPoller(tree map[string]any, failed func(string) bool, problem func(p,
 			unit = u
 		case "receivetimeout": // accepted, as before: polling consumers only
 		default:
-			msg := "unknown key of stream.poller (it has fixed-delay, max-messages-per-poll, cron, initial-delay, time-unit and receive-timeout)"
-			if s := suggest(k, []string{"fixed-delay", "max-messages-per-poll", "cron", "initial-delay", "time-unit", "receive-timeout"}); s != "" {
+			msg := "unknown key of stream.poller (it has fixed-delay, fixed-rate, max-messages-per-poll, cron, initial-delay, time-unit and receive-timeout)"
+			if s := suggest(k, []string{"fixed-delay", "fixed-rate", "max-messages-per-poll", "cron", "initial-delay", "time-unit", "receive-timeout"}); s != "" {
 				msg += "; did you mean " + s + "?"
 			}
 			problem(p, "%s", msg)
@@ -375,6 +353,9 @@ func checkPollerValue(k string, v any) (any, error) {
 		}
 		if d < 0 {
 			return nil, fmt.Errorf("must not be negative, got %s", d)
+		}
+		if d == 0 && k != "initial-delay" {
+			return nil, fmt.Errorf("must not be 0: 0 stands for \"not set\" (leave the key out to get the default)")
 		}
 	case "max-messages-per-poll":
 		n, err := toInt(v)

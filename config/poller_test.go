@@ -93,10 +93,10 @@ func TestBindingPollerKeysPropertiesAndEnv(t *testing.T) {
 		"spring.cloud.stream.bindings.tick-out-0.producer.poller.cron=0 */10 * * * MON-FRI\n" +
 		"spring.cloud.stream.default.producer.poller.fixed-rate=250\n"
 	l := mustLoad(t, Options{Name: "application.properties", File: "application.properties", Data: []byte(props)})
-	// The binding's cron replaces the default's schedule whole: its
-	// fixed-rate is not taken (stream's BindingConfig merge).
+	// Key by key from stream.default, as SCSt binds them (the cron wins
+	// over the fixed-rate when the poller runs).
 	want := poller(func(p *stream.PollerConfig) {
-		p.MaxMessagesPerPoll, p.Cron = 4, "0 */10 * * * MON-FRI"
+		p.MaxMessagesPerPoll, p.Cron, p.FixedRate = 4, "0 */10 * * * MON-FRI", 250*time.Millisecond
 	})
 	if got := tickPoller(l); got != want {
 		t.Errorf(".properties: poller %+v, want %+v", got, want)
@@ -148,8 +148,10 @@ func TestStreamPoller(t *testing.T) {
 		{"time-unit alone", sp + ".time-unit: SECONDS\n", poller(nil)},
 		{"the same in stream.default", sp + ": { fixed-delay: 2000, max-messages-per-poll: 3 }\nspring.cloud.stream.default.producer.poller: { fixed-delay: 2s, max-messages-per-poll: 3 }\n",
 			poller(func(p *stream.PollerConfig) { p.FixedDelay, p.MaxMessagesPerPoll = 2*time.Second, 3 })},
-		{"a binding's own wins", sp + ": { max-messages-per-poll: 3, initial-delay: 1000 }\nspring.cloud.stream.bindings.tick-out-0.producer.poller.max-messages-per-poll: 7\n",
-			poller(func(p *stream.PollerConfig) { p.MaxMessagesPerPoll, p.InitialDelay = 7, time.Second })},
+		// SCSt builds a binding's poller from its PollerProperties alone
+		// once any key is set: nothing comes from the application-wide one.
+		{"a binding's own is whole", sp + ": { max-messages-per-poll: 3, initial-delay: 1000 }\nspring.cloud.stream.bindings.tick-out-0.producer.poller.max-messages-per-poll: 7\n",
+			poller(func(p *stream.PollerConfig) { p.MaxMessagesPerPoll = 7 })},
 		// stream.default.producer.poller (SCSt's default binding poller) wins
 		// over the application-wide one, as in SCSt: two settings, not two
 		// spellings of one, so no error.
@@ -169,10 +171,10 @@ func TestStreamPoller(t *testing.T) {
 	}
 	l := loadApp(t, tickFn+sp+":\n  max-messages-per-poll: 3\n  cron: '0 0 * * * *'\n")
 	for key, want := range map[string]string{
-		"max-messages-per-poll": "application.yaml:3 (stream.poller.max-messages-per-poll)",
-		"cron":                  "application.yaml:4 (stream.poller.cron)",
+		"max-messages-per-poll": "application.yaml:3",
+		"cron":                  "application.yaml:4",
 	} {
-		if o := l.Stream.Origins["stream.default.producer.poller."+key]; o != want {
+		if o := l.Stream.Origins["stream.poller."+key]; o != want {
 			t.Errorf("origin of %s: %q, want %q", key, o, want)
 		}
 	}
@@ -185,7 +187,7 @@ func TestStreamPoller(t *testing.T) {
 			"stream.poller.cron (application.yaml:4): is set and so is stream.poller.fixed-delay (application.yaml:3): SCSt (3.2 and later) copies"},
 		{"bad cron", sp + ":\n  cron: '0 0 * * *'\n", `stream.poller.cron (application.yaml:3): cron "0 0 * * *": has 5 fields, want 6`},
 		{"max-messages-per-poll 0", sp + ":\n  max-messages-per-poll: 0\n", "stream.poller.max-messages-per-poll (application.yaml:3): must not be 0"},
-		{"unknown key", sp + ":\n  initial-dalay: 3\n", "stream.poller.initial-dalay (application.yaml:3): unknown key of stream.poller (it has fixed-delay, max-messages-per-poll, cron, initial-delay, time-unit and receive-timeout); did you mean"},
+		{"unknown key", sp + ":\n  initial-dalay: 3\n", "stream.poller.initial-dalay (application.yaml:3): unknown key of stream.poller (it has fixed-delay, fixed-rate, max-messages-per-poll, cron, initial-delay, time-unit and receive-timeout); did you mean"},
 	} {
 		t.Run(tc.name, func(t *testing.T) { wantOneProblem(t, Options{Data: []byte(tickFn + tc.yaml)}, tc.want) })
 	}
@@ -231,8 +233,8 @@ func TestIntegrationPoller(t *testing.T) {
 			"stream.poller.cron (application.yaml:3): ignored: spring.integration.poller.cron is set"},
 		{"under a binding default", ip + ".fixed-delay: 5s\nspring.cloud.stream.default.producer.poller.fixed-delay: 3s\n", poller(func(p *stream.PollerConfig) { p.FixedDelay = 3 * time.Second }), ""},
 		{"under the binding's own", ip + ".fixed-delay: 5s\nspring.cloud.stream.bindings.tick-out-0.producer.poller.fixed-delay: 4s\n", poller(func(p *stream.PollerConfig) { p.FixedDelay = 4 * time.Second }), ""},
-		{"under a binding default, key by key", ip + ": { max-messages-per-poll: 5, initial-delay: 2s }\nspring.cloud.stream.default.producer.poller.max-messages-per-poll: 3\n",
-			poller(func(p *stream.PollerConfig) { p.MaxMessagesPerPoll, p.InitialDelay = 3, 2*time.Second }), ""},
+		{"a binding default takes nothing from it", ip + ": { max-messages-per-poll: 5, initial-delay: 2s }\nspring.cloud.stream.default.producer.poller.max-messages-per-poll: 3\n",
+			poller(func(p *stream.PollerConfig) { p.MaxMessagesPerPoll = 3 }), ""},
 		// stream.default's schedule is taken whole: the cron (which would
 		// win over any fixed-delay) is not added to its fixed-delay.
 		{"a binding default's schedule is whole", ip + ".cron: '0 0 * * * *'\nspring.cloud.stream.default.producer.poller.fixed-delay: 3s\n",
@@ -255,7 +257,7 @@ func TestIntegrationPoller(t *testing.T) {
 		"fixed-rate":            "application.yaml:3 (spring.integration.poller.fixed-rate)",
 		"max-messages-per-poll": "application.yaml:4 (spring.integration.poller.maxmessagesperpoll)",
 	} {
-		if o := l.Stream.Origins["stream.default.producer.poller."+key]; o != want {
+		if o := l.Stream.Origins["stream.poller."+key]; o != want {
 			t.Errorf("origin of %s: %q, want %q", key, o, want)
 		}
 	}
@@ -294,7 +296,7 @@ func TestIntegrationPoller(t *testing.T) {
 	if got := tickPoller(l).FixedDelay; got != 7*time.Second {
 		t.Errorf("env: fixed-delay %v", got)
 	}
-	if o := l.Stream.Origins["stream.default.producer.poller.fixed-delay"]; !strings.HasPrefix(o, "env SPRING_INTEGRATION_POLLER_FIXED_DELAY") {
+	if o := l.Stream.Origins["stream.poller.fixed-delay"]; !strings.HasPrefix(o, "env SPRING_INTEGRATION_POLLER_FIXED_DELAY") {
 		t.Errorf("env: origin %q", o)
 	}
 	// A variable sets it with no file mentioning it, as in Spring Boot
@@ -303,7 +305,7 @@ func TestIntegrationPoller(t *testing.T) {
 	if got, want := tickPoller(l), poller(func(p *stream.PollerConfig) { p.FixedRate, p.MaxMessagesPerPoll = 250*time.Millisecond, 4 }); got != want || len(l.Warnings) != 0 {
 		t.Errorf("env only: poller %+v, warnings %v\nwant %+v", got, l.Warnings, want)
 	}
-	if o := l.Stream.Origins["stream.default.producer.poller.fixed-rate"]; !strings.HasPrefix(o, "env SPRING_INTEGRATION_POLLER_FIXEDRATE (") {
+	if o := l.Stream.Origins["stream.poller.fixed-rate"]; !strings.HasPrefix(o, "env SPRING_INTEGRATION_POLLER_FIXEDRATE (") {
 		t.Errorf("env only: origin %q", o)
 	}
 }
@@ -320,7 +322,7 @@ func TestStreamPollerEnv(t *testing.T) {
 	if got := tickPoller(l); got != want {
 		t.Errorf("poller %+v, want %+v", got, want)
 	}
-	if o := l.Stream.Origins["stream.default.producer.poller.cron"]; !strings.Contains(o, "env SPRING_CLOUD_STREAM_POLLER_CRON") {
+	if o := l.Stream.Origins["stream.poller.cron"]; !strings.Contains(o, "env SPRING_CLOUD_STREAM_POLLER_CRON") {
 		t.Errorf("origin of cron %q", o)
 	}
 	// A variable overrides the file's key; time-unit too.

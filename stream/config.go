@@ -60,6 +60,15 @@ type Config struct {
 	// Defaults 0 and 1.
 	InstanceIndex int `mapstructure:"instance-index"`
 	InstanceCount int `mapstructure:"instance-count"`
+	// Poller is the application-wide poller: the producer.poller of every
+	// output binding that sets no producer.poller key, neither itself nor
+	// through stream.default (a binding poller with any key set is whole,
+	// its unset keys at their defaults, as SCSt builds a binding's poller
+	// from its PollerProperties alone). The config package fills it from
+	// SCSt's spring.cloud.stream.poller and Spring Integration's
+	// spring.integration.poller, which SCSt 3.2 and later read for polled
+	// suppliers (docs/conventions.md). Default: PollerConfig's defaults.
+	Poller PollerConfig `mapstructure:"poller"`
 	// Extensions holds the binder-specific sections stream.<binder-type>
 	// (stream.kafka, stream.rabbit, ...), keyed by binder type.
 	Extensions map[string]ExtensionConfig `mapstructure:",remain"`
@@ -463,9 +472,10 @@ type ProducerConfig struct {
 // the next call, and ends early when the supplier returns nothing (Skip,
 // or a nil pointer, slice or map), as SCSt's poll ends at a null. A
 // binding stopped and started again begins its schedule anew
-// (initial-delay included), as SCSt's poller does. A binding that sets
-// any of cron, fixed-rate and fixed-delay takes none of those three from
-// stream.default: its schedule replaces the default's whole.
+// (initial-delay included), as SCSt's poller does. A binding's keys are
+// taken key by key from stream.default; a binding that sets none (itself
+// or through stream.default) uses the application-wide stream.poller
+// (Config.Poller) instead.
 type PollerConfig struct {
 	// FixedDelay is the pause between the end of a poll and the start of
 	// the next. Default 1s.
@@ -595,13 +605,11 @@ func (b BindingConfig) merged(d BindingConfig) BindingConfig {
 	if p.AutoStartup == nil {
 		p.AutoStartup = dp.AutoStartup
 	}
-	// A binding's own schedule (cron, fixed-rate or fixed-delay) replaces
-	// the default's whole, as a binding's poller replaces the default
-	// poller in SCSt: a fixed-delay here is not overruled by a cron there.
-	if p.Poller.Cron == "" && p.Poller.FixedRate == 0 && p.Poller.FixedDelay == 0 {
-		set(&p.Poller.Cron, dp.Poller.Cron)
-		setDur(&p.Poller.FixedRate, dp.Poller.FixedRate)
-	}
+	// Key by key, as SCSt binds a binding's poller over stream.default's:
+	// a cron there wins over a fixed-delay here (cron > fixed-rate >
+	// fixed-delay), as in SCSt.
+	set(&p.Poller.Cron, dp.Poller.Cron)
+	setDur(&p.Poller.FixedRate, dp.Poller.FixedRate)
 	setDur(&p.Poller.FixedDelay, dp.Poller.FixedDelay)
 	setDur(&p.Poller.InitialDelay, dp.Poller.InitialDelay)
 	setInt(&p.Poller.MaxMessagesPerPoll, dp.Poller.MaxMessagesPerPoll)
@@ -665,6 +673,9 @@ func (c *Config) Binding(name string) BindingConfig {
 		}
 	}
 	b := own.merged(c.Default)
+	if !c.setsPoller(key, own) {
+		b.Producer.Poller = c.Poller
+	}
 	explicit := func(k string) bool {
 		_, set := c.Origins[strings.ToLower("stream.bindings."+key+"."+k)]
 		return set
@@ -728,6 +739,40 @@ func (c *Config) InheritedInstanceProblem(bindingPath, key string) bool {
 }
 
 // originSet reports whether the configuration set key (lower-case path).
+// UsesStreamPoller reports whether output binding name polls on the
+// application-wide Poller (stream.poller): neither it nor stream.default
+// sets a producer.poller key.
+func (c *Config) UsesStreamPoller(name string) bool {
+	own, ok := c.Bindings[name]
+	key := name
+	if !ok {
+		for k, v := range c.Bindings {
+			if strings.EqualFold(k, name) {
+				own, key = v, k
+				break
+			}
+		}
+	}
+	return !c.setsPoller(key, own)
+}
+
+// setsPoller reports whether binding key (own, its section) has a
+// producer.poller key set, itself or through stream.default: then its
+// poller is its own, and the application-wide Poller is not used.
+func (c *Config) setsPoller(key string, own BindingConfig) bool {
+	if own.Producer.Poller != (PollerConfig{}) || c.Default.Producer.Poller != (PollerConfig{}) {
+		return true
+	}
+	// A key set to its zero value (initial-delay: 0) sets it all the same.
+	bp := strings.ToLower("stream.bindings." + key + ".producer.poller.")
+	for o := range c.Origins {
+		if strings.HasPrefix(o, bp) || strings.HasPrefix(o, "stream.default.producer.poller.") {
+			return true
+		}
+	}
+	return false
+}
+
 func (c *Config) originSet(key string) bool {
 	_, ok := c.Origins[strings.ToLower(key)]
 	return ok

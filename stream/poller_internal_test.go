@@ -215,7 +215,7 @@ func TestPollerConfigErrors(t *testing.T) {
 	}{
 		{PollerConfig{FixedRate: -time.Second}, "producer.poller.fixed-rate: must not be negative"},
 		{PollerConfig{InitialDelay: -time.Second}, "producer.poller.initial-delay: must not be negative"},
-		{PollerConfig{Cron: "0 0 0 L * *"}, "producer.poller.cron: cron \"0 0 0 L * *\": day-of-month field \"L\": Quartz's L"},
+		{PollerConfig{Cron: "0 0 0 L * *"}, "producer.poller.cron: cron \"0 0 0 L * *\": day-of-month field \"L\": the Quartz extensions L"},
 		{PollerConfig{Cron: "*/5 * * * *"}, "has 5 fields, want 6"},
 	} {
 		es := BindingConfig{Producer: ProducerConfig{Poller: tc.cfg}}.merged(builtinBindingDefaults()).Validate("stream.bindings.b")
@@ -226,15 +226,16 @@ func TestPollerConfigErrors(t *testing.T) {
 	}
 }
 
-// A binding's own schedule key replaces the default's schedule whole.
+// A binding's poller keys merge with stream.default's key by key, as in
+// SCSt: a default cron wins over the binding's fixed-delay.
 func TestPollerScheduleMerge(t *testing.T) {
 	def := BindingConfig{Producer: ProducerConfig{Poller: PollerConfig{Cron: "0 0 * * * *", InitialDelay: time.Second, MaxMessagesPerPoll: 4}}}.merged(builtinBindingDefaults())
 	for _, tc := range []struct {
 		own, want PollerConfig
 	}{
 		{PollerConfig{}, PollerConfig{Cron: "0 0 * * * *", FixedDelay: time.Second, InitialDelay: time.Second, MaxMessagesPerPoll: 4}},
-		{PollerConfig{FixedDelay: 5 * time.Second}, PollerConfig{FixedDelay: 5 * time.Second, InitialDelay: time.Second, MaxMessagesPerPoll: 4}},
-		{PollerConfig{FixedRate: 5 * time.Second}, PollerConfig{FixedRate: 5 * time.Second, FixedDelay: time.Second, InitialDelay: time.Second, MaxMessagesPerPoll: 4}},
+		{PollerConfig{FixedDelay: 5 * time.Second}, PollerConfig{Cron: "0 0 * * * *", FixedDelay: 5 * time.Second, InitialDelay: time.Second, MaxMessagesPerPoll: 4}},
+		{PollerConfig{FixedRate: 5 * time.Second}, PollerConfig{Cron: "0 0 * * * *", FixedRate: 5 * time.Second, FixedDelay: time.Second, InitialDelay: time.Second, MaxMessagesPerPoll: 4}},
 		{PollerConfig{Cron: "@daily", MaxMessagesPerPoll: -1}, PollerConfig{Cron: "@daily", FixedDelay: time.Second, InitialDelay: time.Second, MaxMessagesPerPoll: -1}},
 	} {
 		got := BindingConfig{Producer: ProducerConfig{Poller: tc.own}}.merged(def).Producer.Poller

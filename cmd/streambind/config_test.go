@@ -462,8 +462,8 @@ func TestConfigShowsInvalidBindingValues(t *testing.T) {
 }
 
 // config says which poller keys a polled supplier's schedule uses, and
-// when a cron schedule polls next; a default lifted from Spring's
-// application-wide poller names the key it was written at.
+// when a cron schedule polls next; the application-wide poller, read from
+// spring.integration.poller, names the key it was written at.
 func TestConfigPollerSchedule(t *testing.T) {
 	dir := writeFiles(t, map[string]string{"application.yaml": "spring.cloud.function.definition: tick;tock\n" +
 		"spring.integration.poller.fixed-rate: 1500\n" +
@@ -476,9 +476,9 @@ func TestConfigPollerSchedule(t *testing.T) {
 		"stream.bindings.tick-out-0.producer.poller.cron":          "application.yaml:4; next poll ",
 		"stream.bindings.tick-out-0.producer.poller.fixed-delay":   "default (not used: cron is set)",
 		"stream.bindings.tick-out-0.producer.poller.initial-delay": "application.yaml:5 (not used with cron)",
-		"stream.bindings.tock-out-0.producer.poller.fixed-rate":    "stream.default at application.yaml:2 (spring.integration.poller.fixed-rate)",
+		"stream.bindings.tock-out-0.producer.poller.fixed-rate":    "stream.poller at application.yaml:2 (spring.integration.poller.fixed-rate)",
 		"stream.bindings.tock-out-0.producer.poller.fixed-delay":   "default (not used: fixed-rate is set)",
-		"stream.default.producer.poller.fixed-rate":                "application.yaml:2 (spring.integration.poller.fixed-rate)",
+		"stream.poller.fixed-rate":                                 "application.yaml:2 (spring.integration.poller.fixed-rate)",
 	} {
 		e, ok := entries[key]
 		if !ok {
@@ -488,6 +488,11 @@ func TestConfigPollerSchedule(t *testing.T) {
 		if !strings.HasPrefix(e.Origin, want) {
 			t.Errorf("%s: origin %q, want it to start %q", key, e.Origin, want)
 		}
+	}
+	// tick-out-0 has a poller of its own: the application-wide one is not
+	// its (SCSt builds it from the binding's PollerProperties alone).
+	if e, ok := entries["stream.bindings.tick-out-0.producer.poller.fixed-rate"]; ok {
+		t.Errorf("tick-out-0 shows the application-wide fixed-rate: %+v", e)
 	}
 	next := strings.TrimPrefix(entries["stream.bindings.tick-out-0.producer.poller.cron"].Origin, "application.yaml:4; next poll ")
 	ts, err := time.ParseInLocation("2006-01-02 15:04:05 MST", next, time.Local)

@@ -135,7 +135,7 @@ func effective(s *checkedService) []configEntry {
 		if !ok {
 			return ""
 		}
-		if strings.HasPrefix(p, "stream.default.producer.poller.") {
+		if strings.HasPrefix(p, "stream.poller.") {
 			// Lifted from an application-wide poller: say which key.
 			return s.bootOrigin(o)
 		}
@@ -376,6 +376,11 @@ func (s *service) bindingValues(b *binding) (map[string]any, map[string]string) 
 		}
 		if o, ok := s.exactOrigin("stream.default." + key); ok {
 			return "stream.default at " + s.bootOrigin(o)
+		}
+		if rest, ok := strings.CutPrefix(key, "producer.poller."); ok && cfg.UsesStreamPoller(b.name) {
+			if o, ok := s.exactOrigin("stream.poller." + rest); ok {
+				return "stream.poller at " + s.bootOrigin(o)
+			}
 		}
 		return "default"
 	}

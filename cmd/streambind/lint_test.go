@@ -71,7 +71,7 @@ var brokenLines = []string{
 	`broken/application.yaml:40: stream.kafka.default.consumer.nonsense: unknown key (known: start-offset, reset-offsets, dlq-name, dlq-partitions, dlq-producer-properties, max-wait, max-bytes, queue-capacity, batch-size, redelivery-delay, ordering, configuration, topic)`,
 	`broken/application.yaml:44: stream.kafka.bindings.produce-out-0.producer.batch-size: must be at least 1, got 0`,
 	`broken/application.yaml:45: stream.kafka.bindings.produce-out-0.producer.partition-key-expression: unknown key (known: batch-timeout, batch-size, batch-bytes, buffer-size, compression, write-timeout, send-attempts, message-key-expression, configuration, topic)`,
-	`broken/application.yaml:46: stream.bogus: unknown key (known keys: binders, bindings, default, default-binder, dynamic-destination-cache-size, dynamic-destinations, function, input-bindings, instance-count, instance-index, output-bindings, shutdown-timeout; or a binder-specific section with binder, bindings, default)`,
+	`broken/application.yaml:46: stream.bogus: unknown key (known keys: binders, bindings, default, default-binder, dynamic-destination-cache-size, dynamic-destinations, function, input-bindings, instance-count, instance-index, output-bindings, poller, shutdown-timeout; or a binder-specific section with binder, bindings, default)`,
 	`broken/application.yaml:48: logging.level: want debug, info, warn or error, got "loud"`,
 	`broken/application.yaml:51: management.server.max-connections: must be at least 1, got 0`,
 }

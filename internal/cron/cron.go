@@ -96,7 +96,7 @@ func Parse(expr string) (*Schedule, error) {
 func checkField(i int, f string) error {
 	u := strings.ToUpper(f)
 	if i == 3 && (strings.Contains(u, "L") || strings.Contains(u, "W")) {
-		return errors.New("Quartz's L (last day) and W (nearest weekday) are not supported: list the days, or poll daily and check the date in the supplier")
+		return errors.New("the Quartz extensions L (last day) and W (nearest weekday) are not supported: list the days, or poll daily and check the date in the supplier")
 	}
 	if strings.Contains(f, "?") && (i != 3 || f != "?") {
 		return errors.New("? stands alone, and only in day-of-month or day-of-week")
@@ -119,7 +119,7 @@ func parseDayOfWeek(f string) (uint8, error) {
 		u = strings.ReplaceAll(u, n, strconv.Itoa(i+1))
 	}
 	if strings.ContainsAny(u, "L#") {
-		return 0, errors.New("Quartz's L (last weekday of the month) and # (nth weekday) are not supported: list the days, or poll weekly and check the date in the supplier")
+		return 0, errors.New("the Quartz extensions L (last weekday of the month) and # (nth weekday) are not supported: list the days, or poll weekly and check the date in the supplier")
 	}
 	if u == "?" {
 		u = "*"
