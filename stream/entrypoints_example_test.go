@@ -103,6 +103,52 @@ func ExampleAddSupplier() {
 	// stopped: <nil>
 }
 
+// A polled supplier on a schedule, as SCSt's producer.poller: at the top
+// of every second (a Spring cron expression; in YAML,
+// producer.poller.cron: "* * * * * *"), a poll drains up to
+// max-messages-per-poll pending orders and ends early when the supplier
+// returns nil (SCSt's null).
+func ExampleAddSupplier_poller() {
+	pending := []string{"o-1", "o-2", "o-3"}
+	got := make(chan string)
+	fns := stream.NewCatalog()
+	stream.AddSupplier(fns, "pendingOrders", func(context.Context) (*string, error) {
+		if len(pending) == 0 {
+			return nil, nil // nothing now: this poll ends
+		}
+		next := pending[0]
+		pending = pending[1:]
+		return &next, nil
+	})
+	stream.AddConsumer(fns, "ship", func(_ context.Context, id string) error {
+		got <- id
+		return nil
+	})
+	cfg := &stream.Config{
+		Function: stream.FunctionConfig{Definition: "pendingOrders;ship"},
+		Bindings: map[string]stream.BindingConfig{
+			"pendingOrders-out-0": {Destination: "orders", ContentType: "text/plain", Producer: stream.ProducerConfig{
+				Poller: stream.PollerConfig{Cron: "* * * * * *", MaxMessagesPerPoll: 10}}},
+			"ship-in-0": {Destination: "orders", Group: "shipping"},
+		},
+	}
+	app, err := stream.NewApp(cfg, fns, stream.WithBinderType(memory.Type, memory.New),
+		stream.WithLogger(slog.New(slog.DiscardHandler)))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	stopped := make(chan error)
+	go func() { stopped <- app.Run(ctx) }()
+	fmt.Println(<-got, <-got, <-got)
+	cancel()
+	fmt.Println("stopped:", <-stopped)
+	// Output:
+	// o-1 o-2 o-3
+	// stopped: <nil>
+}
+
 // An event-driven supplier: every value received on a channel is sent to
 // <name>-out-0, and re-sent until the broker confirmed it.
 func ExampleFromChannel() {
