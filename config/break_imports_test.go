@@ -227,3 +227,71 @@ func TestBreakMissingImportReportedAtItsListItemLine(t *testing.T) {
 		t.Errorf("got %v, want one problem at application.yaml:6 (the item's line)", es)
 	}
 }
+
+// Imports are worked out twice (before the profiles are known, to find
+// them; then with them), and a location's ${...} may resolve differently
+// in the two passes: before, the document activated by "dev" is skipped
+// (${d:a} is a.yaml); after, it applies (${d:a} is b.yaml). So profile
+// "inc" is activated by a.yaml's spring.profiles.include while a.yaml is
+// neither merged nor in Loaded.Files, and b.yaml's keys are. Spring Boot
+// refuses this: before the profiles are known the on-profile document is
+// an inactive contributor, and ConfigDataEnvironmentContributor-
+// PlaceholdersResolver (failOnResolveFromInactiveContributor, set when
+// binding spring.config.import) throws InactiveConfigDataAccessException
+// ("Inactive property source ... cannot contain property 'd'").
+// Expected: an error at the location (as Boot), or at least one
+// consistent pass: the file that set the profiles is the one merged.
+func TestBreakImportPlaceholderResolvedAlikeInBothPasses(t *testing.T) {
+	dir := writeTree(t, map[string]string{
+		"application.yaml":     "spring.config.activate.on-profile: dev\nd: b\n---\nspring.config.import: ${d:a}.yaml\n",
+		"a.yaml":               "spring.profiles.include: inc\nx: a\n",
+		"b.yaml":               "x: b\n",
+		"application-inc.yaml": "y: inc\n",
+	})
+	l, err, _ := breakLoad(t, Options{Dir: dir, Env: []string{"SPRING_PROFILES_ACTIVE=dev"}})
+	if err != nil {
+		return // refused, as Boot refuses it
+	}
+	inc := false
+	for _, p := range l.Profiles {
+		inc = inc || p == "inc"
+	}
+	if inc && l.Raw["x"] != "a" {
+		t.Errorf("profiles %v (inc from a.yaml's include) but x = %v from %s and files %v: a.yaml set the profiles yet is not loaded; Boot fails with InactiveConfigDataAccessException",
+			l.Profiles, l.Raw["x"], l.Stream.Origins["x"], l.Files)
+	}
+}
+
+// A group's members given by a placeholder are split on commas after
+// the placeholder is resolved, as Spring Boot binds a List<String>: the
+// Binder resolves ${...} in the String, then converts "a,b" to [a, b].
+// streambind splits the raw text first: "${MEMBERS:a,b}" becomes
+// "${MEMBERS:a" (an unterminated-placeholder error) and a profile "b}";
+// "${MEMBERS}" with MEMBERS=a,b becomes one profile named "a,b" (whose
+// file application-a,b.yaml is looked for). (spring.profiles.active:
+// ${PROFILES} has the same flaw, from before these commits.)
+// Expected: both give the members a and b (x = b, from application-b.yaml).
+func TestBreakGroupMembersFromAPlaceholderAreSplitAfterResolving(t *testing.T) {
+	files := map[string]string{
+		"application-a.yaml": "x: a\n",
+		"application-b.yaml": "x: b\n",
+	}
+	for _, c := range []struct {
+		group string
+		env   []string
+	}{
+		{`"${MEMBERS:a,b}"`, []string{}},
+		{`"${MEMBERS}"`, []string{"MEMBERS=a,b"}},
+	} {
+		files["application.yaml"] = "spring.profiles.group.prod: " + c.group + "\nx: app\n"
+		dir := writeTree(t, files)
+		l, err, _ := breakLoad(t, Options{Dir: dir, Profiles: []string{"prod"}, Env: c.env})
+		if err != nil {
+			t.Errorf("group %s: Load: %v", c.group, err)
+			continue
+		}
+		if want := []string{"prod", "a", "b"}; strings.Join(l.Profiles, "|") != strings.Join(want, "|") || l.Raw["x"] != "b" {
+			t.Errorf("group %s %v: profiles %q, x = %v; want %q, x = b", c.group, c.env, l.Profiles, l.Raw["x"], want)
+		}
+	}
+}
