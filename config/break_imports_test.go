@@ -1,6 +1,8 @@
 package config
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -293,5 +295,50 @@ func TestBreakGroupMembersFromAPlaceholderAreSplitAfterResolving(t *testing.T) {
 		if want := []string{"prod", "a", "b"}; strings.Join(l.Profiles, "|") != strings.Join(want, "|") || l.Raw["x"] != "b" {
 			t.Errorf("group %s %v: profiles %q, x = %v; want %q, x = b", c.group, c.env, l.Profiles, l.Raw["x"], want)
 		}
+	}
+}
+
+// A configuration tree is walked as Boot walks it: Files.find with
+// FOLLOW_LINKS, which stops only at a cycle (a link to an ancestor
+// directory). Two links to one directory are two subtrees: Boot has
+// primary.x, secondary.x and shared.x. streambind keeps the first real
+// directory it meets (walked[real]) and drops the others' keys silently.
+// Expected: all three keys.
+func TestBreakConfigTreeLinksToOneDirectoryAreEachRead(t *testing.T) {
+	dir := writeTree(t, map[string]string{
+		"application.yaml": "spring.config.import: configtree:tree/\n",
+		"tree/shared/x":    "1\n",
+	})
+	for _, l := range []string{"primary", "secondary"} {
+		if err := os.Symlink("shared", filepath.Join(dir, "tree", l)); err != nil {
+			t.Skip(err)
+		}
+	}
+	l := mustLoad(t, Options{Dir: dir})
+	for _, k := range []string{"primary", "secondary", "shared"} {
+		if m, _ := l.Raw[k].(map[string]any); m["x"] != "1" {
+			t.Errorf("%s.x = %v, want 1 (raw %v)", k, m["x"], l.Raw)
+		}
+	}
+}
+
+// An optional location whose placeholder cannot be resolved is skipped
+// by Spring Boot: ConfigDataEnvironmentContributorPlaceholdersResolver's
+// helper ignores unresolvable placeholders (PropertyPlaceholderHelper(...,
+// true)), the location then names no file, and optional: lets it be
+// missing. A common SCSt line, spring.config.import:
+// optional:file:${user.home}/.orders/override.yaml (user.home is a Java
+// system property, never set here), makes streambind's Load fail: the
+// file runs under Boot, not under streambind.
+// Expected: no error; at most a warning that the location was skipped.
+func TestBreakOptionalImportWithUnresolvablePlaceholderIsSkipped(t *testing.T) {
+	dir := writeTree(t, map[string]string{
+		"application.yaml": "spring.config.import: optional:file:${user.home}/.orders/override.yaml\nx: app\n",
+	})
+	l, err, _ := breakLoad(t, Options{Dir: dir})
+	if err != nil {
+		t.Errorf("Load: %v; Spring Boot skips an optional location its placeholders leave unresolved", err)
+	} else if l.Raw["x"] != "app" {
+		t.Errorf("x = %v", l.Raw["x"])
 	}
 }
