@@ -293,6 +293,9 @@ func NewApp(cfg *Config, fns *Catalog, opts ...Option) (*App, error) {
 		}
 	}
 	a.resolveDeadLetterSources(&v, inputs, known) // consumer.dead-letters-of (dlsource.go)
+	for _, e := range a.cfg.ValidatePoller() { // once, at stream.poller (prepareBinding)
+		v.addErr(e)
+	}
 	for _, p := range want {
 		if p.name == "" {
 			continue
@@ -1287,9 +1290,13 @@ func (a *App) inheritedProblem(path, key string, input bool) bool {
 func (a *App) prepareBinding(v *validator, name string, input bool) *Binding {
 	path := "stream.bindings." + name
 	cfg := a.cfg.Binding(name)
+	streamPoller := !input && a.cfg.UsesStreamPoller(name)
 	for _, e := range cfg.Validate(path) {
 		if a.inheritedProblem(path, e.Path, input) {
 			continue
+		}
+		if streamPoller && strings.HasPrefix(e.Path, path+".producer.poller.") {
+			continue // stream.poller's, reported once at its key
 		}
 		v.addErr(e)
 	}

@@ -509,6 +509,34 @@ type PollerConfig struct {
 	Cron string `mapstructure:"cron"`
 }
 
+// validate reports p's problems through bad, at prefix+key.
+func (p PollerConfig) validate(prefix string, bad func(key, msg string, args ...any)) {
+	if p.FixedDelay < 0 {
+		bad(prefix+"fixed-delay", "must not be negative, got %s", p.FixedDelay)
+	}
+	if p.FixedRate < 0 {
+		bad(prefix+"fixed-rate", "must not be negative, got %s", p.FixedRate)
+	}
+	if p.InitialDelay < 0 {
+		bad(prefix+"initial-delay", "must not be negative, got %s", p.InitialDelay)
+	}
+	if p.Cron != "" {
+		if _, err := cron.Parse(p.Cron); err != nil {
+			bad(prefix+"cron", "%v", err)
+		}
+	}
+}
+
+// ValidatePoller checks the application-wide Poller (stream.poller), once:
+// a binding that polls on it does not report its problems again.
+func (c *Config) ValidatePoller() []*ConfigError {
+	var es []*ConfigError
+	c.Poller.validate("stream.poller.", func(key, msg string, args ...any) {
+		es = append(es, &ConfigError{Path: key, Origin: c.Origins[strings.ToLower(key)], Msg: fmt.Sprintf(msg, args...)})
+	})
+	return es
+}
+
 // Built-in defaults (docs/conventions.md).
 const (
 	DefaultBinderType                  = "memory"
@@ -924,20 +952,7 @@ func (b BindingConfig) Validate(path string) []*ConfigError {
 	validateRetryDelays(c, bad)
 	es = append(es, c.Idempotency.validate(path+".consumer", c.BatchMode)...)
 	checkHeaderMode("producer.header-mode", p.HeaderMode)
-	if p.Poller.FixedDelay < 0 {
-		bad("producer.poller.fixed-delay", "must not be negative, got %s", p.Poller.FixedDelay)
-	}
-	if p.Poller.FixedRate < 0 {
-		bad("producer.poller.fixed-rate", "must not be negative, got %s", p.Poller.FixedRate)
-	}
-	if p.Poller.InitialDelay < 0 {
-		bad("producer.poller.initial-delay", "must not be negative, got %s", p.Poller.InitialDelay)
-	}
-	if p.Poller.Cron != "" {
-		if _, err := cron.Parse(p.Poller.Cron); err != nil {
-			bad("producer.poller.cron", "%v", err)
-		}
-	}
+	p.Poller.validate("producer.poller.", bad)
 	if _, _, err := ParseMediaType(b.ContentType); err != nil {
 		bad("content-type", "%v", err)
 	}

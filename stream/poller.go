@@ -85,7 +85,14 @@ func (p *poller) run(ctx context.Context, b gate, call func() (more bool)) {
 				break
 			}
 		}
-		next = p.after(next, p.now())
+		select {
+		case <-changed:
+			// Stopped (and maybe started again) during the poll: the
+			// schedule begins anew, as after a restart during the wait.
+			next = time.Time{}
+		default:
+			next = p.after(next, p.now())
+		}
 	}
 }
 

@@ -232,7 +232,7 @@ func effective(s *checkedService) []configEntry {
 				delete(bindings, k)
 			}
 		}
-		vals, bo := s.bindingValues(b)
+		vals, bo := s.bindingValues(b, mayPoll(s.bindings, b))
 		s.markInvalid(b.name, vals, bo)
 		if !b.configured && b.function != "" {
 			p := "stream.bindings." + b.name + ".destination"
@@ -365,7 +365,22 @@ func (s *service) showOrigin(o string) string {
 
 // bindingValues returns every setting of binding b as the app uses it,
 // and the origin of each (key paths under stream.bindings.<b>).
-func (s *service) bindingValues(b *binding) (map[string]any, map[string]string) {
+// mayPoll reports whether output binding b may be a polled supplier's:
+// it belongs to a function (not the send bridge) none of whose input
+// bindings is configured. A poller drives a supplier's output only.
+func mayPoll(all []*binding, b *binding) bool {
+	if b.input || b.function == "" {
+		return false
+	}
+	for _, o := range all {
+		if o.input && o.function == b.function && o.configured {
+			return false
+		}
+	}
+	return true
+}
+
+func (s *service) bindingValues(b *binding, polled bool) (map[string]any, map[string]string) {
 	cfg := s.loaded.Stream
 	eff := cfg.Binding(b.name)
 	origins := map[string]string{}
@@ -489,16 +504,18 @@ func (s *service) bindingValues(b *binding) (map[string]any, map[string]string) 
 		}
 		set("producer.required-groups", groups)
 		set("producer.auto-startup", p.AutoStart())
-		set("producer.poller.fixed-delay", duration(p.Poller.FixedDelay))
-		if p.Poller.FixedRate > 0 {
-			set("producer.poller.fixed-rate", duration(p.Poller.FixedRate))
+		if polled {
+			set("producer.poller.fixed-delay", duration(p.Poller.FixedDelay))
+			if p.Poller.FixedRate > 0 {
+				set("producer.poller.fixed-rate", duration(p.Poller.FixedRate))
+			}
+			set("producer.poller.initial-delay", duration(p.Poller.InitialDelay))
+			set("producer.poller.max-messages-per-poll", p.Poller.MaxMessagesPerPoll)
+			if p.Poller.Cron != "" {
+				set("producer.poller.cron", p.Poller.Cron)
+			}
+			notePollerSchedule(p.Poller, prefix+"producer.poller.", origins, time.Now())
 		}
-		set("producer.poller.initial-delay", duration(p.Poller.InitialDelay))
-		set("producer.poller.max-messages-per-poll", p.Poller.MaxMessagesPerPoll)
-		if p.Poller.Cron != "" {
-			set("producer.poller.cron", p.Poller.Cron)
-		}
-		notePollerSchedule(p.Poller, prefix+"producer.poller.", origins, time.Now())
 		set("producer.header-mode", headerMode(p.HeaderMode))
 		set("producer.use-native-encoding", p.UseNativeEncoding)
 	}
