@@ -293,7 +293,8 @@ func NewApp(cfg *Config, fns *Catalog, opts ...Option) (*App, error) {
 		}
 	}
 	a.resolveDeadLetterSources(&v, inputs, known) // consumer.dead-letters-of (dlsource.go)
-	for _, e := range a.cfg.ValidatePoller() { // once, at stream.poller (prepareBinding)
+	// stream.poller's problems once, at its keys (see prepareBinding).
+	for _, e := range a.cfg.ValidatePoller() {
 		v.addErr(e)
 	}
 	for _, p := range want {
