@@ -71,17 +71,7 @@ func (p retryPolicy) backOff(attempt int) time.Duration {
 // sleepCtx waits d or until ctx ends; it reports whether the full wait
 // elapsed.
 func sleepCtx(ctx context.Context, d time.Duration) bool {
-	if d <= 0 {
-		return ctx.Err() == nil
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-ctx.Done():
-		return false
-	}
+	return sleepUntil(ctx, d, nil) // a nil channel: no state change ends it
 }
 
 // PanicError is a recovered handler panic. It is retried and dead-lettered
