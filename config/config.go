@@ -1,6 +1,8 @@
 // Package config loads a streambind application's configuration: the base
 // files application.yaml and application.properties, the profile files
-// application-<profile>.yaml and .properties merged over them, and
+// application-<profile>.yaml and .properties merged over them (found where
+// Spring Boot looks for them: ./, ./config/ and ./config/*/ of
+// Options.Dir, or the locations SPRING_CONFIG_LOCATION names), and
 // environment variables on top, into a *stream.Config (the "stream"
 // section) plus the whole merged tree for the other sections.
 //
@@ -118,6 +120,17 @@
 //     locations, and configtree: for mounted ConfigMaps and Secrets; the
 //     imported documents merge right after the importing one. classpath:
 //     and configserver: are refused (with optional:, a warning).
+//   - The base files are searched for as Spring Boot does (see
+//     locations.go and docs/conventions.md): in ./, ./config/ and each
+//     ./config/*/ subdirectory of Options.Dir (a later one wins; within
+//     these, profile files win over base files), with the names of
+//     SPRING_CONFIG_NAME; SPRING_CONFIG_LOCATION replaces the locations,
+//     SPRING_CONFIG_ADDITIONAL_LOCATION adds winning ones (files,
+//     directories, optional:, hints, one '*'; Options.ConfigName,
+//     Locations and AdditionalLocations stand for them). A missing
+//     location without optional: is an error naming its variable;
+//     classpath: is refused. An explicit Options.File or Data replaces
+//     the locations.
 //   - .properties files (java.util.Properties syntax) take dotted keys,
 //     a[0] list items and [a.b] map keys holding dots; they are read as
 //     UTF-8, or as ISO-8859-1 (Spring Boot's encoding for them) when not
@@ -173,11 +186,14 @@ type Options struct {
 	// relative to. Default: the working directory.
 	Dir string
 	// File is the base config file, relative to Dir unless absolute; a
-	// name ending in .properties is read as a .properties file. Default
-	// "application.yaml" in Dir (or "application.yml" if only that exists)
-	// and "application.properties", which wins over it; when none exists
-	// the base configuration is empty (not an error). A File that is named
-	// explicitly but missing is an error.
+	// name ending in .properties is read as a .properties file. Default:
+	// the search of the locations (Locations): "application.yaml" (or
+	// "application.yml" if only that exists) and "application.properties",
+	// which wins over it, in Dir, then in Dir/config/ and each
+	// Dir/config/*/; when none exists the base configuration is empty (not
+	// an error). A File that is named explicitly but missing is an error;
+	// it replaces the locations (SPRING_CONFIG_LOCATION is then ignored
+	// with a warning), its profile files are looked for beside it.
 	File string
 	// Profiles to activate, in order: application-<profile>.yaml (or .yml)
 	// and application-<profile>.properties (which wins), beside the base
@@ -205,6 +221,26 @@ type Options struct {
 	// Name is the base file's name in messages and origins. Default: File
 	// as given, or "application.yaml".
 	Name string
+	// ConfigName is spring.config.name: the stems of the files read from
+	// each directory location (<name>.yaml or .yml, <name>.properties,
+	// <name>-<profile>.*), a later name winning. Nil means the variable
+	// SPRING_CONFIG_NAME (comma list), else "application".
+	ConfigName []string
+	// Locations is spring.config.location: the locations searched for
+	// the base files and their profile files, in place of
+	// [DefaultLocations] (./, ./config/, ./config/*/ relative to Dir):
+	// files, directories ending in '/', optional:, file:, [.yaml] hints,
+	// one '*' as the last directory; a later location wins (see
+	// locations.go). Nil means the variable SPRING_CONFIG_LOCATION (comma
+	// list), else the default locations. Not allowed with File or Data,
+	// which replace the locations themselves (SPRING_CONFIG_LOCATION is
+	// then ignored with a warning).
+	Locations []string
+	// AdditionalLocations is spring.config.additional-location: more
+	// locations, searched after the others and winning over them. Nil
+	// means the variable SPRING_CONFIG_ADDITIONAL_LOCATION (or
+	// SPRING_CONFIG_ADDITIONALLOCATION).
+	AdditionalLocations []string
 	// RequireProfileFiles makes an active profile with no file, and no
 	// document of the base files activated by it, an error naming the files
 	// looked for instead of a warning: for programs whose profiles choose
@@ -276,12 +312,19 @@ func Load(opts Options) (*Loaded, error) {
 	var errs stream.ConfigErrors
 	out := &Loaded{Stream: &stream.Config{}, Raw: map[string]any{}, Secrets: &redact.Values{}, env: env}
 
-	// The files: the base files' documents, then each profile's files'.
-	bases, berrs := readBase(opts)
+	// The files: the base files' documents, then each profile's files',
+	// location group by location group (locations.go).
+	locGroups, berrs, bwarns := findBase(opts, env)
 	errs = append(errs, berrs...)
+	out.Warnings = append(out.Warnings, bwarns...)
+	var bases []*source
 	var baseDocs []*fileDocs
-	for _, src := range bases {
-		baseDocs = append(baseDocs, src.documents(&errs))
+	for _, g := range locGroups {
+		for _, src := range g.files {
+			g.docs = append(g.docs, src.documents(&errs))
+		}
+		bases = append(bases, g.files...)
+		baseDocs = append(baseDocs, g.docs...)
 	}
 	platform := cloudPlatform(env)
 	// As in Spring Boot, the imports of the documents without a profile
@@ -336,9 +379,35 @@ func Load(opts Options) (*Loaded, error) {
 			addDocs(c.fd, c.profileSpecific)
 		}
 	}
-	baseChunks := imp.expand(baseDocs, false)
-	addChunks(baseChunks)
-	mentioned := profilesMentioned(chunkDocs(baseChunks))
+	mentioned := map[string]bool{}
+	found, tried := map[string]bool{}, map[string][]string{}
+	for _, lg := range locGroups {
+		baseChunks := imp.expand(lg.docs, false)
+		addChunks(baseChunks)
+		for q := range profilesMentioned(chunkDocs(baseChunks)) {
+			mentioned[q] = true
+		}
+		for _, p := range accepted {
+			srcs, t, perrs := lg.profileFiles(opts, bases, p)
+			errs = append(errs, perrs...)
+			tried[p] = append(tried[p], t...)
+			if len(srcs) > 0 || len(perrs) > 0 {
+				found[p] = true
+			}
+			for _, src := range srcs {
+				if abs := absPath(src.path); imp.loaded[abs] {
+					continue // imported already (a directory import of the base files' own)
+				} else {
+					imp.loaded[abs] = true
+				}
+				cs := imp.expand([]*fileDocs{src.documents(&errs)}, true)
+				addChunks(cs)
+				for q := range profilesMentioned(chunkDocs(cs)) {
+					mentioned[q] = true
+				}
+			}
+		}
+	}
 	// A profile that names a group is not a typo: it activates the
 	// group's members, whose files are looked for in turn.
 	groups, _ := groupsOf(env, preDocs)
@@ -353,30 +422,8 @@ func Load(opts Options) (*Loaded, error) {
 	}
 	var missingFiles []missingProfile
 	for _, p := range accepted {
-		srcs, err := readProfile(opts, bases, p)
-		var missing *missingProfileError
-		if errors.As(err, &missing) && len(profiles) == 0 {
-			continue // a default profile needs no file
-		}
-		if errors.As(err, &missing) {
-			missingFiles = append(missingFiles, missingProfile{p, missing})
-			continue
-		}
-		if err != nil {
-			errs = append(errs, fileProblem(err))
-			continue
-		}
-		for _, src := range srcs {
-			if abs := absPath(src.path); imp.loaded[abs] {
-				continue // imported already (a directory import of the base files' own)
-			} else {
-				imp.loaded[abs] = true
-			}
-			cs := imp.expand([]*fileDocs{src.documents(&errs)}, true)
-			addChunks(cs)
-			for q := range profilesMentioned(chunkDocs(cs)) {
-				mentioned[q] = true
-			}
+		if !found[p] && len(profiles) > 0 { // a default profile needs no file
+			missingFiles = append(missingFiles, missingProfile{p, newMissingProfile(p, tried[p])})
 		}
 	}
 	// As in Spring Boot, a profile may set nothing (it often only switches

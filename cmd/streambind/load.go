@@ -85,19 +85,12 @@ func loadService(e *runEnv, path string, profiles []string) (*service, error) {
 	if st.IsDir() {
 		s.dir = path
 		opts.Dir = abs
-		// The base files config.Load reads from a directory; base (shown in
-		// messages) is the first that exists. opts.File stays empty so that
-		// config.Load reads them all, application.properties winning over
-		// the YAML file, with their profile files, as an app does.
-		for _, f := range []string{config.DefaultFile, "application.yml", config.PropertiesFile} {
-			if fi, err := os.Stat(filepath.Join(abs, f)); err == nil && !fi.IsDir() {
-				s.base = f
-				break
-			}
-		}
-		if s.base == "" {
-			return nil, fmt.Errorf("%s: no %s, application.yml or %s in this directory", path, config.DefaultFile, config.PropertiesFile)
-		}
+		// opts.File stays empty so that config.Load searches the
+		// directory as an app's working directory: application.yaml (or
+		// .yml) and application.properties, which wins, in it, in config/
+		// and in config/*/ (or where SPRING_CONFIG_NAME, _LOCATION and
+		// _ADDITIONAL_LOCATION say), with their profile files. base (shown
+		// in messages) is the first file read.
 	} else {
 		s.dir = filepath.Dir(path)
 		s.base = filepath.Base(path)
@@ -106,6 +99,20 @@ func loadService(e *runEnv, path string, profiles []string) (*service, error) {
 		opts.File = s.base
 	}
 	loaded, err := config.Load(opts)
+	if st.IsDir() {
+		if loaded != nil && len(loaded.Files) > 0 {
+			s.base = loaded.Files[0] // a location outside the directory: its path
+			if rel, rerr := filepath.Rel(abs, loaded.Files[0]); rerr == nil && !strings.HasPrefix(rel, "..") {
+				s.base = filepath.ToSlash(rel)
+			}
+		}
+		if s.base == "" {
+			if err == nil {
+				return nil, fmt.Errorf("%s: no %s, application.yml or %s in this directory (nor in its config/ or config/*/ directories)", path, config.DefaultFile, config.PropertiesFile)
+			}
+			s.base = config.DefaultFile
+		}
+	}
 	var ces stream.ConfigErrors
 	switch {
 	case err == nil:

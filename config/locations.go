@@ -1,0 +1,493 @@
+package config
+
+import (
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/streambind/streambind/stream"
+)
+
+// This file finds the base files where Spring Boot looks for them
+// (Spring Boot reference, "External Application Properties", "Optional
+// Locations", "Wildcard Locations", "Profile Specific Files"):
+//
+//   - The default search locations are Boot's file ones, relative to
+//     Options.Dir (the application's working directory): ./, ./config/
+//     and each immediate subdirectory of ./config/ (./config/*/, in
+//     lexical order; names starting with ".." skipped, as Boot skips a
+//     volume's ..data links), a later location winning. Boot's classpath:/
+//     and classpath:/config/ have no counterpart in a Go program.
+//   - In each directory location, for each config name (spring.config.name,
+//     default "application"; a later name wins): <name>.yaml (or .yml)
+//     then <name>.properties, which wins, and with profiles active
+//     <name>-<profile>.yaml (or .yml) and .properties.
+//   - spring.config.location (Options.Locations, else the variable
+//     SPRING_CONFIG_LOCATION) replaces the default locations;
+//     spring.config.additional-location (Options.AdditionalLocations,
+//     else SPRING_CONFIG_ADDITIONAL_LOCATION or
+//     SPRING_CONFIG_ADDITIONALLOCATION) adds locations after them, which
+//     win. A location is written as in spring.config.import (imports.go
+//     parses it): a file (its profile variants <file>-<profile>.<ext> are
+//     read too), a directory ending in '/', file: and a path both
+//     relative to Options.Dir, optional:, an extension hint
+//     (conf/app[.yaml]), and a wildcard '*' as the last directory
+//     (config/*/, config/*/app.yaml). A missing location that is not
+//     optional: is an error naming it and where it came from (the
+//     variable or the Options field); classpath: is refused (a Go program
+//     has none), with optional: ignored with a warning.
+//   - Each comma-separated item is a location group of its own: its base
+//     files, then its profile files, merge before the next group's (so a
+//     later group's base file wins over an earlier group's profile file);
+//     locations joined with ';' form one group: the base files of all of
+//     them, then each profile's files of all of them, as Boot's default
+//     locations do (./config/application-prod.yaml wins over
+//     ./config/application.yaml and over ./application-prod.yaml).
+//   - A file is read once, however many locations name it.
+//   - An explicit base file (Options.File, or Options.Data) replaces the
+//     locations, as a spring.config.location naming one file would: the
+//     profile files are looked for beside it (<stem>-<profile>.*), and
+//     SPRING_CONFIG_LOCATION is then ignored with a warning; additional
+//     locations still apply.
+
+// DefaultLocations are the locations searched when neither
+// Options.Locations nor SPRING_CONFIG_LOCATION names any: Spring Boot's
+// file locations, one group, relative to Options.Dir.
+const DefaultLocations = "optional:file:./;optional:file:./config/;optional:file:./config/*/"
+
+// DefaultConfigName is the stem of the files of a directory location when
+// neither Options.ConfigName nor SPRING_CONFIG_NAME names any.
+const DefaultConfigName = "application"
+
+// The variables that stand for spring.config.name, location and
+// additional-location.
+const (
+	envConfigName               = "SPRING_CONFIG_NAME"
+	envConfigLocation           = "SPRING_CONFIG_LOCATION"
+	envConfigAdditional         = "SPRING_CONFIG_ADDITIONAL_LOCATION"
+	envConfigAdditionalSquashed = "SPRING_CONFIG_ADDITIONALLOCATION"
+)
+
+// baseGroup is a location group: its base files merge first, then, for
+// each profile, the profile files of each of its locations.
+type baseGroup struct {
+	locs  []searchLoc
+	files []*source
+	docs  []*fileDocs // the documents of files (Load fills them)
+	// explicit: the group is Options.File or Options.Data, whose profile
+	// files readProfile finds.
+	explicit bool
+}
+
+// searchLoc is one location of the search.
+type searchLoc struct {
+	importLoc
+	names []string // the config names, for a directory
+	// dot: the default ./ location, Options.Dir itself: Options.Name
+	// names its YAML file, and its profile files are listed among those
+	// looked for even when the directory is missing.
+	dot bool
+}
+
+// locFinder gathers what the search finds and what goes wrong.
+type locFinder struct {
+	opts  Options
+	env   map[string]string
+	names []string
+	errs  []*stream.ConfigError
+	warns []*stream.ConfigError
+	// seen: the absolute paths of the files read, each read once.
+	seen map[string]bool
+	// dirs: whether a directory location was searched (for
+	// spring.config.name, which names nothing else).
+	dirs bool
+}
+
+// findBase returns the location groups and their base files, in merge
+// order, with the problems found and the warnings.
+func findBase(opts Options, env map[string]string) ([]*baseGroup, []*stream.ConfigError, []*stream.ConfigError) {
+	f := &locFinder{opts: opts, env: env, seen: map[string]bool{}}
+	names, nameFrom := f.configNames()
+	f.names = names
+	var groups []*baseGroup
+	if opts.File != "" || opts.Data != nil {
+		given := "Options.File"
+		if opts.File == "" {
+			given = "Options.Data"
+		}
+		if opts.Locations != nil {
+			f.errs = append(f.errs, &stream.ConfigError{Path: "spring.config.location", Origin: "Options.Locations",
+				Msg: given + " names the base file already: give it as one of Options.Locations instead, or leave Options.Locations nil"})
+		} else if v := strings.TrimSpace(env[envConfigLocation]); v != "" {
+			f.warns = append(f.warns, &stream.ConfigError{Path: "spring.config.location", Origin: "env " + envConfigLocation,
+				Msg: "ignored: the program names its configuration file (" + given + "), which replaces the locations; " + quoteShort(v) + " is not read"})
+		}
+		files, errs := readBase(opts)
+		f.errs = append(f.errs, errs...)
+		for _, src := range files {
+			f.seen[absPath(src.path)] = true
+		}
+		groups = append(groups, &baseGroup{files: files, explicit: true})
+	} else {
+		list, from := f.setting("spring.config.location", opts.Locations, "Options.Locations", envConfigLocation)
+		if list == nil {
+			list, from = []string{DefaultLocations}, ""
+		}
+		groups = append(groups, f.groups(list, "spring.config.location", from)...)
+	}
+	list, from := f.setting("spring.config.additional-location", opts.AdditionalLocations, "Options.AdditionalLocations", envConfigAdditional, envConfigAdditionalSquashed)
+	groups = append(groups, f.groups(list, "spring.config.additional-location", from)...)
+	if nameFrom != "" && !f.dirs {
+		f.warns = append(f.warns, &stream.ConfigError{Path: "spring.config.name", Origin: nameFrom,
+			Msg: "ignored: it names the files of directory locations, and no directory is searched (the locations name files)"})
+	}
+	return groups, f.errs, f.warns
+}
+
+// setting returns the comma-separated items of a location setting: the
+// Options field when not nil, else the first variable set (not blank),
+// with where it came from ("" for neither). Two spellings of one variable
+// that disagree are an error.
+func (f *locFinder) setting(key string, field []string, fieldName string, vars ...string) ([]string, string) {
+	if field != nil {
+		return field, fieldName
+	}
+	var list []string
+	from, value := "", ""
+	for _, name := range vars {
+		v, ok := f.env[name]
+		if !ok || strings.TrimSpace(v) == "" {
+			continue
+		}
+		if from != "" {
+			if v != value {
+				f.errs = append(f.errs, &stream.ConfigError{Path: key, Origin: "env " + name,
+					Msg: "set differently by " + from + ": set one of the two variables"})
+			}
+			continue
+		}
+		from, value, list = "env "+name, v, strings.Split(v, ",")
+	}
+	return list, from
+}
+
+// configNames returns spring.config.name: Options.ConfigName, else
+// SPRING_CONFIG_NAME, else "application"; and where it came from ("" for
+// the default).
+func (f *locFinder) configNames() ([]string, string) {
+	list, from := f.setting("spring.config.name", f.opts.ConfigName, "Options.ConfigName", envConfigName)
+	var names []string
+	for _, n := range list {
+		n = strings.TrimSpace(n)
+		switch {
+		case n == "":
+		case strings.ContainsAny(n, `*/\`):
+			f.errs = append(f.errs, &stream.ConfigError{Path: "spring.config.name", Origin: from,
+				Msg: quoteShort(n) + ": a config name is a file name without its extension: no '*', no directory (name the directory as a location)"})
+		default:
+			names = append(names, n)
+		}
+	}
+	if len(names) == 0 {
+		if from != "" && len(f.errs) == 0 {
+			f.errs = append(f.errs, &stream.ConfigError{Path: "spring.config.name", Origin: from, Msg: "names no file"})
+		}
+		return []string{DefaultConfigName}, ""
+	}
+	return names, from
+}
+
+// groups resolves the items of a location setting (key, given by from)
+// into location groups and reads their base files.
+func (f *locFinder) groups(items []string, key, from string) []*baseGroup {
+	imp := &importer{opts: f.opts, env: f.env, loaded: map[string]bool{}}
+	src := &source{path: inDir(f.opts.Dir, DefaultFile)} // bare paths are relative to Options.Dir
+	var out []*baseGroup
+	for _, item := range items {
+		g := &baseGroup{}
+		for _, raw := range strings.Split(item, ";") {
+			if strings.TrimSpace(raw) == "" {
+				continue
+			}
+			problem := func(msg string) {
+				f.errs = append(f.errs, &stream.ConfigError{Path: key, Origin: orDefault(from), Msg: forLocation(msg)})
+			}
+			warn := func(msg string) {
+				f.warns = append(f.warns, &stream.ConfigError{Path: key, Origin: orDefault(from), Msg: forLocation(msg)})
+			}
+			for _, r := range f.expandWildcard(imp, strings.TrimSpace(raw), problem) {
+				loc, ok := imp.parseLocation(src, nil, r, problem, warn)
+				if !ok {
+					continue
+				}
+				if loc.kind == "configtree" {
+					msg := "a configuration tree is read by spring.config.import (configtree:" + strings.TrimPrefix(loc.raw, "configtree:") + "), not as a location of the base files"
+					if loc.optional {
+						warn("ignored " + quoteShort(loc.raw) + ": " + msg)
+					} else {
+						problem(quoteShort(loc.raw) + ": " + msg)
+					}
+					continue
+				}
+				sl := searchLoc{importLoc: loc, names: f.names, dot: from == "" && r == "optional:file:./"}
+				g.locs = append(g.locs, sl)
+				g.files = append(g.files, f.readLoc(sl, problem)...)
+			}
+		}
+		if len(g.locs) > 0 {
+			out = append(out, g)
+		}
+	}
+	return out
+}
+
+func orDefault(from string) string {
+	if from == "" {
+		return "default locations"
+	}
+	return from
+}
+
+// forLocation adapts a message of parseLocation, written for
+// spring.config.import, to a location of the base files, which no file
+// holds: its paths are relative to Options.Dir.
+func forLocation(msg string) string {
+	return strings.Replace(msg, "(relative to the application's directory) or with a path relative to this file", "or a path (both relative to the application's directory)", 1)
+}
+
+// expandWildcard returns the locations a location with a '*' stands for
+// (one per subdirectory, in lexical order), as Spring Boot allows it: one
+// '*', as the last directory (dir/*/ or dir/*/file). Other locations are
+// returned as they are; placeholders are resolved first.
+func (f *locFinder) expandWildcard(imp *importer, raw string, problem func(string)) []string {
+	if strings.Contains(raw, "${") {
+		s, probs := expandNested(raw, imp.lookup(nil, 0), 0)
+		if len(probs) > 0 {
+			for _, p := range probs {
+				problem(quoteShort(raw) + ": " + p)
+			}
+			return nil
+		}
+		raw = strings.TrimSpace(s)
+	}
+	rest := raw
+	optional := false
+	if r, ok := cutPrefixFold(rest, "optional:"); ok {
+		optional, rest = true, r
+	}
+	if m := urlPrefix.FindStringSubmatch(rest); m != nil {
+		if !strings.EqualFold(m[1], "file") {
+			return []string{raw} // parseLocation refuses it, or reads it
+		}
+		rest = rest[len(m[0]):]
+	}
+	if !strings.Contains(rest, "*") {
+		return []string{raw}
+	}
+	i := strings.Index(rest, "*/")
+	if strings.Count(rest, "*") != 1 || i < 0 || (i > 0 && rest[i-1] != '/') || strings.Contains(rest[i+2:], "/") {
+		problem(quoteShort(raw) + ": a wildcard location holds one '*', as its last directory: config/*/ (each subdirectory) or config/*/application.yaml")
+		return nil
+	}
+	parent, file := inDir(f.opts.Dir, rest[:i]), rest[i+2:]
+	if parent == "" {
+		parent = "."
+	}
+	entries, err := os.ReadDir(parent)
+	var subs []string
+	for _, e := range entries {
+		p := filepath.Join(parent, e.Name())
+		if st, err := os.Stat(p); err == nil && st.IsDir() && !strings.HasPrefix(e.Name(), "..") {
+			subs = append(subs, absPath(p))
+		}
+	}
+	sort.Strings(subs)
+	if len(subs) == 0 {
+		if !optional {
+			what := "no subdirectories"
+			if err != nil {
+				what = "no such directory"
+			}
+			problem(quoteShort(raw) + ": " + what + " (" + parent + "); prefix the location with optional: if it may be missing")
+		}
+		return nil
+	}
+	var out []string
+	for _, s := range subs {
+		if file == "" {
+			loc := "file:" + s + string(filepath.Separator)
+			if optional {
+				loc = "optional:" + loc
+			}
+			out = append(out, loc)
+			continue
+		}
+		// The subdirectories that hold the file: the others are skipped,
+		// as Boot skips them.
+		out = append(out, "optional:file:"+filepath.Join(s, file))
+	}
+	return out
+}
+
+// readLoc reads the base files of location loc (each file once).
+func (f *locFinder) readLoc(loc searchLoc, problem func(string)) []*source {
+	if loc.kind == "dir" {
+		f.dirs = true
+		st, err := os.Stat(loc.path)
+		if err != nil || !st.IsDir() {
+			if !loc.optional {
+				problem(quoteShort(loc.raw) + ": no such directory (" + loc.path + "); prefix the location with optional: if it may be missing")
+			}
+			return nil
+		}
+		var out []*source
+		for _, name := range loc.names {
+			srcs, errs := f.dirFiles(loc, name)
+			f.errs = append(f.errs, errs...)
+			out = append(out, srcs...)
+		}
+		return out
+	}
+	src, err := f.readFile(loc.path, loc.props)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		if !loc.optional {
+			problem(quoteShort(loc.raw) + ": no such file (" + loc.path + "); prefix the location with optional: if it may be missing")
+		}
+		return nil
+	case err != nil:
+		f.errs = append(f.errs, fileProblem(err))
+		return nil
+	case src == nil:
+		return nil
+	}
+	return []*source{src}
+}
+
+// readFile reads the file at path, unless read already (nil, nil).
+func (f *locFinder) readFile(path string, props bool) (*source, error) {
+	abs := absPath(path)
+	if f.seen[abs] {
+		return nil, nil
+	}
+	data, err := readConfigFile(path)
+	name := f.displayName(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, err
+	}
+	if err != nil {
+		return nil, &fileError{name: name, msg: "cannot read config file: " + err.Error()}
+	}
+	f.seen[abs] = true
+	return &source{path: path, name: name, data: data, props: props}, nil
+}
+
+// dirFiles reads <stem>.yaml (or .yml; both is an error, the .yaml file
+// read) then <stem>.properties, which wins, from directory location loc.
+func (f *locFinder) dirFiles(loc searchLoc, stem string) ([]*source, []*stream.ConfigError) {
+	var out []*source
+	var errs []*stream.ConfigError
+	read := func(file string) bool {
+		src, err := f.readFile(inDir(loc.path, file), isProperties(file))
+		if errors.Is(err, fs.ErrNotExist) {
+			return false
+		}
+		if err != nil {
+			errs = append(errs, fileProblem(err))
+			return true
+		}
+		if src != nil {
+			if loc.dot && f.opts.Name != "" && !isProperties(file) && stem == DefaultConfigName {
+				src.name = f.opts.Name
+			}
+			out = append(out, src)
+		}
+		return true
+	}
+	if read(stem + ".yaml") {
+		if yml := filepath.Join(loc.path, stem+".yml"); exists(yml) {
+			errs = append(errs, fileProblem(bothYAMLError(f.displayName(yml), f.displayName(filepath.Join(loc.path, stem+".yaml")))))
+		}
+	} else {
+		read(stem + ".yml")
+	}
+	read(stem + ".properties")
+	return out, errs
+}
+
+// displayName is a file's name in messages and origins: its path
+// relative to Options.Dir when below it (config/application.yaml), else
+// its absolute path.
+func (f *locFinder) displayName(path string) string {
+	return (&importer{opts: f.opts}).displayName(path)
+}
+
+// profileFiles reads the files of profile p in group g: for each
+// location, <name>-<p>.yaml (or .yml) and .properties in a directory,
+// <file>-<p>.<ext> beside a file. It returns them, the files looked for
+// (in the directories that exist), and the problems.
+func (g *baseGroup) profileFiles(opts Options, bases []*source, p string) ([]*source, []string, []*stream.ConfigError) {
+	if g.explicit {
+		srcs, err := readProfile(opts, bases, p)
+		var missing *missingProfileError
+		switch {
+		case errors.As(err, &missing):
+			return nil, missing.tried, nil
+		case err != nil:
+			return nil, nil, []*stream.ConfigError{fileProblem(err)}
+		}
+		return srcs, nil, nil
+	}
+	// A profile file that is a base file too (or was imported) is
+	// skipped by Load.
+	f := &locFinder{opts: opts, seen: map[string]bool{}}
+	var out []*source
+	var tried []string
+	var errs []*stream.ConfigError
+	for _, loc := range g.locs {
+		if loc.kind == "dir" {
+			if st, err := os.Stat(loc.path); (err != nil || !st.IsDir()) && !loc.dot {
+				continue
+			}
+			for _, name := range loc.names {
+				stem := name + "-" + p
+				for _, e := range []string{".yaml", ".yml", ".properties"} {
+					tried = append(tried, f.displayName(filepath.Join(loc.path, stem+e)))
+				}
+				srcs, es := f.dirFiles(loc, stem)
+				out, errs = append(out, srcs...), append(errs, es...)
+			}
+			continue
+		}
+		file := loc.path
+		if !loc.hint {
+			ext := filepath.Ext(file)
+			file = strings.TrimSuffix(file, ext) + "-" + p + ext
+		} else {
+			file += "-" + p
+		}
+		tried = append(tried, f.displayName(file))
+		src, err := f.readFile(file, loc.props)
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+		case err != nil:
+			errs = append(errs, fileProblem(err))
+		case src != nil:
+			out = append(out, src)
+		}
+	}
+	return out, tried, errs
+}
+
+// newMissingProfile is the problem of an active profile none of whose
+// files exists (tried: the files looked for).
+func newMissingProfile(p string, tried []string) *missingProfileError {
+	name := "profile " + quoteShort(p)
+	if len(tried) > 0 {
+		name = tried[0]
+	}
+	return &missingProfileError{&fileError{name: name, msg: "profile " + quoteShort(p) + " is active but its file is missing (looked for " + strings.Join(tried, ", ") + ")"}, tried}
+}
