@@ -332,7 +332,8 @@ func Load(opts Options) (*Loaded, error) {
 	// set them. (The second pass, below, reports their problems.)
 	var preErrs stream.ConfigErrors
 	var preWarns []*stream.ConfigError
-	preDocs := chunkDocs(newImporter(opts, env, platform, nil, &preErrs, &preWarns, baseDocs).expand(baseDocs, false))
+	pre := newImporter(opts, env, platform, nil, &preErrs, &preWarns, baseDocs)
+	preDocs := chunkDocs(append(pre.expand(baseDocs, false), pre.envImports()...))
 	profiles, profileOrigins, perrs := activeProfiles(opts.Profiles, env, preDocs)
 	errs = append(errs, perrs...)
 	out.Profiles = profiles
@@ -408,6 +409,13 @@ func Load(opts Options) (*Loaded, error) {
 			}
 		}
 	}
+	// spring.config.import of the environment (SPRING_CONFIG_IMPORT,
+	// SPRING_APPLICATION_JSON): over the files, as Boot's initial imports.
+	envChunks := imp.envImports()
+	addChunks(envChunks)
+	for q := range profilesMentioned(chunkDocs(envChunks)) {
+		mentioned[q] = true
+	}
 	// A profile that names a group is not a typo: it activates the
 	// group's members, whose files are looked for in turn.
 	groups, _ := groupsOf(env, preDocs)
@@ -422,7 +430,7 @@ func Load(opts Options) (*Loaded, error) {
 	}
 	var missingFiles []missingProfile
 	for _, p := range accepted {
-		if !found[p] && len(profiles) > 0 { // a default profile needs no file
+		if !found[p] && !imp.variantFor[p] && len(profiles) > 0 { // a default profile needs no file; nor one an import's variant (extra-dev.yaml) loaded for
 			missingFiles = append(missingFiles, missingProfile{p, newMissingProfile(p, tried[p])})
 		}
 	}
@@ -528,7 +536,7 @@ func Load(opts Options) (*Loaded, error) {
 	// The placeholders each expanded key's value came from
 	// (stream.Config.Placeholders).
 	expandedFrom := map[string]string{}
-	secretPaths, secrets := resolvePlaceholders(raw, env, func(path, msg string) {
+	secretPaths, secrets := resolvePlaceholders(raw, env, imp.literal(origins), func(path, msg string) {
 		errs = append(errs, &stream.ConfigError{Path: path, Origin: originOf(origins, path), Msg: msg})
 		markUnresolved(path)
 	}, markUnresolved, func(path, from string) {
@@ -588,6 +596,10 @@ func Load(opts Options) (*Loaded, error) {
 		if rest, ok := strings.CutPrefix(ts.path, "spring.cloud.stream."); ok {
 			out.SecretPaths["stream."+rest] = true
 		}
+	}
+	// And the texts secret placeholders gave import locations.
+	for _, t := range imp.hiddenTexts {
+		secrets.Add(t)
 	}
 	out.Secrets = secrets
 	out.Stream.Secrets = secrets // NewApp's checks (the binders') hide them too
@@ -1040,14 +1052,15 @@ func activeProfiles(given []string, env map[string]string, bases []*fileDocs) ([
 		// spring.profiles.active: ${PROFILE:dev}, from the environment
 		// (the files' keys are not merged yet).
 		expand := !strings.HasPrefix(n.origin, "env ") && n.origin != "Options.Profiles"
-		p, perrs := profileName(n.name, expand, env, "spring.profiles", "profiles", n.origin)
+		ps, perrs := profileNames(n.name, expand, env, "spring.profiles", "profiles", n.origin)
 		errs = append(errs, perrs...)
-		if p == "" || seen[p] {
-			continue
+		for _, p := range ps {
+			if !seen[p] {
+				seen[p] = true
+				out = append(out, p)
+				origins[p] = profileOrigin{key: n.key, origin: n.origin}
+			}
 		}
-		seen[p] = true
-		out = append(out, p)
-		origins[p] = profileOrigin{key: n.key, origin: n.origin}
 	}
 	groups, gerrs := groupsOf(env, bases)
 	errs = append(errs, gerrs...)
@@ -1078,11 +1091,9 @@ func groupsOf(env map[string]string, files []*fileDocs) (map[string]groupDef, []
 				origin := fd.src.name + ":" + fmt.Sprint(g.line)
 				def := groupDef{origin: origin}
 				for _, m := range g.members {
-					p, perrs := profileName(m, true, env, "spring.profiles.group."+g.name, "spring.profiles.group."+g.name, origin)
+					ps, perrs := profileNames(m, true, env, "spring.profiles.group."+g.name, "spring.profiles.group."+g.name, origin)
 					errs = append(errs, perrs...)
-					if p != "" {
-						def.members = append(def.members, p)
-					}
+					def.members = append(def.members, ps...)
 				}
 				groups[g.name] = def
 			}
@@ -1115,11 +1126,9 @@ func groupsOf(env map[string]string, files []*fileDocs) (map[string]groupDef, []
 		}
 		def := groupDef{origin: "env " + v}
 		for _, m := range strings.Split(env[v], ",") {
-			p, perrs := profileName(m, false, env, "spring.profiles.group."+name, "spring.profiles.group."+name, def.origin)
+			ps, perrs := profileNames(m, false, env, "spring.profiles.group."+name, "spring.profiles.group."+name, def.origin)
 			errs = append(errs, perrs...)
-			if p != "" {
-				def.members = append(def.members, p)
-			}
+			def.members = append(def.members, ps...)
 		}
 		groups[name] = def
 	}
@@ -1187,13 +1196,14 @@ func defaultProfiles(env map[string]string, bases []*fileDocs) ([]string, []*str
 	var errs []*stream.ConfigError
 	seen := map[string]bool{}
 	for _, raw := range list {
-		p, perrs := profileName(raw, !strings.HasPrefix(origin, "env "), env, "spring.profiles.default", "spring.profiles.default", origin)
+		ps, perrs := profileNames(raw, !strings.HasPrefix(origin, "env "), env, "spring.profiles.default", "spring.profiles.default", origin)
 		errs = append(errs, perrs...)
-		if p == "" || seen[p] {
-			continue
+		for _, p := range ps {
+			if !seen[p] {
+				seen[p] = true
+				out = append(out, p)
+			}
 		}
-		seen[p] = true
-		out = append(out, p)
 	}
 	// Spring Boot expands the default profiles' groups too. (Problems
 	// with the groups are activeProfiles' to report.)
@@ -1202,12 +1212,15 @@ func defaultProfiles(env map[string]string, bases []*fileDocs) ([]string, []*str
 	return out, errs
 }
 
-// profileName returns the profile name raw writes — its placeholders
+// profileNames returns the profile names raw writes — its placeholders
 // expanded when expand (a file's value; the environment's are taken as
-// they are), problems reported at expandPath — or "" with the problem at
-// namePath when it cannot name a profile file (a path).
-func profileName(raw string, expand bool, env map[string]string, expandPath, namePath, origin string) (string, []*stream.ConfigError) {
+// they are), problems reported at expandPath, and the value then split on
+// its commas, as Spring Boot binds a list (${PROFILES} with PROFILES=a,b
+// is a and b) — without the blank ones; a name that cannot name a profile
+// file (a path) is left out with a problem at namePath.
+func profileNames(raw string, expand bool, env map[string]string, expandPath, namePath, origin string) ([]string, []*stream.ConfigError) {
 	p := strings.TrimSpace(raw)
+	names := []string{p}
 	if expand && strings.Contains(p, "${") {
 		var probs []string
 		if p, probs = expandPlaceholders(p, env); len(probs) > 0 {
@@ -1215,14 +1228,23 @@ func profileName(raw string, expand bool, env map[string]string, expandPath, nam
 			for _, msg := range probs {
 				errs = append(errs, &stream.ConfigError{Path: expandPath, Origin: origin, Msg: msg})
 			}
-			return "", errs
+			return nil, errs
 		}
-		p = strings.TrimSpace(p)
+		names = strings.Split(p, ",")
 	}
-	if strings.ContainsAny(p, `/\`) || p == "." || p == ".." {
-		return "", []*stream.ConfigError{{Path: namePath, Origin: origin, Msg: "invalid profile name " + quoteShort(p)}}
+	var out []string
+	var errs []*stream.ConfigError
+	for _, n := range names {
+		n = strings.TrimSpace(n)
+		switch {
+		case n == "":
+		case strings.ContainsAny(n, `/\`) || n == "." || n == "..":
+			errs = append(errs, &stream.ConfigError{Path: namePath, Origin: origin, Msg: "invalid profile name " + quoteShort(n)})
+		default:
+			out = append(out, n)
+		}
 	}
-	return p, nil
+	return out, errs
 }
 
 // profileOrigin is where an active profile was named.

@@ -43,9 +43,15 @@ type document struct {
 	groups    []profileGroup
 	groupLine int
 	// imports: the locations of spring.config.import (nil: not set),
-	// taken out of the tree; importLine: the line of the key.
-	imports    []string
-	importLine int
+	// taken out of the tree; importLine: the line of the key;
+	// importLines: each location's line (a list item's own).
+	imports     []string
+	importLine  int
+	importLines []int
+	// literal: the document's values are taken as they are, never
+	// placeholder-resolved (a configuration tree's file, as Spring Boot's
+	// ConfigTreePropertySource values are not Strings).
+	literal bool
 }
 
 // profileGroup is one spring.profiles.group.<name>: the profiles that
@@ -111,8 +117,8 @@ func newDocument(name string, root *ynode) (*document, []*fileError) {
 	errs = append(errs, unknownActivateKeys(name, root)...)
 	if val, line, rest, found := extractKey(root, []string{"spring", "config", "import"}, false); found {
 		root = rest
-		if list, ok := stringList(val); ok {
-			d.imports, d.importLine = list, line
+		if list, lines, ok := stringListLines(val, line); ok {
+			d.imports, d.importLine, d.importLines = list, line, lines
 		} else {
 			errs = append(errs, &fileError{name: name, line: line, msg: "spring.config.import: expected a location, a comma-separated string of them or a list"})
 		}
@@ -198,40 +204,82 @@ func profileGroups(name string, root *ynode) ([]profileGroup, []*fileError) {
 }
 
 // stringList reads a scalar (comma-separated) or a list of scalars as
-// trimmed, non-empty strings.
+// trimmed, non-empty strings. A comma inside a placeholder
+// (${MEMBERS:a,b}) does not split: as Spring Boot binds a list, the value
+// is split once its placeholders are resolved (splitList).
 func stringList(y *ynode) ([]string, bool) {
+	out, _, ok := stringListLines(y, 0)
+	return out, ok
+}
+
+// stringListLines is stringList with each string's line: a list item's
+// own, else line (the key's).
+func stringListLines(y *ynode, line int) ([]string, []int, bool) {
 	var raw []string
+	var lines []int
 	switch y.kind {
 	case yaml.ScalarNode:
 		if y.value == nil {
-			return nil, true
+			return nil, nil, true
 		}
 		s, err := toString(y.value)
 		if err != nil {
-			return nil, false
+			return nil, nil, false
 		}
-		raw = strings.Split(s, ",")
+		for _, part := range splitList(s) {
+			raw, lines = append(raw, part), append(lines, line)
+		}
 	case yaml.SequenceNode:
 		for _, it := range y.items {
 			if it.kind != yaml.ScalarNode || it.value == nil {
-				return nil, false
+				return nil, nil, false
 			}
 			s, err := toString(it.value)
 			if err != nil {
-				return nil, false
+				return nil, nil, false
 			}
-			raw = append(raw, s)
+			l := it.line
+			if l == 0 {
+				l = line
+			}
+			raw, lines = append(raw, s), append(lines, l)
 		}
 	default:
-		return nil, false
+		return nil, nil, false
 	}
-	out := []string{}
-	for _, s := range raw {
+	out, outLines := []string{}, []int{}
+	for i, s := range raw {
 		if s = strings.TrimSpace(s); s != "" {
-			out = append(out, s)
+			out, outLines = append(out, s), append(outLines, lines[i])
 		}
 	}
-	return out, true
+	return out, outLines, true
+}
+
+// splitList splits a comma-separated value, as Spring Boot converts a
+// String to a list, on the commas outside placeholders: "a,${X:b,c}" is
+// "a" and "${X:b,c}" (whose value is split in turn once resolved). The
+// parts are not trimmed.
+func splitList(s string) []string {
+	if !strings.Contains(s, "${") {
+		return strings.Split(s, ",")
+	}
+	var out []string
+	start := 0
+	for i := 0; i < len(s); i++ {
+		switch {
+		case s[i] == '$' && i+1 < len(s) && s[i+1] == '{':
+			end := closingBrace(s, i+2)
+			if end < 0 {
+				return append(out, s[start:]) // unterminated: its problem is reported when resolved
+			}
+			i = end
+		case s[i] == ',':
+			out = append(out, s[start:i])
+			start = i + 1
+		}
+	}
+	return append(out, s[start:])
 }
 
 // keySegs splits a mapping key into the key path it stands for

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 
@@ -55,6 +56,8 @@ type importLoc struct {
 	props    bool   // file: read as .properties
 	hint     bool   // file: typed by an extension hint ([.yaml])
 	wildcard bool   // configtree: <dir>/*/, each subdirectory a tree
+	// problem and warn report at the location's line (its list item's).
+	problem, warn func(string)
 }
 
 // importer loads the imports of documents. One importer is used for each
@@ -70,11 +73,26 @@ type importer struct {
 	// loaded holds the absolute paths of the files read (a file is
 	// loaded once).
 	loaded map[string]bool
-	// soFar are the documents met so far, in merge order, for the
-	// placeholders of locations.
-	soFar []*fileDocs
+	// soFar are the documents of the earlier calls of expand, in merge
+	// order; forest, those of the call under way: the placeholders of
+	// locations are looked up in them.
+	soFar  []*node
+	forest []*node
 	// secrets: the configuration tree values of secret keys.
 	secrets []treeSecret
+	// hidden holds the texts that placeholders naming a secret
+	// (${DB_PASSWORD}) gave locations: hidden in every message.
+	hidden      redact.Values
+	hiddenTexts []string
+	// variantFor holds the profiles a profile-specific variant of an
+	// import (extra-dev.yaml) was loaded for.
+	variantFor map[string]bool
+	// treeOrigins holds the origins (file:1) of the configuration trees'
+	// values: taken as they are, never placeholder-resolved.
+	treeOrigins map[string]bool
+	// treeEntries counts the directory entries configuration trees
+	// walked (bounded: links may make a tree branch out).
+	treeEntries int
 }
 
 // treeSecret is a value a configuration tree gave a secret key.
@@ -87,8 +105,38 @@ type chunk struct {
 	profileSpecific bool
 }
 
+// node is a document in the tree of imports, as Spring Boot's
+// ConfigDataEnvironmentContributor: the documents it imports are merged
+// after it (they win over it), each followed by its own; the profile
+// variants of its imports (extra-dev.yaml) after them.
+type node struct {
+	c   chunk
+	doc *document // nil: a file without documents
+	// early: its imports are resolved before the profiles are known (a
+	// document without a profile condition, in a file that is not
+	// profile-specific), as Boot's phase before profile activation.
+	early        bool
+	imports      []*node
+	variants     []*node
+	locs         []importLoc // its file and directory locations, for the variants
+	importsDone  bool
+	variantsDone bool
+}
+
+// flatten appends n and what it imports, in merge order.
+func (n *node) flatten(out []*node) []*node {
+	out = append(out, n)
+	for _, c := range n.imports {
+		out = c.flatten(out)
+	}
+	for _, c := range n.variants {
+		out = c.flatten(out)
+	}
+	return out
+}
+
 func newImporter(opts Options, env map[string]string, platform string, profiles []string, errs *stream.ConfigErrors, warns *[]*stream.ConfigError, bases []*fileDocs) *importer {
-	imp := &importer{opts: opts, env: env, platform: platform, profiles: profiles, errs: errs, warns: warns, loaded: map[string]bool{}}
+	imp := &importer{opts: opts, env: env, platform: platform, profiles: profiles, errs: errs, warns: warns, loaded: map[string]bool{}, variantFor: map[string]bool{}, treeOrigins: map[string]bool{}}
 	for _, fd := range bases {
 		imp.loaded[absPath(fd.src.path)] = true
 	}
@@ -102,95 +150,224 @@ func absPath(p string) string {
 	return filepath.Clean(p)
 }
 
-// expand returns the documents of fds, each followed by what it imports,
-// in merge order. profileSpecific: fds are profile-specific files.
-func (imp *importer) expand(fds []*fileDocs, profileSpecific bool) []chunk {
-	var out []chunk
-	for _, fd := range fds {
-		if len(fd.docs) == 0 {
-			c := &fileDocs{src: fd.src}
-			imp.soFar = append(imp.soFar, c)
-			out = append(out, chunk{c, profileSpecific})
-		}
-		for _, d := range fd.docs {
-			c := &fileDocs{src: fd.src, docs: []*document{d}}
-			imp.soFar = append(imp.soFar, c)
-			out = append(out, chunk{c, profileSpecific})
-			if d.imports == nil {
-				continue
-			}
-			if d.platform != "" && d.platform != imp.platform {
-				continue
-			}
-			if d.onProfile != nil && (imp.profiles == nil || !d.applies(imp.profiles, imp.platform)) {
-				continue // its imports wait for the profiles, or it does not apply
-			}
-			if imp.profiles == nil && profileSpecific {
-				continue
-			}
-			out = append(out, imp.importsOf(fd.src, d, profileSpecific || d.onProfile != nil)...)
-		}
+// nodes returns the documents of fd as nodes, in file order.
+func nodes(fd *fileDocs, profileSpecific bool) []*node {
+	if len(fd.docs) == 0 {
+		return []*node{{c: chunk{&fileDocs{src: fd.src}, profileSpecific}}}
+	}
+	out := make([]*node, 0, len(fd.docs))
+	for _, d := range fd.docs {
+		out = append(out, &node{c: chunk{&fileDocs{src: fd.src, docs: []*document{d}}, profileSpecific}, doc: d,
+			early: d.onProfile == nil && !profileSpecific})
 	}
 	return out
 }
 
-// importsOf loads what document d of src imports.
-func (imp *importer) importsOf(src *source, d *document, profileSpecific bool) []chunk {
-	var out []chunk
-	var variants []importLoc
-	origin := src.name + ":" + fmt.Sprint(d.importLine)
-	problem := func(msg string) {
-		*imp.errs = append(*imp.errs, &stream.ConfigError{Path: "spring.config.import", Origin: origin, Msg: msg})
+// expand returns the documents of fds, each followed by what it imports,
+// in merge order. profileSpecific: fds are profile-specific files.
+//
+// As Spring Boot's ConfigDataEnvironmentContributors, the imports are
+// worked out in precedence order (the reverse of merge order: a later
+// document, a later import, what a document imports before the document):
+// the imports of the documents without a profile condition first (before
+// the profiles are known), then, once they are, the others' and the
+// profile variants. A file imported twice belongs to the import worked
+// out first (the later one); the other is skipped.
+func (imp *importer) expand(fds []*fileDocs, profileSpecific bool) []chunk {
+	var roots []*node
+	for _, fd := range fds {
+		roots = append(roots, nodes(fd, profileSpecific)...)
 	}
-	warn := func(msg string) {
-		*imp.warns = append(*imp.warns, &stream.ConfigError{Path: "spring.config.import", Origin: origin, Msg: msg})
+	imp.forest = roots
+	imp.process(roots, func(n *node) bool { return n.early && !n.importsDone && imp.wantsImports(n) }, false)
+	if imp.profiles != nil {
+		imp.process(roots, func(n *node) bool {
+			return (!n.importsDone && imp.wantsImports(n)) || (!n.variantsDone && len(n.locs) > 0)
+		}, true)
 	}
-	for _, raw := range d.imports {
-		loc, ok := imp.parseLocation(src, d, raw, problem, warn)
-		if !ok {
-			continue
+	var all []*node
+	for _, r := range roots {
+		all = r.flatten(all)
+	}
+	imp.forest = nil
+	imp.soFar = append(imp.soFar, all...)
+	out := make([]chunk, len(all))
+	for i, n := range all {
+		out[i] = n.c
+	}
+	return out
+}
+
+// process works out the imports of the nodes under roots that pick
+// chooses, the first in precedence order each time, until none is left;
+// variants: with their profile variants.
+func (imp *importer) process(roots []*node, pick func(*node) bool, variants bool) {
+	for {
+		var all []*node
+		for _, r := range roots {
+			all = r.flatten(all)
 		}
+		var next *node
+		for i := len(all) - 1; i >= 0 && next == nil; i-- {
+			if pick(all[i]) {
+				next = all[i]
+			}
+		}
+		if next == nil {
+			return
+		}
+		if !next.importsDone {
+			next.importsDone = true
+			if imp.wantsImports(next) {
+				imp.importsOf(next)
+			}
+		}
+		if variants {
+			next.variantsDone = true
+			imp.variantsOf(next)
+		}
+	}
+}
+
+// wantsImports reports whether n's imports are loaded in this pass.
+func (imp *importer) wantsImports(n *node) bool {
+	d := n.doc
+	switch {
+	case d == nil || d.imports == nil:
+		return false
+	case d.platform != "" && d.platform != imp.platform:
+		return false
+	case d.onProfile != nil && (imp.profiles == nil || !d.applies(imp.profiles, imp.platform)):
+		return false // its imports wait for the profiles, or it does not apply
+	case imp.profiles == nil && n.c.profileSpecific:
+		return false
+	}
+	return true
+}
+
+// importsOf loads what n's document imports. The files are read from the
+// last location to the first, as Boot's ConfigDataImporter reads them: a
+// file listed twice is merged at its later place.
+func (imp *importer) importsOf(n *node) {
+	d := n.doc
+	profileSpecific := n.c.profileSpecific || d.onProfile != nil
+	var locs []importLoc
+	for i, raw := range d.imports {
+		line := d.importLine
+		if i < len(d.importLines) {
+			line = d.importLines[i]
+		}
+		locs = append(locs, imp.resolveLocations(n, raw, line)...)
+	}
+	slots := make([][]*node, len(locs))
+	for i := len(locs) - 1; i >= 0; i-- {
+		loc := locs[i]
 		switch loc.kind {
 		case "configtree":
-			out = append(out, imp.configTree(loc, profileSpecific, problem)...)
+			slots[i] = imp.configTree(loc, profileSpecific)
 		case "dir":
 			st, err := os.Stat(loc.path)
 			if err != nil || !st.IsDir() {
 				if !loc.optional {
-					problem(quoteShort(loc.raw) + ": no such directory (" + loc.path + "); prefix the location with optional: if it may be missing")
+					loc.problem(quoteShort(loc.raw) + ": no such directory (" + loc.path + "); prefix the location with optional: if it may be missing")
 				}
 				continue
 			}
-			for _, f := range imp.dirFiles(loc.path, "application", problem) {
-				out = append(out, imp.load(f, isProperties(f), false, profileSpecific, problem)...)
+			for _, f := range imp.dirFiles(loc.path, "application", loc.problem) {
+				slots[i] = append(slots[i], imp.load(f, isProperties(f), false, profileSpecific, loc.problem)...)
 			}
-			variants = append(variants, loc)
+			n.locs = append(n.locs, loc)
 		default:
-			out = append(out, imp.load(loc.path, loc.props, !loc.optional, profileSpecific, func(msg string) { problem(quoteShort(loc.raw) + ": " + msg) })...)
-			variants = append(variants, loc)
+			slots[i] = imp.load(loc.path, loc.props, !loc.optional, profileSpecific, func(msg string) { loc.problem(quoteShort(loc.raw) + ": " + msg) })
+			n.locs = append(n.locs, loc)
 		}
 	}
-	if imp.profiles == nil {
-		return out
+	for _, s := range slots {
+		n.imports = append(n.imports, s...)
 	}
-	// The profile-specific variants, after the imports, as Spring Boot
-	// resolves them once the profiles are known.
-	for _, loc := range variants {
+}
+
+// variantsOf loads the profile-specific variants of n's imports, after
+// them, as Spring Boot resolves them once the profiles are known.
+func (imp *importer) variantsOf(n *node) {
+	if imp.profiles == nil {
+		return
+	}
+	for _, loc := range n.locs {
 		for _, p := range imp.profiles {
+			var got []*node
 			if loc.kind == "dir" {
-				for _, f := range imp.dirFiles(loc.path, "application-"+p, problem) {
-					out = append(out, imp.load(f, isProperties(f), false, true, problem)...)
+				for _, f := range imp.dirFiles(loc.path, "application-"+p, loc.problem) {
+					got = append(got, imp.load(f, isProperties(f), false, true, loc.problem)...)
 				}
-				continue
-			}
-			f := loc.path
-			if !loc.hint {
-				ext := filepath.Ext(f)
-				f = strings.TrimSuffix(f, ext) + "-" + p + ext
 			} else {
-				f += "-" + p
+				f := loc.path
+				if !loc.hint {
+					ext := filepath.Ext(f)
+					f = strings.TrimSuffix(f, ext) + "-" + p + ext
+				} else {
+					f += "-" + p
+				}
+				got = imp.load(f, loc.props, false, true, loc.problem)
 			}
-			out = append(out, imp.load(f, loc.props, false, true, problem)...)
+			if len(got) > 0 {
+				imp.variantFor[p] = true
+			}
+			n.variants = append(n.variants, got...)
+		}
+	}
+}
+
+// resolveLocations resolves the placeholders of location raw of n's
+// document (at line) and splits the result on its commas, as Spring Boot
+// binds spring.config.import; a location whose placeholders cannot be
+// resolved is a problem, or with optional: skipped with a warning (Boot
+// leaves them as written: the location then names no file).
+func (imp *importer) resolveLocations(n *node, raw string, line int) []importLoc {
+	origin := n.c.fd.src.name
+	if line > 0 {
+		origin += ":" + fmt.Sprint(line)
+	}
+	problem := func(msg string) {
+		*imp.errs = append(*imp.errs, &stream.ConfigError{Path: "spring.config.import", Origin: origin, Msg: imp.hidden.String(msg)})
+	}
+	warn := func(msg string) {
+		*imp.warns = append(*imp.warns, &stream.ConfigError{Path: "spring.config.import", Origin: origin, Msg: imp.hidden.String(msg)})
+	}
+	raw = strings.TrimSpace(raw)
+	parts := []string{raw}
+	if strings.Contains(raw, "${") {
+		s, probs := expandObserved(raw, imp.lookup(n, 0), 0, func(name, text string) {
+			if redact.IsSecretKey(name) {
+				imp.hidden.Add(text)
+				imp.hiddenTexts = append(imp.hiddenTexts, text)
+			}
+		})
+		if len(probs) > 0 {
+			_, optional := cutPrefixFold(raw, "optional:")
+			inactive := false
+			for _, p := range probs {
+				inactive = inactive || strings.Contains(p, inactiveProblem)
+			}
+			if optional && !inactive {
+				warn("skipped " + quoteShort(raw) + " (optional): " + strings.Join(probs, "; "))
+				return nil
+			}
+			for _, p := range probs {
+				problem(quoteShort(raw) + ": " + p)
+			}
+			return nil
+		}
+		parts = splitList(s)
+	}
+	var out []importLoc
+	for _, part := range parts {
+		if part = strings.TrimSpace(part); part == "" {
+			continue
+		}
+		if loc, ok := imp.parseResolved(n.c.fd.src, part, problem, warn); ok {
+			loc.problem, loc.warn = problem, warn
+			out = append(out, loc)
 		}
 	}
 	return out
@@ -221,9 +398,10 @@ func isFile(p string) bool {
 	return err == nil && st.Mode().IsRegular()
 }
 
-// load reads file path (unless loaded already) and returns its documents
-// with their own imports. A missing file is a problem when required.
-func (imp *importer) load(path string, props, required, profileSpecific bool, problem func(string)) []chunk {
+// load reads file path (unless loaded already) and returns its documents,
+// their imports not worked out yet. A missing file is a problem when
+// required.
+func (imp *importer) load(path string, props, required, profileSpecific bool, problem func(string)) []*node {
 	abs := absPath(path)
 	if imp.loaded[abs] {
 		return nil
@@ -241,7 +419,7 @@ func (imp *importer) load(path string, props, required, profileSpecific bool, pr
 	}
 	imp.loaded[abs] = true
 	src := &source{path: path, name: imp.displayName(path), data: data, props: props}
-	return imp.expand([]*fileDocs{src.documents(imp.errs)}, profileSpecific)
+	return nodes(src.documents(imp.errs), profileSpecific)
 }
 
 // displayName is the name of an imported file in messages and origins:
@@ -262,20 +440,30 @@ var urlPrefix = regexp.MustCompile(`^([a-zA-Z][a-zA-Z0-9*]*?):`)
 // extensionHint is Spring Boot's [.ext] at the end of a location.
 var extensionHint = regexp.MustCompile(`^(.*)\[(\.\w+)\]$`)
 
-// parseLocation resolves one location of spring.config.import; false
-// when it is skipped (problems and warnings reported).
-func (imp *importer) parseLocation(src *source, d *document, raw string, problem, warn func(string)) (importLoc, bool) {
-	loc := importLoc{raw: strings.TrimSpace(raw)}
-	if strings.Contains(loc.raw, "${") {
-		s, probs := expandNested(loc.raw, imp.lookup(d, 0), 0)
+// parseLocation resolves one location (of src, relative to its
+// directory) from the environment and parses it; false when it is
+// skipped (problems and warnings reported). (The base files' locations,
+// locations.go; a document's imports resolve theirs in resolveLocations.)
+func (imp *importer) parseLocation(src *source, _ *document, raw string, problem, warn func(string)) (importLoc, bool) {
+	raw = strings.TrimSpace(raw)
+	if strings.Contains(raw, "${") {
+		s, probs := expandNested(raw, imp.lookup(nil, 0), 0)
 		if len(probs) > 0 {
 			for _, p := range probs {
-				problem(quoteShort(loc.raw) + ": " + p)
+				problem(quoteShort(raw) + ": " + p)
 			}
-			return loc, false
+			return importLoc{raw: raw}, false
 		}
-		loc.raw = strings.TrimSpace(s)
+		raw = s
 	}
+	return imp.parseResolved(src, raw, problem, warn)
+}
+
+// parseResolved parses one location of spring.config.import of a
+// document of src, its placeholders resolved; false when it is skipped
+// (problems and warnings reported).
+func (imp *importer) parseResolved(src *source, raw string, problem, warn func(string)) (importLoc, bool) {
+	loc := importLoc{raw: strings.TrimSpace(raw)}
 	rest := loc.raw
 	if r, ok := cutPrefixFold(rest, "optional:"); ok {
 		loc.optional, rest = true, r
@@ -376,12 +564,22 @@ func cutPrefixFold(s, prefix string) (string, bool) {
 	return s, false
 }
 
-// lookup resolves a placeholder of a location, as Spring Boot does with
-// the sources loaded so far: the environment variable NAME, or the one
-// that stands for key path NAME, else the key NAME of the documents met
-// so far that apply (the importing one too; the latest wins), its own
-// placeholders resolved in turn.
-func (imp *importer) lookup(cur *document, depth int) lookupFunc {
+// inactiveProblem marks the problem of a placeholder of a location
+// that a document not active yet sets.
+const inactiveProblem = "before the profiles are known"
+
+// lookup resolves a placeholder of a location of cur's document, as
+// Spring Boot's ConfigDataEnvironmentContributorPlaceholdersResolver
+// does: the environment variable NAME, or the one that stands for key
+// path NAME, else the key NAME of the documents loaded so far that apply,
+// in precedence order (a later document of the file, or one imported
+// after, wins; the importing one counts), its own placeholders resolved in
+// turn (a configuration tree's values are taken as they are). A location
+// resolved before the profiles are known may not take a key from a
+// document activated by a profile: Boot refuses it
+// (InactiveConfigDataAccessException).
+func (imp *importer) lookup(cur *node, depth int) lookupFunc {
+	early := imp.profiles == nil || cur == nil || cur.early
 	return func(name string) (string, bool, string) {
 		if v, ok := imp.env[name]; ok {
 			return v, true, ""
@@ -393,31 +591,45 @@ func (imp *importer) lookup(cur *document, depth int) lookupFunc {
 			return "", false, fmt.Sprintf("placeholders referring to keys more than %d deep", maxPlaceholderDepth)
 		}
 		path := keySegs(name)
-		for i := len(imp.soFar) - 1; i >= 0; i-- {
-			for _, d := range imp.soFar[i].docs {
-				if d != cur && d.onProfile != nil && (imp.profiles == nil || !d.applies(imp.profiles, imp.platform)) {
-					continue
-				}
-				if d.platform != "" && d.platform != imp.platform {
-					continue
-				}
-				val, _, found := findKey(d.root, path)
-				if !found || val.kind != yaml.ScalarNode || val.value == nil {
-					continue
-				}
-				s, err := toString(val.value)
-				if err != nil {
-					continue
-				}
-				if strings.Contains(s, "${") {
-					out, probs := expandNested(s, imp.lookup(cur, depth+1), 0)
-					if len(probs) > 0 {
-						return "", false, strings.Join(probs, "; ")
-					}
-					s = out
-				}
-				return s, true, ""
+		var known []*node
+		for _, r := range imp.forest {
+			known = r.flatten(known)
+		}
+		known = append(append([]*node(nil), imp.soFar...), known...)
+		for i := len(known) - 1; i >= 0; i-- {
+			n := known[i]
+			d := n.doc
+			if d == nil || (d.platform != "" && d.platform != imp.platform) {
+				continue
 			}
+			if early && n.c.profileSpecific {
+				continue // not loaded yet when Boot resolves the location
+			}
+			val, line, found := findKey(d.root, path)
+			if !found || val.kind != yaml.ScalarNode || val.value == nil {
+				continue
+			}
+			if n != cur && d.onProfile != nil {
+				if early {
+					return "", false, fmt.Sprintf("placeholder ${%s}: the key is set at %s:%d in a document activated by a profile, which a location of a document without a profile condition cannot use: its imports are loaded %s (as Spring Boot refuses it: InactiveConfigDataAccessException); set the key in the environment or in a document without a profile condition",
+						name, n.c.fd.src.name, line, inactiveProblem)
+				}
+				if !d.applies(imp.profiles, imp.platform) {
+					continue
+				}
+			}
+			s, err := toString(val.value)
+			if err != nil {
+				continue
+			}
+			if strings.Contains(s, "${") && !d.literal {
+				out, probs := expandNested(s, imp.lookup(cur, depth+1), 0)
+				if len(probs) > 0 {
+					return "", false, strings.Join(probs, "; ")
+				}
+				s = out
+			}
+			return s, true, ""
 		}
 		return "", false, ""
 	}
@@ -427,14 +639,25 @@ func (imp *importer) lookup(cur *document, depth int) lookupFunc {
 // Boot's (100).
 const maxTreeDepth = 100
 
+// maxTreeEntries bounds the directory entries of the configuration
+// trees of one pass: links to directories (followed, as Boot follows
+// them) may make a tree branch out.
+const maxTreeEntries = 100000
+
 // configTree reads a configuration tree (a Kubernetes ConfigMap or Secret
 // mounted as a volume): each file a property, named by its path below the
 // directory with '/' as '.', its content the value, one trailing newline
 // dropped when it is the only one (Boot's AUTO_TRIM_TRAILING_NEW_LINE).
-// Names starting with ".." (the volume's ..data links) are skipped, as
-// Boot skips them. The values of secret keys (db.password) are hidden in
-// every message.
-func (imp *importer) configTree(loc importLoc, profileSpecific bool, problem func(string)) []chunk {
+// As Boot's ConfigTreePropertySource: names starting with ".." (the
+// volume's ..data links) are skipped; links are followed (two links to
+// one directory are two subtrees), except one leading back up the tree
+// (a cycle); the values are taken as they are (no placeholder is
+// resolved in them). A file whose name is no property name (a dot file:
+// the .dockerconfigjson of an image pull Secret) is skipped, as Boot's
+// binding skips it. The values of secret keys (db.password) are hidden
+// in every message.
+func (imp *importer) configTree(loc importLoc, profileSpecific bool) []*node {
+	problem := loc.problem
 	st, err := os.Stat(loc.path)
 	if err != nil || !st.IsDir() {
 		if !loc.optional {
@@ -453,19 +676,22 @@ func (imp *importer) configTree(loc importLoc, profileSpecific bool, problem fun
 			}
 		}
 	}
-	var out []chunk
+	var out []*node
 	for _, root := range roots {
 		var files []string
-		// walked: the directories read, by their real path: links that
-		// lead back up the tree are followed once, not round and round.
-		walked := map[string]bool{}
+		// ancestors: the directories being walked, by their real path: a
+		// link to one of them is a cycle, not followed.
+		ancestors := map[string]bool{}
+		tooLarge := false
 		var walk func(dir string, depth int)
 		walk = func(dir string, depth int) {
-			if real, err := filepath.EvalSymlinks(dir); err == nil {
-				if walked[real] {
+			real, err := filepath.EvalSymlinks(dir)
+			if err == nil {
+				if ancestors[real] {
 					return
 				}
-				walked[real] = true
+				ancestors[real] = true
+				defer delete(ancestors, real)
 			}
 			entries, err := os.ReadDir(dir)
 			if err != nil {
@@ -475,6 +701,13 @@ func (imp *importer) configTree(loc importLoc, profileSpecific bool, problem fun
 			for _, e := range entries {
 				if strings.HasPrefix(e.Name(), "..") {
 					continue
+				}
+				if imp.treeEntries++; imp.treeEntries > maxTreeEntries {
+					if !tooLarge {
+						tooLarge = true
+						problem(quoteShort(loc.raw) + fmt.Sprintf(": the configuration tree has more than %d entries (links to directories counted each time they are met); the rest is not read", maxTreeEntries))
+					}
+					return
 				}
 				p := filepath.Join(dir, e.Name())
 				st, err := os.Stat(p) // follows the volume's links
@@ -494,9 +727,12 @@ func (imp *importer) configTree(loc importLoc, profileSpecific bool, problem fun
 			if imp.loaded[abs] {
 				continue
 			}
-			imp.loaded[abs] = true
 			rel, _ := filepath.Rel(root, f)
 			key := strings.ReplaceAll(filepath.ToSlash(rel), "/", ".")
+			if slices.Contains(strings.Split(key, "."), "") {
+				continue // no property name: .dockerconfigjson
+			}
+			imp.loaded[abs] = true
 			data, err := readConfigFile(f)
 			name := imp.displayName(f)
 			if err != nil {
@@ -513,9 +749,9 @@ func (imp *importer) configTree(loc importLoc, profileSpecific bool, problem fun
 			for _, e := range derrs {
 				*imp.errs = append(*imp.errs, fileProblem(e))
 			}
-			c := &fileDocs{src: src, docs: []*document{d}}
-			imp.soFar = append(imp.soFar, c)
-			out = append(out, chunk{c, profileSpecific})
+			d.literal = true
+			imp.treeOrigins[(&layer{name: name}).at(1)] = true
+			out = append(out, nodes(&fileDocs{src: src, docs: []*document{d}}, profileSpecific)...)
 		}
 	}
 	return out
@@ -530,3 +766,55 @@ func trimOneNewline(s string) string {
 	s = strings.TrimSuffix(s, "\n")
 	return strings.TrimSuffix(s, "\r")
 }
+
+// literal returns whether the value at a key path (of the merged tree
+// whose origins are origins) is a configuration tree's, taken as it is.
+func (imp *importer) literal(origins map[string]string) func(path string) bool {
+	return func(path string) bool {
+		return len(imp.treeOrigins) > 0 && imp.treeOrigins[origins[strings.ToLower(path)]]
+	}
+}
+
+// envImports loads the locations spring.config.import has in the
+// environment: SPRING_APPLICATION_JSON's, else SPRING_CONFIG_IMPORT (a
+// comma list), as Spring Boot binds the key from the environment for its
+// initial imports. A relative location is relative to Options.Dir (the
+// working directory). Their documents win over the files' (they are
+// merged after them: Boot ranks the initial imports above the config
+// locations), below the environment variables themselves. It returns
+// their documents in merge order (nil when the key is not set).
+func (imp *importer) envImports() []chunk {
+	var list []string
+	var lines []int
+	name := ""
+	if s := imp.env[EnvApplicationJSON]; strings.TrimSpace(s) != "" {
+		// Not valid JSON: appJSONLayer reports it.
+		if docs, err := parseYAML(EnvApplicationJSON, []byte(s)); err == nil && len(docs) == 1 && docs[0] != nil {
+			if val, _, found := findKey(docs[0], []string{"spring", "config", "import"}); found {
+				if l, ls, ok := stringListLines(val, 0); ok {
+					list, lines, name = l, ls, "env "+EnvApplicationJSON
+				}
+			}
+		}
+	}
+	if name == "" {
+		if s, ok := imp.env[EnvConfigImport]; ok {
+			list, name = splitList(s), "env "+EnvConfigImport
+			lines = make([]int, len(list))
+		}
+	}
+	if name == "" {
+		return nil
+	}
+	src := &source{path: inDir(imp.opts.Dir, EnvConfigImport), name: name}
+	d := &document{imports: list, importLines: lines}
+	if d.imports == nil {
+		d.imports = []string{}
+	}
+	out := imp.expand([]*fileDocs{{src: src, docs: []*document{d}}}, false)
+	return out[1:] // the variable itself is no document
+}
+
+// EnvConfigImport is Spring Boot's SPRING_CONFIG_IMPORT: more locations to
+// import (a comma list), as spring.config.import in a file.
+const EnvConfigImport = "SPRING_CONFIG_IMPORT"

@@ -200,6 +200,9 @@ type placeholders struct {
 	fail     func(path, msg string)
 	mark     func(path string)
 	expanded func(path, from string)
+	// literal, when not nil, tells the key paths whose values are taken
+	// as they are (a configuration tree's).
+	literal func(path string) bool
 	// secret holds the key paths whose values placeholders naming a
 	// secret filled in, wholly or partly (directly, or through a key that
 	// one such filled); secrets, the text those placeholders gave.
@@ -219,7 +222,10 @@ const maxReferenceDepth = 64
 const maxTotalExpanded = 64 << 20
 
 // resolvePlaceholders expands the placeholders of every string in tree
-// root, in place. Each problem is reported through fail with the key path;
+// root, in place, but those of the key paths literal (when not nil)
+// reports: a configuration tree's values are taken as they are, as Spring
+// Boot's ConfigTreePropertySource values are not Strings, which alone
+// PropertySourcesPlaceholdersResolver resolves. Each problem is reported through fail with the key path;
 // mark is told of the keys left unresolved because of another key's
 // problem.
 //
@@ -232,9 +238,9 @@ const maxTotalExpanded = 64 << 20
 // a secret (redact.IsSecretKey: ${DB_PASSWORD}, ${spring.rabbitmq.password}),
 // or from a key that did, and the text such placeholders gave: the key a
 // value lands in does not say it is secret (max-attempts: ${DB_PASSWORD}).
-func resolvePlaceholders(root map[string]any, env map[string]string, fail func(path, msg string), mark func(path string), expanded func(path, from string)) (secretPaths map[string]bool, secrets *redact.Values) {
+func resolvePlaceholders(root map[string]any, env map[string]string, literal func(path string) bool, fail func(path, msg string), mark func(path string), expanded func(path, from string)) (secretPaths map[string]bool, secrets *redact.Values) {
 	r := &placeholders{root: root, env: env, done: map[string]string{}, failed: map[string][]string{},
-		inCycle: map[string]bool{}, deepTail: map[string]bool{}, fail: fail, mark: mark, expanded: expanded,
+		inCycle: map[string]bool{}, deepTail: map[string]bool{}, fail: fail, mark: mark, expanded: expanded, literal: literal,
 		secret: map[string]bool{}, secrets: &redact.Values{}}
 	r.walk(root, "")
 	return r.secret, r.secrets
@@ -310,6 +316,10 @@ func (r *placeholders) report(path string, own []string) {
 // could. top: the walk asked, not a reference: problems are reported (at
 // path) only then; a reference's are remembered for the walk to report.
 func (r *placeholders) resolve(path, s string, top bool) (string, bool) {
+	if r.literal != nil && r.literal(path) {
+		r.done[path] = s
+		return s, true
+	}
 	r.stack = append(r.stack, path)
 	var secret []string
 	out, probs := expandObserved(s, r.lookup, 0, func(name, text string) {
@@ -442,6 +452,9 @@ func (r *placeholders) markTail(path string) {
 			continue
 		}
 		r.deepTail[p] = true
+		if r.literal != nil && r.literal(p) {
+			continue
+		}
 		_, v, found := r.find(p)
 		s, ok := v.(string)
 		if !found || !ok {

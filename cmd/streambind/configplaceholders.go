@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 
@@ -90,7 +89,7 @@ func (x *placeholderIndex) keysOf(name string) map[int][]yamlKey {
 	x.files[name] = nil
 	path := ""
 	for _, f := range x.s.loaded.Files {
-		if filepath.Base(f) == filepath.Base(name) {
+		if x.s.loadedName(f) == name {
 			path = f
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"path/filepath"
 	"slices"
 	"sort"
 	"strconv"
@@ -149,7 +150,7 @@ func (sys *system) graph() *graphModel {
 	for _, s := range sys.services {
 		ss := topology.ServiceSpec{Name: s.name, Files: []string{}, Profiles: s.loaded.Profiles}
 		for _, f := range s.loaded.Files {
-			ss.Files = append(ss.Files, s.file(fileName(f)))
+			ss.Files = append(ss.Files, s.file(s.loadedName(f)))
 		}
 		for _, f := range s.functions {
 			ss.Functions = append(ss.Functions, topology.FunctionSpec{Name: f.name, Kind: f.kind})
@@ -363,13 +364,20 @@ func (sys *system) partitionFindings(m *graphModel) []finding {
 	return out
 }
 
-// fileName returns the name of a file the loader read, as its origins
-// name it (the loader reads them from the service's directory).
-func fileName(p string) string {
-	if i := strings.LastIndexAny(p, `/\`); i >= 0 {
-		return p[i+1:]
+// loadedName returns the name origins give file p, which the loader read:
+// its path relative to the directory the loader read from
+// (conf/application.yaml, imported by the base file), or its absolute
+// path when it is outside (../shared/common.yaml).
+func (s *service) loadedName(p string) string {
+	dir, derr := filepath.Abs(s.loadDir)
+	abs, perr := filepath.Abs(p)
+	if derr != nil || perr != nil {
+		return p
 	}
-	return p
+	if rel, err := filepath.Rel(dir, abs); err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+		return filepath.ToSlash(rel)
+	}
+	return abs
 }
 
 func sortedKeysOf[V any](m map[string]V) []string {

@@ -54,6 +54,9 @@ type service struct {
 	base   string
 	name   string
 	loaded *config.Loaded
+	// loadDir is the directory the loader read from (Options.Dir, an
+	// absolute path): the names of origins are relative to it.
+	loadDir string
 	// loadErrs are the loader's problems.
 	loadErrs stream.ConfigErrors
 }
@@ -99,6 +102,7 @@ func loadService(e *runEnv, path string, profiles []string) (*service, error) {
 		opts.File = s.base
 	}
 	loaded, err := config.Load(opts)
+	s.loadDir = opts.Dir
 	if st.IsDir() {
 		if loaded != nil && len(loaded.Files) > 0 {
 			s.base = loaded.Files[0] // a location outside the directory: its path
