@@ -117,8 +117,9 @@
 //     imports.go and docs/conventions.md): paths relative to the importing
 //     file, file: relative to Options.Dir, directories ending in '/',
 //     optional:, [.properties] hints, profile variants, ${...} in
-//     locations, and configtree: for mounted ConfigMaps and Secrets; the
-//     imported documents merge right after the importing one. classpath:
+//     locations, SPRING_CONFIG_IMPORT, and configtree: for mounted
+//     ConfigMaps and Secrets (values taken literally); the imported
+//     documents merge right after the importing one. classpath:
 //     and configserver: are refused (with optional:, a warning).
 //   - The base files are searched for as Spring Boot does (see
 //     locations.go and docs/conventions.md): in ./, ./config/ and each

@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
@@ -26,9 +27,9 @@ import (
 //     application's working directory, as Boot's file: URLs are relative
 //     to the process's), a directory ending in '/' (its application.yaml
 //     or .yml and application.properties), or configtree:<dir>/ (one
-//     property per file). optional: lets it be missing. A file whose name
-//     has no .yaml, .yml or .properties extension is named with a hint:
-//     dev.env[.properties].
+//     property per file, its value taken literally). optional: lets it
+//     be missing. A file whose name has no .yaml, .yml or .properties
+//     extension is named with a hint: dev.env[.properties].
 //   - The imported documents are merged right after the document that
 //     imports them (they win over it; the documents after it win over
 //     them), in the order they are listed (a later one wins). A file is
@@ -43,7 +44,19 @@ import (
 //     profile-specific file or document are loaded after, and are
 //     profile-specific themselves (those keys are refused in them).
 //   - ${...} in a location is resolved from the environment, then from
-//     the keys of the documents loaded so far (the importing one too).
+//     the keys of the documents loaded so far, in precedence order (the
+//     importing one and the later ones of its file too), and the value
+//     split on its commas; before the profiles are known, a key of a
+//     document activated by a profile is refused (Boot's
+//     InactiveConfigDataAccessException). An optional: location whose
+//     placeholders cannot be resolved is skipped with a warning.
+//   - As Boot's contributor tree, imports are worked out in precedence
+//     order (the reverse of merge order): a file imported by two
+//     documents belongs to the later importer, a file listed twice to its
+//     later place.
+//   - spring.config.import of the environment (SPRING_CONFIG_IMPORT, or
+//     the key in SPRING_APPLICATION_JSON) is read as Boot's initial
+//     imports: merged over the files, before the profiles are known.
 //   - classpath: does not exist in a Go program, nor a Config Server
 //     (configserver:): refused, or with optional: ignored with a warning.
 
@@ -350,7 +363,7 @@ func (imp *importer) resolveLocations(n *node, raw string, line int) []importLoc
 				inactive = inactive || strings.Contains(p, inactiveProblem)
 			}
 			if optional && !inactive {
-				warn("skipped " + quoteShort(raw) + " (optional): " + strings.Join(probs, "; "))
+				warn("skipped the optional location " + quoteShort(raw) + ", its placeholders unresolved (as Spring Boot, it names no file): " + strings.Join(probs, "; "))
 				return nil
 			}
 			for _, p := range probs {
@@ -800,8 +813,10 @@ func (imp *importer) envImports() []chunk {
 	if name == "" {
 		if s, ok := imp.env[EnvConfigImport]; ok {
 			list, name = splitList(s), "env "+EnvConfigImport
-			lines = make([]int, len(list))
+		} else if items := indexedEnv(imp.env, EnvConfigImport+"_"); len(items) > 0 {
+			list, name = items, "env "+EnvConfigImport+"_<n>"
 		}
+		lines = make([]int, len(list))
 	}
 	if name == "" {
 		return nil
@@ -813,6 +828,34 @@ func (imp *importer) envImports() []chunk {
 	}
 	out := imp.expand([]*fileDocs{{src: src, docs: []*document{d}}}, false)
 	return out[1:] // the variable itself is no document
+}
+
+// indexedEnv returns the values of the variables prefix<n> (0, 1, ...), in
+// index order, as Spring Boot binds a list's items from the environment
+// (SPRING_CONFIG_IMPORT_0).
+func indexedEnv(env map[string]string, prefix string) []string {
+	type item struct {
+		i int
+		v string
+	}
+	var items []item
+	for k, v := range env {
+		rest, ok := strings.CutPrefix(k, prefix)
+		if !ok || rest == "" {
+			continue
+		}
+		i, err := strconv.Atoi(rest)
+		if err != nil || i < 0 || strconv.Itoa(i) != rest {
+			continue
+		}
+		items = append(items, item{i, v})
+	}
+	sort.Slice(items, func(a, b int) bool { return items[a].i < items[b].i })
+	out := make([]string, len(items))
+	for i, it := range items {
+		out[i] = it.v
+	}
+	return out
 }
 
 // EnvConfigImport is Spring Boot's SPRING_CONFIG_IMPORT: more locations to
