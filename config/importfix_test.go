@@ -57,3 +57,19 @@ func TestImportLocationListSplitAfterResolvingAndRepeatsAtTheLaterPlace(t *testi
 		t.Errorf("repeat: x = %v, files %q; want a (a.yaml merged last)", l.Raw["x"], l.Files)
 	}
 }
+
+// spring.profiles.active and include given by a placeholder are split on
+// commas once resolved, as the group members are (the same code).
+func TestActiveProfilesFromAPlaceholderAreSplitAfterResolving(t *testing.T) {
+	dir := writeTree(t, map[string]string{
+		"application.yaml":   "spring.profiles.active: ${PROFILES}\nspring.profiles.include: \"${INC:i,j}\"\n",
+		"application-a.yaml": "x: a\n",
+		"application-b.yaml": "x: b\n",
+		"application-i.yaml": "y: i\n",
+		"application-j.yaml": "y: j\n",
+	})
+	l, err, msgs := breakLoad(t, Options{Dir: dir, Env: []string{"PROFILES=a,b"}})
+	if err != nil || strings.Join(l.Profiles, "|") != "i|j|a|b" || l.Raw["x"] != "b" || l.Raw["y"] != "j" {
+		t.Errorf("profiles %q, raw %v, err %v %s", l.Profiles, l.Raw, err, msgs)
+	}
+}
