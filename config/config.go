@@ -447,7 +447,7 @@ func Load(opts Options) (*Loaded, error) {
 		default:
 			o := profileOrigins[m.p]
 			out.Warnings = append(out.Warnings, &stream.ConfigError{Path: o.key, Origin: o.origin,
-				Msg: "profile " + quoteShort(m.p) + " is active but no file or document sets anything for it (looked for " + strings.Join(m.err.tried, ", ") + ")"})
+				Msg: "profile " + quoteShort(m.p) + " is active but no file or document sets anything for it (looked for " + lookedFor(m.err.tried) + ")"})
 		}
 	}
 

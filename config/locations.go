@@ -2,6 +2,7 @@ package config
 
 import (
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -80,6 +81,11 @@ type baseGroup struct {
 	// explicit: the group is Options.File or Options.Data, whose profile
 	// files readProfile finds.
 	explicit bool
+	// later: the groups merged after this one; a profile file one of
+	// them reads too is read there, where it wins.
+	later []*baseGroup
+	// embedded: Options.Data's source, no file on disk.
+	embedded *source
 }
 
 // searchLoc is one location of the search.
@@ -99,8 +105,10 @@ type locFinder struct {
 	names []string
 	errs  []*stream.ConfigError
 	warns []*stream.ConfigError
-	// seen: the absolute paths of the files read, each read once.
-	seen map[string]bool
+	// seen: the files read, by absolute path, each read once (nil: it
+	// could not be read, reported once); a location naming it again gets
+	// the same source, and lastOnly keeps its last place.
+	seen map[string]*source
 	// dirs: whether a directory location was searched (for
 	// spring.config.name, which names nothing else).
 	dirs bool
@@ -109,29 +117,36 @@ type locFinder struct {
 // findBase returns the location groups and their base files, in merge
 // order, with the problems found and the warnings.
 func findBase(opts Options, env map[string]string) ([]*baseGroup, []*stream.ConfigError, []*stream.ConfigError) {
-	f := &locFinder{opts: opts, env: env, seen: map[string]bool{}}
+	f := &locFinder{opts: opts, env: env, seen: map[string]*source{}}
 	names, nameFrom := f.configNames()
 	f.names = names
 	var groups []*baseGroup
-	if opts.File != "" || opts.Data != nil {
-		given := "Options.File"
-		if opts.File == "" {
-			given = "Options.Data"
-		}
+	var embedded *source // Options.Data's, which no file on disk is
+	switch {
+	case opts.File != "":
 		if opts.Locations != nil {
 			f.errs = append(f.errs, &stream.ConfigError{Path: "spring.config.location", Origin: "Options.Locations",
-				Msg: given + " names the base file already: give it as one of Options.Locations instead, or leave Options.Locations nil"})
-		} else if v := strings.TrimSpace(env[envConfigLocation]); v != "" {
-			f.warns = append(f.warns, &stream.ConfigError{Path: "spring.config.location", Origin: "env " + envConfigLocation,
-				Msg: "ignored: the program names its configuration file (" + given + "), which replaces the locations; " + quoteShort(v) + " is not read"})
+				Msg: "Options.File names the base file already: give it as one of Options.Locations instead, or leave Options.Locations nil"})
+		} else if v, from := f.rawSetting(envConfigLocation); v != "" {
+			f.warns = append(f.warns, &stream.ConfigError{Path: "spring.config.location", Origin: from,
+				Msg: "ignored: the program names its configuration file (Options.File), which replaces the locations; " + quoteShort(v) + " is not read"})
 		}
 		files, errs := readBase(opts)
 		f.errs = append(f.errs, errs...)
-		for _, src := range files {
-			f.seen[absPath(src.path)] = true
+		if opts.Data != nil && len(files) == 1 {
+			embedded = files[0]
 		}
 		groups = append(groups, &baseGroup{files: files, explicit: true})
-	} else {
+	default:
+		if opts.Data != nil {
+			// Embedded configuration, as Spring Boot's packaged
+			// classpath:/application.yaml: the lowest group, the file
+			// locations searched over it.
+			files, errs := readBase(opts)
+			f.errs = append(f.errs, errs...)
+			embedded = files[0]
+			groups = append(groups, &baseGroup{files: files, explicit: true})
+		}
 		list, from := f.setting("spring.config.location", opts.Locations, "Options.Locations", envConfigLocation)
 		if list == nil {
 			list, from = []string{DefaultLocations}, ""
@@ -144,18 +159,124 @@ func findBase(opts Options, env map[string]string) ([]*baseGroup, []*stream.Conf
 		f.warns = append(f.warns, &stream.ConfigError{Path: "spring.config.name", Origin: nameFrom,
 			Msg: "ignored: it names the files of directory locations, and no directory is searched (the locations name files)"})
 	}
+	lastOnly(groups, embedded)
 	return groups, f.errs, f.warns
 }
 
+// lastOnly keeps each file at its last place only: a file that several
+// locations name (SPRING_CONFIG_ADDITIONAL_LOCATION=optional:file:./config/,
+// a default location too) is read once, where it wins, as Spring Boot
+// loads it (ConfigDataImporter.load walks the candidates from the one of
+// highest precedence and skips a resource loaded already). Each group
+// learns the groups merged after it, whose profile files win too
+// (profileFiles). embedded (Options.Data) is no file on disk.
+func lastOnly(groups []*baseGroup, embedded *source) {
+	key := func(src *source) string {
+		if src == embedded {
+			return "\x00embedded"
+		}
+		return absPath(src.path)
+	}
+	last := map[string]int{}
+	n := 0
+	for _, g := range groups {
+		for _, src := range g.files {
+			last[key(src)] = n
+			n++
+		}
+	}
+	n = 0
+	for i, g := range groups {
+		kept := g.files[:0:0]
+		for _, src := range g.files {
+			if last[key(src)] == n {
+				kept = append(kept, src)
+			}
+			n++
+		}
+		g.files = kept
+		g.later = groups[i+1:]
+		g.embedded = embedded
+	}
+}
+
+// rawSetting returns the value of the first of the variables vars set
+// (not blank) and where it came from (SPRING_APPLICATION_JSON's key
+// first, as Spring Boot ranks it over the other variables).
+func (f *locFinder) rawSetting(vars ...string) (string, string) {
+	if v, from := f.jsonSetting(vars[0]); from != "" {
+		return v, from
+	}
+	for _, name := range vars {
+		if v, ok := f.env[name]; ok && strings.TrimSpace(v) != "" {
+			return v, "env " + name
+		}
+	}
+	return "", ""
+}
+
+// jsonKeys are the keys of SPRING_APPLICATION_JSON standing for the
+// variables of spring.config.name, location and additional-location.
+var jsonKeys = map[string][]string{
+	envConfigName:       {"spring", "config", "name"},
+	envConfigLocation:   {"spring", "config", "location"},
+	envConfigAdditional: {"spring", "config", "additional-location"},
+}
+
+// jsonSetting returns the value SPRING_APPLICATION_JSON gives the key
+// that variable name stands for (a JSON string, or an array joined with
+// commas) and its origin; "", "" when it gives none. As Spring Boot adds
+// the JSON as a property source before it binds spring.config.*, the
+// JSON's key wins over the variable.
+func (f *locFinder) jsonSetting(name string) (string, string) {
+	path := jsonKeys[name]
+	s := f.env[EnvApplicationJSON]
+	if path == nil || strings.TrimSpace(s) == "" {
+		return "", ""
+	}
+	docs, err := parseYAML(EnvApplicationJSON, []byte(s))
+	if err != nil || len(docs) != 1 || docs[0] == nil {
+		return "", "" // appJSONLayer reports it
+	}
+	val, _, found := findKey(docs[0], path)
+	if !found {
+		return "", ""
+	}
+	key := strings.Join(path, ".")
+	origin := "env " + EnvApplicationJSON + " (" + key + ")"
+	list, _, ok := stringListLines(val, 0)
+	if !ok {
+		f.errs = append(f.errs, &stream.ConfigError{Path: key, Origin: origin, Msg: "want a string or a list of strings"})
+		return "", ""
+	}
+	if len(list) == 0 {
+		return "", ""
+	}
+	return strings.Join(list, ","), origin
+}
+
 // setting returns the comma-separated items of a location setting: the
-// Options field when not nil, else the first variable set (not blank),
-// with where it came from ("" for neither). Two spellings of one variable
-// that disagree are an error.
+// Options field when not nil, else SPRING_APPLICATION_JSON's key, else
+// the first variable set (not blank), with where it came from ("" for
+// none). Placeholders in the value are resolved before it is split, as
+// Spring Boot's Binder does: ${DIRS} may stand for a list; an
+// unresolvable one is an error naming the key (and nothing is searched).
+// Two spellings of one variable that disagree are an error.
 func (f *locFinder) setting(key string, field []string, fieldName string, vars ...string) ([]string, string) {
 	if field != nil {
-		return field, fieldName
+		out := make([]string, 0, len(field))
+		for _, item := range field {
+			v, ok := f.resolve(key, fieldName, item)
+			if !ok {
+				return []string{}, fieldName
+			}
+			out = append(out, v)
+		}
+		return out, fieldName
 	}
-	var list []string
+	if v, from := f.jsonSetting(vars[0]); from != "" {
+		return f.split(key, from, v)
+	}
 	from, value := "", ""
 	for _, name := range vars {
 		v, ok := f.env[name]
@@ -169,15 +290,43 @@ func (f *locFinder) setting(key string, field []string, fieldName string, vars .
 			}
 			continue
 		}
-		from, value, list = "env "+name, v, strings.Split(v, ",")
+		from, value = "env "+name, v
 	}
-	return list, from
+	if from == "" {
+		return nil, ""
+	}
+	return f.split(key, from, value)
+}
+
+// split resolves the placeholders of a setting's value, then splits it at
+// its commas.
+func (f *locFinder) split(key, from, v string) ([]string, string) {
+	v, ok := f.resolve(key, from, v)
+	if !ok {
+		return []string{}, from
+	}
+	return strings.Split(v, ","), from
+}
+
+// resolve replaces the placeholders of v, the value of key given by from,
+// from the environment; an unresolvable one is an error naming key.
+func (f *locFinder) resolve(key, from, v string) (string, bool) {
+	if !strings.Contains(v, "${") {
+		return v, true
+	}
+	imp := &importer{opts: f.opts, env: f.env, loaded: map[string]bool{}}
+	s, probs := expandNested(v, imp.lookup(nil, 0), 0)
+	for _, p := range probs {
+		f.errs = append(f.errs, &stream.ConfigError{Path: key, Origin: from, Msg: quoteShort(v) + ": " + p})
+	}
+	return s, len(probs) == 0
 }
 
 // configNames returns spring.config.name: Options.ConfigName, else
-// SPRING_CONFIG_NAME, else "application"; and where it came from ("" for
-// the default).
+// SPRING_APPLICATION_JSON's spring.config.name, else SPRING_CONFIG_NAME,
+// else "application"; and where it came from ("" for the default).
 func (f *locFinder) configNames() ([]string, string) {
+	nerrs := len(f.errs)
 	list, from := f.setting("spring.config.name", f.opts.ConfigName, "Options.ConfigName", envConfigName)
 	var names []string
 	for _, n := range list {
@@ -192,7 +341,7 @@ func (f *locFinder) configNames() ([]string, string) {
 		}
 	}
 	if len(names) == 0 {
-		if from != "" && len(f.errs) == 0 {
+		if from != "" && len(f.errs) == nerrs {
 			f.errs = append(f.errs, &stream.ConfigError{Path: "spring.config.name", Origin: from, Msg: "names no file"})
 		}
 		return []string{DefaultConfigName}, ""
@@ -367,11 +516,12 @@ func (f *locFinder) readLoc(loc searchLoc, problem func(string)) []*source {
 	return []*source{src}
 }
 
-// readFile reads the file at path, unless read already (nil, nil).
+// readFile reads the file at path; a file read already gives the same
+// source (nil, nil if it could not be read).
 func (f *locFinder) readFile(path string, props bool) (*source, error) {
 	abs := absPath(path)
-	if f.seen[abs] {
-		return nil, nil
+	if src, ok := f.seen[abs]; ok {
+		return src, nil
 	}
 	data, err := readConfigFile(path)
 	name := f.displayName(path)
@@ -379,10 +529,12 @@ func (f *locFinder) readFile(path string, props bool) (*source, error) {
 		return nil, err
 	}
 	if err != nil {
+		f.seen[abs] = nil
 		return nil, &fileError{name: name, msg: "cannot read config file: " + err.Error()}
 	}
-	f.seen[abs] = true
-	return &source{path: path, name: name, data: data, props: props}, nil
+	src := &source{path: path, name: name, data: data, props: props}
+	f.seen[abs] = src
+	return src, nil
 }
 
 // dirFiles reads <stem>.yaml (or .yml; both is an error, the .yaml file
@@ -428,9 +580,23 @@ func (f *locFinder) displayName(path string) string {
 // profileFiles reads the files of profile p in group g: for each
 // location, <name>-<p>.yaml (or .yml) and .properties in a directory,
 // <file>-<p>.<ext> beside a file. It returns them, the files looked for
-// (in the directories that exist), and the problems.
+// (in the directories that exist), and the problems. A file a later
+// group reads too (as a base or a profile file) is left to it: it is
+// read where it wins.
 func (g *baseGroup) profileFiles(opts Options, bases []*source, p string) ([]*source, []string, []*stream.ConfigError) {
+	claimed := g.claimed(p)
 	if g.explicit {
+		if opts.File == "" && g.embedded != nil {
+			// Options.Data: its profile files are looked for in Dir,
+			// which a later location (./) may search itself.
+			all := true
+			for _, e := range []string{".yaml", ".yml", ".properties"} {
+				all = all && claimed[absPath(inDir(opts.Dir, DefaultConfigName+"-"+p+e))]
+			}
+			if all {
+				return nil, nil, nil
+			}
+		}
 		srcs, err := readProfile(opts, bases, p)
 		var missing *missingProfileError
 		switch {
@@ -439,11 +605,20 @@ func (g *baseGroup) profileFiles(opts Options, bases []*source, p string) ([]*so
 		case err != nil:
 			return nil, nil, []*stream.ConfigError{fileProblem(err)}
 		}
-		return srcs, nil, nil
+		var out []*source
+		for _, src := range srcs {
+			if !claimed[absPath(src.path)] {
+				out = append(out, src)
+			}
+		}
+		return out, nil, nil
 	}
 	// A profile file that is a base file too (or was imported) is
 	// skipped by Load.
-	f := &locFinder{opts: opts, seen: map[string]bool{}}
+	f := &locFinder{opts: opts, seen: map[string]*source{}}
+	for abs := range claimed {
+		f.seen[abs] = nil // readFile skips it
+	}
 	var out []*source
 	var tried []string
 	var errs []*stream.ConfigError
@@ -462,13 +637,7 @@ func (g *baseGroup) profileFiles(opts Options, bases []*source, p string) ([]*so
 			}
 			continue
 		}
-		file := loc.path
-		if !loc.hint {
-			ext := filepath.Ext(file)
-			file = strings.TrimSuffix(file, ext) + "-" + p + ext
-		} else {
-			file += "-" + p
-		}
+		file := profileVariant(loc, p)
 		tried = append(tried, f.displayName(file))
 		src, err := f.readFile(file, loc.props)
 		switch {
@@ -482,6 +651,62 @@ func (g *baseGroup) profileFiles(opts Options, bases []*source, p string) ([]*so
 	return out, tried, errs
 }
 
+// profileVariant is the path of the file of profile p beside file
+// location loc: <file>-<p>.<ext>.
+func profileVariant(loc searchLoc, p string) string {
+	if loc.hint {
+		return loc.path + "-" + p
+	}
+	ext := filepath.Ext(loc.path)
+	return strings.TrimSuffix(loc.path, ext) + "-" + p + ext
+}
+
+// claimed returns the absolute paths of the files the groups after g read
+// for profile p: their base files and the profile files they look for.
+func (g *baseGroup) claimed(p string) map[string]bool {
+	m := map[string]bool{}
+	for _, lg := range g.later {
+		for _, src := range lg.files {
+			if src != lg.embedded {
+				m[absPath(src.path)] = true
+			}
+		}
+		for _, loc := range lg.locs {
+			if loc.kind != "dir" {
+				m[absPath(profileVariant(loc, p))] = true
+				continue
+			}
+			for _, name := range loc.names {
+				for _, e := range []string{".yaml", ".yml", ".properties"} {
+					m[absPath(filepath.Join(loc.path, name+"-"+p+e))] = true
+				}
+			}
+		}
+	}
+	return m
+}
+
+// maxLookedFor bounds the files a missing profile's message lists: with
+// many ./config/*/ directories the list would run to kilobytes.
+const maxLookedFor = 12
+
+// lookedFor lists the files looked for (each once), the first
+// maxLookedFor of them, then how many more.
+func lookedFor(tried []string) string {
+	seen := map[string]bool{}
+	var list []string
+	for _, t := range tried {
+		if !seen[t] {
+			seen[t] = true
+			list = append(list, t)
+		}
+	}
+	if len(list) > maxLookedFor {
+		return strings.Join(list[:maxLookedFor], ", ") + fmt.Sprintf(", ... and %d more", len(list)-maxLookedFor)
+	}
+	return strings.Join(list, ", ")
+}
+
 // newMissingProfile is the problem of an active profile none of whose
 // files exists (tried: the files looked for).
 func newMissingProfile(p string, tried []string) *missingProfileError {
@@ -489,5 +714,5 @@ func newMissingProfile(p string, tried []string) *missingProfileError {
 	if len(tried) > 0 {
 		name = tried[0]
 	}
-	return &missingProfileError{&fileError{name: name, msg: "profile " + quoteShort(p) + " is active but its file is missing (looked for " + strings.Join(tried, ", ") + ")"}, tried}
+	return &missingProfileError{&fileError{name: name, msg: "profile " + quoteShort(p) + " is active but its file is missing (looked for " + lookedFor(tried) + ")"}, tried}
 }
