@@ -500,3 +500,23 @@ func TestConfigPollerSchedule(t *testing.T) {
 		t.Errorf("next poll %q (%v): not a whole hour from 9 to 17 on a weekday", next, err)
 	}
 }
+
+// config's YAML starts with the active profiles (a group expanded) and the
+// files read, in the order merged: what Spring Boot logs at start-up, and
+// what a user checks first when a value is not the one expected.
+func TestConfigHeaderProfilesAndFiles(t *testing.T) {
+	dir := writeFiles(t, map[string]string{
+		"application.yaml":        "spring.profiles.group.prod: [kafka, metrics]\nspring.cloud.function.definition: tick\n",
+		"application-kafka.yaml":  "a: 1\n",
+		"config/application.yaml": "b: 2\n",
+	})
+	r := runIn(t, dir, []string{"SPRING_PROFILES_ACTIVE=prod"}, "config")
+	if r.code != exitOK {
+		t.Fatalf("exit status %d, stderr %q", r.code, r.stderr)
+	}
+	head := strings.SplitN(r.stdout, "\n", 3)
+	if len(head) < 3 || head[0] != "# active profiles: prod, kafka, metrics" ||
+		head[1] != "# files read, later ones winning: application.yaml, config/application.yaml, application-kafka.yaml" {
+		t.Errorf("output starts\n%s\n%s", head[0], head[1])
+	}
+}

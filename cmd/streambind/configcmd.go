@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -58,7 +59,9 @@ time zone; defaults from spring.integration.poller or
 spring.cloud.stream.poller are shown under stream.default.producer.poller
 with the key they were written at.
 
-YAML (default; the origin is a comment after each value) or --format json
+YAML (default; it starts with a comment naming the active profiles, groups
+expanded, and the files read in the order they are merged; the origin is a
+comment after each value) or --format json
 (a list of {"key", "value", "origin"}). Exit status 1 when the configuration
 has errors (printed on stderr as lint prints them, with its warnings; the
 configuration is printed all the same), 2 for bad usage.`,
@@ -84,7 +87,7 @@ configuration is printed all the same), 2 for bad usage.`,
 			if format == "json" {
 				err = writeConfigJSON(cmd.OutOrStdout(), entries)
 			} else {
-				err = writeConfigYAML(cmd.OutOrStdout(), entries)
+				err = writeConfigYAML(cmd.OutOrStdout(), entries, configHeader(s))
 			}
 			if err != nil {
 				return failed(err)
@@ -626,8 +629,36 @@ func writeConfigJSON(w io.Writer, entries []configEntry) error {
 
 // writeConfigYAML writes the entries as one YAML tree, each value
 // followed by its origin as a comment.
-func writeConfigYAML(w io.Writer, entries []configEntry) error {
-	root := &yaml.Node{Kind: yaml.MappingNode}
+// configHeader is the head comment of config's YAML output: the active
+// profiles (groups expanded) and the files read, in the order they were
+// merged — what Spring Boot logs at start-up as "The following profiles
+// are active".
+func configHeader(s *service) string {
+	if s.loaded == nil {
+		return ""
+	}
+	profiles := "none"
+	if len(s.loaded.Profiles) > 0 {
+		profiles = strings.Join(s.loaded.Profiles, ", ")
+	}
+	files := make([]string, 0, len(s.loaded.Files))
+	for _, f := range s.loaded.Files {
+		// As origins show them: relative to the service's directory
+		// when inside it.
+		if rel, err := filepath.Rel(s.loadDir, f); err == nil && filepath.IsAbs(f) && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+			f = rel
+		}
+		files = append(files, s.file(f))
+	}
+	read := "none"
+	if len(files) > 0 {
+		read = strings.Join(files, ", ")
+	}
+	return "active profiles: " + profiles + "\nfiles read, later ones winning: " + read
+}
+
+func writeConfigYAML(w io.Writer, entries []configEntry, header string) error {
+	root := &yaml.Node{Kind: yaml.MappingNode, HeadComment: printableLines(header)}
 	maps := map[string]*yaml.Node{"": root}
 	var mapFor func(segs []string) *yaml.Node
 	mapFor = func(segs []string) *yaml.Node {
