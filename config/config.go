@@ -130,8 +130,12 @@
 //     directories, optional:, hints, one '*'; Options.ConfigName,
 //     Locations and AdditionalLocations stand for them). A missing
 //     location without optional: is an error naming its variable;
-//     classpath: is refused. An explicit Options.File or Data replaces
-//     the locations.
+//     classpath: is refused. An explicit Options.File replaces the
+//     locations; Options.Data (embedded configuration) is the lowest
+//     group, the locations searched over it. SPRING_APPLICATION_JSON's
+//     spring.config.name, location and additional-location win over the
+//     variables; placeholders in them are resolved before splitting. A
+//     file several locations name is read at its last place.
 //   - .properties files (java.util.Properties syntax) take dotted keys,
 //     a[0] list items and [a.b] map keys holding dots; they are read as
 //     UTF-8, or as ISO-8859-1 (Spring Boot's encoding for them) when not
@@ -217,7 +221,11 @@ type Options struct {
 	Env []string
 	// Data, when non-nil, is used as the content of the base file instead of
 	// reading it (tests, embedded configuration). Profile files are still
-	// read from Dir.
+	// read from Dir. Without File, Data is embedded configuration, as
+	// Spring Boot's packaged classpath:/application.yaml: the lowest
+	// group, with the locations (Locations, else the default ones) still
+	// searched over it, so that a deployment's ./config/application.yaml
+	// overrides it.
 	Data []byte
 	// Name is the base file's name in messages and origins. Default: File
 	// as given, or "application.yaml".
@@ -233,9 +241,9 @@ type Options struct {
 	// files, directories ending in '/', optional:, file:, [.yaml] hints,
 	// one '*' as the last directory; a later location wins (see
 	// locations.go). Nil means the variable SPRING_CONFIG_LOCATION (comma
-	// list), else the default locations. Not allowed with File or Data,
-	// which replace the locations themselves (SPRING_CONFIG_LOCATION is
-	// then ignored with a warning).
+	// list), else the default locations. Not allowed with File, which
+	// replaces the locations itself (SPRING_CONFIG_LOCATION is then
+	// ignored with a warning); with Data, searched over it.
 	Locations []string
 	// AdditionalLocations is spring.config.additional-location: more
 	// locations, searched after the others and winning over them. Nil

@@ -47,12 +47,24 @@ import (
 //     them, then each profile's files of all of them, as Boot's default
 //     locations do (./config/application-prod.yaml wins over
 //     ./config/application.yaml and over ./application-prod.yaml).
-//   - A file is read once, however many locations name it.
-//   - An explicit base file (Options.File, or Options.Data) replaces the
-//     locations, as a spring.config.location naming one file would: the
-//     profile files are looked for beside it (<stem>-<profile>.*), and
+//   - A file is read once, however many locations name it: at its last
+//     (winning) place, as Boot's ConfigDataImporter loads the candidate of
+//     highest precedence first and skips a resource loaded already.
+//   - An explicit base file (Options.File) replaces the locations, as a
+//     spring.config.location naming one file would: the profile files are
+//     looked for beside it (<stem>-<profile>.*), and
 //     SPRING_CONFIG_LOCATION is then ignored with a warning; additional
 //     locations still apply.
+//   - Options.Data (without File) is embedded configuration, Boot's
+//     packaged classpath:/application.yaml: the lowest group, the
+//     locations (default, or spring.config.location) searched over it.
+//     (Boot's spring.config.location drops classpath:/ too; Data, which
+//     the program gives, is kept.)
+//   - spring.config.name, location and additional-location are taken from
+//     the Options fields, else SPRING_APPLICATION_JSON (as Boot ranks it
+//     over the variables), else the variables; their placeholders are
+//     resolved from the environment before the value is split at commas,
+//     an unresolvable one an error naming the key.
 
 // DefaultLocations are the locations searched when neither
 // Options.Locations nor SPRING_CONFIG_LOCATION names any: Spring Boot's
@@ -715,4 +727,77 @@ func newMissingProfile(p string, tried []string) *missingProfileError {
 		name = tried[0]
 	}
 	return &missingProfileError{&fileError{name: name, msg: "profile " + quoteShort(p) + " is active but its file is missing (looked for " + lookedFor(tried) + ")"}, tried}
+}
+
+// DescribeSearch says where [Load] looks for the base files with opts
+// when spring.config.name, location or additional-location is set (by
+// the Options fields, SPRING_APPLICATION_JSON or the variables): the
+// files looked for in the directory locations and the locations, with
+// the settings that chose them; "" for the default search (application.*
+// in ./, ./config/ and ./config/*/). For a message when no file is
+// found.
+func DescribeSearch(opts Options) string {
+	envList := opts.Env
+	if envList == nil {
+		envList = os.Environ()
+	}
+	f := &locFinder{opts: opts, env: envMap(envList), seen: map[string]*source{}}
+	names, nameFrom := f.configNames()
+	locs, locFrom := f.setting("spring.config.location", opts.Locations, "Options.Locations", envConfigLocation)
+	adds, addFrom := f.setting("spring.config.additional-location", opts.AdditionalLocations, "Options.AdditionalLocations", envConfigAdditional, envConfigAdditionalSquashed)
+	if nameFrom == "" && locFrom == "" && addFrom == "" {
+		return ""
+	}
+	var files []string
+	for _, n := range names {
+		files = append(files, n+".yaml", n+".yml", n+".properties")
+	}
+	what := orList(files)
+	if nameFrom != "" {
+		what += " (" + nameFrom + ")"
+	}
+	describe := func(items []string, from string) string {
+		var dirs, named []string
+		for _, item := range items {
+			for _, l := range strings.Split(item, ";") {
+				l = strings.TrimSpace(l)
+				l, _ = cutPrefixFold(l, "optional:")
+				l, _ = cutPrefixFold(l, "file:")
+				switch {
+				case l == "":
+				case strings.HasSuffix(l, "/") || strings.HasSuffix(l, `\`):
+					dirs = append(dirs, l)
+				default:
+					named = append(named, l)
+				}
+			}
+		}
+		var parts []string
+		if len(dirs) > 0 {
+			parts = append(parts, what+" in "+orList(dirs))
+		}
+		if len(named) > 0 {
+			parts = append(parts, orList(named))
+		}
+		if len(parts) == 0 {
+			return ""
+		}
+		return strings.Join(parts, ", or ") + " (" + orDefault(from) + ")"
+	}
+	if locs == nil {
+		locs = []string{"./;config/;config/*/"}
+	}
+	out := describe(locs, locFrom)
+	if s := describe(adds, addFrom); s != "" {
+		out += "; then " + s
+	}
+	return out
+}
+
+// orList joins items as "a, b or c".
+func orList(items []string) string {
+	if len(items) <= 1 {
+		return strings.Join(items, "")
+	}
+	return strings.Join(items[:len(items)-1], ", ") + " or " + items[len(items)-1]
 }

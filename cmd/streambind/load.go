@@ -112,6 +112,11 @@ func loadService(e *runEnv, path string, profiles []string) (*service, error) {
 		}
 		if s.base == "" {
 			if err == nil {
+				if searched := config.DescribeSearch(opts); searched != "" {
+					// SPRING_CONFIG_NAME, _LOCATION or
+					// _ADDITIONAL_LOCATION chose the files: name them.
+					return nil, fmt.Errorf("%s: no configuration file found: looked for %s", path, searched)
+				}
 				return nil, fmt.Errorf("%s: no %s, application.yml or %s in this directory (nor in its config/ or config/*/ directories)", path, config.DefaultFile, config.PropertiesFile)
 			}
 			s.base = config.DefaultFile
@@ -355,6 +360,9 @@ func checkBinderChoice(cfg *stream.Config, binding, flag string) error {
 // configFile is the configuration file the service was loaded from, as the user
 // named it (application.yaml, not "." for the current directory).
 func (s *service) configFile() string {
+	if filepath.IsAbs(s.base) {
+		return s.base // a location outside the directory (SPRING_CONFIG_LOCATION)
+	}
 	return filepath.Join(s.dir, s.base)
 }
 
