@@ -71,8 +71,10 @@ func TestImportFileLocationsAndOptional(t *testing.T) {
 	if o := l.Stream.Origins["y"]; o != filepath.Join(abs, "abs.properties")+":2" {
 		t.Errorf("origin of y: %q", o)
 	}
+	// Data is read under dir's application.yaml, which is read too: its
+	// origins say "embedded" (locations.go).
 	es := configErrors(t, Options{Data: []byte("a: 1\nspring.config.import: file:nope.yaml\n"), Dir: dir})
-	if len(es) != 1 || !strings.HasPrefix(es[0].Error(), `spring.config.import (application.yaml:2): "file:nope.yaml": no such file`) ||
+	if len(es) != 1 || !strings.HasPrefix(es[0].Error(), `spring.config.import (embedded application.yaml:2): "file:nope.yaml": no such file`) ||
 		!strings.Contains(es[0].Error(), "optional:") {
 		t.Errorf("got %v", es)
 	}

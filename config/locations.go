@@ -172,6 +172,18 @@ func findBase(opts Options, env map[string]string) ([]*baseGroup, []*stream.Conf
 			Msg: "ignored: it names the files of directory locations, and no directory is searched (the locations name files)"})
 	}
 	lastOnly(groups, embedded)
+	if embedded != nil {
+		// A file on disk read too under the embedded data's name
+		// (./application.yaml over Options.Data): the origins tell
+		// them apart.
+		for _, g := range groups[1:] {
+			for _, src := range g.files {
+				if src.name == embedded.name {
+					embedded.name = "embedded " + embedded.name
+				}
+			}
+		}
+	}
 	return groups, f.errs, f.warns
 }
 
