@@ -323,7 +323,7 @@ func Load(opts Options) (*Loaded, error) {
 
 	// The files: the base files' documents, then each profile's files',
 	// location group by location group (locations.go).
-	locGroups, berrs, bwarns := findBase(opts, env)
+	locGroups, berrs, bwarns, locHidden := findBase(opts, env)
 	errs = append(errs, berrs...)
 	out.Warnings = append(out.Warnings, bwarns...)
 	var bases []*source
@@ -606,8 +606,9 @@ func Load(opts Options) (*Loaded, error) {
 			out.SecretPaths["stream."+rest] = true
 		}
 	}
-	// And the texts secret placeholders gave import locations.
-	for _, t := range imp.hiddenTexts {
+	// And the texts secret placeholders gave import locations and
+	// spring.config.name, location and additional-location.
+	for _, t := range append(locHidden, imp.hiddenTexts...) {
 		secrets.Add(t)
 	}
 	out.Secrets = secrets

@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/streambind/streambind/redact"
 	"github.com/streambind/streambind/stream"
 )
 
@@ -124,11 +125,16 @@ type locFinder struct {
 	// dirs: whether a directory location was searched (for
 	// spring.config.name, which names nothing else).
 	dirs bool
+	// hidden holds the texts that placeholders naming a secret
+	// (${DB_PASSWORD}) gave the settings: Load hides them in every
+	// message and adds them to Loaded.Secrets, as an import location's.
+	hidden []string
 }
 
 // findBase returns the location groups and their base files, in merge
-// order, with the problems found and the warnings.
-func findBase(opts Options, env map[string]string) ([]*baseGroup, []*stream.ConfigError, []*stream.ConfigError) {
+// order, with the problems found, the warnings, and the texts secret
+// placeholders gave the settings (to be hidden in every message).
+func findBase(opts Options, env map[string]string) ([]*baseGroup, []*stream.ConfigError, []*stream.ConfigError, []string) {
 	f := &locFinder{opts: opts, env: env, seen: map[string]*source{}}
 	names, nameFrom := f.configNames()
 	f.names = names
@@ -184,7 +190,7 @@ func findBase(opts Options, env map[string]string) ([]*baseGroup, []*stream.Conf
 			}
 		}
 	}
-	return groups, f.errs, f.warns
+	return groups, f.errs, f.warns, f.hidden
 }
 
 // lastOnly keeps each file at its last place only: a file that several
@@ -339,11 +345,21 @@ func (f *locFinder) resolve(key, from, v string) (string, bool) {
 		return v, true
 	}
 	imp := &importer{opts: f.opts, env: f.env, loaded: map[string]bool{}}
-	s, probs := expandNested(v, imp.lookup(nil, 0), 0)
+	s, probs := f.expand(imp, v)
 	for _, p := range probs {
 		f.errs = append(f.errs, &stream.ConfigError{Path: key, Origin: from, Msg: quoteShort(v) + ": " + p})
 	}
 	return s, len(probs) == 0
+}
+
+// expand resolves the placeholders of v from the environment, keeping the
+// texts placeholders naming a secret gave in f.hidden.
+func (f *locFinder) expand(imp *importer, v string) (string, []string) {
+	return expandObserved(v, imp.lookup(nil, 0), 0, func(name, text string) {
+		if redact.IsSecretKey(name) {
+			f.hidden = append(f.hidden, text)
+		}
+	})
 }
 
 // configNames returns spring.config.name: Options.ConfigName, else
@@ -437,7 +453,7 @@ func forLocation(msg string) string {
 // returned as they are; placeholders are resolved first.
 func (f *locFinder) expandWildcard(imp *importer, raw string, problem func(string)) []string {
 	if strings.Contains(raw, "${") {
-		s, probs := expandNested(raw, imp.lookup(nil, 0), 0)
+		s, probs := f.expand(imp, raw)
 		if len(probs) > 0 {
 			for _, p := range probs {
 				problem(quoteShort(raw) + ": " + p)
@@ -803,7 +819,11 @@ func DescribeSearch(opts Options) string {
 	if s := describe(adds, addFrom); s != "" {
 		out += "; then " + s
 	}
-	return out
+	var hidden redact.Values
+	for _, t := range f.hidden {
+		hidden.Add(t)
+	}
+	return hidden.String(out)
 }
 
 // orList joins items as "a, b or c".
