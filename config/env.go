@@ -573,8 +573,9 @@ func keySegs2(path []string) []pathSeg {
 }
 
 // streamPollerKeys are the keys of SCSt's stream.poller
-// (spring.cloud.stream.poller), which stream.Config has no field for: the
-// config layer lifts them into stream.default.producer.poller.
+// (spring.cloud.stream.poller) as written, time-unit and receive-timeout
+// included, which stream.Config.Poller has no field for: scstPollers
+// rewrites the section before decoding.
 var streamPollerKeys = []string{"fixed-delay", "fixed-rate", "max-messages-per-poll", "cron", "initial-delay", "time-unit", "receive-timeout"}
 
 // scstOnlyEnvKey resolves a variable's tokens (after STREAM_ or

@@ -14,8 +14,8 @@ import (
 //     (process-in-0: input): it is checked and kept for the app, which
 //     names the binding input; its settings stay under input.
 //   - stream.poller (SCSt's application-wide poller), with Spring
-//     Integration's spring.integration.poller, gives the defaults of
-//     stream.default.producer.poller (scstPollers, in poller.go).
+//     Integration's spring.integration.poller, becomes stream.poller in
+//     canonical keys (stream.Config.Poller: scstPollers, in poller.go).
 //   - stream.source ("a;b", SCSt 3's output bindings of no function)
 //     adds a-out-0 and b-out-0 to stream.output-bindings.
 //   - Obsolete keys, which SCSt itself no longer reads or which mean

@@ -33,8 +33,8 @@ func validate(cfg *stream.Config, tree map[string]any, origins map[string]string
 			if !own && fromDefault[strings.TrimPrefix(e.Path, prefix+".")] {
 				continue // the bad value is stream.default's, reported there
 			}
-			if cfg.InheritedInstanceProblem(prefix, e.Path) {
-				continue // stream.instance-index/-count's, reported there
+			if cfg.InheritedProblem(prefix, e.Path) {
+				continue // stream.instance-index/-count's or stream.poller's, reported there
 			}
 			es = append(es, e)
 		}

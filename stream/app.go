@@ -1284,20 +1284,16 @@ func (a *App) inheritedProblem(path, key string, input bool) bool {
 	if !input && strings.HasPrefix(rest, "consumer.") {
 		return true
 	}
-	return a.cfg.InheritedInstanceProblem(path, key)
+	return a.cfg.InheritedProblem(path, key)
 }
 
 // prepareBinding validates and creates one binding.
 func (a *App) prepareBinding(v *validator, name string, input bool) *Binding {
 	path := "stream.bindings." + name
 	cfg := a.cfg.Binding(name)
-	streamPoller := !input && a.cfg.UsesStreamPoller(name)
 	for _, e := range cfg.Validate(path) {
 		if a.inheritedProblem(path, e.Path, input) {
 			continue
-		}
-		if streamPoller && strings.HasPrefix(e.Path, path+".producer.poller.") {
-			continue // stream.poller's, reported once at its key
 		}
 		v.addErr(e)
 	}

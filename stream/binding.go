@@ -271,8 +271,6 @@ func (b *Binding) resumeLocked(ctx context.Context) error {
 	return nil
 }
 
-// waitStarted blocks until the binding is started; false if ctx ended or
-// stop was closed first (nil: never).
 // stateChanged returns a channel closed at the binding's next state
 // change.
 func (b *Binding) stateChanged() <-chan struct{} {
@@ -281,16 +279,17 @@ func (b *Binding) stateChanged() <-chan struct{} {
 	return b.changed
 }
 
+// waitStarted blocks until the binding is started; false if ctx ended or
+// stop was closed first (nil: never).
 func (b *Binding) waitStarted(ctx context.Context, stop <-chan struct{}) bool {
 	for {
 		if b.State() == StateStarted {
 			return true
 		}
-		b.mu.Lock()
-		ch := b.changed
-		started := b.State() == StateStarted
-		b.mu.Unlock()
-		if started {
+		// The channel first, then the state: a change between the two
+		// closes the channel, so it is not missed.
+		ch := b.stateChanged()
+		if b.State() == StateStarted {
 			return true
 		}
 		select {

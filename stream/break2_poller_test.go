@@ -94,7 +94,7 @@ func TestBreak2PollerRestartDuringPollBeginsAnew(t *testing.T) {
 // must not be negative" — a key nobody wrote — once per polled binding
 // (here twice, tick and tock), and the key that is wrong, stream.poller.*,
 // is not named. The project's rule for an inherited value ("one problem,
-// one error, at the key the user wrote": Config.InheritedInstanceProblem
+// one error, at the key the user wrote": Config.InheritedProblem
 // for stream.instance-index/-count) is not applied to the new inherited
 // poller. Expected: one problem, at stream.poller.fixed-delay. Fix:
 // validate Config.Poller once at stream.poller (as Validate does a

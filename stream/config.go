@@ -747,15 +747,21 @@ func (c *Config) Binding(name string) BindingConfig {
 	return b
 }
 
-// InheritedInstanceProblem reports whether the problem at key, below the
-// binding at bindingPath ("stream.bindings.x-in-0"), is that of
-// stream.instance-index or stream.instance-count, which the binding
-// inherits (neither it nor stream.default sets the key) and which is
-// reported at that key: one problem, one error, at the key the user wrote.
-func (c *Config) InheritedInstanceProblem(bindingPath, key string) bool {
+// InheritedProblem reports whether the problem at key, below the binding
+// at bindingPath ("stream.bindings.x-in-0"), is that of an application-wide
+// setting the binding inherits (neither it nor stream.default sets the
+// key) and which is reported at that setting's own key:
+// stream.instance-index or stream.instance-count, or stream.poller for an
+// output binding that polls on it (ValidatePoller). One problem, one
+// error, at the key the user wrote.
+func (c *Config) InheritedProblem(bindingPath, key string) bool {
 	rest, ok := strings.CutPrefix(strings.ToLower(key), strings.ToLower(bindingPath)+".")
 	if !ok || c.originSet(key) || c.originSet("stream.default."+rest) {
 		return false
+	}
+	if strings.HasPrefix(rest, "producer.poller.") {
+		name := bindingPath[strings.LastIndex(bindingPath, "stream.bindings.")+len("stream.bindings."):]
+		return c.UsesStreamPoller(name)
 	}
 	switch rest {
 	case "consumer.instance-index":
@@ -766,22 +772,15 @@ func (c *Config) InheritedInstanceProblem(bindingPath, key string) bool {
 	return false
 }
 
-// originSet reports whether the configuration set key (lower-case path).
 // UsesStreamPoller reports whether output binding name polls on the
 // application-wide Poller (stream.poller): neither it nor stream.default
 // sets a producer.poller key.
 func (c *Config) UsesStreamPoller(name string) bool {
-	own, ok := c.Bindings[name]
-	key := name
+	key, ok := c.bindingKey(name)
 	if !ok {
-		for k, v := range c.Bindings {
-			if strings.EqualFold(k, name) {
-				own, key = v, k
-				break
-			}
-		}
+		key = name
 	}
-	return !c.setsPoller(key, own)
+	return !c.setsPoller(key, c.Bindings[key])
 }
 
 // setsPoller reports whether binding key (own, its section) has a
@@ -801,6 +800,7 @@ func (c *Config) setsPoller(key string, own BindingConfig) bool {
 	return false
 }
 
+// originSet reports whether the configuration set key (lower-case path).
 func (c *Config) originSet(key string) bool {
 	_, ok := c.Origins[strings.ToLower(key)]
 	return ok

@@ -55,9 +55,11 @@ their Spring Boot key as origin; a key the section sets itself wins.
 An output binding's poller (a polled supplier's schedule) is shown with
 the keys the schedule does not use marked (cron wins over fixed-rate,
 fixed-rate over fixed-delay) and, for a cron, its next poll in the local
-time zone; defaults from spring.integration.poller or
-spring.cloud.stream.poller are shown under stream.default.producer.poller
-with the key they were written at.
+time zone. The application-wide poller (spring.integration.poller,
+spring.cloud.stream.poller) is shown as stream.poller, with the key each
+value was written at, and as "stream.poller at ..." in the bindings that
+poll on it (those that set no producer.poller key). A poller is shown only
+for an output binding that may be a supplier's.
 
 YAML (default; it starts with a comment naming the active profiles, groups
 expanded, and the files read in the order they are merged; the origin is a
@@ -366,8 +368,6 @@ func (s *service) showOrigin(o string) string {
 	return o
 }
 
-// bindingValues returns every setting of binding b as the app uses it,
-// and the origin of each (key paths under stream.bindings.<b>).
 // mayPoll reports whether output binding b may be a polled supplier's:
 // it belongs to a function (not the send bridge) none of whose input
 // bindings is configured. A poller drives a supplier's output only.
@@ -383,6 +383,9 @@ func mayPoll(all []*binding, b *binding) bool {
 	return true
 }
 
+// bindingValues returns every setting of binding b as the app uses it,
+// and the origin of each (key paths under stream.bindings.<b>); polled
+// says whether to show its producer.poller (mayPoll).
 func (s *service) bindingValues(b *binding, polled bool) (map[string]any, map[string]string) {
 	cfg := s.loaded.Stream
 	eff := cfg.Binding(b.name)
@@ -627,8 +630,6 @@ func writeConfigJSON(w io.Writer, entries []configEntry) error {
 	return enc.Encode(entries)
 }
 
-// writeConfigYAML writes the entries as one YAML tree, each value
-// followed by its origin as a comment.
 // configHeader is the head comment of config's YAML output: the active
 // profiles (groups expanded) and the files read, in the order they were
 // merged — what Spring Boot logs at start-up as "The following profiles
@@ -657,6 +658,8 @@ func configHeader(s *service) string {
 	return "active profiles: " + profiles + "\nfiles read, later ones winning: " + read
 }
 
+// writeConfigYAML writes the entries as one YAML tree, each value
+// followed by its origin as a comment, under header's lines.
 func writeConfigYAML(w io.Writer, entries []configEntry, header string) error {
 	root := &yaml.Node{Kind: yaml.MappingNode, HeadComment: printableLines(header)}
 	maps := map[string]*yaml.Node{"": root}
