@@ -80,7 +80,7 @@ func (p *poller) run(ctx context.Context, b gate, call func() (more bool)) {
 			next = time.Time{}
 			continue
 		}
-		for i := 0; p.cfg.MaxMessagesPerPoll < 0 || i < max(p.cfg.MaxMessagesPerPoll, 1); i++ {
+		for i := 0; p.cfg.MaxMessagesPerPoll < 0 || i < p.cfg.MaxMessagesPerPoll; i++ {
 			if ctx.Err() != nil || b.State() != StateStarted || !call() {
 				break
 			}
