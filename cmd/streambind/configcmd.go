@@ -279,7 +279,7 @@ func effective(s *checkedService) []configEntry {
 		if o == "" {
 			o = "default"
 		}
-		out = append(out, configEntry{Key: prefix, Value: v, Origin: o, path: segs})
+		out = append(out, configEntry{Key: prefix, Value: v, Origin: s.hideSecrets(o), path: segs})
 	}
 	walk(nil, red)
 	return out
@@ -655,7 +655,7 @@ func configHeader(s *service) string {
 	if len(files) > 0 {
 		read = strings.Join(files, ", ")
 	}
-	return "active profiles: " + profiles + "\nfiles read, later ones winning: " + read
+	return "active profiles: " + profiles + "\nfiles read, later ones winning: " + s.hideSecrets(read)
 }
 
 // writeConfigYAML writes the entries as one YAML tree, each value

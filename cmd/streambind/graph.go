@@ -150,7 +150,7 @@ func (sys *system) graph() *graphModel {
 	for _, s := range sys.services {
 		ss := topology.ServiceSpec{Name: s.name, Files: []string{}, Profiles: s.loaded.Profiles}
 		for _, f := range s.loaded.Files {
-			ss.Files = append(ss.Files, s.file(s.loadedName(f)))
+			ss.Files = append(ss.Files, s.hideSecrets(s.file(s.loadedName(f))))
 		}
 		for _, f := range s.functions {
 			ss.Functions = append(ss.Functions, topology.FunctionSpec{Name: f.name, Kind: f.kind})
@@ -315,6 +315,7 @@ func (sys *system) hideSecrets(ps []problem) []problem {
 	for i := range ps {
 		for _, s := range sys.services {
 			ps[i].msg = s.loaded.Secrets.String(ps[i].msg)
+			ps[i].loc.file = s.loaded.Secrets.String(ps[i].loc.file)
 		}
 	}
 	return ps

@@ -152,7 +152,20 @@ func (s *service) problemOf(e *stream.ConfigError, warning bool) problem {
 		}
 		p.msg = strings.TrimPrefix(p.msg, n+": ")
 	}
+	// A file's name may hold the text a secret placeholder gave an
+	// import location (file:${DB_PASSWORD}.yaml): hidden, as the loader
+	// hides it in its messages.
+	p.loc.file, p.key, p.msg = s.hideSecrets(p.loc.file), s.hideSecrets(p.key), s.hideSecrets(p.msg)
 	return p
+}
+
+// hideSecrets hides in t the texts secret placeholders gave (values and
+// locations: config.Loaded.Secrets).
+func (s *service) hideSecrets(t string) string {
+	if s.loaded == nil {
+		return t
+	}
+	return s.loaded.Secrets.String(t)
 }
 
 // isConfigFileName reports whether name is that of a configuration file.
