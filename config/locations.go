@@ -106,7 +106,7 @@ type searchLoc struct {
 	importLoc
 	names []string // the config names, for a directory
 	// dot: the default ./ location, Options.Dir itself: Options.Name
-	// names its YAML file, and its profile files are listed among those
+	// names its YAML file (without Options.Data), and its profile files are listed among those
 	// looked for even when the directory is missing.
 	dot bool
 }
@@ -592,7 +592,10 @@ func (f *locFinder) dirFiles(loc searchLoc, stem string) ([]*source, []*stream.C
 			return true
 		}
 		if src != nil {
-			if loc.dot && f.opts.Name != "" && !isProperties(file) && stem == DefaultConfigName {
+			if loc.dot && f.opts.Name != "" && f.opts.Data == nil && !isProperties(file) && stem == DefaultConfigName {
+				// Options.Name names the ./ YAML file of the search;
+				// with Options.Data it names the embedded data, and a
+				// file on disk keeps its own name.
 				src.name = f.opts.Name
 			}
 			out = append(out, src)
