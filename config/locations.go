@@ -99,6 +99,10 @@ type baseGroup struct {
 	later []*baseGroup
 	// embedded: Options.Data's source, no file on disk.
 	embedded *source
+	// dirProfiles: Options.Data's group (without File) looks for its
+	// profile files in Options.Dir: only while the default locations
+	// are in force (spring.config.location replaces ./).
+	dirProfiles bool
 }
 
 // searchLoc is one location of the search.
@@ -168,6 +172,9 @@ func findBase(opts Options, env map[string]string) ([]*baseGroup, []*stream.Conf
 		list, from := f.setting("spring.config.location", opts.Locations, "Options.Locations", envConfigLocation)
 		if list == nil {
 			list, from = []string{DefaultLocations}, ""
+			if embedded != nil {
+				groups[0].dirProfiles = true
+			}
 		}
 		groups = append(groups, f.groups(list, "spring.config.location", from)...)
 	}
@@ -631,7 +638,13 @@ func (g *baseGroup) profileFiles(opts Options, bases []*source, p string) ([]*so
 	if g.explicit {
 		if opts.File == "" && g.embedded != nil {
 			// Options.Data: its profile files are looked for in Dir,
-			// which a later location (./) may search itself.
+			// which a later location (./) may search itself; not when
+			// spring.config.location replaces the default locations
+			// (Dir is then no location: a stray ./application-prod.yaml
+			// must not win over the locations named).
+			if !g.dirProfiles {
+				return nil, nil, nil
+			}
 			all := true
 			for _, e := range []string{".yaml", ".yml", ".properties"} {
 				all = all && claimed[absPath(inDir(opts.Dir, DefaultConfigName+"-"+p+e))]
