@@ -222,11 +222,11 @@ type Options struct {
 	// Data, when non-nil, is used as the content of the base file instead of
 	// reading it (tests, embedded configuration). Profile files are still
 	// read from Dir (without File: only while the default locations are
-	// in force; spring.config.location replaces them). Without File, Data is embedded configuration, as
-	// Spring Boot's packaged classpath:/application.yaml: the lowest
-	// group, with the locations (Locations, else the default ones) still
-	// searched over it, so that a deployment's ./config/application.yaml
-	// overrides it.
+	// in force; spring.config.location replaces them). Without File, Data
+	// is embedded configuration, as Spring Boot's packaged
+	// classpath:/application.yaml: the lowest group, with the locations
+	// (Locations, else the default ones) still searched over it, so that
+	// a deployment's ./config/application.yaml overrides it.
 	Data []byte
 	// Name is the base file's name in messages and origins. Default: File
 	// as given, or "application.yaml".
