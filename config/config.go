@@ -816,10 +816,9 @@ func fileProblem(err error) *stream.ConfigError {
 // isProperties reports whether a file name is a .properties file.
 func isProperties(name string) bool { return strings.EqualFold(filepath.Ext(name), ".properties") }
 
-// readBase reads the base files: the one named by Options.File (or given
-// as Options.Data); else application.yaml (or application.yml) and
-// application.properties, in that order, so that .properties wins over
-// YAML as in Spring Boot. None existing is not an error.
+// readBase reads the base file named by Options.File (or given as
+// Options.Data); findBase calls it only with one of them set (the
+// locations, locations.go, find the others).
 func readBase(opts Options) ([]*source, []*stream.ConfigError) {
 	if opts.File != "" {
 		src := &source{path: inDir(opts.Dir, opts.File), name: opts.File, props: isProperties(opts.File)}
@@ -837,41 +836,36 @@ func readBase(opts Options) ([]*source, []*stream.ConfigError) {
 		src.data = data
 		return []*source{src}, nil
 	}
-	if opts.Data != nil {
-		name := opts.Name
-		if name == "" {
-			name = DefaultFile
-		}
-		return []*source{{path: inDir(opts.Dir, DefaultFile), name: name, data: opts.Data, props: isProperties(name)}}, nil
+	name := opts.Name
+	if name == "" {
+		name = DefaultFile
 	}
-	var out []*source
-	var errs []*stream.ConfigError
-	read := func(f string) bool {
-		p := inDir(opts.Dir, f)
-		data, err := readConfigFile(p)
-		if errors.Is(err, fs.ErrNotExist) {
-			return false
-		}
-		name := f
-		if opts.Name != "" && !isProperties(f) {
-			name = opts.Name
-		}
-		if err != nil {
-			errs = append(errs, fileProblem(&fileError{name: name, msg: "cannot read config file: " + err.Error()}))
-			return true
-		}
-		out = append(out, &source{path: p, name: name, data: data, props: isProperties(f)})
-		return true
+	return []*source{{path: inDir(opts.Dir, DefaultFile), name: name, data: opts.Data, props: isProperties(name)}}, nil
+}
+
+// stemFiles returns the extensions of the files of one stem (a directory's
+// application, application-prod) that exist, exist(ext) says, in merge
+// order: .yaml, else .yml (ymlFirst: .yml, else .yaml), then .properties,
+// which wins over YAML as in Spring Boot. When both YAML files exist the
+// second extension is returned as ignored (bothYAMLError), else "".
+func stemFiles(ymlFirst bool, exist func(ext string) bool) (exts []string, ignored string) {
+	yamls := []string{".yaml", ".yml"}
+	if ymlFirst {
+		yamls = []string{".yml", ".yaml"}
 	}
-	if read(DefaultFile) {
-		if exists(inDir(opts.Dir, "application.yml")) {
-			errs = append(errs, fileProblem(bothYAMLError("application.yml", DefaultFile)))
+	switch {
+	case exist(yamls[0]):
+		exts = append(exts, yamls[0])
+		if exist(yamls[1]) {
+			ignored = yamls[1]
 		}
-	} else {
-		read("application.yml")
+	case exist(yamls[1]):
+		exts = append(exts, yamls[1])
 	}
-	read(PropertiesFile)
-	return out, errs
+	if exist(".properties") {
+		exts = append(exts, ".properties")
+	}
+	return exts, ignored
 }
 
 // exists reports whether path names an existing file (or something that
@@ -908,41 +902,29 @@ func readProfile(opts Options, bases []*source, p string) ([]*source, error) {
 		}
 	}
 	ext := filepath.Ext(given)
-	stem := strings.TrimSuffix(given, ext)
-	yamlExts := []string{".yaml", ".yml"}
-	if strings.EqualFold(ext, ".yml") {
-		yamlExts = []string{".yml", ".yaml"}
-	}
-	var tried []string
+	stem := strings.TrimSuffix(given, ext) + "-" + p
+	ymlFirst := strings.EqualFold(ext, ".yml")
+	exts, ignored := stemFiles(ymlFirst, func(e string) bool { return exists(inDir(opts.Dir, stem+e)) })
 	var out []*source
-	found := func(name string) (bool, error) {
-		tried = append(tried, name)
+	for _, e := range exts {
+		name := stem + e
 		data, err := readConfigFile(inDir(opts.Dir, name))
 		if errors.Is(err, fs.ErrNotExist) {
-			return false, nil
+			continue
 		}
 		if err != nil {
-			return false, &fileError{name: name, msg: "cannot read profile file: " + err.Error()}
+			return nil, &fileError{name: name, msg: "cannot read profile file: " + err.Error()}
 		}
 		out = append(out, &source{path: inDir(opts.Dir, name), name: name, data: data, props: isProperties(name)})
-		return true, nil
-	}
-	for i, e := range yamlExts {
-		ok, err := found(stem + "-" + p + e)
-		if err != nil {
-			return nil, err
+		if ignored != "" && e != ".properties" {
+			return nil, bothYAMLError(stem+ignored, name)
 		}
-		if ok {
-			if i == 0 && exists(inDir(opts.Dir, stem+"-"+p+yamlExts[1])) {
-				return nil, bothYAMLError(stem+"-"+p+yamlExts[1], stem+"-"+p+e)
-			}
-			break
-		}
-	}
-	if _, err := found(stem + "-" + p + ".properties"); err != nil {
-		return nil, err
 	}
 	if len(out) == 0 {
+		tried := []string{stem + ".yaml", stem + ".yml", stem + ".properties"}
+		if ymlFirst {
+			tried[0], tried[1] = tried[1], tried[0]
+		}
 		return nil, &missingProfileError{&fileError{name: tried[0], msg: "profile " + quoteShort(p) + " is active but its file is missing (looked for " + strings.Join(tried, ", ") + ")"}, tried}
 	}
 	return out, nil

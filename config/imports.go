@@ -387,21 +387,15 @@ func (imp *importer) resolveLocations(n *node, raw string, line int) []importLoc
 }
 
 // dirFiles returns the files of directory dir with stem stem that exist:
-// <stem>.yaml (or .yml) then <stem>.properties, which wins.
+// <stem>.yaml (or .yml) then <stem>.properties, which wins (stemFiles).
 func (imp *importer) dirFiles(dir, stem string, problem func(string)) []string {
-	var out []string
-	y, yml := filepath.Join(dir, stem+".yaml"), filepath.Join(dir, stem+".yml")
-	switch {
-	case isFile(y) && isFile(yml):
-		problem(bothYAMLError(yml, y).Error())
-		out = append(out, y)
-	case isFile(y):
-		out = append(out, y)
-	case isFile(yml):
-		out = append(out, yml)
+	exts, ignored := stemFiles(false, func(e string) bool { return isFile(filepath.Join(dir, stem+e)) })
+	if ignored != "" {
+		problem(bothYAMLError(filepath.Join(dir, stem+ignored), filepath.Join(dir, stem+exts[0])).Error())
 	}
-	if p := filepath.Join(dir, stem+".properties"); isFile(p) {
-		out = append(out, p)
+	out := make([]string, len(exts))
+	for i, e := range exts {
+		out[i] = filepath.Join(dir, stem+e)
 	}
 	return out
 }

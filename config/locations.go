@@ -585,20 +585,20 @@ func (f *locFinder) readFile(path string, props bool) (*source, error) {
 }
 
 // dirFiles reads <stem>.yaml (or .yml; both is an error, the .yaml file
-// read) then <stem>.properties, which wins, from directory location loc.
+// read) then <stem>.properties, which wins, from directory location loc
+// (stemFiles).
 func (f *locFinder) dirFiles(loc searchLoc, stem string) ([]*source, []*stream.ConfigError) {
 	var out []*source
 	var errs []*stream.ConfigError
-	read := func(file string) bool {
+	exts, ignored := stemFiles(false, func(e string) bool { return exists(inDir(loc.path, stem+e)) })
+	for _, e := range exts {
+		file := stem + e
 		src, err := f.readFile(inDir(loc.path, file), isProperties(file))
-		if errors.Is(err, fs.ErrNotExist) {
-			return false
-		}
-		if err != nil {
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+		case err != nil:
 			errs = append(errs, fileProblem(err))
-			return true
-		}
-		if src != nil {
+		case src != nil:
 			if loc.dot && f.opts.Name != "" && f.opts.Data == nil && !isProperties(file) && stem == DefaultConfigName {
 				// Options.Name names the ./ YAML file of the search;
 				// with Options.Data it names the embedded data, and a
@@ -607,16 +607,10 @@ func (f *locFinder) dirFiles(loc searchLoc, stem string) ([]*source, []*stream.C
 			}
 			out = append(out, src)
 		}
-		return true
-	}
-	if read(stem + ".yaml") {
-		if yml := filepath.Join(loc.path, stem+".yml"); exists(yml) {
-			errs = append(errs, fileProblem(bothYAMLError(f.displayName(yml), f.displayName(filepath.Join(loc.path, stem+".yaml")))))
+		if ignored != "" && e != ".properties" {
+			errs = append(errs, fileProblem(bothYAMLError(f.displayName(inDir(loc.path, stem+ignored)), f.displayName(inDir(loc.path, file)))))
 		}
-	} else {
-		read(stem + ".yml")
 	}
-	read(stem + ".properties")
 	return out, errs
 }
 
