@@ -282,7 +282,7 @@ func (imp *importer) importsOf(n *node) {
 			st, err := os.Stat(loc.path)
 			if err != nil || !st.IsDir() {
 				if !loc.optional {
-					loc.problem(quoteShort(loc.raw) + ": no such directory (" + loc.path + "); prefix the location with optional: if it may be missing")
+					loc.problem(missingLocation(loc.raw, "no such directory", loc.path))
 				}
 				continue
 			}
@@ -314,14 +314,7 @@ func (imp *importer) variantsOf(n *node) {
 					got = append(got, imp.load(f, isProperties(f), false, true, loc.problem)...)
 				}
 			} else {
-				f := loc.path
-				if !loc.hint {
-					ext := filepath.Ext(f)
-					f = strings.TrimSuffix(f, ext) + "-" + p + ext
-				} else {
-					f += "-" + p
-				}
-				got = imp.load(f, loc.props, false, true, loc.problem)
+				got = imp.load(profileVariant(loc, p), loc.props, false, true, loc.problem)
 			}
 			if len(got) > 0 {
 				imp.variantFor[p] = true
@@ -398,6 +391,28 @@ func (imp *importer) dirFiles(dir, stem string, problem func(string)) []string {
 		out[i] = filepath.Join(dir, stem+e)
 	}
 	return out
+}
+
+// missingLocation is the problem of a location that names no directory
+// or file (what: "no such directory", at path) and is not optional:.
+func missingLocation(raw, what, path string) string {
+	return quoteShort(raw) + ": " + what + " (" + path + "); prefix the location with optional: if it may be missing"
+}
+
+// subdirs returns the subdirectories of dir (links to directories
+// followed), in lexical order, those whose names start with ".." skipped
+// as Spring Boot skips a mounted volume's ..data links; and the error
+// reading dir.
+func subdirs(dir string) ([]string, error) {
+	entries, err := os.ReadDir(dir)
+	var out []string
+	for _, e := range entries {
+		p := filepath.Join(dir, e.Name())
+		if st, serr := os.Stat(p); serr == nil && st.IsDir() && !strings.HasPrefix(e.Name(), "..") {
+			out = append(out, p)
+		}
+	}
+	return out, err
 }
 
 func isFile(p string) bool {
@@ -668,20 +683,13 @@ func (imp *importer) configTree(loc importLoc, profileSpecific bool) []*node {
 	st, err := os.Stat(loc.path)
 	if err != nil || !st.IsDir() {
 		if !loc.optional {
-			problem(quoteShort(loc.raw) + ": no such directory (" + loc.path + "); prefix the location with optional: if it may be missing")
+			problem(missingLocation(loc.raw, "no such directory", loc.path))
 		}
 		return nil
 	}
 	roots := []string{loc.path}
 	if loc.wildcard {
-		roots = nil
-		entries, _ := os.ReadDir(loc.path)
-		for _, e := range entries {
-			p := filepath.Join(loc.path, e.Name())
-			if st, err := os.Stat(p); err == nil && st.IsDir() && !strings.HasPrefix(e.Name(), "..") {
-				roots = append(roots, p)
-			}
-		}
+		roots, _ = subdirs(loc.path)
 	}
 	var out []*node
 	for _, root := range roots {

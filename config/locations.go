@@ -492,13 +492,9 @@ func (f *locFinder) expandWildcard(imp *importer, raw string, problem func(strin
 	if parent == "" {
 		parent = "."
 	}
-	entries, err := os.ReadDir(parent)
-	var subs []string
-	for _, e := range entries {
-		p := filepath.Join(parent, e.Name())
-		if st, err := os.Stat(p); err == nil && st.IsDir() && !strings.HasPrefix(e.Name(), "..") {
-			subs = append(subs, absPath(p))
-		}
+	subs, err := subdirs(parent)
+	for i, s := range subs {
+		subs[i] = absPath(s)
 	}
 	sort.Strings(subs)
 	if len(subs) == 0 {
@@ -507,7 +503,7 @@ func (f *locFinder) expandWildcard(imp *importer, raw string, problem func(strin
 			if err != nil {
 				what = "no such directory"
 			}
-			problem(quoteShort(raw) + ": " + what + " (" + parent + "); prefix the location with optional: if it may be missing")
+			problem(missingLocation(raw, what, parent))
 		}
 		return nil
 	}
@@ -535,7 +531,7 @@ func (f *locFinder) readLoc(loc searchLoc, problem func(string)) []*source {
 		st, err := os.Stat(loc.path)
 		if err != nil || !st.IsDir() {
 			if !loc.optional {
-				problem(quoteShort(loc.raw) + ": no such directory (" + loc.path + "); prefix the location with optional: if it may be missing")
+				problem(missingLocation(loc.raw, "no such directory", loc.path))
 			}
 			return nil
 		}
@@ -551,7 +547,7 @@ func (f *locFinder) readLoc(loc searchLoc, problem func(string)) []*source {
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		if !loc.optional {
-			problem(quoteShort(loc.raw) + ": no such file (" + loc.path + "); prefix the location with optional: if it may be missing")
+			problem(missingLocation(loc.raw, "no such file", loc.path))
 		}
 		return nil
 	case err != nil:
@@ -687,7 +683,7 @@ func (g *baseGroup) profileFiles(opts Options, bases []*source, p string) ([]*so
 			}
 			continue
 		}
-		file := profileVariant(loc, p)
+		file := profileVariant(loc.importLoc, p)
 		tried = append(tried, f.displayName(file))
 		src, err := f.readFile(file, loc.props)
 		switch {
@@ -702,8 +698,8 @@ func (g *baseGroup) profileFiles(opts Options, bases []*source, p string) ([]*so
 }
 
 // profileVariant is the path of the file of profile p beside file
-// location loc: <file>-<p>.<ext>.
-func profileVariant(loc searchLoc, p string) string {
+// location loc: <file>-<p>.<ext> (<file>-<p> with an extension hint).
+func profileVariant(loc importLoc, p string) string {
 	if loc.hint {
 		return loc.path + "-" + p
 	}
@@ -723,7 +719,7 @@ func (g *baseGroup) claimed(p string) map[string]bool {
 		}
 		for _, loc := range lg.locs {
 			if loc.kind != "dir" {
-				m[absPath(profileVariant(loc, p))] = true
+				m[absPath(profileVariant(loc.importLoc, p))] = true
 				continue
 			}
 			for _, name := range loc.names {
