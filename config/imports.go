@@ -462,25 +462,6 @@ var urlPrefix = regexp.MustCompile(`^([a-zA-Z][a-zA-Z0-9*]*?):`)
 // extensionHint is Spring Boot's [.ext] at the end of a location.
 var extensionHint = regexp.MustCompile(`^(.*)\[(\.\w+)\]$`)
 
-// parseLocation resolves one location (of src, relative to its
-// directory) from the environment and parses it; false when it is
-// skipped (problems and warnings reported). (The base files' locations,
-// locations.go; a document's imports resolve theirs in resolveLocations.)
-func (imp *importer) parseLocation(src *source, _ *document, raw string, problem, warn func(string)) (importLoc, bool) {
-	raw = strings.TrimSpace(raw)
-	if strings.Contains(raw, "${") {
-		s, probs := expandNested(raw, imp.lookup(nil, 0), 0)
-		if len(probs) > 0 {
-			for _, p := range probs {
-				problem(quoteShort(raw) + ": " + p)
-			}
-			return importLoc{raw: raw}, false
-		}
-		raw = s
-	}
-	return imp.parseResolved(src, raw, problem, warn)
-}
-
 // parseResolved parses one location of spring.config.import of a
 // document of src, its placeholders resolved; false when it is skipped
 // (problems and warnings reported).

@@ -415,7 +415,7 @@ func (f *locFinder) groups(items []string, key, from string) []*baseGroup {
 				f.warns = append(f.warns, &stream.ConfigError{Path: key, Origin: orDefault(from), Msg: forLocation(msg)})
 			}
 			for _, r := range f.expandWildcard(imp, strings.TrimSpace(raw), problem) {
-				loc, ok := imp.parseLocation(src, nil, r, problem, warn)
+				loc, ok := imp.parseResolved(src, r, problem, warn)
 				if !ok {
 					continue
 				}
@@ -447,7 +447,7 @@ func orDefault(from string) string {
 	return from
 }
 
-// forLocation adapts a message of parseLocation, written for
+// forLocation adapts a message of parseResolved, written for
 // spring.config.import, to a location of the base files, which no file
 // holds: its paths are relative to Options.Dir.
 func forLocation(msg string) string {
@@ -457,7 +457,10 @@ func forLocation(msg string) string {
 // expandWildcard returns the locations a location with a '*' stands for
 // (one per subdirectory, in lexical order), as Spring Boot allows it: one
 // '*', as the last directory (dir/*/ or dir/*/file). Other locations are
-// returned as they are; placeholders are resolved first.
+// returned as they are. The setting's placeholders are resolved already
+// (locFinder.setting); those its variables' values hold
+// (SPRING_CONFIG_LOCATION=${DIRS}, DIRS=${BASE}/conf/) are resolved here,
+// first. The locations returned are resolved: parseResolved parses them.
 func (f *locFinder) expandWildcard(imp *importer, raw string, problem func(string)) []string {
 	if strings.Contains(raw, "${") {
 		s, probs := f.expand(imp, raw)
@@ -476,7 +479,7 @@ func (f *locFinder) expandWildcard(imp *importer, raw string, problem func(strin
 	}
 	if m := urlPrefix.FindStringSubmatch(rest); m != nil {
 		if !strings.EqualFold(m[1], "file") {
-			return []string{raw} // parseLocation refuses it, or reads it
+			return []string{raw} // parseResolved refuses it, or reads it
 		}
 		rest = rest[len(m[0]):]
 	}
