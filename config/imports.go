@@ -783,15 +783,8 @@ func (imp *importer) envImports() []chunk {
 	var list []string
 	var lines []int
 	name := ""
-	if s := imp.env[EnvApplicationJSON]; strings.TrimSpace(s) != "" {
-		// Not valid JSON: appJSONLayer reports it.
-		if docs, err := parseYAML(EnvApplicationJSON, []byte(s)); err == nil && len(docs) == 1 && docs[0] != nil {
-			if val, _, found := findKey(docs[0], []string{"spring", "config", "import"}); found {
-				if l, ls, ok := stringListLines(val, 0); ok {
-					list, lines, name = l, ls, "env "+EnvApplicationJSON
-				}
-			}
-		}
+	if l, ls, _, ok := appJSONList(imp.env, []string{"spring", "config", "import"}); ok {
+		list, lines, name = l, ls, "env "+EnvApplicationJSON
 	}
 	if name == "" {
 		if s, ok := imp.env[EnvConfigImport]; ok {
@@ -811,6 +804,27 @@ func (imp *importer) envImports() []chunk {
 	}
 	out := imp.expand([]*fileDocs{{src: src, docs: []*document{d}}}, false)
 	return out[1:] // the variable itself is no document
+}
+
+// appJSONList returns the items SPRING_APPLICATION_JSON gives key path
+// (a string, or a list of strings) and the line of each; found: the JSON
+// sets the key; ok: to a string or a list of strings. JSON that does not
+// parse sets nothing (appJSONLayer reports it).
+func appJSONList(env map[string]string, path []string) (list []string, lines []int, found, ok bool) {
+	s := env[EnvApplicationJSON]
+	if strings.TrimSpace(s) == "" {
+		return nil, nil, false, false
+	}
+	docs, err := parseYAML(EnvApplicationJSON, []byte(s))
+	if err != nil || len(docs) != 1 || docs[0] == nil {
+		return nil, nil, false, false
+	}
+	val, _, found := findKey(docs[0], path)
+	if !found {
+		return nil, nil, false, false
+	}
+	list, lines, ok = stringListLines(val, 0)
+	return list, lines, true, ok
 }
 
 // indexedEnv returns the values of the variables prefix<n> (0, 1, ...), in

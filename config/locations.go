@@ -267,21 +267,15 @@ var jsonKeys = map[string][]string{
 // JSON's key wins over the variable.
 func (f *locFinder) jsonSetting(name string) (string, string) {
 	path := jsonKeys[name]
-	s := f.env[EnvApplicationJSON]
-	if path == nil || strings.TrimSpace(s) == "" {
+	if path == nil {
 		return "", ""
 	}
-	docs, err := parseYAML(EnvApplicationJSON, []byte(s))
-	if err != nil || len(docs) != 1 || docs[0] == nil {
-		return "", "" // appJSONLayer reports it
-	}
-	val, _, found := findKey(docs[0], path)
+	list, _, found, ok := appJSONList(f.env, path)
 	if !found {
 		return "", ""
 	}
 	key := strings.Join(path, ".")
 	origin := "env " + EnvApplicationJSON + " (" + key + ")"
-	list, _, ok := stringListLines(val, 0)
 	if !ok {
 		f.errs = append(f.errs, &stream.ConfigError{Path: key, Origin: origin, Msg: "want a string or a list of strings"})
 		return "", ""
