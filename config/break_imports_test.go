@@ -14,7 +14,7 @@ import (
 
 // breakLoad loads opts (with an empty environment unless given) and
 // returns the Loaded and every problem and warning message, as one text.
-func breakLoad(t *testing.T, opts Options) (*Loaded, error, string) {
+func breakLoad(t *testing.T, opts Options) (*Loaded, string, error) {
 	t.Helper()
 	if opts.Env == nil {
 		opts.Env = []string{}
@@ -29,7 +29,7 @@ func breakLoad(t *testing.T, opts Options) (*Loaded, error, string) {
 			all = append(all, w.Error())
 		}
 	}
-	return l, err, strings.Join(all, "\n")
+	return l, strings.Join(all, "\n"), err
 }
 
 // A file imported by two files of one list (a diamond) is attached, as
@@ -92,7 +92,7 @@ func TestBreakConfigTreeValuesAreNotPlaceholderResolved(t *testing.T) {
 		"tree/spring.rabbitmq.password": "pa${ss}word99\n",
 		"tree/app.greeting":             "Hi ${HOME}\n",
 	})
-	l, err, _ := breakLoad(t, Options{Dir: dir, Env: []string{"HOME=/root"}})
+	l, _, err := breakLoad(t, Options{Dir: dir, Env: []string{"HOME=/root"}})
 	if err != nil {
 		t.Fatalf("Load: %v (Boot reads a config tree's values literally)", err)
 	}
@@ -118,7 +118,7 @@ func TestBreakConfigTreeSecretNotQuotedInPlaceholderErrors(t *testing.T) {
 		"tree/spring.rabbitmq.password": "Xy${9s8d7f6g5h\n",
 		"tree/db/password":              "Ab${cdefgh}ijk\n",
 	})
-	_, _, msgs := breakLoad(t, Options{Dir: dir})
+	_, msgs, _ := breakLoad(t, Options{Dir: dir})
 	for _, part := range []string{"9s8d7f6g5h", "cdefgh"} {
 		if strings.Contains(msgs, part) {
 			t.Errorf("a configtree secret's text %q is in the messages:\n%s", part, msgs)
@@ -140,7 +140,7 @@ func TestBreakConfigTreeDotFileDoesNotFailLoad(t *testing.T) {
 		"etc/secrets/regcred/.dockerconfigjson":   `{"auths":{"r.example":{"auth":"dXNlcjpwYXNz"}}}`,
 		"etc/secrets/db/spring.rabbitmq.username": "app\n",
 	})
-	_, err, _ := breakLoad(t, Options{Dir: dir})
+	_, _, err := breakLoad(t, Options{Dir: dir})
 	if err != nil {
 		t.Errorf("Load: %v; Spring Boot loads a config tree holding a dot file (only '..' names are skipped)", err)
 	}
@@ -156,7 +156,7 @@ func TestBreakImportLocationSecretPlaceholderNotPrinted(t *testing.T) {
 	dir := writeTree(t, map[string]string{
 		"application.yaml": "spring.config.import: ${DB_PASSWORD}/x.yaml\nx: app\n",
 	})
-	_, err, msgs := breakLoad(t, Options{Dir: dir, Env: []string{"DB_PASSWORD=hunter2hunter2"}})
+	_, msgs, err := breakLoad(t, Options{Dir: dir, Env: []string{"DB_PASSWORD=hunter2hunter2"}})
 	if err == nil {
 		t.Fatal("Load: no error for a missing import")
 	}
@@ -184,7 +184,7 @@ func TestBreakSpringConfigImportVariableNotSilentlyDropped(t *testing.T) {
 		{"SPRING_CONFIG_IMPORT=file:a.yaml"},
 		{`SPRING_APPLICATION_JSON={"spring":{"config":{"import":"file:a.yaml"}}}`},
 	} {
-		l, err, msgs := breakLoad(t, Options{Dir: dir, Env: env})
+		l, msgs, err := breakLoad(t, Options{Dir: dir, Env: env})
 		if l.Raw["x"] == "a" {
 			continue // imported: fine
 		}
@@ -205,7 +205,7 @@ func TestBreakNoMissingProfileWarningWhenAnImportVariantLoaded(t *testing.T) {
 		"extra.yaml":       "x: extra\n",
 		"extra-dev.yaml":   "x: extra-dev\n",
 	})
-	l, _, msgs := breakLoad(t, Options{Dir: dir})
+	l, msgs, _ := breakLoad(t, Options{Dir: dir})
 	if l.Raw["x"] != "extra-dev" {
 		t.Fatalf("x = %v, want extra-dev", l.Raw["x"])
 	}
@@ -250,7 +250,7 @@ func TestBreakImportPlaceholderResolvedAlikeInBothPasses(t *testing.T) {
 		"b.yaml":               "x: b\n",
 		"application-inc.yaml": "y: inc\n",
 	})
-	l, err, _ := breakLoad(t, Options{Dir: dir, Env: []string{"SPRING_PROFILES_ACTIVE=dev"}})
+	l, _, err := breakLoad(t, Options{Dir: dir, Env: []string{"SPRING_PROFILES_ACTIVE=dev"}})
 	if err != nil {
 		return // refused, as Boot refuses it
 	}
@@ -287,7 +287,7 @@ func TestBreakGroupMembersFromAPlaceholderAreSplitAfterResolving(t *testing.T) {
 	} {
 		files["application.yaml"] = "spring.profiles.group.prod: " + c.group + "\nx: app\n"
 		dir := writeTree(t, files)
-		l, err, _ := breakLoad(t, Options{Dir: dir, Profiles: []string{"prod"}, Env: c.env})
+		l, _, err := breakLoad(t, Options{Dir: dir, Profiles: []string{"prod"}, Env: c.env})
 		if err != nil {
 			t.Errorf("group %s: Load: %v", c.group, err)
 			continue
@@ -335,7 +335,7 @@ func TestBreakOptionalImportWithUnresolvablePlaceholderIsSkipped(t *testing.T) {
 	dir := writeTree(t, map[string]string{
 		"application.yaml": "spring.config.import: optional:file:${user.home}/.orders/override.yaml\nx: app\n",
 	})
-	l, err, _ := breakLoad(t, Options{Dir: dir})
+	l, _, err := breakLoad(t, Options{Dir: dir})
 	if err != nil {
 		t.Errorf("Load: %v; Spring Boot skips an optional location its placeholders leave unresolved", err)
 	} else if l.Raw["x"] != "app" {

@@ -18,7 +18,7 @@ func TestImportFromIndexedEnvironmentVariables(t *testing.T) {
 		"b.yaml":               "z: b\n",
 		"b-dev.yaml":           "y: b-dev\n",
 	})
-	l, err, msgs := breakLoad(t, Options{Dir: dir, Env: []string{"SPRING_CONFIG_IMPORT_1=b.yaml", "SPRING_CONFIG_IMPORT_0=a.yaml"}})
+	l, msgs, err := breakLoad(t, Options{Dir: dir, Env: []string{"SPRING_CONFIG_IMPORT_1=b.yaml", "SPRING_CONFIG_IMPORT_0=a.yaml"}})
 	if err != nil || l.Raw["x"] != "a" || l.Raw["y"] != "b-dev" || l.Raw["z"] != "b" {
 		t.Errorf("raw %v, err %v, messages %s", l.Raw, err, msgs)
 	}
@@ -68,7 +68,7 @@ func TestActiveProfilesFromAPlaceholderAreSplitAfterResolving(t *testing.T) {
 		"application-i.yaml": "y: i\n",
 		"application-j.yaml": "y: j\n",
 	})
-	l, err, msgs := breakLoad(t, Options{Dir: dir, Env: []string{"PROFILES=a,b"}})
+	l, msgs, err := breakLoad(t, Options{Dir: dir, Env: []string{"PROFILES=a,b"}})
 	if err != nil || strings.Join(l.Profiles, "|") != "i|j|a|b" || l.Raw["x"] != "b" || l.Raw["y"] != "j" {
 		t.Errorf("profiles %q, raw %v, err %v %s", l.Profiles, l.Raw, err, msgs)
 	}
