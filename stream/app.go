@@ -578,11 +578,35 @@ func (a *App) checkBinderDeclarations(v *validator) {
 			v.add("stream.binders."+name+".type", "%v", err)
 		}
 	}
-	for typ := range a.cfg.Extensions {
-		if _, err := a.opts.binderTypes.Lookup(typ); err != nil {
+	for _, typ := range sortedMapKeys(a.cfg.Extensions) {
+		_, err := a.opts.binderTypes.Lookup(typ)
+		switch {
+		case err == nil:
+		case shippedBinderType(typ):
+			// SCSt leaves spring.cloud.stream.kafka unbound when the
+			// Kafka binder is not on the classpath: a file shared by
+			// deployments on different brokers runs unchanged. A binding
+			// or binder declaration that uses the type still fails.
+			args := []any{"property", "stream." + typ, "registered", strings.Join(a.opts.binderTypes.Names(), ", ")}
+			if o := v.origin("stream." + typ); o != "" {
+				args = append(args, "origin", o)
+			}
+			a.log.Warn("binder settings ignored: no binder of this type is registered in the app (register it with stream.WithBinderType to use or check them)", args...)
+		default:
 			v.add("stream."+typ, "unknown key or binder type: %v", err)
 		}
 	}
+}
+
+// shippedBinderType reports whether typ names one of streambind's own
+// binder types (binder/kafka, rabbit, nats, redis, memory), which an app
+// may leave unregistered.
+func shippedBinderType(typ string) bool {
+	switch typ {
+	case "kafka", "rabbit", "nats", "redis", "memory":
+		return true
+	}
+	return false
 }
 
 // decidesBindings reports whether v holds an error about which bindings

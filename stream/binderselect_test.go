@@ -313,3 +313,26 @@ func TestDefaultBinderOf(t *testing.T) {
 		}
 	}
 }
+
+// A section of one of streambind's binder types that the app does not
+// register is ignored with a warning, as SCSt leaves
+// spring.cloud.stream.kafka unbound without the Kafka binder: a file shared
+// by deployments on different brokers (a kafka profile's section, the app
+// on RabbitMQ) runs unchanged. Another name is still an error (a typo).
+func TestUnregisteredBinderSectionIsAWarning(t *testing.T) {
+	cfg := loadYAML(t, "stream:\n  function:\n    definition: a;b\n  kafka:\n    binder:\n      brokers: k:9092\n    bindings:\n      a-in-0:\n        consumer:\n          start-offset: earliest\n")
+	var logged strings.Builder
+	opts := append(typesOpts("memory"), stream.WithLogger(slog.New(slog.NewTextHandler(&logged, nil))))
+	if _, err := stream.NewApp(cfg, twoConsumers(), opts...); err != nil {
+		t.Fatal(err)
+	}
+	if want := `level=WARN msg="binder settings ignored: no binder of this type is registered in the app (register it with stream.WithBinderType to use or check them)" property=stream.kafka registered=memory origin=application.yaml:4`; !strings.Contains(logged.String(), want) {
+		t.Errorf("logged:\n%s\nwant %s", logged.String(), want)
+	}
+
+	cfg = loadYAML(t, "stream:\n  function:\n    definition: a;b\n  kafak:\n    binder:\n      brokers: k:9092\n")
+	_, err := stream.NewApp(cfg, twoConsumers(), typesOpts("memory", "kafka")...)
+	if err == nil || !strings.Contains(err.Error(), `stream.kafak (application.yaml:4): unknown key or binder type: unknown binder type "kafak" (registered: kafka, memory; did you mean kafka?)`) {
+		t.Errorf("a misspelt type: %v", err)
+	}
+}
