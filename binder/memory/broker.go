@@ -285,12 +285,20 @@ func (d *destination) removeLocked(g *group) {
 // space. It does not allocate unless env goes to several groups and has
 // headers.
 func (d *destination) send(ctx context.Context, env stream.Envelope) error {
+	_, err := d.sendStored(ctx, env)
+	return err
+}
+
+// sendStored is send that also reports whether a group stored the
+// message: false (with a nil error) when the destination had no group at
+// the moment of the store, so the message went to nobody.
+func (d *destination) sendStored(ctx context.Context, env stream.Envelope) (stored bool, err error) {
 	b := d.broker
 	if b.closed.Load() {
-		return fmt.Errorf("memory: send to %q: %w", d.name, stream.ErrClosed)
+		return false, fmt.Errorf("memory: send to %q: %w", d.name, stream.ErrClosed)
 	}
 	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("memory: send to %q: %w", d.name, err)
+		return false, fmt.Errorf("memory: send to %q: %w", d.name, err)
 	}
 	it := item{env: env, seq: d.seq.Add(1), ts: time.Now().UnixMilli(), part: -1}
 	if p, ok := parsePartition(env.Headers[stream.HeaderPartition]); ok {
@@ -300,7 +308,8 @@ func (d *destination) send(ctx context.Context, env stream.Envelope) error {
 	}
 	var woken *queue // the queue whose wake-up token this send took
 	for {
-		full, changed, group := tryPut(*d.groups.Load(), &it)
+		gs := *d.groups.Load()
+		full, changed, group := tryPut(gs, &it)
 		if woken != nil && full != nil && full != woken {
 			// Woken for room in woken, this send now waits for another
 			// group's queue: it passes the wake-up on to the next send
@@ -311,7 +320,7 @@ func (d *destination) send(ctx context.Context, env stream.Envelope) error {
 		}
 		woken = nil
 		if full == nil {
-			return nil
+			return len(gs) > 0, nil
 		}
 		select {
 		case <-full.notFull:
@@ -319,9 +328,9 @@ func (d *destination) send(ctx context.Context, env stream.Envelope) error {
 		case <-changed:
 		case <-ctx.Done():
 			notify(full.notFull) // pass on a wake-up this sender may have taken
-			return fmt.Errorf("memory: send to %q: waiting for space in the queue of group %q: %w", d.name, group, ctx.Err())
+			return false, fmt.Errorf("memory: send to %q: waiting for space in the queue of group %q: %w", d.name, group, ctx.Err())
 		case <-b.done:
-			return fmt.Errorf("memory: send to %q: %w", d.name, stream.ErrClosed)
+			return false, fmt.Errorf("memory: send to %q: %w", d.name, stream.ErrClosed)
 		}
 	}
 }

@@ -436,11 +436,14 @@ func (r *run) deadLetter(it *item, herr error) error {
 	}
 	h[stream.HeaderOriginalPartition] = part
 	h[stream.HeaderOriginalTimestamp] = strconv.FormatInt(it.ts, 10)
-	if len(*c.dlq.groups.Load()) == 0 {
+	stored, err := c.dlq.sendStored(r.ctx, stream.Envelope{Payload: it.env.Payload, Headers: h, Key: it.env.Key})
+	if err == nil && !stored {
+		// Counted from the store itself: a group bound while the dead
+		// letter was on its way got it, and it is not counted lost.
 		c.log.Warn("memory: dead letter dropped: no consumer group is bound to the dlq destination", "dlq", c.dlq.name)
 		c.dlDropped.Add(1) // after the line: a reader of the count finds it logged
 	}
-	return c.dlq.send(r.ctx, stream.Envelope{Payload: it.env.Payload, Headers: h, Key: it.env.Key})
+	return err
 }
 
 // call runs a handler, turning a panic into an error.
