@@ -169,15 +169,10 @@ func TestStreamPoller(t *testing.T) {
 			}
 		})
 	}
-	l := loadApp(t, tickFn+sp+":\n  max-messages-per-poll: 3\n  cron: '0 0 * * * *'\n")
-	for key, want := range map[string]string{
+	wantPollerOrigins(t, loadApp(t, tickFn+sp+":\n  max-messages-per-poll: 3\n  cron: '0 0 * * * *'\n"), map[string]string{
 		"max-messages-per-poll": "application.yaml:3",
 		"cron":                  "application.yaml:4",
-	} {
-		if o := l.Stream.Origins["stream.poller."+key]; o != want {
-			t.Errorf("origin of %s: %q, want %q", key, o, want)
-		}
-	}
+	})
 
 	for _, tc := range []struct{ name, yaml, want string }{
 		{"bad time-unit", sp + ":\n  fixed-delay: 5\n  time-unit: SECS\n",
@@ -194,7 +189,7 @@ func TestStreamPoller(t *testing.T) {
 
 	// The .properties form.
 	props := "spring.cloud.function.definition=tick\nspring.cloud.stream.poller.fixedDelay=5\nspring.cloud.stream.poller.timeUnit=SECONDS\nspring.cloud.stream.poller.maxMessagesPerPoll=2\n"
-	l = mustLoad(t, Options{Name: "application.properties", File: "application.properties", Data: []byte(props)})
+	l := mustLoad(t, Options{Name: "application.properties", File: "application.properties", Data: []byte(props)})
 	if got, want := tickPoller(l), poller(func(p *stream.PollerConfig) { p.FixedDelay, p.MaxMessagesPerPoll = 5*time.Second, 2 }); got != want {
 		t.Errorf(".properties: poller %+v, want %+v", got, want)
 	}
@@ -252,15 +247,10 @@ func TestIntegrationPoller(t *testing.T) {
 			}
 		})
 	}
-	l := loadApp(t, tickFn+ip+":\n  fixed-rate: 5000\n  maxMessagesPerPoll: 2\n")
-	for key, want := range map[string]string{
+	wantPollerOrigins(t, loadApp(t, tickFn+ip+":\n  fixed-rate: 5000\n  maxMessagesPerPoll: 2\n"), map[string]string{
 		"fixed-rate":            "application.yaml:3 (spring.integration.poller.fixed-rate)",
 		"max-messages-per-poll": "application.yaml:4 (spring.integration.poller.maxmessagesperpoll)",
-	} {
-		if o := l.Stream.Origins["stream.poller."+key]; o != want {
-			t.Errorf("origin of %s: %q, want %q", key, o, want)
-		}
-	}
+	})
 
 	for _, tc := range []struct{ name, yaml, want string }{
 		{"fixed-delay and fixed-rate", ip + ":\n  fixed-delay: 5s\n  fixed-rate: 5s\n",
@@ -286,7 +276,7 @@ func TestIntegrationPoller(t *testing.T) {
 
 	// The .properties form, and an environment variable over a file's key.
 	props := "spring.cloud.function.definition=tick\nspring.integration.poller.fixed-rate=250\nspring.integration.poller.max-messages-per-poll=3\n"
-	l = mustLoad(t, Options{Name: "application.properties", File: "application.properties", Data: []byte(props)})
+	l := mustLoad(t, Options{Name: "application.properties", File: "application.properties", Data: []byte(props)})
 	if got, want := tickPoller(l), poller(func(p *stream.PollerConfig) { p.FixedRate, p.MaxMessagesPerPoll = 250*time.Millisecond, 3 }); got != want {
 		t.Errorf(".properties: poller %+v, want %+v", got, want)
 	}
@@ -353,6 +343,16 @@ func TestUnquotedCronHint(t *testing.T) {
 		_, err := Load(Options{Data: []byte(tickFn + "spring.cloud.stream.bindings.tick-out-0.producer.poller.cron: " + v + "\n"), Env: []string{}})
 		if err == nil || !strings.Contains(err.Error(), `application.yaml:2: malformed YAML`) || !strings.Contains(err.Error(), "quote it") {
 			t.Errorf("cron: %s: %v", v, err)
+		}
+	}
+}
+
+// wantPollerOrigins checks the origins of stream.poller's keys.
+func wantPollerOrigins(t *testing.T, l *Loaded, want map[string]string) {
+	t.Helper()
+	for key, w := range want {
+		if o := l.Stream.Origins["stream.poller."+key]; o != w {
+			t.Errorf("origin of %s: %q, want %q", key, o, w)
 		}
 	}
 }

@@ -64,15 +64,7 @@ func TestBreak2PollerRestartDuringPollBeginsAnew(t *testing.T) {
 		t.Fatalf("first call %d", i)
 	}
 	// The first poll is running (the supplier has not returned): restart.
-	ctx, cancel := context.WithTimeout(context.Background(), wait)
-	defer cancel()
-	b := r.app.Binding("tick-out-0")
-	if err := b.Stop(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if err := b.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
+	restartBinding(t, r, "tick-out-0")
 	close(release)
 	select {
 	case i := <-calls:

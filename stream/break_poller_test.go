@@ -74,15 +74,7 @@ func TestBreakPollerRestartDuringWaitBeginsAnew(t *testing.T) {
 	if v := recv(t, got); v != "a" {
 		t.Fatalf("first poll sent %q", v)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), wait)
-	defer cancel()
-	b := r.app.Binding("tick-out-0")
-	if err := b.Stop(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if err := b.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
+	restartBinding(t, r, "tick-out-0")
 	select {
 	case v := <-got:
 		if v != "b" {
@@ -129,5 +121,19 @@ func TestBreakPollerSendFailureEndsPoll(t *testing.T) {
 	defer mu.Unlock()
 	if gap := at[1].Sub(at[0]); gap < 200*time.Millisecond {
 		t.Errorf("second call %s after the failed first, in the same poll: a failed send (a value that cannot be encoded) must end the poll", gap)
+	}
+}
+
+// restartBinding stops binding name of r's app and starts it again.
+func restartBinding(t *testing.T, r *running, name string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	b := r.app.Binding(name)
+	if err := b.Stop(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Start(ctx); err != nil {
+		t.Fatal(err)
 	}
 }
