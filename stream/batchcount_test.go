@@ -49,7 +49,7 @@ func TestBatchCountsMessages(t *testing.T) {
 	if os := recv(t, got); len(os) != 3 {
 		t.Fatalf("want one batch of 3, got %d", len(os))
 	}
-	waitStats(t, r, func(st stream.BindingStats) bool { return st.Processed == 3 })
+	waitStats(t, r, "batch-in-0", func(st stream.BindingStats) bool { return st.Processed == 3 })
 
 	r, failed := batchApp(t, func(context.Context, []Order) error { return stream.Permanent(errors.New("no")) }, orders...)
 	// The ErrorHandler is called for each message that failed for good.
@@ -61,7 +61,7 @@ func TestBatchCountsMessages(t *testing.T) {
 	if !strings.Contains(seen[1], `"b"`) || !strings.Contains(seen[2], `"c"`) {
 		t.Fatalf("the error handler saw %q", seen)
 	}
-	waitStats(t, r, func(st stream.BindingStats) bool { return st.Failed == 3 && st.DeadLettered == 3 })
+	waitStats(t, r, "batch-in-0", func(st stream.BindingStats) bool { return st.Failed == 3 && st.DeadLettered == 3 })
 }
 
 // A message of a batch that cannot be decoded fails the whole batch; the
@@ -76,14 +76,17 @@ func TestBatchDecodeErrorNamesTheMessage(t *testing.T) {
 	if !stream.IsPermanent(fm.Err) {
 		t.Fatalf("a decode error must stay permanent: %v", fm.Err)
 	}
-	waitStats(t, r, func(st stream.BindingStats) bool { return st.Failed == 3 })
+	waitStats(t, r, "batch-in-0", func(st stream.BindingStats) bool { return st.Failed == 3 })
 }
 
-func waitStats(t *testing.T, r *running, ok func(stream.BindingStats) bool) {
+// waitStats waits until the binding's stats satisfy ok: a binding
+// counts a message after it acknowledged it, and what the handler or the
+// dead-letter consumer passed on may be seen by the test first.
+func waitStats(t *testing.T, r *running, binding string, ok func(stream.BindingStats) bool) {
 	t.Helper()
 	deadline := time.Now().Add(wait)
 	for {
-		st := r.app.Binding("batch-in-0").Stats()
+		st := r.app.Binding(binding).Stats()
 		if ok(st) {
 			return
 		}

@@ -83,9 +83,7 @@ func TestSendToDestinationHeader(t *testing.T) {
 	}
 	emitted <- stream.NewMessage(Event{ID: "6"}, stream.HeaderSendToDestination, "urgent-events")
 	check("urgent", "6")
-	if s := r.app.Binding("dispatch-in-0").Stats(); s.Retried != 0 || s.DeadLettered != 1 || s.Processed != 4 {
-		t.Fatalf("stats %+v", s)
-	}
+	waitStats(t, r, "dispatch-in-0", func(s stream.BindingStats) bool { return s.Retried == 0 && s.DeadLettered == 1 && s.Processed == 4 })
 	for ch, c := range got {
 		if len(c) > 0 {
 			t.Fatalf("%s got more: %+v", ch, <-c)
