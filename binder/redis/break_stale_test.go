@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	goredis "github.com/redis/go-redis/v9"
+
 	redisbinder "github.com/streambind/streambind/binder/redis"
 	"github.com/streambind/streambind/binder/redis/redistest"
 	"github.com/streambind/streambind/stream"
@@ -21,22 +23,46 @@ import (
 // consumer reads again over new ones within seconds; without, it waited
 // out its blocking read's timeout (block time + command-timeout 10s: over
 // 12s) and then that of each dead pooled connection it took in turn.
+//
+// The path dies either before the first entry's acknowledgement went out
+// (it waits on a dead connection) or after Redis answered it: then the
+// connection that carried it received a byte after the reader's request
+// went out, and it was not dropped — the read of the consumer's pending
+// entries after the reader's connection was closed took it and waited out
+// command-timeout (12.5s; the first version of this test stranded at
+// once, and met that case only when CI was slow to strand).
 func TestBreakStaleConnectionsClosed(t *testing.T) {
+	for _, acked := range []bool{false, true} {
+		t.Run(map[bool]string{false: "before the acknowledgement", true: "after the acknowledgement"}[acked], func(t *testing.T) {
+			testStaleConnectionsClosed(t, acked)
+		})
+	}
+}
+
+func testStaleConnectionsClosed(t *testing.T, acked bool) {
 	e := newEnv(t)
 	px := newHoleProxy(t)
 	b := newBinder(t, map[string]any{"address": px.addr(), "key-prefix": e.prefix, "client-name": e.name,
 		"health-interval": "200ms", "health-timeout": "200ms", "command-timeout": "10s"})
 	got := make(chan string, 100)
 	bindConsumer(t, b, stream.ConsumerSpec{Destination: "stale", Group: "g",
-		Handler: func(_ context.Context, m stream.Envelope) error { got <- m.Headers[idHeader]; return nil }})
+		Handler: func(_ context.Context, m stream.Envelope) error {
+			if m.Headers[idHeader] == "before" && !acked {
+				px.strand()
+			}
+			got <- m.Headers[idHeader]
+			return nil
+		}})
 	// A direct producer: the messages do not depend on the proxy.
 	p := bindProducer(t, e.binder(t, nil), stream.ProducerSpec{Destination: "stale"})
-	var stranded time.Time
+	admin := redistest.Client(t, redistest.Addr(), "", "")
+	key := redisbinder.StreamKey(e.prefix, "stale", -1)
 	for _, id := range []string{"before", "after"} {
-		if id == "after" {
+		if id == "after" && acked {
+			waitNonePending(t, admin, key, "g")
 			px.strand()
 		}
-		stranded = time.Now()
+		stranded := time.Now()
 		send(t, p, []string{id})
 		select {
 		case <-got:
@@ -49,7 +75,7 @@ func TestBreakStaleConnectionsClosed(t *testing.T) {
 	// written on a dead connection of the client when the path died
 	// waits for its command-timeout: the binder does not cut a command in
 	// flight on the client's connections, which carry sends too.)
-	stranded = time.Now()
+	stranded := time.Now()
 	send(t, p, []string{"later"})
 	select {
 	case <-got:
@@ -59,6 +85,23 @@ func TestBreakStaleConnectionsClosed(t *testing.T) {
 	}
 	if err := b.Health(context.Background()); err != nil {
 		t.Errorf("health after the consumer read again: %v", err)
+	}
+}
+
+// waitNonePending waits until group has no pending entry on key: Redis
+// has every acknowledgement.
+func waitNonePending(t *testing.T, admin *goredis.Client, key, group string) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		p, err := admin.XPending(context.Background(), key, group).Result()
+		if err == nil && p.Count == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("entries still pending on %s after 10s: %+v (err %v)", key, p, err)
+		}
+		time.Sleep(5 * time.Millisecond) // polling the server, bounded by the deadline
 	}
 }
 

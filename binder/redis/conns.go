@@ -40,8 +40,9 @@ import (
 //     that reached its own deadline, or a reader's connection closed as
 //     above), for blockFor + command-timeout (the longest a read of the
 //     binder waits on its own), every connection that has received no
-//     byte since the evidence's ref (the time after which a live
-//     connection would have received something) is marked stale:
+//     byte since the evidence came is marked stale (not only those silent
+//     since its ref: an idle connection's last byte does not tell when
+//     its path died):
 //     go-redis's check of an idle connection before it hands it out
 //     (SyscallConn, see trackedConn) fails for it, so go-redis closes it
 //     and dials another. That check runs only on an idle connection, never
@@ -129,7 +130,7 @@ func (s *connSet) evidence(now, ref time.Time) {
 // PING went out; the server is up, the connection's path is dead) or a
 // PING went unanswered (evidence no older than window). Each closed is
 // evidence in turn. Then, while the last evidence is no older than window,
-// it marks the connections that received nothing since its ref stale (see
+// it marks the connections that received nothing since it came stale (see
 // connSet). It returns how many it closed.
 func (s *connSet) sweep(now, alive time.Time, overdue, window time.Duration) int {
 	s.mu.Lock()
@@ -156,7 +157,13 @@ func (s *connSet) sweep(now, alive time.Time, overdue, window time.Duration) int
 	if !s.recent(now, window) {
 		return n
 	}
-	ref := mono(s.evRef)
+	// Marked: what received nothing since the evidence came, not since
+	// its ref. A connection idle in the pool receives nothing, so its last
+	// byte says nothing of when its path died: one whose reply came just
+	// after a reader's request (the XACK of the entry that read returned)
+	// and before the path died looked alive beside that request's time,
+	// and a history read taking it waited out command-timeout.
+	ref := mono(s.evAt)
 	for c := range s.conns {
 		if c.lastRead.Load() < ref {
 			c.staleRef.Store(ref)

@@ -57,8 +57,8 @@ func (c *trackedConn) isClosed() bool { return c.closed.Load() }
 // answer with nothing received, and no other: not a reader's connection
 // mid-reply (bytes received after its request), nor one writing, nor a
 // connection of the client waiting as long (it may carry an XADD). It
-// marks the client's connection stale, which go-redis's check of an idle
-// connection then fails, until it receives a byte.
+// marks every connection quiet since stale, which go-redis's check of an
+// idle connection then fails, until it receives a byte.
 func TestSweepClosesOnlyOverdueReaders(t *testing.T) {
 	s := newConnSet(time.Second)
 	const overdue = 2200 * time.Millisecond
@@ -82,6 +82,10 @@ func TestSweepClosesOnlyOverdueReaders(t *testing.T) {
 	client.lastRead.Store(ns(4 * time.Second))
 	client.lastWrite.Store(ns(3 * time.Second))
 
+	fresh, _ := trackedPair(t, s, false)
+	fresh.lastRead.Store(mono(now))
+	fresh.lastWrite.Store(ns(time.Millisecond))
+
 	alive := now.Add(-time.Second) // a PING went out after their requests and was answered
 	if n := s.sweep(now, alive, overdue, 12*time.Second); n != 1 {
 		t.Errorf("sweep closed %d connections, want 1", n)
@@ -89,7 +93,7 @@ func TestSweepClosesOnlyOverdueReaders(t *testing.T) {
 	if !waiting.isClosed() {
 		t.Error("the overdue reader's connection is open")
 	}
-	for name, c := range map[string]*trackedConn{"mid-reply": midReply, "writing": writing, "client": client} {
+	for name, c := range map[string]*trackedConn{"mid-reply": midReply, "writing": writing, "client": client, "fresh": fresh} {
 		if c.isClosed() {
 			t.Errorf("the %s connection was closed", name)
 		}
@@ -99,8 +103,16 @@ func TestSweepClosesOnlyOverdueReaders(t *testing.T) {
 	if err := checkErr(t, client); !errors.Is(err, errStale) {
 		t.Errorf("check of the quiet client connection: %v, want errStale", err)
 	}
-	if err := checkErr(t, midReply); err != nil {
-		t.Errorf("check of the connection that received bytes since: %v", err)
+	// Every connection quiet since the evidence came is marked, whatever
+	// it received after the overdue request: an idle connection's last
+	// byte does not tell when its path died. The one mid-reply too: go-
+	// redis checks it only once idle again, its reply's bytes having
+	// cleared the mark. One that received a byte since is not marked.
+	if err := checkErr(t, midReply); !errors.Is(err, errStale) {
+		t.Errorf("check of the connection quiet since the evidence (mid-reply): %v, want errStale", err)
+	}
+	if err := checkErr(t, fresh); err != nil {
+		t.Errorf("check of the connection that received a byte as the evidence came: %v", err)
 	}
 	// A byte received clears the mark.
 	if _, err := srv.Write([]byte("+")); err != nil {
