@@ -53,7 +53,10 @@ func TestUnansweredCommitCountsSetAside(t *testing.T) {
 	}
 	px.Thaw()
 	waitHealthy(t, ob.Relay())
-	waitForCond(t, 15*time.Second, "Relayed to count the sent row", func() bool { return ob.Relay().Relayed() == 1 })
+	// Relayed and SetAside are counted one after the other: wait for both.
+	waitForCond(t, 15*time.Second, "Relayed to count the sent row and SetAside the other", func() bool {
+		return ob.Relay().Relayed() == 1 && ob.Relay().SetAside() != 0
+	})
 	if n := ob.Relay().SetAside(); n != 1 {
 		t.Errorf("SetAside %d once the relay learnt that the batch committed; want 1", n)
 	}
