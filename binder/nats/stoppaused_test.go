@@ -62,7 +62,20 @@ func TestStopWhilePausedGivesBackInOrder(t *testing.T) {
 		// takes m02 and waits for Resume with it.
 		paused := make(chan error, 1)
 		go func() { paused <- c.Pause(context.Background()) }()
-		time.Sleep(50 * time.Millisecond)
+		// Let m01's call return only once Pause holds the consumer's
+		// lifecycle lock (released earlier, the member would handle the
+		// queued ones itself): a Start with an ended context is a no-op on
+		// the started consumer while the lock is free, and fails while
+		// Pause holds it.
+		ended, endedCancel := context.WithCancel(context.Background())
+		endedCancel()
+		deadline := time.Now().Add(10 * time.Second)
+		for c.Start(ended) == nil {
+			if time.Now().After(deadline) {
+				t.Fatal("Pause did not take the consumer's lock within 10s")
+			}
+			time.Sleep(time.Millisecond) // polling the lock, bounded by the deadline
+		}
 		close(unblock)
 		if err := <-paused; err != nil {
 			t.Fatal(err)
