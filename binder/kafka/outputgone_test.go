@@ -196,6 +196,12 @@ func outputDown(t *testing.T, fail func(t *testing.T, c *kafkatest.Cluster, topi
 	if n := logs.count(slog.LevelWarn, "kafka: the topic is missing or refuses", time.Time{}); n != 1 {
 		t.Errorf("%d WARN lines for the output going down; want 1", n)
 	}
+	// The producer logs the binding back up when it handles the answer to
+	// the first write that got through, which the check consumer may have
+	// read before, and after Health cleared: wait for the line.
+	waitFor(t, 5*time.Second, "the INFO line for the output coming back", func() bool {
+		return logs.count(slog.LevelInfo, "kafka: the topic takes records again", time.Time{}) > 0
+	})
 	if n := logs.count(slog.LevelInfo, "kafka: the topic takes records again", time.Time{}); n != 1 {
 		t.Errorf("%d INFO lines for the output coming back; want 1", n)
 	}
