@@ -30,7 +30,11 @@ func TestDuplicateWaitsWithFullPool(t *testing.T) {
 		t.Run(driver, func(t *testing.T) {
 			t.Parallel()
 			st := newStores(t, "postgres")
-			st.storeTimeout = 200 * time.Millisecond
+			// Not 200ms, as it was: under CI's load a delivery's BEGIN
+			// found no free connection within it (each app's purge, which
+			// runs as the app starts, holds one while it runs), and the
+			// store reported down before the case this test is about.
+			st.storeTimeout = time.Second
 			st.purgeInterval = time.Second
 			var logs syncbuf.Buffer
 			st.logger = slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelWarn}))
@@ -62,9 +66,9 @@ func TestDuplicateWaitsWithFullPool(t *testing.T) {
 			a1.send(t, uniqueID(t, "a"), 1)
 			receive(t, entered, 30*time.Second)
 			waitMarkLockWaiter(t, st, "the duplicate's insert waiting on the mark's lock")
-			// Beyond the ping's own bound (5s): the wait goes on, the
-			// store stays up.
-			for end := time.Now().Add(6500 * time.Millisecond); time.Now().Before(end); time.Sleep(50 * time.Millisecond) {
+			// Beyond the first ping (after the store timeout) and its own
+			// bound (5s): the wait goes on, the store stays up.
+			for end := time.Now().Add(st.storeTimeout + 6500*time.Millisecond); time.Now().Before(end); time.Sleep(50 * time.Millisecond) {
 				storeStaysUp(t, st, "a duplicate waits for the first delivery, the pool full", a1, a2)
 			}
 			close(release)
