@@ -85,18 +85,24 @@ func TestWriteBoundStalledWriteFails(t *testing.T) {
 	t.Parallel()
 	const d, size, taken = 200 * time.Millisecond, 128 << 10, 16 << 10
 	wb, server, _ := boundedPipe(t, d)
-	lastRead := make(chan time.Time, 1)
+	// The pipe last took bytes during the last Read: after the time taken
+	// before that call, before the time taken after it (this goroutine may
+	// run late in between).
+	lastRead := make(chan [2]time.Time, 1)
 	go func() {
 		buf := make([]byte, 1<<10)
 		total := 0
+		var began, ended time.Time
 		for total < taken {
+			began = time.Now()
 			n, err := server.Read(buf)
+			ended = time.Now()
 			total += n
 			if err != nil {
 				break
 			}
 		}
-		lastRead <- time.Now() // and reads no more
+		lastRead <- [2]time.Time{began, ended} // and reads no more
 	}()
 	res := <-writeAsync(wb, make([]byte, size))
 	if !errors.Is(res.err, os.ErrDeadlineExceeded) {
@@ -105,10 +111,11 @@ func TestWriteBoundStalledWriteFails(t *testing.T) {
 	if res.n != taken {
 		t.Errorf("the stalled write reports %d bytes written, want %d", res.n, taken)
 	}
-	since := res.at.Sub(<-lastRead)
+	last := <-lastRead
+	since := res.at.Sub(last[1])
 	t.Logf("failed %s after the last read (d %s)", since.Round(time.Millisecond), d)
-	if since < d-10*time.Millisecond || since > 2*d+300*time.Millisecond {
-		t.Errorf("a stalled write failed %s after the last read; want between %s and %s", since, d, 2*d)
+	if atLeast := res.at.Sub(last[0]); atLeast < d-10*time.Millisecond || since > 2*d+300*time.Millisecond {
+		t.Errorf("a stalled write failed %s (%s from the start of the last read) after the last read; want between %s and %s", since, atLeast, d, 2*d)
 	}
 }
 
