@@ -135,7 +135,10 @@
 //     group, the locations searched over it. SPRING_APPLICATION_JSON's
 //     spring.config.name, location and additional-location win over the
 //     variables; placeholders in them are resolved before splitting. A
-//     file several locations name is read at its last place.
+//     file several locations name is read at its last place. Written in
+//     a file, spring.config.name, location and additional-location have
+//     no effect (as in Boot): warnings, as is any other spring.config key
+//     but import and activate.
 //   - .properties files (java.util.Properties syntax) take dotted keys,
 //     a[0] list items and [a.b] map keys holding dots; they are read as
 //     UTF-8, or as ISO-8859-1 (Spring Boot's encoding for them) when not
@@ -554,6 +557,7 @@ func Load(opts Options) (*Loaded, error) {
 	})
 	out.Raw = raw
 	errs = append(errs, misspeltSpringCloud(raw, origins)...)
+	out.Warnings = append(out.Warnings, springConfigKeys(raw, origins)...)
 	fwarns, ferrs := bootFramework(raw, origins, unresolved)
 	out.Warnings = append(out.Warnings, fwarns...)
 	errs = append(errs, ferrs...)

@@ -836,3 +836,62 @@ func orList(items []string) string {
 	}
 	return strings.Join(items[:len(items)-1], ", ") + " or " + items[len(items)-1]
 }
+
+// springConfigKeys reports the keys under spring.config that a file
+// holds and that have no effect there, and removes them from raw (their
+// origins, file:line, are in origins). spring.config.import and
+// spring.config.activate, read per document, are gone from raw by now.
+//
+//   - spring.config.name, location and additional-location: Spring Boot
+//     reads them from the environment before it reads any file, and so
+//     does streambind (see findBase): written in a file, they are ignored,
+//     in Boot without a word. Set by SPRING_APPLICATION_JSON or a
+//     variable, they were read, and are kept.
+//   - spring.config.on-not-found, use-legacy-processing and import-check:
+//     Boot's, without a counterpart here.
+//   - Any other key (spring.config.locaton): not one of Boot's.
+func springConfigKeys(raw map[string]any, origins map[string]string) (warnings []*stream.ConfigError) {
+	spring, ok := mapAt(raw, "spring")
+	if !ok {
+		return nil
+	}
+	ck, ok := mapKey(spring, "config")
+	if !ok {
+		return nil
+	}
+	cfg, ok := spring[ck].(map[string]any)
+	if !ok {
+		return nil
+	}
+	for _, k := range sortedKeys(cfg) {
+		path := "spring.config." + k
+		origin := originOfTree(origins, path)
+		var msg string
+		switch squash(k) {
+		case "name", "location", "additionallocation":
+			if strings.HasPrefix(origin, "env ") {
+				continue // read from the environment already
+			}
+			msg = "has no effect in a file: Spring Boot, and streambind, read spring.config.name, location and additional-location from the environment before any file (set " +
+				map[string]string{"name": envConfigName + ", or Options.ConfigName", "location": envConfigLocation + ", or Options.Locations", "additionallocation": envConfigAdditional + ", or Options.AdditionalLocations"}[squash(k)] + "); ignored"
+		case "onnotfound":
+			msg = "Spring Boot's on-not-found has no counterpart in streambind: a missing location is an error unless written optional:; ignored"
+		case "uselegacyprocessing":
+			msg = "Spring Boot 2.x's legacy config processing has no counterpart in streambind, which reads files by Boot 2.4+'s rules; ignored"
+		case "importcheck":
+			msg = "Spring Cloud Config's import check has no counterpart in streambind (it has no config server import); ignored"
+		default:
+			msg = "not a key of Spring Boot's spring.config (import, activate.on-profile, activate.on-cloud-platform; name, location and additional-location from the environment); ignored"
+		}
+		warnings = append(warnings, &stream.ConfigError{Path: path, Origin: origin, Msg: msg})
+		delete(cfg, k)
+	}
+	if len(cfg) == 0 {
+		delete(spring, ck)
+		if len(spring) == 0 {
+			sk, _ := mapKey(raw, "spring")
+			delete(raw, sk)
+		}
+	}
+	return warnings
+}

@@ -255,3 +255,49 @@ func TestLocationsExplicitFile(t *testing.T) {
 		t.Errorf("File and Locations: got %v", es)
 	}
 }
+
+// spring.config.name, location and additional-location written in a file
+// have no effect, as in Spring Boot (which reads them from the
+// environment first): each is a warning at its file:line, not silently
+// ignored as it was, and so is a key of spring.config that Boot does not
+// have; set from the environment they were read, and stay.
+func TestSpringConfigKeysInAFile(t *testing.T) {
+	dir := writeTree(t, map[string]string{
+		"application.yaml": "spring:\n  config:\n    location: ./other/\n    locaton: x\n    on-not-found: ignore\n  application:\n    name: shop\n" +
+			"---\nspring:\n  config:\n    activate:\n      on-profile: p\n    name: billing\n",
+		"other/application.yaml": "a: other\n",
+	})
+	l := mustLoad(t, Options{Dir: dir, Profiles: []string{"p"}})
+	want := []string{
+		"spring.config.location (application.yaml:3): has no effect in a file",
+		"(set SPRING_CONFIG_LOCATION, or Options.Locations); ignored",
+		"spring.config.locaton (application.yaml:4): not a key of Spring Boot's spring.config",
+		"spring.config.on-not-found (application.yaml:5): Spring Boot's on-not-found has no counterpart",
+		"spring.config.name (application.yaml:13): has no effect in a file",
+	}
+	var got []string
+	for _, w := range l.Warnings {
+		got = append(got, w.Error())
+	}
+	all := strings.Join(got, "\n")
+	for _, w := range want {
+		if !strings.Contains(all, w) {
+			t.Errorf("warnings lack %q:\n%s", w, all)
+		}
+	}
+	if len(got) != 4 {
+		t.Errorf("%d warnings, want 4:\n%s", len(got), all)
+	}
+	if _, ok := l.Raw["a"]; ok {
+		t.Errorf("./other/ was read")
+	}
+	spring, _ := l.Raw["spring"].(map[string]any)
+	if _, ok := spring["config"]; ok || spring["application"] == nil {
+		t.Errorf("spring = %v, want spring.config removed, spring.application kept", spring)
+	}
+	// From the environment: read, kept, no warning.
+	l = mustLoad(t, Options{Dir: dir, Env: []string{"SPRING_CONFIG_LOCATION=./other/"}})
+	if l.Raw["a"] != "other" || len(l.Warnings) != 0 {
+		t.Errorf("a = %v, warnings %v", l.Raw["a"], l.Warnings)
+	}
+}
