@@ -138,7 +138,7 @@
 //     file several locations name is read at its last place. Written in
 //     a file, spring.config.name, location and additional-location have
 //     no effect (as in Boot): warnings, as is any other spring.config key
-//     but import and activate.
+//     but import and activate, or a value of spring.config itself.
 //   - .properties files (java.util.Properties syntax) take dotted keys,
 //     a[0] list items and [a.b] map keys holding dots; they are read as
 //     UTF-8, or as ISO-8859-1 (Spring Boot's encoding for them) when not

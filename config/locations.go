@@ -840,16 +840,21 @@ func orList(items []string) string {
 // springConfigKeys reports the keys under spring.config that a file
 // holds and that have no effect there, and removes them from raw (their
 // origins, file:line, are in origins). spring.config.import and
-// spring.config.activate, read per document, are gone from raw by now.
+// spring.config.activate are read per document and are gone from raw by
+// now, unless invalid (reported then as errors).
 //
 //   - spring.config.name, location and additional-location: Spring Boot
 //     reads them from the environment before it reads any file, and so
 //     does streambind (see findBase): written in a file, they are ignored,
 //     in Boot without a word. Set by SPRING_APPLICATION_JSON or a
 //     variable, they were read, and are kept.
-//   - spring.config.on-not-found, use-legacy-processing and import-check:
-//     Boot's, without a counterpart here.
-//   - Any other key (spring.config.locaton): not one of Boot's.
+//   - spring.config.import set by SPRING_APPLICATION_JSON was read (an
+//     initial import) and is kept; spring.config.activate there has no
+//     document to condition: a warning.
+//   - spring.config.on-not-found and use-legacy-processing: Boot's,
+//     without a counterpart here.
+//   - Any other key (spring.config.locaton, import-check): not one of
+//     Boot's; so is a value of spring.config itself (spring.config: x).
 func springConfigKeys(raw map[string]any, origins map[string]string) (warnings []*stream.ConfigError) {
 	spring, ok := mapAt(raw, "spring")
 	if !ok {
@@ -859,27 +864,53 @@ func springConfigKeys(raw map[string]any, origins map[string]string) (warnings [
 	if !ok {
 		return nil
 	}
+	dropConfig := func() {
+		delete(spring, ck)
+		if len(spring) == 0 {
+			sk, _ := mapKey(raw, "spring")
+			delete(raw, sk)
+		}
+	}
 	cfg, ok := spring[ck].(map[string]any)
 	if !ok {
-		return nil
+		if spring[ck] == nil {
+			return nil // "config:" with nothing below
+		}
+		warnings = append(warnings, &stream.ConfigError{Path: "spring.config", Origin: originOfValue(origins, "spring.config"),
+			Msg: "has no effect: spring.config holds keys (import, activate.on-profile, activate.on-cloud-platform), not a value of its own; ignored"})
+		dropConfig()
+		return warnings
 	}
 	for _, k := range sortedKeys(cfg) {
 		path := "spring.config." + k
-		origin := originOfTree(origins, path)
+		origin := originOfValue(origins, path)
+		fromEnv := strings.HasPrefix(origin, "env ")
 		var msg string
 		switch squash(k) {
 		case "name", "location", "additionallocation":
-			if strings.HasPrefix(origin, "env ") {
+			if fromEnv {
 				continue // read from the environment already
 			}
 			msg = "has no effect in a file: Spring Boot, and streambind, read spring.config.name, location and additional-location from the environment before any file (set " +
 				map[string]string{"name": envConfigName + ", or Options.ConfigName", "location": envConfigLocation + ", or Options.Locations", "additionallocation": envConfigAdditional + ", or Options.AdditionalLocations"}[squash(k)] + "); ignored"
+		case "import":
+			if fromEnv {
+				continue // read from the environment already (an initial import)
+			}
+			delete(cfg, k) // a file's, invalid: reported where its document was read
+			continue
+		case "activate":
+			if !fromEnv {
+				delete(cfg, k) // a file's, invalid: reported where its document was read
+				continue
+			}
+			msg = "has no effect in the environment: spring.config.activate conditions the document of a file that holds it; ignored"
 		case "onnotfound":
 			msg = "Spring Boot's on-not-found has no counterpart in streambind: a missing location is an error unless written optional:; ignored"
 		case "uselegacyprocessing":
 			msg = "Spring Boot 2.x's legacy config processing has no counterpart in streambind, which reads files by Boot 2.4+'s rules; ignored"
 		case "importcheck":
-			msg = "Spring Cloud Config's import check has no counterpart in streambind (it has no config server import); ignored"
+			msg = "not a key of Spring Boot's spring.config: Spring Cloud Config's import check is spring.cloud.config.import-check.enabled, and has no counterpart in streambind (it has no config server import); ignored"
 		default:
 			msg = "not a key of Spring Boot's spring.config (import, activate.on-profile, activate.on-cloud-platform; name, location and additional-location from the environment); ignored"
 		}
@@ -887,11 +918,23 @@ func springConfigKeys(raw map[string]any, origins map[string]string) (warnings [
 		delete(cfg, k)
 	}
 	if len(cfg) == 0 {
-		delete(spring, ck)
-		if len(spring) == 0 {
-			sk, _ := mapKey(raw, "spring")
-			delete(raw, sk)
-		}
+		dropConfig()
 	}
 	return warnings
+}
+
+// originOfValue is the origin of path, or of the first key or list item
+// set below it.
+func originOfValue(origins map[string]string, path string) string {
+	if o := originOfTree(origins, path); o != "" {
+		return o
+	}
+	prefix := strings.ToLower(path) + "["
+	best := ""
+	for k := range origins {
+		if strings.HasPrefix(k, prefix) && (best == "" || k < best) {
+			best = k
+		}
+	}
+	return origins[best]
 }
