@@ -108,3 +108,24 @@ func TestBreak3ImportCheckNotBoots(t *testing.T) {
 		t.Errorf("warnings:\n%s", ws)
 	}
 }
+
+// A key set in several files is a warning at each: only the last file's
+// (the one whose value won) was named, so that removing it brought the
+// next to light one run later.
+func TestBreak3EachFileNamed(t *testing.T) {
+	l, err := Load(Options{Dir: writeTree(t, map[string]string{
+		"application.yaml":      "spring:\n  config:\n    location: x/\n    on-not-found: ignore\n",
+		"application-prod.yaml": "a: 1\nspring:\n  config:\n    location: y/\n",
+	}), Profiles: []string{"prod"}, Env: []string{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, w := range l.Warnings {
+		got = append(got, w.Path+" "+w.Origin)
+	}
+	want := "spring.config.location application.yaml:3|spring.config.location application-prod.yaml:4|spring.config.on-not-found application.yaml:4"
+	if g := strings.Join(got, "|"); g != want {
+		t.Errorf("warnings at\n%s\nwant\n%s", g, want)
+	}
+}

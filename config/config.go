@@ -557,7 +557,11 @@ func Load(opts Options) (*Loaded, error) {
 	})
 	out.Raw = raw
 	errs = append(errs, misspeltSpringCloud(raw, origins)...)
-	out.Warnings = append(out.Warnings, springConfigKeys(raw, origins)...)
+	fileOrigins := make([]map[string]string, len(layers))
+	for i, l := range layers {
+		fileOrigins[i] = l.origins
+	}
+	out.Warnings = append(out.Warnings, springConfigKeys(raw, origins, fileOrigins)...)
 	fwarns, ferrs := bootFramework(raw, origins, unresolved)
 	out.Warnings = append(out.Warnings, fwarns...)
 	errs = append(errs, ferrs...)

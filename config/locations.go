@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 
@@ -855,7 +856,10 @@ func orList(items []string) string {
 //     without a counterpart here.
 //   - Any other key (spring.config.locaton, import-check): not one of
 //     Boot's; so is a value of spring.config itself (spring.config: x).
-func springConfigKeys(raw map[string]any, origins map[string]string) (warnings []*stream.ConfigError) {
+//
+// A key that several files set is a warning at each (fileOrigins are the
+// files' layers' origins, in order), so that one run names them all.
+func springConfigKeys(raw map[string]any, origins map[string]string, fileOrigins []map[string]string) (warnings []*stream.ConfigError) {
 	spring, ok := mapAt(raw, "spring")
 	if !ok {
 		return nil
@@ -876,8 +880,10 @@ func springConfigKeys(raw map[string]any, origins map[string]string) (warnings [
 		if spring[ck] == nil {
 			return nil // "config:" with nothing below
 		}
-		warnings = append(warnings, &stream.ConfigError{Path: "spring.config", Origin: originOfValue(origins, "spring.config"),
-			Msg: "has no effect: spring.config holds keys (import, activate.on-profile, activate.on-cloud-platform), not a value of its own; ignored"})
+		for _, o := range eachOrigin(origins, fileOrigins, "spring.config") {
+			warnings = append(warnings, &stream.ConfigError{Path: "spring.config", Origin: o,
+				Msg: "has no effect: spring.config holds keys (import, activate.on-profile, activate.on-cloud-platform), not a value of its own; ignored"})
+		}
 		dropConfig()
 		return warnings
 	}
@@ -914,13 +920,51 @@ func springConfigKeys(raw map[string]any, origins map[string]string) (warnings [
 		default:
 			msg = "not a key of Spring Boot's spring.config (import, activate.on-profile, activate.on-cloud-platform; name, location and additional-location from the environment); ignored"
 		}
-		warnings = append(warnings, &stream.ConfigError{Path: path, Origin: origin, Msg: msg})
+		for _, o := range eachOrigin(origins, fileOrigins, path) {
+			warnings = append(warnings, &stream.ConfigError{Path: path, Origin: o, Msg: msg})
+		}
 		delete(cfg, k)
 	}
 	if len(cfg) == 0 {
 		dropConfig()
 	}
 	return warnings
+}
+
+// eachOrigin returns the origins of path: where each file that sets it
+// does, in order, when it has its value from a file; else (from the
+// environment, or unknown) its origin.
+func eachOrigin(origins map[string]string, fileOrigins []map[string]string, path string) []string {
+	last := originOfValue(origins, path)
+	if strings.HasPrefix(last, "env ") {
+		return []string{last}
+	}
+	var out []string
+	for _, fo := range fileOrigins {
+		if o := setAt(fo, path); o != "" && !slices.Contains(out, o) {
+			out = append(out, o)
+		}
+	}
+	if len(out) == 0 {
+		return []string{last}
+	}
+	return out
+}
+
+// setAt is where a layer sets path itself or the first key or list item
+// below it; "" if it sets none (not the origin of an enclosing key).
+func setAt(origins map[string]string, path string) string {
+	path = strings.ToLower(path)
+	if o, ok := origins[path]; ok {
+		return o
+	}
+	best := ""
+	for k := range origins {
+		if (strings.HasPrefix(k, path+".") || strings.HasPrefix(k, path+"[")) && (best == "" || k < best) {
+			best = k
+		}
+	}
+	return origins[best]
 }
 
 // originOfValue is the origin of path, or of the first key or list item
