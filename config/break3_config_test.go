@@ -129,3 +129,24 @@ func TestBreak3EachFileNamed(t *testing.T) {
 		t.Errorf("warnings at\n%s\nwant\n%s", g, want)
 	}
 }
+
+// A blank SPRING_CONFIG_LOCATION counts as unset; it covered the file's
+// spring.config.location in Raw ("", origin the variable), and the
+// file's key, without effect, went without a warning.
+func TestBreak3BlankVariableOverFileKey(t *testing.T) {
+	l, ws, es := break3Load(t, map[string]string{"application.yaml": "a: 1\nspring:\n  config:\n    location: x/\n"}, "SPRING_CONFIG_LOCATION=")
+	if es != "" {
+		t.Fatal(es)
+	}
+	if !strings.Contains(ws, "spring.config.location (application.yaml:4): has no effect in a file") {
+		t.Errorf("warnings:\n%s", ws)
+	}
+	if _, ok := l.Raw["spring"]; ok {
+		t.Errorf("spring = %v", l.Raw["spring"])
+	}
+	// Set, the variable is read, and no warning.
+	l, ws, _ = break3Load(t, map[string]string{"application.yaml": "spring:\n  config:\n    location: x/\n", "y/application.yaml": "b: 1\n"}, "SPRING_CONFIG_LOCATION=y/")
+	if ws != "" || l.Raw["b"] == nil {
+		t.Errorf("b = %v, warnings:\n%s", l.Raw["b"], ws)
+	}
+}

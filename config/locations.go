@@ -892,10 +892,18 @@ func springConfigKeys(raw map[string]any, origins map[string]string, fileOrigins
 		origin := originOfValue(origins, path)
 		fromEnv := strings.HasPrefix(origin, "env ")
 		var msg string
+		var files []string // where files set it, when from a blank variable
 		switch squash(k) {
 		case "name", "location", "additionallocation":
 			if fromEnv {
-				continue // read from the environment already
+				// Read from the environment already; but a blank
+				// variable counts as unset, and the files' keys it
+				// covered in raw have no effect still.
+				s, isStr := cfg[k].(string)
+				files = filesSetting(fileOrigins, path)
+				if !isStr || strings.TrimSpace(s) != "" || strings.HasPrefix(origin, "env "+EnvApplicationJSON) || len(files) == 0 {
+					continue
+				}
 			}
 			msg = "has no effect in a file: Spring Boot, and streambind, read spring.config.name, location and additional-location from the environment before any file (set " +
 				map[string]string{"name": envConfigName + ", or Options.ConfigName", "location": envConfigLocation + ", or Options.Locations", "additionallocation": envConfigAdditional + ", or Options.AdditionalLocations"}[squash(k)] + "); ignored"
@@ -920,7 +928,11 @@ func springConfigKeys(raw map[string]any, origins map[string]string, fileOrigins
 		default:
 			msg = "not a key of Spring Boot's spring.config (import, activate.on-profile, activate.on-cloud-platform; name, location and additional-location from the environment); ignored"
 		}
-		for _, o := range eachOrigin(origins, fileOrigins, path) {
+		where := files
+		if where == nil {
+			where = eachOrigin(origins, fileOrigins, path)
+		}
+		for _, o := range where {
 			warnings = append(warnings, &stream.ConfigError{Path: path, Origin: o, Msg: msg})
 		}
 		delete(cfg, k)
@@ -939,14 +951,20 @@ func eachOrigin(origins map[string]string, fileOrigins []map[string]string, path
 	if strings.HasPrefix(last, "env ") {
 		return []string{last}
 	}
+	if out := filesSetting(fileOrigins, path); len(out) > 0 {
+		return out
+	}
+	return []string{last}
+}
+
+// filesSetting returns where the files' layers set path (or a key below
+// it), in order.
+func filesSetting(fileOrigins []map[string]string, path string) []string {
 	var out []string
 	for _, fo := range fileOrigins {
 		if o := setAt(fo, path); o != "" && !slices.Contains(out, o) {
 			out = append(out, o)
 		}
-	}
-	if len(out) == 0 {
-		return []string{last}
 	}
 	return out
 }
