@@ -48,7 +48,12 @@ import (
 //     and dials another. That check runs only on an idle connection, never
 //     on one with a command in flight, so a mark cuts nothing: a command
 //     waiting on a slow but live path keeps its connection, and a byte
-//     received clears the mark (lastRead after ref).
+//     received clears the mark (lastRead after ref). The cost: evidence
+//     on a live server (a PING slower than health-timeout, 2s by default)
+//     has the pool redialed as its connections are next taken, busy ones
+//     too — a review measured about 120 dials for a pool of 12 under 15
+//     such evidences in 3s (health-interval 200ms), none with a mark
+//     from the ref; a dead pooled connection costs command-timeout.
 //
 // No connection of the client is ever closed by the binder while it may
 // carry a command: an XADD whose connection is cut after the server
@@ -189,7 +194,7 @@ type trackedConn struct {
 	sys    syscall.Conn // Conn's, when it has one (plain TCP)
 
 	// lastRead is when a Read last returned bytes, lastWrite when a
-	// Write last began or ended (Unix ns); both the dial's time before
+	// Write last began or ended (see mono); both the dial's time before
 	// the first.
 	lastRead, lastWrite atomic.Int64
 	// writing counts the Writes in progress; closing is set while the
@@ -201,7 +206,7 @@ type trackedConn struct {
 	writing atomic.Int32
 	closing atomic.Bool
 	// staleRef, when above lastRead, marks the connection stale: it
-	// received nothing since that evidence's ref (Unix ns).
+	// received nothing since that evidence came (see mono).
 	staleRef atomic.Int64
 	closed   atomic.Bool
 }
