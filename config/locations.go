@@ -972,29 +972,28 @@ func filesSetting(fileOrigins []map[string]string, path string) []string {
 // setAt is where a layer sets path itself or the first key or list item
 // below it; "" if it sets none (not the origin of an enclosing key).
 func setAt(origins map[string]string, path string) string {
-	path = strings.ToLower(path)
-	if o, ok := origins[path]; ok {
+	if o, ok := origins[strings.ToLower(path)]; ok {
 		return o
 	}
+	return firstBelow(origins, path)
+}
+
+// originOfValue is the origin of path (see originOf), or of the first
+// key or list item set below it.
+func originOfValue(origins map[string]string, path string) string {
+	if o := originOf(origins, path); o != "" {
+		return o
+	}
+	return firstBelow(origins, path)
+}
+
+// firstBelow is the origin of the first key or list item set below path
+// ("" if none): a key below sorts before a list item ('.' < '[').
+func firstBelow(origins map[string]string, path string) string {
+	path = strings.ToLower(path)
 	best := ""
 	for k := range origins {
 		if (strings.HasPrefix(k, path+".") || strings.HasPrefix(k, path+"[")) && (best == "" || k < best) {
-			best = k
-		}
-	}
-	return origins[best]
-}
-
-// originOfValue is the origin of path, or of the first key or list item
-// set below it.
-func originOfValue(origins map[string]string, path string) string {
-	if o := originOfTree(origins, path); o != "" {
-		return o
-	}
-	prefix := strings.ToLower(path) + "["
-	best := ""
-	for k := range origins {
-		if strings.HasPrefix(k, prefix) && (best == "" || k < best) {
 			best = k
 		}
 	}
