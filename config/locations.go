@@ -880,7 +880,7 @@ func springConfigKeys(raw map[string]any, origins map[string]string, fileOrigins
 		if spring[ck] == nil {
 			return nil // "config:" with nothing below
 		}
-		for _, o := range eachOrigin(origins, fileOrigins, "spring.config") {
+		for _, o := range eachOrigin(originOfValue(origins, "spring.config"), fileOrigins, "spring.config") {
 			warnings = append(warnings, &stream.ConfigError{Path: "spring.config", Origin: o,
 				Msg: "has no effect: spring.config holds keys (import, activate.on-profile, activate.on-cloud-platform), not a value of its own; ignored"})
 		}
@@ -892,7 +892,7 @@ func springConfigKeys(raw map[string]any, origins map[string]string, fileOrigins
 		origin := originOfValue(origins, path)
 		fromEnv := strings.HasPrefix(origin, "env ")
 		var msg string
-		var files []string // where files set it, when from a blank variable
+		var where []string // where to warn, if not eachOrigin's
 		switch squash(k) {
 		case "name", "location", "additionallocation":
 			if fromEnv {
@@ -900,8 +900,8 @@ func springConfigKeys(raw map[string]any, origins map[string]string, fileOrigins
 				// variable counts as unset, and the files' keys it
 				// covered in raw have no effect still.
 				s, isStr := cfg[k].(string)
-				files = filesSetting(fileOrigins, path)
-				if !isStr || strings.TrimSpace(s) != "" || strings.HasPrefix(origin, "env "+EnvApplicationJSON) || len(files) == 0 {
+				where = filesSetting(fileOrigins, path)
+				if !isStr || strings.TrimSpace(s) != "" || strings.HasPrefix(origin, "env "+EnvApplicationJSON) || len(where) == 0 {
 					continue
 				}
 			}
@@ -928,9 +928,8 @@ func springConfigKeys(raw map[string]any, origins map[string]string, fileOrigins
 		default:
 			msg = "not a key of Spring Boot's spring.config (import, activate.on-profile, activate.on-cloud-platform; name, location and additional-location from the environment); ignored"
 		}
-		where := files
 		if where == nil {
-			where = eachOrigin(origins, fileOrigins, path)
+			where = eachOrigin(origin, fileOrigins, path)
 		}
 		for _, o := range where {
 			warnings = append(warnings, &stream.ConfigError{Path: path, Origin: o, Msg: msg})
@@ -943,11 +942,10 @@ func springConfigKeys(raw map[string]any, origins map[string]string, fileOrigins
 	return warnings
 }
 
-// eachOrigin returns the origins of path: where each file that sets it
-// does, in order, when it has its value from a file; else (from the
-// environment, or unknown) its origin.
-func eachOrigin(origins map[string]string, fileOrigins []map[string]string, path string) []string {
-	last := originOfValue(origins, path)
+// eachOrigin returns the origins of path, whose value has its origin
+// last: where each file that sets it does, in order, when it has its
+// value from a file; else (from the environment, or unknown) last.
+func eachOrigin(last string, fileOrigins []map[string]string, path string) []string {
 	if strings.HasPrefix(last, "env ") {
 		return []string{last}
 	}
