@@ -838,6 +838,14 @@ func orList(items []string) string {
 	return strings.Join(items[:len(items)-1], ", ") + " or " + items[len(items)-1]
 }
 
+// springConfigSetBy says how spring.config.name, location and
+// additional-location (squashed) are set, as they are not in a file.
+var springConfigSetBy = map[string]string{
+	"name":               envConfigName + ", or Options.ConfigName",
+	"location":           envConfigLocation + ", or Options.Locations",
+	"additionallocation": envConfigAdditional + ", or Options.AdditionalLocations",
+}
+
 // springConfigKeys reports the keys under spring.config that a file
 // holds and that have no effect there, and removes them from raw (their
 // origins, file:line, are in origins). spring.config.import and
@@ -860,7 +868,8 @@ func orList(items []string) string {
 // A key that several files set is a warning at each (fileOrigins are the
 // files' layers' origins, in order), so that one run names them all.
 func springConfigKeys(raw map[string]any, origins map[string]string, fileOrigins []map[string]string) (warnings []*stream.ConfigError) {
-	spring, ok := mapAt(raw, "spring")
+	sk, _ := mapKey(raw, "spring")
+	spring, ok := raw[sk].(map[string]any)
 	if !ok {
 		return nil
 	}
@@ -871,7 +880,6 @@ func springConfigKeys(raw map[string]any, origins map[string]string, fileOrigins
 	dropConfig := func() {
 		delete(spring, ck)
 		if len(spring) == 0 {
-			sk, _ := mapKey(raw, "spring")
 			delete(raw, sk)
 		}
 	}
@@ -906,7 +914,7 @@ func springConfigKeys(raw map[string]any, origins map[string]string, fileOrigins
 				}
 			}
 			msg = "has no effect in a file: Spring Boot, and streambind, read spring.config.name, location and additional-location from the environment before any file (set " +
-				map[string]string{"name": envConfigName + ", or Options.ConfigName", "location": envConfigLocation + ", or Options.Locations", "additionallocation": envConfigAdditional + ", or Options.AdditionalLocations"}[squash(k)] + "); ignored"
+				springConfigSetBy[squash(k)] + "); ignored"
 		case "import":
 			if fromEnv {
 				continue // read from the environment already (an initial import)
