@@ -841,8 +841,8 @@ func orList(items []string) string {
 // springConfigSetBy says how spring.config.name, location and
 // additional-location (squashed) are set, as they are not in a file.
 var springConfigSetBy = map[string]string{
-	"name":               envConfigName + ", or Options.ConfigName",
-	"location":           envConfigLocation + ", or Options.Locations",
+	"name":               envConfigName + ", or Options.ConfigName, which replace the name application: list it too, as application,orders, to go on reading application.yaml",
+	"location":           envConfigLocation + ", or Options.Locations, which replace the default locations ./, ./config/ and ./config/*/; to read more files beside them, " + envConfigAdditional + " or spring.config.import",
 	"additionallocation": envConfigAdditional + ", or Options.AdditionalLocations",
 }
 
@@ -903,18 +903,24 @@ func springConfigKeys(raw map[string]any, origins map[string]string, fileOrigins
 		var where []string // where to warn, if not eachOrigin's
 		switch squash(k) {
 		case "name", "location", "additionallocation":
+			msg = "has no effect in a file: Spring Boot, and streambind, read spring.config.name, location and additional-location from the environment before any file (set " +
+				springConfigSetBy[squash(k)] + "); ignored"
 			if fromEnv {
-				// Read from the environment already; but a blank
-				// variable counts as unset, and the files' keys it
-				// covered in raw have no effect still.
-				s, isStr := cfg[k].(string)
+				// Read from the environment already, and kept; the files
+				// that set it too are warned of all the same (their value
+				// is not the one read). A blank variable counts as unset:
+				// then nothing sets it, and the key is dropped.
 				where = filesSetting(fileOrigins, path)
-				if !isStr || strings.TrimSpace(s) != "" || strings.HasPrefix(origin, "env "+EnvApplicationJSON) || len(where) == 0 {
+				if len(where) == 0 {
+					continue
+				}
+				if s, isStr := cfg[k].(string); !isStr || strings.TrimSpace(s) != "" || strings.HasPrefix(origin, "env "+EnvApplicationJSON) {
+					for _, o := range where {
+						warnings = append(warnings, &stream.ConfigError{Path: path, Origin: o, Msg: msg + " (" + origin + " sets it: that is read)"})
+					}
 					continue
 				}
 			}
-			msg = "has no effect in a file: Spring Boot, and streambind, read spring.config.name, location and additional-location from the environment before any file (set " +
-				springConfigSetBy[squash(k)] + "); ignored"
 		case "import":
 			if fromEnv {
 				continue // read from the environment already (an initial import)

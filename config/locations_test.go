@@ -270,7 +270,7 @@ func TestSpringConfigKeysInAFile(t *testing.T) {
 	l := mustLoad(t, Options{Dir: dir, Profiles: []string{"p"}})
 	want := []string{
 		"spring.config.location (application.yaml:3): has no effect in a file",
-		"(set SPRING_CONFIG_LOCATION, or Options.Locations); ignored",
+		"(set SPRING_CONFIG_LOCATION, or Options.Locations, which replace the default locations ./, ./config/ and ./config/*/; to read more files beside them, SPRING_CONFIG_ADDITIONAL_LOCATION or spring.config.import); ignored",
 		"spring.config.locaton (application.yaml:4): not a key of Spring Boot's spring.config",
 		"spring.config.on-not-found (application.yaml:5): Spring Boot's on-not-found has no counterpart",
 		"spring.config.name (application.yaml:13): has no effect in a file",
@@ -295,8 +295,25 @@ func TestSpringConfigKeysInAFile(t *testing.T) {
 	if _, ok := spring["config"]; ok || spring["application"] == nil {
 		t.Errorf("spring = %v, want spring.config removed, spring.application kept", spring)
 	}
-	// From the environment: read, kept, no warning.
-	l = mustLoad(t, Options{Dir: dir, Env: []string{"SPRING_CONFIG_LOCATION=./other/"}})
+	// From the environment: read and kept; the file that sets it too is
+	// still warned of (a newcomer's variable silenced the file's warning).
+	l = mustLoad(t, Options{Dir: dir, Env: []string{"SPRING_CONFIG_LOCATION=./,./other/"}})
+	spring, _ = l.Raw["spring"].(map[string]any)
+	cfg, _ := spring["config"].(map[string]any)
+	if l.Raw["a"] != "other" || cfg["location"] != "./,./other/" {
+		t.Errorf("a = %v, spring.config = %v", l.Raw["a"], cfg)
+	}
+	got = nil
+	for _, w := range l.Warnings {
+		got = append(got, w.Error())
+	}
+	all = strings.Join(got, "\n")
+	if !strings.Contains(all, "spring.config.location (application.yaml:3): has no effect in a file") || !strings.Contains(all, "(env SPRING_CONFIG_LOCATION sets it: that is read)") {
+		t.Errorf("no warning for the file's spring.config.location under SPRING_CONFIG_LOCATION:\n%s", all)
+	}
+	// Only from the environment: no warning about it.
+	dir = writeTree(t, map[string]string{"application.yaml": "b: 1\n", "other/application.yaml": "a: other\n"})
+	l = mustLoad(t, Options{Dir: dir, Env: []string{"SPRING_CONFIG_LOCATION=./,./other/"}})
 	if l.Raw["a"] != "other" || len(l.Warnings) != 0 {
 		t.Errorf("a = %v, warnings %v", l.Raw["a"], l.Warnings)
 	}
