@@ -48,7 +48,7 @@ import (
 //     and dials another. That check runs only on an idle connection, never
 //     on one with a command in flight, so a mark cuts nothing: a command
 //     waiting on a slow but live path keeps its connection, and a byte
-//     received clears the mark (lastRead after ref). The cost: evidence
+//     received clears the mark (lastRead after it). The cost: evidence
 //     on a live server (a PING slower than health-timeout, 2s by default)
 //     has the pool redialed as its connections are next taken, busy ones
 //     too — a review measured about 120 dials for a pool of 12 under 15
@@ -78,11 +78,11 @@ func newConnSet(minSilence time.Duration) *connSet {
 	return &connSet{conns: map[*trackedConn]struct{}{}, minSilence: minSilence}
 }
 
-// monoBase anchors the connections' times (lastRead, lastWrite, staleRef:
+// monoBase anchors the connections' times (lastRead, lastWrite, staleAt:
 // nanoseconds since it) on the monotonic clock, so that a step of the wall
 // clock (NTP, a resumed VM) cannot make a live connection look overdue
 // (review of the sweep: it used UnixNano). A year before the process
-// started, so that every time dealt in is above 0 and a zero staleRef
+// started, so that every time dealt in is above 0 and a zero staleAt
 // stays "never marked". Set once, never written.
 var monoBase = time.Now().Add(-365 * 24 * time.Hour)
 
@@ -171,7 +171,7 @@ func (s *connSet) sweep(now, alive time.Time, overdue, window time.Duration) int
 	ref := mono(s.evAt)
 	for c := range s.conns {
 		if c.lastRead.Load() < ref {
-			c.staleRef.Store(ref)
+			c.staleAt.Store(ref)
 		}
 	}
 	return n
@@ -205,10 +205,10 @@ type trackedConn struct {
 	// writes nothing.
 	writing atomic.Int32
 	closing atomic.Bool
-	// staleRef, when above lastRead, marks the connection stale: it
+	// staleAt, when above lastRead, marks the connection stale: it
 	// received nothing since that evidence came (see mono).
-	staleRef atomic.Int64
-	closed   atomic.Bool
+	staleAt atomic.Int64
+	closed  atomic.Bool
 }
 
 // Write notes the time and writes, unless the sweep is closing the
@@ -273,7 +273,7 @@ func (c *trackedConn) Close() error {
 }
 
 // stale reports a connection marked stale that received nothing since.
-func (c *trackedConn) stale() bool { return c.lastRead.Load() < c.staleRef.Load() }
+func (c *trackedConn) stale() bool { return c.lastRead.Load() < c.staleAt.Load() }
 
 // SyscallConn serves go-redis's check of an idle connection before it
 // hands it out (a peek at the socket, through syscall.Conn): a stale

@@ -57,8 +57,9 @@ func (c *trackedConn) isClosed() bool { return c.closed.Load() }
 // answer with nothing received, and no other: not a reader's connection
 // mid-reply (bytes received after its request), nor one writing, nor a
 // connection of the client waiting as long (it may carry an XADD). It
-// marks every connection quiet since stale, which go-redis's check of an
-// idle connection then fails, until it receives a byte.
+// marks every connection that received nothing since that evidence came
+// stale, which go-redis's check of an idle connection then fails, until
+// it receives a byte.
 func TestSweepClosesOnlyOverdueReaders(t *testing.T) {
 	s := newConnSet(time.Second)
 	const overdue = 2200 * time.Millisecond
