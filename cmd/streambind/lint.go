@@ -243,8 +243,12 @@ where they name the same destination); lint them on the broker they share
 for that (--profile kafka, or STREAM_DEFAULT_BINDER=kafka for SCSt files
 that name no binder).
 
-A PATH is an application.yaml (or .yml) or a directory holding one; the
-default is the working directory. Functions are not registered in a lint
+A PATH is a configuration file (application.yaml, .yml or .properties:
+its profile files are looked for beside it) or a directory searched as
+an app searches its working directory (./, ./config/ and ./config/*/ for
+application.* or SPRING_CONFIG_NAME's names, SPRING_CONFIG_LOCATION and
+SPRING_CONFIG_ADDITIONAL_LOCATION applied); the default is the working
+directory. Functions are not registered in a lint
 run: each function of the definition is checked as the kind its
 configured bindings show. With an empty definition, the one function
 whose bindings have an input or a group is taken for the app's only

@@ -10,8 +10,12 @@
 //	streambind tail --binding NAME       # print what arrives, headers and payload
 //	streambind dlq ls --binding NAME     # dead letters; also show, replay, purge
 //
-// A PATH is an application.yaml (or .yml) file or a directory holding one;
-// the default is the working directory. Every subcommand reads a
+// A PATH is a configuration file (application.yaml, .yml or .properties:
+// its profile files are looked for beside it) or a directory searched as an
+// app searches its working directory (./, ./config/ and ./config/*/ for
+// application.* or SPRING_CONFIG_NAME's names, SPRING_CONFIG_LOCATION and
+// SPRING_CONFIG_ADDITIONAL_LOCATION applied); the default is the working
+// directory. Every subcommand reads a
 // configuration exactly as an app does with package config: the profile
 // files of --profile (else STREAM_PROFILES_ACTIVE, else
 // SPRING_PROFILES_ACTIVE) merged over the base file, environment
