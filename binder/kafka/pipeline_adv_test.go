@@ -141,6 +141,7 @@ func advIndent(s, pfx string) string {
 
 // advSlowProduce delays every produce request to topic by d without
 // blocking the rest of the cluster (SleepControl), until stop is called.
+// For a short d, use advSlowProduceBlocking.
 func advSlowProduce(c *kafkatest.Cluster, topic string, d time.Duration) (stop func()) {
 	var off atomic.Bool
 	c.Kfake.ControlKey(int16(kmsg.Produce), func(kr kmsg.Request) (kmsg.Response, error, bool) {
@@ -152,6 +153,31 @@ func advSlowProduce(c *kafkatest.Cluster, topic string, d time.Duration) (stop f
 		for _, rt := range kr.(*kmsg.ProduceRequest).Topics {
 			if rt.Topic == topic {
 				c.Kfake.SleepControl(func() { time.Sleep(d) })
+				break
+			}
+		}
+		return nil, nil, false
+	})
+	return func() { off.Store(true) }
+}
+
+// advSlowProduceBlocking delays every produce request to topic by d,
+// holding the cluster meanwhile, until stop is called: for a short d
+// (2ms), where SleepControl's many short sleeps on one connection meet a
+// data race inside kfake (two (*bsleep).waitQueue goroutines for one
+// connection when its queue drains as the next request sleeps; the race
+// detector failed a CI run on it).
+func advSlowProduceBlocking(c *kafkatest.Cluster, topic string, d time.Duration) (stop func()) {
+	var off atomic.Bool
+	c.Kfake.ControlKey(int16(kmsg.Produce), func(kr kmsg.Request) (kmsg.Response, error, bool) {
+		if off.Load() {
+			c.Kfake.DropControl()
+			return nil, nil, false
+		}
+		c.Kfake.KeepControl()
+		for _, rt := range kr.(*kmsg.ProduceRequest).Topics {
+			if rt.Topic == topic {
+				time.Sleep(d)
 				break
 			}
 		}
@@ -887,7 +913,7 @@ func TestAdvPipeKafkaNakBurst(t *testing.T) {
 			c := kafkatest.Start(t)
 			in, out, pw := pipeTopics(t, c, 1, nil)
 			pw.write(t, n)
-			stopSlow := advSlowProduce(c, out, 2*time.Millisecond)
+			stopSlow := advSlowProduceBlocking(c, out, 2*time.Millisecond)
 			defer stopSlow()
 			var calls atomic.Int64
 			fns := relayFns(&calls)
