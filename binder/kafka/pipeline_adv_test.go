@@ -143,22 +143,7 @@ func advIndent(s, pfx string) string {
 // blocking the rest of the cluster (SleepControl), until stop is called.
 // For a short d, use advSlowProduceBlocking.
 func advSlowProduce(c *kafkatest.Cluster, topic string, d time.Duration) (stop func()) {
-	var off atomic.Bool
-	c.Kfake.ControlKey(int16(kmsg.Produce), func(kr kmsg.Request) (kmsg.Response, error, bool) {
-		if off.Load() {
-			c.Kfake.DropControl()
-			return nil, nil, false
-		}
-		c.Kfake.KeepControl()
-		for _, rt := range kr.(*kmsg.ProduceRequest).Topics {
-			if rt.Topic == topic {
-				c.Kfake.SleepControl(func() { time.Sleep(d) })
-				break
-			}
-		}
-		return nil, nil, false
-	})
-	return func() { off.Store(true) }
+	return slowProduce(c, topic, func() { c.Kfake.SleepControl(func() { time.Sleep(d) }) })
 }
 
 // advSlowProduceBlocking delays every produce request to topic by d,
@@ -168,6 +153,12 @@ func advSlowProduce(c *kafkatest.Cluster, topic string, d time.Duration) (stop f
 // connection when its queue drains as the next request sleeps; the race
 // detector failed a CI run on it).
 func advSlowProduceBlocking(c *kafkatest.Cluster, topic string, d time.Duration) (stop func()) {
+	return slowProduce(c, topic, func() { time.Sleep(d) })
+}
+
+// slowProduce calls delay in the control of every produce request to
+// topic, until stop is called.
+func slowProduce(c *kafkatest.Cluster, topic string, delay func()) (stop func()) {
 	var off atomic.Bool
 	c.Kfake.ControlKey(int16(kmsg.Produce), func(kr kmsg.Request) (kmsg.Response, error, bool) {
 		if off.Load() {
@@ -177,7 +168,7 @@ func advSlowProduceBlocking(c *kafkatest.Cluster, topic string, d time.Duration)
 		c.Kfake.KeepControl()
 		for _, rt := range kr.(*kmsg.ProduceRequest).Topics {
 			if rt.Topic == topic {
-				time.Sleep(d)
+				delay()
 				break
 			}
 		}
