@@ -51,6 +51,8 @@ const (
 	DefaultInactiveThreshold = time.Minute
 	DefaultBatchSize         = 64
 	DefaultDLQAttempts       = 3
+	// DefaultDLQClaimBucket is the default of dlq-claim-bucket.
+	DefaultDLQClaimBucket = "streambind-dlq-claims"
 )
 
 // settings are the decoded binder settings.
@@ -71,6 +73,7 @@ type settings struct {
 	maxPingsOut     int
 	apiTimeout      time.Duration
 	domain          string
+	claimBucket     string // dlq-claim-bucket: the key-value bucket of dead-letter claims
 	stream          streamSettings
 	// secrets never appear in an error or log line.
 	secrets []string
@@ -100,6 +103,7 @@ func defaultSettings() settings {
 		pingInterval:    DefaultPingInterval,
 		maxPingsOut:     DefaultMaxPingsOut,
 		apiTimeout:      DefaultAPITimeout,
+		claimBucket:     DefaultDLQClaimBucket,
 		stream: streamSettings{
 			retention:       jetstream.LimitsPolicy,
 			storage:         jetstream.FileStorage,
@@ -139,7 +143,7 @@ func sizeLimit(v any) (int64, error) {
 	return limit(v)
 }
 
-const binderKeys = "servers, name, username, password, token, credentials-file, tls, connect-timeout, reconnect-initial-interval, reconnect-max-interval, reconnect-stable-interval, ping-interval, max-pings-outstanding, api-timeout, domain, stream"
+const binderKeys = "servers, name, username, password, token, credentials-file, tls, connect-timeout, reconnect-initial-interval, reconnect-max-interval, reconnect-stable-interval, ping-interval, max-pings-outstanding, api-timeout, domain, dlq-claim-bucket, stream"
 
 // binderSections are the nested sections of the binder settings, so that
 // their keys may come flat from environment variables
@@ -210,6 +214,8 @@ func parseSettings(s stream.BinderSettings) (settings, error) {
 				out.apiTimeout, err = props.Duration(v, false)
 			case "domain":
 				out.domain, err = conf.String(v)
+			case "dlqclaimbucket":
+				out.claimBucket, err = claimBucketName(v)
 			case "tls":
 				err = ts.Decode(&d, p, v, true)
 			case "stream":
@@ -270,6 +276,25 @@ func parseSettings(s stream.BinderSettings) (settings, error) {
 		return settings{}, fmt.Errorf("nats binder %q: %w", s.Name, secrets.Redact(err, out.secrets))
 	}
 	return out, nil
+}
+
+// claimBucketName reads dlq-claim-bucket: a key-value bucket name as
+// JetStream allows it (letters, digits, - and _), which the bucket of a
+// lease other than the default extends with -<ms>ms.
+func claimBucketName(v any) (string, error) {
+	name, err := conf.String(v)
+	if err != nil {
+		return "", err
+	}
+	if name == "" {
+		return "", errors.New("must not be empty (default " + DefaultDLQClaimBucket + ")")
+	}
+	for _, ch := range name {
+		if ch != '-' && ch != '_' && (ch < 'a' || ch > 'z') && (ch < 'A' || ch > 'Z') && (ch < '0' || ch > '9') {
+			return "", fmt.Errorf("%q is not a key-value bucket name: letters, digits, - and _ only", name)
+		}
+	}
+	return name, nil
 }
 
 // written is where (the key path) and when (the order the settings were

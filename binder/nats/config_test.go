@@ -20,7 +20,7 @@ func TestSettingsDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if st.servers[0] != DefaultServers || st.stream.maxAge != DefaultMaxAge || st.stream.retention != jetstream.LimitsPolicy || st.reconnectMax != DefaultReconnectMax {
+	if st.servers[0] != DefaultServers || st.stream.maxAge != DefaultMaxAge || st.stream.retention != jetstream.LimitsPolicy || st.reconnectMax != DefaultReconnectMax || st.claimBucket != "streambind-dlq-claims" {
 		t.Errorf("defaults: %+v", st)
 	}
 }
@@ -30,7 +30,7 @@ func TestSettingsDecode(t *testing.T) {
 		Name:   "n",
 		Binder: map[string]any{"servers": "a:1, nats://b", "stream": map[string]any{"retention": "workqueue", "max-age": 0, "replicas": 3}},
 		Environment: map[string]any{
-			"servers": []any{"nats://c:4223"}, "connectTimeout": "2s", "reconnect-initial-interval": 50,
+			"servers": []any{"nats://c:4223"}, "connectTimeout": "2s", "reconnect-initial-interval": 50, "dlqClaimBucket": "orders_dlq-claims",
 			"stream": map[string]any{"max-msgs": "1000", "storage": "memory", "discard": "new", "duplicate-window": "1m", "max-msg-size": 4096},
 		},
 	})
@@ -39,6 +39,9 @@ func TestSettingsDecode(t *testing.T) {
 	}
 	if len(st.servers) != 1 || st.servers[0] != "nats://c:4223" {
 		t.Errorf("servers %v: the environment wins", st.servers)
+	}
+	if st.claimBucket != "orders_dlq-claims" || ClaimBucketOf(st.claimBucket, 6*time.Second) != "orders_dlq-claims-6000ms" || ClaimBucketOf(st.claimBucket, stream.DefaultDeadLetterLease) != "orders_dlq-claims" {
+		t.Errorf("dlq-claim-bucket %q", st.claimBucket)
 	}
 	if st.connectTimeout != 2*time.Second || st.reconnectInit != 50*time.Millisecond {
 		t.Errorf("durations: %s %s", st.connectTimeout, st.reconnectInit)
@@ -62,6 +65,7 @@ func TestSettingsErrors(t *testing.T) {
 			"tls":      map[string]any{"cert-file": "/nope"},
 			"servers":  "ftp://u:" + pw + "@h",
 		},
+		Binder: map[string]any{"dlq-claim-bucket": "claims.orders"},
 	})
 	if err == nil {
 		t.Fatal("no error")
@@ -76,6 +80,7 @@ func TestSettingsErrors(t *testing.T) {
 		"stream.binders.n.environment.token: set only one of username/password, token and credentials-file (also set: stream.binders.n.environment.password)",
 		"stream.binders.n.environment.password: username is required with password",
 		"cert-file and key-file go together",
+		`stream.nats.binder.dlq-claim-bucket: "claims.orders" is not a key-value bucket name: letters, digits, - and _ only`,
 	} {
 		if !strings.Contains(msg, want) {
 			t.Errorf("error lacks %q:\n%s", want, msg)

@@ -25,9 +25,10 @@ import (
 // time the stream stored it.
 //
 // A claiming cursor (o.Claim) claims each message with an entry of the
-// key-value bucket [ClaimBucket] (created on first use; with a lease other
-// than [stream.DefaultDeadLetterLease], a bucket of that lease, named
-// with its milliseconds after a dash): key <stream>.<sequence>, created only if absent
+// key-value bucket of binder setting dlq-claim-bucket (default
+// [ClaimBucket]; created on first use; with a lease other than
+// [stream.DefaultDeadLetterLease], a bucket of that lease, named with its
+// milliseconds after a dash): key <stream>.<sequence>, created only if absent
 // (JetStream's compare-and-set), then the message checked to be still
 // there; the entry is rewritten while the cursor holds the message and
 // deleted when it removed it or gives it back. The bucket's max age is
@@ -66,7 +67,7 @@ func (bd *Binder) OpenDeadLetters(ctx context.Context, spec stream.ConsumerSpec,
 		return cur, nil
 	}
 	lease := o.LeaseOf()
-	kv, err := claimBucket(ctx, c.js, lease)
+	kv, err := claimBucket(ctx, c.js, bd.st.claimBucket, lease)
 	if err != nil {
 		return nil, bd.apiErr(err, "claim bucket of %s", subject)
 	}
@@ -76,15 +77,24 @@ func (bd *Binder) OpenDeadLetters(ctx context.Context, spec stream.ConsumerSpec,
 
 // ClaimBucket is the key-value bucket that holds the claims of claiming
 // dead-letter cursors ([stream.DeadLetterOpen.Claim]) of the default
-// lease.
-const ClaimBucket = "streambind-dlq-claims"
+// lease when binder setting dlq-claim-bucket is not set.
+const ClaimBucket = DefaultDLQClaimBucket
 
-// claimBucket returns the claim bucket of lease, creating it if need be.
-func claimBucket(ctx context.Context, js jetstream.JetStream, lease time.Duration) (jetstream.KeyValue, error) {
-	name := ClaimBucket
-	if lease != stream.DefaultDeadLetterLease {
-		name += "-" + strconv.FormatInt(lease.Milliseconds(), 10) + "ms"
+// ClaimBucketOf returns the name of the key-value bucket that holds the
+// claims of lease for dlq-claim-bucket setting bucket: bucket itself for
+// [stream.DefaultDeadLetterLease], else bucket-<ms>ms (each bucket's max
+// age is its lease).
+func ClaimBucketOf(bucket string, lease time.Duration) string {
+	if lease == stream.DefaultDeadLetterLease {
+		return bucket
 	}
+	return bucket + "-" + strconv.FormatInt(lease.Milliseconds(), 10) + "ms"
+}
+
+// claimBucket returns the claim bucket of lease (see ClaimBucketOf),
+// creating it if need be.
+func claimBucket(ctx context.Context, js jetstream.JetStream, bucket string, lease time.Duration) (jetstream.KeyValue, error) {
+	name := ClaimBucketOf(bucket, lease)
 	kv, err := js.KeyValue(ctx, name)
 	if errors.Is(err, jetstream.ErrBucketNotFound) {
 		kv, err = js.CreateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: name, History: 1, TTL: lease,

@@ -418,6 +418,7 @@
 //	max-pings-outstanding: 2
 //	api-timeout: 5s                 # JetStream API requests (provisioning)
 //	domain: ""                      # JetStream domain (leaf nodes)
+//	dlq-claim-bucket: streambind-dlq-claims  # key-value bucket of the claims of streambind dlq replay and purge (letters, digits, - and _); a --lease other than 30s has one of its own, named with its milliseconds: streambind-dlq-claims-6000ms
 //	stream:                         # streams the binder creates (existing ones are used as they are)
 //	  retention: limits             # limits | interest | workqueue (workqueue allows one consumer per subject: one group)
 //	  storage: file                 # file | memory

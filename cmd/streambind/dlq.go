@@ -745,7 +745,8 @@ letter whose claim it lost meanwhile (on Kafka a replay waiting for its
 the other replay's to send, and a note says so. The summary counts the
 dead letters left to another replay or purge. On NATS, replay and purge
 need permission to create and write the key-value bucket
-streambind-dlq-claims (the stream KV_streambind-dlq-claims).
+streambind-dlq-claims (the stream KV_streambind-dlq-claims), or the one
+the binder's dlq-claim-bucket setting names.
 
 Filters: --header k=v (repeatable), --exception TEXT (in
 x-exception-message), --since/--until (RFC 3339 or a duration ago; a dead

@@ -410,14 +410,25 @@ func natsService(t *testing.T) (dir string, env []string, opt stream.Option) {
 	natstest.DeleteStreams(t, natstest.URL(), func() []string {
 		return []string{nats.StreamName(dest), nats.StreamName(stream.DLQName(dest, "g"))}
 	})
+	// Claims in a bucket of the test's own, not the shared server's
+	// streambind-dlq-claims.
+	bucket := natsClaimBucket(dest)
+	natstest.DeleteKeyValueBuckets(t, natstest.URL(), bucket)
 	yaml := strings.ReplaceAll(fmt.Sprintf(dlqService, `  default-binder: nats
   binders:
     nats:
       type: nats
       environment:
-        servers: ${NATS_URL}`), "destination: work", "destination: "+dest)
+        servers: ${NATS_URL}
+        dlq-claim-bucket: `+bucket), "destination: work", "destination: "+dest)
 	dir = writeFiles(t, map[string]string{"application.yaml": yaml})
 	return dir, []string{"NATS_URL=" + natstest.URL()}, stream.WithBinderType(nats.Type, nats.New)
+}
+
+// natsClaimBucket is the dlq-claim-bucket of the natsService of
+// destination dest (dlqtest-<id>.work).
+func natsClaimBucket(dest string) string {
+	return "sbtest-claims-" + strings.TrimSuffix(strings.TrimPrefix(dest, "dlqtest-"), ".work")
 }
 
 // redisService is dlqService on the shared Redis server, under a key

@@ -116,7 +116,7 @@ func redisClaims(t *testing.T, env []string) func() int {
 }
 
 // natsClaims counts the claims of the dead-letter stream of a
-// natsService in the bucket streambind-dlq-claims.
+// natsService in its bucket of the default lease.
 func natsClaims(t *testing.T, dir string) func() int {
 	nc, err := natsgo.Connect(natstest.URL())
 	if err != nil {
@@ -134,7 +134,7 @@ func natsClaims(t *testing.T, dir string) func() int {
 	dest := regexp.MustCompile(`destination: (dlqtest-\S+)`).FindSubmatch(b)
 	name := nats.StreamName(stream.DLQName(string(dest[1]), "g"))
 	return func() int {
-		kv, err := js.KeyValue(context.Background(), nats.ClaimBucket)
+		kv, err := js.KeyValue(context.Background(), natsClaimBucket(string(dest[1])))
 		if err != nil {
 			return 0
 		}

@@ -75,6 +75,48 @@ func DeleteStreams(t testing.TB, url string, names func() []string) {
 	})
 }
 
+// DeleteKeyValueBuckets deletes, when the test ends, the key-value
+// buckets on the server at url whose names start with prefix (the
+// streams KV_<prefix>...): a test that gives the binder a dlq-claim-bucket
+// of its own removes it and the buckets of other leases made from it.
+func DeleteKeyValueBuckets(t testing.TB, url, prefix string) {
+	t.Helper()
+	if prefix == "" {
+		t.Fatal("natstest: DeleteKeyValueBuckets needs a prefix of the test's own")
+	}
+	t.Cleanup(func() {
+		nc, err := natsgo.Connect(url, natsgo.Timeout(2*time.Second))
+		if err != nil {
+			t.Logf("natstest cleanup: %v", err)
+			return
+		}
+		defer nc.Close()
+		js, err := jetstream.New(nc)
+		if err != nil {
+			t.Logf("natstest cleanup: %v", err)
+			return
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		names := js.StreamNames(ctx)
+		var found []string
+		for n := range names.Name() {
+			found = append(found, n)
+		}
+		if err := names.Err(); err != nil {
+			t.Logf("natstest cleanup: list buckets %s*: %v", prefix, err)
+		}
+		for _, n := range found {
+			if !strings.HasPrefix(n, "KV_"+prefix) {
+				continue
+			}
+			if err := js.DeleteStream(ctx, n); err != nil && !errors.Is(err, jetstream.ErrStreamNotFound) {
+				t.Logf("natstest cleanup: delete bucket stream %s: %v", n, err)
+			}
+		}
+	})
+}
+
 // Binary is the nats-server executable: $NATS_SERVER_BIN, else
 // nats-server on $PATH, else /usr/sbin/nats-server.
 func Binary() string {
