@@ -66,6 +66,12 @@ test-own-conn-faults:
 test-broker-faults:
 	STREAMBIND_BROKER_FAULTS=1 $(GO) test -race -count=1 -p 1 -timeout 10m -tags brokerfault -run BrokerFault ./binder/rabbit/...
 
+## leftovers: what the tests left on the shared brokers and database (test vhosts, sbtest:* keys,
+## outbox test schemas, JetStream streams); CI prints it after make test. Reports only.
+.PHONY: leftovers
+leftovers:
+	@bash scripts/leftovers.sh
+
 ## lint: gofmt, go vet, and staticcheck when it can be installed.
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
