@@ -62,8 +62,9 @@ poll on it (those that set no producer.poller key). A poller is shown only
 for an output binding that may be a supplier's.
 
 YAML (default; it starts with a comment naming the active profiles, groups
-expanded, and the files read in the order they are merged; the origin is a
-comment after each value) or --format json
+expanded, and the files read in the order they are merged, and when
+SPRING_CONFIG_NAME, _LOCATION or _ADDITIONAL_LOCATION chose them, the files
+looked for; the origin is a comment after each value) or --format json
 (a list of {"key", "value", "origin"}). Exit status 1 when the configuration
 has errors (printed on stderr as lint prints them, with its warnings; the
 configuration is printed all the same), 2 for bad usage.`,
@@ -655,7 +656,13 @@ func configHeader(s *service) string {
 	if len(files) > 0 {
 		read = strings.Join(files, ", ")
 	}
-	return "active profiles: " + profiles + "\nfiles read, later ones winning: " + s.hideSecrets(read)
+	h := "active profiles: " + profiles + "\nfiles read, later ones winning: " + s.hideSecrets(read)
+	if s.searched != "" {
+		// The variables that chose the files, so that a file left unread
+		// by them is explained.
+		h += "\nfiles looked for: " + s.hideSecrets(s.searched)
+	}
+	return h
 }
 
 // writeConfigYAML writes the entries as one YAML tree, each value

@@ -270,7 +270,9 @@ spring.rabbitmq.* is reported at that key and its line. Several candidate
 binders declared and no default-binder is an error, as in the app.
 
 Warnings do not fail the run: keys the loader ignores (obsolete Spring
-Cloud Stream keys, Spring Boot settings not read), configured bindings
+Cloud Stream keys, Spring Boot settings not read), an application.yaml,
+.yml or .properties in a directory PATH or its config/ that
+SPRING_CONFIG_NAME or SPRING_CONFIG_LOCATION leave unread, configured bindings
 that no bound function or output binding uses (with the nearest bound
 name), required-groups that no consumer of the services given reads, and
 when several services are given, a RabbitMQ producer that publishes

@@ -59,6 +59,10 @@ type service struct {
 	loadDir string
 	// loadErrs are the loader's problems.
 	loadErrs stream.ConfigErrors
+	// searched says which files a directory PATH was searched for when
+	// SPRING_CONFIG_NAME, _LOCATION or _ADDITIONAL_LOCATION chose them
+	// (config.DescribeSearch); "" for the default search or a file PATH.
+	searched string
 }
 
 // loadService loads the configuration at path (a file or a directory),
@@ -104,6 +108,7 @@ func loadService(e *runEnv, path string, profiles []string) (*service, error) {
 	loaded, err := config.Load(opts)
 	s.loadDir = opts.Dir
 	if st.IsDir() {
+		s.searched = config.DescribeSearch(opts)
 		if loaded != nil && len(loaded.Files) > 0 {
 			s.base = loaded.Files[0] // a location outside the directory: its path
 			if rel, rerr := filepath.Rel(abs, loaded.Files[0]); rerr == nil && !strings.HasPrefix(rel, "..") {
@@ -112,10 +117,10 @@ func loadService(e *runEnv, path string, profiles []string) (*service, error) {
 		}
 		if s.base == "" {
 			if err == nil {
-				if searched := config.DescribeSearch(opts); searched != "" {
+				if s.searched != "" {
 					// SPRING_CONFIG_NAME, _LOCATION or
 					// _ADDITIONAL_LOCATION chose the files: name them.
-					return nil, fmt.Errorf("%s: no configuration file found: looked for %s", path, searched)
+					return nil, fmt.Errorf("%s: no configuration file found: looked for %s", path, s.searched)
 				}
 				return nil, fmt.Errorf("%s: no %s, application.yml or %s in this directory (nor in its config/ or config/*/ directories)", path, config.DefaultFile, config.PropertiesFile)
 			}
@@ -400,4 +405,35 @@ func didYouMean(name string, names []string) string {
 		return " (did you mean " + prefixed[0] + "?)"
 	}
 	return ""
+}
+
+// unreadDefaults warns of each application.yaml, .yml or .properties in a
+// directory PATH or its config/ that is not read because
+// SPRING_CONFIG_NAME or SPRING_CONFIG_LOCATION chose other files: a
+// service ported with its application.yaml beside the files the variables
+// name would otherwise run without it and not a word said.
+func unreadDefaults(s *service) []*stream.ConfigError {
+	if s.searched == "" || s.loaded == nil {
+		return nil
+	}
+	read := map[string]bool{}
+	for _, f := range s.loaded.Files {
+		read[filepath.Clean(f)] = true
+	}
+	var out []*stream.ConfigError
+	for _, dir := range []string{"", "config"} {
+		for _, name := range []string{config.DefaultFile, "application.yml", config.PropertiesFile} {
+			rel := filepath.Join(dir, name)
+			path := filepath.Join(s.loadDir, rel)
+			if read[path] {
+				continue
+			}
+			if st, err := os.Stat(path); err != nil || !st.Mode().IsRegular() {
+				continue
+			}
+			out = append(out, &stream.ConfigError{Path: filepath.ToSlash(rel),
+				Msg: "not read: the files looked for are " + s.searched})
+		}
+	}
+	return out
 }
