@@ -11,6 +11,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -1146,9 +1147,19 @@ func (w *sessionWatch) stop() error {
 	return nil
 }
 
+// truncate returns s as PostgreSQL's text takes it (last_error): valid
+// UTF-8 without NUL, cut to at most n bytes at a character's boundary.
+// A cut inside a multi-byte character, invalid UTF-8 or a NUL (an error's
+// text may hold a destination's name, a header key, a broker's bytes)
+// would make the server refuse the statement, and with it the batch's
+// deletes and commit, at every batch claiming the row.
 func truncate(s string, n int) string {
+	s = strings.ReplaceAll(strings.ToValidUTF8(s, "\uFFFD"), "\x00", `\x00`)
 	if len(s) <= n {
 		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
 	}
 	return s[:n]
 }
