@@ -52,6 +52,12 @@
 // 500 {"error": "...", "state": "<the binding's state now>"}, logged at
 // WARN as "binding state change failed" with the state requested and the
 // state now.
+// A state change is served only while the app runs: before (the server
+// starts before app.Run; the app is binding) and once it shuts down, a
+// valid POST is a 503 {"error": "...", "state": "<the binding's state>"}
+// that says which, and the binding is left as it is (while starting, with
+// Retry-After: 1; GET /health/readiness says "app": "running" once it
+// can be sent).
 //
 // # Configuration endpoint
 //

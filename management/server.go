@@ -63,6 +63,10 @@ type Server struct {
 	srv  *http.Server
 	ln   net.Listener
 	done chan error
+	// waited guards serveErr: the first Shutdown takes Serve's result
+	// from done, the others (concurrent or later) share it.
+	waited   sync.Once
+	serveErr error
 	// wrap, when set (by tests), wraps the listener under the connection
 	// bound, to observe every connection.
 	wrap func(net.Listener) net.Listener
@@ -114,6 +118,9 @@ func (s *Server) Handler() http.Handler { return s.mux }
 func (s *Server) Start() error {
 	if s.opts.Address == "" {
 		return nil
+	}
+	if s.srv != nil {
+		return fmt.Errorf("management: server on %s already started (a Server starts once)", s.Addr())
 	}
 	ln, err := net.Listen("tcp", s.opts.Address)
 	if err != nil {
@@ -192,12 +199,15 @@ func (s *Server) Addr() string {
 }
 
 // Shutdown stops the server, waiting for requests in flight (bounded by ctx).
+// It may be called more than once, and at once from several goroutines (a
+// deferred Shutdown beside a signal handler's): each waits as the first.
 func (s *Server) Shutdown(ctx context.Context) error {
 	if s.srv == nil {
 		return nil
 	}
 	err := s.srv.Shutdown(ctx)
-	if serr := <-s.done; serr != nil && !errors.Is(serr, http.ErrServerClosed) {
+	s.waited.Do(func() { s.serveErr = <-s.done })
+	if serr := s.serveErr; serr != nil && !errors.Is(serr, http.ErrServerClosed) {
 		err = errors.Join(err, serr)
 	}
 	if err != nil {
@@ -489,6 +499,21 @@ func (s *Server) setBindingState(w http.ResponseWriter, r *http.Request) {
 		op = b.Resume
 	default:
 		writeError(w, http.StatusBadRequest, fmt.Sprintf("unknown state %q: want STOPPED, STARTED, PAUSED or RESUMED", state))
+		return
+	}
+	// Only a running app's bindings can change state. Before it runs, its
+	// bindings have no consumers yet: a STARTED would mark an input
+	// STARTED with nothing started, and the app's own start would then
+	// find it started and start nothing (bound, never delivered); once it
+	// is stopping, its binders are closing or closed.
+	if app := s.app.State(); app != "running" {
+		why := "the app is starting: binding states can be changed once it runs (GET /health/readiness says \"app\": \"running\")"
+		if app == "stopping" {
+			why = "the app is shutting down: binding states can no longer be changed"
+		} else {
+			w.Header().Set("Retry-After", "1")
+		}
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": why, "state": string(b.State())})
 		return
 	}
 	// A stop or pause waits for in-flight messages; bound it even when the

@@ -1,0 +1,102 @@
+package management_test
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/streambind/streambind/management"
+)
+
+// A state change posted before the app runs (the server starts before
+// app.Run, as docs/operations.md wires it) marked an input binding STARTED
+// with no consumer yet; the app's start then found it started and started
+// nothing: bound, never delivered, and a second STARTED was a no-op.
+func TestBreakStateChangeBeforeRunRefused(t *testing.T) {
+	f := newFixture(t)
+	for _, name := range []string{"sink-in-0", "src"} {
+		code, m, raw := do(t, http.MethodPost, f.base+"/actuator/bindings/"+name, `{"state":"STARTED"}`)
+		if code != http.StatusServiceUnavailable || m["state"] != "STOPPED" || !strings.Contains(m["error"].(string), "starting") {
+			t.Fatalf("POST STARTED to %s before Run: %d %s; want 503 saying the app is starting, state STOPPED", name, code, raw)
+		}
+	}
+	f.run(t)
+	if err := f.app.Bridge().Send(context.Background(), "src", "hello"); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case s := <-f.got:
+		if s != "hello" {
+			t.Fatalf("got %q", s)
+		}
+	case <-time.After(wait):
+		t.Fatal("the consumer never received: its binding reads STARTED but was never started")
+	}
+	if code, m, raw := do(t, http.MethodPost, f.base+"/actuator/bindings/sink-in-0", `{"state":"PAUSED"}`); code != 200 || m["state"] != "PAUSED" {
+		t.Fatalf("POST PAUSED once running: %d %s", code, raw)
+	}
+}
+
+// Once the app stopped, a STARTED was a 500 with the binder's internal
+// error for an input, and a 200 STARTED for an output whose producer is
+// closed.
+func TestBreakStateChangeAfterShutdownRefused(t *testing.T) {
+	f := newFixture(t)
+	f.run(t)
+	if err := f.stop(); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"sink-in-0", "src"} {
+		code, m, raw := do(t, http.MethodPost, f.base+"/actuator/bindings/"+name, `{"state":"STARTED"}`)
+		if code != http.StatusServiceUnavailable || m["state"] != "STOPPED" || !strings.Contains(m["error"].(string), "shutting down") {
+			t.Fatalf("POST STARTED to %s after shutdown: %d %s; want 503 saying the app is shutting down, state STOPPED", name, code, raw)
+		}
+	}
+}
+
+// A second Start replaced the running server (its listener and Serve
+// leaked) or failed with "address already in use".
+func TestBreakStartTwice(t *testing.T) {
+	f := newFixture(t)
+	srv := management.New(f.app, management.Options{Config: management.Config{Address: "127.0.0.1:0"}})
+	if err := srv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = srv.Shutdown(context.Background()) })
+	addr := srv.Addr()
+	if err := srv.Start(); err == nil || !strings.Contains(err.Error(), "already started") {
+		t.Fatalf("second Start: %v; want already started", err)
+	}
+	if srv.Addr() != addr {
+		t.Fatalf("second Start moved the server from %s to %s", addr, srv.Addr())
+	}
+}
+
+// A second Shutdown (a deferred one beside a signal handler's, or two at
+// once) waited forever for the result of Serve the first had taken.
+func TestBreakShutdownTwice(t *testing.T) {
+	f := newFixture(t)
+	srv := management.New(f.app, management.Options{Config: management.Config{Address: "127.0.0.1:0"}})
+	if err := srv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 3)
+	go func() { done <- srv.Shutdown(context.Background()) }()
+	go func() { done <- srv.Shutdown(context.Background()) }()
+	deadline := time.After(wait)
+	for i := range 3 {
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Fatalf("Shutdown: %v", err)
+			}
+		case <-deadline:
+			t.Fatal("a second Shutdown never returns")
+		}
+		if i == 1 { // and one after both returned
+			go func() { done <- srv.Shutdown(context.Background()) }()
+		}
+	}
+}
