@@ -7,13 +7,19 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/streambind/streambind/config"
 	"github.com/streambind/streambind/outbox"
+	"github.com/streambind/streambind/stream"
 )
 
 // TestLongNonASCIIErrorsAreRecorded: a row's last_error is cut to 1000
@@ -70,5 +76,40 @@ func TestLongNonASCIIErrorsAreRecorded(t *testing.T) {
 	}
 	if err := relay.ob.Relay().Health(ctx); err != nil {
 		t.Errorf("relay unhealthy: %v", err)
+	}
+}
+
+// TestConfigValueErrorsNameFileLine: FromConfig promises errors naming
+// file:line for bad values, as for the stream section. A value of the
+// wrong type did; one out of range (batch-size: -1, poll-interval: 1ms, a
+// bad table name, an explicit 0) named only the key, not where it was set
+// — nor in which of the files merged. Any spelling of the key is found.
+func TestConfigValueErrorsNameFileLine(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "application.yaml")
+	y := "outbox:\n  batchSize: -1\n  poll_interval: 1ms\n  table: Shop.Outbox\n  concurrency: 0\n  send-timeout: -1s\n"
+	if err := os.WriteFile(file, []byte(y), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	loaded, err := config.Load(config.Options{File: file, Env: []string{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = outbox.FromConfig(loaded)
+	if err == nil {
+		t.Fatal("FromConfig took a bad section")
+	}
+	for key, line := range map[string]int{"batch-size": 2, "poll-interval": 3, "table": 4, "concurrency": 5, "send-timeout": 6} {
+		want := fmt.Sprintf("outbox.%s (%s:%d): ", key, file, line)
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error does not name %s where it was set (want %q):\n%v", key, want, err)
+		}
+	}
+	if strings.Count(err.Error(), "outbox.concurrency") != 1 {
+		t.Errorf("concurrency: 0 reported more than once:\n%v", err)
+	}
+	var ces stream.ConfigErrors
+	if !errors.As(err, &ces) || len(ces) != 5 {
+		t.Errorf("error is %T with %d problems; want stream.ConfigErrors of 5", err, len(ces))
 	}
 }

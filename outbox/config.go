@@ -5,12 +5,14 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/streambind/streambind/internal/pgtable"
 
 	"github.com/streambind/streambind/config"
 	"github.com/streambind/streambind/redact"
+	"github.com/streambind/streambind/stream"
 )
 
 // Defaults of [Config].
@@ -113,10 +115,24 @@ func (c Config) withDefaults() Config {
 // Validate reports every problem of c (defaults applied), naming the keys
 // under the "outbox" section.
 func (c Config) Validate() error {
-	c = c.withDefaults()
 	var errs []error
+	for _, p := range c.problems() {
+		errs = append(errs, fmt.Errorf("%s.%s: %s", Section, p.key, p.msg))
+	}
+	return errors.Join(errs...)
+}
+
+// problem is one problem of a Config: its key under the section, and what
+// is wrong.
+type problem struct{ key, msg string }
+
+// problems are the problems of c (defaults applied), for Validate and
+// FromConfig.
+func (c Config) problems() []problem {
+	c = c.withDefaults()
+	var errs []problem
 	bad := func(key, format string, args ...any) {
-		errs = append(errs, fmt.Errorf("%s.%s: %s", Section, key, fmt.Sprintf(format, args...)))
+		errs = append(errs, problem{key, fmt.Sprintf(format, args...)})
 	}
 	if _, err := parseTable(c.Table); err != nil {
 		bad("table", "%v", err)
@@ -138,13 +154,14 @@ func (c Config) Validate() error {
 		// above 2^31-1 ms: every batch would fail.
 		bad("send-timeout", "is %s; want at most %s (the claim sets idle_in_transaction_session_timeout to 3 x send-timeout, and PostgreSQL takes at most 2147483647ms)", c.SendTimeout, MaxSendTimeout)
 	}
-	return errors.Join(errs...)
+	return errs
 }
 
 // FromConfig decodes the "outbox" section of a loaded configuration, with
 // the strictness of the stream section (unknown keys and bad values are
-// errors naming file:line), over the defaults, and validates it. An absent
-// section gives the defaults.
+// errors naming file:line), over the defaults, and validates it; its error
+// is a [stream.ConfigErrors] listing every problem, each with the key and
+// where the files set it. An absent section gives the defaults.
 //
 // As for the stream section, an explicit 0 for a key whose default is not
 // 0 is an error: decoded over the defaults, such a key is 0 only when set
@@ -154,9 +171,12 @@ func FromConfig(l *config.Loaded) (Config, error) {
 	if err := l.Decode(Section, &c); err != nil {
 		return Config{}, err
 	}
-	var errs []error
+	var errs stream.ConfigErrors
+	add := func(key, msg string) {
+		errs = append(errs, &stream.ConfigError{Path: Section + "." + key, Origin: origin(l, key), Msg: msg})
+	}
 	zero := func(key string, def any) {
-		errs = append(errs, fmt.Errorf("%s.%s: is 0, which reads as \"not set\": omit the key for the default (%v), or give a value", Section, key, def))
+		add(key, fmt.Sprintf("is 0, which reads as \"not set\": omit the key for the default (%v), or give a value", def))
 	}
 	if c.PollInterval == 0 {
 		zero("poll-interval", DefaultPollInterval)
@@ -170,10 +190,40 @@ func FromConfig(l *config.Loaded) (Config, error) {
 	if c.SendTimeout == 0 {
 		zero("send-timeout", DefaultSendTimeout)
 	}
-	if err := errors.Join(append(errs, c.Validate())...); err != nil {
+	zeroed := map[string]bool{}
+	for _, e := range errs {
+		zeroed[e.Path] = true
+	}
+	for _, p := range c.problems() {
+		if !zeroed[Section+"."+p.key] {
+			add(p.key, p.msg)
+		}
+	}
+	if err := errs.Err(); err != nil {
 		return Config{}, err
 	}
 	return c, nil
+}
+
+// origin is where the loaded configuration set key of the section
+// (file:line), in any of its spellings (batch-size, batchSize,
+// batch_size); "" when no file set it (an environment variable).
+func origin(l *config.Loaded, key string) string {
+	if l == nil || l.Stream == nil {
+		return ""
+	}
+	want := Section + "." + flat(key)
+	for k, o := range l.Stream.Origins {
+		if flat(k) == want {
+			return o
+		}
+	}
+	return ""
+}
+
+// flat is a key path lower-cased without - and _, as keys match.
+func flat(s string) string {
+	return strings.NewReplacer("-", "", "_", "").Replace(strings.ToLower(s))
 }
 
 // table is a parsed, validated table name.

@@ -135,13 +135,13 @@ func TestConfigFromYAML(t *testing.T) {
 
 	for _, tc := range []struct{ yaml, want string }{
 		{"outbox:\n  tabel: x\n", "outbox.tabel"},
-		{"outbox:\n  batch-size: -1\n", "outbox.batch-size: is -1"},
+		{"outbox:\n  batch-size: -1\n", "outbox.batch-size (application.yaml:2): is -1"},
 		{"outbox:\n  batch-size: lots\n", "outbox.batch-size"},
 		{"outbox:\n  table: Public.Outbox\n", "outbox.table"},
 		{"outbox:\n  table: a.b.c\n", "outbox.table"},
 		{"outbox:\n  poll-interval: 1ms\n", "outbox.poll-interval"},
-		{"outbox:\n  poll-interval: 0\n", "outbox.poll-interval: is 0"}, // not the default: an explicit 0 is an error
-		{"outbox:\n  concurrency: 0\n", "outbox.concurrency: is 0"},
+		{"outbox:\n  poll-interval: 0\n", "outbox.poll-interval (application.yaml:2): is 0"}, // not the default: an explicit 0 is an error
+		{"outbox:\n  concurrency: 0\n", "outbox.concurrency (application.yaml:2): is 0"},
 	} {
 		loaded, err := config.Load(config.Options{Data: []byte(tc.yaml), Env: []string{}})
 		if err == nil {
