@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/streambind/streambind/config"
 	"github.com/streambind/streambind/management"
 )
 
@@ -98,5 +99,34 @@ func TestBreakShutdownTwice(t *testing.T) {
 		if i == 1 { // and one after both returned
 			go func() { done <- srv.Shutdown(context.Background()) }()
 		}
+	}
+}
+
+// A management section left empty (its keys commented out, YAML null) was
+// "management.server: unknown key", while an empty section of stream or
+// logging is accepted; an unknown one is still refused.
+func TestBreakEmptyManagementSectionIsUnset(t *testing.T) {
+	for _, y := range []string{
+		"management:\n  server:\n    # address: 127.0.0.1:8081\n",
+		"management:\n  endpoint:\n    config:\n",
+		"management:\n  endpoint:\n",
+		"management:\n  server:\n    address:\n    max-connections: 8\n",
+		"management:\n  tracing:\n",
+	} {
+		loaded, err := config.Load(config.Options{Data: []byte(y)})
+		if err != nil {
+			t.Fatalf("%q: %v", y, err)
+		}
+		c, err := management.ConfigFrom(loaded.Raw)
+		if err != nil || c.Address != "" || !c.ConfigEndpoint || c.ShowValues != management.ShowNever {
+			t.Errorf("%q: %+v, %v; want the defaults, server off", y, c, err)
+		}
+	}
+	loaded, err := config.Load(config.Options{Data: []byte("management:\n  server:\n    adress:\n")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := management.ConfigFrom(loaded.Raw); err == nil || !strings.Contains(err.Error(), "management.server.adress: unknown key") {
+		t.Errorf("an empty misspelt key: %v; want unknown key", err)
 	}
 }

@@ -176,7 +176,8 @@ var showValuesKeys = []string{"management.endpoint.config.show-values", "managem
 
 // ConfigFrom decodes the management section of a loaded configuration tree
 // (config.Loaded.Raw): lower-case keys, camelCase or kebab-case. Unknown keys
-// are errors, as everywhere in streambind.
+// are errors, as everywhere in streambind; a known key or section left empty
+// (YAML null: "server:" with its keys commented out) is unset.
 func ConfigFrom(raw map[string]any) (Config, error) {
 	c := Config{ConfigEndpoint: true}
 	m, ok := raw["management"]
@@ -186,6 +187,11 @@ func ConfigFrom(raw map[string]any) (Config, error) {
 	var errs []string
 	showFrom := ""
 	walk(m, "management", func(path string, v any) {
+		if v == nil && knownOrSection(path) {
+			// An empty section or key (YAML "server:" with its keys
+			// commented out): unset, as everywhere in the configuration.
+			return
+		}
 		duration := func(d *time.Duration) {
 			x, err := props.Duration(v, false)
 			if err != nil {
@@ -278,16 +284,35 @@ func walk(v any, path string, f func(path string, v any)) {
 // "enabled" stays, "samplingprobability" is matched by removing hyphens on
 // both sides.
 func norm(path string) string {
-	known := append([]string{"management.server.address", "management.server.read-header-timeout",
-		"management.server.read-timeout", "management.server.write-timeout", "management.server.idle-timeout",
-		"management.server.max-connections", "management.endpoint.config.enabled", "management.endpoints.config.enabled",
-		"management.tracing.exporter", "management.tracing.endpoint", "management.tracing.sampling-probability",
-		"management.tracing.service-name", "management.tracing.insecure"}, showValuesKeys...)
-	p := strings.ReplaceAll(strings.ReplaceAll(strings.ToLower(path), "-", ""), "_", "")
-	for _, k := range known {
-		if strings.ReplaceAll(k, "-", "") == p {
+	p := squash(path)
+	for _, k := range knownKeys {
+		if squash(k) == p {
 			return k
 		}
 	}
 	return path
+}
+
+// knownKeys are the keys ConfigFrom reads.
+var knownKeys = append([]string{"management.server.address", "management.server.read-header-timeout",
+	"management.server.read-timeout", "management.server.write-timeout", "management.server.idle-timeout",
+	"management.server.max-connections", "management.endpoint.config.enabled", "management.endpoints.config.enabled",
+	"management.tracing.exporter", "management.tracing.endpoint", "management.tracing.sampling-probability",
+	"management.tracing.service-name", "management.tracing.insecure"}, showValuesKeys...)
+
+// squash is a key path lower-cased, without hyphens and underscores.
+func squash(path string) string {
+	return strings.ReplaceAll(strings.ReplaceAll(strings.ToLower(path), "-", ""), "_", "")
+}
+
+// knownOrSection reports whether path is a key ConfigFrom reads or a
+// section holding one ("management.server").
+func knownOrSection(path string) bool {
+	p := squash(path)
+	for _, k := range knownKeys {
+		if k := squash(k); k == p || strings.HasPrefix(k, p+".") {
+			return true
+		}
+	}
+	return false
 }
