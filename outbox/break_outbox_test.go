@@ -19,6 +19,7 @@ import (
 
 	"github.com/streambind/streambind/config"
 	"github.com/streambind/streambind/outbox"
+	"github.com/streambind/streambind/outbox/outboxtest"
 	"github.com/streambind/streambind/stream"
 )
 
@@ -111,5 +112,23 @@ func TestConfigValueErrorsNameFileLine(t *testing.T) {
 	var ces stream.ConfigErrors
 	if !errors.As(err, &ces) || len(ces) != 5 {
 		t.Errorf("error is %T with %d problems; want stream.ConfigErrors of 5", err, len(ces))
+	}
+}
+
+// TestHealthSaysMissingSchema: a table whose schema does not exist either
+// (Migrate never ran: it creates the schema) is "the table is missing:
+// run outbox.Migrate", as a missing table in an existing schema is; it
+// was "the database refused a statement, SQLSTATE 3F000".
+func TestHealthSaysMissingSchema(t *testing.T) {
+	_, schema := outboxtest.Schema(t) // the test database is there
+	table := schema + "_missing.outbox"
+	_, ob, _, _ := breakApp(t, newBroker(t, "memory"), false, outbox.Config{Table: table, DSN: outboxtest.DSN(), PollInterval: 50 * time.Millisecond})
+	var herr error
+	waitForCond(t, 15*time.Second, "the relay to report down", func() bool {
+		herr = ob.Relay().Health(context.Background())
+		return herr != nil
+	})
+	if !strings.Contains(herr.Error(), "the table is missing: run outbox.Migrate") {
+		t.Errorf("health: %v; want it to say the table is missing: run outbox.Migrate", herr)
 	}
 }
