@@ -247,7 +247,8 @@ func DeadLetters(b *BindingSpec) []string {
 // directly, RabbitMQ's dead-letter queue), false without dlq or group.
 // The binder names it when b has its DeadLetterSource; else the binders'
 // rules do: RabbitMQ's dead-letter-queue-name, else <base>.dlq (<base>
-// is <destination>.<group>, or <group> with queue-name-group-only);
+// is <prefix><destination>.<group>, or <prefix><group> with
+// queue-name-group-only);
 // elsewhere dlq-name (Kafka, NATS, Redis), else error.<destination>.<group>.
 func deadLetter(b *BindingSpec, d string) (name, kind string, ok bool) {
 	if !b.Input || !b.Consumer.DLQ || b.Group == "" {
@@ -272,9 +273,9 @@ func deadLetter(b *BindingSpec, d string) (name, kind string, ok bool) {
 		if n := ExtString(b.Extension, "dead-letter-queue-name"); n != "" {
 			return n, KindQueue, true
 		}
-		base := d + "." + b.Group
+		base := destName(b, d) + "." + b.Group
 		if GroupOnly(b) {
-			base = b.Group
+			base = ExtString(b.Extension, "prefix") + b.Group
 		}
 		return base + ".dlq", KindQueue, true
 	}
@@ -293,17 +294,27 @@ func destKind(typ string) string {
 	return ""
 }
 
+// destName is the name of destination d of binding b on its broker: on
+// RabbitMQ the exchange, <prefix><destination> (SCSt's prefix), else d.
+func destName(b *BindingSpec, d string) string {
+	if b.BinderType == typeRabbit {
+		return ExtString(b.Extension, "prefix") + d
+	}
+	return d
+}
+
 // RabbitQueues returns the queues a RabbitMQ consumer reads, one per
-// destination.
+// destination: <prefix><destination>.<group>, or <prefix><group> with
+// queue-name-group-only, -<index> appended when partitioned.
 func RabbitQueues(b *BindingSpec) []string {
 	if b.BinderType != typeRabbit || !b.Input || b.Group == "" {
 		return nil
 	}
 	var out []string
 	for _, d := range b.Destinations {
-		q := d + "." + b.Group
+		q := destName(b, d) + "." + b.Group
 		if GroupOnly(b) {
-			q = b.Group
+			q = ExtString(b.Extension, "prefix") + b.Group
 		}
 		if b.Consumer.Partitioned {
 			q += "-" + strconv.Itoa(b.Consumer.InstanceIndex)
@@ -506,7 +517,7 @@ func Build(services []ServiceSpec) *Model {
 				// dead letters they are is in the model.
 				reader := b.Consumer.DeadLettersOf != ""
 				for i, d := range b.Destinations {
-					k := keyOf(si, b, destKind(b.BinderType), d)
+					k := keyOf(si, b, destKind(b.BinderType), destName(b, d))
 					if i < len(gb.Queues) {
 						// A consumer of a dead-letter queue's queue reads
 						// the queue.
@@ -528,7 +539,7 @@ func Build(services []ServiceSpec) *Model {
 				gb.PartitionKeyExtractor = p.PartitionKeyExtractorName
 				gb.RequiredGroups = p.RequiredGroups
 				for _, d := range b.Destinations {
-					k := keyOf(si, b, destKind(b.BinderType), d)
+					k := keyOf(si, b, destKind(b.BinderType), destName(b, d))
 					n := node(k)
 					n.Producers = append(n.Producers, ref)
 					pl.keys = append(pl.keys, k)

@@ -248,6 +248,29 @@ func TestBuildRabbitExchangeIsNoQueue(t *testing.T) {
 	}
 }
 
+// SCSt's RabbitMQ prefix names the exchange and the queues: a producer
+// and a consumer of one prefix meet on <prefix><destination>, and one
+// without it is on another exchange; the DLQ is
+// <prefix><destination>.<group>.dlq.
+func TestBuildRabbitPrefix(t *testing.T) {
+	dev := map[string]any{"prefix": "dev."}
+	out := topology.BindingSpec{Name: "o-out-0", Function: "o", Configured: true, Destinations: []string{"orders"},
+		BinderName: "rabbit", BinderType: "rabbit", Extension: dev}
+	in := topology.BindingSpec{Name: "bill-in-0", Function: "bill", Input: true, Configured: true, Destinations: []string{"orders"}, Group: "billing",
+		BinderName: "rabbit", BinderType: "rabbit", Consumer: stream.ConsumerConfig{DLQ: true}, Extension: dev}
+	plain := topology.BindingSpec{Name: "ship-in-0", Function: "ship", Input: true, Configured: true, Destinations: []string{"orders"}, Group: "shipping",
+		BinderName: "rabbit", BinderType: "rabbit"}
+	m := topology.Build([]topology.ServiceSpec{{Name: "s", Bindings: []topology.BindingSpec{out, in, plain}}})
+	check(t, "destinations", destinations(m), []string{
+		"rabbit:dev.orders p=s/o-out-0 c=s/bill-in-0 dl=",
+		"rabbit:dev.orders.billing.dlq p= c= dl=s/bill-in-0",
+		"rabbit:orders p= c=s/ship-in-0 dl=",
+	})
+	if got := topology.RabbitQueues(&in); !reflect.DeepEqual(got, []string{"dev.orders.billing"}) {
+		t.Errorf("queues %v", got)
+	}
+}
+
 // In-process destinations are one binder's of one service: they do not
 // join across services, nor across two in-process binders of one service.
 func TestBuildInProcessDestinations(t *testing.T) {

@@ -119,7 +119,7 @@ func (b *Binder) ValidateProducer(spec stream.ProducerSpec) error {
 	if err := o.checkReserved(spec.Binding, "producer", spec.Destination); err != nil {
 		return err
 	}
-	return checkNames("stream.bindings."+spec.Binding+".destination", [2]string{"destination (the exchange)", spec.Destination})
+	return checkNames("stream.bindings."+spec.Binding+".destination", [2]string{"destination (the exchange)", o.exchange(spec.Destination)})
 }
 
 // ValidateConsumer checks the binding's rabbit consumer properties.
@@ -167,7 +167,7 @@ func (b *Binder) BindProducer(ctx context.Context, spec stream.ProducerSpec) (st
 	if log == nil {
 		log = b.log.With("binding", spec.Binding, "destination", spec.Destination)
 	}
-	p := &producer{bd: b, spec: spec, opts: opts, topo: t, log: log, partitioned: spec.Producer.IsPartitioned(), born: time.Now()}
+	p := &producer{bd: b, spec: spec, exchange: opts.exchange(spec.Destination), opts: opts, topo: t, log: log, partitioned: spec.Producer.IsPartitioned(), born: time.Now()}
 	b.logBound(log, "rabbit: producer bound", spec.Binding, t, "routing_key", p.routingKeyDoc())
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -320,7 +320,7 @@ func (b *Binder) BindConsumer(ctx context.Context, spec stream.ConsumerSpec) (st
 		} else {
 			// The anonymous queue is declared by Start; its name ends in a
 			// 12-character id.
-			t = c.topology(d + ".anonymous.xxxxxxxxxxxx")
+			t = c.topology(opts.anonymousQueue(d, "xxxxxxxxxxxx"))
 		}
 		if err := t.checkNames(); err != nil {
 			return fail(err)
@@ -332,7 +332,7 @@ func (b *Binder) BindConsumer(ctx context.Context, spec stream.ConsumerSpec) (st
 			return fail(err)
 		}
 		if spec.Group == "" {
-			b.logBound(log, "rabbit: consumer bound", spec.Binding, c.topology(d+".anonymous.<id, at start>"))
+			b.logBound(log, "rabbit: consumer bound", spec.Binding, c.topology(opts.anonymousQueue(d, "<id, at start>")))
 		} else {
 			b.logBound(log, "rabbit: consumer bound", spec.Binding, t, c.dlqLogAttrs()...)
 			if cc.Partitioned && opts.bindQueue {
@@ -413,7 +413,7 @@ func (b *Binder) rebindConsumers(ctx context.Context, exchange string) {
 	b.mu.Lock()
 	var cs []*consumer
 	for c := range b.consumers {
-		if c.dest == exchange && c.opts.bindQueue {
+		if c.opts.exchange(c.dest) == exchange && c.opts.bindQueue {
 			cs = append(cs, c)
 		}
 	}

@@ -634,7 +634,7 @@ func checkNames(key string, names ...[2]string) error {
 // checkConsumerNames checks the exchange, queue and dead-letter queue a
 // consumer binding declares.
 func checkConsumerNames(spec stream.ConsumerSpec, o consumerOptions) error {
-	names := [][2]string{{"destination (the exchange)", spec.Destination}}
+	names := [][2]string{{"destination (the exchange)", o.exchange(spec.Destination)}}
 	if spec.Group != "" {
 		base := o.baseQueue(spec.Destination, spec.Group)
 		names = append(names, [2]string{"the queue of group " + spec.Group,
@@ -884,12 +884,6 @@ func scstKey(kind, k string, v any) (handled bool, err error) {
 		var p string
 		if p, err = props.String(v); err == nil && p != "anonymous." {
 			err = fmt.Errorf("%q is not supported: an anonymous consumer's queue is <destination>.anonymous.<id>, SCSt's default", p)
-		}
-	case "consumer.prefix", "producer.prefix":
-		// Empty is SCSt's default (a file may hold ${QUEUE_PREFIX:}).
-		var p string
-		if p, err = props.String(v); err == nil && p != "" {
-			err = errors.New("not supported: exchanges and queues are named by destination and group alone; write the prefix into destination (and dead-letter-exchange: <prefix>DLX with a DLQ); empty, SCSt's default, is accepted")
 		}
 	case "producer.deliverymode":
 		err = enum([]string{"PERSISTENT"}, map[string]string{

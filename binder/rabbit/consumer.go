@@ -166,7 +166,7 @@ func (c *consumer) Start(ctx context.Context) error { return c.life.Start(ctx, c
 func (c *consumer) startRun(ctx context.Context) (lifecycle.Run, error) {
 	q := c.queue
 	if q == "" {
-		q = c.dest + ".anonymous." + randomID()
+		q = c.opts.anonymousQueue(c.dest, randomID())
 	}
 	r := newRun(c, q)
 	s, deliveries, err := r.subscribe(ctx)

@@ -476,6 +476,7 @@
 // (RabbitConsumerProperties) unless said otherwise, and SCSt's
 // auto-bind-dlq here is consumer.dlq:
 //
+//	prefix: ""                         # starts the exchange, queue, DLQ and default DLX names (see Prefix below); routing and binding keys keep the bare destination
 //	prefetch: 128                      # SCSt: 1; at most 65535 (AMQP's prefetch-count)
 //	requeue-rejected: false            # requeue failed messages (after redelivery-delay) instead of dead-lettering them
 //	republish-to-dlq: true             # with dlq: publish failed messages to the DLX with x-exception-* headers;
@@ -530,6 +531,22 @@
 // the base queue name. Republished dead letters go to the DLX with the
 // dead-letter routing key.
 //
+// Prefix (SCSt's prefix, often one per environment on a shared broker:
+// prefix: ${QUEUE_PREFIX:}) starts every name a binding declares, as
+// SCSt's provisioner names them: the exchange <prefix><destination>, the
+// queue <prefix><destination>.<group> (<prefix><group> with
+// queue-name-group-only; -<instance-index> appended when partitioned),
+// the anonymous queue <prefix><destination>.anonymous.<id>, the DLQ
+// <prefix><destination>.<group>.dlq and, unless dead-letter-exchange is
+// set, the DLX <prefix>DLX. Routing and binding keys are the destination
+// without the prefix (<destination>, <destination>-<partition>), as SCSt
+// sends them. One difference from SCSt, on purpose: with
+// queue-name-group-only, SCSt's producer declares a required group's
+// queue as <group>, without the prefix its consumer gives the same
+// queue, so the messages sent before the consumer first starts are in a
+// queue it never reads; here both are <prefix><group>. Producers and
+// consumers of one destination must use the same prefix.
+//
 // RabbitMQ checks write permission on the dead-letter exchange when a
 // queue with x-dead-letter-exchange is declared: without it the bind fails
 // with ACCESS_REFUSED.
@@ -541,6 +558,7 @@
 // Producer properties, stream.rabbit.bindings.<binding>.producer (SCSt's
 // RabbitProducerProperties):
 //
+//	prefix: ""                         # as above: the producer sends to exchange <prefix><destination>
 //	routing-key: (the destination)     # partitioned: <this>-<partition>
 //	routing-key-expression: (none)     # per message, SpEL subset (docs/conventions.md): headers['type'], payload.kind, 'a.' + headers.x …
 //	mandatory: true                    # an unroutable message fails Send (ErrUnroutable)

@@ -589,6 +589,7 @@ func (s *laneSession) confirmed(dc *amqp.DeferredConfirmation, a *pubAttempt) (o
 type producer struct {
 	bd          *Binder
 	spec        stream.ProducerSpec
+	exchange    string // the destination's exchange: <prefix><destination>
 	opts        producerOptions
 	topo        topology // what the binding declares (its exchange, required groups)
 	log         *slog.Logger
@@ -653,13 +654,13 @@ func (p *producer) Send(ctx context.Context, m stream.Envelope) error {
 	msg := toPublishing(m, p.spec.ContentType)
 	start := time.Now()
 	if typed, ok := p.withNativeHeaders(msg, m.NativeHeaders); ok {
-		err := p.bd.pub.publish(ctx, p.spec.Destination, key, p.opts.mandatory, typed)
+		err := p.bd.pub.publish(ctx, p.exchange, key, p.opts.mandatory, typed)
 		if !typedRefused(err) {
 			return p.result(ctx, key, typed, start, err)
 		}
 		return p.result(ctx, key, msg, start, p.sendAsText(ctx, key, msg, err))
 	}
-	return p.result(ctx, key, msg, start, p.bd.pub.publish(ctx, p.spec.Destination, key, p.opts.mandatory, msg))
+	return p.result(ctx, key, msg, start, p.bd.pub.publish(ctx, p.exchange, key, p.opts.mandatory, msg))
 }
 
 // typedRefused reports whether err, a publish's error, refused the message
@@ -675,7 +676,7 @@ func typedRefused(err error) bool {
 // not lost for a header that grew too large in its AMQP type (an int64 is
 // 9 bytes, its text "0" one).
 func (p *producer) sendAsText(ctx context.Context, key string, msg amqp.Publishing, typedErr error) error {
-	err := p.bd.pub.publish(ctx, p.spec.Destination, key, p.opts.mandatory, msg)
+	err := p.bd.pub.publish(ctx, p.exchange, key, p.opts.mandatory, msg)
 	if err == nil {
 		p.log.Warn("rabbit: message sent with its headers as text: in their AMQP types they could not be sent (a consumer reading a typed header gets a string)",
 			"binding", p.spec.Binding, "destination", p.spec.Destination, "message_id", msg.MessageId, "error", typedErr)
@@ -735,7 +736,7 @@ func (p *producer) SendAsync(ctx context.Context, m stream.Envelope, done func(e
 	msg, typed := p.withNativeHeaders(text, m.NativeHeaders)
 	start := time.Now()
 	pub := p.bd.pub
-	pub.publishAsync(ctx, pub.laneFor(m, key), pub.attempt(p.spec.Destination, key, p.opts.mandatory, msg), func(err error) {
+	pub.publishAsync(ctx, pub.laneFor(m, key), pub.attempt(p.exchange, key, p.opts.mandatory, msg), func(err error) {
 		if typed && typedRefused(err) {
 			// Published again, waiting: not on the lane's resolve
 			// goroutine.
@@ -745,7 +746,7 @@ func (p *producer) SendAsync(ctx context.Context, m stream.Envelope, done func(e
 			}()
 			return
 		}
-		if err != nil && exchangeNotFound(err, p.spec.Destination) {
+		if err != nil && exchangeNotFound(err, p.exchange) {
 			// result declares the exchange again and publishes once more,
 			// waiting: not on the lane's resolve goroutine.
 			go func() {
@@ -771,15 +772,15 @@ func (p *producer) sent() {
 // (waiting for its confirm); the binding's health follows the outcome;
 // errors are wrapped, permanent ones with stream.Permanent.
 func (p *producer) result(ctx context.Context, key string, msg amqp.Publishing, start time.Time, err error) error {
-	if err != nil && exchangeNotFound(err, p.spec.Destination) {
+	if err != nil && exchangeNotFound(err, p.exchange) {
 		if !p.opts.declareExchange {
-			p.setDown(start, fmt.Errorf("exchange %q does not exist (declare-exchange is false, so the binding does not declare it)", p.spec.Destination))
+			p.setDown(start, fmt.Errorf("exchange %q does not exist (declare-exchange is false, so the binding does not declare it)", p.exchange))
 		} else if rerr := p.recover(ctx, start); rerr != nil {
-			p.setDown(start, fmt.Errorf("exchange %q does not exist and cannot be declared again: %v", p.spec.Destination, rerr))
+			p.setDown(start, fmt.Errorf("exchange %q does not exist and cannot be declared again: %v", p.exchange, rerr))
 			// Not the message's fault: the error stays transient.
 			err = fmt.Errorf("%w; declaring it again failed: %v", err, rerr)
 		} else {
-			err = p.bd.pub.publish(ctx, p.spec.Destination, key, p.opts.mandatory, msg)
+			err = p.bd.pub.publish(ctx, p.exchange, key, p.opts.mandatory, msg)
 		}
 	}
 	switch {
@@ -790,7 +791,7 @@ func (p *producer) result(ctx context.Context, key string, msg amqp.Publishing, 
 		// The destination is forbidden: the binding's fault, not the
 		// message's. The error stays transient (the core leaves the input
 		// for redelivery) and the binding reports itself down.
-		p.setDown(start, fmt.Errorf("the broker refuses publishing to exchange %q: %v", p.spec.Destination, err))
+		p.setDown(start, fmt.Errorf("the broker refuses publishing to exchange %q: %v", p.exchange, err))
 	}
 	err = fmt.Errorf("rabbit: send to %q (binding %s): %w", p.spec.Destination, p.spec.Binding, err)
 	if isPermanent(err) {
@@ -856,11 +857,11 @@ func (p *producer) recover(ctx context.Context, since time.Time) error {
 	err := p.declare(ctx)
 	p.redeclAt, p.redeclErr = time.Now(), err
 	if err != nil {
-		p.log.Warn("rabbit: output exchange deleted and declaring it again failed; the binding is down until a send succeeds", "exchange", p.spec.Destination, "error", err)
+		p.log.Warn("rabbit: output exchange deleted and declaring it again failed; the binding is down until a send succeeds", "exchange", p.exchange, "error", err)
 		return err
 	}
-	p.log.Warn("rabbit: output exchange was deleted; declared it again", "exchange", p.spec.Destination)
-	p.bd.rebindConsumers(ctx, p.spec.Destination)
+	p.log.Warn("rabbit: output exchange was deleted; declared it again", "exchange", p.exchange)
+	p.bd.rebindConsumers(ctx, p.exchange)
 	return nil
 }
 

@@ -86,6 +86,11 @@ func (a argOptions) put(t amqp.Table) {
 // (a consumer's own, or a producer's required-groups queues) and their
 // dead-letter arrangement.
 type queueOptions struct {
+	// prefix is SCSt's prefix: it starts the names of the destination
+	// exchange, the queues and the default DLX ("" none). Routing and
+	// binding keys stay the destination's (SCSt strips the prefix from
+	// them).
+	prefix          string
 	exchangeType    string
 	declareExchange bool
 	// exchangeDurable and exchangeAutoDelete are the flags the destination
@@ -135,6 +140,8 @@ func (q *queueOptions) apply(d *props.Decoder, nk, path string, v any) (ok bool,
 		return true, args.apply(d, arg, path, v)
 	}
 	switch nk {
+	case "prefix":
+		q.prefix, err = props.String(v)
 	case "exchangetype":
 		q.exchangeType, err = asExchangeType(v)
 	case "declareexchange":
@@ -330,14 +337,28 @@ func stringTable(v any) (amqp.Table, error) {
 	return t, nil
 }
 
-// baseQueue is SCSt's base queue name of a group: <destination>.<group>,
-// or <group> with queue-name-group-only. A partitioned queue appends
-// -<index> (queueName); the DLQ and the republish binding use the base.
+// exchange is the exchange of destination dest: <prefix><destination>.
+func (q queueOptions) exchange(dest string) string { return q.prefix + dest }
+
+// baseQueue is SCSt's base queue name of a group:
+// <prefix><destination>.<group>, or <prefix><group> with
+// queue-name-group-only. A partitioned queue appends -<index>
+// (queueName); the DLQ and the republish binding use the base. (SCSt's
+// producer names a required group's queue <group> with
+// queue-name-group-only, without the prefix its consumer gives the same
+// group's queue: here both have it, so that the queue the producer
+// declares is the one the consumer reads.)
 func (q queueOptions) baseQueue(dest, group string) string {
 	if q.queueNameGroupOnly {
-		return group
+		return q.prefix + group
 	}
-	return dest + "." + group
+	return q.prefix + dest + "." + group
+}
+
+// anonymousQueue is the name of an anonymous consumer's queue of
+// destination dest with id: <prefix><destination>.anonymous.<id>.
+func (q queueOptions) anonymousQueue(dest, id string) string {
+	return q.prefix + dest + ".anonymous." + id
 }
 
 // queueName is the name of a group's queue: the base name, or
@@ -350,12 +371,13 @@ func (q queueOptions) queueName(dest, group string, partitioned bool, index int)
 	return n
 }
 
-// dlx is the dead-letter exchange: dead-letter-exchange, else DLX.
+// dlx is the dead-letter exchange: dead-letter-exchange, else
+// <prefix>DLX.
 func (q queueOptions) dlx() string {
 	if q.deadLetterExchange != "" {
 		return q.deadLetterExchange
 	}
-	return DLXName
+	return q.prefix + DLXName
 }
 
 // dlqName is the DLQ of base queue base: dead-letter-queue-name, else
@@ -451,11 +473,11 @@ func (q queueOptions) bindingKeys(dest string, partitioned bool, index int) []st
 }
 
 // groupQueueSpec is the durable queue of a group (name, of base queue
-// base) bound to dest, with its DLQ when withDLQ.
+// base) bound to the exchange of dest, with its DLQ when withDLQ.
 func (q queueOptions) groupQueueSpec(dest, name string, withDLQ, partitioned bool, index int) queueSpec {
 	s := queueSpec{name: name, durable: true, args: q.queueArgs(name, withDLQ)}
 	if q.bindQueue {
-		s.exchange = dest
+		s.exchange = q.exchange(dest)
 		s.keys = q.bindingKeys(dest, partitioned, index)
 		if q.exchangeType == "headers" {
 			s.bindArgs = q.queueBindingArgs
@@ -465,12 +487,12 @@ func (q queueOptions) groupQueueSpec(dest, name string, withDLQ, partitioned boo
 }
 
 // destinationTopology is the start of a binding's topology: the
-// destination exchange dest, declared as these options say (none without
-// declare-exchange).
+// exchange of destination dest, declared as these options say (none
+// without declare-exchange).
 func (q queueOptions) destinationTopology(dest string) topology {
 	t := topology{exchangeType: q.exchangeType, exchangeDurable: q.exchangeDurable, exchangeAutoDelete: q.exchangeAutoDelete}
 	if q.declareExchange {
-		t.exchange = dest
+		t.exchange = q.exchange(dest)
 	}
 	return t
 }
@@ -481,7 +503,7 @@ func (q queueOptions) destinationTopology(dest string) topology {
 // "producer" or "consumer".
 func (q queueOptions) checkReserved(binding, kind, dest string) error {
 	for _, d := range stream.Destinations(dest) {
-		if q.declareExchange && strings.HasPrefix(d, "amq.") {
+		if d = q.exchange(d); q.declareExchange && strings.HasPrefix(d, "amq.") {
 			return &stream.ConfigError{Path: "stream.bindings." + binding + ".destination",
 				Msg: fmt.Sprintf("exchange %q: RabbitMQ refuses to declare an exchange whose name starts with amq. (reserved); to use an existing one, set stream.rabbit.bindings.%s.%s.declare-exchange: false", d, binding, kind)}
 		}

@@ -27,14 +27,13 @@ func TestSCStListenerKeys(t *testing.T) {
 	}
 
 	_, err := parseConsumerOptions("c-in-0", 1, map[string]any{
-		"durable-subscription": false, "acknowledge-mode": "MANUAL", "exclusive": true, "container-type": "stream", "prefix": "dev-",
+		"durable-subscription": false, "acknowledge-mode": "MANUAL", "exclusive": true, "container-type": "stream",
 	})
 	for _, want := range []string{
 		"consumer.durable-subscription: false is not supported: a group's queue is always durable",
 		"consumer.acknowledge-mode: MANUAL is not supported: there is no manual acknowledgment",
 		"consumer.exclusive: true is not supported",
 		"consumer.container-type: STREAM is not supported",
-		"consumer.prefix: not supported",
 	} {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("error does not say %q: %v", want, err)
