@@ -55,6 +55,9 @@ const (
 	DefaultRedeliveryDelay   = 100 * time.Millisecond
 	DefaultExchangeType      = "topic"
 	DefaultBindingRoutingKey = "#"
+	// DefaultAnonymousGroupPrefix starts the group part of an anonymous
+	// consumer's queue name (SCSt's anonymous-group-prefix default).
+	DefaultAnonymousGroupPrefix = "anonymous."
 	// DLXName is the exchange dead letters go to unless
 	// dead-letter-exchange names another (SCSt's default, without prefix).
 	DLXName = "DLX"
@@ -611,7 +614,7 @@ var (
 // consumerKeys and producerKeys list the keys the binder accepts, for the
 // unknown-key error.
 const (
-	consumerKeys = "rabbit consumer properties: prefetch, requeue-rejected, republish-to-dlq, redelivery-delay, batch-size, consumer-tag-prefix; " + commonKeys
+	consumerKeys = "rabbit consumer properties: prefetch, requeue-rejected, republish-to-dlq, redelivery-delay, batch-size, consumer-tag-prefix, anonymous-group-prefix; " + commonKeys
 	producerKeys = "rabbit producer properties: routing-key, routing-key-expression, mandatory, auto-bind-dlq; " + commonKeys
 )
 
@@ -674,6 +677,8 @@ func parseConsumerOptions(binding string, concurrency int, ext map[string]any) (
 			o.batchSize, err = props.Int(v, 1)
 		case "redeliverydelay":
 			o.redeliveryDelay, err = props.Duration(v, true)
+		case "anonymousgroupprefix":
+			o.anonymousGroupPrefix, err = props.String(v)
 		case "consumertagprefix":
 			// Room for "#" and a count: a tag is an AMQP short string.
 			if o.consumerTagPrefix, err = props.String(v); err == nil && len(o.consumerTagPrefix) > maxNameBytes-21 {
@@ -879,11 +884,6 @@ func scstKey(kind, k string, v any) (handled bool, err error) {
 		var l []string
 		if l, err = props.List(v); err == nil && (len(l) != 1 || l[0] != "*") {
 			err = errors.New("only * is supported: every header of the message is mapped")
-		}
-	case "consumer.anonymousgroupprefix":
-		var p string
-		if p, err = props.String(v); err == nil && p != "anonymous." {
-			err = fmt.Errorf("%q is not supported: an anonymous consumer's queue is <destination>.anonymous.<id>, SCSt's default", p)
 		}
 	case "producer.deliverymode":
 		err = enum([]string{"PERSISTENT"}, map[string]string{

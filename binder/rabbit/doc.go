@@ -484,6 +484,7 @@
 //	redelivery-delay: 100ms            # hold before a Nak'ed (or requeue-rejected) message is requeued; 0: at once
 //	batch-size: 64                     # batch mode: most messages per batch
 //	consumer-tag-prefix: (none)        # consumers tagged <prefix>#<n> (n from 0, across the binding's destinations); none: streambind-<binding>-<id>
+//	anonymous-group-prefix: anonymous. # an anonymous consumer's queue is <prefix><destination>.<this><id>
 //	exchange-type: topic               # topic, direct, fanout, headers
 //	declare-exchange: true
 //	exchange-durable: true             # the destination exchange is durable
@@ -536,7 +537,8 @@
 // SCSt's provisioner names them: the exchange <prefix><destination>, the
 // queue <prefix><destination>.<group> (<prefix><group> with
 // queue-name-group-only; -<instance-index> appended when partitioned),
-// the anonymous queue <prefix><destination>.anonymous.<id>, the DLQ
+// the anonymous queue <prefix><destination>.anonymous.<id> (with
+// anonymous-group-prefix in place of "anonymous."), the DLQ
 // <prefix><destination>.<group>.dlq and, unless dead-letter-exchange is
 // set, the DLX <prefix>DLX. Routing and binding keys are the destination
 // without the prefix (<destination>, <destination>-<partition>), as SCSt
@@ -586,7 +588,7 @@
 // refused at any other, with the reason and what to set instead:
 // acknowledge-mode AUTO, durable-subscription true, exclusive false,
 // transacted false, container-type SIMPLE or DIRECT, header-patterns "*",
-// anonymous-group-prefix "anonymous.", missing-queues-fatal false,
+// missing-queues-fatal false,
 // queue-declaration-retries 3, failed-declaration-retry-interval and
 // recovery-interval 5000 (the binder's reconnect-initial-interval and
 // reconnect-max-interval govern re-subscribing), frame-max-headroom 20000,
@@ -597,9 +599,8 @@
 // enable-batching, and the producer's batch-size, batch-buffer-limit,
 // batch-timeout and the binder's compression-level (which tune what is
 // refused) are accepted at any value; max-concurrency up to the binding's
-// concurrency (SCSt's container grows only above it) and an empty prefix
-// (SCSt's default) are accepted too. Another prefix or max-concurrency,
-// alternate-exchange, delay-expression,
+// concurrency (SCSt's container grows only above it) is accepted too.
+// A max-concurrency above it, alternate-exchange, delay-expression,
 // confirm-ack-channel and the stream converter bean names are refused with
 // the reason.
 //

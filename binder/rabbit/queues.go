@@ -23,7 +23,7 @@ import (
 
 // commonKeys lists the properties consumers and producers share, for the
 // unknown-key error.
-const commonKeys = "exchange-type, declare-exchange, exchange-durable, exchange-auto-delete, bind-queue, binding-routing-key, binding-routing-key-delimiter, " +
+const commonKeys = "prefix, exchange-type, declare-exchange, exchange-durable, exchange-auto-delete, bind-queue, binding-routing-key, binding-routing-key-delimiter, " +
 	"queue-name-group-only, queue-binding-arguments, ttl, expires, max-length, max-length-bytes, max-priority, lazy, " +
 	"overflow-behavior, quorum (enabled, delivery-limit, initial-group-size), single-active-consumer, " +
 	"dead-letter-queue-name, dead-letter-exchange, dead-letter-exchange-type, declare-dlx, dead-letter-routing-key, " +
@@ -90,9 +90,12 @@ type queueOptions struct {
 	// exchange, the queues and the default DLX ("" none). Routing and
 	// binding keys stay the destination's (SCSt strips the prefix from
 	// them).
-	prefix          string
-	exchangeType    string
-	declareExchange bool
+	prefix string
+	// anonymousGroupPrefix starts the group part of an anonymous
+	// consumer's queue name (SCSt's anonymous-group-prefix).
+	anonymousGroupPrefix string
+	exchangeType         string
+	declareExchange      bool
 	// exchangeDurable and exchangeAutoDelete are the flags the destination
 	// exchange is declared with (SCSt's exchange-durable, default true, and
 	// exchange-auto-delete, default false).
@@ -124,7 +127,7 @@ type queueOptions struct {
 }
 
 func defaultQueueOptions() queueOptions {
-	return queueOptions{exchangeType: DefaultExchangeType, declareExchange: true, exchangeDurable: true, bindQueue: true,
+	return queueOptions{anonymousGroupPrefix: DefaultAnonymousGroupPrefix, exchangeType: DefaultExchangeType, declareExchange: true, exchangeDurable: true, bindQueue: true,
 		deadLetterExchangeType: DefaultDeadLetterExchangeType, declareDLX: true}
 }
 
@@ -356,9 +359,10 @@ func (q queueOptions) baseQueue(dest, group string) string {
 }
 
 // anonymousQueue is the name of an anonymous consumer's queue of
-// destination dest with id: <prefix><destination>.anonymous.<id>.
+// destination dest with id:
+// <prefix><destination>.<anonymous-group-prefix><id>.
 func (q queueOptions) anonymousQueue(dest, id string) string {
-	return q.prefix + dest + ".anonymous." + id
+	return q.prefix + dest + "." + q.anonymousGroupPrefix + id
 }
 
 // queueName is the name of a group's queue: the base name, or
