@@ -53,6 +53,21 @@ func Require(t testing.TB) {
 // then (a missing one is fine), on the server at url.
 func DeleteStreams(t testing.TB, url string, names func() []string) {
 	t.Helper()
+	atCleanup(t, url, func(js jetstream.JetStream) {
+		for _, n := range names() {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			if err := js.DeleteStream(ctx, n); err != nil && !errors.Is(err, jetstream.ErrStreamNotFound) {
+				t.Logf("natstest cleanup: delete stream %s: %v", n, err)
+			}
+			cancel()
+		}
+	})
+}
+
+// atCleanup runs f, when the test ends, with JetStream on a connection of
+// its own to the server at url (logging, not failing, when it cannot
+// connect).
+func atCleanup(t testing.TB, url string, f func(jetstream.JetStream)) {
 	t.Cleanup(func() {
 		nc, err := natsgo.Connect(url, natsgo.Timeout(2*time.Second))
 		if err != nil {
@@ -65,13 +80,7 @@ func DeleteStreams(t testing.TB, url string, names func() []string) {
 			t.Logf("natstest cleanup: %v", err)
 			return
 		}
-		for _, n := range names() {
-			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			if err := js.DeleteStream(ctx, n); err != nil && !errors.Is(err, jetstream.ErrStreamNotFound) {
-				t.Logf("natstest cleanup: delete stream %s: %v", n, err)
-			}
-			cancel()
-		}
+		f(js)
 	})
 }
 
@@ -84,32 +93,20 @@ func DeleteKeyValueBuckets(t testing.TB, url, prefix string) {
 	if prefix == "" {
 		t.Fatal("natstest: DeleteKeyValueBuckets needs a prefix of the test's own")
 	}
-	t.Cleanup(func() {
-		nc, err := natsgo.Connect(url, natsgo.Timeout(2*time.Second))
-		if err != nil {
-			t.Logf("natstest cleanup: %v", err)
-			return
-		}
-		defer nc.Close()
-		js, err := jetstream.New(nc)
-		if err != nil {
-			t.Logf("natstest cleanup: %v", err)
-			return
-		}
+	atCleanup(t, url, func(js jetstream.JetStream) {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		names := js.StreamNames(ctx)
 		var found []string
 		for n := range names.Name() {
-			found = append(found, n)
+			if strings.HasPrefix(n, "KV_"+prefix) {
+				found = append(found, n)
+			}
 		}
 		if err := names.Err(); err != nil {
 			t.Logf("natstest cleanup: list buckets %s*: %v", prefix, err)
 		}
 		for _, n := range found {
-			if !strings.HasPrefix(n, "KV_"+prefix) {
-				continue
-			}
 			if err := js.DeleteStream(ctx, n); err != nil && !errors.Is(err, jetstream.ErrStreamNotFound) {
 				t.Logf("natstest cleanup: delete bucket stream %s: %v", n, err)
 			}
