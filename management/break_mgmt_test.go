@@ -2,10 +2,14 @@ package management_test
 
 import (
 	"context"
+	"io"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
 
 	"github.com/streambind/streambind/config"
 	"github.com/streambind/streambind/management"
@@ -128,5 +132,39 @@ func TestBreakEmptyManagementSectionIsUnset(t *testing.T) {
 	}
 	if _, err := management.ConfigFrom(loaded.Raw); err == nil || !strings.Contains(err.Error(), "management.server.adress: unknown key") {
 		t.Errorf("an empty misspelt key: %v; want unknown key", err)
+	}
+}
+
+// A dynamic destination whose name is not valid UTF-8 (named by a
+// message's sendto.destination header: bytes nothing checks) made the
+// collector panic on its label values, and every scrape from then on was a
+// 500 whose body was the panic and its stack trace: no metric of any
+// binding was served.
+func TestBreakMetricsWithInvalidUTF8Destination(t *testing.T) {
+	f := newFixture(t)
+	f.run(t)
+	if err := f.app.Bridge().Send(context.Background(), "route-\xff", "x"); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.Get(f.base + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || strings.Contains(string(raw), "panic") {
+		t.Fatalf("GET /metrics: %d\n%.600s", resp.StatusCode, raw)
+	}
+	parser := expfmt.NewTextParser(model.UTF8Validation)
+	fams, err := parser.TextToMetricFamilies(strings.NewReader(string(raw)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sent := map[string]float64{}
+	for _, m := range fams["streambind_binding_messages_sent_total"].GetMetric() {
+		sent[label(m, "binding")] = m.GetCounter().GetValue()
+	}
+	if v, ok := sent[`route-\xff`]; !ok || v != 1 || len(sent) != 3 {
+		t.Fatalf("streambind_binding_messages_sent_total by binding: %v; want sink-in-0, src and route-\\xff (1)", sent)
 	}
 }

@@ -91,6 +91,10 @@
 // /metrics serves for that binding; its handler-duration histogram lists
 // each bucket with its upper bound. Binding names are served as configured
 // (case kept) and found whatever their case.
+// In /metrics, a label value that is not valid UTF-8 (a dynamic
+// destination named by a message header) has each invalid byte written
+// \xNN, and a metric that cannot be gathered is logged at WARN and left
+// out: the scrape serves the others.
 //
 // Errors are JSON: {"error": "..."}, with secrets redacted.
 package management

@@ -2,8 +2,11 @@ package management
 
 import (
 	"context"
+	"fmt"
 	"strconv"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -138,7 +141,7 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, float64(v), labels...)
 	}
 	for _, b := range bindings(c.app) {
-		labels := []string{b.Name(), b.Destination(), b.Group(), b.Binder()}
+		labels := []string{labelValue(b.Name()), labelValue(b.Destination()), labelValue(b.Group()), labelValue(b.Binder())}
 		st := b.Stats()
 		var dl stream.DeadLetterStats
 		if b.IsInput() {
@@ -176,7 +179,7 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(descOldest, prometheus.GaugeValue, st.OldestInFlight.Seconds(), labels...)
 		if lags, err := b.Lag(ctx); err == nil {
 			for _, l := range lags {
-				ch <- prometheus.MustNewConstMetric(descLag, prometheus.GaugeValue, float64(l.Lag), b.Name(), l.Topic, strconv.Itoa(l.Partition))
+				ch <- prometheus.MustNewConstMetric(descLag, prometheus.GaugeValue, float64(l.Lag), labels[0], labelValue(l.Topic), strconv.Itoa(l.Partition))
 			}
 		}
 	}
@@ -185,6 +188,28 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 		if h.Up {
 			v = 1
 		}
-		ch <- prometheus.MustNewConstMetric(descBinderUp, prometheus.GaugeValue, v, h.Name, h.Type)
+		ch <- prometheus.MustNewConstMetric(descBinderUp, prometheus.GaugeValue, v, labelValue(h.Name), labelValue(h.Type))
 	}
+}
+
+// labelValue is s as a Prometheus label value, which must be valid UTF-8:
+// a name that is not (a dynamic destination named by a message's
+// spring.cloud.stream.sendto.destination header, whose bytes nothing
+// checks) has each invalid byte written \xNN. Else the collector's
+// MustNewConstMetric panicked and every scrape was a 500 with a stack trace.
+func labelValue(s string) string {
+	if utf8.ValidString(s) {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); {
+		r, n := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && n == 1 {
+			fmt.Fprintf(&b, `\x%02x`, s[i])
+		} else {
+			b.WriteString(s[i : i+n])
+		}
+		i += n
+	}
+	return b.String()
 }

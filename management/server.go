@@ -92,7 +92,13 @@ func New(app *stream.App, opts Options) *Server {
 	s.mux.HandleFunc("GET /actuator/topology", s.topology)
 	s.mux.HandleFunc("GET /health/liveness", s.liveness)
 	s.mux.HandleFunc("GET /health/readiness", s.readiness)
-	s.mux.Handle("GET /metrics", promhttp.HandlerFor(opts.Registry, promhttp.HandlerOpts{ErrorLog: nil}))
+	// A metric that cannot be gathered (a collector's error or panic, two
+	// series alike) is logged and left out: the scrape serves the others,
+	// rather than a 500 whose body is the error and its stack trace.
+	s.mux.Handle("GET /metrics", promhttp.HandlerFor(opts.Registry, promhttp.HandlerOpts{
+		ErrorHandling: promhttp.ContinueOnError,
+		ErrorLog:      slog.NewLogLogger(opts.Logger.Handler(), slog.LevelWarn),
+	}))
 	if opts.ConfigEndpoint {
 		s.mux.HandleFunc("GET /actuator/config", s.config)
 	}
