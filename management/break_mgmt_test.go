@@ -2,6 +2,7 @@ package management_test
 
 import (
 	"context"
+	"encoding/json"
 	"io"
 	"net/http"
 	"strings"
@@ -166,5 +167,29 @@ func TestBreakMetricsWithInvalidUTF8Destination(t *testing.T) {
 	}
 	if v, ok := sent[`route-\xff`]; !ok || v != 1 || len(sent) != 3 {
 		t.Fatalf("streambind_binding_messages_sent_total by binding: %v; want sink-in-0, src and route-\\xff (1)", sent)
+	}
+}
+
+// With show-values always, a value that JSON cannot encode (YAML's .inf,
+// -.inf, .nan: "no limit" in an application's own section) made
+// GET /actuator/config a 200 with an empty body.
+func TestBreakConfigNonFiniteValues(t *testing.T) {
+	loaded, err := config.Load(config.Options{Data: []byte("myapp:\n  ceiling: .inf\n  floor: -.inf\n  unset: .nan\n  ratio: 1.5\n")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := newFixture(t, func(o *management.Options) {
+		o.Effective = loaded.Redacted()
+		o.ShowValues = management.ShowAlways
+	})
+	code, _, raw := do(t, http.MethodGet, f.base+"/actuator/config", "")
+	var got management.ConfigView
+	if err := json.Unmarshal(raw, &got); code != 200 || err != nil {
+		t.Fatalf("GET /actuator/config: %d %q (%v)", code, raw, err)
+	}
+	for k, want := range map[string]any{"myapp.ceiling": ".inf", "myapp.floor": "-.inf", "myapp.unset": ".nan", "myapp.ratio": 1.5} {
+		if p := got.Properties[k]; p.Value != want {
+			t.Errorf("%s: %+v, want value %v", k, p, want)
+		}
 	}
 }

@@ -80,7 +80,8 @@
 //     api-key, sasl.jaas.config, dsn, ...) are replaced by "******", and
 //     the secrets inside every other value (URL passwords, user:pw@host,
 //     ?password=, host=h password=pw, Bearer tokens, PEM private keys) are
-//     hidden. See package redact for the rule.
+//     hidden. See package redact for the rule. A number JSON cannot hold
+//     (YAML's .inf, -.inf, .nan) is shown as YAML spells it, a string.
 //
 // Spring's when-authorized is rejected: the endpoint has no authentication
 // (protect it by the address it listens on). Values are matched without

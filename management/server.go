@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net"
 	"net/http"
 	"slices"
@@ -643,7 +644,7 @@ func (s *Server) config(w http.ResponseWriter, _ *http.Request) {
 	flatten("", tree, func(path string, v any) {
 		p := PropertyView{Origin: originOf(origins, path)}
 		if show == ShowAlways {
-			p.Value = v
+			p.Value = jsonable(v)
 		}
 		out.Properties[path] = p
 	})
@@ -693,12 +694,33 @@ func originOf(origins map[string]string, path string) string {
 	}
 }
 
+// writeJSON answers v as JSON with code; a v that cannot be encoded is a
+// 500 that says why (it was a 200 with an empty body).
 func writeJSON(w http.ResponseWriter, code int, v any) {
+	data, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		code = http.StatusInternalServerError
+		data, _ = json.MarshalIndent(map[string]string{"error": redact.String("encoding the answer: " + err.Error())}, "", "  ")
+	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(code)
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	_ = enc.Encode(v)
+	_, _ = w.Write(append(data, '\n'))
+}
+
+// jsonable returns a configuration value as JSON can encode it: a float
+// that is not finite (YAML's .inf, -.inf, .nan) as YAML spells it.
+func jsonable(v any) any {
+	if f, ok := v.(float64); ok {
+		switch {
+		case math.IsNaN(f):
+			return ".nan"
+		case math.IsInf(f, 1):
+			return ".inf"
+		case math.IsInf(f, -1):
+			return "-.inf"
+		}
+	}
+	return v
 }
 
 // writeError answers {"error": msg}, with the secrets in msg redacted (an
