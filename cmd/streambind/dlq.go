@@ -20,7 +20,9 @@ import (
 
 	"github.com/streambind/streambind/binder/kafka"
 	"github.com/streambind/streambind/binder/memory"
+	"github.com/streambind/streambind/binder/rabbit"
 	"github.com/streambind/streambind/stream"
+	"github.com/streambind/streambind/topology"
 )
 
 // dlqFlags select the dead letters a dlq subcommand works on.
@@ -59,6 +61,23 @@ type dlqTarget struct {
 	// says once that it is retrying.
 	connect connectBound
 	notice  *retryNotice
+}
+
+// replayExtension is the binder properties of the producer that replays
+// to dest: on RabbitMQ, the binding's prefix when dest is the binding's
+// own destination, so that the copies go to the exchange
+// <prefix><destination> its queue is bound to (the bare destination is
+// another exchange: the replay failed unroutable, or, on a broker shared
+// by environments, reached another environment's queues). --to is the
+// exchange as written.
+func (t *dlqTarget) replayExtension(dest string) map[string]any {
+	if t.typ != rabbit.Type || dest != t.spec.Destination {
+		return nil
+	}
+	if p := topology.ExtString(t.spec.Extension, "prefix"); p != "" {
+		return map[string]any{"prefix": p}
+	}
+	return nil
 }
 
 // takePath takes the PATH argument (takePath in load.go).
@@ -871,7 +890,7 @@ least 1. --dry-run prints what would be replayed and changes nothing.`,
 					p := producers[dest]
 					if p == nil {
 						p, err = t.binder.BindProducer(ctx, stream.ProducerSpec{Binding: "streambind-dlq-replay", Destination: dest,
-							ContentType: t.eff.ContentType, Logger: f.logger(e)})
+							ContentType: t.eff.ContentType, Logger: f.logger(e), Extension: t.replayExtension(dest)})
 						if err != nil {
 							return fmt.Errorf("bind a producer to %s: %w", dest, err)
 						}
