@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net/http"
 	"strings"
 	"testing"
@@ -12,8 +13,10 @@ import (
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 
+	"github.com/streambind/streambind/binder/memory"
 	"github.com/streambind/streambind/config"
 	"github.com/streambind/streambind/management"
+	"github.com/streambind/streambind/stream"
 )
 
 // A state change posted before the app runs (the server starts before
@@ -191,5 +194,81 @@ func TestBreakConfigNonFiniteValues(t *testing.T) {
 		if p := got.Properties[k]; p.Value != want {
 			t.Errorf("%s: %+v, want value %v", k, p, want)
 		}
+	}
+}
+
+// A client that gave up on POST STOPPED (curl's --max-time, a Ctrl-C, a
+// hook's short timeout) cut the stop short: it took the request's context,
+// so the binder stopped waiting for the messages in flight and cancelled
+// their handlers' context, failing work the stop was meant to let finish.
+func TestBreakStopNotCutShortByClient(t *testing.T) {
+	started := make(chan struct{}, 1)
+	outcome := make(chan error, 1)
+	fns := stream.NewCatalog()
+	stream.AddConsumer(fns, "sink", func(ctx context.Context, s string) error {
+		started <- struct{}{}
+		select {
+		case <-ctx.Done(): // the handler's work (a query, a call) aborted
+			outcome <- ctx.Err()
+			return ctx.Err()
+		case <-time.After(time.Second):
+			outcome <- nil
+			return nil
+		}
+	})
+	cfg := &stream.Config{
+		Function:       stream.FunctionConfig{Definition: "sink"},
+		OutputBindings: "src",
+		DefaultBinder:  "memory",
+		Bindings: map[string]stream.BindingConfig{
+			"src":       {Destination: "work"},
+			"sink-in-0": {Destination: "work", Group: "g", ContentType: "text/plain"},
+		},
+	}
+	app, err := stream.NewApp(cfg, fns, stream.WithBinderType(memory.Type, memory.New), stream.WithoutSignals(),
+		stream.WithLogger(slog.New(slog.DiscardHandler)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := management.New(app, management.Options{Config: management.Config{Address: "127.0.0.1:0"}})
+	if err := srv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- app.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		<-done
+		sctx, scancel := context.WithTimeout(context.Background(), wait)
+		defer scancel()
+		_ = srv.Shutdown(sctx)
+	})
+	select {
+	case <-app.Ready():
+	case err := <-done:
+		t.Fatalf("Run: %v", err)
+	}
+	if err := app.Bridge().Send(ctx, "src", "slow"); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-started:
+	case <-time.After(wait):
+		t.Fatal("the handler did not start")
+	}
+	impatient := &http.Client{Timeout: 50 * time.Millisecond}
+	if resp, err := impatient.Post("http://"+srv.Addr()+"/actuator/bindings/sink-in-0", "application/json",
+		strings.NewReader(`{"state":"STOPPED"}`)); err == nil {
+		resp.Body.Close()
+		t.Fatalf("the stop answered (%d) before its message finished", resp.StatusCode)
+	}
+	select {
+	case err := <-outcome:
+		if err != nil {
+			t.Fatalf("the in-flight handler's context ended when the client gave up: %v", err)
+		}
+	case <-time.After(wait):
+		t.Fatal("the handler did not finish")
 	}
 }

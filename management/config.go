@@ -27,7 +27,8 @@
 // connections, so the bound only bites on a flood. A stop or pause through
 // POST /actuator/bindings/{name} waits at most [StateChangeTimeout], and at
 // most write-timeout less one second (half of it when write-timeout is 2s or
-// less) so that its answer can still be written.
+// less) so that its answer can still be written; a client that gives up
+// (disconnects) does not cut it short.
 //
 // Endpoints:
 //

@@ -524,8 +524,10 @@ func (s *Server) setBindingState(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	// A stop or pause waits for in-flight messages; bound it even when the
-	// client set no deadline.
-	ctx, cancel := context.WithTimeout(r.Context(), s.stateChangeTimeout())
+	// client set no deadline. Not by the client: one that gives up (a
+	// Ctrl-C, curl's --max-time) ended the wait, and the binder then
+	// cancelled the in-flight handlers' context, failing their work.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), s.stateChangeTimeout())
 	defer cancel()
 	if err := op(ctx); err != nil {
 		// The binding may have changed all the same (a stop whose
