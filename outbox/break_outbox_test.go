@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/streambind/streambind/config"
 	"github.com/streambind/streambind/outbox"
@@ -130,5 +131,85 @@ func TestHealthSaysMissingSchema(t *testing.T) {
 	})
 	if !strings.Contains(herr.Error(), "the table is missing: run outbox.Migrate") {
 		t.Errorf("health: %v; want it to say the table is missing: run outbox.Migrate", herr)
+	}
+}
+
+// TestMigrateCompleteTableTakesNoLock: Migrate runs at every start of
+// every instance ("once, at deployment or start"). On a complete table it
+// has nothing to do, but CREATE INDEX IF NOT EXISTS and CREATE OR REPLACE
+// TRIGGER locked the table all the same (SHARE, SHARE ROW EXCLUSIVE):
+// Migrate waited for every open transaction that had written to the
+// outbox, and every Send of every instance queued behind it meanwhile.
+func TestMigrateCompleteTableTakesNoLock(t *testing.T) {
+	pool, table := migrate(t)
+	ctx := context.Background()
+	// An application's transaction that called Send and is still open.
+	tx, err := pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(ctx) //nolint:errcheck // ends the open transaction
+	if _, err := tx.Exec(ctx, "INSERT INTO "+table+" (name, payload) VALUES ('events', 'x')"); err != nil {
+		t.Fatal(err)
+	}
+	mctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if err := outbox.Migrate(mctx, pool, table); err != nil {
+		t.Fatalf("Migrate of a complete table while a Send's transaction is open: %v", err)
+	}
+	// Nothing was replaced: the function and trigger are the ones made first.
+	var fnXmin, trXmin string
+	q := func() {
+		if err := pool.QueryRow(ctx, "SELECT p.xmin::text, g.xmin::text FROM pg_trigger g JOIN pg_proc p ON p.oid = g.tgfoid WHERE g.tgrelid = $1::regclass", table).Scan(&fnXmin, &trXmin); err != nil {
+			t.Fatal(err)
+		}
+	}
+	q()
+	f0, t0 := fnXmin, trXmin
+	if err := outbox.Migrate(ctx, pool, table); err != nil {
+		t.Fatal(err)
+	}
+	q()
+	if fnXmin != f0 || trXmin != t0 {
+		t.Errorf("a Migrate of a complete table replaced its notify function or trigger")
+	}
+}
+
+// TestMigrateByNonOwner: Migrate needs the right to create what is
+// missing, and no more. A role with CREATE on a schema made for it (but
+// not on the database) could not migrate a table there: CREATE SCHEMA IF
+// NOT EXISTS needs the database's CREATE right even when the schema
+// exists. A role that does not own a complete table (made at deployment
+// by another role) could not rerun Migrate: CREATE INDEX IF NOT EXISTS
+// and CREATE OR REPLACE TRIGGER need to own the table.
+func TestMigrateByNonOwner(t *testing.T) {
+	pool, table := migrate(t)
+	schema, _, _ := strings.Cut(table, ".")
+	role, dsn := limitedRole(t, pool, table, "SELECT, INSERT, UPDATE, DELETE")
+	ctx := context.Background()
+	var canDB bool
+	if err := pool.QueryRow(ctx, "SELECT has_database_privilege($1, current_database(), 'CREATE')", role).Scan(&canDB); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pool.Exec(ctx, "GRANT CREATE ON SCHEMA "+schema+" TO "+role); err != nil {
+		t.Fatal(err)
+	}
+	rp, err := pgxpool.New(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rp.Close()
+	if err := outbox.Migrate(ctx, rp, table); err != nil {
+		t.Errorf("Migrate of a complete table by a role that does not own it: %v", err)
+	}
+	if canDB {
+		t.Log("the role may create schemas in the test database: the schema case is not tested")
+	}
+	if err := outbox.Migrate(ctx, rp, schema+".mine"); err != nil {
+		t.Errorf("Migrate of a new table in an existing schema by a role with CREATE on the schema (CREATE on the database: %t): %v", canDB, err)
+	}
+	// The role's table works: Send and the relay's claim need it whole.
+	if rowCount(t, rp, schema+".mine") != 0 {
+		t.Error("new table not empty")
 	}
 }

@@ -22,8 +22,12 @@ type Execer interface {
 // trigger, if they do not exist. It is idempotent and safe to run
 // from several instances at once (a transaction-scoped advisory lock
 // serialises them; the statements run as one multi-statement query, thus
-// in one transaction, so db must not be inside a failed transaction). It needs PostgreSQL 14 or later and the right to
-// create the table (and the schema, when it is named and missing).
+// in one transaction, so db must not be inside a failed transaction). It needs PostgreSQL 14 or later and the
+// right to create what is missing (the schema, when it is named and
+// missing; the table). Each object is looked up before it is created: on
+// a complete table Migrate takes no lock on the table (it does not wait
+// for the transactions that wrote to it, nor hold up Send) and needs no
+// right on it, so every instance may run it at start whatever its role.
 //
 // The table:
 //
@@ -56,46 +60,80 @@ func Migrate(ctx context.Context, db Execer, tableName string) error {
 }
 
 // migration is the DDL of table t. Identifiers are validated (parseTable)
-// and quoted (a keyword is a name); the lock key and the channel, string
-// literals, take the validated name as it is.
+// and quoted (a keyword is a name); the lock key, the channel and the
+// names looked up in the catalogs, string literals, take the validated
+// names as they are.
+//
+// Every object is looked up first and created (or replaced) only when it
+// is missing (or differs): a Migrate of a complete table — every start
+// of every instance — then takes no lock on the table and needs no right
+// but reading the catalogs. CREATE INDEX IF NOT EXISTS and CREATE OR
+// REPLACE TRIGGER lock the table (SHARE, SHARE ROW EXCLUSIVE) even when
+// there is nothing to do: they waited for every open transaction that had
+// written to the outbox (a Send, a relay's deletes), and every Send queued
+// behind them meanwhile; and they need to own the table, as CREATE
+// SCHEMA IF NOT EXISTS needs the right to create schemas in the database
+// and CREATE TABLE IF NOT EXISTS the right to create in the schema, even
+// when they exist.
 func migration(t table) []string {
 	q := t.quoted()
+	lit := "'" + q + "'" // a regclass or regprocedure literal of the quoted name
 	fn := t.quotedIdent(t.Name + "_notify")
+	body := fmt.Sprintf(`
+BEGIN
+	PERFORM pg_notify('%s', '');
+	RETURN NULL;
+END
+`, t.channel())
 	stmts := []string{
 		// Serialise concurrent migrations: CREATE ... IF NOT EXISTS is not
 		// safe against a concurrent CREATE of the same name.
 		fmt.Sprintf(`SELECT pg_advisory_xact_lock(hashtextextended('streambind.outbox:%s', 0))`, t.qualified()),
 	}
 	if t.Schema != "" {
-		stmts = append(stmts, fmt.Sprintf(`CREATE SCHEMA IF NOT EXISTS %s`, t.QuotedSchema()))
+		stmts = append(stmts, fmt.Sprintf(`DO $mig$ BEGIN
+	IF NOT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = '%s') THEN
+		CREATE SCHEMA IF NOT EXISTS %s;
+	END IF;
+END $mig$`, t.Schema, t.QuotedSchema()))
 	}
 	return append(stmts,
-		fmt.Sprintf(`CREATE TABLE IF NOT EXISTS %s (
-	id         bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-	name       text        NOT NULL,
-	key        bytea       NOT NULL DEFAULT '',
-	payload    bytea       NOT NULL,
-	headers    jsonb       NOT NULL DEFAULT '{}',
-	created_at timestamptz NOT NULL DEFAULT now(),
-	attempts   integer     NOT NULL DEFAULT 0,
-	last_error text,
-	dead_at    timestamptz
-)`, q),
-		// dead_at came later: add it to a table made before. (Looked up
-		// first: ALTER TABLE takes the table's exclusive lock even when the
-		// column exists, and would wait for the relays' batches.)
-		fmt.Sprintf(`DO $$ BEGIN
-	IF NOT EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = '%s'::regclass AND attname = 'dead_at' AND NOT attisdropped) THEN
+		fmt.Sprintf(`DO $mig$ BEGIN
+	IF to_regclass(%s) IS NULL THEN
+		CREATE TABLE IF NOT EXISTS %s (
+			id         bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+			name       text        NOT NULL,
+			key        bytea       NOT NULL DEFAULT '',
+			payload    bytea       NOT NULL,
+			headers    jsonb       NOT NULL DEFAULT '{}',
+			created_at timestamptz NOT NULL DEFAULT now(),
+			attempts   integer     NOT NULL DEFAULT 0,
+			last_error text,
+			dead_at    timestamptz
+		);
+	END IF;
+END $mig$`, lit, q),
+		// dead_at came later: add it to a table made before.
+		fmt.Sprintf(`DO $mig$ BEGIN
+	IF NOT EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = %s::regclass AND attname = 'dead_at' AND NOT attisdropped) THEN
 		ALTER TABLE %s ADD COLUMN dead_at timestamptz;
 	END IF;
-END $$`, q, q),
-		fmt.Sprintf(`CREATE INDEX IF NOT EXISTS %s ON %s (name, key, id)`, pgx.Identifier{t.Name + "_order_idx"}.Sanitize(), q),
-		fmt.Sprintf(`CREATE OR REPLACE FUNCTION %s() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-	PERFORM pg_notify('%s', '');
-	RETURN NULL;
-END
-$$`, fn, t.channel()),
-		fmt.Sprintf(`CREATE OR REPLACE TRIGGER %s AFTER INSERT ON %s FOR EACH STATEMENT EXECUTE FUNCTION %s()`, pgx.Identifier{t.Name + "_notify"}.Sanitize(), q, fn),
+END $mig$`, lit, q),
+		fmt.Sprintf(`DO $mig$ BEGIN
+	IF NOT EXISTS (SELECT 1 FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid WHERE x.indrelid = %s::regclass AND i.relname = '%s') THEN
+		CREATE INDEX IF NOT EXISTS %s ON %s (name, key, id);
+	END IF;
+END $mig$`, lit, t.Name+"_order_idx", pgx.Identifier{t.Name + "_order_idx"}.Sanitize(), q),
+		fmt.Sprintf(`DO $mig$ BEGIN
+	IF NOT EXISTS (SELECT 1 FROM pg_proc WHERE oid = to_regprocedure('%s()') AND prosrc = $fn$%s$fn$) THEN
+		CREATE OR REPLACE FUNCTION %s() RETURNS trigger LANGUAGE plpgsql AS $fn$%s$fn$;
+	END IF;
+END $mig$`, fn, body, fn, body),
+		// tgtype 4: AFTER INSERT FOR EACH STATEMENT.
+		fmt.Sprintf(`DO $mig$ BEGIN
+	IF NOT EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = %s::regclass AND tgname = '%s' AND tgfoid = to_regprocedure('%s()') AND tgtype = 4) THEN
+		CREATE OR REPLACE TRIGGER %s AFTER INSERT ON %s FOR EACH STATEMENT EXECUTE FUNCTION %s();
+	END IF;
+END $mig$`, lit, t.Name+"_notify", fn, pgx.Identifier{t.Name + "_notify"}.Sanitize(), q, fn),
 	)
 }
