@@ -8,7 +8,10 @@ import "github.com/streambind/streambind/stream"
 // dead-letter-queue-name or dead-letter-exchange say otherwise). A reader consumes that queue itself:
 // its group becomes the queue's name (queue-name-group-only), and it
 // declares no exchange and binds nothing, since the queue is already
-// bound where the dead letters arrive.
+// bound where the dead letters arrive. Its prefix is empty: the queue's
+// name already has the source's prefix, and a reader's own (a
+// stream.rabbit.default prefix, which the reader shares with its source)
+// would start the name a second time, a queue nothing dead-letters to.
 func (b *Binder) DeadLetterSource(spec stream.ConsumerSpec) (stream.DeadLetterSource, error) {
 	q, err := consumerDLQ(spec)
 	if err != nil {
@@ -21,6 +24,7 @@ func (b *Binder) DeadLetterSource(spec stream.ConsumerSpec) (stream.DeadLetterSo
 			"queue-name-group-only": true,
 			"declare-exchange":      false,
 			"bind-queue":            false,
+			"prefix":                "",
 		},
 	}, nil
 }
