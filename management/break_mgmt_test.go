@@ -272,3 +272,99 @@ func TestBreakStopNotCutShortByClient(t *testing.T) {
 		t.Fatal("the handler did not finish")
 	}
 }
+
+// A state change waiting behind another of the same binding holds its
+// connection; one whose client gave up must not hold it for the whole
+// state-change time, or a client retrying an impatient POST fills
+// max-connections and the probes wait.
+func TestBreakAbandonedStateChangesFreeTheirConnections(t *testing.T) {
+	started, release := make(chan struct{}, 1), make(chan struct{})
+	fns := stream.NewCatalog()
+	stream.AddConsumer(fns, "sink", func(ctx context.Context, s string) error {
+		started <- struct{}{}
+		<-release
+		return nil
+	})
+	cfg := &stream.Config{
+		Function:       stream.FunctionConfig{Definition: "sink"},
+		OutputBindings: "src",
+		DefaultBinder:  "memory",
+		Bindings: map[string]stream.BindingConfig{
+			"src":       {Destination: "work"},
+			"sink-in-0": {Destination: "work", Group: "g", ContentType: "text/plain"},
+		},
+	}
+	app, err := stream.NewApp(cfg, fns, stream.WithBinderType(memory.Type, memory.New), stream.WithoutSignals(),
+		stream.WithLogger(slog.New(slog.DiscardHandler)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := management.New(app, management.Options{Config: management.Config{Address: "127.0.0.1:0", MaxConnections: 4}})
+	if err := srv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- app.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		<-done
+		sctx, scancel := context.WithTimeout(context.Background(), wait)
+		defer scancel()
+		_ = srv.Shutdown(sctx)
+	})
+	select {
+	case <-app.Ready():
+	case err := <-done:
+		t.Fatalf("Run: %v", err)
+	}
+	var once bool
+	defer func() {
+		if !once {
+			close(release)
+		}
+	}()
+	if err := app.Bridge().Send(ctx, "src", "slow"); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-started:
+	case <-time.After(wait):
+		t.Fatal("the handler did not start")
+	}
+	url := "http://" + srv.Addr() + "/actuator/bindings/sink-in-0"
+	// One patient stop, waiting for the message.
+	first := make(chan int, 1)
+	go func() {
+		resp, err := http.Post(url, "application/json", strings.NewReader(`{"state":"STOPPED"}`))
+		if err != nil {
+			first <- 0
+			return
+		}
+		resp.Body.Close()
+		first <- resp.StatusCode
+	}()
+	// Impatient ones behind it, each on a connection of its own.
+	for range 6 {
+		impatient := &http.Client{Timeout: 100 * time.Millisecond, Transport: &http.Transport{DisableKeepAlives: true}}
+		if resp, err := impatient.Post(url, "application/json", strings.NewReader(`{"state":"STOPPED"}`)); err == nil {
+			resp.Body.Close()
+		}
+	}
+	probe := &http.Client{Timeout: 3 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
+	resp, err := probe.Get("http://" + srv.Addr() + "/health/liveness")
+	if err != nil {
+		t.Fatalf("a probe behind abandoned state changes: %v", err)
+	}
+	resp.Body.Close()
+	close(release)
+	once = true
+	select {
+	case code := <-first:
+		if code != 200 {
+			t.Fatalf("the patient stop: %d", code)
+		}
+	case <-time.After(wait):
+		t.Fatal("the patient stop did not answer")
+	}
+}

@@ -71,6 +71,37 @@ type Server struct {
 	// wrap, when set (by tests), wraps the listener under the connection
 	// bound, to observe every connection.
 	wrap func(net.Listener) net.Listener
+	// changing holds, per binding, the one state change running through
+	// this server (a 1-slot channel): those behind it wait for it as long
+	// as their client does.
+	changingMu sync.Mutex
+	changing   map[*stream.Binding]chan struct{}
+}
+
+// lockChange waits for b's turn to change state through the server, until
+// ctx ends; it returns the unlock.
+func (s *Server) lockChange(ctx context.Context, b *stream.Binding) (func(), error) {
+	s.changingMu.Lock()
+	if s.changing == nil {
+		s.changing = map[*stream.Binding]chan struct{}{}
+	}
+	ch, ok := s.changing[b]
+	if !ok {
+		ch = make(chan struct{}, 1)
+		s.changing[b] = ch
+	}
+	s.changingMu.Unlock()
+	select {
+	case ch <- struct{}{}:
+		return func() { <-ch }, nil
+	default:
+	}
+	select {
+	case ch <- struct{}{}:
+		return func() { <-ch }, nil
+	case <-ctx.Done():
+		return nil, fmt.Errorf("binding %s: another state change is in progress: %w", b.Name(), ctx.Err())
+	}
 }
 
 // New returns a server for app. It listens only once Start is called, and
@@ -524,12 +555,26 @@ func (s *Server) setBindingState(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	// A stop or pause waits for in-flight messages; bound it even when the
-	// client set no deadline. Not by the client: one that gives up (a
-	// Ctrl-C, curl's --max-time) ended the wait, and the binder then
-	// cancelled the in-flight handlers' context, failing their work.
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), s.stateChangeTimeout())
-	defer cancel()
-	if err := op(ctx); err != nil {
+	// client set no deadline. Not by the client once it runs: one that
+	// gives up (a Ctrl-C, curl's --max-time) ended the wait, and the
+	// binder then cancelled the in-flight handlers' context, failing their
+	// work. A change queued behind another of the binding waits only as
+	// long as its client, so that abandoned ones (a client retrying an
+	// impatient POST) do not hold connections until the deadline.
+	deadline := time.Now().Add(s.stateChangeTimeout())
+	lockCtx, cancelLock := context.WithDeadline(r.Context(), deadline)
+	unlock, err := s.lockChange(lockCtx, b)
+	cancelLock()
+	if err != nil && r.Context().Err() != nil {
+		return // the client left before its turn: nothing was changed, no one to tell
+	}
+	if err == nil {
+		defer unlock()
+		ctx, cancel := context.WithDeadline(context.WithoutCancel(r.Context()), deadline)
+		defer cancel()
+		err = op(ctx)
+	}
+	if err != nil {
 		// The binding may have changed all the same (a stop whose
 		// in-flight messages did not finish in time is STOPPED; each is
 		// acknowledged if its handler finishes while it can be, else
