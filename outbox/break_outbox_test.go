@@ -17,6 +17,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/streambind/streambind/config"
 	"github.com/streambind/streambind/outbox"
@@ -211,5 +212,28 @@ func TestMigrateByNonOwner(t *testing.T) {
 	// The role's table works: Send and the relay's claim need it whole.
 	if rowCount(t, rp, schema+".mine") != 0 {
 		t.Error("new table not empty")
+	}
+}
+
+// TestNilRelayCollector: the relay of an outbox with relay: false is nil,
+// and "its methods are safe on nil"; it is the prometheus.Collector to
+// register. Registered, its Collect dereferenced nil at every scrape: the
+// registry reported the panic as an error, and the management server's
+// /metrics answered 500 — every metric of the app lost. Start and Stop
+// panicked too.
+func TestNilRelayCollector(t *testing.T) {
+	var r *outbox.Relay
+	reg := prometheus.NewRegistry()
+	if err := reg.Register(r); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := reg.Gather(); err != nil {
+		t.Errorf("Gather with a nil relay registered: %v", err)
+	}
+	if err := r.Stop(context.Background()); err != nil {
+		t.Errorf("Stop: %v", err)
+	}
+	if err := r.Start(context.Background()); err == nil {
+		t.Error("Start of a nil relay: no error")
 	}
 }

@@ -35,8 +35,12 @@ func (r *Relay) Describe(ch chan<- *prometheus.Desc) {
 
 // Collect implements prometheus.Collector: it counts the table's rows and
 // the age of the oldest at scrape time (one query, bounded by 2s; count(*)
-// reads the whole table, which an outbox that keeps up keeps small).
+// reads the whole table, which an outbox that keeps up keeps small). A
+// nil relay (an outbox with relay: false) collects nothing.
 func (r *Relay) Collect(ch chan<- prometheus.Metric) {
+	if r == nil {
+		return
+	}
 	t := r.t.qualified()
 	ch <- prometheus.MustNewConstMetric(descRelayed, prometheus.CounterValue, float64(r.relayed.Load()), t)
 	ch <- prometheus.MustNewConstMetric(descFailed, prometheus.CounterValue, float64(r.failed.Load()), t)

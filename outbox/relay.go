@@ -195,6 +195,9 @@ func lockBound(sendTimeout time.Duration) time.Duration {
 
 // Start starts the relay's loops; they send once the app is ready.
 func (r *Relay) Start(context.Context) error {
+	if r == nil {
+		return errors.New("outbox relay: Start on a nil *Relay (the outbox's relay: false)")
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.started {
@@ -225,6 +228,9 @@ func (r *Relay) Start(context.Context) error {
 // transaction rolls back and its rows, sent or not, are sent again by the
 // next relay. A pool the relay opened is closed.
 func (r *Relay) Stop(ctx context.Context) error {
+	if r == nil {
+		return nil
+	}
 	r.mu.Lock()
 	if !r.started || r.stopped {
 		r.mu.Unlock()
