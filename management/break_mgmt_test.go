@@ -368,3 +368,33 @@ func TestBreakAbandonedStateChangesFreeTheirConnections(t *testing.T) {
 		t.Fatal("the patient stop did not answer")
 	}
 }
+
+// A setting written twice in two spellings (read-timeout and readTimeout),
+// or under its alias (endpoints.config.enabled), with two values took
+// whichever the map's order visited last: a different value from one start
+// to the next (the config endpoint served or not). It is an error, as
+// show-values' aliases were already.
+func TestBreakSettingWrittenTwiceIsAnError(t *testing.T) {
+	for y, want := range map[string]string{
+		"management:\n  server:\n    read-timeout: 5s\n    readTimeout: 20s\n":                                          "management.server.read-timeout: 5s conflicts with management.server.readtimeout: 20s",
+		"management:\n  endpoint:\n    config:\n      enabled: false\n  endpoints:\n    config:\n      enabled: true\n": "management.endpoint.config.enabled: false conflicts with management.endpoints.config.enabled: true",
+		"management:\n  server:\n    read-timeout: 5s\n    readTimeout: 5s\n":                                           "",
+	} {
+		loaded, err := config.Load(config.Options{Data: []byte(y)})
+		if err != nil {
+			t.Fatalf("%q: %v", y, err)
+		}
+		for range 20 { // every order the map may be walked in
+			c, err := management.ConfigFrom(loaded.Raw)
+			if want == "" {
+				if err != nil || c.ReadTimeout != 5*time.Second {
+					t.Fatalf("%q: %v, %v", y, c.ReadTimeout, err)
+				}
+				continue
+			}
+			if err == nil || !strings.Contains(err.Error(), want) {
+				t.Fatalf("%q: %v; want %s", y, err, want)
+			}
+		}
+	}
+}

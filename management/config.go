@@ -103,6 +103,7 @@ package management
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -183,7 +184,10 @@ var showValuesKeys = []string{"management.endpoint.config.show-values", "managem
 // ConfigFrom decodes the management section of a loaded configuration tree
 // (config.Loaded.Raw): lower-case keys, camelCase or kebab-case. Unknown keys
 // are errors, as everywhere in streambind; a known key or section left empty
-// (YAML null: "server:" with its keys commented out) is unset.
+// (YAML null: "server:" with its keys commented out) is unset; a setting
+// given two values (two spellings, read-timeout and readTimeout, or a key
+// and its alias, endpoint.config.enabled and endpoints.config.enabled) is
+// an error naming both.
 func ConfigFrom(raw map[string]any) (Config, error) {
 	c := Config{ConfigEndpoint: true}
 	m, ok := raw["management"]
@@ -192,11 +196,38 @@ func ConfigFrom(raw map[string]any) (Config, error) {
 	}
 	var errs []string
 	showFrom := ""
+	// setAt is where each setting was set, and to what: a setting written
+	// twice (read-timeout and readTimeout, or endpoint.config.enabled and
+	// its alias endpoints.config.enabled) with two values is an error, not
+	// whichever the map's order visits last.
+	type setting struct {
+		path  string
+		value string
+	}
+	setAt := map[string]setting{}
 	walk(m, "management", func(path string, v any) {
 		if v == nil && knownOrSection(path) {
 			// An empty section or key (YAML "server:" with its keys
 			// commented out): unset, as everywhere in the configuration.
 			return
+		}
+		if key := norm(path); knownOrSection(path) {
+			if key == "management.endpoints.config.enabled" {
+				key = "management.endpoint.config.enabled"
+			}
+			if slices.Contains(showValuesKeys, key) {
+				key = showValuesKeys[0] // conflicts told below, by value
+			}
+			val := fmt.Sprint(v)
+			if prev, ok := setAt[key]; ok && prev.value != val && key != showValuesKeys[0] {
+				a, b := setting{path, val}, prev
+				if b.path < a.path {
+					a, b = b, a
+				}
+				errs = append(errs, fmt.Sprintf("%s: %s conflicts with %s: %s (the same setting)", a.path, a.value, b.path, b.value))
+				return
+			}
+			setAt[key] = setting{path, val}
 		}
 		duration := func(d *time.Duration) {
 			x, err := props.Duration(v, false)
