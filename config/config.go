@@ -172,6 +172,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"sort"
 	"strings"
 
@@ -287,7 +288,10 @@ type Loaded struct {
 	Files []string
 	// Warnings are the keys that were ignored, each with the reason
 	// (obsolete Spring Cloud Stream keys, Spring Boot settings streambind
-	// does not read): the configuration runs without them.
+	// does not read): the configuration runs without them. A warning
+	// whose Path is a file's name (origins' spelling, Origin empty) is an
+	// application.yaml, .yml or .properties in Dir or Dir/config/ left
+	// unread because spring.config.name or location chose other files.
 	Warnings []*stream.ConfigError
 	// SecretPaths holds the key paths of Raw (lower-case, list items as
 	// "a.b[0]") whose values came, wholly or partly, from a placeholder
@@ -562,6 +566,8 @@ func Load(opts Options) (*Loaded, error) {
 		fileOrigins[i] = l.origins
 	}
 	out.Warnings = append(out.Warnings, springConfigKeys(raw, origins, fileOrigins)...)
+	unread := unreadDefaults(opts, out.Files)
+	out.Warnings = append(out.Warnings, unread...)
 	fwarns, ferrs := bootFramework(raw, origins, unresolved)
 	out.Warnings = append(out.Warnings, fwarns...)
 	errs = append(errs, ferrs...)
@@ -633,6 +639,10 @@ func Load(opts Options) (*Loaded, error) {
 		log = slog.Default()
 	}
 	for _, w := range out.Warnings {
+		if slices.Contains(unread, w) {
+			log.Warn("configuration file not read", "file", w.Path, "reason", w.Msg)
+			continue
+		}
 		log.Warn("configuration key ignored", "property", w.Path, "origin", w.Origin, "reason", w.Msg)
 	}
 

@@ -1011,3 +1011,41 @@ func firstBelow(origins map[string]string, path string) string {
 	}
 	return origins[best]
 }
+
+// unreadDefaults warns of each application.yaml, .yml or .properties in
+// Options.Dir or its config/ that Load did not read (files, absolute)
+// because spring.config.name or location chose other files: a service
+// ported with its application.yaml beside the file SPRING_CONFIG_NAME
+// names ran without it, its settings (a virtual host, credentials)
+// silently at their defaults. Spring Boot says nothing; the file is more
+// often a mistake than a choice. Nothing with Options.File, which names
+// the one base file.
+func unreadDefaults(opts Options, files []string) []*stream.ConfigError {
+	if opts.File != "" {
+		return nil
+	}
+	searched := DescribeSearch(opts)
+	if searched == "" {
+		return nil
+	}
+	read := map[string]bool{}
+	for _, f := range files {
+		read[absPath(f)] = true
+	}
+	imp := &importer{opts: opts}
+	var out []*stream.ConfigError
+	for _, dir := range []string{"", "config"} {
+		for _, name := range []string{DefaultFile, "application.yml", PropertiesFile} {
+			path := inDir(opts.Dir, filepath.Join(dir, name))
+			if read[absPath(path)] {
+				continue
+			}
+			if st, err := os.Stat(path); err != nil || !st.Mode().IsRegular() {
+				continue
+			}
+			out = append(out, &stream.ConfigError{Path: imp.displayName(path),
+				Msg: "not read: the files looked for are " + searched})
+		}
+	}
+	return out
+}

@@ -406,34 +406,3 @@ func didYouMean(name string, names []string) string {
 	}
 	return ""
 }
-
-// unreadDefaults warns of each application.yaml, .yml or .properties in a
-// directory PATH or its config/ that is not read because
-// SPRING_CONFIG_NAME or SPRING_CONFIG_LOCATION chose other files: a
-// service ported with its application.yaml beside the files the variables
-// name would otherwise run without it and not a word said.
-func unreadDefaults(s *service) []*stream.ConfigError {
-	if s.searched == "" || s.loaded == nil {
-		return nil
-	}
-	read := map[string]bool{}
-	for _, f := range s.loaded.Files {
-		read[filepath.Clean(f)] = true
-	}
-	var out []*stream.ConfigError
-	for _, dir := range []string{"", "config"} {
-		for _, name := range []string{config.DefaultFile, "application.yml", config.PropertiesFile} {
-			rel := filepath.Join(dir, name)
-			path := filepath.Join(s.loadDir, rel)
-			if read[path] {
-				continue
-			}
-			if st, err := os.Stat(path); err != nil || !st.Mode().IsRegular() {
-				continue
-			}
-			out = append(out, &stream.ConfigError{Path: filepath.ToSlash(rel),
-				Msg: "not read: the files looked for are " + s.searched})
-		}
-	}
-	return out
-}
