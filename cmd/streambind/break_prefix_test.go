@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"strings"
 	"testing"
@@ -55,5 +56,105 @@ func TestDLQReplayRabbitPrefix(t *testing.T) {
 	}
 	if out := rabbittest.Ctl(t, "list_exchanges", "-p", vhost, "name"); strings.Contains("\n"+out+"\n", "\nwork\n") {
 		t.Errorf("the unprefixed exchange work was declared:\n%s", out)
+	}
+}
+
+// TestLintRabbitPrefix: lint's checks between services joined RabbitMQ
+// bindings by their bare destination, while the exchange (and queues)
+// have SCSt's prefix, as graph's model names them: a producer with prefix
+// dev. of out and a consumer of out without it were taken to meet (no
+// unroutable warning, though every send is returned), a consumer of
+// dev.out without a prefix was taken to miss it (a false warning), a
+// required group was taken as read by a consumer of another prefix's
+// queue, and graph's partitions finding of a prefixed exchange was lost.
+// A producer's required group with queue-name-group-only is the queue
+// <prefix><group>, read by such a consumer.
+func TestLintRabbitPrefix(t *testing.T) {
+	const prod = `
+stream:
+  function:
+    definition: relay
+  default-binder: rabbit
+  binders:
+    rabbit:
+      type: rabbit
+  bindings:
+    relay-in-0: { destination: in, group: g }
+    relay-out-0:
+      destination: out
+%s  rabbit:
+    default:
+      producer:
+        prefix: dev.
+%s`
+	const cons = `
+stream:
+  function:
+    definition: sink
+  default-binder: rabbit
+  binders:
+    rabbit:
+      type: rabbit
+  bindings:
+    sink-in-0:
+      destination: %s
+      group: sink
+%s  rabbit:
+    default:
+      consumer:
+        prefix: %q
+%s`
+	groups := "      producer:\n        required-groups: sink\n"
+	groupOnly := "        queue-name-group-only: true\n"
+	parts := "      producer:\n        partition-count: 2\n        partition-key-expression: headers['k']\n"
+	dir := writeFiles(t, map[string]string{
+		"prod/application.yaml":      fmt.Sprintf(prod, "", ""),
+		"groups/application.yaml":    fmt.Sprintf(prod, groups, ""),
+		"grouponly/application.yaml": fmt.Sprintf(prod, groups, groupOnly),
+		"parts/application.yaml":     fmt.Sprintf(prod, parts, ""),
+		"bare/application.yaml":      fmt.Sprintf(cons, "out", "", "", ""),
+		"full/application.yaml":      fmt.Sprintf(cons, "dev.out", "", "", ""),
+		"same/application.yaml":      fmt.Sprintf(cons, "out", "", "dev.", ""),
+		"sameonly/application.yaml":  fmt.Sprintf(cons, "out", "", "dev.", groupOnly),
+		"sameparts/application.yaml": fmt.Sprintf(cons, "out", "      consumer:\n        partitioned: true\n        instance-count: 4\n", "dev.", ""),
+	})
+	for _, tc := range []struct {
+		dirs []string
+		want []string
+	}{
+		{[]string{"prod", "bare"}, []string{"prod/application.yaml:11: stream.bindings.relay-out-0.producer.required-groups: warning: " + unroutable("dev.out") +
+			" (producer.required-groups is not set: its default applies)"}},
+		{[]string{"prod", "full"}, nil},
+		{[]string{"prod", "same"}, nil},
+		{[]string{"groups", "bare"}, []string{`groups/application.yaml:14: stream.bindings.relay-out-0.producer.required-groups: warning: provisions group "sink" on dev.out, but no consumer of the services given reads it: its messages pile up (lint the consuming service together with this one)`}},
+		{[]string{"groups", "same"}, nil},
+		{[]string{"groups", "full"}, nil},
+		{[]string{"grouponly", "sameonly"}, nil},
+		{[]string{"grouponly", "same"}, []string{`grouponly/application.yaml:14: stream.bindings.relay-out-0.producer.required-groups: warning: provisions group "sink" on dev.out, but no consumer of the services given reads it: its messages pile up (lint the consuming service together with this one)`}},
+	} {
+		r := runIn(t, dir, nil, append([]string{"lint"}, tc.dirs...)...)
+		if r.code != exitOK {
+			t.Errorf("%v: exit status %d, stderr %q", tc.dirs, r.code, r.stderr)
+		}
+		assertLines(t, r.lines(), tc.want)
+	}
+	// The partitions of dev.out do not fit its consumer's instances: an
+	// error of lint, and graph's finding of rabbit:dev.out.
+	r := runIn(t, dir, nil, "graph", "--format", "json", "parts", "sameparts")
+	if r.code != exitFailure || !strings.Contains(r.stderr, "sends to dev.out with partition-count 2") {
+		t.Errorf("graph: exit status %d, stderr %q", r.code, r.stderr)
+	}
+	var m graphModel
+	if err := json.Unmarshal([]byte(r.stdout), &m); err != nil {
+		t.Fatal(err)
+	}
+	var found []string
+	for _, f := range m.Findings {
+		if f.Kind == "partitions" {
+			found = append(found, f.BinderType+":"+f.Destination)
+		}
+	}
+	if strings.Join(found, " ") != "rabbit:dev.out" {
+		t.Errorf("partitions findings %v, want rabbit:dev.out", found)
 	}
 }

@@ -7,7 +7,6 @@ import (
 	"io"
 	"log/slog"
 	"path/filepath"
-	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -337,13 +336,21 @@ func (sys *system) partitionFindings(m *graphModel) []finding {
 		}
 		var probs []problem
 		for _, sub := range sys.scopes(func(s *checkedService, b *binding) []string {
-			if !b.configured || b.binderType != d.BinderType || !slices.Contains(b.destinations, d.Name) {
+			if !b.configured || b.binderType != d.BinderType {
 				return nil
 			}
 			if d.Service != "" && (m.Services[svcIndex[s.service]].ID != d.Service || b.binderName != d.Binder) {
 				return nil
 			}
-			return []string{d.Name}
+			// d.Name is the name on the broker (a RabbitMQ exchange has
+			// the binding's prefix): the binding's destinations named so.
+			var ds []string
+			for _, x := range b.destinations {
+				if destName(b, x) == d.Name {
+					ds = append(ds, x)
+				}
+			}
+			return ds
 		}) {
 			for _, p := range sub.consistency() {
 				if p.kind == kindPartitions {

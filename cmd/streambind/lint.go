@@ -564,8 +564,31 @@ func (ep endpoint) keyProblem(kind, key, msg string, warning bool) problem {
 	return problem{loc: s.locate(s.origin(path)), key: path, msg: msg + " (" + key + " is not set: its default applies)", warning: warning, kind: kind}
 }
 
-// destKey identifies a destination system-wide: binder type and name.
+// destKey identifies a destination system-wide: binder type and name (on
+// RabbitMQ the exchange's: destName).
 type destKey struct{ typ, name string }
+
+// destName is the name of destination d of binding b on its broker: on
+// RabbitMQ the exchange <prefix><destination> (SCSt's prefix), where
+// bindings of different prefixes meet (prefix dev. of orders and no prefix
+// of dev.orders) or miss each other (orders with prefix dev. and without).
+func destName(b *binding, d string) string {
+	if b.binderType != rabbit.Type {
+		return d
+	}
+	return rabbitPrefix(b) + d
+}
+
+// rabbitPrefix is a RabbitMQ binding's prefix ("" when unset).
+func rabbitPrefix(b *binding) string {
+	for k, v := range b.ext {
+		if props.Norm(k) == "prefix" {
+			s, _ := props.String(v)
+			return s
+		}
+	}
+	return ""
+}
 
 // endpoints returns the configured producers and consumers of every
 // destination.
@@ -577,7 +600,7 @@ func (sys *system) endpoints() (producers, consumers map[destKey][]endpoint) {
 				continue
 			}
 			for _, d := range b.destinations {
-				k := destKey{b.binderType, d}
+				k := destKey{b.binderType, destName(b, d)}
 				if b.input {
 					consumers[k] = append(consumers[k], endpoint{s, b})
 				} else {
@@ -672,7 +695,7 @@ func (sys *system) consistency() []problem {
 		// Groups provisioned that nobody reads.
 		for _, p := range ps {
 			for _, g := range p.b.producer.RequiredGroups {
-				if g = strings.TrimSpace(g); g == "" || groupRead(k, g, consumers[k], sys, k.typ) {
+				if g = strings.TrimSpace(g); g == "" || groupRead(k, g, p.b, consumers[k], sys, k.typ) {
 					continue
 				}
 				out = append(out, p.keyProblem(kindRequiredGroups, "producer.required-groups", fmt.Sprintf(
@@ -767,19 +790,25 @@ func span(noun string, lo, hi int, one, many string) string {
 	return fmt.Sprintf("%ss %d..%d %s", noun, lo, hi, many)
 }
 
-// groupRead reports whether some consumer reads group g of destination k:
-// a consumer of k with group g, or on RabbitMQ any consumer of the queue
-// <destination>.<g>.
-func groupRead(k destKey, g string, cs []endpoint, sys *system, typ string) bool {
-	for _, c := range cs {
-		if c.b.group == g && !(typ == rabbit.Type && groupOnly(c.b)) {
-			return true
+// groupRead reports whether some consumer reads group g that producer p
+// provisions on destination k: a consumer of k with group g, or on
+// RabbitMQ any consumer of the queue p declares, <exchange>.<g>
+// (<prefix><g> with queue-name-group-only).
+func groupRead(k destKey, g string, p *binding, cs []endpoint, sys *system, typ string) bool {
+	if typ != rabbit.Type || !groupOnly(p) {
+		for _, c := range cs {
+			if c.b.group == g && !(typ == rabbit.Type && groupOnly(c.b)) {
+				return true
+			}
 		}
 	}
 	if typ != rabbit.Type {
 		return false
 	}
 	queue := k.name + "." + g
+	if groupOnly(p) {
+		queue = rabbitPrefix(p) + g
+	}
 	for _, s := range sys.services {
 		for _, b := range s.bindings {
 			if b.configured && b.input && b.binderType == typ && rabbitQueue(b, "") == queue {
@@ -797,19 +826,20 @@ func groupOnly(b *binding) bool {
 }
 
 // rabbitQueue returns the queue a RabbitMQ consumer reads for destination
-// d (its first when ""): <destination>.<group>, or <group> with
-// queue-name-group-only; "" for an anonymous consumer.
+// d (its first when ""): <prefix><destination>.<group>, or
+// <prefix><group> with queue-name-group-only; "" for an anonymous
+// consumer.
 func rabbitQueue(b *binding, d string) string {
 	if b.group == "" {
 		return ""
 	}
 	if groupOnly(b) {
-		return b.group
+		return rabbitPrefix(b) + b.group
 	}
 	if d == "" && len(b.destinations) > 0 {
 		d = b.destinations[0]
 	}
-	return d + "." + b.group
+	return rabbitPrefix(b) + d + "." + b.group
 }
 
 // natsPartitions is the partitions a NATS partitioned consumer's instances
