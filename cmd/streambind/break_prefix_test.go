@@ -158,3 +158,67 @@ stream:
 		t.Errorf("partitions findings %v, want rabbit:dev.out", found)
 	}
 }
+
+// TestSendTailRabbitPrefix: send and tail of a binding whose RabbitMQ
+// exchange has SCSt's prefix went to the bare destination, another
+// exchange: tail --binding read nothing of the binding's (or another
+// environment's messages on a shared broker), send --binding of a
+// consumer binding (whose prefix is a consumer property) sent where its
+// queue is not bound (unroutable, or to whatever that exchange has), and
+// tail --group read the queue <destination>.<group>, not the group's.
+func TestSendTailRabbitPrefix(t *testing.T) {
+	t.Parallel()
+	vhost := rabbittest.VHost(t)
+	dir := writeFiles(t, map[string]string{"application.yaml": `stream:
+  function:
+    definition: emit;work
+  default-binder: rabbit
+  binders:
+    rabbit:
+      type: rabbit
+      environment:
+        addresses: ${RABBIT_ADDRESSES:127.0.0.1:5672}
+        virtual-host: ${VHOST}
+  bindings:
+    emit-out-0:
+      destination: jobs
+      producer:
+        required-groups: workers
+    work-in-0:
+      destination: jobs
+      group: workers
+  rabbit:
+    default:
+      consumer:
+        prefix: dev.
+    bindings:
+      emit-out-0:
+        producer:
+          prefix: dev.
+`})
+	env := []string{"VHOST=" + vhost}
+	// The producer declares dev.jobs and the group's queue.
+	if r := runIn(t, dir, env, "send", "--binding", "emit-out-0", `1`); r.code != exitOK {
+		t.Fatalf("send emit-out-0: exit status %d, stderr %q", r.code, r.stderr)
+	}
+	anon := startTail(t, dir, env, "--binding", "work-in-0", "--count", "2", "--timeout", "30s")
+	for _, b := range []string{"emit-out-0", "work-in-0"} {
+		if r := runIn(t, dir, env, "send", "--binding", b, `2`); r.code != exitOK {
+			t.Fatalf("send %s: exit status %d, stderr %q", b, r.code, r.stderr)
+		}
+	}
+	code, got := anon.wait(t)
+	if code != exitOK {
+		t.Fatalf("tail --binding: exit status %d, stderr %q", code, anon.errText())
+	}
+	assertLines(t, payloads(got), []string{`2`, `2`})
+	group := startTail(t, dir, env, "--binding", "work-in-0", "--group", "workers", "--count", "3", "--timeout", "30s")
+	code, got = group.wait(t)
+	if code != exitOK {
+		t.Fatalf("tail --group: exit status %d, stderr %q", code, group.errText())
+	}
+	assertLines(t, payloads(got), []string{`1`, `2`, `2`})
+	if out := rabbittest.Ctl(t, "list_exchanges", "-p", vhost, "name"); strings.Contains("\n"+out+"\n", "\njobs\n") {
+		t.Errorf("the unprefixed exchange jobs was declared:\n%s", out)
+	}
+}

@@ -22,8 +22,11 @@ import (
 	"github.com/streambind/streambind/binder/kafka"
 	"github.com/streambind/streambind/binder/memory"
 	"github.com/streambind/streambind/binder/nats"
+	"github.com/streambind/streambind/binder/props"
+	"github.com/streambind/streambind/binder/rabbit"
 	"github.com/streambind/streambind/binder/redis"
 	"github.com/streambind/streambind/stream"
+	"github.com/streambind/streambind/topology"
 )
 
 // endpointFlags select what send and tail talk to.
@@ -338,6 +341,10 @@ The in-process binder cannot be reached from another process.
 			if typ == memory.Type {
 				return failed(errInProcess)
 			}
+			if r != nil && r.input {
+				// To the exchange the consumer binding's queue is bound to.
+				withRabbitPrefix(&cfg, typ, name, false, rabbitPrefixOf(s.loaded.Stream, typ, r))
+			}
 			bound := ef.connect.bindConnectTimeout(&cfg, eff.Binder)
 			opts = append(appOptions(quietRetries(ef.logger(e), e.stderr, bound)), opts...)
 			// A contentType given with --header is the messages' type
@@ -617,6 +624,8 @@ in-process binder cannot be reached from another process.
 				}
 			}
 			cfg.Extensions[typ] = ext
+			// The binding's exchange, <prefix><destination> on RabbitMQ.
+			withRabbitPrefix(&cfg, typ, binding, true, rabbitPrefixOf(s.loaded.Stream, typ, r))
 			bound := ef.connect.bindConnectTimeout(&cfg, eff.Binder)
 
 			out := cmd.OutOrStdout()
@@ -728,6 +737,63 @@ func keepExtensionBinding(cfg *stream.Config, name string) {
 		ext.Bindings = kept
 		cfg.Extensions[typ] = ext
 	}
+}
+
+// rabbitPrefixOf is the RabbitMQ prefix (SCSt's prefix) of binding r in
+// cfg, "" on another binder or without r: the binding's exchange is
+// <prefix><destination>, where send and tail of the binding must go (the
+// bare destination is another exchange, of another environment on a
+// shared broker, or of none).
+func rabbitPrefixOf(cfg *stream.Config, typ string, r *resolved) string {
+	if r == nil || typ != rabbit.Type {
+		return ""
+	}
+	cons, prod := cfg.Extension(typ, r.bindingKey)
+	if r.input {
+		return topology.ExtString(cons, "prefix")
+	}
+	return topology.ExtString(prod, "prefix")
+}
+
+// withRabbitPrefix sets prefix p on binding name's consumer (input) or
+// producer properties of binder type typ in cfg (nothing when p is
+// empty).
+func withRabbitPrefix(cfg *stream.Config, typ, name string, input bool, p string) {
+	if p == "" {
+		return
+	}
+	cfg.Extensions = cloneExtensions(cfg.Extensions)
+	ext := cfg.Extensions[typ]
+	ext.Bindings = copyBindings(ext.Bindings)
+	eb := ext.Bindings[name]
+	if input {
+		eb.Consumer = mapsWith(eb.Consumer, "prefix", p)
+	} else {
+		eb.Producer = mapsWith(eb.Producer, "prefix", p)
+	}
+	ext.Bindings[name] = eb
+	cfg.Extensions[typ] = ext
+}
+
+func copyBindings(m map[string]stream.ExtensionBindingConfig) map[string]stream.ExtensionBindingConfig {
+	out := make(map[string]stream.ExtensionBindingConfig, len(m)+1)
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
+}
+
+// mapsWith is a copy of m with k set to v (any other spelling of k, such
+// as Prefix, dropped).
+func mapsWith(m map[string]any, k string, v any) map[string]any {
+	out := make(map[string]any, len(m)+1)
+	for mk, mv := range m {
+		if props.Norm(mk) != props.Norm(k) {
+			out[mk] = mv
+		}
+	}
+	out[k] = v
+	return out
 }
 
 func cloneExtensions(m map[string]stream.ExtensionConfig) map[string]stream.ExtensionConfig {
