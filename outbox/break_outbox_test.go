@@ -237,3 +237,36 @@ func TestNilRelayCollector(t *testing.T) {
 		t.Error("Start of a nil relay: no error")
 	}
 }
+
+// TestManyFailingKeysDoNotStarveOthers: more keys whose sends fail than
+// two batches hold, at the head of the table (a destination the relay
+// cannot send to, with a key per customer), and good rows behind them.
+// A batch's failed keys were left out of the next claim only: the claims
+// took the first and the second batch's failing keys in turn, for ever,
+// and no row behind them was sent ("a message that can never be sent
+// blocks its key" — it blocked every key). The good rows arrive, and
+// every failing row has its attempt counted (each key is retried).
+func TestManyFailingKeysDoNotStarveOthers(t *testing.T) {
+	pool, table := migrate(t)
+	br := newBroker(t, "memory")
+	a := startApp(t, br, appSpec{consume: true, table: table})
+	const failing = 35 // 3.5 batches
+	for i := range failing {
+		if _, err := pool.Exec(context.Background(), "INSERT INTO "+table+" (name, key, payload) VALUES ('nowhere', $1, 'x')", []byte(fmt.Sprint("bad", i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	produce(t, a.ob, pool, 4, 5)
+	// The relay's app allows no dynamic destination but evt.
+	startApp(t, br, appSpec{relay: true, table: table, batchSize: 10, poll: 200 * time.Millisecond, topYAML: "  dynamic-destinations: [evt]\n"})
+	if dups := checkOrder(t, a.got, 4, 5, 30*time.Second); dups != 0 {
+		t.Errorf("%d duplicates", dups)
+	}
+	waitForCond(t, 30*time.Second, "every failing row's attempt counted, the good rows deleted", func() bool {
+		var left, tried int
+		if err := pool.QueryRow(context.Background(), "SELECT count(*), count(*) FILTER (WHERE attempts > 0) FROM "+table).Scan(&left, &tried); err != nil {
+			t.Fatal(err)
+		}
+		return left == failing && tried == failing
+	})
+}

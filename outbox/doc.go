@@ -73,9 +73,12 @@
 //   - A send that fails (broker down, message refused, send-timeout) leaves
 //     the row, counts the attempt in its attempts and last_error columns,
 //     and holds back the later messages of its key until it succeeds; the
-//     relay retries every poll-interval, forever. A message that can never
-//     be sent thus blocks its key: the backlog-age metric shows it, and an
-//     operator deletes or fixes the row.
+//     relay retries every poll-interval, forever (keys failing at once
+//     that more than a batch holds are retried in turn, a batch each
+//     poll-interval; the other keys' rows behind them go on). A message
+//     that can never be sent thus blocks its key, and only its key: the
+//     backlog-age metric shows it, and an operator deletes or fixes the
+//     row.
 //   - A row whose stored headers cannot be read (written by hand) is set
 //     aside — dead_at set, logged at WARN, counted — and its key goes on.
 //   - A relay that freezes mid-batch holds its rows' locks (and so their

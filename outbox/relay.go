@@ -33,7 +33,10 @@ import (
 //  1. In a transaction it locks the oldest batch-size rows that no other
 //     relay has locked (SELECT ... ORDER BY id FOR UPDATE SKIP LOCKED),
 //     leaving out the keys whose send failed in the last poll-interval
-//     or since the last claim.
+//     or since the last claim. After a full batch with a failed send the
+//     claims go on from that batch's last id, until one finds fewer than
+//     batch-size rows: more failing keys than a batch holds do not keep
+//     the rows behind them waiting.
 //  2. For each (name, key) of the batch it drops the rows that have an
 //     older row of the same (name, key) that is not in the batch — locked
 //     by another relay, or committed after the scan. So a relay sends a
@@ -131,6 +134,19 @@ type Relay struct {
 	// rightsOK: the role's rights were checked (rightsSQL) since the
 	// last failed batch. Only the run goroutine uses it.
 	rightsOK bool
+
+	// after is where the next claim begins: rows of a greater id only
+	// (0: from the oldest). A full batch with a failed send sets it to
+	// the batch's last id, and the claims go on from there until one
+	// finds fewer than batch-size rows; then they begin at the oldest
+	// again. Without it, more keys failing at the head of the table than
+	// two batches hold filled every batch — a batch's failed keys are
+	// left out of the next claim only, so the claims took the same
+	// failing keys in turn — and no row behind them was ever sent. (The
+	// rows a claim begins after are not forgotten: a key's later rows
+	// wait for its older ones wherever a claim begins — step 2.) Only
+	// the run goroutine uses it.
+	after int64
 
 	// confirmed holds the rows this relay sent, and the broker confirmed,
 	// whose batch could not delete them because the server refused the
@@ -391,6 +407,12 @@ func (r *Relay) run(quit, hard context.Context) {
 		}
 		was := r.setErr(err)
 		switch {
+		case err != nil || res.claimed < r.cfg.BatchSize:
+			r.after = 0 // the end of the table: the next claim begins at the oldest
+		case res.failed > 0 || r.after > 0:
+			r.after = res.last
+		}
+		switch {
 		case err != nil && hard.Err() == nil && was == nil:
 			r.log.Warn("outbox relay: batch failed; retrying every poll-interval", "error", redacted(err), "retry_in", r.cfg.PollInterval)
 		case err != nil && hard.Err() == nil:
@@ -615,6 +637,8 @@ type asideRow struct {
 
 type result struct {
 	claimed, sent, failed, aside int
+	// last: the greatest id claimed (see Relay.after).
+	last int64
 	// held: rows of the batch left because an older row of their key is
 	// with another relay.
 	held int
@@ -686,13 +710,14 @@ func rightsSQL(q string) string {
 var errNoRight = errors.New("the relay's role may not delete the table's rows, or update their attempts, last_error and dead_at")
 
 // claimSQL is the claim of a batch (see [Relay], steps 1 and 2): the
-// oldest rows nobody locked, leaving out the blocked keys ($2, $3), each
+// oldest rows nobody locked of an id above $4 (Relay.after), leaving out
+// the blocked keys ($2, $3), each
 // with the id of an older row of its (name, key) that is not in the batch
 // (NULL when there is none: the row may be sent).
 func claimSQL(q string) string {
 	return `WITH c AS MATERIALIZED (
 	SELECT id, xmin, name, key, payload, headers FROM ` + q + ` t
-	WHERE t.dead_at IS NULL AND NOT EXISTS (SELECT 1 FROM unnest($2::text[], $3::bytea[]) AS b(name, key) WHERE b.name = t.name AND b.key = t.key)
+	WHERE t.id > $4 AND t.dead_at IS NULL AND NOT EXISTS (SELECT 1 FROM unnest($2::text[], $3::bytea[]) AS b(name, key) WHERE b.name = t.name AND b.key = t.key)
 	ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED
 )
 SELECT c.id, c.xmin::text, c.name, c.key, c.payload, c.headers::text,
@@ -787,7 +812,7 @@ func (r *Relay) batchOnce(ctx context.Context) (result, error) {
 	// Bound how long this transaction may sit idle with its locks (see
 	// Relay: a frozen relay); local: it ends with the transaction.
 	claim.Queue("SELECT set_config('idle_in_transaction_session_timeout', $1, true)", r.idleTimeout)
-	claim.Queue(r.claim, r.cfg.BatchSize, bNames, bKeys)
+	claim.Queue(r.claim, r.cfg.BatchSize, bNames, bKeys, r.after)
 	// The transaction's id (assigned once the claim locked a row; NULL
 	// when it locked none), to learn later whether a commit that went
 	// unanswered committed (Relay.unsure).
@@ -820,6 +845,7 @@ func (r *Relay) batchOnce(ctx context.Context) (result, error) {
 			return res, r.dbErr(ctx, "claim", err)
 		}
 		res.claimed++
+		res.last = max(res.last, x.id)
 		if foreign != nil {
 			// An older row of the key is with another relay (or was
 			// committed after the scan): this one waits (step 2).
