@@ -340,12 +340,13 @@ func ExtBool(ext map[string]any, key string) bool {
 	return false
 }
 
-// ExtString reads a string binder-specific property ("" when absent or
-// not a string).
+// ExtString reads a string binder-specific property as the binders do
+// (props.String: a number or boolean the YAML loader made of it is its
+// text, prefix: 1 is "1"; "" when absent or not text).
 func ExtString(ext map[string]any, key string) string {
 	for k, v := range ext {
 		if props.Norm(k) == props.Norm(key) {
-			s, _ := v.(string)
+			s, _ := props.String(v)
 			return s
 		}
 	}
