@@ -270,3 +270,20 @@ func TestManyFailingKeysDoNotStarveOthers(t *testing.T) {
 		return left == failing && tried == failing
 	})
 }
+
+// TestConfigErrorsHideSecretPlaceholders: a value that came from a
+// secret's placeholder is hidden in FromConfig's errors, as Decode and the
+// stream section hide it; the table error quoted it.
+func TestConfigErrorsHideSecretPlaceholders(t *testing.T) {
+	loaded, err := config.Load(config.Options{Data: []byte("outbox:\n  table: ${DB_PASSWORD}\n"), Env: []string{"DB_PASSWORD=Sup3r-S3cret"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = outbox.FromConfig(loaded)
+	if err == nil || !strings.Contains(err.Error(), "outbox.table") {
+		t.Fatalf("FromConfig = %v; want an error naming outbox.table", err)
+	}
+	if strings.Contains(err.Error(), "S3cret") {
+		t.Errorf("the error shows the secret: %v", err)
+	}
+}

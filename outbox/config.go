@@ -173,6 +173,9 @@ func FromConfig(l *config.Loaded) (Config, error) {
 	}
 	var errs stream.ConfigErrors
 	add := func(key, msg string) {
+		if l.Secrets != nil {
+			msg = l.Secrets.String(msg) // table: ${DB_PASSWORD}, as Decode hides them
+		}
 		errs = append(errs, &stream.ConfigError{Path: Section + "." + key, Origin: origin(l, key), Msg: msg})
 	}
 	zero := func(key string, def any) {
