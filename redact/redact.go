@@ -250,7 +250,7 @@ func containsFold(s, sub string) bool {
 // configuration value.
 func value(s string, prose bool) string {
 	s = pem(s)
-	if !mayHold(s) {
+	if !mayHold(s) && (prose || !strings.Contains(s, ":")) {
 		return s
 	}
 	var m mask
@@ -661,7 +661,19 @@ func pairs(s string, m *mask, prose bool) {
 		quotedName := loc[5] > loc[4]
 		sep := s[loc[6]]
 		if sep == ':' && !quotedName {
-			continue // "name:" is only a pair in JSON
+			// In prose "name:" is only a pair in JSON ("password: must
+			// not be empty" is a message). A configuration value may be a
+			// YAML text of its own (a client's config in one key):
+			// "name: value" at a line's start, or after "{" or "," of a
+			// flow map, is a pair there.
+			// "Authorization: Bearer x" is left to authSchemes, which
+			// keeps the scheme.
+			if !prose && IsSecretKey(name) && !authValue(s[loc[1]:]) {
+				if end, ok := yamlPair(s, loc[2], loc[1]); ok {
+					hide(loc[1], end)
+				}
+			}
+			continue
 		}
 		if !IsSecretKey(name) {
 			continue
@@ -716,6 +728,53 @@ func pairs(s string, m *mask, prose bool) {
 		}
 		hide(v, e)
 	}
+}
+
+// yamlPair reports whether the unquoted "name:" at s[name:] (its value
+// at s[v:]) is a YAML pair, and where its value ends: after a line's
+// indentation (or a "- " list item) the value runs to the line's end,
+// after "{" or "," of a flow map to the next ",", "}" or line end. A
+// value in quotes keeps its closing quote out of what is hidden only as
+// far as trailing text allows; the quote itself is harmless.
+func yamlPair(s string, name, v int) (int, bool) {
+	i := name - 1
+	for i >= 0 && (s[i] == ' ' || s[i] == '\t') {
+		i--
+	}
+	if i >= 1 && s[i] == '-' && (s[i-1] == ' ' || s[i-1] == '\t' || s[i-1] == '\n') || i == 0 && s[0] == '-' {
+		for i--; i >= 0 && (s[i] == ' ' || s[i] == '\t'); i-- {
+		}
+	}
+	if v > 0 && s[v-1] == ':' && v < len(s) && s[v] != '\n' {
+		return 0, false // "name:x" without a space: no YAML pair
+	}
+	end := v
+	switch {
+	case i < 0 || s[i] == '\n':
+		for end < len(s) && s[end] != '\n' && s[end] != '\r' {
+			end++
+		}
+	case s[i] == '{' || s[i] == ',':
+		for end < len(s) && !strings.ContainsRune(",}\n\r", rune(s[end])) {
+			end++
+		}
+	default:
+		return 0, false
+	}
+	for end > v && (s[end-1] == ' ' || s[end-1] == '\t') {
+		end--
+	}
+	return end, end > v
+}
+
+// authValue reports whether v starts with a Bearer or Basic credential.
+func authValue(v string) bool {
+	for _, p := range []string{"bearer ", "basic "} {
+		if len(v) >= len(p) && strings.EqualFold(v[:len(p)], p) {
+			return true
+		}
+	}
+	return false
 }
 
 // pairAhead matches the start of a name=value pair.

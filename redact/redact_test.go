@@ -365,7 +365,7 @@ func TestLinear(t *testing.T) {
 	if raceEnabled {
 		t.Skip("timing is meaningless under the race detector")
 	}
-	for _, unit := range []string{`password="`, `"password":`, "password=a b", "amqp://u:p ", "a:b@h,", "x://a:b@", "u:p w@h "} {
+	for _, unit := range []string{`password="`, `"password":`, "password=a b", "amqp://u:p ", "a:b@h,", "x://a:b@", "u:p w@h ", "password: x\n", "{password: a, ", "- token: "} {
 		s := strings.Repeat(unit, 20000)
 		start := time.Now()
 		redact.Value(s)
