@@ -38,8 +38,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net/url"
 	"reflect"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -85,9 +87,30 @@ func ConfigFrom(raw map[string]any) (Config, error) {
 	bad := func(path string, format string, args ...any) {
 		errs = append(errs, path+": "+fmt.Sprintf(format, args...))
 	}
+	// A setting written in two spellings (sampling-probability and
+	// samplingProbability) with two values is an error naming both, not
+	// whichever the map's random order visits last.
+	seen := map[string][2]string{}
+	twice := func(path, section, k, s string) bool {
+		n := section + "." + key(k)
+		if prev, ok := seen[n]; ok && prev[1] != s {
+			a, b := [2]string{path, s}, prev
+			if b[0] < a[0] {
+				a, b = b, a
+			}
+			bad(a[0], "%s conflicts with %s: %s (the same setting)", redact.Value(a[1]), b[0], redact.Value(b[1]))
+			return true
+		}
+		seen[n] = [2]string{path, s}
+		return false
+	}
 	if m, ok := raw["logging"].(map[string]any); ok {
-		for k, v := range m {
+		for _, k := range slices.Sorted(maps.Keys(m)) {
+			v := m[k]
 			s := fmt.Sprint(v)
+			if twice("logging."+k, "logging", k, s) {
+				continue
+			}
 			switch key(k) {
 			case "level":
 				if err := c.Log.Level.UnmarshalText([]byte(s)); err != nil {
@@ -105,9 +128,13 @@ func ConfigFrom(raw map[string]any) (Config, error) {
 	}
 	if mg, ok := raw["management"].(map[string]any); ok {
 		if m, ok := mg["tracing"].(map[string]any); ok {
-			for k, v := range m {
+			for _, k := range slices.Sorted(maps.Keys(m)) {
+				v := m[k]
 				s := fmt.Sprint(v)
 				path := "management.tracing." + k
+				if twice(path, "management.tracing", k, s) {
+					continue
+				}
 				switch key(k) {
 				case "exporter":
 					if s != "none" && s != "otlp" {
