@@ -119,7 +119,18 @@ func (b *Binder) ValidateProducer(spec stream.ProducerSpec) error {
 	if err := o.checkReserved(spec.Binding, "producer", spec.Destination); err != nil {
 		return err
 	}
-	return checkNames("stream.bindings."+spec.Binding+".destination", [2]string{"destination (the exchange)", o.exchange(spec.Destination)})
+	key := "stream.bindings." + spec.Binding + ".destination"
+	if err := checkNames(key, [2]string{"destination (the exchange)", o.exchange(spec.Destination)}); err != nil {
+		return err
+	}
+	// The queues of required-groups, their DLQs and DLX (the prefix
+	// lengthens them all).
+	if t, err := producerTopology(spec, o); err == nil {
+		if err := t.checkNames(); err != nil {
+			return &stream.ConfigError{Path: key, Msg: err.Error()}
+		}
+	}
+	return nil
 }
 
 // ValidateConsumer checks the binding's rabbit consumer properties.

@@ -92,3 +92,46 @@ func TestPrefixDeadLettersOfReader(t *testing.T) {
 		t.Errorf("a queue with the prefix twice:\n%s", out)
 	}
 }
+
+// TestPrefixLongNamesRefusedAtKey: names the prefix makes longer than
+// RabbitMQ takes are refused when the configuration is checked, at the
+// binding's destination, as the exchange and group queue were; the
+// anonymous queue, the DLX <prefix>DLX (with dead-letter-queue-name and
+// queue-name-group-only the longest name) and a producer's required
+// groups' queues were not, and the app failed at bind instead.
+func TestPrefixLongNamesRefusedAtKey(t *testing.T) {
+	b, err := New(context.Background(), stream.BinderSettings{Name: "rabbit", Type: Type})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = b.Close(context.Background()) }()
+	sv := b.(stream.SpecValidator)
+	p := func(n int) string { return strings.Repeat("p", n) }
+	for _, tc := range []struct {
+		what string
+		err  error
+		want string
+	}{
+		{"anonymous", sv.ValidateConsumer(stream.ConsumerSpec{Binding: "in", Destination: "orders", Extension: map[string]any{"prefix": p(230)}}),
+			"the anonymous queue"},
+		{"dlx", sv.ValidateConsumer(stream.ConsumerSpec{Binding: "in", Destination: "o", Group: "g", Consumer: stream.ConsumerConfig{DLQ: true},
+			Extension: map[string]any{"prefix": p(253), "queue-name-group-only": true, "dead-letter-queue-name": "short"}}),
+			"the dead-letter exchange"},
+		{"required group", sv.ValidateProducer(stream.ProducerSpec{Binding: "out", Destination: "orders",
+			Producer: stream.ProducerConfig{RequiredGroups: []string{"audit"}}, Extension: map[string]any{"prefix": p(246)}}),
+			"queue name"},
+	} {
+		var ce *stream.ConfigError
+		if !errors.As(tc.err, &ce) || !strings.Contains(ce.Path, "destination") || !strings.Contains(ce.Msg, tc.want) {
+			t.Errorf("%s: %v, want a configuration error at the destination naming %s", tc.what, tc.err, tc.want)
+		}
+	}
+	// Not refused: names that fit.
+	if err := sv.ValidateConsumer(stream.ConsumerSpec{Binding: "in", Destination: "orders", Extension: map[string]any{"prefix": p(200)}}); err != nil {
+		t.Errorf("anonymous with a prefix of 200: %v", err)
+	}
+	if err := sv.ValidateProducer(stream.ProducerSpec{Binding: "out", Destination: "orders",
+		Producer: stream.ProducerConfig{RequiredGroups: []string{"audit"}}, Extension: map[string]any{"prefix": p(200)}}); err != nil {
+		t.Errorf("required group with a prefix of 200: %v", err)
+	}
+}

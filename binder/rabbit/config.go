@@ -634,16 +634,21 @@ func checkNames(key string, names ...[2]string) error {
 	return nil
 }
 
-// checkConsumerNames checks the exchange, queue and dead-letter queue a
-// consumer binding declares.
+// checkConsumerNames checks the exchange, queue, dead-letter exchange and
+// queue a consumer binding declares (an anonymous one's queue with the
+// 12-character id it gets at start).
 func checkConsumerNames(spec stream.ConsumerSpec, o consumerOptions) error {
 	names := [][2]string{{"destination (the exchange)", o.exchange(spec.Destination)}}
+	if spec.Group == "" {
+		names = append(names, [2]string{"the anonymous queue", o.anonymousQueue(spec.Destination, "xxxxxxxxxxxx")})
+	}
 	if spec.Group != "" {
 		base := o.baseQueue(spec.Destination, spec.Group)
 		names = append(names, [2]string{"the queue of group " + spec.Group,
 			o.queueName(spec.Destination, spec.Group, spec.Consumer.Partitioned, spec.Consumer.InstanceIndex)})
 		if spec.Consumer.DLQ {
-			names = append(names, [2]string{"the dead-letter queue of group " + spec.Group, o.dlqName(base)})
+			names = append(names, [2]string{"the dead-letter queue of group " + spec.Group, o.dlqName(base)},
+				[2]string{"the dead-letter exchange", o.dlx()})
 		}
 		q := o.queueName(spec.Destination, spec.Group, spec.Consumer.Partitioned, spec.Consumer.InstanceIndex)
 		for _, d := range spec.Consumer.RetryDelays { // retryqueues.go
