@@ -583,7 +583,12 @@ func (s *Server) setBindingState(w http.ResponseWriter, r *http.Request) {
 		msg := redact.String(err.Error()) // whatever the server's logger does
 		s.opts.Logger.Warn("binding state change failed", "binding", b.Name(), "requested", strings.ToUpper(state),
 			"state", now, "error", msg)
-		writeJSON(w, http.StatusInternalServerError, map[string]string{"error": msg, "state": string(now)})
+		code := http.StatusInternalServerError
+		if errors.Is(err, stream.ErrStopping) {
+			// The shutdown began after the check above.
+			code = http.StatusServiceUnavailable
+		}
+		writeJSON(w, code, map[string]string{"error": msg, "state": string(now)})
 		return
 	}
 	s.opts.Logger.Info("binding state changed", "binding", b.Name(), "state", b.State())

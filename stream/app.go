@@ -1352,6 +1352,11 @@ func (a *App) prepareBinding(v *validator, name string, input bool) *Binding {
 	}
 	b := newBinding(name, input, cfg, bi.name, bi.typ, a.log)
 	b.setTracing(a.tracing)
+	// A configured binding is not started again once the shutdown began
+	// (a management request racing it). The bridge's dynamic bindings are
+	// not marked: a handler draining in the shutdown may still send to a
+	// new destination.
+	b.stopping = a.stopping
 	if !input {
 		b.part, _ = newPartitioner(p, a.opts.extractors) // validated above
 	}

@@ -352,3 +352,9 @@ const (
 
 // ErrClosed is returned by operations on a closed binding or binder.
 var ErrClosed = errors.New("stream: closed")
+
+// ErrStopping is returned by [Binding.Start] and [Binding.Resume] once
+// the binding's app has begun its shutdown: the shutdown stops every
+// binding, and one started again behind it (a management request that
+// raced it) would take messages its binder is about to close under.
+var ErrStopping = errors.New("stream: the app is shutting down")

@@ -43,6 +43,9 @@ type Binding struct {
 	spanAttrs []attribute.KeyValue
 	// dynamic marks the send bridge's producer of a dynamic destination.
 	dynamic bool
+	// stopping, when set, is closed when the binding's app begins its
+	// shutdown: Start and Resume refuse from then on (ErrStopping).
+	stopping <-chan struct{}
 
 	stats bindingStats
 }
@@ -151,6 +154,9 @@ func (b *Binding) Start(ctx context.Context) error {
 	if err := ctx.Err(); err != nil { // the lock was free; nothing to start for
 		return fmt.Errorf("binding %s: start: %w", b.name, err)
 	}
+	if b.isStopping() {
+		return fmt.Errorf("binding %s: start: %w", b.name, ErrStopping)
+	}
 	switch b.State() {
 	case StateStarted:
 		return nil
@@ -250,7 +256,26 @@ func (b *Binding) Resume(ctx context.Context) error {
 	if b.State() != StatePaused {
 		return nil
 	}
+	if b.isStopping() {
+		return fmt.Errorf("binding %s: resume: %w", b.name, ErrStopping)
+	}
 	return b.resumeLocked(ctx)
+}
+
+// isStopping reports whether the binding's app has begun its shutdown.
+// Checked with the state-change lock held: the shutdown's Stop of the
+// binding takes it too, so a Start that got the lock after it sees the
+// shutdown and does not undo its Stop.
+func (b *Binding) isStopping() bool {
+	if b.stopping == nil {
+		return false
+	}
+	select {
+	case <-b.stopping:
+		return true
+	default:
+		return false
+	}
 }
 
 func (b *Binding) resumeLocked(ctx context.Context) error {
