@@ -33,10 +33,8 @@ import (
 //  1. In a transaction it locks the oldest batch-size rows that no other
 //     relay has locked (SELECT ... ORDER BY id FOR UPDATE SKIP LOCKED),
 //     leaving out the keys whose send failed in the last poll-interval
-//     or since the last claim. After a full batch with a failed send the
-//     claims go on from that batch's last id, until one finds fewer than
-//     batch-size rows: more failing keys than a batch holds do not keep
-//     the rows behind them waiting.
+//     or since the last claim (more failing keys than a batch holds are
+//     retried in turn, a batch of them at a time: see blockedArrays).
 //  2. For each (name, key) of the batch it drops the rows that have an
 //     older row of the same (name, key) that is not in the batch — locked
 //     by another relay, or committed after the scan. So a relay sends a
@@ -130,23 +128,16 @@ type Relay struct {
 	// keeps failing does not fill every batch and starve the others.
 	// Only the run goroutine uses it.
 	blocked map[string]blockedKey
+	// progressed: the last batch got somewhere — sent or set aside a row,
+	// or claimed fewer than batch-size rows (it saw every row it could
+	// claim). Blocked keys whose time has come are released only then,
+	// batch-size at a time (see blockedArrays). Only the run goroutine
+	// uses it.
+	progressed bool
 
 	// rightsOK: the role's rights were checked (rightsSQL) since the
 	// last failed batch. Only the run goroutine uses it.
 	rightsOK bool
-
-	// after is where the next claim begins: rows of a greater id only
-	// (0: from the oldest). A full batch with a failed send sets it to
-	// the batch's last id, and the claims go on from there until one
-	// finds fewer than batch-size rows; then they begin at the oldest
-	// again. Without it, more keys failing at the head of the table than
-	// two batches hold filled every batch — a batch's failed keys are
-	// left out of the next claim only, so the claims took the same
-	// failing keys in turn — and no row behind them was ever sent. (The
-	// rows a claim begins after are not forgotten: a key's later rows
-	// wait for its older ones wherever a claim begins — step 2.) Only
-	// the run goroutine uses it.
-	after int64
 
 	// confirmed holds the rows this relay sent, and the broker confirmed,
 	// whose batch could not delete them because the server refused the
@@ -189,7 +180,7 @@ type Relay struct {
 }
 
 func newRelay(app *stream.App, cfg Config, t table, pool *pgxpool.Pool, pc *pgxpool.Config, log *slog.Logger) *Relay {
-	r := &Relay{app: app, cfg: cfg, t: t, pool: pool, pc: pc, log: log, wake: make(chan struct{}, 1), claim: claimSQL(t.quoted()), idleTimeout: fmt.Sprintf("%dms", lockBound(cfg.SendTimeout).Milliseconds()), listenWake: make(chan struct{}, 1), blocked: map[string]blockedKey{}, confirmed: map[rowMark]time.Time{}, seed: maphash.MakeSeed()}
+	r := &Relay{app: app, cfg: cfg, t: t, pool: pool, pc: pc, log: log, wake: make(chan struct{}, 1), claim: claimSQL(t.quoted()), idleTimeout: fmt.Sprintf("%dms", lockBound(cfg.SendTimeout).Milliseconds()), listenWake: make(chan struct{}, 1), blocked: map[string]blockedKey{}, progressed: true, confirmed: map[rowMark]time.Time{}, seed: maphash.MakeSeed()}
 	r.listening.Store(true)
 	return r
 }
@@ -406,11 +397,8 @@ func (r *Relay) run(quit, hard context.Context) {
 			r.rightsOK = false // check again before the next claim
 		}
 		was := r.setErr(err)
-		switch {
-		case err != nil || res.claimed < r.cfg.BatchSize:
-			r.after = 0 // the end of the table: the next claim begins at the oldest
-		case res.failed > 0 || r.after > 0:
-			r.after = res.last
+		if err == nil {
+			r.progressed = res.sent > 0 || res.aside > 0 || res.claimed < r.cfg.BatchSize
 		}
 		switch {
 		case err != nil && hard.Err() == nil && was == nil:
@@ -637,8 +625,6 @@ type asideRow struct {
 
 type result struct {
 	claimed, sent, failed, aside int
-	// last: the greatest id claimed (see Relay.after).
-	last int64
 	// held: rows of the batch left because an older row of their key is
 	// with another relay.
 	held int
@@ -660,18 +646,48 @@ type blockedKey struct {
 // connection), and when it did the failing key's rows filled that batch
 // again, and every one after it — the other keys starved for good (a 10ms
 // poll-interval: 0 of 20 rows sent in 10s).
+//
+// Nor would releasing every key whose time has come: with more failing
+// keys at the head of the table than two batches hold, the claims took the
+// first and the second batch's failing keys in turn, for ever, and no row
+// behind them was sent (TestManyFailingKeysDoNotStarveOthers). So keys
+// whose time has come are released only after a batch that progressed
+// (Relay.progressed: after one full of failures the next claim looks
+// further), at most batch-size of them, those blocked longest first: the
+// failing keys are retried in turn, a batch of them at a time, and the
+// others' rows go on meanwhile. At most maxBlocked keys stay blocked (a
+// broker down for long, a backlog of many keys): beyond, those blocked
+// longest are released.
 func (r *Relay) blockedArrays() ([]string, [][]byte) {
 	now := time.Now()
-	names, keys := []string{}, [][]byte{}
+	over := len(r.blocked) - maxBlocked
+	var due []string
 	for k, b := range r.blocked {
-		if b.leftOut && now.After(b.until) {
-			delete(r.blocked, k)
-			continue
+		if b.leftOut && (now.After(b.until) || over > 0) {
+			due = append(due, k)
 		}
+	}
+	n := max(over, 0)
+	if r.progressed {
+		n = max(n, r.cfg.BatchSize)
+	}
+	if n < len(due) {
+		slices.SortFunc(due, func(a, b string) int { return r.blocked[a].until.Compare(r.blocked[b].until) })
+		due = due[:n]
+	}
+	for _, k := range due {
+		delete(r.blocked, k)
+	}
+	names, keys := make([]string, 0, len(r.blocked)), make([][]byte, 0, len(r.blocked))
+	for _, b := range r.blocked {
 		names, keys = append(names, b.name), append(keys, b.key)
 	}
 	return names, keys
 }
+
+// maxBlocked bounds the keys a relay holds back after failed sends (see
+// blockedArrays): each claim sends them to the server.
+const maxBlocked = 10000
 
 // leftOut records that a claim has left out every key blocked before it
 // (blockedArrays): each may be claimed again once its time has come.
@@ -710,14 +726,13 @@ func rightsSQL(q string) string {
 var errNoRight = errors.New("the relay's role may not delete the table's rows, or update their attempts, last_error and dead_at")
 
 // claimSQL is the claim of a batch (see [Relay], steps 1 and 2): the
-// oldest rows nobody locked of an id above $4 (Relay.after), leaving out
-// the blocked keys ($2, $3), each
+// oldest rows nobody locked, leaving out the blocked keys ($2, $3), each
 // with the id of an older row of its (name, key) that is not in the batch
 // (NULL when there is none: the row may be sent).
 func claimSQL(q string) string {
 	return `WITH c AS MATERIALIZED (
 	SELECT id, xmin, name, key, payload, headers FROM ` + q + ` t
-	WHERE t.id > $4 AND t.dead_at IS NULL AND NOT EXISTS (SELECT 1 FROM unnest($2::text[], $3::bytea[]) AS b(name, key) WHERE b.name = t.name AND b.key = t.key)
+	WHERE t.dead_at IS NULL AND NOT EXISTS (SELECT 1 FROM unnest($2::text[], $3::bytea[]) AS b(name, key) WHERE b.name = t.name AND b.key = t.key)
 	ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED
 )
 SELECT c.id, c.xmin::text, c.name, c.key, c.payload, c.headers::text,
@@ -812,7 +827,7 @@ func (r *Relay) batchOnce(ctx context.Context) (result, error) {
 	// Bound how long this transaction may sit idle with its locks (see
 	// Relay: a frozen relay); local: it ends with the transaction.
 	claim.Queue("SELECT set_config('idle_in_transaction_session_timeout', $1, true)", r.idleTimeout)
-	claim.Queue(r.claim, r.cfg.BatchSize, bNames, bKeys, r.after)
+	claim.Queue(r.claim, r.cfg.BatchSize, bNames, bKeys)
 	// The transaction's id (assigned once the claim locked a row; NULL
 	// when it locked none), to learn later whether a commit that went
 	// unanswered committed (Relay.unsure).
@@ -845,7 +860,6 @@ func (r *Relay) batchOnce(ctx context.Context) (result, error) {
 			return res, r.dbErr(ctx, "claim", err)
 		}
 		res.claimed++
-		res.last = max(res.last, x.id)
 		if foreign != nil {
 			// An older row of the key is with another relay (or was
 			// committed after the scan): this one waits (step 2).
