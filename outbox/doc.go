@@ -73,9 +73,9 @@
 //   - A send that fails (broker down, message refused, send-timeout) leaves
 //     the row, counts the attempt in its attempts and last_error columns,
 //     and holds back the later messages of its key until it succeeds; the
-//     relay retries every poll-interval, forever (keys failing at once
-//     that more than a batch holds are retried in turn, a batch each
-//     poll-interval; the other keys' rows behind them go on). A message
+//     relay retries every poll-interval, forever (more keys failing at
+//     once than a batch holds are retried in turn, a batch of them at a
+//     time; the other keys' rows behind them go on). A message
 //     that can never be sent thus blocks its key, and only its key: the
 //     backlog-age metric shows it, and an operator deletes or fixes the
 //     row.
