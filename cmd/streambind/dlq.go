@@ -383,7 +383,8 @@ a binding with a group and consumer.dlq: true, or a binding with
 consumer.dead-letters-of, meaning the binding it reads), found where the
 binder of the service's configuration keeps them (PATH or --config, --profile,
 environment, placeholders): the topic error.<destination>.<group> on
-Kafka, the queue <destination>.<group>.dlq on RabbitMQ, the subject
+Kafka, the queue <prefix><destination>.<group>.dlq on RabbitMQ (prefix:
+the binding's, SCSt's, default none), the subject
 error.<destination>.<group> in its stream on NATS, the stream
 error.<destination>.<group> on Redis (dlq-name overrides the name on Kafka,
 NATS and Redis, dead-letter-queue-name on RabbitMQ), the destination

@@ -556,7 +556,8 @@ while it runs and takes nothing from the services' groups. --group G joins
 group G instead (it then competes with that group's consumers: what tail
 takes, they do not get). A group that did not exist stays after tail ends,
 as every group does, and keeps what arrives for it: a RabbitMQ queue
-<destination>.G, a NATS durable consumer, a Redis consumer group, Kafka
+<prefix><destination>.G (with --binding, the binding's prefix), a NATS
+durable consumer, a Redis consumer group, Kafka
 committed offsets; delete it with the broker's tools when it was a one-off.
 --from-beginning reads what the destination holds from its start, then what
 arrives: on Kafka from the topic's first record, on NATS from the stream's
