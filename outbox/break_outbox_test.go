@@ -4,11 +4,13 @@ package outbox_test
 // test of a defect it found.
 
 import (
+	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -285,5 +287,23 @@ func TestConfigErrorsHideSecretPlaceholders(t *testing.T) {
 	}
 	if strings.Contains(err.Error(), "S3cret") {
 		t.Errorf("the error shows the secret: %v", err)
+	}
+}
+
+// TestConfigNeverShowsItsDSN: Config.String describes the configuration
+// without its DSN, which may hold the database password; but a Config
+// logged with slog's JSON handler (telemetry's json format) was written
+// field by field, the DSN included, and %#v printed it too.
+func TestConfigNeverShowsItsDSN(t *testing.T) {
+	cfg := outbox.Config{DSN: "postgres://shop:Sup3rS3cret@db/shop"}
+	var b bytes.Buffer
+	slog.New(slog.NewJSONHandler(&b, nil)).Info("starting", "outbox", cfg)
+	slog.New(slog.NewTextHandler(&b, nil)).Info("starting", "outbox", cfg)
+	fmt.Fprintf(&b, "%v %+v %s %#v\n", cfg, cfg, cfg, cfg)
+	if strings.Contains(b.String(), "Sup3rS3cret") {
+		t.Errorf("the DSN's password shows:\n%s", b.String())
+	}
+	if !strings.Contains(b.String(), "dsn=set") {
+		t.Errorf("the configuration is not described:\n%s", b.String())
 	}
 }

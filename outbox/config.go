@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 	"time"
 
@@ -89,6 +90,13 @@ func (c Config) String() string {
 	return fmt.Sprintf("outbox{table=%s dsn=%s poll-interval=%s batch-size=%d concurrency=%d send-timeout=%s relay=%t}",
 		c.Table, dsn, c.PollInterval, c.BatchSize, c.Concurrency, c.SendTimeout, c.RelayEnabled())
 }
+
+// LogValue describes c without its DSN (String) for slog: without it a
+// JSON handler wrote the struct's fields, the DSN's password included.
+func (c Config) LogValue() slog.Value { return slog.StringValue(c.String()) }
+
+// GoString describes c without its DSN for %#v (String).
+func (c Config) GoString() string { return c.String() }
 
 // RelayEnabled reports whether the relay runs (Relay unset or true).
 func (c Config) RelayEnabled() bool { return c.Relay == nil || *c.Relay }
