@@ -21,6 +21,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/streambind/streambind/binder/memory"
 	"github.com/streambind/streambind/config"
 	"github.com/streambind/streambind/outbox"
 	"github.com/streambind/streambind/outbox/outboxtest"
@@ -306,4 +307,105 @@ func TestConfigNeverShowsItsDSN(t *testing.T) {
 	if !strings.Contains(b.String(), "dsn=set") {
 		t.Errorf("the configuration is not described:\n%s", b.String())
 	}
+}
+
+// TestAbortedBatchIsNoSendFailure: a relay stopped while its sends wait
+// for the broker (a consumer that does not take, a full queue) aborts its
+// batch when the shutdown time runs out. The cut-short sends were counted
+// in streambind_outbox_send_failures_total and logged at WARN as failed
+// sends, one per key, at every such shutdown; the broker failed nothing.
+// The rows are kept, their attempts not counted, and sent again, in
+// order, by the next relay.
+func TestAbortedBatchIsNoSendFailure(t *testing.T) {
+	pool, table := migrate(t)
+	b, err := memory.NewBroker(memory.Config{BufferSize: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { b.Close(context.Background()) })
+	br := broker{kind: "memory", yaml: "    memory: { type: memory }\n", options: []stream.Option{stream.WithBinderType(memory.Type, memory.Factory(b))}}
+	// A consumer that takes nothing until released: the queue fills and
+	// the relay's sends wait.
+	release := make(chan struct{})
+	got := make(chan stream.Message[event], 1000)
+	y := "stream:\n  default-binder: memory\n  function: { definition: collect }\n  binders:\n" + br.yaml + "  bindings:\n    collect-in-0: { destination: evt, group: g }\n"
+	loaded, err := config.Load(config.Options{Data: []byte(y), Env: []string{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fns := stream.NewCatalog()
+	stream.AddConsumer(fns, "collect", func(ctx context.Context, m stream.Message[event]) error {
+		select {
+		case <-release:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		got <- m
+		return nil
+	})
+	consumer, err := stream.NewApp(loaded.Stream, fns, append([]stream.Option{stream.WithLogger(testLogger()), stream.WithoutSignals()}, br.options...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cctx, ccancel := context.WithCancel(context.Background())
+	cdone := make(chan error, 1)
+	go func() { cdone <- consumer.Run(cctx) }()
+	t.Cleanup(func() { ccancel(); <-cdone })
+	<-consumer.Ready()
+
+	writer := startApp(t, br, appSpec{table: table})
+	ctx := context.Background()
+	const keys, n = 3, 10
+	for i := range n {
+		inTx(t, pool, true, func(tx pgx.Tx) {
+			for k := range keys {
+				key := fmt.Sprint("k", k)
+				if err := writer.ob.Send(ctx, tx, "events", event{Key: key, Seq: i}, outbox.Key(key)); err != nil {
+					t.Fatal(err)
+				}
+			}
+		})
+	}
+	y = "stream:\n  default-binder: memory\n  shutdown-timeout: 1s\n  output-bindings: events\n  binders:\n" + br.yaml + "  bindings:\n    events: { destination: evt }\n"
+	loaded, err = config.Load(config.Options{Data: []byte(y), Env: []string{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	app, err := stream.NewApp(loaded.Stream, stream.NewCatalog(), append([]stream.Option{stream.WithLogger(testLogger()), stream.WithoutSignals()}, br.options...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ob, err := outbox.New(app, outbox.Config{Table: table, DSN: outboxtest.DSN(), PollInterval: 100 * time.Millisecond, SendTimeout: 30 * time.Second}, outbox.Options{Logger: testLogger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rctx, rcancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- app.Run(rctx) }()
+	<-app.Ready()
+	// Until the relay's sends wait: the queue (2) and the consumer's one
+	// in hand are full, the batch is in flight.
+	waitForCond(t, 15*time.Second, "the relay's sends to wait for room", func() bool {
+		d, ok := b.Depth("evt", "g")
+		return ok && d >= 2
+	})
+	rcancel()
+	if err := <-done; err == nil || !strings.Contains(err.Error(), "batch aborted at shutdown") {
+		t.Fatalf("the relay's app stopped with %v; want its batch aborted", err)
+	}
+	failures := relayCounter(t, ob.Relay(), "streambind_outbox_send_failures_total")
+	if n := failures(); n != 0 {
+		t.Errorf("%v send failures counted for sends cut short by the shutdown", n)
+	}
+	var attempts int
+	if err := pool.QueryRow(ctx, "SELECT coalesce(sum(attempts), 0) FROM "+table).Scan(&attempts); err != nil {
+		t.Fatal(err)
+	}
+	if attempts != 0 {
+		t.Errorf("%d attempts counted on the rows of the aborted batch", attempts)
+	}
+	close(release)
+	startApp(t, br, appSpec{relay: true, table: table})
+	checkOrder(t, got, keys, n, 30*time.Second) // duplicates allowed: the aborted batch's sent rows
+	waitEmpty(t, pool, table, 30*time.Second)
 }

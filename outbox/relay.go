@@ -1124,6 +1124,13 @@ func (r *Relay) sendGroup(ctx context.Context, g *group, startBy time.Time, ende
 		cancel()
 		if err != nil {
 			g.err = fmt.Errorf("row %d: %w", x.id, err)
+			if ctx.Err() != nil {
+				// The batch was aborted (Stop's time ran out): the send was
+				// cut short, it did not fail; the batch rolls back and the
+				// next relay sends the row again. Not a failure to count,
+				// nor a WARN per key at every shutdown.
+				return
+			}
 			// Counted now, not with the batch's commit: the send failed
 			// whether or not the batch's end commits.
 			r.failed.Add(1)
