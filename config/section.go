@@ -161,6 +161,42 @@ func (l *Loaded) Decode(section string, v any) error {
 	return errs.Err()
 }
 
+// Problem returns a problem of the value at path, a key path under a
+// section read with [Loaded.Decode] ("myapp.db.max-conns", in any of its
+// spellings: maxConns, max_conns), as Decode reports one: for a check the
+// program makes after Decode (a value out of range). Its Origin is where
+// the value was set — file:line, or "env NAME" for an environment
+// variable — or "" when neither did (a default); msg has the texts of
+// secret placeholders hidden (table: ${DB_PASSWORD}).
+func (l *Loaded) Problem(path, msg string) *stream.ConfigError {
+	e := &stream.ConfigError{Path: path, Msg: msg}
+	if l.Secrets != nil {
+		e.Msg = l.Secrets.String(msg)
+	}
+	want := envKey(path)
+	keys := make([]string, 0)
+	for k := range l.originsMap() {
+		if envKey(k) == want {
+			keys = append(keys, k)
+		}
+	}
+	sort.Strings(keys) // one spelling only (Decode refuses two); stable all the same
+	if len(keys) > 0 {
+		e.Origin = l.originsMap()[keys[0]]
+	}
+	names := make([]string, 0)
+	for name := range l.env {
+		if !isStreamVar(name) && envKey(name) == want {
+			names = append(names, name)
+		}
+	}
+	if len(names) > 0 { // a variable overrides the files
+		sort.Strings(names)
+		e.Origin = "env " + names[len(names)-1]
+	}
+	return e
+}
+
 // originsMap returns the origins of every key Load set.
 func (l *Loaded) originsMap() map[string]string {
 	if l.Stream == nil {

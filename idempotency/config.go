@@ -9,6 +9,7 @@ import (
 
 	"github.com/streambind/streambind/config"
 	"github.com/streambind/streambind/redact"
+	"github.com/streambind/streambind/stream"
 )
 
 // Section is the configuration section [FromConfig] decodes.
@@ -104,10 +105,24 @@ func (c Config) String() string {
 // Validate reports every problem of c (defaults applied), naming the keys
 // under the "idempotency" section.
 func (c Config) Validate() error {
-	c = c.withDefaults()
 	var errs []error
+	for _, p := range c.problems() {
+		errs = append(errs, fmt.Errorf("%s.%s: %s", Section, p.key, p.msg))
+	}
+	return errors.Join(errs...)
+}
+
+// problem is one problem of a Config: its key under the section, and what
+// is wrong.
+type problem struct{ key, msg string }
+
+// problems are the problems of c (defaults applied), for Validate and
+// FromConfig.
+func (c Config) problems() []problem {
+	c = c.withDefaults()
+	var errs []problem
 	bad := func(key, format string, args ...any) {
-		errs = append(errs, fmt.Errorf("%s.%s: %s", Section, key, fmt.Sprintf(format, args...)))
+		errs = append(errs, problem{key, fmt.Sprintf(format, args...)})
 	}
 	if _, err := parseTable(c.Postgres.Table); err != nil {
 		bad("postgres.table", "%v", err)
@@ -118,13 +133,14 @@ func (c Config) Validate() error {
 	if c.Redis.Lease < 100*time.Millisecond {
 		bad("redis.lease", "is %s; want at least 100ms", c.Redis.Lease)
 	}
-	return errors.Join(errs...)
+	return errs
 }
 
 // FromConfig decodes the "idempotency" section of a loaded configuration,
 // with the strictness of the stream section (unknown keys and bad values
-// are errors naming file:line), over the defaults, and validates it. An
-// absent section gives the defaults.
+// are errors naming file:line), over the defaults, and validates it; its
+// error is a [stream.ConfigErrors] listing every problem, each with the
+// key and where it was set. An absent section gives the defaults.
 //
 // As for the stream section, an explicit 0 for a key whose default is not
 // 0 is an error: decoded over the defaults, such a key is 0 only when set
@@ -134,9 +150,11 @@ func FromConfig(l *config.Loaded) (Config, error) {
 	if err := l.Decode(Section, &c); err != nil {
 		return Config{}, err
 	}
-	var errs []error
+	var errs stream.ConfigErrors
+	zeroed := map[string]bool{}
 	zero := func(key string, def any) {
-		errs = append(errs, fmt.Errorf("%s.%s: is 0, which reads as \"not set\": omit the key for the default (%v), or give a value", Section, key, def))
+		zeroed[key] = true
+		errs = append(errs, l.Problem(Section+"."+key, fmt.Sprintf("is 0, which reads as \"not set\": omit the key for the default (%v), or give a value", def)))
 	}
 	if c.Postgres.PurgeInterval == 0 {
 		zero("postgres.purge-interval", DefaultPurgeInterval)
@@ -144,7 +162,12 @@ func FromConfig(l *config.Loaded) (Config, error) {
 	if c.Redis.Lease == 0 {
 		zero("redis.lease", DefaultLease)
 	}
-	if err := errors.Join(append(errs, c.Validate())...); err != nil {
+	for _, p := range c.problems() {
+		if !zeroed[p.key] {
+			errs = append(errs, l.Problem(Section+"."+p.key, p.msg)) // file:line, secrets hidden
+		}
+	}
+	if err := errs.Err(); err != nil {
 		return Config{}, err
 	}
 	return c, nil

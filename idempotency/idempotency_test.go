@@ -267,10 +267,32 @@ func TestConfigErrors(t *testing.T) {
 		if err == nil {
 			_, err = idempotency.FromConfig(l)
 		}
-		for _, want := range []string{"idempotency.postgres.purge-interval: is 0", "idempotency.redis.lease: is 0", "default (30s)"} {
+		for _, want := range []string{"idempotency.postgres.purge-interval (application.yaml:2): is 0", "idempotency.redis.lease (application.yaml:3): is 0", "default (30s)"} {
 			if err == nil || !strings.Contains(err.Error(), want) {
 				t.Fatalf("error %v, want it to mention %q", err, want)
 			}
+		}
+	})
+	// Values out of range named the key alone, where the stream section
+	// (and Decode's type errors) name file:line; and a value a secret's
+	// placeholder gave was quoted.
+	t.Run("out of range", func(t *testing.T) {
+		y := "idempotency:\n  postgres:\n    purgeInterval: 10ms\n    table: ${DB_PASSWORD}\n  redis: { lease: 5ms }\n"
+		l, err := config.Load(config.Options{Data: []byte(y), Env: []string{"DB_PASSWORD=hunter2.x.y", "IDEMPOTENCY_REDIS_LEASE=1ms"}})
+		if err == nil {
+			_, err = idempotency.FromConfig(l)
+		}
+		for _, want := range []string{
+			"idempotency.postgres.purge-interval (application.yaml:3): is 10ms; want at least 1s",
+			"idempotency.postgres.table (application.yaml:4): ",
+			"idempotency.redis.lease (env IDEMPOTENCY_REDIS_LEASE): is 1ms; want at least 100ms",
+		} {
+			if err == nil || !strings.Contains(err.Error(), want) {
+				t.Fatalf("error %v, want it to mention %q", err, want)
+			}
+		}
+		if strings.Contains(err.Error(), "hunter2") {
+			t.Errorf("error shows the secret: %v", err)
 		}
 	})
 	t.Run("not installed", func(t *testing.T) {

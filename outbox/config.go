@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"strings"
 	"time"
 
 	"github.com/streambind/streambind/internal/pgtable"
@@ -181,10 +180,7 @@ func FromConfig(l *config.Loaded) (Config, error) {
 	}
 	var errs stream.ConfigErrors
 	add := func(key, msg string) {
-		if l.Secrets != nil {
-			msg = l.Secrets.String(msg) // table: ${DB_PASSWORD}, as Decode hides them
-		}
-		errs = append(errs, &stream.ConfigError{Path: Section + "." + key, Origin: origin(l, key), Msg: msg})
+		errs = append(errs, l.Problem(Section+"."+key, msg)) // file:line, secrets hidden
 	}
 	zero := func(key string, def any) {
 		add(key, fmt.Sprintf("is 0, which reads as \"not set\": omit the key for the default (%v), or give a value", def))
@@ -214,27 +210,6 @@ func FromConfig(l *config.Loaded) (Config, error) {
 		return Config{}, err
 	}
 	return c, nil
-}
-
-// origin is where the loaded configuration set key of the section
-// (file:line), in any of its spellings (batch-size, batchSize,
-// batch_size); "" when no file set it (an environment variable).
-func origin(l *config.Loaded, key string) string {
-	if l == nil || l.Stream == nil {
-		return ""
-	}
-	want := Section + "." + flat(key)
-	for k, o := range l.Stream.Origins {
-		if flat(k) == want {
-			return o
-		}
-	}
-	return ""
-}
-
-// flat is a key path lower-cased without - and _, as keys match.
-func flat(s string) string {
-	return strings.NewReplacer("-", "", "_", "").Replace(strings.ToLower(s))
 }
 
 // table is a parsed, validated table name.
