@@ -231,24 +231,7 @@ func TestBreakStopNotCutShortByClient(t *testing.T) {
 		t.Fatal(err)
 	}
 	srv := management.New(app, management.Options{Config: management.Config{Address: "127.0.0.1:0"}})
-	if err := srv.Start(); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- app.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		<-done
-		sctx, scancel := context.WithTimeout(context.Background(), wait)
-		defer scancel()
-		_ = srv.Shutdown(sctx)
-	})
-	select {
-	case <-app.Ready():
-	case err := <-done:
-		t.Fatalf("Run: %v", err)
-	}
+	ctx := runServed(t, app, srv)
 	if err := app.Bridge().Send(ctx, "src", "slow"); err != nil {
 		t.Fatal(err)
 	}
@@ -300,24 +283,7 @@ func TestBreakAbandonedStateChangesFreeTheirConnections(t *testing.T) {
 		t.Fatal(err)
 	}
 	srv := management.New(app, management.Options{Config: management.Config{Address: "127.0.0.1:0", MaxConnections: 4}})
-	if err := srv.Start(); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- app.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		<-done
-		sctx, scancel := context.WithTimeout(context.Background(), wait)
-		defer scancel()
-		_ = srv.Shutdown(sctx)
-	})
-	select {
-	case <-app.Ready():
-	case err := <-done:
-		t.Fatalf("Run: %v", err)
-	}
+	ctx := runServed(t, app, srv)
 	var once bool
 	defer func() {
 		if !once {

@@ -49,24 +49,7 @@ func TestStateChangeFailureSaysState(t *testing.T) {
 		Config: management.Config{Address: "127.0.0.1:0", WriteTimeout: 2 * time.Second}, // a change waits 1s
 		Logger: slog.New(slog.NewJSONHandler(&logs, nil)),
 	})
-	if err := srv.Start(); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- app.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		<-done
-		sctx, scancel := context.WithTimeout(context.Background(), wait)
-		defer scancel()
-		_ = srv.Shutdown(sctx)
-	})
-	select {
-	case <-app.Ready():
-	case err := <-done:
-		t.Fatalf("Run: %v", err)
-	}
+	ctx := runServed(t, app, srv)
 	defer close(release)
 	if err := app.Bridge().Send(ctx, "src", "slow"); err != nil {
 		t.Fatal(err)
@@ -91,4 +74,30 @@ func TestStateChangeFailureSaysState(t *testing.T) {
 		!strings.Contains(out, `"state":"STOPPED"`) {
 		t.Errorf("the failure is not logged: %s", out)
 	}
+}
+
+// runServed starts srv and runs app until the test ends (then stops the
+// app and shuts srv down); it returns once the app is ready, with the
+// context the app runs in.
+func runServed(t *testing.T, app *stream.App, srv *management.Server) context.Context {
+	t.Helper()
+	if err := srv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- app.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		<-done
+		sctx, scancel := context.WithTimeout(context.Background(), wait)
+		defer scancel()
+		_ = srv.Shutdown(sctx)
+	})
+	select {
+	case <-app.Ready():
+	case err := <-done:
+		t.Fatalf("Run: %v", err)
+	}
+	return ctx
 }
