@@ -19,6 +19,7 @@ import (
 	"github.com/streambind/streambind/binder/rabbit"
 	"github.com/streambind/streambind/redact"
 	"github.com/streambind/streambind/stream"
+	"github.com/streambind/streambind/topology"
 )
 
 // problem is one finding of lint.
@@ -579,16 +580,9 @@ func destName(b *binding, d string) string {
 	return rabbitPrefix(b) + d
 }
 
-// rabbitPrefix is a RabbitMQ binding's prefix ("" when unset).
-func rabbitPrefix(b *binding) string {
-	for k, v := range b.ext {
-		if props.Norm(k) == "prefix" {
-			s, _ := props.String(v)
-			return s
-		}
-	}
-	return ""
-}
+// rabbitPrefix is a RabbitMQ binding's prefix ("" when unset), read as
+// the binder and the topology read it.
+func rabbitPrefix(b *binding) string { return topology.ExtString(b.ext, "prefix") }
 
 // endpoints returns the configured producers and consumers of every
 // destination.
