@@ -273,11 +273,7 @@ func deadLetter(b *BindingSpec, d string) (name, kind string, ok bool) {
 		if n := ExtString(b.Extension, "dead-letter-queue-name"); n != "" {
 			return n, KindQueue, true
 		}
-		base := destName(b, d) + "." + b.Group
-		if GroupOnly(b) {
-			base = ExtString(b.Extension, "prefix") + b.Group
-		}
-		return base + ".dlq", KindQueue, true
+		return rabbitBaseQueue(b, d) + ".dlq", KindQueue, true
 	}
 	if n := ExtString(b.Extension, "dlq-name"); n != "" {
 		return n, "", true
@@ -312,16 +308,25 @@ func RabbitQueues(b *BindingSpec) []string {
 	}
 	var out []string
 	for _, d := range b.Destinations {
-		q := destName(b, d) + "." + b.Group
-		if GroupOnly(b) {
-			q = ExtString(b.Extension, "prefix") + b.Group
-		}
+		q := rabbitBaseQueue(b, d)
 		if b.Consumer.Partitioned {
 			q += "-" + strconv.Itoa(b.Consumer.InstanceIndex)
 		}
 		out = append(out, q)
 	}
 	return out
+}
+
+// rabbitBaseQueue is SCSt's base queue name of RabbitMQ consumer b's
+// group on destination d, as the binder names it:
+// <prefix><destination>.<group>, or <prefix><group> with
+// queue-name-group-only.
+func rabbitBaseQueue(b *BindingSpec, d string) string {
+	p := ExtString(b.Extension, "prefix")
+	if GroupOnly(b) {
+		return p + b.Group
+	}
+	return p + d + "." + b.Group
 }
 
 // GroupOnly reports whether a RabbitMQ consumer's queue is named by its
