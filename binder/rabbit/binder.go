@@ -331,7 +331,7 @@ func (b *Binder) BindConsumer(ctx context.Context, spec stream.ConsumerSpec) (st
 		} else {
 			// The anonymous queue is declared by Start; its name ends in a
 			// 12-character id.
-			t = c.topology(opts.anonymousQueue(d, "xxxxxxxxxxxx"))
+			t = c.topology(opts.anonymousQueue(d, idPlaceholder))
 		}
 		if err := t.checkNames(); err != nil {
 			return fail(err)
@@ -497,6 +497,10 @@ func (b *Binder) Close(ctx context.Context) error {
 	}
 	return nil
 }
+
+// idPlaceholder stands for randomID's 12 characters in an anonymous
+// queue's name checked before Start makes it.
+const idPlaceholder = "xxxxxxxxxxxx"
 
 func randomID() string {
 	var b [9]byte

@@ -640,17 +640,14 @@ func checkNames(key string, names ...[2]string) error {
 func checkConsumerNames(spec stream.ConsumerSpec, o consumerOptions) error {
 	names := [][2]string{{"destination (the exchange)", o.exchange(spec.Destination)}}
 	if spec.Group == "" {
-		names = append(names, [2]string{"the anonymous queue", o.anonymousQueue(spec.Destination, "xxxxxxxxxxxx")})
-	}
-	if spec.Group != "" {
-		base := o.baseQueue(spec.Destination, spec.Group)
-		names = append(names, [2]string{"the queue of group " + spec.Group,
-			o.queueName(spec.Destination, spec.Group, spec.Consumer.Partitioned, spec.Consumer.InstanceIndex)})
+		names = append(names, [2]string{"the anonymous queue", o.anonymousQueue(spec.Destination, idPlaceholder)})
+	} else {
+		q := o.queueName(spec.Destination, spec.Group, spec.Consumer.Partitioned, spec.Consumer.InstanceIndex)
+		names = append(names, [2]string{"the queue of group " + spec.Group, q})
 		if spec.Consumer.DLQ {
-			names = append(names, [2]string{"the dead-letter queue of group " + spec.Group, o.dlqName(base)},
+			names = append(names, [2]string{"the dead-letter queue of group " + spec.Group, o.dlqName(o.baseQueue(spec.Destination, spec.Group))},
 				[2]string{"the dead-letter exchange", o.dlx()})
 		}
-		q := o.queueName(spec.Destination, spec.Group, spec.Consumer.Partitioned, spec.Consumer.InstanceIndex)
 		for _, d := range spec.Consumer.RetryDelays { // retryqueues.go
 			names = append(names, [2]string{"the wait queue of group " + spec.Group + " for " + d.String(), RetryQueueName(q, d)})
 		}
