@@ -169,30 +169,24 @@ func (l *Loaded) Decode(section string, v any) error {
 // variable — or "" when neither did (a default); msg has the texts of
 // secret placeholders hidden (table: ${DB_PASSWORD}).
 func (l *Loaded) Problem(path, msg string) *stream.ConfigError {
-	e := &stream.ConfigError{Path: path, Msg: msg}
-	if l.Secrets != nil {
-		e.Msg = l.Secrets.String(msg)
-	}
+	e := &stream.ConfigError{Path: path, Msg: l.Secrets.String(msg)}
 	want := envKey(path)
-	keys := make([]string, 0)
-	for k := range l.originsMap() {
-		if envKey(k) == want {
-			keys = append(keys, k)
+	// One spelling only (Decode refuses two); the least all the same.
+	key, found := "", false
+	for k, o := range l.originsMap() {
+		if envKey(k) == want && (!found || k < key) {
+			key, found, e.Origin = k, true, o
 		}
 	}
-	sort.Strings(keys) // one spelling only (Decode refuses two); stable all the same
-	if len(keys) > 0 {
-		e.Origin = l.originsMap()[keys[0]]
-	}
-	names := make([]string, 0)
+	// A variable overrides the files; the greatest name of several.
+	env := ""
 	for name := range l.env {
-		if !isStreamVar(name) && envKey(name) == want {
-			names = append(names, name)
+		if !isStreamVar(name) && envKey(name) == want && name > env {
+			env = name
 		}
 	}
-	if len(names) > 0 { // a variable overrides the files
-		sort.Strings(names)
-		e.Origin = "env " + names[len(names)-1]
+	if env != "" {
+		e.Origin = "env " + env
 	}
 	return e
 }
