@@ -734,8 +734,8 @@ func pairs(s string, m *mask, prose bool) {
 // at s[v:]) is a YAML pair, and where its value ends: after a line's
 // indentation (or a "- " list item) the value runs to the line's end,
 // after "{" or "," of a flow map to the next ",", "}" or line end. A
-// value in quotes keeps its closing quote out of what is hidden only as
-// far as trailing text allows; the quote itself is harmless.
+// quoted value is hidden with its quotes (in a flow map, only up to a
+// comma inside the quotes).
 func yamlPair(s string, name, v int) (int, bool) {
 	i := name - 1
 	for i >= 0 && (s[i] == ' ' || s[i] == '\t') {
@@ -745,7 +745,7 @@ func yamlPair(s string, name, v int) (int, bool) {
 		for i--; i >= 0 && (s[i] == ' ' || s[i] == '\t'); i-- {
 		}
 	}
-	if v > 0 && s[v-1] == ':' && v < len(s) && s[v] != '\n' {
+	if s[v-1] == ':' { // pairName's \s* took no space (nor the line's end)
 		return 0, false // "name:x" without a space: no YAML pair
 	}
 	end := v
