@@ -151,9 +151,7 @@ func FromConfig(l *config.Loaded) (Config, error) {
 		return Config{}, err
 	}
 	var errs stream.ConfigErrors
-	zeroed := map[string]bool{}
 	zero := func(key string, def any) {
-		zeroed[key] = true
 		errs = append(errs, l.Problem(Section+"."+key, fmt.Sprintf("is 0, which reads as \"not set\": omit the key for the default (%v), or give a value", def)))
 	}
 	if c.Postgres.PurgeInterval == 0 {
@@ -162,10 +160,9 @@ func FromConfig(l *config.Loaded) (Config, error) {
 	if c.Redis.Lease == 0 {
 		zero("redis.lease", DefaultLease)
 	}
+	// problems applies the defaults: a key set to 0 is not reported twice.
 	for _, p := range c.problems() {
-		if !zeroed[p.key] {
-			errs = append(errs, l.Problem(Section+"."+p.key, p.msg)) // file:line, secrets hidden
-		}
+		errs = append(errs, l.Problem(Section+"."+p.key, p.msg)) // file:line, secrets hidden
 	}
 	if err := errs.Err(); err != nil {
 		return Config{}, err

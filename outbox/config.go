@@ -197,14 +197,9 @@ func FromConfig(l *config.Loaded) (Config, error) {
 	if c.SendTimeout == 0 {
 		zero("send-timeout", DefaultSendTimeout)
 	}
-	zeroed := map[string]bool{}
-	for _, e := range errs {
-		zeroed[e.Path] = true
-	}
+	// problems applies the defaults: a key set to 0 is not reported twice.
 	for _, p := range c.problems() {
-		if !zeroed[Section+"."+p.key] {
-			add(p.key, p.msg)
-		}
+		add(p.key, p.msg)
 	}
 	if err := errs.Err(); err != nil {
 		return Config{}, err
