@@ -211,15 +211,13 @@ func ConfigFrom(raw map[string]any) (Config, error) {
 			// commented out): unset, as everywhere in the configuration.
 			return
 		}
-		if key := norm(path); knownOrSection(path) {
+		// show-values' spellings conflict by value (showFrom, below).
+		if key := norm(path); knownOrSection(path) && !slices.Contains(showValuesKeys, key) {
 			if key == "management.endpoints.config.enabled" {
 				key = "management.endpoint.config.enabled"
 			}
-			if slices.Contains(showValuesKeys, key) {
-				key = showValuesKeys[0] // conflicts told below, by value
-			}
 			val := fmt.Sprint(v)
-			if prev, ok := setAt[key]; ok && prev.value != val && key != showValuesKeys[0] {
+			if prev, ok := setAt[key]; ok && prev.value != val {
 				a, b := setting{path, val}, prev
 				if b.path < a.path {
 					a, b = b, a
