@@ -5,7 +5,9 @@
 // # Topology (CONVENTIONS.md, SCSt-compatible names)
 //
 // Declared idempotently when a binding is bound, and again after every
-// reconnection:
+// reconnection (each exchange and queue name below starts with the
+// binding's prefix, and the default DLX is <prefix>DLX: see Prefix; routing
+// and binding keys do not):
 //
 //   - destination → durable topic exchange (not auto-delete; exchange-type
 //     changes the type).
@@ -14,7 +16,8 @@
 //     <destination>.<group>-<instance-index> with key <destination>-<instance-index>.
 //     The queue's x-arguments are SCSt's (see Consumer properties).
 //   - anonymous consumer → exclusive auto-delete queue
-//     <destination>.anonymous.<random id>, declared by Start.
+//     <destination>.anonymous.<random id> (anonymous-group-prefix replaces
+//     "anonymous."), declared by Start.
 //   - dlq: true (SCSt's auto-bind-dlq; named groups) → the group's queue
 //     has x-dead-letter-exchange DLX and x-dead-letter-routing-key <its
 //     name>; durable direct exchange DLX and durable queue
