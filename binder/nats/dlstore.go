@@ -109,7 +109,8 @@ func claimBucket(ctx context.Context, js jetstream.JetStream, bucket string, lea
 	return kv, nil
 }
 
-// ClaimKeys is the filter of the keys of [ClaimBucket] that hold claims on
+// ClaimKeys is the filter of the keys of a claim bucket ([ClaimBucket],
+// or [ClaimBucketOf] the binder's dlq-claim-bucket) that hold claims on
 // the dead letters of stream (its name, [StreamName]): for tools that list
 // or count them (kv.ListKeysFiltered).
 func ClaimKeys(stream string) string { return claimKeyPart(stream) + ".>" }
