@@ -755,6 +755,17 @@ func yamlPair(s string, name, v int) (int, bool) {
 			end++
 		}
 	case s[i] == '{' || s[i] == ',':
+		if end < len(s) && (s[end] == '"' || s[end] == '\'') {
+			// A quoted value may hold "," or "}": it ends at its
+			// closing quote (or the line's end).
+			q := s[end]
+			for end++; end < len(s) && s[end] != q && s[end] != '\n'; end++ {
+				if s[end] == '\\' && q == '"' {
+					end++
+				}
+			}
+			return min(end+1, len(s)), true
+		}
 		for end < len(s) && !strings.ContainsRune(",}\n\r", rune(s[end])) {
 			end++
 		}
