@@ -364,3 +364,16 @@ func TestBreakSettingWrittenTwiceIsAnError(t *testing.T) {
 		}
 	}
 }
+
+// management.tracing.* is telemetry's: management reported its two
+// spellings' conflict too (a second time, in lint), quoting both values
+// whole (a tracing endpoint's credentials).
+func TestTracingConflictsLeftToTelemetry(t *testing.T) {
+	raw := map[string]any{"management": map[string]any{"tracing": map[string]any{
+		"endpoint": "http://u:hunter2@collector:4318", "Endpoint": "http://collector:4318"}}}
+	for range 20 {
+		if _, err := management.ConfigFrom(raw); err != nil {
+			t.Fatalf("management reports telemetry's keys: %v", err)
+		}
+	}
+}

@@ -109,6 +109,7 @@ import (
 	"time"
 
 	"github.com/streambind/streambind/binder/props"
+	"github.com/streambind/streambind/redact"
 )
 
 // ShowValues says whether GET /actuator/config shows values.
@@ -211,8 +212,10 @@ func ConfigFrom(raw map[string]any) (Config, error) {
 			// commented out): unset, as everywhere in the configuration.
 			return
 		}
-		// show-values' spellings conflict by value (showFrom, below).
-		if key := norm(path); knownOrSection(path) && !slices.Contains(showValuesKeys, key) {
+		// show-values' spellings conflict by value (showFrom, below);
+		// management.tracing.* is telemetry's (telemetry.ConfigFrom
+		// reports its conflicts).
+		if key := norm(path); knownOrSection(path) && !slices.Contains(showValuesKeys, key) && !strings.HasPrefix(key, "management.tracing.") {
 			if key == "management.endpoints.config.enabled" {
 				key = "management.endpoint.config.enabled"
 			}
@@ -222,7 +225,7 @@ func ConfigFrom(raw map[string]any) (Config, error) {
 				if b.path < a.path {
 					a, b = b, a
 				}
-				errs = append(errs, fmt.Sprintf("%s: %s conflicts with %s: %s (the same setting)", a.path, a.value, b.path, b.value))
+				errs = append(errs, fmt.Sprintf("%s: %s conflicts with %s: %s (the same setting)", a.path, redact.Value(a.value), b.path, redact.Value(b.value)))
 				return
 			}
 			setAt[key] = setting{path, val}
