@@ -3,6 +3,7 @@ package idempotency
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/streambind/streambind/internal/pgtable"
@@ -101,6 +102,14 @@ func (c Config) String() string {
 	return fmt.Sprintf("idempotency{postgres{dsn=%s table=%s purge-interval=%s} redis{url=%s key-prefix=%q lease=%s}}",
 		set(c.Postgres.DSN), c.Postgres.Table, c.Postgres.PurgeInterval, set(c.Redis.URL), c.Redis.KeyPrefix, c.Redis.Lease)
 }
+
+// LogValue describes c without its secrets (String) for slog: without it
+// a JSON handler wrote the struct's fields, the DSN's and URL's passwords
+// included.
+func (c Config) LogValue() slog.Value { return slog.StringValue(c.String()) }
+
+// GoString describes c without its secrets for %#v (String).
+func (c Config) GoString() string { return c.String() }
 
 // Validate reports every problem of c (defaults applied), naming the keys
 // under the "idempotency" section.
