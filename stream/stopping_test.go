@@ -24,11 +24,14 @@ func TestStartRefusedOnceShutdownBegan(t *testing.T) {
 		return nil
 	})
 	stream.AddConsumer(fns, "idle", func(context.Context, string) error { return nil })
+	stream.AddFunction(fns, "fwd", func(_ context.Context, s string) (string, error) { return s, nil })
 	cfg := &stream.Config{
-		Function: stream.FunctionConfig{Definition: "slow;idle"},
+		Function: stream.FunctionConfig{Definition: "slow;idle;fwd"},
 		Bindings: map[string]stream.BindingConfig{
 			"slow-in-0": {Destination: "slow", Group: "g", ContentType: "text/plain"},
 			"idle-in-0": {Destination: "idle", Group: "g", ContentType: "text/plain"},
+			"fwd-in-0":  {Destination: "fwd", Group: "g", ContentType: "text/plain"},
+			"fwd-out-0": {Destination: "fwded", ContentType: "text/plain"},
 		},
 		ShutdownTimeout: 30 * time.Second,
 	}
@@ -37,6 +40,11 @@ func TestStartRefusedOnceShutdownBegan(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), wait)
 	defer cancel()
 	if err := idle.Stop(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// An output binding stays until the inputs drained.
+	held := r.app.Binding("fwd-out-0")
+	if err := held.Pause(ctx); err != nil {
 		t.Fatal(err)
 	}
 	if err := r.app.Bridge().Send(ctx, "slow", "x"); err != nil {
@@ -59,6 +67,12 @@ func TestStartRefusedOnceShutdownBegan(t *testing.T) {
 	}
 	if s := idle.State(); s != stream.StateStopped {
 		t.Errorf("state %s after a refused Start", s)
+	}
+	if err := held.Resume(ctx); !errors.Is(err, stream.ErrStopping) {
+		t.Errorf("Resume during the shutdown: %v, want ErrStopping", err)
+	}
+	if s := held.State(); s != stream.StatePaused {
+		t.Errorf("state %s after a refused Resume", s)
 	}
 	close(release)
 	if err := <-stopped; err != nil {
