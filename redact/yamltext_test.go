@@ -21,6 +21,9 @@ func TestYAMLTextInAValue(t *testing.T) {
 		"note: the password: is set elsewhere":       "note: the password: is set elsewhere",
 		"user: svc\nhost: h\n":                       "user: svc\nhost: h\n",
 		"client:\n  sasl:\n    password: p5\n  x: 1": "client:\n  sasl:\n    password: ******\n  x: 1",
+		"password: p6\nauth: Bearer b7":              "password: ******\nauth: Bearer ******",
+		`{user: a, password: "x,y}z", b: c}`:         "{user: a, password: ******, b: c}",
+		"{user: a, token: 'p,q'}":                    "{user: a, token: ******}",
 	} {
 		if got := Value(in); got != want {
 			t.Errorf("Value(%q) = %q, want %q", in, got, want)
