@@ -139,26 +139,13 @@ func advIndent(s, pfx string) string {
 	return strings.Join(lines, "\n") + "\n"
 }
 
-// advSlowProduce delays every produce request to topic by d without
-// blocking the rest of the cluster (SleepControl), until stop is called.
-// For a short d, use advSlowProduceBlocking.
+// advSlowProduce delays every produce request to topic by d, holding the
+// cluster meanwhile, until stop is called. Not SleepControl, which would
+// leave the rest of the cluster running: its many short sleeps on one
+// connection meet a data race inside kfake (two (*bsleep).waitQueue
+// goroutines for one connection when its queue drains as the next request
+// sleeps; the race detector failed CI runs on it).
 func advSlowProduce(c *kafkatest.Cluster, topic string, d time.Duration) (stop func()) {
-	return slowProduce(c, topic, func() { c.Kfake.SleepControl(func() { time.Sleep(d) }) })
-}
-
-// advSlowProduceBlocking delays every produce request to topic by d,
-// holding the cluster meanwhile, until stop is called: for a short d
-// (2ms), where SleepControl's many short sleeps on one connection meet a
-// data race inside kfake (two (*bsleep).waitQueue goroutines for one
-// connection when its queue drains as the next request sleeps; the race
-// detector failed a CI run on it).
-func advSlowProduceBlocking(c *kafkatest.Cluster, topic string, d time.Duration) (stop func()) {
-	return slowProduce(c, topic, func() { time.Sleep(d) })
-}
-
-// slowProduce calls delay in the control of every produce request to
-// topic, until stop is called.
-func slowProduce(c *kafkatest.Cluster, topic string, delay func()) (stop func()) {
 	var off atomic.Bool
 	c.Kfake.ControlKey(int16(kmsg.Produce), func(kr kmsg.Request) (kmsg.Response, error, bool) {
 		if off.Load() {
@@ -168,7 +155,7 @@ func slowProduce(c *kafkatest.Cluster, topic string, delay func()) (stop func())
 		c.Kfake.KeepControl()
 		for _, rt := range kr.(*kmsg.ProduceRequest).Topics {
 			if rt.Topic == topic {
-				delay()
+				time.Sleep(d)
 				break
 			}
 		}
@@ -904,7 +891,7 @@ func TestAdvPipeKafkaNakBurst(t *testing.T) {
 			c := kafkatest.Start(t)
 			in, out, pw := pipeTopics(t, c, 1, nil)
 			pw.write(t, n)
-			stopSlow := advSlowProduceBlocking(c, out, 2*time.Millisecond)
+			stopSlow := advSlowProduce(c, out, 2*time.Millisecond)
 			defer stopSlow()
 			var calls atomic.Int64
 			fns := relayFns(&calls)

@@ -25,7 +25,7 @@ func TestRecheckKafkaPauseDuringOutage(t *testing.T) {
 			c := kafkatest.Start(t)
 			in, out, pw := pipeTopics(t, c, 1, nil)
 			pw.write(t, n)
-			stopSlow := advSlowProduceBlocking(c, out, 2*time.Millisecond)
+			stopSlow := advSlowProduce(c, out, 2*time.Millisecond)
 			defer stopSlow()
 			var calls atomic.Int64
 			// Paced after 200 calls (see paceAfter): on an idle machine the
