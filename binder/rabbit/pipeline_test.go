@@ -537,8 +537,13 @@ func pipelineFault(t *testing.T, n int, fn func([]byte) ([]byte, error), disrupt
 			case <-time.After(100 * time.Millisecond):
 			}
 		}
-		if c := disrupt(p, i); c == 0 {
-			t.Fatalf("fault %d: no connection to close", i)
+		// The previous fault's connections may not be back yet (the
+		// binder reconnects with back-off): wait for one to cut.
+		for reconnect := time.Now().Add(30 * time.Second); disrupt(p, i) == 0; {
+			if time.Now().After(reconnect) {
+				t.Fatalf("fault %d: no connection to close in 30s", i)
+			}
+			time.Sleep(50 * time.Millisecond)
 		}
 		t.Logf("fault %d after %d outputs, %d processed", i, len(p.outputs()), p.in.Stats().Processed)
 	}
