@@ -263,8 +263,9 @@ func deadLetter(b *BindingSpec, d string) (name, kind string, ok bool) {
 			// configuration's checks report it): named by the rules.
 		case ds.Group != "":
 			// The dead letters sit in a queue of their own, which the
-			// reader consumes directly (RabbitMQ).
-			return ds.Group, KindQueue, true
+			// reader consumes directly (RabbitMQ): <prefix><group>, the
+			// reader's queue with queue-name-group-only.
+			return ExtString(ds.Extension, "prefix") + ds.Group, KindQueue, true
 		case ds.Destination != "":
 			return ds.Destination, destKind(b.BinderType), true
 		}

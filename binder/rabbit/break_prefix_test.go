@@ -135,3 +135,73 @@ func TestPrefixLongNamesRefusedAtKey(t *testing.T) {
 		t.Errorf("required group with a prefix of 200: %v", err)
 	}
 }
+
+// TestPrefixDeadLetterReaderOwnDLX: a dead-letter reader with dlq of its
+// own sends its failures to the DLX of its configuration, <prefix>DLX,
+// into <prefix><destination>.<group>.dlq.dlq, as SCSt names a consumer's
+// DLX. Its prefix was cleared (so that it read the source's prefixed DLQ
+// by name), and its dead letters went to the bare DLX, an exchange of no
+// environment on a broker the environments share. The source declares
+// its DLQ with the dead-letter arguments the reader's dlq declares the
+// queue with (dlq-dead-letter-*: <prefix>DLX, the queue's name), else the
+// two declarations clash; without the fix the reader asked for DLX there.
+func TestPrefixDeadLetterReaderOwnDLX(t *testing.T) {
+	t.Parallel()
+	vhost := rabbittest.VHost(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	fns := stream.NewCatalog()
+	stream.AddConsumer(fns, "work", func(_ context.Context, s string) error { return errors.New("refused " + s) })
+	stream.AddConsumer(fns, "audit", func(_ context.Context, s string) error { return errors.New("audit refused " + s) })
+	stop := startPrefixApp(t, vhost, `  function:
+    definition: work;audit
+  bindings:
+    work-in-0:
+      destination: work
+      group: g
+      content-type: text/plain
+      consumer:
+        dlq: true
+        max-attempts: 1
+    audit-in-0:
+      group: audit
+      content-type: text/plain
+      consumer:
+        dead-letters-of: work-in-0
+        dlq: true
+        max-attempts: 1
+  rabbit:
+    default:
+      consumer:
+        prefix: dev.
+    bindings:
+      work-in-0:
+        consumer:
+          dlq-dead-letter-exchange: dev.DLX
+          dlq-dead-letter-routing-key: dev.work.g.dlq
+`, fns)
+	defer func() { _ = stop() }()
+	ch := rabbittest.Channel(t, vhost)
+	// The reader's DLQ exists once the app is ready (the reader declared it).
+	dls, err := ch.Consume("dev.work.g.dlq.dlq", "", true, false, false, false, nil)
+	if err != nil {
+		t.Fatalf("consume the reader's DLQ: %v; queues:\n%s", err, rabbittest.Ctl(t, "list_queues", "-p", vhost, "name"))
+	}
+	if err := ch.PublishWithContext(ctx, "dev.work", "work", true, false, amqp.Publishing{ContentType: "text/plain", Body: []byte("m1")}); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case d := <-dls:
+		if string(d.Body) != "m1" || d.Exchange != "dev.DLX" || d.RoutingKey != "dev.work.g.dlq" {
+			t.Errorf("the reader's dead letter %q came from exchange %q with key %q, want m1 from dev.DLX with dev.work.g.dlq", d.Body, d.Exchange, d.RoutingKey)
+		}
+		if m, _ := d.Headers[stream.HeaderExceptionMessage].(string); !strings.Contains(m, "audit refused m1") {
+			t.Errorf("the reader's dead letter has %s %q, want the reader's failure", stream.HeaderExceptionMessage, m)
+		}
+	case <-ctx.Done():
+		t.Fatalf("no dead letter of the reader; queues:\n%s", rabbittest.Ctl(t, "list_queues", "-p", vhost, "name", "messages", "consumers"))
+	}
+	if out := rabbittest.Ctl(t, "list_exchanges", "-p", vhost, "name"); strings.Contains("\n"+out+"\n", "\nDLX\n") {
+		t.Errorf("the bare DLX was declared:\n%s", out)
+	}
+}

@@ -636,9 +636,15 @@ func checkNames(key string, names ...[2]string) error {
 
 // checkConsumerNames checks the exchange, queue, dead-letter exchange and
 // queue a consumer binding declares (an anonymous one's queue with the
-// 12-character id it gets at start).
+// 12-character id it gets at start). The exchange only when the binding
+// declares it or binds to it: a dead-letter reader (DeadLetterSource)
+// does neither, and its prefix and destination (the source's DLX, which
+// starts with the prefix already) name no exchange it uses.
 func checkConsumerNames(spec stream.ConsumerSpec, o consumerOptions) error {
-	names := [][2]string{{"destination (the exchange)", o.exchange(spec.Destination)}}
+	var names [][2]string
+	if o.declareExchange || o.bindQueue {
+		names = append(names, [2]string{"destination (the exchange)", o.exchange(spec.Destination)})
+	}
 	if spec.Group == "" {
 		names = append(names, [2]string{"the anonymous queue", o.anonymousQueue(spec.Destination, idPlaceholder)})
 	} else {

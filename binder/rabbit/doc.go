@@ -558,7 +558,15 @@
 //
 // To read a DLQ directly: destination DLX, group <destination>.<group>.dlq,
 // queue-name-group-only: true, declare-exchange: false, bind-queue: false
-// (and the DLQ's dlq-* arguments, without the prefix, if it has any).
+// (and the DLQ's dlq-* arguments, without the prefix, if it has any), with
+// the prefix of the binding whose DLQ it is; consumer.dead-letters-of
+// sets all of these. Such a reader with dlq of its own sends its failures
+// to <prefix>DLX (its dead-letter-exchange if set), into
+// <prefix><destination>.<group>.dlq.dlq; it declares the DLQ with
+// x-dead-letter-exchange <prefix>DLX and x-dead-letter-routing-key the
+// DLQ's name, which the DLQ's binding must declare it with too
+// (dlq-dead-letter-exchange, dlq-dead-letter-routing-key), or the
+// declarations clash.
 //
 // Producer properties, stream.rabbit.bindings.<binding>.producer (SCSt's
 // RabbitProducerProperties):
