@@ -175,6 +175,7 @@ type Relay struct {
 	hard    context.CancelFunc // aborts the batch in flight
 	done    chan struct{}      // closed when both loops returned
 	lastErr error              // of the last database round, nil when it worked
+	scrape  scrapeState        // what the metrics' scrapes remember (see Collect)
 
 	relayed, failed, batches, setAside atomic.Int64
 }
