@@ -22,6 +22,11 @@ const (
 	DefaultBatchSize    = 100
 	DefaultConcurrency  = 100
 	DefaultSendTimeout  = 30 * time.Second
+	// MinSendTimeout is the smallest send-timeout: it bounds each send,
+	// the broker's confirm included, and each database round trip of a
+	// batch; shorter, they time out under ordinary load (a 1µs one fails
+	// every send), and the rows are retried for ever.
+	MinSendTimeout = 100 * time.Millisecond
 	// MaxSendTimeout is the largest send-timeout (198h50m27.882s): the
 	// claim's idle_in_transaction_session_timeout, 3 x send-timeout in
 	// milliseconds, must fit PostgreSQL's limit of 2^31-1 ms (about 24.8
@@ -66,7 +71,8 @@ type Config struct {
 	// confirms many in flight for about the cost of few); 1 to 1024.
 	Concurrency int
 	// SendTimeout bounds one send, confirm included. A send that times out
-	// counts as failed: the row stays and is sent again later. Default 30s.
+	// counts as failed: the row stays and is sent again later. Default 30s;
+	// at least [MinSendTimeout] (100ms).
 	// It also bounds each database round trip of a batch (a database that
 	// does not answer fails the batch: readiness down), and a batch: no send starts later than SendTimeout after
 	// the claim, and the claim's transaction gets
@@ -155,7 +161,10 @@ func (c Config) problems() []problem {
 	}
 	switch {
 	case c.SendTimeout < 0:
-		bad("send-timeout", "is %s; want a positive duration", c.SendTimeout)
+		bad("send-timeout", "is %s; want a positive duration, at least %s", c.SendTimeout, MinSendTimeout)
+	case c.SendTimeout < MinSendTimeout:
+		// Every send would time out, and its row be retried for ever.
+		bad("send-timeout", "is %s; want at least %s (it bounds each send, the broker's confirm included, and each database round trip of a batch: shorter, they time out, and the rows are retried for ever; a bare number is milliseconds)", c.SendTimeout, MinSendTimeout)
 	case c.SendTimeout > MaxSendTimeout:
 		// PostgreSQL refuses the claim's idle_in_transaction_session_timeout
 		// above 2^31-1 ms: every batch would fail.

@@ -26,7 +26,7 @@
 //	  poll-interval: 1s          # an idle relay looks this often without a notification, and waits this long after a failure; at least 10ms; default 1s
 //	  batch-size: 100            # rows claimed per transaction, 1 to 10000; default 100
 //	  concurrency: 100           # keys of a batch sent at once, 1 to 1024; default 100
-//	  send-timeout: 30s          # bound of one send, confirm included; at most 198h50m27.882s; default 30s
+//	  send-timeout: 30s          # bound of one send, confirm included; 100ms to 198h50m27.882s; default 30s
 //	  relay: true                # false: this instance only writes to the outbox; default true
 //
 // [Outbox.Send] encodes the value now, exactly as [stream.Bridge.Send]

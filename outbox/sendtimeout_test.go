@@ -2,12 +2,15 @@ package outbox_test
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/streambind/streambind/config"
 	"github.com/streambind/streambind/outbox"
 	"github.com/streambind/streambind/outbox/outboxtest"
 )
@@ -90,5 +93,48 @@ func TestHealthSaysWhatFailed(t *testing.T) {
 				t.Errorf("health: %v; want it to say %q (and not unreachable)", herr, c.want)
 			}
 		})
+	}
+}
+
+// TestMinSendTimeout: a send-timeout below outbox.MinSendTimeout is
+// refused, naming the key, the value, the minimum and why, and where it
+// was set (file:line, or the environment variable). Such a value (1ns,
+// 1µs, or "30" meant as 30s: a bare number is milliseconds) was taken,
+// and then every send timed out and its row was retried for ever.
+func TestMinSendTimeout(t *testing.T) {
+	for _, d := range []time.Duration{time.Nanosecond, time.Microsecond, 30 * time.Millisecond, outbox.MinSendTimeout - time.Nanosecond} {
+		err := outbox.Config{SendTimeout: d}.Validate()
+		if err == nil || !strings.Contains(err.Error(), "outbox.send-timeout: is "+d.String()+"; want at least "+outbox.MinSendTimeout.String()) || !strings.Contains(err.Error(), "retried for ever") {
+			t.Errorf("Validate(send-timeout %s) = %v; want an error naming outbox.send-timeout, %s, the minimum %s and why", d, err, d, outbox.MinSendTimeout)
+		}
+	}
+	if err := (outbox.Config{SendTimeout: outbox.MinSendTimeout}).Validate(); err != nil {
+		t.Errorf("Validate(send-timeout %s), the minimum: %v", outbox.MinSendTimeout, err)
+	}
+
+	dir := t.TempDir()
+	file := filepath.Join(dir, "application.yaml")
+	for _, tc := range []struct {
+		yaml  string
+		env   []string
+		value string
+		where string
+	}{
+		{"outbox:\n  table: t\n  send-timeout: 1us\n", nil, "1µs", file + ":3"},
+		{"outbox:\n  send-timeout: 30\n", nil, "30ms", file + ":2"},
+		{"outbox:\n  table: t\n", []string{"OUTBOX_SEND_TIMEOUT=1ns"}, "1ns", "env OUTBOX_SEND_TIMEOUT"},
+		{"outbox:\n  send-timeout: 10s\n", []string{"OUTBOX_SENDTIMEOUT=5ms"}, "5ms", "env OUTBOX_SENDTIMEOUT"},
+	} {
+		if err := os.WriteFile(file, []byte(tc.yaml), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		loaded, err := config.Load(config.Options{File: file, Env: append([]string{}, tc.env...)})
+		if err == nil {
+			_, err = outbox.FromConfig(loaded)
+		}
+		want := "outbox.send-timeout (" + tc.where + "): is " + tc.value + "; want at least " + outbox.MinSendTimeout.String()
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%q %v: FromConfig error %v; want one saying %q", tc.yaml, tc.env, err, want)
+		}
 	}
 }
