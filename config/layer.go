@@ -244,16 +244,31 @@ func (l *layer) ensureMap(path []string, origin string) bool {
 	return true
 }
 
+// definitionPath is the key both of SCSt's function-definition keys set.
+const definitionPath = "stream.function.definition"
+
 // set puts leaf (or list) v at path; it reports a duplicate and returns
-// false when something is already there.
+// false when something is already there. The function definition set
+// twice to one value (spring.cloud.function.definition beside SCSt's
+// deprecated spring.cloud.stream.function.definition) is no duplicate.
 func (l *layer) set(path []string, v any, line int) bool {
 	if len(path) == 0 || !l.ensureMap(path[:len(path)-1], l.at(line)) {
 		return false
 	}
 	m := l.lookupMap(path[:len(path)-1])
 	key := path[len(path)-1]
-	if _, exists := m[key]; exists {
+	if prev, exists := m[key]; exists {
 		id := joinPath(path)
+		if id == definitionPath {
+			// SCSt's two definition keys, one key here: services set
+			// both, to one value, to run on SCSt 3 and 4 alike.
+			p, _ := prev.(string)
+			if n, ok := v.(string); ok && strings.TrimSpace(n) == strings.TrimSpace(p) {
+				return false // the same definition; the first key's origin stays
+			}
+			l.fail(id, l.at(line), "set to %q here and to %q at %s: spring.cloud.function.definition and SCSt's deprecated spring.cloud.stream.function.definition are one key here (stream.function.definition), and with different values SCSt 3 binds the latter's, SCSt 4 the former's: keep the one you mean", v, prev, l.origins[id])
+			return false
+		}
 		l.fail(id, l.at(line), "duplicate key (already set at %s)", l.origins[id])
 		return false
 	}
