@@ -68,7 +68,8 @@ func TestDLQReplayRabbitPrefix(t *testing.T) {
 // required group was taken as read by a consumer of another prefix's
 // queue, and graph's partitions finding of a prefixed exchange was lost.
 // A producer's required group with queue-name-group-only is the queue
-// <prefix><group>, read by such a consumer.
+// <prefix><group>, read by such a consumer. (Each service gives its
+// consumers and producers the same prefix: lint warns otherwise.)
 func TestLintRabbitPrefix(t *testing.T) {
 	const prod = `
 stream:
@@ -84,6 +85,8 @@ stream:
       destination: out
 %s  rabbit:
     default:
+      consumer:
+        prefix: dev.
       producer:
         prefix: dev.
 %s`
@@ -101,9 +104,11 @@ stream:
       group: sink
 %s  rabbit:
     default:
+      producer:
+        prefix: %[3]q
       consumer:
-        prefix: %q
-%s`
+        prefix: %[3]q
+%[4]s`
 	groups := "      producer:\n        required-groups: sink\n"
 	groupOnly := "        queue-name-group-only: true\n"
 	parts := "      producer:\n        partition-count: 2\n        partition-key-expression: headers['k']\n"

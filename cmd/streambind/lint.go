@@ -279,7 +279,12 @@ name), required-groups that no consumer of the services given reads, and
 when several services are given, a RabbitMQ producer that publishes
 mandatory (the binder's default) to an exchange that no required-groups
 and no consumer of those services binds a queue to (each send is returned unroutable and fails, so a
-function's input is redelivered for ever, until another app binds one).
+function's input is redelivered for ever, until another app binds one),
+and a service whose RabbitMQ default prefixes differ
+(stream.rabbit.default.consumer.prefix set and producer.prefix not, say:
+its consumers read the exchange <consumer prefix><destination>, its
+producers and send --destination send to <producer prefix><destination>;
+SCSt applies them so too).
 
 The files a configuration names (TLS trust and key stores, CA files,
 client certificates and keys, a NATS credentials file) are read, but one
@@ -452,6 +457,9 @@ func (sys *system) lint(checkFiles bool) []problem {
 			default:
 				out = append(out, s.problemOf(e, true))
 			}
+		}
+		for _, e := range prefixMismatch(s) {
+			out = append(out, s.problemOf(e, true))
 		}
 	}
 	// Within each scope: in-process destinations are one binder's of one
