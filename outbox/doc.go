@@ -78,7 +78,9 @@
 //     time; the other keys' rows behind them go on). A message
 //     that can never be sent thus blocks its key, and only its key: the
 //     backlog-age metric shows it, and an operator deletes or fixes the
-//     row.
+//     row. Every failed send is counted; its WARN is rate-limited: the
+//     first of a failure (name and error) at once, its repeats at most
+//     once a minute with their count (docs/outbox.md).
 //   - A row whose stored headers cannot be read (written by hand) is set
 //     aside — dead_at set, logged at WARN, counted — and its key goes on.
 //   - A relay that freezes mid-batch holds its rows' locks (and so their

@@ -87,6 +87,7 @@ type appSpec struct {
 	dsn       string
 	producer  string        // producer keys of the events binding, YAML flow entries
 	poll      time.Duration // poll-interval; default 200ms
+	logger    *slog.Logger  // the outbox's; default testLogger()
 }
 
 func testLogger() *slog.Logger {
@@ -134,8 +135,12 @@ func startApp(t testing.TB, br broker, s appSpec) *testApp {
 	if poll == 0 {
 		poll = 200 * time.Millisecond
 	}
+	logger := s.logger
+	if logger == nil {
+		logger = testLogger()
+	}
 	ta.ob, err = outbox.New(app, outbox.Config{Table: s.table, DSN: dsn, BatchSize: s.batchSize, PollInterval: poll, Relay: &relay},
-		outbox.Options{Logger: testLogger()})
+		outbox.Options{Logger: logger})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -178,6 +178,8 @@ type Relay struct {
 	scrape  scrapeState        // what the metrics' scrapes remember (see Collect)
 
 	relayed, failed, batches, setAside atomic.Int64
+
+	sendFails failReports // rate-limits the WARNs of failed sends
 }
 
 func newRelay(app *stream.App, cfg Config, t table, pool *pgxpool.Pool, pc *pgxpool.Config, log *slog.Logger) *Relay {
@@ -1135,8 +1137,19 @@ func (r *Relay) sendGroup(ctx context.Context, g *group, startBy time.Time, ende
 			// Counted now, not with the batch's commit: the send failed
 			// whether or not the batch's end commits.
 			r.failed.Add(1)
-			r.log.Warn("outbox relay: send failed; the row and the later rows of its key wait for the next batch",
-				"id", x.id, "name", x.name, "error", redacted(err))
+			// Rate-limited (see failReports): a row that can never be
+			// sent fails at every retry, for ever.
+			msg := redacted(err)
+			switch first, repeats, since := r.sendFails.note(time.Now(), x.name, msg); {
+			case first:
+				r.log.Warn("outbox relay: send failed; the row and the later rows of its key wait for the next batch (repeats of this failure are logged at most once a minute)",
+					"id", x.id, "name", x.name, "error", msg)
+			case repeats > 0:
+				r.log.Warn("outbox relay: send still failing; the rows wait and are retried",
+					"id", x.id, "name", x.name, "error", msg, "failures", repeats, "since", since)
+			default:
+				r.log.Debug("outbox relay: send failed again", "id", x.id, "name", x.name, "error", msg)
+			}
 			return
 		}
 		g.sent = append(g.sent, x)

@@ -1,0 +1,97 @@
+package outbox
+
+import (
+	"sync"
+	"time"
+)
+
+const (
+	// failReportEvery is how often, at most, the repeats of one failure
+	// of sends (see failReports) are reported.
+	failReportEvery = time.Minute
+	// failForget is how long a failure must not recur to be forgotten:
+	// when it comes again, it is reported at once, as new.
+	failForget = 5 * time.Minute
+	// maxFailReports bounds the failures remembered at once.
+	maxFailReports = 1000
+)
+
+// failReports rate-limits the WARNs of failed sends. A row that can never
+// be sent (a destination the broker refuses, a message too large) fails at
+// every retry, every poll-interval for ever; a WARN each time flooded the
+// log, once a second per failing key by default. A failure is known by
+// the name the row is sent to and the send's error text (not the row, nor
+// its key: a destination that refuses fails every key of it the same way,
+// and that is one problem to report). The first failure of its kind is
+// reported at once; its repeats are counted, and reported at most once
+// per failReportEvery, with their count, at the next repeat after that. A
+// different failure — another name, another error — is reported at once.
+// A failure that did not recur for failForget is forgotten: when it comes
+// back, it is reported at once, as new. At most maxFailReports failures are
+// remembered; beyond, the one seen longest ago is forgotten.
+//
+// Every failure is still counted (streambind_outbox_send_failures_total),
+// recorded on its row (attempts, last_error) and logged at DEBUG.
+type failReports struct {
+	mu sync.Mutex
+	m  map[failKey]*failReport
+}
+
+type failKey struct{ name, err string }
+
+type failReport struct {
+	lastReport time.Time // when it was last reported (WARN)
+	lastSeen   time.Time // when it last happened
+	repeats    int64     // since the last report
+}
+
+// note records a failure at now of a send to name with error text err,
+// and says how to log it: first, it is new (report it); else repeats > 0,
+// the failures since the report at since, this one included (report
+// them); else nothing (it was reported less than failReportEvery ago).
+func (f *failReports) note(now time.Time, name, err string) (first bool, repeats int64, since time.Time) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	k := failKey{name, err}
+	e := f.m[k]
+	if e != nil && now.Sub(e.lastSeen) > failForget {
+		e = nil
+	}
+	if e == nil {
+		if f.m == nil {
+			f.m = map[failKey]*failReport{}
+		}
+		if len(f.m) >= maxFailReports {
+			f.evict(now)
+		}
+		f.m[k] = &failReport{lastReport: now, lastSeen: now}
+		return true, 0, time.Time{}
+	}
+	e.lastSeen = now
+	e.repeats++
+	if now.Sub(e.lastReport) < failReportEvery {
+		return false, 0, time.Time{}
+	}
+	repeats, since = e.repeats, e.lastReport
+	e.repeats, e.lastReport = 0, now
+	return false, repeats, since
+}
+
+// evict forgets the failures that did not recur for failForget, and, when
+// none did, the one seen longest ago.
+func (f *failReports) evict(now time.Time) {
+	var oldest failKey
+	var at time.Time
+	for k, e := range f.m {
+		if now.Sub(e.lastSeen) > failForget {
+			delete(f.m, k)
+			continue
+		}
+		if at.IsZero() || e.lastSeen.Before(at) {
+			oldest, at = k, e.lastSeen
+		}
+	}
+	if len(f.m) >= maxFailReports {
+		delete(f.m, oldest)
+	}
+}

@@ -1,0 +1,123 @@
+package outbox_test
+
+import (
+	"context"
+	"log/slog"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// logRecords is a slog.Handler that keeps every record (with the
+// logger's attributes), for tests that count log lines.
+type logRecords struct {
+	mu    *sync.Mutex
+	recs  *[]slog.Record
+	attrs []slog.Attr
+}
+
+func newLogRecords() logRecords {
+	return logRecords{mu: &sync.Mutex{}, recs: &[]slog.Record{}}
+}
+
+func (h logRecords) Enabled(context.Context, slog.Level) bool { return true }
+
+func (h logRecords) Handle(_ context.Context, r slog.Record) error {
+	r = r.Clone()
+	r.AddAttrs(h.attrs...)
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	*h.recs = append(*h.recs, r)
+	return nil
+}
+
+func (h logRecords) WithAttrs(as []slog.Attr) slog.Handler {
+	h.attrs = append(append([]slog.Attr{}, h.attrs...), as...)
+	return h
+}
+
+func (h logRecords) WithGroup(string) slog.Handler { return h }
+
+// warns returns the WARN records whose message starts with prefix, as
+// "message name=<name>" lines.
+func (h logRecords) warns(prefix string) []string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	var out []string
+	for _, r := range *h.recs {
+		if r.Level != slog.LevelWarn || !strings.HasPrefix(r.Message, prefix) {
+			continue
+		}
+		line := r.Message
+		r.Attrs(func(a slog.Attr) bool {
+			if a.Key == "name" {
+				line += " name=" + a.Value.String()
+			}
+			return true
+		})
+		out = append(out, line)
+	}
+	return out
+}
+
+// TestFailingRowLogsBoundedWarnings: a row that can never be sent (here
+// to an input binding: the bridge refuses it) is retried every
+// poll-interval, for ever, each retry counted; its WARN is logged once,
+// the repeats at most once a minute, while a different failure (another
+// destination refused) is logged at once. Every retry logged a WARN: 30
+// retries, 30 WARN lines (a log flood of one line a second per failing
+// key at the default poll-interval).
+func TestFailingRowLogsBoundedWarnings(t *testing.T) {
+	pool, table := migrate(t)
+	ctx := context.Background()
+	logs := newLogRecords()
+	a := startApp(t, newBroker(t, "memory"), appSpec{consume: true, relay: true, table: table, poll: 20 * time.Millisecond,
+		topYAML: "  dynamic-destinations: [evt]\n", logger: slog.New(logs)})
+	failures := relayCounter(t, a.ob.Relay(), "streambind_outbox_send_failures_total")
+	attempts := func(name string) int {
+		var n int
+		if err := pool.QueryRow(ctx, "SELECT coalesce(max(attempts), 0) FROM "+table+" WHERE name = $1", name).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	insert := func(name, key string) {
+		inTx(t, pool, true, func(tx pgx.Tx) {
+			if _, err := tx.Exec(ctx, "INSERT INTO "+table+" (name, key, payload) VALUES ($1, $2, '{}')", name, []byte(key)); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+	const sendPrefix = "outbox relay: send"
+
+	insert("collect-in-0", "a")
+	const n = 30
+	waitForCond(t, 60*time.Second, "30 retries of the failing row", func() bool {
+		return failures() >= n && attempts("collect-in-0") >= n
+	})
+	if w := logs.warns(sendPrefix); len(w) != 1 || !strings.Contains(w[0], "name=collect-in-0") {
+		t.Fatalf("%.0f failed sends of one row logged %d WARN lines: %q; want 1 (repeats at most once a minute)", failures(), len(w), w)
+	}
+
+	// A different failure is not hidden by the first one's limit.
+	before, a0 := failures(), attempts("collect-in-0")
+	insert("nowhere", "b")
+	waitForCond(t, 60*time.Second, "retries of the second failing row", func() bool {
+		return attempts("nowhere") >= 5 && failures() >= before+5
+	})
+	w := logs.warns(sendPrefix)
+	if len(w) != 2 || !strings.Contains(w[1], "name=nowhere") {
+		t.Fatalf("a second, different failure: WARN lines %q; want the first one's and one for nowhere", w)
+	}
+	// The rows are still retried, and the other keys sent.
+	if err := a.ob.Relay().Health(ctx); err != nil {
+		t.Errorf("relay unhealthy: %v", err)
+	}
+	if got := attempts("collect-in-0"); got <= a0 {
+		t.Errorf("the first failing row has %d attempts after the second's 5 retries, as before; want it still retried", got)
+	}
+	t.Logf("%.0f failed sends, WARN lines: %q", failures(), w)
+}
