@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/streambind/streambind/outbox"
@@ -102,5 +103,50 @@ func TestDatabaseUpWhenTheCountCannotFinish(t *testing.T) {
 	}
 	if age, ok := got["streambind_outbox_oldest_message_age_seconds"]; !ok || age > 60 {
 		t.Errorf("after the lock: oldest age %v (reported: %t); want the next row's age", age, ok)
+	}
+}
+
+// TestDatabaseUpZeroWhenTheCountIsRefused: a count the server refuses —
+// the table missing, a right revoked — is not a count that ran out of
+// time: database_up is 0 and no backlog is reported (an estimate would
+// hide the outbox being unusable).
+func TestDatabaseUpZeroWhenTheCountIsRefused(t *testing.T) {
+	pool, table := migrate(t)
+	ctx := context.Background()
+	_, dsn := limitedRole(t, pool, table, "UPDATE", "DELETE") // no SELECT
+	rpool, err := pgxpool.New(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rpool.Close()
+	for _, c := range []struct {
+		name, table string
+		pool        *pgxpool.Pool
+	}{
+		{"missing table", table + "_missing", pool},
+		{"no SELECT right", table, rpool},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			br := newBroker(t, "memory")
+			app, err := stream.NewApp(&stream.Config{OutputBindings: "events"}, nil, append(br.options, stream.WithoutSignals())...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ob, err := outbox.New(app, outbox.Config{Table: c.table}, outbox.Options{Pool: c.pool, Logger: testLogger()})
+			if err != nil {
+				t.Fatal(err)
+			}
+			reg := prometheus.NewRegistry()
+			reg.MustRegister(ob.Relay())
+			got := gatherRelay(t, reg)
+			if got["streambind_outbox_database_up"] != 0 {
+				t.Errorf("database_up %v; want 0", got["streambind_outbox_database_up"])
+			}
+			for _, m := range []string{"streambind_outbox_backlog_messages", "streambind_outbox_backlog_estimated", "streambind_outbox_oldest_message_age_seconds", "streambind_outbox_set_aside_messages"} {
+				if v, ok := got[m]; ok {
+					t.Errorf("%s reported (%v); want none", m, v)
+				}
+			}
+		})
 	}
 }
