@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/streambind/streambind/outbox/outboxtest"
 )
 
 // logRecords is a slog.Handler that keeps every record (with the
@@ -40,6 +42,20 @@ func (h logRecords) WithAttrs(as []slog.Attr) slog.Handler {
 }
 
 func (h logRecords) WithGroup(string) slog.Handler { return h }
+
+// count is the number of records of level whose message starts with
+// prefix.
+func (h logRecords) count(level slog.Level, prefix string) int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	n := 0
+	for _, r := range *h.recs {
+		if r.Level == level && strings.HasPrefix(r.Message, prefix) {
+			n++
+		}
+	}
+	return n
+}
 
 // warns returns the WARN records whose message starts with prefix, as
 // "message name=<name>" lines.
@@ -120,4 +136,33 @@ func TestFailingRowLogsBoundedWarnings(t *testing.T) {
 		t.Errorf("the first failing row has %d attempts after the second's 5 retries, as before; want it still retried", got)
 	}
 	t.Logf("%.0f failed sends, WARN lines: %q", failures(), w)
+}
+
+// TestBatchFailureOfAnotherKindIsLogged: a batch that fails in another
+// way than the last one (here the table missing, then made by hand
+// without the columns the relay reads) logs a WARN; only the first
+// failure after a working batch did, the others went to DEBUG, so the log
+// kept saying what had been wrong first.
+func TestBatchFailureOfAnotherKindIsLogged(t *testing.T) {
+	pool, schema := outboxtest.Schema(t)
+	table := schema + ".outbox"
+	logs := newLogRecords()
+	a := startApp(t, newBroker(t, "memory"), appSpec{relay: true, table: table, poll: 20 * time.Millisecond, logger: slog.New(logs)})
+	const batchPrefix = "outbox relay: batch failed"
+	waitForCond(t, 15*time.Second, "the missing table's WARN", func() bool { return len(logs.warns(batchPrefix)) > 0 })
+	if _, err := pool.Exec(context.Background(), "CREATE TABLE "+table+" (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, name text NOT NULL, payload bytea NOT NULL)"); err != nil {
+		t.Fatal(err)
+	}
+	waitForCond(t, 15*time.Second, "the relay to report the table's shape", func() bool {
+		err := a.ob.Relay().Health(context.Background())
+		return err != nil && strings.Contains(err.Error(), "the table does not have the columns")
+	})
+	// Ten more failed batches of that kind (at DEBUG): logged once.
+	again := logs.count(slog.LevelDebug, "outbox relay: batch failed again")
+	waitForCond(t, 15*time.Second, "ten more failed batches", func() bool {
+		return logs.count(slog.LevelDebug, "outbox relay: batch failed again") >= again+10
+	})
+	if w := logs.warns(batchPrefix); len(w) != 2 {
+		t.Errorf("WARN lines %d (%q); want 2: the missing table, then the table's shape", len(w), w)
+	}
 }

@@ -179,7 +179,8 @@ type Relay struct {
 
 	relayed, failed, batches, setAside atomic.Int64
 
-	sendFails failReports // rate-limits the WARNs of failed sends
+	sendFails  failReports // rate-limits the WARNs of failed sends
+	batchFails failReports // the kinds of failed batches logged lately (run)
 }
 
 func newRelay(app *stream.App, cfg Config, t table, pool *pgxpool.Pool, pc *pgxpool.Config, log *slog.Logger) *Relay {
@@ -404,8 +405,17 @@ func (r *Relay) run(quit, hard context.Context) {
 			r.progressed = res.sent > 0 || res.aside > 0 || res.claimed < r.cfg.BatchSize
 		}
 		switch {
-		case err != nil && hard.Err() == nil && was == nil:
-			r.log.Warn("outbox relay: batch failed; retrying every poll-interval", "error", redacted(err), "retry_in", r.cfg.PollInterval)
+		case err != nil && hard.Err() == nil && (was == nil || failure(was) != failure(err)):
+			// A new failure, or one of another kind than the last
+			// batch's (the database back, but the table missing): WARN,
+			// but a kind seen in the last minutes only once (a database
+			// that flaps between two kinds would otherwise log one each
+			// poll-interval).
+			if first, _, _ := r.batchFails.note(time.Now(), "", failure(err)); first || was == nil {
+				r.log.Warn("outbox relay: batch failed; retrying every poll-interval", "error", redacted(err), "retry_in", r.cfg.PollInterval)
+			} else {
+				r.log.Debug("outbox relay: batch failed again", "error", redacted(err))
+			}
 		case err != nil && hard.Err() == nil:
 			r.log.Debug("outbox relay: batch failed again", "error", redacted(err))
 		case err == nil && was != nil:
