@@ -67,6 +67,15 @@
 //     <NAME>_PORT=tcp://..., ...) are never taken for misspelt keys.
 //     [Loaded.Decode] also applies variables to the fields of its target
 //     that no file sets (MYAPP_DB_PASSWORD for a field DB.Password).
+//   - A variable named as the key it sets, dots and all
+//     (spring.cloud.stream.kafka.binder.brokers=kafka:9092, as
+//     docker-compose files and Kubernetes manifests often set an SCSt
+//     service's keys), is read as Spring Boot reads it: under the roots
+//     spring, stream, management and logging and the roots the files
+//     declare, over the files and under the upper-case variables, checked
+//     as a file's key (origin "env <name>"). spring.profiles.* and
+//     spring.config.* so named are warnings: set SPRING_PROFILES_ACTIVE,
+//     SPRING_CONFIG_LOCATION ...
 //   - SPRING_APPLICATION_JSON ([EnvApplicationJSON]), a JSON object of
 //     keys, is read as Spring Boot reads it: over the files and the other
 //     variables, its keys validated as a file's (origin "env
@@ -488,6 +497,31 @@ func Load(opts Options) (*Loaded, error) {
 		}
 		merge(l)
 		for k, o := range l.origins {
+			origins[k] = o
+		}
+	}
+	// Variables named as keys (spring.cloud.stream.kafka.binder.brokers),
+	// over the files and under the upper-case ones.
+	fileRoots := map[string]bool{}
+	for k := range roots {
+		fileRoots[strings.ToLower(k)] = true
+	}
+	dls, derrs, dwarns := dottedEnvLayers(env, root, fileRoots)
+	errs = append(errs, derrs...)
+	out.Warnings = append(out.Warnings, dwarns...)
+	for _, l := range dls {
+		for k, s := range l.spelled {
+			if spelled[k] == "" {
+				spelled[k] = s
+			}
+		}
+		merge(l)
+		for k, o := range l.origins {
+			for p := range origins {
+				if strings.HasPrefix(p, k+"[") {
+					delete(origins, p) // a list replaced whole
+				}
+			}
 			origins[k] = o
 		}
 	}
