@@ -407,10 +407,10 @@ func (r *Relay) run(quit, hard context.Context) {
 		switch {
 		case err != nil && hard.Err() == nil && (was == nil || failure(was) != failure(err)):
 			// A new failure, or one of another kind than the last
-			// batch's (the database back, but the table missing): WARN,
-			// but a kind seen in the last minutes only once (a database
-			// that flaps between two kinds would otherwise log one each
-			// poll-interval).
+			// batch's (the database back, but the table missing): WARN;
+			// but a change back to a kind the batches turned to in the
+			// last failForget only at DEBUG (a database that flaps
+			// between two kinds would log one each poll-interval).
 			if first, _, _ := r.batchFails.note(time.Now(), "", failure(err)); first || was == nil {
 				r.log.Warn("outbox relay: batch failed; retrying every poll-interval", "error", redacted(err), "retry_in", r.cfg.PollInterval)
 			} else {
