@@ -61,6 +61,9 @@ type dlqTarget struct {
 	// says once that it is retrying.
 	connect connectBound
 	notice  *retryNotice
+	// producerPrefix is stream.rabbit.default.producer.prefix on
+	// RabbitMQ: replay --to's, as send --destination's.
+	producerPrefix string
 }
 
 // replayExtension is the binder properties of the producer that replays
@@ -68,13 +71,20 @@ type dlqTarget struct {
 // own destination, so that the copies go to the exchange
 // <prefix><destination> its queue is bound to (the bare destination is
 // another exchange: the replay failed unroutable, or, on a broker shared
-// by environments, reached another environment's queues). --to is the
-// exchange as written.
-func (t *dlqTarget) replayExtension(dest string) map[string]any {
-	if t.typ != rabbit.Type || dest != t.spec.Destination {
+// by environments, reached another environment's queues); for another
+// destination (--to, named as in the configuration)
+// stream.rabbit.default.producer.prefix, as a producer binding of the
+// service's that sets none has it and send --destination applies it. A
+// literal exchange (--to-exchange) has no prefix.
+func (t *dlqTarget) replayExtension(dest string, literal bool) map[string]any {
+	if t.typ != rabbit.Type || literal {
 		return nil
 	}
-	if p := topology.ExtString(t.spec.Extension, "prefix"); p != "" {
+	p := t.producerPrefix
+	if dest == t.spec.Destination {
+		p = topology.ExtString(t.spec.Extension, "prefix")
+	}
+	if p != "" {
 		return map[string]any{"prefix": p}
 	}
 	return nil
@@ -173,6 +183,11 @@ func (f *dlqFlags) resolve(cmd *cobra.Command, e *runEnv) (*dlqTarget, error) {
 		return nil, failed(fmt.Errorf("binder type %s cannot list or remove dead letters", typ))
 	}
 	cons, _ := cfg.Extension(typ, src)
+	var producerPrefix string
+	if typ == rabbit.Type {
+		_, prod := cfg.Extension(typ, "")
+		producerPrefix = topology.ExtString(prod, "prefix")
+	}
 	where := ds.Destination
 	if ds.Group != "" {
 		// The queue: <prefix><group>, as the reader names it.
@@ -180,7 +195,7 @@ func (f *dlqFlags) resolve(cmd *cobra.Command, e *runEnv) (*dlqTarget, error) {
 	}
 	bound := f.connect.boundOf(cfg, eff.Binder)
 	return &dlqTarget{src: src, typ: typ, eff: eff, where: where, binder: b, store: store, open: stream.DeadLetterOpen{Group: f.group},
-		connect: bound, notice: newRetryNotice(e.stderr, bound),
+		connect: bound, notice: newRetryNotice(e.stderr, bound), producerPrefix: producerPrefix,
 		spec: stream.ConsumerSpec{Binding: src, Destination: stream.Destinations(eff.Destination)[0], Group: eff.Group,
 			ContentType: eff.ContentType, Consumer: eff.Consumer, Extension: cons}}, nil
 }
@@ -714,7 +729,7 @@ func printableLines(s string) string {
 func newDLQReplayCmd(e *runEnv) *cobra.Command {
 	var f dlqFlags
 	var ff filterFlags
-	var to string
+	var to, toExchange string
 	var rate float64
 	var dryRun bool
 	var maxReplays int
@@ -769,6 +784,13 @@ need permission to create and write the key-value bucket
 streambind-dlq-claims (the stream KV_streambind-dlq-claims), or the one
 the binder's dlq-claim-bucket setting names.
 
+--to names a destination as the configuration does: on RabbitMQ the copies
+go to the exchange <prefix><destination>, with the prefix of
+stream.rabbit.default.producer.prefix (SCSt's), where send --destination
+sends; --to-exchange NAME sends them to the RabbitMQ exchange NAME exactly,
+no prefix applied. The binding's own destination has the binding's prefix,
+the exchange its queue is bound to.
+
 Filters: --header k=v (repeatable), --exception TEXT (in
 x-exception-message), --since/--until (RFC 3339 or a duration ago; a dead
 letter whose time the broker does not tell never matches them; the
@@ -793,9 +815,16 @@ least 1. --dry-run prints what would be replayed and changes nothing.`,
 			if err := lease.check(); err != nil {
 				return err
 			}
+			if to != "" && toExchange != "" {
+				return usage("--to and --to-exchange exclude each other")
+			}
 			t, err := f.resolve(cmd, e)
 			if err != nil {
 				return err
+			}
+			if toExchange != "" && t.typ != rabbit.Type {
+				_ = t.binder.Close(cmd.Context())
+				return usage("--to-exchange names a RabbitMQ exchange, but the binder is of type %s: use --to %s", t.typ, toExchange)
 			}
 			ctx := cmd.Context()
 			out := cmd.OutOrStdout()
@@ -874,6 +903,9 @@ least 1. --dry-run prints what would be replayed and changes nothing.`,
 						continue
 					}
 					dest := to
+					if toExchange != "" {
+						dest = toExchange
+					}
 					if dest == "" {
 						dest = t.spec.Destination
 					}
@@ -892,7 +924,7 @@ least 1. --dry-run prints what would be replayed and changes nothing.`,
 					p := producers[dest]
 					if p == nil {
 						p, err = t.binder.BindProducer(ctx, stream.ProducerSpec{Binding: "streambind-dlq-replay", Destination: dest,
-							ContentType: t.eff.ContentType, Logger: f.logger(e), Extension: t.replayExtension(dest)})
+							ContentType: t.eff.ContentType, Logger: f.logger(e), Extension: t.replayExtension(dest, toExchange != "")})
 						if err != nil {
 							return fmt.Errorf("bind a producer to %s: %w", dest, err)
 						}
@@ -944,7 +976,8 @@ least 1. --dry-run prints what would be replayed and changes nothing.`,
 	}
 	f.add(cmd)
 	ff.add(cmd)
-	cmd.Flags().StringVar(&to, "to", "", "replay to this destination instead of the binding's")
+	cmd.Flags().StringVar(&to, "to", "", "replay to this destination instead of the binding's, named as in the configuration (on RabbitMQ stream.rabbit.default.producer.prefix applies, as to send --destination)")
+	cmd.Flags().StringVar(&toExchange, "to-exchange", "", "RabbitMQ: replay to this exchange, exactly as named (no prefix applied)")
 	cmd.Flags().Float64Var(&rate, "rate", 0, "at most this many messages per second, 0.001 to 1000000 (0: as fast as the broker confirms)")
 	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "print what would be replayed; change nothing")
 	cmd.Flags().IntVar(&maxReplays, "max-replays", 3, "skip dead letters whose x-streambind-replay-count is this or more (at least 1)")

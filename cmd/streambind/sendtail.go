@@ -35,16 +35,20 @@ type endpointFlags struct {
 	config      string
 	binding     string
 	destination string
-	binder      string
-	verbose     bool
-	connect     connectFlag
+	// exchange is --exchange: a RabbitMQ exchange named as it is, no
+	// prefix applied.
+	exchange string
+	binder   string
+	verbose  bool
+	connect  connectFlag
 }
 
 func (f *endpointFlags) add(cmd *cobra.Command, what string) {
 	f.lf.add(cmd)
 	cmd.Flags().StringVar(&f.config, "config", ".", configFlagHelp)
 	cmd.Flags().StringVar(&f.binding, "binding", "", what+" the destination of this binding, with its binder and settings")
-	cmd.Flags().StringVar(&f.destination, "destination", "", what+" this destination (topic, exchange, subject)")
+	cmd.Flags().StringVar(&f.destination, "destination", "", what+" this destination (topic, exchange, subject), named as in the configuration: on RabbitMQ the configuration's default prefix applies, as to its bindings")
+	cmd.Flags().StringVar(&f.exchange, "exchange", "", what+" this RabbitMQ exchange, exactly as named (no prefix applied)")
 	cmd.Flags().StringVar(&f.binder, "binder", "", binderFlagHelp)
 	cmd.Flags().BoolVarP(&f.verbose, "verbose", "v", false, "log what the binder does on stderr")
 	f.connect.add(cmd)
@@ -70,13 +74,37 @@ func (f *endpointFlags) takePath(cmd *cobra.Command, args []string) error {
 }
 
 func (f *endpointFlags) check() error {
+	var given []string
+	for _, g := range []struct{ flag, v string }{{"--binding", f.binding}, {"--destination", f.destination}, {"--exchange", f.exchange}} {
+		if g.v != "" {
+			given = append(given, g.flag)
+		}
+	}
 	switch {
-	case f.binding == "" && f.destination == "":
-		return usage("say where: --binding NAME or --destination NAME")
-	case f.binding != "" && f.destination != "":
-		return usage("--binding and --destination exclude each other")
+	case len(given) == 0:
+		return usage("say where: --binding NAME, --destination NAME or --exchange NAME")
+	case len(given) > 1:
+		return usage("%s exclude each other", strings.Join(given, " and "))
 	}
 	return f.connect.check()
+}
+
+// where is the destination of --destination or --exchange ("" with
+// --binding).
+func (f *endpointFlags) where() string {
+	if f.exchange != "" {
+		return f.exchange
+	}
+	return f.destination
+}
+
+// checkExchange refuses --exchange on a binder of type typ other than
+// RabbitMQ's: only there does a prefix make the destination's name.
+func (f *endpointFlags) checkExchange(typ string) error {
+	if f.exchange != "" && typ != rabbit.Type {
+		return usage("--exchange names a RabbitMQ exchange, but the binder is of type %s: use --destination %s", typ, f.exchange)
+	}
+	return nil
 }
 
 // logger is the app's logger: warnings and errors on stderr, everything
@@ -253,7 +281,12 @@ file: the first argument is PATH when it names a directory or a .yaml,
                        binder-specific settings, as the app's send bridge
                        does; an input binding: sent to the destination it
                        reads, on its binder, so that its function gets them
-  --destination NAME   a destination, on --binder or the default binder
+  --destination NAME   a destination, on --binder or the default binder,
+                       named as in the configuration: on RabbitMQ the
+                       exchange <prefix>NAME, with the prefix of
+                       stream.rabbit.default.producer.prefix (SCSt's), as
+                       the service's producers send to it
+  --exchange NAME      RabbitMQ: the exchange NAME exactly, no prefix
 
 The binder of a binding or destination that names none is --binder, else
 stream.default-binder, else the one binder declared under stream.binders
@@ -320,7 +353,7 @@ The in-process binder cannot be reached from another process.
 				name = sendBinding
 				// The binder: --binder or stream.default-binder, the
 				// configuration's default binder now.
-				bc = stream.BindingConfig{Destination: ef.destination}
+				bc = stream.BindingConfig{Destination: ef.where()}
 			}
 			var opts []stream.Option
 			var keyMu sync.Mutex
@@ -341,10 +374,19 @@ The in-process binder cannot be reached from another process.
 			if typ == memory.Type {
 				return failed(errInProcess)
 			}
-			if r != nil && r.input {
-				// To the exchange the consumer binding's queue is bound to.
-				withRabbitPrefix(&cfg, typ, name, false, rabbitPrefixOf(s.loaded.Stream, typ, r))
+			if err := ef.checkExchange(typ); err != nil {
+				return err
 			}
+			switch {
+			case r != nil && r.input:
+				// To the exchange the consumer binding's queue is bound to.
+				withRabbitPrefix(&cfg, typ, name, false, rabbitPrefixOf(s.loaded.Stream, typ, r, false))
+			case ef.exchange != "":
+				// The exchange as named: not the default prefix.
+				withRabbitPrefix(&cfg, typ, name, false, "")
+			}
+			// --destination: the binding gets stream.rabbit.default's
+			// producer prefix, as the service's producers do.
 			bound := ef.connect.bindConnectTimeout(&cfg, eff.Binder)
 			opts = append(appOptions(quietRetries(ef.logger(e), e.stderr, bound)), opts...)
 			// A contentType given with --header is the messages' type
@@ -399,7 +441,7 @@ The in-process binder cannot be reached from another process.
 			})
 			target := ef.binding
 			if target == "" {
-				target = ef.destination
+				target = ef.where()
 			}
 			fmt.Fprintf(e.stderr, "sent %d message%s to %s (%s on binder %s)\n", sent, plural(sent), target, eff.Destination, eff.Binder)
 			if err != nil {
@@ -543,7 +585,12 @@ Spring Cloud Stream's Kafka binder writes (x-original-partition, -offset,
   --binding NAME       the destination(s) of this binding (an input
                        binding's, or where an output binding sends), on its
                        binder
-  --destination NAME   a destination, on --binder or the default binder
+  --destination NAME   a destination, on --binder or the default binder,
+                       named as in the configuration: on RabbitMQ the
+                       exchange <prefix>NAME, with the prefix of
+                       stream.rabbit.default.consumer.prefix (SCSt's), as
+                       the service's consumers read it
+  --exchange NAME      RabbitMQ: the exchange NAME exactly, no prefix
 
 The binder of a binding or destination that names none is --binder, else
 stream.default-binder, else the one binder declared under stream.binders
@@ -556,7 +603,8 @@ while it runs and takes nothing from the services' groups. --group G joins
 group G instead (it then competes with that group's consumers: what tail
 takes, they do not get). A group that did not exist stays after tail ends,
 as every group does, and keeps what arrives for it: a RabbitMQ queue
-<prefix><destination>.G (with --binding, the binding's prefix), a NATS
+<prefix><destination>.G (the binding's prefix with --binding, the
+default consumer prefix with --destination, none with --exchange), a NATS
 durable consumer, a Redis consumer group, Kafka
 committed offsets; delete it with the broker's tools when it was a one-off.
 --from-beginning reads what the destination holds from its start, then what
@@ -595,7 +643,7 @@ in-process binder cannot be reached from another process.
 			cfg := *s.loaded.Stream
 			// The binder: --binder or stream.default-binder, the
 			// configuration's default binder now.
-			bc := stream.BindingConfig{Destination: ef.destination, Group: group}
+			bc := stream.BindingConfig{Destination: ef.where(), Group: group}
 			if r != nil {
 				bc.Destination, bc.Binder = r.eff.Destination, r.eff.Binder
 			}
@@ -608,6 +656,9 @@ in-process binder cannot be reached from another process.
 			typ := binderType(&cfg, eff.Binder)
 			if typ == memory.Type {
 				return failed(errInProcess)
+			}
+			if err := ef.checkExchange(typ); err != nil {
+				return err
 			}
 			// Binder-specific consumer settings: only what tail asks for.
 			cfg.Extensions = cloneExtensions(cfg.Extensions)
@@ -625,8 +676,12 @@ in-process binder cannot be reached from another process.
 				}
 			}
 			cfg.Extensions[typ] = ext
-			// The binding's exchange, <prefix><destination> on RabbitMQ.
-			withRabbitPrefix(&cfg, typ, binding, true, rabbitPrefixOf(s.loaded.Stream, typ, r))
+			// The binding's exchange, <prefix><destination> on RabbitMQ;
+			// for --destination the default consumer prefix, as the
+			// service's consumers read it (--exchange: none).
+			if ef.exchange == "" {
+				withRabbitPrefix(&cfg, typ, binding, true, rabbitPrefixOf(s.loaded.Stream, typ, r, true))
+			}
 			bound := ef.connect.bindConnectTimeout(&cfg, eff.Binder)
 
 			out := cmd.OutOrStdout()
@@ -741,26 +796,32 @@ func keepExtensionBinding(cfg *stream.Config, name string) {
 }
 
 // rabbitPrefixOf is the RabbitMQ prefix (SCSt's prefix) of binding r in
-// cfg, "" on another binder or without r: the binding's exchange is
+// cfg, "" on another binder: the binding's exchange is
 // <prefix><destination>, where send and tail of the binding must go (the
 // bare destination is another exchange, of another environment on a
-// shared broker, or of none).
-func rabbitPrefixOf(cfg *stream.Config, typ string, r *resolved) string {
-	if r == nil || typ != rabbit.Type {
+// shared broker, or of none). Without r (--destination) it is
+// stream.rabbit.default's consumer (input) or producer prefix, which a
+// binding of the service's that sets none has.
+func rabbitPrefixOf(cfg *stream.Config, typ string, r *resolved, input bool) string {
+	if typ != rabbit.Type {
 		return ""
 	}
-	cons, prod := cfg.Extension(typ, r.bindingKey)
-	if r.input {
+	key := ""
+	if r != nil {
+		key, input = r.bindingKey, r.input
+	}
+	cons, prod := cfg.Extension(typ, key)
+	if input {
 		return topology.ExtString(cons, "prefix")
 	}
 	return topology.ExtString(prod, "prefix")
 }
 
 // withRabbitPrefix sets prefix p on binding name's consumer (input) or
-// producer properties of binder type typ in cfg (nothing when p is
-// empty).
+// producer properties of binder type typ in cfg (nothing on another
+// binder type; "" sets no prefix, over a default one).
 func withRabbitPrefix(cfg *stream.Config, typ, name string, input bool, p string) {
-	if p == "" {
+	if typ != rabbit.Type {
 		return
 	}
 	cfg.Extensions = cloneExtensions(cfg.Extensions)

@@ -256,7 +256,7 @@ func TestSendTailErrors(t *testing.T) {
 		code int
 		text string
 	}{
-		{[]string{"send", "{}"}, exitUsage, "say where: --binding NAME or --destination NAME"},
+		{[]string{"send", "{}"}, exitUsage, "say where: --binding NAME, --destination NAME or --exchange NAME"},
 		{[]string{"send", "--binding", "a", "--destination", "b"}, exitUsage, "--binding and --destination exclude each other"},
 		{[]string{"send", "--destination", "b", "--header", "nokey"}, exitUsage, `--header: want k=v, got "nokey"`},
 		{[]string{"send", "--binding", "nope", "{}"}, exitFailure, `streambind: application.yaml: no binding "nope" (bindings: work-in-0)`},
