@@ -187,3 +187,30 @@ func TestExchangeFlagRabbitOnly(t *testing.T) {
 		}
 	}
 }
+
+// TestSendConsumerBindingWithoutPrefix: send --binding of a consumer
+// binding sends to the exchange its queue is bound to, <its consumer
+// prefix><destination>, also when that prefix is empty and
+// stream.rabbit.default.producer.prefix is not: the empty prefix was not
+// set on send's producer, which took the default producer prefix and sent
+// to dev.jobs, where the binding's queue is not bound (unroutable).
+func TestSendConsumerBindingWithoutPrefix(t *testing.T) {
+	t.Parallel()
+	vhost := rabbittest.VHost(t)
+	yaml := strings.Replace(prefixDestService, `    default:
+      consumer:
+        prefix: dev.
+`, `    default:
+`, 1)
+	dir := writeFiles(t, map[string]string{"application.yaml": yaml})
+	env := []string{"VHOST=" + vhost}
+	tail := startTail(t, dir, env, "--binding", "work-in-0", "--count", "1", "--timeout", "30s")
+	if r := runIn(t, dir, env, "send", "--binding", "work-in-0", `1`); r.code != exitOK {
+		t.Fatalf("send --binding work-in-0: exit status %d, stderr %q", r.code, r.stderr)
+	}
+	code, got := tail.wait(t)
+	if code != exitOK {
+		t.Fatalf("tail --binding work-in-0: exit status %d, stderr %q", code, tail.errText())
+	}
+	assertLines(t, payloads(got), []string{`1`})
+}
