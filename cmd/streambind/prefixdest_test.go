@@ -55,7 +55,7 @@ func TestTailDestinationRabbitPrefix(t *testing.T) {
 		t.Fatalf("send emit-out-0: exit status %d, stderr %q", r.code, r.stderr)
 	}
 	anon := startTail(t, dir, env, "--destination", "jobs", "--count", "2", "--timeout", "30s")
-	if r := runIn(t, dir, env, "send", "--destination", "jobs", `2`); r.code != exitOK {
+	if r := runIn(t, dir, env, "send", "--destination", "jobs", `2`); r.code != exitOK || r.stderr != "sent 1 message to jobs (jobs on binder rabbit, exchange dev.jobs)\n" {
 		t.Fatalf("send --destination: exit status %d, stderr %q", r.code, r.stderr)
 	}
 	if r := runIn(t, dir, env, "send", "--binding", "emit-out-0", `3`); r.code != exitOK {
@@ -66,6 +66,9 @@ func TestTailDestinationRabbitPrefix(t *testing.T) {
 		t.Fatalf("tail --destination: exit status %d, stderr %q; exchanges:\n%s", code, anon.errText(), rabbittest.Ctl(t, "list_exchanges", "-p", vhost, "name"))
 	}
 	assertLines(t, payloads(got), []string{`2`, `3`})
+	if !strings.Contains(anon.errText(), "tailing jobs on binder rabbit (exchange dev.jobs)\n") {
+		t.Errorf("tail --destination does not name the exchange: %q", anon.errText())
+	}
 	group := startTail(t, dir, env, "--destination", "jobs", "--group", "workers", "--count", "3", "--timeout", "30s")
 	code, got = group.wait(t)
 	if code != exitOK {

@@ -443,7 +443,11 @@ The in-process binder cannot be reached from another process.
 			if target == "" {
 				target = ef.where()
 			}
-			fmt.Fprintf(e.stderr, "sent %d message%s to %s (%s on binder %s)\n", sent, plural(sent), target, eff.Destination, eff.Binder)
+			on := eff.Destination + " on binder " + eff.Binder
+			if x := exchangeNote(&cfg, typ, name, false, eff.Destination); x != "" {
+				on += ", " + x
+			}
+			fmt.Fprintf(e.stderr, "sent %d message%s to %s (%s)\n", sent, plural(sent), target, on)
 			if err != nil {
 				return failed(startHint(typ, bound.startFailure(err)))
 			}
@@ -717,6 +721,9 @@ in-process binder cannot be reached from another process.
 			var timedOut bool
 			err = runApp(cmd.Context(), app, func(ctx context.Context) error {
 				where := fmt.Sprintf("%s on binder %s", eff.Destination, eff.Binder)
+				if x := exchangeNote(&cfg, typ, binding, true, eff.Destination); x != "" {
+					where += " (" + x + ")"
+				}
 				if eff.Group != "" {
 					where += ", group " + eff.Group
 				}
@@ -815,6 +822,29 @@ func rabbitPrefixOf(cfg *stream.Config, typ string, r *resolved, input bool) str
 		return topology.ExtString(cons, "prefix")
 	}
 	return topology.ExtString(prod, "prefix")
+}
+
+// exchangeNote names the RabbitMQ exchange(s) of destination dest of
+// binding name (a consumer when input) in cfg when its prefix makes them
+// differ from dest: "exchange dev.orders"; "" otherwise.
+func exchangeNote(cfg *stream.Config, typ, name string, input bool, dest string) string {
+	if typ != rabbit.Type {
+		return ""
+	}
+	cons, prod := cfg.Extension(typ, name)
+	ext := prod
+	if input {
+		ext = cons
+	}
+	p := topology.ExtString(ext, "prefix")
+	if p == "" {
+		return ""
+	}
+	var names []string
+	for _, d := range stream.Destinations(dest) {
+		names = append(names, p+d)
+	}
+	return "exchange " + strings.Join(names, ", ")
 }
 
 // withRabbitPrefix sets prefix p on binding name's consumer (input) or
