@@ -595,6 +595,7 @@ func Load(opts Options) (*Loaded, error) {
 	})
 	out.Raw = raw
 	errs = append(errs, misspeltSpringCloud(raw, origins)...)
+	out.Warnings = append(out.Warnings, ignoredSpringCloud(raw, origins)...)
 	fileOrigins := make([]map[string]string, len(layers))
 	for i, l := range layers {
 		fileOrigins[i] = l.origins

@@ -65,3 +65,47 @@ func originOfTree(origins map[string]string, path string) string {
 	}
 	return origins[best]
 }
+
+// ignoredSpringCloud warns of the keys under spring.cloud that SCSt
+// services set and streambind does not read, so that none is ignored
+// without a word: Spring Cloud Function's other than definition and
+// routing-expression (configuration.<fn>.input-header-mapping-expression,
+// ineligible-definitions, scan ...), and SCSt's schema registry client and
+// Avro converter (schema-registry-client, schema). Misspellings of the
+// keys streambind reads are misspeltSpringCloud's errors.
+func ignoredSpringCloud(raw map[string]any, origins map[string]string) []*stream.ConfigError {
+	spring, _ := raw["spring"].(map[string]any)
+	cloud, _ := spring["cloud"].(map[string]any)
+	var warns []*stream.ConfigError
+	warn := func(m map[string]any, path, why string) {
+		keys := make([]string, 0, len(m))
+		for k := range m {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			p := path + "." + k
+			warns = append(warns, &stream.ConfigError{Path: p, Origin: originOfTree(origins, p), Msg: "ignored: " + why})
+		}
+	}
+	fn, _ := cloud["function"].(map[string]any)
+	known := []string{"definition", "routing-expression"}
+	var unread map[string]any
+	for k, v := range fn {
+		if isKnown := squash(k) == squash(known[0]) || squash(k) == squash(known[1]); !isKnown && suggest(k, known) == "" {
+			if unread == nil {
+				unread = map[string]any{}
+			}
+			unread[k] = v
+		}
+	}
+	warn(unread, "spring.cloud.function", "streambind reads only spring.cloud.function.definition and routing-expression of Spring Cloud Function's keys (a function's headers and conversions are set in code)")
+	for _, k := range []string{"schema-registry-client", "schema"} {
+		for ck, v := range cloud {
+			if squash(ck) == squash(k) {
+				warn(map[string]any{ck: v}, "spring.cloud", "streambind has no schema registry client or Avro converter: a content type such as application/*+avro needs a converter registered in code (stream.WithConverter)")
+			}
+		}
+	}
+	return warns
+}
