@@ -541,6 +541,7 @@ func check(s *service) *checked {
 	out.warnings = append(out.warnings, s.loaded.Warnings...)
 	out.warnings = append(out.warnings, warns.errs()...)
 	out.warnings = append(out.warnings, replacedGroups(s)...)
+	out.warnings = append(out.warnings, readerDLQArgs(s)...)
 	for _, e := range out.warnings {
 		if e.Origin == "" {
 			e.Origin = s.origin(e.Path)

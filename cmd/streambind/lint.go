@@ -284,7 +284,9 @@ and a service whose RabbitMQ default prefixes differ
 (stream.rabbit.default.consumer.prefix set and producer.prefix not, say:
 its consumers read the exchange <consumer prefix><destination>, its
 producers and send --destination send to <producer prefix><destination>;
-SCSt applies them so too).
+SCSt applies them so too), and a RabbitMQ dead-letter reader with dlq
+whose source declares the dead-letter queue without the x-dead-letter-*
+arguments the reader declares it with (one of them fails at start).
 
 The files a configuration names (TLS trust and key stores, CA files,
 client certificates and keys, a NATS credentials file) are read, but one

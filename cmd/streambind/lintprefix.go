@@ -5,6 +5,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/streambind/streambind/binder/props"
 	"github.com/streambind/streambind/binder/rabbit"
 	"github.com/streambind/streambind/stream"
 	"github.com/streambind/streambind/topology"
@@ -103,4 +104,69 @@ func prefixExampleDestination(s *checkedService, ext stream.ExtensionConfig) str
 		}
 	}
 	return "<destination>"
+}
+
+// readerDLQArgs warns of a RabbitMQ dead-letter reader
+// (consumer.dead-letters-of) with dlq of its own whose source declares the
+// dead-letter queue without the arguments the reader declares it with: the
+// reader's queue is that DLQ, and a consumer with dlq declares its queue
+// with x-dead-letter-exchange (its DLX, <prefix>DLX) and
+// x-dead-letter-routing-key (the queue's name), which the source gives its
+// DLQ only with dlq-dead-letter-exchange and dlq-dead-letter-routing-key.
+// Whichever declares the queue second fails at start (PRECONDITION_FAILED).
+func readerDLQArgs(s *service) stream.ConfigErrors {
+	cfg := s.loaded.Stream
+	names := make([]string, 0, len(cfg.Bindings))
+	for n := range cfg.Bindings {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	var out stream.ConfigErrors
+	for _, n := range names {
+		of := cfg.Bindings[n].Consumer.DeadLettersOf
+		if of == "" || !cfg.Binding(n).Consumer.DLQ {
+			continue
+		}
+		for k := range cfg.Bindings {
+			if strings.EqualFold(k, of) {
+				of = k
+			}
+		}
+		ds, srcEff, ok := s.deadLetterSource(of)
+		if !ok || ds.Group == "" || binderType(cfg, srcEff.Binder) != rabbit.Type {
+			continue
+		}
+		cons, _ := cfg.Extension(rabbit.Type, n)
+		prefix := topology.ExtString(ds.Extension, "prefix")
+		queue := prefix + ds.Group
+		dlx := topology.ExtString(cons, "dead-letter-exchange")
+		if dlx == "" {
+			dlx = prefix + rabbit.DLXName
+		}
+		key := topology.ExtString(cons, "dead-letter-routing-key")
+		if key == "" {
+			key = queue
+		}
+		src, _ := cfg.Extension(rabbit.Type, of)
+		srcDLX, dlxSet := extValue(src, "dlq-dead-letter-exchange")
+		if dlxSet && srcDLX == dlx && topology.ExtString(src, "dlq-dead-letter-routing-key") == key {
+			continue
+		}
+		out = append(out, &stream.ConfigError{Path: "stream.bindings." + n + ".consumer.dlq",
+			Msg: fmt.Sprintf("binding %s reads the dead letters of %s and has dlq: it declares their queue %s with x-dead-letter-exchange %s and x-dead-letter-routing-key %s, and %s declares that queue with its dlq-dead-letter-exchange and dlq-dead-letter-routing-key: "+
+				"unless they are the same, whichever binds second fails at start (PRECONDITION_FAILED); set stream.rabbit.bindings.%s.consumer.dlq-dead-letter-exchange: %s and dlq-dead-letter-routing-key: %s",
+				n, of, queue, dlx, key, of, of, dlx, key)})
+	}
+	return out
+}
+
+// extValue is the string value of binder property key in ext, and whether
+// it is set at all ("" included).
+func extValue(ext map[string]any, key string) (string, bool) {
+	for k := range ext {
+		if props.Norm(k) == props.Norm(key) {
+			return topology.ExtString(ext, key), true
+		}
+	}
+	return "", false
 }
