@@ -101,7 +101,10 @@
 //     ':' and placeholders. ${a.key} (${spring.application.name},
 //     ${server.port:8080}) is the variable that stands for the key
 //     (SERVER_PORT), else the key's value in the configuration itself
-//     (relaxed; its own placeholders resolved first). An unset VAR or key
+//     (relaxed; its own placeholders resolved first). A ${VAR} not in the
+//     environment is looked up in the configuration too, as Spring looks it
+//     up in every property source: a .env file imported as properties
+//     (optional:file:.env[.properties]) gives it. An unset VAR or key
 //     without a default, "${}", an unterminated "${" and keys that refer
 //     to each other in a cycle (reported once, with the chain) are errors.
 //   - An explicit 0 for a key whose default is not 0 (max-attempts,

@@ -253,10 +253,10 @@ func (r *placeholders) secretName(name string) bool {
 	if redact.IsSecretKey(name) {
 		return true
 	}
-	if _, inEnv := r.env[name]; inEnv || isEnvName(name) {
+	if _, inEnv := r.env[name]; inEnv {
 		return false
 	}
-	if _, inEnv := r.env[relaxedEnvName(name)]; inEnv {
+	if _, inEnv := r.env[relaxedEnvName(name)]; inEnv && !isEnvName(name) {
 		return false
 	}
 	path, _, found := r.find(name)
@@ -374,17 +374,19 @@ func (r *placeholders) lookup(name string) (string, bool, string) {
 	if v, ok := r.env[name]; ok {
 		return v, true, ""
 	}
-	if isEnvName(name) {
-		return "", false, ""
+	if !isEnvName(name) {
+		if v, ok := r.env[relaxedEnvName(name)]; ok {
+			return v, true, ""
+		}
+		// Spring Boot's random values come after the environment and
+		// before the configuration files.
+		if v, ok, problem := randomValue(name); ok || problem != "" {
+			return v, ok, problem
+		}
 	}
-	if v, ok := r.env[relaxedEnvName(name)]; ok {
-		return v, true, ""
-	}
-	// Spring Boot's random values come after the environment and before
-	// the configuration files.
-	if v, ok, problem := randomValue(name); ok || problem != "" {
-		return v, ok, problem
-	}
+	// A name in upper case (${KAFKA_BROKERS}) is looked up in the files
+	// too, as Spring looks it up in every property source: a .env file
+	// imported as properties (optional:file:.env[.properties]) holds it.
 	path, v, found := r.find(name)
 	if !found {
 		return "", false, ""
@@ -461,7 +463,7 @@ func (r *placeholders) markTail(path string) {
 			continue
 		}
 		expandNested(s, func(name string) (string, bool, string) {
-			if _, inEnv := r.env[name]; !inEnv && !isEnvName(name) {
+			if _, inEnv := r.env[name]; !inEnv {
 				if q, _, ok := r.find(name); ok && !r.deepTail[q] {
 					todo = append(todo, q)
 				}
