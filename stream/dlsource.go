@@ -27,8 +27,9 @@ type DeadLetterSource struct {
 	Destination string
 	// Group, when not empty, replaces the reading binding's group: the
 	// dead letters sit in a queue of their own that the reader consumes
-	// directly (RabbitMQ's <destination>.<group>.dlq). Empty: the reader
-	// keeps its own group.
+	// directly (RabbitMQ's <destination>.<group>.dlq, without the
+	// source's prefix, which Extension carries). Empty: the reader keeps
+	// its own group.
 	Group string
 	// Extension holds binder-specific consumer properties set on the
 	// reading binding, over its own (RabbitMQ: queue-name-group-only,
