@@ -458,9 +458,10 @@ type ProducerConfig struct {
 	// (checked at start-up). Default false.
 	UseNativeEncoding bool `mapstructure:"use-native-encoding"`
 	// HeaderMode is "headers" (default) or "none": the message's headers
-	// are not sent (the binder may still write its own, such as the
-	// content type, and partitioning still works). "embeddedHeaders" is
-	// refused.
+	// are not sent, and partitioning still works. The RabbitMQ, NATS and
+	// Redis binders still write their own headers, such as the content
+	// type; the Kafka binder writes no record headers at all, as SCSt's.
+	// "embeddedHeaders" is refused.
 	HeaderMode string `mapstructure:"header-mode"`
 }
 

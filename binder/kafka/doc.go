@@ -21,7 +21,11 @@
 // partition key, else its key header; the partition is the scst_partition
 // header's (selected by the core), else by key (murmur2, as Kafka's Java
 // client), else round robin. Message headers become record headers, plus
-// contentType when the message has none.
+// contentType when the message has none. Under producer.header-mode none a
+// record carries no headers at all (no contentType, id or scst_partition),
+// as SCSt's Kafka binder sends it then (without a header mapper): the
+// partition is still selected, and a consumer takes its binding's
+// content-type.
 //
 // Batching: sends from any number of goroutines queue up per partition
 // in the producer (kafka-go's Writer is not used: it sends one request per

@@ -34,11 +34,15 @@ type producer struct {
 	binding     string
 	contentType string
 	ctBytes     []byte // contentType, shared by every record
-	ps          producerSettings
-	need        int // partitions the topic needs (see provision)
-	parts       int // partitions the topic had at bind (PartitionCount)
-	addr        net.Addr
-	log         *slog.Logger
+	// noHeaders: producer.header-mode none. The records carry no
+	// headers at all, not even the binder's contentType and id, as SCSt's
+	// Kafka binder sends them without a header mapper then.
+	noHeaders bool
+	ps        producerSettings
+	need      int // partitions the topic needs (see provision)
+	parts     int // partitions the topic had at bind (PartitionCount)
+	addr      net.Addr
+	log       *slog.Logger
 
 	mu      sync.Mutex
 	pending []*sendReq
@@ -130,6 +134,7 @@ func (bd *Binder) newProducer(spec stream.ProducerSpec, ps producerSettings, nee
 		need:        need,
 		log:         log,
 		ctBytes:     []byte(spec.ContentType),
+		noHeaders:   spec.Producer.HeaderMode == stream.HeaderModeNone,
 		addr:        kafkago.TCP(bd.st.brokers...),
 		idRand:      bufio.NewReaderSize(rand.Reader, 4096),
 		wake:        make(chan struct{}, 1),
@@ -211,30 +216,16 @@ func (p *producer) newID(dst *[36]byte, raw *[16]byte) {
 }
 
 // record turns an envelope into r's Kafka message: headers (plus
-// contentType and id when missing), key, partition. It fails only when the
+// contentType and id when missing; none under header-mode none), key,
+// partition. It fails only when the
 // binding's message-key-expression cannot be evaluated on m. The headers
 // and the id use r's own buffers when they fit (r is pooled: no
 // allocation per record).
 func (p *producer) record(r *sendReq, m stream.Envelope) error {
-	hs := r.hs[:0]
-	if n := len(m.Headers) + 2; n > len(r.hs) {
-		hs = make([]kafkago.Header, 0, n)
-	}
-	for k, v := range m.Headers {
-		b := p.ctBytes
-		if v != p.contentType {
-			b = []byte(v)
-		} // else the binding's content type (the usual one): shared, no copy
-		hs = append(hs, kafkago.Header{Key: k, Value: b})
-	}
-	if m.Headers[stream.HeaderContentType] == "" && p.contentType != "" {
-		// Shared by every record: the encoder only reads it.
-		hs = append(hs, kafkago.Header{Key: stream.HeaderContentType, Value: p.ctBytes})
-	}
-	if m.Headers[stream.HeaderID] == "" {
-		p.newID(&r.id, &r.raw)
-		hs = append(hs, kafkago.Header{Key: stream.HeaderID, Value: r.id[:]})
-	}
+	var hs []kafkago.Header
+	if !p.noHeaders {
+		hs = p.headers(r, m)
+	} // else no headers at all; the partition (below) is still selected
 	key := m.Key
 	if len(key) == 0 {
 		if k := m.Headers[stream.HeaderKey]; k != "" {
@@ -255,6 +246,31 @@ func (p *producer) record(r *sendReq, m stream.Envelope) error {
 		}
 	}
 	return nil
+}
+
+// headers returns the record headers of m: its own, plus contentType and
+// id when missing, in r's buffers when they fit.
+func (p *producer) headers(r *sendReq, m stream.Envelope) []kafkago.Header {
+	hs := r.hs[:0]
+	if n := len(m.Headers) + 2; n > len(r.hs) {
+		hs = make([]kafkago.Header, 0, n)
+	}
+	for k, v := range m.Headers {
+		b := p.ctBytes
+		if v != p.contentType {
+			b = []byte(v)
+		} // else the binding's content type (the usual one): shared, no copy
+		hs = append(hs, kafkago.Header{Key: k, Value: b})
+	}
+	if m.Headers[stream.HeaderContentType] == "" && p.contentType != "" {
+		// Shared by every record: the encoder only reads it.
+		hs = append(hs, kafkago.Header{Key: stream.HeaderContentType, Value: p.ctBytes})
+	}
+	if m.Headers[stream.HeaderID] == "" {
+		p.newID(&r.id, &r.raw)
+		hs = append(hs, kafkago.Header{Key: stream.HeaderID, Value: r.id[:]})
+	}
+	return hs
 }
 
 // PartitionCount is the topic's partition count at bind, at least
