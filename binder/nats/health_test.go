@@ -68,7 +68,14 @@ func TestHealthDoesNotWaitForAReconnect(t *testing.T) {
 	// is accepted and never answered.
 	px.blackhole(true)
 	px.cut()
-	waitFor(t, 10*time.Second, "a reconnect attempt to the silent server", func() bool { return px.accepted() > 0 })
+	// And Health has seen the disconnection: nats.go tells it on its
+	// callback goroutine while it waits its reconnect back-off (50ms) and
+	// dials, so under load the attempt can come first, with Health up for
+	// those ms. A Health that waits for the attempt holds this wait up,
+	// not the calls below, which find the next attempts.
+	waitFor(t, 10*time.Second, "a reconnect attempt to the silent server", func() bool {
+		return px.accepted() > 0 && b.Health(ctx) != nil
+	})
 
 	// The attempt holds nats.go's lock until its handshake times out.
 	var worst time.Duration

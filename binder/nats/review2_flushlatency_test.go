@@ -13,11 +13,17 @@ import (
 )
 
 // A member told of a lowered ack-wait ends its pull and waits for its
-// buffer (flushPull, at most 1s) before it replies; the announcing bind
-// waits 250ms after a reply for more. An idle member (its pull open,
-// nothing buffered) and one whose intake is full (the callback waiting for
-// room) must reply well within that, else the bind updates the durable
-// before they are ready.
+// buffer (flushPull, at most flushWait, 1s) before it replies; the
+// announcing bind waits for replies until 250ms after the last one, and
+// at least flushWait + 250ms after the announcement. An idle member (its
+// pull open, nothing buffered) and one whose intake is full (the callback
+// waiting for room) have nothing to wait for and must reply at once (a
+// few ms), not at flushPull's bound (1s): the bind waits flushWait +
+// 250ms for the group's replies, and a member that took the whole bound
+// left 250ms of it.
+// The bound is half of flushWait: a reply slowed by a loaded machine (CI,
+// other packages' tests; 124ms seen) stays within it (200ms was a hope,
+// not a property), and one that waited out flushPull does not.
 func TestReview2AnnouncementReplyLatency(t *testing.T) {
 	natstest.Require(t)
 	t.Parallel()
@@ -85,8 +91,9 @@ func TestReview2AnnouncementReplyLatency(t *testing.T) {
 			}
 			d := time.Since(t0)
 			t.Logf("reply after %v", d)
-			if d > 200*time.Millisecond {
-				t.Errorf("the member replied after %v: more than the announcing bind's 250ms quiet allows another member", d)
+			const flushWait = time.Second // flushPull's bound (consumer.go)
+			if d > flushWait/2 {
+				t.Errorf("the member replied after %v: it waited for flushPull's bound (%v) with nothing to wait for", d, flushWait)
 			}
 		})
 	}
