@@ -640,7 +640,15 @@ func TestBreakKeyOrderStopWhileDeadLettering(t *testing.T) {
 		for _, rt := range kr.(*kmsg.ProduceRequest).Topics {
 			if rt.Topic == dlq {
 				dlqReqs.Add(1)
-				kf.SleepControl(func() { time.Sleep(200 * time.Millisecond) })
+				// The cluster is held meanwhile (a plain sleep, not
+				// SleepControl): SleepControl's sleeps one after the
+				// other on one connection meet a data race inside kfake
+				// (see advSlowProduce). Held, the other requests wait
+				// for it, the consumer's fetches and commits among
+				// them, up to 200ms each, as they would on a broker
+				// slowed as a whole; the dead letters still take 200ms
+				// each, one after the other.
+				time.Sleep(200 * time.Millisecond)
 				break
 			}
 		}

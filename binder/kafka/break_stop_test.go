@@ -40,7 +40,17 @@ func TestBreakStopBoundedWhileDeadLetterStuck(t *testing.T) {
 				for _, rt := range kr.(*kmsg.ProduceRequest).Topics {
 					if rt.Topic == dlq {
 						stuck.Add(1)
-						kf.SleepControl(func() { <-release })
+						// Not once released: after a held request's
+						// connection drained its queue, another sleep on
+						// it can meet a data race inside kfake (two
+						// (*bsleep).waitQueue goroutines; see
+						// advSlowProduce). Until then, one request per
+						// connection sleeps and the others wait behind it.
+						select {
+						case <-release:
+						default:
+							kf.SleepControl(func() { <-release })
+						}
 						break
 					}
 				}

@@ -657,13 +657,15 @@ func advStacks(all string) string {
 
 // advStuckProduce holds every produce request to topic unanswered until
 // the returned release is called (also at the test's end, before the
-// cluster closes).
+// cluster closes). Nothing sleeps once released: a sleep on a connection
+// whose queue of held requests has just drained can meet a data race
+// inside kfake (see advSlowProduce).
 func advStuckProduce(t *testing.T, c *kafkatest.Cluster, topic string) (release func()) {
 	gate := make(chan struct{})
 	var once sync.Once
-	open := func() { once.Do(func() { close(gate) }) }
-	t.Cleanup(open)
 	var off atomic.Bool
+	open := func() { off.Store(true); once.Do(func() { close(gate) }) }
+	t.Cleanup(open)
 	c.Kfake.ControlKey(int16(kmsg.Produce), func(kr kmsg.Request) (kmsg.Response, error, bool) {
 		if off.Load() {
 			c.Kfake.DropControl()
@@ -678,7 +680,7 @@ func advStuckProduce(t *testing.T, c *kafkatest.Cluster, topic string) (release 
 		}
 		return nil, nil, false
 	})
-	return func() { off.Store(true); open() }
+	return open
 }
 
 // TestAdvPipeKafkaShutdownStuckOutput: the output's broker stops answering
