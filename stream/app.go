@@ -51,6 +51,9 @@ func WithBinderType(name string, f BinderFactory) Option {
 }
 
 // WithConverter registers a converter for a MIME type, replacing a built-in.
+// NewApp refuses a function's binding whose content type no converter
+// handles when the function takes or returns a typed payload (not []byte,
+// string, or a Message or batch of them).
 func WithConverter(mimeType string, c Converter) Option {
 	return func(o *options) { o.converters.Add(mimeType, c) }
 }
@@ -1405,6 +1408,7 @@ func (a *App) wire(v *validator, rt *runtimeBinding, b *Binding) {
 		rt.out = b
 	}
 	a.checkNative(v, rt, b)
+	a.checkContentType(v, rt, b) // contenttype.go
 }
 
 // warnDLQWithoutGroup warns that consumer.dlq does not apply to an

@@ -321,7 +321,11 @@ type BindingConfig struct {
 	// Binder names the binder; default DefaultBinder.
 	Binder string `mapstructure:"binder"`
 	// ContentType defaults to application/json. A message's contentType
-	// header wins over it.
+	// header wins over it. A function that takes or returns a typed payload
+	// (not []byte or string) needs a converter for it: built in are
+	// application/json (and +json types), text/plain and
+	// application/octet-stream, others are registered in code
+	// (WithConverter); start-up refuses the binding otherwise.
 	ContentType string         `mapstructure:"content-type"`
 	Consumer    ConsumerConfig `mapstructure:"consumer"`
 	Producer    ProducerConfig `mapstructure:"producer"`

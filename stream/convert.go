@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"mime"
 	"runtime/debug"
+	"sort"
 	"strings"
 )
 
@@ -37,6 +38,17 @@ func NewConverters() *Converters {
 
 // Add registers c for mimeType (parameters are ignored), replacing any other.
 func (cs *Converters) Add(mimeType string, c Converter) { cs.byType[mediaTypeOf(mimeType)] = c }
+
+// MediaTypes returns the media types converters are registered for,
+// sorted; any other type with a +json suffix uses application/json's.
+func (cs *Converters) MediaTypes() []string {
+	ts := make([]string, 0, len(cs.byType))
+	for t := range cs.byType {
+		ts = append(ts, t)
+	}
+	sort.Strings(ts)
+	return ts
+}
 
 // Lookup returns the converter for a content type such as
 // "application/json; charset=utf-8". Types with a +json suffix

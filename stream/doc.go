@@ -20,6 +20,20 @@
 // name. Each binding maps to a destination on a binder (see
 // docs/conventions.md for the keys and defaults).
 //
+// # Content types
+//
+// A binding's content-type (default application/json) picks the
+// [Converter] that turns a function's typed values into payload bytes and
+// back; an input's contentType header, and an output [Message]'s, wins over
+// it. application/json (and any +json type), text/plain and
+// application/octet-stream are built in; [WithConverter] registers more.
+// []byte and string payloads (and Messages and batches of them) pass
+// through as they are whatever the content type, as in SCSt. [NewApp]
+// refuses a function's binding whose content type no registered converter
+// handles when the function takes or returns any other type: the error is
+// at the content-type key and its line, and names the binding, the type
+// and the converters registered.
+//
 // # Event routing
 //
 // Many event types on one destination: stream.function.routing.enabled

@@ -1,0 +1,151 @@
+package stream_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/streambind/streambind/stream"
+)
+
+// A binding whose content type no registered converter handles, for a
+// function that needs one (a typed input or output), is refused at
+// start-up at the content-type key and its line, naming the binding, the
+// type and the converters there are: the app started and then failed every
+// send, and dead-lettered every message received (a ported SCSt service's
+// application/*+avro or application/x-protobuf).
+func TestContentTypeWithoutConverterRefused(t *testing.T) {
+	fns := stream.NewCatalog()
+	stream.AddFunction(fns, "enrich", func(_ context.Context, o Order) (Order, error) { return o, nil })
+	stream.AddConsumer(fns, "audit", func(context.Context, stream.Message[Payment]) error { return nil })
+	stream.AddConsumer(fns, "batch", func(context.Context, []Order) error { return nil })
+	for _, tc := range []struct {
+		name, yaml string
+		want       map[string]string // key → origin
+		says       []string
+	}{
+		{"own keys", `stream:
+  function: {definition: enrich;audit}
+  bindings:
+    enrich-in-0:
+      destination: orders
+      content-type: application/*+avro
+    enrich-out-0:
+      destination: enriched
+      content-type: application/x-protobuf
+    audit-in-0:
+      destination: payments
+      content-type: application/x-protobuf; proto=shop.Payment
+`, map[string]string{
+			"stream.bindings.enrich-in-0.content-type":  "application.yaml:6",
+			"stream.bindings.enrich-out-0.content-type": "application.yaml:9",
+			"stream.bindings.audit-in-0.content-type":   "application.yaml:12",
+		}, []string{
+			`binding enrich-in-0: no converter for content type "application/*+avro"`,
+			`function "enrich" takes stream_test.Order`,
+			`binding enrich-out-0: no converter for content type "application/x-protobuf"`,
+			`function "enrich" returns stream_test.Order`,
+			`function "audit" takes stream.Message[github.com/streambind/streambind/stream_test.Payment]`,
+			"converters: application/json (also for any +json type), application/octet-stream, text/plain",
+			"stream.WithConverter",
+		}},
+		{"stream.default", `stream:
+  function: {definition: batch}
+  default:
+    content-type: application/x-protobuf
+  bindings:
+    batch-in-0: {destination: orders, consumer: {batch-mode: true}}
+`, map[string]string{"stream.default.content-type": "application.yaml:4"}, []string{
+			`binding batch-in-0: no converter for content type "application/x-protobuf"`,
+			`function "batch" takes stream_test.Order`,
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := stream.NewApp(loadYAML(t, tc.yaml), fns, typesOpts("memory")...)
+			var es stream.ConfigErrors
+			if !errors.As(err, &es) {
+				t.Fatalf("NewApp: %v, want configuration errors", err)
+			}
+			got := map[string]string{}
+			for _, e := range es {
+				got[e.Path] = e.Origin
+			}
+			for k, o := range tc.want {
+				if g, ok := got[k]; !ok || g != o {
+					t.Errorf("no error at %s (%s):\n%v", k, o, err)
+				}
+			}
+			if len(es) != len(tc.want) {
+				t.Errorf("%d errors, want %d:\n%v", len(es), len(tc.want), err)
+			}
+			for _, s := range tc.says {
+				if !strings.Contains(err.Error(), s) {
+					t.Errorf("error does not say %q:\n%v", s, err)
+				}
+			}
+		})
+	}
+}
+
+// What works today stays allowed: []byte and string payloads (and
+// Messages, batches of them) pass through whatever the content type, as in
+// SCSt; parameters, case and +json types (application/*+json too) find the
+// JSON converter; a registered converter serves its type; native
+// decoding and encoding leave the bytes to the binder.
+func TestContentTypeConvertersAllowed(t *testing.T) {
+	fns := stream.NewCatalog()
+	stream.AddFunction(fns, "raw", func(_ context.Context, b []byte) ([]byte, error) { return b, nil })
+	stream.AddFunction(fns, "text", func(_ context.Context, s string) (*stream.Message[string], error) { return nil, nil })
+	stream.AddConsumer(fns, "msg", func(context.Context, stream.Message[[]byte]) error { return nil })
+	stream.AddConsumer(fns, "batchraw", func(context.Context, [][]byte) error { return nil })
+	stream.AddConsumer(fns, "batchmsg", func(context.Context, []stream.Message[string]) error { return nil })
+	stream.AddSupplier(fns, "tick", func(context.Context) ([]byte, error) { return nil, nil })
+	stream.AddFunction(fns, "typed", func(_ context.Context, o Order) (Order, error) { return o, nil })
+	stream.AddFunction(fns, "native", func(_ context.Context, b []byte) (stream.Message[[]byte], error) {
+		return stream.Message[[]byte]{}, nil
+	})
+	stream.AddFunction(fns, "avro", func(_ context.Context, o Order) (Order, error) { return o, nil })
+	yaml := `stream:
+  function: {definition: raw;text;msg;batchraw;batchmsg;tick;typed;native;avro}
+  default:
+    content-type: application/x-protobuf
+  bindings:
+    raw-in-0: {destination: a, content-type: "application/*+avro"}
+    text-in-0: {destination: b}
+    msg-in-0: {destination: c, content-type: image/png}
+    batchraw-in-0: {destination: d, consumer: {batch-mode: true}}
+    batchmsg-in-0: {destination: e, consumer: {batch-mode: true}}
+    typed-in-0: {destination: f, content-type: "application/json;charset=UTF-8"}
+    typed-out-0: {destination: g, content-type: "application/*+json"}
+    native-in-0: {destination: h, consumer: {use-native-decoding: true}}
+    native-out-0: {destination: i, producer: {use-native-encoding: true}}
+    avro-in-0: {destination: j, content-type: "application/*+avro"}
+    avro-out-0: {destination: k, content-type: "Application/X-Protobuf; proto=shop.Order"}
+`
+	opts := append(typesOpts("memory"), stream.WithConverter("application/*+avro", stream.JSONConverter{}),
+		stream.WithConverter("application/x-protobuf", stream.JSONConverter{}))
+	if _, err := stream.NewApp(loadYAML(t, yaml), fns, opts...); err != nil {
+		t.Fatalf("NewApp with the converters registered: %v", err)
+	}
+	// Without them, only the functions that need a converter are refused.
+	_, err := stream.NewApp(loadYAML(t, yaml), fns, typesOpts("memory")...)
+	var es stream.ConfigErrors
+	if !errors.As(err, &es) {
+		t.Fatalf("NewApp: %v, want configuration errors", err)
+	}
+	var paths []string
+	for _, e := range es {
+		paths = append(paths, e.Path)
+	}
+	if want := []string{"stream.bindings.avro-in-0.content-type", "stream.bindings.avro-out-0.content-type"}; strings.Join(paths, " ") != strings.Join(want, " ") {
+		t.Errorf("refused %v, want only %v:\n%v", paths, want, err)
+	}
+	for _, ct := range []string{"text/plain", "TEXT/PLAIN; charset=utf-8", "application/octet-stream", "application/vnd.shop.order+json"} {
+		cfg := &stream.Config{Function: stream.FunctionConfig{Definition: "typed"}, Bindings: map[string]stream.BindingConfig{
+			"typed-in-0": {Destination: "f", ContentType: ct}, "typed-out-0": {Destination: "g", ContentType: ct}}}
+		if _, err := stream.NewApp(cfg, fns, typesOpts("memory")...); err != nil {
+			t.Errorf("content type %q: %v", ct, err)
+		}
+	}
+}
