@@ -284,9 +284,15 @@ and a service whose RabbitMQ default prefixes differ
 (stream.rabbit.default.consumer.prefix set and producer.prefix not, say:
 its consumers read the exchange <consumer prefix><destination>, its
 producers and send --destination send to <producer prefix><destination>;
-SCSt applies them so too), and a RabbitMQ dead-letter reader with dlq
+SCSt applies them so too), a RabbitMQ dead-letter reader with dlq
 whose source declares the dead-letter queue without the x-dead-letter-*
-arguments the reader declares it with (one of them fails at start).
+arguments the reader declares it with (one of them fails at start), and
+a binding whose content type no built-in converter handles
+(application/json and any +json type, text/plain, application/octet-stream
+are built in; application/*+avro is not): lint sees no Go types, and a
+function that takes or returns a typed payload there needs a converter
+registered in code (stream.WithConverter) or the app refuses the binding
+at start-up, while []byte and string payloads pass through as they are.
 
 The files a configuration names (TLS trust and key stores, CA files,
 client certificates and keys, a NATS credentials file) are read, but one
@@ -461,6 +467,9 @@ func (sys *system) lint(checkFiles bool) []problem {
 			}
 		}
 		for _, e := range prefixMismatch(s) {
+			out = append(out, s.problemOf(e, true))
+		}
+		for _, e := range unconvertedContentTypes(s) { // lintcontenttype.go
 			out = append(out, s.problemOf(e, true))
 		}
 	}
