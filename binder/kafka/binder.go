@@ -81,6 +81,9 @@ func New(ctx context.Context, s stream.BinderSettings) (stream.Binder, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	for _, w := range st.warnings {
+		log.Warn("kafka: " + w)
+	}
 	bd := &Binder{
 		name:      s.Name,
 		st:        st,

@@ -138,6 +138,7 @@ func (c *clientProps) applyProducer(ps *producerSettings) {
 // the binder's configuration map (they are the binder's connections').
 type connProps struct {
 	brokers  opt[[]string]
+	schemes  []brokerScheme // of brokers (parseBrokers)
 	clientID opt[string]
 	protocol string // security.protocol as given, upper case; "" unset
 	// sasl.mechanism and the parsed sasl.jaas.config.

@@ -61,7 +61,10 @@ func decodeConnProp(p, k string, v any, conn *connProps) (err error) {
 			if len(l) == 0 {
 				return errors.New("no broker address")
 			}
-			conn.brokers.put(l)
+			var addrs []string
+			if addrs, conn.schemes, err = parseBrokers(l, p); err == nil {
+				conn.brokers.put(addrs)
+			}
 		}
 	case "client.id":
 		var s string
@@ -173,7 +176,7 @@ func decodeConnProp(p, k string, v any, conn *connProps) (err error) {
 // (stream.BinderSettings SkipFiles).
 func buildConn(d *props.Decoder, conn *connProps, typedSecurity, skipFiles bool, out *settings) {
 	if conn.brokers.set {
-		out.brokers = conn.brokers.v
+		out.brokers, out.schemes = conn.brokers.v, conn.schemes
 	}
 	out.clientID = conn.clientID.over(out.clientID)
 	if !conn.any {

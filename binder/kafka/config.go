@@ -59,7 +59,11 @@ const (
 
 // settings are the binder-wide settings.
 type settings struct {
-	brokers           []string
+	brokers []string
+	// schemes are the schemes the bootstrap addresses were written with
+	// (checkSchemes); warnings are what New logs as warnings.
+	schemes           []brokerScheme
+	warnings          []string
 	clientID          string
 	requiredAcks      kafkago.RequiredAcks
 	autoCreateTopics  bool
@@ -132,15 +136,62 @@ func withDefaultPort(brokers []string, port int) []string {
 	return out
 }
 
-// checkBroker refuses a broker address that no dial can use, so that it
-// is a configuration error at start-up, not an outage retried for ever:
-// host or host:port (IPv6 in brackets), port in 1..65535. (A bare host
-// gets default-broker-port.) Empty items of a list are dropped before, as
-// Kafka's clients drop them. The address is not echoed when it holds
-// user info, which may be a password.
+// brokerScheme is the scheme of a bootstrap address as written
+// (PLAINTEXT://host:9092), kept to check it against the binder's
+// security (checkSchemes); key is where the address was given.
+type brokerScheme struct {
+	scheme, addr, key string
+}
+
+// parseBrokers splits each address of l into its scheme and host[:port]
+// (checkBroker) and returns the addresses without their schemes, and the
+// schemes given, found at key.
+func parseBrokers(l []string, key string) ([]string, []brokerScheme, error) {
+	addrs := make([]string, 0, len(l))
+	var schemes []brokerScheme
+	for _, b := range l {
+		scheme, addr := splitScheme(b)
+		if err := checkBroker(addr); err != nil {
+			return nil, nil, err
+		}
+		addrs = append(addrs, addr)
+		if scheme != "" {
+			schemes = append(schemes, brokerScheme{scheme: scheme, addr: b, key: key})
+		}
+	}
+	return addrs, schemes, nil
+}
+
+// splitScheme splits a broker address into its scheme, if it has one, and
+// the rest: "SASL_SSL://host:9092" is "SASL_SSL" and "host:9092". Java's
+// client takes host and port out of any <scheme>://host:port (a security
+// protocol or a listener name, INTERNAL://kafka:29092) and ignores the
+// scheme; so does the binder, but for checkSchemes. A scheme is a letter
+// then letters, digits, '_', '-', '+' or '.'; anything else is left for
+// checkBroker to refuse.
+func splitScheme(b string) (scheme, rest string) {
+	i := strings.Index(b, "://")
+	if i <= 0 {
+		return "", b
+	}
+	for j, r := range b[:i] {
+		letter := r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z'
+		if !letter && (j == 0 || !(r >= '0' && r <= '9' || r == '_' || r == '-' || r == '+' || r == '.')) {
+			return "", b
+		}
+	}
+	return b[:i], b[i+3:]
+}
+
+// checkBroker refuses a broker address (without its scheme) that no dial
+// can use, so that it is a configuration error at start-up, not an outage
+// retried for ever: host or host:port (IPv6 in brackets), port in
+// 1..65535. (A bare host gets default-broker-port.) Empty items of a list
+// are dropped before, as Kafka's clients drop them. The address is not
+// echoed when it holds user info, which may be a password.
 func checkBroker(b string) error {
 	if strings.ContainsAny(b, "@/") {
-		return errors.New("a broker address is host:port, with no scheme or user info (credentials go in sasl or jaas)")
+		return errors.New("a broker address is [scheme://]host:port, with no scheme or user info beyond that (credentials go in sasl or jaas)")
 	}
 	host, port, err := net.SplitHostPort(b)
 	if err != nil {
@@ -165,6 +216,61 @@ func checkBroker(b string) error {
 		}
 	}
 	return nil
+}
+
+// checkSchemes checks the schemes of the bootstrap addresses that name a
+// security protocol against the security the binder connects with (its
+// tls and sasl keys, or security.protocol in its configuration map), which
+// alone decides, as in Java's client, where the scheme is ignored. An
+// address asking for more than that (SSL:// without TLS, SASL_PLAINTEXT://
+// without SASL) is an error at its key: Java's client would connect in
+// plain text to a listener expecting TLS or SASL and fail on every
+// request. One asking for less (PLAINTEXT:// with TLS configured) is a
+// warning: the connection uses TLS, as Java's would. Other schemes
+// (listener names such as INTERNAL://) are not checked.
+func checkSchemes(d *props.Decoder, out *settings, tlsKey, saslKey string) {
+	tlsOn, saslOn := out.tls != nil, out.sasl != nil
+	configured := func() string {
+		switch {
+		case tlsOn && saslOn:
+			return "TLS and SASL (SASL_SSL)"
+		case tlsOn:
+			return "TLS (SSL)"
+		case saslOn:
+			return "SASL without TLS (SASL_PLAINTEXT)"
+		}
+		return "neither TLS nor SASL (PLAINTEXT)"
+	}
+	for _, bs := range out.schemes {
+		var wantTLS, wantSASL bool
+		switch strings.ToUpper(bs.scheme) {
+		case "PLAINTEXT":
+		case "SSL":
+			wantTLS = true
+		case "SASL_PLAINTEXT":
+			wantSASL = true
+		case "SASL_SSL":
+			wantTLS, wantSASL = true, true
+		default:
+			continue // a listener name: the binder's security decides
+		}
+		var missing []string
+		if wantTLS && !tlsOn {
+			missing = append(missing, "TLS: set "+tlsKey+" (enabled: true, or its ca-file ...)")
+		}
+		if wantSASL && !saslOn {
+			missing = append(missing, "SASL: set "+saslKey+" (mechanism, username, password)")
+		}
+		if len(missing) > 0 {
+			d.Addf(bs.key, "broker address %q asks for %s, and the binder is configured for %s, which decides how it connects (Java's client ignores the scheme too): %s, or give security.protocol %s with its ssl.* / sasl.* properties in %s; for a plain-text listener write PLAINTEXT://",
+				bs.addr, strings.ToUpper(bs.scheme), configured(), strings.Join(missing, "; "), strings.ToUpper(bs.scheme), out.confKey)
+			continue
+		}
+		if tlsOn != wantTLS || saslOn != wantSASL {
+			out.warnings = append(out.warnings, fmt.Sprintf("%s: broker address %q says %s, and the binder connects with %s as configured (the scheme is ignored, as by Java's client)",
+				bs.key, bs.addr, strings.ToUpper(bs.scheme), configured()))
+		}
+	}
 }
 
 // maxTopicLen is the longest topic name Kafka accepts.
@@ -369,12 +475,9 @@ func parseSettings(s stream.BinderSettings) (settings, error) {
 				if len(l) == 0 {
 					return errors.New("no broker address")
 				}
-				for _, b := range l {
-					if err = checkBroker(b); err != nil {
-						return err
-					}
+				if out.brokers, out.schemes, err = parseBrokers(l, p); err != nil {
+					return err
 				}
-				out.brokers = l
 			}
 		case "defaultbrokerport":
 			var n int
@@ -526,6 +629,7 @@ func parseSettings(s stream.BinderSettings) (settings, error) {
 	sec.tls.SkipFiles = s.SkipFiles
 	buildSecurity(&d, props.EnvironmentPath(s), sec, &out)
 	buildConn(&d, &conn, sec.saslSet || sec.tls.Set, s.SkipFiles, &out)
+	checkSchemes(&d, &out, props.SettingPath(s, Type, "tls", ""), props.SettingPath(s, Type, "sasl", ""))
 	out.brokers = withDefaultPort(out.brokers, port)
 	out.autoCreateKey = props.SettingPath(s, Type, "auto-create-topics", autoCreateAt)
 	out.autoAddKey = props.SettingPath(s, Type, "auto-add-partitions", autoAddAt)

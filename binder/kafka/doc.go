@@ -510,7 +510,7 @@
 // (values are read as package binder/props describes; a duration is a Go
 // duration or a number of milliseconds):
 //
-//	brokers: localhost:9092        # comma-separated or a list (alias bootstrap-servers)
+//	brokers: localhost:9092        # comma-separated or a list (alias bootstrap-servers); host[:port], or scheme://host[:port] as Java reads it
 //	default-broker-port: 9092      # added to a broker given without a port
 //	client-id: streambind
 //	required-acks: all             # all | 1 | 0
@@ -543,6 +543,20 @@
 //	configuration: (none)          # Kafka client properties for producers, consumers and connections (see Kafka client properties)
 //	consumer-properties: (none)    # Kafka client properties for every consumer
 //	producer-properties: (none)    # Kafka client properties for every producer
+//
+// A broker address (brokers, or bootstrap.servers in configuration) is
+// host[:port] or, as Java's client accepts it, <scheme>://host[:port]
+// (PLAINTEXT://kafka:9092, SSL://, SASL_SSL://, SASL_PLAINTEXT://, or a
+// listener name such as INTERNAL://kafka:29092); user info (user:pass@)
+// and paths are refused, the address never echoed with them. As for Java's
+// client, the scheme does not choose the security: tls and sasl (or
+// security.protocol in configuration) do. A scheme that asks for what is
+// not configured (SSL:// or SASL_SSL:// without TLS, SASL_PLAINTEXT:// or
+// SASL_SSL:// without SASL) is a start-up error at the key that gave the
+// address, naming the setting to give, not a plain-text connection to a
+// TLS or SASL listener; one that asks for less (PLAINTEXT:// with TLS
+// configured) is logged as a warning, and the connection is as
+// configured. A listener name is not checked.
 //
 // Producer properties, stream.kafka.bindings.<binding>.producer (or
 // stream.kafka.default.producer):
