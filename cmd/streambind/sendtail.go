@@ -299,10 +299,19 @@ stdin is one (JSON lines). With a JSON content type (the default) a message
 must be valid JSON; the MESSAGE arguments are all checked before the
 first is sent (stdin's lines as they come). --header k=v (repeatable) adds
 headers; --header contentType=TYPE sets the messages' content type (text
-with contentType=text/plain, say) in place of the binding's. --key K sets the
-partition key (the Kafka record key), replacing the binding's
-partition-key-expression, the partition being chosen from K among its
-partition-count partitions. Each send returns once the broker confirmed it.
+with contentType=text/plain, say) in place of the binding's. --key K is
+every message's key, sent as the app sends a keyed message: a partitioned
+output binding (partition-key-expression or partition-key-extractor-name,
+its own or stream.default.producer's) chooses the partition from K, SCSt's
+way, among its partition-count partitions, in place of its expression
+(header scst_partition). Anywhere else (--destination, an input binding's
+destination, an output binding that is not partitioned: partition-count
+alone partitions nothing) K is only the message's key and the binder
+places the message as configured: on Kafka the record key, whose partition
+Kafka's default partitioner picks (murmur2, as a Java producer's), unless
+the binding's Kafka message-key-expression makes the key; on RabbitMQ and
+NATS the x-streambind-key header; on Redis the entry's key field. Each send
+returns once the broker confirmed it.
 The in-process binder cannot be reached from another process.
 
 ` + connectHelp,
@@ -355,21 +364,34 @@ The in-process binder cannot be reached from another process.
 				// configuration's default binder now.
 				bc = stream.BindingConfig{Destination: ef.where()}
 			}
-			var opts []stream.Option
-			var keyMu sync.Mutex
-			var currentKey string
-			if key != "" {
-				bc.Producer.PartitionKeyExtractorName = "streambind-key"
-				opts = append(opts, stream.WithKeyExtractor("streambind-key", func(any, stream.Headers) (any, error) {
-					keyMu.Lock()
-					defer keyMu.Unlock()
-					return currentKey, nil
-				}))
-			}
 			cfg.Bindings[name] = bc
 			cfg.OutputBindings = name
 			keepExtensionBinding(&cfg, name)
 			eff := cfg.Binding(name)
+			// --key is the message's key, sent as the app sends a keyed
+			// message (an Envelope's Key through its bridge): a
+			// partitioned binding (partition-key-expression or
+			// -extractor-name, its own or stream.default's) selects the
+			// partition from it, SCSt's way, in place of its expression;
+			// any other leaves the partition to the binder — on Kafka the
+			// record key, which Kafka's default partitioner (murmur2)
+			// places, as for a Java producer; RabbitMQ, NATS and Redis
+			// carry the key with the message and route as configured. It
+			// made every binding partitioned: scst_partition, and the
+			// Java hash's partition in place of Kafka's.
+			var opts []stream.Option
+			partitionByKey := key != "" && eff.Producer.IsPartitioned()
+			if partitionByKey {
+				// The key replaces the binding's expression or extractor
+				// (one registered in the service's code, not here).
+				bc.Producer.PartitionKeyExpression = ""
+				bc.Producer.PartitionKeyExtractorName = "streambind-key"
+				opts = append(opts, stream.WithKeyExtractor("streambind-key", func(any, stream.Headers) (any, error) {
+					return key, nil
+				}))
+				cfg.Bindings[name] = bc
+				eff = cfg.Binding(name)
+			}
 			typ := binderType(&cfg, eff.Binder)
 			if typ == memory.Type {
 				return failed(errInProcess)
@@ -430,10 +452,11 @@ The in-process binder cannot be reached from another process.
 					if isJSON && !json.Valid(msg) {
 						return fmt.Errorf("%s is not JSON (content type %s): %q", where, ct, truncate(string(msg), 80))
 					}
-					keyMu.Lock()
-					currentKey = key
-					keyMu.Unlock()
-					if err := app.Bridge().Send(ctx, name, stream.Message[[]byte]{Payload: msg, Headers: hdrs.Clone()}); err != nil {
+					var m any = stream.Message[[]byte]{Payload: msg, Headers: hdrs.Clone()}
+					if key != "" && !partitionByKey {
+						m = stream.Envelope{Payload: msg, Headers: hdrs.Clone(), Key: []byte(key)}
+					}
+					if err := app.Bridge().Send(ctx, name, m); err != nil {
 						return fmt.Errorf("%s: %w", where, sendError(err, name, eff.Destination))
 					}
 					sent++
@@ -456,7 +479,7 @@ The in-process binder cannot be reached from another process.
 	}
 	ef.add(cmd, "send to")
 	cmd.Flags().StringArrayVar(&headers, "header", nil, "a header k=v (repeatable)")
-	cmd.Flags().StringVar(&key, "key", "", "the partition key (Kafka record key) of every message")
+	cmd.Flags().StringVar(&key, "key", "", "the key of every message (Kafka record key); it selects the partition only on a partitioned binding")
 	return cmd
 }
 
@@ -603,10 +626,13 @@ them decides (the app's code does, by the one binder type it registers),
 tail stops with exit status 2: pass --binder.
 
 By default tail is an anonymous consumer: it gets a copy of what arrives
-while it runs and takes nothing from the services' groups. --group G joins
-group G instead (it then competes with that group's consumers: what tail
-takes, they do not get). A group that did not exist stays after tail ends,
-as every group does, and keeps what arrives for it: a RabbitMQ queue
+while it runs and takes nothing from the services' groups; it dead-letters
+nothing, and the service's consumer defaults (stream.default.consumer and
+stream.<type>.default.consumer: dlq, batch-mode, ...) are not its own.
+--group G joins group G instead (it then competes with that group's
+consumers: what tail takes, they do not get). A group that did not exist
+stays after tail ends, as every group does, and keeps what arrives for
+it: a RabbitMQ queue
 <prefix><destination>.G (the binding's prefix with --binding, the
 default consumer prefix with --destination, none with --exchange), a NATS
 durable consumer, a Redis consumer group, Kafka
@@ -654,6 +680,18 @@ in-process binder cannot be reached from another process.
 			bc.Consumer.MaxAttempts = 1
 			binding := tailFunction + "-in-0"
 			onlyOwnBindings(&cfg)
+			if group == "" {
+				// The anonymous consumer is tail's own, none of the
+				// service's: it takes none of stream.default.consumer
+				// (as none of stream.<type>.default.consumer below) and
+				// dead-letters nothing. A default dlq (SCSt's
+				// kafka.default.consumer.enableDlq, lifted there) gave
+				// it a warning naming streambindTail-in-0, which the
+				// user never wrote; batch-mode or auto-startup: false
+				// stopped it printing what arrives. (With --group the
+				// group is the service's: its defaults stay, as before.)
+				cfg.Default.Consumer = stream.ConsumerConfig{}
+			}
 			cfg.Function.Definition = tailFunction
 			cfg.Bindings = map[string]stream.BindingConfig{binding: bc}
 			eff := cfg.Binding(binding)
