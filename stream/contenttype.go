@@ -1,6 +1,8 @@
 package stream
 
 import (
+	"encoding"
+	"fmt"
 	"reflect"
 	"strings"
 )
@@ -42,7 +44,16 @@ func (a *App) checkContentType(v *validator, rt *runtimeBinding, b *Binding) {
 	if _, _, err := ParseMediaType(ct); err != nil {
 		return // reported at the key by Validate
 	}
-	if _, ok := a.opts.converters.Lookup(ct); ok {
+	conv, ok := a.opts.converters.Lookup(ct)
+	if ok {
+		if can := builtinServes(conv, t, b.input); can != "" {
+			dir := "encode"
+			if b.input {
+				dir = "decode"
+			}
+			v.add(a.contentTypeKey(b.name), "binding %s: content type %q has the built-in %s converter, which cannot %s %s, the type function %q %s: it %ss only %s; use a content type whose converter does (application/json), or register another with stream.WithConverter",
+				b.name, ct, mediaTypeOf(ct), dir, t, e.name, what, dir, can)
+		}
 		return
 	}
 	v.add(a.contentTypeKey(b.name), "binding %s: no converter for content type %q (converters: %s), and function %q %s %s, which needs one: register one with stream.WithConverter, or take and return []byte, string or a stream.Message of one of them to pass payloads through as they are",
@@ -72,4 +83,60 @@ func convertersText(cs *Converters) string {
 		}
 	}
 	return strings.Join(ts, ", ")
+}
+
+// builtinServes tells whether conv, when it is the built-in text/plain or
+// application/octet-stream converter, can decode (input) or encode a
+// payload of type t (or of the payload of a Message type t): "" when it
+// can or conv is another converter, else the types it handles. It
+// follows the converters' own type switches: a struct as text/plain
+// failed every message.
+func builtinServes(conv Converter, t reflect.Type, input bool) string {
+	if isMessageType(t) {
+		if t.Kind() == reflect.Pointer {
+			t = t.Elem()
+		}
+		f, ok := t.FieldByName("Payload")
+		if !ok {
+			return ""
+		}
+		t = f.Type
+	}
+	plain := func(t reflect.Type) bool {
+		switch t {
+		case reflect.TypeFor[string](), reflect.TypeFor[[]byte](), reflect.TypeFor[*string](), reflect.TypeFor[*[]byte]():
+			return true
+		}
+		return false
+	}
+	var marshaler, unmarshaler reflect.Type
+	var handles string
+	switch conv.(type) {
+	case TextConverter:
+		marshaler, unmarshaler = reflect.TypeFor[encoding.TextMarshaler](), reflect.TypeFor[encoding.TextUnmarshaler]()
+		handles = "string, []byte and encoding.TextUnmarshaler types"
+		if !input {
+			handles = "string, []byte, fmt.Stringer and encoding.TextMarshaler types"
+			if t.Implements(reflect.TypeFor[fmt.Stringer]()) {
+				return ""
+			}
+		}
+	case OctetStreamConverter:
+		marshaler, unmarshaler = reflect.TypeFor[encoding.BinaryMarshaler](), reflect.TypeFor[encoding.BinaryUnmarshaler]()
+		handles = "[]byte, string and encoding.BinaryUnmarshaler types"
+		if !input {
+			handles = "[]byte, string and encoding.BinaryMarshaler types"
+		}
+	default:
+		return ""
+	}
+	switch {
+	case plain(t):
+		return ""
+	case input && reflect.PointerTo(t).Implements(unmarshaler):
+		return ""
+	case !input && (t.Kind() == reflect.Interface || t.Implements(marshaler)):
+		return "" // an interface: its dynamic type decides
+	}
+	return handles
 }

@@ -141,11 +141,90 @@ func TestContentTypeConvertersAllowed(t *testing.T) {
 	if want := []string{"stream.bindings.avro-in-0.content-type", "stream.bindings.avro-out-0.content-type"}; strings.Join(paths, " ") != strings.Join(want, " ") {
 		t.Errorf("refused %v, want only %v:\n%v", paths, want, err)
 	}
-	for _, ct := range []string{"text/plain", "TEXT/PLAIN; charset=utf-8", "application/octet-stream", "application/vnd.shop.order+json"} {
+	for _, ct := range []string{"APPLICATION/JSON; charset=utf-8", "application/vnd.shop.order+json"} {
 		cfg := &stream.Config{Function: stream.FunctionConfig{Definition: "typed"}, Bindings: map[string]stream.BindingConfig{
 			"typed-in-0": {Destination: "f", ContentType: ct}, "typed-out-0": {Destination: "g", ContentType: ct}}}
 		if _, err := stream.NewApp(cfg, fns, typesOpts("memory")...); err != nil {
 			t.Errorf("content type %q: %v", ct, err)
 		}
+	}
+}
+
+// textID is text/plain both ways; binID application/octet-stream.
+type textID struct{ v string }
+
+func (t textID) MarshalText() ([]byte, error)    { return []byte(t.v), nil }
+func (t *textID) UnmarshalText(b []byte) error   { t.v = string(b); return nil }
+func (t textID) MarshalBinary() ([]byte, error)  { return []byte(t.v), nil }
+func (t *textID) UnmarshalBinary(b []byte) error { t.v = string(b); return nil }
+func (s shownOnly) String() string               { return string(s) }
+
+// shownOnly is a fmt.Stringer: text/plain encodes it, cannot decode it.
+type shownOnly string
+
+// The built-in text/plain and application/octet-stream converters serve
+// only the types their own type switches take: a struct as text/plain
+// failed every message, so it is refused at start-up too, naming what the
+// converter takes; a registered converter for the type is not second-guessed.
+func TestContentTypeBuiltinConverterCannotServeType(t *testing.T) {
+	fns := stream.NewCatalog()
+	stream.AddFunction(fns, "order", func(_ context.Context, o Order) (Order, error) { return o, nil })
+	stream.AddConsumer(fns, "orders", func(context.Context, []stream.Message[Order]) error { return nil })
+	stream.AddFunction(fns, "id", func(_ context.Context, id textID) (textID, error) { return id, nil })
+	stream.AddFunction(fns, "ptr", func(_ context.Context, s *string) (*[]byte, error) { return nil, nil })
+	stream.AddFunction(fns, "shown", func(_ context.Context, id *textID) (shownOnly, error) { return "", nil })
+	stream.AddFunction(fns, "named", func(_ context.Context, id textID) (shownOnly, error) { return "", nil })
+	stream.AddSupplier(fns, "anything", func(context.Context) (any, error) { return nil, nil })
+	bind := func(def, ct string, batch bool) *stream.Config {
+		return &stream.Config{Function: stream.FunctionConfig{Definition: def}, Bindings: map[string]stream.BindingConfig{
+			def + "-in-0":  {Destination: "in", ContentType: ct, Consumer: stream.ConsumerConfig{BatchMode: batch}},
+			def + "-out-0": {Destination: "out", ContentType: ct},
+		}}
+	}
+	for _, tc := range []struct {
+		def, ct string
+		batch   bool
+		want    []string // "" for none
+	}{
+		{"order", "text/plain", false, []string{
+			`stream.bindings.order-in-0.content-type: binding order-in-0: content type "text/plain" has the built-in text/plain converter, which cannot decode stream_test.Order, the type function "order" takes: it decodes only string, []byte and encoding.TextUnmarshaler types`,
+			`stream.bindings.order-out-0.content-type: binding order-out-0: content type "text/plain" has the built-in text/plain converter, which cannot encode stream_test.Order, the type function "order" returns: it encodes only string, []byte, fmt.Stringer and encoding.TextMarshaler types`,
+		}},
+		{"order", "application/octet-stream; x=y", false, []string{
+			`stream.bindings.order-in-0.content-type: binding order-in-0: content type "application/octet-stream; x=y" has the built-in application/octet-stream converter, which cannot decode stream_test.Order`,
+			`which cannot encode stream_test.Order, the type function "order" returns: it encodes only []byte, string and encoding.BinaryMarshaler types`,
+		}},
+		{"orders", "text/plain", true, []string{`which cannot decode stream.Message[github.com/streambind/streambind/stream_test.Order], the type function "orders" takes`}},
+		{"named", "application/octet-stream", false, []string{`which cannot encode stream_test.shownOnly, the type function "named" returns`}},
+		{"shown", "text/plain", false, []string{`which cannot decode *stream_test.textID, the type function "shown" takes`}},
+		{"order", "application/vnd.shop+json", false, nil},
+		{"id", "text/plain", false, nil},
+		{"id", "application/octet-stream", false, nil},
+		{"ptr", "text/plain", false, nil},
+		{"ptr", "application/octet-stream", false, nil},
+		{"named", "text/plain", false, nil},
+		{"anything", "text/plain", false, nil},
+	} {
+		_, err := stream.NewApp(bind(tc.def, tc.ct, tc.batch), fns, typesOpts("memory")...)
+		if tc.want == nil {
+			if err != nil {
+				t.Errorf("%s as %s: %v", tc.def, tc.ct, err)
+			}
+			continue
+		}
+		var es stream.ConfigErrors
+		if !errors.As(err, &es) || len(es) != len(tc.want) {
+			t.Errorf("%s as %s: %v, want %d errors", tc.def, tc.ct, err, len(tc.want))
+			continue
+		}
+		for _, w := range tc.want {
+			if !strings.Contains(err.Error(), w) {
+				t.Errorf("%s as %s: error does not say %q:\n%v", tc.def, tc.ct, w, err)
+			}
+		}
+	}
+	// A converter registered for text/plain is the user's: not checked.
+	if _, err := stream.NewApp(bind("order", "text/plain", false), fns, append(typesOpts("memory"), stream.WithConverter("text/plain", stream.JSONConverter{}))...); err != nil {
+		t.Errorf("order as text/plain with a registered converter: %v", err)
 	}
 }

@@ -30,9 +30,10 @@
 // []byte and string payloads (and Messages and batches of them) pass
 // through as they are whatever the content type, as in SCSt. [NewApp]
 // refuses a function's binding whose content type no registered converter
-// handles when the function takes or returns any other type: the error is
-// at the content-type key and its line, and names the binding, the type
-// and the converters registered.
+// handles when the function takes or returns any other type, or whose
+// built-in text/plain or application/octet-stream converter cannot take
+// that type (a struct): the error is at the content-type key and its line,
+// and names the binding, the type and the converters registered.
 //
 // # Event routing
 //
