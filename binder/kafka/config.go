@@ -404,8 +404,6 @@ func str(v any) (string, error) {
 	return strings.TrimSpace(s), err
 }
 
-const binderKeys = "brokers, default-broker-port, client-id, required-acks, auto-create-topics, auto-add-partitions, min-partition-count, replication-factor, dial-timeout, heartbeat-interval, session-timeout, rebalance-timeout, close-timeout, health-interval, health-timeout, lag-interval, tls, sasl, configuration, consumer-properties, producer-properties"
-
 // noTransactions is why stream.kafka.binder.transaction is refused.
 const noTransactions = "exactly-once transactions are not supported (kafka-go has no transactional producer), and the binder never runs without what was asked for: remove it; delivery is at least once, and every record carries an id header for de-duplication"
 
@@ -661,8 +659,6 @@ func buildSecurity(d *props.Decoder, path string, sec securitySource, out *setti
 	}
 }
 
-const producerKeys = "batch-timeout, batch-size, batch-bytes, buffer-size, compression, write-timeout, send-attempts, message-key-expression, configuration, topic"
-
 // parseProducer decodes a producer binding's Kafka properties
 // (stream.kafka.bindings.<binding>.producer) over the binder's settings st.
 func parseProducer(st *settings, binding string, ext map[string]any) (producerSettings, error) {
@@ -759,8 +755,6 @@ func replicationFactor(v any) (int, error) {
 	return n, nil
 }
 
-const consumerKeys = "start-offset, reset-offsets, dlq-name, dlq-partitions, dlq-producer-properties, max-wait, max-bytes, queue-capacity, batch-size, redelivery-delay, ordering, configuration, topic"
-
 // parseConsumer is decodeConsumer over the default binder settings: for
 // what does not depend on them (the dlq-name).
 func parseConsumer(binding string, ext map[string]any) (consumerSettings, error) {
@@ -798,6 +792,11 @@ func decodeConsumer(st *settings, binding string, ext map[string]any) (consumerS
 			}
 		case "resetoffsets":
 			out.resetOffsets, err = props.Bool(v)
+		case "enabledlq":
+			// The configuration loader moves SCSt's enable-dlq to the
+			// binding's consumer.dlq; it reaches the binder only from a
+			// configuration built otherwise.
+			err = errors.New("set the binding's consumer.dlq (stream.bindings.<binding>.consumer.dlq) instead: the configuration loader reads enable-dlq as that, and the binder does not")
 		case "dlqname":
 			out.dlqName, err = str(v)
 		case "dlqpartitions":

@@ -507,8 +507,10 @@
 // Binder settings are read from stream.kafka.binder and then
 // stream.binders.<name>.environment (which wins); keys are kebab-case,
 // camelCase is accepted, and an unknown key is an error naming its path
-// (values are read as package binder/props describes; a duration is a Go
-// duration or a number of milliseconds):
+// and listing every key accepted there, with a did-you-mean (the lists
+// come from the tables of keys.go, which a test checks against the
+// decoders) (values are read as package binder/props describes; a
+// duration is a Go duration or a number of milliseconds):
 //
 //	brokers: localhost:9092        # comma-separated or a list (alias bootstrap-servers); host[:port], or scheme://host[:port] as Java reads it
 //	default-broker-port: 9092      # added to a broker given without a port
@@ -577,6 +579,7 @@
 //
 //	start-offset: ""               # earliest | latest; default: earliest for a group, latest for anonymous
 //	reset-offsets: false           # ignore committed offsets on the first assignment
+//	enable-dlq: false              # SCSt's spelling of the binding's consumer.dlq, moved there by the configuration loader
 //	dlq-name: ""                   # default error.<destination>.<group>
 //	dlq-partitions: (none)         # partitions of a dead-letter topic this binding creates; default: the source topic's
 //	dlq-producer-properties: (none) # the dead-letter writer's producer properties: compression, send-attempts, write-timeout, configuration (acks ...)
