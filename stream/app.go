@@ -51,6 +51,7 @@ func WithBinderType(name string, f BinderFactory) Option {
 }
 
 // WithConverter registers a converter for a MIME type, replacing a built-in.
+// The type may be a wildcard ("application/*+avro"): see [Converters.Lookup].
 // NewApp refuses a function's binding whose content type no converter
 // handles when the function takes or returns a typed payload (not []byte,
 // string, or a Message or batch of them).

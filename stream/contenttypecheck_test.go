@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/streambind/streambind/stream"
+	"github.com/streambind/streambind/stream/streamtest"
 )
 
 // A binding whose content type no registered converter handles, for a
@@ -226,5 +227,41 @@ func TestContentTypeBuiltinConverterCannotServeType(t *testing.T) {
 	// A converter registered for text/plain is the user's: not checked.
 	if _, err := stream.NewApp(bind("order", "text/plain", false), fns, append(typesOpts("memory"), stream.WithConverter("text/plain", stream.JSONConverter{}))...); err != nil {
 		t.Errorf("order as text/plain with a registered converter: %v", err)
+	}
+}
+
+// A converter registered for a wildcard type, as SCSt's Avro converter is
+// for application/*+avro, serves the types it matches
+// (application/vnd.order.v1+avro): the binding starts and its messages
+// convert both ways. Refused at start-up without it, and before, each
+// message failed with "no converter registered" though one was.
+func TestContentTypeWildcardConverter(t *testing.T) {
+	fns := stream.NewCatalog()
+	stream.AddFunction(fns, "relabel", func(_ context.Context, o ctOrder) (ctOrder, error) {
+		o.ID += "!"
+		return o, nil
+	})
+	const avro = "application/vnd.order.v1+avro"
+	cfg := &stream.Config{Function: stream.FunctionConfig{Definition: "relabel"}, Bindings: map[string]stream.BindingConfig{
+		"relabel-in-0":  {Destination: "in", Group: "g", ContentType: avro, Consumer: stream.ConsumerConfig{DLQ: true}},
+		"relabel-out-0": {Destination: "out", ContentType: avro + "; v=1"},
+	}}
+	env := streamtest.Start(t, cfg, fns, stream.WithConverter("Application/*+Avro", upperConverter{}))
+	env.Send(t, "relabel-in-0", "UPPER:O-7", stream.HeaderContentType, avro)
+	m, err := env.ReceiveEnvelope("relabel-out-0")
+	if err != nil || string(m.Payload) != "UPPER:O-7!" {
+		t.Errorf("output %q %v, want UPPER:O-7! (application/*+avro's converter both ways)", m.Payload, err)
+	}
+	env.ExpectNoDeadLetter(t, "relabel-in-0")
+	for _, ct := range []string{"application/*", "*/*"} {
+		if _, err := stream.NewApp(cfg, fns, append(typesOpts("memory"), stream.WithConverter(ct, upperConverter{}))...); err != nil {
+			t.Errorf("with a converter for %s: %v", ct, err)
+		}
+	}
+	for _, ct := range []string{"application/*+json", "text/*", "application/x-protobuf"} {
+		_, err := stream.NewApp(cfg, fns, append(typesOpts("memory"), stream.WithConverter(ct, upperConverter{}))...)
+		if err == nil || !strings.Contains(err.Error(), `no converter for content type "application/vnd.order.v1+avro"`) {
+			t.Errorf("with a converter for %s only: %v, want refused", ct, err)
+		}
 	}
 }

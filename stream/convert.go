@@ -24,8 +24,13 @@ type Converter interface {
 // Converters maps MIME types ("application/json") to converters. The zero
 // value is not usable; [NewConverters] returns one with the built-ins:
 // application/json, text/plain and application/octet-stream. Register more
-// with [WithConverter].
-type Converters struct{ byType map[string]Converter }
+// with [WithConverter]; a type may be a wildcard, as in Spring
+// ("application/*+avro", "application/*", "*/*").
+type Converters struct {
+	byType map[string]Converter
+	// wild: a wildcard type is registered (Lookup looks for one only then).
+	wild bool
+}
 
 // NewConverters returns the built-in converters.
 func NewConverters() *Converters {
@@ -36,8 +41,14 @@ func NewConverters() *Converters {
 	}}
 }
 
-// Add registers c for mimeType (parameters are ignored), replacing any other.
-func (cs *Converters) Add(mimeType string, c Converter) { cs.byType[mediaTypeOf(mimeType)] = c }
+// Add registers c for mimeType (parameters are ignored), replacing any
+// other. A wildcard type ("application/*+avro", "application/*", "*/*")
+// serves the types it matches that have no converter of their own.
+func (cs *Converters) Add(mimeType string, c Converter) {
+	mt := mediaTypeOf(mimeType)
+	cs.byType[mt] = c
+	cs.wild = cs.wild || strings.Contains(mt, "*")
+}
 
 // MediaTypes returns the media types converters are registered for,
 // sorted; any other type with a +json suffix uses application/json's.
@@ -51,16 +62,36 @@ func (cs *Converters) MediaTypes() []string {
 }
 
 // Lookup returns the converter for a content type such as
-// "application/json; charset=utf-8". Types with a +json suffix
-// ("application/vnd.shop+json") use the JSON converter unless registered.
+// "application/json; charset=utf-8": the one registered for its type, else
+// for a wildcard that matches it ("application/*+avro" for
+// "application/vnd.order.v1+avro"), the most specific first:
+// type/*+suffix, then application/json's for a +json suffix
+// ("application/vnd.shop+json"), then type/*, then */*.
 func (cs *Converters) Lookup(contentType string) (Converter, bool) {
 	mt := mediaTypeOf(contentType)
 	if c, ok := cs.byType[mt]; ok {
 		return c, true
 	}
+	typ, sub, _ := strings.Cut(mt, "/")
+	if cs.wild {
+		if i := strings.LastIndexByte(sub, '+'); i >= 0 {
+			if c, ok := cs.byType[typ+"/*"+sub[i:]]; ok {
+				return c, true
+			}
+		}
+	}
 	if strings.HasSuffix(mt, "+json") {
-		c, ok := cs.byType["application/json"]
-		return c, ok
+		if c, ok := cs.byType["application/json"]; ok {
+			return c, true
+		}
+	}
+	if cs.wild {
+		if c, ok := cs.byType[typ+"/*"]; ok {
+			return c, true
+		}
+		if c, ok := cs.byType["*/*"]; ok {
+			return c, true
+		}
 	}
 	return nil, false
 }

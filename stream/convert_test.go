@@ -86,6 +86,34 @@ func TestConvertersLookup(t *testing.T) {
 	if _, ok := cs.Lookup("application/avro"); !ok {
 		t.Error("registered converter not found")
 	}
+
+	// Wildcards, the most specific first; an exact type wins over them.
+	avro, any, all, own := OctetStreamConverter{}, TextConverter{}, JSONConverter{}, TextConverter{}
+	cs = NewConverters()
+	cs.Add("application/*+avro", avro)
+	cs.Add("application/*", any)
+	cs.Add("*/*", all)
+	cs.Add("application/vnd.own+avro", own)
+	for ct, want := range map[string]Converter{
+		"application/vnd.order.v1+avro; v=1": avro,
+		"Application/*+Avro":                 avro,
+		"application/vnd.own+avro":           own,
+		"application/vnd.shop+json":          JSONConverter{}, // +json before application/*
+		"application/x-protobuf":             any,
+		"image/png":                          all,
+		"text/plain":                         TextConverter{},
+	} {
+		if c, ok := cs.Lookup(ct); !ok || c != want {
+			t.Errorf("Lookup(%q) = %T %v, want %T", ct, c, ok, want)
+		}
+	}
+	cs = NewConverters()
+	cs.Add("application/*+avro", avro)
+	for _, ct := range []string{"application/x-protobuf", "text/vnd.x+avro", "application/avro"} {
+		if c, ok := cs.Lookup(ct); ok {
+			t.Errorf("Lookup(%q) = %T, want none", ct, c)
+		}
+	}
 }
 
 func TestEncodeAnyText(t *testing.T) {
