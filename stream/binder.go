@@ -66,6 +66,24 @@ type AsyncProducer interface {
 	SendAsync(ctx context.Context, m Envelope, done func(error))
 }
 
+// HeaderModeApplier is implemented by a Producer that applies
+// producer.header-mode none itself (ProducerSpec.Producer.HeaderMode):
+// when AppliesHeaderMode returns true, the core hands it each message with
+// its headers, rather than stripped of all but scst_partition, so that
+// what the binder evaluates on them (the Kafka binder's
+// message-key-expression, headers['orderId'], as SCSt's evaluates it on
+// the whole message) sees them; the binder then writes none of them.
+type HeaderModeApplier interface {
+	AppliesHeaderMode() bool
+}
+
+// stripsFor reports whether the core strips the headers of a message sent
+// through p under producer.header-mode none (see HeaderModeApplier).
+func stripsFor(p Producer) bool {
+	a, ok := p.(HeaderModeApplier)
+	return !ok || !a.AppliesHeaderMode()
+}
+
 // Consumer is a consumer binding: it receives from one destination (for one
 // group) and calls the spec's handler.
 //

@@ -435,7 +435,7 @@ func (b *Binding) prepareSend(env Envelope, value func() any) (Envelope, error) 
 		env.Headers = env.Headers.Clone()
 		delete(env.Headers, HeaderPartition)
 	}
-	if b.cfg.Producer.HeaderMode == HeaderModeNone {
+	if b.cfg.Producer.HeaderMode == HeaderModeNone && stripsFor(b.producer) {
 		env.Headers = stripHeaders(env.Headers)
 	}
 	// A message without a contentType header gets the binding's from the

@@ -136,7 +136,7 @@ func (b *Binding) sendEncoded(ctx context.Context, env Envelope) (err error) {
 	if b.State() != StateStarted {
 		return fmt.Errorf("binding %s: %w", b.name, ErrBindingStopped)
 	}
-	if b.cfg.Producer.HeaderMode == HeaderModeNone {
+	if b.cfg.Producer.HeaderMode == HeaderModeNone && stripsFor(b.producer) {
 		env.Headers = stripHeaders(env.Headers)
 	}
 	if err := b.producer.Send(ctx, env); err != nil {

@@ -24,7 +24,9 @@
 // contentType when the message has none. Under producer.header-mode none a
 // record carries no headers at all (no contentType, id or scst_partition),
 // as SCSt's Kafka binder sends it then (without a header mapper): the
-// partition is still selected, and a consumer takes its binding's
+// partition is still selected, message-key-expression still sees the
+// message's headers (the binder strips them itself,
+// stream.HeaderModeApplier), and a consumer takes its binding's
 // content-type.
 //
 // Batching: sends from any number of goroutines queue up per partition

@@ -52,22 +52,28 @@ func readRaw(t *testing.T, c *kafkatest.Cluster, topic string, n int) []*kgo.Rec
 // none the records carry no headers at all, not even the contentType and
 // id the binder adds otherwise, as SCSt's Kafka binder (it sends without a
 // header mapper when the header mode is not "headers"); partitioning by
-// the payload still selects the partition. The same message on a binding
+// the payload still selects the partition, and message-key-expression
+// still sees the message's headers. The same message on a binding
 // of the default header mode carries them (the raw reader sees headers).
-// Before, a header-mode none record carried contentType and id.
+// Before, a header-mode none record carried contentType and id, and a
+// message-key-expression on headers found none (the record had no key).
 func TestProducerHeaderModeNoneWritesNoHeaders(t *testing.T) {
 	t.Parallel()
 	c := kafkatest.Start(t)
 	const parts = 3
 	cfg := &stream.Config{
-		OutputBindings: "bare;plain",
+		OutputBindings: "bare;plain;keyed",
 		Binders:        map[string]stream.BinderConfig{"k": {Type: kafka.Type, Environment: map[string]any{"brokers": c.Brokers()}}},
 		DefaultBinder:  "k",
 		Bindings: map[string]stream.BindingConfig{
 			"bare": {Destination: "hm-none", ContentType: "application/json", Producer: stream.ProducerConfig{
 				HeaderMode: stream.HeaderModeNone, PartitionKeyExpression: "payload.customer", PartitionCount: parts}},
 			"plain": {Destination: "hm-headers", ContentType: "application/json"},
+			"keyed": {Destination: "hm-keyed", ContentType: "application/json", Producer: stream.ProducerConfig{HeaderMode: stream.HeaderModeNone}},
 		},
+		Extensions: map[string]stream.ExtensionConfig{kafka.Type: {Bindings: map[string]stream.ExtensionBindingConfig{
+			"keyed": {Producer: map[string]any{"message-key-expression": "headers['orderId']"}},
+		}}},
 	}
 	app, err := stream.NewApp(cfg, stream.NewCatalog(), stream.WithBinderType(kafka.Type, kafka.New), stream.WithoutSignals(), stream.WithLogger(slog.New(slog.DiscardHandler)))
 	if err != nil {
@@ -119,6 +125,15 @@ func TestProducerHeaderModeNoneWritesNoHeaders(t *testing.T) {
 		} else if r.Partition != p {
 			t.Errorf("record %s in partition %d, want %d (partition-key-expression payload.customer)", r.Value, r.Partition, p)
 		}
+	}
+	// message-key-expression sees the message's headers, as SCSt
+	// evaluates it on the whole message whatever the header mode.
+	if err := app.Bridge().Send(ctx, "keyed", stream.NewMessage(order{Customer: "c1"}, "orderId", "o-42")); err != nil {
+		t.Fatal(err)
+	}
+	keyed := readRaw(t, c, "hm-keyed", 1)[0]
+	if string(keyed.Key) != "o-42" || len(keyed.Headers) != 0 {
+		t.Errorf("header-mode none with message-key-expression headers['orderId']: key %q, %d headers; want key o-42 and no headers", keyed.Key, len(keyed.Headers))
 	}
 	plain := readRaw(t, c, "hm-headers", 1)[0]
 	got := map[string]string{}

@@ -273,6 +273,11 @@ func (p *producer) headers(r *sendReq, m stream.Envelope) []kafkago.Header {
 	return hs
 }
 
+// AppliesHeaderMode tells the core that the producer applies
+// producer.header-mode none itself (stream.HeaderModeApplier): it gets the
+// message's headers, for message-key-expression, and writes none.
+func (p *producer) AppliesHeaderMode() bool { return true }
+
 // PartitionCount is the topic's partition count at bind, at least
 // partition-count: the core selects among all of them (stream.PartitionCounter).
 func (p *producer) PartitionCount() int { return p.parts }
