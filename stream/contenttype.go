@@ -51,8 +51,8 @@ func (a *App) checkContentType(v *validator, rt *runtimeBinding, b *Binding) {
 			if b.input {
 				dir = "decode"
 			}
-			v.add(a.contentTypeKey(b.name), "binding %s: content type %q has the built-in %s converter, which cannot %s %s, the type function %q %s: it %ss only %s; use a content type whose converter does (application/json), or register another with stream.WithConverter",
-				b.name, ct, mediaTypeOf(ct), dir, t, e.name, what, dir, can)
+			v.add(a.contentTypeKey(b.name), "binding %s: content type %q has the converter %T, which cannot %s %s, the type function %q %s: it %ss only %s; use a content type whose converter does (application/json), or register another with stream.WithConverter",
+				b.name, ct, conv, dir, t, e.name, what, dir, can)
 		}
 		return
 	}

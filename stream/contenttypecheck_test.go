@@ -188,11 +188,11 @@ func TestContentTypeBuiltinConverterCannotServeType(t *testing.T) {
 		want    []string // "" for none
 	}{
 		{"order", "text/plain", false, []string{
-			`stream.bindings.order-in-0.content-type: binding order-in-0: content type "text/plain" has the built-in text/plain converter, which cannot decode stream_test.Order, the type function "order" takes: it decodes only string, []byte and encoding.TextUnmarshaler types`,
-			`stream.bindings.order-out-0.content-type: binding order-out-0: content type "text/plain" has the built-in text/plain converter, which cannot encode stream_test.Order, the type function "order" returns: it encodes only string, []byte, fmt.Stringer and encoding.TextMarshaler types`,
+			`stream.bindings.order-in-0.content-type: binding order-in-0: content type "text/plain" has the converter stream.TextConverter, which cannot decode stream_test.Order, the type function "order" takes: it decodes only string, []byte and encoding.TextUnmarshaler types`,
+			`stream.bindings.order-out-0.content-type: binding order-out-0: content type "text/plain" has the converter stream.TextConverter, which cannot encode stream_test.Order, the type function "order" returns: it encodes only string, []byte, fmt.Stringer and encoding.TextMarshaler types`,
 		}},
 		{"order", "application/octet-stream; x=y", false, []string{
-			`stream.bindings.order-in-0.content-type: binding order-in-0: content type "application/octet-stream; x=y" has the built-in application/octet-stream converter, which cannot decode stream_test.Order`,
+			`stream.bindings.order-in-0.content-type: binding order-in-0: content type "application/octet-stream; x=y" has the converter stream.OctetStreamConverter, which cannot decode stream_test.Order`,
 			`which cannot encode stream_test.Order, the type function "order" returns: it encodes only []byte, string and encoding.BinaryMarshaler types`,
 		}},
 		{"orders", "text/plain", true, []string{`which cannot decode stream.Message[github.com/streambind/streambind/stream_test.Order], the type function "orders" takes`}},
