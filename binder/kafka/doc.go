@@ -15,9 +15,10 @@
 // Send returns only once the broker acknowledged the record with
 // required-acks (all, by default — set explicitly, since a bare kafka-go
 // Writer asks for no acknowledgement at all), or with the error. Every
-// record carries an id header (a UUID unless the message has one): kafka-go
-// has no idempotent producer, so a retried write can duplicate a record, and
-// consumers can de-duplicate by id. The record key is the message's
+// record carries an id header (a UUID unless the message has one), but
+// under header-mode none (below): kafka-go has no idempotent producer, so
+// a retried write can duplicate a record, and consumers can de-duplicate
+// by id. The record key is the message's
 // partition key, else its key header; the partition is the scst_partition
 // header's (selected by the core), else by key (murmur2, as Kafka's Java
 // client), else round robin. Message headers become record headers, plus
