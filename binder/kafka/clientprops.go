@@ -171,7 +171,7 @@ var byteSerdes = map[string]bool{
 // refusedReasons names Kafka client properties that the binder knows and
 // cannot honour, with the reason a user reads.
 var refusedReasons = map[string]string{
-	"transactional.id":                   "exactly-once transactions are not supported (kafka-go has no transactional producer); the binder delivers at least once, and every record carries an id header for de-duplication",
+	"transactional.id":                   "exactly-once transactions are not supported (kafka-go has no transactional producer); the binder delivers at least once, and every record carries an id header for de-duplication (but under producer.header-mode: none)",
 	"delivery.timeout.ms":                "kafka-go has no delivery timeout: a send is bounded by retries × request.timeout.ms (send-attempts × write-timeout) and by its context",
 	"group.id":                           "the consumer group is the binding's group: set stream.bindings.<binding>.group",
 	"rebalance.timeout.ms":               "not a Kafka consumer property: the Java client sends max.poll.interval.ms as the group's rebalance timeout; set that (or the binder's rebalance-timeout)",
@@ -357,7 +357,7 @@ func decodeKafkaProp(p, k string, v any, kind mapKind, c *clientProps, conn *con
 	case "enable.idempotence":
 		var b bool
 		if b, err = props.Bool(v); err == nil && b {
-			return fmt.Errorf("true is not supported: kafka-go has no idempotent producer, so a retried write can duplicate a record (every record carries an id header for de-duplication); set it to false")
+			return fmt.Errorf("true is not supported: kafka-go has no idempotent producer, so a retried write can duplicate a record (every record carries an id header for de-duplication, but under producer.header-mode: none); set it to false")
 		}
 	case "max.in.flight.requests.per.connection":
 		// The binder keeps one write in flight per binding, which keeps

@@ -405,7 +405,7 @@ func str(v any) (string, error) {
 }
 
 // noTransactions is why stream.kafka.binder.transaction is refused.
-const noTransactions = "exactly-once transactions are not supported (kafka-go has no transactional producer), and the binder never runs without what was asked for: remove it; delivery is at least once, and every record carries an id header for de-duplication"
+const noTransactions = "exactly-once transactions are not supported (kafka-go has no transactional producer), and the binder never runs without what was asked for: remove it; delivery is at least once, and every record carries an id header for de-duplication (but under producer.header-mode: none)"
 
 // binderSections, consumerSections and producerSections are the nested
 // sections of the binder settings and of a binding's properties, so that
