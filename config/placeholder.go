@@ -391,6 +391,17 @@ func (r *placeholders) lookup(name string) (string, bool, string) {
 	if !found {
 		return "", false, ""
 	}
+	if isEnvName(name) {
+		switch v.(type) {
+		case map[string]any, []any:
+			// ${SERVER:localhost} beside a server: section, ${MYAPP}
+			// beside myapp: stands for a variable, not for the section
+			// (Spring looks up the property SERVER, which a section
+			// is not): its default, or "not set", as before the
+			// configuration was looked in.
+			return "", false, ""
+		}
+	}
 	for i, p := range r.stack {
 		if p == path {
 			chain := append(append([]string(nil), r.stack[i:]...), path)
