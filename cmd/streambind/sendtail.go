@@ -452,9 +452,11 @@ The in-process binder cannot be reached from another process.
 					if isJSON && !json.Valid(msg) {
 						return fmt.Errorf("%s is not JSON (content type %s): %q", where, ct, truncate(string(msg), 80))
 					}
-					var m any = stream.Message[[]byte]{Payload: msg, Headers: hdrs.Clone()}
+					var m any
 					if key != "" && !partitionByKey {
 						m = stream.Envelope{Payload: msg, Headers: hdrs.Clone(), Key: []byte(key)}
+					} else {
+						m = stream.Message[[]byte]{Payload: msg, Headers: hdrs.Clone()}
 					}
 					if err := app.Bridge().Send(ctx, name, m); err != nil {
 						return fmt.Errorf("%s: %w", where, sendError(err, name, eff.Destination))
