@@ -183,11 +183,6 @@ func (f *dlqFlags) resolve(cmd *cobra.Command, e *runEnv) (*dlqTarget, error) {
 		return nil, failed(fmt.Errorf("binder type %s cannot list or remove dead letters", typ))
 	}
 	cons, _ := cfg.Extension(typ, src)
-	var producerPrefix string
-	if typ == rabbit.Type {
-		_, prod := cfg.Extension(typ, "")
-		producerPrefix = topology.ExtString(prod, "prefix")
-	}
 	where := ds.Destination
 	if ds.Group != "" {
 		// The queue: <prefix><group>, as the reader names it.
@@ -195,7 +190,7 @@ func (f *dlqFlags) resolve(cmd *cobra.Command, e *runEnv) (*dlqTarget, error) {
 	}
 	bound := f.connect.boundOf(cfg, eff.Binder)
 	return &dlqTarget{src: src, typ: typ, eff: eff, where: where, binder: b, store: store, open: stream.DeadLetterOpen{Group: f.group},
-		connect: bound, notice: newRetryNotice(e.stderr, bound), producerPrefix: producerPrefix,
+		connect: bound, notice: newRetryNotice(e.stderr, bound), producerPrefix: configPrefix(cfg, typ, "", false),
 		spec: stream.ConsumerSpec{Binding: src, Destination: stream.Destinations(eff.Destination)[0], Group: eff.Group,
 			ContentType: eff.ContentType, Consumer: eff.Consumer, Extension: cons}}, nil
 }

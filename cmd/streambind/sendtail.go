@@ -850,14 +850,20 @@ func keepExtensionBinding(cfg *stream.Config, name string) {
 // stream.rabbit.default's consumer (input) or producer prefix, which a
 // binding of the service's that sets none has.
 func rabbitPrefixOf(cfg *stream.Config, typ string, r *resolved, input bool) string {
+	if r != nil {
+		return configPrefix(cfg, typ, r.bindingKey, r.input)
+	}
+	return configPrefix(cfg, typ, "", input)
+}
+
+// configPrefix is the RabbitMQ prefix of binding name's consumer (input)
+// or producer properties in cfg, stream.rabbit.default's when it sets
+// none (name "": the default's); "" on another binder type.
+func configPrefix(cfg *stream.Config, typ, name string, input bool) string {
 	if typ != rabbit.Type {
 		return ""
 	}
-	key := ""
-	if r != nil {
-		key, input = r.bindingKey, r.input
-	}
-	cons, prod := cfg.Extension(typ, key)
+	cons, prod := cfg.Extension(typ, name)
 	if input {
 		return topology.ExtString(cons, "prefix")
 	}
@@ -868,15 +874,7 @@ func rabbitPrefixOf(cfg *stream.Config, typ string, r *resolved, input bool) str
 // binding name (a consumer when input) in cfg when its prefix makes them
 // differ from dest: "exchange dev.orders"; "" otherwise.
 func exchangeNote(cfg *stream.Config, typ, name string, input bool, dest string) string {
-	if typ != rabbit.Type {
-		return ""
-	}
-	cons, prod := cfg.Extension(typ, name)
-	ext := prod
-	if input {
-		ext = cons
-	}
-	p := topology.ExtString(ext, "prefix")
+	p := configPrefix(cfg, typ, name, input)
 	if p == "" {
 		return ""
 	}
