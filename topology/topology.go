@@ -263,9 +263,8 @@ func deadLetter(b *BindingSpec, d string) (name, kind string, ok bool) {
 			// configuration's checks report it): named by the rules.
 		case ds.Group != "":
 			// The dead letters sit in a queue of their own, which the
-			// reader consumes directly (RabbitMQ): <prefix><group>, the
-			// reader's queue with queue-name-group-only.
-			return ExtString(ds.Extension, "prefix") + ds.Group, KindQueue, true
+			// reader consumes directly (RabbitMQ).
+			return DeadLetterQueue(ds), KindQueue, true
 		case ds.Destination != "":
 			return ds.Destination, destKind(b.BinderType), true
 		}
@@ -344,6 +343,18 @@ func ExtBool(ext map[string]any, key string) bool {
 		}
 	}
 	return false
+}
+
+// DeadLetterQueue is the queue a dead-letter reader consumes when its
+// binder keeps the dead letters in a queue of their own (ds.Group set,
+// RabbitMQ): <prefix><group>, the reader's queue with
+// queue-name-group-only, its prefix the source's (ds.Extension); "" when
+// ds names no such queue.
+func DeadLetterQueue(ds stream.DeadLetterSource) string {
+	if ds.Group == "" {
+		return ""
+	}
+	return ExtString(ds.Extension, "prefix") + ds.Group
 }
 
 // ExtString reads a string binder-specific property as the binders do

@@ -806,7 +806,7 @@ func replacedGroups(s *service) stream.ConfigErrors {
 		}
 		out = append(out, &stream.ConfigError{Path: "stream.bindings." + n + ".group",
 			Msg: fmt.Sprintf("not used: binding %s reads the dead letters of %s, and its binder has it consume their queue %s itself, "+
-				"in place of a group of its own (it competes for them with other consumers of that queue, streambind dlq among them)", n, of, topology.ExtString(ds.Extension, "prefix")+ds.Group)})
+				"in place of a group of its own (it competes for them with other consumers of that queue, streambind dlq among them)", n, of, topology.DeadLetterQueue(ds))})
 	}
 	return out
 }

@@ -185,8 +185,7 @@ func (f *dlqFlags) resolve(cmd *cobra.Command, e *runEnv) (*dlqTarget, error) {
 	cons, _ := cfg.Extension(typ, src)
 	where := ds.Destination
 	if ds.Group != "" {
-		// The queue: <prefix><group>, as the reader names it.
-		where = topology.ExtString(ds.Extension, "prefix") + ds.Group + " (on " + ds.Destination + ")"
+		where = topology.DeadLetterQueue(ds) + " (on " + ds.Destination + ")"
 	}
 	bound := f.connect.boundOf(cfg, eff.Binder)
 	return &dlqTarget{src: src, typ: typ, eff: eff, where: where, binder: b, store: store, open: stream.DeadLetterOpen{Group: f.group},

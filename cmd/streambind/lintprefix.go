@@ -138,7 +138,7 @@ func readerDLQArgs(s *service) stream.ConfigErrors {
 		}
 		cons, _ := cfg.Extension(rabbit.Type, n)
 		prefix := topology.ExtString(ds.Extension, "prefix")
-		queue := prefix + ds.Group
+		queue := topology.DeadLetterQueue(ds)
 		dlx := topology.ExtString(cons, "dead-letter-exchange")
 		if dlx == "" {
 			dlx = prefix + rabbit.DLXName
