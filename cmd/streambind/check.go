@@ -540,8 +540,9 @@ func check(s *service) *checked {
 	cfg.NamePlaceholders(out.problems)
 	out.warnings = append(out.warnings, s.loaded.Warnings...)
 	out.warnings = append(out.warnings, warns.errs()...)
-	out.warnings = append(out.warnings, replacedGroups(s)...)
-	out.warnings = append(out.warnings, readerDLQArgs(s)...)
+	readers := deadLetterReaders(s)
+	out.warnings = append(out.warnings, replacedGroups(s, readers)...)
+	out.warnings = append(out.warnings, readerDLQArgs(s, readers)...)
 	for _, e := range out.warnings {
 		if e.Origin == "" {
 			e.Origin = s.origin(e.Path)
@@ -776,23 +777,29 @@ func mapValues[K comparable, V any](m map[K]V) []V {
 	return out
 }
 
-// replacedGroups warns of the dead-letter readers (consumer.dead-letters-of)
-// whose configured group their binder replaces: RabbitMQ's reader consumes
-// the DLQ queue itself (its group becomes the queue's name), so the group
-// configured is not used, and the reader competes with streambind dlq for
-// the same queue.
-func replacedGroups(s *service) stream.ConfigErrors {
+// deadLetterReader is a binding that reads the dead letters of another
+// (consumer.dead-letters-of), with where the source's binder keeps them.
+type deadLetterReader struct {
+	name string // the reader
+	of   string // the source, as stream.bindings spells it
+	ds   stream.DeadLetterSource
+	src  stream.BindingConfig // the source's effective configuration
+}
+
+// deadLetterReaders returns s's dead-letter readers, by name, whose
+// source's binder tells where its dead letters are (deadLetterSource: a
+// binder is created for each, so it is asked once for every warning).
+func deadLetterReaders(s *service) []deadLetterReader {
 	cfg := s.loaded.Stream
 	names := make([]string, 0, len(cfg.Bindings))
 	for n := range cfg.Bindings {
 		names = append(names, n)
 	}
 	sort.Strings(names)
-	var out stream.ConfigErrors
+	var out []deadLetterReader
 	for _, n := range names {
-		bc := cfg.Bindings[n]
-		of := bc.Consumer.DeadLettersOf
-		if of == "" || bc.Group == "" {
+		of := cfg.Bindings[n].Consumer.DeadLettersOf
+		if of == "" {
 			continue
 		}
 		for k := range cfg.Bindings {
@@ -800,13 +807,28 @@ func replacedGroups(s *service) stream.ConfigErrors {
 				of = k
 			}
 		}
-		ds, _, ok := s.deadLetterSource(of)
-		if !ok || ds.Group == "" || strings.EqualFold(ds.Group, bc.Group) {
+		if ds, src, ok := s.deadLetterSource(of); ok {
+			out = append(out, deadLetterReader{name: n, of: of, ds: ds, src: src})
+		}
+	}
+	return out
+}
+
+// replacedGroups warns of the dead-letter readers (consumer.dead-letters-of)
+// whose configured group their binder replaces: RabbitMQ's reader consumes
+// the DLQ queue itself (its group becomes the queue's name), so the group
+// configured is not used, and the reader competes with streambind dlq for
+// the same queue.
+func replacedGroups(s *service, readers []deadLetterReader) stream.ConfigErrors {
+	var out stream.ConfigErrors
+	for _, r := range readers {
+		group := s.loaded.Stream.Bindings[r.name].Group
+		if group == "" || r.ds.Group == "" || strings.EqualFold(r.ds.Group, group) {
 			continue
 		}
-		out = append(out, &stream.ConfigError{Path: "stream.bindings." + n + ".group",
+		out = append(out, &stream.ConfigError{Path: "stream.bindings." + r.name + ".group",
 			Msg: fmt.Sprintf("not used: binding %s reads the dead letters of %s, and its binder has it consume their queue %s itself, "+
-				"in place of a group of its own (it competes for them with other consumers of that queue, streambind dlq among them)", n, of, topology.DeadLetterQueue(ds))})
+				"in place of a group of its own (it competes for them with other consumers of that queue, streambind dlq among them)", r.name, r.of, topology.DeadLetterQueue(r.ds))})
 	}
 	return out
 }

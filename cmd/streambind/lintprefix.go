@@ -5,7 +5,6 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/streambind/streambind/binder/props"
 	"github.com/streambind/streambind/binder/rabbit"
 	"github.com/streambind/streambind/stream"
 	"github.com/streambind/streambind/topology"
@@ -114,42 +113,27 @@ func prefixExampleDestination(s *checkedService, ext stream.ExtensionConfig) str
 // x-dead-letter-routing-key (the queue's name), which the source gives its
 // DLQ only with dlq-dead-letter-exchange and dlq-dead-letter-routing-key.
 // Whichever declares the queue second fails at start (PRECONDITION_FAILED).
-func readerDLQArgs(s *service) stream.ConfigErrors {
+func readerDLQArgs(s *service, readers []deadLetterReader) stream.ConfigErrors {
 	cfg := s.loaded.Stream
-	names := make([]string, 0, len(cfg.Bindings))
-	for n := range cfg.Bindings {
-		names = append(names, n)
-	}
-	sort.Strings(names)
 	var out stream.ConfigErrors
-	for _, n := range names {
-		of := cfg.Bindings[n].Consumer.DeadLettersOf
-		if of == "" || !cfg.Binding(n).Consumer.DLQ {
-			continue
-		}
-		for k := range cfg.Bindings {
-			if strings.EqualFold(k, of) {
-				of = k
-			}
-		}
-		ds, srcEff, ok := s.deadLetterSource(of)
-		if !ok || ds.Group == "" || binderType(cfg, srcEff.Binder) != rabbit.Type {
+	for _, r := range readers {
+		n, of := r.name, r.of
+		if !cfg.Binding(n).Consumer.DLQ || r.ds.Group == "" || binderType(cfg, r.src.Binder) != rabbit.Type {
 			continue
 		}
 		cons, _ := cfg.Extension(rabbit.Type, n)
-		prefix := topology.ExtString(ds.Extension, "prefix")
-		queue := topology.DeadLetterQueue(ds)
+		queue := topology.DeadLetterQueue(r.ds)
 		dlx := topology.ExtString(cons, "dead-letter-exchange")
 		if dlx == "" {
-			dlx = prefix + rabbit.DLXName
+			dlx = topology.ExtString(r.ds.Extension, "prefix") + rabbit.DLXName
 		}
 		key := topology.ExtString(cons, "dead-letter-routing-key")
 		if key == "" {
 			key = queue
 		}
+		// dlx is never empty: an unset dlq-dead-letter-exchange differs.
 		src, _ := cfg.Extension(rabbit.Type, of)
-		srcDLX, dlxSet := extValue(src, "dlq-dead-letter-exchange")
-		if dlxSet && srcDLX == dlx && topology.ExtString(src, "dlq-dead-letter-routing-key") == key {
+		if topology.ExtString(src, "dlq-dead-letter-exchange") == dlx && topology.ExtString(src, "dlq-dead-letter-routing-key") == key {
 			continue
 		}
 		out = append(out, &stream.ConfigError{Path: "stream.bindings." + n + ".consumer.dlq",
@@ -158,15 +142,4 @@ func readerDLQArgs(s *service) stream.ConfigErrors {
 				n, of, queue, dlx, key, of, of, dlx, key)})
 	}
 	return out
-}
-
-// extValue is the string value of binder property key in ext, and whether
-// it is set at all ("" included).
-func extValue(ext map[string]any, key string) (string, bool) {
-	for k := range ext {
-		if props.Norm(k) == props.Norm(key) {
-			return topology.ExtString(ext, key), true
-		}
-	}
-	return "", false
 }
