@@ -509,10 +509,10 @@ func Load(opts Options) (*Loaded, error) {
 	for k := range roots {
 		fileRoots[strings.ToLower(k)] = true
 	}
-	dls, derrs, dwarns := dottedEnvLayers(env, root, fileRoots)
-	errs = append(errs, derrs...)
-	out.Warnings = append(out.Warnings, dwarns...)
-	for _, l := range dls {
+	// mergeOver merges a layer of variables (dotted names,
+	// SPRING_APPLICATION_JSON) over the files: a list it sets replaces
+	// theirs whole, their items' origins with it.
+	mergeOver := func(l *layer) {
 		for k, s := range l.spelled {
 			if spelled[k] == "" {
 				spelled[k] = s
@@ -527,6 +527,12 @@ func Load(opts Options) (*Loaded, error) {
 			}
 			origins[k] = o
 		}
+	}
+	dls, derrs, dwarns := dottedEnvLayers(env, root, fileRoots)
+	errs = append(errs, derrs...)
+	out.Warnings = append(out.Warnings, dwarns...)
+	for _, l := range dls {
+		mergeOver(l)
 	}
 	el := envLayer(env, cfgSchema, snapshot(v, roots), spelled)
 	for k, s := range el.spelled {
@@ -559,20 +565,7 @@ func Load(opts Options) (*Loaded, error) {
 	jl, jerrs := appJSONLayer(env, root)
 	errs = append(errs, jerrs...)
 	if jl != nil {
-		for k, s := range jl.spelled {
-			if spelled[k] == "" {
-				spelled[k] = s
-			}
-		}
-		merge(jl)
-		for k, o := range jl.origins {
-			for p := range origins {
-				if strings.HasPrefix(p, k+"[") {
-					delete(origins, p) // a list replaced whole
-				}
-			}
-			origins[k] = o
-		}
+		mergeOver(jl)
 	}
 
 	// Placeholders, then decoding and checks.
