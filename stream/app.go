@@ -52,9 +52,10 @@ func WithBinderType(name string, f BinderFactory) Option {
 
 // WithConverter registers a converter for a MIME type, replacing a built-in.
 // The type may be a wildcard ("application/*+avro"): see [Converters.Lookup].
-// NewApp refuses a function's binding whose content type no converter
-// handles when the function takes or returns a typed payload (not []byte,
-// string, or a Message or batch of them).
+// NewApp refuses a function's output binding whose content type no
+// converter handles when the function returns a typed payload (not []byte,
+// string, or a Message or batch of them), and warns of such an input
+// binding (a message's own contentType header picks its converter).
 func WithConverter(mimeType string, c Converter) Option {
 	return func(o *options) { o.converters.Add(mimeType, c) }
 }

@@ -7,11 +7,16 @@ import (
 	"strings"
 )
 
-// checkContentType refuses a function's binding whose content type no
-// registered converter serves when the function's type needs one: the
-// app started and then every output failed to encode, and every input
-// without a contentType header of its own failed to decode and was
-// dead-lettered (a ported SCSt service's application/*+avro, say).
+// checkContentType refuses a function's output binding whose content type
+// no registered converter serves when the function's type needs one: the
+// app started and then every output failed to encode (a ported SCSt
+// service's application/*+avro, say). An input binding's content type is
+// only the default of the messages without a contentType header of their
+// own (the header wins, as in SCSt), and a Message the function returns
+// may carry its own: those bindings are a WARN, not refused, since a
+// service whose producers label their messages (application/json under a
+// stream.default.content-type of text/plain) works; the messages without
+// the header fail, each dead-lettered or logged.
 // As in SCSt, a function that takes or returns []byte or string (or a
 // Message of one of them) passes the payload through whatever the content
 // type says, and needs no converter; with native decoding or encoding the
@@ -44,20 +49,44 @@ func (a *App) checkContentType(v *validator, rt *runtimeBinding, b *Binding) {
 	if _, _, err := ParseMediaType(ct); err != nil {
 		return // reported at the key by Validate
 	}
+	var msg string
 	conv, ok := a.opts.converters.Lookup(ct)
 	if ok {
-		if can := builtinServes(conv, t, b.input); can != "" {
-			dir := "encode"
-			if b.input {
-				dir = "decode"
-			}
-			v.add(a.contentTypeKey(b.name), "binding %s: content type %q has the converter %T, which cannot %s %s, the type function %q %s: it %ss only %s; use a content type whose converter does (application/json), or register another with stream.WithConverter",
-				b.name, ct, conv, dir, t, e.name, what, dir, can)
+		can := builtinServes(conv, t, b.input)
+		if can == "" {
+			return
 		}
-		return
+		dir := "encode"
+		if b.input {
+			dir = "decode"
+		}
+		msg = fmt.Sprintf("binding %s: content type %q has the converter %T, which cannot %s %s, the type function %q %s: it %ss only %s; use a content type whose converter does (application/json), or register another with stream.WithConverter",
+			b.name, ct, conv, dir, t, e.name, what, dir, can)
+	} else {
+		msg = fmt.Sprintf("binding %s: no converter for content type %q (converters: %s), and function %q %s %s, which needs one: register one with stream.WithConverter, or take and return []byte, string or a stream.Message of one of them to pass payloads through as they are",
+			b.name, ct, convertersText(a.opts.converters), e.name, what, t)
 	}
-	v.add(a.contentTypeKey(b.name), "binding %s: no converter for content type %q (converters: %s), and function %q %s %s, which needs one: register one with stream.WithConverter, or take and return []byte, string or a stream.Message of one of them to pass payloads through as they are",
-		b.name, ct, convertersText(a.opts.converters), e.name, what, t)
+	key := a.contentTypeKey(b.name)
+	switch {
+	case b.input:
+		// The header of each message wins: those labelled with a type a
+		// converter serves (application/json) decode.
+		a.warnContentType(key, b.name, msg+"; the messages without a contentType header of their own fail to decode")
+	case isMessageType(t):
+		a.warnContentType(key, b.name, msg+"; the messages the function returns without a contentType header of their own fail to encode")
+	default:
+		v.add(key, "%s", msg)
+	}
+}
+
+// warnContentType logs the WARN of a binding whose content type serves
+// only the messages that carry a contentType header of their own.
+func (a *App) warnContentType(key, binding, msg string) {
+	args := []any{"property", key, "binding", binding}
+	if o := a.cfg.Origins[strings.ToLower(key)]; o != "" {
+		args = append(args, "origin", o)
+	}
+	a.log.Warn(msg, args...)
 }
 
 // contentTypeKey returns the key that gives binding name its content
