@@ -1,7 +1,7 @@
 package config
 
 import (
-	"sort"
+	"slices"
 
 	"github.com/streambind/streambind/stream"
 )
@@ -19,19 +19,8 @@ func misspeltSpringCloud(raw map[string]any, origins map[string]string) []*strea
 	// near: at most this many typos (1 at spring.cloud, whose other keys
 	// are other projects' short names; the usual rule below function).
 	check := func(m map[string]any, path string, known []string, near int, what string) {
-		keys := make([]string, 0, len(m))
-		for k := range m {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		for _, k := range keys {
-			isKnown := false
-			for _, kn := range known {
-				if squash(k) == squash(kn) {
-					isKnown = true
-				}
-			}
-			if isKnown {
+		for _, k := range sortedKeys(m) {
+			if knownKey(k, known) {
 				continue
 			}
 			if s := suggest(k, known); s != "" && (near < 0 || levenshtein(squash(k), squash(s)) <= near) {
@@ -44,10 +33,19 @@ func misspeltSpringCloud(raw map[string]any, origins map[string]string) []*strea
 	check(cloud, "spring.cloud", []string{"stream", "function"}, 1,
 		"streambind reads spring.cloud.stream and spring.cloud.function; a misspelt one would be ignored")
 	if fn, ok := cloud["function"].(map[string]any); ok {
-		check(fn, "spring.cloud.function", []string{"definition", "routing-expression"}, -1,
+		check(fn, "spring.cloud.function", functionKeys, -1,
 			"streambind reads spring.cloud.function.definition and routing-expression; a misspelt one would be ignored")
 	}
 	return errs
+}
+
+// functionKeys are the keys of spring.cloud.function that streambind
+// reads.
+var functionKeys = []string{"definition", "routing-expression"}
+
+// knownKey reports whether k is one of known, relaxed (squash).
+func knownKey(k string, known []string) bool {
+	return slices.ContainsFunc(known, func(kn string) bool { return squash(k) == squash(kn) })
 }
 
 // originOfTree is the origin of path, or of the first key set below it
@@ -76,34 +74,21 @@ func originOfTree(origins map[string]string, path string) string {
 func ignoredSpringCloud(raw map[string]any, origins map[string]string) []*stream.ConfigError {
 	spring, _ := raw["spring"].(map[string]any)
 	cloud, _ := spring["cloud"].(map[string]any)
-	var warns []*stream.ConfigError
-	warn := func(m map[string]any, path, why string) {
-		keys := make([]string, 0, len(m))
-		for k := range m {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		for _, k := range keys {
-			p := path + "." + k
-			warns = append(warns, &stream.ConfigError{Path: p, Origin: originOfTree(origins, p), Msg: "ignored: " + why})
-		}
-	}
 	fn, _ := cloud["function"].(map[string]any)
-	known := []string{"definition", "routing-expression"}
-	var unread map[string]any
-	for k, v := range fn {
-		if isKnown := squash(k) == squash(known[0]) || squash(k) == squash(known[1]); !isKnown && suggest(k, known) == "" {
-			if unread == nil {
-				unread = map[string]any{}
-			}
-			unread[k] = v
+	var warns []*stream.ConfigError
+	warn := func(path, why string) {
+		warns = append(warns, &stream.ConfigError{Path: path, Origin: originOfTree(origins, path), Msg: "ignored: " + why})
+	}
+	for _, k := range sortedKeys(fn) {
+		// One a typo from a key read is misspeltSpringCloud's error.
+		if !knownKey(k, functionKeys) && suggest(k, functionKeys) == "" {
+			warn("spring.cloud.function."+k, "streambind reads only spring.cloud.function.definition and routing-expression of Spring Cloud Function's keys (a function's headers and conversions are set in code)")
 		}
 	}
-	warn(unread, "spring.cloud.function", "streambind reads only spring.cloud.function.definition and routing-expression of Spring Cloud Function's keys (a function's headers and conversions are set in code)")
 	for _, k := range []string{"schema-registry-client", "schema"} {
-		for ck, v := range cloud {
+		for ck := range cloud {
 			if squash(ck) == squash(k) {
-				warn(map[string]any{ck: v}, "spring.cloud", "streambind has no schema registry client or Avro converter: a content type such as application/*+avro needs a converter registered in code (stream.WithConverter)")
+				warn("spring.cloud."+ck, "streambind has no schema registry client or Avro converter: a content type such as application/*+avro needs a converter registered in code (stream.WithConverter)")
 			}
 		}
 	}
