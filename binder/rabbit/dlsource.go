@@ -28,10 +28,7 @@ func (b *Binder) DeadLetterSource(spec stream.ConsumerSpec) (stream.DeadLetterSo
 	if err != nil {
 		return stream.DeadLetterSource{}, err
 	}
-	q, err := consumerDLQ(spec)
-	if err != nil {
-		return stream.DeadLetterSource{}, err
-	}
+	q := o.dlqQueue(spec)
 	prefix, group := "", q.name
 	if rest, ok := strings.CutPrefix(q.name, o.prefix); ok && rest != "" {
 		prefix, group = o.prefix, rest

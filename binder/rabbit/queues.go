@@ -585,7 +585,12 @@ func consumerDLQ(spec stream.ConsumerSpec) (queueSpec, error) {
 	if err != nil {
 		return queueSpec{}, err
 	}
+	return o.dlqQueue(spec), nil
+}
+
+// dlqQueue is consumerDLQ with spec's properties parsed (o).
+func (o consumerOptions) dlqQueue(spec stream.ConsumerSpec) queueSpec {
 	cc := spec.Consumer
 	name := o.queueName(spec.Destination, spec.Group, cc.Partitioned, cc.InstanceIndex)
-	return o.dlqSpec(o.baseQueue(spec.Destination, spec.Group), name, o.republishToDlq), nil
+	return o.dlqSpec(o.baseQueue(spec.Destination, spec.Group), name, o.republishToDlq)
 }
