@@ -1,6 +1,7 @@
 package outbox
 
 import (
+	"strings"
 	"sync"
 	"time"
 )
@@ -20,9 +21,11 @@ const (
 // be sent (a destination the broker refuses, a message too large) fails at
 // every retry, every poll-interval for ever; a WARN each time flooded the
 // log, once a second per failing key by default. A failure is known by
-// the name the row is sent to and the send's error text (not the row, nor
-// its key: a destination that refuses fails every key of it the same way,
-// and that is one problem to report). The first failure of its kind is
+// the name the row is sent to and the send's error text, its numbers and
+// quoted values aside (see failClass; not the row, nor its key: a
+// destination that refuses fails every key of it the same way, and that
+// is one problem to report, as is every message over the broker's size
+// limit, whatever its size). The first failure of its kind is
 // reported at once; its repeats are counted, and reported at most once
 // per failReportEvery, with their count, at the next repeat after that. A
 // different failure — another name, another error — is reported at once.
@@ -52,7 +55,7 @@ type failReport struct {
 func (f *failReports) note(now time.Time, name, err string) (first bool, repeats int64, since time.Time) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	k := failKey{name, err}
+	k := failKey{name, failClass(err)}
 	e := f.m[k]
 	if e != nil && now.Sub(e.lastSeen) > failForget {
 		e = nil
@@ -94,4 +97,45 @@ func (f *failReports) evict(now time.Time) {
 	if len(f.m) >= maxFailReports {
 		delete(f.m, oldest)
 	}
+}
+
+// failClass is the error text err with each run of digits written '#' and
+// each double-quoted value "…": the binders' errors name a row's size
+// ("payload of 1048577 bytes, over the broker's max_message_size"), its
+// routing key ("with routing key \"order-17\": unroutable") or an
+// address, and each row that fails so was a failure of its own, WARNed at
+// once: a backlog of rows too large, or unroutable, flooded the log again,
+// one line a row.
+func failClass(err string) string {
+	var b strings.Builder
+	for i := 0; i < len(err); i++ {
+		switch c := err[i]; {
+		case '0' <= c && c <= '9':
+			for i+1 < len(err) && '0' <= err[i+1] && err[i+1] <= '9' {
+				i++
+			}
+			b.WriteByte('#')
+		case c == '"':
+			end := -1
+			for j := i + 1; j < len(err); j++ {
+				if err[j] == '\\' {
+					j++
+					continue
+				}
+				if err[j] == '"' {
+					end = j
+					break
+				}
+			}
+			if end < 0 {
+				b.WriteString(err[i:])
+				return b.String()
+			}
+			b.WriteString(`"…"`)
+			i = end
+		default:
+			b.WriteByte(c)
+		}
+	}
+	return b.String()
 }

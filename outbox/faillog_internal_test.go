@@ -38,9 +38,30 @@ func TestFailReports(t *testing.T) {
 
 	var g failReports
 	for i := range 3 * maxFailReports {
-		g.note(t0.Add(time.Duration(i)*time.Millisecond), "n", fmt.Sprint(i))
+		g.note(t0.Add(time.Duration(i)*time.Millisecond), fmt.Sprint("n", i), "refused") // names are not classed as errors are
 	}
 	if len(g.m) > maxFailReports {
 		t.Errorf("%d failures remembered; want at most %d", len(g.m), maxFailReports)
+	}
+}
+
+// TestFailClass: the numbers and quoted values of an error text do not
+// make another failure; its words do.
+func TestFailClass(t *testing.T) {
+	same := [][2]string{
+		{"kafka: send to evt: record of 1048577 bytes over batch-bytes 1048576", "kafka: send to evt: record of 2000001 bytes over batch-bytes 1048576"},
+		{`publish to exchange "evt" with routing key "order-17": unroutable`, `publish to exchange "evt" with routing key "order-\"18\"": unroutable`},
+		{"dial tcp 10.0.0.5:5672: connection refused", "dial tcp 10.0.0.6:5672: connection refused"},
+	}
+	for _, p := range same {
+		if a, b := failClass(p[0]), failClass(p[1]); a != b {
+			t.Errorf("failClass(%q) = %q, failClass(%q) = %q; want one failure", p[0], a, p[1], b)
+		}
+	}
+	if failClass("[10] MESSAGE_TOO_LARGE") == failClass("[3] UNKNOWN_TOPIC_OR_PARTITION") {
+		t.Error("two errors of different words are one failure")
+	}
+	if got := failClass(`unterminated "quote 12`); got != `unterminated "quote 12` {
+		t.Errorf("an unterminated quote: %q, kept as written", got)
 	}
 }

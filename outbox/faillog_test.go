@@ -2,6 +2,7 @@ package outbox_test
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"strings"
 	"sync"
@@ -169,5 +170,50 @@ func TestBatchFailureOfAnotherKindIsLogged(t *testing.T) {
 	})
 	if w := logs.warns(batchPrefix); len(w) != 2 {
 		t.Errorf("WARN lines %d (%q); want 2: the missing table, then the table's shape", len(w), w)
+	}
+}
+
+// TestRowsTooLargeLogOneWarning: rows that fail alike, but each with its
+// own numbers in the error text (Kafka's "record of 1234 bytes over
+// batch-bytes 300", RabbitMQ's size or routing key, Redis's size), are one
+// failure: a backlog of such rows logs one WARN, not one per row. Each
+// size was a failure of its own, and 12 rows logged 12 WARN lines at
+// once: the flood the limit is for, one line a row.
+func TestRowsTooLargeLogOneWarning(t *testing.T) {
+	pool, table := migrate(t)
+	ctx := context.Background()
+	logs := newLogRecords()
+	a := startApp(t, newBroker(t, "kafka"), appSpec{relay: true, table: table, poll: 20 * time.Millisecond,
+		topYAML: "  kafka: { bindings: { events: { producer: { batch-bytes: 300 } } } }\n", logger: slog.New(logs)})
+	failures := relayCounter(t, a.ob.Relay(), "streambind_outbox_send_failures_total")
+	const rows = 12
+	inTx(t, pool, true, func(tx pgx.Tx) {
+		for i := range rows {
+			payload := []byte(`{"pad":"` + strings.Repeat("x", 400+37*i) + `"}`)
+			if _, err := tx.Exec(ctx, "INSERT INTO "+table+" (name, key, payload) VALUES ('events', $1, $2)", []byte(fmt.Sprint("k", i)), payload); err != nil {
+				t.Fatal(err)
+			}
+		}
+	})
+	waitForCond(t, 60*time.Second, "every row to fail twice", func() bool { return failures() >= 2*rows })
+	w := logs.warns("outbox relay: send failed")
+	if len(w) != 1 {
+		t.Fatalf("%.0f failed sends of %d rows too large, each of its own size, logged %d WARN lines; want 1:\n%s", failures(), rows, len(w), strings.Join(w, "\n"))
+	}
+	var text string
+	logs.mu.Lock()
+	defer logs.mu.Unlock()
+	for _, r := range *logs.recs {
+		if r.Level == slog.LevelWarn && strings.HasPrefix(r.Message, "outbox relay: send failed") {
+			r.Attrs(func(a slog.Attr) bool {
+				if a.Key == "error" {
+					text = a.Value.String()
+				}
+				return true
+			})
+		}
+	}
+	if !strings.Contains(text, "over batch-bytes 300") {
+		t.Errorf("the WARN's error %q does not say what failed", text)
 	}
 }
