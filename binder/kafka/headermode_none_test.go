@@ -75,21 +75,8 @@ func TestProducerHeaderModeNoneWritesNoHeaders(t *testing.T) {
 			"keyed": {Producer: map[string]any{"message-key-expression": "headers['orderId']"}},
 		}}},
 	}
-	app, err := stream.NewApp(cfg, stream.NewCatalog(), stream.WithBinderType(kafka.Type, kafka.New), stream.WithoutSignals(), stream.WithLogger(slog.New(slog.DiscardHandler)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- app.Run(ctx) }()
-	defer func() { cancel(); <-done }()
-	select {
-	case <-app.Ready():
-	case err := <-done:
-		t.Fatal(err)
-	case <-time.After(30 * time.Second):
-		t.Fatal("not ready")
-	}
+	app := runApp(t, cfg, stream.NewCatalog(), slog.New(slog.DiscardHandler))
+	ctx := context.Background()
 	type order struct {
 		Customer string `json:"customer"`
 	}
