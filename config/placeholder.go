@@ -404,6 +404,14 @@ func (r *placeholders) lookup(name string) (string, bool, string) {
 	}
 	for i, p := range r.stack {
 		if p == path {
+			if isEnvName(name) {
+				// port: ${PORT:8080}, database-url: ${DATABASE_URL:...}:
+				// the variable that overrides the key, with a default,
+				// not the key itself (Spring looks up the property PORT,
+				// which the key port is not): its default, or "not
+				// set", as before the configuration was looked in.
+				return "", false, ""
+			}
 			chain := append(append([]string(nil), r.stack[i:]...), path)
 			for _, q := range r.stack[i:] {
 				r.inCycle[q] = true
