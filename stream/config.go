@@ -325,7 +325,9 @@ type BindingConfig struct {
 	// (not []byte or string) needs a converter for it: built in are
 	// application/json (and +json types), text/plain and
 	// application/octet-stream, others are registered in code
-	// (WithConverter); start-up refuses the binding otherwise.
+	// (WithConverter); start-up refuses an output binding otherwise, and
+	// warns of an input binding (its messages' contentType headers may
+	// pick a converter).
 	ContentType string         `mapstructure:"content-type"`
 	Consumer    ConsumerConfig `mapstructure:"consumer"`
 	Producer    ProducerConfig `mapstructure:"producer"`

@@ -29,11 +29,14 @@
 // application/octet-stream are built in; [WithConverter] registers more.
 // []byte and string payloads (and Messages and batches of them) pass
 // through as they are whatever the content type, as in SCSt. [NewApp]
-// refuses a function's binding whose content type no registered converter
-// handles when the function takes or returns any other type, or whose
+// refuses a function's output binding whose content type no registered
+// converter handles when the function returns any other type, or whose
 // built-in text/plain or application/octet-stream converter cannot take
 // that type (a struct): the error is at the content-type key and its line,
-// and names the binding, the type and the converters registered.
+// and names the binding, the type and the converters registered. Such an
+// input binding, or an output of a typed Message, is a warning at the key
+// instead: a message's own contentType header picks its converter, and
+// only the messages without one fail.
 //
 // # Event routing
 //

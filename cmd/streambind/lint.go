@@ -291,8 +291,10 @@ a binding whose content type no built-in converter handles
 (application/json and any +json type, text/plain, application/octet-stream
 are built in; application/*+avro is not): lint sees no Go types, and a
 function that takes or returns a typed payload there needs a converter
-registered in code (stream.WithConverter) or the app refuses the binding
-at start-up, while []byte and string payloads pass through as they are.
+registered in code (stream.WithConverter) or the app refuses an output
+binding at start-up (and warns of an input binding, whose messages'
+contentType headers may pick a converter), while []byte and string
+payloads pass through as they are.
 
 The files a configuration names (TLS trust and key stores, CA files,
 client certificates and keys, a NATS credentials file) are read, but one
