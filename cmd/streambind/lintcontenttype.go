@@ -13,8 +13,10 @@ import (
 // from a ported SCSt service): lint registers no Go functions and so
 // cannot tell whether a binding's function takes or returns []byte or
 // string, which pass through whatever the content type, or a typed value,
-// which needs a converter registered in code (stream.WithConverter) or
-// the app refuses the binding at start-up. One warning a key: at the
+// which needs a converter registered in code (stream.WithConverter): the
+// app refuses an output binding of a typed payload without one, and warns
+// of an input binding (a message's own contentType header may pick a
+// converter). One warning a key: at the
 // binding's content-type, or at stream.default.content-type naming every
 // binding that takes it from there. Bindings with native decoding or
 // encoding are left out: the binder's bytes pass as they are.
@@ -61,7 +63,7 @@ func unconvertedContentTypes(s *checkedService) stream.ConfigErrors {
 		if len(names) > 1 {
 			what = "bindings " + strings.Join(names, ", ")
 		}
-		msg := fmt.Sprintf("%s: no built-in converter handles content type %q (built in: %s): a function that takes or returns a typed payload there needs a converter registered in code (stream.WithConverter), or the app refuses the binding at start-up; []byte and string payloads pass through as they are",
+		msg := fmt.Sprintf("%s: no built-in converter handles content type %q (built in: %s): a typed payload there needs a converter registered in code (stream.WithConverter): without one the app refuses an output binding that returns one at start-up, and an input binding decodes only the messages whose own contentType header names a converter (a warning at start-up); []byte and string payloads pass through as they are",
 			what, cts[k], strings.Join(builtins, ", "))
 		out = append(out, &stream.ConfigError{Path: k, Origin: s.origin(k), Msg: msg})
 	}

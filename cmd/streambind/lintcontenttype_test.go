@@ -48,7 +48,7 @@ stream:
     raw-out-0: { destination: blobs2, content-type: application/vnd.shop.order+json }
 `,
 	})
-	const tail = ` (built in: application/json (also for any +json type), application/octet-stream, text/plain): a function that takes or returns a typed payload there needs a converter registered in code (stream.WithConverter), or the app refuses the binding at start-up; []byte and string payloads pass through as they are`
+	const tail = ` (built in: application/json (also for any +json type), application/octet-stream, text/plain): a typed payload there needs a converter registered in code (stream.WithConverter): without one the app refuses an output binding that returns one at start-up, and an input binding decodes only the messages whose own contentType header names a converter (a warning at start-up); []byte and string payloads pass through as they are`
 	for _, tc := range []struct {
 		dir  string
 		want []string
