@@ -95,7 +95,7 @@ func newBridge(a *App) *Bridge {
 // handler: the request's timeout). A send to a stopped output binding
 // fails at once with [ErrBindingStopped].
 //
-// An Envelope's Key is the message key (the Kafka record key, the
+// An Envelope's or a [Message]'s Key is the message key (the Kafka record key, the
 // partition key of the other binders); on a partitioned binding it also
 // selects the partition in place of partition-key-expression (through
 // partition-selector-expression when set, else hashed as a string key of
@@ -141,6 +141,10 @@ func (br *Bridge) sendVia(ctx context.Context, b *Binding, cx convCtx, payload a
 		data = append([]byte(nil), data...)
 		if len(p.Key) > 0 {
 			key = append([]byte(nil), p.Key...)
+		}
+	default:
+		if k := keyOf(payload); len(k) > 0 { // a Message's
+			key = append([]byte(nil), k...)
 		}
 	}
 	hdr = hdr.Clone()

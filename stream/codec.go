@@ -46,7 +46,7 @@ func (m *Message[T]) fromEnvelope(cx *convCtx, env Envelope, ct string) error {
 		return err
 	}
 	// A copy: the user may edit the headers, the binder may redeliver env.
-	m.Payload, m.Headers = v, env.Headers.Clone()
+	m.Payload, m.Headers, m.Key = v, env.Headers.Clone(), env.Key
 	return nil
 }
 

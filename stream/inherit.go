@@ -102,11 +102,23 @@ func inheritHeaders(in Headers) Headers {
 	return out
 }
 
-// headerCarrier is a Message[T] (or *Message[T]) output: its headers are
-// the function's own.
-type headerCarrier interface{ messageHeaders() Headers }
+// headerCarrier is a Message[T] (or *Message[T]) output: its headers and
+// its key are the function's own.
+type headerCarrier interface {
+	messageHeaders() Headers
+	messageKey() []byte
+}
 
 func (m Message[T]) messageHeaders() Headers { return m.Headers }
+func (m Message[T]) messageKey() []byte      { return m.Key }
+
+// keyOf is the key of an output value: a Message's Key, else none.
+func keyOf(v any) []byte {
+	if hc, ok := v.(headerCarrier); ok {
+		return hc.messageKey()
+	}
+	return nil
+}
 
 // withoutInputID returns the headers of a function's Message output
 // without an id equal to its input's: a function that passes its input's

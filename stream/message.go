@@ -103,6 +103,22 @@ func (e Envelope) ContentType(def string) string {
 type Message[T any] struct {
 	Payload T
 	Headers Headers
+	// Key is the message key. On an input it is the key the message
+	// arrived with: the Kafka record key (SCSt's kafka_receivedMessageKey
+	// header), the x-streambind-key header on RabbitMQ and NATS (which is
+	// not among Headers), the entry's key field on Redis; nil when it
+	// has none. It is the binder's buffer: copy it to keep it after the
+	// function returned.
+	//
+	// On an output it is the key to send with, as [Envelope].Key: the
+	// Kafka record key (key header elsewhere), and on a partitioned
+	// binding the key whose hash selects the partition in place of
+	// partition-key-expression. A binding's message-key-expression wins
+	// over it on Kafka. An output does not take its input's key by
+	// itself: set Key: in.Key to keep it. In a composition a part gets
+	// the Key of a Message the part before it returned, none after a
+	// plain value.
+	Key []byte
 }
 
 // NewMessage returns a Message with payload p and headers taken from kv

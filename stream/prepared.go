@@ -72,10 +72,14 @@ func (br *Bridge) Encode(name string, payload any) (Envelope, error) {
 		if len(p.Key) > 0 {
 			env.Key = append([]byte(nil), p.Key...)
 		}
+	default:
+		if k := keyOf(payload); len(k) > 0 { // a Message's
+			env.Key = append([]byte(nil), k...)
+		}
 	}
 	if part != nil {
 		if len(env.Key) > 0 {
-			// A key given with an Envelope selects the partition, as a
+			// A key given with an Envelope or a Message selects the partition, as a
 			// string key of the expression would (as Binding.send does).
 			n, err := part.forKey(string(env.Key))
 			if err != nil {

@@ -554,6 +554,7 @@ func (h *functionHandler[In, Out]) handle(ctx context.Context, env Envelope) err
 	}
 	out := Envelope{Payload: data, Headers: hdr}
 	if h.out.message { // only a Message output can carry the header (not inherited)
+		out.Key = keyOf(any(r))
 		if sent, err := rt.sendRouted(ctx, &out, value); sent {
 			return err
 		}
@@ -650,7 +651,7 @@ func (rt *runtimeBinding) callChain(ctx context.Context, from int, v any, in Hea
 		}
 	}
 	hdr = withoutInputID(hdr, in)
-	out, value := Envelope{Payload: data, Headers: hdr}, func() any { return v }
+	out, value := Envelope{Payload: data, Headers: hdr, Key: keyOf(v)}, func() any { return v }
 	if explicit { // a part returned a Message: it may carry the header
 		if sent, err := rt.sendRouted(ctx, &out, value); sent {
 			return err
@@ -685,7 +686,7 @@ func (rt *runtimeBinding) adapt(prev, next *entry, v any, carried func() Headers
 			hdr = carried()
 		}
 		var r any
-		if r, err = next.in.decode(&cx, Envelope{Payload: data, Headers: hdr}, ct); err == nil {
+		if r, err = next.in.decode(&cx, Envelope{Payload: data, Headers: hdr, Key: keyOf(v)}, ct); err == nil {
 			return r, nil
 		}
 	}
@@ -833,7 +834,7 @@ func emitValue[Out any](ctx context.Context, rt *runtimeBinding, c codec[Out], v
 		if rt.out.part != nil || hdr[HeaderSendToDestination] != "" {
 			value = func() any { return v }
 		}
-		out := Envelope{Payload: data, Headers: hdr}
+		out := Envelope{Payload: data, Headers: hdr, Key: keyOf(any(v))}
 		if sent, err := rt.sendRouted(ctx, &out, value); sent {
 			return err
 		}

@@ -1,0 +1,126 @@
+package stream_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/streambind/streambind/stream"
+)
+
+// A Message input carries the key the message arrived with (SCSt's
+// kafka_receivedMessageKey; the functions had no way to read it), and a
+// Message output's Key is the key it is sent with, through every output
+// path: a function, a composition, a source and the bridge. An output
+// does not take its input's key by itself.
+func TestMessageKeyInAndOut(t *testing.T) {
+	seen := make(chan stream.Message[[]byte], 4)
+	out := make(chan stream.Message[[]byte], 8)
+	emitted := make(chan stream.Message[string], 1)
+	fns := stream.NewCatalog()
+	stream.AddFunction(fns, "rekey", func(_ context.Context, m stream.Message[[]byte]) (stream.Message[[]byte], error) {
+		seen <- m
+		if string(m.Payload) == "drop-key" {
+			return stream.Message[[]byte]{Payload: m.Payload}, nil
+		}
+		return stream.Message[[]byte]{Payload: m.Payload, Key: append([]byte(string(m.Key)), "-out"...)}, nil
+	})
+	stream.AddFunction(fns, "upper", func(_ context.Context, m stream.Message[[]byte]) (stream.Message[[]byte], error) {
+		return stream.Message[[]byte]{Payload: m.Payload, Key: []byte("composed-" + string(m.Key))}, nil
+	})
+	stream.AddFunction(fns, "plain", func(_ context.Context, b []byte) ([]byte, error) { return b, nil })
+	stream.AddFunction(fns, "tag", func(_ context.Context, m stream.Message[string]) (stream.Message[string], error) {
+		return stream.Message[string]{Payload: m.Payload, Key: []byte("t-" + string(m.Key))}, nil
+	})
+	stream.AddConsumer(fns, "sink", func(_ context.Context, m stream.Message[[]byte]) error { out <- m; return nil })
+	stream.AddSource(fns, "emitter", stream.FromChannel(emitted))
+	cfg := &stream.Config{
+		Function:       stream.FunctionConfig{Definition: "rekey;plain|upper;tag|upper;sink;emitter"},
+		OutputBindings: "direct",
+		Bindings: map[string]stream.BindingConfig{
+			"direct":           {Destination: "out"},
+			"rekey-in-0":       {Destination: "in", Group: "g"},
+			"rekey-out-0":      {Destination: "out"},
+			"plainupper-in-0":  {Destination: "in2", Group: "g"},
+			"plainupper-out-0": {Destination: "out"},
+			"emitter-out-0":    {Destination: "out"},
+			"tagupper-in-0":    {Destination: "in3", Group: "g"},
+			"tagupper-out-0":   {Destination: "out"},
+			"sink-in-0":        {Destination: "out", Group: "g"},
+		},
+	}
+	r := start(t, cfg, fns)
+	ctx := context.Background()
+	br := r.app.Bridge()
+	expect := func(what, key string) {
+		t.Helper()
+		m := recv(t, out)
+		if string(m.Key) != key {
+			t.Fatalf("%s: output key %q, want %q (payload %q)", what, m.Key, key, m.Payload)
+		}
+	}
+
+	if err := br.Send(ctx, "in", stream.Envelope{Payload: []byte("a"), Key: []byte("k1")}); err != nil {
+		t.Fatal(err)
+	}
+	if m := recv(t, seen); string(m.Key) != "k1" {
+		t.Fatalf("the function's input key is %q, want k1", m.Key)
+	}
+	expect("function", "k1-out")
+
+	if err := br.Send(ctx, "in", stream.Envelope{Payload: []byte("drop-key"), Key: []byte("k2")}); err != nil {
+		t.Fatal(err)
+	}
+	recv(t, seen)
+	expect("function output without a key", "")
+
+	if err := br.Send(ctx, "in2", stream.Envelope{Payload: []byte("b"), Key: []byte("k3")}); err != nil {
+		t.Fatal(err)
+	}
+	expect("composition", "composed-")
+	// A part's Message output of another type than the next part's
+	// input: converted, its key kept.
+	if err := br.Send(ctx, "in3", stream.Envelope{Payload: []byte(`"s"`), Key: []byte("k4")}); err != nil {
+		t.Fatal(err)
+	}
+	expect("composition of Messages", "composed-t-k4")
+
+	emitted <- stream.Message[string]{Payload: "c", Key: []byte("from-source")}
+	expect("source", "from-source")
+
+	if err := br.Send(ctx, "direct", stream.Message[string]{Payload: "d", Key: []byte("from-bridge")}); err != nil {
+		t.Fatal(err)
+	}
+	expect("bridge", "from-bridge")
+	if err := br.Send(ctx, "direct", &stream.Message[string]{Payload: "e", Key: []byte("by-pointer")}); err != nil {
+		t.Fatal(err)
+	}
+	expect("bridge, *Message", "by-pointer")
+}
+
+// On a partitioned binding a Message's Key selects the partition as an
+// Envelope's Key does, in place of partition-key-expression.
+func TestMessageKeySelectsPartition(t *testing.T) {
+	fns := stream.NewCatalog()
+	cfg := &stream.Config{
+		OutputBindings: "parts",
+		Bindings: map[string]stream.BindingConfig{
+			"parts": {Destination: "parts", Producer: stream.ProducerConfig{PartitionCount: 7, PartitionKeyExpression: "headers['absent']"}},
+		},
+	}
+	r := start(t, cfg, fns)
+	br := r.app.Bridge()
+	for _, k := range []string{"a", "b", "order-17", "zz"} {
+		want, err := br.Encode("parts", stream.Envelope{Payload: []byte("x"), Key: []byte(k)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := br.Encode("parts", stream.Message[string]{Payload: "x", Key: []byte(k)})
+		if err != nil {
+			t.Fatalf("key %q: %v (the Message's key was not used)", k, err)
+		}
+		if string(got.Key) != k || got.Headers[stream.HeaderPartition] != want.Headers[stream.HeaderPartition] {
+			t.Errorf("key %q: Message encoded with key %q partition %s; an Envelope with the key: partition %s",
+				k, got.Key, got.Headers[stream.HeaderPartition], want.Headers[stream.HeaderPartition])
+		}
+	}
+}
