@@ -2,6 +2,7 @@ package nats_test
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"strconv"
 	"sync"
@@ -17,45 +18,78 @@ import (
 type attemptsLog struct {
 	mu       sync.Mutex
 	attempts []int64
+	fails    []failure // of each attempt, as logged
+	openFail bool      // "cannot open" was logged since the last failure
 	changed  chan struct{}
+}
+
+// failure is one "consuming failed" line.
+type failure struct {
+	err string
+	// afterOpenFail: the pull that failed began after the consumer could
+	// not be made again ("cannot open" logged since the failure before).
+	afterOpenFail bool
 }
 
 func (h *attemptsLog) Enabled(context.Context, slog.Level) bool { return true }
 func (h *attemptsLog) WithAttrs([]slog.Attr) slog.Handler       { return h }
 func (h *attemptsLog) WithGroup(string) slog.Handler            { return h }
 func (h *attemptsLog) Handle(_ context.Context, r slog.Record) error {
-	if r.Message != "nats: consuming failed; retrying" {
+	switch r.Message {
+	case "nats: cannot open the JetStream consumer":
+		h.mu.Lock()
+		h.openFail = true
+		h.mu.Unlock()
+		return nil
+	case "nats: consuming failed; retrying":
+	default:
 		return nil
 	}
+	var attempt int64
+	var errText string
 	r.Attrs(func(a slog.Attr) bool {
-		if a.Key == "attempt" {
-			h.mu.Lock()
-			h.attempts = append(h.attempts, a.Value.Int64())
-			h.mu.Unlock()
-			select {
-			case h.changed <- struct{}{}:
-			default:
-			}
+		switch a.Key {
+		case "attempt":
+			attempt = a.Value.Int64()
+		case "error":
+			errText = a.Value.String()
 		}
 		return true
 	})
+	h.mu.Lock()
+	h.attempts = append(h.attempts, attempt)
+	h.fails = append(h.fails, failure{err: errText, afterOpenFail: h.openFail})
+	h.openFail = false
+	h.mu.Unlock()
+	select {
+	case h.changed <- struct{}{}:
+	default:
+	}
 	return nil
 }
 
 func (h *attemptsLog) waitFor(t *testing.T, n int) []int64 {
 	t.Helper()
+	got, _ := h.waitUntil(t, fmt.Sprintf("%d consuming failures logged", n), func(attempts []int64, _ []failure) bool { return len(attempts) >= n })
+	return got
+}
+
+// waitUntil waits (30s at most) until ok holds of the attempts and
+// failures logged so far, and returns them.
+func (h *attemptsLog) waitUntil(t *testing.T, what string, ok func(attempts []int64, fails []failure) bool) ([]int64, []failure) {
+	t.Helper()
 	deadline := time.After(30 * time.Second)
 	for {
 		h.mu.Lock()
-		got := append([]int64(nil), h.attempts...)
+		got, fails := append([]int64(nil), h.attempts...), append([]failure(nil), h.fails...)
 		h.mu.Unlock()
-		if len(got) >= n {
-			return got
+		if ok(got, fails) {
+			return got, fails
 		}
 		select {
 		case <-h.changed:
 		case <-deadline:
-			t.Fatalf("%d consuming failures logged, want %d", len(got), n)
+			t.Fatalf("waiting for %s: attempts logged %v, failures %+v", what, got, fails)
 		}
 	}
 }
@@ -68,6 +102,7 @@ func (h *attemptsLog) waitFor(t *testing.T, n int) []int64 {
 // continued the previous one's count (attempt=1, 2, 3 … minutes apart),
 // so after a few outages every recovery waited the maximum back-off (5s).
 func TestBreakIntakeStreakResets(t *testing.T) {
+	t.Parallel() // sleeps 2s on its own server: runs beside the others
 	srv := natstest.Start(t, natstest.Options{})
 	h := &attemptsLog{changed: make(chan struct{}, 1)}
 	b, err := natsbinder.New(context.Background(), stream.BinderSettings{Name: "nats", Type: natsbinder.Type,

@@ -130,6 +130,7 @@ func TestDeadLetterFitsMaxPayload(t *testing.T) {
 // messages behind it keep flowing.
 func TestDeadLetterFailureBacksOff(t *testing.T) {
 	natstest.Require(t)
+	t.Parallel() // counts calls in 3s of back-off (a bound load only lowers): runs beside the others
 	s := newStreams(t, natstest.URL())
 	dest := unique(t, "dlqfull")
 	dlq := stream.DLQName(dest, "g")

@@ -248,6 +248,7 @@ func TestHealthFollowsTheServer(t *testing.T) {
 // after accepting it is not redialled in a tight loop: the back-off grows
 // across reconnections that do not stay up.
 func TestReconnectBackoffPersists(t *testing.T) {
+	t.Parallel() // counts reconnects in 3s on its own server (a bound load only lowers): runs beside the others
 	srv := natstest.Start(t, natstest.Options{})
 	px := testproxy.Start(t, srv.Addr())
 	b := newBinder(t, "nats://"+px.Addr(), map[string]any{"reconnect-initial-interval": "50ms", "reconnect-max-interval": "2s"})
