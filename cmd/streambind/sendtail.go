@@ -586,9 +586,24 @@ type tailed struct {
 	// Headers are text values as strings, binary ones as {"b64": ...,
 	// "value": n} (headersJSON).
 	Headers map[string]any `json:"headers"`
+	// Key is the message key (the Kafka record key), left out when the
+	// message has none: a string when it is printable text, else
+	// {"b64": ...}.
+	Key any `json:"key,omitempty"`
 	// Payload is the payload itself when it is JSON, a string when it is
 	// other UTF-8 text, else {"b64": ...} (payloadValue).
 	Payload any `json:"payload"`
+}
+
+// keyValue is a message key as tail prints it; nil when there is none.
+func keyValue(k []byte) any {
+	switch {
+	case len(k) == 0:
+		return nil
+	case binaryHeaderValue(string(k)):
+		return binaryHeader{B64: base64.StdEncoding.EncodeToString(k)}
+	}
+	return string(k)
 }
 
 func newTailCmd(e *runEnv) *cobra.Command {
@@ -603,9 +618,11 @@ func newTailCmd(e *runEnv) *cobra.Command {
 		Long: `tail consumes with the binders an app uses, configured by the service's
 configuration (PATH or --config, --profile, environment, placeholders; PATH
 as to lint and config: the service's directory or file), and prints
-every message as one JSON line: {"headers": {...}, "payload": ...} (the
-payload as JSON when it is JSON, as a string when it is other UTF-8 text,
-else as {"b64": "<its bytes in base64>"}). A header value that is
+every message as one JSON line: {"headers": {...}, "key": ..., "payload": ...}
+(the payload as JSON when it is JSON, as a string when it is other UTF-8
+text, else as {"b64": "<its bytes in base64>"}; "key", the message key —
+the Kafka record key — only when the message has one, as a string, or
+{"b64": ...} when it is not printable text). A header value that is
 not text (not UTF-8, or with control characters) is an object
 {"b64": "<its bytes in base64>"}, with "value": n for the big-endian numbers
 Spring Cloud Stream's Kafka binder writes (x-original-partition, -offset,
@@ -740,7 +757,7 @@ in-process binder cannot be reached from another process.
 				if count > 0 && got >= count {
 					return stream.ErrNak // not ours to take
 				}
-				line, err := json.Marshal(tailed{Headers: headersJSON(m.Headers), Payload: payloadValue(m.Payload)})
+				line, err := json.Marshal(tailed{Headers: headersJSON(m.Headers), Key: keyValue(m.Key), Payload: payloadValue(m.Payload)})
 				if err != nil {
 					return stream.Permanent(err)
 				}

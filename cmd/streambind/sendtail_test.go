@@ -162,9 +162,15 @@ func TestSendTailKafka(t *testing.T) {
 	}
 	assertLines(t, payloads(got), []string{`{"id":"a","n":1}`, `{"id":"b","n":2}`, `{"id":"c"}`, `{"id":"d"}`})
 	parts := map[string]string{}
+	// The record key: the partition key on the partitioned binding
+	// (payload.id), --key's on the other.
+	keys := map[string]string{`{"id":"a","n":1}`: "a", `{"id":"b","n":2}`: "b", `{"id":"c"}`: "k-1", `{"id":"d"}`: "k-1"}
 	for _, m := range got {
 		b, _ := json.Marshal(m.Payload)
 		parts[string(b)], _ = m.Headers["scst_partition"].(string)
+		if m.Key != keys[string(b)] {
+			t.Errorf("key of %s: %#v, want %q", b, m.Key, keys[string(b)])
+		}
 		if m.Headers["contentType"] != "application/json" {
 			t.Errorf("contentType of %s: %q", b, m.Headers["contentType"])
 		}
@@ -218,7 +224,7 @@ func TestSendTailRabbit(t *testing.T) {
 	env := []string{"VHOST=" + vhost}
 	// An anonymous tail next to the group: both get every message.
 	anon := startTail(t, dir, env, "--destination", "jobs", "--count", "3", "--timeout", "30s")
-	r := runIn(t, dir, env, "send", "--binding", "emit-out-0", `{"n":1}`, `"two"`, `3`)
+	r := runIn(t, dir, env, "send", "--binding", "emit-out-0", "--key", "rk-1", `{"n":1}`, `"two"`, `3`)
 	if r.code != exitOK {
 		t.Fatalf("send: exit status %d, stderr %q", r.code, r.stderr)
 	}
@@ -227,6 +233,13 @@ func TestSendTailRabbit(t *testing.T) {
 		t.Fatalf("tail: exit status %d, stderr %q", code, anon.errText())
 	}
 	assertLines(t, payloads(got), []string{`"two"`, `3`, `{"n":1}`})
+	// The key travels in x-streambind-key and is the message's key again
+	// on receipt, not a header.
+	for _, m := range got {
+		if m.Key != "rk-1" || m.Headers["x-streambind-key"] != nil {
+			t.Errorf("key %#v, headers %v; want key rk-1 and no x-streambind-key header", m.Key, m.Headers)
+		}
+	}
 
 	// The group's queue (provisioned by required-groups) kept them too.
 	group := startTail(t, dir, env, "--binding", "work-in-0", "--group", "workers", "--count", "3", "--timeout", "30s")
