@@ -163,6 +163,9 @@ func (e *Env) subscribe(ctx context.Context, binding, dest string, ch chan strea
 		Handler: func(ctx context.Context, m stream.Envelope) error {
 			m.Payload = append([]byte(nil), m.Payload...)
 			m.Headers = m.Headers.Clone()
+			if m.Key != nil {
+				m.Key = append([]byte(nil), m.Key...)
+			}
 			select {
 			case ch <- m:
 				n.Add(1)
@@ -199,10 +202,10 @@ func onMemory(cfg *stream.Config) *stream.Config {
 // destination of an input binding, with optional header pairs ("k", "v").
 // A [stream.Message] (or a pointer to one) is sent as the app's bridge
 // sends one: its payload encoded, its headers as headers (the pairs set
-// over them).
+// over them), its Key as the message key.
 func (e *Env) Send(t testing.TB, inputBinding string, v any, headers ...string) {
 	t.Helper()
-	v, msgHeaders := splitMessage(v)
+	v, msgHeaders, key := splitMessage(v)
 	var data []byte
 	switch p := v.(type) {
 	case []byte:
@@ -219,29 +222,33 @@ func (e *Env) Send(t testing.TB, inputBinding string, v any, headers ...string) 
 	for i := 0; i+1 < len(headers); i += 2 {
 		m.Headers = m.Headers.With(headers[i], headers[i+1])
 	}
-	if err := e.SendEnvelope(inputBinding, stream.Envelope{Payload: m.Payload, Headers: m.Headers}); err != nil {
+	if len(key) > 0 {
+		m.Key = append([]byte(nil), key...)
+	}
+	if err := e.SendEnvelope(inputBinding, stream.Envelope{Payload: m.Payload, Headers: m.Headers, Key: m.Key}); err != nil {
 		t.Fatalf("%v", err) // the error says streamtest: already
 	}
 }
 
-// splitMessage returns the payload and headers of v when it is a
-// stream.Message of any payload type, else v and no headers. (Message's
-// accessors for this are the stream package's own: a type of another
-// package is known here by its name.)
-func splitMessage(v any) (any, stream.Headers) {
+// splitMessage returns the payload, headers and key of v when it is a
+// stream.Message of any payload type, else v and no headers or key.
+// (Message's accessors for this are the stream package's own: a type of
+// another package is known here by its name.)
+func splitMessage(v any) (any, stream.Headers, []byte) {
 	rv := reflect.ValueOf(v)
 	if rv.Kind() == reflect.Pointer && !rv.IsNil() {
 		rv = rv.Elem()
 	}
 	if !rv.IsValid() || rv.Kind() != reflect.Struct {
-		return v, nil
+		return v, nil, nil
 	}
 	rt := rv.Type()
 	if rt.PkgPath() != messagePkg || !strings.HasPrefix(rt.Name(), "Message[") {
-		return v, nil
+		return v, nil, nil
 	}
 	h, _ := rv.FieldByName("Headers").Interface().(stream.Headers)
-	return rv.FieldByName("Payload").Interface(), h
+	k, _ := rv.FieldByName("Key").Interface().([]byte)
+	return rv.FieldByName("Payload").Interface(), h, k
 }
 
 // messagePkg is the import path of stream.Message.
@@ -353,7 +360,7 @@ func (e *Env) ExpectNone(t testing.TB, outputBinding string, d time.Duration) {
 
 func decode[T any](t testing.TB, m stream.Envelope) stream.Message[T] {
 	t.Helper()
-	out := stream.Message[T]{Headers: m.Headers}
+	out := stream.Message[T]{Headers: m.Headers, Key: m.Key}
 	switch p := any(&out.Payload).(type) {
 	case *[]byte:
 		*p = m.Payload
