@@ -32,8 +32,9 @@ const (
 // An error fails the message as a handler's error does: retried by the
 // router binding's retry policy unless it is [Permanent] (dead-lettered at
 // once); a panic is a [*PanicError]. m's payload is the message as it
-// arrived (before conversion) and, with its headers, read-only; m is valid
-// only during the call. The callback runs on the router binding's
+// arrived (before conversion) and, with its headers and its Key (the key
+// it arrived with, as a function's Message input has it), read-only; m is
+// valid only during the call. The callback runs on the router binding's
 // goroutines, concurrently with itself when its concurrency is above 1.
 type RoutingCallback func(ctx context.Context, m Message[[]byte]) (string, error)
 
@@ -217,7 +218,7 @@ func (h *routerHandler) handle(ctx context.Context, env Envelope) error {
 	if h.callback != nil {
 		var name string
 		err := safeCall(func() (err error) {
-			name, err = h.callback(ctx, Message[[]byte]{Payload: env.Payload, Headers: env.Headers})
+			name, err = h.callback(ctx, Message[[]byte]{Payload: env.Payload, Headers: env.Headers, Key: env.Key})
 			return err
 		})
 		if err != nil {

@@ -155,3 +155,34 @@ func TestRoutingCallbackWithoutRouter(t *testing.T) {
 		t.Fatalf("with routing enabled: %v", err)
 	}
 }
+
+// A routing callback sees the key the message arrived with (Message.Key,
+// as a function's Message input does), so it can route by the Kafka
+// record key; the routed function gets the key too. The callback's
+// Message had no Key.
+func TestRoutingCallbackSeesTheKey(t *testing.T) {
+	got := make(chan stream.Message[string], 1)
+	keys := make(chan string, 1)
+	fns := stream.NewCatalog()
+	stream.AddConsumer(fns, "byKey", func(_ context.Context, m stream.Message[string]) error { got <- m; return nil })
+	cfg := &stream.Config{
+		Function: stream.FunctionConfig{Definition: "functionRouter"},
+		Bindings: map[string]stream.BindingConfig{"functionRouter-in-0": {Destination: "events", Group: "router"}},
+	}
+	r := start(t, cfg, fns, stream.WithRoutingCallback(func(_ context.Context, m stream.Message[[]byte]) (string, error) {
+		keys <- string(m.Key)
+		if string(m.Key) != "route-me" {
+			return "", stream.Permanent(fmt.Errorf("key %q", m.Key))
+		}
+		return "byKey", nil
+	}))
+	if err := r.app.Bridge().Send(context.Background(), "events", stream.Envelope{Payload: []byte("x"), Key: []byte("route-me")}); err != nil {
+		t.Fatal(err)
+	}
+	if k := recv(t, keys); k != "route-me" {
+		t.Fatalf("the routing callback sees key %q, want route-me", k)
+	}
+	if m := recv(t, got); string(m.Key) != "route-me" {
+		t.Fatalf("the routed consumer sees key %q, want route-me", m.Key)
+	}
+}
