@@ -45,8 +45,13 @@ func (m *Message[T]) fromEnvelope(cx *convCtx, env Envelope, ct string) error {
 	if err != nil {
 		return err
 	}
-	// A copy: the user may edit the headers, the binder may redeliver env.
-	m.Payload, m.Headers, m.Key = v, env.Headers.Clone(), env.Key
+	// A copy: the user may edit the headers and the key, the binder may
+	// redeliver env (a retry, the dead letter: they have the key it
+	// arrived with, not one a function wrote into).
+	m.Payload, m.Headers = v, env.Headers.Clone()
+	if env.Key != nil {
+		m.Key = append([]byte(nil), env.Key...)
+	}
 	return nil
 }
 

@@ -107,8 +107,8 @@ type Message[T any] struct {
 	// arrived with: the Kafka record key (SCSt's kafka_receivedMessageKey
 	// header), the x-streambind-key header on RabbitMQ and NATS (which is
 	// not among Headers), the entry's key field on Redis; nil when it
-	// has none. It is the binder's buffer: copy it to keep it after the
-	// function returned.
+	// has none. It is the function's own copy: changing it changes neither
+	// what a retry of the message sees nor the key of its dead letter.
 	//
 	// On an output it is the key to send with, as [Envelope].Key: the
 	// Kafka record key (key header elsewhere), and on a partitioned
