@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"reflect"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -154,7 +155,8 @@ type sendOptions struct {
 // header on RabbitMQ) and so the order key: the relay sends the messages of
 // one (name, key) in the order they were stored. For a partitioned binding
 // the key comes from its partition-key-expression or extractor, and Key is
-// an error.
+// an error; so it is beside a value that has a key of its own (a
+// stream.Message's or stream.Envelope's Key, which is the key then).
 func Key(k string) SendOption { return func(o *sendOptions) { o.key = []byte(k) } }
 
 // Header sets a header of the message, over the value's own headers (a
@@ -203,6 +205,9 @@ func (o *Outbox) Send(ctx context.Context, tx Execer, name string, value any, op
 		return fmt.Errorf("outbox: send to %s: %w", name, err)
 	}
 	if so.key != nil {
+		if k := valueKey(value); len(k) > 0 {
+			return fmt.Errorf("outbox: send to %s: Key option beside the key of the value (its Key, %q): give the key once", name, k)
+		}
 		if len(env.Key) > 0 {
 			return fmt.Errorf("outbox: send to %s: Key option on a partitioned binding (its partition key is %q, from the binding's configuration)", name, env.Key)
 		}
@@ -232,6 +237,29 @@ func (o *Outbox) Send(ctx context.Context, tx Execer, name string, value any, op
 	}
 	return nil
 }
+
+// valueKey is the Key of a value that carries one, as the bridge sends it
+// (a stream.Envelope, a stream.Message or a pointer to one), else nil.
+func valueKey(v any) []byte {
+	if e, ok := v.(stream.Envelope); ok {
+		return e.Key
+	}
+	rv := reflect.ValueOf(v)
+	if rv.Kind() == reflect.Pointer && !rv.IsNil() {
+		rv = rv.Elem()
+	}
+	if rv.Kind() != reflect.Struct || rv.Type().PkgPath() != messagePkg || !strings.HasPrefix(rv.Type().Name(), "Message[") {
+		return nil
+	}
+	if f := rv.FieldByName("Key"); f.IsValid() {
+		k, _ := f.Interface().([]byte)
+		return k
+	}
+	return nil
+}
+
+// messagePkg is the import path of stream.Message.
+var messagePkg = reflect.TypeFor[stream.Message[int]]().PkgPath()
 
 // isNil reports whether x is nil or a nil pointer (a nil *pgxpool.Pool in
 // an Execer is not == nil, and its Exec would panic).
