@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/base64"
 	"encoding/binary"
@@ -13,6 +14,7 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -75,6 +77,9 @@ type job struct {
 type dlqApp struct {
 	app  *stream.App
 	back chan stream.Message[job]
+	// failed counts the handler's failures (each dead-letters its
+	// message: max-attempts 1).
+	failed atomic.Int64
 	// stop stops the app (gracefully: what its consumers took is
 	// handled and acknowledged).
 	stop func()
@@ -95,6 +100,7 @@ func startDLQApp(t *testing.T, dir string, env []string, opts ...stream.Option) 
 			a.back <- m
 			return nil
 		}
+		a.failed.Add(1)
 		return errors.New(m.Payload.Reason)
 	})
 	stream.AddConsumer(fns, "audit", func(context.Context, []byte) error { return nil })
@@ -135,6 +141,54 @@ func (a *dlqApp) send(t *testing.T, customer string, jobs ...job) {
 			t.Fatal(err)
 		}
 	}
+}
+
+// sendPoison sends n jobs that fail ("poison", ids 0 to n-1) as customer
+// c, from several goroutines: the tests that send many do not depend on
+// their order, and one at a time the round trips to the broker took most
+// of their time when the machine was busy.
+func (a *dlqApp) sendPoison(t *testing.T, n int) {
+	t.Helper()
+	const senders = 8
+	var (
+		wg    sync.WaitGroup
+		mu    sync.Mutex
+		first error
+	)
+	for w := range senders {
+		wg.Go(func() {
+			for i := w; i < n; i += senders {
+				m := stream.Message[job]{Payload: job{fmt.Sprint(i), "poison"}, Headers: stream.Headers{"customer": "c"}}
+				if err := a.app.Bridge().Send(context.Background(), "in", m); err != nil {
+					mu.Lock()
+					first = cmp.Or(first, fmt.Errorf("send %d: %w", i, err))
+					mu.Unlock()
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if first != nil {
+		t.Fatal(first)
+	}
+}
+
+// waitDeadLettered waits until the app failed n messages (up to 2
+// minutes: thousands take long when the machine is busy), then until
+// depth says n. Not depth all along: on NATS it is a dlq ls that reads
+// every dead letter, and polled back to back while the app dead-letters
+// hundreds it took much of the machine.
+func (a *dlqApp) waitDeadLettered(t *testing.T, n int, depth func() int) {
+	t.Helper()
+	deadline := time.Now().Add(2 * time.Minute)
+	for a.failed.Load() < int64(n) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the app failed %d messages of %d", a.failed.Load(), n)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	eventually(t, fmt.Sprint(n, " dead letters"), func() bool { return depth() == n })
 }
 
 // eventually waits, up to 30s, for cond.
@@ -581,10 +635,8 @@ func replayKilled(t *testing.T, dir string, env []string, a *dlqApp, dlqDepth fu
 	// 500 (1,000 before): the killed run leaves 400, more than a page
 	// of a dead-letter cursor (Redis reads 256 at a time).
 	const n = 500
-	for i := range n {
-		a.send(t, "c", job{fmt.Sprint(i), "poison"})
-	}
-	eventually(t, fmt.Sprint(n, " dead letters"), func() bool { return dlqDepth() == n })
+	a.sendPoison(t, n)
+	a.waitDeadLettered(t, n, dlqDepth)
 
 	seen := map[string]int{}
 	take := func() {

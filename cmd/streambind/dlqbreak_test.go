@@ -5,12 +5,14 @@ package main
 // of --connect-timeout (odd values, brokers that misbehave, secrets).
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
 	"net"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -232,11 +234,9 @@ func TestDLQBreakManyReplaysFewPartitionsKafka(t *testing.T) {
 	env := []string{"KAFKA_BROKERS=" + c.Brokers()}
 	a := startDLQApp(t, dir, env, stream.WithBinderType(kafka.Type, kafka.New))
 	const n = 300
-	for i := range n {
-		a.send(t, "c", job{fmt.Sprint(i), "poison"})
-	}
+	a.sendPoison(t, n)
 	depth := lsDepth(t, dir, env)
-	eventually(t, "300 dead letters", func() bool { return depth() == n })
+	a.waitDeadLettered(t, n, depth)
 	dry := runIn(t, dir, env, "dlq", "replay", "--binding", "work-in-0", "--dry-run")
 	parts := map[string]bool{}
 	for _, m := range regexp.MustCompile(`(?m)^would replay (\d+)/`).FindAllStringSubmatch(dry.stdout, -1) {
@@ -470,10 +470,8 @@ func TestConnectBreakOddValues(t *testing.T) {
 // claim left behind.
 func threeReplaysPurgeLs(t *testing.T, dir string, env []string, a *dlqApp, depth, claims func() int) {
 	const n = 300
-	for i := range n {
-		a.send(t, "c", job{fmt.Sprint(i), "poison"})
-	}
-	eventually(t, "300 dead letters", func() bool { return depth() == n })
+	a.sendPoison(t, n)
+	a.waitDeadLettered(t, n, depth)
 	var ps []*cliProc
 	for range 3 {
 		ps = append(ps, startDLQ(t, dir, env, "replay", "--rate", "100"))
@@ -529,10 +527,11 @@ func manyDeadLetters(t *testing.T, n int, dir string, env []string, a *dlqApp, d
 			}
 		}
 	}()
-	for i := range n {
-		a.send(t, "c", job{fmt.Sprint(i), "poison"})
-	}
-	eventually(t, fmt.Sprintf("%d dead letters", n), func() bool { return depth() == n })
+	start := time.Now()
+	a.sendPoison(t, n)
+	sent := time.Since(start)
+	a.waitDeadLettered(t, n, depth)
+	t.Logf("%d sent in %s, dead-lettered in %s", n, sent.Round(time.Millisecond), time.Since(start).Round(time.Millisecond))
 	// Half replayed, half purged, at once.
 	r := startDLQ(t, dir, env, "replay", "--limit", "2500")
 	p := startDLQ(t, dir, env, "purge", "--yes")
@@ -558,9 +557,30 @@ func manyDeadLetters(t *testing.T, n int, dir string, env []string, a *dlqApp, d
 	}
 }
 
+// handleConcurrently has the app of dlqService in dir handle work-in-0
+// with concurrency 8: one at a time, dead-lettering thousands (a send and
+// an acknowledgement each) took most of a test about replaying and purging
+// them when the machine was busy.
+func handleConcurrently(t *testing.T, dir string) {
+	t.Helper()
+	p := filepath.Join(dir, "application.yaml")
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const at = "        max-attempts: 1\n"
+	if !bytes.Contains(b, []byte(at)) {
+		t.Fatalf("%s has no %q", p, at)
+	}
+	if err := os.WriteFile(p, bytes.Replace(b, []byte(at), []byte(at+"        concurrency: 8\n"), 1), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func TestDLQBreakManyRedis(t *testing.T) {
 	t.Parallel()
 	dir, env, opt, depth := redisService(t)
+	handleConcurrently(t, dir)
 	a := startDLQApp(t, dir, env, opt)
 	manyDeadLetters(t, 5000, dir, env, a, depth, redisClaims(t, env))
 }
@@ -568,6 +588,7 @@ func TestDLQBreakManyRedis(t *testing.T) {
 func TestDLQBreakManyNATS(t *testing.T) {
 	t.Parallel()
 	dir, env, opt := natsService(t)
+	handleConcurrently(t, dir)
 	a := startDLQApp(t, dir, env, opt)
 	// Fewer than on Redis: NATS replays about 300 a second here, and the
 	// suite's time is bounded.

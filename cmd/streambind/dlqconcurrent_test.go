@@ -85,10 +85,8 @@ var summaryCount = regexp.MustCompile(`(?m)^(?:replayed|purged) (\d+) dead lette
 // are counted by x-streambind-replayed-id at the destination.
 func replayConcurrently(t *testing.T, dir string, env []string, a *dlqApp, dlqDepth func() int, other string) {
 	const n = 200
-	for i := range n {
-		a.send(t, "c", job{fmt.Sprint(i), "poison"})
-	}
-	eventually(t, "200 dead letters", func() bool { return dlqDepth() == n })
+	a.sendPoison(t, n)
+	a.waitDeadLettered(t, n, dlqDepth)
 
 	run := func(args ...string) (*exec.Cmd, *bytes.Buffer) {
 		// The test binary stands in for the command (see TestMain).
