@@ -15,6 +15,7 @@ import (
 	"os"
 	"os/exec"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -103,14 +104,17 @@ func RequireCtl(t testing.TB) {
 
 // VHost creates a virtual host of the test's own, where guest may do
 // everything, and deletes it (with all it holds) when the test ends, or,
-// in a test binary whose TestMain uses Main or Wrap, when its tests end;
-// there it is taken from virtual hosts made a batch at a time (vhostPool),
-// unused until then.
+// in a test binary whose TestMain uses Main or Wrap, after its test ended,
+// with others in one call; there it is taken from virtual hosts made a
+// batch at a time (vhostPool), unused until then.
 func VHost(t testing.TB) string {
 	t.Helper()
 	RequireCtl(t)
 	if vhost, ok := pool.take(); ok {
-		return vhost // deleted when the package's tests end (Main)
+		// Deleted with others once its test ended, or when the
+		// package's tests end (Main).
+		t.Cleanup(func() { pendingDeletes.finished(vhost) })
+		return vhost
 	}
 	vhost := newVHostName()
 	t.Cleanup(func() {
@@ -134,20 +138,28 @@ func newVHostName() string {
 // vhostPool hands out virtual hosts made ahead, in a test binary whose
 // TestMain uses Main or Wrap: they are made a batch at a time in one
 // rabbitmqctl call (each call starts an Erlang VM: about 0.7 s and as
-// much CPU; a batch of 8 takes about 1 s), and each is handed to one test
-// only, fresh, as VHost would make it. The batch grows with the number
-// handed out (1, 1, 2, 4, then 8), so a binary that needs one or two
-// makes no more. Main deletes them all, used or not.
+// much CPU, 3-8 s on the loaded test machine; a batch of 8 takes about
+// 1 s), and each is handed to one test only, fresh, as VHost would make
+// it. The batch grows with the number handed out (1, 1, 2, 4, 8, then
+// 16), so a binary that needs one or two makes no more. Once it made
+// prefetchAfter, the next batch is made in the background when half of
+// the last is handed out, so that tests do not wait for it (they all
+// waited for each batch, a minute in all in the rabbit package under
+// load). Main deletes them all, used or not.
 type vhostPool struct {
-	mu     sync.Mutex
-	free   []string
-	made   int
-	failed bool // a batch could not be made: each test makes its own
+	mu      sync.Mutex
+	free    []string
+	made    int
+	failed  bool          // a batch could not be made: each test makes its own
+	filling chan struct{} // closed when the batch being made is done; nil when none is
 }
 
 var pool vhostPool
 
-const maxVHostBatch = 8
+const (
+	maxVHostBatch = 16
+	prefetchAfter = 8
+)
 
 // take returns a virtual host of the pool; false when Main does not run
 // (the test makes and deletes its own) or the batch could not be made in
@@ -155,43 +167,76 @@ const maxVHostBatch = 8
 func (p *vhostPool) take() (string, bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.failed {
-		return "", false
-	}
-	if len(p.free) == 0 {
-		n := min(max(p.made, 1), maxVHostBatch)
-		batch := make([]string, n)
-		for i := range batch {
-			batch[i] = newVHostName()
-		}
-		// Registered for deletion first: a batch the eval made in part
-		// is deleted too (a missing one is skipped).
-		for _, v := range batch {
-			if !pendingDeletes.add(v) {
-				return "", false
-			}
-		}
-		if !createVHosts(batch) {
-			p.failed = true
+	for len(p.free) == 0 {
+		if p.failed {
 			return "", false
 		}
-		p.free, p.made = batch, p.made+n
+		if p.filling == nil && !p.fillLocked() {
+			return "", false
+		}
+		done := p.filling
+		p.mu.Unlock()
+		<-done
+		p.mu.Lock()
 	}
 	v := p.free[0]
 	p.free = p.free[1:]
+	if p.made >= prefetchAfter && p.filling == nil && !p.failed && len(p.free) <= min(max(p.made, 1), maxVHostBatch)/2 {
+		p.fillLocked()
+	}
 	return v, true
 }
 
-// deferred collects the virtual hosts whose tests ended, for Main to
-// delete together. Package state: it belongs to the test binary, as Main
-// does.
+// fillLocked starts making the next batch (p.filling); false when Main
+// does not run. p.mu is held.
+func (p *vhostPool) fillLocked() bool {
+	n := min(max(p.made, 1), maxVHostBatch)
+	batch := make([]string, n)
+	for i := range batch {
+		batch[i] = newVHostName()
+	}
+	// Registered for deletion first: a batch the eval made in part
+	// is deleted too (a missing one is skipped).
+	for _, v := range batch {
+		if !pendingDeletes.add(v) {
+			return false
+		}
+	}
+	done := make(chan struct{})
+	p.filling = done
+	p.made += n
+	go func() {
+		ok := createVHosts(batch)
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		if ok {
+			p.free = append(p.free, batch...)
+		} else {
+			p.failed = true
+		}
+		p.filling = nil
+		close(done)
+	}()
+	return true
+}
+
+// deferred collects the virtual hosts of the pool and of the tests
+// that ended, for Main to delete together; the pool's that a test used
+// are deleted deleteBatch at a time in the background once their tests
+// ended (the deletion of all at the end took up to 10 s under load).
+// Package state: it belongs to the test binary, as Main does.
 type deferred struct {
-	mu     sync.Mutex
-	on     bool
-	vhosts []string
+	mu       sync.Mutex
+	on       bool
+	vhosts   []string
+	done     []string // used, their tests ended, not yet deleted
+	deleted  map[string]bool
+	deleting chan struct{} // closed when the background deletion ends; nil when none runs
 }
 
 var pendingDeletes deferred
+
+const deleteBatch = 16
 
 // add queues vhost for deletion by Main and reports whether Main runs.
 func (d *deferred) add(vhost string) bool {
@@ -201,6 +246,44 @@ func (d *deferred) add(vhost string) bool {
 		d.vhosts = append(d.vhosts, vhost)
 	}
 	return d.on
+}
+
+// finished notes that the test of the pool's vhost ended; once
+// deleteBatch did, they are deleted in the background (Main deletes what
+// is left).
+func (d *deferred) finished(vhost string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if !d.on {
+		return
+	}
+	d.done = append(d.done, vhost)
+	if len(d.done) < deleteBatch || d.deleting != nil {
+		return
+	}
+	batch := d.done
+	d.done = nil
+	ch := make(chan struct{})
+	d.deleting = ch
+	go func() {
+		// Without the fallback of one call per virtual host: what the
+		// eval did not delete is left to Main.
+		err := evalDeleteVHosts(batch)
+		d.mu.Lock()
+		defer d.mu.Unlock()
+		if err == nil {
+			if d.deleted == nil {
+				d.deleted = map[string]bool{}
+			}
+			for _, v := range batch {
+				d.deleted[v] = true
+			}
+		} else { // Main deletes them with the rest
+			fmt.Fprintf(os.Stderr, "rabbittest: %v (left for the end of the tests)\n", err)
+		}
+		d.deleting = nil
+		close(ch)
+	}()
 }
 
 // Main runs a test binary's tests (TestMain: os.Exit(rabbittest.Main(m)))
@@ -224,9 +307,27 @@ func (r mainRun) Run() int {
 	pendingDeletes.mu.Unlock()
 	code := r.m.Run()
 	pendingDeletes.mu.Lock()
-	vhosts := pendingDeletes.vhosts
-	pendingDeletes.vhosts, pendingDeletes.on = nil, false
+	pendingDeletes.on = false
+	if ch := pendingDeletes.deleting; ch != nil {
+		pendingDeletes.mu.Unlock()
+		<-ch
+		pendingDeletes.mu.Lock()
+	}
+	var vhosts []string
+	for _, v := range pendingDeletes.vhosts {
+		if !pendingDeletes.deleted[v] {
+			vhosts = append(vhosts, v)
+		}
+	}
+	pendingDeletes.vhosts, pendingDeletes.done, pendingDeletes.deleted = nil, nil, nil
 	pendingDeletes.mu.Unlock()
+	// A batch the pool was still making is deleted too.
+	pool.mu.Lock()
+	filling := pool.filling
+	pool.mu.Unlock()
+	if filling != nil {
+		<-filling
+	}
 	if err := deleteVHosts(vhosts); err != nil {
 		fmt.Fprintf(os.Stderr, "rabbittest: deleting the tests' virtual hosts: %v\n", err)
 		if code == 0 {
@@ -239,18 +340,7 @@ func (r mainRun) Run() int {
 // deleteVHosts deletes vhosts in one rabbitmqctl eval, else one
 // delete_vhost each.
 func deleteVHosts(vhosts []string) error {
-	if len(vhosts) == 0 {
-		return nil
-	}
-	list := make([]string, len(vhosts))
-	for i, v := range vhosts {
-		list[i] = "<<\"" + v + "\">>"
-	}
-	// A missing one is skipped (a pool batch made in part): otherwise
-	// the eval fails and each is deleted with a call of its own.
-	expr := `[case rabbit_vhost:exists(V) of true -> ok = rabbit_vhost:delete(V, <<"streambind-test">>); false -> ok end || V <- [` +
-		strings.Join(list, ", ") + "]], ok."
-	if out, err := exec.Command("rabbitmqctl", "eval", expr).CombinedOutput(); err == nil && strings.TrimSpace(string(out)) == "ok" {
+	if len(vhosts) == 0 || evalDeleteVHosts(vhosts) == nil {
 		return nil
 	}
 	var errs []error
@@ -260,6 +350,22 @@ func deleteVHosts(vhosts []string) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// evalDeleteVHosts deletes vhosts in one rabbitmqctl eval; a missing
+// one is skipped (a pool batch made in part, or one deleted before).
+func evalDeleteVHosts(vhosts []string) error {
+	list := make([]string, len(vhosts))
+	for i, v := range vhosts {
+		list[i] = "<<\"" + v + "\">>"
+	}
+	expr := `[case rabbit_vhost:exists(V) of true -> ok = rabbit_vhost:delete(V, <<"streambind-test">>); false -> ok end || V <- [` +
+		strings.Join(list, ", ") + "]], ok."
+	out, err := exec.Command("rabbitmqctl", "eval", expr).CombinedOutput()
+	if err != nil || strings.TrimSpace(string(out)) != "ok" {
+		return fmt.Errorf("rabbitmqctl eval deleting %d virtual hosts: %v: %.500s", len(vhosts), err, out)
+	}
+	return nil
 }
 
 // createVHosts creates vhosts with every permission for guest in one
@@ -330,8 +436,31 @@ var connNameRE = regexp.MustCompile(`\{"connection_name","([^"]*)"\}`)
 // CloseConnections closes the connections of vhost whose client-provided
 // connection name starts with namePrefix ("" for all of the vhost's) and
 // returns how many it closed. Only vhost's connections are touched.
+//
+// It lists and closes them in one rabbitmqctl eval: each rabbitmqctl call
+// starts an Erlang VM (about 0.8 s, 3-4 s on the loaded test machine), and
+// listing then closing each connection with a call of its own made a
+// closing of a binder's two connections take three. Should the eval fail,
+// it falls back to list_connections and close_connection.
 func CloseConnections(t testing.TB, vhost, namePrefix string) int {
 	t.Helper()
+	RequireCtl(t)
+	// A connection that closed meanwhile is skipped (catch), as is one
+	// of another vhost or name.
+	expr := `VH = ` + erlBinary(vhost) + `, Pre = ` + erlBinary(namePrefix) + `, ` +
+		`length([P || P <- rabbit_networking:connections(), ` +
+		`case catch rabbit_networking:connection_info(P, [vhost, client_properties]) of ` +
+		`[{vhost, VH}, {client_properties, CP}] -> ` +
+		`Name = case lists:keyfind(<<"connection_name">>, 1, CP) of {_, longstr, N} -> N; _ -> <<>> end, ` +
+		`string:prefix(Name, Pre) =/= nomatch andalso ` +
+		`(catch rabbit_networking:close_connection(P, "closed by a streambind test")) =:= ok; ` +
+		`_ -> false end]).`
+	out, err := exec.Command("rabbitmqctl", "eval", expr).CombinedOutput()
+	if err == nil {
+		if n, err := strconv.Atoi(strings.TrimSpace(string(out))); err == nil {
+			return n
+		}
+	}
 	n := 0
 	for _, line := range strings.Split(Ctl(t, "-s", "list_connections", "pid", "vhost", "client_properties"), "\n") {
 		f := strings.SplitN(line, "\t", 3)
@@ -351,4 +480,9 @@ func CloseConnections(t testing.TB, vhost, namePrefix string) int {
 		}
 	}
 	return n
+}
+
+// erlBinary is s as an Erlang binary literal (UTF-8), for rabbitmqctl eval.
+func erlBinary(s string) string {
+	return "<<" + strconv.Quote(s) + "/utf8>>"
 }
