@@ -70,6 +70,7 @@ func get(t *testing.T, url string) (int, string) {
 // RabbitMQ → consumer; the management endpoints see both binders and the
 // Kafka consumer's lag.
 func TestTraceAcrossKafkaAndRabbit(t *testing.T) {
+	t.Parallel() // its own Kafka cluster and exchange names
 	rabbittest.Require(t)
 	cluster := kafkatest.Start(t)
 	suffix := fmt.Sprintf("%d", rand.Int64())
@@ -199,14 +200,10 @@ func rabbitmqctl(t *testing.T, args ...string) {
 // reconnected. The test works in a virtual host of its own, so that the
 // rest of the broker's clients are not disturbed.
 func TestReadinessFollowsRabbitConnection(t *testing.T) {
-	rabbittest.Require(t)
-	if _, err := exec.LookPath("rabbitmqctl"); err != nil {
-		t.Skip("rabbitmqctl not installed")
-	}
-	vhost := fmt.Sprintf("sb-e2e-%d", rand.Int64())
-	rabbitmqctl(t, "add_vhost", vhost)
-	t.Cleanup(func() { _ = exec.Command("rabbitmqctl", "delete_vhost", vhost).Run() })
-	rabbitmqctl(t, "set_permissions", "-p", vhost, "guest", ".*", ".*", ".*")
+	t.Parallel() // its own virtual host
+	// Made with its permissions in one rabbitmqctl call (each starts an
+	// Erlang VM: about a second, more under load).
+	vhost := rabbittest.VHost(t)
 
 	fns := stream.NewCatalog()
 	stream.AddConsumer(fns, "sink", func(context.Context, string) error { return nil })
@@ -269,6 +266,7 @@ func grepLines(s, sub string) string {
 // A function that panics on Kafka is retried and then dead-lettered with the
 // panic in its headers, while the other messages of the partition flow.
 func TestPanicOnKafkaIsDeadLettered(t *testing.T) {
+	t.Parallel() // its own Kafka cluster
 	cluster := kafkatest.Start(t)
 	topic := fmt.Sprintf("e2e-panic-%d", rand.Int64())
 	var calls sync.Map // order id → attempts

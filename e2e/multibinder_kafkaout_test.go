@@ -31,6 +31,7 @@ import (
 // names the Kafka binder, and after the cluster is back (same port, same
 // data) every id is on the output topic.
 func TestRabbitToKafkaOutputOutage(t *testing.T) {
+	t.Parallel() // its own virtual host and Kafka cluster
 	rabbittest.RequireCtl(t)
 	vhost := rabbittest.VHost(t)
 	cluster := kafkatest.StartRestartable(t)

@@ -31,6 +31,7 @@ import (
 // app recovers without a restart, and every id arrives (duplicates only
 // from re-sent unconfirmed outputs).
 func TestKafkaToRabbitOutputOutage(t *testing.T) {
+	t.Parallel() // its own virtual host, proxy and Kafka cluster
 	vhost := rabbittest.VHost(t)
 	proxy := rabbittest.NewProxy(t, nil)
 	proxyAddr := proxy.Addr()

@@ -32,6 +32,7 @@ type shipped struct {
 // aliases' targets); an unroutable event lands in the group's DLQ with the
 // reason.
 func TestEventRoutingOnRabbit(t *testing.T) {
+	t.Parallel() // its own virtual host
 	vhost := rabbittest.VHost(t)
 	gotCreated, gotPaid, gotLabel := make(chan created, 4), make(chan paid, 4), make(chan string, 4)
 	dead := make(chan stream.Message[[]byte], 4)
