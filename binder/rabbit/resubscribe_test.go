@@ -19,7 +19,10 @@ import (
 func TestResubscribeRefusedIsUnhealthy(t *testing.T) {
 	t.Parallel()
 	vhost := rabbittest.VHost(t)
-	_, tr := newTestBinder(t, map[string]any{"virtual-host": vhost})
+	// The re-subscribe back-off is capped at half a second (default 5s):
+	// it doubles while rabbitmqctl gives the permission back (seconds
+	// under load), and the test then waited out the back-off.
+	_, tr := newTestBinder(t, map[string]any{"virtual-host": vhost, "reconnect-max-interval": "500ms"})
 	dest := uniqueDest(t, "resub")
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
