@@ -834,7 +834,10 @@ func emitValue[Out any](ctx context.Context, rt *runtimeBinding, c codec[Out], v
 		if rt.out.part != nil || hdr[HeaderSendToDestination] != "" {
 			value = func() any { return v }
 		}
-		out := Envelope{Payload: data, Headers: hdr, Key: keyOf(any(v))}
+		out := Envelope{Payload: data, Headers: hdr}
+		if c.message { // only a Message has a key: any(v) of another value allocates
+			out.Key = keyOf(any(v))
+		}
 		if sent, err := rt.sendRouted(ctx, &out, value); sent {
 			return err
 		}
