@@ -123,14 +123,21 @@ func (c *Cursor) renew(ctx context.Context) {
 			warned = true
 			c.log.Warn("dead letters: renewing this cursor's claims failed", "where", c.where, "claims", len(ids), "error", err)
 		}
-		if len(lost) > 0 {
-			c.log.Warn("dead letters: claims ran out before they were renewed (the broker was out of reach for longer than the lease); another replay or purge may take them too",
-				"where", c.where, "lost", len(lost), "lease", c.ttl)
-			c.mu.Lock()
-			for _, id := range lost {
+		// Only what the cursor still holds was lost: a dead letter removed
+		// or given back while the renewal was on its way has no lease
+		// because the cursor released it.
+		c.mu.Lock()
+		n := 0
+		for _, id := range lost {
+			if c.held[id] {
 				delete(c.held, id)
+				n++
 			}
-			c.mu.Unlock()
+		}
+		c.mu.Unlock()
+		if n > 0 {
+			c.log.Warn("dead letters: claims ran out before they were renewed (the broker was out of reach for longer than the lease); another replay or purge may take them too",
+				"where", c.where, "lost", n, "lease", c.ttl)
 		}
 	}
 }
