@@ -54,6 +54,31 @@ type Expression struct {
 	// constant: the expression reads no variable (a routing-expression
 	// naming one function, checked at start-up).
 	constant bool
+	// usesReceivedKey: the expression names SCSt's
+	// kafka_receivedMessageKey header, which streambind carries as the
+	// message's key (inputHeaders adds it).
+	usesReceivedKey bool
+}
+
+// HeaderReceivedMessageKey is Spring Kafka's name for the key a message
+// arrived with (KafkaHeaders.RECEIVED_KEY). streambind carries the key as
+// the message's key ([Envelope].Key, [Message].Key), not as a header; an
+// expression over an input's headers (routing-expression, an idempotency
+// key-expression) that names it reads the key, as an SCSt configuration
+// expects.
+const HeaderReceivedMessageKey = "kafka_receivedMessageKey"
+
+// inputHeaders are the headers an expression sees of an input message:
+// env's own, plus kafka_receivedMessageKey (the message's key) when the
+// expression names it, the message has a key, and no such header.
+func (e *Expression) inputHeaders(env Envelope) Headers {
+	if !e.usesReceivedKey || len(env.Key) == 0 {
+		return env.Headers
+	}
+	if _, ok := env.Headers[HeaderReceivedMessageKey]; ok {
+		return env.Headers
+	}
+	return env.Headers.Clone().With(HeaderReceivedMessageKey, string(env.Key)) // a copy: the message's stay as they came
 }
 
 // String returns the expression as written.
@@ -111,7 +136,8 @@ func CompileExpression(src string, root string, vars ...string) (*Expression, er
 	if err != nil {
 		return nil, fail("%s", firstLine(err.Error()))
 	}
-	return &Expression{src: src, prog: prog, usesPayload: rw.used["payload"], constant: len(rw.used) == 0}, nil
+	return &Expression{src: src, prog: prog, usesPayload: rw.used["payload"], constant: len(rw.used) == 0,
+		usesReceivedKey: rw.used["headers"] && strings.Contains(src, HeaderReceivedMessageKey)}, nil
 }
 
 func firstLine(s string) string {

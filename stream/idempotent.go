@@ -121,7 +121,7 @@ func (k *IdempotencyKey) String() string { return k.e.String() }
 // Of returns the key of env. A null or empty key is a permanent error:
 // the message cannot be told from another one.
 func (k *IdempotencyKey) Of(env Envelope) (string, error) {
-	vars := map[string]any{"headers": env.Headers}
+	vars := map[string]any{"headers": k.e.inputHeaders(env)}
 	if k.e.usesPayload {
 		p := decodeJSONValue(env.Payload)
 		if b, ok := p.([]byte); ok {

@@ -124,3 +124,58 @@ func TestMessageKeySelectsPartition(t *testing.T) {
 		}
 	}
 }
+
+// An SCSt routing-expression over headers['kafka_receivedMessageKey']
+// routes by the message's key (Spring Kafka's name for the key a record
+// arrived with; streambind carries it as the key, not a header), and the
+// message itself does not gain the header.
+func TestRoutingByReceivedKey(t *testing.T) {
+	r, created, paid, _, dead := routingApp(t, stream.FunctionConfig{Definition: "functionRouter",
+		RoutingExpression: "headers['kafka_receivedMessageKey'] == 'p' ? 'orderPaid' : 'orderCreated'"})
+	ctx := context.Background()
+	for _, k := range []string{"p", "c"} {
+		if err := r.app.Bridge().Send(ctx, "events", stream.Message[OrderPaid]{Payload: OrderPaid{OrderID: "o-" + k, Amount: 1}, Key: []byte(k)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if e := recv(t, paid); e.OrderID != "o-p" {
+		t.Fatalf("routed to orderPaid: %+v", e)
+	}
+	if e := recv(t, created); e.OrderID != "o-c" {
+		t.Fatalf("routed to orderCreated: %+v", e)
+	}
+	// No key: the header is null, the expression's other branch.
+	if err := r.app.Bridge().Send(ctx, "events", OrderPaid{OrderID: "o-none"}); err != nil {
+		t.Fatal(err)
+	}
+	if e := recv(t, created); e.OrderID != "o-none" {
+		t.Fatalf("routed to orderCreated: %+v", e)
+	}
+	select {
+	case m := <-dead:
+		t.Fatalf("dead-lettered: %v", m.Headers)
+	default:
+	}
+}
+
+func TestIdempotencyKeyOfReceivedKey(t *testing.T) {
+	k, err := stream.CompileIdempotencyKey(stream.IdempotencyConfig{KeyExpression: "headers['kafka_receivedMessageKey']"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := stream.Headers{"id": "x"}
+	got, err := k.Of(stream.Envelope{Headers: h, Key: []byte("order-9")})
+	if err != nil || got != "order-9" {
+		t.Fatalf("key %q, %v; want order-9", got, err)
+	}
+	if _, ok := h[stream.HeaderReceivedMessageKey]; ok || len(h) != 1 {
+		t.Fatalf("the message's headers gained the key: %v", h)
+	}
+	// A header of that name that came with the message wins.
+	if got, _ := k.Of(stream.Envelope{Headers: stream.Headers{stream.HeaderReceivedMessageKey: "hdr"}, Key: []byte("key")}); got != "hdr" {
+		t.Fatalf("key %q, want the header's", got)
+	}
+	if _, err := k.Of(stream.Envelope{Headers: h}); err == nil {
+		t.Fatal("no key: want an error")
+	}
+}

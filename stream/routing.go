@@ -282,7 +282,7 @@ func (h *routerHandler) route(env Envelope) (string, error) {
 	if expr == nil {
 		return "", fmt.Errorf("no routing instruction: the message has neither a %s nor a %s header, and stream.function.routing-expression is not set", HeaderFunctionDefinition, HeaderRoutingExpression)
 	}
-	vars := map[string]any{"headers": env.Headers}
+	vars := map[string]any{"headers": expr.inputHeaders(env)}
 	if expr.usesPayload {
 		p := decodeJSONValue(env.Payload)
 		if b, ok := p.([]byte); ok {
