@@ -405,7 +405,7 @@ func (b *Binding) prepareSend(env Envelope, value func() any) (Envelope, error) 
 		return env, fmt.Errorf("binding %s: %w", b.name, ErrBindingStopped)
 	}
 	switch {
-	case b.part != nil && len(env.Key) > 0:
+	case b.part != nil && len(env.Key) > 0 && !env.keyOnly:
 		// A key given with the message (the bridge's Envelope) selects the
 		// partition, as a string key of the expression would.
 		p, err := b.part.forKey(string(env.Key))
@@ -424,7 +424,9 @@ func (b *Binding) prepareSend(env Envelope, value func() any) (Envelope, error) 
 			b.stats.errors.Add(1)
 			return env, Permanent(fmt.Errorf("binding %s: %w", b.name, err))
 		}
-		env.Key = []byte(key)
+		if !env.keyOnly { // else a Message's key stays the message key
+			env.Key = []byte(key)
+		}
 		env.Headers = env.Headers.Clone().With(HeaderPartition, strconv.Itoa(p))
 	case env.Headers[HeaderPartition] != "":
 		// An output that is not partitioned sends to its destination, as

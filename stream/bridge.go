@@ -142,13 +142,12 @@ func (br *Bridge) sendVia(ctx context.Context, b *Binding, cx convCtx, payload a
 		if len(p.Key) > 0 {
 			key = append([]byte(nil), p.Key...)
 		}
-	default:
-		if k := keyOf(payload); len(k) > 0 { // a Message's
-			key = append([]byte(nil), k...)
-		}
 	}
-	hdr = hdr.Clone()
-	return b.send(ctx, Envelope{Payload: data, Headers: hdr, Key: key}, func() any { return payload })
+	env := Envelope{Payload: data, Headers: hdr.Clone(), Key: key}
+	if _, ok := payload.(headerCarrier); ok { // a Message: its key, the key only
+		withMessageKey(&env, payload, true)
+	}
+	return b.send(ctx, env, func() any { return payload })
 }
 
 // dynamic returns the read-locked producer of a dynamic destination,

@@ -1,6 +1,9 @@
 package stream
 
-import "strings"
+import (
+	"bytes"
+	"strings"
+)
 
 // Output headers (CONVENTIONS: "Headers of a function's output"): as in
 // Spring Cloud Function, the output of a function that returns a payload
@@ -111,6 +114,31 @@ type headerCarrier interface {
 
 func (m Message[T]) messageHeaders() Headers { return m.Headers }
 func (m Message[T]) messageKey() []byte      { return m.Key }
+
+// HeaderMessageKey is Spring Kafka's header for the key to send a message
+// with (KafkaHeaders.KEY). A Message output that carries it and no Key is
+// sent with it as its key, on every binder, and without the header.
+const HeaderMessageKey = "kafka_messageKey"
+
+// withMessageKey gives env (a Message output's) the key of v, the
+// Message: its Key, else its kafka_messageKey header, as the message key
+// only (Envelope.keyOnly). The header is not sent on. copyKey: the key
+// is copied (the bridge's caller keeps its buffers).
+func withMessageKey(env *Envelope, v any, copyKey bool) {
+	k := keyOf(v)
+	if hk, ok := env.Headers[HeaderMessageKey]; ok {
+		if len(k) == 0 {
+			k = []byte(hk)
+		}
+		env.Headers = env.Headers.Clone() // the function's map stays as it was
+		delete(env.Headers, HeaderMessageKey)
+	} else if copyKey {
+		k = bytes.Clone(k)
+	}
+	if len(k) > 0 {
+		env.Key, env.keyOnly = k, true
+	}
+}
 
 // keyOf is the key of an output value: a Message's Key, else none.
 func keyOf(v any) []byte {

@@ -83,6 +83,12 @@ type Envelope struct {
 	// bytes, NATS, Redis, in-process) ignore it for now; one could carry
 	// what its text loses the same way (a NATS header's other values).
 	NativeHeaders map[string]any
+
+	// keyOnly: Key is a Message output's (messageKey): the message key
+	// only. On a partitioned binding the partition-key-expression still
+	// selects the partition, as SCSt's KafkaHeaders.KEY beside one does;
+	// an Envelope's own Key selects it.
+	keyOnly bool
 }
 
 // ContentType returns the message's contentType header, or def when absent.
@@ -110,14 +116,19 @@ type Message[T any] struct {
 	// has none. It is the function's own copy: changing it changes neither
 	// what a retry of the message sees nor the key of its dead letter.
 	//
-	// On an output it is the key to send with, as [Envelope].Key: the
-	// Kafka record key (key header elsewhere), and on a partitioned
-	// binding the key whose hash selects the partition in place of
-	// partition-key-expression. A binding's message-key-expression wins
-	// over it on Kafka. An output does not take its input's key by
-	// itself: set Key: in.Key to keep it. In a composition a part gets
-	// the Key of a Message the part before it returned, none after a
-	// plain value.
+	// On an output it is the key to send with: the Kafka record key
+	// (x-streambind-key on RabbitMQ and NATS, the key field on Redis).
+	// Without a Key, a kafka_messageKey header (Spring Kafka's
+	// KafkaHeaders.KEY, [HeaderMessageKey]) is the key, and is not sent
+	// on. On a partitioned binding the partition-key-expression still
+	// selects the partition, as SCSt's KafkaHeaders.KEY beside one: a
+	// function that returns its input Message is partitioned as
+	// configured (an [Envelope]'s Key, given to the bridge, selects the
+	// partition instead). A binding's message-key-expression wins over
+	// it on Kafka. An output does not take its input's key by itself:
+	// set Key: in.Key to keep it. In a composition a part gets the Key
+	// of a Message the part before it returned, none after a plain
+	// value.
 	Key []byte
 }
 

@@ -97,30 +97,82 @@ func TestMessageKeyInAndOut(t *testing.T) {
 	expect("bridge, *Message", "by-pointer")
 }
 
-// On a partitioned binding a Message's Key selects the partition as an
-// Envelope's Key does, in place of partition-key-expression.
-func TestMessageKeySelectsPartition(t *testing.T) {
+// On a partitioned binding the partition-key-expression selects the
+// partition of a Message with a Key, and the Key stays the message key
+// (as SCSt's KafkaHeaders.KEY beside a partition-key-expression): a
+// function that passes its input Message on is partitioned as configured,
+// not by the key the input arrived with. An Envelope's Key selects the
+// partition (the bridge's low-level send).
+func TestMessageKeyOnPartitionedBinding(t *testing.T) {
+	type Order struct {
+		Customer string `json:"customer"`
+	}
 	fns := stream.NewCatalog()
 	cfg := &stream.Config{
 		OutputBindings: "parts",
 		Bindings: map[string]stream.BindingConfig{
-			"parts": {Destination: "parts", Producer: stream.ProducerConfig{PartitionCount: 7, PartitionKeyExpression: "headers['absent']"}},
+			"parts": {Destination: "parts", Producer: stream.ProducerConfig{PartitionCount: 7, PartitionKeyExpression: "payload.customer"}},
 		},
 	}
 	r := start(t, cfg, fns)
 	br := r.app.Bridge()
 	for _, k := range []string{"a", "b", "order-17", "zz"} {
-		want, err := br.Encode("parts", stream.Envelope{Payload: []byte("x"), Key: []byte(k)})
+		byCustomer, err := br.Encode("parts", Order{Customer: "c-1"})
 		if err != nil {
 			t.Fatal(err)
 		}
-		got, err := br.Encode("parts", stream.Message[string]{Payload: "x", Key: []byte(k)})
+		got, err := br.Encode("parts", stream.Message[Order]{Payload: Order{Customer: "c-1"}, Key: []byte(k)})
 		if err != nil {
-			t.Fatalf("key %q: %v (the Message's key was not used)", k, err)
+			t.Fatal(err)
 		}
-		if string(got.Key) != k || got.Headers[stream.HeaderPartition] != want.Headers[stream.HeaderPartition] {
-			t.Errorf("key %q: Message encoded with key %q partition %s; an Envelope with the key: partition %s",
-				k, got.Key, got.Headers[stream.HeaderPartition], want.Headers[stream.HeaderPartition])
+		if string(got.Key) != k || got.Headers[stream.HeaderPartition] != byCustomer.Headers[stream.HeaderPartition] {
+			t.Errorf("Message with key %q: key %q partition %s; want the key kept and the expression's partition %s",
+				k, got.Key, got.Headers[stream.HeaderPartition], byCustomer.Headers[stream.HeaderPartition])
+		}
+		byKey, err := br.Encode("parts", stream.Envelope{Payload: []byte(`{"customer":"c-1"}`), Key: []byte(k)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(byKey.Key) != k {
+			t.Errorf("Envelope with key %q: key %q", k, byKey.Key)
+		}
+	}
+}
+
+// The same through a running function that passes its input on: the
+// output's partition is the expression's, its key the input's.
+func TestPassThroughKeepsConfiguredPartitioning(t *testing.T) {
+	type Order struct {
+		Customer string `json:"customer"`
+	}
+	out := make(chan stream.Message[Order], 8)
+	fns := stream.NewCatalog()
+	stream.AddFunction(fns, "pass", func(_ context.Context, m stream.Message[Order]) (stream.Message[Order], error) { return m, nil })
+	stream.AddConsumer(fns, "sink", func(_ context.Context, m stream.Message[Order]) error { out <- m; return nil })
+	cfg := &stream.Config{
+		Function:       stream.FunctionConfig{Definition: "pass;sink"},
+		OutputBindings: "orders",
+		Bindings: map[string]stream.BindingConfig{
+			"orders":     {Destination: "in"},
+			"pass-in-0":  {Destination: "in", Group: "g"},
+			"pass-out-0": {Destination: "out", Producer: stream.ProducerConfig{PartitionCount: 7, PartitionKeyExpression: "payload.customer"}},
+			"sink-in-0":  {Destination: "out", Group: "g"},
+		},
+	}
+	r := start(t, cfg, fns)
+	br := r.app.Bridge()
+	want, err := br.Encode("pass-out-0", Order{Customer: "c-1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{"a", "b", "order-17"} {
+		if err := br.Send(context.Background(), "orders", stream.Envelope{Payload: []byte(`{"customer":"c-1"}`), Key: []byte(k)}); err != nil {
+			t.Fatal(err)
+		}
+		m := recv(t, out)
+		if string(m.Key) != k || m.Headers[stream.HeaderPartition] != want.Headers[stream.HeaderPartition] {
+			t.Errorf("input key %q: output key %q partition %s; want key %q, partition %s (payload.customer's)",
+				k, m.Key, m.Headers[stream.HeaderPartition], k, want.Headers[stream.HeaderPartition])
 		}
 	}
 }
@@ -178,4 +230,56 @@ func TestIdempotencyKeyOfReceivedKey(t *testing.T) {
 	if _, err := k.Of(stream.Envelope{Headers: h}); err == nil {
 		t.Fatal("no key: want an error")
 	}
+}
+
+// Spring Kafka's KafkaHeaders.KEY (kafka_messageKey) on a Message output
+// is its key when it has no Key, on every binder, and is not sent on as a
+// header (a port of MessageBuilder.setHeader(KafkaHeaders.KEY, k) lost
+// its key). The function's own headers map is left as it was.
+func TestKafkaMessageKeyHeaderIsTheKey(t *testing.T) {
+	out := make(chan stream.Message[string], 4)
+	returned := stream.Headers{stream.HeaderMessageKey: "hk-1", "x": "y"}
+	fns := stream.NewCatalog()
+	stream.AddFunction(fns, "keyed", func(_ context.Context, in string) (stream.Message[string], error) {
+		return stream.Message[string]{Payload: in, Headers: returned}, nil
+	})
+	stream.AddConsumer(fns, "sink", func(_ context.Context, m stream.Message[string]) error { out <- m; return nil })
+	cfg := &stream.Config{
+		Function:       stream.FunctionConfig{Definition: "keyed;sink"},
+		OutputBindings: "direct",
+		Bindings: map[string]stream.BindingConfig{
+			"direct":      {Destination: "out", ContentType: "text/plain"},
+			"keyed-in-0":  {Destination: "in", Group: "g", ContentType: "text/plain"},
+			"keyed-out-0": {Destination: "out", ContentType: "text/plain"},
+			"sink-in-0":   {Destination: "out", Group: "g"},
+		},
+	}
+	r := start(t, cfg, fns)
+	br := r.app.Bridge()
+	check := func(what, key string) {
+		t.Helper()
+		m := recv(t, out)
+		if string(m.Key) != key {
+			t.Errorf("%s: key %q, want %q", what, m.Key, key)
+		}
+		if _, ok := m.Headers[stream.HeaderMessageKey]; ok || m.Headers["x"] != "y" && what == "function" {
+			t.Errorf("%s: headers %v: want kafka_messageKey gone and the others kept", what, m.Headers)
+		}
+	}
+	if err := br.Send(context.Background(), "in", "a"); err != nil {
+		t.Fatal(err)
+	}
+	check("function", "hk-1")
+	if returned[stream.HeaderMessageKey] != "hk-1" {
+		t.Errorf("the function's headers were changed: %v", returned)
+	}
+	// A Key wins over the header.
+	if err := br.Send(context.Background(), "direct", stream.Message[string]{Payload: "b", Key: []byte("k"), Headers: stream.Headers{stream.HeaderMessageKey: "hk-2"}}); err != nil {
+		t.Fatal(err)
+	}
+	check("bridge, Key and header", "k")
+	if err := br.Send(context.Background(), "direct", stream.Message[string]{Payload: "c", Headers: stream.Headers{stream.HeaderMessageKey: "hk-3"}}); err != nil {
+		t.Fatal(err)
+	}
+	check("bridge, header", "hk-3")
 }

@@ -73,13 +73,13 @@ func (br *Bridge) Encode(name string, payload any) (Envelope, error) {
 			env.Key = append([]byte(nil), p.Key...)
 		}
 	default:
-		if k := keyOf(payload); len(k) > 0 { // a Message's
-			env.Key = append([]byte(nil), k...)
+		if _, ok := payload.(headerCarrier); ok { // a Message: its key, the key only
+			withMessageKey(&env, payload, true)
 		}
 	}
 	if part != nil {
-		if len(env.Key) > 0 {
-			// A key given with an Envelope or a Message selects the partition, as a
+		if len(env.Key) > 0 && !env.keyOnly {
+			// A key given with an Envelope selects the partition, as a
 			// string key of the expression would (as Binding.send does).
 			n, err := part.forKey(string(env.Key))
 			if err != nil {
@@ -92,13 +92,16 @@ func (br *Bridge) Encode(name string, payload any) (Envelope, error) {
 		if err != nil {
 			return Envelope{}, Permanent(fmt.Errorf("bridge: binding %s: %w", name, err))
 		}
-		env.Key = []byte(key)
+		if !env.keyOnly { // else a Message's key stays the message key
+			env.Key = []byte(key)
+		}
 		env.Headers = env.Headers.With(HeaderPartition, strconv.Itoa(n))
 	} else {
 		// As Binding.prepareSend: an output that is not partitioned does
 		// not route by a copied scst_partition (env.Headers is a copy).
 		delete(env.Headers, HeaderPartition)
 	}
+	env.keyOnly = false // stored and sent as it is (SendEncoded): partitioned here
 	return env, nil
 }
 

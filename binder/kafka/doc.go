@@ -3,7 +3,7 @@
 //
 //	stream.WithBinderType(kafka.Type, kafka.New)
 //
-// and it follows CONVENTIONS.md: a destination is a topic, a group is a
+// and it follows docs/conventions.md: a destination is a topic, a group is a
 // consumer group, dead letters go to error.<destination>.<group>, and the
 // headers (contentType, id, scst_partition, x-exception-*, x-original-*)
 // are Spring Cloud Stream's, so a streambind service interoperates with

@@ -6,7 +6,7 @@
 //
 // and a service written for the Kafka or RabbitMQ binder runs on a NATS
 // server (2.9 or later, with JetStream) by configuration alone. It keeps the
-// delivery semantics of CONVENTIONS.md: a send returns once JetStream stored
+// delivery semantics of docs/conventions.md: a send returns once JetStream stored
 // the message, a message is acknowledged only after its handler succeeded,
 // Nak redelivers after redelivery-delay, Term dead-letters (or drops), and
 // dead letters go to error.<destination>.<group> with the x-exception-*

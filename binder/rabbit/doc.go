@@ -2,7 +2,7 @@
 // github.com/rabbitmq/amqp091-go. Register it with
 // stream.WithBinderType(rabbit.Type, rabbit.New).
 //
-// # Topology (CONVENTIONS.md, SCSt-compatible names)
+// # Topology (docs/conventions.md, SCSt-compatible names)
 //
 // Declared idempotently when a binding is bound, and again after every
 // reconnection (each exchange and queue name below starts with the

@@ -7,7 +7,7 @@
 // single server (or a primary at one address); Redis Cluster is not
 // supported, since a consumer reads a destination's streams with one
 // command, which Cluster allows only within one hash slot. It keeps the
-// delivery semantics of the Kafka and RabbitMQ binders (CONVENTIONS.md):
+// delivery semantics of the Kafka and RabbitMQ binders (docs/conventions.md):
 // at least once, acknowledged after the handler succeeded, Nak redelivered
 // after redelivery-delay, Term dead-lettered to error.<destination>.<group>
 // with Spring Cloud Stream's x-exception-* headers.
