@@ -431,13 +431,14 @@ const (
 // ProducerConfig is stream.bindings.<name>.producer.
 type ProducerConfig struct {
 	// PartitionKeyExpression selects the partition key: "payload.<field.path>",
-	// "headers.<name>", "key" (the message's key header), or any expression
-	// of the SpEL subset over payload and headers ("headers['region'] + ':'
-	// + payload.customerId"; docs/conventions.md, "Expressions"), compiled
-	// at start-up. It works on every binder, Kafka included: the core
-	// selects the partition and sends it in the scst_partition header,
-	// which each binder routes by (those listed also read the key to lay
-	// out their partitions). Default none.
+	// "headers.<name>", "key" (a header named key, not the message's key:
+	// a Message output's Key does not select the partition), or any
+	// expression of the SpEL subset over payload and headers
+	// ("headers['region'] + ':' + payload.customerId"; docs/conventions.md,
+	// "Expressions"), compiled at start-up. It works on every binder, Kafka
+	// included: the core selects the partition and sends it in the
+	// scst_partition header, which each binder routes by (those listed
+	// also read the expression to lay out their partitions). Default none.
 	PartitionKeyExpression string `mapstructure:"partition-key-expression"`
 	// PartitionKeyExtractorName names a key extractor registered in code
 	// with [WithKeyExtractor]; it wins over the expression.
