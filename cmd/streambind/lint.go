@@ -474,6 +474,9 @@ func (sys *system) lint(checkFiles bool) []problem {
 		for _, e := range unconvertedContentTypes(s) { // lintcontenttype.go
 			out = append(out, s.problemOf(e, true))
 		}
+		for _, e := range receivedKeyInOutputExpressions(s) { // lintreceivedkey.go
+			out = append(out, s.problemOf(e, true))
+		}
 	}
 	// Within each scope: in-process destinations are one binder's of one
 	// service (graph's scopes), not joined across services.
