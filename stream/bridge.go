@@ -144,8 +144,8 @@ func (br *Bridge) sendVia(ctx context.Context, b *Binding, cx convCtx, payload a
 		}
 	}
 	env := Envelope{Payload: data, Headers: hdr.Clone(), Key: key}
-	if _, ok := payload.(headerCarrier); ok { // a Message: its key, the key only
-		withMessageKey(&env, payload, true)
+	if hc, ok := payload.(headerCarrier); ok { // a Message: its key, the key only
+		withMessageKey(&env, hc.messageKey(), true)
 	}
 	return b.send(ctx, env, func() any { return payload })
 }

@@ -120,24 +120,25 @@ func (m Message[T]) messageKey() []byte      { return m.Key }
 // sent with it as its key, on every binder, and without the header.
 const HeaderMessageKey = "kafka_messageKey"
 
-// withMessageKey gives env (a Message output's) the key of v, the
-// Message: its Key, else its kafka_messageKey header, as the message key
-// only (Envelope.keyOnly). The header is not sent on. copyKey: the key
-// is copied (the bridge's caller keeps its buffers).
-func withMessageKey(env *Envelope, v any, copyKey bool) {
-	k := keyOf(v)
+// withMessageKey gives env (a Message output's) the message key k (the
+// Message's Key), else its kafka_messageKey header, as the message key
+// only (Envelope.keyOnly). The header is not sent on. copyKey: k is
+// copied (the bridge's caller keeps its buffers).
+func withMessageKey(env *Envelope, k []byte, copyKey bool) {
 	if hk, ok := env.Headers[HeaderMessageKey]; ok {
 		if len(k) == 0 {
-			k = []byte(hk)
+			k, copyKey = []byte(hk), false
 		}
 		env.Headers = env.Headers.Clone() // the function's map stays as it was
 		delete(env.Headers, HeaderMessageKey)
-	} else if copyKey {
+	}
+	if len(k) == 0 {
+		return
+	}
+	if copyKey {
 		k = bytes.Clone(k)
 	}
-	if len(k) > 0 {
-		env.Key, env.keyOnly = k, true
-	}
+	env.Key, env.keyOnly = k, true
 }
 
 // keyOf is the key of an output value: a Message's Key, else none.

@@ -73,8 +73,8 @@ func (br *Bridge) Encode(name string, payload any) (Envelope, error) {
 			env.Key = append([]byte(nil), p.Key...)
 		}
 	default:
-		if _, ok := payload.(headerCarrier); ok { // a Message: its key, the key only
-			withMessageKey(&env, payload, true)
+		if hc, ok := payload.(headerCarrier); ok { // a Message: its key, the key only
+			withMessageKey(&env, hc.messageKey(), true)
 		}
 	}
 	if part != nil {

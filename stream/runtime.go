@@ -554,7 +554,7 @@ func (h *functionHandler[In, Out]) handle(ctx context.Context, env Envelope) err
 	}
 	out := Envelope{Payload: data, Headers: hdr}
 	if h.out.message { // only a Message output can carry the header (not inherited)
-		withMessageKey(&out, any(r), false)
+		withMessageKey(&out, keyOf(any(r)), false)
 		if sent, err := rt.sendRouted(ctx, &out, value); sent {
 			return err
 		}
@@ -652,7 +652,7 @@ func (rt *runtimeBinding) callChain(ctx context.Context, from int, v any, in Hea
 	}
 	hdr = withoutInputID(hdr, in)
 	out, value := Envelope{Payload: data, Headers: hdr}, func() any { return v }
-	withMessageKey(&out, v, false)
+	withMessageKey(&out, keyOf(v), false)
 	if explicit { // a part returned a Message: it may carry the header
 		if sent, err := rt.sendRouted(ctx, &out, value); sent {
 			return err
@@ -837,7 +837,7 @@ func emitValue[Out any](ctx context.Context, rt *runtimeBinding, c codec[Out], v
 		}
 		out := Envelope{Payload: data, Headers: hdr}
 		if c.message { // only a Message has a key: any(v) of another value allocates
-			withMessageKey(&out, any(v), false)
+			withMessageKey(&out, keyOf(any(v)), false)
 		}
 		if sent, err := rt.sendRouted(ctx, &out, value); sent {
 			return err
