@@ -24,6 +24,10 @@ type codec[T any] struct {
 	raw bool
 	// message is true for Message[T]: its headers are the function's.
 	message bool
+	// key returns a Message's Key (nil for a nil *Message); set when
+	// message is. It reads the field in place: boxing v to ask it
+	// (keyOf) allocated once a Message output.
+	key func(v T) []byte
 }
 
 // convCtx is what conversion needs from a binding.
@@ -88,6 +92,14 @@ func codecFor[T any]() codec[T] {
 		// was decoded into the Message's fields: an empty Message.
 		c.message = true
 		elem := reflect.TypeFor[T]().Elem()
+		off := keyOffset(elem)
+		c.key = func(v T) []byte {
+			p := *(*unsafe.Pointer)(unsafe.Pointer(&v))
+			if p == nil {
+				return nil
+			}
+			return *(*[]byte)(unsafe.Add(p, off))
+		}
 		c.decode = func(cx *convCtx, env Envelope, ct string) (T, error) {
 			v := reflect.New(elem).Interface().(T)
 			err := any(v).(messageCodec).fromEnvelope(cx, env, ct)
@@ -122,6 +134,8 @@ func codecFor[T any]() codec[T] {
 		}
 	case messageCodec:
 		c.message = true
+		off := keyOffset(reflect.TypeFor[T]())
+		c.key = func(v T) []byte { return *(*[]byte)(unsafe.Add(unsafe.Pointer(&v), off)) }
 		c.decode = func(cx *convCtx, env Envelope, ct string) (T, error) {
 			var v T
 			err := any(&v).(messageCodec).fromEnvelope(cx, env, ct)
@@ -156,6 +170,15 @@ func codecFor[T any]() codec[T] {
 		}
 	}
 	return c
+}
+
+// keyOffset is the offset of the Key field ([]byte) in t, a Message[X].
+func keyOffset(t reflect.Type) uintptr {
+	f, ok := t.FieldByName("Key")
+	if !ok || f.Type != reflect.TypeFor[[]byte]() {
+		panic("stream: " + t.String() + " has no Key []byte")
+	}
+	return f.Offset
 }
 
 // nilCheck returns a function telling whether a T is nil, for the nilable

@@ -44,3 +44,17 @@ type producerFunc func(context.Context, Envelope) error
 
 func (f producerFunc) Send(ctx context.Context, env Envelope) error { return f(ctx, env) }
 func (producerFunc) Close(context.Context) error                    { return nil }
+
+// A Message output's key is read in place (codec.key), not by boxing
+// the Message into an interface to ask it: one allocation a Message
+// output of a function or a source.
+func TestCodecKeyDoesNotAllocate(t *testing.T) {
+	m := Message[string]{Payload: "p", Headers: Headers{"a": "b"}, Key: []byte("k")}
+	c, pc := codecFor[Message[string]](), codecFor[*Message[string]]()
+	if string(c.key(m)) != "k" || string(pc.key(&m)) != "k" || pc.key(nil) != nil {
+		t.Fatalf("keys %q %q %q, want k k nil", c.key(m), pc.key(&m), pc.key(nil))
+	}
+	if n := testing.AllocsPerRun(100, func() { c.key(m); pc.key(&m) }); n != 0 {
+		t.Errorf("%v allocations reading a Message's key; want 0", n)
+	}
+}

@@ -554,7 +554,7 @@ func (h *functionHandler[In, Out]) handle(ctx context.Context, env Envelope) err
 	}
 	out := Envelope{Payload: data, Headers: hdr}
 	if h.out.message { // only a Message output can carry the header (not inherited)
-		withMessageKey(&out, keyOf(any(r)), false)
+		withMessageKey(&out, h.out.key(r), false)
 		if sent, err := rt.sendRouted(ctx, &out, value); sent {
 			return err
 		}
@@ -836,8 +836,8 @@ func emitValue[Out any](ctx context.Context, rt *runtimeBinding, c codec[Out], v
 			value = func() any { return v }
 		}
 		out := Envelope{Payload: data, Headers: hdr}
-		if c.message { // only a Message has a key: any(v) of another value allocates
-			withMessageKey(&out, keyOf(any(v)), false)
+		if c.message { // only a Message has a key
+			withMessageKey(&out, c.key(v), false)
 		}
 		if sent, err := rt.sendRouted(ctx, &out, value); sent {
 			return err
