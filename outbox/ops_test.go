@@ -212,6 +212,7 @@ func TestSendRefusesBadInput(t *testing.T) {
 		// The value's key and the option: not "on a partitioned binding",
 		// which events is not (the error said so of a keyed Message).
 		{"key beside a Message's key", "events", stream.Message[string]{Payload: "x", Key: []byte("m")}, []outbox.SendOption{outbox.Key("k")}, "Key option beside the key of the value"},
+		{"key beside a Message's kafka_messageKey", "events", stream.NewMessage("x", stream.HeaderMessageKey, "m"), []outbox.SendOption{outbox.Key("k")}, "Key option beside the key of the value"},
 		{"key beside a *Message's key", "parts", &stream.Message[string]{Payload: "x", Headers: stream.Headers{"customer": "c-1"}, Key: []byte("m")}, []outbox.SendOption{outbox.Key("k")}, "Key option beside the key of the value"},
 		{"not text", "plain", struct{ A int }{1}, nil, "text/plain"},
 		{"not JSON", "events", func() {}, nil, "json"},

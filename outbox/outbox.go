@@ -205,10 +205,13 @@ func (o *Outbox) Send(ctx context.Context, tx Execer, name string, value any, op
 		return fmt.Errorf("outbox: send to %s: %w", name, err)
 	}
 	if so.key != nil {
-		if k := valueKey(value); len(k) > 0 {
-			return fmt.Errorf("outbox: send to %s: Key option beside the key of the value (its Key, %q): give the key once", name, k)
-		}
 		if len(env.Key) > 0 {
+			// Encode gave it a key: the value's (its Key, a Message's
+			// kafka_messageKey header), else, as Encode partitioned it,
+			// the binding's partition key.
+			if len(valueKey(value)) > 0 || env.Headers[stream.HeaderPartition] == "" {
+				return fmt.Errorf("outbox: send to %s: Key option beside the key of the value (its Key or %s header, %q): give the key once", name, stream.HeaderMessageKey, env.Key)
+			}
 			return fmt.Errorf("outbox: send to %s: Key option on a partitioned binding (its partition key is %q, from the binding's configuration)", name, env.Key)
 		}
 		env.Key = so.key
