@@ -175,17 +175,18 @@ func TestDeadLetterFailureBacksOff(t *testing.T) {
 		}
 	}
 	tr.wait(t, valid, 10*time.Second)
-	time.Sleep(3 * time.Second)
+	time.Sleep(3 * time.Second) // the window the calls are counted in
 	n := calls.Load()
 	t.Logf("the poison message was handled %d times in about 3s", n)
-	if n < 2 {
-		t.Errorf("handled %d times: a failed dead letter must come back", n)
-	}
 	// Delays of about 100, 200, 400, 800, 1600ms: 5 or 6 calls; a hot loop
 	// makes hundreds.
 	if n > 8 {
 		t.Errorf("handled %d times in about 3s: failed dead letters are retried without back-off", n)
 	}
+	// A failed dead letter comes back: waited for, not counted in the
+	// window, which a loaded machine (the test runs in parallel) may
+	// leave with one call.
+	waitFor(t, 30*time.Second, "a failed dead letter to come back (the poison message handled twice)", func() bool { return calls.Load() >= 2 })
 }
 
 // TestDeadLetterStaleLimit: when the dead-letter stream's max-msg-size is
