@@ -181,23 +181,23 @@ func (a *dlqApp) sendPoison(t *testing.T, n int) {
 // hundreds it took much of the machine.
 func (a *dlqApp) waitDeadLettered(t *testing.T, n int, depth func() int) {
 	t.Helper()
-	deadline := time.Now().Add(2 * time.Minute)
-	for a.failed.Load() < int64(n) {
-		if time.Now().After(deadline) {
-			t.Fatalf("the app failed %d messages of %d", a.failed.Load(), n)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	eventuallyWithin(t, 2*time.Minute, fmt.Sprintf("the app to fail %d messages", n), func() bool { return a.failed.Load() >= int64(n) })
 	eventually(t, fmt.Sprint(n, " dead letters"), func() bool { return depth() == n })
 }
 
 // eventually waits, up to 30s, for cond.
 func eventually(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
+	eventuallyWithin(t, 30*time.Second, what, cond)
+}
+
+// eventuallyWithin waits, up to d, for cond.
+func eventuallyWithin(t *testing.T, d time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
 	for !cond() {
 		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
+			t.Fatalf("timed out after %s waiting for %s", d, what)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
