@@ -405,28 +405,13 @@ func (b *Binding) prepareSend(env Envelope, value func() any) (Envelope, error) 
 		return env, fmt.Errorf("binding %s: %w", b.name, ErrBindingStopped)
 	}
 	switch {
-	case b.part != nil && len(env.Key) > 0 && !env.keyOnly:
-		// A key given with the message (the bridge's Envelope) selects the
-		// partition, as a string key of the expression would.
-		p, err := b.part.forKey(string(env.Key))
-		if err != nil {
-			b.stats.errors.Add(1)
-			return env, Permanent(fmt.Errorf("binding %s: %w", b.name, err))
-		}
-		env.Headers = env.Headers.Clone().With(HeaderPartition, strconv.Itoa(p))
 	case b.part != nil:
-		var v any
-		if value != nil {
-			v = value()
-		}
-		key, p, err := b.part.partition(v, env.Headers)
+		key, p, err := b.part.place(env, value)
 		if err != nil {
 			b.stats.errors.Add(1)
 			return env, Permanent(fmt.Errorf("binding %s: %w", b.name, err))
 		}
-		if !env.keyOnly { // else a Message's key stays the message key
-			env.Key = []byte(key)
-		}
+		env.Key = key
 		env.Headers = env.Headers.Clone().With(HeaderPartition, strconv.Itoa(p))
 	case env.Headers[HeaderPartition] != "":
 		// An output that is not partitioned sends to its destination, as
@@ -516,6 +501,29 @@ func newPartitioner(p ProducerConfig, extractors map[string]KeyExtractor) (*part
 		pt.selector = e
 	}
 	return pt, nil
+}
+
+// place selects the partition of env, an output of a partitioned binding,
+// and returns the key to send it with. A key given with the message (an
+// Envelope's, to the bridge) selects the partition, as a string key of
+// the expression would; otherwise the expression or the extractor does,
+// over value() (nil: none) and env's headers, and its key is the message
+// key, unless env has a Message's key (keyOnly), which stays the message
+// key (SCSt's KafkaHeaders.KEY beside a partition-key-expression).
+func (p *partitioner) place(env Envelope, value func() any) ([]byte, int, error) {
+	if len(env.Key) > 0 && !env.keyOnly {
+		n, err := p.forKey(string(env.Key))
+		return env.Key, n, err
+	}
+	var v any
+	if value != nil {
+		v = value()
+	}
+	key, n, err := p.partition(v, env.Headers)
+	if err != nil || env.keyOnly {
+		return env.Key, n, err
+	}
+	return []byte(key), n, nil
 }
 
 func (p *partitioner) partition(v any, h Headers) (string, int, error) {

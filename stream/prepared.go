@@ -78,23 +78,12 @@ func (br *Bridge) Encode(name string, payload any) (Envelope, error) {
 		}
 	}
 	if part != nil {
-		if len(env.Key) > 0 && !env.keyOnly {
-			// A key given with an Envelope selects the partition, as a
-			// string key of the expression would (as Binding.send does).
-			n, err := part.forKey(string(env.Key))
-			if err != nil {
-				return Envelope{}, Permanent(fmt.Errorf("bridge: binding %s: %w", name, err))
-			}
-			env.Headers = env.Headers.With(HeaderPartition, strconv.Itoa(n))
-			return env, nil
-		}
-		key, n, err := part.partition(payload, env.Headers)
+		// As Binding.prepareSend.
+		key, n, err := part.place(env, func() any { return payload })
 		if err != nil {
 			return Envelope{}, Permanent(fmt.Errorf("bridge: binding %s: %w", name, err))
 		}
-		if !env.keyOnly { // else a Message's key stays the message key
-			env.Key = []byte(key)
-		}
+		env.Key = key
 		env.Headers = env.Headers.With(HeaderPartition, strconv.Itoa(n))
 	} else {
 		// As Binding.prepareSend: an output that is not partitioned does
