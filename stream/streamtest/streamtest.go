@@ -26,6 +26,7 @@
 package streamtest
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -163,9 +164,7 @@ func (e *Env) subscribe(ctx context.Context, binding, dest string, ch chan strea
 		Handler: func(ctx context.Context, m stream.Envelope) error {
 			m.Payload = append([]byte(nil), m.Payload...)
 			m.Headers = m.Headers.Clone()
-			if m.Key != nil {
-				m.Key = append([]byte(nil), m.Key...)
-			}
+			m.Key = bytes.Clone(m.Key) // an empty key stays empty, not nil
 			select {
 			case ch <- m:
 				n.Add(1)
