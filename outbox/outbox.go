@@ -156,7 +156,8 @@ type sendOptions struct {
 // one (name, key) in the order they were stored. For a partitioned binding
 // the key comes from its partition-key-expression or extractor, and Key is
 // an error; so it is beside a value that has a key of its own (a
-// stream.Message's or stream.Envelope's Key, which is the key then).
+// stream.Message's or stream.Envelope's Key, or a Message's
+// kafka_messageKey header, which is the key then).
 func Key(k string) SendOption { return func(o *sendOptions) { o.key = []byte(k) } }
 
 // Header sets a header of the message, over the value's own headers (a

@@ -95,13 +95,16 @@ func newBridge(a *App) *Bridge {
 // handler: the request's timeout). A send to a stopped output binding
 // fails at once with [ErrBindingStopped].
 //
-// An Envelope's or a [Message]'s Key is the message key (the Kafka record key, the
-// partition key of the other binders); on a partitioned binding it also
-// selects the partition in place of partition-key-expression (through
-// partition-selector-expression when set, else hashed as a string key of
-// the expression would be). An Envelope without a key to a partitioned
-// binding is partitioned by the expression, which sees the Envelope, not
-// its decoded payload: give it the key.
+// An Envelope's or a [Message]'s Key is the message key (the Kafka record
+// key, the partition key of the other binders); a [HeaderMessageKey]
+// header on a Message without a Key is its key (and is not sent on). On a
+// partitioned binding an Envelope's Key also selects the partition in
+// place of partition-key-expression (through partition-selector-expression
+// when set, else hashed as a string key of the expression would be); a
+// Message's does not: the expression selects the partition and the Key
+// stays the message key (see [Message].Key). An Envelope without a key to
+// a partitioned binding is partitioned by the expression, which sees the
+// Envelope, not its decoded payload: give it the key.
 //
 // Binding a dynamic destination's producer happens under the bridge's lock:
 // the first send to a destination that is slow to provision holds up the

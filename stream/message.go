@@ -67,8 +67,10 @@ type Envelope struct {
 	Payload []byte
 	// Headers may be nil.
 	Headers Headers
-	// Key is the partition key (record key on Kafka), empty when none. On a
-	// partitioned send the selected partition is in Headers[HeaderPartition].
+	// Key is the message key (record key on Kafka), empty when none: on a
+	// partitioned send the partition key, unless it is a [Message]
+	// output's Key (which does not select the partition); the selected
+	// partition is in Headers[HeaderPartition].
 	Key []byte
 	// NativeHeaders, when set, hold header values in the binder's own
 	// types, for a producer of the same binder to send as they were read

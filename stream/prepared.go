@@ -11,8 +11,9 @@ import (
 // Encode returns the [Envelope] that [Bridge.Send] would hand the binder
 // for name and payload, without sending it: the payload encoded by the
 // converter of the binding's content type ([]byte and string as they are),
-// the headers of a [Message] or [Envelope] (copied), and for a partitioned
-// binding the partition key (Envelope.Key) and the selected partition
+// the headers of a [Message] or [Envelope] (copied), the key (Envelope.Key:
+// the Key of a Message or Envelope, else for a partitioned binding the
+// partition key), and for a partitioned binding the selected partition
 // (header [HeaderPartition]), computed from payload exactly as Send
 // computes them. The binding's content-type header is not added here:
 // [Bridge.SendEncoded] adds it as Send does.
