@@ -357,7 +357,7 @@ func deleteVHosts(vhosts []string) error {
 func evalDeleteVHosts(vhosts []string) error {
 	list := make([]string, len(vhosts))
 	for i, v := range vhosts {
-		list[i] = "<<\"" + v + "\">>"
+		list[i] = erlBinary(v)
 	}
 	expr := `[case rabbit_vhost:exists(V) of true -> ok = rabbit_vhost:delete(V, <<"streambind-test">>); false -> ok end || V <- [` +
 		strings.Join(list, ", ") + "]], ok."
@@ -374,7 +374,7 @@ func evalDeleteVHosts(vhosts []string) error {
 func createVHosts(vhosts []string) bool {
 	list := make([]string, len(vhosts))
 	for i, v := range vhosts {
-		list[i] = "<<\"" + v + "\">>"
+		list[i] = erlBinary(v)
 	}
 	expr := `[begin ok = rabbit_vhost:add(V, <<"streambind-test">>), ` +
 		`ok = rabbit_auth_backend_internal:set_permissions(<<"guest">>, V, <<".*">>, <<".*">>, <<".*">>, <<"streambind-test">>) end || V <- [` +
@@ -390,7 +390,7 @@ func createVHosts(vhosts []string) bool {
 // package's tests make about fifty virtual hosts.
 func createVHost(t testing.TB, vhost string) {
 	t.Helper()
-	bin := "<<\"" + vhost + "\">>"
+	bin := erlBinary(vhost)
 	expr := "ok = rabbit_vhost:add(" + bin + `, <<"streambind-test">>), ` +
 		`ok = rabbit_auth_backend_internal:set_permissions(<<"guest">>, ` + bin + `, <<".*">>, <<".*">>, <<".*">>, <<"streambind-test">>), ok.`
 	if out, err := exec.Command("rabbitmqctl", "eval", expr).CombinedOutput(); err == nil && strings.TrimSpace(string(out)) == "ok" {
