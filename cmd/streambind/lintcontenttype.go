@@ -57,15 +57,20 @@ func unconvertedContentTypes(s *checkedService) stream.ConfigErrors {
 	}
 	var out stream.ConfigErrors
 	for _, k := range keys {
-		names := byKey[k]
-		sort.Strings(names)
-		what := "binding " + names[0]
-		if len(names) > 1 {
-			what = "bindings " + strings.Join(names, ", ")
-		}
+		what := bindingsNamed(byKey[k])
 		msg := fmt.Sprintf("%s: no built-in converter handles content type %q (built in: %s): a typed payload there needs a converter registered in code (stream.WithConverter): without one the app refuses an output binding that returns one at start-up, and an input binding decodes only the messages whose own contentType header names a converter (a warning at start-up); []byte and string payloads pass through as they are",
 			what, cts[k], strings.Join(builtins, ", "))
 		out = append(out, &stream.ConfigError{Path: k, Origin: s.origin(k), Msg: msg})
 	}
 	return out
+}
+
+// bindingsNamed is "binding a" or "bindings a, b" of names, sorted (in
+// place), for a lint warning's text.
+func bindingsNamed(names []string) string {
+	sort.Strings(names)
+	if len(names) == 1 {
+		return "binding " + names[0]
+	}
+	return "bindings " + strings.Join(names, ", ")
 }

@@ -39,12 +39,7 @@ func receivedKeyInOutputExpressions(s *checkedService) stream.ConfigErrors {
 	sort.Strings(keys)
 	var out stream.ConfigErrors
 	for _, k := range keys {
-		names := found[k]
-		sort.Strings(names)
-		what := "binding " + names[0]
-		if len(names) > 1 {
-			what = "bindings " + strings.Join(names, ", ")
-		}
+		what := bindingsNamed(found[k])
 		effect := "every message fails to send (the key is null)"
 		if strings.HasSuffix(k, "message-key-expression") {
 			effect = "messages are sent without a key"
