@@ -83,13 +83,15 @@
 //     holds a '@' while its authority holds a ':' (amqp://u:#pw@h) falls
 //     back to a conservative rule: everything between the first ':' after
 //     the user and the last '@' that is followed by something host-like is
-//     hidden; when there is no such '@' and the authority is not
-//     host:port, everything after the ':'. (So a URL with a port and a '@'
-//     in its path loses its port and path up to that '@': hiding too much
-//     is preferred to leaking.) A raw ',', ':' or '@' in a password parses
-//     (the user info ends at the last '@'). Comma-separated lists of URLs
-//     are redacted URL by URL; a "://" inside a password does not start a
-//     new URL when nothing separates it from the authority.
+//     hidden (in a NATS URL without a ':' there, the token before that
+//     '@': "nats://TOKEN@h:4222: refused"); when there is no such '@' and
+//     the authority is not host:port, everything after the ':'. (So a
+//     URL with a port and a '@' in its path loses its port and path up to
+//     that '@': hiding too much is preferred to leaking.) A raw ',', ':'
+//     or '@' in a password parses (the user info ends at the last '@').
+//     Comma-separated lists of URLs are redacted URL by URL; a "://"
+//     inside a password does not start a new URL when nothing separates
+//     it from the authority.
 //   - user:pw@host without a scheme: a comma-separated list of
 //     [user[:pw]@]host[:port] items, the first with user info, loses each
 //     password; anything else that holds a ':' before a host-like '@'
@@ -478,6 +480,10 @@ func oneURL(s string, m *mask, prose bool, start, auth, end int) {
 	if at >= 0 {
 		if colon := strings.IndexByte(s[auth:at], ':'); colon >= 0 {
 			m.set(auth+colon+1, at)
+		} else if at > auth && tokenSchemes[strings.ToLower(s[start:auth-3])] {
+			// A NATS token: "nats://TOKEN@h:4222: refused" in prose
+			// does not parse (its port ends in ':').
+			m.set(auth, at)
 		}
 		return
 	}
