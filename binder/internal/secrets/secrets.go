@@ -1,25 +1,26 @@
 // Package secrets keeps a binder's configured secrets (passwords, tokens)
 // out of the errors and log lines it writes: [Redact] and [RedactText]
-// replace every secret with "[redacted]" and then remove what package
-// redact recognises (URL passwords and the like).
+// hide every secret ([redact.StringWith]: a short one only where it stands
+// as a password, so that a one-letter password does not mangle the text)
+// and what package redact recognises (URL passwords and the like), with
+// redact.Redacted ("******").
 //
 // It is internal to the binders of this module.
 package secrets
 
 import (
 	"fmt"
-	"strings"
 
 	"github.com/streambind/streambind/binder/internal/logtext"
 	"github.com/streambind/streambind/redact"
 )
 
-// Placeholder is what stands in for a secret.
-const Placeholder = "[redacted]"
+// Placeholder is what stands in for a secret: [redact.Redacted], as
+// everywhere else.
+const Placeholder = redact.Redacted
 
-// Redact returns err with every non-empty secret replaced by "[redacted]"
-// in its text and URL passwords removed (package redact). errors.Is and
-// errors.As still see the original chain. A nil err gives nil; an err whose
+// Redact returns err with its text redacted as [RedactText] does.
+// errors.Is and errors.As still see the original chain. A nil err gives nil; an err whose
 // text holds nothing to redact is returned as it is.
 func Redact(err error, secrets []string) error {
 	if err == nil {
@@ -32,15 +33,12 @@ func Redact(err error, secrets []string) error {
 	return &redactedError{msg: msg, err: err}
 }
 
-// RedactText returns msg with every non-empty secret replaced by
-// "[redacted]" and URL passwords removed (package redact).
+// RedactText returns msg with the secrets hidden as [redact.StringWith]
+// hides them: one of at least 4 bytes wherever it occurs, a shorter one
+// only where it stands as a password (URL user info, user:pw@host,
+// password=pw), and URL passwords and the like whatever they are.
 func RedactText(msg string, secrets []string) string {
-	for _, s := range secrets {
-		if s != "" {
-			msg = strings.ReplaceAll(msg, s, Placeholder)
-		}
-	}
-	return redact.String(msg)
+	return redact.StringWith(msg, secrets...)
 }
 
 // Wrapf returns err wrapped with the context format gives (format+": %w"),

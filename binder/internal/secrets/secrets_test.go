@@ -18,7 +18,7 @@ func TestRedactReplacesSecretsAndKeepsChain(t *testing.T) {
 			t.Fatalf("secret %q in %q", s, got)
 		}
 	}
-	if !strings.Contains(got.Error(), "token [redacted]") {
+	if !strings.Contains(got.Error(), "token ******") {
 		t.Fatalf("no placeholder in %q", got)
 	}
 	if !errors.Is(got, io.EOF) {
@@ -41,17 +41,17 @@ func TestRedactTextURLPassword(t *testing.T) {
 	if strings.Contains(got, "pw-not-listed") {
 		t.Fatalf("URL password kept: %q", got)
 	}
-	if got := RedactText("a s3cr3t b", []string{"s3cr3t"}); got != "a [redacted] b" {
+	if got := RedactText("a s3cr3t b", []string{"s3cr3t"}); got != "a ****** b" {
 		t.Fatalf("got %q", got)
 	}
 }
 
 func TestWrapfRedactsAndKeepsChain(t *testing.T) {
-	if Wrapf([]string{"pw"}, nil, "send %s", "orders") != nil {
+	if Wrapf([]string{"s3cret"}, nil, "send %s", "orders") != nil {
 		t.Fatal("nil error not nil")
 	}
-	got := Wrapf([]string{"pw"}, fmt.Errorf("auth pw refused: %w", io.EOF), "send %s", "orders")
-	if want := "send orders: auth [redacted] refused: EOF"; got.Error() != want {
+	got := Wrapf([]string{"s3cret"}, fmt.Errorf("auth s3cret refused: %w", io.EOF), "send %s", "orders")
+	if want := "send orders: auth ****** refused: EOF"; got.Error() != want {
 		t.Fatalf("got %q, want %q", got, want)
 	}
 	if !errors.Is(got, io.EOF) {
@@ -63,8 +63,23 @@ func TestLogTextRedactsAndBounds(t *testing.T) {
 	if LogText(nil, nil) != "" {
 		t.Fatal("nil error not empty")
 	}
-	got := LogText(errors.New("pw "+strings.Repeat("x", 1<<20)), []string{"pw"})
+	got := LogText(errors.New("s3cret "+strings.Repeat("x", 1<<20)), []string{"s3cret"})
 	if !strings.HasPrefix(got, Placeholder+" ") || len(got) > logtext.Max+64 {
 		t.Fatalf("got %d bytes starting %q", len(got), got[:min(len(got), 40)])
+	}
+}
+
+// TestRedactShortSecretDoesNotMangle: a one-letter password is hidden where
+// it stands as a password (a URL's user info, a password= pair), not in
+// every word that holds its letter.
+func TestRedactShortSecretDoesNotMangle(t *testing.T) {
+	err := fmt.Errorf("dial nats://demo:a@127.0.0.1:1: connect: connection refused; auth password=a refused: %w", io.EOF)
+	got := Redact(err, []string{"a"})
+	want := "dial nats://demo:******@127.0.0.1:1: connect: connection refused; auth password=****** refused: EOF"
+	if got.Error() != want {
+		t.Fatalf("got  %q\nwant %q", got, want)
+	}
+	if !errors.Is(got, io.EOF) {
+		t.Fatalf("errors.Is lost the chain of %q", got)
 	}
 }
