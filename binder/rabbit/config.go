@@ -8,7 +8,6 @@ import (
 	"math"
 	"net"
 	"net/url"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -19,6 +18,7 @@ import (
 
 	"github.com/streambind/streambind/binder/internal/conf"
 	"github.com/streambind/streambind/binder/props"
+	"github.com/streambind/streambind/redact"
 	"github.com/streambind/streambind/stream"
 )
 
@@ -144,16 +144,16 @@ type endpoint struct {
 func (s settings) endpoint(i int) endpoint { return s.endpoints[i%len(s.endpoints)] }
 
 // redacted returns the URL of endpoint i without the password, for logs
-// and errors.
+// and errors: "amqp://guest:******@host:5672/vhost" (redact.URL).
 func (s settings) redacted(i int) string {
 	ep := s.endpoint(i)
-	u := url.URL{Scheme: "amqp", User: url.UserPassword(ep.username, "xxxxx"), Host: ep.hostPort}
+	u := url.URL{Scheme: "amqp", User: url.UserPassword(ep.username, ep.password), Host: ep.hostPort}
 	if ep.tls {
 		u.Scheme = "amqps"
 	}
 	u.Path = "/" + ep.vhost
 	u.RawPath = "/" + url.PathEscape(ep.vhost)
-	return u.String()
+	return redact.URL(&u)
 }
 
 // connectionNameFor is the name the next connection of role (publisher,
@@ -176,21 +176,16 @@ func (s settings) usesTLS() bool {
 	return false
 }
 
-// Redact returns an AMQP URI with its password replaced by "xxxxx", for
-// logs and errors. amqp.URI.String includes the password; never log it.
-// A string that does not parse is returned as "<unparseable amqp uri>", as
-// it may hold a password too.
+// Redact returns an AMQP URI with its password replaced by "******"
+// (redact.Redacted; see redact.URL), for logs and errors. amqp.URI.String
+// includes the password; never log it. A string that does not parse is
+// returned as "<unparseable amqp uri>", as it may hold a password too.
 func Redact(uri string) string {
 	u, err := url.Parse(uri)
 	if err != nil {
 		return "<unparseable amqp uri>"
 	}
-	if u.User != nil {
-		if _, has := u.User.Password(); has {
-			u.User = url.UserPassword(u.User.Username(), "xxxxx")
-		}
-	}
-	return u.String()
+	return redact.URL(u)
 }
 
 // tlsConfig builds the client TLS configuration of the tls settings
@@ -493,23 +488,20 @@ func (s *settings) resolve() {
 	}
 }
 
-// redactErr returns the message of a dial error without secrets. A URL
-// parse error is never passed through (it quotes the URL, user info and
-// all): it becomes a generic message naming the setting.
+// redactErr returns the message of a dial error without secrets
+// (redact.StringWith: the password wherever it occurs when it has 4 bytes
+// or more, else where it stands as one, so that a one-letter password does
+// not mangle the message; URL passwords always). A URL parse error is
+// never passed through (it quotes the URL, user info and all): it becomes
+// a generic message naming the setting.
 func redactErr(err error, ep endpoint) string {
 	var ue *url.Error
 	var ne *strconv.NumError
 	if errors.As(err, &ue) || errors.As(err, &ne) {
 		return "the address does not parse as an AMQP URL (check the addresses or uri setting; not shown: it may hold a password)"
 	}
-	msg := userinfoRE.ReplaceAllString(err.Error(), "://xxxxx@")
-	if ep.password != "" {
-		msg = strings.ReplaceAll(msg, ep.password, "xxxxx")
-	}
-	return msg
+	return redact.StringWith(err.Error(), ep.password)
 }
-
-var userinfoRE = regexp.MustCompile(`://[^/@\s"]*@`)
 
 func (s *settings) applyTLS(d *props.Decoder, path string, v any) error {
 	s.tls.path = path

@@ -158,7 +158,7 @@ func TestHealthDownWhileNotSpeakingAMQP(t *testing.T) {
 	}
 	herr = hc.Health(ctx)
 	t.Logf("after the attempt: %v", herr)
-	if herr == nil || !strings.Contains(herr.Error(), "dial amqp://guest:xxxxx@"+ln.Addr().String()) || strings.Contains(herr.Error(), secret) {
+	if herr == nil || !strings.Contains(herr.Error(), "dial amqp://guest:******@"+ln.Addr().String()) || strings.Contains(herr.Error(), secret) {
 		t.Fatalf("health after a failed attempt: %v, want down with the redacted dial error", herr)
 	}
 }
