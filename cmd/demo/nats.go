@@ -33,24 +33,16 @@ type natsConn struct {
 	domain                    string
 }
 
-// where names the servers without their secrets: a password in a URL's
-// user info becomes xxxxx, and so does user info without one (a token).
+// where names the servers without their secrets (redact.URL): a password
+// in a URL's user info becomes ******, and so does user info without one
+// (a token: nats://******@host).
 func (c natsConn) where() string {
 	out := make([]string, len(c.servers))
 	for i, s := range c.servers {
-		u, err := url.Parse(s)
-		switch {
-		case err != nil:
+		if u, err := url.Parse(s); err == nil {
+			out[i] = redact.URL(u)
+		} else {
 			out[i] = redact.Value(s)
-		case u.User == nil:
-			out[i] = u.String()
-		default:
-			if _, ok := u.User.Password(); ok {
-				u.User = url.UserPassword(u.User.Username(), "xxxxx")
-			} else {
-				u.User = url.User("xxxxx")
-			}
-			out[i] = u.String()
 		}
 	}
 	return strings.Join(out, ",")

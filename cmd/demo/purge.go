@@ -126,17 +126,13 @@ func onlyTLSEnabled(v any) (on bool, err error) {
 	return on, nil
 }
 
-// hideSecrets returns err's text with secrets replaced, and what package
+// hideSecrets returns err's text with secrets hidden as
+// redact.StringWith hides them (a password shorter than 4 bytes only where
+// it stands as one, so that it does not mangle the text), and what package
 // redact recognises as one hidden too.
 func hideSecrets(err error, secrets ...string) error {
 	if err == nil {
 		return nil
 	}
-	s := err.Error()
-	for _, sec := range secrets {
-		if sec != "" {
-			s = strings.ReplaceAll(s, sec, "xxxxx")
-		}
-	}
-	return errors.New(redact.String(s))
+	return errors.New(redact.StringWith(err.Error(), secrets...))
 }

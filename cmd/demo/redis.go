@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/streambind/streambind/binder/props"
 	"github.com/streambind/streambind/binder/redis"
+	"github.com/streambind/streambind/redact"
 	"github.com/streambind/streambind/stream"
 )
 
@@ -35,20 +37,20 @@ type redisConn struct {
 	keyPrefix          string
 }
 
-// where names the server without the password.
+// where names the server without the password ("redis://u:******@h/0",
+// redact.URL).
 func (c redisConn) where() string {
-	scheme := "redis"
+	u := url.URL{Scheme: "redis", Host: c.addr, Path: "/" + strconv.Itoa(c.db)}
 	if c.tls {
-		scheme = "rediss"
+		u.Scheme = "rediss"
 	}
-	user := ""
 	switch {
-	case c.username != "":
-		user = c.username + ":xxxxx@"
 	case c.password != "":
-		user = ":xxxxx@"
+		u.User = url.UserPassword(c.username, c.password)
+	case c.username != "":
+		u.User = url.User(c.username)
 	}
-	return fmt.Sprintf("%s://%s%s/%d (key prefix %q)", scheme, user, c.addr, c.db, c.keyPrefix)
+	return fmt.Sprintf("%s (key prefix %q)", redact.URL(&u), c.keyPrefix)
 }
 
 // redisConnOf reads the connection settings and key prefix of a Redis

@@ -148,7 +148,7 @@ func TestRedisPurgeConnectsAsTheBinder(t *testing.T) {
 	if n != 6 {
 		t.Errorf("purged %d entries, want 6 (1 + 2 + 3)", n)
 	}
-	if strings.Contains(where, "s3cret-pw") || !strings.HasPrefix(where, "redis://:xxxxx@"+srv.Addr()+"/0") {
+	if strings.Contains(where, "s3cret-pw") || !strings.HasPrefix(where, "redis://:******@"+srv.Addr()+"/0") {
 		t.Errorf("purged at %q: want the server without the password", where)
 	}
 	if k, err := rc.Exists(ctx, "p:orders", "p:orders:0", "p:orders:12").Result(); err != nil || k != 0 {
