@@ -15,6 +15,7 @@ import (
 	metaapi "github.com/segmentio/kafka-go/protocol/metadata"
 
 	"github.com/streambind/streambind/binder/internal/logtext"
+	"github.com/streambind/streambind/binder/internal/secrets"
 	"github.com/streambind/streambind/stream"
 )
 
@@ -153,7 +154,7 @@ func (bd *Binder) clean(err error) error {
 	if err == nil {
 		return nil
 	}
-	err = redact(err, bd.st.secrets)
+	err = secrets.Redact(err, bd.st.secrets)
 	msg := err.Error()
 	if t := tidyText(msg); t != msg {
 		return &redactedError{msg: t, err: err}

@@ -14,6 +14,7 @@ import (
 	"github.com/segmentio/kafka-go/sasl"
 
 	"github.com/streambind/streambind/binder/internal/conf"
+	"github.com/streambind/streambind/binder/internal/secrets"
 	"github.com/streambind/streambind/binder/props"
 	"github.com/streambind/streambind/stream"
 )
@@ -636,7 +637,7 @@ func parseSettings(s stream.BinderSettings) (settings, error) {
 	out.consumerProps.merge(consProps)
 	out.producerProps.merge(prodProps)
 	if err := d.Err(); err != nil {
-		return settings{}, fmt.Errorf("kafka binder %q: %w", s.Name, redact(err, out.secrets))
+		return settings{}, fmt.Errorf("kafka binder %q: %w", s.Name, secrets.Redact(err, out.secrets))
 	}
 	return out, nil
 }
@@ -845,8 +846,8 @@ func decodeConsumer(st *settings, binding string, ext map[string]any) (consumerS
 	return out, d.Err()
 }
 
-// redactedError replaces an error's text: every secret removed (redact),
-// repetitions tidied (Binder.clean).
+// redactedError replaces an error's text: repetitions tidied
+// (Binder.clean), its secrets already removed (secrets.Redact).
 type redactedError struct {
 	msg string
 	err error
@@ -854,23 +855,3 @@ type redactedError struct {
 
 func (e *redactedError) Error() string { return e.msg }
 func (e *redactedError) Unwrap() error { return e.err }
-
-// redact returns err with every secret replaced by "[redacted]" in its
-// text; errors.Is and As still see the original chain.
-func redact(err error, secrets []string) error {
-	if err == nil || len(secrets) == 0 {
-		return err
-	}
-	msg := err.Error()
-	changed := false
-	for _, s := range secrets {
-		if s != "" && strings.Contains(msg, s) {
-			msg = strings.ReplaceAll(msg, s, "[redacted]")
-			changed = true
-		}
-	}
-	if !changed {
-		return err
-	}
-	return &redactedError{msg: msg, err: err}
-}
