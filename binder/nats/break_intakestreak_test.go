@@ -23,9 +23,12 @@ type attemptsLog struct {
 	changed  chan struct{}
 }
 
-// failure is one "consuming failed" line.
+// failure is one "consuming failed" or "cannot open ...; retrying" line.
 type failure struct {
 	err string
+	// open: the consumer could not be made again ("cannot open the
+	// JetStream consumer; retrying"), rather than a pull failed.
+	open bool
 	// afterOpenFail: the pull that failed began after the consumer could
 	// not be made again ("cannot open" logged since the failure before).
 	afterOpenFail bool
@@ -41,7 +44,7 @@ func (h *attemptsLog) Handle(_ context.Context, r slog.Record) error {
 		h.openFail = true
 		h.mu.Unlock()
 		return nil
-	case "nats: consuming failed; retrying":
+	case "nats: consuming failed; retrying", "nats: cannot open the JetStream consumer; retrying":
 	default:
 		return nil
 	}
@@ -58,7 +61,7 @@ func (h *attemptsLog) Handle(_ context.Context, r slog.Record) error {
 	})
 	h.mu.Lock()
 	h.attempts = append(h.attempts, attempt)
-	h.fails = append(h.fails, failure{err: errText, afterOpenFail: h.openFail})
+	h.fails = append(h.fails, failure{err: errText, afterOpenFail: h.openFail, open: r.Message != "nats: consuming failed; retrying"})
 	h.openFail = false
 	h.mu.Unlock()
 	select {

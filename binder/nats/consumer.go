@@ -593,22 +593,34 @@ func (r *run) intake() {
 	back := dispatch.Backoff{Initial: 100 * time.Millisecond, Max: 5 * time.Second}
 	fails := 0
 	first := true
-	// opened: the last reopen did not fail, so the pull began on a
+	// opened: the last reopen did not fail, so a pull begins on a
 	// consumer the server has (a pull on one it lacks fails only by
 	// missing heartbeats, after about pullExpiry).
 	opened := true
 	for r.waitRoom() {
-		if !first && c.group == "" {
-			// An ephemeral consumer may have been removed by the server
-			// while intake rested (a pause longer than inactive-threshold):
-			// make it again after the last message received.
+		// An ephemeral consumer may have been removed by the server while
+		// intake rested (a pause longer than inactive-threshold): make it
+		// again after the last message received. A consumer that could
+		// not be made again is tried again here, after the back-off, and
+		// not pulled on until it is: a pull on a consumer the server
+		// lacks fails only by missing heartbeats, about pullExpiry later,
+		// and the binding would wait that long after the consumer could be
+		// made again.
+		remake := !first && (c.group == "" || !opened)
+		first = false
+		if remake {
 			err := r.reopen()
 			opened = err == nil
 			if err != nil {
-				c.log.Warn("nats: cannot open the JetStream consumer", "error", c.bd.logErr(err))
+				fails++
+				c.SetHealth(err)
+				c.log.Warn("nats: cannot open the JetStream consumer; retrying", "attempt", fails, "error", c.bd.logErr(err))
+				if !dispatch.Sleep(r.intakeCtx, back.Delay(fails)) {
+					return
+				}
+				continue
 			}
 		}
-		first = false
 		began := time.Now()
 		err := r.pump()
 		if err == nil {
@@ -618,17 +630,15 @@ func (r *run) intake() {
 		if r.intakeCtx.Err() != nil {
 			return
 		}
-		if opened && time.Since(began) >= c.bd.st.reconnectStable {
+		if time.Since(began) >= c.bd.st.reconnectStable {
 			// The pull ran well for a while: this failure starts a new
 			// streak (attempt 1, the shortest back-off), as a connection
 			// up for reconnect-stable-interval does, rather than
 			// continuing the last outage's — which would make every
 			// outage of a long-running service wait reconnect-max-like
-			// back-off and log an attempt count that only grows. Not
-			// when the consumer could not be made again: that pull
-			// failed by missing heartbeats, after about pullExpiry (as
-			// long as the default reconnect-stable-interval), and the
-			// outage goes on.
+			// back-off and log an attempt count that only grows. (A
+			// consumer that could not be made again is not pulled on:
+			// see above.)
 			fails = 0
 		}
 		fails++
