@@ -192,6 +192,28 @@ func TestDatabaseSQL(t *testing.T) {
 	}
 }
 
+// TestHeaderMessageKeyIsTheKey: a kafka_messageKey header given with
+// outbox.Header (Spring Kafka's KafkaHeaders.KEY) is the message's key, as
+// on a Message output, and is not sent on as a header. It was sent as a
+// plain header, the message going without a key.
+func TestHeaderMessageKeyIsTheKey(t *testing.T) {
+	pool, table := migrate(t)
+	br := newBroker(t, "memory")
+	a := startApp(t, br, appSpec{consume: true, relay: true, table: table})
+	inTx(t, pool, true, func(tx pgx.Tx) {
+		if err := a.ob.Send(context.Background(), tx, "events", event{Key: "hk", Seq: 0}, outbox.Header(stream.HeaderMessageKey, "hk"), outbox.Header("origin", "test")); err != nil {
+			t.Fatal(err)
+		}
+	})
+	m := receive(t, a.got, 30*time.Second)
+	if string(m.Key) != "hk" {
+		t.Errorf("key %q, want %q (the kafka_messageKey header)", m.Key, "hk")
+	}
+	if _, ok := m.Headers[stream.HeaderMessageKey]; ok || m.Headers.Get("origin") != "test" {
+		t.Errorf("headers %v: want origin and no %s", m.Headers, stream.HeaderMessageKey)
+	}
+}
+
 // TestSendRefusesBadInput: what cannot be sent as the bridge would send it
 // is an error of Send, and nothing is stored.
 func TestSendRefusesBadInput(t *testing.T) {
@@ -213,6 +235,9 @@ func TestSendRefusesBadInput(t *testing.T) {
 		// which events is not (the error said so of a keyed Message).
 		{"key beside a Message's key", "events", stream.Message[string]{Payload: "x", Key: []byte("m")}, []outbox.SendOption{outbox.Key("k")}, "Key option beside the key of the value"},
 		{"key beside a Message's kafka_messageKey", "events", stream.NewMessage("x", stream.HeaderMessageKey, "m"), []outbox.SendOption{outbox.Key("k")}, "Key option beside the key of the value"},
+		{"kafka_messageKey header beside Key", "events", "x", []outbox.SendOption{outbox.Key("k"), outbox.Header(stream.HeaderMessageKey, "m")}, "Key option beside a kafka_messageKey header"},
+		{"kafka_messageKey header beside a Message's key", "events", stream.Message[string]{Payload: "x", Key: []byte("m")}, []outbox.SendOption{outbox.Header(stream.HeaderMessageKey, "h")}, "kafka_messageKey header beside the key of the value"},
+		{"kafka_messageKey header on a partitioned binding", "parts", stream.NewMessage("x", "customer", "c-1"), []outbox.SendOption{outbox.Header(stream.HeaderMessageKey, "h")}, "kafka_messageKey header on a partitioned binding"},
 		{"key beside a *Message's key", "parts", &stream.Message[string]{Payload: "x", Headers: stream.Headers{"customer": "c-1"}, Key: []byte("m")}, []outbox.SendOption{outbox.Key("k")}, "Key option beside the key of the value"},
 		{"not text", "plain", struct{ A int }{1}, nil, "text/plain"},
 		{"not JSON", "events", func() {}, nil, "json"},

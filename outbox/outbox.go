@@ -163,6 +163,10 @@ func Key(k string) SendOption { return func(o *sendOptions) { o.key = []byte(k) 
 // Header sets a header of the message, over the value's own headers (a
 // [stream.Message]'s). Partition key expressions see only the value's own
 // headers: send a stream.Message for a header the partition key comes from.
+// A kafka_messageKey header ([stream.HeaderMessageKey], Spring Kafka's
+// KafkaHeaders.KEY) is the message key, as the [Key] option (and as on a
+// Message output): it is not sent on as a header, and beside Key or a
+// value with a key of its own it is an error.
 func Header(k, v string) SendOption {
 	return func(o *sendOptions) { o.headers = o.headers.With(k, v) }
 }
@@ -201,6 +205,17 @@ func (o *Outbox) Send(ctx context.Context, tx Execer, name string, value any, op
 			opt(&so)
 		}
 	}
+	keyOption := "Key option"
+	if v, ok := so.headers[stream.HeaderMessageKey]; ok {
+		// Spring Kafka's KafkaHeaders.KEY: the key, as on a Message
+		// output, and not sent on as a header.
+		if so.key != nil {
+			return fmt.Errorf("outbox: send to %s: Key option beside a %s header: give the key once", name, stream.HeaderMessageKey)
+		}
+		so.key, keyOption = []byte(v), stream.HeaderMessageKey+" header"
+		so.headers = so.headers.Clone()
+		delete(so.headers, stream.HeaderMessageKey)
+	}
 	env, err := o.app.Bridge().Encode(name, value)
 	if err != nil {
 		return fmt.Errorf("outbox: send to %s: %w", name, err)
@@ -211,9 +226,9 @@ func (o *Outbox) Send(ctx context.Context, tx Execer, name string, value any, op
 			// kafka_messageKey header), else, as Encode partitioned it,
 			// the binding's partition key.
 			if len(valueKey(value)) > 0 || env.Headers[stream.HeaderPartition] == "" {
-				return fmt.Errorf("outbox: send to %s: Key option beside the key of the value (its Key or %s header, %q): give the key once", name, stream.HeaderMessageKey, env.Key)
+				return fmt.Errorf("outbox: send to %s: %s beside the key of the value (its Key or %s header, %q): give the key once", name, keyOption, stream.HeaderMessageKey, env.Key)
 			}
-			return fmt.Errorf("outbox: send to %s: Key option on a partitioned binding (its partition key is %q, from the binding's configuration)", name, env.Key)
+			return fmt.Errorf("outbox: send to %s: %s on a partitioned binding (its partition key is %q, from the binding's configuration)", name, keyOption, env.Key)
 		}
 		env.Key = so.key
 	}
