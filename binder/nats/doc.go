@@ -154,8 +154,10 @@
 // A message with an scst_partition header n (the core sets it on a
 // partitioned binding) is published to <destination>.<n>, others to
 // <destination>. Headers become NATS headers one to one; contentType is
-// set from the binding when the message has none; the partition key
-// travels in x-streambind-key. A value NATS cannot carry as it is (a line
+// set from the binding when the message has none; the message key
+// travels in x-streambind-key. JetStream stores at most 64 KiB of headers
+// a message, key included: a send over that fails for good, its error
+// naming the key's size. A value NATS cannot carry as it is (a line
 // break, a control character, leading or trailing white space, or a value
 // that itself starts with "=?") travels as an RFC 2047 encoded word
 // "=?utf-8?b?<base64>?=" and is decoded on receipt. Header names must be

@@ -95,7 +95,22 @@ func (p *producer) Send(ctx context.Context, m stream.Envelope) error {
 		return stream.Permanent(fmt.Errorf("nats: send to %s: %w", p.dest, err))
 	}
 	msg := &natsgo.Msg{Subject: p.subject(m), Header: h, Data: m.Payload}
-	return p.publish(ctx, msg, id, p.ps.sendAttempts)
+	err = p.publish(ctx, msg, id, p.ps.sendAttempts)
+	if err != nil && apiCode(err) == errCodeHeaderTooLarge {
+		err = headerTooLarge(err, h, m.Key)
+	}
+	return err
+}
+
+// headerTooLarge adds to err, JetStream's refusal of a header block over
+// maxHeaderBlock, what took the room: the server's text does not say, and
+// the message key travels in a header here.
+func headerTooLarge(err error, h natsgo.Header, key []byte) error {
+	what := ""
+	if len(h[keyHeader]) > 0 {
+		what = fmt.Sprintf("; the message key (%d bytes) travels in header %s", len(key), keyHeader)
+	}
+	return fmt.Errorf("%w (JetStream stores at most %d bytes of headers a message; these took %d%s)", err, maxHeaderBlock, wireSize(h, nil), what)
 }
 
 // publish sends msg with up to attempts attempts for transient errors,
