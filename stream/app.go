@@ -1887,7 +1887,7 @@ func (c composedRunner) run(ctx, send context.Context) {
 			return false
 		}
 		for attempt := 1; send.Err() == nil; attempt++ {
-			err := stoppedForGood(ctx, safeCall(func() error { return rt.callChain(send, 1, v, nil) }))
+			err := stoppedForGood(ctx, safeCall(func() error { return rt.callChain(send, 1, v, nil, Received{}) }))
 			var se *sendError
 			if err == nil || IsPermanent(err) || !errors.As(err, &se) {
 				if err != nil {

@@ -54,6 +54,7 @@ func (m *Message[T]) fromEnvelope(cx *convCtx, env Envelope, ct string) error {
 	// redeliver env (a retry, the dead letter: they have the key it
 	// arrived with, not one a function wrote into).
 	m.Payload, m.Headers, m.Key = v, env.Headers.Clone(), bytes.Clone(env.Key) // an empty key stays empty, not nil
+	m.Received = env.Received
 	return nil
 }
 

@@ -58,6 +58,9 @@ type Expression struct {
 	// kafka_receivedMessageKey header, which streambind carries as the
 	// message's key (inputHeaders adds it).
 	usesReceivedKey bool
+	// received: the received headers (receivedHeaders) the expression
+	// names, one bit each; inputHeaders adds them.
+	received uint16
 }
 
 // HeaderReceivedMessageKey is Spring Kafka's name for the key a message
@@ -68,17 +71,127 @@ type Expression struct {
 // expects.
 const HeaderReceivedMessageKey = "kafka_receivedMessageKey"
 
+// Spring Cloud Stream's received headers (Spring Kafka's KafkaHeaders,
+// Spring AMQP's AmqpHeaders). streambind does not add them to a message's
+// headers: it carries them as the message's [Received], and an expression
+// over an input's headers (routing-expression, an idempotency
+// key-expression) that names one reads it from there, as an SCSt
+// configuration expects.
+//
+// The kafka_* names are read on every binder, from the binder's
+// destination, partition, offset and time (see [Received]): a
+// routing-expression on headers['kafka_receivedTopic'] keeps working after
+// a switch from Kafka to another binder. The amqp_* names are read on
+// messages received from RabbitMQ only (null elsewhere: the other brokers
+// have no exchange, routing key or queue).
+//
+// Their values are text, as every header here, and read as numbers
+// (partition, offset, timestamp) and booleans (redelivered) where the
+// expression compares them with one: headers['kafka_receivedPartitionId']
+// == 0 is SCSt's form (an Integer), == '0' works too. A header of one of
+// these names that the message itself carries is not what the expression
+// sees: the binder's received value wins, as in SCSt, whose binders set
+// them over the message's headers (the message's own headers are not
+// changed). When the binder does not tell the value (no partition on a
+// consumer that is not partitioned, say) the expression sees the message's
+// own header of that name, null without one.
+const (
+	// HeaderReceivedTopic is the destination the message was read from
+	// (KafkaHeaders.RECEIVED_TOPIC): [Received].Destination.
+	HeaderReceivedTopic = "kafka_receivedTopic"
+	// HeaderReceivedPartition is the partition the message was read from
+	// (KafkaHeaders.RECEIVED_PARTITION, an Integer): [Received].Partition.
+	HeaderReceivedPartition = "kafka_receivedPartitionId"
+	// HeaderReceivedOffset is the message's offset (KafkaHeaders.OFFSET, a
+	// Long): [Received].Offset (the JetStream stream sequence, the
+	// in-process sequence).
+	HeaderReceivedOffset = "kafka_offset"
+	// HeaderReceivedTimestamp is the message's time in Unix milliseconds
+	// (KafkaHeaders.RECEIVED_TIMESTAMP, a Long): [Received].Timestamp.
+	HeaderReceivedTimestamp = "kafka_receivedTimestamp"
+	// HeaderReceivedExchange is the RabbitMQ exchange the message was
+	// published to (AmqpHeaders.RECEIVED_EXCHANGE): [Received].Exchange.
+	HeaderReceivedExchange = "amqp_receivedExchange"
+	// HeaderReceivedRoutingKey is the RabbitMQ message's routing key
+	// (AmqpHeaders.RECEIVED_ROUTING_KEY): [Received].RoutingKey.
+	HeaderReceivedRoutingKey = "amqp_receivedRoutingKey"
+	// HeaderConsumerQueue is the RabbitMQ queue the message was consumed
+	// from (AmqpHeaders.CONSUMER_QUEUE): [Received].Queue.
+	HeaderConsumerQueue = "amqp_consumerQueue"
+	// HeaderRedelivered is RabbitMQ's redelivered flag
+	// (AmqpHeaders.REDELIVERED, a Boolean): [Received].Redelivered.
+	HeaderRedelivered = "amqp_redelivered"
+)
+
+// receivedHeaders are the received headers an expression can name, with
+// their values of a Received (ok false: null).
+var receivedHeaders = [...]struct {
+	name  string
+	value func(r *Received) (string, bool)
+}{
+	{HeaderReceivedTopic, func(r *Received) (string, bool) { return r.Destination, r.Destination != "" }},
+	{HeaderReceivedPartition, func(r *Received) (string, bool) { return strconv.Itoa(r.Partition), r.HasPartition }},
+	{HeaderReceivedOffset, func(r *Received) (string, bool) { return strconv.FormatInt(r.Offset, 10), r.HasOffset }},
+	{HeaderReceivedTimestamp, func(r *Received) (string, bool) {
+		return strconv.FormatInt(r.Timestamp.UnixMilli(), 10), !r.Timestamp.IsZero()
+	}},
+	{HeaderReceivedExchange, func(r *Received) (string, bool) { return r.Exchange, r.Queue != "" }},
+	{HeaderReceivedRoutingKey, func(r *Received) (string, bool) { return r.RoutingKey, r.Queue != "" }},
+	{HeaderConsumerQueue, func(r *Received) (string, bool) { return r.Queue, r.Queue != "" }},
+	{HeaderRedelivered, func(r *Received) (string, bool) { return strconv.FormatBool(r.Redelivered), r.Queue != "" }},
+}
+
+// receivedIn returns the bits of the received headers src names.
+func receivedIn(src string) uint16 {
+	var bits uint16
+	for i, h := range receivedHeaders {
+		if strings.Contains(src, h.name) {
+			bits |= 1 << i
+		}
+	}
+	return bits
+}
+
 // inputHeaders are the headers an expression sees of an input message:
 // env's own, plus kafka_receivedMessageKey (the message's key) when the
-// expression names it, the message has a key, and no such header.
+// expression names it, the message has a key, and no such header; plus
+// the received headers the expression names (receivedHeaders) that the
+// binder tells, over the message's own of those names. The message's
+// headers are not changed: when it adds any, it adds them to a copy.
 func (e *Expression) inputHeaders(env Envelope) Headers {
-	if !e.usesReceivedKey || len(env.Key) == 0 {
+	addKey := e.usesReceivedKey && len(env.Key) > 0
+	if addKey {
+		_, has := env.Headers[HeaderReceivedMessageKey]
+		addKey = !has
+	}
+	if !addKey && e.received == 0 {
 		return env.Headers
 	}
-	if _, ok := env.Headers[HeaderReceivedMessageKey]; ok {
+	var h Headers // the copy, made at the first header added
+	add := func(k, v string) {
+		if h == nil {
+			h = make(Headers, len(env.Headers)+2)
+			for k, v := range env.Headers {
+				h[k] = v
+			}
+		}
+		h[k] = v
+	}
+	if addKey {
+		add(HeaderReceivedMessageKey, string(env.Key))
+	}
+	for i := range receivedHeaders {
+		if e.received&(1<<i) == 0 {
+			continue
+		}
+		if v, ok := receivedHeaders[i].value(&env.Received); ok {
+			add(receivedHeaders[i].name, v)
+		}
+	}
+	if h == nil {
 		return env.Headers
 	}
-	return env.Headers.Clone().With(HeaderReceivedMessageKey, string(env.Key)) // a copy: the message's stay as they came
+	return h
 }
 
 // String returns the expression as written.
@@ -136,8 +249,12 @@ func CompileExpression(src string, root string, vars ...string) (*Expression, er
 	if err != nil {
 		return nil, fail("%s", firstLine(err.Error()))
 	}
-	return &Expression{src: src, prog: prog, usesPayload: rw.used["payload"], constant: len(rw.used) == 0,
-		usesReceivedKey: rw.used["headers"] && strings.Contains(src, HeaderReceivedMessageKey)}, nil
+	x := &Expression{src: src, prog: prog, usesPayload: rw.used["payload"], constant: len(rw.used) == 0}
+	if rw.used["headers"] {
+		x.usesReceivedKey = strings.Contains(src, HeaderReceivedMessageKey)
+		x.received = receivedIn(src)
+	}
+	return x, nil
 }
 
 func firstLine(s string) string {
@@ -323,13 +440,18 @@ func (w *exprRewriter) rewrite(n *ast.Node) error {
 		default:
 			return fmt.Errorf("operator %s is not supported", x.Operator)
 		}
-		header := (x.Operator == "-" || x.Operator == "+") && w.isHeader(x.Node)
+		isHeader := w.isHeader(x.Node)
+		header := (x.Operator == "-" || x.Operator == "+") && isHeader
 		if err := w.rewrite(&x.Node); err != nil {
 			return err
 		}
-		if header {
+		switch {
+		case header:
 			// -headers.n: the header's number (numericHeader).
 			ast.Patch(n, call("_sign", &ast.StringNode{Value: x.Operator}, x.Node))
+		case isHeader:
+			// !headers.flag: the header's boolean (boolHeader).
+			x.Node = call("_bool", x.Node)
 		}
 		return nil
 	case *ast.BinaryNode:
@@ -365,16 +487,29 @@ func (w *exprRewriter) rewrite(n *ast.Node) error {
 			}
 		case "??":
 			ast.Patch(n, call("_elvis", x.Left, x.Right))
+		case "&&", "||", "and", "or":
+			// headers.flag && ...: the header's boolean (boolHeader).
+			if lh {
+				x.Left = call("_bool", x.Left)
+			}
+			if rh {
+				x.Right = call("_bool", x.Right)
+			}
 		}
 		return nil
 	case *ast.ConditionalNode:
 		if !x.Ternary {
 			return errors.New("if/else is not supported (use a ? b : c)")
 		}
+		condHeader := w.isHeader(x.Cond)
 		for _, c := range []*ast.Node{&x.Cond, &x.Exp1, &x.Exp2} {
 			if err := w.rewrite(c); err != nil {
 				return err
 			}
+		}
+		if condHeader {
+			// headers.flag ? a : b: the header's boolean (boolHeader).
+			x.Cond = call("_bool", x.Cond)
 		}
 		return nil
 	case *ast.ChainNode:
@@ -483,6 +618,7 @@ var exprFuncs = map[string]func(params ...any) (any, error){
 	"_cmp":   exprCmp,
 	"_sign":  exprSign,
 	"_elvis": exprElvis,
+	"_bool":  exprBool,
 }
 
 func exprUnary(p []any, name string, f func(any) (any, error)) (any, error) {
@@ -702,7 +838,8 @@ func isNumber(v any) bool {
 
 // headerOperands returns the operands a and b of + or a comparison, a
 // header among them (ah, bh) read as its number when the other is a number
-// (numericHeader).
+// (numericHeader), as its boolean when the other is a boolean
+// (boolHeader).
 func headerOperands(a, b any, ah, bh bool) (any, any) {
 	a, b = normalizeNumber(a), normalizeNumber(b)
 	if ah && isNumber(b) {
@@ -711,7 +848,50 @@ func headerOperands(a, b any, ah, bh bool) (any, any) {
 	if bh && isNumber(a) {
 		b, _ = numericHeader(b)
 	}
+	if _, ok := b.(bool); ok && ah {
+		a, _ = boolHeader(a)
+	}
+	if _, ok := a.(bool); ok && bh {
+		b, _ = boolHeader(b)
+	}
 	return a, b
+}
+
+// boolHeader is a header's text as the boolean it is, when it is one as
+// Spring converts a String to a Boolean (true, on, yes, 1 / false, off,
+// no, 0, any case); ok is false otherwise. In SCSt a header a producer
+// set to a Boolean stays one (amqp_redelivered, say), and configurations
+// test it: headers.x == true, headers.x ? a : b, !headers.x, headers.x and
+// y (a SpEL condition converts a String header so too). Headers are text
+// here, so a header read directly is its boolean there; beside text it
+// stays text (headers.x == 'true').
+func boolHeader(v any) (any, bool) {
+	s, ok := v.(string)
+	if !ok {
+		return v, false
+	}
+	switch strings.ToLower(s) {
+	case "true", "on", "yes", "1":
+		return true, true
+	case "false", "off", "no", "0":
+		return false, true
+	}
+	return v, false
+}
+
+// exprBool is a header used as a condition (?:, !, and, or): its boolean
+// (boolHeader). Null or other text fails, as SpEL fails to convert it.
+func exprBool(p ...any) (any, error) {
+	switch v := p[0].(type) {
+	case bool:
+		return v, nil
+	case nil:
+		return nil, errors.New("a null header is not a boolean")
+	}
+	if b, ok := boolHeader(p[0]); ok {
+		return b, nil
+	}
+	return nil, fmt.Errorf("header value %q is not a boolean", spelString(p[0]))
 }
 
 // arithOperand is v as an operand of - * / %: a header (h) holding a

@@ -110,10 +110,12 @@ func inheritHeaders(in Headers) Headers {
 type headerCarrier interface {
 	messageHeaders() Headers
 	messageKey() []byte
+	messageReceived() Received
 }
 
-func (m Message[T]) messageHeaders() Headers { return m.Headers }
-func (m Message[T]) messageKey() []byte      { return m.Key }
+func (m Message[T]) messageHeaders() Headers   { return m.Headers }
+func (m Message[T]) messageKey() []byte        { return m.Key }
+func (m Message[T]) messageReceived() Received { return m.Received }
 
 // HeaderMessageKey is Spring Kafka's header for the key to send a message
 // with (KafkaHeaders.KEY). A Message output that carries it and no Key is

@@ -1,5 +1,7 @@
 package stream
 
+import "time"
+
 // Header names used on the wire. They follow Spring Cloud Stream so that
 // streambind services interoperate with SCSt services on the same brokers.
 const (
@@ -85,12 +87,94 @@ type Envelope struct {
 	// bytes, NATS, Redis, in-process) ignore it for now; one could carry
 	// what its text loses the same way (a NATS header's other values).
 	NativeHeaders map[string]any
+	// Received is how the message was received: set by consumer binders
+	// on what they hand to a handler, zero on an output. Producers ignore
+	// it: it is never sent.
+	Received Received
 
 	// keyOnly: Key is a Message output's (messageKey): the message key
 	// only. On a partitioned binding the partition-key-expression still
 	// selects the partition, as SCSt's KafkaHeaders.KEY beside one does;
 	// an Envelope's own Key selects it.
 	keyOnly bool
+}
+
+// Received is how an input message was received: the destination it was
+// read from, and where and when the binder found it. It is what Spring
+// Cloud Stream gives a handler as the received headers (Spring Kafka's
+// kafka_receivedTopic, kafka_receivedPartitionId, kafka_offset,
+// kafka_receivedTimestamp; Spring AMQP's amqp_receivedExchange,
+// amqp_receivedRoutingKey, amqp_consumerQueue, amqp_redelivered), which
+// streambind does not add to a message's headers: a routing-expression or
+// an idempotency key-expression that names one of them reads it from here
+// (see docs/conventions.md, "Received metadata").
+//
+// The zero Received is "not known": an output, a message a supplier made,
+// a dead letter read through a [DeadLetterStore]. Every field has a zero
+// that means "the binder does not tell". Its strings are the binder's own
+// (the destination's name is one string for every message of a consumer):
+// it costs no allocation per message.
+//
+// It describes the input it came with and is never copied to an output:
+// a function that returns its input Message sends it without it, and
+// changing it changes nothing the binder does.
+type Received struct {
+	// Destination is the destination the message was read from, as the
+	// binding's destination names it: the item of a comma-separated list
+	// that this message came from, without the binder's prefix (RabbitMQ's
+	// prefix, Redis's key-prefix) and without a partition suffix. A
+	// message that came back from a retry topic or wait queue
+	// (retry-delays) reports the destination it was first read from; a
+	// binding reading dead letters (dead-letters-of) reports the
+	// dead-letter destination it reads. Empty when not known.
+	Destination string
+	// Partition is the partition the message was read from, valid when
+	// HasPartition is set: the Kafka record's partition (always set on
+	// Kafka); on a partitioned consumer (consumer.partitioned) the
+	// partition index: the NATS subject's <destination>.<n>, the Redis
+	// stream <destination>:<n>, the RabbitMQ consumer's instance-index
+	// (its queue is bound to that partition's routing key), the
+	// in-process message's scst_partition. Not set ("none") on a consumer
+	// that is not partitioned, other than Kafka's.
+	Partition int
+	// HasPartition tells that Partition is set.
+	HasPartition bool
+	// HasOffset tells that Offset is set.
+	HasOffset bool
+	// Redelivered is set when the binder knows that the message was
+	// delivered before: RabbitMQ's redelivered flag (amqp_redelivered), a
+	// JetStream delivery count above 1, a Redis entry claimed or read
+	// again from the group's pending list (delivery count above 1). Kafka
+	// and the in-process binder do not tell (false).
+	Redelivered bool
+	// Offset is the message's position, valid when HasOffset is set: the
+	// Kafka record's offset, the JetStream stream sequence, the in-process
+	// destination's sequence number (from 1). RabbitMQ and Redis do not
+	// set it (see EntryID).
+	Offset int64
+	// EntryID is the message's position when it is not a number: the
+	// Redis stream entry ID ("1712345678901-0"). Empty on the other
+	// binders.
+	EntryID string
+	// Timestamp is the message's time, zero when not known: the Kafka
+	// record's timestamp (CreateTime or LogAppendTime, as the topic has
+	// it), the time JetStream stored the message, the time in the Redis
+	// entry ID (milliseconds), the AMQP timestamp property when the
+	// publisher set it (seconds; streambind's producers do not), the time
+	// the in-process binder stored the message (milliseconds).
+	Timestamp time.Time
+	// Exchange is the exchange the RabbitMQ message was published to, as
+	// the broker names it (with the binder's prefix; "" for the default
+	// exchange, as a message back from a wait queue or dead-lettered by
+	// the broker may report). Empty on the other binders.
+	Exchange string
+	// RoutingKey is the RabbitMQ message's routing key. Empty on the other
+	// binders.
+	RoutingKey string
+	// Queue is the RabbitMQ queue the message was consumed from (with the
+	// prefix; an anonymous consumer's own queue). Empty on the other
+	// binders: it marks a message received from RabbitMQ.
+	Queue string
 }
 
 // ContentType returns the message's contentType header, or def when absent.
@@ -132,6 +216,14 @@ type Message[T any] struct {
 	// of a Message the part before it returned, none after a plain
 	// value.
 	Key []byte
+	// Received is how an input Message was received (see [Received]):
+	// the destination of a binding that lists several it was read from,
+	// and the binder's partition, offset and time. Zero on a Message that
+	// was not received (a supplier's, an output). An output's is ignored:
+	// it is never sent. In a composition a part that takes a Message gets
+	// the input's Received after a plain value, as it gets the input's
+	// headers, and a Message's own after one.
+	Received Received
 }
 
 // NewMessage returns a Message with payload p and headers taken from kv

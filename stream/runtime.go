@@ -589,7 +589,7 @@ func (h composedHandler) handle(ctx context.Context, env Envelope) error {
 	if err != nil {
 		return err
 	}
-	return h.rt.callChain(ctx, 0, v, env.Headers)
+	return h.rt.callChain(ctx, 0, v, env.Headers, env.Received)
 }
 
 // callChain calls the function's parts in order from part from, starting
@@ -597,10 +597,13 @@ func (h composedHandler) handle(ctx context.Context, env Envelope) error {
 // sends the result if the chain has an output. in are the input message's
 // headers (nil for a supplier's or a batch's): the output carries them
 // (inheritHeaders) unless a part returned a Message, whose headers the
-// parts after it carry on.
-func (rt *runtimeBinding) callChain(ctx context.Context, from int, v any, in Headers) error {
+// parts after it carry on. rcv is how the input was received (zero for a
+// supplier's or a batch's): a part that takes a Message gets it as the
+// headers, until a part returns a Message.
+func (rt *runtimeBinding) callChain(ctx context.Context, from int, v any, in Headers, rcv Received) error {
 	parts := rt.fn.parts
-	var set Headers // the headers of the last Message a part returned
+	var set Headers     // the headers of the last Message a part returned
+	var setRcv Received // and its Received
 	explicit := false
 	for i := from; i < len(parts); i++ {
 		p := parts[i]
@@ -609,11 +612,11 @@ func (rt *runtimeBinding) callChain(ctx context.Context, from int, v any, in Hea
 			// the headers that output would carry (docs/conventions.md:
 			// in a composition the headers pass from part to part as
 			// from input to output).
-			carried := func() Headers {
+			carried := func() (Headers, Received) {
 				if explicit {
-					return set
+					return set, setRcv
 				}
-				return inheritHeaders(in)
+				return inheritHeaders(in), rcv
 			}
 			var err error
 			if v, err = rt.adapt(parts[i-1], p, v, carried); err != nil {
@@ -634,7 +637,7 @@ func (rt *runtimeBinding) callChain(ctx context.Context, from int, v any, in Hea
 			return nil
 		}
 		if hc, ok := r.(headerCarrier); ok {
-			set, explicit = hc.messageHeaders(), true
+			set, setRcv, explicit = hc.messageHeaders(), hc.messageReceived(), true
 		}
 		v = r
 	}
@@ -665,8 +668,9 @@ func (rt *runtimeBinding) callChain(ctx context.Context, from int, v any, in Hea
 // otherwise through prev's encoding and next's decoding as JSON (so that a
 // function of []byte can feed one of a struct, and back), or by the
 // contentType header of a Message that prev returned. When next takes
-// a Message and v is not one, the Message gets the headers of carried.
-func (rt *runtimeBinding) adapt(prev, next *entry, v any, carried func() Headers) (any, error) {
+// a Message and v is not one, the Message gets the headers and Received of
+// carried; a Message v passes on its own.
+func (rt *runtimeBinding) adapt(prev, next *entry, v any, carried func() (Headers, Received)) (any, error) {
 	if next.in.typ == nil || reflect.TypeOf(v) == next.in.typ {
 		return v, nil
 	}
@@ -681,13 +685,15 @@ func (rt *runtimeBinding) adapt(prev, next *entry, v any, carried func() Headers
 	if err == nil {
 		// A Message's contentType header chose its encoding: decode by it.
 		ct := DefaultContentType
-		if _, ok := v.(headerCarrier); ok {
+		var rcv Received
+		if hc, ok := v.(headerCarrier); ok {
 			ct = Envelope{Headers: hdr}.ContentType(DefaultContentType)
+			rcv = hc.messageReceived()
 		} else if next.in.message {
-			hdr = carried()
+			hdr, rcv = carried()
 		}
 		var r any
-		if r, err = next.in.decode(&cx, Envelope{Payload: data, Headers: hdr, Key: keyOf(v)}, ct); err == nil {
+		if r, err = next.in.decode(&cx, Envelope{Payload: data, Headers: hdr, Key: keyOf(v), Received: rcv}, ct); err == nil {
 			return r, nil
 		}
 	}
@@ -720,7 +726,7 @@ func (rt *runtimeBinding) handleBatch(ctx context.Context, envs []Envelope) erro
 		}
 		slice.Index(i).Set(reflect.ValueOf(v))
 	}
-	return rt.callChain(ctx, 0, slice.Interface(), nil)
+	return rt.callChain(ctx, 0, slice.Interface(), nil, Received{})
 }
 
 // polledSupplier calls a supplier on its binding's poller schedule.

@@ -300,7 +300,7 @@ func (d *destination) sendStored(ctx context.Context, env stream.Envelope) (stor
 	if err := ctx.Err(); err != nil {
 		return false, fmt.Errorf("memory: send to %q: %w", d.name, err)
 	}
-	it := item{env: env, seq: d.seq.Add(1), ts: time.Now().UnixMilli(), part: -1}
+	it := item{env: store(env), seq: d.seq.Add(1), ts: time.Now().UnixMilli(), part: -1}
 	if p, ok := parsePartition(env.Headers[stream.HeaderPartition]); ok {
 		it.part, it.route, it.hasRoute = p, mix32(uint32(p)), true
 	} else if len(env.Key) > 0 {

@@ -361,8 +361,23 @@ func (r *run) process(w int, items []item, envs []stream.Envelope) {
 }
 
 // envelope returns the message of it as the handler gets it: as sent
-// (Send wrote the id and contentType headers it lacked).
-func (c *consumer) envelope(it *item) stream.Envelope { return it.env }
+// (Send wrote the id and contentType headers it lacked), with how it was
+// received (doc.go: a Received the sender gave keeps its fields).
+func (c *consumer) envelope(it *item) stream.Envelope {
+	env := it.env.envelope()
+	r := &env.Received
+	r.Destination = c.destName
+	if !r.HasOffset {
+		r.Offset, r.HasOffset = int64(it.seq), true
+	}
+	if r.Timestamp.IsZero() {
+		r.Timestamp = time.UnixMilli(it.ts)
+	}
+	if !r.HasPartition && it.part >= 0 && c.spec.Consumer.Partitioned {
+		r.Partition, r.HasPartition = int(it.part), true
+	}
+	return env
+}
 
 // complete puts requeue back at the front of the queue, frees worker w's
 // ordering slots, and wakes whoever waits for that.

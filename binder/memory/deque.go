@@ -4,7 +4,7 @@ import "github.com/streambind/streambind/stream"
 
 // item is a message in a queue.
 type item struct {
-	env stream.Envelope
+	env stored
 	// seq orders the messages of one destination (assigned at Send).
 	seq uint64
 	// ts is the send time, Unix milliseconds.
@@ -15,6 +15,39 @@ type item struct {
 	// hasRoute.
 	route    uint32
 	hasRoute bool
+}
+
+// stored is an Envelope as a queue holds it: without the Received a
+// consumer fills in (an Envelope's Received doubles its size, and a
+// queue's memory with it), unless the sender gave one (given, rare: a
+// test's). The Envelope's keyOnly mark is a producer's matter and is not
+// kept.
+type stored struct {
+	Payload       []byte
+	Headers       stream.Headers
+	Key           []byte
+	NativeHeaders map[string]any
+	given         *stream.Received
+}
+
+// store returns env as a queue holds it. A Received it carries costs an
+// allocation.
+func store(env stream.Envelope) stored {
+	s := stored{Payload: env.Payload, Headers: env.Headers, Key: env.Key, NativeHeaders: env.NativeHeaders}
+	if env.Received != (stream.Received{}) {
+		r := env.Received
+		s.given = &r
+	}
+	return s
+}
+
+// envelope returns s as an Envelope, with the Received the sender gave.
+func (s *stored) envelope() stream.Envelope {
+	env := stream.Envelope{Payload: s.Payload, Headers: s.Headers, Key: s.Key, NativeHeaders: s.NativeHeaders}
+	if s.given != nil {
+		env.Received = *s.given
+	}
+	return env
 }
 
 // deque is a growable ring buffer of items. Its zero value is empty. It is

@@ -76,7 +76,7 @@ func (c *deadLetters) Next(ctx context.Context) (stream.DeadLetter, error) {
 	}
 	it := &c.items[c.next]
 	c.next++
-	return stream.DeadLetter{ID: strconv.FormatUint(it.seq, 10), Envelope: it.env, Time: time.UnixMilli(it.ts)}, nil
+	return stream.DeadLetter{ID: strconv.FormatUint(it.seq, 10), Envelope: it.env.envelope(), Time: time.UnixMilli(it.ts)}, nil
 }
 
 func (c *deadLetters) Remove(_ context.Context, d stream.DeadLetter) error {

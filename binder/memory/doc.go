@@ -66,6 +66,15 @@
 // goes from Send to the handler without allocating; one that lacks them
 // costs the new headers map and the id's string.
 //
+// A received message's [stream.Received] tells its destination (the one
+// of the consumer binding's destinations it was sent to), its offset (the
+// destination's sequence number, from 1), its timestamp (when Send stored
+// it, in milliseconds) and, on a partitioned consumer, its partition (the
+// partition header's). An Envelope sent with a Received of its own (a
+// test's, through stream/streamtest; the core sends none) is delivered
+// with it: the binder fills in only the fields it left zero, and the
+// destination is always the consumer's.
+//
 // # Acknowledgement
 //
 // A message leaves its queue when a consumer takes it. What happens next

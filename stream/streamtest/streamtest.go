@@ -33,6 +33,7 @@ import (
 	"fmt"
 	"log/slog"
 	"reflect"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -201,10 +202,14 @@ func onMemory(cfg *stream.Config) *stream.Config {
 // destination of an input binding, with optional header pairs ("k", "v").
 // A [stream.Message] (or a pointer to one) is sent as the app's bridge
 // sends one: its payload encoded, its headers as headers (the pairs set
-// over them), its Key as the message key.
+// over them), its Key as the message key; and its Received is how the app
+// receives it (see [Env.SendEnvelope]): Received.Destination picks which
+// of the binding's destinations it goes to, and the other fields it sets
+// are what the function reads (a RabbitMQ routing key, say), the
+// in-process binder filling in the offset, timestamp and destination.
 func (e *Env) Send(t testing.TB, inputBinding string, v any, headers ...string) {
 	t.Helper()
-	v, msgHeaders, key := splitMessage(v)
+	v, msgHeaders, key, rcv := splitMessage(v)
 	var data []byte
 	switch p := v.(type) {
 	case []byte:
@@ -224,43 +229,60 @@ func (e *Env) Send(t testing.TB, inputBinding string, v any, headers ...string) 
 	if len(key) > 0 {
 		m.Key = append([]byte(nil), key...)
 	}
-	if err := e.SendEnvelope(inputBinding, stream.Envelope{Payload: m.Payload, Headers: m.Headers, Key: m.Key}); err != nil {
+	if err := e.SendEnvelope(inputBinding, stream.Envelope{Payload: m.Payload, Headers: m.Headers, Key: m.Key, Received: rcv}); err != nil {
 		t.Fatalf("%v", err) // the error says streamtest: already
 	}
 }
 
-// splitMessage returns the payload, headers and key of v when it is a
-// stream.Message of any payload type, else v and no headers or key.
-// (Message's accessors for this are the stream package's own: a type of
-// another package is known here by its name.)
-func splitMessage(v any) (any, stream.Headers, []byte) {
+// splitMessage returns the payload, headers, key and Received of v when it
+// is a stream.Message of any payload type, else v and no headers, key or
+// Received. (Message's accessors for this are the stream package's own: a
+// type of another package is known here by its name.)
+func splitMessage(v any) (any, stream.Headers, []byte, stream.Received) {
 	rv := reflect.ValueOf(v)
 	if rv.Kind() == reflect.Pointer && !rv.IsNil() {
 		rv = rv.Elem()
 	}
 	if !rv.IsValid() || rv.Kind() != reflect.Struct {
-		return v, nil, nil
+		return v, nil, nil, stream.Received{}
 	}
 	rt := rv.Type()
 	if rt.PkgPath() != messagePkg || !strings.HasPrefix(rt.Name(), "Message[") {
-		return v, nil, nil
+		return v, nil, nil, stream.Received{}
 	}
 	h, _ := rv.FieldByName("Headers").Interface().(stream.Headers)
 	k, _ := rv.FieldByName("Key").Interface().([]byte)
-	return rv.FieldByName("Payload").Interface(), h, k
+	r, _ := rv.FieldByName("Received").Interface().(stream.Received)
+	return rv.FieldByName("Payload").Interface(), h, k, r
 }
 
 // messagePkg is the import path of stream.Message.
 var messagePkg = reflect.TypeFor[stream.Message[int]]().PkgPath()
 
 // SendEnvelope sends an encoded message to the destination of an input
-// binding (its first, when it lists several).
+// binding: the one m.Received.Destination names when set (one of the
+// binding's destinations, else an error), else its first. The app
+// receives it with m.Received: the in-process binder fills in the
+// fields it leaves zero (the destination, offset and timestamp; the
+// partition on a partitioned binding), so a test can give what another
+// binder would tell (a RabbitMQ exchange and routing key, a Kafka
+// partition and offset).
 func (e *Env) SendEnvelope(inputBinding string, m stream.Envelope) error {
 	b := e.App.Binding(inputBinding)
 	if b == nil || !b.IsInput() {
 		return fmt.Errorf("streamtest: send: %q is not an input binding of the app (input bindings: %s)", inputBinding, e.names(isInput))
 	}
-	dest := strings.TrimSpace(strings.Split(b.Destination(), ",")[0])
+	dests := stream.Destinations(b.Destination())
+	if len(dests) == 0 {
+		return fmt.Errorf("streamtest: send: input binding %s has no destination", inputBinding)
+	}
+	dest := dests[0]
+	if want := m.Received.Destination; want != "" {
+		if !slices.Contains(dests, want) {
+			return fmt.Errorf("streamtest: send: %q (Received.Destination) is not a destination of input binding %s (its destinations: %s)", want, inputBinding, strings.Join(dests, ", "))
+		}
+		dest = want
+	}
 	e.mu.Lock()
 	p, ok := e.prods[dest]
 	if !ok {
