@@ -7,6 +7,7 @@ import (
 	"maps"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	goredis "github.com/redis/go-redis/v9"
@@ -98,10 +99,40 @@ func (r *run) call(ctx context.Context, es []*entry) (err error) {
 		envs := make([]stream.Envelope, len(es))
 		for i, e := range es {
 			envs[i] = e.env
+			envs[i].Received = c.received(e)
 		}
 		return c.spec.BatchHandler(ctx, envs)
 	}
-	return c.spec.Handler(ctx, es[0].env)
+	env := es[0].env
+	env.Received = c.received(es[0])
+	return c.spec.Handler(ctx, env)
+}
+
+// received is how e was received (stream.Received): the consumer's
+// destination, the partition of its stream on a partitioned consumer,
+// its entry ID and the time in it, and whether Redis delivered it before
+// (a delivery count above 1: read again from the pending list, or
+// claimed from another member).
+func (c *consumer) received(e *entry) stream.Received {
+	rc := stream.Received{Destination: c.dest, EntryID: e.id, Timestamp: entryTime(e.id), Redelivered: e.n > 1}
+	if e.part >= 0 {
+		rc.Partition, rc.HasPartition = e.part, true
+	}
+	return rc
+}
+
+// entryTime is the time in a stream entry ID (<ms>-<seq>), zero when it
+// has none.
+func entryTime(id string) time.Time {
+	ms, _, ok := strings.Cut(id, "-")
+	if !ok {
+		return time.Time{}
+	}
+	n, err := strconv.ParseInt(ms, 10, 64)
+	if err != nil || n <= 0 {
+		return time.Time{}
+	}
+	return time.UnixMilli(n)
 }
 
 // terminate settles entries whose handling failed for good: dead-lettered
