@@ -167,11 +167,12 @@ func encodeInto(vals []any, m stream.Envelope, ct, id string) []any {
 // payload field (written by another program, "XADD orders * sku 42 qty
 // 1") is delivered as a JSON object of its fields ({"qty":"1","sku":"42"})
 // with content type application/json unless it has an h:contentType
-// field.
+// field; a key field among them is in the object and is the key too.
 func decode(values map[string]any) stream.Envelope {
 	var env stream.Envelope
 	var foreign map[string]string
 	hasPayload := false
+	keyField := ""
 	for f, raw := range values {
 		v := fieldString(raw)
 		switch {
@@ -180,6 +181,7 @@ func decode(values map[string]any) stream.Envelope {
 			hasPayload = true
 		case f == FieldKey:
 			env.Key = readOnlyBytes(v)
+			keyField = v
 		case strings.HasPrefix(f, HeaderFieldPrefix):
 			if env.Headers == nil {
 				env.Headers = make(stream.Headers, len(values))
@@ -195,6 +197,11 @@ func decode(values map[string]any) stream.Envelope {
 	if !hasPayload {
 		if foreign == nil {
 			foreign = map[string]string{}
+		}
+		if env.Key != nil {
+			// Another program's field named key is data of its entry
+			// too: in the object, as well as the message key.
+			foreign[FieldKey] = keyField
 		}
 		b, _ := json.Marshal(foreign) // a map of strings always encodes
 		env.Payload = b

@@ -48,7 +48,8 @@
 // without a payload field, written by another program (XADD orders *
 // sku 42 qty 1), is delivered as a JSON object of its fields
 // ({"qty":"1","sku":"42"}, content type application/json unless it has
-// h:contentType). An entry with a payload field delivers only payload,
+// h:contentType); a field named key is in that object and is the
+// message's key as well. An entry with a payload field delivers only payload,
 // key and the h: fields: its other fields (XADD orders * payload {..}
 // trace 7) reach neither the handler nor its dead letter, so a replay
 // does not restore them; a field name given twice keeps its last value.
