@@ -1047,6 +1047,27 @@ func (r *run) reopen() error {
 	return nil
 }
 
+// received is how h was received (stream.Received): the consumer's
+// destination, the partition of its subject (<destination>.<n>) on a
+// partitioned consumer and, when the reply subject told them (info), the
+// stream sequence, the time JetStream stored it and whether it was
+// delivered before.
+func (c *consumer) received(h *held, info bool) stream.Received {
+	rc := stream.Received{Destination: c.dest}
+	if info {
+		rc.Offset, rc.HasOffset = int64(h.seq), true
+		rc.Timestamp, rc.Redelivered = h.ts, h.n > 1
+	}
+	if c.spec.Consumer.Partitioned {
+		if s, d := h.subject, c.dest; len(s) > len(d)+1 && s[len(d)] == '.' && s[:len(d)] == d {
+			if p, err := strconv.Atoi(s[len(d)+1:]); err == nil && p >= 0 {
+				rc.Partition, rc.HasPartition = p, true
+			}
+		}
+	}
+	return rc
+}
+
 // accept tracks msg and hands it to the pool; it returns how many
 // messages the run holds. buffered: msg may have waited in the client's
 // buffer since the server delivered it.
@@ -1062,6 +1083,7 @@ func (r *run) accept(msg jetstream.Msg, buffered bool) int {
 			}
 		}
 	}
+	h.env.Received = r.c.received(h, ok)
 	// A buffered message is due at the keeper's next tick, not the one
 	// after: it may have waited in the client's buffer (up to about
 	// ack-wait/3, see pump) since the server delivered it and started its
