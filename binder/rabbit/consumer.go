@@ -690,6 +690,7 @@ func (r *run) requeueLater(ins []inbound, since time.Time) {
 // requeued after redelivery-delay.
 func (r *run) handle(in inbound) bool {
 	env := fromDelivery(&in.d)
+	env.Received = r.received(&in.d)
 	r.markRetry(&in.d, env) // retryqueues.go
 	err := r.call(func() error { return r.c.spec.Handler(r.ctx, env) })
 	return r.settle(in, env, err)
@@ -700,6 +701,7 @@ func (r *run) handleBatch(ins []inbound) []inbound {
 	envs := make([]stream.Envelope, len(ins))
 	for i := range ins {
 		envs[i] = fromDelivery(&ins[i].d)
+		envs[i].Received = r.received(&ins[i].d)
 	}
 	err := r.call(func() error { return r.c.spec.BatchHandler(r.ctx, envs) })
 	var later []inbound
@@ -709,6 +711,21 @@ func (r *run) handleBatch(ins []inbound) []inbound {
 		}
 	}
 	return later
+}
+
+// received is how d was received (stream.Received): the consumer's
+// destination, the exchange and routing key it was published with, the
+// run's queue, the redelivered flag, the timestamp property when set and,
+// on a partitioned consumer, its instance-index (the partition its queue
+// is bound to).
+func (r *run) received(d *amqp.Delivery) stream.Received {
+	c := r.c
+	rc := stream.Received{Destination: c.dest, Exchange: d.Exchange, RoutingKey: d.RoutingKey,
+		Queue: r.queue, Redelivered: d.Redelivered, Timestamp: d.Timestamp}
+	if cc := c.spec.Consumer; cc.Partitioned {
+		rc.Partition, rc.HasPartition = cc.InstanceIndex, true
+	}
+	return rc
 }
 
 // call runs the handler, turning a panic into an error.

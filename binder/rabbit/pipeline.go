@@ -141,6 +141,7 @@ func (r *run) pipeline(q chan inbound) {
 			r.flushAcks()
 		}
 		sl := &pipeSlot{in: in, env: fromDelivery(&in.d)}
+		sl.env.Received = r.received(&sl.in.d)
 		r.markRetry(&sl.in.d, sl.env) // retryqueues.go
 		fifo = append(fifo, sl)
 		unfinished++
