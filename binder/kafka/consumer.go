@@ -898,6 +898,9 @@ type partWorker struct {
 	// retryTopic: the partition is of a retry topic (its messages may
 	// wait until due, so the worker never keeps a slot while waiting).
 	retryTopic bool
+	// dest is the destination its messages report (stream.Received): the
+	// topic, or the topic a retry topic retries.
+	dest string
 	// oneEnv carries a single message's envelope without allocating a
 	// slice per message.
 	oneEnv [1]stream.Envelope
@@ -923,7 +926,10 @@ func (w *partWorker) run() {
 	c := w.r.c
 	c.workers.Store(w, struct{}{})
 	defer c.workers.Delete(w)
-	_, w.retryTopic = c.retryMain(w.topic)
+	w.dest = w.topic
+	if main, ok := c.retryMain(w.topic); ok {
+		w.dest, w.retryTopic = main, true
+	}
 	q := newFetchQueue(max(c.cs.queueCapacity, 1))
 	fetchDone := make(chan struct{})
 	go func() {
@@ -1324,7 +1330,15 @@ func (w *partWorker) envelope(m *kafkago.Message) stream.Envelope {
 			h[x.Key] = w.intern(x.Value)
 		}
 	}
-	return stream.Envelope{Payload: m.Value, Headers: h, Key: m.Key}
+	return stream.Envelope{Payload: m.Value, Headers: h, Key: m.Key, Received: w.received(m)}
+}
+
+// received is how m was received (stream.Received): the worker's
+// destination (a retry topic's message reports the topic it retries), the
+// record's partition, offset and timestamp.
+func (w *partWorker) received(m *kafkago.Message) stream.Received {
+	return stream.Received{Destination: w.dest, Partition: m.Partition, HasPartition: true,
+		Offset: m.Offset, HasOffset: true, Timestamp: m.Time}
 }
 
 // intern returns b as a string, shared with earlier equal values while

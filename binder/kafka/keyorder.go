@@ -317,6 +317,7 @@ func (w *partWorker) deliverKeyed(pre *prefix, km *keyedMsg) keyedOutcome {
 	c := r.c
 	m := &km.m
 	env := envelope(m) // not interned: lanes run concurrently
+	env.Received = w.received(m)
 	for {
 		// The handlers' context bounds the wait: a gap is handled after
 		// intake stopped (wctx), while Stop or a rebalance allows.
