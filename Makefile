@@ -24,11 +24,18 @@ TESTFLAGS = -race -tags ownconnfault
 test:
 	$(GO) vet $(TESTFLAGS) $(PKGS)
 	$(GO) test $(TESTFLAGS) -count=1 -timeout 8m $(PKGS)
-	# A short minimisation: a crash whose minimisation outlasts -fuzztime is
-	# reported as PASS. Budgets by count, not by time: Go 1.26's fuzzing
-	# coordinator can report a duration-bounded run that ends while a
-	# worker is busy as "context deadline exceeded", no crasher written
-	# (go.dev/issue/75804, fixed in 1.27); it failed CI so once.
+
+## fuzz-short: 2,000 inputs of the configuration loader's fuzz test beyond its
+## seed corpus (which make test runs); CI runs it after make test. Not in make
+## test: its coverage-instrumented build of config and its dependencies takes
+## 1-2 minutes on a cold cache, for 7 s of fuzzing.
+## A short minimisation: a crash whose minimisation outlasts -fuzztime is
+## reported as PASS. Budgets by count, not by time: Go 1.26's fuzzing
+## coordinator can report a duration-bounded run that ends while a worker is
+## busy as "context deadline exceeded", no crasher written
+## (go.dev/issue/75804, fixed in 1.27); it failed CI so once.
+.PHONY: fuzz-short
+fuzz-short:
 	$(GO) test -run '^$$' -fuzz '^FuzzLoad$$' -fuzztime 2000x -fuzzminimizetime 200x ./config
 
 ## bench: every benchmark with its baseline, printed with allocations.
