@@ -364,6 +364,19 @@ func (r *run) process(w int, items []item, envs []stream.Envelope) {
 // (Send wrote the id and contentType headers it lacked), with how it was
 // received (doc.go: a Received the sender gave keeps its fields).
 func (c *consumer) envelope(it *item) stream.Envelope {
+	s := &it.env
+	if s.given != nil {
+		return c.givenEnvelope(it)
+	}
+	rc := stream.Received{Destination: c.destName, Offset: int64(it.seq), HasOffset: true, Timestamp: time.UnixMilli(it.ts)}
+	if it.part >= 0 && c.spec.Consumer.Partitioned {
+		rc.Partition, rc.HasPartition = int(it.part), true
+	}
+	return stream.Envelope{Payload: s.Payload, Headers: s.Headers, Key: s.Key, NativeHeaders: s.NativeHeaders, Received: rc}
+}
+
+// givenEnvelope is envelope of a message sent with a Received (doc.go).
+func (c *consumer) givenEnvelope(it *item) stream.Envelope {
 	env := it.env.envelope()
 	r := &env.Received
 	r.Destination = c.destName
