@@ -43,6 +43,7 @@ func redisApp(t *testing.T, addr string, env map[string]any, startup time.Durati
 // stays "starting" and retries; once it is up the app is ready and a
 // message goes through the function.
 func TestAppWaitsForRedis(t *testing.T) {
+	t.Parallel()
 	s := redistest.StartServer(t)
 	s.Stop()
 	app := redisApp(t, s.Addr(), map[string]any{"dial-timeout": "200ms"}, 30*time.Second)

@@ -20,6 +20,7 @@ import (
 // partitions p with p % 2 == i (instance 0 also the destination's own
 // stream), and an unpartitioned consumer of another group reads them all.
 func TestPartitionedInstances(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	b := e.binder(t, nil)
 	const parts = 4
@@ -82,6 +83,7 @@ func TestPartitionedInstances(t *testing.T) {
 // partitions picks up partitions a producer registers later, from their
 // first entry.
 func TestLateProducerPartitions(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	b := e.binder(t, nil)
 	tr := newTracker()
@@ -104,6 +106,7 @@ func TestLateProducerPartitions(t *testing.T) {
 // dead-letter-max-size is dead-lettered without its payload (headers that
 // locate it, and why), counted; the messages behind it flow.
 func TestDeadLetterFitted(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	b := e.binder(t, map[string]any{"dead-letter-max-size": 4096})
 	dead := newTracker()

@@ -104,6 +104,7 @@ func TestBreakBlackHoleBounded(t *testing.T) {
 // the binder is up, every send that was confirmed is received (none
 // lost), and the consumer goes on without a restart.
 func TestBreakBlackHoleRecovers(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	px := newHoleProxy(t)
 	b := newBinder(t, map[string]any{"address": px.addr(), "key-prefix": e.prefix, "client-name": e.name,

@@ -55,6 +55,7 @@ func (h countHandler) lines() []string {
 // the binding reports itself healthy again, and the logs hold a handful of
 // lines, not a flood.
 func TestBreakStreamTamperedWhileConsumed(t *testing.T) {
+	t.Parallel()
 	for _, conc := range []int{1, 4} {
 		t.Run(fmt.Sprintf("concurrency=%d", conc), func(t *testing.T) {
 			e := newEnv(t)

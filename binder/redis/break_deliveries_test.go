@@ -24,6 +24,7 @@ import (
 // another member takes it: it is handled, not dead-lettered as "delivered
 // too many times".
 func TestBreakBlipsDoNotSpendDeliveries(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	admin := redistest.Client(t, redistest.Addr(), "", "")
 	ctx := context.Background()

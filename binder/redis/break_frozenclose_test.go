@@ -23,6 +23,7 @@ import (
 // member takes the entries whose acknowledgements were given up and
 // handles them again, and nothing stays pending.
 func TestBreakFrozenStopBoundedByCommandTimeout(t *testing.T) {
+	t.Parallel()
 	for _, how := range []string{"Stop", "binder Close"} {
 		t.Run(how, func(t *testing.T) {
 			e := newEnv(t)

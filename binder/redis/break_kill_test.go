@@ -19,6 +19,7 @@ import (
 // concurrency 4. Every message is handled, and once the flow ends nothing
 // is left pending: no acknowledgement lost with a connection stays lost.
 func TestBreakKillWhileAcking(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		name  string
 		cc    stream.ConsumerConfig

@@ -15,6 +15,7 @@ import (
 // its own chosen round robin: every 4th entry never came, and the binding
 // stopped reading once that FIFO had taken half of prefetch.
 func TestBreakNakHoldsOnlyItsRoute(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	b := e.binder(t, nil)
 	tr := newTracker()
@@ -41,6 +42,7 @@ func TestBreakNakHoldsOnlyItsRoute(t *testing.T) {
 // nothing more: one Nak'ed key stopped every key (about 210 of 1000
 // entries of 100 other keys handled).
 func TestBreakNakKeyedHoldsOthers(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	b := e.binder(t, nil)
 	tr := newTracker()

@@ -22,6 +22,7 @@ import (
 // panic, x-original-id), nothing stays pending, and the binding goes on
 // with the next message.
 func TestBreakRawEntriesPanicDeadLettered(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	admin := redistest.Client(t, redistest.Addr(), "", "")
 	ctx := context.Background()

@@ -151,6 +151,7 @@ func watchDown(b stream.Binder) (stop func() bool) {
 // connections waiting longer than the block time plus health-timeout cut
 // it, and the Send's retries stored the entry again: 5 copies.)
 func TestBreakSlowLinkSendStoredOnce(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	px := newHoleProxy(t)
 	b := newBinder(t, slowLinkSettings(e, px))
@@ -195,6 +196,7 @@ func TestBreakSlowLinkSendStoredOnce(t *testing.T) {
 // link takes (a cut reply leaves the entry pending until reclaimed after
 // claim-min-idle, 30s).
 func TestBreakSlowReplyNotCut(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	px := newHoleProxy(t)
 	b := newBinder(t, slowLinkSettings(e, px))

@@ -17,6 +17,7 @@ import (
 // once it is let go it receives every message. Afterwards the stream is
 // trimmed (acked entries are not kept unboundedly).
 func TestBreakTrimSlowGroup(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	admin := redistest.Client(t, redistest.Addr(), "", "")
 	ctx := context.Background()

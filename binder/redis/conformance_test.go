@@ -8,6 +8,7 @@ import (
 )
 
 func TestConformance(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	bindertest.Run(t, bindertest.Harness{
 		NewBinder: func(t *testing.T) stream.Binder {

@@ -201,6 +201,7 @@ func waitUntil(t *testing.T, cond func() bool) {
 // taken as one, it had every idle connection of the pool marked stale and
 // redialed; a read that waited health-timeout without a byte is.
 func TestShortDeadlineIsNoEvidence(t *testing.T) {
+	t.Parallel()
 	s := newConnSet(time.Second)
 	c, _ := trackedPair(t, s, false)
 	idle, _ := trackedPair(t, s, false)

@@ -23,6 +23,7 @@ import (
 // letter written before that (with h:x-redis-deliveries) is replayed
 // without it too.
 func TestDeliveriesHeaderIsTheBinders(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()

@@ -23,6 +23,7 @@ import (
 // KILL of the test's own connections, by client name) three times; every
 // confirmed send is received, and no send fails.
 func TestClientKillLosesNothing(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	admin := redistest.Client(t, redistest.Addr(), "", "")
 	b := e.binder(t, nil)

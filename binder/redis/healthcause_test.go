@@ -14,6 +14,7 @@ import (
 // connections), readiness reports the refusal, not a PING that did not
 // answer within health-timeout, which is what it said for every failure.
 func TestHealthSaysWhyPINGFailed(t *testing.T) {
+	t.Parallel()
 	s := redistest.StartServer(t)
 	b := newBinder(t, map[string]any{"address": s.Addr(), "health-interval": "400ms", "health-timeout": "2s"})
 	bindProducer(t, b, stream.ProducerSpec{Destination: "h"})

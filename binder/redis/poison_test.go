@@ -48,6 +48,7 @@ func TestPoisonHelper(t *testing.T) {
 // and the member that reclaims it after that dead-letters it, with the
 // exception headers, without handling it.
 func TestPoisonCrashingEveryMemberIsDeadLettered(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("starts child processes")
 	}

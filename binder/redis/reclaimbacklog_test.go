@@ -21,6 +21,7 @@ import (
 // test of five SIGKILLs with the defaults (prefetch 128, claim-interval 5s)
 // took 45s where claim-min-idle + claim-interval is 35s.
 func TestReclaimBacklogNotPacedByClaimInterval(t *testing.T) {
+	t.Parallel()
 	b := newBacklog(t, "reclaimbacklog", 400)
 	b.idle() // the Start's reclaim may take the first ones
 	tr := newTracker()
@@ -41,6 +42,7 @@ func TestReclaimBacklogNotPacedByClaimInterval(t *testing.T) {
 // a claim-interval later: before, 300 trimmed entries ahead of 100 live
 // ones took 15 pages of prefetch 20, one per claim-interval of 2s (30s).
 func TestReclaimBacklogTrimmedNotPacedByClaimInterval(t *testing.T) {
+	t.Parallel()
 	b := newBacklog(t, "reclaimtrimmed", 400)
 	if err := b.admin.XTrimMaxLen(context.Background(), b.key, 100).Err(); err != nil {
 		t.Fatal(err)

@@ -13,6 +13,7 @@ import (
 // TestNakRedeliveryDelay: a Nak'ed message is handled again no sooner than
 // redelivery-delay after the Nak, again and again — no hot loop.
 func TestNakRedeliveryDelay(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	b := e.binder(t, nil)
 	const delay = 250 * time.Millisecond

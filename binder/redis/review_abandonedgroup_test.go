@@ -45,6 +45,7 @@ func waitIdle(t *testing.T, ctx context.Context, rc *goredis.Client, key, group 
 // full behind a slow handler), or paused — for longer than claim-min-idle
 // is reported as abandoned, with the advice to XGROUP DESTROY it.
 func TestReviewLiveGroupNotAbandoned(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []string{"busy", "paused"} {
 		t.Run(tc, func(t *testing.T) {
 			e := newEnv(t)

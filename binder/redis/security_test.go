@@ -43,6 +43,7 @@ func aclServer(t *testing.T) (*redistest.Server, *goredis.Client) {
 // TestACLConformance: the conformance suite passes as an ACL user with
 // the permissions the package doc lists, and no more.
 func TestACLConformance(t *testing.T) {
+	t.Parallel()
 	s, _ := aclServer(t)
 	bindertest.Run(t, bindertest.Harness{
 		NewBinder: func(t *testing.T) stream.Binder {
@@ -147,6 +148,7 @@ func TestUnreachableAtBind(t *testing.T) {
 // intervals of the server stopping and up again after it returns; sends
 // work again.
 func TestHealthFollowsServer(t *testing.T) {
+	t.Parallel()
 	s := redistest.StartServer(t)
 	b := newBinder(t, map[string]any{"address": s.Addr(), "health-interval": "200ms", "health-timeout": "200ms"})
 	p := bindProducer(t, b, stream.ProducerSpec{Destination: "h"})
@@ -248,6 +250,7 @@ func TestServerRestartRecovers(t *testing.T) {
 // log line (debug included) or health error shows it — across a normal
 // run, a server that goes away and comes back, and a refused login.
 func TestSecretsNotLogged(t *testing.T) {
+	t.Parallel()
 	s, _ := aclServer(t)
 	var buf syncbuf.Buffer
 	log := slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug})).With("binder", "r") // as the App's

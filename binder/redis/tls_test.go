@@ -57,6 +57,7 @@ func writeCerts(t *testing.T, dir string) (caFile, certFile, keyFile string) {
 // accepts TLS; without the CA the bind fails at once (not unavailable:
 // retrying does not help), naming TLS.
 func TestTLS(t *testing.T) {
+	t.Parallel()
 	ca, cert, key := writeCerts(t, t.TempDir())
 	s := redistest.StartTLSServer(t, cert, key, ca)
 

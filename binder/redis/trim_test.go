@@ -15,6 +15,7 @@ import (
 // stream, the trimmer removes them (the stream stays bounded, not 3000
 // entries long); a group that has not read them yet keeps them.
 func TestTrimAcked(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	admin := redistest.Client(t, redistest.Addr(), "", "")
 	ctx := context.Background()
@@ -46,6 +47,7 @@ func TestTrimAcked(t *testing.T) {
 // TestTrimOff: with trim-acked off (and no max-age), acknowledged entries
 // stay — the control of TestTrimAcked.
 func TestTrimOff(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	admin := redistest.Client(t, redistest.Addr(), "", "")
 	b := e.binder(t, map[string]any{"trim-interval": "100ms", "trim-acked": false})
@@ -64,6 +66,7 @@ func TestTrimOff(t *testing.T) {
 // TestMaxLength: every XADD caps the stream at about max-length entries,
 // read or not (here: no group at all).
 func TestMaxLength(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	admin := redistest.Client(t, redistest.Addr(), "", "")
 	b := e.binder(t, map[string]any{"max-length": 500})
@@ -88,6 +91,7 @@ func TestMaxLength(t *testing.T) {
 // TestMaxAge: entries older than max-age are trimmed whether or not they
 // were read.
 func TestMaxAge(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	admin := redistest.Client(t, redistest.Addr(), "", "")
 	b := e.binder(t, map[string]any{"max-age": "300ms", "trim-interval": "100ms", "trim-acked": false})
@@ -105,6 +109,7 @@ func TestMaxAge(t *testing.T) {
 // them for streambind dlq, as the conventions promise. A control stream
 // trimmed after the reader's acks shows the trimmer ran meanwhile.
 func TestTrimKeepsDeadLettersAReaderAcked(t *testing.T) {
+	t.Parallel()
 	for _, alone := range []bool{false, true} {
 		name := "reader beside the dlq"
 		if alone {
