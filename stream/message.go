@@ -89,7 +89,8 @@ type Envelope struct {
 	NativeHeaders map[string]any
 	// Received is how the message was received: set by consumer binders
 	// on what they hand to a handler, zero on an output. Producers ignore
-	// it: it is never sent.
+	// it: it is never sent (the in-process binder, which sends nothing,
+	// delivers the fields one given to it sets, for stream/streamtest).
 	Received Received
 
 	// keyOnly: Key is a Message output's (messageKey): the message key
