@@ -99,8 +99,9 @@ func (e errorString) Error() string { return string(e) }
 // ([DeadLetterOpen.Claim]) holds what Next returned until Remove, Release
 // or Close;
 // a dead letter whose copy a tool sent but did not remove before it died
-// goes to the next claiming cursor again (the one duplicate a killed
-// replay can make).
+// goes to the next claiming cursor again (the duplicates a killed replay
+// can make: those it had in flight). A cursor that can hold several at
+// once implements [DeadLetterBatcher].
 type DeadLetters interface {
 	// Next returns the next dead letter; io.EOF after the last one that
 	// was there at open, whatever arrived since.
@@ -133,6 +134,26 @@ type DeadLetters interface {
 	HeldElsewhere() int
 	// Close releases the cursor; bounded by ctx.
 	Close(ctx context.Context) error
+}
+
+// DeadLetterBatcher is implemented by a [DeadLetters] cursor that reads
+// and removes several dead letters per round trip to the broker, and
+// whose claiming cursor may hold any number of dead letters at once (a
+// pipelined replay has the copies of several in flight before it removes
+// the first). A caller uses it where a cursor has it and falls back to
+// Next and Remove one at a time where not; the cursor stays one not safe
+// for concurrent use.
+type DeadLetterBatcher interface {
+	// NextBatch returns the next dead letters, at least one and at most
+	// max, as that many calls of Next would (a claiming cursor's claimed,
+	// or unclaimed where [DeadLetterOpen.Want] rejects them); io.EOF, and
+	// none, after the last.
+	NextBatch(ctx context.Context, max int) ([]DeadLetter, error)
+	// RemoveBatch removes ds, each returned by Next or NextBatch and not
+	// removed or released since, as Remove would one by one: nil when all
+	// were removed, else one error per dead letter of ds, nil for those
+	// removed.
+	RemoveBatch(ctx context.Context, ds []DeadLetter) []error
 }
 
 // DeadLetter is one dead letter.

@@ -117,6 +117,20 @@ if redis.call('SET', KEYS[2], ARGV[2], 'NX', 'PX', ARGV[3]) then return 0 end
 return 1
 `)
 
+// claimBatchScript is claimScript for several entries: KEYS[1] the
+// stream, KEYS[i] (i > 1) the claim key of entry ARGV[i+1]; ARGV[1] the
+// token, ARGV[2] the ms; one result per entry, in order.
+var claimBatchScript = goredis.NewScript(`
+local r = {}
+for i = 2, #KEYS do
+  local id = ARGV[i + 1]
+  if #redis.call('XRANGE', KEYS[1], id, id) == 0 then r[#r + 1] = 2
+  elseif redis.call('SET', KEYS[i], ARGV[1], 'NX', 'PX', ARGV[2]) then r[#r + 1] = 0
+  else r[#r + 1] = 1 end
+end
+return r
+`)
+
 // renewScript extends to ARGV[2] ms the keys (KEYS) that token ARGV[1]
 // still holds; it returns the indexes (1-based) of those it does not.
 var renewScript = goredis.NewScript(`
@@ -144,6 +158,42 @@ func (l redisLeases) Claim(ctx context.Context, d stream.DeadLetter, token strin
 		return 0, fmt.Errorf("redis: %s: %w", l.key, err)
 	}
 	return dlclaim.Result(r), nil
+}
+
+// ClaimBatch claims ds with one script call per leaseBatch of them.
+func (l redisLeases) ClaimBatch(ctx context.Context, ds []stream.DeadLetter, token string, ttl time.Duration) ([]dlclaim.Result, error) {
+	rs := make([]dlclaim.Result, 0, len(ds))
+	for len(rs) < len(ds) {
+		batch := ds[len(rs):min(len(ds), len(rs)+leaseBatch)]
+		keys := make([]string, 1, len(batch)+1)
+		keys[0] = l.key
+		args := make([]any, 2, len(batch)+2)
+		args[0], args[1] = token, ttl.Milliseconds()
+		for _, d := range batch {
+			keys = append(keys, l.claimKey(d.ID))
+			args = append(args, d.ID)
+		}
+		got, err := claimBatchScript.Run(ctx, l.c, keys, args...).Int64Slice()
+		if err == nil && len(got) != len(batch) {
+			err = fmt.Errorf("%d results for %d claims", len(got), len(batch))
+		}
+		if err != nil {
+			// Those of the batches before are given back (else they run
+			// out).
+			var ids []string
+			for i, r := range rs {
+				if r == dlclaim.Claimed {
+					ids = append(ids, ds[i].ID)
+				}
+			}
+			_ = l.Release(ctx, ids, token)
+			return nil, fmt.Errorf("redis: %s: claim: %w", l.key, err)
+		}
+		for _, r := range got {
+			rs = append(rs, dlclaim.Result(r))
+		}
+	}
+	return rs, nil
 }
 
 func (l redisLeases) Renew(ctx context.Context, ids []string, token string, ttl time.Duration) ([]string, error) {
@@ -219,6 +269,46 @@ func (r *redisDeadLetters) Next(ctx context.Context) (stream.DeadLetter, error) 
 		}
 	}
 	return stream.DeadLetter{ID: m.ID, Envelope: env, Time: idTime(m.ID)}, nil
+}
+
+var _ stream.DeadLetterBatcher = (*redisDeadLetters)(nil)
+
+// NextBatch returns up to n of the entries Next returns, reading a page
+// (XRANGE) where it needs one.
+func (r *redisDeadLetters) NextBatch(ctx context.Context, n int) ([]stream.DeadLetter, error) {
+	var ds []stream.DeadLetter
+	for len(ds) < max(n, 1) {
+		d, err := r.Next(ctx)
+		if err == io.EOF && len(ds) > 0 {
+			break
+		}
+		if err != nil {
+			return nil, err
+		}
+		ds = append(ds, d)
+	}
+	return ds, nil
+}
+
+// RemoveBatch deletes ds with one XDEL per leaseBatch of them.
+func (r *redisDeadLetters) RemoveBatch(ctx context.Context, ds []stream.DeadLetter) []error {
+	var errs []error
+	for i := 0; i < len(ds); i += leaseBatch {
+		batch := ds[i:min(len(ds), i+leaseBatch)]
+		ids := make([]string, len(batch))
+		for k, d := range batch {
+			ids[k] = d.ID
+		}
+		if err := r.c.XDel(ctx, r.key, ids...).Err(); err != nil {
+			if errs == nil {
+				errs = make([]error, len(ds))
+			}
+			for k := range batch {
+				errs[i+k] = fmt.Errorf("redis: remove dead letter %s from %s: %w", batch[k].ID, r.key, err)
+			}
+		}
+	}
+	return errs
 }
 
 func (r *redisDeadLetters) Remove(ctx context.Context, d stream.DeadLetter) error {

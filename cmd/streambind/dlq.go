@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -239,6 +240,52 @@ func (t *dlqTarget) withCursor(ctx context.Context, fn func(stream.DeadLetters) 
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
 	return errors.Join(err, cur.Close(cctx))
+}
+
+// purgeBatch is how many dead letters purge reads, and removes, at once
+// from a cursor that batches (stream.DeadLetterBatcher).
+const purgeBatch = 256
+
+// nextDeadLetters reads the next dead letters of cur: up to max at once
+// where cur batches (and --limit, limit, leaves room for more than one
+// beyond the taken ones), else one.
+func nextDeadLetters(ctx context.Context, cur stream.DeadLetters, batcher stream.DeadLetterBatcher, max, limit, taken int) ([]stream.DeadLetter, error) {
+	if limit > 0 {
+		max = min(max, limit-taken)
+	}
+	if batcher != nil && max > 1 {
+		return batcher.NextBatch(ctx, max)
+	}
+	d, err := cur.Next(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return []stream.DeadLetter{d}, nil
+}
+
+// removeDeadLetters removes ds from cur (at once where it batches): nil,
+// or one error per dead letter, nil for those removed.
+func removeDeadLetters(ctx context.Context, cur stream.DeadLetters, batcher stream.DeadLetterBatcher, ds []stream.DeadLetter) []error {
+	if batcher != nil && len(ds) > 1 {
+		return batcher.RemoveBatch(ctx, ds)
+	}
+	var errs []error
+	for i, d := range ds {
+		if err := cur.Remove(ctx, d); err != nil {
+			if errs == nil {
+				errs = make([]error, len(ds))
+			}
+			errs[i] = err
+			if !errors.Is(err, stream.ErrClaimLost) {
+				// One at a time, as before: the rest are not tried.
+				for k := i + 1; k < len(ds); k++ {
+					errs[k] = fmt.Errorf("dead letter %s not purged: %w", ds[k].ID, err)
+				}
+				return errs
+			}
+		}
+	}
+	return errs
 }
 
 // purgeRounds bounds how often purge reads again the dead letters whose
@@ -853,102 +900,38 @@ least 1. --dry-run prints what would be replayed and changes nothing.`,
 				ok, _ := ff.match(d)
 				return ok && stream.ReplayCount(d.Headers) < maxReplays && !headersOnly(d)
 			}
-			var replayed, skipped, untimed, looped, lost, elsewhere, payloadless int
 			pr := newProgress(e, "replayed")
+			dest := to
+			if toExchange != "" {
+				dest = toExchange
+			}
+			if dest == "" {
+				dest = t.spec.Destination
+			}
+			rp := &replayer{dest: dest, dryRun: dryRun, maxReplays: maxReplays, limit: ff.limit, lease: lease.d, tick: tick,
+				match: ff.match,
+				producer: func(ctx context.Context, dest string) (stream.Producer, bool, error) {
+					if p := producers[dest]; p != nil {
+						return p, false, nil
+					}
+					p, err := t.binder.BindProducer(ctx, stream.ProducerSpec{Binding: "streambind-dlq-replay", Destination: dest,
+						ContentType: t.eff.ContentType, Logger: f.logger(e), Extension: t.replayExtension(dest, toExchange != "")})
+					if err != nil {
+						return nil, false, fmt.Errorf("bind a producer to %s: %w", dest, err)
+					}
+					producers[dest] = p
+					return p, true, nil
+				},
+				note: func(format string, args ...any) { fmt.Fprintf(e.stderr, format, args...) },
+				dry: func(d stream.DeadLetter) {
+					fmt.Fprintf(out, "would replay %s to %s: %s\n", d.ID, dest, oneLine(d.Headers[stream.HeaderExceptionMessage]))
+				},
+				progress: func(n int) { pr.update(n, false) },
+			}
 			opened := false
 			err = t.withCursor(ctx, func(cur stream.DeadLetters) error {
 				opened = true
-				for ff.limit == 0 || replayed < ff.limit {
-					d, err := cur.Next(ctx)
-					if err == io.EOF {
-						elsewhere = cur.HeldElsewhere()
-						return nil
-					}
-					if err != nil {
-						return err
-					}
-					if ok, noTime := ff.match(d); !ok {
-						skipped++
-						if noTime {
-							untimed++
-						}
-						// Given back at once: a replay that wants it
-						// must not wait for this one to exit.
-						if err := cur.Release(ctx, d); err != nil {
-							return err
-						}
-						continue
-					}
-					if n := stream.ReplayCount(d.Headers); n >= maxReplays {
-						looped++
-						fmt.Fprintf(e.stderr, "note: dead letter %s skipped: replayed %d time%s already (--max-replays %d)\n", d.ID, n, plural(n), maxReplays)
-						if err := cur.Release(ctx, d); err != nil {
-							return err
-						}
-						continue
-					}
-					if headersOnly(d) {
-						payloadless++
-						fmt.Fprintf(e.stderr, "note: dead letter %s skipped: its payload (%s bytes) was dropped to fit the dead-letter queue's limit, so its copy would not be the message; its x-original-* headers locate the original\n",
-							d.ID, d.Headers[stream.HeaderPayloadSize])
-						if err := cur.Release(ctx, d); err != nil {
-							return err
-						}
-						continue
-					}
-					dest := to
-					if toExchange != "" {
-						dest = toExchange
-					}
-					if dest == "" {
-						dest = t.spec.Destination
-					}
-					if dryRun {
-						fmt.Fprintf(out, "would replay %s to %s: %s\n", d.ID, dest, oneLine(d.Headers[stream.HeaderExceptionMessage]))
-						replayed++
-						continue
-					}
-					if tick != nil {
-						select {
-						case <-tick:
-						case <-ctx.Done():
-							return ctx.Err()
-						}
-					}
-					p := producers[dest]
-					if p == nil {
-						p, err = t.binder.BindProducer(ctx, stream.ProducerSpec{Binding: "streambind-dlq-replay", Destination: dest,
-							ContentType: t.eff.ContentType, Logger: f.logger(e), Extension: t.replayExtension(dest, toExchange != "")})
-						if err != nil {
-							return fmt.Errorf("bind a producer to %s: %w", dest, err)
-						}
-						producers[dest] = p
-					}
-					// The wait for the rate (or the bind) may have
-					// outlasted the claim: a dead letter another replay
-					// or purge took meanwhile is its to send.
-					if err := cur.Hold(ctx, d); errors.Is(err, stream.ErrClaimLost) {
-						lost++
-						fmt.Fprintf(e.stderr, "note: dead letter %s not replayed: %v\n", d.ID, err)
-						if err := cur.Release(ctx, d); err != nil {
-							return err
-						}
-						continue
-					} else if err != nil {
-						return err
-					}
-					if err := p.Send(ctx, stream.ReplayEnvelope(d)); err != nil {
-						return fmt.Errorf("replay dead letter %s to %s: %w", d.ID, dest, err)
-					}
-					if err := cur.Remove(ctx, d); errors.Is(err, stream.ErrClaimLost) {
-						return fmt.Errorf("dead letter %s was replayed, but another replay or purge took it over before it was removed (it may replay it too): %w", d.ID, err)
-					} else if err != nil {
-						return fmt.Errorf("dead letter %s was replayed but not removed (the next replay replays it again): %w", d.ID, err)
-					}
-					replayed++
-					pr.update(replayed, false)
-				}
-				return nil
+				return rp.run(ctx, cur)
 			})
 			pr.done()
 			if err != nil && !opened {
@@ -961,7 +944,7 @@ least 1. --dry-run prints what would be replayed and changes nothing.`,
 				verb = "would replay"
 			}
 			fmt.Fprintf(out, "%s %d dead letter%s of %s; %d did not match the filters%s; %d over --max-replays%s%s\n",
-				verb, replayed, plural(replayed), t.src, skipped, ff.untimedNote(untimed), looped, payloadlessNote(payloadless), heldNote(elsewhere, lost))
+				verb, rp.replayed, plural(rp.replayed), t.src, rp.skipped, ff.untimedNote(rp.untimed), rp.looped, payloadlessNote(rp.payloadless), heldNote(rp.elsewhere, rp.lost))
 			if err != nil {
 				return failed(err)
 			}
@@ -1128,17 +1111,24 @@ another replay or purge holds are left to it.`,
 						fmt.Fprint(e.stderr, n)
 					}
 				}()
+				batcher, _ := cur.(stream.DeadLetterBatcher)
 				for round := 1; round <= purgeRounds; round++ {
 					var doomed []stream.DeadLetter
+					var ds []stream.DeadLetter // read, not yet looked at
 					for ff.limit == 0 || removed+len(doomed) < ff.limit {
-						d, err := cur.Next(ctx)
-						if err == io.EOF {
-							elsewhere = cur.HeldElsewhere()
-							break
+						if len(ds) == 0 {
+							var err error
+							ds, err = nextDeadLetters(ctx, cur, batcher, purgeBatch, ff.limit, removed+len(doomed))
+							if err == io.EOF {
+								elsewhere = cur.HeldElsewhere()
+								break
+							}
+							if err != nil {
+								return err
+							}
 						}
-						if err != nil {
-							return err
-						}
+						d := ds[0]
+						ds = ds[1:]
 						ok, noTime := ff.match(d)
 						if ok && (round == 1 || confirmed[d.ID]) {
 							d.Payload = nil // not needed to remove it
@@ -1174,18 +1164,32 @@ another replay or purge holds are left to it.`,
 						}
 					}
 					taken = nil
-					for _, d := range doomed {
-						if err := cur.Remove(ctx, d); errors.Is(err, stream.ErrClaimLost) {
-							// Held longer than its claim (the question
-							// waited), or a rebalance: another replay or
-							// purge may have it now.
-							taken = append(taken, fmt.Sprintf("note: dead letter %s not purged: %v\n", d.ID, err))
-							continue
-						} else if err != nil {
-							return err
+					for len(doomed) > 0 {
+						batch := doomed[:min(len(doomed), purgeBatch)]
+						doomed = doomed[len(batch):]
+						errs := removeDeadLetters(ctx, cur, batcher, batch)
+						var first error
+						for i, d := range batch {
+							var err error
+							if errs != nil {
+								err = errs[i]
+							}
+							if errors.Is(err, stream.ErrClaimLost) {
+								// Held longer than its claim (the question
+								// waited), or a rebalance: another replay or
+								// purge may have it now.
+								taken = append(taken, fmt.Sprintf("note: dead letter %s not purged: %v\n", d.ID, err))
+								continue
+							} else if err != nil {
+								first = cmp.Or(first, err)
+								continue
+							}
+							removed++
 						}
-						removed++
 						pr.update(removed, false)
+						if first != nil {
+							return first
+						}
 					}
 					lost = len(taken)
 					if lost == 0 {

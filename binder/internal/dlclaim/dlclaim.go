@@ -6,6 +6,7 @@
 package dlclaim
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -44,6 +45,41 @@ type Leases interface {
 	Renew(ctx context.Context, ids []string, token string, ttl time.Duration) (lost []string, err error)
 	// Release gives up token's leases on ids (not one another holds now).
 	Release(ctx context.Context, ids []string, token string) error
+}
+
+// BatchLeases is implemented by Leases that take several claims per
+// round trip (a script of many, requests in parallel).
+type BatchLeases interface {
+	// ClaimBatch is Claim of each of ds, one Result each. On an error it
+	// holds none of them (it gives back those it took, or they run out).
+	ClaimBatch(ctx context.Context, ds []stream.DeadLetter, token string, ttl time.Duration) ([]Result, error)
+}
+
+// Parallel calls f(0) to f(n-1), at most limit at once (limit < 1: all
+// at once), and returns once all returned: for binders whose requests
+// are round trips that a connection pipelines (NATS).
+func Parallel(n, limit int, f func(i int)) {
+	if n == 1 {
+		f(0)
+		return
+	}
+	if limit < 1 || limit > n {
+		limit = n
+	}
+	var wg sync.WaitGroup
+	next := make(chan int)
+	for range limit {
+		wg.Go(func() {
+			for i := range next {
+				f(i)
+			}
+		})
+	}
+	for i := range n {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
 }
 
 // Cursor is a claiming cursor over a plain one.
@@ -215,6 +251,156 @@ func (c *Cursor) Next(ctx context.Context) (stream.DeadLetter, error) {
 		}
 	}
 	return stream.DeadLetter{}, io.EOF
+}
+
+var _ stream.DeadLetterBatcher = (*Cursor)(nil)
+
+// NextBatch is [stream.DeadLetterBatcher.NextBatch]: it reads up to max
+// dead letters of the plain cursor at once (by its NextBatch where it has
+// one) and claims those it wants at once (by the leases' ClaimBatch where
+// they have one). Those another cursor holds are looked at again after
+// the last, as by Next.
+func (c *Cursor) NextBatch(ctx context.Context, n int) ([]stream.DeadLetter, error) {
+	n = cmp.Or(max(n, 0), 1)
+	for !c.eof {
+		ds, err := c.read(ctx, n)
+		if err != nil {
+			return nil, err
+		}
+		var want []int // indexes of ds to claim
+		for i, d := range ds {
+			if c.want == nil || c.want(d) {
+				want = append(want, i)
+			}
+		}
+		rs, err := c.claimBatch(ctx, ds, want)
+		if err != nil {
+			return nil, err
+		}
+		out := ds[:0:0]
+		k := 0
+		for i, d := range ds {
+			if k < len(want) && want[k] == i {
+				r := rs[k]
+				k++
+				switch r {
+				case Held:
+					c.others = append(c.others, d)
+					continue
+				case Gone:
+					continue
+				}
+			}
+			out = append(out, d)
+		}
+		if len(out) > 0 {
+			return out, nil
+		}
+	}
+	d, err := c.Next(ctx) // those others held, at the end
+	if err != nil {
+		return nil, err
+	}
+	return []stream.DeadLetter{d}, nil
+}
+
+// read reads up to n dead letters of the plain cursor; none, with c.eof
+// set, after its last.
+func (c *Cursor) read(ctx context.Context, n int) ([]stream.DeadLetter, error) {
+	if b, ok := c.cur.(stream.DeadLetterBatcher); ok {
+		ds, err := b.NextBatch(ctx, n)
+		if err == io.EOF {
+			c.eof = true
+			return nil, nil
+		}
+		return ds, err
+	}
+	var ds []stream.DeadLetter
+	for len(ds) < n {
+		d, err := c.cur.Next(ctx)
+		if err == io.EOF {
+			c.eof = true
+			break
+		}
+		if err != nil {
+			return nil, err
+		}
+		ds = append(ds, d)
+	}
+	return ds, nil
+}
+
+// claimBatch claims ds[i] of each i of want, one Result each.
+func (c *Cursor) claimBatch(ctx context.Context, ds []stream.DeadLetter, want []int) ([]Result, error) {
+	if len(want) == 0 {
+		return nil, nil
+	}
+	bl, ok := c.l.(BatchLeases)
+	if !ok || len(want) == 1 {
+		rs := make([]Result, len(want))
+		for k, i := range want {
+			r, err := c.claim(ctx, ds[i])
+			if err != nil {
+				// Those claimed before it are held: Close gives them back.
+				return nil, err
+			}
+			rs[k] = r
+		}
+		return rs, nil
+	}
+	claim := make([]stream.DeadLetter, len(want))
+	for k, i := range want {
+		claim[k] = ds[i]
+	}
+	rs, err := bl.ClaimBatch(ctx, claim, c.token, c.ttl)
+	if err != nil {
+		return nil, fmt.Errorf("claim %d dead letters of %s from %s on: %w", len(claim), c.where, claim[0].ID, err)
+	}
+	c.mu.Lock()
+	for k, r := range rs {
+		if r == Claimed {
+			c.held[claim[k].ID] = true
+		}
+	}
+	c.mu.Unlock()
+	return rs, nil
+}
+
+// RemoveBatch is [stream.DeadLetterBatcher.RemoveBatch]: it removes ds
+// (by the plain cursor's RemoveBatch where it has one), then gives up the
+// leases of those removed in one go (a lease left behind runs out).
+func (c *Cursor) RemoveBatch(ctx context.Context, ds []stream.DeadLetter) []error {
+	if len(ds) == 0 {
+		return nil
+	}
+	var errs []error
+	if b, ok := c.cur.(stream.DeadLetterBatcher); ok {
+		errs = b.RemoveBatch(ctx, ds)
+	} else {
+		for i, d := range ds {
+			if err := c.cur.Remove(ctx, d); err != nil {
+				if errs == nil {
+					errs = make([]error, len(ds))
+				}
+				errs[i] = err
+			}
+		}
+	}
+	ids := make([]string, 0, len(ds))
+	c.mu.Lock()
+	for i, d := range ds {
+		if errs == nil || errs[i] == nil {
+			delete(c.held, d.ID)
+			ids = append(ids, d.ID)
+		}
+	}
+	c.mu.Unlock()
+	if len(ids) > 0 {
+		if err := c.l.Release(ctx, ids, c.token); err != nil {
+			c.log.Debug("dead letters: releasing removed dead letters' claims failed; they run out", "where", c.where, "claims", len(ids), "error", err)
+		}
+	}
+	return errs
 }
 
 func (c *Cursor) claim(ctx context.Context, d stream.DeadLetter) (Result, error) {
