@@ -228,6 +228,8 @@ func TestReceivedHeadersInExpressions(t *testing.T) {
 		{"headers['amqp_redelivered'] == true ? 'y' : 'n'", rabbit, "y"},
 		{"headers['amqp_redelivered'] ? 'y' : 'n'", rabbit, "y"},
 		{"!headers['amqp_redelivered'] ? 'y' : 'n'", rabbit, "n"},
+		{"headers['amqp_redelivered'] and headers['kafka_receivedTopic'] == 'orders' ? 'y' : 'n'", rabbit, "y"},
+		{"headers['amqp_redelivered'] == 'true' ? 'y' : 'n'", rabbit, "y"},
 		{"headers['kafka_receivedPartitionId'] ?: 'none'", rabbit, "none"},
 		{"headers['kafka_receivedTopic'] + headers['id']", rabbit, "ordersx"},
 		// No Received (not a received message): the message's own header.
