@@ -590,9 +590,7 @@ func TestDLQBreakManyNATS(t *testing.T) {
 	dir, env, opt := natsService(t)
 	handleConcurrently(t, dir)
 	a := startDLQApp(t, dir, env, opt)
-	// Fewer than on Redis: NATS replays about 300 a second here, and the
-	// suite's time is bounded.
-	manyDeadLetters(t, 1500, dir, env, a, lsDepth(t, dir, env), natsClaims(t, dir))
+	manyDeadLetters(t, 5000, dir, env, a, lsDepth(t, dir, env), natsClaims(t, dir))
 }
 
 // The tests below show problems found by the review, fixed since: a

@@ -297,11 +297,60 @@ func (c *Cursor) NextBatch(ctx context.Context, n int) ([]stream.DeadLetter, err
 			return out, nil
 		}
 	}
-	d, err := c.Next(ctx) // those others held, at the end
-	if err != nil {
-		return nil, err
+	return c.othersBatch(ctx, n)
+}
+
+// othersBatch is Next's wait for the dead letters others held, n at a
+// time: each look claims up to n of them at once, in their order.
+func (c *Cursor) othersBatch(ctx context.Context, n int) ([]stream.DeadLetter, error) {
+	for len(c.others) > 0 {
+		if c.deadline.IsZero() {
+			c.deadline = time.Now().Add(c.ttl + c.ttl/3)
+		}
+		var left []stream.DeadLetter
+		for i := 0; i < len(c.others); i += n {
+			batch := c.others[i:min(len(c.others), i+n)]
+			want := make([]int, len(batch))
+			for k := range want {
+				want[k] = k
+			}
+			rs, err := c.claimBatch(ctx, batch, want)
+			if err != nil {
+				return nil, err
+			}
+			var out []stream.DeadLetter
+			for k, r := range rs {
+				switch r {
+				case Claimed:
+					out = append(out, batch[k])
+				case Held:
+					left = append(left, batch[k])
+				}
+			}
+			if len(out) > 0 {
+				c.others = append(left, c.others[i+len(batch):]...)
+				return out, nil
+			}
+		}
+		c.others = left
+		if len(c.others) == 0 {
+			break
+		}
+		if time.Now().After(c.deadline) {
+			c.log.Warn("dead letters: left to the replay or purge that holds them", "where", c.where, "held_elsewhere", len(c.others))
+			c.left = len(c.others)
+			c.others = nil
+			break
+		}
+		t := time.NewTimer(c.poll())
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			return nil, ctx.Err()
+		}
 	}
-	return []stream.DeadLetter{d}, nil
+	return nil, io.EOF
 }
 
 // read reads up to n dead letters of the plain cursor; none, with c.eof
