@@ -782,7 +782,19 @@ func newDLQReplayCmd(e *runEnv) *cobra.Command {
 back to where they came from, the binding's destination (or --to), and
 removes each from the dead letters once the broker confirmed its copy: a
 replay that is interrupted (even killed) loses nothing, and replays again
-at most the one dead letter whose copy was confirmed but not yet removed.
+at most the dead letters it had in flight, their copies sent (and maybe
+confirmed) but the dead letters not yet removed: one on Kafka, RabbitMQ
+and in process, up to 128 on NATS and Redis. There a replay works a batch
+at a time: it reads and claims up to 128 dead letters at once, sends
+their copies at once and removes them once every copy of the batch was
+confirmed. The copies of dead letters of one key (else of one partition,
+scst_partition) are sent one after the other, in the dead letters'
+order; those of dead letters without either may be stored in another
+order within a batch. A copy that fails stops the replay: the others of
+its batch are removed once confirmed, it stays, and so do those not read
+yet (and the dead letters of its key after it, not sent); the error names
+it. An interrupted replay (Ctrl-C) removes what was confirmed before it
+exits.
 
 The copy has the dead letter's original headers and payload, without the
 headers dead-lettering added (x-exception-*, x-original-*,
@@ -816,14 +828,16 @@ warning); on Kafka a replay that joins waits that long at most for a
 killed one's partitions. A replay gives back at once what its filters or
 --max-replays pass over (on NATS and Redis it does not claim it at all);
 on Kafka, where the claim is a partition, it keeps its partitions until
-it ends. Right before it sends a copy it confirms its claim: a dead
-letter whose claim it lost meanwhile (on Kafka a replay waiting for its
---rate holds up a rebalance, and is dropped from the group after 30s) is
-the other replay's to send, and a note says so. The summary counts the
-dead letters left to another replay or purge. On NATS, replay and purge
-need permission to create and write the key-value bucket
-streambind-dlq-claims (the stream KV_streambind-dlq-claims), or the one
-the binder's dlq-claim-bucket setting names.
+it ends. Before it sends a copy it confirms its claim if it bound its
+producer since it read the dead letter, or more than a tenth of --lease
+passed since (a --rate wait; a claim lasts a lease from its read): a
+dead letter whose claim it lost meanwhile (on Kafka a replay waiting for
+its --rate holds up a rebalance, and is dropped from the group after
+30s) is the other replay's to send, and a note says so. The summary
+counts the dead letters left to another replay or purge. On NATS,
+replay and purge need permission to create and write the key-value
+bucket streambind-dlq-claims (the stream KV_streambind-dlq-claims), or
+the one the binder's dlq-claim-bucket setting names.
 
 --to names a destination as the configuration does: on RabbitMQ the copies
 go to the exchange <prefix><destination>, with the prefix of
