@@ -87,6 +87,7 @@ func deadLetteredWithStoreUp(t *testing.T, ta *testApp, st *stores, calls *atomi
 // (never counted, never dead-lettered: a poison message that blocks a
 // Kafka partition) and readiness reports PostgreSQL down.
 func TestSwallowedTxErrorIsNotAStoreOutage(t *testing.T) {
+	t.Parallel()
 	onDrivers(t, func(t *testing.T, st *stores) {
 		var calls atomic.Int64
 		ta := startApp(t, newBroker(t, "memory"), st, appSpec{store: "postgres", attempts: 2, consumer: "dlq: true, ", handler: func(ctx context.Context, _ stream.Message[order]) error {
@@ -106,6 +107,7 @@ func TestSwallowedTxErrorIsNotAStoreOutage(t *testing.T) {
 // dead-lettered — and readiness stays up, although pgx closes a connection
 // whose query's context ended.
 func TestHandlerTimeoutIsNotAStoreOutage(t *testing.T) {
+	t.Parallel()
 	onDrivers(t, func(t *testing.T, st *stores) {
 		var calls atomic.Int64
 		ta := startApp(t, newBroker(t, "memory"), st, appSpec{store: "postgres", attempts: 2, consumer: "dlq: true, ", handler: func(ctx context.Context, _ stream.Message[order]) error {
@@ -128,6 +130,7 @@ func TestHandlerTimeoutIsNotAStoreOutage(t *testing.T) {
 // (pgx only: database/sql does not tell a closed connection before the
 // commit, see docs/idempotency.md).
 func TestSwallowedHandlerTimeoutIsNotAStoreOutage(t *testing.T) {
+	t.Parallel()
 	st := newStores(t, "postgres")
 	var calls atomic.Int64
 	ta := startApp(t, newBroker(t, "memory"), st, appSpec{store: "postgres", attempts: 2, consumer: "dlq: true, ", handler: func(ctx context.Context, _ stream.Message[order]) error {
@@ -146,6 +149,7 @@ func TestSwallowedHandlerTimeoutIsNotAStoreOutage(t *testing.T) {
 // from it held, as in a network partition). That is the store's outage:
 // the message is left for redelivery, not counted, and readiness is down.
 func TestHandlerTimeoutWithServerGoneIsAStoreOutage(t *testing.T) {
+	t.Parallel()
 	st := newStores(t, "postgres")
 	pc, err := pgxpool.ParseConfig(outboxtest.DSN())
 	if err != nil {

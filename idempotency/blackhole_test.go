@@ -147,6 +147,7 @@ func TestLongConcurrentDuplicateWaits(t *testing.T) {
 // the store being reported unavailable (no warning, readiness up). It
 // used to be logged and reported as a store outage at each redelivery.
 func TestLockTimeoutOnDuplicateIsNotAStoreOutage(t *testing.T) {
+	t.Parallel()
 	br := newBroker(t, "memory")
 	st := newStores(t, "postgres")
 	dsn := outboxtest.DSNWithOptions("-c lock_timeout=50ms")
@@ -186,6 +187,7 @@ func TestLockTimeoutOnDuplicateIsNotAStoreOutage(t *testing.T) {
 // not answer. (It waited 5s for a pool connection through the frozen path
 // whatever the store timeout, and said only "context deadline exceeded".)
 func TestBlackHoledStoreProbeWithinStoreTimeout(t *testing.T) {
+	t.Parallel()
 	st := newStores(t, "postgres")
 	px := outboxtest.BlackHole(t)
 	cfg, err := pgxpool.ParseConfig(px.DSN(t, "idem_blackhole_probe"))

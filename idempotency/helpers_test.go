@@ -3,6 +3,7 @@ package idempotency_test
 import (
 	"context"
 	"database/sql"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -25,11 +26,27 @@ import (
 	"github.com/streambind/streambind/binder/redis/redistest"
 	"github.com/streambind/streambind/config"
 	"github.com/streambind/streambind/idempotency"
+	"github.com/streambind/streambind/internal/testparallel"
 	"github.com/streambind/streambind/outbox/outboxtest"
 	"github.com/streambind/streambind/stream"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(rabbittest.Wrap(m)) }
+// parallelTests is how many parallel tests (and subtests) run at least
+// at once when -parallel is not given: the tests wait on PostgreSQL, Redis,
+// RabbitMQ, kfake, leases and store timeouts rather than compute (go test
+// -race -count=1 ./idempotency alone, on a 2-core machine loaded by other
+// work: 59 s and 71 s with every test in turn; 37-41 s with 4 at a time,
+// 36-38 s with 6, 30 s with 8; at most 21 PostgreSQL connections). The tests
+// left serial bound the store's round trips to 200ms or set the package's
+// round-trip hook; TestDuplicateWaitsWithFullPool's two subtests run in
+// parallel with each other only (a store timeout of 1s with its pool full).
+const parallelTests = 6
+
+func TestMain(m *testing.M) {
+	flag.Parse()
+	testparallel.AtLeast(parallelTests)
+	goleak.VerifyTestMain(rabbittest.Wrap(m))
+}
 
 // order is what the tests send.
 type order struct {

@@ -37,9 +37,11 @@ func effect(ctx context.Context, store string, n int) error {
 // handler once, on every binder and store; the duplicate is acknowledged
 // (the next message follows it) and counted.
 func TestDuplicateRunsHandlerOnce(t *testing.T) {
+	t.Parallel()
 	for _, kind := range brokerKinds {
 		for _, store := range storeKinds {
 			t.Run(kind+"/"+store, func(t *testing.T) {
+				t.Parallel()
 				br := newBroker(t, kind)
 				st := newStores(t, store)
 				calls := make(chan call, 100)
@@ -89,6 +91,7 @@ func TestDuplicateRunsHandlerOnce(t *testing.T) {
 // the handler ran twice (as documented) and the message is marked after
 // the second run: a later duplicate is skipped.
 func TestFailureAfterSideEffect(t *testing.T) {
+	t.Parallel()
 	type variant struct {
 		name string
 		fail error
@@ -104,6 +107,7 @@ func TestFailureAfterSideEffect(t *testing.T) {
 					continue // the in-process retry is the binder's business on none
 				}
 				t.Run(kind+"/"+store+"/"+v.name, func(t *testing.T) {
+					t.Parallel()
 					br := newBroker(t, kind)
 					st := newStores(t, store)
 					calls := make(chan call, 100)
@@ -152,8 +156,10 @@ func TestFailureAfterSideEffect(t *testing.T) {
 // row lock (seen in pg_stat_activity) and skips once the first commits;
 // on Redis and in memory it waits on the lease.
 func TestConcurrentDuplicatesOnTwoInstances(t *testing.T) {
+	t.Parallel()
 	for _, store := range storeKinds {
 		t.Run(store, func(t *testing.T) {
+			t.Parallel()
 			br := newBroker(t, "memory")
 			st := newStores(t, store)
 			h, entered, release := holdingHandler(st, store)
@@ -191,6 +197,7 @@ func TestConcurrentDuplicatesOnTwoInstances(t *testing.T) {
 // TestPurgeDeletesExpiredMarks: the purge deletes expired marks (and only
 // those) as the app starts and every purge interval.
 func TestPurgeDeletesExpiredMarks(t *testing.T) {
+	t.Parallel()
 	st := newStores(t, "postgres")
 	ctx := context.Background()
 	if _, err := st.pool.Exec(ctx, "INSERT INTO "+st.schema+".marks (binding, key, expires_at) VALUES ('handle-in-0', 'old', now() - interval '1 second'), ('handle-in-0', 'new', now() + interval '1 hour')"); err != nil {

@@ -50,6 +50,7 @@ func wantStored(id string) string {
 // is skipped, nothing fails and the store stays up in readiness. Long and
 // binary keys are stored hashed.
 func TestOddKeys(t *testing.T) {
+	t.Parallel()
 	cases := []struct{ name, store, broker string }{
 		{"postgres", "postgres", "memory"},
 		{"postgres-sql", "postgres", "memory"},
@@ -59,6 +60,7 @@ func TestOddKeys(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
 			st := newStores(t, tc.store)
 			if tc.name == "postgres-sql" {
 				db, err := sql.Open("pgx", outboxtest.DSN())
@@ -142,6 +144,7 @@ func TestOddKeys(t *testing.T) {
 // message's fault: it is dead-lettered at once, without running the
 // handler and without retries, and the store stays up for the others.
 func TestMarkRefusedIsPermanent(t *testing.T) {
+	t.Parallel()
 	st := newStores(t, "postgres")
 	if _, err := st.pool.Exec(context.Background(), "ALTER TABLE "+st.schema+".marks ADD CONSTRAINT refused CHECK (key <> 'refused')"); err != nil {
 		t.Fatal(err)
@@ -174,9 +177,11 @@ func TestMarkRefusedIsPermanent(t *testing.T) {
 // message's: with max-attempts 1 and dlq the message is not dead-lettered
 // but redelivered, and its second run commits — its write once.
 func TestConnectionLostDuringHandler(t *testing.T) {
+	t.Parallel()
 	for _, drv := range []string{"pgx", "sql"} {
 		for _, where := range []string{"commit", "handler-write"} {
 			t.Run(drv+"/"+where, func(t *testing.T) {
+				t.Parallel()
 				ctl, schema := outboxtest.Schema(t)
 				ctx := context.Background()
 				if err := idempotency.Migrate(ctx, ctl, schema+".marks"); err != nil {
@@ -290,6 +295,7 @@ func TestConnectionLostDuringHandler(t *testing.T) {
 // (dead-lettered, or dropped without dlq). Once the table is fixed the
 // message runs once.
 func TestMisshapenTableIsAStoreFault(t *testing.T) {
+	t.Parallel()
 	st := newStores(t, "postgres")
 	ctx := context.Background()
 	ta, calls, id, e := startOnHandMadeTable(t, st, "short_marks", "binding varchar(4) NOT NULL, key text NOT NULL, expires_at timestamptz NOT NULL, PRIMARY KEY (binding, key)", "a")

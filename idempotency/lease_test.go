@@ -14,8 +14,10 @@ import (
 // memory. Without renewal the duplicate would take the key once the first
 // lease ran out and run the handler.
 func TestLeaseRenewedWhileHandlerRuns(t *testing.T) {
+	t.Parallel()
 	for _, store := range []string{"memory", "redis"} {
 		t.Run(store, func(t *testing.T) {
+			t.Parallel()
 			br := newBroker(t, "memory")
 			st := newStores(t, store)
 			// Renewed every lease/3: a lease of 200ms lapsed in CI under
@@ -56,6 +58,7 @@ func TestLeaseRenewedWhileHandlerRuns(t *testing.T) {
 // window: a crash after the handler's success and before the mark runs it
 // again).
 func TestDeadHoldersLeaseRunsOut(t *testing.T) {
+	t.Parallel()
 	br := newBroker(t, "memory")
 	st := newStores(t, "redis")
 	calls := make(chan time.Time, 10)
@@ -90,8 +93,10 @@ func TestDeadHoldersLeaseRunsOut(t *testing.T) {
 // idempotency.postgres.dsn and idempotency.redis.url, and the app closes
 // them when it stops (goleak checks nothing is left running).
 func TestOwnConnections(t *testing.T) {
+	t.Parallel()
 	for _, store := range []string{"postgres", "redis"} {
 		t.Run(store, func(t *testing.T) {
+			t.Parallel()
 			st := newStores(t, store)
 			st.own = true
 			calls := make(chan call, 10)

@@ -13,6 +13,7 @@ import (
 // TestReservedWordTableNames: a marks table named like an SQL keyword
 // (user, order, select) is migrated and used: the store quotes its names.
 func TestReservedWordTableNames(t *testing.T) {
+	t.Parallel()
 	pool, schema := outboxtest.Schema(t)
 	ctx := context.Background()
 	for _, name := range []string{"user", "order", "select", "end", "table"} {

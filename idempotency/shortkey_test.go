@@ -15,6 +15,7 @@ import (
 // and that such a message is redelivered again and again (on Kafka it
 // holds its partition). Once the column is widened the message runs once.
 func TestShortKeyColumnSaysWhatToDo(t *testing.T) {
+	t.Parallel()
 	st := newStores(t, "postgres")
 	ctx := context.Background()
 	ta, calls, id, e := startOnHandMadeTable(t, st, "short_keys", "binding text NOT NULL, key varchar(20) NOT NULL, expires_at timestamptz NOT NULL, PRIMARY KEY (binding, key)", "a-key-longer-than-twenty-characters")

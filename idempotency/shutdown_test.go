@@ -22,6 +22,7 @@ import (
 // by the bindings' shutdown that comes after: a deadlock. (From an
 // adversarial review.)
 func TestShutdownWithOwnPoolAndBusyHandler(t *testing.T) {
+	t.Parallel()
 	st := newStores(t, "postgres")
 	st.own = true
 	st.table = st.schema + ".marks"

@@ -23,6 +23,7 @@ import (
 // neither the write nor the mark (the retry runs again and its write
 // commits with the mark); a duplicate is skipped.
 func TestDatabaseSQL(t *testing.T) {
+	t.Parallel()
 	pool, schema := outboxtest.Schema(t)
 	db, err := sql.Open("pgx", outboxtest.DSN())
 	if err != nil {

@@ -52,6 +52,7 @@ func TestDefaultKeyWithoutCallerID(t *testing.T) {
 // store. Once the store works (the table is created) the message runs
 // once.
 func TestStoreUnavailableLeavesMessage(t *testing.T) {
+	t.Parallel()
 	t.Run("postgres", func(t *testing.T) {
 		st := newStores(t, "postgres")
 		calls := make(chan call, 10)
