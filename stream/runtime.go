@@ -99,8 +99,19 @@ func (rt *runtimeBinding) process(ctx context.Context, env Envelope) (err error)
 		ctx, span = t.startProcess(ctx, rt.in, env)
 		defer func() { endSpan(span, err) }()
 	}
+	if !rt.reshapesInput() {
+		// The usual case: the handler gets the message the retries see,
+		// without copies of an Envelope too large for registers.
+		return rt.withRetries(ctx, env, 1, func(ctx context.Context) error { return rt.attempt(ctx, env) })
+	}
 	env, full := rt.inputOf(env)
 	return rt.withRetries(ctx, full, 1, func(ctx context.Context) error { return rt.attempt(ctx, env) })
+}
+
+// reshapesInput reports whether inputOf changes a received message
+// (retry-delays, header-mode none).
+func (rt *runtimeBinding) reshapesInput() bool {
+	return rt.retry.delays != nil || rt.in.cfg.Consumer.HeaderMode == HeaderModeNone
 }
 
 // inputOf returns what the handler gets of a received message (without
