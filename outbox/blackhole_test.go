@@ -70,6 +70,7 @@ func TestBlackHoledDatabaseFailsWithinSendTimeout(t *testing.T) {
 // was not granted within the session's lock_timeout (a migration holding
 // the table) is reported as that, not as a generic refusal.
 func TestHealthSaysLockTimeout(t *testing.T) {
+	t.Parallel()
 	pool, table := migrate(t)
 	dsn := outboxtest.DSNWithOptions("-c lock_timeout=50ms")
 	ctx := context.Background()

@@ -38,6 +38,7 @@ import (
 // whose error named a long non-ASCII destination never had its attempt
 // counted.
 func TestLongNonASCIIErrorsAreRecorded(t *testing.T) {
+	t.Parallel()
 	pool, table := migrate(t)
 	ctx := context.Background()
 	br := newBroker(t, "memory")
@@ -250,6 +251,7 @@ func TestNilRelayCollector(t *testing.T) {
 // blocks its key" — it blocked every key). The good rows arrive, and
 // every failing row has its attempt counted (each key is retried).
 func TestManyFailingKeysDoNotStarveOthers(t *testing.T) {
+	t.Parallel()
 	pool, table := migrate(t)
 	br := newBroker(t, "memory")
 	a := startApp(t, br, appSpec{consume: true, table: table})
@@ -317,6 +319,7 @@ func TestConfigNeverShowsItsDSN(t *testing.T) {
 // The rows are kept, their attempts not counted, and sent again, in
 // order, by the next relay.
 func TestAbortedBatchIsNoSendFailure(t *testing.T) {
+	t.Parallel()
 	pool, table := migrate(t)
 	b, err := memory.NewBroker(memory.Config{BufferSize: 2})
 	if err != nil {

@@ -23,6 +23,7 @@ import (
 // DSN's connect_timeout=1, which sets the same field as the default, so
 // that the test does not wait out minConnectTimeout twice.
 func TestConnectBoundedBySendTimeout(t *testing.T) {
+	t.Parallel()
 	px := outboxtest.BlackHole(t)
 	for _, tc := range []struct{ send, want time.Duration }{
 		{500 * time.Millisecond, minConnectTimeout},

@@ -3,6 +3,7 @@ package outbox_test
 import (
 	"bufio"
 	"context"
+	"flag"
 	"fmt"
 	"log/slog"
 	"os"
@@ -21,6 +22,7 @@ import (
 	"github.com/streambind/streambind/binder/rabbit"
 	"github.com/streambind/streambind/binder/rabbit/rabbittest"
 	"github.com/streambind/streambind/config"
+	"github.com/streambind/streambind/internal/testparallel"
 	"github.com/streambind/streambind/outbox"
 	"github.com/streambind/streambind/outbox/outboxtest"
 	"github.com/streambind/streambind/stream"
@@ -42,10 +44,21 @@ const (
 	childAppName     = "OUTBOX_TEST_CHILD_APP_NAME"
 )
 
+// parallelTests is how many parallel tests run at least at once when
+// -parallel is not given: the relays wait on poll intervals, send
+// timeouts, PostgreSQL and the brokers (go test -race -count=1 ./outbox
+// alone, on a 2-core machine loaded by other work: 127 s with every test
+// in turn; 71 s with 4 at a time, 56-78 s with 6, 68 s with 8; at most 40
+// PostgreSQL connections at 6, of the server's 100). The tests left serial
+// bound a shutdown, a scrape or a failure's detection to a few seconds.
+const parallelTests = 6
+
 func TestMain(m *testing.M) {
 	if os.Getenv(childKind) != "" {
 		os.Exit(runChild())
 	}
+	flag.Parse()
+	testparallel.AtLeast(parallelTests)
 	goleak.VerifyTestMain(rabbittest.Wrap(m))
 }
 
@@ -127,8 +140,10 @@ func produceBulk(t *testing.T, ob *outbox.Outbox, pool *pgxpool.Pool, keys, n in
 // sends loses nothing; the next relay sends again at most the batch that
 // was in flight, and no key's messages are reordered.
 func TestRelayKilledMidBatch(t *testing.T) {
+	t.Parallel()
 	for _, kind := range []string{"kafka", "rabbit"} {
 		t.Run(kind, func(t *testing.T) {
+			t.Parallel()
 			pool, table := migrate(t)
 			br := newBroker(t, kind)
 			const keys, n, batch = 10, 200, 50

@@ -34,6 +34,7 @@ import (
 // ended. The test fails when any message of seq < 100 arrives after the
 // first seq >= 100. (From an adversarial review.)
 func TestDeadSessionRelayStopsSending(t *testing.T) {
+	t.Parallel()
 	pool, table := migrate(t)
 	vhost := rabbittest.VHost(t)
 	proxy := rabbittest.NewProxy(t, func(typ byte, channel uint16, _ []byte) {
@@ -106,6 +107,7 @@ func TestDeadSessionRelayStopsSending(t *testing.T) {
 // timed out waiting for either (once in CI and 2 of 16 local runs, with
 // both relays idle in the goroutine dump).
 func TestEmptyBatchCounts(t *testing.T) {
+	t.Parallel()
 	_, table := migrate(t)
 	a := startApp(t, newBroker(t, "memory"), appSpec{relay: true, table: table, poll: 50 * time.Millisecond})
 	waitForCond(t, 10*time.Second, "a batch on the empty table to be counted", func() bool {

@@ -17,6 +17,7 @@ import (
 // (Failures were counted only with the batch's commit: 0 for as long as
 // the refusal lasted, while the row's attempts were rolled back too.)
 func TestFailedSendCountedWhenBatchFails(t *testing.T) {
+	t.Parallel()
 	pool, table := migrate(t)
 	ctx := context.Background()
 	refuseDeletes(t, pool, table)

@@ -11,6 +11,7 @@ import (
 // name or error at once; a failure that did not recur for failForget is
 // new again; the failures remembered are bounded.
 func TestFailReports(t *testing.T) {
+	t.Parallel()
 	var f failReports
 	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	check := func(at time.Duration, name, err string, wantFirst bool, wantRepeats int64) {

@@ -88,6 +88,7 @@ func (h logRecords) warns(prefix string) []string {
 // retries, 30 WARN lines (a log flood of one line a second per failing
 // key at the default poll-interval).
 func TestFailingRowLogsBoundedWarnings(t *testing.T) {
+	t.Parallel()
 	pool, table := migrate(t)
 	ctx := context.Background()
 	logs := newLogRecords()
@@ -150,6 +151,7 @@ func TestFailingRowLogsBoundedWarnings(t *testing.T) {
 // failure after a working batch did, the others went to DEBUG, so the log
 // kept saying what had been wrong first.
 func TestBatchFailureOfAnotherKindIsLogged(t *testing.T) {
+	t.Parallel()
 	pool, schema := outboxtest.Schema(t)
 	table := schema + ".outbox"
 	logs := newLogRecords()
@@ -180,6 +182,7 @@ func TestBatchFailureOfAnotherKindIsLogged(t *testing.T) {
 // size was a failure of its own, and 12 rows logged 12 WARN lines at
 // once: the flood the limit is for, one line a row.
 func TestRowsTooLargeLogOneWarning(t *testing.T) {
+	t.Parallel()
 	pool, table := migrate(t)
 	ctx := context.Background()
 	logs := newLogRecords()

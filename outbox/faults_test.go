@@ -95,6 +95,7 @@ func breakApp(t *testing.T, br broker, consume bool, cfg outbox.Config) (*stream
 // nothing may be lost, no key reordered, at most one batch sent twice per
 // termination, and the relay must report healthy again afterwards.
 func TestRelaySessionTerminatedMidBatch(t *testing.T) {
+	t.Parallel()
 	pool, table := migrate(t)
 	br := newBroker(t, "rabbit")
 	appName := "breakob_drop_" + strconv.Itoa(os.Getpid())
@@ -163,6 +164,7 @@ func waitHealthy(t *testing.T, r *outbox.Relay) {
 // their attempts are counted; once Kafka is back every message arrives,
 // in order per key, nothing lost.
 func TestKafkaDownForAWhile(t *testing.T) {
+	t.Parallel()
 	pool, table := migrate(t)
 	kc := kafkatest.StartRestartable(t)
 	br := broker{kind: "kafka", yaml: fmt.Sprintf("    kafka: { type: kafka, environment: { brokers: %q } }\n", kc.Brokers()),
@@ -258,6 +260,7 @@ func relayStacks() string {
 // order or twice, Send with an ended context, Send after the app stopped,
 // and configurations whose errors must name the key.
 func TestLifecycleMisuse(t *testing.T) {
+	t.Parallel()
 	pool, table := migrate(t)
 	br := newBroker(t, "memory")
 	ctx := context.Background()

@@ -23,6 +23,7 @@ import (
 // to fail on the dead connection: a WARN, readiness down, and the row
 // sent a poll-interval later.)
 func TestIdleConnectionKilledFailsNoBatch(t *testing.T) {
+	t.Parallel()
 	pool, table := migrate(t)
 	appName := "obx_idlekill_" + strconv.Itoa(os.Getpid())
 	cfg := outbox.Config{Table: table, DSN: withAppName(outboxtest.DSN(), appName), PollInterval: time.Minute, SendTimeout: 5 * time.Second}

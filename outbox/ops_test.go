@@ -260,6 +260,7 @@ func TestSendRefusesBadInput(t *testing.T) {
 // lets the batch in flight finish: nothing is lost, nothing sent twice, and
 // the next relay sends the rest.
 func TestStopMidTable(t *testing.T) {
+	t.Parallel()
 	pool, table := migrate(t)
 	br := newBroker(t, "memory")
 	const keys, n = 10, 100
@@ -352,6 +353,7 @@ func failingKeyDoesNotStarveOthers(t *testing.T, poll time.Duration) {
 // busy and listens again once it caught up: a lone message after each
 // burst still arrives.
 func TestNotificationsAfterBusyPeriods(t *testing.T) {
+	t.Parallel()
 	pool, table := migrate(t)
 	a := startApp(t, newBroker(t, "memory"), appSpec{consume: true, relay: true, table: table, poll: time.Hour})
 	ctx := context.Background()

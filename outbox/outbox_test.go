@@ -246,8 +246,10 @@ func receive(t testing.TB, ch <-chan stream.Message[event], within time.Duration
 }
 
 func TestRollbackSendsNothingCommitSendsItsMessages(t *testing.T) {
+	t.Parallel()
 	for _, kind := range brokerKinds {
 		t.Run(kind, func(t *testing.T) {
+			t.Parallel()
 			pool, table := migrate(t)
 			br := newBroker(t, kind)
 			a := startApp(t, br, appSpec{consume: true, relay: true, table: table})
@@ -292,6 +294,7 @@ func TestRollbackSendsNothingCommitSendsItsMessages(t *testing.T) {
 // TestEncodedAsADirectSend: the relay's message has the payload, content
 // type, key and partition a direct bridge send of the same value has.
 func TestEncodedAsADirectSend(t *testing.T) {
+	t.Parallel()
 	pool, table := migrate(t)
 	br := newBroker(t, "memory")
 	extra := "    parts: { destination: partd, content-type: text/plain, producer: { partition-key-expression: headers.customer, partition-count: 4 } }\n"
@@ -410,8 +413,10 @@ func checkOrder(t *testing.T, ch <-chan stream.Message[event], keys, n int, with
 // TestTwoRelaysKeepOrderPerKey: two relays (two apps) on one table, rows
 // committed while they run; every message arrives once, in order per key.
 func TestTwoRelaysKeepOrderPerKey(t *testing.T) {
+	t.Parallel()
 	for _, kind := range brokerKinds {
 		t.Run(kind, func(t *testing.T) {
+			t.Parallel()
 			pool, table := migrate(t)
 			br := newBroker(t, kind)
 			const keys, n = 8, 150

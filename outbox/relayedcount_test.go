@@ -21,6 +21,7 @@ import (
 // deleted and counted nowhere: the counter stayed 0 for a message sent,
 // confirmed and deleted.)
 func TestUnansweredCommitCountsRelayed(t *testing.T) {
+	t.Parallel()
 	pool, table := migrate(t)
 	px := outboxtest.BlackHole(t)
 	appName := "obx_unanswered_" + strconv.Itoa(os.Getpid())

@@ -19,6 +19,7 @@ import (
 // failover to a replica that lags) are sent, not deleted unsent. (The
 // memory was keyed by id alone: 0 of 3 new messages were sent.)
 func TestReusedIdsAfterRefusedDeletionAreSent(t *testing.T) {
+	t.Parallel()
 	pool, table := migrate(t)
 	ctx := context.Background()
 	tries := refuseDeletes(t, pool, table)

@@ -23,6 +23,7 @@ import (
 // used to send its batch, fail to delete it, and send it again every
 // poll-interval: 295 duplicates of 10 messages in 6s.)
 func TestRelayWithoutDeleteRightSendsNothing(t *testing.T) {
+	t.Parallel()
 	pool, table := migrate(t)
 	role, dsn := limitedRole(t, pool, table, "SELECT, INSERT, UPDATE")
 	ctx := context.Background()
@@ -63,6 +64,7 @@ func TestRelayWithoutDeleteRightSendsNothing(t *testing.T) {
 // (made by hand: a text key, no dead_at) is reported as such, not as a
 // generic refusal of "begin".
 func TestHealthSaysWrongTableShape(t *testing.T) {
+	t.Parallel()
 	pool, schema := outboxtest.Schema(t)
 	for name, ddl := range map[string]string{
 		"text-key":   "CREATE TABLE %s (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, name text NOT NULL, key text NOT NULL DEFAULT '', payload bytea NOT NULL, headers jsonb NOT NULL DEFAULT '{}', created_at timestamptz NOT NULL DEFAULT now(), attempts int NOT NULL DEFAULT 0, last_error text, dead_at timestamptz)",
@@ -93,6 +95,7 @@ func TestHealthSaysWrongTableShape(t *testing.T) {
 // refusal ends. (It sent them again every poll-interval: 192 duplicates
 // of 10 messages in 4s at poll-interval 200ms.)
 func TestRefusedDeletionSendsNoDuplicates(t *testing.T) {
+	t.Parallel()
 	pool, table := migrate(t)
 	ctx := context.Background()
 	tries := refuseDeletes(t, pool, table)

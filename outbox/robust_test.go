@@ -40,6 +40,7 @@ func withAppName(dsn, name string) string {
 // still stopped. (Without the bound the rows stay locked until the
 // server's TCP keepalive gives up on the connection: hours.)
 func TestFrozenRelayReleasesItsKeys(t *testing.T) {
+	t.Parallel()
 	pool, table := migrate(t)
 	br := newBroker(t, "memory")
 	const keys, n = 4, 100
@@ -145,6 +146,7 @@ func TestFrozenRelayReleasesItsKeys(t *testing.T) {
 
 // TestReservedWordTableNames: table names that are SQL keywords are names.
 func TestReservedWordTableNames(t *testing.T) {
+	t.Parallel()
 	pool, schema := outboxtest.Schema(t)
 	br := newBroker(t, "memory")
 	ctx := context.Background()
@@ -220,6 +222,7 @@ func TestNilAndEmptyInputs(t *testing.T) {
 // TestHeaderBytesRoundTrip: header keys and values that are not valid
 // UTF-8, or hold NUL, arrive as a direct send delivers them.
 func TestHeaderBytesRoundTrip(t *testing.T) {
+	t.Parallel()
 	pool, table := migrate(t)
 	a := startApp(t, newBroker(t, "memory"), appSpec{consume: true, relay: true, table: table})
 	ctx := context.Background()
@@ -261,6 +264,7 @@ func TestHeaderBytesRoundTrip(t *testing.T) {
 // counted — and their key's later rows are sent. Migrate adds dead_at to
 // a table made without it.
 func TestUndecodableRowSetAside(t *testing.T) {
+	t.Parallel()
 	pool, table := migrate(t)
 	ctx := context.Background()
 	if _, err := pool.Exec(ctx, "ALTER TABLE "+table+" DROP COLUMN dead_at"); err != nil {

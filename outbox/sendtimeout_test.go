@@ -76,6 +76,7 @@ func TestMaxSendTimeout(t *testing.T) {
 // a statement the server refused (here a read-only session: the claim's
 // FOR UPDATE is refused) or a missing table is not "database unreachable".
 func TestHealthSaysWhatFailed(t *testing.T) {
+	t.Parallel()
 	_, table := migrate(t)
 	readOnly := outboxtest.DSNWithOptions("-c default_transaction_read_only=on")
 	for _, c := range []struct{ name, table, dsn, want string }{

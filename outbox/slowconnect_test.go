@@ -73,6 +73,7 @@ func slowConnectProxy(t *testing.T, delay time.Duration) string {
 // connect timeout is at least 10 s (with send-timeout as the bound, every
 // attempt was cut and the relay never sent).
 func TestSlowConnectStillRelays(t *testing.T) {
+	t.Parallel()
 	pool, table := migrate(t)
 	dsn := slowConnectProxy(t, 1500*time.Millisecond)
 	cfg := outbox.Config{Table: table, DSN: dsn, PollInterval: 200 * time.Millisecond, SendTimeout: time.Second}

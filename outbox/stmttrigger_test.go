@@ -19,6 +19,7 @@ import (
 // rights with a DELETE and an UPDATE ... WHERE false on every claim: 2
 // trigger calls per poll-interval.)
 func TestIdleRelayFiresNoStatementTriggers(t *testing.T) {
+	t.Parallel()
 	pool, table := migrate(t)
 	schema, _, _ := strings.Cut(table, ".")
 	ctx := context.Background()

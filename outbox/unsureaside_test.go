@@ -20,6 +20,7 @@ import (
 // sent rows were counted: the set-aside row has dead_at, is claimed no
 // more, and was counted nowhere.)
 func TestUnansweredCommitCountsSetAside(t *testing.T) {
+	t.Parallel()
 	pool, table := migrate(t)
 	px := outboxtest.BlackHole(t)
 	appName := "obx_unsure_aside_" + strconv.Itoa(os.Getpid())
