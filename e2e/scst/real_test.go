@@ -318,12 +318,14 @@ func failingProcessor(c *stream.Catalog, out chan<- msg) {
 }
 
 func TestRealSCStConfigs(t *testing.T) {
+	t.Parallel()
 	for _, f := range realFixtures() {
 		name := strings.TrimPrefix(f.dir, "real/")
 		if f.profiles != nil {
 			name += "/" + strings.Join(f.profiles, ",")
 		}
 		t.Run(name, func(t *testing.T) {
+			t.Parallel() // brokers of its own, as TestSCStFixtures's
 			runFixture(t, f)
 		})
 	}

@@ -570,14 +570,13 @@ func contains(s []string, v string) bool {
 }
 
 // TestSCStFixtures runs every fixture of testdata on its brokers.
+// Each fixture has brokers of its own (kfake clusters, a RabbitMQ virtual
+// host), so they all run in parallel.
 func TestSCStFixtures(t *testing.T) {
+	t.Parallel()
 	for _, f := range fixtures() {
 		t.Run(f.dir, func(t *testing.T) {
-			if f.rabbit {
-				// RabbitMQ fixtures need the broker and rabbitmqctl (a
-				// virtual host of their own).
-				t.Parallel()
-			}
+			t.Parallel()
 			runFixture(t, f)
 		})
 	}
