@@ -8,28 +8,59 @@ import (
 	"github.com/streambind/streambind/stream"
 )
 
+// receivedHeaderNames are SCSt's received headers (Spring Kafka's
+// KafkaHeaders, Spring AMQP's AmqpHeaders) that streambind carries as an
+// input's key and [stream.Received] rather than as headers, so that an
+// output does not inherit them.
+var receivedHeaderNames = []string{
+	stream.HeaderReceivedMessageKey,
+	stream.HeaderReceivedTopic, stream.HeaderReceivedPartition, stream.HeaderReceivedOffset, stream.HeaderReceivedTimestamp,
+	stream.HeaderReceivedExchange, stream.HeaderReceivedRoutingKey, stream.HeaderConsumerQueue, stream.HeaderRedelivered,
+}
+
 // receivedKeyInOutputExpressions warns of an output binding's
 // partition-key-expression or (Kafka) message-key-expression that names
-// kafka_receivedMessageKey, a common SCSt configuration: in SCSt a plain
-// payload's output carries its input's headers, the received key among
-// them; here the received key is the input's key (Message.Key), not a
-// header, and an output's expression finds null: the partition key
+// one of SCSt's received headers (kafka_receivedMessageKey,
+// kafka_receivedTopic, amqp_receivedRoutingKey, ...), a common SCSt
+// configuration: in SCSt a plain payload's output carries its input's
+// headers, the received ones among them; here the received key is the
+// input's key (Message.Key) and the rest its Message.Received, not
+// headers, and an output's expression finds null: the partition key
 // expression fails every message, the message key expression sends
 // without a key. One warning a key, at the binding's key or at the default
 // producer's.
 func receivedKeyInOutputExpressions(s *checkedService) stream.ConfigErrors {
-	found := map[string][]string{} // key -> bindings
+	type finding struct {
+		bindings []string
+		names    []string
+	}
+	found := map[string]*finding{} // key -> bindings and the names the expression reads
+	note := func(k, binding, expr string) {
+		var names []string
+		for _, n := range receivedHeaderNames {
+			if strings.Contains(expr, n) {
+				names = append(names, n)
+			}
+		}
+		if len(names) == 0 {
+			return
+		}
+		f := found[k]
+		if f == nil {
+			f = &finding{names: names}
+			found[k] = f
+		}
+		f.bindings = append(f.bindings, binding)
+	}
 	for _, b := range s.bindings {
 		if b.input {
 			continue
 		}
-		if strings.Contains(b.producer.PartitionKeyExpression, stream.HeaderReceivedMessageKey) {
-			k := s.ownOrDefault("stream.bindings."+b.name+".producer.partition-key-expression", "stream.default.producer.partition-key-expression")
-			found[k] = append(found[k], b.name)
-		}
-		if e, _ := b.ext["message-key-expression"].(string); strings.Contains(e, stream.HeaderReceivedMessageKey) && b.binderType == "kafka" {
-			k := s.ownOrDefault("stream.kafka.bindings."+b.name+".producer.message-key-expression", "stream.kafka.default.producer.message-key-expression")
-			found[k] = append(found[k], b.name)
+		note(s.ownOrDefault("stream.bindings."+b.name+".producer.partition-key-expression", "stream.default.producer.partition-key-expression"),
+			b.name, b.producer.PartitionKeyExpression)
+		if e, _ := b.ext["message-key-expression"].(string); b.binderType == "kafka" {
+			note(s.ownOrDefault("stream.kafka.bindings."+b.name+".producer.message-key-expression", "stream.kafka.default.producer.message-key-expression"),
+				b.name, e)
 		}
 	}
 	keys := make([]string, 0, len(found))
@@ -39,14 +70,21 @@ func receivedKeyInOutputExpressions(s *checkedService) stream.ConfigErrors {
 	sort.Strings(keys)
 	var out stream.ConfigErrors
 	for _, k := range keys {
-		what := bindingsNamed(found[k])
+		f := found[k]
+		what := bindingsNamed(f.bindings)
 		effect := "every message fails to send (the key is null)"
 		if strings.HasSuffix(k, "message-key-expression") {
 			effect = "messages are sent without a key"
 		}
-		out = append(out, &stream.ConfigError{Path: k, Origin: s.origin(k), Msg: fmt.Sprintf(
-			"%s: headers['%s'] is null in an output's expression: streambind carries the key an input arrived with as the input's key (stream.Message's Key), not as a header that the output inherits as in SCSt, so %s; return a stream.Message with Key: in.Key (the record key; the partition stays the expression's), or put what to partition by in the payload or a header",
-			what, stream.HeaderReceivedMessageKey, effect)})
+		var msg string
+		if f.names[0] == stream.HeaderReceivedMessageKey {
+			msg = fmt.Sprintf("%s: headers['%s'] is null in an output's expression: streambind carries the key an input arrived with as the input's key (stream.Message's Key), not as a header that the output inherits as in SCSt, so %s; return a stream.Message with Key: in.Key (the record key; the partition stays the expression's), or put what to partition by in the payload or a header",
+				what, stream.HeaderReceivedMessageKey, effect)
+		} else {
+			msg = fmt.Sprintf("%s: headers['%s'] is null in an output's expression: streambind carries how an input was received (topic, partition, offset, timestamp; RabbitMQ's exchange, routing key, queue, redelivered) as the input's stream.Message Received, not as headers that the output inherits as in SCSt, so %s; return a stream.Message with a header set from in.Received, or put what to partition by in the payload",
+				what, f.names[0], effect)
+		}
+		out = append(out, &stream.ConfigError{Path: k, Origin: s.origin(k), Msg: msg})
 	}
 	return out
 }
