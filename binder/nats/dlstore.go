@@ -21,9 +21,10 @@ import (
 // OpenDeadLetters implements [stream.DeadLetterStore] over the dead-letter
 // subject of spec (dlq-name, default error.<destination>.<group>) in the
 // stream that captures it. The cursor gets the messages of that subject
-// one by one, from the stream's first sequence to its last at open
-// (reading changes nothing: no consumer is made); Remove deletes one from
-// the stream. A dead letter's ID is its stream sequence, its Time the
+// one by one (NextBatch: many, by requests in parallel), from the
+// stream's first sequence to its last at open (reading changes nothing:
+// no consumer is made); Remove deletes one from the stream (RemoveBatch:
+// many, in parallel). A dead letter's ID is its stream sequence, its Time the
 // time the stream stored it.
 //
 // A claiming cursor (o.Claim) claims each message with an entry of the
@@ -35,7 +36,8 @@ import (
 // there; the entry is rewritten while the cursor holds the message and
 // deleted when it removed it or gives it back. The bucket's max age is
 // the lease, so the entries of a cursor that died expire: the bucket
-// holds only live claims. (Not a pull consumer with the lease as its ack
+// holds only live claims. A batch (NextBatch) is claimed in parallel.
+// (Not a pull consumer with the lease as its ack
 // wait: a shared consumer redelivers what a replay skips by its filters
 // to the other replays, round and round, and every cursor would have to
 // agree on one ack wait; per-message TTLs need NATS 2.11.)
@@ -301,7 +303,7 @@ type natsDeadLetters struct {
 const (
 	dlProbe    = 16
 	dlMaxProbe = 256
-	dlParallel = 256
+	dlParallel = 64
 )
 
 var _ stream.DeadLetterBatcher = (*natsDeadLetters)(nil)

@@ -20,13 +20,13 @@ const dlPage = 256
 // stream of spec (dlq-name, default error.<destination>.<group>, under the
 // key prefix). The cursor reads the entries up to the last one at open with
 // XRANGE (reading changes nothing: no group, no pending entry); Remove
-// deletes one with XDEL. A dead letter's ID is its entry ID, its Time the
+// deletes one with XDEL (RemoveBatch many with one XDEL). A dead letter's ID is its entry ID, its Time the
 // entry ID's time (when it was dead-lettered).
 //
 // A claiming cursor (o.Claim) claims each entry with a key of its own,
 // <stream>:dlq-claim:<entry ID>, set with NX and PX o.LeaseOf() to the
 // cursor's random token by a script that first checks the entry is still
-// there; it renews the key while it holds the entry and deletes it when
+// there (a batch, NextBatch, by one script call); it renews the key while it holds the entry and deletes it when
 // it removed the entry or gives it back. The keys of a cursor that died
 // expire after the lease: nothing stays behind. (Not a consumer group on
 // the dead-letter stream: what a group delivered and nobody acknowledged

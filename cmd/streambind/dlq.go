@@ -552,14 +552,22 @@ order. --format json prints {"destination", "total", "exceptions": [...]}.`,
 					fmt.Fprintf(e.stderr, "note: %d consumer%s attached to %s (a dead-letter reader, consumer.dead-letters-of, consumes that queue itself): %s may be taking the dead letters, and those delivered to %s and not yet acknowledged are not counted\n",
 						n, map[bool]string{true: " is", false: "s are"}[n == 1], t.where, map[bool]string{true: "it", false: "they"}[n == 1], map[bool]string{true: "it", false: "them"}[n == 1])
 				}
+				// Many per round trip where the cursor batches (NATS).
+				batcher, _ := cur.(stream.DeadLetterBatcher)
+				var ds []stream.DeadLetter
 				for {
-					d, err := cur.Next(cmd.Context())
-					if err == io.EOF {
-						return nil
+					if len(ds) == 0 {
+						var err error
+						ds, err = nextDeadLetters(cmd.Context(), cur, batcher, purgeBatch, 0, 0)
+						if err == io.EOF {
+							return nil
+						}
+						if err != nil {
+							return err
+						}
 					}
-					if err != nil {
-						return err
-					}
+					d := ds[0]
+					ds = ds[1:]
 					total++
 					pr.update(total, false)
 					msg := d.Headers[stream.HeaderExceptionMessage]
