@@ -838,8 +838,8 @@ func isNumber(v any) bool {
 
 // headerOperands returns the operands a and b of + or a comparison, a
 // header among them (ah, bh) read as its number when the other is a number
-// (numericHeader), as its boolean when the other is a boolean
-// (boolHeader).
+// (numericHeader), as its Boolean when the other is a boolean
+// (booleanText).
 func headerOperands(a, b any, ah, bh bool) (any, any) {
 	a, b = normalizeNumber(a), normalizeNumber(b)
 	if ah && isNumber(b) {
@@ -849,28 +849,43 @@ func headerOperands(a, b any, ah, bh bool) (any, any) {
 		b, _ = numericHeader(b)
 	}
 	if _, ok := b.(bool); ok && ah {
-		a, _ = boolHeader(a)
+		a = booleanText(a)
 	}
 	if _, ok := a.(bool); ok && bh {
-		b, _ = boolHeader(b)
+		b = booleanText(b)
 	}
 	return a, b
 }
 
-// boolHeader is a header's text as the boolean it is, when it is one as
-// Spring converts a String to a Boolean (true, on, yes, 1 / false, off,
-// no, 0, any case); ok is false otherwise. In SCSt a header a producer
-// set to a Boolean stays one (amqp_redelivered, say), and configurations
-// test it: headers.x == true, headers.x ? a : b, !headers.x, headers.x and
-// y (a SpEL condition converts a String header so too). Headers are text
-// here, so a header read directly is its boolean there; beside text it
-// stays text (headers.x == 'true').
+// booleanText is a header's text as the Boolean it is beside a boolean in
+// a comparison: "true" or "false", as Java writes a Boolean, the one text
+// an SCSt Boolean header (amqp_redelivered, a Spring producer's Boolean)
+// arrives as; other text stays text. Spring's wider conversion (1, yes,
+// on, any case: boolHeader) is not SpEL's == : to SCSt a header "1" or
+// "yes" is a String (or an Integer), which never equals a Boolean, so
+// headers.x == true with x "1" is false there, as here.
+func booleanText(v any) any {
+	switch v {
+	case "true":
+		return true
+	case "false":
+		return false
+	}
+	return v
+}
+
+// boolHeader is a header's text as the boolean a condition makes of it,
+// as Spring's StringToBooleanConverter converts a String (trimmed; true,
+// on, yes, 1 / false, off, no, 0, any case); ok is false otherwise. In
+// SCSt a SpEL condition (headers.x ? a : b, !headers.x, headers.x and y)
+// converts a String header so; a Boolean header (amqp_redelivered, say)
+// is one already, and its text here is "true" or "false".
 func boolHeader(v any) (any, bool) {
 	s, ok := v.(string)
 	if !ok {
 		return v, false
 	}
-	switch strings.ToLower(s) {
+	switch strings.ToLower(strings.TrimSpace(s)) {
 	case "true", "on", "yes", "1":
 		return true, true
 	case "false", "off", "no", "0":
