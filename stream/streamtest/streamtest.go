@@ -166,6 +166,9 @@ func (e *Env) subscribe(ctx context.Context, binding, dest string, ch chan strea
 			m.Payload = append([]byte(nil), m.Payload...)
 			m.Headers = m.Headers.Clone()
 			m.Key = bytes.Clone(m.Key) // an empty key stays empty, not nil
+			// How the harness received it is none of the app's: sent on
+			// (SendEnvelope), it would be the app's input's Received.
+			m.Received = stream.Received{}
 			select {
 			case ch <- m:
 				n.Add(1)
@@ -310,7 +313,8 @@ func (e *Env) SendEnvelope(inputBinding string, m stream.Envelope) error {
 var ErrTimeout = errors.New("streamtest: timed out")
 
 // ReceiveEnvelope returns the next message the app sent through an output
-// binding, or ErrTimeout.
+// binding, or ErrTimeout. Like [Env.DeadLetter]'s, its Received is zero:
+// it can be sent on to an input with SendEnvelope as an app's message.
 func (e *Env) ReceiveEnvelope(outputBinding string) (stream.Envelope, error) {
 	ch, ok := e.outs[strings.ToLower(outputBinding)]
 	if !ok {
