@@ -80,6 +80,9 @@ type fixture struct {
 	env []string
 	// skip names the bug that keeps the fixture from passing.
 	skip string
+	// alone says why the fixture does not run in parallel with the
+	// package's others: a check that timing under load can break.
+	alone string
 	// opts are more app options (named errors, key extractors).
 	opts []stream.Option
 }

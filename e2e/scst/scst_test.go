@@ -571,12 +571,16 @@ func contains(s []string, v string) bool {
 
 // TestSCStFixtures runs every fixture of testdata on its brokers.
 // Each fixture has brokers of its own (kfake clusters, a RabbitMQ virtual
-// host), so they all run in parallel.
+// host), so they run in parallel, but for those that must run alone
+// (fixture.alone): the test is not parallel itself, so such a fixture
+// runs while no other test of the package does (the parallel fixtures
+// start once the loop has run the others).
 func TestSCStFixtures(t *testing.T) {
-	t.Parallel()
 	for _, f := range fixtures() {
 		t.Run(f.dir, func(t *testing.T) {
-			t.Parallel()
+			if f.alone == "" {
+				t.Parallel()
+			}
 			runFixture(t, f)
 		})
 	}
@@ -614,7 +618,7 @@ func ttlRetryCheck(e *env) {
 func cronSupplierFixture() fixture {
 	var mu sync.Mutex
 	var calls []time.Time
-	return fixture{dir: "kafka-supplier-cron", kafka: 1, types: kafkaOnly, fns: func(c *stream.Catalog, _ chan<- msg) {
+	return fixture{dir: "kafka-supplier-cron", kafka: 1, types: kafkaOnly, alone: "three supplier calls within one whole second", fns: func(c *stream.Catalog, _ chan<- msg) {
 		stream.AddSupplier(c, "readings", func(context.Context) (*msg, error) {
 			mu.Lock()
 			defer mu.Unlock()
