@@ -103,6 +103,7 @@ func (br *Bridge) Encode(name string, payload any) (Envelope, error) {
 // header when env has none, the send is traced and counted, and it returns
 // once the binder confirmed the message. The binder may keep env's
 // Payload, Headers and Key: the caller must not modify them afterwards.
+// env's Received (a forwarded input's) is not sent, on any binder.
 func (br *Bridge) SendEncoded(ctx context.Context, name string, env Envelope) error {
 	a := br.app
 	if err := br.running(name); err != nil {
@@ -136,6 +137,9 @@ func (b *Binding) sendEncoded(ctx context.Context, env Envelope) (err error) {
 	if b.cfg.Producer.HeaderMode == HeaderModeNone && stripsFor(b.producer) {
 		env.Headers = stripHeaders(env.Headers)
 	}
+	// A forwarded input's Received (how this app received it) is never
+	// sent: the in-process binder would deliver it as the next one's.
+	env.Received = Received{}
 	if err := b.producer.Send(ctx, env); err != nil {
 		b.stats.errors.Add(1)
 		return fmt.Errorf("binding %s: send to %s: %w", b.name, b.destination, err)
