@@ -135,10 +135,18 @@ var receivedHeaders = [...]struct {
 	{HeaderReceivedTimestamp, func(r *Received) (string, bool) {
 		return strconv.FormatInt(r.Timestamp.UnixMilli(), 10), !r.Timestamp.IsZero()
 	}},
-	{HeaderReceivedExchange, func(r *Received) (string, bool) { return r.Exchange, r.Queue != "" }},
-	{HeaderReceivedRoutingKey, func(r *Received) (string, bool) { return r.RoutingKey, r.Queue != "" }},
-	{HeaderConsumerQueue, func(r *Received) (string, bool) { return r.Queue, r.Queue != "" }},
-	{HeaderRedelivered, func(r *Received) (string, bool) { return strconv.FormatBool(r.Redelivered), r.Queue != "" }},
+	{HeaderReceivedExchange, func(r *Received) (string, bool) { return r.Exchange, r.fromRabbit() }},
+	{HeaderReceivedRoutingKey, func(r *Received) (string, bool) { return r.RoutingKey, r.fromRabbit() }},
+	{HeaderConsumerQueue, func(r *Received) (string, bool) { return r.Queue, r.fromRabbit() }},
+	{HeaderRedelivered, func(r *Received) (string, bool) { return strconv.FormatBool(r.Redelivered), r.fromRabbit() }},
+}
+
+// fromRabbit reports whether r is of a message received from RabbitMQ,
+// which has the amqp_* headers: the RabbitMQ binder always sets Queue; a
+// test (streamtest) that simulates a RabbitMQ message may give only its
+// exchange or routing key.
+func (r *Received) fromRabbit() bool {
+	return r.Queue != "" || r.Exchange != "" || r.RoutingKey != ""
 }
 
 // receivedIn returns the bits of the received headers src names.

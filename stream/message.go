@@ -174,7 +174,9 @@ type Received struct {
 	RoutingKey string
 	// Queue is the RabbitMQ queue the message was consumed from (with the
 	// prefix; an anonymous consumer's own queue). Empty on the other
-	// binders: it marks a message received from RabbitMQ.
+	// binders. A Received with a Queue, Exchange or RoutingKey is of a
+	// message received from RabbitMQ: expressions read its amqp_* headers
+	// (amqp_redelivered from Redelivered), null otherwise.
 	Queue string
 }
 

@@ -234,6 +234,14 @@ func TestReceivedHeadersInExpressions(t *testing.T) {
 		{"headers['kafka_receivedTopic'] + headers['id']", rabbit, "ordersx"},
 		// No Received (not a received message): the message's own header.
 		{"headers['kafka_receivedTopic']", stream.Received{}, "forged"},
+		// A test's simulated RabbitMQ message (streamtest) may give only
+		// a routing key or an exchange, no queue: it is of RabbitMQ all
+		// the same (its amqp_* names were null, found by a newcomer).
+		{"headers['amqp_receivedRoutingKey']", stream.Received{Destination: "orders", RoutingKey: "eu.orders"}, "eu.orders"},
+		{"headers['amqp_redelivered'] ? 'y' : 'n'", stream.Received{RoutingKey: "eu.orders", Redelivered: true}, "y"},
+		{"headers['amqp_receivedExchange']", stream.Received{Exchange: "orders"}, "orders"},
+		// Redelivered alone is NATS's or Redis's: no amqp_redelivered.
+		{"headers['amqp_redelivered'] ?: 'none'", stream.Received{Destination: "orders", Redelivered: true}, "none"},
 	} {
 		k, err := stream.CompileIdempotencyKey(stream.IdempotencyConfig{KeyExpression: c.expr})
 		if err != nil {

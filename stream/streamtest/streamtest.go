@@ -210,6 +210,9 @@ func onMemory(cfg *stream.Config) *stream.Config {
 // of the binding's destinations it goes to, and the other fields it sets
 // are what the function reads (a RabbitMQ routing key, say), the
 // in-process binder filling in the offset, timestamp and destination.
+// Expressions (a routing-expression) read the amqp_* headers of a
+// Received with a Queue, Exchange or RoutingKey: set one of them to
+// simulate a RabbitMQ message (amqp_redelivered reads Redelivered then).
 func (e *Env) Send(t testing.TB, inputBinding string, v any, headers ...string) {
 	t.Helper()
 	v, msgHeaders, key, rcv := splitMessage(v)
