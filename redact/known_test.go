@@ -80,10 +80,12 @@ func TestURLParsed(t *testing.T) {
 	}
 	// A URL that does not parse has no *url.URL: what shows it uses Value,
 	// which hides the password all the same.
-	if _, err := url.Parse("amqp://u:p%zz@h/"); err == nil {
+	bad := "amqp://u:p%zz@h/"
+	//lint:ignore SA1007 the test needs a URL that does not parse
+	if _, err := url.Parse(bad); err == nil {
 		t.Fatal("parsed")
 	}
-	if got := redact.Value("amqp://u:p%zz@h/"); strings.Contains(got, "p%zz") {
+	if got := redact.Value(bad); strings.Contains(got, "p%zz") {
 		t.Fatalf("Value kept the password: %q", got)
 	}
 }
