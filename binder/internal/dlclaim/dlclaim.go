@@ -13,7 +13,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"slices"
 	"sync"
 	"time"
 
@@ -213,44 +212,11 @@ func (c *Cursor) Next(ctx context.Context) (stream.DeadLetter, error) {
 			c.others = append(c.others, d)
 		}
 	}
-	for len(c.others) > 0 {
-		if c.deadline.IsZero() {
-			c.deadline = time.Now().Add(c.ttl + c.ttl/3)
-		}
-		for i := 0; i < len(c.others); {
-			r, err := c.claim(ctx, c.others[i])
-			if err != nil {
-				return stream.DeadLetter{}, err
-			}
-			switch r {
-			case Claimed:
-				d := c.others[i]
-				c.others = slices.Delete(c.others, i, i+1)
-				return d, nil
-			case Gone:
-				c.others = slices.Delete(c.others, i, i+1)
-			default:
-				i++
-			}
-		}
-		if len(c.others) == 0 {
-			break
-		}
-		if time.Now().After(c.deadline) {
-			c.log.Warn("dead letters: left to the replay or purge that holds them", "where", c.where, "held_elsewhere", len(c.others))
-			c.left = len(c.others)
-			c.others = nil
-			break
-		}
-		t := time.NewTimer(c.poll())
-		select {
-		case <-t.C:
-		case <-ctx.Done():
-			t.Stop()
-			return stream.DeadLetter{}, ctx.Err()
-		}
+	ds, err := c.othersBatch(ctx, 1)
+	if err != nil {
+		return stream.DeadLetter{}, err
 	}
-	return stream.DeadLetter{}, io.EOF
+	return ds[0], nil
 }
 
 var _ stream.DeadLetterBatcher = (*Cursor)(nil)
@@ -300,8 +266,10 @@ func (c *Cursor) NextBatch(ctx context.Context, n int) ([]stream.DeadLetter, err
 	return c.othersBatch(ctx, n)
 }
 
-// othersBatch is Next's wait for the dead letters others held, n at a
-// time: each look claims up to n of them at once, in their order.
+// othersBatch is the wait of Next (n 1) and NextBatch for the dead
+// letters others held, n at a time: each look claims up to n of them at
+// once, in their order, and drops those their holders removed; io.EOF
+// once none is left, or at the deadline.
 func (c *Cursor) othersBatch(ctx context.Context, n int) ([]stream.DeadLetter, error) {
 	for len(c.others) > 0 {
 		if c.deadline.IsZero() {
