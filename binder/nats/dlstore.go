@@ -175,6 +175,7 @@ func (l *natsLeases) ClaimBatch(ctx context.Context, ds []stream.DeadLetter, tok
 	rs := make([]dlclaim.Result, len(ds))
 	revs := make([]uint64, len(ds))
 	errs := make([]error, len(ds))
+	unsure := make([]bool, len(ds)) // the create failed, maybe after the server made it
 	dlclaim.Parallel(len(ds), dlParallel, func(i int) {
 		id := ds[i].ID
 		rev, err := l.kv.Create(ctx, l.prefix+id, []byte(token))
@@ -184,6 +185,7 @@ func (l *natsLeases) ClaimBatch(ctx context.Context, ds []stream.DeadLetter, tok
 		}
 		if err != nil {
 			errs[i] = fmt.Errorf("nats: claim %s: %w", id, err)
+			unsure[i] = true
 			return
 		}
 		revs[i] = rev
@@ -200,6 +202,10 @@ func (l *natsLeases) ClaimBatch(ctx context.Context, ds []stream.DeadLetter, tok
 	var back []int
 	l.mu.Lock()
 	for i, d := range ds {
+		if unsure[i] {
+			back = append(back, i)
+			continue
+		}
 		if revs[i] == 0 {
 			continue
 		}
@@ -210,10 +216,27 @@ func (l *natsLeases) ClaimBatch(ctx context.Context, ds []stream.DeadLetter, tok
 		l.revs[d.ID] = revs[i]
 	}
 	l.mu.Unlock()
-	dlclaim.Parallel(len(back), dlParallel, func(k int) {
-		i := back[k]
-		_ = l.kv.Delete(ctx, l.prefix+ds[i].ID, jetstream.LastRevision(revs[i]))
-	})
+	if len(back) > 0 {
+		// Even when ctx ended (an interrupted replay or purge): these
+		// claims are not the cursor's, so its Close would not give them
+		// back, and they would hold up the next replay or purge for a
+		// lease. A create that failed (ctx ended while it was on its
+		// way) may have made the entry: deleted if it holds the token.
+		bctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		dlclaim.Parallel(len(back), dlParallel, func(k int) {
+			i := back[k]
+			key, rev := l.prefix+ds[i].ID, revs[i]
+			if unsure[i] {
+				e, err := l.kv.Get(bctx, key)
+				if err != nil || string(e.Value()) != token {
+					return
+				}
+				rev = e.Revision()
+			}
+			_ = l.kv.Delete(bctx, key, jetstream.LastRevision(rev))
+		})
+	}
 	if err != nil {
 		return nil, err
 	}
