@@ -124,8 +124,11 @@ type Received struct {
 	// binding's destination names it: the item of a comma-separated list
 	// that this message came from, without the binder's prefix (RabbitMQ's
 	// prefix, Redis's key-prefix) and without a partition suffix. A
-	// message that came back from a retry topic or wait queue
-	// (retry-delays) reports the destination it was first read from; a
+	// message that came back from a RabbitMQ wait queue (retry-delays)
+	// reports the destination it was first read from, one from a Kafka
+	// retry topic that retry topic (as Spring Kafka's retry topics do:
+	// its partition and offset are the retry topic's, and with the main
+	// topic's name they would name another record); a
 	// binding reading dead letters (dead-letters-of) reports the
 	// dead-letter destination it reads. Empty when not known.
 	Destination string

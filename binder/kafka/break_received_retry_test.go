@@ -5,7 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -17,24 +17,17 @@ import (
 	"github.com/streambind/streambind/stream"
 )
 
-// A record read from a retry topic (retry-delays) reports the topic it
-// retries as its kafka_receivedTopic, and its own partition and offset:
-// the retry topic's. (topic, partition, offset), Spring Kafka's key of a
-// record, then names two records: the retried one's
-// (orders, 0, <retry topic offset>) is the main topic's record at that
-// offset too. An idempotency key-expression over the three — a usual one
-// for "exactly once per record" — skipped the retried message as a
-// duplicate of the main topic's record: m1 failed once, was parked at
-// offset 0 of the retry topic, and came back as (orders, 0, 0), m0's key.
-//
-// Not fixed (a choice of what a retried record reports: the original's
-// partition, offset and time, carried on the retry copy; or the retry
-// topic's name with its position, as Spring Kafka's retry topics do);
-// STREAMBIND_BREAK_RETRY=1 runs it (it fails in 30s).
+// A record read from a retry topic (retry-delays) reports the retry topic
+// as its kafka_receivedTopic, with its own partition and offset (the retry
+// topic's), as Spring Kafka's retry topics do, so that (topic, partition,
+// offset), Spring Kafka's key of a record, names one record. It reported
+// the topic it retries with the retry topic's position, which named
+// another record: an idempotency key-expression over the three — a usual
+// one for "exactly once per record" — skipped the retried message as a
+// duplicate of the main topic's record (m1 failed once, was parked at
+// offset 0 of the retry topic, and came back as (orders, 0, 0), m0's key).
+// Found by the breaker.
 func TestBreakReceivedRetryTopicRecordIsNotAnother(t *testing.T) {
-	if os.Getenv("STREAMBIND_BREAK_RETRY") == "" {
-		t.Skip("open finding: a retry topic's record reports (main topic, partition, retry-topic offset), another record's position; see the comment")
-	}
 	t.Parallel()
 	c := kafkatest.Start(t)
 	topic := uniqueTopic(t)
@@ -89,5 +82,11 @@ func TestBreakReceivedRetryTopicRecordIsNotAnother(t *testing.T) {
 		case <-deadline:
 			t.Fatalf("handled %v; m1, retried from its retry topic, was skipped as a duplicate of another record", seen)
 		}
+	}
+	if got := seen["m1"]; !strings.HasPrefix(got, "m1 "+topic+".g-retry-") {
+		t.Errorf("the retried m1 handled as %q: want it to report its retry topic (%s.g-retry-...)", got, topic)
+	}
+	if got := seen["m0"]; !strings.HasPrefix(got, "m0 "+topic+"/") {
+		t.Errorf("m0 handled as %q: want it to report %s", got, topic)
 	}
 }

@@ -899,7 +899,7 @@ type partWorker struct {
 	// wait until due, so the worker never keeps a slot while waiting).
 	retryTopic bool
 	// dest is the destination its messages report (stream.Received): the
-	// topic, or the topic a retry topic retries.
+	// topic (a retry topic's own name).
 	dest string
 	// oneEnv carries a single message's envelope without allocating a
 	// slice per message.
@@ -927,8 +927,13 @@ func (w *partWorker) run() {
 	c.workers.Store(w, struct{}{})
 	defer c.workers.Delete(w)
 	w.dest = w.topic
-	if main, ok := c.retryMain(w.topic); ok {
-		w.dest, w.retryTopic = main, true
+	if _, ok := c.retryMain(w.topic); ok {
+		// A retry topic's record reports the retry topic, as Spring
+		// Kafka's retry topics do: with the main topic's name its
+		// partition and offset (the retry topic's) would name another
+		// record, and an idempotency key of (topic, partition, offset)
+		// skipped it as that one's duplicate.
+		w.retryTopic = true
 	}
 	q := newFetchQueue(max(c.cs.queueCapacity, 1))
 	fetchDone := make(chan struct{})
@@ -1334,7 +1339,7 @@ func (w *partWorker) envelope(m *kafkago.Message) stream.Envelope {
 }
 
 // received is how m was received (stream.Received): the worker's
-// destination (a retry topic's message reports the topic it retries), the
+// destination (a retry topic's message reports the retry topic), the
 // record's partition, offset and timestamp.
 func (w *partWorker) received(m *kafkago.Message) stream.Received {
 	return stream.Received{Destination: w.dest, Partition: m.Partition, HasPartition: true,
