@@ -32,13 +32,21 @@ func TestReceived(t *testing.T) {
 	given := msg("b1", -1)
 	given.Received = stream.Received{Destination: "rcv-a", RoutingKey: "eu", Offset: 7, HasOffset: true}
 	must(t, pb.Send(ctx, given))
-	for _, want := range []stream.Received{
-		{Destination: "rcv-a", Offset: 1, HasOffset: true, Partition: 1, HasPartition: true},
-		{Destination: "rcv-a", Offset: 2, HasOffset: true},
-		{Destination: "rcv-b", Offset: 7, HasOffset: true, RoutingKey: "eu"},
-	} {
+	// By payload: a consumer of two destinations keeps each one's order,
+	// not the order of sends to both (b1 may come before a2).
+	wants := map[string]stream.Received{
+		"a1": {Destination: "rcv-a", Offset: 1, HasOffset: true, Partition: 1, HasPartition: true},
+		"a2": {Destination: "rcv-a", Offset: 2, HasOffset: true},
+		"b1": {Destination: "rcv-b", Offset: 7, HasOffset: true, RoutingKey: "eu"},
+	}
+	for range len(wants) {
 		select {
 		case m := <-got:
+			want, ok := wants[string(m.Payload)]
+			if !ok {
+				t.Fatalf("%s: unexpected or delivered twice", m.Payload)
+			}
+			delete(wants, string(m.Payload))
 			r := m.Received
 			if r.Timestamp.Before(before) || r.Timestamp.After(time.Now()) {
 				t.Errorf("%s: timestamp %v, want the time it was stored", m.Payload, r.Timestamp)
