@@ -792,7 +792,10 @@ removes each from the dead letters once the broker confirmed its copy: a
 replay that is interrupted (even killed) loses nothing, and replays again
 at most the dead letters it had in flight, their copies sent (and maybe
 confirmed) but the dead letters not yet removed: one on Kafka, RabbitMQ
-and in process, up to 128 on NATS and Redis. There a replay works a batch
+and in process, up to 128 on NATS and Redis. An interrupt (Ctrl-C,
+SIGTERM) gives the copies in flight up to 5s to be confirmed, and removes
+their dead letters before the replay exits: none is replayed again while
+the broker answers. There a replay works a batch
 at a time: it reads and claims up to 128 dead letters at once, sends
 their copies at once and removes them once every copy of the batch was
 confirmed. The copies of dead letters of one key (else of one partition,

@@ -50,7 +50,19 @@ type replayer struct {
 	lanes     map[string]*flight // the last send of each key, for order
 	sendErr   error              // the first failed send
 	failedN   int                // sends failed (they stay)
+	// sendCtx is what sends honour: the run's ctx, but once that ends
+	// (an interrupt) only after interruptGrace, so that the copies in
+	// flight are confirmed and their dead letters removed.
+	sendCtx context.Context
 }
+
+// interruptGrace is how long the copies in flight when a replay is
+// interrupted (SIGINT, SIGTERM) have to be confirmed before their sends
+// are cancelled. A cancelled send whose copy the broker stored anyway
+// leaves its dead letter, replayed again by the next replay: up to a
+// batch of duplicates for a Ctrl-C, where a broker that answers confirms
+// them in milliseconds.
+const interruptGrace = 5 * time.Second
 
 // flight is one dead letter whose copy is being sent.
 type flight struct {
@@ -87,10 +99,16 @@ func (r *replayer) run(ctx context.Context, cur stream.DeadLetters) error {
 	}
 	r.settled = make(chan *flight, r.window)
 	r.lanes = map[string]*flight{}
+	sendCtx, cancelSends := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelSends()
+	stopGrace := context.AfterFunc(ctx, func() { time.AfterFunc(interruptGrace, cancelSends) })
+	defer stopGrace()
+	r.sendCtx = sendCtx
 	err := r.loop(ctx, cur, batcher)
-	// What is in flight settles (a send honours ctx), and what was
-	// confirmed is removed, also after an interrupt: a copy that is
-	// there and a dead letter left would be replayed twice.
+	// What is in flight settles (a send honours sendCtx: after an
+	// interrupt, within interruptGrace), and what was confirmed is
+	// removed, also after an interrupt: a copy that is there and a dead
+	// letter left would be replayed twice.
 	for r.inflight > 0 {
 		r.settle(<-r.settled)
 	}
@@ -156,7 +174,11 @@ func (r *replayer) loop(ctx context.Context, cur stream.DeadLetters, batcher str
 		for r.inflight > 0 {
 			r.settle(<-r.settled)
 		}
-		if err := r.remove(ctx, cur, batcher); err != nil {
+		// Removed with sendCtx: after an interrupt, the dead letters of
+		// the copies just confirmed are removed all the same (with the
+		// interrupted ctx the removal failed, and each was replayed
+		// again by the next replay: a batch of duplicates for a Ctrl-C).
+		if err := r.remove(r.sendCtx, cur, batcher); err != nil {
 			return err
 		}
 		if r.sendErr != nil {
@@ -218,7 +240,7 @@ func (r *replayer) one(ctx context.Context, cur stream.DeadLetters, d stream.Dea
 			return err
 		}
 	}
-	r.send(ctx, p, d)
+	r.send(r.sendCtx, p, d)
 	return nil
 }
 
