@@ -27,20 +27,7 @@ import (
 // application-rabbit.yaml reads. It returns the vhost's name.
 func rabbitVhost(t *testing.T) string {
 	t.Helper()
-	rabbittest.Require(t)
-	if _, err := exec.LookPath("rabbitmqctl"); err != nil {
-		t.Skip("rabbitmqctl not installed: cannot create a virtual host")
-	}
-	vhost := "streambind-demo-test-" + strings.ReplaceAll(time.Now().Format("150405.000000"), ".", "")
-	ctl := func(args ...string) {
-		t.Helper()
-		if out, err := exec.Command("rabbitmqctl", args...).CombinedOutput(); err != nil {
-			t.Fatalf("rabbitmqctl %v: %v\n%s", args, err, out)
-		}
-	}
-	ctl("add_vhost", vhost)
-	t.Cleanup(func() { _ = exec.Command("rabbitmqctl", "delete_vhost", vhost).Run() })
-	ctl("set_permissions", "-p", vhost, "guest", ".*", ".*", ".*")
+	vhost := rabbittest.VHost(t)
 	t.Setenv("RABBIT_VHOST", vhost)
 	t.Setenv("RABBIT_ADDRESSES", rabbittest.Address())
 	return vhost

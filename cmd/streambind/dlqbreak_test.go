@@ -533,7 +533,7 @@ func manyDeadLetters(t *testing.T, n int, dir string, env []string, a *dlqApp, d
 	a.waitDeadLettered(t, n, depth)
 	t.Logf("%d sent in %s, dead-lettered in %s", n, sent.Round(time.Millisecond), time.Since(start).Round(time.Millisecond))
 	// Half replayed, half purged, at once.
-	r := startDLQ(t, dir, env, "replay", "--limit", "2500")
+	r := startDLQ(t, dir, env, "replay", "--limit", strconv.Itoa(n/2))
 	p := startDLQ(t, dir, env, "purge", "--yes")
 	rt, pt := r.wait(t, 180*time.Second), p.wait(t, 180*time.Second)
 	if r.err != nil || p.err != nil {
@@ -582,7 +582,7 @@ func TestDLQBreakManyRedis(t *testing.T) {
 	dir, env, opt, depth := redisService(t)
 	handleConcurrently(t, dir)
 	a := startDLQApp(t, dir, env, opt)
-	manyDeadLetters(t, 5000, dir, env, a, depth, redisClaims(t, env))
+	manyDeadLetters(t, 2000, dir, env, a, depth, redisClaims(t, env))
 }
 
 func TestDLQBreakManyNATS(t *testing.T) {
@@ -590,7 +590,7 @@ func TestDLQBreakManyNATS(t *testing.T) {
 	dir, env, opt := natsService(t)
 	handleConcurrently(t, dir)
 	a := startDLQApp(t, dir, env, opt)
-	manyDeadLetters(t, 5000, dir, env, a, lsDepth(t, dir, env), natsClaims(t, dir))
+	manyDeadLetters(t, 2000, dir, env, a, lsDepth(t, dir, env), natsClaims(t, dir))
 }
 
 // The tests below show problems found by the review, fixed since: a
