@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/expr-lang/expr"
 	"github.com/expr-lang/expr/ast"
@@ -33,8 +34,8 @@ import (
 //
 // Supported: property access (payload.a.b, headers.x, safe navigation
 // payload?.a), indexing (payload['a'], headers['x'], payload.items[0]),
-// string ('single' or "double" quoted, quotes doubled to escape), integer,
-// decimal, boolean and null literals, + - * / %, the comparisons == != < >
+// string ('single' or "double" quoted, quotes doubled to escape), numeric
+// (SpEL's: 42, 42L, 0x2A, 1.5, 1.5d, 1.5f, 1e3), boolean and null literals, + - * / %, the comparisons == != < >
 // <= >= (and SpEL's eq ne lt gt le ge div mod), && || ! (and, or, not),
 // the ternary a ? b : c, the Elvis operator a ?: b, and the methods
 // toString() and hashCode() (Java's results). Everything else — type
@@ -361,6 +362,24 @@ func translateSpEL(s string) (string, error) {
 			i = j - 1
 			prevSig = 'a'
 			continue
+		case r < utf8.RuneSelf && isDigit(byte(r)):
+			lit, j, err := spelNumber(rs, i)
+			if err != nil {
+				return "", err
+			}
+			if j < len(rs) && rs[j] == '.' {
+				lit = "(" + lit + ")" // 3.toString(): expr would read "3." as a number
+			}
+			b.WriteString(lit)
+			i = j - 1
+			prevSig = '0'
+			continue
+		case r == '.' && i+1 < len(rs) && rs[i+1] < utf8.RuneSelf && isDigit(byte(rs[i+1])):
+			j := i + 1
+			for j < len(rs) && (isWordRune(rs[j]) || rs[j] == '.') {
+				j++
+			}
+			return "", fmt.Errorf("numeric literal %s is not supported: a SpEL real has a digit before its point (0.5) (%s)", string(rs[i:j]), spelNumberForms)
 		case r == '#':
 			j := i + 1
 			for j < len(rs) && (rs[j] == '_' || unicode.IsLetter(rs[j]) || unicode.IsDigit(rs[j])) {
@@ -407,6 +426,132 @@ func translateSpEL(s string) (string, error) {
 		}
 	}
 	return b.String(), nil
+}
+
+// spelNumberForms lists SpEL's numeric literals for error messages.
+const spelNumberForms = "SpEL's numbers: 42, 42L, 0x2A, 0x2AL, 1.5, 1.5d, 1.5f, 1e3, 1.5E-3"
+
+func isWordRune(r rune) bool {
+	return r == '_' || r == '$' || unicode.IsLetter(r) || unicode.IsDigit(r)
+}
+
+// spelNumber reads the numeric literal that starts at rs[i] (an ASCII
+// digit) as SpEL's tokenizer does, and returns it in expr's terms with
+// SpEL's value: an integer (int, or long with the suffix L or l; decimal,
+// or hexadecimal after 0x or 0X) as a decimal integer, a real (with a
+// fraction 1.5, an exponent 1e3 or 1.5E-3, or the suffix d, D, f or F) as
+// a float in exponent form, which expr reads as a float (1e+03), whatever
+// its value. A float (f, F) has a Java float's value (0.1f is
+// 0.100000001490116…, not equal to 0.1, as in SpEL) and computes as a
+// double. j is the index after the literal.
+//
+// An integer without L beyond a Java int (2147483648, 0x80000000) is read
+// as the long it is, where SpEL refuses it (it asks for the L). What is
+// not SpEL is refused, named: an L on a real (1.5L), digits that do not
+// end the literal (1_000, 0b101, 0o17, 42u), an exponent without digits,
+// an integer beyond a long, a real beyond a double.
+func spelNumber(rs []rune, i int) (lit string, j int, err error) {
+	start := i
+	// whole is the literal and what sticks to it, for an error.
+	whole := func(end int) string {
+		for end < len(rs) && (isWordRune(rs[end]) || (rs[end] == '.' && end+1 < len(rs) && rs[end+1] < utf8.RuneSelf && isDigit(byte(rs[end+1])))) {
+			end++
+		}
+		return string(rs[start:end])
+	}
+	notSpEL := func(end int) error {
+		return fmt.Errorf("numeric literal %s is not supported (%s)", whole(end), spelNumberForms)
+	}
+	ended := func(end int) bool { return end >= len(rs) || !isWordRune(rs[end]) }
+	isLong := func(end int) bool { return end < len(rs) && (rs[end] == 'L' || rs[end] == 'l') }
+	if rs[i] == '0' && i+1 < len(rs) && (rs[i+1] == 'x' || rs[i+1] == 'X') {
+		j = i + 2
+		for j < len(rs) && rs[j] < utf8.RuneSelf && (isDigit(byte(rs[j])) || strings.ContainsRune("abcdefABCDEF", rs[j])) {
+			j++
+		}
+		digits := string(rs[i+2 : j])
+		if isLong(j) {
+			j++
+		}
+		if digits == "" || !ended(j) {
+			return "", j, notSpEL(j)
+		}
+		v, perr := strconv.ParseInt(digits, 16, 64)
+		if perr != nil {
+			return "", j, fmt.Errorf("numeric literal %s is beyond a long", string(rs[start:j]))
+		}
+		return strconv.FormatInt(v, 10), j, nil
+	}
+	j = i
+	for j < len(rs) && rs[j] < utf8.RuneSelf && isDigit(byte(rs[j])) {
+		j++
+	}
+	real := false
+	if j+1 < len(rs) && rs[j] == '.' && rs[j+1] < utf8.RuneSelf && isDigit(byte(rs[j+1])) {
+		real = true
+		j++
+		for j < len(rs) && rs[j] < utf8.RuneSelf && isDigit(byte(rs[j])) {
+			j++
+		}
+	}
+	if isLong(j) {
+		if real {
+			return "", j + 1, fmt.Errorf("numeric literal %s is not supported: a real cannot be a long (%s)", whole(j+1), spelNumberForms)
+		}
+		digits := string(rs[start:j])
+		j++
+		if !ended(j) {
+			return "", j, notSpEL(j)
+		}
+		v, perr := strconv.ParseInt(digits, 10, 64)
+		if perr != nil {
+			return "", j, fmt.Errorf("numeric literal %s is beyond a long", string(rs[start:j]))
+		}
+		return strconv.FormatInt(v, 10), j, nil
+	}
+	if j < len(rs) && (rs[j] == 'e' || rs[j] == 'E') {
+		k := j + 1
+		if k < len(rs) && (rs[k] == '+' || rs[k] == '-') {
+			k++
+		}
+		d := k
+		for k < len(rs) && rs[k] < utf8.RuneSelf && isDigit(byte(rs[k])) {
+			k++
+		}
+		if k == d {
+			return "", k, notSpEL(j)
+		}
+		real, j = true, k
+	}
+	num := string(rs[start:j])
+	float := false
+	if j < len(rs) && strings.ContainsRune("fFdD", rs[j]) {
+		real, float = true, rs[j] == 'f' || rs[j] == 'F'
+		j++
+	}
+	if !ended(j) {
+		return "", j, notSpEL(j)
+	}
+	if !real {
+		v, perr := strconv.ParseInt(num, 10, 64)
+		if perr != nil {
+			return "", j, fmt.Errorf("numeric literal %s is beyond a long", num)
+		}
+		return strconv.FormatInt(v, 10), j, nil
+	}
+	// Rounded once to the type's precision, as Double.parseDouble and
+	// Float.parseFloat do; a value too small for it is 0 there too (the
+	// error ParseFloat returns for it is no matter), one too large is
+	// infinite, which SpEL takes and is refused here.
+	bits, kind := 64, "double"
+	if float {
+		bits, kind = 32, "float"
+	}
+	f, _ := strconv.ParseFloat(num, bits)
+	if math.IsInf(f, 0) {
+		return "", j, fmt.Errorf("numeric literal %s is beyond a %s", string(rs[start:j]), kind)
+	}
+	return strconv.FormatFloat(f, 'e', -1, 64), j, nil
 }
 
 // exprRewriter checks the parsed tree against the subset and rewrites
