@@ -69,7 +69,12 @@ type Expression struct {
 // the message's key ([Envelope].Key, [Message].Key), not as a header; an
 // expression over an input's headers (routing-expression, an idempotency
 // key-expression) that names it reads the key, as an SCSt configuration
-// expects.
+// expects. The key wins over a header of that name the message carries,
+// as the record's key does in Spring Kafka (which sets RECEIVED_KEY after
+// mapping the record's headers); a message without a key shows the
+// header, null without one. No binder sends the key in that header (the
+// RabbitMQ and NATS binders carry it in x-streambind-key, Redis in its
+// key field): such a header is another producer's.
 const HeaderReceivedMessageKey = "kafka_receivedMessageKey"
 
 // Spring Cloud Stream's received headers (Spring Kafka's KafkaHeaders,
@@ -163,16 +168,15 @@ func receivedIn(src string) uint16 {
 
 // inputHeaders are the headers an expression sees of an input message:
 // env's own, plus kafka_receivedMessageKey (the message's key) when the
-// expression names it, the message has a key, and no such header; plus
-// the received headers the expression names (receivedHeaders) that the
-// binder tells, over the message's own of those names. The message's
-// headers are not changed: when it adds any, it adds them to a copy.
+// expression names it and the message has a key, over a header of that
+// name the message carries (as Spring Kafka sets RECEIVED_KEY from the
+// record's key over the record's headers; without a key, the header
+// stays); plus the received headers the expression names
+// (receivedHeaders) that the binder tells, over the message's own of
+// those names. The message's headers are not changed: when it adds any,
+// it adds them to a copy.
 func (e *Expression) inputHeaders(env Envelope) Headers {
 	addKey := e.usesReceivedKey && len(env.Key) > 0
-	if addKey {
-		_, has := env.Headers[HeaderReceivedMessageKey]
-		addKey = !has
-	}
 	if !addKey && e.received == 0 {
 		return env.Headers
 	}

@@ -223,12 +223,57 @@ func TestIdempotencyKeyOfReceivedKey(t *testing.T) {
 	if _, ok := h[stream.HeaderReceivedMessageKey]; ok || len(h) != 1 {
 		t.Fatalf("the message's headers gained the key: %v", h)
 	}
-	// A header of that name that came with the message wins.
-	if got, _ := k.Of(stream.Envelope{Headers: stream.Headers{stream.HeaderReceivedMessageKey: "hdr"}, Key: []byte("key")}); got != "hdr" {
-		t.Fatalf("key %q, want the header's", got)
+	// The message's key wins over a header of that name that came with
+	// it, as Spring Kafka sets RECEIVED_KEY from the record's key over the
+	// record's headers (and as the binder's kafka_receivedTopic and the
+	// other received values win here); without a key, the header is read.
+	withHeader := stream.Headers{stream.HeaderReceivedMessageKey: "hdr"}
+	if got, _ := k.Of(stream.Envelope{Headers: withHeader, Key: []byte("key")}); got != "key" {
+		t.Fatalf("key %q, want the message's key over the header's", got)
+	}
+	if withHeader[stream.HeaderReceivedMessageKey] != "hdr" || len(withHeader) != 1 {
+		t.Fatalf("the message's headers changed: %v", withHeader)
+	}
+	if got, _ := k.Of(stream.Envelope{Headers: withHeader}); got != "hdr" {
+		t.Fatalf("key %q, want the header's (the message has no key)", got)
 	}
 	if _, err := k.Of(stream.Envelope{Headers: h}); err == nil {
 		t.Fatal("no key: want an error")
+	}
+}
+
+// TestRoutingByReceivedKeyOverHeader: a routing-expression over
+// headers['kafka_receivedMessageKey'] routes by the message's key when a
+// header of that name came with it too (Spring Kafka's RECEIVED_KEY is
+// the record's key, set over the record's headers); by the header when
+// the message has no key.
+func TestRoutingByReceivedKeyOverHeader(t *testing.T) {
+	r, created, paid, _, dead := routingApp(t, stream.FunctionConfig{Definition: "functionRouter",
+		RoutingExpression: "headers['kafka_receivedMessageKey'] == 'p' ? 'orderPaid' : 'orderCreated'"})
+	ctx := context.Background()
+	send := func(id string, key []byte, hdr string) {
+		t.Helper()
+		m := stream.Message[OrderPaid]{Payload: OrderPaid{OrderID: id, Amount: 1}, Key: key, Headers: stream.Headers{stream.HeaderReceivedMessageKey: hdr}}
+		if err := r.app.Bridge().Send(ctx, "events", m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	send("o-key-p", []byte("p"), "c") // the key says paid, the header created
+	if e := recv(t, paid); e.OrderID != "o-key-p" {
+		t.Fatalf("routed to orderPaid: %+v", e)
+	}
+	send("o-key-c", []byte("c"), "p")
+	if e := recv(t, created); e.OrderID != "o-key-c" {
+		t.Fatalf("routed to orderCreated: %+v", e)
+	}
+	send("o-hdr-p", nil, "p") // no key: the header
+	if e := recv(t, paid); e.OrderID != "o-hdr-p" {
+		t.Fatalf("routed to orderPaid: %+v", e)
+	}
+	select {
+	case m := <-dead:
+		t.Fatalf("dead-lettered: %v", m.Headers)
+	default:
 	}
 }
 
