@@ -294,7 +294,15 @@ function that takes or returns a typed payload there needs a converter
 registered in code (stream.WithConverter) or the app refuses an output
 binding at start-up (and warns of an input binding, whose messages'
 contentType headers may pick a converter), while []byte and string
-payloads pass through as they are.
+payloads pass through as they are; an output's partition-key-expression
+or (Kafka) message-key-expression that reads one of SCSt's received
+headers (kafka_receivedMessageKey, kafka_receivedTopic,
+amqp_receivedRoutingKey, ...), null in an output's expression (they are
+the input's key and Received, not inherited headers); and the
+routing-expression or an idempotency key-expression of an input whose
+binder is not RabbitMQ that reads an amqp_* received header
+(amqp_receivedRoutingKey, amqp_receivedExchange, amqp_consumerQueue,
+amqp_redelivered), always null there.
 
 The files a configuration names (TLS trust and key stores, CA files,
 client certificates and keys, a NATS credentials file) are read, but one
@@ -475,6 +483,9 @@ func (sys *system) lint(checkFiles bool) []problem {
 			out = append(out, s.problemOf(e, true))
 		}
 		for _, e := range receivedKeyInOutputExpressions(s) { // lintreceivedkey.go
+			out = append(out, s.problemOf(e, true))
+		}
+		for _, e := range amqpHeadersOffRabbit(s) { // lintreceivedkey.go
 			out = append(out, s.problemOf(e, true))
 		}
 	}

@@ -5,6 +5,8 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/streambind/streambind/binder/memory"
+	"github.com/streambind/streambind/binder/rabbit"
 	"github.com/streambind/streambind/stream"
 )
 
@@ -98,4 +100,84 @@ func (s *checkedService) ownOrDefault(key, def string) string {
 		}
 	}
 	return key
+}
+
+// amqpReceivedHeaderNames are Spring AMQP's received headers, which only
+// the RabbitMQ binder tells (stream.Received's exchange, routing key,
+// queue, redelivered flag).
+var amqpReceivedHeaderNames = []string{
+	stream.HeaderReceivedExchange, stream.HeaderReceivedRoutingKey, stream.HeaderConsumerQueue, stream.HeaderRedelivered,
+}
+
+// amqpHeadersOffRabbit warns of an input binding's expression — the
+// routing-expression (functionRouter's input) or an idempotency
+// key-expression — that reads one of Spring AMQP's received headers
+// (amqp_receivedRoutingKey, amqp_receivedExchange, amqp_consumerQueue,
+// amqp_redelivered) on a binding whose binder is not RabbitMQ: there the
+// header is always null (a message of another broker has no exchange,
+// routing key or queue), so a routing expression always takes the same
+// branch, an idempotency key never has that part. Over an output the
+// received headers are null on every binder, which
+// receivedKeyInOutputExpressions says. Not when the configuration does
+// not show the binder (lint assumes the in-process one; the app's code
+// registers it). One warning a key, at the binding's key or at the
+// default consumer's.
+func amqpHeadersOffRabbit(s *checkedService) stream.ConfigErrors {
+	type finding struct {
+		bindings []string
+		types    map[string]bool
+		name     string
+	}
+	found := map[string]*finding{}
+	note := func(k string, b *binding, expr string) {
+		name := ""
+		for _, n := range amqpReceivedHeaderNames {
+			if strings.Contains(expr, n) {
+				name = n
+				break
+			}
+		}
+		if name == "" {
+			return
+		}
+		f := found[k]
+		if f == nil {
+			f = &finding{name: name, types: map[string]bool{}}
+			found[k] = f
+		}
+		f.bindings = append(f.bindings, b.name)
+		f.types[b.binderType] = true
+	}
+	routing := ""
+	if s.loaded != nil && s.loaded.Stream != nil {
+		routing = s.loaded.Stream.Function.RoutingExpression
+	}
+	for _, b := range s.bindings {
+		if !b.input || b.binderType == rabbit.Type || (s.assumedBinder == memory.Type && b.binderType == memory.Type) {
+			continue
+		}
+		if b.function == stream.RouterFunctionName {
+			note("stream.function.routing-expression", b, routing)
+		}
+		note(s.ownOrDefault("stream.bindings."+b.name+".consumer.idempotency.key-expression", "stream.default.consumer.idempotency.key-expression"),
+			b, b.consumer.Idempotency.KeyExpression)
+	}
+	keys := make([]string, 0, len(found))
+	for k := range found {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var out stream.ConfigErrors
+	for _, k := range keys {
+		f := found[k]
+		types := make([]string, 0, len(f.types))
+		for t := range f.types {
+			types = append(types, t)
+		}
+		sort.Strings(types)
+		msg := fmt.Sprintf("%s (binder type %s): headers['%s'] is always null there: the amqp_* received headers (Spring AMQP's amqp_receivedExchange, amqp_receivedRoutingKey, amqp_consumerQueue, amqp_redelivered) are RabbitMQ's, which only the RabbitMQ binder sets; the kafka_* received headers (kafka_receivedTopic, kafka_receivedPartitionId, kafka_offset, kafka_receivedTimestamp) are read on every binder",
+			bindingsNamed(f.bindings), strings.Join(types, ", "), f.name)
+		out = append(out, &stream.ConfigError{Path: k, Origin: s.origin(k), Msg: msg})
+	}
+	return out
 }
