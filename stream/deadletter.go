@@ -187,7 +187,8 @@ func DLQName(destination, group string) string {
 // "header:<name>" (an original header dropped), "headers:<n>" (n more
 // original headers dropped, past 1 KiB of names), "payload" (the payload
 // dropped: a headers-only dead letter whose x-original-* headers locate the
-// original message).
+// original message), "key" (a key sent as a header, RabbitMQ's, dropped:
+// [HeaderKeySize] says its size).
 const HeaderTruncated = "x-streambind-truncated"
 
 // On a headers-only dead letter, the size in bytes and the SHA-256 (hex) of
@@ -198,6 +199,13 @@ const (
 	HeaderPayloadSize   = "x-streambind-payload-size"
 	HeaderPayloadSHA256 = "x-streambind-payload-sha256"
 )
+
+// HeaderKeySize, on a dead letter, is the size in bytes of the key it no
+// longer carries: a key that travels as a header
+// ([DeadLetterLimit].KeyHeader, RabbitMQ's x-streambind-key) and was
+// dropped to fit the broker's limit on headers (x-streambind-truncated
+// lists "key").
+const HeaderKeySize = "x-streambind-key-size"
 
 // DeadLetterLimit is what a broker accepts in one message, as far as a
 // dead letter is concerned. A zero field is no bound.
@@ -220,6 +228,14 @@ type DeadLetterLimit struct {
 	// (a broker refused the fitted one for its size: the limit it was
 	// fitted to was stale).
 	DropPayload bool
+	// KeyHeader, when set, is the header the binder sends the key in
+	// (RabbitMQ's x-streambind-key: AMQP has no key field): the key is
+	// counted with the headers (in MaxHeaderBytes, not MaxPayloadBytes)
+	// and dropped as they are, largest first, never shortened; when it
+	// goes, x-streambind-truncated lists "key" and [HeaderKeySize] says
+	// its size. It is not dropped with the payload. dl.Key holds the key
+	// still, or nil, when FitDeadLetter returns.
+	KeyHeader string
 	// Unsendable, when set, reports header names the broker cannot carry
 	// (NATS: names another client wrote that its binder refuses to
 	// send). Such headers are dropped first, whatever the sizes, and
@@ -234,6 +250,9 @@ type DeadLetterFit struct {
 	Cut []string
 	// HeadersOnly is true when the payload (and key) had to go.
 	HeadersOnly bool
+	// KeyDropped is true when the key had to go on its own (a key sent
+	// as a header, [DeadLetterLimit].KeyHeader).
+	KeyDropped bool
 	// Fits is false when not even a headers-only dead letter fits the
 	// limit: the binder drops the message (logging it at ERROR and
 	// counting it).
@@ -281,7 +300,9 @@ const cutMark = "…[cut]"
 //     "…[cut sha256:<16 hex digits of the whole id's SHA-256>]" instead,
 //     so that ids that differ only past the cut stay distinct;
 //  2. original headers other than the x-exception-*, x-original-*, id and
-//     contentType headers are dropped, largest first;
+//     contentType headers are dropped, largest first, and so is a key
+//     sent as a header (lim.KeyHeader) among them: listed as "key", its
+//     size in x-streambind-key-size;
 //  3. the payload and key are dropped (a headers-only dead letter: its
 //     x-original-* headers locate the original message, its
 //     x-streambind-payload-size and -sha256 headers identify the payload,
@@ -297,6 +318,18 @@ func FitDeadLetter(dl *Envelope, lim DeadLetterLimit) DeadLetterFit {
 	var fit DeadLetterFit
 	if dl.Headers == nil {
 		dl.Headers = Headers{}
+	}
+	// A key sent as a header is fitted as one, and given back as the key.
+	var key []byte
+	if lim.KeyHeader != "" && len(dl.Key) > 0 {
+		key, dl.Key = dl.Key, nil
+		dl.Headers[lim.KeyHeader] = string(key)
+		defer func() {
+			if _, kept := dl.Headers[lim.KeyHeader]; kept {
+				delete(dl.Headers, lim.KeyHeader)
+				dl.Key = key
+			}
+		}()
 	}
 	// hsize is the headers' size as lim counts them, kept up to date by
 	// set and del; cutLen is len(strings.Join(fit.Cut, ",")), kept by cut
@@ -382,6 +415,12 @@ func FitDeadLetter(dl *Envelope, lim DeadLetterLimit) DeadLetterFit {
 	names := 0
 	named := func(k string) {
 		del(k)
+		if key != nil && k == lim.KeyHeader {
+			cut("key")
+			set(HeaderKeySize, strconv.Itoa(len(key)))
+			fit.KeyDropped = true
+			return
+		}
 		if e := len("header:") + len(k) + 1; unnamed == 0 && names+e <= maxCutNames {
 			names += e
 			cut("header:" + k)
@@ -520,7 +559,7 @@ func idCutMark(id string) string {
 func protectedHeader(k string) bool {
 	return strings.HasPrefix(k, "x-exception-") || strings.HasPrefix(k, "x-original-") ||
 		k == HeaderID || k == HeaderContentType || k == HeaderTruncated ||
-		k == HeaderPayloadSize || k == HeaderPayloadSHA256
+		k == HeaderPayloadSize || k == HeaderPayloadSHA256 || k == HeaderKeySize
 }
 
 // truncateUTF8 returns at most n bytes of s, not splitting a UTF-8 sequence.

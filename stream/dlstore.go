@@ -190,8 +190,8 @@ const HeaderReplayedID = "x-streambind-replayed-id"
 
 // ReplayHeaders returns the headers of the replayed copy of a dead letter:
 // its original headers without the ones dead-lettering added
-// (x-exception-*, x-original-*, x-streambind-truncated and the
-// headers-only markers) and without RabbitMQ's delivery counts
+// (x-exception-*, x-original-*, x-streambind-truncated, the
+// headers-only markers and x-streambind-key-size) and without RabbitMQ's delivery counts
 // (x-delivery-count, x-acquired-count: the copy is a new message,
 // delivered 0 times), with the replay count plus one, and its id moved
 // to [HeaderReplayedID].
@@ -200,7 +200,7 @@ func ReplayHeaders(h Headers) Headers {
 	for k, v := range h {
 		l := strings.ToLower(k)
 		if strings.HasPrefix(l, "x-exception-") || strings.HasPrefix(l, "x-original-") ||
-			l == HeaderTruncated || l == HeaderPayloadSize || l == HeaderPayloadSHA256 ||
+			l == HeaderTruncated || l == HeaderPayloadSize || l == HeaderPayloadSHA256 || l == HeaderKeySize ||
 			l == "x-delivery-count" || l == "x-acquired-count" {
 			continue
 		}

@@ -816,10 +816,9 @@ func (r *run) deadLetter(in inbound, env stream.Envelope, cause error) dlResult 
 	h := stream.DeadLetterHeaders(env.Headers, cause)
 	h[stream.HeaderOriginalExchange] = in.d.Exchange
 	h[stream.HeaderOriginalRoutingKey] = in.d.RoutingKey
-	if len(env.Key) > 0 { // a header on the wire: fitted with the others
-		h[keyHeader] = string(env.Key)
-	}
-	dl := stream.Envelope{Payload: env.Payload, Headers: h}
+	// The key goes as a header on the wire (keyHeader, toPublishing),
+	// fitted with the others (fitDeadLetter).
+	dl := stream.Envelope{Payload: env.Payload, Headers: h, Key: env.Key}
 	o := c.opts.queueOptions
 	dlx, rk := o.dlx(), o.dlRoutingKey(r.queue)
 	log := c.log.With("queue", r.queue, "dlx", dlx, "dlq", o.dlqName(o.baseQueue(c.dest, c.spec.Group)), "message_id", in.d.MessageId)
@@ -845,6 +844,10 @@ func (r *run) deadLetter(in inbound, env stream.Envelope, cause error) dlResult 
 				if len(fit.Cut) > 0 {
 					c.dlCounts.Fitted(fit)
 					log.Warn("rabbit: dead letter cut to fit the broker's limits", "cut", strings.Join(fit.Cut, ","), "headers_only", fit.HeadersOnly, "frame_max", frameMax(conn), "max_message_size", c.bd.s.maxMessageSize)
+				}
+				if fit.KeyDropped {
+					log.Warn("rabbit: dead letter sent WITHOUT its key: the key travels as header "+keyHeader+", and it does not fit the dead letter's headers (frame_max less 20,000 bytes); the dead letter's "+stream.HeaderKeySize+" header says its size, "+stream.HeaderTruncated+" lists \"key\"",
+						"key_bytes", len(env.Key), "max_header_bytes", dlMaxHeaderBytes(frameMax(conn)), "frame_max", frameMax(conn))
 				}
 				msg = toPublishing(dl, c.spec.ContentType)
 				keepHeaderTypes(&msg, in.d.Headers, dlMaxHeaderBytes(frameMax(conn)), r.withoutWaitQueues)
@@ -915,8 +918,8 @@ func (r *run) dlRefused(log *slog.Logger, err, cause error) dlResult {
 // AMQP's rule; half of fm for frames under 40,000), counted as AMQP
 // encodes them, and its payload to max-message-size, else dropped.
 func (r *run) fitDeadLetter(dl *stream.Envelope, fm int) stream.DeadLetterFit {
-	lim := stream.DeadLetterLimit{HeaderOverhead: headerOverhead, MaxHeaderBytes: dlMaxHeaderBytes(fm)}
 	// max-message-size bounds the body; the key travels as a header.
+	lim := stream.DeadLetterLimit{HeaderOverhead: headerOverhead, MaxHeaderBytes: dlMaxHeaderBytes(fm), KeyHeader: keyHeader}
 	if limit := r.c.bd.s.maxMessageSize; limit > 0 && len(dl.Payload) > limit {
 		lim.DropPayload = true
 	}

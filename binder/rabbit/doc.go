@@ -171,7 +171,13 @@
 // AMQP encodes it: x-exception-stacktrace and then x-exception-message are
 // shortened (then other kept values over 256 bytes, such as a long id),
 // then the original headers are dropped, largest first, and
-// x-streambind-truncated lists what was cut (logged at WARN). A payload over
+// x-streambind-truncated lists what was cut (logged at WARN). The key,
+// which travels as the header x-streambind-key, is fitted with them,
+// never shortened: one too large for the dead letter's headers (which
+// get frame_max − 20,000 bytes, 111,072 by default, the exception headers
+// included) goes, listed as
+// "key", its size in x-streambind-key-size, with a WARN line naming the
+// binding and the size. A payload over
 // max-message-size is dropped (x-streambind-truncated: payload): a
 // headers-only dead letter whose x-original-* headers and id locate the
 // message. A dead-letter publish that fails is retried twice, after 100ms
