@@ -19,7 +19,10 @@ import (
 // DLQ (consumerDLQ: <destination>.<group>.dlq by default). The cursor consumes that queue on a channel
 // of its own without acknowledging, up to the number of messages the queue
 // held when it was opened; Remove acknowledges one (the broker deletes
-// it), and Close (or the loss of the connection) returns every other one
+// it), RemoveBatch several (one multiple acknowledgement where no dead
+// letter the cursor holds comes before them; the cursor is a
+// [stream.DeadLetterBatcher], see NextBatch), and Close (or the loss of
+// the connection) returns every other one
 // to the queue, where RabbitMQ puts it back in its place. A dead letter's
 // ID is its position in the cursor (1, 2, ...), stable while the queue is
 // only read. While the cursor is open, the dead letters it holds are not
@@ -155,6 +158,10 @@ type rabbitDeadLetters struct {
 	limit int64
 	conns *connMgr
 	user  string
+	// low is the position of the oldest dead letter the cursor returned
+	// and did not remove (advanceLow): RemoveBatch acknowledges those
+	// before it with one multiple acknowledgement.
+	low int
 }
 
 // heldDL is a dead letter the cursor returned: its delivery tag, and the

@@ -304,8 +304,10 @@
 // The dead-letter cursor (stream.DeadLetterStore: streambind dlq ls, show,
 // replay, purge) reads the DLQ by consuming it, without acknowledging, at
 // most 256 dead letters ahead of what it removed; Remove acknowledges one,
-// and Close gives back the others, which RabbitMQ puts back in their
-// places. A quorum DLQ (dlq-quorum) counts each dead letter given back as
+// and a batch (stream.DeadLetterBatcher: replay and purge read up to 128
+// and 256 at once) goes with one multiple ack when no dead letter the
+// cursor holds comes before it; Close gives back the others, which
+// RabbitMQ puts back in their places. A quorum DLQ (dlq-quorum) counts each dead letter given back as
 // a delivery (x-delivery-count; RabbitMQ before 4.3, and 4.0 to 4.2 apply
 // a default delivery limit of 20), and once the count passes the queue's
 // delivery limit (dlq-quorum.delivery-limit, SCSt's

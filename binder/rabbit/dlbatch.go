@@ -1,0 +1,147 @@
+package rabbit
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/streambind/streambind/stream"
+)
+
+// NextBatch implements [stream.DeadLetterBatcher]: the next dead letter as
+// Next reads it (waiting for it, up to dlqIdle), then those the broker
+// already sent the cursor's consumer (its prefetch window, dlqWindow), up
+// to max: one round trip of the broker's brings the consumer a window's
+// worth. A batch ends where the consumer holds a full window unremoved
+// (the next call lets the broker send more, as Next does), at the count
+// the queue held at open, and when no delivery comes within batchGap.
+func (c *rabbitDeadLetters) NextBatch(ctx context.Context, max int) ([]stream.DeadLetter, error) {
+	d, err := c.Next(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := []stream.DeadLetter{d}
+	var gap *time.Timer
+	for len(out) < max && c.read < c.total {
+		if len(c.pending) > 0 {
+			p := c.pending[0]
+			c.pending = c.pending[1:]
+			out = append(out, c.deliver(&p.d, p.gen))
+			continue
+		}
+		if c.held >= dlqWindow {
+			break
+		}
+		if gap == nil {
+			gap = time.NewTimer(batchGap)
+			defer gap.Stop()
+		} else {
+			gap.Reset(batchGap)
+		}
+		select {
+		case d, ok := <-c.ds:
+			if !ok {
+				// The channel closed: the next Next says so.
+				return out, nil
+			}
+			c.held++
+			out = append(out, c.deliver(&d, c.gen))
+		case <-gap.C:
+			return out, nil
+		}
+	}
+	return out, nil
+}
+
+// batchGap is how long NextBatch waits for each delivery after the first:
+// amqp091-go hands a consumer's deliveries over one at a time, from a
+// goroutine of its own, so one that has arrived is not at once there to
+// take; a delivery not there after batchGap is not yet in (the broker
+// sends the window's rest as the cursor removes).
+const batchGap = 2 * time.Millisecond
+
+// RemoveBatch implements [stream.DeadLetterBatcher]: it acknowledges ds,
+// those that leave no dead letter the cursor read before them unremoved
+// (contiguous delivery tags from the oldest the cursor holds) with one
+// multiple acknowledgement, the others one by one. An acknowledgement has
+// no answer: like Remove, it is written to the connection and the broker
+// deletes the dead letter as it reads it; the channel's close (Close)
+// comes after it. A dead letter the cursor passed over (Release) stays
+// held, unacknowledged, until Close: the dead letters after it are
+// acknowledged one by one.
+func (c *rabbitDeadLetters) RemoveBatch(_ context.Context, ds []stream.DeadLetter) []error {
+	var errs []error
+	fail := func(i int, err error) {
+		if errs == nil {
+			errs = make([]error, len(ds))
+		}
+		errs[i] = err
+	}
+	type rm struct {
+		i, n int // index in ds, position in the cursor
+		h    heldDL
+	}
+	rms := make([]rm, 0, len(ds))
+	for i, d := range ds {
+		h, ok := c.tags[d.ID]
+		n, err := strconv.Atoi(d.ID)
+		if !ok || err != nil {
+			fail(i, fmt.Errorf("rabbit: queue %s: no dead letter %s in this cursor", c.queue, d.ID))
+			continue
+		}
+		delete(c.tags, d.ID)
+		rms = append(rms, rm{i, n, h})
+	}
+	slices.SortFunc(rms, func(a, b rm) int { return a.n - b.n })
+	// The cursor returns the dead letters in the order of their delivery
+	// tags (a channel's tags grow; a cancelled consumer's deliveries come
+	// before the next consumer's): the removed ones before the oldest it
+	// still holds are every tag up to the last of them.
+	c.advanceLow()
+	k := 0
+	for k < len(rms) && rms[k].n < c.low && (k == 0 || rms[k].h.tag > rms[k-1].h.tag) {
+		k++
+	}
+	acked := func(r rm) {
+		if r.h.gen == c.gen {
+			c.held-- // the broker may send the current consumer one more
+		}
+	}
+	if k > 0 {
+		last := rms[k-1]
+		if err := c.ch.Ack(last.h.tag, k > 1); err != nil {
+			for _, r := range rms[:k] {
+				fail(r.i, fmt.Errorf("rabbit: queue %s: remove dead letter %d: %w", c.queue, r.n, err))
+			}
+		} else {
+			for _, r := range rms[:k] {
+				acked(r)
+			}
+		}
+	}
+	for _, r := range rms[k:] {
+		if err := c.ch.Ack(r.h.tag, false); err != nil {
+			fail(r.i, fmt.Errorf("rabbit: queue %s: remove dead letter %d: %w", c.queue, r.n, err))
+			continue
+		}
+		acked(r)
+	}
+	return errs
+}
+
+// advanceLow moves low past the dead letters the cursor returned and
+// removed: low is the position of the oldest it returned and still holds
+// (read+1 when none).
+func (c *rabbitDeadLetters) advanceLow() {
+	if c.low < 1 {
+		c.low = 1
+	}
+	for c.low <= c.read {
+		if _, ok := c.tags[strconv.Itoa(c.low)]; ok {
+			return
+		}
+		c.low++
+	}
+}

@@ -1,0 +1,193 @@
+package rabbit
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"io"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/streambind/streambind/binder/rabbit/rabbittest"
+	"github.com/streambind/streambind/stream"
+)
+
+var _ stream.DeadLetterBatcher = (*rabbitDeadLetters)(nil)
+
+// TestDeadLettersBatch: the cursor reads in batches (NextBatch: up to max,
+// in the queue's order, past its prefetch window) and removes a batch
+// with one multiple basic.ack while no dead letter it holds comes before
+// (RemoveBatch). A dead letter passed over (Release) stays held and goes
+// back to the queue at Close; those after it are acknowledged one by one,
+// never with a multiple ack that would take it too.
+func TestDeadLettersBatch(t *testing.T) {
+	t.Parallel()
+	type ack struct {
+		tag      uint64
+		multiple bool
+	}
+	var (
+		mu   sync.Mutex
+		acks []ack
+	)
+	px := rabbittest.NewProxy(t, func(typ byte, _ uint16, pl []byte) {
+		// basic.ack (60, 80): delivery tag, then the multiple bit.
+		if typ == 1 && len(pl) >= 13 && binary.BigEndian.Uint16(pl) == 60 && binary.BigEndian.Uint16(pl[2:]) == 80 {
+			mu.Lock()
+			acks = append(acks, ack{binary.BigEndian.Uint64(pl[4:]), pl[12]&1 == 1})
+			mu.Unlock()
+		}
+	})
+	vhost := rabbittest.VHost(t)
+	b, _ := newTestBinder(t, map[string]any{"virtual-host": vhost, "addresses": px.Addr()})
+	const n, kept = 2*dlqWindow + 100, 400
+	spec, ready := dlqFixture(t, vhost, n)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	dl, err := b.OpenDeadLetters(ctx, spec, stream.DeadLetterOpen{Claim: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bt, ok := dl.(stream.DeadLetterBatcher)
+	if !ok {
+		t.Fatalf("%T is no stream.DeadLetterBatcher", dl)
+	}
+	read, removed, batches := 0, 0, 0
+	multiples := 0 // multiple acks seen while nothing was kept
+	var keptTag uint64
+	for {
+		ds, err := bt.NextBatch(ctx, 128)
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			t.Fatalf("after %d: %v", read, err)
+		}
+		if len(ds) == 0 || len(ds) > 128 {
+			t.Fatalf("a batch of %d", len(ds))
+		}
+		batches++
+		var rm []stream.DeadLetter
+		before, after := 0, 0 // of rm: read before the kept one, after it
+		for _, d := range ds {
+			if string(d.Payload) != strconv.Itoa(read) {
+				t.Fatalf("dead letter %d has payload %q: out of the queue's order", read, d.Payload)
+			}
+			read++
+			switch {
+			case read-1 == kept:
+				keptTag = dl.(*rabbitDeadLetters).tags[d.ID].tag
+				if err := dl.Release(ctx, d); err != nil {
+					t.Fatal(err)
+				}
+				continue
+			case read-1 < kept:
+				before++
+			default:
+				after++
+			}
+			rm = append(rm, d)
+		}
+		mu.Lock()
+		seen := len(acks)
+		mu.Unlock()
+		if errs := bt.RemoveBatch(ctx, rm); errs != nil {
+			t.Fatalf("RemoveBatch: %v", errors.Join(errs...))
+		}
+		removed += len(rm)
+		// Acks go out without an answer: wait for the proxy to see them.
+		// Those before the kept one: one ack; those after it: one each.
+		want := after
+		if before > 0 {
+			want++
+		}
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			mu.Lock()
+			got := acks[seen:]
+			mu.Unlock()
+			if len(got) >= want {
+				if len(got) != want {
+					t.Fatalf("batch %d: acks %v; want %d", batches, got, want)
+				}
+				if before > 1 {
+					if !got[0].multiple {
+						t.Fatalf("batch %d (%d dead letters, none kept before them): acks %v; want one multiple ack first", batches, before, got)
+					}
+					multiples++
+				}
+				for _, a := range got {
+					if keptTag != 0 && a.multiple && a.tag > keptTag {
+						t.Fatalf("batch %d: a multiple ack (tag %d) past the kept dead letter's (tag %d)", batches, a.tag, keptTag)
+					}
+				}
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("batch %d: %d acks seen, want %d", batches, len(got), want)
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+	if read != n || removed != n-1 {
+		t.Fatalf("read %d, removed %d; want %d and %d", read, removed, n, n-1)
+	}
+	if multiples < 2 {
+		t.Fatalf("%d multiple acks; want one a batch before the kept dead letter", multiples)
+	}
+	if err := dl.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for ready() != 1 {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d dead letters in the queue after Close; want 1 (the one passed over)", ready())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Logf("%d dead letters in %d batches", n, batches)
+}
+
+// TestDeadLettersRemoveBatchUnknown: RemoveBatch fails, per dead letter,
+// for one the cursor does not hold (removed already, or never returned),
+// and removes the others.
+func TestDeadLettersRemoveBatchUnknown(t *testing.T) {
+	t.Parallel()
+	vhost := rabbittest.VHost(t)
+	b, _ := newTestBinder(t, map[string]any{"virtual-host": vhost})
+	spec, ready := dlqFixture(t, vhost, 5)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	dl, err := b.OpenDeadLetters(ctx, spec, stream.DeadLetterOpen{Claim: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bt := dl.(stream.DeadLetterBatcher)
+	var ds []stream.DeadLetter
+	for len(ds) < 5 {
+		got, err := bt.NextBatch(ctx, 5-len(ds))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ds = append(ds, got...)
+	}
+	if err := dl.Remove(ctx, ds[1]); err != nil {
+		t.Fatal(err)
+	}
+	errs := bt.RemoveBatch(ctx, []stream.DeadLetter{ds[0], ds[1], ds[2], {ID: "99"}})
+	if len(errs) != 4 || errs[0] != nil || errs[1] == nil || errs[2] != nil || errs[3] == nil {
+		t.Fatalf("RemoveBatch: %v; want errors for the second and the fourth only", errs)
+	}
+	if err := dl.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for ready() != 2 {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d dead letters left; want 2", ready())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
