@@ -552,7 +552,8 @@ order. --format json prints {"destination", "total", "exceptions": [...]}.`,
 					fmt.Fprintf(e.stderr, "note: %d consumer%s attached to %s (a dead-letter reader, consumer.dead-letters-of, consumes that queue itself): %s may be taking the dead letters, and those delivered to %s and not yet acknowledged are not counted\n",
 						n, map[bool]string{true: " is", false: "s are"}[n == 1], t.where, map[bool]string{true: "it", false: "they"}[n == 1], map[bool]string{true: "it", false: "them"}[n == 1])
 				}
-				// Many per round trip where the cursor batches (NATS).
+				// Many per round trip where the cursor batches (NATS,
+				// Redis, RabbitMQ).
 				batcher, _ := cur.(stream.DeadLetterBatcher)
 				var ds []stream.DeadLetter
 				for {
@@ -791,8 +792,8 @@ back to where they came from, the binding's destination (or --to), and
 removes each from the dead letters once the broker confirmed its copy: a
 replay that is interrupted (even killed) loses nothing, and replays again
 at most the dead letters it had in flight, their copies sent (and maybe
-confirmed) but the dead letters not yet removed: one on Kafka, RabbitMQ
-and in process, up to 128 on NATS and Redis. An interrupt (Ctrl-C,
+confirmed) but the dead letters not yet removed: one on Kafka and in
+process, up to 128 on NATS, Redis and RabbitMQ. An interrupt (Ctrl-C,
 SIGTERM) gives the copies in flight up to 5s to be confirmed, and removes
 their dead letters before the replay exits: none is replayed again while
 the broker answers. There a replay works a batch

@@ -585,6 +585,14 @@ func TestDLQBreakManyRedis(t *testing.T) {
 	manyDeadLetters(t, 2000, dir, env, a, depth, redisClaims(t, env))
 }
 
+func TestDLQBreakManyRabbit(t *testing.T) {
+	t.Parallel()
+	dir, env, depth, claims := rabbitService(t)
+	handleConcurrently(t, dir)
+	a := startDLQApp(t, dir, env)
+	manyDeadLetters(t, 2000, dir, env, a, depth, claims)
+}
+
 func TestDLQBreakManyNATS(t *testing.T) {
 	t.Parallel()
 	dir, env, opt := natsService(t)

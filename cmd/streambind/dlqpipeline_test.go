@@ -1,6 +1,6 @@
 package main
 
-// dlq replay's pipeline on NATS and Redis (cursors that batch): a killed
+// dlq replay's pipeline on NATS, Redis and RabbitMQ (cursors that batch): a killed
 // replay duplicates at most its window, a send that fails mid-batch
 // leaves only what was not confirmed, and the copies of one key keep
 // their order.
@@ -20,9 +20,11 @@ import (
 
 	natsgo "github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	amqp "github.com/rabbitmq/amqp091-go"
 
 	"github.com/streambind/streambind/binder/nats"
 	"github.com/streambind/streambind/binder/nats/natstest"
+	"github.com/streambind/streambind/binder/rabbit/rabbittest"
 	"github.com/streambind/streambind/stream"
 )
 
@@ -319,5 +321,60 @@ func TestDLQReplayKeyOrderRedis(t *testing.T) {
 	t.Parallel()
 	dir, env, opt, depth := redisService(t)
 	a := startDLQApp(t, dir, env, opt)
+	keyOrder(t, dir, env, a, depth)
+}
+
+// rabbitService is dlqService on the shared RabbitMQ broker, in a vhost
+// of the test's own; depth counts the dead-letter queue's ready messages,
+// and claims its consumers (a dead-letter cursor consumes it: none once
+// every replay and purge ended).
+func rabbitService(t *testing.T) (dir string, env []string, depth, claims func() int) {
+	vhost := rabbittest.VHost(t)
+	dir = writeFiles(t, map[string]string{"application.yaml": fmt.Sprintf(dlqService, rabbitBinder)})
+	conn, err := amqp.Dial(rabbittest.VHostURL(vhost))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = conn.Close() })
+	claims = func() int {
+		ch, err := conn.Channel()
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer ch.Close()
+		st, err := ch.QueueDeclarePassive("work.g.dlq", true, false, false, false, nil)
+		if err != nil {
+			return -1
+		}
+		return st.Consumers
+	}
+	return dir, []string{"VHOST=" + vhost}, queueDepth(t, vhost, "work.g.dlq"), claims
+}
+
+// On RabbitMQ the cursor batches too (a consumer's prefetch read at once,
+// one multiple ack): a killed replay duplicates at most its window, as
+// the broker requeues the dead letters it held unacknowledged.
+func TestDLQReplayPipelinedKilledRabbit(t *testing.T) {
+	t.Parallel()
+	dir, env, depth, claims := rabbitService(t)
+	handleConcurrently(t, dir)
+	a := startDLQApp(t, dir, env)
+	pipelinedKilled(t, dir, env, a, depth, claims)
+}
+
+// An interrupted one acknowledges the dead letters of the copies it had
+// confirmed before the channel closes: the next replay sends none again.
+func TestDLQReplayPipelinedInterruptedRabbit(t *testing.T) {
+	t.Parallel()
+	dir, env, depth, claims := rabbitService(t)
+	handleConcurrently(t, dir)
+	a := startDLQApp(t, dir, env)
+	pipelinedStopped(t, dir, env, a, depth, claims, syscall.SIGINT, 0)
+}
+
+func TestDLQReplayKeyOrderRabbit(t *testing.T) {
+	t.Parallel()
+	dir, env, depth, _ := rabbitService(t)
+	a := startDLQApp(t, dir, env)
 	keyOrder(t, dir, env, a, depth)
 }
