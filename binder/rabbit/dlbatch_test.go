@@ -191,3 +191,53 @@ func TestDeadLettersRemoveBatchUnknown(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// TestDeadLettersBatchQuorum: the same on a quorum DLQ (its consumer's
+// prefetch is per consumer, and it takes multiple acks as a classic queue
+// does): every dead letter but the one passed over is removed, that one
+// goes back to the queue at Close.
+func TestDeadLettersBatchQuorum(t *testing.T) {
+	t.Parallel()
+	vhost := rabbittest.VHost(t)
+	b, _ := newTestBinder(t, map[string]any{"virtual-host": vhost})
+	const n, kept = dlqWindow + 50, 150
+	spec, ch := quorumDLQFixture(t, vhost, 20, n, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	dl, err := b.OpenDeadLetters(ctx, spec, stream.DeadLetterOpen{Claim: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bt := dl.(stream.DeadLetterBatcher)
+	read := 0
+	for {
+		ds, err := bt.NextBatch(ctx, 128)
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			t.Fatalf("after %d: %v", read, err)
+		}
+		var rm []stream.DeadLetter
+		for _, d := range ds {
+			if read == kept {
+				if err := dl.Release(ctx, d); err != nil {
+					t.Fatal(err)
+				}
+			} else {
+				rm = append(rm, d)
+			}
+			read++
+		}
+		if errs := bt.RemoveBatch(ctx, rm); errs != nil {
+			t.Fatalf("RemoveBatch: %v", errors.Join(errs...))
+		}
+	}
+	if read != n {
+		t.Fatalf("read %d of %d", read, n)
+	}
+	if err := dl.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	waitReady(t, ch, spec.Destination+".g.dlq", 1)
+}
