@@ -241,3 +241,78 @@ func TestDeadLettersBatchQuorum(t *testing.T) {
 	}
 	waitReady(t, ch, spec.Destination+".g.dlq", 1)
 }
+
+// TestDeadLettersBatchReleasedPastWindow: a filtered replay's batches,
+// passing over every other dead letter, hold more than a prefetch window
+// unremoved: the cursor lets the broker send the rest (a new consumer, as
+// Next does), in the queue's order, and Close gives back only those
+// passed over, in their order.
+func TestDeadLettersBatchReleasedPastWindow(t *testing.T) {
+	t.Parallel()
+	vhost := rabbittest.VHost(t)
+	b, _ := newTestBinder(t, map[string]any{"virtual-host": vhost})
+	const n = 3*dlqWindow + 10
+	spec, ready := dlqFixture(t, vhost, n)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	dl, err := b.OpenDeadLetters(ctx, spec, stream.DeadLetterOpen{Claim: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bt := dl.(stream.DeadLetterBatcher)
+	read := 0
+	for {
+		ds, err := bt.NextBatch(ctx, 128)
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			t.Fatalf("after %d: %v", read, err)
+		}
+		var rm []stream.DeadLetter
+		for _, d := range ds {
+			if string(d.Payload) != strconv.Itoa(read) {
+				t.Fatalf("dead letter %d has payload %q: out of the queue's order", read, d.Payload)
+			}
+			if read%2 == 1 {
+				if err := dl.Release(ctx, d); err != nil {
+					t.Fatal(err)
+				}
+			} else {
+				rm = append(rm, d)
+			}
+			read++
+		}
+		if errs := bt.RemoveBatch(ctx, rm); errs != nil {
+			t.Fatalf("RemoveBatch: %v", errors.Join(errs...))
+		}
+	}
+	if read != n {
+		t.Fatalf("read %d of %d", read, n)
+	}
+	if err := dl.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for ready() != n/2 {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d dead letters in the queue after Close; want %d (those passed over)", ready(), n/2)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	// They are back in their order: a plain cursor lists 1, 3, 5, ...
+	dl, err = b.OpenDeadLetters(ctx, spec, stream.DeadLetterOpen{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dl.Close(context.Background())
+	for i := 1; i < n; i += 2 {
+		d, err := dl.Next(ctx)
+		if err != nil {
+			t.Fatalf("listing %d: %v", i, err)
+		}
+		if string(d.Payload) != strconv.Itoa(i) {
+			t.Fatalf("listed %q, want %d", d.Payload, i)
+		}
+	}
+}
