@@ -120,6 +120,12 @@ func redisClaims(t *testing.T, env []string) func() int {
 // natsClaims counts the claims of the dead-letter stream of a
 // natsService in its bucket of the default lease.
 func natsClaims(t *testing.T, dir string) func() int {
+	return natsLeaseClaims(t, dir, stream.DefaultDeadLetterLease)
+}
+
+// natsLeaseClaims counts those of replays and purges with --lease lease:
+// each lease has a bucket of its own (nats.ClaimBucketOf).
+func natsLeaseClaims(t *testing.T, dir string, lease time.Duration) func() int {
 	nc, err := natsgo.Connect(natstest.URL())
 	if err != nil {
 		t.Fatal(err)
@@ -136,7 +142,7 @@ func natsClaims(t *testing.T, dir string) func() int {
 	dest := regexp.MustCompile(`destination: (dlqtest-\S+)`).FindSubmatch(b)
 	name := nats.StreamName(stream.DLQName(string(dest[1]), "g"))
 	return func() int {
-		kv, err := js.KeyValue(context.Background(), natsClaimBucket(string(dest[1])))
+		kv, err := js.KeyValue(context.Background(), nats.ClaimBucketOf(natsClaimBucket(string(dest[1])), lease))
 		if err != nil {
 			return 0
 		}
