@@ -822,7 +822,10 @@ note says so), so that a message that keeps failing cannot loop through
 replay for ever. So is a headers-only dead letter, whose payload was
 dropped to fit the dead-letter queue's limit (x-streambind-payload-size):
 its copy would be an empty message, not the original, which its
-x-original-* headers locate. Note that a destination's every group gets the copy, not
+x-original-* headers locate. A dead letter whose key was dropped to fit
+(x-streambind-key-size; RabbitMQ, where the key is a header) is
+replayed without it, with a note: its copy may go to another partition
+than the key's other messages. Note that a destination's every group gets the copy, not
 only the binding's.
 
 Replays (and purges) of a binding's dead letters may run at once (two
@@ -969,8 +972,8 @@ least 1. --dry-run prints what would be replayed and changes nothing.`,
 			if dryRun {
 				verb = "would replay"
 			}
-			fmt.Fprintf(out, "%s %d dead letter%s of %s; %d did not match the filters%s; %d over --max-replays%s%s\n",
-				verb, rp.replayed, plural(rp.replayed), t.src, rp.skipped, ff.untimedNote(rp.untimed), rp.looped, payloadlessNote(rp.payloadless), heldNote(rp.elsewhere, rp.lost))
+			fmt.Fprintf(out, "%s %d dead letter%s of %s; %d did not match the filters%s; %d over --max-replays%s%s%s\n",
+				verb, rp.replayed, plural(rp.replayed), t.src, rp.skipped, ff.untimedNote(rp.untimed), rp.looped, payloadlessNote(rp.payloadless), keylessNote(rp.keyless), heldNote(rp.elsewhere, rp.lost))
 			if err != nil {
 				return failed(err)
 			}
@@ -1005,6 +1008,16 @@ func payloadlessNote(n int) string {
 		return ""
 	}
 	return fmt.Sprintf("; %d without payload (headers-only), not replayed", n)
+}
+
+// keylessNote is the summary's note on the copies replayed without the
+// key their dead letter lost to the dead-letter queue's limit
+// (x-streambind-key-size); "" when none.
+func keylessNote(n int) string {
+	if n == 0 {
+		return ""
+	}
+	return fmt.Sprintf("; %d of them without the key dropped to fit the dead-letter queue (x-streambind-key-size)", n)
 }
 
 // leaseFlag is --lease of replay and purge: how long a dead letter this

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	amqp "github.com/rabbitmq/amqp091-go"
 
@@ -100,5 +101,60 @@ func TestDLQReplaySkipsHeadersOnlyKeyed(t *testing.T) {
 	case m := <-a.back:
 		t.Errorf("a replayed copy arrived: %+v", m)
 	default:
+	}
+}
+
+// TestDLQReplayKeylessSaysSo: on RabbitMQ a key too large for a dead
+// letter's headers is dropped from it (x-streambind-key-size gives its
+// size). Replay sends the message without its key, and a note per dead
+// letter and the summary say so: its copy may go to another partition
+// than the key's other messages. Replay said nothing of it.
+func TestDLQReplayKeylessSaysSo(t *testing.T) {
+	t.Parallel()
+	vhost := rabbittest.VHost(t)
+	dir := writeFiles(t, map[string]string{"application.yaml": fmt.Sprintf(dlqService, rabbitBinder)})
+	env := []string{"VHOST=" + vhost}
+	a := startDLQApp(t, dir, env)
+	depth := queueDepth(t, vhost, "work.g.dlq")
+	conn, err := amqp.Dial(rabbittest.VHostURL(vhost))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	ch, err := conn.Channel()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 120 KiB: fits the default frame (128 KiB) on the way in, not a dead
+	// letter's header budget (frame_max - 20,000 bytes).
+	key := strings.Repeat("k", 120<<10)
+	if err := ch.Publish("work", "#", false, false, amqp.Publishing{Body: []byte(`{"id":"huge-key","reason":"boom"}`), ContentType: "application/json",
+		Headers: amqp.Table{"x-streambind-key": key}}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "1 dead letter", func() bool { return depth() == 1 })
+	show := runWith(t, &runEnv{env: env, dir: dir}, "dlq", "show", "1", "--binding", "work-in-0")
+	if !strings.Contains(show.stdout, stream.HeaderKeySize+": ") {
+		t.Fatalf("the dead letter kept its key:\n%.2000s", show.stdout)
+	}
+	dry := runWith(t, &runEnv{env: env, dir: dir}, "dlq", "replay", "--binding", "work-in-0", "--dry-run")
+	if dry.code != exitOK || !strings.Contains(dry.stdout, "1 of them without the key") || !strings.Contains(dry.stderr, "would be replayed without its key") {
+		t.Errorf("replay --dry-run: exit %d, stdout %q, stderr %.500q", dry.code, dry.stdout, dry.stderr)
+	}
+	r := runWith(t, &runEnv{env: env, dir: dir}, "dlq", "replay", "--binding", "work-in-0")
+	if r.code != exitOK || !strings.Contains(r.stdout, "replayed 1 dead letter of work-in-0") || !strings.Contains(r.stdout, "1 of them without the key") ||
+		!strings.Contains(r.stderr, "replayed without its key: the key (122880 bytes)") {
+		t.Errorf("replay: exit %d, stdout %q, stderr %.500q", r.code, r.stdout, r.stderr)
+	}
+	select {
+	case m := <-a.back:
+		if m.Payload.ID != "huge-key" || len(m.Key) != 0 {
+			t.Errorf("copy: id %q, key of %d bytes; want huge-key without a key", m.Payload.ID, len(m.Key))
+		}
+		if _, ok := m.Headers[stream.HeaderKeySize]; ok {
+			t.Errorf("the copy carries %s", stream.HeaderKeySize)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("no replayed copy within 30s")
 	}
 }

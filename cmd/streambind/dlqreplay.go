@@ -41,6 +41,9 @@ type replayer struct {
 
 	// the summary
 	replayed, skipped, untimed, looped, lost, elsewhere, payloadless int
+	// keyless counts the copies replayed without the key their dead
+	// letter lost to the dead-letter queue's limit.
+	keyless int
 
 	window    int
 	flights   []*flight // sent, in the order read; not yet removed or failed
@@ -208,6 +211,18 @@ func (r *replayer) one(ctx context.Context, cur stream.DeadLetters, d stream.Dea
 		r.note("note: dead letter %s skipped: its payload (%s bytes) was dropped to fit the dead-letter queue's limit, so its copy would not be the message; its x-original-* headers locate the original\n",
 			d.ID, d.Headers[stream.HeaderPayloadSize])
 		return cur.Release(ctx, d)
+	}
+	if size, lost := d.Headers[stream.HeaderKeySize]; lost && len(d.Key) == 0 {
+		// The message itself is whole: it is replayed, said to have lost
+		// what routed it (the partition its key chose, its order among
+		// the key's other messages).
+		r.keyless++
+		verb := "replayed"
+		if r.dryRun {
+			verb = "would be replayed"
+		}
+		r.note("note: dead letter %s %s without its key: the key (%s bytes) was dropped to fit the dead-letter queue's limit, so its copy may go to another partition than the key's other messages\n",
+			d.ID, verb, size)
 	}
 	if r.dryRun {
 		r.dry(d)
