@@ -65,13 +65,12 @@ const batchGap = 2 * time.Millisecond
 // RemoveBatch implements [stream.DeadLetterBatcher]: it acknowledges ds,
 // those that leave no dead letter the cursor read before them unremoved
 // (contiguous delivery tags from the oldest the cursor holds) with one
-// multiple acknowledgement, the others one by one. An acknowledgement has
-// no answer: like Remove, it is written to the connection and the broker
-// deletes the dead letter as it reads it; the channel's close (Close)
-// comes after it. A dead letter the cursor passed over (Release) stays
-// held, unacknowledged, until Close: the dead letters after it are
-// acknowledged one by one.
-func (c *rabbitDeadLetters) RemoveBatch(_ context.Context, ds []stream.DeadLetter) []error {
+// multiple acknowledgement, the others one by one, then waits for the
+// broker to confirm them (confirmAcks: an acknowledgement has no answer).
+// A dead letter the cursor passed over (Release) stays held,
+// unacknowledged, until Close: the dead letters after it are acknowledged
+// one by one.
+func (c *rabbitDeadLetters) RemoveBatch(ctx context.Context, ds []stream.DeadLetter) []error {
 	var errs []error
 	fail := func(i int, err error) {
 		if errs == nil {
@@ -104,7 +103,9 @@ func (c *rabbitDeadLetters) RemoveBatch(_ context.Context, ds []stream.DeadLette
 	for k < len(rms) && rms[k].n < c.low && (k == 0 || rms[k].h.tag > rms[k-1].h.tag) {
 		k++
 	}
+	sent := 0 // acknowledgements written
 	acked := func(r rm) {
+		sent++
 		if r.h.gen == c.gen {
 			c.held-- // the broker may send the current consumer one more
 		}
@@ -128,7 +129,43 @@ func (c *rabbitDeadLetters) RemoveBatch(_ context.Context, ds []stream.DeadLette
 		}
 		acked(r)
 	}
+	if sent > 0 {
+		if err := c.confirmAcks(ctx); err != nil {
+			for _, r := range rms {
+				if errs == nil || errs[r.i] == nil {
+					fail(r.i, fmt.Errorf("rabbit: queue %s: remove dead letter %d: %w", c.queue, r.n, err))
+				}
+			}
+		}
+	}
 	return errs
+}
+
+// confirmAcks waits for the broker to take the acknowledgements the cursor
+// wrote: an acknowledgement has no answer, and amqp091-go writes it to a
+// connection that may be dead without its knowing yet (a path that
+// stalled, then broke): the broker gives back what it never read, and the
+// removal that said nothing had removed nothing (a replay ended "replayed
+// 300" with all 300 back in the queue). The answer to a basic.qos sent
+// after them (the same prefetch: for the channel's next consumers only)
+// says the broker read them: it handles a channel's methods in order. It
+// waits at most dlqCloseTimeout, or until ctx ends.
+func (c *rabbitDeadLetters) confirmAcks(ctx context.Context) error {
+	done := make(chan error, 1)
+	go func() { done <- c.ch.Qos(dlqWindow, 0, false) }()
+	t := time.NewTimer(dlqCloseTimeout)
+	defer t.Stop()
+	select {
+	case err := <-done:
+		if err != nil {
+			return fmt.Errorf("not confirmed by the broker, which may have given it back (%w)", err)
+		}
+		return nil
+	case <-t.C:
+		return fmt.Errorf("not confirmed by the broker within %s; it may have given it back", dlqCloseTimeout)
+	case <-ctx.Done():
+		return fmt.Errorf("not confirmed by the broker, which may have given it back: %w", ctx.Err())
+	}
 }
 
 // advanceLow moves low past the dead letters the cursor returned and

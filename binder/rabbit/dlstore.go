@@ -21,7 +21,8 @@ import (
 // held when it was opened; Remove acknowledges one (the broker deletes
 // it), RemoveBatch several (one multiple acknowledgement where no dead
 // letter the cursor holds comes before them; the cursor is a
-// [stream.DeadLetterBatcher], see NextBatch), and Close (or the loss of
+// [stream.DeadLetterBatcher], see NextBatch), each then waiting for the
+// broker to confirm what it acknowledged (confirmAcks), and Close (or the loss of
 // the connection) returns every other one
 // to the queue, where RabbitMQ puts it back in its place. A dead letter's
 // ID is its position in the cursor (1, 2, ...), stable while the queue is
@@ -259,7 +260,7 @@ func (c *rabbitDeadLetters) deliver(d *amqp.Delivery, gen int) stream.DeadLetter
 	return stream.DeadLetter{ID: id, Envelope: env, Time: deadLetteredAt(d)}
 }
 
-func (c *rabbitDeadLetters) Remove(_ context.Context, d stream.DeadLetter) error {
+func (c *rabbitDeadLetters) Remove(ctx context.Context, d stream.DeadLetter) error {
 	h, ok := c.tags[d.ID]
 	if !ok {
 		return fmt.Errorf("rabbit: queue %s: no dead letter %s in this cursor", c.queue, d.ID)
@@ -270,6 +271,9 @@ func (c *rabbitDeadLetters) Remove(_ context.Context, d stream.DeadLetter) error
 	}
 	if h.gen == c.gen {
 		c.held-- // the broker may send the current consumer one more
+	}
+	if err := c.confirmAcks(ctx); err != nil {
+		return fmt.Errorf("rabbit: queue %s: remove dead letter %s: %w", c.queue, d.ID, err)
 	}
 	return nil
 }
