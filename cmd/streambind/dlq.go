@@ -796,7 +796,9 @@ confirmed) but the dead letters not yet removed: one on Kafka and in
 process, up to 128 on NATS, Redis and RabbitMQ. An interrupt (Ctrl-C,
 SIGTERM) gives the copies in flight up to 5s to be confirmed, and removes
 their dead letters before the replay exits: none is replayed again while
-the broker answers. There a replay works a batch
+the broker answers; it prints its summary (what it replayed) and exits
+with status 1, "interrupted". On a terminal, stderr shows a running
+count of what was replayed. There a replay works a batch
 at a time: it reads and claims up to 128 dead letters at once, sends
 their copies at once and removes them once every copy of the batch was
 confirmed. The copies of dead letters of one key (else of one partition,
@@ -813,7 +815,8 @@ headers dead-lettering added (x-exception-*, x-original-*,
 x-streambind-truncated) and RabbitMQ's delivery counts (x-delivery-count,
 x-acquired-count: the copy is delivered 0 times), with
 x-streambind-replay-count one higher and a
-new id (the original's in x-streambind-replayed-id: NATS would drop a copy
+new id (the replayed message's — after an earlier replay, that copy's —
+in x-streambind-replayed-id: NATS would drop a copy
 with the original's id as a duplicate). On RabbitMQ the copy's headers
 keep their AMQP types (an int stays an int, x-death an array the broker
 counts on). A dead
@@ -829,7 +832,9 @@ than the key's other messages. Note that a destination's every group gets the co
 only the binding's.
 
 Replays (and purges) of a binding's dead letters may run at once (two
-terminals, a retried job): each dead letter goes to one of them. A replay
+terminals, a retried job): each dead letter goes to one of them. Order
+per key holds within one replay only: two at once share a key's dead
+letters and send them side by side. A replay
 claims each dead letter it reads: on Kafka by joining the group
 streambind-dlq (--group), whose partitions go to one member each; on NATS
 and Redis by a lease per dead letter (a key in the key-value bucket
@@ -1095,7 +1100,9 @@ func newDLQPurgeCmd(e *runEnv) *cobra.Command {
 the filters are replay's: --header, --exception, --since, --until,
 --limit). It counts them first and asks for a "y" on stdin; --yes skips
 the question (scripts). Any other answer removes nothing, prints "nothing
-purged" and exits with status 0 (declining is not a failure). What it
+purged" and exits with status 0 (declining is not a failure); no answer
+at all (stdin ends first: /dev/null, a script without --yes) removes
+nothing and exits with status 2. What it
 does not remove stays in its order. A dead letter whose time the broker
 does not tell never matches --since/--until; the summary counts those.
 Like replay, purge claims what it reads (until it removes it, or exits):
@@ -1130,7 +1137,7 @@ another replay or purge holds are left to it.`,
 			}
 			t.open.Want = func(d stream.DeadLetter) bool { ok, _ := ff.match(d); return ok }
 			removed, untimed, lost, elsewhere := 0, 0, 0, 0
-			declined := false
+			declined, unanswered := false, false
 			pr := newProgress(e, "purged")
 			opened := false
 			err = t.withCursor(ctx, func(cur stream.DeadLetters) error {
@@ -1196,7 +1203,14 @@ another replay or purge holds are left to it.`,
 					}
 					if !yes && round == 1 {
 						fmt.Fprintf(e.stderr, "purge %d dead letter%s of %s from %s? [y/N] ", len(doomed), plural(len(doomed)), t.src, t.where)
-						line, _ := bufio.NewReader(cmd.InOrStdin()).ReadString('\n')
+						line, rerr := bufio.NewReader(cmd.InOrStdin()).ReadString('\n')
+						if rerr != nil && line == "" {
+							// No answer at all (stdin at its end: /dev/null,
+							// a script's closed pipe): not the user's
+							// "no", a script that forgot --yes.
+							unanswered = true
+							return nil
+						}
 						if a := strings.ToLower(strings.TrimSpace(line)); a != "y" && a != "yes" {
 							declined = true
 							return nil
@@ -1240,6 +1254,10 @@ another replay or purge holds are left to it.`,
 			pr.done()
 			if err != nil && !opened {
 				return failed(err) // nothing was read: no summary (see replay)
+			}
+			if unanswered && err == nil {
+				fmt.Fprintln(e.stderr)
+				return usage("nothing purged: no answer on stdin (it ended before a line); pass --yes to purge without the question")
 			}
 			if declined && err == nil {
 				// The user's choice, not a failure: exit status 0.

@@ -288,6 +288,12 @@ func exerciseDLQ(t *testing.T, dir string, e func() *runEnv, a *dlqApp, depth fu
 		r.stdout != "nothing purged\n" || depth() != 5 {
 		t.Errorf("purge answered n: exit %d, stdout %q, stderr %q, depth %d", r.code, r.stdout, r.stderr, depth())
 	}
+	// No answer at all (stdin ended): a script that forgot --yes; it
+	// printed "nothing purged" and exited 0, which looked like success.
+	if r := dlq("", "purge", "--binding", "work-in-0", "--exception", "declined"); r.code != exitUsage || r.stdout != "" ||
+		!strings.Contains(r.stderr, "no answer on stdin") || !strings.Contains(r.stderr, "--yes") || depth() != 5 {
+		t.Errorf("purge without an answer: exit %d, stdout %q, stderr %q, depth %d", r.code, r.stdout, r.stderr, depth())
+	}
 	if r := dlq("", "purge", "--binding", "work-in-0", "--exception", "declined", "--yes"); r.code != exitOK || !strings.Contains(r.stdout, "purged 4 dead letters") {
 		t.Errorf("purge --yes: exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
 	}

@@ -239,7 +239,7 @@ func run(ctx context.Context, args []string, e *runEnv) int {
 		if ctx.Err() != nil && errors.Is(ee.err, context.Canceled) {
 			// Ctrl-C or SIGTERM: a bare "context canceled" would read as a
 			// fault.
-			ee.err = fmt.Errorf("interrupted: %w", ee.err)
+			ee.err = errors.New("interrupted")
 		}
 		fmt.Fprintf(e.stderr, "streambind: %v\n", ee.err)
 		if ee.code == exitUsage && cmd != nil {
