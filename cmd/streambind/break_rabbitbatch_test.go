@@ -1,0 +1,148 @@
+package main
+
+// Attacks on dlq replay and purge over RabbitMQ's batched dead-letter
+// cursor (see also binder/rabbit/break_dlbatch_test.go).
+
+import (
+	"encoding/binary"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/streambind/streambind/binder/rabbit/rabbittest"
+)
+
+// TestBreakRabbitReplayWhilePurge: a pipelined replay (no --rate: batches
+// of 128 and a window of 256 held by its cursor) and a purge at once on
+// one DLQ: each dead letter is replayed or purged, never both, and none
+// is left. The existing concurrent tests pace the replay (--rate), which
+// reads and removes one at a time.
+func TestBreakRabbitReplayWhilePurge(t *testing.T) {
+	t.Parallel()
+	dir, env, depth, claims := rabbitService(t)
+	handleConcurrently(t, dir)
+	a := startDLQApp(t, dir, env)
+	const n = 1200
+	a.sendPoison(t, n)
+	a.waitDeadLettered(t, n, depth)
+	c := collectCopies(t, a)
+	replay := startDLQ(t, dir, env, "replay")
+	eventually(t, "100 replayed", func() bool { d, _ := c.counts(); return d >= 100 })
+	purge := startDLQ(t, dir, env, "purge", "--yes")
+	replay.wait(t, time.Minute)
+	purge.wait(t, time.Minute)
+	if replay.err != nil || purge.err != nil {
+		t.Fatalf("replay: %v\n%s\npurge: %v\n%s", replay.err, replay.out, purge.err, purge.out)
+	}
+	replayed, purged := replay.count(t), purge.count(t)
+	if replayed+purged != n {
+		t.Errorf("replayed %d, purged %d: %d of %d", replayed, purged, replayed+purged, n)
+	}
+	eventually(t, "every copy", func() bool { d, _ := c.counts(); return d >= replayed })
+	time.Sleep(200 * time.Millisecond)
+	if d, dups := c.counts(); d != replayed || dups != 0 {
+		t.Errorf("%d distinct copies, %d duplicates; the replay says %d", d, dups, replayed)
+	}
+	if d := depth(); d != 0 {
+		t.Errorf("%d dead letters left", d)
+	}
+	if k := claims(); k != 0 {
+		t.Errorf("%d consumers left on the DLQ", k)
+	}
+	t.Logf("replayed %d, purged %d", replayed, purged)
+}
+
+// TestBreakRabbitReplayLimitAtBatch: --limit at the batch (128) and the
+// cursor's window (256) boundaries replays exactly that many, each once,
+// and leaves the rest; a purge --limit at the window boundary too.
+func TestBreakRabbitReplayLimitAtBatch(t *testing.T) {
+	t.Parallel()
+	dir, env, depth, _ := rabbitService(t)
+	handleConcurrently(t, dir)
+	a := startDLQApp(t, dir, env)
+	const n = 700
+	a.sendPoison(t, n)
+	a.waitDeadLettered(t, n, depth)
+	c := collectCopies(t, a)
+	left := n
+	copies := 0
+	for _, step := range []struct {
+		sub   string
+		limit string
+		want  int
+	}{{"replay", "256", 256}, {"replay", "128", 128}, {"purge", "256", 256}, {"replay", "257", left - 256 - 128 - 256}} {
+		args := []string{"--limit", step.limit}
+		if step.sub == "purge" {
+			args = append(args, "--yes")
+		}
+		p := startDLQ(t, dir, env, step.sub, args...)
+		p.wait(t, time.Minute)
+		if p.err != nil {
+			t.Fatalf("%s --limit %s: %v\n%s", step.sub, step.limit, p.err, p.out)
+		}
+		if got := p.count(t); got != step.want {
+			t.Fatalf("%s --limit %s: %d; want %d\n%s", step.sub, step.limit, got, step.want, p.out)
+		}
+		left -= step.want
+		if step.sub == "replay" {
+			copies += step.want
+		}
+		eventually(t, "the copies", func() bool { d, _ := c.counts(); return d >= copies })
+		eventually(t, "the dead letters left", func() bool { return depth() == left })
+	}
+	time.Sleep(200 * time.Millisecond)
+	if d, dups := c.counts(); d != copies || dups != 0 {
+		t.Errorf("%d distinct copies, %d duplicates; want %d, 0", d, dups, copies)
+	}
+}
+
+// TestBreakRabbitReplayAcksLost: the replay's path to the broker stalls
+// (its acknowledgements held back) and then breaks. What the replay
+// says it replayed and removed must be what left the queue: before the
+// cursor confirmed its acknowledgements, it said "replayed 256" (its
+// window, read without a round trip) with all 300 back in the queue.
+func TestBreakRabbitReplayAcksLost(t *testing.T) {
+	t.Parallel()
+	var blackhole atomic.Bool
+	gate := make(chan struct{})
+	var once sync.Once
+	open := func() { once.Do(func() { close(gate) }) }
+	px := rabbittest.NewProxy(t, func(typ byte, _ uint16, pl []byte) {
+		// basic.ack (60, 80) from the replay's cursor: held back until
+		// the connection is cut, then dropped.
+		if blackhole.Load() && typ == 1 && len(pl) >= 4 && binary.BigEndian.Uint16(pl) == 60 && binary.BigEndian.Uint16(pl[2:]) == 80 {
+			<-gate
+		}
+	})
+	t.Cleanup(open) // before the proxy's Close, which waits for onFrame
+	dir, env, depth, _ := rabbitService(t)
+	handleConcurrently(t, dir)
+	a := startDLQApp(t, dir, env)
+	const n = 300
+	a.sendPoison(t, n)
+	a.waitDeadLettered(t, n, depth)
+	c := collectCopies(t, a)
+	blackhole.Store(true)
+	r := startDLQ(t, dir, append(env, "RABBIT_ADDRESSES="+px.Addr()), "replay")
+	eventually(t, "the first copies", func() bool { d, _ := c.counts(); return d > 0 })
+	time.Sleep(300 * time.Millisecond)
+	px.Cut()
+	open()
+	r.wait(t, 30*time.Second)
+	said := 0
+	if m := summaryCount.FindStringSubmatch(r.out.String()); m != nil {
+		said, _ = strconv.Atoi(m[1])
+	}
+	time.Sleep(300 * time.Millisecond)
+	left := depth()
+	t.Logf("replay (%v): %s; %d dead letters left", r.err, strings.TrimSpace(r.out.String()), left)
+	if r.err == nil {
+		t.Errorf("the replay succeeded although none of its removals reached the broker")
+	}
+	if said != n-left {
+		t.Errorf("the replay says it replayed %d; %d left the queue", said, n-left)
+	}
+}
