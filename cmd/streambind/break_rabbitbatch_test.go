@@ -5,6 +5,9 @@ package main
 
 import (
 	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -18,10 +21,21 @@ import (
 // TestBreakRabbitReplayWhilePurge: a pipelined replay (no --rate: batches
 // of 128 and a window of 256 held by its cursor) and a purge at once on
 // one DLQ: each dead letter is replayed or purged, never both, and none
-// is left. The existing concurrent tests pace the replay (--rate), which
-// reads and removes one at a time.
+// is left. The existing concurrent tests pace the replays (--rate), which
+// read and remove one at a time, and TestDLQBreakManyRabbit does not look
+// at the copies.
 func TestBreakRabbitReplayWhilePurge(t *testing.T) {
 	t.Parallel()
+	replayAlongside(t, "purge", "--yes")
+}
+
+// TestBreakRabbitReplayWhileReplay: two pipelined replays at once.
+func TestBreakRabbitReplayWhileReplay(t *testing.T) {
+	t.Parallel()
+	replayAlongside(t, "replay")
+}
+
+func replayAlongside(t *testing.T, other ...string) {
 	dir, env, depth, claims := rabbitService(t)
 	handleConcurrently(t, dir)
 	a := startDLQApp(t, dir, env)
@@ -31,20 +45,24 @@ func TestBreakRabbitReplayWhilePurge(t *testing.T) {
 	c := collectCopies(t, a)
 	replay := startDLQ(t, dir, env, "replay")
 	eventually(t, "100 replayed", func() bool { d, _ := c.counts(); return d >= 100 })
-	purge := startDLQ(t, dir, env, "purge", "--yes")
+	second := startDLQ(t, dir, env, other[0], other[1:]...)
 	replay.wait(t, time.Minute)
-	purge.wait(t, time.Minute)
-	if replay.err != nil || purge.err != nil {
-		t.Fatalf("replay: %v\n%s\npurge: %v\n%s", replay.err, replay.out, purge.err, purge.out)
+	second.wait(t, time.Minute)
+	if replay.err != nil || second.err != nil {
+		t.Fatalf("replay: %v\n%s\n%s: %v\n%s", replay.err, replay.out, other[0], second.err, second.out)
 	}
-	replayed, purged := replay.count(t), purge.count(t)
-	if replayed+purged != n {
-		t.Errorf("replayed %d, purged %d: %d of %d", replayed, purged, replayed+purged, n)
+	first, other2 := replay.count(t), second.count(t)
+	if first+other2 != n {
+		t.Errorf("replay %d, %s %d: %d of %d", first, other[0], other2, first+other2, n)
+	}
+	replayed := first
+	if other[0] == "replay" {
+		replayed += other2
 	}
 	eventually(t, "every copy", func() bool { d, _ := c.counts(); return d >= replayed })
 	time.Sleep(200 * time.Millisecond)
 	if d, dups := c.counts(); d != replayed || dups != 0 {
-		t.Errorf("%d distinct copies, %d duplicates; the replay says %d", d, dups, replayed)
+		t.Errorf("%d distinct copies, %d duplicates; the replays say %d", d, dups, replayed)
 	}
 	if d := depth(); d != 0 {
 		t.Errorf("%d dead letters left", d)
@@ -52,7 +70,7 @@ func TestBreakRabbitReplayWhilePurge(t *testing.T) {
 	if k := claims(); k != 0 {
 		t.Errorf("%d consumers left on the DLQ", k)
 	}
-	t.Logf("replayed %d, purged %d", replayed, purged)
+	t.Logf("replay %d, %s %d", first, other[0], other2)
 }
 
 // TestBreakRabbitReplayLimitAtBatch: --limit at the batch (128) and the
@@ -144,5 +162,82 @@ func TestBreakRabbitReplayAcksLost(t *testing.T) {
 	}
 	if said != n-left {
 		t.Errorf("the replay says it replayed %d; %d left the queue", said, n-left)
+	}
+}
+
+// rabbitDLQOrder reads the ids of the jobs in vhost's work.g.dlq, in the
+// queue's order, and gives them back (in their places: the channel closes
+// without acknowledging).
+func rabbitDLQOrder(t *testing.T, vhost string, n int) []string {
+	t.Helper()
+	ch := rabbittest.Channel(t, vhost)
+	defer ch.Close()
+	ds, err := ch.Consume("work.g.dlq", "", false, false, false, false, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	timeout := time.After(10 * time.Second)
+	for len(ids) < n {
+		select {
+		case d := <-ds:
+			var j job
+			if err := json.Unmarshal(d.Body, &j); err != nil {
+				t.Fatalf("dead letter %q: %v", d.Body, err)
+			}
+			ids = append(ids, d.Headers["customer"].(string)+j.ID)
+		case <-timeout:
+			t.Fatalf("%d of %d dead letters read", len(ids), n)
+		}
+	}
+	return ids
+}
+
+// TestBreakRabbitFilteredReplayKeepsPlaces: a replay --header that
+// matches every other dead letter (600, interleaved: its batches pass
+// over more than the cursor's window unremoved) replays those and leaves
+// the others, all of them, in their order.
+func TestBreakRabbitFilteredReplayKeepsPlaces(t *testing.T) {
+	t.Parallel()
+	dir, env, depth, _ := rabbitService(t)
+	vhost := strings.TrimPrefix(env[0], "VHOST=")
+	handleConcurrently(t, dir)
+	a := startDLQApp(t, dir, env)
+	const per = 300
+	var wg sync.WaitGroup
+	for _, cust := range []string{"c", "d"} {
+		wg.Go(func() {
+			for i := range per {
+				a.send(t, cust, job{fmt.Sprint(i), "poison"})
+			}
+		})
+	}
+	wg.Wait()
+	a.waitDeadLettered(t, 2*per, depth)
+	before := rabbitDLQOrder(t, vhost, 2*per)
+	c := collectCopies(t, a)
+	r := startDLQ(t, dir, env, "replay", "--header", "customer=c")
+	r.wait(t, time.Minute)
+	if r.err != nil || r.count(t) != per {
+		t.Fatalf("replay: %v\n%s", r.err, r.out)
+	}
+	eventually(t, "the copies", func() bool { d, _ := c.counts(); return d >= per })
+	eventually(t, "the others back", func() bool { return depth() == per })
+	var want []string
+	for _, id := range before {
+		if strings.HasPrefix(id, "d") {
+			want = append(want, id)
+		}
+	}
+	after := rabbitDLQOrder(t, vhost, per)
+	if !slices.Equal(after, want) {
+		t.Errorf("the dead letters passed over are not in their places:\nbefore %v\nafter  %v", want, after)
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, m := range c.order {
+		if m.Headers["customer"] != "c" {
+			t.Fatalf("a copy of customer %q's job %s", m.Headers["customer"], m.Payload.ID)
+		}
 	}
 }
