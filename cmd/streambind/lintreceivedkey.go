@@ -2,7 +2,8 @@ package main
 
 import (
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/streambind/streambind/binder/memory"
@@ -65,13 +66,8 @@ func receivedKeyInOutputExpressions(s *checkedService) stream.ConfigErrors {
 				b.name, e)
 		}
 	}
-	keys := make([]string, 0, len(found))
-	for k := range found {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
 	var out stream.ConfigErrors
-	for _, k := range keys {
+	for _, k := range slices.Sorted(maps.Keys(found)) {
 		f := found[k]
 		what := bindingsNamed(f.bindings)
 		effect := "every message fails to send (the key is null)"
@@ -162,21 +158,11 @@ func amqpHeadersOffRabbit(s *checkedService) stream.ConfigErrors {
 		note(s.ownOrDefault("stream.bindings."+b.name+".consumer.idempotency.key-expression", "stream.default.consumer.idempotency.key-expression"),
 			b, b.consumer.Idempotency.KeyExpression)
 	}
-	keys := make([]string, 0, len(found))
-	for k := range found {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
 	var out stream.ConfigErrors
-	for _, k := range keys {
+	for _, k := range slices.Sorted(maps.Keys(found)) {
 		f := found[k]
-		types := make([]string, 0, len(f.types))
-		for t := range f.types {
-			types = append(types, t)
-		}
-		sort.Strings(types)
 		msg := fmt.Sprintf("%s (binder type %s): headers['%s'] is always null there: the amqp_* received headers (Spring AMQP's amqp_receivedExchange, amqp_receivedRoutingKey, amqp_consumerQueue, amqp_redelivered) are RabbitMQ's, which only the RabbitMQ binder sets; the kafka_* received headers (kafka_receivedTopic, kafka_receivedPartitionId, kafka_offset, kafka_receivedTimestamp) are read on every binder",
-			bindingsNamed(f.bindings), strings.Join(types, ", "), f.name)
+			bindingsNamed(f.bindings), strings.Join(slices.Sorted(maps.Keys(f.types)), ", "), f.name)
 		out = append(out, &stream.ConfigError{Path: k, Origin: s.origin(k), Msg: msg})
 	}
 	return out
