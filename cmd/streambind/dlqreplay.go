@@ -212,19 +212,8 @@ func (r *replayer) one(ctx context.Context, cur stream.DeadLetters, d stream.Dea
 			d.ID, d.Headers[stream.HeaderPayloadSize])
 		return cur.Release(ctx, d)
 	}
-	if size, lost := d.Headers[stream.HeaderKeySize]; lost && len(d.Key) == 0 {
-		// The message itself is whole: it is replayed, said to have lost
-		// what routed it (the partition its key chose, its order among
-		// the key's other messages).
-		r.keyless++
-		verb := "replayed"
-		if r.dryRun {
-			verb = "would be replayed"
-		}
-		r.note("note: dead letter %s %s without its key: the key (%s bytes) was dropped to fit the dead-letter queue's limit, so its copy may go to another partition than the key's other messages\n",
-			d.ID, verb, size)
-	}
 	if r.dryRun {
+		r.noteKeyless(d)
 		r.dry(d)
 		r.replayed++
 		return nil
@@ -255,8 +244,30 @@ func (r *replayer) one(ctx context.Context, cur stream.DeadLetters, d stream.Dea
 			return err
 		}
 	}
+	r.noteKeyless(d)
 	r.send(r.sendCtx, p, d)
 	return nil
+}
+
+// noteKeyless counts d and says so when it is about to be replayed (or,
+// --dry-run, would be) without the key it lost to the dead-letter queue's
+// limit: called once d is sure to be sent, not before a claim lost
+// (Hold) passes it over.
+func (r *replayer) noteKeyless(d stream.DeadLetter) {
+	size, lost := d.Headers[stream.HeaderKeySize]
+	if !lost || len(d.Key) > 0 {
+		return
+	}
+	// The message itself is whole: it is replayed, said to have lost
+	// what routed it (the partition its key chose, its order among the
+	// key's other messages).
+	r.keyless++
+	verb := "replayed"
+	if r.dryRun {
+		verb = "would be replayed"
+	}
+	r.note("note: dead letter %s %s without its key: the key (%s bytes) was dropped to fit the dead-letter queue's limit, so its copy may go to another partition than the key's other messages\n",
+		d.ID, verb, size)
 }
 
 // send sends d's copy from a goroutine of its own, after the copy of the
