@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"io"
+	"slices"
 	"strconv"
 	"sync"
 	"testing"
@@ -46,14 +47,7 @@ func TestDeadLettersBatch(t *testing.T) {
 	spec, ready := dlqFixture(t, vhost, n)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	dl, err := b.OpenDeadLetters(ctx, spec, stream.DeadLetterOpen{Claim: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	bt, ok := dl.(stream.DeadLetterBatcher)
-	if !ok {
-		t.Fatalf("%T is no stream.DeadLetterBatcher", dl)
-	}
+	dl, bt := openBatchCursor(t, ctx, b, spec)
 	read, removed, batches := 0, 0, 0
 	multiples := 0 // multiple acks seen while nothing was kept
 	var keptTag uint64
@@ -97,38 +91,30 @@ func TestDeadLettersBatch(t *testing.T) {
 			t.Fatalf("RemoveBatch: %v", errors.Join(errs...))
 		}
 		removed += len(rm)
-		// Acks go out without an answer: wait for the proxy to see them.
+		// RemoveBatch returned once the broker answered the basic.qos
+		// sent after the acks (confirmAcks), and the proxy saw them
+		// before it passed that on: they are all in acks[seen:].
 		// Those before the kept one: one ack; those after it: one each.
 		want := after
 		if before > 0 {
 			want++
 		}
-		deadline := time.Now().Add(10 * time.Second)
-		for {
-			mu.Lock()
-			got := acks[seen:]
-			mu.Unlock()
-			if len(got) >= want {
-				if len(got) != want {
-					t.Fatalf("batch %d: acks %v; want %d", batches, got, want)
-				}
-				if before > 1 {
-					if !got[0].multiple {
-						t.Fatalf("batch %d (%d dead letters, none kept before them): acks %v; want one multiple ack first", batches, before, got)
-					}
-					multiples++
-				}
-				for _, a := range got {
-					if keptTag != 0 && a.multiple && a.tag > keptTag {
-						t.Fatalf("batch %d: a multiple ack (tag %d) past the kept dead letter's (tag %d)", batches, a.tag, keptTag)
-					}
-				}
-				break
+		mu.Lock()
+		got := slices.Clone(acks[seen:])
+		mu.Unlock()
+		if len(got) != want {
+			t.Fatalf("batch %d: acks %v; want %d", batches, got, want)
+		}
+		if before > 1 {
+			if !got[0].multiple {
+				t.Fatalf("batch %d (%d dead letters, none kept before them): acks %v; want one multiple ack first", batches, before, got)
 			}
-			if time.Now().After(deadline) {
-				t.Fatalf("batch %d: %d acks seen, want %d", batches, len(got), want)
+			multiples++
+		}
+		for _, a := range got {
+			if keptTag != 0 && a.multiple && a.tag > keptTag {
+				t.Fatalf("batch %d: a multiple ack (tag %d) past the kept dead letter's (tag %d)", batches, a.tag, keptTag)
 			}
-			time.Sleep(5 * time.Millisecond)
 		}
 	}
 	if read != n || removed != n-1 {
@@ -160,11 +146,7 @@ func TestDeadLettersRemoveBatchUnknown(t *testing.T) {
 	spec, ready := dlqFixture(t, vhost, 5)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	dl, err := b.OpenDeadLetters(ctx, spec, stream.DeadLetterOpen{Claim: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	bt := dl.(stream.DeadLetterBatcher)
+	dl, bt := openBatchCursor(t, ctx, b, spec)
 	var ds []stream.DeadLetter
 	for len(ds) < 5 {
 		got, err := bt.NextBatch(ctx, 5-len(ds))
@@ -204,11 +186,7 @@ func TestDeadLettersBatchQuorum(t *testing.T) {
 	spec, ch := quorumDLQFixture(t, vhost, 20, n, nil)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	dl, err := b.OpenDeadLetters(ctx, spec, stream.DeadLetterOpen{Claim: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	bt := dl.(stream.DeadLetterBatcher)
+	dl, bt := openBatchCursor(t, ctx, b, spec)
 	read := 0
 	for {
 		ds, err := bt.NextBatch(ctx, 128)
@@ -255,11 +233,7 @@ func TestDeadLettersBatchReleasedPastWindow(t *testing.T) {
 	spec, ready := dlqFixture(t, vhost, n)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	dl, err := b.OpenDeadLetters(ctx, spec, stream.DeadLetterOpen{Claim: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	bt := dl.(stream.DeadLetterBatcher)
+	dl, bt := openBatchCursor(t, ctx, b, spec)
 	read := 0
 	for {
 		ds, err := bt.NextBatch(ctx, 128)
@@ -301,7 +275,7 @@ func TestDeadLettersBatchReleasedPastWindow(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	// They are back in their order: a plain cursor lists 1, 3, 5, ...
-	dl, err = b.OpenDeadLetters(ctx, spec, stream.DeadLetterOpen{})
+	dl, err := b.OpenDeadLetters(ctx, spec, stream.DeadLetterOpen{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -315,4 +289,19 @@ func TestDeadLettersBatchReleasedPastWindow(t *testing.T) {
 			t.Fatalf("listed %q, want %d", d.Payload, i)
 		}
 	}
+}
+
+// openBatchCursor opens a claiming dead-letter cursor of b on spec's DLQ,
+// which must batch (a stream.DeadLetterBatcher).
+func openBatchCursor(t *testing.T, ctx context.Context, b *Binder, spec stream.ConsumerSpec) (stream.DeadLetters, stream.DeadLetterBatcher) {
+	t.Helper()
+	dl, err := b.OpenDeadLetters(ctx, spec, stream.DeadLetterOpen{Claim: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bt, ok := dl.(stream.DeadLetterBatcher)
+	if !ok {
+		t.Fatalf("%T is no stream.DeadLetterBatcher", dl)
+	}
+	return dl, bt
 }
