@@ -254,7 +254,16 @@ func TestBreakDLBatchArrivalsDuringRead(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	time.Sleep(200 * time.Millisecond) // the broker sends them to the cursor's consumer
+	// The broker sends them all to the cursor's consumer (its prefetch
+	// window holds n+more): none is left ready in the queue. Waited for,
+	// so that the read below has the arrivals in hand to refuse.
+	deadline := time.Now().Add(10 * time.Second)
+	for ready() != 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d dead letters still ready in the queue: the cursor's consumer did not get the arrivals", ready())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 	var all []stream.DeadLetter
 	start := time.Now()
 	for {
@@ -284,7 +293,7 @@ func TestBreakDLBatchArrivalsDuringRead(t *testing.T) {
 	if err := dl.Close(ctx); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(10 * time.Second)
+	deadline = time.Now().Add(10 * time.Second)
 	for ready() != more && time.Now().Before(deadline) {
 		time.Sleep(20 * time.Millisecond)
 	}
