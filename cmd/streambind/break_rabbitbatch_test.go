@@ -136,7 +136,7 @@ func TestBreakRabbitReplayAcksLost(t *testing.T) {
 		}
 	})
 	t.Cleanup(open) // before the proxy's Close, which waits for onFrame
-	dir, env, depth, _ := rabbitService(t)
+	dir, env, depth, claims := rabbitService(t)
 	handleConcurrently(t, dir)
 	a := startDLQApp(t, dir, env)
 	const n = 300
@@ -154,7 +154,10 @@ func TestBreakRabbitReplayAcksLost(t *testing.T) {
 	if m := summaryCount.FindStringSubmatch(r.out.String()); m != nil {
 		said, _ = strconv.Atoi(m[1])
 	}
-	time.Sleep(300 * time.Millisecond)
+	// The broker gives the cursor's unacknowledged dead letters back as
+	// it drops its consumer (the connection cut): waited for, not slept
+	// on (a depth read before it counted them as gone).
+	eventually(t, "the replay's cursor gone from the DLQ", func() bool { return claims() == 0 })
 	left := depth()
 	t.Logf("replay (%v): %s; %d dead letters left", r.err, strings.TrimSpace(r.out.String()), left)
 	if r.err == nil {
