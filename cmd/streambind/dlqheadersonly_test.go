@@ -71,15 +71,7 @@ func TestDLQReplaySkipsHeadersOnlyKeyed(t *testing.T) {
 	env := []string{"VHOST=" + vhost}
 	a := startDLQApp(t, dir, env)
 	depth := queueDepth(t, vhost, "work.g.dlq")
-	conn, err := amqp.Dial(rabbittest.VHostURL(vhost))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	ch, err := conn.Channel()
-	if err != nil {
-		t.Fatal(err)
-	}
+	ch := rabbittest.Channel(t, vhost)
 	body := `{"id":"big","reason":"` + strings.Repeat("r", 3000) + `"}`
 	if err := ch.Publish("work", "#", false, false, amqp.Publishing{Body: []byte(body), ContentType: "application/json",
 		Headers: amqp.Table{"x-streambind-key": "c-1"}}); err != nil {
@@ -116,15 +108,7 @@ func TestDLQReplayKeylessSaysSo(t *testing.T) {
 	env := []string{"VHOST=" + vhost}
 	a := startDLQApp(t, dir, env)
 	depth := queueDepth(t, vhost, "work.g.dlq")
-	conn, err := amqp.Dial(rabbittest.VHostURL(vhost))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	ch, err := conn.Channel()
-	if err != nil {
-		t.Fatal(err)
-	}
+	ch := rabbittest.Channel(t, vhost)
 	// 120 KiB: fits the default frame (128 KiB) on the way in, not a dead
 	// letter's header budget (frame_max - 20,000 bytes).
 	key := strings.Repeat("k", 120<<10)
