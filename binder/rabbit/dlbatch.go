@@ -69,7 +69,8 @@ const batchGap = 2 * time.Millisecond
 // broker to confirm them (confirmAcks: an acknowledgement has no answer).
 // A dead letter the cursor passed over (Release) stays held,
 // unacknowledged, until Close: the dead letters after it are acknowledged
-// one by one.
+// one by one. With ctx already done it acknowledges nothing and fails
+// them all.
 func (c *rabbitDeadLetters) RemoveBatch(ctx context.Context, ds []stream.DeadLetter) []error {
 	var errs []error
 	fail := func(i int, err error) {
@@ -81,6 +82,16 @@ func (c *rabbitDeadLetters) RemoveBatch(ctx context.Context, ds []stream.DeadLet
 	type rm struct {
 		i, n int // index in ds, position in the cursor
 		h    heldDL
+	}
+	if err := ctx.Err(); err != nil {
+		// Nothing acknowledged: an ack once written cannot be taken
+		// back, and confirmAcks would fail it while the broker removes
+		// the dead letter (an interrupted purge said fewer purged than
+		// it had removed).
+		for i, d := range ds {
+			fail(i, fmt.Errorf("rabbit: queue %s: remove dead letter %s: %w", c.queue, d.ID, err))
+		}
+		return errs
 	}
 	rms := make([]rm, 0, len(ds))
 	for i, d := range ds {

@@ -305,3 +305,45 @@ func openBatchCursor(t *testing.T, ctx context.Context, b *Binder, spec stream.C
 	}
 	return dl, bt
 }
+
+// TestDeadLettersRemoveCancelled: a removal asked with a context already
+// done fails and acknowledges nothing: the dead letters go back to the
+// queue at Close. It acknowledged them, then failed them all in
+// confirmAcks, so a caller told "not removed" (an interrupted purge's
+// count) had them removed all the same.
+func TestDeadLettersRemoveCancelled(t *testing.T) {
+	t.Parallel()
+	vhost := rabbittest.VHost(t)
+	b, _ := newTestBinder(t, map[string]any{"virtual-host": vhost})
+	const n = 10
+	spec, ready := dlqFixture(t, vhost, n)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	dl, bt := openBatchCursor(t, ctx, b, spec)
+	var ds []stream.DeadLetter
+	for len(ds) < n {
+		b, err := bt.NextBatch(ctx, n-len(ds))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ds = append(ds, b...)
+	}
+	done, stop := context.WithCancel(ctx)
+	stop()
+	if errs := bt.RemoveBatch(done, ds[:n-1]); countErrs(errs) != n-1 {
+		t.Errorf("RemoveBatch with a cancelled context: %d of %d failed; want all", countErrs(errs), n-1)
+	}
+	if err := dl.Remove(done, ds[n-1]); !errors.Is(err, context.Canceled) {
+		t.Errorf("Remove with a cancelled context: %v; want context.Canceled", err)
+	}
+	if err := dl.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for ready() != n && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if r := ready(); r != n {
+		t.Errorf("%d dead letters in the queue after Close; want all %d (none removed)", r, n)
+	}
+}

@@ -265,6 +265,11 @@ func (c *rabbitDeadLetters) Remove(ctx context.Context, d stream.DeadLetter) err
 	if !ok {
 		return fmt.Errorf("rabbit: queue %s: no dead letter %s in this cursor", c.queue, d.ID)
 	}
+	if err := ctx.Err(); err != nil {
+		// Not acknowledged: an ack once written cannot be taken back,
+		// and confirmAcks would fail it while the broker removes it.
+		return fmt.Errorf("rabbit: queue %s: remove dead letter %s: %w", c.queue, d.ID, err)
+	}
 	delete(c.tags, d.ID)
 	if err := c.ch.Ack(h.tag, false); err != nil {
 		return fmt.Errorf("rabbit: queue %s: remove dead letter %s: %w", c.queue, d.ID, err)
