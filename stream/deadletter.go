@@ -248,7 +248,8 @@ type DeadLetterFit struct {
 	// Cut lists what was shortened or removed, in the words of
 	// HeaderTruncated; empty when the dead letter fitted as it was.
 	Cut []string
-	// HeadersOnly is true when the payload (and key) had to go.
+	// HeadersOnly is true when the payload had to go (and the key, unless
+	// it is sent as a header: [DeadLetterLimit].KeyHeader).
 	HeadersOnly bool
 	// KeyDropped is true when the key had to go on its own (a key sent
 	// as a header, [DeadLetterLimit].KeyHeader).

@@ -329,7 +329,8 @@
 // to be kept. So a listing never loses a dead letter, but every limit-th
 // listing reorders the ones it reached (and renumbers the cursor's IDs);
 // a cursor cut off from the broker (killed, connection lost) gives back
-// what it held without copying, as any consumer does.
+// what it held without copying, as any consumer does, so the broker drops
+// (or dead-letters on) those of its up to 256 that reach the limit so.
 //
 // A dead letter the cursor returns carries the AMQP values of its headers
 // that are not strings (stream.Envelope.NativeHeaders), and a producer
