@@ -107,22 +107,10 @@ func onAMQP(acks *atomic.Int32, consumeCh *atomic.Int32) func(byte, uint16, []by
 // cut) is gone.
 func TestBreakDLBatchCutMidBatch(t *testing.T) {
 	t.Parallel()
-	var acks, consumeCh atomic.Int32
-	px := rabbittest.NewProxy(t, onAMQP(&acks, &consumeCh))
-	vhost := rabbittest.VHost(t)
-	b, _ := newTestBinder(t, map[string]any{"virtual-host": vhost, "addresses": px.Addr()})
-	direct, _ := newTestBinder(t, map[string]any{"virtual-host": vhost})
 	const n = 700
-	spec, _ := dlqFixture(t, vhost, n)
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	dl, bt := openBatchCursor(t, ctx, b, spec)
-	readRemoveFirst(t, ctx, bt, &acks)
-	ds, err := bt.NextBatch(ctx, 128)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if px.Cut() == 0 {
+	h := holdingBatch(t, n)
+	ctx, dl, bt, ds := h.ctx, h.dl, h.bt, h.ds
+	if h.px.Cut() == 0 {
 		t.Fatal("nothing cut")
 	}
 	errs := bt.RemoveBatch(ctx, ds)
@@ -148,16 +136,7 @@ func TestBreakDLBatchCutMidBatch(t *testing.T) {
 	if k := countErrs(errs); k != len(ds) {
 		t.Errorf("RemoveBatch after the cut: %d of %d failed; want all (their acks never reached the broker)", k, len(ds))
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	var got []string
-	for {
-		got = drainOrder(t, direct, spec)
-		if len(got) == n-128 || time.Now().After(deadline) {
-			break
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	wantRange(t, got, 128, n)
+	h.wantBackAfterFirst(t, n)
 }
 
 func countErrs(errs []error) int {
@@ -176,27 +155,14 @@ func countErrs(errs []error) int {
 // removing fail, Close returns, and the dead letters are back in place.
 func TestBreakDLBatchChannelClosed(t *testing.T) {
 	t.Parallel()
-	var acks, consumeCh atomic.Int32
-	consumeCh.Store(-1)
-	px := rabbittest.NewProxy(t, onAMQP(&acks, &consumeCh))
-	vhost := rabbittest.VHost(t)
-	b, _ := newTestBinder(t, map[string]any{"virtual-host": vhost, "addresses": px.Addr()})
-	direct, _ := newTestBinder(t, map[string]any{"virtual-host": vhost})
 	const n = 500
-	spec, _ := dlqFixture(t, vhost, n)
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	dl, bt := openBatchCursor(t, ctx, b, spec)
-	readRemoveFirst(t, ctx, bt, &acks)
-	ds, err := bt.NextBatch(ctx, 128)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ch := consumeCh.Load()
+	h := holdingBatch(t, n)
+	ctx, dl, bt, ds := h.ctx, h.dl, h.bt, h.ds
+	ch := h.consumeCh.Load()
 	if ch < 0 {
 		t.Fatal("no basic.consume seen")
 	}
-	if px.CloseChannel(uint16(ch), amqp.PreconditionFailed, "PRECONDITION_FAILED - delivery acknowledgement on channel 1 timed out") == 0 {
+	if h.px.CloseChannel(uint16(ch), amqp.PreconditionFailed, "PRECONDITION_FAILED - delivery acknowledgement on channel 1 timed out") == 0 {
 		t.Fatal("no connection to close the channel of")
 	}
 	deadline := time.Now().Add(5 * time.Second)
@@ -222,14 +188,57 @@ func TestBreakDLBatchChannelClosed(t *testing.T) {
 	if d := time.Since(start); d > 2*time.Second {
 		t.Errorf("Close took %s", d)
 	}
-	deadline = time.Now().Add(10 * time.Second)
+	h.wantBackAfterFirst(t, n)
+}
+
+// holding is a claiming cursor through a loopback proxy on a DLQ of its
+// own, that read and removed its first batch and holds its second (ds).
+type holding struct {
+	px        *rabbittest.Proxy
+	direct    *Binder // the vhost without the proxy
+	spec      stream.ConsumerSpec
+	consumeCh atomic.Int32 // the channel of the cursor's basic.consume; -1 before
+	ctx       context.Context
+	dl        stream.DeadLetters
+	bt        stream.DeadLetterBatcher
+	ds        []stream.DeadLetter
+}
+
+// holdingBatch makes a holding cursor on a DLQ of n dead letters.
+func holdingBatch(t *testing.T, n int) *holding {
+	t.Helper()
+	h := &holding{}
+	var acks atomic.Int32
+	h.consumeCh.Store(-1)
+	h.px = rabbittest.NewProxy(t, onAMQP(&acks, &h.consumeCh))
+	vhost := rabbittest.VHost(t)
+	b, _ := newTestBinder(t, map[string]any{"virtual-host": vhost, "addresses": h.px.Addr()})
+	h.direct, _ = newTestBinder(t, map[string]any{"virtual-host": vhost})
+	h.spec, _ = dlqFixture(t, vhost, n)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	t.Cleanup(cancel)
+	h.ctx = ctx
+	h.dl, h.bt = openBatchCursor(t, ctx, b, h.spec)
+	readRemoveFirst(t, ctx, h.bt, &acks)
+	var err error
+	if h.ds, err = h.bt.NextBatch(ctx, 128); err != nil {
+		t.Fatal(err)
+	}
+	return h
+}
+
+// wantBackAfterFirst checks, once the broker put them back (10 s at
+// most), that the DLQ holds all but the first batch, in their order.
+func (h *holding) wantBackAfterFirst(t *testing.T, n int) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
 	var got []string
 	for {
-		got = drainOrder(t, direct, spec)
+		got = drainOrder(t, h.direct, h.spec)
 		if len(got) == n-128 || time.Now().After(deadline) {
 			break
 		}
-		time.Sleep(100 * time.Millisecond)
+		time.Sleep(100 * time.Millisecond) // polling the queue
 	}
 	wantRange(t, got, 128, n)
 }
@@ -333,36 +342,12 @@ func TestBreakDLBatchSizes(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	dl, bt := openBatchCursor(t, ctx, b, spec)
-	read, batches := 0, 0
-	for {
-		ds, err := bt.NextBatch(ctx, 128)
-		if errors.Is(err, io.EOF) {
-			break
+	batches := drainBatches(t, ctx, dl, bt, n, func(i int, d stream.DeadLetter) bool {
+		if d.Headers["i"] != strconv.Itoa(i) || !bytes.Equal(d.Payload, body(i)) {
+			t.Fatalf("dead letter %d: header i %q, %d bytes", i, d.Headers["i"], len(d.Payload))
 		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		batches++
-		var rm []stream.DeadLetter
-		for _, d := range ds {
-			if d.Headers["i"] != strconv.Itoa(read) || !bytes.Equal(d.Payload, body(read)) {
-				t.Fatalf("dead letter %d: header i %q, %d bytes", read, d.Headers["i"], len(d.Payload))
-			}
-			if read != 7 { // one passed over
-				rm = append(rm, d)
-			}
-			read++
-		}
-		if errs := bt.RemoveBatch(ctx, rm); errs != nil {
-			t.Fatal(errors.Join(errs...))
-		}
-	}
-	if read != n {
-		t.Fatalf("read %d of %d", read, n)
-	}
-	if err := dl.Close(ctx); err != nil {
-		t.Fatal(err)
-	}
+		return i == 7 // one passed over
+	})
 	deadline = time.Now().Add(10 * time.Second)
 	for ready() != 1 {
 		if time.Now().After(deadline) {

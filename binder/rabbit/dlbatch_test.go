@@ -187,36 +187,7 @@ func TestDeadLettersBatchQuorum(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	dl, bt := openBatchCursor(t, ctx, b, spec)
-	read := 0
-	for {
-		ds, err := bt.NextBatch(ctx, 128)
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			t.Fatalf("after %d: %v", read, err)
-		}
-		var rm []stream.DeadLetter
-		for _, d := range ds {
-			if read == kept {
-				if err := dl.Release(ctx, d); err != nil {
-					t.Fatal(err)
-				}
-			} else {
-				rm = append(rm, d)
-			}
-			read++
-		}
-		if errs := bt.RemoveBatch(ctx, rm); errs != nil {
-			t.Fatalf("RemoveBatch: %v", errors.Join(errs...))
-		}
-	}
-	if read != n {
-		t.Fatalf("read %d of %d", read, n)
-	}
-	if err := dl.Close(ctx); err != nil {
-		t.Fatal(err)
-	}
+	drainBatches(t, ctx, dl, bt, n, func(i int, _ stream.DeadLetter) bool { return i == kept })
 	waitReady(t, ch, spec.Destination+".g.dlq", 1)
 }
 
@@ -234,39 +205,12 @@ func TestDeadLettersBatchReleasedPastWindow(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	dl, bt := openBatchCursor(t, ctx, b, spec)
-	read := 0
-	for {
-		ds, err := bt.NextBatch(ctx, 128)
-		if errors.Is(err, io.EOF) {
-			break
+	drainBatches(t, ctx, dl, bt, n, func(i int, d stream.DeadLetter) bool {
+		if string(d.Payload) != strconv.Itoa(i) {
+			t.Fatalf("dead letter %d has payload %q: out of the queue's order", i, d.Payload)
 		}
-		if err != nil {
-			t.Fatalf("after %d: %v", read, err)
-		}
-		var rm []stream.DeadLetter
-		for _, d := range ds {
-			if string(d.Payload) != strconv.Itoa(read) {
-				t.Fatalf("dead letter %d has payload %q: out of the queue's order", read, d.Payload)
-			}
-			if read%2 == 1 {
-				if err := dl.Release(ctx, d); err != nil {
-					t.Fatal(err)
-				}
-			} else {
-				rm = append(rm, d)
-			}
-			read++
-		}
-		if errs := bt.RemoveBatch(ctx, rm); errs != nil {
-			t.Fatalf("RemoveBatch: %v", errors.Join(errs...))
-		}
-	}
-	if read != n {
-		t.Fatalf("read %d of %d", read, n)
-	}
-	if err := dl.Close(ctx); err != nil {
-		t.Fatal(err)
-	}
+		return i%2 == 1
+	})
 	deadline := time.Now().Add(10 * time.Second)
 	for ready() != n/2 {
 		if time.Now().After(deadline) {
@@ -289,6 +233,45 @@ func TestDeadLettersBatchReleasedPastWindow(t *testing.T) {
 			t.Fatalf("listed %q, want %d", d.Payload, i)
 		}
 	}
+}
+
+// drainBatches reads the n dead letters of cursor dl (bt) a batch at a
+// time until io.EOF, passes over (Release) each that pass(i, d) says, the
+// i-th read, removes the others a batch at a time, and closes dl.
+func drainBatches(t *testing.T, ctx context.Context, dl stream.DeadLetters, bt stream.DeadLetterBatcher, n int, pass func(i int, d stream.DeadLetter) bool) (batches int) {
+	t.Helper()
+	read := 0
+	for {
+		ds, err := bt.NextBatch(ctx, 128)
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			t.Fatalf("after %d: %v", read, err)
+		}
+		batches++
+		var rm []stream.DeadLetter
+		for _, d := range ds {
+			if pass(read, d) {
+				if err := dl.Release(ctx, d); err != nil {
+					t.Fatal(err)
+				}
+			} else {
+				rm = append(rm, d)
+			}
+			read++
+		}
+		if errs := bt.RemoveBatch(ctx, rm); errs != nil {
+			t.Fatalf("RemoveBatch: %v", errors.Join(errs...))
+		}
+	}
+	if read != n {
+		t.Fatalf("read %d of %d", read, n)
+	}
+	if err := dl.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return batches
 }
 
 // openBatchCursor opens a claiming dead-letter cursor of b on spec's DLQ,
