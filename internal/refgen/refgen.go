@@ -9,7 +9,7 @@
 //     empty configuration (binding keys) or what the doc comment states
 //     ("Default 10s."); a doc comment whose default disagrees with the code
 //     is an error;
-//   - the binders that read each key are found by type-checking every
+//   - the binders whose own code reads each key (beside the core, which reads every key) are found by type-checking every
 //     binder package (binder/<x> declaring const Type) and looking for
 //     reads of the fields of package stream's types;
 //   - the binder-specific keys are the settings blocks of each binder's
@@ -220,8 +220,7 @@ func (g *gen) core(props []config.Property) error {
 			intro: "A binding is named `<function>-in-<n>` / `<function>-out-<n>` (or listed in `output-bindings`). " +
 				"`stream.default.<key>` (SCSt `spring.cloud.stream.default.<key>`) takes every key below and sets it for every binding; " +
 				"a binding's own setting wins. Binding names are matched without regard to case.\n\n" +
-				"*Binders that read it*: the binder types whose code reads the key (found by type-checking them). " +
-				"The core (package stream) reads every key; *core only* means no binder does, so the key works the same on every binder.",
+				readersIntro,
 			match: func(p string) bool { return strings.HasPrefix(p, "stream.bindings.") }},
 		{title: "Binder-specific sections", prefix: "stream.<type>.", scst: "spring.cloud.stream.<type>.",
 			intro: "`<type>` is a binder type (`kafka`, `rabbit`, ...). These maps are decoded strictly by the binder of that type: their keys are listed per binder under [Binder settings](#binder-settings).",
@@ -256,7 +255,7 @@ func (g *gen) core(props []config.Property) error {
 			g.p("%s\n\n", s.intro)
 		}
 		if s.readersColumn {
-			g.p("| key | default | SCSt spelling | binders that read it | description |\n|---|---|---|---|---|\n")
+			g.p("| key | default | SCSt spelling | %s | description |\n|---|---|---|---|---|\n", readersHeader)
 		} else {
 			g.p("| key | default | SCSt spelling | description |\n|---|---|---|---|\n")
 		}
@@ -301,7 +300,22 @@ func (g *gen) core(props []config.Property) error {
 	return nil
 }
 
-// readersOf lists the binders that read a binding key.
+// readersHeader heads the column of the binders whose own code reads a
+// binding key. It said "binders that read it", which read as where the key
+// works: consumer.max-attempts, "rabbit", looked RabbitMQ-only, when the
+// core retries on every binder and RabbitMQ reads it only for SCSt's
+// requeue-rejected rule.
+const readersHeader = "binder code that also reads it"
+
+// readersIntro explains readersHeader's column above the bindings table.
+const readersIntro = "Every key below is read by the core (package stream), whatever the binder: the retries of `max-attempts` and their back-off, " +
+	"dead-lettering, conversion and concurrency are the core's on every binder. Where a key works differently by binder, or on some only, " +
+	"its description (or [conventions.md](conventions.md)) says so: `retry-delays`, `max-in-flight`, partitioned consumers.\n\n" +
+	"*" + readersHeader + "*: the binder types whose own code reads the key too, to map it onto their broker " +
+	"(found by type-checking them). It is not the list of binders where the key works: " +
+	"RabbitMQ's code reads `max-attempts` only for SCSt's requeue-rejected rule. *none*: no binder's code reads the key."
+
+// readersOf lists the binders whose own code reads a binding key.
 func (g *gen) readersOf(p config.Property) string {
 	var rs []string
 	name := structName(p)
@@ -314,7 +328,7 @@ func (g *gen) readersOf(p config.Property) string {
 	slices.Sort(rs)
 	rs = slices.Compact(rs)
 	if len(rs) == 0 {
-		return "core only"
+		return "none"
 	}
 	return strings.Join(rs, ", ")
 }
@@ -713,7 +727,7 @@ fails when this file differs from what it generates. What it reads:
   ` + "`stream.Config.Binding`" + ` for binding keys, otherwise a sentence
   "Default X." in the doc comment (a comment that disagrees with the code fails
   the generator).
-- **Binders that read it**: every package ` + "`binder/<x>`" + ` that declares
+- **Binder code that also reads it**: every package ` + "`binder/<x>`" + ` that declares
   ` + "`const Type`" + ` is type-checked, with the packages under
   ` + "`binder/internal`" + ` it imports, for reads of the fields of package
   stream's types (a call of a method of package stream counts as the reads of
