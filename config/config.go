@@ -531,9 +531,8 @@ func Load(opts Options) (*Loaded, error) {
 	dls, derrs, dwarns := dottedEnvLayers(env, root, fileRoots)
 	errs = append(errs, derrs...)
 	out.Warnings = append(out.Warnings, dwarns...)
-	for _, l := range dls {
-		mergeOver(l)
-	}
+	v, derrs = mergeDottedLayers(v, roots, dls, origins, spelled)
+	errs = append(errs, derrs...)
 	el := envLayer(env, cfgSchema, snapshot(v, roots), spelled)
 	for k, s := range el.spelled {
 		if spelled[k] == "" {
