@@ -73,10 +73,13 @@ func (f *endpointFlags) takePath(cmd *cobra.Command, args []string) error {
 	return takePath(cmd, args, &f.config)
 }
 
-func (f *endpointFlags) check() error {
+// check checks that the flags say where. pickDestination (send) lets
+// --destination go with --binding, to pick one of the destinations of an
+// input binding that reads several.
+func (f *endpointFlags) check(pickDestination bool) error {
 	var given []string
 	for _, g := range []struct{ flag, v string }{{"--binding", f.binding}, {"--destination", f.destination}, {"--exchange", f.exchange}} {
-		if g.v != "" {
+		if g.v != "" && (g.flag != "--destination" || !pickDestination || f.binding == "") {
 			given = append(given, g.flag)
 		}
 	}
@@ -281,6 +284,9 @@ file: the first argument is PATH when it names a directory or a .yaml,
                        binder-specific settings, as the app's send bridge
                        does; an input binding: sent to the destination it
                        reads, on its binder, so that its function gets them
+                       (one that reads several, comma-separated: the one
+                       --destination names, still on the binding's binder
+                       and with its prefix)
   --destination NAME   a destination, on --binder or the default binder,
                        named as in the configuration: on RabbitMQ the
                        exchange <prefix>NAME, with the prefix of
@@ -318,6 +324,7 @@ The in-process binder cannot be reached from another process.
 		Example: `  streambind send --profile kafka --binding chargePayment-in-0 '{"id":"o-1","customerId":"c-7","quantity":2}'
   streambind send --profile rabbit --destination orders --header source=cli < orders.jsonl
   streambind send --profile kafka --binding placeOrder-out-0 --key c-7 '{"id":"o-2","customerId":"c-7"}'
+  streambind send --profile rabbit --binding audit-in-0 --destination refunds '{"id":"r-1"}'   # audit-in-0 reads orders,refunds
   streambind send services/orders --binding placeOrder-out-0 '{"id":"o-3"}'   # PATH: the service's configuration`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if len(args) > 0 && isServicePath(e, args[0]) {
@@ -326,7 +333,7 @@ The in-process binder cannot be reached from another process.
 				}
 				args = args[1:]
 			}
-			if err := ef.check(); err != nil {
+			if err := ef.check(true); err != nil {
 				return err
 			}
 			hdrs := stream.Headers{}
@@ -345,6 +352,9 @@ The in-process binder cannot be reached from another process.
 			onlyOwnBindings(&cfg)
 			var name string
 			var bc stream.BindingConfig
+			if r != nil && !r.input && ef.destination != "" {
+				return usage("--destination with --binding picks one of the destinations an input binding reads; %s is an output binding, which sends to %s", ef.binding, r.eff.Destination)
+			}
 			switch {
 			case r != nil && !r.input:
 				name = r.bindingKey
@@ -352,12 +362,19 @@ The in-process binder cannot be reached from another process.
 					bc = *r.configured
 				}
 			case r != nil:
+				// A binding that reads several destinations (SCSt's
+				// comma-separated destination) is sent to the one
+				// --destination picks, on the binding's binder, with its
+				// prefix: no --binder. It said "send to one with
+				// --destination and --binder", as --destination alone
+				// meant the default binder and prefix.
 				dests := stream.Destinations(r.eff.Destination)
-				if len(dests) != 1 {
-					return failed(fmt.Errorf("binding %s reads %d destinations (%s): send to one with --destination and --binder", ef.binding, len(dests), strings.Join(dests, ", ")))
+				dest, err := pickDestination(ef.binding, dests, ef.destination)
+				if err != nil {
+					return err
 				}
 				name = sendBinding
-				bc = stream.BindingConfig{Destination: dests[0], Binder: r.eff.Binder, ContentType: r.eff.ContentType}
+				bc = stream.BindingConfig{Destination: dest, Binder: r.eff.Binder, ContentType: r.eff.ContentType}
 			default:
 				name = sendBinding
 				// The binder: --binder or stream.default-binder, the
@@ -480,9 +497,30 @@ The in-process binder cannot be reached from another process.
 		},
 	}
 	ef.add(cmd, "send to")
+	if fl := cmd.Flags().Lookup("destination"); fl != nil {
+		fl.Usage += "; with --binding, which of the destinations of an input binding that reads several (on the binding's binder)"
+	}
 	cmd.Flags().StringArrayVar(&headers, "header", nil, "a header k=v (repeatable)")
 	cmd.Flags().StringVar(&key, "key", "", "the key of every message (Kafka record key); it selects the partition only on a partitioned binding")
 	return cmd
+}
+
+// pickDestination is the destination of input binding binding, which
+// reads dests, that send sends to: the one --destination (flag) names,
+// else the only one.
+func pickDestination(binding string, dests []string, flag string) (string, error) {
+	if flag != "" {
+		for _, d := range dests {
+			if d == strings.TrimSpace(flag) {
+				return d, nil
+			}
+		}
+		return "", usage("--destination %s: binding %s reads %s, not %s", flag, binding, strings.Join(dests, ", "), flag)
+	}
+	if len(dests) != 1 {
+		return "", usage("binding %s reads %d destinations (%s): say which with --destination, as in: streambind send --binding %s --destination %s", binding, len(dests), strings.Join(dests, ", "), binding, dests[0])
+	}
+	return dests[0], nil
 }
 
 // messageSource returns the messages of args, or else the non-blank lines
@@ -679,7 +717,7 @@ in-process binder cannot be reached from another process.
 			if err := ef.takePath(cmd, args); err != nil {
 				return err
 			}
-			if err := ef.check(); err != nil {
+			if err := ef.check(false); err != nil {
 				return err
 			}
 			if count < 0 || timeout < 0 {

@@ -273,7 +273,8 @@ func TestSendTailErrors(t *testing.T) {
 		text string
 	}{
 		{[]string{"send", "{}"}, exitUsage, "say where: --binding NAME, --destination NAME or --exchange NAME"},
-		{[]string{"send", "--binding", "a", "--destination", "b"}, exitUsage, "--binding and --destination exclude each other"},
+		{[]string{"tail", "--binding", "a", "--destination", "b"}, exitUsage, "--binding and --destination exclude each other"},
+		{[]string{"send", "--destination", "b", "--exchange", "c"}, exitUsage, "--destination and --exchange exclude each other"},
 		{[]string{"send", "--destination", "b", "--header", "nokey"}, exitUsage, `--header: want k=v, got "nokey"`},
 		{[]string{"send", "--binding", "nope", "{}"}, exitFailure, `streambind: application.yaml: no binding "nope" (bindings: work-in-0)`},
 		// No binder chosen or declared: the app's code would choose it;
