@@ -14,7 +14,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -447,8 +446,10 @@ error.<destination>.<group> on Redis (dlq-name overrides the name on Kafka,
 NATS and Redis, dead-letter-queue-name on RabbitMQ), the destination
 error.<destination>.<group> in process.
 
-  ls       dead letters grouped by x-exception-message, with counts and
-           first and last times; reads, never removes or reorders
+  ls       dead letters grouped by x-exception-message (--by pattern:
+           with IDs masked; --by type: x-exception-fqcn), the largest
+           groups first, with counts and first and last times; reads,
+           never removes or reorders
   show N   the N-th dead letter (1 = oldest) with its headers and payload
   replay   sends dead letters back to their destination (or --to) and
            removes each once the broker confirmed its copy
@@ -506,33 +507,61 @@ or a record of an aborted transaction, and the commits move past those.
 	return cmd
 }
 
-// exceptionGroup is one line of dlq ls.
-type exceptionGroup struct {
-	Exception string    `json:"exception"`
-	Count     int       `json:"count"`
-	First     time.Time `json:"first,omitzero"`
-	Last      time.Time `json:"last,omitzero"`
-	firstSeen int
-}
-
 func newDLQLsCmd(e *runEnv) *cobra.Command {
 	var f dlqFlags
-	var format string
+	var format, by string
+	var top int
 	cmd := &cobra.Command{
 		Use:   "ls [PATH]",
-		Short: "Count a binding's dead letters by exception message",
+		Short: "Count a binding's dead letters by exception message, pattern or type",
 		Long: `ls reads the dead letters that are there when it starts (not those that
-arrive meanwhile) and prints one line per x-exception-message: how many,
-and when the first and the last were dead-lettered ("-" where the broker
-does not tell). It removes nothing and leaves the dead letters in their
-order. --format json prints {"destination", "total", "exceptions": [...]}.`,
+arrive meanwhile) and prints one line per group: how many, and when the
+first and the last were dead-lettered ("-" where the broker does not
+tell), the most frequent first. It removes nothing and leaves the dead
+letters in their order.
+
+--by says what makes a group:
+
+  message  the x-exception-message as it is (the default)
+  pattern  the x-exception-message with each word that holds a digit
+           replaced by #: "order 123 not found" and "order o-124 not
+           found" are one group, "order # not found"
+  type     the x-exception-fqcn: the exception's class (a Java
+           service's), or a Go service's error type or the name it
+           registered (stream.WithNamedError)
+
+With pattern and type each line also tells how many distinct messages
+the group holds (MESSAGES) and the first one's text (SAMPLE); a Go
+service's errors made by errors.New or fmt.Errorf share one type
+(*errors.errorString, the innermost error's), so pattern tells them apart
+better there.
+
+--top N lists the N largest groups (default 20; 0: all) and then one line
+"... K more groups (M dead letters)". --format json prints {"binding",
+"destination", "total", "by", "groups" (how many), "exceptions": [...],
+"more": {"groups", "deadLetters"} when --top left some out}, every group
+unless --top is given; an exception is {"exception", "count", "first",
+"last"}, with pattern and type {"pattern" or "type", "count", "messages",
+"sample", "first", "last"}. --exception TEXT of replay and purge matches
+the message itself: take the words of a SAMPLE, not a pattern's #.`,
 		Example: `  streambind dlq ls --profile rabbit --binding chargePayment-in-0
+  streambind dlq ls --profile rabbit --binding chargePayment-in-0 --by pattern
+  streambind dlq ls --profile kafka --binding chargePayment-in-0 --by type --top 5
   streambind dlq ls --binding auditDeadLetters-in-0 --format json | jq .total
   streambind dlq ls services/orders --binding chargePayment-in-0`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if format != "text" && format != "json" {
 				return usage("--format: want text or json, got %q", format)
+			}
+			if by != byMessage && by != byPattern && by != byType {
+				return usage("--by: want message, pattern or type, got %q", by)
+			}
+			if top < 0 {
+				return usage("--top must not be negative (0: all)")
+			}
+			if format == "json" && !cmd.Flags().Changed("top") {
+				top = 0 // a script gets every group unless it asks
 			}
 			if err := f.takePath(cmd, args); err != nil {
 				return err
@@ -541,8 +570,7 @@ order. --format json prints {"destination", "total", "exceptions": [...]}.`,
 			if err != nil {
 				return err
 			}
-			groups := map[string]*exceptionGroup{}
-			total := 0
+			groups := newLsGroups(by)
 			pr := newProgress(e, "read")
 			err = t.withCursor(cmd.Context(), func(cur stream.DeadLetters) error {
 				// RabbitMQ: a queue's consumers compete, and a reader
@@ -569,59 +597,21 @@ order. --format json prints {"destination", "total", "exceptions": [...]}.`,
 					}
 					d := ds[0]
 					ds = ds[1:]
-					total++
-					pr.update(total, false)
-					msg := d.Headers[stream.HeaderExceptionMessage]
-					g := groups[msg]
-					if g == nil {
-						g = &exceptionGroup{Exception: msg, firstSeen: total}
-						groups[msg] = g
-					}
-					g.Count++
-					if !d.Time.IsZero() {
-						if g.First.IsZero() || d.Time.Before(g.First) {
-							g.First = d.Time
-						}
-						if d.Time.After(g.Last) {
-							g.Last = d.Time
-						}
-					}
+					groups.add(d)
+					pr.update(groups.total, false)
 				}
 			})
 			pr.done()
 			if err != nil {
 				return failed(err)
 			}
-			list := make([]*exceptionGroup, 0, len(groups))
-			for _, g := range groups {
-				list = append(list, g)
-			}
-			sort.Slice(list, func(i, j int) bool {
-				if list[i].Count != list[j].Count {
-					return list[i].Count > list[j].Count
-				}
-				return list[i].firstSeen < list[j].firstSeen
-			})
-			out := cmd.OutOrStdout()
-			if format == "json" {
-				b, _ := json.MarshalIndent(map[string]any{"binding": t.src, "destination": t.where, "total": total, "exceptions": list}, "", "  ")
-				fmt.Fprintf(out, "%s\n", b)
-				return nil
-			}
-			fmt.Fprintf(out, "%d dead letter%s of %s in %s\n", total, plural(total), t.src, t.where)
-			if total == 0 {
-				return nil
-			}
-			tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "COUNT\tFIRST\tLAST\tEXCEPTION")
-			for _, g := range list {
-				fmt.Fprintf(tw, "%d\t%s\t%s\t%s\n", g.Count, when(g.First), when(g.Last), oneLine(g.Exception))
-			}
-			return tw.Flush()
+			return groups.print(cmd.OutOrStdout(), format, t.src, t.where, top)
 		},
 	}
 	f.add(cmd)
 	cmd.Flags().StringVar(&format, "format", "text", "text or json")
+	cmd.Flags().StringVar(&by, "by", byMessage, "group by message (x-exception-message), pattern (the message with its IDs, words with a digit, as #) or type (x-exception-fqcn)")
+	cmd.Flags().IntVar(&top, "top", lsTopDefault, "list the N largest groups and count the rest (0: all; with --format json all unless given)")
 	return cmd
 }
 
