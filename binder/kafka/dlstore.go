@@ -60,9 +60,10 @@ const maxRemovedMetadata = 4000
 // commits as that generation's member, so that the broker refuses the
 // commit of a member whose partitions went to another. A rebalance (a
 // replay joins or leaves, a member's session runs out) waits for the
-// dead letter the cursor returned last to be removed or passed, so that
-// no two members hold one partition's dead letters at once; a member that
-// died loses its partitions when its session runs out. The group is the
+// dead letters the cursor returned and holds (a batch, see NextBatch) to
+// be removed or passed, so that no two members hold one partition's dead
+// letters at once; a member that died loses its partitions when its
+// session runs out. The group is the
 // one whose commits mark what was removed: no other group is made, and a
 // member leaves it on Close.
 func (bd *Binder) OpenDeadLetters(ctx context.Context, spec stream.ConsumerSpec, o stream.DeadLetterOpen) (stream.DeadLetters, error) {
@@ -340,6 +341,14 @@ type dlPartition struct {
 	// yet; fetched is the offset the next fetch starts at.
 	buf     []kafkago.Message
 	fetched int64
+	// held are the offsets of the dead letters a claiming cursor
+	// returned and that were neither removed nor passed over since
+	// (sorted); released those passed over (Release) whose skipped
+	// neighbours were not pruned yet (pruneReleased): a batch's dead
+	// letters are all held when the next is read, and one passed over
+	// before those read ahead of it in its batch were removed keeps the
+	// markers between those (a filtered replay's removed range).
+	held, released []int64
 }
 
 // seek makes off the partition's next offset to read, dropping what was
@@ -394,7 +403,11 @@ func (p *dlPartition) dropCoveredSkipped(off int64) {
 // frontier is where the group's committed offset can move to: over the
 // removed and skipped offsets (removed as given) at its front.
 func (p *dlPartition) frontier(removed *offsetRanges) int64 {
-	c := max(p.committed, p.first)
+	return p.frontierFrom(max(p.committed, p.first), removed)
+}
+
+// frontierFrom is frontier from the committed offset c.
+func (p *dlPartition) frontierFrom(c int64, removed *offsetRanges) int64 {
 	for {
 		if r, ok := removed.find(c); ok {
 			c = r.hi + 1
@@ -434,15 +447,24 @@ type kafkaDeadLetters struct {
 	parts []*dlPartition
 	cur   int
 	m     *dlMember // a claiming cursor's membership
+	// nheld counts the dead letters of the parts' held lists: a
+	// rebalance waits until none is held (letGo).
+	nheld int
 }
 
 func (c *kafkaDeadLetters) Next(ctx context.Context) (stream.DeadLetter, error) {
+	return c.next(ctx, true)
+}
+
+// next is Next; turn false reads on in the generation the cursor has
+// (NextBatch after its first: the dead letters read before are held).
+func (c *kafkaDeadLetters) next(ctx context.Context, turn bool) (stream.DeadLetter, error) {
 	for {
 		// A claiming cursor turns to the next generation first, after
 		// its end too: a purge whose claims were lost in a rebalance
 		// (Remove: ErrClaimLost) reads again, and the generation may have
 		// given the partition back.
-		if c.m != nil {
+		if c.m != nil && turn {
 			if err := c.turn(ctx); err != nil {
 				return stream.DeadLetter{}, err
 			}
@@ -485,8 +507,14 @@ func (c *kafkaDeadLetters) Next(ctx context.Context) (stream.DeadLetter, error) 
 			// off the removed list).
 			continue
 		}
-		if a := p.last; a >= 0 && a < m.Offset && a >= max(p.committed, p.first) && !p.removed.contains(a) {
-			p.pruneSkipped(a)
+		if c.m == nil {
+			// A listing removes nothing: the one before is kept.
+			if a := p.last; a >= 0 && a < m.Offset && a >= max(p.committed, p.first) && !p.removed.contains(a) {
+				p.pruneSkipped(a)
+			}
+		} else {
+			p.pruneReleased()
+			c.hold(p, m.Offset)
 		}
 		p.last = m.Offset
 		return stream.DeadLetter{ID: strconv.Itoa(p.id) + "/" + strconv.FormatInt(m.Offset, 10),
@@ -579,6 +607,7 @@ func (c *kafkaDeadLetters) firstOffset(ctx context.Context, part int) (int64, er
 func (c *kafkaDeadLetters) Remove(ctx context.Context, d stream.DeadLetter) error {
 	p, off, err := c.partitionOf(d)
 	if err != nil {
+		c.unholdLost(d, err)
 		return err
 	}
 	removed, committed, meta := p.removal(off)
@@ -586,9 +615,13 @@ func (c *kafkaDeadLetters) Remove(ctx context.Context, d stream.DeadLetter) erro
 		return fmt.Errorf("kafka: %s[%d]: too many dead letters removed behind kept ones to record; replay or purge the ones before offset %d first", c.topic, p.id, committed)
 	}
 	if err := c.commit(ctx, p, committed, meta); err != nil {
+		if errors.Is(err, stream.ErrClaimLost) {
+			c.unhold(p, off)
+		}
 		return fmt.Errorf("kafka: remove dead letter %s: %w", d.ID, err)
 	}
 	p.applyRemoval(off, removed, committed)
+	c.unhold(p, off)
 	c.letGo()
 	return nil
 }
@@ -601,9 +634,16 @@ func (c *kafkaDeadLetters) Remove(ctx context.Context, d stream.DeadLetter) erro
 // bridged to its neighbours, the committed offset moved over the front,
 // the list written.
 func (p *dlPartition) removal(off int64) (removed offsetRanges, committed int64, meta string) {
-	removed = p.removed.clone()
+	return p.removalFrom(&p.removed, max(p.committed, p.first), off)
+}
+
+// removalFrom is removal over removed offsets from and a committed
+// offset from (RemoveBatch's, as the removals of the batch before off
+// would leave them); from is left as it is.
+func (p *dlPartition) removalFrom(from *offsetRanges, fromCommitted, off int64) (removed offsetRanges, committed int64, meta string) {
+	removed = from.clone()
 	removed.bridge(&p.skipped, removed.add(off, off)-1, off)
-	committed = p.frontier(&removed)
+	committed = p.frontierFrom(fromCommitted, &removed)
 	removed.trimBelow(committed)
 	return removed, committed, formatRemoved(&removed, committed)
 }
@@ -699,10 +739,10 @@ func (c *kafkaDeadLetters) commit(ctx context.Context, p *dlPartition, committed
 }
 
 // letGo lets a generation that is ending end once the cursor holds no
-// dead letter (after Remove or Release): the rebalance need not wait for
-// the next Next.
+// dead letter (after Remove or Release of the last it held): the
+// rebalance need not wait for the next Next.
 func (c *kafkaDeadLetters) letGo() {
-	if c.m == nil {
+	if c.m == nil || c.nheld > 0 {
 		return
 	}
 	select {
@@ -721,10 +761,90 @@ func lostMember(err error) bool {
 
 // Release passes over d. The claim is the partition's, which the cursor
 // keeps (it reads on past d): it only lets a rebalance that waits for the
-// cursor go on.
-func (c *kafkaDeadLetters) Release(context.Context, stream.DeadLetter) error {
+// cursor go on, once the cursor holds no other dead letter.
+func (c *kafkaDeadLetters) Release(_ context.Context, d stream.DeadLetter) error {
+	if p, off, ok := c.heldOf(d); ok && c.m != nil && c.unhold(p, off) {
+		p.released = append(p.released, off)
+	}
 	c.letGo()
 	return nil
+}
+
+// hold adds off, just returned, to p's held dead letters.
+func (c *kafkaDeadLetters) hold(p *dlPartition, off int64) {
+	i, found := slices.BinarySearch(p.held, off)
+	if !found {
+		p.held = slices.Insert(p.held, i, off)
+		c.nheld++
+	}
+}
+
+// unhold takes off from p's held dead letters; false if it was not held.
+func (c *kafkaDeadLetters) unhold(p *dlPartition, off int64) bool {
+	i, found := slices.BinarySearch(p.held, off)
+	if !found {
+		return false
+	}
+	p.held = slices.Delete(p.held, i, i+1)
+	c.nheld--
+	return true
+}
+
+// unholdLost takes d from the held dead letters when err says its claim
+// is lost: the caller cannot remove it, and a rebalance must not wait for
+// it.
+func (c *kafkaDeadLetters) unholdLost(d stream.DeadLetter, err error) {
+	if !errors.Is(err, stream.ErrClaimLost) {
+		return
+	}
+	if p, off, ok := c.heldOf(d); ok {
+		c.unhold(p, off)
+	}
+}
+
+// heldOf is d's partition and offset, whoever holds the partition now.
+func (c *kafkaDeadLetters) heldOf(d stream.DeadLetter) (*dlPartition, int64, bool) {
+	ps, offs, ok := strings.Cut(d.ID, "/")
+	pid, err1 := strconv.Atoi(ps)
+	off, err2 := strconv.ParseInt(offs, 10, 64)
+	if !ok || err1 != nil || err2 != nil {
+		return nil, 0, false
+	}
+	for _, p := range c.parts {
+		if p.id == pid {
+			return p, off, true
+		}
+	}
+	return nil, 0, false
+}
+
+// pruneReleased prunes (pruneSkipped) the skipped offsets beside the
+// dead letters passed over, up to the first one held: those between a
+// held one and one removed after it may still bridge a removed range.
+func (p *dlPartition) pruneReleased() {
+	if len(p.released) == 0 {
+		return
+	}
+	lim := int64(math.MaxInt64)
+	if len(p.held) > 0 {
+		lim = p.held[0]
+	}
+	base := max(p.committed, p.first)
+	k := int64(-1)
+	keep := p.released[:0]
+	for _, o := range p.released {
+		if o > lim {
+			keep = append(keep, o)
+			continue
+		}
+		if o >= base && !p.removed.contains(o) {
+			k = max(k, o)
+		}
+	}
+	p.released = keep
+	if k >= 0 {
+		p.pruneSkipped(k)
+	}
 }
 
 // Hold confirms, for a claiming cursor, that its member still holds d's
