@@ -48,6 +48,7 @@ func appJSONLayer(env map[string]string, root *schema) (*layer, []*stream.Config
 	l.origin = origin
 	if len(docs) == 1 && docs[0] != nil {
 		l.mapping(docs[0], root, nil)
+		writtenNames(docs[0], l.written)
 	}
 	return l, l.errs
 }

@@ -582,7 +582,20 @@ func Load(opts Options) (*Loaded, error) {
 	// The placeholders each expanded key's value came from
 	// (stream.Config.Placeholders).
 	expandedFrom := map[string]string{}
-	secretPaths, secrets := resolvePlaceholders(raw, env, imp.literal(origins), func(path, msg string) {
+	// The property names the files (and SPRING_APPLICATION_JSON) spell:
+	// a placeholder that is no Spring property name finds only those.
+	written := map[string]bool{}
+	for _, l := range layers {
+		for n := range l.written {
+			written[n] = true
+		}
+	}
+	if jl != nil {
+		for n := range jl.written {
+			written[n] = true
+		}
+	}
+	secretPaths, secrets := resolvePlaceholders(raw, env, written, imp.literal(origins), func(path, msg string) {
 		errs = append(errs, &stream.ConfigError{Path: path, Origin: originOf(origins, path), Msg: msg})
 		markUnresolved(path)
 	}, markUnresolved, func(path, from string) {
@@ -845,6 +858,7 @@ func profileKeyProblem(name string, line int, key string, profileFile bool) *str
 func docLayer(name string, y *ynode, root *schema, errs *stream.ConfigErrors) *layer {
 	l := newLayer(name)
 	l.mapping(y, root, nil)
+	writtenNames(y, l.written)
 	*errs = append(*errs, l.errs...)
 	return l
 }

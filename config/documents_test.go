@@ -317,7 +317,7 @@ myapp:
 stream:
   default:
     consumer:
-      max-attempts: ${myApp.retries}
+      max-attempts: ${my-app.retries}
   bindings:
     y-in-0:
       destination: ${myapp.hosts[1]}

@@ -25,10 +25,14 @@ type layer struct {
 	// map key (function.bindings.toUpper-in-0), whose keys are lower-case,
 	// to the name as the file spells it. Its keys are spellKey paths.
 	spelled map[string]string
+	// written holds the property names the source spells, as written
+	// (writtenNames): a placeholder that is no Spring property name
+	// (${PORT}) finds only those.
+	written map[string]bool
 }
 
 func newLayer(name string) *layer {
-	return &layer{name: name, tree: map[string]any{}, origins: map[string]string{}, spelled: map[string]string{}}
+	return &layer{name: name, tree: map[string]any{}, origins: map[string]string{}, spelled: map[string]string{}, written: map[string]bool{}}
 }
 
 func (l *layer) at(line int) string {

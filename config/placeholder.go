@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 
+	"go.yaml.in/yaml/v3"
+
 	"github.com/streambind/streambind/redact"
 )
 
@@ -31,8 +33,14 @@ const maxPlaceholderDepth = 16
 
 // lookupFunc returns the value a placeholder name stands for and whether it
 // is known; problem, when not empty, is why it cannot be used (a cycle),
-// reported instead of the default being taken.
+// reported instead of the default being taken. A problem starting with
+// unsetMark is reported only when there is no default: a name unset,
+// said better than the usual message.
 type lookupFunc func(name string) (value string, ok bool, problem string)
+
+// unsetMark starts a lookupFunc's problem that stands for "not set" with
+// its own message (see lookupFunc).
+const unsetMark = "\x01"
 
 func expandNested(s string, lookup lookupFunc, depth int) (string, []string) {
 	return expandObserved(s, lookup, depth, nil)
@@ -74,8 +82,9 @@ func expandObserved(s string, lookup lookupFunc, depth int, used func(name, text
 			b.WriteString(whole)
 		default:
 			val, ok, problem := lookup(name)
+			unset, isUnset := strings.CutPrefix(problem, unsetMark)
 			switch {
-			case problem != "":
+			case problem != "" && !isUnset:
 				probs = append(probs, problem)
 				b.WriteString(whole)
 			case ok:
@@ -90,6 +99,8 @@ func expandObserved(s string, lookup lookupFunc, depth int, used func(name, text
 				if used != nil && len(p) == 0 {
 					used(name, d)
 				}
+			case isUnset:
+				probs = append(probs, unset)
 			case isEnvName(name):
 				probs = append(probs, fmt.Sprintf("environment variable %s is not set (placeholder ${%s}; write ${%s:default} to give a default)", name, name, name))
 			default:
@@ -158,18 +169,29 @@ func quoteShort(s string) string {
 	return strconv.Quote(s)
 }
 
-// placeholders resolves the placeholders of a whole merged tree: ${NAME}
-// is the environment variable NAME; else, as Spring Boot resolves
-// ${spring.application.name} or ${server.port:8080}, the variable that
-// stands for key path NAME (SERVER_PORT), then the key NAME of the
-// configuration itself (relaxed: spring.cloud.stream.x is stream.x,
-// camelCase and kebab-case match), whose own placeholders are resolved
-// first. A key that refers back to itself, directly or through others, is
-// a cycle: reported once with the chain, and its keys left unresolved.
+// placeholders resolves the placeholders of a whole merged tree as
+// Spring Boot's ConfigurationPropertySourcesPropertyResolver does. A
+// name that is a Spring property name (ConfigurationPropertyName: lower
+// case, digits and '-' between dots, [indexes]) is looked up relaxed:
+// the environment variable NAME, the variable that stands for key path
+// NAME (SERVER_PORT for ${server.port:8080}), then the key NAME of the
+// configuration itself (spring.cloud.stream.x is stream.x, camelCase and
+// kebab-case match), whose own placeholders are resolved first. Any other
+// name (${PORT}, ${DATABASE_URL}, ${MyKey}) is looked up by its exact
+// name: the variables Spring's SystemEnvironmentPropertySource tries
+// (springEnvNames), then a key the files spell exactly so (writtenNames:
+// a .env file imported as properties), never a key of another case
+// (${PORT} is not port:). A key that refers back to itself, directly or
+// through others, is a cycle: reported once with the chain, and its keys
+// left unresolved.
 type placeholders struct {
 	root map[string]any
 	env  map[string]string
-	done map[string]string // key path → resolved value
+	// written holds the property names the files spell (writtenNames):
+	// a name that is not a Spring property name (${PORT}, ${MyKey}) is
+	// looked up by its exact name, as Spring Boot does.
+	written map[string]bool
+	done    map[string]string // key path → resolved value
 	// failed maps a key path that could not be resolved to its own
 	// problems (none: another key's, reported there). Failures are
 	// remembered like successes, so that every key is expanded at most
@@ -238,8 +260,11 @@ const maxTotalExpanded = 64 << 20
 // a secret (redact.IsSecretKey: ${DB_PASSWORD}, ${spring.rabbitmq.password}),
 // or from a key that did, and the text such placeholders gave: the key a
 // value lands in does not say it is secret (max-attempts: ${DB_PASSWORD}).
-func resolvePlaceholders(root map[string]any, env map[string]string, literal func(path string) bool, fail func(path, msg string), mark func(path string), expanded func(path, from string)) (secretPaths map[string]bool, secrets *redact.Values) {
-	r := &placeholders{root: root, env: env, done: map[string]string{}, failed: map[string][]string{},
+//
+// written holds the property names the files spell (writtenNames), which
+// a name that is no Spring property name must be one of.
+func resolvePlaceholders(root map[string]any, env map[string]string, written map[string]bool, literal func(path string) bool, fail func(path, msg string), mark func(path string), expanded func(path, from string)) (secretPaths map[string]bool, secrets *redact.Values) {
+	r := &placeholders{root: root, env: env, written: written, done: map[string]string{}, failed: map[string][]string{},
 		inCycle: map[string]bool{}, deepTail: map[string]bool{}, fail: fail, mark: mark, expanded: expanded, literal: literal,
 		secret: map[string]bool{}, secrets: &redact.Values{}}
 	r.walk(root, "")
@@ -253,14 +278,71 @@ func (r *placeholders) secretName(name string) bool {
 	if redact.IsSecretKey(name) {
 		return true
 	}
-	if _, inEnv := r.env[name]; inEnv {
+	if _, inEnv := r.envValue(name); inEnv {
 		return false
 	}
-	if _, inEnv := r.env[relaxedEnvName(name)]; inEnv && !isEnvName(name) {
-		return false
-	}
-	path, _, found := r.find(name)
+	path, _, found := r.findName(name)
 	return found && (r.secret[path] || redact.IsSecretKey(path))
+}
+
+// envValue returns the environment variable that placeholder name stands
+// for: for a Spring property name, NAME itself or the variable of key
+// path NAME (SERVER_PORT); for another name, the first that is set of
+// the names Spring's SystemEnvironmentPropertySource tries.
+func (r *placeholders) envValue(name string) (string, bool) {
+	if !springPropertyName(name) {
+		for _, n := range springEnvNames(name) {
+			if v, ok := r.env[n]; ok {
+				return v, true
+			}
+		}
+		return "", false
+	}
+	if v, ok := r.env[name]; ok {
+		return v, true
+	}
+	v, ok := r.env[relaxedEnvName(name)]
+	return v, ok
+}
+
+// notExact returns, for a name that is no Spring property name and names
+// no key as written, the problem saying that it is looked up by its exact
+// name when a key matches it relaxed (${PORT} beside port:, ${myApp.x}
+// beside my-app.x: Spring Boot does not match them), with the name to
+// write for that key; "" otherwise.
+func (r *placeholders) notExact(name string) string {
+	if springPropertyName(name) {
+		return ""
+	}
+	fix := strings.ReplaceAll(strings.ToLower(name), "_", "-")
+	if !springPropertyName(fix) {
+		return ""
+	}
+	path, v, found := r.find(fix)
+	if !found || slices.Contains(r.stack, path) {
+		return ""
+	}
+	switch v.(type) {
+	case map[string]any, []any, nil:
+		return ""
+	}
+	what := "no property " + name + " is set"
+	if isEnvName(name) {
+		what = "environment variable " + name + " is not set"
+	}
+	return unsetMark + fmt.Sprintf("%s (placeholder ${%s}; the key %s does not stand for it: as in Spring Boot, a name that is not in lower case with '-' is looked up by its exact name, not relaxed; write ${%s} for the key, or ${%s:default} to give a default)", what, name, path, fix, name)
+}
+
+// findName is find for placeholder name: a name that is no Spring
+// property name finds only a key the files spell exactly so.
+func (r *placeholders) findName(name string) (string, any, bool) {
+	if springPropertyName(name) {
+		return r.find(name)
+	}
+	if !r.written[name] {
+		return "", nil, false
+	}
+	return r.findExact(name)
 }
 
 func (r *placeholders) walk(v any, path string) any {
@@ -371,13 +453,10 @@ func (r *placeholders) resolve(path, s string, top bool) (string, bool) {
 }
 
 func (r *placeholders) lookup(name string) (string, bool, string) {
-	if v, ok := r.env[name]; ok {
+	if v, ok := r.envValue(name); ok {
 		return v, true, ""
 	}
 	if !isEnvName(name) {
-		if v, ok := r.env[relaxedEnvName(name)]; ok {
-			return v, true, ""
-		}
 		// Spring Boot's random values come after the environment and
 		// before the configuration files.
 		if v, ok, problem := randomValue(name); ok || problem != "" {
@@ -386,10 +465,11 @@ func (r *placeholders) lookup(name string) (string, bool, string) {
 	}
 	// A name in upper case (${KAFKA_BROKERS}) is looked up in the files
 	// too, as Spring looks it up in every property source: a .env file
-	// imported as properties (optional:file:.env[.properties]) holds it.
-	path, v, found := r.find(name)
+	// imported as properties (optional:file:.env[.properties]) holds it,
+	// by its exact name.
+	path, v, found := r.findName(name)
 	if !found {
-		return "", false, ""
+		return "", false, r.notExact(name)
 	}
 	if isEnvName(name) {
 		switch v.(type) {
@@ -482,8 +562,8 @@ func (r *placeholders) markTail(path string) {
 			continue
 		}
 		expandNested(s, func(name string) (string, bool, string) {
-			if _, inEnv := r.env[name]; !inEnv {
-				if q, _, ok := r.find(name); ok && !r.deepTail[q] {
+			if _, inEnv := r.envValue(name); !inEnv {
+				if q, _, ok := r.findName(name); ok && !r.deepTail[q] {
 					todo = append(todo, q)
 				}
 			}
@@ -507,11 +587,32 @@ func chainShort(chain []string) string {
 // stream.*, spring.cloud.function.definition is stream.function.definition;
 // a[0] is an item of list a.
 func (r *placeholders) find(name string) (string, any, bool) {
+	return r.findIn(name, squash)
+}
+
+// findExact is find with the keys compared as the files spell them: a
+// key of the merged tree is in lower case (viper lower-cases it) unless
+// it is a name or map key respelled as written; so a segment is that key
+// or its lower case, not one equal when squashed (${MyKey} is MyKey:, not
+// my-key:). writtenNames says whether the files spell it so.
+func (r *placeholders) findExact(name string) (string, any, bool) {
+	return r.findIn(name, nil)
+}
+
+// findIn is find with keys compared relaxed (by fold, squash) or, when
+// fold is nil, exactly.
+func (r *placeholders) findIn(name string, fold func(string) string) (string, any, bool) {
 	segs := strings.Split(name, ".")
+	same := func(seg, want string) bool {
+		if fold == nil {
+			return seg == want
+		}
+		return fold(seg) == want
+	}
 	switch {
-	case len(segs) >= 3 && squash(segs[0]) == "spring" && squash(segs[1]) == "cloud" && squash(segs[2]) == "stream":
+	case len(segs) >= 3 && same(segs[0], "spring") && same(segs[1], "cloud") && same(segs[2], "stream"):
 		segs = append([]string{"stream"}, segs[3:]...)
-	case len(segs) == 4 && squash(segs[0]) == "spring" && squash(segs[1]) == "cloud" && squash(segs[2]) == "function" && squash(segs[3]) == "definition":
+	case len(segs) == 4 && same(segs[0], "spring") && same(segs[1], "cloud") && same(segs[2], "function") && same(segs[3], "definition"):
 		segs = []string{"stream", "function", "definition"}
 	}
 	var cur any = r.root
@@ -534,7 +635,13 @@ func (r *placeholders) find(name string) (string, any, bool) {
 		if !ok || key == "" {
 			return "", nil, false
 		}
-		k, found := r.key(m, key)
+		var k string
+		found := false
+		if fold == nil {
+			k, found = exactKey(m, key)
+		} else {
+			k, found = r.key(m, key)
+		}
 		if !found {
 			return "", nil, false
 		}
@@ -553,6 +660,167 @@ func (r *placeholders) find(name string) (string, any, bool) {
 		}
 	}
 	return path.String(), cur, true
+}
+
+// exactKey returns the key of m that key is as written: itself, or its
+// lower case (viper's spelling of a key that is not respelled).
+func exactKey(m map[string]any, key string) (string, bool) {
+	if _, ok := m[key]; ok {
+		return key, true
+	}
+	if lk := strings.ToLower(key); lk != key {
+		if _, ok := m[lk]; ok {
+			return lk, true
+		}
+	}
+	return "", false
+}
+
+// springPropertyName reports whether name is a valid Spring Boot
+// ConfigurationPropertyName (ConfigurationPropertyName.of(name, true) is
+// not null): elements separated by '.', each of lower-case letters,
+// digits and '-' (not first), or an index in brackets holding anything.
+// Spring Boot's ConfigurationPropertySourcesPropertyResolver looks such a
+// name up relaxed (server.port is SERVER_PORT, serverPort, server-port),
+// any other (PORT, DATABASE_URL, myApp.url) by its exact name in each
+// property source. As Spring's ElementsParser, an element made only of
+// characters that are invalid in any case ('_', "a._") is dropped, not
+// invalid.
+func springPropertyName(name string) bool {
+	if name == "" || name[0] == '.' || name[len(name)-1] == '.' {
+		return false
+	}
+	const (
+		empty = iota
+		uniform
+		nonUniform
+		indexed
+	)
+	valid := func(c byte, i int) bool {
+		return 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || i != 0 && c == '-'
+	}
+	typ, start, open := empty, 0, 0
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		switch {
+		case c == '[':
+			if open == 0 {
+				if typ == nonUniform {
+					return false
+				}
+				start, typ = i+1, indexed
+			}
+			open++
+		case c == ']':
+			open--
+			if open == 0 {
+				start, typ = i+1, empty
+			}
+		case typ != indexed && c == '.':
+			if typ == nonUniform {
+				return false
+			}
+			start, typ = i+1, empty
+		case typ == indexed:
+		default:
+			j := i - start
+			switch {
+			case typ == empty && valid(c, j):
+				if j == 0 {
+					typ = uniform
+				} else {
+					typ = nonUniform
+				}
+			case !valid(c, j):
+				if typ == empty && !valid(lowerASCII(c), j) {
+					break
+				}
+				typ = nonUniform
+			}
+		}
+	}
+	return open == 0 && typ != nonUniform
+}
+
+func lowerASCII(c byte) byte {
+	if 'A' <= c && c <= 'Z' {
+		return c + 'a' - 'A'
+	}
+	return c
+}
+
+// springEnvNames are the variables Spring's SystemEnvironmentPropertySource
+// tries for a property name, in order: the name, with '.' as '_', with
+// '-' as '_', with both; then the same of the name in upper case.
+func springEnvNames(name string) []string {
+	names := make([]string, 0, 8)
+	add := func(n string) {
+		for _, m := range names {
+			if m == n {
+				return
+			}
+		}
+		names = append(names, n)
+	}
+	for _, n := range []string{name, strings.ToUpper(name)} {
+		add(n)
+		add(strings.ReplaceAll(n, ".", "_"))
+		add(strings.ReplaceAll(n, "-", "_"))
+		add(strings.NewReplacer(".", "_", "-", "_").Replace(n))
+	}
+	return names
+}
+
+// writtenNames adds to names the property names document y spells, as
+// Spring Boot flattens a file into a property source: keys joined by '.'
+// as written (a key in brackets, or a .properties key holding dots, as
+// [key]), list items as [i]; only those holding a value. A name under
+// spring.cloud.stream is added under stream too, and the other way round
+// (the alias streambind reads), as is spring.cloud.function.definition.
+func writtenNames(y *ynode, names map[string]bool) {
+	var walk func(y *ynode, prefix string)
+	walk = func(y *ynode, prefix string) {
+		if y == nil {
+			return
+		}
+		switch y.kind {
+		case yaml.MappingNode:
+			for _, e := range y.entries {
+				var p string
+				switch {
+				case strings.HasPrefix(e.key, "["):
+					p = prefix + e.key
+				case e.literal && strings.Contains(e.key, "."):
+					p = prefix + "[" + e.key + "]"
+				case prefix == "":
+					p = e.key
+				default:
+					p = prefix + "." + e.key
+				}
+				walk(e.val, p)
+			}
+		case yaml.SequenceNode:
+			for i, it := range y.items {
+				walk(it, prefix+"["+strconv.Itoa(i)+"]")
+			}
+		default:
+			if prefix == "" {
+				return
+			}
+			names[prefix] = true
+			switch {
+			case prefix == "spring.cloud.function.definition":
+				names["stream.function.definition"] = true
+			case prefix == "stream.function.definition":
+				names["spring.cloud.function.definition"] = true
+			case strings.HasPrefix(prefix, "spring.cloud.stream."):
+				names["stream."+strings.TrimPrefix(prefix, "spring.cloud.stream.")] = true
+			case strings.HasPrefix(prefix, "stream."):
+				names["spring.cloud.stream."+strings.TrimPrefix(prefix, "stream.")] = true
+			}
+		}
+	}
+	walk(y, "")
 }
 
 // key is mapKey with an index per map.

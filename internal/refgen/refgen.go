@@ -181,7 +181,17 @@ How keys are written (package config; the whole contract is
   for what SCSt has and streambind lacks).
 - The environment overrides keys: the key path in upper case with ` + "`.`" + ` and
   ` + "`-`" + ` turned into ` + "`_`" + ` (` + "`STREAM_BINDINGS_CHARGEPAYMENT_IN_0_GROUP`" + `).
-- ` + "`${VAR}`" + ` and ` + "`${VAR:default}`" + ` are replaced from the environment in any value.
+- ` + "`${VAR}`" + ` and ` + "`${VAR:default}`" + ` are replaced in any value, looked up as
+  Spring Boot looks them up (its ` + "`ConfigurationPropertySourcesPropertyResolver`" + `).
+  A name in Spring's canonical form (lower case, digits and ` + "`-`" + ` between
+  dots: ` + "`${server.port}`" + `) is looked up relaxed: the environment
+  (` + "`SERVER_PORT`" + `), then the configuration's keys (` + "`serverPort`" + `, ` + "`server-port`" + `).
+  Any other name (` + "`${PORT}`" + `, ` + "`${DATABASE_URL}`" + `, ` + "`${myApp.url}`" + `) is looked up by
+  its exact name: the variables Spring's ` + "`SystemEnvironmentPropertySource`" + `
+  tries (the name, with ` + "`.`" + ` and/or ` + "`-`" + ` as ` + "`_`" + `, and each in upper case),
+  then a key the files spell exactly so (a ` + "`.env`" + ` file imported as
+  properties); it is never lower-cased to match a key: ` + "`${PORT:9000}`" + ` beside
+  ` + "`port: 1`" + ` is 9000 (see [conventions.md](conventions.md#configuration-applicationyaml-applicationproperties)).
 - Durations are Go durations (` + "`250ms`" + `, ` + "`10s`" + `); a bare integer means
   milliseconds. Lists are YAML lists or comma-separated strings.
 - Unknown keys and bad values fail start-up, every problem at once, with its
