@@ -531,7 +531,7 @@ func Load(opts Options) (*Loaded, error) {
 	dls, derrs, dwarns := dottedEnvLayers(env, root, fileRoots)
 	errs = append(errs, derrs...)
 	out.Warnings = append(out.Warnings, dwarns...)
-	v, derrs = mergeDottedLayers(v, roots, dls, origins, spelled)
+	v, derrs = mergeLayers(v, roots, dls, origins, overDotted(origins, spelled))
 	errs = append(errs, derrs...)
 	el := envLayer(env, cfgSchema, snapshot(v, roots), spelled)
 	for k, s := range el.spelled {
@@ -541,15 +541,14 @@ func Load(opts Options) (*Loaded, error) {
 	}
 	errs = append(errs, el.errs...)
 	out.Warnings = append(out.Warnings, el.warns...)
-	merge(el)
+	// As merge, in time proportional to the layer (mergeLayers).
+	v, derrs = mergeLayers(v, roots, []*layer{el}, origins, nil)
+	errs = append(errs, derrs...)
+	items := newListItemOrigins(origins)
 	for k := range el.origins {
 		// A variable that sets a list (or an item of one) replaces the
 		// files' list whole: their items' origins go with it.
-		for o := range origins {
-			if strings.HasPrefix(o, k+"[") {
-				delete(origins, o)
-			}
-		}
+		items.drop(origins, k)
 	}
 	for k, o := range el.origins {
 		origins[k] = o

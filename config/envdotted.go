@@ -74,34 +74,53 @@ func dottedEnvLayers(env map[string]string, root *schema, fileRoots map[string]b
 	return layers, errs, warns
 }
 
-// mergeDottedLayers merges the layers of dottedEnvLayers, in order, over
-// the merged tree of v, as Load merges any layer over the files (each
-// checked by shadowed against the tree before it, its lists replacing
-// theirs whole with their items' origins), and returns the viper that
-// holds the result with the problems shadowed found. One variable is one
-// layer: viper's MergeConfigMap reads every key of each level it merges
-// into (keyExists), and dropping a replaced list's items read every
-// origin, for each variable; 10,000 variables took 33 s. Here they are
-// merged into one tree by mergeTree, which does what MergeConfigMap does
-// in time proportional to the layer, and the tree is handed to a new
-// viper at once (only its roots are read then).
-func mergeDottedLayers(v *viper.Viper, roots map[string]bool, layers []*layer, origins, spelled map[string]string) (*viper.Viper, []*stream.ConfigError) {
+// mergeLayers merges layers, in order, over the merged tree of v, as
+// Load's merge does (each checked by shadowed against the tree before it,
+// origins naming where the tree's keys were set), calling after (when not
+// nil) with each once it is merged; it returns the viper that holds the
+// result with the problems shadowed found. viper's MergeConfigMap reads
+// every key of a level to find one (keyExists): a layer per dotted
+// variable, or one layer of many upper-case variables, took quadratic
+// time. Here the layers are merged into one tree by mergeConfigMap, which
+// does what MergeConfigMap does in time proportional to the layer, and
+// the tree is handed to a new viper at once (only its roots are read
+// then).
+func mergeLayers(v *viper.Viper, roots map[string]bool, layers []*layer, origins map[string]string, after func(*layer)) (*viper.Viper, []*stream.ConfigError) {
 	if len(layers) == 0 {
 		return v, nil
 	}
 	var errs []*stream.ConfigError
 	state := snapshot(v, roots)
-	items := newListItemOrigins(origins)
 	for _, l := range layers {
+		errs = append(errs, shadowed(state, l.tree, "", l.origins, origins)...)
+		mergeConfigMap(state, l.tree)
+		for k := range l.tree {
+			roots[k] = true
+		}
+		if after != nil {
+			after(l)
+		}
+	}
+	nv := viper.New()
+	_ = nv.MergeConfigMap(state) // never fails
+	return nv, errs
+}
+
+// overDotted returns what Load does with each layer of dotted variables
+// once it is merged, as with any layer merged over the files (mergeOver):
+// its spellings noted, its origins set, a list it sets replacing the
+// files' whole with their items' origins. The origins of list items are
+// found by an index, not by reading every origin for each variable.
+func overDotted(origins, spelled map[string]string) func(*layer) {
+	var items listItemOrigins
+	return func(l *layer) {
 		for k, s := range l.spelled {
 			if spelled[k] == "" {
 				spelled[k] = s
 			}
 		}
-		errs = append(errs, shadowed(state, l.tree, "", l.origins, origins)...)
-		mergeConfigMap(state, l.tree)
-		for k := range l.tree {
-			roots[k] = true
+		if items == nil {
+			items = newListItemOrigins(origins)
 		}
 		for k, o := range l.origins {
 			items.drop(origins, k) // a list replaced whole
@@ -109,9 +128,6 @@ func mergeDottedLayers(v *viper.Viper, roots map[string]bool, layers []*layer, o
 			items.add(k)
 		}
 	}
-	nv := viper.New()
-	_ = nv.MergeConfigMap(state) // never fails
-	return nv, errs
 }
 
 // listItemOrigins indexes key paths of origins by the path of each list

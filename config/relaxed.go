@@ -450,19 +450,6 @@ type envSet struct {
 	path []pathSeg
 }
 
-// overlaps reports whether one of a and b is the other or a prefix of it:
-// the two variables set the same key, or one sets a key (or a whole list)
-// that holds the other's.
-func overlaps(a, b []pathSeg) bool {
-	n := min(len(a), len(b))
-	for i := range n {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
-}
-
 // envList is a list being built from variables (item index → value); it
 // becomes an []any once every variable is in.
 type envList map[int]any
@@ -474,28 +461,7 @@ type envList map[int]any
 // replaces the files' list whole, as in Spring Boot; its items must be
 // numbered from 0 without gaps.
 func (l *layer) build(sets []envSet) {
-	var kept []envSet
-	for _, s := range sets {
-		clash := ""
-		var keep []envSet
-		for _, k := range kept {
-			if !overlaps(s.path, k.path) {
-				keep = append(keep, k)
-				continue
-			}
-			if k.v.rank >= s.v.rank && clash == "" {
-				clash = k.v.name
-			}
-			if k.v.rank >= s.v.rank {
-				keep = append(keep, k)
-			}
-		}
-		if clash != "" {
-			l.fail(renderPath(s.path), "env "+s.v.name, "sets the same key as env %s", clash)
-			continue
-		}
-		kept = append(keep, s)
-	}
+	kept := l.keep(sets)
 
 	containers := map[string]string{} // path of a map or list → the variable that made it
 	for _, s := range kept {
@@ -546,6 +512,110 @@ func (l *layer) build(sets []envSet) {
 		}
 	}
 	l.tree, _ = l.finishLists(l.tree, nil).(map[string]any)
+}
+
+// keep returns the variables of sets that build puts in the layer, in
+// the order they were kept: each in turn, unless a variable kept before
+// it overlaps it (sets its key, a key inside it or one holding it) with
+// a rank as high (then an error naming the first such, in that order);
+// else those it overlaps, of a lower rank, give way to it. The kept
+// variables are indexed by their paths in a tree (keptNode): each
+// variable is compared with those it overlaps, not with every other
+// (10,000 SPRING_CLOUD_STREAM_BINDINGS_* took 17.8 s to load).
+func (l *layer) keep(sets []envSet) []envSet {
+	var kept []envSet
+	var nodes []*keptNode // kept[i]'s node; nil once it gave way
+	root := &keptNode{entry: -1}
+	for _, s := range sets {
+		// The kept variables s overlaps: those on its path, then those
+		// at or below it.
+		var over []int
+		n := root
+		for _, seg := range s.path {
+			if n.entry >= 0 {
+				over = append(over, n.entry)
+			}
+			if n = n.children[seg]; n == nil {
+				break
+			}
+		}
+		if n != nil {
+			over = n.alive(over)
+		}
+		clash := -1
+		for _, i := range over {
+			if kept[i].v.rank >= s.v.rank && (clash < 0 || i < clash) {
+				clash = i
+			}
+		}
+		if clash >= 0 {
+			l.fail(renderPath(s.path), "env "+s.v.name, "sets the same key as env %s", kept[clash].v.name)
+			continue
+		}
+		for _, i := range over {
+			root.remove(kept[i].path)
+			nodes[i] = nil
+		}
+		kept = append(kept, s)
+		nodes = append(nodes, root.insert(s.path, len(kept)-1))
+	}
+	out := kept[:0:0]
+	for i, s := range kept {
+		if nodes[i] != nil {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// keptNode is a node of the tree of key paths that layer.keep indexes
+// the kept variables by.
+type keptNode struct {
+	children map[pathSeg]*keptNode
+	entry    int // the kept variable whose path ends here, or -1
+	count    int // kept variables at or below this node
+}
+
+// alive appends to out the kept variables at or below n.
+func (n *keptNode) alive(out []int) []int {
+	if n.entry >= 0 {
+		out = append(out, n.entry)
+	}
+	for _, c := range n.children {
+		if c.count > 0 {
+			out = c.alive(out)
+		}
+	}
+	return out
+}
+
+// insert records kept variable i at path, below n, and returns its node.
+func (n *keptNode) insert(path []pathSeg, i int) *keptNode {
+	n.count++
+	for _, seg := range path {
+		c := n.children[seg]
+		if c == nil {
+			c = &keptNode{entry: -1}
+			if n.children == nil {
+				n.children = map[pathSeg]*keptNode{}
+			}
+			n.children[seg] = c
+		}
+		n = c
+		n.count++
+	}
+	n.entry = i
+	return n
+}
+
+// remove forgets the kept variable at path, below n.
+func (n *keptNode) remove(path []pathSeg) {
+	n.count--
+	for _, seg := range path {
+		n = n.children[seg]
+		n.count--
+	}
+	n.entry = -1
 }
 
 func getSeg(c any, s pathSeg) any {
