@@ -782,8 +782,8 @@ back to where they came from, the binding's destination (or --to), and
 removes each from the dead letters once the broker confirmed its copy: a
 replay that is interrupted (even killed) loses nothing, and replays again
 at most the dead letters it had in flight, their copies sent (and maybe
-confirmed) but the dead letters not yet removed: one on Kafka and in
-process, up to 128 on NATS, Redis and RabbitMQ. An interrupt (Ctrl-C,
+confirmed) but the dead letters not yet removed: one in process, up to
+128 on Kafka, NATS, Redis and RabbitMQ. An interrupt (Ctrl-C,
 SIGTERM) gives the copies in flight up to 5s to be confirmed, and removes
 their dead letters before the replay exits: none is replayed again while
 the broker answers; it prints its summary (what it replayed) and exits

@@ -14,14 +14,14 @@ import (
 // read in one batch, their copies sent at once, and removed once all of
 // them were confirmed (copies sent, or confirmed and not yet removed).
 // A replay killed (SIGKILL) duplicates at most these; a cursor that holds
-// one dead letter at a time (Kafka, in process: no
-// stream.DeadLetterBatcher) has a window of 1.
+// one dead letter at a time (in process: no stream.DeadLetterBatcher)
+// has a window of 1.
 const replayWindow = 128
 
 // replayer is one run of dlq replay over a cursor: it reads (Next), passes
 // over what the filters reject (Release), sends a copy of the rest and
 // removes each dead letter once its copy is confirmed. With a cursor that
-// batches (stream.DeadLetterBatcher: NATS, Redis, RabbitMQ) it reads and removes
+// batches (stream.DeadLetterBatcher: Kafka, NATS, Redis, RabbitMQ) it reads and removes
 // several per round trip and has up to replayWindow copies in flight at
 // once; the cursor is used from the run's goroutine only, the sends from
 // goroutines of their own.
