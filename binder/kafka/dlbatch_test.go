@@ -299,3 +299,43 @@ func TestDeadLettersBatchClaimLost(t *testing.T) {
 		t.Errorf("left %q", got)
 	}
 }
+
+// TestDeadLettersBatchTransactionalTopic: the batched twin of
+// TestDeadLettersTransactionalTopic, over two partitions with aborted
+// transactions, some rounds of them: a batched replay that keeps one dead
+// letter (d3.0) reads only the committed dead letters, in batches that
+// span both partitions, and commits past the markers and aborted records;
+// a second one removes d3.0, and the group stands at each partition's
+// end with nothing listed.
+func TestDeadLettersBatchTransactionalTopic(t *testing.T) {
+	t.Parallel()
+	c := kafkatest.Start(t)
+	b := newBinder(t, c, nil)
+	closeBinder(t, b)
+	dest := uniqueTopic(t)
+	spec := consumerSpec(dest, "g", func(context.Context, stream.Envelope) error { return nil })
+	dlq := stream.ErrorDestinationSource(spec, "").Destination
+	want, ends := c.TxnDeadLetters(t, dlq, 20, func(name string) []byte { return []byte(name) })
+	sorted := func(s []string) []string { s = slices.Clone(s); slices.Sort(s); return s }
+	got, removed, failed := batchReplay(t, b, spec, 7, func(d stream.DeadLetter) bool { return string(d.Envelope.Payload) != "d3.0" })
+	if failed != nil || removed != len(want)-1 || !slices.Equal(sorted(got), want) {
+		t.Fatalf("replay read %d, removed %d (%v); want %d committed dead letters read, all but d3.0 removed", len(got), removed, failed, len(want))
+	}
+	if got, _ := readDeadLetters(t, b, spec, stream.DeadLetterOpen{}, nil); !slices.Equal(got, []string{"d3.0"}) {
+		t.Fatalf("after the filtered replay, listed %q; want d3.0", got)
+	}
+	if got, removed, failed := batchReplay(t, b, spec, 7, func(stream.DeadLetter) bool { return true }); removed != 1 || failed != nil {
+		t.Fatalf("second replay read %q, removed %d (%v); want d3.0", got, removed, failed)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	res, err := pipeClient(c).OffsetFetch(ctx, &kafkago.OffsetFetchRequest{GroupID: kafka.DefaultDeadLetterGroup, Topics: map[string][]int{dlq: {0, 1}}})
+	if err != nil || res.Error != nil {
+		t.Fatalf("offset fetch: %v %v", err, res.Error)
+	}
+	for _, p := range res.Topics[dlq] {
+		if p.Error != nil || p.CommittedOffset != ends[p.Partition] || p.Metadata != "" {
+			t.Errorf("partition %d: committed %d %q (%v); want %d, the end, with nothing listed", p.Partition, p.CommittedOffset, p.Metadata, p.Error, ends[p.Partition])
+		}
+	}
+}
