@@ -519,12 +519,16 @@ func Load(opts Options) (*Loaded, error) {
 			}
 		}
 		merge(l)
-		for k, o := range l.origins {
+		// Every list dropped before any origin is set: the list's key
+		// coming after its item's (map order) would drop the item's.
+		for k := range l.origins {
 			for p := range origins {
 				if strings.HasPrefix(p, k+"[") {
 					delete(origins, p) // a list replaced whole
 				}
 			}
+		}
+		for k, o := range l.origins {
 			origins[k] = o
 		}
 	}
@@ -550,7 +554,15 @@ func Load(opts Options) (*Loaded, error) {
 		// files' list whole: their items' origins go with it.
 		items.drop(origins, k)
 	}
-	for k, o := range el.origins {
+	// In name order: a map several variables enter takes the origin of
+	// the first, the same on every load (not whichever map order gave).
+	elKeys := make([]string, 0, len(el.origins))
+	for k := range el.origins {
+		elKeys = append(elKeys, k)
+	}
+	sort.Strings(elKeys)
+	for _, k := range elKeys {
+		o := el.origins[k]
 		origins[k] = o
 		for p := k; strings.Contains(p, "."); {
 			p = p[:strings.LastIndex(p, ".")]

@@ -122,8 +122,14 @@ func overDotted(origins, spelled map[string]string) func(*layer) {
 		if items == nil {
 			items = newListItemOrigins(origins)
 		}
-		for k, o := range l.origins {
+		// Every list the layer sets is dropped before any of its origins
+		// is set: the layer holds a list's key and its items' keys, in
+		// map order, and the list coming after its item would drop the
+		// item's origin just set.
+		for k := range l.origins {
 			items.drop(origins, k) // a list replaced whole
+		}
+		for k, o := range l.origins {
 			origins[k] = o
 			items.add(k)
 		}
