@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
@@ -292,29 +293,47 @@ func keySegs(k string) []string {
 	return segs
 }
 
+// exactSegs splits a mapping key into the key path it stands for, as
+// written: for a name looked up by its exact name (not a Spring property
+// name, as ${CONF_DIR}).
+func exactSegs(k string) []string {
+	return strings.Split(k, ".")
+}
+
 // findKey returns the value at path below y (keys compared relaxed,
 // dotted keys standing for nested ones), its key's line.
 func findKey(y *ynode, path []string) (*ynode, int, bool) {
+	return findKeyAs(y, path, false)
+}
+
+// findKeyAs is findKey with the keys compared relaxed (path squashed, as
+// keySegs) or, when exact, as written (path as written): a name that is
+// no Spring property name (${CONF_DIR}) is looked up by its exact name.
+func findKeyAs(y *ynode, path []string, exact bool) (*ynode, int, bool) {
 	if y == nil || y.kind != yaml.MappingNode {
 		return nil, 0, false
 	}
+	segsOf, same := keySegs, sameSegs
+	if exact {
+		segsOf, same = exactSegs, slices.Equal[[]string]
+	}
 	for _, e := range y.entries {
-		segs := keySegs(e.key)
+		segs := segsOf(e.key)
 		if len(segs) > len(path) {
 			// a.b.c.d: found when it starts with path (the value is
 			// below the key looked for).
-			if sameSegs(segs[:len(path)], path) {
+			if same(segs[:len(path)], path) {
 				return e.val, e.line, true
 			}
 			continue
 		}
-		if !sameSegs(segs, path[:len(segs)]) {
+		if !same(segs, path[:len(segs)]) {
 			continue
 		}
 		if len(segs) == len(path) {
 			return e.val, e.line, true
 		}
-		if v, l, ok := findKey(e.val, path[len(segs):]); ok {
+		if v, l, ok := findKeyAs(e.val, path[len(segs):], exact); ok {
 			return v, l, true
 		}
 	}

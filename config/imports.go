@@ -584,16 +584,31 @@ const inactiveProblem = "before the profiles are known"
 func (imp *importer) lookup(cur *node, depth int) lookupFunc {
 	early := imp.profiles == nil || cur == nil || cur.early
 	return func(name string) (string, bool, string) {
-		if v, ok := imp.env[name]; ok {
-			return v, true, ""
-		}
-		if v, ok := imp.env[relaxedEnvName(name)]; ok {
-			return v, true, ""
+		// As a value's placeholder (placeholders.envValue, findName): a
+		// name that is no Spring property name (${CONF_DIR}, ${confDir})
+		// is looked up by its exact name, never relaxed to conf-dir.
+		exact := !springPropertyName(name)
+		if exact {
+			for _, n := range springEnvNames(name) {
+				if v, ok := imp.env[n]; ok {
+					return v, true, ""
+				}
+			}
+		} else {
+			if v, ok := imp.env[name]; ok {
+				return v, true, ""
+			}
+			if v, ok := imp.env[relaxedEnvName(name)]; ok {
+				return v, true, ""
+			}
 		}
 		if depth >= maxPlaceholderDepth {
 			return "", false, fmt.Sprintf("placeholders referring to keys more than %d deep", maxPlaceholderDepth)
 		}
 		path := keySegs(name)
+		if exact {
+			path = exactSegs(name)
+		}
 		var known []*node
 		for _, r := range imp.forest {
 			known = r.flatten(known)
@@ -608,7 +623,7 @@ func (imp *importer) lookup(cur *node, depth int) lookupFunc {
 			if early && n.c.profileSpecific {
 				continue // not loaded yet when Boot resolves the location
 			}
-			val, line, found := findKey(d.root, path)
+			val, line, found := findKeyAs(d.root, path, exact)
 			if !found || val.kind != yaml.ScalarNode || val.value == nil {
 				continue
 			}

@@ -197,7 +197,7 @@ func TestImportPlaceholders(t *testing.T) {
 		"keys/k.yaml": "k: 1\n",
 	})
 	l := mustLoad(t, Options{Dir: dir, Env: []string{"CONFIG_DIR=" + filepath.Join(dir, "env")},
-		Data: []byte("app.conf-dir: keys\nspring.config.import: ${CONFIG_DIR}/e.yaml, file:${app.confDir}/k.yaml\n")})
+		Data: []byte("app.conf-dir: keys\nspring.config.import: ${CONFIG_DIR}/e.yaml, file:${app.conf-dir}/k.yaml\n")})
 	if l.Raw["e"] != 1 || l.Raw["k"] != 1 {
 		t.Errorf("raw %v", l.Raw)
 	}
