@@ -1439,7 +1439,7 @@ func (a *App) finish(rt *runtimeBinding) {
 	rt.log = a.log.With("function", rt.fn.name)
 	if rt.in != nil {
 		rt.log = rt.in.log.With("function", rt.fn.name)
-		rt.inCx = convCtx{binding: rt.in.name, converters: a.opts.converters, contentType: rt.in.cfg.ContentType}
+		rt.inCx = convCtx{binding: rt.in.name, converters: a.opts.converters, contentType: rt.in.cfg.ContentType}.withConverter()
 		rt.retry = newRetryPolicy(rt.in.cfg.Consumer)
 		a.warnRetryKeysUnused(rt.in)
 		a.warnDLQWithoutGroup(rt.in)
@@ -1448,7 +1448,7 @@ func (a *App) finish(rt *runtimeBinding) {
 		rt.onFail = a.opts.errorHandlers[strings.ToLower(rt.in.name)]
 	}
 	if rt.out != nil {
-		rt.outCx = convCtx{binding: rt.out.name, converters: a.opts.converters, contentType: rt.out.cfg.ContentType}
+		rt.outCx = convCtx{binding: rt.out.name, converters: a.opts.converters, contentType: rt.out.cfg.ContentType}.withConverter()
 	}
 	rt.stopping = a.stopping
 	e := rt.fn.parts[0]

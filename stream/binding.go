@@ -335,7 +335,7 @@ func (b *Binding) send(ctx context.Context, env Envelope, value func() any) (err
 		ctx, span = b.tracing.startSend(ctx, b, &env)
 		defer func() { endSpan(span, err) }()
 	}
-	if env, err = b.prepareSend(env, value); err != nil {
+	if err = b.prepareSend(&env, value); err != nil {
 		return err
 	}
 	if err := b.producer.Send(ctx, env); err != nil {
@@ -361,8 +361,7 @@ func (b *Binding) sendAsync(ctx context.Context, ap AsyncProducer, env Envelope,
 			}
 		}()
 	}
-	env, err := b.prepareSend(env, value)
-	if err != nil {
+	if err := b.prepareSend(&env, value); err != nil {
 		if span != nil {
 			endSpan(span, err)
 		}
@@ -399,17 +398,18 @@ func (b *Binding) asyncProducer() AsyncProducer {
 }
 
 // prepareSend checks that the binding is started, selects the partition
-// and applies the header mode and the content type.
-func (b *Binding) prepareSend(env Envelope, value func() any) (Envelope, error) {
+// and applies the header mode and the content type, in *env (the
+// caller's copy: an Envelope is too large to copy back and forth a send).
+func (b *Binding) prepareSend(env *Envelope, value func() any) error {
 	if b.State() != StateStarted {
-		return env, fmt.Errorf("binding %s: %w", b.name, ErrBindingStopped)
+		return fmt.Errorf("binding %s: %w", b.name, ErrBindingStopped)
 	}
 	switch {
 	case b.part != nil:
-		key, p, err := b.part.place(env, value)
+		key, p, err := b.part.place(*env, value)
 		if err != nil {
 			b.stats.errors.Add(1)
-			return env, Permanent(fmt.Errorf("binding %s: %w", b.name, err))
+			return Permanent(fmt.Errorf("binding %s: %w", b.name, err))
 		}
 		env.Key = key
 		env.Headers = env.Headers.Clone().With(HeaderPartition, strconv.Itoa(p))
@@ -428,7 +428,7 @@ func (b *Binding) prepareSend(env Envelope, value func() any) (Envelope, error) 
 	// A message without a contentType header gets the binding's from the
 	// binder (ProducerSpec.ContentType), which writes it without a copy of
 	// the headers per message.
-	return env, nil
+	return nil
 }
 
 // sendFailed counts a failed send and wraps its error.
@@ -582,8 +582,11 @@ var HandlerBuckets = [...]float64{0.0001, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.
 type bindingStats struct {
 	processed, retried, failed, deadLettered, dropped, sent, errors atomic.Int64
 	handlerNanos                                                    atomic.Int64
-	handlerCount                                                    atomic.Int64
-	buckets                                                         [len(HandlerBuckets)]atomic.Int64 // not cumulative
+	// buckets[i] counts the messages timed within HandlerBuckets[i]
+	// seconds and above HandlerBuckets[i-1] (not cumulative); the last
+	// counts those above every bound. Their sum is HandlerCalls: no
+	// counter of its own to add to a message.
+	buckets [len(HandlerBuckets) + 1]atomic.Int64
 	// delayed counts delayed retries per consumer.retry-delays level.
 	delayed levelCounts
 	// handling counts the messages in handling (inflight.go).
@@ -592,7 +595,6 @@ type bindingStats struct {
 
 func (s *bindingStats) observe(d time.Duration) {
 	s.handlerNanos.Add(int64(d))
-	s.handlerCount.Add(1)
 	secs := d.Seconds()
 	for i, ub := range HandlerBuckets {
 		if secs <= ub {
@@ -600,29 +602,33 @@ func (s *bindingStats) observe(d time.Duration) {
 			return
 		}
 	}
+	s.buckets[len(HandlerBuckets)].Add(1)
 }
 
 func (s *bindingStats) snapshot() BindingStats {
 	n, oldest := s.handling.snapshot(time.Since(clockBase))
+	buckets, calls := s.cumulative()
 	return BindingStats{
 		InFlight: n, OldestInFlight: oldest,
 		Processed: s.processed.Load(), Retried: s.retried.Load(), Failed: s.failed.Load(),
 		DeadLettered: s.deadLettered.Load(), Dropped: s.dropped.Load(), Sent: s.sent.Load(),
 		Errors: s.errors.Load(), HandlerTime: time.Duration(s.handlerNanos.Load()),
-		HandlerCalls: s.handlerCount.Load(), HandlerBuckets: s.cumulative(),
+		HandlerCalls: calls, HandlerBuckets: buckets,
 		DelayedRetries: s.delayed.snapshot(),
 	}
 }
 
-// cumulative returns the histogram's cumulative bucket counts.
-func (s *bindingStats) cumulative() []int64 {
-	out := make([]int64, len(HandlerBuckets))
-	var n int64
+// cumulative returns the histogram's cumulative bucket counts and the
+// number of messages timed.
+func (s *bindingStats) cumulative() (buckets []int64, calls int64) {
+	buckets = make([]int64, len(HandlerBuckets))
 	for i := range s.buckets {
-		n += s.buckets[i].Load()
-		out[i] = n
+		calls += s.buckets[i].Load()
+		if i < len(buckets) {
+			buckets[i] = calls
+		}
 	}
-	return out
+	return buckets, calls
 }
 
 // BindingStats is a snapshot of a binding's counters.

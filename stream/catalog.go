@@ -226,7 +226,7 @@ func elemCodec[In any]() *anyCodec {
 				}
 				return p.Elem().Interface(), nil
 			}
-			conv, ok := cx.converters.Lookup(ct)
+			conv, ok := cx.lookup(ct)
 			if !ok {
 				return nil, Permanent(&ConversionError{Binding: cx.binding, ContentType: ct, Type: et.String(), Decode: true, Err: errNoConverter})
 			}

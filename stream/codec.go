@@ -30,12 +30,45 @@ type codec[T any] struct {
 	key func(v T) []byte
 }
 
+// contentType is the content type decode takes for env: its contentType
+// header, else def; "" for a raw codec, whose decode does not read it
+// (no lookup in the headers a message).
+func (c *codec[T]) contentType(env Envelope, def string) string {
+	if c.raw {
+		return ""
+	}
+	return env.ContentType(def)
+}
+
 // convCtx is what conversion needs from a binding.
 type convCtx struct {
 	binding    string
 	converters *Converters
 	// contentType is the binding's content type, used when encoding.
 	contentType string
+	// conv is the converter for content type ct, looked up once when a
+	// function's binding is bound (withConverter; the app's converters
+	// do not change once it is made); nil: none cached.
+	ct   string
+	conv Converter
+}
+
+// withConverter returns cx with the converter for its content type
+// looked up, so that a message of that type (most are) does not look it
+// up again.
+func (cx convCtx) withConverter() convCtx {
+	if c, ok := cx.converters.Lookup(cx.contentType); ok {
+		cx.ct, cx.conv = cx.contentType, c
+	}
+	return cx
+}
+
+// lookup is cx.converters.Lookup(ct), from the cache when it can.
+func (cx *convCtx) lookup(ct string) (Converter, bool) {
+	if cx.conv != nil && ct == cx.ct {
+		return cx.conv, true
+	}
+	return cx.converters.Lookup(ct)
 }
 
 // messageCodec is implemented by *Message[T] so that the generic code can
@@ -149,7 +182,7 @@ func codecFor[T any]() codec[T] {
 		typeName := c.typeName
 		c.decode = func(cx *convCtx, env Envelope, ct string) (T, error) {
 			var v T
-			conv, ok := cx.converters.Lookup(ct)
+			conv, ok := cx.lookup(ct)
 			if !ok {
 				return v, Permanent(&ConversionError{Binding: cx.binding, ContentType: ct, Type: typeName, Decode: true, Err: errNoConverter})
 			}
@@ -159,7 +192,7 @@ func codecFor[T any]() codec[T] {
 			return v, nil
 		}
 		c.encode = func(cx *convCtx, v T) ([]byte, Headers, error) {
-			conv, ok := cx.converters.Lookup(cx.contentType)
+			conv, ok := cx.lookup(cx.contentType)
 			if !ok {
 				return nil, nil, Permanent(&ConversionError{Binding: cx.binding, ContentType: cx.contentType, Type: typeName, Err: errNoConverter})
 			}
@@ -247,7 +280,7 @@ func encodeAny(cx *convCtx, v any) ([]byte, Headers, error) {
 	if mc, ok := reflectMessage(v); ok {
 		return mc.toPayload(cx)
 	}
-	conv, ok := cx.converters.Lookup(cx.contentType)
+	conv, ok := cx.lookup(cx.contentType)
 	if !ok {
 		return nil, nil, Permanent(&ConversionError{Binding: cx.binding, ContentType: cx.contentType, Type: typeNameOf(v), Err: errNoConverter})
 	}

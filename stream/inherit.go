@@ -47,6 +47,10 @@ var notInheritedPrefixes = []string{"x-exception-", "x-original-", "x-streambind
 
 // inherited reports whether an output takes header k from its input.
 func inherited(k string) bool {
+	switch k {
+	case HeaderID, HeaderContentType: // on every message: no lower-casing and lookup
+		return false
+	}
 	// Lower-cased on the stack (strings.ToLower allocates for a name with
 	// an upper-case letter, such as contentType, on every delivery).
 	var buf [64]byte
@@ -92,6 +96,9 @@ func inheritedLower(l string) bool {
 // inheritHeaders returns the headers of in that a function's output
 // carries; nil when there are none. in is not modified.
 func inheritHeaders(in Headers) Headers {
+	if n := len(in); n <= 2 && n == has(in, HeaderID)+has(in, HeaderContentType) {
+		return nil // the usual input's headers, neither inherited: no iteration
+	}
 	var out Headers
 	for k, v := range in {
 		if !inherited(k) {
@@ -103,6 +110,14 @@ func inheritHeaders(in Headers) Headers {
 		out[k] = v
 	}
 	return out
+}
+
+// has is 1 when h has header k, else 0.
+func has(h Headers, k string) int {
+	if _, ok := h[k]; ok {
+		return 1
+	}
+	return 0
 }
 
 // headerCarrier is a Message[T] (or *Message[T]) output: its headers and

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"reflect"
+	"runtime/debug"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -102,10 +103,36 @@ func (rt *runtimeBinding) process(ctx context.Context, env Envelope) (err error)
 	if !rt.reshapesInput() {
 		// The usual case: the handler gets the message the retries see,
 		// without copies of an Envelope too large for registers.
-		return rt.withRetries(ctx, env, 1, func(ctx context.Context) error { return rt.attempt(ctx, env) })
+		return rt.processOne(ctx, env)
 	}
 	env, full := rt.inputOf(env)
 	return rt.withRetries(ctx, full, 1, func(ctx context.Context) error { return rt.attempt(ctx, env) })
+}
+
+// processOne is withRetries of one message as received, with its first
+// attempt called directly rather than through closures (safeAttempt):
+// the closure a retry calls is made only once the first attempt failed.
+func (rt *runtimeBinding) processOne(ctx context.Context, env Envelope) error {
+	stats := &rt.in.stats
+	start := time.Since(clockBase)
+	sec := stats.handling.begin(start, 1)
+	defer stats.handling.end(sec, 1)
+	err := rt.safeAttempt(ctx, env)
+	if err == nil {
+		rt.succeeded(start)
+		return nil
+	}
+	return rt.retryAfter(ctx, env, func(ctx context.Context) error { return rt.attempt(ctx, env) }, start, err)
+}
+
+// safeAttempt is safeCall of attempt.
+func (rt *runtimeBinding) safeAttempt(ctx context.Context, env Envelope) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = &PanicError{Value: r, Stack: debug.Stack()}
+		}
+	}()
+	return rt.attempt(ctx, env)
 }
 
 // reshapesInput reports whether inputOf changes a received message
@@ -536,7 +563,7 @@ type functionHandler[In, Out any] struct {
 
 func (h *functionHandler[In, Out]) handle(ctx context.Context, env Envelope) error {
 	rt := h.rt
-	v, err := h.in.decode(&rt.inCx, env, env.ContentType(rt.inCx.contentType))
+	v, err := h.in.decode(&rt.inCx, env, h.in.contentType(env, rt.inCx.contentType))
 	if err != nil {
 		return err
 	}
@@ -581,7 +608,7 @@ type consumerHandler[In any] struct {
 }
 
 func (h *consumerHandler[In]) handle(ctx context.Context, env Envelope) error {
-	v, err := h.in.decode(&h.rt.inCx, env, env.ContentType(h.rt.inCx.contentType))
+	v, err := h.in.decode(&h.rt.inCx, env, h.in.contentType(env, h.rt.inCx.contentType))
 	if err != nil {
 		return err
 	}
