@@ -51,3 +51,23 @@ func TestEnvContainerOriginsStable(t *testing.T) {
 		}
 	}
 }
+
+// The problems of lists that variables number with a gap are reported in
+// the same order on every load (finishLists went through a map's keys in
+// map order).
+func TestEnvListGapErrorsStable(t *testing.T) {
+	env := []string{"STREAM_BINDINGS_A_PRODUCER_REQUIREDGROUPS_1=x", "STREAM_BINDINGS_B_PRODUCER_REQUIREDGROUPS_2=y",
+		"STREAM_BINDINGS_C_PRODUCER_REQUIREDGROUPS_1=z", "STREAM_KAFKA_BINDER_BROKERS_1=k"}
+	first := ""
+	for i := range 40 {
+		_, err := Load(Options{Data: []byte("x: 1\n"), Logger: discard, Env: env})
+		if err == nil {
+			t.Fatal("no error")
+		}
+		if i == 0 {
+			first = err.Error()
+		} else if err.Error() != first {
+			t.Fatalf("load %d:\n%s\nload 0:\n%s", i, err, first)
+		}
+	}
+}

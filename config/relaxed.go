@@ -642,8 +642,15 @@ func putSeg(c any, s pathSeg, v any) {
 func (l *layer) finishLists(v any, path []pathSeg) any {
 	switch v := v.(type) {
 	case map[string]any:
-		for k, c := range v {
-			v[k] = l.finishLists(c, withSeg(path, keySeg(k)))
+		// In key order: the problems of lists with gaps are reported in
+		// the same order on every load.
+		keys := make([]string, 0, len(v))
+		for k := range v {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			v[k] = l.finishLists(v[k], withSeg(path, keySeg(k)))
 		}
 		return v
 	case envList:
