@@ -96,7 +96,7 @@ func inheritedLower(l string) bool {
 // inheritHeaders returns the headers of in that a function's output
 // carries; nil when there are none. in is not modified.
 func inheritHeaders(in Headers) Headers {
-	if n := len(in); n <= 2 && n == has(in, HeaderID)+has(in, HeaderContentType) {
+	if n := len(in); n <= 2 && n == hasHeader(in, HeaderID)+hasHeader(in, HeaderContentType) {
 		return nil // the usual input's headers, neither inherited: no iteration
 	}
 	var out Headers
@@ -112,8 +112,8 @@ func inheritHeaders(in Headers) Headers {
 	return out
 }
 
-// has is 1 when h has header k, else 0.
-func has(h Headers, k string) int {
+// hasHeader is 1 when h has header k, else 0.
+func hasHeader(h Headers, k string) int {
 	if _, ok := h[k]; ok {
 		return 1
 	}
