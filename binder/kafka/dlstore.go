@@ -181,9 +181,13 @@ type dlMember struct {
 	lost bool
 }
 
-// join makes c a member of its group. When
-// ctx (OpenDeadLetters') ends, the member leaves, as one that died would
-// after its session.
+// join makes c a member of its group. When ctx (OpenDeadLetters') ends,
+// the member leaves at Close, or a lease (its session) later, as a NATS
+// or Redis claim outlives its cursor's ctx by its lease: a replay
+// interrupted (Ctrl-C ends the ctx it opened the cursor with) removes the
+// batch whose copies were confirmed after it, which a member that left at
+// once could not (the broker refused the commit, and the next replay sent
+// the batch again).
 func (c *kafkaDeadLetters) join(ctx context.Context, lease time.Duration) error {
 	cg, err := kafkago.NewConsumerGroup(kafkago.ConsumerGroupConfig{ID: c.group, Brokers: c.bd.st.brokers, Dialer: c.bd.dialer,
 		Topics: []string{c.topic}, SessionTimeout: lease, RebalanceTimeout: lease, HeartbeatInterval: max(lease/30, 100*time.Millisecond),
@@ -197,9 +201,17 @@ func (c *kafkaDeadLetters) join(ctx context.Context, lease time.Duration) error 
 	go func() {
 		select {
 		case <-ctx.Done():
-			c.m.leave()
 		case <-c.m.closed:
+			return
 		}
+		t := time.NewTimer(lease)
+		defer t.Stop()
+		select {
+		case <-t.C:
+		case <-c.m.closed:
+			return
+		}
+		c.m.leave()
 	}()
 	return nil
 }
@@ -459,6 +471,13 @@ func (c *kafkaDeadLetters) Next(ctx context.Context) (stream.DeadLetter, error) 
 // next is Next; turn false reads on in the generation the cursor has
 // (NextBatch after its first: the dead letters read before are held).
 func (c *kafkaDeadLetters) next(ctx context.Context, turn bool) (stream.DeadLetter, error) {
+	if err := ctx.Err(); err != nil {
+		// Said even when what was fetched holds the next one: a replay
+		// interrupted (Ctrl-C) reads no more. A batched replay removes
+		// with a ctx of its own, and read on from a fetch that held the
+		// whole topic to its end.
+		return stream.DeadLetter{}, fmt.Errorf("kafka: read %s: %w", c.topic, err)
+	}
 	for {
 		// A claiming cursor turns to the next generation first, after
 		// its end too: a purge whose claims were lost in a rebalance

@@ -90,17 +90,17 @@ const pipelinedLease = 6 * time.Second
 // pipelinedStopped is pipelinedKilled with the first replay stopped by sig,
 // and at most maxDups duplicates.
 func pipelinedStopped(t *testing.T, dir string, env []string, a *dlqApp, depth, claims func() int, sig syscall.Signal, maxDups int) {
-	pipelinedStoppedAt(t, dir, env, a, depth, claims, sig, maxDups, 2000, 500)
+	pipelinedStoppedAt(t, dir, env, a, depth, claims, sig, maxDups, 2000, "500 replayed", func(c *copies) bool { d, _ := c.counts(); return d >= 500 })
 }
 
 // pipelinedStoppedAt is pipelinedStopped with n dead letters, the first
-// replay stopped once at copies arrived.
-func pipelinedStoppedAt(t *testing.T, dir string, env []string, a *dlqApp, depth, claims func() int, sig syscall.Signal, maxDups, n, at int) {
+// replay stopped once stop (what) says so.
+func pipelinedStoppedAt(t *testing.T, dir string, env []string, a *dlqApp, depth, claims func() int, sig syscall.Signal, maxDups, n int, what string, stop func(*copies) bool) {
 	a.sendPoison(t, n)
 	a.waitDeadLettered(t, n, depth)
 	c := collectCopies(t, a)
 	first := startDLQ(t, dir, env, "replay", "--lease", pipelinedLease.String())
-	eventuallyWithin(t, 2*time.Minute, fmt.Sprint(at, " replayed"), func() bool { d, _ := c.counts(); return d >= at })
+	eventuallyWithin(t, 2*time.Minute, what, func() bool { return stop(c) })
 	stoppedAt := time.Now() // its claims were last renewed before this
 	if err := first.cmd.Process.Signal(sig); err != nil {
 		t.Fatal(err)
