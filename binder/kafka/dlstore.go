@@ -783,7 +783,9 @@ func lostMember(err error) bool {
 // cursor go on, once the cursor holds no other dead letter.
 func (c *kafkaDeadLetters) Release(_ context.Context, d stream.DeadLetter) error {
 	if p, off, ok := c.heldOf(d); ok && c.m != nil && c.unhold(p, off) {
-		p.released = append(p.released, off)
+		if i, found := slices.BinarySearch(p.released, off); !found {
+			p.released = slices.Insert(p.released, i, off) // at the end but after a seek back
+		}
 	}
 	c.letGo()
 	return nil
@@ -801,10 +803,16 @@ func (c *kafkaDeadLetters) hold(p *dlPartition, off int64) {
 // unhold takes off from p's held dead letters; false if it was not held.
 func (c *kafkaDeadLetters) unhold(p *dlPartition, off int64) bool {
 	i, found := slices.BinarySearch(p.held, off)
-	if !found {
+	switch {
+	case !found:
 		return false
+	case i == 0:
+		// The oldest, as a purge removes what it holds: not a copy of
+		// all the others (hundreds of thousands) each time.
+		p.held = p.held[1:]
+	default:
+		p.held = slices.Delete(p.held, i, i+1)
 	}
-	p.held = slices.Delete(p.held, i, i+1)
 	c.nheld--
 	return true
 }
@@ -848,19 +856,23 @@ func (p *dlPartition) pruneReleased() {
 	if len(p.held) > 0 {
 		lim = p.held[0]
 	}
+	// released is sorted: those before lim, the last one kept of them
+	// (O(1) but for those removed or committed since, dropped here),
+	// not a pass over all of them for each dead letter read (a filtered
+	// purge holds what it removes and passes over the rest).
+	j, _ := slices.BinarySearch(p.released, lim)
+	if j == 0 {
+		return
+	}
 	base := max(p.committed, p.first)
 	k := int64(-1)
-	keep := p.released[:0]
-	for _, o := range p.released {
-		if o > lim {
-			keep = append(keep, o)
-			continue
-		}
-		if o >= base && !p.removed.contains(o) {
-			k = max(k, o)
+	for i := j - 1; i >= 0; i-- {
+		if o := p.released[i]; o >= base && !p.removed.contains(o) {
+			k = o
+			break
 		}
 	}
-	p.released = keep
+	p.released = p.released[j:]
 	if k >= 0 {
 		p.pruneSkipped(k)
 	}
