@@ -484,9 +484,10 @@ func (r *resolver) free(toks, path []string) ([]string, bool) {
 		if _, isMap := m[k].(map[string]any); isMap {
 			return r.free(toks[n:], appendPath(path, k))
 		}
-		// BROKERS_0 beside the files' list brokers: its item, as Spring
-		// Boot reads the variable (brokers[0]), not a key brokers-0.
-		if _, isList := m[k].([]any); isList && n == len(toks)-1 {
+		// BROKERS_0 beside the files' brokers, a list or one
+		// comma-separated value: its item, as Spring Boot reads the
+		// variable (brokers[0]), not a key brokers-0.
+		if n == len(toks)-1 {
 			if i, ok := envIndex(toks[n]); ok {
 				return appendPath(appendPath(path, k), indexMark+strconv.Itoa(i)), true
 			}
