@@ -115,12 +115,8 @@ func (r *replayer) run(ctx context.Context, cur stream.DeadLetters) error {
 	for r.inflight > 0 {
 		r.settle(<-r.settled)
 	}
-	rctx := ctx
-	if ctx.Err() != nil {
-		var cancel context.CancelFunc
-		rctx, cancel = context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-		defer cancel()
-	}
+	rctx, cancel := r.removeCtx(ctx, ctx)
+	defer cancel()
 	if rerr := r.remove(rctx, cur, batcher); err == nil {
 		err = rerr
 	}
@@ -177,11 +173,16 @@ func (r *replayer) loop(ctx context.Context, cur stream.DeadLetters, batcher str
 		for r.inflight > 0 {
 			r.settle(<-r.settled)
 		}
-		// Removed with sendCtx: after an interrupt, the dead letters of
-		// the copies just confirmed are removed all the same (with the
-		// interrupted ctx the removal failed, and each was replayed
-		// again by the next replay: a batch of duplicates for a Ctrl-C).
-		if err := r.remove(r.sendCtx, cur, batcher); err != nil {
+		// After an interrupt, the dead letters of the copies just
+		// confirmed are removed all the same (with the interrupted ctx
+		// the removal failed, and each was replayed again by the next
+		// replay: a batch of duplicates for a Ctrl-C), with a ctx of
+		// their own: sendCtx ends with the grace, which may cut off the
+		// commit of copies confirmed just before it.
+		rctx, cancel := r.removeCtx(ctx, r.sendCtx)
+		err = r.remove(rctx, cur, batcher)
+		cancel()
+		if err != nil {
 			return err
 		}
 		if r.sendErr != nil {
@@ -189,6 +190,22 @@ func (r *replayer) loop(ctx context.Context, cur stream.DeadLetters, batcher str
 		}
 	}
 }
+
+// removeCtx is what removing the dead letters of confirmed copies
+// honours: live, ctx as it is; once ctx ended (an interrupt), a ctx of
+// its own for removeGrace, so that a removal is never cut off before its
+// commit is answered (a dead letter left behind its confirmed copy is
+// replayed again).
+func (r *replayer) removeCtx(ctx, live context.Context) (context.Context, context.CancelFunc) {
+	if ctx.Err() == nil {
+		return live, func() {}
+	}
+	return context.WithTimeout(context.WithoutCancel(ctx), removeGrace)
+}
+
+// removeGrace bounds the removal of the dead letters whose copies were
+// confirmed, after an interrupt.
+const removeGrace = 10 * time.Second
 
 // one passes over d, or sends its copy.
 func (r *replayer) one(ctx context.Context, cur stream.DeadLetters, d stream.DeadLetter, read time.Time) error {
