@@ -134,11 +134,13 @@ func (f *dlqFlags) resolve(cmd *cobra.Command, e *runEnv) (*dlqTarget, error) {
 	}
 	for _, b := range cs.bindings {
 		if src == "" && !b.input && strings.EqualFold(b.name, f.binding) {
-			return nil, failed(fmt.Errorf("%s: %s is an output binding: dead letters are a consumer binding's (consumer bindings: %s)", s.configFile(), b.name, listOrNone(inputs)))
+			return nil, usage("%s: %s is an output binding: dead letters are a consumer binding's (consumer bindings: %s)", s.configFile(), b.name, listOrNone(inputs))
 		}
 	}
 	if src == "" {
-		return nil, failed(fmt.Errorf("%s: no consumer binding %q%s (consumer bindings: %s)", s.configFile(), f.binding, didYouMean(f.binding, inputs), listOrNone(inputs)))
+		// A --binding the configuration does not have is bad usage (exit
+		// status 2), as a missing --binding is.
+		return nil, usage("%s: no consumer binding %q%s (consumer bindings: %s)", s.configFile(), f.binding, didYouMean(f.binding, inputs), listOrNone(inputs))
 	}
 	if of := cfg.Binding(src).Consumer.DeadLettersOf; of != "" {
 		src = of // a reader: the dead letters it reads
@@ -459,7 +461,9 @@ The binder of a binding that names none is --binder, else
 stream.default-binder, else the one binder declared under stream.binders
 that is a default candidate (default-candidate not false); when none of
 them decides (the app's code does, by the one binder type it
-registers), dlq stops with exit status 2: pass --binder.
+registers), dlq stops with exit status 2: pass --binder. So does a
+--binding that is not a consumer binding of the configuration (the error
+lists those it has, and names the one likely meant).
 
 On RabbitMQ a binding with consumer.dead-letters-of consumes the DLQ queue
 itself (its configured group is not used; lint warns): while it runs it

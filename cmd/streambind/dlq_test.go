@@ -538,7 +538,7 @@ func TestDLQErrors(t *testing.T) {
 		text string
 	}{
 		{[]string{"dlq", "ls"}, exitUsage, "say whose dead letters: --binding NAME"},
-		{[]string{"dlq", "ls", "--binding", "nope"}, exitFailure, `no consumer binding "nope" (consumer bindings: audit-in-0, work-in-0)`},
+		{[]string{"dlq", "ls", "--binding", "nope"}, exitUsage, `no consumer binding "nope" (consumer bindings: audit-in-0, work-in-0)`},
 		{[]string{"dlq", "ls", "--binding", "work-in-0"}, exitFailure, "the in-process binder (memory) lives inside one app's process"},
 		{[]string{"dlq", "replay", "--binding", "work-in-0", "--since", "yesterday"}, exitUsage, "--since: want an RFC 3339 time"},
 		{[]string{"dlq", "replay", "--binding", "work-in-0", "--header", "x"}, exitUsage, `--header: want k=v, got "x"`},

@@ -36,7 +36,8 @@ const operatorRabbit = `stream:
 `
 
 // A typo in --binding is named with the binding meant; an output binding
-// given to dlq is said to be one.
+// given to dlq is said to be one. Both are bad usage: exit status 2, as
+// a missing --binding.
 func TestUnknownBindingSuggestsName(t *testing.T) {
 	dir := writeFiles(t, map[string]string{"application.yaml": strings.Replace(operatorRabbit, "definition: work", "definition: work;emit", 1) + `    emit-out-0:
       destination: jobs
@@ -54,8 +55,8 @@ func TestUnknownBindingSuggestsName(t *testing.T) {
 		{[]string{"send", "--binding", "zzz", "x"}, `no binding "zzz" (bindings:`},
 	} {
 		r := runIn(t, dir, env, tc.args...)
-		if r.code != exitFailure || !strings.Contains(r.stderr, tc.want) {
-			t.Errorf("%v: exit status %d, stderr %q; want %q", tc.args, r.code, r.stderr, tc.want)
+		if r.code != exitUsage || !strings.Contains(r.stderr, tc.want) || !strings.Contains(r.stderr, "--help' for usage") {
+			t.Errorf("%v: exit status %d, stderr %q; want exit status 2 and %q", tc.args, r.code, r.stderr, tc.want)
 		}
 	}
 }

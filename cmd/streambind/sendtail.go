@@ -172,7 +172,7 @@ func (f *endpointFlags) resolve(cmd *cobra.Command, e *runEnv) (*service, *resol
 			return s, r, nil
 		}
 	}
-	return nil, nil, failed(fmt.Errorf("%s: no binding %q%s (bindings: %s)", s.configFile(), f.binding, didYouMean(f.binding, names), listOrNone(names)))
+	return nil, nil, usage("%s: no binding %q%s (bindings: %s)", s.configFile(), f.binding, didYouMean(f.binding, names), listOrNone(names))
 }
 
 // binderType returns the type of binder name in cfg.
@@ -298,7 +298,8 @@ The binder of a binding or destination that names none is --binder, else
 stream.default-binder, else the one binder declared under stream.binders
 that is a default candidate (default-candidate not false). When none of
 them decides (the app's code does, by the one binder type it registers),
-send stops with exit status 2: pass --binder.
+send stops with exit status 2: pass --binder. So does a --binding the
+configuration does not have (the error lists those it has).
 
 Each MESSAGE argument is one message; without any, every non-blank line of
 stdin is one (JSON lines). With a JSON content type (the default) a message

@@ -276,7 +276,7 @@ func TestSendTailErrors(t *testing.T) {
 		{[]string{"tail", "--binding", "a", "--destination", "b"}, exitUsage, "--binding and --destination exclude each other"},
 		{[]string{"send", "--destination", "b", "--exchange", "c"}, exitUsage, "--destination and --exchange exclude each other"},
 		{[]string{"send", "--destination", "b", "--header", "nokey"}, exitUsage, `--header: want k=v, got "nokey"`},
-		{[]string{"send", "--binding", "nope", "{}"}, exitFailure, `streambind: application.yaml: no binding "nope" (bindings: work-in-0)`},
+		{[]string{"send", "--binding", "nope", "{}"}, exitUsage, `streambind: application.yaml: no binding "nope" (bindings: work-in-0)`},
 		// No binder chosen or declared: the app's code would choose it;
 		// the command asks.
 		{[]string{"send", "--binding", "work-in-0", "{}"}, exitUsage, "which binder? stream.default-binder is not set and no binder is declared under stream.binders (the app's code chooses: the one binder type it registers): set stream.default-binder, or pass --binder (kafka, memory, nats, rabbit, redis)"},
