@@ -297,8 +297,8 @@ func (c *kafkaDeadLetters) nextGeneration(ctx context.Context) error {
 	return nil
 }
 
-// turn lets a generation that is ending end (the cursor holds no dead
-// letter when it is called) and takes the next.
+// turn lets a generation that is ending end, once the cursor holds no
+// dead letter, and takes the next.
 func (c *kafkaDeadLetters) turn(ctx context.Context) error {
 	if c.m.gen == nil {
 		return c.nextGeneration(ctx)
@@ -307,6 +307,15 @@ func (c *kafkaDeadLetters) turn(ctx context.Context) error {
 		select {
 		case <-c.m.ending:
 		default:
+			return nil
+		}
+		if c.nheld > 0 {
+			// A cursor that reads on holding what it read (a purge,
+			// until it removes): the rebalance waits for those (up to
+			// the lease, then the broker drops the member and fences
+			// its removals). Turning gave its partitions to another
+			// member, which read and removed them too, and a later
+			// generation could give them back unfenced.
 			return nil
 		}
 	} else {
