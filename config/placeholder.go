@@ -16,9 +16,11 @@ import (
 // value of environment variable VAR, or with default (itself expanded) when
 // VAR is unset. A variable that is set but empty counts as set. The default
 // may be empty and may contain ':'. Values substituted are not expanded
-// again. It returns the problems found: unset variables without a default,
-// empty names and unterminated placeholders (left in the result as
-// written).
+// again. As Spring Framework 6.2's PlaceholderParser, a backslash escapes:
+// \${ is the literal ${ (see expandObserved), \: in a name is a ':' of
+// the name. It returns the problems found: unset variables without a
+// default, empty names and unterminated placeholders (left in the result
+// as written).
 func expandPlaceholders(s string, env map[string]string) (string, []string) {
 	return expandNested(s, func(name string) (string, bool, string) {
 		v, ok := env[name]
@@ -49,6 +51,15 @@ func expandNested(s string, lookup lookupFunc, depth int) (string, []string) {
 // expandObserved is expandNested telling used, when not nil, of each
 // placeholder replaced: its name and the text written in its place (the
 // value, or the default expanded).
+//
+// A backslash right before "${" escapes it, as Spring Framework 6.2's
+// PlaceholderParser (Boot 3.4+) does: the backslash is dropped and "${"
+// is written as it is, the text after it read on as plain text (so
+// \${X} is the literal ${X}, and \${A:${B}} is "${A:" then B's value
+// then "}"); a default is read so too (${A:\${B}} defaults to the literal
+// ${B}). As in Spring, the escape cannot itself be escaped (\\${X} is
+// \ then the literal ${X}), and a "${" with no closing '}' is no
+// placeholder to escape: \${X stays as written, backslash included.
 func expandObserved(s string, lookup lookupFunc, depth int, used func(name, text string)) (string, []string) {
 	if depth > maxPlaceholderDepth {
 		return s, []string{fmt.Sprintf("placeholders nested more than %d deep", maxPlaceholderDepth)}
@@ -64,15 +75,25 @@ func expandObserved(s string, lookup lookupFunc, depth int, used func(name, text
 			b.WriteString(s)
 			break
 		}
-		b.WriteString(s[:i])
 		end := closingBrace(s, i+2)
+		if escapedAt(s, i) {
+			if end >= 0 {
+				b.WriteString(s[:i-1]) // the escape dropped
+			} else {
+				b.WriteString(s[:i]) // no placeholder: as written
+			}
+			b.WriteString("${")
+			s = s[i+2:]
+			continue
+		}
+		b.WriteString(s[:i])
 		if end < 0 {
 			probs = append(probs, fmt.Sprintf("unterminated placeholder %s (missing '}')", quoteShort(s[i:])))
 			b.WriteString(s[i:])
 			break
 		}
 		whole, inner := s[i:end+1], s[i+2:end]
-		name, def, hasDef := strings.Cut(inner, ":")
+		name, def, hasDef := splitDefault(inner)
 		switch {
 		case name == "":
 			probs = append(probs, fmt.Sprintf("placeholder %s names no variable", quoteShort(whole)))
@@ -113,6 +134,40 @@ func expandObserved(s string, lookup lookupFunc, depth int, used func(name, text
 		}
 	}
 	return b.String(), probs
+}
+
+// escapedAt reports whether the "${" at i of s is escaped: a backslash
+// right before it (Spring's PlaceholderParser.isEscaped).
+func escapedAt(s string, i int) bool {
+	return i > 0 && s[i-1] == '\\'
+}
+
+// splitDefault splits the text between "${" and '}' into the name and the
+// default, at the first ':' not escaped. As Spring Framework 6.2's
+// PlaceholderParser.splitKeyAndDefault, "\:" before it is a ':' of the
+// name, its backslash dropped (${gsm\://one} names gsm://one); the default
+// is the text after it, as written (its placeholders expanded in turn, a
+// "\:" in it kept as it is, as in Spring).
+func splitDefault(inner string) (name, def string, hasDef bool) {
+	if !strings.Contains(inner, "\\:") {
+		return strings.Cut(inner, ":")
+	}
+	var b strings.Builder
+	for rest := inner; ; {
+		j := strings.IndexByte(rest, ':')
+		switch {
+		case j < 0:
+			b.WriteString(rest)
+			return b.String(), "", false
+		case j > 0 && rest[j-1] == '\\':
+			b.WriteString(rest[:j-1])
+			b.WriteByte(':')
+			rest = rest[j+1:]
+		default:
+			b.WriteString(rest[:j])
+			return b.String(), rest[j+1:], true
+		}
+	}
 }
 
 // growsPast begins the problem of a value past maxExpandedBytes.
@@ -429,7 +484,9 @@ func (r *placeholders) resolve(path, s string, top bool) (string, bool) {
 	if len(probs) == 0 {
 		r.done[path] = out
 		if top && out != s && r.expanded != nil {
-			r.expanded(path, placeholderNames(s))
+			if names := placeholderNames(s); names != "" { // not only escapes
+				r.expanded(path, names)
+			}
 		}
 		return out, true
 	}
@@ -872,10 +929,14 @@ func placeholderNames(s string) string {
 			break
 		}
 		end := closingBrace(s, i+2)
+		if escapedAt(s, i) {
+			s = s[i+2:] // a literal "${", no placeholder
+			continue
+		}
 		if end < 0 {
 			break
 		}
-		name, _, _ := strings.Cut(s[i+2:end], ":")
+		name, _, _ := splitDefault(s[i+2 : end])
 		if n := "${" + name + "}"; !slices.Contains(names, n) {
 			names = append(names, n)
 		}
