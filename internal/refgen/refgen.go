@@ -192,6 +192,8 @@ How keys are written (package config; the whole contract is
   then a key the files spell exactly so (a ` + "`.env`" + ` file imported as
   properties); it is never lower-cased to match a key: ` + "`${PORT:9000}`" + ` beside
   ` + "`port: 1`" + ` is 9000 (see [conventions.md](conventions.md#configuration-applicationyaml-applicationproperties)).
+  A backslash escapes, as in Spring Framework 6.2 (Boot 3.4+): ` + "`\\${X}`" + ` is the
+  literal ` + "`${X}`" + `, and ` + "`\\:`" + ` in a name is a ` + "`:`" + ` of the name.
 - Durations are Go durations (` + "`250ms`" + `, ` + "`10s`" + `); a bare integer means
   milliseconds. Lists are YAML lists or comma-separated strings.
 - Unknown keys and bad values fail start-up, every problem at once, with its
