@@ -687,8 +687,26 @@ By default tail is an anonymous consumer: it gets a copy of what arrives
 while it runs and takes nothing from the services' groups; it dead-letters
 nothing, and the service's consumer defaults (stream.default.consumer and
 stream.<type>.default.consumer: dlq, batch-mode, ...) are not its own.
---group G joins group G instead (it then competes with that group's
-consumers: what tail takes, they do not get). A group that did not exist
+--group G joins group G instead. It then competes with the group's
+consumers, the service's instances: tail acknowledges every message it
+prints, so that message is gone from the group and the service never
+handles, retries or dead-letters it. Use it on a group no service reads
+(or to take messages away on purpose); to watch a live group's traffic,
+tail without --group. A message that arrives once --count is reached is
+handed back unacknowledged for the others (on RabbitMQ a requeue, which
+spends one delivery of a quorum queue's delivery-limit). With
+--binding B, an input binding, tail joins as B's consumer: with B's
+settings that shape the group (dlq, partitioned, instance-index,
+instance-count) and all its binder-specific consumer settings
+(stream.<type>.bindings.B.consumer over
+stream.<type>.default.consumer: on RabbitMQ the queue's arguments — the
+dead-letter exchange and routing key, quorum, ttl, max-length ... — so
+that it uses the queue the service declared), though not B's batch-mode,
+concurrency, retries or auto-startup (it makes one attempt). Otherwise
+(--destination, --exchange, an output binding) it has
+stream.default.consumer's settings and no binder-specific ones: an existing RabbitMQ queue declared with
+other arguments is refused (inequivalent arg); name the service's binding
+with --binding instead. A group that did not exist
 stays after tail ends, as every group does, and keeps what arrives for
 it: a RabbitMQ queue
 <prefix><destination>.G (the binding's prefix with --binding, the
@@ -735,10 +753,23 @@ in-process binder cannot be reached from another process.
 			if r != nil {
 				bc.Destination, bc.Binder = r.eff.Destination, r.eff.Binder
 			}
+			// joins: tail joins a group of the service's input binding, so
+			// it consumes as that binding does: the service's queue (a
+			// RabbitMQ queue's x-dead-letter-*, quorum, TTL …) was
+			// declared with its settings, and RabbitMQ refuses a consumer
+			// that declares it with others (inequivalent arg).
+			joins := group != "" && r != nil && r.input
+			if joins {
+				// Of the common settings only those that shape the
+				// queue; not batch-mode, concurrency, retries or
+				// auto-startup, which would change what tail prints.
+				c := r.eff.Consumer
+				bc.Consumer = stream.ConsumerConfig{DLQ: c.DLQ, Partitioned: c.Partitioned, InstanceIndex: c.InstanceIndex, InstanceCount: c.InstanceCount}
+			}
 			bc.Consumer.MaxAttempts = 1
 			binding := tailFunction + "-in-0"
 			onlyOwnBindings(&cfg)
-			if group == "" {
+			if group == "" || joins {
 				// The anonymous consumer is tail's own, none of the
 				// service's: it takes none of stream.default.consumer
 				// (as none of stream.<type>.default.consumer below) and
@@ -760,15 +791,24 @@ in-process binder cannot be reached from another process.
 			if err := ef.checkExchange(typ); err != nil {
 				return err
 			}
-			// Binder-specific consumer settings: only what tail asks for.
+			// Binder-specific consumer settings: only what tail asks for,
+			// and when it joins a group of the service's binding, all of
+			// that binding's (its own and stream.<type>.default's).
+			var own map[string]any
+			if joins {
+				own, _ = s.loaded.Stream.Extension(typ, r.bindingKey)
+			}
 			cfg.Extensions = cloneExtensions(cfg.Extensions)
 			ext := cfg.Extensions[typ]
 			ext.Default.Consumer = nil
 			ext.Bindings = map[string]stream.ExtensionBindingConfig{}
+			if own != nil {
+				ext.Bindings[binding] = stream.ExtensionBindingConfig{Consumer: own}
+			}
 			if fromBeginning {
 				switch {
 				case typ == kafka.Type || typ == nats.Type || (typ == redis.Type && group != ""):
-					ext.Bindings[binding] = stream.ExtensionBindingConfig{Consumer: map[string]any{"start-offset": "earliest"}}
+					ext.Bindings[binding] = stream.ExtensionBindingConfig{Consumer: mapsWith(own, "start-offset", "earliest")}
 				case typ == redis.Type:
 					return usage("--from-beginning on Redis needs --group: an anonymous consumer reads only what arrives; a new group G starts at the stream's first entry (delete it afterwards: XGROUP DESTROY)")
 				default:
