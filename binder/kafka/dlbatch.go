@@ -144,6 +144,7 @@ func (c *kafkaDeadLetters) RemoveBatch(ctx context.Context, ds []stream.DeadLett
 		}
 		byPart[p] = append(byPart[p], rm{i, off})
 	}
+	var down error // a commit that found the broker out of reach
 	for _, p := range order {
 		rms := byPart[p]
 		base := max(p.committed, p.first)
@@ -175,7 +176,16 @@ func (c *kafkaDeadLetters) RemoveBatch(ctx context.Context, ds []stream.DeadLett
 				continue
 			}
 		}
-		if err := c.commit(ctx, p, committed, meta); err != nil {
+		err := down
+		if err == nil {
+			err = c.commit(ctx, p, committed, meta)
+		}
+		if err != nil {
+			if errors.Is(err, stream.ErrUnavailable) {
+				// Retried already: the other partitions' commits are
+				// not tried (each would retry as long).
+				down = err
+			}
 			for _, r := range taken {
 				if errors.Is(err, stream.ErrClaimLost) {
 					c.unhold(p, r.off)

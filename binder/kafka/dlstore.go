@@ -746,12 +746,26 @@ func (c *kafkaDeadLetters) commit(ctx context.Context, p *dlPartition, committed
 	if c.m != nil {
 		req.GenerationID, req.MemberID = int(c.m.gen.ID), c.m.gen.MemberID
 	}
-	res, err := c.bd.admin.OffsetCommit(ctx, req)
-	if err == nil {
-		for _, r := range res.Topics[c.topic] {
-			if r.Error != nil {
-				err = r.Error
+	var err error
+	for attempt := 0; ; attempt++ {
+		if attempt > 0 && !sleepUntil(fetchBackoff(attempt), ctx.Done()) {
+			break
+		}
+		var res *kafkago.OffsetCommitResponse
+		res, err = c.bd.admin.OffsetCommit(ctx, req)
+		if err == nil {
+			for _, r := range res.Topics[c.topic] {
+				if r.Error != nil {
+					err = r.Error
+				}
 			}
+		}
+		// A connection cut, or the group's coordinator moving, is
+		// retried as a fetch is: committing the same position again is
+		// harmless, and a removal given up sent the batch's copies
+		// again with the next replay.
+		if err == nil || lostMember(err) || ctx.Err() != nil || attempt >= dlFetchRetries || !c.bd.unreachable(err) {
+			break
 		}
 	}
 	if err == nil {
