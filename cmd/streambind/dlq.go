@@ -822,8 +822,12 @@ its copy would be an empty message, not the original, which its
 x-original-* headers locate. A dead letter whose key was dropped to fit
 (x-streambind-key-size; RabbitMQ, where the key is a header) is
 replayed without it, with a note: its copy may go to another partition
-than the key's other messages. Note that a destination's every group gets the copy, not
-only the binding's.
+than the key's other messages. Such notes, one per dead letter, are
+printed for the first 10 of each kind (skipped for --max-replays,
+headers-only, without their key, taken over by another replay), then one
+line that says the rest are not listed; the summary counts them all
+("N skipped: replayed M times or more already (--max-replays)"). Note
+that a destination's every group gets the copy, not only the binding's.
 
 Replays (and purges) of a binding's dead letters may run at once (two
 terminals, a retried job): each dead letter goes to one of them. Order
@@ -863,7 +867,10 @@ the exchange its queue is bound to.
 Filters: --header k=v (repeatable), --exception TEXT (in
 x-exception-message), --since/--until (RFC 3339 or a duration ago; a dead
 letter whose time the broker does not tell never matches them; the
-summary counts those), --limit N.
+summary counts those), --limit N (replay stops reading once N were
+replayed: the summary then counts what did not match among the dead
+letters read, "13 of the 18 read did not match the filters; reading
+stopped at --limit 5").
 --rate R sends at most R per second (0, the default: as fast as the broker
 confirms; else between 0.001 and 1000000). --max-replays must be at
 least 1. --dry-run prints what would be replayed and changes nothing.`,
@@ -971,8 +978,18 @@ least 1. --dry-run prints what would be replayed and changes nothing.`,
 			if dryRun {
 				verb = "would replay"
 			}
-			fmt.Fprintf(out, "%s %d dead letter%s of %s; %d did not match the filters%s; %d over --max-replays%s%s%s\n",
-				verb, rp.replayed, plural(rp.replayed), t.src, rp.skipped, ff.untimedNote(rp.untimed), rp.looped, payloadlessNote(rp.payloadless), keylessNote(rp.keyless), heldNote(rp.elsewhere, rp.lost))
+			// Stopped at --limit, the counts are of what was read before
+			// it, not of all the dead letters: the summary says so.
+			unmatched := fmt.Sprintf("%d did not match the filters", rp.skipped)
+			if rp.atLimit {
+				unmatched = fmt.Sprintf("%d of the %d read did not match the filters", rp.skipped, rp.read)
+			}
+			unmatched += ff.untimedNote(rp.untimed)
+			if rp.atLimit {
+				unmatched += fmt.Sprintf("; reading stopped at --limit %d (the dead letters after those were not read)", ff.limit)
+			}
+			fmt.Fprintf(out, "%s %d dead letter%s of %s; %s; %d skipped: replayed %d time%s or more already (--max-replays)%s%s%s\n",
+				verb, rp.replayed, plural(rp.replayed), t.src, unmatched, rp.looped, maxReplays, plural(maxReplays), payloadlessNote(rp.payloadless), keylessNote(rp.keyless), heldNote(rp.elsewhere, rp.lost))
 			if err != nil {
 				return failed(err)
 			}
@@ -1147,8 +1164,13 @@ another replay or purge holds are left to it.`,
 				var taken []string // notes of the last round's lost claims
 				var confirmed map[string]bool
 				defer func() {
-					for _, n := range taken {
+					// The first maxNotes name dead letters; the summary
+					// counts them all (a rebalance may take a batch).
+					for _, n := range taken[:min(len(taken), maxNotes)] {
 						fmt.Fprint(e.stderr, n)
+					}
+					if len(taken) > maxNotes {
+						fmt.Fprintf(e.stderr, "note: more dead letters taken over by another replay or purge are not listed; the summary counts them\n")
 					}
 				}()
 				batcher, _ := cur.(stream.DeadLetterBatcher)

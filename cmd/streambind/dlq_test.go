@@ -279,7 +279,7 @@ func exerciseDLQ(t *testing.T, dir string, e func() *runEnv, a *dlqApp, depth fu
 	if r := dlq("", "replay", "--binding", "work-in-0", "--dry-run", "--since", "1h"); r.code != exitOK || strings.Count(r.stdout, "would replay ") != 6 || strings.Contains(r.stdout, "no time") {
 		t.Errorf("dry run --since 1h: exit %d, stdout %q", r.code, r.stdout)
 	}
-	if r := dlq("", "replay", "--binding", "work-in-0", "--dry-run", "--until", "1h"); r.code != exitOK || !strings.Contains(r.stdout, "would replay 0 dead letters of work-in-0; 5 did not match the filters; 0 over") {
+	if r := dlq("", "replay", "--binding", "work-in-0", "--dry-run", "--until", "1h"); r.code != exitOK || !strings.Contains(r.stdout, "would replay 0 dead letters of work-in-0; 5 did not match the filters; 0 skipped: replayed 3 times or more already (--max-replays)") {
 		t.Errorf("dry run --until 1h: exit %d, stdout %q", r.code, r.stdout)
 	}
 
@@ -307,7 +307,7 @@ func exerciseDLQ(t *testing.T, dir string, e func() *runEnv, a *dlqApp, depth fu
 	}
 	eventually(t, "2 dead letters", func() bool { return depth() == 2 })
 	if r := dlq("", "replay", "--binding", "work-in-0", "--max-replays", "1", "--header", "customer=c-3"); r.code != exitOK ||
-		!strings.Contains(r.stderr, "replayed 1 time already (--max-replays 1)") || !strings.Contains(r.stdout, "1 over --max-replays") || depth() != 2 {
+		!strings.Contains(r.stderr, "replayed 1 time already (--max-replays 1)") || !strings.Contains(r.stdout, "1 skipped: replayed 1 time or more already (--max-replays)") || depth() != 2 {
 		t.Errorf("max-replays: exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
 	}
 	if r := dlq("", "show", "1", "--binding", "work-in-0"); !strings.Contains(r.stdout, `"id": "5"`) {
@@ -387,7 +387,7 @@ func TestDLQRabbitTimes(t *testing.T) {
 		t.Errorf("ls: exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
 	}
 	if r := dlq("replay", "--binding", "work-in-0", "--dry-run", "--since", "1h"); r.code != exitOK ||
-		!strings.Contains(r.stdout, "would replay 1 dead letter of work-in-0; 1 did not match the filters; 1 has no time and was not matched by --since; 0 over") {
+		!strings.Contains(r.stdout, "would replay 1 dead letter of work-in-0; 1 did not match the filters; 1 has no time and was not matched by --since; 0 skipped: replayed") {
 		t.Errorf("replay --since: exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
 	}
 	if r := dlq("purge", "--binding", "work-in-0", "--until", "1h", "--yes"); r.code != exitOK ||

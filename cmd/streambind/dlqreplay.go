@@ -44,6 +44,13 @@ type replayer struct {
 	// keyless counts the copies replayed without the key their dead
 	// letter lost to the dead-letter queue's limit.
 	keyless int
+	// read counts the dead letters read; atLimit is set when reading
+	// stopped at --limit, so that the summary's counts of what was passed
+	// over say they are of what was read, not of all the dead letters.
+	read    int
+	atLimit bool
+	// noted counts the notes of each repetitive kind (noteCapped).
+	noted map[string]int
 
 	window    int
 	flights   []*flight // sent, in the order read; not yet removed or failed
@@ -141,6 +148,7 @@ func (r *replayer) loop(ctx context.Context, cur stream.DeadLetters, batcher str
 		if r.limit > 0 {
 			room = min(room, r.limit-r.replayed)
 			if room <= 0 {
+				r.atLimit = true
 				return nil
 			}
 		}
@@ -165,6 +173,7 @@ func (r *replayer) loop(ctx context.Context, cur stream.DeadLetters, batcher str
 			return err
 		}
 		read := time.Now()
+		r.read += len(ds)
 		for _, d := range ds {
 			if err := r.one(ctx, cur, d, read); err != nil {
 				return err
@@ -220,12 +229,12 @@ func (r *replayer) one(ctx context.Context, cur stream.DeadLetters, d stream.Dea
 	}
 	if n := stream.ReplayCount(d.Headers); n >= r.maxReplays {
 		r.looped++
-		r.note("note: dead letter %s skipped: replayed %d time%s already (--max-replays %d)\n", d.ID, n, plural(n), r.maxReplays)
+		r.noteCapped("skipped for --max-replays", "note: dead letter %s skipped: replayed %d time%s already (--max-replays %d)\n", d.ID, n, plural(n), r.maxReplays)
 		return cur.Release(ctx, d)
 	}
 	if headersOnly(d) {
 		r.payloadless++
-		r.note("note: dead letter %s skipped: its payload (%s bytes) was dropped to fit the dead-letter queue's limit, so its copy would not be the message; its x-original-* headers locate the original\n",
+		r.noteCapped("skipped as headers-only", "note: dead letter %s skipped: its payload (%s bytes) was dropped to fit the dead-letter queue's limit, so its copy would not be the message; its x-original-* headers locate the original\n",
 			d.ID, d.Headers[stream.HeaderPayloadSize])
 		return cur.Release(ctx, d)
 	}
@@ -255,7 +264,7 @@ func (r *replayer) one(ctx context.Context, cur stream.DeadLetters, d stream.Dea
 	if bound || time.Since(read) > r.lease/10 {
 		if err := cur.Hold(ctx, d); errors.Is(err, stream.ErrClaimLost) {
 			r.lost++
-			r.note("note: dead letter %s not replayed: %v\n", d.ID, err)
+			r.noteCapped("taken over by another replay or purge", "note: dead letter %s not replayed: %v\n", d.ID, err)
 			return cur.Release(ctx, d)
 		} else if err != nil {
 			return err
@@ -264,6 +273,30 @@ func (r *replayer) one(ctx context.Context, cur stream.DeadLetters, d stream.Dea
 	r.noteKeyless(d)
 	r.send(r.sendCtx, p, d)
 	return nil
+}
+
+// maxNotes is how many notes of one kind about single dead letters
+// (skipped for --max-replays, headers-only, without their key, taken
+// over) a replay or purge prints: the first ones name dead letters to look
+// at with show; thousands of the same line bury what matters (an error),
+// and the summary counts them all.
+const maxNotes = 10
+
+// noteCapped is note for a note of a kind that may repeat for every dead
+// letter: the first maxNotes of the kind, then one line saying that the
+// rest are not listed.
+func (r *replayer) noteCapped(kind, format string, args ...any) {
+	if r.noted == nil {
+		r.noted = map[string]int{}
+	}
+	n := r.noted[kind]
+	r.noted[kind]++
+	switch {
+	case n < maxNotes:
+		r.note(format, args...)
+	case n == maxNotes:
+		r.note("note: more dead letters %s are not listed; the summary counts them\n", kind)
+	}
 }
 
 // noteKeyless counts d and says so when it is about to be replayed (or,
@@ -283,7 +316,7 @@ func (r *replayer) noteKeyless(d stream.DeadLetter) {
 	if r.dryRun {
 		verb = "would be replayed"
 	}
-	r.note("note: dead letter %s %s without its key: the key (%s bytes) was dropped to fit the dead-letter queue's limit, so its copy may go to another partition than the key's other messages\n",
+	r.noteCapped(verb+" without their key", "note: dead letter %s %s without its key: the key (%s bytes) was dropped to fit the dead-letter queue's limit, so its copy may go to another partition than the key's other messages\n",
 		d.ID, verb, size)
 }
 
