@@ -644,13 +644,24 @@ func newDLQShowCmd(e *runEnv) *cobra.Command {
 		Use:   "show [N] [PATH]",
 		Short: "Print one dead letter with all its headers and its payload",
 		Long: `show prints the N-th dead letter (1 = the oldest; default 1), or the one
-whose id is --id (an id as the binder gives it: the in-process binder's
-sequence number), with every header, sorted, and the payload: JSON indented,
-other text as it is, binary as a quoted string. A header value that is not
-text is printed as base64:<base64>, except the big-endian numbers Spring
-Cloud Stream's Kafka binder writes (x-original-partition, -offset,
--timestamp), printed as numbers. It removes nothing. PATH (as --config)
-follows N; a lone argument that is not a number is PATH.`,
+whose id is --id, with every header, sorted, and the payload: JSON
+indented, other text as it is, binary as a quoted string. A header value
+that is not text is printed as base64:<base64>, except the big-endian
+numbers Spring Cloud Stream's Kafka binder writes (x-original-partition,
+-offset, -timestamp), printed as numbers. It removes nothing. PATH (as
+--config) follows N; a lone argument that is not a number is PATH.
+
+The id (show's "id:", replay --dry-run's "would replay ID") is the
+binder's: on Kafka <partition>/<offset>, on NATS the stream sequence, on
+Redis the entry ID — each stays with its dead letter until it is removed.
+A RabbitMQ queue numbers nothing: there the id is the position the command
+read the dead letter at (1 = the queue's head), the same as N, so it
+names another dead letter once one ahead of it left the queue (replayed,
+purged, expired), and is good only within the command that printed it.
+To pick one RabbitMQ dead letter across commands, use its message id, the
+"id" header show prints (when it has one: streambind's producers give
+every message one): replay and purge with --header id=<it> take only the
+dead letters with that id.`,
 		Example: `  streambind dlq show --profile rabbit --binding chargePayment-in-0
   streambind dlq show 12 --profile rabbit --binding chargePayment-in-0`,
 		Args: cobra.MaximumNArgs(2),
