@@ -873,7 +873,9 @@ go to the exchange <prefix><destination>, with the prefix of
 stream.rabbit.default.producer.prefix (SCSt's), where send --destination
 sends; --to-exchange NAME sends them to the RabbitMQ exchange NAME exactly,
 no prefix applied. The binding's own destination has the binding's prefix,
-the exchange its queue is bound to.
+the exchange its queue is bound to. A copy RabbitMQ returns unroutable (no
+queue bound to that exchange for it) stops the replay, its dead letter
+kept, with an error that says what to do.
 
 Filters: --header k=v (repeatable), --exception TEXT (in
 x-exception-message), --since/--until (RFC 3339 or a duration ago; a dead
@@ -1002,7 +1004,7 @@ least 1. --dry-run prints what would be replayed and changes nothing.`,
 			fmt.Fprintf(out, "%s %d dead letter%s of %s; %s; %d skipped: replayed %d time%s or more already (--max-replays)%s%s%s\n",
 				verb, rp.replayed, plural(rp.replayed), t.src, unmatched, rp.looped, maxReplays, plural(maxReplays), payloadlessNote(rp.payloadless), keylessNote(rp.keyless), heldNote(rp.elsewhere, rp.lost))
 			if err != nil {
-				return failed(err)
+				return failed(unroutableHint(err, replayUnroutableRemedy))
 			}
 			return nil
 		},

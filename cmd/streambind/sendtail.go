@@ -318,7 +318,12 @@ places the message as configured: on Kafka the record key, whose partition
 Kafka's default partitioner picks (murmur2, as a Java producer's), unless
 the binding's Kafka message-key-expression makes the key; on RabbitMQ and
 NATS the x-streambind-key header; on Redis the entry's key field. Each send
-returns once the broker confirmed it.
+returns once the broker confirmed it. On RabbitMQ a message that no queue
+is bound for is returned (unroutable: producers publish mandatory) and
+send fails, saying what to do: start a consumer with a group of the
+destination first (it declares its group's queue), or set the output
+binding's producer.required-groups, whose queues send declares and binds
+before the first message, as the service's producer does.
 The in-process binder cannot be reached from another process.
 
 ` + connectHelp,
@@ -477,7 +482,7 @@ The in-process binder cannot be reached from another process.
 						m = stream.Message[[]byte]{Payload: msg, Headers: hdrs.Clone()}
 					}
 					if err := app.Bridge().Send(ctx, name, m); err != nil {
-						return fmt.Errorf("%s: %w", where, sendError(err, name, eff.Destination))
+						return fmt.Errorf("%s: %w", where, unroutableHint(sendError(err, name, eff.Destination), sendUnroutableRemedy(r)))
 					}
 					sent++
 				}
