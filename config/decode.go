@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"reflect"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -198,6 +199,12 @@ func (d *decoder) leaf(v any, rv reflect.Value, path string) {
 			rv.SetInt(int64(x))
 		}
 	case t.Kind() == reflect.String:
+		if l, isList := v.([]any); isList {
+			if hint := joinedHint(path, l); hint != "" {
+				d.fail(path, "expected a string, got a list: %s", hint)
+				return
+			}
+		}
 		if x, err := toString(v); err != nil {
 			d.fail(path, "%v", err)
 		} else {
@@ -257,6 +264,47 @@ func (d *decoder) leaf(v any, rv reflect.Value, path string) {
 	default:
 		d.fail(path, "cannot decode into Go type %s (not supported by package config)", t)
 	}
+}
+
+// joinedKeys are the keys SCSt types as one String holding several names,
+// by the separator between them (the rest of the key path the key ends
+// in, when the last segment alone is not enough to tell it).
+var joinedKeys = []struct{ suffix, sep, items string }{
+	{"destination", ",", "an input binding's destinations"},
+	{"function.definition", ";", "the functions"},
+	{"outputbindings", ";", "the binding names"},
+	{"inputbindings", ";", "the binding names"},
+}
+
+// joinedHint returns, for a YAML list given for a key that SCSt types as
+// one string of names (a consumer's destinations "a,b", the definition
+// "f;g"), what to write instead; "" for another key. Spring Boot binds no
+// list to a String property (its indexed items name no property of it):
+// an SCSt app would run with the key unset — on the binding's name as its
+// destination —, so the list is refused, with the string to write, not
+// joined: a file that streambind takes works the same in SCSt.
+func joinedHint(path string, l []any) string {
+	segs := strings.Split(path, ".")
+	for i, s := range segs {
+		segs[i] = squash(s)
+	}
+	for _, k := range joinedKeys {
+		want := strings.Split(k.suffix, ".")
+		if len(segs) < len(want) || !slices.Equal(segs[len(segs)-len(want):], want) {
+			continue
+		}
+		key := path[strings.LastIndexByte(path, '.')+1:]
+		items := make([]string, 0, len(l))
+		for _, it := range l {
+			s, err := toString(it)
+			if err != nil || it == nil {
+				return fmt.Sprintf("SCSt's %s is one string, %s separated by '%s' (Spring Boot binds no YAML list to it)", key, k.items, k.sep)
+			}
+			items = append(items, strings.TrimSpace(s))
+		}
+		return fmt.Sprintf("SCSt's %s is one string, %s separated by '%s' (Spring Boot binds no YAML list to it); write %s: %s", key, k.items, k.sep, key, strings.Join(items, k.sep))
+	}
+	return ""
 }
 
 // nonZero reports whether key of struct t has a non-zero default, so that

@@ -314,7 +314,8 @@ type ExtensionBindingConfig struct {
 // BindingConfig is stream.bindings.<name> (and stream.default).
 type BindingConfig struct {
 	// Destination defaults to the binding name; consumers may list several,
-	// comma-separated.
+	// comma-separated in the one string ("a,b", as SCSt's String: a YAML
+	// list here is refused, with the string to write).
 	Destination string `mapstructure:"destination"`
 	// Group is the consumer group; empty means anonymous.
 	Group string `mapstructure:"group"`

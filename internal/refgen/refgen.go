@@ -195,7 +195,13 @@ How keys are written (package config; the whole contract is
   A backslash escapes, as in Spring Framework 6.2 (Boot 3.4+): ` + "`\\${X}`" + ` is the
   literal ` + "`${X}`" + `, and ` + "`\\:`" + ` in a name is a ` + "`:`" + ` of the name.
 - Durations are Go durations (` + "`250ms`" + `, ` + "`10s`" + `); a bare integer means
-  milliseconds. Lists are YAML lists or comma-separated strings.
+  milliseconds. A key that holds a list (` + "`required-groups`" + `, ` + "`dynamic-destinations`" + `,
+  ` + "`retry-delays`" + `) is a YAML list or a comma-separated string, as Spring Boot binds
+  a list. A key that SCSt types as one string of names is that string only:
+  ` + "`destination`" + ` (an input's destinations, comma-separated: ` + "`a,b`" + `),
+  ` + "`function.definition`" + `, ` + "`output-bindings`" + ` and ` + "`input-bindings`" + ` (separated by
+  ` + "`;`" + `); a YAML list there is an error that says what to write (Spring Boot
+  binds no list to a string: SCSt would run with the key unset).
 - Unknown keys and bad values fail start-up, every problem at once, with its
   key path and file:line.
 - A zero value means "not set" for keys whose default is not zero: such a
