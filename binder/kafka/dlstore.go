@@ -130,8 +130,14 @@ func (bd *Binder) OpenDeadLetters(ctx context.Context, spec stream.ConsumerSpec,
 			}
 		}
 		for _, f := range fetch.Topics[topic] {
-			if f.Partition != p || f.Error != nil {
+			if f.Partition != p {
 				continue
+			}
+			if f.Error != nil {
+				// Not "never committed": read from the log's start, the
+				// dead letters removed would be returned (replayed) again
+				// and the first removal would commit the group back.
+				return nil, bd.dlErr(f.Error, "kafka: offset of group %s on %s[%d]", group, topic, p)
 			}
 			dp.committed = f.CommittedOffset
 			removed, err := parseRemoved(f.Metadata)
@@ -277,8 +283,12 @@ func (c *kafkaDeadLetters) nextGeneration(ctx context.Context) error {
 	}
 	for _, f := range fetch.Topics[c.topic] {
 		for _, p := range c.parts {
-			if p.id != f.Partition || f.Error != nil {
+			if p.id != f.Partition {
 				continue
+			}
+			if f.Error != nil {
+				// As OpenDeadLetters: the position is unknown, not absent.
+				return c.bd.dlErr(f.Error, "kafka: offset of group %s on %s[%d]", c.group, c.topic, p.id)
 			}
 			removed, err := parseRemoved(f.Metadata)
 			if err != nil {
