@@ -686,7 +686,8 @@ The binder of a binding or destination that names none is --binder, else
 stream.default-binder, else the one binder declared under stream.binders
 that is a default candidate (default-candidate not false). When none of
 them decides (the app's code does, by the one binder type it registers),
-tail stops with exit status 2: pass --binder.
+tail stops with exit status 2: pass --binder. So does a --binding the
+configuration does not have (the error lists those it has).
 
 By default tail is an anonymous consumer: it gets a copy of what arrives
 while it runs and takes nothing from the services' groups; it dead-letters
