@@ -269,11 +269,13 @@ func (d *decoder) leaf(v any, rv reflect.Value, path string) {
 // joinedKeys are the keys SCSt types as one String holding several names,
 // by the separator between them (the rest of the key path the key ends
 // in, when the last segment alone is not enough to tell it).
-var joinedKeys = []struct{ suffix, sep, items string }{
-	{"destination", ",", "an input binding's destinations"},
-	{"function.definition", ";", "the functions"},
-	{"outputbindings", ";", "the binding names"},
-	{"inputbindings", ";", "the binding names"},
+var joinedKeys = []struct{ suffix, sep, items, note string }{
+	// An output binding's list is no "a,b" to write (its destination
+	// would be named so; stream refuses it).
+	{"destination", ",", "an input binding's destinations", "; an output binding sends to one destination"},
+	{"function.definition", ";", "the functions", ""},
+	{"outputbindings", ";", "the binding names", ""},
+	{"inputbindings", ";", "the binding names", ""},
 }
 
 // joinedHint returns, for a YAML list given for a key that SCSt types as
@@ -298,11 +300,11 @@ func joinedHint(path string, l []any) string {
 		for _, it := range l {
 			s, err := toString(it)
 			if err != nil || it == nil {
-				return fmt.Sprintf("SCSt's %s is one string, %s separated by '%s' (Spring Boot binds no YAML list to it)", key, k.items, k.sep)
+				return fmt.Sprintf("SCSt's %s is one string, %s separated by '%s' (Spring Boot binds no YAML list to it)%s", key, k.items, k.sep, k.note)
 			}
 			items = append(items, strings.TrimSpace(s))
 		}
-		return fmt.Sprintf("SCSt's %s is one string, %s separated by '%s' (Spring Boot binds no YAML list to it); write %s: %s", key, k.items, k.sep, key, strings.Join(items, k.sep))
+		return fmt.Sprintf("SCSt's %s is one string, %s separated by '%s' (Spring Boot binds no YAML list to it); write %s: %s%s", key, k.items, k.sep, key, strings.Join(items, k.sep), k.note)
 	}
 	return ""
 }

@@ -20,6 +20,8 @@ func TestJoinedStringKeyGivenAList(t *testing.T) {
 		{"stream.outputBindings: [o1, o2]\n", "stream.output-bindings", "write output-bindings: o1;o2"},
 		{"stream.input-bindings: [i1]\n", "stream.input-bindings", "write input-bindings: i1"},
 		{"stream.bindings.f-in-0.destination: [a, {x: 1}]\n", "stream.bindings.f-in-0.destination", "an input binding's destinations separated by ','"},
+		// An output binding's list is no "a,b" to write: it sends to one.
+		{"stream.bindings.f-out-0.destination: [a, b]\n", "stream.bindings.f-out-0.destination", "an output binding sends to one destination"},
 	} {
 		es := configErrors(t, Options{Data: []byte(tc.yaml), Env: []string{}})
 		if len(es) != 1 || es[0].Path != tc.path || !strings.Contains(es[0].Msg, tc.want) || !strings.Contains(es[0].Msg, "Spring Boot binds no YAML list") {
