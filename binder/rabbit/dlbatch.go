@@ -26,6 +26,9 @@ func (c *rabbitDeadLetters) NextBatch(ctx context.Context, max int) ([]stream.De
 	var gap *time.Timer
 	for len(out) < max && c.read < c.total {
 		if len(c.pending) > 0 {
+			if c.ch.IsClosed() {
+				return out, nil // the next Next says so
+			}
 			p := c.pending[0]
 			c.pending = c.pending[1:]
 			out = append(out, c.deliver(&p.d, p.gen))
@@ -160,22 +163,40 @@ func (c *rabbitDeadLetters) RemoveBatch(ctx context.Context, ds []stream.DeadLet
 // 300" with all 300 back in the queue). The answer to a basic.qos sent
 // after them (the same prefetch: for the channel's next consumers only)
 // says the broker read them: it handles a channel's methods in order. It
-// waits at most dlqCloseTimeout, or until ctx ends.
+// waits until ctx ends, or at most dlqCloseTimeout from the last sign of
+// life: the answer comes behind the deliveries the broker sent the
+// consumer before it (up to a window of dead letters, which over a slow
+// link or with large dead letters took longer than dlqCloseTimeout: a
+// purge of 25 MB of 256 KiB dead letters failed with the connection
+// alive), so each delivery arriving meanwhile restarts the wait. It takes
+// them into pending, as NextBatch takes a delivery, for Next to return in
+// their order; a closed consumer stops that (Next reports it).
 func (c *rabbitDeadLetters) confirmAcks(ctx context.Context) error {
 	done := make(chan error, 1)
 	go func() { done <- c.ch.Qos(dlqWindow, 0, false) }()
 	t := time.NewTimer(dlqCloseTimeout)
 	defer t.Stop()
-	select {
-	case err := <-done:
-		if err != nil {
-			return fmt.Errorf("not confirmed by the broker, which may have given it back (%w)", err)
+	ds := c.ds
+	for {
+		select {
+		case err := <-done:
+			if err != nil {
+				return fmt.Errorf("not confirmed by the broker, which may have given it back (%w)", err)
+			}
+			return nil
+		case d, ok := <-ds:
+			if !ok {
+				ds = nil
+				continue
+			}
+			c.held++
+			c.pending = append(c.pending, pendingDL{d: d, gen: c.gen})
+			t.Reset(dlqCloseTimeout)
+		case <-t.C:
+			return fmt.Errorf("not confirmed by the broker within %s; it may have given it back", dlqCloseTimeout)
+		case <-ctx.Done():
+			return fmt.Errorf("not confirmed by the broker, which may have given it back: %w", ctx.Err())
 		}
-		return nil
-	case <-t.C:
-		return fmt.Errorf("not confirmed by the broker within %s; it may have given it back", dlqCloseTimeout)
-	case <-ctx.Done():
-		return fmt.Errorf("not confirmed by the broker, which may have given it back: %w", ctx.Err())
 	}
 }
 

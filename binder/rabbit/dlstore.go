@@ -139,8 +139,9 @@ type rabbitDeadLetters struct {
 	tags  map[string]heldDL
 	// gen numbers the cursor's consumers (see more); held counts the dead
 	// letters the current one delivered that were not removed, toward
-	// dlqWindow; pending are deliveries of a cancelled consumer not yet
-	// returned by Next.
+	// dlqWindow; pending are deliveries not yet returned by Next, of a
+	// cancelled consumer or taken while confirmAcks waited (counted in
+	// held then, as the current one's).
 	gen     int
 	held    int
 	pending []pendingDL
@@ -206,6 +207,12 @@ func (c *rabbitDeadLetters) Next(ctx context.Context) (stream.DeadLetter, error)
 		return stream.DeadLetter{}, err
 	}
 	if len(c.pending) > 0 {
+		if c.ch.IsClosed() {
+			// The broker gave them back with the channel, as amqp091-go
+			// drops what it had not handed out of a closed consumer.
+			c.pending = nil
+			return stream.DeadLetter{}, c.closedErr()
+		}
 		p := c.pending[0]
 		c.pending = c.pending[1:]
 		return c.deliver(&p.d, p.gen), nil
@@ -231,13 +238,17 @@ func (c *rabbitDeadLetters) Next(ctx context.Context) (stream.DeadLetter, error)
 		return stream.DeadLetter{}, io.EOF
 	case d, ok := <-c.ds:
 		if !ok {
-			return stream.DeadLetter{}, fmt.Errorf("rabbit: queue %s: the channel closed after %d of %d dead letters", c.queue, c.read, c.total)
+			return stream.DeadLetter{}, c.closedErr()
 		}
 		c.held++
 		return c.deliver(&d, c.gen), nil
 	case <-ctx.Done():
 		return stream.DeadLetter{}, ctx.Err()
 	}
+}
+
+func (c *rabbitDeadLetters) closedErr() error {
+	return fmt.Errorf("rabbit: queue %s: the channel closed after %d of %d dead letters", c.queue, c.read, c.total)
 }
 
 // deliver numbers d, delivered by consumer gen, as the cursor's next dead

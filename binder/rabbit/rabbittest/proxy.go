@@ -7,6 +7,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 )
 
 // Proxy is a loopback TCP proxy to the test broker, run by a test so that
@@ -27,6 +28,9 @@ type Proxy struct {
 	// hold, when not nil, stops the reading of what the clients send
 	// until it is closed (Hold, Release).
 	hold chan struct{}
+	// rate, when above 0, is how many bytes a second each connection
+	// passes from the broker to its client (Throttle).
+	rate atomic.Int64
 }
 
 // pair is a client connection and its connection to the broker. wmu
@@ -103,6 +107,11 @@ func (p *Proxy) Stall() {
 		p.stall = make(chan struct{})
 	}
 }
+
+// Throttle passes the broker's frames to each client at bytesPerSec (0:
+// as fast as they come), from the next frame on, as a slow link would:
+// a frame waits until its connection's bytes so far took their time.
+func (p *Proxy) Throttle(bytesPerSec int64) { p.rate.Store(bytesPerSec) }
 
 // Unstall forwards the frames Stall held, and the next ones.
 func (p *Proxy) Unstall() {
@@ -240,6 +249,7 @@ func (p *Proxy) clientToBroker(c, up net.Conn) {
 // forwarded as is.
 func (p *Proxy) brokerToClient(pr *pair) {
 	var fh [7]byte
+	var next time.Time // when the link is free again (Throttle)
 	for {
 		if _, err := io.ReadFull(pr.up, fh[:]); err != nil {
 			return
@@ -261,6 +271,15 @@ func (p *Proxy) brokerToClient(pr *pair) {
 		}
 		if g := p.stalled(); g != nil {
 			<-g
+		}
+		if r := p.rate.Load(); r > 0 {
+			// The frame leaves once the link sent those before it.
+			now := time.Now()
+			if next.Before(now) {
+				next = now
+			}
+			next = next.Add(time.Duration(int64(len(buf)) * int64(time.Second) / r))
+			time.Sleep(time.Until(next))
 		}
 		pr.wmu.Lock()
 		_, err := pr.c.Write(buf)
