@@ -123,7 +123,7 @@ func (bd *Binder) OpenDeadLetters(ctx context.Context, spec stream.ConsumerSpec,
 	}
 	c := &kafkaDeadLetters{bd: bd, topic: topic, group: group}
 	for _, p := range parts {
-		dp := &dlPartition{id: p, committed: -1}
+		dp := &dlPartition{id: p, committed: -1, reread: -1}
 		for _, po := range lo.Topics[topic] {
 			if po.Partition == p && po.Error == nil {
 				dp.first, dp.end = po.FirstOffset, po.LastOffset
@@ -332,7 +332,20 @@ func (c *kafkaDeadLetters) turn(ctx context.Context) error {
 		// Dropped from the group: what it read of its partitions was
 		// not kept (Remove was refused), so a partition the next
 		// generation gives it again is read from the group's position.
+		// What it still holds was read under the lost generation: its
+		// claim is lost too (another member may have replayed it), so
+		// its removal fails, and it is not returned again while the
+		// caller has it (a purge would list and remove it twice).
 		c.m.assigned = nil
+		for _, p := range c.parts {
+			if len(p.held) > 0 {
+				p.stale = append(p.stale, p.held...)
+				slices.Sort(p.stale)
+				p.stale = slices.Compact(p.stale)
+				p.held = nil
+			}
+		}
+		c.nheld = 0
 	}
 	c.m.lost = false
 	c.m.releaseGen()
@@ -380,6 +393,13 @@ type dlPartition struct {
 	// before those read ahead of it in its batch were removed keeps the
 	// markers between those (a filtered replay's removed range).
 	held, released []int64
+	// stale are the offsets of dead letters the cursor held when its
+	// member was dropped from the group (turn), neither removed nor
+	// released since: their removal fails with ErrClaimLost, and Next
+	// does not return them until then. reread (-1: none) is the first of
+	// those whose removal failed, which Next reads again (rewind).
+	stale  []int64
+	reread int64
 }
 
 // seek makes off the partition's next offset to read, dropping what was
@@ -506,6 +526,7 @@ func (c *kafkaDeadLetters) next(ctx context.Context, turn bool) (stream.DeadLett
 			if err := c.turn(ctx); err != nil {
 				return stream.DeadLetter{}, err
 			}
+			c.rewind()
 		}
 		if c.cur >= len(c.parts) {
 			return stream.DeadLetter{}, io.EOF
@@ -543,6 +564,11 @@ func (c *kafkaDeadLetters) next(ctx context.Context, turn bool) (stream.DeadLett
 			// Removed; or removed behind the one returned last, whose
 			// Remove moved the committed offset over it (and so took it
 			// off the removed list).
+			continue
+		}
+		if _, found := slices.BinarySearch(p.stale, m.Offset); found {
+			// Returned under a lost generation, and still the caller's:
+			// read again once its removal failed (rewind).
 			continue
 		}
 		if c.m == nil {
@@ -743,7 +769,44 @@ func (c *kafkaDeadLetters) partitionOf(d stream.DeadLetter) (*dlPartition, int64
 		// is another member's now, and this cursor's view of it stale.
 		return nil, 0, fmt.Errorf("kafka: dead letter %s: partition %d of %s went to another replay or purge of group %s in a rebalance: %w", d.ID, pid, c.topic, c.group, stream.ErrClaimLost)
 	}
+	if _, found := slices.BinarySearch(p.stale, off); found {
+		// The partition came back, but not the claim: another member
+		// may have replayed or removed it meanwhile.
+		return nil, 0, fmt.Errorf("kafka: dead letter %s: read before this replay or purge was dropped from group %s in a rebalance: %w", d.ID, c.group, stream.ErrClaimLost)
+	}
 	return p, off, nil
+}
+
+// unstale takes off from p's stale dead letters; false if it was not.
+func (p *dlPartition) unstale(off int64) bool {
+	i, found := slices.BinarySearch(p.stale, off)
+	if found {
+		p.stale = slices.Delete(p.stale, i, i+1)
+	}
+	return found
+}
+
+// rewind reads again, in the partitions the cursor has, the stale dead
+// letters whose removal failed (a purge's next round removes them if
+// they are still there), once it holds none after the first of them.
+func (c *kafkaDeadLetters) rewind() {
+	for i, p := range c.parts {
+		if p.reread < 0 {
+			continue
+		}
+		if !c.m.assigned[p.id] {
+			p.reread = -1 // read from the group's position if it comes back
+			continue
+		}
+		if len(p.held) > 0 && p.held[len(p.held)-1] >= p.reread {
+			continue
+		}
+		if p.reread < p.pos {
+			p.seek(max(p.reread, p.first, p.committed))
+			c.cur = min(c.cur, i)
+		}
+		p.reread = -1
+	}
 }
 
 // commit commits the group's position on p. A claiming cursor commits as
@@ -815,9 +878,13 @@ func lostMember(err error) bool {
 // keeps (it reads on past d): it only lets a rebalance that waits for the
 // cursor go on, once the cursor holds no other dead letter.
 func (c *kafkaDeadLetters) Release(_ context.Context, d stream.DeadLetter) error {
-	if p, off, ok := c.heldOf(d); ok && c.m != nil && c.unhold(p, off) {
-		if i, found := slices.BinarySearch(p.released, off); !found {
-			p.released = slices.Insert(p.released, i, off) // at the end but after a seek back
+	if p, off, ok := c.heldOf(d); ok && c.m != nil {
+		if c.unhold(p, off) {
+			if i, found := slices.BinarySearch(p.released, off); !found {
+				p.released = slices.Insert(p.released, i, off) // at the end but after a seek back
+			}
+		} else {
+			p.unstale(off) // passed over: not read again
 		}
 	}
 	c.letGo()
@@ -857,8 +924,8 @@ func (c *kafkaDeadLetters) unholdLost(d stream.DeadLetter, err error) {
 	if !errors.Is(err, stream.ErrClaimLost) {
 		return
 	}
-	if p, off, ok := c.heldOf(d); ok {
-		c.unhold(p, off)
+	if p, off, ok := c.heldOf(d); ok && !c.unhold(p, off) && p.unstale(off) && (p.reread < 0 || off < p.reread) {
+		p.reread = off
 	}
 }
 
