@@ -11,7 +11,6 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/streambind/streambind/binder/kafka"
-	"github.com/streambind/streambind/binder/kafka/kafkatest"
 	"github.com/streambind/streambind/stream"
 )
 
@@ -27,12 +26,7 @@ import (
 // replayed, each of them).
 func TestDeadLettersBatchHolderKeepsGeneration(t *testing.T) {
 	t.Parallel()
-	c := kafkatest.Start(t)
-	b := newBinder(t, c, nil)
-	closeBinder(t, b)
-	dest := uniqueTopic(t)
-	spec := consumerSpec(dest, "g", func(context.Context, stream.Envelope) error { return nil })
-	dlq := stream.ErrorDestinationSource(spec, "").Destination
+	c, b, spec, dlq := deadLetterSetup(t)
 	const parts, per = 4, 300
 	if err := c.Kfake.CreateTopic(dlq, parts, nil); err != nil {
 		t.Fatal(err)

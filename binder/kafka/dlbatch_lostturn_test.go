@@ -14,7 +14,6 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/streambind/streambind/binder/kafka"
-	"github.com/streambind/streambind/binder/kafka/kafkatest"
 	"github.com/streambind/streambind/stream"
 )
 
@@ -31,12 +30,7 @@ import (
 // removed both, under the new generation (purged 20 of 10).
 func TestDeadLettersBatchLostWhileReadingNotTwice(t *testing.T) {
 	t.Parallel()
-	c := kafkatest.Start(t)
-	b := newBinder(t, c, nil)
-	closeBinder(t, b)
-	dest := uniqueTopic(t)
-	spec := consumerSpec(dest, "g", func(context.Context, stream.Envelope) error { return nil })
-	dlq := stream.ErrorDestinationSource(spec, "").Destination
+	c, b, spec, dlq := deadLetterSetup(t)
 	if err := c.Kfake.CreateTopic(dlq, 1, nil); err != nil {
 		t.Fatal(err)
 	}
@@ -79,19 +73,7 @@ func TestDeadLettersBatchLostWhileReadingNotTwice(t *testing.T) {
 		if refused.Swap(true) {
 			return nil, nil, false
 		}
-		r := req.(*kmsg.OffsetCommitRequest)
-		resp := r.ResponseKind().(*kmsg.OffsetCommitResponse)
-		for _, rt := range r.Topics {
-			st := kmsg.NewOffsetCommitResponseTopic()
-			st.Topic = rt.Topic
-			for _, rp := range rt.Partitions {
-				sp := kmsg.NewOffsetCommitResponseTopicPartition()
-				sp.Partition, sp.ErrorCode = rp.Partition, kerr.IllegalGeneration.Code
-				st.Partitions = append(st.Partitions, sp)
-			}
-			resp.Topics = append(resp.Topics, st)
-		}
-		return resp, nil, true
+		return offsetCommitRefused(req, kerr.IllegalGeneration.Code), nil, true
 	})
 	c.Kfake.ControlKey(int16(kmsg.Heartbeat), func(req kmsg.Request) (kmsg.Response, error, bool) {
 		c.Kfake.KeepControl()

@@ -131,11 +131,7 @@ func dlqCommitted(t *testing.T, c *kafkatest.Cluster, topic string) (int64, stri
 // removed behind kept ones").
 func TestDeadLettersBatchTransactionalKept(t *testing.T) {
 	t.Parallel()
-	c := kafkatest.Start(t)
-	b := newBinder(t, c, nil)
-	closeBinder(t, b)
-	dest := uniqueTopic(t)
-	spec := consumerSpec(dest, "g", func(context.Context, stream.Envelope) error { return nil })
+	c, b, spec, _ := deadLetterSetup(t)
 	const n = 1200
 	dlq := txnDLQ(t, c, spec, n)
 	kept := func(d stream.DeadLetter) bool { p := string(d.Envelope.Payload); return p == "d0" || p == "d300" }
@@ -241,12 +237,8 @@ func TestDeadLettersBatchMetadataLimit(t *testing.T) {
 // ErrClaimLost, removing nothing, and the second removes them.
 func TestDeadLettersBatchClaimLost(t *testing.T) {
 	t.Parallel()
-	c := kafkatest.Start(t)
-	b := newBinder(t, c, nil)
-	closeBinder(t, b)
-	dest := uniqueTopic(t)
-	spec := consumerSpec(dest, "g", func(context.Context, stream.Envelope) error { return nil })
-	p := bindProducer(t, b, stream.ErrorDestinationSource(spec, "").Destination, 1)
+	_, b, spec, dlq := deadLetterSetup(t)
+	p := bindProducer(t, b, dlq, 1)
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
 	for i := range 10 {
@@ -309,12 +301,7 @@ func TestDeadLettersBatchClaimLost(t *testing.T) {
 // end with nothing listed.
 func TestDeadLettersBatchTransactionalTopic(t *testing.T) {
 	t.Parallel()
-	c := kafkatest.Start(t)
-	b := newBinder(t, c, nil)
-	closeBinder(t, b)
-	dest := uniqueTopic(t)
-	spec := consumerSpec(dest, "g", func(context.Context, stream.Envelope) error { return nil })
-	dlq := stream.ErrorDestinationSource(spec, "").Destination
+	c, b, spec, dlq := deadLetterSetup(t)
 	want, ends := c.TxnDeadLetters(t, dlq, 20, func(name string) []byte { return []byte(name) })
 	sorted := func(s []string) []string { s = slices.Clone(s); slices.Sort(s); return s }
 	got, removed, failed := batchReplay(t, b, spec, 7, func(d stream.DeadLetter) bool { return string(d.Envelope.Payload) != "d3.0" })
@@ -327,15 +314,5 @@ func TestDeadLettersBatchTransactionalTopic(t *testing.T) {
 	if got, removed, failed := batchReplay(t, b, spec, 7, func(stream.DeadLetter) bool { return true }); removed != 1 || failed != nil {
 		t.Fatalf("second replay read %q, removed %d (%v); want d3.0", got, removed, failed)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	res, err := pipeClient(c).OffsetFetch(ctx, &kafkago.OffsetFetchRequest{GroupID: kafka.DefaultDeadLetterGroup, Topics: map[string][]int{dlq: {0, 1}}})
-	if err != nil || res.Error != nil {
-		t.Fatalf("offset fetch: %v %v", err, res.Error)
-	}
-	for _, p := range res.Topics[dlq] {
-		if p.Error != nil || p.CommittedOffset != ends[p.Partition] || p.Metadata != "" {
-			t.Errorf("partition %d: committed %d %q (%v); want %d, the end, with nothing listed", p.Partition, p.CommittedOffset, p.Metadata, p.Error, ends[p.Partition])
-		}
-	}
+	wantCommittedAtEnds(t, c, dlq, ends)
 }

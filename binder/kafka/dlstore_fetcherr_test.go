@@ -3,16 +3,13 @@ package kafka_test
 import (
 	"context"
 	"errors"
-	"fmt"
 	"testing"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
-	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/streambind/streambind/binder/kafka"
-	"github.com/streambind/streambind/binder/kafka/kafkatest"
 	"github.com/streambind/streambind/stream"
 )
 
@@ -25,30 +22,10 @@ import (
 // committed the group's position back to the log's start.
 func TestDeadLettersOffsetFetchPartitionError(t *testing.T) {
 	t.Parallel()
-	c := kafkatest.Start(t)
-	b := newBinder(t, c, nil)
-	closeBinder(t, b)
-	dest := uniqueTopic(t)
-	spec := consumerSpec(dest, "g", func(context.Context, stream.Envelope) error { return nil })
-	dlq := stream.ErrorDestinationSource(spec, "").Destination
-	if err := c.Kfake.CreateTopic(dlq, 1, nil); err != nil {
-		t.Fatal(err)
-	}
-	cl, err := kgo.NewClient(kgo.SeedBrokers(c.Addrs()...), kgo.DefaultProduceTopic(dlq))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var recs []*kgo.Record
-	for i := range 10 {
-		recs = append(recs, &kgo.Record{Value: fmt.Appendf(nil, "d%d", i)})
-	}
+	c, b, spec, dlq := deadLetterSetup(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	err = cl.ProduceSync(ctx, recs...).FirstErr()
-	cl.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
+	produceDeadLetters(ctx, t, c, dlq, 10)
 	bd := b.(*kafka.Binder)
 	// The first 5 removed: the group's committed offset is 5.
 	dl, err := bd.OpenDeadLetters(ctx, spec, stream.DeadLetterOpen{})

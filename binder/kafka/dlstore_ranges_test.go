@@ -9,7 +9,6 @@ import (
 	kafkago "github.com/segmentio/kafka-go"
 
 	"github.com/streambind/streambind/binder/kafka"
-	"github.com/streambind/streambind/binder/kafka/kafkatest"
 	"github.com/streambind/streambind/stream"
 )
 
@@ -21,12 +20,7 @@ import (
 // dead letters (and a replay sent them) again.
 func TestDeadLettersRemovedRangeBeyondMillion(t *testing.T) {
 	t.Parallel()
-	c := kafkatest.Start(t)
-	b := newBinder(t, c, nil)
-	closeBinder(t, b)
-	dest := uniqueTopic(t)
-	spec := consumerSpec(dest, "g", func(context.Context, stream.Envelope) error { return nil })
-	dlq := stream.ErrorDestinationSource(spec, "").Destination
+	c, b, spec, dlq := deadLetterSetup(t)
 	p := bindProducer(t, b, dlq, 1)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()

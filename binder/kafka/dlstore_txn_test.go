@@ -3,7 +3,6 @@ package kafka_test
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"slices"
 	"testing"
@@ -13,7 +12,6 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/streambind/streambind/binder/kafka"
-	"github.com/streambind/streambind/binder/kafka/kafkatest"
 	"github.com/streambind/streambind/stream"
 )
 
@@ -59,12 +57,7 @@ func readDeadLetters(t *testing.T, b stream.Binder, spec stream.ConsumerSpec, o 
 // second run lists nothing.
 func TestDeadLettersTransactionalTopic(t *testing.T) {
 	t.Parallel()
-	c := kafkatest.Start(t)
-	b := newBinder(t, c, nil)
-	closeBinder(t, b)
-	dest := uniqueTopic(t)
-	spec := consumerSpec(dest, "g", func(context.Context, stream.Envelope) error { return nil })
-	dlq := stream.ErrorDestinationSource(spec, "").Destination
+	c, b, spec, dlq := deadLetterSetup(t)
 	want, ends := c.TxnDeadLetters(t, dlq, 1, func(name string) []byte { return []byte(name) })
 
 	sorted := func(s []string) []string { s = slices.Clone(s); slices.Sort(s); return s }
@@ -86,17 +79,7 @@ func TestDeadLettersTransactionalTopic(t *testing.T) {
 	if !slices.Equal(sorted(got), []string{"d1.0", "d2.0", "d4.0", "d5.0"}) || elsewhere != 0 {
 		t.Fatalf("replayed %q (%d held elsewhere); want d1 d2 d4 d5", got, elsewhere)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	res, err := pipeClient(c).OffsetFetch(ctx, &kafkago.OffsetFetchRequest{GroupID: kafka.DefaultDeadLetterGroup, Topics: map[string][]int{dlq: {0, 1}}})
-	if err != nil || res.Error != nil {
-		t.Fatalf("offset fetch: %v %v", err, res.Error)
-	}
-	for _, p := range res.Topics[dlq] {
-		if p.Error != nil || p.CommittedOffset != ends[p.Partition] || p.Metadata != "" {
-			t.Errorf("partition %d: committed %d %q (%v); want %d, the end, with nothing listed", p.Partition, p.CommittedOffset, p.Metadata, p.Error, ends[p.Partition])
-		}
-	}
+	wantCommittedAtEnds(t, c, dlq, ends)
 	if got, _ := readDeadLetters(t, b, spec, stream.DeadLetterOpen{}, nil); len(got) != 0 {
 		t.Errorf("after the replay, listed %q; want none", got)
 	}
@@ -110,12 +93,8 @@ func TestDeadLettersTransactionalTopic(t *testing.T) {
 // second replay sent it again.
 func TestDeadLettersRemovedBehindKeptNotReturnedAgain(t *testing.T) {
 	t.Parallel()
-	c := kafkatest.Start(t)
-	b := newBinder(t, c, nil)
-	closeBinder(t, b)
-	dest := uniqueTopic(t)
-	spec := consumerSpec(dest, "g", func(context.Context, stream.Envelope) error { return nil })
-	p := bindProducer(t, b, stream.ErrorDestinationSource(spec, "").Destination, 1)
+	_, b, spec, dlq := deadLetterSetup(t)
+	p := bindProducer(t, b, dlq, 1)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	for _, v := range []string{"a", "b", "c"} {
@@ -142,12 +121,7 @@ func TestDeadLettersRemovedBehindKeptNotReturnedAgain(t *testing.T) {
 // commits nothing.
 func TestDeadLettersOnlySkippedCommittedToEnd(t *testing.T) {
 	t.Parallel()
-	c := kafkatest.Start(t)
-	b := newBinder(t, c, nil)
-	closeBinder(t, b)
-	dest := uniqueTopic(t)
-	spec := consumerSpec(dest, "g", func(context.Context, stream.Envelope) error { return nil })
-	dlq := stream.ErrorDestinationSource(spec, "").Destination
+	c, b, spec, dlq := deadLetterSetup(t)
 	if err := c.Kfake.CreateTopic(dlq, 2, nil); err != nil {
 		t.Fatal(err)
 	}
@@ -225,34 +199,11 @@ func TestDeadLettersOnlySkippedCommittedToEnd(t *testing.T) {
 // between removed dead letters.
 func TestDeadLettersTransactionalRemovedBehindKeptFit(t *testing.T) {
 	t.Parallel()
-	c := kafkatest.Start(t)
-	b := newBinder(t, c, nil)
-	closeBinder(t, b)
-	dest := uniqueTopic(t)
-	spec := consumerSpec(dest, "g", func(context.Context, stream.Envelope) error { return nil })
-	dlq := stream.ErrorDestinationSource(spec, "").Destination
-	if err := c.Kfake.CreateTopic(dlq, 1, nil); err != nil {
-		t.Fatal(err)
-	}
-	cl, err := kgo.NewClient(kgo.SeedBrokers(c.Addrs()...), kgo.TransactionalID("a-"+dlq), kgo.DefaultProduceTopic(dlq))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
+	c, b, spec, _ := deadLetterSetup(t)
+	const n = 1200 // dead letters, each in a transaction of its own: d C d C …
+	dlq := txnDLQ(t, c, spec, n)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	const n = 1200 // dead letters, each in a transaction of its own: d C d C …
-	for i := range n {
-		if err := cl.BeginTransaction(); err != nil {
-			t.Fatal(err)
-		}
-		if err := cl.ProduceSync(ctx, &kgo.Record{Value: fmt.Appendf(nil, "d%d", i)}).FirstErr(); err != nil {
-			t.Fatal(err)
-		}
-		if err := cl.EndTransaction(ctx, kgo.TryCommit); err != nil {
-			t.Fatal(err)
-		}
-	}
 	replay := stream.DeadLetterOpen{Claim: true, Lease: 6 * time.Second}
 	got, _ := readDeadLetters(t, b, spec, replay, func(d stream.DeadLetter) bool { return string(d.Envelope.Payload) != "d0" })
 	if len(got) != n {

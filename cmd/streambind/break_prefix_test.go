@@ -174,25 +174,7 @@ stream:
 func TestSendTailRabbitPrefix(t *testing.T) {
 	t.Parallel()
 	vhost := rabbittest.VHost(t)
-	dir := writeFiles(t, map[string]string{"application.yaml": `stream:
-  function:
-    definition: emit;work
-  default-binder: rabbit
-  binders:
-    rabbit:
-      type: rabbit
-      environment:
-        addresses: ${RABBIT_ADDRESSES:127.0.0.1:5672}
-        virtual-host: ${VHOST}
-  bindings:
-    emit-out-0:
-      destination: jobs
-      producer:
-        required-groups: workers
-    work-in-0:
-      destination: jobs
-      group: workers
-  rabbit:
+	dir := writeFiles(t, map[string]string{"application.yaml": rabbitEmitWorkHead + rabbitJobsBindings + `  rabbit:
     default:
       consumer:
         prefix: dev.

@@ -85,32 +85,10 @@ func TestBreakRabbitReplayLimitAtBatch(t *testing.T) {
 	a.sendPoison(t, n)
 	a.waitDeadLettered(t, n, depth)
 	c := collectCopies(t, a)
-	left := n
-	copies := 0
-	for _, step := range []struct {
-		sub   string
-		limit string
-		want  int
-	}{{"replay", "256", 256}, {"replay", "128", 128}, {"purge", "256", 256}, {"replay", "257", left - 256 - 128 - 256}} {
-		args := []string{"--limit", step.limit}
-		if step.sub == "purge" {
-			args = append(args, "--yes")
-		}
-		p := startDLQ(t, dir, env, step.sub, args...)
-		p.wait(t, time.Minute)
-		if p.err != nil {
-			t.Fatalf("%s --limit %s: %v\n%s", step.sub, step.limit, p.err, p.out)
-		}
-		if got := p.count(t); got != step.want {
-			t.Fatalf("%s --limit %s: %d; want %d\n%s", step.sub, step.limit, got, step.want, p.out)
-		}
-		left -= step.want
-		if step.sub == "replay" {
-			copies += step.want
-		}
-		eventually(t, "the copies", func() bool { d, _ := c.counts(); return d >= copies })
+	steps := []limitStep{{"replay", "256", 256}, {"replay", "128", 128}, {"purge", "256", 256}, {"replay", "257", n - 256 - 128 - 256}}
+	copies := runLimitSteps(t, dir, env, c, n, steps, func(_ limitStep, left int) {
 		eventually(t, "the dead letters left", func() bool { return depth() == left })
-	}
+	})
 	time.Sleep(200 * time.Millisecond)
 	if d, dups := c.counts(); d != copies || dups != 0 {
 		t.Errorf("%d distinct copies, %d duplicates; want %d, 0", d, dups, copies)

@@ -170,33 +170,12 @@ func TestDLQBatchReplayLimitKafka(t *testing.T) {
 	a.sendPoison(t, n)
 	a.waitDeadLettered(t, n, depth)
 	c := collectCopies(t, a)
-	left, copies := n, 0
-	for _, step := range []struct {
-		sub   string
-		limit string
-		want  int
-	}{{"replay", "128", 128}, {"replay", "129", 129}, {"purge", "256", 256}, {"replay", "1000", n - 128 - 129 - 256}} {
-		args := []string{"--limit", step.limit}
-		if step.sub == "purge" {
-			args = append(args, "--yes")
-		}
-		p := startDLQ(t, dir, env, step.sub, args...)
-		p.wait(t, time.Minute)
-		if p.err != nil {
-			t.Fatalf("%s --limit %s: %v\n%s", step.sub, step.limit, p.err, p.out)
-		}
-		if got := p.count(t); got != step.want {
-			t.Fatalf("%s --limit %s: %d; want %d\n%s", step.sub, step.limit, got, step.want, p.out)
-		}
-		left -= step.want
-		if step.sub == "replay" {
-			copies += step.want
-		}
-		eventually(t, "the copies", func() bool { d, _ := c.counts(); return d >= copies })
+	steps := []limitStep{{"replay", "128", 128}, {"replay", "129", 129}, {"purge", "256", 256}, {"replay", "1000", n - 128 - 129 - 256}}
+	copies := runLimitSteps(t, dir, env, c, n, steps, func(step limitStep, left int) {
 		if d := depth(); d != left {
 			t.Fatalf("after %s --limit %s: %d dead letters left; want %d", step.sub, step.limit, d, left)
 		}
-	}
+	})
 	a.stop()
 	if d, dups := c.counts(); d != copies || dups != 0 {
 		t.Errorf("%d distinct copies, %d duplicates; want %d, 0", d, dups, copies)

@@ -10,25 +10,7 @@ import (
 
 // prefixDestService has the RabbitMQ prefix dev. for every binding, given
 // per environment in stream.rabbit.default (consumers and producers).
-const prefixDestService = `stream:
-  function:
-    definition: emit;work
-  default-binder: rabbit
-  binders:
-    rabbit:
-      type: rabbit
-      environment:
-        addresses: ${RABBIT_ADDRESSES:127.0.0.1:5672}
-        virtual-host: ${VHOST}
-  bindings:
-    emit-out-0:
-      destination: jobs
-      producer:
-        required-groups: workers
-    work-in-0:
-      destination: jobs
-      group: workers
-  rabbit:
+const prefixDestService = rabbitEmitWorkHead + rabbitJobsBindings + `  rabbit:
     default:
       consumer:
         prefix: dev.

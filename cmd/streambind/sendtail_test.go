@@ -202,25 +202,7 @@ func createTopic(t *testing.T, brokers, topic string, partitions int) {
 func TestSendTailRabbit(t *testing.T) {
 	t.Parallel()
 	vhost := rabbittest.VHost(t)
-	dir := writeFiles(t, map[string]string{"application.yaml": `stream:
-  function:
-    definition: emit;work
-  default-binder: rabbit
-  binders:
-    rabbit:
-      type: rabbit
-      environment:
-        addresses: ${RABBIT_ADDRESSES:127.0.0.1:5672}
-        virtual-host: ${VHOST}
-  bindings:
-    emit-out-0:
-      destination: jobs
-      producer:
-        required-groups: workers
-    work-in-0:
-      destination: jobs
-      group: workers
-`})
+	dir := writeFiles(t, map[string]string{"application.yaml": rabbitEmitWorkHead + rabbitJobsBindings})
 	env := []string{"VHOST=" + vhost}
 	// An anonymous tail next to the group: both get every message.
 	anon := startTail(t, dir, env, "--destination", "jobs", "--count", "3", "--timeout", "30s")

@@ -17,18 +17,7 @@ import (
 func TestSendUnroutableSaysWhatToDo(t *testing.T) {
 	t.Parallel()
 	vhost := rabbittest.VHost(t)
-	dir := writeFiles(t, map[string]string{"application.yaml": `stream:
-  function:
-    definition: emit;work
-  default-binder: rabbit
-  binders:
-    rabbit:
-      type: rabbit
-      environment:
-        addresses: ${RABBIT_ADDRESSES:127.0.0.1:5672}
-        virtual-host: ${VHOST}
-  bindings:
-    emit-out-0:
+	dir := writeFiles(t, map[string]string{"application.yaml": rabbitEmitWorkHead + `    emit-out-0:
       destination: lonely
     work-in-0:
       destination: jobs
