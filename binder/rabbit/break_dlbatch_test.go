@@ -335,13 +335,7 @@ func TestBreakDLBatchSizes(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	deadline := time.Now().Add(20 * time.Second)
-	for ready() != n {
-		if time.Now().After(deadline) {
-			t.Fatalf("%d ready; want %d", ready(), n)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	awaitReady(t, ready, n, 20*time.Second, "dead letters ready")
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	dl, bt := openBatchCursor(t, ctx, b, spec)
@@ -351,13 +345,7 @@ func TestBreakDLBatchSizes(t *testing.T) {
 		}
 		return i == 7 // one passed over
 	})
-	deadline = time.Now().Add(10 * time.Second)
-	for ready() != 1 {
-		if time.Now().After(deadline) {
-			t.Fatalf("%d left; want the one passed over", ready())
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	awaitReady(t, ready, 1, 10*time.Second, "the one passed over")
 	t.Logf("%d dead letters (a quarter 256 KiB, the rest empty) in %d batches", n, batches)
 }
 

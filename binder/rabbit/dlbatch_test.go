@@ -126,13 +126,7 @@ func TestDeadLettersBatch(t *testing.T) {
 	if err := dl.Close(ctx); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for ready() != 1 {
-		if time.Now().After(deadline) {
-			t.Fatalf("%d dead letters in the queue after Close; want 1 (the one passed over)", ready())
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	awaitReady(t, ready, 1, 10*time.Second, "after Close: the one passed over")
 	t.Logf("%d dead letters in %d batches", n, batches)
 }
 
@@ -165,13 +159,7 @@ func TestDeadLettersRemoveBatchUnknown(t *testing.T) {
 	if err := dl.Close(ctx); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for ready() != 2 {
-		if time.Now().After(deadline) {
-			t.Fatalf("%d dead letters left; want 2", ready())
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	awaitReady(t, ready, 2, 10*time.Second, "left")
 }
 
 // TestDeadLettersBatchQuorum: the same on a quorum DLQ (its consumer's
@@ -211,13 +199,7 @@ func TestDeadLettersBatchReleasedPastWindow(t *testing.T) {
 		}
 		return i%2 == 1
 	})
-	deadline := time.Now().Add(10 * time.Second)
-	for ready() != n/2 {
-		if time.Now().After(deadline) {
-			t.Fatalf("%d dead letters in the queue after Close; want %d (those passed over)", ready(), n/2)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	awaitReady(t, ready, n/2, 10*time.Second, "after Close: those passed over")
 	// They are back in their order: a plain cursor lists 1, 3, 5, ...
 	dl, err := b.OpenDeadLetters(ctx, spec, stream.DeadLetterOpen{})
 	if err != nil {

@@ -44,13 +44,7 @@ func TestBreakDLBatchSlowLink(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	deadline := time.Now().Add(20 * time.Second)
-	for ready() != n {
-		if time.Now().After(deadline) {
-			t.Fatalf("%d ready; want %d", ready(), n)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	awaitReady(t, ready, n, 20*time.Second, "dead letters ready")
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	dl, bt := openBatchCursor(t, ctx, b, spec)
@@ -85,12 +79,6 @@ func TestBreakDLBatchSlowLink(t *testing.T) {
 	if slowest <= dlqCloseTimeout {
 		t.Fatalf("the slowest removal took %s: the test no longer makes one wait longer than %s for its confirmation", slowest, dlqCloseTimeout)
 	}
-	deadline = time.Now().Add(10 * time.Second)
-	for ready() != 0 {
-		if time.Now().After(deadline) {
-			t.Fatalf("%d left; want none", ready())
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	awaitReady(t, ready, 0, 10*time.Second, "none left")
 	t.Logf("%d dead letters of %d KiB at %d KiB/s; slowest removal %s", n, size>>10, rate>>10, slowest.Round(time.Millisecond))
 }

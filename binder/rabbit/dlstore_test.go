@@ -45,13 +45,7 @@ func dlqFixture(t *testing.T, vhost string, n int) (stream.ConsumerSpec, func() 
 		}
 		return st.Messages
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for ready() != n {
-		if time.Now().After(deadline) {
-			t.Fatalf("queue %s: %d ready, want %d", q, ready(), n)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	awaitReady(t, ready, n, 10*time.Second, "ready in queue "+q)
 	return stream.ConsumerSpec{Binding: "x-in-0", Destination: dest, Group: "g"}, ready
 }
 
@@ -161,5 +155,23 @@ func TestDLQDeadLetterExchangeEmpty(t *testing.T) {
 		if ok != tc.want || (ok && v != "") {
 			t.Errorf("%v: x-dead-letter-exchange = %v (present %v), want present %v", tc.ext, v, ok, tc.want)
 		}
+	}
+}
+
+// awaitReady waits, up to within, for the queue that ready counts to hold
+// want messages ready (a count the broker gives on request: nothing to
+// wait on but the count itself), and fails the test naming what otherwise.
+func awaitReady(t *testing.T, ready func() int, want int, within time.Duration, what string) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for {
+		got := ready()
+		if got == want {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d in the queue after %s; want %d (%s)", got, within, want, what)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }
