@@ -105,8 +105,10 @@
 //     environment is looked up in the configuration too, as Spring looks it
 //     up in every property source: a .env file imported as properties
 //     (optional:file:.env[.properties]) gives it. An unset VAR or key
-//     without a default, "${}", an unterminated "${" and keys that refer
-//     to each other in a cycle (reported once, with the chain) are errors.
+//     without a default, "${}" and keys that refer to each other in a
+//     cycle (reported once, with the chain) are errors; a "${" with no
+//     closing '}' is text, as Spring Framework 6.2's PlaceholderParser
+//     keeps it.
 //   - An explicit 0 for a key whose default is not 0 (max-attempts,
 //     concurrency, partition-count, ...) is an error: stream.Config reads 0
 //     as "not set".

@@ -272,7 +272,8 @@ func splitList(s string) []string {
 		case s[i] == '$' && i+1 < len(s) && s[i+1] == '{':
 			end := closingBrace(s, i+2)
 			if end < 0 {
-				return append(out, s[start:]) // unterminated: its problem is reported when resolved
+				i++ // no closing '}': a "${" of the text (Spring's PlaceholderParser)
+				continue
 			}
 			i = end
 		case s[i] == ',':

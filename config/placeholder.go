@@ -19,8 +19,8 @@ import (
 // again. As Spring Framework 6.2's PlaceholderParser, a backslash escapes:
 // \${ is the literal ${ (see expandObserved), \: in a name is a ':' of
 // the name. It returns the problems found: unset variables without a
-// default, empty names and unterminated placeholders (left in the result
-// as written).
+// default and empty names. A "${" with no closing '}' is no placeholder
+// and stays as written, no problem, as in Spring.
 func expandPlaceholders(s string, env map[string]string) (string, []string) {
 	return expandNested(s, func(name string) (string, bool, string) {
 		v, ok := env[name]
@@ -88,9 +88,13 @@ func expandObserved(s string, lookup lookupFunc, depth int, used func(name, text
 		}
 		b.WriteString(s[:i])
 		if end < 0 {
-			probs = append(probs, fmt.Sprintf("unterminated placeholder %s (missing '}')", quoteShort(s[i:])))
-			b.WriteString(s[i:])
-			break
+			// No placeholder: as Spring Framework 6.2's PlaceholderParser
+			// ("not a valid placeholder, consume the prefix and
+			// continue"), the "${" is text and the rest is read on
+			// (ab${A stays ab${A; ${A ${B} is "${A " then B's value).
+			b.WriteString("${")
+			s = s[i+2:]
+			continue
 		}
 		whole, inner := s[i:end+1], s[i+2:end]
 		name, def, hasDef := splitDefault(inner)
@@ -197,14 +201,17 @@ func relaxedEnvName(name string) string {
 }
 
 // closingBrace returns the index of the '}' that closes a placeholder whose
-// name starts at from, counting nested "${", or -1.
+// name starts at from, or -1. As Spring Framework 6.2's
+// PlaceholderParser.nextValidEndPrefix, every '{' opens a level that a
+// '}' closes (its "simple prefix" of the suffix '}'), not only "${":
+// ${A:{x}} defaults to {x}, and ${A:{x} has no closing '}' (no
+// placeholder, taken as written).
 func closingBrace(s string, from int) int {
 	depth := 1
 	for j := from; j < len(s); j++ {
 		switch {
-		case s[j] == '$' && j+1 < len(s) && s[j+1] == '{':
+		case s[j] == '{':
 			depth++
-			j++
 		case s[j] == '}':
 			depth--
 			if depth == 0 {
@@ -934,7 +941,8 @@ func placeholderNames(s string) string {
 			continue
 		}
 		if end < 0 {
-			break
+			s = s[i+2:] // no closing '}': a "${" of the text
+			continue
 		}
 		name, _, _ := splitDefault(s[i+2 : end])
 		if n := "${" + name + "}"; !slices.Contains(names, n) {

@@ -193,7 +193,9 @@ How keys are written (package config; the whole contract is
   properties); it is never lower-cased to match a key: ` + "`${PORT:9000}`" + ` beside
   ` + "`port: 1`" + ` is 9000 (see [conventions.md](conventions.md#configuration-applicationyaml-applicationproperties)).
   A backslash escapes, as in Spring Framework 6.2 (Boot 3.4+): ` + "`\\${X}`" + ` is the
-  literal ` + "`${X}`" + `, and ` + "`\\:`" + ` in a name is a ` + "`:`" + ` of the name.
+  literal ` + "`${X}`" + `, and ` + "`\\:`" + ` in a name is a ` + "`:`" + ` of the name. A
+  ` + "`${`" + ` with no closing ` + "`}`" + ` is text, not an error (` + "`ab${A`" + ` stays so), as
+  Spring Framework 6.2's ` + "`PlaceholderParser`" + ` keeps it.
 - Durations are Go durations (` + "`250ms`" + `, ` + "`10s`" + `); a bare integer means
   milliseconds. A key that holds a list (` + "`required-groups`" + `, ` + "`dynamic-destinations`" + `,
   ` + "`retry-delays`" + `) is a YAML list or a comma-separated string, as Spring Boot binds
