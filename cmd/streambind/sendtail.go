@@ -323,7 +323,9 @@ is bound for is returned (unroutable: producers publish mandatory) and
 send fails, saying what to do: start a consumer with a group of the
 destination first (it declares its group's queue), or set the output
 binding's producer.required-groups, whose queues send declares and binds
-before the first message, as the service's producer does.
+before the first message, as the service's producer does; for an input
+binding without a group, give it one (stream.bindings.B.group): its
+anonymous queue is deleted when its consumer stops.
 The in-process binder cannot be reached from another process.
 
 ` + connectHelp,

@@ -62,3 +62,27 @@ func TestDLQReplayUnroutableSaysWhatToDo(t *testing.T) {
 		t.Errorf("after replay: %d dead letters, want 1", n)
 	}
 }
+
+// TestSendUnroutableAnonymousBinding: send --binding B of an input binding
+// without a group, to an exchange no queue is bound to, says that B has
+// no group and how to give it one (stream.bindings.B.group). It said to
+// start B's service first, whose consumer "declares and binds its group's
+// queue" (an anonymous consumer's queue is deleted when it stops, keeping
+// nothing sent meanwhile), and to send through an output binding whose
+// required-groups "is GROUP", a placeholder naming no group.
+func TestSendUnroutableAnonymousBinding(t *testing.T) {
+	t.Parallel()
+	vhost := rabbittest.VHost(t)
+	dir := writeFiles(t, map[string]string{"application.yaml": rabbitEmitWorkHead + `    work-in-0:
+      destination: news
+`})
+	env := []string{"VHOST=" + vhost}
+	r := runIn(t, dir, env, "send", "--binding", "work-in-0", `{}`)
+	const want = "unroutable message returned by the broker (no queue bound for its routing key); nothing keeps a message sent while no queue is bound: " +
+		"work-in-0 has no group, so its service's consumer reads an anonymous queue, deleted when it stops (it takes only what is sent while it runs); " +
+		"to keep what is sent meanwhile, give work-in-0 a group (stream.bindings.work-in-0.group) and start its service first (its consumer declares and binds the group's queue), " +
+		"or send through an output binding whose producer.required-groups names that group (streambind send --binding NAME), which declares and binds the queue before the first message\n"
+	if r.code != exitFailure || !strings.HasSuffix(r.stderr, want) || strings.Contains(r.stderr, "GROUP") {
+		t.Errorf("exit status %d, stderr %q; want it to end %q", r.code, r.stderr, want)
+	}
+}

@@ -28,17 +28,19 @@ const startConsumerFirst = "start a consumer of the destination with a group fir
 // sendUnroutableRemedy is send's remedy for unroutableHint: besides a
 // consumer, required-groups on the output binding sent through (send
 // declares its groups' queues as the app's producer does), else sending
-// through such a binding.
+// through such a binding; for an input binding without a group, giving it
+// one (its anonymous queue goes when its consumer stops).
 func sendUnroutableRemedy(r *resolved) string {
 	switch {
 	case r != nil && !r.input:
 		return fmt.Sprintf("%s, or set stream.bindings.%s.producer.required-groups to that group: send (as the service's producer) then declares and binds its queue before the first message", startConsumerFirst, r.bindingKey)
+	case r != nil && r.eff.Group == "":
+		// An anonymous consumer's queue is exclusive and auto-delete:
+		// starting its service first keeps nothing sent while it is
+		// stopped, and no required-groups names it.
+		return fmt.Sprintf("%[1]s has no group, so its service's consumer reads an anonymous queue, deleted when it stops (it takes only what is sent while it runs); to keep what is sent meanwhile, give %[1]s a group (stream.bindings.%[1]s.group) and start its service first (its consumer declares and binds the group's queue), or send through an output binding whose producer.required-groups names that group (streambind send --binding NAME), which declares and binds the queue before the first message", r.bindingKey)
 	case r != nil:
-		group := r.eff.Group
-		if group == "" {
-			group = "GROUP"
-		}
-		return fmt.Sprintf("start the service of %s first (its consumer declares and binds its group's queue, which keeps what arrives while it is stopped), or send through an output binding whose producer.required-groups is %s (streambind send --binding NAME), which declares and binds that queue before the first message", r.bindingKey, group)
+		return fmt.Sprintf("start the service of %s first (its consumer declares and binds its group's queue, which keeps what arrives while it is stopped), or send through an output binding whose producer.required-groups is %s (streambind send --binding NAME), which declares and binds that queue before the first message", r.bindingKey, r.eff.Group)
 	default:
 		return startConsumerFirst + ", or send through an output binding of the destination whose producer.required-groups names the group (streambind send --binding NAME), which declares and binds its queue before the first message"
 	}
