@@ -428,7 +428,7 @@ func (r *resolver) resolve(s *schema, toks []string, path []string) ([]string, b
 		}
 		return r.names(s.elem, toks, path, known)
 	case kindFree:
-		return r.free(toks, path)
+		return r.free(toks, path, s.props)
 	default:
 		return nil, false
 	}
@@ -465,8 +465,16 @@ func (r *resolver) names(elem *schema, toks, path, known []string) ([]string, bo
 }
 
 // free resolves toks inside a free-form map: an existing key (descending
-// into existing maps) if one fits, else one kebab-case key.
-func (r *resolver) free(toks, path []string) ([]string, bool) {
+// into existing maps) if one fits, else one kebab-case key; at the level
+// of a binder's properties (props), its tokens of digits list indexes
+// (freeIndexed). The keys of other free maps (function.bindings: a
+// binding name, process-in-0) end in digits of their own.
+func (r *resolver) free(toks, path []string, props bool) ([]string, bool) {
+	if n := len(toks); props && n >= 2 && toks[n-1] == "" {
+		if _, ok := envIndex(toks[n-2]); ok {
+			toks = toks[:n-1] // BROKERS_0_, Spring's spelling of an item
+		}
+	}
 	if hasEmpty(toks) {
 		return nil, false
 	}
@@ -482,7 +490,7 @@ func (r *resolver) free(toks, path []string) ([]string, bool) {
 			return appendPath(path, k), true
 		}
 		if _, isMap := m[k].(map[string]any); isMap {
-			return r.free(toks[n:], appendPath(path, k))
+			return r.free(toks[n:], appendPath(path, k), false)
 		}
 		// BROKERS_0 beside the files' brokers, a list or one
 		// comma-separated value: its item, as Spring Boot reads the
@@ -493,7 +501,36 @@ func (r *resolver) free(toks, path []string) ([]string, bool) {
 			}
 		}
 	}
-	return appendPath(path, strings.ToLower(strings.Join(toks, "-"))), true
+	if !props {
+		return appendPath(path, strings.ToLower(strings.Join(toks, "-"))), true
+	}
+	return freeIndexed(toks, path), true
+}
+
+// freeIndexed is the key path toks name below path where no key of the
+// files fits: their words joined by '-' (one key: the binder reads it as
+// the nested key), and each token of digits after the first a list
+// index, as Spring Boot's SystemEnvironmentPropertyMapper maps a numeric
+// element of a variable's name to an index whether or not a file has the
+// list (BROKERS_0 is brokers[0], HEADERS_0_NAME headers[0].name); the
+// binder refused a key brokers-0.
+func freeIndexed(toks, path []string) []string {
+	var words []string
+	for i, t := range toks {
+		if idx, ok := envIndex(t); ok && i > 0 {
+			if len(words) > 0 {
+				path = appendPath(path, strings.ToLower(strings.Join(words, "-")))
+				words = nil
+			}
+			path = appendPath(path, indexMark+strconv.Itoa(idx))
+			continue
+		}
+		words = append(words, t)
+	}
+	if len(words) > 0 {
+		path = appendPath(path, strings.ToLower(strings.Join(words, "-")))
+	}
+	return path
 }
 
 func hasEmpty(toks []string) bool {

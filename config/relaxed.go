@@ -637,6 +637,22 @@ func putSeg(c any, s pathSeg, v any) {
 	}
 }
 
+// itemVars names the variables that set the items idx of the list at
+// path, in index order (at most 5, then how many more).
+func (l *layer) itemVars(path []pathSeg, idx []int) string {
+	const most = 5
+	var names []string
+	for _, i := range idx {
+		if len(names) == most {
+			names = append(names, fmt.Sprintf("%d more", len(idx)-most))
+			break
+		}
+		o := originOf(l.origins, renderPath(withSeg(path, pathSeg{idx: i})))
+		names = append(names, strings.TrimPrefix(o, "env "))
+	}
+	return strings.Join(names, ", ")
+}
+
 // finishLists turns the envLists below v (at path) into lists, reporting
 // gaps.
 func (l *layer) finishLists(v any, path []pathSeg) any {
@@ -664,7 +680,7 @@ func (l *layer) finishLists(v any, path []pathSeg) any {
 			if i != n {
 				id := renderPath(path)
 				item := renderPath(withSeg(path, pathSeg{idx: i}))
-				l.fail(id, originOf(l.origins, item), "sets item %d, but no variable sets item %d: variables replace the whole list (as in Spring Boot), so number its items from 0", i, n)
+				l.fail(id, originOf(l.origins, item), "sets item %d, but no variable sets item %d (the list's items are set by %s): variables replace the whole list, and as Spring Boot refuses indexes that are not contiguous, number its items from 0 without gaps", i, n, l.itemVars(path, idx))
 				break
 			}
 			items = append(items, l.finishLists(v[i], withSeg(path, pathSeg{idx: i})))
