@@ -528,8 +528,12 @@ letters in their order.
 
   message  the x-exception-message as it is (the default)
   pattern  the x-exception-message with each word that holds a digit
-           replaced by #: "order 123 not found" and "order o-124 not
-           found" are one group, "order # not found"
+           replaced by #: "order 12345 not found" and "order o-124 not
+           found" are one group, "order # not found"; a word of at
+           most three digits and nothing else stays, so "status 404"
+           and "status 503" (HTTP statuses, attempts, counts) are two
+           groups, while longer numbers, UUIDs, hosts and words mixing
+           digits and letters are IDs
   type     the x-exception-fqcn: the exception's class (a Java
            service's), or a Go service's error type or the name it
            registered (stream.WithNamedError)
@@ -614,7 +618,7 @@ the message itself: take the words of a SAMPLE, not a pattern's #.`,
 	}
 	f.add(cmd)
 	cmd.Flags().StringVar(&format, "format", "text", "text or json")
-	cmd.Flags().StringVar(&by, "by", byMessage, "group by message (x-exception-message), pattern (the message with its IDs, words with a digit, as #) or type (x-exception-fqcn)")
+	cmd.Flags().StringVar(&by, "by", byMessage, "group by message (x-exception-message), pattern (the message with its IDs, words with a digit but for numbers of up to 3 digits, as #) or type (x-exception-fqcn)")
 	cmd.Flags().IntVar(&top, "top", lsTopDefault, "list the N largest groups and count the rest (0: all; with --format json all unless given)")
 	return cmd
 }

@@ -104,10 +104,13 @@ func (l *lsGroups) sorted() []*lsGroup {
 }
 
 // messagePattern is message s with every word that holds a digit
-// replaced by "#": "order 123 not found" and "order o-124 not found" are
-// both "order # not found", "timeout after 30s on 10.0.0.7:5672" is
-// "timeout after # on #". A word is a run of letters, digits and - _ . :
-// (a UUID, a host:port, a version), less the punctuation it ends with.
+// replaced by "#", except a word of at most three digits and nothing else:
+// "order 12345 not found" and "order o-124 not found" are both "order #
+// not found", "timeout after 30s on 10.0.0.7:5672" is "timeout after # on
+// #", while "status 404" and "status 503" stay apart (an HTTP status, a
+// count, an attempt number tells what went wrong; an ID does not). A word
+// is a run of letters, digits and - _ . : (a UUID, a host:port, a
+// version), less the punctuation it ends with.
 func messagePattern(s string) string {
 	var b strings.Builder
 	b.Grow(len(s))
@@ -130,7 +133,7 @@ func messagePattern(s string) string {
 			j += n
 		}
 		word := strings.TrimRight(s[i:j], "-_.:")
-		if strings.ContainsFunc(word, unicode.IsDigit) {
+		if strings.ContainsFunc(word, unicode.IsDigit) && !shortNumber(word) {
 			b.WriteString("#")
 		} else {
 			b.WriteString(word)
@@ -139,6 +142,20 @@ func messagePattern(s string) string {
 		i = j
 	}
 	return b.String()
+}
+
+// shortNumber reports whether word is one to three ASCII digits (an HTTP
+// status, a small count), which messagePattern keeps.
+func shortNumber(word string) bool {
+	if len(word) > 3 {
+		return false
+	}
+	for _, c := range []byte(word) {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return word != ""
 }
 
 // lsMessageJSON is a group of --by message in --format json (as ls

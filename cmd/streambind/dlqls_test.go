@@ -12,7 +12,7 @@ import (
 )
 
 // TestDLQLsGroupsIDsRedis: dlq ls of a DLQ whose errors carry an ID
-// ("order 100 not found", "order 101 not found", ...) printed one line a
+// ("order 1000 not found", "order 1001 not found", ...) printed one line a
 // dead letter (3,000 lines for 3,000). Now it lists the 20 largest groups
 // and counts the rest, pointing at --by; --by pattern makes the IDs one
 // group, --by type groups by x-exception-fqcn, each with how many distinct
@@ -24,7 +24,7 @@ func TestDLQLsGroupsIDsRedis(t *testing.T) {
 	a := startDLQApp(t, dir, env, opt)
 	a.send(t, "c", job{"d1", "card declined"}, job{"d2", "card declined"}, job{"d3", "card declined"})
 	for i := range 30 {
-		a.send(t, "c", job{fmt.Sprint(i), fmt.Sprintf("order %d not found", 100+i)})
+		a.send(t, "c", job{fmt.Sprint(i), fmt.Sprintf("order %d not found", 1000+i)})
 	}
 	a.waitDeadLettered(t, 33, depth)
 
@@ -45,8 +45,8 @@ func TestDLQLsGroupsIDsRedis(t *testing.T) {
 		t.Fatalf("ls: %d lines, want the title, the header, 20 groups and the rest's count:\n%s", len(lines), out)
 	}
 	if !regexp.MustCompile(`^3 +`+ts+` +`+ts+` +card declined$`).MatchString(lines[2]) ||
-		!regexp.MustCompile(`^1 +`+ts+` +`+ts+` +order 100 not found$`).MatchString(lines[3]) {
-		t.Errorf("ls: want card declined (3), then order 100 not found (1):\n%s", out)
+		!regexp.MustCompile(`^1 +`+ts+` +`+ts+` +order 1000 not found$`).MatchString(lines[3]) {
+		t.Errorf("ls: want card declined (3), then order 1000 not found (1):\n%s", out)
 	}
 	if want := "... 11 more groups (11 dead letters): --top 0 lists them all; --by pattern groups messages that differ only in their IDs, --by type by exception type"; lines[22] != want {
 		t.Errorf("ls: last line %q, want %q", lines[22], want)
@@ -58,7 +58,7 @@ func TestDLQLsGroupsIDsRedis(t *testing.T) {
 	// By pattern: two groups.
 	out = ls("--by", "pattern")
 	if !regexp.MustCompile(`(?s)^33 dead letters of work-in-0 in .*\nCOUNT +MESSAGES +FIRST +LAST +PATTERN +SAMPLE\n` +
-		`30 +30 +` + ts + ` +` + ts + ` +order # not found +order 100 not found\n` +
+		`30 +30 +` + ts + ` +` + ts + ` +order # not found +order 1000 not found\n` +
 		`3 +1 +` + ts + ` +` + ts + ` +card declined +card declined\n$`).MatchString(out) {
 		t.Errorf("ls --by pattern:\n%s", out)
 	}
@@ -81,7 +81,7 @@ func TestDLQLsGroupsIDsRedis(t *testing.T) {
 	}
 	got.More = nil
 	if err := json.Unmarshal([]byte(ls("--format", "json", "--by", "pattern", "--top", "1")), &got); err != nil || got.Groups != 2 || len(got.Exceptions) != 1 ||
-		got.Exceptions[0]["pattern"] != "order # not found" || got.Exceptions[0]["messages"] != 30.0 || got.Exceptions[0]["sample"] != "order 100 not found" ||
+		got.Exceptions[0]["pattern"] != "order # not found" || got.Exceptions[0]["messages"] != 30.0 || got.Exceptions[0]["sample"] != "order 1000 not found" ||
 		got.More == nil || got.More.Groups != 1 || got.More.DeadLetters != 3 {
 		t.Errorf("ls --format json --by pattern --top 1: %v, %+v (more %+v)", err, got, got.More)
 	}
@@ -98,15 +98,24 @@ func TestDLQLsGroupsIDsRedis(t *testing.T) {
 
 func TestMessagePattern(t *testing.T) {
 	for in, want := range map[string]string{
-		"order 123 not found":                       "order # not found",
+		"order 12345 not found":                     "order # not found",
+		"order 1234 not found":                      "order # not found",
 		"order o-124 not found.":                    "order # not found.",
 		"card declined":                             "card declined",
 		"charge: card declined":                     "charge: card declined",
 		"timeout after 30s on 10.0.0.7:5672":        "timeout after # on #",
 		"user 3f2a9c1e-0b1d-4e5f-9a8b-7c6d5e4f3a21": "user #",
-		"row (id=42) is locked":                     "row (id=#) is locked",
-		"":                                          "",
-		"über 7 straße":                             "über # straße",
+		"row (id=4242) is locked":                   "row (id=#) is locked",
+		"row (id=42) is locked":                     "row (id=42) is locked",
+		// Short numbers stay: an HTTP status, an attempt, a count.
+		"status 404 from 10.0.0.7:8080": "status 404 from #",
+		"status 503 from 10.0.0.8:8080": "status 503 from #",
+		"HTTP 404 not found.":           "HTTP 404 not found.",
+		"attempt 3 of 5 failed":         "attempt 3 of 5 failed",
+		"code 0042 for a1b2":            "code # for #",
+		"１２":                            "#", // not ASCII digits
+		"":                              "",
+		"über 7 straße":                 "über 7 straße",
 	} {
 		if got := messagePattern(in); got != want {
 			t.Errorf("messagePattern(%q) = %q, want %q", in, got, want)
