@@ -588,18 +588,34 @@ func (imp *importer) lookup(cur *node, depth int) lookupFunc {
 		// name that is no Spring property name (${CONF_DIR}, ${confDir})
 		// is looked up by its exact name, never relaxed to conf-dir.
 		exact := !springPropertyName(name)
+		// A variable's value has its own placeholders resolved in turn,
+		// as Spring's PlaceholderParser resolves a placeholder's value
+		// whatever source gave it (a cycle meets the depth bound).
+		envResolved := func(v string) (string, bool, string) {
+			if !strings.Contains(v, "${") {
+				return v, true, ""
+			}
+			if depth >= maxPlaceholderDepth {
+				return "", false, fmt.Sprintf("placeholders referring to keys and variables more than %d deep (a cycle?)", maxPlaceholderDepth)
+			}
+			out, probs := expandNested(v, imp.lookup(cur, depth+1), 0)
+			if len(probs) > 0 {
+				return "", false, strings.Join(probs, "; ")
+			}
+			return out, true, ""
+		}
 		if exact {
 			for _, n := range springEnvNames(name) {
 				if v, ok := imp.env[n]; ok {
-					return v, true, ""
+					return envResolved(v)
 				}
 			}
 		} else {
 			if v, ok := imp.env[name]; ok {
-				return v, true, ""
+				return envResolved(v)
 			}
 			if v, ok := imp.env[relaxedEnvName(name)]; ok {
-				return v, true, ""
+				return envResolved(v)
 			}
 		}
 		if depth >= maxPlaceholderDepth {

@@ -15,17 +15,50 @@ import (
 // expandPlaceholders replaces every ${VAR} and ${VAR:default} in s with the
 // value of environment variable VAR, or with default (itself expanded) when
 // VAR is unset. A variable that is set but empty counts as set. The default
-// may be empty and may contain ':'. Values substituted are not expanded
-// again. As Spring Framework 6.2's PlaceholderParser, a backslash escapes:
-// \${ is the literal ${ (see expandObserved), \: in a name is a ':' of
-// the name. It returns the problems found: unset variables without a
-// default and empty names. A "${" with no closing '}' is no placeholder
-// and stays as written, no problem, as in Spring.
+// may be empty and may contain ':'. A variable's value has its own
+// placeholders resolved in turn, as Spring's PlaceholderParser resolves
+// a placeholder's value (SimplePlaceholderPart.resolveToText): ${A} with
+// A=${B}-x and B=b is b-x; a variable that refers back to itself,
+// directly or through others, is a cycle, as Spring's "Circular
+// placeholder reference". As Spring Framework 6.2's PlaceholderParser, a
+// backslash escapes: \${ is the literal ${ (see expandObserved), \: in a
+// name is a ':' of the name. It returns the problems found: unset
+// variables without a default, empty names and cycles. A "${" with no
+// closing '}' is no placeholder and stays as written, no problem, as in
+// Spring.
 func expandPlaceholders(s string, env map[string]string) (string, []string) {
-	return expandNested(s, func(name string) (string, bool, string) {
+	done := map[string]string{}
+	var stack []string
+	var lookup lookupFunc
+	lookup = func(name string) (string, bool, string) {
 		v, ok := env[name]
-		return v, ok, ""
-	}, 0)
+		if !ok || !strings.Contains(v, "${") {
+			return v, ok, ""
+		}
+		if out, ok := done[name]; ok {
+			return out, true, ""
+		}
+		if i := slices.Index(stack, name); i >= 0 {
+			return "", false, "placeholder cycle: " + strings.Join(append(append([]string(nil), stack[i:]...), name), " → ") + " (environment variables; not followed)"
+		}
+		if len(stack) >= maxPlaceholderDepth {
+			return "", false, fmt.Sprintf("placeholders in environment variables refer more than %d deep", maxPlaceholderDepth)
+		}
+		stack = append(stack, name)
+		out, probs := expandNested(v, lookup, 0)
+		stack = stack[:len(stack)-1]
+		if len(probs) > 0 {
+			for i, p := range probs {
+				if !strings.HasPrefix(p, "placeholder cycle: ") && !strings.HasPrefix(p, "in the value of ") {
+					probs[i] = "in the value of environment variable " + name + ": " + p
+				}
+			}
+			return "", false, strings.Join(probs, "; ")
+		}
+		done[name] = out
+		return out, true, ""
+	}
+	return expandNested(s, lookup, 0)
 }
 
 // maxPlaceholderDepth bounds defaults nested in defaults
@@ -292,6 +325,13 @@ type placeholders struct {
 	// one such filled); secrets, the text those placeholders gave.
 	secret  map[string]bool
 	secrets *redact.Values
+	// envDone and envFailed hold the environment variables whose values
+	// placeholders were resolved ("env NAME": the value, or the problem);
+	// secretVar, those ("env NAME") whose values a placeholder naming a
+	// secret filled in.
+	envDone   map[string]string
+	envFailed map[string]string
+	secretVar map[string]bool
 }
 
 // inherited marks a problem that is another key's, reported there: the
@@ -328,7 +368,8 @@ const maxTotalExpanded = 64 << 20
 func resolvePlaceholders(root map[string]any, env map[string]string, written map[string]bool, literal func(path string) bool, fail func(path, msg string), mark func(path string), expanded func(path, from string)) (secretPaths map[string]bool, secrets *redact.Values) {
 	r := &placeholders{root: root, env: env, written: written, done: map[string]string{}, failed: map[string][]string{},
 		inCycle: map[string]bool{}, deepTail: map[string]bool{}, fail: fail, mark: mark, expanded: expanded, literal: literal,
-		secret: map[string]bool{}, secrets: &redact.Values{}}
+		secret: map[string]bool{}, secrets: &redact.Values{},
+		envDone: map[string]string{}, envFailed: map[string]string{}, secretVar: map[string]bool{}}
 	r.walk(root, "")
 	return r.secret, r.secrets
 }
@@ -340,8 +381,8 @@ func (r *placeholders) secretName(name string) bool {
 	if redact.IsSecretKey(name) {
 		return true
 	}
-	if _, inEnv := r.envValue(name); inEnv {
-		return false
+	if n, _, inEnv := r.envVar(name); inEnv {
+		return r.secretVar["env "+n] // its value's placeholders named one
 	}
 	path, _, found := r.findName(name)
 	return found && (r.secret[path] || redact.IsSecretKey(path))
@@ -352,19 +393,92 @@ func (r *placeholders) secretName(name string) bool {
 // path NAME (SERVER_PORT); for another name, the first that is set of
 // the names Spring's SystemEnvironmentPropertySource tries.
 func (r *placeholders) envValue(name string) (string, bool) {
+	_, v, ok := r.envVar(name)
+	return v, ok
+}
+
+// envVar is envValue with the variable's name.
+func (r *placeholders) envVar(name string) (string, string, bool) {
 	if !springPropertyName(name) {
 		for _, n := range springEnvNames(name) {
 			if v, ok := r.env[n]; ok {
-				return v, true
+				return n, v, true
 			}
 		}
-		return "", false
+		return "", "", false
 	}
 	if v, ok := r.env[name]; ok {
-		return v, true
+		return name, v, true
 	}
-	v, ok := r.env[relaxedEnvName(name)]
-	return v, ok
+	n := relaxedEnvName(name)
+	v, ok := r.env[n]
+	return n, v, ok
+}
+
+// envResolved is lookup's answer for placeholder name, which the
+// environment variable of value v stands for: v with its own
+// placeholders resolved, as Spring's PlaceholderParser resolves a
+// placeholder's value in turn (SimplePlaceholderPart.resolveToText),
+// whatever property source gave it: ${A} with A=${B}-x and B=b is b-x.
+// A variable on the chain being resolved is a cycle (A=${B}, B=${A}; or
+// a key whose variable refers back to it), reported with the chain, as
+// Spring refuses it ("Circular placeholder reference"). Each variable is
+// resolved once.
+func (r *placeholders) envResolved(name, v string) (string, bool, string) {
+	if !strings.Contains(v, "${") {
+		return v, true, ""
+	}
+	n, _, _ := r.envVar(name)
+	at := "env " + n // its place on the stack, beside key paths
+	if s, ok := r.envDone[at]; ok {
+		return s, true, ""
+	}
+	if p, ok := r.envFailed[at]; ok {
+		return "", false, p
+	}
+	for i, p := range r.stack {
+		if p == at {
+			chain := append(append([]string(nil), r.stack[i:]...), at)
+			for _, q := range r.stack[i:] {
+				r.inCycle[q] = true
+			}
+			return "", false, "placeholder cycle: " + strings.Join(chain, " → ") + " (not followed)"
+		}
+	}
+	if len(r.stack) >= maxReferenceDepth {
+		return "", false, fmt.Sprintf("placeholders refer through more than %d keys and variables (%s)", maxReferenceDepth, chainShort(append(r.stack, at)))
+	}
+	r.stack = append(r.stack, at)
+	secret := false
+	out, probs := expandObserved(v, r.lookup, 0, func(name, _ string) {
+		if r.secretName(name) {
+			secret = true
+		}
+	})
+	r.stack = r.stack[:len(r.stack)-1]
+	if len(probs) == 0 {
+		r.envDone[at] = out
+		if secret {
+			r.secretVar[at] = true
+		}
+		return out, true, ""
+	}
+	own := make([]string, 0, len(probs))
+	for _, p := range probs {
+		switch {
+		case p == inherited:
+		case strings.HasPrefix(p, "placeholder cycle: "), strings.HasPrefix(p, "in the value of "):
+			own = append(own, p) // names the chain, or the variable
+		default:
+			own = append(own, "in the value of environment variable "+n+" (placeholder ${"+name+"}): "+p)
+		}
+	}
+	problem := inherited
+	if len(own) > 0 {
+		problem = strings.Join(own, "; ")
+	}
+	r.envFailed[at] = problem
+	return "", false, problem
 }
 
 // notExact returns, for a name that is no Spring property name and names
@@ -518,7 +632,7 @@ func (r *placeholders) resolve(path, s string, top bool) (string, bool) {
 
 func (r *placeholders) lookup(name string) (string, bool, string) {
 	if v, ok := r.envValue(name); ok {
-		return v, true, ""
+		return r.envResolved(name, v)
 	}
 	if !isEnvName(name) {
 		// Spring Boot's random values come after the environment and
