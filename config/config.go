@@ -365,7 +365,13 @@ func Load(opts Options) (*Loaded, error) {
 	var preWarns []*stream.ConfigError
 	pre := newImporter(opts, env, platform, nil, &preErrs, &preWarns, baseDocs)
 	preDocs := chunkDocs(append(pre.expand(baseDocs, false), pre.envImports()...))
-	profiles, profileOrigins, perrs := activeProfiles(opts.Profiles, env, preDocs)
+	// The placeholders of the profile keys are resolved as Spring Boot
+	// binds them (ConfigDataEnvironment.withProfiles): from the
+	// environment, then the keys of the documents loaded so far
+	// (ConfigDataEnvironmentContributorPlaceholdersResolver), as a
+	// location's are.
+	plookup := pre.lookup(nil, 0)
+	profiles, profileOrigins, perrs := activeProfiles(opts.Profiles, plookup, env, preDocs)
 	errs = append(errs, perrs...)
 	out.Profiles = profiles
 	// As in Spring Boot, the default profiles (spring.profiles.default,
@@ -377,7 +383,7 @@ func Load(opts Options) (*Loaded, error) {
 	accepted := profiles
 	if len(profiles) == 0 {
 		var derrs []*stream.ConfigError
-		accepted, derrs = defaultProfiles(env, preDocs)
+		accepted, derrs = defaultProfiles(plookup, env, preDocs)
 		errs = append(errs, derrs...)
 	}
 	var layers []*layer
@@ -449,7 +455,7 @@ func Load(opts Options) (*Loaded, error) {
 	}
 	// A profile that names a group is not a typo: it activates the
 	// group's members, whose files are looked for in turn.
-	groups, _ := groupsOf(env, preDocs)
+	groups, _ := groupsOf(plookup, env, preDocs)
 	for name, g := range groups {
 		if len(g.members) > 0 {
 			mentioned[name] = true
@@ -1074,12 +1080,19 @@ func inDir(dir, file string) string {
 // document that sets it, of those without a profile condition), in
 // Spring Boot's order. Blank entries and repeats are
 // dropped; names that could escape the directory are errors.
-func activeProfiles(given []string, env map[string]string, bases []*fileDocs) ([]string, map[string]profileOrigin, []*stream.ConfigError) {
+//
+// The placeholders of the names (but those given in code) are resolved
+// with lookup, whichever source gave them: a file's
+// spring.profiles.active: ${x} takes the key x of a file, or the variable
+// X or x (Spring's SystemEnvironmentPropertySource), and
+// SPRING_PROFILES_ACTIVE='${P}' the variable P, as Spring Boot's binder
+// resolves the placeholders of every property source's values.
+func activeProfiles(given []string, lookup lookupFunc, env map[string]string, bases []*fileDocs) ([]string, map[string]profileOrigin, []*stream.ConfigError) {
 	list, origin := given, "Options.Profiles"
 	if list == nil {
 		for _, name := range []string{EnvProfiles, EnvSpringProfiles} {
 			if s, ok := env[name]; ok {
-				list, origin = strings.Split(s, ","), "env "+name
+				list, origin = splitList(s), "env "+name
 				break
 			}
 		}
@@ -1122,10 +1135,9 @@ func activeProfiles(given []string, env map[string]string, bases []*fileDocs) ([
 	origins := map[string]profileOrigin{}
 	var errs []*stream.ConfigError
 	for _, n := range all {
-		// spring.profiles.active: ${PROFILE:dev}, from the environment
-		// (the files' keys are not merged yet).
-		expand := !strings.HasPrefix(n.origin, "env ") && n.origin != "Options.Profiles"
-		ps, perrs := profileNames(n.name, expand, env, "spring.profiles", "profiles", n.origin)
+		// spring.profiles.active: ${PROFILE:dev}, SPRING_PROFILES_ACTIVE=${P}.
+		expand := n.origin != "Options.Profiles"
+		ps, perrs := profileNames(n.name, expand, lookup, "spring.profiles", "profiles", n.origin)
 		errs = append(errs, perrs...)
 		for _, p := range ps {
 			if !seen[p] {
@@ -1135,7 +1147,7 @@ func activeProfiles(given []string, env map[string]string, bases []*fileDocs) ([
 			}
 		}
 	}
-	groups, gerrs := groupsOf(env, bases)
+	groups, gerrs := groupsOf(lookup, env, bases)
 	errs = append(errs, gerrs...)
 	out = expandGroups(out, groups, origins)
 	return out, origins, errs
@@ -1152,7 +1164,7 @@ type groupDef struct {
 // document's list for a name replaces an earlier one's. Members are
 // checked as profile names, their placeholders expanded from the
 // environment.
-func groupsOf(env map[string]string, files []*fileDocs) (map[string]groupDef, []*stream.ConfigError) {
+func groupsOf(lookup lookupFunc, env map[string]string, files []*fileDocs) (map[string]groupDef, []*stream.ConfigError) {
 	groups := map[string]groupDef{}
 	var errs []*stream.ConfigError
 	for _, fd := range files {
@@ -1164,7 +1176,7 @@ func groupsOf(env map[string]string, files []*fileDocs) (map[string]groupDef, []
 				origin := fd.src.name + ":" + fmt.Sprint(g.line)
 				def := groupDef{origin: origin}
 				for _, m := range g.members {
-					ps, perrs := profileNames(m, true, env, "spring.profiles.group."+g.name, "spring.profiles.group."+g.name, origin)
+					ps, perrs := profileNames(m, true, lookup, "spring.profiles.group."+g.name, "spring.profiles.group."+g.name, origin)
 					errs = append(errs, perrs...)
 					def.members = append(def.members, ps...)
 				}
@@ -1198,8 +1210,8 @@ func groupsOf(env map[string]string, files []*fileDocs) (map[string]groupDef, []
 			name = strings.ToLower(strings.ReplaceAll(rest, "_", "."))
 		}
 		def := groupDef{origin: "env " + v}
-		for _, m := range strings.Split(env[v], ",") {
-			ps, perrs := profileNames(m, false, env, "spring.profiles.group."+name, "spring.profiles.group."+name, def.origin)
+		for _, m := range splitList(env[v]) {
+			ps, perrs := profileNames(m, true, lookup, "spring.profiles.group."+name, "spring.profiles.group."+name, def.origin)
 			errs = append(errs, perrs...)
 			def.members = append(def.members, ps...)
 		}
@@ -1253,7 +1265,7 @@ const EnvSpringProfilesDefault = "SPRING_PROFILES_DEFAULT"
 // Spring Boot's: SPRING_PROFILES_DEFAULT, else spring.profiles.default of
 // the base files (the last document without a profile condition that
 // sets it), else "default". Names are checked as active profiles' are.
-func defaultProfiles(env map[string]string, bases []*fileDocs) ([]string, []*stream.ConfigError) {
+func defaultProfiles(lookup lookupFunc, env map[string]string, bases []*fileDocs) ([]string, []*stream.ConfigError) {
 	list, origin := []string{"default"}, ""
 	for _, fd := range bases {
 		for _, d := range fd.docs {
@@ -1263,13 +1275,13 @@ func defaultProfiles(env map[string]string, bases []*fileDocs) ([]string, []*str
 		}
 	}
 	if s, ok := env[EnvSpringProfilesDefault]; ok {
-		list, origin = strings.Split(s, ","), "env "+EnvSpringProfilesDefault
+		list, origin = splitList(s), "env "+EnvSpringProfilesDefault
 	}
 	var out []string
 	var errs []*stream.ConfigError
 	seen := map[string]bool{}
 	for _, raw := range list {
-		ps, perrs := profileNames(raw, !strings.HasPrefix(origin, "env "), env, "spring.profiles.default", "spring.profiles.default", origin)
+		ps, perrs := profileNames(raw, true, lookup, "spring.profiles.default", "spring.profiles.default", origin)
 		errs = append(errs, perrs...)
 		for _, p := range ps {
 			if !seen[p] {
@@ -1280,23 +1292,23 @@ func defaultProfiles(env map[string]string, bases []*fileDocs) ([]string, []*str
 	}
 	// Spring Boot expands the default profiles' groups too. (Problems
 	// with the groups are activeProfiles' to report.)
-	groups, _ := groupsOf(env, bases)
+	groups, _ := groupsOf(lookup, env, bases)
 	out = expandGroups(out, groups, map[string]profileOrigin{})
 	return out, errs
 }
 
 // profileNames returns the profile names raw writes — its placeholders
-// expanded when expand (a file's value; the environment's are taken as
-// they are), problems reported at expandPath, and the value then split on
+// expanded with lookup when expand (but for the names given in code),
+// problems reported at expandPath, and the value then split on
 // its commas, as Spring Boot binds a list (${PROFILES} with PROFILES=a,b
 // is a and b) — without the blank ones; a name that cannot name a profile
 // file (a path) is left out with a problem at namePath.
-func profileNames(raw string, expand bool, env map[string]string, expandPath, namePath, origin string) ([]string, []*stream.ConfigError) {
+func profileNames(raw string, expand bool, lookup lookupFunc, expandPath, namePath, origin string) ([]string, []*stream.ConfigError) {
 	p := strings.TrimSpace(raw)
 	names := []string{p}
 	if expand && strings.Contains(p, "${") {
 		var probs []string
-		if p, probs = expandPlaceholders(p, env); len(probs) > 0 {
+		if p, probs = expandNested(p, lookup, 0); len(probs) > 0 {
 			errs := make([]*stream.ConfigError, 0, len(probs))
 			for _, msg := range probs {
 				errs = append(errs, &stream.ConfigError{Path: expandPath, Origin: origin, Msg: msg})

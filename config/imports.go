@@ -583,6 +583,10 @@ const inactiveProblem = "before the profiles are known"
 // (InactiveConfigDataAccessException).
 func (imp *importer) lookup(cur *node, depth int) lookupFunc {
 	early := imp.profiles == nil || cur == nil || cur.early
+	user := "a location of a document without a profile condition" // what the placeholder is in
+	if cur == nil && imp.profiles == nil {
+		user = "a location or a profile key (spring.profiles.active, include, default, group)"
+	}
 	return func(name string) (string, bool, string) {
 		// As a value's placeholder (placeholders.envValue, findName): a
 		// name that is no Spring property name (${CONF_DIR}, ${confDir})
@@ -645,8 +649,8 @@ func (imp *importer) lookup(cur *node, depth int) lookupFunc {
 			}
 			if n != cur && d.onProfile != nil {
 				if early {
-					return "", false, fmt.Sprintf("placeholder ${%s}: the key is set at %s:%d in a document activated by a profile, which a location of a document without a profile condition cannot use: its imports are loaded %s (as Spring Boot refuses it: InactiveConfigDataAccessException); set the key in the environment or in a document without a profile condition",
-						name, n.c.fd.src.name, line, inactiveProblem)
+					return "", false, fmt.Sprintf("placeholder ${%s}: the key is set at %s:%d in a document activated by a profile, which %s cannot use: it is resolved %s (as Spring Boot refuses it: InactiveConfigDataAccessException); set the key in the environment or in a document without a profile condition",
+						name, n.c.fd.src.name, line, user, inactiveProblem)
 				}
 				if !d.applies(imp.profiles, imp.platform) {
 					continue
