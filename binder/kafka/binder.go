@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"strings"
 	"sync"
 	"time"
@@ -30,6 +29,7 @@ type Binder struct {
 	log       *slog.Logger
 	dialer    *kafkago.Dialer
 	transport *kafkago.Transport
+	conns     *transportConns // the transport's connections (Close ends them)
 	admin     *kafkago.Client
 
 	provMu sync.Mutex // serialises provisioning
@@ -101,8 +101,9 @@ func New(ctx context.Context, s stream.BinderSettings) (stream.Binder, error) {
 		TLS:           st.tls,
 		SASLMechanism: st.sasl,
 	}
+	bd.conns = newTransportConns(st.dialTimeout)
 	bd.transport = &kafkago.Transport{
-		Dial:        (&net.Dialer{Timeout: st.dialTimeout}).DialContext,
+		Dial:        bd.conns.dial,
 		DialTimeout: st.dialTimeout,
 		IdleTimeout: 30 * time.Second,
 		MetadataTTL: 2 * time.Second,
@@ -539,6 +540,12 @@ func (bd *Binder) Close(ctx context.Context) error {
 		}
 	}
 	bd.transport.CloseIdleConnections()
+	// A request in flight on the transport (a long-polling fetch) kept
+	// kafka-go's connection goroutine until the broker answered: end it.
+	bd.conns.stop()
+	if err := bd.conns.wait(ctx); err != nil {
+		errs = append(errs, err)
+	}
 	if len(errs) > 0 {
 		return bd.wrap(errors.Join(errs...), "kafka: close binder %q", bd.name)
 	}

@@ -305,7 +305,12 @@
 // its commits failed. Any other committed offset wins (an offset reset while
 // the member was out of the group). Stop does the
 // same and then leaves the group; Close of the binder
-// stops every consumer, then flushes every producer, bounded by its ctx.
+// stops every consumer, then flushes every producer, bounded by its ctx,
+// then ends the connections of its shared kafka-go transport (a request
+// still waiting on the broker, such as a read_committed consumer's
+// long-polling fetch, fails at once) and waits until kafka-go has closed
+// them (at most 5s): none of the binder's or kafka-go's goroutines
+// outlive Close.
 // Pause keeps the membership and assignment but hands out nothing; Resume
 // goes on.
 //

@@ -1,0 +1,167 @@
+package kafka
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"sync"
+	"time"
+)
+
+// errTransportClosed is the dial error of the binder's transport once the
+// binder is closed.
+var errTransportClosed = errors.New("kafka: the binder is closed")
+
+// transportCloseWait bounds how long Close waits for the transport's
+// connections to be closed by kafka-go once interrupted (they close at
+// once: this only bounds a Close whose ctx has no deadline).
+const transportCloseWait = 5 * time.Second
+
+// transportConns dials the connections of the binder's shared kafka-go
+// Transport (its Dial) and keeps track of them, so that Close can end
+// them. kafka-go runs each transport connection in a goroutine
+// ((*conn).run) that takes a request and waits for the broker's answer
+// without watching the request's context, only the connection's
+// deadline: a long-polling fetch (fetchPartition, read_committed
+// consumers and the dead-letter cursor) in flight when the binder closed
+// kept that goroutine, and the connection, until the broker answered
+// (max-wait) or the read timed out (max-wait + request timeout), after
+// Close had returned; CloseIdleConnections closes only idle connections.
+// Close calls stop: every connection's deadline is moved to the past (and
+// stays there whatever kafka-go sets), which fails the read in flight, so
+// that kafka-go's goroutine closes the connection and ends; a dial in
+// flight is cancelled and later dials fail. wait then waits for kafka-go
+// to have closed them all.
+type transportConns struct {
+	dialer net.Dialer
+
+	mu      sync.Mutex
+	stopped bool
+	open    map[*trackedConn]struct{}
+	closed  chan struct{} // closed once stopped and no connection is open
+	cancel  context.CancelFunc
+	ctx     context.Context // ends dials in flight at stop
+}
+
+func newTransportConns(dialTimeout time.Duration) *transportConns {
+	ctx, cancel := context.WithCancel(context.Background())
+	return &transportConns{dialer: net.Dialer{Timeout: dialTimeout}, open: map[*trackedConn]struct{}{},
+		closed: make(chan struct{}), ctx: ctx, cancel: cancel}
+}
+
+// dial is the Transport's Dial.
+func (tc *transportConns) dial(ctx context.Context, network, address string) (net.Conn, error) {
+	ctx, stop := context.WithCancel(ctx)
+	defer stop()
+	unhook := context.AfterFunc(tc.ctx, stop)
+	defer unhook()
+	c, err := tc.dialer.DialContext(ctx, network, address)
+	if err != nil {
+		if tc.ctx.Err() != nil {
+			return nil, errTransportClosed
+		}
+		return nil, err
+	}
+	tc.mu.Lock()
+	defer tc.mu.Unlock()
+	if tc.stopped {
+		_ = c.Close()
+		return nil, errTransportClosed
+	}
+	t := &trackedConn{Conn: c, tc: tc}
+	tc.open[t] = struct{}{}
+	return t, nil
+}
+
+// stop interrupts every connection's i/o and refuses new dials.
+func (tc *transportConns) stop() {
+	tc.mu.Lock()
+	if tc.stopped {
+		tc.mu.Unlock()
+		return
+	}
+	tc.stopped = true
+	// Under mu, as trackedConn sets its deadlines: kafka-go's own
+	// SetDeadline cannot come between and put a later one back.
+	for c := range tc.open {
+		_ = c.Conn.SetDeadline(pastDeadline)
+	}
+	if len(tc.open) == 0 {
+		close(tc.closed)
+	}
+	tc.mu.Unlock()
+	tc.cancel()
+}
+
+// wait waits until kafka-go closed every connection, at most until ctx
+// ends or transportCloseWait passed.
+func (tc *transportConns) wait(ctx context.Context) error {
+	t := time.NewTimer(transportCloseWait)
+	defer t.Stop()
+	select {
+	case <-tc.closed:
+		return nil
+	case <-ctx.Done():
+	case <-t.C:
+	}
+	tc.mu.Lock()
+	n := len(tc.open)
+	tc.mu.Unlock()
+	if n == 0 {
+		return nil
+	}
+	return fmt.Errorf("kafka: %d broker connection(s) of the binder's transport not closed by kafka-go within %s", n, transportCloseWait)
+}
+
+func (tc *transportConns) forget(c *trackedConn) {
+	tc.mu.Lock()
+	defer tc.mu.Unlock()
+	if _, ok := tc.open[c]; !ok {
+		return
+	}
+	delete(tc.open, c)
+	if tc.stopped && len(tc.open) == 0 {
+		close(tc.closed)
+	}
+}
+
+// pastDeadline is a deadline already passed: i/o under it fails at once.
+var pastDeadline = time.Unix(1, 0)
+
+// trackedConn is a transport connection; once its transportConns is
+// stopped its deadlines stay in the past.
+type trackedConn struct {
+	net.Conn
+	tc   *transportConns
+	once sync.Once
+}
+
+func (c *trackedConn) Close() error {
+	err := c.Conn.Close()
+	c.once.Do(func() { c.tc.forget(c) })
+	return err
+}
+
+// setDeadline calls set with d, or with pastDeadline once stopped, under
+// the transportConns' lock (see stop).
+func (c *trackedConn) setDeadline(set func(time.Time) error, d time.Time) error {
+	c.tc.mu.Lock()
+	defer c.tc.mu.Unlock()
+	if c.tc.stopped {
+		d = pastDeadline
+	}
+	return set(d)
+}
+
+func (c *trackedConn) SetDeadline(d time.Time) error {
+	return c.setDeadline(c.Conn.SetDeadline, d)
+}
+
+func (c *trackedConn) SetReadDeadline(d time.Time) error {
+	return c.setDeadline(c.Conn.SetReadDeadline, d)
+}
+
+func (c *trackedConn) SetWriteDeadline(d time.Time) error {
+	return c.setDeadline(c.Conn.SetWriteDeadline, d)
+}
