@@ -267,10 +267,11 @@ func splitList(s string) []string {
 	}
 	var out []string
 	start := 0
+	c := braceCloser{s: s}
 	for i := 0; i < len(s); i++ {
 		switch {
 		case s[i] == '$' && i+1 < len(s) && s[i+1] == '{':
-			end := closingBrace(s, i+2)
+			end := c.closing(i)
 			if end < 0 {
 				i++ // no closing '}': a "${" of the text (Spring's PlaceholderParser)
 				continue

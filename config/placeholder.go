@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"math"
 	"reflect"
 	"slices"
 	"strconv"
@@ -102,13 +103,18 @@ func expandObserved(s string, lookup lookupFunc, depth int, used func(name, text
 	}
 	var b strings.Builder
 	var probs []string
+	c := braceCloser{s: s}
+	off := 0 // s is c.s[off:]
 	for {
 		i := strings.Index(s, "${")
 		if i < 0 {
 			b.WriteString(s)
 			break
 		}
-		end := closingBrace(s, i+2)
+		end := c.closing(off + i)
+		if end >= 0 {
+			end -= off
+		}
 		if escapedAt(s, i) {
 			if end >= 0 {
 				b.WriteString(s[:i-1]) // the escape dropped
@@ -116,7 +122,7 @@ func expandObserved(s string, lookup lookupFunc, depth int, used func(name, text
 				b.WriteString(s[:i]) // no placeholder: as written
 			}
 			b.WriteString("${")
-			s = s[i+2:]
+			s, off = s[i+2:], off+i+2
 			continue
 		}
 		b.WriteString(s[:i])
@@ -126,7 +132,7 @@ func expandObserved(s string, lookup lookupFunc, depth int, used func(name, text
 			// continue"), the "${" is text and the rest is read on
 			// (ab${A stays ab${A; ${A ${B} is "${A " then B's value).
 			b.WriteString("${")
-			s = s[i+2:]
+			s, off = s[i+2:], off+i+2
 			continue
 		}
 		whole, inner := s[i:end+1], s[i+2:end]
@@ -165,7 +171,7 @@ func expandObserved(s string, lookup lookupFunc, depth int, used func(name, text
 				probs = append(probs, fmt.Sprintf("placeholder ${%s}: no configuration key %s and no environment variable %s is set (write ${%s:default} to give a default)", name, name, relaxedEnvName(name), name))
 			}
 		}
-		s = s[end+1:]
+		s, off = s[end+1:], off+end+1
 		if b.Len() > maxExpandedBytes {
 			return b.String()[:maxExpandedBytes], append(probs, fmt.Sprintf("%s %d KiB as its placeholders are replaced", growsPast, maxExpandedBytes>>10))
 		}
@@ -253,6 +259,51 @@ func closingBrace(s string, from int) int {
 		}
 	}
 	return -1
+}
+
+// braceCloser answers closingBrace for the "${" of one text in linear
+// time over all of them: each "${" with no closing '}' scans the rest of
+// the text, and as Spring's PlaceholderParser reads on after it, a text
+// full of "${" (or of escaped "\${" closed only at its end) would cost
+// time quadratic in its length (a 1 MiB value, minutes). Once the scans
+// have read more than twice the text, the '}' closing each '{' is found
+// in one pass instead (the same answer: the '}' that brings the count of
+// '{' opened since back to zero).
+type braceCloser struct {
+	s       string
+	scanned int
+	match   []int32 // once built: for a '{' at i, its '}' or -1
+}
+
+// closing returns the index in c.s of the '}' closing the placeholder
+// whose "${" is at i, or -1.
+func (c *braceCloser) closing(i int) int {
+	if c.match == nil {
+		if c.scanned <= 2*len(c.s) || len(c.s) > math.MaxInt32 {
+			end := closingBrace(c.s, i+2)
+			if end < 0 {
+				c.scanned += len(c.s) - i
+			} else {
+				c.scanned += end - i
+			}
+			return end
+		}
+		c.match = make([]int32, len(c.s))
+		var open []int32
+		for j := 0; j < len(c.s); j++ {
+			switch c.s[j] {
+			case '{':
+				c.match[j] = -1
+				open = append(open, int32(j))
+			case '}':
+				if n := len(open); n > 0 {
+					c.match[open[n-1]] = int32(j)
+					open = open[:n-1]
+				}
+			}
+		}
+	}
+	return int(c.match[i+1])
 }
 
 // quoteShort quotes s, cut to a readable length.
@@ -1044,25 +1095,28 @@ func mapKey(m map[string]any, key string) (string, bool) {
 // a secret (${DB_PASSWORD:changeit}), a variable's name is not.
 func placeholderNames(s string) string {
 	var names []string
+	c := braceCloser{s: s}
+	off := 0 // s is c.s[off:]
 	for {
 		i := strings.Index(s, "${")
 		if i < 0 {
 			break
 		}
-		end := closingBrace(s, i+2)
 		if escapedAt(s, i) {
-			s = s[i+2:] // a literal "${", no placeholder
+			s, off = s[i+2:], off+i+2 // a literal "${", no placeholder
 			continue
 		}
+		end := c.closing(off + i)
 		if end < 0 {
-			s = s[i+2:] // no closing '}': a "${" of the text
+			s, off = s[i+2:], off+i+2 // no closing '}': a "${" of the text
 			continue
 		}
+		end -= off
 		name, _, _ := splitDefault(s[i+2 : end])
 		if n := "${" + name + "}"; !slices.Contains(names, n) {
 			names = append(names, n)
 		}
-		s = s[end+1:]
+		s, off = s[end+1:], off+end+1
 	}
 	return strings.Join(names, ", ")
 }
