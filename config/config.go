@@ -370,7 +370,7 @@ func Load(opts Options) (*Loaded, error) {
 	// environment, then the keys of the documents loaded so far
 	// (ConfigDataEnvironmentContributorPlaceholdersResolver), as a
 	// location's are.
-	plookup := pre.lookup(nil, 0)
+	plookup := pre.lookup(nil)
 	profiles, profileOrigins, perrs := activeProfiles(opts.Profiles, plookup, env, preDocs)
 	errs = append(errs, perrs...)
 	out.Profiles = profiles

@@ -343,7 +343,7 @@ func (imp *importer) resolveLocations(n *node, raw string, line int) []importLoc
 	raw = strings.TrimSpace(raw)
 	parts := []string{raw}
 	if strings.Contains(raw, "${") {
-		s, probs := expandObserved(raw, imp.lookup(n, 0), 0, func(name, text string) {
+		s, probs := expandObserved(raw, imp.lookup(n), 0, func(name, text string) {
 			if redact.IsSecretKey(name) {
 				imp.hidden.Add(text)
 				imp.hiddenTexts = append(imp.hiddenTexts, text)
@@ -581,49 +581,95 @@ const inactiveProblem = "before the profiles are known"
 // resolved before the profiles are known may not take a key from a
 // document activated by a profile: Boot refuses it
 // (InactiveConfigDataAccessException).
-func (imp *importer) lookup(cur *node, depth int) lookupFunc {
+//
+// Each name is resolved once per lookupFunc (memo), and a name met again
+// while it is being resolved is a cycle, reported with the chain, as
+// Spring's "Circular placeholder reference": a key whose value names it
+// several times (x: ${x}${x}${x}${x}) cost 4^16 lookups before the depth
+// bound, start-up hung.
+func (imp *importer) lookup(cur *node) lookupFunc {
+	return imp.lookupIn(cur, &lookupState{memo: map[string]lookupResult{}})
+}
+
+// lookupState is what the lookups of one lookupFunc share: the names
+// being resolved (as "env NAME" or the placeholder's name), the answers
+// found.
+type lookupState struct {
+	stack []string
+	memo  map[string]lookupResult
+}
+
+type lookupResult struct {
+	value, problem string
+	ok             bool
+}
+
+func (imp *importer) lookupIn(cur *node, st *lookupState) lookupFunc {
 	early := imp.profiles == nil || cur == nil || cur.early
 	user := "a location of a document without a profile condition" // what the placeholder is in
 	if cur == nil && imp.profiles == nil {
 		user = "a location or a profile key (spring.profiles.active, include, default, group)"
 	}
-	return func(name string) (string, bool, string) {
+	var lookup lookupFunc
+	lookup = func(name string) (string, bool, string) {
+		if r, ok := st.memo[name]; ok {
+			return r.value, r.ok, r.problem
+		}
+		v, ok, problem := imp.lookupOnce(cur, st, lookup, early, user, name)
+		st.memo[name] = lookupResult{v, problem, ok}
+		return v, ok, problem
+	}
+	return lookup
+}
+
+// lookupOnce is lookupIn's function for a name not resolved yet.
+func (imp *importer) lookupOnce(cur *node, st *lookupState, lookup lookupFunc, early bool, user, name string) (string, bool, string) {
+	// expand resolves the placeholders of v, the value that label (a
+	// variable, "env NAME", or a key, the name) gives.
+	expand := func(label, v string) (string, bool, string) {
+		if i := slices.Index(st.stack, label); i >= 0 {
+			return "", false, "placeholder cycle: " + strings.Join(append(append([]string(nil), st.stack[i:]...), label), " → ") + " (not followed)"
+		}
+		if len(st.stack) >= maxReferenceDepth {
+			return "", false, fmt.Sprintf("placeholders refer through more than %d keys and variables (%s)", maxReferenceDepth, chainShort(append(st.stack, label)))
+		}
+		st.stack = append(st.stack, label)
+		out, probs := expandNested(v, lookup, 0)
+		st.stack = st.stack[:len(st.stack)-1]
+		if len(probs) > 0 {
+			return "", false, strings.Join(slices.Compact(probs), "; ")
+		}
+		return out, true, ""
+	}
+	{
 		// As a value's placeholder (placeholders.envValue, findName): a
 		// name that is no Spring property name (${CONF_DIR}, ${confDir})
 		// is looked up by its exact name, never relaxed to conf-dir.
 		exact := !springPropertyName(name)
 		// A variable's value has its own placeholders resolved in turn,
 		// as Spring's PlaceholderParser resolves a placeholder's value
-		// whatever source gave it (a cycle meets the depth bound).
-		envResolved := func(v string) (string, bool, string) {
+		// whatever source gave it.
+		envResolved := func(n, v string) (string, bool, string) {
 			if !strings.Contains(v, "${") {
 				return v, true, ""
 			}
-			if depth >= maxPlaceholderDepth {
-				return "", false, fmt.Sprintf("placeholders referring to keys and variables more than %d deep (a cycle?)", maxPlaceholderDepth)
-			}
-			out, probs := expandNested(v, imp.lookup(cur, depth+1), 0)
-			if len(probs) > 0 {
-				return "", false, strings.Join(probs, "; ")
-			}
-			return out, true, ""
+			return expand("env "+n, v)
 		}
 		if exact {
 			for _, n := range springEnvNames(name) {
 				if v, ok := imp.env[n]; ok {
-					return envResolved(v)
+					return envResolved(n, v)
 				}
 			}
 		} else {
 			if v, ok := imp.env[name]; ok {
-				return envResolved(v)
+				return envResolved(name, v)
 			}
-			if v, ok := imp.env[relaxedEnvName(name)]; ok {
-				return envResolved(v)
+			if n := relaxedEnvName(name); n != name {
+				if v, ok := imp.env[n]; ok {
+					return envResolved(n, v)
+				}
 			}
-		}
-		if depth >= maxPlaceholderDepth {
-			return "", false, fmt.Sprintf("placeholders referring to keys more than %d deep", maxPlaceholderDepth)
 		}
 		path := keySegs(name)
 		if exact {
@@ -661,11 +707,7 @@ func (imp *importer) lookup(cur *node, depth int) lookupFunc {
 				continue
 			}
 			if strings.Contains(s, "${") && !d.literal {
-				out, probs := expandNested(s, imp.lookup(cur, depth+1), 0)
-				if len(probs) > 0 {
-					return "", false, strings.Join(probs, "; ")
-				}
-				s = out
+				return expand(name, s)
 			}
 			return s, true, ""
 		}

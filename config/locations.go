@@ -357,7 +357,7 @@ func (f *locFinder) resolve(key, from, v string) (string, bool) {
 // expand resolves the placeholders of v from the environment, keeping the
 // texts placeholders naming a secret gave in f.hidden.
 func (f *locFinder) expand(imp *importer, v string) (string, []string) {
-	return expandObserved(v, imp.lookup(nil, 0), 0, func(name, text string) {
+	return expandObserved(v, imp.lookup(nil), 0, func(name, text string) {
 		if redact.IsSecretKey(name) {
 			f.hidden = append(f.hidden, text)
 		}

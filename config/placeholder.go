@@ -149,7 +149,9 @@ func expandObserved(s string, lookup lookupFunc, depth int, used func(name, text
 			unset, isUnset := strings.CutPrefix(problem, unsetMark)
 			switch {
 			case problem != "" && !isUnset:
-				probs = append(probs, problem)
+				if !slices.Contains(probs, problem) { // x: ${x}${x}: one cycle
+					probs = append(probs, problem)
+				}
 				b.WriteString(whole)
 			case ok:
 				b.WriteString(val)
