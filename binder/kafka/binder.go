@@ -28,7 +28,7 @@ type Binder struct {
 	st        settings
 	log       *slog.Logger
 	dialer    *kafkago.Dialer
-	transport *kafkago.Transport
+	transport *binderTransport
 	conns     *transportConns // the transport's connections (Close ends them)
 	admin     *kafkago.Client
 
@@ -101,8 +101,9 @@ func New(ctx context.Context, s stream.BinderSettings) (stream.Binder, error) {
 		TLS:           st.tls,
 		SASLMechanism: st.sasl,
 	}
-	bd.conns = newTransportConns(st.dialTimeout)
-	bd.transport = &kafkago.Transport{
+	bd.conns = newTransportConns(bd.name, st.dialTimeout)
+	bd.transport = &binderTransport{conns: bd.conns, Transport: &kafkago.Transport{
+		Context:     bd.conns.ctx,
 		Dial:        bd.conns.dial,
 		DialTimeout: st.dialTimeout,
 		IdleTimeout: 30 * time.Second,
@@ -110,7 +111,7 @@ func New(ctx context.Context, s stream.BinderSettings) (stream.Binder, error) {
 		ClientID:    st.clientID,
 		TLS:         st.tls,
 		SASL:        st.sasl,
-	}
+	}}
 	bd.admin = &kafkago.Client{Addr: kafkago.TCP(st.brokers...), Transport: bd.transport, Timeout: st.dialTimeout}
 	return bd, nil
 }

@@ -72,6 +72,9 @@ func (bd *Binder) OpenDeadLetters(ctx context.Context, spec stream.ConsumerSpec,
 		return nil, err
 	}
 	topic := stream.ErrorDestinationSource(spec, cs.dlqName).Destination
+	if bd.conns.done.Load() {
+		return nil, bd.wrap(bd.conns.errClosed, "kafka: dead letters of %s", topic)
+	}
 	group := o.Group
 	if group == "" {
 		group = DefaultDeadLetterGroup

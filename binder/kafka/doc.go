@@ -310,7 +310,10 @@
 // still waiting on the broker, such as a read_committed consumer's
 // long-polling fetch, fails at once) and waits until kafka-go has closed
 // them (at most 5s): none of the binder's or kafka-go's goroutines
-// outlive Close.
+// outlive Close. A request on that transport after Close (a dead-letter
+// cursor reading on, OpenDeadLetters) fails at once with an error naming
+// the closed binder (stream.ErrClosed, never unavailable), as does one
+// that Close cut short.
 // Pause keeps the membership and assignment but hands out nothing; Resume
 // goes on.
 //

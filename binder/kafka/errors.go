@@ -8,6 +8,8 @@ import (
 
 	kafkago "github.com/segmentio/kafka-go"
 	"github.com/segmentio/kafka-go/protocol"
+
+	"github.com/streambind/streambind/stream"
 )
 
 // Errors are classified once, here (see "Errors" in the package doc). The
@@ -138,6 +140,11 @@ var unavailableCodes = []kafkago.Error{
 func (bd *Binder) unreachable(err error) bool {
 	err = firstWriteError(err)
 	if err == nil || permanent(err) || refused(err) {
+		return false
+	}
+	if errors.Is(err, stream.ErrClosed) {
+		// The binder closed (a request it cut short fails with the
+		// read's timeout too): retrying does not help.
 		return false
 	}
 	for _, code := range unavailableCodes {

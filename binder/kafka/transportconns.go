@@ -6,12 +6,13 @@ import (
 	"fmt"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
-)
 
-// errTransportClosed is the dial error of the binder's transport once the
-// binder is closed.
-var errTransportClosed = errors.New("kafka: the binder is closed")
+	kafkago "github.com/segmentio/kafka-go"
+
+	"github.com/streambind/streambind/stream"
+)
 
 // transportCloseWait bounds how long Close waits for the transport's
 // connections to be closed by kafka-go once interrupted (they close at
@@ -35,6 +36,10 @@ const transportCloseWait = 5 * time.Second
 // to have closed them all.
 type transportConns struct {
 	dialer net.Dialer
+	// errClosed is the error of a dial or request once stopped: it names
+	// the binder and wraps stream.ErrClosed.
+	errClosed error
+	done      atomic.Bool // stopped, read without mu (binderTransport)
 
 	mu      sync.Mutex
 	stopped bool
@@ -44,10 +49,38 @@ type transportConns struct {
 	ctx     context.Context // ends dials in flight at stop
 }
 
-func newTransportConns(dialTimeout time.Duration) *transportConns {
+func newTransportConns(binder string, dialTimeout time.Duration) *transportConns {
 	ctx, cancel := context.WithCancel(context.Background())
 	return &transportConns{dialer: net.Dialer{Timeout: dialTimeout}, open: map[*trackedConn]struct{}{},
-		closed: make(chan struct{}), ctx: ctx, cancel: cancel}
+		errClosed: fmt.Errorf("binder %q is closed (%w)", binder, stream.ErrClosed),
+		closed:    make(chan struct{}), ctx: ctx, cancel: cancel}
+}
+
+// binderTransport is the binder's shared kafka-go Transport, whose
+// Context is conns.ctx (ended at stop) and Dial conns.dial. Once stopped,
+// its RoundTrip fails at once with conns.errClosed: kafka-go's RoundTrip
+// makes a connection pool for the address when it has none (Close's
+// CloseIdleConnections dropped them) and starts its metadata goroutine
+// (connPool.discover), which ran until the next CloseIdleConnections,
+// that is for ever, after a request made once the binder closed (a
+// dead-letter cursor's fetch, OpenDeadLetters). The Context ends that
+// goroutine for a request that raced with stop. A request that failed
+// because stop cut it says that the binder closed, not "i/o timeout".
+type binderTransport struct {
+	*kafkago.Transport
+	conns *transportConns
+}
+
+// RoundTrip implements kafkago.RoundTripper.
+func (t *binderTransport) RoundTrip(ctx context.Context, addr net.Addr, req kafkago.Request) (kafkago.Response, error) {
+	if t.conns.done.Load() {
+		return nil, t.conns.errClosed
+	}
+	res, err := t.Transport.RoundTrip(ctx, addr, req)
+	if err != nil && t.conns.done.Load() && !errors.Is(err, stream.ErrClosed) {
+		err = fmt.Errorf("%w: %w", t.conns.errClosed, err)
+	}
+	return res, err
 }
 
 // dial is the Transport's Dial.
@@ -59,7 +92,7 @@ func (tc *transportConns) dial(ctx context.Context, network, address string) (ne
 	c, err := tc.dialer.DialContext(ctx, network, address)
 	if err != nil {
 		if tc.ctx.Err() != nil {
-			return nil, errTransportClosed
+			return nil, tc.errClosed
 		}
 		return nil, err
 	}
@@ -67,7 +100,7 @@ func (tc *transportConns) dial(ctx context.Context, network, address string) (ne
 	defer tc.mu.Unlock()
 	if tc.stopped {
 		_ = c.Close()
-		return nil, errTransportClosed
+		return nil, tc.errClosed
 	}
 	t := &trackedConn{Conn: c, tc: tc}
 	tc.open[t] = struct{}{}
@@ -82,6 +115,7 @@ func (tc *transportConns) stop() {
 		return
 	}
 	tc.stopped = true
+	tc.done.Store(true)
 	// Under mu, as trackedConn sets its deadlines: kafka-go's own
 	// SetDeadline cannot come between and put a later one back.
 	for c := range tc.open {
