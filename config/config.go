@@ -381,10 +381,10 @@ func Load(opts Options) (*Loaded, error) {
 	// stays empty, as Spring's getActiveProfiles), and having no file is
 	// no problem.
 	accepted := profiles
+	var deferrs []*stream.ConfigError
 	if len(profiles) == 0 {
-		var derrs []*stream.ConfigError
-		accepted, derrs = defaultProfiles(plookup, env, preDocs)
-		errs = append(errs, derrs...)
+		accepted, deferrs = defaultProfiles(plookup, env, preDocs)
+		errs = append(errs, deferrs...)
 	}
 	var layers []*layer
 	addDocs := func(fd *fileDocs, profileFile bool) {
@@ -614,9 +614,23 @@ func Load(opts Options) (*Loaded, error) {
 			written[n] = true
 		}
 	}
+	// A profile key's placeholders were resolved, and their problems
+	// reported, when the profiles were activated (activeProfiles,
+	// defaultProfiles): not reported a second time here.
+	profileKeyReported := map[string]bool{}
+	for _, e := range append(append([]*stream.ConfigError(nil), perrs...), deferrs...) {
+		profileKeyReported[strings.ToLower(e.Path)] = true
+	}
 	secretPaths, secrets := resolvePlaceholders(raw, env, written, imp.literal(origins), func(path, msg string) {
-		errs = append(errs, &stream.ConfigError{Path: path, Origin: originOf(origins, path), Msg: msg})
 		markUnresolved(path)
+		key := strings.ToLower(path)
+		if i := strings.IndexByte(key, '['); i >= 0 {
+			key = key[:i]
+		}
+		if strings.HasPrefix(key, "spring.profiles.") && profileKeyReported[key] {
+			return
+		}
+		errs = append(errs, &stream.ConfigError{Path: path, Origin: originOf(origins, path), Msg: msg})
 	}, markUnresolved, func(path, from string) {
 		expandedFrom[strings.ToLower(path)] = from
 	})
@@ -1137,7 +1151,7 @@ func activeProfiles(given []string, lookup lookupFunc, env map[string]string, ba
 	for _, n := range all {
 		// spring.profiles.active: ${PROFILE:dev}, SPRING_PROFILES_ACTIVE=${P}.
 		expand := n.origin != "Options.Profiles"
-		ps, perrs := profileNames(n.name, expand, lookup, "spring.profiles", "profiles", n.origin)
+		ps, perrs := profileNames(n.name, expand, lookup, n.key, "profiles", n.origin)
 		errs = append(errs, perrs...)
 		for _, p := range ps {
 			if !seen[p] {

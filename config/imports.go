@@ -680,6 +680,7 @@ func (imp *importer) lookupOnce(cur *node, st *lookupState, lookup lookupFunc, e
 			known = r.flatten(known)
 		}
 		known = append(append([]*node(nil), imp.soFar...), known...)
+		holds := "" // a list or a map found at the name
 		for i := len(known) - 1; i >= 0; i-- {
 			n := known[i]
 			d := n.doc
@@ -690,6 +691,14 @@ func (imp *importer) lookupOnce(cur *node, st *lookupState, lookup lookupFunc, e
 				continue // not loaded yet when Boot resolves the location
 			}
 			val, line, found := findKeyAs(d.root, path, exact)
+			if found && holds == "" {
+				switch val.kind {
+				case yaml.SequenceNode:
+					holds = "a list"
+				case yaml.MappingNode:
+					holds = "a map"
+				}
+			}
 			if !found || val.kind != yaml.ScalarNode || val.value == nil {
 				continue
 			}
@@ -710,6 +719,11 @@ func (imp *importer) lookupOnce(cur *node, st *lookupState, lookup lookupFunc, e
 				return expand(name, s)
 			}
 			return s, true, ""
+		}
+		if holds != "" && !isEnvName(name) {
+			// As the merged tree's placeholders say it (Spring finds
+			// no property p beside p[0]: its default, if any, is taken).
+			return "", false, unsetMark + fmt.Sprintf("placeholder ${%s}: the key %s holds %s, not a value", name, name, holds)
 		}
 		return "", false, ""
 	}

@@ -763,9 +763,11 @@ func (r *placeholders) lookup(name string) (string, bool, string) {
 	case nil:
 		return "", false, ""
 	case map[string]any:
-		return "", false, "placeholder ${" + name + "}: the key " + path + " holds a map, not a value"
+		// Spring finds no property my.binder beside my.binder.x (nor p
+		// beside p[0]): the default, if any, is taken.
+		return "", false, unsetMark + "placeholder ${" + name + "}: the key " + path + " holds a map, not a value"
 	case []any:
-		return "", false, "placeholder ${" + name + "}: the key " + path + " holds a list, not a value"
+		return "", false, unsetMark + "placeholder ${" + name + "}: the key " + path + " holds a list, not a value"
 	default:
 		s, _ := toString(v)
 		return s, true, ""
