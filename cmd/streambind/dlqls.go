@@ -23,7 +23,7 @@ const (
 )
 
 // lsTopDefault is how many groups dlq ls lists by default as text: a DLQ
-// of errors that carry an ID ("order 123 not found") listed one line per
+// of errors that carry an ID ("order 48213 not found") listed one line per
 // dead letter, 3,000 lines for 3,000.
 const lsTopDefault = 20
 
