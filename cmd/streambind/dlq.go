@@ -1130,7 +1130,7 @@ the filters are replay's: --header, --exception, --since, --until,
 the question (scripts). Any other answer removes nothing, prints "nothing
 purged" and exits with status 0 (declining is not a failure); no answer
 at all (stdin ends first: /dev/null, a script without --yes) removes
-nothing and exits with status 2. What it
+nothing, says to pass --yes, and exits with status 2. What it
 does not remove stays in its order. A dead letter whose time the broker
 does not tell never matches --since/--until; the summary counts those.
 Like replay, purge claims what it reads (until it removes it, or exits):
@@ -1290,7 +1290,9 @@ another replay or purge holds are left to it.`,
 			}
 			if unanswered && err == nil {
 				fmt.Fprintln(e.stderr)
-				return usage("nothing purged: no answer on stdin (it ended before a line); pass --yes to purge without the question")
+				// Exit status 2, as a script that forgot --yes should
+				// fail, but no usage error: the flags were right.
+				return needsFlag("nothing purged: no answer on stdin (it ended before a line); to purge without the question, run it again with --yes")
 			}
 			if declined && err == nil {
 				// The user's choice, not a failure: exit status 0.

@@ -290,8 +290,10 @@ func exerciseDLQ(t *testing.T, dir string, e func() *runEnv, a *dlqApp, depth fu
 	}
 	// No answer at all (stdin ended): a script that forgot --yes; it
 	// printed "nothing purged" and exited 0, which looked like success.
+	// Exit status 2, saying to pass --yes, without the usage hint ("Run
+	// 'streambind dlq purge --help' for usage."): the flags were right.
 	if r := dlq("", "purge", "--binding", "work-in-0", "--exception", "declined"); r.code != exitUsage || r.stdout != "" ||
-		!strings.Contains(r.stderr, "no answer on stdin") || !strings.Contains(r.stderr, "--yes") || depth() != 5 {
+		!strings.HasSuffix(r.stderr, "? [y/N] \nstreambind: nothing purged: no answer on stdin (it ended before a line); to purge without the question, run it again with --yes\n") || depth() != 5 {
 		t.Errorf("purge without an answer: exit %d, stdout %q, stderr %q, depth %d", r.code, r.stdout, r.stderr, depth())
 	}
 	if r := dlq("", "purge", "--binding", "work-in-0", "--exception", "declined", "--yes"); r.code != exitOK || !strings.Contains(r.stdout, "purged 4 dead letters") {

@@ -128,7 +128,8 @@
 // tree: go generate ./cmd/streambind.
 //
 // Every subcommand has --help with an example. Exit status: 0 on success
-// and for --help, 1 on failure (or problems found), 2 on bad usage.
+// and for --help, 1 on failure (or problems found), 2 on bad usage (and
+// for dlq purge without --yes when stdin ends before an answer).
 package main
 
 import (
@@ -199,6 +200,10 @@ const (
 type exitError struct {
 	code int
 	err  error
+	// notUsage is an exit status 2 that is no usage error (the flags
+	// were right, the run could not go on without one more): err says
+	// what to pass, and run adds no "Run '... --help' for usage." hint.
+	notUsage bool
 }
 
 func (e *exitError) Error() string {
@@ -216,6 +221,14 @@ func failed(err error) error { return &exitError{code: exitFailure, err: err} }
 // usage is an exitError with status 2.
 func usage(format string, args ...any) error {
 	return &exitError{code: exitUsage, err: fmt.Errorf(format, args...)}
+}
+
+// needsFlag is an exitError with status 2 that is not a usage error:
+// what the command needs was not there at run time (purge's question met
+// the end of stdin); the message says which flag to pass, and no usage
+// hint follows it.
+func needsFlag(format string, args ...any) error {
+	return &exitError{code: exitUsage, err: fmt.Errorf(format, args...), notUsage: true}
 }
 
 // silent ends a run with status code without a message (the subcommand
@@ -242,7 +255,7 @@ func run(ctx context.Context, args []string, e *runEnv) int {
 			ee.err = errors.New("interrupted")
 		}
 		fmt.Fprintf(e.stderr, "streambind: %v\n", ee.err)
-		if ee.code == exitUsage && cmd != nil {
+		if ee.code == exitUsage && !ee.notUsage && cmd != nil {
 			fmt.Fprintf(e.stderr, "Run '%s --help' for usage.\n", cmd.CommandPath())
 		}
 	}
