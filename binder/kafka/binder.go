@@ -56,6 +56,8 @@ type Binder struct {
 
 	mu        sync.Mutex
 	closed    bool
+	closeDone chan struct{} // made by the first Close, closed when it returned
+	closeErr  error         // that Close's error, set before closeDone is closed
 	producers map[*producer]struct{}
 	consumers map[*consumer]struct{}
 }
@@ -502,14 +504,38 @@ func (bd *Binder) waitPartitions(ctx context.Context, topic string, want int) (i
 }
 
 // Close stops the binder's consumers (committing what they processed) and
-// flushes and closes its producers, bounded by ctx. It is idempotent.
+// flushes and closes its producers, bounded by ctx. It is idempotent (nil
+// once closed): a Close while another is closing the binder waits for
+// that one (bounded by its own ctx) and returns its error, so that
+// whichever Close returns nil, the binder has released everything.
 func (bd *Binder) Close(ctx context.Context) error {
 	bd.mu.Lock()
 	if bd.closed {
+		done := bd.closeDone
 		bd.mu.Unlock()
-		return nil
+		select {
+		case <-done:
+			return nil // closed already (its error was the first Close's)
+		default:
+		}
+		select {
+		case <-done:
+			return bd.closeErr
+		case <-ctx.Done():
+			return bd.wrap(ctx.Err(), "kafka: close binder %q: waiting for the Close in progress", bd.name)
+		}
 	}
 	bd.closed = true
+	bd.closeDone = make(chan struct{})
+	bd.mu.Unlock()
+	defer close(bd.closeDone)
+	bd.closeErr = bd.close(ctx)
+	return bd.closeErr
+}
+
+// close is Close's work, for the first Close.
+func (bd *Binder) close(ctx context.Context) error {
+	bd.mu.Lock()
 	cs := make([]*consumer, 0, len(bd.consumers))
 	for c := range bd.consumers {
 		cs = append(cs, c)

@@ -313,7 +313,8 @@
 // outlive Close. A request on that transport after Close (a dead-letter
 // cursor reading on, OpenDeadLetters) fails at once with an error naming
 // the closed binder (stream.ErrClosed, never unavailable), as does one
-// that Close cut short.
+// that Close cut short. A Close while another is closing the binder
+// waits for it (bounded by its own ctx) and returns its result.
 // Pause keeps the membership and assignment but hands out nothing; Resume
 // goes on.
 //
