@@ -73,9 +73,13 @@
 //     service's keys), is read as Spring Boot reads it: under the roots
 //     spring, stream, management and logging and the roots the files
 //     declare, over the files and under the upper-case variables, checked
-//     as a file's key (origin "env <name>"). spring.profiles.* and
-//     spring.config.* so named are warnings: set SPRING_PROFILES_ACTIVE,
-//     SPRING_CONFIG_LOCATION ...
+//     as a file's key (origin "env <name>"). spring.profiles.active,
+//     include, default, group.<name> and spring.config.location,
+//     additional-location, name, import so named choose the profiles and
+//     the files, under their upper-case variables (SPRING_PROFILES_ACTIVE
+//     wins over spring.profiles.active, as Spring Boot's mappers of the
+//     system environment order them); another spring.profiles.* or
+//     spring.config.* so named is a warning.
 //   - SPRING_APPLICATION_JSON ([EnvApplicationJSON]), a JSON object of
 //     keys, is read as Spring Boot reads it: over the files and the other
 //     variables, its keys validated as a file's (origin "env
@@ -1104,11 +1108,8 @@ func inDir(dir, file string) string {
 func activeProfiles(given []string, lookup lookupFunc, env map[string]string, bases []*fileDocs) ([]string, map[string]profileOrigin, []*stream.ConfigError) {
 	list, origin := given, "Options.Profiles"
 	if list == nil {
-		for _, name := range []string{EnvProfiles, EnvSpringProfiles} {
-			if s, ok := env[name]; ok {
-				list, origin = splitList(s), "env "+name
-				break
-			}
+		if name, s, ok := envSetting(env, "spring.profiles.active", EnvProfiles, EnvSpringProfiles); ok {
+			list, origin = splitList(s), "env "+name
 		}
 	}
 	type named struct{ name, origin, key string }
@@ -1134,6 +1135,11 @@ func activeProfiles(given []string, lookup lookupFunc, env map[string]string, ba
 	// puts the additional ones before the active ones): the files of the
 	// active profiles win over theirs.
 	var included []named
+	if name, s, ok := envSetting(env, "spring.profiles.include", EnvSpringProfilesInclude); ok {
+		for _, p := range splitList(s) {
+			included = append(included, named{p, "env " + name, "spring.profiles.include"})
+		}
+	}
 	for _, fd := range bases {
 		for _, d := range fd.docs {
 			if d.onProfile == nil && d.includeSet {
@@ -1207,21 +1213,37 @@ func groupsOf(lookup lookupFunc, env map[string]string, files []*fileDocs) (map[
 	for name := range groups {
 		byEnv[relaxedEnvName("spring.profiles.group."+name)] = name
 	}
-	var names []string
+	var names, dotted []string
 	for v := range env {
-		if strings.HasPrefix(v, "SPRING_PROFILES_GROUP_") {
+		switch {
+		case strings.HasPrefix(v, "SPRING_PROFILES_GROUP_"):
 			names = append(names, v)
+		case strings.HasPrefix(v, "spring.profiles.group."):
+			dotted = append(dotted, v)
 		}
 	}
 	sort.Strings(names)
-	for _, v := range names {
-		rest, ok := strings.CutPrefix(v, "SPRING_PROFILES_GROUP_")
-		if !ok || rest == "" {
-			continue
-		}
-		name, declared := byEnv[v]
-		if !declared {
-			name = strings.ToLower(strings.ReplaceAll(rest, "_", "."))
+	sort.Strings(dotted)
+	// The variables named as the key (spring.profiles.group.prod=a,b)
+	// after the upper-case ones, as Spring Boot's mappers of the system
+	// environment: SPRING_PROFILES_GROUP_PROD wins over it.
+	for _, v := range append(names, dotted...) {
+		var name string
+		if rest, ok := strings.CutPrefix(v, "spring.profiles.group."); ok {
+			if _, upper := env[relaxedEnvName(v)]; rest == "" || upper {
+				continue
+			}
+			name = rest
+		} else {
+			rest, _ := strings.CutPrefix(v, "SPRING_PROFILES_GROUP_")
+			if rest == "" {
+				continue
+			}
+			declared := false
+			name, declared = byEnv[v]
+			if !declared {
+				name = strings.ToLower(strings.ReplaceAll(rest, "_", "."))
+			}
 		}
 		def := groupDef{origin: "env " + v}
 		for _, m := range splitList(env[v]) {
@@ -1275,6 +1297,27 @@ func expandGroups(profiles []string, groups map[string]groupDef, origins map[str
 // the base files.
 const EnvSpringProfilesDefault = "SPRING_PROFILES_DEFAULT"
 
+// EnvSpringProfilesInclude is Spring Boot's SPRING_PROFILES_INCLUDE: more
+// profiles, comma-separated, besides those the files include.
+const EnvSpringProfilesInclude = "SPRING_PROFILES_INCLUDE"
+
+// envSetting returns the first of the variables names that is set, else
+// the variable named as key itself (spring.profiles.active=prod, as a
+// docker-compose file or a Kubernetes manifest may set it), with its name
+// and value: Spring Boot reads the system environment through
+// SpringConfigurationPropertySource's SYSTEM_ENVIRONMENT_MAPPERS,
+// SystemEnvironmentPropertyMapper (SPRING_PROFILES_ACTIVE) then
+// DefaultPropertyMapper (spring.profiles.active), the first found
+// winning.
+func envSetting(env map[string]string, key string, names ...string) (string, string, bool) {
+	for _, n := range append(names, key) {
+		if v, ok := env[n]; ok {
+			return n, v, true
+		}
+	}
+	return "", "", false
+}
+
 // defaultProfiles returns the profiles accepted while none is active, as
 // Spring Boot's: SPRING_PROFILES_DEFAULT, else spring.profiles.default of
 // the base files (the last document without a profile condition that
@@ -1288,8 +1331,8 @@ func defaultProfiles(lookup lookupFunc, env map[string]string, bases []*fileDocs
 			}
 		}
 	}
-	if s, ok := env[EnvSpringProfilesDefault]; ok {
-		list, origin = splitList(s), "env "+EnvSpringProfilesDefault
+	if name, s, ok := envSetting(env, "spring.profiles.default", EnvSpringProfilesDefault); ok {
+		list, origin = splitList(s), "env "+name
 	}
 	var out []string
 	var errs []*stream.ConfigError

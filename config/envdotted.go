@@ -24,10 +24,13 @@ var dottedEnvRoots = map[string]bool{"spring": true, "stream": true, "management
 // the files declare are read; each is checked as a file's key (a misspelt
 // one is an error at "env NAME"). They rank over the files and under the
 // variables in upper case (SPRING_CLOUD_STREAM_..., STREAM_...), which
-// Spring Boot's mapping consults first. spring.profiles.* and
-// spring.config.* are read only in upper case (SPRING_PROFILES_ACTIVE,
-// SPRING_CONFIG_LOCATION ...), before any file is: such a variable is a
-// warning.
+// Spring Boot's mapping consults first. The keys that choose the
+// profiles and the files (spring.profiles.active, include, default,
+// group.<name>, spring.config.location, additional-location, name,
+// import: selectionKey) are read where those are chosen, before any
+// file, after their upper-case variables; another spring.profiles.* or
+// spring.config.* variable, or one of those spelt otherwise
+// (Spring.Profiles.Active), is a warning.
 func dottedEnvLayers(env map[string]string, root *schema, fileRoots map[string]bool) (layers []*layer, errs, warns []*stream.ConfigError) {
 	names := make([]string, 0)
 	for name := range env {
@@ -44,9 +47,15 @@ func dottedEnvLayers(env map[string]string, root *schema, fileRoots map[string]b
 		origin := "env " + name
 		lower := strings.ToLower(name)
 		if strings.HasPrefix(lower, "spring.profiles.") || strings.HasPrefix(lower, "spring.config.") {
+			if selectionKey(name) {
+				continue // read where the profiles and the files are chosen
+			}
 			upper := strings.ToUpper(strings.NewReplacer(".", "_", "-", "").Replace(name))
-			warns = append(warns, &stream.ConfigError{Path: lower, Origin: origin,
-				Msg: "ignored: the profiles and the files to read are chosen before any key is read; set the variable " + upper})
+			msg := "ignored: the profiles and the files to read are chosen before any key is read; set the variable " + upper
+			if selectionKey(lower) {
+				msg = "ignored: a variable named as a key is read as Spring Boot reads it, as written (" + lower + "), or set the variable " + upper
+			}
+			warns = append(warns, &stream.ConfigError{Path: lower, Origin: origin, Msg: msg})
 			continue
 		}
 		b := newPropsBuilder(origin)
@@ -72,6 +81,23 @@ func dottedEnvLayers(env map[string]string, root *schema, fileRoots map[string]b
 		layers = append(layers, l)
 	}
 	return layers, errs, warns
+}
+
+// selectionKey reports whether name is a key that chooses the profiles
+// or the files, read from a variable named as the key where they are
+// chosen (activeProfiles, defaultProfiles, groupsOf, locFinder.setting,
+// importer.envImports), after its upper-case variable, as Spring Boot's
+// SpringConfigurationPropertySource reads the system environment
+// (SystemEnvironmentPropertyMapper, then DefaultPropertyMapper: the
+// name as the key is written, lower case, '-' between words).
+func selectionKey(name string) bool {
+	switch name {
+	case "spring.profiles.active", "spring.profiles.include", "spring.profiles.default",
+		"spring.config.location", "spring.config.additional-location", "spring.config.name", "spring.config.import":
+		return true
+	}
+	rest, ok := strings.CutPrefix(name, "spring.profiles.group.")
+	return ok && rest != ""
 }
 
 // mergeLayers merges layers, in order, over the merged tree of v, as

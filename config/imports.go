@@ -882,6 +882,10 @@ func (imp *importer) envImports() []chunk {
 			list, name = splitList(s), "env "+EnvConfigImport
 		} else if items := indexedEnv(imp.env, EnvConfigImport+"_"); len(items) > 0 {
 			list, name = items, "env "+EnvConfigImport+"_<n>"
+		} else if s, ok := imp.env["spring.config.import"]; ok {
+			// The dotted variable, after the upper-case one (as
+			// Spring Boot's mappers of the system environment).
+			list, name = splitList(s), "env spring.config.import"
 		}
 		lines = make([]int, len(list))
 	}

@@ -250,6 +250,11 @@ func (f *locFinder) rawSetting(vars ...string) (string, string) {
 			return v, "env " + name
 		}
 	}
+	if key := strings.Join(jsonKeys[vars[0]], "."); key != "" {
+		if v, ok := f.env[key]; ok && strings.TrimSpace(v) != "" {
+			return v, "env " + key // the dotted variable, after the upper-case ones
+		}
+	}
 	return "", ""
 }
 
@@ -323,6 +328,13 @@ func (f *locFinder) setting(key string, field []string, fieldName string, vars .
 			continue
 		}
 		from, value = "env "+name, v
+	}
+	if v, ok := f.env[key]; ok && from == "" && strings.TrimSpace(v) != "" {
+		// A variable named as the key (spring.config.location=...), as
+		// Spring Boot reads the system environment: its upper-case
+		// name first (SystemEnvironmentPropertyMapper), then the key as
+		// written (DefaultPropertyMapper).
+		from, value = "env "+key, v
 	}
 	if from == "" {
 		return nil, ""

@@ -180,7 +180,11 @@ How keys are written (package config; the whole contract is
   [coming-from-spring-cloud-stream.md](coming-from-spring-cloud-stream.md)
   for what SCSt has and streambind lacks).
 - The environment overrides keys: the key path in upper case with ` + "`.`" + ` and
-  ` + "`-`" + ` turned into ` + "`_`" + ` (` + "`STREAM_BINDINGS_CHARGEPAYMENT_IN_0_GROUP`" + `).
+  ` + "`-`" + ` turned into ` + "`_`" + ` (` + "`STREAM_BINDINGS_CHARGEPAYMENT_IN_0_GROUP`" + `), or a
+  variable named as the key, under the upper-case one, as Spring Boot reads
+  the system environment (` + "`spring.cloud.stream.bindings.x-in-0.group=g`" + `;
+  ` + "`spring.profiles.active=prod`" + ` and ` + "`spring.config.location=conf/`" + `
+  choose the profiles and the files so too).
 - ` + "`${VAR}`" + ` and ` + "`${VAR:default}`" + ` are replaced in any value, looked up as
   Spring Boot looks them up (its ` + "`ConfigurationPropertySourcesPropertyResolver`" + `).
   A name in Spring's canonical form (lower case, digits and ` + "`-`" + ` between
