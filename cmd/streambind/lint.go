@@ -233,6 +233,13 @@ services given (dlq on an anonymous consumer, partitioned consumers that
 do not fit their producers — as the broker assigns partitions: on RabbitMQ
 and NATS partitions from instance-count (NATS: its partition-count) on
 reach no instance —, required-groups nobody reads, RabbitMQ producers
+whose required-groups declare a group's queue with other arguments than
+the group's consumer binding of the destination declares it with (its
+dlq, ttl, max-length, quorum, dead-letter-* ...: a producer declares the
+queue with its own RabbitMQ producer properties, auto-bind-dlq for dlq,
+as in SCSt, and whichever binds second fails at start; the error names
+both bindings, the settings that differ and what to set on the
+producer), RabbitMQ producers
 whose mandatory sends no queue of the services given takes, NATS destinations of which one is
 another's prefix at a '.'). A binding configured for no
 function, not in stream.input-bindings or output-bindings and without a
@@ -657,6 +664,7 @@ func (sys *system) consistency() []problem {
 	}
 
 	out = append(out, natsOverlaps(producers, consumers)...)
+	out = append(out, requiredGroupArgs(producers, consumers)...) // lintrequiredgroups.go
 
 	for _, k := range sortedDestKeys(producers) {
 		ps := producers[k]

@@ -48,6 +48,11 @@
 //     producers of one destination that disagree on partition-count;
 //   - (a warning) a group that producer.required-groups provisions but no
 //     consumer of the services given reads: its queue only grows;
+//   - a RabbitMQ producer whose required-groups declares a group's queue
+//     with other arguments than the group's consumer binding of the
+//     destination (dlq without the producer's auto-bind-dlq, ttl,
+//     quorum, dead-letter-* ...): the producer declares it with its own
+//     properties, as in SCSt, and whichever binds second fails at start;
 //   - (a warning) a RabbitMQ producer that publishes mandatory (the
 //     default) to an exchange no queue is known to be bound to (no
 //     required-groups, no consumer of the services given): every send is

@@ -1,0 +1,63 @@
+package rabbit
+
+import (
+	"fmt"
+	"maps"
+
+	"github.com/streambind/streambind/stream"
+)
+
+// DeclaredQueue is a durable queue as a binding declares it: its name and
+// its x-arguments (nil when it has none), which RabbitMQ compares with
+// those of an existing queue of that name (inequivalent arg when they
+// differ). DLQ says it is a dead-letter queue.
+type DeclaredQueue struct {
+	Name string
+	Args map[string]any
+	DLQ  bool
+}
+
+// ConsumerQueues returns the queues consumer binding spec declares for its
+// named group, as the binder declares them at bind time: the group's queue
+// and, with dlq, its DLQ (not the wait queues of retry-delays, which no
+// producer declares). An anonymous consumer's queue is its own (exclusive,
+// named at start): none is returned. The error is the binding's
+// properties'. streambind lint compares them with the queues a producer's
+// required-groups declare (RequiredGroupQueues).
+func ConsumerQueues(spec stream.ConsumerSpec) ([]DeclaredQueue, error) {
+	o, err := parseConsumerOptions(spec.Binding, spec.Consumer.Concurrency, spec.Extension)
+	if err != nil || spec.Group == "" {
+		return nil, err
+	}
+	c := &consumer{spec: spec, opts: o, dest: spec.Destination}
+	q := o.queueName(spec.Destination, spec.Group, spec.Consumer.Partitioned, spec.Consumer.InstanceIndex)
+	t := c.topology(q)
+	return declaredQueues(t, 1), nil
+}
+
+// RequiredGroupQueues returns the queues producer binding spec declares
+// for its required-groups (with the producer's auto-bind-dlq, their DLQs),
+// as the binder declares them at bind time.
+func RequiredGroupQueues(spec stream.ProducerSpec) ([]DeclaredQueue, error) {
+	o, err := parseProducerOptions(spec.Binding, spec.Extension)
+	if err != nil {
+		return nil, err
+	}
+	t, err := producerTopology(spec, o)
+	if err != nil {
+		return nil, fmt.Errorf("rabbit: producer %s: %w", spec.Binding, err)
+	}
+	return declaredQueues(t, len(t.queues)), nil
+}
+
+// declaredQueues lists the first n queues of t and its DLQs.
+func declaredQueues(t topology, n int) []DeclaredQueue {
+	var out []DeclaredQueue
+	for _, q := range t.queues[:n] {
+		out = append(out, DeclaredQueue{Name: q.name, Args: maps.Clone(map[string]any(q.args))})
+	}
+	for _, q := range t.dlqs {
+		out = append(out, DeclaredQueue{Name: q.name, Args: maps.Clone(map[string]any(q.args)), DLQ: true})
+	}
+	return out
+}
