@@ -106,11 +106,15 @@ func TestBreakConfigTreeValuesAreNotPlaceholderResolved(t *testing.T) {
 }
 
 // Whatever is done with "${" in a tree value, the value of a secret key
-// must not appear in a message. Today the unterminated-placeholder
-// message quotes the secret from "${" to its end ("${9s8d7f6g5h" of
-// "Xy${9s8d7f6g5h"): Secrets.String hides only the whole value, not a
-// part of it. (`streambind lint` and `config` print it: see
-// cmd/streambind/break_imports_test.go.)
+// must not appear in a message. The loader once reported an
+// unterminated placeholder, quoting the secret from "${" to its end
+// ("${9s8d7f6g5h" of "Xy${9s8d7f6g5h"), which Secrets.String, hiding
+// only whole values, did not hide. Since 9cf88a0 a "${" with no closing
+// '}' is text, as Spring Framework 6.2's PlaceholderParser keeps it, and
+// a configuration tree's values are taken as they are (no placeholder
+// resolved): no message is made of them; this guards that none quotes a
+// part of the secret. (`streambind lint` and `config` print the
+// messages: see cmd/streambind/break_imports_test.go.)
 // Expected: no message holds any part of the secret.
 func TestBreakConfigTreeSecretNotQuotedInPlaceholderErrors(t *testing.T) {
 	dir := writeTree(t, map[string]string{
@@ -267,11 +271,12 @@ func TestBreakImportPlaceholderResolvedAlikeInBothPasses(t *testing.T) {
 // A group's members given by a placeholder are split on commas after
 // the placeholder is resolved, as Spring Boot binds a List<String>: the
 // Binder resolves ${...} in the String, then converts "a,b" to [a, b].
-// streambind splits the raw text first: "${MEMBERS:a,b}" becomes
-// "${MEMBERS:a" (an unterminated-placeholder error) and a profile "b}";
-// "${MEMBERS}" with MEMBERS=a,b becomes one profile named "a,b" (whose
-// file application-a,b.yaml is looked for). (spring.profiles.active:
-// ${PROFILES} has the same flaw, from before these commits.)
+// streambind once split the raw text first: "${MEMBERS:a,b}" became
+// "${MEMBERS:a" and a profile "b}"; "${MEMBERS}" with MEMBERS=a,b became
+// one profile named "a,b" (whose file application-a,b.yaml was looked
+// for). splitList now splits only on the commas outside placeholders
+// (a "${" with no closing '}' being text, not a placeholder, since
+// 9cf88a0), and the value is split again once resolved.
 // Expected: both give the members a and b (x = b, from application-b.yaml).
 func TestBreakGroupMembersFromAPlaceholderAreSplitAfterResolving(t *testing.T) {
 	files := map[string]string{

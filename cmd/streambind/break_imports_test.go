@@ -14,13 +14,13 @@ import (
 
 // A config tree's secret must not be printed by `streambind lint` or
 // `streambind config`, whatever its text. A mounted password holding "${"
-// is read as a placeholder (Spring Boot takes a tree's values literally:
-// ConfigTreePropertySource's values are not Strings, so
-// PropertySourcesPlaceholdersResolver leaves them alone), and the
-// unterminated-placeholder problem quotes the password from "${" on:
-// `svc/tree/spring.rabbitmq.password:1: unterminated placeholder
-// "${9s8d7f6g5h" (missing '}')`, on stderr of both commands, 12 of the 14
-// characters of the secret. Secrets.String hides only the whole value.
+// was once read as a placeholder (Spring Boot takes a tree's values
+// literally: ConfigTreePropertySource's values are not Strings, so
+// PropertySourcesPlaceholdersResolver leaves them alone), and an
+// unterminated-placeholder problem, since gone (a "${" with no closing
+// '}' is text since 9cf88a0, as in Spring Framework 6.2), quoted the
+// password from "${" on, 12 of its 14 characters, on stderr of both
+// commands: Secrets.String hides only the whole value.
 // Expected: no output of either command holds the secret or a part of it.
 func TestBreakCLIConfigTreeSecretFragmentNotPrinted(t *testing.T) {
 	dir := writeFiles(t, map[string]string{
