@@ -27,39 +27,65 @@ import (
 // variables without a default, empty names and cycles. A "${" with no
 // closing '}' is no placeholder and stays as written, no problem, as in
 // Spring.
+//
+// Each variable's value is expanded at most once, whether it resolves or
+// fails (envExpander): A0='${A1}${A1}', A1='${A2}${A2}', ... with the
+// last unset cost 2^depth expansions when only successes were remembered.
 func expandPlaceholders(s string, env map[string]string) (string, []string) {
-	done := map[string]string{}
-	var stack []string
-	var lookup lookupFunc
-	lookup = func(name string) (string, bool, string) {
-		v, ok := env[name]
-		if !ok || !strings.Contains(v, "${") {
-			return v, ok, ""
-		}
-		if out, ok := done[name]; ok {
-			return out, true, ""
-		}
-		if i := slices.Index(stack, name); i >= 0 {
-			return "", false, "placeholder cycle: " + strings.Join(append(append([]string(nil), stack[i:]...), name), " → ") + " (environment variables; not followed)"
-		}
-		if len(stack) >= maxPlaceholderDepth {
-			return "", false, fmt.Sprintf("placeholders in environment variables refer more than %d deep", maxPlaceholderDepth)
-		}
-		stack = append(stack, name)
-		out, probs := expandNested(v, lookup, 0)
-		stack = stack[:len(stack)-1]
-		if len(probs) > 0 {
-			for i, p := range probs {
-				if !strings.HasPrefix(p, "placeholder cycle: ") && !strings.HasPrefix(p, "in the value of ") {
-					probs[i] = "in the value of environment variable " + name + ": " + p
-				}
-			}
-			return "", false, strings.Join(probs, "; ")
-		}
-		done[name] = out
+	e := newEnvExpander(env)
+	return expandNested(s, e.lookup, 0)
+}
+
+// envExpander resolves the placeholders of environment variables' values
+// for expandPlaceholders. Each variable is expanded once: its value, or
+// its problem, is remembered (done, failed), so that references repeated
+// down a chain (A='${B}${B}', B='${C}${C}', ...) or around a cycle cost
+// time linear in the variables and references, not exponential.
+type envExpander struct {
+	env        map[string]string
+	done       map[string]string
+	failed     map[string]string // the problem, as found (not masked)
+	stack      []string
+	expansions int // values expanded (each variable's at most once)
+}
+
+func newEnvExpander(env map[string]string) *envExpander {
+	return &envExpander{env: env, done: map[string]string{}, failed: map[string]string{}}
+}
+
+func (e *envExpander) lookup(name string) (string, bool, string) {
+	v, ok := e.env[name]
+	if !ok || !strings.Contains(v, "${") {
+		return v, ok, ""
+	}
+	if out, ok := e.done[name]; ok {
 		return out, true, ""
 	}
-	return expandNested(s, lookup, 0)
+	if p, ok := e.failed[name]; ok {
+		return "", false, p
+	}
+	if i := slices.Index(e.stack, name); i >= 0 {
+		return "", false, "placeholder cycle: " + strings.Join(append(append([]string(nil), e.stack[i:]...), name), " → ") + " (environment variables; not followed)"
+	}
+	if len(e.stack) >= maxPlaceholderDepth {
+		return "", false, fmt.Sprintf("placeholders in environment variables refer more than %d deep", maxPlaceholderDepth)
+	}
+	e.stack = append(e.stack, name)
+	e.expansions++
+	out, probs := expandNested(v, e.lookup, 0)
+	e.stack = e.stack[:len(e.stack)-1]
+	if len(probs) > 0 {
+		for i, p := range probs {
+			if !strings.HasPrefix(p, "placeholder cycle: ") && !strings.HasPrefix(p, "in the value of ") {
+				probs[i] = "in the value of environment variable " + name + ": " + p
+			}
+		}
+		p := strings.Join(probs, "; ")
+		e.failed[name] = p
+		return "", false, p
+	}
+	e.done[name] = out
+	return out, true, ""
 }
 
 // maxPlaceholderDepth bounds defaults nested in defaults
@@ -103,6 +129,15 @@ func expandObserved(s string, lookup lookupFunc, depth int, used func(name, text
 	}
 	var b strings.Builder
 	var probs []string
+	// add adds a problem once: a placeholder repeated (${X}${X}), or
+	// names that lead to one failing variable or key, is one problem.
+	add := func(ps ...string) {
+		for _, p := range ps {
+			if !slices.Contains(probs, p) {
+				probs = append(probs, p)
+			}
+		}
+	}
 	c := braceCloser{s: s}
 	off := 0 // s is c.s[off:]
 	for {
@@ -139,19 +174,17 @@ func expandObserved(s string, lookup lookupFunc, depth int, used func(name, text
 		name, def, hasDef := splitDefault(inner)
 		switch {
 		case name == "":
-			probs = append(probs, fmt.Sprintf("placeholder %s names no variable", quoteShort(whole)))
+			add(fmt.Sprintf("placeholder %s names no variable", quoteShort(whole)))
 			b.WriteString(whole)
 		case strings.ContainsAny(name, "${}"):
-			probs = append(probs, fmt.Sprintf("placeholder %s: a variable name cannot contain '$', '{' or '}'", quoteShort(whole)))
+			add(fmt.Sprintf("placeholder %s: a variable name cannot contain '$', '{' or '}'", quoteShort(whole)))
 			b.WriteString(whole)
 		default:
 			val, ok, problem := lookup(name)
 			unset, isUnset := strings.CutPrefix(problem, unsetMark)
 			switch {
 			case problem != "" && !isUnset:
-				if !slices.Contains(probs, problem) { // x: ${x}${x}: one cycle
-					probs = append(probs, problem)
-				}
+				add(problem) // x: ${x}${x}: one cycle
 				b.WriteString(whole)
 			case ok:
 				b.WriteString(val)
@@ -160,17 +193,17 @@ func expandObserved(s string, lookup lookupFunc, depth int, used func(name, text
 				}
 			case hasDef:
 				d, p := expandObserved(def, lookup, depth+1, used)
-				probs = append(probs, p...)
+				add(p...)
 				b.WriteString(d)
 				if used != nil && len(p) == 0 {
 					used(name, d)
 				}
 			case isUnset:
-				probs = append(probs, unset)
+				add(unset)
 			case isEnvName(name):
-				probs = append(probs, fmt.Sprintf("environment variable %s is not set (placeholder ${%s}; write ${%s:default} to give a default)", name, name, name))
+				add(fmt.Sprintf("environment variable %s is not set (placeholder ${%s}; write ${%s:default} to give a default)", name, name, name))
 			default:
-				probs = append(probs, fmt.Sprintf("placeholder ${%s}: no configuration key %s and no environment variable %s is set (write ${%s:default} to give a default)", name, name, relaxedEnvName(name), name))
+				add(fmt.Sprintf("placeholder ${%s}: no configuration key %s and no environment variable %s is set (write ${%s:default} to give a default)", name, name, relaxedEnvName(name), name))
 			}
 		}
 		s, off = s[end+1:], off+end+1
