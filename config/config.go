@@ -1382,6 +1382,13 @@ func profileNames(raw string, expand bool, lookup lookupFunc, expandPath, namePa
 		case n == "":
 		case strings.ContainsAny(n, `/\`) || n == "." || n == "..":
 			errs = append(errs, &stream.ConfigError{Path: namePath, Origin: origin, Msg: "invalid profile name " + quoteShort(n)})
+		case strings.ContainsAny(n, "${}"):
+			// A "${" with no closing '}' is text (Spring Framework 6.2),
+			// so spring.profiles.active: ${P would name a profile "${P";
+			// Spring Boot 3.5 refuses such a name (its profile names
+			// hold letters, digits, '-', '_' and '.': gh-34062, gh-45947).
+			errs = append(errs, &stream.ConfigError{Path: namePath, Origin: origin,
+				Msg: "invalid profile name " + quoteShort(n) + ": a profile name cannot hold '$', '{' or '}' (a placeholder with no closing '}'?)"})
 		default:
 			out = append(out, n)
 		}
