@@ -42,6 +42,9 @@ type Binder struct {
 	consumers map[*consumer]struct{}
 	// boundLogged holds the bound lines logged at INFO (see logBound).
 	boundLogged map[string]struct{}
+	// dlqBytes is the byte budget of the dead-letter cursors'
+	// windows and batches: dlqWindowBytes when 0 (tests set less).
+	dlqBytes int
 }
 
 var (

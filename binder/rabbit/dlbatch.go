@@ -12,30 +12,46 @@ import (
 
 // NextBatch implements [stream.DeadLetterBatcher]: the next dead letter as
 // Next reads it (waiting for it, up to dlqIdle), then those the broker
-// already sent the cursor's consumer (its prefetch window, dlqWindow), up
+// already sent the cursor's consumer (its prefetch window, see window), up
 // to max: one round trip of the broker's brings the consumer a window's
 // worth. A batch ends where the consumer holds a full window unremoved
 // (the next call lets the broker send more, as Next does), at the count
-// the queue held at open, and when no delivery comes within batchGap.
+// the queue held at open, when no delivery comes within batchGap, and once
+// its dead letters weigh the cursor's byte budget (dlqWindowBytes; the
+// first one whatever it weighs). A full window whose size no longer fits
+// the dead letters (one of dlqFirstWindow; one fill made smaller) is
+// replaced by one that does (more) and the batch goes on.
 func (c *rabbitDeadLetters) NextBatch(ctx context.Context, max int) ([]stream.DeadLetter, error) {
 	d, err := c.Next(ctx)
 	if err != nil {
 		return nil, err
 	}
 	out := []stream.DeadLetter{d}
+	size := c.tags[d.ID].size
 	var gap *time.Timer
 	for len(out) < max && c.read < c.total {
+		if size >= c.budget {
+			break
+		}
 		if len(c.pending) > 0 {
 			if c.ch.IsClosed() {
 				return out, nil // the next Next says so
 			}
 			p := c.pending[0]
 			c.pending = c.pending[1:]
-			out = append(out, c.deliver(&p.d, p.gen))
+			d := c.deliver(&p.d, p.gen)
+			size += c.tags[d.ID].size
+			out = append(out, d)
 			continue
 		}
-		if c.held >= dlqWindow {
-			break
+		if c.held >= c.win {
+			if c.window() == c.win {
+				break
+			}
+			if err := c.more(); err != nil {
+				return out, nil // the next Next meets it again
+			}
+			continue
 		}
 		if gap == nil {
 			gap = time.NewTimer(batchGap)
@@ -49,8 +65,10 @@ func (c *rabbitDeadLetters) NextBatch(ctx context.Context, max int) ([]stream.De
 				// The channel closed: the next Next says so.
 				return out, nil
 			}
-			c.held++
-			out = append(out, c.deliver(&d, c.gen))
+			c.took(&d)
+			d2 := c.deliver(&d, c.gen)
+			size += c.tags[d2.ID].size
+			out = append(out, d2)
 		case <-gap.C:
 			return out, nil
 		}
@@ -121,7 +139,9 @@ func (c *rabbitDeadLetters) RemoveBatch(ctx context.Context, ds []stream.DeadLet
 	acked := func(r rm) {
 		sent++
 		if r.h.gen == c.gen {
-			c.held-- // the broker may send the current consumer one more
+			// The broker may send the current consumer one more.
+			c.held--
+			c.heldBytes -= r.h.size
 		}
 	}
 	if k > 0 {
@@ -173,7 +193,7 @@ func (c *rabbitDeadLetters) RemoveBatch(ctx context.Context, ds []stream.DeadLet
 // their order; a closed consumer stops that (Next reports it).
 func (c *rabbitDeadLetters) confirmAcks(ctx context.Context) error {
 	done := make(chan error, 1)
-	go func() { done <- c.ch.Qos(dlqWindow, 0, false) }()
+	go func() { done <- c.ch.Qos(c.win, 0, false) }()
 	t := time.NewTimer(dlqCloseTimeout)
 	defer t.Stop()
 	ds := c.ds
@@ -189,7 +209,7 @@ func (c *rabbitDeadLetters) confirmAcks(ctx context.Context) error {
 				ds = nil
 				continue
 			}
-			c.held++
+			c.took(&d)
 			c.pending = append(c.pending, pendingDL{d: d, gen: c.gen})
 			t.Reset(dlqCloseTimeout)
 		case <-t.C:

@@ -46,11 +46,19 @@ import (
 // with a context when that context ends, and that cancel racing Close
 // deadlocked the channel (a Ctrl-C hung `streambind dlq`). Close cancels it.
 //
-// The broker sends the cursor at most dlqWindow dead letters ahead of what
-// it removed (a consumer's prefetch; see more), not the whole queue: without
-// a prefetch it pushed every dead letter at once, and amqp091-go buffers
-// what it receives without bound, so `streambind dlq ls --limit 10` on a
-// queue of a million dead letters held all of them in memory.
+// The broker sends the cursor at most a window of dead letters ahead of
+// what it removed (a consumer's prefetch; see more), not the whole queue:
+// without a prefetch it pushed every dead letter at once, and amqp091-go
+// buffers what it receives without bound, so `streambind dlq ls --limit
+// 10` on a queue of a million dead letters held all of them in memory.
+// The window is a count (RabbitMQ does not implement basic.qos
+// prefetch-size), sized from the largest dead letter the cursor has seen
+// (the first is read with basic.get before any consumer starts) so that a
+// window of them weighs at most dlqWindowBytes (window), and a batch
+// (NextBatch) stops there too: a window of 256 dead letters of 4-8 MB
+// made `dlq replay --limit 5` hold 3 GB. A dead letter larger than all
+// before it can make one window weigh more, once: the next is smaller
+// (fill).
 func (b *Binder) OpenDeadLetters(ctx context.Context, spec stream.ConsumerSpec, _ stream.DeadLetterOpen) (stream.DeadLetters, error) {
 	if err := b.checkOpen(); err != nil {
 		return nil, err
@@ -74,15 +82,24 @@ func (b *Binder) OpenDeadLetters(ctx context.Context, spec stream.ConsumerSpec, 
 		return nil, fmt.Errorf("rabbit: queue %s: %w", q, err)
 	}
 	c := &rabbitDeadLetters{ch: ch, queue: q, total: st.Messages, consumers: st.Consumers, tag: "streambind-dlq-" + randomID(), idle: dlqIdle, log: b.log,
-		limit: dlqDeliveryLimit(dq.args), conns: b.sub, user: b.s.username}
+		limit: dlqDeliveryLimit(dq.args), conns: b.sub, user: b.s.username, budget: b.dlqBytes}
+	if c.budget <= 0 {
+		c.budget = dlqWindowBytes
+	}
 	if st.Messages == 0 {
 		return c, nil
 	}
-	// Per consumer (global false): a channel-wide prefetch is refused by
-	// quorum queues.
-	if err := ch.Qos(dlqWindow, 0, false); err != nil {
+	// The first dead letter tells what one weighs, for the first window:
+	// taken with basic.get (held on the channel, unacknowledged, as a
+	// consumer's delivery is; no consumer's window counts it).
+	first, ok, err := ch.Get(q, false)
+	if err != nil {
 		_ = ch.Close()
-		return nil, fmt.Errorf("rabbit: queue %s: set prefetch: %w", q, err)
+		return nil, fmt.Errorf("rabbit: queue %s: read the first dead letter: %w", q, err)
+	}
+	if ok {
+		c.largest = deliverySize(&first)
+		c.pending = append(c.pending, pendingDL{d: first})
 	}
 	if err := c.consume(); err != nil {
 		_ = ch.Close()
@@ -91,17 +108,62 @@ func (b *Binder) OpenDeadLetters(ctx context.Context, spec stream.ConsumerSpec, 
 	return c, nil
 }
 
-// dlqWindow is how many dead letters the broker sends a cursor's consumer
+// dlqWindow is the most dead letters the broker sends a cursor's consumer
 // ahead of the reader (its prefetch): a bound on what the cursor buffers.
 const dlqWindow = 256
+
+// dlqWindowBytes bounds the bytes of a window (window) and of a batch
+// (NextBatch): RabbitMQ counts a prefetch in messages only (basic.qos
+// prefetch-size is not implemented), and a dead letter may weigh up to
+// the broker's max_message_size (16 MB on RabbitMQ 4, 128 MB on 3.x).
+const dlqWindowBytes = 64 << 20
+
+// dlqFirstWindow is the window of a consumer before any dead letter told
+// the cursor what one weighs (the queue was empty to the basic.get that
+// read the first).
+const dlqFirstWindow = 1
+
+// window is the prefetch of the cursor's next consumer: as many dead
+// letters as fit in its byte budget when each weighs as much as the
+// largest it has seen (deliverySize; the first is read before the first
+// consumer starts), from 1 to dlqWindow; dlqFirstWindow before it saw any.
+func (c *rabbitDeadLetters) window() int {
+	if c.largest <= 0 {
+		return dlqFirstWindow
+	}
+	return max(1, min(dlqWindow, c.budget/c.largest))
+}
+
+// deliverySize is about what d takes in memory: its body and its headers
+// as encoded (tableSize: an x-exception-stacktrace, x-death).
+func deliverySize(d *amqp.Delivery) int {
+	h, _ := tableSize(d.Headers) // a header the broker sent encodes
+	return max(1, len(d.Body)+h)
+}
+
+// took counts d, just taken from the current consumer, as held.
+func (c *rabbitDeadLetters) took(d *amqp.Delivery) {
+	c.held++
+	n := deliverySize(d)
+	c.heldBytes += n
+	c.largest = max(c.largest, n)
+	c.peakBytes = max(c.peakBytes, c.heldBytes)
+}
 
 // consumerTag is the tag of the cursor's current consumer.
 func (c *rabbitDeadLetters) consumerTag() string { return c.tag + "-" + strconv.Itoa(c.gen) }
 
-// consume starts the cursor's next consumer of the queue.
+// consume starts the cursor's next consumer of the queue, with a prefetch
+// of window.
 func (c *rabbitDeadLetters) consume() error {
 	c.gen++
-	c.held = 0
+	c.held, c.heldBytes = 0, 0
+	c.win = c.window()
+	// Per consumer (global false): a channel-wide prefetch is refused by
+	// quorum queues. It applies to the consumers started after it.
+	if err := c.ch.Qos(c.win, 0, false); err != nil {
+		return fmt.Errorf("rabbit: queue %s: set prefetch: %w", c.queue, err)
+	}
 	ds, err := c.ch.Consume(c.queue, c.consumerTag(), false, false, false, false, nil)
 	if err != nil {
 		return fmt.Errorf("rabbit: consume %s: %w", c.queue, err)
@@ -110,12 +172,47 @@ func (c *rabbitDeadLetters) consume() error {
 	return nil
 }
 
+// fill replaces the current consumer by one of a smaller window (more)
+// when the dead letters outgrew it (a dead letter larger than those before
+// made window smaller): only a full window can be cancelled, and each
+// removal lets the broker send the current consumer one more, so a
+// replay never fills it by itself. It takes the rest of the window into
+// pending first: those deliveries are on their way already (the broker
+// sent them as the cursor removed). It waits for each up to idle, and
+// only when the queue held enough at open to fill the window.
+func (c *rabbitDeadLetters) fill(ctx context.Context) error {
+	if c.ds == nil || c.window() >= c.win || c.total-c.read-len(c.pending) < c.win-c.held {
+		return nil
+	}
+	t := time.NewTimer(c.idle)
+	defer t.Stop()
+	for c.held < c.win {
+		select {
+		case d, ok := <-c.ds:
+			if !ok {
+				return nil // Next says so
+			}
+			c.took(&d)
+			c.pending = append(c.pending, pendingDL{d: d, gen: c.gen})
+			t.Reset(c.idle)
+		case <-t.C:
+			return nil // they left the queue: Next waits for the next one
+		case <-ctx.Done():
+			return nil // Next says so
+		}
+	}
+	return c.more()
+}
+
 // more lets the broker send the cursor more dead letters once its consumer
 // holds a full window of them unremoved (a listing): the broker sends that
 // consumer nothing more, and every delivery it sent has arrived. The
 // consumer is cancelled (the dead letters it delivered stay held by the
 // channel, unacknowledged, in their places) and a new one gets the next
-// window of the queue, in the queue's order.
+// window of the queue, in the queue's order, sized (window) from what the
+// dead letters read so far weigh. Only a full window is cancelled: a
+// delivery the broker sends after the cancel's answer, amqp091-go drops
+// (it would stay held, unread, until Close).
 func (c *rabbitDeadLetters) more() error {
 	old := c.ds
 	if err := c.ch.Cancel(c.consumerTag(), false); err != nil {
@@ -139,12 +236,19 @@ type rabbitDeadLetters struct {
 	tags  map[string]heldDL
 	// gen numbers the cursor's consumers (see more); held counts the dead
 	// letters the current one delivered that were not removed, toward
-	// dlqWindow; pending are deliveries not yet returned by Next, of a
-	// cancelled consumer or taken while confirmAcks waited (counted in
-	// held then, as the current one's).
-	gen     int
-	held    int
-	pending []pendingDL
+	// win, its prefetch, and heldBytes what they weigh (deliverySize);
+	// pending are deliveries not yet returned by Next, of a cancelled
+	// consumer or taken while confirmAcks waited (counted in held then,
+	// as the current one's).
+	gen       int
+	held      int
+	win       int
+	heldBytes int
+	pending   []pendingDL
+	// budget bounds what a window and a batch weigh (dlqWindowBytes);
+	// largest is the largest dead letter the cursor took, and peakBytes
+	// the most heldBytes was.
+	budget, largest, peakBytes int
 	// consumers is how many consumers the queue had at open.
 	consumers int
 	// idle is how long Next waits for a dead letter before it takes the
@@ -169,8 +273,9 @@ type rabbitDeadLetters struct {
 // heldDL is a dead letter the cursor returned: its delivery tag, and the
 // consumer (gen) that delivered it.
 type heldDL struct {
-	tag uint64
-	gen int
+	tag  uint64
+	gen  int
+	size int // deliverySize
 	// d is the delivery, kept only when it reached the delivery limit
 	// (Close copies it, see keepAtLimit): a listing of a large queue does
 	// not hold every body.
@@ -206,6 +311,9 @@ func (c *rabbitDeadLetters) Next(ctx context.Context) (stream.DeadLetter, error)
 	if err := ctx.Err(); err != nil {
 		return stream.DeadLetter{}, err
 	}
+	if err := c.fill(ctx); err != nil {
+		return stream.DeadLetter{}, err
+	}
 	if len(c.pending) > 0 {
 		if c.ch.IsClosed() {
 			// The broker gave them back with the channel, as amqp091-go
@@ -217,7 +325,7 @@ func (c *rabbitDeadLetters) Next(ctx context.Context) (stream.DeadLetter, error)
 		c.pending = c.pending[1:]
 		return c.deliver(&p.d, p.gen), nil
 	}
-	if c.held >= dlqWindow {
+	if c.held >= c.win {
 		if err := c.more(); err != nil {
 			return stream.DeadLetter{}, err
 		}
@@ -240,7 +348,7 @@ func (c *rabbitDeadLetters) Next(ctx context.Context) (stream.DeadLetter, error)
 		if !ok {
 			return stream.DeadLetter{}, c.closedErr()
 		}
-		c.held++
+		c.took(&d)
 		return c.deliver(&d, c.gen), nil
 	case <-ctx.Done():
 		return stream.DeadLetter{}, ctx.Err()
@@ -259,7 +367,7 @@ func (c *rabbitDeadLetters) deliver(d *amqp.Delivery, gen int) stream.DeadLetter
 	if c.tags == nil {
 		c.tags = map[string]heldDL{}
 	}
-	h := heldDL{tag: d.DeliveryTag, gen: gen}
+	h := heldDL{tag: d.DeliveryTag, gen: gen, size: deliverySize(d)}
 	if c.atLimit(d) {
 		h.d = d
 	}
@@ -286,7 +394,9 @@ func (c *rabbitDeadLetters) Remove(ctx context.Context, d stream.DeadLetter) err
 		return fmt.Errorf("rabbit: queue %s: remove dead letter %s: %w", c.queue, d.ID, err)
 	}
 	if h.gen == c.gen {
-		c.held-- // the broker may send the current consumer one more
+		// The broker may send the current consumer one more.
+		c.held--
+		c.heldBytes -= h.size
 	}
 	if err := c.confirmAcks(ctx); err != nil {
 		return fmt.Errorf("rabbit: queue %s: remove dead letter %s: %w", c.queue, d.ID, err)
