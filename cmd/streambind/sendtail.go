@@ -232,6 +232,74 @@ func sendError(err error, name, dest string) error {
 	return err
 }
 
+// userBindingErr is err (of the app send or tail runs) with each
+// configuration problem at a key of binding internal, the name send or
+// tail binds under (streambindTail-in-0, streambind-send), named at the
+// key the user set in binding user's configuration, with its origin: tail
+// carries the binder-specific settings of the user's binding (and its
+// binder type's defaults) over to its own, so a setting it refuses was
+// reported as stream.kafka.bindings.streambindTail-in-0.consumer.ack-mode
+// at the line of the stream.kafka.bindings section, a binding the user
+// never wrote. The key is the user's binding's own, else its binder
+// type's default (stream.<type>.default.consumer.ack-mode) where only that
+// sets it, else the nearest setting in the user's binding's section (a
+// key spelt otherwise: ackMode). A problem at a key the user did not set
+// (one send or tail sets itself) keeps its name. The problems are changed
+// in place; err is returned.
+func userBindingErr(err error, s *service, internal, user string) error {
+	var ces stream.ConfigErrors
+	var ce *stream.ConfigError
+	switch {
+	case err == nil || user == "" || strings.EqualFold(internal, user):
+		return err
+	case errors.As(err, &ces):
+	case errors.As(err, &ce):
+		ces = stream.ConfigErrors{ce}
+	default:
+		return err
+	}
+	seg := ".bindings." + strings.ToLower(internal)
+	for _, e := range ces {
+		lower := strings.ToLower(e.Path)
+		i := strings.Index(lower, seg)
+		if i < 0 || !strings.HasPrefix(lower, "stream") || (len(lower) > i+len(seg) && lower[i+len(seg)] != '.') {
+			continue
+		}
+		section, rest := e.Path[:i], e.Path[i+len(seg):]
+		var cands []string
+		for _, b := range []string{user, stream.SCStComposedBindingName(user)} {
+			cands = append(cands, section+".bindings."+b+rest)
+		}
+		if section != "stream" { // stream.<type>: its default section
+			cands = append(cands, section+".default"+rest)
+		}
+		found := false
+		for _, c := range cands {
+			if o, ok := s.exactOrigin(c); ok {
+				e.Path, e.Origin, found = c, o, true
+				break
+			}
+		}
+		if found {
+			continue
+		}
+		// The nearest key set within the user's binding's section.
+		top := strings.ToLower(section + ".bindings." + user)
+		for p := strings.ToLower(cands[0]); len(p) > len(top); {
+			j := strings.LastIndexAny(p, ".[")
+			if j < len(top) {
+				break
+			}
+			p = p[:j]
+			if o, ok := s.exactOrigin(p); ok {
+				e.Path, e.Origin = cands[0], o
+				break
+			}
+		}
+	}
+	return err
+}
+
 // runApp runs app until ctx ends, calling ready once it runs; it returns
 // what Run returned, or the error of ready.
 func runApp(ctx context.Context, app *stream.App, ready func(context.Context) error) error {
@@ -858,9 +926,13 @@ in-process binder cannot be reached from another process.
 				}
 				return nil
 			})
+			var userKey string // the user's binding, whose settings tail's carries
+			if r != nil {
+				userKey = r.bindingKey
+			}
 			app, err := stream.NewApp(&cfg, fns, appOptions(quietRetries(ef.logger(e), e.stderr, bound))...)
 			if err != nil {
-				return failed(err)
+				return failed(userBindingErr(err, s, binding, userKey))
 			}
 			var timedOut bool
 			err = runApp(cmd.Context(), app, func(ctx context.Context) error {

@@ -95,7 +95,7 @@ func TestTailGroupCommitsKafka(t *testing.T) {
 		"  kafka:\n    bindings:\n      work-in-0:\n        consumer:\n          ack-mode: MANUAL\n    binder:\n", 1)
 	mdir := writeFiles(t, map[string]string{"application.yaml": manual})
 	r := runIn(t, mdir, env, "tail", "--binding", "work-in-0", "--group", "g", "--count", "1", "--timeout", "30s")
-	if r.code != exitFailure || !strings.Contains(r.stderr, "consumer.ack-mode (application.yaml:11): MANUAL is not supported: streambind has no manual acknowledgment") || r.stdout != "" {
+	if r.code != exitFailure || !strings.Contains(r.stderr, "stream.kafka.bindings.work-in-0.consumer.ack-mode (application.yaml:14): MANUAL is not supported: streambind has no manual acknowledgment") || r.stdout != "" {
 		t.Errorf("tail of a binding with ack-mode MANUAL: exit status %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
 	}
 }
