@@ -567,7 +567,7 @@ The in-process binder cannot be reached from another process.
 			}
 			fmt.Fprintf(e.stderr, "sent %d message%s to %s (%s)\n", sent, plural(sent), target, on)
 			if err != nil {
-				return failed(startHint(typ, bound.startFailure(err)))
+				return failed(sendNamed(startHint(typ, bound.startFailure(err)), name, r))
 			}
 			return nil
 		},
