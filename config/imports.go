@@ -627,17 +627,28 @@ func (imp *importer) lookupOnce(cur *node, st *lookupState, lookup lookupFunc, e
 	// expand resolves the placeholders of v, the value that label (a
 	// variable, "env NAME", or a key, the name) gives.
 	expand := func(label, v string) (string, bool, string) {
+		// mask hides a problem met in the value of a secret variable
+		// (DB_PASSWORD), or in one it leads to: its text and names
+		// come from the secret (as placeholders.maskSecret).
+		mask := func(problem string) string {
+			for _, p := range append(st.stack, label) {
+				if n, ok := strings.CutPrefix(p, "env "); ok && redact.IsSecretKey(n) {
+					return secretValueProblem(n)
+				}
+			}
+			return problem
+		}
 		if i := slices.Index(st.stack, label); i >= 0 {
-			return "", false, "placeholder cycle: " + strings.Join(append(append([]string(nil), st.stack[i:]...), label), " → ") + " (not followed)"
+			return "", false, mask("placeholder cycle: " + strings.Join(append(append([]string(nil), st.stack[i:]...), label), " → ") + " (not followed)")
 		}
 		if len(st.stack) >= maxReferenceDepth {
-			return "", false, fmt.Sprintf("placeholders refer through more than %d keys and variables (%s)", maxReferenceDepth, chainShort(append(st.stack, label)))
+			return "", false, mask(fmt.Sprintf("placeholders refer through more than %d keys and variables (%s)", maxReferenceDepth, chainShort(append(st.stack, label))))
 		}
 		st.stack = append(st.stack, label)
 		out, probs := expandNested(v, lookup, 0)
 		st.stack = st.stack[:len(st.stack)-1]
 		if len(probs) > 0 {
-			return "", false, strings.Join(slices.Compact(probs), "; ")
+			return "", false, mask(strings.Join(slices.Compact(probs), "; "))
 		}
 		return out, true, ""
 	}

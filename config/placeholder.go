@@ -36,6 +36,22 @@ func expandPlaceholders(s string, env map[string]string) (string, []string) {
 	return expandNested(s, e.lookup, 0)
 }
 
+// expandEnvValue is expandPlaceholders of the value of environment
+// variable name, the variable on the chain first: a reference back to it
+// is a cycle, and when it is a secret (redact.IsSecretKey: DB_PASSWORD)
+// a problem with its value quotes nothing of it (secretValueProblem).
+func expandEnvValue(name string, env map[string]string) (string, []string) {
+	e := newEnvExpander(env)
+	v := env[name]
+	e.stack = append(e.stack, name)
+	out, probs := expandNested(v, e.lookup, 0)
+	e.stack = e.stack[:0]
+	if len(probs) > 0 && redact.IsSecretKey(name) {
+		return v, []string{secretValueProblem(name)}
+	}
+	return out, probs
+}
+
 // envExpander resolves the placeholders of environment variables' values
 // for expandPlaceholders. Each variable is expanded once: its value, or
 // its problem, is remembered (done, failed), so that references repeated
@@ -62,13 +78,13 @@ func (e *envExpander) lookup(name string) (string, bool, string) {
 		return out, true, ""
 	}
 	if p, ok := e.failed[name]; ok {
-		return "", false, p
+		return "", false, e.mask(name, p)
 	}
 	if i := slices.Index(e.stack, name); i >= 0 {
-		return "", false, "placeholder cycle: " + strings.Join(append(append([]string(nil), e.stack[i:]...), name), " → ") + " (environment variables; not followed)"
+		return "", false, e.mask(name, "placeholder cycle: "+strings.Join(append(append([]string(nil), e.stack[i:]...), name), " → ")+" (environment variables; not followed)")
 	}
 	if len(e.stack) >= maxPlaceholderDepth {
-		return "", false, fmt.Sprintf("placeholders in environment variables refer more than %d deep", maxPlaceholderDepth)
+		return "", false, e.mask(name, fmt.Sprintf("placeholders in environment variables refer more than %d deep", maxPlaceholderDepth))
 	}
 	e.stack = append(e.stack, name)
 	e.expansions++
@@ -82,10 +98,32 @@ func (e *envExpander) lookup(name string) (string, bool, string) {
 		}
 		p := strings.Join(probs, "; ")
 		e.failed[name] = p
-		return "", false, p
+		return "", false, e.mask(name, p)
 	}
 	e.done[name] = out
 	return out, true, ""
+}
+
+// mask returns problem, the problem of the variable name looked up, or,
+// when that variable or one on the chain that led to it is a secret, the
+// problem that quotes nothing of the secret's value (secretValueProblem):
+// the names and text of its placeholders, or of the variables it refers
+// to, come from it.
+func (e *envExpander) mask(name, problem string) string {
+	for _, n := range append(e.stack, name) {
+		if redact.IsSecretKey(n) {
+			return secretValueProblem(n)
+		}
+	}
+	return problem
+}
+
+// secretValueProblem is the problem with the placeholders of the value of
+// secret environment variable name (or of a variable it refers to): as
+// secrets never appear in errors, neither its text nor the names it
+// holds are quoted.
+func secretValueProblem(name string) string {
+	return "the value of environment variable " + name + " (a secret, not shown) has a placeholder that cannot be resolved"
 }
 
 // maxPlaceholderDepth bounds defaults nested in defaults
@@ -520,7 +558,7 @@ func (r *placeholders) envResolved(name, v string) (string, bool, string) {
 		return s, true, ""
 	}
 	if p, ok := r.envFailed[at]; ok {
-		return "", false, p
+		return "", false, r.maskSecret(at, p)
 	}
 	for i, p := range r.stack {
 		if p == at {
@@ -528,11 +566,11 @@ func (r *placeholders) envResolved(name, v string) (string, bool, string) {
 			for _, q := range r.stack[i:] {
 				r.inCycle[q] = true
 			}
-			return "", false, "placeholder cycle: " + strings.Join(chain, " → ") + " (not followed)"
+			return "", false, r.maskSecret(at, "placeholder cycle: "+strings.Join(chain, " → ")+" (not followed)")
 		}
 	}
 	if len(r.stack) >= maxReferenceDepth {
-		return "", false, fmt.Sprintf("placeholders refer through more than %d keys and variables (%s)", maxReferenceDepth, chainShort(append(r.stack, at)))
+		return "", false, r.maskSecret(at, fmt.Sprintf("placeholders refer through more than %d keys and variables (%s)", maxReferenceDepth, chainShort(append(r.stack, at))))
 	}
 	r.stack = append(r.stack, at)
 	secret := false
@@ -564,7 +602,26 @@ func (r *placeholders) envResolved(name, v string) (string, bool, string) {
 		problem = strings.Join(own, "; ")
 	}
 	r.envFailed[at] = problem
-	return "", false, problem
+	return "", false, r.maskSecret(at, problem)
+}
+
+// maskSecret returns problem, that of the variable at ("env NAME") a
+// placeholder names, or, when that variable or one on the chain of keys
+// and variables that led to it is a secret (redact.IsSecretKey:
+// DB_PASSWORD), the problem that quotes nothing of the secret's value
+// (secretValueProblem): the text and names of its placeholders, and of
+// the variables it refers to, come from it. A key's value written in a
+// file is no secret's value to hide: its placeholders' names are shown.
+func (r *placeholders) maskSecret(at, problem string) string {
+	if problem == inherited {
+		return problem
+	}
+	for _, p := range append(r.stack, at) {
+		if n, ok := strings.CutPrefix(p, "env "); ok && redact.IsSecretKey(n) {
+			return secretValueProblem(n)
+		}
+	}
+	return problem
 }
 
 // notExact returns, for a name that is no Spring property name and names

@@ -122,7 +122,7 @@ func (l *Loaded) Decode(section string, v any) error {
 			if !ok {
 				continue
 			}
-			value, probs := expandPlaceholders(l.env[name], l.env)
+			value, probs := expandEnvValue(name, l.env)
 			for _, msg := range probs {
 				errs = append(errs, &stream.ConfigError{Path: renderPath(p), Origin: "env " + name, Msg: msg})
 			}

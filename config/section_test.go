@@ -205,8 +205,11 @@ func TestDecodeErrors(t *testing.T) {
 			[]problem{{"myapp.ports[1]", "application.yaml:4", `expected an integer, got "x"`}}},
 		{"set twice", "myapp:\n  db:\n    maxConns: 1\n    max-conns: 2\n", nil,
 			[]problem{{"myapp.db.maxconns", "application.yaml:3", "max-conns is set twice (also as max-conns at application.yaml:4)"}}},
-		{"unset placeholder in a variable", "", []string{"MYAPP_DB_PASSWORD=${NOPE}"},
-			[]problem{{"myapp.db.password", "env MYAPP_DB_PASSWORD", "environment variable NOPE is not set"}}},
+		{"unset placeholder in a variable", "", []string{"MYAPP_DB_URL=${NOPE}"},
+			[]problem{{"myapp.db.url", "env MYAPP_DB_URL", "environment variable NOPE is not set"}}},
+		// A secret's value: nothing of it shown, names included.
+		{"unset placeholder in a secret variable", "", []string{"MYAPP_DB_PASSWORD=${NOPE}"},
+			[]problem{{"myapp.db.password", "env MYAPP_DB_PASSWORD", "the value of environment variable MYAPP_DB_PASSWORD (a secret, not shown) has a placeholder that cannot be resolved"}}},
 		{"gap in list items", "", []string{"MYAPP_HOSTS_1=x"},
 			[]problem{{"myapp.hosts", "env MYAPP_HOSTS_1", "sets item 1, but no variable sets item 0"}}},
 	} {
