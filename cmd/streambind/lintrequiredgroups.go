@@ -52,54 +52,66 @@ func requiredGroupArgs(producers, consumers map[destKey][]endpoint) []problem {
 			if !slices.ContainsFunc(p.b.producer.RequiredGroups, func(g string) bool { return strings.TrimSpace(g) != "" }) {
 				continue
 			}
-			pqs, err := rabbit.RequiredGroupQueues(stream.ProducerSpec{Binding: p.b.name, Destination: destOf(p.b, k), Producer: p.b.producer, Extension: p.b.ext})
-			if err != nil {
-				continue // the binder's validator reports it
-			}
+			ps := stream.ProducerSpec{Binding: p.b.name, Destination: destOf(p.b, k), Producer: p.b.producer, Extension: p.b.ext}
 			for _, c := range consumers[k] {
 				if c.b.group == "" {
 					continue
 				}
-				cqs, err := rabbit.ConsumerQueues(stream.ConsumerSpec{Binding: c.b.name, Destination: destOf(c.b, k), Group: c.b.group, Consumer: c.b.consumer, Extension: c.b.ext})
-				if err != nil || len(cqs) == 0 {
-					continue
-				}
-				queue := cqs[0]
-				i := slices.IndexFunc(pqs, func(q rabbit.DeclaredQueue) bool { return !q.DLQ && q.Name == queue.Name })
-				if i < 0 {
-					continue // not a queue this producer declares
-				}
-				dlx := rabbitPrefix(p.b) + rabbit.DLXName // the producer's default
-				diffs, fixes := queueArgDiffs(c.b.name, p.b.name, queue, pqs[i], "", "", dlx)
-				if len(cqs) > 1 {
-					// The DLQ's dlq-* arguments: compared when both
-					// declare it; when only the consumer does, the
-					// producer's auto-bind-dlq needs them too.
-					cdlq := cqs[1]
-					var pdlq rabbit.DeclaredQueue
-					j := slices.IndexFunc(pqs, func(q rabbit.DeclaredQueue) bool { return q.DLQ && q.Name == cdlq.Name })
-					if j >= 0 {
-						pdlq = pqs[j]
-					}
-					if j >= 0 || pqs[i].Args["x-dead-letter-exchange"] == nil {
-						d, f := queueArgDiffs(c.b.name, p.b.name, cdlq, pdlq, "dlq-", "the DLQ's ", dlx)
-						if j >= 0 {
-							diffs = append(diffs, d...)
-						}
-						fixes = append(fixes, f...)
-					}
-				}
+				cs := stream.ConsumerSpec{Binding: c.b.name, Destination: destOf(c.b, k), Group: c.b.group, Consumer: c.b.consumer, Extension: c.b.ext}
+				queue, diffs, fixes := queueSettingsDiff(cs, ps, rabbitPrefix(p.b))
 				if len(diffs) == 0 {
 					continue
 				}
 				out = append(out, p.keyProblem(kindRequiredGroupArgs, "producer.required-groups", fmt.Sprintf(
 					"declares the queue %s of group %s with other arguments than %s, the group's consumer, declares it with: %s. Whichever of the two binds second fails at start (inequivalent arg, PRECONDITION_FAILED), the consumer's service once a send went through this producer. "+
 						"A producer declares its required groups' queues with its own RabbitMQ producer properties, as SCSt does: set stream.rabbit.bindings.%s.producer %s",
-					queue.Name, c.b.group, c.ref(p.svc), strings.Join(diffs, "; "), p.b.name, strings.Join(fixes, ", ")), false))
+					queue, c.b.group, c.ref(p.svc), strings.Join(diffs, "; "), p.b.name, strings.Join(fixes, ", ")), false))
 			}
 		}
 	}
 	return out
+}
+
+// queueSettingsDiff compares the group queue (and DLQ) that consumer
+// binding cs declares with the one producer binding ps (of RabbitMQ
+// prefix prefix) declares for cs's group among its required-groups: the
+// queue's name, the settings that differ and what to set on the producer
+// (queueArgDiffs). Nothing when ps declares no queue of cs's, or either's
+// properties are invalid (the binder's validator reports them).
+func queueSettingsDiff(cs stream.ConsumerSpec, ps stream.ProducerSpec, prefix string) (queue string, diffs, fixes []string) {
+	pqs, err := rabbit.RequiredGroupQueues(ps)
+	if err != nil {
+		return "", nil, nil
+	}
+	cqs, err := rabbit.ConsumerQueues(cs)
+	if err != nil || len(cqs) == 0 {
+		return "", nil, nil
+	}
+	i := slices.IndexFunc(pqs, func(q rabbit.DeclaredQueue) bool { return !q.DLQ && q.Name == cqs[0].Name })
+	if i < 0 {
+		return "", nil, nil // not a queue this producer declares
+	}
+	dlx := prefix + rabbit.DLXName // the producer's default
+	diffs, fixes = queueArgDiffs(cs.Binding, ps.Binding, cqs[0], pqs[i], "", "", dlx)
+	if len(cqs) > 1 {
+		// The DLQ's dlq-* arguments: compared when both declare it;
+		// when only the consumer does, the producer's auto-bind-dlq
+		// needs them too.
+		cdlq := cqs[1]
+		var pdlq rabbit.DeclaredQueue
+		j := slices.IndexFunc(pqs, func(q rabbit.DeclaredQueue) bool { return q.DLQ && q.Name == cdlq.Name })
+		if j >= 0 {
+			pdlq = pqs[j]
+		}
+		if j >= 0 || pqs[i].Args["x-dead-letter-exchange"] == nil {
+			d, f := queueArgDiffs(cs.Binding, ps.Binding, cdlq, pdlq, "dlq-", "the DLQ's ", dlx)
+			if j >= 0 {
+				diffs = append(diffs, d...)
+			}
+			fixes = append(fixes, f...)
+		}
+	}
+	return cqs[0].Name, diffs, fixes
 }
 
 // destOf is the destination of b whose exchange is k's.

@@ -391,7 +391,12 @@ is bound for is returned (unroutable: producers publish mandatory) and
 send fails, saying what to do: start a consumer with a group of the
 destination first (it declares its group's queue), or set the output
 binding's producer.required-groups, whose queues send declares and binds
-before the first message, as the service's producer does; for an input
+before the first message, as the service's producer does, with the
+binding's own RabbitMQ producer properties (SCSt's rule): give it the
+queue settings of the group's consumer binding (auto-bind-dlq: true for
+one with dlq, its ttl, max-length, quorum, dead-letter-* ...; the error
+names them when that binding is in the configuration), or that
+consumer's service fails to start (inequivalent arg); for an input
 binding without a group, give it one (stream.bindings.B.group): its
 anonymous queue is deleted when its consumer stops.
 The in-process binder cannot be reached from another process.
@@ -552,7 +557,7 @@ The in-process binder cannot be reached from another process.
 						m = stream.Message[[]byte]{Payload: msg, Headers: hdrs.Clone()}
 					}
 					if err := app.Bridge().Send(ctx, name, m); err != nil {
-						return fmt.Errorf("%s: %w", where, unroutableHint(sendError(err, name, eff.Destination), sendUnroutableRemedy(r)))
+						return fmt.Errorf("%s: %w", where, unroutableHint(sendError(err, name, eff.Destination), sendUnroutableRemedy(s, r, eff.Destination)))
 					}
 					sent++
 				}
