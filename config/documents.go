@@ -257,10 +257,14 @@ func stringListLines(y *ynode, line int) ([]string, []int, bool) {
 	return out, outLines, true
 }
 
-// splitList splits a comma-separated value, as Spring Boot converts a
-// String to a list, on the commas outside placeholders: "a,${X:b,c}" is
-// "a" and "${X:b,c}" (whose value is split in turn once resolved). The
-// parts are not trimmed.
+// splitList splits a comma-separated value not yet resolved on the commas
+// outside placeholders, an escaped one (\${X:b,c}) included: "a,${X:b,c}"
+// is "a" and "${X:b,c}". Each part resolves as it does within the whole
+// value; its resolved text is then split at every comma, as Spring Boot
+// resolves a value's placeholders first and then converts the String to
+// a list (IndexedElementsBinder.convert, StringUtils.
+// commaDelimitedListToStringArray): "a,\${X:b,c}" is "a", "${X:b" and
+// "c". The parts are not trimmed.
 func splitList(s string) []string {
 	if !strings.Contains(s, "${") {
 		return strings.Split(s, ",")

@@ -364,7 +364,7 @@ func (imp *importer) resolveLocations(n *node, raw string, line int) []importLoc
 			}
 			return nil
 		}
-		parts = splitList(s)
+		parts = strings.Split(s, ",") // resolved: split at every comma, as Spring converts the String
 	}
 	var out []importLoc
 	for _, part := range parts {
