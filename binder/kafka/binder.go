@@ -30,7 +30,10 @@ type Binder struct {
 	dialer    *kafkago.Dialer
 	transport *binderTransport
 	conns     *transportConns // the transport's connections (Close ends them)
-	admin     *kafkago.Client
+	// duringTransportClose, when set (tests), runs between the steps that
+	// end the transport in Close, where a request racing Close can land.
+	duringTransportClose func()
+	admin                *kafkago.Client
 
 	provMu sync.Mutex // serialises provisioning
 
@@ -566,10 +569,18 @@ func (bd *Binder) close(ctx context.Context) error {
 			errs = append(errs, err)
 		}
 	}
-	bd.transport.CloseIdleConnections()
-	// A request in flight on the transport (a long-polling fetch) kept
-	// kafka-go's connection goroutine until the broker answered: end it.
+	// stop first: it refuses new requests and dials, and interrupts the
+	// requests in flight (a long-polling fetch kept kafka-go's connection
+	// goroutine until the broker answered). Only then close the idle
+	// connections: a request that came between the two the other way
+	// round made a new pool whose idle connection stop cannot end (its
+	// goroutine waits for a request, not on the socket), so it outlived
+	// Close until IdleTimeout and wait failed.
 	bd.conns.stop()
+	if bd.duringTransportClose != nil {
+		bd.duringTransportClose()
+	}
+	bd.transport.CloseIdleConnections()
 	if err := bd.conns.wait(ctx); err != nil {
 		errs = append(errs, err)
 	}

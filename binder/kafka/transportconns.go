@@ -133,10 +133,12 @@ func (tc *transportConns) stop() {
 func (tc *transportConns) wait(ctx context.Context) error {
 	t := time.NewTimer(transportCloseWait)
 	defer t.Stop()
+	why := fmt.Sprintf("within %s", transportCloseWait)
 	select {
 	case <-tc.closed:
 		return nil
 	case <-ctx.Done():
+		why = "before Close's context ended"
 	case <-t.C:
 	}
 	tc.mu.Lock()
@@ -145,7 +147,11 @@ func (tc *transportConns) wait(ctx context.Context) error {
 	if n == 0 {
 		return nil
 	}
-	return fmt.Errorf("kafka: %d broker connection(s) of the binder's transport not closed by kafka-go within %s", n, transportCloseWait)
+	err := fmt.Errorf("kafka: %d broker connection(s) of the binder's transport not closed by kafka-go %s", n, why)
+	if ctx.Err() != nil {
+		err = fmt.Errorf("%w: %w", err, ctx.Err())
+	}
+	return err
 }
 
 func (tc *transportConns) forget(c *trackedConn) {
