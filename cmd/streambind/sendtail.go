@@ -787,7 +787,9 @@ concurrency, retries or auto-startup (it makes one attempt). Otherwise
 (--destination, --exchange, an output binding) it has
 stream.default.consumer's settings and no binder-specific ones: an existing RabbitMQ queue declared with
 other arguments is refused (inequivalent arg); name the service's binding
-with --binding instead. A group that did not exist
+with --binding instead (the error names it when the configuration has a
+consumer binding of the destination in that group; deleting the queue,
+with its messages, is for a queue no service uses). A group that did not exist
 stays after tail ends, as every group does, and keeps what arrives for
 it: a RabbitMQ queue
 <prefix><destination>.G (the binding's prefix with --binding, the
@@ -970,6 +972,11 @@ in-process binder cannot be reached from another process.
 				fmt.Fprintln(e.stderr)
 			}
 			if err != nil {
+				if !joins && typ == rabbit.Type {
+					// A service's queue that tail declared with other
+					// arguments: tail as its binding (--binding) first.
+					err = tailQueueHint(err, s, bc.Destination, group)
+				}
 				return failed(startHint(typ, bound.startFailure(err)))
 			}
 			mu.Lock()
