@@ -634,7 +634,13 @@ func Load(opts Options) (*Loaded, error) {
 		if strings.HasPrefix(key, "spring.profiles.") && profileKeyReported[key] {
 			return
 		}
-		errs = append(errs, &stream.ConfigError{Path: path, Origin: originOf(origins, path), Msg: msg})
+		origin := originOf(origins, path)
+		if name, ok := strings.CutPrefix(origin, "env "); ok && (redact.IsSecretKey(path) || redact.IsSecretKey(name)) {
+			// A secret's value set by a variable (SPRING_RABBITMQ_PASSWORD):
+			// nothing of it shown, the names of its placeholders included.
+			msg = secretValueProblem(name)
+		}
+		errs = append(errs, &stream.ConfigError{Path: path, Origin: origin, Msg: msg})
 	}, markUnresolved, func(path, from string) {
 		expandedFrom[strings.ToLower(path)] = from
 	})

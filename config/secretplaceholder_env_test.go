@@ -66,3 +66,24 @@ func TestSecretEnvValuePlaceholderProblemHidden(t *testing.T) {
 		}
 	}
 }
+
+// A secret key's value set by a variable (SPRING_RABBITMQ_PASSWORD,
+// MYAPP_DB_PASSWORD) is the secret itself: a problem with its
+// placeholders showed them ("placeholder "${:Kq9zSecret}" names no
+// variable").
+func TestSecretKeyEnvValuePlaceholderProblemHidden(t *testing.T) {
+	for _, c := range []struct {
+		data, env, path string
+	}{
+		{"a: 1\n", "SPRING_RABBITMQ_PASSWORD=p${:Kq9zSecret}w", "spring.rabbitmq.password"},
+		{"spring.rabbitmq.password: x\n", "SPRING_RABBITMQ_PASSWORD=p${Kq9zSecret}w", "spring.rabbitmq.password"},
+		{"myapp.db-password: x\n", "MYAPP_DB_PASSWORD=p${Kq9zSecret}w", "myapp.db-password"},
+	} {
+		es := configErrors(t, Options{Data: []byte(c.data), Env: []string{c.env}})
+		name, _, _ := strings.Cut(c.env, "=")
+		if len(es) != 1 || es[0].Path != c.path || strings.Contains(es[0].Error(), "Kq9z") ||
+			es[0].Msg != "the value of environment variable "+name+" (a secret, not shown) has a placeholder that cannot be resolved" {
+			t.Errorf("%s: %v", c.env, es)
+		}
+	}
+}
