@@ -641,7 +641,10 @@ func configHeader(s *service) string {
 	}
 	profiles := "none"
 	if len(s.loaded.Profiles) > 0 {
-		profiles = strings.Join(s.loaded.Profiles, ", ")
+		// A profile named by a placeholder of a secret
+		// (spring.profiles.active: ${DB_PASSWORD}) is hidden, as in the
+		// loader's messages.
+		profiles = s.hideSecrets(strings.Join(s.loaded.Profiles, ", "))
 	}
 	files := make([]string, 0, len(s.loaded.Files))
 	for _, f := range s.loaded.Files {

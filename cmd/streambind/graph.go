@@ -147,7 +147,7 @@ func (sys *system) graph() *graphModel {
 		}
 	}()
 	for _, s := range sys.services {
-		ss := topology.ServiceSpec{Name: s.name, Files: []string{}, Profiles: s.loaded.Profiles}
+		ss := topology.ServiceSpec{Name: s.name, Files: []string{}, Profiles: hideEach(s.hideSecrets, s.loaded.Profiles)}
 		for _, f := range s.loaded.Files {
 			ss.Files = append(ss.Files, s.hideSecrets(s.file(s.loadedName(f))))
 		}
@@ -618,4 +618,15 @@ func writeDOT(w io.Writer, m *graphModel) error {
 	b.WriteString("}\n")
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// hideEach returns the texts with hide applied to each: a profile named
+// by a placeholder of a secret (spring.profiles.active: ${DB_PASSWORD})
+// is hidden in the graph, as in the loader's messages.
+func hideEach(hide func(string) string, texts []string) []string {
+	out := make([]string, len(texts))
+	for i, t := range texts {
+		out[i] = hide(t)
+	}
+	return out
 }
