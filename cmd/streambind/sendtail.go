@@ -793,7 +793,13 @@ with its messages, is for a queue no service uses). A group that did not exist
 stays after tail ends, as every group does, and keeps what arrives for
 it: a RabbitMQ queue
 <prefix><destination>.G (the binding's prefix with --binding, the
-default consumer prefix with --destination, none with --exchange), a NATS
+default consumer prefix with --destination, none with --exchange) —
+with --binding B of a binding with dlq also B's dead-letter queue
+<prefix><destination>.G.dlq and dead-letter exchange (<prefix>DLX, or
+B's dead-letter-exchange), as B's service declares them: the queue's
+x-dead-letter-* arguments, which must be B's for the service to use the
+queue, route there what the broker dead-letters (a message past B's ttl
+or max-length), which would be dropped without it —, a NATS
 durable consumer, a Redis consumer group, Kafka
 committed offsets; delete it with the broker's tools when it was a one-off.
 --from-beginning reads what the destination holds from its start, then what
