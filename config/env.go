@@ -545,7 +545,8 @@ func hasEmpty(toks []string) bool {
 // envSuggestion returns the name variable v likely meant, one of its
 // tokens (the last that fits) replaced by a near token of a key
 // (SPRING_CLOUD_STREAM_BINDINGS_X_IN_0_DESTINATON → ..._DESTINATION), and
-// the key path it would set; "" when no such change names a key.
+// the key path v itself spells (misspeltPath: ...x-in-0.destinaton, not
+// the key it would set); "" when no such change names a key.
 func (r *resolver) envSuggestion(cfg *schema, v envVar) (string, []string) {
 	vocab := schemaTokens(cfg)
 	// Not cut from v.name by the tokens' length: upper-casing can change
@@ -563,10 +564,54 @@ func (r *resolver) envSuggestion(cfg *schema, v envVar) (string, []string) {
 		toks := append([]string(nil), v.tokens...)
 		toks[i] = sug
 		if path, ok := r.resolve(cfg, toks, []string{"stream"}); ok {
-			return prefix + strings.Join(toks, "_"), path
+			return prefix + strings.Join(toks, "_"), r.misspeltPath(path, toks, v.tokens, i)
 		}
 	}
 	return "", nil
+}
+
+// misspeltPath returns the key path variable tokens orig spells, given
+// the path (below "stream") that toks, orig with token i corrected,
+// resolved to: the segment holding token i as orig spells it (lower case,
+// its tokens joined by '-': DESTINATON is destinaton), the segments
+// before it as the files or the function definition spell them
+// (handleOrder-in-0, which the files' tree holds in lower case), those
+// after it as resolved. When the segments cannot be matched to the tokens
+// (an alias), the path of the section holding the key.
+func (r *resolver) misspeltPath(path, toks, orig []string, i int) []string {
+	compact := strings.NewReplacer("-", "", ".", "", "_", "")
+	out := make([]string, len(path))
+	copy(out, path)
+	for k := 1; k < len(out); k++ { // the names as written
+		lower := make([]string, k+1)
+		for j := range lower {
+			lower[j] = strings.ToLower(path[j])
+		}
+		if sp := r.spelled[spellKey(lower)]; sp != "" {
+			out[k] = sp
+		}
+	}
+	t := 0
+	for k := 1; k < len(path); k++ {
+		seg := path[k]
+		if n, ok := strings.CutPrefix(seg, indexMark); ok {
+			seg = n
+		}
+		want := strings.ToUpper(compact.Replace(seg))
+		start, got := t, ""
+		for t < len(toks) && len(got) < len(want) {
+			got += toks[t]
+			t++
+		}
+		if got != want {
+			break
+		}
+		if start <= i && i < t {
+			out[k] = strings.ToLower(strings.Join(orig[start:t], "-"))
+			return out
+		}
+	}
+	return out[:len(out)-1]
 }
 
 // schemaTokens returns the tokens that the keys of s and of the levels
