@@ -6,6 +6,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/streambind/streambind/stream"
 )
 
 // This file maps environment variables to keys outside the stream section
@@ -653,6 +655,20 @@ func (l *layer) itemVars(path []pathSeg, idx []int) string {
 	return strings.Join(names, ", ")
 }
 
+// listGapMark is in the message of a list that variables number with a
+// gap (IsListGap).
+const listGapMark = ", but no variable sets item "
+
+// IsListGap reports whether e is the loader's problem with a list whose
+// items variables number with a gap (STREAM_KAFKA_BINDER_BROKER_1 without
+// _0). In a binder's settings the loader takes every token of digits for
+// a list index, not knowing the binder's keys: a key the binder does not
+// know (broker) is better reported as unknown by the binder, before any
+// index (streambind lint does so).
+func IsListGap(e *stream.ConfigError) bool {
+	return e != nil && strings.HasPrefix(e.Msg, "sets item ") && strings.Contains(e.Msg, listGapMark)
+}
+
 // finishLists turns the envLists below v (at path) into lists, reporting
 // gaps.
 func (l *layer) finishLists(v any, path []pathSeg) any {
@@ -680,7 +696,7 @@ func (l *layer) finishLists(v any, path []pathSeg) any {
 			if i != n {
 				id := renderPath(path)
 				item := renderPath(withSeg(path, pathSeg{idx: i}))
-				l.fail(id, originOf(l.origins, item), "sets item %d, but no variable sets item %d (the list's items are set by %s): variables replace the whole list, and as Spring Boot refuses indexes that are not contiguous, number its items from 0 without gaps", i, n, l.itemVars(path, idx))
+				l.fail(id, originOf(l.origins, item), "sets item %d"+listGapMark+"%d (the list's items are set by %s): variables replace the whole list, and as Spring Boot refuses indexes that are not contiguous, number its items from 0 without gaps", i, n, l.itemVars(path, idx))
 				break
 			}
 			items = append(items, l.finishLists(v[i], withSeg(path, pathSeg{idx: i})))

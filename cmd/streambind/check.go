@@ -19,6 +19,7 @@ import (
 	"github.com/streambind/streambind/binder/nats"
 	"github.com/streambind/streambind/binder/rabbit"
 	"github.com/streambind/streambind/binder/redis"
+	"github.com/streambind/streambind/config"
 	"github.com/streambind/streambind/stream"
 	"github.com/streambind/streambind/topology"
 )
@@ -484,11 +485,27 @@ func check(s *service) *checked {
 		appErrs = stream.ConfigErrors{{Path: "stream", Msg: err.Error()}}
 	}
 
+	// A key of a binder's settings that the binder does not know is
+	// reported as unknown (its message suggests the key meant), not as a
+	// list numbered with a gap: STREAM_KAFKA_BINDER_BROKER_1 as
+	// STREAM_KAFKA_BINDER_BROKER_0 (the loader, which does not know the
+	// binder's keys, takes the digits for a list index).
+	unknownKeys := map[string]bool{}
+	for _, e := range rec.errs {
+		if strings.HasPrefix(e.Msg, "unknown key") {
+			unknownKeys[strings.ToLower(e.Path)] = true
+		}
+	}
+	listGapOfUnknown := func(e *stream.ConfigError) bool {
+		return config.IsListGap(e) && unknownKeys[strings.ToLower(e.Path)]
+	}
+	out.problems = slices.DeleteFunc(out.problems, listGapOfUnknown)
+
 	// The loader validated the configured bindings already: the app's
 	// repetition of a problem it reported is dropped.
 	loadPaths := map[string]bool{}
 	for _, e := range s.loadErrs {
-		if e.Path != "" { // a problem with a whole file or variable
+		if e.Path != "" && !listGapOfUnknown(e) { // a problem with a whole file or variable
 			loadPaths[strings.ToLower(e.Path)] = true
 		}
 	}
