@@ -27,7 +27,8 @@ func newConfigCmd(e *runEnv) *cobra.Command {
 		Short: "Print the effective configuration, with the origin of every value",
 		Long: `config prints the effective configuration of a service, read as its app
 reads it (--profile, environment overrides, placeholders resolved), with
-the origin of every value: file:line, "env NAME", "stream.default at
+the origin of every value: file:line, "env NAME" ("env NAME_0, NAME_1"
+for a list that variables set item by item), "stream.default at
 file:line" for a binding value it inherits, or "default". Every binding the
 app binds is listed with all its settings, defaults included (those of a
 function none of whose bindings is configured too: the origin of their
@@ -280,10 +281,45 @@ func effective(s *checkedService) []configEntry {
 		if o == "" {
 			o = "default"
 		}
+		if l, ok := v.([]any); ok {
+			o = s.listOrigin(prefix, o, len(l))
+		}
 		out = append(out, configEntry{Key: prefix, Value: v, Origin: s.hideSecrets(o), path: segs})
 	}
 	walk(nil, red)
 	return out
+}
+
+// listOrigin returns the origin of the list at key path p, of n items,
+// whose own origin is o: for a list that several variables set item by
+// item (STREAM_KAFKA_BINDER_BROKERS_0, _1) all of them, in index order
+// ("env X_0, X_1"; the first two, "…" and the last of more than five),
+// where o names the first only; else o.
+func (s *service) listOrigin(p, o string, n int) string {
+	if !strings.HasPrefix(o, "env ") || n < 2 {
+		return o
+	}
+	var names []string
+	for i := range n {
+		io, ok := s.exactOrigin(p + "[" + strconv.Itoa(i) + "]")
+		if !ok {
+			return o
+		}
+		name, isEnv := strings.CutPrefix(s.showOrigin(io), "env ")
+		if !isEnv {
+			return o
+		}
+		if !slices.Contains(names, name) {
+			names = append(names, name)
+		}
+	}
+	if len(names) < 2 {
+		return o
+	}
+	if len(names) > 5 {
+		names = []string{names[0], names[1], "…", names[len(names)-1]}
+	}
+	return "env " + strings.Join(names, ", ")
 }
 
 // addDerived adds to dst the values of src it lacks, maps merged key by
