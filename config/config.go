@@ -645,6 +645,7 @@ func Load(opts Options) (*Loaded, error) {
 		expandedFrom[strings.ToLower(path)] = from
 	})
 	out.Raw = raw
+	out.Warnings = append(out.Warnings, unclosedPlaceholders(raw, origins, imp.literal(origins), secretPaths, expandedFrom)...)
 	errs = append(errs, misspeltSpringCloud(raw, origins)...)
 	out.Warnings = append(out.Warnings, ignoredSpringCloud(raw, origins)...)
 	fileOrigins := make([]map[string]string, len(layers))
