@@ -199,10 +199,13 @@ How keys are written (package config; the whole contract is
   A backslash escapes, as in Spring Framework 6.2 (Boot 3.4+): ` + "`\\${X}`" + ` is the
   literal ` + "`${X}`" + `, and ` + "`\\:`" + ` in a name is a ` + "`:`" + ` of the name. A
   ` + "`${`" + ` with no closing ` + "`}`" + ` is text, not an error (` + "`ab${A`" + ` stays so), as
-  Spring Framework 6.2's ` + "`PlaceholderParser`" + ` keeps it. Environment values are
-  resolved as the files' are, a variable's value that a placeholder takes
-  too (` + "`${A}`" + ` with ` + "`A=${B}-x`" + `), cycles through variables an error, as
-  Spring resolves the values of every property source.
+  Spring Framework 6.2's ` + "`PlaceholderParser`" + ` keeps it, with a warning naming the
+  key and its file:line (` + "`destination: ${KAFKA_TOPIC`" + `, a ` + "`}`" + ` forgotten).
+  Environment values are resolved as the files' are, a variable's value
+  that a placeholder takes too (` + "`${A}`" + ` with ` + "`A=${B}-x`" + `), cycles through
+  variables an error, as Spring resolves the values of every property
+  source; a problem in a secret variable's value (` + "`DB_PASSWORD`" + `) shows
+  nothing of it.
 - Durations are Go durations (` + "`250ms`" + `, ` + "`10s`" + `); a bare integer means
   milliseconds. A key that holds a list (` + "`required-groups`" + `, ` + "`dynamic-destinations`" + `,
   ` + "`retry-delays`" + `) is a YAML list or a comma-separated string, as Spring Boot binds
