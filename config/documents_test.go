@@ -347,7 +347,7 @@ func TestPlaceholderProblems(t *testing.T) {
 		want       []string
 	}{
 		{"cycle", "a: ${b}\nb: x${c}\nc: ${a}\nstream:\n  default-binder: ${a}\n",
-			[]string{"a (application.yaml:1): placeholder cycle: a → b → c → a (not followed)"}},
+			[]string{"a (application.yaml:1): placeholder cycle: a → b → c → a; set a, b or c to a value without a placeholder"}},
 		{"self", "stream:\n  default-binder: ${stream.default-binder}\n",
 			[]string{"stream.default-binder (application.yaml:2): placeholder cycle: stream.default-binder → stream.default-binder"}},
 		{"a key with its own problem", "a: ${NOPE}\nstream:\n  default-binder: ${a}\n",

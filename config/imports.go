@@ -639,7 +639,7 @@ func (imp *importer) lookupOnce(cur *node, st *lookupState, lookup lookupFunc, e
 			return problem
 		}
 		if i := slices.Index(st.stack, label); i >= 0 {
-			return "", false, mask("placeholder cycle: " + strings.Join(append(append([]string(nil), st.stack[i:]...), label), " → ") + " (not followed)")
+			return "", false, mask(cycleProblem(append(append([]string(nil), st.stack...), label)))
 		}
 		if len(st.stack) >= maxReferenceDepth {
 			return "", false, mask(fmt.Sprintf("placeholders refer through more than %d keys and variables (%s)", maxReferenceDepth, chainShort(append(st.stack, label))))

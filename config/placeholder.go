@@ -81,7 +81,11 @@ func (e *envExpander) lookup(name string) (string, bool, string) {
 		return "", false, e.mask(name, p)
 	}
 	if i := slices.Index(e.stack, name); i >= 0 {
-		return "", false, e.mask(name, "placeholder cycle: "+strings.Join(append(append([]string(nil), e.stack[i:]...), name), " → ")+" (environment variables; not followed)")
+		chain := make([]string, 0, len(e.stack)+1)
+		for _, n := range append(e.stack[:len(e.stack):len(e.stack)], name) {
+			chain = append(chain, "env "+n)
+		}
+		return "", false, e.mask(name, cycleProblem(chain))
 	}
 	if len(e.stack) >= maxPlaceholderDepth {
 		return "", false, e.mask(name, fmt.Sprintf("placeholders in environment variables refer more than %d deep", maxPlaceholderDepth))
@@ -539,6 +543,30 @@ func (r *placeholders) envVar(name string) (string, string, bool) {
 	return n, v, ok
 }
 
+// chainStart returns where on the stack the chain of a cycle that starts
+// at i is shown from: with the links that led into it (ENV_PREFIX='${A}',
+// A='${B}', B='${A}': env ENV_PREFIX → env A → env B → env A), but for
+// the key being resolved first, where the problem is reported.
+func (r *placeholders) chainStart(i int) int {
+	if i == 0 || strings.HasPrefix(r.stack[0], "env ") {
+		return 0
+	}
+	return 1
+}
+
+// cycleProblem is the problem of a placeholder cycle: chain holds the
+// keys and variables ("env NAME") met from the first the value's
+// placeholders led to, the last repeating the one where the cycle starts.
+func cycleProblem(chain []string) string {
+	last := chain[len(chain)-1]
+	members := chain[slices.Index(chain, last) : len(chain)-1]
+	them := members[0]
+	if n := len(members); n > 1 {
+		them = strings.Join(members[:n-1], ", ") + " or " + members[n-1]
+	}
+	return "placeholder cycle: " + strings.Join(chain, " → ") + "; set " + them + " to a value without a placeholder"
+}
+
 // envResolved is lookup's answer for placeholder name, which the
 // environment variable of value v stands for: v with its own
 // placeholders resolved, as Spring's PlaceholderParser resolves a
@@ -562,11 +590,11 @@ func (r *placeholders) envResolved(name, v string) (string, bool, string) {
 	}
 	for i, p := range r.stack {
 		if p == at {
-			chain := append(append([]string(nil), r.stack[i:]...), at)
+			chain := append(append([]string(nil), r.stack[r.chainStart(i):]...), at)
 			for _, q := range r.stack[i:] {
 				r.inCycle[q] = true
 			}
-			return "", false, r.maskSecret(at, "placeholder cycle: "+strings.Join(chain, " → ")+" (not followed)")
+			return "", false, r.maskSecret(at, cycleProblem(chain))
 		}
 	}
 	if len(r.stack) >= maxReferenceDepth {
@@ -813,11 +841,11 @@ func (r *placeholders) lookup(name string) (string, bool, string) {
 				// set", as before the configuration was looked in.
 				return "", false, ""
 			}
-			chain := append(append([]string(nil), r.stack[i:]...), path)
+			chain := append(append([]string(nil), r.stack[r.chainStart(i):]...), path)
 			for _, q := range r.stack[i:] {
 				r.inCycle[q] = true
 			}
-			return "", false, "placeholder cycle: " + strings.Join(chain, " → ") + " (not followed)"
+			return "", false, cycleProblem(chain)
 		}
 	}
 	switch v := v.(type) {

@@ -31,7 +31,7 @@ func TestExpandPlaceholdersFailingChainLinear(t *testing.T) {
 	}{
 		{"unset at the end", chain(8, 3, ""), "environment variable A8 is not set"},
 		{"an empty name at the end", chain(8, 3, "${:x}"), `placeholder "${:x}" names no variable`},
-		{"a cycle at the end", chain(8, 3, "${A4}${A4}"), "placeholder cycle: A4 → A5 → A6 → A7 → A8 → A4"},
+		{"a cycle at the end", chain(8, 3, "${A4}${A4}"), "placeholder cycle: env A0 → env A1 → env A2 → env A3 → env A4 → env A5 → env A6 → env A7 → env A8 → env A4; set env A4, env A5, env A6, env A7 or env A8 to a value without a placeholder"},
 		{"deeper than the bound", chain(20, 3, "x"), "refer more than 16 deep"},
 	} {
 		e := newEnvExpander(c.env)

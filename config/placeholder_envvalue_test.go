@@ -73,7 +73,7 @@ func TestPlaceholderInEnvValueResolved(t *testing.T) {
 	if got, probs := expandPlaceholders("${A}", map[string]string{"A": "${B}-x", "B": "b"}); got != "b-x" || len(probs) != 0 {
 		t.Errorf("expandPlaceholders: %q %q, want b-x", got, probs)
 	}
-	if _, probs := expandPlaceholders("${A}", map[string]string{"A": "${B}", "B": "${A}"}); len(probs) != 1 || !strings.Contains(probs[0], "placeholder cycle: A → B → A") {
+	if _, probs := expandPlaceholders("${A}", map[string]string{"A": "${B}", "B": "${A}"}); len(probs) != 1 || !strings.Contains(probs[0], "placeholder cycle: env A → env B → env A; set env A or env B to a value without a placeholder") {
 		t.Errorf("expandPlaceholders cycle: %q", probs)
 	}
 }

@@ -19,11 +19,11 @@ func TestLocationLookupCycleOnce(t *testing.T) {
 		env       []string
 		want      string
 	}{
-		{"profile key", "x: '" + x + "'\nspring.profiles.active: ${x}\n", nil, "placeholder cycle: x → x (not followed)"},
-		{"import", "x: '" + x + "'\nspring.config.import: optional:${x}\n", nil, "placeholder cycle: x → x (not followed)"},
-		{"env", "spring.profiles.active: ${P}\n", []string{"P=" + strings.Repeat("${P}", 8)}, "placeholder cycle: env P → env P (not followed)"},
-		{"env chain", "spring.profiles.active: ${P}\n", []string{"P=${Q}${Q}${Q}", "Q=${P}${P}${P}"}, "placeholder cycle: env P → env Q → env P (not followed)"},
-		{"self", "spring.profiles.active: ${spring.profiles.active}\n", nil, "placeholder cycle: spring.profiles.active → spring.profiles.active (not followed)"},
+		{"profile key", "x: '" + x + "'\nspring.profiles.active: ${x}\n", nil, "placeholder cycle: x → x; set x to a value without a placeholder"},
+		{"import", "x: '" + x + "'\nspring.config.import: optional:${x}\n", nil, "placeholder cycle: x → x; set x to a value without a placeholder"},
+		{"env", "spring.profiles.active: ${P}\n", []string{"P=" + strings.Repeat("${P}", 8)}, "placeholder cycle: env P → env P; set env P to a value without a placeholder"},
+		{"env chain", "spring.profiles.active: ${P}\n", []string{"P=${Q}${Q}${Q}", "Q=${P}${P}${P}"}, "placeholder cycle: env P → env Q → env P; set env P or env Q to a value without a placeholder"},
+		{"self", "spring.profiles.active: ${spring.profiles.active}\n", nil, "placeholder cycle: spring.profiles.active → spring.profiles.active; set spring.profiles.active to a value without a placeholder"},
 	} {
 		dir := writeFiles(t, map[string]string{"application.yaml": c.app})
 		es := configErrors(t, Options{Dir: dir, Env: append([]string{}, c.env...)})
