@@ -19,8 +19,8 @@ import (
 // the queue held at open, when no delivery comes within batchGap, and once
 // its dead letters weigh the cursor's byte budget (dlqWindowBytes; the
 // first one whatever it weighs). A full window whose size no longer fits
-// the dead letters (one of dlqFirstWindow; one fill made smaller) is
-// replaced by one that does (more) and the batch goes on.
+// the dead letters (the first consumer's window of 1; one fill made
+// smaller) is replaced by one that does (more) and the batch goes on.
 func (c *rabbitDeadLetters) NextBatch(ctx context.Context, max int) ([]stream.DeadLetter, error) {
 	d, err := c.Next(ctx)
 	if err != nil {

@@ -12,6 +12,7 @@ import (
 
 	amqp "github.com/rabbitmq/amqp091-go"
 
+	"github.com/streambind/streambind/binder/internal/dlbudget"
 	"github.com/streambind/streambind/stream"
 )
 
@@ -116,22 +117,16 @@ const dlqWindow = 256
 // (NextBatch): RabbitMQ counts a prefetch in messages only (basic.qos
 // prefetch-size is not implemented), and a dead letter may weigh up to
 // the broker's max_message_size (16 MB on RabbitMQ 4, 128 MB on 3.x).
-const dlqWindowBytes = 64 << 20
+const dlqWindowBytes = dlbudget.Bytes
 
-// dlqFirstWindow is the window of a consumer before any dead letter told
-// the cursor what one weighs (the queue was empty to the basic.get that
-// read the first).
-const dlqFirstWindow = 1
-
-// window is the prefetch of the cursor's next consumer: as many dead
-// letters as fit in its byte budget when each weighs as much as the
-// largest it has seen (deliverySize; the first is read before the first
-// consumer starts), from 1 to dlqWindow; dlqFirstWindow before it saw any.
+// window is the prefetch of the cursor's next consumer (dlbudget.Count,
+// the rule the Redis cursor's pages follow too): as many dead letters as
+// fit in its byte budget when each weighs as much as the largest it has
+// seen (deliverySize; the first is read before the first consumer
+// starts), from 1 to dlqWindow; 1 before it saw any (the queue was empty
+// to the basic.get that read the first).
 func (c *rabbitDeadLetters) window() int {
-	if c.largest <= 0 {
-		return dlqFirstWindow
-	}
-	return max(1, min(dlqWindow, c.budget/c.largest))
+	return dlbudget.Count(c.budget, c.largest, dlqWindow)
 }
 
 // deliverySize is about what d takes in memory: its body and its headers

@@ -46,6 +46,9 @@ type Binder struct {
 	// conns are the open connections of the client and of the consumers'
 	// readers (see connSet).
 	conns *connSet
+	// dlqBytes is the byte budget of the dead-letter cursors' pages and
+	// batches: dlbudget.Bytes when 0 (tests set less).
+	dlqBytes int
 }
 
 var (

@@ -1,6 +1,7 @@
 package redis
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"io"
@@ -9,11 +10,14 @@ import (
 
 	goredis "github.com/redis/go-redis/v9"
 
+	"github.com/streambind/streambind/binder/internal/dlbudget"
 	"github.com/streambind/streambind/binder/internal/dlclaim"
 	"github.com/streambind/streambind/stream"
 )
 
-// dlPage is how many entries a dead-letter cursor reads per XRANGE.
+// dlPage is the most entries a dead-letter cursor reads per XRANGE: it
+// reads fewer when they are large (see dlbudget.Count; the budget,
+// dlbudget.Bytes by default).
 const dlPage = 256
 
 // OpenDeadLetters implements [stream.DeadLetterStore] over the dead-letter
@@ -33,6 +37,17 @@ const dlPage = 256
 // comes back only by XCLAIM, so a replay that skips a dead letter by its
 // filters would hide it from the next replay for a lease, and a group
 // would stay on the stream.)
+//
+// The cursor reads its first entry alone (XRANGE ... COUNT 1), then pages
+// of as many entries as weigh 64 MB (dlbudget.Bytes; payload and header
+// fields) when each weighs as much as the largest it has read, from 1 to
+// dlPage; a batch (NextBatch) stops at 64 MB too, but holds at least one
+// entry. An entry may weigh up to dead-letter-max-size (16 MiB by
+// default): pages of 256 of 4-8 MB asked Redis for 575 MB in one reply
+// (streambind dlq ls timed out after 5 s, and the server answered nobody
+// meanwhile). XRANGE cannot stop at a size: entries larger than all
+// before them can make the page they are in weigh more (at worst dlPage
+// of them), once for each new largest: the next page is sized for it.
 func (bd *Binder) OpenDeadLetters(ctx context.Context, spec stream.ConsumerSpec, o stream.DeadLetterOpen) (stream.DeadLetters, error) {
 	cs, err := parseConsumer(spec.Binding, spec.Extension)
 	if err != nil {
@@ -54,7 +69,7 @@ func (bd *Binder) OpenDeadLetters(ctx context.Context, spec stream.ConsumerSpec,
 		}
 		return &redisDeadLetters{c: c, key: key, done: true}, nil
 	}
-	cur := &redisDeadLetters{c: c, key: key, next: "-", last: last[0].ID}
+	cur := &redisDeadLetters{c: c, key: key, next: "-", last: last[0].ID, budget: cmp.Or(bd.dlqBytes, dlbudget.Bytes)}
 	if o.Claim {
 		return dlclaim.New(ctx, cur, redisLeases{c: c, key: key}, o.LeaseOf(), o.Want, bd.log, key), nil
 	}
@@ -237,27 +252,81 @@ type redisDeadLetters struct {
 	next, last string // next: the XRANGE start ("-", or "(" + an ID)
 	page       []goredis.XMessage
 	done       bool
+	// budget bounds what a page and a batch weigh (dlbudget.Bytes unless
+	// a test sets less); largest is the largest entry read so far
+	// (entrySize); peakPage is what the heaviest page of more than one
+	// entry weighed (tests).
+	budget, largest, peakPage int
+}
+
+// entrySize is what entry m weighs: its fields' names and values (the
+// payload, the key, the headers), as Redis sent them.
+func entrySize(m goredis.XMessage) int {
+	n := 0
+	for f, v := range m.Values {
+		n += len(f) + len(fieldString(v))
+	}
+	return max(1, n)
+}
+
+// fill reads the next page of entries, unless the last was read: as many
+// as dlbudget.Count allows (the first alone).
+func (r *redisDeadLetters) fill(ctx context.Context) error {
+	if r.done {
+		return nil
+	}
+	n := dlbudget.Count(r.budget, r.largest, dlPage)
+	ms, err := r.c.XRangeN(ctx, r.key, r.next, r.last, int64(n)).Result()
+	if err != nil {
+		return fmt.Errorf("redis: read %s: %w", r.key, err)
+	}
+	if len(ms) < n {
+		r.done = true
+	}
+	if len(ms) > 0 {
+		r.next = "(" + ms[len(ms)-1].ID
+	}
+	weight := 0
+	for _, m := range ms {
+		s := entrySize(m)
+		weight += s
+		r.largest = max(r.largest, s)
+	}
+	if len(ms) > 1 {
+		r.peakPage = max(r.peakPage, weight)
+	}
+	r.page = ms
+	return nil
+}
+
+// entry is the next entry, reading a page where it needs one; false after
+// the last.
+func (r *redisDeadLetters) entry(ctx context.Context) (goredis.XMessage, bool, error) {
+	for len(r.page) == 0 {
+		if r.done {
+			return goredis.XMessage{}, false, nil
+		}
+		if err := r.fill(ctx); err != nil {
+			return goredis.XMessage{}, false, err
+		}
+	}
+	return r.page[0], true, nil
 }
 
 func (r *redisDeadLetters) Next(ctx context.Context) (stream.DeadLetter, error) {
-	for len(r.page) == 0 {
-		if r.done {
-			return stream.DeadLetter{}, io.EOF
-		}
-		ms, err := r.c.XRangeN(ctx, r.key, r.next, r.last, dlPage).Result()
-		if err != nil {
-			return stream.DeadLetter{}, fmt.Errorf("redis: read %s: %w", r.key, err)
-		}
-		if len(ms) < dlPage {
-			r.done = true
-		}
-		if len(ms) > 0 {
-			r.next = "(" + ms[len(ms)-1].ID
-		}
-		r.page = ms
+	m, ok, err := r.entry(ctx)
+	if err != nil {
+		return stream.DeadLetter{}, err
 	}
-	m := r.page[0]
+	if !ok {
+		return stream.DeadLetter{}, io.EOF
+	}
 	r.page = r.page[1:]
+	return deadLetter(m), nil
+}
+
+// deadLetter is entry m as a dead letter.
+func deadLetter(m goredis.XMessage) stream.DeadLetter {
 	env := decode(m.Values)
 	// A dead letter written before x-original-deliveries carried the count
 	// as x-redis-deliveries: shown as the former, so that a replay does
@@ -268,24 +337,37 @@ func (r *redisDeadLetters) Next(ctx context.Context) (stream.DeadLetter, error) 
 			env.Headers[HeaderOriginalDeliveries] = n
 		}
 	}
-	return stream.DeadLetter{ID: m.ID, Envelope: env, Time: idTime(m.ID)}, nil
+	return stream.DeadLetter{ID: m.ID, Envelope: env, Time: idTime(m.ID)}
 }
 
 var _ stream.DeadLetterBatcher = (*redisDeadLetters)(nil)
 
 // NextBatch returns up to n of the entries Next returns, reading a page
-// (XRANGE) where it needs one.
+// (XRANGE) where it needs one, and no more than weigh the cursor's budget
+// (entrySize), but at least one: an entry that would make the batch
+// heavier stays for the next call, as does a read that fails after the
+// first entry (the next call meets it again).
 func (r *redisDeadLetters) NextBatch(ctx context.Context, n int) ([]stream.DeadLetter, error) {
 	var ds []stream.DeadLetter
+	weight := 0
 	for len(ds) < max(n, 1) {
-		d, err := r.Next(ctx)
-		if err == io.EOF && len(ds) > 0 {
+		m, ok, err := r.entry(ctx)
+		if err != nil || !ok {
+			if len(ds) > 0 {
+				break
+			}
+			if err != nil {
+				return nil, err
+			}
+			return nil, io.EOF
+		}
+		s := entrySize(m)
+		if len(ds) > 0 && weight+s > r.budget {
 			break
 		}
-		if err != nil {
-			return nil, err
-		}
-		ds = append(ds, d)
+		r.page = r.page[1:]
+		weight += s
+		ds = append(ds, deadLetter(m))
 	}
 	return ds, nil
 }
