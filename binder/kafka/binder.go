@@ -99,14 +99,18 @@ func New(ctx context.Context, s stream.BinderSettings) (stream.Binder, error) {
 
 		retryListLock: make(chan struct{}, 1),
 	}
+	bd.conns = newTransportConns(bd.name, st.dialTimeout)
+	// The consumers' group and fetch connections (and the dead-letter
+	// cursors') are tracked as the transport's are: Close ends those a
+	// consumer left behind (leaving the group from a stalled broker
+	// "continues in the background" once Close's ctx ended).
 	bd.dialer = &kafkago.Dialer{
 		ClientID:      st.clientID,
 		Timeout:       st.dialTimeout,
-		DualStack:     true,
+		DialFunc:      bd.conns.dial,
 		TLS:           st.tls,
 		SASLMechanism: st.sasl,
 	}
-	bd.conns = newTransportConns(bd.name, st.dialTimeout)
 	bd.transport = &binderTransport{conns: bd.conns, Transport: &kafkago.Transport{
 		Context:     bd.conns.ctx,
 		Dial:        bd.conns.dial,

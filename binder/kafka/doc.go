@@ -306,11 +306,12 @@
 // the member was out of the group). Stop does the
 // same and then leaves the group; Close of the binder
 // stops every consumer, then flushes every producer, bounded by its ctx,
-// then ends the connections of its shared kafka-go transport (a request
-// still waiting on the broker, such as a read_committed consumer's
-// long-polling fetch, fails at once) and waits until kafka-go has closed
-// them (at most 5s): none of the binder's or kafka-go's goroutines
-// outlive Close. A request on that transport after Close (a dead-letter
+// then ends the connections of its shared kafka-go transport and of its
+// consumer groups and fetches (a request still waiting on the broker,
+// such as a read_committed consumer's long-polling fetch, or leaving the
+// group from a broker that stopped answering once Close's ctx ended,
+// fails at once) and waits until kafka-go has closed them (at most 5s):
+// none of the binder's or kafka-go's goroutines outlive Close. A request on that transport after Close (a dead-letter
 // cursor reading on, OpenDeadLetters) fails at once with an error naming
 // the closed binder (stream.ErrClosed, never unavailable), as does one
 // that Close cut short. A Close while another is closing the binder

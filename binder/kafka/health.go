@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"slices"
 	"time"
 
@@ -121,7 +120,7 @@ func (bd *Binder) freshMetadata(ctx context.Context, topics []string) (*kafkago.
 func (bd *Binder) askMetadata(ctx context.Context, topics []string) (*kafkago.MetadataResponse, error) {
 	to := bd.st.healthTimeout
 	tr := &kafkago.Transport{
-		Dial:           (&net.Dialer{Timeout: to}).DialContext,
+		Dial:           bd.conns.dial, // Close ends a probe's connection too
 		DialTimeout:    to,
 		IdleTimeout:    to,
 		MetadataTTL:    to,
