@@ -310,7 +310,9 @@
 // consumer groups and fetches (a request still waiting on the broker,
 // such as a read_committed consumer's long-polling fetch, or leaving the
 // group from a broker that stopped answering once Close's ctx ended,
-// fails at once) and waits until kafka-go has closed them (at most 5s):
+// fails at once) and waits until kafka-go has closed them (at most 5s,
+// or until its ctx ended and 250ms more: a Close whose consumers used the
+// whole ctx still lets the connections it cut close):
 // none of the binder's or kafka-go's goroutines outlive Close. A request on that transport after Close (a dead-letter
 // cursor reading on, OpenDeadLetters) fails at once with an error naming
 // the closed binder (stream.ErrClosed, never unavailable), as does one

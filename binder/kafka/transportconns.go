@@ -19,6 +19,11 @@ import (
 // once: this only bounds a Close whose ctx has no deadline).
 const transportCloseWait = 5 * time.Second
 
+// transportCutGrace is how long Close waits past its ended context for
+// connections it cut to be closed by kafka-go (they close within
+// milliseconds once their i/o fails).
+const transportCutGrace = 250 * time.Millisecond
+
 // transportConns dials the connections of the binder's shared kafka-go
 // Transport (its Dial) and keeps track of them, so that Close can end
 // them. kafka-go runs each transport connection in a goroutine
@@ -138,7 +143,19 @@ func (tc *transportConns) wait(ctx context.Context) error {
 	case <-tc.closed:
 		return nil
 	case <-ctx.Done():
-		why = "before Close's context ended"
+		// The consumers' close can use Close's whole context, so that it
+		// has ended (or ends) just as stop cut the connections: kafka-go's
+		// goroutines need a moment to see their i/o fail and close them.
+		// Without this grace such a Close failed although nothing was
+		// left but connections already cut.
+		grace := time.NewTimer(transportCutGrace)
+		defer grace.Stop()
+		select {
+		case <-tc.closed:
+			return nil
+		case <-grace.C:
+		}
+		why = fmt.Sprintf("before Close's context ended (and %s after)", transportCutGrace)
 	case <-t.C:
 	}
 	tc.mu.Lock()
