@@ -18,7 +18,8 @@ import (
 // (the next call lets the broker send more, as Next does), at the count
 // the queue held at open, when no delivery comes within batchGap, and once
 // its dead letters weigh the cursor's byte budget (dlqWindowBytes; the
-// first one whatever it weighs). A full window whose size no longer fits
+// first one whatever it weighs; a dead letter that would take the batch
+// past the budget begins the next one). A full window whose size no longer fits
 // the dead letters (the first consumer's window of 1; one fill made
 // smaller) is replaced by one that does (more) and the batch goes on.
 func (c *rabbitDeadLetters) NextBatch(ctx context.Context, max int) ([]stream.DeadLetter, error) {
@@ -38,6 +39,9 @@ func (c *rabbitDeadLetters) NextBatch(ctx context.Context, max int) ([]stream.De
 				return out, nil // the next Next says so
 			}
 			p := c.pending[0]
+			if size+deliverySize(&p.d) > c.budget {
+				break // the next batch begins with it
+			}
 			c.pending = c.pending[1:]
 			d := c.deliver(&p.d, p.gen)
 			size += c.tags[d.ID].size
@@ -66,6 +70,12 @@ func (c *rabbitDeadLetters) NextBatch(ctx context.Context, max int) ([]stream.De
 				return out, nil
 			}
 			c.took(&d)
+			if size+deliverySize(&d) > c.budget {
+				// The next batch begins with it (pending is empty here:
+				// its order is kept).
+				c.pending = append(c.pending, pendingDL{d: d, gen: c.gen})
+				return out, nil
+			}
 			d2 := c.deliver(&d, c.gen)
 			size += c.tags[d2.ID].size
 			out = append(out, d2)

@@ -268,3 +268,60 @@ func TestDeadLettersWindowShrinks(t *testing.T) {
 		t.Fatalf("after the replay: %d in the queue, want 0", r)
 	}
 }
+
+// TestDeadLettersBatchStopsBeforeLarge: a batch stops before the dead
+// letter that would take it past the budget, which begins the next batch
+// (alone when it weighs more than the budget). NextBatch checked the
+// budget only before taking the next dead letter: 49 dead letters of 1
+// KiB then one of 1 MiB+1 came as one batch of 1.1 MB over a 1 MiB
+// budget (the first batch of one, removed, leaves the rest of the window
+// pending, so the next batch takes it at once).
+func TestDeadLettersBatchStopsBeforeLarge(t *testing.T) {
+	t.Parallel()
+	rabbittest.RequireCtl(t)
+	vhost := rabbittest.VHost(t)
+	b, _ := newTestBinder(t, map[string]any{"virtual-host": vhost})
+	const budget = 1 << 20
+	b.dlqBytes = budget
+	sizes := append(sameSizes(50, 1<<10), budget+1)
+	sizes = append(sizes, sameSizes(30, 1<<10)...)
+	spec, ready := sizedDLQFixture(t, vhost, sizes)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	dl, bt := openBatchCursor(t, ctx, b, spec)
+	got := 0
+	for {
+		room := 128
+		if got == 0 {
+			room = 1
+		}
+		ds, err := bt.NextBatch(ctx, room)
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			t.Fatalf("after %d: %v", got, err)
+		}
+		weight := 0
+		for _, d := range ds {
+			checkDLPos(t, d, got, got)
+			got++
+			weight += len(d.Payload)
+		}
+		if len(ds) > 1 && weight > budget {
+			t.Fatalf("a batch of %d dead letters weighs %d bytes, more than the budget %d", len(ds), weight, budget)
+		}
+		if errs := bt.RemoveBatch(ctx, ds); errs != nil {
+			t.Fatalf("RemoveBatch: %v", errors.Join(errs...))
+		}
+	}
+	if err := dl.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got != len(sizes) {
+		t.Fatalf("replayed %d, want %d", got, len(sizes))
+	}
+	if r := ready(); r != 0 {
+		t.Fatalf("after the replay: %d in the queue, want 0", r)
+	}
+}
