@@ -44,14 +44,15 @@ type transportConns struct {
 	// errClosed is the error of a dial or request once stopped: it names
 	// the binder and wraps stream.ErrClosed.
 	errClosed error
-	done      atomic.Bool // stopped, read without mu (binderTransport)
+	// done is set once, by stop, before it moves the deadlines; read
+	// without mu (binderTransport, trackedConn's deadlines).
+	done atomic.Bool
 
-	mu      sync.Mutex
-	stopped bool
-	open    map[*trackedConn]struct{}
-	closed  chan struct{} // closed once stopped and no connection is open
-	cancel  context.CancelFunc
-	ctx     context.Context // ends dials in flight at stop
+	mu     sync.Mutex
+	open   map[*trackedConn]struct{}
+	closed chan struct{} // closed once stopped and no connection is open
+	cancel context.CancelFunc
+	ctx    context.Context // ends dials in flight at stop
 }
 
 func newTransportConns(binder string, dialTimeout time.Duration) *transportConns {
@@ -103,7 +104,7 @@ func (tc *transportConns) dial(ctx context.Context, network, address string) (ne
 	}
 	tc.mu.Lock()
 	defer tc.mu.Unlock()
-	if tc.stopped {
+	if tc.done.Load() {
 		_ = c.Close()
 		return nil, tc.errClosed
 	}
@@ -115,14 +116,15 @@ func (tc *transportConns) dial(ctx context.Context, network, address string) (ne
 // stop interrupts every connection's i/o and refuses new dials.
 func (tc *transportConns) stop() {
 	tc.mu.Lock()
-	if tc.stopped {
+	if tc.done.Load() {
 		tc.mu.Unlock()
 		return
 	}
-	tc.stopped = true
+	// done before the deadlines move: a trackedConn setting its own
+	// deadline concurrently either sees done and moves it to the past
+	// itself, or set it before done was stored, and so before the
+	// deadline below (see setDeadline).
 	tc.done.Store(true)
-	// Under mu, as trackedConn sets its deadlines: kafka-go's own
-	// SetDeadline cannot come between and put a later one back.
 	for c := range tc.open {
 		_ = c.Conn.SetDeadline(pastDeadline)
 	}
@@ -178,7 +180,7 @@ func (tc *transportConns) forget(c *trackedConn) {
 		return
 	}
 	delete(tc.open, c)
-	if tc.stopped && len(tc.open) == 0 {
+	if tc.done.Load() && len(tc.open) == 0 {
 		close(tc.closed)
 	}
 }
@@ -200,15 +202,18 @@ func (c *trackedConn) Close() error {
 	return err
 }
 
-// setDeadline calls set with d, or with pastDeadline once stopped, under
-// the transportConns' lock (see stop).
+// setDeadline calls set with d, then with pastDeadline if stopped. It
+// takes no lock (kafka-go sets deadlines twice per request): stop stores
+// done before it moves each open connection's deadline to the past, so a
+// set(d) that raced with stop either came before done was stored, and
+// stop's deadline (which the net package orders after it) replaces it,
+// or is followed here by done.Load() seeing true and set(pastDeadline).
 func (c *trackedConn) setDeadline(set func(time.Time) error, d time.Time) error {
-	c.tc.mu.Lock()
-	defer c.tc.mu.Unlock()
-	if c.tc.stopped {
-		d = pastDeadline
+	err := set(d)
+	if c.tc.done.Load() {
+		return set(pastDeadline)
 	}
-	return set(d)
+	return err
 }
 
 func (c *trackedConn) SetDeadline(d time.Time) error {
