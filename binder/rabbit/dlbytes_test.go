@@ -325,3 +325,43 @@ func TestDeadLettersBatchStopsBeforeLarge(t *testing.T) {
 		t.Fatalf("after the replay: %d in the queue, want 0", r)
 	}
 }
+
+// TestDeadLettersSlowLinkNotIdle: a dead letter that takes longer than
+// the cursor's idle wait to arrive (a large one over a slow link) is not
+// taken for the end of the queue: a listing of 5 dead letters of 200 KiB
+// at 200 KiB/s, with an idle wait of 200 ms, ended after 1 with io.EOF
+// and 4 "held elsewhere". The cursor makes a round trip on its channel
+// first, whose answer comes after the deliveries sent before it.
+func TestDeadLettersSlowLinkNotIdle(t *testing.T) {
+	t.Parallel()
+	rabbittest.RequireCtl(t)
+	px := rabbittest.NewProxy(t, nil)
+	vhost := rabbittest.VHost(t)
+	b, _ := newTestBinder(t, map[string]any{"virtual-host": vhost, "addresses": px.Addr()})
+	sizes := sameSizes(5, 200<<10)
+	spec, ready := sizedDLQFixture(t, vhost, sizes)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	dl, err := b.OpenDeadLetters(ctx, spec, stream.DeadLetterOpen{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := dl.(*rabbitDeadLetters)
+	c.idle = 200 * time.Millisecond
+	px.Throttle(200 << 10)
+	for i := range sizes {
+		d, err := dl.Next(ctx)
+		if err != nil {
+			t.Fatalf("dead letter %d over a slow link: %v (held elsewhere: %d)", i, err, c.HeldElsewhere())
+		}
+		checkDLPos(t, d, i, i)
+	}
+	if _, err := dl.Next(ctx); !errors.Is(err, io.EOF) {
+		t.Fatalf("after %d: %v, want io.EOF", len(sizes), err)
+	}
+	px.Throttle(0)
+	if err := dl.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	awaitReady(t, ready, len(sizes), 10*time.Second, "after the listing")
+}
