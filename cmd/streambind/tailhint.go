@@ -3,7 +3,6 @@ package main
 import (
 	"errors"
 	"fmt"
-	"slices"
 
 	"github.com/streambind/streambind/binder/rabbit"
 )
@@ -43,7 +42,7 @@ func groupBindingOf(s *service, dest, group string) string {
 		return ""
 	}
 	for _, b := range check(s).bindings {
-		if b.configured && b.input && b.group == group && b.binderType == rabbit.Type && slices.Contains(b.destinations, dest) {
+		if b.configured && b.group == group && readsGroupOn(b, dest) {
 			return b.name
 		}
 	}

@@ -89,8 +89,7 @@ func groupConsumerOf(s *service, dest, named, prod string) groupConsumer {
 		}
 	}
 	for _, b := range cs.bindings {
-		if !b.input || b.group == "" || b.binderType != rabbit.Type || !slices.Contains(b.destinations, dest) ||
-			(named != "" && !strings.EqualFold(b.name, named)) || (named == "" && !b.configured) {
+		if !readsGroupOn(b, dest) || (named != "" && !strings.EqualFold(b.name, named)) || (named == "" && !b.configured) {
 			continue
 		}
 		ps := stream.ProducerSpec{Binding: prod, Destination: dest, Producer: stream.ProducerConfig{RequiredGroups: []string{b.group}}}
@@ -110,6 +109,12 @@ func groupConsumerOf(s *service, dest, named, prod string) groupConsumer {
 		return groupConsumer{name: b.name, group: b.group, fixes: fixes}
 	}
 	return groupConsumer{}
+}
+
+// readsGroupOn reports whether b is a RabbitMQ consumer binding of a
+// group that reads destination dest.
+func readsGroupOn(b *binding, dest string) bool {
+	return b.input && b.group != "" && b.binderType == rabbit.Type && slices.Contains(b.destinations, dest)
 }
 
 // queueSettingsNote is what the remedy says of the queue settings of
