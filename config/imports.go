@@ -660,27 +660,11 @@ func (imp *importer) lookupOnce(cur *node, st *lookupState, lookup lookupFunc, e
 		// A variable's value has its own placeholders resolved in turn,
 		// as Spring's PlaceholderParser resolves a placeholder's value
 		// whatever source gave it.
-		envResolved := func(n, v string) (string, bool, string) {
+		if n, v, ok := envVarOf(imp.env, name); ok {
 			if !strings.Contains(v, "${") {
 				return v, true, ""
 			}
 			return expand("env "+n, v)
-		}
-		if exact {
-			for _, n := range springEnvNames(name) {
-				if v, ok := imp.env[n]; ok {
-					return envResolved(n, v)
-				}
-			}
-		} else {
-			if v, ok := imp.env[name]; ok {
-				return envResolved(name, v)
-			}
-			if n := relaxedEnvName(name); n != name {
-				if v, ok := imp.env[n]; ok {
-					return envResolved(n, v)
-				}
-			}
 		}
 		path := keySegs(name)
 		if exact {

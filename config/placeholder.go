@@ -527,19 +527,25 @@ func (r *placeholders) envValue(name string) (string, bool) {
 
 // envVar is envValue with the variable's name.
 func (r *placeholders) envVar(name string) (string, string, bool) {
+	return envVarOf(r.env, name)
+}
+
+// envVarOf is the name and value of the variable of env that placeholder
+// name stands for (see placeholders.envValue).
+func envVarOf(env map[string]string, name string) (string, string, bool) {
 	if !springPropertyName(name) {
 		for _, n := range springEnvNames(name) {
-			if v, ok := r.env[n]; ok {
+			if v, ok := env[n]; ok {
 				return n, v, true
 			}
 		}
 		return "", "", false
 	}
-	if v, ok := r.env[name]; ok {
+	if v, ok := env[name]; ok {
 		return name, v, true
 	}
 	n := relaxedEnvName(name)
-	v, ok := r.env[n]
+	v, ok := env[n]
 	return n, v, ok
 }
 
@@ -576,11 +582,10 @@ func cycleProblem(chain []string) string {
 // a key whose variable refers back to it), reported with the chain, as
 // Spring refuses it ("Circular placeholder reference"). Each variable is
 // resolved once.
-func (r *placeholders) envResolved(name, v string) (string, bool, string) {
+func (r *placeholders) envResolved(name, n, v string) (string, bool, string) {
 	if !strings.Contains(v, "${") {
 		return v, true, ""
 	}
-	n, _, _ := r.envVar(name)
 	at := "env " + n // its place on the stack, beside key paths
 	if s, ok := r.envDone[at]; ok {
 		return s, true, ""
@@ -802,8 +807,8 @@ func (r *placeholders) resolve(path, s string, top bool) (string, bool) {
 }
 
 func (r *placeholders) lookup(name string) (string, bool, string) {
-	if v, ok := r.envValue(name); ok {
-		return r.envResolved(name, v)
+	if n, v, ok := r.envVar(name); ok {
+		return r.envResolved(name, n, v)
 	}
 	if !isEnvName(name) {
 		// Spring Boot's random values come after the environment and
