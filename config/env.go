@@ -582,11 +582,10 @@ func (r *resolver) misspeltPath(path, toks, orig []string, i int) []string {
 	compact := strings.NewReplacer("-", "", ".", "", "_", "")
 	out := make([]string, len(path))
 	copy(out, path)
+	lower := make([]string, 1, len(path))
+	lower[0] = strings.ToLower(path[0])
 	for k := 1; k < len(out); k++ { // the names as written
-		lower := make([]string, k+1)
-		for j := range lower {
-			lower[j] = strings.ToLower(path[j])
-		}
+		lower = append(lower, strings.ToLower(path[k]))
 		if sp := r.spelled[spellKey(lower)]; sp != "" {
 			out[k] = sp
 		}

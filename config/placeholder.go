@@ -45,7 +45,6 @@ func expandEnvValue(name string, env map[string]string) (string, []string) {
 	v := env[name]
 	e.stack = append(e.stack, name)
 	out, probs := expandNested(v, e.lookup, 0)
-	e.stack = e.stack[:0]
 	if len(probs) > 0 && redact.IsSecretKey(name) {
 		return v, []string{secretValueProblem(name)}
 	}
