@@ -629,15 +629,8 @@ func (imp *importer) lookupOnce(cur *node, st *lookupState, lookup lookupFunc, e
 	expand := func(label, v string) (string, bool, string) {
 		// mask hides a problem met in the value of a secret variable
 		// (DB_PASSWORD), or in one it leads to: its text and names
-		// come from the secret (as placeholders.maskSecret).
-		mask := func(problem string) string {
-			for _, p := range append(st.stack, label) {
-				if n, ok := strings.CutPrefix(p, "env "); ok && redact.IsSecretKey(n) {
-					return secretValueProblem(n)
-				}
-			}
-			return problem
-		}
+		// come from the secret (maskSecretChain, as placeholders.maskSecret).
+		mask := func(problem string) string { return maskSecretChain(st.stack, label, problem) }
 		if i := slices.Index(st.stack, label); i >= 0 {
 			return "", false, mask(cycleProblem(append(append([]string(nil), st.stack...), label)))
 		}

@@ -648,7 +648,14 @@ func (r *placeholders) maskSecret(at, problem string) string {
 	if problem == inherited {
 		return problem
 	}
-	for _, p := range append(r.stack, at) {
+	return maskSecretChain(r.stack, at, problem)
+}
+
+// maskSecretChain returns problem, met resolving at after the keys and
+// variables ("env NAME") of chain, or secretValueProblem when one of the
+// variables is a secret.
+func maskSecretChain(chain []string, at, problem string) string {
+	for _, p := range append(chain[:len(chain):len(chain)], at) {
 		if n, ok := strings.CutPrefix(p, "env "); ok && redact.IsSecretKey(n) {
 			return secretValueProblem(n)
 		}
