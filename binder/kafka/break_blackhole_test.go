@@ -16,13 +16,17 @@ import (
 )
 
 // holeListener is the cluster's listener, whose connections the test can
-// black-hole: while hole is set, what either side writes on a connection
-// is thrown away and the connection stays open (a NAT or firewall that
-// lost its state), and a connection black-holed once stays so; new
-// connections made after the hole ended work.
+// black-hole: once start is called, what either side writes on a
+// connection open then, or made while hole is set, is thrown away and the
+// connection stays open (a NAT or firewall that lost its state), and a
+// connection black-holed once stays so; new connections made after the
+// hole ended (hole cleared) work.
 type holeListener struct {
 	net.Listener
 	hole atomic.Bool
+
+	mu    sync.Mutex
+	conns []*holeConn
 }
 
 func (l *holeListener) Accept() (net.Conn, error) {
@@ -30,7 +34,27 @@ func (l *holeListener) Accept() (net.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &holeConn{Conn: c, l: l}, nil
+	hc := &holeConn{Conn: c, l: l}
+	l.mu.Lock()
+	l.conns = append(l.conns, hc)
+	l.mu.Unlock()
+	return hc, nil
+}
+
+// start begins the hole: every connection open now is dead from this
+// moment, whenever the broker's goroutine gets to read what was written
+// on it afterwards. (Marking a connection dead only when the broker read
+// from it while hole was set let a request written during the hole
+// through when the broker's goroutine read it after the hole ended: on a
+// loaded machine TestBreakBlackholeAbandonedSendNotRetried saw the
+// abandoned record written.)
+func (l *holeListener) start() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.hole.Store(true)
+	for _, c := range l.conns {
+		c.dead.Store(true)
+	}
 }
 
 type holeConn struct {
@@ -126,7 +150,7 @@ func TestBreakBlackholeAbandonedSendNotRetried(t *testing.T) {
 	if err := send("before", 10*time.Second); err != nil {
 		t.Fatal(err)
 	}
-	hl.hole.Store(true)
+	hl.start()
 	if err := send("abandoned", 100*time.Millisecond); err == nil {
 		t.Fatal("a send through a black hole succeeded")
 	}

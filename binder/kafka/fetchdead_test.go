@@ -67,7 +67,7 @@ func TestFetchFromBlackHoleReconnects(t *testing.T) {
 
 	const warn = "kafka: fetch got no answer in time"
 	start := time.Now()
-	hl.hole.Store(true)
+	hl.start()
 	var once sync.Once
 	end := func() { once.Do(func() { hl.hole.Store(false) }) }
 	t.Cleanup(end)

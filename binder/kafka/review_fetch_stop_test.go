@@ -69,7 +69,7 @@ func TestReviewFetchStopDuringBlackHole(t *testing.T) {
 	var once sync.Once
 	end := func() { once.Do(func() { hl.hole.Store(false) }) }
 	t.Cleanup(end)
-	hl.hole.Store(true)
+	hl.start()
 	time.Sleep(time.Second) // the fetch in flight hangs
 	lr := cons.(stream.LagReporter)
 	ls := time.Now()

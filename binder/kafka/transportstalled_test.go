@@ -43,7 +43,7 @@ func TestCloseStalledBrokerLeavesNothing(t *testing.T) {
 	}
 	produce(ctx, t, p, tr, "m", 3, 1, 0)
 	tr.waitAll(t, 20*time.Second)
-	hl.hole.Store(true) // the broker stops answering
+	hl.start() // the broker stops answering
 	cctx, ccancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer ccancel()
 	err = b.Close(cctx) // ends with cctx: the group cannot be left
