@@ -877,3 +877,42 @@ func TestLogAttrsOnce(t *testing.T) {
 		}
 	}
 }
+
+// TestCloseReleasesBlockedSendsAsClosed: every Send blocked on a full queue
+// when Broker.Close runs returns ErrClosed, never nil. Close closes the
+// broker's done channel and then shuts the groups (closing their changed
+// channels and emptying their queues); a sender woken by changed went round
+// again, found room in the emptied queue of a shut group, stored nothing and
+// returned nil: a message reported sent that no queue held (a CI run of
+// 337226a, TestClose).
+func TestCloseReleasesBlockedSendsAsClosed(t *testing.T) {
+	const rounds, senders = 30, 20
+	for r := range rounds {
+		br := newBroker(t, memory.Config{BufferSize: 1})
+		bd := newBinder(t, br, nil)
+		ctx := ctxT(t)
+		// A bound, unstarted consumer: its durable group holds messages
+		// that nobody takes.
+		consumer(t, bd, stream.ConsumerSpec{Destination: "d", Group: "g", Handler: newInbox().handler})
+		p := producer(t, bd, stream.ProducerSpec{Destination: "d"})
+		must(t, p.Send(ctx, msg("fill", -1)))
+		results := make(chan error, senders)
+		for i := range senders {
+			go func() { results <- p.Send(ctx, msg(strconv.Itoa(i), -1)) }()
+		}
+		// Senders that have not reached the wait when Close runs return
+		// ErrClosed as well; those that have are the case under test.
+		runtime.Gosched()
+		must(t, br.Close(ctx))
+		for range senders {
+			select {
+			case err := <-results:
+				if !errors.Is(err, stream.ErrClosed) {
+					t.Fatalf("round %d: a Send blocked at Broker.Close returned %v, want ErrClosed", r, err)
+				}
+			case <-time.After(wait):
+				t.Fatalf("round %d: a Send stayed blocked after Broker.Close", r)
+			}
+		}
+	}
+}

@@ -320,6 +320,13 @@ func (d *destination) sendStored(ctx context.Context, env stream.Envelope) (stor
 		}
 		woken = nil
 		if full == nil {
+			if b.closed.Load() && anyShut(gs) {
+				// Broker.Close shut a group between this send's first
+				// look and its store (a wake-up by the group's changed
+				// channel races with b.done): the message went nowhere,
+				// and a nil error would report it sent.
+				return false, fmt.Errorf("memory: send to %q: %w", d.name, stream.ErrClosed)
+			}
 			return len(gs) > 0, nil
 		}
 		select {
@@ -367,6 +374,20 @@ func tryPut(gs []*group, it *item) (full *queue, changed chan struct{}, name str
 		g.mu.Unlock()
 	}
 	return full, changed, name
+}
+
+// anyShut reports whether one of gs has been shut (by Broker.Close or, for
+// an anonymous group, by its consumer's end).
+func anyShut(gs []*group) bool {
+	for _, g := range gs {
+		g.mu.Lock()
+		closed := g.closed
+		g.mu.Unlock()
+		if closed {
+			return true
+		}
+	}
+	return false
 }
 
 // group is a consumer group of a destination (or the private group of an
