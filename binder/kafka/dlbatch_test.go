@@ -177,13 +177,7 @@ func TestDeadLettersBatchMetadataLimit(t *testing.T) {
 		dest := uniqueTopic(t)
 		spec := consumerSpec(dest, "g", func(context.Context, stream.Envelope) error { return nil })
 		p := bindProducer(t, b, stream.ErrorDestinationSource(spec, "").Destination, 1)
-		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-		for i := range n {
-			if err := p.Send(ctx, stream.Envelope{Payload: fmt.Appendf(nil, "d%d", i)}); err != nil {
-				t.Fatal(err)
-			}
-		}
-		cancel()
+		sendInOrder(t, p, n)
 		specs = append(specs, spec)
 	}
 	odd := func(d stream.DeadLetter) bool {
@@ -315,4 +309,24 @@ func TestDeadLettersBatchTransactionalTopic(t *testing.T) {
 		t.Fatalf("second replay read %q, removed %d (%v); want d3.0", got, removed, failed)
 	}
 	wantCommittedAtEnds(t, c, dlq, ends)
+}
+
+// sendInOrder writes the dead letters "d0".."d<n-1>" to p's one-partition
+// topic in that order: SendAsync from one goroutine keeps the order per
+// partition, and batches, where a Send at a time waits for each answer
+// (4800 of them were half of TestDeadLettersBatchMetadataLimit's time).
+func sendInOrder(t *testing.T, p stream.Producer, n int) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	ap := p.(stream.AsyncProducer)
+	errs := make(chan error, n)
+	for i := range n {
+		ap.SendAsync(ctx, stream.Envelope{Payload: fmt.Appendf(nil, "d%d", i)}, func(err error) { errs <- err })
+	}
+	for range n {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
 }

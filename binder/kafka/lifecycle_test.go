@@ -8,7 +8,9 @@ import (
 	"time"
 
 	kafkago "github.com/segmentio/kafka-go"
+	"github.com/twmb/franz-go/pkg/kfake"
 
+	"github.com/streambind/streambind/binder/kafka"
 	"github.com/streambind/streambind/binder/kafka/kafkatest"
 	"github.com/streambind/streambind/stream"
 )
@@ -69,9 +71,15 @@ func TestStartWaitsForTheRunAStopLeft(t *testing.T) {
 // The binder's Close with a context that has already ended (the Close of
 // a shutdown whose time ran out) still stops its started consumers: it
 // left each one running (in the group, handling) half of the time.
+//
+// A member stopped without leaving the group is dropped at its session
+// timeout, so the groups empty after it at the latest: a short one (2s,
+// heartbeats every 200ms) keeps that wait short (it was the default 10s,
+// all of the test's time); a consumer left running stays a member however
+// long the session, so the test fails as before.
 func TestCloseWithEndedContextStopsConsumers(t *testing.T) {
 	t.Parallel()
-	c := kafkatest.Start(t)
+	c := kafkatest.Start(t, kfake.GroupMinSessionTimeout(time.Second))
 	const n = 4
 	topics := make([]string, n)
 	bs := make([]stream.Binder, n)
@@ -82,7 +90,13 @@ func TestCloseWithEndedContextStopsConsumers(t *testing.T) {
 		createTopic(t, c, topics[i], 1, nil)
 		writeToPart(t, c, topics[i], 0, "m")
 		in := make(chan struct{}, 1)
-		bs[i] = newKeyOrderBinder(t, c, testLogger(t))
+		b, err := kafka.New(context.Background(), stream.BinderSettings{Name: "kafka", Type: kafka.Type, Logger: testLogger(t),
+			Environment: map[string]any{"brokers": c.Brokers(), "auto-create-topics": false, "session-timeout": "2s", "heartbeat-interval": "200ms"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		closeBinder(t, b)
+		bs[i] = b
 		cons, err := bs[i].BindConsumer(ctx, consumerSpec(topics[i], "g-"+topics[i], func(context.Context, stream.Envelope) error {
 			select {
 			case in <- struct{}{}:
