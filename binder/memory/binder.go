@@ -30,6 +30,12 @@ type Binder struct {
 	closed    bool
 	producers map[*producer]struct{}
 	consumers map[*consumer]struct{}
+	// closing holds the consumers the first Close took, until a Close
+	// has closed them all: a Close beside or after one that has not (its
+	// ctx ended with a handler still running) closes them again, which
+	// waits for what is left of their runs, instead of returning nil at
+	// once with handlers running.
+	closing []*consumer
 }
 
 var (
@@ -209,22 +215,37 @@ func (bd *Binder) BindConsumer(ctx context.Context, spec stream.ConsumerSpec) (s
 // Close stops the binder's consumers (waiting for their in-flight messages,
 // bounded by ctx) and closes its producers; a binder made by [New] then
 // closes its broker. Bindings of other binders on the same broker are not
-// affected. Close is idempotent.
+// affected. Close may be called again, also while another Close runs or
+// after one whose ctx ended: it waits, bounded by its own ctx, for the
+// consumers' handlers, so that nil means none of them runs any more.
 func (bd *Binder) Close(ctx context.Context) error {
+	err := bd.closeBindings(ctx)
+	if bd.own {
+		// Also when the bindings' Close failed: the broker's Close
+		// releases blocked sends and drops the queues. Its own error
+		// would repeat err (it closes the bindings again, with ctx).
+		if berr := bd.broker.Close(ctx); err == nil {
+			err = berr
+		}
+	}
+	return err
+}
+
+// closeBindings is Close without closing a private broker; [Broker.Close]
+// calls it.
+func (bd *Binder) closeBindings(ctx context.Context) error {
 	bd.mu.Lock()
-	if bd.closed {
-		bd.mu.Unlock()
-		return nil
+	if !bd.closed {
+		bd.closed = true
+		for c := range bd.consumers {
+			bd.closing = append(bd.closing, c)
+		}
+		for p := range bd.producers {
+			p.closed.Store(true)
+		}
+		bd.producers, bd.consumers = nil, nil
 	}
-	bd.closed = true
-	cs := make([]*consumer, 0, len(bd.consumers))
-	for c := range bd.consumers {
-		cs = append(cs, c)
-	}
-	for p := range bd.producers {
-		p.closed.Store(true)
-	}
-	bd.producers, bd.consumers = nil, nil
+	cs := bd.closing
 	bd.mu.Unlock()
 
 	// At once, as consumers.each: one after the other, the consumers not
@@ -235,15 +256,14 @@ func (bd *Binder) Close(ctx context.Context) error {
 		wg.Go(func() { errs[i] = c.close(ctx) })
 	}
 	wg.Wait()
-	bd.broker.removeBinder(bd)
-	if bd.own {
-		if err := bd.broker.Close(ctx); err != nil {
-			errs = append(errs, err)
-		}
-	}
 	if err := errors.Join(errs...); err != nil {
+		// Still registered: the broker's Close closes it again.
 		return fmt.Errorf("memory: close binder %q: %w", bd.name, err)
 	}
+	bd.mu.Lock()
+	bd.closing = nil
+	bd.mu.Unlock()
+	bd.broker.removeBinder(bd)
 	return nil
 }
 

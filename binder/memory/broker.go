@@ -21,8 +21,9 @@ type Broker struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 	// done is closed, and closed set, when Close has closed every binder.
-	done   chan struct{}
-	closed atomic.Bool
+	done     chan struct{}
+	closed   atomic.Bool
+	shutOnce sync.Once
 
 	mu      sync.Mutex
 	closing bool // no new binders or bindings
@@ -51,13 +52,12 @@ func NewBroker(cfg Config) (*Broker, error) {
 // Close closes every binder of the broker (stopping their consumers, bounded
 // by ctx), then drops every destination, group and message. Sends blocked on
 // a full queue return [stream.ErrClosed], as does everything done with the
-// broker afterwards. Close is idempotent.
+// broker afterwards. Close may be called again, also while another Close
+// runs or after one whose ctx ended: it closes the binders again, waiting
+// (bounded by its ctx) for the handlers an earlier Close left running, so
+// that nil means nothing of the broker runs any more.
 func (b *Broker) Close(ctx context.Context) error {
 	b.mu.Lock()
-	if b.closing {
-		b.mu.Unlock()
-		return nil
-	}
 	b.closing = true
 	bds := make([]*Binder, 0, len(b.binders))
 	for bd := range b.binders {
@@ -69,9 +69,20 @@ func (b *Broker) Close(ctx context.Context) error {
 	errs := make([]error, len(bds))
 	var wg sync.WaitGroup
 	for i, bd := range bds {
-		wg.Go(func() { errs[i] = bd.Close(ctx) })
+		wg.Go(func() { errs[i] = bd.closeBindings(ctx) })
 	}
 	wg.Wait()
+	b.shutOnce.Do(b.shut)
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("memory: close broker: %w", err)
+	}
+	return nil
+}
+
+// shut ends the broker once its binders are closed (or their Close ran
+// out of time): blocked and later sends fail, handlers' contexts end, and
+// every group is dropped.
+func (b *Broker) shut() {
 	b.closed.Store(true)
 	close(b.done)
 	b.cancel()
@@ -84,10 +95,6 @@ func (b *Broker) Close(ctx context.Context) error {
 	}
 	b.dests = nil
 	b.mu.Unlock()
-	if err := errors.Join(errs...); err != nil {
-		return fmt.Errorf("memory: close broker: %w", err)
-	}
-	return nil
 }
 
 // Depth returns the number of messages waiting in the queues of a named
