@@ -297,8 +297,10 @@ func (d *destination) send(ctx context.Context, env stream.Envelope) error {
 }
 
 // sendStored is send that also reports whether a group stored the
-// message: false (with a nil error) when the destination had no group at
-// the moment of the store, so the message went to nobody.
+// message: false (with a nil error) when no group took it at the moment
+// of the store (the destination had none, or only ones that do not store
+// it: an anonymous consumer's that had just ended, or an anonymous
+// partitioned consumer's of another partition), so it went to nobody.
 func (d *destination) sendStored(ctx context.Context, env stream.Envelope) (stored bool, err error) {
 	b := d.broker
 	if b.closed.Load() {
@@ -316,7 +318,7 @@ func (d *destination) sendStored(ctx context.Context, env stream.Envelope) (stor
 	var woken *queue // the queue whose wake-up token this send took
 	for {
 		gs := *d.groups.Load()
-		full, changed, group := tryPut(gs, &it)
+		full, changed, group, n := tryPut(gs, &it)
 		if woken != nil && full != nil && full != woken {
 			// Woken for room in woken, this send now waits for another
 			// group's queue: it passes the wake-up on to the next send
@@ -334,7 +336,7 @@ func (d *destination) sendStored(ctx context.Context, env stream.Envelope) (stor
 				// and a nil error would report it sent.
 				return false, fmt.Errorf("memory: send to %q: %w", d.name, stream.ErrClosed)
 			}
-			return len(gs) > 0, nil
+			return n > 0, nil
 		}
 		select {
 		case <-full.notFull:
@@ -349,10 +351,11 @@ func (d *destination) sendStored(ctx context.Context, env stream.Envelope) (stor
 	}
 }
 
-// tryPut stores it in the target queue of every group of gs, or, if one of
-// those queues is full, in none and returns that queue, its group's changed
-// channel and name. It locks all the groups (in id order) to decide.
-func tryPut(gs []*group, it *item) (full *queue, changed chan struct{}, name string) {
+// tryPut stores it in the target queue of every group of gs and returns
+// how many queues took it, or, if one of those queues is full, stores it
+// in none and returns that queue, its group's changed channel and name. It
+// locks all the groups (in id order) to decide.
+func tryPut(gs []*group, it *item) (full *queue, changed chan struct{}, name string, n int) {
 	for _, g := range gs {
 		g.mu.Lock()
 	}
@@ -363,7 +366,6 @@ func tryPut(gs []*group, it *item) (full *queue, changed chan struct{}, name str
 		}
 	}
 	if full == nil {
-		n := 0
 		for _, g := range gs {
 			q := g.target(it)
 			if q == nil {
@@ -380,7 +382,7 @@ func tryPut(gs []*group, it *item) (full *queue, changed chan struct{}, name str
 	for _, g := range gs {
 		g.mu.Unlock()
 	}
-	return full, changed, name
+	return full, changed, name, n
 }
 
 // anyShut reports whether one of gs has been shut (by Broker.Close or, for
