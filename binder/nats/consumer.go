@@ -24,9 +24,21 @@ import (
 )
 
 // pullExpiry is how long one pull request of a consumer waits at the
-// server; heartbeats come every half of it, so a consumer that the server
-// lost (deleted, or gone with a restart) is noticed within about that time.
+// server.
 const pullExpiry = 10 * time.Second
+
+// pullHeartbeat is how often the server sends an idle heartbeat for a pull
+// request it holds; after two missed, nats.go pulls anew and reports
+// ErrNoHeartbeat (see checkPull). So a pull left with no request at the
+// server goes on within about 2s, not 10s (nats.go's default heartbeat
+// is half the expiry): nats.go skips its next pull when a message arrives while it
+// is still sending the previous one, and when that one's messages all
+// arrive meanwhile nothing pulls again — the member sat idle for 10s with
+// messages waiting (TestStoppedConsumerHandsBack under load: the server
+// had served every request and held none, 6 to 24 messages pending). A
+// consumer that the server lost (deleted, or gone with a restart) is
+// noticed as soon.
+const pullHeartbeat = time.Second
 
 // consumer is a consumer binding of one destination for one group.
 type consumer struct {
@@ -595,7 +607,7 @@ func (r *run) intake() {
 	first := true
 	// opened: the last reopen did not fail, so a pull begins on a
 	// consumer the server has (a pull on one it lacks fails only by
-	// missing heartbeats, after about pullExpiry).
+	// missing heartbeats, after about 2 x pullHeartbeat).
 	opened := true
 	for r.waitRoom() {
 		// An ephemeral consumer may have been removed by the server while
@@ -603,9 +615,9 @@ func (r *run) intake() {
 		// again after the last message received. A consumer that could
 		// not be made again is tried again here, after the back-off, and
 		// not pulled on until it is: a pull on a consumer the server
-		// lacks fails only by missing heartbeats, about pullExpiry later,
-		// and the binding would wait that long after the consumer could be
-		// made again.
+		// lacks fails only by missing heartbeats, about 2 x pullHeartbeat
+		// later, and the binding would wait that long after the consumer
+		// could be made again.
 		remake := !first && (c.group == "" || !opened)
 		first = false
 		if remake {
@@ -716,6 +728,13 @@ func (r *run) pump() error {
 		mu.Unlock()
 		cancel()
 	}
+	// checks is the checks of the consumer after missed heartbeats
+	// (checkPull), at most one at a time (checking).
+	var (
+		checks   sync.WaitGroup
+		checking atomic.Bool
+	)
+	defer checks.Wait()
 	// The callback runs on one goroutine of the client's, message after
 	// message; while it waits for room the client buffers (at most a
 	// pull's worth) and pulls nothing more.
@@ -777,9 +796,26 @@ func (r *run) pump() error {
 	cc, err := r.consumer().Consume(handler,
 		jetstream.PullMaxMessages(c.cs.prefetch),
 		jetstream.PullExpiry(pullExpiry),
+		jetstream.PullHeartbeat(pullHeartbeat),
 		jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
 			switch {
-			case errors.Is(err, jetstream.ErrNoHeartbeat), errors.Is(err, jetstream.ErrConsumerDeleted), errors.Is(err, jetstream.ErrConsumerNotFound):
+			case errors.Is(err, jetstream.ErrNoHeartbeat):
+				// nats.go has pulled anew on this subscription already.
+				// Ending the pull now left that request at the server
+				// after the drain, and a message given back (Nak) that
+				// the server handed to it waited for ack-wait (server
+				// 2.9; see dropStaleRequests). The pull goes on unless
+				// the consumer is gone, which missing heartbeats are
+				// the only sign of.
+				if checking.CompareAndSwap(false, true) {
+					checks.Add(1)
+					go func() {
+						defer checks.Done()
+						defer checking.Store(false)
+						r.checkPull(nctx, err, fail)
+					}()
+				}
+			case errors.Is(err, jetstream.ErrConsumerDeleted), errors.Is(err, jetstream.ErrConsumerNotFound):
 				fail(err)
 			case errors.Is(err, jetstream.ErrConnectionClosed):
 				fail(fmt.Errorf("the pull subscription closed: %w", err))
@@ -820,6 +856,24 @@ func (r *run) pump() error {
 		r.giveBackAfterQueued(m)
 	}
 	return err
+}
+
+// checkPull ends the pull (fail) after missed heartbeats (err) unless
+// the run's consumer answers within the API timeout: a consumer the
+// server lacks gets no heartbeats, and intake makes it again (reopen).
+func (r *run) checkPull(ctx context.Context, err error, fail func(error)) {
+	c := r.c
+	ictx, cancel := context.WithTimeout(ctx, c.bd.st.apiTimeout)
+	_, ierr := r.consumer().Info(ictx)
+	cancel()
+	switch {
+	case ctx.Err() != nil:
+	case ierr == nil:
+		c.log.Debug("nats: pull heartbeats missed; the consumer is there, pulling anew", "error", c.bd.logErr(err))
+	default:
+		c.log.Debug("nats: pull heartbeats missed; consumer info", "error", c.bd.logErr(ierr))
+		fail(err)
+	}
 }
 
 // giveBackAfterQueued gives back a message the client handed over after

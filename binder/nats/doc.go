@@ -315,7 +315,7 @@
 // (inactive-threshold) is made again on Resume, starting after the last
 // message received, as is any consumer the server lost (deleted, or gone
 // with a restart), which the binder notices through missing pull
-// heartbeats (within about 10s). When the binding still holds
+// heartbeats (within about 2s). When the binding still holds
 // messages or gave some back (Nak) that it has not seen settled since,
 // the consumer made again starts at the lowest of them instead: their
 // redelivery was the lost consumer's state, and they must not be lost
