@@ -82,7 +82,8 @@ func TestStalledPathBoundsSends(t *testing.T) {
 
 // TestStalledPathBoundsBindAndStart: while the path to the broker stalls
 // (nothing comes back), a bind, a consumer's Start, a Send that opens its
-// publishing channel and a Stop each return within their context (1s)
+// publishing channel and a Stop each return within their context (500ms:
+// each waits its context out, the test being serial; 1s made it 5 s)
 // with its error, and once the path is back the binder binds, starts and
 // delivers. Before, amqp091-go's channel calls (channel.open,
 // exchange.declare, basic.qos, ...), which take no context, held a 1s
@@ -111,7 +112,7 @@ func TestStalledPathBoundsBindAndStart(t *testing.T) {
 	}
 
 	unstall := stallOnce(t, px)
-	const d = time.Second
+	const d = 500 * time.Millisecond
 	bounded := func(what string, f func(context.Context) error) {
 		t.Helper()
 		bctx, cancel := context.WithTimeout(ctx, d)
@@ -264,7 +265,11 @@ func TestStalledPathOneChannelOpenPerLane(t *testing.T) {
 	before := opens.Load()
 	var wg sync.WaitGroup
 	var failed atomic.Int64
-	end := time.Now().Add(2 * time.Second)
+	// 1s: some 20 rounds of 50ms Sends by 64 senders, where each
+	// timed-out Send that left its channel.open behind (the bug) would
+	// add one; 2s (2,353 failed Sends, 1 channel.open) only made the
+	// serial test longer.
+	end := time.Now().Add(time.Second)
 	for range 64 {
 		wg.Go(func() {
 			for time.Now().Before(end) {

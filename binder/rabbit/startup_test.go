@@ -94,7 +94,9 @@ func TestBindRefusedIsNotUnavailable(t *testing.T) {
 		"unknown vhost":  {"password": "guest", "virtual-host": "streambind-no-such-vhost"},
 	} {
 		t.Run(name, func(t *testing.T) {
-			env["connection-timeout"] = "2s"
+			// The bind returns after it (the broker answers a refused login
+			// with nothing for 3s): 1s, as TestAppStartupRule's refused login.
+			env["connection-timeout"] = "1s"
 			_, tr := newTestBinder(t, env)
 			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 			defer cancel()
@@ -134,6 +136,9 @@ func TestAppStartupRule(t *testing.T) {
 		{"refused", map[string]any{"addresses": rabbittest.Address(), "password": "wrong", "connection-timeout": "1s"}, time.Minute, 3 * time.Second, "403"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			// Together: each waits out a timeout of its own (1.5s, 1s)
+			// on a connection of its own; the test is serial.
+			t.Parallel()
 			fns := stream.NewCatalog()
 			stream.AddConsumer(fns, "sink", func(context.Context, string) error { return nil })
 			cfg := &stream.Config{
