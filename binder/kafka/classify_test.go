@@ -224,10 +224,12 @@ func TestBindUnavailable(t *testing.T) {
 // producer binding whose topic was deleted reports itself down, and up
 // again once the topic exists again. Its sends fail meanwhile, but not for
 // good (not stream.Permanent): the message is not at fault, so the core
-// leaves the input for redelivery.
+// leaves the input for redelivery. The binding's health is probed every
+// 200ms rather than the default 2s: what is tested is that it follows the
+// topic, not how soon (TestHealthFollowsCluster times the defaults).
 func TestProducerHealthTopicGone(t *testing.T) {
 	c := kafkatest.Start(t)
-	b := newBinder(t, c, map[string]any{"auto-create-topics": false})
+	b := newBinder(t, c, map[string]any{"auto-create-topics": false, "health-interval": "200ms"})
 	closeBinder(t, b)
 	dest := uniqueTopic(t)
 	createTopic(t, c, dest, 1, nil)
