@@ -335,7 +335,7 @@ func TestStreamDeletedAtRunTime(t *testing.T) {
 		t.Errorf("producer health: %v", err)
 	}
 	// The consumer notices at once (409) or within missing heartbeats
-	// (about 10s), then waits before it makes the stream again.
+	// (about 2s), then waits before it makes the stream again.
 	tr.wait(t, []string{"after"}, 30*time.Second)
 	if err := c.(stream.BindingHealthChecker).Health(ctx); err != nil {
 		t.Errorf("consumer health: %v", err)

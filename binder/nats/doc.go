@@ -315,7 +315,12 @@
 // (inactive-threshold) is made again on Resume, starting after the last
 // message received, as is any consumer the server lost (deleted, or gone
 // with a restart), which the binder notices through missing pull
-// heartbeats (within about 2s). When the binding still holds
+// heartbeats (within about 2s, and a consumer info request: up to
+// api-timeout more when the server does not answer). Each pull asks for
+// an idle heartbeat every second: an idle binding gets one small message
+// a second (100 idle bindings: about 120 messages and 19 KB a second on
+// the connection, 40 and 13 KB with nats.go's default of 5s). When the
+// binding still holds
 // messages or gave some back (Nak) that it has not seen settled since,
 // the consumer made again starts at the lowest of them instead: their
 // redelivery was the lost consumer's state, and they must not be lost
