@@ -32,9 +32,10 @@ type consumer struct {
 
 	life *lifecycle.Lifecycle // Start, Stop, Pause, Resume, close
 
-	// dlDropped counts dead letters sent while no group was bound to the
-	// dead-letter destination: the in-process broker keeps nothing for
-	// nobody, so they were lost ([stream.DeadLetterStats.Dropped]).
+	// dlDropped counts dead letters that no group of the dead-letter
+	// destination stored (none bound, or only ones that do not store it):
+	// the in-process broker keeps nothing for nobody, so they were lost
+	// ([stream.DeadLetterStats.Dropped]).
 	dlDropped atomic.Int64
 }
 
@@ -44,8 +45,8 @@ var (
 )
 
 // DeadLetterStats implements [stream.DeadLetterReporter]: Dropped counts
-// the dead letters lost because no group was bound to the dead-letter
-// destination (each logged at WARN). The in-process binder truncates
+// the dead letters lost because no group of the dead-letter destination
+// stored them (each logged at WARN). The in-process binder truncates
 // nothing.
 func (c *consumer) DeadLetterStats() stream.DeadLetterStats {
 	return stream.DeadLetterStats{Dropped: c.dlDropped.Load()}
@@ -468,7 +469,9 @@ func (r *run) deadLetter(it *item, herr error) error {
 	if err == nil && !stored {
 		// Counted from the store itself: a group bound while the dead
 		// letter was on its way got it, and it is not counted lost.
-		c.log.Warn("memory: dead letter dropped: no consumer group is bound to the dlq destination", "dlq", c.dlq.name)
+		// Not "no group is bound": an anonymous partitioned consumer's
+		// group of another partition is bound and stores nothing of this.
+		c.log.Warn("memory: dead letter dropped: no consumer group of the dlq destination stored it", "dlq", c.dlq.name)
 		c.dlDropped.Add(1) // after the line: a reader of the count finds it logged
 	}
 	return err

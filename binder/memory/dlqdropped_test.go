@@ -3,11 +3,14 @@ package memory_test
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"runtime"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/streambind/streambind/binder/memory"
+	"github.com/streambind/streambind/internal/syncbuf"
 	"github.com/streambind/streambind/stream"
 )
 
@@ -19,7 +22,9 @@ import (
 func TestDeadLetterDroppedCountedWhenNoGroupStoresIt(t *testing.T) {
 	bd := newBinder(t, newBroker(t, memory.Config{}), nil)
 	failed := make(chan struct{}, 2)
+	var logged syncbuf.Buffer
 	c := consumer(t, bd, stream.ConsumerSpec{Destination: "orders", Group: "billing", Consumer: stream.ConsumerConfig{DLQ: true},
+		Logger: slog.New(slog.NewTextHandler(&logged, nil)),
 		Handler: func(context.Context, stream.Envelope) error {
 			defer func() { failed <- struct{}{} }()
 			return stream.Permanent(errors.New("card declined"))
@@ -48,5 +53,10 @@ func TestDeadLetterDroppedCountedWhenNoGroupStoresIt(t *testing.T) {
 			t.Fatalf("DeadLetterStats().Dropped = %d after a dead letter no group stored, want 1", dropped())
 		}
 		runtime.Gosched()
+	}
+	// Its WARN line (logged before the count) must not tell the operator
+	// that the dlq has no group: one is bound, for the other partition.
+	if line := logged.String(); !strings.Contains(line, "dead letter dropped") || strings.Contains(line, "is bound") {
+		t.Errorf("WARN line for a dead letter that the bound group does not store: %q", line)
 	}
 }
