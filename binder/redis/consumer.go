@@ -45,6 +45,16 @@ const (
 	// of a reply's entries to send them in one XACK, pipelined with its
 	// next read; the acker sends those still kept after ackLinger.
 	ackLinger = time.Millisecond
+	// intakeEntryCost: an inline run's intake handles the entries of a
+	// reply itself while they cost less than this each (handler included),
+	// rather than handing them to the handling goroutine. Intake may read
+	// again only once half of prefetch is settled, so handing off gains
+	// only if handling the other half outlasts the two wake-ups it takes
+	// (the handling goroutine's, then intake's, which waits queued behind
+	// the handler on its processor): with cheap entries intake waited for
+	// nearly the whole reply anyway, plus the wake-ups — 64 µs a reply of
+	// 127 in BenchmarkRedisConsume (2026-12-05), 15% of its time.
+	intakeEntryCost = time.Microsecond
 	// entrySlab is how many entries accept allocates at once.
 	entrySlab = 64
 )
@@ -490,16 +500,27 @@ type run struct {
 	// entries at once (replies) to the handling goroutine, which calls
 	// the handler itself (dispatch's Inline; the reclaimer too) — one
 	// hand-off per reply, not per entry, and the next read overlaps the
-	// handling. The acknowledgements go out in one XACK in the pipeline
-	// of the next read (readNew), or from the acker when intake is not
-	// about to read: it waits in a read (inRead) when a reply is done, a
-	// Nak waits, Pause (flushAcks), or they were kept for ackLinger
+	// handling; or, while entries are cheap to handle, intake handles
+	// them itself (see intakeEntryCost). The acknowledgements go out in
+	// one XACK in the pipeline of the next read (readNew), or from the
+	// acker when intake is not about to read: it waits in a read (inRead)
+	// when a reply is done, a Nak waits, Pause (flushAcks), or they were
+	// kept for ackLinger
 	// (lingerT, armed by the first one; the keeper flushes at each tick as
 	// well).
 	inline      bool
 	replies     chan []*entry // inline only; closed by intake when it ends
 	handlerDone chan struct{}
 	inRead      atomic.Bool
+	// Inline: intake handles a reply itself (handleOnIntake) when the
+	// handling goroutine has none left (handedOn, replies sent and not yet
+	// handled) and the last reply's entries cost less than
+	// intakeEntryCost each (entryCost, ns an entry, however long its
+	// handler waited too; 0 before the first). intakeHandling: it is.
+	handedOn       atomic.Int64
+	entryCost      atomic.Int64
+	intakeHandling atomic.Bool
+	acksOwn        bool // intake only: the next read takes no acknowledgements (see handOn)
 
 	history bool // intake reads its pending entries first (see consumer.clean)
 
@@ -810,7 +831,12 @@ func (r *run) readNew() error {
 	}
 	r.inRead.Store(true) // before takeAcks: see handler
 	defer r.inRead.Store(false)
-	if acks := r.takeAcks(); len(acks) > 0 {
+	var acks []*entry
+	if !r.acksOwn {
+		acks = r.takeAcks()
+	}
+	r.acksOwn = false
+	if len(acks) > 0 {
 		// The previous reply's acknowledgements go in the same round trip.
 		pipe := cn.Pipeline()
 		cmds := queueAcks(pipe, c.group, acks)
@@ -1143,13 +1169,57 @@ func (r *run) handOn(es []*entry) {
 	if len(es) == 0 {
 		return
 	}
+	if r.handedOn.Load() == 0 && r.entryCost.Load() < int64(intakeEntryCost) {
+		// Cheap entries, and the handling goroutine has handled all it was
+		// given (their order): handled here, see intakeEntryCost.
+		n := len(es)
+		if es = r.handleOnIntake(es); len(es) == 0 {
+			if n <= r.c.cs.prefetch/2 {
+				// As when the handling goroutine handles a reply that
+				// leaves intake room to read at once: its
+				// acknowledgements go out on their own (acker), not in
+				// the next blocking read's pipeline, whose XACK reply
+				// would make the reader's connection look alive to the
+				// sweep if its path died meanwhile (see connSet).
+				r.acksOwn = true
+				r.flushAcks()
+			}
+			return
+		}
+	}
+	r.handedOn.Add(1)
 	select {
 	case r.replies <- es:
 	case <-r.ctx.Done():
+		r.handedOn.Add(-1)
 		for _, e := range es {
 			r.giveBack(e)
 		}
 	}
+}
+
+// handleOnIntake handles the entries of es on intake and returns those
+// left for the handling goroutine: once intake could read again (half of
+// prefetch settled), the rest if the entries so far cost intakeEntryCost
+// or more each (checked every 16 from then on, so that a handler turning
+// slow delays the read that intake could make by 16 of its calls at most;
+// before, intake could not read anyway).
+func (r *run) handleOnIntake(es []*entry) []*entry {
+	r.intakeHandling.Store(true)
+	defer r.intakeHandling.Store(false)
+	start := time.Now()
+	for i := range es {
+		r.dispatch(es[i : i+1])
+		// Until half of prefetch is settled intake could not read anyway.
+		if n := i + 1; n%16 == 0 && n < len(es) && r.unsettled.Load() <= int64(r.c.cs.prefetch/2) {
+			if cost := time.Since(start) / time.Duration(n); cost >= intakeEntryCost {
+				r.entryCost.Store(int64(cost))
+				return es[n:]
+			}
+		}
+	}
+	r.entryCost.Store(int64(time.Since(start)) / int64(len(es)))
+	return nil
 }
 
 // intakeEnded closes replies (inline) and intakeDone.
@@ -1164,7 +1234,10 @@ func (r *run) intakeEnded() {
 func (r *run) handler() {
 	defer close(r.handlerDone)
 	for es := range r.replies {
+		start, n := time.Now(), len(es)
 		r.dispatch(es)
+		r.entryCost.Store(int64(time.Since(start)) / int64(n))
+		r.handedOn.Add(-1)
 		// Intake waiting in a read would send these only with its next
 		// one; set before it takes them, inRead tells (see readNew).
 		if len(r.replies) == 0 && r.inRead.Load() {
@@ -1853,7 +1926,7 @@ func (r *run) Stop(ctx context.Context) error {
 	}
 	unblock()
 wait:
-	for {
+	for !r.intakeHandling.Load() { // handling: the pool's Stop waits for it
 		select {
 		case <-r.intakeDone:
 			break wait
