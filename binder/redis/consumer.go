@@ -837,13 +837,24 @@ func (r *run) readNew() error {
 	}
 	r.acksOwn = false
 	if len(acks) > 0 {
-		// The previous reply's acknowledgements go in the same round trip.
+		// The previous reply's acknowledgements go in the same round trip,
+		// with a read that does not block: the XACK's reply, received after
+		// the request went out, would make a blocking read's connection
+		// look alive to the stale-connection sweep (see connSet) for as
+		// long as it blocks, so that a path dying meanwhile went unnoticed
+		// until the read's timeout (block time + command-timeout).
+		nb := *args
+		nb.Block = -1
 		pipe := cn.Pipeline()
 		cmds := queueAcks(pipe, c.group, acks)
-		read := pipe.XReadGroup(context.Background(), args)
+		read := pipe.XReadGroup(context.Background(), &nb)
 		_, _ = pipe.Exec(context.Background())
 		r.acked(acks, cmds)
 		res, err = read.Result()
+		if errors.Is(err, goredis.Nil) && r.ctx.Err() == nil && !r.isPaused() {
+			// Nothing new: wait for it, nothing else in the request.
+			res, err = cn.XReadGroup(context.Background(), args).Result()
+		}
 	} else {
 		res, err = cn.XReadGroup(context.Background(), args).Result()
 	}
