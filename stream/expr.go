@@ -922,7 +922,7 @@ func javaToString(v any) (any, error) {
 	case int:
 		return strconv.Itoa(t), nil
 	case float64:
-		return strconv.FormatFloat(t, 'f', -1, 64), nil
+		return javaDouble(t), nil
 	case bool:
 		return strconv.FormatBool(t), nil
 	case fmt.Stringer:
@@ -930,6 +930,97 @@ func javaToString(v any) (any, error) {
 	}
 	return nil, fmt.Errorf("toString() of %T is not supported (only strings, numbers and booleans)", v)
 }
+
+// javaDouble is Java's Double.toString(f) (JDK 19 and later, whose digits
+// are the shortest that read back as f, as strconv's): plain decimal with
+// at least one fractional digit for 10^-3 <= |f| < 10^7 (2.0, 0.001,
+// 1234567.5), computerized scientific notation otherwise (1.0E7, 1.5E-4,
+// 1.0E-323), and NaN, Infinity, -Infinity, 0.0, -0.0. Go's own forms
+// (2, 1e+07) would give SpEL's 'k' + 2.0, a Double key's toString() or a
+// routing key other text than SCSt, and so another hash or partition.
+func javaDouble(f float64) string {
+	switch {
+	case math.IsNaN(f):
+		return "NaN"
+	case math.IsInf(f, 1):
+		return "Infinity"
+	case math.IsInf(f, -1):
+		return "-Infinity"
+	case f == 0:
+		if math.Signbit(f) {
+			return "-0.0"
+		}
+		return "0.0"
+	}
+	sign := ""
+	if f < 0 {
+		sign, f = "-", -f
+	}
+	// d.ddddde±XX: the shortest digits and the decimal exponent. Where one
+	// digit is enough, Java picks the closest of the one- and two-digit
+	// decimals that read back as f (4.9E-324, not 5.0E-324).
+	e := strconv.FormatFloat(f, 'e', -1, 64)
+	if len(e) < 2 || e[1] != '.' {
+		if e2 := strconv.FormatFloat(f, 'e', 1, 64); parsesAs(e2, f) {
+			e = e2
+		}
+	}
+	mant, exps, _ := strings.Cut(e, "e")
+	exp, _ := strconv.Atoi(exps)
+	digits := strings.Replace(mant, ".", "", 1)
+	if t := strings.TrimRight(digits, "0"); t != "" {
+		digits = t
+	}
+	if exp >= -3 && exp < 7 {
+		var b strings.Builder
+		b.WriteString(sign)
+		switch {
+		case exp < 0:
+			b.WriteString("0.")
+			b.WriteString(strings.Repeat("0", -exp-1))
+			b.WriteString(digits)
+		case len(digits) <= exp+1:
+			b.WriteString(digits)
+			b.WriteString(strings.Repeat("0", exp+1-len(digits)))
+			b.WriteString(".0")
+		default:
+			b.WriteString(digits[:exp+1])
+			b.WriteByte('.')
+			b.WriteString(digits[exp+1:])
+		}
+		return b.String()
+	}
+	frac := digits[1:]
+	if frac == "" {
+		frac = "0"
+	}
+	return sign + digits[:1] + "." + frac + "E" + strconv.Itoa(exp)
+}
+
+func parsesAs(s string, f float64) bool {
+	g, err := strconv.ParseFloat(s, 64)
+	return err == nil && g == f
+}
+
+// ExpressionPayload is payload as a binder's expression
+// (message-key-expression, routing-key-expression) sees its variable
+// payload: the JSON value it holds, numbers as Jackson reads them (an
+// integer int, *big.Int beyond 64 bits, a decimal float64: 7 stays 7,
+// 2.0 is a Double), or the payload as text when it is not JSON.
+func ExpressionPayload(payload []byte) any {
+	v := decodeJSONValue(payload)
+	if b, ok := v.([]byte); ok {
+		return string(b)
+	}
+	return v
+}
+
+// ExpressionText is the text Spring converts expression result v to where
+// it must be a String (String.valueOf): Java's toString of a number or
+// boolean (a Double as Java writes one: 2.0, 1.0E10), "null" for nil. A
+// binder uses it for a key or routing key an expression yields; v is a
+// result of [Expression.Eval].
+func ExpressionText(v any) string { return spelString(v) }
 
 // javaHashCode is Object.hashCode as Java computes it for the value SpEL
 // would hold: String.hashCode, Integer.hashCode (Long.hashCode beyond 32

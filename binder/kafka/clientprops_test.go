@@ -625,7 +625,7 @@ func TestMessageKeyExpression(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), faultTimeout)
 	defer cancel()
 	dest := uniqueTopic(t)
-	keys := make(chan string, 4)
+	keys := make(chan string, 8)
 	startConsumer(t, b, consumerSpec(dest, "g", func(_ context.Context, m stream.Envelope) error {
 		keys <- string(m.Key)
 		return nil
@@ -640,13 +640,15 @@ func TestMessageKeyExpression(t *testing.T) {
 		{Payload: []byte(`{"customer":{"id":"c-42"}}`), Key: []byte("ignored")},
 		{Payload: []byte(`{"customer":{"id":7}}`)},
 		{Payload: []byte(`{}`), Headers: stream.Headers{"fallback": "from-header"}},
+		// A decimal is a Double (Jackson's), written as Java writes one.
+		{Payload: []byte(`{"customer":{"id":2.0}}`)},
 	} {
 		if err := p.Send(ctx, m); err != nil {
 			t.Fatal(err)
 		}
 	}
 	got := map[string]bool{}
-	for range 3 {
+	for range 4 {
 		select {
 		case k := <-keys:
 			got[k] = true
@@ -654,7 +656,7 @@ func TestMessageKeyExpression(t *testing.T) {
 			t.Fatalf("keys received: %v", got)
 		}
 	}
-	for _, want := range []string{"c-42", "7", "from-header"} {
+	for _, want := range []string{"c-42", "7", "from-header", "2.0"} {
 		if !got[want] {
 			t.Errorf("no record with key %q (got %v)", want, got)
 		}

@@ -1,7 +1,6 @@
 package kafka
 
 import (
-	"encoding/json"
 	"fmt"
 	"strings"
 
@@ -36,11 +35,7 @@ func (k *keyExpression) key(m stream.Envelope) ([]byte, error) {
 	}
 	vars := map[string]any{"headers": hs}
 	if k.usesPayload {
-		var p any
-		if err := json.Unmarshal(m.Payload, &p); err != nil {
-			p = string(m.Payload)
-		}
-		vars["payload"] = p
+		vars["payload"] = stream.ExpressionPayload(m.Payload)
 	}
 	v, err := k.expr.Eval(vars)
 	if err != nil {
@@ -54,5 +49,5 @@ func (k *keyExpression) key(m stream.Envelope) ([]byte, error) {
 	case map[string]any, []any:
 		return nil, fmt.Errorf("message-key-expression %q: the result is a JSON object or list, not a key", k.expr)
 	}
-	return []byte(fmt.Sprint(v)), nil
+	return []byte(stream.ExpressionText(v)), nil
 }

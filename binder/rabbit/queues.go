@@ -1,7 +1,6 @@
 package rabbit
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -547,11 +546,7 @@ func parseRoutingKeyExpression(s string) (routingKeyFunc, error) {
 			vars["headers"] = stream.Headers{}
 		}
 		if usesPayload {
-			var p any
-			if err := json.Unmarshal(m.Payload, &p); err != nil {
-				p = string(m.Payload) // not JSON: the payload as text
-			}
-			vars["payload"] = p
+			vars["payload"] = stream.ExpressionPayload(m.Payload)
 		}
 		v, err := expr.Eval(vars)
 		if err != nil {
@@ -563,7 +558,7 @@ func parseRoutingKeyExpression(s string) (routingKeyFunc, error) {
 		case string:
 			return x, nil
 		}
-		return fmt.Sprint(v), nil
+		return stream.ExpressionText(v), nil
 	}, nil
 }
 

@@ -367,6 +367,31 @@ func TestRoutingKeyExpression(t *testing.T) {
 		Extension: map[string]any{"routing-key-expression": "T(java.lang.Math).random()"}}); err == nil || !strings.Contains(err.Error(), "routing-key-expression") {
 		t.Fatalf("an expression outside the subset: %v, want an error naming the key", err)
 	}
+	// A number is the text Spring converts it to: the JSON 7 an Integer
+	// ("7"), the JSON 2.0 a Double ("2.0", not Go's "2").
+	c4, err := b.BindConsumer(ctx, stream.ConsumerSpec{Binding: "n-in-0", Destination: "numbers", Group: "audit",
+		Extension: map[string]any{"binding-routing-key": "7;2.0", "binding-routing-key-delimiter": ";"},
+		Handler:   func(_ context.Context, m stream.Envelope) error { got <- string(m.Payload); return nil }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c4.Stop(context.Background())
+	if err := c4.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	p4, err := b.BindProducer(ctx, stream.ProducerSpec{Binding: "n-out-0", Destination: "numbers",
+		Extension: map[string]any{"routing-key-expression": "payload.n"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, payload := range []string{`{"n":7}`, `{"n":2.0}`} {
+		if err := p4.Send(ctx, stream.Envelope{Payload: []byte(payload)}); err != nil {
+			t.Fatalf("send %s: %v", payload, err)
+		}
+		if s := <-got; s != payload {
+			t.Fatalf("got %q, want %q", s, payload)
+		}
+	}
 }
 
 // TestSCStQueueArgs: the properties become the arguments SCSt's
