@@ -1002,8 +1002,9 @@ func parsesAs(s string, f float64) bool {
 	return err == nil && g == f
 }
 
-// ExpressionPayload is payload as a binder's expression
-// (message-key-expression, routing-key-expression) sees its variable
+// ExpressionPayload is payload as an expression over a message
+// (routing-expression, an idempotency key, a binder's
+// message-key-expression or routing-key-expression) sees its variable
 // payload: the JSON value it holds, numbers as Jackson reads them (an
 // integer int, *big.Int beyond 64 bits, a decimal float64: 7 stays 7,
 // 2.0 is a Double), or the payload as text when it is not JSON.

@@ -123,11 +123,7 @@ func (k *IdempotencyKey) String() string { return k.e.String() }
 func (k *IdempotencyKey) Of(env Envelope) (string, error) {
 	vars := map[string]any{"headers": k.e.inputHeaders(env)}
 	if k.e.usesPayload {
-		p := decodeJSONValue(env.Payload)
-		if b, ok := p.([]byte); ok {
-			p = string(b) // not JSON: the payload as text
-		}
-		vars["payload"] = p
+		vars["payload"] = ExpressionPayload(env.Payload)
 	}
 	v, err := k.e.Eval(vars)
 	if err != nil {

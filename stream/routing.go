@@ -284,11 +284,7 @@ func (h *routerHandler) route(env Envelope) (string, error) {
 	}
 	vars := map[string]any{"headers": expr.inputHeaders(env)}
 	if expr.usesPayload {
-		p := decodeJSONValue(env.Payload)
-		if b, ok := p.([]byte); ok {
-			p = string(b) // not JSON: the payload as text
-		}
-		vars["payload"] = p
+		vars["payload"] = ExpressionPayload(env.Payload)
 	}
 	v, err := expr.Eval(vars)
 	if err != nil {
