@@ -71,11 +71,36 @@ func (g *Generator) fill(first uint64) *block {
 		digits++
 	}
 	buf := make([]byte, 0, blockLen*(len(g.prefix)+digits))
-	for i := range uint64(blockLen) {
+	// The first counter is formatted, the others are the one before plus
+	// one, counted in its digits (strconv's base 36: 0-9, a-z): a third of
+	// the time of formatting each.
+	var num [16]byte // a uint64 has at most 13 digits in base 36
+	d := strconv.AppendUint(num[:0], first+1, 36)
+	for i := range blockLen {
 		buf = append(buf, g.prefix...)
-		buf = strconv.AppendUint(buf, first+i+1, 36)
+		buf = append(buf, d...)
 		b.ends[i] = uint16(len(buf))
+		d = inc36(d)
 	}
 	b.s = unsafe.String(unsafe.SliceData(buf), len(buf)) // buf is not written again
 	return b
+}
+
+// inc36 returns d, the base-36 digits of a number as strconv writes them
+// (0-9, a-z), plus one; a carry past the first digit (z → 10) appends to d.
+func inc36(d []byte) []byte {
+	for i := len(d) - 1; i >= 0; i-- {
+		switch d[i] {
+		case 'z':
+			d[i] = '0' // and carry
+		case '9':
+			d[i] = 'a'
+			return d
+		default:
+			d[i]++
+			return d
+		}
+	}
+	d[0] = '1' // every digit was z and is now 0
+	return append(d, '0')
 }

@@ -76,3 +76,26 @@ func BenchmarkOneAllocation(b *testing.B) {
 		_ = string(strconv.AppendUint(append(buf[:0], prefix...), seq, 36))
 	}
 }
+
+// A block's ids are its counters as strconv formats them also where a
+// counter gains a digit past the first few (36^k - 1 → 36^k), up to the
+// 13 digits of a uint64.
+func TestFillCountsAsStrconv(t *testing.T) {
+	g := New("p")
+	pow := uint64(1)
+	for k := 1; k <= 12; k++ {
+		pow *= 36
+		first := pow - pow%blockLen - blockLen/2 // a block that crosses 36^k or ends just before it
+		for _, f := range []uint64{first, pow - pow%blockLen} {
+			b := g.fill(f)
+			start := 0
+			for i := range uint64(blockLen) {
+				got := b.s[start:b.ends[i]]
+				start = int(b.ends[i])
+				if want := "p-" + strconv.FormatUint(f+i+1, 36); got != want {
+					t.Fatalf("block at %d: id %d = %q, want %q", f, i, got, want)
+				}
+			}
+		}
+	}
+}
