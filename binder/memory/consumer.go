@@ -272,10 +272,22 @@ func (r *run) worker(w int) {
 		envs = make([]stream.Envelope, 0, limit)
 	}
 	buf := make([]item, 0, limit)
+	// handled: buf holds the messages the handler had last, which the next
+	// turn completes under the lock it takes them with (one lock a
+	// message, not two); requeue is its verdict's (see completeLocked).
+	handled := false
+	var requeue []item
 	for {
 		g.mu.Lock()
+		n := 0 // handled messages in buf
+		if handled {
+			n = len(buf)
+			r.completeLocked(w, buf, requeue)
+			handled, requeue = false, nil
+		}
 		if r.stopped {
 			g.mu.Unlock()
+			r.completed(n)
 			return
 		}
 		buf = buf[:0]
@@ -284,6 +296,8 @@ func (r *run) worker(w int) {
 		}
 		if len(buf) == 0 {
 			g.mu.Unlock()
+			clear(buf[:n]) // do not retain payloads
+			r.completed(n)
 			select {
 			case <-r.wake:
 			case <-r.stopping:
@@ -293,11 +307,16 @@ func (r *run) worker(w int) {
 		r.busy++
 		more := q.items.len() > 0
 		g.mu.Unlock()
+		if len(buf) < n {
+			clear(buf[len(buf):n]) // do not retain payloads
+		}
+		r.completed(n)
 		notify(q.notFull)
 		if more {
 			notify(r.wake) // another worker may take the next one
 		}
-		r.process(w, buf, envs)
+		requeue = r.process(buf, envs)
+		handled = true
 	}
 }
 
@@ -330,8 +349,10 @@ func (r *run) takeLocked(w int, buf []item, limit int) []item {
 	return buf
 }
 
-// process hands items to the handler and carries out its verdict.
-func (r *run) process(w int, items []item, envs []stream.Envelope) {
+// process hands items to the handler and carries out its verdict; it
+// returns the items to put back at the front of the queue (see
+// completeLocked).
+func (r *run) process(items []item, envs []stream.Envelope) (requeue []item) {
 	c := r.c
 	var err error
 	if c.batch > 0 {
@@ -344,7 +365,6 @@ func (r *run) process(w int, items []item, envs []stream.Envelope) {
 	} else {
 		err = call(r.ctx, c.spec.Handler, c.envelope(&items[0]))
 	}
-	var requeue []item
 	switch {
 	case err == nil: // Ack
 	case errors.Is(err, stream.ErrNak) || r.ctx.Err() != nil:
@@ -358,7 +378,7 @@ func (r *run) process(w int, items []item, envs []stream.Envelope) {
 			r.holdBack()
 		}
 	}
-	r.complete(w, items, requeue)
+	return requeue
 }
 
 // envelope returns the message of it as the handler gets it: as sent
@@ -393,11 +413,11 @@ func (c *consumer) givenEnvelope(it *item) stream.Envelope {
 	return env
 }
 
-// complete puts requeue back at the front of the queue, frees worker w's
-// ordering slots, and wakes whoever waits for that.
-func (r *run) complete(w int, items, requeue []item) {
+// completeLocked puts requeue back at the front of the queue and frees
+// worker w's ordering slots of items, the messages it handled. Call with
+// g.mu, then completed.
+func (r *run) completeLocked(w int, items, requeue []item) {
 	g, q := r.g, r.q
-	g.mu.Lock()
 	if len(requeue) > 0 && !g.closed {
 		for i := len(requeue) - 1; i >= 0; i-- {
 			q.items.pushFront(requeue[i])
@@ -418,9 +438,15 @@ func (r *run) complete(w int, items, requeue []item) {
 	if r.busy == 0 && r.paused {
 		notify(r.idle)
 	}
-	g.mu.Unlock()
-	notify(r.wake)
-	clear(items) // do not retain payloads
+}
+
+// completed wakes, after completeLocked of n > 0 messages and without
+// g.mu, another worker, which may wait for the ordering slots those
+// messages freed (a run of one worker has no other to wake).
+func (r *run) completed(n int) {
+	if n > 0 && r.c.conc > 1 {
+		notify(r.wake)
+	}
 }
 
 // holdBack waits the redelivery delay, or less if the run stops.
