@@ -515,8 +515,9 @@ type run struct {
 	// Inline: intake handles a reply itself (handleOnIntake) when the
 	// handling goroutine has none left (handedOn, replies sent and not yet
 	// handled) and the last reply's entries cost less than
-	// intakeEntryCost each (entryCost, ns an entry, however long its
-	// handler waited too; 0 before the first). intakeHandling: it is.
+	// intakeEntryCost each (entryCost, ns an entry in its cheapest chunk,
+	// see costMeter, however long its handler waited too; 0 before the
+	// first). intakeHandling: it is.
 	handedOn       atomic.Int64
 	entryCost      atomic.Int64
 	intakeHandling atomic.Bool
@@ -1211,26 +1212,71 @@ func (r *run) handOn(es []*entry) {
 
 // handleOnIntake handles the entries of es on intake and returns those
 // left for the handling goroutine: once intake could read again (half of
-// prefetch settled), the rest if the entries so far cost intakeEntryCost
-// or more each (checked every 16 from then on, so that a handler turning
-// slow delays the read that intake could make by 16 of its calls at most;
-// before, intake could not read anyway).
+// prefetch settled), the rest if the last two chunks of costChunk entries
+// cost intakeEntryCost or more each (checked after every chunk from then
+// on, so that a handler turning slow delays the read that intake could
+// make by 2*costChunk of its calls at most; before, intake could not read
+// anyway). Two chunks, not the entries so far: one stall of the process
+// (preempted on a loaded machine, a GC assist) made the whole reply look
+// costly: 13-18% of BenchmarkRedisConsume's replies were handed on so
+// on the loaded 2-core machine (2-6% since; 2026-12-05).
 func (r *run) handleOnIntake(es []*entry) []*entry {
 	r.intakeHandling.Store(true)
 	defer r.intakeHandling.Store(false)
-	start := time.Now()
+	var cm costMeter
+	cm.start()
 	for i := range es {
 		r.dispatch(es[i : i+1])
-		// Until half of prefetch is settled intake could not read anyway.
-		if n := i + 1; n%16 == 0 && n < len(es) && r.unsettled.Load() <= int64(r.c.cs.prefetch/2) {
-			if cost := time.Since(start) / time.Duration(n); cost >= intakeEntryCost {
-				r.entryCost.Store(int64(cost))
-				return es[n:]
-			}
+		n := i + 1
+		if n%costChunk != 0 {
+			continue
 		}
+		last := cm.chunk()
+		// Until half of prefetch is settled intake could not read anyway.
+		if n < len(es) && last >= intakeEntryCost && cm.prev >= intakeEntryCost && r.unsettled.Load() <= int64(r.c.cs.prefetch/2) {
+			r.entryCost.Store(int64(min(last, cm.prev)))
+			return es[n:]
+		}
+		cm.prev = last
 	}
-	r.entryCost.Store(int64(time.Since(start)) / int64(len(es)))
+	r.entryCost.Store(int64(cm.cost(len(es))))
 	return nil
+}
+
+// costChunk is how many entries costMeter times at a time.
+const costChunk = 16
+
+// costMeter times the handling of a reply's entries in chunks of
+// costChunk. The reply's cost an entry (entryCost) is its cheapest
+// chunk's: a handler that is slow is slow in every chunk, while a stall
+// of the process shows in one.
+type costMeter struct {
+	from       time.Time
+	n          int           // entries in the chunks timed
+	best, prev time.Duration // cheapest chunk so far, an entry; the previous chunk's (handleOnIntake)
+}
+
+func (m *costMeter) start() { m.from, m.best = time.Now(), -1 }
+
+// chunk ends a chunk of costChunk entries and returns its cost an entry.
+func (m *costMeter) chunk() time.Duration {
+	now := time.Now()
+	c := now.Sub(m.from) / costChunk
+	m.from = now
+	m.n += costChunk
+	if m.best < 0 || c < m.best {
+		m.best = c
+	}
+	return c
+}
+
+// cost is the cost an entry of the n entries handled: the cheapest
+// chunk's, or with no whole chunk the entries' own.
+func (m *costMeter) cost(n int) time.Duration {
+	if m.best >= 0 {
+		return m.best
+	}
+	return time.Since(m.from) / time.Duration(max(n-m.n, 1))
 }
 
 // intakeEnded closes replies (inline) and intakeDone.
@@ -1245,9 +1291,15 @@ func (r *run) intakeEnded() {
 func (r *run) handler() {
 	defer close(r.handlerDone)
 	for es := range r.replies {
-		start, n := time.Now(), len(es)
+		var cm costMeter
+		cm.start()
+		for len(es) > costChunk {
+			r.dispatch(es[:costChunk])
+			es = es[costChunk:]
+			cm.chunk()
+		}
 		r.dispatch(es)
-		r.entryCost.Store(int64(time.Since(start)) / int64(n))
+		r.entryCost.Store(int64(cm.cost(cm.n + len(es))))
 		r.handedOn.Add(-1)
 		// Intake waiting in a read would send these only with its next
 		// one; set before it takes them, inRead tells (see readNew).
