@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"math/big"
 	"reflect"
@@ -862,7 +863,12 @@ func decodeJSONValue(v any) any {
 	d := json.NewDecoder(bytes.NewReader(b))
 	d.UseNumber()
 	var out any
-	if err := d.Decode(&out); err != nil || d.More() {
+	if err := d.Decode(&out); err != nil {
+		return v
+	}
+	// One value and nothing after it: `{"a":1}}` is not JSON (More alone
+	// took a stray } or ] for the end).
+	if _, err := d.Token(); err != io.EOF {
 		return v
 	}
 	return normalizeNumber(out)

@@ -1,6 +1,7 @@
 package stream
 
 import (
+	"fmt"
 	"math"
 	"testing"
 )
@@ -66,6 +67,28 @@ func TestExpressionDoubleText(t *testing.T) {
 	for v, want := range map[any]string{nil: "null", 2.0: "2.0", 7: "7", true: "true", "x": "x"} {
 		if got := ExpressionText(v); got != want {
 			t.Errorf("ExpressionText(%#v) = %q, want %q", v, got, want)
+		}
+	}
+}
+
+// TestExpressionPayloadIsOneJSONValue: a payload is JSON only when it is
+// one JSON value and nothing else; otherwise it is its text, as where
+// Jackson refuses it.
+func TestExpressionPayloadIsOneJSONValue(t *testing.T) {
+	for in, want := range map[string]any{
+		`{"id":7}`:  map[string]any{"id": 7},
+		` 7 `:       7,
+		`2.0`:       2.0,
+		`{"id":7}}`: `{"id":7}}`,
+		`{"id":7}]`: `{"id":7}]`,
+		`{"a":1} x`: `{"a":1} x`,
+		`7 8`:       `7 8`,
+		`abc`:       `abc`,
+		``:          ``,
+	} {
+		got := ExpressionPayload([]byte(in))
+		if fmt.Sprint(got) != fmt.Sprint(want) || fmt.Sprintf("%T", got) != fmt.Sprintf("%T", want) {
+			t.Errorf("ExpressionPayload(%q) = %#v, want %#v", in, got, want)
 		}
 	}
 }

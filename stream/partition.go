@@ -289,14 +289,23 @@ func fieldIndex(t reflect.Type, name string) ([]int, bool) {
 	return idx, idx != nil
 }
 
-// KeyString renders a partition key as the bytes used for the message key.
+// KeyString renders a partition key as the bytes used for the message key:
+// the text of the Java type PartitionHash hashes it as — a JSON number with
+// a fraction or exponent and a float64 with a fraction are Doubles, written
+// as Java writes one (2.0, 1.0E21, as SpEL's toString() and
+// message-key-expression write them); a whole float64 is the integer it
+// holds (7).
 func KeyString(key any) string {
 	switch k := key.(type) {
 	case string:
 		return k
 	case []byte:
 		return string(k)
-	case json.Number: // a JSON number with a fraction or exponent
+	case json.Number:
+		if jacksonDouble(k) {
+			f, _ := k.Float64()
+			return javaDouble(f)
+		}
 		return KeyString(normalizeNumber(k))
 	case fmt.Stringer:
 		return k.String()
@@ -304,6 +313,7 @@ func KeyString(key any) string {
 		if k == float64(int64(k)) {
 			return strconv.FormatInt(int64(k), 10)
 		}
+		return javaDouble(k)
 	}
 	return fmt.Sprint(key)
 }

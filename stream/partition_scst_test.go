@@ -86,7 +86,8 @@ func TestSelectPartitionMinValueAsSCSt(t *testing.T) {
 // as Boolean and a number with a fraction or exponent (2.0 too) as Double,
 // so SCSt's default hash is Boolean.hashCode / Double.hashCode; streambind
 // hashed the text ("true".hashCode()) and 2.0 as the integer 2. Integers
-// keep Integer/Long.hashCode. Expected values from Java (jshell).
+// keep Integer/Long.hashCode. Expected values from Java (jshell). The key
+// text (the record key) is that of the same Java type: Double.toString.
 func TestPartitionHashJacksonBooleansAndDoubles(t *testing.T) {
 	e, err := stream.ParseKeyExpression("payload.customerId")
 	if err != nil {
@@ -101,12 +102,14 @@ func TestPartitionHashJacksonBooleansAndDoubles(t *testing.T) {
 		{`false`, 1237, "false"},
 		{`1.5`, 1073217536, "1.5"},
 		{`-2.5`, -1073479680, "-2.5"},
-		{`2.0`, 1073741824, "2"},
-		{`1e3`, 1083129856, "1000"},
-		{`-0.0`, -2147483648, "0"},
+		{`2.0`, 1073741824, "2.0"},
+		{`1e3`, 1083129856, "1000.0"},
+		{`-0.0`, -2147483648, "-0.0"},
 		{`7`, 7, "7"},
 		{`-7`, -7, "-7"},
 		{`9876543210123`, -1881568656, "9876543210123"},
+		{`1e21`, -1834355276, "1.0E21"},
+		{`0.0001`, -737774129, "1.0E-4"},
 	} {
 		payload := []byte(`{"customerId":` + c.json + `}`)
 		for _, p := range []any{payload, string(payload)} {

@@ -640,15 +640,19 @@ func TestMessageKeyExpression(t *testing.T) {
 		{Payload: []byte(`{"customer":{"id":"c-42"}}`), Key: []byte("ignored")},
 		{Payload: []byte(`{"customer":{"id":7}}`)},
 		{Payload: []byte(`{}`), Headers: stream.Headers{"fallback": "from-header"}},
-		// A decimal is a Double (Jackson's), written as Java writes one.
+		// A decimal is a Double (Jackson's), written as Java writes one;
+		// integers keep every digit (were 1.234567e+06 and a rounded
+		// 9.007199254740992e+15, read as float64s).
 		{Payload: []byte(`{"customer":{"id":2.0}}`)},
+		{Payload: []byte(`{"customer":{"id":1234567}}`)},
+		{Payload: []byte(`{"customer":{"id":9007199254740993}}`)},
 	} {
 		if err := p.Send(ctx, m); err != nil {
 			t.Fatal(err)
 		}
 	}
 	got := map[string]bool{}
-	for range 4 {
+	for range 6 {
 		select {
 		case k := <-keys:
 			got[k] = true
@@ -656,7 +660,7 @@ func TestMessageKeyExpression(t *testing.T) {
 			t.Fatalf("keys received: %v", got)
 		}
 	}
-	for _, want := range []string{"c-42", "7", "from-header", "2.0"} {
+	for _, want := range []string{"c-42", "7", "from-header", "2.0", "1234567", "9007199254740993"} {
 		if !got[want] {
 			t.Errorf("no record with key %q (got %v)", want, got)
 		}

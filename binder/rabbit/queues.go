@@ -557,6 +557,8 @@ func parseRoutingKeyExpression(s string) (routingKeyFunc, error) {
 			return "", fmt.Errorf("routing-key-expression %q yielded null", expr)
 		case string:
 			return x, nil
+		case map[string]any, []any:
+			return "", fmt.Errorf("routing-key-expression %q: the result is a JSON object or list, not a routing key", expr)
 		}
 		return stream.ExpressionText(v), nil
 	}, nil

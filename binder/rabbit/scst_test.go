@@ -368,9 +368,10 @@ func TestRoutingKeyExpression(t *testing.T) {
 		t.Fatalf("an expression outside the subset: %v, want an error naming the key", err)
 	}
 	// A number is the text Spring converts it to: the JSON 7 an Integer
-	// ("7"), the JSON 2.0 a Double ("2.0", not Go's "2").
+	// ("7"), the JSON 2.0 a Double ("2.0", not Go's "2"), integers with
+	// every digit (were 1.234567e+06 and a rounded 9.007199254740992e+15).
 	c4, err := b.BindConsumer(ctx, stream.ConsumerSpec{Binding: "n-in-0", Destination: "numbers", Group: "audit",
-		Extension: map[string]any{"binding-routing-key": "7;2.0", "binding-routing-key-delimiter": ";"},
+		Extension: map[string]any{"binding-routing-key": "7;2.0;1234567;9007199254740993", "binding-routing-key-delimiter": ";"},
 		Handler:   func(_ context.Context, m stream.Envelope) error { got <- string(m.Payload); return nil }})
 	if err != nil {
 		t.Fatal(err)
@@ -384,13 +385,17 @@ func TestRoutingKeyExpression(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, payload := range []string{`{"n":7}`, `{"n":2.0}`} {
+	for _, payload := range []string{`{"n":7}`, `{"n":2.0}`, `{"n":1234567}`, `{"n":9007199254740993}`} {
 		if err := p4.Send(ctx, stream.Envelope{Payload: []byte(payload)}); err != nil {
 			t.Fatalf("send %s: %v", payload, err)
 		}
 		if s := <-got; s != payload {
 			t.Fatalf("got %q, want %q", s, payload)
 		}
+	}
+	// An object is no routing key (it was Go's "map[a:1]").
+	if err := p4.Send(ctx, stream.Envelope{Payload: []byte(`{"n":{"a":1}}`)}); err == nil || !stream.IsPermanent(err) || !strings.Contains(err.Error(), "not a routing key") {
+		t.Fatalf("send with an object as routing key: %v, want a permanent error", err)
 	}
 }
 
