@@ -70,3 +70,56 @@ func TestSCStBindingKeysWithoutAStreambindKey(t *testing.T) {
 		}
 	}
 }
+
+// TestMisplacedBinderKeysIgnoredWithWarning: a Kafka or RabbitMQ binder
+// property among a binding's common consumer or producer properties —
+// found in real SCSt files (start-offset, autoCommitOffset, dlq-name) —
+// is ignored, as SCSt (Spring Boot binds no unknown field) ignores it,
+// with a warning at its line naming where it takes effect; it was an
+// "unknown key" error, so such a file did not run. A streambind common
+// key of the same name (enable-dlq) keeps its meaning.
+func TestMisplacedBinderKeysIgnoredWithWarning(t *testing.T) {
+	y := `spring:
+  cloud:
+    stream:
+      default:
+        consumer:
+          ackMode: MANUAL
+      bindings:
+        news-in-0:
+          group: g
+          consumer:
+            startOffset: earliest
+            enable-dlq: true
+            max-attempts: 2
+        news-out-0:
+          producer:
+            routing-key-expression: headers.k
+            header-patterns: "*"
+`
+	l := mustLoad(t, Options{Data: []byte(y), Logger: discard, Env: []string{}})
+	want := map[string]string{
+		"stream.default.consumer.ack-mode":                           "application.yaml:6: ignored: ack-mode is a binder consumer property (of binder type kafka), which SCSt ignores here too; to apply it, set spring.cloud.stream.kafka.default.consumer.ack-mode",
+		"stream.bindings.news-in-0.consumer.start-offset":            "application.yaml:11: ignored: start-offset is a binder consumer property (of binder type kafka, nats, redis), which SCSt ignores here too; to apply it, set spring.cloud.stream.<kafka|nats|redis>.bindings.news-in-0.consumer.start-offset",
+		"stream.bindings.news-out-0.producer.routing-key-expression": "application.yaml:16: ignored: routing-key-expression is a binder producer property (of binder type rabbit), which SCSt ignores here too; to apply it, set spring.cloud.stream.rabbit.bindings.news-out-0.producer.routing-key-expression",
+		"stream.bindings.news-out-0.producer.header-patterns":        "application.yaml:17: ignored: header-patterns is a binder producer property (of binder type kafka, rabbit), which SCSt ignores here too; to apply it, set spring.cloud.stream.<kafka|rabbit>.bindings.news-out-0.producer.header-patterns",
+	}
+	got := map[string]bool{}
+	for _, w := range l.Warnings {
+		if exp, ok := want[w.Path]; ok {
+			got[w.Path] = true
+			if w.Origin+": "+w.Msg != exp {
+				t.Errorf("%s:\n got %s: %s\nwant %s", w.Path, w.Origin, w.Msg, exp)
+			}
+		}
+	}
+	for p := range want {
+		if !got[p] {
+			t.Errorf("no warning for %s (warnings: %v)", p, l.Warnings)
+		}
+	}
+	b := l.Stream.Bindings["news-in-0"]
+	if !b.Consumer.DLQ || b.Consumer.MaxAttempts != 2 {
+		t.Errorf("news-in-0 consumer: dlq %v, max-attempts %d; want enable-dlq and max-attempts kept", b.Consumer.DLQ, b.Consumer.MaxAttempts)
+	}
+}

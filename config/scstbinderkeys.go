@@ -1,0 +1,132 @@
+package config
+
+import (
+	"reflect"
+	"sort"
+	"strings"
+
+	"github.com/streambind/streambind/stream"
+)
+
+// binderBindingKeys are the consumer and producer properties of SCSt's
+// Kafka and RabbitMQ binders (their reference's "Kafka Consumer
+// Properties", "RabbitMQ Producer Properties", ...) and of streambind's
+// NATS and Redis binders, by kind and binder type. Users put them in the common section
+// (spring.cloud.stream.bindings.<b>.consumer.start-offset) by mistake,
+// where SCSt ignores them without a word — Spring Boot binds no unknown
+// field — and the app runs with the binder's default. streambind ignores
+// them too, so that such a file runs as it does in SCSt, but with a
+// warning that names the key's place (misplacedBinderKeys); a key that is
+// also one of streambind's common keys (enable-dlq) never reaches it.
+var binderBindingKeys = map[string]map[string][]string{
+	"consumer": {
+		"kafka": {"ack-each-record", "ack-mode", "admin", "auto-commit-offset", "auto-commit-on-error",
+			"auto-rebalance-enabled", "common-error-handler-bean-name", "configuration", "converter-bean-name",
+			"destination-is-pattern", "dlq-name", "dlq-partitions", "dlq-producer-properties", "enable-dlq",
+			"idle-event-interval", "poll-timeout", "reactive-at-most-once", "reactive-auto-commit",
+			"reset-offsets", "standard-headers", "start-offset", "topic", "transaction-manager",
+			"tx-commit-recovered"},
+		"rabbit": {"acknowledge-mode", "anonymous-group-prefix", "auto-bind-dlq", "bind-queue",
+			"binding-routing-key", "binding-routing-key-delimiter", "consumer-tag-prefix", "container-type",
+			"dead-letter-exchange", "dead-letter-exchange-type", "dead-letter-queue-name",
+			"dead-letter-routing-key", "declare-dlx", "declare-exchange", "delayed-exchange",
+			"dlq-binding-arguments", "dlq-dead-letter-exchange", "dlq-dead-letter-routing-key", "dlq-expires",
+			"dlq-lazy", "dlq-max-length", "dlq-max-length-bytes", "dlq-max-priority", "dlq-overflow-behavior",
+			"dlq-quorum", "dlq-single-active-consumer", "dlq-ttl", "durable-subscription",
+			"exchange-auto-delete", "exchange-durable", "exchange-type", "exclusive", "expires",
+			"failed-declaration-retry-interval", "frame-max-headroom", "header-patterns", "lazy",
+			"max-concurrency", "max-length", "max-length-bytes", "max-priority", "missing-queues-fatal",
+			"overflow-behavior", "prefetch", "prefix", "queue-binding-arguments", "queue-declaration-retries",
+			"queue-name-group-only", "quorum", "recovery-interval", "requeue-rejected",
+			"republish-delivery-mode", "republish-to-dlq", "single-active-consumer", "transacted", "ttl",
+			"tx-size"},
+		// streambind's own binders (binder/nats, binder/redis: consumerKeys).
+		"nats": {"ack-wait", "max-deliver", "max-deliveries", "max-ack-pending", "prefetch", "redelivery-delay",
+			"dlq-name", "start-offset", "inactive-threshold", "batch-size", "partition-count", "dlq-attempts"},
+		"redis": {"start-offset", "claim-min-idle", "claim-interval", "max-deliveries", "max-deliver",
+			"redelivery-delay", "prefetch", "batch-size", "dlq-name", "partition-count"},
+	},
+	"producer": {
+		"nats":  {"send-timeout", "send-attempts"},
+		"redis": {"send-attempts", "batch-size", "wait-replicas", "wait-timeout"},
+		"kafka": {"admin", "allow-non-transactional", "batch-timeout", "buffer-size", "close-timeout",
+			"compression-type", "configuration", "header-patterns", "message-key-expression",
+			"record-metadata-channel", "send-timeout-expression", "sync", "topic", "transaction-manager",
+			"use-topic-header"},
+		"rabbit": {"auto-bind-dlq", "batch-buffer-limit", "batch-size", "batch-timeout", "batching-enabled",
+			"bind-queue", "binding-routing-key", "binding-routing-key-delimiter", "compress",
+			"confirm-ack-channel", "dead-letter-exchange", "dead-letter-exchange-type", "dead-letter-queue-name",
+			"dead-letter-routing-key", "declare-dlx", "declare-exchange", "delay-expression", "delayed-exchange",
+			"delivery-mode", "dlq-binding-arguments", "dlq-dead-letter-exchange", "dlq-dead-letter-routing-key",
+			"dlq-expires", "dlq-lazy", "dlq-max-length", "dlq-max-length-bytes", "dlq-max-priority",
+			"dlq-overflow-behavior", "dlq-quorum", "dlq-single-active-consumer", "dlq-ttl",
+			"exchange-auto-delete", "exchange-durable", "exchange-type", "expires", "header-patterns", "lazy",
+			"max-length", "max-length-bytes", "max-priority", "overflow-behavior", "prefix", "producer-type",
+			"queue-binding-arguments", "queue-name-group-only", "quorum", "routing-key", "routing-key-expression",
+			"single-active-consumer", "transacted", "ttl", "use-confirm-header"},
+	},
+}
+
+// misplacedBinderKeys removes, with a warning each, the binder properties
+// of binderBindingKeys found among the common consumer or producer
+// properties of stream.default or a stream.bindings.<name>: SCSt ignores
+// them there (see binderBindingKeys), and the warning says where they
+// take effect.
+func misplacedBinderKeys(tree map[string]any, origins map[string]string) (warnings []*stream.ConfigError) {
+	common := map[string]*schema{
+		"consumer": schemaOf(reflect.TypeFor[stream.ConsumerConfig]()),
+		"producer": schemaOf(reflect.TypeFor[stream.ProducerConfig]()),
+	}
+	type section struct {
+		path    []string
+		binding string
+	}
+	var sections []section
+	if _, ok := tree["default"].(map[string]any); ok {
+		sections = append(sections, section{[]string{"default"}, ""})
+	}
+	if bs, ok := tree["bindings"].(map[string]any); ok {
+		for _, b := range sortedKeys(bs) {
+			sections = append(sections, section{[]string{"bindings", b}, b})
+		}
+	}
+	for _, sec := range sections {
+		for _, kind := range []string{"consumer", "producer"} {
+			_, v, _ := lookupSquashed(tree, append(append([]string(nil), sec.path...), kind))
+			props, ok := v.(map[string]any)
+			if !ok {
+				continue
+			}
+			for _, k := range sortedKeys(props) {
+				if common[kind].field(k) != nil {
+					continue // a streambind key (enable-dlq: consumer.dlq)
+				}
+				var types []string
+				for typ, keys := range binderBindingKeys[kind] {
+					for _, bk := range keys {
+						if squash(bk) == squash(k) {
+							types = append(types, typ)
+						}
+					}
+				}
+				if len(types) == 0 {
+					continue
+				}
+				sort.Strings(types)
+				p, _ := takeKey(tree, append(append([]string(nil), sec.path...), kind, squash(k)))
+				at := "default"
+				if sec.binding != "" {
+					at = "bindings." + sec.binding
+				}
+				typ := types[0]
+				if len(types) > 1 {
+					typ = "<" + strings.Join(types, "|") + ">"
+				}
+				warnings = append(warnings, &stream.ConfigError{Path: p, Origin: originOf(origins, p),
+					Msg: "ignored: " + kebab(k) + " is a binder " + kind + " property (of binder type " + strings.Join(types, ", ") +
+						"), which SCSt ignores here too; to apply it, set spring.cloud.stream." + typ + "." + at + "." + kind + "." + kebab(k)})
+			}
+		}
+	}
+	return warnings
+}
