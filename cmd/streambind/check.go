@@ -292,6 +292,9 @@ func check(s *service) *checked {
 			items = append(items, it)
 		}
 	}
+	// bridgeFns: the functions of an empty definition whose bindings
+	// (outputs without a group) are taken for the send bridge's.
+	var bridgeFns []string
 	if len(items) == 0 {
 		// An app with an empty definition binds its only registered
 		// function; the configured bindings say which one that would be,
@@ -322,7 +325,12 @@ func check(s *service) *checked {
 		}
 		if len(fns) > 1 {
 			// The one function that binds an input is the app's only
-			// function; the others' bindings are the send bridge's.
+			// function; the others' bindings are the send bridge's. When
+			// none does (only output bindings without a group, of two
+			// functions or more: a producer that sends with the bridge
+			// alone, SCSt's "foreign event-driven sources"), all of them
+			// are the bridge's: the app starts with no function bound and
+			// the bridge binds each at its first send to it.
 			var bound []string
 			for f := range fns {
 				if !bridgeOnly[f] {
@@ -345,6 +353,11 @@ func check(s *service) *checked {
 					Msg: fmt.Sprintf("is empty: checked as %s, the one function whose bindings have an input or a group; the output bindings of %s are taken for the send bridge's (if the app registers %s too, list the functions to bind)",
 						bound[0], strings.Join(others, ", "), strings.Join(others, ", "))})
 				fns = map[string]bool{bound[0]: true}
+				bridgeFns = others
+			}
+			if len(bound) == 0 {
+				bridgeFns = sortedSet(fns)
+				fns = map[string]bool{}
 			}
 		}
 		names := sortedSet(fns)
@@ -469,7 +482,21 @@ func check(s *service) *checked {
 	}
 	appCfg := *cfg
 	appCfg.Function.Definition = strings.Join(items, ";")
-	if extra := bridgeTargets(cfg, items); len(extra) > 0 {
+	// The output bindings of bridgeFns are the send bridge's.
+	bridgeOuts := map[string]bool{}
+	for name := range cfg.Bindings {
+		if m := bindingName.FindStringSubmatch(name); m != nil && m[2] == "out" && slices.Contains(bridgeFns, m[1]) {
+			bridgeOuts[strings.ToLower(name)] = true
+		}
+	}
+	extra := bridgeTargets(cfg, items)
+	for name := range cfg.Bindings {
+		if bridgeOuts[strings.ToLower(name)] {
+			extra = append(extra, name)
+		}
+	}
+	slices.Sort(extra)
+	if len(extra) > 0 {
 		// Checked as the output bindings they are (their producers are
 		// bound when the app first sends to them), so that their
 		// partitions are checked against the consumers.
@@ -573,7 +600,7 @@ func check(s *service) *checked {
 	}
 
 	// The bindings, from the specs the app validated.
-	bridge := map[string]bool{}
+	bridge := bridgeOuts
 	for _, n := range strings.Split(cfg.OutputBindings, ";") {
 		if n = strings.TrimSpace(n); n != "" {
 			bridge[strings.ToLower(n)] = true

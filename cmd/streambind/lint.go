@@ -261,7 +261,12 @@ run: each function of the definition is checked as the kind its
 configured bindings show. With an empty definition, the one function
 whose bindings have an input or a group is taken for the app's only
 function, and outputs of other names for the send bridge's (a warning
-says so); two such functions are an error, as is an output-only name
+says so). When no function's bindings have an input or a group, the
+outputs of two functions or more (news-out-0 and alert-out-0) are all the
+send bridge's, with no function bound: a producer that sends with the
+bridge alone (SCSt's StreamBridge), which the app starts, binding each at
+its first send; one function's outputs alone are taken for a supplier's.
+Two functions with an input or a group are an error, as is an output-only name
 within two edits of that function's (a typo). A configured output of no
 bound function beside a bound function output of the same index that has
 no settings is a warning naming that output.
