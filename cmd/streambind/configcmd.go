@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -685,11 +684,11 @@ func configHeader(s *service) string {
 	files := make([]string, 0, len(s.loaded.Files))
 	for _, f := range s.loaded.Files {
 		// As origins show them: relative to the service's directory
-		// when inside it.
-		if rel, err := filepath.Rel(s.loadDir, f); err == nil && filepath.IsAbs(f) && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
-			f = rel
-		}
-		files = append(files, s.file(f))
+		// when inside it. The loader names a file by the directory it
+		// was given, relative (c01/application.yml) when that is:
+		// loadedName takes either, so that the directory is not joined
+		// twice (c01/c01/application.yml).
+		files = append(files, s.file(s.loadedName(f)))
 	}
 	read := "none"
 	if len(files) > 0 {
