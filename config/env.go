@@ -2,9 +2,11 @@ package config
 
 import (
 	"reflect"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
+	"unicode"
 
 	"github.com/streambind/streambind/stream"
 )
@@ -111,6 +113,7 @@ func envLayer(env map[string]string, cfg *schema, files map[string]any, spelled 
 			l.fail("stream.poller", origin, "%s matches no key of stream.poller (SCSt's application-wide poller: %s)", v.name, strings.Join(streamPollerKeys, ", "))
 			continue
 		}
+		r.alts = nil
 		if !ok {
 			path, ok = r.resolve(cfg, v.tokens, []string{"stream"})
 		}
@@ -129,30 +132,42 @@ func envLayer(env map[string]string, cfg *schema, files map[string]any, spelled 
 			}
 			continue
 		}
-		segs := make([]pathSeg, len(path))
-		for i, k := range path {
-			// A name known in another case (a binding of the function
-			// definition, shipOrder-in-0) keeps it, as the files' names do.
-			if lk := strings.ToLower(k); lk != k {
-				lower := make([]string, i+1)
-				for j := range lower {
-					lower[j] = strings.ToLower(path[j])
-				}
-				if id := spellKey(lower); l.spelled[id] == "" {
-					l.spelled[id] = k
-				}
-				k = lk
-			}
-			segs[i] = keySeg(k)
-			if n, ok := strings.CutPrefix(k, indexMark); ok {
-				segs[i].idx, _ = strconv.Atoi(n)
+		sets = append(sets, envSet{v: v, path: l.envSegs(path)})
+		// The other entries whose names the variable's name equals, as
+		// Spring Boot compares them (a-b beside ab for AB): each takes it.
+		for _, a := range r.alts {
+			if slices.Equal(a.primary, path) {
+				sets = append(sets, envSet{v: v, path: l.envSegs(a.path)})
 			}
 		}
-		sets = append(sets, envSet{v: v, path: segs})
 	}
 	sets = append(sets, otherRootSets(env, files, l)...)
 	l.build(sets)
 	return l
+}
+
+// envSegs turns a key path resolve returned into path segments. A name
+// known in another case (a binding of the function definition,
+// shipOrder-in-0) keeps it, as the files' names do.
+func (l *layer) envSegs(path []string) []pathSeg {
+	segs := make([]pathSeg, len(path))
+	for i, k := range path {
+		if lk := strings.ToLower(k); lk != k {
+			lower := make([]string, i+1)
+			for j := range lower {
+				lower[j] = strings.ToLower(path[j])
+			}
+			if id := spellKey(lower); l.spelled[id] == "" {
+				l.spelled[id] = k
+			}
+			k = lk
+		}
+		segs[i] = keySeg(k)
+		if n, ok := strings.CutPrefix(k, indexMark); ok {
+			segs[i].idx, _ = strconv.Atoi(n)
+		}
+	}
+	return segs
 }
 
 // indexMark starts a list index in a key path resolve returns; no key that
@@ -314,7 +329,14 @@ type resolver struct {
 	files        map[string]any
 	funcBindings []string          // binding names of the functions and output-bindings, in their case
 	spelled      map[string]string // the files' names as written (layer.spelled)
+	// alts are the key paths of the other entries a variable's name
+	// equals at a level of names, each with the path resolve returned
+	// when it chose the first (names); reset before each variable.
+	alts []altPath
 }
+
+// altPath is a key path that a variable sets besides primary.
+type altPath struct{ primary, path []string }
 
 // lookup returns the value at path in the files' tree, or nil.
 func (r *resolver) lookup(path []string) any {
@@ -449,6 +471,11 @@ func (r *resolver) names(elem *schema, toks, path, known []string) ([]string, bo
 			best, bestLen = p, len(nt)
 		}
 	}
+	if bestLen <= 1 && len(toks) > 1 && toks[0] != "" {
+		if p, ok := r.squashedNames(elem, toks, path, known, best); ok {
+			return p, true
+		}
+	}
 	if best != nil {
 		return best, true
 	}
@@ -462,6 +489,55 @@ func (r *resolver) names(elem *schema, toks, path, known []string) ([]string, bo
 		}
 	}
 	return nil, false
+}
+
+// squashedNames resolves toks at a level of names whose first token is a
+// known name with its dashes (and any other character that is not a letter
+// or a digit) dropped: NEWSIN0 is news-in-0, PROCESSSTUDENTSIN0
+// processStudents-in-0. Spring Boot's documented variable for a key drops
+// its dashes (spring.main.log-startup-info is SPRING_MAIN_LOGSTARTUPINFO),
+// and its ConfigurationPropertyName equality ignores them, and the case,
+// in a map key: when SCSt binds the bindings map, the files' entry
+// news-in-0 takes the variable's newsin0.destination. Every known name
+// that equals the token (a-b and ab for AB, exact included: exact, the
+// name that one token spells, passed by names) takes the value, as each
+// entry of Boot's map binds its keys from the variable: the first is
+// returned, the others recorded in r.alts.
+func (r *resolver) squashedNames(elem *schema, toks, path, known, exact []string) ([]string, bool) {
+	var found [][]string
+	seen := map[string]bool{}
+	if exact != nil {
+		found = append(found, exact)
+		seen[strings.ToLower(exact[len(path)])] = true
+	}
+	for _, n := range known {
+		if seen[strings.ToLower(n)] || envSquash(n) != toks[0] {
+			continue
+		}
+		if p, ok := r.resolve(elem, toks[1:], appendPath(path, n)); ok {
+			seen[strings.ToLower(n)] = true
+			found = append(found, p)
+		}
+	}
+	if len(found) == 0 {
+		return nil, false
+	}
+	for _, p := range found[1:] {
+		r.alts = append(r.alts, altPath{primary: found[0], path: p})
+	}
+	return found[0], true
+}
+
+// envSquash is name as a variable spells it with its dashes dropped
+// (news-in-0 → NEWSIN0): upper case, letters and digits only.
+func envSquash(name string) string {
+	var b strings.Builder
+	for _, c := range name {
+		if unicode.IsLetter(c) || unicode.IsDigit(c) {
+			b.WriteRune(unicode.ToUpper(c))
+		}
+	}
+	return b.String()
 }
 
 // free resolves toks inside a free-form map: an existing key (descending
