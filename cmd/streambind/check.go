@@ -58,9 +58,13 @@ type binding struct {
 	group        string
 	binderName   string
 	binderType   string
-	contentType  string
-	consumer     stream.ConsumerConfig
-	producer     stream.ProducerConfig
+	// broker identifies the broker of the binding's binder (brokerOf):
+	// producers and consumers of one destination name meet when their
+	// binder types and brokers are equal.
+	broker      string
+	contentType string
+	consumer    stream.ConsumerConfig
+	producer    stream.ProducerConfig
 	// ext is the binder-specific section of the binding (consumer or
 	// producer side), undecoded.
 	ext map[string]any
@@ -612,6 +616,7 @@ func check(s *service) *checked {
 		}
 	}
 	byName := map[string]*binding{}
+	brokers := map[string]string{} // binder name → brokerOf
 	var order []string
 	for _, r := range rec.specs {
 		name := r.producer.Binding
@@ -621,8 +626,13 @@ func check(s *service) *checked {
 		key := strings.ToLower(name)
 		b := byName[key]
 		if b == nil {
+			brk, ok := brokers[r.binderName]
+			if !ok {
+				brk = brokerOf(cfg, r.binderName, r.binderType)
+				brokers[r.binderName] = brk
+			}
 			b = &binding{name: name, input: r.input, binderName: r.binderName, binderType: r.binderType,
-				configured: configured[key] || bridge[key]}
+				broker: brk, configured: configured[key] || bridge[key]}
 			if m := bindingName.FindStringSubmatch(name); m != nil && !bridge[key] {
 				b.function = m[1]
 			}

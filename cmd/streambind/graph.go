@@ -43,7 +43,10 @@ service) stay apart: they are <name>#1, <name>#2 ... in the order given
 (their "id" in the JSON, which refs name them by).
 
 Producers are joined to consumers across services by binder type and
-destination. On RabbitMQ an exchange is not a queue of its name: a
+destination. The drawing does not yet tell two brokers of one type apart:
+two binders of one type on different addresses (kafka1 on clusterA,
+kafka2 on clusterB) share a destination node of a name; the errors below
+do (they are lint's, which joins by broker too). On RabbitMQ an exchange is not a queue of its name: a
 consumer of the exchange orders.payment.dlq does not read the dead-letter
 queue orders.payment.dlq (a consumer whose queue is that one does). An
 in-process (memory) destination is one binder's of one service: each

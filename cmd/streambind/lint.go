@@ -244,6 +244,15 @@ whose mandatory sends no queue of the services given takes, NATS destinations of
 another's prefix at a '.'). A binding configured for no
 function, not in stream.input-bindings or output-bindings and without a
 group is taken for a producer the bridge sends to (SCSt's StreamBridge).
+Producers and consumers meet on a destination of one name when their
+binders are of one type and on one broker: the same addresses (with the
+defaults; as send, tail and dlq name them), on RabbitMQ with the same
+virtual host. Two binder names with the same connection settings are one
+broker; two binders of one type on different addresses are two (a mirror
+reading orders on one Kafka cluster and writing orders on another is no
+loop, nor are a producer's partitions checked against a consumer of the
+other broker). The same holds across services: files that name one broker
+by different host names (localhost and kafka) are taken for two brokers.
 In-process destinations are one
 binder's of one service (each process has its own): services on the
 in-process binder are not checked against each other (a warning says so
@@ -612,9 +621,10 @@ func (ep endpoint) keyProblem(kind, key, msg string, warning bool) problem {
 	return problem{loc: s.locate(s.origin(path)), key: path, msg: msg + " (" + key + " is not set: its default applies)", warning: warning, kind: kind}
 }
 
-// destKey identifies a destination system-wide: binder type and name (on
-// RabbitMQ the exchange's: destName).
-type destKey struct{ typ, name string }
+// destKey identifies a destination system-wide: binder type, broker (the
+// binder's brokerOf: two binders of one type on different brokers do not
+// meet) and name (on RabbitMQ the exchange's: destName).
+type destKey struct{ typ, broker, name string }
 
 // destName is the name of destination d of binding b on its broker: on
 // RabbitMQ the exchange <prefix><destination> (SCSt's prefix), where
@@ -641,7 +651,7 @@ func (sys *system) endpoints() (producers, consumers map[destKey][]endpoint) {
 				continue
 			}
 			for _, d := range b.destinations {
-				k := destKey{b.binderType, destName(b, d)}
+				k := destKey{b.binderType, b.broker, destName(b, d)}
 				if b.input {
 					consumers[k] = append(consumers[k], endpoint{s, b})
 				} else {
@@ -810,7 +820,7 @@ func natsOverlaps(producers, consumers map[destKey][]endpoint) []problem {
 	var out []problem
 	for _, long := range keys {
 		for _, short := range keys {
-			if !strings.HasPrefix(long.name, short.name+".") {
+			if long.broker != short.broker || !strings.HasPrefix(long.name, short.name+".") {
 				continue
 			}
 			for _, ep := range eps[long] {
@@ -853,7 +863,7 @@ func groupRead(k destKey, g string, p *binding, cs []endpoint, sys *system, typ 
 	}
 	for _, s := range sys.services {
 		for _, b := range s.bindings {
-			if b.configured && b.input && b.binderType == typ && rabbitQueue(b, "") == queue {
+			if b.configured && b.input && b.binderType == typ && b.broker == k.broker && rabbitQueue(b, "") == queue {
 				return true
 			}
 		}
@@ -918,7 +928,10 @@ func sortedDestKeys[V any](m map[destKey]V) []destKey {
 		if out[i].typ != out[j].typ {
 			return out[i].typ < out[j].typ
 		}
-		return out[i].name < out[j].name
+		if out[i].name != out[j].name {
+			return out[i].name < out[j].name
+		}
+		return out[i].broker < out[j].broker
 	})
 	return out
 }
