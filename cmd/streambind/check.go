@@ -450,11 +450,15 @@ func check(s *service) *checked {
 		}
 	}
 
-	// stream.input-bindings are handled by consumers of their names.
+	// stream.input-bindings are handled by consumers of their names
+	// (graph draws each as one, not as the send bridge).
+	explicitIn := map[string]string{} // lower-case name → as listed
 	for _, n := range strings.Split(cfg.InputBindings, ";") {
 		if n = strings.TrimSpace(n); n != "" && !registered[n] {
 			registered[n] = true
 			addConsumer(n)
+			explicitIn[strings.ToLower(n)] = n
+			out.functions = append(out.functions, function{name: n, kind: "consumer"})
 		}
 	}
 
@@ -635,6 +639,9 @@ func check(s *service) *checked {
 				broker: brk, configured: configured[key] || bridge[key]}
 			if m := bindingName.FindStringSubmatch(name); m != nil && !bridge[key] {
 				b.function = m[1]
+			}
+			if fn, ok := explicitIn[key]; ok && r.input {
+				b.function = fn // stream.input-bindings: a consumer of its name
 			}
 			for functional, n := range cfg.Function.Bindings { // renamed (stream.function.bindings)
 				if m := bindingName.FindStringSubmatch(functional); m != nil && strings.EqualFold(strings.TrimSpace(n), name) {

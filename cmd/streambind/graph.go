@@ -61,7 +61,9 @@ dot (Graphviz) and json. graph also reports what only a system-wide view
 shows: destinations produced but never consumed, consumed but never
 produced, dead-letter destinations nobody reads; on stderr ("note: "
 lines), or under "findings" in the JSON. Functions whose bindings are not
-configured have kind "unknown" and are drawn without bindings.
+configured have kind "unknown" and are drawn without bindings. A binding
+of stream.input-bindings is read by a consumer of its name (drawn as one);
+the send bridge's output bindings are drawn from a "send bridge" node.
 
 The configuration errors lint reports (of each service, and between the
 services given: dlq on a consumer without a group, partition counts and
