@@ -744,7 +744,13 @@ func (w *warnRecorder) Handle(_ context.Context, r slog.Record) error {
 		case "origin":
 			e.Origin = a.Value.String()
 		default:
-			more = append(more, strings.ReplaceAll(a.Key, "_", " ")+": "+a.Value.String())
+			// An empty list is "none" ("bound: none" when the app binds
+			// nothing), not a colon followed by nothing.
+			v := a.Value.String()
+			if strings.TrimSpace(v) == "" {
+				v = "none"
+			}
+			more = append(more, strings.ReplaceAll(a.Key, "_", " ")+": "+v)
 		}
 		return true
 	})
