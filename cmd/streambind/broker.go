@@ -37,7 +37,7 @@ func brokerOf(cfg *stream.Config, name, typ string) string {
 			return "" // the binder's validator reports it
 		}
 		for _, ep := range eps {
-			addrs = append(addrs, strings.ToLower(ep.Address)+"/"+ep.VirtualHost)
+			addrs = append(addrs, strings.ToLower(ep.Address)+" vhost "+ep.VirtualHost)
 		}
 	} else {
 		for _, a := range strings.Split(binderAddress(settings), ",") {
