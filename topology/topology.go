@@ -25,9 +25,11 @@
 //
 // Destinations are identified by binder type and name, and also by kind
 // on RabbitMQ (an exchange and a queue of the same name are two things:
-// a consumer of an exchange never reads a queue of its name) and, for the
-// in-process binder, by service and binder: each in-process binder has a
-// broker of its own, in its process.
+// a consumer of an exchange never reads a queue of its name), by broker
+// when the caller tells brokers apart (BindingSpec.Broker: two binders of
+// one type on different addresses), and, for the in-process binder, by
+// service and binder: each in-process binder has a broker of its own, in
+// its process.
 package topology
 
 import (
@@ -153,6 +155,9 @@ type Destination struct {
 	// bindings meet on it.
 	Service string `json:"service,omitempty"`
 	Binder  string `json:"binder,omitempty"`
+	// Broker is set when another destination has its binder type and name
+	// on another broker (BindingSpec.Broker).
+	Broker string `json:"broker,omitempty"`
 	// DeadLetter is true for a dead-letter destination (on RabbitMQ the
 	// queue <destination>.<group>.dlq on exchange DLX, unless the
 	// binding's dead-letter settings say otherwise).
@@ -216,9 +221,14 @@ type BindingSpec struct {
 	Group        string
 	BinderName   string
 	BinderType   string
-	ContentType  string
-	Consumer     stream.ConsumerConfig
-	Producer     stream.ProducerConfig
+	// Broker identifies the broker of the binding's binder (its
+	// addresses, say): bindings of one binder type meet on a destination
+	// only when their Brokers are equal. "" when the caller does not tell
+	// brokers apart.
+	Broker      string
+	ContentType string
+	Consumer    stream.ConsumerConfig
+	Producer    stream.ProducerConfig
 	// Extension is the binder-specific section of the binding (consumer
 	// or producer side), undecoded.
 	Extension map[string]any
@@ -375,7 +385,8 @@ func ExtString(ext map[string]any, key string) string {
 // binder it is in.
 type destKey struct {
 	typ, kind, name string
-	svc             int // -1: on a broker
+	broker          string // BindingSpec.Broker, on a broker
+	svc             int    // -1: on a broker
 	binder          string
 }
 
@@ -387,6 +398,8 @@ func (k destKey) less(o destKey) bool {
 		return k.name < o.name
 	case k.kind != o.kind:
 		return k.kind < o.kind
+	case k.broker != o.broker:
+		return k.broker < o.broker
 	case k.svc != o.svc:
 		return k.svc < o.svc
 	}
@@ -445,6 +458,8 @@ func Build(services []ServiceSpec) *Model {
 		k := destKey{typ: b.BinderType, kind: kind, name: name, svc: -1}
 		if b.BinderType == typeMemory {
 			k.svc, k.binder = svc, b.BinderName
+		} else {
+			k.broker = b.Broker
 		}
 		return k
 	}
@@ -593,8 +608,19 @@ func Build(services []ServiceSpec) *Model {
 	sort.Slice(keys, func(i, j int) bool { return keys[i].less(keys[j]) })
 	// IDs: <type>:<name>, qualified where several destinations have that.
 	named := map[[2]string]int{}
+	brokerSets := map[[2]string]map[string]bool{}
 	for _, k := range keys {
 		named[[2]string{k.typ, k.name}]++
+		if k.svc < 0 {
+			if brokerSets[[2]string{k.typ, k.name}] == nil {
+				brokerSets[[2]string{k.typ, k.name}] = map[string]bool{}
+			}
+			brokerSets[[2]string{k.typ, k.name}][k.broker] = true
+		}
+	}
+	brokers := map[[2]string]int{} // how many brokers have a destination of that type and name
+	for tn, set := range brokerSets {
+		brokers[tn] = len(set)
 	}
 	used := map[string]bool{}
 	for _, k := range keys {
@@ -606,6 +632,10 @@ func Build(services []ServiceSpec) *Model {
 			}
 			if k.svc >= 0 {
 				id += "@" + d.Service + "/" + k.binder
+			}
+			if brokers[[2]string{k.typ, k.name}] > 1 {
+				d.Broker = k.broker
+				id += "@" + k.broker
 			}
 		}
 		base := id
@@ -641,6 +671,9 @@ func (d *Destination) Where() string {
 		}
 		if d.Service != "" {
 			typ += ", binder " + d.Binder + " of " + d.Service
+		}
+		if d.Broker != "" {
+			typ += ", broker " + d.Broker
 		}
 	}
 	return d.Name + " (" + typ + ")"

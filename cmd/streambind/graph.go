@@ -43,10 +43,10 @@ service) stay apart: they are <name>#1, <name>#2 ... in the order given
 (their "id" in the JSON, which refs name them by).
 
 Producers are joined to consumers across services by binder type and
-destination. The drawing does not yet tell two brokers of one type apart:
-two binders of one type on different addresses (kafka1 on clusterA,
-kafka2 on clusterB) share a destination node of a name; the errors below
-do (they are lint's, which joins by broker too). On RabbitMQ an exchange is not a queue of its name: a
+destination, on one broker: two binders of one type meet when they have
+the same addresses (on RabbitMQ the same virtual host too), as in lint; on
+different addresses (kafka1 on clusterA, kafka2 on clusterB) a destination
+of one name is two nodes, each labelled with its broker. On RabbitMQ an exchange is not a queue of its name: a
 consumer of the exchange orders.payment.dlq does not read the dead-letter
 queue orders.payment.dlq (a consumer whose queue is that one does). An
 in-process (memory) destination is one binder's of one service: each
@@ -134,7 +134,7 @@ of their destination. Exit status 2 for bad usage.`,
 func spec(b *binding) topology.BindingSpec {
 	return topology.BindingSpec{Name: b.name, Function: b.function, Input: b.input, Configured: b.configured,
 		Destinations: b.destinations, Group: b.group, BinderName: b.binderName, BinderType: b.binderType,
-		ContentType: b.contentType, Consumer: b.consumer, Producer: b.producer, Extension: b.ext}
+		Broker: b.broker, ContentType: b.contentType, Consumer: b.consumer, Producer: b.producer, Extension: b.ext}
 }
 
 // graph builds the topology of the system. The dead-letter destinations
@@ -341,7 +341,7 @@ func (sys *system) partitionFindings(m *graphModel) []finding {
 		}
 		var probs []problem
 		for _, sub := range sys.scopes(func(s *checkedService, b *binding) []string {
-			if !b.configured || b.binderType != d.BinderType {
+			if !b.configured || b.binderType != d.BinderType || d.Broker != "" && b.broker != d.Broker {
 				return nil
 			}
 			if d.Service != "" && (m.Services[svcIndex[s.service]].ID != d.Service || b.binderName != d.Binder) {
@@ -502,6 +502,10 @@ func draw(m *graphModel) *drawing {
 		if dst.Service != "" && dst.ID != dst.BinderType+":"+dst.Name {
 			// In process, beside another binder's or service's of its name.
 			lines = append(lines, "binder "+dst.Binder+" of "+dst.Service)
+		}
+		if dst.Broker != "" {
+			// Beside another broker's of its type and name.
+			lines = append(lines, "broker "+dst.Broker)
 		}
 		d.dests = append(d.dests, drawNode{id: x.id("dest_" + dst.ID), lines: lines, dest: true})
 	}
