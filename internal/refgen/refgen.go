@@ -185,6 +185,28 @@ How keys are written (package config; the whole contract is
   the system environment (` + "`spring.cloud.stream.bindings.x-in-0.group=g`" + `;
   ` + "`spring.profiles.active=prod`" + ` and ` + "`spring.config.location=conf/`" + `
   choose the profiles and the files so too).
+  The dashes may also be dropped, Spring Boot's documented form
+  (` + "`" + `spring.main.log-startup-info` + "`" + ` is ` + "`" + `SPRING_MAIN_LOGSTARTUPINFO` + "`" + `): for a
+  key (` + "`" + `STREAM_DEFAULTBINDER` + "`" + `, ` + "`" + `..._CONSUMER_MAXATTEMPTS` + "`" + `) and for a name of
+  a map streambind binds by name — a binding (` + "`" + `stream.bindings.<name>` + "`" + `, and
+  ` + "`" + `stream.<type>.bindings.<name>` + "`" + ` of a binder-specific section) or a binder
+  (` + "`" + `stream.binders.<name>` + "`" + `). A name segment that equals, upper-cased with
+  its dashes and any other character but letters and digits dropped, a name
+  the files declare or a binding of the function definition
+  (` + "`" + `output-bindings` + "`" + `, ` + "`" + `input-bindings` + "`" + `, ` + "`" + `function.bindings` + "`" + `) sets that
+  entry: ` + "`" + `SPRING_CLOUD_STREAM_BINDINGS_NEWSIN0_DESTINATION` + "`" + ` is the
+  destination of ` + "`" + `news-in-0` + "`" + `, ` + "`" + `..._BINDINGS_PROCESSSTUDENTSIN0_GROUP` + "`" + ` the
+  group of ` + "`" + `processStudents-in-0` + "`" + `, ` + "`" + `..._BINDERS_KAFKAONE_TYPE` + "`" + ` the type of
+  binder ` + "`" + `kafka-one` + "`" + `, as in SCSt, where Spring Boot's
+  ` + "`" + `ConfigurationPropertyName` + "`" + ` equality ignores a map key's dashes and case
+  and the files' entry binds the variable's keys. (Boot also adds an
+  entry of the variable's name, ` + "`" + `newsin0` + "`" + `, that no binding uses;
+  streambind does not.) When two entries equal it (` + "`" + `a-b` + "`" + ` and ` + "`" + `ab` + "`" + ` for
+  ` + "`" + `..._BINDINGS_AB_DESTINATION` + "`" + `) the variable sets both, as in Spring Boot,
+  where each entry binds it; ` + "`" + `A_B` + "`" + ` is ` + "`" + `a-b` + "`" + `'s only. A name that equals no
+  entry is a new entry, named as the variable spells it, lower case
+  (` + "`" + `..._BINDINGS_OTHERIN0_DESTINATION` + "`" + ` is binding ` + "`" + `otherin0` + "`" + `), as Spring
+  Boot makes one.
 - ` + "`${VAR}`" + ` and ` + "`${VAR:default}`" + ` are replaced in any value, looked up as
   Spring Boot looks them up (its ` + "`ConfigurationPropertySourcesPropertyResolver`" + `).
   A name in Spring's canonical form (lower case, digits and ` + "`-`" + ` between
