@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net"
 	"os"
 	"slices"
@@ -561,12 +562,16 @@ type run struct {
 	reclaimWake  chan struct{}
 	startReclaim chan bool
 
-	mu        sync.Mutex
-	paused    bool
-	held      map[entryRef]*entry // read and not yet acknowledged (or given back)
-	unsettled atomic.Int64        // of those, the ones not settled yet (atomic: settled takes no lock)
-	keys      []string            // streams read
-	parts     map[string]int      // partition of each
+	mu     sync.Mutex
+	paused bool
+	held   map[entryRef]*entry // read and not yet acknowledged (or given back)
+	// unhandled are the entries given back that no handler call saw
+	// (giveBackUnhandled): release parks them without the delivery the
+	// next member's claim counts (see release).
+	unhandled map[entryRef]struct{}
+	unsettled atomic.Int64   // of those, the ones not settled yet (atomic: settled takes no lock)
+	keys      []string       // streams read
+	parts     map[string]int // partition of each
 	lastIDs   map[string]string
 }
 
@@ -634,7 +639,7 @@ func (c *consumer) newRun(ctx context.Context) (*run, error) {
 		Batch:    batch,
 		Inline:   r.inline,
 		Handle:   r.handle,
-		Release:  r.giveBack,
+		Release:  r.giveBackUnhandled,
 	})
 	if c.group != "" {
 		r.history = !c.clean.Swap(false)
@@ -1205,7 +1210,7 @@ func (r *run) handOn(es []*entry) {
 	case <-r.ctx.Done():
 		r.handedOn.Add(-1)
 		for _, e := range es {
-			r.giveBack(e)
+			r.giveBackUnhandled(e)
 		}
 	}
 }
@@ -1322,7 +1327,7 @@ func (r *run) dispatch(es []*entry) []*entry {
 			rt = route(e)
 		}
 		if !r.pool.Submit(r.ctx, rt, e) {
-			r.giveBack(e)
+			r.giveBackUnhandled(e)
 		}
 	}
 	clear(es)
@@ -1386,6 +1391,19 @@ func (r *run) untrackAll(es []*entry) {
 // giveBack lets go of an entry that was not settled: it stays pending
 // (with this consumer until Stop parks it for the group).
 func (r *run) giveBack(e *entry) { r.untrack(e) }
+
+// giveBackUnhandled gives back an entry no handler call saw (read ahead,
+// then Stop): release parks it so that the claim that takes it again does
+// not count a delivery (see release).
+func (r *run) giveBackUnhandled(e *entry) {
+	r.mu.Lock()
+	if r.unhandled == nil {
+		r.unhandled = map[entryRef]struct{}{}
+	}
+	r.unhandled[e.ref()] = struct{}{}
+	r.mu.Unlock()
+	r.giveBack(e)
+}
 
 // reclaimer takes over, every claim-interval (at Start intakeGroup does),
 // entries of the group that were delivered to some member and left
@@ -2055,7 +2073,12 @@ func (r *run) finish() {
 // release parks the consumer's pending entries under ReleasedConsumer,
 // idle for claim-min-idle (XCLAIM ... IDLE ... JUSTID, which does not
 // count a delivery), so that the next reclaim of any member takes them at
-// once, and deletes the consumer from the group.
+// once, and deletes the consumer from the group. An entry no handler call
+// saw (read ahead of handling: unhandled) is parked with its delivery
+// count one lower (RETRYCOUNT), since the claim that takes it again counts
+// one: a member that stops and starts again with a backlog read ahead
+// spends none of the entries' max-deliveries (each Stop spent one, and
+// after ten the entries were dropped, never handled, or dead-lettered).
 func (r *run) release() {
 	c := r.c
 	ctx, cancel := context.WithTimeout(context.Background(), 2*c.bd.st.commandTimeout)
@@ -2084,13 +2107,7 @@ func (r *run) release() {
 			if len(pend) == 0 {
 				break
 			}
-			args := make([]any, 0, len(pend)+8)
-			args = append(args, "XCLAIM", k, c.group, ReleasedConsumer, 0)
-			for _, p := range pend {
-				args = append(args, p.ID)
-			}
-			args = append(args, "IDLE", idle, "JUSTID")
-			if err := c.client.Do(ctx, args...).Err(); err != nil {
+			if err := r.park(ctx, k, pend, idle); err != nil {
 				clean = false
 				c.log.Warn("redis: giving back pending entries failed; other members reclaim them after claim-min-idle", "stream", k, "error", c.bd.logErr(err))
 				if isTimeout(err) {
@@ -2110,6 +2127,40 @@ func (r *run) release() {
 		c.log.Info("redis: gave back unhandled entries to the group", "entries", total)
 	}
 	c.clean.Store(clean)
+}
+
+// park claims the pending entries pend of stream key for
+// ReleasedConsumer, idle for idle ms (see release): those no handler call
+// saw with their delivery count one lower, the others as they are.
+func (r *run) park(ctx context.Context, key string, pend []goredis.XPendingExt, idle int64) error {
+	c := r.c
+	r.mu.Lock()
+	byCount := map[int64][]string{} // RETRYCOUNT → ids; -1: the count kept
+	for _, p := range pend {
+		n := int64(-1)
+		if _, ok := r.unhandled[entryRef{key, p.ID}]; ok && p.RetryCount > 0 {
+			n = p.RetryCount - 1
+		}
+		byCount[n] = append(byCount[n], p.ID)
+	}
+	r.mu.Unlock()
+	for _, n := range slices.Sorted(maps.Keys(byCount)) {
+		ids := byCount[n]
+		args := make([]any, 0, len(ids)+10)
+		args = append(args, "XCLAIM", key, c.group, ReleasedConsumer, 0)
+		for _, id := range ids {
+			args = append(args, id)
+		}
+		args = append(args, "IDLE", idle)
+		if n >= 0 {
+			args = append(args, "RETRYCOUNT", n)
+		}
+		args = append(args, "JUSTID")
+		if err := c.client.Do(ctx, args...).Err(); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // consumers is a binding of several destinations.

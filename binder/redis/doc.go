@@ -174,7 +174,10 @@
 // entry still pending for the member: they are claimed for the consumer
 // name streambind-released with their idle time set to claim-min-idle
 // (XCLAIM ... IDLE ... JUSTID), so the next reclaim of any member takes
-// them at once, and the member is deleted from the group. A server that
+// them at once, and the member is deleted from the group. Entries read
+// ahead that no handler call saw are parked with their delivery count one
+// lower (RETRYCOUNT), since the claim that takes them again counts one:
+// restarts spend none of their max-deliveries. A server that
 // does not answer holds Stop (and the binder's Close) for about twice
 // command-timeout, not for its whole ctx: a CLIENT UNBLOCK unanswered
 // within command-timeout cuts the reader's connection (a read waiting for
