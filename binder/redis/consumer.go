@@ -1219,9 +1219,11 @@ func (r *run) handOn(es []*entry) {
 // left for the handling goroutine: once intake could read again (half of
 // prefetch settled), the rest if the last two chunks of costChunk entries
 // cost intakeEntryCost or more each (checked after every chunk from then
-// on, so that a handler turning slow delays the read that intake could
-// make by 2*costChunk of its calls at most; before, intake could not read
-// anyway). Two chunks, not the entries so far: one stall of the process
+// on, so that a handler turning slow for good delays the read that intake
+// could make by 2*costChunk of its calls at most; before, intake could not
+// read anyway; a handler slow only now and then — one chunk in two — is
+// handled here to the reply's end, at most prefetch entries, while its
+// acknowledgements still go out on ackLinger). Two chunks, not the entries so far: one stall of the process
 // (preempted on a loaded machine, a GC assist) made the whole reply look
 // costly: 13-18% of BenchmarkRedisConsume's replies were handed on so
 // on the loaded 2-core machine (2-6% since; 2026-12-05).
