@@ -35,7 +35,8 @@ destination says that they are bound if the function is of the kind that
 has them, which only the app's code shows); the other sections are printed
 as configured, values of a .properties file, of the environment or filled
 from a placeholder (${VAR:default}) typed as the app reads them (true, 25;
-"007" stays a string). Secrets are redacted (package redact):
+"007" stays a string; a key written with no value is "", as Spring
+reads it). Secrets are redacted (package redact):
 values of keys that name secrets are replaced by ******, passwords in URLs,
 DSNs and credentials are hidden.
 
@@ -368,6 +369,16 @@ func (s *service) bootOrigin(o string) string {
 // strings; a YAML file's values keep the type YAML gave them, a quoted
 // "true" stays a string).
 func typedScalar(s *service, placeholders *placeholderIndex, key string, v any) any {
+	if v == nil {
+		// A key written with no value (dlqDeadLetterExchange:) is the
+		// empty string to Spring (its YAML loader) and to the binders,
+		// which for such keys means the opposite of not set (no DLX on
+		// the DLQ; no host-name check): not shown as null.
+		if _, ok := s.exactOrigin(key); ok {
+			return ""
+		}
+		return v
+	}
 	str, ok := v.(string)
 	if !ok {
 		return v
