@@ -519,6 +519,16 @@ func (s *service) bindingValues(b *binding, polled bool) (map[string]any, map[st
 		set("consumer.partitioned", c.Partitioned)
 		set("consumer.instance-index", c.InstanceIndex)
 		set("consumer.instance-count", c.InstanceCount)
+		// Inherited from stream.instance-index/-count (SCSt's
+		// spring.cloud.stream.instance-count) where the binding sets none.
+		for _, k := range []string{"instance-index", "instance-count"} {
+			if origins[prefix+"consumer."+k] != "default" {
+				continue
+			}
+			if o, ok := s.exactOrigin("stream." + k); ok {
+				origins[prefix+"consumer."+k] = "stream." + k + " at " + s.bootOrigin(o)
+			}
+		}
 		set("consumer.batch-mode", c.BatchMode)
 		set("consumer.auto-startup", c.AutoStart())
 		set("consumer.default-retryable", c.IsRetryable())
