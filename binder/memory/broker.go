@@ -417,6 +417,9 @@ type group struct {
 	closed  bool
 	// members counts the live consumer bindings of a named group.
 	members int
+	// parked holds the messages waiting for a delayed retry by their
+	// timers (retryLater), stopped and dropped when the group is shut.
+	parked map[*time.Timer]*item
 }
 
 // target returns the queue it goes to, or nil if the group does not store
@@ -492,6 +495,10 @@ func (g *group) shut() {
 			q.items = deque{}
 		}
 	}
+	for t := range g.parked {
+		t.Stop()
+	}
+	g.parked = nil
 	close(g.changed)
 }
 
