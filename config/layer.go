@@ -108,6 +108,11 @@ func (l *layer) mapping(y *ynode, s *schema, path []string) {
 		switch {
 		case s.kind == kindStruct && strings.Contains(e.key, "."):
 			segs = strings.Split(e.key, ".")
+		case (s.kind == kindFree || s.kind == kindOther) && !e.literal && strings.HasPrefix(e.key, "["):
+			// A YAML map key in brackets, "[max.poll.records]", is that one
+			// key, as in a .properties file: Spring's YamlProcessor
+			// flattens it to configuration[max.poll.records].
+			segs = nameKeySegs(e.key)
 		case s.kind == kindNames && !e.literal:
 			segs = nameKeySegs(e.key)
 			if len(segs) > 1 && s.elem.kind == kindStruct && s.elem.field(segs[1]) == nil && segs[1] != "" {
