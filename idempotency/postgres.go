@@ -29,8 +29,11 @@ type Execer interface {
 // they do not exist. It is idempotent and safe to run from several
 // instances at once (a transaction-scoped advisory lock serialises them;
 // the statements run as one multi-statement query, thus in one
-// transaction). It needs the right to create the table (and the schema,
-// when it is named and missing).
+// transaction). It needs the right to create what is missing (the table;
+// the schema, when it is named and missing). Each object is looked up
+// before it is created: on a complete table Migrate takes no lock on the
+// table (it does not wait for the handlers' open transactions, nor hold
+// up their marks).
 //
 // The table:
 //
@@ -51,19 +54,42 @@ func Migrate(ctx context.Context, db Execer, tableName string) error {
 		// of the same name.
 		fmt.Sprintf(`SELECT pg_advisory_xact_lock(hashtextextended('streambind.idempotency:%s', 0))`, q),
 	}
+	// Each object is looked up before it is created: a Migrate of a
+	// complete table — every start of every instance — then takes no lock
+	// on the table. CREATE INDEX IF NOT EXISTS takes a SHARE lock on the
+	// table even when the index exists: it waited for every handler's
+	// open transaction (each holds the mark it inserted), and every other
+	// delivery's mark INSERT queued behind it meanwhile. (And CREATE
+	// SCHEMA / TABLE IF NOT EXISTS need the right to create, the index
+	// to own the table, even when they exist.)
 	if t.Schema != "" {
-		stmts = append(stmts, "CREATE SCHEMA IF NOT EXISTS "+t.QuotedSchema())
+		stmts = append(stmts, fmt.Sprintf(`DO $mig$ BEGIN
+	IF NOT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = '%s') THEN
+		CREATE SCHEMA IF NOT EXISTS %s;
+	END IF;
+END $mig$`, t.Schema, t.QuotedSchema()))
 	}
-	// SQL takes the quoted names: a keyword (user, order) is then a name.
+	// SQL takes the quoted names: a keyword (user, order) is then a name;
+	// lit is the quoted name as a regclass literal (the names are
+	// validated identifiers: no quote in them).
 	qq := t.Quoted()
+	lit := "'" + qq + "'"
 	stmts = append(stmts,
-		fmt.Sprintf(`CREATE TABLE IF NOT EXISTS %s (
-	binding    text        NOT NULL,
-	key        text        NOT NULL,
-	expires_at timestamptz NOT NULL,
-	PRIMARY KEY (binding, key)
-)`, qq),
-		fmt.Sprintf(`CREATE INDEX IF NOT EXISTS %s ON %s (expires_at)`, pgx.Identifier{t.Name + "_expires_idx"}.Sanitize(), qq),
+		fmt.Sprintf(`DO $mig$ BEGIN
+	IF to_regclass(%s) IS NULL THEN
+		CREATE TABLE IF NOT EXISTS %s (
+			binding    text        NOT NULL,
+			key        text        NOT NULL,
+			expires_at timestamptz NOT NULL,
+			PRIMARY KEY (binding, key)
+		);
+	END IF;
+END $mig$`, lit, qq),
+		fmt.Sprintf(`DO $mig$ BEGIN
+	IF NOT EXISTS (SELECT 1 FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid WHERE x.indrelid = %s::regclass AND i.relname = '%s') THEN
+		CREATE INDEX IF NOT EXISTS %s ON %s (expires_at);
+	END IF;
+END $mig$`, lit, t.Name+"_expires_idx", pgx.Identifier{t.Name + "_expires_idx"}.Sanitize(), qq),
 	)
 	// Without arguments pgx sends this as one simple query, which
 	// PostgreSQL runs as one transaction.
