@@ -27,8 +27,9 @@ import (
 //   - Values are strings; the schema converts them (max-attempts=3).
 //   - "#---" (or "!---") alone on a line separates documents, as in Spring
 //     Boot 2.4+.
-//   - A key set twice is an error, as in YAML (java.util.Properties would
-//     keep the last silently).
+//   - A key set twice keeps its last value, as in Spring Boot
+//     (OriginTrackedPropertiesLoader puts every key in a LinkedHashMap);
+//     in YAML it is an error, as Boot's SnakeYAML refuses it.
 //   - The file is UTF-8, else ISO-8859-1 (Spring Boot's encoding for
 //     .properties); a byte order mark is dropped.
 
@@ -283,7 +284,7 @@ func (b *propsBuilder) add(k, v string, line int) error {
 		if last {
 			switch {
 			case next.leaf:
-				return fail("duplicate key (already set at line %d)", next.line)
+				// The last value wins, as in Spring Boot.
 			case len(next.items) > 0:
 				return fail("set to a value, but line %d sets items of it ([n]): give a list one way, a comma-separated value or items [0], [1], ...", next.listLine)
 			case len(next.keys) > 0:
