@@ -63,11 +63,7 @@ func Migrate(ctx context.Context, db Execer, tableName string) error {
 	// SCHEMA / TABLE IF NOT EXISTS need the right to create, the index
 	// to own the table, even when they exist.)
 	if t.Schema != "" {
-		stmts = append(stmts, fmt.Sprintf(`DO $mig$ BEGIN
-	IF NOT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = '%s') THEN
-		CREATE SCHEMA IF NOT EXISTS %s;
-	END IF;
-END $mig$`, t.Schema, t.QuotedSchema()))
+		stmts = append(stmts, t.CreateSchema())
 	}
 	// SQL takes the quoted names: a keyword (user, order) is then a name;
 	// lit is the quoted name as a regclass literal (the names are

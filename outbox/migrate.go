@@ -91,11 +91,7 @@ END
 		fmt.Sprintf(`SELECT pg_advisory_xact_lock(hashtextextended('streambind.outbox:%s', 0))`, t.qualified()),
 	}
 	if t.Schema != "" {
-		stmts = append(stmts, fmt.Sprintf(`DO $mig$ BEGIN
-	IF NOT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = '%s') THEN
-		CREATE SCHEMA IF NOT EXISTS %s;
-	END IF;
-END $mig$`, t.Schema, t.QuotedSchema()))
+		stmts = append(stmts, t.CreateSchema())
 	}
 	return append(stmts,
 		fmt.Sprintf(`DO $mig$ BEGIN

@@ -89,6 +89,29 @@ func (t Table) QuotedSchema() string {
 	return pgx.Identifier{t.Schema}.Sanitize()
 }
 
+// CreateSchema is a statement (a DO block) that creates t's schema unless
+// it exists, "" when t names none. The outbox's and the idempotency
+// store's migrations both run it, each under an advisory lock of its own
+// table, which does not serialise them with a migration of another table
+// of the same schema; and CREATE SCHEMA IF NOT EXISTS is not safe against
+// a concurrent CREATE of the same name (the second fails, 23505 on
+// pg_namespace_nspname_index, once the first commits). So a missing
+// schema is created under a transaction-scoped advisory lock of its name,
+// looked up again once the lock is held; an existing one takes no lock.
+func (t Table) CreateSchema() string {
+	if t.Schema == "" {
+		return ""
+	}
+	return fmt.Sprintf(`DO $mig$ BEGIN
+	IF NOT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = '%s') THEN
+		PERFORM pg_advisory_xact_lock(hashtextextended('streambind.schema:%s', 0));
+		IF NOT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = '%s') THEN
+			CREATE SCHEMA IF NOT EXISTS %s;
+		END IF;
+	END IF;
+END $mig$`, t.Schema, t.Schema, t.Schema, t.QuotedSchema())
+}
+
 // SQLExecer is the database/sql side of a transaction, connection or pool
 // (*sql.Tx, *sql.Conn, *sql.DB).
 type SQLExecer interface {
