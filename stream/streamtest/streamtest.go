@@ -28,6 +28,7 @@ package streamtest
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -72,12 +73,26 @@ type Env struct {
 	// taken counts the messages the harness took in, by lower-case
 	// binding name: outputs read, and dead letters of inputs.
 	taken map[string]*atomic.Int64
+	// own holds the ids of the messages the harness sent (Send,
+	// SendEnvelope), by destination; guarded by mu. Its readers of an output binding's
+	// destination skip them: an input binding reading the destination of
+	// an output binding got them too, and Receive and ExpectNoOutput
+	// blamed the output binding for a message the test had sent.
+	own map[string]map[string]struct{}
+	// idBase and nextID make the ids of the harness's messages.
+	idBase string
+	nextID int64 // guarded by mu
 }
 
 // Start builds the app from cfg and fns on an in-process broker and runs it
 // until the test ends. It subscribes to every output binding's destination
 // and to the DLQ of every input binding with dlq enabled before the app
-// starts, so nothing the app sends is missed. opts are passed to NewApp
+// starts, so nothing the app sends is missed. An output binding's reader
+// takes what the app's bindings send to its destination (two output
+// bindings of one destination each see both's messages), not what the
+// test sends there with Send or SendEnvelope (to an input binding that
+// reads it): the harness gives each message it sends an id (when it has
+// none) and skips those ids. opts are passed to NewApp
 // (WithBinderType options are overridden for "memory").
 func Start(t testing.TB, cfg *stream.Config, fns *stream.Catalog, opts ...stream.Option) *Env {
 	t.Helper()
@@ -86,7 +101,8 @@ func Start(t testing.TB, cfg *stream.Config, fns *stream.Catalog, opts ...stream
 		t.Fatalf("streamtest: %v", err)
 	}
 	env := &Env{Broker: broker, Timeout: DefaultTimeout, prods: map[string]stream.Producer{}, sent: map[string]int64{},
-		outs: map[string]chan stream.Envelope{}, dlqs: map[string]chan stream.Envelope{}, taken: map[string]*atomic.Int64{}}
+		outs: map[string]chan stream.Envelope{}, dlqs: map[string]chan stream.Envelope{}, taken: map[string]*atomic.Int64{},
+		own: map[string]map[string]struct{}{}, idBase: rand.Text()[:12]}
 	tl := &testLog{t: t}
 	opts = append(append([]stream.Option{stream.WithLogger(slog.New(slog.NewTextHandler(tl, &slog.HandlerOptions{Level: slog.LevelDebug})))}, opts...),
 		stream.WithBinderType(memory.Type, memory.Factory(broker)), stream.WithoutSignals())
@@ -106,8 +122,9 @@ func Start(t testing.TB, cfg *stream.Config, fns *stream.Catalog, opts ...stream
 		key := strings.ToLower(b.Name())
 		var dests []string
 		var ch chan stream.Envelope
+		output := !b.IsInput()
 		switch {
-		case !b.IsInput():
+		case output:
 			dests, ch = []string{b.Destination()}, make(chan stream.Envelope, 1024)
 			env.outs[key] = ch
 		case b.Config().Consumer.DLQ && b.Group() != "":
@@ -123,7 +140,7 @@ func Start(t testing.TB, cfg *stream.Config, fns *stream.Catalog, opts ...stream
 		n := &atomic.Int64{}
 		env.taken[key] = n
 		for _, dest := range dests {
-			c, err := env.subscribe(ctx, b.Name(), dest, ch, n)
+			c, err := env.subscribe(ctx, b.Name(), dest, output, ch, n)
 			if err != nil {
 				cancel()
 				t.Fatalf("streamtest: subscribe to %s: %v", dest, err)
@@ -157,12 +174,17 @@ func Start(t testing.TB, cfg *stream.Config, fns *stream.Catalog, opts ...stream
 }
 
 // subscribe binds and starts the harness's consumer of dest, which takes
-// what the app sends through binding into ch and counts it in n.
-func (e *Env) subscribe(ctx context.Context, binding, dest string, ch chan stream.Envelope, n *atomic.Int64) (stream.Consumer, error) {
+// what the app sends through binding into ch and counts it in n. The
+// reader of an output binding's destination (output) skips the messages
+// the harness sent there itself.
+func (e *Env) subscribe(ctx context.Context, binding, dest string, output bool, ch chan stream.Envelope, n *atomic.Int64) (stream.Consumer, error) {
 	c, err := e.binder.BindConsumer(ctx, stream.ConsumerSpec{
 		Binding: "streamtest:" + binding, Destination: dest, Group: group(binding), ContentType: stream.DefaultContentType,
 		Consumer: stream.ConsumerConfig{Concurrency: 1, MaxAttempts: 1, InstanceCount: 1},
 		Handler: func(ctx context.Context, m stream.Envelope) error {
+			if output && e.sentByHarness(dest, m.Headers[stream.HeaderID]) {
+				return nil
+			}
 			m.Payload = append([]byte(nil), m.Payload...)
 			m.Headers = m.Headers.Clone()
 			m.Key = bytes.Clone(m.Key) // an empty key stays empty, not nil
@@ -300,6 +322,18 @@ func (e *Env) SendEnvelope(inputBinding string, m stream.Envelope) error {
 		}
 		e.prods[dest] = p
 	}
+	// The message gets its id here rather than from the producer, so that
+	// the readers of output bindings know it for the harness's.
+	id := m.Headers[stream.HeaderID]
+	if id == "" {
+		e.nextID++
+		id = fmt.Sprintf("streamtest-%s-%d", e.idBase, e.nextID)
+		m.Headers = m.Headers.Clone().With(stream.HeaderID, id)
+	}
+	if e.own[dest] == nil {
+		e.own[dest] = map[string]struct{}{}
+	}
+	e.own[dest][id] = struct{}{}
 	e.mu.Unlock()
 	ctx, cancel := context.WithTimeout(context.Background(), e.Timeout)
 	defer cancel()
@@ -310,6 +344,18 @@ func (e *Env) SendEnvelope(inputBinding string, m stream.Envelope) error {
 	e.sent[dest]++
 	e.mu.Unlock()
 	return nil
+}
+
+// sentByHarness reports whether id is that of a message the harness sent
+// to destination dest.
+func (e *Env) sentByHarness(dest, id string) bool {
+	if id == "" {
+		return false
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	_, ok := e.own[dest][id]
+	return ok
 }
 
 // ErrTimeout is returned when nothing arrives within the timeout.

@@ -253,3 +253,29 @@ func TestDrainFollowsChains(t *testing.T) {
 		}
 	}
 }
+
+// A message the test sends to an input binding that reads an output
+// binding's destination is not that output binding's: Receive and
+// ExpectNoOutput took it for one the app had sent ("payments-out sent ...,
+// expected nothing"), as SCSt's OutputDestination never does.
+func TestOutputReaderSkipsWhatTheTestSent(t *testing.T) {
+	fns := stream.NewCatalog()
+	stream.AddFunction(fns, "charge", func(_ context.Context, s string) (string, error) { return "paid:" + s, nil })
+	stream.AddConsumer(fns, "notify", func(context.Context, string) error { return nil })
+	cfg := &stream.Config{
+		Function: stream.FunctionConfig{Definition: "charge;notify"},
+		Bindings: map[string]stream.BindingConfig{
+			"charge-in-0": {Destination: "orders", Group: "payment"}, "charge-out-0": {Destination: "payments"},
+			"notify-in-0": {Destination: "payments", Group: "notification"},
+		},
+	}
+	env := streamtest.Start(t, cfg, fns)
+	env.Send(t, "notify-in-0", "from the test")
+	env.ExpectNoOutput(t, "charge-out-0")
+	env.Send(t, "notify-in-0", "from the test, again")
+	env.Send(t, "charge-in-0", "o-1")
+	if m := streamtest.Receive[string](t, env, "charge-out-0"); m.Payload != "paid:o-1" {
+		t.Fatalf("charge-out-0: got %q, want the app's paid:o-1", m.Payload)
+	}
+	env.ExpectNoOutput(t, "charge-out-0")
+}
