@@ -209,7 +209,6 @@ func TestPropertiesErrors(t *testing.T) {
 	for _, tc := range []struct{ name, props, origin, msg string }{
 		{"unknown key", "a=1\nspring.cloud.stream.bindings.x-in-0.consumer.max-attemps=3\n", "application.properties:2", "did you mean max-attempts?"},
 		{"bad value", "\nstream.bindings.x-in-0.consumer.max-attempts=lots\n", "application.properties:2", `expected an integer, got "lots"`},
-		{"value and map", "myapp.db=x\nmyapp.db.url=y\n", "application.properties:2", "which line 1 sets to a value"},
 		{"list gap", "myapp.hosts[0]=a\nmyapp.hosts[2]=c\n", "application.properties:2", "myapp.hosts[2] is set but myapp.hosts[1] is not"},
 		{"list and map", "myapp.hosts[0]=a\nmyapp.hosts.x=c\n", "application.properties:2", "sets it as a list"},
 		{"malformed key", "myapp..x=1\n", "application.properties:1", "malformed key: empty key segment"},

@@ -27,6 +27,9 @@ import (
 //   - Values are strings; the schema converts them (max-attempts=3).
 //   - "#---" (or "!---") alone on a line separates documents, as in Spring
 //     Boot 2.4+.
+//   - A key may go below one another line sets to a value
+//     (logging.level.org.springframework and ...springframework.kafka):
+//     it is kept as a dotted key (propsBuilder.flat).
 //   - A key set twice keeps its last value, as in Spring Boot
 //     (OriginTrackedPropertiesLoader puts every key in a LinkedHashMap);
 //     in YAML it is an error, as Boot's SnakeYAML refuses it.
@@ -129,6 +132,9 @@ type pnode struct {
 	order    []string
 	items    map[int]*pnode // a list
 	listLine int
+	// flat: a dotted key standing for the rest of a key whose leading
+	// part another line sets to a value (see propsBuilder.flat).
+	flat bool
 }
 
 type propsBuilder struct {
@@ -244,9 +250,13 @@ func (b *propsBuilder) add(k, v string, line int) error {
 		return fail("malformed key: %v", err)
 	}
 	cur := b.root
+	nodes := []*pnode{cur} // nodes[i]: the node at segs[:i]
 	for i, s := range segs {
 		last := i == len(segs)-1
 		if cur.leaf {
+			if b.flat(nodes, segs, i-1, v, line) {
+				return nil
+			}
 			if s.idx >= 0 {
 				return fail("sets an item of %s, which line %d sets to a value: give a list one way, a comma-separated value or items %s[0], %s[1], ...",
 					renderPropSegs(segs[:i]), cur.line, renderPropSegs(segs[:i]), renderPropSegs(segs[:i]))
@@ -288,13 +298,55 @@ func (b *propsBuilder) add(k, v string, line int) error {
 			case len(next.items) > 0:
 				return fail("set to a value, but line %d sets items of it ([n]): give a list one way, a comma-separated value or items [0], [1], ...", next.listLine)
 			case len(next.keys) > 0:
+				if b.flat(nodes, segs, i, v, line) {
+					return nil
+				}
 				return fail("set to a value, but line %d sets keys of it", next.line)
 			}
 			next.leaf, next.value, next.line = true, v, line
 		}
 		cur = next
+		nodes = append(nodes, cur)
 	}
 	return nil
+}
+
+// flat sets a key that goes below a value another line sets
+// (logging.level.org.springframework=info, then
+// logging.level.org.springframework.kafka=debug), or a value where
+// another line sets keys below, as a dotted key at a level above: the
+// rest of the key from segs[j], for the deepest j <= c (and >= 1) where
+// that dotted key is free or a value. In Spring Boot both are properties
+// of their own and a map with values (logging.level, a binder's
+// configuration) gets both keys, as a YAML file writing the dotted key
+// gets them here. Where the schema splits the dotted key (a binding's
+// keys), the conflict is reported when the file is read. flat reports
+// false, setting nothing, when the key has list indices or names holding
+// dots there, or no level has room.
+func (b *propsBuilder) flat(nodes []*pnode, segs []propSeg, c int, v string, line int) bool {
+	for j := c; j >= 1; j-- {
+		parts := make([]string, 0, len(segs)-j)
+		for _, s := range segs[j:] {
+			if s.idx >= 0 || strings.Contains(s.key, ".") {
+				return false
+			}
+			parts = append(parts, s.key)
+		}
+		parent := nodes[j]
+		key := strings.Join(parts, ".")
+		n := parent.keys[key]
+		if n != nil && !n.leaf {
+			continue
+		}
+		if n == nil {
+			n = &pnode{flat: true}
+			parent.keys[key] = n
+			parent.order = append(parent.order, key)
+		}
+		n.leaf, n.value, n.line = true, v, line
+		return true
+	}
+	return false
 }
 
 func renderPropSegs(segs []propSeg) string {
@@ -352,7 +404,7 @@ func (n *pnode) ynode(file string, path []propSeg) (*ynode, error) {
 			if err != nil {
 				return nil, err
 			}
-			y.entries = append(y.entries, yentry{key: k, line: n.keys[k].line, val: c, literal: true})
+			y.entries = append(y.entries, yentry{key: k, line: n.keys[k].line, val: c, literal: !n.keys[k].flat})
 		}
 		return y, nil
 	}
