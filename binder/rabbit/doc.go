@@ -240,8 +240,9 @@
 //     SendAsync's together: SendAsync blocks (bounded by its ctx) while
 //     it is full. A message of a key (of a routing key, when it has no
 //     key) always goes on the same lane (with publisher-channels above 1,
-//     by a hash), so one caller's messages of a key are stored in its
-//     order. A message whose channel or connection is lost before its
+//     by a hash), whether sent by SendAsync or Send, so one caller's
+//     messages of a key are stored in its order (also a function's retry
+//     in place, sent with Send after earlier outputs' SendAsync). A message whose channel or connection is lost before its
 //     confirm is published again on the next channel, as Send does, but on
 //     a goroutine of its own: it can then be stored after messages sent
 //     after it (and twice, if the broker had stored it already).

@@ -64,6 +64,7 @@ type pipeOpts struct {
 	consumer string // YAML lines under the input binding's consumer:
 	env      string // YAML lines under the binder's environment:
 	checkAck bool   // check the acks' tags (one consumer worker, no fault)
+	attempts int    // consumer max-attempts; 0: 1
 	fn       func(p []byte) ([]byte, error)
 	log      *slog.Logger // default testLogger()
 }
@@ -151,11 +152,11 @@ func startPipeApp(t *testing.T, o pipeOpts) *pipeApp {
       content-type: application/octet-stream
       consumer:
         auto-startup: false
-        max-attempts: 1
+        max-attempts: %d
 %s    transform-out-0:
       destination: %s
       content-type: application/octet-stream
-`, p.px.Addr(), p.vh, indent(o.env, "        "), pipeIn, indent(o.consumer, "        "), pipeOut)
+`, p.px.Addr(), p.vh, indent(o.env, "        "), pipeIn, max(o.attempts, 1), indent(o.consumer, "        "), pipeOut)
 	l, err := config.Load(config.Options{Data: []byte(yaml), Env: []string{}})
 	must(err)
 	log := o.log
@@ -397,6 +398,45 @@ func TestPipelineApp(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestPipelineRetryInPlaceKeepsOrder: a pipelined function that fails
+// once on every fifth input is retried in place (max-attempts 2, no send
+// fails), so its outputs keep the inputs' order also with four publishing
+// lanes: the retry's output (Send, waiting for its confirm) goes on the
+// lane of its key, as the SendAsyncs before it did. On a lane of its own
+// (round robin) it was stored before earlier outputs still unconfirmed on
+// the key's lane (every run had some: "output of input 61 after that of
+// 63").
+func TestPipelineRetryInPlaceKeepsOrder(t *testing.T) {
+	t.Parallel()
+	const n, keys = 3000, 2
+	var mu sync.Mutex
+	failed := map[string]bool{}
+	fn := func(b []byte) ([]byte, error) {
+		_, i, _ := strings.Cut(string(b), ":")
+		if seq, _ := strconv.Atoi(i); seq%5 == 3 {
+			mu.Lock()
+			first := !failed[string(b)]
+			failed[string(b)] = true
+			mu.Unlock()
+			if first {
+				return nil, errors.New("failing once")
+			}
+		}
+		return outFn(b)
+	}
+	p := startPipeApp(t, pipeOpts{attempts: 2, consumer: "back-off-initial-interval: 1\nback-off-max-interval: 1",
+		env: "publisher-channels: 4", fn: fn})
+	p.fill(n, keys)
+	if err := p.in.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if missing, dups := p.waitOutputs(wantAll(n, keys), time.Minute); missing != 0 || dups != 0 {
+		t.Fatalf("%d inputs have no output, %d duplicates", missing, dups)
+	}
+	p.waitFinished(n, 30*time.Second)
+	checkOrder(t, p.outputs())
 }
 
 // TestPipelineMaxInFlightOne: with consumer.max-in-flight 1 each output is

@@ -653,14 +653,19 @@ func (p *producer) Send(ctx context.Context, m stream.Envelope) error {
 	}
 	msg := toPublishing(m, p.spec.ContentType)
 	start := time.Now()
+	// On the lane of m's key, as SendAsync: a Send after SendAsyncs of
+	// its key (a pipelined function's retry in place) must not overtake
+	// them on another channel.
+	pub := p.bd.pub
+	l := pub.laneFor(m, key)
 	if typed, ok := p.withNativeHeaders(msg, m.NativeHeaders); ok {
-		err := p.bd.pub.publish(ctx, p.exchange, key, p.opts.mandatory, typed)
+		err := pub.publishOn(ctx, l, pub.attempt(p.exchange, key, p.opts.mandatory, typed))
 		if !typedRefused(err) {
 			return p.result(ctx, key, typed, start, err)
 		}
 		return p.result(ctx, key, msg, start, p.sendAsText(ctx, key, msg, err))
 	}
-	return p.result(ctx, key, msg, start, p.bd.pub.publish(ctx, p.exchange, key, p.opts.mandatory, msg))
+	return p.result(ctx, key, msg, start, pub.publishOn(ctx, l, pub.attempt(p.exchange, key, p.opts.mandatory, msg)))
 }
 
 // typedRefused reports whether err, a publish's error, refused the message
