@@ -49,7 +49,7 @@ func (w *warnLines) matching(sub string) []string {
 // TestRenamedGroupWarns: a redeploy that renames the group (g1 → g2) on
 // the same stream. g1's entries stay unread for ever (one of them pending
 // under the consumer a stopping binding parks entries under, which reads
-// nothing); binding g2 logs a
+// nothing); starting g2 logs a
 // WARN naming g1, its lag and how to delete it (it was only reported, if
 // ever, as "far behind" by the trimmer). No WARN for a group with a
 // consumer that just read (another service's), nor for one that has read
@@ -65,7 +65,9 @@ func TestRenamedGroupWarns(t *testing.T) {
 
 	// The earlier deployment: group g1, stopped (its consumer leaves the
 	// group), then messages it will never read.
-	old, err := b.BindConsumer(ctx, stream.ConsumerSpec{Binding: "old-in-0", Destination: dest, Group: "g1",
+	// (Another binder: the groups of a binder's own bindings are never
+	// reported.)
+	old, err := e.binder(t, nil).BindConsumer(ctx, stream.ConsumerSpec{Binding: "old-in-0", Destination: dest, Group: "g1",
 		ContentType: stream.DefaultContentType, Handler: noop, Consumer: stream.ConsumerConfig{Concurrency: 1, MaxAttempts: 1, InstanceCount: 1}})
 	if err != nil {
 		t.Fatal(err)
@@ -105,6 +107,9 @@ func TestRenamedGroupWarns(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		if err := c.Start(ctx); err != nil { // the first Start looks
+			t.Fatal(err)
+		}
 		if err := c.Stop(ctx); err != nil {
 			t.Fatal(err)
 		}
@@ -128,5 +133,55 @@ func TestRenamedGroupWarns(t *testing.T) {
 	}
 	if got := bind("g2").matching("other consumer group"); len(got) != 0 {
 		t.Fatalf("WARNs after g1 was deleted: %q; want none", got)
+	}
+}
+
+// TestGroupsOfTheAppNotAbandoned: an app's two consumer bindings of one
+// destination (groups accounting and email) restart with a backlog that
+// neither group has read yet. The first one bound warned that email was
+// abandoned and how to destroy it (XGROUP DESTROY), though the app's
+// other binding, bound next, reads it: the look-around ran at the bind,
+// before the app had bound its other bindings. Now it runs at the first
+// Start, after the app bound them all, and skips the binder's groups.
+func TestGroupsOfTheAppNotAbandoned(t *testing.T) {
+	e := newEnv(t)
+	b := e.binder(t, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	const dest = "invoices"
+	key := e.prefix + dest
+	rc := redistest.Client(t, redistest.Addr(), "", "")
+	// The earlier run of the app left both groups behind the stream.
+	if err := rc.XGroupCreateMkStream(ctx, key, "accounting", "0").Err(); err != nil {
+		t.Fatal(err)
+	}
+	if err := rc.XGroupCreate(ctx, key, "email", "0").Err(); err != nil {
+		t.Fatal(err)
+	}
+	send(t, bindProducer(t, b, stream.ProducerSpec{Destination: dest}), ids("m", 3))
+
+	w := &warnLines{}
+	var cons []stream.Consumer
+	for _, g := range []string{"accounting", "email"} {
+		c, err := b.BindConsumer(ctx, stream.ConsumerSpec{Binding: g + "-in-0", Destination: dest, Group: g,
+			ContentType: stream.DefaultContentType, Handler: func(context.Context, stream.Envelope) error { return nil },
+			Logger: slog.New(w), Consumer: stream.ConsumerConfig{Concurrency: 1, MaxAttempts: 1, InstanceCount: 1}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		cons = append(cons, c)
+	}
+	for _, c := range cons {
+		if err := c.Start(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, c := range cons {
+		if err := c.Stop(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := w.matching("other consumer group"); len(got) != 0 {
+		t.Fatalf("the app's own groups reported abandoned: %q", got)
 	}
 }

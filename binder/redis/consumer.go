@@ -93,6 +93,12 @@ type consumer struct {
 	// first (one round trip less a Start).
 	clean atomic.Bool
 
+	// groupKeys are the streams whose group the bind made (or found);
+	// lookedAround is done once the first Start looked on them for
+	// abandoned groups (warnAbandonedGroups).
+	groupKeys    []string
+	lookedAround sync.Once
+
 	// The blocking-read client a stopped run leaves for the next (see
 	// takeReader); closed with the consumer.
 	readerMu sync.Mutex
@@ -158,9 +164,7 @@ func (bd *Binder) newConsumer(ctx context.Context, client *goredis.Client, spec 
 			return nil, err
 		}
 	}
-	if spec.Consumer.DeadLettersOf == "" {
-		c.warnAbandonedGroups(ctx, keys)
-	}
+	c.groupKeys = keys
 	if spec.Consumer.DeadLettersOf != "" {
 		// A dead-letter reader: its acks must not trim the dead letters
 		// away from streambind dlq.
@@ -185,7 +189,8 @@ func (bd *Binder) newConsumer(ctx context.Context, client *goredis.Client, spec 
 // warnAbandonedGroups logs a WARN for each other consumer group on keys
 // that has entries pending or not yet read and no consumer (the one a
 // stopping binding parks its entries under does not count; a stopping
-// binding leaves the group): most likely the group of an earlier
+// binding leaves the group) and that no other consumer binding of the
+// binder reads (bound, maybe not started yet): most likely the group of an earlier
 // deployment under another name (g1 renamed g2). Nothing reads its
 // entries again, and the trimmer (trim-acked) keeps them for it, while
 // the new group starts per start-offset; without a word, only the
@@ -203,6 +208,7 @@ func (c *consumer) warnAbandonedGroups(ctx context.Context, keys []string) {
 	}
 	groups := map[string]*found{}
 	var order []string
+	bound := c.bd.boundGroups()
 	for _, k := range keys {
 		gs, err := c.client.XInfoGroups(ctx, k).Result()
 		if err != nil {
@@ -211,7 +217,7 @@ func (c *consumer) warnAbandonedGroups(ctx context.Context, keys []string) {
 		}
 		var last string // the stream's last entry, read when a lag is unknown
 		for _, g := range gs {
-			if g.Name == c.group {
+			if g.Name == c.group || bound[groupOn{k, g.Name}] {
 				continue
 			}
 			behind := g.Pending > 0 || g.Lag > 0
@@ -268,6 +274,24 @@ func (c *consumer) warnAbandonedGroups(ctx context.Context, keys []string) {
 	}
 }
 
+// groupOn is a consumer group of a stream.
+type groupOn struct{ key, group string }
+
+// boundGroups returns the groups that the binder's consumer bindings made
+// or found at their binds, on each stream.
+func (bd *Binder) boundGroups() map[groupOn]bool {
+	bd.mu.Lock()
+	cons := bd.bindings.Consumers()
+	bd.mu.Unlock()
+	out := map[groupOn]bool{}
+	for _, c := range cons {
+		for _, k := range c.groupKeys {
+			out[groupOn{k, c.group}] = true
+		}
+	}
+	return out
+}
+
 // partitionCount is the partition-count property, else what producers
 // recorded.
 func (c *consumer) partitionCount(ctx context.Context) (int, error) {
@@ -321,6 +345,13 @@ func (c *consumer) Start(ctx context.Context) error {
 		r, err := c.newRun(ctx)
 		if err != nil {
 			return nil, err
+		}
+		// At the first Start rather than at the bind: an app binds all its
+		// bindings before it starts any, so the groups of its other
+		// bindings on these streams are known by now (and not abandoned,
+		// though none of them has read yet).
+		if len(c.groupKeys) > 0 && c.spec.Consumer.DeadLettersOf == "" {
+			c.lookedAround.Do(func() { c.warnAbandonedGroups(ctx, c.groupKeys) })
 		}
 		return r, nil
 	})

@@ -97,10 +97,12 @@
 // A named group is created on the destination's streams at bind time
 // (XGROUP CREATE ... MKSTREAM; an existing group is kept): from the first
 // entry (start-offset earliest, the default, as Kafka's named groups), or
-// from new entries only (latest). The bind logs a WARN for each other
+// from new entries only (latest). The first Start logs a WARN for each other
 // group of those streams with pending or unread entries and no consumer
 // (a stopping binding leaves its group; the parking consumer
-// streambind-released does not count): most likely an earlier
+// streambind-released does not count) that no consumer binding of the
+// binder reads (an app binds all its bindings before it starts one, so
+// its own groups are known then): most likely an earlier
 // deployment's group under another name, whose entries nothing reads again
 // (delete it with XGROUP DESTROY); groups with a consumer, however long
 // idle (another service's, paused or with every handler slot busy), are

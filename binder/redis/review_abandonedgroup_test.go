@@ -104,6 +104,9 @@ func TestReviewLiveGroupNotAbandoned(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			if err := c.Start(ctx); err != nil { // the first Start looks
+				t.Fatal(err)
+			}
 			if err := c.Stop(ctx); err != nil {
 				t.Fatal(err)
 			}

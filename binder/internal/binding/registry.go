@@ -63,6 +63,15 @@ func (r *Registry[C, P]) AddProducer(p P) error {
 	return nil
 }
 
+// Consumers returns the consumers registered (none after Close).
+func (r *Registry[C, P]) Consumers() []C {
+	out := make([]C, 0, len(r.consumers))
+	for c := range r.consumers {
+		out = append(out, c)
+	}
+	return out
+}
+
 // RemoveProducer forgets p (a producer closed on its own).
 func (r *Registry[C, P]) RemoveProducer(p P) { delete(r.producers, p) }
 
