@@ -105,6 +105,10 @@ func (bd *Binder) checkOpen() error {
 // key returns the stream key of destination dest (partition p, or -1).
 func (bd *Binder) key(dest string, p int) string { return StreamKey(bd.st.keyPrefix, dest, p) }
 
+// StreamKey is the key of the stream of destination dest (unpartitioned)
+// on this binder: key-prefix + dest, what redis-cli names it by.
+func (bd *Binder) StreamKey(dest string) string { return bd.key(dest, -1) }
+
 // options returns the go-redis options of the binder's connections:
 // go-redis retries nothing by itself (the binder retries what is safe to
 // retry, with back-off), dials once per attempt, and bounds every command

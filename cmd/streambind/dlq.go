@@ -21,6 +21,7 @@ import (
 	"github.com/streambind/streambind/binder/kafka"
 	"github.com/streambind/streambind/binder/memory"
 	"github.com/streambind/streambind/binder/rabbit"
+	"github.com/streambind/streambind/binder/redis"
 	"github.com/streambind/streambind/stream"
 	"github.com/streambind/streambind/topology"
 )
@@ -188,6 +189,8 @@ func (f *dlqFlags) resolve(cmd *cobra.Command, e *runEnv) (*dlqTarget, error) {
 	where := ds.Destination
 	if ds.Group != "" {
 		where = topology.DeadLetterQueue(ds) + " (on " + ds.Destination + ")"
+	} else if rb, ok := b.(*redis.Binder); ok {
+		where = rb.StreamKey(ds.Destination) // with the key-prefix, as redis-cli names it
 	}
 	bound := f.connect.boundOf(cfg, eff.Binder)
 	return &dlqTarget{src: src, typ: typ, eff: eff, where: where, binder: b, store: store, open: stream.DeadLetterOpen{Group: f.group},

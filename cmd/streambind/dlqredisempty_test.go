@@ -36,8 +36,16 @@ func TestDLQNothingDeadLetteredRedis(t *testing.T) {
 		t.Errorf("ls before the app ran: exit %d, stdout %q, stderr %q; want the stream reported missing", r.code, r.stdout, r.stderr)
 	}
 	startDLQApp(t, dir, env, opt)
-	if r := run("ls", "--binding", "work-in-0"); r.code != exitOK || !strings.HasPrefix(r.stdout, "0 dead letters of work-in-0") {
-		t.Errorf("ls of a running app with nothing dead-lettered: exit %d, stdout %q, stderr %q; want 0 dead letters", r.code, r.stdout, r.stderr)
+	// The stream as redis-cli names it: with the key-prefix (was the
+	// destination's name alone, which XLEN does not find).
+	var prefix string
+	for _, kv := range env {
+		if v, ok := strings.CutPrefix(kv, "PREFIX="); ok {
+			prefix = v
+		}
+	}
+	if r, want := run("ls", "--binding", "work-in-0"), "0 dead letters of work-in-0 in "+prefix+"error.work.g\n"; r.code != exitOK || r.stdout != want {
+		t.Errorf("ls of a running app with nothing dead-lettered: exit %d, stdout %q, stderr %q; want %q", r.code, r.stdout, r.stderr, want)
 	}
 	if r := run("replay", "--binding", "work-in-0"); r.code != exitOK || !strings.Contains(r.stdout, "replayed 0 dead letters") {
 		t.Errorf("replay: exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
