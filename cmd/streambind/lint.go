@@ -296,8 +296,15 @@ Cloud Stream keys, Spring Boot settings not read), an application.yaml,
 .yml or .properties in a directory PATH or its config/ that
 SPRING_CONFIG_NAME or SPRING_CONFIG_LOCATION leave unread, configured bindings
 that no bound function or output binding uses (with the nearest bound
-name), required-groups that no consumer of the services given reads, and
-when several services are given, a RabbitMQ producer that publishes
+name), required-groups that no consumer of the services given reads,
+RabbitMQ and NATS producers whose required-groups provision a group in
+the other partition shape than the group's consumer bindings read it (a
+partitioned producer declares the queues <destination>.<group>-<p>, on
+NATS the durables <group>_p<p>, where an unpartitioned consumer reads
+<destination>.<group>, the durable <group>; or the other way round: what
+the producer made is read by nothing and fills up for ever; the warning
+names it and what to set; Redis and in-process groups are read in either
+shape), and when several services are given, a RabbitMQ producer that publishes
 mandatory (the binder's default) to an exchange that no required-groups
 and no consumer of those services binds a queue to (each send is returned unroutable and fails, so a
 function's input is redelivered for ever, until another app binds one),
@@ -679,7 +686,8 @@ func (sys *system) consistency() []problem {
 	}
 
 	out = append(out, natsOverlaps(producers, consumers)...)
-	out = append(out, requiredGroupArgs(producers, consumers)...) // lintrequiredgroups.go
+	out = append(out, requiredGroupArgs(producers, consumers)...)   // lintrequiredgroups.go
+	out = append(out, requiredGroupShapes(producers, consumers)...) // lintgroupshape.go
 
 	for _, k := range sortedDestKeys(producers) {
 		ps := producers[k]
