@@ -39,7 +39,7 @@ type Execer interface {
 //
 //	binding    text        not null  -- the input binding
 //	key        text        not null  -- the message's idempotency key, or its hash (see MaxPlainKey)
-//	expires_at timestamptz not null  -- processed time + retention
+//	expires_at timestamptz not null  -- the transaction's start (now(), before the function ran) + retention
 //	primary key (binding, key)
 //
 // with an index on expires_at for the purge.
