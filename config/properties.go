@@ -23,7 +23,8 @@ import (
 //     every key keeps its line.
 //   - A key is a dotted path (spring.cloud.stream.bindings.x-in-0.group);
 //     "[n]" after a key is a list index (required-groups[0]=a), and
-//     "[a.b]" a map key that holds dots (environment.[bootstrap.servers]).
+//     "[a.b]" a map key that holds dots (environment.[bootstrap.servers]);
+//     name[]=a,b,c stands for name[0]=a, name[1]=b, name[2]=c.
 //   - Values are strings; the schema converts them (max-attempts=3).
 //   - "#---" (or "!---") alone on a line separates documents, as in Spring
 //     Boot 2.4+.
@@ -76,7 +77,12 @@ func parseProperties(name string, data []byte) ([]*ynode, error) {
 			logical.WriteByte('\n')
 			logical.WriteString(lines[i])
 		}
-		p, err := (&properties.Loader{Encoding: properties.UTF8, DisableExpansion: true}).LoadBytes([]byte(logical.String()))
+		text := logical.String()
+		listKey := listShortcut(text)
+		if listKey {
+			text = markEscapedCommas(text)
+		}
+		p, err := (&properties.Loader{Encoding: properties.UTF8, DisableExpansion: true}).LoadBytes([]byte(text))
 		if err != nil {
 			msg := err.Error()
 			if j := strings.Index(msg, ": Line "); j >= 0 {
@@ -88,6 +94,20 @@ func parseProperties(name string, data []byte) ([]*ynode, error) {
 		}
 		for _, k := range p.Keys() {
 			v, _ := p.Get(k)
+			if listKey && strings.HasSuffix(k, "[]") {
+				// name[]=a,b,c is name[0]=a, name[1]=b, name[2]=c, as in
+				// Spring Boot (OriginTrackedPropertiesLoader expands it;
+				// "\," is a comma in an item, blanks before an item are
+				// dropped).
+				k = strings.ReplaceAll(k[:len(k)-2], escapedComma, ",")
+				for n, item := range strings.Split(v, ",") {
+					item = strings.ReplaceAll(strings.TrimLeft(item, " \t\f"), escapedComma, ",")
+					if err := b.add(k+"["+strconv.Itoa(n)+"]", item, start+1); err != nil {
+						return nil, err
+					}
+				}
+				continue
+			}
 			if err := b.add(k, v, start+1); err != nil {
 				return nil, err
 			}
@@ -98,6 +118,45 @@ func parseProperties(name string, data []byte) ([]*ynode, error) {
 		return nil, err
 	}
 	return append(docs, doc), nil
+}
+
+// escapedComma stands for "\," in a name[]= line while it is parsed: a
+// character of Unicode's private use area, not a list delimiter.
+const escapedComma = "\ue000"
+
+// listShortcut reports whether a logical line's key ends in "[]" (Spring
+// Boot's name[]=a,b,c): its key, up to the first unescaped '=', ':' or
+// blank, so judged without unescaping it.
+func listShortcut(line string) bool {
+	line = strings.TrimLeft(line, " \t\f")
+	for i := 0; i < len(line); i++ {
+		switch line[i] {
+		case '\\':
+			i++
+		case '=', ':', ' ', '\t', '\f':
+			return strings.HasSuffix(line[:i], "[]")
+		}
+	}
+	return strings.HasSuffix(line, "[]")
+}
+
+// markEscapedCommas replaces each "\," of a line by escapedComma; other
+// escapes are kept for the properties parser.
+func markEscapedCommas(line string) string {
+	var b strings.Builder
+	for i := 0; i < len(line); i++ {
+		if line[i] == '\\' && i+1 < len(line) {
+			if line[i+1] == ',' {
+				b.WriteString(escapedComma)
+			} else {
+				b.WriteString(line[i : i+2])
+			}
+			i++
+			continue
+		}
+		b.WriteByte(line[i])
+	}
+	return b.String()
 }
 
 // utf8BOM is the byte order mark some editors start a UTF-8 file with:
