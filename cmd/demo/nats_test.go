@@ -6,8 +6,10 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/url"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -103,6 +105,28 @@ func TestDemoOnNATS(t *testing.T) {
 	}
 	if !strings.Contains(out, prefix+".orders") {
 		t.Errorf("the report does not show the prefixed destination %s.orders:\n%s", prefix, out)
+	}
+	// The orders stream's durables are the groups' own, each read by its
+	// consumer: placeOrder's partitioned required-groups made the
+	// durables inventory_p0..2 (and payment's, shipping's) as well, which
+	// the shop's unpartitioned consumers never read, each keeping all 300
+	// orders pending (application-nats.yaml leaves the groups to the
+	// consumers, as application-rabbit.yaml does).
+	s, err := js.Stream(context.Background(), nats.StreamName(prefix+".orders"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var durables []string
+	l := s.ListConsumers(context.Background())
+	for ci := range l.Info() {
+		durables = append(durables, fmt.Sprintf("%s (pending %d)", ci.Name, ci.NumPending))
+	}
+	if l.Err() != nil {
+		t.Fatal(l.Err())
+	}
+	slices.Sort(durables)
+	if want := []string{"inventory (pending 0)", "payment (pending 0)", "shipping (pending 0)"}; !slices.Equal(durables, want) {
+		t.Errorf("the durable consumers of %s.orders are %q, want %q", prefix, durables, want)
 	}
 }
 
