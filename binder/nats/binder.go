@@ -996,12 +996,16 @@ func (bd *Binder) warnStartOffset(streamName, durable string, prev jetstream.Con
 // dest, when durable consumers of the group's other shape exist on stream
 // ref: the unpartitioned durable DurableName(group) for a partitioned
 // binding, the partitioned ones DurableName(group, i) for an unpartitioned
-// one — left by an earlier deployment (the group was made partitioned, or
-// no longer is). No member reads them any more: what they had not
+// one. Either an earlier deployment left them (the group was made
+// partitioned, or no longer is), or a producer's required-groups of the
+// other shape made them (declareGroup: a partitioned producer makes one per
+// partition), perhaps this app's own moments before: the WARN names both
+// causes, and claims neither. No member reads them: what they had not
 // delivered stays with them (and an interest or workqueue stream keeps it),
-// while the group's new durables started where start-offset says (with
-// earliest, the stream's first message: what the old ones' members handled
-// comes again). Best effort: a look-up that fails is skipped.
+// while the group's durables started where start-offset says (with
+// earliest, the stream's first message: what members of an earlier
+// deployment handled through the old ones comes again). Best effort: a
+// look-up that fails is skipped.
 func (bd *Binder) warnOtherShape(ctx context.Context, c *connection, ref *streamRef, dest, group string, partitioned bool, log *slog.Logger) {
 	ctx, cancel := context.WithTimeout(ctx, warnTimeout)
 	defer cancel()
@@ -1035,10 +1039,15 @@ func (bd *Binder) warnOtherShape(ctx context.Context, c *connection, ref *stream
 		sort.Strings(old)
 	}
 	was, now := "unpartitioned", "partitioned"
+	// What a producer's required-groups of the other shape makes.
+	made := "an unpartitioned producer's required-groups, which makes the durable " + base + ","
 	if !partitioned {
 		was, now = now, was
+		made = "a partitioned producer's required-groups, which makes " + base + "_p<partition> for each partition,"
 	}
-	log.Warn("nats: the group's "+was+" durable consumers of an earlier deployment still exist and no member reads them now that the group is "+now+": messages they had not delivered (pending) stay with them, and the group's "+now+" durables started where start-offset says (earliest: at the stream's first message, so what was handled through the old ones comes again); handle or move what is pending, then delete them (nats consumer rm <stream> <consumer>)",
+	log.Warn("nats: the group's "+was+" durable consumers exist, and no member reads them: the group is "+now+". "+
+		"Either an earlier deployment of the group left them (it was "+was+"), or "+made+" perhaps this app's own: set that producer's required-groups without this group (its consumers make their durables when they bind), or the group's shape and the producer's alike. "+
+		"Messages they had not delivered (pending) stay with them, and the group's "+now+" durables started where start-offset says (earliest: at the stream's first message, so what an earlier deployment handled through the old ones comes again); handle or move what is pending, then delete them (nats consumer rm <stream> <consumer>)",
 		"stream", ref.name, "old-consumers", strings.Join(old, ", "), "pending", pending, "ack-pending", ackPending)
 }
 

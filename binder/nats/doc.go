@@ -118,7 +118,12 @@
 // delivered (an interest or workqueue stream keeps it too), and the new
 // ones started where start-offset says (earliest: from the stream's first
 // message, so what was handled comes again); each bind logs a WARN naming
-// them and their pending messages while they exist. An update that
+// them and their pending messages while they exist. A producer's
+// required-groups of the other shape than the group's consumers makes such
+// durables too (a partitioned producer's, one per partition, for an
+// unpartitioned group): the WARN names that cause beside an earlier
+// deployment, and streambind lint warns of it at the producer's
+// required-groups. An update that
 // JetStream refuses (a durable made by hand with ack policy all, or a push
 // consumer) fails the bind with an error naming the binding, the durable,
 // the setting it keeps and what the update would have changed, and says

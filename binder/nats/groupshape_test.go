@@ -79,7 +79,7 @@ func TestGroupShapeChangeWarns(t *testing.T) {
 
 	t.Run("made partitioned", func(t *testing.T) {
 		dest := ownDest(t, url, "topart")
-		if log, err := bindLogged(t, url, dest, stream.ConsumerConfig{}, nil); err != nil || strings.Contains(log, "earlier deployment") {
+		if log, err := bindLogged(t, url, dest, stream.ConsumerConfig{}, nil); err != nil || strings.Contains(log, "durable consumers exist") {
 			t.Fatalf("first bind: %v; log %q", err, log)
 		}
 		b := newBinder(t, url, nil)
@@ -93,7 +93,8 @@ func TestGroupShapeChangeWarns(t *testing.T) {
 			t.Fatal(err)
 		}
 		t.Logf("%s", log)
-		for _, want := range []string{"unpartitioned durable consumers of an earlier deployment", "old-consumers=g ", "pending=1", "nats consumer rm"} {
+		for _, want := range []string{"the group's unpartitioned durable consumers exist, and no member reads them: the group is partitioned",
+			"an earlier deployment of the group left them (it was unpartitioned), or an unpartitioned producer's required-groups, which makes the durable g,", "old-consumers=g ", "pending=1", "nats consumer rm"} {
 			if !strings.Contains(log, want) {
 				t.Errorf("the WARN lacks %q: %q", want, log)
 			}
@@ -103,7 +104,7 @@ func TestGroupShapeChangeWarns(t *testing.T) {
 	t.Run("made unpartitioned", func(t *testing.T) {
 		dest := ownDest(t, url, "fromp")
 		for i := range 2 {
-			if log, err := bindLogged(t, url, dest, part(i), nil); err != nil || strings.Contains(log, "earlier deployment") {
+			if log, err := bindLogged(t, url, dest, part(i), nil); err != nil || strings.Contains(log, "durable consumers exist") {
 				t.Fatalf("bind of instance %d: %v; log %q", i, err, log)
 			}
 		}
@@ -112,12 +113,46 @@ func TestGroupShapeChangeWarns(t *testing.T) {
 			t.Fatal(err)
 		}
 		t.Logf("%s", log)
-		for _, want := range []string{"partitioned durable consumers of an earlier deployment", `old-consumers="g_p0, g_p1"`} {
+		for _, want := range []string{"the group's partitioned durable consumers exist, and no member reads them: the group is unpartitioned",
+			"a partitioned producer's required-groups, which makes g_p<partition> for each partition,", `old-consumers="g_p0, g_p1"`} {
 			if !strings.Contains(log, want) {
 				t.Errorf("the WARN lacks %q: %q", want, log)
 			}
 		}
 	})
+}
+
+// A partitioned producer's required-groups makes the group's durables
+// g_p0, g_p1 (SCSt's shape), which the group's unpartitioned consumer does
+// not read; the consumer's bind warned that "the group's partitioned durable
+// consumers of an earlier deployment still exist" on the very first run,
+// when this app's own producer had made them moments before (new-user
+// trial). The WARN names the producer's required-groups as a cause beside
+// an earlier deployment, and what to set, claiming neither.
+func TestGroupShapeWarnNamesRequiredGroups(t *testing.T) {
+	natstest.Require(t)
+	t.Parallel()
+	url := natstest.URL()
+	dest := ownDest(t, url, "rgshape")
+	b := newBinder(t, url, nil)
+	closeBinder(t, b)
+	bindProducer(t, b, stream.ProducerSpec{Destination: dest, Producer: stream.ProducerConfig{
+		RequiredGroups: []string{"g"}, PartitionKeyExpression: "headers['k']", PartitionCount: 2}})
+	log, err := bindLogged(t, url, dest, stream.ConsumerConfig{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("%s", log)
+	if strings.Contains(log, "consumers of an earlier deployment still exist") {
+		t.Errorf("the WARN says the durables are an earlier deployment's: %q", log)
+	}
+	for _, want := range []string{"the group's partitioned durable consumers exist, and no member reads them: the group is unpartitioned",
+		"or a partitioned producer's required-groups, which makes g_p<partition> for each partition, perhaps this app's own: set that producer's required-groups without this group",
+		`old-consumers="g_p0, g_p1"`, "pending=0"} {
+		if !strings.Contains(log, want) {
+			t.Errorf("the WARN lacks %q: %q", want, log)
+		}
+	}
 }
 
 // A durable JetStream refuses to update (made by hand with ack policy all)
