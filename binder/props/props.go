@@ -728,20 +728,27 @@ func Duration(v any, allowZero bool) (time.Duration, error) {
 // isoDuration is java.time.Duration's ISO-8601 form (PnDTnHnMn.nS).
 var isoDuration = regexp.MustCompile(`^(?i)([-+]?)P(?:([-+]?[0-9]+)D)?(?:T(?:([-+]?[0-9]+)H)?(?:([-+]?[0-9]+)M)?(?:([-+]?[0-9]+)(?:[.,]([0-9]{0,9}))?S)?)?$`)
 
-// daysDuration is Spring Boot's simple form with a days unit ("2d"),
-// which Go's durations lack.
-var daysDuration = regexp.MustCompile(`^([-+]?[0-9]+)d$`)
+// simpleDuration is Spring Boot's simple form (DurationStyle.SIMPLE): a
+// whole number and a unit among ns, us, ms, s, m, h and d, the unit in
+// any case (Unit.fromSuffix compares with equalsIgnoreCase: "10S", "2M"
+// for two minutes, "1D"), which Go's durations lack.
+var simpleDuration = regexp.MustCompile(`^([-+]?[0-9]+)(?i:(ns|us|ms|s|m|h|d))$`)
+
+var simpleUnits = map[string]time.Duration{"ns": time.Nanosecond, "us": time.Microsecond, "ms": time.Millisecond,
+	"s": time.Second, "m": time.Minute, "h": time.Hour, "d": 24 * time.Hour}
 
 // SpringDuration reads the duration forms Spring Boot accepts that Go's
-// time.ParseDuration does not: ISO-8601 ("PT30S", "PT0.5S", "P1DT2H") and
-// days ("2d"). ok is false for anything else or a duration out of range.
+// time.ParseDuration does not: ISO-8601 ("PT30S", "PT0.5S", "P1DT2H"),
+// days ("2d") and units in upper case ("10S", "500MS"). ok is false for
+// anything else or a duration out of range.
 func SpringDuration(s string) (d time.Duration, ok bool) {
-	if m := daysDuration.FindStringSubmatch(s); m != nil {
+	if m := simpleDuration.FindStringSubmatch(s); m != nil {
+		unit := simpleUnits[strings.ToLower(m[2])]
 		n, err := strconv.ParseInt(m[1], 10, 64)
-		if err != nil || n > math.MaxInt64/int64(24*time.Hour) || n < math.MinInt64/int64(24*time.Hour) {
+		if err != nil || n > math.MaxInt64/int64(unit) || n < math.MinInt64/int64(unit) {
 			return 0, false
 		}
-		return time.Duration(n) * 24 * time.Hour, true
+		return time.Duration(n) * unit, true
 	}
 	m := isoDuration.FindStringSubmatch(s)
 	if m == nil || (m[2] == "" && m[3] == "" && m[4] == "" && m[5] == "") || strings.HasSuffix(strings.ToUpper(s), "T") {
