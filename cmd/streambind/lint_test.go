@@ -142,6 +142,10 @@ func TestLintPartitionsAcrossServices(t *testing.T) {
 		`consumer/application.yaml:19: stream.bindings.task-in-0.consumer.partitioned: is true with instance-count 2, but producer/emitPlain-out-0 (producer/application.yaml:20) sends to tasks unpartitioned: every message goes to partition 0, so instance 1 receives nothing`,
 		`producer/application.yaml:13: stream.bindings.emit-out-0.producer.partition-count: is 4, but emitMore-out-0 (producer/application.yaml:15) with 2 also sends to jobs: producers of one destination must agree on its partitions`,
 		`producer/application.yaml:19: stream.bindings.emitMore-out-0.producer.partition-count: is 2, but emit-out-0 (producer/application.yaml:9) with 4 also sends to jobs: producers of one destination must agree on its partitions`,
+		// Across services too: the unpartitioned producer's required
+		// group is the queue tasks.taskers, the partitioned consumer's
+		// tasks.taskers-<i>.
+		`producer/application.yaml:23: stream.bindings.emitPlain-out-0.producer.required-groups: warning: the consumer of group taskers, consumer/task-in-0 (consumer/application.yaml:15), is partitioned and reads the queues tasks.taskers-<instance-index>, but this producer is not: on RabbitMQ its required-groups makes the queue tasks.taskers, which nothing reads: each keeps a copy of every message sent to it and fills up for ever. Set the shapes alike: partition this producer as the group's consumers are (partition-key-expression, partition-count 2), or remove taskers from required-groups (its consumers then make what they read when they bind; what is sent before that is not kept for them); then delete the queues already declared`,
 	})
 }
 

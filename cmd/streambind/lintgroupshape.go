@@ -164,9 +164,9 @@ func groupShapeMessage(k destKey, p endpoint, g string, cs []endpoint) string {
 	if k.typ == nats.Type {
 		broker = "NATS"
 	}
-	who := fmt.Sprintf("group %s's consumer %s is %s and reads %s", g, refs[0], adj, reads)
+	who := fmt.Sprintf("the consumer of group %s, %s, is %s and reads %s", g, refs[0], adj, reads)
 	if len(refs) > 1 {
-		who = fmt.Sprintf("group %s's consumers %s are %s and read %s", g, strings.Join(refs, ", "), adj, reads)
+		who = fmt.Sprintf("the consumers of group %s, %s, are %s and read %s", g, strings.Join(refs, ", "), adj, reads)
 	}
 	var fix string
 	if partitioned {

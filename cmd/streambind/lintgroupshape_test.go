@@ -54,19 +54,19 @@ func TestLintRequiredGroupsPartitionShape(t *testing.T) {
 		want                          []string
 	}{
 		{"rabbit partitioned producer", "rabbit", partitionedProducer, "", []string{at +
-			"group invoicing's consumer invoice-in-0 (application.yaml:LINE) is not partitioned and reads the queue orders.invoicing, but this producer is partitioned (partition-count 2): " +
+			"the consumer of group invoicing, invoice-in-0 (application.yaml:LINE), is not partitioned and reads the queue orders.invoicing, but this producer is partitioned (partition-count 2): " +
 			"on RabbitMQ its required-groups makes the partition queues orders.invoicing-0, orders.invoicing-1, " + rabbitKeeps + toPart + "then delete the queues already declared"}},
 		{"rabbit partitioned consumer", "rabbit", "", partitionedConsumer, []string{
 			"application.yaml:17: stream.bindings.invoice-in-0.consumer.partitioned: is true with instance-count 2, but createOrder-out-0 (application.yaml:9) sends to orders unpartitioned: every message goes to partition 0, so instance 1 receives nothing",
 			at +
-				"group invoicing's consumer invoice-in-0 (application.yaml:LINE) is partitioned and reads the queues orders.invoicing-<instance-index>, but this producer is not: " +
+				"the consumer of group invoicing, invoice-in-0 (application.yaml:LINE), is partitioned and reads the queues orders.invoicing-<instance-index>, but this producer is not: " +
 				"on RabbitMQ its required-groups makes the queue orders.invoicing, " + rabbitKeeps + toUnpart + "then delete the queues already declared"}},
 		{"nats partitioned producer", "nats", partitionedProducer, "", []string{at +
-			"group invoicing's consumer invoice-in-0 (application.yaml:LINE) is not partitioned and reads the durable invoicing, but this producer is partitioned (partition-count 2): " +
+			"the consumer of group invoicing, invoice-in-0 (application.yaml:LINE), is not partitioned and reads the durable invoicing, but this producer is partitioned (partition-count 2): " +
 			"on NATS its required-groups makes the durable consumers invoicing_p0, invoicing_p1, " + natsKeeps + toPart + "then delete the durables already made (nats consumer rm <stream> <consumer>)"}},
 		{"nats partitioned consumer", "nats", "", partitionedConsumer, []string{
 			"application.yaml:17: stream.bindings.invoice-in-0.consumer.partitioned: is true, but createOrder-out-0 (application.yaml:9) sends to orders unpartitioned: on NATS a partitioned consumer reads only the partition subjects orders.<p>, so no instance receives its messages",
-			at + "group invoicing's consumer invoice-in-0 (application.yaml:LINE) is partitioned and reads the durables invoicing_p<instance-index>, but this producer is not: " +
+			at + "the consumer of group invoicing, invoice-in-0 (application.yaml:LINE), is partitioned and reads the durables invoicing_p<instance-index>, but this producer is not: " +
 				"on NATS its required-groups makes the durable consumer invoicing, " + natsKeeps + toUnpart + "then delete the durables already made (nats consumer rm <stream> <consumer>)"}},
 		// The shapes alike: clean.
 		{"rabbit both partitioned", "rabbit", partitionedProducer, partitionedConsumer, nil},
@@ -112,7 +112,7 @@ func TestLintRequiredGroupsPartitionShapeEnv(t *testing.T) {
 	env := []string{"STREAM_BINDINGS_CREATEORDER_OUT_0_PRODUCER_PARTITIONCOUNT=2", "STREAM_BINDINGS_CREATEORDER_OUT_0_PRODUCER_PARTITIONKEYEXPRESSION=payload.id"}
 	r := runIn(t, dir, env, "lint", "--strict")
 	lines := r.lines()
-	if len(lines) != 1 || !strings.HasPrefix(lines[0], "application.yaml:12: stream.bindings.createOrder-out-0.producer.required-groups: warning: group invoicing's consumer invoice-in-0 (application.yaml:13) is not partitioned") ||
+	if len(lines) != 1 || !strings.HasPrefix(lines[0], "application.yaml:12: stream.bindings.createOrder-out-0.producer.required-groups: warning: the consumer of group invoicing, invoice-in-0 (application.yaml:13), is not partitioned") ||
 		!strings.Contains(lines[0], "orders.invoicing-0, orders.invoicing-1, which nothing reads") || r.code != exitFailure {
 		t.Errorf("exit status %d, output:\n%s", r.code, strings.Join(lines, "\n"))
 	}
