@@ -791,7 +791,7 @@ func printableLines(s string) string {
 func newDLQReplayCmd(e *runEnv) *cobra.Command {
 	var f dlqFlags
 	var ff filterFlags
-	var to, toExchange string
+	var to, toExchange, toQueue string
 	var rate float64
 	var dryRun bool
 	var maxReplays int
@@ -845,7 +845,8 @@ printed for the first 10 of each kind (skipped for --max-replays,
 headers-only, without their key, taken over by another replay), then one
 line that says the rest are not listed; the summary counts them all
 ("N skipped: replayed M times or more already (--max-replays)"). Note
-that a destination's every group gets the copy, not only the binding's.
+that a destination's every group gets the copy, not only the binding's:
+on RabbitMQ, --to-queue sends it to the binding's group's queue only.
 
 Replays (and purges) of a binding's dead letters may run at once (two
 terminals, a retried job): each dead letter goes to one of them. Order
@@ -884,6 +885,20 @@ the exchange its queue is bound to. A copy RabbitMQ returns unroutable (no
 queue bound to that exchange for it) stops the replay, its dead letter
 kept, with an error that says what to do.
 
+--to-queue (RabbitMQ only) sends the copies to the queue the binding's
+group consumes, and to no other group's: through the default exchange,
+with the queue's name as routing key, as Spring Cloud Stream's RabbitMQ
+dead-letter re-route does (rabbitTemplate.send(ORIGINAL_QUEUE, failed)).
+The queue is named as the binding's consumer names it:
+<prefix><destination>.<group>, or <prefix><group> with
+queue-name-group-only. --to-queue=NAME (with the =) sends them to the
+queue NAME exactly. Nothing is declared: a queue that
+does not exist makes the copy unroutable, which stops the replay with its
+dead letter kept. A partitioned binding's group has a queue per partition
+(<queue>-<n>) and one dead-letter queue for them all: --to-queue alone is
+refused there; replay one partition's with --header scst_partition=N
+--to-queue=<queue>-N. --to-queue excludes --to and --to-exchange.
+
 Filters: --header k=v (repeatable), --exception TEXT (in
 x-exception-message), --since/--until (RFC 3339 or a duration ago; a dead
 letter whose time the broker does not tell never matches them; the
@@ -914,6 +929,9 @@ least 1. --dry-run prints what would be replayed and changes nothing.`,
 			if to != "" && toExchange != "" {
 				return usage("--to and --to-exchange exclude each other")
 			}
+			if err := checkToQueue(e, cmd, args, toQueue, to, toExchange); err != nil {
+				return err
+			}
 			t, err := f.resolve(cmd, e)
 			if err != nil {
 				return err
@@ -921,6 +939,13 @@ least 1. --dry-run prints what would be replayed and changes nothing.`,
 			if toExchange != "" && t.typ != rabbit.Type {
 				_ = t.binder.Close(cmd.Context())
 				return usage("--to-exchange names a RabbitMQ exchange, but the binder is of type %s: use --to %s", t.typ, toExchange)
+			}
+			queue := ""
+			if cmd.Flags().Changed("to-queue") {
+				if queue, err = t.replayQueue(toQueue); err != nil {
+					_ = t.binder.Close(cmd.Context())
+					return err
+				}
 			}
 			ctx := cmd.Context()
 			out := cmd.OutOrStdout()
@@ -963,14 +988,24 @@ least 1. --dry-run prints what would be replayed and changes nothing.`,
 			if dest == "" {
 				dest = t.spec.Destination
 			}
+			if queue != "" {
+				dest = "queue " + queue
+			}
 			rp := &replayer{dest: dest, dryRun: dryRun, maxReplays: maxReplays, limit: ff.limit, lease: lease.d, tick: tick,
 				match: ff.match,
 				producer: func(ctx context.Context, dest string) (stream.Producer, bool, error) {
 					if p := producers[dest]; p != nil {
 						return p, false, nil
 					}
-					p, err := t.binder.BindProducer(ctx, stream.ProducerSpec{Binding: "streambind-dlq-replay", Destination: dest,
-						ContentType: t.eff.ContentType, Logger: f.logger(e), Extension: t.replayExtension(dest, toExchange != "")})
+					var p stream.Producer
+					var err error
+					if queue != "" {
+						p, err = t.binder.(*rabbit.Binder).BindQueueProducer(ctx, stream.ProducerSpec{Binding: "streambind-dlq-replay", Destination: queue,
+							ContentType: t.eff.ContentType, Logger: f.logger(e)}, queue)
+					} else {
+						p, err = t.binder.BindProducer(ctx, stream.ProducerSpec{Binding: "streambind-dlq-replay", Destination: dest,
+							ContentType: t.eff.ContentType, Logger: f.logger(e), Extension: t.replayExtension(dest, toExchange != "")})
+					}
 					if err != nil {
 						return nil, false, fmt.Errorf("bind a producer to %s: %w", dest, err)
 					}
@@ -1010,6 +1045,9 @@ least 1. --dry-run prints what would be replayed and changes nothing.`,
 			}
 			fmt.Fprintf(out, "%s %d dead letter%s of %s; %s; %d skipped: replayed %d time%s or more already (--max-replays)%s%s%s\n",
 				verb, rp.replayed, plural(rp.replayed), t.src, unmatched, rp.looped, maxReplays, plural(maxReplays), payloadlessNote(rp.payloadless), keylessNote(rp.keyless), heldNote(rp.elsewhere, rp.lost))
+			if err != nil && queue != "" && errors.Is(err, rabbit.ErrUnroutable) {
+				return failed(fmt.Errorf("%w; no queue %s exists in the virtual host (the default exchange routes a copy to the queue of its routing key only): %s", err, queue, replayQueueUnroutableRemedy))
+			}
 			if err != nil {
 				return failed(unroutableHint(err, replayUnroutableRemedy))
 			}
@@ -1020,11 +1058,76 @@ least 1. --dry-run prints what would be replayed and changes nothing.`,
 	ff.add(cmd)
 	cmd.Flags().StringVar(&to, "to", "", "replay to this destination instead of the binding's, named as in the configuration (on RabbitMQ stream.rabbit.default.producer.prefix applies, as to send --destination)")
 	cmd.Flags().StringVar(&toExchange, "to-exchange", "", "RabbitMQ: replay to this exchange, exactly as named (no prefix applied)")
+	cmd.Flags().StringVar(&toQueue, "to-queue", "", "RabbitMQ: replay to the binding's own group's queue only (not to every group of the destination), through the default exchange; --to-queue=`NAME`: to the queue NAME exactly")
+	cmd.Flags().Lookup("to-queue").NoOptDefVal = ownQueue
 	cmd.Flags().Float64Var(&rate, "rate", 0, "at most this many messages per second, 0.001 to 1000000 (0: as fast as the broker confirms)")
 	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "print what would be replayed; change nothing")
 	cmd.Flags().IntVar(&maxReplays, "max-replays", 3, "skip dead letters whose x-streambind-replay-count is this or more (at least 1)")
 	lease.add(cmd)
 	return cmd
+}
+
+// ownQueue is --to-queue given without a value: the binding's group's
+// queue.
+const ownQueue = "(own)"
+
+// replayQueueUnroutableRemedy is replay --to-queue's remedy for a copy
+// returned unroutable: the queue does not exist.
+const replayQueueUnroutableRemedy = "start the binding's service first (its consumer declares its group's queue), or name a queue that exists with --to-queue=NAME; the dead letter was kept"
+
+// checkToQueue checks replay's --to-queue (toQueue) before the
+// configuration is read: it excludes --to and --to-exchange, and a name
+// is given with = (given apart, pflag takes it for the PATH argument:
+// said when that PATH is no configuration).
+func checkToQueue(e *runEnv, cmd *cobra.Command, args []string, toQueue, to, toExchange string) error {
+	if !cmd.Flags().Changed("to-queue") {
+		return nil
+	}
+	switch {
+	case to != "" || toExchange != "":
+		return usage("--to-queue excludes --to and --to-exchange: it sends the copies to one queue, not to a destination's exchange")
+	case toQueue == "":
+		return usage("--to-queue= names no queue: give --to-queue alone for the binding's group's queue, or --to-queue=NAME")
+	case toQueue == ownQueue && len(args) == 1 && !isServicePath(e, args[0]):
+		return usage("%q is not a service's configuration (a directory, or a .yaml, .yml or .properties file): to name a queue, write --to-queue=%s (a word after --to-queue is read as PATH)", args[0], args[0])
+	}
+	return nil
+}
+
+// replayQueue is the queue replay --to-queue sends the copies to: toQueue
+// as named, or (ownQueue) the queue the binding's consumer consumes, named
+// as the binder names it (rabbit.ConsumerQueues: prefix,
+// queue-name-group-only). Only RabbitMQ has a queue per group; a
+// partitioned binding's group has one per partition, and its dead letters
+// of every partition are in one dead-letter queue: refused, saying how to
+// replay one partition's.
+func (t *dlqTarget) replayQueue(toQueue string) (string, error) {
+	if t.typ != rabbit.Type {
+		return "", usage("--to-queue is for RabbitMQ, where each group consumes a queue of its own; the binder of %s is of type %s, where the copies go to the destination (use --to to choose another)", t.src, t.typ)
+	}
+	if toQueue != ownQueue {
+		return toQueue, nil
+	}
+	if t.spec.Group == "" {
+		return "", failed(fmt.Errorf("--to-queue: %s has no group, so no queue of its own that outlives its consumer: name one with --to-queue=NAME", t.src))
+	}
+	spec := t.spec
+	partitioned := spec.Consumer.Partitioned
+	spec.Consumer.Partitioned = false
+	qs, err := rabbit.ConsumerQueues(spec)
+	if err != nil {
+		return "", failed(err)
+	}
+	for _, q := range qs {
+		if q.DLQ {
+			continue
+		}
+		if partitioned {
+			return "", usage("--to-queue: %[1]s is partitioned: its group %[2]s consumes a queue per partition (%[3]s-0, %[3]s-1, ...), and the dead letters of them all are in one dead-letter queue; replay one partition's at a time with --header scst_partition=N --to-queue=%[3]s-N", t.src, t.spec.Group, q.Name)
+		}
+		return q.Name, nil
+	}
+	return "", failed(fmt.Errorf("--to-queue: no queue found for %s", t.src))
 }
 
 // headersOnly reports whether d is a headers-only dead letter: its
