@@ -543,6 +543,19 @@ func envVarOf(env map[string]string, name string) (string, string, bool) {
 	if v, ok := env[name]; ok {
 		return name, v, true
 	}
+	// Spring Boot's SystemEnvironmentPropertyMapper tries the name with
+	// its dashes removed (my.input-topic → MY_INPUTTOPIC, the form Boot's
+	// reference documents) before the legacy one with dashes as '_'
+	// (MY_INPUT_TOPIC).
+	if strings.Contains(name, "-") {
+		u := strings.ReplaceAll(name, "-", "")
+		if u != "" && u[0] != '.' && !strings.Contains(u, "..") {
+			u = relaxedEnvName(u)
+			if v, ok := env[u]; ok {
+				return u, v, true
+			}
+		}
+	}
 	n := relaxedEnvName(name)
 	v, ok := env[n]
 	return n, v, ok
