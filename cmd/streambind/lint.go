@@ -737,6 +737,13 @@ func (sys *system) consistency() []problem {
 					out = append(out, c.keyProblem(kindPartitions, "consumer.instance-count", fmt.Sprintf(
 						"is %d, but %s sends to %s with partition-count %d: on NATS the instances read only the partitions below the consumer's NATS partition-count (%d; default instance-count), so %s no instance",
 						n, p.ref(c.svc), k.name, pc, npc, span("partition", npc, pc-1, "reaches", "reach")), false))
+				case k.typ == rabbit.Type && !p.b.producer.IsPartitioned():
+					// RabbitMQ binds instance i's queue with <key>-<i>;
+					// an unpartitioned producer's routing key has no
+					// -<p> suffix (binder/rabbit bindingKeys, routingKey).
+					out = append(out, c.keyProblem(kindPartitions, "consumer.partitioned", fmt.Sprintf(
+						"is true, but %s sends to %s unpartitioned: on RabbitMQ a partitioned consumer's queue is bound with the routing key %s-<instance-index> and an unpartitioned producer publishes without the -<partition> suffix, so no instance receives its messages",
+						p.ref(c.svc), k.name, k.name), false))
 				case !p.b.producer.IsPartitioned() && n > 1:
 					out = append(out, c.keyProblem(kindPartitions, "consumer.partitioned", fmt.Sprintf(
 						"is true with instance-count %d, but %s sends to %s unpartitioned: every message goes to partition 0, so %s nothing",

@@ -139,7 +139,9 @@ func TestLintPartitionsAcrossServices(t *testing.T) {
 	assertLines(t, r.lines(), []string{
 		`consumer/application.yaml:14: stream.bindings.work-in-0.consumer.instance-count: is 3, but producer/emit-out-0 (producer/application.yaml:9) sends to jobs with partition-count 4: on RabbitMQ partition p goes to the queue of instance p, so partition 3 reaches no instance`,
 		`consumer/application.yaml:14: stream.bindings.work-in-0.consumer.instance-count: is 3, but producer/emitMore-out-0 (producer/application.yaml:15) sends to jobs with partition-count 2: instance 2 receives nothing`,
-		`consumer/application.yaml:19: stream.bindings.task-in-0.consumer.partitioned: is true with instance-count 2, but producer/emitPlain-out-0 (producer/application.yaml:20) sends to tasks unpartitioned: every message goes to partition 0, so instance 1 receives nothing`,
+		// RabbitMQ: not even instance 0 (its queue is bound with tasks-0,
+		// the producer publishes with tasks).
+		`consumer/application.yaml:19: stream.bindings.task-in-0.consumer.partitioned: is true, but producer/emitPlain-out-0 (producer/application.yaml:20) sends to tasks unpartitioned: on RabbitMQ a partitioned consumer's queue is bound with the routing key tasks-<instance-index> and an unpartitioned producer publishes without the -<partition> suffix, so no instance receives its messages`,
 		`producer/application.yaml:13: stream.bindings.emit-out-0.producer.partition-count: is 4, but emitMore-out-0 (producer/application.yaml:15) with 2 also sends to jobs: producers of one destination must agree on its partitions`,
 		`producer/application.yaml:19: stream.bindings.emitMore-out-0.producer.partition-count: is 2, but emit-out-0 (producer/application.yaml:9) with 4 also sends to jobs: producers of one destination must agree on its partitions`,
 		// Across services too: the unpartitioned producer's required

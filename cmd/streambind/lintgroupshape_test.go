@@ -57,7 +57,7 @@ func TestLintRequiredGroupsPartitionShape(t *testing.T) {
 			"the consumer of group invoicing, invoice-in-0 (application.yaml:LINE), is not partitioned and reads the queue orders.invoicing, but this producer is partitioned (partition-count 2): " +
 			"on RabbitMQ its required-groups makes the partition queues orders.invoicing-0, orders.invoicing-1, " + rabbitKeeps + toPart + "then delete the queues already declared"}},
 		{"rabbit partitioned consumer", "rabbit", "", partitionedConsumer, []string{
-			"application.yaml:17: stream.bindings.invoice-in-0.consumer.partitioned: is true with instance-count 2, but createOrder-out-0 (application.yaml:9) sends to orders unpartitioned: every message goes to partition 0, so instance 1 receives nothing",
+			"application.yaml:17: stream.bindings.invoice-in-0.consumer.partitioned: is true, but createOrder-out-0 (application.yaml:9) sends to orders unpartitioned: on RabbitMQ a partitioned consumer's queue is bound with the routing key orders-<instance-index> and an unpartitioned producer publishes without the -<partition> suffix, so no instance receives its messages",
 			at +
 				"the consumer of group invoicing, invoice-in-0 (application.yaml:LINE), is partitioned and reads the queues orders.invoicing-<instance-index>, but this producer is not: " +
 				"on RabbitMQ its required-groups makes the queue orders.invoicing, " + rabbitKeeps + toUnpart + "then delete the queues already declared"}},
