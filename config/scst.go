@@ -76,6 +76,7 @@ func adaptSCSt(tree map[string]any, origins map[string]string) (warnings, errs [
 	w, e := scstBindingKeys(tree, origins)
 	warnings, errs = append(warnings, w...), append(errs, e...)
 	warnings = append(warnings, misplacedBinderKeys(tree, origins)...)
+	errs = append(errs, binderSectionKeys(tree, origins)...)
 	if p, _, ok := lookupSquashed(tree, []string{"kafka", "streams"}); ok {
 		_, _ = takeKey(tree, []string{"kafka", "streams"})
 		errs = append(errs, &stream.ConfigError{Path: p, Origin: at(p), Msg: "Kafka Streams (SCSt's kafka-streams binder) is not supported: bind plain functions on the Kafka binder (stream.kafka.binder, stream.kafka.bindings)"})

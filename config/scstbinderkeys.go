@@ -126,3 +126,81 @@ func misplacedBinderKeys(tree map[string]any, origins map[string]string) (warnin
 	}
 	return warnings
 }
+
+// binderLevelToo are the keys of binderBindingKeys that the binder type
+// also accepts in its binder section (stream.kafka.binder.configuration
+// is the Kafka client properties of every binding; close-timeout the
+// binder's own): there they are in place.
+var binderLevelToo = map[string]map[string]bool{
+	"kafka": {"configuration": true, "closetimeout": true},
+}
+
+// bootSpellings are keys of Spring Boot's connection namespaces written
+// in a binder section (stream.rabbit.binder.requested-heartbeat, as in
+// spring.rabbitmq), where the binder spells them otherwise: binder type →
+// squashed key → the binder's key and what to know (see bootRabbit).
+var bootSpellings = map[string]map[string][2]string{
+	"rabbit": {
+		"requestedheartbeat": {"heartbeat", "Spring Boot's spring.rabbitmq.requested-heartbeat; a duration (30s): a bare number is milliseconds here, seconds in Spring Boot"},
+		"host":               {"addresses", "host:port, a comma-separated list; Spring Boot's spring.rabbitmq.host and port are read as it"},
+		"port":               {"addresses", "host:port, a comma-separated list; Spring Boot's spring.rabbitmq.host and port are read as it"},
+	},
+}
+
+// binderSectionKeys removes, with an error each, the keys of a binder
+// section (stream.<type>.binder) that belong elsewhere: a consumer or
+// producer property of the type (binderBindingKeys: prefetch is set per
+// binding, stream.rabbit.bindings.<b>.consumer.prefetch, not for the
+// binder), which the binder would refuse as an unknown key without
+// saying where it goes, and a Spring Boot spelling of one of the binder's
+// keys (bootSpellings), with a did-you-mean. SCSt's binder ignores such
+// keys without a word (Spring Boot binds no unknown field); streambind
+// refuses unknown binder keys, as before, but says where they belong.
+func binderSectionKeys(tree map[string]any, origins map[string]string) (errs []*stream.ConfigError) {
+	for _, ltyp := range []string{"kafka", "nats", "rabbit", "redis"} {
+		typ, ok := mapKey(tree, ltyp)
+		if !ok {
+			continue
+		}
+		section, _ := tree[typ].(map[string]any)
+		binder, ok := mapAt(section, "binder")
+		if !ok {
+			continue
+		}
+		for _, k := range sortedKeys(binder) {
+			sk := squash(k)
+			if strings.Contains(k, ".") || binderLevelToo[ltyp][sk] {
+				continue
+			}
+			if boot, ok := bootSpellings[ltyp][sk]; ok {
+				p, _ := takeKey(tree, []string{typ, "binder", k})
+				errs = append(errs, &stream.ConfigError{Path: p, Origin: originOf(origins, p),
+					Msg: "unknown key; did you mean " + boot[0] + "? (" + kebab(k) + " is " + boot[1] + ")"})
+				continue
+			}
+			var kinds []string
+			for _, kind := range []string{"consumer", "producer"} {
+				for _, bk := range binderBindingKeys[kind][ltyp] {
+					if squash(bk) == sk {
+						kinds = append(kinds, kind)
+						break
+					}
+				}
+			}
+			if len(kinds) == 0 {
+				continue
+			}
+			p, _ := takeKey(tree, []string{typ, "binder", k})
+			name := kebab(k)
+			var at, dflt []string
+			for _, kind := range kinds {
+				at = append(at, "stream."+ltyp+".bindings.<binding>."+kind+"."+name)
+				dflt = append(dflt, "stream."+ltyp+".default."+kind+"."+name)
+			}
+			errs = append(errs, &stream.ConfigError{Path: p, Origin: originOf(origins, p),
+				Msg: "not a binder property: " + name + " is a " + strings.Join(kinds, " and ") + " property of the " + ltyp +
+					" binder: set it under " + strings.Join(at, " or ") + " (or " + strings.Join(dflt, " or ") + " for every binding)"})
+		}
+	}
+	return errs
+}
