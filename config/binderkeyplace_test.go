@@ -28,6 +28,8 @@ func TestBinderSectionKeyPlace(t *testing.T) {
 			"sync is a producer property of the kafka binder: set it under stream.kafka.bindings.<binding>.producer.sync (or stream.kafka.default.producer.sync for every binding)"},
 		{"boot spelling", "stream:\n  rabbit:\n    binder:\n      requested-heartbeat: 30\n", "stream.rabbit.binder.requested-heartbeat",
 			"unknown key; did you mean heartbeat? (requested-heartbeat is Spring Boot's spring.rabbitmq.requested-heartbeat; a duration (30s): a bare number is milliseconds here, seconds in Spring Boot)"},
+		{"boot port", "stream:\n  rabbit:\n    binder:\n      host: mq\n      port: 5673\n", "stream.rabbit.binder.port",
+			"unknown key; did you mean addresses? (port is Spring Boot's spring.rabbitmq.port: the binder takes host:port in addresses (or host))"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			l, err := Load(Options{Data: []byte(c.yaml), Env: []string{}})
@@ -40,7 +42,12 @@ func TestBinderSectionKeyPlace(t *testing.T) {
 			}
 			// Taken out, so that the binder does not report it again.
 			typ := strings.Split(c.path, ".")[1]
-			if b := l.Stream.Extensions[typ].Binder; len(b) != 0 {
+			b := l.Stream.Extensions[typ].Binder
+			if c.name == "boot port" {
+				if _, ok := b["host"]; !ok || len(b) != 1 {
+					t.Errorf("binder section left: %v, want host alone (a key of the binder's)", b)
+				}
+			} else if len(b) != 0 {
 				t.Errorf("binder section left: %v", b)
 			}
 		})

@@ -142,8 +142,8 @@ var binderLevelToo = map[string]map[string]bool{
 var bootSpellings = map[string]map[string][2]string{
 	"rabbit": {
 		"requestedheartbeat": {"heartbeat", "Spring Boot's spring.rabbitmq.requested-heartbeat; a duration (30s): a bare number is milliseconds here, seconds in Spring Boot"},
-		"host":               {"addresses", "host:port, a comma-separated list; Spring Boot's spring.rabbitmq.host and port are read as it"},
-		"port":               {"addresses", "host:port, a comma-separated list; Spring Boot's spring.rabbitmq.host and port are read as it"},
+		// host is the binder's too (addresses: host or host:port).
+		"port": {"addresses", "Spring Boot's spring.rabbitmq.port: the binder takes host:port in addresses (or host)"},
 	},
 }
 
