@@ -53,7 +53,7 @@ func TestBinderSectionKeyPlace(t *testing.T) {
 		})
 	}
 	for _, yaml := range []string{
-		"stream:\n  kafka:\n    binder:\n      configuration:\n        max.poll.records: 10\n      close-timeout: 5s\n",
+		"stream:\n  kafka:\n    binder:\n      configuration:\n        max.poll.records: 10\n      close-timeout: 5s\n      transaction-manager: tm\n",
 		"stream:\n  rabbit:\n    binder:\n      heartbeat: 30s\n  nats:\n    binder:\n      stream:\n        replicas: 3\n",
 	} {
 		l, err := Load(Options{Data: []byte(yaml), Env: []string{}})

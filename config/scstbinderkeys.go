@@ -128,11 +128,12 @@ func misplacedBinderKeys(tree map[string]any, origins map[string]string) (warnin
 }
 
 // binderLevelToo are the keys of binderBindingKeys that the binder type
-// also accepts in its binder section (stream.kafka.binder.configuration
+// also reads in its binder section (stream.kafka.binder.configuration
 // is the Kafka client properties of every binding; close-timeout the
-// binder's own): there they are in place.
+// binder's own; transaction-manager it refuses there with its reason,
+// no transactions): left to the binder.
 var binderLevelToo = map[string]map[string]bool{
-	"kafka": {"configuration": true, "closetimeout": true},
+	"kafka": {"configuration": true, "closetimeout": true, "transactionmanager": true},
 }
 
 // bootSpellings are keys of Spring Boot's connection namespaces written
