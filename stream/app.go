@@ -679,7 +679,7 @@ func (a *App) warnUnbound(known map[string]string) {
 	for _, name := range names {
 		args := unbound("stream.bindings."+name, name)
 		if !a.bridgeOnly(name) || misspeltOutput(name, bound) {
-			a.log.Warn(unusedMsg, args...)
+			a.log.Warn(unusedMsg+a.misspeltBinding(name, bound), args...)
 			continue
 		}
 		if fn := a.unboundRegistered(name, known); fn != "" {
@@ -713,9 +713,45 @@ func (a *App) warnUnbound(known map[string]string) {
 			if _, ok := known[l]; ok || scst[l] || !functionalName.MatchString(name) || a.configured(l) {
 				continue
 			}
-			a.log.Warn(unusedMsg, unbound("stream."+typ+".bindings."+name, name)...)
+			a.log.Warn(unusedMsg+a.misspeltBinding(name, bound), unbound("stream."+typ+".bindings."+name, name)...)
 		}
 	}
+}
+
+// misspeltBinding is, for a configured binding name that nothing binds,
+// "; did you mean X? X uses defaults: destination D, anonymous group"
+// when a bound binding X is a typo away from it (an edit distance of at
+// most a third of X's length, 1 to 3) and has no settings under
+// stream.bindings: the settings were most likely meant for X, which runs
+// on the defaults instead (bookInvoise-in-0's destination and group
+// unused, bookInvoice-in-0 reads a destination of its own name in an
+// anonymous group). "" otherwise. As in SCSt, which binds unknown names
+// silently, it is not an error: a file may configure the functions of
+// several deployments.
+func (a *App) misspeltBinding(name string, bound []string) string {
+	n := nearest(name, bound)
+	if n == "" || a.configured(strings.ToLower(n)) ||
+		levenshtein.ComputeDistance(strings.ToLower(name), strings.ToLower(n)) > max(1, min(3, len(n)/3)) {
+		return ""
+	}
+	b := a.cfg.Binding(n)
+	dest := strings.TrimSpace(b.Destination)
+	if dest == "" {
+		dest = n
+	}
+	uses := "destination " + dest
+	input := functionalInput.MatchString(n)
+	for _, in := range strings.Split(a.cfg.InputBindings, ";") {
+		input = input || strings.EqualFold(strings.TrimSpace(in), n)
+	}
+	if input {
+		if g := strings.TrimSpace(b.Group); g != "" {
+			uses += ", group " + g + " (stream.default.group)"
+		} else {
+			uses += ", anonymous group"
+		}
+	}
+	return "; did you mean " + n + "? " + n + " uses defaults: " + uses
 }
 
 // configured reports whether stream.bindings has a binding of the

@@ -211,7 +211,7 @@ func TestUnboundBindingIsAWarning(t *testing.T) {
 		t.Fatalf("want two lines, got:\n%s", logged.String())
 	}
 	for i, want := range []string{
-		`level=WARN msg="configured binding not bound: no bound function or output binding has this name; its settings are unused" property=stream.bindings.a-in-1 origin=application.yaml:5 nearest_bound=a-in-0`,
+		`level=WARN msg="configured binding not bound: no bound function or output binding has this name; its settings are unused; did you mean a-in-0? a-in-0 uses defaults: destination a-in-0, anonymous group" property=stream.bindings.a-in-1 origin=application.yaml:5 nearest_bound=a-in-0`,
 		`level=INFO msg="configured binding not bound at start-up: the send bridge binds it at its first send to it" property=stream.bindings.zzz-out-0 origin=application.yaml:7 bound="a-in-0, b-in-0"`,
 	} {
 		if !strings.Contains(lines[i], want) {
@@ -228,7 +228,7 @@ func TestUnboundBindingIsAWarning(t *testing.T) {
 	if _, err := stream.NewApp(cfg, fns, opts...); err != nil {
 		t.Fatal(err)
 	}
-	if want := `level=WARN msg="configured binding not bound: no bound function or output binding has this name; its settings are unused" property=stream.bindings.upp-out-0 origin=application.yaml:5 nearest_bound=up-out-0`; !strings.Contains(logged.String(), want) {
+	if want := `level=WARN msg="configured binding not bound: no bound function or output binding has this name; its settings are unused; did you mean up-out-0? up-out-0 uses defaults: destination up-out-0" property=stream.bindings.upp-out-0 origin=application.yaml:5 nearest_bound=up-out-0`; !strings.Contains(logged.String(), want) {
 		t.Errorf("a misspelt output (upp-out-0 of up-out-0):\n%s\nwant %s", logged.String(), want)
 	}
 }

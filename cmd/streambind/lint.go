@@ -296,7 +296,10 @@ Cloud Stream keys, Spring Boot settings not read), an application.yaml,
 .yml or .properties in a directory PATH or its config/ that
 SPRING_CONFIG_NAME or SPRING_CONFIG_LOCATION leave unread, configured bindings
 that no bound function or output binding uses (with the nearest bound
-name), required-groups that no consumer of the services given reads,
+name; when it is a typo away and has no settings of its own, a
+did-you-mean and the destination and group it runs on instead: as in
+SCSt, which ignores unknown binding names, a warning, an error with
+--strict), required-groups that no consumer of the services given reads,
 RabbitMQ and NATS producers whose required-groups provision a group in
 the other partition shape than the group's consumer bindings read it (a
 partitioned producer declares the queues <destination>.<group>-<p>, on
