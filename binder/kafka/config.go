@@ -99,6 +99,11 @@ type settings struct {
 	// be set. minPartKey is min-partition-count's key, named when a topic
 	// has fewer partitions than it asks for.
 	autoCreateKey, autoAddKey, confKey, minPartKey string
+
+	// keyStall is how long a partition's intake under ordering: key
+	// waits for room before it warns (keyStallWarnAfter; 0: that). Not
+	// a setting; tests shorten it.
+	keyStall time.Duration
 }
 
 func defaultSettings() settings {

@@ -269,14 +269,24 @@
 // each partition's messages go to a lane per record key (the shared
 // dispatch pool), and up to concurrency workers handle them: a lane's
 // messages one at a time in offset order, so messages of one key keep
-// their order and messages of different keys run concurrently; a slow
-// message holds back its own key only. Messages without a key all go to
-// one lane, in order: nothing says they are independent. The partition's
-// committed offset advances only over the contiguous prefix of handled
-// messages (handled: acknowledged, dead-lettered, parked on a retry topic
-// or dropped), never past an unhandled one; at most concurrency ×
-// queue-capacity messages of a partition are handed out beyond that
-// prefix. After a crash the new owner starts at the prefix, so messages
+// their order and messages of different keys run concurrently. Messages
+// without a key all go to one lane, in order: nothing says they are
+// independent. The partition's committed offset advances only over the
+// contiguous prefix of handled messages (handled: acknowledged,
+// dead-lettered, parked on a retry topic or dropped), never past an
+// unhandled one; at most concurrency × queue-capacity messages of a
+// partition are handed out beyond that prefix (its first unhandled message
+// included). So a slow or Nak'ed message holds back its own key only up
+// to that limit: once that many messages are out, the partition's other
+// keys wait for it too, and a message that is never handled (Nak'ed for
+// ever, a handler that hangs) stops the partition. When its intake has
+// waited 30s for room, a WARN, one per such stall (not while paused, nor
+// in a Stop or rebalance), names the topic, partition, offset and key of
+// that message, whether it is being Nak'ed (and how often), concurrency
+// and queue-capacity, and what to do: for a message that fails for good,
+// return an error rather than stream.ErrNak so that retry-delays (a retry
+// topic) or dlq settle it; raise queue-capacity to let more of the other
+// keys pass it. After a crash the new owner starts at the prefix, so messages
 // after it that were already handled come again (at least once, as
 // always). Nak, retry and dead-lettering are those of one message, and
 // hold back its key. Pause behaves as above (calls in flight finish,

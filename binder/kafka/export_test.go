@@ -12,3 +12,10 @@ import (
 func SetPartitionWatchInterval(b stream.Binder, d time.Duration) {
 	b.(*Binder).st.partitionWatch = d
 }
+
+// SetKeyStallWarnAfter sets how long a partition's intake under
+// ordering: key waits for room before it warns (keyStallWarnAfter, 30s,
+// otherwise). Call it before the first binding.
+func SetKeyStallWarnAfter(b stream.Binder, d time.Duration) {
+	b.(*Binder).st.keyStall = d
+}

@@ -6,6 +6,9 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
+	"time"
+	"unicode/utf8"
 
 	kafkago "github.com/segmentio/kafka-go"
 
@@ -80,7 +83,18 @@ func (r *run) warnIdleConcurrency(assignments map[string][]kafkago.PartitionAssi
 type keyedMsg struct {
 	m   kafkago.Message
 	seq uint64 // its place in the partition's prefix
+	// naks counts its handler calls that ended in a redelivery (Nak, a
+	// failure left for redelivery); stored on that path only, read by a
+	// stall warning (prefix.warnStall).
+	naks atomic.Int32
 }
+
+// keyStallWarnAfter is how long a partition's intake under ordering: key
+// may wait for room in its window (concurrency × queue-capacity messages
+// handed out beyond the unhandled message that holds the committed prefix
+// back) before one WARN says which message holds it (prefix.waitRoom).
+// Not a setting; tests shorten it (settings.keyStall).
+const keyStallWarnAfter = 30 * time.Second
 
 // prefix tracks, for one partition under ordering: key, the messages
 // handed to lanes in offset order and which of them were handled; the
@@ -99,15 +113,24 @@ type keyedMsg struct {
 // (a failure that would be retried, the handlers' context ending, a
 // pause) ends the draining, so that no lane handles a message after one
 // of its key that was given up.
+//
+// When the window stays full for keyStallWarnAfter (the first message
+// of ents not handled: a key Nak'ed for ever, a handler that hangs), the
+// partition's other keys wait too: one WARN per such wait names that
+// message (warnStall).
 type prefix struct {
 	w      *partWorker
 	window chan struct{} // a token per message beyond the prefix
+	// The intake goroutine's (add) only: how long a wait for room in the
+	// window goes before it warns, and the timer of that wait, made at
+	// the first wait and reused.
+	stallAfter time.Duration
+	stallTimer *time.Timer
 
 	mu   sync.Mutex
-	base uint64  // seq of offs[0]
-	next uint64  // seq of the next message added
-	offs []int64 // offsets from base on
-	done []bool  // handled, from base on
+	base uint64      // seq of ents[0]
+	next uint64      // seq of the next message added
+	ents []prefixEnt // the messages from base on
 	// hi is one past the highest seq a lane started.
 	hi uint64
 	// draining: the generation winds down; lanes start only seq < hi.
@@ -117,26 +140,131 @@ type prefix struct {
 	idle              chan struct{} // closed when draining and open is 0
 }
 
-func newPrefix(w *partWorker, window int) *prefix {
-	return &prefix{w: w, window: make(chan struct{}, window), idle: make(chan struct{})}
+// prefixEnt is a message of a prefix: its offset, its lane's keyedMsg
+// (nil for a skipped offset, handled as it is added) and whether it was
+// handled.
+type prefixEnt struct {
+	off  int64
+	km   *keyedMsg
+	done bool
 }
 
-// add registers m as the next message, waiting while the window is full;
-// false when stop is closed first.
-func (p *prefix) add(offset int64, stop <-chan struct{}) (uint64, bool) {
+func newPrefix(w *partWorker, window int) *prefix {
+	after := w.r.c.bd.st.keyStall
+	if after <= 0 {
+		after = keyStallWarnAfter
+	}
+	return &prefix{w: w, window: make(chan struct{}, window), stallAfter: after, idle: make(chan struct{})}
+}
+
+// add registers the message at offset (km: its lane's, nil for a skipped
+// offset; its seq is set) as the next message, waiting while the window
+// is full; false when stop is closed first.
+func (p *prefix) add(offset int64, km *keyedMsg, stop <-chan struct{}) (uint64, bool) {
 	select {
 	case p.window <- struct{}{}:
-	case <-stop:
-		return 0, false
+	default:
+		if !p.waitRoom(stop) {
+			return 0, false
+		}
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	seq := p.next
 	p.next++
-	p.offs = append(p.offs, offset)
-	p.done = append(p.done, false)
+	if km != nil {
+		km.seq = seq
+	}
+	p.ents = append(p.ents, prefixEnt{off: offset, km: km})
 	p.open++
 	return seq, true
+}
+
+// waitRoom waits for room in the full window; false when stop is closed
+// first. A wait that lasts stallAfter logs one WARN (warnStall); while the
+// binding is paused it only looks again after another stallAfter.
+func (p *prefix) waitRoom(stop <-chan struct{}) bool {
+	if p.stallTimer == nil {
+		p.stallTimer = time.NewTimer(p.stallAfter)
+	} else {
+		p.stallTimer.Reset(p.stallAfter)
+	}
+	defer p.stallTimer.Stop()
+	for {
+		select {
+		case p.window <- struct{}{}:
+			return true
+		case <-stop:
+			return false
+		case <-p.stallTimer.C:
+		}
+		if p.warnStall() {
+			break
+		}
+		p.stallTimer.Reset(p.stallAfter)
+	}
+	select {
+	case p.window <- struct{}{}:
+		return true
+	case <-stop:
+		return false
+	}
+}
+
+// warnStall logs that the partition's intake has waited stallAfter for
+// room in its window, naming the first unhandled message (ents[0]), which
+// holds the committed offset and, through the window, the partition's
+// other keys back. False when it did not warn because the binding is
+// paused (the lanes wait for Resume; nothing is stuck); it never warns
+// while the generation winds down.
+func (p *prefix) warnStall() bool {
+	w := p.w
+	r := w.r
+	if w.windingDown() {
+		return true
+	}
+	r.mu.Lock()
+	paused := r.paused
+	r.mu.Unlock()
+	if paused {
+		return false
+	}
+	p.mu.Lock()
+	if len(p.ents) == 0 { // handled meanwhile; the window frees now
+		p.mu.Unlock()
+		return true
+	}
+	e := p.ents[0]
+	p.mu.Unlock()
+	c := r.c
+	n := c.spec.Consumer.Concurrency
+	capacity := max(c.cs.queueCapacity, 1)
+	var key []byte
+	naks := 0
+	if e.km != nil {
+		key = e.km.m.Key
+		naks = int(e.km.naks.Load())
+	}
+	state := "its handler call has not returned, or it waits for a handler slot"
+	if naks > 0 {
+		state = "Nak'ed: handled again after redelivery-delay, again and again"
+	}
+	w.log.Warn("kafka: ordering key: the partition stalled behind one message: it is the first not handled (offset, key), holding the committed offset back, and concurrency × queue-capacity messages of the partition are handed out beyond it, so the partition's other keys wait until it is handled. For a message that fails for good return an error rather than stream.ErrNak, so that consumer.retry-delays (a retry topic) or consumer.dlq settle it; or raise queue-capacity to let more of the other keys pass it",
+		"topic", w.topic, "offset", e.off, "key", logKey(key), "state", state, "naks", naks,
+		"concurrency", n, "queue_capacity", capacity, "waited", p.stallAfter.String())
+	return true
+}
+
+// logKey is a record key as a log line shows it: quoted text, hex when
+// not UTF-8, "none" when empty (keyless messages share one lane).
+func logKey(k []byte) string {
+	switch {
+	case len(k) == 0:
+		return "none"
+	case utf8.Valid(k):
+		return fmt.Sprintf("%q", k)
+	}
+	return fmt.Sprintf("0x%x", k)
 }
 
 // start reports whether a lane may call the handler for seq and whether
@@ -202,18 +330,19 @@ func (p *prefix) drain(ctx context.Context) {
 // handled messages after it.
 func (p *prefix) handled(seq uint64) {
 	p.mu.Lock()
-	p.done[seq-p.base] = true
+	p.ents[seq-p.base].done = true
 	p.close(1)
 	k := 0
-	for k < len(p.done) && p.done[k] {
+	for k < len(p.ents) && p.ents[k].done {
 		k++
 	}
 	if k == 0 {
 		p.mu.Unlock()
 		return
 	}
-	next := p.offs[k-1] + 1
-	p.offs, p.done = p.offs[k:], p.done[k:]
+	next := p.ents[k-1].off + 1
+	clear(p.ents[:k]) // the lanes' messages are not kept past their handling
+	p.ents = p.ents[k:]
 	p.base += uint64(k)
 	// Marked under the lock: lanes finishing together must not mark
 	// out of order (the prefix only grows).
@@ -266,15 +395,18 @@ func (w *partWorker) runKeyed(q *fetchQueue) {
 			return
 		}
 		for i := range buf {
-			seq, ok := pre.add(buf[i].Offset, w.wctx.Done())
-			if !ok {
-				return
-			}
 			if isSkip(&buf[i]) { // fetchtxn.go: skipped offsets, handled as they are
+				seq, ok := pre.add(buf[i].Offset, nil, w.wctx.Done())
+				if !ok {
+					return
+				}
 				pre.handled(seq)
 				continue
 			}
-			km := &keyedMsg{m: buf[i], seq: seq}
+			km := &keyedMsg{m: buf[i]}
+			if _, ok := pre.add(km.m.Offset, km, w.wctx.Done()); !ok {
+				return
+			}
 			if !pool.Submit(w.wctx, laneRoute(km.m.Key), km) {
 				pre.giveUp(1)
 				return
@@ -337,6 +469,7 @@ func (w *partWorker) deliverKeyed(pre *prefix, km *keyedMsg) keyedOutcome {
 			// The failure path only: the slices are made when needed.
 			switch w.settle([]kafkago.Message{*m}, []stream.Envelope{env}, err, true, c.cs.redeliveryDelay) {
 			case again:
+				km.naks.Add(1)
 				continue
 			case windDown:
 				return keyedGivenUp
