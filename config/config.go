@@ -497,6 +497,7 @@ func Load(opts Options) (*Loaded, error) {
 	roots := map[string]bool{}
 	merge := func(l *layer) {
 		current := snapshot(v, roots)
+		l.matchSpellings(current)
 		errs = append(errs, shadowed(current, l.tree, "", l.origins, origins)...)
 		_ = v.MergeConfigMap(l.tree) // never fails
 		for k := range l.tree {

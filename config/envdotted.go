@@ -118,6 +118,7 @@ func mergeLayers(v *viper.Viper, roots map[string]bool, layers []*layer, origins
 	var errs []*stream.ConfigError
 	state := snapshot(v, roots)
 	for _, l := range layers {
+		l.matchSpellings(state)
 		errs = append(errs, shadowed(state, l.tree, "", l.origins, origins)...)
 		mergeConfigMap(state, l.tree)
 		for k := range l.tree {

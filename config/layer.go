@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -29,6 +30,11 @@ type layer struct {
 	// (writtenNames): a placeholder that is no Spring property name
 	// (${PORT}) finds only those.
 	written map[string]bool
+	// flatAt holds, by joinPath, the key paths where the layer enters a
+	// level whose keys are not split at dots (a free map, a key outside
+	// the schema): below them a key's dots are a flattening, not part of
+	// a name (matchSpellings).
+	flatAt map[string][]string
 }
 
 func newLayer(name string) *layer {
@@ -133,7 +139,14 @@ func (l *layer) mapping(y *ynode, s *schema, path []string) {
 				break
 			}
 			keepCase := cur.kind == kindNames || (cur.kind == kindFree && !cur.props)
+			wasFlat := flatLevel(cur)
 			cur, p = step(cur, p, seg)
+			if !wasFlat && flatLevel(cur) {
+				if l.flatAt == nil {
+					l.flatAt = map[string][]string{}
+				}
+				l.flatAt[joinPath(p)] = p
+			}
 			if id := spellKey(p); keepCase && l.spelled[id] == "" && seg != p[len(p)-1] {
 				l.spelled[id] = seg
 			}
@@ -313,4 +326,143 @@ func nameKeySegs(k string) []string {
 		return []string{k}
 	}
 	return strings.Split(k, ".")
+}
+
+// flatLevel reports whether the keys of a level of schema s are kept
+// whole, dots included (a free map, a key outside the schema), so that
+// a dotted key there and the same key written nested are one property.
+func flatLevel(s *schema) bool { return s.kind == kindFree || s.kind == kindOther }
+
+// matchSpellings gives each key of the layer's free maps that tree
+// (what the sources before it merged into) spells otherwise the tree's
+// spelling: {max.poll.records: 5} (or "[max.poll.records]") in one file
+// and configuration.max.poll.records=7 in another, nested, are one
+// property, as in Spring Boot, where YAML is flattened to .properties
+// keys and binding a map of scalars (Map<String, String>) takes
+// max.poll.records as the key whether or not its dots are bracketed. A
+// merge then replaces the tree's value with the layer's, which comes
+// later, as Boot's source of higher precedence wins; the two spellings
+// were kept side by side and the binder took whichever sorted last. The
+// key path (joinPath) of both spellings is the same, so the layer's
+// origin is the key's. Only levels whose keys are not split at dots
+// (flatAt: free maps, keys outside the schema) are matched; a name that
+// holds dots (a binding [a.b]) stays a name of its own.
+func (l *layer) matchSpellings(tree map[string]any) {
+	for _, at := range l.flatAt {
+		src, _ := lookupTree(l.tree, at).(map[string]any)
+		tgt, _ := lookupTree(tree, at).(map[string]any)
+		if len(src) == 0 || len(tgt) == 0 {
+			continue
+		}
+		type move struct{ from, to []string }
+		var moves []move
+		var walk func(m map[string]any, segs []string)
+		walk = func(m map[string]any, segs []string) {
+			for k, v := range m {
+				s := appendPath(segs, k)
+				if sub, ok := v.(map[string]any); ok {
+					walk(sub, s)
+					continue
+				}
+				if len(s) == 1 && !strings.Contains(k, ".") {
+					continue // one spelling only
+				}
+				if to := findFlat(tgt, joinPath(s)); to != nil && !slices.Equal(to, s) {
+					moves = append(moves, move{s, to})
+				}
+			}
+		}
+		walk(src, nil)
+		for _, mv := range moves {
+			l.moveLeaf(src, at, mv.from, mv.to)
+		}
+	}
+}
+
+// moveLeaf moves the leaf at from to to, both below the map m at key
+// path at, unless to is taken (the layer spells the key both ways) or
+// crosses a value. Maps left empty go, with their origins.
+func (l *layer) moveLeaf(m map[string]any, at, from, to []string) {
+	dst := m
+	for _, k := range to[:len(to)-1] {
+		next, ok := dst[k]
+		if !ok {
+			dst = nil
+			break
+		}
+		if dst, ok = next.(map[string]any); !ok {
+			return
+		}
+	}
+	if _, taken := dst[to[len(to)-1]]; taken {
+		return
+	}
+	// Take the leaf out, dropping the maps that held it alone.
+	chain := make([]map[string]any, len(from))
+	cur := m
+	for i, k := range from {
+		chain[i] = cur
+		if i < len(from)-1 {
+			cur = cur[k].(map[string]any)
+		}
+	}
+	v := chain[len(from)-1][from[len(from)-1]]
+	for i := len(from) - 1; i >= 0; i-- {
+		delete(chain[i], from[i])
+		if i == 0 || len(chain[i]) > 0 {
+			break
+		}
+		delete(l.origins, joinPath(append(append([]string(nil), at...), from[:i]...)))
+	}
+	cur = m
+	for _, k := range to[:len(to)-1] {
+		next, ok := cur[k].(map[string]any)
+		if !ok {
+			next = map[string]any{}
+			cur[k] = next
+		}
+		cur = next
+	}
+	cur[to[len(to)-1]] = v
+}
+
+// findFlat returns the keys of the leaf of m whose dotted name is name,
+// however its dots are split between keys ({max.poll.records}, {max:
+// {poll: {records}}}); nil if m has none.
+func findFlat(m map[string]any, name string) []string {
+	for i := 0; i <= len(name); i++ {
+		if i < len(name) && name[i] != '.' {
+			continue
+		}
+		v, ok := m[name[:i]]
+		if !ok {
+			continue
+		}
+		sub, isMap := v.(map[string]any)
+		if i == len(name) {
+			if isMap {
+				return nil
+			}
+			return []string{name}
+		}
+		if isMap {
+			if rest := findFlat(sub, name[i+1:]); rest != nil {
+				return append([]string{name[:i]}, rest...)
+			}
+		}
+	}
+	return nil
+}
+
+// lookupTree returns the value at path in tree, nil if there is none.
+func lookupTree(tree map[string]any, path []string) any {
+	var cur any = tree
+	for _, k := range path {
+		m, ok := cur.(map[string]any)
+		if !ok {
+			return nil
+		}
+		cur = m[k]
+	}
+	return cur
 }
