@@ -716,6 +716,7 @@ func Load(opts Options) (*Loaded, error) {
 	}
 	out.Secrets = secrets
 	out.Stream.Secrets = secrets // NewApp's checks (the binders') hide them too
+	out.Stream.NoConfigFile = noConfigFile(opts, out.Files)
 	for _, e := range errs {
 		e.Msg = secrets.String(e.Msg)
 	}

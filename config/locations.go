@@ -842,6 +842,31 @@ func DescribeSearch(opts Options) string {
 	return hidden.String(out)
 }
 
+// noConfigFile is stream.Config.NoConfigFile: when Load read no file
+// (files) and was given no Data, "no configuration file was found
+// (looked for ...)", naming the files and directories searched; else "".
+func noConfigFile(opts Options, files []string) string {
+	if len(files) > 0 || opts.Data != nil {
+		return ""
+	}
+	if opts.File != "" {
+		return "no configuration file was found (looked for " + inDir(opts.Dir, opts.File) + ")"
+	}
+	if s := DescribeSearch(opts); s != "" {
+		return "no configuration file was found (looked for " + s + ")"
+	}
+	dir := opts.Dir
+	if dir == "" {
+		dir = "."
+	}
+	if abs, err := filepath.Abs(dir); err == nil {
+		dir = abs
+	}
+	dir = strings.TrimSuffix(filepath.ToSlash(dir), "/") + "/"
+	return "no configuration file was found (looked for " + DefaultFile + ", application.yml or " + PropertiesFile +
+		" in " + dir + ", " + dir + "config/ or " + dir + "config/*/)"
+}
+
 // orList joins items as "a, b or c".
 func orList(items []string) string {
 	if len(items) <= 1 {

@@ -516,6 +516,9 @@ func (v *validator) noDefault(key, why, binding, origin string) {
 		what = "the bindings that name none: "
 	}
 	v.noDefaultErr.Msg = why + " (" + what + strings.Join(v.noDefaultFor, ", ") + ")"
+	if v.cfg.NoConfigFile != "" {
+		v.noDefaultErr.Msg += "; " + v.cfg.NoConfigFile
+	}
 }
 
 func (v *validator) add(path, format string, args ...any) {

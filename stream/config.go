@@ -98,6 +98,17 @@ type Config struct {
 	// check shows them: String returns its argument with them hidden.
 	// Filled by package config (config.Loaded.Secrets); may be nil.
 	Secrets interface{ String(string) string } `mapstructure:"-" json:"-"`
+
+	// NoConfigFile, when package config found no configuration file (no
+	// application.yaml, .yml or .properties where it looked), says so and
+	// where it looked: "no configuration file was found (looked for
+	// ...)". As Spring Boot, streambind runs without one (on the
+	// defaults and the environment): it is no problem by itself, but
+	// NewApp adds it to the problems a missing file most likely causes (an
+	// empty stream.function.definition with several functions registered,
+	// no default binder among several). Filled by package config; may be
+	// empty.
+	NoConfigFile string `mapstructure:"-" json:"-"`
 }
 
 // NamePlaceholders adds to each problem in errs whose value placeholders

@@ -100,6 +100,9 @@ func (a *App) resolveDefinition(v *validator, fns *Catalog, explicit []explicitI
 		}
 		bound, probs = resolveIn.resolve(def)
 		for _, p := range probs {
+			if strings.TrimSpace(def) == "" && a.cfg.NoConfigFile != "" {
+				p += "; " + a.cfg.NoConfigFile // the file that would have said which
+			}
 			v.add("stream.function.definition", "%s", p)
 		}
 	}
