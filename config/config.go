@@ -483,11 +483,13 @@ func Load(opts Options) (*Loaded, error) {
 		switch {
 		case mentioned[m.p]:
 		case opts.RequireProfileFiles:
+			m.err.msg += otherProfiles(opts.Dir, m.p, m.err.tried, mentioned)
 			errs = append(errs, fileProblem(m.err))
 		default:
 			o := profileOrigins[m.p]
 			out.Warnings = append(out.Warnings, &stream.ConfigError{Path: o.key, Origin: o.origin,
-				Msg: "profile " + quoteShort(m.p) + " is active but no file or document sets anything for it (looked for " + lookedFor(m.err.tried) + ")"})
+				Msg: "profile " + quoteShort(m.p) + " is active but no file or document sets anything for it (looked for " + lookedFor(m.err.tried) + ")" +
+					otherProfiles(opts.Dir, m.p, m.err.tried, mentioned)})
 		}
 	}
 

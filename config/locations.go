@@ -763,6 +763,65 @@ func lookedFor(tried []string) string {
 	return strings.Join(list, ", ")
 }
 
+// otherProfiles is, for an active profile p that has no file (tried: the
+// files looked for, as displayName gives them, relative to dir), "; did
+// you mean q?" for the profile q closest to it (a likely typo: rabit
+// for rabbit) among those with a file where p's were looked for
+// (application-rabbit.yaml beside application-rabit.yaml) or a document
+// (mentioned: the profiles documents are activated by), followed by
+// the list of those profiles; "" when there are none.
+func otherProfiles(dir, p string, tried []string, mentioned map[string]bool) string {
+	seen := map[string]bool{}
+	var known []string
+	add := func(q string) {
+		if q != "" && q != p && !seen[q] {
+			seen[q] = true
+			known = append(known, q)
+		}
+	}
+	for _, t := range tried {
+		ext := filepath.Ext(t)
+		prefix, ok := strings.CutSuffix(t, "-"+p+ext)
+		if !ok || ext == "" {
+			continue
+		}
+		if !filepath.IsAbs(prefix) {
+			prefix = inDir(dir, filepath.FromSlash(prefix))
+		}
+		matches, _ := filepath.Glob(globEscape(prefix) + "-*" + ext)
+		for _, m := range matches {
+			add(strings.TrimSuffix(strings.TrimPrefix(m, prefix+"-"), ext))
+		}
+	}
+	for q := range mentioned {
+		add(q)
+	}
+	if len(known) == 0 {
+		return ""
+	}
+	sort.Strings(known)
+	out := ""
+	if q := suggest(p, known); q != "" {
+		out = "; did you mean " + q + "?"
+	}
+	if len(known) > maxLookedFor {
+		return out + " (profiles with a file or document: " + strings.Join(known[:maxLookedFor], ", ") + fmt.Sprintf(", ... and %d more)", len(known)-maxLookedFor)
+	}
+	return out + " (profiles with a file or document: " + strings.Join(known, ", ") + ")"
+}
+
+// globEscape escapes the metacharacters of filepath.Match in path.
+func globEscape(path string) string {
+	var b strings.Builder
+	for _, r := range path {
+		if strings.ContainsRune(`*?[\`, r) && (r != '\\' || filepath.Separator != '\\') {
+			b.WriteByte('\\')
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
 // newMissingProfile is the problem of an active profile none of whose
 // files exists (tried: the files looked for).
 func newMissingProfile(p string, tried []string) *missingProfileError {
