@@ -141,8 +141,8 @@ type prefix struct {
 }
 
 // prefixEnt is a message of a prefix: its offset, its lane's keyedMsg
-// (nil for a skipped offset, handled as it is added) and whether it was
-// handled.
+// (nil for a skipped offset and once handled: only the first unhandled
+// message's is read, by warnStall) and whether it was handled.
 type prefixEnt struct {
 	off  int64
 	km   *keyedMsg
@@ -330,6 +330,10 @@ func (p *prefix) drain(ctx context.Context) {
 // handled messages after it.
 func (p *prefix) handled(seq uint64) {
 	p.mu.Lock()
+	// Its offset is all the prefix needs of it now: the message is not
+	// kept while an earlier one holds the prefix back (a stall keeps up
+	// to the window's handled messages behind it).
+	p.ents[seq-p.base].km = nil
 	p.ents[seq-p.base].done = true
 	p.close(1)
 	k := 0
