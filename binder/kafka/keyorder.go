@@ -255,16 +255,32 @@ func (p *prefix) warnStall() bool {
 	return true
 }
 
+// logKeyMax is how many bytes of a record key logKey shows: enough to
+// find the message, not a whole key (up to the record's size, and
+// possibly personal data) in a log line.
+const logKeyMax = 32
+
 // logKey is a record key as a log line shows it: quoted text, hex when
-// not UTF-8, "none" when empty (keyless messages share one lane).
+// not UTF-8, its first logKeyMax bytes and its size when longer, "none"
+// when empty (keyless messages share one lane).
 func logKey(k []byte) string {
-	switch {
-	case len(k) == 0:
+	if len(k) == 0 {
 		return "none"
-	case utf8.Valid(k):
-		return fmt.Sprintf("%q", k)
 	}
-	return fmt.Sprintf("0x%x", k)
+	more := ""
+	if len(k) > logKeyMax {
+		more = fmt.Sprintf("… (%d bytes)", len(k))
+		cut := k[:logKeyMax]
+		// Text cut inside a rune stays text: up to 3 bytes less.
+		for i := 0; i < utf8.UTFMax-1 && !utf8.Valid(cut) && utf8.Valid(k); i++ {
+			cut = cut[:len(cut)-1]
+		}
+		k = cut
+	}
+	if utf8.Valid(k) {
+		return fmt.Sprintf("%q", k) + more
+	}
+	return fmt.Sprintf("0x%x", k) + more
 }
 
 // start reports whether a lane may call the handler for seq and whether
