@@ -213,3 +213,27 @@ func TestFlatKeyFromDottedVariableAndBootMap(t *testing.T) {
 		t.Errorf("spring.kafka.properties = %v, want the profile's security.protocol alone", props)
 	}
 }
+
+// A file that spells one free-map key two ways over a base that spells it
+// a third way loads the same way every time: matchSpellings moved the
+// layer's spellings in map order, so the first walked took the base's
+// spelling and one Load kept max.poll.records 2, another 3.
+func TestFlatSpellingsMatchedInOneOrder(t *testing.T) {
+	dir := writeFiles(t, map[string]string{
+		"application.yaml": "spring.cloud.stream.kafka.binder.configuration:\n  max.poll:\n    records: 1\n",
+		"application-p.yaml": "spring.cloud.stream.kafka.binder.configuration:\n  max.poll.records: 2\n" +
+			"  max:\n    poll:\n      records: 3\n",
+	})
+	var first map[string]any
+	for i := 0; i < 200; i++ {
+		l := mustLoad(t, Options{Dir: dir, Profiles: []string{"p"}})
+		conf, _ := lookupPath(l.Raw, []string{"stream", "kafka", "binder", "configuration"}).(map[string]any)
+		if i == 0 {
+			first = conf
+			continue
+		}
+		if !reflect.DeepEqual(conf, first) {
+			t.Fatalf("load %d: configuration %v, load 0: %v", i, conf, first)
+		}
+	}
+}

@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -348,7 +349,11 @@ func flatLevel(s *schema) bool { return s.kind == kindFree || s.kind == kindOthe
 // (flatAt: free maps, keys outside the schema) are matched; a name that
 // holds dots (a binding [a.b]) stays a name of its own.
 func (l *layer) matchSpellings(tree map[string]any) {
-	for _, at := range l.flatAt {
+	// In key order: where the layer spells one key two ways and the tree
+	// a third, the first spelling walked takes the tree's and the other
+	// stays; in map order a Load gave one run's value or another's.
+	for _, id := range slices.Sorted(maps.Keys(l.flatAt)) {
+		at := l.flatAt[id]
 		src, _ := lookupTree(l.tree, at).(map[string]any)
 		tgt, _ := lookupTree(tree, at).(map[string]any)
 		if len(src) == 0 || len(tgt) == 0 {
@@ -358,7 +363,8 @@ func (l *layer) matchSpellings(tree map[string]any) {
 		var moves []move
 		var walk func(m map[string]any, segs []string)
 		walk = func(m map[string]any, segs []string) {
-			for k, v := range m {
+			for _, k := range sortedKeys(m) {
+				v := m[k]
 				s := appendPath(segs, k)
 				if sub, ok := v.(map[string]any); ok {
 					walk(sub, s)
