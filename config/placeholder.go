@@ -990,25 +990,45 @@ func (r *placeholders) findIn(name string, fold func(string) string) (string, an
 	case len(segs) == 4 && same(segs[0], "spring") && same(segs[1], "cloud") && same(segs[2], "function") && same(segs[3], "definition"):
 		segs = []string{"stream", "function", "definition"}
 	}
-	var cur any = r.root
-	var path strings.Builder
-	for _, seg := range segs {
-		key, idx := seg, []int(nil)
+	return r.findSegs(r.root, segs, "", fold)
+}
+
+// findSegs finds the key path segs below cur (path: cur's key path). A key
+// of the tree may hold dots (app: {kafka.topic: x}, or a free map's key
+// that matchSpellings gave a base file's dotted spelling): as in Spring
+// Boot, where a YAML file is flattened to .properties names, it is found
+// by the segments it joins, the fewest first (${app.kafka.topic} is
+// app.kafka.topic however the files split it).
+func (r *placeholders) findSegs(cur any, segs []string, path string, fold func(string) string) (string, any, bool) {
+	if len(segs) == 0 {
+		return path, cur, true
+	}
+	m, ok := cur.(map[string]any)
+	if !ok {
+		return "", nil, false
+	}
+	for n := 1; n <= len(segs); n++ {
+		if n > 1 && strings.ContainsAny(segs[n-2], "[]") {
+			break // an index ends a key
+		}
+		key, idx := segs[n-1], []int(nil)
 		for strings.HasSuffix(key, "]") {
 			j := strings.LastIndexByte(key, '[')
 			if j < 0 {
 				return "", nil, false
 			}
-			n, err := strconv.Atoi(key[j+1 : len(key)-1])
-			if err != nil || n < 0 {
+			i, err := strconv.Atoi(key[j+1 : len(key)-1])
+			if err != nil || i < 0 {
 				return "", nil, false
 			}
-			idx = append([]int{n}, idx...)
+			idx = append([]int{i}, idx...)
 			key = key[:j]
 		}
-		m, ok := cur.(map[string]any)
-		if !ok || key == "" {
+		if key == "" {
 			return "", nil, false
+		}
+		if n > 1 {
+			key = strings.Join(segs[:n-1], ".") + "." + key
 		}
 		var k string
 		found := false
@@ -1018,23 +1038,29 @@ func (r *placeholders) findIn(name string, fold func(string) string) (string, an
 			k, found = r.key(m, key)
 		}
 		if !found {
-			return "", nil, false
+			continue
 		}
-		if path.Len() > 0 {
-			path.WriteByte('.')
+		p := k
+		if path != "" {
+			p = path + "." + k
 		}
-		path.WriteString(k)
-		cur = m[k]
-		for _, n := range idx {
-			l, ok := cur.([]any)
-			if !ok || n >= len(l) {
-				return "", nil, false
+		v, item := m[k], true
+		for _, i := range idx {
+			l, ok := v.([]any)
+			if item = ok && i < len(l); !item {
+				break
 			}
-			path.WriteString("[" + strconv.Itoa(n) + "]")
-			cur = l[n]
+			p += "[" + strconv.Itoa(i) + "]"
+			v = l[i]
+		}
+		if !item {
+			continue
+		}
+		if fp, fv, ok := r.findSegs(v, segs[n:], p, fold); ok {
+			return fp, fv, true
 		}
 	}
-	return path.String(), cur, true
+	return "", nil, false
 }
 
 // exactKey returns the key of m that key is as written: itself, or its
