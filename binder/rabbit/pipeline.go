@@ -98,7 +98,7 @@ func (r *run) pipeline(q chan inbound) {
 				r.handleStart = time.Now() // no handler time to hold an ack across here
 			}
 			err := sl.err
-			if errors.Is(err, stream.ErrPipelinedSend) && r.loopCtx.Err() == nil && !r.isPaused() {
+			if errors.Is(err, stream.ErrPipelinedSend) && !r.lostSession(sl.in.s) && r.loopCtx.Err() == nil && !r.isPaused() {
 				// The output's send failed: the retries it would have had
 				// without pipelining, in place (a requeue would spend a
 				// broker delivery each, without back-off). Not while
@@ -108,6 +108,16 @@ func (r *run) pipeline(q chan inbound) {
 				// them for max-attempts back-offs apiece; requeued, they
 				// come back after Resume.
 				err = r.retryInPlace(sl)
+			}
+			if errors.Is(err, stream.ErrPipelinedSend) && r.lostSession(sl.in.s) {
+				// Its consumer channel is gone (before or during the
+				// wait for the retry): the broker redelivers it on the
+				// new one. Neither a retry in place (its output a
+				// duplicate, the new channel's deliveries held up behind
+				// it) nor a requeue (a Nack dropped after
+				// redelivery-delay).
+				r.exit()
+				continue
 			}
 			requeue := r.settle(sl.in, sl.env, err)
 			r.exit()
@@ -259,6 +269,9 @@ func (r *run) retryInPlace(sl *pipeSlot) error {
 			t.Stop()
 			return sl.err
 		}
+		if r.lostSession(sl.in.s) {
+			return sl.err // lost meanwhile: redelivered (settleHead)
+		}
 	}
 	return r.call(func() error { return r.c.spec.Handler(r.ctx, sl.env) })
 }
@@ -275,6 +288,13 @@ func (c *consumer) PipelineWindow() int {
 		n = stream.DefaultMaxInFlight
 	}
 	return max(1, min(n, c.opts.prefetch))
+}
+
+// lostSession reports whether s is no longer the run's consumer channel
+// (closed, or replaced): its deliveries cannot be settled (ack drops
+// their settlements) and the broker redelivers them.
+func (r *run) lostSession(s *chanSession) bool {
+	return r.session.Load() != s || s.ch.IsClosed()
 }
 
 // isPaused reports whether a Pause is in effect.
