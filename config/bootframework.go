@@ -152,6 +152,7 @@ func bootFramework(raw map[string]any, origins map[string]string, skip map[strin
 	}
 	if lk, ok := mapKey(raw, "logging"); ok {
 		if logging, ok := raw[lk].(map[string]any); ok {
+			nestDotted(logging, false) // logging.level's keys are loggers
 			w, e := bootLogging(logging, origins, skip)
 			warnings, errs = append(warnings, w...), append(errs, e...)
 		}
@@ -165,6 +166,7 @@ func bootFramework(raw map[string]any, origins map[string]string, skip map[strin
 	if !ok {
 		return warnings, errs
 	}
+	nestDotted(mg, true)
 	// management.server.port: the port of management.server.address;
 	// -1 turns the server off, as it turns Spring Boot's actuator off.
 	if server, ok := mapAt(mg, "server"); ok {
@@ -274,6 +276,39 @@ func frameworkShapes(raw map[string]any, origins map[string]string) (errs []*str
 		}
 	}
 	return errs
+}
+
+// nestDotted nests, in place, the keys of m that hold dots (level.root
+// under logging:, server.port under management:), at every level if deep:
+// Spring Boot flattens YAML to .properties names, so they are the keys
+// logging.level.root and management.server.port, which the files that
+// write them nested set and packages telemetry and management read
+// nested. A dotted key whose place a value or the same key takes stays as
+// written.
+func nestDotted(m map[string]any, deep bool) {
+	for _, k := range sortedKeys(m) {
+		first, rest, dotted := strings.Cut(k, ".")
+		if !dotted || first == "" || rest == "" {
+			continue
+		}
+		sub, isMap := m[first].(map[string]any)
+		if _, exists := m[first]; !exists {
+			sub, isMap = map[string]any{}, true
+			m[first] = sub
+		}
+		if _, taken := sub[rest]; !isMap || taken {
+			continue
+		}
+		sub[rest] = m[k]
+		delete(m, k)
+	}
+	if deep {
+		for _, v := range m {
+			if sub, ok := v.(map[string]any); ok {
+				nestDotted(sub, true)
+			}
+		}
+	}
 }
 
 // bootLogging adapts logging.*: Spring Boot's map of levels by logger
