@@ -744,6 +744,15 @@ func (r *run) call(f func() error) (err error) {
 // that could not be sent for now).
 func (r *run) settle(in inbound, env stream.Envelope, err error) (requeue bool) {
 	c := r.c
+	if err != nil && r.lostSession(in.s) {
+		// Its channel is gone: its settlement would be dropped and the
+		// broker redelivers it, so a dead letter or a parked retry made
+		// now would be a second copy beside the redelivery's, and a
+		// requeue a wait of redelivery-delay for nothing.
+		c.staleAcks.Add(1)
+		c.log.Debug("rabbit: failed delivery of a lost channel not settled; the broker redelivers it", "queue", r.queue, "tag", in.d.DeliveryTag)
+		return false
+	}
 	if dr := stream.AsDelayedRetry(err); dr != nil && r.ctx.Err() == nil { // retryqueues.go
 		switch r.retryLater(in, env, dr) {
 		case parked:

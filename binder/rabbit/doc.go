@@ -356,6 +356,10 @@
 // delivery carries the channel session it came from and is settled only on
 // that session while it is current; a late ack for a lost channel is
 // dropped (the broker redelivers the message: a duplicate, never a loss).
+// A delivery of a lost channel whose handler failed is neither
+// dead-lettered, parked for a delayed retry, requeued nor (pipelined)
+// retried in place: its redelivery is, once (a dead letter made beside
+// the redelivery was a second copy in the DLQ).
 //
 // The binder has two connections: one for its publishers and one for its
 // consumers, on which each consumer binding (each destination of it) runs
