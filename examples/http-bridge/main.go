@@ -9,7 +9,8 @@
 //
 // The request is answered 202 only once the broker confirmed the order:
 // Send returns after the confirm, so an accepted order is not lost. A
-// broker that cannot take it answers 503, a bad order 400.
+// broker that cannot take it, or does not confirm it within --send-timeout
+// (default 10s), answers 503, a bad order 400.
 //
 // Shutdown order matters: on SIGINT/SIGTERM the HTTP server stops taking
 // requests and finishes those in flight first, and only then does the app
@@ -69,9 +70,14 @@ func (o Order) validate() error {
 // maxBody bounds a request body.
 const maxBody = 64 << 10
 
+// defaultSendTimeout bounds the wait for the broker's confirm of one order
+// (--send-timeout).
+const defaultSendTimeout = 10 * time.Second
+
 // ordersHandler serves POST /orders: it decodes and checks the order and
-// sends it to the output binding "orders-out" through the app's bridge.
-func ordersHandler(app *stream.App, log *slog.Logger) http.Handler {
+// sends it to the output binding "orders-out" through the app's bridge,
+// waiting at most sendTimeout for the broker's confirm.
+func ordersHandler(app *stream.App, log *slog.Logger, sendTimeout time.Duration) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /orders", func(w http.ResponseWriter, r *http.Request) {
 		var o Order
@@ -86,8 +92,13 @@ func ordersHandler(app *stream.App, log *slog.Logger) http.Handler {
 			return
 		}
 		// Send returns once the broker confirmed the message (or with the
-		// error): the request's context bounds the wait.
-		if err := app.Bridge().Send(r.Context(), "orders-out", o); err != nil {
+		// error). During an outage a binder retries for as long as ctx
+		// lets it, and the request's context ends only when the client
+		// goes away (the server's WriteTimeout does not end it): bound the
+		// wait, so that the client gets its 503 rather than no answer.
+		ctx, cancel := context.WithTimeout(r.Context(), sendTimeout)
+		defer cancel()
+		if err := app.Bridge().Send(ctx, "orders-out", o); err != nil {
 			log.Warn("order not sent", "order", o.ID, "error", err)
 			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": "the order could not be taken now; try again"})
 			return
@@ -150,10 +161,15 @@ func run(ctx context.Context, args, env []string, stdout, stderr io.Writer, opts
 	addr := fs.String("addr", "127.0.0.1:8080", "HTTP listen address")
 	profile := fs.String("profile", "", "profiles to activate, comma-separated (default: STREAM_PROFILES_ACTIVE)")
 	dir := fs.String("config-dir", ".", "directory of application.yaml and its profiles")
+	sendTimeout := fs.Duration("send-timeout", defaultSendTimeout, "how long a request waits for the broker to confirm its order")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
 		}
+		return 2
+	}
+	if *sendTimeout <= 0 {
+		fmt.Fprintf(stderr, "http-bridge: --send-timeout must be positive, got %s\n", *sendTimeout)
 		return 2
 	}
 	fail := func(err error) int {
@@ -198,7 +214,7 @@ func run(ctx context.Context, args, env []string, stdout, stderr io.Writer, opts
 		<-appDone
 		return fail(err)
 	}
-	srv := &http.Server{Handler: ordersHandler(app, log), ReadHeaderTimeout: 5 * time.Second,
+	srv := &http.Server{Handler: ordersHandler(app, log, *sendTimeout), ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout: 10 * time.Second, WriteTimeout: 30 * time.Second, IdleTimeout: time.Minute}
 	srvDone := make(chan error, 1)
 	go func() { srvDone <- srv.Serve(ln) }()

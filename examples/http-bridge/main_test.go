@@ -9,9 +9,12 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/streambind/streambind/binder/memory"
 	"github.com/streambind/streambind/config"
 	"github.com/streambind/streambind/examples/internal/extest"
+	"github.com/streambind/streambind/stream"
 	"github.com/streambind/streambind/stream/streamtest"
 )
 
@@ -26,7 +29,7 @@ func start(t *testing.T) (*streamtest.Env, *httptest.Server) {
 		t.Fatal(err)
 	}
 	env := streamtest.Start(t, loaded.Stream, catalog(func(Order) {}))
-	srv := httptest.NewServer(ordersHandler(env.App, quiet))
+	srv := httptest.NewServer(ordersHandler(env.App, quiet, defaultSendTimeout))
 	t.Cleanup(srv.Close)
 	return env, srv
 }
@@ -93,10 +96,68 @@ func TestNotRunningIsUnavailable(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(ordersHandler(app, quiet))
+	srv := httptest.NewServer(ordersHandler(app, quiet, defaultSendTimeout))
 	defer srv.Close()
 	if code, body := post(t, srv.URL, `{"id":"o-4","customerId":"c","sku":"w","quantity":1}`); code != http.StatusServiceUnavailable {
 		t.Fatalf("POST: %d %s, want 503", code, body)
+	}
+}
+
+// stalledBinders is the in-process binder whose producers never get the
+// broker's confirm: their sends wait until their context ends, as a
+// binder's do during an outage.
+func stalledBinders(ctx context.Context, s stream.BinderSettings) (stream.Binder, error) {
+	b, err := memory.New(ctx, s)
+	return stalledBinder{b}, err
+}
+
+type stalledBinder struct{ stream.Binder }
+
+func (b stalledBinder) BindProducer(ctx context.Context, spec stream.ProducerSpec) (stream.Producer, error) {
+	p, err := b.Binder.BindProducer(ctx, spec)
+	return stalledProducer{p}, err
+}
+
+type stalledProducer struct{ stream.Producer }
+
+func (stalledProducer) Send(ctx context.Context, _ stream.Envelope) error {
+	<-ctx.Done()
+	return ctx.Err()
+}
+
+// A broker that does not confirm the order: the client gets its 503 once
+// the send timeout passed, not no answer for as long as it keeps waiting
+// (the request's context ends only when the client goes away).
+func TestUnconfirmedOrderIsUnavailable(t *testing.T) {
+	loaded, err := config.Load(config.Options{Env: []string{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	app, _, err := buildApp(loaded, io.Discard, func(Order) {}, stream.WithBinderType(memory.Type, stalledBinders), stream.WithoutSignals())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- app.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	select {
+	case <-app.Ready():
+	case err := <-done:
+		t.Fatalf("app ended: %v", err)
+	}
+	srv := httptest.NewServer(ordersHandler(app, quiet, 50*time.Millisecond))
+	defer srv.Close()
+	// The client's own deadline only ends the test when the handler waits
+	// for ever.
+	client := &http.Client{Timeout: 20 * time.Second}
+	resp, err := client.Post(srv.URL+"/orders", "application/json", strings.NewReader(`{"id":"o-6","customerId":"c","sku":"w","quantity":1}`))
+	if err != nil {
+		t.Fatalf("POST: %v (no answer)", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusServiceUnavailable {
+		t.Fatalf("POST: %d, want 503", resp.StatusCode)
 	}
 }
 
