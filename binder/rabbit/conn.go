@@ -286,7 +286,10 @@ func (m *connMgr) get(ctx context.Context) (*amqp.Connection, uint64, error) {
 	}
 }
 
-var errClosedBinder = errors.New("binder closed")
+// errClosedBinder is the error of a wait for the connection that the
+// binder's Close ended: stream.ErrClosed, as a Send after Close, so that a
+// send in flight when the app stops reads as its stopping.
+var errClosedBinder = fmt.Errorf("binder %w", stream.ErrClosed)
 
 // getForBind is get for BindProducer and BindConsumer: it does not wait
 // for the broker beyond one connection attempt, and returns that attempt's
