@@ -60,6 +60,11 @@ type Bridge struct {
 	// destination (sendTo), by input binding, on that binding's binder;
 	// under mu, closed with the bridge.
 	toInputs map[*Binding]*dynamicProducer
+	// stopped ends when close begins: it cuts short a bind in progress,
+	// which holds mu (and close waits for mu) for as long as its sender's
+	// context lets it, past the shutdown timeout.
+	stopped   context.Context
+	stopBinds context.CancelFunc
 }
 
 // MaxLoggedDestinations bounds the set of dynamic destinations the bridge
@@ -76,7 +81,9 @@ type dynamicProducer struct {
 }
 
 func newBridge(a *App) *Bridge {
-	return &Bridge{app: a, lru: list.New(), byName: map[string]*list.Element{}, logged: map[string]struct{}{}}
+	br := &Bridge{app: a, lru: list.New(), byName: map[string]*list.Element{}, logged: map[string]struct{}{}}
+	br.stopped, br.stopBinds = context.WithCancel(context.Background())
+	return br
 }
 
 // Send encodes payload and sends it to name (an output binding or a
@@ -109,7 +116,8 @@ func newBridge(a *App) *Bridge {
 // Binding a dynamic destination's producer happens under the bridge's lock:
 // the first send to a destination that is slow to provision holds up the
 // bridge's other sends to dynamic destinations meanwhile (sends to output
-// bindings are not affected).
+// bindings are not affected). The app's shutdown cuts a bind in progress
+// short: its send fails with [ErrClosed].
 func (br *Bridge) Send(ctx context.Context, name string, payload any) error {
 	a := br.app
 	if err := br.running(name); err != nil {
@@ -229,6 +237,9 @@ func (br *Bridge) dynamic(ctx context.Context, name string) (*dynamicProducer, e
 // refuses fails here, with a ConfigErrors).
 func (br *Bridge) bind(ctx context.Context, name, cfgName string, cfg BindingConfig) (*Binding, error) {
 	a := br.app
+	ctx, cancel := context.WithCancel(ctx)
+	defer context.AfterFunc(br.stopped, cancel)()
+	defer cancel()
 	v := validator{cfg: a.cfg}
 	for _, e := range cfg.Validate("stream.bindings." + cfgName) {
 		v.addErr(e)
@@ -257,6 +268,9 @@ func (br *Bridge) bind(ctx context.Context, name, cfgName string, cfg BindingCon
 	}
 	prod, err := bi.binder.BindProducer(ctx, spec)
 	if err != nil {
+		if br.stopped.Err() != nil {
+			return nil, fmt.Errorf("bridge: bind destination %s: cut short by the app's stop (%v): %w", cfg.Destination, err, ErrClosed)
+		}
 		return nil, fmt.Errorf("bridge: bind destination %s: %w", cfg.Destination, err)
 	}
 	b.adoptPartitionCount(prod)
@@ -396,6 +410,7 @@ func (br *Bridge) publishBound(latest *Binding) {
 
 // close closes every dynamic producer (waiting for sends in flight).
 func (br *Bridge) close(ctx context.Context) error {
+	br.stopBinds()
 	br.mu.Lock()
 	br.closed = true
 	var dps []*dynamicProducer
