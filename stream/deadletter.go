@@ -8,6 +8,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/streambind/streambind/redact"
 )
 
 // DeadLetterHeaders returns a copy of the original headers plus the
@@ -64,10 +66,13 @@ func DeadLetterHeaders(orig Headers, err error) Headers {
 		}
 		msg = p.Err
 	}
-	h[HeaderExceptionMessage] = msg.Error()
+	// Redacted as the log lines of the same failure are (a handler's
+	// error may quote a DSN with its password): whoever reads the DLQ,
+	// or streambind dlq ls, sees no more than the logs show.
+	h[HeaderExceptionMessage] = redact.String(msg.Error())
 	var w chainWriter
 	w.write(err, 0)
-	h[HeaderExceptionStacktrace] = strings.TrimSuffix(w.b.String(), "\n")
+	h[HeaderExceptionStacktrace] = redact.String(strings.TrimSuffix(w.b.String(), "\n"))
 	fqcn := ""
 	if name != nil {
 		if fqcn = name(w.root); fqcn == "" {
