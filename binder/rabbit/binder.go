@@ -183,13 +183,22 @@ func (b *Binder) BindProducer(ctx context.Context, spec stream.ProducerSpec) (st
 	}
 	p := &producer{bd: b, spec: spec, exchange: opts.exchange(spec.Destination), opts: opts, topo: t, log: log, partitioned: spec.Producer.IsPartitioned(), born: time.Now()}
 	b.logBound(log, "rabbit: producer bound", spec.Binding, t, "routing_key", p.routingKeyDoc())
+	if err := b.addProducer(p); err != nil {
+		return fail(err)
+	}
+	return p, nil
+}
+
+// addProducer registers a bound producer, or refuses it (an error
+// wrapping [stream.ErrClosed]) once the binder is closed.
+func (b *Binder) addProducer(p *producer) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.closed {
-		return fail(fmt.Errorf("binder %w", stream.ErrClosed))
+		return fmt.Errorf("binder %w", stream.ErrClosed)
 	}
 	b.producers[p] = struct{}{}
-	return p, nil
+	return nil
 }
 
 // producerTopology is what a producer binding declares, as SCSt's

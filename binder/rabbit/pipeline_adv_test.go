@@ -257,14 +257,20 @@ func (e *advEnv) yaml(consumer, env, outLines, binders string) string {
 
 // run builds and runs the App (input binding stopped until start).
 func (e *advEnv) run(yaml string, fn func(context.Context, []byte) ([]byte, error), opts ...stream.Option) *advRApp {
+	fns := stream.NewCatalog()
+	stream.AddFunction(fns, "transform", fn)
+	return e.runCatalog(yaml, fns, opts...)
+}
+
+// runCatalog is run with the functions of fns (a transform of another
+// signature).
+func (e *advEnv) runCatalog(yaml string, fns *stream.Catalog, opts ...stream.Option) *advRApp {
 	t := e.t
 	t.Helper()
 	l, err := config.Load(config.Options{Data: []byte(yaml), Env: []string{}})
 	if err != nil {
 		t.Fatalf("load: %v\n%s", err, yaml)
 	}
-	fns := stream.NewCatalog()
-	stream.AddFunction(fns, "transform", fn)
 	app, err := stream.NewApp(l.Stream, fns, append([]stream.Option{stream.WithBinderType(Type, New), stream.WithBinderType(kafka.Type, kafka.New),
 		stream.WithoutSignals(), stream.WithLogger(testLogger())}, opts...)...)
 	if err != nil {

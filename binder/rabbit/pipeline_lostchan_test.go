@@ -9,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/streambind/streambind/config"
 	"github.com/streambind/streambind/stream"
 )
 
@@ -135,32 +134,8 @@ func TestPipelineLostChannelNoRetryInPlace(t *testing.T) {
 // runMsgApp is advEnv.run for a function that takes a Message (it reads
 // Received).
 func runMsgApp(e *advEnv, yaml string, fn func(context.Context, stream.Message[[]byte]) ([]byte, error), log *slog.Logger) *advRApp {
-	t := e.t
-	t.Helper()
-	l, err := config.Load(config.Options{Data: []byte(yaml), Env: []string{}})
-	if err != nil {
-		t.Fatalf("load: %v\n%s", err, yaml)
-	}
+	e.t.Helper()
 	fns := stream.NewCatalog()
 	stream.AddFunction(fns, "transform", fn)
-	app, err := stream.NewApp(l.Stream, fns, stream.WithBinderType(Type, New), stream.WithoutSignals(), stream.WithLogger(log))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	a := &advRApp{app: app, cancel: cancel, ran: make(chan error, 1)}
-	go func() { a.ran <- app.Run(ctx) }()
-	t.Cleanup(func() {
-		if err := a.end(t); err != nil && !a.explicit.Load() {
-			t.Errorf("Run: %v", err)
-		}
-	})
-	select {
-	case <-app.Ready():
-	case err := <-a.ran:
-		t.Fatalf("Run ended: %v", err)
-	case <-time.After(time.Minute):
-		t.Fatal("the App was not ready in a minute")
-	}
-	return a
+	return e.runCatalog(yaml, fns, stream.WithLogger(log))
 }

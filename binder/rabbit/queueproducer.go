@@ -53,11 +53,8 @@ func (b *Binder) BindQueueProducer(ctx context.Context, spec stream.ProducerSpec
 	}
 	p := &producer{bd: b, spec: spec, exchange: "", opts: opts, topo: t, log: log, born: time.Now()}
 	log.Debug("rabbit: queue producer bound (default exchange)", "binding", spec.Binding, "queue", queue)
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if b.closed {
-		return fail(fmt.Errorf("binder %w", stream.ErrClosed))
+	if err := b.addProducer(p); err != nil {
+		return fail(err)
 	}
-	b.producers[p] = struct{}{}
 	return p, nil
 }
