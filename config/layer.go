@@ -292,11 +292,56 @@ func (l *layer) set(path []string, v any, line int) bool {
 			l.fail(id, l.at(line), "set to %q here and to %q at %s: spring.cloud.function.definition and SCSt's deprecated spring.cloud.stream.function.definition are one key here (stream.function.definition), and with different values SCSt 3 binds the latter's, SCSt 4 the former's: keep the one you mean", v, prev, l.origins[id])
 			return false
 		}
+		if sub, isMap := prev.(map[string]any); isMap && len(sub) > 0 {
+			// Keys inside it were set first (brokers.x=b, then
+			// brokers=a): name the key that conflicts, not the map's
+			// origin, which is that key's line.
+			inner, at := l.keyInside(path, sub)
+			l.fail(id, l.at(line), "set to a value here, but %s, a key inside it, is set at %s: a key holds a value or keys, not both; keep one", inner, at)
+			return false
+		}
 		l.fail(id, l.at(line), "duplicate key (already set at %s)", l.origins[id])
 		return false
 	}
 	m[key] = v
 	return true
+}
+
+// keyInside returns the key path of a value set below path (whose map is
+// m) and its origin: the one set where the map was first created, else
+// the first in order. Spring Boot binds a scalar or list key and ignores
+// such a key inside it without a word (IndexedElementsBinder reads the
+// key itself when it is set); here the pair is an error naming both.
+func (l *layer) keyInside(path []string, m map[string]any) (string, string) {
+	first := l.origins[joinPath(path)]
+	var fallback []string
+	var walk func(p []string, m map[string]any) []string
+	walk = func(p []string, m map[string]any) []string {
+		for _, k := range slices.Sorted(maps.Keys(m)) {
+			cp := appendPath(p, k)
+			if sub, ok := m[k].(map[string]any); ok && len(sub) > 0 {
+				if found := walk(cp, sub); found != nil {
+					return found
+				}
+				continue
+			}
+			if fallback == nil {
+				fallback = cp
+			}
+			if l.origins[joinPath(cp)] == first {
+				return cp
+			}
+		}
+		return nil
+	}
+	inner := walk(path, m)
+	if inner == nil {
+		inner = fallback
+	}
+	if inner == nil {
+		return joinPath(path) + ".*", first
+	}
+	return joinPath(inner), l.origins[joinPath(inner)]
 }
 
 // lookupMap returns the map at path in l.tree (which must exist).
