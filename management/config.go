@@ -42,6 +42,20 @@
 //	GET  /metrics                    Prometheus text format
 //	GET  /actuator/config            the effective configuration: keys and origins, values only if show-values is always
 //
+// Spring Boot Actuator's paths, for the probes and scrape configurations of
+// a ported Spring service (see [ActuatorHealth]):
+//
+//	GET  /actuator/health                the readiness group's status with every component and the groups; 200 UP, 503 DOWN or OUT_OF_SERVICE
+//	GET  /actuator/health/liveness       {"status":"UP"}, 200 while the process serves
+//	GET  /actuator/health/readiness      what /health/readiness checks: OUT_OF_SERVICE (503) until the app runs and once it stops, DOWN (503) while a binder or binding is down
+//	GET  /actuator/health/{component}    one component: ping, livenessState, readinessState, binders, bindings (404 when absent)
+//	GET  /actuator/prometheus            the same as /metrics
+//	GET  /actuator/info                  {} (no info contributors)
+//
+// Their paths are fixed: Spring Boot's management.endpoints.web.base-path
+// is not read (ignored with a warning, as Spring Boot's other keys
+// streambind has no equivalent for).
+//
 // The body of POST /actuator/bindings/{name} is at most 4 KiB (413 past
 // that) and must be exactly one JSON object with exactly one field, "state"
 // (a string); anything else — another field, the field twice, a second

@@ -169,6 +169,11 @@ func TestPlantedSecretNeverShown(t *testing.T) {
 		scrape(srv, "GET", "/actuator/bindings/src", "", 200)
 		scrape(srv, "GET", "/actuator/bindings/sink-in-0", "", 200)
 		scrape(srv, "GET", "/metrics", "", 200)
+		scrape(srv, "GET", "/actuator/health", "", 200)
+		scrape(srv, "GET", "/actuator/health/liveness", "", 200)
+		scrape(srv, "GET", "/actuator/health/readiness", "", 200)
+		scrape(srv, "GET", "/actuator/prometheus", "", 200)
+		scrape(srv, "GET", "/actuator/info", "", 200)
 	}
 	cfgAlways := scrape(always, "GET", "/actuator/config", "", 200)
 	cfgNever := scrape(never, "GET", "/actuator/config", "", 200)
@@ -177,6 +182,9 @@ func TestPlantedSecretNeverShown(t *testing.T) {
 	scrape(always, "POST", "/actuator/bindings/sink-in-0", `{"state":"PAUSED"}{"state":"x"}`, 400)
 	sw.down.Store(true)
 	readyDown := scrape(always, "GET", "/health/readiness", "", 503)
+	actuatorDown := scrape(always, "GET", "/actuator/health/readiness", "", 503)
+	scrape(never, "GET", "/actuator/health", "", 503)
+	scrape(never, "GET", "/actuator/health/binders", "", 503)
 	scrape(never, "GET", "/metrics", "", 200)
 	sw.down.Store(false)
 
@@ -206,6 +214,9 @@ func TestPlantedSecretNeverShown(t *testing.T) {
 	}
 	if !bytes.Contains(readyDown, []byte("amqp://svc:******@broker:5672/vh")) {
 		t.Errorf("readiness:\n%s", readyDown)
+	}
+	if !bytes.Contains(actuatorDown, []byte("amqp://svc:******@broker:5672/vh")) {
+		t.Errorf("/actuator/health/readiness:\n%s", actuatorDown)
 	}
 	for _, want := range []string{"vault binder: connecting", "handler failed, retrying", "postgres://u:******@h/db", "binding state changed"} {
 		if !strings.Contains(logged, want) {

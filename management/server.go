@@ -127,10 +127,19 @@ func New(app *stream.App, opts Options) *Server {
 	// A metric that cannot be gathered (a collector's error or panic, two
 	// series alike) is logged and left out: the scrape serves the others,
 	// rather than a 500 whose body is the error and its stack trace.
-	s.mux.Handle("GET /metrics", promhttp.HandlerFor(opts.Registry, promhttp.HandlerOpts{
+	metrics := promhttp.HandlerFor(opts.Registry, promhttp.HandlerOpts{
 		ErrorHandling: promhttp.ContinueOnError,
 		ErrorLog:      slog.NewLogLogger(opts.Logger.Handler(), slog.LevelWarn),
-	}))
+	})
+	s.mux.Handle("GET /metrics", metrics)
+	// Spring Boot Actuator's paths, so that the probes and scrape
+	// configurations of a ported Spring service keep working.
+	s.mux.HandleFunc("GET /actuator/health", s.actuatorHealth)
+	s.mux.HandleFunc("GET /actuator/health/liveness", s.actuatorLiveness)
+	s.mux.HandleFunc("GET /actuator/health/readiness", s.actuatorReadiness)
+	s.mux.HandleFunc("GET /actuator/health/{component}", s.actuatorHealthComponent)
+	s.mux.Handle("GET /actuator/prometheus", metrics)
+	s.mux.HandleFunc("GET /actuator/info", s.actuatorInfo)
 	if opts.ConfigEndpoint {
 		s.mux.HandleFunc("GET /actuator/config", s.config)
 	}
@@ -141,7 +150,9 @@ func New(app *stream.App, opts Options) *Server {
 // ...), for a start-up line or an index.
 func (s *Server) Endpoints() []string {
 	out := []string{"GET /actuator/bindings", "GET /actuator/bindings/{name}", "POST /actuator/bindings/{name}",
-		"GET /actuator/functions", "GET /actuator/topology", "GET /health/liveness", "GET /health/readiness", "GET /metrics"}
+		"GET /actuator/functions", "GET /actuator/topology", "GET /health/liveness", "GET /health/readiness", "GET /metrics",
+		"GET /actuator/health", "GET /actuator/health/liveness", "GET /actuator/health/readiness",
+		"GET /actuator/health/{component}", "GET /actuator/prometheus", "GET /actuator/info"}
 	if s.opts.ConfigEndpoint {
 		out = append(out, "GET /actuator/config")
 	}
@@ -611,11 +622,23 @@ func (s *Server) liveness(w http.ResponseWriter, _ *http.Request) {
 }
 
 func (s *Server) readiness(w http.ResponseWriter, r *http.Request) {
+	h := s.check(r.Context())
+	code := http.StatusOK
+	if h.Status != "UP" {
+		code = http.StatusServiceUnavailable
+	}
+	writeJSON(w, code, h)
+}
+
+// check is what readiness reports: the app's state, every binder's (and
+// component's) health and the bindings that report their destination
+// unusable, errors redacted; Status is DOWN when any is not as it should.
+func (s *Server) check(ctx context.Context) Health {
 	h := Health{Status: "UP", App: s.app.State(), Binders: map[string]stream.BinderHealth{}}
 	if h.App != "running" {
 		h.Status = "DOWN"
 	}
-	for _, b := range s.app.Health(r.Context()) {
+	for _, b := range s.app.Health(ctx) {
 		if !b.Up {
 			h.Status = "DOWN"
 		}
@@ -623,7 +646,7 @@ func (s *Server) readiness(w http.ResponseWriter, r *http.Request) {
 		h.Binders[b.Name] = b
 	}
 	for _, b := range s.app.Bindings() {
-		if err := b.Health(r.Context()); err != nil {
+		if err := b.Health(ctx); err != nil {
 			h.Status = "DOWN"
 			if h.Bindings == nil {
 				h.Bindings = map[string]string{}
@@ -631,11 +654,7 @@ func (s *Server) readiness(w http.ResponseWriter, r *http.Request) {
 			h.Bindings[b.Name()] = redact.String(err.Error())
 		}
 	}
-	code := http.StatusOK
-	if h.Status != "UP" {
-		code = http.StatusServiceUnavailable
-	}
-	writeJSON(w, code, h)
+	return h
 }
 
 // ConfigView is the JSON body of GET /actuator/config.
