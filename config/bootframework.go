@@ -63,10 +63,10 @@ var bootLoggingIgnored = map[string]bool{
 // of endpoints (docs/operations.md) whenever management.server.address is
 // set.
 var bootManagementIgnored = map[string]string{
-	"health":          "Spring Boot's health indicators and groups: streambind's /health/liveness and /health/readiness follow the app's state",
-	"metrics":         "Micrometer's settings: streambind serves its metrics at /metrics (Prometheus text format)",
-	"prometheus":      "Micrometer's Prometheus settings: streambind serves its metrics at /metrics",
-	"info":            "Spring Boot's /actuator/info contributors: streambind has no info endpoint",
+	"health":          "Spring Boot's health indicators and groups: streambind's /actuator/health (groups liveness and readiness) and /health/liveness, /health/readiness follow the app's, binders' and bindings' state",
+	"metrics":         "Micrometer's settings: streambind serves its metrics at /metrics and /actuator/prometheus (Prometheus text format)",
+	"prometheus":      "Micrometer's Prometheus settings: streambind serves its metrics at /metrics and /actuator/prometheus",
+	"info":            "Spring Boot's /actuator/info contributors: streambind's /actuator/info is {}",
 	"observations":    "Micrometer Observation settings: streambind traces with OpenTelemetry (management.tracing.*)",
 	"otlp":            "Micrometer's OTLP settings: streambind exports traces to management.tracing.endpoint",
 	"opentelemetry":   "Spring Boot's OpenTelemetry resource settings: streambind names the service by management.tracing.service-name",
@@ -93,7 +93,7 @@ var bootManagementIgnored = map[string]string{
 	"stackdriver":     "a Micrometer registry: streambind serves its metrics at /metrics",
 	"statsd":          "a Micrometer registry: streambind serves its metrics at /metrics",
 	"logging":         "Spring Boot's log export: streambind logs to stderr",
-	"endpoints":       "Spring Boot's actuator exposure: streambind's management server serves all its endpoints (docs/operations.md) whenever management.server.address (or management.server.port) is set",
+	"endpoints":       "Spring Boot's actuator exposure and base path: streambind's management server serves all its endpoints (docs/operations.md), at fixed paths (Spring Boot's under /actuator: /actuator/health/liveness, /actuator/health/readiness, /actuator/prometheus), whenever management.server.address (or management.server.port) is set",
 	"endpoint":        "Spring Boot's actuator endpoint settings: streambind's endpoints have no such setting",
 	"server.basepath": "streambind's endpoints are at fixed paths (/actuator/..., /health/..., /metrics)",
 	"server.ssl":      "streambind's management server speaks plain HTTP: put TLS in front of it",
