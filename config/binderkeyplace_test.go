@@ -2,6 +2,7 @@ package config
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -63,5 +64,61 @@ func TestBinderSectionKeyPlace(t *testing.T) {
 		if len(l.Stream.Extensions["kafka"].Binder)+len(l.Stream.Extensions["rabbit"].Binder) == 0 {
 			t.Errorf("%s: binder section emptied", yaml)
 		}
+	}
+}
+
+// The same keys in the environment of a binder declared under
+// stream.binders (SCSt's multi-binder form), written as SCSt does
+// (spring.cloud.stream.<type>.binder.<key>: nested, dotted or both) or
+// in the binder's own keys, get the same error at their key path and
+// line, and are taken out; the binder's other keys stay. Before, the
+// check covered stream.<type>.binder only, and the binder refused such a
+// key as unknown without saying where it goes.
+func TestBinderEnvironmentKeyPlace(t *testing.T) {
+	const head = "spring:\n  cloud:\n    stream:\n      binders:\n        b1:\n"
+	for _, c := range []struct {
+		name, file, data, path, origin, want string
+		left                                 string // a key of the environment that stays
+	}{
+		{"nested", "application.yaml", head + "          type: rabbit\n          environment:\n            spring:\n              cloud:\n                stream:\n                  rabbit:\n                    binder:\n                      addresses: mq:5672\n                      prefetch: 10\n",
+			"stream.binders.b1.environment.spring.cloud.stream.rabbit.binder.prefetch", "application.yaml:14",
+			"prefetch is a consumer property of the rabbit binder: set it under stream.rabbit.bindings.<binding>.consumer.prefetch", "addresses"},
+		{"dotted", "application.yaml", head + "          type: kafka\n          environment:\n            spring.cloud.stream.kafka.binder.brokers: k:9092\n            spring.cloud.stream.kafka.binder.sync: true\n",
+			"stream.binders.b1.environment.spring.cloud.stream.kafka.binder.sync", "application.yaml:9",
+			"sync is a producer property of the kafka binder: set it under stream.kafka.bindings.<binding>.producer.sync", "spring.cloud.stream.kafka.binder.brokers"},
+		{"mixed", "application.yaml", head + "          type: rabbit\n          environment:\n            spring.cloud.stream:\n              rabbit.binder:\n                requested-heartbeat: 10\n",
+			"stream.binders.b1.environment.spring.cloud.stream.rabbit.binder.requested-heartbeat", "application.yaml:10",
+			"unknown key; did you mean heartbeat?", ""},
+		{"own keys", "application.yaml", head + "          type: nats\n          environment:\n            url: nats://n:4222\n            ack-wait: 5s\n",
+			"stream.binders.b1.environment.ack-wait", "application.yaml:9",
+			"ack-wait is a consumer property of the nats binder: set it under stream.nats.bindings.<binding>.consumer.ack-wait", "url"},
+		{"properties", "application.properties", "spring.cloud.stream.binders.b1.type=redis\nspring.cloud.stream.binders.b1.environment.spring.cloud.stream.redis.binder.claim-min-idle=5s\n",
+			"stream.binders.b1.environment.spring.cloud.stream.redis.binder.claim-min-idle", "application.properties:2",
+			"claim-min-idle is a consumer property of the redis binder", ""},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			l, err := Load(Options{Data: []byte(c.data), Name: c.file, Env: []string{}})
+			var ces stream.ConfigErrors
+			if !errors.As(err, &ces) || len(ces) != 1 {
+				t.Fatalf("err = %v, want one problem", err)
+			}
+			if ces[0].Path != c.path || ces[0].Origin != c.origin || !strings.Contains(ces[0].Msg, c.want) {
+				t.Errorf("problem %s (%s): %s\nwant at %s (%s): %s", ces[0].Path, ces[0].Origin, ces[0].Msg, c.path, c.origin, c.want)
+			}
+			env := l.Stream.Binders["b1"].Environment
+			if strings.Contains(strings.ToLower(fmt.Sprint(env)), strings.ToLower(c.path[strings.LastIndexByte(c.path, '.')+1:])) {
+				t.Errorf("environment left: %v", env)
+			}
+			if c.left != "" {
+				if _, ok := env[c.left]; !ok {
+					t.Errorf("environment %v lost %s", env, c.left)
+				}
+			}
+		})
+	}
+	// A key the binder takes in its section (kafka configuration) stays.
+	l := mustLoad(t, Options{Data: []byte(head + "          type: kafka\n          environment:\n            spring.cloud.stream.kafka.binder.configuration:\n              max.poll.records: 10\n")})
+	if len(l.Stream.Binders["b1"].Environment) == 0 {
+		t.Errorf("environment emptied")
 	}
 }

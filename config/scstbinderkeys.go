@@ -157,51 +157,99 @@ var bootSpellings = map[string]map[string][2]string{
 // keys (bootSpellings), with a did-you-mean. SCSt's binder ignores such
 // keys without a word (Spring Boot binds no unknown field); streambind
 // refuses unknown binder keys, as before, but says where they belong.
+// The environment of a binder declared under stream.binders (SCSt's
+// multi-binder form) is a binder section too, in the binder's own keys
+// and in SCSt's spring.cloud.stream.<type>.binder.* (nested, dotted or
+// both): the same keys are refused there the same way.
 func binderSectionKeys(tree map[string]any, origins map[string]string) (errs []*stream.ConfigError) {
+	check := func(ltyp string, m map[string]any, k, name, p string) {
+		msg := binderKeyPlace(ltyp, name)
+		if msg == "" {
+			return
+		}
+		delete(m, k)
+		errs = append(errs, &stream.ConfigError{Path: p, Origin: originOf(origins, p), Msg: msg})
+	}
 	for _, ltyp := range []string{"kafka", "nats", "rabbit", "redis"} {
-		typ, ok := mapKey(tree, ltyp)
-		if !ok {
-			continue
-		}
-		section, _ := tree[typ].(map[string]any)
-		binder, ok := mapAt(section, "binder")
-		if !ok {
-			continue
-		}
-		for _, k := range sortedKeys(binder) {
-			sk := squash(k)
-			if strings.Contains(k, ".") || binderLevelToo[ltyp][sk] {
-				continue
-			}
-			if boot, ok := bootSpellings[ltyp][sk]; ok {
-				p, _ := takeKey(tree, []string{typ, "binder", k})
-				errs = append(errs, &stream.ConfigError{Path: p, Origin: originOf(origins, p),
-					Msg: "unknown key; did you mean " + boot[0] + "? (" + kebab(k) + " is " + boot[1] + ")"})
-				continue
-			}
-			var kinds []string
-			for _, kind := range []string{"consumer", "producer"} {
-				for _, bk := range binderBindingKeys[kind][ltyp] {
-					if squash(bk) == sk {
-						kinds = append(kinds, kind)
-						break
-					}
+		if typ, ok := mapKey(tree, ltyp); ok {
+			section, _ := tree[typ].(map[string]any)
+			if binder, ok := mapAt(section, "binder"); ok {
+				base, _, _ := lookupSquashed(tree, []string{typ, "binder"})
+				for _, k := range sortedKeys(binder) {
+					check(ltyp, binder, k, k, base+"."+k)
 				}
 			}
-			if len(kinds) == 0 {
-				continue
-			}
-			p, _ := takeKey(tree, []string{typ, "binder", k})
-			name := kebab(k)
-			var at, dflt []string
-			for _, kind := range kinds {
-				at = append(at, "stream."+ltyp+".bindings.<binding>."+kind+"."+name)
-				dflt = append(dflt, "stream."+ltyp+".default."+kind+"."+name)
-			}
-			errs = append(errs, &stream.ConfigError{Path: p, Origin: originOf(origins, p),
-				Msg: "not a binder property: " + name + " is a " + strings.Join(kinds, " and ") + " property of the " + ltyp +
-					" binder: set it under " + strings.Join(at, " or ") + " (or " + strings.Join(dflt, " or ") + " for every binding)"})
+		}
+		for _, be := range binderEnvironments(tree, ltyp) {
+			walkBinderKeys(be.env, nil, be.base, func(m map[string]any, k, name, p string) { check(ltyp, m, k, name, p) })
+			walkBinderKeys(be.env, []string{"spring", "cloud", "stream", ltyp, "binder"}, be.base, func(m map[string]any, k, name, p string) { check(ltyp, m, k, name, p) })
 		}
 	}
 	return errs
+}
+
+// walkBinderKeys calls visit for each key of the binder section at path
+// want below m (at key path base): nested maps, dotted keys or a mix
+// ("spring.cloud.stream": {rabbit.binder.prefetch: 1}). visit gets the
+// map that holds the key, the key as it is there, the binder key it names
+// and its key path. Keys that hold dots below the section are skipped.
+func walkBinderKeys(m map[string]any, want []string, base string, visit func(m map[string]any, k, name, p string)) {
+	for _, k := range sortedKeys(m) {
+		segs := strings.Split(k, ".")
+		if len(want) == 0 {
+			if len(segs) == 1 {
+				visit(m, k, k, base+"."+k)
+			}
+			continue
+		}
+		n := min(len(segs), len(want))
+		match := true
+		for i := range n {
+			if squash(segs[i]) != squash(want[i]) {
+				match = false
+				break
+			}
+		}
+		switch {
+		case !match:
+		case len(segs) <= len(want):
+			if sub, ok := m[k].(map[string]any); ok {
+				walkBinderKeys(sub, want[len(segs):], base+"."+k, visit)
+			}
+		case len(segs) == len(want)+1:
+			visit(m, k, segs[len(want)], base+"."+k)
+		}
+	}
+}
+
+// binderKeyPlace returns why key name of a binder section of type ltyp
+// belongs elsewhere (see binderSectionKeys), or "" when it may be there.
+func binderKeyPlace(ltyp, name string) string {
+	sk := squash(name)
+	if strings.Contains(name, ".") || binderLevelToo[ltyp][sk] {
+		return ""
+	}
+	if boot, ok := bootSpellings[ltyp][sk]; ok {
+		return "unknown key; did you mean " + boot[0] + "? (" + kebab(name) + " is " + boot[1] + ")"
+	}
+	var kinds []string
+	for _, kind := range []string{"consumer", "producer"} {
+		for _, bk := range binderBindingKeys[kind][ltyp] {
+			if squash(bk) == sk {
+				kinds = append(kinds, kind)
+				break
+			}
+		}
+	}
+	if len(kinds) == 0 {
+		return ""
+	}
+	key := kebab(name)
+	var at, dflt []string
+	for _, kind := range kinds {
+		at = append(at, "stream."+ltyp+".bindings.<binding>."+kind+"."+key)
+		dflt = append(dflt, "stream."+ltyp+".default."+kind+"."+key)
+	}
+	return "not a binder property: " + key + " is a " + strings.Join(kinds, " and ") + " property of the " + ltyp +
+		" binder: set it under " + strings.Join(at, " or ") + " (or " + strings.Join(dflt, " or ") + " for every binding)"
 }
