@@ -150,13 +150,13 @@ func New(app *stream.App, opts Options) *Server {
 // ...), for a start-up line or an index.
 func (s *Server) Endpoints() []string {
 	out := []string{"GET /actuator/bindings", "GET /actuator/bindings/{name}", "POST /actuator/bindings/{name}",
-		"GET /actuator/functions", "GET /actuator/topology", "GET /health/liveness", "GET /health/readiness", "GET /metrics",
-		"GET /actuator/health", "GET /actuator/health/liveness", "GET /actuator/health/readiness",
-		"GET /actuator/health/{component}", "GET /actuator/prometheus", "GET /actuator/info"}
+		"GET /actuator/functions", "GET /actuator/topology", "GET /health/liveness", "GET /health/readiness", "GET /metrics"}
 	if s.opts.ConfigEndpoint {
 		out = append(out, "GET /actuator/config")
 	}
-	return out
+	// Spring Boot Actuator's paths, last.
+	return append(out, "GET /actuator/health", "GET /actuator/health/liveness", "GET /actuator/health/readiness",
+		"GET /actuator/health/{component}", "GET /actuator/prometheus", "GET /actuator/info")
 }
 
 // Handler returns the endpoints as an http.Handler, to mount elsewhere.

@@ -160,7 +160,7 @@ func TestDemoManagement(t *testing.T) {
 	base := managementBase(t, errw, done, false)
 	// The start-up lines list every endpoint as a URL.
 	var urls []string
-	for len(urls) < 9 {
+	for len(urls) < 15 {
 		select {
 		case l := <-errw.lines:
 			if _, u, ok := strings.Cut(l, "http://"); ok && strings.HasPrefix(l, "demo:   ") {
@@ -172,7 +172,8 @@ func TestDemoManagement(t *testing.T) {
 	}
 	for _, want := range []string{"GET " + base + "/actuator/bindings", "GET " + base + "/actuator/bindings/{name}",
 		"POST " + base + "/actuator/bindings/{name}", "GET " + base + "/actuator/functions", "GET " + base + "/actuator/topology",
-		"GET " + base + "/health/liveness", "GET " + base + "/health/readiness", "GET " + base + "/metrics", "GET " + base + "/actuator/config"} {
+		"GET " + base + "/health/liveness", "GET " + base + "/health/readiness", "GET " + base + "/metrics", "GET " + base + "/actuator/config",
+		"GET " + base + "/actuator/health/readiness", "GET " + base + "/actuator/prometheus"} {
 		if !slices.Contains(urls, want) {
 			t.Errorf("start-up lines %q lack %q", urls, want)
 		}
