@@ -14,14 +14,27 @@ import (
 )
 
 // Bridge sends from ordinary code — an HTTP handler, a scheduled job — to an
-// output binding or to a dynamic destination, like SCSt's StreamBridge. It
+// output binding, to an input binding's destination or to a dynamic
+// destination, like SCSt's StreamBridge. It
 // is safe for concurrent use.
 //
 // A name that is an output binding of the app (a function's "<fn>-out-0" or
 // one listed in stream.output-bindings) sends through that binding, with its
-// content type and partitioning. Any other name is a destination: the bridge
-// binds a producer for it on the default binder (with the settings of a
-// binding of that name, if configured) and keeps it in a cache of
+// content type and partitioning. The name of an input binding (a function's
+// "<fn>-in-0", one listed in stream.input-bindings) sends to that binding's
+// destination (the first, when it reads several) on its binder, encoded as
+// its content type says: the message goes through the broker, so the
+// binding's function receives it as any other, with its retries and DLQ,
+// and so does every other group reading that destination. (SCSt's
+// StreamBridge hands it to the binding's input channel instead, bypassing
+// the binder — with a WARN that this is not recommended,
+// spring-cloud-stream#2563 — so no broker acknowledges it.) The
+// destination of an input binding is not a dynamic destination: its
+// producer is not counted in the cache and stays bound until the app stops.
+//
+// Any other name is a destination: the bridge binds a producer for it on
+// the default binder (with the settings of a binding of that name, if
+// configured) and keeps it in a cache of
 // stream.dynamic-destination-cache-size producers (default 10); the least
 // recently used one is closed when the cache is full.
 //
@@ -86,8 +99,9 @@ func newBridge(a *App) *Bridge {
 	return br
 }
 
-// Send encodes payload and sends it to name (an output binding or a
-// destination), returning once the binder confirmed it. payload may be
+// Send encodes payload and sends it to name (an output binding, an input
+// binding's destination or a destination; see [Bridge]), returning once the
+// binder confirmed it. payload may be
 // []byte, string, a [Message] (for headers), an [Envelope] (for headers and
 // a key), or any value the binding's content type's converter encodes. A
 // Message's payload is encoded with the converter of its contentType header
@@ -123,13 +137,17 @@ func (br *Bridge) Send(ctx context.Context, name string, payload any) error {
 	if err := br.running(name); err != nil {
 		return err
 	}
-	if b := a.Binding(name); b != nil {
-		if b.input {
-			return fmt.Errorf("bridge: %s is an input binding", name)
-		}
+	var dp *dynamicProducer
+	var err error
+	if b := a.Binding(name); b != nil && !b.input {
 		return br.sendVia(ctx, b, convCtx{binding: b.name, converters: a.opts.converters, contentType: b.cfg.ContentType}, payload)
+	} else if b != nil {
+		// An input binding: its destination, through the broker (as a
+		// function's output routed there by HeaderSendToDestination).
+		dp, err = br.toInput(ctx, b)
+	} else {
+		dp, err = br.dynamic(ctx, name)
 	}
-	dp, err := br.dynamic(ctx, name)
 	if err != nil {
 		return err
 	}
@@ -280,9 +298,12 @@ func (br *Bridge) bind(ctx context.Context, name, cfgName string, cfg BindingCon
 }
 
 // toInput returns the read-locked producer that sends to input binding
-// in's destination with in's settings (its binder: SCSt's StreamBridge
-// binds a binding's name with that binding's properties), binding it on
-// first use. It is not a dynamic destination of the cache: it stays until
+// in's destination with in's settings (its binder and content type, as
+// SCSt's StreamBridge takes a binding's name with that binding's
+// properties), binding it on first use (logged at INFO). SCSt's bridge
+// hands a message for an input binding's name to its input channel,
+// bypassing the binder; [Bridge.Send] and sendTo send it through the
+// broker instead. It is not a dynamic destination of the cache: it stays until
 // the bridge closes (one per input binding at most).
 func (br *Bridge) toInput(ctx context.Context, in *Binding) (*dynamicProducer, error) {
 	br.mu.Lock()
@@ -300,7 +321,11 @@ func (br *Bridge) toInput(ctx context.Context, in *Binding) (*dynamicProducer, e
 	if err != nil {
 		return nil, err
 	}
-	dp := &dynamicProducer{name: b.name, b: b}
+	// Encoded as the input binding's content type says (SCSt's
+	// StreamBridge takes the content type of the binding it is given).
+	dp := &dynamicProducer{name: b.name, b: b, cx: convCtx{binding: in.name, converters: br.app.opts.converters, contentType: cfg.ContentType}}
+	br.app.log.Info("bridge: sends to an input binding go to its destination, through its binder",
+		"binding", in.name, "destination", cfg.Destination, "binder", in.binderName)
 	if br.toInputs == nil {
 		br.toInputs = map[*Binding]*dynamicProducer{}
 	}
@@ -317,10 +342,11 @@ func (e *notAllowedError) Error() string { return e.msg }
 
 // sendTo sends env, a function's or supplier's output whose
 // HeaderSendToDestination header names where it goes (SCSt's routing
-// FROM a function), there rather than to the output binding, as SCSt's
-// StreamBridge resolves the name: an output binding of that name; the
+// FROM a function), there rather than to the output binding, resolved as
+// [Bridge.Send] resolves a name: an output binding of that name; the
 // destination of an input binding of that name (another function's
-// input), on that binding's binder; else a destination of that name bound
+// input), on that binding's binder (SCSt hands it to that binding's input
+// channel, bypassing the binder); else a destination of that name bound
 // on first use, which stream.dynamic-destinations must allow. The header
 // is not sent on. A name the allow-list or the binder refuses fails
 // permanently (the input is dead-lettered); a failed bind or send is

@@ -202,3 +202,44 @@ func TestBridgeConfiguredNameBoundLoggedOnce(t *testing.T) {
 		t.Errorf("first send to other logged %d times, want once:\n%s", n, out)
 	}
 }
+
+// The name of an input binding sends to that binding's destination (the
+// first of several) on its binder, with its content type, through the
+// broker: its function receives it, and so does another group reading the
+// destination. Its producer is no dynamic destination of the cache, and
+// its bind is logged once.
+func TestBridgeSendToInputBinding(t *testing.T) {
+	broker := newBroker(t)
+	other := tapGroup(t, broker, "audit-log", "other")
+	var buf syncbuf.Buffer
+	log := slog.New(slog.NewTextHandler(&buf, nil))
+	got := make(chan stream.Message[string], 4)
+	fns := stream.NewCatalog()
+	stream.AddConsumer(fns, "audit", func(_ context.Context, m stream.Message[string]) error { got <- m; return nil })
+	cfg := &stream.Config{
+		Function: stream.FunctionConfig{Definition: "audit"},
+		Bindings: map[string]stream.BindingConfig{
+			"audit-in-0": {Destination: "audit-log,audit-archive", Group: "auditor", ContentType: "text/plain"},
+		},
+	}
+	r := startOn(t, broker, cfg, fns, log)
+	br := r.app.Bridge()
+	for _, p := range []string{"one", "two"} {
+		if err := br.Send(context.Background(), "audit-in-0", p); err != nil {
+			t.Fatal(err)
+		}
+		if m := recv(t, got); m.Payload != p {
+			t.Fatalf("the function got %q, want %q", m.Payload, p)
+		}
+		if m := recv(t, other); string(m.Payload) != p || m.Headers[stream.HeaderContentType] != "text/plain" {
+			t.Fatalf("the other group got %q with content type %q, want %q, text/plain", m.Payload, m.Headers[stream.HeaderContentType], p)
+		}
+	}
+	if d := br.DynamicDestinations(); len(d) != 0 {
+		t.Errorf("dynamic destinations %v, want none", d)
+	}
+	want := `level=INFO msg="bridge: sends to an input binding go to its destination, through its binder" binding=audit-in-0 destination=audit-log binder=memory`
+	if n := strings.Count(buf.String(), want); n != 1 {
+		t.Errorf("logged %d times, want once: %s\nlog:\n%s", n, want, buf.String())
+	}
+}

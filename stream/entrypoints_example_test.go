@@ -49,15 +49,17 @@ func ExampleBridge_Send() {
 	// (stream.dynamic-destinations can restrict which are allowed).
 	err = app.Bridge().Send(ctx, "reports", map[string]int{"logins": 1})
 	fmt.Println("sent to a dynamic destination:", err)
-	// An input binding is not a place to send to.
-	fmt.Println(app.Bridge().Send(ctx, "audit-in-0", "x"))
+	// An input binding's name: its destination (audit-log), through the
+	// broker, as if another service had sent it.
+	err = app.Bridge().Send(ctx, "audit-in-0", stream.NewMessage("user u-1 logged out", "source", "job"))
+	fmt.Println("sent to an input binding:", err, "→", <-got)
 
 	cancel()
 	fmt.Println("stopped:", <-stopped)
 	// Output:
 	// sent: <nil> → user u-1 logged in (web)
 	// sent to a dynamic destination: <nil>
-	// bridge: audit-in-0 is an input binding
+	// sent to an input binding: <nil> → user u-1 logged out (job)
 	// stopped: <nil>
 }
 
