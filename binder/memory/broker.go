@@ -97,9 +97,14 @@ func (b *Broker) shut() {
 	b.mu.Unlock()
 }
 
-// Depth returns the number of messages waiting in the queues of a named
-// group of a destination (not counting messages being handled), and whether
-// that group exists. It is meant for tests and diagnostics.
+// Depth returns the number of messages a named group of a destination
+// still owes its consumers, and whether that group exists: the messages
+// waiting in its queues and those parked for a delayed retry
+// (consumer.retry-delays, [stream.DelayedRetry]), which go back to the
+// queue when their delay ends. Messages being handled are not counted,
+// also not a Nak'ed one its worker holds back for the redelivery delay
+// before putting it back at the front of the queue. It is meant for tests
+// and diagnostics.
 func (b *Broker) Depth(destination, groupName string) (int, bool) {
 	b.mu.Lock()
 	var g *group
@@ -112,7 +117,7 @@ func (b *Broker) Depth(destination, groupName string) (int, bool) {
 	}
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	n := 0
+	n := len(g.parked)
 	for _, q := range g.queues {
 		if q != nil {
 			n += q.items.len()
