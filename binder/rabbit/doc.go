@@ -240,12 +240,18 @@
 //     SendAsync's together: SendAsync blocks (bounded by its ctx) while
 //     it is full. A message of a key (of a routing key, when it has no
 //     key) always goes on the same lane (with publisher-channels above 1,
-//     by a hash), whether sent by SendAsync or Send, so one caller's
-//     messages of a key are stored in its order (also a function's retry
-//     in place, sent with Send after earlier outputs' SendAsync). A message whose channel or connection is lost before its
-//     confirm is published again on the next channel, as Send does, but on
-//     a goroutine of its own: it can then be stored after messages sent
-//     after it (and twice, if the broker had stored it already).
+//     by a hash), whether sent by SendAsync or Send, and also when it is
+//     published again with its headers as text (its typed headers did not
+//     fit) or after its deleted exchange was declared again, so one
+//     caller's messages of a key are stored in its order (also a
+//     function's retry in place, sent with Send after earlier outputs'
+//     SendAsync). A message whose channel or connection is lost before
+//     its confirm is published again on the next channel, as Send does,
+//     but on a goroutine of its own: it can then be stored after messages
+//     sent after it (and twice, if the broker had stored it already). So
+//     can, for SendAsync, a message published again as text or after its
+//     exchange was declared again (on its key's lane, but from a goroutine
+//     of its own, as its caller has moved on).
 //   - Consumer: each worker (consumer.concurrency; the routing of
 //     deliveries to workers by partition or key is unchanged) hands its
 //     deliveries to the handler while fewer than min(max-in-flight,

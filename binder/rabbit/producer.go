@@ -398,7 +398,9 @@ func (a *pubAttempt) next(o outcome, err error) (fin bool, _ error) {
 // frame_max or max-message-size, is not published (ErrTooLarge,
 // errInvalidMessage); one that was in flight every time the broker closed
 // the connection with a frame error, frameErrorLimit times, fails with
-// errFrameErrors.
+// errFrameErrors. It takes the lanes in turn: it is for the dead letters
+// and retry-queue copies (dlPub, one lane); a producer's messages go on
+// the lane of their key (producer.publishOn, laneFor).
 func (p *publisher) publish(ctx context.Context, exchange, key string, mandatory bool, msg amqp.Publishing) error {
 	l := p.lanes[int(p.next.Add(1))%len(p.lanes)]
 	return p.publishOn(ctx, l, p.attempt(exchange, key, mandatory, msg))
@@ -656,16 +658,26 @@ func (p *producer) Send(ctx context.Context, m stream.Envelope) error {
 	// On the lane of m's key, as SendAsync: a Send after SendAsyncs of
 	// its key (a pipelined function's retry in place) must not overtake
 	// them on another channel.
-	pub := p.bd.pub
-	l := pub.laneFor(m, key)
+	l := p.bd.pub.laneFor(m, key)
 	if typed, ok := p.withNativeHeaders(msg, m.NativeHeaders); ok {
-		err := pub.publishOn(ctx, l, pub.attempt(p.exchange, key, p.opts.mandatory, typed))
+		err := p.publishOn(ctx, l, key, typed)
 		if !typedRefused(err) {
-			return p.result(ctx, key, typed, start, err)
+			return p.result(ctx, l, key, typed, start, err)
 		}
-		return p.result(ctx, key, msg, start, p.sendAsText(ctx, key, msg, err))
+		return p.result(ctx, l, key, msg, start, p.sendAsText(ctx, l, key, msg, err))
 	}
-	return p.result(ctx, key, msg, start, pub.publishOn(ctx, l, pub.attempt(p.exchange, key, p.opts.mandatory, msg)))
+	return p.result(ctx, l, key, msg, start, p.publishOn(ctx, l, key, msg))
+}
+
+// publishOn publishes msg with routing key key to the destination's
+// exchange on lane l, the lane of its message's key (laneFor), and waits
+// for its confirm. Every publish of a producer's message goes through it
+// or publishAsync on that lane, also the ones published again (as text,
+// after a missing exchange was declared), so that the message is not
+// stored before earlier messages of its key still unconfirmed on the lane.
+func (p *producer) publishOn(ctx context.Context, l *lane, key string, msg amqp.Publishing) error {
+	pub := p.bd.pub
+	return pub.publishOn(ctx, l, pub.attempt(p.exchange, key, p.opts.mandatory, msg))
 }
 
 // typedRefused reports whether err, a publish's error, refused the message
@@ -680,8 +692,8 @@ func typedRefused(err error) bool {
 // headers as text, and says so once it went: a replayed dead letter is
 // not lost for a header that grew too large in its AMQP type (an int64 is
 // 9 bytes, its text "0" one).
-func (p *producer) sendAsText(ctx context.Context, key string, msg amqp.Publishing, typedErr error) error {
-	err := p.bd.pub.publish(ctx, p.exchange, key, p.opts.mandatory, msg)
+func (p *producer) sendAsText(ctx context.Context, l *lane, key string, msg amqp.Publishing, typedErr error) error {
+	err := p.publishOn(ctx, l, key, msg)
 	if err == nil {
 		p.log.Warn("rabbit: message sent with its headers as text: in their AMQP types they could not be sent (a consumer reading a typed header gets a string)",
 			"binding", p.spec.Binding, "destination", p.spec.Destination, "message_id", msg.MessageId, "error", typedErr)
@@ -741,12 +753,13 @@ func (p *producer) SendAsync(ctx context.Context, m stream.Envelope, done func(e
 	msg, typed := p.withNativeHeaders(text, m.NativeHeaders)
 	start := time.Now()
 	pub := p.bd.pub
-	pub.publishAsync(ctx, pub.laneFor(m, key), pub.attempt(p.exchange, key, p.opts.mandatory, msg), func(err error) {
+	l := pub.laneFor(m, key)
+	pub.publishAsync(ctx, l, pub.attempt(p.exchange, key, p.opts.mandatory, msg), func(err error) {
 		if typed && typedRefused(err) {
 			// Published again, waiting: not on the lane's resolve
 			// goroutine.
 			go func() {
-				done(p.result(ctx, key, text, start, p.sendAsText(ctx, key, text, err)))
+				done(p.result(ctx, l, key, text, start, p.sendAsText(ctx, l, key, text, err)))
 				p.sent()
 			}()
 			return
@@ -755,12 +768,12 @@ func (p *producer) SendAsync(ctx context.Context, m stream.Envelope, done func(e
 			// result declares the exchange again and publishes once more,
 			// waiting: not on the lane's resolve goroutine.
 			go func() {
-				done(p.result(ctx, key, msg, start, err))
+				done(p.result(ctx, l, key, msg, start, err))
 				p.sent()
 			}()
 			return
 		}
-		done(p.result(ctx, key, msg, start, err))
+		done(p.result(ctx, l, key, msg, start, err))
 		p.sent()
 	})
 }
@@ -771,12 +784,12 @@ func (p *producer) sent() {
 	p.inflight.Done()
 }
 
-// result is Send's result for msg (routing key key), whose publish that
-// started at start returned err: when the exchange was missing, the
-// binding's topology is declared again and msg published once more
-// (waiting for its confirm); the binding's health follows the outcome;
-// errors are wrapped, permanent ones with stream.Permanent.
-func (p *producer) result(ctx context.Context, key string, msg amqp.Publishing, start time.Time, err error) error {
+// result is Send's result for msg (routing key key), whose publish on
+// lane l that started at start returned err: when the exchange was
+// missing, the binding's topology is declared again and msg published once
+// more on l (waiting for its confirm); the binding's health follows the
+// outcome; errors are wrapped, permanent ones with stream.Permanent.
+func (p *producer) result(ctx context.Context, l *lane, key string, msg amqp.Publishing, start time.Time, err error) error {
 	if err != nil && exchangeNotFound(err, p.exchange) {
 		if !p.opts.declareExchange {
 			p.setDown(start, fmt.Errorf("exchange %q does not exist (declare-exchange is false, so the binding does not declare it)", p.exchange))
@@ -785,7 +798,7 @@ func (p *producer) result(ctx context.Context, key string, msg amqp.Publishing, 
 			// Not the message's fault: the error stays transient.
 			err = fmt.Errorf("%w; declaring it again failed: %v", err, rerr)
 		} else {
-			err = p.bd.pub.publish(ctx, p.exchange, key, p.opts.mandatory, msg)
+			err = p.publishOn(ctx, l, key, msg)
 		}
 	}
 	switch {

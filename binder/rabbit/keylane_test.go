@@ -1,0 +1,157 @@
+package rabbit
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/streambind/streambind/binder/rabbit/rabbittest"
+	"github.com/streambind/streambind/stream"
+)
+
+// laneMark is what a lane has published so far: its channel and the
+// delivery tag of its next publish there.
+type laneMark struct {
+	s   *laneSession
+	seq uint64
+}
+
+func laneMarks(pub *publisher) []laneMark {
+	m := make([]laneMark, len(pub.lanes))
+	for i, l := range pub.lanes {
+		if s := l.cur.Load(); s != nil {
+			m[i] = laneMark{s: s, seq: s.ch.GetNextPublishSeqNo()}
+		}
+	}
+	return m
+}
+
+// published is how many messages the lane published between marks before
+// and after: on the channel it had, and on a new one (opened again after
+// a channel error closed it; its delivery tags start at 1).
+func published(before, after laneMark) uint64 {
+	if before.s == after.s {
+		return after.seq - before.seq
+	}
+	var n uint64
+	if before.s != nil {
+		n = before.s.ch.GetNextPublishSeqNo() - before.seq
+	}
+	if after.s != nil {
+		n += after.seq - 1
+	}
+	return n
+}
+
+// checkLanes fails unless lane want published n messages since before
+// and no other lane published any.
+func checkLanes(t *testing.T, how string, pub *publisher, before []laneMark, want int, n uint64) {
+	t.Helper()
+	after := laneMarks(pub)
+	for i := range after {
+		got := published(before[i], after[i])
+		switch {
+		case i == want && got != n:
+			t.Errorf("%s: %d messages published on lane %d of the message's key, want %d", how, got, i, n)
+		case i != want && got != 0:
+			t.Errorf("%s: %d messages published on lane %d, not on lane %d of the message's key", how, got, i, want)
+		}
+	}
+}
+
+// bigTyped is a message whose NativeHeaders do not fit the frame in their
+// AMQP types (15000 int64 zeros, 9 bytes each: over the 128 KiB frame_max)
+// but do as text (2 bytes each): Send and SendAsync send it with its
+// headers as text (sendAsText).
+func bigTyped(key, payload string) stream.Envelope {
+	zeros := make([]any, 15000)
+	for i := range zeros {
+		zeros[i] = int64(0)
+	}
+	return stream.Envelope{Key: []byte(key), Payload: []byte(payload),
+		Headers:       stream.Headers{"zeros": headerString(zeros)},
+		NativeHeaders: map[string]any{"zeros": zeros}}
+}
+
+// TestRepublishOnKeyLane: with publisher-channels 4, a message sent again
+// by Send or SendAsync — with its headers as text because the typed ones did not fit
+// (sendAsText), or once more after its exchange was found deleted and
+// declared again — goes on the lane of its key (laneFor), as its first
+// publish and every other message of its key do. On a lane chosen round
+// robin, four sends of one key used four lanes. (Which lane a message
+// went on is what the test can see for sure: whether a message on
+// another lane overtakes the key's earlier ones is up to the broker's
+// channel processes.)
+func TestRepublishOnKeyLane(t *testing.T) {
+	t.Parallel()
+	vhost := rabbittest.VHost(t)
+	b, tr := newTestBinder(t, map[string]any{"virtual-host": vhost, "publisher-channels": 4})
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	dest := uniqueDest(t, "keylane")
+	sp, err := tr.BindProducer(ctx, stream.ProducerSpec{Binding: "kl-out-0", Destination: dest,
+		Producer: stream.ProducerConfig{RequiredGroups: []string{"g"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sp.Close(context.Background())
+	p := sp.(*producer)
+	pub := b.pub
+	if len(pub.lanes) != 4 {
+		t.Fatalf("%d lanes, want 4", len(pub.lanes))
+	}
+	laneOf := func(m stream.Envelope) int {
+		key, err := p.routingKey(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		l := pub.laneFor(m, key)
+		for i := range pub.lanes {
+			if pub.lanes[i] == l {
+				return i
+			}
+		}
+		t.Fatal("laneFor returned no lane of the publisher")
+		return -1
+	}
+	admin := rabbittest.Channel(t, vhost)
+	sendAsync := func(ctx context.Context, m stream.Envelope) error {
+		done := make(chan error, 1)
+		p.SendAsync(ctx, m, func(err error) { done <- err })
+		select {
+		case err := <-done:
+			return err
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+
+	for _, send := range []struct {
+		name string
+		f    func(context.Context, stream.Envelope) error
+	}{{"Send", p.Send}, {"SendAsync", sendAsync}} {
+		for i := range 4 {
+			m := bigTyped("k", "text-"+strconv.Itoa(i))
+			before := laneMarks(pub)
+			if err := send.f(ctx, m); err != nil {
+				t.Fatalf("%s as text: %v", send.name, err)
+			}
+			// The typed copy was refused before it was published.
+			checkLanes(t, fmt.Sprintf("%s as text %d", send.name, i), pub, before, laneOf(m), 1)
+		}
+		for i := range 4 {
+			if err := admin.ExchangeDelete(p.exchange, false, false); err != nil {
+				t.Fatal(err)
+			}
+			m := stream.Envelope{Key: []byte("k"), Payload: []byte("redeclared-" + strconv.Itoa(i))}
+			before := laneMarks(pub)
+			if err := send.f(ctx, m); err != nil {
+				t.Fatalf("%s after the exchange was deleted: %v", send.name, err)
+			}
+			// Refused with 404 NOT_FOUND, then published again.
+			checkLanes(t, fmt.Sprintf("%s after the exchange was deleted %d", send.name, i), pub, before, laneOf(m), 2)
+		}
+	}
+}
