@@ -152,7 +152,7 @@ func (l *layer) mapping(y *ynode, s *schema, path []string) {
 				l.spelled[id] = seg
 			}
 			if i < len(segs)-1 && !cur.lazy {
-				if !l.ensureMap(p, l.at(e.line)) {
+				if !l.ensureMap(p, l.at(e.line), joinPath(p)+"."+strings.ToLower(strings.Join(segs[i+1:], "."))) {
 					ok = false
 					break
 				}
@@ -187,7 +187,11 @@ func (l *layer) value(y *ynode, s *schema, path []string, line int) {
 	switch y.kind {
 	case yaml.MappingNode:
 		if !s.lazy {
-			if !l.ensureMap(path, l.at(line)) {
+			inner := id
+			if len(y.entries) > 0 {
+				inner += "." + strings.ToLower(y.entries[0].key)
+			}
+			if !l.ensureMap(path, l.at(line), inner) {
 				return
 			}
 			l.origins[id] = l.at(line)
@@ -244,9 +248,9 @@ func (l *layer) detached(y *ynode, s *schema, opath string) any {
 }
 
 // ensureMap makes sure a map exists at path, creating it (and its parents)
-// as needed. It reports a conflict and returns false where a value, not a
-// map, is already there.
-func (l *layer) ensureMap(path []string, origin string) bool {
+// as needed, for key (set at origin) at or below it. It reports a conflict,
+// naming key, and returns false where a value, not a map, is already there.
+func (l *layer) ensureMap(path []string, origin, key string) bool {
 	m := l.tree
 	for i, seg := range path {
 		v, ok := m[seg]
@@ -259,7 +263,7 @@ func (l *layer) ensureMap(path []string, origin string) bool {
 		vm, isMap := v.(map[string]any)
 		if !isMap {
 			id := joinPath(path[:i+1])
-			l.fail(id, origin, "used as a map, but already set to a value at %s", l.origins[id])
+			l.fail(id, origin, "used as a map here by %s, a key inside it, but set to a value at %s: a key holds a value or keys, not both; keep one", key, l.origins[id])
 			return false
 		}
 		m = vm
@@ -275,7 +279,7 @@ const definitionPath = "stream.function.definition"
 // twice to one value (spring.cloud.function.definition beside SCSt's
 // deprecated spring.cloud.stream.function.definition) is no duplicate.
 func (l *layer) set(path []string, v any, line int) bool {
-	if len(path) == 0 || !l.ensureMap(path[:len(path)-1], l.at(line)) {
+	if len(path) == 0 || !l.ensureMap(path[:len(path)-1], l.at(line), joinPath(path)) {
 		return false
 	}
 	m := l.lookupMap(path[:len(path)-1])

@@ -12,13 +12,21 @@ import (
 // ignores brokers.x without a word; streambind refuses an unknown binder
 // key, as the Kafka binder does when the lines come the other way round.
 // The message said "duplicate key (already set at application.properties:1)",
-// and line 1 set brokers.x, not brokers.
+// and line 1 set brokers.x, not brokers. (A .properties file with the
+// lines the other way round keeps brokers.x as a dotted key, as Spring
+// Boot keeps both properties, and the Kafka binder refuses it as an
+// unknown key with a did-you-mean.)
 func TestKeyInsideValueNamesBoth(t *testing.T) {
 	for _, c := range []struct{ name, file, data, at string }{
 		{"properties", "application.properties",
 			"spring.cloud.stream.kafka.binder.brokers.x=b\n# the brokers\nspring.cloud.stream.kafka.binder.brokers=a\n", "application.properties"},
 		{"yaml dotted", "application.yaml",
 			"spring.cloud.stream.kafka.binder.brokers.x: b\n# the brokers\nspring.cloud.stream.kafka.binder.brokers: a\n", "application.yaml"},
+		// The other way round in YAML: the key inside comes second (the
+		// message said "used as a map, but already set to a value at
+		// application.yaml:1", naming no key inside).
+		{"yaml dotted, value first", "application.yaml",
+			"spring.cloud.stream.kafka.binder.brokers: a\n# the brokers\nspring.cloud.stream.kafka.binder.brokers.x: b\n", "application.yaml"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			es := configErrors(t, Options{Data: []byte(c.data), Name: c.file})
