@@ -9,6 +9,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/streambind/streambind/redact"
 	"github.com/streambind/streambind/stream"
 )
 
@@ -184,6 +185,9 @@ func (l *layer) mapping(y *ynode, s *schema, path []string) {
 // value adds node y at path (schema s), set by a key at line.
 func (l *layer) value(y *ynode, s *schema, path []string, line int) {
 	id := joinPath(path)
+	if l.secretShape(id, y, line) {
+		return
+	}
 	switch y.kind {
 	case yaml.MappingNode:
 		if !s.lazy {
@@ -206,6 +210,33 @@ func (l *layer) value(y *ynode, s *schema, path []string, line int) {
 			l.origins[id] = l.at(line)
 		}
 	}
+}
+
+// secretRoots are the roots whose values streambind reads (stream, the
+// Spring namespaces, its own sections); an application's own section is
+// checked by its type when decoded ([Loaded.Decode]).
+var secretRoots = map[string]bool{"stream": true, "spring": true, "management": true, "logging": true, "outbox": true, "idempotency": true}
+
+// secretShape refuses a list or a map given to a key that names one
+// secret value (redact.IsSecretValueKey: spring.rabbitmq.password, a
+// binder's sasl.password, a Kafka client's sasl.jaas.config), at the
+// key's line, showing none of the values, and reports whether it did.
+// Such a value was handed to the binder as it came; Spring Boot binds no
+// list or map to a String (the password would be unset).
+func (l *layer) secretShape(id string, y *ynode, line int) bool {
+	if y.kind != yaml.SequenceNode && y.kind != yaml.MappingNode {
+		return false
+	}
+	root, _, _ := strings.Cut(id, ".")
+	if !secretRoots[root] || !redact.IsSecretValueKey(id) {
+		return false
+	}
+	what := "a list"
+	if y.kind == yaml.MappingNode {
+		what = "a map"
+	}
+	l.fail(id, l.at(line), "a secret is one value, a string: got %s (not shown); give the value itself", what)
+	return true
 }
 
 // detached converts y into a value of its own (a list item and what is
@@ -231,6 +262,9 @@ func (l *layer) detached(y *ynode, s *schema, opath string) any {
 				k = freeKey(e.key)
 			}
 			p := opath + "." + k
+			if l.secretShape(p, e.val, e.line) {
+				continue
+			}
 			if line, dup := first[k]; dup {
 				if !e.merged {
 					l.fail(p, l.at(e.line), "duplicate key %q (already set at %s)", e.key, l.at(line))

@@ -306,3 +306,54 @@ func leafSecret(seg string) bool {
 	}
 	return false
 }
+
+// IsSecretValueKey reports whether a key path names one secret value, a
+// string — a password, a token, an API key, a connection string — so
+// that a list or a map there is a mistake: its last segment is a secret
+// by the rule of the package documentation (or its last two, read as one
+// key as [IsSecretKey] reads them: basic.auth.user.info), and it is not
+// a key that holds several: a last word in the plural (passwords,
+// secrets, tokens, api-keys, credentials), credential and jaas
+// (credentials: {user, secret}; SCSt's jaas: {login-module, options}),
+// nor key, auth or private alone, whose maps are walked (key.serializer
+// is Kafka's key serializer). A key inside such a container is judged by
+// its own name (jaas.options is a map, jaas.options.password a string),
+// but for sasl.jaas.config, Kafka's JAAS configuration string.
+func IsSecretValueKey(key string) bool {
+	path := strings.Split(key, ".")
+	n := len(path)
+	last := path[n-1]
+	if (n > 1 && isNameParent(path[n-2])) || holdsSeveral(last) {
+		return false
+	}
+	if leafSecret(last) {
+		return true
+	}
+	if n < 2 || (n >= 3 && isNameParent(path[n-3])) {
+		return false
+	}
+	prev := path[n-2]
+	if holdsSeveral(prev) && squash(last) != "config" {
+		return false
+	}
+	pair := prev + "-" + last
+	return !holdsSeveral(pair) && leafSecret(pair)
+}
+
+// holdsSeveral reports whether a secret key segment may hold a list or a
+// map (see IsSecretValueKey).
+func holdsSeveral(seg string) bool {
+	switch squash(seg) {
+	case "key", "auth", "private":
+		return true
+	}
+	ws := words(seg)
+	if len(ws) == 0 {
+		return false
+	}
+	w := ws[len(ws)-1]
+	if strings.Contains(w, "jaas") || strings.Contains(w, "credential") {
+		return true
+	}
+	return strings.HasSuffix(w, "s") && !strings.HasSuffix(w, "ss") && leafSecret(strings.TrimSuffix(w, "s"))
+}

@@ -67,7 +67,10 @@
 // key, auth or private is walked, not hidden (key.serializer is Kafka's
 // key serializer). The keys directly under a bindings or binders map are
 // names chosen by the user (stream.bindings.resetPassword-in-0), not keys,
-// and are not matched.
+// and are not matched. [IsSecretValueKey] tells the keys that hold one
+// secret value, a string (password), from those that may hold several
+// (passwords, credentials, jaas): package config refuses a list or a map
+// given to the former.
 //
 // The rule errs on the side of hiding: token-endpoint-url, key=... in a
 // log line or a private-network flag are hidden too.
