@@ -249,9 +249,10 @@
 //     its confirm is published again on the next channel, as Send does,
 //     but on a goroutine of its own: it can then be stored after messages
 //     sent after it (and twice, if the broker had stored it already). So
-//     can, for SendAsync, a message published again as text or after its
+//     can, for SendAsync, a message published once more after its
 //     exchange was declared again (on its key's lane, but from a goroutine
-//     of its own, as its caller has moved on).
+//     of its own, as its caller has moved on); one whose typed headers do
+//     not fit is sent as text before SendAsync returns, in its place.
 //   - Consumer: each worker (consumer.concurrency; the routing of
 //     deliveries to workers by partition or key is unchanged) hands its
 //     deliveries to the handler while fewer than min(max-in-flight,

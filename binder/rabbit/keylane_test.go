@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	amqp "github.com/rabbitmq/amqp091-go"
+
 	"github.com/streambind/streambind/binder/rabbit/rabbittest"
 	"github.com/streambind/streambind/stream"
 )
@@ -153,5 +155,70 @@ func TestRepublishOnKeyLane(t *testing.T) {
 			// Refused with 404 NOT_FOUND, then published again.
 			checkLanes(t, fmt.Sprintf("%s after the exchange was deleted %d", send.name, i), pub, before, laneOf(m), 2)
 		}
+	}
+}
+
+// TestSendAsyncAsTextKeepsKeyOrder: messages of one key passed to
+// SendAsync one after another are stored in that order also when some go
+// with their headers as text (their typed headers did not fit the frame):
+// the text copy is published on the caller's goroutine, on the key's
+// lane, before SendAsync returns. Published from a goroutine of its own
+// it came after the messages sent after it.
+func TestSendAsyncAsTextKeepsKeyOrder(t *testing.T) {
+	t.Parallel()
+	vhost := rabbittest.VHost(t)
+	_, tr := newTestBinder(t, map[string]any{"virtual-host": vhost, "publisher-channels": 4})
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	dest := uniqueDest(t, "asynctext")
+	sp, err := tr.BindProducer(ctx, stream.ProducerSpec{Binding: "at-out-0", Destination: dest,
+		Producer: stream.ProducerConfig{RequiredGroups: []string{"g"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sp.Close(context.Background())
+	p := sp.(*producer)
+
+	const n = 200
+	res := make(chan error, n)
+	for i := range n {
+		m := stream.Envelope{Key: []byte("k"), Payload: []byte(strconv.Itoa(i))}
+		if i%4 == 0 {
+			m = bigTyped("k", strconv.Itoa(i))
+		}
+		p.SendAsync(ctx, m, func(err error) { res <- err })
+	}
+	for range n {
+		select {
+		case err := <-res:
+			if err != nil {
+				t.Fatal(err)
+			}
+		case <-ctx.Done():
+			t.Fatal("not all sends reported")
+		}
+	}
+
+	ch := rabbittest.Channel(t, vhost)
+	ds, err := ch.ConsumeWithContext(ctx, p.exchange+".g", "", true, false, false, false, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bad := 0
+	for want := range n {
+		var d amqp.Delivery
+		select {
+		case d = <-ds:
+		case <-ctx.Done():
+			t.Fatalf("%d messages received of %d", want, n)
+		}
+		if got := string(d.Body); got != strconv.Itoa(want) {
+			if bad++; bad <= 5 {
+				t.Errorf("message %s stored where %d was sent", got, want)
+			}
+		}
+	}
+	if bad > 0 {
+		t.Errorf("%d of %d messages stored out of the order sent", bad, n)
 	}
 }

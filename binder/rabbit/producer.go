@@ -695,10 +695,16 @@ func typedRefused(err error) bool {
 func (p *producer) sendAsText(ctx context.Context, l *lane, key string, msg amqp.Publishing, typedErr error) error {
 	err := p.publishOn(ctx, l, key, msg)
 	if err == nil {
-		p.log.Warn("rabbit: message sent with its headers as text: in their AMQP types they could not be sent (a consumer reading a typed header gets a string)",
-			"binding", p.spec.Binding, "destination", p.spec.Destination, "message_id", msg.MessageId, "error", typedErr)
+		p.warnSentAsText(msg, typedErr)
 	}
 	return err
+}
+
+// warnSentAsText says that msg went with its headers as text, its typed
+// headers refused with typedErr.
+func (p *producer) warnSentAsText(msg amqp.Publishing, typedErr error) {
+	p.log.Warn("rabbit: message sent with its headers as text: in their AMQP types they could not be sent (a consumer reading a typed header gets a string)",
+		"binding", p.spec.Binding, "destination", p.spec.Destination, "message_id", msg.MessageId, "error", typedErr)
 }
 
 // withNativeHeaders returns msg with the values of native
@@ -730,9 +736,12 @@ func (p *producer) withNativeHeaders(msg amqp.Publishing, native map[string]any)
 // confirm-window is full, the connection is blocked or the channel is
 // being opened again, bounded by ctx. Messages passed one after another
 // from one goroutine are published in that order on one channel (for one
-// routing key and key) and so stored in that order while nothing fails; a
-// message whose channel is lost before its confirm is published again
-// (as Send does) after the ones behind it, which may then come first.
+// routing key and key) and so stored in that order while nothing fails
+// (also one sent with its headers as text because its typed headers did
+// not fit: the text copy is published before SendAsync returns); a
+// message whose channel is lost before its confirm, or whose exchange was
+// deleted, is published again (as Send does) after the ones behind it,
+// which may then come first.
 func (p *producer) SendAsync(ctx context.Context, m stream.Envelope, done func(error)) {
 	p.mu.RLock()
 	if p.closed.Load() {
@@ -754,28 +763,69 @@ func (p *producer) SendAsync(ctx context.Context, m stream.Envelope, done func(e
 	start := time.Now()
 	pub := p.bd.pub
 	l := pub.laneFor(m, key)
+	if !typed {
+		pub.publishAsync(ctx, l, pub.attempt(p.exchange, key, p.opts.mandatory, msg), func(err error) {
+			p.finishAsync(ctx, l, key, msg, start, err, done)
+		})
+		return
+	}
+	// Typed headers that do not fit are refused before the message is
+	// published, and done called before publishAsync returns: the text
+	// copy is then published here, on the caller's goroutine and the
+	// key's lane, so that it keeps its place among the caller's messages.
+	var (
+		mu       sync.Mutex
+		returned bool  // publishAsync returned
+		refused  error // why the typed message was refused before that
+	)
 	pub.publishAsync(ctx, l, pub.attempt(p.exchange, key, p.opts.mandatory, msg), func(err error) {
-		if typed && typedRefused(err) {
-			// Published again, waiting: not on the lane's resolve
-			// goroutine.
+		if typedRefused(err) {
+			mu.Lock()
+			if !returned {
+				refused = err
+				mu.Unlock()
+				return
+			}
+			mu.Unlock()
+			// Refused by the broker once published (its max_message_size):
+			// published again, waiting: not on the lane's resolve goroutine.
 			go func() {
 				done(p.result(ctx, l, key, text, start, p.sendAsText(ctx, l, key, text, err)))
 				p.sent()
 			}()
 			return
 		}
-		if err != nil && exchangeNotFound(err, p.exchange) {
-			// result declares the exchange again and publishes once more,
-			// waiting: not on the lane's resolve goroutine.
-			go func() {
-				done(p.result(ctx, l, key, msg, start, err))
-				p.sent()
-			}()
-			return
-		}
-		done(p.result(ctx, l, key, msg, start, err))
-		p.sent()
+		p.finishAsync(ctx, l, key, msg, start, err, done)
 	})
+	mu.Lock()
+	returned = true
+	typedErr := refused
+	mu.Unlock()
+	if typedErr != nil {
+		pub.publishAsync(ctx, l, pub.attempt(p.exchange, key, p.opts.mandatory, text), func(err error) {
+			if err == nil {
+				p.warnSentAsText(text, typedErr)
+			}
+			p.finishAsync(ctx, l, key, text, start, err, done)
+		})
+	}
+}
+
+// finishAsync reports to done, and ends the count in flight of, a
+// SendAsync whose publish of msg on lane l ended with err. A missing
+// exchange is declared again and msg published once more (result) on a
+// goroutine of its own: it waits, and finishAsync may run on the lane's
+// resolve goroutine.
+func (p *producer) finishAsync(ctx context.Context, l *lane, key string, msg amqp.Publishing, start time.Time, err error, done func(error)) {
+	if err != nil && exchangeNotFound(err, p.exchange) {
+		go func() {
+			done(p.result(ctx, l, key, msg, start, err))
+			p.sent()
+		}()
+		return
+	}
+	done(p.result(ctx, l, key, msg, start, err))
+	p.sent()
 }
 
 // sent ends a Send's (or SendAsync's) count in flight.
