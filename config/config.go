@@ -173,6 +173,13 @@
 //     as 250ms; a bare integer means milliseconds), lists of strings (a YAML
 //     list or a comma-separated string). Blanks around a number, boolean
 //     or duration are ignored, as Spring's conversion ignores them.
+//   - A key given both a value and keys inside it (brokers and
+//     brokers.x) is an error naming both keys and lines; a binding
+//     property in a binder section (stream.<type>.binder, or a declared
+//     binder's environment in either form) is an error saying where it
+//     goes (scstbinderkeys.go); a key that names one secret value
+//     (redact.IsSecretValueKey) given a list or a map is an error that
+//     shows none of the values.
 //
 // Every problem found is reported, as a [stream.ConfigErrors], each with its
 // key path and origin (file:line or env NAME).

@@ -237,7 +237,16 @@ How keys are written (package config; the whole contract is
   ` + "`;`" + `); a YAML list there is an error that says what to write (Spring Boot
   binds no list to a string: SCSt would run with the key unset).
 - Unknown keys and bad values fail start-up, every problem at once, with its
-  key path and file:line.
+  key path and file:line. A key given both a value and keys inside it
+  (` + "`brokers`" + ` and ` + "`brokers.x`" + `: Spring Boot binds the first and ignores the
+  second) is refused, the error naming both keys. A binding property
+  written in a binder section (` + "`stream.rabbit.binder.prefetch`" + `), or in a
+  declared binder's ` + "`environment`" + ` in either form, is an error saying where
+  it goes.
+- A key that names one secret value (a password, a token, an API key,
+  ` + "`sasl.jaas.config`" + `: package redact's rule) takes a string: a list or a
+  map there is an error at its file:line that shows none of the values
+  (Spring Boot binds neither to a String: the password would be unset).
 - A zero value means "not set" for keys whose default is not zero: such a
   key rejects an explicit 0.
 
