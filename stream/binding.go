@@ -406,12 +406,11 @@ func (b *Binding) prepareSend(env *Envelope, value func() any) error {
 	}
 	switch {
 	case b.part != nil:
-		key, p, err := b.part.place(*env, value)
+		p, err := b.part.place(*env, value)
 		if err != nil {
 			b.stats.errors.Add(1)
 			return Permanent(fmt.Errorf("binding %s: %w", b.name, err))
 		}
-		env.Key = key
 		env.Headers = env.Headers.Clone().With(HeaderPartition, strconv.Itoa(p))
 	case env.Headers[HeaderPartition] != "":
 		// An output that is not partitioned sends to its destination, as
@@ -503,27 +502,25 @@ func newPartitioner(p ProducerConfig, extractors map[string]KeyExtractor) (*part
 	return pt, nil
 }
 
-// place selects the partition of env, an output of a partitioned binding,
-// and returns the key to send it with. A key given with the message (an
-// Envelope's, to the bridge) selects the partition, as a string key of
-// the expression would; otherwise the expression or the extractor does,
-// over value() (nil: none) and env's headers, and its key is the message
-// key, unless env has a Message's key (keyOnly), which stays the message
-// key (SCSt's KafkaHeaders.KEY beside a partition-key-expression).
-func (p *partitioner) place(env Envelope, value func() any) ([]byte, int, error) {
+// place selects the partition of env, an output of a partitioned binding.
+// It does not set the message key: as in SCSt, the partition key selects
+// the partition only, and the message key is the one the sender gave (a
+// Message's Key or kafka_messageKey, an Envelope's Key, Kafka's
+// message-key-expression) or none. A key given with an Envelope (to the
+// bridge) selects the partition, as a string key of the expression would;
+// otherwise the expression or the extractor does, over value() (nil:
+// none) and env's headers, also beside a Message's key (keyOnly: SCSt's
+// KafkaHeaders.KEY beside a partition-key-expression).
+func (p *partitioner) place(env Envelope, value func() any) (int, error) {
 	if len(env.Key) > 0 && !env.keyOnly {
-		n, err := p.forKey(string(env.Key))
-		return env.Key, n, err
+		return p.forKey(string(env.Key))
 	}
 	var v any
 	if value != nil {
 		v = value()
 	}
-	key, n, err := p.partition(v, env.Headers)
-	if err != nil || env.keyOnly {
-		return env.Key, n, err
-	}
-	return []byte(key), n, nil
+	_, n, err := p.partition(v, env.Headers)
+	return n, err
 }
 
 func (p *partitioner) partition(v any, h Headers) (string, int, error) {

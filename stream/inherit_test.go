@@ -98,8 +98,9 @@ func TestOutputCarriesInputHeaders(t *testing.T) {
 				key = "k9"
 			}
 			want := strconv.Itoa(stream.SelectPartition(stream.PartitionHash(key), 4))
-			if m.Headers["key"] != key || m.Headers[stream.HeaderPartition] != want || string(m.Key) != key {
-				t.Errorf("key %q (header %q), partition %q; want %s in %s", m.Key, m.Headers["key"], m.Headers[stream.HeaderPartition], key, want)
+			// The partition key selects the partition only: no message key.
+			if m.Headers["key"] != key || m.Headers[stream.HeaderPartition] != want || len(m.Key) != 0 {
+				t.Errorf("key %q (header %q), partition %q; want header %s in %s and no message key", m.Key, m.Headers["key"], m.Headers[stream.HeaderPartition], key, want)
 			}
 			if tenant := m.Headers["tenant"]; (tenant == "acme") == tc.explicit {
 				t.Errorf("tenant header %q (the function returns a Message: %v)", tenant, tc.explicit)

@@ -69,10 +69,12 @@ type Envelope struct {
 	Payload []byte
 	// Headers may be nil.
 	Headers Headers
-	// Key is the message key (record key on Kafka), empty when none: on a
-	// partitioned send the partition key, unless it is a [Message]
-	// output's Key (which does not select the partition); the selected
-	// partition is in Headers[HeaderPartition].
+	// Key is the message key (record key on Kafka), empty when none. On a
+	// partitioned send it is the key the sender gave, never the
+	// partition-key-expression's value (as in SCSt, the partition key
+	// selects the partition only); an Envelope's own Key given to the
+	// bridge selects the partition, a [Message] output's Key does not.
+	// The selected partition is in Headers[HeaderPartition].
 	Key []byte
 	// NativeHeaders, when set, hold header values in the binder's own
 	// types, for a producer of the same binder to send as they were read
@@ -212,8 +214,10 @@ type Message[T any] struct {
 	// (x-streambind-key on RabbitMQ and NATS, the key field on Redis).
 	// Without a Key, a kafka_messageKey header (Spring Kafka's
 	// KafkaHeaders.KEY, [HeaderMessageKey]) is the key, and is not sent
-	// on. On a partitioned binding the partition-key-expression still
-	// selects the partition, as SCSt's KafkaHeaders.KEY beside one: a
+	// on; without either the message has no key, also on a partitioned
+	// binding: as in SCSt, the partition key is not sent as the key. On a
+	// partitioned binding the partition-key-expression still selects the
+	// partition, as SCSt's KafkaHeaders.KEY beside one: a
 	// function that returns its input Message is partitioned as
 	// configured (an [Envelope]'s Key, given to the bridge, selects the
 	// partition instead). A binding's message-key-expression wins over

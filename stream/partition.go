@@ -289,8 +289,9 @@ func fieldIndex(t reflect.Type, name string) ([]int, bool) {
 	return idx, idx != nil
 }
 
-// KeyString renders a partition key as the bytes used for the message key:
-// the text of the Java type PartitionHash hashes it as — a JSON number with
+// KeyString renders a partition key as text (what a string key's hash is
+// computed over; the partition key is not sent as the message key): the
+// text of the Java type PartitionHash hashes it as — a JSON number with
 // a fraction or exponent and a float64 with a fraction are Doubles, written
 // as Java writes one (2.0, 1.0E21, as SpEL's toString() and
 // message-key-expression write them); a whole float64 is the integer it

@@ -80,11 +80,10 @@ func (br *Bridge) Encode(name string, payload any) (Envelope, error) {
 	}
 	if part != nil {
 		// As Binding.prepareSend.
-		key, n, err := part.place(env, func() any { return payload })
+		n, err := part.place(env, func() any { return payload })
 		if err != nil {
 			return Envelope{}, Permanent(fmt.Errorf("bridge: binding %s: %w", name, err))
 		}
-		env.Key = key
 		env.Headers = env.Headers.With(HeaderPartition, strconv.Itoa(n))
 	} else {
 		// As Binding.prepareSend: an output that is not partitioned does

@@ -18,10 +18,12 @@
 // record carries an id header (a UUID unless the message has one), but
 // under header-mode none (below): kafka-go has no idempotent producer, so
 // a retried write can duplicate a record, and consumers can de-duplicate
-// by id. The record key is the message's
-// partition key, else its key header; the partition is the scst_partition
-// header's (selected by the core), else by key (murmur2, as Kafka's Java
-// client), else round robin. Message headers become record headers, plus
+// by id. The record key is the message's key (a Message's Key or
+// kafka_messageKey header; never the partition-key-expression's value,
+// which selects the partition only, as in SCSt), else its key header, else
+// none; message-key-expression, when set, wins. The partition is the
+// scst_partition header's (selected by the core), else by key (murmur2, as
+// Kafka's Java client), else round robin. Message headers become record headers, plus
 // contentType when the message has none. Under producer.header-mode none a
 // record carries no headers at all (no contentType, id or scst_partition),
 // as SCSt's Kafka binder sends it then (without a header mapper): the

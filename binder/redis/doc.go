@@ -34,7 +34,7 @@
 // # Entries
 //
 // A message is one stream entry with a field per header, "h:<name>"
-// (sorted by name), then "key" (the partition key, when there is one), then
+// (sorted by name), then "key" (the message key, when there is one), then
 // "payload" (the bytes as sent). Every entry carries h:contentType (the
 // binding's content type when the message has none) and h:id (when the
 // message has none, a unique one: a random UUID per producer and a counter,
