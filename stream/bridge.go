@@ -38,7 +38,9 @@ import (
 // stream.dynamic-destination-cache-size producers (default 10); the least
 // recently used one is closed when the cache is full.
 //
-// A misspelt name must not vanish into a destination nobody reads. When
+// A misspelt name must not vanish into a destination nobody reads. An
+// empty name, or one with leading or trailing white space (" orders"), is
+// an error naming it, on every binder. When
 // stream.dynamic-destinations is set, only the destinations it lists are
 // allowed: any other name is an error, with a did-you-mean. Without it, any
 // name is allowed, and the first send to each destination is logged (WARN
@@ -184,6 +186,11 @@ func (br *Bridge) sendVia(ctx context.Context, b *Binding, cx convCtx, payload a
 func (br *Bridge) dynamic(ctx context.Context, name string) (*dynamicProducer, error) {
 	a := br.app
 	configured := a.cfg.configuredBinding(name)
+	if !configured {
+		if err := checkDestinationName(name); err != nil {
+			return nil, err
+		}
+	}
 	// A binding of the configuration is no dynamic destination: the
 	// allow-list does not apply to it (SCSt's StreamBridge binds it with
 	// its settings).
@@ -335,8 +342,25 @@ func (br *Bridge) toInput(ctx context.Context, in *Binding) (*dynamicProducer, e
 }
 
 // notAllowedError is a send to a destination stream.dynamic-destinations
-// does not list.
+// does not list, or to a name no destination should have.
 type notAllowedError struct{ msg string }
+
+// checkDestinationName refuses, on every binder, a dynamic destination's
+// name that is empty or has leading or trailing white space (" orders",
+// pasted or built from data): the memory and RabbitMQ binders took it as a
+// destination of its own, which nobody reads, and the others refused it
+// in their own words (NATS, Redis) or at the broker.
+func checkDestinationName(name string) error {
+	switch trimmed := strings.TrimSpace(name); {
+	case name == "":
+		return &notAllowedError{"bridge: empty destination name"}
+	case trimmed == "":
+		return &notAllowedError{fmt.Sprintf("bridge: blank destination name %q", name)}
+	case trimmed != name:
+		return &notAllowedError{fmt.Sprintf("bridge: destination %q has leading or trailing white space (did you mean %q?)", name, trimmed)}
+	}
+	return nil
+}
 
 func (e *notAllowedError) Error() string { return e.msg }
 

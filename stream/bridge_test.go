@@ -243,3 +243,37 @@ func TestBridgeSendToInputBinding(t *testing.T) {
 		t.Errorf("logged %d times, want once: %s\nlog:\n%s", n, want, buf.String())
 	}
 }
+
+// A dynamic destination's name that is empty or has leading or trailing
+// white space is refused with an error naming it, by Send and by Encode
+// (the outbox's), on every binder: " orders" was bound as a destination
+// of its own, which nobody reads. (A function's sendto header is trimmed
+// before it gets there.)
+func TestBridgeRefusesBlankDestination(t *testing.T) {
+	broker := newBroker(t)
+	orders := tap(t, broker, "orders")
+	r := startOn(t, broker, &stream.Config{}, stream.NewCatalog(), discardLogger())
+	br := r.app.Bridge()
+	for name, want := range map[string]string{
+		" orders":  `bridge: destination " orders" has leading or trailing white space (did you mean "orders"?)`,
+		"orders\t": `bridge: destination "orders\t" has leading or trailing white space (did you mean "orders"?)`,
+		"  ":       `bridge: blank destination name "  "`,
+		"":         `bridge: empty destination name`,
+	} {
+		if err := br.Send(context.Background(), name, "x"); err == nil || err.Error() != want {
+			t.Errorf("Send(%q): %v, want %s", name, err, want)
+		}
+		if _, err := br.Encode(name, "x"); err == nil || err.Error() != want {
+			t.Errorf("Encode(%q): %v, want %s", name, err, want)
+		}
+	}
+	if d := br.DynamicDestinations(); len(d) != 0 {
+		t.Errorf("dynamic destinations %q, want none", d)
+	}
+	if err := br.Send(context.Background(), "orders", "y"); err != nil {
+		t.Fatal(err)
+	}
+	if m := recv(t, orders); string(m.Payload) != "y" {
+		t.Fatalf("orders got %q", m.Payload)
+	}
+}

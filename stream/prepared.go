@@ -21,9 +21,11 @@ import (
 // Encode is for sending later what is decided now — a transactional outbox
 // stores the envelope with the caller's database transaction and sends it
 // once committed. It does no I/O, binds nothing, and works as soon as
-// [NewApp] returned. It fails for an input binding, a name that
-// stream.dynamic-destinations does not allow, a payload the converter
-// cannot encode, and a partitioned binding whose key cannot be computed.
+// [NewApp] returned. It fails for an input binding (which Send sends to
+// its destination), a name that stream.dynamic-destinations does not
+// allow, an empty one or one with leading or trailing white space, a
+// payload the converter cannot encode, and a partitioned binding whose key
+// cannot be computed.
 func (br *Bridge) Encode(name string, payload any) (Envelope, error) {
 	a := br.app
 	var (
@@ -36,6 +38,11 @@ func (br *Bridge) Encode(name string, payload any) (Envelope, error) {
 		}
 		cfg, part = b.cfg, b.part
 	} else {
+		if !a.cfg.configuredBinding(name) {
+			if err := checkDestinationName(name); err != nil {
+				return Envelope{}, err
+			}
+		}
 		if allow := a.cfg.DynamicDestinations; len(allow) > 0 && !containsFold(allow, name) {
 			return Envelope{}, fmt.Errorf("bridge: %q is neither an output binding nor listed in stream.dynamic-destinations", name)
 		}
