@@ -135,6 +135,9 @@ func TestSendKeyUnpartitionedKafka(t *testing.T) {
 		}
 	}
 	for _, rec := range readRecords(t, c.Brokers(), parted, len(keys)) {
+		if !sent[rec.key] {
+			t.Errorf("partitioned: record key %q, want one of %v (--key is the record key)", rec.key, keys)
+		}
 		want := int32(stream.SelectPartition(stream.PartitionHash(rec.key), 3))
 		if rec.partition != want || rec.headers[stream.HeaderPartition] != fmt.Sprint(want) {
 			t.Errorf("partitioned, key %q: partition %d, scst_partition %q; want %d (SCSt's selection)", rec.key, rec.partition, rec.headers[stream.HeaderPartition], want)

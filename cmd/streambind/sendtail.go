@@ -481,7 +481,9 @@ The in-process binder cannot be reached from another process.
 			partitionByKey := key != "" && eff.Producer.IsPartitioned()
 			if partitionByKey {
 				// The key replaces the binding's expression or extractor
-				// (one registered in the service's code, not here).
+				// (one registered in the service's code, not here), so
+				// that the app starts; the message is an Envelope with the
+				// key (below), whose Key selects the partition and is sent.
 				bc.Producer.PartitionKeyExpression = ""
 				bc.Producer.PartitionKeyExtractorName = "streambind-key"
 				opts = append(opts, stream.WithKeyExtractor("streambind-key", func(any, stream.Headers) (any, error) {
@@ -551,7 +553,10 @@ The in-process binder cannot be reached from another process.
 						return fmt.Errorf("%s is not JSON (content type %s): %q", where, ct, truncate(string(msg), 80))
 					}
 					var m any
-					if key != "" && !partitionByKey {
+					if key != "" {
+						// An Envelope's Key is the message key, and on a
+						// partitioned binding selects the partition (the
+						// partition key alone is never sent as the key).
 						m = stream.Envelope{Payload: msg, Headers: hdrs.Clone(), Key: []byte(key)}
 					} else {
 						m = stream.Message[[]byte]{Payload: msg, Headers: hdrs.Clone()}

@@ -162,14 +162,14 @@ func TestSendTailKafka(t *testing.T) {
 	}
 	assertLines(t, payloads(got), []string{`{"id":"a","n":1}`, `{"id":"b","n":2}`, `{"id":"c"}`, `{"id":"d"}`})
 	parts := map[string]string{}
-	// The record key: the partition key on the partitioned binding
-	// (payload.id), --key's on the other.
-	keys := map[string]string{`{"id":"a","n":1}`: "a", `{"id":"b","n":2}`: "b", `{"id":"c"}`: "k-1", `{"id":"d"}`: "k-1"}
+	// The record key: none on the partitioned binding (payload.id selects
+	// the partition only, as in SCSt), --key's on the other.
+	keys := map[string]any{`{"id":"a","n":1}`: nil, `{"id":"b","n":2}`: nil, `{"id":"c"}`: "k-1", `{"id":"d"}`: "k-1"}
 	for _, m := range got {
 		b, _ := json.Marshal(m.Payload)
 		parts[string(b)], _ = m.Headers["scst_partition"].(string)
 		if m.Key != keys[string(b)] {
-			t.Errorf("key of %s: %#v, want %q", b, m.Key, keys[string(b)])
+			t.Errorf("key of %s: %#v, want %#v", b, m.Key, keys[string(b)])
 		}
 		if m.Headers["contentType"] != "application/json" {
 			t.Errorf("contentType of %s: %q", b, m.Headers["contentType"])
