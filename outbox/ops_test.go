@@ -229,7 +229,6 @@ func TestSendRefusesBadInput(t *testing.T) {
 		opts         []outbox.SendOption
 		want         string
 	}{
-		{"key on a partitioned binding", "parts", stream.NewMessage("x", "customer", "c-1"), []outbox.SendOption{outbox.Key("k")}, "Key option on a partitioned binding"},
 		{"no partition key", "parts", "x", nil, "partition key"},
 		// The value's key and the option: not "on a partitioned binding",
 		// which events is not (the error said so of a keyed Message).
@@ -237,7 +236,6 @@ func TestSendRefusesBadInput(t *testing.T) {
 		{"key beside a Message's kafka_messageKey", "events", stream.NewMessage("x", stream.HeaderMessageKey, "m"), []outbox.SendOption{outbox.Key("k")}, "Key option beside the key of the value"},
 		{"kafka_messageKey header beside Key", "events", "x", []outbox.SendOption{outbox.Key("k"), outbox.Header(stream.HeaderMessageKey, "m")}, "Key option beside a kafka_messageKey header"},
 		{"kafka_messageKey header beside a Message's key", "events", stream.Message[string]{Payload: "x", Key: []byte("m")}, []outbox.SendOption{outbox.Header(stream.HeaderMessageKey, "h")}, "kafka_messageKey header beside the key of the value"},
-		{"kafka_messageKey header on a partitioned binding", "parts", stream.NewMessage("x", "customer", "c-1"), []outbox.SendOption{outbox.Header(stream.HeaderMessageKey, "h")}, "kafka_messageKey header on a partitioned binding"},
 		{"key beside a *Message's key", "parts", &stream.Message[string]{Payload: "x", Headers: stream.Headers{"customer": "c-1"}, Key: []byte("m")}, []outbox.SendOption{outbox.Key("k")}, "Key option beside the key of the value"},
 		{"not text", "plain", struct{ A int }{1}, nil, "text/plain"},
 		{"not JSON", "events", func() {}, nil, "json"},

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"log/slog"
 	"reflect"
-	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -153,11 +152,13 @@ type sendOptions struct {
 
 // Key sets the message key (Envelope.Key: the Kafka record key, the key
 // header on RabbitMQ) and so the order key: the relay sends the messages of
-// one (name, key) in the order they were stored. For a partitioned binding
-// the key comes from its partition-key-expression or extractor, and Key is
-// an error; so it is beside a value that has a key of its own (a
-// stream.Message's or stream.Envelope's Key, or a Message's
-// kafka_messageKey header, which is the key then).
+// one (name, key) in the order they were stored. On a partitioned binding
+// it is the message key only, as a stream.Message's Key: the
+// partition-key-expression or extractor still selects the partition (and
+// its key is not sent as the message key, as in SCSt). It is an error
+// beside a value that has a key of its own (a stream.Message's or
+// stream.Envelope's Key, or a Message's kafka_messageKey header, which is
+// the key then).
 func Key(k string) SendOption { return func(o *sendOptions) { o.key = []byte(k) } }
 
 // Header sets a header of the message, over the value's own headers (a
@@ -223,13 +224,11 @@ func (o *Outbox) Send(ctx context.Context, tx Execer, name string, value any, op
 	if so.key != nil {
 		if len(env.Key) > 0 {
 			// Encode gave it a key: the value's (its Key, a Message's
-			// kafka_messageKey header), else, as Encode partitioned it,
-			// the binding's partition key.
-			if len(valueKey(value)) > 0 || env.Headers[stream.HeaderPartition] == "" {
-				return fmt.Errorf("outbox: send to %s: %s beside the key of the value (its Key or %s header, %q): give the key once", name, keyOption, stream.HeaderMessageKey, env.Key)
-			}
-			return fmt.Errorf("outbox: send to %s: %s on a partitioned binding (its partition key is %q, from the binding's configuration)", name, keyOption, env.Key)
+			// kafka_messageKey header); a partition key is never the key.
+			return fmt.Errorf("outbox: send to %s: %s beside the key of the value (its Key or %s header, %q): give the key once", name, keyOption, stream.HeaderMessageKey, env.Key)
 		}
+		// The message key only: on a partitioned binding Encode has
+		// selected the partition already, as for a Message's Key.
 		env.Key = so.key
 	}
 	for k, v := range so.headers {
@@ -256,29 +255,6 @@ func (o *Outbox) Send(ctx context.Context, tx Execer, name string, value any, op
 	}
 	return nil
 }
-
-// valueKey is the Key of a value that carries one, as the bridge sends it
-// (a stream.Envelope, a stream.Message or a pointer to one), else nil.
-func valueKey(v any) []byte {
-	if e, ok := v.(stream.Envelope); ok {
-		return e.Key
-	}
-	rv := reflect.ValueOf(v)
-	if rv.Kind() == reflect.Pointer && !rv.IsNil() {
-		rv = rv.Elem()
-	}
-	if rv.Kind() != reflect.Struct || rv.Type().PkgPath() != messagePkg || !strings.HasPrefix(rv.Type().Name(), "Message[") {
-		return nil
-	}
-	if f := rv.FieldByName("Key"); f.IsValid() {
-		k, _ := f.Interface().([]byte)
-		return k
-	}
-	return nil
-}
-
-// messagePkg is the import path of stream.Message.
-var messagePkg = reflect.TypeFor[stream.Message[int]]().PkgPath()
 
 // isNil reports whether x is nil or a nil pointer (a nil *pgxpool.Pool in
 // an Execer is not == nil, and its Exec would panic).
