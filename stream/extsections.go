@@ -2,6 +2,8 @@ package stream
 
 import (
 	"context"
+	"errors"
+	"regexp"
 	"sort"
 	"strings"
 	"time"
@@ -18,10 +20,20 @@ import (
 // a switch of binder does not bring a mistake to light only then. The
 // sections of types that are not registered are reported by the
 // configuration's own check.
+//
+// A type's sections for a binding whose binder is of another type (bound
+// so, or configured so) are read by no binder, as in SCSt, where only the
+// type's binder reads them: only their unknown keys are reported, the
+// type's other rules (values it refuses, such as Kafka's ack-mode MANUAL)
+// are not applied, and the binding's section gets one warning that it is
+// ignored. A file shared by profiles that move a binding between binders
+// thus does not fail for the binder the binding does not use.
 func (a *App) checkOtherSections(v *validator) {
-	validated := map[string]bool{} // type NUL lower-case binding name
+	validated := map[string]bool{}   // type NUL lower-case binding name
+	boundType := map[string]string{} // lower-case binding name: its binder's type
 	for _, b := range a.bindings {
 		validated[b.binderType+"\x00"+strings.ToLower(b.name)] = true
+		boundType[strings.ToLower(b.name)] = b.binderType
 	}
 	types := make([]string, 0, len(a.cfg.Extensions))
 	for typ := range a.cfg.Extensions {
@@ -68,9 +80,42 @@ func (a *App) checkOtherSections(v *validator) {
 		if sv == nil {
 			continue
 		}
+		// lenient checks the sections of the bindings on binders of
+		// other types for unknown keys: a binder of typ made for sections
+		// only, as the sections are not checked against the settings of
+		// the app's binders of typ, which do not read them. Its settings'
+		// problems are reported by the check of stream.<type>.binder.
+		var lenient SpecValidator
+		lenientDone := func() {}
 		for _, name := range names {
 			c := checks[name]
 			cfg := a.cfg.Binding(name)
+			// other: the type of the binding's binder when it is another
+			// type, whose binder does not read typ's sections.
+			other, bound := boundType[strings.ToLower(name)]
+			if !bound {
+				other = a.configuredBinderType(cfg.Binder)
+			}
+			if strings.EqualFold(other, typ) {
+				other = ""
+			}
+			path := "stream." + typ + ".bindings." + name
+			check, report := sv, func(err error) { a.addSectionError(v, path, err, false) }
+			if other != "" {
+				if lenient == nil {
+					if lenient, lenientDone = a.sectionValidator(&validator{cfg: a.cfg}, typ, true); lenient == nil {
+						lenient, lenientDone = sv, func() {}
+					}
+				}
+				check, report = lenient, func(err error) { a.addSectionError(v, path, err, true) }
+				if eb := ext.Bindings[name]; len(eb.Consumer) > 0 || len(eb.Producer) > 0 {
+					args := []any{"property", path}
+					if o := a.sectionOrigin(path); o != "" {
+						args = append(args, "origin", o)
+					}
+					a.log.Warn("ignored: binding "+name+" is on a binder of type "+other+", which does not read the "+typ+" binder's properties (as in SCSt)", args...)
+				}
+			}
 			dest := cfg.Destination
 			if strings.TrimSpace(dest) == "" {
 				dest = SCStComposedBindingName(name)
@@ -80,8 +125,8 @@ func (a *App) checkOtherSections(v *validator) {
 				for _, d := range Destinations(dest) {
 					spec := ConsumerSpec{Binding: name, Destination: d, Group: cfg.Group, ContentType: cfg.ContentType,
 						Consumer: cfg.Consumer, Extension: cons, Logger: a.log}
-					if err := sv.ValidateConsumer(spec); err != nil {
-						v.addError("stream."+typ+".bindings."+name, err)
+					if err := check.ValidateConsumer(spec); err != nil {
+						report(err)
 						break
 					}
 				}
@@ -92,14 +137,86 @@ func (a *App) checkOtherSections(v *validator) {
 				}
 				spec := ProducerSpec{Binding: name, Destination: dest, ContentType: cfg.ContentType,
 					Producer: cfg.Producer, Extension: prod, Logger: a.log}
-				if err := sv.ValidateProducer(spec); err != nil {
-					v.addError("stream."+typ+".bindings."+name, err)
+				if err := check.ValidateProducer(spec); err != nil {
+					report(err)
 				}
 			}
 		}
+		lenientDone()
 		done()
 	}
 }
+
+// addSectionError adds err, a binder's problems with the binder-specific
+// section of a binding (at path), to v: only its unknown keys when
+// unknownOnly. A problem the
+// binder reports under the binding (stream.<type>.bindings.<b>.<side>.<key>)
+// for a key set in stream.<type>.default only is reported at that key,
+// where it was written.
+func (a *App) addSectionError(v *validator, path string, err error, unknownOnly bool) {
+	var ces ConfigErrors
+	var ce *ConfigError
+	switch {
+	case errors.As(err, &ces):
+	case errors.As(err, &ce):
+		ces = ConfigErrors{ce}
+	default:
+		if !unknownOnly {
+			v.add(path, "%v", err)
+		}
+		return
+	}
+	for _, e := range ces {
+		if unknownOnly && !unknownKeyProblem(e.Msg) {
+			continue
+		}
+		c := *e
+		if c.Origin == "" && !a.cfg.originSet(strings.ToLower(c.Path)) {
+			parts := strings.SplitN(c.Path, ".", 5)
+			if len(parts) == 5 && strings.EqualFold(parts[0], "stream") && strings.EqualFold(parts[2], "bindings") {
+				if d := "stream." + parts[1] + ".default." + parts[4]; a.cfg.originSet(strings.ToLower(d)) {
+					c.Path = d
+				}
+			}
+		}
+		v.addErr(&c)
+	}
+}
+
+// configuredBinderType returns the type of the binder named binder (a
+// binding's, as configured), or "" when it names none or no binder the
+// app knows.
+func (a *App) configuredBinderType(binder string) string {
+	name, ok := a.binderName(strings.TrimSpace(binder))
+	if !ok {
+		return ""
+	}
+	if bc, declared := a.cfg.Binders[name]; declared {
+		return bc.Type
+	}
+	return name
+}
+
+// sectionOrigin is where the section at path was set: its own key's
+// origin, else that of the first of its keys in a file (a section written
+// as flat keys has no origin of its own).
+func (a *App) sectionOrigin(path string) string {
+	if o, ok := a.cfg.Origins[strings.ToLower(path)]; ok {
+		return o
+	}
+	return a.bindingOrigin(path)
+}
+
+// unknownKeyProblem reports whether msg, a binder's problem with a key,
+// is that the binder does not know the key at all: "unknown key ..."
+// (props.UnknownKey), or a key it no longer has ("<key> was removed:
+// ..."). The binders' other problems are about values.
+func unknownKeyProblem(msg string) bool {
+	return strings.HasPrefix(msg, "unknown key") || removedKey.MatchString(msg)
+}
+
+// removedKey matches a binder's problem for a key it no longer has.
+var removedKey = regexp.MustCompile(`^[a-z0-9.-]+ was removed: `)
 
 // binderSectionUsed reports whether the app created a binder of type typ
 // that got stream.<typ>.binder (BinderSettingsOf), which its factory

@@ -201,7 +201,9 @@ type lintBinder struct {
 	name, typ string
 	r         *recorder
 	// sectionsOnly: the app made it only to validate binder-specific
-	// sections of a type no binding uses; its specs are not bindings.
+	// sections (of a type no binding uses, or of bindings on binders of
+	// other types); its specs are not bindings, and their problems are
+	// returned to the app, which reports them.
 	sectionsOnly bool
 }
 
@@ -225,6 +227,11 @@ func (b *lintBinder) ValidateProducer(spec stream.ProducerSpec) error {
 	}
 	if sv, ok := b.inner.(stream.SpecValidator); ok {
 		if err := sv.ValidateProducer(spec); err != nil {
+			if b.sectionsOnly {
+				// The app reports them, as it decides: only the unknown
+				// keys of a binding on a binder of another type.
+				return err
+			}
 			b.r.addErr(err, "stream."+b.typ+".bindings."+spec.Binding+".producer")
 		}
 	}
@@ -239,6 +246,11 @@ func (b *lintBinder) ValidateConsumer(spec stream.ConsumerSpec) error {
 	}
 	if sv, ok := b.inner.(stream.SpecValidator); ok {
 		if err := sv.ValidateConsumer(spec); err != nil {
+			if b.sectionsOnly {
+				// The app reports them, as it decides: only the unknown
+				// keys of a binding on a binder of another type.
+				return err
+			}
 			b.r.addErr(err, "stream."+b.typ+".bindings."+spec.Binding+".consumer")
 		}
 	}
