@@ -495,18 +495,16 @@ func (v *validator) once(path, format string, args ...any) {
 
 // noDefault reports, once at key (stream.default-binder), that the
 // bindings that name no binder have none (why), naming each binding that
-// needs it; the problem is at the first of them configured in a file
-// (origin) when the key itself is not set.
+// needs it with where it is configured (origin, "" for a binding with no
+// settings). The problem has the origin of the key itself only: one that
+// is not set has none (a binding's line there read as the key's).
 func (v *validator) noDefault(key, why, binding, origin string) {
 	if v.noDefaultErr == nil {
-		o := v.cfg.Origins[strings.ToLower(key)]
-		if o == "" {
-			o = origin
-		}
-		v.noDefaultErr = &ConfigError{Path: key, Origin: o}
+		v.noDefaultErr = &ConfigError{Path: key, Origin: v.cfg.Origins[strings.ToLower(key)]}
 		v.errs = append(v.errs, v.noDefaultErr)
-	} else if v.noDefaultErr.Origin == "" {
-		v.noDefaultErr.Origin = origin
+	}
+	if origin != "" {
+		binding += " (" + origin + ")"
 	}
 	if !slices.Contains(v.noDefaultFor, binding) {
 		v.noDefaultFor = append(v.noDefaultFor, binding)
@@ -1234,7 +1232,7 @@ func squashKey(k string) string {
 func (a *App) binderFor(v *validator, bindingPath, name string) *binderInstance {
 	key := a.binderKey(bindingPath)
 	if key == "stream.default-binder" && a.noDefaultBinder != "" {
-		v.noDefault(key, a.noDefaultBinder, strings.TrimPrefix(bindingPath, "stream.bindings."), a.bindingOrigin(bindingPath))
+		v.noDefault(key, a.noDefaultBinder, strings.TrimPrefix(bindingPath, "stream.bindings."), a.sectionOrigin(bindingPath))
 		return nil
 	}
 	if canon, ok := a.binderName(name); ok {

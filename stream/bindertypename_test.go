@@ -170,8 +170,10 @@ func TestNoCandidateDoesNotMakeTheDeclaredTypeImplicit(t *testing.T) {
 }
 
 // With several binders declared and no default, the problem names the
-// bindings that name no binder and is at the first one's line (it was at
-// line 1 of the file: stream.default-binder is not set).
+// bindings that name no binder, each with where it is configured (the
+// line of its key, not of its first setting), and has no origin: the key
+// is not set. It was at line 1 of the file, then at the first binding's
+// first key (its destination's line), which read as stream.default-binder's.
 func TestNoDefaultBinderNamesTheBindings(t *testing.T) {
 	_, err := newAppRecording(t, twoRabbits+`  bindings:
     relay-in-0: { destination: in, group: g }
@@ -183,9 +185,9 @@ func TestNoDefaultBinderNamesTheBindings(t *testing.T) {
 		t.Fatalf("want one problem, got %v", err)
 	}
 	e := errs[0]
-	if e.Path != "stream.default-binder" || !strings.HasSuffix(e.Origin, ":14") ||
-		!strings.Contains(e.Msg, "3 binders are declared under stream.binders (archive, events, warehouse)") ||
-		!strings.Contains(e.Msg, "(the bindings that name none: relay-in-0, relay-out-0)") {
+	if e.Path != "stream.default-binder" || e.Origin != "" ||
+		!strings.Contains(e.Msg, "3 binders are declared under stream.binders (archive, events, warehouse): set stream.default-binder to the one the bindings that name no binder use") ||
+		!strings.HasSuffix(e.Msg, " (the bindings that name none: relay-in-0 (application.yaml:14), relay-out-0 (application.yaml:15))") {
 		t.Errorf("got %s (origin %q)", e, e.Origin)
 	}
 }

@@ -594,7 +594,9 @@ func check(s *service) *checked {
 	}
 	out.problems = append(out.problems, sectionProblems(s)...)
 	for _, e := range out.problems {
-		if e.Origin == "" {
+		// stream.default-binder not set has no origin (the app names the
+		// bindings that need it, with theirs), not its section's line.
+		if e.Origin == "" && !strings.EqualFold(e.Path, "stream.default-binder") {
 			e.Origin = s.origin(e.Path)
 		}
 	}

@@ -11,7 +11,8 @@ import (
 // is an error at the key's line, naming the declared binders. The type
 // name stays fine where no binder of the type is declared. With several
 // binders declared and no default, the problem names the binding that
-// names none and is at its first key's line (it was at line 1).
+// names none with its line, and has no line of its own: the key is not
+// set (it was at line 1, then at the binding's first key's line).
 func TestLintBinderTypeNameWithDeclaredBinders(t *testing.T) {
 	const binders = `spring.cloud.stream:
   function.definition: relay
@@ -77,7 +78,7 @@ func TestLintBinderTypeNameWithDeclaredBinders(t *testing.T) {
 		{"default", "default/application.yaml:13: stream.default-binder: " + named, exitFailure},
 		{"implicit", "", exitOK},
 		{"nocandidate", "", exitOK},
-		{"nodefault", "nodefault/application.yaml:16: stream.default-binder: is not set and 3 binders are declared under stream.binders (archive, events, warehouse): set stream.default-binder to the one the bindings that name no binder use (the binding that names none: relay-out-0)", exitFailure},
+		{"nodefault", "nodefault/application.yaml: stream.default-binder: is not set and 3 binders are declared under stream.binders (archive, events, warehouse): set stream.default-binder to the one the bindings that name no binder use (the binding that names none: relay-out-0 (application.yaml:15))", exitFailure},
 	} {
 		r := runIn(t, dir, nil, "lint", tc.dir)
 		if r.code != tc.code || (tc.want == "" && r.stdout != "") || !strings.Contains(r.stdout, tc.want) {
