@@ -68,6 +68,12 @@ type ConfigError struct {
 	Path   string
 	Origin string
 	Msg    string
+	// UnknownKey is set when the key at Path is not one its section has
+	// at all (unknown, or removed), as opposed to a key whose value is
+	// refused: the app checks a binder type's section of a binding on a
+	// binder of another type for these only (see binder/props.UnknownKey,
+	// props.RemovedKey).
+	UnknownKey bool
 }
 
 func (e *ConfigError) Error() string {

@@ -3,7 +3,6 @@ package stream
 import (
 	"context"
 	"errors"
-	"regexp"
 	"sort"
 	"strings"
 	"time"
@@ -167,7 +166,7 @@ func (a *App) addSectionError(v *validator, path string, err error, unknownOnly 
 		return
 	}
 	for _, e := range ces {
-		if unknownOnly && !unknownKeyProblem(e.Msg) {
+		if unknownOnly && !e.UnknownKey {
 			continue
 		}
 		c := *e
@@ -206,17 +205,6 @@ func (a *App) sectionOrigin(path string) string {
 	}
 	return a.bindingOrigin(path)
 }
-
-// unknownKeyProblem reports whether msg, a binder's problem with a key,
-// is that the binder does not know the key at all: "unknown key ..."
-// (props.UnknownKey), or a key it no longer has ("<key> was removed:
-// ..."). The binders' other problems are about values.
-func unknownKeyProblem(msg string) bool {
-	return strings.HasPrefix(msg, "unknown key") || removedKey.MatchString(msg)
-}
-
-// removedKey matches a binder's problem for a key it no longer has.
-var removedKey = regexp.MustCompile(`^[a-z0-9.-]+ was removed: `)
 
 // binderSectionUsed reports whether the app created a binder of type typ
 // that got stream.<typ>.binder (BinderSettingsOf), which its factory

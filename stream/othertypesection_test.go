@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"slices"
 	"strings"
 	"testing"
 
@@ -68,6 +69,17 @@ spring.cloud.stream.kafka.bindings.process-out-0.producer.close-timeout: 5
 	if !errors.As(err, &es) || len(es) != 1 || es[0].Path != "stream.kafka.bindings.process-in-0.consumer.ack-mdoe" ||
 		!strings.Contains(es[0].Msg, "unknown key; did you mean ack-mode?") || es[0].Origin != "application.yaml:8" {
 		t.Fatalf("NewApp with a typo: %v, want one unknown key at application.yaml:8", err)
+	}
+
+	// So is a key the type no longer has (props.RemovedKey): here the
+	// rabbit section of a binding on kafka.
+	_, err = newApp(t, strings.Replace(base, "{destination: x, group: g}", "{destination: x, group: g, binder: kafka}", 1)+
+		`spring.cloud.stream.rabbit.bindings.process-in-0.consumer.dead-letter-args: {x: 1}
+`)
+	if !errors.As(err, &es) || !slices.ContainsFunc(es, func(e *stream.ConfigError) bool {
+		return e.Path == "stream.rabbit.bindings.process-in-0.consumer.dead-letter-args" && strings.Contains(e.Msg, "dead-letter-args was removed")
+	}) {
+		t.Fatalf("NewApp with a removed rabbit key on a binding on kafka: %v, want dead-letter-args reported as removed", err)
 	}
 
 	// A binding on kafka itself still gets its section's rules.

@@ -24,6 +24,7 @@ package props
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"regexp"
@@ -419,11 +420,32 @@ func sameKey(a, b string) bool {
 	return strings.ReplaceAll(Norm(a), ".", "") == strings.ReplaceAll(Norm(b), ".", "")
 }
 
-// Add records err against path; a nil err is ignored.
+// Add records err against path; a nil err is ignored. The problem is
+// marked [stream.ConfigError].UnknownKey when err is (or wraps) the error
+// of [UnknownKey] or [RemovedKey].
 func (d *Decoder) Add(path string, err error) {
 	if err != nil {
-		d.errs = append(d.errs, &stream.ConfigError{Path: path, Msg: err.Error()})
+		d.errs = append(d.errs, &stream.ConfigError{Path: path, Msg: err.Error(), UnknownKey: IsUnknownKey(err)})
 	}
+}
+
+// RemovedKey is the error for a key a section no longer has, msg saying
+// what replaced it ("dead-letter-args was removed: …"). Like [UnknownKey]'s,
+// it marks the problem as a key the section does not have
+// ([stream.ConfigError].UnknownKey).
+func RemovedKey(msg string) error { return &removedKeyError{msg: msg} }
+
+type removedKeyError struct{ msg string }
+
+func (e *removedKeyError) Error() string { return e.msg }
+
+// IsUnknownKey reports whether err is (or wraps) the error of [UnknownKey]
+// or [RemovedKey]: a key its section does not have, rather than a value
+// refused.
+func IsUnknownKey(err error) bool {
+	var uk *unknownKeyError
+	var rk *removedKeyError
+	return errors.As(err, &uk) || errors.As(err, &rk)
 }
 
 // Addf records a problem, formatted as by [fmt.Sprintf], against path.

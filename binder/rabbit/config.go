@@ -909,9 +909,9 @@ func scstKey(kind, k string, v any) (handled bool, err error) {
 func removedKey(k, hint string) error {
 	switch k {
 	case "deadletterargs":
-		return errors.New("dead-letter-args was removed: a binding with dlq (auto-bind-dlq) now declares its queue with x-dead-letter-exchange and x-dead-letter-routing-key as SCSt does; for required-groups queues set the producer's auto-bind-dlq: true")
+		return props.RemovedKey("dead-letter-args was removed: a binding with dlq (auto-bind-dlq) now declares its queue with x-dead-letter-exchange and x-dead-letter-routing-key as SCSt does; for required-groups queues set the producer's auto-bind-dlq: true")
 	case "partitionedrequiredgroups":
-		return errors.New("partitioned-required-groups was removed: a partitioned producer now always provisions one queue per partition for each required group, as SCSt does")
+		return props.RemovedKey("partitioned-required-groups was removed: a partitioned producer now always provisions one queue per partition for each required group, as SCSt does")
 	}
 	return props.UnknownKey(hint)
 }
