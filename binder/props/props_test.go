@@ -441,9 +441,9 @@ func TestDecoder(t *testing.T) {
 		t.Fatalf("Err() = %T %v, want stream.ConfigErrors", err, err)
 	}
 	want := []stream.ConfigError{
-		{Path: "stream.x.binder.bogus", Msg: "unknown key (known: buffer-size)"},
+		{Path: "stream.x.binder.bogus", Msg: "unknown key (known: buffer-size)", UnknownKey: true},
 		{Path: "stream.x.binder.count", Msg: `want a whole number, got "many"`},
-		{Path: "stream.x.binder.tls.ca-fil", Msg: "unknown key"},
+		{Path: "stream.x.binder.tls.ca-fil", Msg: "unknown key", UnknownKey: true},
 		{Path: "stream.x.binder.tls.enabled", Msg: `want true or false, got "maybe"`},
 		{Path: "stream.x.binder", Msg: "set a or b, not both"},
 	}
