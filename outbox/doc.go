@@ -31,7 +31,7 @@
 //
 // [Outbox.Send] encodes the value now, exactly as [stream.Bridge.Send]
 // would for that binding or destination (content type, converter, headers
-// of a stream.Message, partition key and partition), and stores the
+// of a stream.Message, key and partition), and stores the
 // envelope with the caller's transaction (pgx.Tx, or a database/sql
 // transaction through [SQL]). The [Relay] — joined to the app's lifecycle
 // by [New] — sends committed rows through the app's bridge, with the
@@ -52,9 +52,10 @@
 //     carry an "id" header set by Send, the same on every copy, for
 //     consumers that must drop duplicates.
 //   - Order per key: the messages of one (name, key) — name the binding or
-//     destination given to Send, key the partition key of a partitioned
-//     binding or the [Key] option, the empty key being one key like any
-//     other — are sent in the order of their ids, each only after the
+//     destination given to Send, key the message key given (the [Key]
+//     option, a stream.Message's or stream.Envelope's Key), never a
+//     partitioned binding's partition key, the empty key being one key
+//     like any other — are sent in the order of their ids, each only after the
 //     previous one was confirmed, by any number of relays at once. Ids are
 //     taken in Send order within a transaction, so: the messages of one
 //     transaction keep their Send order, and a message whose transaction

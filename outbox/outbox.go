@@ -177,7 +177,7 @@ func Header(k, v string) SendOption {
 // caller's transaction: the message is sent once tx commits, and never if
 // it rolls back. value is encoded now, exactly as the bridge would encode
 // it for name ([stream.Bridge.Encode]: content type, converter, headers of
-// a stream.Message, partition key and partition); a value that cannot be
+// a stream.Message, key and partition); a value that cannot be
 // encoded is an error here and nothing is stored. Each message gets an
 // "id" header (a UUID) unless it has one, so that a consumer can tell a
 // message sent again after a relay crash.

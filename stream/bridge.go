@@ -119,7 +119,7 @@ func newBridge(a *App) *Bridge {
 // fails at once with [ErrBindingStopped].
 //
 // An Envelope's or a [Message]'s Key is the message key (the Kafka record
-// key, the partition key of the other binders); a [HeaderMessageKey]
+// key; x-streambind-key on RabbitMQ and NATS, the key field on Redis); a [HeaderMessageKey]
 // header on a Message without a Key is its key (and is not sent on). On a
 // partitioned binding an Envelope's Key also selects the partition in
 // place of partition-key-expression (through partition-selector-expression

@@ -59,7 +59,8 @@ func (h Headers) With(k, v string) Headers {
 }
 
 // Envelope is a message as binders see it: an encoded payload, its headers
-// and, on the way out, the partition key. Binders send and receive Envelopes;
+// and its message key (never the partition key, which selects the
+// partition only). Binders send and receive Envelopes;
 // user code sees typed values or [Message].
 //
 // Envelopes are passed by value so that the hot path does not allocate.

@@ -12,8 +12,9 @@ import (
 // for name and payload, without sending it: the payload encoded by the
 // converter of the binding's content type ([]byte and string as they are),
 // the headers of a [Message] or [Envelope] (copied), the key (Envelope.Key:
-// the Key of a Message or Envelope, else for a partitioned binding the
-// partition key), and for a partitioned binding the selected partition
+// the Key of a Message or Envelope, or a Message's kafka_messageKey header;
+// else none, also for a partitioned binding, whose partition key is not
+// the message key), and for a partitioned binding the selected partition
 // (header [HeaderPartition]), computed from payload exactly as Send
 // computes them. The binding's content-type header is not added here:
 // [Bridge.SendEncoded] adds it as Send does.
