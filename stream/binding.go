@@ -519,11 +519,12 @@ func (p *partitioner) place(env Envelope, value func() any) (int, error) {
 	if value != nil {
 		v = value()
 	}
-	_, n, err := p.partition(v, env.Headers)
-	return n, err
+	return p.partition(v, env.Headers)
 }
 
-func (p *partitioner) partition(v any, h Headers) (string, int, error) {
+// partition selects the partition of a message with payload v and headers
+// h by the expression or the extractor.
+func (p *partitioner) partition(v any, h Headers) (int, error) {
 	var (
 		key any
 		err error
@@ -537,16 +538,12 @@ func (p *partitioner) partition(v any, h Headers) (string, int, error) {
 		key, err = p.expr.Extract(v, h)
 	}
 	if err != nil {
-		return "", 0, fmt.Errorf("partition key: %w", err)
+		return 0, fmt.Errorf("partition key: %w", err)
 	}
 	if key == nil {
-		return "", 0, errors.New("partition key: key is nil")
+		return 0, errors.New("partition key: key is nil")
 	}
-	n, err := p.forKey(key)
-	if err != nil {
-		return "", 0, err
-	}
-	return KeyString(key), n, nil
+	return p.forKey(key)
 }
 
 // forKey selects the partition of a key: partition-selector-expression

@@ -341,7 +341,7 @@ func TestExpressionHeaderBesideNumber(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, n, err := pt.partition("x", h); err != nil || n != want {
+		if n, err := pt.partition("x", h); err != nil || n != want {
 			t.Errorf("%s: partition %d, %v; want %d", expr, n, err, want)
 		}
 	}
