@@ -214,8 +214,11 @@ func (l *layer) value(y *ynode, s *schema, path []string, line int) {
 
 // secretRoots are the roots whose values streambind reads (stream, the
 // Spring namespaces, its own sections); an application's own section is
-// checked by its type when decoded ([Loaded.Decode]).
-var secretRoots = map[string]bool{"stream": true, "spring": true, "management": true, "logging": true, "outbox": true, "idempotency": true}
+// checked by its type when decoded ([Loaded.Decode]). Not logging: it
+// holds no secret, and its keys below level and group are logger names
+// (logging.level.com.acme.secret: {store: DEBUG}, logging.group.token:
+// [a, b]), which Spring Boot takes and streambind ignores with a warning.
+var secretRoots = map[string]bool{"stream": true, "spring": true, "management": true, "outbox": true, "idempotency": true}
 
 // secretShape refuses a list or a map given to a key that names one
 // secret value (redact.IsSecretValueKey: spring.rabbitmq.password, a

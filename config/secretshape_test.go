@@ -43,6 +43,10 @@ func TestSecretGivenListOrMap(t *testing.T) {
 		"stream:\n  kafka:\n    binder:\n      jaas:\n        login-module: m\n        options: {username: u, password: p}\n",
 		"stream:\n  kafka:\n    binder:\n      configuration:\n        key: {serializer: s}\n",
 		"myapp:\n  password: [a, b]\n  api-keys: [a, b]\n",
+		// Logger names, not keys: Spring Boot's nested logger levels and a
+		// logging group (a list of loggers) named like a secret.
+		"logging:\n  level:\n    com.acme.secret:\n      store: DEBUG\n",
+		"logging:\n  group:\n    token: [com.acme.a, com.acme.b]\n",
 	} {
 		mustLoad(t, Options{Data: []byte(ok)})
 	}
