@@ -510,7 +510,10 @@ func newPartitioner(p ProducerConfig, extractors map[string]KeyExtractor) (*part
 // bridge) selects the partition, as a string key of the expression would;
 // otherwise the expression or the extractor does, over value() (nil:
 // none) and env's headers, also beside a Message's key (keyOnly: SCSt's
-// KafkaHeaders.KEY beside a partition-key-expression).
+// KafkaHeaders.KEY beside a partition-key-expression). That key is
+// headers['kafka_messageKey'] to the expression or extractor, as the
+// KafkaHeaders.KEY header is to SCSt's (partition-key-expression:
+// headers['kafka_messageKey']), though it is not sent on as a header.
 func (p *partitioner) place(env Envelope, value func() any) (int, error) {
 	if len(env.Key) > 0 && !env.keyOnly {
 		return p.forKey(string(env.Key))
@@ -519,7 +522,11 @@ func (p *partitioner) place(env Envelope, value func() any) (int, error) {
 	if value != nil {
 		v = value()
 	}
-	return p.partition(v, env.Headers)
+	h := env.Headers
+	if _, ok := h[HeaderMessageKey]; env.keyOnly && len(env.Key) > 0 && !ok {
+		h = h.Clone().With(HeaderMessageKey, string(env.Key))
+	}
+	return p.partition(v, h)
 }
 
 // partition selects the partition of a message with payload v and headers
