@@ -25,7 +25,10 @@ import (
 // destination (the first, when it reads several) on its binder, encoded as
 // its content type says: the message goes through the broker, so the
 // binding's function receives it as any other, with its retries and DLQ,
-// and so does every other group reading that destination. (SCSt's
+// and so does every other group reading that destination. A partitioned
+// input binding (consumer.partitioned) is refused with a permanent error:
+// sent without a partition, the message would reach none of its instances
+// on some binders. (SCSt's
 // StreamBridge hands it to the binding's input channel instead, bypassing
 // the binder — with a WARN that this is not recommended,
 // spring-cloud-stream#2563 — so no broker acknowledges it.) The
@@ -321,6 +324,13 @@ func (br *Bridge) toInput(ctx context.Context, in *Binding) (*dynamicProducer, e
 	if dp, ok := br.toInputs[in]; ok {
 		dp.inUse.RLock()
 		return dp, nil
+	}
+	if in.cfg.Consumer.Partitioned {
+		// Sent without a partition, it would reach no instance of the
+		// group on NATS (none reads the unpartitioned subject), be
+		// unroutable on RabbitMQ and reach instance 0 only on the
+		// in-process binder and Redis: refused rather than lost.
+		return nil, Permanent(fmt.Errorf("bridge: input binding %s is partitioned (consumer.partitioned): a message sent to its destination %s without a partition would not reach its instances; send it through a partitioned output binding of that destination", in.name, in.Destination()))
 	}
 	cfg := in.cfg
 	cfg.Destination = strings.TrimSpace(strings.Split(in.Destination(), ",")[0])

@@ -244,6 +244,28 @@ func TestBridgeSendToInputBinding(t *testing.T) {
 	}
 }
 
+// Send to a partitioned input binding's name is refused: sent to its
+// destination without a partition, the message reached instance 0 only on
+// the in-process binder (here instance 1 of 2 never got it, Send returned
+// nil), no instance on NATS, and was unroutable on RabbitMQ.
+func TestBridgeSendToPartitionedInputBindingRefused(t *testing.T) {
+	broker := newBroker(t)
+	fns := stream.NewCatalog()
+	stream.AddConsumer(fns, "audit", func(context.Context, []byte) error { return nil })
+	cfg := &stream.Config{
+		Function: stream.FunctionConfig{Definition: "audit"},
+		Bindings: map[string]stream.BindingConfig{
+			"audit-in-0": {Destination: "audit-log", Group: "auditor",
+				Consumer: stream.ConsumerConfig{Partitioned: true, InstanceIndex: 1, InstanceCount: 2}},
+		},
+	}
+	r := startOn(t, broker, cfg, fns, discardLogger())
+	err := r.app.Bridge().Send(context.Background(), "audit-in-0", []byte("x"))
+	if err == nil || !stream.IsPermanent(err) || !strings.Contains(err.Error(), "input binding audit-in-0 is partitioned") {
+		t.Fatalf("Send to a partitioned input binding: %v, want a permanent error saying it is partitioned", err)
+	}
+}
+
 // A dynamic destination's name that is empty or has leading or trailing
 // white space is refused with an error naming it, by Send and by Encode
 // (the outbox's), on every binder: " orders" was bound as a destination
