@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"unicode"
 
 	"github.com/agnivade/levenshtein"
 )
@@ -359,9 +360,11 @@ type notAllowedError struct{ msg string }
 // name that is empty or has leading or trailing white space (" orders",
 // pasted or built from data): the memory and RabbitMQ binders took it as a
 // destination of its own, which nobody reads, and the others refused it
-// in their own words (NATS, Redis) or at the broker.
+// in their own words (NATS, Redis) or at the broker. Invisible format
+// characters (a zero-width space U+200B, a byte order mark U+FEFF, left
+// from a copy or a file) count as white space here.
 func checkDestinationName(name string) error {
-	switch trimmed := strings.TrimSpace(name); {
+	switch trimmed := strings.TrimFunc(name, blankRune); {
 	case name == "":
 		return &notAllowedError{"bridge: empty destination name"}
 	case trimmed == "":
@@ -371,6 +374,10 @@ func checkDestinationName(name string) error {
 	}
 	return nil
 }
+
+// blankRune reports white space (unicode.IsSpace: U+00A0, U+3000 too) and
+// invisible format characters (Unicode's Cf: U+200B, U+FEFF, U+2060).
+func blankRune(r rune) bool { return unicode.IsSpace(r) || unicode.Is(unicode.Cf, r) }
 
 func (e *notAllowedError) Error() string { return e.msg }
 
