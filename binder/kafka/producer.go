@@ -226,12 +226,9 @@ func (p *producer) record(r *sendReq, m stream.Envelope) error {
 	if !p.noHeaders {
 		hs = p.headers(r, m)
 	} // else no headers at all; the partition (below) is still selected
+	// The record key is the message's key (or message-key-expression's):
+	// a header named key is a header only, as in SCSt.
 	key := m.Key
-	if len(key) == 0 {
-		if k := m.Headers[stream.HeaderKey]; k != "" {
-			key = []byte(k)
-		}
-	}
 	if p.ps.keyExpr != nil {
 		k, err := p.ps.keyExpr.key(m)
 		if err != nil {
