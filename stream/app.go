@@ -527,20 +527,29 @@ func (v *validator) add(path, format string, args ...any) {
 // problems (a [ConfigErrors], perhaps wrapped) each is added at its own
 // key, so that no "invalid configuration" list is nested in another.
 func (v *validator) addError(path string, err error) {
-	var ces ConfigErrors
-	var ce *ConfigError
-	switch {
-	case errors.As(err, &ces):
-		for _, e := range ces {
-			c := *e
-			v.addErr(&c)
-		}
-	case errors.As(err, &ce):
-		c := *ce
-		v.addErr(&c)
-	default:
+	ces, ok := asConfigErrors(err)
+	if !ok {
 		v.add(path, "%v", err)
+		return
 	}
+	for _, e := range ces {
+		c := *e
+		v.addErr(&c)
+	}
+}
+
+// asConfigErrors returns the problems of err when it is (or wraps) a
+// [ConfigErrors] or a [ConfigError].
+func asConfigErrors(err error) (ConfigErrors, bool) {
+	var ces ConfigErrors
+	if errors.As(err, &ces) {
+		return ces, true
+	}
+	var ce *ConfigError
+	if errors.As(err, &ce) {
+		return ConfigErrors{ce}, true
+	}
+	return nil, false
 }
 
 func (v *validator) addErr(e *ConfigError) {

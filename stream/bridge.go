@@ -143,11 +143,13 @@ func (br *Bridge) Send(ctx context.Context, name string, payload any) error {
 	if err := br.running(name); err != nil {
 		return err
 	}
+	b := a.Binding(name)
+	if b != nil && !b.input {
+		return br.sendVia(ctx, b, convCtx{binding: b.name, converters: a.opts.converters, contentType: b.cfg.ContentType}, payload)
+	}
 	var dp *dynamicProducer
 	var err error
-	if b := a.Binding(name); b != nil && !b.input {
-		return br.sendVia(ctx, b, convCtx{binding: b.name, converters: a.opts.converters, contentType: b.cfg.ContentType}, payload)
-	} else if b != nil {
+	if b != nil {
 		// An input binding: its destination, through the broker (as a
 		// function's output routed there by HeaderSendToDestination).
 		dp, err = br.toInput(ctx, b)

@@ -2,7 +2,6 @@ package stream
 
 import (
 	"context"
-	"errors"
 	"sort"
 	"strings"
 	"time"
@@ -153,13 +152,8 @@ func (a *App) checkOtherSections(v *validator) {
 // for a key set in stream.<type>.default only is reported at that key,
 // where it was written.
 func (a *App) addSectionError(v *validator, path string, err error, unknownOnly bool) {
-	var ces ConfigErrors
-	var ce *ConfigError
-	switch {
-	case errors.As(err, &ces):
-	case errors.As(err, &ce):
-		ces = ConfigErrors{ce}
-	default:
+	ces, ok := asConfigErrors(err)
+	if !ok {
 		if !unknownOnly {
 			v.add(path, "%v", err)
 		}
