@@ -168,8 +168,9 @@ func sendRound(b *testing.B, m *meter, n int, send func(i int64) error) {
 // Stacks, in alternating rounds: raw<N>ch is amqp091-go with N channels in
 // confirm mode shared by the senders (PublishWithDeferredConfirm, the
 // confirm awaited outside any lock); binder is the binder's producer with
-// its defaults. raw-msgs/s is the best raw stack, binder/raw the binder's
-// share of it.
+// its defaults, binder<N>ch with publisher-channels N. raw-msgs/s is the
+// best raw stack, binder/raw the default binder's share of it,
+// best-binder/raw the best binder stack's.
 func BenchmarkRabbitPublishConcurrent(b *testing.B) {
 	dest := "bench.pubc"
 	vh := benchVHost(b, dest)
@@ -198,15 +199,17 @@ func BenchmarkRabbitPublishConcurrent(b *testing.B) {
 			return nil
 		}
 	}
-	_, tr := newTestBinder(b, map[string]any{"virtual-host": vh})
-	p, err := tr.BindProducer(context.Background(), stream.ProducerSpec{Binding: "b-out-0", Destination: dest, ContentType: "application/octet-stream"})
-	if err != nil {
-		b.Fatal(err)
-	}
 	ctx := context.Background()
-	binderSend := func(int64) error { return p.Send(ctx, stream.Envelope{Payload: shapePayload}) }
-	sends := []func(int64) error{rawSend(1), rawSend(2), rawSend(4), binderSend}
-	ms := []*meter{{name: "raw1ch"}, {name: "raw2ch"}, {name: "raw4ch"}, {name: "binder"}}
+	binderSend := func(lanes int) func(int64) error {
+		_, tr := newTestBinder(b, map[string]any{"virtual-host": vh, "publisher-channels": lanes})
+		p, err := tr.BindProducer(ctx, stream.ProducerSpec{Binding: "b-out-0", Destination: dest, ContentType: "application/octet-stream"})
+		if err != nil {
+			b.Fatal(err)
+		}
+		return func(int64) error { return p.Send(ctx, stream.Envelope{Payload: shapePayload}) }
+	}
+	sends := []func(int64) error{rawSend(1), rawSend(2), rawSend(4), binderSend(1), binderSend(2), binderSend(4)}
+	ms := []*meter{{name: "raw1ch"}, {name: "raw2ch"}, {name: "raw4ch"}, {name: "binder"}, {name: "binder2ch"}, {name: "binder4ch"}}
 	b.ReportAllocs()
 	runPaired(b, ms, func(i int, m *meter, n int) { sendRound(b, m, n, sends[i]) })
 	best := ms[0]
@@ -216,9 +219,13 @@ func BenchmarkRabbitPublishConcurrent(b *testing.B) {
 			best = m
 		}
 	}
-	ms[3].report(b)
+	for _, m := range ms[3:] {
+		m.report(b)
+	}
 	b.ReportMetric(best.rate(), "raw-msgs/s")
 	b.ReportMetric(ms[3].rate()/best.rate(), "binder/raw")
+	b.ReportMetric(ms[5].rate()/ms[2].rate(), "binder4ch/raw4ch")
+	b.ReportMetric(max(ms[3].rate(), ms[4].rate(), ms[5].rate())/best.rate(), "best-binder/raw")
 }
 
 // BenchmarkRabbitConsumeApp is shape (b) on RabbitMQ: one consumer,

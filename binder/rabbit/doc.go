@@ -238,14 +238,18 @@
 //     declared again and the message published once more). The lane's
 //     confirm-window bounds the unconfirmed messages, Send's and
 //     SendAsync's together: SendAsync blocks (bounded by its ctx) while
-//     it is full. A message of a key (of a routing key, when it has no
-//     key) always goes on the same lane (with publisher-channels above 1,
-//     by a hash), whether sent by SendAsync or Send, and also when it is
+//     it is full. SendAsync puts a message of a key (of a routing key,
+//     when it has no key) always on the same lane (with
+//     publisher-channels above 1, by a hash), so one caller's messages of
+//     a key are stored in its order. Send waits for its confirm, so its
+//     caller's next message comes after it whatever its lane: Sends take
+//     the lanes in turn (concurrent Sends spread over the channels), except
+//     while SendAsyncs are unconfirmed on the lane of the message's key —
+//     then it goes on that lane, behind them (a function's retry in place,
+//     sent with Send after earlier outputs' SendAsync). A message
 //     published again with its headers as text (its typed headers did not
-//     fit) or after its deleted exchange was declared again, so one
-//     caller's messages of a key are stored in its order (also a
-//     function's retry in place, sent with Send after earlier outputs'
-//     SendAsync). A message whose channel or connection is lost before
+//     fit) or after its deleted exchange was declared again goes on the
+//     lane of its first publish. A message whose channel or connection is lost before
 //     its confirm is published again on the next channel, as Send does,
 //     but on a goroutine of its own: it can then be stored after messages
 //     sent after it (and twice, if the broker had stored it already). So

@@ -448,6 +448,22 @@ func (p *publisher) laneFor(m stream.Envelope, key string) *lane {
 	return p.lanes[h.Sum32()%uint32(len(p.lanes))]
 }
 
+// sendLane is the lane of a Send of m with routing key key. A Send waits
+// for its own confirm, so the caller's next message is published after m
+// is stored whatever lane m took: Sends take the lanes in turn, and
+// concurrent ones spread over publisher-channels. (On the lane of their
+// key, all Sends of one destination's routing key shared one channel.)
+// Only while SendAsyncs are unresolved on the lane of m's key does m go
+// there: a Send after SendAsyncs of its key (a pipelined function's
+// retry in place) must not overtake them on another channel.
+func (p *publisher) sendLane(m stream.Envelope, key string) *lane {
+	l := p.laneFor(m, key)
+	if len(p.lanes) == 1 || l.qn.Load() > 0 {
+		return l
+	}
+	return p.lanes[p.next.Add(1)%uint32(len(p.lanes))]
+}
+
 // publishAsync is publish without waiting for the confirm: it returns once
 // the message is published (or failed before that: done has then been
 // called), and done gets publish's result when the confirm arrived. It
@@ -655,10 +671,7 @@ func (p *producer) Send(ctx context.Context, m stream.Envelope) error {
 	}
 	msg := toPublishing(m, p.spec.ContentType)
 	start := time.Now()
-	// On the lane of m's key, as SendAsync: a Send after SendAsyncs of
-	// its key (a pipelined function's retry in place) must not overtake
-	// them on another channel.
-	l := p.bd.pub.laneFor(m, key)
+	l := p.bd.pub.sendLane(m, key)
 	if typed, ok := p.withNativeHeaders(msg, m.NativeHeaders); ok {
 		err := p.publishOn(ctx, l, key, typed)
 		if !typedRefused(err) {
