@@ -197,8 +197,9 @@ func (m *connMgr) dialAddr(ctx context.Context, i int) (*amqp.Connection, error)
 	}
 	props := amqp.NewConnectionProperties()
 	props.SetClientConnectionName(m.s.connectionNameFor(m.role))
-	var stop func() bool  // ends the handshake's tie to ctx
-	var alerts *alertConn // the TLS connection, to learn whether the peer refused us after the handshake
+	var stop func() bool   // ends the handshake's tie to ctx
+	var alerts *alertConn  // the TLS connection, to learn whether the peer refused us after the handshake
+	var guard *headerGuard // what amqp091-go reads (headerguard.go)
 	cfg := amqp.Config{
 		SASL:       []amqp.Authentication{&amqp.PlainAuth{Username: ep.username, Password: ep.password}},
 		Vhost:      ep.vhost,
@@ -225,7 +226,8 @@ func (m *connMgr) dialAddr(ctx context.Context, i int) (*amqp.Connection, error)
 				c = wb
 			}
 			if tlsCfg == nil {
-				return c, nil
+				guard = newHeaderGuard(c)
+				return guard, nil
 			}
 			tc := tls.Client(c, tlsCfg)
 			if err := tc.Handshake(); err != nil {
@@ -233,10 +235,14 @@ func (m *connMgr) dialAddr(ctx context.Context, i int) (*amqp.Connection, error)
 				return nil, &tlsError{err: err}
 			}
 			alerts = &alertConn{Conn: tc}
-			return alerts, nil
+			guard = newHeaderGuard(alerts)
+			return guard, nil
 		},
 	}
 	c, err := amqp.DialConfig("amqp://"+ep.hostPort+"/", cfg)
+	if err == nil && guard != nil {
+		guard.setFrameMax(frameMax(c))
+	}
 	if stop != nil && !stop() && err == nil {
 		c.Close() // ctx ended just as the handshake completed
 		err = ctx.Err()

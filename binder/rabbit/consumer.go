@@ -689,18 +689,30 @@ func (r *run) requeueLater(ins []inbound, since time.Time) {
 // handle calls the handler and settles the delivery; true when it is to be
 // requeued after redelivery-delay.
 func (r *run) handle(in inbound) bool {
-	env := fromDelivery(&in.d)
+	env := r.envelope(&in.d)
 	env.Received = r.received(&in.d)
 	r.markRetry(&in.d, env) // retryqueues.go
 	err := r.call(func() error { return r.c.spec.Handler(r.ctx, env) })
 	return r.settle(in, env, err)
 }
 
+// envelope is delivery d's message (fromDelivery), with a WARN line when
+// the connection had to replace headers of it that the AMQP client cannot
+// decode (headerGuard).
+func (r *run) envelope(d *amqp.Delivery) stream.Envelope {
+	env := fromDelivery(d)
+	if note, ok := env.Headers[UndecodableHeaders]; ok {
+		r.c.log.Warn("rabbit: message delivered with headers the AMQP client cannot decode replaced or dropped (header "+UndecodableHeaders+" says which)",
+			"queue", r.queue, "message_id", d.MessageId, "headers", logtext.Bound(note))
+	}
+	return env
+}
+
 // handleBatch returns the deliveries to requeue after redelivery-delay.
 func (r *run) handleBatch(ins []inbound) []inbound {
 	envs := make([]stream.Envelope, len(ins))
 	for i := range ins {
-		envs[i] = fromDelivery(&ins[i].d)
+		envs[i] = r.envelope(&ins[i].d)
 		envs[i].Received = r.received(&ins[i].d)
 	}
 	err := r.call(func() error { return r.c.spec.BatchHandler(r.ctx, envs) })

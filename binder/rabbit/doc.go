@@ -164,6 +164,18 @@
 // under the timeout: lower prefetch for slow handlers (prefetch: 1 for
 // handlers of minutes), or raise consumer_timeout on the broker.
 //
+// RabbitMQ stores and delivers headers that amqp091-go refuses to decode:
+// tables or arrays nested more than 32 deep, a table or array of more
+// than 8192 entries, more than 8192 headers. amqp091-go closes the whole
+// connection on such a message, and the broker would redeliver it on the
+// next one for ever, so the binder rewrites its content header as it
+// arrives: each such value is replaced by a text saying why, the headers
+// past the 8191st are dropped, and the header
+// x-streambind-undecodable-headers ([UndecodableHeaders]) says which
+// (logged at WARN with the queue and message id). The message is then
+// handled, and dead-lettered or dropped, as any other; its other headers
+// are kept.
+//
 // Dead letters always fit. Their headers are fitted with
 // stream.FitDeadLetter to the publisher connection's negotiated frame_max −
 // 20,000 bytes (Spring AMQP's headroom for the rest of the content-header

@@ -150,7 +150,7 @@ func (r *run) pipeline(q chan inbound) {
 		if r.coalesce && r.pendN > 0 && time.Since(r.pendAt) >= ackHold {
 			r.flushAcks()
 		}
-		sl := &pipeSlot{in: in, env: fromDelivery(&in.d)}
+		sl := &pipeSlot{in: in, env: r.envelope(&in.d)}
 		sl.env.Received = r.received(&sl.in.d)
 		r.markRetry(&sl.in.d, sl.env) // retryqueues.go
 		fifo = append(fifo, sl)
