@@ -320,8 +320,15 @@
 // (inactive-threshold) is made again on Resume, starting after the last
 // message received, as is any consumer the server lost (deleted, or gone
 // with a restart), which the binder notices through missing pull
-// heartbeats (within about 2s, and a consumer info request: up to
-// api-timeout more when the server does not answer). Each pull asks for
+// heartbeats (nats.go's Consume reports jetstream.ErrNoHeartbeat 2x the
+// heartbeat interval after the last message or heartbeat, so within about
+// 2s) and a consumer info request (up to api-timeout more when the server
+// does not answer). On a dead path (the socket open, nothing arriving)
+// that info request waits out api-timeout, so the pull ends 6-7s after the
+// path died; draining it then waits its 5s bound and another consumer
+// info up to 2s, so the WARN "nats: consuming failed; retrying" with
+// "nats: no heartbeat received" comes 13-14s in (docs/operations.md, "After
+// a silent network failure"). Each pull asks for
 // an idle heartbeat every second: an idle binding gets one small message
 // a second (100 idle bindings: about 120 messages and 19 KB a second on
 // the connection, 40 and 13 KB with nats.go's default of 5s). When the
