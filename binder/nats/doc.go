@@ -118,7 +118,11 @@
 // delivered (an interest or workqueue stream keeps it too), and the new
 // ones started where start-offset says (earliest: from the stream's first
 // message, so what was handled comes again); each bind logs a WARN naming
-// them and their pending messages while they exist. A producer's
+// them and their pending messages while they exist. A group switched back
+// (instance-count 1 → 2 → 1) binds the durables it left again, which
+// resume with that backlog: what the other shape's members handled
+// meanwhile is handled again. Delete the old shape's durables (nats
+// consumer rm) before switching back, or rename the group. A producer's
 // required-groups of the other shape than the group's consumers makes such
 // durables too (a partitioned producer's, one per partition, for an
 // unpartitioned group): the WARN names that cause beside an earlier

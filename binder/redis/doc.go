@@ -207,10 +207,15 @@
 // partitioned consumer, instance i of instance-count n, reads the
 // partitions p with p % n == i (among max(partition count, n)), and
 // instance 0 also reads the destination's own stream, so that messages
-// sent without a partition are not left unread. Consumers look for new
-// partitions every 2s; a group is created on a new partition from its
-// first entry, and an anonymous consumer reads it from its start, so that
-// a producer bound later loses nothing.
+// sent without a partition are not left unread. Either shape reads with
+// the group's one consumer group on each stream, so a group made
+// partitioned or unpartitioned (instance-count 1 ↔ 2) goes on where it
+// was, as after any redeploy (the durables of NATS and the queues of
+// RabbitMQ are each shape's own: there the old shape's are left with a
+// backlog). Consumers look for new partitions every 2s; a group is
+// created on a new partition from its first entry, and an anonymous
+// consumer reads it from its start, so that a producer bound later loses
+// nothing.
 //
 // # Concurrency and ordering
 //
