@@ -781,24 +781,73 @@ func (r *run) settle(in inbound, env stream.Envelope, err error) (requeue bool) 
 		return true
 	case c.requeuesRejected():
 		return true
-	case c.dlq() && !c.opts.republishToDlq:
+	case c.dlq() && !c.opts.republishToDlq && !xDeathCrashesBroker(in.d.Headers["x-death"]):
 		// SCSt's republish-to-dlq: false. The queue's x-dead-letter-*
 		// arguments make the broker move the rejected message to the DLQ
 		// (with its x-death header, without x-exception-*).
 		c.log.Debug("rabbit: failed message rejected; the broker dead-letters it", "queue", r.queue, "dlx", c.opts.dlx(), "error", logtext.Error(err))
 		r.ack(in, func(ch *amqp.Channel) error { return ch.Nack(in.d.DeliveryTag, false, false) })
 	case c.dlq():
+		if !c.opts.republishToDlq {
+			c.log.Warn("rabbit: failed message republished to the DLQ by the binder (x-exception-* headers, its x-death as text), though republish-to-dlq is false: its x-death header is malformed (set by another client), and RabbitMQ's own dead-lettering crashes the queue on it, losing the message",
+				"queue", r.queue, "message_id", in.d.MessageId)
+		}
 		switch r.deadLetter(in, env, err) {
 		case dlSent:
 			r.ack(in, func(ch *amqp.Channel) error { return ch.Ack(in.d.DeliveryTag, false) })
 		case dlDropped:
-			r.ack(in, func(ch *amqp.Channel) error { return ch.Nack(in.d.DeliveryTag, false, false) })
+			r.reject(in)
 		default:
 			return true
 		}
 	default:
 		c.log.Debug("rabbit: failed message dropped (no dlq)", "queue", r.queue, "error", logtext.Error(err))
-		r.ack(in, func(ch *amqp.Channel) error { return ch.Nack(in.d.DeliveryTag, false, false) })
+		r.reject(in)
+	}
+	return false
+}
+
+// reject nacks a delivery without requeue: the broker drops it, or
+// dead-letters it when its queue has a dead-letter exchange (by argument
+// or policy) — unless its x-death header is malformed
+// (xDeathCrashesBroker): RabbitMQ's dead-lettering crashes the queue on
+// it, losing the message and every transient message in the queue, so
+// such a delivery is acked (dropped) instead, with a WARN.
+func (r *run) reject(in inbound) {
+	if xDeathCrashesBroker(in.d.Headers["x-death"]) {
+		r.c.log.Warn("rabbit: failed message dropped by an ack rather than rejected: its x-death header is malformed (set by another client), and RabbitMQ's dead-lettering, should the queue have a dead-letter exchange, crashes the queue on it",
+			"queue", r.queue, "message_id", in.d.MessageId)
+		r.ack(in, func(ch *amqp.Channel) error { return ch.Ack(in.d.DeliveryTag, false) })
+		return
+	}
+	r.ack(in, func(ch *amqp.Channel) error { return ch.Nack(in.d.DeliveryTag, false, false) })
+}
+
+// xDeathCrashesBroker reports whether RabbitMQ's dead-lettering crashes
+// the queue on a message whose x-death header is v (3.10,
+// rabbit_dead_letter:update_x_death_header; the message is lost): an
+// array with an element that is not a table, or an entry whose count is
+// no number (the broker adds 1 to the count of the entry of its queue and
+// reason). Any other value is fine: the broker replaces one that is not
+// an array (a client that made it text, as this binder's envelopes do).
+// It errs on the side of a crash for counts of other types.
+func xDeathCrashesBroker(v any) bool {
+	xs, ok := v.([]any)
+	if !ok {
+		return false
+	}
+	for _, x := range xs {
+		t, ok := x.(amqp.Table)
+		if !ok {
+			return true
+		}
+		if n, ok := t["count"]; ok {
+			switch n.(type) {
+			case int8, uint8, int16, uint16, int32, uint32, int64, float32, float64:
+			default:
+				return true
+			}
+		}
 	}
 	return false
 }
@@ -1018,6 +1067,9 @@ func typedHeaders(h amqp.Table, native map[string]any, adjust func(k string, v a
 // to the queue as it is (a shovel, the management UI's "move messages")
 // is not one, and gets every retry again.
 func (r *run) withoutWaitQueues(k string, v any) any {
+	if k == "x-death" && xDeathCrashesBroker(v) {
+		return nil // as text, which the broker replaces (a DLQ with dlq-ttl dead-letters it again)
+	}
 	xs, ok := v.([]any)
 	if k != "x-death" || !ok || len(r.c.spec.Consumer.RetryDelays) == 0 {
 		return v

@@ -140,6 +140,13 @@
 //     rejected without requeue, so that the broker dead-letters it through
 //     the queue's x-dead-letter-* arguments (an x-death header, no
 //     x-exception-*); without dlq, rejected without requeue (dropped).
+//     A message whose x-death header another client made malformed (an
+//     element that is not a table, a count that is no number) is never
+//     rejected: RabbitMQ's dead-lettering crashes the queue on it, and
+//     the message is lost with the queue's messages not yet persisted.
+//     With dlq it is republished (as with republish-to-dlq; its x-death
+//     as text, which the broker replaces should it dead-letter it again),
+//     without dlq acked, each with a WARN.
 //     requeue-rejected: true requeues failed messages instead, after
 //     redelivery-delay (SCSt's option): each such failure is counted in
 //     the binding's errors (not as dropped or dead-lettered), logged as
