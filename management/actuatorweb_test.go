@@ -261,3 +261,23 @@ func tree(path string, v any) map[string]any {
 	}
 	return v.(map[string]any)
 }
+
+// The warning of a server beyond loopback names the state changes at
+// their configured path, and only while they are served.
+func TestBeyondLoopbackWarningFollowsPaths(t *testing.T) {
+	for _, tc := range []struct {
+		yaml, want string
+	}{
+		{"management.endpoints.web.base-path: /manage\n", "stop, pause and start bindings (POST /manage/bindings/{name})"},
+		{"management.endpoints.web.exposure.include: health\n", "can read every endpoint served"},
+	} {
+		var logs strings.Builder
+		newFixture(t, webConfig(t, tc.yaml), func(o *management.Options) {
+			o.Address = ":0"
+			o.Logger = slog.New(slog.NewTextHandler(&logs, nil))
+		})
+		if !strings.Contains(logs.String(), tc.want) {
+			t.Errorf("%s: log lacks %q:\n%s", tc.yaml, tc.want, logs.String())
+		}
+	}
+}

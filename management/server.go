@@ -201,8 +201,12 @@ func (s *Server) Start() error {
 		// As Spring Boot, management.server.port alone listens on every
 		// interface (probes reach it on the pod's address); unlike
 		// Spring Boot's default exposure, every endpoint is served,
-		// state changes included.
-		s.opts.Logger.Warn("management server listens beyond loopback, without authentication: anyone who reaches the port can stop, pause and start bindings (POST /actuator/bindings/{name}); set management.server.address (MANAGEMENT_SERVER_ADDRESS) to 127.0.0.1:<port> or protect the port",
+		// state changes included, unless exposure says otherwise.
+		what := "read every endpoint served"
+		if p := "POST " + muxPath(joinPath(s.paths.Path("bindings"), "/{name}")); slices.Contains(s.routes, p) {
+			what = "stop, pause and start bindings (" + p + ")"
+		}
+		s.opts.Logger.Warn("management server listens beyond loopback, without authentication: anyone who reaches the port can "+what+"; set management.server.address (MANAGEMENT_SERVER_ADDRESS) to 127.0.0.1:<port> or protect the port",
 			"address", ln.Addr().String())
 	}
 	return nil
