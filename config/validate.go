@@ -1,6 +1,8 @@
 package config
 
 import (
+	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -46,12 +48,23 @@ func validate(cfg *stream.Config, tree map[string]any, origins map[string]string
 	}
 	sort.Strings(binders)
 	for _, n := range binders {
-		if strings.TrimSpace(cfg.Binders[n].Type) == "" {
-			es = append(es, &stream.ConfigError{
-				Path: "stream.binders." + n + ".type",
-				Msg:  "required: the binder type (memory, kafka, rabbit, ...)",
-			})
+		bc := cfg.Binders[n]
+		if strings.TrimSpace(bc.Type) != "" {
+			continue
 		}
+		// As in SCSt, the type is the binder's name by default
+		// (BinderProperties.type): stream.binders.nats.startup-timeout
+		// alone declares the nats binder. Only a built-in type's name
+		// here: the types an app registers are not known while loading.
+		if slices.Contains(builtinBinderTypes, n) {
+			bc.Type = n
+			cfg.Binders[n] = bc
+			continue
+		}
+		es = append(es, &stream.ConfigError{
+			Path: "stream.binders." + n + ".type",
+			Msg:  fmt.Sprintf("required: the binder type (%s, or one the app registers); a binder named after a built-in type takes its name for its type", strings.Join(builtinBinderTypes, ", ")),
+		})
 	}
 
 	// An empty (or blank) default-binder is not set, as in SCSt (whose

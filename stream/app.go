@@ -153,6 +153,7 @@ func NewApp(cfg *Config, fns *Catalog, opts ...Option) (*App, error) {
 	if o.log == nil {
 		o.log = slog.Default()
 	}
+	cfg = withImpliedBinderTypes(cfg, o.binderTypes)
 	var tr *tracing
 	if o.tracer != nil {
 		if o.propagator == nil {
@@ -588,7 +589,8 @@ func (v *validator) origin(path string) string {
 func (a *App) checkBinderDeclarations(v *validator) {
 	for name, bc := range a.cfg.Binders {
 		if bc.Type == "" {
-			v.add("stream.binders."+name+".type", "is required (registered types: %s)", strings.Join(a.opts.binderTypes.Names(), ", "))
+			// Not implied (withImpliedBinderTypes): the name is no type.
+			v.add("stream.binders."+name+".type", "is required: the binder's name %q is no registered binder type to take for it (registered types: %s)", name, strings.Join(a.opts.binderTypes.Names(), ", "))
 		} else if _, err := a.opts.binderTypes.Lookup(bc.Type); err != nil {
 			v.add("stream.binders."+name+".type", "%v", err)
 		}

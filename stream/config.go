@@ -246,7 +246,10 @@ type RoutingConfig struct {
 
 // BinderConfig is stream.binders.<name>.
 type BinderConfig struct {
-	// Type is the binder type (memory, kafka, rabbit, ...). Required.
+	// Type is the binder type (memory, kafka, rabbit, ...). Empty, it is
+	// the binder's name (its key under Binders) when that is a registered
+	// binder type, as in SCSt (stream.binders.nats.startup-timeout alone
+	// declares a binder of type nats), and required otherwise.
 	Type string `mapstructure:"type"`
 	// Environment holds the binder's connection settings, decoded by the
 	// binder itself.
