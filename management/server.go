@@ -22,6 +22,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/streambind/streambind/internal/actuatorpath"
 	"github.com/streambind/streambind/redact"
 	"github.com/streambind/streambind/stream"
 	"github.com/streambind/streambind/topology"
@@ -61,9 +62,13 @@ type Server struct {
 	app  *stream.App
 	opts Options
 	mux  *http.ServeMux
-	srv  *http.Server
-	ln   net.Listener
-	done chan error
+	// paths are where the actuator endpoints are served; routes are the
+	// patterns registered on mux, for Endpoints.
+	paths  actuatorpath.Settings
+	routes []string
+	srv    *http.Server
+	ln     net.Listener
+	done   chan error
 	// waited guards serveErr: the first Shutdown takes Serve's result
 	// from done, the others (concurrent or later) share it.
 	waited   sync.Once
@@ -117,13 +122,6 @@ func New(app *stream.App, opts Options) *Server {
 	}
 	opts.Registry.MustRegister(&collector{app: app})
 	s := &Server{app: app, opts: opts, mux: http.NewServeMux()}
-	s.mux.HandleFunc("GET /actuator/bindings", s.listBindings)
-	s.mux.HandleFunc("GET /actuator/bindings/{name}", s.getBinding)
-	s.mux.HandleFunc("POST /actuator/bindings/{name}", s.setBindingState)
-	s.mux.HandleFunc("GET /actuator/functions", s.functions)
-	s.mux.HandleFunc("GET /actuator/topology", s.topology)
-	s.mux.HandleFunc("GET /health/liveness", s.liveness)
-	s.mux.HandleFunc("GET /health/readiness", s.readiness)
 	// A metric that cannot be gathered (a collector's error or panic, two
 	// series alike) is logged and left out: the scrape serves the others,
 	// rather than a 500 whose body is the error and its stack trace.
@@ -131,32 +129,41 @@ func New(app *stream.App, opts Options) *Server {
 		ErrorHandling: promhttp.ContinueOnError,
 		ErrorLog:      slog.NewLogLogger(opts.Logger.Handler(), slog.LevelWarn),
 	})
-	s.mux.Handle("GET /metrics", metrics)
-	// Spring Boot Actuator's paths, so that the probes and scrape
-	// configurations of a ported Spring service keep working.
-	s.mux.HandleFunc("GET /actuator/health", s.actuatorHealth)
-	s.mux.HandleFunc("GET /actuator/health/liveness", s.actuatorLiveness)
-	s.mux.HandleFunc("GET /actuator/health/readiness", s.actuatorReadiness)
-	s.mux.HandleFunc("GET /actuator/health/{component}", s.actuatorHealthComponent)
-	s.mux.Handle("GET /actuator/prometheus", metrics)
-	s.mux.HandleFunc("GET /actuator/info", s.actuatorInfo)
-	if opts.ConfigEndpoint {
-		s.mux.HandleFunc("GET /actuator/config", s.config)
-	}
+	// The actuator endpoints (id set) are written at Spring Boot's
+	// default paths, /actuator/<id>; s.routes moves them to the
+	// configured base path and path mapping. Spring Boot Actuator's
+	// health, prometheus and info are there so that the probes and
+	// scrape configurations of a ported Spring service keep working.
+	s.register([]route{
+		{"bindings", "GET /actuator/bindings", http.HandlerFunc(s.listBindings)},
+		{"bindings", "GET /actuator/bindings/{name}", http.HandlerFunc(s.getBinding)},
+		{"bindings", "POST /actuator/bindings/{name}", http.HandlerFunc(s.setBindingState)},
+		{"functions", "GET /actuator/functions", http.HandlerFunc(s.functions)},
+		{"topology", "GET /actuator/topology", http.HandlerFunc(s.topology)},
+		{"", "GET /health/liveness", http.HandlerFunc(s.liveness)},
+		{"", "GET /health/readiness", http.HandlerFunc(s.readiness)},
+		{"", "GET /metrics", metrics},
+		{"config", "GET /actuator/config", http.HandlerFunc(s.config)},
+		{"health", "GET /actuator/health", http.HandlerFunc(s.actuatorHealth)},
+		{"health", "GET /actuator/health/liveness", http.HandlerFunc(s.actuatorLiveness)},
+		{"health", "GET /actuator/health/readiness", http.HandlerFunc(s.actuatorReadiness)},
+		{"health", "GET /actuator/health/{path...}", http.HandlerFunc(s.actuatorHealthPath)},
+		{"prometheus", "GET /actuator/prometheus", metrics},
+		{"info", "GET /actuator/info", http.HandlerFunc(s.actuatorInfo)},
+		{"", "GET /actuator", http.HandlerFunc(s.discovery)},
+	})
 	return s
 }
 
 // Endpoints returns the routes the server serves ("GET /actuator/bindings",
-// ...), for a start-up line or an index.
+// ...), at their configured paths, for a start-up line or an index (the
+// root as "GET /").
 func (s *Server) Endpoints() []string {
-	out := []string{"GET /actuator/bindings", "GET /actuator/bindings/{name}", "POST /actuator/bindings/{name}",
-		"GET /actuator/functions", "GET /actuator/topology", "GET /health/liveness", "GET /health/readiness", "GET /metrics"}
-	if s.opts.ConfigEndpoint {
-		out = append(out, "GET /actuator/config")
+	out := make([]string, len(s.routes))
+	for i, r := range s.routes {
+		out[i] = strings.Replace(r, "/{$}", "/", 1)
 	}
-	// Spring Boot Actuator's paths, last.
-	return append(out, "GET /actuator/health", "GET /actuator/health/liveness", "GET /actuator/health/readiness",
-		"GET /actuator/health/{component}", "GET /actuator/prometheus", "GET /actuator/info")
+	return out
 }
 
 // Handler returns the endpoints as an http.Handler, to mount elsewhere.
@@ -201,8 +208,12 @@ func (s *Server) Start() error {
 		// As Spring Boot, management.server.port alone listens on every
 		// interface (probes reach it on the pod's address); unlike
 		// Spring Boot's default exposure, every endpoint is served,
-		// state changes included.
-		s.opts.Logger.Warn("management server listens beyond loopback, without authentication: anyone who reaches the port can stop, pause and start bindings (POST /actuator/bindings/{name}); set management.server.address (MANAGEMENT_SERVER_ADDRESS) to 127.0.0.1:<port> or protect the port",
+		// state changes included, unless exposure says otherwise.
+		what := "read every endpoint served"
+		if p := "POST " + muxPath(joinPath(s.paths.Path("bindings"), "/{name}")); slices.Contains(s.routes, p) {
+			what = "stop, pause and start bindings (" + p + ")"
+		}
+		s.opts.Logger.Warn("management server listens beyond loopback, without authentication: anyone who reaches the port can "+what+"; set management.server.address (MANAGEMENT_SERVER_ADDRESS) to 127.0.0.1:<port> or protect the port",
 			"address", ln.Addr().String())
 	}
 	return nil
