@@ -631,6 +631,12 @@ func (r *run) worker(w int) {
 		if !r.enter() {
 			return
 		}
+		if in.s.ch.IsClosed() {
+			// Lost while enter waited for a Resume: redelivered on the
+			// new channel too.
+			r.exit()
+			continue
+		}
 		if r.coalesce {
 			r.handleStart = time.Now()
 			if r.pendN > 0 && r.handleStart.Sub(r.pendAt) >= ackHold {
