@@ -177,7 +177,8 @@
 // connection on such a message, and the broker would redeliver it on the
 // next one for ever, so the binder rewrites its content header as it
 // arrives: each such value is replaced by a text saying why, the headers
-// past the 8191st are dropped, and the header
+// past the 8191st are dropped (never the binder's own, such as the key),
+// and the header
 // x-streambind-undecodable-headers ([UndecodableHeaders]) says which
 // (logged at WARN with the queue and message id). The message is then
 // handled, and dead-lettered or dropped, as any other; its other headers

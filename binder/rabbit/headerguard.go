@@ -355,27 +355,43 @@ func scanContainer(c []byte, depth int, keyed bool) (problem string, ok bool) {
 // rebuildHeaders is a headers table amqp091-go decodes, of encoded size
 // (with its length) at most maxBytes, nil when none fits: the entries of
 // ents with each undecodable value replaced by a text saying why (or
-// void, to fit), only as many of the first keys as amqp091-go takes (with
-// one more: UndecodableHeaders, which says which were replaced or
-// dropped).
+// void, to fit), only as many keys as amqp091-go takes (with one more:
+// UndecodableHeaders, which says which were replaced or dropped). The
+// binder's own headers (the key, the correlation of a returned publish)
+// are kept; of the others, the first keys.
 func rebuildHeaders(ents []headerEntry, maxBytes int) []byte {
-	keep := len(ents)
+	own := func(e headerEntry) bool { k := string(e.key); return k == keyHeader || k == pubHeader }
+	kept := make([]bool, len(ents))
 	seen := make(map[string]struct{}, min(len(ents), clientMaxElements))
-	for i, e := range ents {
-		if _, ok := seen[string(e.key)]; !ok && len(seen) == clientMaxElements-1 {
-			keep = i
-			break
+	room := clientMaxElements - 1
+	for _, e := range ents {
+		if own(e) {
+			if _, ok := seen[string(e.key)]; !ok {
+				seen[string(e.key)] = struct{}{}
+				room--
+			}
 		}
-		seen[string(e.key)] = struct{}{}
+	}
+	dropped := 0
+	for i, e := range ents {
+		if _, ok := seen[string(e.key)]; !ok { // a repeated key takes no room
+			if room == 0 {
+				dropped++
+				continue
+			}
+			seen[string(e.key)] = struct{}{}
+			room--
+		}
+		kept[i] = true
 	}
 	var notes []string
-	for _, e := range ents[:keep] {
-		if e.problem != "" {
+	for i, e := range ents {
+		if kept[i] && e.problem != "" {
 			notes = append(notes, fmt.Sprintf("%s: %s", e.key, e.problem))
 		}
 	}
-	if keep < len(ents) {
-		notes = append(notes, fmt.Sprintf("%d headers, more than %d: the last %d dropped", len(ents), clientMaxElements-1, len(ents)-keep))
+	if dropped > 0 {
+		notes = append(notes, fmt.Sprintf("%d headers, more than %d: %d dropped", len(ents), clientMaxElements-1, dropped))
 	}
 	note := strings.Join(notes, "; ")
 	// size is what entry e takes in the table built.
@@ -388,50 +404,58 @@ func rebuildHeaders(ents []headerEntry, maxBytes int) []byte {
 		}
 		return 1 + len(e.key) + 1
 	}
-	build := func(keep int, describe bool, note string) []byte {
+	build := func(describe bool, note string) []byte {
 		n := 4 + 1 + len(UndecodableHeaders) + 5 + len(note)
-		for _, e := range ents[:keep] {
-			n += size(e, describe)
+		for i, e := range ents {
+			if kept[i] {
+				n += size(e, describe)
+			}
 		}
 		if n > maxBytes {
 			return nil
 		}
 		t := make([]byte, 0, n-4)
-		for _, e := range ents[:keep] {
-			if e.problem == "" {
+		for i, e := range ents {
+			switch {
+			case !kept[i]:
+			case e.problem == "":
 				t = append(t, e.raw...)
-				continue
-			}
-			t = append(t, byte(len(e.key)))
-			t = append(t, e.key...)
-			if describe {
-				t = appendLongstr(t, describeProblem(e.problem))
-			} else {
-				t = append(t, 'V')
+			default:
+				t = append(t, byte(len(e.key)))
+				t = append(t, e.key...)
+				if describe {
+					t = appendLongstr(t, describeProblem(e.problem))
+				} else {
+					t = append(t, 'V')
+				}
 			}
 		}
 		t = append(t, byte(len(UndecodableHeaders)))
 		t = append(t, UndecodableHeaders...)
 		return appendLongstr(t, note)
 	}
-	if t := build(keep, true, truncUTF8(note, 2048)); t != nil {
+	if t := build(true, truncUTF8(note, 2048)); t != nil {
 		return t
 	}
 	// Too large for the frame (a header frame near frame_max): void
 	// values, and as much of the note as fits.
 	n := 4 + 1 + len(UndecodableHeaders) + 5
-	for _, e := range ents[:keep] {
-		n += size(e, false)
+	for i, e := range ents {
+		if kept[i] {
+			n += size(e, false)
+		}
 	}
 	if n <= maxBytes {
-		return build(keep, false, truncUTF8(note, maxBytes-n))
+		return build(false, truncUTF8(note, maxBytes-n))
 	}
-	// Only when the last headers are dropped anyway: drop more.
-	for keep > 0 && n > maxBytes {
-		keep--
-		n -= size(ents[keep], false)
+	// Only when headers are dropped anyway: drop more, the last first.
+	for i := len(ents) - 1; i >= 0 && n > maxBytes; i-- {
+		if kept[i] && !own(ents[i]) {
+			kept[i] = false
+			n -= size(ents[i], false)
+		}
 	}
-	return build(keep, false, "")
+	return build(false, "")
 }
 
 // describeProblem is the text that replaces a header value amqp091-go

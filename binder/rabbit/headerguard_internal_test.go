@@ -3,6 +3,7 @@ package rabbit
 import (
 	"bytes"
 	"encoding/binary"
+	"fmt"
 	"io"
 	"net"
 	"strings"
@@ -130,5 +131,32 @@ func TestHeaderGuardFitsFrame(t *testing.T) {
 				t.Errorf("max payload %d: %s still undecodable", max, e.key)
 			}
 		}
+	}
+}
+
+// TestHeaderGuardKeepsOwnHeaders: of a message with more headers than
+// amqp091-go takes, the binder's own (the key, the correlation of a
+// returned publish, wherever they are) are kept, and the table then
+// decodes: at most clientMaxElements keys.
+func TestHeaderGuardKeepsOwnHeaders(t *testing.T) {
+	var entries [][]byte
+	for i := range clientMaxElements + 10 {
+		entries = append(entries, encEntry(fmt.Sprintf("k%05d", i), []byte{'V'}))
+	}
+	entries = append(entries, encEntry("k00001", []byte{'V'}), encEntry(keyHeader, encLong('S', []byte("k"))), encEntry(pubHeader, encLong('S', []byte("c1"))))
+	f, ok := guardHeaderFrame(encHeaderFrame("", entries...), 1<<20)
+	if !ok {
+		t.Fatal("not rewritten")
+	}
+	ents, ok := topEntries(f[7+14+1+4 : len(f)-1])
+	if !ok {
+		t.Fatal("rewritten table malformed")
+	}
+	keys := map[string]bool{}
+	for _, e := range ents {
+		keys[string(e.key)] = true
+	}
+	if !keys[keyHeader] || !keys[pubHeader] || !keys[UndecodableHeaders] || len(keys) != clientMaxElements {
+		t.Errorf("%d keys; %s %v, %s %v", len(keys), keyHeader, keys[keyHeader], pubHeader, keys[pubHeader])
 	}
 }
