@@ -43,7 +43,10 @@
 //
 // # Producer
 //
-// Messages are persistent; headers map to AMQP string headers, the content
+// Messages are persistent; headers map to AMQP string headers (but CC and
+// BCC, which RabbitMQ takes as routing keys and refuses as text: they are
+// left out, with one WARN per binding; an output inherits them from an
+// input published with them), the content
 // type to the content_type property and the contentType header, the id
 // header to message_id (else a generated id), Envelope.Key to the
 // x-streambind-key header (moved back into Key on receipt). A content type

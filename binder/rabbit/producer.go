@@ -632,6 +632,8 @@ type producer struct {
 	// the binding down again (it would stay down until the next success).
 	lastOK atomic.Int64
 	born   time.Time
+	// routingHeaderWarned: a CC or BCC header was left out (logged once).
+	routingHeaderWarned atomic.Bool
 
 	redeclMu  sync.Mutex
 	redeclAt  time.Time // the last declaration attempt of recover
@@ -670,6 +672,7 @@ func (p *producer) Send(ctx context.Context, m stream.Envelope) error {
 		return stream.Permanent(fmt.Errorf("rabbit: send to %q (binding %s): %w", p.spec.Destination, p.spec.Binding, err))
 	}
 	msg := toPublishing(m, p.spec.ContentType)
+	p.warnRoutingHeaders(m)
 	start := time.Now()
 	l := p.bd.pub.sendLane(m, key)
 	if typed, ok := p.withNativeHeaders(msg, m.NativeHeaders); ok {
@@ -772,6 +775,7 @@ func (p *producer) SendAsync(ctx context.Context, m stream.Envelope, done func(e
 		return
 	}
 	text := toPublishing(m, p.spec.ContentType)
+	p.warnRoutingHeaders(m)
 	msg, typed := p.withNativeHeaders(text, m.NativeHeaders)
 	start := time.Now()
 	pub := p.bd.pub
@@ -1040,6 +1044,9 @@ func toPublishing(m stream.Envelope, defContentType string) amqp.Publishing {
 	ct := m.ContentType(defContentType)
 	h := make(amqp.Table, len(m.Headers)+2)
 	for k, v := range m.Headers {
+		if isRoutingHeader(k) {
+			continue
+		}
 		h[k] = v
 	}
 	if ct != "" {
@@ -1054,6 +1061,26 @@ func toPublishing(m stream.Envelope, defContentType string) amqp.Publishing {
 		DeliveryMode: amqp.Persistent,
 		MessageId:    shortstr(m.Headers[stream.HeaderID]),
 		Body:         m.Payload,
+	}
+}
+
+// isRoutingHeader reports whether header k is one RabbitMQ takes as
+// routing instructions (sender-selected distribution: CC, BCC, exact
+// case) and refuses the message for unless it is an array of routing
+// keys (PRECONDITION_FAILED, unacceptable_type_in_header). An envelope's
+// header is text, so toPublishing leaves them out: a function's output
+// inherits the CC of an input another client published with one (and a
+// retry's copy or a dead letter has it), and each was refused for good.
+func isRoutingHeader(k string) bool { return k == "CC" || k == "BCC" }
+
+// warnRoutingHeaders logs, once per producer, that m's CC or BCC header is
+// not sent (toPublishing).
+func (p *producer) warnRoutingHeaders(m stream.Envelope) {
+	for k := range m.Headers {
+		if isRoutingHeader(k) && p.routingHeaderWarned.CompareAndSwap(false, true) {
+			p.log.Warn("rabbit: header "+k+" not sent (nor BCC or CC in later messages): RabbitMQ takes it as routing keys to send the message to as well, and refuses the message when it is not an array of them, which a message's text header is not; such a header is usually inherited from an input another client published with one",
+				"destination", p.spec.Destination)
+		}
 	}
 }
 
