@@ -644,6 +644,11 @@ func (c *rabbitDeadLetters) copyBack(ctx context.Context, ch *amqp.Channel, retu
 	// The broker's counts: the copy is a message delivered 0 times.
 	delete(h, "x-delivery-count")
 	delete(h, "x-acquired-count")
+	// Routing headers the broker kept when it dead-lettered the message:
+	// on the default exchange they would put a copy into the queues they
+	// name too (a message sent to queue "work" with CC ["audit"]).
+	delete(h, "CC")
+	delete(h, "BCC")
 	user := d.UserId
 	if user != c.user {
 		user = "" // the broker refuses a publish with another user's user-id

@@ -353,8 +353,9 @@
 // the limit or above; read or only sent ahead) by an identical copy:
 // published to the queue (default exchange, confirmed, mandatory) with its
 // properties, its headers in their AMQP types (without x-delivery-count
-// and x-acquired-count) and its body, and only then acknowledged. The copy
-// is at the queue's tail, with a count of 0; Close logs at WARN how many
+// and x-acquired-count, and without CC and BCC, which would route copies
+// to the queues they name as well) and its body, and only then
+// acknowledged. The copy is at the queue's tail, with a count of 0; Close logs at WARN how many
 // it moved, and fails naming those it could not copy (the broker then
 // drops them). A user-id property that is not the binder's user is left
 // out of the copy (the broker refuses it). The limit is the binding's
