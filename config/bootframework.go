@@ -15,8 +15,9 @@ import (
 // such a file runs unchanged: what streambind has an equivalent for is
 // mapped to its key (logging.level.root → logging.level,
 // management.server.port → the port of management.server.address,
-// management.tracing.sampling.probability → sampling-probability); the
-// Boot settings with no equivalent (per-logger levels, actuator exposure,
+// management.tracing.sampling.probability → sampling-probability), the
+// actuator's web paths and exposure are checked (bootactuator.go); the
+// Boot settings with no equivalent (per-logger levels, health details,
 // health groups, metrics exporters, ...) are warnings, and removed from
 // the tree so that packages telemetry and management, which refuse
 // unknown keys, do not see them. A misspelt key of streambind's own stays
@@ -93,11 +94,12 @@ var bootManagementIgnored = map[string]string{
 	"stackdriver":     "a Micrometer registry: streambind serves its metrics at /metrics",
 	"statsd":          "a Micrometer registry: streambind serves its metrics at /metrics",
 	"logging":         "Spring Boot's log export: streambind logs to stderr",
-	"endpoints":       "Spring Boot's actuator exposure and base path: streambind's management server serves all its endpoints (docs/operations.md), at fixed paths (Spring Boot's under /actuator: /actuator/health/liveness, /actuator/health/readiness, /actuator/prometheus), whenever management.server.address (or management.server.port) is set",
+	"endpoints":       "Spring Boot's actuator endpoint settings: streambind reads management.endpoints.web's base-path, path-mapping, exposure.include, exposure.exclude and discovery.enabled; its endpoints are on whenever the management server is (docs/operations.md)",
+	"endpoints.web":   "Spring Boot's web endpoint setting: streambind reads management.endpoints.web's base-path, path-mapping, exposure.include, exposure.exclude and discovery.enabled (docs/operations.md)",
 	"endpoint":        "Spring Boot's actuator endpoint settings: streambind's endpoints have no such setting",
-	"server.basepath": "streambind's endpoints are at fixed paths (/actuator/..., /health/..., /metrics)",
+	"server.basepath": "streambind serves no context path: its actuator endpoints are under management.endpoints.web.base-path (default /actuator), its own at /health/liveness, /health/readiness and /metrics",
 	"server.ssl":      "streambind's management server speaks plain HTTP: put TLS in front of it",
-	"server.servlet":  "streambind's endpoints are at fixed paths (/actuator/..., /health/..., /metrics)",
+	"server.servlet":  "streambind serves no context path: its actuator endpoints are under management.endpoints.web.base-path (default /actuator), its own at /health/liveness, /health/readiness and /metrics",
 	"tracing":         "Micrometer Tracing's setting: streambind's tracing keys are management.tracing.exporter, endpoint, insecure, sampling-probability and service-name",
 }
 
@@ -120,6 +122,13 @@ func bootManagementIgnoredReason(segs []string) string {
 			if len(segs) == 2 || len(segs) == 3 && segs[2] == "showvalues" {
 				return ""
 			}
+		case segs[0] == "endpoints" && segs[1] == "web":
+			// streambind's own since they are read (bootActuatorWeb);
+			// a misspelt key under them is package management's error.
+			if len(segs) == 2 || slices.Contains([]string{"basepath", "pathmapping", "exposure", "discovery"}, segs[2]) {
+				return ""
+			}
+			return bootManagementIgnored["endpoints.web"]
 		}
 		return bootManagementIgnored[segs[0]]
 	case "server":
@@ -224,6 +233,8 @@ func bootFramework(raw map[string]any, origins map[string]string, skip map[strin
 			}
 		}
 	}
+	w, e := bootActuatorWeb(mg, origins, skip)
+	warnings, errs = append(warnings, w...), append(errs, e...)
 	// The Boot settings with no equivalent: warnings, removed.
 	var drop func(m map[string]any, path string, segs []string)
 	drop = func(m map[string]any, path string, segs []string) {
@@ -248,9 +259,17 @@ func bootFramework(raw map[string]any, origins map[string]string, skip map[strin
 	return warnings, errs
 }
 
+// frameworkListKeys are the keys of [FrameworkKeys] that may hold a list
+// (Spring Boot's exposure lists: [health, prometheus] or "health,prometheus").
+var frameworkListKeys = map[string]bool{
+	"management.endpoints.web.exposure.include": true,
+	"management.endpoints.web.exposure.exclude": true,
+}
+
 // frameworkShapes checks that streambind's own logging and management
-// keys hold values, not maps or lists: the packages that decode them would
-// print Go's rendering of a map. Such a key is an error here, removed.
+// keys hold values, not maps or lists (but for frameworkListKeys): the
+// packages that decode them would print Go's rendering of a map. Such a
+// key is an error here, removed.
 func frameworkShapes(raw map[string]any, origins map[string]string) (errs []*stream.ConfigError) {
 	for _, k := range FrameworkKeys() {
 		segs := strings.Split(k, ".")
@@ -265,6 +284,9 @@ func frameworkShapes(raw map[string]any, origins map[string]string) (errs []*str
 					break
 				}
 				continue
+			}
+			if _, isList := m[key].([]any); isList && frameworkListKeys[k] {
+				break
 			}
 			switch v := m[key].(type) {
 			case map[string]any, []any:
@@ -462,6 +484,15 @@ func bootEnvVar(files map[string]any, toks []string) (path []pathSeg, warnPath, 
 		return nil, "logging.level." + logger, "Spring Boot's level of logger " + logger + " ignored: streambind has one level for all its logs (LOGGING_LEVEL_ROOT or LOGGING_LEVEL)", true
 	case len(lower) == 3 && lower[0] == "management" && lower[1] == "server" && lower[2] == "port":
 		return []pathSeg{keySeg("management"), keySeg("server"), keySeg("port")}, "", "", true
+	case len(lower) >= 5 && slices.Equal(lower[:3], []string{"management", "endpoints", "web"}) &&
+		(lower[3] == "pathmapping" || len(lower) >= 6 && lower[3] == "path" && lower[4] == "mapping"):
+		// MANAGEMENT_ENDPOINTS_WEB_PATHMAPPING_HEALTH: the key health of
+		// the map path-mapping, as Spring Boot binds it.
+		id := lower[4:]
+		if lower[3] == "path" {
+			id = lower[5:]
+		}
+		return []pathSeg{keySeg("management"), keySeg("endpoints"), keySeg("web"), keySeg("path-mapping"), keySeg(strings.Join(id, "."))}, "", "", true
 	case lower[0] == "management":
 		segs := lower[1:]
 		if segs[0] == "server" {

@@ -2,6 +2,7 @@ package config
 
 import (
 	"log/slog"
+	"slices"
 	"strings"
 	"testing"
 
@@ -63,7 +64,6 @@ management:
 		"logging.level.org.springframework.cloud.stream (application.yaml:5)",
 		"logging.pattern.console (application.yaml:7)",
 		"management.endpoint.health.show-details (application.yaml:17)",
-		"management.endpoints.web.exposure.include (application.yaml:14)",
 		"management.metrics.tags.application (application.yaml:25)",
 	}
 	if strings.Join(warned, "\n") != strings.Join(want, "\n") {
@@ -80,7 +80,7 @@ management:
 	if err != nil {
 		t.Fatal(err)
 	}
-	if mc.Address != ":8081" || mc.ShowValues != management.ShowAlways {
+	if mc.Address != ":8081" || mc.ShowValues != management.ShowAlways || !slices.Equal(mc.Include, []string{"health", "bindings"}) {
 		t.Errorf("management: %+v", mc)
 	}
 
@@ -98,10 +98,15 @@ management:
 	for _, w := range l.Warnings {
 		found[w.Origin] = true
 	}
-	for _, o := range []string{"env LOGGING_LEVEL_COM_ACME", "env MANAGEMENT_ENDPOINTS_WEB_EXPOSURE_INCLUDE"} {
-		if !found[o] {
-			t.Errorf("no warning from %s: %v", o, l.Warnings)
-		}
+	if !found["env LOGGING_LEVEL_COM_ACME"] {
+		t.Errorf("no warning from env LOGGING_LEVEL_COM_ACME: %v", l.Warnings)
+	}
+	// Spring Boot's exposure is read, not warned about.
+	if found["env MANAGEMENT_ENDPOINTS_WEB_EXPOSURE_INCLUDE"] {
+		t.Errorf("a warning from env MANAGEMENT_ENDPOINTS_WEB_EXPOSURE_INCLUDE: %v", l.Warnings)
+	}
+	if mc, err := management.ConfigFrom(l.Raw); err != nil || !slices.Equal(mc.Include, []string{"*"}) {
+		t.Errorf("MANAGEMENT_ENDPOINTS_WEB_EXPOSURE_INCLUDE=*: include %v, %v", mc.Include, err)
 	}
 	// LOGGING_LEVEL_ROOT over streambind's one-value form.
 	l = mustLoad(t, Options{Data: []byte("logging.level: info\n"), Logger: quiet, Env: []string{"LOGGING_LEVEL_ROOT=WARN"}})

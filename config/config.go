@@ -87,10 +87,13 @@
 //   - Spring Boot's logging.level.root and management.server.port (in a
 //     file, or LOGGING_LEVEL_ROOT, MANAGEMENT_SERVER_PORT) are read as
 //     logging.level and the port of management.server.address (-1: none);
-//     Boot's other logging and management settings that streambind lacks
-//     (logging.level.<logger>, logging.pattern, management.endpoints.web,
-//     management.health, management.metrics, ...) are warnings
-//     ([Loaded.Warnings]), removed from [Loaded.Raw].
+//     Boot's management.endpoints.web base-path, path-mapping, exposure
+//     and discovery are checked here (a bad path is an error with its
+//     origin) and read by package management; Boot's other logging and
+//     management settings that streambind lacks (logging.level.<logger>,
+//     logging.pattern, management.endpoint.health, management.health,
+//     management.metrics, ...) are warnings ([Loaded.Warnings]), removed
+//     from [Loaded.Raw].
 //   - A variable names a whole list (a comma-separated value, as for
 //     STREAM_..._REQUIRED_GROUPS=a,b) or an item, by its index:
 //     MYAPP_HOSTS_0 (Spring's MYAPP_HOSTS_0_ and MYAPP_HOSTS[0] too),

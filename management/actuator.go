@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
+	"strings"
 )
 
 // Spring Boot's health statuses that streambind reports.
@@ -149,16 +150,35 @@ func (s *Server) actuatorReadiness(w http.ResponseWriter, r *http.Request) {
 	writeHealth(w, h.Status, h)
 }
 
-// actuatorHealthComponent is GET /actuator/health/{component}: one
-// component of GET /actuator/health (ping, livenessState, readinessState,
-// binders, bindings); 404 for one that is not there.
-func (s *Server) actuatorHealthComponent(w http.ResponseWriter, r *http.Request) {
-	name := r.PathValue("component")
+// actuatorHealthPath is GET /actuator/health/{path...}, Spring Boot's
+// health/{*path}: one component of GET /actuator/health (ping,
+// livenessState, readinessState, binders, bindings), one component of a
+// composite (binders/<name>: one binder), or a component within a group
+// (readiness/binders, readiness/binders/<name>); 404 for one that is not
+// there. The groups themselves have their own routes.
+func (s *Server) actuatorHealthPath(w http.ResponseWriter, r *http.Request) {
+	path := r.PathValue("path")
+	segs := strings.Split(path, "/")
 	comps, _ := s.healthComponents(r)
-	c, ok := comps[name]
-	if !ok {
-		writeError(w, http.StatusNotFound, "no health component or group named "+strconv.Quote(name))
-		return
+	if len(segs) > 1 {
+		switch segs[0] {
+		case "liveness":
+			comps = map[string]HealthComponent{"livenessState": comps["livenessState"]}
+			segs = segs[1:]
+		case "readiness":
+			delete(comps, "ping")
+			delete(comps, "livenessState")
+			segs = segs[1:]
+		}
+	}
+	var c HealthComponent
+	for _, seg := range segs {
+		var ok bool
+		if c, ok = comps[seg]; !ok {
+			writeError(w, http.StatusNotFound, "no health component or group at "+strconv.Quote(path))
+			return
+		}
+		comps = c.Components
 	}
 	writeHealth(w, c.Status, c)
 }

@@ -17,6 +17,16 @@
 //	    config:
 //	      enabled: true           # GET /actuator/config; default true
 //	      show-values: never      # never (default) | always
+//	  endpoints:
+//	    web:
+//	      base-path: /actuator    # where the actuator endpoints are served; / for the root; default /actuator
+//	      path-mapping:
+//	        health: healthcheck   # an endpoint's path under base-path, by endpoint id (this serves /actuator/healthcheck); default its id
+//	      exposure:
+//	        include: "*"          # the actuator endpoints served, by id, comma-separated or a list; default every one (Spring Boot's: health)
+//	        exclude: info         # endpoints not served, whatever include says; default none
+//	      discovery:
+//	        enabled: true         # GET <base-path>, the links to every endpoint served; default true
 //
 // Durations are Go durations (250ms, 10s) or a number of milliseconds, and
 // must be positive. Request headers are limited to 16 KiB (431 past that).
@@ -30,7 +40,8 @@
 // less) so that its answer can still be written; a client that gives up
 // (disconnects) does not cut it short.
 //
-// Endpoints:
+// Endpoints (the actuator endpoints, under /actuator, are at Spring Boot's
+// default paths; see [Actuator paths]):
 //
 //	GET  /actuator/bindings          every binding: state, binder, destination, group, counters
 //	GET  /actuator/bindings/{name}   one binding (404 if unknown)
@@ -45,16 +56,50 @@
 // Spring Boot Actuator's paths, for the probes and scrape configurations of
 // a ported Spring service (see [ActuatorHealth]):
 //
+//	GET  /actuator                       the discovery page: {"_links": {"self": ..., "health": ..., "health-path": ...}}, a link to every endpoint served
 //	GET  /actuator/health                the readiness group's status with every component and the groups; 200 UP, 503 DOWN or OUT_OF_SERVICE
 //	GET  /actuator/health/liveness       {"status":"UP"}, 200 while the process serves
 //	GET  /actuator/health/readiness      what /health/readiness checks: OUT_OF_SERVICE (503) until the app runs and once it stops, DOWN (503) while a binder or binding is down
-//	GET  /actuator/health/{component}    one component: ping, livenessState, readinessState, binders, bindings (404 when absent)
+//	GET  /actuator/health/{path...}      one component: ping, livenessState, readinessState, binders, bindings; binders/<name>: one binder; readiness/<component>: one within a group (404 when absent)
 //	GET  /actuator/prometheus            the same as /metrics
 //	GET  /actuator/info                  {} (no info contributors)
 //
-// Their paths are fixed: Spring Boot's management.endpoints.web.base-path
-// is not read (ignored with a warning, as Spring Boot's other keys
-// streambind has no equivalent for).
+// # Actuator paths
+//
+// The actuator endpoints — those under /actuator: bindings, functions,
+// topology, config, health, prometheus and info (their ids) — move with
+// Spring Boot's settings, read as Spring Boot reads them:
+//
+//   - management.endpoints.web.base-path (MANAGEMENT_ENDPOINTS_WEB_BASE_PATH)
+//     moves them all: /manage serves /manage/health, /manage/bindings/{name}
+//     and the discovery page at /manage. It must start with '/'; a trailing
+//     '/' is dropped; / puts them at the root (/health, /prometheus,
+//     /bindings) and the discovery page at /.
+//   - management.endpoints.web.path-mapping.<id>
+//     (MANAGEMENT_ENDPOINTS_WEB_PATHMAPPING_<ID>) moves one:
+//     health: healthcheck serves /actuator/healthcheck,
+//     /actuator/healthcheck/liveness, ... (a leading '/' is optional).
+//     A mapping of an endpoint streambind does not serve (env, loggers)
+//     is ignored with a warning.
+//   - management.endpoints.web.exposure.include and exclude (a list, or
+//     ids separated by commas; "*" for all) choose the actuator endpoints
+//     served; exclude wins. Unset, every endpoint is served: streambind's
+//     default differs from Spring Boot's (health only), since the server
+//     is off unless an address is set and listens only there; a ported
+//     configuration that names its endpoints gets those.
+//   - management.endpoints.web.discovery.enabled: false turns the
+//     discovery page off.
+//
+// A path segment is letters, digits, '-', '.', '_' and '~'. Two endpoints
+// at one path (info: health, prometheus: health/readiness, or an endpoint
+// at the base path while the discovery page is there) are a configuration
+// error, as Spring Boot refuses them. streambind's own paths, /health/liveness,
+// /health/readiness and /metrics, are not actuator endpoints: they stay
+// where they are, whatever these settings, except where an actuator
+// endpoint takes their path — with base-path: /, /health/liveness and
+// /health/readiness are Spring Boot's health groups, in Spring Boot's form
+// (the same status codes). The discovery page's links are built from the
+// request's Host, as Spring Boot's: http://<host>/actuator/health.
 //
 // The body of POST /actuator/bindings/{name} is at most 4 KiB (413 past
 // that) and must be exactly one JSON object with exactly one field, "state"
@@ -123,6 +168,7 @@ import (
 	"time"
 
 	"github.com/streambind/streambind/binder/props"
+	"github.com/streambind/streambind/internal/actuatorpath"
 	"github.com/streambind/streambind/redact"
 )
 
@@ -170,6 +216,25 @@ type Config struct {
 	// ShowValues is management.endpoint.config.show-values. Empty (and,
 	// from Go code, anything but ShowAlways) means ShowNever.
 	ShowValues ShowValues
+	// BasePath is management.endpoints.web.base-path, where the actuator
+	// endpoints (/actuator/...) are served: "/manage" serves
+	// /manage/health. Empty means the default, /actuator; "/" is the
+	// root (/health, /prometheus; see the package doc for the paths of
+	// streambind's own that this takes). A trailing '/' is dropped.
+	BasePath string
+	// PathMapping is management.endpoints.web.path-mapping: endpoint id
+	// (health, prometheus, info, bindings, functions, topology, config)
+	// to its path under BasePath ("healthcheck" serves
+	// /actuator/healthcheck); an endpoint not listed is at its id.
+	PathMapping map[string]string
+	// Include and Exclude are management.endpoints.web.exposure.include
+	// and exclude: the actuator endpoints served, by id, "*" for all.
+	// Include empty (the default) serves every endpoint; Exclude wins
+	// over Include.
+	Include, Exclude []string
+	// DiscoveryDisabled turns off GET <BasePath>, the links page
+	// (management.endpoints.web.discovery.enabled: false).
+	DiscoveryDisabled bool
 }
 
 // withDefaults returns c with zero limits replaced by their defaults.
@@ -188,6 +253,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.ShowValues != ShowAlways {
 		c.ShowValues = ShowNever
+	}
+	if c.BasePath == "" {
+		c.BasePath = actuatorpath.DefaultBasePath
 	}
 	return c
 }
@@ -220,7 +288,52 @@ func ConfigFrom(raw map[string]any) (Config, error) {
 		value string
 	}
 	setAt := map[string]setting{}
+	// conflict reports a setting (key) given two values, and false then.
+	conflict := func(key, path string, v any) bool {
+		val := fmt.Sprint(v)
+		if prev, ok := setAt[key]; ok && prev.value != val {
+			a, b := setting{path, val}, prev
+			if b.path < a.path {
+				a, b = b, a
+			}
+			errs = append(errs, fmt.Sprintf("%s: %s conflicts with %s: %s (the same setting)", a.path, redact.Value(a.value), b.path, redact.Value(b.value)))
+			return true
+		}
+		setAt[key] = setting{path, val}
+		return false
+	}
+	mappedAt := map[string]string{} // endpoint id → its path-mapping key
 	walk(m, "management", func(path string, v any) {
+		if id, ok := pathMappingID(path); ok {
+			if v == nil {
+				return
+			}
+			if conflict(pathMappingKey+"."+actuatorpath.ID(id), path, v) {
+				return
+			}
+			str, isString := v.(string)
+			if !isString {
+				errs = append(errs, fmt.Sprintf("%s: want a path, got %v", path, redact.Value(fmt.Sprint(v))))
+				return
+			}
+			known, ok := actuatorpath.Known(id)
+			if !ok {
+				return // not an endpoint of streambind's: package config warns
+			}
+			mapped, err := actuatorpath.Mapping(str)
+			if err != nil {
+				errs = append(errs, fmt.Sprintf("%s: %v", path, err))
+				return
+			}
+			if mapped != "" {
+				if c.PathMapping == nil {
+					c.PathMapping = map[string]string{}
+				}
+				c.PathMapping[known] = mapped
+				mappedAt[known] = path
+			}
+			return
+		}
 		if v == nil && knownOrSection(path) {
 			// An empty section or key (YAML "server:" with its keys
 			// commented out): unset, as everywhere in the configuration.
@@ -233,16 +346,23 @@ func ConfigFrom(raw map[string]any) (Config, error) {
 			if key == "management.endpoints.config.enabled" {
 				key = "management.endpoint.config.enabled"
 			}
-			val := fmt.Sprint(v)
-			if prev, ok := setAt[key]; ok && prev.value != val {
-				a, b := setting{path, val}, prev
-				if b.path < a.path {
-					a, b = b, a
-				}
-				errs = append(errs, fmt.Sprintf("%s: %s conflicts with %s: %s (the same setting)", a.path, redact.Value(a.value), b.path, redact.Value(b.value)))
+			if conflict(key, path, v) {
 				return
 			}
-			setAt[key] = setting{path, val}
+		}
+		boolean := func(b *bool) {
+			switch x := v.(type) {
+			case bool:
+				*b = x
+			case string:
+				if x != "true" && x != "false" {
+					errs = append(errs, fmt.Sprintf("%s: want true or false, got %q", path, x))
+					return
+				}
+				*b = x == "true"
+			default:
+				errs = append(errs, fmt.Sprintf("%s: want true or false, got %v", path, v))
+			}
 		}
 		duration := func(d *time.Duration) {
 			x, err := props.Duration(v, false)
@@ -276,16 +396,36 @@ func ConfigFrom(raw map[string]any) (Config, error) {
 			}
 			c.MaxConnections = n
 		case "management.endpoint.config.enabled", "management.endpoints.config.enabled":
-			switch b := v.(type) {
-			case bool:
-				c.ConfigEndpoint = b
-			case string:
-				c.ConfigEndpoint = b == "true"
-				if b != "true" && b != "false" {
-					errs = append(errs, fmt.Sprintf("%s: want true or false, got %q", path, b))
-				}
-			default:
-				errs = append(errs, fmt.Sprintf("%s: want true or false, got %v", path, v))
+			boolean(&c.ConfigEndpoint)
+		case "management.endpoints.web.discovery.enabled":
+			on := true
+			boolean(&on)
+			c.DiscoveryDisabled = !on
+		case "management.endpoints.web.base-path":
+			str, ok := v.(string)
+			if !ok {
+				errs = append(errs, fmt.Sprintf("%s: want a path that starts with '/', got %v", path, v))
+				return
+			}
+			base, err := actuatorpath.BasePath(str)
+			if err != nil {
+				errs = append(errs, fmt.Sprintf("%s: %v", path, err))
+				return
+			}
+			if base == "" {
+				base = "/" // the root; "" is the default
+			}
+			c.BasePath = base
+		case "management.endpoints.web.exposure.include", "management.endpoints.web.exposure.exclude":
+			ids, err := idList(v)
+			if err != nil {
+				errs = append(errs, fmt.Sprintf("%s: %v", path, err))
+				return
+			}
+			if key == "management.endpoints.web.exposure.include" {
+				c.Include = ids
+			} else {
+				c.Exclude = ids
 			}
 		case showValuesKeys[0], showValuesKeys[1], showValuesKeys[2], showValuesKeys[3]:
 			s, _ := v.(string)
@@ -314,11 +454,97 @@ func ConfigFrom(raw map[string]any) (Config, error) {
 			errs = append(errs, fmt.Sprintf("%s: unknown key", path))
 		}
 	})
+	for id, err := range c.settings().Conflicts() {
+		at := mappedAt[id]
+		if at == "" {
+			at = "management.endpoints.web.base-path"
+		}
+		errs = append(errs, fmt.Sprintf("%s: %v", at, err))
+	}
 	if len(errs) > 0 {
 		sort.Strings(errs)
 		return c.withDefaults(), fmt.Errorf("management configuration: %s", strings.Join(errs, "; "))
 	}
 	return c.withDefaults(), nil
+}
+
+// pathMappingKey is the map of endpoint paths; its keys are endpoint ids.
+const pathMappingKey = "management.endpoints.web.path-mapping"
+
+// pathMappingID returns the endpoint id of a key under pathMappingKey
+// (spelt as Spring Boot's relaxed binding allows: pathMapping, path_mapping).
+func pathMappingID(path string) (string, bool) {
+	segs := strings.SplitN(path, ".", 5)
+	if len(segs) < 5 || squash(strings.Join(segs[:4], ".")) != squash(pathMappingKey) {
+		return "", false
+	}
+	return segs[4], true
+}
+
+// idList reads an exposure list: a YAML list or a comma-separated string
+// of endpoint ids (Spring Boot's "health,prometheus"), each trimmed.
+func idList(v any) ([]string, error) {
+	var items []string
+	switch x := v.(type) {
+	case string:
+		items = strings.Split(x, ",")
+	case []any:
+		for _, it := range x {
+			s, ok := it.(string)
+			if !ok {
+				return nil, fmt.Errorf("want endpoint ids (health, prometheus, ... or \"*\"), got the item %v", redact.Value(fmt.Sprint(it)))
+			}
+			items = append(items, s)
+		}
+	default:
+		return nil, fmt.Errorf("want endpoint ids (health, prometheus, ... or \"*\"), got %v", redact.Value(fmt.Sprint(v)))
+	}
+	var ids []string
+	for _, it := range items {
+		if it = strings.TrimSpace(it); it != "" {
+			ids = append(ids, it)
+		}
+	}
+	return ids, nil
+}
+
+// settings returns the web settings of the actuator endpoints, the paths
+// cleaned (see settingsChecked).
+func (c Config) settings() actuatorpath.Settings {
+	st, _ := c.settingsChecked()
+	return st
+}
+
+// settingsChecked is settings, with the problems of paths set from Go
+// code (ConfigFrom refuses them): each is left at its default.
+func (c Config) settingsChecked() (actuatorpath.Settings, []string) {
+	var bad []string
+	st := actuatorpath.Settings{Base: actuatorpath.DefaultBasePath, Include: c.Include, Exclude: c.Exclude, Discovery: !c.DiscoveryDisabled}
+	if c.BasePath != "" {
+		if base, err := actuatorpath.BasePath(c.BasePath); err != nil {
+			bad = append(bad, fmt.Sprintf("base path %s: %v", c.BasePath, err))
+		} else {
+			st.Base = base
+		}
+	}
+	for id, p := range c.PathMapping {
+		known, ok := actuatorpath.Known(id)
+		if !ok {
+			continue
+		}
+		mapped, err := actuatorpath.Mapping(p)
+		if err != nil {
+			bad = append(bad, fmt.Sprintf("path mapping of %s: %v", id, err))
+			continue
+		}
+		if mapped != "" {
+			if st.Mapping == nil {
+				st.Mapping = map[string]string{}
+			}
+			st.Mapping[known] = mapped
+		}
+	}
+	return st, bad
 }
 
 // walk calls f for every leaf of a configuration tree.
@@ -350,7 +576,9 @@ var knownKeys = append([]string{"management.server.address", "management.server.
 	"management.server.read-timeout", "management.server.write-timeout", "management.server.idle-timeout",
 	"management.server.max-connections", "management.endpoint.config.enabled", "management.endpoints.config.enabled",
 	"management.tracing.exporter", "management.tracing.endpoint", "management.tracing.sampling-probability",
-	"management.tracing.service-name", "management.tracing.insecure"}, showValuesKeys...)
+	"management.tracing.service-name", "management.tracing.insecure", "management.endpoints.web.base-path",
+	"management.endpoints.web.exposure.include", "management.endpoints.web.exposure.exclude",
+	"management.endpoints.web.discovery.enabled"}, showValuesKeys...)
 
 // squash is a key path lower-cased, without hyphens and underscores.
 func squash(path string) string {
@@ -361,6 +589,9 @@ func squash(path string) string {
 // section holding one ("management.server").
 func knownOrSection(path string) bool {
 	p := squash(path)
+	if pm := squash(pathMappingKey); p == pm || strings.HasPrefix(p, pm+".") {
+		return true
+	}
 	for _, k := range knownKeys {
 		if k := squash(k); k == p || strings.HasPrefix(k, p+".") {
 			return true

@@ -291,8 +291,8 @@ func TestEndpointsAreServed(t *testing.T) {
 	for _, configEndpoint := range []bool{true, false} {
 		srv := management.New(app, management.Options{Config: management.Config{ConfigEndpoint: configEndpoint}})
 		eps := srv.Endpoints()
-		if want := 14; configEndpoint {
-			want = 15
+		if want := 15; configEndpoint {
+			want = 16
 			if len(eps) != want {
 				t.Fatalf("%d endpoints: %v", len(eps), eps)
 			}
@@ -302,7 +302,7 @@ func TestEndpointsAreServed(t *testing.T) {
 		for _, e := range append(eps, "GET /actuator/nope") {
 			method, path, _ := strings.Cut(e, " ")
 			path = strings.ReplaceAll(path, "{name}", "Orders-Out")
-			path = strings.ReplaceAll(path, "{component}", "ping")
+			path = strings.ReplaceAll(path, "{path...}", "ping")
 			req := httptest.NewRequest(method, path, strings.NewReader(`{"state":"STOPPED"}`))
 			rec := httptest.NewRecorder()
 			srv.Handler().ServeHTTP(rec, req)

@@ -4,6 +4,7 @@ import (
 	"go/ast"
 	"go/parser"
 	"go/token"
+	"reflect"
 	"regexp"
 	"slices"
 	"strconv"
@@ -49,6 +50,9 @@ func TestFrameworkKeysMatchConfigFrom(t *testing.T) {
 			return true
 		}
 		read++
+		if s == pathMappingKey {
+			return true // a map (endpoint id → path), not a key of its own
+		}
 		if !listed[s] {
 			t.Errorf("ConfigFrom reads %s (%s), but config.FrameworkKeys does not list it", s, fset.Position(lit.Pos()))
 		}
@@ -92,7 +96,7 @@ func TestConfigFromEnvironment(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if want := tc.want.withDefaults(); got != want {
+			if want := tc.want.withDefaults(); !reflect.DeepEqual(got, want) {
 				t.Errorf("got %+v\nwant %+v", got, want)
 			}
 			for _, kv := range tc.env {
