@@ -8,6 +8,7 @@ import (
 	"strings"
 	"unicode"
 
+	"github.com/streambind/streambind/redact"
 	"github.com/streambind/streambind/stream"
 )
 
@@ -221,6 +222,10 @@ func otherRootSets(env map[string]string, files map[string]any, l *layer) []envS
 			sets = append(sets, envSet{v: envVar{name: name, value: env[name], rank: 3}, path: path})
 			continue
 		}
+		if id, ok := secretItemVar(root, toks); ok {
+			l.fail(id, "env "+name, "a secret is one value, a string: got a list item (not shown); give the value itself, in the variable without the index")
+			continue
+		}
 		if path, warnPath, msg, ok := bootEnvVar(files, toks); ok && !isKubernetesLink(name, env[name]) {
 			if path != nil {
 				sets = append(sets, envSet{v: envVar{name: name, value: env[name], rank: 3}, path: path})
@@ -234,6 +239,30 @@ func otherRootSets(env map[string]string, files map[string]any, l *layer) []envS
 		}
 	}
 	return sets
+}
+
+// secretItemVar returns the key that names one secret value
+// (redact.IsSecretValueKey) of which toks, a variable's name that matches
+// no key, names a list item (SPRING_RABBITMQ_PASSWORD_0: the key, then an
+// index), and whether it does. Spring Boot binds no item to the String
+// (the password would be unset); a file's list there is refused
+// (layer.secretShape), and so is the variable, without its value. Only an
+// index follows the key: SPRING_DATASOURCE_PASSWORD_FILE is some other
+// variable (Docker's secret files), not ours.
+func secretItemVar(root *keyNode, toks []string) (string, bool) {
+	for n := len(toks) - 1; n > 0; n-- {
+		if _, ok := envIndex(toks[n]); !ok {
+			continue
+		}
+		path, ok := resolveNode(root, toks[:n], nil)
+		if !ok || !secretRoots[path[0].key] {
+			continue
+		}
+		if id := renderPath(path); redact.IsSecretValueKey(id) {
+			return id, true
+		}
+	}
+	return "", false
 }
 
 // fieldPrefix returns the field of s whose key starts toks, or nil.

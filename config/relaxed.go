@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/streambind/streambind/redact"
 	"github.com/streambind/streambind/stream"
 )
 
@@ -468,6 +469,10 @@ func (l *layer) build(sets []envSet) {
 	containers := map[string]string{} // path of a map or list → the variable that made it
 	for _, s := range kept {
 		origin := "env " + s.v.name
+		if id, ok := secretItem(s.path); ok {
+			l.fail(id, origin, "a secret is one value, a string: got a list item (not shown); give the value itself, in the variable without the index")
+			continue
+		}
 		var cur any = l.tree
 		inList := false
 		for i, seg := range s.path {
@@ -514,6 +519,26 @@ func (l *layer) build(sets []envSet) {
 		}
 	}
 	l.tree, _ = l.finishLists(l.tree, nil).(map[string]any)
+}
+
+// secretItem returns the key of path's list that names one secret value
+// (redact.IsSecretValueKey: STREAM_RABBIT_BINDER_PASSWORD_0 sets an item
+// of stream.rabbit.binder.password), and whether there is one: the
+// variable is refused there without its value, as a list given in a file
+// is (layer.secretShape), instead of handing the binder a list. An
+// application's own section is left to Decode, as in a file.
+func secretItem(path []pathSeg) (string, bool) {
+	if len(path) == 0 || !secretRoots[path[0].key] {
+		return "", false
+	}
+	for i := 1; i < len(path); i++ {
+		if path[i].idx >= 0 && path[i-1].idx < 0 {
+			if id := renderPath(path[:i]); redact.IsSecretValueKey(id) {
+				return id, true
+			}
+		}
+	}
+	return "", false
 }
 
 // keep returns the variables of sets that build puts in the layer, in

@@ -535,8 +535,25 @@ func (v *validator) addError(path string, err error) {
 	}
 	for _, e := range ces {
 		c := *e
+		c.Path = v.inheritedFrom(c.Path)
 		v.addErr(&c)
 	}
+}
+
+// inheritedFrom returns the key a binding's setting at path
+// (stream.bindings.<b>.consumer.dlq) came from: stream.default's
+// (stream.default.consumer.dlq) when the binding does not set it and
+// stream.default does, else path. A binder's problem with a value is
+// thus reported where the value was written, with its file:line.
+func (v *validator) inheritedFrom(path string) string {
+	parts := strings.SplitN(path, ".", 4)
+	if len(parts) != 4 || parts[0] != "stream" || parts[1] != "bindings" || v.cfg.originSet(path) {
+		return path
+	}
+	if d := "stream.default." + parts[3]; v.cfg.originSet(d) {
+		return d
+	}
+	return path
 }
 
 // asConfigErrors returns the problems of err when it is (or wraps) a
@@ -1463,10 +1480,13 @@ func (a *App) wire(v *validator, rt *runtimeBinding, b *Binding) {
 
 // warnDLQWithoutGroup warns that consumer.dlq does not apply to an
 // anonymous consumer (no group): its failed messages are dropped, each
-// with an ERROR line, and no dead-letter destination is made. Spring
-// Cloud Stream refuses the configuration at start-up ("DLQ support is not
-// available for anonymous subscriptions"); streambind lint reports it as
-// an error.
+// with an ERROR line, and no dead-letter destination is made. It is
+// reached on the binders that accept the setting, as SCSt's RabbitMQ
+// binder does (and the in-process binder, which stands in for any):
+// Kafka refuses it at start-up, as SCSt's Kafka binder does ("DLQ support
+// is not available for anonymous subscriptions"), and so do NATS and
+// Redis, which name their dead letters as Kafka does; streambind lint
+// reports it as an error.
 func (a *App) warnDLQWithoutGroup(b *Binding) {
 	if !b.cfg.Consumer.DLQ || b.group != "" {
 		return

@@ -89,24 +89,32 @@ func (a *App) checkOtherSections(v *validator) {
 			c := checks[name]
 			cfg := a.cfg.Binding(name)
 			// other: the type of the binding's binder when it is another
-			// type, whose binder does not read typ's sections.
+			// type, whose binder does not read typ's sections. decided:
+			// the binding has a binder (bound, or configured with one
+			// the app knows, its own or the default binder).
 			other, bound := boundType[strings.ToLower(name)]
+			decided := true
 			if !bound {
-				other = a.configuredBinderType(cfg.Binder)
+				other, decided = a.configuredBinderType(name)
 			}
 			if strings.EqualFold(other, typ) {
 				other = ""
 			}
 			path := "stream." + typ + ".bindings." + name
 			check, report := sv, func(err error) { a.addSectionError(v, path, err, false) }
-			if other != "" {
+			if other != "" || !decided {
+				// A binding with no binder decided (no default binder,
+				// which is reported when a binding needs it, or a binder
+				// name that is reported at its key) is on no type that
+				// reads the section: unknown keys only, without the
+				// warning that names the type.
 				if lenient == nil {
 					if lenient, lenientDone = a.sectionValidator(&validator{cfg: a.cfg}, typ, true); lenient == nil {
 						lenient, lenientDone = sv, func() {}
 					}
 				}
 				check, report = lenient, func(err error) { a.addSectionError(v, path, err, true) }
-				if eb := ext.Bindings[name]; len(eb.Consumer) > 0 || len(eb.Producer) > 0 {
+				if eb := ext.Bindings[name]; decided && (len(eb.Consumer) > 0 || len(eb.Producer) > 0) {
 					args := []any{"property", path}
 					if o := a.sectionOrigin(path); o != "" {
 						args = append(args, "origin", o)
@@ -176,18 +184,36 @@ func (a *App) addSectionError(v *validator, path string, err error, unknownOnly 
 	}
 }
 
-// configuredBinderType returns the type of the binder named binder (a
-// binding's, as configured), or "" when it names none or no binder the
-// app knows.
-func (a *App) configuredBinderType(binder string) string {
-	name, ok := a.binderName(strings.TrimSpace(binder))
+// configuredBinderType returns the type of the binder of the binding
+// named binding as configured: its own binder key, else
+// stream.default.binder, else the default binder (stream.default-binder,
+// or the one the app chose: chooseDefaultBinder), and whether there is
+// one the app knows. With no default binder decided a binding that names
+// none has no binder: Config.Binding's fallback (the in-process binder)
+// is not the binder it would be bound to (binderFor reports the missing
+// default instead), and its sections were taken for that type's.
+func (a *App) configuredBinderType(binding string) (string, bool) {
+	binder := ""
+	if key, ok := a.cfg.bindingKey(binding); ok {
+		binder = strings.TrimSpace(a.cfg.Bindings[key].Binder)
+	}
+	if binder == "" {
+		binder = strings.TrimSpace(a.cfg.Default.Binder)
+	}
+	if binder == "" {
+		binder = strings.TrimSpace(a.cfg.DefaultBinder)
+	}
+	if binder == "" {
+		return "", false
+	}
+	name, ok := a.binderName(binder)
 	if !ok {
-		return ""
+		return "", false
 	}
 	if bc, declared := a.cfg.Binders[name]; declared {
-		return bc.Type
+		return bc.Type, true
 	}
-	return name
+	return name, true
 }
 
 // sectionOrigin is where the section at path was set: its own key's

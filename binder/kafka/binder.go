@@ -13,6 +13,7 @@ import (
 	kafkago "github.com/segmentio/kafka-go"
 	metaapi "github.com/segmentio/kafka-go/protocol/metadata"
 
+	"github.com/streambind/streambind/binder/internal/conf"
 	"github.com/streambind/streambind/binder/internal/logtext"
 	"github.com/streambind/streambind/binder/internal/secrets"
 	"github.com/streambind/streambind/stream"
@@ -142,6 +143,9 @@ func (bd *Binder) ValidateConsumer(spec stream.ConsumerSpec) error {
 		return err
 	}
 	if err := checkOrdering(spec, cs); err != nil { // keyorder.go
+		return err
+	}
+	if err := conf.AnonymousDLQ(Type, spec); err != nil {
 		return err
 	}
 	return checkConsumerTopics(spec, cs)
@@ -288,6 +292,9 @@ func (bd *Binder) BindConsumer(ctx context.Context, spec stream.ConsumerSpec) (s
 		return fail(errors.New("no handler"))
 	}
 	if err := checkOrdering(spec, cs); err != nil { // keyorder.go
+		return fail(err)
+	}
+	if err := conf.AnonymousDLQ(Type, spec); err != nil {
 		return fail(err)
 	}
 	if err := bd.checkOpen(); err != nil {

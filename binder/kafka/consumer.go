@@ -63,14 +63,11 @@ func (bd *Binder) newConsumer(spec stream.ConsumerSpec, cs consumerSettings, top
 		cs:     cs,
 		topics: topics,
 		log:    log,
-		dlq:    spec.Consumer.DLQ && spec.Group != "",
+		dlq:    spec.Consumer.DLQ && spec.Group != "", // BindConsumer refused it without a group
 	}
 	// What run.Done waits for, once Stop ended the run's loop (at once):
 	// its handler calls, not its commits or its leaving the group.
 	c.life = lifecycle.New(c.errorf, "the previous run is still ending (a handler call of it has not returned)")
-	if spec.Consumer.DLQ && spec.Group == "" {
-		c.log.Debug("kafka: dlq ignored: an anonymous consumer has no dead-letter topic")
-	}
 	return c
 }
 

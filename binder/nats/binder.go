@@ -501,6 +501,9 @@ func (bd *Binder) ValidateConsumer(spec stream.ConsumerSpec) error {
 	if err := destinationProblem(spec.Binding, spec.Destination); err != nil {
 		return err
 	}
+	if err := conf.AnonymousDLQ(Type, spec); err != nil {
+		return err
+	}
 	if spec.Consumer.DLQ && spec.Group != "" && cs.dlqName == "" {
 		// The dead letters' subject holds the group.
 		if err := checkSubject(stream.DLQName(spec.Destination, spec.Group)); err != nil {
@@ -1202,6 +1205,9 @@ func (bd *Binder) BindConsumer(ctx context.Context, spec stream.ConsumerSpec) (s
 		return fail(err)
 	}
 	if err := binding.CheckConsumer(spec, dests); err != nil {
+		return fail(err)
+	}
+	if err := conf.AnonymousDLQ(Type, spec); err != nil {
 		return fail(err)
 	}
 	if err := bd.checkOpen(); err != nil {

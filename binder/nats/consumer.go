@@ -225,9 +225,6 @@ func (bd *Binder) newConsumer(ctx context.Context, conn *connection, spec stream
 			// instead, as for a group.
 			return nil, filtersError(conn.nc, ref, c.cfg, c.advice)
 		}
-		if spec.Consumer.DLQ {
-			c.log.Debug("nats: dlq ignored: an anonymous consumer has no dead-letter destination")
-		}
 	}
 	if spec.Consumer.DLQ && group != "" {
 		c.dlq = true

@@ -926,6 +926,7 @@ func (r *run) deadLetter(in inbound, env stream.Envelope, cause error) dlResult 
 						"key_bytes", len(env.Key), "max_header_bytes", dlMaxHeaderBytes(frameMax(conn)), "frame_max", frameMax(conn))
 				}
 				msg = toPublishing(dl, c.spec.ContentType)
+				keepProperties(&msg, &in.d)
 				keepHeaderTypes(&msg, in.d.Headers, dlMaxHeaderBytes(frameMax(conn)), r.withoutWaitQueues)
 				msg.MessageId = in.d.MessageId
 				// When it was dead-lettered, for streambind dlq (ls,
@@ -1012,6 +1013,22 @@ func dlMaxHeaderBytes(fm int) int {
 		return fm / 2
 	}
 	return fm - dlHeadroom
+}
+
+// keepProperties gives msg, a dead letter or a retry's copy of delivery
+// d, the AMQP properties of d that an envelope does not carry, as SCSt's
+// republished dead letter keeps them (and the broker's dead-lettering):
+// content_encoding (a compressed body is unreadable without it),
+// correlation_id, reply_to, type, app_id and priority. Not user_id (the
+// broker refuses another user's) nor expiration (the broker drops it
+// when it dead-letters a message too).
+func keepProperties(msg *amqp.Publishing, d *amqp.Delivery) {
+	msg.ContentEncoding = d.ContentEncoding
+	msg.CorrelationId = d.CorrelationId
+	msg.ReplyTo = d.ReplyTo
+	msg.Type = d.Type
+	msg.AppId = d.AppId
+	msg.Priority = d.Priority
 }
 
 // keepHeaderTypes gives the headers of dead letter msg that are the

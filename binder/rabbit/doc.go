@@ -135,11 +135,14 @@
 //   - Term (any other error): with dlq, published (confirmed) to DLX with the
 //     x-exception-* headers and x-original-exchange / x-original-routingKey,
 //     routing key the queue's dead-letter routing key, and only then acked
-//     (SCSt's republish-to-dlq). The original's headers keep their AMQP
-//     types, as SCSt's do: its x-death array goes on (without the entries
-//     of the consumer's retry-delays wait queues), so the broker counts on
-//     in it when the DLQ dead-letters the message back (dlq-ttl with
-//     dlq-dead-letter-exchange); with dlq and republish-to-dlq: false,
+//     (SCSt's republish-to-dlq). It keeps the original's content_encoding,
+//     correlation_id, reply_to, type, app_id and priority properties (a
+//     retry-delays copy too, and its timestamp). The original's headers
+//     keep their AMQP types, as SCSt's do: its x-death array goes on
+//     (without the entries of the consumer's retry-delays wait queues),
+//     so the broker counts on in it when the DLQ dead-letters the
+//     message back (dlq-ttl with dlq-dead-letter-exchange); with dlq and
+//     republish-to-dlq: false,
 //     rejected without requeue, so that the broker dead-letters it through
 //     the queue's x-dead-letter-* arguments (an x-death header, no
 //     x-exception-*); without dlq, rejected without requeue (dropped).

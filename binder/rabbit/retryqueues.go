@@ -136,6 +136,8 @@ func (r *run) retryLater(in inbound, env stream.Envelope, dr *stream.DelayedRetr
 	}
 	msg := toPublishing(stream.Envelope{Payload: env.Payload, Headers: h, Key: env.Key}, c.spec.ContentType)
 	msg.MessageId = in.d.MessageId
+	keepProperties(&msg, &in.d)
+	msg.Timestamp = in.d.Timestamp // the same message, handled again
 	var err error
 	for attempt := 0; attempt < 2; attempt++ {
 		ctx, cancel := context.WithTimeout(r.ctx, dlPublishTimeout)

@@ -14,6 +14,7 @@ import (
 	"github.com/redis/go-redis/v9/maintnotifications"
 
 	"github.com/streambind/streambind/binder/internal/binding"
+	"github.com/streambind/streambind/binder/internal/conf"
 	"github.com/streambind/streambind/binder/internal/lifecycle"
 	"github.com/streambind/streambind/binder/internal/secrets"
 	"github.com/streambind/streambind/stream"
@@ -302,8 +303,10 @@ func (bd *Binder) ValidateProducer(spec stream.ProducerSpec) error {
 // ValidateConsumer checks the Redis properties of a consumer binding
 // (stream.redis.bindings.<binding>.consumer).
 func (bd *Binder) ValidateConsumer(spec stream.ConsumerSpec) error {
-	_, err := parseConsumer(spec.Binding, spec.Extension)
-	return err
+	if _, err := parseConsumer(spec.Binding, spec.Extension); err != nil {
+		return err
+	}
+	return conf.AnonymousDLQ(Type, spec)
 }
 
 // trackedStream is a stream the trimmer looks after: for the binder's
@@ -467,6 +470,9 @@ func (bd *Binder) BindConsumer(ctx context.Context, spec stream.ConsumerSpec) (s
 		return fail(err)
 	}
 	if err := binding.CheckConsumer(spec, dests); err != nil {
+		return fail(err)
+	}
+	if err := conf.AnonymousDLQ(Type, spec); err != nil {
 		return fail(err)
 	}
 	if spec.Group != "" && strings.ContainsAny(spec.Group, " \t\r\n") {

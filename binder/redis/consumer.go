@@ -145,10 +145,7 @@ func (bd *Binder) newConsumer(ctx context.Context, client *goredis.Client, spec 
 	c.life = lifecycle.New(c.errorf, "the previous run is still settling its messages")
 	c.clean.Store(true)
 	if c.group == "" {
-		if spec.Consumer.DLQ {
-			c.log.Debug("redis: dlq ignored: an anonymous consumer has no dead-letter destination")
-		}
-		return c, nil
+		return c, nil // dlq: BindConsumer refused it without a group
 	}
 	n, err := c.partitionCount(ctx)
 	if err != nil {

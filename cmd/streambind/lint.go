@@ -541,6 +541,17 @@ func (sys *system) lint(checkFiles bool) []problem {
 	out = slices.DeleteFunc(out, func(p problem) bool {
 		return p.warning && dlqErrs[at{p.loc, p.key}] && strings.HasPrefix(p.msg, appDLQWarning)
 	})
+	// The binders that refuse it at start-up (kafka, as SCSt's; nats,
+	// redis) report it themselves, in SCSt's words: listed once.
+	appErrs := map[at]bool{}
+	for _, p := range out {
+		if !p.warning {
+			appErrs[at{p.loc, p.key}] = true
+		}
+	}
+	cons = slices.DeleteFunc(cons, func(p problem) bool {
+		return p.kind == kindDLQ && !p.warning && appErrs[at{p.loc, p.key}]
+	})
 	out = append(out, cons...)
 	return sys.hideSecrets(append(out, sys.inProcessShared()...))
 }

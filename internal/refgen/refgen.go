@@ -246,7 +246,10 @@ How keys are written (package config; the whole contract is
 - A key that names one secret value (a password, a token, an API key,
   ` + "`sasl.jaas.config`" + `: package redact's rule) takes a string: a list or a
   map there is an error at its file:line that shows none of the values
-  (Spring Boot binds neither to a String: the password would be unset).
+  (Spring Boot binds neither to a String: the password would be unset),
+  and so is a list item an environment variable gives it
+  (` + "`SPRING_RABBITMQ_PASSWORD_0`" + `, ` + "`STREAM_RABBIT_BINDER_PASSWORD_0`" + `), naming the
+  variable.
 - A zero value means "not set" for keys whose default is not zero: such a
   key rejects an explicit 0.
 
