@@ -854,9 +854,10 @@ per key holds within one replay only: two at once share a key's dead
 letters and send them side by side. A replay
 claims each dead letter it reads: on Kafka by joining the group
 streambind-dlq (--group), whose partitions go to one member each; on NATS
-and Redis by a lease per dead letter (a key in the key-value bucket
-streambind-dlq-claims, a key <stream>:dlq-claim:<id>); on RabbitMQ the
-queue hands each to one consumer. A claim lasts --lease (30s; on NATS a
+and Redis by a lease per dead letter (NATS: the key <stream>.<sequence> in
+the key-value bucket streambind-dlq-claims; Redis: the key
+<stream>:dlq-claim:<id>); on RabbitMQ the queue hands each to one
+consumer. A claim lasts --lease (30s; on NATS a
 lease other than 30s has a bucket of its own, streambind-dlq-claims-<ms>ms)
 past the last renewal of the replay that holds it: the dead letters of a replay that was killed
 are held for at most that long, and a replay that finds a dead letter held
@@ -874,7 +875,13 @@ its --rate holds up a rebalance, and is dropped from the group after
 counts the dead letters left to another replay or purge. On NATS,
 replay and purge need permission to create and write the key-value
 bucket streambind-dlq-claims (the stream KV_streambind-dlq-claims), or
-the one the binder's dlq-claim-bucket setting names.
+the one the binder's dlq-claim-bucket setting names. The first replay or
+purge creates it (file storage, its max age the lease, 30s, so it holds
+only live claims), and it is the account's, not a binding's: it stays,
+empty, when the dead-letter streams are deleted (nats stream ls lists
+it). Delete it with nats kv rm streambind-dlq-claims (and any
+streambind-dlq-claims-<ms>ms) while no replay or purge runs; the next one
+creates it again.
 
 --to names a destination as the configuration does: on RabbitMQ the copies
 go to the exchange <prefix><destination>, with the prefix of
