@@ -57,3 +57,32 @@ func TestReceived(t *testing.T) {
 		}
 	}
 }
+
+// TestReceivedNoPartitionUnpartitioned: an unpartitioned consumer reads a
+// partitioned producer's partition streams too, but its messages carry no
+// partition (stream.Received: not set on a consumer that is not
+// partitioned, other than Kafka's; as on NATS and in process). It had
+// HasPartition true with the partition stream's number.
+func TestReceivedNoPartitionUnpartitioned(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	b := e.binder(t, nil)
+	got := make(chan stream.Received, 1)
+	bindConsumer(t, b, stream.ConsumerSpec{Destination: "rcv-np", Group: "g",
+		Handler: func(_ context.Context, m stream.Envelope) error { got <- m.Received; return nil }})
+	p := bindProducer(t, b, stream.ProducerSpec{Destination: "rcv-np",
+		Producer: stream.ProducerConfig{PartitionCount: 2, PartitionKeyExpression: "key"}})
+	m := msg("a")
+	m.Headers[stream.HeaderPartition] = "1"
+	if err := p.Send(context.Background(), m); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case r := <-got:
+		if r.HasPartition || r.Partition != 0 || r.Destination != "rcv-np" {
+			t.Errorf("Received %+v; want destination rcv-np and no partition", r)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("timed out")
+	}
+}
