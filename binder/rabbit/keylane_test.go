@@ -78,6 +78,27 @@ func checkOneLane(t *testing.T, how string, pub *publisher, before []laneMark, n
 	t.Errorf("%s: no lane published a message", how)
 }
 
+// laneProducer binds a producer of a new destination (queue of group g
+// declared) on a binder of env (a virtual host of its own and
+// publisher-channels 4 added) and returns the binder, the producer (closed
+// at the test's end) and the virtual host.
+func laneProducer(t *testing.T, ctx context.Context, env map[string]any, name string) (*Binder, *producer, string) {
+	t.Helper()
+	vhost := rabbittest.VHost(t)
+	m := map[string]any{"virtual-host": vhost, "publisher-channels": 4}
+	for k, v := range env {
+		m[k] = v
+	}
+	b, tr := newTestBinder(t, m)
+	sp, err := tr.BindProducer(ctx, stream.ProducerSpec{Binding: name + "-out-0", Destination: uniqueDest(t, name),
+		Producer: stream.ProducerConfig{RequiredGroups: []string{"g"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = sp.Close(context.Background()) })
+	return b, sp.(*producer), vhost
+}
+
 // bigTyped is a message whose NativeHeaders do not fit the frame in their
 // AMQP types (15000 int64 zeros, 9 bytes each: over the 128 KiB frame_max)
 // but do as text (2 bytes each): Send and SendAsync send it with its
@@ -104,18 +125,9 @@ func bigTyped(key, payload string) stream.Envelope {
 // channel processes.)
 func TestRepublishOnKeyLane(t *testing.T) {
 	t.Parallel()
-	vhost := rabbittest.VHost(t)
-	b, tr := newTestBinder(t, map[string]any{"virtual-host": vhost, "publisher-channels": 4})
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	dest := uniqueDest(t, "keylane")
-	sp, err := tr.BindProducer(ctx, stream.ProducerSpec{Binding: "kl-out-0", Destination: dest,
-		Producer: stream.ProducerConfig{RequiredGroups: []string{"g"}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sp.Close(context.Background())
-	p := sp.(*producer)
+	b, p, vhost := laneProducer(t, ctx, nil, "keylane")
 	pub := b.pub
 	if len(pub.lanes) != 4 {
 		t.Fatalf("%d lanes, want 4", len(pub.lanes))
@@ -189,18 +201,9 @@ func TestRepublishOnKeyLane(t *testing.T) {
 // it came after the messages sent after it.
 func TestSendAsyncAsTextKeepsKeyOrder(t *testing.T) {
 	t.Parallel()
-	vhost := rabbittest.VHost(t)
-	_, tr := newTestBinder(t, map[string]any{"virtual-host": vhost, "publisher-channels": 4})
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	dest := uniqueDest(t, "asynctext")
-	sp, err := tr.BindProducer(ctx, stream.ProducerSpec{Binding: "at-out-0", Destination: dest,
-		Producer: stream.ProducerConfig{RequiredGroups: []string{"g"}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sp.Close(context.Background())
-	p := sp.(*producer)
+	_, p, vhost := laneProducer(t, ctx, nil, "asynctext")
 
 	const n = 200
 	res := make(chan error, n)

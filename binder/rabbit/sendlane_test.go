@@ -18,17 +18,9 @@ import (
 // did nothing for them.
 func TestConcurrentSendsSpreadOverLanes(t *testing.T) {
 	t.Parallel()
-	vhost := rabbittest.VHost(t)
-	b, tr := newTestBinder(t, map[string]any{"virtual-host": vhost, "publisher-channels": 4})
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	dest := uniqueDest(t, "spread")
-	sp, err := tr.BindProducer(ctx, stream.ProducerSpec{Binding: "sp-out-0", Destination: dest,
-		Producer: stream.ProducerConfig{RequiredGroups: []string{"g"}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sp.Close(context.Background())
+	b, sp, _ := laneProducer(t, ctx, nil, "spread")
 	// Every lane's channel open, so that the marks count from 0.
 	for i := range 8 {
 		if err := sp.Send(ctx, stream.Envelope{Payload: []byte("warm-" + strconv.Itoa(i))}); err != nil {
@@ -72,19 +64,10 @@ func TestConcurrentSendsSpreadOverLanes(t *testing.T) {
 // of them went on other lanes.
 func TestSendAfterSendAsyncsStaysOnKeyLane(t *testing.T) {
 	t.Parallel()
-	vhost := rabbittest.VHost(t)
 	px := rabbittest.NewProxy(t, nil)
-	b, tr := newTestBinder(t, map[string]any{"virtual-host": vhost, "addresses": px.Addr(), "publisher-channels": 4})
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	dest := uniqueDest(t, "afterasync")
-	sp, err := tr.BindProducer(ctx, stream.ProducerSpec{Binding: "aa-out-0", Destination: dest,
-		Producer: stream.ProducerConfig{RequiredGroups: []string{"g"}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sp.Close(context.Background())
-	p := sp.(*producer)
+	b, p, _ := laneProducer(t, ctx, map[string]any{"addresses": px.Addr()}, "afterasync")
 	pub := b.pub
 	m := stream.Envelope{Key: []byte("k"), Payload: []byte("x")}
 	key, err := p.routingKey(m)
