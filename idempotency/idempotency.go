@@ -129,11 +129,17 @@ type bindingStats struct {
 // stores they use, and joins the postgres purge (and the closing of what
 // New opened) to the app's lifecycle. It must be called before app runs;
 // an app whose bindings set consumer.idempotency fails to start without
-// it. New does no network I/O and does not create the table: see
-// [Migrate].
+// it; New fails once the app runs (or ran). New does no network I/O and
+// does not create the table: see [Migrate].
 func New(app *stream.App, cfg Config, opts Options) (*Consumer, error) {
 	if app == nil {
 		return nil, errors.New("idempotency: New: app is nil")
+	}
+	// Checked here, not only by UseIdempotency: an app none of whose
+	// bindings sets consumer.idempotency never reaches it, and New
+	// returned a consumer that installed nothing, without an error.
+	if st := app.State(); st != "new" {
+		return nil, fmt.Errorf("idempotency: New: the app already runs (state %s): call New after stream.NewApp and before Run (in a test: streamtest.StartWith's setup)", st)
 	}
 	cfg = cfg.withDefaults()
 	if err := cfg.Validate(); err != nil {
