@@ -23,6 +23,14 @@
 // The app's log lines go to t.Log (at DEBUG and up), so that a failing test
 // shows what the app did; stream.WithLogger among Start's options replaces
 // that.
+//
+// An app with an idempotent consumer or an outbox is started with
+// [StartWith], whose setup installs them on the built app before it runs:
+//
+//	env := streamtest.StartWith(t, cfg, fns, func(app *stream.App) error {
+//		_, err := idempotency.New(app, idemCfg, idempotency.Options{})
+//		return err
+//	})
 package streamtest
 
 import (
@@ -93,8 +101,29 @@ type Env struct {
 // test sends there with Send or SendEnvelope (to an input binding that
 // reads it): the harness gives each message it sends an id (when it has
 // none) and skips those ids. opts are passed to NewApp
-// (WithBinderType options are overridden for "memory").
+// (WithBinderType options are overridden for "memory"). An app that
+// needs something installed before it runs (idempotency.New,
+// outbox.New) is started with [StartWith].
 func Start(t testing.TB, cfg *stream.Config, fns *stream.Catalog, opts ...stream.Option) *Env {
+	t.Helper()
+	return StartWith(t, cfg, fns, nil, opts...)
+}
+
+// StartWith is [Start] with setup called on the built app before it runs:
+// what a program does between stream.NewApp and Run — idempotency.New
+// (start-up fails while a binding sets consumer.idempotency without
+// it), outbox.New, AddComponent — a test does there:
+//
+//	var idem *idempotency.Consumer
+//	env := streamtest.StartWith(t, cfg, fns, func(app *stream.App) (err error) {
+//		idem, err = idempotency.New(app, idemCfg, idempotency.Options{Pool: pool})
+//		return err
+//	})
+//
+// Both refuse an app that already runs, so they cannot follow Start. An
+// error from setup fails the test; the app never runs then. A nil setup
+// is Start.
+func StartWith(t testing.TB, cfg *stream.Config, fns *stream.Catalog, setup func(app *stream.App) error, opts ...stream.Option) *Env {
 	t.Helper()
 	broker, err := memory.NewBroker(memory.Config{})
 	if err != nil {
@@ -111,6 +140,12 @@ func Start(t testing.TB, cfg *stream.Config, fns *stream.Catalog, opts ...stream
 		t.Fatalf("streamtest: %v", err)
 	}
 	env.App = app
+	if setup != nil {
+		if err := setup(app); err != nil {
+			_ = broker.Close(context.Background())
+			t.Fatalf("streamtest: setup: %v", err)
+		}
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	env.binder, err = memory.Factory(broker)(ctx, stream.BinderSettings{Name: "streamtest", Type: memory.Type})
 	if err != nil {
