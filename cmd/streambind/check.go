@@ -816,13 +816,14 @@ func (s *service) binderErrorPath(p string) (string, string) {
 }
 
 // sectionProblems decodes the management and logging sections as an app
-// does (packages management and telemetry).
+// does (packages management and telemetry), and the outbox and
+// idempotency sections as those packages do (sections.go).
 func sectionProblems(s *service) stream.ConfigErrors {
 	var out stream.ConfigErrors
 	for _, e := range sectionErrors(s.loaded.Raw) {
 		out = append(out, &stream.ConfigError{Path: e.path, Msg: e.msg, Origin: s.origin(e.path)})
 	}
-	return out
+	return append(out, postgresSectionErrors(s.loaded)...)
 }
 
 // dedupe drops repeated problems (same path, origin and message), keeping

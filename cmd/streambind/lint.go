@@ -228,7 +228,9 @@ func newLintCmd(e *runEnv) *cobra.Command {
 reads it (--profile, environment overrides, placeholders), without
 connecting to anything: every key, type and placeholder, the binder-specific
 properties (each binder's own validator), the management and logging
-sections, and the consistency of the bindings within and across the
+sections, the outbox and idempotency sections (keys and values, as those
+packages decode them when the app starts; nothing connects to PostgreSQL
+or Redis), and the consistency of the bindings within and across the
 services given (dlq on an anonymous consumer, partitioned consumers that
 do not fit their producers — as the broker assigns partitions: on RabbitMQ
 and NATS partitions from instance-count (NATS: its partition-count) on
