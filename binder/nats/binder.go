@@ -1005,11 +1005,14 @@ func (bd *Binder) warnStartOffset(streamName, durable string, prev jetstream.Con
 // partition), perhaps this app's own moments before: the WARN names both
 // causes, and claims neither. No member reads them: what they had not
 // delivered stays with them (and an interest or workqueue stream keeps it),
-// while the group's durables started where start-offset says (with
-// earliest, the stream's first message: what members of an earlier
-// deployment handled through the old ones comes again). Best effort: a
-// look-up that fails is skipped.
-func (bd *Binder) warnOtherShape(ctx context.Context, c *connection, ref *streamRef, dest, group string, partitioned bool, log *slog.Logger) {
+// while the binding's own durable, cur, started where start-offset says
+// (with earliest, the stream's first message: what members of an earlier
+// deployment handled through the old ones comes again) — or, when it has
+// delivered messages before (the group was of this shape once and
+// switched back), goes on where it stopped, its backlog with it: what was
+// sent meanwhile, handled through the other shape's durables, comes
+// again. Best effort: a look-up that fails is skipped.
+func (bd *Binder) warnOtherShape(ctx context.Context, c *connection, ref *streamRef, dest, group string, partitioned bool, cur *jetstream.ConsumerInfo, log *slog.Logger) {
 	ctx, cancel := context.WithTimeout(ctx, warnTimeout)
 	defer cancel()
 	base := durableName(dest, ref, group, -1)
@@ -1048,10 +1051,19 @@ func (bd *Binder) warnOtherShape(ctx context.Context, c *connection, ref *stream
 		was, now = now, was
 		made = "a partitioned producer's required-groups, which makes " + base + "_p<partition> for each partition,"
 	}
+	// This binding's durable: made now, at start-offset, or one of an
+	// earlier deployment of this shape (it has delivered messages), which
+	// goes on where it stopped.
+	start := "the group's " + now + " durables started where start-offset says (earliest: at the stream's first message, so what an earlier deployment handled through the old ones comes again)"
+	args := []any{"stream", ref.name, "old-consumers", strings.Join(old, ", "), "pending", pending, "ack-pending", ackPending}
+	if cur != nil && cur.Delivered.Consumer > 0 {
+		start = "this binding's durable " + cur.Name + " was made by an earlier " + now + " deployment and goes on where it stopped, with what is pending in it: what was sent while the group was " + was + ", handled through the old durables, comes again (delete it before switching back to start anew, or name the group anew)"
+		args = append(args, "consumer", cur.Name, "consumer-pending", cur.NumPending)
+	}
 	log.Warn("nats: the group's "+was+" durable consumers exist, and no member reads them: the group is "+now+". "+
 		"Either an earlier deployment of the group left them (it was "+was+"), or "+made+" perhaps this app's own: set that producer's required-groups without this group (its consumers make their durables when they bind), or the group's shape and the producer's alike. "+
-		"Messages they had not delivered (pending) stay with them, and the group's "+now+" durables started where start-offset says (earliest: at the stream's first message, so what an earlier deployment handled through the old ones comes again); handle or move what is pending, then delete them (nats consumer rm <stream> <consumer>)",
-		"stream", ref.name, "old-consumers", strings.Join(old, ", "), "pending", pending, "ack-pending", ackPending)
+		"Messages they had not delivered (pending) stay with them, and "+start+"; handle or move what is pending, then delete them (nats consumer rm <stream> <consumer>)",
+		args...)
 }
 
 // Bounds of announceAckWait's wait for the members' replies: quiet after

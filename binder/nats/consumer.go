@@ -204,7 +204,7 @@ func (bd *Binder) newConsumer(ctx context.Context, conn *connection, spec stream
 			return nil, err
 		}
 		c.setTiming(jc.CachedInfo().Config)
-		bd.warnOtherShape(ctx, conn, ref, dest, group, instance >= 0, log)
+		bd.warnOtherShape(ctx, conn, ref, dest, group, instance >= 0, jc.CachedInfo(), log)
 	} else {
 		c.cfg = jetstream.ConsumerConfig{
 			Description:       fmt.Sprintf("streambind anonymous consumer of %s (binding %s)", dest, spec.Binding),

@@ -121,7 +121,8 @@
 // them and their pending messages while they exist. A group switched back
 // (instance-count 1 → 2 → 1) binds the durables it left again, which
 // resume with that backlog: what the other shape's members handled
-// meanwhile is handled again. Delete the old shape's durables (nats
+// meanwhile is handled again (the WARN then names the binding's durable
+// and its pending messages). Delete the old shape's durables (nats
 // consumer rm) before switching back, or rename the group. A producer's
 // required-groups of the other shape than the group's consumers makes such
 // durables too (a partitioned producer's, one per partition, for an

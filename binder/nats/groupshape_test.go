@@ -114,10 +114,70 @@ func TestGroupShapeChangeWarns(t *testing.T) {
 		}
 		t.Logf("%s", log)
 		for _, want := range []string{"the group's partitioned durable consumers exist, and no member reads them: the group is unpartitioned",
-			"a partitioned producer's required-groups, which makes g_p<partition> for each partition,", `old-consumers="g_p0, g_p1"`} {
+			"a partitioned producer's required-groups, which makes g_p<partition> for each partition,", `old-consumers="g_p0, g_p1"`,
+			"the group's unpartitioned durables started where start-offset says"} {
 			if !strings.Contains(log, want) {
 				t.Errorf("the WARN lacks %q: %q", want, log)
 			}
+		}
+	})
+
+	// Switched back (new-user trial): the unpartitioned durable of the first
+	// deployment resumes with what was sent meanwhile. The WARN said it
+	// "started where start-offset says"; it names it and its backlog.
+	t.Run("switched back", func(t *testing.T) {
+		dest := ownDest(t, url, "back")
+		b := newBinder(t, url, nil)
+		closeBinder(t, b)
+		handled := make(chan struct{}, 1)
+		c, err := b.BindConsumer(bindCtx(t), stream.ConsumerSpec{Binding: "in-0", Destination: dest, Group: "g", ContentType: stream.DefaultContentType,
+			Consumer: stream.ConsumerConfig{Concurrency: 1, MaxAttempts: 1, InstanceCount: 1},
+			Handler: func(context.Context, stream.Envelope) error {
+				select {
+				case handled <- struct{}{}:
+				default:
+				}
+				return nil
+			}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := c.Start(bindCtx(t)); err != nil {
+			t.Fatal(err)
+		}
+		p := bindProducer(t, b, stream.ProducerSpec{Destination: dest})
+		if err := p.Send(context.Background(), msg("first deployment")); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case <-handled:
+		case <-time.After(30 * time.Second):
+			t.Fatal("the first deployment's message was not handled")
+		}
+		if err := c.Stop(bindCtx(t)); err != nil {
+			t.Fatal(err)
+		}
+		for i := range 2 { // the partitioned deployment
+			if _, err := bindLogged(t, url, dest, part(i), nil); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := p.Send(context.Background(), msg("while partitioned")); err != nil {
+			t.Fatal(err)
+		}
+		log, err := bindLogged(t, url, dest, stream.ConsumerConfig{}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("%s", log)
+		for _, want := range []string{"the group's partitioned durable consumers exist",
+			"this binding's durable g was made by an earlier unpartitioned deployment and goes on where it stopped", "consumer=g ", "consumer-pending=1"} {
+			if !strings.Contains(log, want) {
+				t.Errorf("the WARN lacks %q: %q", want, log)
+			}
+		}
+		if strings.Contains(log, "durables started where start-offset says") {
+			t.Errorf("the WARN says the resumed durable started at start-offset: %q", log)
 		}
 	})
 }
