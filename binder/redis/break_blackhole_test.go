@@ -161,7 +161,7 @@ func TestBreakHungMemberReclaimed(t *testing.T) {
 	release := make(chan struct{})
 	tookA := make(chan string, 100)
 	trA := newTracker()
-	bindConsumer(t, bA, stream.ConsumerSpec{Destination: dest, Group: "g", Consumer: stream.ConsumerConfig{Concurrency: 2}, Extension: ext,
+	bindReadingAhead(t, bA, stream.ConsumerSpec{Destination: dest, Group: "g", Consumer: stream.ConsumerConfig{Concurrency: 2}, Extension: ext,
 		Handler: func(_ context.Context, m stream.Envelope) error {
 			id := m.Headers[idHeader]
 			if id[0] == 'm' {

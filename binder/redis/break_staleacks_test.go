@@ -33,7 +33,7 @@ func TestBreakStaleAfterPipelinedAcks(t *testing.T) {
 			first := ids("first", prefetch)
 			send(t, p, first) // before the consumer starts: its first read returns them all
 			got := make(chan string, 100)
-			bindConsumer(t, b, stream.ConsumerSpec{Destination: "staleacks", Group: "g", Extension: map[string]any{"prefetch": prefetch},
+			bindReadingAhead(t, b, stream.ConsumerSpec{Destination: "staleacks", Group: "g", Extension: map[string]any{"prefetch": prefetch},
 				Handler: func(_ context.Context, m stream.Envelope) error {
 					got <- m.Headers[idHeader]
 					return nil

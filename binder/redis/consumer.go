@@ -49,7 +49,8 @@ const (
 	// intakeEntryCost: an inline run's intake handles the entries of a
 	// reply itself while they cost less than this each (handler included),
 	// rather than handing them to the handling goroutine. Intake may read
-	// again only once half of prefetch is settled, so handing off gains
+	// again only once half of its hold limit is settled (prefetch, with
+	// entries this cheap; see holdShare), so handing off gains
 	// only if handling the other half outlasts the two wake-ups it takes
 	// (the handling goroutine's, then intake's, which waits queued behind
 	// the handler on its processor): with cheap entries intake waited for
@@ -58,6 +59,26 @@ const (
 	intakeEntryCost = time.Microsecond
 	// entrySlab is how many entries accept allocates at once.
 	entrySlab = 64
+	// holdShare: a group member holds (reads ahead, reclaims) no more
+	// unsettled entries than its workers start within
+	// claim-min-idle/holdShare at the handler's measured cost (see
+	// consumer.holdLimit), rather than up to prefetch whatever the
+	// handler costs: with prefetch 128 and a 1s handler, one member read
+	// a 24-entry burst all but one, its group's other member sat idle for
+	// the 23 s it took, and a crash left all of them for claim-min-idle.
+	// Why claim-min-idle: it is how long an entry may stay pending
+	// without progress before another member takes it. The keeper
+	// refreshes held entries every claim-min-idle/3; at a tenth, an entry
+	// read is started (at about the measured cost) long before its first
+	// refresh is due, so one waiting in memory is never near being
+	// reclaimed (a refresh missed in a stall would make a duplicate), and
+	// what a crash leaves for claim-min-idle is about what the member was
+	// handling. Throughput keeps: intake reads again once half of the
+	// limit is settled, so the workers still have claim-min-idle/20 of
+	// work (1.5 s with the default 30 s) queued across a read's round
+	// trip, and entries cheaper than claim-min-idle/holdShare/prefetch
+	// (23 ms by default) are held up to prefetch as before.
+	holdShare = 10
 )
 
 // unblockHook, set by tests only, runs at the start of each CLIENT
@@ -76,6 +97,13 @@ type consumer struct {
 	name   string // the consumer's name in the group
 	log    *slog.Logger
 	conc   int
+
+	// cost is the handler's cost an entry as measured (ns, a moving
+	// average; 0 until the first measure), limit the unsettled entries a
+	// run may hold at that cost (holdLimit). Kept across runs: a Start
+	// again has the same handler.
+	cost  atomic.Int64
+	limit atomic.Int64
 
 	dlq    bool
 	dlqKey string
@@ -144,6 +172,7 @@ func (bd *Binder) newConsumer(ctx context.Context, client *goredis.Client, spec 
 	}
 	c.life = lifecycle.New(c.errorf, "the previous run is still settling its messages")
 	c.clean.Store(true)
+	c.limit.Store(int64(c.holdLimit(0)))
 	if c.group == "" {
 		return c, nil // dlq: BindConsumer refused it without a group
 	}
@@ -181,6 +210,56 @@ func (bd *Binder) newConsumer(ctx context.Context, client *goredis.Client, spec 
 		bd.trackDeadLetters(c.dlqKey)
 	}
 	return c, nil
+}
+
+// holdLimit is how many unsettled entries (read and not settled: queued,
+// in a handler, held after a Nak) a run may hold when the handler costs
+// cost an entry (0: not measured yet): what the workers start within
+// claim-min-idle/holdShare (see holdShare), at least one call's worth a
+// worker (a batch-size batch in batch mode: a worker starts it at once),
+// at most prefetch. Until a cost is measured a group member holds just
+// that: two members started together share the first burst (with
+// prefetch one read took nearly all of it), and the first reply handled
+// sets the limit (a fast handler's is prefetch from its second read). An
+// anonymous consumer shares nothing and nothing is reclaimed from it:
+// prefetch.
+func (c *consumer) holdLimit(cost time.Duration) int {
+	pf := c.cs.prefetch
+	if c.group == "" {
+		return pf
+	}
+	per := 1
+	if c.spec.Consumer.BatchMode {
+		per = c.cs.batchSize
+	}
+	n := c.conc * per
+	if cost > 0 {
+		n = max(n, int(min(int64(c.conc)*int64(c.cs.claimMinIdle/holdShare)/int64(cost), int64(pf))))
+	}
+	return min(n, pf)
+}
+
+// noteCost records a measured cost an entry of the handler, averaged
+// with the earlier ones (a quarter's weight for the new one, so that one
+// stall of the process or one odd entry does not swing the limit), and
+// sets the hold limit from it. A measure counts as claim-min-idle at most:
+// from a tenth of that on the limit is its floor anyway, and one very
+// long call (or a reply handled across a Pause) does not keep it there
+// for many replies after.
+func (c *consumer) noteCost(d time.Duration) {
+	d = min(max(d, 1), c.cs.claimMinIdle)
+	var n int64
+	for {
+		old := c.cost.Load()
+		n = int64(d)
+		if old > 0 {
+			n = max(old+(int64(d)-old)/4, 1)
+		}
+		if c.cost.CompareAndSwap(old, n) {
+			break
+		}
+	}
+	c.limit.Store(int64(c.holdLimit(time.Duration(n))))
 }
 
 // warnAbandonedGroups logs a WARN for each other consumer group on keys
@@ -707,10 +786,15 @@ func (r *run) signal() {
 	}
 }
 
-// room is how many more unsettled entries the run may take (prefetch
-// bounds them; entries whose acknowledgement is on the way do not count).
+// limit is how many unsettled entries the run may hold
+// (consumer.holdLimit: prefetch at most).
+func (r *run) limit() int { return int(r.c.limit.Load()) }
+
+// room is how many more unsettled entries the run may take (the hold
+// limit bounds them; entries whose acknowledgement is on the way do not
+// count).
 func (r *run) room() int {
-	return r.c.cs.prefetch - int(r.unsettled.Load())
+	return r.limit() - int(r.unsettled.Load())
 }
 
 func (r *run) isPaused() bool {
@@ -720,12 +804,12 @@ func (r *run) isPaused() bool {
 }
 
 // waitRoom waits until intake may read: not paused and at most half of
-// prefetch held (so that reads are not many small ones). False when the
-// run stops.
+// the hold limit held (so that reads are not many small ones). False when
+// the run stops.
 func (r *run) waitRoom() bool {
 	for {
 		r.mu.Lock()
-		ok := !r.paused && r.unsettled.Load() <= int64(r.c.cs.prefetch/2)
+		ok := !r.paused && r.unsettled.Load() <= int64(r.limit()/2)
 		r.mu.Unlock()
 		if ok {
 			return r.ctx.Err() == nil
@@ -809,7 +893,7 @@ func (r *run) intakeGroup() {
 	// interleaved with or after later entries of their partition or key.
 	more := false
 	if !r.isPaused() {
-		more = r.reclaim()
+		more = r.reclaim(true)
 	}
 	r.startReclaim <- more
 	for r.waitRoom() {
@@ -1219,7 +1303,7 @@ func (r *run) handOn(es []*entry) {
 		// given (their order): handled here, see intakeEntryCost.
 		n := len(es)
 		if es = r.handleOnIntake(es); len(es) == 0 {
-			if n <= r.c.cs.prefetch/2 {
+			if n <= r.limit()/2 {
 				// As when the handling goroutine handles a reply that
 				// leaves intake room to read at once: its
 				// acknowledgements go out on their own (acker), not in
@@ -1245,7 +1329,7 @@ func (r *run) handOn(es []*entry) {
 
 // handleOnIntake handles the entries of es on intake and returns those
 // left for the handling goroutine: once intake could read again (half of
-// prefetch settled), the rest if the last two chunks of costChunk entries
+// the hold limit settled), the rest if the last two chunks of costChunk entries
 // cost intakeEntryCost or more each (checked after every chunk from then
 // on, so that a handler turning slow for good delays the read that intake
 // could make by 2*costChunk of its calls at most; before, intake could not
@@ -1267,15 +1351,23 @@ func (r *run) handleOnIntake(es []*entry) []*entry {
 			continue
 		}
 		last := cm.chunk()
-		// Until half of prefetch is settled intake could not read anyway.
-		if n < len(es) && last >= intakeEntryCost && cm.prev >= intakeEntryCost && r.unsettled.Load() <= int64(r.c.cs.prefetch/2) {
-			r.entryCost.Store(int64(min(last, cm.prev)))
+		// Until half of the hold limit is settled intake could not read anyway.
+		if n < len(es) && last >= intakeEntryCost && cm.prev >= intakeEntryCost && r.unsettled.Load() <= int64(r.limit()/2) {
+			r.measured(min(last, cm.prev))
 			return es[n:]
 		}
 		cm.prev = last
 	}
-	r.entryCost.Store(int64(cm.cost(len(es))))
+	r.measured(cm.cost(len(es)))
 	return nil
+}
+
+// measured records what the entries of a reply just handled cost each
+// (inline runs): for handOn's choice (entryCost) and for the hold limit
+// (consumer.noteCost).
+func (r *run) measured(d time.Duration) {
+	r.entryCost.Store(int64(d))
+	r.c.noteCost(d)
 }
 
 // costChunk is how many entries costMeter times at a time.
@@ -1334,7 +1426,7 @@ func (r *run) handler() {
 			cm.chunk()
 		}
 		r.dispatch(es)
-		r.entryCost.Store(int64(cm.cost(cm.n + len(es))))
+		r.measured(cm.cost(cm.n + len(es)))
 		r.handedOn.Add(-1)
 		// Intake waiting in a read would send these only with its next
 		// one; set before it takes them, inRead tells (see readNew).
@@ -1384,13 +1476,13 @@ func (r *run) advance(key, id string) {
 }
 
 // settled marks e settled (its acknowledgement is on the way, or it is
-// given back): it no longer counts against prefetch.
+// given back): it no longer counts against the hold limit.
 func (r *run) settled(e *entry) {
 	if !e.settled.CompareAndSwap(false, true) {
 		return
 	}
-	if r.unsettled.Add(-1) <= int64(r.c.cs.prefetch/2) {
-		// Intake waits (waitRoom) until at most half of prefetch is
+	if r.unsettled.Add(-1) <= int64(r.limit()/2) {
+		// Intake waits (waitRoom) until at most half of the limit is
 		// unsettled: waking it for each entry settled above that would
 		// only cost a hand-off per entry.
 		r.signal()
@@ -1470,7 +1562,7 @@ func (r *run) reclaimRound(more bool, tick <-chan time.Time) (next, ok bool) {
 	if more {
 		// More entries wait than there was room for (members that died
 		// together, a crash loop): take the next ones as soon as half of
-		// prefetch is free, not a claim-interval later.
+		// the hold limit is free, not a claim-interval later.
 		if !r.waitReclaimRoom(tick) {
 			return false, false
 		}
@@ -1484,17 +1576,17 @@ func (r *run) reclaimRound(more bool, tick <-chan time.Time) (next, ok bool) {
 	if r.isPaused() {
 		return more, true
 	}
-	return r.reclaim(), true
+	return r.reclaim(false), true
 }
 
 // waitReclaimRoom waits, as waitRoom does for intake, until the run is not
-// paused and holds at most half of prefetch, or for the next tick (so a
-// busy member looks at least every claim-interval, as before). False when
-// the run stops.
+// paused and holds at most half of its hold limit, or for the next tick
+// (so a busy member looks at least every claim-interval, as before).
+// False when the run stops.
 func (r *run) waitReclaimRoom(tick <-chan time.Time) bool {
 	for {
 		r.mu.Lock()
-		ok := !r.paused && r.unsettled.Load() <= int64(r.c.cs.prefetch/2)
+		ok := !r.paused && r.unsettled.Load() <= int64(r.limit()/2)
 		r.mu.Unlock()
 		if ok {
 			return r.ctx.Err() == nil
@@ -1516,11 +1608,18 @@ func (r *run) waitReclaimRoom(tick <-chan time.Time) bool {
 // and claimed (whatever of it was still there and idle), or there was no
 // room to look. The caller then looks again once room frees rather than a
 // claim-interval later (claimed entries take room, so each look after the
-// first waits for their settling: no busy loop).
-func (r *run) reclaim() (more bool) {
+// first waits for their settling: no busy loop). The Start's reclaim
+// (start) takes what prefetch has room for, not only what the hold limit
+// allows: the entries a stopped member gave back are to be handled before
+// newer ones of their partition or key (see intakeGroup), and a new
+// member has no measured cost yet.
+func (r *run) reclaim(start bool) (more bool) {
 	c := r.c
 	for _, k := range r.snapshotKeys() {
 		room := r.room()
+		if start {
+			room = c.cs.prefetch - int(r.unsettled.Load())
+		}
 		if r.ctx.Err() != nil {
 			return false
 		}

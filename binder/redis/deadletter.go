@@ -44,7 +44,16 @@ func (r *run) handle(ctx context.Context, es []*entry) {
 		if live = r.dropLost(live); len(live) == 0 {
 			return
 		}
+		var t0 time.Time
+		if !r.inline {
+			t0 = time.Now()
+		}
 		err := r.call(ctx, live)
+		if !r.inline {
+			// Timed a call at a time, for the hold limit (inline runs time
+			// a reply's entries: costMeter).
+			r.c.noteCost(time.Since(t0) / time.Duration(len(live)))
+		}
 		switch {
 		case err == nil:
 			r.ack(live...)

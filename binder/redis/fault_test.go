@@ -113,7 +113,7 @@ func TestCrashHelper(t *testing.T) {
 	f := strings.Split(cfg, "|") // prefix|name|dest
 	b := newBinder(t, map[string]any{"address": redistest.Addr(), "key-prefix": f[0], "client-name": f[1]})
 	var n atomic.Int64
-	bindConsumer(t, b, stream.ConsumerSpec{Destination: f[2], Group: "g",
+	bindReadingAhead(t, b, stream.ConsumerSpec{Destination: f[2], Group: "g",
 		Extension: map[string]any{"prefetch": 20, "claim-min-idle": "1s"},
 		Consumer:  stream.ConsumerConfig{Concurrency: 4},
 		Handler: func(ctx context.Context, m stream.Envelope) error {
@@ -259,6 +259,7 @@ func TestStoppedMemberGivesBack(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	redisbinder.MeasuredCost(a, time.Microsecond) // it reads ahead (see bindReadingAhead)
 	if err := a.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -319,7 +320,7 @@ func TestLongHandlerNotReclaimed(t *testing.T) {
 	p := bindProducer(t, e.binder(t, nil), stream.ProducerSpec{Destination: "slow", Producer: stream.ProducerConfig{RequiredGroups: []string{"g"}}})
 	sent := append([]string{"slow"}, ids("q", 5)...)
 	send(t, p, sent)
-	bindConsumer(t, e.binder(t, nil), stream.ConsumerSpec{Destination: "slow", Group: "g", Extension: ext, Handler: handler(0)})
+	bindReadingAhead(t, e.binder(t, nil), stream.ConsumerSpec{Destination: "slow", Group: "g", Extension: ext, Handler: handler(0)})
 	waitFor(t, 5*time.Second, "the slow handler to start", func() bool {
 		mu.Lock()
 		defer mu.Unlock()

@@ -185,6 +185,23 @@ func bindProducer(t testing.TB, b stream.Binder, spec stream.ProducerSpec) strea
 // bindConsumer binds and starts a consumer; it is stopped when the test ends.
 func bindConsumer(t testing.TB, b stream.Binder, spec stream.ConsumerSpec) stream.Consumer {
 	t.Helper()
+	return bindConsumerThen(t, b, spec, nil)
+}
+
+// bindReadingAhead is bindConsumer for a group member that reads ahead
+// up to prefetch from its first read, as one whose handler was measured
+// cheap does (a member with no measured cost reads one call's worth a
+// worker, see holdLimit in consumer.go): for tests of what a member does
+// with the entries it holds unhandled while its handler blocks.
+func bindReadingAhead(t testing.TB, b stream.Binder, spec stream.ConsumerSpec) stream.Consumer {
+	t.Helper()
+	return bindConsumerThen(t, b, spec, func(c stream.Consumer) { redisbinder.MeasuredCost(c, time.Microsecond) })
+}
+
+// bindConsumerThen is bindConsumer, calling before (when not nil) between
+// the bind and the Start.
+func bindConsumerThen(t testing.TB, b stream.Binder, spec stream.ConsumerSpec, before func(stream.Consumer)) stream.Consumer {
+	t.Helper()
 	if spec.Binding == "" {
 		spec.Binding = "test-in-0"
 	}
@@ -200,6 +217,9 @@ func bindConsumer(t testing.TB, b stream.Binder, spec stream.ConsumerSpec) strea
 	c, err := b.BindConsumer(ctx, spec)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if before != nil {
+		before(c)
 	}
 	if err := c.Start(ctx); err != nil {
 		t.Fatal(err)

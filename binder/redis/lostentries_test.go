@@ -58,6 +58,7 @@ func newHeldFixture(t *testing.T, dest string) *heldFixture {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = cons.Stop(context.Background()) })
+	redisbinder.MeasuredCost(cons, time.Microsecond) // it reads ahead (see bindReadingAhead)
 	send(t, f.p, ids("m", 5))
 	if err := cons.Start(ctx); err != nil {
 		t.Fatal(err)

@@ -41,7 +41,7 @@ func TestRestartHandlesGivenBackFirst(t *testing.T) {
 		return nil
 	}
 	ext := map[string]any{"prefetch": 8}
-	a := bindConsumer(t, b, stream.ConsumerSpec{Destination: dest, Group: "g", Handler: first, Extension: ext})
+	a := bindReadingAhead(t, b, stream.ConsumerSpec{Destination: dest, Group: "g", Handler: first, Extension: ext})
 	select {
 	case <-started:
 	case <-time.After(10 * time.Second):
