@@ -108,7 +108,8 @@
 // idle (another service's, paused or with every handler slot busy), are
 // not named. Each consumer binding reads on a
 // connection of its own (a blocking read must not hold one of the shared
-// pool's): XREADGROUP ... > with COUNT up to prefetch minus what it holds,
+// pool's): XREADGROUP ... > with COUNT up to its hold limit (see below)
+// minus what it holds,
 // waiting up to 2s; Stop and Pause end the wait at once with CLIENT
 // UNBLOCK. At Start, and after every failed read, it first takes back its
 // own pending entries that it does not hold (XPENDING ... consumer, then
@@ -150,9 +151,11 @@
 // later ones of their partition or key), each member looks for entries of
 // the group idle for at least claim-min-idle (XPENDING IDLE) and claims
 // them (XCLAIM with that minimum idle time, so two members never both
-// get one), as many as its prefetch has room for; when more wait (members
+// get one), as many as its hold limit has room for (the Start's reclaim:
+// as many as prefetch has room for, so that the entries a stopped member
+// gave back are all handled before newer ones); when more wait (members
 // that died together, a crash loop) it claims the next ones as soon as
-// half of prefetch is free again, not a claim-interval later. An entry Redis has delivered more than max-deliveries times
+// half of its hold limit is free again, not a claim-interval later. An entry Redis has delivered more than max-deliveries times
 // (every read and claim counts; taking back its own entries after a lost
 // connection does not) is not handled again: it is
 // dead-lettered with the reason (or dropped without dlq) — a message that
@@ -170,6 +173,27 @@
 // here and -1 (unlimited) on NATS. On both, an entry that reaches the limit
 // is not left behind unhandled: with dlq it is dead-lettered (the reason
 // names the limit), without it is dropped and logged.
+//
+// A group member holds (reads ahead, reclaims) no more entries than it
+// starts soon. Its hold limit is what its workers start within a tenth of
+// claim-min-idle at the handler's measured cost an entry (a moving
+// average of the handler calls), at least one call's worth a worker
+// (concurrency, times batch-size in batch mode), at most prefetch; it
+// reads again once half of that is settled. With the default
+// claim-min-idle (30s), entries that cost less than about 23ms each are
+// held up to prefetch, as before; a 1s handler with concurrency 1 holds
+// 2 or 3. Until its first entries are handled (a new binding; the cost
+// outlives Stop and Start) a member holds one call's worth a worker, so
+// that members started together share a first burst. With prefetch alone, two
+// members with a 1s handler given 24 entries at once shared them 23 to 1:
+// the other member sat idle while one worked for 23s, and a crash of that
+// one left them all waiting for claim-min-idle. Why a tenth of
+// claim-min-idle: an entry read is started long before the first refresh
+// that keeps it from reclaims is due (claim-min-idle/3), so one waiting in
+// memory is never near being reclaimed, and a crash delays about what the
+// member was handling, not what it read ahead. The Start's reclaim takes
+// as many as prefetch has room for (above). An anonymous consumer, whose
+// entries no one else reads or reclaims, holds up to prefetch.
 //
 // Stop ends intake and reclaiming, waits (bounded by its ctx) for the
 // handler calls in flight and the acknowledgements, then gives back every
@@ -229,7 +253,7 @@
 // worker takes the next entry of a route no worker is handling, or the
 // next entry without a route: a held (Nak'ed) or slow entry holds back its
 // route and only its route (until the entries waiting behind it take up
-// prefetch).
+// the hold limit, see Consumer).
 // consumer.batch-mode delivers up to batch-size entries as one slice,
 // those of each route in stream order, a route in one batch at a time;
 // the outcome applies to the whole batch (a batch held holds back its
@@ -441,7 +465,7 @@
 //	claim-interval: 5s             # between looks for such entries (at least 100ms)
 //	max-deliveries: 10             # deliveries (reads and claims; Naks do not count) after which an entry is dead-lettered unhandled; -1: unlimited; alias max-deliver
 //	redelivery-delay: 100ms        # hold before a Nak'ed message is handled again; 0: at once
-//	prefetch: 128                  # most entries a binding holds (read, unsettled)
+//	prefetch: 128                  # most entries a binding holds (read, unsettled); a group member holds no more than its workers start within claim-min-idle/10 at the handler's measured cost
 //	batch-size: 64                 # largest batch in batch mode
 //	dlq-name: ""                   # default error.<destination>.<group>
 //	partition-count: 0             # partitions to read; 0: what producers registered
