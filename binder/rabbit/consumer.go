@@ -787,7 +787,7 @@ func (r *run) settle(in inbound, env stream.Envelope, err error) (requeue bool) 
 		return true
 	case c.requeuesRejected():
 		return true
-	case c.dlq() && !c.opts.republishToDlq && !xDeathCrashesBroker(in.d.Headers["x-death"]):
+	case c.dlq() && !c.opts.republishToDlq && !xDeathUnsafe(in.d.Headers):
 		// SCSt's republish-to-dlq: false. The queue's x-dead-letter-*
 		// arguments make the broker move the rejected message to the DLQ
 		// (with its x-death header, without x-exception-*).
@@ -815,18 +815,27 @@ func (r *run) settle(in inbound, env stream.Envelope, err error) (requeue bool) 
 
 // reject nacks a delivery without requeue: the broker drops it, or
 // dead-letters it when its queue has a dead-letter exchange (by argument
-// or policy) — unless its x-death header is malformed
-// (xDeathCrashesBroker): RabbitMQ's dead-lettering crashes the queue on
+// or policy) — unless its x-death header is malformed or was not
+// decodable (xDeathUnsafe): RabbitMQ's dead-lettering crashes the queue on
 // it, losing the message and every transient message in the queue, so
 // such a delivery is acked (dropped) instead, with a WARN.
 func (r *run) reject(in inbound) {
-	if xDeathCrashesBroker(in.d.Headers["x-death"]) {
+	if xDeathUnsafe(in.d.Headers) {
 		r.c.log.Warn("rabbit: failed message dropped by an ack rather than rejected: its x-death header is malformed (set by another client), and RabbitMQ's dead-lettering, should the queue have a dead-letter exchange, crashes the queue on it",
 			"queue", r.queue, "message_id", in.d.MessageId)
 		r.ack(in, func(ch *amqp.Channel) error { return ch.Ack(in.d.DeliveryTag, false) })
 		return
 	}
 	r.ack(in, func(ch *amqp.Channel) error { return ch.Nack(in.d.DeliveryTag, false, false) })
+}
+
+// xDeathUnsafe reports whether RabbitMQ's dead-lettering may crash the
+// queue on a delivery with headers h: its x-death is malformed
+// (xDeathCrashesBroker), or the header guard replaced it, its value not
+// decodable by amqp091-go (an element nested too deep, say), so that the
+// binder cannot tell — the broker dead-letters the x-death it stored.
+func xDeathUnsafe(h amqp.Table) bool {
+	return xDeathCrashesBroker(h["x-death"]) || guardReplaced(h, "x-death")
 }
 
 // xDeathCrashesBroker reports whether RabbitMQ's dead-lettering crashes

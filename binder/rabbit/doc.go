@@ -150,8 +150,9 @@
 //     the queue's x-dead-letter-* arguments (an x-death header, no
 //     x-exception-*); without dlq, rejected without requeue (dropped).
 //     A message whose x-death header another client made malformed (an
-//     element that is not a table, a count that is no number) is never
-//     rejected: RabbitMQ's dead-lettering crashes the queue on it, and
+//     element that is not a table, a count that is no number), or whose
+//     x-death amqp091-go could not decode (replaced by a text, see below:
+//     the broker still has it), is never rejected: RabbitMQ's dead-lettering crashes the queue on it, and
 //     the message is lost with the queue's messages not yet persisted.
 //     With dlq it is republished (as with republish-to-dlq; its x-death
 //     as text, which the broker replaces should it dead-letter it again),
@@ -186,7 +187,8 @@
 // connection on such a message, and the broker would redeliver it on the
 // next one for ever, so the binder rewrites its content header as it
 // arrives: each such value is replaced by a text saying why, the headers
-// past the 8191st are dropped (never the binder's own, such as the key),
+// past the 8191st are dropped (never the binder's own, such as the key,
+// nor x-death),
 // and the header
 // x-streambind-undecodable-headers ([UndecodableHeaders]) says which
 // (logged at WARN with the queue and message id). The message is then

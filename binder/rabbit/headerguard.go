@@ -10,6 +10,8 @@ import (
 	"strings"
 	"sync/atomic"
 	"unicode/utf8"
+
+	amqp "github.com/rabbitmq/amqp091-go"
 )
 
 // UndecodableHeaders is the header the binder adds to a received message
@@ -358,9 +360,14 @@ func scanContainer(c []byte, depth int, keyed bool) (problem string, ok bool) {
 // void, to fit), only as many keys as amqp091-go takes (with one more:
 // UndecodableHeaders, which says which were replaced or dropped). The
 // binder's own headers (the key, the correlation of a returned publish)
-// are kept; of the others, the first keys.
+// and x-death are kept; of the others, the first keys. (The broker's
+// dead-lettering reads the x-death it stored: the binder must see
+// whether it was replaced, see guardReplaced, not find it gone.)
 func rebuildHeaders(ents []headerEntry, maxBytes int) []byte {
-	own := func(e headerEntry) bool { k := string(e.key); return k == keyHeader || k == pubHeader }
+	own := func(e headerEntry) bool {
+		k := string(e.key)
+		return k == keyHeader || k == pubHeader || k == "x-death"
+	}
 	kept := make([]bool, len(ents))
 	seen := make(map[string]struct{}, min(len(ents), clientMaxElements))
 	room := clientMaxElements - 1
@@ -461,7 +468,26 @@ func rebuildHeaders(ents []headerEntry, maxBytes int) []byte {
 // describeProblem is the text that replaces a header value amqp091-go
 // cannot decode.
 func describeProblem(problem string) string {
-	return "(value not decodable: " + problem + "; see header " + UndecodableHeaders + ")"
+	return undecodablePrefix + problem + "; see header " + UndecodableHeaders + ")"
+}
+
+const undecodablePrefix = "(value not decodable: "
+
+// guardReplaced reports whether the value of header k of delivered
+// headers h is the guard's stand-in for one amqp091-go could not decode
+// (a text saying why, or void where that did not fit): the broker still
+// has the original value. A client's own value of that form, with the
+// guard's header beside it, is taken for one too.
+func guardReplaced(h amqp.Table, k string) bool {
+	if _, ok := h[UndecodableHeaders]; !ok {
+		return false
+	}
+	v, ok := h[k]
+	if !ok {
+		return false
+	}
+	s, isText := v.(string)
+	return v == nil || isText && strings.HasPrefix(s, undecodablePrefix)
 }
 
 func appendLongstr(b []byte, s string) []byte {

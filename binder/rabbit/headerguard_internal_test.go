@@ -136,14 +136,16 @@ func TestHeaderGuardFitsFrame(t *testing.T) {
 
 // TestHeaderGuardKeepsOwnHeaders: of a message with more headers than
 // amqp091-go takes, the binder's own (the key, the correlation of a
-// returned publish, wherever they are) are kept, and the table then
+// returned publish, wherever they are) and x-death (which the broker's
+// dead-lettering reads, xDeathUnsafe) are kept, and the table then
 // decodes: at most clientMaxElements keys.
 func TestHeaderGuardKeepsOwnHeaders(t *testing.T) {
 	var entries [][]byte
 	for i := range clientMaxElements + 10 {
 		entries = append(entries, encEntry(fmt.Sprintf("k%05d", i), []byte{'V'}))
 	}
-	entries = append(entries, encEntry("k00001", []byte{'V'}), encEntry(keyHeader, encLong('S', []byte("k"))), encEntry(pubHeader, encLong('S', []byte("c1"))))
+	entries = append(entries, encEntry("k00001", []byte{'V'}), encEntry(keyHeader, encLong('S', []byte("k"))), encEntry(pubHeader, encLong('S', []byte("c1"))),
+		encEntry("x-death", encLong('A', encLong('S', []byte("not a table")))))
 	f, ok := guardHeaderFrame(encHeaderFrame("", entries...), 1<<20)
 	if !ok {
 		t.Fatal("not rewritten")
@@ -156,7 +158,7 @@ func TestHeaderGuardKeepsOwnHeaders(t *testing.T) {
 	for _, e := range ents {
 		keys[string(e.key)] = true
 	}
-	if !keys[keyHeader] || !keys[pubHeader] || !keys[UndecodableHeaders] || len(keys) != clientMaxElements {
-		t.Errorf("%d keys; %s %v, %s %v", len(keys), keyHeader, keys[keyHeader], pubHeader, keys[pubHeader])
+	if !keys[keyHeader] || !keys[pubHeader] || !keys["x-death"] || !keys[UndecodableHeaders] || len(keys) != clientMaxElements {
+		t.Errorf("%d keys; %s %v, %s %v, x-death %v", len(keys), keyHeader, keys[keyHeader], pubHeader, keys[pubHeader], keys["x-death"])
 	}
 }

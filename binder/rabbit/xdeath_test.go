@@ -18,10 +18,14 @@ import (
 // RabbitMQ's own dead-lettering (3.10: rabbit_dead_letter,
 // update_x_death_header) crashes the queue: an element that is not a
 // table; the entry of the queue and reason with a count that is no number.
+// "undecodable" is also one amqp091-go cannot decode (an element of arrays
+// nested past its depth limit): the header guard hands it to the binder
+// as a text, and the broker still has (and crashes on) the array.
 func malformedXDeaths(queue string) map[string]any {
 	return map[string]any{
-		"strings":    []any{"count=1, queue=" + queue, int32(1)},
-		"text-count": []any{amqp.Table{"count": "1", "queue": queue, "reason": "rejected"}},
+		"strings":     []any{"count=1, queue=" + queue, int32(1)},
+		"text-count":  []any{amqp.Table{"count": "1", "queue": queue, "reason": "rejected"}},
+		"undecodable": []any{nestedArray(clientMaxFieldDepth)},
 	}
 }
 
@@ -137,6 +141,24 @@ func TestXDeathCrashesBroker(t *testing.T) {
 		[]any{amqp.Table{"count": int64(3), "queue": "q", "reason": "rejected", "time": time.Now()}, amqp.Table{"queue": "w"}}} {
 		if xDeathCrashesBroker(v) {
 			t.Errorf("%v taken to crash the broker", v)
+		}
+	}
+	// The header guard's stand-ins: the broker has the original.
+	for _, h := range []amqp.Table{
+		{"x-death": describeProblem("x"), UndecodableHeaders: "x-death: x"},
+		{"x-death": nil, UndecodableHeaders: "x-death: x"},
+	} {
+		if !xDeathUnsafe(h) {
+			t.Errorf("%v not taken to crash the broker", h)
+		}
+	}
+	for _, h := range []amqp.Table{
+		{"x-death": describeProblem("x")}, // a client's text, no guard
+		{"x-death": "text", UndecodableHeaders: "other: x"},
+		{UndecodableHeaders: "other: x"},
+	} {
+		if xDeathUnsafe(h) {
+			t.Errorf("%v taken to crash the broker", h)
 		}
 	}
 }
