@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/streambind/streambind/binder/props"
 	"github.com/streambind/streambind/internal/actuatorpath"
 	"github.com/streambind/streambind/stream"
 )
@@ -59,12 +60,14 @@ func bootActuatorWeb(mg map[string]any, origins map[string]string, skip map[stri
 		}
 	}
 	if d, ok := mapAt(web, "discovery"); ok {
-		if k, ok := mapKey(d, "enabled"); ok {
-			switch v := d[k].(type) {
-			case bool:
-				st.Discovery = v
-			case string:
-				st.Discovery = !strings.EqualFold(strings.TrimSpace(v), "false")
+		// A boolean as Spring Boot binds one (off, no, FALSE, 0 too):
+		// package management reads it so.
+		if k, ok := mapKey(d, "enabled"); ok && d[k] != nil && !skip[prefix+".discovery."+k] {
+			if on, err := props.Bool(d[k]); err != nil {
+				fail(prefix+".discovery."+k, err.Error())
+				delete(d, k)
+			} else {
+				st.Discovery = on
 			}
 		}
 	}

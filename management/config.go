@@ -350,19 +350,16 @@ func ConfigFrom(raw map[string]any) (Config, error) {
 				return
 			}
 		}
+		// A boolean as Spring Boot binds one (StringToBooleanConverter):
+		// true/on/yes/1, false/off/no/0, in any case, as the config
+		// loader reads its own (YAML's unquoted off is Spring's false).
 		boolean := func(b *bool) {
-			switch x := v.(type) {
-			case bool:
-				*b = x
-			case string:
-				if x != "true" && x != "false" {
-					errs = append(errs, fmt.Sprintf("%s: want true or false, got %q", path, x))
-					return
-				}
-				*b = x == "true"
-			default:
-				errs = append(errs, fmt.Sprintf("%s: want true or false, got %v", path, v))
+			x, err := props.Bool(v)
+			if err != nil {
+				errs = append(errs, fmt.Sprintf("%s: %v", path, err))
+				return
 			}
+			*b = x
 		}
 		duration := func(d *time.Duration) {
 			x, err := props.Duration(v, false)
