@@ -196,6 +196,14 @@ func otherRootSets(env map[string]string, files map[string]any, l *layer) []envS
 	}
 	for _, k := range FrameworkKeys() {
 		root.addKey(k)
+		if frameworkListKeys[k] {
+			// A list, as Spring Boot binds it: a whole one
+			// (MANAGEMENT_ENDPOINTS_WEB_EXPOSURE_INCLUDE=health,info) or
+			// item by item (..._INCLUDE_0=health), a file's text or not.
+			if n := root.node(k); n != nil && n.kind == nodeLeaf {
+				n.kind = nodeList
+			}
+		}
 	}
 	for _, k := range bootEnvKeys {
 		root.addKey(k)

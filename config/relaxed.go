@@ -149,6 +149,20 @@ func (n *keyNode) addKey(path string) {
 	}
 }
 
+// node returns the node at the key path (matched as child does), or nil.
+func (n *keyNode) node(path string) *keyNode {
+	cur := n
+	for _, seg := range strings.Split(path, ".") {
+		if cur.kind != nodeMap {
+			return nil
+		}
+		if _, cur = cur.child(seg); cur == nil {
+			return nil
+		}
+	}
+	return cur
+}
+
 // envKey spells key as a variable does once its '_' are dropped: upper
 // case, without '-', '_' and '.'.
 func envKey(key string) string {
