@@ -400,7 +400,7 @@ func (a *pubAttempt) next(o outcome, err error) (fin bool, _ error) {
 // the connection with a frame error, frameErrorLimit times, fails with
 // errFrameErrors. It takes the lanes in turn: it is for the dead letters
 // and retry-queue copies (dlPub, one lane); a producer's messages go on
-// the lane of their key (producer.publishOn, laneFor).
+// the lane sendLane or laneFor chose (producer.publishOn).
 func (p *publisher) publish(ctx context.Context, exchange, key string, mandatory bool, msg amqp.Publishing) error {
 	l := p.lanes[int(p.next.Add(1))%len(p.lanes)]
 	return p.publishOn(ctx, l, p.attempt(exchange, key, mandatory, msg))
@@ -686,11 +686,12 @@ func (p *producer) Send(ctx context.Context, m stream.Envelope) error {
 }
 
 // publishOn publishes msg with routing key key to the destination's
-// exchange on lane l, the lane of its message's key (laneFor), and waits
-// for its confirm. Every publish of a producer's message goes through it
-// or publishAsync on that lane, also the ones published again (as text,
-// after a missing exchange was declared), so that the message is not
-// stored before earlier messages of its key still unconfirmed on the lane.
+// exchange on lane l, the lane its Send or SendAsync took (sendLane,
+// laneFor), and waits for its confirm. Every publish of a producer's
+// message goes through it or publishAsync on that lane, also the ones
+// published again (as text, after a missing exchange was declared), so
+// that the message is not stored before earlier messages of its key still
+// unconfirmed on the lane.
 func (p *producer) publishOn(ctx context.Context, l *lane, key string, msg amqp.Publishing) error {
 	pub := p.bd.pub
 	return pub.publishOn(ctx, l, pub.attempt(p.exchange, key, p.opts.mandatory, msg))
