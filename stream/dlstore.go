@@ -183,9 +183,12 @@ func ReplayCount(h Headers) int {
 }
 
 // HeaderReplayedID, on a replayed copy, is the id header of the message
-// it copies: the copy gets an id of its own, since a broker that
-// deduplicates by id (NATS JetStream's Nats-Msg-Id) would otherwise drop
-// it as a duplicate of the original.
+// first dead-lettered — the original, also when the dead letter replayed
+// is that of an earlier copy: the copy gets an id of its own, since a
+// broker that deduplicates by id (NATS JetStream's Nats-Msg-Id) would
+// otherwise drop it as a duplicate of the original. The idempotent
+// consumer's default key reads it first (it names one message through
+// all its copies).
 const HeaderReplayedID = "x-streambind-replayed-id"
 
 // ReplayHeaders returns the headers of the replayed copy of a dead letter:
@@ -194,7 +197,7 @@ const HeaderReplayedID = "x-streambind-replayed-id"
 // headers-only markers and x-streambind-key-size) and without RabbitMQ's delivery counts
 // (x-delivery-count, x-acquired-count: the copy is a new message,
 // delivered 0 times), with the replay count plus one, and its id moved
-// to [HeaderReplayedID].
+// to [HeaderReplayedID] (unless that names the original already).
 func ReplayHeaders(h Headers) Headers {
 	out := make(Headers, len(h))
 	for k, v := range h {
@@ -209,10 +212,15 @@ func ReplayHeaders(h Headers) Headers {
 		}
 		out[k] = v
 	}
-	// A dead letter of a replayed copy has an x-streambind-replayed-id
-	// of its own: the id of the dead letter replayed now wins, whatever
-	// the map's order (it was either, at random).
-	if id, ok := h[HeaderID]; ok {
+	// A dead letter of a replayed copy keeps the original's id in its
+	// x-streambind-replayed-id: every copy, of every replay, names the
+	// message first dead-lettered, so that the idempotent consumer (whose
+	// default key is the replayed id when set) sees them as one message.
+	// Named the copy's id, a copy's dead letter, replayed, ran again
+	// after another copy of the original had succeeded.
+	if orig := h[HeaderReplayedID]; orig != "" {
+		out[HeaderReplayedID] = orig
+	} else if id, ok := h[HeaderID]; ok {
 		out[HeaderReplayedID] = id
 	}
 	out[HeaderReplayCount] = strconv.Itoa(ReplayCount(h) + 1)

@@ -42,13 +42,13 @@ func TestReplayHeaders(t *testing.T) {
 	if again[stream.HeaderReplayCount] != "3" {
 		t.Errorf("second replay count %q, want 3", again[stream.HeaderReplayCount])
 	}
-	// A copy replayed again, once more dead-lettered: the replayed id is
-	// the id of the dead letter it copies, not (at random, by the map's
-	// order) the one before.
+	// A copy replayed again, once more dead-lettered: the replayed id
+	// stays the original's (m-1), not the copy's (m-2), whatever the
+	// map's order: the idempotent consumer keys every copy on it.
 	for range 50 {
 		twice := stream.ReplayHeaders(stream.Headers{stream.HeaderID: "m-2", stream.HeaderReplayedID: "m-1", stream.HeaderReplayCount: "1", "a": "1", "b": "2", "c": "3"})
-		if twice[stream.HeaderReplayedID] != "m-2" || twice[stream.HeaderID] != "" {
-			t.Fatalf("replayed again: %s = %q, id %q; want m-2 and no id", stream.HeaderReplayedID, twice[stream.HeaderReplayedID], twice[stream.HeaderID])
+		if twice[stream.HeaderReplayedID] != "m-1" || twice[stream.HeaderID] != "" {
+			t.Fatalf("replayed again: %s = %q, id %q; want m-1 and no id", stream.HeaderReplayedID, twice[stream.HeaderReplayedID], twice[stream.HeaderID])
 		}
 	}
 	for _, bad := range []string{"", "x", "-4", " "} {

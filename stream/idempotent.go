@@ -23,10 +23,13 @@ type IdempotencyConfig struct {
 	Store string `mapstructure:"store"`
 	// KeyExpression computes a message's idempotency key: an expression of
 	// the SpEL subset over payload and headers (docs/conventions.md,
-	// "Expressions"). Default headers['id'], the message id every binder
-	// carries (docs/conventions.md, "Wire conventions"). A message whose
-	// key is null or empty fails for good (DLQ): it cannot be told from
-	// another.
+	// "Expressions"). Default "headers['x-streambind-replayed-id'] ?:
+	// headers['id']": the message id every binder carries
+	// (docs/conventions.md, "Wire conventions"), but on a copy that
+	// `streambind dlq replay` sent, the id of the message first
+	// dead-lettered, so that two copies of one dead letter are one
+	// message (a copy has an id of its own). A message whose key is null
+	// or empty fails for good (DLQ): it cannot be told from another.
 	KeyExpression string `mapstructure:"key-expression"`
 	// Retention is how long a processed mark is kept: a duplicate that
 	// arrives later than this after the first delivery's success may run
@@ -43,7 +46,10 @@ const (
 
 // Defaults of [IdempotencyConfig].
 const (
-	DefaultIdempotencyKeyExpression = "headers['id']"
+	// DefaultIdempotencyKeyExpression is the id of the message, or of
+	// the original on a replayed copy ([HeaderReplayedID]): the original
+	// failed, so no mark holds its id until one of its copies succeeds.
+	DefaultIdempotencyKeyExpression = "headers['" + HeaderReplayedID + "'] ?: headers['id']"
 	DefaultIdempotencyRetention     = 24 * time.Hour
 )
 
@@ -106,7 +112,7 @@ func (c IdempotencyConfig) validate(path string, batch bool) []*ConfigError {
 type IdempotencyKey struct{ e *Expression }
 
 // CompileIdempotencyKey compiles c's key expression (default
-// headers['id']).
+// [DefaultIdempotencyKeyExpression]).
 func CompileIdempotencyKey(c IdempotencyConfig) (*IdempotencyKey, error) {
 	e, err := CompileExpression(c.WithDefaults().KeyExpression, "", "payload", "headers")
 	if err != nil {

@@ -827,9 +827,13 @@ headers dead-lettering added (x-exception-*, x-original-*,
 x-streambind-truncated) and RabbitMQ's delivery counts (x-delivery-count,
 x-acquired-count: the copy is delivered 0 times), with
 x-streambind-replay-count one higher and a
-new id (the replayed message's — after an earlier replay, that copy's —
-in x-streambind-replayed-id: NATS would drop a copy
-with the original's id as a duplicate). On RabbitMQ the copy's headers
+new id (NATS would drop a copy with the original's id as a duplicate);
+x-streambind-replayed-id names the original message's id, also on the
+copy of an earlier copy's dead letter. The idempotent consumer's default
+key (consumer.idempotency) reads it first, so the copies of one message
+are one message to it (a replay is at least once: one interrupted after
+a copy's send, before the dead letter's removal, sends it again). On
+RabbitMQ the copy's headers
 keep their AMQP types (an int stays an int, x-death an array the broker
 counts on). A dead
 letter already replayed --max-replays times is skipped (it stays, and a
