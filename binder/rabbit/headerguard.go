@@ -32,8 +32,9 @@ const (
 const (
 	frameTypeHeader = 2
 	frameEnd        = 0xCE
-	// guardMaxFrame: a content-header frame larger than this is passed on
-	// unread (amqp091-go refuses frames over frame_max anyway).
+	// guardMaxFrame: a content-header frame larger than this (or than
+	// frame_max, once known) is passed on unread (amqp091-go refuses
+	// frames over frame_max anyway).
 	guardMaxFrame = 16 << 20
 )
 
@@ -137,7 +138,10 @@ func (g *headerGuard) next() error {
 		return err
 	}
 	size := binary.BigEndian.Uint32(g.hdr[3:])
-	if g.hdr[0] != frameTypeHeader || size > guardMaxFrame {
+	// A frame over frame_max is passed on unread too: amqp091-go refuses
+	// it by its header, and its length, however large, allocates nothing.
+	mp := g.maxPayload.Load()
+	if g.hdr[0] != frameTypeHeader || size > guardMaxFrame || mp > 0 && int64(size) > mp {
 		g.out, g.left = g.hdr[:], int64(size)+1
 		return nil
 	}

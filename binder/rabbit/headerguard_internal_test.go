@@ -162,3 +162,26 @@ func TestHeaderGuardKeepsOwnHeaders(t *testing.T) {
 		t.Errorf("%d keys; %s %v, %s %v, x-death %v", len(keys), keyHeader, keys[keyHeader], pubHeader, keys[pubHeader], keys["x-death"])
 	}
 }
+
+// TestHeaderGuardOverFrameMaxUnread: a content header longer than
+// frame_max is passed on as it comes, as any other frame, for amqp091-go
+// to refuse by its header: the guard neither waits for the whole of it
+// nor allocates what its length says (a 16 MiB buffer per connection
+// before, then an EOF with nothing handed on).
+func TestHeaderGuardOverFrameMaxUnread(t *testing.T) {
+	in := []byte{frameTypeHeader, 0, 1}
+	in = binary.BigEndian.AppendUint32(in, 8<<20)
+	in = append(in, bytes.Repeat([]byte{9}, 10)...)
+	g := newHeaderGuard(readerConn{r: bytes.NewReader(in)})
+	g.setFrameMax(128 << 10)
+	out, err := io.ReadAll(g)
+	if err != nil {
+		t.Fatalf("after %d bytes: %v", len(out), err)
+	}
+	if !bytes.Equal(out, in) {
+		t.Errorf("%d bytes out, want the %d in", len(out), len(in))
+	}
+	if cap(g.buf) != 0 {
+		t.Errorf("a buffer of %d bytes allocated", cap(g.buf))
+	}
+}
