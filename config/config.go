@@ -715,7 +715,15 @@ func Load(opts Options) (*Loaded, error) {
 	}
 	// The values a configuration tree gave secret keys are hidden too.
 	for _, ts := range imp.secrets {
-		secrets.Add(ts.value)
+		if redact.IsConnectionKey(ts.path) {
+			// A DSN's password, not its scheme, user and host (see
+			// placeholders.resolve).
+			for _, t := range redact.ConnectionSecrets(ts.value) {
+				secrets.Add(t)
+			}
+		} else {
+			secrets.Add(ts.value)
+		}
 		out.SecretPaths[ts.path] = true
 		if rest, ok := strings.CutPrefix(ts.path, "spring.cloud.stream."); ok {
 			out.SecretPaths["stream."+rest] = true

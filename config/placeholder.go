@@ -775,13 +775,23 @@ func (r *placeholders) resolve(path, s string, top bool) (string, bool) {
 	}
 	r.stack = append(r.stack, path)
 	var secret []string
+	fromSecret := false
 	out, probs := expandObserved(s, r.lookup, 0, func(name, text string) {
-		if r.secretName(name) {
-			secret = append(secret, text)
+		if !r.secretName(name) {
+			return
 		}
+		fromSecret = true
+		if redact.IsConnectionKey(name) {
+			// A DSN's password, not its scheme, user and host: the
+			// whole text, a value, hid every "postgres" of a message
+			// (Values hides a start of one cut short).
+			secret = append(secret, redact.ConnectionSecrets(text)...)
+			return
+		}
+		secret = append(secret, text)
 	})
 	r.stack = r.stack[:len(r.stack)-1]
-	if len(probs) == 0 && len(secret) > 0 {
+	if len(probs) == 0 && fromSecret {
 		r.secret[path] = true
 		for _, t := range secret {
 			r.secrets.Add(t)
