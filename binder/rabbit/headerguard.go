@@ -50,7 +50,10 @@ const (
 // replaced by a text saying why, or, when the message has more than 8192
 // headers, the last ones are dropped, and the header UndecodableHeaders
 // says what was done: the message is delivered and settled as any other.
-// Every other frame is passed on as it is, without a copy of its payload.
+// Every other frame is passed on as it is, parsed no further than its
+// header; its bytes do pass through the guard's read buffer (one more
+// memory copy, none for reads as large as that buffer), and a content
+// header is copied whole, to be checked before any of it is handed on.
 type headerGuard struct {
 	net.Conn
 	br *bufio.Reader
