@@ -3,6 +3,7 @@ package config
 import (
 	"log/slog"
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/streambind/streambind/management"
@@ -38,5 +39,28 @@ func TestActuatorExposureListItemsFromEnv(t *testing.T) {
 				t.Errorf("include %q, exclude %q; want %q, %q", c.Include, c.Exclude, tc.include, tc.exclude)
 			}
 		})
+	}
+}
+
+// A path mapping from the environment joins the files' map however the
+// files spell it (Spring Boot's pathMapping): it made a second map beside
+// the file's, which package config did not check, so that a bad or
+// clashing mapping in the file was reported by package management without
+// its file and line.
+func TestActuatorPathMappingEnvJoinsFileSpelling(t *testing.T) {
+	es := configErrors(t, Options{Data: []byte("management:\n  endpoints:\n    web:\n      pathMapping:\n        health: hc\n"),
+		Env: []string{"MANAGEMENT_ENDPOINTS_WEB_PATHMAPPING_INFO=hc"}})
+	want := "/actuator/hc would be the path of both"
+	if len(es) != 1 || !strings.Contains(es[0].Error(), want) {
+		t.Fatalf("got %v, want one problem: %s", es, want)
+	}
+	l := mustLoad(t, Options{Data: []byte("management.endpoints.web.pathMapping.health: hc\n"),
+		Env: []string{"MANAGEMENT_ENDPOINTS_WEB_PATHMAPPING_INFO=information", "MANAGEMENT_ENDPOINTS_WEB_PATHMAPPING_HEALTH=check"}, Logger: slog.New(slog.DiscardHandler)})
+	c, err := management.ConfigFrom(l.Raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := map[string]string{"health": "/check", "info": "/information"}; !reflect.DeepEqual(c.PathMapping, want) {
+		t.Errorf("path mapping %v, want %v", c.PathMapping, want)
 	}
 }

@@ -492,7 +492,21 @@ func bootEnvVar(files map[string]any, toks []string) (path []pathSeg, warnPath, 
 		if lower[3] == "path" {
 			id = lower[5:]
 		}
-		return []pathSeg{keySeg("management"), keySeg("endpoints"), keySeg("web"), keySeg("path-mapping"), keySeg(strings.Join(id, "."))}, "", "", true
+		// Into the files' map however they spell it (pathMapping), so
+		// that there is one map to check (bootActuatorWeb).
+		path := []pathSeg{keySeg("management"), keySeg("endpoints"), keySeg("web"), keySeg("path-mapping")}
+		m := files
+		for i, seg := range path {
+			k, ok := mapKey(m, seg.key)
+			if !ok {
+				break
+			}
+			path[i] = keySeg(k)
+			if m, ok = m[k].(map[string]any); !ok {
+				break
+			}
+		}
+		return append(path, keySeg(strings.Join(id, "."))), "", "", true
 	case lower[0] == "management":
 		segs := lower[1:]
 		if segs[0] == "server" {
