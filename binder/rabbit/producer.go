@@ -1077,8 +1077,11 @@ func isRoutingHeader(k string) bool { return k == "CC" || k == "BCC" }
 // warnRoutingHeaders logs, once per producer, that m's CC or BCC header is
 // not sent (toPublishing).
 func (p *producer) warnRoutingHeaders(m stream.Envelope) {
-	for k := range m.Headers {
-		if isRoutingHeader(k) && p.routingHeaderWarned.CompareAndSwap(false, true) {
+	if p.routingHeaderWarned.Load() || len(m.Headers) == 0 {
+		return // two map look-ups a message, not a loop over its headers
+	}
+	for _, k := range [...]string{"CC", "BCC"} {
+		if _, ok := m.Headers[k]; ok && p.routingHeaderWarned.CompareAndSwap(false, true) {
 			p.log.Warn("rabbit: header "+k+" not sent (nor BCC or CC in later messages): RabbitMQ takes it as routing keys to send the message to as well, and refuses the message when it is not an array of them, which a message's text header is not; such a header is usually inherited from an input another client published with one",
 				"destination", p.spec.Destination)
 		}
