@@ -284,3 +284,25 @@ func TestBeyondLoopbackWarningFollowsPaths(t *testing.T) {
 		}
 	}
 }
+
+// One of streambind's own paths taken by an actuator endpoint is a WARN
+// (it was a DEBUG line): base-path /metrics put the discovery page where
+// the Prometheus scrape goes. With base-path / the health groups taking
+// /health/liveness and /health/readiness is the documented design: no WARN.
+func TestOwnPathTakenWarns(t *testing.T) {
+	for _, tc := range []struct {
+		yaml string
+		warn bool
+	}{
+		{"management.endpoints.web.base-path: /metrics\n", true},
+		{"management.endpoints.web.base-path: /\n", false},
+	} {
+		var logs strings.Builder
+		newFixture(t, webConfig(t, tc.yaml), func(o *management.Options) {
+			o.Logger = slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelWarn}))
+		})
+		if got := strings.Contains(logs.String(), "is an actuator endpoint's path"); got != tc.warn {
+			t.Errorf("%s: WARN %v, want %v:\n%s", tc.yaml, got, tc.warn, logs.String())
+		}
+	}
+}

@@ -1,7 +1,9 @@
 package management
 
 import (
+	"context"
 	"encoding/json"
+	"log/slog"
 	"net/http"
 	"regexp"
 	"slices"
@@ -67,7 +69,16 @@ func (s *Server) register(routes []route) {
 	}
 	for _, i := range own {
 		if add(i, routes[i].pattern); actual[i] == "" {
-			s.opts.Logger.Debug("management: "+routes[i].pattern+" is an actuator endpoint's path: the actuator endpoint is served there", "base-path", st.DiscoveryPath())
+			// With base-path / Boot's health groups take /health/liveness
+			// and /health/readiness, answering as they do (documented);
+			// any other of streambind's own paths taken (base-path /metrics
+			// puts the links page on the Prometheus scrape) is a surprise.
+			_, path, _ := strings.Cut(routes[i].pattern, " ")
+			level := slog.LevelWarn
+			if st.DiscoveryPath() == "/" && strings.HasPrefix(path, "/health/") {
+				level = slog.LevelDebug
+			}
+			s.opts.Logger.Log(context.Background(), level, "management: "+routes[i].pattern+" is an actuator endpoint's path (management.endpoints.web.base-path, path-mapping): the actuator endpoint is served there, not streambind's own", "base-path", st.DiscoveryPath())
 		}
 	}
 	for _, p := range actual {
