@@ -32,13 +32,16 @@ file:line" for a binding value it inherits, or "default". Every binding the
 app binds is listed with all its settings, defaults included (those of a
 function none of whose bindings is configured too: the origin of their
 destination says that they are bound if the function is of the kind that
-has them, which only the app's code shows); the other sections are printed
-as configured, values of a .properties file, of the environment or filled
-from a placeholder (${VAR:default}) typed as the app reads them (true, 25;
-"007" stays a string; a key written with no value is "", as Spring
-reads it). Secrets are redacted (package redact):
-values of keys that name secrets are replaced by ******, passwords in URLs,
-DSNs and credentials are hidden.
+has them, which only the app's code shows); so are the outbox section,
+when set, and idempotency.postgres and idempotency.redis, when set or
+used by a binding (consumer.idempotency.store), as those packages read
+them. Their durations are shown in their largest whole unit (24h, 1m,
+90s, 100ms). The other sections are printed as configured, values of a
+.properties file, of the environment or filled from a placeholder
+(${VAR:default}) typed as the app reads them (true, 25; "007" stays a
+string; a key written with no value is "", as Spring reads it). Secrets
+are redacted (package redact): values of keys that name secrets are
+replaced by ******, passwords in URLs, DSNs and credentials are hidden.
 
 stream.default-binder is shown as the app decides it: as set (set empty,
 default-binder: "" or ${BINDER:}, it is not set, as in SCSt), else the one
@@ -257,6 +260,7 @@ func effective(s *checkedService) []configEntry {
 	if len(bindings) > 0 {
 		streamTree["bindings"] = bindings
 	}
+	s.pgSections(tree, origins, s.bindings) // configpgsections.go
 
 	// Values placeholders naming secrets filled in are hidden, and so is
 	// whatever holds them (addresses host:port from spring.rabbitmq.port).
@@ -617,12 +621,16 @@ func headerMode(m string) string {
 	return m
 }
 
-// duration renders d in one unit where it can: 60s rather than 1m0s,
-// 100ms.
+// duration renders d in its largest whole unit where it has one, as a
+// file would set it: 24h (not 86400s or 24h0m0s), 1m, 90s, 100ms.
 func duration(d time.Duration) string {
 	switch {
 	case d == 0:
 		return "0s"
+	case d%time.Hour == 0:
+		return strconv.FormatInt(int64(d/time.Hour), 10) + "h"
+	case d%time.Minute == 0:
+		return strconv.FormatInt(int64(d/time.Minute), 10) + "m"
 	case d%time.Second == 0:
 		return strconv.FormatInt(int64(d/time.Second), 10) + "s"
 	case d%time.Millisecond == 0:
