@@ -630,6 +630,7 @@ type run struct {
 	entryCost      atomic.Int64
 	intakeHandling atomic.Bool
 	acksOwn        bool // intake only: the next read takes no acknowledgements (see handOn)
+	readNext       int  // intake only: the stream the next read with less room than streams starts at (see readNew)
 
 	history bool // intake reads its pending entries first (see consumer.clean)
 
@@ -931,16 +932,28 @@ func (r *run) intakeGroup() {
 func (r *run) readNew() error {
 	c := r.c
 	keys := r.snapshotKeys()
-	streams := make([]string, 0, 2*len(keys))
-	streams = append(streams, keys...)
-	for range keys {
-		streams = append(streams, ">")
-	}
+	room := max(r.room(), 1)
 	// COUNT applies to each stream.
-	room := max(r.room()/len(keys), 1)
-	// No cancellation: an answer is read whole (its entries are this
-	// consumer's now); Stop ends the wait with CLIENT UNBLOCK.
-	args := &goredis.XReadGroupArgs{Group: c.group, Consumer: c.name, Streams: streams, Count: int64(room), Block: blockFor}
+	args := &goredis.XReadGroupArgs{Group: c.group, Consumer: c.name, Streams: readStreams(keys), Count: int64(max(room/len(keys), 1)), Block: blockFor}
+	// The reads to make in turn while each finds nothing, the last one
+	// waiting (args). With less room than streams (a slow handler's hold
+	// limit, partition streams), a read of all of them took one entry of
+	// each: up to 9 where the limit was 1, with 8 partitions. So first
+	// room streams at a time without waiting, starting with the next ones
+	// each time (each stream has its turn), and a wait on all of them
+	// only once each was empty (what it gets then is what came meanwhile,
+	// mostly one stream's).
+	var reads []*goredis.XReadGroupArgs
+	if room < len(keys) {
+		for i := 0; i < len(keys); i += room {
+			sub := make([]string, 0, room)
+			for j := i; j < min(i+room, len(keys)); j++ {
+				sub = append(sub, keys[(r.readNext+j)%len(keys)])
+			}
+			reads = append(reads, &goredis.XReadGroupArgs{Group: c.group, Consumer: c.name, Streams: readStreams(sub), Count: 1, Block: -1})
+		}
+		r.readNext = (r.readNext + room) % len(keys)
+	}
 	var res []goredis.XStream
 	var err error
 	cn, err := r.reader.use(r.ctx, c.bd.st.commandTimeout)
@@ -954,7 +967,7 @@ func (r *run) readNew() error {
 		acks = r.takeAcks()
 	}
 	r.acksOwn = false
-	if len(acks) > 0 {
+	if len(acks) > 0 && len(reads) == 0 {
 		// The previous reply's acknowledgements go in the same round trip,
 		// with a read that does not block: the XACK's reply, received after
 		// the request went out, would make a blocking read's connection
@@ -963,18 +976,26 @@ func (r *run) readNew() error {
 		// until the read's timeout (block time + command-timeout).
 		nb := *args
 		nb.Block = -1
-		pipe := cn.Pipeline()
-		cmds := queueAcks(pipe, c.group, acks)
-		read := pipe.XReadGroup(context.Background(), &nb)
-		_, _ = pipe.Exec(context.Background())
-		r.acked(acks, cmds)
-		res, err = read.Result()
-		if errors.Is(err, goredis.Nil) && r.ctx.Err() == nil && !r.isPaused() {
-			// Nothing new: wait for it, nothing else in the request.
-			res, err = cn.XReadGroup(context.Background(), args).Result()
+		reads = append(reads, &nb)
+	}
+	reads = append(reads, args)
+	for i, a := range reads {
+		if i > 0 && (r.ctx.Err() != nil || r.isPaused()) {
+			break // err is goredis.Nil: nothing read
 		}
-	} else {
-		res, err = cn.XReadGroup(context.Background(), args).Result()
+		if i == 0 && len(acks) > 0 {
+			pipe := cn.Pipeline()
+			cmds := queueAcks(pipe, c.group, acks)
+			read := pipe.XReadGroup(context.Background(), a)
+			_, _ = pipe.Exec(context.Background())
+			r.acked(acks, cmds)
+			res, err = read.Result()
+		} else {
+			res, err = cn.XReadGroup(context.Background(), a).Result()
+		}
+		if !errors.Is(err, goredis.Nil) {
+			break // entries, or an error
+		}
 	}
 	if errors.Is(err, goredis.Nil) {
 		return nil
@@ -992,6 +1013,16 @@ func (r *run) readNew() error {
 	}
 	r.handOn(es)
 	return nil
+}
+
+// readStreams is XREADGROUP's STREAMS arguments for new entries of keys.
+func readStreams(keys []string) []string {
+	streams := make([]string, 0, 2*len(keys))
+	streams = append(streams, keys...)
+	for range keys {
+		streams = append(streams, ">")
+	}
+	return streams
 }
 
 // historyPage is how many of its own pending entries readHistory looks

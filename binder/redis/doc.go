@@ -109,7 +109,9 @@
 // not named. Each consumer binding reads on a
 // connection of its own (a blocking read must not hold one of the shared
 // pool's): XREADGROUP ... > with COUNT up to its hold limit (see below)
-// minus what it holds,
+// minus what it holds, shared among the streams it reads (with less room
+// than streams, as many streams at a time as it has room for, in turn,
+// and a wait on all of them once those were empty),
 // waiting up to 2s; Stop and Pause end the wait at once with CLIENT
 // UNBLOCK. At Start, and after every failed read, it first takes back its
 // own pending entries that it does not hold (XPENDING ... consumer, then
