@@ -80,6 +80,12 @@ func ConnectionSecrets(s string) []string {
 		}
 		i = j
 	}
+	if len(out) == 0 && !connectionShaped(t) {
+		// Nothing parsed out of a text that is no URL, user@host or
+		// name=value list (a base64 key's '=' padding): it is opaque, and
+		// hidden whole, as hiding more is preferred to leaking.
+		return []string{s}
+	}
 	// A Sentry DSN (https://KEY@o0.ingest.sentry.io/1) carries its key as
 	// the user; a database's or broker's URL, a role name.
 	for _, f := range strings.FieldsFunc(t, func(r rune) bool { return r == ',' || r == ' ' }) {
@@ -92,4 +98,14 @@ func ConnectionSecrets(s string) []string {
 		}
 	}
 	return out
+}
+
+// pairStart matches a name=value pair whose value starts with something
+// other than '=' (base64 padding, "a2V5==", is no pair).
+var pairStart = regexp.MustCompile(`(?:^|[\s;&?])[A-Za-z_][A-Za-z0-9_.\-]*\s*=\s*[^=\s;&]`)
+
+// connectionShaped reports whether s has the shape of a connection string
+// without a secret in it: a URL, user@host or a name=value pair.
+func connectionShaped(s string) bool {
+	return strings.Contains(s, "://") || lastHostAt(s, 1, len(s)) > 0 || pairStart.MatchString(s)
 }
