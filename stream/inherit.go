@@ -173,12 +173,21 @@ func keyOf(v any) []byte {
 // output of one input but the first would be deduplicated on NATS (the
 // id is Nats-Msg-Id) and skipped by an idempotent consumer. The output
 // gets a new id from its producer. An id the function set itself stays.
+// So do the replay headers of a replayed copy's (HeaderReplayedID,
+// HeaderReplayCount) when equal to the input's: the output is no copy,
+// and the idempotent consumer's default key reads the replayed id first
+// (the outputs two functions made of one copy were one message to it).
 func withoutInputID(out, in Headers) Headers {
-	id, ok := out[HeaderID]
-	if !ok || id == "" || id != in[HeaderID] {
-		return out
+	cloned := false
+	for _, k := range [...]string{HeaderID, HeaderReplayedID, HeaderReplayCount} {
+		v, ok := out[k]
+		if !ok || v == "" || v != in[k] {
+			continue
+		}
+		if !cloned {
+			out, cloned = out.Clone(), true
+		}
+		delete(out, k)
 	}
-	out = out.Clone()
-	delete(out, HeaderID)
 	return out
 }
