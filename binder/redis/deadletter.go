@@ -46,13 +46,30 @@ func (r *run) handle(ctx context.Context, es []*entry) {
 		}
 		var t0 time.Time
 		if !r.inline {
+			r.calls.Add(1)
+			r.inCalls.Add(int64(len(live)))
 			t0 = time.Now()
 		}
 		err := r.call(ctx, live)
 		if !r.inline {
 			// Timed a call at a time, for the hold limit (inline runs time
 			// a reply's entries: costMeter).
-			r.c.noteCost(time.Since(t0) / time.Duration(len(live)))
+			d := time.Since(t0) / time.Duration(len(live))
+			calls := r.calls.Load()
+			waiting := r.unsettled.Load() - r.inCalls.Load()
+			if conc := int64(c.conc); waiting > 0 && calls < conc {
+				// Entries wait while workers are free: they are of the
+				// routes (partitions, keys) being handled, which start
+				// one at a time. The limit is what the workers start
+				// within claim-min-idle/holdShare, so this call counts as
+				// the workers that can start them: with concurrency 8 and
+				// one key, 8 times its cost (before, the member held 8
+				// times what one worker started in that time).
+				d = d * time.Duration(conc) / time.Duration(calls)
+			}
+			r.calls.Add(-1)
+			r.inCalls.Add(-int64(len(live)))
+			c.noteCost(d)
 		}
 		switch {
 		case err == nil:

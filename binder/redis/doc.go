@@ -179,7 +179,9 @@
 // A group member holds (reads ahead, reclaims) no more entries than it
 // starts soon. Its hold limit is what its workers start within a tenth of
 // claim-min-idle at the handler's measured cost an entry (a moving
-// average of the handler calls), at least one call's worth a worker
+// average of the handler calls; while entries wait on routes being
+// handled, a partition or a key, only the workers busy count: with
+// concurrency 8 and one key, one), at least one call's worth a worker
 // (concurrency, times batch-size in batch mode), at most prefetch; it
 // reads again once half of that is settled. With the default
 // claim-min-idle (30s), entries that cost less than about 23ms each are
