@@ -4,10 +4,12 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+
+	"github.com/streambind/streambind/redact"
 )
 
 // The secret of a DSN given by a secret placeholder is hidden wherever
-// it lands, whatever the DSN's form: in the tree shown (config, the
+// it lands, whatever the DSN's form: in the tree shown (config; the
 // actuator's config endpoint), in Load's errors that quote the value, and
 // in messages that carry the password alone (Secrets.String). Since only
 // the DSN's password is registered (redact.ConnectionSecrets), an opaque
@@ -41,6 +43,12 @@ stream.bindings.process-in-0.consumer.max-attempts: ${PG_DSN:%s}
 		}
 		if strings.Contains(string(shown), tc.secret) {
 			t.Errorf("%s: the tree shows the secret: %s", tc.dsn, shown)
+		}
+		// The actuator's config endpoint: Loaded.Raw through the secret
+		// values, then package redact (no SecretPaths: myapp.copy's key
+		// names no secret).
+		if raw, _ := json.Marshal(redact.Tree(l.Secrets.Tree(l.Raw))); strings.Contains(string(raw), tc.secret) {
+			t.Errorf("%s: the actuator's tree shows the secret: %s", tc.dsn, raw)
 		}
 		if err == nil || strings.Contains(err.Error(), tc.secret) {
 			t.Errorf("%s: Load's error shows the secret, or there is none: %v", tc.dsn, err)
