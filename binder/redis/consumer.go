@@ -796,11 +796,34 @@ func (r *run) signal() {
 // (consumer.holdLimit: prefetch at most).
 func (r *run) limit() int { return int(r.c.limit.Load()) }
 
-// room is how many more unsettled entries the run may take (the hold
-// limit bounds them; entries whose acknowledgement is on the way do not
-// count).
+// counted is how many unsettled entries count against the hold limit:
+// not those queued behind an earlier entry of their key or partition (in
+// a handler or queued before them, dispatch.Pool.Blocked), which no idle
+// worker can start, up to the limit's worth of them. Counted, with
+// concurrency above 1 a slow key's backlog took up the limit and kept the
+// member from reading the other keys' entries until it drained
+// (TestSlowKeyDoesNotHoldBackOtherKeys); not counted at all, a member
+// whose entries are all of one key read up to prefetch of them, all
+// waiting for claim-min-idle if it crashed (TestHoldLimitOneRoute): it
+// holds twice the limit at most then.
+func (r *run) counted() int64 {
+	u := r.unsettled.Load()
+	return max(u-min(int64(r.pool.Blocked()), int64(r.limit())), 0)
+}
+
+// room is how many more unsettled entries the run may take: the hold
+// limit bounds those that count (counted), prefetch all of them (entries
+// whose acknowledgement is on the way do not count).
 func (r *run) room() int {
-	return r.limit() - int(r.unsettled.Load())
+	u := r.unsettled.Load()
+	return int(min(int64(r.limit())-r.counted(), int64(r.c.cs.prefetch)-u))
+}
+
+// mayRead says whether intake (or the reclaimer) may read: at most half of
+// the hold limit held (so that reads are not many small ones) and room
+// under prefetch.
+func (r *run) mayRead() bool {
+	return r.counted() <= int64(r.limit()/2) && r.unsettled.Load() < int64(r.c.cs.prefetch)
 }
 
 func (r *run) isPaused() bool {
@@ -815,7 +838,7 @@ func (r *run) isPaused() bool {
 func (r *run) waitRoom() bool {
 	for {
 		r.mu.Lock()
-		ok := !r.paused && r.unsettled.Load() <= int64(r.limit()/2)
+		ok := !r.paused && r.mayRead()
 		r.mu.Unlock()
 		if ok {
 			return r.ctx.Err() == nil
@@ -1517,7 +1540,7 @@ func (r *run) settled(e *entry) {
 	if !e.settled.CompareAndSwap(false, true) {
 		return
 	}
-	if r.unsettled.Add(-1) <= int64(r.limit()/2) {
+	if r.unsettled.Add(-1); r.mayRead() {
 		// Intake waits (waitRoom) until at most half of the limit is
 		// unsettled: waking it for each entry settled above that would
 		// only cost a hand-off per entry.
@@ -1622,7 +1645,7 @@ func (r *run) reclaimRound(more bool, tick <-chan time.Time) (next, ok bool) {
 func (r *run) waitReclaimRoom(tick <-chan time.Time) bool {
 	for {
 		r.mu.Lock()
-		ok := !r.paused && r.unsettled.Load() <= int64(r.limit()/2)
+		ok := !r.paused && r.mayRead()
 		r.mu.Unlock()
 		if ok {
 			return r.ctx.Err() == nil

@@ -186,7 +186,12 @@
 // reads again once half of that is settled. With the default
 // claim-min-idle (30s), entries that cost less than about 23ms each are
 // held up to prefetch, as before; a 1s handler with concurrency 1 holds
-// 2 or 3. Until its first entries are handled (a new binding; the cost
+// 2 or 3. Entries that wait behind an earlier one of their key or
+// partition (in a handler or queued before them), which no idle worker
+// can start, count against the limit beyond the limit's worth of them
+// only: one slow key does not keep the member from reading the other
+// keys' entries for its idle workers, and a member whose entries are all
+// of one key holds twice its limit at most. Until its first entries are handled (a new binding; the cost
 // outlives Stop and Start) a member holds one call's worth a worker, so
 // that members started together share a first burst. With prefetch alone, two
 // members with a 1s handler given 24 entries at once shared them 23 to 1:

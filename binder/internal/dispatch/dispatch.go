@@ -17,6 +17,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -54,9 +55,13 @@ type Pool[T any] struct {
 	free     fifo[T]
 	queued   int
 	capacity int
-	turn     bool // alternates between ready routes and free items
-	work     chan struct{}
-	space    chan struct{}
+	// blocked counts the queued items that wait behind an earlier item of
+	// their route (in a handler, or queued before them): no idle worker
+	// can start them. Written under qmu; read without it (Blocked).
+	blocked atomic.Int64
+	turn    bool // alternates between ready routes and free items
+	work    chan struct{}
+	space   chan struct{}
 
 	// Inline mode (Options.Inline): Submit runs Handle itself, one call at
 	// a time; inlineDone is the Done channel of the running Submit's ctx,
@@ -181,6 +186,25 @@ type lane[T any] struct {
 	busy  bool
 }
 
+// behind is how many of the lane's items wait behind an earlier item of
+// the route: all of them while a worker handles the route, else all but
+// the first.
+func (l *lane[T]) behind() int64 {
+	n := int64(l.items.len())
+	if !l.busy && n > 0 {
+		n--
+	}
+	return n
+}
+
+// Blocked is how many queued items wait behind an earlier item of their
+// route (one in a handler or queued before them), which an idle worker
+// cannot start: a binder that bounds what it reads ahead by what its
+// workers start soon leaves them out, so that one slow key does not keep
+// it from reading the other keys' messages. 0 in Inline mode and with one
+// worker (one FIFO: nothing is behind a route).
+func (p *Pool[T]) Blocked() int { return int(p.blocked.Load()) }
+
 // fifo is a queue on a slice that it reuses once emptied.
 type fifo[T any] struct {
 	buf  []T
@@ -261,7 +285,9 @@ func (p *Pool[T]) Submit(ctx context.Context, route string, it T) bool {
 					}
 					p.lanes[route] = l
 				}
+				b := l.behind()
 				l.items.push(it)
+				p.blocked.Add(l.behind() - b)
 				if !l.busy && l.items.len() == 1 {
 					p.ready.push(route)
 				}
@@ -353,8 +379,10 @@ func (p *Pool[T]) next(items []T, routes []string) ([]T, []string, bool) {
 				if fromReady {
 					route := p.ready.pop()
 					l := p.lanes[route]
+					b := l.behind()
 					l.busy = true
 					items = l.items.take(items, p.batch-n)
+					p.blocked.Add(l.behind() - b)
 					routes = append(routes, route)
 				} else {
 					items = p.free.take(items, p.batch-n)
@@ -386,7 +414,9 @@ func (p *Pool[T]) settle(route string) {
 	}
 	p.qmu.Lock()
 	l := p.lanes[route]
+	b := l.behind()
 	l.busy = false
+	p.blocked.Add(l.behind() - b)
 	ready := l.items.len() > 0
 	if ready {
 		p.ready.push(route)
@@ -598,6 +628,7 @@ func (p *Pool[T]) drain() {
 		}
 	}
 	p.queued = 0
+	p.blocked.Store(0)
 	p.qmu.Unlock()
 	for _, it := range items {
 		p.release(it)
