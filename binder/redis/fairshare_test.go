@@ -83,27 +83,16 @@ func TestGroupMembersShareABurst(t *testing.T) {
 	}
 
 	// What each member holds, sampled while the burst is handled.
-	stop := make(chan struct{})
-	sampled := make(chan int64, 1)
-	go func() {
-		var most int64
-		defer func() { sampled <- most }()
-		for {
-			if cs, err := admin.XInfoConsumers(ctx, key, "g").Result(); err == nil {
-				for _, c := range cs {
-					most = max(most, c.Pending)
-				}
-			}
-			select {
-			case <-stop:
-				return
-			case <-time.After(10 * time.Millisecond):
+	stop := sampleMax(func() (most int64) {
+		if cs, err := admin.XInfoConsumers(ctx, key, "g").Result(); err == nil {
+			for _, c := range cs {
+				most = max(most, c.Pending)
 			}
 		}
-	}()
+		return most
+	})
 	tr.wait(t, sent, 30*time.Second)
-	close(stop)
-	most := <-sampled
+	most := stop()
 	mu.Lock()
 	defer mu.Unlock()
 	t.Logf("handled %v; at most %d pending with a member", handled, most)

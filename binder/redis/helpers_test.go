@@ -266,3 +266,24 @@ func itoa(i int) string {
 	}
 	return string(b)
 }
+
+// sampleMax calls sample every 10ms on a goroutine of its own until the
+// returned stop is called, and stop returns the largest value sampled
+// (what a member held at most while a test's entries were handled).
+func sampleMax(sample func() int64) (stop func() int64) {
+	done := make(chan struct{})
+	result := make(chan int64, 1)
+	go func() {
+		var most int64
+		defer func() { result <- most }()
+		for {
+			most = max(most, sample())
+			select {
+			case <-done:
+				return
+			case <-time.After(10 * time.Millisecond):
+			}
+		}
+	}()
+	return func() int64 { close(done); return <-result }
+}

@@ -46,29 +46,16 @@ func TestHoldLimitAcrossPartitions(t *testing.T) {
 			tr.receive(m.Headers[idHeader])
 			return nil
 		}})
-	stop := make(chan struct{})
-	sampled := make(chan int64, 1)
-	go func() {
-		var most int64
-		defer func() { sampled <- most }()
-		for {
-			var sum int64
-			for _, k := range keys {
-				if p, err := admin.XPending(ctx, k, "g").Result(); err == nil {
-					sum += p.Count
-				}
-			}
-			most = max(most, sum)
-			select {
-			case <-stop:
-				return
-			case <-time.After(10 * time.Millisecond):
+	stop := sampleMax(func() (sum int64) {
+		for _, k := range keys {
+			if p, err := admin.XPending(ctx, k, "g").Result(); err == nil {
+				sum += p.Count
 			}
 		}
-	}()
+		return sum
+	})
 	tr.wait(t, sent, 30*time.Second)
-	close(stop)
-	most := <-sampled
+	most := stop()
 	t.Logf("at most %d pending with the member", most)
 	// The limit (1), an entry whose acknowledgement is on its way, slack.
 	if most > 3 {

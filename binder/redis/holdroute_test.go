@@ -44,25 +44,14 @@ func TestHoldLimitOneRoute(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	stop := make(chan struct{})
-	sampled := make(chan int64, 1)
-	go func() {
-		var most int64
-		defer func() { sampled <- most }()
-		for {
-			if pd, err := admin.XPending(ctx, key, "g").Result(); err == nil {
-				most = max(most, pd.Count)
-			}
-			select {
-			case <-stop:
-				return
-			case <-time.After(10 * time.Millisecond):
-			}
+	stop := sampleMax(func() int64 {
+		if pd, err := admin.XPending(ctx, key, "g").Result(); err == nil {
+			return pd.Count
 		}
-	}()
+		return 0
+	})
 	tr.wait(t, sent, 30*time.Second)
-	close(stop)
-	most := <-sampled
+	most := stop()
 	t.Logf("at most %d pending with the member", most)
 	// 8 (one call's worth a worker) and as many waiting behind them, an
 	// acknowledgement on its way, slack; without the cost scaled to the
