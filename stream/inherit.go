@@ -177,6 +177,7 @@ func keyOf(v any) []byte {
 // HeaderReplayCount) when equal to the input's: the output is no copy,
 // and the idempotent consumer's default key reads the replayed id first
 // (the outputs two functions made of one copy were one message to it).
+// A batch's output is checked against each message of the batch.
 func withoutInputID(out, in Headers) Headers {
 	cloned := false
 	for _, k := range [...]string{HeaderID, HeaderReplayedID, HeaderReplayCount} {

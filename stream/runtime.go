@@ -692,6 +692,15 @@ func (rt *runtimeBinding) callChain(ctx context.Context, from int, v any, in Hea
 		}
 	}
 	hdr = withoutInputID(hdr, in)
+	if in == nil {
+		// A batch's output: no input's id (one copied from a message of
+		// the batch, Headers: ms[0].Headers).
+		if batch, ok := ctx.Value(batchKey{}).([]Envelope); ok {
+			for _, e := range batch {
+				hdr = withoutInputID(hdr, e.Headers)
+			}
+		}
+	}
 	out, value := Envelope{Payload: data, Headers: hdr}, func() any { return v }
 	withMessageKey(&out, keyOf(v), false)
 	if explicit { // a part returned a Message: it may carry the header
