@@ -682,10 +682,9 @@ type run struct {
 	parts     map[string]int // partition of each
 	lastIDs   map[string]string
 
-	// calls and inCalls: the handler calls running (not inline) and
-	// their entries, for the cost the hold limit is set from (see
-	// handle).
-	calls, inCalls atomic.Int64
+	// calls: the handler calls running (not inline), for the cost the
+	// hold limit is set from (see handle).
+	calls atomic.Int64
 }
 
 func (c *consumer) newRun(ctx context.Context) (*run, error) {

@@ -47,7 +47,6 @@ func (r *run) handle(ctx context.Context, es []*entry) {
 		var t0 time.Time
 		if !r.inline {
 			r.calls.Add(1)
-			r.inCalls.Add(int64(len(live)))
 			t0 = time.Now()
 		}
 		err := r.call(ctx, live)
@@ -56,11 +55,10 @@ func (r *run) handle(ctx context.Context, es []*entry) {
 			// a reply's entries: costMeter).
 			d := time.Since(t0) / time.Duration(len(live))
 			calls := r.calls.Load()
-			waiting := r.unsettled.Load() - r.inCalls.Load()
-			if conc := int64(c.conc); waiting > 0 && calls < conc {
-				// Entries wait while workers are free: they are of the
-				// routes (partitions, keys) being handled, which start
-				// one at a time. The limit is what the workers start
+			if conc := int64(c.conc); r.pool.Blocked() > 0 && calls < conc {
+				// Entries wait while workers are free: behind the entries
+				// of their routes (partitions, keys) being handled, which
+				// start one at a time (dispatch.Pool.Blocked). The limit is what the workers start
 				// within claim-min-idle/holdShare, so this call counts as
 				// the workers that can start them: with concurrency 8 and
 				// one key, 8 times its cost (before, the member held 8
@@ -68,7 +66,6 @@ func (r *run) handle(ctx context.Context, es []*entry) {
 				d = d * time.Duration(conc) / time.Duration(calls)
 			}
 			r.calls.Add(-1)
-			r.inCalls.Add(-int64(len(live)))
 			c.noteCost(d)
 		}
 		switch {
