@@ -82,7 +82,9 @@ type Envelope struct {
 	// (Headers carries them as text). A dead letter read through a
 	// [DeadLetterStore] carries them so that its replay sends its headers
 	// as they were: RabbitMQ's are the AMQP field values of the headers
-	// that are not strings (an int, a table, x-death). A producer sends
+	// that are not strings (an int, a table, x-death), and under a key of
+	// its own that names no header the AMQP properties an Envelope does
+	// not carry (content_encoding, correlation_id, ...). A producer sends
 	// NativeHeaders[k] in place of Headers[k] only while Headers[k] still
 	// reads as it (the text the binder makes of it), so that a header
 	// changed or removed on the way wins; a value it cannot send goes as

@@ -1031,14 +1031,38 @@ func dlMaxHeaderBytes(fm int) int {
 // correlation_id, reply_to, type, app_id and priority. Not user_id (the
 // broker refuses another user's) nor expiration (the broker drops it
 // when it dead-letters a message too).
-func keepProperties(msg *amqp.Publishing, d *amqp.Delivery) {
-	msg.ContentEncoding = d.ContentEncoding
-	msg.CorrelationId = d.CorrelationId
-	msg.ReplyTo = d.ReplyTo
-	msg.Type = d.Type
-	msg.AppId = d.AppId
-	msg.Priority = d.Priority
+func keepProperties(msg *amqp.Publishing, d *amqp.Delivery) { propertiesOf(d).apply(msg) }
+
+// properties are the AMQP properties of a message that its envelope does
+// not carry and that its dead letter, a retry's copy and a replayed copy
+// keep (see keepProperties).
+type properties struct {
+	contentEncoding, correlationID, replyTo, typ, appID string
+	priority                                            uint8
 }
+
+func propertiesOf(d *amqp.Delivery) properties {
+	return properties{contentEncoding: d.ContentEncoding, correlationID: d.CorrelationId, replyTo: d.ReplyTo,
+		typ: d.Type, appID: d.AppId, priority: d.Priority}
+}
+
+func (p properties) apply(msg *amqp.Publishing) {
+	msg.ContentEncoding = p.contentEncoding
+	msg.CorrelationId = p.correlationID
+	msg.ReplyTo = p.replyTo
+	msg.Type = p.typ
+	msg.AppId = p.appID
+	msg.Priority = p.priority
+}
+
+// nativeProperties is the key of stream.Envelope.NativeHeaders under
+// which a dead letter read through the binder's DeadLetterStore carries
+// its properties (a value of type properties), so that a producer of the
+// binder sends its replay with them: a compressed body stays readable
+// (content_encoding), a reply still finds its requester (reply_to,
+// correlation_id). It names no header: a NUL starts no header name a
+// client sends, and typedHeaders skips it.
+const nativeProperties = "\x00amqp-properties"
 
 // keepHeaderTypes gives the headers of dead letter msg that are the
 // original message's, unchanged, the AMQP types they had there (an
@@ -1069,8 +1093,11 @@ func keepHeaderTypes(msg *amqp.Publishing, orig amqp.Table, maxBytes int, adjust
 // which keep their text.
 func typedHeaders(h amqp.Table, native map[string]any, adjust func(k string, v any) any) (typed amqp.Table, bad []string) {
 	for k, v := range native {
-		if _, ok := v.(string); ok {
+		switch v.(type) {
+		case string:
 			continue // text already
+		case properties:
+			continue // not a header (nativeProperties)
 		}
 		if s, ok := h[k].(string); !ok || s != headerString(v) {
 			continue

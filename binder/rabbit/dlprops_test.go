@@ -3,6 +3,7 @@ package rabbit
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -58,5 +59,90 @@ func TestDeadLetterKeepsProperties(t *testing.T) {
 		if q != dest+".g.dlq" && !d.Timestamp.Equal(ts) {
 			t.Errorf("%s: timestamp %v, want the original's %v", q, d.Timestamp, ts)
 		}
+	}
+}
+
+// TestReplayKeepsProperties: the replayed copy of a dead letter (read
+// through OpenDeadLetters, sent as stream.ReplayEnvelope makes it, as
+// streambind dlq replay does) has the dead letter's AMQP properties that
+// an envelope does not carry, so a compressed body stays readable and a
+// reply finds its requester; one without them gets none. Before, the
+// replay sent none of them.
+func TestReplayKeepsProperties(t *testing.T) {
+	t.Parallel()
+	vhost := rabbittest.VHost(t)
+	b, tr := newTestBinder(t, map[string]any{"virtual-host": vhost})
+	dest := uniqueDest(t, "replayprops")
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	ch := rabbittest.Channel(t, vhost)
+	q := dest + ".g.dlq"
+	if _, err := ch.QueueDeclare(q, true, false, false, false, nil); err != nil {
+		t.Fatal(err)
+	}
+	props := amqp.Publishing{Body: []byte("with"), ContentType: "application/json",
+		ContentEncoding: "gzip", CorrelationId: "corr-1", ReplyTo: "replies", Type: "order.created", AppId: "billing", Priority: 3}
+	for _, m := range []amqp.Publishing{props, {Body: []byte("without")}} {
+		if err := ch.PublishWithContext(ctx, "", q, false, false, m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	awaitReady(t, func() int {
+		st, err := ch.QueueDeclarePassive(q, true, false, false, false, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st.Messages
+	}, 2, 10*time.Second, "ready in "+q)
+
+	to := uniqueDest(t, "replayto")
+	p, err := tr.BindProducer(ctx, stream.ProducerSpec{Binding: "rp-out-0", Destination: to})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close(context.Background())
+	raw := to + ".raw"
+	if _, err := ch.QueueDeclare(raw, false, false, false, false, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := ch.QueueBind(raw, "#", to, false, nil); err != nil {
+		t.Fatal(err)
+	}
+	dl, err := b.OpenDeadLetters(ctx, stream.ConsumerSpec{Binding: "rp-in-0", Destination: dest, Group: "g"}, stream.DeadLetterOpen{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dl.Close(context.Background())
+	for i := range 2 {
+		d, err := dl.Next(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if i == 0 {
+			if err := p.Send(ctx, stream.ReplayEnvelope(d)); err != nil {
+				t.Fatal(err)
+			}
+		} else {
+			done := make(chan error, 1)
+			p.(stream.AsyncProducer).SendAsync(ctx, stream.ReplayEnvelope(d), func(err error) { done <- err })
+			if err := <-done; err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	got := getOne(ctx, t, ch, raw)
+	if string(got.Body) != "with" || got.ContentEncoding != "gzip" || got.CorrelationId != "corr-1" || got.ReplyTo != "replies" ||
+		got.Type != "order.created" || got.AppId != "billing" || got.Priority != 3 || got.ContentType != "application/json" {
+		t.Errorf("replayed %s: content_encoding %q correlation_id %q reply_to %q type %q app_id %q priority %d content_type %q",
+			got.Body, got.ContentEncoding, got.CorrelationId, got.ReplyTo, got.Type, got.AppId, got.Priority, got.ContentType)
+	}
+	for k := range got.Headers {
+		if strings.Contains(k, "amqp-properties") {
+			t.Errorf("the properties went as header %q", k)
+		}
+	}
+	got = getOne(ctx, t, ch, raw)
+	if string(got.Body) != "without" || got.ContentEncoding != "" || got.CorrelationId != "" || got.ReplyTo != "" || got.Type != "" || got.AppId != "" || got.Priority != 0 {
+		t.Errorf("replayed %s: got properties it did not have: %+v", got.Body, got)
 	}
 }

@@ -407,6 +407,13 @@ func (c *rabbitDeadLetters) deliver(d *amqp.Delivery, gen int) stream.DeadLetter
 	// For a replay: its copy keeps the headers' AMQP types (x-death
 	// included, so that the broker counts on).
 	env.NativeHeaders = nativeHeaders(d.Headers)
+	// And its properties that the envelope does not carry.
+	if pr := propertiesOf(d); pr != (properties{}) {
+		if env.NativeHeaders == nil {
+			env.NativeHeaders = make(map[string]any, 1)
+		}
+		env.NativeHeaders[nativeProperties] = pr
+	}
 	return stream.DeadLetter{ID: id, Envelope: env, Time: deadLetteredAt(d)}
 }
 

@@ -382,6 +382,10 @@
 // reads as it: so a replay (stream.ReplayEnvelope) keeps the types of the
 // headers it keeps, x-death among them (the broker counts on in it; see
 // docs/conventions.md), and sends those it drops or changes without them.
+// It carries its content_encoding, correlation_id, reply_to, type, app_id
+// and priority properties too (under a NativeHeaders key that names no
+// header), which a producer of the binder gives its replay: a compressed
+// body stays readable and a reply still finds its requester.
 // A value AMQP cannot encode goes as its text, and a message whose typed
 // headers do not fit the frame goes with all its headers as text, each
 // with a WARN: the copy is sent in any case.

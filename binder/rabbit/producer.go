@@ -1056,13 +1056,19 @@ func toPublishing(m stream.Envelope, defContentType string) amqp.Publishing {
 	if len(m.Key) > 0 {
 		h[keyHeader] = string(m.Key)
 	}
-	return amqp.Publishing{
+	msg := amqp.Publishing{
 		Headers:      h,
 		ContentType:  shortstr(ct),
 		DeliveryMode: amqp.Persistent,
 		MessageId:    shortstr(m.Headers[stream.HeaderID]),
 		Body:         m.Payload,
 	}
+	if len(m.NativeHeaders) > 0 {
+		if p, ok := m.NativeHeaders[nativeProperties].(properties); ok {
+			p.apply(&msg) // a replayed dead letter's
+		}
+	}
+	return msg
 }
 
 // isRoutingHeader reports whether header k is one RabbitMQ takes as
