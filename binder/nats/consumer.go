@@ -269,6 +269,7 @@ func (c *consumer) startRun(ctx context.Context) (lifecycle.Run, error) {
 		return nil, err
 	}
 	r.jc.Store(&jc)
+	r.jcCreated.Store(jc.CachedInfo().Created.UnixNano())
 	if c.group != "" {
 		c.setTiming(jc.CachedInfo().Config) // another member may have changed it since the bind
 	}
@@ -318,6 +319,7 @@ type held struct {
 	seq      uint64 // stream sequence
 	n        uint64 // deliveries so far, this one included
 	ts       time.Time
+	created  int64        // creation time (unix nanoseconds) of the stream it was read from: see run.stale
 	touched  atomic.Int64 // keeper tick (run.ticks) of receipt or the last in-progress ack
 	kept     atomic.Int64 // monotonic time (monoNow) of the same: see run.lapsed
 	gaveBack bool         // settled by a Nak (or left unacknowledged): see run.naked
@@ -390,6 +392,10 @@ type run struct {
 
 	lastSeq atomic.Uint64 // highest stream sequence received
 	created atomic.Int64  // creation time of the stream consumed (unix nanoseconds)
+	// jcCreated is the creation time (unix nanoseconds) of the JetStream
+	// consumer as the run last saw it: another one means it was made
+	// again, maybe with its stream (see checkRemade).
+	jcCreated atomic.Int64
 
 	// advisories is the subscription to max-deliveries advisories, or
 	// nil; advStopped: Stop ended it, none is made again. Under advMu: a
@@ -1037,6 +1043,7 @@ func (r *run) reopen() error {
 	defer cancel()
 	info, err := r.consumer().Info(ctx)
 	if err == nil {
+		r.checkRemade(ctx, info)
 		r.ackFloor(info)
 		return nil
 	}
@@ -1087,6 +1094,7 @@ func (r *run) reopen() error {
 		return err
 	}
 	r.jc.Store(&jc)
+	r.jcCreated.Store(jc.CachedInfo().Created.UnixNano())
 	if c.group != "" {
 		r.adopt(jc.CachedInfo().Config)
 	}
@@ -1096,6 +1104,35 @@ func (r *run) reopen() error {
 	c.log.Info("nats: JetStream consumer made again", "consumer", jc.CachedInfo().Name, "from-sequence", from)
 	c.SetHealth(nil)
 	return nil
+}
+
+// checkRemade checks, when info (the run's consumer as the server has it
+// now) is of a consumer made again since the run saw it — by another
+// member of the group, which made the stream again too, say —, whether
+// the run's stream was deleted and made again, and then starts over with
+// the new stream's sequences: the messages it holds are the old stream's
+// (see stale).
+func (r *run) checkRemade(ctx context.Context, info *jetstream.ConsumerInfo) {
+	c := r.c
+	jcCreated := info.Created.UnixNano()
+	if c.group == "" || r.jcCreated.Load() == jcCreated {
+		return
+	}
+	s, err := c.conn.js.Stream(ctx, c.ref.name)
+	if err != nil {
+		return // the consumer answered; the stream will, at the next check
+	}
+	r.jcCreated.Store(jcCreated)
+	created := s.CachedInfo().Created.UnixNano()
+	if created == r.created.Load() {
+		return
+	}
+	r.created.Store(created)
+	r.mu.Lock()
+	clear(r.naked) // sequences of the old stream
+	r.mu.Unlock()
+	r.lastSeq.Store(0)
+	c.log.Warn("nats: the destination's stream was deleted and made again; reading the new one", "stream", c.ref.name)
 }
 
 // received is how h was received (stream.Received): the consumer's
@@ -1134,6 +1171,7 @@ func (r *run) accept(msg jetstream.Msg, buffered bool) int {
 			}
 		}
 	}
+	h.created = r.created.Load()
 	h.env.Received = r.c.received(h, ok)
 	// A buffered message is due at the keeper's next tick, not the one
 	// after: it may have waited in the client's buffer (up to about
@@ -1239,6 +1277,7 @@ func (r *run) untrack(h *held) {
 	n := r.held.n
 	switch {
 	case !was: // untracked already (and maybe reused): nothing to note
+	case r.stale(h): // its sequence is of a stream deleted since: not the new one's
 	case h.gaveBack:
 		r.noteNakLocked(h.seq)
 	case len(r.naked) > 0:
@@ -1310,7 +1349,7 @@ func (r *run) lowestUnsettled() uint64 {
 		}
 	}
 	r.held.each(func(h *held) {
-		if h.seq != 0 && (low == 0 || h.seq < low) {
+		if h.seq != 0 && !r.stale(h) && (low == 0 || h.seq < low) {
 			low = h.seq
 		}
 	})
@@ -1320,6 +1359,11 @@ func (r *run) lowestUnsettled() uint64 {
 // release gives a message that was not handled back to JetStream at once
 // (Nak without delay), so that another member of the group gets it.
 func (r *run) release(h *held) {
+	if r.stale(h) {
+		r.c.log.Debug("nats: a message of the deleted stream not handled; its stream is gone, not given back", "sequence", h.seq)
+		r.untrack(h)
+		return
+	}
 	h.gaveBack = true
 	if err := r.nak(h.msg); err != nil {
 		r.c.log.Debug("nats: nak failed; the message is redelivered after ack-wait", "sequence", h.seq, "error", r.c.bd.logErr(err))
@@ -1372,7 +1416,7 @@ func (r *run) keeper() {
 		// Copied out under the lock: a message settled meanwhile has its
 		// held record recycled.
 		r.held.each(func(h *held) {
-			if now-h.touched.Load() >= 2 && !r.lapsedAt(h, at) {
+			if now-h.touched.Load() >= 2 && !r.lapsedAt(h, at) && !r.stale(h) {
 				// A lapsed one is not kept alive: it is another member's
 				// now (see lapsed).
 				h.touched.Store(now - 1)
@@ -1471,6 +1515,9 @@ func (r *run) watchConsumer() {
 		if r.ended() {
 			return // the next run follows it (see ackWaitNotice)
 		}
+		ctx, cancel = context.WithTimeout(context.Background(), r.c.bd.st.apiTimeout)
+		r.checkRemade(ctx, info)
+		cancel()
 		r.ackFloor(info)
 		r.adopt(info.Config)
 	}
@@ -1580,7 +1627,7 @@ func (r *run) keepAll() {
 	var due []jetstream.Msg
 	r.mu.Lock()
 	r.held.each(func(h *held) {
-		if !r.lapsedAt(h, at) {
+		if !r.lapsedAt(h, at) && !r.stale(h) {
 			h.touched.Store(tick)
 			h.kept.Store(at)
 			due = append(due, h.msg)
@@ -1733,7 +1780,7 @@ func (r *run) receivedAt() int64 {
 // another member if there is one. Not on its last delivery: JetStream
 // would not deliver it again.
 func (r *run) lapsedAt(h *held, at int64) bool {
-	return at-h.kept.Load() >= int64(r.c.ackWait()) && !r.c.lastDelivery(h)
+	return at-h.kept.Load() >= int64(r.c.ackWait()) && !r.c.lastDelivery(h) && !r.stale(h)
 }
 
 // dropLapsed leaves the messages of hs whose lease lapsed (lapsedAt) to
@@ -1791,6 +1838,10 @@ func (r *run) settle(ctx context.Context, h *held, err error) {
 	defer r.untrack(h)
 	var serr error
 	nak := err != nil && (errors.Is(err, stream.ErrNak) || ctx.Err() != nil)
+	if r.stale(h) {
+		r.settleStale(ctx, h, err, nak)
+		return
+	}
 	if nak && c.lastDelivery(h) {
 		// JetStream would not deliver it again after this Nak: it would
 		// stay in the stream, unhandled. Dead-letter (or drop) it now.
@@ -1832,6 +1883,32 @@ func (r *run) settle(ctx context.Context, h *held, err error) {
 	}
 	if serr != nil {
 		c.log.Debug("nats: settling a message failed; JetStream redelivers it after ack-wait", "sequence", h.seq, "error", c.bd.logErr(serr))
+	}
+}
+
+// stale reports whether h was read from a stream that was deleted (and
+// made again) since: the run's consumer is the new stream's, and a message
+// of the old one must not be settled on it. JetStream's acknowledgements
+// name a stream and consumer by name and the message by its sequence, so
+// an Ack of the old stream's message 5 acknowledged the new stream's
+// message 5 (delivered, its handler still running, or about to Nak it:
+// lost). Neither may its sequence count as the new stream's (run.naked).
+func (r *run) stale(h *held) bool { return h.created != r.created.Load() }
+
+// settleStale settles h, a message of a stream deleted since (see stale),
+// without a word to JetStream: the message went with its stream. A
+// failure is still dead-lettered (the dead letter is the only copy left).
+func (r *run) settleStale(ctx context.Context, h *held, err error, nak bool) {
+	c := r.c
+	switch {
+	case err == nil:
+		c.log.Debug("nats: handled a message of a stream deleted since; not acknowledged on the new one", "sequence", h.seq)
+	case !nak && c.dlq:
+		if derr := r.deadLetter(ctx, h, err); derr != nil {
+			c.log.Error("nats: dead-lettering a failed message of a stream deleted since failed; the message is lost with its stream", "sequence", h.seq, "dlq", c.dlqSubject, "error", c.bd.logErr(derr), "cause", c.bd.logErr(err))
+		}
+	default:
+		c.log.Warn("nats: a failed message of a stream deleted since is not delivered again: it went with its stream", "sequence", h.seq, "error", c.bd.logErr(err))
 	}
 }
 
@@ -1931,7 +2008,7 @@ func (r *run) maxDelivered(data []byte) {
 		c.log.Error("nats: a message reached max-deliver without being acknowledged and cannot be read to dead-letter it", "sequence", a.StreamSeq, "deliveries", a.Deliveries, "error", c.bd.logErr(err))
 		return
 	}
-	h := &held{env: fromMsg(raw.Header, raw.Data), subject: raw.Subject, seq: raw.Sequence, n: a.Deliveries, ts: raw.Time}
+	h := &held{env: fromMsg(raw.Header, raw.Data), subject: raw.Subject, seq: raw.Sequence, n: a.Deliveries, ts: raw.Time, created: r.created.Load()}
 	c.log.Warn("nats: message delivered max-deliver times without being acknowledged; dead-lettering it", "sequence", h.seq, "deliveries", h.n)
 	cause := fmt.Errorf("nats: message %d of stream %s: %w (%d deliveries, max-deliver %d; the last was not acknowledged within ack-wait)", h.seq, c.ref.name, errMaxDeliver, h.n, c.maxDeliver())
 	if err := r.deadLetter(r.intakeCtx, h, cause); err != nil {

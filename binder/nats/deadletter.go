@@ -127,7 +127,12 @@ func (c *consumer) deadLetterMsg(h *held, cause error, limit int, msgID string, 
 // with a delay.
 func (r *run) deadLetter(ctx context.Context, h *held, cause error) error {
 	c := r.c
-	msgID := fmt.Sprintf("dlq-%s-%d", c.ref.name, h.seq)
+	// The stream's creation time tells the messages of a stream deleted
+	// and made again apart (its sequences start over): without it a
+	// message's dead letter within the duplicate window of an earlier
+	// one of the same sequence was taken for that one's and not stored,
+	// and the message terminated.
+	msgID := fmt.Sprintf("dlq-%s-%d-%d", c.ref.name, h.created, h.seq)
 	if h.seq == 0 {
 		msgID = ""
 	}

@@ -253,7 +253,9 @@
 // all the same (the dead-letter stream's max-msg-size was lowered after the
 // bind) is fitted again to the stream's current limit without its payload
 // (stream.DeadLetterLimit.DropPayload) and sent once more. Its Nats-Msg-Id is derived from the original's
-// stream and sequence, so a dead letter sent again is stored once. A
+// stream, the stream's creation time and the sequence, so a dead letter
+// sent again is stored once, and one of a stream deleted and made again
+// (whose sequences start over) is not taken for an earlier one's. A
 // dead-letter publish that fails otherwise is retried dlq-attempts times
 // with back-off (from redelivery-delay, doubling to 5s); then the message
 // is Nak'ed with a delay that doubles with its delivery count (from
@@ -353,7 +355,18 @@
 // (seen with NATS 2.9.10: publishes to it fail for good with 503,
 // err_code 10077, or are acknowledged and never delivered). The removal
 // of a stream with many message blocks may take longer than that wait:
-// stop a destination's bindings before deleting its stream.
+// stop a destination's bindings before deleting its stream. JetStream's
+// acknowledgements name a stream by name and a message by its sequence,
+// so the messages a binding still held from the deleted stream are
+// handled but not acknowledged, given back or kept in progress on the new
+// one (that would settle the new stream's message of the same sequence:
+// an Ack of old message 1 acknowledged new message 1 while its handler
+// ran); a failed one is dead-lettered, else it is gone with its stream
+// (a WARN). A member that sees no error of its own when the stream goes
+// (it was not pulling) notices by its durable's creation time, at its next
+// consumer info (every 5s): what it settles before that, in a stream
+// that another member made again meanwhile, may settle the new stream's
+// messages. Another reason to stop the bindings first.
 //
 // NATS server 2.9 loses track of a redelivered message that it tries to
 // hand to a pull request whose client has gone away: the message then waits
