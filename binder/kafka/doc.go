@@ -50,10 +50,13 @@
 // times, per partition batch.
 // A refusal of the message itself (see Errors) is returned wrapped with
 // stream.Permanent, so the core does not retry it and dead-letters its
-// input. When the broker refuses a batch for its size (MESSAGE_TOO_LARGE,
-// RECORD_LIST_TOO_LARGE: the batch is over the topic's max.message.bytes
-// as a whole), its messages are written again one by one, so that only a
-// message too large by itself fails. A topic deleted at run time is
+// input. When the broker refuses a batch for its records — its size
+// (MESSAGE_TOO_LARGE, RECORD_LIST_TOO_LARGE: the batch is over the
+// topic's max.message.bytes as a whole), or INVALID_RECORD, which Kafka
+// answers for the whole batch when one record is invalid (a record
+// without key on a compacted topic) — its messages are written again one
+// by one, so that only a message refused by itself fails and the others
+// are written. A topic deleted at run time is
 // created again by the next send when auto-create-topics is on. When it
 // is off, a send fails once the cluster (asked directly, not kafka-go's
 // metadata cache) confirms that the topic is gone — transiently: the

@@ -542,9 +542,12 @@ func (l *loop) complete(req *request) {
 // fail ends a batch that failed for good, after a second look at two kinds
 // of failure:
 //
-//   - a size refusal of a batch of several records (the broker refuses a
-//     batch over max.message.bytes as a whole): each record is sent again
-//     alone, so that only those too large by themselves fail, for good;
+//   - a refusal of a batch of several records for its records
+//     (permanent: MESSAGE_TOO_LARGE or RECORD_LIST_TOO_LARGE, a batch over
+//     max.message.bytes; INVALID_RECORD, which the broker answers for the
+//     whole batch when any one record is invalid, such as a record
+//     without key on a compacted topic): each record is sent again alone,
+//     so that only those refused by themselves fail, for good;
 //   - an unknown topic: with auto-create-topics on, the topic is created
 //     again and the records sent once more; with it off, the cluster is
 //     asked (not the cache) whether the topic exists, and if it does not,
@@ -556,7 +559,7 @@ func (l *loop) complete(req *request) {
 // again.
 func (l *loop) fail(b *batch, err error) error {
 	p := l.p
-	if len(b.reqs) > 1 && b.part >= 0 && sizeError(err) && p.abortCtx.Err() == nil {
+	if len(b.reqs) > 1 && b.part >= 0 && permanent(err) && p.abortCtx.Err() == nil {
 		for _, r := range b.reqs {
 			r.alone = true
 		}
