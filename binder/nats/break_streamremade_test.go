@@ -258,3 +258,46 @@ func TestBreakStreamRemadeByOtherMember(t *testing.T) {
 		t.Fatal("new, Nak'ed, did not come back")
 	}
 }
+
+// TestBreakStreamDeletedWhileStopped: bindings stopped before their
+// stream was deleted (as the package doc advises) start again, on a
+// stream provisioned again, and a consumer bound afterwards by the same
+// binder binds. Start failed for good with "stream not found" (only a
+// running binding made the stream again), and so did the bind (the
+// binder's cached stream).
+func TestBreakStreamDeletedWhileStopped(t *testing.T) {
+	for _, group := range []string{"g", ""} {
+		b, _ := shared(t, nil)
+		dest := unique(t, "stopped")
+		tr := newTracker()
+		spec := stream.ConsumerSpec{Destination: dest, Group: group, Handler: tr.handler(0), Consumer: stream.ConsumerConfig{DLQ: group != ""},
+			Extension: map[string]any{"start-offset": "latest"}}
+		c := startConsumer(t, b, spec)
+		p := bindProducer(t, b, stream.ProducerSpec{Destination: dest})
+		ctx := context.Background()
+		if err := p.Send(ctx, msg("before")); err != nil {
+			t.Fatal(err)
+		}
+		tr.wait(t, []string{"before"}, 10*time.Second)
+		if err := c.Stop(ctx); err != nil {
+			t.Fatal(err)
+		}
+		deleteStream(t, dest)
+		if group != "" {
+			// Another member bound now, by the binder that cached the
+			// stream.
+			spec2 := spec
+			spec2.Binding = "test-in-1"
+			startConsumer(t, b, spec2)
+		}
+		sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		if err := c.Start(sctx); err != nil {
+			t.Errorf("group %q: Start after the stream was deleted: %v", group, err)
+		}
+		cancel()
+		if err := p.Send(ctx, msg("after")); err != nil {
+			t.Fatal(err)
+		}
+		tr.wait(t, []string{"after"}, 20*time.Second)
+	}
+}

@@ -56,6 +56,11 @@ type consumer struct {
 	log    *slog.Logger
 	conc   int
 
+	// created is the creation time (unix nanoseconds) of the stream as
+	// the binding last saw it: a run starts with it (run.created), and
+	// Start reads a stream made again since from its start.
+	created atomic.Int64
+
 	dlq        bool
 	dlqSubject string
 	dlqRef     atomic.Pointer[streamRef]
@@ -168,11 +173,16 @@ func (bd *Binder) newConsumer(ctx context.Context, conn *connection, spec stream
 		conc:  max(spec.Consumer.Concurrency, 1),
 	}
 	c.life = lifecycle.New(c.errorf, "the previous run's handlers are still running")
+	// Not the cached stream (a producer's lookup): it may have been
+	// deleted since, or made again, and the consumer's durable is made on
+	// it here (a stream gone failed the bind for good).
+	bd.forgetStream(dest)
 	ref, err := bd.ensureStream(ctx, conn, dest)
 	if err != nil {
 		return nil, err
 	}
 	c.ref = ref
+	c.created.Store(ref.created.UnixNano())
 	var parts []int
 	instance := -1
 	readBelow := 0 // a partitioned consumer's partition-count
@@ -263,7 +273,12 @@ func (c *consumer) Start(ctx context.Context) error {
 // keeper.
 func (c *consumer) startRun(ctx context.Context) (lifecycle.Run, error) {
 	r := c.newRun()
-	jc, err := r.open(ctx, 0)
+	from, err := r.checkStream(ctx)
+	if err != nil {
+		r.pool.Stop(context.Background())
+		return nil, err
+	}
+	jc, err := r.open(ctx, from)
 	if err != nil {
 		r.pool.Stop(context.Background())
 		return nil, err
@@ -464,7 +479,7 @@ func (c *consumer) newRun() *run {
 	}
 	r.recycled.New = func() any { return new(held) }
 	r.intakeCtx, r.intakeCancel = context.WithCancel(context.Background())
-	r.created.Store(c.ref.created.UnixNano())
+	r.created.Store(c.created.Load())
 	batch := 1
 	if c.spec.Consumer.BatchMode {
 		batch = c.cs.batchSize
@@ -1064,13 +1079,13 @@ func (r *run) reopen() error {
 			return fmt.Errorf("the destination's stream %s is gone and %s captures it now: bind the consumer again", c.ref.name, ref.name)
 		}
 		c.log.Warn("nats: the destination's stream was gone; provisioned it again", "stream", ref.name)
-		r.created.Store(ref.created.UnixNano())
+		r.setCreated(ref.created.UnixNano())
 		after, remade = 0, true
 	case err != nil:
 		return c.bd.apiErr(err, "stream %s", c.ref.name)
 	case s.CachedInfo().Created.UnixNano() != r.created.Load():
 		// Deleted and made again meanwhile: sequences start over.
-		r.created.Store(s.CachedInfo().Created.UnixNano())
+		r.setCreated(s.CachedInfo().Created.UnixNano())
 		after, remade = 0, true
 	}
 	from := after + 1 // after the last message received; 1: the new stream's start
@@ -1106,6 +1121,44 @@ func (r *run) reopen() error {
 	return nil
 }
 
+// setCreated records created as the creation time of the stream
+// consumed, for this run and the next.
+func (r *run) setCreated(created int64) {
+	r.created.Store(created)
+	r.c.created.Store(created)
+}
+
+// checkStream, as a run starts, provisions the stream again when it was
+// deleted since the binding last saw it (a binding stopped before its
+// stream was deleted, as the package doc advises), and returns 1 when it
+// was deleted and made again: the run then reads the new stream from its
+// start, as one that finds it gone at run time does (see reopen), else
+// 0.
+func (r *run) checkStream(ctx context.Context) (uint64, error) {
+	c := r.c
+	s, err := c.conn.js.Stream(ctx, c.ref.name)
+	switch {
+	case errors.Is(err, jetstream.ErrStreamNotFound):
+		ref, perr := c.bd.provisionAgain(ctx, c.conn, c.dest)
+		if perr != nil {
+			return 0, perr
+		}
+		if ref.name != c.ref.name {
+			return 0, fmt.Errorf("the destination's stream %s is gone and %s captures it now: bind the consumer again", c.ref.name, ref.name)
+		}
+		c.log.Warn("nats: the destination's stream was gone; provisioned it again", "stream", ref.name)
+		r.setCreated(ref.created.UnixNano())
+		return 1, nil
+	case err != nil:
+		return 0, nil // not answering: opening the consumer says so
+	case s.CachedInfo().Created.UnixNano() != r.created.Load():
+		c.log.Warn("nats: the destination's stream was deleted and made again; reading the new one", "stream", c.ref.name)
+		r.setCreated(s.CachedInfo().Created.UnixNano())
+		return 1, nil
+	}
+	return 0, nil
+}
+
 // checkRemade checks, when info (the run's consumer as the server has it
 // now) is of a consumer made again since the run saw it — by another
 // member of the group, which made the stream again too, say —, whether
@@ -1127,7 +1180,7 @@ func (r *run) checkRemade(ctx context.Context, info *jetstream.ConsumerInfo) {
 	if created == r.created.Load() {
 		return
 	}
-	r.created.Store(created)
+	r.setCreated(created)
 	r.mu.Lock()
 	clear(r.naked) // sequences of the old stream
 	r.mu.Unlock()

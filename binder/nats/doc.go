@@ -348,7 +348,9 @@
 // still be lost with a deleted consumer. A stream deleted at run time
 // is provisioned again by the next send to it or by its consumers, which
 // then read the new stream from its start (its sequences start over),
-// whatever start-offset says. A binding that finds its stream gone waits
+// whatever start-offset says; so is one deleted while a consumer binding
+// was stopped, by its next Start, and a consumer bind looks its stream up
+// afresh (not the binder's cached lookup of a producer's). A binding that finds its stream gone waits
 // a second before it makes it again: the server tells the consumers of a
 // stream being deleted before it has removed the stream's files, and a
 // stream made again in that moment loses its own files to the removal
