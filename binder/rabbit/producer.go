@@ -105,11 +105,13 @@ type laneOpen struct {
 func (l *lane) open(ctx context.Context, conn *amqp.Connection) (*amqp.Channel, error) {
 	op := l.opening
 	if op != nil && op.conn != conn {
-		// An open on a connection since replaced: close what it brings.
+		// An open on a connection since replaced: close what it brings
+		// (stale: the goroutine must not read op, reassigned below).
+		stale := op
 		go func() {
-			<-op.done
-			if op.ch != nil {
-				_ = op.ch.Close()
+			<-stale.done
+			if stale.ch != nil {
+				_ = stale.ch.Close()
 			}
 		}()
 		op = nil
