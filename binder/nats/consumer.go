@@ -1149,8 +1149,10 @@ func (r *run) checkStream(ctx context.Context) (uint64, error) {
 		c.log.Warn("nats: the destination's stream was gone; provisioned it again", "stream", ref.name)
 		r.setCreated(ref.created.UnixNano())
 		return 1, nil
+	case err != nil && isTransient(err):
+		return 0, c.bd.apiErr(err, "stream %s", c.ref.name) // not answering: not twice
 	case err != nil:
-		return 0, nil // not answering: opening the consumer says so
+		return 0, nil // opening the consumer says what is wrong
 	case s.CachedInfo().Created.UnixNano() != r.created.Load():
 		c.log.Warn("nats: the destination's stream was deleted and made again; reading the new one", "stream", c.ref.name)
 		r.setCreated(s.CachedInfo().Created.UnixNano())
