@@ -557,12 +557,26 @@ func subjectMatches(pattern, subject string) bool {
 // binder's stream settings. Results are cached (at most
 // maxCachedStreams); forget drops one.
 func (bd *Binder) ensureStream(ctx context.Context, c *connection, dest string) (*streamRef, error) {
+	return bd.ensureStreamOf(ctx, c, dest, false)
+}
+
+// ensureDeadLetterStream is ensureStream for a dead-letter subject: a
+// stream made for it keeps what it gets (retention limits) when the
+// binder's retention is interest, under which a stream drops at once what
+// no consumer reads — every dead letter, as nothing consumes most
+// dead-letter streams: the failed message was terminated and its dead
+// letter gone.
+func (bd *Binder) ensureDeadLetterStream(ctx context.Context, c *connection, subject string) (*streamRef, error) {
+	return bd.ensureStreamOf(ctx, c, subject, true)
+}
+
+func (bd *Binder) ensureStreamOf(ctx context.Context, c *connection, dest string, deadLetter bool) (*streamRef, error) {
 	bd.provMu.Lock()
 	defer bd.provMu.Unlock()
 	if r := bd.streams[dest]; r != nil {
 		return r, nil
 	}
-	r, err := bd.findOrCreateStream(ctx, c, dest)
+	r, err := bd.findOrCreateStream(ctx, c, dest, deadLetter)
 	if err != nil {
 		return nil, err
 	}
@@ -616,7 +630,17 @@ func refOf(info *jetstream.StreamInfo, own bool) *streamRef {
 	return &streamRef{name: info.Config.Name, own: own, subjects: info.Config.Subjects, maxMsgSize: info.Config.MaxMsgSize, created: info.Created}
 }
 
-func (bd *Binder) findOrCreateStream(ctx context.Context, c *connection, dest string) (*streamRef, error) {
+// retention is the retention of a stream the binder makes for dest: the
+// binder's, but limits for a dead-letter stream (deadLetter) where that
+// is interest (see ensureDeadLetterStream).
+func (bd *Binder) retention(deadLetter bool) jetstream.RetentionPolicy {
+	if r := bd.st.stream.retention; !deadLetter || r != jetstream.InterestPolicy {
+		return r
+	}
+	return jetstream.LimitsPolicy
+}
+
+func (bd *Binder) findOrCreateStream(ctx context.Context, c *connection, dest string, deadLetter bool) (*streamRef, error) {
 	name := StreamName(dest)
 	s, err := c.js.Stream(ctx, name)
 	if err == nil {
@@ -624,7 +648,7 @@ func (bd *Binder) findOrCreateStream(ctx context.Context, c *connection, dest st
 		if !r.captures(dest) {
 			return nil, fmt.Errorf("stream %s exists but does not capture subject %s (its subjects: %s)", name, dest, strings.Join(r.subjects, ", "))
 		}
-		bd.warnStreamDiffers(dest, s.CachedInfo().Config)
+		bd.warnStreamDiffers(dest, s.CachedInfo().Config, bd.retention(deadLetter))
 		return r, nil
 	}
 	if !errors.Is(err, jetstream.ErrStreamNotFound) {
@@ -652,7 +676,7 @@ func (bd *Binder) findOrCreateStream(ctx context.Context, c *connection, dest st
 		Name:        name,
 		Description: "streambind destination " + dest,
 		Subjects:    []string{dest, dest + ".>"},
-		Retention:   ss.retention,
+		Retention:   bd.retention(deadLetter),
 		Storage:     ss.storage,
 		Replicas:    ss.replicas,
 		MaxAge:      ss.maxAge,
@@ -665,7 +689,7 @@ func (bd *Binder) findOrCreateStream(ctx context.Context, c *connection, dest st
 	s, err = c.js.CreateStream(ctx, cfg)
 	switch {
 	case err == nil:
-		bd.log.Info("nats: created stream", "destination", dest, "stream", name, "retention", ss.retention.String(), "storage", ss.storage.String(), "replicas", ss.replicas, "max-age", ss.maxAge)
+		bd.log.Info("nats: created stream", "destination", dest, "stream", name, "retention", cfg.Retention.String(), "storage", ss.storage.String(), "replicas", ss.replicas, "max-age", ss.maxAge)
 		return refOf(s.CachedInfo(), true), nil
 	case errors.Is(err, jetstream.ErrStreamNameAlreadyInUse):
 		// Made meanwhile (by another binder), with other settings.
@@ -691,8 +715,8 @@ func (bd *Binder) findOrCreateStream(ctx context.Context, c *connection, dest st
 // is used as it is, has settings other than the binder's stream settings
 // (those it would have been created with): a redeployed service whose
 // configuration changed them would otherwise run with the old ones and no
-// word of it.
-func (bd *Binder) warnStreamDiffers(dest string, have jetstream.StreamConfig) {
+// word of it. retention is the one it would have been created with.
+func (bd *Binder) warnStreamDiffers(dest string, have jetstream.StreamConfig, retention jetstream.RetentionPolicy) {
 	ss := bd.st.stream
 	var diffs []string
 	add := func(key string, has, want any) {
@@ -700,7 +724,7 @@ func (bd *Binder) warnStreamDiffers(dest string, have jetstream.StreamConfig) {
 			diffs = append(diffs, fmt.Sprintf("%s %v (configured: %v)", key, has, want))
 		}
 	}
-	add("retention", have.Retention.String(), ss.retention.String())
+	add("retention", have.Retention.String(), retention.String())
 	add("storage", have.Storage.String(), ss.storage.String())
 	add("replicas", have.Replicas, ss.replicas)
 	add("max-age", have.MaxAge, ss.maxAge)

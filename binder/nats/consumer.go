@@ -242,7 +242,7 @@ func (bd *Binder) newConsumer(ctx context.Context, conn *connection, spec stream
 		if c.dlqSubject == "" {
 			c.dlqSubject = stream.DLQName(dest, group)
 		}
-		dref, err := bd.ensureStream(ctx, conn, c.dlqSubject)
+		dref, err := bd.ensureDeadLetterStream(ctx, conn, c.dlqSubject)
 		if err != nil {
 			return nil, fmt.Errorf("dead-letter destination: %w", err)
 		}

@@ -187,7 +187,7 @@ func (r *run) deadLetter(ctx context.Context, h *held, cause error) error {
 // changed), provisioning it when it is gone.
 func (c *consumer) refreshDLQ(ctx context.Context) {
 	c.bd.forgetStream(c.dlqSubject)
-	ref, err := c.bd.ensureStream(ctx, c.conn, c.dlqSubject)
+	ref, err := c.bd.ensureDeadLetterStream(ctx, c.conn, c.dlqSubject)
 	if err != nil {
 		lvl := slog.LevelWarn
 		if isTransient(err) {

@@ -229,7 +229,10 @@
 //
 // Dead letters go to subject dlq-name (default error.<destination>.<group>)
 // in their own stream (provisioned like any destination's, so an ordinary
-// consumer binding of that destination reads them). They keep the payload,
+// consumer binding of that destination reads them; but with retention
+// limits where the stream settings say interest, under which a stream
+// drops at once what no consumer reads, and nothing consumes most
+// dead-letter streams). They keep the payload,
 // key and headers and get stream.DeadLetterHeaders plus x-original-topic
 // (the destination), x-original-partition (decimal, for a partition
 // subject), x-original-subject, x-original-stream, x-original-sequence (the
@@ -459,7 +462,7 @@
 //	domain: ""                      # JetStream domain (leaf nodes)
 //	dlq-claim-bucket: streambind-dlq-claims  # key-value bucket of the claims of streambind dlq replay and purge (letters, digits, - and _); a --lease other than 30s has one of its own, named with its milliseconds: streambind-dlq-claims-6000ms
 //	stream:                         # streams the binder creates (existing ones are used as they are)
-//	  retention: limits             # limits | interest | workqueue (workqueue allows one consumer per subject: one group)
+//	  retention: limits             # limits | interest | workqueue (workqueue allows one consumer per subject: one group; interest: dead-letter streams are made with limits)
 //	  storage: file                 # file | memory
 //	  replicas: 1                   # 1..5
 //	  max-age: 168h                 # 7 days, like Kafka's default retention; 0: unlimited
