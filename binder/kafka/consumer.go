@@ -880,6 +880,10 @@ type partWorker struct {
 	// pastEnd counts the connections in a row that found the position
 	// past the end of the log (fetch.go's outOfRange); the fetcher's only.
 	pastEnd int
+	// failAt and fails count the fetches in a row that failed at one
+	// offset (fetch.go's fetchFailed); the fetcher's only.
+	failAt int64
+	fails  int
 	// proto: the partition is read through the protocol layer (readProto,
 	// fetchtxn.go: transaction markers and aborted records dropped); the
 	// fetcher's only.

@@ -103,6 +103,14 @@
 // empty answer that comes late — a broker in another region, a busy host
 // — is an idle fetch like any other, while a broker that does not answer
 // at all is given up then (a WARN line) and the partition dialled again.
+// A fetch that fails otherwise (a dropped connection) dials the partition
+// again too. A record batch that cannot be decoded (corrupt, or in a
+// compression the client does not read) is not skipped, which would lose
+// its records: the partition stops at it, fetched again with back-off up
+// to 1s, and the third failure in a row at one offset is a WARN naming the
+// offset and the error ("kafka: fetching the partition keeps failing at
+// this offset"), repeated after 6, 12, 24 ... failures; the lag shows the
+// records waiting behind it.
 //
 // That is a connection and a fetch loop per assigned partition: an idle
 // consumer of P partitions holds P connections (plus its group

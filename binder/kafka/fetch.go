@@ -40,7 +40,9 @@ func (w *partWorker) fetch(q *fetchQueue) {
 	offset := w.offset
 	w.proto = c.cs.isolation == kafkago.ReadCommitted
 	for attempt := 0; ; attempt++ {
-		if attempt > 0 && !sleepUntil(fetchBackoff(attempt), ctx.Done()) {
+		// Fetches failing at one offset (fetchFailed) back off as failed
+		// connections do: each is followed by a new connection.
+		if attempt > 0 && !sleepUntil(fetchBackoff(max(attempt, w.fails)), ctx.Done()) {
 			return
 		}
 		conn, start, err := w.dialPartition(ctx, offset)
@@ -190,6 +192,13 @@ func (w *partWorker) readConn(ctx context.Context, conn *kafkago.Conn, offset in
 				_ = conn.SetReadDeadline(time.Now().Add(fetchBatchTimeout))
 			}
 		}
+		var kerr kafkago.Error
+		if err != nil && !errors.Is(err, io.EOF) && !errors.As(err, &kerr) {
+			// The response could not be decoded (a corrupt record batch,
+			// say): what is left of it is not read (Close would wait for
+			// it until the read deadline), the connection goes.
+			_ = conn.Close()
+		}
 		if cerr := batch.Close(); err == nil || errors.Is(err, io.EOF) {
 			err = cerr
 		}
@@ -198,7 +207,7 @@ func (w *partWorker) readConn(ctx context.Context, conn *kafkago.Conn, offset in
 		}
 		switch {
 		case err == nil, errors.Is(err, io.EOF), errors.Is(err, kafkago.RequestTimedOut):
-			errcount, w.pastEnd = 0, 0
+			errcount, w.pastEnd, w.fails = 0, 0, 0
 		case errors.Is(err, kafkago.OffsetOutOfRange):
 			// kafka-go leaves the rest of an error's response unread on
 			// the connection (a request on it fails): dialPartition reads
@@ -212,10 +221,38 @@ func (w *partWorker) readConn(ctx context.Context, conn *kafkago.Conn, offset in
 			w.log.Warn("kafka: fetch got no answer in time; reconnecting", "offset", offset, "timeout", readTimeout, "error", c.bd.logErr(err))
 			return offset, true
 		default:
-			w.log.Debug("kafka: fetch failed; reconnecting", "offset", offset, "error", c.bd.logErr(err))
+			w.fetchFailed(offset, err)
 			return offset, true
 		}
 	}
+}
+
+// fetchFailWarnAt is how many fetches in a row may fail at one offset
+// before fetchFailed warns.
+const fetchFailWarnAt = 3
+
+// fetchFailed logs a fetch that failed at offset (neither out of range
+// nor without an answer: those have their own handling), after which the
+// partition is dialled again. One failure is logged at debug (a dropped
+// connection). Fetches that keep failing at the same offset stop the
+// partition: a record batch there that cannot be decoded (corrupt, a
+// compression the client cannot read) is fetched again and again and
+// never handed out — it is not skipped, which would lose its records —
+// so the third failure in a row at an offset is a WARN naming the offset
+// and the error, repeated after 6, 12, 24 ... failures; the reconnections
+// back off to 1s meanwhile (see fetch). Before, every failure was a debug
+// line: a partition stopped for good said nothing.
+func (w *partWorker) fetchFailed(offset int64, err error) {
+	if offset != w.failAt {
+		w.failAt, w.fails = offset, 0
+	}
+	w.fails++
+	if n := w.fails; n < fetchFailWarnAt || n%fetchFailWarnAt != 0 || (n/fetchFailWarnAt)&(n/fetchFailWarnAt-1) != 0 {
+		w.log.Debug("kafka: fetch failed; reconnecting", "offset", offset, "error", w.r.c.bd.logErr(err))
+		return
+	}
+	w.log.Warn("kafka: fetching the partition keeps failing at this offset; it does not advance until the records there can be read (a record batch that cannot be decoded, corrupt or in a compression the client does not read, stops its partition: it is not skipped)",
+		"topic", w.topic, "offset", offset, "failures", w.fails, "error", w.r.c.bd.logErr(err))
 }
 
 // fetchReadTimeout is how long a fetch's answer is awaited: the broker's

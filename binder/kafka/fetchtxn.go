@@ -116,10 +116,10 @@ func (w *partWorker) readProto(ctx context.Context, offset int64, q *fetchQueue)
 				// partition yet (a topic created since it was read).
 				_, _ = bd.freshPartitions(ctx, w.topic, 0)
 			}
-			w.log.Debug("kafka: fetch failed; reconnecting", "offset", offset, "error", bd.logErr(err))
+			w.fetchFailed(offset, err) // fetch.go
 			return offset, true
 		}
-		w.pastEnd, stale = 0, 0
+		w.pastEnd, stale, w.fails = 0, 0, 0
 		w.fetchAnswered(part.HighWatermark)
 		from := offset
 		var ok, got bool
