@@ -522,6 +522,7 @@ type streamRef struct {
 	own        bool
 	subjects   []string
 	maxMsgSize int32
+	maxBytes   int64     // the stream's max-bytes; <= 0: unlimited
 	created    time.Time // tells a stream deleted and made again from the one bound
 }
 
@@ -627,7 +628,7 @@ func (bd *Binder) provisionAgain(ctx context.Context, c *connection, dest string
 }
 
 func refOf(info *jetstream.StreamInfo, own bool) *streamRef {
-	return &streamRef{name: info.Config.Name, own: own, subjects: info.Config.Subjects, maxMsgSize: info.Config.MaxMsgSize, created: info.Created}
+	return &streamRef{name: info.Config.Name, own: own, subjects: info.Config.Subjects, maxMsgSize: info.Config.MaxMsgSize, maxBytes: info.Config.MaxBytes, created: info.Created}
 }
 
 // retention is the retention of a stream the binder makes for dest: the

@@ -151,8 +151,10 @@
 // connected but without a stream answering, the binder provisions the
 // stream again (it may have been deleted) and the binding reports itself
 // down for readiness while that fails. Refusals no retry fixes — a message
-// over the server's max_payload or the stream's max-msg-size, a header NATS
-// cannot carry — are stream.Permanent errors, so the input is dead-lettered
+// over the server's max_payload or the stream's max-msg-size, one larger
+// than the stream's max-bytes alone (discard new), a header NATS cannot
+// carry — are stream.Permanent errors (a full stream's refusal, discard
+// new, is retried), so the input is dead-lettered
 // instead of redelivered forever. A PubAck that never comes at all (a
 // publish lost in a failover) is given up twice send-timeout after the
 // publish, so that such losses do not fill the producer's 4,096 pending

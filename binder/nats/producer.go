@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -132,6 +133,9 @@ func (p *producer) publish(ctx context.Context, msg *natsgo.Msg, id string, atte
 		if isPermanentPublish(err, p.c.nc) {
 			return stream.Permanent(p.bd.wrap(err, "nats: send to %s", msg.Subject))
 		}
+		if size, ref := overMaxBytes(err, msg, p.ref.Load()); size > 0 {
+			return stream.Permanent(p.bd.wrap(err, "nats: send to %s: the message (at least %d bytes as stored) is larger than stream %s's max-bytes (%d): it can never be stored", msg.Subject, size, ref.name, ref.maxBytes))
+		}
 		if p.c.nc.IsClosed() {
 			return p.bd.wrap(err, "nats: send to %s: connection closed", msg.Subject)
 		}
@@ -231,6 +235,26 @@ func (p *producer) reprovision(ctx context.Context) {
 	if old := p.ref.Swap(ref); old == nil || old.name != ref.name {
 		p.log.Info("nats: destination now goes to stream", "stream", ref.name)
 	}
+}
+
+// overMaxBytes returns the size msg takes at least in its stream (ref)
+// when err, its publish's refusal, is the stream's max-bytes (discard new)
+// and msg alone is larger than that: no retry stores it, however much the
+// stream holds (it was retried send-attempts times as a full stream's
+// refusal). Else 0. The size counts the subject, headers and payload,
+// less than the stream counts (its per-message overhead), so a message
+// just under the limit may still be retried.
+func overMaxBytes(err error, msg *natsgo.Msg, ref *streamRef) (int, *streamRef) {
+	var je jetstream.JetStreamError
+	if ref == nil || ref.maxBytes <= 0 || !errors.As(err, &je) || je.APIError() == nil ||
+		!strings.Contains(je.APIError().Description, "maximum bytes") {
+		return 0, nil
+	}
+	size := len(msg.Subject) + wireSize(msg.Header, msg.Data)
+	if int64(size) <= ref.maxBytes {
+		return 0, nil
+	}
+	return size, ref
 }
 
 // isPermanentPublish reports the refusals no retry fixes: a message over
