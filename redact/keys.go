@@ -71,7 +71,7 @@ var containerSuffixes = []string{"password", "passwords", "passwd", "pwd", "secr
 // file says seg is the key of a file's name (see fileKey), which names
 // where credentials are, not the credentials.
 func containerSecret(seg string, file bool) bool {
-	s := squash(seg)
+	s := squash(withoutNumber(seg)) // secrets2, api-keys-2: as secrets, api-keys
 	if strings.Contains(s, "jaas") || !file && strings.Contains(s, "credential") {
 		return true
 	}
@@ -265,8 +265,24 @@ var authValueWord = map[string]bool{"header": true, "headers": true, "value": tr
 var keyValueWord = map[string]bool{"value": true, "data": true, "content": true, "contents": true,
 	"material": true, "pem": true, "base64": true, "bytes": true, "text": true, "string": true}
 
-// leafSecret reports whether the last segment of a key path names a secret.
+// withoutNumber is seg without the number it ends in and the separators
+// around it ("apiKey2", "api-key-2", "db_pass_02" → "apiKey", "api-key",
+// "db_pass"); seg as it is when it ends in no digit or is all digits.
+func withoutNumber(seg string) string {
+	t := strings.TrimRightFunc(seg, func(r rune) bool { return !unicode.IsLetter(r) })
+	if t == "" || !strings.ContainsFunc(seg[len(t):], unicode.IsDigit) {
+		return seg
+	}
+	return t
+}
+
+// leafSecret reports whether the last segment of a key path names a secret:
+// by its words, or by them without the number it ends in (apiKey2, api-key-2
+// as apiKey, api-key).
 func leafSecret(seg string) bool {
+	if t := withoutNumber(seg); t != seg && leafSecret(t) {
+		return true
+	}
 	ws := words(seg)
 	file := fileKey(seg)
 	for i, w := range ws {

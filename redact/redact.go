@@ -44,6 +44,11 @@
 //     key-serializer, key-deserializer, message-key, public-key, keystore,
 //     key-store-type, key-file, access-key-id, SharedAccessKeyName.
 //
+// A key that ends in a number is also read without it and the separators
+// before it: apiKey2, api-key-2, db_pass_02 and secrets2 are secrets as
+// apiKey, api-key, db_pass and secrets are (and oauth2 as oauth is);
+// key-prefix-2 and routing-key-2 are not.
+//
 // A key that names a file — its last word is file (not profile), file-name,
 // filename, location or path: credentials-file, key-file, private-key-path,
 // ssl.keystore.location — holds a path, which is not a secret, and users
@@ -94,7 +99,12 @@
 //     or '@' in a password parses (the user info ends at the last '@').
 //     Comma-separated lists of URLs are redacted URL by URL; a "://"
 //     inside a password does not start a new URL when nothing separates
-//     it from the authority.
+//     it from the authority. So is a list whose later items have no
+//     scheme (RabbitMQ's addresses: "amqp://u:pw@h1/vh, u:pw2@h2:5672"):
+//     a ',' ends the URL when the URL before it parses whole, with a host
+//     and no '@' after its authority, and only [user[:pw]@]host[:port][/...]
+//     items follow it, one at least with a password (a password holding
+//     ",u:p@h" would show its pieces; one holding a ',' alone does not).
 //   - user:pw@host without a scheme: a comma-separated list of
 //     [user[:pw]@]host[:port] items, the first with user info, loses each
 //     password; anything else that holds a ':' before a host-like '@'
@@ -410,6 +420,10 @@ func urls(s string, m *mask, prose bool) {
 		}
 		// A list: "amqp://a@h1, amqp://b@h2".
 		end = trimListSep(s, auth, end, next < len(locs))
+		// A list whose later items have no scheme: "amqp://a:pw@h1/vh,
+		// b:pw2@h2" (RabbitMQ's addresses); userInfo hides their
+		// passwords.
+		end = schemeLessTail(s, start, auth, end)
 		oneURL(s, m, prose, start, auth, end)
 		n = next
 	}
@@ -511,6 +525,60 @@ func trimListSep(s string, from, end int, next bool) int {
 		return e - 1
 	}
 	return end
+}
+
+// schemeLessTail returns where the URL at s[start:] (its authority at
+// s[auth:]) ends when a ',' after it starts a list of scheme-less items
+// ("amqp://a:pw@h1:5672/vh1, b:pw2@h2:5672"): the first ',' before which
+// the URL parses as a whole, with a host and no '@' after its authority,
+// and after which come only [user[:pw]@]host[:port][/...] items, one at
+// least with a password. Else end: a ',' inside a password
+// (amqp://u:a,b@h) is not such a ','.
+func schemeLessTail(s string, start, auth, end int) int {
+	for i := auth; i < end; i++ {
+		if s[i] != ',' || !schemeLessItems(s[i+1:end]) {
+			continue
+		}
+		head := s[start:i]
+		authEnd := auth
+		for authEnd < i && !strings.ContainsRune("/?#", rune(s[authEnd])) {
+			authEnd++
+		}
+		if strings.Contains(s[authEnd:i], "@") || strings.ContainsAny(head, " \t\n\r") {
+			continue
+		}
+		if u, err := url.Parse(head); err == nil && u.Host != "" && validHost.MatchString(u.Host) {
+			return i
+		}
+	}
+	return end
+}
+
+// schemeLessItems reports whether s is a comma-separated list of
+// [user[:pw]@]host[:port][/...] items without a scheme, white space only
+// around them, one at least with user:pw.
+func schemeLessItems(s string) bool {
+	withPassword := false
+	for _, item := range strings.Split(s, ",") {
+		item = strings.TrimSpace(item)
+		if item == "" || strings.ContainsAny(item, " \t\n\r") || strings.Contains(item, "://") {
+			return false
+		}
+		host := item
+		if at := strings.LastIndexByte(item, '@'); at >= 0 {
+			ui := item[:at]
+			if ui == "" || strings.ContainsRune(ui, '/') {
+				return false
+			}
+			withPassword = withPassword || strings.Contains(ui, ":")
+			host = item[at+1:]
+		}
+		host, _, _ = strings.Cut(host, "/")
+		if !hostStart(host, 0) || !hostPort(host) {
+			return false
+		}
+	}
+	return withPassword
 }
 
 // hostPort reports whether an authority without user info is host or
