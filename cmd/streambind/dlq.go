@@ -22,6 +22,7 @@ import (
 	"github.com/streambind/streambind/binder/memory"
 	"github.com/streambind/streambind/binder/rabbit"
 	"github.com/streambind/streambind/binder/redis"
+	"github.com/streambind/streambind/redact"
 	"github.com/streambind/streambind/stream"
 	"github.com/streambind/streambind/topology"
 )
@@ -647,6 +648,7 @@ func oneLine(s string) string {
 func newDLQShowCmd(e *runEnv) *cobra.Command {
 	var f dlqFlags
 	var id string
+	var showSecrets bool
 	cmd := &cobra.Command{
 		Use:   "show [N] [PATH]",
 		Short: "Print one dead letter with all its headers and its payload",
@@ -655,7 +657,12 @@ whose id is --id, with every header, sorted, and the payload: JSON
 indented, other text as it is, binary as a quoted string. A header value
 that is not text is printed as base64:<base64>, except the big-endian
 numbers Spring Cloud Stream's Kafka binder writes (x-original-partition,
--offset, -timestamp), printed as numbers. It removes nothing. PATH (as
+-offset, -timestamp), printed as numbers. The value of a header whose
+name names a secret, by the rule that hides such keys' values in the logs
+and in streambind config (Authorization, Proxy-Authorization, x-api-key,
+password, token, client-secret ...; not key, the partition key), is
+printed as ****** unless --show-secrets; the payload is printed as it
+is. It removes nothing. PATH (as
 --config) follows N; a lone argument that is not a number is PATH.
 
 The id (show's "id:", replay --dry-run's "would replay ID") is the
@@ -727,16 +734,20 @@ dead letters with that id.`,
 				}
 				return failed(fmt.Errorf("no dead letter %d: %s holds %d", n, t.where, seen))
 			}
-			printDeadLetter(cmd.OutOrStdout(), seen, *found)
+			printDeadLetter(cmd.OutOrStdout(), seen, *found, showSecrets)
 			return nil
 		},
 	}
 	f.add(cmd)
 	cmd.Flags().StringVar(&id, "id", "", "the dead letter with this id")
+	cmd.Flags().BoolVar(&showSecrets, "show-secrets", false, showSecretsHelp)
 	return cmd
 }
 
-func printDeadLetter(w io.Writer, pos int, d stream.DeadLetter) {
+// printDeadLetter prints dead letter d, read at position pos, as show
+// does; the values of secret headers (secretHeader) as redact.Redacted
+// unless reveal.
+func printDeadLetter(w io.Writer, pos int, d stream.DeadLetter, reveal bool) {
 	fmt.Fprintf(w, "position: %d\nid: %s\ntime: %s\nheaders:\n", pos, d.ID, when(d.Time))
 	keys := make([]string, 0, len(d.Headers))
 	for k := range d.Headers {
@@ -745,6 +756,9 @@ func printDeadLetter(w io.Writer, pos int, d stream.DeadLetter) {
 	sort.Strings(keys)
 	for _, k := range keys {
 		v := headerText(k, d.Headers[k])
+		if !reveal && secretHeader(k) {
+			v = redact.Redacted
+		}
 		if strings.Contains(v, "\n") {
 			fmt.Fprintf(w, "  %s: |\n", printable(k))
 			for _, l := range strings.Split(v, "\n") {

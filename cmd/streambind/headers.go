@@ -9,6 +9,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/streambind/streambind/redact"
 	"github.com/streambind/streambind/stream"
 )
 
@@ -19,6 +20,20 @@ import (
 // anything else ("binary": not UTF-8, or with control characters other
 // than tab and line breaks) as base64 with a marker, and the known numeric
 // headers also as the numbers they are.
+
+// secretHeader reports whether the value of header k is a secret, by the
+// rule that hides the values of secret keys in the logs, in streambind
+// config and in /actuator/config (redact.IsSecretKey: Authorization,
+// Proxy-Authorization, x-api-key, password, token, client-secret ...).
+// show and tail print such a value as redact.Redacted unless
+// --show-secrets. The header "key" (stream.HeaderKey), a message's
+// partition key, is a key, not a secret.
+func secretHeader(k string) bool {
+	return k != stream.HeaderKey && redact.IsSecretKey(k)
+}
+
+// showSecretsHelp is the help of show's and tail's --show-secrets.
+const showSecretsHelp = "print the values of headers whose names name secrets (Authorization, x-api-key, password, token ...) as they are, not as ******"
 
 // binaryHeaderValue reports whether v is not printable text.
 func binaryHeaderValue(v string) bool {
@@ -97,9 +112,15 @@ type binaryHeader struct {
 
 // headersJSON are headers as tail prints them: a text value as a JSON
 // string, a binary one as {"b64": "...", "value": n}.
-func headersJSON(h stream.Headers) map[string]any {
+// The values of secret headers (secretHeader) are redact.Redacted unless
+// reveal.
+func headersJSON(h stream.Headers, reveal bool) map[string]any {
 	out := make(map[string]any, len(h))
 	for k, v := range h {
+		if !reveal && secretHeader(k) {
+			out[k] = redact.Redacted
+			continue
+		}
 		if !binaryHeaderValue(v) {
 			out[k] = v
 			continue

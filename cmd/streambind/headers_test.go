@@ -29,7 +29,7 @@ func TestHeaderText(t *testing.T) {
 	}
 
 	h := stream.Headers{"customer": "c-7", stream.HeaderOriginalOffset: off, "raw": "\xff\xfe"}
-	b, err := json.Marshal(headersJSON(h))
+	b, err := json.Marshal(headersJSON(h, false))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -133,7 +133,7 @@ func TestDLQPrintsDeadLettersFaithfullyAndSafely(t *testing.T) {
 	var b strings.Builder
 	printDeadLetter(&b, 1, stream.DeadLetter{ID: "7", Envelope: stream.Envelope{
 		Headers: stream.Headers{stream.HeaderExceptionMessage: msg, "k\x1b[31m": "v"},
-		Payload: []byte(`{"id":12345678901234567891,"amount":0.10000000000000000555,"dup":1,"dup":2,"s":"\u001b` + "\u009b" + `"}`)}})
+		Payload: []byte(`{"id":12345678901234567891,"amount":0.10000000000000000555,"dup":1,"dup":2,"s":"\u001b` + "\u009b" + `"}`)}}, false)
 	out := b.String()
 	if strings.ContainsFunc(strings.ReplaceAll(out, "\n", ""), isControl) {
 		t.Errorf("show prints control characters: %q", out)

@@ -735,7 +735,7 @@ func newTailCmd(e *runEnv) *cobra.Command {
 	var group string
 	var count int
 	var timeout time.Duration
-	var fromBeginning bool
+	var fromBeginning, showSecrets bool
 	cmd := &cobra.Command{
 		Use:   "tail [PATH]",
 		Short: "Print the messages that arrive at a binding's destination or at a destination",
@@ -750,7 +750,12 @@ the Kafka record key — only when the message has one, as a string, or
 not text (not UTF-8, or with control characters) is an object
 {"b64": "<its bytes in base64>"}, with "value": n for the big-endian numbers
 Spring Cloud Stream's Kafka binder writes (x-original-partition, -offset,
--timestamp in milliseconds), so that the JSON keeps every byte.
+-timestamp in milliseconds), so that the JSON keeps every byte. The
+value of a header whose name names a secret, by the rule that hides such
+keys' values in the logs and in streambind config (Authorization,
+Proxy-Authorization, x-api-key, password, token, client-secret ...; not
+key, the partition key), is "******" unless --show-secrets; the payload
+is printed as it is.
 
   --binding NAME       the destination(s) of this binding (an input
                        binding's, or where an output binding sends), on its
@@ -930,7 +935,7 @@ in-process binder cannot be reached from another process.
 				if count > 0 && got >= count {
 					return stream.ErrNak // not ours to take
 				}
-				line, err := json.Marshal(tailed{Headers: headersJSON(m.Headers), Key: keyValue(m.Key), Payload: payloadValue(m.Payload)})
+				line, err := json.Marshal(tailed{Headers: headersJSON(m.Headers, showSecrets), Key: keyValue(m.Key), Payload: payloadValue(m.Payload)})
 				if err != nil {
 					return stream.Permanent(err)
 				}
@@ -1004,6 +1009,7 @@ in-process binder cannot be reached from another process.
 	cmd.Flags().IntVar(&count, "count", 0, "stop after this many messages (0: until interrupted)")
 	cmd.Flags().DurationVar(&timeout, "timeout", 0, "give up after this long (0: never)")
 	cmd.Flags().BoolVar(&fromBeginning, "from-beginning", false, "read what the destination holds from its start (Kafka, NATS; Redis with --group)")
+	cmd.Flags().BoolVar(&showSecrets, "show-secrets", false, showSecretsHelp)
 	return cmd
 }
 
