@@ -50,6 +50,9 @@ type consumer struct {
 	// latest is the run started last, for readers that cannot take the
 	// lifecycle lock (tests).
 	latest atomic.Pointer[run]
+	// beforeEnter, set by tests only (before Start), runs in the
+	// sequential worker between taking a delivery and enter.
+	beforeEnter func()
 }
 
 var (
@@ -254,13 +257,16 @@ type run struct {
 
 	// Ack coalescing (one worker, no batch mode; see ackHandled): the acks
 	// of handled messages not yet sent, as one multiple ack up to pendTag
-	// on pendS. Only the worker touches them (and exit, under mu).
+	// on pendS, under ackMu. The worker records them; the worker, the
+	// loop (before it gives up a channel the broker cancelled the consumer
+	// of), Pause and a Stop that ran out of time send them.
 	coalesce    bool
+	ackMu       sync.Mutex
 	pendS       *chanSession
 	pendTag     uint64
 	pendN       int
 	pendAt      time.Time // when the first pending ack was recorded
-	handleStart time.Time // when the current handler call began
+	handleStart time.Time // when the current handler call began (worker only)
 }
 
 // Ack coalescing bounds: at most a quarter of prefetch acks are held
@@ -350,9 +356,15 @@ func (r *run) loop(s *chanSession, ds <-chan amqp.Delivery) {
 		}
 		// The deliveries ended: the channel died, or the broker cancelled
 		// the consumer (queue deleted, node down) and left the channel
-		// open. Close it, so that its unacked deliveries are requeued and
-		// the late acks of its workers are dropped as stale, not leaked.
+		// open. Then its delivery tags are still valid: the acks held for
+		// coalescing go out on it first, so that handled messages are not
+		// redelivered. Close it, so that its unacked deliveries are
+		// requeued and the late acks of its workers are dropped as stale,
+		// not leaked.
+		r.ackMu.Lock()
+		r.flushAcksLocked() // dropped if the channel is closed
 		r.session.Store(nil)
+		r.ackMu.Unlock()
 		reason := s.closeReason()
 		_ = s.ch.Close()
 		r.logLost(reason)
@@ -520,12 +532,19 @@ func (r *run) finish() {
 
 // Stop implements [lifecycle.Run]: it ends intake and waits, bounded by
 // ctx, for the run to finish; when ctx ends first it cancels the handlers'
-// context (their messages are Nak'ed) and says what the end waits for.
+// context (their messages are Nak'ed), sends the acks held for coalescing
+// (the handler still running may never return, and the binder's Close
+// then closes the channel) and says what the end waits for.
 func (r *run) Stop(ctx context.Context) error {
 	r.c.running.Store(nil)
 	r.stop()
 	if err := lifecycle.Wait(ctx, r.done); err != nil {
 		r.cancel()
+		// Not waiting for ackMu: whoever holds it is sending them.
+		if r.coalesce && r.ackMu.TryLock() {
+			r.flushAcksLocked()
+			r.ackMu.Unlock()
+		}
 		return fmt.Errorf("%s: %w", r.stopWait(), err)
 	}
 	return nil
@@ -554,6 +573,9 @@ func (r *run) Pause(ctx context.Context) error {
 		r.mu.Lock()
 	}
 	r.mu.Unlock()
+	// No handler call is active, but the worker may hold acks: it took a
+	// delivery after its last call and waits in enter for Resume.
+	r.flushAcks()
 	return nil
 }
 
@@ -628,6 +650,9 @@ func (r *run) worker(w int) {
 		if in.s.ch.IsClosed() {
 			continue // redelivered on the new channel
 		}
+		if r.c.beforeEnter != nil {
+			r.c.beforeEnter()
+		}
 		if !r.enter() {
 			return
 		}
@@ -639,9 +664,7 @@ func (r *run) worker(w int) {
 		}
 		if r.coalesce {
 			r.handleStart = time.Now()
-			if r.pendN > 0 && r.handleStart.Sub(r.pendAt) >= ackHold {
-				r.flushAcks()
-			}
+			r.flushAcksHeld(r.handleStart)
 		}
 		var later []inbound
 		if batch {
@@ -1175,32 +1198,58 @@ func (r *run) ack(in inbound, f func(*amqp.Channel) error) {
 // the ack is held and sent with the next ones as one multiple ack (one
 // frame and one write instead of one per message): when the worker finds
 // no delivery waiting, when a quarter of prefetch is held, before any
-// other settlement, on Pause and Stop, and before a handler call once the
-// held ack is ackHold old; a handler that took ackHold or longer has its
-// ack sent at once. So an ack is held at most while the worker handles
-// the deliveries already waiting, and never past a slow handler's own
-// call; a crash meanwhile redelivers the message (at least once).
+// other settlement, on Pause and Stop (also a Stop that runs out of time
+// on a handler call), before the loop gives up a channel whose consumer
+// the broker cancelled, and before a handler call once the held ack is
+// ackHold old; a handler that took ackHold or longer has its ack sent at
+// once. So an ack is held at most while the worker handles the
+// deliveries already waiting, and never past a slow handler's own call; a
+// crash or a closed channel meanwhile redelivers the message (at least
+// once).
 func (r *run) ackHandled(in inbound) {
 	if !r.coalesce {
 		r.ack(in, func(ch *amqp.Channel) error { return ch.Ack(in.d.DeliveryTag, false) })
 		return
 	}
+	slow := time.Since(r.handleStart) >= ackHold
+	r.ackMu.Lock()
+	defer r.ackMu.Unlock()
 	if r.pendN > 0 && r.pendS != in.s {
-		r.flushAcks()
+		r.flushAcksLocked()
 	}
 	if r.pendN == 0 {
 		r.pendAt = time.Now()
 	}
 	r.pendS, r.pendTag = in.s, in.d.DeliveryTag
 	r.pendN++
-	if r.pendN >= r.c.opts.prefetch/ackHoldDivisor || time.Since(r.handleStart) >= ackHold {
-		r.flushAcks()
+	if r.pendN >= r.c.opts.prefetch/ackHoldDivisor || slow {
+		r.flushAcksLocked()
 	}
+}
+
+// flushAcksHeld sends the held acks when they were held ackHold or longer
+// at now (before a handler call).
+func (r *run) flushAcksHeld(now time.Time) {
+	r.ackMu.Lock()
+	if r.pendN > 0 && now.Sub(r.pendAt) >= ackHold {
+		r.flushAcksLocked()
+	}
+	r.ackMu.Unlock()
 }
 
 // flushAcks sends the held acks (see ackHandled), or drops them when their
 // channel is gone (the broker redelivers those messages).
 func (r *run) flushAcks() {
+	if !r.coalesce {
+		return
+	}
+	r.ackMu.Lock()
+	r.flushAcksLocked()
+	r.ackMu.Unlock()
+}
+
+// flushAcksLocked is flushAcks with ackMu held.
+func (r *run) flushAcksLocked() {
 	if r.pendN == 0 {
 		return
 	}

@@ -237,11 +237,16 @@
 // worker (concurrency 1, not batch mode, prefetch 8 or more) the acks of
 // handled messages are coalesced into one multiple ack: held while further
 // deliveries are already waiting, up to a quarter of prefetch, and sent
-// when none is waiting, before any nack or dead letter, on Pause and Stop,
-// and before the next handler call once held 1 ms (a handler that took
-// 1 ms or more is acked at once). Each message is still acked only after
-// its handler returned nil; a crash before the ack went out redelivers it,
-// as it always could. A Nak'ed
+// when none is waiting, before any nack or dead letter, before the next
+// handler call once held 1 ms (a handler that took 1 ms or more is acked
+// at once), before Pause returns, on Stop (also when its ctx ends with a
+// handler call still running, which may never return), and when the
+// broker cancels the consumer (basic.cancel) and leaves its channel open:
+// they go out on that channel before the binder closes it and subscribes
+// again. Each message is still acked only after its handler
+// returned nil; a crash, or a channel or connection closed (by the broker
+// or the network), before the ack went out redelivers it, as it always
+// could: no ack can go on a closed channel. A Nak'ed
 // message is requeued by the broker after its redelivery-delay and may then
 // come after later messages of its key that were already prefetched.
 // Pause stops handing messages to the handler and waits for the calls in
@@ -430,7 +435,12 @@
 // reconnect-max-interval: a broker that accepts a connection and closes it
 // at once (for every publish, say) sees a few reconnects a second at most.
 // Consumers re-subscribe (re-declaring their topology), also when the
-// broker cancels them (their queue deleted), with the same back-off; while
+// broker cancels them (their queue deleted), with the same back-off. A
+// cancelled consumer's channel is closed first, after the acks held for
+// coalescing were sent on it, so that the broker requeues its other
+// unacknowledged deliveries: one whose handler call still runs then is
+// redelivered if its queue still holds it (its ack would come after the
+// close), as are those that waited for a worker; while
 // re-subscribing fails (declaring the queue again refused, say) the
 // consumer binding reports itself down in readiness
 // (stream.BindingHealthChecker: "is not consuming", with the error), until

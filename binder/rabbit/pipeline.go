@@ -147,8 +147,8 @@ func (r *run) pipeline(q chan inbound) {
 			}
 			return
 		}
-		if r.coalesce && r.pendN > 0 && time.Since(r.pendAt) >= ackHold {
-			r.flushAcks()
+		if r.coalesce {
+			r.flushAcksHeld(time.Now())
 		}
 		sl := &pipeSlot{in: in, env: r.envelope(&in.d)}
 		sl.env.Received = r.received(&sl.in.d)
