@@ -389,6 +389,14 @@ func (b *Binding) sendDone(span trace.Span, c *pipeCall, err error) {
 	c.sent(err)
 }
 
+// notStarted is the error of a send through the binding in state st (not
+// started): [ErrBindingStopped], naming the state ("binding x-out-0 is
+// PAUSED: stream: binding is stopped"), so that a paused output is not
+// taken for a stopped one.
+func (b *Binding) notStarted(st State) error {
+	return fmt.Errorf("binding %s is %s: %w", b.name, st, ErrBindingStopped)
+}
+
 // asyncProducer returns the binding's producer as an AsyncProducer, or nil.
 func (b *Binding) asyncProducer() AsyncProducer {
 	b.mu.Lock()
@@ -401,8 +409,8 @@ func (b *Binding) asyncProducer() AsyncProducer {
 // and applies the header mode and the content type, in *env (the
 // caller's copy: an Envelope is too large to copy back and forth a send).
 func (b *Binding) prepareSend(env *Envelope, value func() any) error {
-	if b.State() != StateStarted {
-		return fmt.Errorf("binding %s: %w", b.name, ErrBindingStopped)
+	if st := b.State(); st != StateStarted {
+		return b.notStarted(st)
 	}
 	switch {
 	case b.part != nil:

@@ -138,8 +138,8 @@ func (b *Binding) sendEncoded(ctx context.Context, env Envelope) (err error) {
 		ctx, span = b.tracing.startSend(ctx, b, &env)
 		defer func() { endSpan(span, err) }()
 	}
-	if b.State() != StateStarted {
-		return fmt.Errorf("binding %s: %w", b.name, ErrBindingStopped)
+	if st := b.State(); st != StateStarted {
+		return b.notStarted(st)
 	}
 	if b.cfg.Producer.HeaderMode == HeaderModeNone && stripsFor(b.producer) {
 		env.Headers = stripHeaders(env.Headers)
