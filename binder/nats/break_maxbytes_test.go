@@ -2,10 +2,15 @@ package nats_test
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go/jetstream"
+
+	natsbinder "github.com/streambind/streambind/binder/nats"
+	"github.com/streambind/streambind/binder/nats/natstest"
 	"github.com/streambind/streambind/stream"
 )
 
@@ -43,5 +48,49 @@ func TestBreakLargerThanMaxBytesIsPermanent(t *testing.T) {
 	}
 	if stream.IsPermanent(err) {
 		t.Errorf("a full stream's refusal is permanent: %v", err)
+	}
+}
+
+// TestBreakDeadLetterFitsMaxBytes: a dead letter is fitted to its
+// stream's max-bytes as to max-msg-size. The original fitted its own
+// stream, but with the exception headers its dead letter did not: with
+// discard old it was stored and dropped at once to keep the limit (the
+// message terminated, nothing kept), with discard new refused for ever
+// (the message came back after each delay, handled again and again).
+func TestBreakDeadLetterFitsMaxBytes(t *testing.T) {
+	for _, discard := range []string{"old", "new"} {
+		t.Run("discard-"+discard, func(t *testing.T) {
+			b, _ := shared(t, map[string]any{"stream": map[string]any{"max-bytes": 2500, "discard": discard}})
+			dest := unique(t, "dlqbytes")
+			fail := func(context.Context, stream.Envelope) error {
+				return errors.New(strings.Repeat("card declined by the issuer; ", 40))
+			}
+			startConsumer(t, b, stream.ConsumerSpec{Destination: dest, Group: "g", Handler: fail, Consumer: stream.ConsumerConfig{DLQ: true}})
+			p := bindProducer(t, b, stream.ProducerSpec{Destination: dest})
+			m := msg("poison")
+			m.Payload = []byte(strings.Repeat("y", 1900))
+			if err := p.Send(context.Background(), m); err != nil {
+				t.Fatal(err)
+			}
+			js := jsAt(t, natstest.URL())
+			name := natsbinder.StreamName(stream.DLQName(dest, "g"))
+			deadline := time.Now().Add(10 * time.Second)
+			for {
+				ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+				s, err := js.Stream(ctx, name)
+				var info *jetstream.StreamInfo
+				if err == nil {
+					info, err = s.Info(ctx)
+				}
+				cancel()
+				if err == nil && info.State.Msgs == 1 {
+					return
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("dead-letter stream after 10s: %+v, %v; want the dead letter kept", info, err)
+				}
+				time.Sleep(20 * time.Millisecond) // polling the server's state, bounded
+			}
+		})
 	}
 }

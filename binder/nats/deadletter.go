@@ -49,13 +49,28 @@ func wireSize(h natsgo.Header, data []byte) int {
 	return n
 }
 
+// storeOverhead is what JetStream counts against a stream's max-bytes for
+// each message beyond its subject, header block and payload (file
+// storage: 30 bytes; memory: 16).
+const storeOverhead = 30
+
 // dlqLimit is the most bytes (headers and payload) a dead letter may have:
-// the server's max_payload, or the dead-letter stream's max-msg-size when
-// that is smaller.
+// the server's max_payload, or the dead-letter stream's max-msg-size or
+// max-bytes (less the subject and storeOverhead) when smaller. A dead
+// letter over max-bytes was refused for ever (discard new: the message
+// came back after each delay, never dead-lettered) or stored and dropped
+// at once to keep the limit (discard old: the message terminated, its
+// dead letter gone).
 func (c *consumer) dlqLimit() int {
 	limit := int(c.conn.nc.MaxPayload())
-	if m := int(c.dlqRef.Load().maxMsgSize); m > 0 && (limit <= 0 || m < limit) {
+	ref := c.dlqRef.Load()
+	if m := int(ref.maxMsgSize); m > 0 && (limit <= 0 || m < limit) {
 		limit = m
+	}
+	if ref.maxBytes > 0 {
+		if m := max(int(min(ref.maxBytes, 1<<40))-len(c.dlqSubject)-storeOverhead, 1); limit <= 0 || m < limit {
+			limit = m
+		}
 	}
 	return limit
 }

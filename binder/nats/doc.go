@@ -240,7 +240,9 @@
 // subject), x-original-subject, x-original-stream, x-original-sequence (the
 // stream sequence, decimal) and x-original-timestamp (Unix milliseconds).
 // A dead letter is fitted to the server's max_payload (or the dead-letter
-// stream's max-msg-size, when smaller), and its headers to the 64 KiB
+// stream's max-msg-size or max-bytes, less its subject and 30 bytes, when
+// smaller: over max-bytes it was refused for ever with discard new, and
+// with discard old stored and dropped at once), and its headers to the 64 KiB
 // (65,535 bytes) JetStream stores of a message's headers, with
 // stream.FitDeadLetter, measured on the wire: exception texts are cut
 // first, then original headers, then the payload (a headers-only dead
