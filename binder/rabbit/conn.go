@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"os"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -256,10 +257,32 @@ func (m *connMgr) dialAddr(ctx context.Context, i int) (*amqp.Connection, error)
 			err = &tlsError{err: *a}
 		}
 	}
+	if err != nil && silentHandshake(err) {
+		// amqp091-go reports a server that accepted the connection and
+		// never answered the protocol header as a 501 frame error about
+		// the read (the deadline, or ctx closing the socket): say what it
+		// means.
+		within := fmt.Sprintf("within connection-timeout (%s)", m.s.connTimeout)
+		if ctx.Err() != nil {
+			within = "before the wait for it ended"
+		}
+		err = fmt.Errorf("the server accepted the connection but did not answer the AMQP handshake %s: is this a RabbitMQ broker's AMQP port? (%w)", within, err)
+	}
 	if err != nil {
 		return nil, newDialError(fmt.Sprintf("dial %s: %s", m.s.redacted(i), redactErr(err, ep)), err)
 	}
 	return c, nil
+}
+
+// silentHandshake reports whether err, amqp091-go's dial error, is a read
+// that timed out or was cut before the server sent anything of the
+// handshake (a 501 frame error about the socket, not a protocol reply).
+func silentHandshake(err error) bool {
+	var ae *amqp.Error
+	if !errors.As(err, &ae) || ae.Code != amqp.FrameError || ae.Server {
+		return false
+	}
+	return strings.Contains(ae.Reason, "i/o timeout") || strings.Contains(ae.Reason, "use of closed network connection")
 }
 
 // get returns the current connection and its generation, dialling or
