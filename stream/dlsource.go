@@ -60,7 +60,7 @@ func DeadLetterSourceOf(cfg *Config, b Binder, binderType, src, keyPath string) 
 	case sc.Group == "":
 		return DeadLetterSource{}, sc, fmt.Errorf("%s: binding %s has no group: an anonymous consumer has no dead letters", keyPath, src)
 	case !sc.Consumer.DLQ:
-		return DeadLetterSource{}, sc, fmt.Errorf("%s: binding %s does not dead-letter (set stream.bindings.%s.consumer.dlq: true)", keyPath, src, src)
+		return DeadLetterSource{}, sc, fmt.Errorf("%s: binding %s does not dead-letter (%s)", keyPath, src, cfg.dlqOffHint(src))
 	case len(dests) != 1:
 		return DeadLetterSource{}, sc, fmt.Errorf("%s: binding %s reads %d destinations (%s); only a binding of one destination has one dead-letter destination", keyPath, src, len(dests), strings.Join(dests, ", "))
 	}
@@ -75,6 +75,24 @@ func DeadLetterSourceOf(cfg *Config, b Binder, binderType, src, keyPath string) 
 		return DeadLetterSource{}, sc, fmt.Errorf("%s: binding %s: %w", keyPath, src, err)
 	}
 	return s, sc, nil
+}
+
+// dlqOffHint says how to make binding src, whose consumer.dlq is false,
+// dead-letter: where the false comes from when something set it (an
+// environment variable overrides the files: setting the file's key true
+// does not help), else to set the binding's key.
+func (c *Config) dlqOffHint(src string) string {
+	for _, k := range []string{"stream.bindings." + src + ".consumer.dlq", "stream.default.consumer.dlq"} {
+		switch o := c.Origins[strings.ToLower(k)]; {
+		case o == "":
+			continue
+		case strings.HasPrefix(o, "env "):
+			return fmt.Sprintf("%s is false, set by %s, which overrides the files: set it to true, or unset it for the files' value", k, o)
+		default:
+			return fmt.Sprintf("%s is false at %s: set stream.bindings.%s.consumer.dlq: true", k, o, src)
+		}
+	}
+	return fmt.Sprintf("set stream.bindings.%s.consumer.dlq: true", src)
 }
 
 // resolveDeadLetterSources applies consumer.dead-letters-of: for every
