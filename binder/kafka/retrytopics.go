@@ -347,7 +347,9 @@ func (w *partWorker) retryLater(m *kafkago.Message, env stream.Envelope, dr *str
 		main = w.topic
 	}
 	rt := RetryTopicName(main, c.spec.Group, dr.Delay)
-	rec := deadLetterRecord(rt, m, &stream.Envelope{Payload: env.Payload, Key: env.Key, Headers: dr.Headers})
+	retryCopy := stream.Envelope{Payload: env.Payload, Key: env.Key, Headers: dr.Headers}
+	w.fitRetryCopy(rt, &retryCopy)
+	rec := deadLetterRecord(rt, m, &retryCopy)
 	delay := c.cs.redeliveryDelay
 	for {
 		ctx, cancel := context.WithTimeout(w.hctx, 30*time.Second)
@@ -375,4 +377,37 @@ func (w *partWorker) retryLater(m *kafkago.Message, env stream.Envelope, dr *str
 		}
 		delay = min(delay*2, 5*time.Second)
 	}
+}
+
+// fitRetryCopy shortens the exception texts of the retry copy rc
+// (x-exception-stacktrace, then x-exception-message, to no less than 256
+// bytes, as a dead letter's: see stream.FitDeadLetter) while it is over
+// the retry topic's max.message.bytes; nothing else of it is cut, since
+// the retry delivery must be the message as it was (its headers, id and
+// payload). Before, a message close to the limit whose failure had a long
+// text (a panic's stack trace) was refused by the retry topic for its
+// size and dead-lettered at once: it was never retried. A copy that does
+// not fit even so is sent as it is, and the broker decides (the limit may
+// be higher than the one read).
+func (w *partWorker) fitRetryCopy(rt string, rc *stream.Envelope) {
+	ctx, cancel := context.WithTimeout(w.hctx, w.r.c.bd.st.dialTimeout)
+	limit := w.r.c.bd.maxMessageBytes(ctx, rt)
+	cancel()
+	trial := stream.Envelope{Payload: rc.Payload, Key: rc.Key, Headers: make(stream.Headers, len(rc.Headers))}
+	for k, v := range rc.Headers {
+		trial.Headers[k] = v
+	}
+	if fit := fitDeadLetter(&trial, limit, false); len(fit.Cut) == 0 {
+		return
+	}
+	hs := make(stream.Headers, len(rc.Headers))
+	for k, v := range rc.Headers {
+		hs[k] = v
+	}
+	for _, k := range []string{stream.HeaderExceptionStacktrace, stream.HeaderExceptionMessage} {
+		if v, ok := trial.Headers[k]; ok {
+			hs[k] = v
+		}
+	}
+	rc.Headers = hs
 }
