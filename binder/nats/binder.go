@@ -523,6 +523,7 @@ type streamRef struct {
 	subjects   []string
 	maxMsgSize int32
 	maxBytes   int64     // the stream's max-bytes; <= 0: unlimited
+	memory     bool      // memory storage (see storedSize)
 	created    time.Time // tells a stream deleted and made again from the one bound
 }
 
@@ -628,7 +629,7 @@ func (bd *Binder) provisionAgain(ctx context.Context, c *connection, dest string
 }
 
 func refOf(info *jetstream.StreamInfo, own bool) *streamRef {
-	return &streamRef{name: info.Config.Name, own: own, subjects: info.Config.Subjects, maxMsgSize: info.Config.MaxMsgSize, maxBytes: info.Config.MaxBytes, created: info.Created}
+	return &streamRef{name: info.Config.Name, own: own, subjects: info.Config.Subjects, maxMsgSize: info.Config.MaxMsgSize, maxBytes: info.Config.MaxBytes, memory: info.Config.Storage == jetstream.MemoryStorage, created: info.Created}
 }
 
 // retention is the retention of a stream the binder makes for dest: the

@@ -94,3 +94,30 @@ func TestBreakDeadLetterFitsMaxBytes(t *testing.T) {
 		})
 	}
 }
+
+// TestBreakLargerThanMaxBytesDiscardOld: with discard old, a message
+// larger than its stream's max-bytes alone is refused by Send, not stored:
+// JetStream stored and acknowledged it and dropped it at once (and every
+// older message) to keep the limit — a Send that succeeded, the message
+// and the stream's earlier ones lost.
+func TestBreakLargerThanMaxBytesDiscardOld(t *testing.T) {
+	b, _ := shared(t, map[string]any{"stream": map[string]any{"max-bytes": 1000, "discard": "old"}})
+	dest := unique(t, "maxbytes-old")
+	p := bindProducer(t, b, stream.ProducerSpec{Destination: dest})
+	ctx := context.Background()
+	if err := p.Send(ctx, msg("small")); err != nil {
+		t.Fatal(err)
+	}
+	big := msg("big")
+	big.Payload = []byte(strings.Repeat("x", 2000))
+	if err := p.Send(ctx, big); err == nil || !stream.IsPermanent(err) || !strings.Contains(err.Error(), "max-bytes") {
+		t.Errorf("Send of 2000 bytes to a stream of max-bytes 1000 (discard old): %v; want a permanent error naming max-bytes", err)
+	}
+	s, err := jsAt(t, natstest.URL()).Stream(ctx, natsbinder.StreamName(dest))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st := s.CachedInfo().State; st.Msgs != 1 {
+		t.Errorf("stream holds %d messages (last sequence %d); want the small one kept", st.Msgs, st.LastSeq)
+	}
+}

@@ -50,9 +50,9 @@ func wireSize(h natsgo.Header, data []byte) int {
 }
 
 // storeOverhead is what JetStream counts against a stream's max-bytes for
-// each message beyond its subject, header block and payload (file
-// storage: 30 bytes; memory: 16).
-const storeOverhead = 30
+// each message with headers beyond its subject, header block and payload
+// (file storage: 34 bytes; memory: 16).
+const storeOverhead = 34
 
 // dlqLimit is the most bytes (headers and payload) a dead letter may have:
 // the server's max_payload, or the dead-letter stream's max-msg-size or

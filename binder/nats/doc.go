@@ -152,9 +152,10 @@
 // stream again (it may have been deleted) and the binding reports itself
 // down for readiness while that fails. Refusals no retry fixes — a message
 // over the server's max_payload or the stream's max-msg-size, one larger
-// than the stream's max-bytes alone (discard new), a header NATS cannot
-// carry — are stream.Permanent errors (a full stream's refusal, discard
-// new, is retried), so the input is dead-lettered
+// than the stream's max-bytes alone (refused before it is sent: with
+// discard old JetStream would store it and drop it, and every older
+// message, at once), a header NATS cannot carry — are stream.Permanent
+// errors (a full stream's refusal, discard new, is retried), so the input is dead-lettered
 // instead of redelivered forever. A PubAck that never comes at all (a
 // publish lost in a failover) is given up twice send-timeout after the
 // publish, so that such losses do not fill the producer's 4,096 pending
@@ -240,7 +241,7 @@
 // subject), x-original-subject, x-original-stream, x-original-sequence (the
 // stream sequence, decimal) and x-original-timestamp (Unix milliseconds).
 // A dead letter is fitted to the server's max_payload (or the dead-letter
-// stream's max-msg-size or max-bytes, less its subject and 30 bytes, when
+// stream's max-msg-size or max-bytes, less its subject and 34 bytes, when
 // smaller: over max-bytes it was refused for ever with discard new, and
 // with discard old stored and dropped at once), and its headers to the 64 KiB
 // (65,535 bytes) JetStream stores of a message's headers, with

@@ -96,6 +96,9 @@ func (p *producer) Send(ctx context.Context, m stream.Envelope) error {
 		return stream.Permanent(fmt.Errorf("nats: send to %s: %w", p.dest, err))
 	}
 	msg := &natsgo.Msg{Subject: p.subject(m), Header: h, Data: m.Payload}
+	if err := p.checkMaxBytes(ctx, msg, id); err != nil {
+		return err
+	}
 	err = p.publish(ctx, msg, id, p.ps.sendAttempts)
 	if err != nil && apiCode(err) == errCodeHeaderTooLarge {
 		err = headerTooLarge(err, h, m.Key)
@@ -235,6 +238,46 @@ func (p *producer) reprovision(ctx context.Context) {
 	if old := p.ref.Swap(ref); old == nil || old.name != ref.name {
 		p.log.Info("nats: destination now goes to stream", "stream", ref.name)
 	}
+}
+
+// storedSize is what msg, published with Nats-Msg-Id id, counts against
+// the max-bytes of stream ref: its subject, header block (with the
+// Nats-Msg-Id and Nats-Expected-Stream headers the publish adds) and
+// payload, and JetStream's per-message overhead.
+func storedSize(msg *natsgo.Msg, id string, ref *streamRef) int {
+	overhead := storeOverhead
+	if ref.memory {
+		overhead = 16
+	}
+	n := len(msg.Subject) + wireSize(msg.Header, msg.Data) + overhead +
+		len(jetstream.MsgIDHeader) + len(id) + len(jetstream.ExpectedStreamHeader) + len(ref.name) + 2*natsHeaderOverhead
+	if len(msg.Header) == 0 {
+		n += natsHeaderFixed
+	}
+	return n
+}
+
+// checkMaxBytes refuses (permanently) a message larger than its stream's
+// max-bytes alone: with discard new JetStream refuses it as it refuses
+// sends to a full stream, and with discard old it stores it, acknowledges
+// it and drops it (and every older message) at once to keep the limit —
+// a Send that succeeded and a message lost. The stream is looked up again
+// first (its max-bytes may have been raised since).
+func (p *producer) checkMaxBytes(ctx context.Context, msg *natsgo.Msg, id string) error {
+	ref := p.ref.Load()
+	if ref.maxBytes <= 0 || int64(storedSize(msg, id, ref)) <= ref.maxBytes {
+		return nil
+	}
+	p.bd.forgetStream(p.dest)
+	if fresh, err := p.bd.ensureStream(ctx, p.c, p.dest); err == nil && fresh.name == ref.name {
+		p.ref.Store(fresh)
+		ref = fresh
+	}
+	size := storedSize(msg, id, ref)
+	if ref.maxBytes <= 0 || int64(size) <= ref.maxBytes {
+		return nil
+	}
+	return stream.Permanent(fmt.Errorf("nats: send to %s: the message (%d bytes as stored) is larger than stream %s's max-bytes (%d): it can never be kept", msg.Subject, size, ref.name, ref.maxBytes))
 }
 
 // overMaxBytes returns the size msg takes at least in its stream (ref)
