@@ -29,14 +29,18 @@ reads it (--profile, environment overrides, placeholders resolved), with
 the origin of every value: file:line, "env NAME" ("env NAME_0, NAME_1"
 for a list that variables set item by item), "stream.default at
 file:line" for a binding value it inherits, or "default". Every binding the
-app binds is listed with all its settings, defaults included (those of a
+app binds is listed with all its stream.bindings settings, defaults
+included (those of a
 function none of whose bindings is configured too: the origin of their
 destination says that they are bound if the function is of the kind that
 has them, which only the app's code shows); so are the outbox section,
 when set, and idempotency.postgres and idempotency.redis, when set or
 used by a binding (consumer.idempotency.store), as those packages read
 them. Their durations are shown in their largest whole unit (24h, 1m,
-90s, 100ms). The other sections are printed as configured, values of a
+90s, 100ms). A binding's binder-specific settings
+(stream.<type>.bindings.<name>, stream.<type>.default) are printed as
+configured: their defaults (RabbitMQ's prefetch 128, ...) are in
+docs/configuration.md. The other sections are printed as configured, values of a
 .properties file, of the environment or filled from a placeholder
 (${VAR:default}) typed as the app reads them (true, 25; "007" stays a
 string; a key written with no value is "", as Spring reads it). Secrets
