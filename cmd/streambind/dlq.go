@@ -1261,7 +1261,9 @@ the filters are replay's: --header, --exception, --since, --until,
 the question (scripts). Any other answer removes nothing, prints "nothing
 purged" and exits with status 0 (declining is not a failure); no answer
 at all (stdin ends first: /dev/null, a script without --yes) removes
-nothing, says to pass --yes, and exits with status 2. What it
+nothing, says to pass --yes, and exits with status 2; an interrupt at
+the question (Ctrl-C, SIGTERM) removes nothing, says "interrupted", and
+exits with status 1, as an interrupted replay does. What it
 does not remove stays in its order. A dead letter whose time the broker
 does not tell never matches --since/--until; the summary counts those.
 Like replay, purge claims what it reads (until it removes it, or exits):
@@ -1296,7 +1298,7 @@ another replay or purge holds are left to it.`,
 			}
 			t.open.Want = func(d stream.DeadLetter) bool { ok, _ := ff.match(d); return ok }
 			removed, untimed, lost, elsewhere := 0, 0, 0, 0
-			declined, unanswered := false, false
+			declined, unanswered, interrupted := false, false, false
 			pr := newProgress(e, "purged")
 			opened := false
 			err = t.withCursor(ctx, func(cur stream.DeadLetters) error {
@@ -1367,7 +1369,14 @@ another replay or purge holds are left to it.`,
 					}
 					if !yes && round == 1 {
 						fmt.Fprintf(e.stderr, "purge %d dead letter%s of %s from %s? [y/N] ", len(doomed), plural(len(doomed)), t.src, t.where)
-						line, rerr := bufio.NewReader(cmd.InOrStdin()).ReadString('\n')
+						line, rerr := readAnswer(ctx, cmd.InOrStdin())
+						if ctx.Err() != nil {
+							// Ctrl-C or SIGTERM at the question (also
+							// when stdin ended with it, its writer
+							// interrupted too): not an answer.
+							interrupted = true
+							return nil
+						}
 						if rerr != nil && line == "" {
 							// No answer at all (stdin at its end: /dev/null,
 							// a script's closed pipe): not the user's
@@ -1419,6 +1428,11 @@ another replay or purge holds are left to it.`,
 			if err != nil && !opened {
 				return failed(err) // nothing was read: no summary (see replay)
 			}
+			if interrupted && err == nil {
+				fmt.Fprintln(e.stderr)
+				// Status 1, as an interrupted replay's.
+				return failed(errors.New("interrupted: nothing purged"))
+			}
 			if unanswered && err == nil {
 				fmt.Fprintln(e.stderr)
 				// Exit status 2, as a script that forgot --yes should
@@ -1442,6 +1456,28 @@ another replay or purge holds are left to it.`,
 	cmd.Flags().BoolVarP(&yes, "yes", "y", false, "do not ask for confirmation")
 	lease.add(cmd)
 	return cmd
+}
+
+// readAnswer reads a line of in, the answer to purge's question, until ctx
+// ends (Ctrl-C, SIGTERM): a read of in cannot be interrupted, so it runs
+// in a goroutine of its own, which a run that ends leaves blocked (the
+// process exits), as send's reader of stdin.
+func readAnswer(ctx context.Context, in io.Reader) (string, error) {
+	type answer struct {
+		line string
+		err  error
+	}
+	got := make(chan answer, 1)
+	go func() {
+		line, err := bufio.NewReader(in).ReadString('\n')
+		got <- answer{line, err}
+	}()
+	select {
+	case a := <-got:
+		return a.line, a.err
+	case <-ctx.Done():
+		return "", ctx.Err()
+	}
 }
 
 // deadLetterSource returns where the dead letters of binding src are, as
