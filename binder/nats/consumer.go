@@ -406,7 +406,10 @@ type run struct {
 	lapsed atomic.Int64
 
 	lastSeq atomic.Uint64 // highest stream sequence received
-	created atomic.Int64  // creation time of the stream consumed (unix nanoseconds)
+	// filtersWarned is the durable's filter subjects (filtersOf) that
+	// checkFilters last warned of, "" when none.
+	filtersWarned atomic.Value
+	created       atomic.Int64 // creation time of the stream consumed (unix nanoseconds)
 	// jcCreated is the creation time (unix nanoseconds) of the JetStream
 	// consumer as the run last saw it: another one means it was made
 	// again, maybe with its stream (see checkRemade).
@@ -1592,6 +1595,7 @@ func (r *run) ended() bool {
 // adopt follows cfg, the consumer's configuration as the server has it.
 func (r *run) adopt(cfg jetstream.ConsumerConfig) {
 	c := r.c
+	r.checkFilters(cfg)
 	if md := int64(cfg.MaxDeliver); md != c.maxDeliver() {
 		c.log.Info("nats: the durable consumer's max-deliver changed on the server; following it", "consumer", cfg.Durable, "max-deliver", md, "was", c.maxDeliver())
 		c.timing.maxDeliver.Store(md)
@@ -1602,6 +1606,42 @@ func (r *run) adopt(cfg jetstream.ConsumerConfig) {
 		}
 	}
 	r.setAckWait(c.serverAckWait(cfg), false)
+}
+
+// filtersOf returns the filter subjects of cfg, sorted and joined with
+// ", "; "" when it has none (the whole stream).
+func filtersOf(cfg jetstream.ConsumerConfig) string {
+	f := slices.Clone(cfg.FilterSubjects)
+	if cfg.FilterSubject != "" {
+		f = append(f, cfg.FilterSubject)
+	}
+	slices.Sort(f)
+	return strings.Join(f, ", ")
+}
+
+// checkFilters logs a WARN, once a change, when cfg, the durable consumer
+// as the server has it, filters other subjects than the binding's: another
+// program (nats consumer edit) changed them, and the group reads what they
+// say — none of its destination's messages, say, without another word.
+// The next bind of a member sets them back (with a WARN of its own).
+func (r *run) checkFilters(cfg jetstream.ConsumerConfig) {
+	c := r.c
+	have, want := filtersOf(cfg), filtersOf(c.cfg)
+	if have == want {
+		r.filtersWarned.Store("")
+		return
+	}
+	if r.filtersWarned.Swap(have) == have {
+		return
+	}
+	none := func(s string) string {
+		if s == "" {
+			return "(none: the whole stream)"
+		}
+		return s
+	}
+	c.log.Warn("nats: the durable consumer's filter subjects were changed on the server; the group reads what they say, not the binding's destination (bind a member again to set them back)",
+		"consumer", cfg.Durable, "filters", none(have), "binding_filters", none(want))
 }
 
 // setAckWait makes d the ack-wait that the run times its in-progress

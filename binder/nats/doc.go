@@ -80,7 +80,10 @@
 // detection of leases that lapsed while the process did not run, its pull
 // bound and its last-delivery check. It reads them at bind and Start, and
 // while it runs every 5s (a consumer info request, which also prunes its
-// record of given-back messages; a change is logged at INFO). JetStream
+// record of given-back messages; a change is logged at INFO). Filter
+// subjects that another program changed (nats consumer edit) are not
+// followed but logged at WARN: the group reads what they say until a
+// member binds again and sets them back. JetStream
 // applies a lowered ack-wait at once to the messages already delivered, so
 // reading it afterwards is too late for messages held longer than the new
 // ack-wait: a bind that lowers it first announces it on the core subject
