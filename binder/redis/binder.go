@@ -178,11 +178,17 @@ func (bd *Binder) connect(ctx context.Context) (*goredis.Client, error) {
 			if cause := bd.diagnoseTLS(ctx); cause != nil {
 				err = bd.wrap(err, "redis: %s: %v", bd.st.addr, cause)
 				bd.setHealth(err)
+				bd.log.Debug("redis: connection attempt of a bind failed", "error", err)
 				return nil, err
 			}
 		}
 		err = bd.classify(err, "redis: %s", bd.st.addr)
 		bd.setHealth(err)
+		// Every failed attempt, as the rabbit binder logs its own: a
+		// caller that retries (an app's start, streambind's
+		// --connect-timeout) says once that it does, and --verbose
+		// shows each attempt.
+		bd.log.Debug("redis: connection attempt of a bind failed", "error", err)
 		return nil, err
 	}
 	bd.setHealth(nil)

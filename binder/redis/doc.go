@@ -353,7 +353,10 @@
 // connection within dial-timeout, DNS failure, a server still loading its
 // data) fails with an error wrapped with stream.Unavailable, and the app
 // retries the bind with back-off until stream.binders.<name>.startup-timeout
-// (60s; readiness 503 meanwhile). A refused login, an ACL refusal or a TLS
+// (60s; readiness 503 meanwhile); the binder logs each failed attempt at
+// DEBUG ("redis: connection attempt of a bind failed", as the rabbit
+// binder does), the core's retry WARN line being the one said at higher
+// levels. A refused login, an ACL refusal or a TLS
 // failure is not wrapped: start-up fails at once, saying so. So is a TLS
 // mismatch: when the first connection times out with TLS on, or is closed
 // by the server with TLS off, the binder looks (a plain-text PING, or a
