@@ -252,8 +252,15 @@ func deadLetterEnvelope(m *kafkago.Message, env stream.Envelope, cause error) st
 	h[stream.HeaderOriginalTopic] = m.Topic
 	h[stream.HeaderOriginalPartition] = string(binary.BigEndian.AppendUint32(nil, uint32(m.Partition)))
 	h[stream.HeaderOriginalOffset] = string(binary.BigEndian.AppendUint64(nil, uint64(m.Offset)))
-	h[stream.HeaderOriginalTimestamp] = string(binary.BigEndian.AppendUint64(nil, uint64(m.Time.UnixMilli())))
-	h[headerOriginalTimestampType] = "CreateTime"
+	// A record without a timestamp (-1; kafka-go gives a zero time for it)
+	// has Kafka's NO_TIMESTAMP and NoTimestampType, as SCSt writes them:
+	// the zero time's milliseconds were a date in year 1.
+	ts, tsType := m.Time.UnixMilli(), "CreateTime"
+	if m.Time.IsZero() {
+		ts, tsType = -1, "NoTimestampType"
+	}
+	h[stream.HeaderOriginalTimestamp] = string(binary.BigEndian.AppendUint64(nil, uint64(ts)))
+	h[headerOriginalTimestampType] = tsType
 	return stream.Envelope{Payload: m.Value, Key: m.Key, Headers: h}
 }
 

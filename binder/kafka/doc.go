@@ -150,9 +150,14 @@
 // Dead letters keep the key, value and headers, and get
 // stream.DeadLetterHeaders plus x-original-topic, x-original-partition
 // (4-byte big-endian), x-original-offset and x-original-timestamp (8-byte
-// big-endian; milliseconds) and x-original-timestamp-type. They go to the
-// source partition where the dead-letter topic has it, else to partition
-// (source mod count).
+// big-endian; milliseconds) and x-original-timestamp-type (CreateTime;
+// for a record without a timestamp -1 and NoTimestampType, as SCSt
+// writes them). kafka-go reads each record's own timestamp, so on a topic
+// with message.timestamp.type LogAppendTime these (and the handler's
+// stream.Received timestamp) are the producer's time, not the broker's
+// append time, and the type says CreateTime. They go to the source
+// partition where the dead-letter topic has it, else to partition (source
+// mod count).
 //
 // # Dead letters always fit
 //
