@@ -190,6 +190,9 @@ func (b connectBound) open(ctx context.Context, n *retryNotice, open func(contex
 		}
 		if n != nil {
 			n.note(b)
+			if n.log != nil {
+				n.log.Debug("binder unavailable; retrying", "binder", b.binder, "error", err, "retry-in", wait)
+			}
 		}
 		t := time.NewTimer(wait)
 		select {
@@ -270,6 +273,10 @@ func (c *expiringContext) Err() error {
 type retryNotice struct {
 	out    io.Writer
 	bounds map[string]connectBound // by binder name
+	// log, when set, gets a DEBUG line for every attempt that a dlq
+	// subcommand's open retries (--verbose), as an app's retried binds
+	// give for send and tail.
+	log *slog.Logger
 
 	mu   sync.Mutex
 	seen map[string]bool

@@ -171,7 +171,8 @@ func (f *dlqFlags) resolve(cmd *cobra.Command, e *runEnv) (*dlqTarget, error) {
 	if !ok {
 		return nil, failed(fmt.Errorf("binding %s: unknown binder type %q", src, typ))
 	}
-	settings.Logger = f.logger(e).With("binder", settings.Name)
+	log := f.logger(e)
+	settings.Logger = log.With("binder", settings.Name)
 	b, err := factory(cmd.Context(), settings)
 	if err != nil {
 		return nil, failed(fmt.Errorf("binder %s: %w", settings.Name, err))
@@ -194,8 +195,10 @@ func (f *dlqFlags) resolve(cmd *cobra.Command, e *runEnv) (*dlqTarget, error) {
 		where = rb.StreamKey(ds.Destination) // with the key-prefix, as redis-cli names it
 	}
 	bound := f.connect.boundOf(cfg, eff.Binder)
+	notice := newRetryNotice(e.stderr, bound)
+	notice.log = log
 	return &dlqTarget{src: src, typ: typ, eff: eff, where: where, binder: b, store: store, open: stream.DeadLetterOpen{Group: f.group},
-		connect: bound, notice: newRetryNotice(e.stderr, bound), producerPrefix: configPrefix(cfg, typ, "", false),
+		connect: bound, notice: notice, producerPrefix: configPrefix(cfg, typ, "", false),
 		spec: stream.ConsumerSpec{Binding: src, Destination: stream.Destinations(eff.Destination)[0], Group: eff.Group,
 			ContentType: eff.ContentType, Consumer: eff.Consumer, Extension: cons}}, nil
 }
