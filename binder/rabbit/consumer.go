@@ -540,10 +540,18 @@ func (r *run) Stop(ctx context.Context) error {
 	r.stop()
 	if err := lifecycle.Wait(ctx, r.done); err != nil {
 		r.cancel()
-		// Not waiting for ackMu: whoever holds it is sending them.
-		if r.coalesce && r.ackMu.TryLock() {
-			r.flushAcksLocked()
-			r.ackMu.Unlock()
+		// Sent now when ackMu is free; else as soon as its holder lets
+		// it go, without Stop waiting for that: the holder may be a
+		// flush blocked on the connection, or the worker recording an
+		// ack or looking at the held ones just before a handler call
+		// that may never return.
+		if r.coalesce {
+			if r.ackMu.TryLock() {
+				r.flushAcksLocked()
+				r.ackMu.Unlock()
+			} else {
+				go r.flushAcks()
+			}
 		}
 		return fmt.Errorf("%s: %w", r.stopWait(), err)
 	}
