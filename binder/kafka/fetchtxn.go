@@ -325,7 +325,7 @@ func filterFetched(part *fetchapi.ResponsePartition, topic string, partition int
 				continue
 			}
 			msg := kafkago.Message{Topic: topic, Partition: partition, Offset: r.Offset, HighWaterMark: part.HighWatermark,
-				Headers: r.Headers, Time: r.Time}
+				Headers: r.Headers, Time: recordTime(r.Time)}
 			msg.Key, _ = protocol.ReadAll(r.Key)
 			msg.Value, _ = protocol.ReadAll(r.Value)
 			closeRecord(r)
@@ -338,6 +338,19 @@ func filterFetched(part *fetchapi.ResponsePartition, topic string, partition int
 		}
 	}
 	return len(batches) > 0, true
+}
+
+// recordTime is a record's timestamp as kafka-go's connection reader
+// (readConn) gives it: the zero time for a record without one (-1, and
+// 0), where the protocol layer gives the time of its milliseconds (-1:
+// 1969-12-31T23:59:59.999Z). The handler's stream.Received.Timestamp is
+// then zero when not known, and the dead letter says NoTimestampType
+// (deadLetterEnvelope), on both fetch paths.
+func recordTime(t time.Time) time.Time {
+	if t.UnixMilli() <= 0 {
+		return time.Time{}
+	}
+	return t
 }
 
 // closeRecord gives a record's key and value back to their buffers.
