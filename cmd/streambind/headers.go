@@ -96,6 +96,12 @@ func headerText(k, v string) string {
 	}
 	if n, ok := numericHeader(k, v); ok {
 		if strings.EqualFold(k, stream.HeaderOriginalTimestamp) {
+			if n < 0 {
+				// Kafka's NO_TIMESTAMP: a record without one (the
+				// dead letter's x-original-timestamp-type says
+				// NoTimestampType).
+				return strconv.FormatInt(n, 10) + " (no timestamp)"
+			}
 			return strconv.FormatInt(n, 10) + " (" + time.UnixMilli(n).UTC().Format(time.RFC3339Nano) + ")"
 		}
 		return strconv.FormatInt(n, 10)
