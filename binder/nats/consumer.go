@@ -1988,7 +1988,28 @@ func (r *run) settle(ctx context.Context, h *held, err error) {
 // an Ack of the old stream's message 5 acknowledged the new stream's
 // message 5 (delivered, its handler still running, or about to Nak it:
 // lost). Neither may its sequence count as the new stream's (run.naked).
-func (r *run) stale(h *held) bool { return h.created != r.created.Load() }
+func (r *run) stale(h *held) bool {
+	created := r.created.Load()
+	return h.created != created && r.createdOf(h, created) != created
+}
+
+// createdOf returns the creation time (unix nanoseconds) of the stream h
+// was read from, created being the current stream's: the one h was
+// stamped with at receipt (accept), unless JetStream stored h at or after
+// created. A member that was not pulling when its stream was deleted
+// pulls again from the durable that another member made again with the
+// stream (pulls name the durable), before it notices (checkRemade, up to
+// configRefresh later): what it receives meanwhile is the new stream's
+// although stamped with the old one's creation time, and taking it for
+// stale left it handled and never acknowledged — delivered again. Only
+// ever the current stream's for a message stamped otherwise (a server
+// clock set back could only make it the old one's, as before).
+func (r *run) createdOf(h *held, created int64) int64 {
+	if h.created != created && h.seq != 0 && !h.ts.IsZero() && h.ts.UnixNano() >= created {
+		return created
+	}
+	return h.created
+}
 
 // settleStale settles h, a message of a stream deleted since (see stale),
 // without a word to JetStream: the message went with its stream. A

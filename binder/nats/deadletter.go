@@ -147,7 +147,7 @@ func (r *run) deadLetter(ctx context.Context, h *held, cause error) error {
 	// message's dead letter within the duplicate window of an earlier
 	// one of the same sequence was taken for that one's and not stored,
 	// and the message terminated.
-	msgID := fmt.Sprintf("dlq-%s-%d-%d", c.ref.name, h.created, h.seq)
+	msgID := fmt.Sprintf("dlq-%s-%d-%d", c.ref.name, r.createdOf(h, r.created.Load()), h.seq)
 	if h.seq == 0 {
 		msgID = ""
 	}

@@ -379,7 +379,10 @@
 // (it was not pulling) notices by its durable's creation time, at its next
 // consumer info (every 5s): what it settles before that, in a stream
 // that another member made again meanwhile, may settle the new stream's
-// messages. Another reason to stop the bindings first.
+// messages. What it received meanwhile from the new stream (its pulls
+// name the durable, which the other member made again) is told from the
+// old stream's by the time JetStream stored it, and acknowledged. Another
+// reason to stop the bindings first.
 //
 // NATS server 2.9 loses track of a redelivered message that it tries to
 // hand to a pull request whose client has gone away: the message then waits
