@@ -337,9 +337,12 @@ const (
 // retryLater carries out a [stream.DelayedRetry]: it writes m, with the
 // retry headers, to the retry topic of the delay, retrying transient
 // failures with back-off (a deleted retry topic is created again when
-// auto-create-topics is on). A write refused for good (the record's size,
-// authorisation, a missing topic that is not created) gives up: the caller
-// dead-letters or drops the message now rather than hold its partition.
+// auto-create-topics is on). A copy the retry topic refuses for its size
+// is written once more with its exception texts shortened to the topic's
+// max.message.bytes (fitRetryCopy). A write refused for good (the
+// record's size, authorisation, a missing topic that is not created) gives
+// up: the caller dead-letters or drops the message now rather than hold
+// its partition.
 func (w *partWorker) retryLater(m *kafkago.Message, env stream.Envelope, dr *stream.DelayedRetry) parkResult {
 	c := w.r.c
 	main, ok := c.retryMain(w.topic)
@@ -348,8 +351,8 @@ func (w *partWorker) retryLater(m *kafkago.Message, env stream.Envelope, dr *str
 	}
 	rt := RetryTopicName(main, c.spec.Group, dr.Delay)
 	retryCopy := stream.Envelope{Payload: env.Payload, Key: env.Key, Headers: dr.Headers}
-	w.fitRetryCopy(rt, &retryCopy)
 	rec := deadLetterRecord(rt, m, &retryCopy)
+	fitted := false // after a size refusal
 	delay := c.cs.redeliveryDelay
 	for {
 		ctx, cancel := context.WithTimeout(w.hctx, 30*time.Second)
@@ -367,6 +370,18 @@ func (w *partWorker) retryLater(m *kafkago.Message, env stream.Envelope, dr *str
 			if perr != nil {
 				err = fmt.Errorf("%w (creating the topic again: %w)", err, perr)
 			}
+		case sizeError(err) && !fitted:
+			// Only now is the topic's limit read (not for every parked
+			// message: where DescribeConfigs is not allowed, nothing is
+			// cached, and each would cost admin round trips and a WARN).
+			fitted = true
+			c.bd.forgetMaxMessageBytes(rt) // a limit read before may be stale
+			if w.fitRetryCopy(rt, &retryCopy) {
+				w.log.Debug("kafka: the retry topic refused the failed message for its size; its exception texts shortened", "retry_topic", rt, "error", c.bd.logErr(err))
+				rec = deadLetterRecord(rt, m, &retryCopy)
+				continue
+			}
+			fallthrough
 		case permanent(err) || sizeError(err) || refused(err) || unknownTopic(err):
 			w.log.Error("kafka: the retry topic refuses the failed message; it is dead-lettered (or dropped) now instead of retried", "retry_topic", rt, "error", c.bd.logErr(err), "cause", c.bd.logErr(dr.Err))
 			return parkNever
@@ -382,14 +397,19 @@ func (w *partWorker) retryLater(m *kafkago.Message, env stream.Envelope, dr *str
 // fitRetryCopy shortens the exception texts of the retry copy rc
 // (x-exception-stacktrace, then x-exception-message, to no less than 256
 // bytes, as a dead letter's: see stream.FitDeadLetter) while it is over
-// the retry topic's max.message.bytes; nothing else of it is cut, since
-// the retry delivery must be the message as it was (its headers, id and
-// payload). Before, a message close to the limit whose failure had a long
-// text (a panic's stack trace) was refused by the retry topic for its
-// size and dead-lettered at once: it was never retried. A copy that does
-// not fit even so is sent as it is, and the broker decides (the limit may
-// be higher than the one read).
-func (w *partWorker) fitRetryCopy(rt string, rc *stream.Envelope) {
+// the retry topic's max.message.bytes, and reports whether it shortened
+// any. retryLater calls it once the topic refused the copy for its size,
+// not for every copy: the limit is read with DescribeConfigs, which an
+// application's principal may not be allowed (then nothing is cached,
+// and each parked message would cost admin round trips and a WARN).
+// Nothing else of the copy is cut, since the retry delivery must be the
+// message as it was (its headers, id and payload). Before, a message
+// close to the limit whose failure had a long text (a panic's stack
+// trace) was refused by the retry topic for its size and dead-lettered at
+// once: it was never retried. A copy that does not fit even so is sent as
+// it is, and the broker decides (the limit may be higher than the one
+// read).
+func (w *partWorker) fitRetryCopy(rt string, rc *stream.Envelope) bool {
 	ctx, cancel := context.WithTimeout(w.hctx, w.r.c.bd.st.dialTimeout)
 	limit := w.r.c.bd.maxMessageBytes(ctx, rt)
 	cancel()
@@ -398,16 +418,19 @@ func (w *partWorker) fitRetryCopy(rt string, rc *stream.Envelope) {
 		trial.Headers[k] = v
 	}
 	if fit := fitDeadLetter(&trial, limit, false); len(fit.Cut) == 0 {
-		return
+		return false
 	}
 	hs := make(stream.Headers, len(rc.Headers))
 	for k, v := range rc.Headers {
 		hs[k] = v
 	}
+	shortened := false
 	for _, k := range []string{stream.HeaderExceptionStacktrace, stream.HeaderExceptionMessage} {
-		if v, ok := trial.Headers[k]; ok {
+		if v, ok := trial.Headers[k]; ok && v != hs[k] {
 			hs[k] = v
+			shortened = true
 		}
 	}
 	rc.Headers = hs
+	return shortened
 }
