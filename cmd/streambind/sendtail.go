@@ -778,6 +778,8 @@ By default tail is an anonymous consumer: it gets a copy of what arrives
 while it runs and takes nothing from the services' groups; it dead-letters
 nothing, and the service's consumer defaults (stream.default.consumer and
 stream.<type>.default.consumer: dlq, batch-mode, ...) are not its own.
+On Kafka, tail of an output binding B (--binding B) makes a missing
+topic with B's partition-count, as B's producer would make it.
 --group G joins group G instead. It then competes with the group's
 consumers, the service's instances: tail acknowledges every message it
 prints, so that message is gone from the group and the service never
@@ -889,6 +891,18 @@ in-process binder cannot be reached from another process.
 			}
 			if err := ef.checkExchange(typ); err != nil {
 				return err
+			}
+			if typ == kafka.Type && r != nil && !r.input && group == "" {
+				// A topic tail finds missing is made with the output
+				// binding's partition-count, as its producer would make
+				// it: with the consumer's one partition (concurrency ×
+				// instance-count) the service's next start failed
+				// ("topic has 1 partitions, the binding needs 3").
+				if n := r.eff.Producer.PartitionCount; n > 1 {
+					bc.Consumer.Concurrency = n
+					cfg.Bindings[binding] = bc
+					eff = cfg.Binding(binding)
+				}
 			}
 			// Binder-specific consumer settings: only what tail asks for,
 			// and when it joins a group of the service's binding, all of
