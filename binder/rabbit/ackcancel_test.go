@@ -314,6 +314,13 @@ func TestCoalescedAcksSentOnPauseBetweenCalls(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = c.Stop(context.Background()) })
+	// Run before the Stop above (cleanups run last first): a test that
+	// failed before it let the handler or the worker go would else hang
+	// in that Stop.
+	var firstOnce, releaseOnce sync.Once
+	goOn := func() { firstOnce.Do(func() { close(first) }) }
+	letGo := func() { releaseOnce.Do(func() { close(release) }) }
+	t.Cleanup(func() { goOn(); letGo() })
 	r := co.latest.Load()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
@@ -323,7 +330,7 @@ func TestCoalescedAcksSentOnPauseBetweenCalls(t *testing.T) {
 		}
 		time.Sleep(time.Millisecond) // the broker pushing the prefetch
 	}
-	close(first)
+	goOn()
 	select {
 	case <-between:
 	case <-ctx.Done():
@@ -336,7 +343,7 @@ func TestCoalescedAcksSentOnPauseBetweenCalls(t *testing.T) {
 	r.ackMu.Lock()
 	held := r.pendN
 	r.ackMu.Unlock()
-	close(release)
+	letGo()
 	if held > 0 {
 		t.Errorf("after Pause %d acks held", held)
 	}
