@@ -313,6 +313,9 @@ func leafSecret(seg string) bool {
 		case last && (w == "sig" || w == "signature"):
 			// SAS and pre-signed URLs: sig=, X-Amz-Signature=
 			return true
+		case last && (w == "cookie" || w == "cookies"):
+			// Cookie, Set-Cookie headers: session tokens
+			return true
 		case w == "string" && i > 0 && (ws[i-1] == "connection" || ws[i-1] == "conn"):
 			return true
 		case w == "info" && i > 0 && ws[i-1] == "user":

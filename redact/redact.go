@@ -32,6 +32,8 @@
 //     (connection-string, connectionString, connstr), or is user info
 //     (user-info, userinfo: user:password);
 //   - is the last word and is sig or signature (SAS tokens, pre-signed URLs);
+//   - is the last word and is cookie or cookies (a Cookie or Set-Cookie
+//     header: session tokens); not cookie-name, cookie-max-age;
 //   - is key or keys, and is the whole key (tls.key, the PEM content), or
 //     is the last word (or is followed by value, data, content, material,
 //     pem, base64, bytes, text or string) and follows a secret-ish word: api, private, secret, access, signing,
