@@ -91,6 +91,13 @@ func (bd *Binder) newConsumer(dest string, spec stream.ConsumerSpec) (*consumer,
 			return nil, err
 		}
 		c.group = g
+		if c.instances > 1 {
+			// The other instances' queues are read only by consumers
+			// bound on this broker: in an app whose other instances run
+			// elsewhere, nobody, and sends block once they are full.
+			c.log.Warn("memory: partitioned consumer reads only its share of the destination; the queues of the other instances fill up unless they are bound in this process, and then every send to it blocks (back-pressure, no further log line): set partitioned: false (or instance-count: 1) for the in-process profile",
+				"destination", dest, "instance-count", c.instances, "instance-index", c.index, "buffer-size", bd.bufferSize)
+		}
 	} else if _, err := bd.broker.destination(dest); err != nil {
 		return nil, err
 	}

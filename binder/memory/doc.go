@@ -43,7 +43,13 @@
 //     i receives the partitions with p % N == i. The first consumer binding
 //     fixes a group's layout; a group with no live consumer bindings (for
 //     example one provisioned by required-groups) is re-laid out for the
-//     next one, keeping its messages and their per-partition order.
+//     next one, keeping its messages and their per-partition order. The
+//     queues of the instances not bound on the broker (those that would run
+//     in other processes) are read by nobody: once buffer-size messages
+//     fill one, every send to the destination blocks. Binding a partitioned
+//     consumer of a named group with instance-count > 1 logs a WARN saying
+//     so (set partitioned: false for the in-process profile), and
+//     streambind lint warns of it.
 //
 // # Back-pressure and memory
 //

@@ -260,7 +260,10 @@ binder's of one service (each process has its own): services on the
 in-process binder are not checked against each other (a warning says so
 where they name the same destination); lint them on the broker they share
 for that (--profile kafka, or STREAM_DEFAULT_BINDER=kafka for SCSt files
-that name no binder).
+that name no binder). A partitioned consumer of a group with
+instance-count > 1 on the in-process binder is a warning: the queues of
+the instances not in its process are read by nobody, and once full every
+send to the destination blocks (set partitioned: false for that profile).
 
 A PATH is a configuration file (application.yaml, .yml or .properties:
 its profile files are looked for beside it) or a directory searched as
@@ -521,6 +524,7 @@ func (sys *system) lint(checkFiles bool) []problem {
 		for _, e := range amqpHeadersOffRabbit(s) { // lintreceivedkey.go
 			out = append(out, s.problemOf(e, true))
 		}
+		out = append(out, memoryPartitionedInstances(s)...) // lintmemoryinstances.go
 	}
 	// Within each scope: in-process destinations are one binder's of one
 	// service (graph's scopes), not joined across services.

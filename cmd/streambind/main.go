@@ -57,7 +57,11 @@
 //     default) to an exchange no queue is known to be bound to (no
 //     required-groups, no consumer of the services given): every send is
 //     returned unroutable and fails, and a function's input is
-//     redelivered for ever, until some app binds a queue.
+//     redelivered for ever, until some app binds a queue;
+//   - (a warning) a partitioned consumer of a group with instance-count > 1
+//     on the in-process binder: the other instances' queues are read by
+//     nobody in its process, and once full every send to the destination
+//     blocks.
 //
 // Functions are not registered in a lint run. lint builds the app with a
 // stand-in for every function the definition names, of the kind its

@@ -1,0 +1,35 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/streambind/streambind/binder/memory"
+)
+
+// kindMemoryInstances: a partitioned consumer group of the in-process
+// binder with instance-count > 1.
+const kindMemoryInstances = "memory-instances"
+
+// memoryPartitionedInstances warns of each partitioned consumer of a named
+// group on the in-process binder with instance-count > 1: its group has a
+// queue per instance, and the queues of the instances that do not run in
+// the process are read by nobody; after buffer-size messages each, every
+// send to the destination blocks (back-pressure), with no log line but
+// the binder's WARN at bind. Not for bindings only assumed to be on the
+// in-process binder (the app's code picks their binder).
+func memoryPartitionedInstances(s *checkedService) []problem {
+	var out []problem
+	for _, b := range s.bindings {
+		c := b.consumer
+		dests := strings.Join(b.destinations, ",")
+		if !b.configured || !b.input || b.binderType != memory.Type || s.assumedBinder == memory.Type ||
+			b.group == "" || !c.Partitioned || c.InstanceCount <= 1 {
+			continue
+		}
+		out = append(out, endpoint{s, b}.keyProblem(kindMemoryInstances, "consumer.instance-count", fmt.Sprintf(
+			"is %d on the in-process binder (partitioned, instance-index %d): this process reads only its share of %s for group %s, and the queues of the other instances, which do not run in it, are read by nobody: after buffer-size (1024) messages each, every send to %s blocks, and with it the function or supplier that sends (back-pressure, no log line but the binder's WARN at bind); set partitioned: false (or instance-count: 1) for the in-process profile",
+			c.InstanceCount, c.InstanceIndex, dests, b.group, dests), true))
+	}
+	return out
+}
