@@ -59,6 +59,14 @@ func TestReviewStreamRemadeNewMessageAcked(t *testing.T) {
 	startConsumer(t, b, stream.ConsumerSpec{Destination: dest, Group: "g", Handler: handle, Extension: ext, Logger: slog.New(ll)})
 	p := bindProducer(t, b, stream.ProducerSpec{Destination: dest})
 	ctx := context.Background()
+	// "old" is the old stream's message 2: its settlement below names
+	// sequence 2, not the new stream's message 1 (a race of its own).
+	if err := p.Send(ctx, msg("pad")); err != nil {
+		t.Fatal(err)
+	}
+	if !ackPending(t, dest, "g", 0, 10*time.Second) {
+		t.Fatal("pad not acknowledged")
+	}
 	if err := p.Send(ctx, msg("old")); err != nil {
 		t.Fatal(err)
 	}
@@ -77,9 +85,9 @@ func TestReviewStreamRemadeNewMessageAcked(t *testing.T) {
 		Handler: handle, Extension: ext, Consumer: stream.ConsumerConfig{Concurrency: 1, MaxAttempts: 1, InstanceCount: 1}}); err != nil {
 		t.Fatal(err)
 	}
-	// B gives "old" back (a Nak, which the new durable ignores: no message
-	// of its is pending; an Ack would move its delivery past sequence 1),
-	// gets room and pulls again, from the new durable (pulls name it).
+	// B gives "old" back (a Nak of sequence 2, which the new durable
+	// ignores: no such message of its is pending), gets room and pulls
+	// again, from the new durable (pulls name it).
 	releaseOld()
 	if err := p.Send(bctx, msg("new")); err != nil {
 		t.Fatal(err)
