@@ -60,6 +60,10 @@ type consumer struct {
 	// the binding last saw it: a run starts with it (run.created), and
 	// Start reads a stream made again since from its start.
 	created atomic.Int64
+	// durCreated is the creation time (unix nanoseconds) of the group's
+	// durable consumer as the binding last saw it: a Start that finds it
+	// so needs no look at the stream (see openKnown).
+	durCreated atomic.Int64
 
 	dlq        bool
 	dlqSubject string
@@ -214,6 +218,7 @@ func (bd *Binder) newConsumer(ctx context.Context, conn *connection, spec stream
 			return nil, err
 		}
 		c.setTiming(jc.CachedInfo().Config)
+		c.durCreated.Store(jc.CachedInfo().Created.UnixNano())
 		bd.warnOtherShape(ctx, conn, ref, dest, group, instance >= 0, jc.CachedInfo(), log)
 	} else {
 		c.cfg = jetstream.ConsumerConfig{
@@ -273,18 +278,19 @@ func (c *consumer) Start(ctx context.Context) error {
 // keeper.
 func (c *consumer) startRun(ctx context.Context) (lifecycle.Run, error) {
 	r := c.newRun()
-	from, err := r.checkStream(ctx)
-	if err != nil {
-		r.pool.Stop(context.Background())
-		return nil, err
+	jc, err := r.openKnown(ctx)
+	if err == nil && jc == nil {
+		var from uint64
+		if from, err = r.checkStream(ctx); err == nil {
+			jc, err = r.open(ctx, from)
+		}
 	}
-	jc, err := r.open(ctx, from)
 	if err != nil {
 		r.pool.Stop(context.Background())
 		return nil, err
 	}
 	r.jc.Store(&jc)
-	r.jcCreated.Store(jc.CachedInfo().Created.UnixNano())
+	r.setJCCreated(jc.CachedInfo().Created.UnixNano())
 	if c.group != "" {
 		c.setTiming(jc.CachedInfo().Config) // another member may have changed it since the bind
 	}
@@ -1112,7 +1118,7 @@ func (r *run) reopen() error {
 		return err
 	}
 	r.jc.Store(&jc)
-	r.jcCreated.Store(jc.CachedInfo().Created.UnixNano())
+	r.setJCCreated(jc.CachedInfo().Created.UnixNano())
 	if c.group != "" {
 		r.adopt(jc.CachedInfo().Config)
 	}
@@ -1129,6 +1135,37 @@ func (r *run) reopen() error {
 func (r *run) setCreated(created int64) {
 	r.created.Store(created)
 	r.c.created.Store(created)
+}
+
+// setJCCreated records created as the creation time of the run's
+// JetStream consumer, for this run and the next (see openKnown).
+func (r *run) setJCCreated(created int64) {
+	r.jcCreated.Store(created)
+	r.c.durCreated.Store(created)
+}
+
+// openKnown, as a run of a group's member starts, opens its durable when
+// it is the one the binding last saw (by its creation time): its stream
+// was not deleted since (that deletes its consumers), and the run needs
+// no look at the stream (checkStream) — a request more per binding at
+// start-up, where the bindings are started one after the other. It
+// returns nil and no error otherwise (an anonymous consumer, a durable
+// gone or made again, a server restarted: the caller checks the stream),
+// and the error when JetStream does not answer.
+func (r *run) openKnown(ctx context.Context) (jetstream.Consumer, error) {
+	c := r.c
+	known := c.durCreated.Load()
+	if c.group == "" || known == 0 {
+		return nil, nil
+	}
+	jc, err := c.conn.js.Consumer(ctx, c.ref.name, c.cfg.Durable)
+	switch {
+	case err == nil && jc.CachedInfo().Created.UnixNano() == known:
+		return jc, nil
+	case err != nil && isTransient(err):
+		return nil, c.bd.apiErr(err, "consumer %s on stream %s", c.cfg.Durable, c.ref.name)
+	}
+	return nil, nil
 }
 
 // checkStream, as a run starts, provisions the stream again when it was
@@ -1180,7 +1217,7 @@ func (r *run) checkRemade(ctx context.Context, info *jetstream.ConsumerInfo) {
 	if err != nil {
 		return // the consumer answered; the stream will, at the next check
 	}
-	r.jcCreated.Store(jcCreated)
+	r.setJCCreated(jcCreated)
 	created := s.CachedInfo().Created.UnixNano()
 	if created == r.created.Load() {
 		return
