@@ -110,7 +110,11 @@
 // to 1s, and the third failure in a row at one offset is a WARN naming the
 // offset and the error ("kafka: fetching the partition keeps failing at
 // this offset"), repeated after 6, 12, 24 ... failures; the lag shows the
-// records waiting behind it.
+// records waiting behind it. Connections dropped at one offset three times
+// in a row are such a WARN too (which then does not speak of a batch that
+// cannot be decoded); a broker's answer that the partition's leader is
+// moving (NOT_LEADER_OR_FOLLOWER, LEADER_NOT_AVAILABLE ...) is not
+// counted.
 //
 // That is a connection and a fetch loop per assigned partition: an idle
 // consumer of P partitions holds P connections (plus its group

@@ -4,10 +4,13 @@ import (
 	"context"
 	"errors"
 	"io"
+	"net"
 	"os"
+	"syscall"
 	"time"
 
 	kafkago "github.com/segmentio/kafka-go"
+	"github.com/segmentio/kafka-go/protocol"
 )
 
 // fetchBatchTimeout bounds a read of a fetched batch's next record from the
@@ -242,17 +245,56 @@ const fetchFailWarnAt = 3
 // and the error, repeated after 6, 12, 24 ... failures; the reconnections
 // back off to 1s meanwhile (see fetch). Before, every failure was a debug
 // line: a partition stopped for good said nothing.
+//
+// A broker's answer that the partition's leadership is moving
+// (leaderMoving: a leader change, a broker catching up on metadata) is
+// not a failure at the offset: it is not counted (the reconnection asks
+// for the leader again). The WARN says that a record batch may not be
+// decodable only for an error that is neither a broker's answer nor a
+// failed connection (undecodable): three connections dropped in a row at
+// one offset are a WARN too, about them.
 func (w *partWorker) fetchFailed(offset int64, err error) {
+	bd := w.r.c.bd
+	if leaderMoving(err) {
+		w.log.Debug("kafka: fetch failed; reconnecting", "offset", offset, "error", bd.logErr(err))
+		return
+	}
 	if offset != w.failAt {
 		w.failAt, w.fails = offset, 0
 	}
 	w.fails++
 	if n := w.fails; n < fetchFailWarnAt || n%fetchFailWarnAt != 0 || (n/fetchFailWarnAt)&(n/fetchFailWarnAt-1) != 0 {
-		w.log.Debug("kafka: fetch failed; reconnecting", "offset", offset, "error", w.r.c.bd.logErr(err))
+		w.log.Debug("kafka: fetch failed; reconnecting", "offset", offset, "error", bd.logErr(err))
 		return
 	}
-	w.log.Warn("kafka: fetching the partition keeps failing at this offset; it does not advance until the records there can be read (a record batch that cannot be decoded, corrupt or in a compression the client does not read, stops its partition: it is not skipped)",
-		"topic", w.topic, "offset", offset, "failures", w.fails, "error", w.r.c.bd.logErr(err))
+	if undecodable(err) {
+		w.log.Warn("kafka: fetching the partition keeps failing at this offset; it does not advance until the records there can be read (a record batch that cannot be decoded, corrupt or in a compression the client does not read, stops its partition: it is not skipped)",
+			"topic", w.topic, "offset", offset, "failures", w.fails, "error", bd.logErr(err))
+		return
+	}
+	w.log.Warn("kafka: fetching the partition keeps failing at this offset; it does not advance until a fetch there succeeds",
+		"topic", w.topic, "offset", offset, "failures", w.fails, "error", bd.logErr(err))
+}
+
+// leaderMoving reports whether a fetch's err is a broker's answer that
+// the partition's leadership is moving: a broker no longer (or not yet)
+// the leader, or one that does not know the partition yet (its metadata,
+// or the transport's cache, behind).
+func leaderMoving(err error) bool {
+	return staleLeader(err) || errors.Is(err, kafkago.UnknownTopicOrPartition) ||
+		errors.Is(err, protocol.ErrNoTopic) || errors.Is(err, protocol.ErrNoPartition)
+}
+
+// undecodable reports whether a fetch's err may be an answer that could
+// not be decoded: neither a broker's error code nor a failed connection
+// (closed, reset, cut short, timed out).
+func undecodable(err error) bool {
+	var kerr kafkago.Error
+	var op *net.OpError
+	return !errors.As(err, &kerr) && !errors.As(err, &op) &&
+		!errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, net.ErrClosed) &&
+		!errors.Is(err, syscall.ECONNRESET) && !errors.Is(err, syscall.EPIPE) &&
+		!errors.Is(err, os.ErrDeadlineExceeded) && !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, context.Canceled)
 }
 
 // fetchReadTimeout is how long a fetch's answer is awaited: the broker's
