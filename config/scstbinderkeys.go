@@ -25,12 +25,16 @@ var binderBindingKeys = map[string]map[string][]string{
 			"destination-is-pattern", "dlq-name", "dlq-partitions", "dlq-producer-properties", "enable-dlq",
 			"idle-event-interval", "poll-timeout", "reactive-at-most-once", "reactive-auto-commit",
 			"reset-offsets", "standard-headers", "start-offset", "topic", "transaction-manager",
-			"tx-commit-recovered"},
+			"tx-commit-recovered",
+			// streambind's own (binder/kafka: consumerKeyTable).
+			"max-wait", "max-bytes", "queue-capacity", "batch-size", "redelivery-delay", "ordering"},
 		"rabbit": append([]string{"acknowledge-mode", "anonymous-group-prefix", "consumer-tag-prefix",
 			"container-type", "durable-subscription", "exclusive", "failed-declaration-retry-interval",
 			"frame-max-headroom", "max-concurrency", "missing-queues-fatal", "prefetch",
 			"queue-declaration-retries", "recovery-interval", "requeue-rejected", "republish-delivery-mode",
-			"republish-to-dlq", "tx-size"}, rabbitQueueKeys...),
+			"republish-to-dlq", "tx-size",
+			// streambind's own (binder/rabbit).
+			"batch-size", "redelivery-delay"}, rabbitQueueKeys...),
 		// streambind's own binders (binder/nats, binder/redis: consumerKeys).
 		"nats": {"ack-wait", "max-deliver", "max-deliveries", "max-ack-pending", "prefetch", "redelivery-delay",
 			"dlq-name", "start-offset", "inactive-threshold", "batch-size", "partition-count", "dlq-attempts"},
@@ -43,12 +47,28 @@ var binderBindingKeys = map[string]map[string][]string{
 		"kafka": {"admin", "allow-non-transactional", "batch-timeout", "buffer-size", "close-timeout",
 			"compression-type", "configuration", "header-patterns", "message-key-expression",
 			"record-metadata-channel", "send-timeout-expression", "sync", "topic", "transaction-manager",
-			"use-topic-header"},
+			"use-topic-header",
+			// streambind's own (binder/kafka: producerKeyTable).
+			"batch-timeout", "linger", "batch-size", "batch-bytes", "compression", "write-timeout", "send-attempts"},
 		"rabbit": append([]string{"batch-buffer-limit", "batch-size", "batch-timeout", "batching-enabled",
 			"compress", "confirm-ack-channel", "delay-expression", "delivery-mode", "producer-type",
-			"routing-key", "routing-key-expression", "use-confirm-header"}, rabbitQueueKeys...),
+			"routing-key", "routing-key-expression", "use-confirm-header",
+			// streambind's own (binder/rabbit).
+			"mandatory"}, rabbitQueueKeys...),
 	},
 }
+
+// streambindOnly are the keys of binderBindingKeys (squashed) that no
+// SCSt binder has: streambind's own Kafka and RabbitMQ properties, and
+// those of its NATS and Redis binders, which SCSt files do not hold.
+var streambindOnly = func() map[string]bool {
+	out := map[string]bool{}
+	for _, k := range []string{"max-wait", "max-bytes", "queue-capacity", "redelivery-delay", "ordering",
+		"batch-bytes", "compression", "write-timeout", "mandatory"} {
+		out[squash(k)] = true
+	}
+	return out
+}()
 
 // rabbitQueueKeys are the RabbitMQ binder's properties of the exchange,
 // the queues and the DLQ, which its consumers and producers (for required
@@ -118,9 +138,17 @@ func misplacedBinderKeys(tree map[string]any, origins map[string]string) (warnin
 				if len(types) > 1 {
 					typ = "<" + strings.Join(types, "|") + ">"
 				}
-				warnings = append(warnings, &stream.ConfigError{Path: p, Origin: originOf(origins, p),
-					Msg: "ignored: " + kebab(k) + " is a binder " + kind + " property (of binder type " + strings.Join(types, ", ") +
-						"), which SCSt ignores here too; to apply it, set spring.cloud.stream." + typ + "." + at + "." + kind + "." + kebab(k)})
+				msg := "ignored: " + kebab(k) + " is a binder " + kind + " property (of binder type " + strings.Join(types, ", ") +
+					"), which SCSt ignores here too; to apply it, set spring.cloud.stream." + typ + "." + at + "." + kind + "." + kebab(k)
+				if streambindOnly[squash(k)] {
+					// Not an SCSt key: written in a streambind file.
+					msg = "ignored: " + kebab(k) + " is a binder " + kind + " property (of binder type " + strings.Join(types, ", ") +
+						"), not a common one; to apply it, set stream." + typ + "." + at + "." + kind + "." + kebab(k)
+					if at != "default" {
+						msg += " (or stream." + typ + ".default." + kind + "." + kebab(k) + " for every binding of the type)"
+					}
+				}
+				warnings = append(warnings, &stream.ConfigError{Path: p, Origin: originOf(origins, p), Msg: msg})
 			}
 		}
 	}

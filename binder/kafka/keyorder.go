@@ -75,7 +75,10 @@ func (r *run) warnIdleConcurrency(assignments map[string][]kafkago.PartitionAssi
 	if r.warnedIdle.Swap(true) {
 		return
 	}
-	log.Warn("kafka: concurrency is above the partitions assigned to this consumer and messages are ordered per partition; the extra handler slots stay idle (set consumer.ordering: key to run messages of different keys concurrently)",
+	// The key's full path: consumer.ordering is a Kafka property, refused
+	// among the common keys (stream.bindings.<b>.consumer).
+	log.Warn("kafka: concurrency is above the partitions assigned to this consumer and messages are ordered per partition; the extra handler slots stay idle (set "+
+		props.BindingPath(Type, c.spec.Binding, "consumer")+".ordering: key, or stream.kafka.default.consumer.ordering: key for every Kafka binding, to run messages of different keys concurrently)",
 		"concurrency", n, "partitions", assigned)
 }
 
@@ -249,7 +252,8 @@ func (p *prefix) warnStall() bool {
 	if naks > 0 {
 		state = "Nak'ed: handled again after redelivery-delay, again and again"
 	}
-	w.log.Warn("kafka: ordering key: the partition stalled behind one message: it is the first not handled (offset, key), holding the committed offset back, and concurrency × queue-capacity messages of the partition are handed out beyond it, so the partition's other keys wait until it is handled. For a message that fails for good return an error rather than stream.ErrNak, so that consumer.retry-delays (a retry topic) or consumer.dlq settle it; or raise queue-capacity to let more of the other keys pass it",
+	w.log.Warn("kafka: ordering key: the partition stalled behind one message: it is the first not handled (offset, key), holding the committed offset back, and concurrency × queue-capacity messages of the partition are handed out beyond it, so the partition's other keys wait until it is handled. For a message that fails for good return an error rather than stream.ErrNak, so that stream.bindings."+c.spec.Binding+".consumer.retry-delays (a retry topic) or stream.bindings."+c.spec.Binding+".consumer.dlq settle it; or raise "+
+		props.BindingPath(Type, c.spec.Binding, "consumer")+".queue-capacity to let more of the other keys pass it",
 		"topic", w.topic, "offset", e.off, "key", logKey(key), "state", state, "naks", naks,
 		"concurrency", n, "queue_capacity", capacity, "waited", p.stallAfter.String())
 	return true

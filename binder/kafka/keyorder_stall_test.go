@@ -65,6 +65,11 @@ func checkStallWarn(t testing.TB, w logLine, topic, offset, key string) {
 			t.Errorf("stall warning: %s=%q, want %q: %s", k, got, v, w)
 		}
 	}
+	// The keys it names are written where they take effect.
+	if !strings.Contains(w.msg, "raise stream.kafka.bindings.test-in-0.consumer.queue-capacity") ||
+		!strings.Contains(w.msg, "stream.bindings.test-in-0.consumer.retry-delays") {
+		t.Errorf("stall warning does not name the full keys: %s", w.msg)
+	}
 	for _, k := range []string{"naks", "state", "waited"} {
 		if attrOf(w, k) == "" {
 			t.Errorf("stall warning without %s: %s", k, w)
