@@ -71,6 +71,10 @@ const (
 //     arrival, so it too is handled 3 times (the first without the stale
 //     attempts header) and dead-lettered with attempts 3 and its own
 //     first-failure time;
+//   - "permanent" fails with stream.Permanent: it is dead-lettered at once,
+//     handled once, with x-streambind-retry-attempts = 1 (the attempts it
+//     had) and its first failure's time, and no x-streambind-retry-due: a
+//     binding with retry-delays records both on every dead letter;
 //   - Others messages that succeed: all must be handled before the retried
 //     message's first delay is over (they do not wait behind it).
 func RunRetryDelays(t *testing.T, h RetryDelaysHarness) {
@@ -102,7 +106,7 @@ func RunRetryDelays(t *testing.T, h RetryDelaysHarness) {
 		mu.Lock()
 		defer mu.Unlock()
 		id := m.Payload
-		if id != "retried" && id != "poison" && id != "redriven" {
+		if id != "retried" && id != "poison" && id != "redriven" && id != "permanent" {
 			othersN++
 			if othersSet[id] {
 				return nil
@@ -121,6 +125,9 @@ func RunRetryDelays(t *testing.T, h RetryDelaysHarness) {
 		}
 		if id == "retried" && n > 3 {
 			return nil // a duplicate; reported below
+		}
+		if id == "permanent" {
+			return stream.Permanent(fmt.Errorf("permanent fails (attempt %d)", n))
 		}
 		return fmt.Errorf("%s fails (attempt %d)", id, n)
 	})
@@ -168,7 +175,7 @@ func RunRetryDelays(t *testing.T, h RetryDelaysHarness) {
 	}
 	wait(app.Ready(), 30*time.Second, "the app to be ready")
 	br := app.Bridge()
-	for _, id := range []string{"retried", "poison"} {
+	for _, id := range []string{"retried", "poison", "permanent"} {
 		if err := br.Send(ctx, "send", id); err != nil {
 			t.Fatal(err)
 		}
@@ -221,17 +228,20 @@ func RunRetryDelays(t *testing.T, h RetryDelaysHarness) {
 	}
 	wait(retriedOK, retryDelay1+retryDelay2+retryDelaySlack, "the third attempt of the retried message")
 
-	var dl, rdl stream.Message[string]
-	for dl.Payload == "" || rdl.Payload == "" {
+	var dl, rdl, pdl stream.Message[string]
+	for dl.Payload == "" || rdl.Payload == "" || pdl.Payload == "" {
 		select {
 		case m := <-deadCh:
-			if m.Payload == "redriven" {
+			switch m.Payload {
+			case "redriven":
 				rdl = m
-			} else {
+			case "permanent":
+				pdl = m
+			default:
 				dl = m
 			}
 		case <-time.After(retryDelay1 + retryDelay2 + retryDelaySlack):
-			t.Fatalf("the poison and redriven messages did not both reach the DLQ (poison: %t, redriven: %t)", dl.Payload != "", rdl.Payload != "")
+			t.Fatalf("the poison, redriven and permanent messages did not all reach the DLQ (poison: %t, redriven: %t, permanent: %t)", dl.Payload != "", rdl.Payload != "", pdl.Payload != "")
 		}
 	}
 
@@ -293,6 +303,23 @@ func RunRetryDelays(t *testing.T, h RetryDelaysHarness) {
 	}
 	if ff, err := strconv.ParseInt(rdl.Headers[stream.HeaderRetryFirstFailure], 10, 64); err != nil || ff < rd[0].at.UnixMilli()-1 {
 		t.Errorf("redriven dead letter: %s = %q, want its own first failure (from %d)", stream.HeaderRetryFirstFailure, rdl.Headers[stream.HeaderRetryFirstFailure], rd[0].at.UnixMilli())
+	}
+	// A permanent failure skips the delays; its dead letter says it had
+	// one attempt, and when it failed.
+	pa := attempts["permanent"]
+	if len(pa) != 1 && !(h.Duplicates && len(pa) > 1) {
+		t.Errorf("permanent handled %d times, want 1", len(pa))
+	}
+	if got := pdl.Headers[stream.HeaderRetryAttempts]; got != "1" {
+		t.Errorf("permanent dead letter: %s = %q, want 1", stream.HeaderRetryAttempts, got)
+	}
+	if len(pa) > 0 {
+		if ff, err := strconv.ParseInt(pdl.Headers[stream.HeaderRetryFirstFailure], 10, 64); err != nil || ff < pa[0].at.UnixMilli()-1 {
+			t.Errorf("permanent dead letter: %s = %q, want its failure's time (from %d)", stream.HeaderRetryFirstFailure, pdl.Headers[stream.HeaderRetryFirstFailure], pa[0].at.UnixMilli())
+		}
+	}
+	if v, ok := pdl.Headers[stream.HeaderRetryDue]; ok {
+		t.Errorf("permanent dead letter carries %s = %q", stream.HeaderRetryDue, v)
 	}
 	if othersN != h.Others && !h.Duplicates {
 		t.Errorf("%d other messages handled, want %d (duplicates)", othersN, h.Others)
