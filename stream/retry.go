@@ -36,14 +36,22 @@ func newRetryPolicy(c ConsumerConfig) retryPolicy {
 }
 
 // warnRetryKeysUnused warns, at start-up, about in-process retry keys that
-// b sets (or inherits from stream.default) while consumer.retry-delays
-// makes them not apply: each delivery then gets one attempt.
+// b sets while consumer.retry-delays makes them not apply: each delivery
+// then gets one attempt. One that b inherits from stream.default is
+// warned of only when retry-delays is stream.default's too (the default
+// contradicts itself): a binding that sets its own retry-delays chose
+// them over the default's in-process retries, which still apply to the
+// other bindings.
 func (a *App) warnRetryKeysUnused(b *Binding) {
 	if len(b.cfg.Consumer.RetryDelays) == 0 {
 		return
 	}
+	prefixes := []string{"stream.bindings." + b.name}
+	if !a.cfg.originSet("stream.bindings." + b.name + ".consumer.retry-delays") {
+		prefixes = append(prefixes, "stream.default")
+	}
 	for _, k := range []string{"max-attempts", "back-off-initial-interval", "back-off-multiplier", "back-off-max-interval"} {
-		for _, prefix := range []string{"stream.bindings." + b.name, "stream.default"} {
+		for _, prefix := range prefixes {
 			if key := prefix + ".consumer." + k; a.cfg.originSet(key) {
 				a.log.Warn("consumer key does not apply: with consumer.retry-delays each delivery gets one attempt, the broker redelivers after each delay",
 					"property", key, "origin", a.cfg.Origins[strings.ToLower(key)], "binding", b.name, "retry-delays", durationList(b.cfg.Consumer.RetryDelays))
