@@ -52,6 +52,18 @@ func adaptSCSt(tree map[string]any, origins map[string]string) (warnings, errs [
 			warnings = append(warnings, &stream.ConfigError{Path: path, Origin: at(path), Msg: "ignored: " + o.why})
 		}
 	}
+	// SCSt's Kafka binder turns on Micrometer observation with
+	// enable-observation: here the app traces every binding with
+	// OpenTelemetry, so true asks for nothing the binder can add: ignored
+	// with a warning saying where tracing is configured (false, SCSt's
+	// default, is left to the binder, which accepts it).
+	if p, v, ok := lookupSquashed(tree, []string{"kafka", "binder", "enableobservation"}); ok {
+		if on, err := toBool(v); err == nil && on {
+			_, _ = takeKey(tree, []string{"kafka", "binder", "enableobservation"})
+			warnings = append(warnings, &stream.ConfigError{Path: p, Origin: at(p),
+				Msg: "ignored: tracing is configured with management.tracing.* (package telemetry, stream.WithTracerProvider), which traces every binding on every binder"})
+		}
+	}
 	if p, v, ok := lookupSquashed(tree, []string{"source"}); ok {
 		_, _ = takeKey(tree, []string{"source"})
 		s, err := toString(v)

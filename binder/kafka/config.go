@@ -606,6 +606,9 @@ func parseSettings(s stream.BinderSettings) (settings, error) {
 			})
 		default:
 			if ok, serr := scstKey("binder", k, v); ok {
+				if on, _ := props.Bool(v); serr == nil && on && k == "enableobservation" {
+					out.warnings = append(out.warnings, fmt.Sprintf(observationIgnored, p))
+				}
 				return serr
 			}
 			err = props.UnknownKey("known: " + binderKeys)

@@ -14,6 +14,11 @@ import (
 // accepted, the others refused with the reason, so that an SCSt
 // configuration either runs as it did or fails saying what it lacks.
 
+// observationIgnored is the warning for enable-observation: true (key
+// path first): the binder has no observation of its own; the app traces
+// every binding with OpenTelemetry.
+const observationIgnored = "%s: true is ignored: tracing is configured with management.tracing.* (package telemetry, stream.WithTracerProvider), which traces every binding on every binder"
+
 // javaBean is why a key naming a Spring bean is refused.
 const javaBean = "it names a Spring bean, and there are none here: what the bean did is done in Go code (functions, stream options)"
 
@@ -48,7 +53,10 @@ func scstKey(kind, k string, v any) (handled bool, err error) {
 	case "binder.authorizationexceptionretryinterval":
 		err = errors.New("not supported: an authorisation failure is retried by the app's start-up rule and the core's retries (see Errors)")
 	case "binder.enableobservation":
-		err = wantBool(is(false), "tracing is configured with package telemetry")
+		// Accepted, so that an SCSt file runs unchanged: true is ignored
+		// with a warning (parseSettings, observationIgnored) saying where
+		// tracing is configured.
+		err = wantBool(anyBool, "")
 	case "binder.zknodes", "binder.defaultzkport", "binder.zksessiontimeout", "binder.zkconnectiontimeout":
 		// SCSt's Kafka binder has not used ZooKeeper since 2.0 (the keys
 		// were deprecated as "no longer necessary", then dropped and
