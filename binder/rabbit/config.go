@@ -37,7 +37,7 @@ const (
 	DefaultConnectionTimeout = 5 * time.Second
 	DefaultReconnectInitial  = 100 * time.Millisecond
 	DefaultReconnectMax      = 5 * time.Second
-	DefaultPublisherChannels = 1
+	DefaultPublisherChannels = 2
 	DefaultConfirmWindow     = 256
 	DefaultPrefetch          = 128
 

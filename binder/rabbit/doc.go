@@ -96,12 +96,16 @@
 // channel's publishes; no lock is held while a Send waits for its
 // confirm), at most confirm-window messages per lane are unconfirmed, so N
 // concurrent senders need about one round trip per window, not per
-// message. One lane is the default. Sends take the lanes in turn, so
+// message. Two lanes are the default. Sends take the lanes in turn, so
 // more lanes serve more concurrent senders: with 64 of them
-// (BenchmarkRabbitPublishConcurrent, broker on the same 2 cores) four
-// lanes sent 0.95–1.16× one lane's rate, two lanes less than one (the
-// broker confirms a channel's messages in batches); a broker with more
-// cores gains more from more channels. Dead letters and
+// (BenchmarkRabbitPublishConcurrent, broker on the same 2 cores) two
+// lanes sent the most of 1, 2 and 4 at every load measured
+// (docs/benchmarks.md); four sent more than one on a quiet machine and
+// less under heavy load, where the broker's channel processes compete
+// with the clients for the 2 cores. A broker on cores of its own gains
+// from more channels. A lane is a channel: the default costs the broker
+// one more channel per binder than one lane, and changes no order a
+// caller can see (see "Concurrency and ordering"). Dead letters and
 // retry-queue copies go on one more channel of their own, so that a
 // refused one (the broker closes its channel) does not disturb the Sends
 // in flight. While the broker blocks the connection (a memory or disk alarm)
@@ -523,7 +527,7 @@
 //	connection-timeout: 5s             # TCP connect + AMQP handshake
 //	reconnect-initial-interval: 100ms
 //	reconnect-max-interval: 5s
-//	publisher-channels: 1              # publishing lanes (channels) per binder, at most 256; see Producer
+//	publisher-channels: 2              # publishing lanes (channels) per binder, at most 256; see Producer
 //	confirm-window: 256                # unconfirmed messages per lane, at most 65536
 //	max-message-size: 134217728        # bytes (or a size: 16KB, 1MB; KB = 1024 bytes, as Spring reads it); the broker's max_message_size (RabbitMQ's default, 128 MiB):
 //	                                   # larger payloads fail Send (ErrTooLarge) and are dead-lettered headers-only
