@@ -33,6 +33,14 @@ func writeCorruptBatch(t testing.TB, c *kafkatest.Cluster, topic string) {
 	now := time.Now().UnixMilli()
 	rb := kmsg.RecordBatch{Magic: 2, Attributes: 1, NumRecords: 1, ProducerID: -1, ProducerEpoch: -1, FirstSequence: -1,
 		FirstTimestamp: now, MaxTimestamp: now, Records: []byte("this is not gzip data at all")}
+	produceBatch(t, c, topic, rb)
+}
+
+// produceBatch writes record batch rb (its Length and CRC filled in here)
+// to partition 0 of topic as it is, through a raw produce request, and
+// fails t unless the broker takes it.
+func produceBatch(t testing.TB, c *kafkatest.Cluster, topic string, rb kmsg.RecordBatch) {
+	t.Helper()
 	rb.Length = int32(len(rb.AppendTo(nil)) - 12)
 	rb.CRC = int32(crc32.Checksum(rb.AppendTo(nil)[21:], crc32.MakeTable(crc32.Castagnoli)))
 	// Produce v9 names topics (later versions name them by id only).
@@ -56,7 +64,7 @@ func writeCorruptBatch(t testing.TB, c *kafkatest.Cluster, topic string) {
 		t.Fatal(err)
 	}
 	if code := resp.Topics[0].Partitions[0].ErrorCode; code != 0 {
-		t.Fatalf("write the corrupt batch: %v", kerr.ErrorForCode(code))
+		t.Fatalf("write the record batch: %v", kerr.ErrorForCode(code))
 	}
 }
 

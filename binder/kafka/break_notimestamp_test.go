@@ -5,17 +5,11 @@ package kafka_test
 // zero time (a date in year 1), where SCSt writes Kafka's NO_TIMESTAMP.
 
 import (
-	"context"
 	"encoding/binary"
 	"errors"
-	"hash/crc32"
 	"testing"
-	"time"
 
-	"github.com/twmb/franz-go/pkg/kerr"
-	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
-	"github.com/twmb/franz-go/pkg/kversion"
 
 	"github.com/streambind/streambind/binder/kafka/kafkatest"
 	"github.com/streambind/streambind/stream"
@@ -30,31 +24,7 @@ func writeWithoutTimestamp(t testing.TB, c *kafkatest.Cluster, topic string, val
 	rec.Length = int32(len(rec.AppendTo(nil)) - 1) // the length varint of 0 is one byte (and of the real one: under 64)
 	rb := kmsg.RecordBatch{Magic: 2, NumRecords: 1, ProducerID: -1, ProducerEpoch: -1, FirstSequence: -1,
 		FirstTimestamp: -1, MaxTimestamp: -1, Records: rec.AppendTo(nil)}
-	rb.Length = int32(len(rb.AppendTo(nil)) - 12)
-	rb.CRC = int32(crc32.Checksum(rb.AppendTo(nil)[21:], crc32.MakeTable(crc32.Castagnoli)))
-	// Produce v9 names topics (later versions name them by id only).
-	cl, err := kgo.NewClient(kgo.SeedBrokers(c.Addrs()...), kgo.MaxVersions(kversion.V3_0_0()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
-	req := kmsg.NewPtrProduceRequest()
-	req.Acks, req.TimeoutMillis = -1, 5000
-	rt := kmsg.NewProduceRequestTopic()
-	rt.Topic = topic
-	rp := kmsg.NewProduceRequestTopicPartition()
-	rp.Records = rb.AppendTo(nil)
-	rt.Partitions = append(rt.Partitions, rp)
-	req.Topics = append(req.Topics, rt)
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	resp, err := req.RequestWith(ctx, cl)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if code := resp.Topics[0].Partitions[0].ErrorCode; code != 0 {
-		t.Fatalf("write the record: %v", kerr.ErrorForCode(code))
-	}
+	produceBatch(t, c, topic, rb)
 }
 
 // TestBreakDeadLetterWithoutTimestamp: a record without a timestamp that
