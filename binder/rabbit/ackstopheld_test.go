@@ -29,17 +29,5 @@ func TestCoalescedAcksSentWhenStopFindsAckLockHeld(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "handlers still running") {
 		t.Fatalf("Stop = %v, want it to run out of time on the handler", err)
 	}
-	// The broker counts the ack asynchronously: poll, bounded.
-	got := h.acked()
-	for deadline := time.Now().Add(5 * time.Second); got != g.id && time.Now().Before(deadline); got = h.acked() {
-		time.Sleep(20 * time.Millisecond)
-	}
-	if got != g.id {
-		t.Errorf("after Stop ran out of time %d messages acked, want the %d handled (%d were held)", got, g.id, held)
-	}
-	h.gating.Store(false)
-	close(g.release)
-	if err := h.c.Stop(ctx); err != nil {
-		t.Fatal(err)
-	}
+	h.expectAckedThenStop(ctx, g, held)
 }
