@@ -3,6 +3,7 @@ package redact
 import (
 	"strings"
 	"unicode"
+	"unicode/utf8"
 )
 
 // IsSecretKey reports whether a configuration key, a dotted key path
@@ -267,11 +268,23 @@ var keyValueWord = map[string]bool{"value": true, "data": true, "content": true,
 
 // withoutNumber is seg without the number it ends in and the separators
 // around it ("apiKey2", "api-key-2", "db_pass_02" → "apiKey", "api-key",
-// "db_pass"); seg as it is when it ends in no digit or is all digits.
+// "db_pass"), or without the version it ends in, a v that starts a word
+// of its own followed by the number ("api-key-v2", "apiKeyV2" → "api-key",
+// "apiKey"; not a v glued to a lower-case word: "apikeyv2" → "apikeyv");
+// seg as it is when it ends in no digit or is all digits.
 func withoutNumber(seg string) string {
 	t := strings.TrimRightFunc(seg, func(r rune) bool { return !unicode.IsLetter(r) })
 	if t == "" || !strings.ContainsFunc(seg[len(t):], unicode.IsDigit) {
 		return seg
+	}
+	if v := t[len(t)-1]; v == 'v' || v == 'V' {
+		stem := t[:len(t)-1]
+		prev, _ := utf8.DecodeLastRuneInString(stem)
+		if stem != "" && (!unicode.IsLetter(prev) && !unicode.IsDigit(prev) || v == 'V' && unicode.IsLower(prev)) {
+			if u := strings.TrimRightFunc(stem, func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) }); u != "" {
+				return u
+			}
+		}
 	}
 	return t
 }
@@ -332,10 +345,11 @@ func leafSecret(seg string) bool {
 // by the rule of the package documentation (or its last two, read as one
 // key as [IsSecretKey] reads them: basic.auth.user.info), and it is not
 // a key that holds several: a last word in the plural (passwords,
-// secrets, tokens, api-keys, credentials), credential and jaas
-// (credentials: {user, secret}; SCSt's jaas: {login-module, options}),
-// nor key, auth or private alone, whose maps are walked (key.serializer
-// is Kafka's key serializer). A key inside such a container is judged by
+// secrets, tokens, api-keys, credentials; also with a number after it:
+// secrets2, api-keys-v2), credential and jaas (credentials: {user,
+// secret}; SCSt's jaas: {login-module, options}), nor key, auth or
+// private alone, whose maps are walked (key.serializer is Kafka's key
+// serializer), nor oauth2 (Spring Boot's spring.security.oauth2). A key inside such a container is judged by
 // its own name (jaas.options is a map, jaas.options.password a string),
 // but for sasl.jaas.config, Kafka's JAAS configuration string.
 func IsSecretValueKey(key string) bool {
@@ -365,6 +379,14 @@ func holdsSeveral(seg string) bool {
 	switch squash(seg) {
 	case "key", "auth", "private":
 		return true
+	}
+	if t := withoutNumber(seg); t != seg {
+		// oauth2 is read as oauth (a secret), but is Spring Boot's
+		// spring.security.oauth2 namespace; secrets2, api-keys-v2 hold
+		// several as secrets and api-keys do. key2, auth2 stay one value.
+		if squash(t) == "oauth" || squash(t) != "key" && squash(t) != "auth" && squash(t) != "private" && holdsSeveral(t) {
+			return true
+		}
 	}
 	ws := words(seg)
 	if len(ws) == 0 {

@@ -47,9 +47,11 @@
 //     key-store-type, key-file, access-key-id, SharedAccessKeyName.
 //
 // A key that ends in a number is also read without it and the separators
-// before it: apiKey2, api-key-2, db_pass_02 and secrets2 are secrets as
-// apiKey, api-key, db_pass and secrets are (and oauth2 as oauth is);
-// key-prefix-2 and routing-key-2 are not.
+// before it, and one that ends in a version (a v starting a word, then a
+// number) without that: apiKey2, api-key-2, db_pass_02, secrets2,
+// api-key-v2 and apiKeyV2 are secrets as apiKey, api-key, db_pass and
+// secrets are (and oauth2 as oauth is); key-prefix-2, routing-key-2 and
+// routing-key-v2 are not.
 //
 // A key that names a file — its last word is file (not profile), file-name,
 // filename, location or path: credentials-file, key-file, private-key-path,
