@@ -5,6 +5,8 @@ import (
 	"strings"
 
 	"github.com/streambind/streambind/binder/memory"
+	"github.com/streambind/streambind/binder/props"
+	"github.com/streambind/streambind/stream"
 )
 
 // kindMemoryInstances: a partitioned consumer group of the in-process
@@ -28,8 +30,31 @@ func memoryPartitionedInstances(s *checkedService) []problem {
 			continue
 		}
 		out = append(out, endpoint{s, b}.keyProblem(kindMemoryInstances, "consumer.instance-count", fmt.Sprintf(
-			"is %d on the in-process binder (partitioned, instance-index %d): this process reads only its share of %s for group %s, and the queues of the other instances, which do not run in it, are read by nobody: after buffer-size (1024) messages each, every send to %s blocks, and with it the function or supplier that sends (back-pressure, no log line but the binder's WARN at bind); set partitioned: false (or instance-count: 1) for the in-process profile",
-			c.InstanceCount, c.InstanceIndex, dests, b.group, dests), true))
+			"is %d on the in-process binder (partitioned, instance-index %d): this process reads only its share of %s for group %s, and the queues of the other instances, which do not run in it, are read by nobody: after buffer-size (%d) messages each, every send to %s blocks, and with it the function or supplier that sends (back-pressure, no log line but the binder's WARN at bind); set partitioned: false (or instance-count: 1) for the in-process profile",
+			c.InstanceCount, c.InstanceIndex, dests, b.group, memoryBufferSize(s, b.binderName), dests), true))
 	}
 	return out
+}
+
+// memoryBufferSize is the buffer-size of in-process binder name of s, as
+// the binder reads it (stream.memory.binder, then the declared binder's
+// environment, which wins); memory.DefaultBufferSize when unset or not
+// valid (the binder's own check reports that).
+func memoryBufferSize(s *checkedService, name string) int {
+	n := memory.DefaultBufferSize
+	if s.loaded == nil || s.loaded.Stream == nil {
+		return n
+	}
+	settings := stream.BinderSettingsOf(s.loaded.Stream, name)
+	settings.Type = memory.Type
+	for _, src := range props.BinderSources(settings, memory.Type) {
+		for k, v := range src.Map {
+			if props.Norm(k) == "buffersize" {
+				if i, err := props.Int(v, 1); err == nil {
+					n = i
+				}
+			}
+		}
+	}
+	return n
 }
