@@ -6,10 +6,11 @@ import "testing"
 // its raw client) in one run: b.N messages split into rounds, each stack
 // handling its share of every round in turn, so that a machine load that
 // swings within seconds weighs on every stack alike. The order of a round
-// is a row of a Williams Latin square (Order): over every len(stacks)
-// rounds (2×len(stacks) for an odd count) each stack takes each place once
-// and follows each other stack equally often, and none runs twice in a
-// row. A stack's round can leave work behind for the next one (a broker
+// is a row of a Williams Latin square (Order): over each design, the
+// len(stacks) rounds from round 0 (2×len(stacks) for an odd count), each
+// stack takes each place and follows each other stack equally often, and
+// none runs twice in a row. Two stacks run 0 1 every round: each always
+// follows the other, and stack 1 always takes the second place. A stack's round can leave work behind for the next one (a broker
 // still writing what it confirmed): with a fixed order, or one reversed
 // every other round, of six RabbitMQ publishing stacks whichever binder
 // stack was sixth was the fastest in 12 of 12 runs, whatever its settings

@@ -74,9 +74,10 @@ func rawShapeMsg(id string) amqp.Publishing {
 
 // Paired measurement: the machine the benchmarks run on is shared, and its
 // load drifts by more than the differences measured. So the stacks of a
-// shape run in alternating rounds (the order reversed every other round),
-// each round a slice of b.N messages, and each stack's figures sum its
-// rounds: drift hits every stack alike.
+// shape run in rounds, each in the order of a row of a Williams design
+// (bindertest.Paired, bindertest.Order), each round a slice of b.N
+// messages, and each stack's figures sum its rounds: drift hits every
+// stack alike.
 
 // shapeRounds is the number of rounds of a paired benchmark: a multiple
 // of 6 and of 3, so that the six publishing stacks and the three consuming
