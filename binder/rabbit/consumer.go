@@ -1236,11 +1236,17 @@ func (r *run) ackHandled(in inbound) {
 }
 
 // flushAcksHeld sends the held acks when they were held ackHold or longer
-// at now (before a handler call).
+// at now (before a handler call); a zero now reads the clock, and only
+// when acks are held (the pipeline's per-message check).
 func (r *run) flushAcksHeld(now time.Time) {
 	r.ackMu.Lock()
-	if r.pendN > 0 && now.Sub(r.pendAt) >= ackHold {
-		r.flushAcksLocked()
+	if r.pendN > 0 {
+		if now.IsZero() {
+			now = time.Now()
+		}
+		if now.Sub(r.pendAt) >= ackHold {
+			r.flushAcksLocked()
+		}
 	}
 	r.ackMu.Unlock()
 }

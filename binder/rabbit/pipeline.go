@@ -148,7 +148,7 @@ func (r *run) pipeline(q chan inbound) {
 			return
 		}
 		if r.coalesce {
-			r.flushAcksHeld(time.Now())
+			r.flushAcksHeld(time.Time{})
 		}
 		sl := &pipeSlot{in: in, env: r.envelope(&in.d)}
 		sl.env.Received = r.received(&sl.in.d)
