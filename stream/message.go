@@ -88,9 +88,12 @@ type Envelope struct {
 	// NativeHeaders[k] in place of Headers[k] only while Headers[k] still
 	// reads as it (the text the binder makes of it), so that a header
 	// changed or removed on the way wins; a value it cannot send goes as
-	// its text, with a warning. Binders whose headers are text (Kafka's
-	// bytes, NATS, Redis, in-process) ignore it for now; one could carry
-	// what its text loses the same way (a NATS header's other values).
+	// its text, with a warning. Kafka's are the values of a header that a
+	// record carries more than once (Headers has the last), so that its
+	// dead letter and their replay write them all. Binders whose headers
+	// are text (NATS, Redis, in-process) ignore it for now; one could
+	// carry what its text loses the same way (a NATS header's other
+	// values).
 	NativeHeaders map[string]any
 	// Received is how the message was received: set by consumer binders
 	// on what they hand to a handler, zero on an output. Producers ignore

@@ -1314,7 +1314,9 @@ func (w *partWorker) wait(d time.Duration) bool {
 }
 
 // envelope converts a record. The headers map is new; payload and key are
-// the record's own (kafka-go does not reuse them).
+// the record's own (kafka-go does not reuse them). A header the record
+// has more than once reads as its last value, and all its values are in
+// NativeHeaders (headerValues).
 func envelope(m *kafkago.Message) stream.Envelope {
 	var h stream.Headers
 	if len(m.Headers) > 0 {
@@ -1323,7 +1325,7 @@ func envelope(m *kafkago.Message) stream.Envelope {
 			h[x.Key] = string(x.Value)
 		}
 	}
-	return stream.Envelope{Payload: m.Value, Headers: h, Key: m.Key}
+	return stream.Envelope{Payload: m.Value, Headers: h, Key: m.Key, NativeHeaders: repeatedHeaders(m.Headers, len(h))}
 }
 
 // envelope is the package's envelope with header values interned: the
@@ -1336,7 +1338,7 @@ func (w *partWorker) envelope(m *kafkago.Message) stream.Envelope {
 			h[x.Key] = w.intern(x.Value)
 		}
 	}
-	return stream.Envelope{Payload: m.Value, Headers: h, Key: m.Key, Received: w.received(m)}
+	return stream.Envelope{Payload: m.Value, Headers: h, Key: m.Key, NativeHeaders: repeatedHeaders(m.Headers, len(h)), Received: w.received(m)}
 }
 
 // received is how m was received (stream.Received): the worker's

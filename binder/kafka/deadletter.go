@@ -162,7 +162,9 @@ func (w *partWorker) deadLetterOne(m *kafkago.Message, env stream.Envelope, caus
 		limit := bd.maxMessageBytes(ctx, dlq)
 		dl := deadLetterEnvelope(m, env, cause)
 		size := envelopeSize(&dl)
-		fit := fitDeadLetter(&dl, limit, headersOnly)
+		// The values of a repeated original header before its last are
+		// written too (appendHeader): room is kept for them.
+		fit := fitDeadLetter(&dl, limit-repeatedSize(&dl), headersOnly)
 		if !fit.Fits {
 			cancel()
 			return w.dropDeadLetter(log, cause, fmt.Sprintf("it does not fit the dead-letter topic's max.message.bytes (%d) even without its payload", limit), nil)
@@ -234,9 +236,10 @@ func fitDeadLetter(dl *stream.Envelope, maxMessageBytes int, headersOnly bool) s
 	return stream.FitDeadLetter(dl, lim)
 }
 
-// envelopeSize is the size of e's key, payload and headers.
+// envelopeSize is the size of e's key, payload and headers (every value
+// of a repeated one).
 func envelopeSize(e *stream.Envelope) int {
-	n := len(e.Key) + len(e.Payload)
+	n := len(e.Key) + len(e.Payload) + repeatedSize(e)
 	for k, v := range e.Headers {
 		n += len(k) + len(v)
 	}
@@ -261,7 +264,7 @@ func deadLetterEnvelope(m *kafkago.Message, env stream.Envelope, cause error) st
 	}
 	h[stream.HeaderOriginalTimestamp] = string(binary.BigEndian.AppendUint64(nil, uint64(ts)))
 	h[headerOriginalTimestampType] = tsType
-	return stream.Envelope{Payload: m.Value, Key: m.Key, Headers: h}
+	return stream.Envelope{Payload: m.Value, Key: m.Key, Headers: h, NativeHeaders: env.NativeHeaders}
 }
 
 // deadLetterRecord is the record of dead letter dl of m, to the source
@@ -269,7 +272,7 @@ func deadLetterEnvelope(m *kafkago.Message, env stream.Envelope, cause error) st
 func deadLetterRecord(topic string, m *kafkago.Message, dl *stream.Envelope) kafkago.Message {
 	hs := make([]kafkago.Header, 0, len(dl.Headers))
 	for k, v := range dl.Headers {
-		hs = append(hs, kafkago.Header{Key: k, Value: []byte(v)})
+		hs = appendHeader(hs, dl.NativeHeaders, k, v) // a repeated header's every value
 	}
 	return kafkago.Message{Topic: topic, Key: dl.Key, Value: dl.Payload, Headers: hs, Time: time.Now(), WriterData: m.Partition}
 }

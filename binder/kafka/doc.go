@@ -151,6 +151,13 @@
 //     and nothing is committed past it meanwhile. Without dlq it is dropped
 //     (logged at debug; the core has counted it) and committed.
 //
+// A header that a record carries more than once (legal in Kafka) reads
+// as its last value in the handler's stream.Headers (as Spring Kafka's
+// header mapper keeps one); its values are all in the envelope's
+// NativeHeaders, and a dead letter, a retry topic's copy and a dead
+// letter's replay (stream.ReplayEnvelope to a Kafka producer) are written
+// with every value, in order, unless the header changed on the way.
+//
 // Dead letters keep the key, value and headers, and get
 // stream.DeadLetterHeaders plus x-original-topic, x-original-partition
 // (4-byte big-endian), x-original-offset and x-original-timestamp (8-byte

@@ -253,6 +253,12 @@ func (p *producer) headers(r *sendReq, m stream.Envelope) []kafkago.Header {
 		hs = make([]kafkago.Header, 0, n)
 	}
 	for k, v := range m.Headers {
+		if m.NativeHeaders != nil && repeated(m.NativeHeaders, k, v) != nil {
+			// A header its record had more than once (a dead letter's
+			// replay): every value, as it was.
+			hs = appendHeader(hs, m.NativeHeaders, k, v)
+			continue
+		}
 		b := p.ctBytes
 		if v != p.contentType {
 			b = []byte(v)

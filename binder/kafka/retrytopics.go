@@ -350,7 +350,7 @@ func (w *partWorker) retryLater(m *kafkago.Message, env stream.Envelope, dr *str
 		main = w.topic
 	}
 	rt := RetryTopicName(main, c.spec.Group, dr.Delay)
-	retryCopy := stream.Envelope{Payload: env.Payload, Key: env.Key, Headers: dr.Headers}
+	retryCopy := stream.Envelope{Payload: env.Payload, Key: env.Key, Headers: dr.Headers, NativeHeaders: env.NativeHeaders}
 	rec := deadLetterRecord(rt, m, &retryCopy)
 	fitted := false // after a size refusal
 	delay := c.cs.redeliveryDelay
