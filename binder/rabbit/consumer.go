@@ -1070,6 +1070,64 @@ func keepProperties(msg *amqp.Publishing, d *amqp.Delivery) { propertiesOf(d).ap
 type properties struct {
 	contentEncoding, correlationID, replyTo, typ, appID string
 	priority                                            uint8
+	// asHeaders are the properties (bits in the order of propertyHeaders)
+	// that a dead letter read through the DeadLetterStore also has as
+	// headers (withPropertyHeaders), which its replay to RabbitMQ sends
+	// as the properties only.
+	asHeaders uint8
+}
+
+// propertyHeaders are the names of the headers under which SCSt's
+// RabbitMQ binder gives a handler these properties (Spring AMQP's
+// AmqpHeaders.CONTENT_ENCODING, CORRELATION_ID, REPLY_TO, TYPE, APP_ID and
+// AmqpMessageHeaderAccessor.PRIORITY), in the order of headerValues.
+var propertyHeaders = [...]string{"amqp_contentEncoding", "amqp_correlationId", "amqp_replyTo", "amqp_type", "amqp_appId", "priority"}
+
+// headerValues are p's properties as header text, in the order of
+// propertyHeaders; "" for one not set (a priority of 0 too, as SCSt gives
+// no priority header for it).
+func (p properties) headerValues() [len(propertyHeaders)]string {
+	v := [len(propertyHeaders)]string{p.contentEncoding, p.correlationID, p.replyTo, p.typ, p.appID, ""}
+	if p.priority > 0 {
+		v[5] = strconv.Itoa(int(p.priority))
+	}
+	return v
+}
+
+// withPropertyHeaders adds p's properties to headers h under SCSt's names
+// (propertyHeaders), each unless h has a header of that name already
+// (the message's own), and returns p with the ones added recorded: a dead
+// letter's properties are then seen by streambind dlq show and tail, and
+// go with its replay to any binder (a Kafka or NATS destination too), as
+// SCSt's headers; a producer of this binder sends them as the properties
+// again (dropAddedHeaders).
+func (p properties) withPropertyHeaders(h stream.Headers) properties {
+	for i, v := range p.headerValues() {
+		if v == "" {
+			continue
+		}
+		if _, ok := h[propertyHeaders[i]]; ok {
+			continue
+		}
+		h[propertyHeaders[i]] = v
+		p.asHeaders |= 1 << i
+	}
+	return p
+}
+
+// dropAddedHeaders removes from table t the headers withPropertyHeaders
+// added for p's properties, each while it still reads as the property (a
+// header changed on the way is the sender's, and is sent): the replay
+// sends them as the properties, not twice.
+func (p properties) dropAddedHeaders(t amqp.Table) {
+	if p.asHeaders == 0 {
+		return
+	}
+	for i, v := range p.headerValues() {
+		if p.asHeaders&(1<<i) != 0 && t[propertyHeaders[i]] == v {
+			delete(t, propertyHeaders[i])
+		}
+	}
 }
 
 func propertiesOf(d *amqp.Delivery) properties {

@@ -407,8 +407,12 @@ func (c *rabbitDeadLetters) deliver(d *amqp.Delivery, gen int) stream.DeadLetter
 	// For a replay: its copy keeps the headers' AMQP types (x-death
 	// included, so that the broker counts on).
 	env.NativeHeaders = nativeHeaders(d.Headers)
-	// And its properties that the envelope does not carry.
+	// And its properties that the envelope does not carry: as SCSt's
+	// headers (amqp_contentEncoding ...), which dlq show and tail list and
+	// a replay to another binder carries, and natively, which a producer
+	// of this binder sends as the properties again.
 	if pr := propertiesOf(d); pr != (properties{}) {
+		pr = pr.withPropertyHeaders(env.Headers)
 		if env.NativeHeaders == nil {
 			env.NativeHeaders = make(map[string]any, 1)
 		}

@@ -394,7 +394,13 @@
 // It carries its content_encoding, correlation_id, reply_to, type, app_id
 // and priority properties too (under a NativeHeaders key that names no
 // header), which a producer of the binder gives its replay: a compressed
-// body stays readable and a reply still finds its requester.
+// body stays readable and a reply still finds its requester. And it has
+// them as the headers SCSt's binder gives a handler (amqp_contentEncoding,
+// amqp_correlationId, amqp_replyTo, amqp_type, amqp_appId, priority; not
+// where the message has a header of that name itself): streambind dlq
+// show and tail list them, and a replay to another binder's destination
+// carries them; a producer of this binder sends those it added as the
+// properties only.
 // A value AMQP cannot encode goes as its text, and a message whose typed
 // headers do not fit the frame goes with all its headers as text, each
 // with a WARN: the copy is sent in any case.

@@ -1068,6 +1068,7 @@ func toPublishing(m stream.Envelope, defContentType string) amqp.Publishing {
 	if len(m.NativeHeaders) > 0 {
 		if p, ok := m.NativeHeaders[nativeProperties].(properties); ok {
 			p.apply(&msg) // a replayed dead letter's
+			p.dropAddedHeaders(h)
 		}
 	}
 	return msg
