@@ -53,6 +53,10 @@ type consumer struct {
 	// beforeEnter, set by tests only (before Start), runs in the
 	// sequential worker between taking a delivery and enter.
 	beforeEnter func()
+	// beforeAckFlush, set by tests only, runs in flushAcksLocked just
+	// before the held acks are written: it stands in for a write the
+	// socket does not take.
+	beforeAckFlush atomic.Pointer[func()]
 }
 
 var (
@@ -532,30 +536,67 @@ func (r *run) finish() {
 
 // Stop implements [lifecycle.Run]: it ends intake and waits, bounded by
 // ctx, for the run to finish; when ctx ends first it cancels the handlers'
-// context (their messages are Nak'ed), sends the acks held for coalescing
-// (the handler still running may never return, and the binder's Close
-// then closes the channel) and says what the end waits for.
+// context (their messages are Nak'ed), has the acks held for coalescing
+// sent (the handler still running may never return, and the binder's
+// Close then closes the channel) and says what the end waits for.
 func (r *run) Stop(ctx context.Context) error {
 	r.c.running.Store(nil)
 	r.stop()
 	if err := lifecycle.Wait(ctx, r.done); err != nil {
 		r.cancel()
-		// Sent now when ackMu is free; else as soon as its holder lets
-		// it go, without Stop waiting for that: the holder may be a
-		// flush blocked on the connection, or the worker recording an
-		// ack or looking at the held ones just before a handler call
-		// that may never return.
+		// Sent from a goroutine, as soon as ackMu is free, without Stop
+		// waiting past its ctx, which has ended: the holder of ackMu may
+		// be a flush blocked on the connection, or the worker recording
+		// an ack or looking at the held ones just before a handler call
+		// that may never return; and the write itself may not end before
+		// writeBounded fails it (one to two heartbeats; see flushAcksCtx).
+		// The run does not close its channel before the write is done
+		// (the worker's last flush waits for ackMu); the binder's Close
+		// may, and then the broker redelivers those messages.
 		if r.coalesce {
-			if r.ackMu.TryLock() {
-				r.flushAcksLocked()
-				r.ackMu.Unlock()
-			} else {
-				go r.flushAcks()
-			}
+			go r.flushAcks()
 		}
 		return fmt.Errorf("%s: %w", r.stopWait(), err)
 	}
 	return nil
+}
+
+// flushAcksCtx is flushAcks waiting for the write no longer than ctx
+// lasts. amqp091-go's Ack takes no context, and no write of a connection
+// can be cut short but by closing the connection (closing the channel
+// does not do: channel.close is a write queued behind the one in
+// progress), which the consumer shares with the binder's other
+// consumers; a write the socket does not take fails after one to two
+// heartbeats (writeBounded), and then the broker redelivers the messages
+// (Warn "ack failed"). So when ctx ends first the flush goes on without
+// the caller: the acks are sent when the socket takes them, not dropped.
+func (r *run) flushAcksCtx(ctx context.Context) error {
+	if !r.coalesce {
+		return nil
+	}
+	if r.ackMu.TryLock() {
+		held := r.pendN > 0
+		r.ackMu.Unlock()
+		if !held {
+			return nil // the usual Pause: no goroutine
+		}
+	}
+	sent := make(chan struct{})
+	go func() {
+		r.flushAcks()
+		close(sent)
+	}()
+	select {
+	case <-sent:
+		return nil
+	case <-ctx.Done():
+		select {
+		case <-sent:
+			return nil
+		default:
+		}
+		return fmt.Errorf("the acks of handled messages held for coalescing are still being sent (they go when the connection takes them; else the broker redelivers those messages): %w", ctx.Err())
+	}
 }
 
 // Done implements [lifecycle.Run].
@@ -582,9 +623,9 @@ func (r *run) Pause(ctx context.Context) error {
 	}
 	r.mu.Unlock()
 	// No handler call is active, but the worker may hold acks: it took a
-	// delivery after its last call and waits in enter for Resume.
-	r.flushAcks()
-	return nil
+	// delivery after its last call and waits in enter for Resume. Sent
+	// bounded by ctx (flushAcksCtx).
+	return r.flushAcksCtx(ctx)
 }
 
 // Resume implements [lifecycle.Run].
@@ -1334,6 +1375,9 @@ func (r *run) flushAcksLocked() {
 	}
 	// Every delivery of s up to tag was handed to this worker in order
 	// and is settled or held here, so multiple covers exactly the held.
+	if f := r.c.beforeAckFlush.Load(); f != nil {
+		(*f)()
+	}
 	if err := s.ch.Ack(tag, n > 1); err != nil {
 		r.c.log.Warn("rabbit: ack failed; the broker redelivers the messages", "queue", r.queue, "count", n, "error", err)
 	}

@@ -243,11 +243,19 @@
 // deliveries are already waiting, up to a quarter of prefetch, and sent
 // when none is waiting, before any nack or dead letter, before the next
 // handler call once held 1 ms (a handler that took 1 ms or more is acked
-// at once), before Pause returns, on Stop (also when its ctx ends with a
+// at once), on Pause, on Stop (also when its ctx ends with a
 // handler call still running, which may never return), and when the
 // broker cancels the consumer (basic.cancel) and leaves its channel open:
 // they go out on that channel before the binder closes it and subscribes
-// again. Each message is still acked only after its handler
+// again. Pause and Stop wait for that write no longer than their ctx
+// lasts: amqp091-go's Ack takes no context, and a write in progress can be
+// cut short only by closing the connection, which all the binder's
+// consumers share (closing the channel does not: its close frame waits
+// behind that write), so the write goes on without them, and the acks are
+// sent when the socket takes them; a write the socket does not take fails
+// after one to two heartbeats, and the broker redelivers those messages
+// (a WARN "ack failed"). Pause then returns its ctx's error ("... still
+// being sent"). Each message is still acked only after its handler
 // returned nil; a crash, or a channel or connection closed (by the broker
 // or the network), before the ack went out redelivers it, as it always
 // could: no ack can go on a closed channel. A Nak'ed

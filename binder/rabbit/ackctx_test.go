@@ -1,0 +1,169 @@
+package rabbit
+
+import (
+	"context"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/streambind/streambind/binder/rabbit/rabbittest"
+	"github.com/streambind/streambind/stream"
+)
+
+// stallAckFlush makes the next writes of held acks of consumer c wait
+// (beforeAckFlush) until the returned unstall is called, as a write the
+// socket does not take waits until writeBounded fails it (one to two
+// heartbeats): stalled is closed when one waits. unstall runs at the
+// test's end too.
+func stallAckFlush(t *testing.T, c *consumer) (stalled <-chan struct{}, unstall func()) {
+	st, release := make(chan struct{}), make(chan struct{})
+	var stOnce, relOnce sync.Once
+	f := func() {
+		stOnce.Do(func() { close(st) })
+		<-release
+	}
+	c.beforeAckFlush.Store(&f)
+	unstall = func() {
+		relOnce.Do(func() {
+			c.beforeAckFlush.Store(nil)
+			close(release)
+		})
+	}
+	t.Cleanup(unstall)
+	return st, unstall
+}
+
+// returnsWithin runs f and reports its error, or fails the test when f
+// has not returned within d (f is then left to return when it does).
+func returnsWithin(t *testing.T, d time.Duration, what string, f func() error) error {
+	t.Helper()
+	done := make(chan error, 1)
+	go func() { done <- f() }()
+	select {
+	case err := <-done:
+		return err
+	case <-time.After(d):
+		t.Errorf("%s did not return within %v of its ctx's end: it waited for the write of the held acks", what, d)
+		return nil
+	}
+}
+
+// TestPauseAckFlushBoundedByCtx: Pause sends the acks held for coalescing
+// (the worker between two handler calls holds them) waiting for their
+// write no longer than its ctx lasts: the write cannot be cut short
+// (amqp091-go's Ack has no context) and goes on, and the acks reach the
+// broker once it is done. Before, Pause wrote them itself and returned
+// only once the write was done, past its ctx (up to two heartbeats on a
+// stalled connection: here a write held by beforeAckFlush).
+func TestPauseAckFlushBoundedByCtx(t *testing.T) {
+	t.Parallel()
+	vh := rabbittest.VHost(t)
+	const n = 40 // below prefetch: all delivered at once
+	dest := "coalesce-pause-ctx"
+	queue := dest + ".g"
+	fillQueue(t, vh, dest, n)
+	_, tr := newTestBinder(t, map[string]any{"virtual-host": vh})
+	var handled atomic.Int64
+	first := make(chan struct{})
+	c, err := tr.BindConsumer(context.Background(), stream.ConsumerSpec{Binding: "c-in-0", Destination: dest, Group: "g",
+		ContentType: "text/plain",
+		Handler: func(context.Context, stream.Envelope) error {
+			if handled.Add(1) == 1 {
+				<-first // until every delivery waits in the worker's queue
+			}
+			return nil
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	between, release := make(chan struct{}), make(chan struct{})
+	var stopped atomic.Bool
+	co := c.(*consumer)
+	co.beforeEnter = func() {
+		r := co.latest.Load()
+		r.ackMu.Lock()
+		held := r.pendN > 0
+		r.ackMu.Unlock()
+		if held && stopped.CompareAndSwap(false, true) {
+			close(between)
+			<-release
+		}
+	}
+	if err := c.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Stop(context.Background()) })
+	var firstOnce, releaseOnce sync.Once
+	goOn := func() { firstOnce.Do(func() { close(first) }) }
+	letGo := func() { releaseOnce.Do(func() { close(release) }) }
+	t.Cleanup(func() { goOn(); letGo() }) // before the Stop above
+	r := co.latest.Load()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	for len(r.workers[0]) < n-1 {
+		if ctx.Err() != nil {
+			t.Fatalf("%d of %d deliveries in the worker's queue", len(r.workers[0]), n-1)
+		}
+		time.Sleep(time.Millisecond) // the broker pushing the prefetch
+	}
+	goOn()
+	select {
+	case <-between:
+	case <-ctx.Done():
+		t.Fatal("no acks held between calls")
+	}
+	k := int(handled.Load())
+	stalled, unstall := stallAckFlush(t, co)
+	pctx, pcancel := context.WithTimeout(ctx, 200*time.Millisecond)
+	defer pcancel()
+	err = returnsWithin(t, 3*time.Second, "Pause", func() error { return c.Pause(pctx) })
+	if err == nil || !strings.Contains(err.Error(), "still being sent") {
+		t.Errorf("Pause = %v, want its ctx's end while the held acks are being sent", err)
+	}
+	select {
+	case <-stalled:
+	default:
+		t.Error("Pause did not send the held acks")
+	}
+	unstall()
+	// The write goes on: the broker gets the k handled, not the rest.
+	got := n - unacked(t, vh, queue)
+	for deadline := time.Now().Add(5 * time.Second); got != k && time.Now().Before(deadline); got = n - unacked(t, vh, queue) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if got != k {
+		t.Errorf("%d acked after the write went on, want the %d handled", got, k)
+	}
+	letGo()
+}
+
+// TestStopAckFlushNotPastCtx: a Stop that runs out of time on a handler
+// call has the acks held for coalescing sent without waiting for their
+// write past its ctx, which has ended; they reach the broker once the
+// write is done. Before, it wrote them itself when their lock was free,
+// and returned only once the write was done (up to two heartbeats on a
+// stalled connection: here a write held by beforeAckFlush).
+func TestStopAckFlushNotPastCtx(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	const n = 40
+	h := newHeldAcks(t, ctx, "coalesce-stop-ctx", n)
+	g, held := h.hold()
+	stalled, unstall := stallAckFlush(t, h.c.(*consumer))
+	sctx, scancel := context.WithTimeout(ctx, 200*time.Millisecond)
+	defer scancel()
+	err := returnsWithin(t, 3*time.Second, "Stop", func() error { return h.c.Stop(sctx) })
+	if err == nil || !strings.Contains(err.Error(), "handlers still running") {
+		t.Errorf("Stop = %v, want it to run out of time on the handler", err)
+	}
+	select {
+	case <-stalled:
+	case <-time.After(5 * time.Second):
+		t.Error("the held acks were not sent after Stop ran out of time")
+	}
+	unstall()
+	h.expectAckedThenStop(ctx, g, held)
+}
