@@ -56,7 +56,9 @@
 // answers for the whole batch when one record is invalid (a record
 // without key on a compacted topic) — its messages are written again one
 // by one, so that only a message refused by itself fails and the others
-// are written. A topic deleted at run time is
+// are written. Where the broker names the invalid records (produce v8's
+// RecordErrors, Kafka 2.4 on), only those fail and the others are written
+// again as one batch. A topic deleted at run time is
 // created again by the next send when auto-create-topics is on. When it
 // is off, a send fails once the cluster (asked directly, not kafka-go's
 // metadata cache) confirms that the topic is gone — transiently: the

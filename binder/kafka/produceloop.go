@@ -481,11 +481,51 @@ func partitionResult(res *produceapi.Response, topic string, part int) error {
 				if pr.ErrorMessage != "" {
 					err = fmt.Errorf("%w: %s", err, pr.ErrorMessage)
 				}
+				if len(pr.RecordErrors) > 0 {
+					// Produce v8: the records at fault (KIP-467).
+					re := &recordErrors{err: err, at: make(map[int]string, len(pr.RecordErrors))}
+					for _, e := range pr.RecordErrors {
+						re.at[int(e.BatchIndex)] = e.BatchIndexErrorMessage
+					}
+					return re
+				}
 				return err
 			}
 		}
 	}
 	return fmt.Errorf("partition %d missing from the produce response: %w", part, protocol.ErrNoPartition)
+}
+
+// recordErrors is a partition batch refused for some of its records: the
+// broker's error for the batch, and the records at fault (their index in
+// the batch: its error message), as Kafka answers INVALID_RECORD since
+// 2.4 (produce v8's RecordErrors). The batch was not written, none of it.
+type recordErrors struct {
+	err error
+	at  map[int]string
+}
+
+func (e *recordErrors) Error() string { return e.err.Error() }
+func (e *recordErrors) Unwrap() error { return e.err }
+
+// faulty returns the indexes of the records of a batch of n refused
+// for err that the broker named as at fault, in order; nil unless err
+// names some (recordErrors) and every one of them is within the batch
+// and some record is not among them.
+func faulty(err error, n int) []int {
+	var re *recordErrors
+	if !errors.As(err, &re) || len(re.at) == 0 || len(re.at) >= n {
+		return nil
+	}
+	idx := make([]int, 0, len(re.at))
+	for i := range re.at {
+		if i < 0 || i >= n {
+			return nil
+		}
+		idx = append(idx, i)
+	}
+	slices.Sort(idx)
+	return idx
 }
 
 // complete takes a request's outcome: acknowledged batches (whose sends
@@ -546,8 +586,11 @@ func (l *loop) complete(req *request) {
 //     (permanent: MESSAGE_TOO_LARGE or RECORD_LIST_TOO_LARGE, a batch over
 //     max.message.bytes; INVALID_RECORD, which the broker answers for the
 //     whole batch when any one record is invalid, such as a record
-//     without key on a compacted topic): each record is sent again alone,
-//     so that only those refused by themselves fail, for good;
+//     without key on a compacted topic): when the broker names the
+//     records at fault (produce v8's RecordErrors, Kafka 2.4 on, for
+//     INVALID_RECORD), those fail, for good, and the others are sent
+//     again as one batch; otherwise each record is sent again alone, so
+//     that only those refused by themselves fail, for good;
 //   - an unknown topic: with auto-create-topics on, the topic is created
 //     again and the records sent once more; with it off, the cluster is
 //     asked (not the cache) whether the topic exists, and if it does not,
@@ -559,6 +602,28 @@ func (l *loop) complete(req *request) {
 // again.
 func (l *loop) fail(b *batch, err error) error {
 	p := l.p
+	if bad := faulty(err, len(b.reqs)); bad != nil && b.part >= 0 && permanent(err) && p.abortCtx.Err() == nil {
+		// The broker named the records at fault: they fail, the others
+		// go again as they were batched, first in their partition.
+		var re *recordErrors
+		errors.As(err, &re)
+		rest := make([]*sendReq, 0, len(b.reqs)-len(bad))
+		for i, r := range b.reqs {
+			if !slices.Contains(bad, i) {
+				rest = append(rest, r)
+			}
+		}
+		for _, i := range bad {
+			rerr := re.err
+			if msg := re.at[i]; msg != "" {
+				rerr = fmt.Errorf("%w (record: %s)", re.err, msg)
+			}
+			p.log.Warn("kafka: send failed", "messages", 1, "partition", b.part, "error", p.bd.logErr(rerr))
+			p.complete(b.reqs[i], rerr)
+		}
+		l.parts[b.part].pushFront(rest)
+		return err
+	}
 	if len(b.reqs) > 1 && b.part >= 0 && permanent(err) && p.abortCtx.Err() == nil {
 		for _, r := range b.reqs {
 			r.alone = true
