@@ -707,6 +707,14 @@ func (a *App) warnUnbound(known map[string]string) {
 	const bareMsg = "configured binding not bound: no bound function or output binding has this name, and a bound function output of its index has no settings (its destination is its own name); unless the send bridge sends to this binding, its settings are unused: if they are that output's, name it so"
 	for _, name := range names {
 		args := unbound("stream.bindings."+name, name)
+		if comp := composedPart(name, known); comp != "" {
+			// enrich-in-0 for enrich|reserve: the settings were most likely
+			// meant for the composition's binding.
+			scstName := SCStComposedBindingName(comp)
+			a.log.Warn("configured binding not bound: it is named after a function that runs only inside a composition, whose parts have no bindings of their own (as in SCSt); its settings are unused: configure the composition's binding "+scstName+" (SCSt's name; "+comp+" is the same binding)",
+				append(args, "composed_binding", scstName)...)
+			continue
+		}
 		if !a.bridgeOnly(name) || misspeltOutput(name, bound) {
 			a.log.Warn(unusedMsg+a.misspeltBinding(name, bound), args...)
 			continue
@@ -781,6 +789,31 @@ func (a *App) misspeltBinding(name string, bound []string) string {
 		}
 	}
 	return "; did you mean " + n + "? " + n + " uses defaults: " + uses
+}
+
+// composedPart returns, for a configured binding named after a part of a
+// bound composition (enrich-in-0, reserve-out-0 for enrich|reserve), the
+// composition's binding of the same direction and index as the function
+// definition spells it (enrich|reserve-in-0), or "" when there is none.
+// known maps the lower-cased bound names to their spelling.
+func composedPart(name string, known map[string]string) string {
+	loc := functionalName.FindStringIndex(name)
+	if loc == nil {
+		return ""
+	}
+	fn, suffix := strings.ToLower(name[:loc[0]]), strings.ToLower(name[loc[0]:])
+	for _, l := range sortedMapKeys(known) {
+		def, ok := strings.CutSuffix(l, suffix)
+		if !ok || !strings.Contains(def, "|") {
+			continue
+		}
+		for part := range strings.SplitSeq(def, "|") {
+			if strings.TrimSpace(part) == fn {
+				return known[l]
+			}
+		}
+	}
+	return ""
 }
 
 // configured reports whether stream.bindings has a binding of the
