@@ -49,9 +49,12 @@ type Binder struct {
 	// auto-create-topics is off (see producer.Health).
 	missing map[string]bool
 
-	// limits caches the max.message.bytes of dead-letter topics.
-	limMu  sync.Mutex
-	limits map[string]int
+	// limits caches the max.message.bytes of dead-letter topics;
+	// unreadable, until when a topic's could not be read (see
+	// maxMessageBytes).
+	limMu      sync.Mutex
+	limits     map[string]int
+	unreadable map[string]time.Time
 
 	// retryListing is the cluster's retry topics as last listed (see
 	// listRetryTopics); retryListLock (capacity 1) is held while listing.

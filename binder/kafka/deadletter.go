@@ -42,20 +42,38 @@ func deadLetterLimit(maxMessageBytes int) stream.DeadLetterLimit {
 	}
 }
 
+// unreadableFor is how long a topic whose max.message.bytes could not be
+// read (DescribeConfigs refused by an ACL, say) is taken to have Kafka's
+// default before it is read again.
+const unreadableFor = time.Minute
+
 // maxMessageBytes returns the largest record batch topic accepts: its
 // max.message.bytes, else the broker's message.max.bytes, cached per topic
-// (see forgetMaxMessageBytes); Kafka's default when neither can be read
-// (not cached, so the next dead letter asks again).
+// (see forgetMaxMessageBytes); Kafka's default when neither can be read,
+// for unreadableFor, after which the next dead letter asks again: a storm
+// of dead letters does not cost admin requests (and a WARN) each.
 func (bd *Binder) maxMessageBytes(ctx context.Context, topic string) int {
 	bd.limMu.Lock()
 	n, ok := bd.limits[topic]
+	until, failed := bd.unreadable[topic]
 	bd.limMu.Unlock()
 	if ok {
 		return n
 	}
+	if failed && time.Now().Before(until) {
+		return defaultMaxMessageBytes
+	}
 	n, err := bd.describeMaxMessageBytes(ctx, topic)
 	if err != nil {
-		bd.log.Warn("kafka: cannot read the dead-letter topic's max.message.bytes; assuming Kafka's default", "dlq", topic, "default", defaultMaxMessageBytes, "error", bd.logErr(err))
+		if ctx.Err() == nil { // not our own deadline or a wind-down
+			bd.limMu.Lock()
+			if bd.unreadable == nil {
+				bd.unreadable = map[string]time.Time{}
+			}
+			bd.unreadable[topic] = time.Now().Add(unreadableFor)
+			bd.limMu.Unlock()
+		}
+		bd.log.Warn("kafka: cannot read the dead-letter topic's max.message.bytes; assuming Kafka's default", "dlq", topic, "default", defaultMaxMessageBytes, "read_again_in", unreadableFor, "error", bd.logErr(err))
 		return defaultMaxMessageBytes
 	}
 	bd.limMu.Lock()
@@ -63,6 +81,7 @@ func (bd *Binder) maxMessageBytes(ctx context.Context, topic string) int {
 		bd.limits = map[string]int{}
 	}
 	bd.limits[topic] = n
+	delete(bd.unreadable, topic)
 	bd.limMu.Unlock()
 	return n
 }

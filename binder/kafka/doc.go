@@ -179,7 +179,9 @@
 // a dead letter is fitted (stream.FitDeadLetter) to the dead-letter
 // topic's max.message.bytes, read with DescribeConfigs (else the broker's
 // message.max.bytes; else Kafka's default, 1048588) and cached per topic
-// for the binder's life. The record batch header (61 bytes) and upper
+// for the binder's life. When neither can be read (DescribeConfigs refused
+// by an ACL, say), Kafka's default is assumed for a minute, with one WARN,
+// before the next dead letter asks again. The record batch header (61 bytes) and upper
 // bounds of each record's and each header's varints (40 and 10 bytes) are
 // counted, and the dead-letter writer sends batches of one uncompressed
 // record, so a fitted dead letter is never batched into a batch over the

@@ -372,8 +372,9 @@ func (w *partWorker) retryLater(m *kafkago.Message, env stream.Envelope, dr *str
 			}
 		case sizeError(err) && !fitted:
 			// Only now is the topic's limit read (not for every parked
-			// message: where DescribeConfigs is not allowed, nothing is
-			// cached, and each would cost admin round trips and a WARN).
+			// message: where DescribeConfigs is not allowed, the failure
+			// is cached for a minute only (maxMessageBytes), and each
+			// minute would cost admin round trips and a WARN).
 			fitted = true
 			c.bd.forgetMaxMessageBytes(rt) // a limit read before may be stale
 			if w.fitRetryCopy(rt, &retryCopy) {
@@ -400,8 +401,9 @@ func (w *partWorker) retryLater(m *kafkago.Message, env stream.Envelope, dr *str
 // the retry topic's max.message.bytes, and reports whether it shortened
 // any. retryLater calls it once the topic refused the copy for its size,
 // not for every copy: the limit is read with DescribeConfigs, which an
-// application's principal may not be allowed (then nothing is cached,
-// and each parked message would cost admin round trips and a WARN).
+// application's principal may not be allowed (then the failure is cached
+// for a minute only, and each minute would cost admin round trips and a
+// WARN).
 // Nothing else of the copy is cut, since the retry delivery must be the
 // message as it was (its headers, id and payload). Before, a message
 // close to the limit whose failure had a long text (a panic's stack
