@@ -13,7 +13,9 @@
 // left to put them. It reports the reason from the SCSt headers
 // x-exception-message and x-exception-fqcn, and where the message came
 // from (x-original-topic on Kafka and in process, x-original-exchange on
-// RabbitMQ).
+// RabbitMQ), with its partition and when it was sent where the binder says
+// (Headers.OriginalPartition and OriginalTimestamp read Kafka's binary
+// numbers and the other binders' decimal ones alike).
 package main
 
 import (
@@ -28,6 +30,7 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/streambind/streambind/binder/kafka"
 	"github.com/streambind/streambind/binder/memory"
@@ -66,9 +69,13 @@ func chargePayment(_ context.Context, o Order) error {
 type DeadLetter struct {
 	OrderID string // "" when the payload is not an order
 	From    string // the topic or exchange it was consumed from
-	Reason  string // x-exception-message
-	Type    string // x-exception-fqcn: the Go type of the root error
-	Payload []byte
+	// Partition is the partition it was consumed from, -1 when the dead
+	// letter names none (RabbitMQ).
+	Partition int
+	Sent      time.Time // x-original-timestamp; zero when the dead letter has none
+	Reason    string    // x-exception-message
+	Type      string    // x-exception-fqcn: the Go type of the root error
+	Payload   []byte
 }
 
 // auditDeadLetters reads dead letters as they are and reports each one.
@@ -84,6 +91,11 @@ func auditDeadLetters(report func(DeadLetter)) func(context.Context, stream.Mess
 		if dl.From == "" {
 			dl.From = m.Headers.Get("x-original-exchange")
 		}
+		dl.Partition = -1
+		if p, ok := m.Headers.OriginalPartition(); ok {
+			dl.Partition = p
+		}
+		dl.Sent, _ = m.Headers.OriginalTimestamp()
 		var o Order
 		if json.Unmarshal(m.Payload, &o) == nil {
 			dl.OrderID = o.ID
@@ -152,7 +164,11 @@ func run(ctx context.Context, args, env []string, stdout, stderr io.Writer, opts
 		if dl.OrderID == "" {
 			what = fmt.Sprintf("%d bytes that are not an order", len(dl.Payload))
 		}
-		fmt.Fprintf(stdout, "dead letter from %s: %s: %s (%s)\n", dl.From, what, dl.Reason, dl.Type)
+		from := dl.From
+		if dl.Partition >= 0 {
+			from += fmt.Sprintf(" partition %d", dl.Partition)
+		}
+		fmt.Fprintf(stdout, "dead letter from %s: %s: %s (%s)\n", from, what, dl.Reason, dl.Type)
 	}
 	app, log, err := buildApp(loaded, stderr, report, opts...)
 	if err != nil {

@@ -50,6 +50,9 @@ func TestAuditReadsPaymentsDeadLetters(t *testing.T) {
 			if dl.OrderID != w.id || !strings.Contains(dl.Reason, w.reason) || dl.From != "orders" {
 				t.Errorf("audited %+v, want order %q from orders saying %q", dl, w.id, w.reason)
 			}
+			if dl.Partition != 0 || time.Since(dl.Sent) > time.Minute || time.Until(dl.Sent) > time.Second {
+				t.Errorf("audited %+v: want partition 0, sent within the last minute", dl)
+			}
 		case <-time.After(streamtest.DefaultTimeout):
 			t.Fatalf("no dead letter audited; want order %q", w.id)
 		}
@@ -71,7 +74,7 @@ func TestRun(t *testing.T) {
 	})
 	r.WaitLog(t, "msg=ready")
 	extest.SendJSON(t, ctx, side, "orders", `{"id":"o-7","amountCents":-1}`)
-	r.WaitOutput(t, "dead letter from orders: order o-7: order o-7: amount must be positive (*errors.errorString)")
+	r.WaitOutput(t, "dead letter from orders partition 0: order o-7: order o-7: amount must be positive (*errors.errorString)")
 	r.Stop(t)
 }
 
@@ -86,7 +89,9 @@ func TestRunOnKafka(t *testing.T) {
 	})
 	r.WaitLog(t, "msg=ready")
 	extest.SendJSON(t, ctx, side, "orders", `{"id":"o-8","amountCents":-1}`)
-	r.WaitOutput(t, "dead letter from orders: order o-8:")
+	// The partition is read from Kafka's 4-byte x-original-partition.
+	r.WaitOutput(t, "dead letter from orders partition ")
+	r.WaitOutput(t, ": order o-8:")
 	r.Stop(t)
 }
 
