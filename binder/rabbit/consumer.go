@@ -132,7 +132,12 @@ func (c *consumer) topology(q string) topology {
 	cc := c.spec.Consumer
 	o := c.opts.queueOptions
 	t := o.destinationTopology(c.dest)
-	qs := o.groupQueueSpec(c.dest, q, c.dlq(), cc.Partitioned, cc.InstanceIndex)
+	// With dlq, the queue has SCSt's x-dead-letter-* arguments also when
+	// anonymous (SCSt's provisioner gives its AnonymousQueue the same
+	// queueArgs), though no DLQ is declared for it: the broker dead-letters
+	// its failed messages to the DLX with dead-letter-routing-key, else
+	// the queue's own name, which no DLQ is bound with.
+	qs := o.groupQueueSpec(c.dest, q, cc.DLQ, cc.Partitioned, cc.InstanceIndex)
 	if c.spec.Group == "" {
 		qs.durable, qs.exclusive, qs.autoDelete = false, true, true
 	}
@@ -879,7 +884,9 @@ func (r *run) settle(in inbound, env stream.Envelope, err error) (requeue bool) 
 			return true
 		}
 	default:
-		c.log.Debug("rabbit: failed message dropped (no dlq)", "queue", r.queue, "error", logtext.Error(err))
+		// Without dlq the broker drops it; an anonymous queue with dlq
+		// has the DLX as dead-letter exchange (topology).
+		c.log.Debug("rabbit: failed message rejected (no DLQ): the broker drops it, or dead-letters it through the queue's dead-letter exchange, if any", "queue", r.queue, "error", logtext.Error(err))
 		r.reject(in)
 	}
 	return false

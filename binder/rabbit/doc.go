@@ -17,7 +17,11 @@
 //     The queue's x-arguments are SCSt's (see Consumer properties).
 //   - anonymous consumer → exclusive auto-delete queue
 //     <destination>.anonymous.<random id> (anonymous-group-prefix replaces
-//     "anonymous."), declared by Start.
+//     "anonymous."), declared by Start. With dlq it has the
+//     x-dead-letter-* arguments a group's queue has (the DLX, and
+//     dead-letter-routing-key or its own name), as SCSt declares it, but
+//     no DLQ is declared for it: the broker dead-letters a failed message
+//     to a queue bound to the DLX with that key, if any, else drops it.
 //   - dlq: true (SCSt's auto-bind-dlq; named groups) → the group's queue
 //     has x-dead-letter-exchange DLX and x-dead-letter-routing-key <its
 //     name>; durable direct exchange DLX and durable queue
