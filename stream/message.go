@@ -169,8 +169,9 @@ type Received struct {
 	// binders.
 	EntryID string
 	// Timestamp is the message's time, zero when not known: the Kafka
-	// record's timestamp (CreateTime or LogAppendTime, as the topic has
-	// it), the time JetStream stored the message, the time in the Redis
+	// record's own timestamp (on a topic with message.timestamp.type
+	// LogAppendTime still the producer's: kafka-go does not read the
+	// batch's append time), the time JetStream stored the message, the time in the Redis
 	// entry ID (milliseconds), the AMQP timestamp property when the
 	// publisher set it (seconds; streambind's producers do not), the time
 	// the in-process binder stored the message (milliseconds).
