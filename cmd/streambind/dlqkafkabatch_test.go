@@ -29,6 +29,7 @@ import (
 // claiming cursor is one: none once every replay and purge ended). The
 // app handles 8 at a time (handleConcurrently) unless inOrder.
 func kafkaDLQService(t *testing.T, parts int, inOrder bool) (dir string, env []string, a *dlqApp, depth, claims func() int) {
+	heavyKafka(t)
 	c := kafkatest.Start(t)
 	svc := fmt.Sprintf(dlqService, kafkaBinder)
 	if parts > 1 {
@@ -45,6 +46,31 @@ func kafkaDLQService(t *testing.T, parts int, inOrder bool) (dir string, env []s
 		return len(as)
 	}
 	return dir, env, a, lsDepth(t, dir, env), claims
+}
+
+// heavyKafkaTurn is held by a test of kafkaDLQService from its start to
+// its end, by one at a time: those tests dead-letter and replay hundreds
+// or thousands of messages through a kfake cluster in this process and
+// through processes of the command, under -race, computing all along
+// rather than waiting on a broker elsewhere. Among parallelTests at once
+// the eight of them ran together on two cores, 59-360 s each, and three to
+// six of them failed a run waiting 2 minutes for their thousands of dead
+// letters (load 17-30); one at a time each took 17-129 s of its own at
+// load 28, one of the eight failing. A test waiting for its turn holds
+// one of the parallelTests places.
+var heavyKafkaTurn = make(chan struct{}, 1)
+
+// heavyKafka waits for t's turn among the heavy Kafka tests, held until t
+// ends. Called before t starts its cluster: the turn is given back after
+// every other clean-up of t (they run last in, first out).
+func heavyKafka(t *testing.T) {
+	t.Helper()
+	start := time.Now()
+	heavyKafkaTurn <- struct{}{}
+	t.Cleanup(func() { <-heavyKafkaTurn })
+	if w := time.Since(start); w > time.Second {
+		t.Logf("waited %s for the other heavy Kafka tests", w.Round(time.Millisecond))
+	}
 }
 
 // A killed replay (SIGKILL) replays again at most its batch: what it had
