@@ -79,7 +79,7 @@ type Harness struct {
 	// GroupsEachGetAll, AnonymousBroadcast, OrderPerKey, NakRedelivers,
 	// FailureDeadLetters, ConcurrentProducers, CloseUnderLoad,
 	// RestartResumes, StopHandsOverInOrder, PauseResume, Lifecycle,
-	// Pipelined, EdgeMessages, EdgeNames.
+	// Pipelined, EdgeMessages, EdgeNames, DescribeBinding.
 	Skip map[string]string
 }
 
@@ -111,6 +111,7 @@ var subtests = []subtest{
 	{"Pipelined", false, testPipelined},
 	{"EdgeMessages", false, testEdgeMessages},
 	{"EdgeNames", false, testEdgeNames},
+	{"DescribeBinding", false, testDescribeBinding},
 }
 
 // Run runs the conformance suite against the binder of h, one subtest per

@@ -10,7 +10,8 @@ var _ stream.BindingDescriber = (*consumer)(nil)
 
 // DescribeBinding says what the consumer reads, for the start-up line of
 // its binding: its group's queue (instance index of instance-count when
-// partitioned) and the dead-letter destination.
+// partitioned; an anonymous consumer's queue is its own) and the
+// dead-letter destination.
 func (c *consumer) DescribeBinding() map[string]string {
 	d := map[string]string{}
 	if c.group != nil {
@@ -19,7 +20,7 @@ func (c *consumer) DescribeBinding() map[string]string {
 			d["queue"] += " #" + strconv.Itoa(c.index) + "/" + strconv.Itoa(c.instances)
 		}
 	} else {
-		d["queue"] = "(anonymous)"
+		d["queue"] = c.destName + ".(anonymous)"
 	}
 	if c.dlq != nil {
 		d["dlq"] = c.dlq.name
