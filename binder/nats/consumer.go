@@ -1793,6 +1793,29 @@ func (r *run) Pause(ctx context.Context) error {
 	return r.pool.Pause(ctx)
 }
 
+// BeforeResume checks, for a member of a group, whether its stream was
+// deleted and made again (with the durable, by another member) while it
+// was paused, before it handles and settles what it holds: a consumer
+// info, and a stream lookup when the durable is not the one it saw (see
+// checkRemade), bounded by ctx and api-timeout. The 5s consumer info
+// (watchConsumer) notices it too, but a Resume before it acknowledged the
+// old stream's messages on the new one (JetStream's acks name stream,
+// durable and sequence). A member whose durable is gone settles nothing
+// on it meanwhile; intake's reopen sees to the stream.
+func (r *run) BeforeResume(ctx context.Context) {
+	c := r.c
+	if c.group == "" {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, c.bd.st.apiTimeout)
+	defer cancel()
+	info, err := r.consumer().Info(ctx)
+	if err != nil {
+		return // gone or unreachable: intake's reopen sees to it
+	}
+	r.checkRemade(ctx, info)
+}
+
 func (r *run) Resume() {
 	r.mu.Lock()
 	r.paused = false

@@ -377,7 +377,9 @@
 // ran); a failed one is dead-lettered, else it is gone with its stream
 // (a WARN). A member that sees no error of its own when the stream goes
 // (it was not pulling) notices by its durable's creation time, at its next
-// consumer info (every 5s): what it settles before that, in a stream
+// consumer info (every 5s), and a paused one at Resume too (a consumer
+// info, and a stream lookup when the durable changed, before it handles
+// what it holds): what a running one settles before that, in a stream
 // that another member made again meanwhile, may settle the new stream's
 // messages. What it received meanwhile from the new stream (its pulls
 // name the durable, which the other member made again) is told from the

@@ -51,6 +51,12 @@ type Run interface {
 	Done() <-chan struct{}
 }
 
+// ResumeChecker is a Run with a check to make, bounded by Resume's ctx,
+// before it resumes (whether what it holds is still valid, say).
+type ResumeChecker interface {
+	BeforeResume(ctx context.Context)
+}
+
 // Waiter is implemented by a [Run] that can say what its end is waiting
 // for; a repeated Stop that runs out of time says that rather than the
 // busy text given to [New].
@@ -221,6 +227,9 @@ func (l *Lifecycle) Resume(ctx context.Context) error {
 	}
 	defer l.unlock()
 	if l.cur != nil {
+		if rc, ok := l.cur.(ResumeChecker); ok {
+			rc.BeforeResume(ctx)
+		}
 		l.cur.Resume()
 	}
 	return nil
