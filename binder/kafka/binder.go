@@ -151,6 +151,9 @@ func (bd *Binder) ValidateConsumer(spec stream.ConsumerSpec) error {
 	if err := conf.AnonymousDLQ(Type, spec); err != nil {
 		return err
 	}
+	if err := checkFixed(spec, cs); err != nil { // fixed.go
+		return err
+	}
 	return checkConsumerTopics(spec, cs)
 }
 
@@ -300,6 +303,16 @@ func (bd *Binder) BindConsumer(ctx context.Context, spec stream.ConsumerSpec) (s
 	if err := conf.AnonymousDLQ(Type, spec); err != nil {
 		return fail(err)
 	}
+	if err := checkFixed(spec, cs); err != nil { // fixed.go
+		return fail(err)
+	}
+	if cs.fixed && spec.Group == "" {
+		// As in SCSt, whose anonymous consumers subscribe through the
+		// group protocol whatever auto-rebalance-enabled says.
+		bd.log.Warn("kafka: auto-rebalance-enabled: false is ignored for an anonymous consumer (no group): it reads every partition, as in SCSt; set a group for a fixed assignment",
+			"binding", spec.Binding)
+		cs.fixed = false
+	}
 	if err := bd.checkOpen(); err != nil {
 		return fail(err)
 	}
@@ -318,6 +331,9 @@ func (bd *Binder) BindConsumer(ctx context.Context, spec stream.ConsumerSpec) (s
 			bd.log.Info("kafka: topic has fewer partitions than the binding's concurrency; some handler slots stay idle", "destination", t, "partitions", n, "wanted", need)
 		case cs.orderByKey && n < inst:
 			bd.log.Info("kafka: topic has fewer partitions than the binding's instance-count; some instances stay idle", "destination", t, "partitions", n, "instance-count", inst)
+		}
+		if cs.fixed {
+			bd.warnFixed(spec, t, n) // fixed.go
 		}
 		dlqParts[t] = n
 		if cs.dlqPartitions > 0 {

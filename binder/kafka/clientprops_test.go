@@ -735,12 +735,11 @@ func TestSCStTypedKeys(t *testing.T) {
 		t.Errorf("the error shows the password: %v", err)
 	}
 	err = v.ValidateConsumer(stream.ConsumerSpec{Binding: "in-0", Extension: map[string]any{
-		"autoCommitOffset": false, "ackMode": "MANUAL", "autoRebalanceEnabled": false, "destinationIsPattern": true,
+		"autoCommitOffset": false, "ackMode": "MANUAL", "destinationIsPattern": true,
 		"converterBeanName": "c", "standardHeaders": "both"}})
 	wantErrs(t, err, map[string]string{
 		"stream.kafka.bindings.in-0.consumer.autoCommitOffset":     "manual acknowledgment is not supported",
 		"stream.kafka.bindings.in-0.consumer.ackMode":              "MANUAL is not supported",
-		"stream.kafka.bindings.in-0.consumer.autoRebalanceEnabled": "a fixed assignment by instance-index is not supported",
 		"stream.kafka.bindings.in-0.consumer.destinationIsPattern": "topic patterns are not supported",
 		"stream.kafka.bindings.in-0.consumer.converterBeanName":    "it names a Spring bean",
 		"stream.kafka.bindings.in-0.consumer.standardHeaders":      "is not supported",

@@ -386,6 +386,9 @@ type consumerSettings struct {
 	dlqProducer producerSettings
 	// replicationFactor of a topic this binding creates; 0: the binder's.
 	replicationFactor int
+	// fixed: SCSt's auto-rebalance-enabled false, a fixed assignment by
+	// instance-index (fixed.go).
+	fixed bool
 }
 
 func defaultConsumerSettings() consumerSettings {
@@ -832,6 +835,12 @@ func decodeConsumer(st *settings, binding string, ext map[string]any) (consumerS
 			}
 		case "topic", "admin":
 			out.replicationFactor, err = decodeTopic(&d, p, v)
+		case "autorebalanceenabled":
+			// SCSt's: false reads the partitions p with p % instance-count
+			// == instance-index without joining the group (fixed.go).
+			var auto bool
+			auto, err = props.Bool(v)
+			out.fixed = !auto
 		default:
 			if ok, serr := scstKey("consumer", k, v); ok {
 				return serr

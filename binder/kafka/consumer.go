@@ -139,6 +139,11 @@ type run struct {
 	startCounts map[string]int
 	// warnedIdle: the idle-concurrency warning was logged (keyorder.go).
 	warnedIdle atomic.Bool
+	// fixed: the run reads a fixed assignment (auto-rebalance-enabled:
+	// false, fixed.go) and cg is nil; fixedRefused: a refused commit of it
+	// was warned about, until one succeeds.
+	fixed        bool
+	fixedRefused atomic.Bool
 	// carried is what the previous generation settled and could not
 	// commit (see carriedOffset). The generations' goroutines use it one
 	// after another: kafka-go starts a generation only once every
@@ -179,8 +184,33 @@ func (c *consumer) newRun() (*run, error) {
 	} else if start == 0 {
 		start = kafkago.FirstOffset
 	}
+	r := &run{
+		c:       c,
+		groupID: group,
+		view:    &assignView{},
+		fixed:   c.cs.fixed && c.spec.Group != "",
+		reset:   c.cs.resetOffsets && !c.resetDone,
+		slots:   make(chan struct{}, max(c.spec.Consumer.Concurrency, 1)),
+		stopC:   make(chan struct{}),
+		done:    make(chan struct{}),
+	}
+	// A fixed assignment joins no group: its partitions and commits are
+	// its own (fixed.go).
+	if !r.fixed {
+		if err := r.newGroup(group, start); err != nil {
+			return nil, err
+		}
+	}
+	c.resetDone = c.resetDone || c.cs.resetOffsets
+	r.ctx, r.cancel = context.WithCancel(context.Background())
+	r.hctx, r.hcancel = context.WithCancel(context.Background())
+	return r, nil
+}
+
+// newGroup makes the run's kafka-go consumer group.
+func (r *run) newGroup(group string, start int64) error {
+	c := r.c
 	st := c.bd.st
-	view := &assignView{}
 	cg, err := kafkago.NewConsumerGroup(kafkago.ConsumerGroupConfig{
 		ID:                group,
 		Brokers:           st.brokers,
@@ -193,7 +223,7 @@ func (c *consumer) newRun() (*run, error) {
 		// The binder watches for new partitions itself (see
 		// watchPartitions), against the counts the leader's balancer
 		// assigned from.
-		GroupBalancers: groupBalancers(view, c.topics),
+		GroupBalancers: groupBalancers(r.view, c.topics),
 		StartOffset:    start,
 		Timeout:        c.cs.groupTimeout,
 		ErrorLogger: kafkago.LoggerFunc(func(f string, a ...any) {
@@ -201,22 +231,10 @@ func (c *consumer) newRun() (*run, error) {
 		}),
 	})
 	if err != nil {
-		return nil, err
+		return err
 	}
-	r := &run{
-		c:       c,
-		groupID: group,
-		cg:      cg,
-		view:    view,
-		reset:   c.cs.resetOffsets && !c.resetDone,
-		slots:   make(chan struct{}, max(c.spec.Consumer.Concurrency, 1)),
-		stopC:   make(chan struct{}),
-		done:    make(chan struct{}),
-	}
-	c.resetDone = c.resetDone || c.cs.resetOffsets
-	r.ctx, r.cancel = context.WithCancel(context.Background())
-	r.hctx, r.hcancel = context.WithCancel(context.Background())
-	return r, nil
+	r.cg = cg
+	return nil
 }
 
 // joinRetry is how soon kafka-go joins again after a failed join.
@@ -237,6 +255,10 @@ const joinRetry = 250 * time.Millisecond
 // intervals that double from 250 ms to 5 s: one WARN a 250 ms attempt
 // during an outage was a flood (43 lines in 11 s for one binding).
 func (r *run) loop() {
+	if r.fixed {
+		r.fixedLoop() // fixed.go
+		return
+	}
 	defer close(r.done)
 	warnEvery := dispatch.Backoff{Initial: 250 * time.Millisecond, Max: 5 * time.Second}
 	joinBackoff := dispatch.Backoff{Initial: 250 * time.Millisecond, Max: 5 * time.Second} // after refused joins
@@ -288,7 +310,7 @@ func (r *run) loop() {
 		}
 		reset := first && r.reset
 		first = false
-		r.generation(gen, reset)
+		r.generation(kafkaGen{gen}, reset)
 	}
 }
 
@@ -308,9 +330,27 @@ func groupCoordination(err error) bool {
 	return false
 }
 
+// groupGen is what generation needs of a generation: kafka-go's
+// (kafkaGen), or a fixed assignment's partition set (fixedGen, fixed.go).
+// Start runs a function in a goroutine of the generation, whose context
+// ends with it; the generation ends when one of them returns.
+type groupGen interface {
+	genID() int32
+	assignments() map[string][]kafkago.PartitionAssignment
+	Start(fn func(context.Context))
+	CommitOffsets(offs map[string]map[int]int64) error
+}
+
+// kafkaGen is a consumer group generation of kafka-go.
+type kafkaGen struct{ *kafkago.Generation }
+
+func (g kafkaGen) genID() int32 { return g.ID }
+
+func (g kafkaGen) assignments() map[string][]kafkago.PartitionAssignment { return g.Assignments }
+
 // generation consumes the partitions assigned in gen until the generation
 // ends (a rebalance) or the run stops, then commits what was processed.
-func (r *run) generation(gen *kafkago.Generation, reset bool) {
+func (r *run) generation(gen groupGen, reset bool) {
 	finished := make(chan struct{})
 	r.mu.Lock()
 	r.genDone = finished
@@ -328,12 +368,12 @@ func (r *run) generation(gen *kafkago.Generation, reset bool) {
 	}
 	firstCounts := r.firstCounts
 	gen.Start(func(gctx context.Context) {
-		r.watchPartitions(gctx, assignedFrom, r.c.log.With("generation", gen.ID))
+		r.watchPartitions(gctx, assignedFrom, r.c.log.With("generation", gen.genID()))
 	})
 	gen.Start(func(gctx context.Context) {
 		closeFinished := sync.OnceFunc(func() { close(finished) })
 		defer closeFinished()
-		log := r.c.log.With("generation", gen.ID)
+		log := r.c.log.With("generation", gen.genID())
 		// wctx ends intake: on a rebalance (gctx) or Stop.
 		wctx, wcancel := context.WithCancel(context.Background())
 		defer wcancel()
@@ -361,13 +401,13 @@ func (r *run) generation(gen *kafkago.Generation, reset bool) {
 		}()
 
 		cm := newCommitter(gen, log, r.c.bd)
-		offs, commitNow := r.startOffsets(wctx, gen.Assignments, reset, firstCounts, log)
+		offs, commitNow := r.startOffsets(wctx, gen.assignments(), reset, firstCounts, log)
 		carried := r.carried
 		r.carried = nil
-		r.warnIdleConcurrency(gen.Assignments, log) // keyorder.go, before any message is handled
+		r.warnIdleConcurrency(gen.assignments(), log) // keyorder.go, before any message is handled
 		var wg sync.WaitGroup
 		var ws []*partWorker
-		for topic, parts := range gen.Assignments {
+		for topic, parts := range gen.assignments() {
 			for _, pa := range parts {
 				k := topicPart{topic, pa.ID}
 				if co, ok := carried[k]; ok && !reset && co.applies(pa.Offset) {
@@ -537,7 +577,9 @@ func (r *run) stop(ctx context.Context) error {
 	closed := make(chan struct{})
 	go func() {
 		defer close(closed)
-		_ = r.cg.Close()
+		if r.cg != nil { // nil: a fixed assignment (no group to leave)
+			_ = r.cg.Close()
+		}
 		<-r.done
 	}()
 	bound := time.NewTimer(r.c.bd.st.closeTimeout)
@@ -662,7 +704,9 @@ func (r *run) leave() {
 // the end. Commit failures are logged, not fatal: what was not committed
 // is redelivered.
 type committer struct {
-	gen  *kafkago.Generation
+	gen interface {
+		CommitOffsets(map[string]map[int]int64) error
+	}
 	log  *slog.Logger
 	bd   *Binder
 	wake chan struct{}
@@ -747,7 +791,7 @@ func (co carriedOffset) applies(committed int64) bool {
 	return committed == co.known || (committed < co.next && slices.Contains(co.tried, committed))
 }
 
-func newCommitter(gen *kafkago.Generation, log *slog.Logger, bd *Binder) *committer {
+func newCommitter(gen groupGen, log *slog.Logger, bd *Binder) *committer {
 	return &committer{gen: gen, log: log, bd: bd, wake: make(chan struct{}, 1)}
 }
 

@@ -276,6 +276,30 @@
 // (Kafka drops the group's committed offsets with the topic: they start
 // at the earliest offset of the new one).
 //
+// # Fixed assignment
+//
+// With the consumer's auto-rebalance-enabled: false (SCSt's
+// autoRebalanceEnabled), a binding with a group joins no group: it reads,
+// of each of its topics, the partitions p with p % instance-count ==
+// instance-index (the binding's consumer.instance-index and
+// instance-count; every partition with instance-count 1), as SCSt's
+// binder computes them. Each partition starts at the group's committed
+// offset, else at the start offset (as a member's: see Consumer), and
+// what is handled is committed to the group as a member's would be — at
+// least once, with the same retries, dead letters, ordering, concurrency,
+// Pause/Resume/Stop and lag — with Kafka's commits for consumers outside
+// the group (generation -1, no member id). Kafka accepts those only while
+// the group has no members: while another consumer is a member of the
+// group every commit is refused, and the binding logs a WARN naming the
+// reason and goes on (what it handled comes again after a restart). An
+// instance-index outside [0, instance-count) is an error at bind; a topic
+// without a partition for the instance is a WARN (SCSt refuses to bind),
+// and the instance reads nothing of it until partitions are added: the
+// partition watch (see New partitions) starts reading the partitions that
+// fall to the instance without a restart (SCSt reads only those it found
+// at start-up). An anonymous consumer ignores the setting, as SCSt's does,
+// with a WARN.
+//
 // # Concurrency and ordering
 //
 // consumer.concurrency bounds the handler calls running at once across the
@@ -647,6 +671,7 @@
 //	batch-size: 500                # largest batch in batch mode
 //	redelivery-delay: 100ms        # before a Nak'ed message is handled again
 //	ordering: partition            # partition | key: what is handled one at a time, in order (see "Concurrency and ordering")
+//	auto-rebalance-enabled: true   # false: a fixed assignment, the partitions p with p % instance-count == instance-index, without joining the group (see "Fixed assignment")
 //	configuration: (none)          # Kafka client properties of this consumer
 //	topic:
 //	  replication-factor: (none)   # of the topics this binding creates; default: the binder's

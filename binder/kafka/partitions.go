@@ -129,6 +129,14 @@ func (r *run) watchPartitions(ctx context.Context, base map[string]int, log *slo
 			}
 		case base == nil:
 			base = counts
+		case r.fixed && !maps.Equal(counts, base) && !r.c.fixedChanged(base, counts):
+			// Partitions of other instances (fixed.go): nothing changes here.
+			base = counts
+		case r.fixed && !maps.Equal(counts, base):
+			// A fixed assignment reads the new set in its next generation
+			// (no group: no rejoin, nothing to loop on).
+			log.Info("kafka: the partitions of the topics changed; reading this instance's fixed partitions anew", "was", base, "now", counts)
+			return
 		case !maps.Equal(counts, base) && len(missingTopics(counts)) > 0:
 			// A topic the group subscribes to was deleted: kafka-go's
 			// balancer assigns nothing while one is missing, so a rejoin
@@ -333,6 +341,12 @@ func (r *run) committedTopics(ctx context.Context, log *slog.Logger) map[string]
 	res, err := bd.admin.OffsetFetch(ctx, &kafkago.OffsetFetchRequest{GroupID: r.groupID})
 	if err == nil {
 		err = res.Error
+	}
+	if errors.Is(err, kafkago.GroupIdNotFound) {
+		// No such group (some brokers' answer, kfake's, for a group that
+		// never committed; Kafka's is no offsets): a fixed assignment's
+		// group is not made by joining it.
+		return out
 	}
 	if err != nil {
 		log.Warn("kafka: cannot read the group's committed offsets; partitions without one start at the earliest offset", "error", bd.logErr(err))

@@ -90,8 +90,6 @@ func scstKey(kind, k string, v any) (handled bool, err error) {
 		}
 	case "consumer.autocommitonerror":
 		err = wantBool(is(true), "a message that failed every attempt is dead-lettered (dlq) or dropped, and committed; replaying it from the last success is not supported")
-	case "consumer.autorebalanceenabled":
-		err = wantBool(is(true), "Kafka assigns the partitions among the group's members; a fixed assignment by instance-index is not supported")
 	case "consumer.destinationispattern":
 		err = wantBool(is(false), "topic patterns are not supported: list the topics in destination, comma-separated")
 	case "consumer.standardheaders":
