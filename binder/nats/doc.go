@@ -266,7 +266,10 @@
 // (stream.DeadLetterLimit.DropPayload) and sent once more. Its Nats-Msg-Id is derived from the original's
 // stream, the stream's creation time and the sequence, so a dead letter
 // sent again is stored once, and one of a stream deleted and made again
-// (whose sequences start over) is not taken for an earlier one's. A
+// (whose sequences start over) is not taken for an earlier one's (one
+// published by a version before 2026-12-06, whose id had no creation time,
+// and published again after an upgrade, its original not settled by the
+// old member, is stored twice: docs/conventions.md). A
 // dead-letter publish that fails otherwise is retried dlq-attempts times
 // with back-off (from redelivery-delay, doubling to 5s); then the message
 // is Nak'ed with a delay that doubles with its delivery count (from
