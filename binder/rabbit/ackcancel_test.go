@@ -56,6 +56,7 @@ type heldAcks struct {
 	vh     string
 	queue  string
 	n      int
+	b      *Binder
 	c      stream.Consumer
 	r      *run
 	gating atomic.Bool
@@ -77,7 +78,8 @@ func newHeldAcks(t *testing.T, ctx context.Context, dest string, n int) *heldAck
 		gates: make(chan heldGate), seen: make(chan struct{}), calls: map[int]int{}}
 	h.gating.Store(true)
 	fillQueue(t, h.vh, dest, n)
-	_, tr := newTestBinder(t, map[string]any{"virtual-host": h.vh})
+	b, tr := newTestBinder(t, map[string]any{"virtual-host": h.vh})
+	h.b = b
 	c, err := tr.BindConsumer(ctx, stream.ConsumerSpec{Binding: "c-in-0", Destination: dest, Group: "g",
 		ContentType: "text/plain", Handler: h.handle})
 	if err != nil {

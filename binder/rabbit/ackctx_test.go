@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	amqp "github.com/rabbitmq/amqp091-go"
+
 	"github.com/streambind/streambind/binder/rabbit/rabbittest"
 	"github.com/streambind/streambind/stream"
 )
@@ -166,4 +168,75 @@ func TestStopAckFlushNotPastCtx(t *testing.T) {
 	}
 	unstall()
 	h.expectAckedThenStop(ctx, g, held)
+}
+
+// TestStopTimedOutThenCloseSendsHeldAcks: a Stop that runs out of time
+// leaves the write of the held acks to a goroutine; the binder's Close
+// right after it (a shutdown whose ctx has ended) does not close the
+// connection before that write is done (bounded by flightsWait), so the
+// messages handled before the stuck handler are not redelivered. Since
+// d7bf59d the Close raced the goroutine: with the write held (here by
+// beforeAckFlush) until the connection was closed, the acks failed and
+// the broker redelivered those messages.
+func TestStopTimedOutThenCloseSendsHeldAcks(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	const n = 40
+	h := newHeldAcks(t, ctx, "coalesce-stop-close", n)
+	g, held := h.hold()
+	handled := g.id // messages 0..g.id-1; g's handler is stuck
+	waiting := make(chan struct{})
+	var waitOnce sync.Once
+	acks := &h.b.sub.acks
+	acks.mu.Lock()
+	acks.waiting = func() { waitOnce.Do(func() { close(waiting) }) }
+	acks.mu.Unlock()
+	conn, _, err := h.b.sub.current()
+	if err != nil {
+		t.Fatal(err)
+	}
+	connClosed := conn.NotifyClose(make(chan *amqp.Error, 1))
+	stalled, unstall := stallAckFlush(t, h.c.(*consumer))
+	sctx, scancel := context.WithTimeout(ctx, 100*time.Millisecond)
+	defer scancel()
+	if err := h.c.Stop(sctx); err == nil {
+		t.Fatal("Stop = nil, want it to run out of time on the handler")
+	}
+	select {
+	case <-stalled:
+	case <-ctx.Done():
+		t.Fatal("the held acks were not sent after Stop ran out of time")
+	}
+	ended, end := context.WithCancel(ctx)
+	end()
+	_ = h.b.Close(ended) // returns at once; the connection's end goes on
+	select {
+	case <-waiting: // the end waits for the write
+	case <-connClosed: // it did not: the write fails
+	case <-ctx.Done():
+		t.Fatal("the consumer connection neither waited for the acks nor closed")
+	}
+	unstall()
+	select {
+	case <-h.b.sub.done:
+	case <-ctx.Done():
+		t.Fatal("the consumer connection did not close")
+	}
+	// Every delivery the closed connection held is back in the queue but
+	// the handled ones, whose acks (held ones too) reached the broker.
+	for unacked(t, h.vh, h.queue) > 0 {
+		if ctx.Err() != nil {
+			t.Fatal("deliveries of the closed connection still unacknowledged")
+		}
+		time.Sleep(20 * time.Millisecond) // the broker requeueing them
+	}
+	ch := rabbittest.Channel(t, h.vh)
+	q, err := ch.QueueDeclarePassive(h.queue, true, false, false, false, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if q.Messages != n-handled {
+		t.Errorf("%d messages back in the queue, want %d: the %d held acks of handled messages were lost with the connection", q.Messages, n-handled, held)
+	}
 }

@@ -62,6 +62,66 @@ type connMgr struct {
 	done        chan struct{} // closed when the loop ended
 	// wconn is the last connection dialled (see writeBounded).
 	wconn atomic.Pointer[writeBounded]
+	// acks counts the writes of held acks that Pause or a timed-out Stop
+	// left to a goroutine: the binder's end waits for them (bounded by
+	// flightsWait) before it closes the connection.
+	acks flights
+}
+
+// flightsWait bounds how long the binder's end waits, before it closes
+// the connection, for the writes of held acks that Pause or a timed-out
+// Stop left to a goroutine: as long as the broker is given to answer the
+// close (CloseDeadline). Such a write is done in microseconds unless the
+// socket takes no bytes; then it fails after one to two heartbeats
+// (writeBounded), and the connection is closed without waiting that long.
+const flightsWait = 2 * time.Second
+
+// flights counts goroutines doing a write that must go out before the
+// connection is closed; wait waits, bounded, until none is left.
+type flights struct {
+	mu   sync.Mutex
+	n    int
+	zero chan struct{} // closed when n drops to 0
+	// waiting, set by tests only, is called when wait begins to wait.
+	waiting func()
+}
+
+// add counts a flight; its done must follow.
+func (f *flights) add() {
+	f.mu.Lock()
+	if f.n == 0 {
+		f.zero = make(chan struct{})
+	}
+	f.n++
+	f.mu.Unlock()
+}
+
+func (f *flights) done() {
+	f.mu.Lock()
+	if f.n--; f.n == 0 {
+		close(f.zero)
+	}
+	f.mu.Unlock()
+}
+
+// wait waits until no flight is left, or d passed.
+func (f *flights) wait(d time.Duration) {
+	f.mu.Lock()
+	if f.n == 0 {
+		f.mu.Unlock()
+		return
+	}
+	zero, waiting := f.zero, f.waiting
+	f.mu.Unlock()
+	if waiting != nil {
+		waiting()
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-zero:
+	case <-t.C:
+	}
 }
 
 // writeBounded bounds each write to the broker by its progress once the
@@ -767,6 +827,10 @@ func (m *connMgr) watch(c *amqp.Connection, closed chan *amqp.Error, blocked cha
 				blocked = nil
 			}
 		case <-m.ctx.Done():
+			// The held acks that a Pause or a Stop which ran out of time
+			// left to a goroutine go before the close, not after it
+			// (which would redeliver those handled messages).
+			m.acks.wait(flightsWait)
 			_ = c.CloseDeadline(time.Now().Add(2 * time.Second))
 			return m.ctx.Err()
 		}

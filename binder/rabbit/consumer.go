@@ -556,10 +556,11 @@ func (r *run) Stop(ctx context.Context) error {
 		// that may never return; and the write itself may not end before
 		// writeBounded fails it (one to two heartbeats; see flushAcksCtx).
 		// The run does not close its channel before the write is done
-		// (the worker's last flush waits for ackMu); the binder's Close
-		// may, and then the broker redelivers those messages.
+		// (the worker's last flush waits for ackMu), nor does the
+		// binder's Close close the connection (it waits for the write,
+		// bounded: connMgr.acks).
 		if r.coalesce {
-			go r.flushAcks()
+			r.goFlushAcks(nil)
 		}
 		return fmt.Errorf("%s: %w", r.stopWait(), err)
 	}
@@ -574,7 +575,9 @@ func (r *run) Stop(ctx context.Context) error {
 // consumers; a write the socket does not take fails after one to two
 // heartbeats (writeBounded), and then the broker redelivers the messages
 // (Warn "ack failed"). So when ctx ends first the flush goes on without
-// the caller: the acks are sent when the socket takes them, not dropped.
+// the caller: the acks are sent when the socket takes them, not dropped,
+// and the binder's end waits for them (bounded) before it closes the
+// connection (goFlushAcks).
 func (r *run) flushAcksCtx(ctx context.Context) error {
 	if !r.coalesce {
 		return nil
@@ -587,10 +590,7 @@ func (r *run) flushAcksCtx(ctx context.Context) error {
 		}
 	}
 	sent := make(chan struct{})
-	go func() {
-		r.flushAcks()
-		close(sent)
-	}()
+	r.goFlushAcks(sent)
 	select {
 	case <-sent:
 		return nil
@@ -602,6 +602,22 @@ func (r *run) flushAcksCtx(ctx context.Context) error {
 		}
 		return fmt.Errorf("the acks of handled messages held for coalescing are still being sent (they go when the connection takes them; else the broker redelivers those messages): %w", ctx.Err())
 	}
+}
+
+// goFlushAcks has the held acks sent by a goroutine, which closes sent
+// (when not nil) once they are. The binder's end waits for it (bounded)
+// before it closes the connection: counted before the goroutine starts,
+// so that a Close right after Pause or Stop sees it.
+func (r *run) goFlushAcks(sent chan struct{}) {
+	f := &r.c.bd.sub.acks
+	f.add()
+	go func() {
+		defer f.done()
+		r.flushAcks()
+		if sent != nil {
+			close(sent)
+		}
+	}()
 }
 
 // Done implements [lifecycle.Run].

@@ -259,7 +259,9 @@
 // sent when the socket takes them; a write the socket does not take fails
 // after one to two heartbeats, and the broker redelivers those messages
 // (a WARN "ack failed"). Pause then returns its ctx's error ("... still
-// being sent"). Each message is still acked only after its handler
+// being sent"). The binder's Close, even with an ended ctx (a shutdown
+// after a Stop that ran out of time), does not close the connection
+// before that write is done, for up to 2 s. Each message is still acked only after its handler
 // returned nil; a crash, or a channel or connection closed (by the broker
 // or the network), before the ack went out redelivers it, as it always
 // could: no ack can go on a closed channel. A Nak'ed
