@@ -8,7 +8,8 @@ import (
 // TestLintAnonymousDLQOnce: enable-dlq on a binding without a group on
 // Kafka is refused by the binder at start-up, as in SCSt; lint lists it
 // once, in the binder's words, not again as its own dlq-anonymous error.
-// On RabbitMQ, whose SCSt binder accepts it, lint's own error stays.
+// On RabbitMQ, whose SCSt binder accepts it, lint's own error stays, and
+// says that the broker dead-letters the failed messages to the DLX.
 func TestLintAnonymousDLQOnce(t *testing.T) {
 	const yaml = `spring.cloud.function.definition: sink
 spring.cloud.stream.default-binder: kafka
@@ -28,5 +29,11 @@ spring.cloud.stream.kafka.bindings.sink-in-0.consumer.enable-dlq: true
 	if r.code != exitFailure || strings.Count(r.stdout, "\n") != 1 ||
 		!strings.Contains(r.stdout, "rabbit/application.yaml:4: stream.bindings.sink-in-0.consumer.dlq: dlq needs a consumer group") {
 		t.Errorf("rabbit: exit status %d, stdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
+	}
+	// On RabbitMQ the anonymous queue has SCSt's x-dead-letter-*
+	// arguments (2a5d5e5): its failed messages go to the DLX, not
+	// necessarily dropped.
+	if strings.Contains(r.stdout, "dropped, not dead-lettered") || !strings.Contains(r.stdout, "dead-letters its failed messages to the DLX") {
+		t.Errorf("rabbit: the error says the failed messages are dropped, where the broker dead-letters them to the DLX:\n%s", r.stdout)
 	}
 }
