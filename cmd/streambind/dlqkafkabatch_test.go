@@ -29,6 +29,7 @@ import (
 // claiming cursor is one: none once every replay and purge ended). The
 // app handles 8 at a time (handleConcurrently) unless inOrder.
 func kafkaDLQService(t *testing.T, parts int, inOrder bool) (dir string, env []string, a *dlqApp, depth, claims func() int) {
+	heavyKafka(t)
 	c := kafkatest.Start(t)
 	svc := fmt.Sprintf(dlqService, kafkaBinder)
 	if parts > 1 {
@@ -45,6 +46,31 @@ func kafkaDLQService(t *testing.T, parts int, inOrder bool) (dir string, env []s
 		return len(as)
 	}
 	return dir, env, a, lsDepth(t, dir, env), claims
+}
+
+// heavyKafkaTurn is held by a test of kafkaDLQService from its start to
+// its end, by one at a time: those tests dead-letter and replay hundreds
+// or thousands of messages through a kfake cluster in this process and
+// through processes of the command, under -race, computing all along
+// rather than waiting on a broker elsewhere. Among parallelTests at once
+// the eight of them ran together on two cores, 59-360 s each, and three to
+// six of them failed a run waiting 2 minutes for their thousands of dead
+// letters (load 17-30); one at a time each took 17-129 s of its own at
+// load 28, one of the eight failing. A test waiting for its turn holds
+// one of the parallelTests places.
+var heavyKafkaTurn = make(chan struct{}, 1)
+
+// heavyKafka waits for t's turn among the heavy Kafka tests, held until t
+// ends. Called before t starts its cluster: the turn is given back after
+// every other clean-up of t (they run last in, first out).
+func heavyKafka(t *testing.T) {
+	t.Helper()
+	start := time.Now()
+	heavyKafkaTurn <- struct{}{}
+	t.Cleanup(func() { <-heavyKafkaTurn })
+	if w := time.Since(start); w > time.Second {
+		t.Logf("waited %s for the other heavy Kafka tests", w.Round(time.Millisecond))
+	}
 }
 
 // A killed replay (SIGKILL) replays again at most its batch: what it had
@@ -68,11 +94,14 @@ func TestDLQReplayPipelinedInterruptedKafka(t *testing.T) {
 	kafkaPipelinedStopped(t, syscall.SIGINT, 0)
 }
 
-// kafkaPipelinedStopped is pipelinedStopped on Kafka: 4,000 dead
-// letters (10,000 took the suite ~170 s a test under -race, its dlq ls
-// timing out at load 12), the first replay stopped once it removed 300 (its group's
-// committed offset, polled: a Kafka replay of thousands may be over
-// before its first hundreds of copies reach the app).
+// kafkaPipelinedStopped is pipelinedStopped on Kafka: 2,000 dead
+// letters, as on the other brokers, the first replay stopped once it
+// removed 300 (its group's committed offset, polled: a Kafka replay of
+// thousands may be over before its first hundreds of copies reach the
+// app). It was stopped with 386-512 copies arrived (a replay removes 128
+// at a time), far from the end, with 4,000 as with 2,000. 10,000 took the
+// suite ~170 s a test under -race (its dlq ls timing out at load 12);
+// 4,000 half that, most of it dead-lettering and replaying the rest.
 func kafkaPipelinedStopped(t *testing.T, sig syscall.Signal, maxDups int) {
 	dir, env, a, depth, claims := kafkaDLQService(t, 1, false)
 	cl, err := kgo.NewClient(kgo.SeedBrokers(strings.Split(strings.TrimPrefix(env[0], "KAFKA_BROKERS="), ",")...))
@@ -99,7 +128,7 @@ func kafkaPipelinedStopped(t *testing.T, sig syscall.Signal, maxDups int) {
 		}
 		return -1
 	}
-	pipelinedStoppedAt(t, dir, env, a, depth, claims, sig, maxDups, 4000, "300 removed", func(*copies) bool { return committed() >= 300 })
+	pipelinedStoppedAt(t, dir, env, a, depth, claims, sig, maxDups, 2000, "300 removed", func(*copies) bool { return committed() >= 300 })
 }
 
 func TestDLQReplayKeyOrderKafka(t *testing.T) {
