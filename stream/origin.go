@@ -20,9 +20,11 @@ import (
 
 // OriginalPartition returns the partition of the message a dead letter
 // copies (x-original-partition): a Kafka partition, or the partition of a
-// NATS subject or Redis stream of a partitioned destination. false when
-// the header is absent (RabbitMQ's dead letters, a destination that is
-// not partitioned) or is neither decimal text nor a 4-byte integer.
+// NATS subject or Redis stream of a partitioned destination, 0 for the
+// Kafka and in-process binders' destinations that are not partitioned.
+// false when the header is absent (RabbitMQ's dead letters; NATS's and
+// Redis's of a destination that is not partitioned) or is neither decimal
+// text nor a 4-byte integer.
 func (h Headers) OriginalPartition() (int, bool) {
 	v, ok := h[HeaderOriginalPartition]
 	if !ok {
