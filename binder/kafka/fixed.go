@@ -242,7 +242,10 @@ func (r *run) fixedLoop() {
 			}
 			continue
 		}
-		c.log.Debug("kafka: fixed assignment", "partitions", asg)
+		// INFO: which partitions an instance reads is what an operator
+		// of a fixed assignment checks first (it changes only when
+		// partitions are added).
+		c.log.Info("kafka: fixed assignment (auto-rebalance-enabled: false): reading these partitions", "partitions", assignmentText(asg))
 		r.view.set(counts) // the counts the assignment was made from (generation takes them)
 		reset := first && r.reset
 		first = false
