@@ -234,6 +234,9 @@ func (a *App) logBound(b *Binding) {
 			attrs[len(attrs)-1] = "(anonymous)"
 		}
 		c := b.cfg.Consumer
+		if c.DeadLettersOf != "" {
+			attrs = append(attrs, "dead_letters_of", c.DeadLettersOf)
+		}
 		if c.DLQ {
 			attrs = append(attrs, "dlq_enabled", b.group != "")
 		}

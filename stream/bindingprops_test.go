@@ -290,9 +290,13 @@ func TestStartupLogLinePerBinding(t *testing.T) {
 	log := slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	fns := stream.NewCatalog()
 	stream.AddFunction(fns, "charge", func(_ context.Context, o Order) (Order, error) { return o, nil })
+	stream.AddConsumer(fns, "audit", func(context.Context, []byte) error { return nil })
 	cfg := &stream.Config{
+		Function: stream.FunctionConfig{Definition: "charge;audit"},
 		Bindings: map[string]stream.BindingConfig{
-			"charge-in-0":  {Destination: "orders", Group: "payment", Consumer: stream.ConsumerConfig{DLQ: true}},
+			"charge-in-0": {Destination: "orders", Group: "payment", Consumer: stream.ConsumerConfig{DLQ: true}},
+			// A dead-letter reader says whose dead letters it reads.
+			"audit-in-0":   {Group: "audit", Consumer: stream.ConsumerConfig{DeadLettersOf: "charge-in-0"}},
 			"charge-out-0": {Destination: "payments", Producer: stream.ProducerConfig{PartitionKeyExpression: "payload.customerId", PartitionCount: 2}},
 		},
 	}
@@ -313,6 +317,7 @@ func TestStartupLogLinePerBinding(t *testing.T) {
 	for name, want := range map[string][]string{
 		"charge-in-0":  {"level=INFO", "destination=orders", "binder=memory", "binder_type=memory", "group=payment", "dlq_enabled=true", "queue=orders.payment", "dlq=error.orders.payment"},
 		"charge-out-0": {"level=INFO", "destination=payments", "binder=memory", "partition_count=2", "partition_key_expression=payload.customerId"},
+		"audit-in-0":   {"level=INFO", "destination=error.orders.payment", "group=audit", "dead_letters_of=charge-in-0"},
 	} {
 		l, ok := lines[name]
 		if !ok {

@@ -648,6 +648,23 @@ func (ep endpoint) keyProblem(kind, key, msg string, warning bool) problem {
 	return problem{loc: s.locate(s.origin(path)), key: path, msg: msg + " (" + key + " is not set: its default applies)", warning: warning, kind: kind}
 }
 
+// fixedAnonymousProblem is the warning of auto-rebalance-enabled: false
+// on ep, an anonymous Kafka consumer: reported where the key was set (the
+// binding's Kafka section, else the Kafka default's), else at the
+// binding.
+func fixedAnonymousProblem(ep endpoint) problem {
+	const key = "consumer.auto-rebalance-enabled"
+	const msg = "auto-rebalance-enabled: false is ignored for an anonymous consumer (no group): it reads every partition, as in SCSt, so each instance reads them all; set a group for a fixed assignment"
+	s := ep.svc
+	for _, path := range []string{"stream.kafka.bindings." + ep.b.name + "." + key, "stream.kafka.default." + key} {
+		if o, ok := s.exactOrigin(path); ok {
+			return problem{loc: s.locate(o), key: path, msg: msg, warning: true}
+		}
+	}
+	path := "stream.bindings." + ep.b.name
+	return problem{loc: s.locate(s.origin(path)), key: path, msg: msg, warning: true}
+}
+
 // destKey identifies a destination system-wide: binder type, broker (the
 // binder's brokerOf: two binders of one type on different brokers do not
 // meet) and name (on RabbitMQ the exchange's: destName).
@@ -705,6 +722,19 @@ func (sys *system) consistency() []problem {
 					why = "dlq needs a consumer group: no DLQ is declared for an anonymous consumer; the broker dead-letters its failed messages to the DLX (its queue's x-dead-letter-* arguments), to a queue bound there if any, else drops them (set group)"
 				}
 				out = append(out, endpoint{s, b}.keyProblem(kindDLQ, "consumer.dlq", why, false))
+			}
+		}
+	}
+
+	// Kafka's auto-rebalance-enabled: false on an anonymous consumer: the
+	// binder ignores it with a WARN at bind (as SCSt, an anonymous
+	// consumer reads every partition), so two instances would each read
+	// every partition; said here, before they run.
+	for _, s := range sys.services {
+		for _, b := range s.bindings {
+			if b.configured && b.input && b.group == "" && b.binderType == kafka.Type &&
+				strings.EqualFold(topology.ExtString(b.ext, "auto-rebalance-enabled"), "false") {
+				out = append(out, fixedAnonymousProblem(endpoint{s, b}))
 			}
 		}
 	}
