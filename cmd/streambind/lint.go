@@ -231,7 +231,8 @@ properties (each binder's own validator), the management and logging
 sections, the outbox and idempotency sections (keys and values, as those
 packages decode them when the app starts; nothing connects to PostgreSQL
 or Redis), and the consistency of the bindings within and across the
-services given (dlq on an anonymous consumer, partitioned consumers that
+services given (dlq on an anonymous consumer, Kafka's auto-rebalance-enabled:
+false on one (ignored: it reads every partition), partitioned consumers that
 do not fit their producers — as the broker assigns partitions: on RabbitMQ
 and NATS partitions from instance-count (NATS: its partition-count) on
 reach no instance —, required-groups nobody reads, RabbitMQ producers
