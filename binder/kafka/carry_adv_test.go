@@ -515,7 +515,14 @@ func TestCarryNakAtGenerationEnd(t *testing.T) {
 			waitFor(t, carryTimeout, "90..100 committed", func() bool { return carryCommitted(t, cl, "g", topic, 0) >= known-10 })
 			committed := carryCommitted(t, cl, "g", topic, 0)
 
-			f.isolate.Store(true)
+			// The member's commits are refused while it handles up to
+			// input 150 and Naks it; only then is it cut off, so that the
+			// generation ends (at its next heartbeat) with input 150
+			// unsettled. Cut off first, the generation ended within one
+			// heartbeat interval (500 ms), before input 150 was reached
+			// under load, and the member, unable to rejoin, never Nak'ed
+			// it: the test hung there (also before the fixed assignment).
+			f.failCommits.Store(true)
 			start := time.Now()
 			g.setLimit(n)
 			waitFor(t, carryTimeout, "input 150 Nak'ed", func() bool { return naks.Load() >= 3 })
@@ -523,8 +530,10 @@ func TestCarryNakAtGenerationEnd(t *testing.T) {
 				// The other keys' lanes went on past the stuck input.
 				waitFor(t, carryTimeout, "input 151 handled", func() bool { return h.count(stuck+1) > 0 })
 			}
+			f.isolate.Store(true)
 			waitFor(t, carryTimeout, "the group empty", func() bool { return groupState(t, cl, "g") == "Empty" })
 			f.isolate.Store(false)
+			f.failCommits.Store(false)
 			waitFor(t, carryTimeout, "a carried offset", func() bool {
 				return logs.count(slog.LevelInfo, "kafka: going on from the offset processed but not committed", start) > 0
 			})
