@@ -273,6 +273,15 @@ func (r *run) fixedCommit(offs map[string]map[int]int64) error {
 	ctx, cancel := context.WithTimeout(context.Background(), c.cs.groupTimeout)
 	defer cancel()
 	res, err := c.bd.admin.OffsetCommit(ctx, req)
+	// A connection of the binder's client that broke (a broker restart,
+	// an idle connection cut) fails the request sent on it, and each such
+	// connection of the pool fails one: try again at once, on another
+	// (the commit is idempotent). Else the final commit at Stop right
+	// after a broker restart failed and what was handled since was
+	// handled again after the restart.
+	for try := 1; err != nil && retriable(err) && try < fixedCommitTries && ctx.Err() == nil; try++ {
+		res, err = c.bd.admin.OffsetCommit(ctx, req)
+	}
 	if err != nil {
 		return err
 	}
@@ -295,6 +304,10 @@ func (r *run) fixedCommit(offs map[string]map[int]int64) error {
 	}
 	return err
 }
+
+// fixedCommitTries bounds the attempts of one fixed-assignment commit on
+// broken connections (see fixedCommit).
+const fixedCommitTries = 5
 
 // errGroupHasMembers is why a group refuses the commits of a fixed
 // assignment.
