@@ -288,10 +288,56 @@ func (h *heldAcks) expectAckedThenStop(ctx context.Context, g heldGate, held int
 // Resume (or Stop).
 func TestCoalescedAcksSentOnPauseBetweenCalls(t *testing.T) {
 	t.Parallel()
+	const n = 40
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	h := heldBetweenCalls(ctx, t, "coalesce-pause-between", n)
+	vh, queue, c, r, letGo := h.vh, h.queue, h.c, h.r, h.letGo
+	k := h.handled
+	if err := c.Pause(ctx); err != nil {
+		t.Fatal(err)
+	}
+	r.ackMu.Lock()
+	held := r.pendN
+	r.ackMu.Unlock()
+	letGo()
+	if held > 0 {
+		t.Errorf("after Pause %d acks held", held)
+	}
+	// And the broker has them: the k handled are acked, the rest not.
+	want := n - k
+	got := unacked(t, vh, queue)
+	for deadline := time.Now().Add(5 * time.Second); got != want && time.Now().Before(deadline); got = unacked(t, vh, queue) {
+		time.Sleep(20 * time.Millisecond) // the broker settling the ack
+	}
+	if got != want {
+		t.Errorf("after Pause %d messages unacknowledged, want %d (the %d handled acked)", got, want, k)
+	}
+	if err := c.Resume(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// betweenCalls is a started consumer of a group "g" queue of n messages
+// whose worker stands between two handler calls with the acks of the
+// calls before held for coalescing (heldBetweenCalls).
+type betweenCalls struct {
+	vh, queue string
+	c         stream.Consumer
+	co        *consumer
+	r         *run
+	handled   int    // the calls made before the worker stood still
+	letGo     func() // lets the worker go on (also at cleanup)
+}
+
+// heldBetweenCalls fills destination dest (in a vhost of its own) with n
+// messages, below prefetch so that all are delivered at once, starts a
+// consumer whose first handler call waits until every other delivery is
+// in the worker's queue, and returns once the worker, between two calls
+// with acks held, waits for letGo (once). Waits are bounded by ctx.
+func heldBetweenCalls(ctx context.Context, t *testing.T, dest string, n int) *betweenCalls {
+	t.Helper()
 	vh := rabbittest.VHost(t)
-	const n = 40 // below prefetch: all delivered at once
-	dest := "coalesce-pause-between"
-	queue := dest + ".g"
 	fillQueue(t, vh, dest, n)
 	_, tr := newTestBinder(t, map[string]any{"virtual-host": vh})
 	var handled atomic.Int64
@@ -334,8 +380,6 @@ func TestCoalescedAcksSentOnPauseBetweenCalls(t *testing.T) {
 	letGo := func() { releaseOnce.Do(func() { close(release) }) }
 	t.Cleanup(func() { goOn(); letGo() })
 	r := co.latest.Load()
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
 	for len(r.workers[0]) < n-1 {
 		if ctx.Err() != nil {
 			t.Fatalf("%d of %d deliveries in the worker's queue", len(r.workers[0]), n-1)
@@ -348,27 +392,5 @@ func TestCoalescedAcksSentOnPauseBetweenCalls(t *testing.T) {
 	case <-ctx.Done():
 		t.Fatal("no acks held between calls")
 	}
-	k := int(handled.Load())
-	if err := c.Pause(ctx); err != nil {
-		t.Fatal(err)
-	}
-	r.ackMu.Lock()
-	held := r.pendN
-	r.ackMu.Unlock()
-	letGo()
-	if held > 0 {
-		t.Errorf("after Pause %d acks held", held)
-	}
-	// And the broker has them: the k handled are acked, the rest not.
-	want := n - k
-	got := unacked(t, vh, queue)
-	for deadline := time.Now().Add(5 * time.Second); got != want && time.Now().Before(deadline); got = unacked(t, vh, queue) {
-		time.Sleep(20 * time.Millisecond) // the broker settling the ack
-	}
-	if got != want {
-		t.Errorf("after Pause %d messages unacknowledged, want %d (the %d handled acked)", got, want, k)
-	}
-	if err := c.Resume(ctx); err != nil {
-		t.Fatal(err)
-	}
+	return &betweenCalls{vh: vh, queue: dest + ".g", c: c, co: co, r: r, handled: int(handled.Load()), letGo: letGo}
 }

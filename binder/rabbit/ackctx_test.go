@@ -4,14 +4,12 @@ import (
 	"context"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	amqp "github.com/rabbitmq/amqp091-go"
 
 	"github.com/streambind/streambind/binder/rabbit/rabbittest"
-	"github.com/streambind/streambind/stream"
 )
 
 // stallAckFlush makes the next writes of held acks of consumer c wait
@@ -61,66 +59,16 @@ func returnsWithin(t *testing.T, d time.Duration, what string, f func() error) e
 // stalled connection: here a write held by beforeAckFlush).
 func TestPauseAckFlushBoundedByCtx(t *testing.T) {
 	t.Parallel()
-	vh := rabbittest.VHost(t)
-	const n = 40 // below prefetch: all delivered at once
-	dest := "coalesce-pause-ctx"
-	queue := dest + ".g"
-	fillQueue(t, vh, dest, n)
-	_, tr := newTestBinder(t, map[string]any{"virtual-host": vh})
-	var handled atomic.Int64
-	first := make(chan struct{})
-	c, err := tr.BindConsumer(context.Background(), stream.ConsumerSpec{Binding: "c-in-0", Destination: dest, Group: "g",
-		ContentType: "text/plain",
-		Handler: func(context.Context, stream.Envelope) error {
-			if handled.Add(1) == 1 {
-				<-first // until every delivery waits in the worker's queue
-			}
-			return nil
-		}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	between, release := make(chan struct{}), make(chan struct{})
-	var stopped atomic.Bool
-	co := c.(*consumer)
-	co.beforeEnter = func() {
-		r := co.latest.Load()
-		r.ackMu.Lock()
-		held := r.pendN > 0
-		r.ackMu.Unlock()
-		if held && stopped.CompareAndSwap(false, true) {
-			close(between)
-			<-release
-		}
-	}
-	if err := c.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = c.Stop(context.Background()) })
-	var firstOnce, releaseOnce sync.Once
-	goOn := func() { firstOnce.Do(func() { close(first) }) }
-	letGo := func() { releaseOnce.Do(func() { close(release) }) }
-	t.Cleanup(func() { goOn(); letGo() }) // before the Stop above
-	r := co.latest.Load()
+	const n = 40
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	for len(r.workers[0]) < n-1 {
-		if ctx.Err() != nil {
-			t.Fatalf("%d of %d deliveries in the worker's queue", len(r.workers[0]), n-1)
-		}
-		time.Sleep(time.Millisecond) // the broker pushing the prefetch
-	}
-	goOn()
-	select {
-	case <-between:
-	case <-ctx.Done():
-		t.Fatal("no acks held between calls")
-	}
-	k := int(handled.Load())
+	h := heldBetweenCalls(ctx, t, "coalesce-pause-ctx", n)
+	vh, queue, c, co, letGo := h.vh, h.queue, h.c, h.co, h.letGo
+	k := h.handled
 	stalled, unstall := stallAckFlush(t, co)
 	pctx, pcancel := context.WithTimeout(ctx, 200*time.Millisecond)
 	defer pcancel()
-	err = returnsWithin(t, 3*time.Second, "Pause", func() error { return c.Pause(pctx) })
+	err := returnsWithin(t, 3*time.Second, "Pause", func() error { return c.Pause(pctx) })
 	if err == nil || !strings.Contains(err.Error(), "still being sent") {
 		t.Errorf("Pause = %v, want its ctx's end while the held acks are being sent", err)
 	}
