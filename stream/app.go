@@ -1514,8 +1514,9 @@ func (a *App) wire(v *validator, rt *runtimeBinding, b *Binding) {
 // warnDLQWithoutGroup warns that consumer.dlq does not apply to an
 // anonymous consumer (no group): its failed messages are dropped, each
 // with an ERROR line, and no dead-letter destination is made (on
-// RabbitMQ the broker dead-letters them through the queue's
-// x-dead-letter-* arguments, to a queue bound to the DLX, if any). It is
+// RabbitMQ they go to the DLX, as SCSt's, by the queue's x-dead-letter-*
+// arguments: republished by the binder, or dead-lettered by the broker
+// with republish-to-dlq: false, to a queue bound there, if any). It is
 // reached on the binders that accept the setting, as SCSt's RabbitMQ
 // binder does (and the in-process binder, which stands in for any):
 // Kafka refuses it at start-up, as SCSt's Kafka binder does ("DLQ support
@@ -1537,7 +1538,7 @@ func (a *App) warnDLQWithoutGroup(b *Binding) {
 	msg := "consumer.dlq does not apply to a binding without a group (an anonymous consumer): its failed messages are dropped, not dead-lettered; set group"
 	if b.binderType == "rabbit" {
 		// As SCSt's, its queue has the x-dead-letter-* arguments.
-		msg = "consumer.dlq does not apply to a binding without a group (an anonymous consumer): no DLQ is declared for it; its queue has the x-dead-letter-* arguments, as SCSt's, so the broker dead-letters a failed message to the DLX with dead-letter-routing-key (else the queue's own name), to a queue bound there if any, else drops it; set group"
+		msg = "consumer.dlq does not apply to a binding without a group (an anonymous consumer): no DLQ is declared for it; its queue has the x-dead-letter-* arguments, as SCSt's, and the binder (republish-to-dlq, with the x-exception-* headers) or the broker dead-letters a failed message to the DLX with dead-letter-routing-key (else the queue's own name), to a queue bound there if any, else drops it; set group"
 	}
 	a.log.Warn(msg, args...)
 }

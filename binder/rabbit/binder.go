@@ -363,7 +363,7 @@ func (b *Binder) BindConsumer(ctx context.Context, spec stream.ConsumerSpec) (st
 			}
 		}
 		if c.opts.requeueRejected && !c.requeuesRejected() {
-			log.Warn("rabbit: requeue-rejected has no effect with dlq unless retries are off and republish-to-dlq is false (SCSt's rule): messages that fail go to the DLQ; to requeue them set max-attempts: 1 and republish-to-dlq: false, without retry-delays",
+			log.Warn("rabbit: requeue-rejected has no effect with dlq unless retries are off and republish-to-dlq is false (SCSt's rule): messages that fail go to the DLQ (an anonymous consumer's to the DLX, which has no DLQ for it); to requeue them set max-attempts: 1 and republish-to-dlq: false, without retry-delays",
 				"max_attempts", spec.Consumer.MaxAttempts, "retry_delays", len(spec.Consumer.RetryDelays), "republish_to_dlq", c.opts.republishToDlq)
 		}
 		cs = append(cs, c)

@@ -545,7 +545,8 @@ type consumerOptions struct {
 	queueOptions
 	prefetch        int
 	requeueRejected bool
-	// republishToDlq: a failed message of a binding with dlq is published
+	// republishToDlq: a failed message of a binding with dlq (a named
+	// group's, or an anonymous consumer's, which has no DLQ) is published
 	// to the DLX by the binder, with the x-exception-* headers (SCSt's
 	// republish-to-dlq, default true); false rejects it without requeue and
 	// the broker dead-letters it through the queue's x-dead-letter-*

@@ -113,15 +113,25 @@ func (c *consumer) RequeuesRejected() bool { return c.requeuesRejected() }
 // requeue — and with republishToDlq it is republished even without
 // retries): with dlq, it requeues only with max-attempts 1, no
 // retry-delays and republish-to-dlq false. Without dlq it requeues:
-// nothing would take the message.
+// nothing would take the message. An anonymous consumer with dlq follows
+// the rule of dlq, as in SCSt (its error handler does not depend on the
+// group): its failed messages go to the DLX (deadLetters).
 func (c *consumer) requeuesRejected() bool {
 	retries := c.spec.Consumer.MaxAttempts > 1 || len(c.spec.Consumer.RetryDelays) > 0
-	return c.opts.requeueRejected && (!c.dlq() || !retries && !c.opts.republishToDlq)
+	return c.opts.requeueRejected && (!c.deadLetters() || !retries && !c.opts.republishToDlq)
 }
 
 // dlq reports whether failed messages go to a DLQ: dlq (SCSt's
 // auto-bind-dlq) on a named group.
 func (c *consumer) dlq() bool { return c.spec.Group != "" && c.spec.Consumer.DLQ }
+
+// deadLetters reports whether failed messages go to the DLX: dlq on a
+// named group (whose DLQ is bound there) or on an anonymous consumer,
+// whose queue has the x-dead-letter-* arguments but no DLQ (topology).
+// With republish-to-dlq the binder republishes them to the DLX for both,
+// as SCSt's RabbitMessageChannelBinder does (getErrorMessageHandler does
+// not look at the group); without it the broker dead-letters them.
+func (c *consumer) deadLetters() bool { return c.spec.Consumer.DLQ }
 
 // topology returns what the consumer declares for queue q, as SCSt's
 // provisioner does: the destination exchange; the queue, with SCSt's
@@ -134,9 +144,10 @@ func (c *consumer) topology(q string) topology {
 	t := o.destinationTopology(c.dest)
 	// With dlq, the queue has SCSt's x-dead-letter-* arguments also when
 	// anonymous (SCSt's provisioner gives its AnonymousQueue the same
-	// queueArgs), though no DLQ is declared for it: the broker dead-letters
-	// its failed messages to the DLX with dead-letter-routing-key, else
-	// the queue's own name, which no DLQ is bound with.
+	// queueArgs), though no DLQ is declared for it (nor the DLX): its
+	// failed messages go to the DLX with dead-letter-routing-key, else the
+	// queue's own name, which no DLQ is bound with, republished by the
+	// binder (republish-to-dlq) or dead-lettered by the broker.
 	qs := o.groupQueueSpec(c.dest, q, cc.DLQ, cc.Partitioned, cc.InstanceIndex)
 	if c.spec.Group == "" {
 		qs.durable, qs.exclusive, qs.autoDelete = false, true, true
@@ -880,13 +891,16 @@ func (r *run) settle(in inbound, env stream.Envelope, err error) (requeue bool) 
 		return true
 	case c.requeuesRejected():
 		return true
-	case c.dlq() && !c.opts.republishToDlq && !xDeathUnsafe(in.d.Headers):
+	case c.deadLetters() && !c.opts.republishToDlq && !xDeathUnsafe(in.d.Headers):
 		// SCSt's republish-to-dlq: false. The queue's x-dead-letter-*
 		// arguments make the broker move the rejected message to the DLQ
-		// (with its x-death header, without x-exception-*).
+		// (with its x-death header, without x-exception-*); an anonymous
+		// queue's, to a queue bound to the DLX with its key, if any.
 		c.log.Debug("rabbit: failed message rejected; the broker dead-letters it", "queue", r.queue, "dlx", c.opts.dlx(), "error", logtext.Error(err))
 		r.ack(in, func(ch *amqp.Channel) error { return ch.Nack(in.d.DeliveryTag, false, false) })
-	case c.dlq():
+	case c.deadLetters():
+		// SCSt's republish-to-dlq (RepublishMessageRecoverer), for a
+		// named group and an anonymous consumer alike.
 		if !c.opts.republishToDlq {
 			c.log.Warn("rabbit: failed message republished to the DLQ by the binder (x-exception-* headers, its x-death as text), though republish-to-dlq is false: its x-death header is malformed (set by another client), and RabbitMQ's own dead-lettering crashes the queue on it, losing the message",
 				"queue", r.queue, "message_id", in.d.MessageId)
@@ -900,8 +914,8 @@ func (r *run) settle(in inbound, env stream.Envelope, err error) (requeue bool) 
 			return true
 		}
 	default:
-		// Without dlq the broker drops it; an anonymous queue with dlq
-		// has the DLX as dead-letter exchange (topology).
+		// Without dlq the broker drops it (or dead-letters it through a
+		// dead-letter exchange a policy gives the queue).
 		c.log.Debug("rabbit: failed message rejected (no DLQ): the broker drops it, or dead-letters it through the queue's dead-letter exchange, if any", "queue", r.queue, "error", logtext.Error(err))
 		r.reject(in)
 	}
@@ -991,6 +1005,15 @@ const (
 // the broker refuses for good (access refused, precondition failed, too
 // large even without its payload) is dropped with an ERROR line
 // (dlDropped).
+//
+// An anonymous consumer's dead letter goes the same way (SCSt republishes
+// it as a group's), but no DLQ or DLX is declared for it: when nothing is
+// bound to the DLX with its key (returned as unroutable) or the DLX does
+// not exist, it is dropped at once with an ERROR line (dlDropped, counted as
+// dropped), not retried nor requeued — declaring again would not help, and
+// the broker's own dead-lettering of the queue drops it likewise (SCSt's
+// republisher rejects a returned dead letter, which the broker then
+// dead-letters to nowhere).
 func (r *run) deadLetter(in inbound, env stream.Envelope, cause error) dlResult {
 	c := r.c
 	h := stream.DeadLetterHeaders(env.Headers, cause)
@@ -1001,7 +1024,11 @@ func (r *run) deadLetter(in inbound, env stream.Envelope, cause error) dlResult 
 	dl := stream.Envelope{Payload: env.Payload, Headers: h, Key: env.Key}
 	o := c.opts.queueOptions
 	dlx, rk := o.dlx(), o.dlRoutingKey(r.queue)
-	log := c.log.With("queue", r.queue, "dlx", dlx, "dlq", o.dlqName(o.baseQueue(c.dest, c.spec.Group)), "message_id", in.d.MessageId)
+	dlq := "(none: anonymous consumer)"
+	if c.dlq() {
+		dlq = o.dlqName(o.baseQueue(c.dest, c.spec.Group))
+	}
+	log := c.log.With("queue", r.queue, "dlx", dlx, "dlq", dlq, "message_id", in.d.MessageId)
 	fitted := false
 	var msg amqp.Publishing
 	redeclared := false
@@ -1054,6 +1081,13 @@ func (r *run) deadLetter(in inbound, env stream.Envelope, cause error) dlResult 
 		}
 		if isRefused(err) {
 			return r.dlRefused(log, fmt.Errorf("the broker refuses publishing to %s: %w", dlx, err), cause)
+		}
+		if !c.dlq() && (exchangeNotFound(err, dlx) || errors.Is(err, ErrUnroutable)) {
+			// An anonymous consumer: nothing of its own to declare again.
+			log.Error("rabbit: the dead letter of an anonymous consumer reached no queue (no DLQ is declared for an anonymous consumer: bind one to the DLX with the dead-letter routing key, or set group); the failed message is rejected, and the broker's dead-lettering, to the same DLX and key, DROPS it",
+				"dead_letter_routing_key", rk, "error", err, "cause", logtext.Error(cause))
+			c.dlCounts.Dropped() // after the log line: what the count shows is logged
+			return dlDropped
 		}
 		if !redeclared && (exchangeNotFound(err, dlx) || errors.Is(err, ErrUnroutable)) {
 			// DLX or the DLQ was deleted: declare them again, once.

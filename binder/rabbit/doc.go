@@ -20,8 +20,11 @@
 //     "anonymous."), declared by Start. With dlq it has the
 //     x-dead-letter-* arguments a group's queue has (the DLX, and
 //     dead-letter-routing-key or its own name), as SCSt declares it, but
-//     no DLQ is declared for it: the broker dead-letters a failed message
-//     to a queue bound to the DLX with that key, if any, else drops it.
+//     no DLQ (nor the DLX) is declared for it: a failed message goes to
+//     the DLX with that key as a group's does (see Consumer: republished
+//     with the x-exception-* headers, or with republish-to-dlq: false
+//     dead-lettered by the broker), to a queue bound there with that key,
+//     if any, else it is dropped.
 //   - dlq: true (SCSt's auto-bind-dlq; named groups) → the group's queue
 //     has x-dead-letter-exchange DLX and x-dead-letter-routing-key <its
 //     name>; durable direct exchange DLX and durable queue
@@ -157,6 +160,14 @@
 //     rejected without requeue, so that the broker dead-letters it through
 //     the queue's x-dead-letter-* arguments (an x-death header, no
 //     x-exception-*); without dlq, rejected without requeue (dropped).
+//     An anonymous consumer with dlq does the same (as SCSt's binder,
+//     whose republisher does not depend on the group), to the DLX and
+//     dead-letter routing key of its queue's arguments; as no DLQ is
+//     declared for it, a republished dead letter that reaches no queue
+//     (returned as unroutable, or no DLX) is dropped at once — counted
+//     (DeadLetterStats), with an ERROR line, the delivery rejected and
+//     the broker's dead-lettering dropping it too — never retried or
+//     requeued, where a group's DLX and DLQ are declared again.
 //     A message whose x-death header another client made malformed (an
 //     element that is not a table, a count that is no number), or whose
 //     x-death amqp091-go could not decode (replaced by a text, see below:
@@ -171,8 +182,9 @@
 //     requeued, and calls no ErrorHandler, since the message comes again.
 //     As in SCSt, with dlq it applies only with max-attempts 1, no
 //     retry-delays and republish-to-dlq false; otherwise the message goes
-//     to the DLQ, and a WARN at bind says so. Without dlq it always
-//     applies (SCSt would republish to a DLX nothing may read).
+//     to the DLQ (an anonymous consumer's to the DLX), and a WARN at bind
+//     says so. Without dlq it always applies (SCSt would republish to a
+//     DLX nothing may read).
 //   - A handler panic is a Term error.
 //
 // The broker's consumer_timeout (rabbitmq.conf; 30 minutes by default,

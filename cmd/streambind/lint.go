@@ -720,7 +720,7 @@ func (sys *system) consistency() []problem {
 				why := "dlq needs a consumer group: the failed messages of an anonymous consumer are dropped, not dead-lettered (set group)"
 				if b.binderType == rabbit.Type {
 					// As SCSt's, its queue has the x-dead-letter-* arguments.
-					why = "dlq needs a consumer group: no DLQ is declared for an anonymous consumer; the broker dead-letters its failed messages to the DLX (its queue's x-dead-letter-* arguments), to a queue bound there if any, else drops them (set group)"
+					why = "dlq needs a consumer group: no DLQ is declared for an anonymous consumer; the binder (republish-to-dlq) or the broker dead-letters its failed messages to the DLX (its queue's x-dead-letter-* arguments), to a queue bound there if any, else drops them (set group)"
 				}
 				out = append(out, endpoint{s, b}.keyProblem(kindDLQ, "consumer.dlq", why, false))
 			}
