@@ -1230,13 +1230,13 @@ func (r *run) checkRemade(ctx context.Context, info *jetstream.ConsumerInfo) {
 	c.log.Warn("nats: the destination's stream was deleted and made again; reading the new one", "stream", c.ref.name)
 }
 
-// received is how h was received (stream.Received): the consumer's
-// destination, the partition of its subject (<destination>.<n>) on a
-// partitioned consumer and, when the reply subject told them (info), the
-// stream sequence, the time JetStream stored it and whether it was
-// delivered before.
-func (c *consumer) received(h *held, info bool) stream.Received {
-	rc := stream.Received{Destination: c.dest}
+// received fills rc, h's zero stream.Received, in place (see fillEnv):
+// how h was received, the consumer's destination, the partition of its
+// subject (<destination>.<n>) on a partitioned consumer and, when the
+// reply subject told them (info), the stream sequence, the time JetStream
+// stored it and whether it was delivered before.
+func (c *consumer) received(rc *stream.Received, h *held, info bool) {
+	rc.Destination = c.dest
 	if info {
 		rc.Offset, rc.HasOffset = int64(h.seq), true
 		rc.Timestamp, rc.Redelivered = h.ts, h.n > 1
@@ -1248,7 +1248,6 @@ func (c *consumer) received(h *held, info bool) stream.Received {
 			}
 		}
 	}
-	return rc
 }
 
 // accept tracks msg and hands it to the pool; it returns how many
@@ -1256,7 +1255,8 @@ func (c *consumer) received(h *held, info bool) stream.Received {
 // buffer since the server delivered it.
 func (r *run) accept(msg jetstream.Msg, buffered bool) int {
 	h := r.recycled.Get().(*held)
-	h.msg, h.subject, h.env = msg, msg.Subject(), fromMsg(msg.Headers(), msg.Data())
+	h.msg, h.subject = msg, msg.Subject()
+	fillEnv(&h.env, msg.Headers(), msg.Data()) // h is zero (new, or cleared by untrack)
 	var ok bool
 	if h.n, h.seq, h.ts, ok = ackInfo(msg.Reply()); ok {
 		for {
@@ -1267,7 +1267,7 @@ func (r *run) accept(msg jetstream.Msg, buffered bool) int {
 		}
 	}
 	h.created = r.created.Load()
-	h.env.Received = r.c.received(h, ok)
+	r.c.received(&h.env.Received, h, ok)
 	// A buffered message is due at the keeper's next tick, not the one
 	// after: it may have waited in the client's buffer (up to about
 	// ack-wait/3, see pump) since the server delivered it and started its
