@@ -1318,26 +1318,42 @@ func (r *run) accept(msg jetstream.Msg, buffered bool) int {
 //	$JS.ACK.<stream>.<consumer>.<delivered>.<sseq>.<cseq>.<tm>.<pending>
 //	$JS.ACK.<domain>.<account hash>.<stream>.<consumer>.<delivered>.<sseq>.<cseq>.<tm>.<pending>[.<token>]
 func ackInfo(reply string) (delivered, seq uint64, ts time.Time, ok bool) {
-	rest, found := strings.CutPrefix(reply, "$JS.ACK.")
-	if !found {
+	const prefix = "$JS.ACK."
+	if len(reply) < len(prefix) || reply[:len(prefix)] != prefix {
 		return 0, 0, time.Time{}, false
 	}
-	skip := 2 // stream, consumer
-	switch n := strings.Count(reply, ".") + 1; {
+	// One pass over the tokens after the prefix: where the first eight
+	// end, and how many there are (two scans and six cuts before, about
+	// a third more time).
+	var ends [8]int
+	k := 0 // dots after the prefix
+	for i := len(prefix); i < len(reply); i++ {
+		if reply[i] == '.' {
+			if k < len(ends) {
+				ends[k] = i
+			}
+			k++
+		}
+	}
+	tok := func(i int) string { // the i-th token after the prefix
+		from, to := len(prefix), len(reply)
+		if i > 0 {
+			from = ends[i-1] + 1
+		}
+		if i < k {
+			to = ends[i]
+		}
+		return reply[from:to]
+	}
+	first := 2           // skip stream, consumer
+	switch n := k + 3; { // tokens, $JS and ACK included
 	case n == 9:
 	case n >= 11:
-		skip = 4 // domain, account hash, stream, consumer
+		first = 4 // domain, account hash, stream, consumer
 	default:
 		return 0, 0, time.Time{}, false
 	}
-	for range skip {
-		_, rest, _ = strings.Cut(rest, ".")
-	}
-	var tok [4]string // delivered, sseq, cseq, tm
-	for i := range tok {
-		tok[i], rest, _ = strings.Cut(rest, ".")
-	}
-	return ackNum(tok[0]), ackNum(tok[1]), time.Unix(0, int64(ackNum(tok[3]))), true
+	return ackNum(tok(first)), ackNum(tok(first + 1)), time.Unix(0, int64(ackNum(tok(first+3)))), true
 }
 
 // ackNum is a decimal number of an ack subject; 0 when it is not one.
