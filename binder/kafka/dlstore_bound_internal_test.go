@@ -22,10 +22,11 @@ import (
 // removed range and a few skipped ones at each Remove (a map of every
 // removed offset, copied and sorted at each Remove: quadratic).
 //
-// Not parallel: waiting in t.Parallel, a test of package kafka (not
-// kafka_test) is a goroutine with the binder's package in its stack, which
-// the binder's goroutine-leak checks (TestBreakKeyOrder*) count as leaked.
+// Parallel: waiting in t.Parallel, this test's goroutine has the binder's
+// package in its stack; the goroutine-leak checks of the serial tests
+// (TestBreakKeyOrder*) leave such goroutines out (pausedTest).
 func TestDeadLettersRangesStaySmall(t *testing.T) {
+	t.Parallel()
 	k := kafkatest.Start(t)
 	b, err := New(context.Background(), stream.BinderSettings{Name: "kafka", Type: Type, Environment: map[string]any{"brokers": k.Brokers()}})
 	if err != nil {

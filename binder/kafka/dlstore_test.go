@@ -127,8 +127,9 @@ func TestRemovedMetadata(t *testing.T) {
 // and sorted the map of every removed offset (quadratic: 6000 took 4s on
 // kfake), and above 2^20 offsets the list it wrote was ignored when read.
 // 1,100,000 dead letters are simulated at the store level, without a
-// broker.
+// broker. Parallel: see TestDeadLettersRangesStaySmall.
 func TestDeadLettersRemovalWorkFlat(t *testing.T) {
+	t.Parallel()
 	const n = 1_100_000
 	p := &dlPartition{committed: -1, last: -1}
 	// d0 at 0 (kept), its marker at 1, d1 at 2, marker at 3, …
