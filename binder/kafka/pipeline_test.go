@@ -653,8 +653,8 @@ func TestPipelinedClusterRestart(t *testing.T) {
 		maxInFlight int
 		perPart     int64 // messages a partition may hand out unsettled
 	}{
-		{"default window", 10000, 0, 2 * stream.DefaultMaxInFlight},
-		{"max-in-flight 1", 5000, 1, 1},
+		{"default window", 3000, 0, 2 * stream.DefaultMaxInFlight},
+		{"max-in-flight 1", 2000, 1, 1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			n := tc.n
