@@ -121,6 +121,11 @@ func (c *consumer) requeuesRejected() bool {
 	return c.opts.requeueRejected && (!c.deadLetters() || !retries && !c.opts.republishToDlq)
 }
 
+// partitioned reports whether the consumer's queue is a partition's:
+// partitioned on a named group. SCSt's provisioner ignores partitioned on
+// an anonymous consumer, whose queue gets every partition's messages.
+func (c *consumer) partitioned() bool { return c.spec.Group != "" && c.spec.Consumer.Partitioned }
+
 // dlq reports whether failed messages go to a DLQ: dlq (SCSt's
 // auto-bind-dlq) on a named group.
 func (c *consumer) dlq() bool { return c.spec.Group != "" && c.spec.Consumer.DLQ }
@@ -137,7 +142,7 @@ func (c *consumer) deadLetters() bool { return c.spec.Consumer.DLQ }
 // provisioner does: the destination exchange; the queue, with SCSt's
 // x-dead-letter-* arguments when dlq is on, bound with binding-routing-key
 // (or <binding-routing-key|destination>-<instance-index> when
-// partitioned); with dlq, the DLX and the DLQ.
+// partitioned, on a named group only); with dlq, the DLX and the DLQ.
 func (c *consumer) topology(q string) topology {
 	cc := c.spec.Consumer
 	o := c.opts.queueOptions
@@ -148,7 +153,10 @@ func (c *consumer) topology(q string) topology {
 	// failed messages go to the DLX with dead-letter-routing-key, else the
 	// queue's own name, which no DLQ is bound with, republished by the
 	// binder (republish-to-dlq) or dead-lettered by the broker.
-	qs := o.groupQueueSpec(c.dest, q, cc.DLQ, cc.Partitioned, cc.InstanceIndex)
+	// An anonymous queue is bound as an unpartitioned one (binding-routing-key,
+	// else "#") and receives every partition's messages, as SCSt's
+	// provisioner binds it (partitioned = !anonymous && isPartitioned()).
+	qs := o.groupQueueSpec(c.dest, q, cc.DLQ, c.partitioned(), cc.InstanceIndex)
 	if c.spec.Group == "" {
 		qs.durable, qs.exclusive, qs.autoDelete = false, true, true
 	}
@@ -838,14 +846,15 @@ func (r *run) handleBatch(ins []inbound) []inbound {
 // received is how d was received (stream.Received): the consumer's
 // destination, the exchange and routing key it was published with, the
 // run's queue, the redelivered flag, the timestamp property when set and,
-// on a partitioned consumer, its instance-index (the partition its queue
-// is bound to).
+// on a partitioned consumer of a named group, its instance-index (the
+// partition its queue is bound to; an anonymous queue gets every
+// partition's).
 func (r *run) received(d *amqp.Delivery) stream.Received {
 	c := r.c
 	rc := stream.Received{Destination: c.dest, Exchange: d.Exchange, RoutingKey: d.RoutingKey,
 		Queue: r.queue, Redelivered: d.Redelivered, Timestamp: d.Timestamp}
-	if cc := c.spec.Consumer; cc.Partitioned {
-		rc.Partition, rc.HasPartition = cc.InstanceIndex, true
+	if c.partitioned() {
+		rc.Partition, rc.HasPartition = c.spec.Consumer.InstanceIndex, true
 	}
 	return rc
 }

@@ -17,7 +17,10 @@
 //     The queue's x-arguments are SCSt's (see Consumer properties).
 //   - anonymous consumer → exclusive auto-delete queue
 //     <destination>.anonymous.<random id> (anonymous-group-prefix replaces
-//     "anonymous."), declared by Start. With dlq it has the
+//     "anonymous."), declared by Start, bound as an unpartitioned queue
+//     (binding-routing-key, else "#") also when partitioned: it gets every
+//     partition's messages, as SCSt's provisioner binds it (partitioned
+//     applies to a named group only). With dlq it has the
 //     x-dead-letter-* arguments a group's queue has (the DLX, and
 //     dead-letter-routing-key or its own name), as SCSt declares it, but
 //     no DLQ (nor the DLX) is declared for it: a failed message goes to
@@ -600,7 +603,7 @@
 //	exchange-durable: true             # the destination exchange is durable
 //	exchange-auto-delete: false        # the broker deletes the destination exchange when its last queue is unbound
 //	bind-queue: true
-//	binding-routing-key: "#"           # partitioned: <destination>-<instance-index>, or <this>-<instance-index> when set
+//	binding-routing-key: "#"           # partitioned (named group): <destination>-<instance-index>, or <this>-<instance-index> when set
 //	binding-routing-key-delimiter: (none) # splits binding-routing-key into several keys
 //	queue-name-group-only: false       # the queue is named <group>
 //	queue-binding-arguments: (none)    # map; binding arguments for a headers exchange (x-match …)
