@@ -585,7 +585,11 @@ func pipelineFault(t *testing.T, n int, fn func([]byte) ([]byte, error), disrupt
 			}
 			time.Sleep(50 * time.Millisecond)
 		}
-		t.Logf("fault %d after %d outputs, %d processed", i, len(p.outputs()), p.in.Stats().Processed)
+		processed := p.in.Stats().Processed
+		t.Logf("fault %d after %d outputs, %d processed", i, len(p.outputs()), processed)
+		if processed >= int64(n) {
+			t.Fatalf("fault %d came after all %d inputs were processed: the test needs a longer stream", i, n)
+		}
 	}
 	missing, dups := p.waitOutputs(wantAll(n, keys), 2*time.Minute)
 	t.Logf("%d inputs, %d outputs: %d missing, %d duplicates; %d processed, %d failed, %d redelivered-or-retried calls",
