@@ -124,13 +124,19 @@ func TestFaultClusterRestart(t *testing.T) {
 	p := bindProducer(t, b, dest, 2)
 	startConsumer(t, b, consumerSpec(dest, "g", tr.handler()))
 
-	done := produceInBackground(t, p, tr, "m", 1500, 2, 500*time.Microsecond)
+	done, stop := produceUntilStopped(t, p, tr, "m", 1500, 2, 500*time.Microsecond)
 	tr.waitReceived(t, 200, faultTimeout)
 	c.Close()
 	if err := c.Restart(); err != nil {
 		t.Fatal(err)
 	}
 	t.Logf("cluster restarted at %s", c.Brokers())
+	// Sent and received after the restart: then the rest of the 1500 need
+	// not be sent.
+	sent := tr.confirmed()
+	tr.waitFor(t, "300 sent after the restart received", 90*time.Second, func() bool { return len(tr.sent) >= sent+300 })
+	tr.waitReceived(t, sent+300, faultTimeout)
+	stop()
 	select {
 	case <-done:
 	case <-time.After(90 * time.Second):
@@ -151,7 +157,7 @@ func TestFaultRebalance(t *testing.T) {
 	p := bindProducer(t, b, dest, 6)
 	startConsumer(t, b, consumerSpec(dest, "g", tr.handler()))
 
-	done := produceInBackground(t, p, tr, "m", 3000, 6, 300*time.Microsecond)
+	done, stop := produceUntilStopped(t, p, tr, "m", 3000, 6, 300*time.Microsecond)
 	tr.waitReceived(t, 300, faultTimeout)
 	var extra []stream.Consumer
 	for range 2 {
@@ -169,6 +175,10 @@ func TestFaultRebalance(t *testing.T) {
 		cancel()
 	}
 	t.Log("scaled back to 1 consumer")
+	// The one consumer left gets 300 more; the rest of the 3000 need not
+	// be sent.
+	tr.waitReceived(t, tr.received()+300, faultTimeout)
+	stop()
 	<-done
 	tr.waitAll(t, faultTimeout)
 }
@@ -339,7 +349,7 @@ func TestFaultShutdownMidStream(t *testing.T) {
 	spec.Consumer.Concurrency = 2
 	c1 := startConsumer(t, b, spec)
 	p := bindProducer(t, b, dest, 2)
-	done := produceInBackground(t, p, tr, "m", 2000, 2, 200*time.Microsecond)
+	done, stop := produceUntilStopped(t, p, tr, "m", 2000, 2, 200*time.Microsecond)
 	tr.waitReceived(t, 300, faultTimeout)
 	sctx, scancel := context.WithTimeout(context.Background(), faultTimeout)
 	if err := c1.Stop(sctx); err != nil {
@@ -349,7 +359,7 @@ func TestFaultShutdownMidStream(t *testing.T) {
 	stopped.Store(true)
 	n1 := tr.received()
 
-	var again atomic.Int64
+	var again, second atomic.Int64
 	b2 := newBinder(t, c, nil)
 	closeBinder(t, b2)
 	startConsumer(t, b2, consumerSpec(dest, "g", func(_ context.Context, m stream.Envelope) error {
@@ -357,9 +367,14 @@ func TestFaultShutdownMidStream(t *testing.T) {
 		if _, ok := first.Load(id); ok {
 			again.Add(1)
 		}
+		second.Add(1)
 		tr.receive(id)
 		return nil
 	}))
+	// The second consumer got 300 (from where the first committed): the
+	// rest of the 2000 need not be sent.
+	tr.waitFor(t, "300 received by the second consumer", faultTimeout, func() bool { return second.Load() >= 300 })
+	stop()
 	<-done
 	tr.waitAll(t, faultTimeout)
 	t.Logf("first consumer processed %d; %d of them were delivered again to the second", n1, again.Load())

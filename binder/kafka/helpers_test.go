@@ -247,6 +247,25 @@ func produceInBackground(t testing.TB, p stream.Producer, tr *tracker, prefix st
 	return done
 }
 
+// produceUntilStopped is produceInBackground that stop ends early: the
+// message being sent then is not confirmed (nor counted as sent).
+func produceUntilStopped(t testing.TB, p stream.Producer, tr *tracker, prefix string, n, parts int, pace time.Duration) (done <-chan struct{}, stop func()) {
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	ch := make(chan struct{})
+	go func() {
+		defer close(ch)
+		produce(ctx, t, p, tr, prefix, n, parts, pace)
+	}()
+	return ch, cancel
+}
+
+func (tr *tracker) confirmed() int {
+	tr.mu.Lock()
+	defer tr.mu.Unlock()
+	return len(tr.sent)
+}
+
 // warmProducer starts a kfake cluster and binds a producer to a fresh
 // topic of parts partitions; queued is told each time a record is queued.
 // One send to warmPart warms its connections and metadata first.
