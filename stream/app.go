@@ -1543,6 +1543,27 @@ func (a *App) warnDLQWithoutGroup(b *Binding) {
 	a.log.Warn(msg, args...)
 }
 
+// warnPartitionedWithoutGroup warns that consumer.partitioned does not
+// apply to an anonymous consumer (no group): it receives every partition's
+// messages, whatever its instance-index, as in SCSt (whose RabbitMQ
+// provisioner binds an anonymous queue as an unpartitioned one, and whose
+// Kafka binder gives an anonymous consumer a unique group, assigned every
+// partition). Every binder does so; streambind lint warns of it too.
+func (a *App) warnPartitionedWithoutGroup(b *Binding) {
+	if !b.cfg.Consumer.Partitioned || b.group != "" {
+		return
+	}
+	key := "stream.bindings." + b.name + ".consumer.partitioned"
+	if !a.cfg.originSet(key) && a.cfg.originSet("stream.default.consumer.partitioned") {
+		key = "stream.default.consumer.partitioned"
+	}
+	args := []any{"property", key, "binding", b.name, "instance_index", b.cfg.Consumer.InstanceIndex, "instance_count", b.cfg.Consumer.InstanceCount}
+	if o := a.cfg.Origins[strings.ToLower(key)]; o != "" {
+		args = append(args, "origin", o)
+	}
+	a.log.Warn("consumer.partitioned does not apply to a binding without a group (an anonymous consumer): it receives every partition's messages, whatever its instance-index, as in SCSt; set group to share the partitions among instances", args...)
+}
+
 // finish builds a function's runtime once its bindings are known.
 func (a *App) finish(rt *runtimeBinding) {
 	rt.log = a.log.With("function", rt.fn.name)
@@ -1552,6 +1573,7 @@ func (a *App) finish(rt *runtimeBinding) {
 		rt.retry = newRetryPolicy(rt.in.cfg.Consumer)
 		a.warnRetryKeysUnused(rt.in)
 		a.warnDLQWithoutGroup(rt.in)
+		a.warnPartitionedWithoutGroup(rt.in)
 		rt.retry.retryable = a.retryClassifier(rt.in.cfg.Consumer)
 		rt.retry.errorName = a.errorNamer()
 		rt.onFail = a.opts.errorHandlers[strings.ToLower(rt.in.name)]

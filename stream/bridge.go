@@ -328,11 +328,13 @@ func (br *Bridge) toInput(ctx context.Context, in *Binding) (*dynamicProducer, e
 		dp.inUse.RLock()
 		return dp, nil
 	}
-	if in.cfg.Consumer.Partitioned {
+	if in.cfg.Consumer.Partitioned && in.group != "" {
 		// Sent without a partition, it would reach no instance of the
 		// group on NATS (none reads the unpartitioned subject), be
 		// unroutable on RabbitMQ and reach instance 0 only on the
-		// in-process binder and Redis: refused rather than lost.
+		// in-process binder and Redis: refused rather than lost. (An
+		// anonymous consumer gets every message: partitioned does not
+		// apply to it.)
 		return nil, Permanent(fmt.Errorf("bridge: input binding %s is partitioned (consumer.partitioned): a message sent to its destination %s without a partition would not reach its instances; send it through a partitioned output binding of that destination", in.name, in.Destination()))
 	}
 	cfg := in.cfg

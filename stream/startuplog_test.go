@@ -70,6 +70,34 @@ func TestDLQWithoutGroupWarns(t *testing.T) {
 	}
 }
 
+// TestPartitionedWithoutGroupWarns: consumer.partitioned on a binding
+// without a group does not apply (an anonymous consumer receives every
+// partition's messages, as in SCSt): the app warns once at start-up,
+// naming the key; a partitioned binding with a group does not warn.
+func TestPartitionedWithoutGroupWarns(t *testing.T) {
+	fns := stream.NewCatalog()
+	stream.AddConsumer(fns, "anon", func(context.Context, string) error { return nil })
+	stream.AddConsumer(fns, "grouped", func(context.Context, string) error { return nil })
+	cfg := &stream.Config{
+		Function: stream.FunctionConfig{Definition: "anon;grouped"},
+		Bindings: map[string]stream.BindingConfig{
+			"anon-in-0":    {Destination: "orders", Consumer: stream.ConsumerConfig{Partitioned: true, InstanceIndex: 1, InstanceCount: 2}},
+			"grouped-in-0": {Destination: "orders", Group: "g", Consumer: stream.ConsumerConfig{Partitioned: true, InstanceIndex: 0, InstanceCount: 1}},
+		},
+	}
+	out := runLogged(t, cfg, fns)
+	var warned []string
+	for _, line := range strings.Split(out, "\n") {
+		if strings.Contains(line, "level=WARN") && strings.Contains(line, "consumer.partitioned does not apply") {
+			warned = append(warned, line)
+		}
+	}
+	if len(warned) != 1 || !strings.Contains(warned[0], "property=stream.bindings.anon-in-0.consumer.partitioned") ||
+		!strings.Contains(warned[0], "receives every partition's messages") {
+		t.Fatalf("want one WARN naming stream.bindings.anon-in-0.consumer.partitioned, got %q\nlog:\n%s", warned, out)
+	}
+}
+
 // runLogged runs an app of cfg and fns on a broker of its own until it is
 // ready, stops it, and returns what it logged (text).
 func runLogged(t *testing.T, cfg *stream.Config, fns *stream.Catalog) string {

@@ -76,7 +76,8 @@ type Harness struct {
 	Quiet time.Duration
 	// Skip names subtests the binder cannot support, with the reason:
 	// PublishSubscribe, HeadersRoundTrip, ConsumerGroupsCompete,
-	// GroupsEachGetAll, AnonymousBroadcast, OrderPerKey, NakRedelivers,
+	// GroupsEachGetAll, AnonymousBroadcast, AnonymousRestart,
+	// AnonymousPartitioned, OrderPerKey, NakRedelivers,
 	// FailureDeadLetters, ConcurrentProducers, CloseUnderLoad,
 	// RestartResumes, StopHandsOverInOrder, PauseResume, Lifecycle,
 	// Pipelined, EdgeMessages, EdgeNames, DescribeBinding.
@@ -99,6 +100,7 @@ var subtests = []subtest{
 	{"GroupsEachGetAll", false, testGroupsEachGetAll},
 	{"AnonymousBroadcast", false, testAnonymousBroadcast},
 	{"AnonymousRestart", false, testAnonymousRestart},
+	{"AnonymousPartitioned", false, testAnonymousPartitioned},
 	{"OrderPerKey", false, testOrderPerKey},
 	{"NakRedelivers", false, testNakRedelivers},
 	{"FailureDeadLetters", false, testFailureDeadLetters},
@@ -662,6 +664,42 @@ func testAnonymousRestart(s *suite) {
 	s.waitIDs(col, "the messages sent after the new Start", again)
 	s.checkOnce(col, append(first, again...))
 	s.checkNone(col, "the anonymous consumer got messages sent while it was stopped", stopped)
+}
+
+// testAnonymousPartitioned: partitioned does not apply to a consumer
+// without a group (SCSt's rule: its RabbitMQ provisioner binds an
+// anonymous queue as an unpartitioned one, its Kafka binder gives an
+// anonymous consumer a unique group, assigned every partition): with
+// partitioned, instance-index 1 and instance-count 2 it still gets the
+// messages of every partition a partitioned producer sends to.
+func testAnonymousPartitioned(s *suite) {
+	const partitions = 2
+	dest := s.dest("anonpart")
+	col := newCollector()
+	s.started(s.b, stream.ConsumerSpec{Destination: dest, Handler: col.handler(0),
+		Consumer: stream.ConsumerConfig{Partitioned: true, InstanceIndex: 1, InstanceCount: 2}})
+	p := s.producer(s.b, stream.ProducerSpec{Destination: dest, Producer: stream.ProducerConfig{
+		PartitionKeyExpression: "key", PartitionCount: partitions,
+	}})
+	var sent []string
+	for i := range 20 {
+		key := "key-" + strconv.Itoa(i)
+		part := stream.SelectPartition(stream.PartitionHash(key), partitions)
+		id := "p" + strconv.Itoa(part) + "-" + strconv.Itoa(i)
+		m := message(id)
+		m.Key = []byte(key)
+		m.Headers[stream.HeaderKey] = key
+		m.Headers[stream.HeaderPartition] = strconv.Itoa(part)
+		s.sendEnv(p, m)
+		sent = append(sent, id)
+	}
+	for part := range partitions {
+		if !slices.ContainsFunc(sent, func(id string) bool { return strings.HasPrefix(id, "p"+strconv.Itoa(part)+"-") }) {
+			s.t.Fatalf("bindertest: no key of the 20 goes to partition %d", part)
+		}
+	}
+	s.waitIDs(col, "the messages of every partition at the anonymous partitioned consumer (instance-index 1)", sent)
+	s.checkOnce(col, sent)
 }
 
 // testOrderPerKey: with concurrency 4, messages of one partition (and key)

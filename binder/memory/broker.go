@@ -119,9 +119,7 @@ func (b *Broker) Depth(destination, groupName string) (int, bool) {
 	defer g.mu.Unlock()
 	n := len(g.parked)
 	for _, q := range g.queues {
-		if q != nil {
-			n += q.items.len()
-		}
+		n += q.items.len()
 	}
 	return n, true
 }
@@ -178,7 +176,7 @@ func (b *Broker) provision(dest, groupName string, n, capacity int) error {
 		return err
 	}
 	if d.named[groupName] == nil {
-		d.addLocked(b.newGroupLocked(d, groupName, n, -1, capacity))
+		d.addLocked(b.newGroupLocked(d, groupName, n, capacity))
 	}
 	return nil
 }
@@ -195,7 +193,7 @@ func (b *Broker) join(dest, groupName string, n, capacity int) (*group, error) {
 	}
 	g := d.named[groupName]
 	if g == nil {
-		g = b.newGroupLocked(d, groupName, n, -1, capacity)
+		g = b.newGroupLocked(d, groupName, n, capacity)
 		d.addLocked(g)
 	}
 	g.mu.Lock()
@@ -218,16 +216,16 @@ func (g *group) leave() {
 }
 
 // newAnonymous creates and registers the private group of an anonymous
-// consumer: one queue, or, for a partitioned consumer, only the queue of
-// instance idx of n (messages of other partitions are not stored).
-func (b *Broker) newAnonymous(dest string, n, idx, capacity int) (*group, error) {
+// consumer: one queue, which gets every partition's messages (partitioned
+// does not apply without a group, as in SCSt).
+func (b *Broker) newAnonymous(dest string, capacity int) (*group, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	d, err := b.destinationLocked(dest)
 	if err != nil {
 		return nil, err
 	}
-	g := b.newGroupLocked(d, "", n, idx, capacity)
+	g := b.newGroupLocked(d, "", 1, capacity)
 	d.addLocked(g)
 	return g, nil
 }
@@ -240,16 +238,13 @@ func (b *Broker) remove(g *group) {
 	g.shut()
 }
 
-// newGroupLocked makes a group with n queues; with only >= 0, only queue
-// only is created. Call with b.mu.
-func (b *Broker) newGroupLocked(d *destination, name string, n, only, capacity int) *group {
+// newGroupLocked makes a group with n queues. Call with b.mu.
+func (b *Broker) newGroupLocked(d *destination, name string, n, capacity int) *group {
 	b.nextID++
 	g := &group{id: b.nextID, name: name, dest: d, capacity: capacity, changed: make(chan struct{})}
 	g.queues = make([]*queue, n)
 	for i := range g.queues {
-		if only < 0 || i == only {
-			g.queues[i] = newQueue(capacity)
-		}
+		g.queues[i] = newQueue(capacity)
 	}
 	return g
 }
@@ -413,8 +408,8 @@ type group struct {
 	capacity int
 
 	mu sync.Mutex
-	// queues has one queue per instance (one for a non-partitioned group);
-	// an anonymous partitioned consumer's group has only its own (others nil).
+	// queues has one queue per instance (one for a non-partitioned group
+	// and for an anonymous consumer's).
 	queues []*queue
 	// changed is closed when the layout changes or the group is shut, to
 	// wake senders waiting for space in one of the old queues.
@@ -427,8 +422,7 @@ type group struct {
 	parked map[*time.Timer]*item
 }
 
-// target returns the queue it goes to, or nil if the group does not store
-// it (closed, or another instance's partition of an anonymous consumer).
+// target returns the queue it goes to, or nil if the group is closed.
 // Call with g.mu.
 func (g *group) target(it *item) *queue {
 	if g.closed {
@@ -448,7 +442,7 @@ func (g *group) target(it *item) *queue {
 // g.mu.
 func (g *group) hasRuns() bool {
 	for _, q := range g.queues {
-		if q != nil && len(q.runs) > 0 {
+		if len(q.runs) > 0 {
 			return true
 		}
 	}
@@ -460,9 +454,7 @@ func (g *group) hasRuns() bool {
 func (g *group) relayout(n int) {
 	lists := make([][]item, 0, len(g.queues))
 	for _, q := range g.queues {
-		if q != nil {
-			lists = append(lists, q.items.drain())
-		}
+		lists = append(lists, q.items.drain())
 	}
 	g.queues = make([]*queue, n)
 	for i := range g.queues {
@@ -496,9 +488,7 @@ func (g *group) shut() {
 	}
 	g.closed = true
 	for _, q := range g.queues {
-		if q != nil {
-			q.items = deque{}
-		}
+		q.items = deque{}
 	}
 	for t := range g.parked {
 		t.Stop()

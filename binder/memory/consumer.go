@@ -68,7 +68,10 @@ func (bd *Binder) newConsumer(dest string, spec stream.ConsumerSpec) (*consumer,
 	if c.log == nil { // the core's carries the binding's attributes
 		c.log = bd.log.With("binding", spec.Binding, "destination", dest, "group", spec.Group)
 	}
-	if spec.Consumer.Partitioned {
+	// partitioned applies to a named group only: an anonymous consumer's
+	// private group has one queue, which gets every partition's messages,
+	// as in SCSt (the core logs a WARN at bind).
+	if spec.Consumer.Partitioned && spec.Group != "" {
 		c.instances, c.index = max(spec.Consumer.InstanceCount, 1), spec.Consumer.InstanceIndex
 	}
 	if spec.Consumer.BatchMode {
@@ -124,7 +127,7 @@ func (c *consumer) startRun(context.Context) (lifecycle.Run, error) {
 	g := c.group
 	if g == nil {
 		var err error
-		if g, err = b.newAnonymous(c.destName, c.instances, c.index, c.bd.bufferSize); err != nil {
+		if g, err = b.newAnonymous(c.destName, c.bd.bufferSize); err != nil {
 			return nil, err
 		}
 	}
@@ -502,8 +505,6 @@ func (r *run) deadLetter(it *item, herr error) error {
 	if err == nil && !stored {
 		// Counted from the store itself: a group bound while the dead
 		// letter was on its way got it, and it is not counted lost.
-		// Not "no group is bound": an anonymous partitioned consumer's
-		// group of another partition is bound and stores nothing of this.
 		c.log.Warn("memory: dead letter dropped: no consumer group of the dlq destination stored it", "dlq", c.dlq.name)
 		c.dlDropped.Add(1) // after the line: a reader of the count finds it logged
 	}

@@ -49,9 +49,6 @@ func (bd *Binder) OpenDeadLetters(_ context.Context, spec stream.ConsumerSpec, o
 	g.mu.Lock()
 	var snap []item
 	for _, q := range g.queues {
-		if q == nil {
-			continue
-		}
 		for i := 0; i < q.items.len(); i++ {
 			snap = append(snap, *q.items.at(i))
 		}
@@ -87,9 +84,6 @@ func (c *deadLetters) Remove(_ context.Context, d stream.DeadLetter) error {
 	c.g.mu.Lock()
 	defer c.g.mu.Unlock()
 	for _, q := range c.g.queues {
-		if q == nil {
-			continue
-		}
 		for i := 0; i < q.items.len(); i++ {
 			if q.items.at(i).seq == seq {
 				q.items.removeAt(i)

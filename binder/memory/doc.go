@@ -36,7 +36,9 @@
 //     required-groups) and kept until the broker is closed. Stopped,
 //     restarted or newly bound consumers of the group resume where it stood.
 //   - Anonymous consumer (group ""): a private queue that exists only while
-//     the consumer is started; it starts at the latest message.
+//     the consumer is started; it starts at the latest message and gets
+//     every partition's messages also when partitioned (partitioned
+//     applies to a named group only, as in SCSt).
 //   - Partitions: a message whose stream.HeaderPartition header holds p goes
 //     to partition p (no or malformed header: partition 0). A group whose
 //     consumers are partitioned with instance-count N has N queues; instance

@@ -15,8 +15,8 @@ import (
 // only its share: the other instances' queues are read by nobody unless
 // they bind on this broker, and once full every send blocks. The bind
 // logs a WARN saying so and what to do; an unpartitioned consumer, one
-// of instance-count 1 and an anonymous one (which stores only its own
-// partition) log none.
+// of instance-count 1 and an anonymous one (which gets every partition:
+// partitioned does not apply to it) log none.
 func TestPartitionedConsumerWarnsAtBind(t *testing.T) {
 	bd := newBinder(t, newBroker(t, memory.Config{}), nil)
 	handler := func(context.Context, stream.Envelope) error { return nil }

@@ -190,7 +190,11 @@ func (bd *Binder) newConsumer(ctx context.Context, conn *connection, spec stream
 	var parts []int
 	instance := -1
 	readBelow := 0 // a partitioned consumer's partition-count
-	if cc := spec.Consumer; cc.Partitioned {
+	// partitioned applies to a named group only: an anonymous consumer's
+	// ephemeral consumer filters no partition and reads every partition's
+	// subject and the destination's own, as in SCSt (the core logs a WARN
+	// at bind).
+	if cc := spec.Consumer; cc.Partitioned && group != "" {
 		count := max(cc.InstanceCount, 1)
 		pc := cs.partitionCount
 		if pc == 0 {

@@ -46,7 +46,9 @@
 // share its messages. An anonymous consumer is an ephemeral consumer made
 // by Start with deliver policy "new" (it gets what is sent after it
 // started) and deleted by Stop; the server removes one whose process died
-// after inactive-threshold.
+// after inactive-threshold. It reads every partition's subject and the
+// destination's own also when partitioned: partitioned applies to a named
+// group only, as in SCSt.
 //
 // Provisioning is idempotent and happens at bind time: the stream (created
 // with the stream settings below when missing; an existing stream is used
@@ -402,7 +404,7 @@
 //
 // # Partitions
 //
-// A partitioned consumer (consumer.partitioned) instance i of
+// A partitioned consumer (consumer.partitioned) of a named group, instance i of
 // instance-count N reads the partitions p < partition-count with p % N == i
 // (partition-count defaults to instance-count, so instance i reads
 // partition i, as SCSt does) through a filtered durable consumer of its own

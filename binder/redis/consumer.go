@@ -383,15 +383,18 @@ func (c *consumer) partitionCount(ctx context.Context) (int, error) {
 // every partition; instance i of a partitioned one reads the partitions p
 // with p % instance-count == i (of max(count, instance-count)), and
 // instance 0 the destination's own stream as well, so that nothing sent
-// without a partition is left unread.
+// without a partition is left unread. partitioned applies to a named group
+// only: an anonymous consumer reads every stream, as SCSt's anonymous
+// consumer gets every partition (the core logs a WARN at bind).
 func (c *consumer) keysFor(count int) ([]string, []int) {
 	cc := c.spec.Consumer
+	partitioned := cc.Partitioned && c.group != ""
 	var keys []string
 	var parts []int
-	if !cc.Partitioned || cc.InstanceIndex == 0 {
+	if !partitioned || cc.InstanceIndex == 0 {
 		keys, parts = append(keys, c.bd.key(c.dest, -1)), append(parts, -1)
 	}
-	if cc.Partitioned {
+	if partitioned {
 		ic := max(cc.InstanceCount, 1)
 		for p := cc.InstanceIndex; p < max(count, ic); p += ic {
 			keys, parts = append(keys, c.bd.key(c.dest, p)), append(parts, p)

@@ -236,8 +236,10 @@
 // # Partitions
 //
 // An unpartitioned consumer reads the destination's own stream and every
-// partition stream the registry lists (or partition-count, when set); a
-// partitioned consumer, instance i of instance-count n, reads the
+// partition stream the registry lists (or partition-count, when set), and
+// so does an anonymous consumer also when partitioned (partitioned applies
+// to a named group only, as in SCSt); a partitioned consumer of a named
+// group, instance i of instance-count n, reads the
 // partitions p with p % n == i (among max(partition count, n)), and
 // instance 0 also reads the destination's own stream, so that messages
 // sent without a partition are not left unread. Either shape reads with

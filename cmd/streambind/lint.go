@@ -231,9 +231,11 @@ properties (each binder's own validator), the management and logging
 sections, the outbox and idempotency sections (keys and values, as those
 packages decode them when the app starts; nothing connects to PostgreSQL
 or Redis), and the consistency of the bindings within and across the
-services given (dlq on an anonymous consumer, Kafka's auto-rebalance-enabled:
-false on one (ignored: it reads every partition), partitioned consumers that
-do not fit their producers — as the broker assigns partitions: on RabbitMQ
+services given (dlq on an anonymous consumer, partitioned on one (a
+warning: it does not apply, the consumer receives every partition's
+messages, as in SCSt), Kafka's auto-rebalance-enabled: false on one
+(ignored: it reads every partition), partitioned consumers of a group
+that do not fit their producers — as the broker assigns partitions: on RabbitMQ
 and NATS partitions from instance-count (NATS: its partition-count) on
 reach no instance —, required-groups nobody reads, RabbitMQ producers
 whose required-groups declare a group's queue with other arguments than
@@ -764,9 +766,12 @@ func (sys *system) consistency() []problem {
 					p.b.producer.PartitionCount, strings.Join(others, ", "), k.name), false))
 			}
 		}
-		// Partitioned consumers that do not fit the producers.
+		// Partitioned consumers that do not fit the producers; not an
+		// anonymous one, to which partitioned does not apply (it receives
+		// every partition's messages, as in SCSt; the app's WARN at bind,
+		// which lint reports, says so).
 		for _, c := range consumers[k] {
-			if !c.b.consumer.Partitioned {
+			if !c.b.consumer.Partitioned || c.b.group == "" {
 				continue
 			}
 			n := c.b.consumer.InstanceCount
