@@ -4,11 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
+	"net"
+	"os"
 	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/google/uuid"
@@ -310,7 +314,7 @@ func (r *run) loop() {
 		}
 		reset := first && r.reset
 		first = false
-		r.generation(kafkaGen{gen}, reset)
+		r.generation(kafkaGen{Generation: gen, r: r, resend: new(atomic.Int32)}, reset)
 	}
 }
 
@@ -342,7 +346,113 @@ type groupGen interface {
 }
 
 // kafkaGen is a consumer group generation of kafka-go.
-type kafkaGen struct{ *kafkago.Generation }
+type kafkaGen struct {
+	*kafkago.Generation
+	r *run
+	// resend says whether the commits that fail on the generation's
+	// connection are sent again on another: 0 until one failed, then
+	// resendYes or resendNo (see CommitOffsets).
+	resend *atomic.Int32
+}
+
+const (
+	resendYes = 1
+	resendNo  = 2
+)
+
+// CommitOffsets commits offs as the generation's member. kafka-go sends
+// the commit on the generation's coordinator connection; when that
+// connection broke (a broker restart, a connection cut) it fails every
+// commit until the heartbeat ends the generation, up to
+// heartbeat-interval later. Such a commit is sent again through the
+// binder's client, on a connection of its own, as the same member and
+// generation: the coordinator accepts it while the member is in the
+// group (Kafka keeps a group's members across a coordinator restart until
+// their sessions time out). Else a Stop in that window lost its final
+// commit, and what was handled since the restart was handled again.
+//
+// It does so only when the first commit that failed on the connection
+// found it closed by the broker (kafka-go closes it after any failure, so
+// the later ones say only "use of closed network connection"), and no
+// more in the generation once a commit sent again timed out: a
+// coordinator that does not answer (a black hole) would otherwise hold
+// every commit, and Stop, for the group timeout twice.
+func (g kafkaGen) CommitOffsets(offs map[string]map[int]int64) error {
+	err := g.Generation.CommitOffsets(offs)
+	var kerr kafkago.Error
+	if err == nil || errors.As(err, &kerr) { // the coordinator answered
+		return err
+	}
+	if g.resend.Load() == 0 {
+		v := int32(resendNo)
+		if closedByPeer(err) {
+			v = resendYes
+		}
+		g.resend.CompareAndSwap(0, v)
+	}
+	if g.resend.Load() != resendYes {
+		return err
+	}
+	if err2 := g.r.clientCommit(g.ID, g.MemberID, offs); err2 != nil {
+		if timedOut(err2) {
+			g.resend.Store(resendNo)
+		}
+		return fmt.Errorf("%w (sent again on another connection: %w)", err, err2)
+	}
+	return nil
+}
+
+// closedByPeer reports whether err is a connection's that the other end
+// closed or reset.
+func closedByPeer(err error) bool {
+	return errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNRESET) ||
+		errors.Is(err, syscall.EPIPE) || errors.Is(err, syscall.ECONNABORTED)
+}
+
+// timedOut reports whether err is a request's or connection's timeout.
+func timedOut(err error) bool {
+	var ne net.Error
+	return errors.Is(err, context.DeadlineExceeded) || errors.Is(err, os.ErrDeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout())
+}
+
+// clientCommit commits offs to the run's group through the binder's
+// client, as member memberID of generation genID (-1 and "": as Kafka's
+// simple consumers, which a group accepts only while it has no members).
+// A connection of the client's pool that broke (a broker restart, an idle
+// connection cut) fails the request sent on it, and each such connection
+// fails one: the commit is sent again at once, on another, up to
+// clientCommitTries attempts within the group timeout (a commit is
+// idempotent). A partition's error is the error.
+func (r *run) clientCommit(genID int32, memberID string, offs map[string]map[int]int64) error {
+	c := r.c
+	req := &kafkago.OffsetCommitRequest{GroupID: r.groupID, GenerationID: int(genID), MemberID: memberID, Topics: make(map[string][]kafkago.OffsetCommit, len(offs))}
+	for t, ps := range offs {
+		for p, o := range ps {
+			req.Topics[t] = append(req.Topics[t], kafkago.OffsetCommit{Partition: p, Offset: o})
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), c.cs.groupTimeout)
+	defer cancel()
+	res, err := c.bd.admin.OffsetCommit(ctx, req)
+	for try := 1; err != nil && retriable(err) && try < clientCommitTries && ctx.Err() == nil; try++ {
+		res, err = c.bd.admin.OffsetCommit(ctx, req)
+	}
+	if err != nil {
+		return err
+	}
+	for t, ps := range res.Topics {
+		for _, p := range ps {
+			if p.Error != nil {
+				return fmt.Errorf("%s/%d: %w", t, p.Partition, p.Error)
+			}
+		}
+	}
+	return nil
+}
+
+// clientCommitTries bounds the attempts of one clientCommit on broken
+// connections.
+const clientCommitTries = 5
 
 func (g kafkaGen) genID() int32 { return g.ID }
 
@@ -754,10 +864,11 @@ func (po *partOffset) stale() {
 const maxTried = 8
 
 // carriedOffset is a partition's processed prefix that its generation
-// could not commit (the coordinator connection broke: kafka-go commits on
-// the generation's connection until the heartbeat ends the generation,
-// while the fetchers reconnect and handling goes on), kept for the next
-// generation of the run. If that generation assigns the partition to this
+// could not commit (the coordinator connection broke and the commit sent
+// again on another failed too — the broker still down, say — while the
+// fetchers reconnect and handling goes on until the heartbeat ends the
+// generation: see kafkaGen.CommitOffsets), kept for the next generation
+// of the run. If that generation assigns the partition to this
 // member again and the group's committed offset is still what the member
 // knew (or one of its own commits that failed, whose answer may have been
 // lost: see applies), every message before next was settled by this member: the

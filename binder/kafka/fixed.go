@@ -262,36 +262,13 @@ func (r *run) fixedLoop() {
 // do: generation -1, no member id. A group with members refuses it
 // (UNKNOWN_MEMBER_ID, ILLEGAL_GENERATION, REBALANCE_IN_PROGRESS): the
 // error says so, and is logged as a warning once until a commit succeeds.
+// It goes through the binder's client (clientCommit), which sends it again
+// at once when it failed on a broken connection of the pool: else the
+// final commit at Stop right after a broker restart failed and what was
+// handled since was handled again after the restart.
 func (r *run) fixedCommit(offs map[string]map[int]int64) error {
 	c := r.c
-	req := &kafkago.OffsetCommitRequest{GroupID: r.groupID, GenerationID: -1, Topics: make(map[string][]kafkago.OffsetCommit, len(offs))}
-	for t, ps := range offs {
-		for p, o := range ps {
-			req.Topics[t] = append(req.Topics[t], kafkago.OffsetCommit{Partition: p, Offset: o})
-		}
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), c.cs.groupTimeout)
-	defer cancel()
-	res, err := c.bd.admin.OffsetCommit(ctx, req)
-	// A connection of the binder's client that broke (a broker restart,
-	// an idle connection cut) fails the request sent on it, and each such
-	// connection of the pool fails one: try again at once, on another
-	// (the commit is idempotent). Else the final commit at Stop right
-	// after a broker restart failed and what was handled since was
-	// handled again after the restart.
-	for try := 1; err != nil && retriable(err) && try < fixedCommitTries && ctx.Err() == nil; try++ {
-		res, err = c.bd.admin.OffsetCommit(ctx, req)
-	}
-	if err != nil {
-		return err
-	}
-	for t, ps := range res.Topics {
-		for _, p := range ps {
-			if p.Error != nil && err == nil {
-				err = fmt.Errorf("%s/%d: %w", t, p.Partition, p.Error)
-			}
-		}
-	}
+	err := r.clientCommit(-1, "", offs)
 	if err == nil {
 		r.fixedRefused.Store(false)
 		return nil
@@ -304,10 +281,6 @@ func (r *run) fixedCommit(offs map[string]map[int]int64) error {
 	}
 	return err
 }
-
-// fixedCommitTries bounds the attempts of one fixed-assignment commit on
-// broken connections (see fixedCommit).
-const fixedCommitTries = 5
 
 // errGroupHasMembers is why a group refuses the commits of a fixed
 // assignment.

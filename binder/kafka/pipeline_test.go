@@ -638,9 +638,10 @@ func TestPipelinedRebalance(t *testing.T) {
 // data and port) while a function works through a backlog, pipelined
 // (the default window) and sequential (max-in-flight 1): every input has
 // an output afterwards, every input is committed, and few are handled
-// again. The generation's commits fail from the restart until its
-// heartbeat ends it (kafka-go commits on the generation's coordinator
-// connection) while the fetchers reconnect and handling goes on; the next
+// again. The generation's commits fail while the broker is down (and
+// kafka-go's on the generation's coordinator connection until its
+// heartbeat ends it: they are sent again on another, kafkaGen.CommitOffsets)
+// while the fetchers reconnect and handling goes on; the next
 // generation, assigned the same partitions with the committed offsets
 // unchanged, goes on from what was settled (carriedOffset). What may be
 // handled again is what was handed out and not settled when the first
