@@ -300,6 +300,15 @@
 // at start-up). An anonymous consumer ignores the setting, as SCSt's does,
 // with a WARN.
 //
+// Two instances given the same instance-index (and instance-count) both
+// read, handle and commit the same partitions: each of their messages is
+// handled twice, none is lost, and nothing warns — the commits carry no
+// membership, so neither the group nor the binder can tell the instances
+// apart (SCSt does not either). The group's committed offset is whichever
+// instance committed last, so it can move back, and a restart handles
+// again what the faster instance had committed. Give each instance its own
+// index.
+//
 // # Concurrency and ordering
 //
 // consumer.concurrency bounds the handler calls running at once across the
