@@ -151,9 +151,10 @@ func (bd *Binder) ValidateConsumer(spec stream.ConsumerSpec) error {
 	if err := conf.AnonymousDLQ(Type, spec); err != nil {
 		return err
 	}
-	if err := checkFixed(spec, cs); err != nil { // fixed.go
-		return err
-	}
+	// Not checkFixed (BindConsumer's): the instance-index and
+	// instance-count it checks are the core's, which reports them out of
+	// range (stream/config.go) wherever ValidateConsumer is called (the
+	// app, streambind lint); the error was given twice.
 	return checkConsumerTopics(spec, cs)
 }
 

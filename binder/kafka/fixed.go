@@ -113,7 +113,8 @@ func (c *consumer) fixedChanged(base, counts map[string]int) bool {
 }
 
 // checkFixed validates auto-rebalance-enabled: false against the
-// binding's instance-index and instance-count.
+// binding's instance-index and instance-count, at bind (the core
+// validates them in an app: ValidateConsumer leaves them out).
 func checkFixed(spec stream.ConsumerSpec, cs consumerSettings) error {
 	if !cs.fixed || spec.Group == "" {
 		return nil
