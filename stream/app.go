@@ -1799,6 +1799,9 @@ func (a *App) start(ctx, supCtx, sendCtx context.Context, suppliers *sync.WaitGr
 			if rq, ok := c.(RejectRequeuer); ok && rq.RequeuesRejected() && rtOf[b] != nil {
 				rtOf[b].requeueRejected = true // before Start: no message yet
 			}
+			if ad, ok := c.(AnonymousDeadLetterer); ok && b.group == "" && ad.DeadLettersWithoutGroup() && rtOf[b] != nil {
+				rtOf[b].anonDeadLetters = true // before Start, as above
+			}
 		}
 		a.logBound(b)
 	}

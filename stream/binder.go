@@ -115,6 +115,22 @@ type RejectRequeuer interface {
 	RequeuesRejected() bool
 }
 
+// AnonymousDeadLetterer is implemented by a [Consumer] whose binder
+// dead-letters the failed messages of a consumer without a group when
+// consumer.dlq is set: RabbitMQ's, as SCSt's, sends them to the DLX (by
+// the anonymous queue's x-dead-letter-* arguments), though no DLQ is
+// declared for it. The core then counts and logs such a message as
+// dead-lettered rather than dropped, and tells the [ErrorHandler] so
+// (FailedMessage.DeadLettered). Where the binder finds that the dead
+// letter reached no queue, it counts it in its own [DeadLetterStats] as
+// dropped, as it does for a group's.
+type AnonymousDeadLetterer interface {
+	// DeadLettersWithoutGroup reports whether the consumer, bound without
+	// a group, dead-letters the messages that failed every attempt.
+	// Called once, after BindConsumer.
+	DeadLettersWithoutGroup() bool
+}
+
 // Handler processes one received message; see the package doc for what its
 // result means to the binder (Ack, Nak, Term). ctx ends when the consumer's
 // in-flight grace period ends. m is read-only: the binder may deliver the

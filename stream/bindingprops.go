@@ -238,7 +238,8 @@ func (a *App) logBound(b *Binding) {
 			attrs = append(attrs, "dead_letters_of", c.DeadLettersOf)
 		}
 		if c.DLQ {
-			attrs = append(attrs, "dlq_enabled", b.group != "")
+			rt := a.runtimeOf(b)
+			attrs = append(attrs, "dlq_enabled", b.group != "" || rt != nil && rt.anonDeadLetters)
 		}
 		if c.Partitioned {
 			attrs = append(attrs, "instance", fmt.Sprintf("%d/%d", c.InstanceIndex, c.InstanceCount))

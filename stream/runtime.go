@@ -67,6 +67,9 @@ type runtimeBinding struct {
 	// requeueRejected: the binder requeues a message that failed every
 	// attempt (see RejectRequeuer).
 	requeueRejected bool
+	// anonDeadLetters: the binder dead-letters the failed messages of
+	// this binding though it has no group (see AnonymousDeadLetterer).
+	anonDeadLetters bool
 	// async is the output's producer when the binding processes pipelined
 	// (processAsync); nil: every output is confirmed before the handler
 	// returns.
@@ -363,12 +366,19 @@ func (rt *runtimeBinding) countBatch(n int, err error) {
 		// left for redelivery: not counted yet
 	default:
 		stats.failed.Add(extra)
-		if rt.in.cfg.Consumer.DLQ && rt.in.group != "" {
+		if rt.deadLetters() {
 			stats.deadLettered.Add(extra)
 		} else {
 			stats.dropped.Add(extra)
 		}
 	}
+}
+
+// deadLetters reports whether a message that failed for good is
+// dead-lettered (consumer.dlq with a group, or without one where the
+// binder dead-letters it: AnonymousDeadLetterer) rather than dropped.
+func (rt *runtimeBinding) deadLetters() bool {
+	return rt.in.cfg.Consumer.DLQ && (rt.in.group != "" || rt.anonDeadLetters)
 }
 
 // isRetryable applies consumer.retryable-exceptions and default-retryable
@@ -485,7 +495,7 @@ func (rt *runtimeBinding) retryAfter(ctx context.Context, env Envelope, attempt 
 		err = &namedCause{err: err, name: rt.retry.errorName}
 	}
 	stats.failed.Add(1)
-	dlq := rt.in.cfg.Consumer.DLQ && rt.in.group != ""
+	dlq := rt.deadLetters()
 	if dlq {
 		stats.deadLettered.Add(1)
 		rt.log.Warn("message failed, sending to the dead-letter queue", append(append([]any{"attempts", n}, outAttrs...), "error", boundedErr(err))...)

@@ -126,6 +126,11 @@ func (c *consumer) requeuesRejected() bool {
 // an anonymous consumer, whose queue gets every partition's messages.
 func (c *consumer) partitioned() bool { return c.spec.Group != "" && c.spec.Consumer.Partitioned }
 
+// DeadLettersWithoutGroup implements [stream.AnonymousDeadLetterer]: an
+// anonymous consumer with dlq sends its failed messages to the DLX
+// (deadLetters), so the core counts them as dead-lettered.
+func (c *consumer) DeadLettersWithoutGroup() bool { return c.deadLetters() }
+
 // dlq reports whether failed messages go to a DLQ: dlq (SCSt's
 // auto-bind-dlq) on a named group.
 func (c *consumer) dlq() bool { return c.spec.Group != "" && c.spec.Consumer.DLQ }
