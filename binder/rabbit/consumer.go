@@ -41,6 +41,9 @@ type consumer struct {
 	// dlDown is why dead letters cannot be sent (the broker refuses DLX or
 	// the DLQ); nil once one succeeds.
 	dlDown atomic.Pointer[error]
+	// anonDLX caches whether the DLX exists, for an anonymous consumer's
+	// dead letters (dlxMissing).
+	anonDLX dlxCheck
 	// subDown is why the consumer is not consuming: subscribing again
 	// after its channel was lost or the broker cancelled it fails (its
 	// queue deleted and declaring it again refused, say); nil otherwise.
@@ -1027,7 +1030,9 @@ const (
 // dropped), not retried nor requeued — declaring again would not help, and
 // the broker's own dead-lettering of the queue drops it likewise (SCSt's
 // republisher rejects a returned dead letter, which the broker then
-// dead-letters to nowhere).
+// dead-letters to nowhere). Whether its DLX exists is checked before the
+// publish (dlxCheck), so that a missing one does not close the channel
+// the binder's other dead letters share.
 func (r *run) deadLetter(in inbound, env stream.Envelope, cause error) dlResult {
 	c := r.c
 	h := stream.DeadLetterHeaders(env.Headers, cause)
@@ -1080,6 +1085,22 @@ func (r *run) deadLetter(in inbound, env stream.Envelope, cause error) dlResult 
 				msg.Timestamp = time.Now()
 			}
 		}
+		if err == nil && !c.dlq() {
+			// No DLX is declared for an anonymous consumer. A publish to
+			// a missing exchange closes the dead-letter lane's channel,
+			// which every consumer of the binder shares: what others had
+			// in flight on it would be sent again (duplicates), once for
+			// each failed message. So it is checked first, on a channel
+			// of its own.
+			var missing bool
+			if missing, err = c.anonDLX.missing(ctx, c.bd.pubMgr, dlx); err == nil && missing {
+				cancel()
+				log.Error("rabbit: the dead letter of an anonymous consumer reached no queue: the dead-letter exchange does not exist (no DLX or DLQ is declared for an anonymous consumer: declare the DLX and bind a queue to it with the dead-letter routing key, or set group); the failed message is rejected, and the broker's dead-lettering, to the same missing DLX, DROPS it",
+					"dead_letter_routing_key", rk, "cause", logtext.Error(cause))
+				c.dlCounts.Dropped() // after the log line: what the count shows is logged
+				return dlDropped
+			}
+		}
 		if err == nil {
 			err = c.bd.dlPub.publish(ctx, dlx, rk, true, msg)
 		}
@@ -1098,6 +1119,9 @@ func (r *run) deadLetter(in inbound, env stream.Envelope, cause error) dlResult 
 		}
 		if !c.dlq() && (exchangeNotFound(err, dlx) || errors.Is(err, ErrUnroutable)) {
 			// An anonymous consumer: nothing of its own to declare again.
+			if exchangeNotFound(err, dlx) {
+				c.anonDLX.gone() // deleted since it was checked
+			}
 			log.Error("rabbit: the dead letter of an anonymous consumer reached no queue (no DLQ is declared for an anonymous consumer: bind one to the DLX with the dead-letter routing key, or set group); the failed message is rejected, and the broker's dead-lettering, to the same DLX and key, DROPS it",
 				"dead_letter_routing_key", rk, "error", err, "cause", logtext.Error(cause))
 			c.dlCounts.Dropped() // after the log line: what the count shows is logged
@@ -1123,6 +1147,54 @@ func (r *run) deadLetter(in inbound, env stream.Envelope, cause error) dlResult 
 		}
 		wait *= 2
 	}
+}
+
+// dlxCheckEvery is how long an anonymous consumer trusts what it found
+// about its DLX: a DLX declared later is used within this time, and a
+// consumer whose DLX is missing checks at most once in it, however many
+// messages fail.
+const dlxCheckEvery = 5 * time.Second
+
+// dlxCheck caches whether an anonymous consumer's DLX exists. Checked by
+// a passive declare on a channel of its own, whose closure (404 when the
+// exchange is missing) disturbs nobody.
+type dlxCheck struct {
+	mu     sync.Mutex
+	at     time.Time // of the last check; zero: never
+	absent bool
+}
+
+// missing reports whether exchange dlx does not exist, checking again
+// when the last check is older than dlxCheckEvery. err is a failure to
+// check (no connection): the caller treats it as a failed publish.
+func (d *dlxCheck) missing(ctx context.Context, m *connMgr, dlx string) (bool, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if !d.at.IsZero() && time.Since(d.at) < dlxCheckEvery {
+		return d.absent, nil
+	}
+	ch, _, err := m.channel(ctx)
+	if err != nil {
+		return false, err
+	}
+	defer ch.Close()
+	err = ch.ExchangeDeclarePassive(dlx, "direct", true, false, false, false, nil)
+	switch {
+	case err == nil:
+		d.at, d.absent = time.Now(), false
+	case exchangeNotFound(err, dlx):
+		d.at, d.absent = time.Now(), true
+	default:
+		return false, fmt.Errorf("checking that the dead-letter exchange %s exists: %w", dlx, err)
+	}
+	return d.absent, nil
+}
+
+// gone records that the DLX was found missing by a publish.
+func (d *dlxCheck) gone() {
+	d.mu.Lock()
+	d.at, d.absent = time.Now(), true
+	d.mu.Unlock()
 }
 
 // errDLQGone: the dead-letter exchange or queue is missing.
