@@ -1518,7 +1518,8 @@ func (a *App) wire(v *validator, rt *runtimeBinding, b *Binding) {
 // arguments: republished by the binder, or dead-lettered by the broker
 // with republish-to-dlq: false, to a queue bound there, if any). It is
 // reached on the binders that accept the setting, as SCSt's RabbitMQ
-// binder does (and the in-process binder, which stands in for any):
+// binder does (where it is a dead-letter setting, not a mistake:
+// streambind lint reports this WARN, not an error) (and the in-process binder, which stands in for any):
 // Kafka refuses it at start-up, as SCSt's Kafka binder does ("DLQ support
 // is not available for anonymous subscriptions"), and so do NATS and
 // Redis, which name their dead letters as Kafka does; streambind lint
@@ -1538,14 +1539,14 @@ func (a *App) warnDLQWithoutGroup(b *Binding) {
 	msg := "consumer.dlq does not apply to a binding without a group (an anonymous consumer): its failed messages are dropped, not dead-lettered; set group"
 	if b.binderType == "rabbit" {
 		// As SCSt's, its queue has the x-dead-letter-* arguments.
-		msg = "consumer.dlq does not apply to a binding without a group (an anonymous consumer): no DLQ is declared for it; its queue has the x-dead-letter-* arguments, as SCSt's, and the binder (republish-to-dlq, with the x-exception-* headers) or the broker dead-letters a failed message to the DLX with dead-letter-routing-key (else the queue's own name), to a queue bound there if any, else drops it; set group"
+		msg = "consumer.dlq on a binding without a group (an anonymous consumer): no DLQ and no DLX are declared for it (as in SCSt); its queue has the x-dead-letter-* arguments, so a failed message goes to the DLX with dead-letter-routing-key (else the queue's own name, new at every start), republished by the binder with the x-exception-* headers (republish-to-dlq) or dead-lettered by the broker, and reaches a queue only if one is bound to the DLX with that key, else it is dropped; set group for a DLQ of its own"
 	}
 	a.log.Warn(msg, args...)
 }
 
 // warnPartitionedWithoutGroup warns that consumer.partitioned does not
 // apply to an anonymous consumer (no group): it receives every partition's
-// messages, whatever its instance-index, as in SCSt (whose RabbitMQ
+// messages, whichever its instance-index, as in SCSt (whose RabbitMQ
 // provisioner binds an anonymous queue as an unpartitioned one, and whose
 // Kafka binder gives an anonymous consumer a unique group, assigned every
 // partition). Every binder does so; streambind lint warns of it too.
@@ -1561,7 +1562,7 @@ func (a *App) warnPartitionedWithoutGroup(b *Binding) {
 	if o := a.cfg.Origins[strings.ToLower(key)]; o != "" {
 		args = append(args, "origin", o)
 	}
-	a.log.Warn("consumer.partitioned does not apply to a binding without a group (an anonymous consumer): it receives every partition's messages, whatever its instance-index, as in SCSt; set group to share the partitions among instances", args...)
+	a.log.Warn("consumer.partitioned does not apply to a binding without a group (an anonymous consumer): it receives every partition's messages, whichever its instance-index (which must still be below instance-count), as in SCSt; set group to share the partitions among instances", args...)
 }
 
 // finish builds a function's runtime once its bindings are known.

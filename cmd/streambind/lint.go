@@ -718,12 +718,12 @@ func (sys *system) consistency() []problem {
 	// dlq on an anonymous consumer.
 	for _, s := range sys.services {
 		for _, b := range s.bindings {
-			if b.configured && b.input && b.consumer.DLQ && b.group == "" {
+			// On RabbitMQ, as in SCSt, the anonymous queue has the
+			// x-dead-letter-* arguments and its failed messages go to the
+			// DLX: a dead-letter setting, not a mistake. The app's
+			// start-up WARN (appDLQWarning's binding) says so; no error.
+			if b.configured && b.input && b.consumer.DLQ && b.group == "" && b.binderType != rabbit.Type {
 				why := "dlq needs a consumer group: the failed messages of an anonymous consumer are dropped, not dead-lettered (set group)"
-				if b.binderType == rabbit.Type {
-					// As SCSt's, its queue has the x-dead-letter-* arguments.
-					why = "dlq needs a consumer group: no DLQ is declared for an anonymous consumer; the binder (republish-to-dlq) or the broker dead-letters its failed messages to the DLX (its queue's x-dead-letter-* arguments), to a queue bound there if any, else drops them (set group)"
-				}
 				out = append(out, endpoint{s, b}.keyProblem(kindDLQ, "consumer.dlq", why, false))
 			}
 		}

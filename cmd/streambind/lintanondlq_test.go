@@ -8,8 +8,10 @@ import (
 // TestLintAnonymousDLQOnce: enable-dlq on a binding without a group on
 // Kafka is refused by the binder at start-up, as in SCSt; lint lists it
 // once, in the binder's words, not again as its own dlq-anonymous error.
-// On RabbitMQ, whose SCSt binder accepts it, lint's own error stays, and
-// says that the broker dead-letters the failed messages to the DLX.
+// On RabbitMQ, whose SCSt binder accepts it and sends the failed
+// messages to the DLX, it is the app's start-up WARN, once, and lint
+// passes: an SCSt file with auto-bind-dlq on an anonymous consumer is not
+// an error (it was, before 2026-12-06, which failed such ports' CI).
 func TestLintAnonymousDLQOnce(t *testing.T) {
 	const yaml = `spring.cloud.function.definition: sink
 spring.cloud.stream.default-binder: kafka
@@ -26,14 +28,9 @@ spring.cloud.stream.kafka.bindings.sink-in-0.consumer.enable-dlq: true
 		t.Errorf("kafka: exit status %d, stdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
 	}
 	r = runIn(t, dir, nil, "lint", "rabbit")
-	if r.code != exitFailure || strings.Count(r.stdout, "\n") != 1 ||
-		!strings.Contains(r.stdout, "rabbit/application.yaml:4: stream.bindings.sink-in-0.consumer.dlq: dlq needs a consumer group") {
+	if r.code != exitOK || strings.Count(r.stdout, "\n") != 1 ||
+		!strings.Contains(r.stdout, "rabbit/application.yaml:4: stream.bindings.sink-in-0.consumer.dlq: warning: consumer.dlq on a binding without a group") ||
+		!strings.Contains(r.stdout, "goes to the DLX") || strings.Contains(r.stdout, "dropped, not dead-lettered") {
 		t.Errorf("rabbit: exit status %d, stdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
-	}
-	// On RabbitMQ the anonymous queue has SCSt's x-dead-letter-*
-	// arguments (2a5d5e5): its failed messages go to the DLX, not
-	// necessarily dropped.
-	if strings.Contains(r.stdout, "dropped, not dead-lettered") || !strings.Contains(r.stdout, "dead-letters its failed messages to the DLX") {
-		t.Errorf("rabbit: the error says the failed messages are dropped, where the broker dead-letters them to the DLX:\n%s", r.stdout)
 	}
 }

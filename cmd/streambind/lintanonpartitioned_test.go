@@ -38,8 +38,8 @@ stream.bindings.task-in-0.consumer.instance-count: 2
 	})
 	r := runIn(t, dir, nil, "lint", "producer", "anon")
 	want := []string{
-		"anon/application.yaml:4: stream.bindings.work-in-0.consumer.partitioned: warning: consumer.partitioned does not apply to a binding without a group (an anonymous consumer): it receives every partition's messages, whatever its instance-index, as in SCSt; set group to share the partitions among instances (binding: work-in-0; instance index: 2; instance count: 3)",
-		"anon/application.yaml:8: stream.bindings.task-in-0.consumer.partitioned: warning: consumer.partitioned does not apply to a binding without a group (an anonymous consumer): it receives every partition's messages, whatever its instance-index, as in SCSt; set group to share the partitions among instances (binding: task-in-0; instance index: 0; instance count: 2)",
+		"anon/application.yaml:4: stream.bindings.work-in-0.consumer.partitioned: warning: consumer.partitioned does not apply to a binding without a group (an anonymous consumer): it receives every partition's messages, whichever its instance-index (which must still be below instance-count), as in SCSt; set group to share the partitions among instances (binding: work-in-0; instance index: 2; instance count: 3)",
+		"anon/application.yaml:8: stream.bindings.task-in-0.consumer.partitioned: warning: consumer.partitioned does not apply to a binding without a group (an anonymous consumer): it receives every partition's messages, whichever its instance-index (which must still be below instance-count), as in SCSt; set group to share the partitions among instances (binding: task-in-0; instance index: 0; instance count: 2)",
 	}
 	if r.code != 0 {
 		t.Errorf("anonymous: exit status %d, want 0 (warnings only); stderr:\n%s", r.code, r.stderr)
