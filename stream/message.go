@@ -145,9 +145,11 @@ type Received struct {
 	// Kafka); on a partitioned consumer (consumer.partitioned) the
 	// partition index: the NATS subject's <destination>.<n>, the Redis
 	// stream <destination>:<n>, the RabbitMQ consumer's instance-index
-	// (its queue is bound to that partition's routing key), the
-	// in-process message's scst_partition. Not set ("none") on a consumer
-	// that is not partitioned, other than Kafka's.
+	// (its queue is bound to that partition's routing key; an anonymous
+	// one, which gets every partition's messages, the message's
+	// scst_partition), the in-process message's scst_partition. Not set
+	// ("none") on a consumer that is not partitioned, other than Kafka's,
+	// nor for a message sent to no partition.
 	Partition int
 	// HasPartition tells that Partition is set.
 	HasPartition bool

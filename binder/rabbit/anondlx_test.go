@@ -107,3 +107,57 @@ func TestAnonymousMissingDLXLeavesOthersAlone(t *testing.T) {
 		t.Errorf("the group's DLQ holds %d distinct dead letters of %d and %d duplicates", len(seen), n, dups)
 	}
 }
+
+// TestAnonymousPartitionedReceivedPartition: an anonymous consumer with
+// partitioned: true gets every partition's messages (its queue is bound
+// as an unpartitioned one, as SCSt's): Received gives each message's own
+// partition, its scst_partition header's, as the NATS, Redis and
+// in-process binders do, and none for a message without the header. It
+// gave none for every message.
+func TestAnonymousPartitionedReceivedPartition(t *testing.T) {
+	t.Parallel()
+	vhost := rabbittest.VHost(t)
+	_, tr := newTestBinder(t, map[string]any{"virtual-host": vhost})
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	dest := uniqueDest(t, "anonpartrc")
+	got := make(chan stream.Received, 3)
+	c, err := tr.BindConsumer(ctx, stream.ConsumerSpec{Binding: "a-in-0", Destination: dest,
+		Consumer: stream.ConsumerConfig{Partitioned: true, InstanceIndex: 1, InstanceCount: 2, MaxAttempts: 1},
+		Handler: func(_ context.Context, m stream.Envelope) error {
+			got <- m.Received
+			return nil
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Stop(context.Background())
+	if err := c.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	pub := rabbittest.Channel(t, vhost)
+	for _, p := range []string{"0", "1", ""} {
+		h := amqp.Table{}
+		key := dest
+		if p != "" {
+			h[stream.HeaderPartition] = p
+			key = dest + "-" + p
+		}
+		if err := pub.PublishWithContext(ctx, dest, key, false, false, amqp.Publishing{Headers: h, Body: []byte(p)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i, want := range []struct {
+		p   int
+		has bool
+	}{{0, true}, {1, true}, {0, false}} {
+		select {
+		case rc := <-got:
+			if rc.HasPartition != want.has || rc.Partition != want.p {
+				t.Errorf("message %d: partition %d (set %v), want %d (set %v)", i, rc.Partition, rc.HasPartition, want.p, want.has)
+			}
+		case <-ctx.Done():
+			t.Fatalf("message %d not received", i)
+		}
+	}
+}

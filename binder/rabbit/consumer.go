@@ -855,14 +855,21 @@ func (r *run) handleBatch(ins []inbound) []inbound {
 // destination, the exchange and routing key it was published with, the
 // run's queue, the redelivered flag, the timestamp property when set and,
 // on a partitioned consumer of a named group, its instance-index (the
-// partition its queue is bound to; an anonymous queue gets every
-// partition's).
+// partition its queue is bound to). An anonymous queue gets every
+// partition's messages: with partitioned set, a message's partition is
+// its scst_partition header's, as the NATS, Redis and in-process binders
+// report the partition each message came from (none without the header).
 func (r *run) received(d *amqp.Delivery) stream.Received {
 	c := r.c
 	rc := stream.Received{Destination: c.dest, Exchange: d.Exchange, RoutingKey: d.RoutingKey,
 		Queue: r.queue, Redelivered: d.Redelivered, Timestamp: d.Timestamp}
-	if c.partitioned() {
+	switch {
+	case c.partitioned():
 		rc.Partition, rc.HasPartition = c.spec.Consumer.InstanceIndex, true
+	case c.spec.Consumer.Partitioned:
+		if p, err := strconv.Atoi(headerString(d.Headers[stream.HeaderPartition])); err == nil && p >= 0 {
+			rc.Partition, rc.HasPartition = p, true
+		}
 	}
 	return rc
 }
