@@ -241,7 +241,7 @@ func (a *App) logBound(b *Binding) {
 			rt := a.runtimeOf(b)
 			attrs = append(attrs, "dlq_enabled", b.group != "" || rt != nil && rt.anonDeadLetters)
 		}
-		if c.Partitioned {
+		if c.Partitioned && b.group != "" { // an anonymous consumer gets every partition
 			attrs = append(attrs, "instance", fmt.Sprintf("%d/%d", c.InstanceIndex, c.InstanceCount))
 		}
 		if rt := a.runtimeOf(b); rt != nil && rt.out != nil {

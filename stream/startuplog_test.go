@@ -96,6 +96,15 @@ func TestPartitionedWithoutGroupWarns(t *testing.T) {
 		!strings.Contains(warned[0], "receives every partition's messages") {
 		t.Fatalf("want one WARN naming stream.bindings.anon-in-0.consumer.partitioned, got %q\nlog:\n%s", warned, out)
 	}
+	// Its bound line names no instance: it gets every partition.
+	for _, line := range strings.Split(out, "\n") {
+		if strings.Contains(line, "binding=anon-in-0") && strings.Contains(line, "instance=") {
+			t.Errorf("the anonymous consumer's line names an instance: %s", line)
+		}
+		if strings.Contains(line, "binding=grouped-in-0") && strings.Contains(line, "binding bound") && !strings.Contains(line, "instance=0/1") {
+			t.Errorf("the grouped consumer's bound line names no instance: %s", line)
+		}
+	}
 }
 
 // runLogged runs an app of cfg and fns on a broker of its own until it is

@@ -547,7 +547,7 @@ func draw(m *graphModel) *drawing {
 				default:
 					label = append(label, "group "+b.Group)
 				}
-				if b.Partitioned {
+				if b.Partitioned && b.Group != "" { // an anonymous consumer gets every partition
 					label = append(label, fmt.Sprintf("instance %d of %d", *b.InstanceIndex, b.InstanceCount))
 				}
 				if via != "" {
