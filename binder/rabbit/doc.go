@@ -27,7 +27,8 @@
 //     the DLX with that key as a group's does (see Consumer: republished
 //     with the x-exception-* headers, or with republish-to-dlq: false
 //     dead-lettered by the broker), to a queue bound there with that key,
-//     if any, else it is dropped.
+//     if any, else it is dropped (one ERROR line per message). The user
+//     declares the DLX and binds a queue to it (see the example below).
 //   - dlq: true (SCSt's auto-bind-dlq; named groups) → the group's queue
 //     has x-dead-letter-exchange DLX and x-dead-letter-routing-key <its
 //     name>; durable direct exchange DLX and durable queue
@@ -37,6 +38,33 @@
 //     partitioned, SCSt's per-partition queues <destination>.<group>-<p>
 //     bound with <destination>-<p>. With the producer's auto-bind-dlq, with
 //     the consumers' x-dead-letter-* arguments and DLQ.
+//
+// An anonymous consumer's dead letters (dlq, no group): as the default
+// dead-letter routing key is the anonymous queue's name, new at every
+// start, set dead-letter-routing-key (SCSt's deadLetterRoutingKey) to a
+// fixed key, declare the DLX (<prefix>DLX, a direct exchange, or
+// dead-letter-exchange) and bind a queue to it with that key, once, with
+// the broker's tools:
+//
+//	stream:
+//	  bindings:
+//	    audit-in-0:
+//	      destination: orders # no group: an anonymous consumer
+//	      consumer:
+//	        dlq: true
+//	  rabbit:
+//	    bindings:
+//	      audit-in-0:
+//	        consumer:
+//	          dead-letter-routing-key: orders.audit-anon
+//
+//	rabbitmqadmin declare exchange name=DLX type=direct durable=true
+//	rabbitmqadmin declare queue name=orders.audit-anon.dlq durable=true
+//	rabbitmqadmin declare binding source=DLX destination=orders.audit-anon.dlq routing_key=orders.audit-anon
+//
+// streambind tail --exchange DLX --routing-key orders.audit-anon prints
+// them as they arrive; streambind dlq, which reads a group's DLQ, says
+// where they go.
 //
 // A declaration the broker refuses ("inequivalent arg") is a
 // [*TopologyError] naming the entity and the differing argument: RabbitMQ

@@ -229,8 +229,13 @@
 //
 // An anonymous consumer (no group) reads with XREAD, starting after the
 // last entry of each stream at Start; nothing is acknowledged and there is
-// no dead-letter stream (dlq is ignored): a Nak is held and handled again
-// as above, a Term drops the message, and what a stopped anonymous
+// no dead-letter stream: dlq on an anonymous consumer is refused at
+// start-up (ValidateConsumer and BindConsumer, "DLQ support is not
+// available for anonymous subscriptions", at the key that set it), as on
+// Kafka and NATS, since the dead-letter stream is named after the group
+// (before 2026-12-06 such a binding started, with a WARN, and dropped its
+// failed messages); set a group, or dlq: false. A Nak is held and handled
+// again as above, a Term drops the message, and what a stopped anonymous
 // consumer had not handled is gone, as anonymous subscriptions are.
 //
 // # Partitions

@@ -177,6 +177,11 @@ func (f *dlqFlags) resolve(cmd *cobra.Command, e *runEnv) (*dlqTarget, error) {
 	if err != nil {
 		return nil, failed(fmt.Errorf("binder %s: %w", settings.Name, err))
 	}
+	if typ == rabbit.Type && eff.Group == "" && eff.Consumer.DLQ {
+		_ = b.Close(cmd.Context())
+		cons, _ := cfg.Extension(typ, src)
+		return nil, failed(anonymousRabbitDeadLetters(src, f.binding, eff.Destination, cons))
+	}
 	ds, _, err := stream.DeadLetterSourceOf(cfg, b, typ, src, "--binding "+f.binding)
 	if err != nil {
 		_ = b.Close(cmd.Context())
@@ -453,7 +458,11 @@ the binding's, SCSt's, default none), the subject
 error.<destination>.<group> in its stream on NATS, the stream
 error.<destination>.<group> on Redis (dlq-name overrides the name on Kafka,
 NATS and Redis, dead-letter-queue-name on RabbitMQ), the destination
-error.<destination>.<group> in process.
+error.<destination>.<group> in process. An anonymous RabbitMQ consumer
+(no group) with dlq has no DLQ: its dead letters go to the DLX with its
+dead-letter routing key, to the queues you bound there, which dlq does
+not read (it says where they go; tail --exchange DLX --routing-key KEY
+prints them as they arrive).
 
   ls       dead letters grouped by x-exception-message (--by pattern:
            with IDs masked; --by type: x-exception-fqcn), the largest
@@ -1519,4 +1528,36 @@ func (s *service) deadLetterSource(src string) (stream.DeadLetterSource, stream.
 	defer func() { _ = b.Close(ctx) }()
 	ds, eff, err := stream.DeadLetterSourceOf(cfg, b, typ, src, "")
 	return ds, eff, err == nil
+}
+
+// anonymousRabbitDeadLetters is the error of streambind dlq for src, an
+// anonymous RabbitMQ consumer binding with dlq (--binding flag): it has
+// no DLQ, as in SCSt, but its dead letters are not gone, as an anonymous
+// consumer's are on the other binders: they are republished to the DLX
+// with the queue's dead-letter routing key, to the queues the user bound
+// there with it. The error says where (the DLX, the key), how to make the
+// key a fixed one (the default is the anonymous queue's name, new at every
+// start), and that tail --exchange --routing-key reads them, as dlq,
+// which has no option naming a queue, cannot. It said "an anonymous
+// consumer has no dead letters", as on the other binders.
+func anonymousRabbitDeadLetters(src, flag, dest string, cons map[string]any) error {
+	prefix := topology.ExtString(cons, "prefix")
+	dlx := topology.ExtString(cons, "dead-letter-exchange")
+	if dlx == "" {
+		dlx = prefix + rabbit.DLXName
+	}
+	key := topology.ExtString(cons, "dead-letter-routing-key")
+	where := fmt.Sprintf("with routing key %q (its dead-letter-routing-key)", key)
+	read := fmt.Sprintf("streambind tail --exchange %s --routing-key %s prints those that arrive while it runs", dlx, key)
+	if key == "" {
+		anon := topology.ExtString(cons, "anonymous-group-prefix")
+		if anon == "" {
+			anon = rabbit.DefaultAnonymousGroupPrefix
+		}
+		where = fmt.Sprintf("with routing key its queue's own name, %s%s.%s<id>, new at every start: set stream.rabbit.bindings.%s.consumer.dead-letter-routing-key to a fixed key", prefix, dest, anon, src)
+		read = fmt.Sprintf("streambind tail --exchange %s --routing-key <that key> prints those that arrive while it runs", dlx)
+	}
+	return fmt.Errorf("--binding %s: binding %s has no group: an anonymous RabbitMQ consumer has no DLQ (as in SCSt); its dead letters go to the exchange %s %s, and from there to the queues you bind to %s with that key (streambind declares neither the exchange nor a queue for them; with none they are dropped). "+
+		"streambind dlq reads only a group's DLQ: set the binding's group for one; %s",
+		flag, src, dlx, where, dlx, read)
 }

@@ -736,6 +736,7 @@ func newTailCmd(e *runEnv) *cobra.Command {
 	var count int
 	var timeout time.Duration
 	var fromBeginning, showSecrets bool
+	var routingKey string
 	cmd := &cobra.Command{
 		Use:   "tail [PATH]",
 		Short: "Print the messages that arrive at a binding's destination or at a destination",
@@ -821,6 +822,15 @@ a Redis anonymous consumer reads only what arrives). With --group it
 applies to a group that does not exist yet; an existing group goes on where
 it is. RabbitMQ queues hold no history for a new consumer:
 --from-beginning is refused there.
+
+On RabbitMQ tail declares the exchange it reads as a consumer binding
+does (a topic exchange; with --binding B --group G, of B's
+exchange-type); an exchange that exists with another type (the direct
+exchange DLX, say) it uses as it is, not declared. Its queue is bound with "#" (every message of a topic
+exchange), or the key of --routing-key: a direct exchange routes only
+the messages of that key, so tail of one needs --routing-key (for the
+dead letters of a binding on the DLX: the binding's dead-letter routing
+key, dead-letter-routing-key, else its queue's name).
 
 With --count N tail stops after N messages (exit status 0), showing
 progress on a terminal; --timeout D gives up after D (exit status 1 when
@@ -928,6 +938,15 @@ in-process binder cannot be reached from another process.
 					return usage("--from-beginning: binder type %s holds no history that tail can read (a RabbitMQ queue gets only what arrives after it exists); leave it out", typ)
 				}
 			}
+			if routingKey != "" {
+				switch {
+				case typ != rabbit.Type:
+					return usage("--routing-key binds tail's RabbitMQ queue, but the binder is of type %s; leave it out", typ)
+				case joins:
+					return usage("--routing-key: tail joins group %s as binding %s, whose queue is bound as that binding binds it (its binding-routing-key); leave --routing-key out", group, r.bindingKey)
+				}
+				ext.Bindings[binding] = stream.ExtensionBindingConfig{Consumer: mapsWith(ext.Bindings[binding].Consumer, "binding-routing-key", routingKey)}
+			}
 			cfg.Extensions[typ] = ext
 			// The binding's exchange, <prefix><destination> on RabbitMQ;
 			// for --destination the default consumer prefix, as the
@@ -967,12 +986,8 @@ in-process binder cannot be reached from another process.
 			if r != nil {
 				userKey = r.bindingKey
 			}
-			app, err := stream.NewApp(&cfg, fns, appOptions(quietRetries(ef.logger(e), e.stderr, bound))...)
-			if err != nil {
-				return failed(userBindingErr(err, s, binding, userKey))
-			}
 			var timedOut bool
-			err = runApp(cmd.Context(), app, func(ctx context.Context) error {
+			tailing := func(ctx context.Context) error {
 				where := fmt.Sprintf("%s on binder %s", eff.Destination, eff.Binder)
 				if x := exchangeNote(&cfg, typ, binding, true, eff.Destination); x != "" {
 					where += " (" + x + ")"
@@ -997,7 +1012,28 @@ in-process binder cannot be reached from another process.
 					timedOut = true
 				}
 				return nil
-			})
+			}
+			app, err := stream.NewApp(&cfg, fns, appOptions(quietRetries(ef.logger(e), e.stderr, bound))...)
+			if err != nil {
+				return failed(userBindingErr(err, s, binding, userKey))
+			}
+			err = runApp(cmd.Context(), app, tailing)
+			if name, kind, ok := otherExchangeType(err); ok && typ == rabbit.Type && !joins {
+				// An exchange that exists with another type than tail
+				// declares it with (the direct DLX): tail reads it as
+				// it is, not declared. It failed with "declare exchange
+				// "DLX": it exists with a different type".
+				if kind == "direct" && routingKey == "" {
+					return failed(fmt.Errorf("exchange %q is a direct exchange: it routes a message only to the queues bound with its routing key, and tail's queue, bound with \"#\", would get none; pass --routing-key KEY (for dead letters on the DLX: the dead-letter routing key of the binding whose dead letters they are, its dead-letter-routing-key, else its queue's name)", name))
+				}
+				ext := cfg.Extensions[typ]
+				ext.Bindings[binding] = stream.ExtensionBindingConfig{Consumer: mapsWith(ext.Bindings[binding].Consumer, "declare-exchange", false)}
+				cfg.Extensions[typ] = ext
+				if app, err = stream.NewApp(&cfg, fns, appOptions(quietRetries(ef.logger(e), e.stderr, bound))...); err != nil {
+					return failed(userBindingErr(err, s, binding, userKey))
+				}
+				err = runApp(cmd.Context(), app, tailing)
+			}
 			if progress {
 				fmt.Fprintln(e.stderr)
 			}
@@ -1023,6 +1059,7 @@ in-process binder cannot be reached from another process.
 	cmd.Flags().IntVar(&count, "count", 0, "stop after this many messages (0: until interrupted)")
 	cmd.Flags().DurationVar(&timeout, "timeout", 0, "give up after this long (0: never)")
 	cmd.Flags().BoolVar(&fromBeginning, "from-beginning", false, "read what the destination holds from its start (Kafka, NATS; Redis with --group)")
+	cmd.Flags().StringVar(&routingKey, "routing-key", "", "RabbitMQ: bind tail's queue with this key instead of \"#\" (needed on a direct exchange such as DLX)")
 	cmd.Flags().BoolVar(&showSecrets, "show-secrets", false, showSecretsHelp)
 	return cmd
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"regexp"
 
 	"github.com/streambind/streambind/binder/rabbit"
 )
@@ -47,4 +48,23 @@ func groupBindingOf(s *service, dest, group string) string {
 		}
 	}
 	return ""
+}
+
+// currentTypeRE finds the type an exchange exists with in RabbitMQ's
+// refusal of a declaration with another ("inequivalent arg 'type' for
+// exchange 'DLX' in vhost '/': received 'topic' but current is 'direct'").
+var currentTypeRE = regexp.MustCompile(`current is '([^']+)'`)
+
+// otherExchangeType reports whether err is RabbitMQ's refusal of tail's
+// declaration of an exchange that exists with another type, with the
+// exchange's name and that type ("" when the broker did not say).
+func otherExchangeType(err error) (name, kind string, ok bool) {
+	var te *rabbit.TopologyError
+	if !errors.As(err, &te) || te.Entity != "exchange" || te.Arg != "type" {
+		return "", "", false
+	}
+	if m := currentTypeRE.FindStringSubmatch(te.Err.Error()); m != nil {
+		kind = m[1]
+	}
+	return te.Name, kind, true
 }
