@@ -1513,35 +1513,26 @@ func (a *App) wire(v *validator, rt *runtimeBinding, b *Binding) {
 
 // warnDLQWithoutGroup warns that consumer.dlq does not apply to an
 // anonymous consumer (no group): its failed messages are dropped, each
-// with an ERROR line, and no dead-letter destination is made (on
-// RabbitMQ they go to the DLX, as SCSt's, by the queue's x-dead-letter-*
-// arguments: republished by the binder, or dead-lettered by the broker
-// with republish-to-dlq: false, to a queue bound there, if any). It is
-// reached on the binders that accept the setting, as SCSt's RabbitMQ
-// binder does (where it is a dead-letter setting, not a mistake:
-// streambind lint reports this WARN, not an error) (and the in-process binder, which stands in for any):
-// Kafka refuses it at start-up, as SCSt's Kafka binder does ("DLQ support
-// is not available for anonymous subscriptions"), and so do NATS and
-// Redis, which name their dead letters as Kafka does; streambind lint
-// reports it as an error.
+// with an ERROR line, and no dead-letter destination is made. It is
+// reached on the binders that accept the setting: the in-process binder,
+// which stands in for any, and RabbitMQ's, as SCSt's, where it is a
+// dead-letter setting rather than a mistake (the failed messages go to the
+// DLX by the queue's x-dead-letter-* arguments: republished by the binder,
+// or dead-lettered by the broker with republish-to-dlq: false, to a queue
+// bound there, if any), so streambind lint reports this WARN there, and an
+// error elsewhere. Kafka refuses it at start-up, as SCSt's Kafka binder
+// does ("DLQ support is not available for anonymous subscriptions"), and
+// so do NATS and Redis, which name their dead letters as Kafka does.
 func (a *App) warnDLQWithoutGroup(b *Binding) {
 	if !b.cfg.Consumer.DLQ || b.group != "" {
 		return
-	}
-	key := "stream.bindings." + b.name + ".consumer.dlq"
-	if !a.cfg.originSet(key) && a.cfg.originSet("stream.default.consumer.dlq") {
-		key = "stream.default.consumer.dlq"
-	}
-	args := []any{"property", key, "binding", b.name}
-	if o := a.cfg.Origins[strings.ToLower(key)]; o != "" {
-		args = append(args, "origin", o)
 	}
 	msg := "consumer.dlq does not apply to a binding without a group (an anonymous consumer): its failed messages are dropped, not dead-lettered; set group"
 	if b.binderType == "rabbit" {
 		// As SCSt's, its queue has the x-dead-letter-* arguments.
 		msg = "consumer.dlq on a binding without a group (an anonymous consumer): no DLQ and no DLX are declared for it (as in SCSt); its queue has the x-dead-letter-* arguments, so a failed message goes to the DLX with dead-letter-routing-key (else the queue's own name, new at every start), republished by the binder with the x-exception-* headers (republish-to-dlq) or dead-lettered by the broker, and reaches a queue only if one is bound to the DLX with that key, else it is dropped; set group for a DLQ of its own"
 	}
-	a.log.Warn(msg, args...)
+	a.log.Warn(msg, a.consumerKeyAttrs(b, "dlq")...)
 }
 
 // warnPartitionedWithoutGroup warns that consumer.partitioned does not
@@ -1554,15 +1545,24 @@ func (a *App) warnPartitionedWithoutGroup(b *Binding) {
 	if !b.cfg.Consumer.Partitioned || b.group != "" {
 		return
 	}
-	key := "stream.bindings." + b.name + ".consumer.partitioned"
-	if !a.cfg.originSet(key) && a.cfg.originSet("stream.default.consumer.partitioned") {
-		key = "stream.default.consumer.partitioned"
+	args := append(a.consumerKeyAttrs(b, "partitioned"), "instance_index", b.cfg.Consumer.InstanceIndex, "instance_count", b.cfg.Consumer.InstanceCount)
+	a.log.Warn("consumer.partitioned does not apply to a binding without a group (an anonymous consumer): it receives every partition's messages, whichever its instance-index (which must still be below instance-count), as in SCSt; set group to share the partitions among instances", args...)
+}
+
+// consumerKeyAttrs are the log attributes naming the key that set
+// consumer property prop of binding b (the binding's own, else
+// stream.default's when only that is set) with its origin (file:line),
+// and the binding.
+func (a *App) consumerKeyAttrs(b *Binding, prop string) []any {
+	key := "stream.bindings." + b.name + ".consumer." + prop
+	if !a.cfg.originSet(key) && a.cfg.originSet("stream.default.consumer."+prop) {
+		key = "stream.default.consumer." + prop
 	}
-	args := []any{"property", key, "binding", b.name, "instance_index", b.cfg.Consumer.InstanceIndex, "instance_count", b.cfg.Consumer.InstanceCount}
+	args := []any{"property", key, "binding", b.name}
 	if o := a.cfg.Origins[strings.ToLower(key)]; o != "" {
 		args = append(args, "origin", o)
 	}
-	a.log.Warn("consumer.partitioned does not apply to a binding without a group (an anonymous consumer): it receives every partition's messages, whichever its instance-index (which must still be below instance-count), as in SCSt; set group to share the partitions among instances", args...)
+	return args
 }
 
 // finish builds a function's runtime once its bindings are known.

@@ -41,8 +41,9 @@
 // the consistency of bindings within and across the services given:
 //
 //   - dlq on an anonymous consumer (no group): failed messages would be
-//     dropped, not dead-lettered (on RabbitMQ they go to the DLX, as in
-//     SCSt, and reach a queue only if one is bound there);
+//     dropped, not dead-lettered (on RabbitMQ a warning instead: they go
+//     to the DLX, as in SCSt, and reach a queue only if one is bound
+//     there);
 //   - a partitioned consumer whose instance-count does not fit the
 //     partition-count of the producers of its destination (instances that
 //     receive nothing; on RabbitMQ, partitions routed to no queue);
