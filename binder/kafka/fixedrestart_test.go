@@ -1,12 +1,8 @@
 package kafka_test
 
 import (
-	"context"
-	"errors"
 	"testing"
 	"time"
-
-	kafkago "github.com/segmentio/kafka-go"
 
 	"github.com/streambind/streambind/binder/kafka/kafkatest"
 )
@@ -30,28 +26,7 @@ func TestFixedAssignmentCommitsAfterBrokerRestart(t *testing.T) {
 	cons := bindStarted(t, b, fixedSpec(dest, 0, 1, got.handler()))
 	ids := produceToParts(t, c, dest, "a", []int{0, 1}, 5)
 	got.waitTotal(t, 10)
-	committed := func() map[int]int64 {
-		tr := &kafkago.Transport{}
-		defer tr.CloseIdleConnections()
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		res, err := (&kafkago.Client{Addr: kafkago.TCP(c.Addrs()...), Transport: tr}).OffsetFetch(ctx,
-			&kafkago.OffsetFetchRequest{GroupID: "g", Topics: map[string][]int{dest: {0, 1}}})
-		if err == nil {
-			err = res.Error
-		}
-		if errors.Is(err, kafkago.GroupIdNotFound) { // kfake: nothing committed yet
-			return map[int]int64{}
-		}
-		if err != nil {
-			t.Fatalf("offset fetch: %v", err)
-		}
-		out := map[int]int64{}
-		for _, p := range res.Topics[dest] {
-			out[p.Partition] = p.CommittedOffset
-		}
-		return out
-	}
+	committed := func() map[int]int64 { return committedOrNone(t, c, "g", dest, []int{0, 1}) }
 	waitFor(t, 10*time.Second, "offsets 5 committed", func() bool {
 		o := committed()
 		return o[0] == 5 && o[1] == 5

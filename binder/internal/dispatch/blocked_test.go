@@ -13,10 +13,17 @@ import (
 // is 0 after Stop.
 func TestBlocked(t *testing.T) {
 	started := make(chan string, 16)
-	release := make(chan struct{}, 16)
+	// Each item's handler waits for its own gate: a shared release
+	// channel let an item started later take a release meant for an
+	// earlier one (b1 ends, b2 starts and takes the next release, ...),
+	// so fewer items than expected started (a CI failure).
+	gates := map[string]chan struct{}{}
+	for _, it := range []string{"a1", "a2", "a3", "free", "b1", "b2"} {
+		gates[it] = make(chan struct{})
+	}
 	p := New(Options[string]{Workers: 3, QueueLen: 8, Handle: func(ctx context.Context, items []string) {
 		started <- items[0]
-		<-release
+		<-gates[items[0]]
 	}})
 	ctx := context.Background()
 	want := func(n int, when string) {
@@ -52,18 +59,25 @@ func TestBlocked(t *testing.T) {
 	take("b1")
 	p.Submit(ctx, "b", "b2")
 	want(3, "b1 in a handler, b2 queued")
-	release <- struct{}{} // one of a1, free, b1 ends; the others hold
-	release <- struct{}{}
-	release <- struct{}{}
+	for _, it := range []string{"a1", "free", "b1"} { // they end
+		close(gates[it])
+	}
+	got := map[string]bool{}
 	for range 2 { // a2 and b2 start (3 workers)
 		select {
-		case <-started:
+		case it := <-started:
+			got[it] = true
 		case <-time.After(5 * time.Second):
-			t.Fatal("a2 and b2 not started")
+			t.Fatalf("a2 and b2 not started (started: %v)", got)
 		}
 	}
+	if !got["a2"] || !got["b2"] {
+		t.Fatalf("started %v, want a2 and b2", got)
+	}
 	want(1, "a2 and b2 in handlers, a3 behind a2")
-	close(release)
+	for _, it := range []string{"a2", "a3", "b2"} {
+		close(gates[it])
+	}
 	stopCtx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	if err := p.Stop(stopCtx); err != nil {
