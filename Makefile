@@ -20,9 +20,16 @@ deps:
 ## GORACE atexit_sleep_ms=0: a -race binary otherwise sleeps 1 s at exit
 ## (for goroutines still reporting); a race is still reported when found
 ## and still fails the test (exit status 66). About 1 s a package.
+## The longest packages are named first: go test starts the test binaries
+## in the order given, and with two at a time the suite ends sooner when the
+## long ones do not start last (longest first; 11m04s -> 10m05s on
+## 2026-12-06, nothing else running). ./... still lists every package once.
 TESTFLAGS = -race -tags ownconnfault
+SLOWFIRST = ./binder/kafka ./cmd/streambind ./binder/rabbit ./binder/nats ./binder/redis \
+	./outbox ./stream ./idempotency ./cmd/demo ./e2e/scst ./e2e ./config ./binder/internal/dispatch
+TESTPKGS ?= $(if $(filter ./...,$(PKGS)),$(SLOWFIRST) $(PKGS),$(PKGS))
 test:
-	GORACE="$(strip $(GORACE) atexit_sleep_ms=0)" $(GO) test $(TESTFLAGS) -count=1 -timeout 8m $(PKGS)
+	GORACE="$(strip $(GORACE) atexit_sleep_ms=0)" $(GO) test $(TESTFLAGS) -count=1 -timeout 8m $(TESTPKGS)
 
 ## vet: go vet with the test build's flags, tests included (CI runs it
 ## after make test, whose compilation it shares from the build cache:
