@@ -111,7 +111,10 @@ func TestReconnectAfterNetworkCut(t *testing.T) {
 
 // faultRun sends n messages from 4 goroutines to a consumer group of a
 // binder with settings env, calls disrupt once a quarter was sent, and
-// checks that every confirmed id arrived. With retry, a failed Send is sent
+// checks that every confirmed id arrived. The senders go on past n until
+// disrupt returned, so that every fault of a long disruption (rabbitmqctl
+// takes seconds a call) meets a producer that sends: with n alone, the
+// sends could all be done before its second fault. With retry, a failed Send is sent
 // again, as an application would (for outages longer than a Send may wait);
 // without, every Send must succeed across the disruption.
 func faultRun(t *testing.T, env map[string]any, n int, retry bool, disrupt func(t *testing.T, b *Binder, p stream.Producer)) {
@@ -142,10 +145,18 @@ func faultRun(t *testing.T, env map[string]any, n int, retry bool, disrupt func(
 		wg      sync.WaitGroup
 		quarter = make(chan struct{})
 		once    sync.Once
+		done    = make(chan struct{}) // disrupt returned
 	)
 	for g := range senders {
 		wg.Go(func() {
-			for i := range n / senders {
+			for i := 0; ; i++ {
+				if i >= n/senders {
+					select {
+					case <-done:
+						return
+					default:
+					}
+				}
 				id := strconv.Itoa(g) + "-" + strconv.Itoa(i)
 				for {
 					sctx, scancel := context.WithTimeout(ctx, 5*time.Second)
@@ -170,7 +181,10 @@ func faultRun(t *testing.T, env map[string]any, n int, retry bool, disrupt func(
 		})
 	}
 	<-quarter
-	disrupt(t, b, p)
+	func() {
+		defer close(done) // also when disrupt fails the test
+		disrupt(t, b, p)
+	}()
 	wg.Wait()
 	lost, dups := got.waitAll(t, sent, 60*time.Second)
 	t.Logf("sent %d (%d sends retried), received all but %d, duplicates %d", len(sent), retries.Load(), lost, dups)
