@@ -413,11 +413,26 @@ func (c *Cursor) RemoveBatch(ctx context.Context, ds []stream.DeadLetter) []erro
 	}
 	c.mu.Unlock()
 	if len(ids) > 0 {
-		if err := c.l.Release(ctx, ids, c.token); err != nil {
+		rctx, cancel := releaseCtx(ctx)
+		defer cancel()
+		if err := c.l.Release(rctx, ids, c.token); err != nil {
 			c.log.Debug("dead letters: releasing removed dead letters' claims failed; they run out", "where", c.where, "claims", len(ids), "error", err)
 		}
 	}
 	return errs
+}
+
+// releaseTimeout bounds the release of a removed dead letter's claim.
+const releaseTimeout = 5 * time.Second
+
+// releaseCtx is the context of the release of the claims of dead letters
+// just removed: ctx's values without its end, for at most releaseTimeout.
+// An interrupt (ctx ended) that came while the removal was on its way
+// would otherwise fail the release, and, the dead letter no longer held,
+// Close would not give it back: the claim stayed until its lease ran out,
+// holding up the next replay or purge of the binding for that long.
+func releaseCtx(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(ctx), releaseTimeout)
 }
 
 func (c *Cursor) claim(ctx context.Context, d stream.DeadLetter) (Result, error) {
@@ -442,7 +457,9 @@ func (c *Cursor) Remove(ctx context.Context, d stream.DeadLetter) error {
 	c.mu.Lock()
 	delete(c.held, d.ID)
 	c.mu.Unlock()
-	if err := c.l.Release(ctx, []string{d.ID}, c.token); err != nil {
+	rctx, cancel := releaseCtx(ctx)
+	defer cancel()
+	if err := c.l.Release(rctx, []string{d.ID}, c.token); err != nil {
 		c.log.Debug("dead letters: releasing a removed dead letter's claim failed; it runs out", "where", c.where, "id", d.ID, "error", err)
 	}
 	return nil
