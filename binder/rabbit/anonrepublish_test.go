@@ -3,7 +3,6 @@ package rabbit
 import (
 	"context"
 	"errors"
-	"log/slog"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -135,18 +134,7 @@ func TestAnonymousDeadLetterToNowhereDropped(t *testing.T) {
 			logs := &syncbuf.Buffer{}
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			defer cancel()
-			bd, err := New(ctx, stream.BinderSettings{Name: "test", Type: Type, Logger: slog.New(slog.NewTextHandler(logs, nil)),
-				Environment: map[string]any{"addresses": rabbittest.Address(), "virtual-host": vhost, "reconnect-initial-interval": "50ms"}})
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() {
-				cctx, ccancel := context.WithTimeout(context.Background(), 20*time.Second)
-				defer ccancel()
-				if err := bd.Close(cctx); err != nil {
-					t.Errorf("close binder: %v", err)
-				}
-			})
+			bd := newLoggedBinder(t, vhost, logs)
 			admin := rabbittest.Channel(t, vhost)
 			if tc.declareDLX {
 				if err := admin.ExchangeDeclare("DLX", "direct", true, false, false, false, nil); err != nil {

@@ -3,7 +3,6 @@ package rabbit
 import (
 	"context"
 	"errors"
-	"log/slog"
 	"strconv"
 	"strings"
 	"testing"
@@ -29,18 +28,7 @@ func TestDeadLetterHugeKeyDroppedSaysSo(t *testing.T) {
 	logs := &syncbuf.Buffer{}
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	bd, err := New(ctx, stream.BinderSettings{Name: "test", Type: Type, Logger: slog.New(slog.NewTextHandler(logs, nil)),
-		Environment: map[string]any{"addresses": rabbittest.Address(), "virtual-host": vhost, "reconnect-initial-interval": "50ms"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		cctx, ccancel := context.WithTimeout(context.Background(), 20*time.Second)
-		defer ccancel()
-		if err := bd.Close(cctx); err != nil {
-			t.Errorf("close binder: %v", err)
-		}
-	})
+	bd := newLoggedBinder(t, vhost, logs)
 	dest := "orders"
 	dead := make(chan stream.Envelope, 4)
 	spec := dlqReader(dest, "g")

@@ -11,6 +11,7 @@ import (
 
 	"github.com/streambind/streambind/binder/bindertest"
 	"github.com/streambind/streambind/binder/rabbit/rabbittest"
+	"github.com/streambind/streambind/internal/syncbuf"
 	"github.com/streambind/streambind/stream"
 )
 
@@ -25,6 +26,27 @@ func testLogger() *slog.Logger {
 
 // newTestBinder returns a binder on the test broker, closed and with its
 // declarations deleted when the test ends.
+// newLoggedBinder is a binder in vhost logging to logs (text, INFO),
+// closed when the test ends.
+func newLoggedBinder(t testing.TB, vhost string, logs *syncbuf.Buffer) stream.Binder {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	bd, err := New(ctx, stream.BinderSettings{Name: "test", Type: Type, Logger: slog.New(slog.NewTextHandler(logs, nil)),
+		Environment: map[string]any{"addresses": rabbittest.Address(), "virtual-host": vhost, "reconnect-initial-interval": "50ms"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cctx, ccancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer ccancel()
+		if err := bd.Close(cctx); err != nil {
+			t.Errorf("close binder: %v", err)
+		}
+	})
+	return bd
+}
+
 func newTestBinder(t testing.TB, env map[string]any) (*Binder, *tracked) {
 	t.Helper()
 	rabbittest.Require(t)
