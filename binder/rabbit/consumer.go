@@ -15,6 +15,7 @@ import (
 
 	amqp "github.com/rabbitmq/amqp091-go"
 
+	"github.com/streambind/streambind/binder/internal/dispatch"
 	"github.com/streambind/streambind/binder/internal/dlcount"
 	"github.com/streambind/streambind/binder/internal/lifecycle"
 	"github.com/streambind/streambind/binder/internal/logtext"
@@ -248,6 +249,10 @@ type chanSession struct {
 	// closed receives why the broker closed the channel (NotifyClose):
 	// amqp091-go sends it before it closes the deliveries.
 	closed chan *amqp.Error
+	// gone is closed when the run gives the channel up (lost, or the
+	// consumer cancelled): a dead letter held for a delivery of it stops
+	// waiting, as the broker redelivers that delivery.
+	gone chan struct{}
 }
 
 // closeReason is why the broker closed s's channel, nil when it did not
@@ -288,6 +293,7 @@ type run struct {
 	mu      sync.Mutex
 	paused  bool
 	resumed chan struct{} // closed when not paused
+	pausing chan struct{} // closed when paused (holdWait)
 	active  int
 	idle    chan struct{} // signalled when active drops to 0
 
@@ -314,7 +320,7 @@ const (
 )
 
 func newRun(c *consumer, q string) *run {
-	r := &run{c: c, queue: q, done: make(chan struct{}), resumed: make(chan struct{}), idle: make(chan struct{}, 1)}
+	r := &run{c: c, queue: q, done: make(chan struct{}), resumed: make(chan struct{}), pausing: make(chan struct{}), idle: make(chan struct{}, 1)}
 	close(r.resumed)
 	r.ctx, r.cancel = context.WithCancel(c.bd.ctx)
 	r.loopCtx, r.loopCancel = context.WithCancel(c.bd.ctx)
@@ -375,7 +381,7 @@ func (r *run) subscribeOnce(ctx context.Context) (*chanSession, <-chan amqp.Deli
 	if err != nil {
 		return fail(fmt.Errorf("consume queue %q: %w", r.queue, err))
 	}
-	return &chanSession{ch: ch, gen: gen, tag: tag, closed: closed}, ds, nil
+	return &chanSession{ch: ch, gen: gen, tag: tag, closed: closed, gone: make(chan struct{})}, ds, nil
 }
 
 // loop dispatches deliveries to the workers and re-subscribes after a lost
@@ -401,6 +407,7 @@ func (r *run) loop(s *chanSession, ds <-chan amqp.Delivery) {
 		r.flushAcksLocked() // dropped if the channel is closed
 		r.session.Store(nil)
 		r.ackMu.Unlock()
+		close(s.gone)
 		reason := s.closeReason()
 		_ = s.ch.Close()
 		r.logLost(reason)
@@ -516,6 +523,7 @@ func (r *run) stop() {
 	if r.paused {
 		r.paused = false
 		close(r.resumed)
+		r.pausing = make(chan struct{})
 	}
 	r.mu.Unlock()
 }
@@ -659,6 +667,7 @@ func (r *run) Pause(ctx context.Context) error {
 	if !r.paused {
 		r.paused = true
 		r.resumed = make(chan struct{})
+		close(r.pausing)
 	}
 	for r.active > 0 {
 		r.mu.Unlock()
@@ -682,6 +691,7 @@ func (r *run) Resume() {
 	if r.paused {
 		r.paused = false
 		close(r.resumed)
+		r.pausing = make(chan struct{})
 	}
 	r.mu.Unlock()
 }
@@ -720,6 +730,18 @@ func (r *run) exit() {
 		default:
 		}
 	}
+	r.mu.Unlock()
+}
+
+// holdBegin and holdEnd bracket a dead letter held until the DLQ takes it
+// (deadLetter): the handler call is over, so Pause does not wait for the
+// hold (as it does not for requeueLater's); holdEnd counts the call again
+// for the worker's exit.
+func (r *run) holdBegin() { r.exit() }
+
+func (r *run) holdEnd() {
+	r.mu.Lock()
+	r.active++
 	r.mu.Unlock()
 }
 
@@ -934,6 +956,8 @@ func (r *run) settle(in inbound, env stream.Envelope, err error) (requeue bool) 
 			r.ack(in, func(ch *amqp.Channel) error { return ch.Ack(in.d.DeliveryTag, false) })
 		case dlDropped:
 			r.reject(in)
+		case dlLost:
+			c.staleAcks.Add(1) // the broker redelivers it (see the top)
 		default:
 			return true
 		}
@@ -1005,15 +1029,22 @@ type dlResult int
 const (
 	dlSent    dlResult = iota
 	dlDropped          // refused for good: the message is dropped
-	dlLater            // not sent for now: the message is requeued
+	dlLater            // not sent, the consumer stopping or pausing: the message is requeued
+	dlLost             // not sent, its channel lost: the broker redelivers it
 )
 
-// Dead-letter publishing is retried dlAttempts times, waiting
-// dlRetryInitial, then twice as long each time, and at most dlPublishTimeout
-// per attempt.
+// A dead-letter publish that fails is retried until it succeeds, waiting
+// dlRetryInitial, then twice as long each time up to dlRetryMax, and at
+// most dlPublishTimeout per attempt. After dlDownAfter failed attempts the
+// binding reports its dead letters down (Health). The WARN lines of a hold
+// come at the first failure, then at intervals doubling from
+// dlWarnInitial to dlWarnMax (DEBUG in between).
 const (
-	dlAttempts       = 3
+	dlDownAfter      = 3
 	dlRetryInitial   = 100 * time.Millisecond
+	dlRetryMax       = 30 * time.Second
+	dlWarnInitial    = 5 * time.Second
+	dlWarnMax        = 5 * time.Minute
 	dlPublishTimeout = 10 * time.Second
 	// dlHeadroom is what a dead letter's headers leave of frame_max for the
 	// rest of the content-header frame (Spring AMQP's frameMaxHeadroom).
@@ -1024,11 +1055,24 @@ const (
 // the queue's dead-letter routing key (its name, or
 // dead-letter-routing-key), as SCSt republishes, with the x-exception-* and x-original-* headers, fitted
 // to the broker's limits (see the package doc), and waits for the broker's
-// confirm. A publish that fails is retried with back-off, dlAttempts times
-// in all; then the message is left for redelivery (dlLater). A dead letter
-// the broker refuses for good (access refused, precondition failed, too
-// large even without its payload) is dropped with an ERROR line
-// (dlDropped).
+// confirm. A publish that fails (the broker nacks it: the DLQ is full
+// with x-overflow reject-publish; no connection; no confirm in time) is
+// retried with back-off (100 ms doubling to 30 s) for as long as it fails:
+// the delivery is held unacknowledged meanwhile, and the handler is not
+// called again for it — requeued, it would be, once a round, for as long
+// as the DLQ refuses (a payment made again and again). The worker takes no
+// other delivery meanwhile, so a consumer whose DLQ refuses stops once
+// each worker holds one (back-pressure, as the Kafka binder's partition
+// stops). The hold ends when the publish succeeds (dlSent), when the
+// broker refuses the dead letter for good (dlDropped, below), when the
+// consumer stops (dlLater: requeued at once, nothing lost, Stop bounded by
+// its ctx), when its channel is lost (dlLost: the broker redelivers it),
+// and, for a pipelined worker, when a Pause begins (dlLater: the FIFO's
+// deliveries behind it, which Pause waits for, cannot be settled before
+// it; the handler runs again for it after Resume). Otherwise the hold is
+// not a handler call: Pause does not wait for it (holdBegin). A dead letter the
+// broker refuses for good (access refused, precondition failed, too large
+// even without its payload) is dropped with an ERROR line (dlDropped).
 //
 // An anonymous consumer's dead letter goes the same way (SCSt republishes
 // it as a group's), but no DLQ or DLX is declared for it: when nothing is
@@ -1058,7 +1102,16 @@ func (r *run) deadLetter(in inbound, env stream.Envelope, cause error) dlResult 
 	fitted := false
 	var msg amqp.Publishing
 	redeclared := false
-	wait := dlRetryInitial
+	back := dispatch.Backoff{Initial: dlRetryInitial, Max: dlRetryMax}
+	warnEvery := dispatch.Backoff{Initial: dlWarnInitial, Max: dlWarnMax}
+	warns := 0
+	var heldSince, warned time.Time
+	wasHeld, released := false, false
+	defer func() {
+		if released {
+			r.holdEnd()
+		}
+	}()
 	for attempt := 1; ; attempt++ {
 		ctx, cancel := context.WithTimeout(r.ctx, dlPublishTimeout)
 		var err error
@@ -1114,6 +1167,9 @@ func (r *run) deadLetter(in inbound, env stream.Envelope, cause error) dlResult 
 		cancel()
 		if err == nil {
 			c.dlDown.Store(nil)
+			if wasHeld {
+				log.Info("rabbit: dead letter sent after it was held; the failed message is acknowledged", "attempts", attempt, "held_for", time.Since(heldSince).Round(time.Millisecond))
+			}
 			return dlSent
 		}
 		if isPermanent(err) {
@@ -1144,16 +1200,90 @@ func (r *run) deadLetter(in inbound, env stream.Envelope, cause error) dlResult 
 				log.Warn("rabbit: declaring the dead-letter exchange and queue again failed", "error", derr)
 			}
 		}
-		if attempt >= dlAttempts || r.loopCtx.Err() != nil {
-			log.Warn("rabbit: dead-lettering failed; the message is requeued after redelivery-delay", "attempts", attempt, "error", err)
+		if r.loopCtx.Err() != nil {
+			log.Warn("rabbit: dead-lettering failed and the consumer is stopping; the failed message is requeued", "attempts", attempt, "error", err)
 			return dlLater
 		}
-		log.Warn("rabbit: dead-lettering failed; retrying", "attempt", attempt, "retry_in", wait, "error", err)
-		if !sleepCtx(r.loopCtx, wait) {
-			return dlLater
+		now := time.Now()
+		if attempt == 1 {
+			heldSince = now
+			r.flushAcks() // the acks of handled messages are not held through the hold
+			if r.c.PipelineWindow() == 0 {
+				// A pipelined worker's hold ends as a Pause begins
+				// (holdWait): Pause waits for that.
+				r.holdBegin()
+				released = true
+			}
 		}
-		wait *= 2
+		if attempt == dlDownAfter {
+			down := fmt.Errorf("the broker does not take the dead letters for DLQ %s (the consumer holds its failed messages, unacknowledged, until it does): %w", dlq, err)
+			c.dlDown.Store(&down)
+		}
+		retryIn := back.Delay(attempt)
+		args := []any{"attempts", attempt, "retry_in", retryIn.Round(time.Millisecond), "held_for", now.Sub(heldSince).Round(time.Millisecond), "error", err}
+		if errors.Is(err, ErrNacked) {
+			args = append(args, "reason", "the broker nacked the dead letter: a queue it routes to refuses it (a DLQ at its x-max-length or x-max-length-bytes with x-overflow reject-publish, say)")
+		}
+		if warns == 0 || now.Sub(warned) >= warnEvery.Delay(warns) {
+			warns++
+			warned = now
+			log.Warn("rabbit: dead-lettering failed; the consumer holds the failed message, unacknowledged, until the DLQ takes it, retrying the publish with back-off: the handler is not called again for it, and this worker takes no other message meanwhile", args...)
+		} else {
+			log.Debug("rabbit: dead-lettering failed; holding the failed message, retrying", args...)
+		}
+		switch r.holdWait(in.s, retryIn) {
+		case holdStopping:
+			log.Warn("rabbit: the consumer is stopping; the failed message held for its dead letter is requeued", "attempts", attempt, "held_for", time.Since(heldSince).Round(time.Millisecond))
+			return dlLater
+		case holdPaused:
+			log.Warn("rabbit: the consumer is pausing; the failed message held for its dead letter is requeued (a pipelined worker settles in order, and Pause waits for the deliveries behind it): after Resume the handler runs again for it", "attempts", attempt, "held_for", time.Since(heldSince).Round(time.Millisecond))
+			return dlLater
+		case holdLost:
+			log.Warn("rabbit: the consumer channel was lost while the failed message was held for its dead letter; the broker redelivers it", "attempts", attempt, "held_for", time.Since(heldSince).Round(time.Millisecond))
+			return dlLost
+		}
+		wasHeld = true
 	}
+}
+
+type holdOutcome int
+
+const (
+	holdRetry    holdOutcome = iota // the wait is over: publish again
+	holdStopping                    // the consumer stops
+	holdPaused                      // a pipelined consumer pauses
+	holdLost                        // the delivery's channel is gone
+)
+
+// holdWait waits d before a held dead letter is published again, or until
+// the consumer stops, the delivery's channel s is given up, or, for a
+// pipelined worker, a Pause begins.
+func (r *run) holdWait(s *chanSession, d time.Duration) holdOutcome {
+	var pausing chan struct{} // nil: never ready
+	if r.c.PipelineWindow() > 0 {
+		r.mu.Lock()
+		if r.paused {
+			r.mu.Unlock()
+			return holdPaused
+		}
+		pausing = r.pausing
+		r.mu.Unlock()
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-r.loopCtx.Done():
+		return holdStopping
+	case <-s.gone:
+		return holdLost
+	case <-pausing:
+		return holdPaused
+	}
+	if r.lostSession(s) {
+		return holdLost
+	}
+	return holdRetry
 }
 
 // dlxCheckEvery is how long an anonymous consumer trusts what it found

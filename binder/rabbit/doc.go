@@ -262,9 +262,32 @@
 // binding and the size. A payload over
 // max-message-size is dropped (x-streambind-truncated: payload): a
 // headers-only dead letter whose x-original-* headers and id locate the
-// message. A dead-letter publish that fails is retried twice, after 100ms
-// and 200ms; then the message is requeued after redelivery-delay, never at
-// once. A deleted DLX or DLQ is declared again. A dead letter the broker
+// message. A dead-letter publish that fails for now (the broker nacks it:
+// the DLQ is full with x-overflow reject-publish, at its x-max-length or
+// x-max-length-bytes; no connection; no confirm in time) is retried with
+// back-off, 100ms doubling to 30s, for as long as it fails, and the failed
+// message is held unacknowledged meanwhile: the handler is not called
+// again for it (requeued, it would be, max-attempts times a round, for as
+// long as the DLQ refuses: a payment made again and again). The worker
+// holding it takes no other message, so a consumer whose DLQ stays full
+// stops once each of its workers holds one, the rest of its prefetch
+// waiting unacknowledged (back-pressure, as a Kafka partition stops while
+// its dead letter is not written). A WARN says so at the first failure
+// (queue, DLQ, the error and, for a nack, its likely reason) and then at
+// intervals doubling from 5s to 5m (DEBUG in between), an INFO when the
+// dead letter went; after three failed attempts the consumer binding
+// reports its dead letters down in readiness (stream.BindingHealthChecker:
+// "cannot send dead letters") until one succeeds. The hold ends when the
+// publish succeeds (the message is acked); when the consumer stops (Stop,
+// the binder's Close: the message is requeued at once, nothing lost, Stop
+// bounded by its ctx); when its channel is lost (the broker redelivers it,
+// and the handler runs again; likewise after the broker's consumer_timeout,
+// 30 minutes by default, closes a channel holding it); and, on a pipelined
+// worker (an AsyncHandler), when a Pause begins: the deliveries behind it,
+// which Pause waits for, are settled only after it, so it is requeued and
+// handled again after Resume. Otherwise Pause does not wait for a hold (it
+// is no handler call), and the held message is acked when its dead letter
+// goes, paused or not. A deleted DLX or DLQ is declared again. A dead letter the broker
 // refuses for good is not retried: the failed message is dropped (rejected
 // without requeue) with an ERROR line and counted. That is a dead letter
 // refused for itself (PRECONDITION_FAILED, frame errors it caused, or one
