@@ -75,8 +75,10 @@ var (
 // was lost or the broker cancelled it, and the re-subscription fails: it
 // consumes nothing though its connection is up), or the broker refused the
 // binding's last dead letter for reasons of the destination (no permission
-// on DLX, a DLX or DLQ that cannot be declared again); each clears when a
-// subscription or dead letter succeeds. It implements
+// on DLX, a DLX or DLQ that cannot be declared again), or does not take
+// it for now after dlDownAfter attempts (the DLQ full: the message is held,
+// see deadLetter); each clears when a subscription or dead letter
+// succeeds. It implements
 // [stream.BindingHealthChecker].
 func (c *consumer) Health(context.Context) error {
 	var errs []error
@@ -866,7 +868,8 @@ func (r *run) handleBatch(ins []inbound) []inbound {
 	err := r.call(func() error { return r.c.spec.BatchHandler(r.ctx, envs) })
 	var later []inbound
 	for i := range ins {
-		if r.settle(ins[i], envs[i], err) {
+		// Each delivery by its own outcome (stream.BatchOutcome).
+		if r.settle(ins[i], envs[i], stream.BatchMessageErr(err, i)) {
 			later = append(later, ins[i])
 		}
 	}
