@@ -396,3 +396,97 @@ func TestDeadLetterDLQFullPipelinedPause(t *testing.T) {
 		t.Errorf("handler calls %v; want 2 (once before Pause, once after Resume)", by)
 	}
 }
+
+// TestDeadLetterDLQFullChannelLost: the consumer channel is lost while a
+// failed message is held for its dead letter (DLQ full). The hold ends at
+// once (a WARN says so): the broker redelivers the message on the new
+// channel, where it is handled again (once: the channel's loss, not the
+// DLQ, brings it back) and held again. Draining the DLQ then brings its
+// one dead letter, and the queue ends empty.
+func TestDeadLetterDLQFullChannelLost(t *testing.T) {
+	t.Parallel()
+	vhost := rabbittest.VHost(t)
+	_, tr := newTestBinder(t, map[string]any{"virtual-host": vhost})
+	dest := uniqueDest(t, "dlqfulllost")
+	queue, dlq := dest+".g", dest+".g.dlq"
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	var logs syncbuf.Buffer
+	hs := newHeldSignal(&logs)
+	cc := newCallCounter()
+	c, err := tr.BindConsumer(ctx, stream.ConsumerSpec{Binding: "fulll-in-0", Destination: dest, Group: "g",
+		Consumer:  stream.ConsumerConfig{DLQ: true},
+		Extension: map[string]any{"dlq-max-length": 1, "dlq-overflow-behavior": "reject-publish"},
+		Logger:    slog.New(hs),
+		Handler: func(_ context.Context, m stream.Envelope) error {
+			cc.add(string(m.Payload))
+			return errors.New("payment refused")
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Stop(context.Background())
+	if err := c.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	ch := rabbittest.Channel(t, vhost)
+	fillDLQ(t, ctx, ch, dlq)
+	if err := ch.PublishWithContext(ctx, dest, "", false, false, amqp.Publishing{Body: []byte("m0")}); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-hs.held:
+	case <-ctx.Done():
+		t.Fatalf("no WARN of a held dead letter; logs:\n%s", logs.String())
+	}
+	if err := c.(*consumer).latest.Load().session.Load().ch.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		if _, n := cc.snapshot(); n >= 2 {
+			break
+		}
+		select {
+		case <-cc.calls:
+		case <-ctx.Done():
+			t.Fatalf("the held message was not redelivered after its channel was lost; logs:\n%s", logs.String())
+		}
+	}
+	if !strings.Contains(logs.String(), "the consumer channel was lost while the failed message was held for its dead letter") {
+		t.Errorf("no WARN that the hold ended with the channel; logs:\n%s", logs.String())
+	}
+	noMoreCalls(t, cc, 2, 2*time.Second)
+
+	dch := rabbittest.Channel(t, vhost)
+	ds, err := dch.Consume(dlq, "", true, false, false, false, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for len(got) < 2 {
+		select {
+		case d := <-ds:
+			got = append(got, string(d.Body))
+		case <-ctx.Done():
+			t.Fatalf("DLQ drained: got %q; want the filler and m0's dead letter", got)
+		}
+	}
+	if strings.Join(got, ",") != "filler,m0" {
+		t.Errorf("DLQ: %q; want [filler m0]", got)
+	}
+	sctx, scancel := context.WithTimeout(ctx, 5*time.Second)
+	err = c.Stop(sctx)
+	scancel()
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitReady(t, ch, queue, 0)
+	select {
+	case d := <-ds:
+		t.Errorf("a second dead letter %q: a duplicate", d.Body)
+	default:
+	}
+	if _, n := cc.snapshot(); n != 2 {
+		t.Errorf("%d handler calls; want 2", n)
+	}
+}
