@@ -64,19 +64,27 @@ func TestBatchCountsMessages(t *testing.T) {
 	waitStats(t, r, "batch-in-0", func(st stream.BindingStats) bool { return st.Failed == 3 && st.DeadLettered == 3 })
 }
 
-// A message of a batch that cannot be decoded fails the whole batch; the
-// error (each message's x-exception-message) says which one it was.
+// A message of a batch that cannot be decoded fails alone, for good (the
+// others are handled); the error (its x-exception-message) says which one
+// it was.
 func TestBatchDecodeErrorNamesTheMessage(t *testing.T) {
-	r, failed := batchApp(t, func(context.Context, []Order) error { return nil },
+	got := make(chan string, 10)
+	r, failed := batchApp(t, func(_ context.Context, os []Order) error { got <- ids(os); return nil },
 		Order{OrderID: "a"}, stream.Message[[]byte]{Payload: []byte("not json"), Headers: stream.Headers{"contentType": "application/json"}}, Order{OrderID: "c"})
+	if a, c := recv(t, got), recv(t, got); a != "a" || c != "c" {
+		t.Fatalf("handler calls %q, %q; want a, then c", a, c)
+	}
 	fm := recv(t, failed)
+	if string(fm.Envelope.Payload) != "not json" {
+		t.Fatalf("the error handler got %q, want the undecodable message alone", fm.Envelope.Payload)
+	}
 	if !strings.HasPrefix(fm.Err.Error(), "permanent: batch message 2 of 3: ") {
 		t.Fatalf("the error does not say which message failed: %v", fm.Err)
 	}
 	if !stream.IsPermanent(fm.Err) {
 		t.Fatalf("a decode error must stay permanent: %v", fm.Err)
 	}
-	waitStats(t, r, "batch-in-0", func(st stream.BindingStats) bool { return st.Failed == 3 })
+	waitStats(t, r, "batch-in-0", func(st stream.BindingStats) bool { return st.Failed == 1 && st.Processed == 2 })
 }
 
 // waitStats waits until the binding's stats satisfy ok: a binding

@@ -175,9 +175,89 @@ type PipelineReporter interface {
 	PipelineWindow() int
 }
 
-// BatchHandler processes a batch (consumer.batch-mode). Its result applies
-// to the whole batch. The binder may reuse the slice after the call returns.
+// BatchHandler processes a batch (consumer.batch-mode). A nil or plain
+// error applies to the whole batch, as a Handler's to its message. When
+// only some of the messages failed (the function returned [BatchFailedAt],
+// or a message could not be decoded) it returns a [*BatchOutcome] instead:
+// the binder settles each message by its own outcome (BatchMessageErr),
+// acknowledging the handled ones and dead-lettering or dropping only the
+// failed ones, each with its own cause. The messages it Naks are always
+// the batch's last ones (from BatchOutcome.NakFrom on); a binder that
+// cannot leave only those for redelivery Naks the whole batch, as for a
+// plain Nak. The binder may reuse the slice after the call returns.
 type BatchHandler func(ctx context.Context, ms []Envelope) error
+
+// BatchOutcome is the error of a BatchHandler whose messages did not all
+// fare alike: Err(i) is the outcome of the batch's i-th message, nil when
+// it was handled, otherwise an error to settle it by as a Handler's (a Nak,
+// or a failure for good: dead letter or drop). Its Unwrap gives the
+// failures, so that errors.Is(err, ErrNak) holds when some message is
+// Nak'ed — a binder that does not walk the outcome Naks the whole batch
+// then, and otherwise dead-letters (or drops) every message with the
+// outcome's text, as before per-message outcomes.
+type BatchOutcome struct {
+	errs []error // one per message
+}
+
+// NewBatchOutcome is the outcome of a batch whose i-th message's is
+// errs[i] (nil: handled). The core makes one for a binder; binder tests
+// make their own.
+func NewBatchOutcome(errs []error) *BatchOutcome { return &BatchOutcome{errs: errs} }
+
+// Len is the number of messages of the batch.
+func (o *BatchOutcome) Len() int { return len(o.errs) }
+
+// Err is the outcome of message i: nil when it was handled.
+func (o *BatchOutcome) Err(i int) error { return o.errs[i] }
+
+// NakFrom is the index of the first message left for redelivery (ErrNak):
+// every message from it on is; Len when none is.
+func (o *BatchOutcome) NakFrom() int {
+	for i, err := range o.errs {
+		if err != nil && errors.Is(err, ErrNak) {
+			return i
+		}
+	}
+	return len(o.errs)
+}
+
+func (o *BatchOutcome) Error() string {
+	failed, first := 0, -1
+	for i, err := range o.errs {
+		if err != nil {
+			if failed++; first < 0 {
+				first = i
+			}
+		}
+	}
+	if first < 0 {
+		return fmt.Sprintf("batch of %d: every message handled", len(o.errs))
+	}
+	return fmt.Sprintf("batch of %d: %d failed, first at index %d: %v", len(o.errs), failed, first, o.errs[first])
+}
+
+// Unwrap gives the distinct failures of the batch's messages.
+func (o *BatchOutcome) Unwrap() []error {
+	var errs []error
+	for _, err := range o.errs {
+		if err != nil && (len(errs) == 0 || errs[len(errs)-1] != err) {
+			errs = append(errs, err)
+		}
+	}
+	return errs
+}
+
+// BatchMessageErr is the outcome of message i of a batch whose
+// BatchHandler returned err: the outcome's Err(i) when err is a
+// [*BatchOutcome], err itself otherwise (it applies to every message).
+// Binders settle each message of a batch by it.
+func BatchMessageErr(err error, i int) error {
+	var o *BatchOutcome
+	if err != nil && errors.As(err, &o) && i < len(o.errs) {
+		return o.errs[i]
+	}
+	return err
+}
 
 // ProducerSpec is what a binder needs to bind a producer.
 type ProducerSpec struct {

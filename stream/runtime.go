@@ -343,35 +343,9 @@ func (rt *runtimeBinding) processBatch(ctx context.Context, envs []Envelope) (er
 		}
 		envs = stripped
 	}
-	err = rt.withRetries(context.WithValue(ctx, batchKey{}, full), first, len(envs), func(ctx context.Context) error { return rt.handleBatch(ctx, envs) })
-	rt.countBatch(len(envs), err)
-	return err
-}
-
-// countBatch counts the messages of a batch of n beyond its first, which
-// withRetries counted: the counters count input messages (the batch's
-// outcome is each message's: a failed batch is dead-lettered or dropped
-// message by message), not handler calls. Retries stay counted per
-// attempt.
-func (rt *runtimeBinding) countBatch(n int, err error) {
-	extra := int64(n - 1)
-	if extra <= 0 {
-		return
-	}
-	stats := &rt.in.stats
-	switch {
-	case err == nil:
-		stats.processed.Add(extra)
-	case errors.Is(err, ErrNak):
-		// left for redelivery: not counted yet
-	default:
-		stats.failed.Add(extra)
-		if rt.deadLetters() {
-			stats.deadLettered.Add(extra)
-		} else {
-			stats.dropped.Add(extra)
-		}
-	}
+	// runBatch (batchfail.go) counts input messages, each by its own
+	// outcome, not handler calls; retries stay counted per attempt.
+	return rt.runBatch(ctx, full, envs)
 }
 
 // deadLetters reports whether a message that failed for good is
@@ -515,7 +489,9 @@ func (rt *runtimeBinding) retryAfter(ctx context.Context, env Envelope, attempt 
 		// A failed batch fails each of its messages: the handler is
 		// called for each, as its doc says.
 		envs := []Envelope{env}
-		if b, ok := ctx.Value(batchKey{}).([]Envelope); ok && len(b) > 0 {
+		if failing, ok := ctx.Value(batchFailKey{}).(func() []Envelope); ok {
+			envs = failing() // the rest of the batch, or its failed message (runBatch)
+		} else if b, ok := ctx.Value(batchKey{}).([]Envelope); ok && len(b) > 0 {
 			envs = b
 		}
 		for _, e := range envs {
@@ -770,16 +746,30 @@ func prefixErr(err error, format string, args ...any) error {
 	return fmt.Errorf("%s: %w", what, err)
 }
 
-// handleBatch decodes a batch into the slice the function takes and calls it.
-func (rt *runtimeBinding) handleBatch(ctx context.Context, envs []Envelope) error {
+// handleBatch decodes a batch (envs, messages off.. of a batch of total)
+// into the slice the function takes and calls it. A message that cannot be
+// decoded fails alone, for good: the function is called with the messages
+// before it, and the result is BatchFailedAt it (runBatch goes on with the
+// messages after it).
+func (rt *runtimeBinding) handleBatch(ctx context.Context, envs []Envelope, off, total int) error {
 	e := rt.fn.parts[0]
 	slice := reflect.MakeSlice(e.in.typ, len(envs), len(envs))
 	for i, env := range envs {
 		v, err := e.inElem.decode(&rt.inCx, env, env.ContentType(rt.inCx.contentType))
 		if err != nil {
-			// The whole batch fails (and is dead-lettered) with this
-			// error: say which message could not be decoded.
-			return prefixErr(err, "batch message %d of %d", i+1, len(envs))
+			// Say which message could not be decoded; it will not be
+			// next time either.
+			if !IsPermanent(err) {
+				err = Permanent(err)
+			}
+			failed := BatchFailedAt(i, prefixErr(err, "batch message %d of %d", off+i+1, total))
+			if i == 0 {
+				return failed
+			}
+			if herr := rt.callChain(ctx, 0, slice.Slice(0, i).Interface(), nil, Received{}); herr != nil {
+				return herr
+			}
+			return failed
 		}
 		slice.Index(i).Set(reflect.ValueOf(v))
 	}

@@ -1395,6 +1395,19 @@ func (w *partWorker) failed(ms []kafkago.Message, envs []stream.Envelope, err er
 	}
 	for {
 		w.releaseSlot() // not held while waiting, retrying or dead-lettering
+		var bo *stream.BatchOutcome
+		if c.spec.Consumer.BatchMode && w.hctx.Err() == nil && errors.As(err, &bo) {
+			if j := bo.NakFrom(); j > 0 && j < len(ms) {
+				// The messages before j are settled by their own outcomes
+				// (the failed ones dead-lettered or dropped); those from j
+				// on, Nak'ed, are handled again: committed past with the
+				// batch once they are.
+				if c.dlq && !w.deadLetter(ms[:j], envs[:j], err) {
+					return false
+				}
+				ms, envs, err = ms[j:], envs[j:], bo.Err(j)
+			}
+		}
 		h := w.settle(ms, envs, err, retry, delay)
 		delay = c.cs.redeliveryDelay
 		switch h {

@@ -148,7 +148,10 @@ func (c *consumer) DeadLetterStats() stream.DeadLetterStats {
 // and the messages are redelivered).
 func (w *partWorker) deadLetter(ms []kafkago.Message, envs []stream.Envelope, cause error) bool {
 	for i := range ms {
-		if !w.deadLetterOne(&ms[i], envs[i], cause) {
+		// A batch's message by its own outcome (stream.BatchOutcome):
+		// the handled ones are only committed.
+		mc := stream.BatchMessageErr(cause, i)
+		if mc != nil && !w.deadLetterOne(&ms[i], envs[i], mc) {
 			return false
 		}
 	}

@@ -375,8 +375,21 @@ func (r *run) process(items []item, envs []stream.Envelope) (requeue []item) {
 	} else {
 		err = call(r.ctx, c.spec.Handler, c.envelope(&items[0]))
 	}
+	var bo *stream.BatchOutcome
 	switch {
 	case err == nil: // Ack
+	case c.batch > 0 && r.ctx.Err() == nil && errors.As(err, &bo):
+		// Each message by its own outcome: the handled ones acknowledged,
+		// the failed ones dead-lettered or dropped, those from NakFrom on
+		// put back.
+		j := bo.NakFrom()
+		requeue = items[j:]
+		if left := r.term(items[:j], err); len(left) > 0 {
+			requeue = items[j-len(left):]
+		}
+		if len(requeue) > 0 {
+			r.holdBack()
+		}
 	case errors.Is(err, stream.ErrNak) || r.ctx.Err() != nil:
 		// Nak, or interrupted by a Stop that ran out of time.
 		r.holdBack()
@@ -481,7 +494,11 @@ func (r *run) term(items []item, herr error) []item {
 		return nil
 	}
 	for i := range items {
-		if err := r.deadLetter(&items[i], herr); err != nil {
+		cause := stream.BatchMessageErr(herr, i) // a batch's message's own
+		if cause == nil {
+			continue // handled: acknowledged
+		}
+		if err := r.deadLetter(&items[i], cause); err != nil {
 			c.log.Warn("memory: dead-lettering failed; the message will be redelivered",
 				"dlq", c.dlq.name, "error", err)
 			return items[i:]

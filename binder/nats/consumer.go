@@ -1908,8 +1908,8 @@ func (r *run) handle(ctx context.Context, hs []*held) {
 	} else {
 		err = call(func() error { return c.spec.Handler(ctx, hs[0].env) })
 	}
-	for _, h := range hs {
-		r.settle(ctx, h, err)
+	for i, h := range hs {
+		r.settle(ctx, h, stream.BatchMessageErr(err, i)) // a batch's message by its own outcome
 	}
 }
 

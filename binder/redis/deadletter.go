@@ -68,6 +68,24 @@ func (r *run) handle(ctx context.Context, es []*entry) {
 			r.calls.Add(-1)
 			c.noteCost(d)
 		}
+		var bo *stream.BatchOutcome
+		if c.spec.Consumer.BatchMode && ctx.Err() == nil && errors.As(err, &bo) {
+			// Each entry by its own outcome: the handled ones
+			// acknowledged, the failed ones dead-lettered or dropped; those
+			// from NakFrom on are held and handled again, as a Nak'ed batch.
+			j := bo.NakFrom()
+			for i, e := range live[:j] {
+				if cause := bo.Err(i); cause != nil {
+					r.terminate(ctx, []*entry{e}, cause)
+				} else {
+					r.ack(e)
+				}
+			}
+			if j == len(live) {
+				return
+			}
+			live, err = live[j:], bo.Err(j)
+		}
 		switch {
 		case err == nil:
 			r.ack(live...)

@@ -1,0 +1,214 @@
+package stream
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// BatchFailedAt is what a batch function (consumer.batch-mode: it takes
+// a slice) returns when one message of its batch failed: index is into the
+// slice the function got; the messages before it were handled, the one at
+// it failed with err, and those after it were not handled. It is Spring
+// Kafka's BatchListenerFailedException(msg, index). An error wrapping it
+// works as well (errors.As).
+//
+// The messages before index are acknowledged. The retries (max-attempts,
+// back-off) are the failed message's: the function is called again with
+// the rest of the batch starting at it — a shorter slice, so index 0 of
+// that call is the failed message. A failure at a later index of a retry
+// starts that message's own count of attempts. Once the failed message's
+// attempts are spent it alone fails for good (the binding's ErrorHandler
+// is called for it; it is dead-lettered with err as its
+// x-exception-message, or dropped), and the function is called with the
+// messages after it, with fresh attempts. A plain error instead applies to
+// every message of the (remaining) batch, as it always did.
+//
+// err may be [Permanent]: that message is not retried. err may be (or
+// wrap) [ErrNak]: the message at index and those after it are left for
+// redelivery, the ones before it are acknowledged where the binder can
+// settle the messages of a batch one by one (every binder but Kafka, which
+// commits offsets and so Naks the whole batch: the messages before index
+// come again too). An index outside the slice makes err the whole batch's
+// failure (a WARN names the binding).
+func BatchFailedAt(index int, err error) error {
+	if err == nil {
+		err = errors.New("batch message failed")
+	}
+	return &batchFailedError{index: index, err: err}
+}
+
+// batchFailedError is BatchFailedAt's error.
+type batchFailedError struct {
+	index int
+	err   error
+}
+
+func (e *batchFailedError) Error() string {
+	return fmt.Sprintf("batch message at index %d failed: %v", e.index, e.err)
+}
+
+func (e *batchFailedError) Unwrap() error { return e.err }
+
+// batchFailKey is the context key of the messages an ErrorHandler is called
+// for when a batch attempt fails for good (retryAfter): a func giving them,
+// since which they are (the rest of the batch, or its failed message) is
+// known only once the last attempt returned.
+type batchFailKey struct{}
+
+// batchMoved is what a batch attempt returns inside retryAfter when its
+// BatchFailedAt names a message past the one being retried: that one was
+// handled at last, and the new one starts its own attempts (runBatch). It
+// wraps ErrNak so that retryAfter hands it back at once, untouched.
+type batchMoved struct{ cause error }
+
+func (e *batchMoved) Error() string { return "batch failure moved on: " + e.cause.Error() }
+func (e *batchMoved) Unwrap() error { return ErrNak }
+
+// batchRun is the state of one batch's handling (runBatch): the part of
+// the batch the next attempt gets, and what the last attempt said.
+type batchRun struct {
+	rt         *runtimeBinding
+	full, envs []Envelope // as received (ErrorHandler), as the function gets them
+	cur        int        // the next attempt gets envs[cur:]
+	started    bool       // an attempt was made since cur's attempts began
+	whole      bool       // the last failure was the whole of envs[cur:]'s
+}
+
+// attempt calls the function with envs[cur:] and interprets its error.
+func (b *batchRun) attempt(ctx context.Context) error {
+	rest := b.envs[b.cur:]
+	err := b.rt.handleBatch(context.WithValue(ctx, batchKey{}, b.full[b.cur:]), rest, b.cur, len(b.envs))
+	if err == nil {
+		return nil
+	}
+	retry := b.started
+	b.started = true
+	var bf *batchFailedError
+	if !errors.As(err, &bf) {
+		b.whole = true
+		return err
+	}
+	cause := bf.err
+	if IsPermanent(err) && !IsPermanent(cause) {
+		cause = Permanent(cause) // Permanent(BatchFailedAt(...)): the message's
+	}
+	if bf.index < 0 || bf.index >= len(rest) {
+		b.rt.log.Warn("batch function returned BatchFailedAt with an index outside its batch; the whole batch failed",
+			"binding", b.rt.in.name, "index", bf.index, "batch_size", len(rest), "error", boundedErr(cause))
+		b.whole = true
+		return cause
+	}
+	b.whole = false
+	b.cur += bf.index
+	if retry && bf.index > 0 {
+		return &batchMoved{cause: cause}
+	}
+	return cause
+}
+
+// failing is the messages the ErrorHandler is called for when the last
+// attempt's failure is final.
+func (b *batchRun) failing() []Envelope {
+	if b.whole || b.cur >= len(b.full) {
+		return b.full[b.cur:]
+	}
+	return b.full[b.cur : b.cur+1]
+}
+
+// runBatch handles a batch (envs; full as received) with retries, message
+// by message where the function says which failed (BatchFailedAt, or a
+// message that cannot be decoded), and counts each message. It returns nil,
+// the error of every message, or a *BatchOutcome.
+func (rt *runtimeBinding) runBatch(ctx context.Context, full, envs []Envelope) error {
+	n := len(envs)
+	stats := &rt.in.stats
+	start := time.Since(clockBase)
+	sec := stats.handling.begin(start, n)
+	defer stats.handling.end(sec, n)
+	b := &batchRun{rt: rt, full: full, envs: envs}
+	ctx = context.WithValue(ctx, batchFailKey{}, b.failing)
+	var outs []error // each message's outcome; made at the first failed one
+	setOut := func(from, to int, err error) {
+		if outs == nil {
+			outs = make([]error, n)
+		}
+		for i := from; i < to; i++ {
+			outs[i] = err
+		}
+	}
+	counted := 0 // handled messages already counted processed (succeeded)
+	segStart := start
+	err := safeCall(func() error { return b.attempt(ctx) })
+	for {
+		if err == nil {
+			rt.succeeded(segStart)
+			counted++
+			break
+		}
+		var mv *batchMoved
+		if errors.As(err, &mv) {
+			// The retried message was handled: the next one's count of
+			// attempts starts with the failure just returned.
+			segStart, err = time.Since(clockBase), mv.cause
+		}
+		var first Envelope // of the messages failing; none of an empty batch
+		if b.cur < n {
+			first = full[b.cur]
+		}
+		err = rt.retryAfter(ctx, first, b.attempt, segStart, err)
+		if err == nil {
+			counted++
+			break
+		}
+		if errors.As(err, &mv) {
+			err = mv
+			continue
+		}
+		if b.whole || errors.Is(err, ErrNak) {
+			// The rest of the batch: failed for good as a whole (retryAfter
+			// counted one of its messages), or left for redelivery.
+			if !errors.Is(err, ErrNak) {
+				if extra := int64(n - b.cur - 1); extra > 0 {
+					stats.failed.Add(extra)
+					if rt.deadLetters() {
+						stats.deadLettered.Add(extra)
+					} else {
+						stats.dropped.Add(extra)
+					}
+				}
+			}
+			setOut(b.cur, n, err)
+			break
+		}
+		// The failed message alone failed for good (counted by
+		// retryAfter); the function goes on with the ones after it.
+		setOut(b.cur, b.cur+1, err)
+		b.cur++
+		b.started = false
+		if b.cur == n {
+			break
+		}
+		segStart = time.Since(clockBase)
+		err = safeCall(func() error { return b.attempt(ctx) })
+	}
+	handled := n
+	for _, e := range outs {
+		if e != nil {
+			handled--
+		}
+	}
+	if extra := int64(handled - counted); extra > 0 {
+		stats.processed.Add(extra)
+	}
+	if outs == nil {
+		return nil
+	}
+	for _, e := range outs[1:] {
+		if e != outs[0] {
+			return &BatchOutcome{errs: outs}
+		}
+	}
+	return outs[0] // every message's, as before per-message outcomes
+}
