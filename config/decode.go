@@ -257,6 +257,32 @@ func (d *decoder) leaf(v any, rv reflect.Value, path string) {
 			}
 			rv.Set(reflect.ValueOf(out))
 		}
+	case t.Kind() == reflect.Slice && t.Elem().Kind() == reflect.Int:
+		// A YAML list of integers, or one comma-separated string ("0,2"),
+		// as Spring Boot binds a List<Integer>.
+		var items []any
+		switch x := v.(type) {
+		case []any:
+			items = x
+		case string:
+			for _, s := range strings.Split(x, ",") {
+				if s = strings.TrimSpace(s); s != "" {
+					items = append(items, s)
+				}
+			}
+		default:
+			items = []any{x}
+		}
+		out := make([]int, 0, len(items))
+		for i, it := range items {
+			n, err := toInt(it)
+			if err != nil {
+				d.fail(path+"["+strconv.Itoa(i)+"]", "%v", err)
+				return
+			}
+			out = append(out, n)
+		}
+		rv.Set(reflect.ValueOf(out))
 	case t.Kind() == reflect.Slice && t.Elem().Kind() == reflect.String:
 		if xs, ok := d.toStrings(v, path); ok {
 			rv.Set(reflect.ValueOf(xs))

@@ -99,6 +99,7 @@ func TestSchemaCoversConfig(t *testing.T) {
 			case s.typ == durationType, k == reflect.String, k == reflect.Int, k == reflect.Float64, k == reflect.Bool,
 				k == reflect.Pointer && s.typ.Elem().Kind() == reflect.Bool,
 				k == reflect.Slice && s.typ.Elem().Kind() == reflect.String,
+				k == reflect.Slice && s.typ.Elem().Kind() == reflect.Int,
 				k == reflect.Slice && s.typ.Elem() == durationType:
 			default:
 				t.Errorf("%s: Go type %s is not supported by the decoder", path, s.typ)

@@ -119,8 +119,6 @@ const springBean = "it names a Spring bean, and there are none here: "
 var scstOnlyBindingKeys = []scstBindingKey{
 	{kind: "consumer", key: "multiplex", accept: func(v any) bool { _, err := toBool(v); return err == nil },
 		warn: "multiplex only changes how SCSt shares listener containers among the destinations of the list; the binding consumes each of them either way"},
-	{kind: "consumer", key: "instanceindexlist",
-		why: "not supported: an instance consumes the partitions its consumer.instance-index and instance-count select (those whose number modulo instance-count is its index); run one instance per index"},
 	{kind: "consumer", key: "retrytemplatename",
 		why: springBean + "set max-attempts and back-off-initial-interval, -multiplier, -max-interval (or retry-delays)"},
 	{kind: "producer", key: "partitionselectorname",

@@ -40,7 +40,7 @@ func TestSCStBindingKeysWithoutAStreambindKey(t *testing.T) {
         a-in-0:
           group: g
           consumer:
-            instance-index-list: 0,1
+            instance-index-list: 0,1 # taken now (TestInstanceIndexListDecoded)
             retry-template-name: myRetry
         a-out-0:
           producer:
@@ -52,11 +52,10 @@ func TestSCStBindingKeysWithoutAStreambindKey(t *testing.T) {
             application-id: x
 `
 	want := map[string]string{
-		"stream.bindings.a-in-0.consumer.instance-index-list":      "application.yaml:8: not supported: an instance consumes the partitions its consumer.instance-index and instance-count select",
 		"stream.bindings.a-in-0.consumer.retry-template-name":      "application.yaml:9: it names a Spring bean, and there are none here: set max-attempts",
 		"stream.bindings.a-out-0.producer.partition-selector-name": "application.yaml:12: it names a Spring bean, and there are none here: use partition-selector-expression",
 		"stream.bindings.a-out-0.producer.error-channel-enabled":   "application.yaml:13: true is not supported: there is no error channel",
-		"stream.kafka.streams":                                     "application.yaml:15: Kafka Streams (SCSt's kafka-streams binder) is not supported",
+		"stream.kafka.streams": "application.yaml:15: Kafka Streams (SCSt's kafka-streams binder) is not supported",
 	}
 	es := configErrors(t, Options{Data: []byte(bad)})
 	if len(es) != len(want) {

@@ -1470,8 +1470,8 @@ func (a *App) prepareBinding(v *validator, name string, input bool) *Binding {
 		cons, prod := a.cfg.Extension(bi.typ, name)
 		var err error
 		if input {
-			for _, d := range Destinations(cfg.Destination) {
-				if err = sv.ValidateConsumer(b.consumerSpec(d, cons, nil)); err != nil {
+			for _, s := range b.consumerSpecs(cons, nil) {
+				if err = sv.ValidateConsumer(s); err != nil {
 					break
 				}
 			}
@@ -1549,6 +1549,27 @@ func (a *App) warnPartitionedWithoutGroup(b *Binding) {
 	a.log.Warn("consumer.partitioned does not apply to a binding without a group (an anonymous consumer): it receives every partition's messages, whichever its instance-index (which must still be below instance-count), as in SCSt; set group to share the partitions among instances", args...)
 }
 
+// warnInstanceIndexList warns of a consumer.instance-index-list that does
+// not apply, as SCSt ignores it: on a consumer that is not partitioned, or
+// on an anonymous one (it reads every partition already, and N copies
+// would handle each message N times); and of its negative indexes, which
+// are skipped, as in SCSt.
+func (a *App) warnInstanceIndexList(b *Binding) {
+	c := b.cfg.Consumer
+	if len(c.InstanceIndexList) == 0 {
+		return
+	}
+	args := append(a.consumerKeyAttrs(b, "instance-index-list"), "instance_index_list", fmt.Sprint(c.InstanceIndexList))
+	switch {
+	case !c.Partitioned:
+		a.log.Warn("consumer.instance-index-list is ignored: the consumer is not partitioned (as in SCSt); one consumer is bound", args...)
+	case b.group == "":
+		a.log.Warn("consumer.instance-index-list is ignored on a binding without a group (an anonymous consumer): it receives every partition's messages already; one consumer is bound; set group to share the partitions among instances", args...)
+	case slices.Min(c.InstanceIndexList) < 0:
+		a.log.Warn("consumer.instance-index-list: negative indexes are skipped (as in SCSt)", append(args, "instance_indexes", fmt.Sprint(c.InstanceIndexes(b.group)))...)
+	}
+}
+
 // consumerKeyAttrs are the log attributes naming the key that set
 // consumer property prop of binding b (the binding's own, else
 // stream.default's when only that is set) with its origin (file:line),
@@ -1575,6 +1596,7 @@ func (a *App) finish(rt *runtimeBinding) {
 		a.warnRetryKeysUnused(rt.in)
 		a.warnDLQWithoutGroup(rt.in)
 		a.warnPartitionedWithoutGroup(rt.in)
+		a.warnInstanceIndexList(rt.in)
 		rt.retry.retryable = a.retryClassifier(rt.in.cfg.Consumer)
 		rt.retry.errorName = a.errorNamer()
 		rt.onFail = a.opts.errorHandlers[strings.ToLower(rt.in.name)]
@@ -1595,6 +1617,22 @@ func (a *App) finish(rt *runtimeBinding) {
 func (b *Binding) producerSpec(ext map[string]any) ProducerSpec {
 	return ProducerSpec{Binding: b.name, Destination: b.destination, ContentType: b.cfg.ContentType,
 		Producer: b.cfg.Producer, Extension: ext, Logger: b.log}
+}
+
+// consumerSpecs are the specs of the binder consumers of input binding b:
+// one per destination of its list, and with consumer.instance-index-list
+// one per index for each (ConsumerConfig.PerInstance), as SCSt's
+// BindingService binds them.
+func (b *Binding) consumerSpecs(ext map[string]any, rt *runtimeBinding) []ConsumerSpec {
+	var out []ConsumerSpec
+	for _, d := range Destinations(b.destination) {
+		for _, cc := range b.cfg.Consumer.PerInstance(b.group) {
+			s := b.consumerSpec(d, ext, rt)
+			s.Consumer = cc
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
 func (b *Binding) consumerSpec(dest string, ext map[string]any, rt *runtimeBinding) ConsumerSpec {
@@ -1785,14 +1823,18 @@ func (a *App) start(ctx, supCtx, sendCtx context.Context, suppliers *sync.WaitGr
 			}
 			continue
 		}
-		for _, d := range Destinations(b.destination) {
+		perIndex := len(b.cfg.Consumer.InstanceIndexes(b.group)) > 0
+		for _, s := range b.consumerSpecs(cons, rtOf[b]) {
 			var c Consumer
 			err := a.bindRetrying(ctx, bi, "consumer "+b.name, func(ctx context.Context) (err error) {
-				c, err = bi.binder.BindConsumer(ctx, b.consumerSpec(d, cons, rtOf[b]))
+				c, err = bi.binder.BindConsumer(ctx, s)
 				return err
 			})
 			if err != nil {
-				return fmt.Errorf("bind consumer %s to %s: %w", b.name, d, err)
+				if perIndex {
+					return fmt.Errorf("bind consumer %s to %s as instance-index %d: %w", b.name, s.Destination, s.Consumer.InstanceIndex, err)
+				}
+				return fmt.Errorf("bind consumer %s to %s: %w", b.name, s.Destination, err)
 			}
 			b.mu.Lock()
 			b.consumers = append(b.consumers, c)

@@ -241,7 +241,10 @@ func (a *App) logBound(b *Binding) {
 			rt := a.runtimeOf(b)
 			attrs = append(attrs, "dlq_enabled", b.group != "" || rt != nil && rt.anonDeadLetters)
 		}
-		if c.Partitioned && b.group != "" { // an anonymous consumer gets every partition
+		if ix := c.InstanceIndexes(b.group); len(ix) > 0 {
+			// One consumer per index (instance-index-list): "0,2/3".
+			attrs = append(attrs, "instance", fmt.Sprintf("%s/%d", joinInts(ix, ","), c.InstanceCount))
+		} else if c.Partitioned && b.group != "" { // an anonymous consumer gets every partition
 			attrs = append(attrs, "instance", fmt.Sprintf("%d/%d", c.InstanceIndex, c.InstanceCount))
 		}
 		if rt := a.runtimeOf(b); rt != nil && rt.out != nil {

@@ -380,6 +380,17 @@ type ConsumerConfig struct {
 	InstanceIndex int  `mapstructure:"instance-index"`
 	// InstanceCount defaults to 1.
 	InstanceCount int `mapstructure:"instance-count"`
+	// InstanceIndexList makes a partitioned consumer with a group read the
+	// partitions of several instance indexes: one consumer is bound per
+	// index (per destination), each as if it were instance-index, as
+	// SCSt's instanceIndexList does; instance-index itself is then not
+	// used. A list or comma-separated indexes ("0,2"), each in [0,
+	// instance-count), no duplicates; a negative index is skipped with a
+	// warning, as SCSt skips it (a list of negative ones only is an
+	// error). Ignored, with a warning, when the consumer
+	// is not partitioned or has no group (it reads every partition).
+	// Default none.
+	InstanceIndexList []int `mapstructure:"instance-index-list"`
 	// BatchMode delivers slices to a function that takes one. Default false.
 	BatchMode bool `mapstructure:"batch-mode"`
 	// AutoStartup starts the binding with the app. Default true.
@@ -627,6 +638,9 @@ func (b BindingConfig) merged(d BindingConfig) BindingConfig {
 	c.Partitioned = c.Partitioned || dc.Partitioned
 	setInt(&c.InstanceIndex, dc.InstanceIndex)
 	setInt(&c.InstanceCount, dc.InstanceCount)
+	if c.InstanceIndexList == nil {
+		c.InstanceIndexList = dc.InstanceIndexList
+	}
 	c.BatchMode = c.BatchMode || dc.BatchMode
 	if c.AutoStartup == nil {
 		c.AutoStartup = dc.AutoStartup
@@ -944,6 +958,7 @@ func (b BindingConfig) Validate(path string) []*ConfigError {
 	if c.InstanceIndex < 0 || c.InstanceIndex >= c.InstanceCount {
 		bad("consumer.instance-index", "must be in [0, instance-count=%d), got %d", c.InstanceCount, c.InstanceIndex)
 	}
+	validateInstanceIndexList(c, bad)
 	p := b.Producer
 	if p.PartitionCount < 1 {
 		bad("producer.partition-count", "must be at least 1, got %d", p.PartitionCount)

@@ -80,8 +80,22 @@ type Harness struct {
 	// AnonymousPartitioned, OrderPerKey, NakRedelivers,
 	// FailureDeadLetters, BatchPartialFailure, ConcurrentProducers, CloseUnderLoad,
 	// RestartResumes, StopHandsOverInOrder, PauseResume, Lifecycle,
-	// Pipelined, EdgeMessages, EdgeNames, DescribeBinding.
+	// Pipelined, EdgeMessages, EdgeNames, DescribeBinding,
+	// InstanceIndexList.
 	Skip map[string]string
+	// GroupAssignsPartitions: the broker's group, not instance-index,
+	// gives a partitioned consumer with a group its partitions (Kafka
+	// with auto-rebalance-enabled, the default), so InstanceIndexList
+	// checks that the list's consumers, members of one group, together
+	// read every partition.
+	GroupAssignsPartitions bool
+	// AppType is the binder type the subtests that run a stream.App
+	// (InstanceIndexList) register the binder as, for
+	// AppConsumerExtension's section. Default "bindertest".
+	AppType string
+	// AppConsumerExtension is stream.<AppType>.default.consumer of those
+	// subtests: binder-specific consumer properties. Default none.
+	AppConsumerExtension map[string]any
 }
 
 // IDHeader is the header in which the suite sends each message's unique id.
@@ -115,6 +129,7 @@ var subtests = []subtest{
 	{"EdgeMessages", false, testEdgeMessages},
 	{"EdgeNames", false, testEdgeNames},
 	{"DescribeBinding", false, testDescribeBinding},
+	{"InstanceIndexList", false, testInstanceIndexList},
 }
 
 // Run runs the conformance suite against the binder of h, one subtest per

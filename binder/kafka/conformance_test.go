@@ -3,6 +3,7 @@ package kafka_test
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/streambind/streambind/binder/bindertest"
 	"github.com/streambind/streambind/binder/kafka"
@@ -19,6 +20,28 @@ func TestConformance(t *testing.T) {
 		},
 		Persistent: true,
 		Duplicates: true,
+		// The default auto-rebalance-enabled: the group assigns the
+		// partitions, whatever the instance-index.
+		GroupAssignsPartitions: true,
+	})
+}
+
+// TestInstanceIndexListFixedAssignment: with auto-rebalance-enabled
+// false, each consumer of consumer.instance-index-list [0, 2] (instance-count
+// 3) reads the partitions p with p % 3 == its index, without joining the
+// group: partitions 0 and 2 of a 3-partition topic, not 1 (bindertest's
+// InstanceIndexList).
+func TestInstanceIndexListFixedAssignment(t *testing.T) {
+	t.Parallel()
+	c := kafkatest.Start(t)
+	bindertest.RunInstanceIndexList(t, bindertest.Harness{
+		NewBinder: func(t *testing.T) stream.Binder {
+			return newBinder(t, c, nil)
+		},
+		Duplicates:           true,
+		AppType:              kafka.Type,
+		AppConsumerExtension: map[string]any{"auto-rebalance-enabled": false},
+		Timeout:              30 * time.Second,
 	})
 }
 
