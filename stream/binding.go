@@ -16,7 +16,8 @@ import (
 	"go.opentelemetry.io/otel/trace"
 )
 
-// ErrBindingStopped is returned when sending through a stopped output binding.
+// ErrBindingStopped is returned when sending through a stopped (or paused)
+// output binding with [Bridge.Send]; a function's output waits instead.
 var ErrBindingStopped = errors.New("stream: binding is stopped")
 
 // Binding is a bound input or output: the unit that is started, stopped,
@@ -46,6 +47,18 @@ type Binding struct {
 	// stopping, when set, is closed when the binding's app begins its
 	// shutdown: Start and Resume refuse from then on (ErrStopping).
 	stopping <-chan struct{}
+	// halt is closed when a Stop or Pause of the binding begins, before
+	// it waits for the handlers in flight, and replaced when the binding
+	// starts or resumes: a function's output send that waits for its
+	// stopped output (runtimeBinding.awaitOutput) ends on it, so that the
+	// Stop or Pause of its input does not wait for that send. Guarded by
+	// mu.
+	halt chan struct{}
+	// heldLogged is the changed channel of the state in which a
+	// function's output send last began to wait for this (output)
+	// binding: logged once per stop or pause, not per message. Guarded by
+	// mu.
+	heldLogged chan struct{}
 
 	stats bindingStats
 }
@@ -59,7 +72,8 @@ func (b *Binding) setTracing(t *tracing) {
 
 func newBinding(name string, input bool, cfg BindingConfig, binderName, binderType string, log *slog.Logger) *Binding {
 	b := &Binding{name: name, input: input, cfg: cfg, binderName: binderName, binderType: binderType,
-		destination: cfg.Destination, changed: make(chan struct{}), ops: make(chan struct{}, 1)}
+		destination: cfg.Destination, changed: make(chan struct{}), ops: make(chan struct{}, 1), halt: make(chan struct{})}
+	close(b.halt) // stopped
 	if input {
 		b.group = cfg.Group
 	}
@@ -164,11 +178,13 @@ func (b *Binding) Start(ctx context.Context) error {
 		return b.resumeLocked(ctx)
 	}
 	cs := b.consumersSnapshot()
+	b.setHalted(false) // before the first delivery
 	for i, c := range cs {
 		if err := c.Start(ctx); err != nil {
 			for _, started := range cs[:i] {
 				_ = started.Stop(ctx)
 			}
+			b.setHalted(true)
 			return fmt.Errorf("binding %s: start: %w", b.name, err)
 		}
 	}
@@ -178,7 +194,9 @@ func (b *Binding) Start(ctx context.Context) error {
 }
 
 // Stop stops the binding: an input stops receiving and finishes what is in
-// flight (bounded by ctx); an output refuses sends and holds its supplier.
+// flight (bounded by ctx); an output holds the sends of its supplier and of
+// the functions that send to it until it is started again, and refuses
+// [Bridge.Send].
 // The binding is stopped afterwards even when a consumer reports an error.
 // A handler of the binding that stops it waits for itself until ctx ends
 // (a handler's ctx does not end on its own): call Stop from another
@@ -191,6 +209,7 @@ func (b *Binding) Stop(ctx context.Context) error {
 	if b.State() == StateStopped {
 		return nil
 	}
+	b.setHalted(true) // before waiting for the handlers in flight
 	errs := eachConsumer(b.consumersSnapshot(), func(c Consumer) error { return c.Stop(ctx) })
 	b.setState(StateStopped)
 	if err := errors.Join(errs...); err != nil {
@@ -204,7 +223,8 @@ func (b *Binding) Stop(ctx context.Context) error {
 }
 
 // Pause stops intake of a started input binding without leaving its group;
-// on an output binding it holds the supplier like Stop. When a consumer
+// on an output binding it holds the supplier's and the functions' sends
+// like Stop. When a consumer
 // reports an error (typically: handlers still running when ctx ended) the
 // binding is PAUSED all the same — its intake is stopped — so that Resume
 // undoes it. Like Stop, Pause called from a handler of the binding waits
@@ -217,6 +237,7 @@ func (b *Binding) Pause(ctx context.Context) error {
 	if b.State() != StateStarted {
 		return nil
 	}
+	b.setHalted(true) // as Stop
 	errs := eachConsumer(b.consumersSnapshot(), func(c Consumer) error { return c.Pause(ctx) })
 	b.setState(StatePaused)
 	if err := errors.Join(errs...); err != nil {
@@ -280,11 +301,13 @@ func (b *Binding) isStopping() bool {
 
 func (b *Binding) resumeLocked(ctx context.Context) error {
 	cs := b.consumersSnapshot()
+	b.setHalted(false)
 	for i, c := range cs {
 		if err := c.Resume(ctx); err != nil {
 			// Nothing is delivered while the binding is PAUSED: those
 			// resumed already are paused again (their Pause stops intake
 			// even when ctx ends before their handlers do).
+			b.setHalted(true)
 			for _, resumed := range cs[:i] {
 				_ = resumed.Pause(ctx)
 			}
@@ -304,9 +327,56 @@ func (b *Binding) stateChanged() <-chan struct{} {
 	return b.changed
 }
 
+// setHalted closes halt (h) or replaces a closed one (!h).
+func (b *Binding) setHalted(h bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.halt == nil { // a Binding not made by newBinding: stopped
+		b.halt = make(chan struct{})
+		close(b.halt)
+	}
+	closed := false
+	select {
+	case <-b.halt:
+		closed = true
+	default:
+	}
+	switch {
+	case h && !closed:
+		close(b.halt)
+	case !h && closed:
+		b.halt = make(chan struct{})
+	}
+}
+
+// halting returns a channel closed once the binding is being stopped or
+// paused (at once when it is stopped or paused).
+func (b *Binding) halting() <-chan struct{} {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.halt
+}
+
+// firstHeld reports whether a function's output send waiting for the
+// binding in its current state is the first to (see heldLogged).
+func (b *Binding) firstHeld() bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.heldLogged == b.changed {
+		return false
+	}
+	b.heldLogged = b.changed
+	return true
+}
+
 // waitStarted blocks until the binding is started; false if ctx ended or
 // stop was closed first (nil: never).
 func (b *Binding) waitStarted(ctx context.Context, stop <-chan struct{}) bool {
+	return b.waitStartedOr(ctx, stop, nil)
+}
+
+// waitStartedOr is waitStarted that also ends, false, when halt is closed.
+func (b *Binding) waitStartedOr(ctx context.Context, stop, halt <-chan struct{}) bool {
 	for {
 		if b.State() == StateStarted {
 			return true
@@ -322,6 +392,8 @@ func (b *Binding) waitStarted(ctx context.Context, stop <-chan struct{}) bool {
 		case <-ctx.Done():
 			return false
 		case <-stop:
+			return false
+		case <-halt:
 			return false
 		}
 	}

@@ -119,8 +119,9 @@ func newBridge(a *App) *Bridge {
 // Send waits for the broker as long as ctx lets it: during an outage a
 // binder retries (RabbitMQ until the connection is back, which can be
 // minutes), so give ctx a deadline where the caller cannot wait (an HTTP
-// handler: the request's timeout). A send to a stopped output binding
-// fails at once with [ErrBindingStopped].
+// handler: the request's timeout). A send to a stopped (or paused) output
+// binding fails at once with [ErrBindingStopped] (a function's output,
+// routed there by [HeaderSendToDestination], waits until it is started).
 //
 // An Envelope's or a [Message]'s Key is the message key (the Kafka record
 // key; x-streambind-key on RabbitMQ and NATS, the key field on Redis); a [HeaderMessageKey]
@@ -397,18 +398,23 @@ func (e *notAllowedError) Error() string { return e.msg }
 // permanently (the input is dead-lettered); a failed bind or send is
 // transient, as an output's.
 //
-// out is the function's own output binding, named by the failure of a
-// destination that could not be bound.
-func (br *Bridge) sendTo(ctx context.Context, to string, env Envelope, value func() any, out *Binding) error {
+// rt is the sender's runtime: its own output binding is named by the
+// failure of a destination that could not be bound. A function's output
+// to an output binding that is stopped or paused waits until it is
+// started, as one to its own output does (runtimeBinding.awaitOutput); a
+// supplier's fails at once, as Send does.
+func (br *Bridge) sendTo(ctx context.Context, to string, env Envelope, value func() any, rt *runtimeBinding) error {
 	env.Headers = withoutHeader(env.Headers, HeaderSendToDestination)
 	a := br.app
+	out := rt.out
 	var dp *dynamicProducer
 	var err error
 	if b := a.Binding(to); b != nil && !b.input {
-		if err := b.send(ctx, env, value); err != nil {
+		err := rt.sendHeld(ctx, b, func() error { return b.send(ctx, env, value) })
+		if err != nil && !errors.Is(err, ErrNak) {
 			return &sendError{err, b}
 		}
-		return nil
+		return err
 	} else if b != nil {
 		dp, err = br.toInput(ctx, b)
 	} else {

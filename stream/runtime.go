@@ -523,20 +523,99 @@ func (rt *runtimeBinding) backOff(ctx context.Context, d time.Duration) bool {
 
 // send partitions and sends one encoded output. value is the output before
 // encoding, for the partition key; it is only evaluated when partitioned.
+// A function's output waits while the output binding is stopped or
+// paused (awaitOutput).
 func (rt *runtimeBinding) send(ctx context.Context, env Envelope, value func() any) error {
-	if rt.async != nil {
-		if c, ok := ctx.Value(pipeSlotKey{}).(*pipeCall); ok && !c.started {
-			err := rt.out.sendAsync(ctx, rt.async, env, value, c)
-			if err == nil {
+	for {
+		if rt.in != nil && rt.out.State() != StateStarted {
+			if err := rt.awaitOutput(ctx, rt.out); err != nil {
+				return err
+			}
+		}
+		var err error
+		if c := rt.pipeSlot(ctx); c != nil {
+			if err = rt.out.sendAsync(ctx, rt.async, env, value, c); err == nil {
 				return nil
 			}
+		} else if err = rt.out.send(ctx, env, value); err == nil {
+			return nil
+		}
+		if !rt.heldAgain(rt.out, err) {
 			return &sendError{err, rt.out}
 		}
 	}
-	if err := rt.out.send(ctx, env, value); err != nil {
-		return &sendError{err, rt.out}
+}
+
+// pipeSlot returns the pipelined call ctx is, when the output is to be
+// handed to SendAsync (see processAsync); nil otherwise.
+func (rt *runtimeBinding) pipeSlot(ctx context.Context) *pipeCall {
+	if rt.async == nil {
+		return nil
+	}
+	if c, ok := ctx.Value(pipeSlotKey{}).(*pipeCall); ok && !c.started {
+		return c
 	}
 	return nil
+}
+
+// awaitOutput waits, for a function's output (rt.in set; a supplier's
+// emit waits on its own), until out is started: a stopped or paused
+// output holds the function's sends, as it holds a supplier's, rather
+// than failing them — the input would be left for redelivery and the
+// function called again, with its side effects, every redelivery-delay
+// for as long as the output stays stopped. The input is acknowledged once
+// the send went through. The wait ends with a Nak (the input is left for
+// redelivery; no error, no retry counted) when the input binding is being
+// stopped or paused (its Stop or Pause waits for this handler), the app
+// shuts down, or ctx ends.
+func (rt *runtimeBinding) awaitOutput(ctx context.Context, out *Binding) error {
+	st := out.State()
+	if rt.in == nil || st == StateStarted {
+		return nil
+	}
+	if out.firstHeld() {
+		until := "started"
+		if st == StatePaused {
+			until = "resumed"
+		}
+		out.log.Info(fmt.Sprintf("output %s is %s: function %s's outputs wait until it is %s (its input messages stay in flight, unacknowledged, meanwhile)", out.name, st, rt.fn.name, until),
+			"function", rt.fn.name, "input_binding", rt.in.name)
+	}
+	if out.waitStartedOr(ctx, rt.stopping, rt.in.halting()) {
+		return nil
+	}
+	why := "input binding " + rt.in.name + " is stopping or pausing"
+	select {
+	case <-rt.stopping:
+		why = "the app is shutting down"
+	default:
+		if ctx.Err() != nil {
+			why = context.Cause(ctx).Error()
+		}
+	}
+	return fmt.Errorf("%w: %w; the input is left for redelivery (%s)", ErrNak, out.notStarted(out.State()), why)
+}
+
+// heldAgain reports whether err is the refusal of a function's send by
+// out that was stopped or paused after awaitOutput saw it started: the
+// send is made again once out is started, without calling the function
+// again.
+func (rt *runtimeBinding) heldAgain(out *Binding, err error) bool {
+	return rt.in != nil && errors.Is(err, ErrBindingStopped) && out.State() != StateStarted
+}
+
+// sendHeld is one send of a function's output through out (send) that
+// waits while out is stopped or paused, as rt.send does.
+func (rt *runtimeBinding) sendHeld(ctx context.Context, out *Binding, send func() error) error {
+	for {
+		if err := rt.awaitOutput(ctx, out); err != nil {
+			return err
+		}
+		err := send()
+		if err == nil || !rt.heldAgain(out, err) {
+			return err
+		}
+	}
 }
 
 // functionHandler is the typed fast path of a registered function.
@@ -919,7 +998,7 @@ func (rt *runtimeBinding) sendRouted(ctx context.Context, out *Envelope, value f
 		return false, nil
 	}
 	if to = strings.TrimSpace(to); to != "" {
-		return true, rt.bridge.sendTo(ctx, to, *out, value, rt.out)
+		return true, rt.bridge.sendTo(ctx, to, *out, value, rt)
 	}
 	out.Headers = withoutHeader(out.Headers, HeaderSendToDestination)
 	return false, nil
