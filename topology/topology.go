@@ -122,6 +122,13 @@ type Binding struct {
 	Partitioned   bool     `json:"partitioned,omitempty"`
 	InstanceIndex *int     `json:"instance_index,omitempty"`
 	InstanceCount int      `json:"instance_count,omitempty"`
+	// InstanceIndexes are the indexes of consumer.instance-index-list
+	// when it applies (a partitioned consumer with a group): the app binds
+	// one consumer per index, and InstanceIndex is not used. IndexQueues
+	// are then, per destination, the RabbitMQ queues of those consumers,
+	// one per index (Queues holds the first of each).
+	InstanceIndexes []int      `json:"instance_indexes,omitempty"`
+	IndexQueues     [][]string `json:"index_queues,omitempty"`
 	// DeadLetters are the dead-letter destinations (RabbitMQ: queues),
 	// one per destination, of a consumer with dlq and a group, and
 	// DeadLetterIDs their IDs.
@@ -320,9 +327,32 @@ func RabbitQueues(b *BindingSpec) []string {
 	for _, d := range b.Destinations {
 		q := rabbitBaseQueue(b, d)
 		if b.Consumer.Partitioned {
-			q += "-" + strconv.Itoa(b.Consumer.InstanceIndex)
+			idx := b.Consumer.InstanceIndex
+			if ix := b.Consumer.InstanceIndexes(b.Group); len(ix) > 0 {
+				idx = ix[0]
+			}
+			q += "-" + strconv.Itoa(idx)
 		}
 		out = append(out, q)
+	}
+	return out
+}
+
+// RabbitIndexQueues returns, per destination, the queues of a RabbitMQ
+// consumer with consumer.instance-index-list, one per index
+// (<base>-<index>); nil without the list.
+func RabbitIndexQueues(b *BindingSpec) [][]string {
+	ix := b.Consumer.InstanceIndexes(b.Group)
+	if b.BinderType != typeRabbit || !b.Input || len(ix) == 0 {
+		return nil
+	}
+	var out [][]string
+	for _, d := range b.Destinations {
+		var qs []string
+		for _, i := range ix {
+			qs = append(qs, rabbitBaseQueue(b, d)+"-"+strconv.Itoa(i))
+		}
+		out = append(out, qs)
 	}
 	return out
 }
@@ -538,6 +568,8 @@ func Build(services []ServiceSpec) *Model {
 					gb.Partitioned = true
 					idx := b.Consumer.InstanceIndex
 					gb.InstanceIndex = &idx
+					gb.InstanceIndexes = b.Consumer.InstanceIndexes(b.Group)
+					gb.IndexQueues = RabbitIndexQueues(b)
 				}
 				gb.InstanceCount = b.Consumer.InstanceCount
 				gb.DeadLetters = DeadLetters(b)

@@ -241,7 +241,11 @@ func (b *lintBinder) ValidateProducer(spec stream.ProducerSpec) error {
 func (b *lintBinder) ValidateConsumer(spec stream.ConsumerSpec) error {
 	b.r.mu.Lock()
 	defer b.r.mu.Unlock()
-	if !b.sectionsOnly {
+	// With consumer.instance-index-list the app validates a spec per
+	// index; the binding is recorded once per destination, as without it
+	// (its list says the indexes).
+	ix := spec.Consumer.InstanceIndexes(spec.Group)
+	if !b.sectionsOnly && (len(ix) == 0 || spec.Consumer.InstanceIndex == ix[0]) {
 		b.r.specs = append(b.r.specs, recorded{binderName: b.name, binderType: b.typ, input: true, consumer: spec})
 	}
 	if sv, ok := b.inner.(stream.SpecValidator); ok {

@@ -537,6 +537,15 @@ func (s *service) bindingValues(b *binding, polled bool) (map[string]any, map[st
 				origins[prefix+"consumer."+k] = "stream." + k + " at " + s.bootOrigin(o)
 			}
 		}
+		if len(c.InstanceIndexList) > 0 {
+			// Shown where set only: the binding otherwise reads as
+			// instance-index, and every binding would list an empty list.
+			idx := make([]any, 0, len(c.InstanceIndexList))
+			for _, x := range c.InstanceIndexList {
+				idx = append(idx, x)
+			}
+			set("consumer.instance-index-list", idx)
+		}
 		set("consumer.batch-mode", c.BatchMode)
 		set("consumer.auto-startup", c.AutoStart())
 		set("consumer.default-retryable", c.IsRetryable())

@@ -542,12 +542,16 @@ func draw(m *graphModel) *drawing {
 				switch {
 				case b.Group == "":
 					label = append(label, "anonymous")
+				case i < len(b.IndexQueues):
+					label = append(label, "queues "+strings.Join(b.IndexQueues[i], ", "))
 				case i < len(b.Queues):
 					label = append(label, "queue "+b.Queues[i])
 				default:
 					label = append(label, "group "+b.Group)
 				}
-				if b.Partitioned && b.Group != "" { // an anonymous consumer gets every partition
+				if len(b.InstanceIndexes) > 0 { // instance-index-list: one consumer per index
+					label = append(label, fmt.Sprintf("instances %s of %d", strings.Trim(strings.Join(strings.Fields(fmt.Sprint(b.InstanceIndexes)), ","), "[]"), b.InstanceCount))
+				} else if b.Partitioned && b.Group != "" { // an anonymous consumer gets every partition
 					label = append(label, fmt.Sprintf("instance %d of %d", *b.InstanceIndex, b.InstanceCount))
 				}
 				if via != "" {

@@ -19,7 +19,8 @@ const kindMemoryInstances = "memory-instances"
 // the process are read by nobody; after buffer-size messages each, every
 // send to the destination blocks (back-pressure), with no log line but
 // the binder's WARN at bind. Not for bindings only assumed to be on the
-// in-process binder (the app's code picks their binder).
+// in-process binder (the app's code picks their binder), nor for one whose
+// instance-index-list names every index (it reads every queue).
 func memoryPartitionedInstances(s *checkedService) []problem {
 	var out []problem
 	for _, b := range s.bindings {
@@ -29,9 +30,16 @@ func memoryPartitionedInstances(s *checkedService) []problem {
 			b.group == "" || !c.Partitioned || c.InstanceCount <= 1 {
 			continue
 		}
+		which := fmt.Sprintf("instance-index %d", c.InstanceIndex)
+		if ix := c.InstanceIndexes(b.group); len(ix) > 0 {
+			if len(ix) >= c.InstanceCount {
+				continue // instance-index-list names every index: all are read here
+			}
+			which = fmt.Sprintf("instance-index-list %v", ix)
+		}
 		out = append(out, endpoint{s, b}.keyProblem(kindMemoryInstances, "consumer.instance-count", fmt.Sprintf(
-			"is %d on the in-process binder (partitioned, instance-index %d): this process reads only its share of %s for group %s, and the queues of the other instances, which do not run in it, are read by nobody: after buffer-size (%d) messages each, every send to %s blocks, and with it the function or supplier that sends (back-pressure, no log line but the binder's WARN at bind); set partitioned: false (or instance-count: 1) for the in-process profile",
-			c.InstanceCount, c.InstanceIndex, dests, b.group, memoryBufferSize(s, b.binderName), dests), true))
+			"is %d on the in-process binder (partitioned, %s): this process reads only its share of %s for group %s, and the queues of the other instances, which do not run in it, are read by nobody: after buffer-size (%d) messages each, every send to %s blocks, and with it the function or supplier that sends (back-pressure, no log line but the binder's WARN at bind); set partitioned: false (or instance-count: 1) for the in-process profile",
+			c.InstanceCount, which, dests, b.group, memoryBufferSize(s, b.binderName), dests), true))
 	}
 	return out
 }

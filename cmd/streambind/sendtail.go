@@ -875,7 +875,8 @@ in-process binder cannot be reached from another process.
 				// queue; not batch-mode, concurrency, retries or
 				// auto-startup, which would change what tail prints.
 				c := r.eff.Consumer
-				bc.Consumer = stream.ConsumerConfig{DLQ: c.DLQ, Partitioned: c.Partitioned, InstanceIndex: c.InstanceIndex, InstanceCount: c.InstanceCount}
+				bc.Consumer = stream.ConsumerConfig{DLQ: c.DLQ, Partitioned: c.Partitioned, InstanceIndex: c.InstanceIndex, InstanceCount: c.InstanceCount,
+					InstanceIndexList: c.InstanceIndexList}
 			}
 			bc.Consumer.MaxAttempts = 1
 			binding := tailFunction + "-in-0"
