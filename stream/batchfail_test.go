@@ -140,3 +140,29 @@ func TestBatchFailedAtCountsPerMessage(t *testing.T) {
 		return st.Processed == 2 && st.Failed == 2 && st.DeadLettered == 2
 	})
 }
+
+// BatchFailedAt with ErrNak leaves the message at the index and those
+// after it for redelivery; the ones before it are acknowledged, not handled
+// again.
+func TestBatchFailedAtNakLeavesTheRest(t *testing.T) {
+	calls := make(chan string, 20)
+	var nakked bool
+	fn := func(_ context.Context, os []Order) error {
+		calls <- ids(os)
+		if i := slices.IndexFunc(os, func(o Order) bool { return o.OrderID == "b" }); i >= 0 && !nakked {
+			nakked = true
+			return stream.BatchFailedAt(i, fmt.Errorf("not now: %w", stream.ErrNak))
+		}
+		return nil
+	}
+	r, _, _ := batchFailApp(t, 1, fn, Order{OrderID: "a"}, Order{OrderID: "b"}, Order{OrderID: "c"})
+	if first, again := recv(t, calls), recv(t, calls); first != "abc" || again != "bc" {
+		t.Fatalf("handler calls %q, %q; want abc, then bc", first, again)
+	}
+	waitStats(t, r, "batch-in-0", func(st stream.BindingStats) bool { return st.Processed == 3 && st.Failed == 0 })
+	select {
+	case c := <-calls:
+		t.Fatalf("another handler call: %q", c)
+	default:
+	}
+}

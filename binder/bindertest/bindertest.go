@@ -78,7 +78,7 @@ type Harness struct {
 	// PublishSubscribe, HeadersRoundTrip, ConsumerGroupsCompete,
 	// GroupsEachGetAll, AnonymousBroadcast, AnonymousRestart,
 	// AnonymousPartitioned, OrderPerKey, NakRedelivers,
-	// FailureDeadLetters, BatchPartialFailure, ConcurrentProducers, CloseUnderLoad,
+	// FailureDeadLetters, BatchPartialFailure, BatchPartialNak, ConcurrentProducers, CloseUnderLoad,
 	// RestartResumes, StopHandsOverInOrder, PauseResume, Lifecycle,
 	// Pipelined, EdgeMessages, EdgeNames, DescribeBinding,
 	// InstanceIndexList.
@@ -119,6 +119,7 @@ var subtests = []subtest{
 	{"NakRedelivers", false, testNakRedelivers},
 	{"FailureDeadLetters", false, testFailureDeadLetters},
 	{"BatchPartialFailure", false, testBatchPartialFailure},
+	{"BatchPartialNak", false, testBatchPartialNak},
 	{"ConcurrentProducers", false, testConcurrentProducers},
 	{"CloseUnderLoad", true, testCloseUnderLoad},
 	{"RestartResumes", true, testRestartResumes},
