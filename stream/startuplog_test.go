@@ -118,3 +118,63 @@ func runLogged(t *testing.T, cfg *stream.Config, fns *stream.Catalog) string {
 	}
 	return buf.String()
 }
+
+// TestInstanceIndexListLogged: a partitioned consumer with a group and
+// consumer.instance-index-list binds one consumer per index, and its
+// "binding bound" line says instance=0,2/3; the list is ignored with a
+// WARN naming the key on a consumer that is not partitioned and on an
+// anonymous one (one consumer each), and its negative indexes are skipped
+// with a WARN.
+func TestInstanceIndexListLogged(t *testing.T) {
+	fns := stream.NewCatalog()
+	for _, f := range []string{"listed", "unpart", "anon", "neg"} {
+		stream.AddConsumer(fns, f, func(context.Context, string) error { return nil })
+	}
+	part := func(l ...int) stream.ConsumerConfig {
+		return stream.ConsumerConfig{Partitioned: true, InstanceCount: 3, InstanceIndexList: l}
+	}
+	cfg := &stream.Config{
+		Function: stream.FunctionConfig{Definition: "listed;unpart;anon;neg"},
+		Bindings: map[string]stream.BindingConfig{
+			"listed-in-0": {Destination: "a,b", Group: "g", Consumer: part(0, 2)},
+			"unpart-in-0": {Destination: "c", Group: "g", Consumer: stream.ConsumerConfig{InstanceCount: 3, InstanceIndexList: []int{1, 2}}},
+			"anon-in-0":   {Destination: "d", Consumer: part(1, 2)},
+			"neg-in-0":    {Destination: "e", Group: "g", Consumer: part(-1, 1)},
+		},
+	}
+	out := runLogged(t, cfg, fns)
+	lines := strings.Split(out, "\n")
+	find := func(substr ...string) []string {
+		var got []string
+		for _, l := range lines {
+			all := true
+			for _, s := range substr {
+				all = all && strings.Contains(l, s)
+			}
+			if all {
+				got = append(got, l)
+			}
+		}
+		return got
+	}
+	// One consumer per destination and index: a and b, each as 0 and 2.
+	if got := find(`msg="binding bound"`, "binding=listed-in-0", "instance=0,2/3",
+		`queue.0="a.g #0/3"`, `queue.1="a.g #2/3"`, `queue.2="b.g #0/3"`, `queue.3="b.g #2/3"`); len(got) != 1 {
+		t.Errorf("listed-in-0: want a binding bound line with instance=0,2/3 and the queues of a and b at 0 and 2, got %q\nlog:\n%s", got, out)
+	}
+	if got := find(`msg="binding bound"`, "binding=neg-in-0", "instance=1/3"); len(got) != 1 {
+		t.Errorf("neg-in-0: want a binding bound line with instance=1/3, got %q", got)
+	}
+	for _, w := range []struct{ binding, msg string }{
+		{"unpart-in-0", "the consumer is not partitioned"},
+		{"anon-in-0", "without a group"},
+		{"neg-in-0", "negative indexes are skipped"},
+	} {
+		if got := find("level=WARN", "property=stream.bindings."+w.binding+".consumer.instance-index-list", w.msg); len(got) != 1 {
+			t.Errorf("%s: want one WARN %q naming the key, got %q", w.binding, w.msg, got)
+		}
+	}
+	if got := find("level=WARN", "instance-index-list", "listed-in-0"); len(got) != 0 {
+		t.Errorf("listed-in-0 warned: %q", got)
+	}
+}
