@@ -27,11 +27,10 @@ import (
 //
 // err may be [Permanent]: that message is not retried. err may be (or
 // wrap) [ErrNak]: the message at index and those after it are left for
-// redelivery, the ones before it are acknowledged where the binder can
-// settle the messages of a batch one by one (every binder but Kafka, which
-// commits offsets and so Naks the whole batch: the messages before index
-// come again too). An index outside the slice makes err the whole batch's
-// failure (a WARN names the binding).
+// redelivery, the ones before it are acknowledged (every binder settles
+// the messages of a batch one by one; one that could not would Nak the
+// whole batch: see [BatchHandler]). An index outside the slice makes err
+// the whole batch's failure (a WARN names the binding).
 func BatchFailedAt(index int, err error) error {
 	if err == nil {
 		err = errors.New("batch message failed")
