@@ -398,8 +398,12 @@
 // goes on.
 //
 // consumer.batch-mode delivers the messages of one partition that are
-// already fetched (up to batch-size) as one slice; the outcome applies to
-// the whole batch, which is committed, redelivered or dead-lettered as one.
+// already fetched (up to batch-size) as one slice; a plain outcome applies
+// to the whole batch, which is committed, redelivered or dead-lettered as
+// one. A stream.BatchOutcome (the core's answer to stream.BatchFailedAt)
+// dead-letters (or drops) only its failed records, each with its own
+// cause; when it Naks the records from one on, those before are settled
+// and the rest handled again, the batch committed once they are.
 //
 // consumer.partitioned / instance-index are not used: Kafka assigns the
 // partitions among the group's members.

@@ -108,8 +108,10 @@
 //
 // In batch mode (consumer.batch-mode) a consumer takes up to batch-size
 // messages that are already waiting, without waiting for more, and calls the
-// BatchHandler; the outcome applies to the whole batch (Term with a DLQ
-// dead-letters each message).
+// BatchHandler; a plain outcome applies to the whole batch (Term with a DLQ
+// dead-letters each message), a stream.BatchOutcome to each message by its
+// own (the handled ones acknowledged, the failed ones dead-lettered with
+// their own cause, the Nak'ed ones put back).
 //
 // # Concurrency and ordering
 //

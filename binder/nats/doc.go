@@ -281,8 +281,9 @@
 // consumer.batch-mode hands up to batch-size messages already received
 // to the batch handler as one slice, those of each ordering route (see
 // below) in stream order, a route in one batch at a time; the result
-// settles every message of the batch, and a batch held (Nak) holds back
-// its routes.
+// settles every message of the batch (a stream.BatchOutcome each message
+// by its own: acknowledged, Nak'ed, or dead-lettered with its own cause),
+// and a batch held (Nak) holds back its routes.
 //
 // # Concurrency and ordering
 //

@@ -272,8 +272,10 @@
 // the hold limit, see Consumer).
 // consumer.batch-mode delivers up to batch-size entries as one slice,
 // those of each route in stream order, a route in one batch at a time;
-// the outcome applies to the whole batch (a batch held holds back its
-// routes).
+// a plain outcome applies to the whole batch (a batch held holds back its
+// routes); a stream.BatchOutcome settles each entry by its own (the
+// handled ones acknowledged, the failed ones dead-lettered with their own
+// cause, those Nak'ed held and handled again).
 //
 // The App adds little to this path: BenchmarkRedisConsumeApp (concurrency
 // 1, default prefetch, 100-byte payloads) measured the App's client CPU
