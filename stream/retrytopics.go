@@ -213,7 +213,7 @@ func validateRetryDelays(c ConsumerConfig, bad func(key, msg string, args ...any
 		}
 	}
 	if c.BatchMode {
-		bad("consumer.retry-delays", "cannot be used with batch-mode (a batch fails as a whole; retry it in process with max-attempts)")
+		bad("consumer.retry-delays", "cannot be used with batch-mode (a batch retries in process, with max-attempts: the whole batch, or from the message stream.BatchFailedAt names)")
 	}
 }
 
