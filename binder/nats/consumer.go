@@ -71,8 +71,11 @@ type consumer struct {
 
 	// Health (readiness, [stream.BindingHealthChecker]): nil, or why the binding cannot consume (its JetStream
 	// consumer is gone and cannot be made again).
-	binding.State // Health, SetHealth
-	stats         dlcount.Counts
+	binding.State // SetHealth; read by Health
+	// dlDown is why dead letters cannot be sent (a held one failed
+	// dlq-attempts times: holdDeadLetter); nil once one goes.
+	dlDown atomic.Pointer[error]
+	stats  dlcount.Counts
 
 	// timing is the ack-wait and max-deliver of the JetStream consumer as
 	// the server has them, which every timing of the binding follows: a
@@ -266,6 +269,18 @@ func (bd *Binder) newConsumer(ctx context.Context, conn *connection, spec stream
 // DeadLetterStats implements [stream.DeadLetterReporter].
 func (c *consumer) DeadLetterStats() stream.DeadLetterStats {
 	return c.stats.Stats()
+}
+
+// Health is nil unless the binding cannot consume (binding.State) or a
+// failed message is held because the dead-letter stream does not take
+// its dead letter (dlDown, until a dead letter goes). It implements
+// [stream.BindingHealthChecker].
+func (c *consumer) Health(ctx context.Context) error {
+	err := c.State.Health(ctx)
+	if e := c.dlDown.Load(); e != nil {
+		err = errors.Join(err, fmt.Errorf("nats: consumer %s (destination %q, group %q) cannot send dead letters: %w", c.spec.Binding, c.dest, c.spec.Group, *e))
+	}
+	return err
 }
 
 func (c *consumer) errorf(op string, err error) error {
@@ -2035,7 +2050,20 @@ func (r *run) settle(ctx context.Context, h *held, err error) {
 			serr = h.msg.NakWithDelay(c.cs.redeliveryDelay)
 		}
 	case c.dlq:
-		if derr := r.deadLetter(ctx, h, err); derr != nil {
+		again, wasHeld := r.fewAttempts(ctx), false
+		if !c.lastDelivery(h) {
+			again = r.holdDeadLetter(ctx, h, &wasHeld)
+		}
+		derr := r.deadLetter(ctx, h, err, again)
+		if r.stale(h) {
+			// Its stream was deleted during the hold: neither a Term nor a
+			// Nak may name its sequence on the new one (see stale).
+			if derr != nil {
+				c.log.Error("nats: dead-lettering a failed message of a stream deleted since failed; the message is lost with its stream", "sequence", h.seq, "dlq", c.dlqSubject, "error", c.bd.logErr(derr), "cause", c.bd.logErr(err))
+			}
+			return
+		}
+		if derr != nil {
 			if c.lastDelivery(h) {
 				// A Nak would lose it (no delivery is left); left
 				// unacknowledged, JetStream's max-deliveries advisory
@@ -2045,11 +2073,14 @@ func (r *run) settle(ctx context.Context, h *held, err error) {
 				h.gaveBack = true
 				return
 			}
-			delay := dispatch.Backoff{Initial: max(c.cs.redeliveryDelay, 100*time.Millisecond), Max: 30 * time.Second}.Delay(int(h.n))
-			c.log.Warn("nats: dead-lettering failed; the message comes back after a delay", "sequence", h.seq, "deliveries", h.n, "delay", delay, "error", c.bd.logErr(derr))
+			// Held until the run stopped (holdDeadLetter): given back at
+			// once, so that Stop stays bounded and nothing is lost.
 			h.gaveBack = true
-			serr = h.msg.NakWithDelay(delay)
+			serr = r.nak(h.msg)
 			break
+		}
+		if wasHeld {
+			c.log.Info("nats: dead letter sent after it was held; the failed message is terminated", "sequence", h.seq, "dlq", c.dlqSubject)
 		}
 		serr = h.msg.Term()
 	default:
@@ -2100,7 +2131,7 @@ func (r *run) settleStale(ctx context.Context, h *held, err error, nak bool) {
 	case err == nil:
 		c.log.Debug("nats: handled a message of a stream deleted since; not acknowledged on the new one", "sequence", h.seq)
 	case !nak && c.dlq:
-		if derr := r.deadLetter(ctx, h, err); derr != nil {
+		if derr := r.deadLetter(ctx, h, err, r.fewAttempts(ctx)); derr != nil {
 			c.log.Error("nats: dead-lettering a failed message of a stream deleted since failed; the message is lost with its stream", "sequence", h.seq, "dlq", c.dlqSubject, "error", c.bd.logErr(derr), "cause", c.bd.logErr(err))
 		}
 	default:
@@ -2207,7 +2238,7 @@ func (r *run) maxDelivered(data []byte) {
 	h := &held{env: fromMsg(raw.Header, raw.Data), subject: raw.Subject, seq: raw.Sequence, n: a.Deliveries, ts: raw.Time, created: r.created.Load()}
 	c.log.Warn("nats: message delivered max-deliver times without being acknowledged; dead-lettering it", "sequence", h.seq, "deliveries", h.n)
 	cause := fmt.Errorf("nats: message %d of stream %s: %w (%d deliveries, max-deliver %d; the last was not acknowledged within ack-wait)", h.seq, c.ref.name, errMaxDeliver, h.n, c.maxDeliver())
-	if err := r.deadLetter(r.intakeCtx, h, cause); err != nil {
+	if err := r.deadLetter(r.intakeCtx, h, cause, r.fewAttempts(r.intakeCtx)); err != nil {
 		c.log.Error("nats: dead-lettering a message that reached max-deliver failed; it stays in the stream", "sequence", h.seq, "dlq", c.dlqSubject, "error", c.bd.logErr(err))
 	}
 }

@@ -132,15 +132,18 @@ func (c *consumer) deadLetterMsg(h *held, cause error, limit int, msgID string, 
 }
 
 // deadLetter publishes the dead letter of h to the dead-letter subject and
-// waits for its PubAck: up to dlq-attempts attempts with back-off for
-// transient errors. A dead letter the server refuses for its size is sent
-// once more without its payload; when even that cannot be sent, or it
-// cannot fit at all, or JetStream refuses its header block as too large
-// (no retry fixes that), the message is dropped (ERROR log, counted) and
-// deadLetter returns nil, so that it is terminated rather than redelivered
-// forever. Other failures return an error: the caller naks the message
-// with a delay.
-func (r *run) deadLetter(ctx context.Context, h *held, cause error) error {
+// waits for its PubAck. After an attempt that failed for now (no stream
+// answered, the dead-letter stream refused it: full with discard new; no
+// connection), again decides: it waits and returns true to try once more,
+// or false to give up (fewAttempts, holdDeadLetter). A dead letter the
+// server refuses for its size is sent once more without its payload; when
+// even that cannot be sent, or it cannot fit at all, or JetStream refuses
+// its header block as too large (no retry fixes that), the message is
+// dropped (ERROR log, counted) and deadLetter returns nil, so that it is
+// terminated rather than redelivered forever. Other failures return an
+// error. A dead letter that went clears the binding's dead-letter health
+// (dlDown).
+func (r *run) deadLetter(ctx context.Context, h *held, cause error, again func(attempt int, err error) bool) error {
 	c := r.c
 	// The stream's creation time tells the messages of a stream deleted
 	// and made again apart (its sequences start over): without it a
@@ -157,10 +160,10 @@ func (r *run) deadLetter(ctx context.Context, h *held, cause error) error {
 		return r.dropDeadLetter(h, cause, fmt.Errorf("the dead letter does not fit %d bytes (max_payload, or the dead-letter stream's max-msg-size) and JetStream's %d-byte header block even without its payload", limit, maxHeaderBlock))
 	}
 	c.countFit(h, fit, limit)
-	back := dispatch.Backoff{Initial: max(c.cs.redeliveryDelay, 50*time.Millisecond), Max: 5 * time.Second}
 	for attempt := 1; ; attempt++ {
 		err := r.publishDeadLetter(ctx, msg, msgID)
 		if err == nil {
+			c.dlDown.Store(nil)
 			c.log.Debug("nats: dead-lettered", "sequence", h.seq, "dlq", c.dlqSubject)
 			return nil
 		}
@@ -182,19 +185,86 @@ func (r *run) deadLetter(ctx context.Context, h *held, cause error) error {
 			if isSizeError(err) || apiCode(err) == errCodeHeaderTooLarge {
 				return r.dropDeadLetter(h, cause, err)
 			}
-			return err
+			// Refused otherwise (no permission, a dead-letter subject
+			// another stream captures): again decides, as for a failure
+			// for now; an operator may fix it.
 		}
 		if errors.Is(err, jetstream.ErrNoStreamResponse) && c.conn.nc.IsConnected() {
 			// Connected, yet no stream answers: the dead-letter stream may
 			// have been deleted. Provision it again.
 			c.refreshDLQ(ctx)
 		}
-		if attempt >= c.cs.dlqAttempts || ctx.Err() != nil {
+		if ctx.Err() != nil || !again(attempt, err) {
 			return fmt.Errorf("%d attempts: %w", attempt, err)
 		}
-		if !dispatch.Sleep(ctx, back.Delay(attempt)) {
-			return fmt.Errorf("%d attempts: %w", attempt, err)
+	}
+}
+
+// fewAttempts is deadLetter's again for a message that cannot be held (on
+// its last delivery, of a stream deleted since, read for a max-deliveries
+// advisory): dlq-attempts attempts in all, waiting redelivery-delay (at
+// least 50ms) doubling to 5s between them.
+func (r *run) fewAttempts(ctx context.Context) func(int, error) bool {
+	back := dispatch.Backoff{Initial: max(r.c.cs.redeliveryDelay, 50*time.Millisecond), Max: 5 * time.Second}
+	return func(attempt int, err error) bool {
+		return !isPermanentPublish(err, r.c.conn.nc) && attempt < r.c.cs.dlqAttempts && dispatch.Sleep(ctx, back.Delay(attempt))
+	}
+}
+
+// The WARN lines of a held dead letter come at the first failure, then at
+// intervals doubling from dlWarnInitial to dlWarnMax (DEBUG in between);
+// its publish is retried after redelivery-delay (at least dlRetryInitial)
+// doubling to dlRetryMax.
+const (
+	dlRetryInitial = 100 * time.Millisecond
+	dlRetryMax     = 30 * time.Second
+	dlWarnInitial  = 5 * time.Second
+	dlWarnMax      = 5 * time.Minute
+)
+
+// holdDeadLetter is deadLetter's again for a failed message whose handler
+// has run (settle): the message is held, unacknowledged — it stays in
+// run.held, so the keeper's in-progress acks keep JetStream from
+// redelivering it past ack-wait — and only its dead-letter publish is
+// retried, for as long as it fails for now, instead of a Nak that ran the
+// handler again at each redelivery (a payment made again and again for as
+// long as the dead-letter stream is full). The hold is no handler call
+// (pool.Hold): Pause does not wait for it, and it retries nothing while
+// paused. After dlq-attempts failed attempts the binding's Health reports
+// its dead letters down until one goes. The hold ends when the run stops
+// (pool.Hold false, or ctx ended): deadLetter returns an error, and the
+// caller gives the message back at once. *wasHeld is set at the first
+// failure.
+func (r *run) holdDeadLetter(ctx context.Context, h *held, wasHeld *bool) func(int, error) bool {
+	c := r.c
+	back := dispatch.Backoff{Initial: max(c.cs.redeliveryDelay, dlRetryInitial), Max: dlRetryMax}
+	warnEvery := dispatch.Backoff{Initial: dlWarnInitial, Max: dlWarnMax}
+	warns := 0
+	var since, warned time.Time
+	return func(attempt int, err error) bool {
+		now := time.Now()
+		if attempt == 1 {
+			since = now
+			*wasHeld = true
 		}
+		if attempt == c.cs.dlqAttempts {
+			down := fmt.Errorf("the dead-letter stream %s does not take the dead letters (the consumer holds its failed messages, unacknowledged, until it does): %w", c.dlqRef.Load().name, err)
+			c.dlDown.Store(&down)
+		}
+		retryIn := back.Delay(attempt)
+		args := []any{"stream", c.ref.name, "sequence", h.seq, "dlq", c.dlqSubject, "attempts", attempt, "retry_in", retryIn.Round(time.Millisecond), "held_for", now.Sub(since).Round(time.Millisecond), "error", c.bd.logErr(err)}
+		if warns == 0 || now.Sub(warned) >= warnEvery.Delay(warns) {
+			warns++
+			warned = now
+			c.log.Warn("nats: dead-lettering failed; the failed message is held, unacknowledged, until the dead-letter stream takes it, its publish retried with back-off: the handler is not called again for it", args...)
+		} else {
+			c.log.Debug("nats: dead-lettering failed; holding the failed message, retrying", args...)
+		}
+		if ctx.Err() == nil && r.pool.Hold(retryIn) && ctx.Err() == nil {
+			return true
+		}
+		c.log.Warn("nats: the consumer is stopping; the failed message held for its dead letter is given back", "stream", c.ref.name, "sequence", h.seq, "attempts", attempt, "held_for", time.Since(since).Round(time.Millisecond))
+		return false
 	}
 }
 

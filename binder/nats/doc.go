@@ -272,11 +272,34 @@
 // published by a version before 2026-12-06, whose id had no creation time,
 // and published again after an upgrade, its original not settled by the
 // old member, is stored twice: docs/conventions.md). A
-// dead-letter publish that fails otherwise is retried dlq-attempts times
-// with back-off (from redelivery-delay, doubling to 5s); then the message
-// is Nak'ed with a delay that doubles with its delivery count (from
-// redelivery-delay, at least 100ms, up to 30s): no hot loop, and other
-// messages keep flowing meanwhile.
+// dead-letter publish that fails otherwise — for now (the dead-letter
+// stream full, at its max-msgs or max-bytes with discard new; JetStream or
+// the connection unavailable) or refused (no permission, a subject another
+// stream captures: an operator may fix it) — is retried with back-off
+// (redelivery-delay, at least 100ms, doubling to 30s) for as long as it
+// fails, and the failed message is held unacknowledged meanwhile, kept
+// from redelivery by in-progress acks as a message whose handler runs:
+// its handler is not called again for it. Before 2026-12-06 the message
+// was Nak'ed after dlq-attempts attempts and handled again at each
+// redelivery for as long as the stream refused. The worker holding it
+// takes no other message (its ordering route waits; other workers go on),
+// so a consumer whose dead-letter stream stays full stops once each worker
+// holds one (back-pressure). A WARN names stream, sequence, dead-letter
+// subject and error at the first failure, saying the message is held until
+// the dead-letter stream takes it, and again at intervals doubling from 5s
+// to 5m (DEBUG in between); an INFO says when the dead letter went. After
+// dlq-attempts failed attempts the binding reports "cannot send dead
+// letters" in readiness (stream.BindingHealthChecker) until a dead letter
+// goes. The hold is no handler call: Pause does not wait for it (no
+// attempt is made while paused; the message stays held). It ends when the
+// dead letter goes (the message is terminated), when it cannot be sent at
+// all (dropped, as above), and when the consumer stops (Stop, Close: the
+// message is given back at once, Nak without delay, and Stop stays bounded
+// by its ctx). On a message's last delivery (max-deliver) the publish is
+// tried dlq-attempts times, then the message is left unacknowledged for
+// the max-deliveries advisory (see below), as for a message of a stream
+// deleted since, which is dead-lettered with dlq-attempts attempts or lost
+// with its stream.
 //
 // consumer.batch-mode hands up to batch-size messages already received
 // to the batch handler as one slice, those of each ordering route (see
@@ -505,7 +528,7 @@
 //	prefetch: 128                   # messages pulled ahead and held per binding; at least 1
 //	redelivery-delay: 100ms         # before a Nak'ed message comes back; 0: at once
 //	dlq-name: ""                    # default error.<destination>.<group>; a subject without wildcards
-//	dlq-attempts: 3                 # dead-letter publish attempts before the message is Nak'ed with a delay
+//	dlq-attempts: 3                 # failed dead-letter publishes before readiness reports dead letters down (the message stays held, retried); on a last delivery, attempts before it is left to the max-deliveries advisory
 //	start-offset: ""                # earliest | latest for a new group's consumer (default earliest) or an anonymous one (default latest)
 //	inactive-threshold: 1m          # anonymous consumers: the server removes one idle this long
 //	partition-count: 0              # partitioned consumers: partitions to share; 0: instance-count
