@@ -50,6 +50,31 @@ func (e *batchFailedError) Error() string {
 
 func (e *batchFailedError) Unwrap() error { return e.err }
 
+// cause is the failed message's error; err is what the function returned
+// (e, or an error wrapping it): Permanent(BatchFailedAt(...)) makes it
+// permanent.
+func (e *batchFailedError) cause(err error) error {
+	if IsPermanent(err) && !IsPermanent(e.err) {
+		return Permanent(e.err)
+	}
+	return e.err
+}
+
+// batchIndexIn checks the index of a BatchFailedAt that err is (or wraps)
+// against n, the length of the slice the function got (which may be
+// shorter than the rest of the batch: see handleBatch): outside it, err is
+// the failure of the whole slice, with a WARN.
+func (rt *runtimeBinding) batchIndexIn(err error, n int) error {
+	var bf *batchFailedError
+	if err == nil || !errors.As(err, &bf) || (bf.index >= 0 && bf.index < n) {
+		return err
+	}
+	cause := bf.cause(err)
+	rt.log.Warn("batch function returned BatchFailedAt with an index outside its batch; the whole batch failed",
+		"binding", rt.in.name, "index", bf.index, "batch_size", n, "error", boundedErr(cause))
+	return cause
+}
+
 // batchFailKey is the context key of the messages an ErrorHandler is called
 // for when a batch attempt fails for good (retryAfter): a func giving them,
 // since which they are (the rest of the batch, or its failed message) is
@@ -89,13 +114,8 @@ func (b *batchRun) attempt(ctx context.Context) error {
 		b.whole = true
 		return err
 	}
-	cause := bf.err
-	if IsPermanent(err) && !IsPermanent(cause) {
-		cause = Permanent(cause) // Permanent(BatchFailedAt(...)): the message's
-	}
-	if bf.index < 0 || bf.index >= len(rest) {
-		b.rt.log.Warn("batch function returned BatchFailedAt with an index outside its batch; the whole batch failed",
-			"binding", b.rt.in.name, "index", bf.index, "batch_size", len(rest), "error", boundedErr(cause))
+	cause := bf.cause(err)
+	if bf.index < 0 || bf.index >= len(rest) { // handleBatch checked it: not expected
 		b.whole = true
 		return cause
 	}

@@ -166,3 +166,31 @@ func TestBatchFailedAtNakLeavesTheRest(t *testing.T) {
 	default:
 	}
 }
+
+// The function gets the messages before one that cannot be decoded; an
+// index it names beyond that shorter slice (but inside the batch) is a
+// failure of what it got, not of a message it never saw: the undecodable
+// message is not taken as handled.
+func TestBatchFailedAtIndexBeyondTheSliceGot(t *testing.T) {
+	calls := make(chan string, 20)
+	fn := func(_ context.Context, os []Order) error {
+		calls <- ids(os)
+		if ids(os) == "ab" {
+			return stream.BatchFailedAt(3, errors.New("index beyond my slice"))
+		}
+		return nil
+	}
+	bad := stream.Message[[]byte]{Payload: []byte("not json"), Headers: stream.Headers{"contentType": "application/json"}}
+	r, dead, _ := batchFailApp(t, 1, fn, Order{OrderID: "a"}, Order{OrderID: "b"}, bad, Order{OrderID: "d"}, Order{OrderID: "e"})
+	if c := recv(t, calls); c != "ab" {
+		t.Fatalf("handler call %q, want ab", c)
+	}
+	// The whole rest (a, b, the undecodable one, d, e) failed with the
+	// function's error, after its one attempt.
+	for _, want := range []string{`"a"`, `"b"`, "not json", `"d"`, `"e"`} {
+		if dl := recv(t, dead); !strings.Contains(string(dl.Payload), want) {
+			t.Fatalf("dead letter %s, want %s", dl.Payload, want)
+		}
+	}
+	waitStats(t, r, "batch-in-0", func(st stream.BindingStats) bool { return st.Failed == 5 && st.Processed == 0 })
+}

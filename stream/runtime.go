@@ -846,13 +846,13 @@ func (rt *runtimeBinding) handleBatch(ctx context.Context, envs []Envelope, off,
 				return failed
 			}
 			if herr := rt.callChain(ctx, 0, slice.Slice(0, i).Interface(), nil, Received{}); herr != nil {
-				return herr
+				return rt.batchIndexIn(herr, i)
 			}
 			return failed
 		}
 		slice.Index(i).Set(reflect.ValueOf(v))
 	}
-	return rt.callChain(ctx, 0, slice.Interface(), nil, Received{})
+	return rt.batchIndexIn(rt.callChain(ctx, 0, slice.Interface(), nil, Received{}), len(envs))
 }
 
 // polledSupplier calls a supplier on its binding's poller schedule.
