@@ -92,6 +92,25 @@ func (t *dlqTarget) replayExtension(dest string, literal bool) map[string]any {
 	return nil
 }
 
+// replayProducer is the producer settings of the replay to dest: on
+// RabbitMQ, a replay to the own destination of a partitioned binding with
+// a group routes each copy as a partitioned producer does,
+// <destination>-<scst_partition>, the key its partition's queue
+// (<queue>-<n>) is bound with: sent with the destination alone as the
+// key, as an unpartitioned producer sends, the copies reached no queue
+// (unroutable, the replay stopped). The copy keeps its dead letter's
+// scst_partition; one without it is unroutable all the same, and its
+// dead letter is kept.
+func (t *dlqTarget) replayProducer(dest string, literal bool) stream.ProducerConfig {
+	if t.typ != rabbit.Type || literal || dest != t.spec.Destination || !t.spec.Consumer.Partitioned || t.spec.Group == "" {
+		return stream.ProducerConfig{}
+	}
+	// The rabbit producer routes by the scst_partition header when
+	// partitioned; the expression itself is not evaluated here (no
+	// partition is selected: the copy's header is its dead letter's).
+	return stream.ProducerConfig{PartitionKeyExpression: "headers['" + stream.HeaderPartition + "']", PartitionCount: max(t.spec.Consumer.InstanceCount, 1)}
+}
+
 // takePath takes the PATH argument (takePath in load.go).
 func (f *dlqFlags) takePath(cmd *cobra.Command, args []string) error {
 	return takePath(cmd, args, &f.config)
@@ -918,7 +937,10 @@ go to the exchange <prefix><destination>, with the prefix of
 stream.rabbit.default.producer.prefix (SCSt's), where send --destination
 sends; --to-exchange NAME sends them to the RabbitMQ exchange NAME exactly,
 no prefix applied. The binding's own destination has the binding's prefix,
-the exchange its queue is bound to. A copy RabbitMQ returns unroutable (no
+the exchange its queue is bound to; for a partitioned binding with a group
+each copy is routed as a partitioned producer routes,
+<destination>-<scst_partition>, to its partition's queue (a dead letter
+without scst_partition is unroutable). A copy RabbitMQ returns unroutable (no
 queue bound to that exchange for it) stops the replay, its dead letter
 kept, with an error that says what to do.
 
@@ -1041,7 +1063,8 @@ least 1. --dry-run prints what would be replayed and changes nothing.`,
 							ContentType: t.eff.ContentType, Logger: f.logger(e)}, queue)
 					} else {
 						p, err = t.binder.BindProducer(ctx, stream.ProducerSpec{Binding: "streambind-dlq-replay", Destination: dest,
-							ContentType: t.eff.ContentType, Logger: f.logger(e), Extension: t.replayExtension(dest, toExchange != "")})
+							ContentType: t.eff.ContentType, Logger: f.logger(e), Extension: t.replayExtension(dest, toExchange != ""),
+							Producer: t.replayProducer(dest, toExchange != "")})
 					}
 					if err != nil {
 						return nil, false, fmt.Errorf("bind a producer to %s: %w", dest, err)

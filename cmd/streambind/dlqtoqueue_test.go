@@ -142,3 +142,43 @@ func TestReplayQueueName(t *testing.T) {
 		}
 	}
 }
+
+// TestDLQReplayPartitionedRabbit: the dead letters of a partitioned
+// binding's group on RabbitMQ (one queue per partition, work.g-0 and
+// work.g-1, bound with work-0 and work-1, one DLQ work.g.dlq for them
+// all) are replayed each to its partition's queue, by its scst_partition:
+// the replay sent them with the destination alone as the routing key,
+// which no queue is bound with (unroutable, the replay stopped; a
+// new-user trial).
+func TestDLQReplayPartitionedRabbit(t *testing.T) {
+	t.Parallel()
+	vhost := rabbittest.VHost(t)
+	svc := fmt.Sprintf(dlqService, rabbitBinder) + `  instance-count: 2
+`
+	svc = strings.Replace(svc, "      destination: work\n    work-in-0:", `      destination: work
+      producer:
+        partition-key-expression: headers['customer']
+        partition-count: 2
+    work-in-0:`, 1)
+	svc = strings.Replace(svc, "        max-attempts: 1\n", "        max-attempts: 1\n        partitioned: true\n        instance-index-list: 0,1\n", 1)
+	dir := writeFiles(t, map[string]string{"application.yaml": svc})
+	env := []string{"VHOST=" + vhost}
+	a := startDLQApp(t, dir, env)
+	dead := queueDepth(t, vhost, "work.g.dlq")
+	q0, q1 := queueDepth(t, vhost, "work.g-0"), queueDepth(t, vhost, "work.g-1")
+	// Customers whose keys go to partitions 0 and 1 (SCSt's selection:
+	// hashCode mod 2): "a" 97, "b" 98.
+	a.send(t, "a", job{"1", "card declined"})
+	a.send(t, "b", job{"2", "card declined"})
+	eventually(t, "2 dead letters", func() bool { return dead() == 2 })
+	// Stopped, so that the copies stay in their queues to be counted.
+	a.stop()
+
+	r := runWith(t, &runEnv{env: env, dir: dir, stdin: strings.NewReader("")}, "dlq", "replay", "--binding", "work-in-0")
+	if r.code != exitOK || !strings.Contains(r.stdout, "replayed 2 dead letters of work-in-0") {
+		t.Fatalf("replay: exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
+	}
+	if n0, n1, nd := q0(), q1(), dead(); n0 != 1 || n1 != 1 || nd != 0 {
+		t.Errorf("after the replay: work.g-0 %d, work.g-1 %d, work.g.dlq %d messages; want 1, 1, 0", n0, n1, nd)
+	}
+}
