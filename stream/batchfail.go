@@ -71,7 +71,7 @@ func (rt *runtimeBinding) batchIndexIn(err error, n int) error {
 	}
 	cause := bf.cause(err)
 	rt.log.Warn("batch function returned BatchFailedAt with an index outside its batch; the whole batch failed",
-		"binding", rt.in.name, "index", bf.index, "batch_size", n, "error", boundedErr(cause))
+		"index", bf.index, "batch_size", n, "error", boundedErr(cause))
 	return cause
 }
 

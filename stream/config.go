@@ -383,8 +383,11 @@ type ConsumerConfig struct {
 	// InstanceIndexList makes a partitioned consumer with a group read the
 	// partitions of several instance indexes: one consumer is bound per
 	// index (per destination), each as if it were instance-index, as
-	// SCSt's instanceIndexList does; instance-index itself is then not
-	// used. A list or comma-separated indexes ("0,2"), each in [0,
+	// SCSt's instanceIndexList does; instance-index itself then chooses
+	// no partition (it is still checked against instance-count). On
+	// Kafka's group path (auto-rebalance-enabled true) each index's
+	// consumer is a member of the group, which assigns the partitions, as
+	// in SCSt. A list or comma-separated indexes ("0,2"), each in [0,
 	// instance-count), no duplicates; a negative index is skipped with a
 	// warning, as SCSt skips it (a list of negative ones only is an
 	// error). Ignored, with a warning, when the consumer
