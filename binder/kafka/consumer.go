@@ -20,6 +20,7 @@ import (
 
 	"github.com/streambind/streambind/binder/internal/dispatch"
 	"github.com/streambind/streambind/binder/internal/dlcount"
+	"github.com/streambind/streambind/binder/internal/dlhold"
 	"github.com/streambind/streambind/binder/internal/lifecycle"
 	"github.com/streambind/streambind/stream"
 )
@@ -264,11 +265,11 @@ func (r *run) loop() {
 		return
 	}
 	defer close(r.done)
-	warnEvery := dispatch.Backoff{Initial: 250 * time.Millisecond, Max: 5 * time.Second}
+	warns := dlhold.Pacer{Every: dispatch.Backoff{Initial: 250 * time.Millisecond, Max: 5 * time.Second}}
 	joinBackoff := dispatch.Backoff{Initial: 250 * time.Millisecond, Max: 5 * time.Second} // after refused joins
 	first := true
-	fails, warns, refusals := 0, 0, 0
-	var failingSince, warned time.Time
+	fails, refusals := 0, 0
+	var failingSince time.Time
 	for {
 		gen, err := r.cg.Next(r.ctx)
 		if err != nil {
@@ -295,9 +296,7 @@ func (r *run) loop() {
 			default:
 				refusals = 0
 			}
-			if warns == 0 || now.Sub(warned) >= warnEvery.Delay(warns) {
-				warns++
-				warned = now
+			if warns.Warn(now) {
 				r.c.log.Warn("kafka: joining the consumer group failed; retrying", "attempts", fails, "retry_in", retryIn.Round(time.Millisecond),
 					"failing_for", now.Sub(failingSince).Round(time.Millisecond), "error", r.c.bd.logErr(err))
 			} else {
@@ -310,7 +309,8 @@ func (r *run) loop() {
 		}
 		if fails > 0 {
 			r.c.log.Info("kafka: joined the consumer group again", "attempts", fails, "failed_for", time.Since(failingSince).Round(time.Millisecond))
-			fails, warns, refusals = 0, 0, 0
+			fails, refusals = 0, 0
+			warns.Reset()
 		}
 		reset := first && r.reset
 		first = false

@@ -19,6 +19,7 @@ import (
 	"github.com/streambind/streambind/binder/internal/binding"
 	"github.com/streambind/streambind/binder/internal/dispatch"
 	"github.com/streambind/streambind/binder/internal/dlcount"
+	"github.com/streambind/streambind/binder/internal/dlhold"
 	"github.com/streambind/streambind/binder/internal/lifecycle"
 	"github.com/streambind/streambind/stream"
 )
@@ -73,8 +74,8 @@ type consumer struct {
 	// consumer is gone and cannot be made again).
 	binding.State // SetHealth; read by Health
 	// dlDown is why dead letters cannot be sent (a held one failed
-	// dlq-attempts times: holdDeadLetter); nil once one goes.
-	dlDown atomic.Pointer[error]
+	// dlq-attempts times: holdDeadLetter); clear once one goes.
+	dlDown dlhold.Down
 	stats  dlcount.Counts
 
 	// timing is the ack-wait and max-deliver of the JetStream consumer as
@@ -277,8 +278,8 @@ func (c *consumer) DeadLetterStats() stream.DeadLetterStats {
 // [stream.BindingHealthChecker].
 func (c *consumer) Health(ctx context.Context) error {
 	err := c.State.Health(ctx)
-	if e := c.dlDown.Load(); e != nil {
-		err = errors.Join(err, fmt.Errorf("nats: consumer %s (destination %q, group %q) cannot send dead letters: %w", c.spec.Binding, c.dest, c.spec.Group, *e))
+	if e := c.dlDown.Health(fmt.Sprintf("nats: consumer %s (destination %q, group %q)", c.spec.Binding, c.dest, c.spec.Group)); e != nil {
+		err = errors.Join(err, e)
 	}
 	return err
 }

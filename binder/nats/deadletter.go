@@ -13,6 +13,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/streambind/streambind/binder/internal/dispatch"
+	"github.com/streambind/streambind/binder/internal/dlhold"
 	"github.com/streambind/streambind/stream"
 )
 
@@ -163,7 +164,7 @@ func (r *run) deadLetter(ctx context.Context, h *held, cause error, again func(a
 	for attempt := 1; ; attempt++ {
 		err := r.publishDeadLetter(ctx, msg, msgID)
 		if err == nil {
-			c.dlDown.Store(nil)
+			c.dlDown.Clear()
 			c.log.Debug("nats: dead-lettered", "sequence", h.seq, "dlq", c.dlqSubject)
 			return nil
 		}
@@ -211,17 +212,6 @@ func (r *run) fewAttempts(ctx context.Context) func(int, error) bool {
 	}
 }
 
-// The WARN lines of a held dead letter come at the first failure, then at
-// intervals doubling from dlWarnInitial to dlWarnMax (DEBUG in between);
-// its publish is retried after redelivery-delay (at least dlRetryInitial)
-// doubling to dlRetryMax.
-const (
-	dlRetryInitial = 100 * time.Millisecond
-	dlRetryMax     = 30 * time.Second
-	dlWarnInitial  = 5 * time.Second
-	dlWarnMax      = 5 * time.Minute
-)
-
 // holdDeadLetter is deadLetter's again for a failed message whose handler
 // has run (settle): the message is held, unacknowledged — it stays in
 // run.held, so the keeper's in-progress acks keep JetStream from
@@ -234,13 +224,14 @@ const (
 // its dead letters down until one goes. The hold ends when the run stops
 // (pool.Hold false, or ctx ended): deadLetter returns an error, and the
 // caller gives the message back at once. *wasHeld is set at the first
-// failure.
+// failure. The publish is retried after redelivery-delay (at least 100ms)
+// doubling to 30s (dlhold.Retry); the WARN lines are paced by a
+// dlhold.Pacer (DEBUG in between).
 func (r *run) holdDeadLetter(ctx context.Context, h *held, wasHeld *bool) func(int, error) bool {
 	c := r.c
-	back := dispatch.Backoff{Initial: max(c.cs.redeliveryDelay, dlRetryInitial), Max: dlRetryMax}
-	warnEvery := dispatch.Backoff{Initial: dlWarnInitial, Max: dlWarnMax}
-	warns := 0
-	var since, warned time.Time
+	back := dlhold.Retry(c.cs.redeliveryDelay)
+	pacer := dlhold.NewPacer()
+	var since time.Time
 	return func(attempt int, err error) bool {
 		now := time.Now()
 		if attempt == 1 {
@@ -249,13 +240,11 @@ func (r *run) holdDeadLetter(ctx context.Context, h *held, wasHeld *bool) func(i
 		}
 		if attempt == c.cs.dlqAttempts {
 			down := fmt.Errorf("the dead-letter stream %s does not take the dead letters (the consumer holds its failed messages, unacknowledged, until it does): %w", c.dlqRef.Load().name, err)
-			c.dlDown.Store(&down)
+			c.dlDown.Set(down)
 		}
 		retryIn := back.Delay(attempt)
 		args := []any{"stream", c.ref.name, "sequence", h.seq, "dlq", c.dlqSubject, "attempts", attempt, "retry_in", retryIn.Round(time.Millisecond), "held_for", now.Sub(since).Round(time.Millisecond), "error", c.bd.logErr(err)}
-		if warns == 0 || now.Sub(warned) >= warnEvery.Delay(warns) {
-			warns++
-			warned = now
+		if pacer.Warn(now) {
 			c.log.Warn("nats: dead-lettering failed; the failed message is held, unacknowledged, until the dead-letter stream takes it, its publish retried with back-off: the handler is not called again for it", args...)
 		} else {
 			c.log.Debug("nats: dead-lettering failed; holding the failed message, retrying", args...)

@@ -15,8 +15,8 @@ import (
 
 	amqp "github.com/rabbitmq/amqp091-go"
 
-	"github.com/streambind/streambind/binder/internal/dispatch"
 	"github.com/streambind/streambind/binder/internal/dlcount"
+	"github.com/streambind/streambind/binder/internal/dlhold"
 	"github.com/streambind/streambind/binder/internal/lifecycle"
 	"github.com/streambind/streambind/binder/internal/logtext"
 	"github.com/streambind/streambind/stream"
@@ -40,8 +40,8 @@ type consumer struct {
 	// running is the queue of the current run, for rebindConsumers.
 	running atomic.Pointer[string]
 	// dlDown is why dead letters cannot be sent (the broker refuses DLX or
-	// the DLQ); nil once one succeeds.
-	dlDown atomic.Pointer[error]
+	// the DLQ); clear once one succeeds.
+	dlDown dlhold.Down
 	// anonDLX caches whether the DLX exists, for an anonymous consumer's
 	// dead letters (dlxMissing).
 	anonDLX dlxCheck
@@ -82,11 +82,12 @@ var (
 // [stream.BindingHealthChecker].
 func (c *consumer) Health(context.Context) error {
 	var errs []error
+	who := fmt.Sprintf("rabbit: consumer %s (destination %q, group %q)", c.spec.Binding, c.dest, c.spec.Group)
 	if e := c.subDown.Load(); e != nil {
-		errs = append(errs, fmt.Errorf("rabbit: consumer %s (destination %q, group %q) is not consuming: %w", c.spec.Binding, c.dest, c.spec.Group, *e))
+		errs = append(errs, fmt.Errorf("%s is not consuming: %w", who, *e))
 	}
-	if e := c.dlDown.Load(); e != nil {
-		errs = append(errs, fmt.Errorf("rabbit: consumer %s (destination %q, group %q) cannot send dead letters: %w", c.spec.Binding, c.dest, c.spec.Group, *e))
+	if e := c.dlDown.Health(who); e != nil {
+		errs = append(errs, e)
 	}
 	return errors.Join(errs...)
 }
@@ -1036,18 +1037,13 @@ const (
 	dlLost             // not sent, its channel lost: the broker redelivers it
 )
 
-// A dead-letter publish that fails is retried until it succeeds, waiting
-// dlRetryInitial, then twice as long each time up to dlRetryMax, and at
-// most dlPublishTimeout per attempt. After dlDownAfter failed attempts the
+// A dead-letter publish that fails is retried until it succeeds, with
+// the back-off of dlhold.Retry (100 ms doubling to 30 s), and at most
+// dlPublishTimeout per attempt. After dlDownAfter failed attempts the
 // binding reports its dead letters down (Health). The WARN lines of a hold
-// come at the first failure, then at intervals doubling from
-// dlWarnInitial to dlWarnMax (DEBUG in between).
+// are paced by a dlhold.Pacer (DEBUG in between).
 const (
 	dlDownAfter      = 3
-	dlRetryInitial   = 100 * time.Millisecond
-	dlRetryMax       = 30 * time.Second
-	dlWarnInitial    = 5 * time.Second
-	dlWarnMax        = 5 * time.Minute
 	dlPublishTimeout = 10 * time.Second
 	// dlHeadroom is what a dead letter's headers leave of frame_max for the
 	// rest of the content-header frame (Spring AMQP's frameMaxHeadroom).
@@ -1105,10 +1101,9 @@ func (r *run) deadLetter(in inbound, env stream.Envelope, cause error) dlResult 
 	fitted := false
 	var msg amqp.Publishing
 	redeclared := false
-	back := dispatch.Backoff{Initial: dlRetryInitial, Max: dlRetryMax}
-	warnEvery := dispatch.Backoff{Initial: dlWarnInitial, Max: dlWarnMax}
-	warns := 0
-	var heldSince, warned time.Time
+	back := dlhold.Retry(0)
+	pacer := dlhold.NewPacer()
+	var heldSince time.Time
 	wasHeld, released := false, false
 	defer func() {
 		if released {
@@ -1169,7 +1164,7 @@ func (r *run) deadLetter(in inbound, env stream.Envelope, cause error) dlResult 
 		}
 		cancel()
 		if err == nil {
-			c.dlDown.Store(nil)
+			c.dlDown.Clear()
 			if wasHeld {
 				log.Info("rabbit: dead letter sent after it was held; the failed message is acknowledged", "attempts", attempt, "held_for", time.Since(heldSince).Round(time.Millisecond))
 			}
@@ -1220,16 +1215,14 @@ func (r *run) deadLetter(in inbound, env stream.Envelope, cause error) dlResult 
 		}
 		if attempt == dlDownAfter {
 			down := fmt.Errorf("the broker does not take the dead letters for DLQ %s (the consumer holds its failed messages, unacknowledged, until it does): %w", dlq, err)
-			c.dlDown.Store(&down)
+			c.dlDown.Set(down)
 		}
 		retryIn := back.Delay(attempt)
 		args := []any{"attempts", attempt, "retry_in", retryIn.Round(time.Millisecond), "held_for", now.Sub(heldSince).Round(time.Millisecond), "error", err}
 		if errors.Is(err, ErrNacked) {
 			args = append(args, "reason", "the broker nacked the dead letter: a queue it routes to refuses it (a DLQ at its x-max-length or x-max-length-bytes with x-overflow reject-publish, say)")
 		}
-		if warns == 0 || now.Sub(warned) >= warnEvery.Delay(warns) {
-			warns++
-			warned = now
+		if pacer.Warn(now) {
 			log.Warn("rabbit: dead-lettering failed; the consumer holds the failed message, unacknowledged, until the DLQ takes it, retrying the publish with back-off: the handler is not called again for it, and this worker takes no other message meanwhile", args...)
 		} else {
 			log.Debug("rabbit: dead-lettering failed; holding the failed message, retrying", args...)
@@ -1346,7 +1339,7 @@ var errDLQGone = errors.New("the dead-letter exchange or queue is missing")
 // binding reports itself down until a dead letter succeeds again.
 func (r *run) dlRefused(log *slog.Logger, err, cause error) dlResult {
 	c := r.c
-	c.dlDown.Store(&err)
+	c.dlDown.Set(err)
 	log.Error("rabbit: dead letters cannot be sent; the failed message is rejected (the broker dead-letters it through the queue's x-dead-letter-exchange if that exchange and its DLQ exist, else it is DROPPED), and the binding reports itself down until a dead letter succeeds", "error", err, "cause", logtext.Error(cause))
 	// Counted last: whoever sees the count sees the binding down and the
 	// log line (TestDeadLetterDLXCannotBeDeclared reads them in that order).

@@ -1,0 +1,104 @@
+// Package dlhold holds what the broker binders of this module share when
+// they hold a failed message, unacknowledged, because its dead letter
+// cannot be sent for now: the back-off of the dead-letter publish
+// ([Retry]), the pacing of its WARN lines ([Pacer]) and the binding's
+// "cannot send dead letters" health ([Down]). The RabbitMQ and NATS
+// binders hold dead letters alike; the Kafka binder paces the WARN lines
+// of its consumer-group joins with [Pacer] on a schedule of its own.
+//
+// It is internal to the binders of this module.
+package dlhold
+
+import (
+	"fmt"
+	"sync/atomic"
+	"time"
+
+	"github.com/streambind/streambind/binder/internal/dispatch"
+)
+
+// A held dead letter's publish is retried after RetryInitial (or a
+// binding's own longer delay), then twice as long each time up to
+// RetryMax. Its WARN lines come at the first failure, then at intervals
+// doubling from WarnInitial to WarnMax (DEBUG in between): a hold may last
+// as long as an operator takes to empty a full DLQ, and one WARN an
+// attempt would flood the log.
+const (
+	RetryInitial = 100 * time.Millisecond
+	RetryMax     = 30 * time.Second
+	WarnInitial  = 5 * time.Second
+	WarnMax      = 5 * time.Minute
+)
+
+// Retry is the back-off between a held dead letter's publish attempts:
+// initial (a binding's redelivery-delay, say), at least RetryInitial,
+// doubling to RetryMax.
+func Retry(initial time.Duration) dispatch.Backoff {
+	return dispatch.Backoff{Initial: max(initial, RetryInitial), Max: RetryMax}
+}
+
+// Pacer says whether a failure of a streak logs at WARN or at DEBUG: the
+// first at WARN, then the first after each interval of Every (attempt n
+// waiting Every.Delay(n) after the n-th WARN), the others at DEBUG.
+// A Pacer belongs to one streak (one held message, one join loop) and is
+// not safe for concurrent use.
+type Pacer struct {
+	Every  dispatch.Backoff
+	warns  int
+	warned time.Time
+}
+
+// NewPacer returns a Pacer on a held dead letter's schedule: WarnInitial
+// doubling to WarnMax.
+func NewPacer() Pacer {
+	return Pacer{Every: dispatch.Backoff{Initial: WarnInitial, Max: WarnMax}}
+}
+
+// Warn reports whether the failure at now logs at WARN, and records it if
+// so.
+func (p *Pacer) Warn(now time.Time) bool {
+	if p.warns == 0 || now.Sub(p.warned) >= p.Every.Delay(p.warns) {
+		p.warns++
+		p.warned = now
+		return true
+	}
+	return false
+}
+
+// Reset ends the streak: the next failure logs at WARN.
+func (p *Pacer) Reset() {
+	p.warns = 0
+	p.warned = time.Time{}
+}
+
+// Down is why a consumer binding's dead letters cannot be sent, nil once
+// one goes. Its zero value is ready (not down) and it is safe for
+// concurrent use: the holds of every worker set and clear it, and Health
+// reads it.
+type Down struct {
+	err atomic.Pointer[error]
+}
+
+// Set records why dead letters cannot be sent.
+func (d *Down) Set(err error) { d.err.Store(&err) }
+
+// Clear records that a dead letter went.
+func (d *Down) Clear() { d.err.Store(nil) }
+
+// Err is why dead letters cannot be sent, nil when they can.
+func (d *Down) Err() error {
+	if e := d.err.Load(); e != nil {
+		return *e
+	}
+	return nil
+}
+
+// Health is nil when dead letters can be sent, else the binding's health
+// error: who (the binder and binding, "rabbit: consumer in-0 (destination
+// \"orders\", group \"g\")") cannot send dead letters, and why.
+func (d *Down) Health(who string) error {
+	if e := d.Err(); e != nil {
+		return fmt.Errorf("%s cannot send dead letters: %w", who, e)
+	}
+	return nil
+}
