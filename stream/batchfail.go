@@ -14,7 +14,8 @@ import (
 // Kafka's BatchListenerFailedException(msg, index). An error wrapping it
 // works as well (errors.As).
 //
-// The messages before index are acknowledged. The retries (max-attempts,
+// The messages before index are acknowledged when the batch's handling
+// ends (a crash before then redelivers them). The retries (max-attempts,
 // back-off) are the failed message's: the function is called again with
 // the rest of the batch starting at it — a shorter slice, so index 0 of
 // that call is the failed message. A failure at a later index of a retry
@@ -103,7 +104,12 @@ type batchRun struct {
 // attempt calls the function with envs[cur:] and interprets its error.
 func (b *batchRun) attempt(ctx context.Context) error {
 	rest := b.envs[b.cur:]
-	err := b.rt.handleBatch(context.WithValue(ctx, batchKey{}, b.full[b.cur:]), rest, b.cur, len(b.envs))
+	// Recovered here, not only by the callers: a panic is a failure of
+	// the whole of rest, as a plain error is, not of the message the last
+	// BatchFailedAt named.
+	err := safeCall(func() error {
+		return b.rt.handleBatch(context.WithValue(ctx, batchKey{}, b.full[b.cur:]), rest, b.cur, len(b.envs))
+	})
 	if err == nil {
 		return nil
 	}

@@ -194,3 +194,44 @@ func TestBatchFailedAtIndexBeyondTheSliceGot(t *testing.T) {
 	}
 	waitStats(t, r, "batch-in-0", func(st stream.BindingStats) bool { return st.Failed == 5 && st.Processed == 0 })
 }
+
+// A panic of the batch function fails the whole batch, as a plain error
+// does: it was taken for a failure of the last BatchFailedAt's message (or
+// of the first), and the function was retried message by message (calls
+// abc abc bc bc c c, each message's ErrorHandler call after its own
+// attempts; the reviewer's probe).
+func TestBatchPanicFailsWholeBatch(t *testing.T) {
+	calls := make(chan string, 20)
+	fn := func(_ context.Context, os []Order) error {
+		calls <- ids(os)
+		panic("boom")
+	}
+	r, dead, failed := batchFailApp(t, 2, fn, Order{OrderID: "a"}, Order{OrderID: "b"}, Order{OrderID: "c"})
+	var got []string
+	for range 2 {
+		got = append(got, recv(t, calls))
+	}
+	if want := []string{"abc", "abc"}; !slices.Equal(got, want) {
+		t.Fatalf("handler calls %q, want %q", got, want)
+	}
+	for range 3 {
+		recv(t, dead)
+	}
+	// The ErrorHandler is called for each message of a failed batch.
+	for range 3 {
+		if fm := recv(t, failed); fm.Attempts != 2 {
+			t.Fatalf("error handler called for %s after %d attempts, want 2", fm.Envelope.Payload, fm.Attempts)
+		}
+	}
+	waitStats(t, r, "batch-in-0", func(st stream.BindingStats) bool {
+		return st.Failed == 3 && st.DeadLettered == 3
+	})
+	waitStats(t, r, "dead-in-0", func(st stream.BindingStats) bool { return st.Processed == 3 })
+	select {
+	case c := <-calls:
+		t.Fatalf("another handler call: %q", c)
+	case fm := <-failed:
+		t.Fatalf("the error handler was called again, for %s", fm.Envelope.Payload)
+	default:
+	}
+}
