@@ -498,10 +498,14 @@ func (r *run) generation(gen groupGen, reset bool) {
 				wcancel()
 				t := time.NewTimer(r.c.cs.rebalance / 2)
 				defer t.Stop()
+				// Until the wind-down finished: not wctx, which was
+				// just cancelled above (the handlers' ctx never ended
+				// on a rebalance, and a handler that waits for it held
+				// the generation, and the group, until it returned).
 				select {
 				case <-t.C:
 					ghCancel()
-				case <-wctx.Done():
+				case <-finished:
 				case <-r.hctx.Done():
 				}
 			case <-r.stopC:
