@@ -235,3 +235,25 @@ func TestBatchPanicFailsWholeBatch(t *testing.T) {
 	default:
 	}
 }
+
+// NewBatchOutcome keeps what NakFrom promises: every message after the
+// first Nak'ed one is Nak'ed too, whatever the errors given say of it, so
+// that binders that walk the outcome from NakFrom on and binders that
+// settle each message by BatchMessageErr settle the batch alike.
+func TestNewBatchOutcomeNakTail(t *testing.T) {
+	bad := errors.New("bad")
+	nak := fmt.Errorf("later: %w", stream.ErrNak)
+	errs := []error{nil, bad, nak, nil, bad}
+	o := stream.NewBatchOutcome(errs)
+	if o.NakFrom() != 2 {
+		t.Fatalf("NakFrom %d, want 2", o.NakFrom())
+	}
+	for i, want := range []error{nil, bad, nak, nak, nak} {
+		if got := stream.BatchMessageErr(o, i); got != want {
+			t.Errorf("message %d: %v, want %v", i, got, want)
+		}
+	}
+	if errs[3] != nil || errs[4] != bad {
+		t.Errorf("the errors given were changed: %v", errs)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sort"
 	"strings"
 
@@ -201,8 +202,22 @@ type BatchOutcome struct {
 
 // NewBatchOutcome is the outcome of a batch whose i-th message's is
 // errs[i] (nil: handled). The core makes one for a binder; binder tests
-// make their own.
-func NewBatchOutcome(errs []error) *BatchOutcome { return &BatchOutcome{errs: errs} }
+// make their own. Every message after the first one left for redelivery
+// (ErrNak) is left for redelivery too, with that error, whatever errs
+// says of it: what [BatchOutcome.NakFrom] promises, so that every binder
+// settles the batch alike. errs is not changed.
+func NewBatchOutcome(errs []error) *BatchOutcome {
+	out := slices.Clone(errs)
+	for i, err := range out {
+		if err != nil && errors.Is(err, ErrNak) {
+			for j := i + 1; j < len(out); j++ {
+				out[j] = err
+			}
+			break
+		}
+	}
+	return &BatchOutcome{errs: out}
+}
 
 // Len is the number of messages of the batch.
 func (o *BatchOutcome) Len() int { return len(o.errs) }
