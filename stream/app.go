@@ -1621,12 +1621,12 @@ func (b *Binding) producerSpec(ext map[string]any) ProducerSpec {
 
 // consumerSpecs are the specs of the binder consumers of input binding b:
 // one per destination of its list, and with consumer.instance-index-list
-// one per index for each (ConsumerConfig.PerInstance), as SCSt's
+// one per index for each (ConsumerConfig.perInstance), as SCSt's
 // BindingService binds them.
 func (b *Binding) consumerSpecs(ext map[string]any, rt *runtimeBinding) []ConsumerSpec {
 	var out []ConsumerSpec
 	for _, d := range Destinations(b.destination) {
-		for _, cc := range b.cfg.Consumer.PerInstance(b.group) {
+		for _, cc := range b.cfg.Consumer.perInstance(b.group) {
 			s := b.consumerSpec(d, ext, rt)
 			s.Consumer = cc
 			out = append(out, s)

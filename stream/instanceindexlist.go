@@ -60,11 +60,11 @@ func (c ConsumerConfig) InstanceIndexes(group string) []int {
 	return out
 }
 
-// PerInstance returns the consumer configurations a consumer binding with
+// perInstance returns the consumer configurations a consumer binding with
 // group binds, one binder consumer each: c itself, or with
 // instance-index-list a copy of c per index (InstanceIndexes) with
 // InstanceIndex set to it.
-func (c ConsumerConfig) PerInstance(group string) []ConsumerConfig {
+func (c ConsumerConfig) perInstance(group string) []ConsumerConfig {
 	idx := c.InstanceIndexes(group)
 	if len(idx) == 0 {
 		return []ConsumerConfig{c}
