@@ -54,23 +54,30 @@ func (c *callCounts) get(id string) int {
 	return c.n[id]
 }
 
-// TestDeadLetterHeldWhileDLQFull: while the dead-letter stream refuses
-// every dead letter (full, discard new), a failed message is held,
-// unacknowledged, and only its dead-letter publish retried: its handler
-// is not called again — not after redelivery-delay (the Nak the binder
-// sent before) nor after ack-wait (the keeper's in-progress acks keep it)
-// — and the binding's Health reports its dead letters down. Once the
-// stream has room both dead letters arrive, the messages are terminated
-// (nothing pending on the group's consumer) and Health is up again.
-func TestDeadLetterHeldWhileDLQFull(t *testing.T) {
+// heldDLQ is the set-up the held dead-letter tests share: dest (a name
+// made from what) and its group g's dead-letter stream dls, full (fullDLQ),
+// both removed at the end; a binder b; an always-failing handler h counting
+// its calls per message id; a line log ll for the consumer.
+type heldDLQ struct {
+	dest  string
+	js    jetstream.JetStream
+	ctx   context.Context
+	dls   jetstream.Stream
+	b     *natsbinder.Binder
+	calls *callCounts
+	h     stream.Handler
+	ll    *lineLog
+}
+
+func setUpHeldDLQ(t *testing.T, what string) *heldDLQ {
+	t.Helper()
 	natstest.Require(t)
 	s := newStreams(t, natstest.URL())
-	dest := unique(t, "held")
+	dest := unique(t, what)
 	dlq := stream.DLQName(dest, "g")
 	s.add(dest)
 	s.add(dlq)
 	js := jsAt(t, natstest.URL())
-	ctx := context.Background()
 	dls := fullDLQ(t, js, dest)
 
 	b := newBinder(t, natstest.URL(), nil)
@@ -80,7 +87,20 @@ func TestDeadLetterHeldWhileDLQFull(t *testing.T) {
 		calls.add(m.Headers[idHeader])
 		return errors.New("always fails")
 	}
-	ll := newLineLog()
+	return &heldDLQ{dest: dest, js: js, ctx: context.Background(), dls: dls, b: b, calls: calls, h: h, ll: newLineLog()}
+}
+
+// TestDeadLetterHeldWhileDLQFull: while the dead-letter stream refuses
+// every dead letter (full, discard new), a failed message is held,
+// unacknowledged, and only its dead-letter publish retried: its handler
+// is not called again — not after redelivery-delay (the Nak the binder
+// sent before) nor after ack-wait (the keeper's in-progress acks keep it)
+// — and the binding's Health reports its dead letters down. Once the
+// stream has room both dead letters arrive, the messages are terminated
+// (nothing pending on the group's consumer) and Health is up again.
+func TestDeadLetterHeldWhileDLQFull(t *testing.T) {
+	f := setUpHeldDLQ(t, "held")
+	dest, js, ctx, dls, b, calls, h, ll := f.dest, f.js, f.ctx, f.dls, f.b, f.calls, f.h, f.ll
 	c := startConsumer(t, b, stream.ConsumerSpec{Destination: dest, Group: "g", Handler: h, Logger: slog.New(ll),
 		Consumer:  stream.ConsumerConfig{DLQ: true, Concurrency: 2},
 		Extension: map[string]any{"ack-wait": "1s", "redelivery-delay": "100ms", "dlq-attempts": 2}})
@@ -168,24 +188,8 @@ func TestDeadLetterHeldWhileDLQFull(t *testing.T) {
 // and gives the message back at once: a new member of the group gets it
 // well before ack-wait (30s), so nothing is lost.
 func TestDeadLetterHeldPauseStop(t *testing.T) {
-	natstest.Require(t)
-	s := newStreams(t, natstest.URL())
-	dest := unique(t, "heldstop")
-	dlq := stream.DLQName(dest, "g")
-	s.add(dest)
-	s.add(dlq)
-	js := jsAt(t, natstest.URL())
-	ctx := context.Background()
-	fullDLQ(t, js, dest)
-
-	b := newBinder(t, natstest.URL(), nil)
-	closeBinder(t, b)
-	calls := &callCounts{n: map[string]int{}}
-	h := func(_ context.Context, m stream.Envelope) error {
-		calls.add(m.Headers[idHeader])
-		return errors.New("always fails")
-	}
-	ll := newLineLog()
+	f := setUpHeldDLQ(t, "heldstop")
+	dest, ctx, b, calls, h, ll := f.dest, f.ctx, f.b, f.calls, f.h, f.ll
 	spec := stream.ConsumerSpec{Destination: dest, Group: "g", Handler: h, Logger: slog.New(ll), Binding: "test-in-0",
 		ContentType: stream.DefaultContentType,
 		Consumer:    stream.ConsumerConfig{DLQ: true, Concurrency: 1, MaxAttempts: 1, InstanceCount: 1},

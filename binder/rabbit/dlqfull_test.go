@@ -116,6 +116,79 @@ func noMoreCalls(t *testing.T, cc *callCounter, want int, d time.Duration) {
 	}
 }
 
+// fullDLQ is a started consumer of the tests below on a vhost of its own,
+// group g of dest, whose DLQ (dlq-max-length 1, reject-publish) is full:
+// its handler fails every message and counts it on cc; hs signals the
+// WARN of a held dead letter in logs; ch is a channel on the vhost.
+type fullDLQ struct {
+	ctx         context.Context // the test's deadline (60s), cancelled at its end
+	c           stream.Consumer
+	ch          *amqp.Channel
+	vhost, dest string
+	queue, dlq  string
+	logs        *syncbuf.Buffer
+	hs          heldSignal
+	cc          *callCounter
+}
+
+// startFullDLQConsumer binds and starts a consumer of a dest made from
+// name under binding, pipelined (an AsyncHandler, checked) if async, and
+// fills its DLQ.
+func startFullDLQConsumer(t *testing.T, name, binding string, async bool) *fullDLQ {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	t.Cleanup(cancel)
+	f := &fullDLQ{ctx: ctx, vhost: rabbittest.VHost(t), logs: new(syncbuf.Buffer), cc: newCallCounter()}
+	_, tr := newTestBinder(t, map[string]any{"virtual-host": f.vhost})
+	f.dest = uniqueDest(t, name)
+	f.queue, f.dlq = f.dest+".g", f.dest+".g.dlq"
+	f.hs = newHeldSignal(f.logs)
+	spec := stream.ConsumerSpec{Binding: binding, Destination: f.dest, Group: "g",
+		Consumer:  stream.ConsumerConfig{DLQ: true},
+		Extension: map[string]any{"dlq-max-length": 1, "dlq-overflow-behavior": "reject-publish"},
+		Logger:    slog.New(f.hs),
+		Handler: func(_ context.Context, m stream.Envelope) error {
+			f.cc.add(string(m.Payload))
+			return errors.New("payment refused")
+		}}
+	if async {
+		spec.AsyncHandler = func(_ context.Context, m stream.Envelope, done func(error)) {
+			f.cc.add(string(m.Payload))
+			done(errors.New("payment refused"))
+		}
+	}
+	c, err := tr.BindConsumer(ctx, spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if async {
+		if w := c.(stream.PipelineReporter).PipelineWindow(); w < 2 {
+			t.Fatalf("pipeline window %d: not pipelined", w)
+		}
+	}
+	if err := c.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	f.c = c
+	f.ch = rabbittest.Channel(t, f.vhost)
+	fillDLQ(t, ctx, f.ch, f.dlq)
+	return f
+}
+
+// publishHeld publishes m0 to dest and waits for the WARN that its dead
+// letter is held.
+func (f *fullDLQ) publishHeld(t *testing.T, ctx context.Context) {
+	t.Helper()
+	if err := f.ch.PublishWithContext(ctx, f.dest, "", false, false, amqp.Publishing{Body: []byte("m0")}); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-f.hs.held:
+	case <-ctx.Done():
+		t.Fatalf("no WARN of a held dead letter; logs:\n%s", f.logs.String())
+	}
+}
+
 // TestDeadLetterDLQFullHeldNotHandledAgain: the DLQ is full (dlq-max-length
 // 1, dlq-overflow-behavior reject-publish) and the broker nacks the dead
 // letters. The failed message is held, unacknowledged, and only its dead
@@ -257,44 +330,14 @@ func TestDeadLetterDLQFullHeldNotHandledAgain(t *testing.T) {
 // was.
 func TestDeadLetterDLQFullPauseStop(t *testing.T) {
 	t.Parallel()
-	vhost := rabbittest.VHost(t)
-	_, tr := newTestBinder(t, map[string]any{"virtual-host": vhost})
-	dest := uniqueDest(t, "dlqfullstop")
-	queue, dlq := dest+".g", dest+".g.dlq"
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	var logs syncbuf.Buffer
-	hs := newHeldSignal(&logs)
-	cc := newCallCounter()
-	c, err := tr.BindConsumer(ctx, stream.ConsumerSpec{Binding: "full-in-0", Destination: dest, Group: "g",
-		Consumer:  stream.ConsumerConfig{DLQ: true},
-		Extension: map[string]any{"dlq-max-length": 1, "dlq-overflow-behavior": "reject-publish"},
-		Logger:    slog.New(hs),
-		Handler: func(_ context.Context, m stream.Envelope) error {
-			cc.add(string(m.Payload))
-			return errors.New("payment refused")
-		}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := c.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	ch := rabbittest.Channel(t, vhost)
-	fillDLQ(t, ctx, ch, dlq)
-	if err := ch.PublishWithContext(ctx, dest, "", false, false, amqp.Publishing{Body: []byte("m0")}); err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case <-hs.held:
-	case <-ctx.Done():
-		t.Fatalf("no WARN of a held dead letter; logs:\n%s", logs.String())
-	}
+	f := startFullDLQConsumer(t, "dlqfullstop", "full-in-0", false)
+	ctx, c, ch, queue, dlq, cc, logs := f.ctx, f.c, f.ch, f.queue, f.dlq, f.cc, f.logs
+	f.publishHeld(t, ctx)
 	if !strings.Contains(logs.String(), heldLine) {
 		t.Errorf("the WARN does not say that the message is held; logs:\n%s", logs.String())
 	}
 	pctx, pcancel := context.WithTimeout(ctx, 2*time.Second)
-	err = c.Pause(pctx)
+	err := c.Pause(pctx)
 	pcancel()
 	if err != nil {
 		t.Fatalf("Pause while a dead letter is held: %v", err)
@@ -331,49 +374,12 @@ func TestDeadLetterDLQFullPauseStop(t *testing.T) {
 // again, and Stop requeues it: nothing lost.
 func TestDeadLetterDLQFullPipelinedPause(t *testing.T) {
 	t.Parallel()
-	vhost := rabbittest.VHost(t)
-	_, tr := newTestBinder(t, map[string]any{"virtual-host": vhost})
-	dest := uniqueDest(t, "dlqfullpipe")
-	queue, dlq := dest+".g", dest+".g.dlq"
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	var logs syncbuf.Buffer
-	hs := newHeldSignal(&logs)
-	cc := newCallCounter()
-	c, err := tr.BindConsumer(ctx, stream.ConsumerSpec{Binding: "fullp-in-0", Destination: dest, Group: "g",
-		Consumer:  stream.ConsumerConfig{DLQ: true},
-		Extension: map[string]any{"dlq-max-length": 1, "dlq-overflow-behavior": "reject-publish"},
-		Logger:    slog.New(hs),
-		Handler: func(_ context.Context, m stream.Envelope) error {
-			cc.add(string(m.Payload))
-			return errors.New("payment refused")
-		},
-		AsyncHandler: func(_ context.Context, m stream.Envelope, done func(error)) {
-			cc.add(string(m.Payload))
-			done(errors.New("payment refused"))
-		}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if w := c.(stream.PipelineReporter).PipelineWindow(); w < 2 {
-		t.Fatalf("pipeline window %d: not pipelined", w)
-	}
-	if err := c.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	ch := rabbittest.Channel(t, vhost)
-	fillDLQ(t, ctx, ch, dlq)
-	if err := ch.PublishWithContext(ctx, dest, "", false, false, amqp.Publishing{Body: []byte("m0")}); err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case <-hs.held:
-	case <-ctx.Done():
-		t.Fatalf("no WARN of a held dead letter; logs:\n%s", logs.String())
-	}
+	f := startFullDLQConsumer(t, "dlqfullpipe", "fullp-in-0", true)
+	ctx, c, ch, queue, dlq, cc, hs, logs := f.ctx, f.c, f.ch, f.queue, f.dlq, f.cc, f.hs, f.logs
+	f.publishHeld(t, ctx)
 	noMoreCalls(t, cc, 1, 2*time.Second)
 	pctx, pcancel := context.WithTimeout(ctx, 5*time.Second)
-	err = c.Pause(pctx)
+	err := c.Pause(pctx)
 	pcancel()
 	if err != nil {
 		t.Fatalf("Pause while a dead letter is held: %v", err)
@@ -416,40 +422,10 @@ func TestDeadLetterDLQFullPipelinedPause(t *testing.T) {
 // one dead letter, and the queue ends empty.
 func TestDeadLetterDLQFullChannelLost(t *testing.T) {
 	t.Parallel()
-	vhost := rabbittest.VHost(t)
-	_, tr := newTestBinder(t, map[string]any{"virtual-host": vhost})
-	dest := uniqueDest(t, "dlqfulllost")
-	queue, dlq := dest+".g", dest+".g.dlq"
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	var logs syncbuf.Buffer
-	hs := newHeldSignal(&logs)
-	cc := newCallCounter()
-	c, err := tr.BindConsumer(ctx, stream.ConsumerSpec{Binding: "fulll-in-0", Destination: dest, Group: "g",
-		Consumer:  stream.ConsumerConfig{DLQ: true},
-		Extension: map[string]any{"dlq-max-length": 1, "dlq-overflow-behavior": "reject-publish"},
-		Logger:    slog.New(hs),
-		Handler: func(_ context.Context, m stream.Envelope) error {
-			cc.add(string(m.Payload))
-			return errors.New("payment refused")
-		}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	f := startFullDLQConsumer(t, "dlqfulllost", "fulll-in-0", false)
+	ctx, c, ch, vhost, queue, dlq, cc, logs := f.ctx, f.c, f.ch, f.vhost, f.queue, f.dlq, f.cc, f.logs
 	defer c.Stop(context.Background())
-	if err := c.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	ch := rabbittest.Channel(t, vhost)
-	fillDLQ(t, ctx, ch, dlq)
-	if err := ch.PublishWithContext(ctx, dest, "", false, false, amqp.Publishing{Body: []byte("m0")}); err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case <-hs.held:
-	case <-ctx.Done():
-		t.Fatalf("no WARN of a held dead letter; logs:\n%s", logs.String())
-	}
+	f.publishHeld(t, ctx)
 	if err := c.(*consumer).latest.Load().session.Load().ch.Close(); err != nil {
 		t.Fatal(err)
 	}
