@@ -19,13 +19,7 @@ import (
 // are acknowledged, not dead-lettered and not redelivered.
 func testBatchPartialFailure(s *suite) {
 	dest := s.dest("batchdlq")
-	dlqSpec := deadLetterReader(s, dest, "g") // dlsource.go
-	if dlqSpec.Binding == "" {
-		dlqSpec.Binding = "bindertest-dlq-in-0"
-	}
-	dead := newCollector()
-	dlqSpec.Handler = dead.handler(0)
-	s.started(s.b, dlqSpec)
+	dead := startDeadLetters(s, dest)
 
 	// The failed message is the one at index 1 of the first batch of
 	// more than one message (batches may split: partitions, fetches), so
@@ -94,15 +88,7 @@ func testBatchPartialFailure(s *suite) {
 		s.t.Errorf("messages of the batch that were handled were dead-lettered: %v", others)
 	}
 	if !s.h.Duplicates {
-		var again []string
-		col.snapshot(func() {
-			for _, id := range sent {
-				if n := len(col.byID[id]); n > 1 {
-					again = append(again, fmt.Sprintf("%s×%d", id, n))
-				}
-			}
-		})
-		if len(again) > 0 {
+		if again := col.repeated(sent); len(again) > 0 {
 			s.t.Errorf("messages redelivered after their batch was settled: %v", again)
 		}
 	}
@@ -167,15 +153,20 @@ func testBatchPartialNak(s *suite) {
 	time.Sleep(s.h.Quiet) // watching for what must not come: no event to wait for
 	// Checked on a binder with Duplicates too: those come of rebalances
 	// and reconnections, which this short quiet subtest has none of.
-	var twice []string
-	col.snapshot(func() {
-		for _, id := range once {
-			if n := len(col.byID[id]); n > 1 {
-				twice = append(twice, fmt.Sprintf("%s×%d", id, n))
+	if twice := col.repeated(once); len(twice) > 0 {
+		s.t.Errorf("messages acknowledged before the Nak'ed ones were delivered again: %v", twice)
+	}
+}
+
+// repeated lists the ids of ids delivered more than once, as "id×n".
+func (c *collector) repeated(ids []string) []string {
+	var out []string
+	c.snapshot(func() {
+		for _, id := range ids {
+			if n := len(c.byID[id]); n > 1 {
+				out = append(out, fmt.Sprintf("%s×%d", id, n))
 			}
 		}
 	})
-	if len(twice) > 0 {
-		s.t.Errorf("messages acknowledged before the Nak'ed ones were delivered again: %v", twice)
-	}
+	return out
 }

@@ -843,13 +843,7 @@ func testNakRedelivers(s *suite) {
 // messages keep flowing.
 func testFailureDeadLetters(s *suite) {
 	dest := s.dest("dlq")
-	dlqSpec := deadLetterReader(s, dest, "g") // dlsource.go
-	if dlqSpec.Binding == "" {
-		dlqSpec.Binding = "bindertest-dlq-in-0"
-	}
-	dead := newCollector()
-	dlqSpec.Handler = dead.handler(0)
-	s.started(s.b, dlqSpec)
+	dead := startDeadLetters(s, dest)
 
 	const poison = "m-10"
 	const reason = "bindertest: poison pill rejected"

@@ -36,3 +36,16 @@ func deadLetterReader(s *suite, dest, group string) stream.ConsumerSpec {
 	}
 	return spec
 }
+
+// startDeadLetters starts a reader of the dead letters of dest's group g
+// (deadLetterReader) and returns the collector it records them in.
+func startDeadLetters(s *suite, dest string) *collector {
+	spec := deadLetterReader(s, dest, "g")
+	if spec.Binding == "" {
+		spec.Binding = "bindertest-dlq-in-0"
+	}
+	dead := newCollector()
+	spec.Handler = dead.handler(0)
+	s.started(s.b, spec)
+	return dead
+}

@@ -100,13 +100,7 @@ func (p *pipeliner) async(ctx context.Context, m stream.Envelope, done func(erro
 // not pipeline call Handler and pass too.
 func testPipelined(s *suite) {
 	dest := s.dest("pipelined")
-	dlqSpec := deadLetterReader(s, dest, "g") // dlsource.go
-	if dlqSpec.Binding == "" {
-		dlqSpec.Binding = "bindertest-dlq-in-0"
-	}
-	dead := newCollector()
-	dlqSpec.Handler = dead.handler(0)
-	s.started(s.b, dlqSpec)
+	dead := startDeadLetters(s, dest)
 
 	const maxInFlight = 16
 	const nak, poison = "m-5", "m-40"
