@@ -1639,6 +1639,7 @@ func (b *Binding) consumerSpec(dest string, ext map[string]any, rt *runtimeBindi
 	s := ConsumerSpec{Binding: b.name, Destination: dest, Group: b.group, ContentType: b.cfg.ContentType,
 		Consumer: b.cfg.Consumer, Extension: ext, Logger: b.log}
 	if rt != nil {
+		s.Holding = b.stats.holding
 		if b.cfg.Consumer.BatchMode {
 			s.BatchHandler = rt.processBatch
 		} else {

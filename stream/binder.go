@@ -311,7 +311,17 @@ type ConsumerSpec struct {
 	// Handler, never in batch mode); Consumer.MaxInFlight bounds the
 	// messages a binder has it work on at once.
 	AsyncHandler AsyncHandler
-	Logger       *slog.Logger
+	// Holding, set by the core beside the handlers (nil otherwise: a
+	// binder checks), keeps k messages counted in flight
+	// (BindingStats.InFlight, OldestInFlight) that the binder holds,
+	// unsettled, after the handler returned for them: a failed message
+	// whose dead letter it is sending, and retrying while the
+	// dead-letter destination refuses it for now. The binder calls it as
+	// the dead-lettering begins and calls the func it returns (once) when
+	// the messages are settled or handed back; their age counts from the
+	// call.
+	Holding func(k int) (release func())
+	Logger  *slog.Logger
 }
 
 // BinderSettings is what a factory gets to create a binder.

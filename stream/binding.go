@@ -746,7 +746,10 @@ type BindingStats struct {
 	// OldestInFlight how long the oldest of them has been, counted from
 	// the start of the second it began in (up to 1s over; 0 when none). A
 	// handler that does not return shows as an OldestInFlight that keeps
-	// growing.
+	// growing. A failed message whose dead letter the binder is sending
+	// counts until it is settled or handed back (ConsumerSpec.Holding),
+	// from when its dead-lettering began: a dead letter held while the
+	// DLQ refuses it shows as well.
 	InFlight       int64         `json:"inFlight"`
 	OldestInFlight time.Duration `json:"oldestInFlightNanos"`
 	// DelayedRetries[i] counts messages parked for consumer.retry-delays[i]

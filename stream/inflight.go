@@ -131,3 +131,11 @@ func (f *inflight) snapshot(now time.Duration) (n int64, oldest time.Duration) {
 	}
 	return n, max(now-time.Duration(first)*time.Second, 0)
 }
+
+// holding is ConsumerSpec.Holding: k messages a binder holds after their
+// handler returned count in flight from now until release.
+func (s *bindingStats) holding(k int) (release func()) {
+	sec := s.handling.begin(time.Since(clockBase), k)
+	var once sync.Once
+	return func() { once.Do(func() { s.handling.end(sec, k) }) }
+}

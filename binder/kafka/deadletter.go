@@ -12,6 +12,7 @@ import (
 
 	kafkago "github.com/segmentio/kafka-go"
 
+	"github.com/streambind/streambind/binder/internal/dlhold"
 	"github.com/streambind/streambind/stream"
 )
 
@@ -175,6 +176,9 @@ func (w *partWorker) deadLetterOne(m *kafkago.Message, env stream.Envelope, caus
 	log := w.log.With("offset", m.Offset, "dlq", dlq)
 	wr := c.dlqWriter()
 	delay := c.cs.redeliveryDelay
+	// Not committed until its dead letter went: in flight meanwhile,
+	// however long the sends fail.
+	defer dlhold.InFlight(c.spec.Holding, 1)()
 	headersOnly := false // after a size refusal: the payload goes
 	for {
 		// Bounded by the handlers' context, not intake's: a message that

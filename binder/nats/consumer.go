@@ -2055,7 +2055,11 @@ func (r *run) settle(ctx context.Context, h *held, err error) {
 		if !c.lastDelivery(h) {
 			again = r.holdDeadLetter(ctx, h, &wasHeld)
 		}
+		// In flight until it is terminated or given back, however long
+		// the dead-letter stream refuses its dead letter.
+		release := dlhold.InFlight(c.spec.Holding, 1)
 		derr := r.deadLetter(ctx, h, err, again)
+		release()
 		if r.stale(h) {
 			// Its stream was deleted during the hold: neither a Term nor a
 			// Nak may name its sequence on the new one (see stale).

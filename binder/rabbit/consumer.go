@@ -1085,6 +1085,9 @@ const (
 // the binder's other dead letters share.
 func (r *run) deadLetter(in inbound, env stream.Envelope, cause error) dlResult {
 	c := r.c
+	// Not settled until the dead letter went (or the message was handed
+	// back): in flight meanwhile, however long the DLQ refuses it.
+	defer dlhold.InFlight(c.spec.Holding, 1)()
 	h := stream.DeadLetterHeaders(env.Headers, cause)
 	h[stream.HeaderOriginalExchange] = in.d.Exchange
 	h[stream.HeaderOriginalRoutingKey] = in.d.RoutingKey

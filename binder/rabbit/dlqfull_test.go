@@ -276,6 +276,12 @@ func TestDeadLetterDLQFullHeldNotHandledAgain(t *testing.T) {
 	if s := app.Binding("pay-in-0").Stats(); s.DeadLettered != 1 {
 		t.Errorf("stats while held: %+v; want 1 dead-lettered", s)
 	}
+	// The held message is not settled: it counts in flight, its age
+	// growing (held since before noMoreCalls' 2s), rather than 0 once its
+	// handler returned.
+	if s := app.Binding("pay-in-0").Stats(); s.InFlight != 1 || s.OldestInFlight < 2*time.Second {
+		t.Errorf("stats while held: in flight %d, oldest %s; want 1, at least 2s", s.InFlight, s.OldestInFlight)
+	}
 	if q, err := ch.QueueDeclarePassive(dlq, true, false, false, false, nil); err != nil || q.Messages != 1 {
 		t.Fatalf("DLQ %s: %+v, %v; want the filler alone", dlq, q, err)
 	}
@@ -301,6 +307,13 @@ func TestDeadLetterDLQFullHeldNotHandledAgain(t *testing.T) {
 	}
 	if err := app.Binding("pay-in-0").Health(ctx); err != nil {
 		t.Errorf("binding health once the dead letters went: %v", err)
+	}
+	for s := app.Binding("pay-in-0").Stats(); s.InFlight != 0; s = app.Binding("pay-in-0").Stats() {
+		select {
+		case <-ctx.Done():
+			t.Fatalf("in flight %d once every dead letter went; want 0", s.InFlight)
+		case <-time.After(10 * time.Millisecond):
+		}
 	}
 	if err := stop(); err != nil {
 		t.Fatalf("Run: %v", err)

@@ -13,6 +13,7 @@ import (
 	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/streambind/streambind/binder/internal/dispatch"
+	"github.com/streambind/streambind/binder/internal/dlhold"
 	"github.com/streambind/streambind/stream"
 )
 
@@ -190,6 +191,9 @@ func (r *run) terminate(ctx context.Context, es []*entry, cause error) {
 		r.ack(es...)
 		return
 	}
+	// Not acknowledged until their dead letters went (or they were
+	// given back): in flight meanwhile, however long Redis refuses them.
+	defer dlhold.InFlight(c.spec.Holding, len(es))()
 	back := dispatch.Backoff{Initial: max(c.cs.redeliveryDelay, 50*time.Millisecond), Max: 5 * time.Second}
 	pending := es
 	for attempt := 1; ; attempt++ {

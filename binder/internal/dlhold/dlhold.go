@@ -37,6 +37,20 @@ func Retry(initial time.Duration) dispatch.Backoff {
 	return dispatch.Backoff{Initial: max(initial, RetryInitial), Max: RetryMax}
 }
 
+// InFlight counts k messages held after their handler returned (a
+// failed message whose dead letter is being sent, and retried while it
+// is refused for now) in the binding's in-flight gauges, through holding
+// (the spec's stream.ConsumerSpec.Holding; nil, as in a binder's own
+// tests: nothing is counted), and returns what ends the count, to call
+// once the messages are settled or handed back. A held message is not
+// settled: it stays in flight, and its age grows, as long as it is held.
+func InFlight(holding func(k int) (release func()), k int) (release func()) {
+	if holding == nil || k <= 0 {
+		return func() {}
+	}
+	return holding(k)
+}
+
 // Pacer says whether a failure of a streak logs at WARN or at DEBUG: the
 // first at WARN, then the first after each interval of Every (attempt n
 // waiting Every.Delay(n) after the n-th WARN), the others at DEBUG.
