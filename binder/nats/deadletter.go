@@ -225,7 +225,7 @@ func (r *run) fewAttempts(ctx context.Context) func(int, error) bool {
 // (pool.Hold false, or ctx ended): deadLetter returns an error, and the
 // caller gives the message back at once. *wasHeld is set at the first
 // failure. The publish is retried after redelivery-delay (at least 100ms)
-// doubling to 30s (dlhold.Retry); the WARN lines are paced by a
+// doubling to 5s (dlhold.Retry; a longer redelivery-delay stays); the WARN lines are paced by a
 // dlhold.Pacer (DEBUG in between).
 func (r *run) holdDeadLetter(ctx context.Context, h *held, wasHeld *bool) func(int, error) bool {
 	c := r.c

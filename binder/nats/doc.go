@@ -276,7 +276,7 @@
 // stream full, at its max-msgs or max-bytes with discard new; JetStream or
 // the connection unavailable) or refused (no permission, a subject another
 // stream captures: an operator may fix it) — is retried with back-off
-// (redelivery-delay, at least 100ms, doubling to 30s) for as long as it
+// (redelivery-delay, at least 100ms, doubling to 5s, or kept when longer) for as long as it
 // fails, and the failed message is held unacknowledged meanwhile, kept
 // from redelivery by in-progress acks as a message whose handler runs:
 // its handler is not called again for it. Before 2026-12-06 the message

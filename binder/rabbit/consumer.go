@@ -1038,7 +1038,7 @@ const (
 )
 
 // A dead-letter publish that fails is retried until it succeeds, with
-// the back-off of dlhold.Retry (100 ms doubling to 30 s), and at most
+// the back-off of dlhold.Retry (100 ms doubling to 5 s), and at most
 // dlPublishTimeout per attempt. After dlDownAfter failed attempts the
 // binding reports its dead letters down (Health). The WARN lines of a hold
 // are paced by a dlhold.Pacer (DEBUG in between).
@@ -1056,7 +1056,7 @@ const (
 // to the broker's limits (see the package doc), and waits for the broker's
 // confirm. A publish that fails (the broker nacks it: the DLQ is full
 // with x-overflow reject-publish; no connection; no confirm in time) is
-// retried with back-off (100 ms doubling to 30 s) for as long as it fails:
+// retried with back-off (100 ms doubling to 5 s) for as long as it fails:
 // the delivery is held unacknowledged meanwhile, and the handler is not
 // called again for it — requeued, it would be, once a round, for as long
 // as the DLQ refuses (a payment made again and again). The worker takes no

@@ -265,7 +265,7 @@
 // message. A dead-letter publish that fails for now (the broker nacks it:
 // the DLQ is full with x-overflow reject-publish, at its x-max-length or
 // x-max-length-bytes; no connection; no confirm in time) is retried with
-// back-off, 100ms doubling to 30s, for as long as it fails, and the failed
+// back-off, 100ms doubling to 5s, for as long as it fails, and the failed
 // message is held unacknowledged meanwhile: the handler is not called
 // again for it (requeued, it would be, max-attempts times a round, for as
 // long as the DLQ refuses: a payment made again and again). The worker

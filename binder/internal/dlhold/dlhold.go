@@ -19,22 +19,27 @@ import (
 
 // A held dead letter's publish is retried after RetryInitial (or a
 // binding's own longer delay), then twice as long each time up to
-// RetryMax. Its WARN lines come at the first failure, then at intervals
-// doubling from WarnInitial to WarnMax (DEBUG in between): a hold may last
-// as long as an operator takes to empty a full DLQ, and one WARN an
-// attempt would flood the log.
+// RetryMax. An attempt is cheap (one publish, which a full DLQ nacks at
+// once; a few a minute per held message), and the hold's end waits for the
+// next one: RetryMax bounds how long a held dead letter waits once the DLQ
+// takes it again (it was 30s before 2026-12-06). Its WARN lines come at
+// the first failure, then at intervals doubling from WarnInitial to
+// WarnMax (DEBUG in between): a hold may last as long as an operator takes
+// to empty a full DLQ, and one WARN an attempt would flood the log.
 const (
 	RetryInitial = 100 * time.Millisecond
-	RetryMax     = 30 * time.Second
+	RetryMax     = 5 * time.Second
 	WarnInitial  = 5 * time.Second
 	WarnMax      = 5 * time.Minute
 )
 
 // Retry is the back-off between a held dead letter's publish attempts:
 // initial (a binding's redelivery-delay, say), at least RetryInitial,
-// doubling to RetryMax.
+// doubling to RetryMax; a binding's delay longer than RetryMax stays as it
+// is (±20% jitter, as every delay of [dispatch.Backoff]).
 func Retry(initial time.Duration) dispatch.Backoff {
-	return dispatch.Backoff{Initial: max(initial, RetryInitial), Max: RetryMax}
+	initial = max(initial, RetryInitial)
+	return dispatch.Backoff{Initial: initial, Max: max(initial, RetryMax)}
 }
 
 // InFlight counts k messages held after their handler returned (a

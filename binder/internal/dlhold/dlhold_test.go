@@ -58,14 +58,30 @@ func TestPacerReset(t *testing.T) {
 }
 
 func TestRetry(t *testing.T) {
-	for _, c := range []struct{ in, want time.Duration }{
-		{0, RetryInitial},
-		{50 * time.Millisecond, RetryInitial},
-		{time.Second, time.Second},
+	for _, c := range []struct{ in, want, max time.Duration }{
+		{0, RetryInitial, RetryMax},
+		{50 * time.Millisecond, RetryInitial, RetryMax},
+		{time.Second, time.Second, RetryMax},
+		{10 * time.Second, 10 * time.Second, 10 * time.Second}, // a binding's longer delay stays
 	} {
-		if b := Retry(c.in); b.Initial != c.want || b.Max != RetryMax {
-			t.Errorf("Retry(%s) = %+v; want Initial %s, Max %s", c.in, b, c.want, RetryMax)
+		if b := Retry(c.in); b.Initial != c.want || b.Max != c.max {
+			t.Errorf("Retry(%s) = %+v; want Initial %s, Max %s", c.in, b, c.want, c.max)
 		}
+	}
+}
+
+// TestRetryRecoversPromptly: however long a dead letter has been held, its
+// next attempt comes within 5s (+20% jitter), so that it goes within
+// that of the DLQ taking it again; it was up to 30s (+20%).
+func TestRetryRecoversPromptly(t *testing.T) {
+	b := Retry(0)
+	var sum time.Duration
+	for attempt := 1; attempt <= 200; attempt++ {
+		d := b.Delay(attempt)
+		if d > 6*time.Second {
+			t.Fatalf("attempt %d waits %s (held %s so far); want at most 5s +20%%", attempt, d, sum)
+		}
+		sum += d
 	}
 }
 
