@@ -20,7 +20,6 @@ import (
 
 	"github.com/streambind/streambind/binder/internal/dispatch"
 	"github.com/streambind/streambind/binder/internal/dlcount"
-	"github.com/streambind/streambind/binder/internal/dlhold"
 	"github.com/streambind/streambind/binder/internal/lifecycle"
 	"github.com/streambind/streambind/stream"
 )
@@ -265,7 +264,7 @@ func (r *run) loop() {
 		return
 	}
 	defer close(r.done)
-	warns := dlhold.Pacer{Every: dispatch.Backoff{Initial: 250 * time.Millisecond, Max: 5 * time.Second}}
+	warns := dispatch.Pacer{Every: dispatch.Backoff{Initial: 250 * time.Millisecond, Max: 5 * time.Second}}
 	joinBackoff := dispatch.Backoff{Initial: 250 * time.Millisecond, Max: 5 * time.Second} // after refused joins
 	first := true
 	fails, refusals := 0, 0

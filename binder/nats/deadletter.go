@@ -226,7 +226,7 @@ func (r *run) fewAttempts(ctx context.Context) func(int, error) bool {
 // caller gives the message back at once. *wasHeld is set at the first
 // failure. The publish is retried after redelivery-delay (at least 100ms)
 // doubling to 5s (dlhold.Retry; a longer redelivery-delay stays); the WARN lines are paced by a
-// dlhold.Pacer (DEBUG in between).
+// dlhold.NewPacer (DEBUG in between).
 func (r *run) holdDeadLetter(ctx context.Context, h *held, wasHeld *bool) func(int, error) bool {
 	c := r.c
 	back := dlhold.Retry(c.cs.redeliveryDelay)

@@ -1041,7 +1041,7 @@ const (
 // the back-off of dlhold.Retry (100 ms doubling to 5 s), and at most
 // dlPublishTimeout per attempt. After dlDownAfter failed attempts the
 // binding reports its dead letters down (Health). The WARN lines of a hold
-// are paced by a dlhold.Pacer (DEBUG in between).
+// are paced by a dlhold.NewPacer (DEBUG in between).
 const (
 	dlDownAfter      = 3
 	dlPublishTimeout = 10 * time.Second

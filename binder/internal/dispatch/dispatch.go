@@ -6,7 +6,8 @@
 //     partition or a key) at once, and in arrival order per route, with
 //     Pause, Resume and Stop as [stream.Consumer] defines them;
 //   - [Backoff] is jittered exponential back-off, and [Sleep] a wait that
-//     ends with its context.
+//     ends with its context;
+//   - [Pacer] paces the WARN lines of a streak of failures on a Backoff.
 //
 // It is internal to the binders of this module.
 package dispatch

@@ -1,10 +1,10 @@
 // Package dlhold holds what the broker binders of this module share when
 // they hold a failed message, unacknowledged, because its dead letter
 // cannot be sent for now: the back-off of the dead-letter publish
-// ([Retry]), the pacing of its WARN lines ([Pacer]) and the binding's
-// "cannot send dead letters" health ([Down]). The RabbitMQ and NATS
-// binders hold dead letters alike; the Kafka binder paces the WARN lines
-// of its consumer-group joins with [Pacer] on a schedule of its own.
+// ([Retry]), the pacing of its WARN lines ([NewPacer], a [dispatch.Pacer])
+// and the binding's "cannot send dead letters" health ([Down]), and the
+// count of a held message in the binding's in-flight gauges ([InFlight]).
+// The RabbitMQ and NATS binders hold dead letters alike.
 //
 // It is internal to the binders of this module.
 package dlhold
@@ -56,38 +56,11 @@ func InFlight(holding func(k int) (release func()), k int) (release func()) {
 	return holding(k)
 }
 
-// Pacer says whether a failure of a streak logs at WARN or at DEBUG: the
-// first at WARN, then the first after each interval of Every (attempt n
-// waiting Every.Delay(n) after the n-th WARN), the others at DEBUG.
-// A Pacer belongs to one streak (one held message, one join loop) and is
-// not safe for concurrent use.
-type Pacer struct {
-	Every  dispatch.Backoff
-	warns  int
-	warned time.Time
-}
-
-// NewPacer returns a Pacer on a held dead letter's schedule: WarnInitial
-// doubling to WarnMax.
-func NewPacer() Pacer {
-	return Pacer{Every: dispatch.Backoff{Initial: WarnInitial, Max: WarnMax}}
-}
-
-// Warn reports whether the failure at now logs at WARN, and records it if
-// so.
-func (p *Pacer) Warn(now time.Time) bool {
-	if p.warns == 0 || now.Sub(p.warned) >= p.Every.Delay(p.warns) {
-		p.warns++
-		p.warned = now
-		return true
-	}
-	return false
-}
-
-// Reset ends the streak: the next failure logs at WARN.
-func (p *Pacer) Reset() {
-	p.warns = 0
-	p.warned = time.Time{}
+// NewPacer returns a [dispatch.Pacer] on a held dead letter's schedule:
+// WARN at the first failure, then at intervals doubling from WarnInitial
+// to WarnMax.
+func NewPacer() dispatch.Pacer {
+	return dispatch.Pacer{Every: dispatch.Backoff{Initial: WarnInitial, Max: WarnMax}}
 }
 
 // Down is why a consumer binding's dead letters cannot be sent, nil once

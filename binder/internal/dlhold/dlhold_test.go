@@ -39,24 +39,6 @@ func TestPacerSchedule(t *testing.T) {
 	}
 }
 
-func TestPacerReset(t *testing.T) {
-	p := NewPacer()
-	t0 := time.Now()
-	if !p.Warn(t0) {
-		t.Fatal("first failure: want WARN")
-	}
-	if p.Warn(t0.Add(time.Second)) {
-		t.Fatal("a failure 1s after a WARN: want DEBUG")
-	}
-	p.Reset()
-	if !p.Warn(t0.Add(2 * time.Second)) {
-		t.Fatal("first failure after Reset: want WARN")
-	}
-	if p.Warn(t0.Add(3 * time.Second)) {
-		t.Fatal("a failure 1s after the WARN after Reset: want DEBUG")
-	}
-}
-
 func TestRetry(t *testing.T) {
 	for _, c := range []struct{ in, want, max time.Duration }{
 		{0, RetryInitial, RetryMax},
