@@ -289,9 +289,16 @@ type Options struct {
 	// what they connect to (a mistyped profile would otherwise run on the
 	// defaults).
 	RequireProfileFiles bool
-	// Logger receives the warnings (keys ignored, with the reason), once
-	// each, at level WARN; they are in [Loaded.Warnings] too. Default
-	// slog.Default(); a logger with a discarding handler silences them.
+	// Logger receives the warnings (keys ignored, files not read, with
+	// the reason), once each, at level WARN; they are in
+	// [Loaded.Warnings] too. A logger with a discarding handler silences
+	// them. Unset (nil), they are left to the app made of the
+	// configuration: stream.NewApp logs them through the app's logger
+	// (stream.WithLogger), the one the program makes after Load from the
+	// configuration's logging settings, as [stream.Config.LoaderWarnings]
+	// says; a program that makes no app reads Loaded.Warnings. Only when
+	// Load fails (no app is made) are they logged to slog.Default(), the
+	// last resort.
 	Logger *slog.Logger
 }
 
@@ -743,16 +750,24 @@ func Load(opts Options) (*Loaded, error) {
 	for _, w := range out.Warnings {
 		w.Msg = secrets.String(w.Msg)
 	}
-	log := opts.Logger
-	if log == nil {
-		log = slog.Default()
-	}
-	for _, w := range out.Warnings {
-		if slices.Contains(unread, w) {
-			log.Warn("configuration file not read", "file", w.Path, "reason", w.Msg)
-			continue
+	if len(out.Warnings) > 0 {
+		lw := &stream.LoaderWarnings{Warnings: make([]stream.LoaderWarning, len(out.Warnings))}
+		for i, w := range out.Warnings {
+			lw.Warnings[i] = stream.LoaderWarning{ConfigError: w, File: slices.Contains(unread, w)}
 		}
-		log.Warn("configuration key ignored", "property", w.Path, "origin", w.Origin, "reason", w.Msg)
+		switch {
+		case opts.Logger != nil:
+			lw.Log(opts.Logger)
+		case len(errs) > 0:
+			// No app is made of a configuration that did not load: the
+			// last resort, the process's default logger.
+			lw.Log(slog.Default())
+		default:
+			// The app made of it logs them (stream.NewApp), through its
+			// logger: the program's, which it makes after Load, from
+			// the configuration's logging settings.
+			out.Stream.LoaderWarnings = lw
+		}
 	}
 
 	return out, errs.Err()

@@ -153,6 +153,9 @@ func NewApp(cfg *Config, fns *Catalog, opts ...Option) (*App, error) {
 	if o.log == nil {
 		o.log = slog.Default()
 	}
+	// The configuration loader's warnings, where it left them to the app
+	// (it ran before the program's logger existed): in the app's log.
+	cfg.LoaderWarnings.Log(o.log)
 	cfg = withImpliedBinderTypes(cfg, o.binderTypes)
 	var tr *tracing
 	if o.tracer != nil {

@@ -109,6 +109,14 @@ type Config struct {
 	// no default binder among several). Filled by package config; may be
 	// empty.
 	NoConfigFile string `mapstructure:"-" json:"-"`
+
+	// LoaderWarnings are package config's warnings (keys ignored, files
+	// not read) when it had no logger to log them to
+	// (config.Options.Logger unset): NewApp logs them, once, through the
+	// app's logger (WithLogger, else slog.Default()), so that they reach
+	// the log the app's own lines go to. Filled by package config; may be
+	// nil.
+	LoaderWarnings *LoaderWarnings `mapstructure:"-" json:"-"`
 }
 
 // NamePlaceholders adds to each problem in errs whose value placeholders

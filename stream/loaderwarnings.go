@@ -1,0 +1,48 @@
+package stream
+
+import (
+	"log/slog"
+	"sync"
+)
+
+// LoaderWarnings are the warnings of the configuration loader (package
+// config: keys ignored, files not read) that it left for the app to log,
+// having no logger of its own (config.Options.Logger unset: the loader
+// runs before the program makes its logger, whose format and level the
+// configuration it loads decides). [NewApp] logs them through the app's
+// logger ([WithLogger]), so that they go where the app's own lines go, in
+// their format; once: an app made again from the configuration, or from a
+// copy of it, does not log them again.
+type LoaderWarnings struct {
+	// Warnings are the warnings, in the loader's order.
+	Warnings []LoaderWarning
+
+	once sync.Once
+}
+
+// LoaderWarning is one warning of the configuration loader: a key
+// ignored, or (File) a configuration file not read, with the reason.
+type LoaderWarning struct {
+	*ConfigError
+	// File says Path is a configuration file left unread, not a key.
+	File bool
+}
+
+// Log logs the warnings at WARN through log the first time it is called
+// (later calls log nothing): "configuration key ignored" with property,
+// origin and reason, "configuration file not read" with file and reason.
+// A nil LoaderWarnings logs nothing.
+func (w *LoaderWarnings) Log(log *slog.Logger) {
+	if w == nil {
+		return
+	}
+	w.once.Do(func() {
+		for _, x := range w.Warnings {
+			if x.File {
+				log.Warn("configuration file not read", "file", x.Path, "reason", x.Msg)
+				continue
+			}
+			log.Warn("configuration key ignored", "property", x.Path, "origin", x.Origin, "reason", x.Msg)
+		}
+	})
+}
