@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -791,7 +792,10 @@ handed back unacknowledged for the others (on RabbitMQ a requeue, which
 spends one delivery of a quorum queue's delivery-limit). With
 --binding B, an input binding, tail joins as B's consumer: with B's
 settings that shape the group (dlq, partitioned, instance-index,
-instance-count) and all its binder-specific consumer settings
+instance-count, instance-index-list: one consumer per listed index, so
+that it reads the partitions B's consumers read; the "tailing" line on
+stderr names them, "as instances 0,2 of 3") and all its binder-specific
+consumer settings
 (stream.<type>.bindings.B.consumer over
 stream.<type>.default.consumer: on RabbitMQ the queue's arguments — the
 dead-letter exchange and routing key, quorum, ttl, max-length ... — so
@@ -996,6 +1000,9 @@ in-process binder cannot be reached from another process.
 				if eff.Group != "" {
 					where += ", group " + eff.Group
 				}
+				if joins {
+					where += joinedInstances(eff.Consumer, eff.Group)
+				}
 				fmt.Fprintf(e.stderr, "tailing %s\n", where)
 				if e.ready != nil {
 					e.ready <- where
@@ -1063,6 +1070,26 @@ in-process binder cannot be reached from another process.
 	cmd.Flags().StringVar(&routingKey, "routing-key", "", "RabbitMQ: bind tail's queue with this key instead of \"#\" (needed on a direct exchange such as DLX)")
 	cmd.Flags().BoolVar(&showSecrets, "show-secrets", false, showSecretsHelp)
 	return cmd
+}
+
+// joinedInstances says which instances of a partitioned binding's group
+// tail joined as (c, the consumer settings it took from the binding):
+// ", as instances 0,2 of 3" with instance-index-list, one consumer per
+// index, reading what the binding's consumers read (on RabbitMQ the
+// queues <destination>.<group>-0 and -2), ", as instance 1 of 3" without;
+// "" for a binding that is not partitioned (it reads the whole group's).
+func joinedInstances(c stream.ConsumerConfig, group string) string {
+	if !c.Partitioned {
+		return ""
+	}
+	if ix := c.InstanceIndexes(group); len(ix) > 0 {
+		s := make([]string, len(ix))
+		for i, x := range ix {
+			s[i] = strconv.Itoa(x)
+		}
+		return fmt.Sprintf(", as instances %s of %d", strings.Join(s, ","), c.InstanceCount)
+	}
+	return fmt.Sprintf(", as instance %d of %d", c.InstanceIndex, c.InstanceCount)
 }
 
 // payloadValue is the payload as tail prints it: JSON as itself, other
