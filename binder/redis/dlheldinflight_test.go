@@ -1,0 +1,102 @@
+package redis_test
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/streambind/streambind/stream"
+)
+
+// retrySignal is a slog handler that closes retried at the first WARN of
+// a dead letter written again after a delay.
+type retrySignal struct {
+	once    *sync.Once
+	retried chan struct{}
+}
+
+func (h retrySignal) Enabled(_ context.Context, l slog.Level) bool { return l >= slog.LevelWarn }
+func (h retrySignal) Handle(_ context.Context, r slog.Record) error {
+	if strings.Contains(r.Message, "dead-lettering failed; trying again") {
+		h.once.Do(func() { close(h.retried) })
+	}
+	return nil
+}
+func (h retrySignal) WithAttrs([]slog.Attr) slog.Handler { return h }
+func (h retrySignal) WithGroup(string) slog.Handler      { return h }
+
+// TestDeadLetterHeldCountsInFlight: while Redis cannot take a failed
+// entry's dead letter (black-holed: the XADD times out, a failure for
+// now), the binder holds the entry, unacknowledged, and writes the dead
+// letter again after a delay: the entry is not settled, so it counts in
+// flight through the spec's Holding hook (the core's in-flight gauges)
+// until its dead letter is written, then no longer. Before, the count
+// ended when the handler returned: 0 during the hold.
+func TestDeadLetterHeldCountsInFlight(t *testing.T) {
+	e := newEnv(t)
+	px := newHoleProxy(t)
+	b := newBinder(t, map[string]any{"address": px.addr(), "key-prefix": e.prefix, "client-name": e.name, "command-timeout": "300ms"})
+	var holding atomic.Int64
+	sig := retrySignal{once: new(sync.Once), retried: make(chan struct{})}
+	failed := make(chan struct{}, 1)
+	var frozen atomic.Bool
+	spec := stream.ConsumerSpec{Binding: "test-in-0", Destination: "heldinflight", Group: "g", ContentType: stream.DefaultContentType,
+		Consumer: stream.ConsumerConfig{DLQ: true, Concurrency: 1, MaxAttempts: 1, InstanceCount: 1},
+		Logger:   slog.New(sig), // bindConsumer would set its own
+		Handler: func(context.Context, stream.Envelope) error {
+			if !frozen.Swap(true) {
+				px.freeze() // the dead letter cannot be written for now
+			}
+			failed <- struct{}{}
+			return errors.New("poison")
+		},
+		Holding: func(k int) func() {
+			holding.Add(int64(k))
+			var once sync.Once
+			return func() { once.Do(func() { holding.Add(-int64(k)) }) }
+		}}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	c, err := b.BindConsumer(ctx, spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_ = c.Stop(ctx)
+	})
+	p := bindProducer(t, b, stream.ProducerSpec{Destination: "heldinflight"})
+	send(t, p, []string{"poison"})
+	select {
+	case <-failed:
+	case <-ctx.Done():
+		t.Fatal("the handler was not called")
+	}
+	select {
+	case <-sig.retried:
+	case <-ctx.Done():
+		t.Fatal("no WARN that the dead letter is written again after a delay")
+	}
+	if n := holding.Load(); n != 1 {
+		t.Errorf("%d entries counted in flight while the dead letter is retried; want 1", n)
+	}
+	px.thaw()
+	waitFor(t, 20*time.Second, "nothing in flight once the dead letter went", func() bool { return holding.Load() == 0 })
+	if s := c.(stream.DeadLetterReporter).DeadLetterStats(); s.Dropped != 0 {
+		t.Errorf("dead-letter stats %+v: the entry was dropped, not dead-lettered", s)
+	}
+	select {
+	case <-failed:
+		t.Error("the held entry was handled again")
+	default:
+	}
+}
