@@ -14,8 +14,11 @@ import (
 // Kafka's BatchListenerFailedException(msg, index). An error wrapping it
 // works as well (errors.As).
 //
-// The messages before index are acknowledged when the batch's handling
-// ends (a crash before then redelivers them). The retries (max-attempts,
+// The messages before index are acknowledged at once, before the failed
+// message's retries start, where the binder can (each of streambind's:
+// [BatchSettler]; Spring Kafka's DefaultErrorHandler commits them first
+// too), so that a crash during the retries does not deliver them again;
+// the rest of the batch is settled when its handling ends. The retries (max-attempts,
 // back-off) are the failed message's: the function is called again with
 // the rest of the batch starting at it — a shorter slice, so index 0 of
 // that call is the failed message. A failure at a later index of a retry
@@ -155,12 +158,28 @@ func (rt *runtimeBinding) runBatch(ctx context.Context, full, envs []Envelope) e
 	b := &batchRun{rt: rt, full: full, envs: envs}
 	ctx = context.WithValue(ctx, batchFailKey{}, b.failing)
 	var outs []error // each message's outcome; made at the first failed one
+	failedAt := n    // the first message failed for good
 	setOut := func(from, to int, err error) {
 		if outs == nil {
 			outs = make([]error, n)
 		}
 		for i := from; i < to; i++ {
 			outs[i] = err
+		}
+		failedAt = min(failedAt, from)
+	}
+	// The handled messages before the failing one (and before any that
+	// failed for good) are acknowledged by the binder at once, before
+	// the retries start: see BatchSettler.
+	settler := BatchSettlerFrom(ctx)
+	settled := 0
+	settlePrefix := func() {
+		if to := min(b.cur, failedAt); settler != nil && to > settled {
+			settled = to
+			if err := safeCall(func() error { return settler(to) }); err != nil {
+				rt.log.Warn("batch: the binder could not acknowledge the handled messages before the failed one; they may be delivered again",
+					"messages", to, "error", boundedErr(err))
+			}
 		}
 	}
 	counted := 0 // handled messages already counted processed (succeeded)
@@ -178,6 +197,7 @@ func (rt *runtimeBinding) runBatch(ctx context.Context, full, envs []Envelope) e
 			// attempts starts with the failure just returned.
 			segStart, err = time.Since(clockBase), mv.cause
 		}
+		settlePrefix()
 		var first Envelope // of the messages failing; none of an empty batch
 		if b.cur < n {
 			first = full[b.cur]

@@ -185,7 +185,11 @@ type PipelineReporter interface {
 // failed ones, each with its own cause. The messages it Naks are always
 // the batch's last ones (from BatchOutcome.NakFrom on); a binder that
 // cannot leave only those for redelivery Naks the whole batch, as for a
-// plain Nak. The binder may reuse the slice after the call returns.
+// plain Nak. The binder may reuse the slice after the call returns. A
+// binder passes a [BatchSettler] in ctx ([WithBatchSettler]) through which
+// the core has it acknowledge the handled messages before a failed one
+// while the call still runs (before that message's retries); the outcome
+// then settles only the others ([BatchTail]).
 type BatchHandler func(ctx context.Context, ms []Envelope) error
 
 // BatchOutcome is the error of a BatchHandler whose messages did not all

@@ -1,0 +1,158 @@
+package stream_test
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/streambind/streambind/binder/memory"
+	"github.com/streambind/streambind/stream"
+)
+
+// settleRecorder wraps the memory binder: each BatchHandler call gets a
+// BatchSettler that records the n of every call (and calls the memory
+// binder's own, if it passes one).
+type settleRecorder struct {
+	mu    sync.Mutex
+	calls []int
+}
+
+func (rec *settleRecorder) settled() []int {
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	return slices.Clone(rec.calls)
+}
+
+func (rec *settleRecorder) factory(ctx context.Context, s stream.BinderSettings) (stream.Binder, error) {
+	b, err := memory.New(ctx, s)
+	if err != nil {
+		return nil, err
+	}
+	return recordingBinder{Binder: b, rec: rec}, nil
+}
+
+type recordingBinder struct {
+	stream.Binder
+	rec *settleRecorder
+}
+
+func (b recordingBinder) BindConsumer(ctx context.Context, spec stream.ConsumerSpec) (stream.Consumer, error) {
+	if h := spec.BatchHandler; h != nil {
+		spec.BatchHandler = func(ctx context.Context, ms []stream.Envelope) error {
+			inner := stream.BatchSettlerFrom(ctx)
+			return h(stream.WithBatchSettler(ctx, func(n int) error {
+				b.rec.mu.Lock()
+				b.rec.calls = append(b.rec.calls, n)
+				b.rec.mu.Unlock()
+				if inner != nil {
+					return inner(n)
+				}
+				return nil
+			}), ms)
+		}
+	}
+	return b.Binder.BindConsumer(ctx, spec)
+}
+
+// The handled messages before the one a batch function says failed
+// (BatchFailedAt) are handed to the binder's BatchSettler before that
+// message's retries start; when a retry fails at a later message, the
+// prefix grows to it; a message that failed for good (dead-lettered when
+// the batch ends) is never settled early, nor anything after it.
+func TestBatchFailedAtSettlesPrefixBeforeRetry(t *testing.T) {
+	rec := &settleRecorder{}
+	calls := make(chan string, 20)
+	settledAt := make(chan []int, 20) // what was settled when each call began
+	fn := func(_ context.Context, os []Order) error {
+		settledAt <- rec.settled()
+		calls <- ids(os)
+		switch s := ids(os); {
+		case s == "abcde": // c fails
+			return stream.BatchFailedAt(2, errors.New("bad c"))
+		case s == "cde": // c's retry passes, d fails
+			return stream.BatchFailedAt(1, errors.New("bad d"))
+		case s == "de": // d fails for good (max-attempts 2)
+			return stream.BatchFailedAt(0, errors.New("bad d"))
+		case s == "e": // e fails for good too: nothing past d is settled early
+			return stream.BatchFailedAt(0, stream.Permanent(errors.New("bad e")))
+		}
+		return nil
+	}
+	dead := make(chan stream.Message[[]byte], 10)
+	fns := stream.NewCatalog()
+	stream.AddConsumer(fns, "batch", fn)
+	stream.AddConsumer(fns, "dead", func(_ context.Context, m stream.Message[[]byte]) error { dead <- m; return nil })
+	cc := fastRetry(2)
+	cc.BatchMode, cc.DLQ, cc.AutoStartup = true, true, ptr(false)
+	cfg := &stream.Config{
+		Function:       stream.FunctionConfig{Definition: "batch;dead"},
+		OutputBindings: "raw",
+		Bindings: map[string]stream.BindingConfig{
+			"raw":        {Destination: "in", Producer: stream.ProducerConfig{RequiredGroups: []string{"g"}}},
+			"batch-in-0": {Destination: "in", Group: "g", Consumer: cc},
+			"dead-in-0":  {Destination: stream.DLQName("in", "g"), Group: "reader"},
+		},
+	}
+	r := start(t, cfg, fns, stream.WithBinderType(memory.Type, rec.factory))
+	for _, id := range []string{"a", "b", "c", "d", "e"} {
+		if err := r.app.Bridge().Send(context.Background(), "raw", Order{OrderID: id}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := r.app.Binding("batch-in-0").Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	var before [][]int
+	for range 4 {
+		before = append(before, recv(t, settledAt))
+		got = append(got, recv(t, calls))
+	}
+	if want := []string{"abcde", "cde", "de", "e"}; !slices.Equal(got, want) {
+		t.Fatalf("handler calls %q, want %q", got, want)
+	}
+	// c's retry ("cde") comes after a and b were settled; d's after c.
+	want := [][]int{nil, {2}, {2, 3}, {2, 3}}
+	for i := range want {
+		if !slices.Equal(before[i], want[i]) {
+			t.Fatalf("settled before call %d (%s): %v, want %v", i+1, got[i], before[i], want[i])
+		}
+	}
+	for _, want := range []string{`"d"`, `"e"`} {
+		if dl := recv(t, dead); !strings.Contains(string(dl.Payload), want) {
+			t.Fatalf("dead letter %s, want %s", dl.Payload, want)
+		}
+	}
+	waitStats(t, r, "batch-in-0", func(st stream.BindingStats) bool {
+		return st.Processed == 3 && st.Failed == 2 && st.DeadLettered == 2
+	})
+	if s := rec.settled(); !slices.Equal(s, []int{2, 3}) {
+		t.Fatalf("settled early: %v, want [2 3]", s)
+	}
+}
+
+func TestBatchTail(t *testing.T) {
+	bad := errors.New("bad")
+	nak := stream.ErrNak
+	o := stream.NewBatchOutcome([]error{nil, nil, bad, nil, nak})
+	if err := stream.BatchTail(o, 0); err != o {
+		t.Fatalf("BatchTail(o, 0) = %v, want o", err)
+	}
+	tail := stream.BatchTail(o, 2)
+	var to *stream.BatchOutcome
+	if !errors.As(tail, &to) || to.Len() != 3 || to.Err(0) != bad || to.Err(1) != nil || to.NakFrom() != 2 {
+		t.Fatalf("BatchTail(o, 2) = %v", tail)
+	}
+	if err := stream.BatchTail(stream.NewBatchOutcome([]error{nil, bad, nil}), 2); err != nil {
+		t.Fatalf("tail of handled messages = %v, want nil", err)
+	}
+	if err := stream.BatchTail(bad, 3); err != bad {
+		t.Fatalf("BatchTail(plain) = %v, want it", err)
+	}
+	if err := stream.BatchTail(o, 9); err != nil {
+		t.Fatalf("BatchTail past the end = %v, want nil", err)
+	}
+}
