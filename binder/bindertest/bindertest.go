@@ -78,7 +78,8 @@ type Harness struct {
 	// PublishSubscribe, HeadersRoundTrip, ConsumerGroupsCompete,
 	// GroupsEachGetAll, AnonymousBroadcast, AnonymousRestart,
 	// AnonymousPartitioned, OrderPerKey, NakRedelivers,
-	// FailureDeadLetters, BatchPartialFailure, BatchPartialNak, ConcurrentProducers, CloseUnderLoad,
+	// FailureDeadLetters, BatchPartialFailure, BatchPartialNak,
+	// BatchPrefixSettled, ConcurrentProducers, CloseUnderLoad,
 	// RestartResumes, StopHandsOverInOrder, PauseResume, Lifecycle,
 	// Pipelined, EdgeMessages, EdgeNames, DescribeBinding,
 	// InstanceIndexList.
@@ -89,6 +90,17 @@ type Harness struct {
 	// checks that the list's consumers, members of one group, together
 	// read every partition.
 	GroupAssignsPartitions bool
+	// Unsettled returns how many messages of destination the consumer
+	// group has not settled, looked at on the broker: not delivered yet,
+	// or delivered and not acknowledged (RabbitMQ: the group's queue's
+	// messages; Kafka: the partitions' end offsets less the group's
+	// committed ones; NATS: the group's consumer's pending and ack-pending
+	// messages; Redis: the group's pending entries and those past its
+	// last-delivered ID). BatchPrefixSettled uses it to see that the
+	// messages a BatchSettler settled early were acknowledged while the
+	// handler call still ran; nil: not checked (a binder with nothing to
+	// acknowledge on a broker, memory).
+	Unsettled func(t *testing.T, destination, group string) int
 	// AppType is the binder type the subtests that run a stream.App
 	// (InstanceIndexList) register the binder as, for
 	// AppConsumerExtension's section. Default "bindertest".
@@ -120,6 +132,7 @@ var subtests = []subtest{
 	{"FailureDeadLetters", false, testFailureDeadLetters},
 	{"BatchPartialFailure", false, testBatchPartialFailure},
 	{"BatchPartialNak", false, testBatchPartialNak},
+	{"BatchPrefixSettled", false, testBatchPrefixSettled},
 	{"ConcurrentProducers", false, testConcurrentProducers},
 	{"CloseUnderLoad", true, testCloseUnderLoad},
 	{"RestartResumes", true, testRestartResumes},

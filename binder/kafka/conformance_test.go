@@ -5,6 +5,8 @@ import (
 	"testing"
 	"time"
 
+	kafkago "github.com/segmentio/kafka-go"
+
 	"github.com/streambind/streambind/binder/bindertest"
 	"github.com/streambind/streambind/binder/kafka"
 	"github.com/streambind/streambind/binder/kafka/kafkatest"
@@ -23,7 +25,37 @@ func TestConformance(t *testing.T) {
 		// The default auto-rebalance-enabled: the group assigns the
 		// partitions, whatever the instance-index.
 		GroupAssignsPartitions: true,
+		Unsettled: func(t *testing.T, topic, group string) int {
+			return uncommitted(t, c, topic, group)
+		},
 	})
+}
+
+// uncommitted is how many records of topic lie past group's committed
+// offsets (all of a partition without one), summed over its partitions.
+func uncommitted(t *testing.T, c *kafkatest.Cluster, topic, group string) int {
+	t.Helper()
+	tr := &kafkago.Transport{}
+	defer tr.CloseIdleConnections()
+	cl := &kafkago.Client{Addr: kafkago.TCP(c.Addrs()...), Transport: tr}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	md, err := cl.Metadata(ctx, &kafkago.MetadataRequest{Topics: []string{topic}})
+	if err != nil || len(md.Topics) != 1 || md.Topics[0].Error != nil {
+		t.Fatalf("metadata of %s: %v %+v", topic, err, md)
+	}
+	parts := make([]int, len(md.Topics[0].Partitions))
+	for i, p := range md.Topics[0].Partitions {
+		parts[i] = p.ID
+	}
+	end, err := topicEnd(ctx, cl, topic, len(parts))
+	if err != nil {
+		t.Fatalf("end offsets of %s: %v", topic, err)
+	}
+	for _, off := range committedOrNone(t, c, group, topic, parts) {
+		end -= max(off, 0)
+	}
+	return int(end)
 }
 
 // TestInstanceIndexListFixedAssignment: with auto-rebalance-enabled

@@ -18,6 +18,7 @@ import (
 	"github.com/google/uuid"
 	kafkago "github.com/segmentio/kafka-go"
 
+	"github.com/streambind/streambind/binder/internal/batchprefix"
 	"github.com/streambind/streambind/binder/internal/dispatch"
 	"github.com/streambind/streambind/binder/internal/dlcount"
 	"github.com/streambind/streambind/binder/internal/lifecycle"
@@ -1343,35 +1344,61 @@ func (w *partWorker) deliver(ms []kafkago.Message) bool {
 	if !c.spec.Consumer.BatchMode && w.retryTopic && !w.holdUntilDue(envs[0]) { // retrytopics.go
 		return false
 	}
-	ok, err := w.call(ms, envs)
+	last := ms[len(ms)-1].Offset + 1
+	ok, k, err := w.call(ms, envs)
 	if !ok {
 		return false
 	}
+	ms, envs, err = settledEarly(ms, envs, err, k)
 	if err != nil && !w.failed(ms, envs, err, time.Time{}) {
 		return false
 	}
-	last := &ms[len(ms)-1]
-	w.finished(last.Offset + 1)
-	w.cm.mark(w.po, last.Offset+1)
+	w.finished(last)
+	w.cm.mark(w.po, last)
 	return true
+}
+
+// settledEarly is what is left to settle of a batch handler call for ms
+// (envs) that returned err after the core had settled its first k
+// messages early (stream.BatchSettler: committed past already): the
+// others, and their outcome.
+func settledEarly(ms []kafkago.Message, envs []stream.Envelope, err error, k int) ([]kafkago.Message, []stream.Envelope, error) {
+	if k == 0 {
+		return ms, envs, err
+	}
+	if k >= len(ms) {
+		return nil, nil, nil
+	}
+	return ms[k:], envs[k:], stream.BatchTail(err, k)
 }
 
 // call makes one handler call for ms (envs), with a concurrency slot and
 // counted in flight (for Pause); ok is false when the generation winds
 // down before the call. A call that succeeds keeps the slot (outside
-// batch mode); every other outcome gives it back.
-func (w *partWorker) call(ms []kafkago.Message, envs []stream.Envelope) (ok bool, err error) {
+// batch mode); every other outcome gives it back. In batch mode, settled
+// is how many of the first messages the core settled early
+// (stream.BatchSettler): the partition is marked processed past them at
+// once (the committer commits it), before the failed message's retries.
+// A worker's batch is one partition's, so they are its contiguous prefix.
+func (w *partWorker) call(ms []kafkago.Message, envs []stream.Envelope) (ok bool, settled int, err error) {
 	r := w.r
 	c := r.c
 	if !w.acquireSlot() {
-		return false, nil
+		return false, 0, nil
 	}
 	if !r.enter(w.wctx) {
 		w.releaseSlot()
-		return false, nil
+		return false, 0, nil
 	}
 	if c.spec.Consumer.BatchMode {
-		err = c.spec.BatchHandler(w.hctx, envs)
+		ctx, prefix := batchprefix.New(w.hctx, len(ms), func(_, to int) error {
+			next := ms[to-1].Offset + 1
+			w.finished(next)
+			w.cm.mark(w.po, next)
+			return nil
+		})
+		err = c.spec.BatchHandler(ctx, envs)
+		settled = prefix.Done()
 	} else {
 		err = c.spec.Handler(w.hctx, envs[0])
 	}
@@ -1380,7 +1407,7 @@ func (w *partWorker) call(ms []kafkago.Message, envs []stream.Envelope) (ok bool
 	if err != nil || c.spec.Consumer.BatchMode {
 		w.releaseSlot()
 	}
-	return true, err
+	return true, settled, err
 }
 
 // failed goes on from a handler call for ms (envs) that failed with err
@@ -1419,11 +1446,11 @@ func (w *partWorker) failed(ms []kafkago.Message, envs []stream.Envelope, err er
 		case windDown:
 			return false
 		}
-		var ok bool
-		if ok, err = w.call(ms, envs); !ok {
+		ok, k, cerr := w.call(ms, envs)
+		if !ok {
 			return false
 		}
-		if err == nil {
+		if ms, envs, err = settledEarly(ms, envs, cerr, k); err == nil {
 			return true
 		}
 	}

@@ -403,7 +403,12 @@
 // one. A stream.BatchOutcome (the core's answer to stream.BatchFailedAt)
 // dead-letters (or drops) only its failed records, each with its own
 // cause; when it Naks the records from one on, those before are settled
-// and the rest handled again, the batch committed once they are.
+// and the rest handled again, the batch committed once they are. The
+// handled records before a failed one are committed at once, before its
+// retries (stream.BatchSettler: the partition's processed prefix moves
+// past them and the committer commits it), as Spring Kafka's
+// DefaultErrorHandler does; a worker's batch is one partition's, so they
+// are a contiguous prefix of it.
 //
 // consumer.partitioned / instance-index are not used: Kafka assigns the
 // partitions among the group's members.

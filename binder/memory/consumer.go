@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/streambind/streambind/binder/internal/batchprefix"
 	"github.com/streambind/streambind/binder/internal/lifecycle"
 	"github.com/streambind/streambind/binder/internal/logtext"
 	"github.com/streambind/streambind/stream"
@@ -370,8 +371,16 @@ func (r *run) process(items []item, envs []stream.Envelope) (requeue []item) {
 		for i := range items {
 			envs = append(envs, c.envelope(&items[i]))
 		}
-		err = callBatch(r.ctx, c.spec.BatchHandler, envs)
+		// A message taken from the queue needs no ack: the handled
+		// messages the core settles early (stream.BatchSettler) are only
+		// left out of what the outcome settles (not put back on a Nak or
+		// an interrupted Stop, not dead-lettered).
+		ctx, prefix := batchprefix.New(r.ctx, len(items), func(int, int) error { return nil })
+		err = callBatch(ctx, c.spec.BatchHandler, envs)
 		clear(envs)
+		if k := prefix.Done(); k > 0 {
+			items, err = items[k:], stream.BatchTail(err, k)
+		}
 	} else {
 		err = call(r.ctx, c.spec.Handler, c.envelope(&items[0]))
 	}

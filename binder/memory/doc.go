@@ -111,7 +111,11 @@
 // BatchHandler; a plain outcome applies to the whole batch (Term with a DLQ
 // dead-letters each message), a stream.BatchOutcome to each message by its
 // own (the handled ones acknowledged, the failed ones dead-lettered with
-// their own cause, the Nak'ed ones put back).
+// their own cause, the Nak'ed ones put back). The messages the core
+// settles early (stream.BatchSettler: the handled ones before a failed
+// one, before its retries) need no ack here; they are left out of what
+// the outcome settles, so a Stop that interrupts the retries does not put
+// them back.
 //
 // # Concurrency and ordering
 //

@@ -16,6 +16,7 @@ import (
 	natsgo "github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/streambind/streambind/binder/internal/batchprefix"
 	"github.com/streambind/streambind/binder/internal/binding"
 	"github.com/streambind/streambind/binder/internal/dispatch"
 	"github.com/streambind/streambind/binder/internal/dlcount"
@@ -1920,7 +1921,18 @@ func (r *run) handle(ctx context.Context, hs []*held) {
 		for i, h := range hs {
 			envs[i] = h.env
 		}
-		err = call(func() error { return c.spec.BatchHandler(ctx, envs) })
+		// The handled messages before a failed one are acked as soon as
+		// the core says so (stream.BatchSettler), before its retries;
+		// the outcome settles the others.
+		bctx, prefix := batchprefix.New(ctx, len(hs), func(from, to int) error {
+			for _, h := range hs[from:to] {
+				r.settle(ctx, h, nil)
+			}
+			return nil
+		})
+		err = call(func() error { return c.spec.BatchHandler(bctx, envs) })
+		k := prefix.Done()
+		hs, err = hs[k:], stream.BatchTail(err, k)
 	} else {
 		err = call(func() error { return c.spec.Handler(ctx, hs[0].env) })
 	}

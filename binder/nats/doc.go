@@ -306,7 +306,9 @@
 // below) in stream order, a route in one batch at a time; the result
 // settles every message of the batch (a stream.BatchOutcome each message
 // by its own: acknowledged, Nak'ed, or dead-lettered with its own cause),
-// and a batch held (Nak) holds back its routes.
+// and a batch held (Nak) holds back its routes. The handled messages
+// before a failed one are acknowledged at once, before its retries
+// (stream.BatchSettler), not when the batch's handling ends.
 //
 // # Concurrency and ordering
 //

@@ -15,6 +15,7 @@ import (
 
 	amqp "github.com/rabbitmq/amqp091-go"
 
+	"github.com/streambind/streambind/binder/internal/batchprefix"
 	"github.com/streambind/streambind/binder/internal/dlcount"
 	"github.com/streambind/streambind/binder/internal/dlhold"
 	"github.com/streambind/streambind/binder/internal/lifecycle"
@@ -866,11 +867,23 @@ func (r *run) handleBatch(ins []inbound) []inbound {
 		envs[i] = r.envelope(&ins[i].d)
 		envs[i].Received = r.received(&ins[i].d)
 	}
-	err := r.call(func() error { return r.c.spec.BatchHandler(r.ctx, envs) })
+	// The handled deliveries before a failed one are acked as soon as the
+	// core says so (stream.BatchSettler), before its retries: each on its
+	// own, as ackHandled does in batch mode (a multiple ack is exact only
+	// over tags of the channel handed out in order and all settled).
+	ctx, prefix := batchprefix.New(r.ctx, len(ins), func(from, to int) error {
+		for _, in := range ins[from:to] {
+			r.ackHandled(in)
+		}
+		return nil
+	})
+	err := r.call(func() error { return r.c.spec.BatchHandler(ctx, envs) })
+	k := prefix.Done()
+	err = stream.BatchTail(err, k) // the rest's outcome, indexed from ins[k]
 	var later []inbound
-	for i := range ins {
+	for i := k; i < len(ins); i++ {
 		// Each delivery by its own outcome (stream.BatchOutcome).
-		if r.settle(ins[i], envs[i], stream.BatchMessageErr(err, i)) {
+		if r.settle(ins[i], envs[i], stream.BatchMessageErr(err, i-k)) {
 			later = append(later, ins[i])
 		}
 	}

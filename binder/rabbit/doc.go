@@ -341,6 +341,13 @@
 // waited for: handler calls, or the broker's answer to basic.cancel, to
 // the channel's close, or to a re-subscription (a stalled connection).
 //
+// In batch mode each delivery of a batch is settled by its own outcome
+// (stream.BatchOutcome), each with its own ack, reject or dead letter; the
+// handled deliveries before a failed one are acked at once, before its
+// retries (stream.BatchSettler), each with its own ack (a multiple ack
+// would be exact only over a run of the channel's tags handed out in
+// order and all settled), not when the batch's handling ends.
+//
 // # Pipelined processing
 //
 // A function binding whose output is on a rabbit binder too (or any binder

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"os"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -167,7 +168,7 @@ var conformanceGroups = map[string][]string{
 	"TestConformance": {"PublishSubscribe", "HeadersRoundTrip", "ConsumerGroupsCompete", "GroupsEachGetAll",
 		"AnonymousBroadcast", "AnonymousRestart", "PauseResume", "Lifecycle", "Pipelined", "EdgeMessages", "EdgeNames"},
 	"TestConformanceLoad":  {"CloseUnderLoad", "RestartResumes", "StopHandsOverInOrder"},
-	"TestConformanceOrder": {"OrderPerKey", "ConcurrentProducers", "NakRedelivers", "FailureDeadLetters", "BatchPartialFailure", "BatchPartialNak", "InstanceIndexList"},
+	"TestConformanceOrder": {"OrderPerKey", "ConcurrentProducers", "NakRedelivers", "FailureDeadLetters", "BatchPartialFailure", "BatchPartialNak", "BatchPrefixSettled", "InstanceIndexList"},
 }
 
 func TestConformance(t *testing.T)      { conformance(t) }
@@ -200,7 +201,27 @@ func conformance(t *testing.T) {
 		Persistent:      true,
 		Duplicates:      false,
 		DLQConsumerSpec: dlqReader,
-		Timeout:         20 * time.Second,
-		Skip:            skip,
+		Unsettled: func(t *testing.T, dest, group string) int {
+			return queueMessages(t, "/", dest+"."+group)
+		},
+		Timeout: 20 * time.Second,
+		Skip:    skip,
 	})
+}
+
+// queueMessages is the queue's messages count in vhost: ready and
+// unacknowledged.
+func queueMessages(t *testing.T, vhost, queue string) int {
+	t.Helper()
+	for _, line := range strings.Split(rabbittest.Ctl(t, "-s", "list_queues", "-p", vhost, "name", "messages"), "\n") {
+		if f := strings.Fields(line); len(f) == 2 && f[0] == queue {
+			n, err := strconv.Atoi(f[1])
+			if err != nil {
+				t.Fatalf("list_queues: %q", line)
+			}
+			return n
+		}
+	}
+	t.Fatalf("queue %s not listed", queue)
+	return 0
 }

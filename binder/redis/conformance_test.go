@@ -1,9 +1,13 @@
 package redis_test
 
 import (
+	"context"
 	"testing"
+	"time"
 
 	"github.com/streambind/streambind/binder/bindertest"
+	redisbinder "github.com/streambind/streambind/binder/redis"
+	"github.com/streambind/streambind/binder/redis/redistest"
 	"github.com/streambind/streambind/stream"
 )
 
@@ -16,5 +20,29 @@ func TestConformance(t *testing.T) {
 		},
 		Persistent: true,
 		Duplicates: true,
+		Unsettled: func(t *testing.T, dest, group string) int {
+			return unsettled(t, redisbinder.StreamKey(e.prefix, dest, -1), group)
+		},
 	})
+}
+
+// unsettled is how many entries of the stream at key group has not
+// acknowledged: its pending entries and those past its last-delivered ID
+// (its lag).
+func unsettled(t *testing.T, key, group string) int {
+	t.Helper()
+	admin := redistest.Client(t, redistest.Addr(), "", "")
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	gs, err := admin.XInfoGroups(ctx, key).Result()
+	if err != nil {
+		t.Fatalf("XINFO GROUPS %s: %v", key, err)
+	}
+	for _, g := range gs {
+		if g.Name == group {
+			return int(g.Pending + g.Lag)
+		}
+	}
+	t.Fatalf("group %s of %s not found", group, key)
+	return 0
 }

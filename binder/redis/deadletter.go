@@ -12,6 +12,7 @@ import (
 
 	goredis "github.com/redis/go-redis/v9"
 
+	"github.com/streambind/streambind/binder/internal/batchprefix"
 	"github.com/streambind/streambind/binder/internal/dispatch"
 	"github.com/streambind/streambind/binder/internal/dlhold"
 	"github.com/streambind/streambind/stream"
@@ -50,7 +51,22 @@ func (r *run) handle(ctx context.Context, es []*entry) {
 			r.calls.Add(1)
 			t0 = time.Now()
 		}
-		err := r.call(ctx, live)
+		cctx, prefix := ctx, (*batchprefix.Prefix)(nil)
+		if c.spec.Consumer.BatchMode {
+			// The handled entries before a failed one are acknowledged as
+			// soon as the core says so (stream.BatchSettler), before its
+			// retries; the outcome settles the others (below).
+			es := live
+			cctx, prefix = batchprefix.New(ctx, len(es), func(from, to int) error {
+				r.ack(es[from:to]...)
+				return nil
+			})
+		}
+		err := r.call(cctx, live)
+		settled := 0
+		if prefix != nil {
+			settled = prefix.Done()
+		}
 		if !r.inline {
 			// Timed a call at a time, for the hold limit (inline runs time
 			// a reply's entries: costMeter).
@@ -68,6 +84,11 @@ func (r *run) handle(ctx context.Context, es []*entry) {
 			}
 			r.calls.Add(-1)
 			c.noteCost(d)
+		}
+		if settled > 0 {
+			if live, err = live[settled:], stream.BatchTail(err, settled); len(live) == 0 {
+				return
+			}
 		}
 		var bo *stream.BatchOutcome
 		if c.spec.Consumer.BatchMode && ctx.Err() == nil && errors.As(err, &bo) {

@@ -1,0 +1,133 @@
+package bindertest
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/streambind/streambind/stream"
+)
+
+// testBatchPrefixSettled: the binder passes its BatchHandler a
+// stream.BatchSettler, and the messages it is told to settle early are
+// acknowledged (committed) at once, while the handler call still runs —
+// as the core's retries of a failed message (stream.BatchFailedAt) run in
+// it — not when the call returns: a broker-side look
+// (Harness.Unsettled) sees them settled while the handler is held. When
+// the call returns they are not settled again, whatever it returns (here
+// a Nak of the whole batch): the failed message comes again; the ones
+// before it do not.
+func testBatchPrefixSettled(s *suite) {
+	dest := s.dest("batchpfx")
+	const total = 6
+	col := newCollector()
+	type hold struct {
+		at      int // the failed message's index; -1: no settler
+		settled int // messages acknowledged by earlier calls
+		err     error
+	}
+	held := make(chan hold, 1)
+	release := make(chan struct{})
+	var mu sync.Mutex
+	chosen, earlier := false, 0
+	var before []string
+	failed := ""
+	handler := func(ctx context.Context, ms []stream.Envelope) error {
+		for _, m := range ms {
+			col.record(0, m)
+		}
+		mu.Lock()
+		if chosen || len(ms) < 2 {
+			if !chosen {
+				earlier += len(ms)
+			}
+			mu.Unlock()
+			return nil
+		}
+		// The first batch of more than one message fails at its last
+		// message: the ones before it are settled early, as the core
+		// settles them before that message's retries.
+		chosen = true
+		at := len(ms) - 1
+		for _, m := range ms[:at] {
+			before = append(before, m.Headers[IDHeader])
+		}
+		failed = ms[at].Headers[IDHeader]
+		prior := earlier
+		mu.Unlock()
+		settle := stream.BatchSettlerFrom(ctx)
+		if settle == nil {
+			held <- hold{at: -1}
+			return nil
+		}
+		held <- hold{at: at, settled: prior, err: settle(at)}
+		select { // "retrying" the failed message
+		case <-release:
+		case <-ctx.Done():
+		}
+		// A Nak of the whole batch: it applies only to the messages not
+		// settled early (stream.BatchTail), the failed one.
+		return fmt.Errorf("bindertest: retried later: %w", stream.ErrNak)
+	}
+	c := s.consumer(s.b, stream.ConsumerSpec{
+		Destination: dest, Group: "g", BatchHandler: handler,
+		Consumer: stream.ConsumerConfig{BatchMode: true},
+	})
+	p := s.producer(s.b, stream.ProducerSpec{Destination: dest})
+	sent := ids("p", total)
+	for _, id := range sent {
+		s.sendEnv(p, message(id))
+	}
+	s.do("Start", c.Start)
+	var h hold
+	select {
+	case h = <-held:
+	case <-time.After(s.h.Timeout):
+		close(release)
+		s.t.Fatalf("no batch of more than one message came within %v; the subtest checked nothing", s.h.Timeout)
+	}
+	released := false
+	defer func() {
+		if !released {
+			close(release)
+		}
+	}()
+	switch {
+	case h.at < 0:
+		s.t.Fatalf("the binder passed its BatchHandler no stream.BatchSettler: the messages before a failed one are acknowledged only when the batch's handling ends")
+	case h.err != nil:
+		s.t.Errorf("BatchSettler(%d): %v", h.at, h.err)
+	}
+	if s.h.Unsettled != nil {
+		// Held: nothing more is acknowledged until release, so at most
+		// total - settled - at messages are left unsettled once the
+		// early acknowledgement reached the broker.
+		want := total - h.settled - h.at
+		deadline := time.Now().Add(s.h.Timeout)
+		for {
+			got := s.h.Unsettled(s.t, dest, "g")
+			if got <= want {
+				break
+			}
+			if time.Now().After(deadline) {
+				s.t.Fatalf("while the batch's failed message (index %d) was held, the broker had %d messages of the group unsettled, want at most %d: the %d before it were not acknowledged early",
+					h.at, got, want, h.at)
+			}
+			time.Sleep(50 * time.Millisecond) // polling the broker's state, bounded by deadline
+		}
+	} else {
+		s.t.Logf("Harness.Unsettled is not set: the early acknowledgement is not checked on the broker")
+	}
+	close(release)
+	released = true
+	s.waitIDs(col, "every message handled", sent)
+	mu.Lock()
+	once, again := append([]string(nil), before...), failed
+	mu.Unlock()
+	s.wait(col, "the failed message delivered again", func() bool { return len(col.byID[again]) >= 2 })
+	time.Sleep(s.h.Quiet) // watching for what must not come: no event to wait for
+	if twice := col.repeated(once); len(twice) > 0 {
+		s.t.Errorf("messages settled early were delivered again: %v", twice)
+	}
+}
