@@ -809,7 +809,7 @@ func (r *run) worker(w int) {
 		}
 		r.exit()
 		if len(later) > 0 {
-			r.requeueLater(later, time.Now())
+			r.requeueLater(later, time.Now(), nil)
 		}
 	}
 }
@@ -817,19 +817,25 @@ func (r *run) worker(w int) {
 // requeueLater holds deliveries for redelivery-delay, then nacks them with
 // requeue. The worker waits meanwhile (the next messages of its partition
 // or key come after the held one, as on the other binders), and the held
-// deliveries still count toward prefetch. The hold is outside the handler
-// call, so Pause does not wait for it; Stop cuts it short. The delay runs
-// from since, when the handler's result came: a pipelined worker settles a
-// result only once the earlier ones were settled, and a delivery that
-// waited behind others waits only what is left of redelivery-delay (else a
-// window of Nak'ed deliveries would be held one full delay after another).
-func (r *run) requeueLater(ins []inbound, since time.Time) {
+// deliveries still count toward prefetch. The sequential worker's hold is
+// outside the handler call, so Pause does not wait for it; Stop cuts it
+// short. A pipelined worker's delivery counts as active until it is
+// settled, requeued included (Pause returns only once it is handed back):
+// it passes pausing (run.pausing), and a Pause cuts the hold short too,
+// the delivery nacked at once. The delay runs from since, when the
+// handler's result came: a pipelined worker settles a result only once the
+// earlier ones were settled, and a delivery that waited behind others
+// waits only what is left of redelivery-delay (else a window of Nak'ed
+// deliveries would be held one full delay after another).
+func (r *run) requeueLater(ins []inbound, since time.Time, pausing <-chan struct{}) {
 	r.flushAcks() // not held through the hold
 	if d := r.c.opts.redeliveryDelay - time.Since(since); d > 0 {
 		t := time.NewTimer(d)
 		select {
 		case <-t.C:
 		case <-r.loopCtx.Done():
+			t.Stop()
+		case <-pausing: // nil: never
 			t.Stop()
 		}
 	}

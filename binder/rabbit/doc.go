@@ -175,7 +175,8 @@
 //     worker waits meanwhile — the next messages of its partition or key
 //     come after the held one; other workers go on — and the held delivery
 //     still counts toward prefetch. The hold is not a handler call: Pause
-//     does not wait for it; Stop (and Close) cut it short and nack at once.
+//     does not wait for it (a pipelined worker's: see below); Stop (and
+//     Close) cut it short and nack at once.
 //     redelivery-delay: 0 requeues at once.
 //   - Term (any other error): with dlq, published (confirmed) to DLX with the
 //     x-exception-* headers and x-original-exchange / x-original-routingKey,
@@ -412,7 +413,10 @@
 //     and prefetch: 1 (a Nak'ed delivery is requeued behind the
 //     prefetched ones).
 //   - Pause waits for every handed-out delivery to finish and be settled,
-//     and hands out nothing while paused; Stop hands out nothing more,
+//     and hands out nothing while paused: a Nak'ed one held for
+//     redelivery-delay is nacked at once as the Pause begins, and Pause
+//     returns after that (before 2026-12-06 it returned with the delivery
+//     still held, nacked only once the delay was over); Stop hands out nothing more,
 //     waits for the unfinished ones (bounded by Stop's ctx, whose end
 //     cancels the handlers' context), settles the finished ones at the
 //     head and closes the channel: the broker redelivers the rest. A done

@@ -74,7 +74,10 @@ func (r *run) pipeWindow() int { return r.c.PipelineWindow() }
 //
 // Pause: nothing is handed out while paused, and a delivery counts as
 // active (run.active) from its hand-out until it is settled, so Pause
-// returns once every handed-out delivery finished and was settled. Stop:
+// returns once every handed-out delivery finished and was settled: a
+// requeued one nacked (a Pause cuts its redelivery-delay short), a dead
+// letter held for a refusing DLQ requeued (deadLetter's hold ends as a
+// Pause begins). Stop:
 // nothing more is handed out; the worker waits for the outstanding
 // results, or until the handlers' context is cancelled (Stop ran out of
 // time), settling the FIFO's finished head as results come, and returns;
@@ -119,11 +122,14 @@ func (r *run) pipeline(q chan inbound) {
 				r.exit()
 				continue
 			}
-			requeue := r.settle(sl.in, sl.env, err)
-			r.exit()
-			if requeue {
-				r.requeueLater([]inbound{sl.in}, sl.finAt)
+			if r.settle(sl.in, sl.env, err) {
+				// Handed back before it stops counting as active, so that
+				// a Pause returns only once it is (a dead letter held
+				// until the Pause began among them); the Pause cuts
+				// redelivery-delay short.
+				r.requeueLater([]inbound{sl.in}, sl.finAt, r.pauseBegun())
 			}
+			r.exit()
 		}
 	}
 	// collect takes the results that came and settles the FIFO's
@@ -241,6 +247,14 @@ func (r *run) callAsync(env stream.Envelope, done func(error)) (err error) {
 	}()
 	r.c.spec.AsyncHandler(r.ctx, env, done)
 	return nil
+}
+
+// pauseBegun returns a channel closed once a Pause is in effect (closed
+// already if one is).
+func (r *run) pauseBegun() <-chan struct{} {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.pausing
 }
 
 // tryEnter counts a handler call unless paused or stopping (the pipeline's
