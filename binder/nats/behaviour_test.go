@@ -311,6 +311,7 @@ func TestCloseIsBounded(t *testing.T) {
 // the stream again, so the send after the deletion must succeed and its
 // message arrive. Without that wait this test failed about every other run.
 func TestStreamDeletedAtRunTime(t *testing.T) {
+	t.Parallel()
 	b, _ := shared(t, nil)
 	dest := unique(t, "deleted")
 	tr := newTracker()

@@ -18,6 +18,7 @@ import (
 // next read of the durable; it went on without a word, the messages
 // unread.
 func TestBreakDurableFilterChangedWarns(t *testing.T) {
+	t.Parallel()
 	b, _ := shared(t, nil)
 	dest := unique(t, "filter")
 	ll := newLineLog()

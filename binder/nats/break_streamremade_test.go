@@ -21,6 +21,7 @@ import (
 // was taken for a duplicate of the first, not stored, and the message
 // terminated — lost without a trace.
 func TestBreakStreamRemadeDeadLetterStored(t *testing.T) {
+	t.Parallel()
 	b, _ := shared(t, nil)
 	dest := unique(t, "remade-dlq")
 	dead := newTracker()
@@ -126,6 +127,7 @@ func ackPending(t *testing.T, dest, durable string, want int, d time.Duration) b
 // stream's message 1 while its handler ran, and that handler's Nak was
 // then ignored — the message lost.
 func TestBreakStreamRemadeNoStaleAck(t *testing.T) {
+	t.Parallel()
 	b, _ := shared(t, nil)
 	dest := unique(t, "remade-ack")
 	rh := newRemadeHandler()
@@ -210,6 +212,7 @@ func (l *lineLog) wait(s string, d time.Duration) bool {
 // It notices by its consumer's creation time (its 5s consumer info), and
 // does not acknowledge the old stream's message on the new durable.
 func TestBreakStreamRemadeByOtherMember(t *testing.T) {
+	t.Parallel()
 	b, _ := shared(t, nil)
 	dest := unique(t, "remade-member")
 	ext := map[string]any{"prefetch": 1, "ack-wait": "3s"}
@@ -266,6 +269,7 @@ func TestBreakStreamRemadeByOtherMember(t *testing.T) {
 // running binding made the stream again), and so did the bind (the
 // binder's cached stream).
 func TestBreakStreamDeletedWhileStopped(t *testing.T) {
+	t.Parallel()
 	for _, group := range []string{"g", ""} {
 		b, _ := shared(t, nil)
 		dest := unique(t, "stopped")

@@ -19,6 +19,7 @@ import (
 // restarted while a producer sends and a group consumes; every message
 // whose Send returned nil is received.
 func TestServerRestartLosesNothing(t *testing.T) {
+	t.Parallel()
 	srv := natstest.Start(t, natstest.Options{})
 	b := newBinder(t, srv.URL(), nil)
 	closeBinder(t, b)

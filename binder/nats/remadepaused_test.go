@@ -23,6 +23,7 @@ import (
 // by the other member, unhandled). It did: Resume handled what it held
 // at once, and only the 5s consumer info told the stream was made again.
 func TestStreamRemadeWhilePausedNoStaleAck(t *testing.T) {
+	t.Parallel()
 	b, _ := shared(t, nil)
 	dest := unique(t, "remade-paused")
 	ext := map[string]any{"prefetch": 2}

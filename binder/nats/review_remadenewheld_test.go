@@ -19,6 +19,7 @@ import (
 // message of the deleted stream: handled, never acknowledged, not kept in
 // progress — redelivered after ack-wait and handled again.
 func TestReviewStreamRemadeNewMessageAcked(t *testing.T) {
+	t.Parallel()
 	b, _ := shared(t, nil)
 	dest := unique(t, "remade-newheld")
 	ext := map[string]any{"prefetch": 1, "ack-wait": "3s"}

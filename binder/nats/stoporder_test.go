@@ -25,6 +25,7 @@ import (
 // ones (found by the rolling-deployment trial).
 // With concurrency 4 the messages carry one key (one route).
 func TestStopGivesBackInOrder(t *testing.T) {
+	t.Parallel()
 	for _, conc := range []int{1, 4} {
 		t.Run(fmt.Sprintf("concurrency-%d", conc), func(t *testing.T) { stopGivesBackInOrder(t, conc) })
 	}

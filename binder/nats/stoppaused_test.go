@@ -23,6 +23,7 @@ import (
 // got it before the older one (seen by a Pause/Resume/Stop trial with a
 // producer running: key k0 handled 77 79 78).
 func TestStopWhilePausedGivesBackInOrder(t *testing.T) {
+	t.Parallel()
 	b, _ := shared(t, nil)
 	js := jsAt(t, natstest.URL())
 	for round := range 8 {
