@@ -36,6 +36,7 @@ func checkErrText(t *testing.T, what string, err error) {
 // context once: no "kafka: … kafka: …", no kafka-go call sites
 // ("kafka.(*Client).Metadata: ").
 func TestLogAndErrorHygiene(t *testing.T) {
+	t.Parallel()
 	t.Run("errors", func(t *testing.T) {
 		b, err := kafka.New(context.Background(), stream.BinderSettings{Name: "kafka", Type: kafka.Type,
 			Environment: map[string]any{"brokers": closedPort(t), "dial-timeout": "2s"}, Logger: testLogger(t)})

@@ -18,6 +18,7 @@ import (
 // from a broker failure. Before the fix the wait's error was a bare
 // "binder closed".
 func TestBridgeSendWaitingAtShutdownIsErrClosed(t *testing.T) {
+	t.Parallel()
 	vhost := rabbittest.VHost(t)
 	px := rabbittest.NewProxy(t, nil)
 	cfg := &stream.Config{
