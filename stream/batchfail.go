@@ -172,6 +172,9 @@ func (rt *runtimeBinding) runBatch(ctx context.Context, full, envs []Envelope) e
 	// failed for good) are acknowledged by the binder at once, before
 	// the retries start: see BatchSettler.
 	settler := BatchSettlerFrom(ctx)
+	// The function and the ErrorHandler get a ctx without it: only the
+	// core, which judges the messages, may have the binder settle them.
+	ctx = WithBatchSettler(ctx, nil)
 	settled := 0
 	settlePrefix := func() {
 		if to := min(b.cur, failedAt); settler != nil && to > settled {

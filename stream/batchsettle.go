@@ -35,7 +35,9 @@ import (
 //     acknowledged message is dead-lettered or redelivered.
 //
 // A binder that passes none gets no call: it settles the whole batch when
-// the handler returns, as before. [BatchSettlerFrom] reads it.
+// the handler returns, as before. [BatchSettlerFrom] reads it. The core
+// keeps it to itself: the batch function and the ErrorHandler get a ctx
+// without it.
 type BatchSettler func(n int) error
 
 type batchSettlerKey struct{}

@@ -156,3 +156,47 @@ func TestBatchTail(t *testing.T) {
 		t.Fatalf("BatchTail past the end = %v, want nil", err)
 	}
 }
+
+// The binder's BatchSettler is the core's: the batch function (and the
+// ErrorHandler) get a ctx without it, so user code cannot acknowledge
+// messages the core has not judged.
+func TestBatchSettlerNotInUserCtx(t *testing.T) {
+	rec := &settleRecorder{}
+	seen := make(chan bool, 10) // whether the function's ctx had a settler
+	fns := stream.NewCatalog()
+	stream.AddConsumer(fns, "batch", func(ctx context.Context, os []Order) error {
+		seen <- stream.BatchSettlerFrom(ctx) != nil
+		if ids(os) == "ab" {
+			return stream.BatchFailedAt(1, errors.New("bad b"))
+		}
+		return nil
+	})
+	cc := fastRetry(2)
+	cc.BatchMode, cc.AutoStartup = true, ptr(false)
+	cfg := &stream.Config{
+		Function:       stream.FunctionConfig{Definition: "batch"},
+		OutputBindings: "raw",
+		Bindings: map[string]stream.BindingConfig{
+			"raw":        {Destination: "in", Producer: stream.ProducerConfig{RequiredGroups: []string{"g"}}},
+			"batch-in-0": {Destination: "in", Group: "g", Consumer: cc},
+		},
+	}
+	r := start(t, cfg, fns, stream.WithBinderType(memory.Type, rec.factory))
+	for _, id := range []string{"a", "b"} {
+		if err := r.app.Bridge().Send(context.Background(), "raw", Order{OrderID: id}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := r.app.Binding("batch-in-0").Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 2 { // "ab", then b's retry "b"
+		if recv(t, seen) {
+			t.Fatalf("call %d: the function's ctx carries the binder's BatchSettler", i+1)
+		}
+	}
+	waitStats(t, r, "batch-in-0", func(st stream.BindingStats) bool { return st.Processed == 2 })
+	if s := rec.settled(); !slices.Equal(s, []int{1}) { // the core still settles a early
+		t.Fatalf("settled early: %v, want [1]", s)
+	}
+}
