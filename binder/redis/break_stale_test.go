@@ -34,6 +34,7 @@ import (
 func TestBreakStaleConnectionsClosed(t *testing.T) {
 	for _, acked := range []bool{false, true} {
 		t.Run(map[bool]string{false: "before the acknowledgement", true: "after the acknowledgement"}[acked], func(t *testing.T) {
+			t.Parallel() // with its sibling only: the parent is serial
 			testStaleConnectionsClosed(t, acked)
 		})
 	}

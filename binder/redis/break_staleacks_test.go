@@ -23,6 +23,7 @@ import (
 func TestBreakStaleAfterPipelinedAcks(t *testing.T) {
 	for _, prefetch := range []int{2, 8} {
 		t.Run(fmt.Sprint("prefetch ", prefetch), func(t *testing.T) {
+			t.Parallel() // with its sibling only: the parent is serial
 			e := newEnv(t)
 			px := newHoleProxy(t)
 			b := newBinder(t, map[string]any{"address": px.addr(), "key-prefix": e.prefix, "client-name": e.name,
