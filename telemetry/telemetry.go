@@ -187,7 +187,8 @@ func NewLogger(w io.Writer, c LogConfig) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, opts))
 }
 
-// redactAttr hides the secrets in the message, the values of secret-named
+// redactAttr writes durations as Go prints them ("250ms") and hides the
+// secrets in the message, the values of secret-named
 // attributes (the key with its groups: "password", "db.credentials.user",
 // "authHeader") and the secrets inside every other value: strings, errors and Stringers through
 // [redact.String]; maps, slices and structs through [redact.Tree] on their
@@ -209,6 +210,11 @@ func redactAttr(groups []string, a slog.Attr) slog.Attr {
 		return slog.String(a.Key, redact.Redacted)
 	}
 	switch a.Value.Kind() {
+	case slog.KindDuration:
+		// As the text format prints it ("1.5s", "10s"), not JSON's
+		// integer nanoseconds: one spelling in both formats, and the
+		// spelling of the configuration's durations.
+		return slog.String(a.Key, a.Value.Duration().String())
 	case slog.KindString:
 		s := a.Value.String()
 		if r := redact.String(s); r != s {

@@ -129,3 +129,23 @@ func TestLoggerRedactsEveryKind(t *testing.T) {
 		}
 	}
 }
+
+// TestLoggerWritesDurationsAsGoPrintsThem: JSON's default for a
+// time.Duration is integer nanoseconds ("read-timeout":10000000000); the
+// logger writes "10s" in both formats.
+func TestLoggerWritesDurationsAsGoPrintsThem(t *testing.T) {
+	for format, want := range map[string][]string{
+		"json": {`"read-timeout":"10s"`, `"retry_in":"1.5s"`, `"db":{"wait":"250ms"}`},
+		"text": {`read-timeout=10s`, `retry_in=1.5s`, `db.wait=250ms`},
+	} {
+		var buf bytes.Buffer
+		log := telemetry.NewLogger(&buf, telemetry.LogConfig{Level: slog.LevelInfo, Format: format})
+		log.Info("listening", "read-timeout", 10*time.Second, slog.Duration("retry_in", 1500*time.Millisecond),
+			slog.Group("db", "wait", 250*time.Millisecond))
+		for _, w := range want {
+			if !strings.Contains(buf.String(), w) {
+				t.Errorf("%s: want %s in %s", format, w, buf.String())
+			}
+		}
+	}
+}
