@@ -1349,27 +1349,13 @@ func (w *partWorker) deliver(ms []kafkago.Message) bool {
 	if !ok {
 		return false
 	}
-	ms, envs, err = settledEarly(ms, envs, err, k)
+	ms, envs = ms[k:], envs[k:] // the rest: err is its outcome
 	if err != nil && !w.failed(ms, envs, err, time.Time{}) {
 		return false
 	}
 	w.finished(last)
 	w.cm.mark(w.po, last)
 	return true
-}
-
-// settledEarly is what is left to settle of a batch handler call for ms
-// (envs) that returned err after the core had settled its first k
-// messages early (stream.BatchSettler: committed past already): the
-// others, and their outcome.
-func settledEarly(ms []kafkago.Message, envs []stream.Envelope, err error, k int) ([]kafkago.Message, []stream.Envelope, error) {
-	if k == 0 {
-		return ms, envs, err
-	}
-	if k >= len(ms) {
-		return nil, nil, nil
-	}
-	return ms[k:], envs[k:], stream.BatchTail(err, k)
 }
 
 // call makes one handler call for ms (envs), with a concurrency slot and
@@ -1380,6 +1366,7 @@ func settledEarly(ms []kafkago.Message, envs []stream.Envelope, err error, k int
 // (stream.BatchSettler): the partition is marked processed past them at
 // once (the committer commits it), before the failed message's retries.
 // A worker's batch is one partition's, so they are its contiguous prefix.
+// err is then the outcome of the others, ms[settled:] (stream.BatchTail).
 func (w *partWorker) call(ms []kafkago.Message, envs []stream.Envelope) (ok bool, settled int, err error) {
 	r := w.r
 	c := r.c
@@ -1397,8 +1384,7 @@ func (w *partWorker) call(ms []kafkago.Message, envs []stream.Envelope) (ok bool
 			w.cm.mark(w.po, next)
 			return nil
 		})
-		err = c.spec.BatchHandler(ctx, envs)
-		settled = prefix.Done()
+		settled, err = prefix.Rest(c.spec.BatchHandler(ctx, envs))
 	} else {
 		err = c.spec.Handler(w.hctx, envs[0])
 	}
@@ -1450,7 +1436,7 @@ func (w *partWorker) failed(ms []kafkago.Message, envs []stream.Envelope, err er
 		if !ok {
 			return false
 		}
-		if ms, envs, err = settledEarly(ms, envs, cerr, k); err == nil {
+		if ms, envs, err = ms[k:], envs[k:], cerr; err == nil {
 			return true
 		}
 	}

@@ -376,11 +376,10 @@ func (r *run) process(items []item, envs []stream.Envelope) (requeue []item) {
 		// left out of what the outcome settles (not put back on a Nak or
 		// an interrupted Stop, not dead-lettered).
 		ctx, prefix := batchprefix.New(r.ctx, len(items), func(int, int) error { return nil })
-		err = callBatch(ctx, c.spec.BatchHandler, envs)
+		var k int
+		k, err = prefix.Rest(callBatch(ctx, c.spec.BatchHandler, envs))
 		clear(envs)
-		if k := prefix.Done(); k > 0 {
-			items, err = items[k:], stream.BatchTail(err, k)
-		}
+		items = items[k:]
 	} else {
 		err = call(r.ctx, c.spec.Handler, c.envelope(&items[0]))
 	}

@@ -1930,9 +1930,9 @@ func (r *run) handle(ctx context.Context, hs []*held) {
 			}
 			return nil
 		})
-		err = call(func() error { return c.spec.BatchHandler(bctx, envs) })
-		k := prefix.Done()
-		hs, err = hs[k:], stream.BatchTail(err, k)
+		var k int
+		k, err = prefix.Rest(call(func() error { return c.spec.BatchHandler(bctx, envs) }))
+		hs = hs[k:]
 	} else {
 		err = call(func() error { return c.spec.Handler(ctx, hs[0].env) })
 	}

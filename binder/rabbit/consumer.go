@@ -883,9 +883,8 @@ func (r *run) handleBatch(ins []inbound) []inbound {
 		}
 		return nil
 	})
-	err := r.call(func() error { return r.c.spec.BatchHandler(ctx, envs) })
-	k := prefix.Done()
-	err = stream.BatchTail(err, k) // the rest's outcome, indexed from ins[k]
+	// the rest's outcome, indexed from ins[k]
+	k, err := prefix.Rest(r.call(func() error { return r.c.spec.BatchHandler(ctx, envs) }))
 	var later []inbound
 	for i := k; i < len(ins); i++ {
 		// Each delivery by its own outcome (stream.BatchOutcome).

@@ -62,11 +62,7 @@ func (r *run) handle(ctx context.Context, es []*entry) {
 				return nil
 			})
 		}
-		err := r.call(cctx, live)
-		settled := 0
-		if prefix != nil {
-			settled = prefix.Done()
-		}
+		settled, err := prefix.Rest(r.call(cctx, live)) // nil prefix: 0, err
 		if !r.inline {
 			// Timed a call at a time, for the hold limit (inline runs time
 			// a reply's entries: costMeter).
@@ -86,7 +82,7 @@ func (r *run) handle(ctx context.Context, es []*entry) {
 			c.noteCost(d)
 		}
 		if settled > 0 {
-			if live, err = live[settled:], stream.BatchTail(err, settled); len(live) == 0 {
+			if live = live[settled:]; len(live) == 0 {
 				return
 			}
 		}

@@ -53,10 +53,26 @@ func (p *Prefix) settle(n int) error {
 
 // Done ends the handler call (call it once the BatchHandler returned) and
 // returns how many leading messages were settled early: the binder settles
-// the others, ms[n:], by stream.BatchTail(err, n).
+// the others, ms[n:], by stream.BatchTail(err, n). Rest does both.
 func (p *Prefix) Done() int {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.done = true
 	return p.n
+}
+
+// Rest ends the handler call (Done) whose BatchHandler returned err and
+// says what the binder settles: the messages from k on, ms[k:], by their
+// outcome tail (stream.BatchTail(err, k), indexed from ms[k]; nil when
+// none is left). On a nil Prefix (no settler passed: not batch mode) it
+// is 0, err.
+func (p *Prefix) Rest(err error) (k int, tail error) {
+	if p == nil {
+		return 0, err
+	}
+	k = p.Done()
+	if k >= p.size && k > 0 {
+		return k, nil
+	}
+	return k, stream.BatchTail(err, k)
 }

@@ -47,3 +47,35 @@ func TestPrefix(t *testing.T) {
 		t.Fatalf("settle after Done = %v, want ErrTooLate", err)
 	}
 }
+
+// Rest ends the call and gives the outcome of the messages not settled
+// early; a nil Prefix (not batch mode) hands err back untouched.
+func TestRest(t *testing.T) {
+	bad := errors.New("bad")
+	o := stream.NewBatchOutcome([]error{nil, nil, bad, nil})
+	ctx, p := New(context.Background(), 4, func(int, int) error { return nil })
+	if err := stream.BatchSettlerFrom(ctx)(2); err != nil {
+		t.Fatal(err)
+	}
+	k, tail := p.Rest(o)
+	var to *stream.BatchOutcome
+	if k != 2 || !errors.As(tail, &to) || to.Len() != 2 || to.Err(0) != bad || to.Err(1) != nil {
+		t.Fatalf("Rest = %d, %v; want 2 and the outcome of messages 2 and 3", k, tail)
+	}
+	if err := stream.BatchSettlerFrom(ctx)(3); !errors.Is(err, ErrTooLate) {
+		t.Fatalf("settle after Rest = %v, want ErrTooLate", err)
+	}
+	_, p = New(context.Background(), 3, func(int, int) error { return nil })
+	if k, tail := p.Rest(bad); k != 0 || tail != bad {
+		t.Fatalf("Rest with nothing settled = %d, %v; want 0, the error", k, tail)
+	}
+	ctx, p = New(context.Background(), 2, func(int, int) error { return nil })
+	_ = stream.BatchSettlerFrom(ctx)(2)
+	if k, tail := p.Rest(bad); k != 2 || tail != nil {
+		t.Fatalf("Rest with all settled = %d, %v; want 2, nil", k, tail)
+	}
+	var none *Prefix
+	if k, tail := none.Rest(bad); k != 0 || tail != bad {
+		t.Fatalf("nil Prefix: Rest = %d, %v; want 0, the error", k, tail)
+	}
+}
