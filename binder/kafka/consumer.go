@@ -21,6 +21,7 @@ import (
 	"github.com/streambind/streambind/binder/internal/batchprefix"
 	"github.com/streambind/streambind/binder/internal/dispatch"
 	"github.com/streambind/streambind/binder/internal/dlcount"
+	"github.com/streambind/streambind/binder/internal/dlhold"
 	"github.com/streambind/streambind/binder/internal/lifecycle"
 	"github.com/streambind/streambind/stream"
 )
@@ -43,14 +44,18 @@ type consumer struct {
 	dlqMu    sync.Mutex
 	dlqW     *kafkago.Writer
 	dlCounts dlcount.Counts
+	// dlDown is why dead letters cannot be written (a held one failed
+	// dlhold.DownAfter attempts), nil once one is: Health.
+	dlDown dlhold.Down
 
 	// workers are the partition workers of the running generation, for Lag.
 	workers sync.Map // *partWorker → struct{}
 }
 
 var (
-	_ stream.Consumer    = (*consumer)(nil)
-	_ stream.LagReporter = (*consumer)(nil)
+	_ stream.Consumer             = (*consumer)(nil)
+	_ stream.LagReporter          = (*consumer)(nil)
+	_ stream.BindingHealthChecker = (*consumer)(nil)
 )
 
 func (bd *Binder) newConsumer(spec stream.ConsumerSpec, cs consumerSettings, topics []string) *consumer {

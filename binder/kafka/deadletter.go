@@ -144,15 +144,40 @@ func (c *consumer) DeadLetterStats() stream.DeadLetterStats {
 	return c.dlCounts.Stats()
 }
 
+// Health reports the consumer binding down while its dead letters cannot
+// be written: a failed message's dead letter failed dlhold.DownAfter
+// attempts (its partition waits, the message not committed), until one
+// is written. It implements [stream.BindingHealthChecker].
+func (c *consumer) Health(context.Context) error {
+	return c.dlDown.Health(fmt.Sprintf("kafka: consumer %s (destination %q, group %q)", c.spec.Binding, c.spec.Destination, c.spec.Group))
+}
+
 // deadLetter sends each of ms to the dead-letter topic (see deadLetterOne);
 // false when the generation wound down first (then nothing is committed
-// and the messages are redelivered).
+// and the messages are redelivered). A batch's failed messages are sent
+// one after the other: none is committed before its dead letter went, so
+// each counts in flight (dlhold.InFlightEach) from now until then.
 func (w *partWorker) deadLetter(ms []kafkago.Message, envs []stream.Envelope, cause error) bool {
+	// A batch's message by its own outcome (stream.BatchOutcome): the
+	// handled ones are only committed.
+	causes := make([]error, len(ms))
+	failed := 0
 	for i := range ms {
-		// A batch's message by its own outcome (stream.BatchOutcome):
-		// the handled ones are only committed.
-		mc := stream.BatchMessageErr(cause, i)
-		if mc != nil && !w.deadLetterOne(&ms[i], envs[i], mc) {
+		if causes[i] = stream.BatchMessageErr(cause, i); causes[i] != nil {
+			failed++
+		}
+	}
+	held := dlhold.InFlightEach(w.r.c.spec.Holding, failed)
+	defer held.ReleaseAll()
+	j := 0
+	for i := range ms {
+		if causes[i] == nil {
+			continue
+		}
+		ok := w.deadLetterOne(&ms[i], envs[i], causes[i])
+		held.Release(j)
+		j++
+		if !ok {
 			return false
 		}
 	}
@@ -162,8 +187,12 @@ func (w *partWorker) deadLetter(ms []kafkago.Message, envs []stream.Envelope, ca
 // deadLetterOne fits the dead letter of m to the dead-letter topic's
 // max.message.bytes (stream.FitDeadLetter: exception texts shortened,
 // original headers dropped, then the payload) and sends it. Transient
-// failures are retried with back-off until the generation winds down
-// (false: not committed, redelivered). A dead letter that does not fit
+// failures are retried until the generation winds down (false: not
+// committed, redelivered), as the other binders hold a dead letter: after
+// redelivery-delay (at least 100ms) doubling to 5s (dlhold.Retry; a
+// longer redelivery-delay stays), WARN lines paced by a dlhold.NewPacer
+// (DEBUG in between), and the binding's Health down after
+// dlhold.DownAfter attempts until a dead letter is written. A dead letter that does not fit
 // even without its payload, or that the broker refuses for good (a size
 // refusal of a headers-only dead letter, authorisation, an invalid or
 // missing topic with auto-create-topics off), is dropped with an ERROR
@@ -175,10 +204,10 @@ func (w *partWorker) deadLetterOne(m *kafkago.Message, env stream.Envelope, caus
 	dlq := c.dlqTopic(w.topic)
 	log := w.log.With("offset", m.Offset, "dlq", dlq)
 	wr := c.dlqWriter()
-	delay := c.cs.redeliveryDelay
-	// Not committed until its dead letter went: in flight meanwhile,
-	// however long the sends fail.
-	defer dlhold.InFlight(c.spec.Holding, 1)()
+	back := dlhold.Retry(c.cs.redeliveryDelay)
+	pacer := dlhold.NewPacer()
+	var heldSince time.Time
+	failures := 0
 	headersOnly := false // after a size refusal: the payload goes
 	for {
 		// Bounded by the handlers' context, not intake's: a message that
@@ -198,12 +227,16 @@ func (w *partWorker) deadLetterOne(m *kafkago.Message, env stream.Envelope, caus
 		err := wr.WriteMessages(ctx, deadLetterRecord(dlq, m, &dl))
 		cancel()
 		if err == nil {
+			c.dlDown.Clear()
 			if len(fit.Cut) > 0 {
 				c.dlCounts.Fitted(fit)
 				log.Warn("kafka: dead letter cut to fit the dead-letter topic's max.message.bytes",
 					"cut", strings.Join(fit.Cut, ","), "headers_only", fit.HeadersOnly, "bytes", size, "max_message_bytes", limit)
 			} else {
 				log.Debug("kafka: dead-lettered")
+			}
+			if failures > 0 {
+				log.Info("kafka: dead letter written after it was held; the message is committed past", "attempts", failures+1, "held_for", time.Since(heldSince).Round(time.Millisecond))
 			}
 			return true
 		}
@@ -233,11 +266,23 @@ func (w *partWorker) deadLetterOne(m *kafkago.Message, env stream.Envelope, caus
 		case permanent(err) || refused(err):
 			return w.dropDeadLetter(log, cause, "the broker refuses it", err)
 		}
-		log.Warn("kafka: dead-letter send failed; the message is not committed and is retried", "retry_in", delay, "error", bd.logErr(err))
-		if !sleepUntil(delay, w.hctx.Done()) {
+		now := time.Now()
+		if failures++; failures == 1 {
+			heldSince = now
+		}
+		if failures == dlhold.DownAfter {
+			c.dlDown.Set(fmt.Errorf("the dead-letter topic %s does not take the dead letters (the consumer holds its failed messages, not committed, until it does): %w", dlq, err))
+		}
+		retryIn := back.Delay(failures)
+		args := []any{"attempts", failures, "retry_in", retryIn.Round(time.Millisecond), "held_for", now.Sub(heldSince).Round(time.Millisecond), "error", bd.logErr(err)}
+		if pacer.Warn(now) {
+			log.Warn("kafka: dead-lettering failed; the failed message is held, not committed, until the dead-letter topic takes it, its send retried with back-off: the handler is not called again for it, and its partition waits", args...)
+		} else {
+			log.Debug("kafka: dead-lettering failed; holding the failed message, retrying", args...)
+		}
+		if !sleepUntil(retryIn, w.hctx.Done()) {
 			return false
 		}
-		delay = min(delay*2, 5*time.Second)
 	}
 }
 

@@ -149,9 +149,16 @@
 //     next owner of the partition gets it again.
 //   - Term (any other error): with dlq on a named group the message is sent
 //     to the dead-letter topic and only then committed; if that send fails
-//     transiently it is retried with back-off (from redelivery-delay to 5s)
-//     and nothing is committed past it meanwhile. Without dlq it is dropped
-//     (logged at debug; the core has counted it) and committed.
+//     transiently the message is held, as on RabbitMQ and NATS: the send
+//     is retried with back-off (from redelivery-delay, at least 100ms, to
+//     5s; a longer redelivery-delay stays), nothing is committed past it
+//     meanwhile (the handler is not called again for it; its partition
+//     waits), it counts in flight (a batch's failed messages each until
+//     its dead letter went), its WARN lines are paced (5s doubling to
+//     5min, DEBUG between), and after 3 failed sends the consumer
+//     binding's Health reports its dead letters down until one is
+//     written. Without dlq it is dropped (logged at debug; the core has
+//     counted it) and committed.
 //
 // A header that a record carries more than once (legal in Kafka) reads
 // as its last value in the handler's stream.Headers (as Spring Kafka's

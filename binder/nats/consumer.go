@@ -1926,7 +1926,7 @@ func (r *run) handle(ctx context.Context, hs []*held) {
 		// the outcome settles the others.
 		bctx, prefix := batchprefix.New(ctx, len(hs), func(from, to int) error {
 			for _, h := range hs[from:to] {
-				r.settle(ctx, h, nil)
+				r.settle(ctx, h, nil, nil)
 			}
 			return nil
 		})
@@ -1936,8 +1936,26 @@ func (r *run) handle(ctx context.Context, hs []*held) {
 	} else {
 		err = call(func() error { return c.spec.Handler(ctx, hs[0].env) })
 	}
+	// A batch's failed messages are settled (dead-lettered) one after the
+	// other: those behind one held for its dead letter are not settled
+	// either, so each counts in flight from now until it is.
+	errs := make([]error, len(hs))
+	failed := 0
+	for i := range hs {
+		if errs[i] = stream.BatchMessageErr(err, i); errs[i] != nil { // a batch's message by its own outcome
+			failed++
+		}
+	}
+	held := dlhold.InFlightEach(c.spec.Holding, failed)
+	defer held.ReleaseAll()
+	j := 0
 	for i, h := range hs {
-		r.settle(ctx, h, stream.BatchMessageErr(err, i)) // a batch's message by its own outcome
+		var release func()
+		if errs[i] != nil {
+			release = held.Take(j)
+			j++
+		}
+		r.settle(ctx, h, errs[i], release)
 	}
 }
 
@@ -2035,10 +2053,16 @@ func call(f func() error) (err error) {
 }
 
 // settle acknowledges, naks, dead-letters or drops h after its handler
-// returned err (see the package doc).
-func (r *run) settle(ctx context.Context, h *held, err error) {
+// returned err (see the package doc). A failed message counts in flight
+// until it is settled or given back: the caller counts it (handle:
+// dlhold.InFlightEach) and settle calls release as it returns; with
+// release nil settle counts a dead-lettered one itself.
+func (r *run) settle(ctx context.Context, h *held, err error, release func()) {
 	c := r.c
 	defer r.untrack(h)
+	if release != nil {
+		defer release()
+	}
 	var serr error
 	nak := err != nil && (errors.Is(err, stream.ErrNak) || ctx.Err() != nil)
 	if r.stale(h) {
@@ -2068,10 +2092,12 @@ func (r *run) settle(ctx context.Context, h *held, err error) {
 			again = r.holdDeadLetter(ctx, h, &wasHeld)
 		}
 		// In flight until it is terminated or given back, however long
-		// the dead-letter stream refuses its dead letter.
-		release := dlhold.InFlight(c.spec.Holding, 1)
+		// the dead-letter stream refuses its dead letter (deferred: a
+		// panic does not leave it counted).
+		if release == nil {
+			defer dlhold.InFlight(c.spec.Holding, 1)()
+		}
 		derr := r.deadLetter(ctx, h, err, again)
-		release()
 		if r.stale(h) {
 			// Its stream was deleted during the hold: neither a Term nor a
 			// Nak may name its sequence on the new one (see stale).

@@ -6,12 +6,12 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/streambind/streambind/binder/bindertest"
 	natsbinder "github.com/streambind/streambind/binder/nats"
 	"github.com/streambind/streambind/binder/nats/natstest"
 	"github.com/streambind/streambind/stream"
@@ -104,15 +104,11 @@ func TestDeadLetterHeldWhileDLQFull(t *testing.T) {
 	dest, js, ctx, dls, b, calls, h, ll := f.dest, f.js, f.ctx, f.dls, f.b, f.calls, f.h, f.ll
 	// holding counts what the binder holds in flight after the handler
 	// returned (the core's in-flight gauges count it through the hook).
-	var holding atomic.Int64
+	var holding bindertest.Holding
 	c := startConsumer(t, b, stream.ConsumerSpec{Destination: dest, Group: "g", Handler: h, Logger: slog.New(ll),
 		Consumer:  stream.ConsumerConfig{DLQ: true, Concurrency: 2},
 		Extension: map[string]any{"ack-wait": "1s", "redelivery-delay": "100ms", "dlq-attempts": 2},
-		Holding: func(k int) func() {
-			holding.Add(int64(k))
-			var once sync.Once
-			return func() { once.Do(func() { holding.Add(-int64(k)) }) }
-		}})
+		Holding:   holding.Hold})
 	p := bindProducer(t, b, stream.ProducerSpec{Destination: dest})
 	ids := []string{"m0", "m1"}
 	for _, id := range ids {
@@ -142,7 +138,7 @@ func TestDeadLetterHeldWhileDLQFull(t *testing.T) {
 
 	// Held, not settled: both count in flight (0 before the fix: the
 	// core's count ended when the handler returned).
-	if n := holding.Load(); n != 2 {
+	if n := holding.N(); n != 2 {
 		t.Errorf("%d messages counted in flight while both were held; want 2", n)
 	}
 
@@ -188,7 +184,7 @@ func TestDeadLetterHeldWhileDLQFull(t *testing.T) {
 		return n == 1
 	})
 	waitFor(t, 10*time.Second, "Health up again", func() bool { return c.(stream.BindingHealthChecker).Health(ctx) == nil })
-	waitFor(t, 10*time.Second, "nothing counted in flight once both were terminated", func() bool { return holding.Load() == 0 })
+	waitFor(t, 10*time.Second, "nothing counted in flight once both were terminated", func() bool { return holding.N() == 0 })
 	for _, id := range ids {
 		if n := calls.get(id); n != 1 {
 			t.Errorf("%s handled %d times, want 1", id, n)

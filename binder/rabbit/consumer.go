@@ -851,7 +851,7 @@ func (r *run) handle(in inbound) bool {
 	env.Received = r.received(&in.d)
 	r.markRetry(&in.d, env) // retryqueues.go
 	err := r.call(func() error { return r.c.spec.Handler(r.ctx, env) })
-	return r.settle(in, env, err)
+	return r.settle(in, env, err, nil)
 }
 
 // envelope is delivery d's message (fromDelivery), with a WARN line when
@@ -885,10 +885,28 @@ func (r *run) handleBatch(ins []inbound) []inbound {
 	})
 	// the rest's outcome, indexed from ins[k]
 	k, err := prefix.Rest(r.call(func() error { return r.c.spec.BatchHandler(ctx, envs) }))
+	// Each delivery by its own outcome (stream.BatchOutcome). The failed
+	// ones are dead-lettered one after the other: those behind one held
+	// for its dead letter are not settled either, so each counts in
+	// flight from now until it is.
+	errs := make([]error, len(ins)-k)
+	failed := 0
+	for i := range errs {
+		if errs[i] = stream.BatchMessageErr(err, i); errs[i] != nil {
+			failed++
+		}
+	}
+	held := dlhold.InFlightEach(r.c.spec.Holding, failed)
+	defer held.ReleaseAll()
 	var later []inbound
+	j := 0
 	for i := k; i < len(ins); i++ {
-		// Each delivery by its own outcome (stream.BatchOutcome).
-		if r.settle(ins[i], envs[i], stream.BatchMessageErr(err, i-k)) {
+		var release func()
+		if errs[i-k] != nil {
+			release = held.Take(j)
+			j++
+		}
+		if r.settle(ins[i], envs[i], errs[i-k], release) {
 			later = append(later, ins[i])
 		}
 	}
@@ -931,9 +949,15 @@ func (r *run) call(f func() error) (err error) {
 // settle acks, nacks or dead-letters a delivery after its handler returned
 // err (see the package doc). It returns true when the delivery is to be
 // requeued after redelivery-delay (Nak, requeue-rejected, or a dead letter
-// that could not be sent for now).
-func (r *run) settle(in inbound, env stream.Envelope, err error) (requeue bool) {
+// that could not be sent for now). release, when not nil, ends the
+// delivery's count in flight (a batch's failed delivery, counted by
+// handleBatch: dlhold.InFlightEach) as settle returns; with release nil
+// deadLetter counts it itself.
+func (r *run) settle(in inbound, env stream.Envelope, err error, release func()) (requeue bool) {
 	c := r.c
+	if release != nil {
+		defer release()
+	}
 	if err != nil && r.lostSession(in.s) {
 		// Its channel is gone: its settlement would be dropped and the
 		// broker redelivers it, so a dead letter or a parked retry made
@@ -973,7 +997,7 @@ func (r *run) settle(in inbound, env stream.Envelope, err error) (requeue bool) 
 			c.log.Warn("rabbit: failed message republished to the DLQ by the binder (x-exception-* headers, its x-death as text), though republish-to-dlq is false: its x-death header is malformed (set by another client), and RabbitMQ's own dead-lettering crashes the queue on it, losing the message",
 				"queue", r.queue, "message_id", in.d.MessageId)
 		}
-		switch r.deadLetter(in, env, err) {
+		switch r.deadLetter(in, env, err, release != nil) {
 		case dlSent:
 			r.ack(in, func(ch *amqp.Channel) error { return ch.Ack(in.d.DeliveryTag, false) })
 		case dlDropped:
@@ -1061,7 +1085,7 @@ const (
 // binding reports its dead letters down (Health). The WARN lines of a hold
 // are paced by a dlhold.NewPacer (DEBUG in between).
 const (
-	dlDownAfter      = 3
+	dlDownAfter      = dlhold.DownAfter
 	dlPublishTimeout = 10 * time.Second
 	// dlHeadroom is what a dead letter's headers leave of frame_max for the
 	// rest of the content-header frame (Spring AMQP's frameMaxHeadroom).
@@ -1101,11 +1125,14 @@ const (
 // dead-letters to nowhere). Whether its DLX exists is checked before the
 // publish (dlxCheck), so that a missing one does not close the channel
 // the binder's other dead letters share.
-func (r *run) deadLetter(in inbound, env stream.Envelope, cause error) dlResult {
+func (r *run) deadLetter(in inbound, env stream.Envelope, cause error, counted bool) dlResult {
 	c := r.c
 	// Not settled until the dead letter went (or the message was handed
-	// back): in flight meanwhile, however long the DLQ refuses it.
-	defer dlhold.InFlight(c.spec.Holding, 1)()
+	// back): in flight meanwhile, however long the DLQ refuses it (unless
+	// the caller counts it: counted).
+	if !counted {
+		defer dlhold.InFlight(c.spec.Holding, 1)()
+	}
 	h := stream.DeadLetterHeaders(env.Headers, cause)
 	h[stream.HeaderOriginalExchange] = in.d.Exchange
 	h[stream.HeaderOriginalRoutingKey] = in.d.RoutingKey

@@ -21,6 +21,7 @@ import (
 	"github.com/streambind/streambind/binder/internal/binding"
 	"github.com/streambind/streambind/binder/internal/dispatch"
 	"github.com/streambind/streambind/binder/internal/dlcount"
+	"github.com/streambind/streambind/binder/internal/dlhold"
 	"github.com/streambind/streambind/binder/internal/lifecycle"
 	"github.com/streambind/streambind/stream"
 )
@@ -110,8 +111,11 @@ type consumer struct {
 
 	// Health (readiness, [stream.BindingHealthChecker]): nil, or why the binding cannot consume (an ACL refusal, a
 	// key that is not a stream, a group that cannot be made again).
-	binding.State // Health, SetHealth
+	binding.State // Health (consumer.Health adds dlDown), SetHealth
 	stats         dlcount.Counts
+	// dlDown is why dead letters cannot be written (a held one failed
+	// dlhold.DownAfter attempts), nil once one is: Health.
+	dlDown dlhold.Down
 
 	life *lifecycle.Lifecycle // Start, Stop, Pause, Resume, close
 

@@ -13,7 +13,6 @@ import (
 	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/streambind/streambind/binder/internal/batchprefix"
-	"github.com/streambind/streambind/binder/internal/dispatch"
 	"github.com/streambind/streambind/binder/internal/dlhold"
 	"github.com/streambind/streambind/stream"
 )
@@ -197,8 +196,15 @@ func entryTime(id string) time.Time {
 }
 
 // terminate settles entries whose handling failed for good: dead-lettered
-// with dlq (a dead letter Redis refuses for now is written again with
-// back-off; Stop gives the entry back), else dropped; then acknowledged.
+// with dlq, else dropped; then acknowledged. A dead letter Redis refuses
+// for now is held as on the other binders: the entry is not acknowledged
+// (the handler is not called again for it; its worker waits), its dead
+// letter written again after redelivery-delay (at least 100ms) doubling
+// to 5s (dlhold.Retry; a longer redelivery-delay stays), WARN lines paced
+// by a dlhold.NewPacer (DEBUG in between), the binding's Health down after
+// dlhold.DownAfter attempts until a dead letter is written; Stop gives the
+// entry back. Each entry counts in flight until it is acknowledged or
+// given back (dlhold.InFlightEach).
 func (r *run) terminate(ctx context.Context, es []*entry, cause error) {
 	c := r.c
 	if !c.dlq {
@@ -209,34 +215,72 @@ func (r *run) terminate(ctx context.Context, es []*entry, cause error) {
 		return
 	}
 	// Not acknowledged until their dead letters went (or they were
-	// given back): in flight meanwhile, however long Redis refuses them.
-	defer dlhold.InFlight(c.spec.Holding, len(es))()
-	back := dispatch.Backoff{Initial: max(c.cs.redeliveryDelay, 50*time.Millisecond), Max: 5 * time.Second}
-	pending := es
+	// given back): each in flight until then, however long Redis refuses
+	// them, and no longer once it is acknowledged.
+	held := dlhold.InFlightEach(c.spec.Holding, len(es))
+	defer held.ReleaseAll()
+	back := dlhold.Retry(c.cs.redeliveryDelay)
+	pacer := dlhold.NewPacer()
+	var heldSince time.Time
+	pending := make([]int, len(es)) // indexes of es (and held)
+	for i := range pending {
+		pending[i] = i
+	}
 	for attempt := 1; ; attempt++ {
-		var left []*entry
+		var left []int
 		var lastErr error
-		for _, e := range pending {
-			if err := r.deadLetter(ctx, e, cause); err != nil {
-				left = append(left, e)
+		for _, i := range pending {
+			if err := r.deadLetter(ctx, es[i], cause); err != nil {
+				left = append(left, i)
 				lastErr = err
 				continue
 			}
-			r.ack(e)
+			c.dlDown.Clear()
+			r.ack(es[i])
+			held.Release(i)
 		}
 		if len(left) == 0 {
+			if attempt > 1 {
+				c.log.Info("redis: dead letters written after they were held; the failed entries are acknowledged", "entries", len(es), "attempts", attempt, "held_for", time.Since(heldSince).Round(time.Millisecond))
+			}
 			return
 		}
-		delay := back.Delay(attempt)
-		c.log.Warn("redis: dead-lettering failed; trying again after a delay", "entries", len(left), "attempt", attempt, "delay", delay, "error", c.bd.logErr(lastErr))
-		if ctx.Err() != nil || !r.hold(delay) {
-			for _, e := range left {
-				r.giveBack(e)
+		now := time.Now()
+		if attempt == 1 {
+			heldSince = now
+		}
+		if attempt == dlhold.DownAfter {
+			c.dlDown.Set(fmt.Errorf("the dead-letter stream %s does not take the dead letters (the consumer holds its failed entries, unacknowledged, until it does): %w", c.dlqKey, lastErr))
+		}
+		retryIn := back.Delay(attempt)
+		args := []any{"entries", len(left), "dlq", c.dlqKey, "attempts", attempt, "retry_in", retryIn.Round(time.Millisecond), "held_for", now.Sub(heldSince).Round(time.Millisecond), "error", c.bd.logErr(lastErr)}
+		if pacer.Warn(now) {
+			c.log.Warn("redis: dead-lettering failed; the failed entry is held, unacknowledged, until the dead-letter stream takes it, its dead letter written again with back-off: the handler is not called again for it", args...)
+		} else {
+			c.log.Debug("redis: dead-lettering failed; holding the failed entry, retrying", args...)
+		}
+		if ctx.Err() != nil || !r.hold(retryIn) {
+			c.log.Warn("redis: the consumer is stopping; the failed entries held for their dead letters are given back", "entries", len(left), "attempts", attempt, "held_for", time.Since(heldSince).Round(time.Millisecond))
+			for _, i := range left {
+				r.giveBack(es[i])
+				held.Release(i)
 			}
 			return
 		}
 		pending = left
 	}
+}
+
+// Health reports why the binding cannot consume (binding.State), and its
+// dead letters down while they cannot be written: a failed entry's dead
+// letter failed dlhold.DownAfter attempts (the entry held, unacknowledged),
+// until one is written. It implements [stream.BindingHealthChecker].
+func (c *consumer) Health(ctx context.Context) error {
+	err := c.State.Health(ctx)
+	if e := c.dlDown.Health(fmt.Sprintf("redis: consumer %s (destination %q, group %q)", c.spec.Binding, c.dest, c.group)); e != nil {
+		err = errors.Join(err, e)
+	}
+	return err
 }
 
 // dlqOverhead is what the binder reserves, of dead-letter-max-size, for

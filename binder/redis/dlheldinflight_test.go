@@ -10,19 +10,22 @@ import (
 	"testing"
 	"time"
 
+	"github.com/streambind/streambind/binder/bindertest"
 	"github.com/streambind/streambind/stream"
 )
 
-// retrySignal is a slog handler that closes retried at the first WARN of
-// a dead letter written again after a delay.
+// retrySignal is a slog handler that counts the WARNs of a held dead
+// letter (written again after a delay) and closes retried at the first.
 type retrySignal struct {
 	once    *sync.Once
 	retried chan struct{}
+	warns   *atomic.Int64
 }
 
 func (h retrySignal) Enabled(_ context.Context, l slog.Level) bool { return l >= slog.LevelWarn }
 func (h retrySignal) Handle(_ context.Context, r slog.Record) error {
-	if strings.Contains(r.Message, "dead-lettering failed; trying again") {
+	if r.Level == slog.LevelWarn && strings.Contains(r.Message, "dead-lettering failed") {
+		h.warns.Add(1)
 		h.once.Do(func() { close(h.retried) })
 	}
 	return nil
@@ -36,13 +39,16 @@ func (h retrySignal) WithGroup(string) slog.Handler      { return h }
 // letter again after a delay: the entry is not settled, so it counts in
 // flight through the spec's Holding hook (the core's in-flight gauges)
 // until its dead letter is written, then no longer. Before, the count
-// ended when the handler returned: 0 during the hold.
+// ended when the handler returned: 0 during the hold. The hold is the
+// other binders' (dlhold): after 3 failed attempts the binding's Health
+// reports its dead letters down, and its WARN lines are paced (one in
+// the first 5s; before, one an attempt and Health never down).
 func TestDeadLetterHeldCountsInFlight(t *testing.T) {
 	e := newEnv(t)
 	px := newHoleProxy(t)
 	b := newBinder(t, map[string]any{"address": px.addr(), "key-prefix": e.prefix, "client-name": e.name, "command-timeout": "300ms"})
-	var holding atomic.Int64
-	sig := retrySignal{once: new(sync.Once), retried: make(chan struct{})}
+	var holding bindertest.Holding
+	sig := retrySignal{once: new(sync.Once), retried: make(chan struct{}), warns: new(atomic.Int64)}
 	failed := make(chan struct{}, 1)
 	var frozen atomic.Bool
 	spec := stream.ConsumerSpec{Binding: "test-in-0", Destination: "heldinflight", Group: "g", ContentType: stream.DefaultContentType,
@@ -52,14 +58,13 @@ func TestDeadLetterHeldCountsInFlight(t *testing.T) {
 			if !frozen.Swap(true) {
 				px.freeze() // the dead letter cannot be written for now
 			}
-			failed <- struct{}{}
+			select {
+			case failed <- struct{}{}:
+			default: // handled again: the test says so
+			}
 			return errors.New("poison")
 		},
-		Holding: func(k int) func() {
-			holding.Add(int64(k))
-			var once sync.Once
-			return func() { once.Do(func() { holding.Add(-int64(k)) }) }
-		}}
+		Holding: holding.Hold}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	c, err := b.BindConsumer(ctx, spec)
@@ -86,11 +91,20 @@ func TestDeadLetterHeldCountsInFlight(t *testing.T) {
 	case <-ctx.Done():
 		t.Fatal("no WARN that the dead letter is written again after a delay")
 	}
-	if n := holding.Load(); n != 1 {
+	if n := holding.N(); n != 1 {
 		t.Errorf("%d entries counted in flight while the dead letter is retried; want 1", n)
 	}
+	hc := c.(stream.BindingHealthChecker)
+	waitFor(t, 10*time.Second, "Health down after 3 failed attempts", func() bool { return hc.Health(ctx) != nil })
+	if err := hc.Health(ctx); err != nil && !strings.Contains(err.Error(), "cannot send dead letters") {
+		t.Errorf("Health while held: %v; want its dead letters down", err)
+	}
+	if n := sig.warns.Load(); n != 1 {
+		t.Errorf("%d WARNs in the hold's first 3 attempts (under 5s); want 1 (paced: DEBUG between)", n)
+	}
 	px.thaw()
-	waitFor(t, 20*time.Second, "nothing in flight once the dead letter went", func() bool { return holding.Load() == 0 })
+	waitFor(t, 20*time.Second, "nothing in flight once the dead letter went", func() bool { return holding.N() == 0 })
+	waitFor(t, 10*time.Second, "Health up once the dead letter went", func() bool { return hc.Health(ctx) == nil })
 	if s := c.(stream.DeadLetterReporter).DeadLetterStats(); s.Dropped != 0 {
 		t.Errorf("dead-letter stats %+v: the entry was dropped, not dead-lettered", s)
 	}

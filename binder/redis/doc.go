@@ -305,8 +305,14 @@
 // lists what was cut, with a WARN line. A dead letter that does not fit
 // even so, or that Redis refuses for good (WRONGTYPE, NOPERM), is dropped
 // with an ERROR line and counted, and the entry acknowledged: one message
-// never stops a stream. A transient failure is retried with back-off
-// (from redelivery-delay to 5s), holding the entry's route; Stop gives the
+// never stops a stream. A transient failure holds the entry, as on
+// RabbitMQ and NATS: unacknowledged (the handler is not called again for
+// it; its worker waits), its dead letter written again with back-off
+// (from redelivery-delay, at least 100ms, to 5s; a longer
+// redelivery-delay stays), counted in flight (each of a batch's entries
+// until it is acknowledged), its WARN lines paced (5s doubling to 5min,
+// DEBUG between); after 3 failed attempts the consumer binding's Health
+// reports its dead letters down until one is written. Stop gives the
 // entry back. The consumer binding reports the counts
 // (stream.DeadLetterReporter: truncated, headers-only, dropped).
 //

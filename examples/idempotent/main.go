@@ -20,7 +20,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
 	"os/signal"
 	"strconv"
@@ -105,9 +104,6 @@ func run(ctx context.Context, args, env []string, stdout, stderr io.Writer, opts
 	if err != nil {
 		return fail(err)
 	}
-	// Logged by NewApp; if run returns before it (a bad telemetry or
-	// other setting, often the very key a warning names), here.
-	defer loaded.LogWarnings(slog.New(slog.NewTextHandler(stderr, nil)))
 	idemCfg, err := idempotency.FromConfig(loaded)
 	if err != nil {
 		return fail(err)

@@ -3,14 +3,23 @@
 // cannot be sent for now: the back-off of the dead-letter publish
 // ([Retry]), the pacing of its WARN lines ([NewPacer], a [dispatch.Pacer])
 // and the binding's "cannot send dead letters" health ([Down]), and the
-// count of a held message in the binding's in-flight gauges ([InFlight]).
-// The RabbitMQ and NATS binders hold dead letters alike.
+// count of a held message in the binding's in-flight gauges ([InFlight],
+// [InFlightEach] for a batch's failed messages). The RabbitMQ, NATS, Kafka
+// and Redis binders hold dead letters alike: the publish retried on
+// [Retry] (a binding's longer redelivery-delay kept), WARN lines paced,
+// the binding's health down after [DownAfter] attempts (NATS: its
+// dlq-attempts) until a dead letter goes, and every failed message not
+// yet settled counted in flight. How they hold differs with the broker:
+// RabbitMQ and NATS hold the message unacknowledged (the worker takes no
+// other), Kafka does not commit past it (its partition waits), Redis does
+// not XACK it (its worker waits).
 //
 // It is internal to the binders of this module.
 package dlhold
 
 import (
 	"fmt"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -26,11 +35,14 @@ import (
 // the first failure, then at intervals doubling from WarnInitial to
 // WarnMax (DEBUG in between): a hold may last as long as an operator takes
 // to empty a full DLQ, and one WARN an attempt would flood the log.
+// After DownAfter failed attempts the binding reports its dead letters
+// down ([Down]) until one goes (NATS: after its dlq-attempts).
 const (
 	RetryInitial = 100 * time.Millisecond
 	RetryMax     = 5 * time.Second
 	WarnInitial  = 5 * time.Second
 	WarnMax      = 5 * time.Minute
+	DownAfter    = 3
 )
 
 // Retry is the back-off between a held dead letter's publish attempts:
@@ -47,13 +59,48 @@ func Retry(initial time.Duration) dispatch.Backoff {
 // is refused for now) in the binding's in-flight gauges, through holding
 // (the spec's stream.ConsumerSpec.Holding; nil, as in a binder's own
 // tests: nothing is counted), and returns what ends the count, to call
-// once the messages are settled or handed back. A held message is not
-// settled: it stays in flight, and its age grows, as long as it is held.
+// once the messages are settled or handed back (deferred: a panic does not
+// leave them counted). A held message is not settled: it stays in flight,
+// and its age grows, as long as it is held. [InFlightEach] releases k
+// messages one by one.
 func InFlight(holding func(k int) (release func()), k int) (release func()) {
 	if holding == nil || k <= 0 {
 		return func() {}
 	}
 	return holding(k)
+}
+
+// Held counts messages in flight one by one, as [InFlightEach] made it:
+// each is released on its own as it is settled.
+type Held []func()
+
+// InFlightEach counts k messages in flight as [InFlight] does, but each
+// with a release of its own: the failed messages of a batch, dead-lettered
+// one after the other, all count from the first dead letter's start (the
+// ones behind a held dead letter are not settled either), and each stops
+// counting as it is settled or handed back (Release), not when the last
+// is. ReleaseAll (deferred, so that a panic does not leave them counted)
+// ends what is left.
+func InFlightEach(holding func(k int) (release func()), k int) Held {
+	h := make(Held, max(k, 0))
+	for i := range h {
+		h[i] = sync.OnceFunc(InFlight(holding, 1))
+	}
+	return h
+}
+
+// Release ends the count of message i (once: again does nothing).
+func (h Held) Release(i int) { h[i]() }
+
+// Take hands message i's release to a callee that settles it (and calls
+// it once it did); the count ends at the latest at ReleaseAll.
+func (h Held) Take(i int) (release func()) { return h[i] }
+
+// ReleaseAll ends the count of every message not yet released.
+func (h Held) ReleaseAll() {
+	for _, r := range h {
+		r()
+	}
 }
 
 // NewPacer returns a [dispatch.Pacer] on a held dead letter's schedule:

@@ -108,3 +108,32 @@ func TestDownConcurrent(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+// TestInFlightEach: k messages count one by one, each released once
+// however often, the rest by ReleaseAll; nil holding counts nothing.
+func TestInFlightEach(t *testing.T) {
+	var n int
+	holding := func(k int) func() {
+		n += k
+		return func() { n -= k }
+	}
+	h := InFlightEach(holding, 3)
+	if n != 3 {
+		t.Fatalf("%d counted; want 3", n)
+	}
+	h.Release(0)
+	h.Release(0)
+	if n != 2 {
+		t.Errorf("%d counted after releasing one (twice); want 2", n)
+	}
+	h.Take(1)()
+	h.ReleaseAll()
+	h.ReleaseAll()
+	if n != 0 {
+		t.Errorf("%d counted after ReleaseAll; want 0", n)
+	}
+	InFlightEach(nil, 2).ReleaseAll()
+	if h := InFlightEach(holding, 0); len(h) != 0 || n != 0 {
+		t.Errorf("InFlightEach(0): %d releases, %d counted; want none", len(h), n)
+	}
+}
