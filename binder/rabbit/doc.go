@@ -175,7 +175,9 @@
 //     worker waits meanwhile — the next messages of its partition or key
 //     come after the held one; other workers go on — and the held delivery
 //     still counts toward prefetch. The hold is not a handler call: Pause
-//     does not wait for it (a pipelined worker's: see below); Stop (and
+//     does not wait for it, and it stays held for the rest of
+//     redelivery-delay after Pause returned, nacked then (a pipelined
+//     worker's is nacked at once as the Pause begins: see below); Stop (and
 //     Close) cut it short and nack at once.
 //     redelivery-delay: 0 requeues at once.
 //   - Term (any other error): with dlq, published (confirmed) to DLX with the
@@ -416,7 +418,12 @@
 //     and hands out nothing while paused: a Nak'ed one held for
 //     redelivery-delay is nacked at once as the Pause begins, and Pause
 //     returns after that (before 2026-12-06 it returned with the delivery
-//     still held, nacked only once the delay was over); Stop hands out nothing more,
+//     still held, nacked only once the delay was over). So the broker may
+//     hand it at once to another consumer of the queue (a competing
+//     member of the group), which handles it before redelivery-delay is
+//     over; a sequential (not pipelined) worker's held delivery is nacked
+//     only when its delay ends, so no other consumer gets it sooner. Stop
+//     hands out nothing more,
 //     waits for the unfinished ones (bounded by Stop's ctx, whose end
 //     cancels the handlers' context), settles the finished ones at the
 //     head and closes the channel: the broker redelivers the rest. A done
