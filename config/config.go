@@ -296,7 +296,8 @@ type Options struct {
 	// configuration: stream.NewApp logs them through the app's logger
 	// (stream.WithLogger), the one the program makes after Load from the
 	// configuration's logging settings, as [stream.Config.LoaderWarnings]
-	// says; a program that makes no app reads Loaded.Warnings. Only when
+	// says; a program that makes no app reads Loaded.Warnings, and one
+	// that can end before NewApp defers [Loaded.LogWarnings]. Only when
 	// Load fails (no app is made) are they logged to slog.Default(), the
 	// last resort.
 	Logger *slog.Logger

@@ -57,3 +57,41 @@ spring:
 		t.Errorf("the app logged the warning Options.Logger had: %q", got)
 	}
 }
+
+// TestLogWarningsBeforeNoApp: a program that ends between Load and NewApp
+// (telemetry.ConfigFrom failing, say) logs the warnings Load left to the
+// app with Loaded.LogWarnings, deferred after Load; once NewApp logged
+// them it is a no-op, and a second call logs nothing more.
+func TestLogWarningsBeforeNoApp(t *testing.T) {
+	const yaml = `stream:
+  default-binder: memory
+spring:
+  kafka:
+    consumer:
+      group-id: x
+`
+	const line = `"msg":"configuration key ignored","property":"spring.kafka.consumer.group-id"`
+	jsonTo := func(b *strings.Builder) *slog.Logger { return slog.New(slog.NewJSONHandler(b, nil)) }
+
+	// No app: the deferred call logs them, once.
+	l := mustLoad(t, Options{Data: []byte(yaml), Env: []string{}})
+	var got strings.Builder
+	l.LogWarnings(jsonTo(&got))
+	l.LogWarnings(jsonTo(&got))
+	if strings.Count(got.String(), line) != 1 {
+		t.Errorf("LogWarnings logged %q; want the loader's warning once: %s", got.String(), line)
+	}
+
+	// An app made first: it logged them, LogWarnings does not again.
+	l = mustLoad(t, Options{Data: []byte(yaml), Env: []string{}})
+	var app, after strings.Builder
+	if _, err := stream.NewApp(l.Stream, nil, stream.WithLogger(jsonTo(&app))); err != nil {
+		t.Fatalf("NewApp: %v", err)
+	}
+	l.LogWarnings(jsonTo(&after))
+	if strings.Count(app.String(), line) != 1 || after.Len() != 0 {
+		t.Errorf("app logged %q, LogWarnings after it %q; want the warning once, in the app's log", app.String(), after.String())
+	}
+	var none *Loaded
+	none.LogWarnings(nil) // no panic
+}

@@ -83,6 +83,9 @@ func buildApp(ctx context.Context, s *shop, o appOptions) (*shopApp, error) {
 	if err != nil {
 		return fail(err)
 	}
+	// Logged by NewApp; if buildApp fails before it (a bad --log-level,
+	// a telemetry setting: often the very key a warning names), here.
+	defer loaded.LogWarnings(slog.New(slog.NewTextHandler(o.logOut, nil)))
 	if !slices.Equal(loaded.Profiles, profiles) {
 		return fail(fmt.Errorf("the binders were set up for profiles %q but the configuration loaded %q", profiles, loaded.Profiles))
 	}

@@ -159,6 +159,9 @@ func run(ctx context.Context, args, env []string, stdout, stderr io.Writer, opts
 		fmt.Fprintf(stderr, "dead-letters: %v\n", err)
 		return 1
 	}
+	// Logged by NewApp; if run returns before it (a bad telemetry or
+	// other setting, often the very key a warning names), here.
+	defer loaded.LogWarnings(slog.New(slog.NewTextHandler(stderr, nil)))
 	report := func(dl DeadLetter) {
 		what := "order " + dl.OrderID
 		if dl.OrderID == "" {

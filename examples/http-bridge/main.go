@@ -184,6 +184,9 @@ func run(ctx context.Context, args, env []string, stdout, stderr io.Writer, opts
 	if err != nil {
 		return fail(err)
 	}
+	// Logged by NewApp; if run returns before it (a bad telemetry or
+	// other setting, often the very key a warning names), here.
+	defer loaded.LogWarnings(slog.New(slog.NewTextHandler(stderr, nil)))
 	report := func(o Order) { fmt.Fprintf(stdout, "shipping order %s: %d x %s\n", o.ID, o.Quantity, o.SKU) }
 	app, log, err := buildApp(loaded, stderr, report, opts...)
 	if err != nil {

@@ -18,6 +18,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"os/signal"
 	"strings"
@@ -71,6 +72,9 @@ func run(ctx context.Context, args, env []string, stdout, stderr io.Writer, opts
 	if err != nil {
 		return fail(err)
 	}
+	// Logged by NewApp; if run returns before it (a bad telemetry or
+	// other setting, often the very key a warning names), here.
+	defer loaded.LogWarnings(slog.New(slog.NewTextHandler(stderr, nil)))
 	obCfg, err := outbox.FromConfig(loaded)
 	if err != nil {
 		return fail(err)

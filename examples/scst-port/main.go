@@ -145,6 +145,9 @@ func run(ctx context.Context, args, env []string, stdout, stderr io.Writer, opts
 		fmt.Fprintf(stderr, "scst-port: %v\n", err)
 		return 1
 	}
+	// Logged by NewApp; if run returns before it (a bad telemetry or
+	// other setting, often the very key a warning names), here.
+	defer loaded.LogWarnings(slog.New(slog.NewTextHandler(stderr, nil)))
 	app, log, err := buildApp(loaded, stderr, fakeGateway{}, printMailer{stdout}, opts...)
 	if err != nil {
 		fmt.Fprintf(stderr, "scst-port: %v\n", err)

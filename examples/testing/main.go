@@ -150,6 +150,9 @@ func run(ctx context.Context, args, env []string, stderr io.Writer, opts ...stre
 		fmt.Fprintf(stderr, "testing: %v\n", err)
 		return 1
 	}
+	// Logged by NewApp; if run returns before it (a bad telemetry or
+	// other setting, often the very key a warning names), here.
+	defer loaded.LogWarnings(slog.New(slog.NewTextHandler(stderr, nil)))
 	app, log, err := buildApp(loaded, stderr, opts...)
 	if err != nil {
 		fmt.Fprintf(stderr, "testing: %v\n", err)
