@@ -31,11 +31,13 @@ type heldSignal struct {
 	once, onceRequeued *sync.Once
 	held               chan struct{}
 	requeued           chan struct{} // closed at the first WARN of a held message requeued
+	requeuedAt         *time.Time    // that WARN's record time, set before requeued is closed
 }
 
 func newHeldSignal(buf *syncbuf.Buffer) heldSignal {
 	return heldSignal{Handler: slog.NewTextHandler(buf, &slog.HandlerOptions{Level: slog.LevelDebug}),
-		once: new(sync.Once), onceRequeued: new(sync.Once), held: make(chan struct{}), requeued: make(chan struct{})}
+		once: new(sync.Once), onceRequeued: new(sync.Once), held: make(chan struct{}), requeued: make(chan struct{}),
+		requeuedAt: new(time.Time)}
 }
 
 func (h heldSignal) Handle(ctx context.Context, r slog.Record) error {
@@ -44,7 +46,7 @@ func (h heldSignal) Handle(ctx context.Context, r slog.Record) error {
 		h.once.Do(func() { close(h.held) })
 	}
 	if r.Level == slog.LevelWarn && strings.Contains(r.Message, "held for its dead letter is requeued") {
-		h.onceRequeued.Do(func() { close(h.requeued) })
+		h.onceRequeued.Do(func() { *h.requeuedAt = r.Time; close(h.requeued) })
 	}
 	return err
 }
@@ -394,16 +396,24 @@ func TestDeadLetterDLQFullPipelinedPause(t *testing.T) {
 	noMoreCalls(t, cc, 1, 2*time.Second)
 	pctx, pcancel := context.WithTimeout(ctx, 5*time.Second)
 	err := c.Pause(pctx)
+	paused := time.Now() // when Pause returned
 	pcancel()
 	if err != nil {
 		t.Fatalf("Pause while a dead letter is held: %v", err)
 	}
 	// Pause waits for the requeue (the delivery counts as active until
-	// settled), so the WARN is written by now.
+	// settled), so the WARN was logged before it returned: its record's
+	// time (taken at the log call) is not after Pause's return. Waited
+	// for (bounded) rather than polled once, so that a WARN whose Handle
+	// ran late is told apart from one logged after Pause returned.
 	select {
 	case <-hs.requeued:
-	default:
-		t.Errorf("Pause returned before the WARN that it requeued the held message; logs:\n%s", logs.String())
+		if hs.requeuedAt.After(paused) {
+			t.Errorf("the WARN that the held message was requeued was logged %s after Pause returned; logs:\n%s",
+				hs.requeuedAt.Sub(paused), logs.String())
+		}
+	case <-time.After(5 * time.Second):
+		t.Errorf("no WARN that the held message was requeued within 5s of Pause's return; logs:\n%s", logs.String())
 	}
 	if err := c.Resume(ctx); err != nil {
 		t.Fatal(err)
