@@ -154,7 +154,9 @@ func (rt *runtimeBinding) runBatch(ctx context.Context, full, envs []Envelope) e
 	stats := &rt.in.stats
 	start := time.Since(clockBase)
 	sec := stats.handling.begin(start, n)
-	defer stats.handling.end(sec, n)
+	settled := 0 // messages the binder was told to acknowledge at once
+	// Those are no longer in flight; the rest are until the call ends.
+	defer func() { stats.handling.end(sec, n-settled) }()
 	b := &batchRun{rt: rt, full: full, envs: envs}
 	ctx = context.WithValue(ctx, batchFailKey{}, b.failing)
 	var outs []error // each message's outcome; made at the first failed one
@@ -175,9 +177,9 @@ func (rt *runtimeBinding) runBatch(ctx context.Context, full, envs []Envelope) e
 	// The function and the ErrorHandler get a ctx without it: only the
 	// core, which judges the messages, may have the binder settle them.
 	ctx = WithBatchSettler(ctx, nil)
-	settled := 0
 	settlePrefix := func() {
 		if to := min(b.cur, failedAt); settler != nil && to > settled {
+			stats.handling.end(sec, to-settled)
 			settled = to
 			if err := safeCall(func() error { return settler(to) }); err != nil {
 				rt.log.Warn("batch: the binder could not acknowledge the handled messages before the failed one; they may be delivered again",

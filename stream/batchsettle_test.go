@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/streambind/streambind/binder/memory"
@@ -199,4 +200,48 @@ func TestBatchSettlerNotInUserCtx(t *testing.T) {
 	if s := rec.settled(); !slices.Equal(s, []int{1}) { // the core still settles a early
 		t.Fatalf("settled early: %v, want [1]", s)
 	}
+}
+
+// The messages the binder acknowledged at once (the prefix before a
+// BatchFailedAt) no longer count in flight while the failed message is
+// retried: the gauge shows what is unsettled (new-user trial: 5 in
+// flight with 2 of them acknowledged).
+func TestBatchSettledPrefixLeavesInFlight(t *testing.T) {
+	rec := &settleRecorder{}
+	var binding atomic.Pointer[stream.Binding]
+	inFlight := make(chan int64, 4) // at each call's start
+	fn := func(_ context.Context, os []Order) error {
+		inFlight <- binding.Load().Stats().InFlight
+		if ids(os) == "abcde" {
+			return stream.BatchFailedAt(2, errors.New("bad c"))
+		}
+		return nil
+	}
+	fns := stream.NewCatalog()
+	stream.AddConsumer(fns, "batch", fn)
+	cc := fastRetry(2)
+	cc.BatchMode, cc.AutoStartup = true, ptr(false)
+	cfg := &stream.Config{
+		Function:       stream.FunctionConfig{Definition: "batch"},
+		OutputBindings: "raw",
+		Bindings: map[string]stream.BindingConfig{
+			"raw":        {Destination: "in", Producer: stream.ProducerConfig{RequiredGroups: []string{"g"}}},
+			"batch-in-0": {Destination: "in", Group: "g", Consumer: cc},
+		},
+	}
+	r := start(t, cfg, fns, stream.WithBinderType(memory.Type, rec.factory))
+	binding.Store(r.app.Binding("batch-in-0"))
+	for _, id := range []string{"a", "b", "c", "d", "e"} {
+		if err := r.app.Bridge().Send(context.Background(), "raw", Order{OrderID: id}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := binding.Load().Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	// The first call sees the batch's 5; the retry of c, d and e sees 3.
+	if got := []int64{recv(t, inFlight), recv(t, inFlight)}; !slices.Equal(got, []int64{5, 3}) {
+		t.Fatalf("in flight at the calls' start: %v, want [5 3]", got)
+	}
+	waitStats(t, r, "batch-in-0", func(st stream.BindingStats) bool { return st.Processed == 5 && st.InFlight == 0 })
 }
