@@ -9,6 +9,9 @@ import (
 	natsbinder "github.com/streambind/streambind/binder/nats"
 	"github.com/streambind/streambind/binder/nats/natstest"
 	"github.com/streambind/streambind/stream"
+
+	natsgo "github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 )
 
 func TestConformance(t *testing.T) {
@@ -31,7 +34,17 @@ func TestConformance(t *testing.T) {
 // group).
 func unsettled(t *testing.T, dest, _ string) int {
 	t.Helper()
-	js := jsAt(t, natstest.URL())
+	// Polled every 50ms: a connection a call, closed at once, not at the
+	// test's end (jsAt).
+	nc, err := natsgo.Connect(natstest.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	st, err := js.Stream(ctx, natsbinder.StreamName(dest))

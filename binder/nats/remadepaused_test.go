@@ -23,7 +23,8 @@ import (
 // by the other member, unhandled). It did: Resume handled what it held
 // at once, and only the 5s consumer info told the stream was made again.
 func TestStreamRemadeWhilePausedNoStaleAck(t *testing.T) {
-	t.Parallel()
+	// Not parallel: Pause has no hook telling it took effect, and the
+	// test gives it 300ms (below).
 	b, _ := shared(t, nil)
 	dest := unique(t, "remade-paused")
 	ext := map[string]any{"prefetch": 2}

@@ -32,6 +32,7 @@ func TestConformance(t *testing.T) {
 func unsettled(t *testing.T, key, group string) int {
 	t.Helper()
 	admin := redistest.Client(t, redistest.Addr(), "", "")
+	defer admin.Close() // polled every 50ms: not one connection a poll until the test ends
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	gs, err := admin.XInfoGroups(ctx, key).Result()
