@@ -59,18 +59,7 @@ func TestDeadLetterHeldCountsInFlight(t *testing.T) {
 	if err := p.Send(ctx, stream.Envelope{Payload: []byte("poison")}); err != nil {
 		t.Fatal(err)
 	}
-	waitUntil := func(what string, cond func() bool) {
-		t.Helper()
-		tick := time.NewTicker(10 * time.Millisecond)
-		defer tick.Stop()
-		for !cond() {
-			select {
-			case <-tick.C:
-			case <-ctx.Done():
-				t.Fatalf("%s: not within the test's deadline (refused dead letters %d, in flight %d)", what, ref.hits.Load(), holding.N())
-			}
-		}
-	}
+	waitUntil := func(what string, cond func() bool) { t.Helper(); waitHeld(ctx, t, ref, &holding, what, cond) }
 	waitUntil("the dead letter refused twice", func() bool { return ref.hits.Load() >= 2 })
 	if n := holding.N(); n != 1 {
 		t.Errorf("%d messages counted in flight while the dead letter is retried; want 1", n)
@@ -163,18 +152,7 @@ func TestDeadLetterHeldBatchCountsInFlight(t *testing.T) {
 	case <-ctx.Done():
 		t.Fatal("the batch handler was not called")
 	}
-	waitUntil := func(what string, cond func() bool) {
-		t.Helper()
-		tick := time.NewTicker(10 * time.Millisecond)
-		defer tick.Stop()
-		for !cond() {
-			select {
-			case <-tick.C:
-			case <-ctx.Done():
-				t.Fatalf("%s: not within the test's deadline (refused dead letters %d, in flight %d)", what, ref.hits.Load(), holding.N())
-			}
-		}
-	}
+	waitUntil := func(what string, cond func() bool) { t.Helper(); waitHeld(ctx, t, ref, &holding, what, cond) }
 	waitUntil("the first dead letter refused twice", func() bool { return ref.hits.Load() >= 2 })
 	if n := holding.N(); n != 3 {
 		t.Errorf("%d messages counted in flight while the batch's first dead letter is retried; want 3 (none committed)", n)
@@ -197,4 +175,19 @@ func firstFail(rec *logRecorder, prefix string) time.Time {
 		}
 	}
 	return time.Time{}
+}
+
+// waitHeld polls cond until it holds, failing the test at ctx's end with
+// what, the dead letters refused and the messages counted in flight.
+func waitHeld(ctx context.Context, t *testing.T, ref *produceRefusal, holding *bindertest.Holding, what string, cond func() bool) {
+	t.Helper()
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	for !cond() {
+		select {
+		case <-tick.C:
+		case <-ctx.Done():
+			t.Fatalf("%s: not within the test's deadline (refused dead letters %d, in flight %d)", what, ref.hits.Load(), holding.N())
+		}
+	}
 }
