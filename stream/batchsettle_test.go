@@ -172,25 +172,7 @@ func TestBatchSettlerNotInUserCtx(t *testing.T) {
 		}
 		return nil
 	})
-	cc := fastRetry(2)
-	cc.BatchMode, cc.AutoStartup = true, ptr(false)
-	cfg := &stream.Config{
-		Function:       stream.FunctionConfig{Definition: "batch"},
-		OutputBindings: "raw",
-		Bindings: map[string]stream.BindingConfig{
-			"raw":        {Destination: "in", Producer: stream.ProducerConfig{RequiredGroups: []string{"g"}}},
-			"batch-in-0": {Destination: "in", Group: "g", Consumer: cc},
-		},
-	}
-	r := start(t, cfg, fns, stream.WithBinderType(memory.Type, rec.factory))
-	for _, id := range []string{"a", "b"} {
-		if err := r.app.Bridge().Send(context.Background(), "raw", Order{OrderID: id}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := r.app.Binding("batch-in-0").Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
+	r := startBatchOf(t, fns, rec, nil, "a", "b")
 	for i := range 2 { // "ab", then b's retry "b"
 		if recv(t, seen) {
 			t.Fatalf("call %d: the function's ctx carries the binder's BatchSettler", i+1)
@@ -219,6 +201,20 @@ func TestBatchSettledPrefixLeavesInFlight(t *testing.T) {
 	}
 	fns := stream.NewCatalog()
 	stream.AddConsumer(fns, "batch", fn)
+	r := startBatchOf(t, fns, rec, func(b *stream.Binding) { binding.Store(b) }, "a", "b", "c", "d", "e")
+	// The first call sees the batch's 5; the retry of c, d and e sees 3.
+	if got := []int64{recv(t, inFlight), recv(t, inFlight)}; !slices.Equal(got, []int64{5, 3}) {
+		t.Fatalf("in flight at the calls' start: %v, want [5 3]", got)
+	}
+	waitStats(t, r, "batch-in-0", func(st stream.BindingStats) bool { return st.Processed == 5 && st.InFlight == 0 })
+}
+
+// startBatchOf runs fns' "batch" consumer in batch mode (max-attempts 2)
+// on group g of destination in, with rec recording the settler's calls:
+// the orders ids are sent first, then the binding is started (after
+// before, if given, is called with it), so that they come as one batch.
+func startBatchOf(t *testing.T, fns *stream.Catalog, rec *settleRecorder, before func(*stream.Binding), ids ...string) *running {
+	t.Helper()
 	cc := fastRetry(2)
 	cc.BatchMode, cc.AutoStartup = true, ptr(false)
 	cfg := &stream.Config{
@@ -230,18 +226,17 @@ func TestBatchSettledPrefixLeavesInFlight(t *testing.T) {
 		},
 	}
 	r := start(t, cfg, fns, stream.WithBinderType(memory.Type, rec.factory))
-	binding.Store(r.app.Binding("batch-in-0"))
-	for _, id := range []string{"a", "b", "c", "d", "e"} {
+	for _, id := range ids {
 		if err := r.app.Bridge().Send(context.Background(), "raw", Order{OrderID: id}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if err := binding.Load().Start(context.Background()); err != nil {
+	b := r.app.Binding("batch-in-0")
+	if before != nil {
+		before(b)
+	}
+	if err := b.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	// The first call sees the batch's 5; the retry of c, d and e sees 3.
-	if got := []int64{recv(t, inFlight), recv(t, inFlight)}; !slices.Equal(got, []int64{5, 3}) {
-		t.Fatalf("in flight at the calls' start: %v, want [5 3]", got)
-	}
-	waitStats(t, r, "batch-in-0", func(st stream.BindingStats) bool { return st.Processed == 5 && st.InFlight == 0 })
+	return r
 }
