@@ -25,7 +25,8 @@ import (
 // ones (found by the rolling-deployment trial).
 // With concurrency 4 the messages carry one key (one route).
 func TestStopGivesBackInOrder(t *testing.T) {
-	t.Parallel()
+	// Not parallel: its steps wait fixed times for the pull queue to
+	// fill (failed once beside a full run of the binder packages).
 	for _, conc := range []int{1, 4} {
 		t.Run(fmt.Sprintf("concurrency-%d", conc), func(t *testing.T) { stopGivesBackInOrder(t, conc) })
 	}

@@ -23,7 +23,8 @@ import (
 // got it before the older one (seen by a Pause/Resume/Stop trial with a
 // producer running: key k0 handled 77 79 78).
 func TestStopWhilePausedGivesBackInOrder(t *testing.T) {
-	t.Parallel()
+	// Not parallel: its steps wait fixed times for the pull queue to
+	// fill (failed once beside a full run of the binder packages).
 	b, _ := shared(t, nil)
 	js := jsAt(t, natstest.URL())
 	for round := range 8 {
