@@ -743,9 +743,7 @@ type BindingStats struct {
 	// InFlight is how many input messages are in handling now (counted
 	// as HandlerTime times them: retries, their back-off and a function's
 	// output send included; a batch counts as its messages, less those
-	// settled at once: acknowledged before a BatchFailedAt message's
-	// retries, or one that failed for good with those before it, before
-	// the messages after it are handled), and
+	// acknowledged at once before a BatchFailedAt message's retries), and
 	// OldestInFlight how long the oldest of them has been, counted from
 	// the start of the second it began in (up to 1s over; 0 when none). A
 	// handler that does not return shows as an OldestInFlight that keeps

@@ -1382,19 +1382,8 @@ func (w *partWorker) call(ms []kafkago.Message, envs []stream.Envelope) (ok bool
 		w.releaseSlot()
 		return false, 0, nil
 	}
-	stuck := false // an early-settled message could not be: commit nothing past it
 	if c.spec.Consumer.BatchMode {
-		ctx, prefix := batchprefix.New(w.hctx, len(ms), func(from, to int, outcome error) error {
-			if stuck {
-				return errNotSettled
-			}
-			// One that failed for good is dead-lettered (or dropped)
-			// first, as settle does at the end, held while the DLQ
-			// refuses it; winding down meanwhile, it is left uncommitted.
-			if outcome != nil && !w.settleFailed(ms[from:to], envs[from:to], outcome) {
-				stuck = true
-				return errNotSettled
-			}
+		ctx, prefix := batchprefix.New(w.hctx, len(ms), func(_, to int) error {
 			next := ms[to-1].Offset + 1
 			w.finished(next)
 			w.cm.mark(w.po, next)
@@ -1409,33 +1398,7 @@ func (w *partWorker) call(ms []kafkago.Message, envs []stream.Envelope) (ok bool
 	if err != nil || c.spec.Consumer.BatchMode {
 		w.releaseSlot()
 	}
-	if stuck {
-		// Winding down: the rest is not committed past either.
-		return false, settled, err
-	}
 	return true, settled, err
-}
-
-// errNotSettled is what a batch's settler (stream.BatchSettler) returns
-// when a message that failed for good could not be dead-lettered before
-// the generation wound down: it and the messages after it are not
-// committed past, and come again.
-var errNotSettled = errors.New("kafka: the generation wound down before a failed message's dead letter was written; not committed past it")
-
-// settleFailed settles a batch's messages ms (envs) that the core settles
-// early (stream.BatchSettler) by their outcome: the failed ones
-// dead-lettered (dlq) or dropped, as settle does; false when the
-// generation wound down before their dead letters were written.
-func (w *partWorker) settleFailed(ms []kafkago.Message, envs []stream.Envelope, outcome error) bool {
-	if w.r.c.dlq {
-		return w.deadLetter(ms, envs, outcome)
-	}
-	for i := range ms {
-		if cause := stream.BatchMessageErr(outcome, i); cause != nil {
-			w.log.Debug("kafka: message dropped after a failure (no dlq)", "offset", ms[i].Offset, "error", w.r.c.bd.logErr(cause))
-		}
-	}
-	return true
 }
 
 // failed goes on from a handler call for ms (envs) that failed with err

@@ -415,11 +415,7 @@
 // retries (stream.BatchSettler: the partition's processed prefix moves
 // past them and the committer commits it), as Spring Kafka's
 // DefaultErrorHandler does; a worker's batch is one partition's, so they
-// are a contiguous prefix of it. A record that failed for good is
-// dead-lettered (or dropped) and committed past with them before the
-// records after it are handled (Spring Kafka's DefaultErrorHandler
-// recovers it and commits past it); a generation that winds down while its
-// dead letter is held commits nothing past it, even when the batch ends.
+// are a contiguous prefix of it.
 //
 // consumer.partitioned / instance-index are not used: Kafka assigns the
 // partitions among the group's members.

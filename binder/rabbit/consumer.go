@@ -873,30 +873,23 @@ func (r *run) handleBatch(ins []inbound) []inbound {
 		envs[i] = r.envelope(&ins[i].d)
 		envs[i].Received = r.received(&ins[i].d)
 	}
-	// The deliveries the core settles early (stream.BatchSettler: the
-	// handled ones before a failed one, before its retries, and one that
-	// failed for good, before the ones after it) are settled as soon as
-	// it says so, each on its own by its outcome as at the end (a
-	// multiple ack is exact only over tags of the channel handed out in
-	// order and all settled; a dead letter held while the DLQ refuses
-	// holds the call). The outcome settles the others.
-	var later []inbound
-	ctx, prefix := batchprefix.New(r.ctx, len(ins), func(from, to int, outcome error) error {
-		later = append(later, r.settleEach(ins[from:to], envs[from:to], outcome)...)
+	// The handled deliveries before a failed one are acked as soon as the
+	// core says so (stream.BatchSettler), before its retries: each on its
+	// own, as ackHandled does in batch mode (a multiple ack is exact only
+	// over tags of the channel handed out in order and all settled).
+	ctx, prefix := batchprefix.New(r.ctx, len(ins), func(from, to int) error {
+		for _, in := range ins[from:to] {
+			r.ackHandled(in)
+		}
 		return nil
 	})
 	// the rest's outcome, indexed from ins[k]
 	k, err := prefix.Rest(r.call(func() error { return r.c.spec.BatchHandler(ctx, envs) }))
-	return append(later, r.settleEach(ins[k:], envs[k:], err)...)
-}
-
-// settleEach settles the deliveries of a batch (or of a part of it) each
-// by its own outcome (stream.BatchMessageErr(err, i)) and returns those to
-// requeue after redelivery-delay. The failed ones are dead-lettered one
-// after the other: those behind one held for its dead letter are not
-// settled either, so each counts in flight from now until it is.
-func (r *run) settleEach(ins []inbound, envs []stream.Envelope, err error) []inbound {
-	errs := make([]error, len(ins))
+	// Each delivery by its own outcome (stream.BatchOutcome). The failed
+	// ones are dead-lettered one after the other: those behind one held
+	// for its dead letter are not settled either, so each counts in
+	// flight from now until it is.
+	errs := make([]error, len(ins)-k)
 	failed := 0
 	for i := range errs {
 		if errs[i] = stream.BatchMessageErr(err, i); errs[i] != nil {
@@ -907,13 +900,13 @@ func (r *run) settleEach(ins []inbound, envs []stream.Envelope, err error) []inb
 	defer held.ReleaseAll()
 	var later []inbound
 	j := 0
-	for i := range ins {
+	for i := k; i < len(ins); i++ {
 		var release func()
-		if errs[i] != nil {
+		if errs[i-k] != nil {
 			release = held.Take(j)
 			j++
 		}
-		if r.settle(ins[i], envs[i], errs[i], release) {
+		if r.settle(ins[i], envs[i], errs[i-k], release) {
 			later = append(later, ins[i])
 		}
 	}

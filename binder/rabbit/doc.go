@@ -349,9 +349,7 @@
 // handled deliveries before a failed one are acked at once, before its
 // retries (stream.BatchSettler), each with its own ack (a multiple ack
 // would be exact only over a run of the channel's tags handed out in
-// order and all settled), not when the batch's handling ends; one that
-// failed for good is dead-lettered (or dropped) and settled with them
-// before the messages after it are handled.
+// order and all settled), not when the batch's handling ends.
 //
 // # Pipelined processing
 //
