@@ -218,14 +218,23 @@ func TestDLQReplayDropsDeliveryCountsRabbit(t *testing.T) {
 		}
 	}
 	// m-1 as a dead letter republished from a quorum work queue has it;
-	// m-2 gets the DLQ's own counts from the reads below.
+	// m-2 gets the DLQ's own counts from the reads below. Confirmed
+	// before the reads: without, the quorum queue may not hold them yet
+	// (CI once replayed 0).
+	if err := ch.Confirm(false); err != nil {
+		t.Fatal(err)
+	}
 	for i, h := range []amqp.Table{
 		{"n": int32(1), "x-delivery-count": int64(3), "x-acquired-count": int64(4)},
 		{"n": int32(2)},
 	} {
-		if err := ch.Publish("", "work.g.dlq", false, false, amqp.Publishing{MessageId: fmt.Sprintf("m-%d", i+1),
-			Headers: h, Body: []byte(fmt.Sprintf(`{"id":"%d"}`, i+1))}); err != nil {
+		dc, err := ch.PublishWithDeferredConfirm("", "work.g.dlq", false, false, amqp.Publishing{MessageId: fmt.Sprintf("m-%d", i+1),
+			Headers: h, Body: []byte(fmt.Sprintf(`{"id":"%d"}`, i+1))})
+		if err != nil {
 			t.Fatal(err)
+		}
+		if !dc.Wait() {
+			t.Fatalf("m-%d not confirmed by the broker", i+1)
 		}
 	}
 	for range 2 {
