@@ -89,10 +89,20 @@ func TestDLQReplayKeepsHeaderTypesRabbit(t *testing.T) {
 	// A dead letter with typed bookkeeping headers (another tool's
 	// x-original-* as Kafka's binder writes them, numbers): the replay
 	// drops them whatever their type, and keeps the user's.
-	if err := ch.Publish("", "work.g.dlq", false, false, amqp.Publishing{MessageId: "m-2", Body: []byte(`{"id":"2"}`),
-		Headers: amqp.Table{stream.HeaderExceptionMessage: "boom", "x-original-partition": int32(3), "x-original-offset": int64(9),
-			"x-exception-fqcn": []byte("java.lang.IllegalStateException"), "n": int32(5)}}); err != nil {
+	// Confirmed before the replay reads the DLQ: the broker has then
+	// taken it, and the requeue before it on this channel (a replay on
+	// its own connection could otherwise find one dead letter).
+	if err := ch.Confirm(false); err != nil {
 		t.Fatal(err)
+	}
+	dc, err := ch.PublishWithDeferredConfirm("", "work.g.dlq", false, false, amqp.Publishing{MessageId: "m-2", Body: []byte(`{"id":"2"}`),
+		Headers: amqp.Table{stream.HeaderExceptionMessage: "boom", "x-original-partition": int32(3), "x-original-offset": int64(9),
+			"x-exception-fqcn": []byte("java.lang.IllegalStateException"), "n": int32(5)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !dc.Wait() {
+		t.Fatal("m-2 not confirmed by the broker")
 	}
 
 	r := runWith(t, &runEnv{env: env, dir: dir}, "dlq", "replay", "--binding", "work-in-0")
