@@ -22,17 +22,7 @@ func batchFailApp(t *testing.T, maxAttempts int, fn func(context.Context, []Orde
 	fns := stream.NewCatalog()
 	stream.AddConsumer(fns, "batch", fn)
 	stream.AddConsumer(fns, "dead", func(_ context.Context, m stream.Message[[]byte]) error { dead <- m; return nil })
-	cc := fastRetry(maxAttempts)
-	cc.BatchMode, cc.DLQ, cc.AutoStartup = true, true, ptr(false)
-	cfg := &stream.Config{
-		Function:       stream.FunctionConfig{Definition: "batch;dead"},
-		OutputBindings: "raw",
-		Bindings: map[string]stream.BindingConfig{
-			"raw":        {Destination: "in", Producer: stream.ProducerConfig{RequiredGroups: []string{"g"}}},
-			"batch-in-0": {Destination: "in", Group: "g", Consumer: cc},
-			"dead-in-0":  {Destination: stream.DLQName("in", "g"), Group: "reader"},
-		},
-	}
+	cfg := batchConfig(maxAttempts, true)
 	r := start(t, cfg, fns, stream.WithErrorHandler("batch-in-0", func(_ context.Context, fm stream.FailedMessage) { failed <- fm }))
 	for _, p := range payloads {
 		if err := r.app.Bridge().Send(context.Background(), "raw", p); err != nil {
@@ -256,4 +246,26 @@ func TestNewBatchOutcomeNakTail(t *testing.T) {
 	if errs[3] != nil || errs[4] != bad {
 		t.Errorf("the errors given were changed: %v", errs)
 	}
+}
+
+// batchConfig is the configuration of the batch tests: the catalog's
+// "batch" consumer in batch mode on destination "in" (group g,
+// maxAttempts, fast back-off, not started with the app), "raw" to send to
+// it and, with dlq, its dead letters to the "dead" consumer.
+func batchConfig(maxAttempts int, dlq bool) *stream.Config {
+	cc := fastRetry(maxAttempts)
+	cc.BatchMode, cc.DLQ, cc.AutoStartup = true, dlq, ptr(false)
+	cfg := &stream.Config{
+		Function:       stream.FunctionConfig{Definition: "batch"},
+		OutputBindings: "raw",
+		Bindings: map[string]stream.BindingConfig{
+			"raw":        {Destination: "in", Producer: stream.ProducerConfig{RequiredGroups: []string{"g"}}},
+			"batch-in-0": {Destination: "in", Group: "g", Consumer: cc},
+		},
+	}
+	if dlq {
+		cfg.Function.Definition = "batch;dead"
+		cfg.Bindings["dead-in-0"] = stream.BindingConfig{Destination: stream.DLQName("in", "g"), Group: "reader"}
+	}
+	return cfg
 }

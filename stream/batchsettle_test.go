@@ -86,18 +86,7 @@ func TestBatchFailedAtSettlesPrefixBeforeRetry(t *testing.T) {
 	fns := stream.NewCatalog()
 	stream.AddConsumer(fns, "batch", fn)
 	stream.AddConsumer(fns, "dead", func(_ context.Context, m stream.Message[[]byte]) error { dead <- m; return nil })
-	cc := fastRetry(2)
-	cc.BatchMode, cc.DLQ, cc.AutoStartup = true, true, ptr(false)
-	cfg := &stream.Config{
-		Function:       stream.FunctionConfig{Definition: "batch;dead"},
-		OutputBindings: "raw",
-		Bindings: map[string]stream.BindingConfig{
-			"raw":        {Destination: "in", Producer: stream.ProducerConfig{RequiredGroups: []string{"g"}}},
-			"batch-in-0": {Destination: "in", Group: "g", Consumer: cc},
-			"dead-in-0":  {Destination: stream.DLQName("in", "g"), Group: "reader"},
-		},
-	}
-	r := start(t, cfg, fns, stream.WithBinderType(memory.Type, rec.factory))
+	r := start(t, batchConfig(2, true), fns, stream.WithBinderType(memory.Type, rec.factory))
 	for _, id := range []string{"a", "b", "c", "d", "e"} {
 		if err := r.app.Bridge().Send(context.Background(), "raw", Order{OrderID: id}); err != nil {
 			t.Fatal(err)
@@ -215,17 +204,7 @@ func TestBatchSettledPrefixLeavesInFlight(t *testing.T) {
 // before, if given, is called with it), so that they come as one batch.
 func startBatchOf(t *testing.T, fns *stream.Catalog, rec *settleRecorder, before func(*stream.Binding), ids ...string) *running {
 	t.Helper()
-	cc := fastRetry(2)
-	cc.BatchMode, cc.AutoStartup = true, ptr(false)
-	cfg := &stream.Config{
-		Function:       stream.FunctionConfig{Definition: "batch"},
-		OutputBindings: "raw",
-		Bindings: map[string]stream.BindingConfig{
-			"raw":        {Destination: "in", Producer: stream.ProducerConfig{RequiredGroups: []string{"g"}}},
-			"batch-in-0": {Destination: "in", Group: "g", Consumer: cc},
-		},
-	}
-	r := start(t, cfg, fns, stream.WithBinderType(memory.Type, rec.factory))
+	r := start(t, batchConfig(2, false), fns, stream.WithBinderType(memory.Type, rec.factory))
 	for _, id := range ids {
 		if err := r.app.Bridge().Send(context.Background(), "raw", Order{OrderID: id}); err != nil {
 			t.Fatal(err)

@@ -53,7 +53,7 @@ func TestDeadLetterHeldCountsInFlight(t *testing.T) {
 	var frozen atomic.Bool
 	spec := stream.ConsumerSpec{Binding: "test-in-0", Destination: "heldinflight", Group: "g", ContentType: stream.DefaultContentType,
 		Consumer: stream.ConsumerConfig{DLQ: true, Concurrency: 1, MaxAttempts: 1, InstanceCount: 1},
-		Logger:   slog.New(sig), // bindConsumer would set its own
+		Logger:   slog.New(sig),
 		Handler: func(context.Context, stream.Envelope) error {
 			if !frozen.Swap(true) {
 				px.freeze() // the dead letter cannot be written for now
@@ -67,18 +67,7 @@ func TestDeadLetterHeldCountsInFlight(t *testing.T) {
 		Holding: holding.Hold}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	c, err := b.BindConsumer(ctx, spec)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := c.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		_ = c.Stop(ctx)
-	})
+	c := bindConsumer(t, b, spec)
 	// Sent around the proxy: the handler freezes it at once, maybe
 	// before the XADD's reply came back through it (CI: the send timed out).
 	p := bindProducer(t, e.binder(t, nil), stream.ProducerSpec{Destination: "heldinflight"})

@@ -211,7 +211,9 @@ func bindConsumerThen(t testing.TB, b stream.Binder, spec stream.ConsumerSpec, b
 	spec.Consumer.Concurrency = max(spec.Consumer.Concurrency, 1)
 	spec.Consumer.MaxAttempts = max(spec.Consumer.MaxAttempts, 1)
 	spec.Consumer.InstanceCount = max(spec.Consumer.InstanceCount, 1)
-	spec.Logger = testLogger(t)
+	if spec.Logger == nil { // a test's own logger (one it reads) is kept
+		spec.Logger = testLogger(t)
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	c, err := b.BindConsumer(ctx, spec)
