@@ -99,8 +99,11 @@
 // every send fails and a function's input is redelivered for ever: set
 // required-groups, whose queues the producer declares before its first
 // send (streambind lint warns of a mandatory producer that has none and
-// no consumer among the services it is given). Send returns once the
-// broker confirmed the message; a nack is [ErrNacked].
+// no consumer among the services it is given). For a partitioned message
+// the error names the partition, its routing key and the queue missing
+// (<destination>.<group>-<p>, which the group's consumer of partition p
+// declares and binds, and required-groups for every partition). Send
+// returns once the broker confirmed the message; a nack is [ErrNacked].
 //
 // A message the broker would refuse is not published, and Send fails with a
 // permanent error (stream.Permanent, so the core does not retry it and

@@ -881,11 +881,34 @@ func (p *producer) result(ctx context.Context, l *lane, key string, msg amqp.Pub
 		// for redelivery) and the binding reports itself down.
 		p.setDown(start, fmt.Errorf("the broker refuses publishing to exchange %q: %v", p.exchange, err))
 	}
+	if ps, ok := msg.Headers[stream.HeaderPartition].(string); ok && p.partitioned && errors.Is(err, ErrUnroutable) {
+		err = fmt.Errorf("%w; %s", err, p.unroutablePartition(ps, key))
+	}
 	err = fmt.Errorf("rabbit: send to %q (binding %s): %w", p.spec.Destination, p.spec.Binding, err)
 	if isPermanent(err) {
 		return stream.Permanent(err)
 	}
 	return err
+}
+
+// unroutablePartition says why a message for partition ps, published
+// with routing key key, was returned unroutable, and what to do: no queue
+// of a consumer group is bound for that partition. A group's queue of
+// partition n is declared and bound (with <destination>-<n>) by the
+// group's consumer with instance-index n (or n in its
+// instance-index-list), or, for every partition at once, by a producer
+// whose required-groups names the group.
+func (p *producer) unroutablePartition(ps, key string) string {
+	if gs := p.spec.Producer.RequiredGroups; len(gs) > 0 {
+		qs := make([]string, len(gs))
+		for i, g := range gs {
+			qs[i] = p.opts.baseQueue(p.spec.Destination, strings.TrimSpace(g)) + "-" + ps
+		}
+		return fmt.Sprintf("partition %s of %q has no queue bound with %q: the binding declared its required-groups' queue of that partition (%s) when it started, and it is gone or not bound (bind-queue: false); restart the binding to declare it again, or start the group's consumer with instance-index %s",
+			ps, p.spec.Destination, key, strings.Join(qs, ", "), ps)
+	}
+	return fmt.Sprintf("partition %s of %q has no queue bound with %q: no consumer group's queue of that partition (%s) exists; the group's consumer with instance-index %s (or %s in its instance-index-list) declares and binds it when it starts, a producer with required-groups every partition's: set producer.required-groups of binding %s to the consumers' group, or start the group's consumers of every partition (instance-index 0 to %d) first",
+		ps, p.spec.Destination, key, p.opts.baseQueue(p.spec.Destination, "<group>")+"-"+ps, ps, ps, p.spec.Binding, max(p.spec.Producer.PartitionCount, 1)-1)
 }
 
 // routingKey is the routing key of m, as SCSt computes it:

@@ -399,7 +399,14 @@ one with dlq, its ttl, max-length, quorum, dead-letter-* ...; the error
 names them when that binding is in the configuration), or that
 consumer's service fails to start (inequivalent arg); for an input
 binding without a group, give it one (stream.bindings.B.group): its
-anonymous queue is deleted when its consumer stops.
+anonymous queue is deleted when its consumer stops. Through a partitioned
+output binding the error names the partition that has no queue (a
+group's queue of partition n, <destination>.<group>-n, is bound with
+<destination>-n): start the group's consumers of every partition first
+(each declares the queues of its instance-index or instance-index-list),
+or set required-groups, which declares every partition's queue; a
+partitioned input binding's queues take no message sent without a
+partition: send through the output binding that feeds them.
 The in-process binder cannot be reached from another process.
 
 ` + connectHelp,

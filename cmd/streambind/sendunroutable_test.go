@@ -86,3 +86,70 @@ func TestSendUnroutableAnonymousBinding(t *testing.T) {
 		t.Errorf("exit status %d, stderr %q; want it to end %q", r.code, r.stderr, want)
 	}
 }
+
+// TestSendUnroutablePartition: a send through a partitioned output
+// binding to a partition no queue is bound for says which partition has
+// no queue and what to do for a partitioned destination (the consumers
+// of every partition, or required-groups, which declares every
+// partition's queue). It ended with the generic remedy, whose last hint
+// was about the queue settings (auto-bind-dlq ...) a producer's
+// required-groups must share with the consumers, saying nothing of
+// partitions. An unpartitioned output binding keeps that remedy; a send
+// through a partitioned input binding (routed with the destination's
+// key, which none of its group's queues is bound with) says so.
+func TestSendUnroutablePartition(t *testing.T) {
+	t.Parallel()
+	vhost := rabbittest.VHost(t)
+	dir := writeFiles(t, map[string]string{"application.yaml": rabbitEmitWorkHead + `    emit-out-0:
+      destination: jobs
+      producer:
+        partition-count: 2
+        partition-key-expression: headers['k']
+    work-in-0:
+      destination: shards
+      group: workers
+      consumer:
+        partitioned: true
+        instance-count: 2
+        instance-index: 0
+`})
+	plain := writeFiles(t, map[string]string{"application.yaml": rabbitEmitWorkHead + `    emit-out-0:
+      destination: lonely
+`})
+	env := []string{"VHOST=" + vhost}
+	const unroutable = "unroutable message returned by the broker (no queue bound for its routing key)"
+	for _, tc := range []struct {
+		dir        string
+		args       []string
+		want       []string
+		notWant    string
+		wantSuffix string
+	}{
+		{args: []string{"send", "--binding", "emit-out-0", "--key", "a", `{}`},
+			want: []string{`with routing key "jobs-1": ` + unroutable + `; partition 1 of "jobs" has no queue bound with "jobs-1": no consumer group's queue of that partition (jobs.<group>-1) exists`,
+				"; nothing keeps a message sent while no queue is bound: start the group's consumers of every partition first (instance-index 0 to 1 of instance-count 2, or instance-index-lists covering them: each declares and binds the queues of its partitions), " +
+					"or set stream.bindings.emit-out-0.producer.required-groups to the consumers' group: send (as the service's producer) then declares and binds every partition's queue before the first message, with the queue settings of the group's consumer binding, as in SCSt\n"},
+			notWant: "auto-bind-dlq"},
+		// The case the queue settings hint was written for.
+		{dir: plain, args: []string{"send", "--binding", "emit-out-0", `{}`},
+			want:       []string{unroutable + "; nothing keeps a message sent while no queue is bound: " + startConsumerFirst + ", or set stream.bindings.emit-out-0.producer.required-groups to that group"},
+			notWant:    "partition",
+			wantSuffix: "give it those of the group's consumer binding (auto-bind-dlq: true for one with dlq, and its ttl, max-length, quorum, dead-letter-* ...), or that consumer's service fails to start (inequivalent arg)\n"},
+		{args: []string{"send", "--binding", "work-in-0", `{}`},
+			want: []string{unroutable + "; nothing keeps a message sent while no queue is bound: work-in-0 is partitioned: its group's queues (one per partition) are bound with shards-<partition> only, so a message sent with no partition reaches none of them, whichever consumers run; " +
+				"send through the partitioned output binding that feeds group workers (streambind send --binding NAME --key K), which routes each message to its partition\n"},
+			notWant: "start the service of work-in-0 first"},
+	} {
+		if tc.dir == "" {
+			tc.dir = dir
+		}
+		r := runIn(t, tc.dir, env, tc.args...)
+		ok := r.code == exitFailure && !strings.Contains(r.stderr, tc.notWant) && strings.HasSuffix(r.stderr, tc.wantSuffix)
+		for _, w := range tc.want {
+			ok = ok && strings.Contains(r.stderr, w)
+		}
+		if !ok {
+			t.Errorf("%v: exit status %d, stderr %q; want it to contain %q, end %q, and not say %q", tc.args, r.code, r.stderr, tc.want, tc.wantSuffix, tc.notWant)
+		}
+	}
+}

@@ -41,6 +41,13 @@ const startConsumerFirst = "start a consumer of the destination with a group fir
 // makes that consumer's service fail to start (inequivalent arg).
 func sendUnroutableRemedy(s *service, r *resolved, dest string) string {
 	switch {
+	case r != nil && !r.input && r.eff.Producer.IsPartitioned():
+		return partitionedUnroutableRemedy(s, r, dest)
+	case r != nil && r.input && r.eff.Group != "" && r.eff.Consumer.Partitioned:
+		// A partitioned group's queues are bound with <dest>-<n>: send
+		// through an input binding publishes with the destination's key,
+		// which none of them takes, however many consumers run.
+		return fmt.Sprintf("%[1]s is partitioned: its group's queues (one per partition) are bound with %[2]s-<partition> only, so a message sent with no partition reaches none of them, whichever consumers run; send through the partitioned output binding that feeds group %[3]s (streambind send --binding NAME --key K), which routes each message to its partition", r.bindingKey, dest, r.eff.Group)
 	case r != nil && !r.input:
 		c := groupConsumerOf(s, dest, "", r.bindingKey)
 		if c.name == "" {
@@ -62,6 +69,27 @@ func sendUnroutableRemedy(s *service, r *resolved, dest string) string {
 		}
 		return fmt.Sprintf("%s, or send through an output binding of the destination whose producer.required-groups is %s (the group of %s; streambind send --binding NAME), which declares and binds its queue before the first message%s", startConsumerFirst, c.group, c.name, queueSettingsNote(c, "NAME"))
 	}
+}
+
+// partitionedUnroutableRemedy is sendUnroutableRemedy's for a send
+// through partitioned output binding r: the message's partition has no
+// queue (the binder's error names it). A partitioned group's queue of
+// partition n is declared and bound (with <dest>-<n>) by its consumer with
+// instance-index n, or n in its instance-index-list, so the consumers of
+// every partition must have started; or required-groups on r declares
+// every partition's queue. The generic remedy (start a consumer of the
+// destination, and queue settings in general) said nothing of
+// partitions: a consumer of one partition may run and the send still fail.
+func partitionedUnroutableRemedy(s *service, r *resolved, dest string) string {
+	last := max(r.eff.Producer.PartitionCount, 1) - 1
+	c := groupConsumerOf(s, dest, "", r.bindingKey)
+	group, note := "the consumers' group", ", with the queue settings of the group's consumer binding, as in SCSt"
+	if c.name != "" {
+		group = fmt.Sprintf("%s (the group of %s)", c.group, c.name)
+		note = queueSettingsNote(c, r.bindingKey)
+	}
+	return fmt.Sprintf("start the group's consumers of every partition first (instance-index 0 to %d of instance-count %d, or instance-index-lists covering them: each declares and binds the queues of its partitions), or set stream.bindings.%s.producer.required-groups to %s: send (as the service's producer) then declares and binds every partition's queue before the first message%s",
+		last, last+1, r.bindingKey, group, note)
 }
 
 // groupConsumer is a consumer binding of a group found in a service's
