@@ -271,8 +271,11 @@ func (o *BatchOutcome) Unwrap() []error {
 // [*BatchOutcome], err itself otherwise (it applies to every message).
 // Binders settle each message of a batch by it.
 func BatchMessageErr(err error, i int) error {
+	if err == nil {
+		return nil // before o: errors.As takes its address, so o is allocated
+	}
 	var o *BatchOutcome
-	if err != nil && errors.As(err, &o) && i < len(o.errs) {
+	if errors.As(err, &o) && i < len(o.errs) {
 		return o.errs[i]
 	}
 	return err

@@ -1924,8 +1924,12 @@ func (r *run) handle(ctx context.Context, hs []*held) {
 		// The handled messages before a failed one are acked as soon as
 		// the core says so (stream.BatchSettler), before its retries;
 		// the outcome settles the others.
+		// batch, not hs: a closure that escapes (batchprefix keeps it)
+		// and names hs, which is assigned to, would move hs to the heap
+		// on every call, a batch or not (an allocation a message).
+		batch := hs
 		bctx, prefix := batchprefix.New(ctx, len(hs), func(from, to int) error {
-			for _, h := range hs[from:to] {
+			for _, h := range batch[from:to] {
 				r.settle(ctx, h, nil, nil)
 			}
 			return nil
