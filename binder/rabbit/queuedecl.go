@@ -21,18 +21,41 @@ type DeclaredQueue struct {
 // named group, as the binder declares them at bind time: the group's queue
 // and, with dlq, its DLQ (not the wait queues of retry-delays, which no
 // producer declares). An anonymous consumer's queue is its own (exclusive,
-// named at start): none is returned. The error is the binding's
-// properties'. streambind lint compares them with the queues a producer's
-// required-groups declare (RequiredGroupQueues).
+// named at start): none is returned. A partitioned consumer with
+// instance-index-list binds one consumer per listed index
+// (stream.ConsumerConfig.InstanceIndexes), so its queues are each listed
+// index's, in the list's order, and then the DLQ they share, once. The
+// error is the binding's properties'. streambind lint compares them with
+// the queues a producer's required-groups declare (RequiredGroupQueues).
 func ConsumerQueues(spec stream.ConsumerSpec) ([]DeclaredQueue, error) {
 	o, err := parseConsumerOptions(spec.Binding, spec.Consumer.Concurrency, spec.Extension)
 	if err != nil || spec.Group == "" {
 		return nil, err
 	}
-	c := &consumer{spec: spec, opts: o, dest: spec.Destination}
-	q := o.queueName(spec.Destination, spec.Group, spec.Consumer.Partitioned, spec.Consumer.InstanceIndex)
-	t := c.topology(q)
-	return declaredQueues(t, 1), nil
+	idx := spec.Consumer.InstanceIndexes(spec.Group)
+	if len(idx) == 0 {
+		idx = []int{spec.Consumer.InstanceIndex}
+	}
+	var queues, dlqs []DeclaredQueue
+	seen := map[string]bool{}
+	for _, i := range idx {
+		s := spec
+		s.Consumer.InstanceIndex = i
+		c := &consumer{spec: s, opts: o, dest: s.Destination}
+		q := o.queueName(s.Destination, s.Group, s.Consumer.Partitioned, i)
+		for _, d := range declaredQueues(c.topology(q), 1) {
+			if seen[d.Name] {
+				continue
+			}
+			seen[d.Name] = true
+			if d.DLQ {
+				dlqs = append(dlqs, d)
+			} else {
+				queues = append(queues, d)
+			}
+		}
+	}
+	return append(queues, dlqs...), nil
 }
 
 // RequiredGroupQueues returns the queues producer binding spec declares

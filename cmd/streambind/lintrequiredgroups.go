@@ -76,8 +76,11 @@ func requiredGroupArgs(producers, consumers map[destKey][]endpoint) []problem {
 // binding cs declares with the one producer binding ps (of RabbitMQ
 // prefix prefix) declares for cs's group among its required-groups: the
 // queue's name, the settings that differ and what to set on the producer
-// (queueArgDiffs). Nothing when ps declares no queue of cs's, or either's
-// properties are invalid (the binder's validator reports them).
+// (queueArgDiffs). A partitioned consumer with instance-index-list
+// declares a queue per listed index (rabbit.ConsumerQueues), all with the
+// same settings: the first that ps declares is compared. Nothing when ps
+// declares no queue of cs's, or either's properties are invalid (the
+// binder's validator reports them).
 func queueSettingsDiff(cs stream.ConsumerSpec, ps stream.ProducerSpec, prefix string) (queue string, diffs, fixes []string) {
 	pqs, err := rabbit.RequiredGroupQueues(ps)
 	if err != nil {
@@ -87,17 +90,26 @@ func queueSettingsDiff(cs stream.ConsumerSpec, ps stream.ProducerSpec, prefix st
 	if err != nil || len(cqs) == 0 {
 		return "", nil, nil
 	}
-	i := slices.IndexFunc(pqs, func(q rabbit.DeclaredQueue) bool { return !q.DLQ && q.Name == cqs[0].Name })
+	ci, i := -1, -1
+	for k, cq := range cqs {
+		if cq.DLQ {
+			continue
+		}
+		if i = slices.IndexFunc(pqs, func(q rabbit.DeclaredQueue) bool { return !q.DLQ && q.Name == cq.Name }); i >= 0 {
+			ci = k
+			break
+		}
+	}
 	if i < 0 {
 		return "", nil, nil // not a queue this producer declares
 	}
 	dlx := prefix + rabbit.DLXName // the producer's default
-	diffs, fixes = queueArgDiffs(cs.Binding, ps.Binding, cqs[0], pqs[i], "", "", dlx)
-	if len(cqs) > 1 {
+	diffs, fixes = queueArgDiffs(cs.Binding, ps.Binding, cqs[ci], pqs[i], "", "", dlx)
+	if d := slices.IndexFunc(cqs, func(q rabbit.DeclaredQueue) bool { return q.DLQ }); d >= 0 {
 		// The DLQ's dlq-* arguments: compared when both declare it;
 		// when only the consumer does, the producer's auto-bind-dlq
 		// needs them too.
-		cdlq := cqs[1]
+		cdlq := cqs[d]
 		var pdlq rabbit.DeclaredQueue
 		j := slices.IndexFunc(pqs, func(q rabbit.DeclaredQueue) bool { return q.DLQ && q.Name == cdlq.Name })
 		if j >= 0 {
@@ -111,7 +123,7 @@ func queueSettingsDiff(cs stream.ConsumerSpec, ps stream.ProducerSpec, prefix st
 			fixes = append(fixes, f...)
 		}
 	}
-	return cqs[0].Name, diffs, fixes
+	return cqs[ci].Name, diffs, fixes
 }
 
 // destOf is the destination of b whose exchange is k's.
