@@ -224,7 +224,7 @@ func (w *partWorker) deadLetterOne(m *kafkago.Message, env stream.Envelope, caus
 			cancel()
 			return w.dropDeadLetter(log, cause, fmt.Sprintf("it does not fit the dead-letter topic's max.message.bytes (%d) even without its payload", limit), nil)
 		}
-		err := wr.WriteMessages(ctx, deadLetterRecord(dlq, m, &dl))
+		err := wr.WriteMessages(ctx, deadLetterRecord(dlq, c.dlqPartition(m), &dl))
 		cancel()
 		if err == nil {
 			c.dlDown.Clear()
@@ -338,14 +338,27 @@ func deadLetterEnvelope(m *kafkago.Message, env stream.Envelope, cause error) st
 	return stream.Envelope{Payload: m.Value, Key: m.Key, Headers: h, NativeHeaders: env.NativeHeaders}
 }
 
-// deadLetterRecord is the record of dead letter dl of m, to the source
-// partition where the dead-letter topic has it (see balancer).
-func deadLetterRecord(topic string, m *kafkago.Message, dl *stream.Envelope) kafkago.Message {
+// dlqPartition is the dead-letter topic's partition for a dead letter of
+// m, as SCSt's Kafka binder picks it without a DlqPartitionFunction bean
+// (DlqPartitionFunction.determineFallbackFunction): 0 when dlq-partitions
+// is 1, else m's own partition (the balancer takes it modulo the
+// dead-letter topic's partition count where that topic has fewer).
+func (c *consumer) dlqPartition(m *kafkago.Message) int {
+	if c.cs.dlqPartitions == 1 {
+		return 0
+	}
+	return m.Partition
+}
+
+// deadLetterRecord is the record of dead letter (or retry copy) dl, to
+// partition part where the topic has it, else to part modulo its
+// partition count (see balancer).
+func deadLetterRecord(topic string, part int, dl *stream.Envelope) kafkago.Message {
 	hs := make([]kafkago.Header, 0, len(dl.Headers))
 	for k, v := range dl.Headers {
 		hs = appendHeader(hs, dl.NativeHeaders, k, v) // a repeated header's every value
 	}
-	return kafkago.Message{Topic: topic, Key: dl.Key, Value: dl.Payload, Headers: hs, Time: time.Now(), WriterData: m.Partition}
+	return kafkago.Message{Topic: topic, Key: dl.Key, Value: dl.Payload, Headers: hs, Time: time.Now(), WriterData: part}
 }
 
 // headerOriginalTimestampType is SCSt's companion of x-original-timestamp.

@@ -175,9 +175,13 @@
 // writes them). kafka-go reads each record's own timestamp, so on a topic
 // with message.timestamp.type LogAppendTime these (and the handler's
 // stream.Received timestamp) are the producer's time, not the broker's
-// append time, and the type says CreateTime. They go to the source
-// partition where the dead-letter topic has it, else to partition (source
-// mod count).
+// append time, and the type says CreateTime. They go to partition 0 when
+// dlq-partitions is 1 (however many partitions min-partition-count gave
+// the topic), else to the source partition where the dead-letter topic
+// has it, and otherwise to partition (source mod count): SCSt's choice
+// without a DlqPartitionFunction bean, except that SCSt's send to a
+// partition the topic lacks fails. There is no hook to choose another
+// partition.
 //
 // # Dead letters always fit
 //
@@ -688,7 +692,7 @@
 //	reset-offsets: false           # ignore committed offsets on the first assignment
 //	enable-dlq: false              # SCSt's spelling of the binding's consumer.dlq, moved there by the configuration loader
 //	dlq-name: ""                   # default error.<destination>.<group>
-//	dlq-partitions: (none)         # partitions of a dead-letter topic this binding creates; default: the source topic's
+//	dlq-partitions: (none)         # partitions of a dead-letter topic this binding creates (min-partition-count still applies); default: the source topic's. 1: every dead letter goes to partition 0, else to its record's partition (mod the topic's count)
 //	dlq-producer-properties: (none) # the dead-letter writer's producer properties: compression, send-attempts, write-timeout, configuration (acks ...)
 //	max-wait: 500ms                # longest fetch wait when there is no data (fetch.max.wait.ms)
 //	max-bytes: 10485760            # largest fetch response (bytes, or a size: 16KB, 1MB; KB = 1024 bytes, as Spring reads it)

@@ -351,7 +351,7 @@ func (w *partWorker) retryLater(m *kafkago.Message, env stream.Envelope, dr *str
 	}
 	rt := RetryTopicName(main, c.spec.Group, dr.Delay)
 	retryCopy := stream.Envelope{Payload: env.Payload, Key: env.Key, Headers: dr.Headers, NativeHeaders: env.NativeHeaders}
-	rec := deadLetterRecord(rt, m, &retryCopy)
+	rec := deadLetterRecord(rt, m.Partition, &retryCopy)
 	fitted := false // after a size refusal
 	delay := c.cs.redeliveryDelay
 	for {
@@ -379,7 +379,7 @@ func (w *partWorker) retryLater(m *kafkago.Message, env stream.Envelope, dr *str
 			c.bd.forgetMaxMessageBytes(rt) // a limit read before may be stale
 			if w.fitRetryCopy(rt, &retryCopy) {
 				w.log.Debug("kafka: the retry topic refused the failed message for its size; its exception texts shortened", "retry_topic", rt, "error", c.bd.logErr(err))
-				rec = deadLetterRecord(rt, m, &retryCopy)
+				rec = deadLetterRecord(rt, m.Partition, &retryCopy)
 				continue
 			}
 			fallthrough
