@@ -18,16 +18,18 @@ import (
 // message's retries start, where the binder can (each of streambind's:
 // [BatchSettler]; Spring Kafka's DefaultErrorHandler commits them first
 // too), so that a crash during the retries does not deliver them again;
-// the rest of the batch is settled when its handling ends. The retries (max-attempts,
-// back-off) are the failed message's: the function is called again with
-// the rest of the batch starting at it — a shorter slice, so index 0 of
-// that call is the failed message. A failure at a later index of a retry
-// starts that message's own count of attempts. Once the failed message's
-// attempts are spent it alone fails for good (the binding's ErrorHandler
-// is called for it; it is dead-lettered with err as its
-// x-exception-message, or dropped), and the function is called with the
-// messages after it, with fresh attempts. A plain error instead applies to
-// every message of the (remaining) batch, as it always did.
+// the rest of the batch is settled when its handling ends. The retries
+// (max-attempts, back-off) are the failed message's: the function is
+// called again with the rest of the batch starting at it — a shorter
+// slice, so index 0 of that call is the failed message. A failure at a
+// later index of a retry starts that message's own count of attempts.
+// Once the failed message's attempts are spent it alone fails for good
+// (the binding's ErrorHandler is called for it; it is dead-lettered with
+// err as its x-exception-message, or dropped) and is settled at once with
+// the handled ones before it (Spring Kafka's DefaultErrorHandler recovers
+// it and commits past it), and then the function is called with the
+// messages after it, with fresh attempts. A plain error instead applies
+// to every message of the (remaining) batch, as it always did.
 //
 // err may be [Permanent]: that message is not retried. err may be (or
 // wrap) [ErrNak]: the message at index and those after it are left for
@@ -160,7 +162,6 @@ func (rt *runtimeBinding) runBatch(ctx context.Context, full, envs []Envelope) e
 	b := &batchRun{rt: rt, full: full, envs: envs}
 	ctx = context.WithValue(ctx, batchFailKey{}, b.failing)
 	var outs []error // each message's outcome; made at the first failed one
-	failedAt := n    // the first message failed for good
 	setOut := func(from, to int, err error) {
 		if outs == nil {
 			outs = make([]error, n)
@@ -168,23 +169,35 @@ func (rt *runtimeBinding) runBatch(ctx context.Context, full, envs []Envelope) e
 		for i := from; i < to; i++ {
 			outs[i] = err
 		}
-		failedAt = min(failedAt, from)
 	}
-	// The handled messages before the failing one (and before any that
-	// failed for good) are acknowledged by the binder at once, before
-	// the retries start: see BatchSettler.
+	// The messages before the failing one are settled by the binder at
+	// once, by their outcomes, before its retries start or, when it failed
+	// for good, before the function goes on with the ones after it: the
+	// handled ones acknowledged, each one failed for good dead-lettered or
+	// dropped. See BatchSettler.
 	settler := BatchSettlerFrom(ctx)
 	// The function and the ErrorHandler get a ctx without it: only the
 	// core, which judges the messages, may have the binder settle them.
 	ctx = WithBatchSettler(ctx, nil)
 	settlePrefix := func() {
-		if to := min(b.cur, failedAt); settler != nil && to > settled {
-			stats.handling.end(sec, to-settled)
-			settled = to
-			if err := safeCall(func() error { return settler(to) }); err != nil {
-				rt.log.Warn("batch: the binder could not acknowledge the handled messages before the failed one; they may be delivered again",
-					"messages", to, "error", boundedErr(err))
-			}
+		// Every message before b.cur has its outcome: handled, or failed
+		// for good alone (a Nak'ed one, or a failure of the whole rest,
+		// ends the loop before any further settlement).
+		to := b.cur
+		if settler == nil || to <= settled {
+			return
+		}
+		var outcome error
+		if outs != nil {
+			outcome = NewBatchOutcome(outs[:to])
+		}
+		// A failed one held for its dead letter counts in flight as the
+		// binder holds it (ConsumerSpec.Holding), as at the batch's end.
+		stats.handling.end(sec, to-settled)
+		settled = to
+		if err := safeCall(func() error { return settler(to, outcome) }); err != nil {
+			rt.log.Warn("batch: the binder could not settle the messages before the failing one; they may be delivered again",
+				"messages", to, "error", boundedErr(err))
 		}
 	}
 	counted := 0 // handled messages already counted processed (succeeded)
@@ -240,6 +253,10 @@ func (rt *runtimeBinding) runBatch(ctx context.Context, full, envs []Envelope) e
 		if b.cur == n {
 			break
 		}
+		// Settled (dead-lettered or dropped) with the messages before it
+		// before the function goes on, as Spring Kafka's
+		// DefaultErrorHandler recovers a record and commits past it.
+		settlePrefix()
 		segStart = time.Since(clockBase)
 		err = safeCall(func() error { return b.attempt(ctx) })
 	}

@@ -6,39 +6,62 @@ import (
 	"slices"
 )
 
-// BatchSettler acknowledges the first n messages of the batch being
-// handled before its [BatchHandler] returns: Spring Kafka's
-// DefaultErrorHandler, which commits the offsets of the records before the
-// failed one of a BatchListenerFailedException and only then retries it.
+// BatchSettler settles the first n messages of the batch being handled
+// before its [BatchHandler] returns: Spring Kafka's DefaultErrorHandler,
+// which commits the offsets of the records before the failed one of a
+// BatchListenerFailedException and only then retries it, and which
+// recovers (dead-letters) a record whose retries are spent and commits
+// past it before it goes on with the records after it.
 //
 // A binder that can settle a prefix of a batch early passes the
 // BatchHandler a ctx made with [WithBatchSettler] (one settler per
 // handler call). Lifecycle contract:
 //   - The core calls it only during the BatchHandler call (every call
 //     happens before the handler returns), never concurrently with
-//     itself, with n growing from call to call (0 < n <= len(ms)): the
-//     messages ms[:n] were handled (their outcome is nil) and are to be
-//     acknowledged now — Kafka commits past them (their partition's
-//     contiguous prefix), the other binders ack them. It calls it when
-//     the function failed at a message (stream.BatchFailedAt), before that
-//     message's retries start, so that a crash during the retries does not
-//     deliver the handled messages again.
-//   - The binder acknowledges ms[from:n] (from: the n of the previous
-//     call, 0 at first) before the settler returns, or reports why it
-//     could not (a lost channel, connection): those messages then come
-//     again, as after a crash, and the core only logs it. Either way they
-//     count as settled.
+//     itself, with n growing from call to call (0 < n <= len(ms)).
+//     outcome is the outcome of ms[:n], in the form a BatchHandler
+//     returns (nil: all of them handled; else a [*BatchOutcome] indexed
+//     from ms[0], read with [BatchMessageErr]): each of ms[from:n] (from:
+//     the n of the previous call, 0 at first) is to be settled now by its
+//     own outcome, as the binder settles a message of the batch when the
+//     handler returns — a handled one acknowledged (Kafka commits past
+//     it: its partition's contiguous prefix; the others ack it), one that
+//     failed for good dead-lettered with its own cause (or dropped
+//     without a DLQ). The core calls it when the function failed at a
+//     message (stream.BatchFailedAt), before that message's retries
+//     start (the handled ones before it), and when a message failed for
+//     good (its ErrorHandler called), before the function goes on with
+//     the messages after it (the handled ones before it and it), so that
+//     a crash during the retries or the messages after does not deliver
+//     them again.
+//   - No message of ms[:n] is Nak'ed (wraps [ErrNak]: left for
+//     redelivery, requeue-rejected): the core settles those only when
+//     the handler returns, with the rest of the batch. A binder settles
+//     early only the messages before the first Nak'ed one it is given
+//     (batchprefix does), leaving it and the rest to the outcome.
+//   - The binder settles ms[from:n] before the settler returns — a dead
+//     letter the DLQ refuses for now holds the call, as it holds the
+//     settlement at the batch's end, and is held as it is there: the hold
+//     is not a handler call (Pause does not wait for it, and a binder
+//     with a bound on concurrent calls gives up the call's place), and
+//     the settler returns only once the binding is not paused (the
+//     function never goes on on a paused binding) — or reports why it
+//     could not (a lost channel, connection, a stop while a dead letter
+//     was held): those
+//     messages then come again, as after a crash (Kafka commits nothing
+//     past the first of them, not even at the batch's end), and the core
+//     only logs it. Either way they count as settled.
 //   - When the BatchHandler returns err, the binder settles only the
 //     messages not settled early, ms[n:], by [BatchTail](err, n): never an
 //     early-settled message again, whatever err says (a plain error, a
-//     Nak, a panic's), so no acknowledgement is sent twice and no
-//     acknowledged message is dead-lettered or redelivered.
+//     Nak, a panic's), so no acknowledgement or dead letter is sent twice
+//     and no settled message is redelivered.
 //
 // A binder that passes none gets no call: it settles the whole batch when
 // the handler returns, as before. [BatchSettlerFrom] reads it. The core
 // keeps it to itself: the batch function and the ErrorHandler get a ctx
 // without it.
-type BatchSettler func(n int) error
+type BatchSettler func(n int, outcome error) error
 
 type batchSettlerKey struct{}
 

@@ -14,11 +14,18 @@ import (
 )
 
 // settleRecorder wraps the memory binder: each BatchHandler call gets a
-// BatchSettler that records the n of every call (and calls the memory
-// binder's own, if it passes one).
+// BatchSettler that records the n and outcome of every call (and calls the
+// memory binder's own, if it passes one).
 type settleRecorder struct {
-	mu    sync.Mutex
-	calls []int
+	mu       sync.Mutex
+	calls    []int
+	outcomes []error
+}
+
+func (rec *settleRecorder) outcome(i int) error {
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	return rec.outcomes[i]
 }
 
 func (rec *settleRecorder) settled() []int {
@@ -44,12 +51,13 @@ func (b recordingBinder) BindConsumer(ctx context.Context, spec stream.ConsumerS
 	if h := spec.BatchHandler; h != nil {
 		spec.BatchHandler = func(ctx context.Context, ms []stream.Envelope) error {
 			inner := stream.BatchSettlerFrom(ctx)
-			return h(stream.WithBatchSettler(ctx, func(n int) error {
+			return h(stream.WithBatchSettler(ctx, func(n int, outcome error) error {
 				b.rec.mu.Lock()
 				b.rec.calls = append(b.rec.calls, n)
+				b.rec.outcomes = append(b.rec.outcomes, outcome)
 				b.rec.mu.Unlock()
 				if inner != nil {
-					return inner(n)
+					return inner(n, outcome)
 				}
 				return nil
 			}), ms)
@@ -61,8 +69,10 @@ func (b recordingBinder) BindConsumer(ctx context.Context, spec stream.ConsumerS
 // The handled messages before the one a batch function says failed
 // (BatchFailedAt) are handed to the binder's BatchSettler before that
 // message's retries start; when a retry fails at a later message, the
-// prefix grows to it; a message that failed for good (dead-lettered when
-// the batch ends) is never settled early, nor anything after it.
+// prefix grows to it; a message that failed for good is handed to it
+// with its outcome (dead-lettered at once) before the function goes on
+// with the ones after it, and the last one, which fails for good too, is
+// settled when the batch ends.
 func TestBatchFailedAtSettlesPrefixBeforeRetry(t *testing.T) {
 	rec := &settleRecorder{}
 	calls := make(chan string, 20)
@@ -77,7 +87,7 @@ func TestBatchFailedAtSettlesPrefixBeforeRetry(t *testing.T) {
 			return stream.BatchFailedAt(1, errors.New("bad d"))
 		case s == "de": // d fails for good (max-attempts 2)
 			return stream.BatchFailedAt(0, errors.New("bad d"))
-		case s == "e": // e fails for good too: nothing past d is settled early
+		case s == "e": // e fails for good too: the batch ends with it
 			return stream.BatchFailedAt(0, stream.Permanent(errors.New("bad e")))
 		}
 		return nil
@@ -104,8 +114,9 @@ func TestBatchFailedAtSettlesPrefixBeforeRetry(t *testing.T) {
 	if want := []string{"abcde", "cde", "de", "e"}; !slices.Equal(got, want) {
 		t.Fatalf("handler calls %q, want %q", got, want)
 	}
-	// c's retry ("cde") comes after a and b were settled; d's after c.
-	want := [][]int{nil, {2}, {2, 3}, {2, 3}}
+	// c's retry ("cde") comes after a and b were settled; d's after c;
+	// e's after d, dead-lettered.
+	want := [][]int{nil, {2}, {2, 3}, {2, 3, 4}}
 	for i := range want {
 		if !slices.Equal(before[i], want[i]) {
 			t.Fatalf("settled before call %d (%s): %v, want %v", i+1, got[i], before[i], want[i])
@@ -119,8 +130,24 @@ func TestBatchFailedAtSettlesPrefixBeforeRetry(t *testing.T) {
 	waitStats(t, r, "batch-in-0", func(st stream.BindingStats) bool {
 		return st.Processed == 3 && st.Failed == 2 && st.DeadLettered == 2
 	})
-	if s := rec.settled(); !slices.Equal(s, []int{2, 3}) {
-		t.Fatalf("settled early: %v, want [2 3]", s)
+	if s := rec.settled(); !slices.Equal(s, []int{2, 3, 4}) {
+		t.Fatalf("settled early: %v, want [2 3 4]", s)
+	}
+	// The first two settle handled messages; the third d, failed for
+	// good with its own cause, after the handled a, b and c.
+	for i := range 2 {
+		if o := rec.outcome(i); o != nil {
+			t.Errorf("settle %d: outcome %v, want nil (all handled)", i+1, o)
+		}
+	}
+	o := rec.outcome(2)
+	for i := range 3 {
+		if err := stream.BatchMessageErr(o, i); err != nil {
+			t.Errorf("settle 3: message %d's outcome %v, want nil (handled)", i, err)
+		}
+	}
+	if err := stream.BatchMessageErr(o, 3); err == nil || !strings.Contains(err.Error(), "bad d") || errors.Is(err, stream.ErrNak) {
+		t.Errorf("settle 3: d's outcome %v, want its own cause \"bad d\", not a Nak", err)
 	}
 }
 

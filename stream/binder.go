@@ -187,8 +187,9 @@ type PipelineReporter interface {
 // cannot leave only those for redelivery Naks the whole batch, as for a
 // plain Nak. The binder may reuse the slice after the call returns. A
 // binder passes a [BatchSettler] in ctx ([WithBatchSettler]) through which
-// the core has it acknowledge the handled messages before a failed one
-// while the call still runs (before that message's retries); the outcome
+// the core has it settle the messages before a failed one (handled, or
+// failed for good) while the call still runs (before that message's
+// retries, or the messages after one that failed for good); the outcome
 // then settles only the others ([BatchTail]).
 type BatchHandler func(ctx context.Context, ms []Envelope) error
 

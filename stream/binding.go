@@ -524,9 +524,6 @@ type partitioner struct {
 	// Java hashCode.
 	selector *Expression
 	count    int
-	// contentType is the binding's, named by a key expression's failure
-	// over raw bytes (partitionKeyHint).
-	contentType string
 	// actual is the destination's partition count when it has more than
 	// count (adoptPartitionCount); 0 until then. Atomic: Bridge.Encode may
 	// select while the app binds.
@@ -557,11 +554,11 @@ func (b *Binding) adoptPartitionCount(p Producer) {
 // when it is not partitioned (no key expression or extractor; a
 // partition-count alone only sizes the destination, as in SCSt). The
 // configuration must have been validated.
-func newPartitioner(p ProducerConfig, contentType string, extractors map[string]KeyExtractor) (*partitioner, error) {
+func newPartitioner(p ProducerConfig, extractors map[string]KeyExtractor) (*partitioner, error) {
 	if p.PartitionKeyExpression == "" && p.PartitionKeyExtractorName == "" {
 		return nil, nil
 	}
-	pt := &partitioner{count: max(p.PartitionCount, 1), contentType: contentType}
+	pt := &partitioner{count: max(p.PartitionCount, 1)}
 	if n := p.PartitionKeyExtractorName; n != "" {
 		ex, ok := extractors[n]
 		if !ok {
@@ -628,11 +625,7 @@ func (p *partitioner) partition(v any, h Headers) (int, error) {
 		key, err = p.expr.Extract(v, h)
 	}
 	if err != nil {
-		ct := h[HeaderContentType]
-		if ct == "" {
-			ct = p.contentType
-		}
-		return 0, fmt.Errorf("partition key: %w", partitionKeyHint(err, v, ct))
+		return 0, fmt.Errorf("partition key: %w", err)
 	}
 	if key == nil {
 		return 0, errors.New("partition key: key is nil")
@@ -750,7 +743,9 @@ type BindingStats struct {
 	// InFlight is how many input messages are in handling now (counted
 	// as HandlerTime times them: retries, their back-off and a function's
 	// output send included; a batch counts as its messages, less those
-	// acknowledged at once before a BatchFailedAt message's retries), and
+	// settled at once: acknowledged before a BatchFailedAt message's
+	// retries, or one that failed for good with those before it, before
+	// the messages after it are handled), and
 	// OldestInFlight how long the oldest of them has been, counted from
 	// the start of the second it began in (up to 1s over; 0 when none). A
 	// handler that does not return shows as an OldestInFlight that keeps

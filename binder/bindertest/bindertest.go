@@ -79,9 +79,9 @@ type Harness struct {
 	// GroupsEachGetAll, AnonymousBroadcast, AnonymousRestart,
 	// AnonymousPartitioned, OrderPerKey, NakRedelivers,
 	// FailureDeadLetters, BatchPartialFailure, BatchPartialNak,
-	// BatchPrefixSettled, ConcurrentProducers, CloseUnderLoad,
-	// RestartResumes, StopHandsOverInOrder, PauseResume, Lifecycle,
-	// Pipelined, EdgeMessages, EdgeNames, DescribeBinding,
+	// BatchPrefixSettled, BatchFailedSettled, ConcurrentProducers,
+	// CloseUnderLoad, RestartResumes, StopHandsOverInOrder, PauseResume,
+	// Lifecycle, Pipelined, EdgeMessages, EdgeNames, DescribeBinding,
 	// InstanceIndexList.
 	Skip map[string]string
 	// GroupAssignsPartitions: the broker's group, not instance-index,
@@ -96,9 +96,9 @@ type Harness struct {
 	// messages; Kafka: the partitions' end offsets less the group's
 	// committed ones; NATS: the group's consumer's pending and ack-pending
 	// messages; Redis: the group's pending entries and those past its
-	// last-delivered ID). BatchPrefixSettled uses it to see that the
-	// messages a BatchSettler settled early were acknowledged while the
-	// handler call still ran; nil: not checked (a binder with nothing to
+	// last-delivered ID). BatchPrefixSettled and BatchFailedSettled use
+	// it to see that the messages a BatchSettler settled early were
+	// acknowledged (or dead-lettered) while the handler call still ran; nil: not checked (a binder with nothing to
 	// acknowledge on a broker, memory).
 	Unsettled func(t *testing.T, destination, group string) int
 	// AppType is the binder type the subtests that run a stream.App
@@ -133,6 +133,7 @@ var subtests = []subtest{
 	{"BatchPartialFailure", false, testBatchPartialFailure},
 	{"BatchPartialNak", false, testBatchPartialNak},
 	{"BatchPrefixSettled", false, testBatchPrefixSettled},
+	{"BatchFailedSettled", false, testBatchFailedSettled},
 	{"ConcurrentProducers", false, testConcurrentProducers},
 	{"CloseUnderLoad", true, testCloseUnderLoad},
 	{"RestartResumes", true, testRestartResumes},

@@ -1382,23 +1382,89 @@ func (w *partWorker) call(ms []kafkago.Message, envs []stream.Envelope) (ok bool
 		w.releaseSlot()
 		return false, 0, nil
 	}
+	stuck := false  // an early-settled message could not be: commit nothing past it
+	counted := true // the call is counted in flight (enter) and holds a slot
 	if c.spec.Consumer.BatchMode {
-		ctx, prefix := batchprefix.New(w.hctx, len(ms), func(_, to int) error {
+		ctx, prefix := batchprefix.New(w.hctx, len(ms), func(from, to int, outcome error) error {
+			if stuck {
+				return errNotSettled
+			}
+			if outcome != nil {
+				// One that failed for good is dead-lettered (or dropped)
+				// first, as settle does at the end, held while the DLQ
+				// refuses it; winding down meanwhile, it is left
+				// uncommitted. As a hold after the call is (failed), the
+				// hold is outside the call's count and slot: Pause does
+				// not wait for it, nor do the other partitions' workers.
+				// Before the function goes on, the call takes a slot and
+				// is counted again, waiting while paused, so it never
+				// runs on a paused binding.
+				r.leave()
+				w.releaseSlot()
+				counted = false
+				if !w.settleFailed(ms[from:to], envs[from:to], outcome) {
+					stuck = true
+					return errNotSettled
+				}
+			}
 			next := ms[to-1].Offset + 1
 			w.finished(next)
 			w.cm.mark(w.po, next)
+			if !counted {
+				if !w.acquireSlot() {
+					stuck = true // the generation wound down: nothing more committed past
+					return nil
+				}
+				// Stop or a rebalance that began meanwhile lets the call
+				// finish as any call in flight (enterDraining), unless the
+				// binding was paused at Stop.
+				if !r.enter(w.wctx) && !r.enterDraining(w.hctx) {
+					w.releaseSlot()
+					stuck = true
+					return nil
+				}
+				counted = true
+			}
 			return nil
 		})
 		settled, err = prefix.Rest(c.spec.BatchHandler(ctx, envs))
 	} else {
 		err = c.spec.Handler(w.hctx, envs[0])
 	}
-	r.leave()
+	if counted {
+		r.leave()
+	}
 	w.heldFor++
 	if err != nil || c.spec.Consumer.BatchMode {
 		w.releaseSlot()
 	}
+	if stuck {
+		// Winding down: the rest is not committed past either.
+		return false, settled, err
+	}
 	return true, settled, err
+}
+
+// errNotSettled is what a batch's settler (stream.BatchSettler) returns
+// when a message that failed for good could not be dead-lettered before
+// the generation wound down: it and the messages after it are not
+// committed past, and come again.
+var errNotSettled = errors.New("kafka: the generation wound down before a failed message's dead letter was written; not committed past it")
+
+// settleFailed settles a batch's messages ms (envs) that the core settles
+// early (stream.BatchSettler) by their outcome: the failed ones
+// dead-lettered (dlq) or dropped, as settle does; false when the
+// generation wound down before their dead letters were written.
+func (w *partWorker) settleFailed(ms []kafkago.Message, envs []stream.Envelope, outcome error) bool {
+	if w.r.c.dlq {
+		return w.deadLetter(ms, envs, outcome)
+	}
+	for i := range ms {
+		if cause := stream.BatchMessageErr(outcome, i); cause != nil {
+			w.log.Debug("kafka: message dropped after a failure (no dlq)", "offset", ms[i].Offset, "error", w.r.c.bd.logErr(cause))
+		}
+	}
+	return true
 }
 
 // failed goes on from a handler call for ms (envs) that failed with err

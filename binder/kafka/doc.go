@@ -419,7 +419,15 @@
 // retries (stream.BatchSettler: the partition's processed prefix moves
 // past them and the committer commits it), as Spring Kafka's
 // DefaultErrorHandler does; a worker's batch is one partition's, so they
-// are a contiguous prefix of it.
+// are a contiguous prefix of it. A record that failed for good is
+// dead-lettered (or dropped) and committed past with them before the
+// records after it are handled (Spring Kafka's DefaultErrorHandler
+// recovers it and commits past it). A dead letter held meanwhile is held
+// as after the call: the call gives up its concurrency slot and its count
+// in flight (Pause does not wait for it, other partitions go on) and takes
+// them again, waiting while paused, before the records after it are
+// handled; a generation that winds down while its
+// dead letter is held commits nothing past it, even when the batch ends.
 //
 // consumer.partitioned / instance-index are not used: Kafka assigns the
 // partitions among the group's members.

@@ -371,15 +371,37 @@ func (r *run) process(items []item, envs []stream.Envelope) (requeue []item) {
 		for i := range items {
 			envs = append(envs, c.envelope(&items[i]))
 		}
-		// A message taken from the queue needs no ack: the handled
-		// messages the core settles early (stream.BatchSettler) are only
-		// left out of what the outcome settles (not put back on a Nak or
-		// an interrupted Stop, not dead-lettered).
-		ctx, prefix := batchprefix.New(r.ctx, len(items), func(int, int) error { return nil })
+		// A message taken from the queue needs no ack: of the messages
+		// the core settles early (stream.BatchSettler) the handled ones
+		// are only left out of what the outcome settles (not put back on
+		// a Nak or an interrupted Stop, not dead-lettered), and the ones
+		// that failed for good are dead-lettered (or dropped) at once, as
+		// term does at the end; one whose dead letter could not be sent
+		// is put back, ahead of what the outcome puts back.
+		var early []item
+		ctx, prefix := batchprefix.New(r.ctx, len(items), func(from, to int, outcome error) error {
+			if outcome == nil {
+				return nil
+			}
+			left := r.term(items[from:to], outcome)
+			early = append(early, left...)
+			if len(left) > 0 {
+				return errors.New("memory: a dead letter could not be sent; the message is put back")
+			}
+			return nil
+		})
 		var k int
 		k, err = prefix.Rest(callBatch(ctx, c.spec.BatchHandler, envs))
 		clear(envs)
 		items = items[k:]
+		if len(early) > 0 {
+			defer func() {
+				if len(requeue) == 0 {
+					r.holdBack()
+				}
+				requeue = append(early, requeue...)
+			}()
+		}
 	} else {
 		err = call(r.ctx, c.spec.Handler, c.envelope(&items[0]))
 	}

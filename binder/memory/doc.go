@@ -115,7 +115,8 @@
 // settles early (stream.BatchSettler: the handled ones before a failed
 // one, before its retries) need no ack here; they are left out of what
 // the outcome settles, so a Stop that interrupts the retries does not put
-// them back.
+// them back. One that failed for good, settled early with them before the
+// messages after it, is dead-lettered (or dropped) then.
 //
 // # Concurrency and ordering
 //

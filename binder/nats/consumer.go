@@ -1921,17 +1921,18 @@ func (r *run) handle(ctx context.Context, hs []*held) {
 		for i, h := range hs {
 			envs[i] = h.env
 		}
-		// The handled messages before a failed one are acked as soon as
-		// the core says so (stream.BatchSettler), before its retries;
-		// the outcome settles the others.
+		// The messages the core settles early (stream.BatchSettler: the
+		// handled ones before a failed one, before its retries, and one
+		// that failed for good, before the ones after it) are settled as
+		// soon as it says so, by their outcomes as at the end (a dead
+		// letter held while the DLQ refuses holds the call); the outcome
+		// settles the others.
 		// batch, not hs: a closure that escapes (batchprefix keeps it)
 		// and names hs, which is assigned to, would move hs to the heap
 		// on every call, a batch or not (an allocation a message).
 		batch := hs
-		bctx, prefix := batchprefix.New(ctx, len(hs), func(from, to int) error {
-			for _, h := range batch[from:to] {
-				r.settle(ctx, h, nil, nil)
-			}
+		bctx, prefix := batchprefix.New(ctx, len(hs), func(from, to int, outcome error) error {
+			r.settleEach(ctx, batch[from:to], outcome)
 			return nil
 		})
 		var k int
@@ -1940,17 +1941,23 @@ func (r *run) handle(ctx context.Context, hs []*held) {
 	} else {
 		err = call(func() error { return c.spec.Handler(ctx, hs[0].env) })
 	}
-	// A batch's failed messages are settled (dead-lettered) one after the
-	// other: those behind one held for its dead letter are not settled
-	// either, so each counts in flight from now until it is.
+	r.settleEach(ctx, hs, err)
+}
+
+// settleEach settles messages each by its own outcome
+// (stream.BatchMessageErr(err, i): a batch's, or a part of it). A batch's
+// failed messages are settled (dead-lettered) one after the other: those
+// behind one held for its dead letter are not settled either, so each
+// counts in flight from now until it is.
+func (r *run) settleEach(ctx context.Context, hs []*held, err error) {
 	errs := make([]error, len(hs))
 	failed := 0
 	for i := range hs {
-		if errs[i] = stream.BatchMessageErr(err, i); errs[i] != nil { // a batch's message by its own outcome
+		if errs[i] = stream.BatchMessageErr(err, i); errs[i] != nil {
 			failed++
 		}
 	}
-	held := dlhold.InFlightEach(c.spec.Holding, failed)
+	held := dlhold.InFlightEach(r.c.spec.Holding, failed)
 	defer held.ReleaseAll()
 	j := 0
 	for i, h := range hs {

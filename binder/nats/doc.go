@@ -308,7 +308,9 @@
 // by its own: acknowledged, Nak'ed, or dead-lettered with its own cause),
 // and a batch held (Nak) holds back its routes. The handled messages
 // before a failed one are acknowledged at once, before its retries
-// (stream.BatchSettler), not when the batch's handling ends.
+// (stream.BatchSettler), not when the batch's handling ends; one that
+// failed for good is dead-lettered (or dropped) and settled with them
+// before the messages after it are handled.
 //
 // # Concurrency and ordering
 //

@@ -851,7 +851,7 @@ func (r *run) handle(in inbound) bool {
 	env.Received = r.received(&in.d)
 	r.markRetry(&in.d, env) // retryqueues.go
 	err := r.call(func() error { return r.c.spec.Handler(r.ctx, env) })
-	return r.settle(in, env, err, nil)
+	return r.settle(in, env, err, nil, false)
 }
 
 // envelope is delivery d's message (fromDelivery), with a WARN line when
@@ -873,23 +873,57 @@ func (r *run) handleBatch(ins []inbound) []inbound {
 		envs[i] = r.envelope(&ins[i].d)
 		envs[i].Received = r.received(&ins[i].d)
 	}
-	// The handled deliveries before a failed one are acked as soon as the
-	// core says so (stream.BatchSettler), before its retries: each on its
-	// own, as ackHandled does in batch mode (a multiple ack is exact only
-	// over tags of the channel handed out in order and all settled).
-	ctx, prefix := batchprefix.New(r.ctx, len(ins), func(from, to int) error {
-		for _, in := range ins[from:to] {
-			r.ackHandled(in)
+	// The deliveries the core settles early (stream.BatchSettler: the
+	// handled ones before a failed one, before its retries, and one that
+	// failed for good, before the ones after it) are settled as soon as
+	// it says so, each on its own by its outcome as at the end (a
+	// multiple ack is exact only over tags of the channel handed out in
+	// order and all settled; a dead letter held while the DLQ refuses
+	// holds the call). The outcome settles the others.
+	//
+	// A part with a failed one is settled outside the call's count, as a
+	// dead letter held after the call is (holdBegin): Pause does not wait
+	// for its hold while the DLQ refuses it. The call is counted again
+	// (enter) before the function goes on, so that it never runs on the
+	// messages after it while the binding is paused: a Pause that came
+	// meanwhile has returned, and the call waits for Resume. A Stop that
+	// came meanwhile requeues the held one (dlLater) and lets the call
+	// end.
+	var later []inbound
+	ctx, prefix := batchprefix.New(r.ctx, len(ins), func(from, to int, outcome error) error {
+		if outcome == nil {
+			later = append(later, r.settleEach(ins[from:to], envs[from:to], nil, false)...)
+			return nil
+		}
+		r.exit()
+		later = append(later, r.settleEach(ins[from:to], envs[from:to], outcome, true)...)
+		if !r.enter() {
+			r.holdEnd() // the worker's exit balances it
+			return errStopping
 		}
 		return nil
 	})
 	// the rest's outcome, indexed from ins[k]
 	k, err := prefix.Rest(r.call(func() error { return r.c.spec.BatchHandler(ctx, envs) }))
-	// Each delivery by its own outcome (stream.BatchOutcome). The failed
-	// ones are dead-lettered one after the other: those behind one held
-	// for its dead letter are not settled either, so each counts in
-	// flight from now until it is.
-	errs := make([]error, len(ins)-k)
+	return append(later, r.settleEach(ins[k:], envs[k:], err, false)...)
+}
+
+// errStopping is what a batch's settler (stream.BatchSettler) returns when
+// the consumer began to stop while it settled a failed message (a dead
+// letter held meanwhile is requeued when the batch's handling ends).
+var errStopping = errors.New("rabbit: the consumer is stopping; a failed message whose dead letter was held is requeued")
+
+// settleEach settles the deliveries of a batch (or of a part of it) each
+// by its own outcome (stream.BatchMessageErr(err, i)) and returns those to
+// requeue after redelivery-delay. The failed ones are dead-lettered one
+// after the other: those behind one held for its dead letter are not
+// settled either, so each counts in flight from now until it is.
+//
+// outside: the handler call's count is given up already (an early
+// settlement inside the call, see handleBatch): a held dead letter does
+// not give it up again (holdBegin).
+func (r *run) settleEach(ins []inbound, envs []stream.Envelope, err error, outside bool) []inbound {
+	errs := make([]error, len(ins))
 	failed := 0
 	for i := range errs {
 		if errs[i] = stream.BatchMessageErr(err, i); errs[i] != nil {
@@ -900,13 +934,13 @@ func (r *run) handleBatch(ins []inbound) []inbound {
 	defer held.ReleaseAll()
 	var later []inbound
 	j := 0
-	for i := k; i < len(ins); i++ {
+	for i := range ins {
 		var release func()
-		if errs[i-k] != nil {
+		if errs[i] != nil {
 			release = held.Take(j)
 			j++
 		}
-		if r.settle(ins[i], envs[i], errs[i-k], release) {
+		if r.settle(ins[i], envs[i], errs[i], release, outside) {
 			later = append(later, ins[i])
 		}
 	}
@@ -952,8 +986,9 @@ func (r *run) call(f func() error) (err error) {
 // that could not be sent for now). release, when not nil, ends the
 // delivery's count in flight (a batch's failed delivery, counted by
 // handleBatch: dlhold.InFlightEach) as settle returns; with release nil
-// deadLetter counts it itself.
-func (r *run) settle(in inbound, env stream.Envelope, err error, release func()) (requeue bool) {
+// deadLetter counts it itself. outside: the handler call's count is given
+// up already (settleEach), so a held dead letter does not give it up again.
+func (r *run) settle(in inbound, env stream.Envelope, err error, release func(), outside bool) (requeue bool) {
 	c := r.c
 	if release != nil {
 		defer release()
@@ -997,7 +1032,7 @@ func (r *run) settle(in inbound, env stream.Envelope, err error, release func())
 			c.log.Warn("rabbit: failed message republished to the DLQ by the binder (x-exception-* headers, its x-death as text), though republish-to-dlq is false: its x-death header is malformed (set by another client), and RabbitMQ's own dead-lettering crashes the queue on it, losing the message",
 				"queue", r.queue, "message_id", in.d.MessageId)
 		}
-		switch r.deadLetter(in, env, err, release != nil) {
+		switch r.deadLetter(in, env, err, release != nil, outside) {
 		case dlSent:
 			r.ack(in, func(ch *amqp.Channel) error { return ch.Ack(in.d.DeliveryTag, false) })
 		case dlDropped:
@@ -1125,7 +1160,12 @@ const (
 // dead-letters to nowhere). Whether its DLX exists is checked before the
 // publish (dlxCheck), so that a missing one does not close the channel
 // the binder's other dead letters share.
-func (r *run) deadLetter(in inbound, env stream.Envelope, cause error, counted bool) dlResult {
+//
+// outside: the caller gave up the handler call's count already (a batch's
+// message settled early, inside the call: handleBatch), so the hold does
+// not (holdBegin), and the caller counts the call again, waiting while
+// paused.
+func (r *run) deadLetter(in inbound, env stream.Envelope, cause error, counted, outside bool) dlResult {
 	c := r.c
 	// Not settled until the dead letter went (or the message was handed
 	// back): in flight meanwhile, however long the DLQ refuses it (unless
@@ -1254,7 +1294,7 @@ func (r *run) deadLetter(in inbound, env stream.Envelope, cause error, counted b
 		if attempt == 1 {
 			heldSince = now
 			r.flushAcks() // the acks of handled messages are not held through the hold
-			if r.c.PipelineWindow() == 0 {
+			if r.c.PipelineWindow() == 0 && !outside {
 				// A pipelined worker's hold ends as a Pause begins
 				// (holdWait): Pause waits for that.
 				r.holdBegin()

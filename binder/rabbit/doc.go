@@ -352,7 +352,12 @@
 // handled deliveries before a failed one are acked at once, before its
 // retries (stream.BatchSettler), each with its own ack (a multiple ack
 // would be exact only over a run of the channel's tags handed out in
-// order and all settled), not when the batch's handling ends.
+// order and all settled), not when the batch's handling ends; one that
+// failed for good is dead-lettered (or dropped) and settled with them
+// before the messages after it are handled. A dead letter held meanwhile
+// (a full DLQ) is held as after the call: Pause does not wait for it, the
+// call goes on only once the binding is not paused, and a Stop requeues
+// the held delivery.
 //
 // # Pipelined processing
 //

@@ -122,7 +122,7 @@ func (r *run) pipeline(q chan inbound) {
 				r.exit()
 				continue
 			}
-			if r.settle(sl.in, sl.env, err, nil) {
+			if r.settle(sl.in, sl.env, err, nil, false) {
 				// Handed back before it stops counting as active, so that
 				// a Pause returns only once it is (a dead letter held
 				// until the Pause began among them); the Pause cuts

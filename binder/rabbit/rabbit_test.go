@@ -168,7 +168,7 @@ var conformanceGroups = map[string][]string{
 	"TestConformance": {"PublishSubscribe", "HeadersRoundTrip", "ConsumerGroupsCompete", "GroupsEachGetAll",
 		"AnonymousBroadcast", "AnonymousRestart", "PauseResume", "Lifecycle", "Pipelined", "EdgeMessages", "EdgeNames"},
 	"TestConformanceLoad":  {"CloseUnderLoad", "RestartResumes", "StopHandsOverInOrder"},
-	"TestConformanceOrder": {"OrderPerKey", "ConcurrentProducers", "NakRedelivers", "FailureDeadLetters", "BatchPartialFailure", "BatchPartialNak", "BatchPrefixSettled", "InstanceIndexList"},
+	"TestConformanceOrder": {"OrderPerKey", "ConcurrentProducers", "NakRedelivers", "FailureDeadLetters", "BatchPartialFailure", "BatchPartialNak", "BatchPrefixSettled", "BatchFailedSettled", "InstanceIndexList"},
 }
 
 func TestConformance(t *testing.T)      { conformance(t) }

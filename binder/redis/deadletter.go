@@ -52,12 +52,15 @@ func (r *run) handle(ctx context.Context, es []*entry) {
 		}
 		cctx, prefix := ctx, (*batchprefix.Prefix)(nil)
 		if c.spec.Consumer.BatchMode {
-			// The handled entries before a failed one are acknowledged as
-			// soon as the core says so (stream.BatchSettler), before its
-			// retries; the outcome settles the others (below).
+			// The entries the core settles early (stream.BatchSettler: the
+			// handled ones before a failed one, before its retries, and
+			// one that failed for good, before the ones after it) are
+			// settled as soon as it says so, by their outcomes as at the
+			// end (a dead letter held while Redis refuses it holds the
+			// call); the outcome settles the others (below).
 			es := live
-			cctx, prefix = batchprefix.New(ctx, len(es), func(from, to int) error {
-				r.ack(es[from:to]...)
+			cctx, prefix = batchprefix.New(ctx, len(es), func(from, to int, outcome error) error {
+				r.settleEach(ctx, es[from:to], outcome)
 				return nil
 			})
 		}
@@ -91,13 +94,7 @@ func (r *run) handle(ctx context.Context, es []*entry) {
 			// acknowledged, the failed ones dead-lettered or dropped; those
 			// from NakFrom on are held and handled again, as a Nak'ed batch.
 			j := bo.NakFrom()
-			for i, e := range live[:j] {
-				if cause := bo.Err(i); cause != nil {
-					r.terminate(ctx, []*entry{e}, cause)
-				} else {
-					r.ack(e)
-				}
-			}
+			r.settleEach(ctx, live[:j], err)
 			if j == len(live) {
 				return
 			}
@@ -120,6 +117,24 @@ func (r *run) handle(ctx context.Context, es []*entry) {
 		default:
 			r.terminate(ctx, live, err)
 			return
+		}
+	}
+}
+
+// settleEach settles entries of a batch each by its own outcome
+// (stream.BatchMessageErr(err, i)), none of them Nak'ed: the handled ones
+// acknowledged, the failed ones dead-lettered or dropped one after the
+// other (terminate).
+func (r *run) settleEach(ctx context.Context, es []*entry, err error) {
+	if err == nil {
+		r.ack(es...)
+		return
+	}
+	for i, e := range es {
+		if cause := stream.BatchMessageErr(err, i); cause != nil {
+			r.terminate(ctx, []*entry{e}, cause)
+		} else {
+			r.ack(e)
 		}
 	}
 }

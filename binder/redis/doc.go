@@ -277,7 +277,9 @@
 // handled ones acknowledged, the failed ones dead-lettered with their own
 // cause, those Nak'ed held and handled again). The handled entries before
 // a failed one are acknowledged (XACK) at once, before its retries
-// (stream.BatchSettler), not when the batch's handling ends.
+// (stream.BatchSettler), not when the batch's handling ends; one that
+// failed for good is dead-lettered (or dropped) and acknowledged with them
+// before the messages after it are handled.
 //
 // The App adds little to this path: BenchmarkRedisConsumeApp (concurrency
 // 1, default prefetch, 100-byte payloads) measured the App's client CPU
