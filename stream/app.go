@@ -1464,7 +1464,7 @@ func (a *App) prepareBinding(v *validator, name string, input bool) *Binding {
 	// new destination.
 	b.stopping = a.stopping
 	if !input {
-		b.part, _ = newPartitioner(p, a.opts.extractors) // validated above
+		b.part, _ = newPartitioner(p, cfg.ContentType, a.opts.extractors) // validated above
 	}
 	if input && len(cfg.Consumer.RetryDelays) > 0 {
 		a.checkDelayedRetries(v, path, bi, b)

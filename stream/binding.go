@@ -524,6 +524,9 @@ type partitioner struct {
 	// Java hashCode.
 	selector *Expression
 	count    int
+	// contentType is the binding's, named by a key expression's failure
+	// over raw bytes (partitionKeyHint).
+	contentType string
 	// actual is the destination's partition count when it has more than
 	// count (adoptPartitionCount); 0 until then. Atomic: Bridge.Encode may
 	// select while the app binds.
@@ -554,11 +557,11 @@ func (b *Binding) adoptPartitionCount(p Producer) {
 // when it is not partitioned (no key expression or extractor; a
 // partition-count alone only sizes the destination, as in SCSt). The
 // configuration must have been validated.
-func newPartitioner(p ProducerConfig, extractors map[string]KeyExtractor) (*partitioner, error) {
+func newPartitioner(p ProducerConfig, contentType string, extractors map[string]KeyExtractor) (*partitioner, error) {
 	if p.PartitionKeyExpression == "" && p.PartitionKeyExtractorName == "" {
 		return nil, nil
 	}
-	pt := &partitioner{count: max(p.PartitionCount, 1)}
+	pt := &partitioner{count: max(p.PartitionCount, 1), contentType: contentType}
 	if n := p.PartitionKeyExtractorName; n != "" {
 		ex, ok := extractors[n]
 		if !ok {
@@ -625,7 +628,11 @@ func (p *partitioner) partition(v any, h Headers) (int, error) {
 		key, err = p.expr.Extract(v, h)
 	}
 	if err != nil {
-		return 0, fmt.Errorf("partition key: %w", err)
+		ct := h[HeaderContentType]
+		if ct == "" {
+			ct = p.contentType
+		}
+		return 0, fmt.Errorf("partition key: %w", partitionKeyHint(err, v, ct))
 	}
 	if key == nil {
 		return 0, errors.New("partition key: key is nil")

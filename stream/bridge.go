@@ -131,8 +131,11 @@ func newBridge(a *App) *Bridge {
 // when set, else hashed as a string key of the expression would be); a
 // Message's does not: the expression selects the partition and the Key
 // stays the message key (see [Message].Key). An Envelope without a key to
-// a partitioned binding is partitioned by the expression, which sees the
-// Envelope, not its decoded payload: give it the key.
+// a partitioned binding is partitioned by the expression (or extractor)
+// over its Payload bytes and Headers, as a []byte payload is: payload.id
+// reads the field of bytes that are JSON (whatever their content type);
+// of bytes that are not, it fails for good, the error saying so. SCSt's
+// SpEL reads no field of a byte[] payload at all.
 //
 // Binding a dynamic destination's producer happens under the bridge's lock:
 // the first send to a destination that is slow to provision holds up the
@@ -285,7 +288,7 @@ func (br *Bridge) bind(ctx context.Context, name, cfgName string, cfg BindingCon
 	b := newBinding(name, false, cfg, bi.name, bi.typ, a.log)
 	b.dynamic = true
 	b.setTracing(a.tracing)
-	part, err := newPartitioner(cfg.Producer, a.opts.extractors)
+	part, err := newPartitioner(cfg.Producer, cfg.ContentType, a.opts.extractors)
 	if err != nil {
 		return nil, fmt.Errorf("bridge: destination %s: %w", name, err)
 	}

@@ -109,11 +109,15 @@ func (m *Message[T]) toPayload(cx *convCtx) ([]byte, Headers, error) {
 	return b, m.Headers, err
 }
 
-// payloadOf is implemented by Message[T] (and *Message[T]): the partition
-// key expression "payload.x" reads the payload, not the message.
+// payloadOf is implemented by Message[T] (and *Message[T]) and Envelope:
+// the partition key expression "payload.x" (and a KeyExtractor) reads the
+// payload, not the Go wrapper; an Envelope's is its Payload bytes, read
+// as a []byte payload is (decoded where they are JSON).
 type payloadOf interface{ payloadAny() any }
 
 func (m Message[T]) payloadAny() any { return m.Payload }
+
+func (e Envelope) payloadAny() any { return e.Payload }
 
 // codecFor builds the codec of T.
 func codecFor[T any]() codec[T] {

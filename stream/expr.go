@@ -290,10 +290,22 @@ func (e *Expression) Eval(env map[string]any) (any, error) {
 		// The VM's % by zero is Go's runtime panic, recovered: said as
 		// exprDiv says it for /.
 		msg = strings.Replace(msg, "runtime error: integer divide by zero", "division by zero", 1)
-		return nil, fmt.Errorf("expression %q: %s", e.src, msg)
+		return nil, &evalError{msg: fmt.Sprintf("expression %q: %s", e.src, msg), err: err}
 	}
 	return normalizeNumber(v), nil
 }
+
+// evalError is an evaluation's failure: its text is the expression's and
+// the first line of the VM's, and it wraps the VM's error, which wraps
+// the error a property access or function returned (a payload that is
+// not JSON: partitionKeyHint).
+type evalError struct {
+	msg string
+	err error
+}
+
+func (e *evalError) Error() string { return e.msg }
+func (e *evalError) Unwrap() error { return e.err }
 
 // spelWordOps are SpEL's textual operators.
 var spelWordOps = map[string]string{"eq": "==", "ne": "!=", "lt": "<", "gt": ">", "le": "<=", "ge": ">=", "div": "/", "mod": "%"}

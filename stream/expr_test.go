@@ -337,7 +337,7 @@ func TestExpressionHeaderBesideNumber(t *testing.T) {
 	// The partition: that of SCSt's Integer 41 (41 % 4), and for the bare
 	// header that of the String "40" ("40".hashCode() % 4), as before.
 	for expr, want := range map[string]int{"headers['p'] + 1": 1, "headers['p']": 1660 % 4, "headers['p'] * 1": 0} {
-		pt, err := newPartitioner(ProducerConfig{PartitionKeyExpression: expr, PartitionCount: 4}, nil)
+		pt, err := newPartitioner(ProducerConfig{PartitionKeyExpression: expr, PartitionCount: 4}, "", nil)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -17,7 +17,8 @@ import (
 )
 
 // KeyExtractor computes a partition key from an outgoing payload (the value
-// the function returned, before encoding) and its headers. Register it by
+// the function returned, before encoding; a Message's Payload; an
+// Envelope's Payload bytes) and its headers. Register it by
 // name with [WithKeyExtractor] and select it with
 // producer.partition-key-extractor-name.
 type KeyExtractor func(payload any, headers Headers) (any, error)
@@ -172,7 +173,7 @@ func walkPath(v any, path []string) (any, error) {
 			if len(path) == 0 {
 				return string(b), nil
 			}
-			return nil, fmt.Errorf("payload is not JSON: %w", err)
+			return nil, &notJSONError{field: path[0], err: err}
 		}
 		v, fromJSON = m, true
 	case string:
@@ -181,7 +182,7 @@ func walkPath(v any, path []string) (any, error) {
 			if len(path) == 0 {
 				return b, nil
 			}
-			return nil, fmt.Errorf("payload is not JSON: %w", err)
+			return nil, &notJSONError{field: path[0], text: true, err: err}
 		}
 		v, fromJSON = m, true
 	}
@@ -255,6 +256,44 @@ func unmarshalJSONNumbers(b []byte) (any, error) {
 		return nil, errors.New("data after the JSON value")
 	}
 	return m, nil
+}
+
+// notJSONError: a field was read of a payload of raw bytes (or text)
+// that are not JSON. SpEL reads no field of a byte[] payload at all;
+// streambind decodes JSON bytes (docs/conventions.md, Expressions).
+type notJSONError struct {
+	field string
+	text  bool // a string payload, not []byte
+	err   error
+}
+
+func (e *notJSONError) Error() string {
+	kind := "raw bytes"
+	if e.text {
+		kind = "text"
+	}
+	return fmt.Sprintf("the payload is %s, not JSON (%v), so its field %q cannot be read", kind, e.err, e.field)
+}
+
+func (e *notJSONError) Unwrap() error { return e.err }
+
+// partitionKeyHint completes err, a partition key expression's failure
+// over payload v of content type ct, with what to do instead when the
+// expression read a field of raw bytes that are not JSON.
+func partitionKeyHint(err error, v any, ct string) error {
+	var nj *notJSONError
+	if !errors.As(err, &nj) {
+		return err
+	}
+	of := ""
+	if ct != "" {
+		of = " (content type " + ct + ")"
+	}
+	what := "bytes"
+	if _, ok := v.(string); ok {
+		what = "text"
+	}
+	return fmt.Errorf("%w; the expression reads the %s sent%s: key on a header instead (headers['<name>']), give a stream.Envelope its Key (it then selects the partition), or send a stream.Message[T] whose Payload has the field", err, what, of)
 }
 
 // errNilValue: the path leads to a nil pointer or interface.

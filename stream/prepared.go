@@ -56,7 +56,7 @@ func (br *Bridge) Encode(name string, payload any) (Envelope, error) {
 			return Envelope{}, fmt.Errorf("bridge: destination %s: %w", name, err)
 		}
 		var err error
-		if part, err = newPartitioner(cfg.Producer, a.opts.extractors); err != nil {
+		if part, err = newPartitioner(cfg.Producer, cfg.ContentType, a.opts.extractors); err != nil {
 			return Envelope{}, fmt.Errorf("bridge: destination %s: %w", name, err)
 		}
 		// A destination the bridge has bound selects as its sends do (its
