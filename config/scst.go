@@ -88,6 +88,7 @@ func adaptSCSt(tree map[string]any, origins map[string]string) (warnings, errs [
 	w, e := scstBindingKeys(tree, origins)
 	warnings, errs = append(warnings, w...), append(errs, e...)
 	warnings = append(warnings, misplacedBinderKeys(tree, origins)...)
+	warnings = append(warnings, commonKeysInBinderSections(tree, origins)...)
 	errs = append(errs, binderSectionKeys(tree, origins)...)
 	if p, _, ok := lookupSquashed(tree, []string{"kafka", "streams"}); ok {
 		_, _ = takeKey(tree, []string{"kafka", "streams"})
@@ -150,6 +151,13 @@ func scstBindingKeys(tree map[string]any, origins map[string]string) (warnings, 
 		// producer.poller's keys are stream.PollerConfig's but
 		// receive-timeout, which SCSt reads for polling consumers only.
 		_, _ = takeKey(tree, append(append([]string(nil), sec...), "producer", "poller", "receivetimeout"))
+		if e, warn := producerPartitioned(tree, origins, sec); e != nil {
+			if warn {
+				warnings = append(warnings, e)
+			} else {
+				errs = append(errs, e)
+			}
+		}
 		for _, k := range scstOnlyBindingKeys {
 			path := append([]string(nil), sec...)
 			if k.kind != "" {
@@ -178,6 +186,53 @@ func scstBindingKeys(tree map[string]any, origins map[string]string) (warnings, 
 		}
 	}
 	return warnings, errs
+}
+
+// producerPartitioned takes producer.partitioned out of section sec
+// (stream.default or stream.bindings.<name>). SCSt 3+ has no such setting:
+// ProducerProperties.isPartitioned() is derived, true when
+// partition-key-expression or partition-key-extractor-name is set, as
+// stream.ProducerConfig.IsPartitioned is here; older SCSt files (and its
+// RabbitMQ partitioning example) still write partitioned: true beside the
+// key expression. A value that agrees with the binding's key settings (its
+// own or stream.default's) is dropped without a word; one that does not
+// (true with neither set, false with one set) is dropped with a warning
+// saying it has no effect and what partitions the producer (Spring Boot,
+// finding no setter, fails SCSt's start-up there: "No setter found for
+// property: partitioned"). A value that is not a boolean is an error.
+func producerPartitioned(tree map[string]any, origins map[string]string, sec []string) (e *stream.ConfigError, warn bool) {
+	path := append(append([]string(nil), sec...), "producer", "partitioned")
+	p, v, ok := lookupSquashed(tree, path)
+	if !ok {
+		return nil, false
+	}
+	_, _ = takeKey(tree, path)
+	e = &stream.ConfigError{Path: p, Origin: originOf(origins, p)}
+	on, err := toBool(v)
+	if err != nil {
+		e.Msg = err.Error()
+		return e, false
+	}
+	keyed := func(sec []string) bool {
+		for _, k := range []string{"partitionkeyexpression", "partitionkeyextractorname"} {
+			if _, v, ok := lookupSquashed(tree, append(append([]string(nil), sec...), "producer", k)); ok {
+				if s, err := toString(v); err == nil && strings.TrimSpace(s) != "" {
+					return true
+				}
+			}
+		}
+		return false
+	}
+	partitioned := keyed(sec) || (sec[0] != "default" && keyed([]string{"default"}))
+	switch {
+	case on && !partitioned:
+		e.Msg = "ignored: partitioned: true has no effect without partition-key-expression or partition-key-extractor-name, which make a producer partitioned (SCSt 3+ derives partitioned from them; partition-count alone only sizes the destination): the producer is not partitioned"
+	case !on && partitioned:
+		e.Msg = "ignored: partitioned: false does not turn partitioning off: the producer is partitioned by its partition-key-expression (or partition-key-extractor-name), from which SCSt 3+ derives partitioned"
+	default:
+		return nil, false
+	}
+	return e, true
 }
 
 // renameFunctionBindings checks stream.function.bindings and leaves it,

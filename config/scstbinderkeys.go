@@ -2,6 +2,7 @@ package config
 
 import (
 	"reflect"
+	"slices"
 	"sort"
 	"strings"
 
@@ -280,4 +281,98 @@ func binderKeyPlace(ltyp, name string) string {
 	}
 	return "not a binder property: " + key + " is a " + strings.Join(kinds, " and ") + " property of the " + ltyp +
 		" binder: set it under " + strings.Join(at, " or ") + " (or " + strings.Join(dflt, " or ") + " for every binding)"
+}
+
+// commonKeysInBinderSections removes, with a warning each, the common
+// binding properties found in a binder type's binding sections
+// (stream.<type>.default.<kind> and stream.<type>.bindings.<b>.<kind>):
+// a common consumer or producer property (max-attempts, concurrency,
+// use-native-decoding, required-groups, also SCSt's common keys that
+// streambind reads otherwise or not at all: partitioned, multiplex, ...)
+// or a property of the binding itself (group, destination, binder,
+// content-type) written among the binder's properties. SCSt's binder
+// property classes (KafkaConsumerProperties, RabbitProducerProperties, ...)
+// have no such fields, and Spring Boot binds no unknown field, so SCSt
+// ignores them there without a word; streambind ignores them too, so that
+// such a file runs as it does in SCSt, with a warning naming the key
+// where it takes effect: the reverse of misplacedBinderKeys. Only the
+// built-in binder types are looked at (a binder type registered in code
+// may read any key), and a key the type's binder reads itself
+// (binderBindingKeys) or the loader lifts (enable-dlq, auto-bind-dlq:
+// liftDLQAliases) is left alone; any other key is left to the binder,
+// which refuses it as unknown.
+func commonKeysInBinderSections(tree map[string]any, origins map[string]string) (warnings []*stream.ConfigError) {
+	cfg := configSchema()
+	binding := schemaOf(reflect.TypeFor[stream.BindingConfig]())
+	common := map[string]*schema{
+		"consumer": schemaOf(reflect.TypeFor[stream.ConsumerConfig]()),
+		"producer": schemaOf(reflect.TypeFor[stream.ProducerConfig]()),
+	}
+	// SCSt's common keys that stream.ConsumerConfig/ProducerConfig have
+	// no field for (scstOnlyBindingKeys, producer.partitioned).
+	scstCommon := map[string]map[string]string{"consumer": {}, "producer": {"partitioned": "partitioned"}}
+	for _, k := range scstOnlyBindingKeys {
+		if k.kind != "" {
+			scstCommon[k.kind][k.key] = scstKebab[k.key]
+		}
+	}
+	for _, t := range sortedKeys(tree) {
+		if cfg.field(t) != nil || !slices.Contains(builtinBinderTypes, strings.ToLower(t)) {
+			continue
+		}
+		typ := strings.ToLower(t)
+		sec, ok := tree[t].(map[string]any)
+		if !ok {
+			continue
+		}
+		type place struct {
+			path []string // below stream
+			at   string   // "default" or "bindings.<b>"
+		}
+		var places []place
+		if k, ok := mapKey(sec, "default"); ok {
+			places = append(places, place{[]string{t, k}, "default"})
+		}
+		if k, ok := mapKey(sec, "bindings"); ok {
+			bs, _ := sec[k].(map[string]any)
+			for _, b := range sortedKeys(bs) {
+				places = append(places, place{[]string{t, k, b}, "bindings." + b})
+			}
+		}
+		for _, pl := range places {
+			for _, kind := range []string{"consumer", "producer"} {
+				_, v, _ := lookupSquashed(tree, append(append([]string(nil), pl.path...), kind))
+				props, ok := v.(map[string]any)
+				if !ok {
+					continue
+				}
+				for _, k := range sortedKeys(props) {
+					sk := squash(k)
+					if dlqAliases[sk] || slices.ContainsFunc(binderBindingKeys[kind][typ], func(bk string) bool { return squash(bk) == sk }) {
+						continue
+					}
+					var msg string
+					if f := common[kind].field(k); f != nil {
+						msg = "ignored: " + f.key + " is a common " + kind + " property, not one of the " + typ + " binder's, which SCSt ignores here too; to apply it, set stream." + pl.at + "." + kind + "." + f.key
+					} else if name, ok := scstCommon[kind][sk]; ok {
+						msg = "ignored: " + name + " is a common " + kind + " property of SCSt, not one of the " + typ + " binder's, which SCSt ignores here too (its place is stream." + pl.at + "." + kind + "." + name + ")"
+					} else if f := binding.field(k); f != nil && f.key != "consumer" && f.key != "producer" {
+						msg = "ignored: " + f.key + " is a property of the binding, not one of the " + typ + " binder's " + kind + " properties, which SCSt ignores here too; to apply it, set stream." + pl.at + "." + f.key
+					} else {
+						continue
+					}
+					p, _ := takeKey(tree, append(append([]string(nil), pl.path...), kind, k))
+					warnings = append(warnings, &stream.ConfigError{Path: p, Origin: originOf(origins, p), Msg: msg})
+				}
+			}
+		}
+	}
+	return warnings
+}
+
+// scstKebab spells the squashed keys of scstOnlyBindingKeys.
+var scstKebab = map[string]string{
+	"multiplex": "multiplex", "retrytemplatename": "retry-template-name",
+	"partitionselectorname": "partition-selector-name", "errorchannelenabled": "error-channel-enabled",
+	"dynamicpartitionupdatesenabled": "dynamic-partition-updates-enabled", "splitmode": "split-mode",
 }

@@ -147,7 +147,7 @@ func (br *Bridge) Send(ctx context.Context, name string, payload any) error {
 	if err := br.running(name); err != nil {
 		return err
 	}
-	b := a.Binding(name)
+	b := a.bridgeBinding(name) // bridgenames.go
 	if b != nil && !b.input {
 		return br.sendVia(ctx, b, convCtx{binding: b.name, converters: a.opts.converters, contentType: b.cfg.ContentType}, payload)
 	}
@@ -200,6 +200,9 @@ func (br *Bridge) dynamic(ctx context.Context, name string) (*dynamicProducer, e
 		if err := checkDestinationName(name); err != nil {
 			return nil, err
 		}
+	}
+	if err := br.checkBarName(name, configured, a.cfg.Binding(name)); err != nil {
+		return nil, err
 	}
 	// A binding of the configuration is no dynamic destination: the
 	// allow-list does not apply to it (SCSt's StreamBridge binds it with
@@ -412,7 +415,7 @@ func (br *Bridge) sendTo(ctx context.Context, to string, env Envelope, value fun
 	out := rt.out
 	var dp *dynamicProducer
 	var err error
-	if b := a.Binding(to); b != nil && !b.input {
+	if b := a.bridgeBinding(to); b != nil && !b.input {
 		err := rt.sendHeld(ctx, b, func() error { return b.send(ctx, env, value) })
 		if err != nil && !errors.Is(err, ErrNak) {
 			return &sendError{err, b}

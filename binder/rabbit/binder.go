@@ -299,6 +299,10 @@ func (b *Binder) BindConsumer(ctx context.Context, spec stream.ConsumerSpec) (st
 	if err != nil {
 		return fail(err)
 	}
+	if opts.maxConcurrency > 0 {
+		b.log.Warn("rabbit: max-concurrency is not honoured: the binder does not scale its consumers; it runs consumer.concurrency consumers (SCSt's listener container starts with concurrency and adds consumers up to max-concurrency under load): set consumer.concurrency to the number to run",
+			"binding", spec.Binding, "property", opts.maxConcurrencyKey, "max_concurrency", opts.maxConcurrency, "concurrency", max(spec.Consumer.Concurrency, 1))
+	}
 	var dests []string
 	for _, d := range strings.Split(spec.Destination, ",") {
 		if d = strings.TrimSpace(d); d != "" {

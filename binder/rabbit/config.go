@@ -560,6 +560,13 @@ type consumerOptions struct {
 	// "" leaves the tag to the binder.
 	consumerTagPrefix string
 	tagSeq            *atomic.Int64
+	// maxConcurrency (SCSt's max-concurrency) and the key that set it,
+	// when it is above the binding's consumer.concurrency: SCSt's
+	// listener container then grows from concurrency consumers up to it
+	// under load; the binder has no such scaling and runs concurrency
+	// consumers, with a WARN at bind (BindConsumer). 0 otherwise.
+	maxConcurrency    int
+	maxConcurrencyKey string
 }
 
 // consumerTag is the tag of the binding's next consumer (subscription):
@@ -655,8 +662,8 @@ func checkConsumerNames(spec stream.ConsumerSpec, o consumerOptions) error {
 }
 
 // parseConsumerOptions decodes a consumer binding's rabbit properties ext;
-// concurrency is the binding's consumer.concurrency, which bounds
-// max-concurrency.
+// concurrency is the binding's consumer.concurrency, which max-concurrency
+// is compared with.
 func parseConsumerOptions(binding string, concurrency int, ext map[string]any) (consumerOptions, error) {
 	o := consumerOptions{queueOptions: defaultQueueOptions(), prefetch: DefaultPrefetch, republishToDlq: true, batchSize: DefaultBatchSize, redeliveryDelay: DefaultRedeliveryDelay}
 	var d props.Decoder
@@ -687,13 +694,14 @@ func parseConsumerOptions(binding string, concurrency int, ext map[string]any) (
 			}
 		case "maxconcurrency":
 			// SCSt's listener container scales between concurrency and
-			// max-concurrency consumers, but sets a maximum only when
-			// max-concurrency is above concurrency; the binder runs a
-			// fixed number of workers, which is what SCSt does up to
-			// concurrency (1, SCSt's default, included).
+			// max-concurrency consumers (a maximum is set only when
+			// max-concurrency is above concurrency); the binder runs a
+			// fixed number of workers, concurrency, which is what SCSt
+			// runs while it is not under load: a value above it is kept
+			// for BindConsumer's WARN that it is not honoured.
 			var n int
 			if n, err = props.Int(v, 1); err == nil && n > max(concurrency, 1) {
-				err = fmt.Errorf("is %d, above consumer.concurrency (%d): the binder runs a fixed number of workers, consumer.concurrency (SCSt's listener container grows from concurrency up to max-concurrency); set consumer.concurrency to the number you need and leave max-concurrency out", n, max(concurrency, 1))
+				o.maxConcurrency, o.maxConcurrencyKey = n, kpath
 			}
 		case "autobinddlq":
 			// The config loader moves it to consumer.dlq; here only when

@@ -796,9 +796,12 @@
 // use-confirm-header false; binder admin-addresses and nodes empty.
 // enable-batching, and the producer's batch-size, batch-buffer-limit,
 // batch-timeout and the binder's compression-level (which tune what is
-// refused) are accepted at any value; max-concurrency up to the binding's
-// concurrency (SCSt's container grows only above it) is accepted too.
-// A max-concurrency above it, alternate-exchange, delay-expression,
+// refused) are accepted at any value; so is max-concurrency: up to the
+// binding's concurrency (SCSt's container grows only above it) it asks for
+// nothing the binder does not do, and above it the binder, which does not
+// scale its consumers, runs concurrency workers (what SCSt's container runs
+// while not under load), with a WARN at bind saying max-concurrency is not
+// honoured. alternate-exchange, delay-expression,
 // confirm-ack-channel and the stream converter bean names are refused with
 // the reason.
 //
