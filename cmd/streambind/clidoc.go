@@ -10,6 +10,7 @@ import (
 )
 
 //go:generate go run . gen-cli-doc ../../docs/cli.md
+//go:generate go run ../../internal/cmd/genbinderkeys
 
 // newGenDocCmd is the hidden command that writes docs/cli.md (go generate
 // ./cmd/streambind); TestCLIReferenceIsCurrent fails when the checked-in

@@ -231,6 +231,10 @@ func effective(s *checkedService) []configEntry {
 		}, origins)
 	}
 
+	// The binder sections' keys spelt as the binders document them, also
+	// those set by a variable without dashes (configkeys.go).
+	canonicalBinderKeys(streamTree, origins, originOf, func(p string, v any) any { return typedScalar(s.service, placeholders, p, v) })
+
 	// The bindings the app binds, with every setting.
 	bindings, _ := streamTree["bindings"].(map[string]any)
 	if bindings == nil {
