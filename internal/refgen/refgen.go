@@ -188,7 +188,9 @@ How keys are written (package config; the whole contract is
   choose the profiles and the files so too).
   The dashes may also be dropped, Spring Boot's documented form
   (` + "`" + `spring.main.log-startup-info` + "`" + ` is ` + "`" + `SPRING_MAIN_LOGSTARTUPINFO` + "`" + `): for a
-  key (` + "`" + `STREAM_DEFAULTBINDER` + "`" + `, ` + "`" + `..._CONSUMER_MAXATTEMPTS` + "`" + `) and for a name of
+  key (` + "`" + `STREAM_DEFAULTBINDER` + "`" + `, ` + "`" + `..._CONSUMER_MAXATTEMPTS` + "`" + `; a binder's key so set,
+  ` + "`" + `..._KAFKA_BINDER_MINPARTITIONCOUNT` + "`" + `, is shown by ` + "`" + `streambind config` + "`" + ` in its
+  documented spelling, ` + "`" + `min-partition-count` + "`" + `) and for a name of
   a map streambind binds by name — a binding (` + "`" + `stream.bindings.<name>` + "`" + `, and
   ` + "`" + `stream.<type>.bindings.<name>` + "`" + ` of a binder-specific section) or a binder
   (` + "`" + `stream.binders.<name>` + "`" + `). A name segment that equals, upper-cased with
