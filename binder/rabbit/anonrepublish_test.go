@@ -186,7 +186,7 @@ func TestAnonymousDeadLetterToNowhereDropped(t *testing.T) {
 			}
 			var errLines []string
 			for _, l := range strings.Split(logs.String(), "\n") {
-				if strings.Contains(l, "anonymous consumer reached no queue") {
+				if strings.Contains(l, "without a DLQ reached no queue") {
 					errLines = append(errLines, l)
 				}
 			}

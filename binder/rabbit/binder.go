@@ -362,6 +362,10 @@ func (b *Binder) BindConsumer(ctx context.Context, spec stream.ConsumerSpec) (st
 			b.logBound(log, "rabbit: consumer bound", spec.Binding, c.topology(opts.anonymousQueue(d, "<id, at start>")))
 		} else {
 			b.logBound(log, "rabbit: consumer bound", spec.Binding, t, c.dlqLogAttrs()...)
+			if cc.DLQ && opts.nonDurable {
+				log.Warn("rabbit: consumer.dlq with durable-subscription false: as SCSt, the binder declares no DLQ (nor the DLX) for the group's non-durable queue; a failed message goes to the DLX with the dead-letter routing key, to a queue bound there with it, else it is dropped (one ERROR line per message)",
+					"queue", c.queue, "dlx", opts.dlx(), "dead_letter_routing_key", opts.dlRoutingKey(c.queue))
+			}
 			if cc.Partitioned && opts.bindQueue {
 				b.warnUnpartitionedQueue(ctx, log, opts.queueName(d, spec.Group, false, 0))
 			}

@@ -551,7 +551,15 @@ type consumerOptions struct {
 	// republish-to-dlq, default true); false rejects it without requeue and
 	// the broker dead-letters it through the queue's x-dead-letter-*
 	// arguments.
-	republishToDlq  bool
+	republishToDlq bool
+	// republishTransient: the binder's dead letters (republish-to-dlq) go
+	// with delivery mode 1, transient (SCSt's republish-delivery-mode
+	// NON_PERSISTENT); persistent (2) otherwise, SCSt's default.
+	republishTransient bool
+	// nonDurable: a named group's queue is declared non-durable and
+	// auto-delete, without a DLQ (SCSt's durable-subscription: false; see
+	// consumer.topology and consumer.dlq).
+	nonDurable      bool
 	batchSize       int
 	redeliveryDelay time.Duration
 	// consumerTagPrefix (SCSt's consumer-tag-prefix): the binding's
@@ -587,6 +595,9 @@ type producerOptions struct {
 	// when not set. See parseRoutingKeyExpression.
 	routingKeyExpr routingKeyFunc
 	mandatory      bool
+	// transient publishes with delivery mode 1 (SCSt's delivery-mode
+	// NON_PERSISTENT); persistent (2) otherwise, SCSt's default.
+	transient bool
 	// autoBindDlq declares the required-groups queues with SCSt's
 	// x-dead-letter-* arguments and their DLQs (SCSt's producer
 	// auto-bind-dlq), so that they are the queues the consumers with dlq
@@ -614,8 +625,8 @@ var (
 // consumerKeys and producerKeys list the keys the binder accepts, for the
 // unknown-key error.
 const (
-	consumerKeys = "rabbit consumer properties: prefetch, requeue-rejected, republish-to-dlq, redelivery-delay, batch-size, consumer-tag-prefix, anonymous-group-prefix; " + commonKeys
-	producerKeys = "rabbit producer properties: routing-key, routing-key-expression, mandatory, auto-bind-dlq; " + commonKeys
+	consumerKeys = "rabbit consumer properties: prefetch, requeue-rejected, republish-to-dlq, republish-delivery-mode, durable-subscription, redelivery-delay, batch-size, consumer-tag-prefix, anonymous-group-prefix; " + commonKeys
+	producerKeys = "rabbit producer properties: routing-key, routing-key-expression, mandatory, delivery-mode, auto-bind-dlq; " + commonKeys
 )
 
 // maxNameBytes is the longest exchange or queue name RabbitMQ accepts
@@ -681,6 +692,12 @@ func parseConsumerOptions(binding string, concurrency int, ext map[string]any) (
 			o.requeueRejected, err = props.Bool(v)
 		case "republishtodlq":
 			o.republishToDlq, err = props.Bool(v)
+		case "republishdeliverymode":
+			o.republishTransient, err = nonPersistent(v)
+		case "durablesubscription":
+			var durable bool
+			durable, err = props.Bool(v)
+			o.nonDurable = !durable
 		case "batchsize":
 			o.batchSize, err = props.Int(v, 1)
 		case "redeliverydelay":
@@ -738,6 +755,8 @@ func parseProducerOptions(binding string, ext map[string]any) (producerOptions, 
 			}
 		case "mandatory":
 			o.mandatory, err = props.Bool(v)
+		case "deliverymode":
+			o.transient, err = nonPersistent(v)
 		case "autobinddlq":
 			o.autoBindDlq, err = props.Bool(v)
 		default:
@@ -849,10 +868,6 @@ func scstKey(kind, k string, v any) (handled bool, err error) {
 		// alone batches (up to batch-size), and without it there are no
 		// batches either way.
 		_, err = props.Bool(v)
-	case "consumer.republishdeliverymode":
-		err = enum([]string{"PERSISTENT"}, map[string]string{
-			"NON_PERSISTENT": "dead letters are republished persistent (delivery mode 2), SCSt's default",
-		})
 	case "consumer.superstream", "producer.superstream":
 		err = only(false, noStreams)
 	case "consumer.streamstreammessageconverterbeanname", "producer.streammessageconverterbeanname":
@@ -873,8 +888,6 @@ func scstKey(kind, k string, v any) (handled bool, err error) {
 		err = errors.New("not supported: Send returns once the broker confirmed the message (publisher confirms), so there is no channel of confirmations")
 	case "producer.useconfirmheader":
 		err = only(false, "Send returns once the broker confirmed the message (publisher confirms); there is no confirmation header")
-	case "consumer.durablesubscription":
-		err = only(true, "a group's queue is always durable (SCSt's default); for a queue that goes away with the consumer, consume without a group (an exclusive, auto-delete queue)")
 	case "consumer.acknowledgemode":
 		err = enum([]string{"AUTO"}, map[string]string{
 			"MANUAL": "there is no manual acknowledgment: " + noManualAck,
@@ -894,10 +907,6 @@ func scstKey(kind, k string, v any) (handled bool, err error) {
 		if l, err = props.List(v); err == nil && (len(l) != 1 || l[0] != "*") {
 			err = errors.New("only * is supported: every header of the message is mapped")
 		}
-	case "producer.deliverymode":
-		err = enum([]string{"PERSISTENT"}, map[string]string{
-			"NON_PERSISTENT": "every message is published persistent (delivery mode 2), SCSt's default",
-		})
 	case "producer.batchingenabled":
 		err = only(false, "messages are published one by one (Spring AMQP's batches are one AMQP message in its own format)")
 	case "producer.compress":
@@ -911,6 +920,23 @@ func scstKey(kind, k string, v any) (handled bool, err error) {
 		return false, nil
 	}
 	return true, err
+}
+
+// nonPersistent reads v as SCSt's MessageDeliveryMode (spelt as Spring
+// binds enums): true for NON_PERSISTENT (AMQP delivery mode 1), false for
+// PERSISTENT (2).
+func nonPersistent(v any) (bool, error) {
+	s, err := props.String(v)
+	if err != nil {
+		return false, err
+	}
+	switch props.EnumName(s) {
+	case props.EnumName("PERSISTENT"):
+		return false, nil
+	case props.EnumName("NON_PERSISTENT"):
+		return true, nil
+	}
+	return false, fmt.Errorf("want PERSISTENT or NON_PERSISTENT, got %q", s)
 }
 
 // removedKey is the error for an unknown key, naming what replaced the

@@ -140,8 +140,22 @@ func (c *consumer) partitioned() bool { return c.spec.Group != "" && c.spec.Cons
 func (c *consumer) DeadLettersWithoutGroup() bool { return c.deadLetters() }
 
 // dlq reports whether failed messages go to a DLQ: dlq (SCSt's
-// auto-bind-dlq) on a named group.
-func (c *consumer) dlq() bool { return c.spec.Group != "" && c.spec.Consumer.DLQ }
+// auto-bind-dlq) on a named group with a durable queue. With
+// durable-subscription false SCSt's provisioner declares no DLQ (nor the
+// DLX) for the group, as for an anonymous consumer: its queue has the
+// x-dead-letter-* arguments only (deadLetters).
+func (c *consumer) dlq() bool {
+	return c.spec.Group != "" && c.spec.Consumer.DLQ && !c.opts.nonDurable
+}
+
+// noDLQ says why a consumer with dlq has no DLQ of its own (!dlq()), for
+// the logs.
+func (c *consumer) noDLQ() string {
+	if c.spec.Group == "" {
+		return "anonymous consumer"
+	}
+	return "group with durable-subscription false"
+}
 
 // deadLetters reports whether failed messages go to the DLX: dlq on a
 // named group (whose DLQ is bound there) or on an anonymous consumer,
@@ -170,8 +184,13 @@ func (c *consumer) topology(q string) topology {
 	// else "#") and receives every partition's messages, as SCSt's
 	// provisioner binds it (partitioned = !anonymous && isPartitioned()).
 	qs := o.groupQueueSpec(c.dest, q, cc.DLQ, c.partitioned(), cc.InstanceIndex)
-	if c.spec.Group == "" {
+	switch {
+	case c.spec.Group == "":
 		qs.durable, qs.exclusive, qs.autoDelete = false, true, true
+	case c.opts.nonDurable:
+		// SCSt's durable-subscription: false: new Queue(name, false,
+		// false, true, args), without a DLQ (dlq).
+		qs.durable, qs.autoDelete = false, true
 	}
 	t.queues = []queueSpec{qs}
 	c.withRetryQueues(&t, q) // retryqueues.go
@@ -1181,7 +1200,7 @@ func (r *run) deadLetter(in inbound, env stream.Envelope, cause error, counted, 
 	dl := stream.Envelope{Payload: env.Payload, Headers: h, Key: env.Key}
 	o := c.opts.queueOptions
 	dlx, rk := o.dlx(), o.dlRoutingKey(r.queue)
-	dlq := "(none: anonymous consumer)"
+	dlq := "(none: " + c.noDLQ() + ")"
 	if c.dlq() {
 		dlq = o.dlqName(o.baseQueue(c.dest, c.spec.Group))
 	}
@@ -1223,6 +1242,9 @@ func (r *run) deadLetter(in inbound, env stream.Envelope, cause error, counted, 
 				}
 				msg = toPublishing(dl, c.spec.ContentType)
 				keepProperties(&msg, &in.d)
+				if c.opts.republishTransient {
+					msg.DeliveryMode = amqp.Transient // SCSt's republish-delivery-mode
+				}
 				keepHeaderTypes(&msg, in.d.Headers, dlMaxHeaderBytes(frameMax(conn)), r.withoutWaitQueues)
 				msg.MessageId = in.d.MessageId
 				// When it was dead-lettered, for streambind dlq (ls,
@@ -1232,7 +1254,8 @@ func (r *run) deadLetter(in inbound, env stream.Envelope, cause error, counted, 
 			}
 		}
 		if err == nil && !c.dlq() {
-			// No DLX is declared for an anonymous consumer. A publish to
+			// No DLX is declared for an anonymous consumer (nor for a
+			// group with durable-subscription false). A publish to
 			// a missing exchange closes the dead-letter lane's channel,
 			// which every consumer of the binder shares: what others had
 			// in flight on it would be sent again (duplicates), once for
@@ -1241,8 +1264,8 @@ func (r *run) deadLetter(in inbound, env stream.Envelope, cause error, counted, 
 			var missing bool
 			if missing, err = c.anonDLX.missing(ctx, c.bd.pubMgr, dlx); err == nil && missing {
 				cancel()
-				log.Error("rabbit: the dead letter of an anonymous consumer reached no queue: the dead-letter exchange does not exist (no DLX or DLQ is declared for an anonymous consumer: declare the DLX and bind a queue to it with the dead-letter routing key, or set group); the failed message is rejected, and the broker's dead-lettering, to the same missing DLX, DROPS it",
-					"dead_letter_routing_key", rk, "cause", logtext.Error(cause))
+				log.Error("rabbit: the dead letter of a consumer without a DLQ reached no queue: the dead-letter exchange does not exist (no DLX or DLQ is declared for an anonymous consumer, nor for a group with durable-subscription false: declare the DLX and bind a queue to it with the dead-letter routing key, or set group, with durable-subscription true); the failed message is rejected, and the broker's dead-lettering, to the same missing DLX, DROPS it",
+					"consumer", c.noDLQ(), "dead_letter_routing_key", rk, "cause", logtext.Error(cause))
 				c.dlCounts.Dropped() // after the log line: what the count shows is logged
 				return dlDropped
 			}
@@ -1267,12 +1290,13 @@ func (r *run) deadLetter(in inbound, env stream.Envelope, cause error, counted, 
 			return r.dlRefused(log, fmt.Errorf("the broker refuses publishing to %s: %w", dlx, err), cause)
 		}
 		if !c.dlq() && (exchangeNotFound(err, dlx) || errors.Is(err, ErrUnroutable)) {
-			// An anonymous consumer: nothing of its own to declare again.
+			// No DLQ of its own (anonymous, or durable-subscription
+			// false): nothing to declare again.
 			if exchangeNotFound(err, dlx) {
 				c.anonDLX.gone() // deleted since it was checked
 			}
-			log.Error("rabbit: the dead letter of an anonymous consumer reached no queue (no DLQ is declared for an anonymous consumer: bind one to the DLX with the dead-letter routing key, or set group); the failed message is rejected, and the broker's dead-lettering, to the same DLX and key, DROPS it",
-				"dead_letter_routing_key", rk, "error", err, "cause", logtext.Error(cause))
+			log.Error("rabbit: the dead letter of a consumer without a DLQ reached no queue (no DLQ is declared for an anonymous consumer, nor for a group with durable-subscription false: bind one to the DLX with the dead-letter routing key, or set group, with durable-subscription true); the failed message is rejected, and the broker's dead-lettering, to the same DLX and key, DROPS it",
+				"consumer", c.noDLQ(), "dead_letter_routing_key", rk, "error", err, "cause", logtext.Error(cause))
 			c.dlCounts.Dropped() // after the log line: what the count shows is logged
 			return dlDropped
 		}

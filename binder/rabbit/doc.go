@@ -14,7 +14,13 @@
 //   - group → durable queue <destination>.<group> bound with "#"
 //     (binding-routing-key changes it); a partitioned consumer binds
 //     <destination>.<group>-<instance-index> with key <destination>-<instance-index>.
-//     The queue's x-arguments are SCSt's (see Consumer properties).
+//     The queue's x-arguments are SCSt's (see Consumer properties). With
+//     durable-subscription: false the queue is non-durable and auto-delete
+//     (the broker deletes it when its last consumer goes), and with dlq
+//     it is as an anonymous consumer's: the x-dead-letter-* arguments, but
+//     no DLQ (nor the DLX) declared for it, as SCSt's provisioner does.
+//     A producer's required-groups declares that queue durable: the two
+//     declarations clash (PRECONDITION_FAILED), as with SCSt.
 //   - anonymous consumer → exclusive auto-delete queue
 //     <destination>.anonymous.<random id> (anonymous-group-prefix replaces
 //     "anonymous."), declared by Start, bound as an unpartitioned queue
@@ -29,7 +35,8 @@
 //     dead-lettered by the broker), to a queue bound there with that key,
 //     if any, else it is dropped (one ERROR line per message). The user
 //     declares the DLX and binds a queue to it (see the example below).
-//   - dlq: true (SCSt's auto-bind-dlq; named groups) → the group's queue
+//   - dlq: true (SCSt's auto-bind-dlq; named groups, durable-subscription
+//     true) → the group's queue
 //     has x-dead-letter-exchange DLX and x-dead-letter-routing-key <its
 //     name>; durable direct exchange DLX and durable queue
 //     <destination>.<group>.dlq bound with key <queue name>.
@@ -671,6 +678,9 @@
 //	requeue-rejected: false            # requeue failed messages (after redelivery-delay) instead of dead-lettering them
 //	republish-to-dlq: true             # with dlq: publish failed messages to the DLX with x-exception-* headers;
 //	                                   # false: reject them, and the broker dead-letters them (x-death header)
+//	republish-delivery-mode: PERSISTENT # the AMQP delivery mode of the dead letters republish-to-dlq publishes: NON_PERSISTENT (1) or PERSISTENT (2)
+//	durable-subscription: true         # false: a group's queue is non-durable and auto-delete, and no DLQ (nor DLX) is declared for it:
+//	                                   # with dlq its failed messages go to the DLX as an anonymous consumer's do
 //	redelivery-delay: 100ms            # hold before a Nak'ed (or requeue-rejected) message is requeued; 0: at once
 //	batch-size: 64                     # batch mode: most messages per batch
 //	consumer-tag-prefix: (none)        # consumers tagged <prefix>#<n> (n from 0, across the binding's destinations); none: streambind-<binding>-<id>
@@ -762,6 +772,7 @@
 //	routing-key: (the destination)     # partitioned: <this>-<partition>
 //	routing-key-expression: (none)     # per message, SpEL subset (docs/conventions.md): headers['type'], payload.kind, 'a.' + headers.x …
 //	mandatory: true                    # an unroutable message fails Send (ErrUnroutable)
+//	delivery-mode: PERSISTENT          # each message's AMQP delivery mode: NON_PERSISTENT (1, transient) or PERSISTENT (2)
 //	auto-bind-dlq: false               # required-groups queues with x-dead-letter-* arguments and DLQs, as consumers with dlq declare them
 //	exchange-type, declare-exchange, exchange-durable, exchange-auto-delete, bind-queue, queue-name-group-only, queue-binding-arguments: as above
 //	binding-routing-key, binding-routing-key-delimiter: as above, for required-groups queues
@@ -784,15 +795,14 @@
 // SCSt's RabbitMQ keys that have no setting above are accepted at the
 // value that asks for what the binder does anyway (SCSt's default) and
 // refused at any other, with the reason and what to set instead:
-// acknowledge-mode AUTO, durable-subscription true, exclusive false,
+// acknowledge-mode AUTO, exclusive false,
 // transacted false, container-type SIMPLE or DIRECT, header-patterns "*",
 // missing-queues-fatal false,
 // queue-declaration-retries 3, failed-declaration-retry-interval and
 // recovery-interval 5000 (the binder's reconnect-initial-interval and
 // reconnect-max-interval govern re-subscribing), frame-max-headroom 20000,
-// receive-timeout 1000, republish-delivery-mode PERSISTENT, super-stream
-// and delayed-exchange false; producer delivery-mode PERSISTENT,
-// batching-enabled false, compress false, producer-type AMQP,
+// receive-timeout 1000, super-stream and delayed-exchange false;
+// producer batching-enabled false, compress false, producer-type AMQP,
 // use-confirm-header false; binder admin-addresses and nodes empty.
 // enable-batching, and the producer's batch-size, batch-buffer-limit,
 // batch-timeout and the binder's compression-level (which tune what is

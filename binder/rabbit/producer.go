@@ -674,6 +674,7 @@ func (p *producer) Send(ctx context.Context, m stream.Envelope) error {
 		return stream.Permanent(fmt.Errorf("rabbit: send to %q (binding %s): %w", p.spec.Destination, p.spec.Binding, err))
 	}
 	msg := toPublishing(m, p.spec.ContentType)
+	p.withDeliveryMode(&msg)
 	p.warnRoutingHeaders(m)
 	start := time.Now()
 	l := p.bd.pub.sendLane(m, key)
@@ -778,6 +779,7 @@ func (p *producer) SendAsync(ctx context.Context, m stream.Envelope, done func(e
 		return
 	}
 	text := toPublishing(m, p.spec.ContentType)
+	p.withDeliveryMode(&text)
 	p.warnRoutingHeaders(m)
 	msg, typed := p.withNativeHeaders(text, m.NativeHeaders)
 	start := time.Now()
@@ -1057,6 +1059,15 @@ func (p *producer) Close(ctx context.Context) error {
 		return nil
 	case <-ctx.Done():
 		return fmt.Errorf("rabbit: close producer %s: sends still unconfirmed: %w", p.spec.Binding, ctx.Err())
+	}
+}
+
+// withDeliveryMode gives msg the binding's delivery mode (SCSt's
+// delivery-mode): transient (1) with NON_PERSISTENT; toPublishing's
+// persistent (2) otherwise.
+func (p *producer) withDeliveryMode(msg *amqp.Publishing) {
+	if p.opts.transient {
+		msg.DeliveryMode = amqp.Transient
 	}
 }
 

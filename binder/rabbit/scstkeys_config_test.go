@@ -27,10 +27,9 @@ func TestSCStListenerKeys(t *testing.T) {
 	}
 
 	_, err := parseConsumerOptions("c-in-0", 1, map[string]any{
-		"durable-subscription": false, "acknowledge-mode": "MANUAL", "exclusive": true, "container-type": "stream",
+		"acknowledge-mode": "MANUAL", "exclusive": true, "container-type": "stream",
 	})
 	for _, want := range []string{
-		"consumer.durable-subscription: false is not supported: a group's queue is always durable",
 		"consumer.acknowledge-mode: MANUAL is not supported: there is no manual acknowledgment",
 		"consumer.exclusive: true is not supported",
 		"consumer.container-type: STREAM is not supported",
@@ -39,9 +38,8 @@ func TestSCStListenerKeys(t *testing.T) {
 			t.Errorf("error does not say %q: %v", want, err)
 		}
 	}
-	_, err = parseProducerOptions("p-out-0", map[string]any{"deliveryMode": "non-persistent", "batchingEnabled": true})
+	_, err = parseProducerOptions("p-out-0", map[string]any{"batchingEnabled": true})
 	for _, want := range []string{
-		"producer.deliveryMode: NON_PERSISTENT is not supported: every message is published persistent",
 		"producer.batchingEnabled: true is not supported",
 	} {
 		if err == nil || !strings.Contains(err.Error(), want) {
@@ -86,7 +84,7 @@ func TestSCStContainerKeys(t *testing.T) {
 
 	_, err = parseConsumerOptions("c-in-0", 1, map[string]any{
 		"missing-queues-fatal": true, "queue-declaration-retries": 5, "failed-declaration-retry-interval": "1s",
-		"recovery-interval": 10000, "frame-max-headroom": 1000, "receive-timeout": 50, "republish-delivery-mode": "NON_PERSISTENT",
+		"recovery-interval": 10000, "frame-max-headroom": 1000, "receive-timeout": 50,
 		"super-stream": true, "delayed-exchange": true, "alternate-exchange": map[string]any{"name": "ae"},
 		"stream-stream-message-converter-bean-name": "conv",
 	})
@@ -98,7 +96,6 @@ func TestSCStContainerKeys(t *testing.T) {
 		"reconnect-initial-interval",
 		"consumer.frame-max-headroom: 1000 is not supported (only SCSt's default, 20000)",
 		"consumer.receive-timeout: 50ms is not supported (only SCSt's default, 1s)",
-		"consumer.republish-delivery-mode: NON_PERSISTENT is not supported",
 		"consumer.super-stream: true is not supported: RabbitMQ streams",
 		"consumer.delayed-exchange: true is not supported: delayed-message exchanges need RabbitMQ's delayed-message-exchange plugin",
 		"consumer.alternate-exchange: alternate exchanges are not supported",
