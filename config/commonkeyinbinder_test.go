@@ -44,12 +44,12 @@ func TestCommonKeyInBinderSection(t *testing.T) {
 `
 	l := mustLoad(t, Options{Data: []byte(y), Logger: discard, Env: []string{}})
 	want := map[string]string{
-		"stream.kafka.default.consumer.use-native-decoding":       "application.yaml:10: ignored: use-native-decoding is a common consumer property, not one of the kafka binder's, which SCSt ignores here too; to apply it, set stream.default.consumer.use-native-decoding",
-		"stream.kafka.bindings.x-in-0.consumer.max-attempts":      "application.yaml:14: ignored: max-attempts is a common consumer property, not one of the kafka binder's, which SCSt ignores here too; to apply it, set stream.bindings.x-in-0.consumer.max-attempts",
-		"stream.kafka.bindings.x-in-0.consumer.concurrency":       "application.yaml:15: ignored: concurrency is a common consumer property, not one of the kafka binder's, which SCSt ignores here too; to apply it, set stream.bindings.x-in-0.consumer.concurrency",
-		"stream.kafka.bindings.x-in-0.consumer.group":             "application.yaml:16: ignored: group is a property of the binding, not one of the kafka binder's consumer properties, which SCSt ignores here too; to apply it, set stream.bindings.x-in-0.group",
-		"stream.rabbit.bindings.x-out-0.producer.required-groups": "application.yaml:23: ignored: required-groups is a common producer property, not one of the rabbit binder's, which SCSt ignores here too; to apply it, set stream.bindings.x-out-0.producer.required-groups",
-		"stream.rabbit.bindings.x-out-0.producer.partitioned":     "application.yaml:25: ignored: partitioned is a common producer property of SCSt, not one of the rabbit binder's, which SCSt ignores here too (its place is stream.bindings.x-out-0.producer.partitioned)",
+		"stream.kafka.default.consumer.use-native-decoding":       "application.yaml:10: ignored: use-native-decoding is a common consumer property, not one of the kafka binder's, which SCSt ignores here too; to apply it, set stream.default.consumer.use-native-decoding (spring.cloud.stream.default.consumer.useNativeDecoding in SCSt's form)",
+		"stream.kafka.bindings.x-in-0.consumer.max-attempts":      "application.yaml:14: ignored: max-attempts is a common consumer property, not one of the kafka binder's, which SCSt ignores here too; to apply it, set stream.bindings.x-in-0.consumer.max-attempts (spring.cloud.stream.bindings.x-in-0.consumer.maxAttempts in SCSt's form)",
+		"stream.kafka.bindings.x-in-0.consumer.concurrency":       "application.yaml:15: ignored: concurrency is a common consumer property, not one of the kafka binder's, which SCSt ignores here too; to apply it, set stream.bindings.x-in-0.consumer.concurrency (spring.cloud.stream.bindings.x-in-0.consumer.concurrency in SCSt's form)",
+		"stream.kafka.bindings.x-in-0.consumer.group":             "application.yaml:16: ignored: group is a property of the binding, not one of the kafka binder's consumer properties, which SCSt ignores here too; to apply it, set stream.bindings.x-in-0.group (spring.cloud.stream.bindings.x-in-0.group in SCSt's form)",
+		"stream.rabbit.bindings.x-out-0.producer.required-groups": "application.yaml:23: ignored: required-groups is a common producer property, not one of the rabbit binder's, which SCSt ignores here too; to apply it, set stream.bindings.x-out-0.producer.required-groups (spring.cloud.stream.bindings.x-out-0.producer.requiredGroups in SCSt's form)",
+		"stream.rabbit.bindings.x-out-0.producer.partitioned":     "application.yaml:25: ignored: partitioned is a common producer property of SCSt, not one of the rabbit binder's, which SCSt ignores here too; its place is stream.bindings.x-out-0.producer.partitioned (spring.cloud.stream.bindings.x-out-0.producer.partitioned in SCSt's form)",
 	}
 	got := map[string]bool{}
 	for _, w := range l.Warnings {
@@ -93,21 +93,36 @@ func TestCommonKeyInBinderSection(t *testing.T) {
 
 // The same keys set by environment variables, in the squashed form
 // (SPRING_CLOUD_STREAM_KAFKA_BINDINGS_XIN0_CONSUMER_MAXATTEMPTS), get the
-// same warning, naming the key in kebab-case and the variable.
+// same warning, naming the key in its canonical kebab-case spelling
+// (consumer.max-attempts, not consumer.maxattempts) and the variable.
 func TestCommonKeyInBinderSectionEnv(t *testing.T) {
 	y := "spring:\n  cloud:\n    stream:\n      bindings:\n        x-in-0:\n          group: g\n"
-	l := mustLoad(t, Options{Data: []byte(y), Logger: discard, Env: []string{"SPRING_CLOUD_STREAM_KAFKA_BINDINGS_XIN0_CONSUMER_MAXATTEMPTS=5"}})
+	l := mustLoad(t, Options{Data: []byte(y), Logger: discard, Env: []string{
+		"SPRING_CLOUD_STREAM_KAFKA_BINDINGS_XIN0_CONSUMER_MAXATTEMPTS=5",
+		"SPRING_CLOUD_STREAM_KAFKA_DEFAULT_CONSUMER_USENATIVEDECODING=true",
+	}})
+	want := map[string][2]string{
+		"stream.kafka.bindings.x-in-0.consumer.max-attempts": {"env SPRING_CLOUD_STREAM_KAFKA_BINDINGS_XIN0_CONSUMER_MAXATTEMPTS",
+			"set stream.bindings.x-in-0.consumer.max-attempts (spring.cloud.stream.bindings.x-in-0.consumer.maxAttempts in SCSt's form)"},
+		"stream.kafka.default.consumer.use-native-decoding": {"env SPRING_CLOUD_STREAM_KAFKA_DEFAULT_CONSUMER_USENATIVEDECODING",
+			"set stream.default.consumer.use-native-decoding (spring.cloud.stream.default.consumer.useNativeDecoding in SCSt's form)"},
+	}
+	got := 0
 	for _, w := range l.Warnings {
-		if strings.HasSuffix(w.Path, "consumer.maxattempts") {
-			if !strings.HasPrefix(w.Origin, "env SPRING_CLOUD_STREAM_KAFKA_BINDINGS_XIN0_CONSUMER_MAXATTEMPTS") ||
-				!strings.Contains(w.Msg, "set stream.bindings.x-in-0.consumer.max-attempts") {
-				t.Errorf("warning %s (%s): %s", w.Path, w.Origin, w.Msg)
+		if exp, ok := want[w.Path]; ok {
+			got++
+			if !strings.HasPrefix(w.Origin, exp[0]) || !strings.Contains(w.Msg, exp[1]) {
+				t.Errorf("warning %s (%s): %s\nwant origin %s and %q", w.Path, w.Origin, w.Msg, exp[0], exp[1])
 			}
-			if len(l.Stream.Extensions["kafka"].Bindings["x-in-0"].Consumer) != 0 {
-				t.Errorf("left in the section: %v", l.Stream.Extensions["kafka"].Bindings["x-in-0"].Consumer)
-			}
-			return
 		}
 	}
-	t.Fatalf("no warning; warnings: %v", l.Warnings)
+	if got != len(want) {
+		t.Errorf("warnings %v, want one at each of %v", l.Warnings, want)
+	}
+	if c := l.Stream.Extensions["kafka"].Bindings["x-in-0"].Consumer; len(c) != 0 {
+		t.Errorf("left in the section: %v", c)
+	}
+	if d := l.Stream.Extensions["kafka"].Default.Consumer; len(d) != 0 {
+		t.Errorf("left in the section: %v", d)
+	}
 }

@@ -351,18 +351,35 @@ func commonKeysInBinderSections(tree map[string]any, origins map[string]string) 
 					if dlqAliases[sk] || slices.ContainsFunc(binderBindingKeys[kind][typ], func(bk string) bool { return squash(bk) == sk }) {
 						continue
 					}
-					var msg string
+					// where names the key's place in both forms: the loader
+					// does not keep whether the user wrote spring.cloud.stream.*
+					// (camelCase) or stream.* (kebab-case).
+					where := func(rest string) string {
+						segs := strings.Split(rest, ".")
+						segs[len(segs)-1] = camel(segs[len(segs)-1])
+						return "stream." + pl.at + "." + rest + " (spring.cloud.stream." + pl.at + "." + strings.Join(segs, ".") + " in SCSt's form)"
+					}
+					var msg, name string
 					if f := common[kind].field(k); f != nil {
-						msg = "ignored: " + f.key + " is a common " + kind + " property, not one of the " + typ + " binder's, which SCSt ignores here too; to apply it, set stream." + pl.at + "." + kind + "." + f.key
-					} else if name, ok := scstCommon[kind][sk]; ok {
-						msg = "ignored: " + name + " is a common " + kind + " property of SCSt, not one of the " + typ + " binder's, which SCSt ignores here too (its place is stream." + pl.at + "." + kind + "." + name + ")"
+						name = f.key
+						msg = "ignored: " + f.key + " is a common " + kind + " property, not one of the " + typ + " binder's, which SCSt ignores here too; to apply it, set " + where(kind+"."+f.key)
+					} else if n, ok := scstCommon[kind][sk]; ok {
+						name = n
+						msg = "ignored: " + n + " is a common " + kind + " property of SCSt, not one of the " + typ + " binder's, which SCSt ignores here too; its place is " + where(kind+"."+n)
 					} else if f := binding.field(k); f != nil && f.key != "consumer" && f.key != "producer" {
-						msg = "ignored: " + f.key + " is a property of the binding, not one of the " + typ + " binder's " + kind + " properties, which SCSt ignores here too; to apply it, set stream." + pl.at + "." + f.key
+						name = f.key
+						msg = "ignored: " + f.key + " is a property of the binding, not one of the " + typ + " binder's " + kind + " properties, which SCSt ignores here too; to apply it, set " + where(f.key)
 					} else {
 						continue
 					}
 					p, _ := takeKey(tree, append(append([]string(nil), pl.path...), kind, k))
-					warnings = append(warnings, &stream.ConfigError{Path: p, Origin: originOf(origins, p), Msg: msg})
+					origin := originOf(origins, p)
+					// The key in its canonical spelling, also when a
+					// variable set it without dashes (..._USENATIVEDECODING).
+					if i := strings.LastIndexByte(p, '.'); i >= 0 {
+						p = p[:i+1] + name
+					}
+					warnings = append(warnings, &stream.ConfigError{Path: p, Origin: origin, Msg: msg})
 				}
 			}
 		}

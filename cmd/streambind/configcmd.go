@@ -234,6 +234,8 @@ func effective(s *checkedService) []configEntry {
 	// The binder sections' keys spelt as the binders document them, also
 	// those set by a variable without dashes (configkeys.go).
 	canonicalBinderKeys(streamTree, origins, originOf, func(p string, v any) any { return typedScalar(s.service, placeholders, p, v) })
+	// Nor the empty maps an ignored key leaves there.
+	pruneEmptyBinderSections(streamTree)
 
 	// The bindings the app binds, with every setting.
 	bindings, _ := streamTree["bindings"].(map[string]any)

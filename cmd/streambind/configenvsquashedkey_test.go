@@ -60,3 +60,23 @@ func TestBinderKeysGenerated(t *testing.T) {
 		t.Errorf("binderkeys_gen.go is out of date: run go generate ./cmd/streambind")
 	}
 }
+
+// A map whose only key the loader ignored (a common property in a binder
+// section: requiredGroups in a file, USENATIVEDECODING in a variable) is
+// not printed: it printed as producer: {} # application.yaml:N and
+// default: {} # env ..., as if something were set there.
+func TestConfigIgnoredBinderKeyNoEmptyMap(t *testing.T) {
+	dir := writeFiles(t, map[string]string{"application.yaml": "spring.cloud.function.definition: handleOrder\n" +
+		"spring.cloud.stream.bindings.handleOrder-in-0: { destination: orders, group: g, binder: kafka }\n" +
+		"spring.cloud.stream.rabbit.bindings.handleOrder-out-0.producer.requiredGroups: audit\n"})
+	env := []string{"SPRING_CLOUD_STREAM_KAFKA_DEFAULT_CONSUMER_USENATIVEDECODING=true"}
+	r := runIn(t, dir, env, "config")
+	if r.code != 0 {
+		t.Fatalf("exit %d, stderr %s", r.code, r.stderr)
+	}
+	for _, line := range strings.Split(r.stdout, "\n") {
+		if strings.Contains(line, "{} # application.yaml") || strings.Contains(line, "{} # env") {
+			t.Errorf("printed an empty map left by an ignored key: %q\n%s", line, r.stdout)
+		}
+	}
+}

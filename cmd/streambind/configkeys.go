@@ -69,3 +69,52 @@ func canonicalBinderKeys(streamTree map[string]any, origins map[string]string, o
 		}
 	}
 }
+
+// pruneEmptyBinderSections removes the empty maps left in the binder-type
+// sections' binding properties (stream.<type>.default.<kind>,
+// stream.<type>.bindings.<b>.<kind>, and the default, binding and bindings
+// maps that then hold nothing): the loader takes a common key written
+// there (max-attempts, use-native-decoding, required-groups) out with a
+// warning, as ignored, and the map it leaves printed as producer: {} with
+// the ignored key's origin, as if something were set there.
+func pruneEmptyBinderSections(streamTree map[string]any) {
+	empty := func(v any) bool {
+		m, ok := v.(map[string]any)
+		return ok && len(m) == 0
+	}
+	pruneKinds := func(m map[string]any) {
+		for _, kind := range []string{"consumer", "producer"} {
+			if empty(m[kind]) {
+				delete(m, kind)
+			}
+		}
+	}
+	for typ := range binderKeyNames {
+		sec, _ := streamTree[typ].(map[string]any)
+		if sec == nil {
+			continue
+		}
+		if d, ok := sec["default"].(map[string]any); ok {
+			pruneKinds(d)
+			if len(d) == 0 {
+				delete(sec, "default")
+			}
+		}
+		if bs, ok := sec["bindings"].(map[string]any); ok {
+			for name, b := range bs {
+				if bm, ok := b.(map[string]any); ok {
+					pruneKinds(bm)
+					if len(bm) == 0 {
+						delete(bs, name)
+					}
+				}
+			}
+			if len(bs) == 0 {
+				delete(sec, "bindings")
+			}
+		}
+		if len(sec) == 0 {
+			delete(streamTree, typ)
+		}
+	}
+}
