@@ -179,13 +179,16 @@ func (rt *runtimeBinding) runBatch(ctx context.Context, full, envs []Envelope) e
 	// The function and the ErrorHandler get a ctx without it: only the
 	// core, which judges the messages, may have the binder settle them.
 	ctx = WithBatchSettler(ctx, nil)
-	settlePrefix := func() {
+	// settlePrefix reports false when the binder said the batch is to end
+	// (ErrBatchStop): the function is not called again, and the messages
+	// from b.cur on are left for redelivery.
+	settlePrefix := func() bool {
 		// Every message before b.cur has its outcome: handled, or failed
 		// for good alone (a Nak'ed one, or a failure of the whole rest,
 		// ends the loop before any further settlement).
 		to := b.cur
 		if settler == nil || to <= settled {
-			return
+			return true
 		}
 		var outcome error
 		if outs != nil {
@@ -195,10 +198,23 @@ func (rt *runtimeBinding) runBatch(ctx context.Context, full, envs []Envelope) e
 		// binder holds it (ConsumerSpec.Holding), as at the batch's end.
 		stats.handling.end(sec, to-settled)
 		settled = to
-		if err := safeCall(func() error { return settler(to, outcome) }); err != nil {
+		err := safeCall(func() error { return settler(to, outcome) })
+		switch {
+		case err == nil:
+		case errors.Is(err, ErrBatchStop):
+			rt.log.Info("batch: the binding is stopping or paused while a dead letter was held; the rest of the batch is left for redelivery",
+				"settled", to, "left", n-to, "error", boundedErr(err))
+			return false
+		default:
 			rt.log.Warn("batch: the binder could not settle the messages before the failing one; they may be delivered again",
 				"messages", to, "error", boundedErr(err))
 		}
+		return true
+	}
+	// stopRest leaves the messages from b.cur on for redelivery: the
+	// binder cannot let the function go on (ErrBatchStop).
+	stopRest := func() {
+		setOut(b.cur, n, fmt.Errorf("%w: %w", ErrNak, ErrBatchStop))
 	}
 	counted := 0 // handled messages already counted processed (succeeded)
 	segStart := start
@@ -215,7 +231,10 @@ func (rt *runtimeBinding) runBatch(ctx context.Context, full, envs []Envelope) e
 			// attempts starts with the failure just returned.
 			segStart, err = time.Since(clockBase), mv.cause
 		}
-		settlePrefix()
+		if !settlePrefix() {
+			stopRest()
+			break
+		}
 		var first Envelope // of the messages failing; none of an empty batch
 		if b.cur < n {
 			first = full[b.cur]
@@ -256,7 +275,10 @@ func (rt *runtimeBinding) runBatch(ctx context.Context, full, envs []Envelope) e
 		// Settled (dead-lettered or dropped) with the messages before it
 		// before the function goes on, as Spring Kafka's
 		// DefaultErrorHandler recovers a record and commits past it.
-		settlePrefix()
+		if !settlePrefix() {
+			stopRest()
+			break
+		}
 		segStart = time.Since(clockBase)
 		err = safeCall(func() error { return b.attempt(ctx) })
 	}

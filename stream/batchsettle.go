@@ -51,6 +51,16 @@ import (
 //     messages then come again, as after a crash (Kafka commits nothing
 //     past the first of them, not even at the batch's end), and the core
 //     only logs it. Either way they count as settled.
+//   - A settler returns (a wrap of) [ErrBatchStop] when the function must
+//     not go on with the messages after ms[:n]: the binder cannot count
+//     the call in flight again — a Stop or a rebalance (a lost channel,
+//     session, partition) began while the dead letter was held, or the
+//     hold was cut short by it. ms[:n] count as settled as above (a held
+//     dead letter given back comes again). The core then ends the batch
+//     at once, without calling the function (or the ErrorHandler) again:
+//     ms[n:] are left for redelivery (Nak'ed in the handler's outcome,
+//     the first of them wrapping ErrBatchStop), counted neither
+//     processed nor failed.
 //   - When the BatchHandler returns err, the binder settles only the
 //     messages not settled early, ms[n:], by [BatchTail](err, n): never an
 //     early-settled message again, whatever err says (a plain error, a
@@ -62,6 +72,12 @@ import (
 // keeps it to itself: the batch function and the ErrorHandler get a ctx
 // without it.
 type BatchSettler func(n int, outcome error) error
+
+// ErrBatchStop is what a [BatchSettler] returns (wrapped or not) when the
+// binding is stopping (or lost its channel, session or partition) while
+// it settled: the core ends the batch without calling the function
+// again, the messages after the settled ones left for redelivery.
+var ErrBatchStop = errors.New("stream: batch stopped: the binding is stopping; the rest of the batch is left for redelivery")
 
 type batchSettlerKey struct{}
 

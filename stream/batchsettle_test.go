@@ -3,6 +3,7 @@ package stream_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"sync"
@@ -20,6 +21,11 @@ type settleRecorder struct {
 	mu       sync.Mutex
 	calls    []int
 	outcomes []error
+	// stop, when set, is what the settler returns after the binder's own
+	// (a binder that cannot let the function go on: stream.ErrBatchStop).
+	stop func(n int) error
+	// returned gets what each BatchHandler call returned, when set.
+	returned chan error
 }
 
 func (rec *settleRecorder) outcome(i int) error {
@@ -55,12 +61,26 @@ func (b recordingBinder) BindConsumer(ctx context.Context, spec stream.ConsumerS
 				b.rec.mu.Lock()
 				b.rec.calls = append(b.rec.calls, n)
 				b.rec.outcomes = append(b.rec.outcomes, outcome)
+				stop := b.rec.stop
 				b.rec.mu.Unlock()
 				if inner != nil {
-					return inner(n, outcome)
+					if err := inner(n, outcome); err != nil {
+						return err
+					}
+				}
+				if stop != nil {
+					return stop(n)
 				}
 				return nil
 			}), ms)
+		}
+		if ret := b.rec.returned; ret != nil {
+			inner := spec.BatchHandler
+			spec.BatchHandler = func(ctx context.Context, ms []stream.Envelope) error {
+				err := inner(ctx, ms)
+				ret <- err
+				return err
+			}
 		}
 	}
 	return b.Binder.BindConsumer(ctx, spec)
@@ -245,4 +265,66 @@ func startBatchOf(t *testing.T, fns *stream.Catalog, rec *settleRecorder, before
 		t.Fatal(err)
 	}
 	return r
+}
+
+// A settler that returns stream.ErrBatchStop (the binder is stopping, or
+// lost its channel, while a dead letter was held) ends the batch: the
+// function is not called again on the messages after the failed one,
+// which are left for redelivery (Nak'ed, wrapping ErrBatchStop) and come
+// again; the failed one is dead-lettered once.
+func TestBatchSettlerStopEndsBatch(t *testing.T) {
+	var stopped atomic.Bool
+	rec := &settleRecorder{returned: make(chan error, 10)}
+	rec.stop = func(n int) error {
+		// a is settled before b's retries; a and b (dead-lettered)
+		// before the function would go on with c.
+		if n == 2 && stopped.CompareAndSwap(false, true) {
+			return fmt.Errorf("binder: stopping: %w", stream.ErrBatchStop)
+		}
+		return nil
+	}
+	calls := make(chan string, 20)
+	fns := stream.NewCatalog()
+	stream.AddConsumer(fns, "batch", func(_ context.Context, os []Order) error {
+		calls <- ids(os)
+		if ids(os) == "abcd" {
+			return stream.BatchFailedAt(1, stream.Permanent(errors.New("bad b")))
+		}
+		return nil
+	})
+	dead := make(chan stream.Message[[]byte], 10)
+	stream.AddConsumer(fns, "dead", func(_ context.Context, m stream.Message[[]byte]) error { dead <- m; return nil })
+	r := start(t, batchConfig(2, true), fns, stream.WithBinderType(memory.Type, rec.factory))
+	for _, id := range []string{"a", "b", "c", "d"} {
+		if err := r.app.Bridge().Send(context.Background(), "raw", Order{OrderID: id}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := r.app.Binding("batch-in-0").Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if got := recv(t, calls); got != "abcd" {
+		t.Fatalf("first call %q, want abcd", got)
+	}
+	ret := recv(t, rec.returned)
+	select {
+	case got := <-calls:
+		t.Fatalf("the function went on with %q in the call whose settler said stop", got)
+	default:
+	}
+	for i, want := range []bool{false, false, true, true} { // a handled, b dead-lettered, c d left
+		err := stream.BatchMessageErr(ret, i)
+		if nak := err != nil && errors.Is(err, stream.ErrNak) && errors.Is(err, stream.ErrBatchStop); nak != want {
+			t.Fatalf("message %d's outcome %v: left for redelivery %v, want %v", i, err, nak, want)
+		}
+	}
+	if got := recv(t, calls); got != "cd" { // redelivered
+		t.Fatalf("after the stop: call %q, want cd (redelivered)", got)
+	}
+	if dl := recv(t, dead); !strings.Contains(string(dl.Payload), `"b"`) {
+		t.Fatalf("dead letter %s, want b", dl.Payload)
+	}
+	waitStats(t, r, "batch-in-0", func(st stream.BindingStats) bool {
+		return st.Processed == 3 && st.Failed == 1 && st.DeadLettered == 1
+	})
 }

@@ -1294,6 +1294,11 @@ func (w *partWorker) acquireSlot() bool {
 	if w.holding {
 		return true
 	}
+	if w.wctx.Err() != nil {
+		// Winding down: never a slot then (a select with both ready
+		// picks one at random).
+		return false
+	}
 	select {
 	case w.r.slots <- struct{}{}:
 	case <-w.wctx.Done():
@@ -1411,17 +1416,17 @@ func (w *partWorker) call(ms []kafkago.Message, envs []stream.Envelope) (ok bool
 			w.finished(next)
 			w.cm.mark(w.po, next)
 			if !counted {
+				// Stop or a rebalance that began meanwhile ends the batch:
+				// the function does not go on, the rest is not committed
+				// past and comes again.
 				if !w.acquireSlot() {
 					stuck = true // the generation wound down: nothing more committed past
-					return nil
+					return errWoundDown
 				}
-				// Stop or a rebalance that began meanwhile lets the call
-				// finish as any call in flight (enterDraining), unless the
-				// binding was paused at Stop.
-				if !r.enter(w.wctx) && !r.enterDraining(w.hctx) {
+				if !r.enter(w.wctx) {
 					w.releaseSlot()
 					stuck = true
-					return nil
+					return errWoundDown
 				}
 				counted = true
 			}
@@ -1449,7 +1454,12 @@ func (w *partWorker) call(ms []kafkago.Message, envs []stream.Envelope) (ok bool
 // when a message that failed for good could not be dead-lettered before
 // the generation wound down: it and the messages after it are not
 // committed past, and come again.
-var errNotSettled = errors.New("kafka: the generation wound down before a failed message's dead letter was written; not committed past it")
+var errNotSettled = fmt.Errorf("kafka: the generation wound down before a failed message's dead letter was written; not committed past it: %w", stream.ErrBatchStop)
+
+// errWoundDown is what it returns when the failed message was settled but
+// the generation wound down (Stop, a rebalance) before the call could be
+// counted again: the function does not go on, the rest comes again.
+var errWoundDown = fmt.Errorf("kafka: the generation wound down while a failed message was settled; the rest of the batch is not committed past: %w", stream.ErrBatchStop)
 
 // settleFailed settles a batch's messages ms (envs) that the core settles
 // early (stream.BatchSettler) by their outcome: the failed ones

@@ -1933,6 +1933,11 @@ func (r *run) handle(ctx context.Context, hs []*held) {
 		batch := hs
 		bctx, prefix := batchprefix.New(ctx, len(hs), func(from, to int, outcome error) error {
 			r.settleEach(ctx, batch[from:to], outcome)
+			if outcome != nil && (ctx.Err() != nil || r.pool.Stopping()) {
+				// A Stop began (or cut a held dead letter short): the
+				// function does not go on, the rest comes again.
+				return errBatchStopping
+			}
 			return nil
 		})
 		var k int
@@ -2296,3 +2301,8 @@ func (r *run) maxDelivered(data []byte) {
 		c.log.Error("nats: dead-lettering a message that reached max-deliver failed; it stays in the stream", "sequence", h.seq, "dlq", c.dlqSubject, "error", c.bd.logErr(err))
 	}
 }
+
+// errBatchStopping is what a batch's settler (stream.BatchSettler) returns
+// when the consumer began to stop while it settled a failed message: the
+// core ends the batch, the rest left for redelivery.
+var errBatchStopping = fmt.Errorf("nats: the consumer is stopping: %w", stream.ErrBatchStop)

@@ -23,6 +23,13 @@ type earlyHeld struct {
 	returned chan struct{} // closed when the settler returned
 	mu       sync.Mutex
 	failed   string
+	err      error // the settler's
+}
+
+func (e *earlyHeld) settleErr() error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.err
 }
 
 func startEarlyHeld(t *testing.T) *earlyHeld {
@@ -50,9 +57,12 @@ func startEarlyHeld(t *testing.T) *earlyHeld {
 				close(e.returned)
 				return errors.New("no BatchSettler")
 			}
-			_ = settle(2, stream.NewBatchOutcome([]error{nil, stream.Permanent(errors.New("bad"))}))
+			err := settle(2, stream.NewBatchOutcome([]error{nil, stream.Permanent(errors.New("bad"))}))
+			e.mu.Lock()
+			e.err = err
+			e.mu.Unlock()
 			close(e.returned)
-			return nil
+			return restOutcome(ms, err)
 		},
 		Consumer:  stream.ConsumerConfig{DLQ: true, BatchMode: true},
 		Extension: map[string]any{"ack-wait": "1s", "redelivery-delay": "100ms", "dlq-attempts": 2, "batch-size": 3}})
@@ -132,6 +142,65 @@ func TestEarlyDeadLetterHeldStop(t *testing.T) {
 	}
 	if n := e.dlqMsgs(t); n != 1 {
 		t.Errorf("the dead-letter stream has %d messages, want 1 (its filler only)", n)
+	}
+	if err := e.settleErr(); !errors.Is(err, stream.ErrBatchStop) {
+		t.Errorf("BatchSettler after Stop cut the dead letter's hold short: %v, want stream.ErrBatchStop (the function must not go on)", err)
+	}
+	if n := unsettled(t, e.f.dest, "g"); n < 1 {
+		t.Errorf("%d messages unsettled after Stop; want at least 1 (the held one handed back)", n)
+	}
+}
+
+// restOutcome is what the batch function of these tests returns after its
+// settler returned err: as the core does, on stream.ErrBatchStop the
+// messages after the settled ones are left for redelivery.
+func restOutcome(ms []stream.Envelope, err error) error {
+	if !errors.Is(err, stream.ErrBatchStop) {
+		return nil
+	}
+	outs := make([]error, len(ms))
+	outs[1] = stream.Permanent(errors.New("bad"))
+	for i := 2; i < len(ms); i++ {
+		outs[i] = fmt.Errorf("%w: %w", stream.ErrNak, err)
+	}
+	return stream.NewBatchOutcome(outs)
+}
+
+// TestEarlyDeadLetterHeldPauseStop: Pause while a batch message's dead
+// letter, settled early inside the handler call, is held; the stream
+// could take it now; then Stop. The hold, waiting for a Resume that does
+// not come, is cut short: the settler reports stream.ErrBatchStop (it
+// returned nil before), so that the core does not call the function on
+// the messages after it on a stopping binding; the held one is handed
+// back (not acknowledged).
+func TestEarlyDeadLetterHeldPauseStop(t *testing.T) {
+	e := startEarlyHeld(t)
+	ctx, cancel := context.WithTimeout(e.f.ctx, 60*time.Second)
+	defer cancel()
+	pctx, pcancel := context.WithTimeout(ctx, 10*time.Second)
+	err := e.c.Pause(pctx)
+	pcancel()
+	if err != nil {
+		t.Fatalf("Pause while a dead letter is held inside a batch call: %v", err)
+	}
+	cfg := e.f.dls.CachedInfo().Config
+	cfg.MaxMsgs = -1
+	if _, err := e.f.js.UpdateStream(ctx, cfg); err != nil {
+		t.Fatal(err)
+	}
+	sctx, scancel := context.WithTimeout(ctx, 10*time.Second)
+	err = e.c.Stop(sctx)
+	scancel()
+	if err != nil {
+		t.Fatalf("Stop: %v", err)
+	}
+	select {
+	case <-e.returned:
+	default:
+		t.Fatal("Stop returned before the batch call ended")
+	}
+	if err := e.settleErr(); !errors.Is(err, stream.ErrBatchStop) {
+		t.Fatalf("BatchSettler after Pause and Stop: %v, want stream.ErrBatchStop (the function must not go on)", err)
 	}
 	if n := unsettled(t, e.f.dest, "g"); n < 1 {
 		t.Errorf("%d messages unsettled after Stop; want at least 1 (the held one handed back)", n)

@@ -906,8 +906,9 @@ func (r *run) handleBatch(ins []inbound) []inbound {
 	// (enter) before the function goes on, so that it never runs on the
 	// messages after it while the binding is paused: a Pause that came
 	// meanwhile has returned, and the call waits for Resume. A Stop that
-	// came meanwhile requeues the held one (dlLater) and lets the call
-	// end.
+	// came meanwhile requeues the held one (dlLater), and the settler
+	// returns stream.ErrBatchStop (as when the channel was lost while it
+	// waited): the core ends the batch, the rest requeued.
 	var later []inbound
 	ctx, prefix := batchprefix.New(r.ctx, len(ins), func(from, to int, outcome error) error {
 		if outcome == nil {
@@ -920,6 +921,12 @@ func (r *run) handleBatch(ins []inbound) []inbound {
 			r.holdEnd() // the worker's exit balances it
 			return errStopping
 		}
+		if to < len(ins) && r.lostSession(ins[to].s) {
+			// Lost while enter waited for a Resume (as the worker checks):
+			// the rest is redelivered on the new channel, the function
+			// does not go on with it.
+			return errLost
+		}
 		return nil
 	})
 	// the rest's outcome, indexed from ins[k]
@@ -929,8 +936,13 @@ func (r *run) handleBatch(ins []inbound) []inbound {
 
 // errStopping is what a batch's settler (stream.BatchSettler) returns when
 // the consumer began to stop while it settled a failed message (a dead
-// letter held meanwhile is requeued when the batch's handling ends).
-var errStopping = errors.New("rabbit: the consumer is stopping; a failed message whose dead letter was held is requeued")
+// letter still held then is requeued when the batch's handling ends): the
+// core ends the batch, the rest left for redelivery.
+var errStopping = fmt.Errorf("rabbit: the consumer is stopping: %w", stream.ErrBatchStop)
+
+// errLost is what it returns when the channel of the rest of the batch was
+// lost while the settler waited for a Resume: the rest is redelivered.
+var errLost = fmt.Errorf("rabbit: the channel was lost while the batch waited for a Resume: %w", stream.ErrBatchStop)
 
 // settleEach settles the deliveries of a batch (or of a part of it) each
 // by its own outcome (stream.BatchMessageErr(err, i)) and returns those to

@@ -30,10 +30,18 @@ type earlyHeld struct {
 	returned   chan struct{} // closed when the settler returned
 	mu         sync.Mutex
 	settleErr  error
-	failed     string // the failed message's payload
+	failed     string   // the failed message's payload
+	rest       []string // the payloads after it in its batch
 }
 
 func startEarlyHeld(t *testing.T, ctx context.Context) *earlyHeld {
+	t.Helper()
+	return startEarlyHeldMin(t, ctx, 2)
+}
+
+// startEarlyHeldMin is startEarlyHeld with the first batch of at least
+// minBatch messages failing.
+func startEarlyHeldMin(t *testing.T, ctx context.Context, minBatch int) *earlyHeld {
 	t.Helper()
 	const total = 6
 	vhost := rabbittest.VHost(t)
@@ -46,11 +54,14 @@ func startEarlyHeld(t *testing.T, ctx context.Context) *earlyHeld {
 		Extension: map[string]any{"batch-size": 3, "dlq-max-length": 1, "dlq-overflow-behavior": "reject-publish"},
 		BatchHandler: func(ctx context.Context, ms []stream.Envelope) error {
 			e.mu.Lock()
-			if e.failed != "" || len(ms) < 2 {
+			if e.failed != "" || len(ms) < minBatch {
 				e.mu.Unlock()
 				return nil
 			}
 			e.failed = string(ms[1].Payload)
+			for _, m := range ms[2:] {
+				e.rest = append(e.rest, string(m.Payload))
+			}
 			e.mu.Unlock()
 			settle := stream.BatchSettlerFrom(ctx)
 			if settle == nil {
@@ -64,12 +75,37 @@ func startEarlyHeld(t *testing.T, ctx context.Context) *earlyHeld {
 			e.settleErr = err
 			e.mu.Unlock()
 			close(e.returned)
+			if errors.Is(err, stream.ErrBatchStop) {
+				// As the core does: the function does not go on, the rest
+				// is left for redelivery.
+				outs := make([]error, len(ms))
+				outs[1] = stream.Permanent(errors.New("bad m1"))
+				for i := 2; i < len(ms); i++ {
+					outs[i] = fmt.Errorf("%w: %w", stream.ErrNak, err)
+				}
+				return stream.NewBatchOutcome(outs)
+			}
 			return nil
 		}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	e.c = c
+	if minBatch > 2 {
+		// The first batch takes what waits in the worker's queue: wait
+		// (bounded) until enough of the messages do.
+		co := c.(*consumer)
+		var once sync.Once
+		co.beforeEnter = func() {
+			once.Do(func() {
+				q := co.latest.Load().workers[0]
+				deadline := time.Now().Add(10 * time.Second)
+				for len(q) < minBatch-1 && time.Now().Before(deadline) {
+					time.Sleep(5 * time.Millisecond) // polling, bounded
+				}
+			})
+		}
+	}
 	// Start declares the queue and its DLQ; stopped again, so that the
 	// messages wait in the queue for batches of more than one.
 	if err := c.Start(ctx); err != nil {
@@ -200,5 +236,69 @@ func TestEarlyDeadLetterHeldStop(t *testing.T) {
 	}
 	if !found {
 		t.Errorf("the failed message %s, held for its dead letter when Stop came, is not in the queue again", failed)
+	}
+}
+
+// TestEarlyDeadLetterHeldPauseStop: Pause while a batch message's dead
+// letter, settled early inside the handler call, is held; the DLQ takes
+// it (sent, while paused); then Stop. The settler, waiting for a Resume
+// that does not come, reports stream.ErrBatchStop (not an error saying the
+// sent dead letter was requeued), so that the core does not call the
+// function on the messages after it on a stopping binding; those are
+// handed back and delivered again.
+func TestEarlyDeadLetterHeldPauseStop(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	e := startEarlyHeldMin(t, ctx, 3) // a message after the failed one
+	pctx, pcancel := context.WithTimeout(ctx, 10*time.Second)
+	err := e.c.Pause(pctx)
+	pcancel()
+	if err != nil {
+		t.Fatalf("Pause while a dead letter is held inside a batch call: %v", err)
+	}
+	if _, err := e.ch.QueuePurge(e.dlq, false); err != nil {
+		t.Fatal(err)
+	}
+	waitReady(t, e.ch, e.dlq, 1) // the dead letter went, while paused
+	sctx, scancel := context.WithTimeout(ctx, 10*time.Second)
+	err = e.c.Stop(sctx)
+	scancel()
+	if err != nil {
+		t.Fatalf("Stop: %v", err)
+	}
+	select {
+	case <-e.returned:
+	default:
+		t.Fatal("Stop returned before the batch call ended")
+	}
+	if err := e.err(); !errors.Is(err, stream.ErrBatchStop) {
+		t.Fatalf("BatchSettler after Pause, the dead letter sent, Stop: %v, want stream.ErrBatchStop (the function must not go on)", err)
+	}
+	e.mu.Lock()
+	rest := append([]string(nil), e.rest...)
+	e.mu.Unlock()
+	if len(rest) == 0 {
+		t.Fatal("the batch had no message after the failed one")
+	}
+	// The messages after the failed one come again (requeued).
+	want := map[string]bool{}
+	for _, p := range rest {
+		want[p] = true
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for len(want) > 0 && time.Now().Before(deadline) {
+		m, ok, err := e.ch.Get(e.queue, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !ok {
+			time.Sleep(20 * time.Millisecond) // a requeue on its way: polling, bounded
+			continue
+		}
+		delete(want, string(m.Body))
+	}
+	if len(want) > 0 {
+		t.Errorf("messages after the failed one not delivered again: %v", want)
 	}
 }

@@ -61,6 +61,11 @@ func (r *run) handle(ctx context.Context, es []*entry) {
 			es := live
 			cctx, prefix = batchprefix.New(ctx, len(es), func(from, to int, outcome error) error {
 				r.settleEach(ctx, es[from:to], outcome)
+				if outcome != nil && (ctx.Err() != nil || r.pool.Stopping()) {
+					// A Stop began (or cut a held dead letter short): the
+					// function does not go on, the rest comes again.
+					return errBatchStopping
+				}
 				return nil
 			})
 		}
@@ -377,3 +382,8 @@ func (r *run) dropDeadLetter(e *entry, cause, why error) error {
 	c.stats.Dropped() // after the log line: what the count shows is logged
 	return nil
 }
+
+// errBatchStopping is what a batch's settler (stream.BatchSettler) returns
+// when the consumer began to stop while it settled a failed message: the
+// core ends the batch, the rest left for redelivery.
+var errBatchStopping = fmt.Errorf("redis: the consumer is stopping: %w", stream.ErrBatchStop)
