@@ -128,10 +128,7 @@ func (e *earlyHeld) held(t *testing.T, ctx context.Context) {
 // blocked for the DLQ outage.
 func TestEarlyDeadLetterHeldPause(t *testing.T) {
 	t.Parallel()
-	e := startEarlyHeld(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	e.held(t, ctx)
+	e, ctx := startHeld(t)
 	produceToParts(t, e.c, e.src, "b", []int{1}, 1)
 	select {
 	case id := <-e.others:
@@ -141,23 +138,7 @@ func TestEarlyDeadLetterHeldPause(t *testing.T) {
 	case <-time.After(15 * time.Second):
 		t.Fatal("partition 1's message was not handled within 15s while partition 0's batch held a dead letter inside its call (concurrency 1): the call kept its slot")
 	}
-	pctx, pcancel := context.WithTimeout(ctx, 10*time.Second)
-	err := e.cons.Pause(pctx)
-	pcancel()
-	if err != nil {
-		t.Fatalf("Pause while a dead letter is held inside a batch call: %v", err)
-	}
-	e.ref.stop()
-	// The dead letter is written while paused.
-	tick := time.NewTicker(20 * time.Millisecond)
-	defer tick.Stop()
-	for endOffset(t, e.c, e.dlq, 0) < 1 {
-		select {
-		case <-tick.C:
-		case <-ctx.Done():
-			t.Fatal("the dead letter was not written once the broker took it")
-		}
-	}
+	e.pauseThenWritten(t, ctx) // the dead letter is written while paused
 	select {
 	case <-e.returned:
 		t.Fatal("the batch function went on with the messages after the dead-lettered one while the binding was paused")
@@ -171,13 +152,12 @@ func TestEarlyDeadLetterHeldPause(t *testing.T) {
 	case <-ctx.Done():
 		t.Fatal("the batch function did not go on after Resume")
 	}
-	e.settleMu.Lock()
-	err = e.settleEr
-	e.settleMu.Unlock()
-	if err != nil {
+	if err := e.settleErr(); err != nil {
 		t.Errorf("BatchSettler: %v", err)
 	}
 	// a-p0-0 and a-p0-1 settled early, a-p0-2 with the call.
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
 	for uncommitted(t, e.c, e.src, "g") > 0 {
 		select {
 		case <-tick.C:
@@ -194,25 +174,13 @@ func TestEarlyDeadLetterHeldPause(t *testing.T) {
 // again.
 func TestEarlyDeadLetterHeldStop(t *testing.T) {
 	t.Parallel()
-	e := startEarlyHeld(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	e.held(t, ctx)
+	e, ctx := startHeld(t)
 	// As for a hold after the call, Stop waits for the hold until its ctx
 	// ends, then cuts it short (the handlers' context), and says so.
-	sctx, scancel := context.WithTimeout(ctx, 2*time.Second)
-	err := e.cons.Stop(sctx)
-	scancel()
+	err := e.stop(ctx, 2*time.Second)
 	t.Logf("Stop: %v", err)
-	select {
-	case <-e.returned:
-	case <-ctx.Done():
-		t.Fatal("the settler did not return after Stop")
-	}
-	e.settleMu.Lock()
-	err = e.settleEr
-	e.settleMu.Unlock()
-	if err == nil {
+	e.settlerReturned(t, ctx)
+	if err := e.settleErr(); err == nil {
 		t.Errorf("BatchSettler returned nil after Stop cut the dead letter's hold short; want an error (not settled)")
 	}
 	e.ref.stop()
@@ -262,10 +230,37 @@ func produceOneBatch(t *testing.T, c *kafkatest.Cluster, topic, prefix string, p
 // returned nil (the core went on, the function ran uncommitted).
 func TestEarlyDeadLetterHeldPauseStop(t *testing.T) {
 	t.Parallel()
-	e := startEarlyHeld(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	e.held(t, ctx)
+	e, ctx := startHeld(t)
+	e.pauseThenWritten(t, ctx)
+	if err := e.stop(ctx, 10*time.Second); err != nil {
+		t.Logf("Stop: %v", err)
+	}
+	e.settlerReturned(t, ctx)
+	if err := e.settleErr(); !errors.Is(err, stream.ErrBatchStop) {
+		t.Fatalf("BatchSettler after Pause, the dead letter written, Stop: %v, want stream.ErrBatchStop (the function must not go on)", err)
+	}
+	// a-p0-2, after the dead-lettered one, comes again: not committed past.
+	if n := uncommitted(t, e.c, e.src, "g"); n != 1 {
+		t.Errorf("%d records of partition 0's batch of 3 uncommitted after Stop; want 1 (the one after the dead-lettered one)", n)
+	}
+	select {
+	case id := <-e.others:
+		t.Errorf("the function was called on %s after Stop", id)
+	default:
+	}
+}
+
+// settleErr is what the settler returned.
+func (e *earlyHeld) settleErr() error {
+	e.settleMu.Lock()
+	defer e.settleMu.Unlock()
+	return e.settleEr
+}
+
+// pauseThenWritten pauses the binding while the dead letter is held, then
+// lets the broker take it and waits until it is written.
+func (e *earlyHeld) pauseThenWritten(t *testing.T, ctx context.Context) {
+	t.Helper()
 	pctx, pcancel := context.WithTimeout(ctx, 10*time.Second)
 	err := e.cons.Pause(pctx)
 	pcancel()
@@ -282,30 +277,32 @@ func TestEarlyDeadLetterHeldPauseStop(t *testing.T) {
 			t.Fatal("the dead letter was not written once the broker took it")
 		}
 	}
-	sctx, scancel := context.WithTimeout(ctx, 10*time.Second)
-	err = e.cons.Stop(sctx)
-	scancel()
-	if err != nil {
-		t.Logf("Stop: %v", err)
-	}
+}
+
+// stop stops the binding, giving Stop d.
+func (e *earlyHeld) stop(ctx context.Context, d time.Duration) error {
+	sctx, scancel := context.WithTimeout(ctx, d)
+	defer scancel()
+	return e.cons.Stop(sctx)
+}
+
+// settlerReturned waits until the settler returned after Stop.
+func (e *earlyHeld) settlerReturned(t *testing.T, ctx context.Context) {
+	t.Helper()
 	select {
 	case <-e.returned:
 	case <-ctx.Done():
 		t.Fatal("the settler did not return after Stop")
 	}
-	e.settleMu.Lock()
-	err = e.settleEr
-	e.settleMu.Unlock()
-	if !errors.Is(err, stream.ErrBatchStop) {
-		t.Fatalf("BatchSettler after Pause, the dead letter written, Stop: %v, want stream.ErrBatchStop (the function must not go on)", err)
-	}
-	// a-p0-2, after the dead-lettered one, comes again: not committed past.
-	if n := uncommitted(t, e.c, e.src, "g"); n != 1 {
-		t.Errorf("%d records of partition 0's batch of 3 uncommitted after Stop; want 1 (the one after the dead-lettered one)", n)
-	}
-	select {
-	case id := <-e.others:
-		t.Errorf("the function was called on %s after Stop", id)
-	default:
-	}
+}
+
+// startHeld starts an earlyHeld and waits until its dead letter is held;
+// the ctx it returns ends after 60s or with the test.
+func startHeld(t *testing.T) (*earlyHeld, context.Context) {
+	t.Helper()
+	e := startEarlyHeld(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	t.Cleanup(cancel)
+	e.held(t, ctx)
+	return e, ctx
 }

@@ -90,17 +90,7 @@ func TestEarlyDeadLetterHeldPause(t *testing.T) {
 	e := startEarlyHeld(t)
 	ctx, cancel := context.WithTimeout(e.f.ctx, 60*time.Second)
 	defer cancel()
-	pctx, pcancel := context.WithTimeout(ctx, 10*time.Second)
-	err := e.c.Pause(pctx)
-	pcancel()
-	if err != nil {
-		t.Fatalf("Pause while a dead letter is held inside a batch call: %v", err)
-	}
-	cfg := e.f.dls.CachedInfo().Config
-	cfg.MaxMsgs = -1
-	if _, err := e.f.js.UpdateStream(ctx, cfg); err != nil {
-		t.Fatal(err)
-	}
+	e.pauseThenFree(t, ctx)
 	// The hold waits while paused (dispatch.Pool.Hold): the function must
 	// not go on meanwhile, dead letter sent or not.
 	select {
@@ -129,17 +119,7 @@ func TestEarlyDeadLetterHeldStop(t *testing.T) {
 	e := startEarlyHeld(t)
 	ctx, cancel := context.WithTimeout(e.f.ctx, 60*time.Second)
 	defer cancel()
-	sctx, scancel := context.WithTimeout(ctx, 10*time.Second)
-	err := e.c.Stop(sctx)
-	scancel()
-	if err != nil {
-		t.Fatalf("Stop while a dead letter is held inside a batch call: %v", err)
-	}
-	select {
-	case <-e.returned:
-	default:
-		t.Fatal("Stop returned before the batch call ended")
-	}
+	e.stop(t, ctx, "Stop while a dead letter is held inside a batch call")
 	if n := e.dlqMsgs(t); n != 1 {
 		t.Errorf("the dead-letter stream has %d messages, want 1 (its filler only)", n)
 	}
@@ -177,6 +157,20 @@ func TestEarlyDeadLetterHeldPauseStop(t *testing.T) {
 	e := startEarlyHeld(t)
 	ctx, cancel := context.WithTimeout(e.f.ctx, 60*time.Second)
 	defer cancel()
+	e.pauseThenFree(t, ctx)
+	e.stop(t, ctx, "Stop")
+	if err := e.settleErr(); !errors.Is(err, stream.ErrBatchStop) {
+		t.Fatalf("BatchSettler after Pause and Stop: %v, want stream.ErrBatchStop (the function must not go on)", err)
+	}
+	if n := unsettled(t, e.f.dest, "g"); n < 1 {
+		t.Errorf("%d messages unsettled after Stop; want at least 1 (the held one handed back)", n)
+	}
+}
+
+// pauseThenFree pauses the binding while the dead letter is held, then
+// lets the dead-letter stream take it (no more message limit).
+func (e *earlyHeld) pauseThenFree(t *testing.T, ctx context.Context) {
+	t.Helper()
 	pctx, pcancel := context.WithTimeout(ctx, 10*time.Second)
 	err := e.c.Pause(pctx)
 	pcancel()
@@ -188,21 +182,21 @@ func TestEarlyDeadLetterHeldPauseStop(t *testing.T) {
 	if _, err := e.f.js.UpdateStream(ctx, cfg); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// stop stops the binding (failing as what on an error) and checks that
+// the batch call ended before Stop returned.
+func (e *earlyHeld) stop(t *testing.T, ctx context.Context, what string) {
+	t.Helper()
 	sctx, scancel := context.WithTimeout(ctx, 10*time.Second)
-	err = e.c.Stop(sctx)
+	err := e.c.Stop(sctx)
 	scancel()
 	if err != nil {
-		t.Fatalf("Stop: %v", err)
+		t.Fatalf("%s: %v", what, err)
 	}
 	select {
 	case <-e.returned:
 	default:
 		t.Fatal("Stop returned before the batch call ended")
-	}
-	if err := e.settleErr(); !errors.Is(err, stream.ErrBatchStop) {
-		t.Fatalf("BatchSettler after Pause and Stop: %v, want stream.ErrBatchStop (the function must not go on)", err)
-	}
-	if n := unsettled(t, e.f.dest, "g"); n < 1 {
-		t.Errorf("%d messages unsettled after Stop; want at least 1 (the held one handed back)", n)
 	}
 }

@@ -156,16 +156,7 @@ func TestEarlyDeadLetterHeldPause(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	e := startEarlyHeld(t, ctx)
-	pctx, pcancel := context.WithTimeout(ctx, 10*time.Second)
-	err := e.c.Pause(pctx)
-	pcancel()
-	if err != nil {
-		t.Fatalf("Pause while a dead letter is held inside a batch call: %v", err)
-	}
-	if _, err := e.ch.QueuePurge(e.dlq, false); err != nil {
-		t.Fatal(err)
-	}
-	waitReady(t, e.ch, e.dlq, 1) // the dead letter went, while paused
+	e.pauseThenTaken(t, ctx) // the dead letter went, while paused
 	select {
 	case <-e.returned:
 		t.Fatal("the batch function went on with the messages after the dead-lettered one while the binding was paused")
@@ -194,17 +185,7 @@ func TestEarlyDeadLetterHeldStop(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	e := startEarlyHeld(t, ctx)
-	sctx, scancel := context.WithTimeout(ctx, 10*time.Second)
-	err := e.c.Stop(sctx)
-	scancel()
-	if err != nil {
-		t.Fatalf("Stop while a dead letter is held inside a batch call: %v", err)
-	}
-	select {
-	case <-e.returned:
-	default:
-		t.Fatal("Stop returned before the batch call ended")
-	}
+	e.stop(t, ctx, "Stop while a dead letter is held inside a batch call")
 	if err := e.err(); err == nil {
 		t.Errorf("BatchSettler returned nil after Stop cut the dead letter's hold short; want an error (not settled)")
 	}
@@ -221,19 +202,7 @@ func TestEarlyDeadLetterHeldStop(t *testing.T) {
 	e.mu.Lock()
 	failed := e.failed
 	e.mu.Unlock()
-	found := false
-	deadline := time.Now().Add(10 * time.Second)
-	for !found && time.Now().Before(deadline) {
-		m, ok, err := e.ch.Get(e.queue, true)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !ok {
-			time.Sleep(20 * time.Millisecond) // a requeue on its way: polling, bounded
-			continue
-		}
-		found = string(m.Body) == failed
-	}
+	found := e.getUntil(t, func(body string) bool { return body == failed })
 	if !found {
 		t.Errorf("the failed message %s, held for its dead letter when Stop came, is not in the queue again", failed)
 	}
@@ -251,27 +220,8 @@ func TestEarlyDeadLetterHeldPauseStop(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	e := startEarlyHeldMin(t, ctx, 3) // a message after the failed one
-	pctx, pcancel := context.WithTimeout(ctx, 10*time.Second)
-	err := e.c.Pause(pctx)
-	pcancel()
-	if err != nil {
-		t.Fatalf("Pause while a dead letter is held inside a batch call: %v", err)
-	}
-	if _, err := e.ch.QueuePurge(e.dlq, false); err != nil {
-		t.Fatal(err)
-	}
-	waitReady(t, e.ch, e.dlq, 1) // the dead letter went, while paused
-	sctx, scancel := context.WithTimeout(ctx, 10*time.Second)
-	err = e.c.Stop(sctx)
-	scancel()
-	if err != nil {
-		t.Fatalf("Stop: %v", err)
-	}
-	select {
-	case <-e.returned:
-	default:
-		t.Fatal("Stop returned before the batch call ended")
-	}
+	e.pauseThenTaken(t, ctx)          // the dead letter went, while paused
+	e.stop(t, ctx, "Stop")
 	if err := e.err(); !errors.Is(err, stream.ErrBatchStop) {
 		t.Fatalf("BatchSettler after Pause, the dead letter sent, Stop: %v, want stream.ErrBatchStop (the function must not go on)", err)
 	}
@@ -286,8 +236,55 @@ func TestEarlyDeadLetterHeldPauseStop(t *testing.T) {
 	for _, p := range rest {
 		want[p] = true
 	}
+	e.getUntil(t, func(body string) bool {
+		delete(want, body)
+		return len(want) == 0
+	})
+	if len(want) > 0 {
+		t.Errorf("messages after the failed one not delivered again: %v", want)
+	}
+}
+
+// pauseThenTaken pauses the binding while the dead letter is held, then
+// lets the DLQ take it (its filler purged) and waits until it is there.
+func (e *earlyHeld) pauseThenTaken(t *testing.T, ctx context.Context) {
+	t.Helper()
+	pctx, pcancel := context.WithTimeout(ctx, 10*time.Second)
+	err := e.c.Pause(pctx)
+	pcancel()
+	if err != nil {
+		t.Fatalf("Pause while a dead letter is held inside a batch call: %v", err)
+	}
+	if _, err := e.ch.QueuePurge(e.dlq, false); err != nil {
+		t.Fatal(err)
+	}
+	waitReady(t, e.ch, e.dlq, 1)
+}
+
+// stop stops the binding (failing as what on an error) and checks that
+// the batch call ended before Stop returned.
+func (e *earlyHeld) stop(t *testing.T, ctx context.Context, what string) {
+	t.Helper()
+	sctx, scancel := context.WithTimeout(ctx, 10*time.Second)
+	err := e.c.Stop(sctx)
+	scancel()
+	if err != nil {
+		t.Fatalf("%s: %v", what, err)
+	}
+	select {
+	case <-e.returned:
+	default:
+		t.Fatal("Stop returned before the batch call ended")
+	}
+}
+
+// getUntil takes the messages of the queue (auto-ack) and gives each body
+// to done, until done reports true or 10s passed; it returns whether done
+// reported true.
+func (e *earlyHeld) getUntil(t *testing.T, done func(body string) bool) bool {
+	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
-	for len(want) > 0 && time.Now().Before(deadline) {
+	for time.Now().Before(deadline) {
 		m, ok, err := e.ch.Get(e.queue, true)
 		if err != nil {
 			t.Fatal(err)
@@ -296,9 +293,9 @@ func TestEarlyDeadLetterHeldPauseStop(t *testing.T) {
 			time.Sleep(20 * time.Millisecond) // a requeue on its way: polling, bounded
 			continue
 		}
-		delete(want, string(m.Body))
+		if done(string(m.Body)) {
+			return true
+		}
 	}
-	if len(want) > 0 {
-		t.Errorf("messages after the failed one not delivered again: %v", want)
-	}
+	return false
 }

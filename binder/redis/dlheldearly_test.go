@@ -118,13 +118,7 @@ func TestEarlyDeadLetterHeldPause(t *testing.T) {
 	h := startEarlyHeld(t, "heldearlypause")
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	pctx, pcancel := context.WithTimeout(ctx, 10*time.Second)
-	err := h.c.Pause(pctx)
-	pcancel()
-	if err != nil {
-		t.Fatalf("Pause while a dead letter is held inside a batch call: %v", err)
-	}
-	h.px.thaw()
+	h.pauseThenThaw(t, ctx)
 	select {
 	case <-h.returned:
 		t.Fatal("the batch function went on with the entries after the failed one while the binding was paused")
@@ -155,15 +149,7 @@ func TestEarlyDeadLetterHeldStop(t *testing.T) {
 	defer cancel()
 	// Redis still cannot be reached: Stop may say that the acks of the
 	// entries handled after the held one got no answer (redelivered).
-	sctx, scancel := context.WithTimeout(ctx, 10*time.Second)
-	err := h.c.Stop(sctx)
-	scancel()
-	t.Logf("Stop: %v", err)
-	select {
-	case <-h.returned:
-	default:
-		t.Fatal("Stop returned before the batch call ended")
-	}
+	h.stop(t, ctx)
 	if n := h.dlqLen(t); n != 0 {
 		t.Errorf("the dead-letter stream has %d entries, want 0", n)
 	}
@@ -186,6 +172,20 @@ func TestEarlyDeadLetterHeldPauseStop(t *testing.T) {
 	h := startEarlyHeld(t, "heldearlypausestop")
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
+	h.pauseThenThaw(t, ctx)
+	h.stop(t, ctx)
+	if err := h.settleErr(); !errors.Is(err, stream.ErrBatchStop) {
+		t.Fatalf("BatchSettler after Pause and Stop: %v, want stream.ErrBatchStop (the function must not go on)", err)
+	}
+	if n := unsettled(t, redisbinder.StreamKey(h.e.prefix, h.dest, -1), "g"); n < 1 {
+		t.Errorf("%d entries unsettled after Stop; want at least 1", n)
+	}
+}
+
+// pauseThenThaw pauses the binding while the dead letter is held, then
+// lets Redis be reached again.
+func (h *earlyHeld) pauseThenThaw(t *testing.T, ctx context.Context) {
+	t.Helper()
 	pctx, pcancel := context.WithTimeout(ctx, 10*time.Second)
 	err := h.c.Pause(pctx)
 	pcancel()
@@ -193,19 +193,19 @@ func TestEarlyDeadLetterHeldPauseStop(t *testing.T) {
 		t.Fatalf("Pause while a dead letter is held inside a batch call: %v", err)
 	}
 	h.px.thaw()
+}
+
+// stop stops the binding (logging what Stop says) and checks that the
+// batch call ended before Stop returned.
+func (h *earlyHeld) stop(t *testing.T, ctx context.Context) {
+	t.Helper()
 	sctx, scancel := context.WithTimeout(ctx, 10*time.Second)
-	err = h.c.Stop(sctx)
+	err := h.c.Stop(sctx)
 	scancel()
 	t.Logf("Stop: %v", err)
 	select {
 	case <-h.returned:
 	default:
 		t.Fatal("Stop returned before the batch call ended")
-	}
-	if err := h.settleErr(); !errors.Is(err, stream.ErrBatchStop) {
-		t.Fatalf("BatchSettler after Pause and Stop: %v, want stream.ErrBatchStop (the function must not go on)", err)
-	}
-	if n := unsettled(t, redisbinder.StreamKey(h.e.prefix, h.dest, -1), "g"); n < 1 {
-		t.Errorf("%d entries unsettled after Stop; want at least 1", n)
 	}
 }
