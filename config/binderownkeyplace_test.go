@@ -29,20 +29,7 @@ func TestStreambindBinderKeyAmongCommonOnes(t *testing.T) {
 		"stream.bindings.audit-in-0.consumer.ordering": "application.yaml:10: ignored: ordering is a binder consumer property (of binder type kafka), not a common one; to apply it, set stream.kafka.bindings.audit-in-0.consumer.ordering (or stream.kafka.default.consumer.ordering for every binding of the type)",
 		"stream.default.producer.compression":          "application.yaml:4: ignored: compression is a binder producer property (of binder type kafka), not a common one; to apply it, set stream.kafka.default.producer.compression",
 	}
-	got := map[string]bool{}
-	for _, w := range l.Warnings {
-		if exp, ok := want[w.Path]; ok {
-			got[w.Path] = true
-			if w.Origin+": "+w.Msg != exp {
-				t.Errorf("%s:\n got %s: %s\nwant %s", w.Path, w.Origin, w.Msg, exp)
-			}
-		}
-	}
-	for p := range want {
-		if !got[p] {
-			t.Errorf("no warning for %s (warnings: %v)", p, l.Warnings)
-		}
-	}
+	wantWarnings(t, l, want)
 	if c := l.Stream.Bindings["audit-in-0"].Consumer.Concurrency; c != 4 {
 		t.Errorf("concurrency %d, want 4 kept", c)
 	}

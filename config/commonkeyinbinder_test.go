@@ -51,20 +51,7 @@ func TestCommonKeyInBinderSection(t *testing.T) {
 		"stream.rabbit.bindings.x-out-0.producer.required-groups": "application.yaml:23: ignored: required-groups is a common producer property, not one of the rabbit binder's, which SCSt ignores here too; to apply it, set stream.bindings.x-out-0.producer.required-groups (spring.cloud.stream.bindings.x-out-0.producer.requiredGroups in SCSt's form)",
 		"stream.rabbit.bindings.x-out-0.producer.partitioned":     "application.yaml:25: ignored: partitioned is a common producer property of SCSt, not one of the rabbit binder's, which SCSt ignores here too; its place is stream.bindings.x-out-0.producer.partitioned (spring.cloud.stream.bindings.x-out-0.producer.partitioned in SCSt's form)",
 	}
-	got := map[string]bool{}
-	for _, w := range l.Warnings {
-		if exp, ok := want[w.Path]; ok {
-			got[w.Path] = true
-			if w.Origin+": "+w.Msg != exp {
-				t.Errorf("%s:\n got %s: %s\nwant %s", w.Path, w.Origin, w.Msg, exp)
-			}
-		}
-	}
-	for p := range want {
-		if !got[p] {
-			t.Errorf("no warning at %s; warnings: %v", p, l.Warnings)
-		}
-	}
+	wantWarnings(t, l, want)
 	kc := l.Stream.Extensions["kafka"].Bindings["x-in-0"].Consumer
 	if len(kc) != 2 || kc["start-offset"] == nil || kc["bogus-key"] == nil {
 		t.Errorf("kafka consumer section = %v, want start-offset and bogus-key (the binder's and an unknown key, for the binder)", kc)

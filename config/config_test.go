@@ -888,3 +888,23 @@ func TestLeadingZeroIsDecimal(t *testing.T) {
 		t.Fatalf("%+v", c)
 	}
 }
+
+// wantWarnings checks that l has, for each path of want, a warning whose
+// "origin: message" is want's text for it (other warnings may be there too).
+func wantWarnings(t *testing.T, l *Loaded, want map[string]string) {
+	t.Helper()
+	got := map[string]bool{}
+	for _, w := range l.Warnings {
+		if exp, ok := want[w.Path]; ok {
+			got[w.Path] = true
+			if w.Origin+": "+w.Msg != exp {
+				t.Errorf("%s:\n got %s: %s\nwant %s", w.Path, w.Origin, w.Msg, exp)
+			}
+		}
+	}
+	for p := range want {
+		if !got[p] {
+			t.Errorf("no warning for %s (warnings: %v)", p, l.Warnings)
+		}
+	}
+}

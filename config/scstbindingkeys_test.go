@@ -103,20 +103,7 @@ func TestMisplacedBinderKeysIgnoredWithWarning(t *testing.T) {
 		"stream.bindings.news-out-0.producer.routing-key-expression": "application.yaml:16: ignored: routing-key-expression is a binder producer property (of binder type rabbit), which SCSt ignores here too; to apply it, set spring.cloud.stream.rabbit.bindings.news-out-0.producer.routing-key-expression",
 		"stream.bindings.news-out-0.producer.header-patterns":        "application.yaml:17: ignored: header-patterns is a binder producer property (of binder type kafka, rabbit), which SCSt ignores here too; to apply it, set spring.cloud.stream.<kafka|rabbit>.bindings.news-out-0.producer.header-patterns",
 	}
-	got := map[string]bool{}
-	for _, w := range l.Warnings {
-		if exp, ok := want[w.Path]; ok {
-			got[w.Path] = true
-			if w.Origin+": "+w.Msg != exp {
-				t.Errorf("%s:\n got %s: %s\nwant %s", w.Path, w.Origin, w.Msg, exp)
-			}
-		}
-	}
-	for p := range want {
-		if !got[p] {
-			t.Errorf("no warning for %s (warnings: %v)", p, l.Warnings)
-		}
-	}
+	wantWarnings(t, l, want)
 	b := l.Stream.Bindings["news-in-0"]
 	if !b.Consumer.DLQ || b.Consumer.MaxAttempts != 2 {
 		t.Errorf("news-in-0 consumer: dlq %v, max-attempts %d; want enable-dlq and max-attempts kept", b.Consumer.DLQ, b.Consumer.MaxAttempts)

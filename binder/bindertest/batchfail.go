@@ -76,15 +76,7 @@ func testBatchPartialFailure(s *suite) {
 	// What a binder that settled the whole batch by its outcome would do
 	// shows within Quiet: the others dead-lettered, or redelivered.
 	time.Sleep(s.h.Quiet) // watching for what must not come: no event to wait for
-	var others []string
-	dead.snapshot(func() {
-		for id := range dead.byID {
-			if id != poison {
-				others = append(others, id)
-			}
-		}
-	})
-	if len(others) > 0 {
+	if others := dead.idsExcept(poison); len(others) > 0 {
 		s.t.Errorf("messages of the batch that were handled were dead-lettered: %v", others)
 	}
 	if !s.h.Duplicates {

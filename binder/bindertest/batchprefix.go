@@ -155,15 +155,7 @@ func testBatchFailedSettled(s *suite) {
 			s.t.Errorf("the failed message was dead-lettered %d times, want 1", n)
 		}
 	}
-	var others []string
-	dead.snapshot(func() {
-		for id := range dead.byID {
-			if id != poison {
-				others = append(others, id)
-			}
-		}
-	})
-	if len(others) > 0 {
+	if others := dead.idsExcept(poison); len(others) > 0 {
 		s.t.Errorf("handled messages were dead-lettered: %v", others)
 	}
 }

@@ -453,6 +453,19 @@ func (c *collector) deliveries(id string) []delivery {
 	return slices.Clone(c.byID[id])
 }
 
+// idsExcept returns the ids with a delivery other than except.
+func (c *collector) idsExcept(except string) []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var ids []string
+	for id := range c.byID {
+		if id != except {
+			ids = append(ids, id)
+		}
+	}
+	return ids
+}
+
 // wait waits until cond (called with the collector locked) holds, failing
 // the test after the harness timeout.
 func (s *suite) wait(c *collector, what string, cond func() bool) {
@@ -899,15 +912,7 @@ func testFailureDeadLetters(s *suite) {
 			s.t.Errorf("dead letter has no %s header: headers %v", h, got.Headers)
 		}
 	}
-	var others []string
-	dead.snapshot(func() {
-		for id := range dead.byID {
-			if id != poison {
-				others = append(others, id)
-			}
-		}
-	})
-	if len(others) > 0 {
+	if others := dead.idsExcept(poison); len(others) > 0 {
 		s.t.Errorf("messages that did not fail were dead-lettered: %v", others)
 	}
 	if !s.h.Duplicates {
