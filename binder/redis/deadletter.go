@@ -250,13 +250,18 @@ func (r *run) terminate(ctx context.Context, es []*entry, cause error) {
 		var left []int
 		var lastErr error
 		for _, i := range pending {
-			if err := r.deadLetter(ctx, es[i], cause); err != nil {
+			settled, err := r.deadLetter(ctx, es[i], cause)
+			if err != nil {
 				left = append(left, i)
 				lastErr = err
 				continue
 			}
 			c.dlDown.Clear()
-			r.ack(es[i])
+			if settled {
+				r.untrack(es[i]) // acknowledged with its dead letter (or another member's now)
+			} else {
+				r.ack(es[i])
+			}
 			held.Release(i)
 		}
 		if len(left) == 0 {
@@ -340,38 +345,83 @@ func (c *consumer) deadLetterEntry(e *entry, cause error, limit int) (stream.Env
 	return dl, fit
 }
 
-// deadLetter writes the dead letter of e to the dead-letter stream. It
-// returns nil when the dead letter was written, or when it cannot be
+// deadLetter writes the dead letter of e to the dead-letter stream and,
+// with it, acknowledges e (deadLetterScript: both only while e is still
+// pending with this member, so that a retry after a write whose reply was
+// lost does not store the dead letter twice). settled says that e needs
+// no acknowledgement of its own: the script acknowledged it, an earlier
+// attempt had, or another member owns it now. It returns a nil error when
+// the dead letter was written (or was already), or when it cannot be
 // written at all — it does not fit dead-letter-max-size even without its
 // payload, or Redis refuses it for good (an ACL refusal, a key that is
 // not a stream) — in which case the message is dropped with an ERROR line
 // and counted. It returns an error for transient failures.
-func (r *run) deadLetter(ctx context.Context, e *entry, cause error) error {
+func (r *run) deadLetter(ctx context.Context, e *entry, cause error) (settled bool, err error) {
 	c := r.c
 	limit := c.bd.st.deadLetterMaxSize
 	dl, fit := c.deadLetterEntry(e, cause, limit)
 	if !fit.Fits {
-		return r.dropDeadLetter(e, cause, fmt.Errorf("the dead letter does not fit dead-letter-max-size (%d bytes) even without its payload", limit))
+		return false, r.dropDeadLetter(e, cause, fmt.Errorf("the dead letter does not fit dead-letter-max-size (%d bytes) even without its payload", limit))
 	}
-	a := &goredis.XAddArgs{Stream: c.dlqKey, Values: encode(dl, "", "")}
-	if c.bd.st.maxLength > 0 {
-		a.MaxLen, a.Approx = c.bd.st.maxLength, true
-	}
+	fields := encode(dl, "", "")
 	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.bd.st.commandTimeout)
-	err := c.client.XAdd(wctx, a).Err()
+	res, err := r.writeDeadLetter(wctx, e, fields)
 	cancel()
-	if err == nil {
-		if len(fit.Cut) > 0 {
-			c.stats.Fitted(fit)
-			c.log.Warn("redis: dead letter cut to fit dead-letter-max-size", "stream", e.key, "id", e.id, "limit", limit, "cut", fit.String())
+	if err != nil {
+		if !isTransient(err) {
+			return false, r.dropDeadLetter(e, cause, c.bd.wrap(err, "redis: dead letter to %s", c.dlqKey))
 		}
-		c.log.Debug("redis: dead-lettered", "stream", e.key, "id", e.id, "dlq", c.dlqKey)
+		return false, err
+	}
+	switch res {
+	case dlTaken:
+		// Reclaimed while held (a hold longer than claim-min-idle with
+		// the keeper cut off): the new owner handles it and dead-letters
+		// it if it fails there too; one written here would be a second.
+		c.log.Debug("redis: not dead-lettering an entry another member reclaimed", "stream", e.key, "id", e.id)
+		return true, nil
+	case dlSettled:
+		c.log.Info("redis: the failed entry was acknowledged already (an earlier attempt wrote its dead letter and its reply was lost, or another member settled it); its dead letter is not written again", "stream", e.key, "id", e.id, "dlq", c.dlqKey)
+	}
+	if len(fit.Cut) > 0 {
+		c.stats.Fitted(fit)
+		c.log.Warn("redis: dead letter cut to fit dead-letter-max-size", "stream", e.key, "id", e.id, "limit", limit, "cut", fit.String())
+	}
+	c.log.Debug("redis: dead-lettered", "stream", e.key, "id", e.id, "dlq", c.dlqKey)
+	return res != dlNoGroup, nil
+}
+
+// writeDeadLetter runs deadLetterScript for e's dead letter (fields) and
+// returns its result; a dead letter of more than deadLetterTooMany fields
+// and values is checked by the script and then written with e's
+// acknowledgement in one MULTI/EXEC.
+func (r *run) writeDeadLetter(ctx context.Context, e *entry, fields []any) (int, error) {
+	c := r.c
+	maxLen := int64(0)
+	if c.bd.st.maxLength > 0 {
+		maxLen = c.bd.st.maxLength
+	}
+	keys := []string{c.dlqKey, e.key}
+	args := []any{c.group, c.name, e.id, maxLen}
+	if len(fields) <= deadLetterTooMany {
+		return deadLetterScript.Run(ctx, c.client, keys, append(args, fields...)...).Int()
+	}
+	res, err := deadLetterScript.Run(ctx, c.client, keys, args...).Int()
+	if err != nil || (res != dlWritten && res != dlNoGroup) {
+		return res, err
+	}
+	a := &goredis.XAddArgs{Stream: c.dlqKey, Values: fields}
+	if maxLen > 0 {
+		a.MaxLen, a.Approx = maxLen, true
+	}
+	_, err = c.client.TxPipelined(ctx, func(p goredis.Pipeliner) error {
+		p.XAdd(ctx, a)
+		if res == dlWritten {
+			p.XAck(ctx, e.key, c.group, e.id)
+		}
 		return nil
-	}
-	if !isTransient(err) {
-		return r.dropDeadLetter(e, cause, c.bd.wrap(err, "redis: XADD %s", c.dlqKey))
-	}
-	return err
+	})
+	return res, err
 }
 
 // dropDeadLetter logs (ERROR) and counts a failed message that cannot be

@@ -318,6 +318,24 @@
 // entry back. The consumer binding reports the counts
 // (stream.DeadLetterReporter: truncated, headers-only, dropped).
 //
+// A dead letter is written once, also when its write is retried after a
+// reply that was lost (a timeout or a cut connection after Redis had run
+// it): one script adds it to the dead-letter stream and acknowledges the
+// entry, and does either only while the entry is still pending with the
+// member. The retry finds the entry acknowledged and writes nothing (an
+// INFO line says so); an entry another member reclaimed meanwhile is left
+// to it (it dead-letters it if it fails there too). An attempt held up on
+// the way that reaches Redis after a later one is checked in the same
+// way. Where the group or the stream is gone, nothing tells: the dead
+// letter is written without the check (and the acknowledgement fails, as
+// before). A dead letter of more than 7,000 field names and values (some
+// 3,500 headers; Redis's Lua takes no more as a command's arguments) is
+// checked by the script and then written with the acknowledgement in one
+// MULTI/EXEC: a retry after a lost reply finds it acknowledged too, but an
+// attempt held up on the way past the next one's check is stored twice.
+// The scripts use only stream commands (+@stream, +eval: the ACL list
+// below is unchanged).
+//
 // # Trimming
 //
 // Streams are never kept unbounded:

@@ -80,6 +80,14 @@ func isTransient(err error) bool {
 	}
 	if re := redisError(err); re != nil {
 		msg := re.Error()
+		if inner, ok := strings.CutPrefix(msg, "ERR Error running script"); ok {
+			// Redis before 7 reports a command's error inside a script
+			// (deadLetterScript) as ERR Error running script (...):
+			// @user_script:1: <the command's error>.
+			if i := strings.LastIndex(inner, ": "); i >= 0 {
+				msg = inner[i+2:]
+			}
+		}
 		for _, c := range transientCodes {
 			if strings.HasPrefix(msg, c) {
 				return true

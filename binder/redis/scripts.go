@@ -61,3 +61,59 @@ func touch(ctx context.Context, c goredis.Scripter, key string, args []any) (own
 	}
 	return lists[0], lists[1], nil
 }
+
+// deadLetterScript writes a failed entry's dead letter and acknowledges
+// the entry in one step, and only while the entry is still pending with
+// this member, so that an attempt whose reply was lost (a timeout, a cut
+// connection: Redis ran it) and the attempt after it store one dead
+// letter, not two. KEYS[1] is the dead-letter stream, KEYS[2] the entry's
+// stream; ARGV[1] the group, ARGV[2] the member, ARGV[3] the entry ID,
+// ARGV[4] the dead-letter stream's MAXLEN ~ ("0": none), ARGV[5..] the
+// dead letter's fields and values (none: check only, see
+// deadLetterTooMany). It returns dlWritten (written and acknowledged; or,
+// checking only, still pending with the member), dlSettled (pending with
+// nobody: an earlier attempt wrote it — or another member that had
+// reclaimed the entry settled it — and it is not written again), dlTaken
+// (another member owns it now: its to settle) or dlNoGroup (the group or
+// the stream is gone, so nothing tells: written without an
+// acknowledgement, as before the check; checking only, not written).
+// Every command is a stream command (+@stream and +eval in the ACL list
+// of the package doc).
+var deadLetterScript = goredis.NewScript(`
+local p = redis.pcall('XPENDING', KEYS[2], ARGV[1], ARGV[3], ARGV[3], 1, ARGV[2])
+local state = 0
+if type(p) == 'table' and p.err then
+  state = 3
+elseif #p == 0 then
+  if #redis.call('XPENDING', KEYS[2], ARGV[1], ARGV[3], ARGV[3], 1) > 0 then return 2 end
+  return 1
+end
+if #ARGV < 5 then return state end
+local a = {KEYS[1]}
+if ARGV[4] ~= '0' then
+  a[#a + 1] = 'MAXLEN'; a[#a + 1] = '~'; a[#a + 1] = ARGV[4]
+end
+a[#a + 1] = '*'
+for i = 5, #ARGV do a[#a + 1] = ARGV[i] end
+redis.call('XADD', unpack(a))
+if state == 0 then redis.call('XACK', KEYS[2], ARGV[1], ARGV[3]) end
+return state
+`)
+
+// The results of deadLetterScript.
+const (
+	dlWritten = 0
+	dlSettled = 1
+	dlTaken   = 2
+	dlNoGroup = 3
+)
+
+// deadLetterTooMany is the most field names and values a dead letter may
+// have to be written by deadLetterScript: Redis's Lua passes at most
+// about 8,000 values to a command (unpack: "too many results to
+// unpack"). A dead letter with more (some 3,500 headers and more) is
+// checked by the script and then written and acknowledged in one
+// MULTI/EXEC: a retry after a lost reply still finds it acknowledged, but
+// an earlier attempt that reaches Redis only after the retry's check (held
+// up on the way, not lost) stores it a second time.
+const deadLetterTooMany = 7000

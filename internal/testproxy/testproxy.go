@@ -2,7 +2,9 @@
 // client and a server (a broker, a database) in order to break the path
 // between them in the ways networks break, without touching the server,
 // which other programs may share: hold the bytes of one direction or both
-// (Freeze), stop reading altogether so that TCP's windows fill (Stall),
+// (Freeze; FreezeDownOn: the replies from the moment a client sent a
+// given request, so that the request takes effect and its reply is
+// lost), stop reading altogether so that TCP's windows fill (Stall),
 // drop what either side writes while the connections stay open (Drop),
 // lose the state of the connections open now for good (Strand), slow the
 // link down (Throttle), close every connection (Cut) or each new one soon
@@ -15,6 +17,7 @@
 package testproxy
 
 import (
+	"bytes"
 	"io"
 	"net"
 	"sync"
@@ -59,6 +62,9 @@ type Proxy struct {
 	// link is free again.
 	rate int
 	next time.Time
+	// trigger, when not nil, is what a client's bytes must contain for
+	// the proxy to freeze Down before it forwards them (FreezeDownOn).
+	trigger []byte
 	// life, when not 0, is how long a connection accepted now lives
 	// (CutAfter).
 	life time.Duration
@@ -159,6 +165,41 @@ func (p *Proxy) Stall(on bool) {
 	case !on && !isOpen(p.stall):
 		close(p.stall)
 	}
+}
+
+// FreezeDownOn arms a trigger: the first time a client sends bytes that
+// contain marker (within what the proxy read of one connection, across
+// its reads), the proxy freezes Down (see Freeze) before it forwards them
+// to the server. The server gets the request and does what it asks; its
+// reply, and anything else the server sends any connection, waits in the
+// proxy until Thaw (or is lost with Cut): a reply lost after the request
+// took effect, as when a connection breaks at the wrong moment. One
+// trigger at a time; it fires once.
+func (p *Proxy) FreezeDownOn(marker []byte) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.trigger = append([]byte(nil), marker...)
+}
+
+// fire freezes Down and disarms the trigger if seen (what a client sent
+// so far on one connection, the end of it) contains the trigger.
+func (p *Proxy) fire(seen []byte) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.trigger == nil || !bytes.Contains(seen, p.trigger) {
+		return
+	}
+	p.trigger = nil
+	if isOpen(p.hold[1]) {
+		p.hold[1] = make(chan struct{})
+	}
+}
+
+// triggerLen is the length of the armed trigger, 0 when none is.
+func (p *Proxy) triggerLen() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return len(p.trigger)
 }
 
 // Drop starts (true) or ends (false) a black hole: what either side sends
@@ -373,10 +414,16 @@ func (p *Proxy) pipe(dst, src net.Conn, d Direction, epoch int, fwd *atomic.Int6
 	defer src.Close()
 	defer dst.Close()
 	buf := make([]byte, 32<<10)
+	var tail []byte // Up: the end of what came before (FreezeDownOn)
 	for {
 		p.wait(true, 0)
 		n, err := src.Read(buf)
 		if n > 0 {
+			if k := p.triggerLen(); d == Up && k > 0 {
+				tail = append(tail, buf[:n]...)
+				p.fire(tail)
+				tail = tail[max(0, len(tail)-(k-1)):]
+			}
 			if p.stranded(epoch) {
 				<-p.done // dropped, the connection left open
 				return false

@@ -154,3 +154,28 @@ func TestCutAfterEndsNewConnections(t *testing.T) {
 		t.Fatalf("read from a connection after CutAfter(0): %v; want it open (a timeout)", err)
 	}
 }
+
+// TestFreezeDownOnMarker: the trigger fires on the bytes that complete
+// its marker, also when the marker is split across two writes: their
+// reply is held until Thaw, what came before went through, and the
+// trigger fires once.
+func TestFreezeDownOnMarker(t *testing.T) {
+	p := testproxy.Start(t, echo(t))
+	c := dial(t, p)
+	p.FreezeDownOn([]byte("MARK"))
+	if got, err := roundTrip(t, c, "xxMA", 5*time.Second); got != "xxMA" || err != nil {
+		t.Fatalf("before the marker is complete: %q, %v", got, err)
+	}
+	if got, err := roundTrip(t, c, "RKyy", 200*time.Millisecond); got != "" || err == nil {
+		t.Fatalf("after the marker: read %q, %v; want nothing (held)", got, err)
+	}
+	p.Thaw()
+	_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	buf := make([]byte, 4)
+	if _, err := io.ReadFull(c, buf); err != nil || string(buf) != "RKyy" {
+		t.Fatalf("after Thaw: %q, %v; want the held RKyy", buf, err)
+	}
+	if got, err := roundTrip(t, c, "MARK", 5*time.Second); got != "MARK" || err != nil {
+		t.Fatalf("the trigger fired again: %q, %v", got, err)
+	}
+}
