@@ -13,6 +13,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"runtime"
 	"strconv"
 	"strings"
@@ -31,6 +32,7 @@ import (
 	"github.com/streambind/streambind/binder/rabbit"
 	"github.com/streambind/streambind/binder/rabbit/rabbittest"
 	"github.com/streambind/streambind/config"
+	"github.com/streambind/streambind/internal/syncbuf"
 	"github.com/streambind/streambind/stream"
 )
 
@@ -885,7 +887,7 @@ func TestAdvPipeKafkaKeyExtractorPanic(t *testing.T) {
 			st := a.app.Binding("relay-in-0").Stats()
 			t.Logf("committed %v (%d of %d); dead letters %d; stats %+v", committed, sum(committed), n, endOffset(t, c, dlq, 0), st)
 			if sum(committed) != n {
-				t.Errorf("only %d of %d inputs committed after 20s: partition 1 stuck at %d (the input %s at offset %d, whose key extractor panicked, never finished)",
+				t.Errorf("only %d of %d inputs committed, none more in 20s: partition 1 stuck at %d (the input %s at offset %d, whose key extractor panicked, never finished)",
 					sum(committed), n, committed[1], bad, pw.at[bad][1])
 			}
 			if got := endOffset(t, c, dlq, 0); got != 1 {
@@ -933,7 +935,12 @@ func TestAdvPipeKafkaNakBurst(t *testing.T) {
 			took := time.Since(back)
 			st := a.app.Binding("relay-in-0").Stats()
 			t.Logf("all committed %s after the output came back; calls %d; stats %+v", took, calls.Load(), st)
-			if took > 5*time.Second {
+			// The stall this guards against: each Nak'ed message waiting
+			// its whole redelivery-delay one after another, 256 × 300ms ≈
+			// 77s for one pipelined window. 20s leaves room for a loaded
+			// CI machine, where max-in-flight 1 alone (the rest of the
+			// 3000 handled one by one under -race) took 6s at load 13.
+			if took > 20*time.Second {
 				t.Errorf("the stream took %s to finish after the output came back", took)
 			}
 		})
@@ -983,7 +990,11 @@ func TestAdvPipeKafkaErrorHandlerSendsToOutput(t *testing.T) {
 			cons := fmt.Sprintf("max-attempts: 1\ndlq: true\nmax-in-flight: %d", mif)
 			yaml := strings.Replace(advKafkaYAML(c, "relay", "relay", in, out, cons, "", ""), "stream:\n", "stream:\n  shutdown-timeout: 3s\n", 1)
 			yaml = strings.Replace(yaml, "      consumer:\n", "      consumer:\n        auto-startup: false\n", 1)
-			a := advRun(t, yaml, fns, stream.WithErrorHandler("relay-in-0", onFail))
+			// The App's log is shown when the test fails: what the binder
+			// saw (a rebalance, a refused commit) tells why inputs stalled.
+			var logBuf syncbuf.Buffer
+			logger := slog.New(slog.NewTextHandler(&logBuf, &slog.HandlerOptions{Level: slog.LevelInfo}))
+			a := advRun(t, yaml, fns, stream.WithErrorHandler("relay-in-0", onFail), stream.WithLogger(logger))
 			app.Store(a.app)
 			if err := a.app.Binding("relay-in-0").Start(context.Background()); err != nil {
 				t.Fatal(err)
@@ -993,7 +1004,8 @@ func TestAdvPipeKafkaErrorHandlerSendsToOutput(t *testing.T) {
 			t.Logf("committed %v (%d of %d); error events %d; output records %d; dead letters %d",
 				committed, sum(committed), n, reported.Load(), endOffset(t, c, out, 0), endOffset(t, c, dlq, 0))
 			if sum(committed) != n {
-				t.Errorf("only %d of %d inputs committed after 20s: the output binding is stuck (its produce loop waits in the ErrorHandler, which waits for the loop)", sum(committed), n)
+				t.Errorf("only %d of %d inputs committed, none more in 20s: the output binding is stuck (its produce loop waits in the ErrorHandler, which waits for the loop)", sum(committed), n)
+				t.Logf("the App's log:\n%s", logBuf.String())
 			}
 			start := time.Now()
 			err := a.stop(t)
