@@ -5,16 +5,23 @@ import (
 	"time"
 )
 
-// HandlerCalls is the sum of the histogram's buckets, with the messages
-// above its last bound counted too (no counter of its own a message).
+// HandlerCalls is the sum of the histogram's buckets, successes and
+// failures, with the messages above its last bound counted too (no
+// counter of its own a message); Processed is the successes' sum plus
+// the processed counter (no add of its own for a timed success).
 func TestHandlerCallsCountsEveryBucket(t *testing.T) {
 	var s bindingStats
-	for _, d := range []time.Duration{50 * time.Microsecond, 100 * time.Microsecond, 3 * time.Second, 11 * time.Second} {
-		s.observe(d)
-	}
+	s.observeOK(50 * time.Microsecond)
+	s.observeFailed(100 * time.Microsecond)
+	s.observeOK(3 * time.Second)
+	s.observeFailed(11 * time.Second)
+	s.processed.Add(2) // a batch's messages handled by a failed call
 	st := s.snapshot()
 	if st.HandlerCalls != 4 || st.HandlerTime != 14*time.Second+150*time.Microsecond {
 		t.Errorf("HandlerCalls %d, HandlerTime %v; want 4, 14.00015s", st.HandlerCalls, st.HandlerTime)
+	}
+	if st.Processed != 4 {
+		t.Errorf("Processed %d, want 4 (2 timed successes, 2 counted)", st.Processed)
 	}
 	want := []int64{2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 3, 3} // cumulative: ≤100µs, ≤5s, none ≤10s beyond
 	if len(st.HandlerBuckets) != len(HandlerBuckets) {
@@ -23,6 +30,33 @@ func TestHandlerCallsCountsEveryBucket(t *testing.T) {
 	for i := range want {
 		if st.HandlerBuckets[i] != want[i] {
 			t.Fatalf("buckets %v, want %v", st.HandlerBuckets, want)
+		}
+	}
+}
+
+// bucketOf's integer bounds put a duration in the bucket the float
+// comparison of its Seconds() with HandlerBuckets does, at each bound and
+// a nanosecond either side.
+func TestBucketOfMatchesSeconds(t *testing.T) {
+	bySeconds := func(d time.Duration) int {
+		for i, ub := range HandlerBuckets {
+			if d.Seconds() <= ub {
+				return i
+			}
+		}
+		return len(HandlerBuckets)
+	}
+	for _, ub := range HandlerBuckets {
+		c := time.Duration(ub * 1e9)
+		for d := c - 3; d <= c+3; d++ {
+			if got, want := bucketOf(d), bySeconds(d); got != want {
+				t.Errorf("bucketOf(%d ns) = %d, want %d", int64(d), got, want)
+			}
+		}
+	}
+	for _, d := range []time.Duration{0, -1, time.Nanosecond, 20 * time.Second} {
+		if got, want := bucketOf(d), bySeconds(d); got != want {
+			t.Errorf("bucketOf(%v) = %d, want %d", d, got, want)
 		}
 	}
 }

@@ -390,8 +390,7 @@ func (rt *runtimeBinding) withRetries(ctx context.Context, env Envelope, n int, 
 
 // succeeded counts a message processed that started at start (clockBase).
 func (rt *runtimeBinding) succeeded(start time.Duration) {
-	rt.in.stats.processed.Add(1)
-	rt.in.stats.observe(time.Since(clockBase) - start)
+	rt.in.stats.observeOK(time.Since(clockBase) - start)
 }
 
 // retryAfter goes on from a first attempt that failed with err: it retries
@@ -422,7 +421,7 @@ func (rt *runtimeBinding) retryAfter(ctx context.Context, env Envelope, attempt 
 			return fmt.Errorf("%w: interrupted during back-off: %w", ErrNak, err)
 		}
 	}
-	stats.observe(time.Since(clockBase) - start)
+	stats.observeFailed(time.Since(clockBase) - start)
 	var se *sendError
 	sent := errors.As(err, &se)
 	if sent && !IsPermanent(err) {
