@@ -2,30 +2,31 @@
 
 package main
 
-// binderKeyNames are the top-level keys of the binders' settings blocks
-// (their package docs), by binder type and block: binder, producer,
-// consumer.
+// binderKeyNames are the keys of the binders' settings blocks (their
+// package docs), by binder type and block: binder, producer, consumer;
+// a nested key is its section's and its own, joined by '.'
+// (tls.server-name).
 var binderKeyNames = map[string]map[string][]string{
 	"kafka": {
-		"binder":   {"auto-add-partitions", "auto-create-topics", "brokers", "client-id", "close-timeout", "configuration", "consumer-properties", "default-broker-port", "dial-timeout", "health-interval", "health-timeout", "heartbeat-interval", "lag-interval", "metrics", "min-partition-count", "producer-properties", "rebalance-timeout", "replication-factor", "required-acks", "sasl", "session-timeout", "tls"},
-		"consumer": {"auto-rebalance-enabled", "batch-size", "configuration", "dlq-name", "dlq-partitions", "dlq-producer-properties", "enable-dlq", "max-bytes", "max-wait", "ordering", "queue-capacity", "redelivery-delay", "reset-offsets", "start-offset", "topic"},
-		"producer": {"batch-bytes", "batch-size", "batch-timeout", "buffer-size", "compression", "configuration", "message-key-expression", "send-attempts", "topic", "write-timeout"},
+		"binder":   {"auto-add-partitions", "auto-create-topics", "brokers", "client-id", "close-timeout", "configuration", "consumer-properties", "default-broker-port", "dial-timeout", "health-interval", "health-timeout", "heartbeat-interval", "lag-interval", "metrics", "metrics.default-offset-lag-metrics-enabled", "metrics.offset-lag-metrics-interval", "min-partition-count", "producer-properties", "rebalance-timeout", "replication-factor", "required-acks", "sasl", "sasl.mechanism", "sasl.password", "sasl.username", "session-timeout", "tls", "tls.ca-file", "tls.cert-file", "tls.enabled", "tls.insecure-skip-verify", "tls.key-file", "tls.server-name"},
+		"consumer": {"auto-rebalance-enabled", "batch-size", "configuration", "dlq-name", "dlq-partitions", "dlq-producer-properties", "enable-dlq", "max-bytes", "max-wait", "ordering", "queue-capacity", "redelivery-delay", "reset-offsets", "start-offset", "topic", "topic.replication-factor"},
+		"producer": {"batch-bytes", "batch-size", "batch-timeout", "buffer-size", "compression", "configuration", "message-key-expression", "send-attempts", "topic", "topic.replication-factor", "write-timeout"},
 	},
 	"memory": {
 		"binder": {"batch-size", "buffer-size"},
 	},
 	"nats": {
-		"binder":   {"api-timeout", "connect-timeout", "credentials-file", "dlq-claim-bucket", "domain", "max-pings-outstanding", "name", "password", "ping-interval", "reconnect-initial-interval", "reconnect-max-interval", "reconnect-stable-interval", "servers", "stream", "tls", "token", "username"},
+		"binder":   {"api-timeout", "connect-timeout", "credentials-file", "dlq-claim-bucket", "domain", "max-pings-outstanding", "name", "password", "ping-interval", "reconnect-initial-interval", "reconnect-max-interval", "reconnect-stable-interval", "servers", "stream", "stream.discard", "stream.duplicate-window", "stream.max-age", "stream.max-bytes", "stream.max-msg-size", "stream.max-msgs", "stream.replicas", "stream.retention", "stream.storage", "tls", "tls.ca-file", "tls.cert-file", "tls.enabled", "tls.handshake-first", "tls.insecure-skip-verify", "tls.key-file", "tls.server-name", "token", "username"},
 		"consumer": {"ack-wait", "batch-size", "dlq-attempts", "dlq-name", "inactive-threshold", "max-ack-pending", "max-deliver", "partition-count", "prefetch", "redelivery-delay", "start-offset"},
 		"producer": {"send-attempts", "send-timeout"},
 	},
 	"rabbit": {
-		"binder":   {"addresses", "confirm-window", "connection-name", "connection-name-prefix", "connection-timeout", "heartbeat", "max-message-size", "password", "publisher-channels", "reconnect-initial-interval", "reconnect-max-interval", "tls", "uri", "username", "virtual-host"},
-		"consumer": {"anonymous-group-prefix", "batch-size", "bind-queue", "binding-routing-key", "binding-routing-key-delimiter", "consumer-tag-prefix", "dead-letter-exchange", "dead-letter-exchange-type", "dead-letter-queue-name", "dead-letter-routing-key", "declare-dlx", "declare-exchange", "dlq-binding-arguments", "dlq-dead-letter-exchange", "dlq-dead-letter-routing-key", "dlq-expires", "dlq-lazy", "dlq-max-length", "dlq-max-length-bytes", "dlq-max-priority", "dlq-overflow-behavior", "dlq-quorum", "dlq-single-active-consumer", "dlq-ttl", "durable-subscription", "exchange-auto-delete", "exchange-durable", "exchange-type", "expires", "lazy", "max-length", "max-length-bytes", "max-priority", "overflow-behavior", "prefetch", "prefix", "queue-binding-arguments", "queue-name-group-only", "quorum", "redelivery-delay", "republish-delivery-mode", "republish-to-dlq", "requeue-rejected", "single-active-consumer", "ttl"},
+		"binder":   {"addresses", "confirm-window", "connection-name", "connection-name-prefix", "connection-timeout", "heartbeat", "max-message-size", "password", "publisher-channels", "reconnect-initial-interval", "reconnect-max-interval", "tls", "tls.ca-file", "tls.cert-file", "tls.enabled", "tls.insecure-skip-verify", "tls.key-file", "tls.server-name", "uri", "username", "virtual-host"},
+		"consumer": {"anonymous-group-prefix", "batch-size", "bind-queue", "binding-routing-key", "binding-routing-key-delimiter", "consumer-tag-prefix", "dead-letter-exchange", "dead-letter-exchange-type", "dead-letter-queue-name", "dead-letter-routing-key", "declare-dlx", "declare-exchange", "dlq-binding-arguments", "dlq-dead-letter-exchange", "dlq-dead-letter-routing-key", "dlq-expires", "dlq-lazy", "dlq-max-length", "dlq-max-length-bytes", "dlq-max-priority", "dlq-overflow-behavior", "dlq-quorum", "dlq-single-active-consumer", "dlq-ttl", "durable-subscription", "exchange-auto-delete", "exchange-durable", "exchange-type", "expires", "lazy", "max-length", "max-length-bytes", "max-priority", "overflow-behavior", "prefetch", "prefix", "queue-binding-arguments", "queue-name-group-only", "quorum", "quorum.delivery-limit", "quorum.enabled", "quorum.initial-group-size", "redelivery-delay", "republish-delivery-mode", "republish-to-dlq", "requeue-rejected", "single-active-consumer", "ttl"},
 		"producer": {"auto-bind-dlq", "bind-queue", "binding-routing-key", "binding-routing-key-delimiter", "dead-letter-exchange", "dead-letter-exchange-type", "dead-letter-queue-name", "dead-letter-routing-key", "declare-dlx", "declare-exchange", "delivery-mode", "dlq-binding-arguments", "dlq-dead-letter-exchange", "dlq-dead-letter-routing-key", "dlq-expires", "dlq-lazy", "dlq-max-length", "dlq-max-length-bytes", "dlq-max-priority", "dlq-overflow-behavior", "dlq-quorum", "dlq-single-active-consumer", "dlq-ttl", "exchange-auto-delete", "exchange-durable", "exchange-type", "expires", "lazy", "mandatory", "max-length", "max-length-bytes", "max-priority", "overflow-behavior", "prefix", "queue-binding-arguments", "queue-name-group-only", "quorum", "routing-key", "routing-key-expression", "single-active-consumer", "ttl"},
 	},
 	"redis": {
-		"binder":   {"address", "client-name", "command-timeout", "db", "dead-letter-max-size", "dial-timeout", "health-interval", "health-timeout", "key-prefix", "max-age", "max-length", "max-message-size", "password", "pool-size", "tls", "trim-acked", "trim-interval", "url", "username"},
+		"binder":   {"address", "client-name", "command-timeout", "db", "dead-letter-max-size", "dial-timeout", "health-interval", "health-timeout", "key-prefix", "max-age", "max-length", "max-message-size", "password", "pool-size", "tls", "tls.ca-file", "tls.cert-file", "tls.enabled", "tls.insecure-skip-verify", "tls.key-file", "tls.server-name", "trim-acked", "trim-interval", "url", "username"},
 		"consumer": {"batch-size", "claim-interval", "claim-min-idle", "dlq-name", "max-deliveries", "partition-count", "prefetch", "redelivery-delay", "start-offset"},
 		"producer": {"batch-size", "send-attempts", "wait-replicas", "wait-timeout"},
 	},
