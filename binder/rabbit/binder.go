@@ -287,6 +287,28 @@ func describeQueue(q queueSpec) string {
 	return q.name + " <- " + q.exchange + " (" + strings.Join(q.keys, ", ") + ")"
 }
 
+// warnConsumer logs, at WARN, the settings of consumer binding spec (of
+// options o) that bind but that the binder does not carry out as SCSt
+// does: max-concurrency above concurrency. BindConsumer logs them at bind;
+// WarnConsumer logs the same lines for streambind lint, which binds
+// nothing, so that both say the same from one condition and one text.
+func (b *Binder) warnConsumer(spec stream.ConsumerSpec, o consumerOptions) {
+	if o.maxConcurrency > 0 {
+		b.log.Warn("rabbit: max-concurrency is not honoured: the binder does not scale its consumers; it runs consumer.concurrency consumers (SCSt's listener container starts with concurrency and adds consumers up to max-concurrency under load): set consumer.concurrency to the number to run",
+			"binding", spec.Binding, "property", o.maxConcurrencyKey, "max_concurrency", o.maxConcurrency, "concurrency", max(spec.Consumer.Concurrency, 1))
+	}
+}
+
+// WarnConsumer logs the WARNs that BindConsumer would log at bind of
+// spec's settings (warnConsumer), without binding: streambind lint calls
+// it on the bindings it checks, so that it reports them before the app
+// runs. Nothing when the settings are invalid (ValidateConsumer says why).
+func (b *Binder) WarnConsumer(spec stream.ConsumerSpec) {
+	if o, err := parseConsumerOptions(spec.Binding, spec.Consumer.Concurrency, spec.Extension); err == nil {
+		b.warnConsumer(spec, o)
+	}
+}
+
 // BindConsumer declares the destination exchange, the group's queue (and
 // DLQ) and returns the consumer, stopped. An anonymous consumer's queue is
 // declared by Start. A comma-separated destination binds one consumer per
@@ -299,10 +321,7 @@ func (b *Binder) BindConsumer(ctx context.Context, spec stream.ConsumerSpec) (st
 	if err != nil {
 		return fail(err)
 	}
-	if opts.maxConcurrency > 0 {
-		b.log.Warn("rabbit: max-concurrency is not honoured: the binder does not scale its consumers; it runs consumer.concurrency consumers (SCSt's listener container starts with concurrency and adds consumers up to max-concurrency under load): set consumer.concurrency to the number to run",
-			"binding", spec.Binding, "property", opts.maxConcurrencyKey, "max_concurrency", opts.maxConcurrency, "concurrency", max(spec.Consumer.Concurrency, 1))
-	}
+	b.warnConsumer(spec, opts)
 	var dests []string
 	for _, d := range strings.Split(spec.Destination, ",") {
 		if d = strings.TrimSpace(d); d != "" {

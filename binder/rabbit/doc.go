@@ -811,7 +811,8 @@
 // nothing the binder does not do, and above it the binder, which does not
 // scale its consumers, runs concurrency workers (what SCSt's container runs
 // while not under load), with a WARN at bind saying max-concurrency is not
-// honoured. alternate-exchange, delay-expression,
+// honoured (streambind lint reports it too: Binder.WarnConsumer).
+// alternate-exchange, delay-expression,
 // confirm-ack-channel and the stream converter bean names are refused with
 // the reason.
 //

@@ -256,9 +256,22 @@ func (b *lintBinder) ValidateConsumer(spec stream.ConsumerSpec) error {
 				return err
 			}
 			b.r.addErr(err, "stream."+b.typ+".bindings."+spec.Binding+".consumer")
+			return nil
 		}
 	}
+	// The WARNs the binder logs at bind (RabbitMQ's max-concurrency that
+	// it does not honour) go to the app's logger, whose warnings lint
+	// reports: the binder's own condition and text, before anything binds.
+	if w, ok := b.inner.(consumerWarner); ok && !b.sectionsOnly {
+		w.WarnConsumer(spec)
+	}
 	return nil
+}
+
+// consumerWarner is implemented by a binder that can log, without
+// binding, the WARNs it logs at a consumer's bind (rabbit.Binder).
+type consumerWarner interface {
+	WarnConsumer(spec stream.ConsumerSpec)
 }
 
 // DeadLetterSource forwards to the binder, which tells where the dead
@@ -609,7 +622,14 @@ func check(s *service) *checked {
 	// checks) name their placeholders too.
 	cfg.NamePlaceholders(out.problems)
 	out.warnings = append(out.warnings, s.loaded.Warnings...)
-	out.warnings = append(out.warnings, warns.errs()...)
+	for _, e := range warns.errs() {
+		// A binder's WARN names the binding's key; one set in the
+		// binder's default section is reported there, as its errors are.
+		if e.Origin == "" {
+			e.Path, e.Origin = s.binderErrorPath(e.Path)
+		}
+		out.warnings = append(out.warnings, e)
+	}
 	readers := deadLetterReaders(s)
 	out.warnings = append(out.warnings, replacedGroups(s, readers)...)
 	out.warnings = append(out.warnings, readerDLQArgs(s, readers)...)

@@ -300,7 +300,11 @@ spring.rabbitmq.* is reported at that key and its line. Several candidate
 binders declared and no default-binder is an error, as in the app.
 
 Warnings do not fail the run: keys the loader ignores (obsolete Spring
-Cloud Stream keys, Spring Boot settings not read), an application.yaml,
+Cloud Stream keys, Spring Boot settings not read), the WARN a binder logs
+when it binds a setting it does not carry out as SCSt does (RabbitMQ's
+max-concurrency above the binding's concurrency: the binder runs
+concurrency workers, where SCSt's container adds consumers up to
+max-concurrency under load), an application.yaml,
 .yml or .properties in a directory PATH or its config/ that
 SPRING_CONFIG_NAME or SPRING_CONFIG_LOCATION leave unread, configured bindings
 that no bound function or output binding uses (with the nearest bound
