@@ -346,6 +346,8 @@ func groupCoordination(err error) bool {
 type groupGen interface {
 	genID() int32
 	assignments() map[string][]kafkago.PartitionAssignment
+	// member is the member ID in the group, "" for a fixed assignment.
+	member() string
 	Start(fn func(context.Context))
 	CommitOffsets(offs map[string]map[int]int64) error
 }
@@ -463,6 +465,8 @@ func (g kafkaGen) genID() int32 { return g.ID }
 
 func (g kafkaGen) assignments() map[string][]kafkago.PartitionAssignment { return g.Assignments }
 
+func (g kafkaGen) member() string { return g.MemberID }
+
 // generation consumes the partitions assigned in gen until the generation
 // ends (a rebalance) or the run stops, then commits what was processed.
 func (r *run) generation(gen groupGen, reset bool) {
@@ -545,6 +549,21 @@ func (r *run) generation(gen groupGen, reset bool) {
 			}
 		}
 		log.Debug("kafka: generation started", "partitions", len(ws))
+		// One INFO line when a group generation's partitions are
+		// assigned and one when they are revoked (as Spring Kafka's
+		// "partitions assigned: [...]" and "partitions revoked: [...]"),
+		// so that an operator sees each rebalance in the log: which
+		// partitions this member consumes, and from when to when. A
+		// fixed assignment has no rebalance (fixedLoop logs its
+		// partitions).
+		member := gen.member()
+		parts := assignmentText(gen.assignments())
+		if parts == "" {
+			parts = "none"
+		}
+		if member != "" {
+			log.Info("kafka: partitions assigned", "member", member, "partitions", parts)
+		}
 		// The committer runs until the workers ended, not until intake
 		// stopped: messages that finish during a wind-down (Stop, a
 		// rebalance) are committed as they finish, even when another
@@ -573,6 +592,18 @@ func (r *run) generation(gen groupGen, reset bool) {
 		default:
 		}
 		log.Debug("kafka: generation wound down", "stopping", stopping)
+		if member != "" {
+			// After the wind-down: what was handled is committed, and
+			// the partitions are the group's to give to another member.
+			// A rebalance is any end of the generation the group decided
+			// (a member joined or left, partitions were added, this
+			// member's session or coordinator was lost).
+			reason := "rebalance"
+			if stopping || r.ctx.Err() != nil {
+				reason = "stop"
+			}
+			log.Info("kafka: partitions revoked", "member", member, "partitions", parts, "reason", reason)
+		}
 		if stopping {
 			// Keep the generation until the group is closed, so that the
 			// member does not rejoin before it leaves.

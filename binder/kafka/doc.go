@@ -390,8 +390,13 @@
 // the fetchers went on): it then goes on from where it had processed and
 // commits that, rather than handling again everything it processed while
 // its commits failed. Any other committed offset wins (an offset reset while
-// the member was out of the group). Stop does the
-// same and then leaves the group; Close of the binder
+// the member was out of the group). Stop winds the generation down the
+// same way and then leaves the group. Each generation's assignment and
+// its end are logged at INFO, one line each ("kafka: partitions assigned"
+// and "kafka: partitions revoked", with generation, member, partitions
+// and, on the revocation, reason rebalance or stop), as Spring Kafka logs
+// partitions assigned and revoked, so that a rebalance shows in the log
+// (docs/operations.md, "Logs"). Close of the binder
 // stops every consumer, then flushes every producer, bounded by its ctx,
 // then ends the connections of its shared kafka-go transport and of its
 // consumer groups and fetches (a request still waiting on the broker,

@@ -52,6 +52,9 @@ func (g *fixedGen) genID() int32 { return g.id }
 
 func (g *fixedGen) assignments() map[string][]kafkago.PartitionAssignment { return g.asg }
 
+// member is "": no group membership (fixedLoop logs the partitions).
+func (g *fixedGen) member() string { return "" }
+
 // Start runs fn in a goroutine of the generation; as in kafka-go, the
 // generation ends as soon as one of them returns.
 func (g *fixedGen) Start(fn func(context.Context)) {
