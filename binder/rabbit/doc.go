@@ -16,7 +16,9 @@
 //     <destination>.<group>-<instance-index> with key <destination>-<instance-index>.
 //     The queue's x-arguments are SCSt's (see Consumer properties). With
 //     durable-subscription: false the queue is non-durable and auto-delete
-//     (the broker deletes it when its last consumer goes), and with dlq
+//     (the broker deletes it when its last consumer goes), so are the wait
+//     queues of retry-delays non-durable (not auto-delete: nothing
+//     consumes them), and with dlq
 //     it is as an anonymous consumer's: the x-dead-letter-* arguments, but
 //     no DLQ (nor the DLX) declared for it, as SCSt's provisioner does.
 //     A producer's required-groups declares that queue durable: the two
@@ -680,7 +682,7 @@
 //	                                   # false: reject them, and the broker dead-letters them (x-death header)
 //	republish-delivery-mode: PERSISTENT # the AMQP delivery mode of the dead letters republish-to-dlq publishes: NON_PERSISTENT (1) or PERSISTENT (2)
 //	durable-subscription: true         # false: a group's queue is non-durable and auto-delete, and no DLQ (nor DLX) is declared for it:
-//	                                   # with dlq its failed messages go to the DLX as an anonymous consumer's do
+//	                                   # with dlq its failed messages go to the DLX as an anonymous consumer's do; its retry-delays wait queues are non-durable
 //	redelivery-delay: 100ms            # hold before a Nak'ed (or requeue-rejected) message is requeued; 0: at once
 //	batch-size: 64                     # batch mode: most messages per batch
 //	consumer-tag-prefix: (none)        # consumers tagged <prefix>#<n> (n from 0, across the binding's destinations); none: streambind-<binding>-<id>

@@ -44,7 +44,12 @@ func RetryQueueName(q string, d time.Duration) string {
 }
 
 // withRetryQueues adds the wait queues of queue q to t (one per distinct
-// delay). They are durable like the group's queue.
+// delay). They have the durability of the group's queue, which they
+// dead-letter into: durable, or with durable-subscription false
+// non-durable, so that a broker restart does not keep them (and the
+// messages they hold) when the queue they return to is gone. They are
+// not auto-delete as that queue is: the broker deletes an auto-delete
+// queue when its last consumer goes, and nothing consumes them.
 func (c *consumer) withRetryQueues(t *topology, q string) {
 	if c.spec.Group == "" {
 		return
@@ -57,7 +62,7 @@ func (c *consumer) withRetryQueues(t *topology, q string) {
 		seen[d] = true
 		t.queues = append(t.queues, queueSpec{
 			name:    RetryQueueName(q, d),
-			durable: true,
+			durable: !c.opts.nonDurable,
 			args: amqp.Table{
 				"x-message-ttl":             d.Milliseconds(),
 				"x-dead-letter-exchange":    "",
