@@ -7,14 +7,17 @@ import (
 	"github.com/streambind/streambind/stream"
 )
 
-// DeclaredQueue is a durable queue as a binding declares it: its name and
-// its x-arguments (nil when it has none), which RabbitMQ compares with
-// those of an existing queue of that name (inequivalent arg when they
-// differ). DLQ says it is a dead-letter queue.
+// DeclaredQueue is a queue as a binding declares it: its name, its
+// x-arguments (nil when it has none) and whether it is durable, which
+// RabbitMQ compares with those of an existing queue of that name
+// (inequivalent arg when they differ). DLQ says it is a dead-letter
+// queue. A producer's required-groups declares durable queues; a
+// consumer's group queue is not durable with durable-subscription false.
 type DeclaredQueue struct {
-	Name string
-	Args map[string]any
-	DLQ  bool
+	Name    string
+	Args    map[string]any
+	Durable bool
+	DLQ     bool
 }
 
 // ConsumerQueues returns the queues consumer binding spec declares for its
@@ -77,10 +80,10 @@ func RequiredGroupQueues(spec stream.ProducerSpec) ([]DeclaredQueue, error) {
 func declaredQueues(t topology, n int) []DeclaredQueue {
 	var out []DeclaredQueue
 	for _, q := range t.queues[:n] {
-		out = append(out, DeclaredQueue{Name: q.name, Args: maps.Clone(map[string]any(q.args))})
+		out = append(out, DeclaredQueue{Name: q.name, Args: maps.Clone(map[string]any(q.args)), Durable: q.durable})
 	}
 	for _, q := range t.dlqs {
-		out = append(out, DeclaredQueue{Name: q.name, Args: maps.Clone(map[string]any(q.args)), DLQ: true})
+		out = append(out, DeclaredQueue{Name: q.name, Args: maps.Clone(map[string]any(q.args)), Durable: q.durable, DLQ: true})
 	}
 	return out
 }

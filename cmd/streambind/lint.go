@@ -244,7 +244,10 @@ dlq, ttl, max-length, quorum, dead-letter-* ...: a producer declares the
 queue with its own RabbitMQ producer properties, auto-bind-dlq for dlq,
 as in SCSt, and whichever binds second fails at start; the error names
 both bindings, the settings that differ and what to set on the
-producer), RabbitMQ producers
+producer) or durable where that consumer binding has
+durable-subscription: false (a non-durable queue; no producer setting
+declares one: the error says to remove the group from required-groups or
+drop durable-subscription: false), RabbitMQ producers
 whose mandatory sends no queue of the services given takes, NATS destinations of which one is
 another's prefix at a '.'). A binding configured for no
 function, not in stream.input-bindings or output-bindings and without a

@@ -58,6 +58,15 @@ func requiredGroupArgs(producers, consumers map[destKey][]endpoint) []problem {
 					continue
 				}
 				cs := stream.ConsumerSpec{Binding: c.b.name, Destination: destOf(c.b, k), Group: c.b.group, Consumer: c.b.consumer, Extension: c.b.ext}
+				if cq, pq, _, _, ok := matchGroupQueue(cs, ps); ok && pq.Durable && !cq.Durable {
+					// No producer property makes it non-durable: the
+					// other arguments matter only once this is fixed.
+					out = append(out, p.keyProblem(kindRequiredGroupArgs, "producer.required-groups", fmt.Sprintf(
+						"declares the queue %s of group %s durable, and %s, the group's consumer, declares it non-durable and auto-delete (durable-subscription: false). Whichever of the two binds second fails at start (inequivalent arg 'durable', PRECONDITION_FAILED), the consumer's service once a send went through this producer. "+
+							"A producer declares its required groups' queues durable, as SCSt does, and has no setting to do otherwise: remove %s from stream.bindings.%s.producer.required-groups, or drop durable-subscription: false from %s (true is the default)",
+						cq.Name, c.b.group, c.ref(p.svc), c.b.group, p.b.name, c.b.name), false))
+					continue
+				}
 				queue, diffs, fixes := queueSettingsDiff(cs, ps, rabbitPrefix(p.b))
 				if len(diffs) == 0 {
 					continue
@@ -82,29 +91,12 @@ func requiredGroupArgs(producers, consumers map[destKey][]endpoint) []problem {
 // declares no queue of cs's, or either's properties are invalid (the
 // binder's validator reports them).
 func queueSettingsDiff(cs stream.ConsumerSpec, ps stream.ProducerSpec, prefix string) (queue string, diffs, fixes []string) {
-	pqs, err := rabbit.RequiredGroupQueues(ps)
-	if err != nil {
+	cq, pq, cqs, pqs, ok := matchGroupQueue(cs, ps)
+	if !ok {
 		return "", nil, nil
-	}
-	cqs, err := rabbit.ConsumerQueues(cs)
-	if err != nil || len(cqs) == 0 {
-		return "", nil, nil
-	}
-	ci, i := -1, -1
-	for k, cq := range cqs {
-		if cq.DLQ {
-			continue
-		}
-		if i = slices.IndexFunc(pqs, func(q rabbit.DeclaredQueue) bool { return !q.DLQ && q.Name == cq.Name }); i >= 0 {
-			ci = k
-			break
-		}
-	}
-	if i < 0 {
-		return "", nil, nil // not a queue this producer declares
 	}
 	dlx := prefix + rabbit.DLXName // the producer's default
-	diffs, fixes = queueArgDiffs(cs.Binding, ps.Binding, cqs[ci], pqs[i], "", "", dlx)
+	diffs, fixes = queueArgDiffs(cs.Binding, ps.Binding, cq, pq, "", "", dlx)
 	if d := slices.IndexFunc(cqs, func(q rabbit.DeclaredQueue) bool { return q.DLQ }); d >= 0 {
 		// The DLQ's dlq-* arguments: compared when both declare it;
 		// when only the consumer does, the producer's auto-bind-dlq
@@ -115,7 +107,7 @@ func queueSettingsDiff(cs stream.ConsumerSpec, ps stream.ProducerSpec, prefix st
 		if j >= 0 {
 			pdlq = pqs[j]
 		}
-		if j >= 0 || pqs[i].Args["x-dead-letter-exchange"] == nil {
+		if j >= 0 || pq.Args["x-dead-letter-exchange"] == nil {
 			d, f := queueArgDiffs(cs.Binding, ps.Binding, cdlq, pdlq, "dlq-", "the DLQ's ", dlx)
 			if j >= 0 {
 				diffs = append(diffs, d...)
@@ -123,7 +115,34 @@ func queueSettingsDiff(cs stream.ConsumerSpec, ps stream.ProducerSpec, prefix st
 			fixes = append(fixes, f...)
 		}
 	}
-	return cqs[ci].Name, diffs, fixes
+	return cq.Name, diffs, fixes
+}
+
+// matchGroupQueue returns the group queue that consumer binding cs
+// declares (cq) and that producer binding ps declares too for cs's group
+// among its required-groups (pq), with all the queues of each (with
+// instance-index-list a consumer declares a queue per listed index: the
+// first that ps declares). ok is false when ps declares no queue of cs's,
+// or either's properties are invalid (the binder's validator reports
+// them).
+func matchGroupQueue(cs stream.ConsumerSpec, ps stream.ProducerSpec) (cq, pq rabbit.DeclaredQueue, cqs, pqs []rabbit.DeclaredQueue, ok bool) {
+	pqs, err := rabbit.RequiredGroupQueues(ps)
+	if err != nil {
+		return cq, pq, nil, nil, false
+	}
+	cqs, err = rabbit.ConsumerQueues(cs)
+	if err != nil {
+		return cq, pq, nil, nil, false
+	}
+	for _, c := range cqs {
+		if c.DLQ {
+			continue
+		}
+		if i := slices.IndexFunc(pqs, func(q rabbit.DeclaredQueue) bool { return !q.DLQ && q.Name == c.Name }); i >= 0 {
+			return c, pqs[i], cqs, pqs, true
+		}
+	}
+	return cq, pq, nil, nil, false // not a queue this producer declares
 }
 
 // destOf is the destination of b whose exchange is k's.
