@@ -414,14 +414,30 @@ func (r *run) writeDeadLetter(ctx context.Context, e *entry, fields []any) (int,
 	if maxLen > 0 {
 		a.MaxLen, a.Approx = maxLen, true
 	}
-	_, err = c.client.TxPipelined(ctx, func(p goredis.Pipeliner) error {
+	cmds, err := c.client.TxPipelined(ctx, func(p goredis.Pipeliner) error {
 		p.XAdd(ctx, a)
 		if res == dlWritten {
 			p.XAck(ctx, e.key, c.group, e.id)
 		}
 		return nil
 	})
-	return res, err
+	return res, queuedError(cmds, err)
+}
+
+// queuedError is the error of a MULTI/EXEC: when EXEC was refused because
+// Redis refused a command as it was queued (OOM under maxmemory, an ACL
+// refusal), it is that command's error, not EXECABORT, so that isTransient
+// judges the cause (an OOM dead letter is held and retried, not dropped).
+func queuedError(cmds []goredis.Cmder, err error) error {
+	if err == nil || !strings.HasPrefix(err.Error(), "EXECABORT") {
+		return err
+	}
+	for _, cmd := range cmds {
+		if cerr := cmd.Err(); cerr != nil && !strings.HasPrefix(cerr.Error(), "EXECABORT") {
+			return cerr
+		}
+	}
+	return err
 }
 
 // dropDeadLetter logs (ERROR) and counts a failed message that cannot be
