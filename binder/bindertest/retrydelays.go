@@ -282,8 +282,19 @@ func RunRetryDelays(t *testing.T, h RetryDelaysHarness) {
 	if got := dl.Headers[stream.HeaderRetryAttempts]; got != "3" {
 		t.Errorf("dead letter: %s = %q, want 3", stream.HeaderRetryAttempts, got)
 	}
+	// The handler numbers its calls of a payload, duplicates included: a
+	// binder that redelivers after the interruption (Duplicates) counts
+	// the arrival's third attempt as its own 3 while the handler may be
+	// at a later call. The failure is the third attempt's either way,
+	// never an earlier one's.
 	if got := dl.Headers[stream.HeaderExceptionMessage]; !strings.Contains(got, "poison fails (attempt 3)") {
-		t.Errorf("dead letter: %s = %q, want the last failure", stream.HeaderExceptionMessage, got)
+		k := -1
+		if i := strings.Index(got, "poison fails (attempt "); i >= 0 && h.Duplicates {
+			_, _ = fmt.Sscanf(got[i:], "poison fails (attempt %d)", &k)
+		}
+		if k < 3 {
+			t.Errorf("dead letter: %s = %q, want the last failure", stream.HeaderExceptionMessage, got)
+		}
 	}
 	if p := attempts["poison"]; len(p) != 3 && !(h.Duplicates && len(p) > 3) {
 		t.Errorf("poison handled %d times, want 3", len(p))
