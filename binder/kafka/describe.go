@@ -64,11 +64,16 @@ func (p *producer) DescribeBinding() map[string]string {
 }
 
 // assignmentText is a partition assignment as a log line shows it:
-// "orders:0,2 payments:1", topics sorted.
+// "orders:0,2 payments:1", topics sorted. A topic without partitions is
+// left out (kafka-go gives a member every topic it subscribes to, also
+// one of which it got no partition), so that a member with none shows
+// "" rather than "orders:".
 func assignmentText(asg map[string][]kafkago.PartitionAssignment) string {
 	topics := make([]string, 0, len(asg))
-	for t := range asg {
-		topics = append(topics, t)
+	for t, ps := range asg {
+		if len(ps) > 0 {
+			topics = append(topics, t)
+		}
 	}
 	slices.Sort(topics)
 	var b strings.Builder
