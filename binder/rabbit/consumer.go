@@ -7,6 +7,7 @@ import (
 	"hash/fnv"
 	"log/slog"
 	"maps"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -292,6 +293,13 @@ func (s *chanSession) closeReason() *amqp.Error {
 type inbound struct {
 	d amqp.Delivery
 	s *chanSession
+	// grp is the delivery a part of a Spring AMQP batch came in (expand,
+	// springbatch.go): the part's settlement is recorded there, and the
+	// delivery settled once every part is (run.ack); nil otherwise.
+	grp *splitBatch
+	// bad is why the delivery could not be expanded (errBadSpringMessage):
+	// it is settled as failed for good without a handler call.
+	bad error
 }
 
 // run is one started period of a consumer.
@@ -509,6 +517,20 @@ func (r *run) dispatch(s *chanSession, ds <-chan amqp.Delivery) {
 				return
 			}
 			w := r.route(&d)
+			if mayExpand(&d) {
+				parts := r.expand(inbound{d: d, s: s})
+				// A Spring AMQP batch's parts go to one worker, in order.
+				for _, in := range parts {
+					select {
+					case r.workers[w] <- in:
+					case <-r.loopCtx.Done():
+						return
+					}
+				}
+				if parts != nil {
+					continue
+				}
+			}
 			select {
 			case r.workers[w] <- inbound{d: d, s: s}:
 			case <-r.loopCtx.Done():
@@ -859,13 +881,22 @@ func (r *run) requeueLater(ins []inbound, since time.Time, pausing <-chan struct
 		}
 	}
 	for _, in := range ins {
-		r.ack(in, func(ch *amqp.Channel) error { return ch.Nack(in.d.DeliveryTag, false, true) })
+		r.ack(in, settleRequeue)
 	}
 }
 
 // handle calls the handler and settles the delivery; true when it is to be
 // requeued after redelivery-delay.
 func (r *run) handle(in inbound) bool {
+	if in.bad != nil {
+		return r.settleBad(in)
+	}
+	if in.grp != nil && in.grp.requeued() {
+		// An earlier part of its batch has the delivery requeued (after
+		// redelivery-delay): this one comes again with it.
+		r.ack(in, settleRequeue)
+		return false
+	}
 	env := r.envelope(&in.d)
 	env.Received = r.received(&in.d)
 	r.markRetry(&in.d, env) // retryqueues.go
@@ -887,6 +918,21 @@ func (r *run) envelope(d *amqp.Delivery) stream.Envelope {
 
 // handleBatch returns the deliveries to requeue after redelivery-delay.
 func (r *run) handleBatch(ins []inbound) []inbound {
+	var later []inbound
+	if slices.ContainsFunc(ins, func(in inbound) bool { return in.bad != nil }) {
+		// Not handed to the BatchHandler: settled as failed first.
+		good := make([]inbound, 0, len(ins))
+		for _, in := range ins {
+			if in.bad == nil {
+				good = append(good, in)
+			} else if r.settleBad(in) {
+				later = append(later, in)
+			}
+		}
+		if ins = good; len(ins) == 0 {
+			return later
+		}
+	}
 	envs := make([]stream.Envelope, len(ins))
 	for i := range ins {
 		envs[i] = r.envelope(&ins[i].d)
@@ -909,7 +955,6 @@ func (r *run) handleBatch(ins []inbound) []inbound {
 	// came meanwhile requeues the held one (dlLater), and the settler
 	// returns stream.ErrBatchStop (as when the channel was lost while it
 	// waited): the core ends the batch, the rest requeued.
-	var later []inbound
 	ctx, prefix := batchprefix.New(r.ctx, len(ins), func(from, to int, outcome error) error {
 		if outcome == nil {
 			later = append(later, r.settleEach(ins[from:to], envs[from:to], nil, false)...)
@@ -1047,7 +1092,8 @@ func (r *run) settle(in inbound, env stream.Envelope, err error, release func(),
 		r.ackHandled(in)
 	case errors.Is(err, stream.ErrNak) || r.ctx.Err() != nil:
 		return true
-	case c.requeuesRejected():
+	case c.requeuesRejected() && in.bad == nil:
+		// Not one that cannot be expanded: it would come back for ever.
 		return true
 	case c.deadLetters() && !c.opts.republishToDlq && !xDeathUnsafe(in.d.Headers):
 		// SCSt's republish-to-dlq: false. The queue's x-dead-letter-*
@@ -1055,7 +1101,7 @@ func (r *run) settle(in inbound, env stream.Envelope, err error, release func(),
 		// (with its x-death header, without x-exception-*); an anonymous
 		// queue's, to a queue bound to the DLX with its key, if any.
 		c.log.Debug("rabbit: failed message rejected; the broker dead-letters it", "queue", r.queue, "dlx", c.opts.dlx(), "error", logtext.Error(err))
-		r.ack(in, func(ch *amqp.Channel) error { return ch.Nack(in.d.DeliveryTag, false, false) })
+		r.ack(in, settleReject)
 	case c.deadLetters():
 		// SCSt's republish-to-dlq (RepublishMessageRecoverer), for a
 		// named group and an anonymous consumer alike.
@@ -1065,7 +1111,7 @@ func (r *run) settle(in inbound, env stream.Envelope, err error, release func(),
 		}
 		switch r.deadLetter(in, env, err, release != nil, outside) {
 		case dlSent:
-			r.ack(in, func(ch *amqp.Channel) error { return ch.Ack(in.d.DeliveryTag, false) })
+			r.ack(in, settleAck)
 		case dlDropped:
 			r.reject(in)
 		case dlLost:
@@ -1092,10 +1138,10 @@ func (r *run) reject(in inbound) {
 	if xDeathUnsafe(in.d.Headers) {
 		r.c.log.Warn("rabbit: failed message dropped by an ack rather than rejected: its x-death header is malformed (set by another client), and RabbitMQ's dead-lettering, should the queue have a dead-letter exchange, crashes the queue on it",
 			"queue", r.queue, "message_id", in.d.MessageId)
-		r.ack(in, func(ch *amqp.Channel) error { return ch.Ack(in.d.DeliveryTag, false) })
+		r.ack(in, settleAck)
 		return
 	}
-	r.ack(in, func(ch *amqp.Channel) error { return ch.Nack(in.d.DeliveryTag, false, false) })
+	r.ack(in, settleReject)
 }
 
 // xDeathUnsafe reports whether RabbitMQ's dead-lettering may crash the
@@ -1689,14 +1735,29 @@ func (r *run) declareDLQ() error {
 // channel is the run's current one: a delivery of a lost channel is
 // redelivered on the new one, whose delivery tags restart at 1, so its tag
 // must never be used there.
-func (r *run) ack(in inbound, f func(*amqp.Channel) error) {
+func (r *run) ack(in inbound, how settlement) {
+	if in.grp != nil {
+		var last bool
+		if in, how, last = in.grp.settled(how); !last {
+			return // settled with the batch's last part
+		}
+	}
 	r.flushAcks() // settlements go out in delivery order
 	if cur := r.session.Load(); cur != in.s || in.s.ch.IsClosed() {
 		r.c.staleAcks.Add(1)
 		r.c.log.Debug("rabbit: delivery of a lost channel not settled; the broker redelivers it", "queue", r.queue, "tag", in.d.DeliveryTag)
 		return
 	}
-	if err := f(in.s.ch); err != nil {
+	var err error
+	switch how {
+	case settleAck:
+		err = in.s.ch.Ack(in.d.DeliveryTag, false)
+	case settleRequeue:
+		err = in.s.ch.Nack(in.d.DeliveryTag, false, true)
+	default:
+		err = in.s.ch.Nack(in.d.DeliveryTag, false, false)
+	}
+	if err != nil {
 		r.c.log.Warn("rabbit: ack/nack failed; the broker redelivers the message", "queue", r.queue, "error", err)
 	}
 }
@@ -1714,8 +1775,21 @@ func (r *run) ack(in inbound, f func(*amqp.Channel) error) {
 // crash or a closed channel meanwhile redelivers the message (at least
 // once).
 func (r *run) ackHandled(in inbound) {
+	if in.grp != nil {
+		// A Spring AMQP batch's part: the delivery is settled with its
+		// last part, by the outcome of all (splitBatch).
+		orig, how, last := in.grp.settled(settleAck)
+		if !last {
+			return
+		}
+		if how != settleAck {
+			r.ack(orig, how)
+			return
+		}
+		in = orig
+	}
 	if !r.coalesce {
-		r.ack(in, func(ch *amqp.Channel) error { return ch.Ack(in.d.DeliveryTag, false) })
+		r.ack(in, settleAck)
 		return
 	}
 	slow := time.Since(r.handleStart) >= ackHold

@@ -314,6 +314,58 @@
 // a dead letter succeeds again. The consumer binding counts truncated,
 // headers-only and dropped dead letters (stream.DeadLetterReporter).
 //
+// # Messages of Spring AMQP producers: batches and compression
+//
+// SCSt's RabbitMessageChannelBinder post-processes every delivery before
+// the listener sees it, and so does this binder, in the same order:
+//
+//   - Compression (a Java producer's compress: true): a content_encoding
+//     whose part before the first ':' (else ',') is gzip, deflate (zlib)
+//     or zip (the archive's first entry), as Spring AMQP's
+//     DelegatingDecompressingPostProcessor reads it, has the body
+//     decompressed and the encoding left as the text after the delimiter
+//     ("gzip:UTF-8" becomes "UTF-8"; "gzip" none); the header
+//     springAutoDecompress goes. Other encodings are left as they are. A
+//     body may decompress to at most max-message-size (the binder's
+//     setting, 128 MiB by default): a small body can expand to any size (a
+//     zip bomb) and the result is held in memory whole.
+//   - Batches (a Java producer's batching-enabled: true; Spring AMQP's
+//     SimpleBatchingStrategy): a delivery with the header springBatchFormat
+//     lengthHeader4, whose body is [4-byte big-endian length][message]
+//     repeated, is split into its messages, handed to the handler (or
+//     BatchHandler, AsyncHandler) as messages of their own, in order, on
+//     one worker, each with the batch's properties and headers but
+//     springBatchFormat (amqp_batchSize stays), as Spring AMQP's container
+//     de-batches for a listener. Each part is retried and settled as a
+//     message of its own would be; the delivery is settled once every part
+//     is: acked when each was handled, dead-lettered by the binder
+//     (republish-to-dlq, the default: the failed part alone goes to the
+//     DLQ, as SCSt's RepublishMessageRecoverer republishes the failed
+//     fragment) or parked in a retry-delays wait queue (the part alone);
+//     nacked with requeue when a part is to be requeued (a Nak,
+//     requeue-rejected, a consumer stopping during the part): the
+//     whole batch comes again, the parts already handled included (at
+//     least once), and the sequential worker does not handle the parts
+//     after the requeued one; rejected when a part was rejected (with dlq
+//     and republish-to-dlq: false the broker dead-letters the batch as it
+//     came, as Spring's RejectAndDontRequeueRecoverer rejects the batch
+//     message; without dlq it is dropped), after the other parts were
+//     handled (Spring's container stops at the failed fragment: without
+//     a DLQ the fragments after it were lost). A consumer that stops or loses its channel in the middle of
+//     a batch leaves the delivery unacknowledged: the broker redelivers it
+//     whole.
+//
+// A delivery that cannot be turned into messages — a malformed batch (a
+// length past the end of the body, a truncated length, no message), a body
+// that does not decompress or decompresses past max-message-size — is
+// never handed to the handler nor requeued (not even with
+// requeue-rejected, as it would come back for ever): it is logged at
+// ERROR and goes where a failed message goes, as it was received (its
+// body still compressed), with the reason in x-exception-message: to the
+// DLQ with dlq, else it is rejected (dropped). The binder does not produce
+// either form: its producer refuses batching-enabled: true and compress:
+// true (see Settings).
+//
 // # Concurrency and ordering
 //
 // A consumer runs consumer.concurrency workers, each with its own FIFO. A

@@ -168,7 +168,9 @@ func (r *run) pipeline(q chan inbound) {
 			sl.err, sl.finAt = err, time.Now()
 			results.put(sl)
 		}
-		if err := r.callAsync(sl.env, done); err != nil {
+		if in.bad != nil {
+			done(in.bad) // not expanded (springbatch.go): failed for good
+		} else if err := r.callAsync(sl.env, done); err != nil {
 			done(err) // a panic, unless done was called before it
 		}
 	}

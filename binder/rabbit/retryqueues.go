@@ -149,7 +149,7 @@ func (r *run) retryLater(in inbound, env stream.Envelope, dr *stream.DelayedRetr
 		err = c.bd.dlPub.publish(ctx, "", wq, true, msg)
 		cancel()
 		if err == nil {
-			r.ack(in, func(ch *amqp.Channel) error { return ch.Ack(in.d.DeliveryTag, false) })
+			r.ack(in, settleAck)
 			return parked
 		}
 		if isPermanent(err) {
