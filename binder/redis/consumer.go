@@ -583,6 +583,10 @@ type entry struct {
 	touched atomic.Int64
 	lost    atomic.Bool // another member claimed it while we held it
 	settled atomic.Bool // its acknowledgement is on the way: no longer kept
+	// regrouped: the consumer group was created again while the run held
+	// it (readFailed), so it is pending with nobody; its dead letter is
+	// written without deadLetterScript's check (see writeDeadLetter).
+	regrouped atomic.Bool
 }
 
 // entryRef identifies an entry in the run's index.
@@ -1167,6 +1171,14 @@ func (r *run) readFailed(err error, fails int) {
 	switch {
 	case isNoGroup(err):
 		c.log.Warn("redis: the consumer group (or its stream) is gone; creating it again", "error", c.bd.logErr(err))
+		// Before the group exists again: the entries held now are in no
+		// pending list, and a dead letter's check must not take that for
+		// an acknowledgement (its dead letter would be lost).
+		r.mu.Lock()
+		for _, e := range r.held {
+			e.regrouped.Store(true)
+		}
+		r.mu.Unlock()
 		ctx, cancel := context.WithTimeout(r.ctx, c.bd.st.commandTimeout)
 		defer cancel()
 		for _, k := range r.snapshotKeys() {

@@ -403,22 +403,36 @@ func (r *run) writeDeadLetter(ctx context.Context, e *entry, fields []any) (int,
 	}
 	keys := []string{c.dlqKey, e.key}
 	args := []any{c.group, c.name, e.id, maxLen}
+	var res int
+	var err error
 	if len(fields) <= deadLetterTooMany {
-		return deadLetterScript.Run(ctx, c.client, keys, append(args, fields...)...).Int()
+		res, err = deadLetterScript.Run(ctx, c.client, keys, append(args, fields...)...).Int()
+		if err != nil || res != dlSettled || !e.regrouped.Load() {
+			return res, err
+		}
+	} else {
+		res, err = deadLetterScript.Run(ctx, c.client, keys, args...).Int()
+		if err != nil || (res != dlWritten && res != dlNoGroup && (res != dlSettled || !e.regrouped.Load())) {
+			return res, err
+		}
 	}
-	res, err := deadLetterScript.Run(ctx, c.client, keys, args...).Int()
-	if err != nil || (res != dlWritten && res != dlNoGroup) {
-		return res, err
+	if res == dlSettled {
+		// The group was created again since e was read (readFailed): e
+		// is pending with nobody, whether or not its dead letter was
+		// written, so nothing tells; written without the check, as where
+		// the group is gone.
+		res = dlNoGroup
 	}
 	a := &goredis.XAddArgs{Stream: c.dlqKey, Values: fields}
 	if maxLen > 0 {
 		a.MaxLen, a.Approx = maxLen, true
 	}
+	if res == dlNoGroup {
+		return res, c.client.XAdd(ctx, a).Err()
+	}
 	cmds, err := c.client.TxPipelined(ctx, func(p goredis.Pipeliner) error {
 		p.XAdd(ctx, a)
-		if res == dlWritten {
-			p.XAck(ctx, e.key, c.group, e.id)
-		}
+		p.XAck(ctx, e.key, c.group, e.id)
 		return nil
 	})
 	return res, queuedError(cmds, err)

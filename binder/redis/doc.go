@@ -326,9 +326,11 @@
 // INFO line says so); an entry another member reclaimed meanwhile is left
 // to it (it dead-letters it if it fails there too). An attempt held up on
 // the way that reaches Redis after a later one is checked in the same
-// way. Where the group or the stream is gone, nothing tells: the dead
-// letter is written without the check (and the acknowledgement fails, as
-// before). A dead letter of more than 7,000 field names and values (some
+// way. Where the group or the stream is gone, or the member created the
+// group again since it read the entry (after the last entry it received:
+// the entries it held are then pending with nobody), nothing tells: the
+// dead letter is written without the check (and the acknowledgement
+// fails or acknowledges nothing, as before). A dead letter of more than 7,000 field names and values (some
 // 3,500 headers; Redis's Lua takes no more as a command's arguments) is
 // checked by the script and then written with the acknowledgement in one
 // MULTI/EXEC: a retry after a lost reply finds it acknowledged too, but an
