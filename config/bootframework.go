@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/streambind/streambind/internal/actuatorpath"
 	"github.com/streambind/streambind/stream"
 )
 
@@ -14,7 +15,8 @@ import (
 // management) that a Spring application's files commonly hold, so that
 // such a file runs unchanged: what streambind has an equivalent for is
 // mapped to its key (logging.level.root → logging.level,
-// management.server.port → the port of management.server.address,
+// management.server.port → the port of management.server.address, and
+// with neither, server.port and server.address (bootMainServer),
 // management.tracing.sampling.probability → sampling-probability), the
 // actuator's web paths and exposure are checked (bootactuator.go); the
 // Boot settings with no equivalent (per-logger levels, health details,
@@ -167,6 +169,8 @@ func bootFramework(raw map[string]any, origins map[string]string, skip map[strin
 		}
 	}
 	defer func() { errs = append(errs, frameworkShapes(raw, origins)...) }()
+	w, e := bootMainServer(raw, origins, skip)
+	warnings, errs = append(warnings, w...), append(errs, e...)
 	mk, ok := mapKey(raw, "management")
 	if !ok {
 		return warnings, errs
@@ -233,7 +237,7 @@ func bootFramework(raw map[string]any, origins map[string]string, skip map[strin
 			}
 		}
 	}
-	w, e := bootActuatorWeb(mg, origins, skip)
+	w, e = bootActuatorWeb(mg, origins, skip)
 	warnings, errs = append(warnings, w...), append(errs, e...)
 	// The Boot settings with no equivalent: warnings, removed.
 	var drop func(m map[string]any, path string, segs []string)
@@ -391,6 +395,179 @@ func bootLogging(logging map[string]any, origins map[string]string, skip map[str
 	return warnings, errs
 }
 
+// bootMainServer puts the actuator on the main server, as Spring Boot
+// does unless management.server.port is set: server.port (SERVER_PORT)
+// becomes management.server.address, on server.address's host (every
+// interface without it), and the actuator's base path is under
+// server.servlet.context-path. Without it, a Spring service's configuration
+// (server.port: 8080 and an exposure list) served nothing and said
+// nothing. Boot's rules, as they apply to streambind's one server:
+//
+//   - management.server.port set (-1 included: no management server) or
+//     streambind's management.server.address set: server.* is not read.
+//   - server.port -1 (Boot: no web server): no management server.
+//   - management.endpoints.web.exposure.include unset: Spring Boot's
+//     default, health, rather than streambind's every endpoint, which is
+//     for a management server configured as such (the main port of a
+//     Spring service is usually reachable by its clients).
+//   - server.servlet.context-path /svc moves the actuator endpoints under
+//     it (/svc/actuator/health), as management.endpoints.web.base-path is
+//     relative to it in Spring Boot; streambind's own /health/liveness,
+//     /health/readiness and /metrics stay at the root.
+//
+// The keys set here carry the origin of the server.* key they come from.
+// Nothing else in streambind listens on server.port: an app whose own HTTP
+// server takes that port mounts the management Handler on it instead of
+// starting the management server (docs/operations.md).
+func bootMainServer(raw map[string]any, origins map[string]string, skip map[string]bool) (warnings, errs []*stream.ConfigError) {
+	pv, portPath, ok := rootServerKey(raw, "port")
+	if !ok || pv == nil || skip[portPath] {
+		return nil, nil
+	}
+	fail := func(path, msg string) {
+		errs = append(errs, &stream.ConfigError{Path: path, Origin: originOf(origins, path), Msg: msg})
+	}
+	mk, ok := mapKey(raw, "management")
+	if !ok {
+		mk = "management"
+	}
+	mg, isMap := raw[mk].(map[string]any)
+	if !isMap {
+		if raw[mk] != nil {
+			return nil, nil // not a map: package management reports it
+		}
+		mg = map[string]any{}
+	}
+	nestDotted(mg, true)
+	sk, ok := mapKey(mg, "server")
+	if !ok {
+		sk = "server"
+	}
+	server, isMap := mg[sk].(map[string]any)
+	if !isMap && mg[sk] != nil {
+		return nil, nil
+	}
+	if _, ok := mapKey(server, "port"); ok {
+		return nil, nil // the management server's own port, read by bootFramework
+	}
+	if k, ok := mapKey(server, "address"); ok && server[k] != nil {
+		return nil, nil // streambind's own key wins
+	}
+	port, err := bootPort(pv)
+	if err != nil {
+		fail(portPath, strings.Replace(err.Error(), "(no management server)", "(no HTTP server, no management server)", 1))
+		return nil, errs
+	}
+	if port < 0 {
+		return nil, nil
+	}
+	host := ""
+	if av, addrPath, ok := rootServerKey(raw, "address"); ok && av != nil && !skip[addrPath] {
+		a, isString := av.(string)
+		if !isString || strings.TrimSpace(a) == "" {
+			fail(addrPath, "want a host (an IP address or a name) for the actuator on server.port, got "+describeValue(av))
+			return nil, errs
+		}
+		host = strings.Trim(strings.TrimSpace(a), "[]")
+	}
+	from := " (" + portPath + ")"
+	if server == nil {
+		server = map[string]any{}
+		mg[sk] = server
+	}
+	server["address"] = net.JoinHostPort(host, strconv.Itoa(port))
+	origins["management.server.address"] = originOf(origins, portPath) + from
+	raw[mk] = mg
+
+	web := subMap(subMap(mg, "endpoints"), "web")
+	exposure := subMap(web, "exposure")
+	if k, ok := mapKey(exposure, "include"); !ok || exposure[k] == nil {
+		exposure["include"] = "health"
+		origins["management.endpoints.web.exposure.include"] = "Spring Boot's default exposure of the actuator on server.port" + from
+	}
+	if cv, ctxPath, ok := rootServerKey(raw, "servlet.context-path"); ok && cv != nil && !skip[ctxPath] {
+		c, isString := cv.(string)
+		ctx, err := actuatorpath.BasePath(c)
+		switch {
+		case !isString:
+			fail(ctxPath, "want a path that starts with '/', got "+describeValue(cv))
+		case err != nil:
+			fail(ctxPath, err.Error())
+		case ctx != "":
+			base := actuatorpath.DefaultBasePath
+			bk, ok := mapKey(web, "base-path")
+			if !ok {
+				bk = "base-path"
+			}
+			if b, isString := web[bk].(string); isString {
+				if cleaned, err := actuatorpath.BasePath(b); err == nil {
+					base = cleaned
+				} else {
+					break // bootActuatorWeb reports it
+				}
+			}
+			web[bk] = ctx + base
+			bp := "management.endpoints.web.base-path"
+			was := originOf(origins, bp)
+			if was != "" {
+				was += ", "
+			}
+			origins[bp] = was + originOf(origins, ctxPath) + " (" + ctxPath + ")"
+		}
+	}
+	return warnings, errs
+}
+
+// rootServerKey returns Spring Boot's server.<name> (name dotted, as
+// servlet.context-path) of raw, nested (server: {port: 8080}) or flat
+// (server.port: 8080), spelt however relaxed binding allows, with its
+// path as spelt.
+func rootServerKey(raw map[string]any, name string) (v any, path string, ok bool) {
+	if k, ok := mapKey(raw, "server."+name); ok {
+		return raw[k], k, true
+	}
+	m, ok := mapAt(raw, "server")
+	if !ok {
+		return nil, "", false
+	}
+	path = "server"
+	segs := strings.Split(name, ".")
+	for i, seg := range segs {
+		k, ok := mapKey(m, seg)
+		if !ok {
+			if rest := strings.Join(segs[i:], "."); rest != seg {
+				if k, ok := mapKey(m, rest); ok {
+					return m[k], path + "." + k, true
+				}
+			}
+			return nil, "", false
+		}
+		path += "." + k
+		if i == len(segs)-1 {
+			return m[k], path, true
+		}
+		if m, ok = m[k].(map[string]any); !ok {
+			return nil, "", false
+		}
+	}
+	return nil, "", false
+}
+
+// subMap returns m's map at key (found as mapKey finds it), made when
+// there is none (or it is null).
+func subMap(m map[string]any, key string) map[string]any {
+	k, ok := mapKey(m, key)
+	if !ok {
+		k = key
+	}
+	sub, isMap := m[k].(map[string]any)
+	if !isMap {
+		sub = map[string]any{}
+		m[k] = sub
+	}
+	return sub
+}
+
 // bootPort reads management.server.port: a port, 0 (any free port) or -1
 // (off).
 func bootPort(v any) (int, error) {
@@ -430,7 +607,8 @@ func firstKeys(m map[string]any, n int) []string {
 	return ks
 }
 
-// bootEnvVar reads a variable under LOGGING_ or MANAGEMENT_ (toks, split
+// bootEnvVar reads SERVER_PORT, SERVER_ADDRESS (bootMainServer) and a
+// variable under LOGGING_ or MANAGEMENT_ (toks, split
 // at '_') that names no key of the files or of streambind, as Spring Boot
 // would: LOGGING_LEVEL_ROOT is the level (logging.level.root, or
 // logging.level when the files set it as one value, since a map cannot
@@ -445,6 +623,11 @@ func bootEnvVar(files map[string]any, toks []string) (path []pathSeg, warnPath, 
 		if _, isMap := logging["level"].(map[string]any); isMap {
 			return []pathSeg{keySeg("logging"), keySeg("level"), keySeg("root")}, "", "", true
 		}
+	}
+	if len(toks) == 2 && toks[0] == "SERVER" && (toks[1] == "PORT" || toks[1] == "ADDRESS") {
+		// Spring Boot's main server, where the actuator is unless
+		// management.server.port is set (bootMainServer).
+		return []pathSeg{keySeg("server"), keySeg(strings.ToLower(toks[1]))}, "", "", true
 	}
 	if len(toks) < 3 {
 		return nil, "", "", false

@@ -87,6 +87,11 @@
 //   - Spring Boot's logging.level.root and management.server.port (in a
 //     file, or LOGGING_LEVEL_ROOT, MANAGEMENT_SERVER_PORT) are read as
 //     logging.level and the port of management.server.address (-1: none);
+//     with neither management.server.port nor management.server.address,
+//     Spring Boot's server.port (SERVER_PORT) and server.address are, since
+//     Boot serves the actuator on its main server (-1: none; exposure
+//     unset is Boot's health; server.servlet.context-path goes before the
+//     base path);
 //     Boot's management.endpoints.web base-path, path-mapping, exposure
 //     and discovery are checked here (a bad path is an error with its
 //     origin) and read by package management; Boot's other logging and

@@ -79,8 +79,11 @@ func TestBasePathAndPathMapping(t *testing.T) {
 		"/metrics":                             200,
 		"/manage/healthcheck/binders/nonesuch": 404,
 	})
-	if code, m, raw := do(t, "POST", f.base+"/manage/bindings/src", `{"state":"STOPPED"}`); code != 200 || m["state"] != "STOPPED" {
+	if code, _, raw := do(t, "POST", f.base+"/manage/bindings/src", `{"state":"STOPPED"}`); code != http.StatusNoContent {
 		t.Fatalf("POST /manage/bindings/src: %d %s", code, raw)
+	}
+	if v := getBinding(t, f.base+"/manage/bindings/src"); v.State != management.BindingStopped {
+		t.Fatalf("GET /manage/bindings/src after a STOPPED: %+v", v)
 	}
 	if code, _, _ := do(t, "POST", f.base+"/actuator/bindings/src", `{"state":"STARTED"}`); code != 404 {
 		t.Errorf("POST /actuator/bindings/src: %d, want 404", code)

@@ -27,8 +27,8 @@ func TestBreakStateChangeBeforeRunRefused(t *testing.T) {
 	f := newFixture(t)
 	for _, name := range []string{"sink-in-0", "src"} {
 		code, m, raw := do(t, http.MethodPost, f.base+"/actuator/bindings/"+name, `{"state":"STARTED"}`)
-		if code != http.StatusServiceUnavailable || m["state"] != "STOPPED" || !strings.Contains(m["error"].(string), "starting") {
-			t.Fatalf("POST STARTED to %s before Run: %d %s; want 503 saying the app is starting, state STOPPED", name, code, raw)
+		if code != http.StatusServiceUnavailable || m["state"] != "stopped" || !strings.Contains(m["error"].(string), "starting") {
+			t.Fatalf("POST STARTED to %s before Run: %d %s; want 503 saying the app is starting, state stopped", name, code, raw)
 		}
 	}
 	f.run(t)
@@ -43,8 +43,8 @@ func TestBreakStateChangeBeforeRunRefused(t *testing.T) {
 	case <-time.After(wait):
 		t.Fatal("the consumer never received: its binding reads STARTED but was never started")
 	}
-	if code, m, raw := do(t, http.MethodPost, f.base+"/actuator/bindings/sink-in-0", `{"state":"PAUSED"}`); code != 200 || m["state"] != "PAUSED" {
-		t.Fatalf("POST PAUSED once running: %d %s", code, raw)
+	if code, _, raw := do(t, http.MethodPost, f.base+"/actuator/bindings/sink-in-0", `{"state":"PAUSED"}`); code != http.StatusNoContent || f.app.Binding("sink-in-0").State() != stream.StatePaused {
+		t.Fatalf("POST PAUSED once running: %d %s, binding %s", code, raw, f.app.Binding("sink-in-0").State())
 	}
 }
 
@@ -59,8 +59,8 @@ func TestBreakStateChangeAfterShutdownRefused(t *testing.T) {
 	}
 	for _, name := range []string{"sink-in-0", "src"} {
 		code, m, raw := do(t, http.MethodPost, f.base+"/actuator/bindings/"+name, `{"state":"STARTED"}`)
-		if code != http.StatusServiceUnavailable || m["state"] != "STOPPED" || !strings.Contains(m["error"].(string), "shutting down") {
-			t.Fatalf("POST STARTED to %s after shutdown: %d %s; want 503 saying the app is shutting down, state STOPPED", name, code, raw)
+		if code != http.StatusServiceUnavailable || m["state"] != "stopped" || !strings.Contains(m["error"].(string), "shutting down") {
+			t.Fatalf("POST STARTED to %s after shutdown: %d %s; want 503 saying the app is shutting down, state stopped", name, code, raw)
 		}
 	}
 }
@@ -327,7 +327,7 @@ func TestBreakAbandonedStateChangesFreeTheirConnections(t *testing.T) {
 	once = true
 	select {
 	case code := <-first:
-		if code != 200 {
+		if code != http.StatusNoContent {
 			t.Fatalf("the patient stop: %d", code)
 		}
 	case <-time.After(wait):

@@ -2,12 +2,14 @@
 // server with the bindings actuator (read and change binding states),
 // liveness and readiness probes, Prometheus metrics and the effective
 // configuration. It is off unless management.server.address is configured
+// (package config sets it from Spring Boot's management.server.port, or,
+// with neither, from server.port, where Spring Boot serves the actuator)
 // and the app's main starts it ([New], then [Server.Start]; docs/operations.md
 // shows the wiring).
 //
 //	management:
 //	  server:
-//	    address: 127.0.0.1:8081   # empty (the default): no server
+//	    address: 127.0.0.1:8081   # empty (the default): management.server.port's, else server.port's, else no server
 //	    read-header-timeout: 5s   # request line and headers; default 5s
 //	    read-timeout: 10s         # the whole request, body included; default 10s
 //	    write-timeout: 45s        # from the end of the headers to the end of the response; default 45s
@@ -43,9 +45,9 @@
 // Endpoints (the actuator endpoints, under /actuator, are at Spring Boot's
 // default paths; see [Actuator paths]):
 //
-//	GET  /actuator/bindings          every binding: state, binder, destination, group, counters
-//	GET  /actuator/bindings/{name}   one binding (404 if unknown)
-//	POST /actuator/bindings/{name}   {"state":"STOPPED|STARTED|PAUSED|RESUMED"}
+//	GET  /actuator/bindings          every binding, in SCSt's JSON ([BindingView]), with its counters
+//	GET  /actuator/bindings/{name}   a list of the binding of that name ([] if none), as SCSt's
+//	POST /actuator/bindings/{name}   {"state":"STOPPED|STARTED|PAUSED|RESUMED"}: 204 No Content, as SCSt's
 //	GET  /actuator/functions         registered functions: kind, Go input/output types, bound or not
 //	GET  /actuator/topology          the app's topology (package topology's model, as streambind graph --format json)
 //	GET  /health/liveness            200 while the process serves
@@ -109,7 +111,8 @@
 // pause whose in-flight messages did not finish within its time: the
 // binding is STOPPED or PAUSED all the same; a message is acknowledged if
 // its handler finishes while it can be, else redelivered) is a
-// 500 {"error": "...", "state": "<the binding's state now>"}, logged at
+// 500 {"error": "...", "state": "<the binding's state now>"} (running,
+// stopped or paused, as in [BindingView]), logged at
 // WARN as "binding state change failed" with the state requested and the
 // state now.
 // A state change is served only while the app runs: before (the server
@@ -196,7 +199,9 @@ const (
 
 // Config is the "management" section of the configuration.
 type Config struct {
-	// Address is management.server.address, host:port. Empty (the
+	// Address is management.server.address, host:port (package config
+	// sets it from management.server.port, or from server.port and
+	// server.address when neither management key is set). Empty (the
 	// default) means no server: nothing listens. Use a loopback address
 	// unless the port is protected otherwise.
 	Address string

@@ -134,6 +134,18 @@ func getJSON(t *testing.T, url string, v any) {
 	}
 }
 
+// getBinding GETs one binding, url/actuator/bindings/{name}: SCSt's
+// queryState, a list, which must hold exactly that binding.
+func getBinding(t *testing.T, url string) management.BindingView {
+	t.Helper()
+	var list []management.BindingView
+	getJSON(t, url, &list)
+	if len(list) != 1 {
+		t.Fatalf("GET %s: %d bindings, want 1: %+v", url, len(list), list)
+	}
+	return list[0]
+}
+
 func scrape(t *testing.T, base string) map[string]*dto.MetricFamily {
 	t.Helper()
 	resp, err := http.Get(base + "/metrics")
@@ -194,24 +206,23 @@ func TestBindingCountersAreTheMetrics(t *testing.T) {
 		t.Fatalf("%d bindings: %+v", len(views), views)
 	}
 	for _, v := range views {
-		if !reflect.DeepEqual(v.Counters, want[v.Name]) {
-			t.Errorf("%s: counters %v, want %v", v.Name, v.Counters, want[v.Name])
+		if !reflect.DeepEqual(v.Counters, want[v.BindingName]) {
+			t.Errorf("%s: counters %v, want %v", v.BindingName, v.Counters, want[v.BindingName])
 		}
-		prom := byBinding[v.Name]
+		prom := byBinding[v.BindingName]
 		if len(prom) != len(v.Counters) {
-			t.Errorf("%s: /metrics has %d counters, the JSON %d: %v vs %v", v.Name, len(prom), len(v.Counters), prom, v.Counters)
+			t.Errorf("%s: /metrics has %d counters, the JSON %d: %v vs %v", v.BindingName, len(prom), len(v.Counters), prom, v.Counters)
 		}
 		for name, n := range v.Counters {
 			if p, ok := prom[name]; !ok || p != float64(n) {
-				t.Errorf("%s: %s is %d in the JSON, %v (present %v) in /metrics", v.Name, name, n, p, ok)
+				t.Errorf("%s: %s is %d in the JSON, %v (present %v) in /metrics", v.BindingName, name, n, p, ok)
 			}
 		}
 		if (v.HandlerDuration != nil) != v.Input {
-			t.Errorf("%s: handler duration %+v", v.Name, v.HandlerDuration)
+			t.Errorf("%s: handler duration %+v", v.BindingName, v.HandlerDuration)
 		}
 	}
-	var in management.BindingView
-	getJSON(t, base+"/actuator/bindings/chargePayment-in-0", &in)
+	in := getBinding(t, base+"/actuator/bindings/chargePayment-in-0")
 	h := in.HandlerDuration
 	if hist == nil || h == nil || h.Count != good+bad || uint64(h.Count) != hist.GetSampleCount() || len(h.Buckets)+1 != len(hist.GetBucket()) { // Prometheus adds +Inf
 		t.Fatalf("histogram: JSON %+v, Prometheus %v", h, hist)
@@ -227,10 +238,9 @@ func TestBindingCountersAreTheMetrics(t *testing.T) {
 // Names are served as configured (case kept), found whatever their case.
 func TestNamesAsConfigured(t *testing.T) {
 	base := shopFixture(t, 1, 0)
-	var v management.BindingView
-	getJSON(t, base+"/actuator/bindings/CHARGEPAYMENT-in-0", &v)
-	if v.Name != "chargePayment-in-0" {
-		t.Errorf("name %q", v.Name)
+	v := getBinding(t, base+"/actuator/bindings/CHARGEPAYMENT-in-0")
+	if v.BindingName != "chargePayment-in-0" {
+		t.Errorf("bindingName %q", v.BindingName)
 	}
 	for _, m := range scrape(t, base)["streambind_binding_state"].GetMetric() {
 		if b := label(m, "binding"); b != "chargePayment-in-0" && b != "Orders-Out" {

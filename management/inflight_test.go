@@ -88,10 +88,10 @@ func TestInFlightGauges(t *testing.T) {
 	getJSON(t, base+"/actuator/bindings", &views)
 	for _, v := range views {
 		switch {
-		case v.Name == "audit-in-0" && (v.InFlight == nil || *v.InFlight != 1 || v.OldestInFlightSeconds == nil || *v.OldestInFlightSeconds < 1):
+		case v.BindingName == "audit-in-0" && (v.InFlight == nil || *v.InFlight != 1 || v.OldestInFlightSeconds == nil || *v.OldestInFlightSeconds < 1):
 			t.Errorf("/actuator/bindings audit-in-0: inFlight %v, oldestInFlightSeconds %v; want 1 and >= 1", v.InFlight, v.OldestInFlightSeconds)
 		case !v.Input && (v.InFlight != nil || v.OldestInFlightSeconds != nil):
-			t.Errorf("output binding %s has in-flight gauges", v.Name)
+			t.Errorf("output binding %s has in-flight gauges", v.BindingName)
 		}
 	}
 	close(release)

@@ -139,8 +139,7 @@ func TestDelayedRetriesByLevel(t *testing.T) {
 	check := func(when string, want map[string]int64) {
 		t.Helper()
 		prom := bindingSeries(t, base, in)
-		var v management.BindingView
-		getJSON(t, base+"/actuator/bindings/"+in, &v)
+		v := getBinding(t, base+"/actuator/bindings/"+in)
 		js := viewSeries(v)
 		for k, n := range want {
 			if prom[k] != n {
@@ -195,8 +194,7 @@ func TestDelayedRetriesByLevel(t *testing.T) {
 	}
 
 	// An output binding has no such series.
-	var out management.BindingView
-	getJSON(t, base+"/actuator/bindings/orders-out", &out)
+	out := getBinding(t, base+"/actuator/bindings/orders-out")
 	if out.LabeledCounters != nil {
 		t.Errorf("orders-out: labeledCounters %v", out.LabeledCounters)
 	}

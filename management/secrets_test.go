@@ -177,8 +177,8 @@ func TestPlantedSecretNeverShown(t *testing.T) {
 	}
 	cfgAlways := scrape(always, "GET", "/actuator/config", "", 200)
 	cfgNever := scrape(never, "GET", "/actuator/config", "", 200)
-	scrape(always, "POST", "/actuator/bindings/sink-in-0", `{"state":"PAUSED"}`, 200)
-	scrape(always, "POST", "/actuator/bindings/sink-in-0", `{"state":"RESUMED"}`, 200)
+	scrape(always, "POST", "/actuator/bindings/sink-in-0", `{"state":"PAUSED"}`, 204)
+	scrape(always, "POST", "/actuator/bindings/sink-in-0", `{"state":"RESUMED"}`, 204)
 	scrape(always, "POST", "/actuator/bindings/sink-in-0", `{"state":"PAUSED"}{"state":"x"}`, 400)
 	sw.down.Store(true)
 	readyDown := scrape(always, "GET", "/health/readiness", "", 503)

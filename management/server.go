@@ -276,16 +276,39 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	return nil
 }
 
-// BindingView is the JSON form of a binding. Name is the binding's name as
-// configured (its case kept).
+// BindingView is the JSON form of a binding, Spring Cloud Stream's: the
+// fields of its Binding as its BindingsLifecycleController serializes them
+// (DefaultBinding's bindingName, name, group, pausable, state, then
+// paused, input, binderName, binderType), with the same values, so that
+// the scripts and dashboards of a ported Spring service read it unchanged;
+// streambind's own fields follow, under names SCSt does not use.
 type BindingView struct {
-	Name        string       `json:"name"`
-	State       stream.State `json:"state"`
-	Input       bool         `json:"input"`
-	Binder      string       `json:"binder"`
-	BinderType  string       `json:"binderType"`
-	Destination string       `json:"destination"`
-	Group       string       `json:"group,omitempty"`
+	// BindingName is the binding's name as configured (its case kept):
+	// "process-in-0".
+	BindingName string `json:"bindingName"`
+	// Name is the binding's destination, as SCSt's name is (a consumer of
+	// several destinations has them comma-separated, as configured).
+	Name string `json:"name"`
+	// Group is the consumer group; null for an output binding and an
+	// anonymous consumer, as in SCSt.
+	Group *string `json:"group"`
+	// Pausable is true when a PAUSED can be sent to the binding: every
+	// binding of the app (outputs too: a paused output holds its sends),
+	// not a dynamic destination's.
+	Pausable bool `json:"pausable"`
+	// State is SCSt's: running, stopped or paused (BindingRunning, ...).
+	State string `json:"state"`
+	// Paused is true while the binding is paused.
+	Paused bool `json:"paused"`
+	// Input is true for an input (consumer) binding.
+	Input bool `json:"input"`
+	// BinderName and BinderType are the binder's name (stream.binders'
+	// key, or the type's default binder) and type (kafka, rabbit, ...).
+	BinderName string `json:"binderName"`
+	BinderType string `json:"binderType"`
+	// Destination is Name again: streambind's field before it took SCSt's
+	// shape, kept for its readers.
+	Destination string `json:"destination"`
 	// Dynamic is true for the send bridge's producer of a dynamic
 	// destination (see [stream.Binding.Dynamic]): listed while the bridge
 	// caches it; its state cannot be changed here.
@@ -338,10 +361,34 @@ type Bucket struct {
 	Count int64   `json:"count"`
 }
 
+// The states of a [BindingView], SCSt's DefaultBinding.getState: a
+// binding's [stream.State] in SCSt's words.
+const (
+	BindingRunning = "running"
+	BindingStopped = "stopped"
+	BindingPaused  = "paused"
+)
+
+// scstState is st as SCSt writes it (STARTED is running).
+func scstState(st stream.State) string {
+	switch st {
+	case stream.StateStarted:
+		return BindingRunning
+	case stream.StatePaused:
+		return BindingPaused
+	}
+	return BindingStopped
+}
+
 func view(b *stream.Binding) BindingView {
 	st := b.Stats() // one snapshot for every number of the view
-	v := BindingView{Name: b.Name(), State: b.State(), Input: b.IsInput(), Binder: b.Binder(), BinderType: b.BinderType(),
-		Destination: b.Destination(), Group: b.Group(), Dynamic: b.Dynamic(), Counters: counters(b, st)}
+	state := b.State()
+	v := BindingView{BindingName: b.Name(), Name: b.Destination(), Pausable: !b.Dynamic(), State: scstState(state),
+		Paused: state == stream.StatePaused, Input: b.IsInput(), BinderName: b.Binder(), BinderType: b.BinderType(),
+		Destination: b.Destination(), Dynamic: b.Dynamic(), Counters: counters(b, st)}
+	if g := b.Group(); g != "" {
+		v.Group = &g
+	}
 	for _, lc := range labeledCounters(b, st) {
 		if v.LabeledCounters == nil {
 			v.LabeledCounters = map[string][]Series{}
@@ -433,22 +480,24 @@ func (s *Server) listBindings(w http.ResponseWriter, _ *http.Request) {
 	writeJSON(w, http.StatusOK, out)
 }
 
-func (s *Server) binding(w http.ResponseWriter, r *http.Request) *stream.Binding {
+// lookup returns the binding named by the request's path (case kept
+// first, then ignoring case), or nil.
+func (s *Server) lookup(r *http.Request) *stream.Binding {
 	name := r.PathValue("name")
-	b := s.app.Binding(name)
-	if b == nil {
-		b = dynamicBinding(s.app, name)
+	if b := s.app.Binding(name); b != nil {
+		return b
 	}
-	if b == nil {
-		writeError(w, http.StatusNotFound, fmt.Sprintf("no binding named %q", name))
-	}
-	return b
+	return dynamicBinding(s.app, name)
 }
 
+// getBinding is SCSt's queryState: a list, of the one binding of that
+// name, or empty (200 []) when there is none, as SCSt answers.
 func (s *Server) getBinding(w http.ResponseWriter, r *http.Request) {
-	if b := s.binding(w, r); b != nil {
-		writeJSON(w, http.StatusOK, view(b))
+	out := []BindingView{}
+	if b := s.lookup(r); b != nil {
+		out = append(out, view(b))
 	}
+	writeJSON(w, http.StatusOK, out)
 }
 
 // stateBody is what the body of POST /actuator/bindings/{name} must be.
@@ -527,12 +576,13 @@ func (s *Server) stateChangeTimeout() time.Duration {
 	return min(StateChangeTimeout, limit)
 }
 
+// setBindingState is SCSt's changeState, a void write operation: 204 No
+// Content once the change is made (GET the binding for its state). A name
+// that is no binding is a 204 that changes nothing, as SCSt's (it changes
+// the state of the bindings of that name: none), logged at WARN.
 func (s *Server) setBindingState(w http.ResponseWriter, r *http.Request) {
-	b := s.binding(w, r)
-	if b == nil {
-		return
-	}
-	if b.Dynamic() {
+	b := s.lookup(r)
+	if b != nil && b.Dynamic() {
 		// The bridge binds it again, started, after an eviction: a state
 		// set here would not last.
 		writeError(w, http.StatusConflict, fmt.Sprintf("%q is the send bridge's producer of a dynamic destination: its state cannot be changed (configure it as an output binding, stream.output-bindings, to manage it)", b.Name()))
@@ -561,6 +611,14 @@ func (s *Server) setBindingState(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, fmt.Sprintf("unknown state %q: want STOPPED, STARTED, PAUSED or RESUMED", state))
 		return
 	}
+	if b == nil {
+		// After the body's checks, as SCSt reads the state before it
+		// looks for the binding.
+		s.opts.Logger.Warn("binding state change of no binding: nothing changed", "binding", r.PathValue("name"),
+			"requested", strings.ToUpper(state))
+		w.WriteHeader(http.StatusNoContent)
+		return
+	}
 	// Only a running app's bindings can change state. Before it runs, its
 	// bindings have no consumers yet: a STARTED would mark an input
 	// STARTED with nothing started, and the app's own start would then
@@ -573,7 +631,7 @@ func (s *Server) setBindingState(w http.ResponseWriter, r *http.Request) {
 		} else {
 			w.Header().Set("Retry-After", "1")
 		}
-		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": why, "state": string(b.State())})
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": why, "state": scstState(b.State())})
 		return
 	}
 	// A stop or pause waits for in-flight messages; bound it even when the
@@ -610,11 +668,11 @@ func (s *Server) setBindingState(w http.ResponseWriter, r *http.Request) {
 			// The shutdown began after the check above.
 			code = http.StatusServiceUnavailable
 		}
-		writeJSON(w, code, map[string]string{"error": msg, "state": string(now)})
+		writeJSON(w, code, map[string]string{"error": msg, "state": scstState(now)})
 		return
 	}
 	s.opts.Logger.Info("binding state changed", "binding", b.Name(), "state", b.State())
-	writeJSON(w, http.StatusOK, view(b))
+	w.WriteHeader(http.StatusNoContent)
 }
 
 // Health is the JSON body of the health endpoints.

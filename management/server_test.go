@@ -272,17 +272,16 @@ func TestBindingsEndpoints(t *testing.T) {
 	if err := json.Unmarshal(raw, &list); code != 200 || err != nil || len(list) != 2 {
 		t.Fatalf("%d %s %v", code, raw, err)
 	}
-	code, m, _ := do(t, "GET", f.base+"/actuator/bindings/sink-in-0", "")
-	if code != 200 || m["state"] != "STARTED" || m["group"] != "g" || m["destination"] != "work" || m["binder"] != "memory" || m["input"] != true {
-		t.Fatalf("%d %v", code, m)
+	if v := getBinding(t, f.base+"/actuator/bindings/sink-in-0"); v.State != management.BindingRunning || v.Group == nil || *v.Group != "g" ||
+		v.Name != "work" || v.BinderName != "memory" || !v.Input {
+		t.Fatalf("%+v", v)
 	}
 	cases := []struct {
 		method, path, body string
 		code               int
 		errPart            string
 	}{
-		{"GET", "/actuator/bindings/nope", "", 404, `no binding named "nope"`},
-		{"POST", "/actuator/bindings/nope", `{"state":"STOPPED"}`, 404, "no binding"},
+		{"POST", "/actuator/bindings/nope", `{"state":"SLEEPING"}`, 400, "unknown state"},
 		{"POST", "/actuator/bindings/sink-in-0", `{"state":"SLEEPING"}`, 400, "unknown state"},
 		{"POST", "/actuator/bindings/sink-in-0", `not json`, 400, "body must be"},
 		{"POST", "/actuator/bindings/sink-in-0", `{"state":"stopped"}{"state":"STARTED"}`, 400, "trailing data after the object"},
@@ -349,7 +348,7 @@ func TestStateChangesUnderTraffic(t *testing.T) {
 		}
 	}
 	for _, pair := range [][2]string{{"STOPPED", "STARTED"}, {"PAUSED", "RESUMED"}} {
-		if code, m, _ := do(t, "POST", f.base+"/actuator/bindings/sink-in-0", `{"state":"`+pair[0]+`"}`); code != 200 {
+		if code, m, _ := do(t, "POST", f.base+"/actuator/bindings/sink-in-0", `{"state":"`+pair[0]+`"}`); code != http.StatusNoContent {
 			t.Fatalf("%s: %d %v", pair[0], code, m)
 		}
 		drain(20 * time.Millisecond) // what was handled before the state changed
@@ -360,8 +359,9 @@ func TestStateChangesUnderTraffic(t *testing.T) {
 		if sent.Load() <= before {
 			t.Fatalf("the producer did not send while %s", pair[0])
 		}
-		if code, m, _ := do(t, "POST", f.base+"/actuator/bindings/sink-in-0", `{"state":"`+pair[1]+`"}`); code != 200 || m["state"] != "STARTED" {
-			t.Fatalf("%s: %d %v", pair[1], code, m)
+		if code, m, _ := do(t, "POST", f.base+"/actuator/bindings/sink-in-0", `{"state":"`+pair[1]+`"}`); code != http.StatusNoContent ||
+			f.app.Binding("sink-in-0").State() != stream.StateStarted {
+			t.Fatalf("%s: %d %v, binding %s", pair[1], code, m, f.app.Binding("sink-in-0").State())
 		}
 	}
 	cancel()

@@ -66,7 +66,7 @@ func TestStateChangeFailureSaysState(t *testing.T) {
 	if got := app.Binding("sink-in-0").State(); got != stream.StateStopped {
 		t.Fatalf("the binding is %s", got)
 	}
-	if body["state"] != string(stream.StateStopped) || body["error"] == nil {
+	if body["state"] != management.BindingStopped || body["error"] == nil {
 		t.Errorf("the answer does not say the binding is STOPPED: %s", raw)
 	}
 	out := logs.String()

@@ -85,7 +85,7 @@ func Generate(root string, buildFlags ...string) ([]byte, error) {
 		return nil, err
 	}
 	for _, s := range []struct{ dir, title, intro string }{
-		{"management", "management (package management)", "The management server; off unless `management.server.address` is set. See [operations.md](operations.md)."},
+		{"management", "management (package management)", "The management server; off unless `management.server.address` is set (or Spring Boot's `management.server.port`, or, with neither, `server.port`: see [operations.md](operations.md#on-serverport)). See [operations.md](operations.md)."},
 		{"telemetry", "logging and tracing (package telemetry)", "Logging (`log/slog`) and tracing (OpenTelemetry), set up by package telemetry from the same file."},
 		{"outbox", "outbox (package outbox)", "The transactional outbox and its relay, read by `outbox.FromConfig`. See [outbox.md](outbox.md)."},
 		{"idempotency", "idempotency (package idempotency)", "The connections of the idempotent consumer's stores, read by `idempotency.FromConfig`; which binding uses which store, its key and retention are `stream.bindings.<name>.consumer.idempotency.*`. See [idempotency.md](idempotency.md)."},
