@@ -335,8 +335,11 @@
 // checked by the script and then written with the acknowledgement in one
 // MULTI/EXEC: a retry after a lost reply finds it acknowledged too, but an
 // attempt held up on the way past the next one's check is stored twice.
-// The scripts use only stream commands (+@stream, +eval: the ACL list
-// below is unchanged).
+// The scripts use only stream commands (+@stream, +eval); the MULTI/EXEC
+// needs +multi and +exec (in the ACL list below). Without them Redis
+// refuses the MULTI and runs the XADD and XACK after it on their own: the
+// dead letter is written, but the consumer sees the refusal (NOPERM ...
+// 'multi') and logs and counts the message dropped.
 //
 // # Trimming
 //
@@ -461,10 +464,12 @@
 //
 //	ACL SETUSER app on >password resetkeys ~sb:* resetchannels -@all
 //	    +@stream +ping +hello +auth +client|setname +client|id +client|unblock
-//	    +eval +evalsha +zadd +zscore
+//	    +eval +evalsha +multi +exec +zadd +zscore
 //
 // Without +client|unblock, Stop and Pause wait up to 2s for a blocking read
-// to end.
+// to end. +multi and +exec write a dead letter of more than 7,000 fields
+// and values (some 3,500 headers) with its acknowledgement (see "Dead
+// letters").
 //
 // # Configuration
 //

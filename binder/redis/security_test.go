@@ -35,7 +35,7 @@ func aclServer(t *testing.T) (*redistest.Server, *goredis.Client) {
 		"--user", "admin", "on", ">"+adminPassword, "~*", "&*", "+@all",
 		"--user", "app", "on", ">"+appPassword, "resetkeys", "~sb:*", "resetchannels", "-@all",
 		"+@stream", "+ping", "+hello", "+auth", "+client|setname", "+client|id", "+client|unblock",
-		"+eval", "+evalsha", "+zadd", "+zscore",
+		"+eval", "+evalsha", "+multi", "+exec", "+zadd", "+zscore",
 	)
 	return s, redistest.Client(t, s.Addr(), "admin", adminPassword)
 }
