@@ -83,9 +83,12 @@ func isTransient(err error) bool {
 		if inner, ok := strings.CutPrefix(msg, "ERR Error running script"); ok {
 			// Redis before 7 reports a command's error inside a script
 			// (deadLetterScript) as ERR Error running script (...):
-			// @user_script:1: <the command's error>.
+			// @user_script:1: <the command's error>, and a refusal it
+			// checks before the command (OOM, NOREPLICAS) as the reply
+			// it would send, '-' included: @user_script:1:
+			// @user_script: 1: -OOM command not allowed ....
 			if i := strings.LastIndex(inner, ": "); i >= 0 {
-				msg = inner[i+2:]
+				msg = strings.TrimPrefix(inner[i+2:], "-")
 			}
 		}
 		for _, c := range transientCodes {
