@@ -130,9 +130,6 @@ var scstOnlyBindingKeys = []scstBindingKey{
 		why: "true is not supported: a partitioned producer keeps the partition count it started with (SCSt's Kafka binder can follow partitions added at run time); restart the app after adding partitions"},
 	{kind: "producer", key: "splitmode", accept: isBool(false),
 		why: "true is not supported: streambind has no split mode; what a function returns is sent as one message"},
-	// kind "": a key of the binding itself.
-	{key: "errorhandlerdefinition",
-		why: springBean + "register the binding's error handler in code: stream.WithErrorHandler(binding, handler), called for each message that failed every attempt"},
 }
 
 // scstBindingKeys handles scstOnlyBindingKeys under stream.default and every

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"os"
 	"os/signal"
 	"reflect"
@@ -32,12 +33,14 @@ type options struct {
 	converters    *Converters
 	extractors    map[string]KeyExtractor
 	errorHandlers map[string]ErrorHandler
-	routing       RoutingCallback             // WithRoutingCallback (routing.go)
-	namedErrors   map[string]func(error) bool // WithNamedError (bindingprops.go)
-	errorNames    map[string]string           // the names of namedErrors as registered
-	signals       bool
-	tracer        trace.Tracer
-	propagator    propagation.TextMapPropagator
+	// namedErrorHandlers are those of WithNamedErrorHandler, by name.
+	namedErrorHandlers map[string]ErrorHandler
+	routing            RoutingCallback             // WithRoutingCallback (routing.go)
+	namedErrors        map[string]func(error) bool // WithNamedError (bindingprops.go)
+	errorNames         map[string]string           // the names of namedErrors as registered
+	signals            bool
+	tracer             trace.Tracer
+	propagator         propagation.TextMapPropagator
 }
 
 // WithLogger sets the app's logger. Default: slog.Default().
@@ -67,9 +70,21 @@ func WithKeyExtractor(name string, k KeyExtractor) Option {
 }
 
 // WithErrorHandler sets the error handler of an input binding, called for
-// each message that failed every attempt.
+// each message that failed every attempt. It wins over the handler the
+// binding's error-handler-definition names.
 func WithErrorHandler(binding string, h ErrorHandler) Option {
 	return func(o *options) { o.errorHandlers[strings.ToLower(binding)] = h }
+}
+
+// WithNamedErrorHandler registers an error handler under a name, for a
+// binding's error-handler-definition (or stream.default's, for every input
+// binding): SCSt's names a Consumer<ErrorMessage> bean, and this is where
+// a Go program defines it, as WithKeyExtractor for
+// partition-key-extractor-name. Names are case-sensitive, as bean names.
+// An error-handler-definition naming no registered handler fails NewApp,
+// listing the registered names.
+func WithNamedErrorHandler(name string, h ErrorHandler) Option {
+	return func(o *options) { o.namedErrorHandlers[name] = h }
 }
 
 // WithSignals makes [App.Run] handle SIGINT and SIGTERM: either ends the
@@ -146,7 +161,7 @@ func NewApp(cfg *Config, fns *Catalog, opts ...Option) (*App, error) {
 		fns = NewCatalog()
 	}
 	o := options{binderTypes: BinderTypes{}, converters: NewConverters(), extractors: map[string]KeyExtractor{},
-		errorHandlers: map[string]ErrorHandler{}}
+		errorHandlers: map[string]ErrorHandler{}, namedErrorHandlers: map[string]ErrorHandler{}}
 	for _, opt := range opts {
 		opt(&o)
 	}
@@ -1434,6 +1449,11 @@ func (a *App) prepareBinding(v *validator, name string, input bool) *Binding {
 			v.add(path+".producer.partition-key-extractor-name", "no key extractor %q registered (stream.WithKeyExtractor)", n)
 		}
 	}
+	if n := cfg.ErrorHandlerDefinition; input && n != "" {
+		if _, ok := a.opts.namedErrorHandlers[n]; !ok {
+			v.add(path+".error-handler-definition", "%s", a.unknownErrorHandler(n))
+		}
+	}
 	if input && len(Destinations(cfg.Destination)) == 0 {
 		v.add(path+".destination", "is empty")
 	}
@@ -1602,7 +1622,7 @@ func (a *App) finish(rt *runtimeBinding) {
 		a.warnInstanceIndexList(rt.in)
 		rt.retry.retryable = a.retryClassifier(rt.in.cfg.Consumer)
 		rt.retry.errorName = a.errorNamer()
-		rt.onFail = a.opts.errorHandlers[strings.ToLower(rt.in.name)]
+		rt.onFail = a.errorHandler(rt.in)
 	}
 	if rt.out != nil {
 		rt.outCx = convCtx{binding: rt.out.name, converters: a.opts.converters, contentType: rt.out.cfg.ContentType}.withConverter()
@@ -2097,4 +2117,39 @@ func sortedKeys(m map[string]bool) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// errorHandler returns the error handler of input binding b: the one
+// WithErrorHandler set for it, else the one its error-handler-definition
+// names (WithNamedErrorHandler; prepareBinding checked the name); nil for
+// none. When both are there, the binding's own wins, with a warning, as the
+// more specific choice (the definition may be stream.default's).
+func (a *App) errorHandler(b *Binding) ErrorHandler {
+	h := a.opts.errorHandlers[strings.ToLower(b.name)]
+	def := b.cfg.ErrorHandlerDefinition
+	switch {
+	case def == "":
+	case h != nil:
+		a.log.Warn("stream: the binding's error handler set with stream.WithErrorHandler wins over its error-handler-definition",
+			"binding", b.name, "error-handler-definition", def)
+	default:
+		h = a.opts.namedErrorHandlers[def]
+	}
+	return h
+}
+
+// unknownErrorHandler is the problem of an error-handler-definition naming
+// no handler registered with WithNamedErrorHandler: it lists those that
+// are, so that a misspelt name shows.
+func (a *App) unknownErrorHandler(name string) string {
+	names := slices.Sorted(maps.Keys(a.opts.namedErrorHandlers))
+	msg := fmt.Sprintf("no error handler %q registered (register it with stream.WithNamedErrorHandler(%q, handler)); ", name, name)
+	if len(names) == 0 {
+		return msg + "none is registered"
+	}
+	q := make([]string, len(names))
+	for i, n := range names {
+		q[i] = strconv.Quote(n)
+	}
+	return msg + "registered: " + strings.Join(q, ", ")
 }

@@ -351,9 +351,15 @@ type BindingConfig struct {
 	// (WithConverter); start-up refuses an output binding otherwise, and
 	// warns of an input binding (its messages' contentType headers may
 	// pick a converter).
-	ContentType string         `mapstructure:"content-type"`
-	Consumer    ConsumerConfig `mapstructure:"consumer"`
-	Producer    ProducerConfig `mapstructure:"producer"`
+	ContentType string `mapstructure:"content-type"`
+	// ErrorHandlerDefinition names the error handler of an input binding,
+	// registered in code with WithNamedErrorHandler: called for each
+	// message that failed every attempt (SCSt 4's error-handler-definition,
+	// which names a Consumer<ErrorMessage> bean). An unknown name fails
+	// start-up; a handler set for the binding with WithErrorHandler wins.
+	ErrorHandlerDefinition string         `mapstructure:"error-handler-definition"`
+	Consumer               ConsumerConfig `mapstructure:"consumer"`
+	Producer               ProducerConfig `mapstructure:"producer"`
 }
 
 // ConsumerConfig is stream.bindings.<name>.consumer.
@@ -636,6 +642,7 @@ func (b BindingConfig) merged(d BindingConfig) BindingConfig {
 	set(&b.Group, d.Group)
 	set(&b.Binder, d.Binder)
 	set(&b.ContentType, d.ContentType)
+	set(&b.ErrorHandlerDefinition, d.ErrorHandlerDefinition)
 	c, dc := &b.Consumer, d.Consumer
 	setInt(&c.Concurrency, dc.Concurrency)
 	setInt(&c.MaxAttempts, dc.MaxAttempts)

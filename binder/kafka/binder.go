@@ -256,7 +256,7 @@ func (bd *Binder) BindProducer(ctx context.Context, spec stream.ProducerSpec) (s
 	// partition-count sizes the topic whether or not the producer
 	// partitions by a key (SCSt: a hint for the topic's partitions).
 	need := max(spec.Producer.PartitionCount, 1)
-	parts, err := bd.provision(ctx, spec.Destination, need, ps.replicationFactor, true)
+	parts, err := bd.provision(ctx, spec.Destination, need, ps.replicationFactor, ps.topicConfigs, true)
 	if err != nil {
 		return nil, bd.bindErr(ctx, err, "kafka: bind producer %s", spec.Binding)
 	}
@@ -320,7 +320,7 @@ func (bd *Binder) BindConsumer(ctx context.Context, spec stream.ConsumerSpec) (s
 	need := max(spec.Consumer.Concurrency, 1) * max(spec.Consumer.InstanceCount, 1)
 	dlqParts := map[string]int{}
 	for _, t := range topics {
-		n, err := bd.provision(ctx, t, need, cs.replicationFactor, false)
+		n, err := bd.provision(ctx, t, need, cs.replicationFactor, cs.topicConfigs, false)
 		if err != nil {
 			return nil, bd.bindErr(ctx, err, "kafka: bind consumer %s", spec.Binding)
 		}
@@ -349,7 +349,7 @@ func (bd *Binder) BindConsumer(ctx context.Context, spec stream.ConsumerSpec) (s
 	c.leftover = leftover
 	if c.dlq {
 		for _, t := range topics {
-			if _, err := bd.provision(ctx, c.dlqTopic(t), dlqParts[t], cs.replicationFactor, false); err != nil {
+			if _, err := bd.provision(ctx, c.dlqTopic(t), dlqParts[t], cs.replicationFactor, cs.dlqProducer.topicConfigs, false); err != nil {
 				return nil, bd.bindErr(ctx, fmt.Errorf("dead-letter topic: %w", err), "kafka: bind consumer %s", spec.Binding)
 			}
 		}
@@ -383,8 +383,11 @@ func (bd *Binder) checkOpen() error {
 // auto-add-partitions: an SCSt service with the same settings starts, so
 // fewer partitions than it asks for is a WARN (warnMinPartitions), not an
 // error. A topic it creates gets rf replicas (0: the binder's
-// replication-factor). It returns the topic's partition count.
-func (bd *Binder) provision(ctx context.Context, topic string, need, rf int, strict bool) (int, error) {
+// replication-factor) and the topic configurations configs (the binding's
+// topic.properties); as in SCSt (without its auto-alter-topics, which is
+// refused), an existing topic's configurations are left as they are. It
+// returns the topic's partition count.
+func (bd *Binder) provision(ctx context.Context, topic string, need, rf int, configs []kafkago.ConfigEntry, strict bool) (int, error) {
 	if rf == 0 {
 		rf = bd.st.replicationFactor
 	}
@@ -408,7 +411,7 @@ func (bd *Binder) provision(ctx context.Context, topic string, need, rf int, str
 			return 0, fmt.Errorf("topic %s: %w: create it or enable %s", topic, errTopicMissing, bd.st.autoCreateKey)
 		}
 		res, err := bd.admin.CreateTopics(ctx, &kafkago.CreateTopicsRequest{Topics: []kafkago.TopicConfig{{
-			Topic: topic, NumPartitions: want, ReplicationFactor: rf,
+			Topic: topic, NumPartitions: want, ReplicationFactor: rf, ConfigEntries: configs,
 		}}})
 		if err != nil {
 			return 0, fmt.Errorf("create topic %s: %w", topic, err)
@@ -416,7 +419,15 @@ func (bd *Binder) provision(ctx context.Context, topic string, need, rf int, str
 		if e := res.Errors[topic]; e != nil && !errors.Is(e, kafkago.TopicAlreadyExists) {
 			return 0, fmt.Errorf("create topic %s: %w", topic, e)
 		}
-		bd.log.Info("kafka: created topic", "destination", topic, "partitions", want, "replication-factor", rf)
+		attrs := []any{"destination", topic, "partitions", want, "replication-factor", rf}
+		if len(configs) > 0 {
+			cfg := make([]string, len(configs))
+			for i, e := range configs {
+				cfg[i] = e.ConfigName + "=" + e.ConfigValue
+			}
+			attrs = append(attrs, "config", strings.Join(cfg, ","))
+		}
+		bd.log.Info("kafka: created topic", attrs...)
 		return bd.waitPartitions(ctx, topic, 1)
 	}
 	if n >= want {

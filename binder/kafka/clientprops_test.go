@@ -93,7 +93,8 @@ func TestKafkaPropertiesRefused(t *testing.T) {
 			"bootstrap.servers":  "elsewhere:9092",
 		},
 		"dlq-producer-properties": map[string]any{"configuration": map[string]any{"fetch.min.bytes": 1}},
-		"topic":                   map[string]any{"properties": map[string]any{"retention.ms": 1}},
+		"topic": map[string]any{"properties": map[string]any{"retention.ms": []any{1}, "cleanup.policy": nil},
+			"replicas-assignments": map[string]any{"0": []any{1, 2}}},
 	}})
 	wantErrs(t, err, map[string]string{
 		"stream.kafka.bindings.in-0.consumer.configuration.group.id":                                "set stream.bindings.<binding>.group",
@@ -101,7 +102,9 @@ func TestKafkaPropertiesRefused(t *testing.T) {
 		"stream.kafka.bindings.in-0.consumer.configuration.auto.offset.reset":                       "none is not supported",
 		"stream.kafka.bindings.in-0.consumer.configuration.bootstrap.servers":                       "declare another binder",
 		"stream.kafka.bindings.in-0.consumer.dlq-producer-properties.configuration.fetch.min.bytes": "a consumer property in a producer's map",
-		"stream.kafka.bindings.in-0.consumer.topic.properties":                                      "not supported",
+		"stream.kafka.bindings.in-0.consumer.topic.properties.retention.ms":                         "want a string",
+		"stream.kafka.bindings.in-0.consumer.topic.properties.cleanup.policy":                       "want a value",
+		"stream.kafka.bindings.in-0.consumer.topic.replicas-assignments":                            "create the topic beforehand",
 	})
 	err = v.ValidateProducer(stream.ProducerSpec{Binding: "out-0", Extension: map[string]any{
 		"configuration": map[string]any{"compression.type": "brotli", "key.serializer": "com.example.MySerializer",

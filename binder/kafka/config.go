@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -339,6 +340,9 @@ type producerSettings struct {
 	acks        kafkago.RequiredAcks
 	// replicationFactor of a topic this binding creates; 0: the binder's.
 	replicationFactor int
+	// topicConfigs are the topic configurations (topic.properties) of a
+	// topic this binding creates.
+	topicConfigs []kafkago.ConfigEntry
 	// keyExpr is message-key-expression; nil: none.
 	keyExpr *keyExpression
 }
@@ -386,6 +390,10 @@ type consumerSettings struct {
 	dlqProducer producerSettings
 	// replicationFactor of a topic this binding creates; 0: the binder's.
 	replicationFactor int
+	// topicConfigs are the topic configurations (topic.properties) of a
+	// topic this binding creates; its dead-letter topic takes
+	// dlqProducer's, as in SCSt.
+	topicConfigs []kafkago.ConfigEntry
 	// fixed: SCSt's auto-rebalance-enabled false, a fixed assignment by
 	// instance-index (fixed.go).
 	fixed bool
@@ -713,7 +721,7 @@ func decodeProducer(d *props.Decoder, st *settings, path string, m map[string]an
 				kafkaMap(d, p, cm, kindProducer, &own, nil, st.confKey)
 			}
 		case "topic", "admin":
-			out.replicationFactor, err = decodeTopic(d, p, v)
+			out.replicationFactor, out.topicConfigs, err = decodeTopic(d, p, v)
 		case "messagekeyexpression":
 			var s string
 			if s, err = str(v); err == nil {
@@ -733,25 +741,66 @@ func decodeProducer(d *props.Decoder, st *settings, path string, m map[string]an
 	return out
 }
 
-// decodeTopic decodes a binding's topic section (SCSt's topic properties)
-// and returns its replication-factor (0: not set).
-func decodeTopic(d *props.Decoder, p string, v any) (rf int, err error) {
+// decodeTopic decodes a binding's topic section (SCSt's
+// KafkaTopicProperties; admin is its older name) and returns its
+// replication-factor (0: not set) and its properties (configuration in
+// admin), the topic configurations (cleanup.policy, retention.ms ...) of
+// a topic the binder creates. As in SCSt (KafkaTopicProvisioner), they
+// are given to CreateTopics only: an existing topic is used as it is
+// (auto-alter-topics is refused). Their names are the broker's to check
+// (it refuses an unknown one, and so start-up fails); a value is a
+// string, a number or a boolean, as Spring binds a Map<String, String>.
+func decodeTopic(d *props.Decoder, p string, v any) (rf int, configs []kafkago.ConfigEntry, err error) {
 	m, err := props.Map(v)
 	if err != nil {
-		return 0, err
+		return 0, nil, err
 	}
-	d.Each(p, m, func(k, _ string, v any) (err error) {
+	d.Each(p, d.Nest(p, m, props.Section{Key: "properties"}, props.Section{Key: "configuration"}), func(k, kp string, v any) (err error) {
 		switch k {
 		case "replicationfactor":
 			rf, err = replicationFactor(v)
-		case "properties", "configuration", "replicasassignments", "replicasassignment":
-			err = errors.New("not supported: the binder creates topics with a partition count and replication-factor only")
+		case "properties", "configuration":
+			var cm map[string]any
+			if cm, err = props.Map(v); err == nil {
+				configs = topicConfigs(d, kp, "", cm, configs)
+			}
+		case "replicasassignments", "replicasassignment":
+			err = errors.New("not supported: the binder creates a topic with a partition count and replication-factor, and the broker places the replicas; to place them yourself, create the topic beforehand (kafka-topics --create --replica-assignment): the binder uses an existing topic as it is")
 		default:
-			err = props.UnknownKey("known: replication-factor")
+			err = props.UnknownKey("known: replication-factor, properties")
 		}
 		return err
 	})
-	return rf, nil
+	// Sorted, for the log; a name given twice (in properties and in
+	// configuration, or nested and dotted) once.
+	slices.SortStableFunc(configs, func(a, b kafkago.ConfigEntry) int { return strings.Compare(a.ConfigName, b.ConfigName) })
+	configs = slices.CompactFunc(configs, func(a, b kafkago.ConfigEntry) bool { return a.ConfigName == b.ConfigName })
+	return rf, configs, nil
+}
+
+// topicConfigs appends the topic configurations of m (at path p, below
+// the dotted name prefix) to out. Nested maps ({cleanup: {policy:
+// compact}}, the form a properties file or an environment variable may
+// give) are read as the dotted names they spell, '-' and '_' as '.', as
+// for the client properties (kafkaName): Kafka's names hold neither.
+func topicConfigs(d *props.Decoder, p, prefix string, m map[string]any, out []kafkago.ConfigEntry) []kafkago.ConfigEntry {
+	for _, k := range props.SortedKeys(m) {
+		kp, name := d.KeyPath(p, k), prefix+kafkaName(k)
+		if sub, ok := m[k].(map[string]any); ok {
+			out = topicConfigs(d, kp, name+".", sub, out)
+			continue
+		}
+		s, err := props.String(m[k])
+		if err == nil && strings.TrimSpace(s) == "" {
+			err = errors.New("want a value (a topic configuration's string, number or boolean), got none")
+		}
+		if err != nil {
+			d.Add(kp, err)
+			continue
+		}
+		out = append(out, kafkago.ConfigEntry{ConfigName: name, ConfigValue: strings.TrimSpace(s)})
+	}
+	return out
 }
 
 // replicationFactor reads a replication factor: -1 (the broker's default)
@@ -834,7 +883,7 @@ func decodeConsumer(st *settings, binding string, ext map[string]any) (consumerS
 				kafkaMap(&d, p, cm, kindConsumer, &own, nil, st.confKey)
 			}
 		case "topic", "admin":
-			out.replicationFactor, err = decodeTopic(&d, p, v)
+			out.replicationFactor, out.topicConfigs, err = decodeTopic(&d, p, v)
 		case "autorebalanceenabled":
 			// SCSt's: false reads the partitions p with p % instance-count
 			// == instance-index without joining the group (fixed.go).

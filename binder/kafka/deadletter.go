@@ -218,9 +218,8 @@ func (w *partWorker) deadLetterOne(m *kafkago.Message, env stream.Envelope, caus
 		dl := deadLetterEnvelope(m, env, cause)
 		size := envelopeSize(&dl)
 		// The values of a repeated original header before its last are
-		// written too (appendHeader), and the types header: room is kept
-		// for them.
-		fit := fitDeadLetter(&dl, limit-repeatedSize(&dl)-jsonTypesSize(&dl), headersOnly)
+		// written too (appendHeader): room is kept for them.
+		fit := fitDeadLetter(&dl, limit-repeatedSize(&dl), headersOnly)
 		if !fit.Fits {
 			cancel()
 			return w.dropDeadLetter(log, cause, fmt.Sprintf("it does not fit the dead-letter topic's max.message.bytes (%d) even without its payload", limit), nil)
@@ -253,7 +252,7 @@ func (w *partWorker) deadLetterOne(m *kafkago.Message, env stream.Envelope, caus
 			continue
 		case unknownTopic(err) && bd.st.autoCreateTopics:
 			pctx, pcancel := context.WithTimeout(w.hctx, bd.st.dialTimeout)
-			_, perr := bd.provision(pctx, dlq, max(c.cs.dlqPartitions, 1), c.cs.replicationFactor, false)
+			_, perr := bd.provision(pctx, dlq, max(c.cs.dlqPartitions, 1), c.cs.replicationFactor, c.cs.dlqProducer.topicConfigs, false)
 			pcancel()
 			if perr == nil {
 				log.Info("kafka: the dead-letter topic was gone; created it again")
@@ -355,17 +354,10 @@ func (c *consumer) dlqPartition(m *kafkago.Message) int {
 // partition part where the topic has it, else to part modulo its
 // partition count (see balancer).
 func deadLetterRecord(topic string, part int, dl *stream.Envelope) kafkago.Message {
-	hs := make([]kafkago.Header, 0, len(dl.Headers)+1)
+	hs := make([]kafkago.Header, 0, len(dl.Headers))
 	for k, v := range dl.Headers {
-		if k == headerJSONTypes {
-			continue // ours, below, lists what the record carries
-		}
 		hs = appendHeader(hs, dl.NativeHeaders, k, v) // a repeated header's every value
 	}
-	// The Java types of its headers, as the producer writes them (a Java
-	// consumer of the dead-letter or retry topic reads them as Strings;
-	// x-exception-* and x-original-* as byte[], as SCSt writes them).
-	hs, _ = appendJSONTypes(hs, nil)
 	return kafkago.Message{Topic: topic, Key: dl.Key, Value: dl.Payload, Headers: hs, Time: time.Now(), WriterData: part}
 }
 

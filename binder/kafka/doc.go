@@ -160,31 +160,6 @@
 //     written. Without dlq it is dropped (logged at debug; the core has
 //     counted it) and committed.
 //
-// Header types (Spring's spring_json_header_types): SCSt's Kafka binder
-// (BinderHeaderMapper) writes beside the headers a record header
-// spring_json_header_types, a JSON object of each header's Java class,
-// and a Java consumer reads a header it does not list as byte[] (so
-// @Header String x and headers['x'] == 'a' fail), one it lists as that
-// class. Inbound, a header listed as java.lang.String (or a MimeType,
-// MediaType) whose value is a JSON string reads as the decoded text — SCSt
-// writes its contentType (a MimeType) as "application/json", quotes
-// included, which read so matched no converter and failed every message;
-// an SCSt 2.x MimeType object reads as type/subtype;params; other classes
-// (Integer, Boolean, ...) read as their JSON text; headers not listed as
-// their bytes; and the types header itself is not in the handler's
-// headers. Outbound, every record (but under header-mode none) carries
-// the types header listing its UTF-8 text headers as java.lang.String, in
-// name order, with their values raw as SCSt's producer writes a String;
-// a listed value that starts with '"' (which the Java mapper would
-// JSON-decode) is written JSON-encoded, so that it reads back as sent,
-// here and in Java. Not listed (byte[] for Java, as SCSt writes them):
-// headers that are not UTF-8, and on dead letters and retry copies
-// x-exception-* and x-original-*. Dead letters and retry copies get the
-// types header the same way (a Java header of another class, an Integer,
-// is then listed as a String of its JSON text). Records of an earlier
-// streambind, without the header, read as before; an earlier streambind
-// reads ours with the extra header in its Headers.
-//
 // A header that a record carries more than once (legal in Kafka) reads
 // as its last value in the handler's stream.Headers (as Spring Kafka's
 // header mapper keeps one); its values are all in the envelope's
@@ -630,7 +605,17 @@
 // more partitions cost nothing at creation, leave room for more instances,
 // and keep the topic an SCSt app would create. A consumer with dlq also
 // provisions its dead-letter topic with as many partitions as its source
-// topic. An existing topic with fewer partitions than a binding needs gets
+// topic. A topic the binder creates gets the binding's topic.properties
+// as its topic configurations (cleanup.policy, retention.ms ...; a
+// dead-letter topic those of dlq-producer-properties.topic.properties,
+// retry topics none), as SCSt's provisioner gives them to NewTopic; the
+// broker checks their names and values, and start-up fails with its error
+// for a wrong one. As in SCSt (whose auto-alter-topics: true is refused
+// here), an existing topic's configurations are left as they are,
+// whatever topic.properties say: alter them with kafka-configs --alter.
+// topic.replicas-assignments is refused: create a topic with placed
+// replicas beforehand, and the binder uses it as it is. An existing topic
+// with fewer partitions than a binding needs gets
 // more (up to min-partition-count too) when auto-add-partitions is on
 // (which moves keys to other partitions); otherwise it is an error for a
 // producer whose partition-count exceeds them, and a consumer logs an INFO
@@ -723,6 +708,7 @@
 //	configuration: (none)          # Kafka client properties of this producer
 //	topic:
 //	  replication-factor: (none)   # of the topic if this binding creates it; default: the binder's
+//	  properties: (none)           # topic configurations (cleanup.policy: compact, retention.ms ...) of the topic if this binding creates it; an existing topic is not altered
 //
 // Consumer properties, stream.kafka.bindings.<binding>.consumer:
 //
@@ -742,6 +728,7 @@
 //	configuration: (none)          # Kafka client properties of this consumer
 //	topic:
 //	  replication-factor: (none)   # of the topics this binding creates; default: the binder's
+//	  properties: (none)           # topic configurations (retention.ms ...) of the topics this binding creates (not of its retry topics; its dead-letter topic takes dlq-producer-properties' topic.properties); an existing topic is not altered
 //
 // # Kafka client properties
 //

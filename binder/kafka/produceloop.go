@@ -635,7 +635,7 @@ func (l *loop) fail(b *batch, err error) error {
 		if p.bd.st.autoCreateTopics {
 			if !b.reqs[0].recreated {
 				ctx, cancel := context.WithTimeout(p.abortCtx, p.bd.st.dialTimeout)
-				_, perr := p.bd.provision(ctx, p.topic, p.need, p.ps.replicationFactor, false)
+				_, perr := p.bd.provision(ctx, p.topic, p.need, p.ps.replicationFactor, p.ps.topicConfigs, false)
 				cancel()
 				if perr == nil {
 					p.log.Info("kafka: the topic was gone; created it again")

@@ -85,7 +85,10 @@ func (bd *Binder) provisionRetryTopics(ctx context.Context, spec stream.Consumer
 				continue
 			}
 			seen[rt] = true
-			if _, err := bd.provision(ctx, rt, parts[t], cs.replicationFactor, false); err != nil {
+			// Not the binding's topic.properties: those are the source
+			// topic's (a cleanup.policy compact there would drop the
+			// waiting copies here).
+			if _, err := bd.provision(ctx, rt, parts[t], cs.replicationFactor, nil, false); err != nil {
 				return nil, nil, fmt.Errorf("retry topic: %w", err)
 			}
 			all = append(all, rt)
@@ -365,7 +368,7 @@ func (w *partWorker) retryLater(m *kafkago.Message, env stream.Envelope, dr *str
 			return parkStopped
 		case unknownTopic(err) && c.bd.st.autoCreateTopics:
 			pctx, pcancel := context.WithTimeout(w.hctx, c.bd.st.dialTimeout)
-			_, perr := c.bd.provision(pctx, rt, max(c.cs.dlqPartitions, 1), c.cs.replicationFactor, false)
+			_, perr := c.bd.provision(pctx, rt, max(c.cs.dlqPartitions, 1), c.cs.replicationFactor, nil, false)
 			pcancel()
 			if perr != nil {
 				err = fmt.Errorf("%w (creating the topic again: %w)", err, perr)
@@ -419,8 +422,7 @@ func (w *partWorker) fitRetryCopy(rt string, rc *stream.Envelope) bool {
 	for k, v := range rc.Headers {
 		trial.Headers[k] = v
 	}
-	// Room is kept for the types header the record gets (deadLetterRecord).
-	if fit := fitDeadLetter(&trial, limit-jsonTypesSize(&trial), false); len(fit.Cut) == 0 {
+	if fit := fitDeadLetter(&trial, limit, false); len(fit.Cut) == 0 {
 		return false
 	}
 	hs := make(stream.Headers, len(rc.Headers))

@@ -65,7 +65,7 @@ func scstKey(kind, k string, v any) (handled bool, err error) {
 		// here, as the same keys outside a binder's environment (removed
 		// by the loader with a warning, config/scst.go), whatever they hold.
 	case "binder.autoaltertopics":
-		err = wantBool(is(false), "topic configurations are never altered: topic.properties is refused (partitions are added with auto-add-partitions)")
+		err = wantBool(is(false), "topic configurations are never altered: topic.properties apply only to a topic the binder creates (alter an existing topic's with kafka-configs --alter; partitions are added with auto-add-partitions)")
 	// consumer
 	case "consumer.ackeachrecord":
 		// Offsets advance after each handled message anyway (commits are

@@ -562,6 +562,11 @@ type consumerOptions struct {
 	nonDurable      bool
 	batchSize       int
 	redeliveryDelay time.Duration
+	// receiveTimeout (SCSt's receive-timeout) is how long a batch
+	// (batch-mode) waits for each next delivery before it is handed over
+	// short of batch-size, as Spring AMQP's consumer batching waits in
+	// receive; 0 (unset): not at all, the batch is what had arrived.
+	receiveTimeout time.Duration
 	// consumerTagPrefix (SCSt's consumer-tag-prefix): the binding's
 	// consumers are tagged <prefix>#<n>, n counted from 0 by tagSeq, which
 	// every consumer of the binding shares (as SCSt's tag strategy does);
@@ -625,9 +630,23 @@ var (
 // consumerKeys and producerKeys list the keys the binder accepts, for the
 // unknown-key error.
 const (
-	consumerKeys = "rabbit consumer properties: prefetch, requeue-rejected, republish-to-dlq, republish-delivery-mode, durable-subscription, redelivery-delay, batch-size, consumer-tag-prefix, anonymous-group-prefix; " + commonKeys
+	consumerKeys = "rabbit consumer properties: prefetch, requeue-rejected, republish-to-dlq, republish-delivery-mode, durable-subscription, redelivery-delay, batch-size, receive-timeout, consumer-tag-prefix, anonymous-group-prefix; " + commonKeys
 	producerKeys = "rabbit producer properties: routing-key, routing-key-expression, mandatory, delivery-mode, auto-bind-dlq; " + commonKeys
 )
+
+// maxReceiveTimeout bounds receive-timeout: a batch waiting longer for its
+// next delivery would hold the ones it has (unacknowledged, counting
+// toward prefetch) for longer than any batching asks.
+const maxReceiveTimeout = time.Hour
+
+// atMostDur reads a duration from 0 to hi (a bare number: milliseconds).
+func atMostDur(v any, hi time.Duration) (time.Duration, error) {
+	d, err := props.Duration(v, true)
+	if err == nil && d > hi {
+		err = fmt.Errorf("must be at most %s, got %s", hi, d)
+	}
+	return d, err
+}
 
 // maxNameBytes is the longest exchange or queue name RabbitMQ accepts
 // (a short string of AMQP 0-9-1: bytes of UTF-8).
@@ -700,6 +719,9 @@ func parseConsumerOptions(binding string, concurrency int, ext map[string]any) (
 			o.nonDurable = !durable
 		case "batchsize":
 			o.batchSize, err = props.Int(v, 1)
+		case "receivetimeout":
+			// A bare number counts milliseconds, as SCSt's Long.
+			o.receiveTimeout, err = atMostDur(v, maxReceiveTimeout)
 		case "redeliverydelay":
 			o.redeliveryDelay, err = props.Duration(v, true)
 		case "anonymousgroupprefix":
@@ -861,8 +883,6 @@ func scstKey(kind, k string, v any) (handled bool, err error) {
 		err = atDefault(5*time.Second, millis, "a consumer whose channel or connection was lost subscribes again after the binder's reconnect-initial-interval, doubling up to reconnect-max-interval: set those instead")
 	case "consumer.framemaxheadroom":
 		err = atDefault(20000, count, "a dead letter's headers are fitted to the broker's frame_max less Spring AMQP's 20,000 bytes, a fixed headroom here (x-streambind-truncated says what was cut)")
-	case "consumer.receivetimeout":
-		err = atDefault(time.Second, millis, "deliveries are pushed to the binder (basic.consume), which does not poll with a timeout; a batch (batch-mode) holds the deliveries already received, up to batch-size, without waiting for more")
 	case "consumer.enablebatching":
 		// SCSt wants it true with the binding's batch-mode; here batch-mode
 		// alone batches (up to batch-size), and without it there are no

@@ -832,19 +832,7 @@ func (r *run) worker(w int) {
 		}
 		var later []inbound
 		if batch {
-			ins := []inbound{in}
-		more:
-			for len(ins) < r.c.opts.batchSize {
-				select {
-				case x := <-q:
-					if !x.s.ch.IsClosed() {
-						ins = append(ins, x)
-					}
-				default:
-					break more
-				}
-			}
-			later = r.handleBatch(ins)
+			later = r.handleBatch(r.fillBatch(q, []inbound{in}))
 		} else if r.handle(in) {
 			later = []inbound{in}
 		}
@@ -853,6 +841,52 @@ func (r *run) worker(w int) {
 			r.requeueLater(later, time.Now(), nil)
 		}
 	}
+}
+
+// fillBatch adds to a batch (ins, its first delivery) the deliveries
+// waiting in q, up to batch-size. With receive-timeout it then waits up to
+// that long for each next one, and hands the batch over short of
+// batch-size once none came in time: Spring AMQP's consumer batching
+// (SCSt's enable-batching), whose container receives each next message
+// with receive-timeout and releases a partial batch when one times out.
+// Without it the batch is what had arrived. A Pause or Stop hands it over
+// at once: Pause waits for the handler call, and Stop would wait too.
+// Deliveries of a lost channel are dropped (redelivered on the new one).
+func (r *run) fillBatch(q <-chan inbound, ins []inbound) []inbound {
+	wait := r.c.opts.receiveTimeout
+	var t *time.Timer
+	var pausing <-chan struct{}
+	if wait > 0 {
+		t = time.NewTimer(wait)
+		defer t.Stop()
+		r.mu.Lock()
+		pausing = r.pausing // replaced only at Resume; this call is not paused
+		r.mu.Unlock()
+	}
+	for len(ins) < r.c.opts.batchSize {
+		var x inbound
+		select {
+		case x = <-q:
+		default:
+			if wait <= 0 {
+				return ins
+			}
+			t.Reset(wait) // from the last delivery, as each receive
+			select {
+			case x = <-q:
+			case <-t.C:
+				return ins
+			case <-pausing:
+				return ins
+			case <-r.loopCtx.Done():
+				return ins
+			}
+		}
+		if !x.s.ch.IsClosed() {
+			ins = append(ins, x)
+		}
+	}
+	return ins
 }
 
 // requeueLater holds deliveries for redelivery-delay, then nacks them with

@@ -408,6 +408,18 @@
 // waited for: handler calls, or the broker's answer to basic.cancel, to
 // the channel's close, or to a re-subscription (a stalled connection).
 //
+// In batch mode a worker's batch is the deliveries waiting for it, up to
+// batch-size. With receive-timeout (SCSt's consumer batching:
+// enable-batching, batch-size, receive-timeout) it waits up to that long
+// for each next delivery, and hands the batch over short of batch-size
+// once none came in time, as Spring AMQP's container receives each next
+// message with receive-timeout; a Pause or Stop hands it over at once.
+// Without receive-timeout the batch is what had arrived: it waits for
+// nothing (Spring's default, 1s, would hold every partial batch that long;
+// set receive-timeout: 1000 for it). The deliveries a batch waits with are
+// unacknowledged meanwhile, and count toward prefetch: a prefetch below
+// batch-size keeps batches at most that long.
+//
 // In batch mode each delivery of a batch is settled by its own outcome
 // (stream.BatchOutcome), each with its own ack, reject or dead letter; the
 // handled deliveries before a failed one are acked at once, before its
@@ -737,6 +749,7 @@
 //	                                   # with dlq its failed messages go to the DLX as an anonymous consumer's do; its retry-delays wait queues are non-durable
 //	redelivery-delay: 100ms            # hold before a Nak'ed (or requeue-rejected) message is requeued; 0: at once
 //	batch-size: 64                     # batch mode: most messages per batch
+//	receive-timeout: (none)            # batch mode: how long a batch waits for each next message before it is handed over short of batch-size (a bare number: ms; at most 1h); none: not at all, the batch is what had arrived
 //	consumer-tag-prefix: (none)        # consumers tagged <prefix>#<n> (n from 0, across the binding's destinations); none: streambind-<binding>-<id>
 //	anonymous-group-prefix: anonymous. # an anonymous consumer's queue is <prefix><destination>.<this><id>
 //	exchange-type: topic               # topic, direct, fanout, headers
@@ -855,7 +868,7 @@
 // queue-declaration-retries 3, failed-declaration-retry-interval and
 // recovery-interval 5000 (the binder's reconnect-initial-interval and
 // reconnect-max-interval govern re-subscribing), frame-max-headroom 20000,
-// receive-timeout 1000, super-stream and delayed-exchange false;
+// super-stream and delayed-exchange false;
 // producer batching-enabled false, compress false, producer-type AMQP,
 // use-confirm-header false; binder admin-addresses and nodes empty.
 // enable-batching, and the producer's batch-size, batch-buffer-limit,

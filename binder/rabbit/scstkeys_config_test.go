@@ -84,7 +84,7 @@ func TestSCStContainerKeys(t *testing.T) {
 
 	_, err = parseConsumerOptions("c-in-0", 1, map[string]any{
 		"missing-queues-fatal": true, "queue-declaration-retries": 5, "failed-declaration-retry-interval": "1s",
-		"recovery-interval": 10000, "frame-max-headroom": 1000, "receive-timeout": 50,
+		"recovery-interval": 10000, "frame-max-headroom": 1000, "receive-timeout": "2h",
 		"super-stream": true, "delayed-exchange": true, "alternate-exchange": map[string]any{"name": "ae"},
 		"stream-stream-message-converter-bean-name": "conv",
 	})
@@ -95,7 +95,7 @@ func TestSCStContainerKeys(t *testing.T) {
 		"consumer.recovery-interval: 10s is not supported (only SCSt's default, 5s): ",
 		"reconnect-initial-interval",
 		"consumer.frame-max-headroom: 1000 is not supported (only SCSt's default, 20000)",
-		"consumer.receive-timeout: 50ms is not supported (only SCSt's default, 1s)",
+		"consumer.receive-timeout: must be at most 1h0m0s, got 2h0m0s",
 		"consumer.super-stream: true is not supported: RabbitMQ streams",
 		"consumer.delayed-exchange: true is not supported: delayed-message exchanges need RabbitMQ's delayed-message-exchange plugin",
 		"consumer.alternate-exchange: alternate exchanges are not supported",

@@ -511,6 +511,14 @@ func check(s *service) *checked {
 	for n := range extractors {
 		opts = append(opts, stream.WithKeyExtractor(n, func(any, stream.Headers) (any, error) { return nil, nil }))
 	}
+	// So are the error handlers error-handler-definition names.
+	handlers := map[string]bool{}
+	for _, b := range append([]stream.BindingConfig{cfg.Default}, mapValues(cfg.Bindings)...) {
+		if n := b.ErrorHandlerDefinition; n != "" && !handlers[n] {
+			handlers[n] = true
+			opts = append(opts, stream.WithNamedErrorHandler(n, func(context.Context, stream.FailedMessage) {}))
+		}
+	}
 	// So are the error names of consumer.retryable-exceptions.
 	for _, b := range append([]stream.BindingConfig{cfg.Default}, mapValues(cfg.Bindings)...) {
 		for n := range b.Consumer.RetryableExceptions {

@@ -8,8 +8,9 @@ import (
 )
 
 // The error names of retryable-exceptions are registered in code, as key
-// extractors are: lint takes every name as known and still checks the
-// rest (here: a selector expression outside the SpEL subset).
+// extractors and the error handlers error-handler-definition names are:
+// lint takes every name as known and still checks the rest (here: a
+// selector expression outside the SpEL subset).
 func TestLintRetryableExceptionsAndExpressions(t *testing.T) {
 	dir := t.TempDir()
 	yaml := `spring:
@@ -21,6 +22,7 @@ func TestLintRetryableExceptionsAndExpressions(t *testing.T) {
         work-in-0:
           destination: jobs
           group: g
+          error-handler-definition: auditErrors
           consumer:
             retryable-exceptions:
               java.lang.IllegalStateException: false
@@ -35,8 +37,8 @@ func TestLintRetryableExceptionsAndExpressions(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := runIn(t, dir, nil, "lint", ".")
-	if strings.Contains(r.stdout, "retryable-exceptions") {
-		t.Fatalf("lint refused a retryable-exceptions name:\n%s", r.stdout)
+	if strings.Contains(r.stdout, "retryable-exceptions") || strings.Contains(r.stdout, "error-handler-definition") {
+		t.Fatalf("lint refused a retryable-exceptions name or an error-handler-definition:\n%s", r.stdout)
 	}
 	if !strings.Contains(r.stdout, `stream.bindings.work-out-0.producer.partition-selector-expression: expression "T(java.lang.Math).abs(hashCode())": type reference T(...) is not supported`) {
 		t.Fatalf("exit %d, stdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
