@@ -1103,6 +1103,9 @@ type partWorker struct {
 	// values interns header values (content types, ...) so that a
 	// message's headers cost one map and no string per value.
 	values map[string]string
+	// types is the last spring_json_header_types header parsed: a
+	// producer's records repeat it (see recordHeaders).
+	types jsonTypes
 }
 
 const (
@@ -1613,28 +1616,22 @@ func (w *partWorker) wait(d time.Duration) bool {
 // the record's own (kafka-go does not reuse them). A header the record
 // has more than once reads as its last value, and all its values are in
 // NativeHeaders (headerValues).
+//
+// A record of Spring's Kafka header mapper (a Java SCSt producer's) has
+// the headers its spring_json_header_types header lists as text decoded,
+// and that header left out (recordHeaders, jsontypes.go).
 func envelope(m *kafkago.Message) stream.Envelope {
-	var h stream.Headers
-	if len(m.Headers) > 0 {
-		h = make(stream.Headers, len(m.Headers))
-		for _, x := range m.Headers {
-			h[x.Key] = string(x.Value)
-		}
-	}
-	return stream.Envelope{Payload: m.Value, Headers: h, Key: m.Key, NativeHeaders: repeatedHeaders(m.Headers, len(h))}
+	h, distinct := recordHeaders(m.Headers, nil, bytesString)
+	return stream.Envelope{Payload: m.Value, Headers: h, Key: m.Key, NativeHeaders: repeatedHeaders(m.Headers, distinct)}
 }
+
+func bytesString(b []byte) string { return string(b) }
 
 // envelope is the package's envelope with header values interned: the
 // same few values (content types, source names) recur on every message.
 func (w *partWorker) envelope(m *kafkago.Message) stream.Envelope {
-	var h stream.Headers
-	if len(m.Headers) > 0 {
-		h = make(stream.Headers, len(m.Headers))
-		for _, x := range m.Headers {
-			h[x.Key] = w.intern(x.Value)
-		}
-	}
-	return stream.Envelope{Payload: m.Value, Headers: h, Key: m.Key, NativeHeaders: repeatedHeaders(m.Headers, len(h)), Received: w.received(m)}
+	h, distinct := recordHeaders(m.Headers, &w.types, w.intern)
+	return stream.Envelope{Payload: m.Value, Headers: h, Key: m.Key, NativeHeaders: repeatedHeaders(m.Headers, distinct), Received: w.received(m)}
 }
 
 // received is how m was received (stream.Received): the worker's

@@ -218,8 +218,9 @@ func (w *partWorker) deadLetterOne(m *kafkago.Message, env stream.Envelope, caus
 		dl := deadLetterEnvelope(m, env, cause)
 		size := envelopeSize(&dl)
 		// The values of a repeated original header before its last are
-		// written too (appendHeader): room is kept for them.
-		fit := fitDeadLetter(&dl, limit-repeatedSize(&dl), headersOnly)
+		// written too (appendHeader), and the types header: room is kept
+		// for them.
+		fit := fitDeadLetter(&dl, limit-repeatedSize(&dl)-jsonTypesSize(&dl), headersOnly)
 		if !fit.Fits {
 			cancel()
 			return w.dropDeadLetter(log, cause, fmt.Sprintf("it does not fit the dead-letter topic's max.message.bytes (%d) even without its payload", limit), nil)
@@ -354,10 +355,17 @@ func (c *consumer) dlqPartition(m *kafkago.Message) int {
 // partition part where the topic has it, else to part modulo its
 // partition count (see balancer).
 func deadLetterRecord(topic string, part int, dl *stream.Envelope) kafkago.Message {
-	hs := make([]kafkago.Header, 0, len(dl.Headers))
+	hs := make([]kafkago.Header, 0, len(dl.Headers)+1)
 	for k, v := range dl.Headers {
+		if k == headerJSONTypes {
+			continue // ours, below, lists what the record carries
+		}
 		hs = appendHeader(hs, dl.NativeHeaders, k, v) // a repeated header's every value
 	}
+	// The Java types of its headers, as the producer writes them (a Java
+	// consumer of the dead-letter or retry topic reads them as Strings;
+	// x-exception-* and x-original-* as byte[], as SCSt writes them).
+	hs, _ = appendJSONTypes(hs, nil)
 	return kafkago.Message{Topic: topic, Key: dl.Key, Value: dl.Payload, Headers: hs, Time: time.Now(), WriterData: part}
 }
 

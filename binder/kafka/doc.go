@@ -160,6 +160,31 @@
 //     written. Without dlq it is dropped (logged at debug; the core has
 //     counted it) and committed.
 //
+// Header types (Spring's spring_json_header_types): SCSt's Kafka binder
+// (BinderHeaderMapper) writes beside the headers a record header
+// spring_json_header_types, a JSON object of each header's Java class,
+// and a Java consumer reads a header it does not list as byte[] (so
+// @Header String x and headers['x'] == 'a' fail), one it lists as that
+// class. Inbound, a header listed as java.lang.String (or a MimeType,
+// MediaType) whose value is a JSON string reads as the decoded text — SCSt
+// writes its contentType (a MimeType) as "application/json", quotes
+// included, which read so matched no converter and failed every message;
+// an SCSt 2.x MimeType object reads as type/subtype;params; other classes
+// (Integer, Boolean, ...) read as their JSON text; headers not listed as
+// their bytes; and the types header itself is not in the handler's
+// headers. Outbound, every record (but under header-mode none) carries
+// the types header listing its UTF-8 text headers as java.lang.String, in
+// name order, with their values raw as SCSt's producer writes a String;
+// a listed value that starts with '"' (which the Java mapper would
+// JSON-decode) is written JSON-encoded, so that it reads back as sent,
+// here and in Java. Not listed (byte[] for Java, as SCSt writes them):
+// headers that are not UTF-8, and on dead letters and retry copies
+// x-exception-* and x-original-*. Dead letters and retry copies get the
+// types header the same way (a Java header of another class, an Integer,
+// is then listed as a String of its JSON text). Records of an earlier
+// streambind, without the header, read as before; an earlier streambind
+// reads ours with the extra header in its Headers.
+//
 // A header that a record carries more than once (legal in Kafka) reads
 // as its last value in the handler's stream.Headers (as Spring Kafka's
 // header mapper keeps one); its values are all in the envelope's

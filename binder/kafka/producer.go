@@ -96,12 +96,16 @@ type sendReq struct {
 	done      chan error // capacity 1
 	// cb is SendAsync's done; nil for Send, which waits on done.
 	cb func(error)
-	// Buffers of the record's headers and id (see record); 8 headers:
+	// Buffers of the record's headers and id (see record); 9 headers:
 	// a function's output carries its input's (contentType, id, ...) plus
-	// the ones the core and the binder add.
-	hs  [8]kafkago.Header
+	// the ones the core and the binder add, and spring_json_header_types.
+	hs  [9]kafkago.Header
 	id  [36]byte
 	raw [16]byte
+	// types is the buffer of the record's spring_json_header_types
+	// header (appendJSONTypes), kept across uses of r: no allocation
+	// once it fits the binding's usual headers.
+	types []byte
 }
 
 var _ stream.AsyncProducer = (*producer)(nil)
@@ -249,10 +253,13 @@ func (p *producer) record(r *sendReq, m stream.Envelope) error {
 // id when missing, in r's buffers when they fit.
 func (p *producer) headers(r *sendReq, m stream.Envelope) []kafkago.Header {
 	hs := r.hs[:0]
-	if n := len(m.Headers) + 2; n > len(r.hs) {
+	if n := len(m.Headers) + 3; n > len(r.hs) {
 		hs = make([]kafkago.Header, 0, n)
 	}
 	for k, v := range m.Headers {
+		if k == headerJSONTypes {
+			continue // ours, below, lists what the record carries
+		}
 		if m.NativeHeaders != nil && repeated(m.NativeHeaders, k, v) != nil {
 			// A header its record had more than once (a dead letter's
 			// replay): every value, as it was.
@@ -273,6 +280,9 @@ func (p *producer) headers(r *sendReq, m stream.Envelope) []kafkago.Header {
 		p.newID(&r.id, &r.raw)
 		hs = append(hs, kafkago.Header{Key: stream.HeaderID, Value: r.id[:]})
 	}
+	// The Java types of the headers, so that a Java SCSt consumer reads
+	// them as Strings rather than byte[] (jsontypes.go).
+	hs, r.types = appendJSONTypes(hs, r.types)
 	return hs
 }
 

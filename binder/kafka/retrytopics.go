@@ -422,7 +422,8 @@ func (w *partWorker) fitRetryCopy(rt string, rc *stream.Envelope) bool {
 	for k, v := range rc.Headers {
 		trial.Headers[k] = v
 	}
-	if fit := fitDeadLetter(&trial, limit, false); len(fit.Cut) == 0 {
+	// Room is kept for the types header the record gets (deadLetterRecord).
+	if fit := fitDeadLetter(&trial, limit-jsonTypesSize(&trial), false); len(fit.Cut) == 0 {
 		return false
 	}
 	hs := make(stream.Headers, len(rc.Headers))
