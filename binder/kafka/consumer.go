@@ -577,6 +577,18 @@ func (r *run) generation(gen groupGen, reset bool) {
 		go func() { defer close(lagDone); r.refreshLag(wctx, ws) }()
 		workersDone := make(chan struct{})
 		go r.watchStuck(wctx, gh, workersDone, log)
+		if len(ws) == 0 {
+			// A member with no partition (more members than partitions)
+			// stays in the generation until the group ends it or Stop:
+			// kafka-go ends a generation as soon as one of its functions
+			// returns, and returning at once here rejoined the group in a
+			// loop — thousands of generations a second, each one a
+			// rebalance that revoked the other members' partitions too.
+			select {
+			case <-wctx.Done():
+			case <-r.hctx.Done():
+			}
+		}
 		wg.Wait()
 		close(workersDone)
 		wcancel()
