@@ -311,7 +311,7 @@
 // RabbitMQ and NATS: unacknowledged (the handler is not called again for
 // it; its worker waits), its dead letter written again with back-off
 // (from redelivery-delay, at least 100ms, to 5s; a longer
-// redelivery-delay stays), counted in flight (each of a batch's entries
+// redelivery-delay stays; each wait ±20% at random), counted in flight (each of a batch's entries
 // until it is acknowledged), its WARN lines paced (5s doubling to 5min,
 // DEBUG between); after 3 failed attempts the consumer binding's Health
 // reports its dead letters down until one is written. Stop gives the
@@ -465,6 +465,13 @@
 //	ACL SETUSER app on >password resetkeys ~sb:* resetchannels -@all
 //	    +@stream +ping +hello +auth +client|setname +client|id +client|unblock
 //	    +eval +evalsha +multi +exec +zadd +zscore
+//
+// The streambind dlq commands (list, replay, purge; they use the service's
+// configuration, so its user) also claim each dead letter they work on
+// with a key <stream>:dlq-claim:<entry ID> (SET NX PX, renewed and
+// released in scripts, so that two operators never replay one twice): add
+// +set +get +del +pexpire +exists for them. Without +set, purge prints
+// how many it purged (0) and fails on the first claim with NOPERM.
 //
 // Without +client|unblock, Stop and Pause wait up to 2s for a blocking read
 // to end. +multi and +exec write a dead letter of more than 7,000 fields
