@@ -36,30 +36,18 @@ func TestIdleMemberKeepsGeneration(t *testing.T) {
 		spec.Logger = slog.New(slog.NewJSONHandler(&bufs[i], &slog.HandlerOptions{Level: slog.LevelInfo}))
 		startConsumer(t, bd, spec)
 	}
-	// latest: the last assigned line of each member, once both have one
-	// of the same generation.
-	latest := func() (l [2]partitionLine, ok bool) {
-		for i := range bufs {
-			as, _ := partitionLines(t, &bufs[i])
-			if len(as) == 0 {
-				return l, false
-			}
-			l[i] = as[len(as)-1]
-		}
-		return l, l[0].Generation == l[1].Generation
-	}
 	waitFor(t, 30*time.Second, "both members assigned in one generation", func() bool {
-		_, ok := latest()
+		_, ok := latestAssigned(t, bufs[:])
 		return ok
 	})
-	settled, _ := latest()
+	settled, _ := latestAssigned(t, bufs[:])
 	const n = 50
 	writeNumbered(t, c, topic, 0, 0, n)
 	waitFor(t, 30*time.Second, "the inputs handled", func() bool { return handled.Load() >= n })
 	// Absence is observed over a window: several heartbeats, each of
 	// which a rejoining member would have turned into a new generation.
 	time.Sleep(5 * heartbeat) // the observation window, not a synchronisation
-	now, _ := latest()
+	now, _ := latestAssigned(t, bufs[:])
 	var lines [2]int
 	for i := range bufs {
 		as, _ := partitionLines(t, &bufs[i])

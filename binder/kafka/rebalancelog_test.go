@@ -45,6 +45,26 @@ func partitionLines(t *testing.T, buf *syncbuf.Buffer) (assigned, revoked []part
 	return assigned, revoked
 }
 
+// latestAssigned returns each member's last assigned line in bufs, and
+// whether every member has one and they are of one generation.
+func latestAssigned(t *testing.T, bufs []syncbuf.Buffer) (l []partitionLine, ok bool) {
+	t.Helper()
+	l = make([]partitionLine, len(bufs))
+	for i := range bufs {
+		as, _ := partitionLines(t, &bufs[i])
+		if len(as) == 0 {
+			return l, false
+		}
+		l[i] = as[len(as)-1]
+	}
+	for i := range l {
+		if l[i].Generation != l[0].Generation {
+			return l, false
+		}
+	}
+	return l, true
+}
+
 // TestRebalanceLoggedAtInfo: a group member logs one INFO line when a
 // generation's partitions are assigned (member, generation, the topic's
 // partitions) and one when they are revoked (the same, and why: a

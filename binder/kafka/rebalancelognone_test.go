@@ -43,21 +43,11 @@ func TestRebalanceLogMemberWithoutPartitions(t *testing.T) {
 			})
 		}
 	}
-	latest := func() (l [2]partitionLine, ok bool) {
-		for i := range bufs {
-			as, _ := partitionLines(t, &bufs[i])
-			if len(as) == 0 {
-				return l, false
-			}
-			l[i] = as[len(as)-1]
-		}
-		return l, l[0].Generation == l[1].Generation
-	}
 	waitFor(t, 30*time.Second, "both members' assignments of one generation logged", func() bool {
-		_, ok := latest()
+		_, ok := latestAssigned(t, bufs[:])
 		return ok
 	})
-	l, _ := latest()
+	l, _ := latestAssigned(t, bufs[:])
 	got := map[string]bool{l[0].Partitions: true, l[1].Partitions: true}
 	if !got[a+":0 "+b+":0"] || !got["none"] {
 		t.Fatalf("assigned lines: %q and %q; want %q and %q", l[0].Partitions, l[1].Partitions, a+":0 "+b+":0", "none")
