@@ -23,9 +23,11 @@ import (
 //	stream.kafka.bindings.<b>.producer.configuration
 //	stream.kafka.bindings.<b>.consumer.dlq-producer-properties.configuration
 //
-// A property kafka-go can honour is mapped; every other one is refused by
-// name, with the reason, since running without a setting the user asked
-// for would be worse than not starting.
+// A property kafka-go can honour is mapped; one that only tunes the Java
+// client's machinery, or asks for what does not change delivery, is
+// accepted and ignored, with a warning (props.IgnoredKafkaClientProperty);
+// every other one is refused by name, with the reason, since running
+// without a setting the user asked for would be worse than not starting.
 
 // mapKind says which maps a Kafka property is read from.
 type mapKind int
@@ -172,11 +174,8 @@ var byteSerdes = map[string]bool{
 // cannot honour, with the reason a user reads.
 var refusedReasons = map[string]string{
 	"transactional.id":                   "exactly-once transactions are not supported (kafka-go has no transactional producer); the binder delivers at least once, and every record carries an id header for de-duplication (but under producer.header-mode: none)",
-	"delivery.timeout.ms":                "kafka-go has no delivery timeout: a send is bounded by retries × request.timeout.ms (send-attempts × write-timeout) and by its context",
 	"group.id":                           "the consumer group is the binding's group: set stream.bindings.<binding>.group",
 	"rebalance.timeout.ms":               "not a Kafka consumer property: the Java client sends max.poll.interval.ms as the group's rebalance timeout; set that (or the binder's rebalance-timeout)",
-	"group.instance.id":                  "static group membership is not supported by kafka-go",
-	"partition.assignment.strategy":      "the binder assigns partitions with kafka-go's range and round-robin balancers, and watches for new partitions itself",
 	"auto.commit.interval.ms":            "the binder commits offsets itself, after each message is handled (at least once); there is no auto-commit",
 	"interceptor.classes":                "Java interceptors cannot run in a Go client",
 	"partitioner.class":                  "the partition is chosen by the binding (partition-key-expression, the scst_partition header, else murmur2 of the key, as Kafka's default partitioner)",
@@ -251,6 +250,13 @@ func propSide(k string) (consumer, producer bool) {
 }
 
 func decodeKafkaProp(p, k string, v any, kind mapKind, c *clientProps, conn *connProps, confKey string) error {
+	if _, ok := props.IgnoredKafkaClientProperty(k, v); ok {
+		// Accepted, not honoured: the configuration loader took it out
+		// of the file's maps with a warning saying why; here it comes
+		// from a configuration built otherwise (or a binder's
+		// environment).
+		return nil
+	}
 	if why, ok := refusedReasons[k]; ok {
 		return fmt.Errorf("not supported: %s", why)
 	}
@@ -355,10 +361,9 @@ func decodeKafkaProp(p, k string, v any, kind mapKind, c *clientProps, conn *con
 	case "retries":
 		err = putInt(&c.retries, v, 0)
 	case "enable.idempotence":
-		var b bool
-		if b, err = props.Bool(v); err == nil && b {
-			return fmt.Errorf("true is not supported: kafka-go has no idempotent producer, so a retried write can duplicate a record (every record carries an id header for de-duplication, but under producer.header-mode: none); set it to false")
-		}
+		// true is accepted above (props.IgnoredKafkaClientProperty):
+		// here only false, what the binder does, or a wrong value.
+		_, err = props.Bool(v)
 	case "max.in.flight.requests.per.connection":
 		// The binder keeps one write in flight per binding, which keeps
 		// the order whatever this says.

@@ -50,21 +50,19 @@ func TestKafkaPropertiesRefused(t *testing.T) {
 				"schema.registry.url": "http://x",
 				"sasl.jaas.config":    `com.sun.security.auth.module.Krb5LoginModule required password="` + secret + `";`,
 				"ssl.truststore.type": "JKS",
-				"delivery.timeout.ms": 120000,
 				"security.protocol":   "SASL_SSL",
 			},
 			"consumer-properties": map[string]any{"linger.ms": 5, "enable.auto.commit": true},
-			"producer-properties": map[string]any{"enable.idempotence": true, "transactional.id": "t", "client.id": "c"},
+			"producer-properties": map[string]any{"enable.idempotence": "sometimes", "transactional.id": "t", "client.id": "c"},
 		}})
 	wantErrs(t, err, map[string]string{
 		"stream.kafka.binder.transaction.transaction-id-prefix":      "exactly-once transactions are not supported",
 		"stream.kafka.binder.configuration.schema.registry.url":      "not a Kafka client property that kafka-go can honour",
 		"stream.kafka.binder.configuration.sasl.jaas.config":         "Krb5LoginModule is not supported",
 		"stream.kafka.binder.configuration.ssl.truststore.type":      "JKS is not supported",
-		"stream.kafka.binder.configuration.delivery.timeout.ms":      "kafka-go has no delivery timeout",
 		"stream.kafka.binder.consumer-properties.linger.ms":          "a producer property in a consumer's map",
 		"stream.kafka.binder.consumer-properties.enable.auto.commit": "the binder commits offsets itself",
-		"stream.kafka.binder.producer-properties.enable.idempotence": "no idempotent producer",
+		"stream.kafka.binder.producer-properties.enable.idempotence": "sometimes",
 		"stream.kafka.binder.producer-properties.transactional.id":   "exactly-once transactions are not supported",
 		"stream.kafka.binder.producer-properties.client.id":          "set it in stream.binders.k.environment.configuration",
 	})

@@ -770,9 +770,19 @@
 // property kafka-go can honour is mapped onto the settings above
 // (fetch.max.wait.ms is max-wait, linger.ms batch-timeout, acks per
 // producer, sasl.jaas.config with a PlainLoginModule or ScramLoginModule
-// line, PEM trust and key stores ...); every other one is an error naming
-// its key path and the reason — exactly-once transactions
-// (transaction.transaction-id-prefix, transactional.id), idempotence,
+// line, PEM trust and key stores ...). The Java client's own tuning, which
+// kafka-go does its own way (retry.backoff.ms, reconnect.backoff.ms,
+// metadata.max.age.ms, connections.max.idle.ms, client.dns.lookup,
+// buffer.memory, allow.auto.create.topics, delivery.timeout.ms), and what
+// the binder cannot provide but what does not change delivery
+// (group.instance.id: no static membership, a restart is a rebalance;
+// partition.assignment.strategy: kafka-go's range and round-robin
+// balancers; enable.idempotence: true, the Java default since Kafka 3.0:
+// a retried write can store a record twice, at least once as with false)
+// are accepted and ignored: the configuration loader warns of each at its
+// file:line, saying why (props.IgnoredKafkaClientProperty). Every other
+// one is an error naming its key path and the reason — exactly-once
+// transactions (transaction.transaction-id-prefix, transactional.id),
 // Java (de)serializers other than the byte-array and string ones, JKS
 // stores, Kerberos among them — so that a configuration never runs
 // without something it asked for. docs/conventions.md has the full table.

@@ -90,13 +90,11 @@ func TestSCStKafkaYAMLUnchanged(t *testing.T) {
 	}
 
 	bad := strings.NewReplacer(
-		"enable.idempotence: false", "enable.idempotence: true",
 		"client.id: enricher", "client.id: enricher\n            schema.registry.url: http://registry:8081",
 		"          requiredAcks: all", "          requiredAcks: all\n          transaction:\n            transaction-id-prefix: tx-",
 	).Replace(yaml)
 	// One problem per key, each at its file:line.
 	wantIn(t, scstApp(t, bad),
-		"stream.kafka.binder.producer-properties.enable.idempotence (application.yaml:35): true is not supported",
 		"stream.kafka.binder.configuration.schema.registry.url (application.yaml:26): not supported",
 		"stream.kafka.binder.transaction.transaction-id-prefix (application.yaml:19): exactly-once transactions are not supported")
 	// The bindings' maps are checked once the binder is fine.
