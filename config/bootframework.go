@@ -413,7 +413,9 @@ func bootLogging(logging map[string]any, origins map[string]string, skip map[str
 //   - server.servlet.context-path /svc moves the actuator endpoints under
 //     it (/svc/actuator/health), as management.endpoints.web.base-path is
 //     relative to it in Spring Boot; streambind's own /health/liveness,
-//     /health/readiness and /metrics stay at the root.
+//     /health/readiness and /metrics stay at the root, served only as
+//     the exposure of health and prometheus allows (management.server.main-server,
+//     read as management.Config.MainServer).
 //
 // The keys set here carry the origin of the server.* key they come from.
 // Nothing else in streambind listens on server.port: an app whose own HTTP
@@ -476,6 +478,10 @@ func bootMainServer(raw map[string]any, origins map[string]string, skip map[stri
 		mg[sk] = server
 	}
 	server["address"] = net.JoinHostPort(host, strconv.Itoa(port))
+	// The port is usually reachable by the app's clients: package
+	// management serves its own /metrics and /health/* there only as the
+	// exposure allows (management.Config.MainServer).
+	server["main-server"] = true
 	origins["management.server.address"] = originOf(origins, portPath) + from
 	raw[mk] = mg
 

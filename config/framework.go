@@ -29,6 +29,7 @@ func FrameworkKeys() []string {
 		"management.endpoints.web.exposure.include",
 		"management.server.address",
 		"management.server.idle-timeout",
+		"management.server.main-server",
 		"management.server.max-connections",
 		"management.server.read-header-timeout",
 		"management.server.read-timeout",

@@ -55,6 +55,11 @@
 //	GET  /metrics                    Prometheus text format
 //	GET  /actuator/config            the effective configuration: keys and origins, values only if show-values is always
 //
+// On Spring Boot's server.port ([Config.MainServer]) /health/liveness and
+// /health/readiness are served only with health exposed, /metrics only
+// with prometheus exposed: that port is usually reachable by the app's
+// clients.
+//
 // Spring Boot Actuator's paths, for the probes and scrape configurations of
 // a ported Spring service (see [ActuatorHealth]):
 //
@@ -240,6 +245,17 @@ type Config struct {
 	// DiscoveryDisabled turns off GET <BasePath>, the links page
 	// (management.endpoints.web.discovery.enabled: false).
 	DiscoveryDisabled bool
+	// MainServer is true when Address is Spring Boot's main server port
+	// (server.port; package config sets it, as management.server.main-server,
+	// only when neither management.server.port nor management.server.address
+	// is set). That port is usually reachable by the app's clients, on every
+	// interface, so streambind's own paths follow the exposure there as the
+	// actuator endpoints do: /metrics only with prometheus exposed,
+	// /health/liveness and /health/readiness only with health exposed. A
+	// management server configured as such serves them always. Set by
+	// package config (bootMainServer), not a key to set by hand; set, it
+	// only narrows what is served.
+	MainServer bool
 }
 
 // withDefaults returns c with zero limits replaced by their defaults.
@@ -390,6 +406,8 @@ func ConfigFrom(raw map[string]any) (Config, error) {
 			duration(&c.WriteTimeout)
 		case "management.server.idle-timeout":
 			duration(&c.IdleTimeout)
+		case "management.server.main-server":
+			boolean(&c.MainServer)
 		case "management.server.max-connections":
 			n, err := props.Int(v, 1)
 			if err != nil {
@@ -576,7 +594,7 @@ func norm(path string) string {
 // knownKeys are the keys ConfigFrom reads.
 var knownKeys = append([]string{"management.server.address", "management.server.read-header-timeout",
 	"management.server.read-timeout", "management.server.write-timeout", "management.server.idle-timeout",
-	"management.server.max-connections", "management.endpoint.config.enabled", "management.endpoints.config.enabled",
+	"management.server.max-connections", "management.server.main-server", "management.endpoint.config.enabled", "management.endpoints.config.enabled",
 	"management.tracing.exporter", "management.tracing.endpoint", "management.tracing.sampling-probability",
 	"management.tracing.service-name", "management.tracing.insecure", "management.endpoints.web.base-path",
 	"management.endpoints.web.exposure.include", "management.endpoints.web.exposure.exclude",

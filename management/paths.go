@@ -59,6 +59,9 @@ func (s *Server) register(routes []route) {
 			if st.Discovery {
 				add(i, method+" "+muxPath(st.DiscoveryPath()))
 			}
+		case r.id == "" && s.opts.MainServer && !st.Exposed(ownEndpoint(path)):
+			// On server.port, streambind's own paths follow the exposure
+			// of the endpoint they serve (Config.MainServer).
 		case r.id == "":
 			own = append(own, i)
 		case r.id == "config" && !s.opts.ConfigEndpoint, !st.Exposed(r.id), conflicts[r.id] != nil:
@@ -86,6 +89,16 @@ func (s *Server) register(routes []route) {
 			s.routes = append(s.routes, p)
 		}
 	}
+}
+
+// ownEndpoint is the actuator endpoint whose exposure serves one of
+// streambind's own paths on the main server (Config.MainServer): the
+// probes are health's, /metrics is prometheus's scrape.
+func ownEndpoint(path string) string {
+	if strings.HasPrefix(path, "/health/") {
+		return "health"
+	}
+	return "prometheus"
 }
 
 // wildcardRE matches a ServeMux wildcard's name, so that two patterns that

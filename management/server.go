@@ -179,6 +179,11 @@ func (s *Server) Start() error {
 		return fmt.Errorf("management: server on %s already started (a Server starts once)", s.Addr())
 	}
 	ln, err := net.Listen("tcp", s.opts.Address)
+	if err != nil && s.opts.MainServer {
+		// The port is Spring Boot's server.port, which an app's own HTTP
+		// server may have taken first: say where the address came from.
+		return fmt.Errorf("management: listen on %s, server.port (Spring Boot serves the actuator on the main server unless management.server.port is set): %w; if the app's own HTTP server listens on server.port, mount the management Handler on it, or set management.server.port to another port (-1: no management server)", s.opts.Address, err)
+	}
 	if err != nil {
 		return fmt.Errorf("management: listen on %s: %w", s.opts.Address, err)
 	}
