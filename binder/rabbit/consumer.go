@@ -37,6 +37,9 @@ type consumer struct {
 	// staleAcks counts acks (and nacks) dropped because their delivery
 	// came from a channel that is gone (tests read it).
 	staleAcks atomic.Int64
+	// expandPeak is the most decompressed bytes a channel of the consumer
+	// held at once (expandBudget), for tests.
+	expandPeak atomic.Int64
 	// Dead-letter counters (stream.DeadLetterStats).
 	dlCounts dlcount.Counts
 	// running is the queue of the current run, for rebindConsumers.
@@ -277,6 +280,11 @@ type chanSession struct {
 	// consumer cancelled): a dead letter held for a delivery of it stops
 	// waiting, as the broker redelivers that delivery.
 	gone chan struct{}
+	// mem bounds the decompressed bodies of the channel's deliveries held
+	// at once (expandBudget, springbatch.go). One per channel: a lost
+	// channel's deliveries are redelivered and never settled on it, so
+	// their share is dropped with it rather than leaked into the next.
+	mem *expandBudget
 }
 
 // closeReason is why the broker closed s's channel, nil when it did not
@@ -300,6 +308,10 @@ type inbound struct {
 	// bad is why the delivery could not be expanded (errBadSpringMessage):
 	// it is settled as failed for good without a handler call.
 	bad error
+	// held is the share of s.mem (expandBudget) its decompressed body
+	// holds, given back when the delivery is settled (run.ack,
+	// ackHandled); for a batch, on the delivery as received (grp.orig).
+	held int64
 }
 
 // run is one started period of a consumer.
@@ -412,7 +424,8 @@ func (r *run) subscribeOnce(ctx context.Context) (*chanSession, <-chan amqp.Deli
 	if err != nil {
 		return fail(fmt.Errorf("consume queue %q: %w", r.queue, err))
 	}
-	return &chanSession{ch: ch, gen: gen, tag: tag, closed: closed, gone: make(chan struct{})}, ds, nil
+	return &chanSession{ch: ch, gen: gen, tag: tag, closed: closed, gone: make(chan struct{}),
+		mem: newExpandBudget(c.bd.s.maxMessageSize, &c.expandPeak)}, ds, nil
 }
 
 // loop dispatches deliveries to the workers and re-subscribes after a lost
@@ -953,13 +966,20 @@ func (r *run) envelope(d *amqp.Delivery) stream.Envelope {
 // handleBatch returns the deliveries to requeue after redelivery-delay.
 func (r *run) handleBatch(ins []inbound) []inbound {
 	var later []inbound
-	if slices.ContainsFunc(ins, func(in inbound) bool { return in.bad != nil }) {
-		// Not handed to the BatchHandler: settled as failed first.
+	// Not handed to the BatchHandler: a delivery that could not be
+	// expanded (settled as failed first), and a part of a Spring AMQP
+	// batch an earlier part of which has the delivery requeued (it comes
+	// again with it, as on the sequential worker: handle).
+	skip := func(in inbound) bool { return in.bad != nil || in.grp != nil && in.grp.requeued() }
+	if slices.ContainsFunc(ins, skip) {
 		good := make([]inbound, 0, len(ins))
 		for _, in := range ins {
-			if in.bad == nil {
+			switch {
+			case !skip(in):
 				good = append(good, in)
-			} else if r.settleBad(in) {
+			case in.bad == nil:
+				r.ack(in, settleRequeue)
+			case r.settleBad(in):
 				later = append(later, in)
 			}
 		}
@@ -1776,6 +1796,7 @@ func (r *run) ack(in inbound, how settlement) {
 			return // settled with the batch's last part
 		}
 	}
+	in.s.mem.release(in.held)
 	r.flushAcks() // settlements go out in delivery order
 	if cur := r.session.Load(); cur != in.s || in.s.ch.IsClosed() {
 		r.c.staleAcks.Add(1)
@@ -1826,6 +1847,7 @@ func (r *run) ackHandled(in inbound) {
 		r.ack(in, settleAck)
 		return
 	}
+	in.s.mem.release(in.held)
 	slow := time.Since(r.handleStart) >= ackHold
 	r.ackMu.Lock()
 	defer r.ackMu.Unlock()

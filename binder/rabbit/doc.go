@@ -328,7 +328,17 @@
 //     springAutoDecompress goes. Other encodings are left as they are. A
 //     body may decompress to at most max-message-size (the binder's
 //     setting, 128 MiB by default): a small body can expand to any size (a
-//     zip bomb) and the result is held in memory whole.
+//     zip bomb) and the result is held in memory whole. The decompressed
+//     bodies a consumer holds at once (decompressed, not yet settled; for
+//     a batch, until its last part is) are bounded to twice
+//     max-message-size per consumer (its concurrency workers together):
+//     a compressed delivery waits, before it is decompressed,
+//     until its worst case (max-message-size) fits beside the others held,
+//     and the deliveries after it wait with it, in order, in prefetch.
+//     One is never refused for it: it goes once nothing else is held. So
+//     prefetch times max-message-size is never held, and a producer of
+//     compressible messages only slows the consumer down. gzip output is
+//     sized from the trailer's size (ISIZE), capped at max-message-size.
 //   - Batches (a Java producer's batching-enabled: true; Spring AMQP's
 //     SimpleBatchingStrategy): a delivery with the header springBatchFormat
 //     lengthHeader4, whose body is [4-byte big-endian length][message]
@@ -345,8 +355,10 @@
 //     nacked with requeue when a part is to be requeued (a Nak,
 //     requeue-rejected, a consumer stopping during the part): the
 //     whole batch comes again, the parts already handled included (at
-//     least once), and the sequential worker does not handle the parts
-//     after the requeued one; rejected when a part was rejected (with dlq
+//     least once), and the parts after the requeued one are not handled
+//     (a pipelined worker still handles those it handed to the
+//     AsyncHandler before the requeue; a BatchHandler, those in the same
+//     batch call); rejected when a part was rejected (with dlq
 //     and republish-to-dlq: false the broker dead-letters the batch as it
 //     came, as Spring's RejectAndDontRequeueRecoverer rejects the batch
 //     message; without dlq it is dropped), after the other parts were
@@ -356,7 +368,9 @@
 //     whole.
 //
 // A delivery that cannot be turned into messages — a malformed batch (a
-// length past the end of the body, a truncated length, no message), a body
+// length past the end of the body, a truncated length, no message: an
+// empty lengthHeader4 body is dead-lettered here, where Spring AMQP acks
+// it as a batch of no messages; no Spring producer sends one), a body
 // that does not decompress or decompresses past max-message-size — is
 // never handed to the handler nor requeued (not even with
 // requeue-rejected, as it would come back for ever): it is logged at

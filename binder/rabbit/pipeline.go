@@ -147,6 +147,14 @@ func (r *run) pipeline(q chan inbound) {
 		if in.s.ch.IsClosed() {
 			return // redelivered on the new channel
 		}
+		if in.grp != nil && in.grp.requeued() {
+			// An earlier part of its Spring AMQP batch has the delivery
+			// requeued: this one comes again with it, as on the
+			// sequential worker (handle). The parts handed out before
+			// that requeue are handled all the same (at least once).
+			r.ack(in, settleRequeue)
+			return
+		}
 		if !r.tryEnter() {
 			if r.loopCtx.Err() == nil {
 				held, holding = in, true // paused meanwhile

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"compress/zlib"
+	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -12,6 +13,8 @@ import (
 	"maps"
 	"strings"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	amqp "github.com/rabbitmq/amqp091-go"
 
@@ -104,6 +107,110 @@ const (
 	settleReject                    // basic.nack, no requeue
 )
 
+// expandLimit is how large a body may decompress to: max-message-size.
+func expandLimit(maxMessageSize int) int {
+	if maxMessageSize <= 0 {
+		return DefaultMaxMessageSize
+	}
+	return maxMessageSize
+}
+
+// expandBudget bounds the decompressed bodies a consumer channel's
+// deliveries hold at once to twice max-message-size (one body at the limit
+// handled while the next is decompressed). Without it, the dispatcher
+// decompressed every delivery as it came and queued it to its worker:
+// with prefetch 128, up to 128 bodies of up to max-message-size each were
+// held at once, and a producer of compressible messages could have the
+// consumer killed for its memory, the broker redelivering them to the next
+// one (a crash loop, nothing dead-lettered).
+//
+// Why a budget, and in the dispatcher, rather than decompressing in the
+// workers: a worker still holds the deliveries it queued (batch mode's
+// batch, a pipelined worker's deliveries finished behind an unfinished
+// one, up to prefetch), so only a count of bytes bounds them; the
+// dispatcher is the only one to wait for it (one goroutine, so no two
+// waiters hold a part each), and it waits as it does for a full worker
+// queue: the deliveries after stay with the broker's prefetch, in order.
+// The worst case (the limit) is reserved before decompressing and the rest
+// given back once the size is known; the share is given back when the
+// delivery (for a batch, its last part) is settled.
+//
+// A delivery is never refused for the budget: it is granted once nothing
+// else is held, so a limit above the budget (not possible with twice the
+// limit, but the rule keeps it so) only waits for the others to settle.
+// The wait ends when the consumer stops or its channel is lost (the
+// delivery is redelivered), so Stop stays prompt; a Pause holds the
+// settlements and so the dispatcher, as prefetch does.
+type expandBudget struct {
+	max  int64
+	peak *atomic.Int64 // the consumer's expandPeak
+
+	mu    sync.Mutex
+	held  int64
+	freed chan struct{} // capacity 1: a release since the waiter looked
+}
+
+func newExpandBudget(maxMessageSize int, peak *atomic.Int64) *expandBudget {
+	return &expandBudget{max: 2 * int64(expandLimit(maxMessageSize)), peak: peak, freed: make(chan struct{}, 1)}
+}
+
+// expandBudgetPoll is how often a waiting acquire looks whether its
+// channel was closed (amqp091-go then closes the deliveries, which the
+// dispatcher is not reading while it waits).
+const expandBudgetPoll = 250 * time.Millisecond
+
+// acquire reserves n bytes, waiting while they do not fit and something is
+// held; false when ctx ended or s's channel closed first.
+func (b *expandBudget) acquire(ctx context.Context, s *chanSession, n int64) bool {
+	if b == nil {
+		return true
+	}
+	var tick *time.Ticker
+	for {
+		b.mu.Lock()
+		if b.held == 0 || b.held+n <= b.max {
+			b.held += n
+			if b.held > b.peak.Load() {
+				b.peak.Store(b.held) // one acquirer per consumer channel at a time
+			}
+			b.mu.Unlock()
+			if tick != nil {
+				tick.Stop()
+			}
+			return true
+		}
+		b.mu.Unlock()
+		if tick == nil {
+			tick = time.NewTicker(expandBudgetPoll)
+		}
+		select {
+		case <-b.freed:
+		case <-tick.C:
+			if s.ch.IsClosed() {
+				tick.Stop()
+				return false
+			}
+		case <-ctx.Done():
+			tick.Stop()
+			return false
+		}
+	}
+}
+
+// release gives n bytes back.
+func (b *expandBudget) release(n int64) {
+	if b == nil || n == 0 {
+		return
+	}
+	b.mu.Lock()
+	b.held -= n
+	b.mu.Unlock()
+	select {
+	case b.freed <- struct{}{}:
+	default:
+	}
+}
+
 // springDecoder names the decompression of content encoding enc the way
 // Spring AMQP's DelegatingDecompressingPostProcessor picks it: the part
 // before the first ':' (else ',') is gzip, deflate or zip; rest is the
@@ -164,6 +271,18 @@ func decompress(kind string, body []byte, limit int) ([]byte, error) {
 		return nil, fmt.Errorf("unknown encoding %q", kind)
 	}
 	var out bytes.Buffer
+	// Sized once from what gzip says it decompresses to (ISIZE, the size
+	// mod 2^32 of its last member), capped at the limit, rather than
+	// doubled from small: doubling held up to twice the body and copied
+	// it each time. A wrong ISIZE (another producer's, several members)
+	// costs only the growth it would have saved; one above what deflate
+	// can expand to (about 1032:1) is not believed, lest a forged trailer
+	// have a small body hold the limit.
+	if kind == "gzip" && len(body) >= 4 {
+		if size := int64(binary.LittleEndian.Uint32(body[len(body)-4:])); size > 0 && size <= int64(len(body))*1032 {
+			out.Grow(int(min(size, int64(limit))) + bytes.MinRead)
+		}
+	}
 	n, err := io.Copy(&out, io.LimitReader(src, int64(limit)+1))
 	if err != nil {
 		return nil, err
@@ -231,15 +350,21 @@ func (r *run) expand(in inbound) []inbound {
 			"queue", r.queue, "message_id", d.MessageId, "error", in.bad)
 		return []inbound{in}
 	}
+	var held int64
 	if compressed {
-		limit := r.c.bd.s.maxMessageSize
-		if limit <= 0 {
-			limit = DefaultMaxMessageSize
+		limit := expandLimit(r.c.bd.s.maxMessageSize)
+		// The worst case is reserved before decompressing, the rest given
+		// back once the size is known.
+		if !in.s.mem.acquire(r.loopCtx, in.s, int64(limit)) {
+			return []inbound{} // stopping, or the channel is lost: redelivered
 		}
 		body, err := decompress(kind, d.Body, limit)
 		if err != nil {
+			in.s.mem.release(int64(limit))
 			return bad(fmt.Sprintf("body of content_encoding %q does not decompress", d.ContentEncoding), err)
 		}
+		held = int64(cap(body))
+		in.s.mem.release(int64(limit) - held)
 		d.Body, d.ContentEncoding = body, rest
 		if _, ok := d.Headers[springAutoDecompressHeader]; ok {
 			d.Headers = maps.Clone(d.Headers)
@@ -247,14 +372,16 @@ func (r *run) expand(in inbound) []inbound {
 		}
 	}
 	if !batch {
-		return []inbound{{d: d, s: in.s}}
+		return []inbound{{d: d, s: in.s, held: held}}
 	}
 	bodies, err := splitLengthHeader4(d.Body)
 	if err != nil {
+		in.s.mem.release(held) // dead-lettered as received
 		return bad("malformed Spring AMQP batch ("+springBatchFormatHeader+" "+batchFormatLengthHeader4+")", err)
 	}
 	d.Headers = maps.Clone(d.Headers)
 	delete(d.Headers, springBatchFormatHeader)
+	in.held = held // given back with the batch's settlement
 	g := &splitBatch{orig: in, n: len(bodies)}
 	parts := make([]inbound, len(bodies))
 	for i, b := range bodies {

@@ -485,3 +485,105 @@ func TestSpringBatchRejectedWhole(t *testing.T) {
 		}
 	}
 }
+
+// TestSpringDecompressBounded: the decompressed bodies held at once stay
+// within the consumer's budget (twice max-message-size), however many
+// compressible deliveries prefetch brings while the handler is slow; each
+// is handled once the ones before it are settled. Before, the dispatcher
+// decompressed all of them as they came (here 6 of 0.9 MiB each at once).
+func TestSpringDecompressBounded(t *testing.T) {
+	t.Parallel()
+	for _, async := range []bool{false, true} {
+		t.Run(map[bool]string{false: "handler", true: "async"}[async], func(t *testing.T) {
+			t.Parallel()
+			const limit = 1 << 20
+			vhost := rabbittest.VHost(t)
+			_, tr := newTestBinder(t, map[string]any{"virtual-host": vhost, "max-message-size": limit})
+			dest := uniqueDest(t, "springmem")
+			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+			defer cancel()
+			var co *consumer
+			ready := make(chan struct{})
+			arrived := make(chan string, 64)
+			first := true
+			handle := func(m stream.Envelope) {
+				<-ready
+				if first {
+					// Slow on the first: without the bound the dispatcher
+					// decompresses everything prefetched meanwhile.
+					first = false
+					deadline := time.Now().Add(2 * time.Second)
+					for time.Now().Before(deadline) && co.expandPeak.Load() <= 2*limit {
+						time.Sleep(10 * time.Millisecond) // polling the peak
+					}
+				}
+				arrived <- string(m.Payload[:min(len(m.Payload), 1)])
+			}
+			spec := stream.ConsumerSpec{Binding: "sm-in-0", Destination: dest, Group: "g",
+				Consumer: stream.ConsumerConfig{DLQ: true, MaxAttempts: 1}}
+			spec.Handler = func(_ context.Context, m stream.Envelope) error { handle(m); return nil }
+			if async {
+				spec.AsyncHandler = func(_ context.Context, m stream.Envelope, done func(error)) {
+					go func() { handle(m); done(nil) }()
+				}
+				spec.Consumer.MaxInFlight = 1 // in order: first is the first handled
+			}
+			c, err := tr.BindConsumer(ctx, spec)
+			if err != nil {
+				t.Fatal(err)
+			}
+			co = c.(*consumer)
+			close(ready)
+			if err := c.Start(ctx); err != nil {
+				t.Fatal(err)
+			}
+			ch := rabbittest.Channel(t, vhost)
+			body := bytes.Repeat([]byte{'z'}, limit*9/10)
+			const n = 6
+			gz := gzipped(t, body)
+			for i := range n {
+				m := amqp.Publishing{ContentEncoding: "gzip", Body: gz}
+				if i == n-1 { // a batch: its share is given back with its last part
+					m.Headers = amqp.Table{"springBatchFormat": "lengthHeader4"}
+					m.Body = gzipped(t, springBatch(string(body), "b"))
+				}
+				if err := ch.PublishWithContext(ctx, dest, "", false, false, m); err != nil {
+					t.Fatal(err)
+				}
+			}
+			for i := range n + 1 {
+				select {
+				case <-arrived:
+				case <-time.After(20 * time.Second):
+					t.Fatalf("handled %d of %d messages (peak %d bytes held)", i, n+1, co.expandPeak.Load())
+				}
+			}
+			if err := c.Stop(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if peak := co.expandPeak.Load(); peak <= limit || peak > 2*limit {
+				t.Errorf("peak of decompressed bytes held %d, want within (%d, %d]", peak, limit, 2*limit)
+			}
+			if q := queueMessages(t, vhost, dest+".g"); q != 0 {
+				t.Errorf("%d messages left in the group's queue", q)
+			}
+			if q := queueMessages(t, vhost, dest+".g.dlq"); q != 0 {
+				t.Errorf("%d messages dead-lettered", q)
+			}
+		})
+	}
+}
+
+// TestDecompressSizedFromTrailer: a gzip body is decompressed into a
+// buffer sized from its trailer (ISIZE), not doubled from small (which
+// held up to twice the body).
+func TestDecompressSizedFromTrailer(t *testing.T) {
+	const size = 3<<20 + 1
+	out, err := decompress("gzip", gzipped(t, make([]byte, size)), 8<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(out) != size || cap(out) > size+size/100 { // doubled: 4 MiB or more
+		t.Errorf("decompressed %d bytes into a buffer of %d", len(out), cap(out))
+	}
+}
