@@ -8,6 +8,7 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
+	"io"
 	"os/exec"
 	"strings"
 	"sync"
@@ -31,9 +32,9 @@ func springBatch(parts ...string) []byte {
 	return b
 }
 
-func gzipped(t *testing.T, b []byte) []byte {
-	var out bytes.Buffer
-	w := gzip.NewWriter(&out)
+// compressed writes b through w (made on out) and returns what it wrote.
+func compressed(t *testing.T, out *bytes.Buffer, w io.WriteCloser, b []byte) []byte {
+	t.Helper()
 	if _, err := w.Write(b); err != nil {
 		t.Fatal(err)
 	}
@@ -41,34 +42,35 @@ func gzipped(t *testing.T, b []byte) []byte {
 		t.Fatal(err)
 	}
 	return out.Bytes()
+}
+
+func gzipped(t *testing.T, b []byte) []byte {
+	var out bytes.Buffer
+	return compressed(t, &out, gzip.NewWriter(&out), b)
 }
 
 func deflated(t *testing.T, b []byte) []byte {
 	var out bytes.Buffer
-	w := zlib.NewWriter(&out)
-	if _, err := w.Write(b); err != nil {
-		t.Fatal(err)
-	}
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return out.Bytes()
+	return compressed(t, &out, zlib.NewWriter(&out), b)
 }
+
+// zipWriter is a zip archive of one entry, "amqp" (ZipPostProcessor's),
+// closed with the archive.
+type zipWriter struct {
+	io.Writer
+	z *zip.Writer
+}
+
+func (w zipWriter) Close() error { return w.z.Close() }
 
 func zipped(t *testing.T, b []byte) []byte {
 	var out bytes.Buffer
-	w := zip.NewWriter(&out)
-	f, err := w.Create("amqp") // ZipPostProcessor's entry
+	z := zip.NewWriter(&out)
+	f, err := z.Create("amqp")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.Write(b); err != nil {
-		t.Fatal(err)
-	}
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return out.Bytes()
+	return compressed(t, &out, zipWriter{f, z}, b)
 }
 
 // TestSpringBatchAndCompressionConsumed: messages as a Java SCSt producer
