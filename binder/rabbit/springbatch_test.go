@@ -73,6 +73,19 @@ func zipped(t *testing.T, b []byte) []byte {
 	return compressed(t, &out, zipWriter{f, z}, b)
 }
 
+// bindStarted binds spec on tr and starts it.
+func bindStarted(t *testing.T, ctx context.Context, tr *tracked, spec stream.ConsumerSpec) stream.Consumer {
+	t.Helper()
+	c, err := tr.BindConsumer(ctx, spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
 // TestSpringBatchAndCompressionConsumed: messages as a Java SCSt producer
 // sends them with batching-enabled (one AMQP message, springBatchFormat
 // lengthHeader4, its body the parts each after a 4-byte big-endian length)
@@ -94,7 +107,7 @@ func TestSpringBatchAndCompressionConsumed(t *testing.T) {
 	var mu sync.Mutex
 	var got []stream.Envelope
 	arrived := make(chan struct{}, 64)
-	c, err := tr.BindConsumer(ctx, stream.ConsumerSpec{Binding: "sb-in-0", Destination: dest, Group: "g",
+	c := bindStarted(t, ctx, tr, stream.ConsumerSpec{Binding: "sb-in-0", Destination: dest, Group: "g",
 		Consumer: stream.ConsumerConfig{DLQ: true, MaxAttempts: 1},
 		Handler: func(_ context.Context, m stream.Envelope) error {
 			mu.Lock()
@@ -106,12 +119,6 @@ func TestSpringBatchAndCompressionConsumed(t *testing.T) {
 			}
 			return nil
 		}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := c.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
 	ch := rabbittest.Channel(t, vhost)
 	batchHeaders := func() amqp.Table {
 		return amqp.Table{"springBatchFormat": "lengthHeader4", "amqp_batchSize": int32(3), "keep": "me"}
@@ -211,7 +218,7 @@ func TestSpringBatchNakRequeuesWhole(t *testing.T) {
 	var got []string
 	nakked := false
 	done := make(chan struct{})
-	c, err := tr.BindConsumer(ctx, stream.ConsumerSpec{Binding: "sbn-in-0", Destination: dest, Group: "g",
+	c := bindStarted(t, ctx, tr, stream.ConsumerSpec{Binding: "sbn-in-0", Destination: dest, Group: "g",
 		Consumer: stream.ConsumerConfig{MaxAttempts: 1},
 		Handler: func(_ context.Context, m stream.Envelope) error {
 			mu.Lock()
@@ -226,12 +233,6 @@ func TestSpringBatchNakRequeuesWhole(t *testing.T) {
 			}
 			return nil
 		}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := c.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
 	ch := rabbittest.Channel(t, vhost)
 	if err := ch.PublishWithContext(ctx, dest, "", false, false, amqp.Publishing{
 		Headers: amqp.Table{"springBatchFormat": "lengthHeader4"}, Body: springBatch("b1", "b2", "b3")}); err != nil {
@@ -269,17 +270,11 @@ func TestSpringBatchFromAmqpPublish(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	got := make(chan string, 8)
-	c, err := tr.BindConsumer(ctx, stream.ConsumerSpec{Binding: "sbc-in-0", Destination: dest, Group: "g",
+	c := bindStarted(t, ctx, tr, stream.ConsumerSpec{Binding: "sbc-in-0", Destination: dest, Group: "g",
 		Handler: func(_ context.Context, m stream.Envelope) error {
 			got <- string(m.Payload) + "|" + m.Headers["springBatchFormat"]
 			return nil
 		}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := c.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
 	defer c.Stop(context.Background())
 	cmd := exec.CommandContext(ctx, bin, "--url="+rabbittest.VHostURL(vhost), "-e", dest, "-r", "x",
 		"-H", "springBatchFormat: lengthHeader4", "-E", "gzip:UTF-8", "-C", "application/json")
@@ -377,13 +372,7 @@ func TestSpringBatchOtherWorkers(t *testing.T) {
 					done(nil)
 				}
 			}
-			c, err := tr.BindConsumer(ctx, spec)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := c.Start(ctx); err != nil {
-				t.Fatal(err)
-			}
+			c := bindStarted(t, ctx, tr, spec)
 			ch := rabbittest.Channel(t, vhost)
 			parts := strings.Fields(want)
 			for _, m := range []amqp.Publishing{
@@ -436,7 +425,7 @@ func TestSpringBatchRejectedWhole(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	got := make(chan string, 8)
-	c, err := tr.BindConsumer(ctx, stream.ConsumerSpec{Binding: "sbr-in-0", Destination: dest, Group: "g",
+	c := bindStarted(t, ctx, tr, stream.ConsumerSpec{Binding: "sbr-in-0", Destination: dest, Group: "g",
 		Consumer:  stream.ConsumerConfig{DLQ: true, MaxAttempts: 1},
 		Extension: map[string]any{"republish-to-dlq": false},
 		Handler: func(_ context.Context, m stream.Envelope) error {
@@ -446,12 +435,6 @@ func TestSpringBatchRejectedWhole(t *testing.T) {
 			}
 			return nil
 		}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := c.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
 	defer c.Stop(context.Background())
 	ch := rabbittest.Channel(t, vhost)
 	body := springBatch("r1", "fail-r2", "r3")
