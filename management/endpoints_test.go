@@ -229,7 +229,7 @@ func TestBindingCountersAreTheMetrics(t *testing.T) {
 	}
 	for i, b := range h.Buckets {
 		pb := hist.GetBucket()[i]
-		if b.LE != stream.HandlerBuckets[i] || b.LE != pb.GetUpperBound() || uint64(b.Count) != pb.GetCumulativeCount() {
+		if b.LE != stream.HandlerBuckets()[i] || b.LE != pb.GetUpperBound() || uint64(b.Count) != pb.GetCumulativeCount() {
 			t.Errorf("bucket %d: JSON %+v, Prometheus le=%v count=%v", i, b, pb.GetUpperBound(), pb.GetCumulativeCount())
 		}
 	}

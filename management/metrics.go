@@ -170,8 +170,8 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 		if !b.IsInput() {
 			continue
 		}
-		buckets := make(map[float64]uint64, len(stream.HandlerBuckets))
-		for i, ub := range stream.HandlerBuckets {
+		buckets := make(map[float64]uint64, len(stream.HandlerBuckets()))
+		for i, ub := range stream.HandlerBuckets() {
 			buckets[ub] = uint64(st.HandlerBuckets[i])
 		}
 		ch <- prometheus.MustNewConstHistogram(descDuration, uint64(st.HandlerCalls), st.HandlerTime.Seconds(), buckets, labels...)

@@ -405,8 +405,8 @@ func view(b *stream.Binding) BindingView {
 		v.LabeledCounters[lc.name] = append(v.LabeledCounters[lc.name], Series{Labels: labels, Value: lc.value})
 	}
 	if b.IsInput() {
-		h := &Histogram{Count: st.HandlerCalls, SumSeconds: st.HandlerTime.Seconds(), Buckets: make([]Bucket, len(stream.HandlerBuckets))}
-		for i, le := range stream.HandlerBuckets {
+		h := &Histogram{Count: st.HandlerCalls, SumSeconds: st.HandlerTime.Seconds(), Buckets: make([]Bucket, len(stream.HandlerBuckets()))}
+		for i, le := range stream.HandlerBuckets() {
 			h.Buckets[i] = Bucket{LE: le, Count: st.HandlerBuckets[i]}
 		}
 		v.HandlerDuration = h

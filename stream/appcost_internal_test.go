@@ -24,8 +24,8 @@ func TestHandlerCallsCountsEveryBucket(t *testing.T) {
 		t.Errorf("Processed %d, want 4 (2 timed successes, 2 counted)", st.Processed)
 	}
 	want := []int64{2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 3, 3} // cumulative: ≤100µs, ≤5s, none ≤10s beyond
-	if len(st.HandlerBuckets) != len(HandlerBuckets) {
-		t.Fatalf("%d buckets, want %d", len(st.HandlerBuckets), len(HandlerBuckets))
+	if len(st.HandlerBuckets) != len(handlerBuckets) {
+		t.Fatalf("%d buckets, want %d", len(st.HandlerBuckets), len(handlerBuckets))
 	}
 	for i := range want {
 		if st.HandlerBuckets[i] != want[i] {
@@ -35,18 +35,18 @@ func TestHandlerCallsCountsEveryBucket(t *testing.T) {
 }
 
 // bucketOf's integer bounds put a duration in the bucket the float
-// comparison of its Seconds() with HandlerBuckets does, at each bound and
+// comparison of its Seconds() with handlerBuckets does, at each bound and
 // a nanosecond either side.
 func TestBucketOfMatchesSeconds(t *testing.T) {
 	bySeconds := func(d time.Duration) int {
-		for i, ub := range HandlerBuckets {
+		for i, ub := range handlerBuckets {
 			if d.Seconds() <= ub {
 				return i
 			}
 		}
-		return len(HandlerBuckets)
+		return len(handlerBuckets)
 	}
-	for _, ub := range HandlerBuckets {
+	for _, ub := range handlerBuckets {
 		c := time.Duration(ub * 1e9)
 		for d := c - 3; d <= c+3; d++ {
 			if got, want := bucketOf(d), bySeconds(d); got != want {

@@ -663,19 +663,23 @@ func (p *partitioner) forKey(key any) (int, error) {
 	return n, nil
 }
 
-// HandlerBuckets are the upper bounds, in seconds, of the handler duration
-// histogram (Prometheus' default buckets with finer ones below 5ms). Read
-// only: the bindings bucket durations by handlerBucketBounds, made of it
-// when the package is initialised.
-var HandlerBuckets = [...]float64{0.0001, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10}
+// HandlerBuckets returns the upper bounds, in seconds, of the handler
+// duration histogram (Prometheus' default buckets with finer ones below
+// 5ms): [Stats].HandlerBuckets[i] counts the messages handled within the
+// i-th bound. It returns a copy, so that no caller can change the bounds
+// the bindings bucket by.
+func HandlerBuckets() [len(handlerBuckets)]float64 { return handlerBuckets }
+
+// handlerBuckets are HandlerBuckets' bounds; never written.
+var handlerBuckets = [...]float64{0.0001, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10}
 
 // handlerBucketBounds[i] is the longest Duration whose Seconds() is at
-// most HandlerBuckets[i]: a message's duration is bucketed by comparing
+// most handlerBuckets[i]: a message's duration is bucketed by comparing
 // integers, without the float conversion of d.Seconds() (a tenth of the
 // core's per-message cost on the in-process binder), into the same
 // bucket as before.
-var handlerBucketBounds = func() (b [len(HandlerBuckets)]time.Duration) {
-	for i, ub := range HandlerBuckets {
+var handlerBucketBounds = func() (b [len(handlerBuckets)]time.Duration) {
+	for i, ub := range handlerBuckets {
 		d := time.Duration(math.Round(ub * 1e9))
 		for d.Seconds() > ub {
 			d--
@@ -708,14 +712,14 @@ type bindingStats struct {
 	processed    atomic.Int64
 	handlerNanos atomic.Int64
 	// okBuckets[i] counts the handler calls (with their retries) that
-	// succeeded within HandlerBuckets[i] seconds and above
-	// HandlerBuckets[i-1], failBuckets those that failed for good
+	// succeeded within handlerBuckets[i] seconds and above
+	// handlerBuckets[i-1], failBuckets those that failed for good
 	// (neither cumulative); the last of each counts those above every
 	// bound. HandlerCalls is the sum of both, Processed includes
 	// okBuckets' sum: a success costs the one bucket add, no counter of
 	// its own. Processed is a sum of counters that only grow, never a
 	// difference, so that a snapshot cannot go backwards.
-	okBuckets, failBuckets [len(HandlerBuckets) + 1]atomic.Int64
+	okBuckets, failBuckets [len(handlerBuckets) + 1]atomic.Int64
 	// delayed counts delayed retries per consumer.retry-delays level.
 	delayed levelCounts
 	// handling counts the messages in handling (inflight.go).
@@ -752,7 +756,7 @@ func (s *bindingStats) snapshot() BindingStats {
 // cumulative returns the histogram's cumulative bucket counts, the
 // number of messages timed and how many of them succeeded.
 func (s *bindingStats) cumulative() (buckets []int64, calls, ok int64) {
-	buckets = make([]int64, len(HandlerBuckets))
+	buckets = make([]int64, len(handlerBuckets))
 	for i := range s.okBuckets {
 		o := s.okBuckets[i].Load()
 		ok += o
@@ -790,7 +794,7 @@ type BindingStats struct {
 	HandlerTime  time.Duration `json:"handlerTimeNanos"`
 	HandlerCalls int64         `json:"handlerCalls"`
 	// HandlerBuckets[i] counts the messages handled within
-	// HandlerBuckets[i] seconds (cumulative, as Prometheus wants them).
+	// HandlerBuckets()[i] seconds (cumulative, as Prometheus wants them).
 	HandlerBuckets []int64 `json:"handlerBuckets"`
 	// InFlight is how many input messages are in handling now (counted
 	// as HandlerTime times them: retries, their back-off and a function's
