@@ -182,6 +182,11 @@ func (b *Binder) BindProducer(ctx context.Context, spec stream.ProducerSpec) (st
 		log = b.log.With("binding", spec.Binding, "destination", spec.Destination)
 	}
 	p := &producer{bd: b, spec: spec, exchange: opts.exchange(spec.Destination), opts: opts, topo: t, log: log, partitioned: spec.Producer.IsPartitioned(), born: time.Now()}
+	if opts.compress {
+		if p.gz, err = newGzipper(b.s.compressionLevel); err != nil {
+			return fail(err)
+		}
+	}
 	b.logBound(log, "rabbit: producer bound", spec.Binding, t, "routing_key", p.routingKeyDoc())
 	if err := b.addProducer(p); err != nil {
 		return fail(err)

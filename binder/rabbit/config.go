@@ -50,6 +50,9 @@ const (
 	DefaultBatchSize     = 64
 	// DefaultMaxMessageSize is RabbitMQ's default max_message_size (128 MiB).
 	DefaultMaxMessageSize = 128 << 20
+	// DefaultCompressionLevel is the gzip level of compress: true
+	// producers, SCSt's compression-level default (Deflater.BEST_SPEED).
+	DefaultCompressionLevel = 1
 	// DefaultRedeliveryDelay is how long a Nak'ed message is held before it
 	// is requeued (as on the Kafka binder).
 	DefaultRedeliveryDelay   = 100 * time.Millisecond
@@ -94,7 +97,11 @@ type settings struct {
 	pubChannels    int
 	confirmWindow  int
 	maxMessageSize int
-	tls            tlsSettings
+	// compressionLevel is the gzip level of compress: true producers
+	// (SCSt's compression-level, java.util.zip.Deflater's levels: -1
+	// default, 0 none, 1 fastest to 9 smallest).
+	compressionLevel int
+	tls              tlsSettings
 }
 
 type tlsSettings struct {
@@ -128,6 +135,8 @@ func defaultSettings() settings {
 		pubChannels:    DefaultPublisherChannels,
 		confirmWindow:  DefaultConfirmWindow,
 		maxMessageSize: DefaultMaxMessageSize,
+		// SCSt's default: Deflater.BEST_SPEED.
+		compressionLevel: DefaultCompressionLevel,
 	}
 }
 
@@ -271,11 +280,16 @@ func parseSettings(s stream.BinderSettings) (settings, error) {
 				out.maxMessageSize, err = props.Size(v, 1)
 			case "tls", "ssl":
 				err = out.applyTLS(&d, path, v)
+			case "compressionlevel":
+				// SCSt's, for producers with compress: true.
+				if out.compressionLevel, err = props.Int(v, -1); err == nil && out.compressionLevel > 9 {
+					err = fmt.Errorf("want -1 to 9 (java.util.zip.Deflater), got %d", out.compressionLevel)
+				}
 			default:
 				if ok, serr := scstKey("binder", k, v); ok {
 					return serr
 				}
-				err = props.UnknownKey("the rabbit binder accepts uri, addresses, username, password, virtual-host, connection-name, heartbeat, connection-timeout, reconnect-initial-interval, reconnect-max-interval, publisher-channels, confirm-window, max-message-size, tls, connection-name-prefix")
+				err = props.UnknownKey("the rabbit binder accepts uri, addresses, username, password, virtual-host, connection-name, heartbeat, connection-timeout, reconnect-initial-interval, reconnect-max-interval, publisher-channels, confirm-window, max-message-size, tls, connection-name-prefix, compression-level")
 			}
 			return err
 		})
@@ -608,6 +622,10 @@ type producerOptions struct {
 	// auto-bind-dlq), so that they are the queues the consumers with dlq
 	// declare.
 	autoBindDlq bool
+	// compress gzips every message's body (SCSt's compress: true; the
+	// level is the binder's compression-level), as Spring AMQP's
+	// GZipPostProcessor does.
+	compress bool
 }
 
 // binderSections and bindingSections are the nested sections of the binder
@@ -631,7 +649,7 @@ var (
 // unknown-key error.
 const (
 	consumerKeys = "rabbit consumer properties: prefetch, requeue-rejected, republish-to-dlq, republish-delivery-mode, durable-subscription, redelivery-delay, batch-size, receive-timeout, consumer-tag-prefix, anonymous-group-prefix; " + commonKeys
-	producerKeys = "rabbit producer properties: routing-key, routing-key-expression, mandatory, delivery-mode, auto-bind-dlq; " + commonKeys
+	producerKeys = "rabbit producer properties: routing-key, routing-key-expression, mandatory, delivery-mode, auto-bind-dlq, compress; " + commonKeys
 )
 
 // maxReceiveTimeout bounds receive-timeout: a batch waiting longer for its
@@ -781,6 +799,8 @@ func parseProducerOptions(binding string, ext map[string]any) (producerOptions, 
 			o.transient, err = nonPersistent(v)
 		case "autobinddlq":
 			o.autoBindDlq, err = props.Bool(v)
+		case "compress":
+			o.compress, err = props.Bool(v)
 		default:
 			if ok, serr := scstKey("producer", k, v); ok {
 				return serr
@@ -866,12 +886,6 @@ func scstKey(kind, k string, v any) (handled bool, err error) {
 		if l, err = props.List(v); err == nil && len(l) > 0 {
 			err = errors.New("queue affinity (LocalizedQueueConnectionFactory) is not supported: the binder connects to addresses in turn; leave it out (a cluster routes to the queue's node)")
 		}
-	case "binder.compressionlevel":
-		// Only for compress: true, which is refused.
-		var n int
-		if n, err = props.Int(v, -1); err == nil && n > 9 {
-			err = fmt.Errorf("want -1 to 9 (java.util.zip.Deflater), got %d", n)
-		}
 	// listener container (RabbitConsumerProperties)
 	case "consumer.missingqueuesfatal":
 		err = only(false, "a missing queue is never fatal: "+reconnect)
@@ -929,8 +943,6 @@ func scstKey(kind, k string, v any) (handled bool, err error) {
 		}
 	case "producer.batchingenabled":
 		err = only(false, "messages are published one by one (Spring AMQP's batches are one AMQP message in its own format)")
-	case "producer.compress":
-		err = only(false, "payloads are published as they are; compress them in the function if needed")
 	case "producer.producertype":
 		err = enum([]string{"AMQP"}, map[string]string{
 			"STREAM_SYNC":  "RabbitMQ streams are not supported",

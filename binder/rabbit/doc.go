@@ -376,9 +376,24 @@
 // requeue-rejected, as it would come back for ever): it is logged at
 // ERROR and goes where a failed message goes, as it was received (its
 // body still compressed), with the reason in x-exception-message: to the
-// DLQ with dlq, else it is rejected (dropped). The binder does not produce
-// either form: its producer refuses batching-enabled: true and compress:
-// true (see Settings).
+// DLQ with dlq, else it is rejected (dropped).
+//
+// # Compressed sends
+//
+// A producer binding with compress: true (SCSt's) publishes every body
+// gzipped, as SCSt's GZipPostProcessor does: at the binder's
+// compression-level (SCSt's default 1, Deflater.BEST_SPEED), with
+// content_encoding gzip (or "gzip, <encoding>" when the message had one, a
+// replayed dead letter's, Spring AMQP's delimiter since 2.3) and the header
+// springAutoDecompress true; properties and headers are kept, and
+// confirms, partitioning, routing and the retries of a missing exchange
+// work as without it. A Java SCSt consumer, or this binder's, decompresses
+// it (see above). max-message-size applies twice: to the payload before
+// compression (this binder's consumers decompress a body to at most
+// max-message-size, so a larger one would be dead-lettered by them) and to
+// the gzipped body (an incompressible payload grows by about 20 bytes);
+// either is refused before it is published (ErrTooLarge, permanent).
+// The producer does not batch: it refuses batching-enabled: true.
 //
 // # Concurrency and ordering
 //
@@ -730,6 +745,7 @@
 //	confirm-window: 256                # unconfirmed messages per lane, at most 65536
 //	max-message-size: 134217728        # bytes (or a size: 16KB, 1MB; KB = 1024 bytes, as Spring reads it); the broker's max_message_size (RabbitMQ's default, 128 MiB):
 //	                                   # larger payloads fail Send (ErrTooLarge) and are dead-lettered headers-only
+//	compression-level: 1               # SCSt's: the gzip level of compress: true producers, java.util.zip.Deflater's -1 (default, 6) or 0 (none) to 9; 1 fastest
 //	tls:                               # or ssl; amqps:// URIs enable it
 //	  enabled: false                   # true when the tls map is given
 //	  ca-file: (system roots)
@@ -855,6 +871,7 @@
 //	mandatory: true                    # an unroutable message fails Send (ErrUnroutable)
 //	delivery-mode: PERSISTENT          # each message's AMQP delivery mode: NON_PERSISTENT (1, transient) or PERSISTENT (2)
 //	auto-bind-dlq: false               # required-groups queues with x-dead-letter-* arguments and DLQs, as consumers with dlq declare them
+//	compress: false                    # gzip every body (content_encoding gzip, as Spring AMQP's GZipPostProcessor) at the binder's compression-level; see "Compressed sends"
 //	exchange-type, declare-exchange, exchange-durable, exchange-auto-delete, bind-queue, queue-name-group-only, queue-binding-arguments: as above
 //	binding-routing-key, binding-routing-key-delimiter: as above, for required-groups queues
 //	ttl, expires, max-length, max-length-bytes, max-priority, lazy, overflow-behavior, quorum, single-active-consumer: as above, for required-groups queues

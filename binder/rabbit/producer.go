@@ -636,6 +636,8 @@ type producer struct {
 	born   time.Time
 	// routingHeaderWarned: a CC or BCC header was left out (logged once).
 	routingHeaderWarned atomic.Bool
+	// gz gzips the bodies of a compress: true binding; nil otherwise.
+	gz *gzipper
 
 	redeclMu  sync.Mutex
 	redeclAt  time.Time // the last declaration attempt of recover
@@ -678,6 +680,11 @@ func (p *producer) Send(ctx context.Context, m stream.Envelope) error {
 	p.warnRoutingHeaders(m)
 	start := time.Now()
 	l := p.bd.pub.sendLane(m, key)
+	if p.gz != nil {
+		if err := p.gz.compress(&msg, p.bd.pub.maxMessageSize); err != nil {
+			return p.result(ctx, l, key, msg, start, err)
+		}
+	}
 	if typed, ok := p.withNativeHeaders(msg, m.NativeHeaders); ok {
 		err := p.publishOn(ctx, l, key, typed)
 		if !typedRefused(err) {
@@ -781,10 +788,17 @@ func (p *producer) SendAsync(ctx context.Context, m stream.Envelope, done func(e
 	text := toPublishing(m, p.spec.ContentType)
 	p.withDeliveryMode(&text)
 	p.warnRoutingHeaders(m)
-	msg, typed := p.withNativeHeaders(text, m.NativeHeaders)
 	start := time.Now()
 	pub := p.bd.pub
 	l := pub.laneFor(m, key)
+	if p.gz != nil {
+		if err := p.gz.compress(&text, pub.maxMessageSize); err != nil {
+			done(p.result(ctx, l, key, text, start, err))
+			p.sent()
+			return
+		}
+	}
+	msg, typed := p.withNativeHeaders(text, m.NativeHeaders)
 	if !typed {
 		pub.publishAsync(ctx, l, pub.attempt(p.exchange, key, p.opts.mandatory, msg), func(err error) {
 			p.finishAsync(ctx, l, key, msg, start, err, done)
