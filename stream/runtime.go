@@ -478,7 +478,14 @@ func (rt *runtimeBinding) retryAfter(ctx context.Context, env Envelope, attempt 
 		if rt.in.cfg.Consumer.DLQ {
 			why = "dlq needs a consumer group; this binding is anonymous"
 		}
-		rt.log.Error("message failed and is DROPPED ("+why+")", append(append([]any{"attempts", n}, outAttrs...), "error", boundedErr(err))...)
+		msg := "message failed and is DROPPED (" + why + ")"
+		if rt.in.binderType == "rabbit" {
+			// The RabbitMQ binder rejects it without requeue, as SCSt
+			// does: a dead-letter exchange the queue has by other means
+			// (a policy) still routes it there.
+			msg = "message failed and is rejected without requeue (" + why + "): dropped unless the queue has a dead-letter exchange (e.g. set by a policy)"
+		}
+		rt.log.Error(msg, append(append([]any{"attempts", n}, outAttrs...), "error", boundedErr(err))...)
 	}
 	if rt.onFail != nil {
 		// A panic of the ErrorHandler is logged and the message goes on
