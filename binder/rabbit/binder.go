@@ -379,7 +379,7 @@ func (b *Binder) BindConsumer(ctx context.Context, spec stream.ConsumerSpec) (st
 		if spec.Group == "" {
 			t.queues = nil
 		}
-		if err := b.declareForBind(ctx, b.sub, t); err != nil {
+		if err := c.declareTopology(t, func(t topology) error { return b.declareForBind(ctx, b.sub, t) }); err != nil {
 			return fail(err)
 		}
 		if spec.Group == "" {

@@ -54,6 +54,9 @@ type consumer struct {
 	// after its channel was lost or the broker cancelled it fails (its
 	// queue deleted and declaring it again refused, say); nil otherwise.
 	subDown atomic.Pointer[error]
+	// keptWait holds the wait queues found with the other durability
+	// and used as they exist (declareTopology), each WARNed about once.
+	keptWait sync.Map // queue name -> true
 
 	life *lifecycle.Lifecycle // Start, Stop, Pause, Resume, close
 	// latest is the run started last, for readers that cannot take the
@@ -220,8 +223,11 @@ func (c *consumer) dlqTopology() topology {
 	return t
 }
 
-// declare declares t on a fresh channel of the consumer connection.
-func (c *consumer) declare(ctx context.Context, t topology) error { return c.bd.sub.declare(ctx, t) }
+// declare declares t on a fresh channel of the consumer connection
+// (declareTopology).
+func (c *consumer) declare(ctx context.Context, t topology) error {
+	return c.declareTopology(t, func(t topology) error { return c.bd.sub.declare(ctx, t) })
+}
 
 func (c *consumer) errorf(op string, err error) error {
 	return fmt.Errorf("rabbit: %s consumer %s (destination %q, group %q): %w", op, c.spec.Binding, c.dest, c.spec.Group, err)
@@ -387,8 +393,15 @@ func (r *run) subscribe(ctx context.Context) (*chanSession, <-chan amqp.Delivery
 		ds <-chan amqp.Delivery
 	}
 	sub, err := untilAnsweredValue(ctx, "subscribe to queue "+strconv.Quote(r.queue), func() (subscription, error) {
-		s, ds, err := r.subscribeOnce(ctx)
-		return subscription{s, ds}, err
+		var sub subscription
+		// A refused declaration closes the channel: declareTopology
+		// subscribes again on a new one to keep a wait queue as it exists.
+		err := r.c.declareTopology(r.c.topology(r.queue), func(t topology) error {
+			s, ds, err := r.subscribeOnce(ctx, t)
+			sub = subscription{s, ds}
+			return err
+		})
+		return sub, err
 	}, func(sub subscription) { _ = sub.s.ch.Close() })
 	if err != nil {
 		return nil, nil, err
@@ -397,7 +410,9 @@ func (r *run) subscribe(ctx context.Context) (*chanSession, <-chan amqp.Delivery
 	return sub.s, sub.ds, nil
 }
 
-func (r *run) subscribeOnce(ctx context.Context) (*chanSession, <-chan amqp.Delivery, error) {
+// subscribeOnce subscribes on a new channel, declaring t (the consumer's
+// topology) on it first.
+func (r *run) subscribeOnce(ctx context.Context, t topology) (*chanSession, <-chan amqp.Delivery, error) {
 	c := r.c
 	ch, gen, err := c.bd.sub.channel(ctx)
 	if err != nil {
@@ -416,7 +431,7 @@ func (r *run) subscribeOnce(ctx context.Context) (*chanSession, <-chan amqp.Deli
 	if err := ch.Qos(c.opts.prefetch, 0, false); err != nil {
 		return fail(fmt.Errorf("set prefetch: %w", err))
 	}
-	if err := c.topology(r.queue).declare(ch); err != nil {
+	if err := t.declare(ch); err != nil {
 		return fail(err)
 	}
 	tag := c.opts.consumerTag(c.spec.Binding)

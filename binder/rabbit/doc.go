@@ -18,7 +18,9 @@
 //     durable-subscription: false the queue is non-durable and auto-delete
 //     (the broker deletes it when its last consumer goes), so are the wait
 //     queues of retry-delays non-durable (not auto-delete: nothing
-//     consumes them), and with dlq
+//     consumes them; one that exists durable, as a release before
+//     2026-12-07 declared it, is used as it is, with a WARN: see the
+//     refused declarations below), and with dlq
 //     it is as an anonymous consumer's: the x-dead-letter-* arguments, but
 //     no DLQ (nor the DLX) declared for it, as SCSt's provisioner does.
 //     A producer's required-groups declares that queue durable: the two
@@ -80,7 +82,17 @@
 // keeps what a queue or exchange was first declared with, so a property
 // changed between two deployments (dlq, ttl, max-length, quorum,
 // exchange-type …) fails the bind until the queue is deleted or the property
-// set back. Bindings are only ever added, as in SCSt: a binding-routing-key
+// set back. One exception: a retry-delays wait queue that exists with the
+// other durability (a release before 2026-12-07 declared them all
+// durable; with durable-subscription: false they are non-durable now) is
+// declared again, on a new channel, with the durability it has, and used:
+// its messages still come back to the group's queue when their delay ends.
+// One WARN per wait queue and consumer names it and the migration (delete
+// it once empty: rabbitmqctl delete_queue --if-empty; the binder then
+// declares it as configured at its next declaration). Its other arguments
+// are compared as ever: a difference there fails the bind.
+//
+// Bindings are only ever added, as in SCSt: a binding-routing-key
 // changed since an earlier deployment binds the queue with the new key and
 // leaves the old binding in place (the queue still gets what it matches);
 // remove it with rabbitmqadmin or the management UI. So does a group made

@@ -49,7 +49,10 @@ func RetryQueueName(q string, d time.Duration) string {
 // non-durable, so that a broker restart does not keep them (and the
 // messages they hold) when the queue they return to is gone. They are
 // not auto-delete as that queue is: the broker deletes an auto-delete
-// queue when its last consumer goes, and nothing consumes them.
+// queue when its last consumer goes, and nothing consumes them. A wait
+// queue that exists with the other durability is used as it is
+// (keepDurability, c.declareTopology): a release before 2026-12-07
+// declared them durable always.
 func (c *consumer) withRetryQueues(t *topology, q string) {
 	if c.spec.Group == "" {
 		return
@@ -61,8 +64,9 @@ func (c *consumer) withRetryQueues(t *topology, q string) {
 		}
 		seen[d] = true
 		t.queues = append(t.queues, queueSpec{
-			name:    RetryQueueName(q, d),
-			durable: !c.opts.nonDurable,
+			name:           RetryQueueName(q, d),
+			durable:        !c.opts.nonDurable,
+			keepDurability: true,
 			args: amqp.Table{
 				"x-message-ttl":             d.Milliseconds(),
 				"x-dead-letter-exchange":    "",
@@ -70,6 +74,26 @@ func (c *consumer) withRetryQueues(t *topology, q string) {
 			},
 		})
 	}
+}
+
+// declareTopology declares t (the consumer's topology, or part of it)
+// with declare (which opens a channel of its own for each call), keeping a
+// wait queue that exists with the other durability (declareKeeping) with
+// a WARN, once per wait queue and consumer (c.keptWait): an upgrade from
+// a release that declared every wait queue durable does not fail the
+// bind of a group with durable-subscription false (406 PRECONDITION_FAILED,
+// inequivalent arg 'durable'). The wait queue's other arguments are
+// compared as ever: its messages still dead-letter into the group's
+// queue when their delay ends.
+func (c *consumer) declareTopology(t topology, declare func(topology) error) error {
+	return t.declareKeeping(declare, func(q queueSpec) {
+		if _, warned := c.keptWait.LoadOrStore(q.name, true); warned {
+			return
+		}
+		c.log.Warn("rabbit: a retry-delays wait queue of this consumer exists with the other durability (RabbitMQ refused declaring it: inequivalent arg 'durable'), so it is used as it exists: the messages waiting there come back to the group's queue when their delay ends, and failed messages are parked there. A release before 2026-12-07 declared every wait queue durable; now a wait queue is as durable as the group's queue it returns to (non-durable with durable-subscription: false), so that a broker restart does not keep it, and its messages, after that queue is gone. To migrate, delete it once it is empty (migrate; without --if-empty the messages waiting there are lost): the binder declares it as configured the next time it declares its topology (re-subscribing, restarting, or parking a message once it is gone)",
+			"wait_queue", q.name, "queue", c.queue, "durable", q.durable, "declared_durable", !q.durable,
+			"migrate", "rabbitmqctl delete_queue -p "+c.bd.s.endpoint(0).vhost+" --if-empty "+q.name)
+	})
 }
 
 // markRetry marks env, delivery d's message, as a retry delivery when the
@@ -175,5 +199,5 @@ func (r *run) declareRetryQueues() error {
 	defer cancel()
 	var t topology
 	r.c.withRetryQueues(&t, r.queue)
-	return r.c.bd.pubMgr.declare(ctx, t)
+	return r.c.declareTopology(t, func(t topology) error { return r.c.bd.pubMgr.declare(ctx, t) })
 }

@@ -62,6 +62,9 @@ type queueSpec struct {
 	exchange   string     // "" = do not bind
 	keys       []string   // binding keys
 	bindArgs   amqp.Table // binding arguments (a headers exchange)
+	// keepDurability: an existing queue of this name with the other
+	// durability is used as it is (declareKeeping) instead of refused.
+	keepDurability bool
 }
 
 // topology is what a binding declares, idempotently, at bind time and after
@@ -126,6 +129,56 @@ func (t topology) declare(ch *amqp.Channel) error {
 		}
 	}
 	return nil
+}
+
+// declareKeeping declares t with declare, which declares on a channel of
+// its own each call (a refused declaration closes the channel). When the
+// broker refuses a queue marked keepDurability only because it exists with
+// the other durability (406 PRECONDITION_FAILED, inequivalent arg
+// 'durable', which RabbitMQ compares before the queue's other arguments),
+// t is declared again, on a new channel, with that queue as it exists; its
+// other arguments are still compared, and a difference there is returned
+// as ever (a [*TopologyError] naming the queue and the argument). Once the
+// declaration succeeds, kept is called with each queue declared with the
+// durability it had (its durable field as used). Every call tries the
+// durability asked for first, so a queue deleted since is declared as
+// asked.
+func (t topology) declareKeeping(declare func(topology) error, kept func(queueSpec)) error {
+	var flipped []queueSpec
+	for {
+		err := declare(t)
+		if err == nil {
+			for _, q := range flipped {
+				kept(q)
+			}
+			return nil
+		}
+		i := t.durabilityRefused(err)
+		if i < 0 || slices.ContainsFunc(flipped, func(q queueSpec) bool { return q.name == t.queues[i].name }) {
+			// Refused again after flipping (deleted and declared anew
+			// meanwhile): no second flip, so the loop ends.
+			return err
+		}
+		if len(flipped) == 0 {
+			t.queues = slices.Clone(t.queues) // the caller's stay as they are
+		}
+		t.queues[i].durable = !t.queues[i].durable
+		flipped = append(flipped, t.queues[i])
+	}
+}
+
+// durabilityRefused returns the index in t.queues of the keepDurability
+// queue whose declaration err refused for its durability (406,
+// inequivalent arg 'durable'), or -1.
+func (t topology) durabilityRefused(err error) int {
+	var te *TopologyError
+	if !errors.As(err, &te) || te.Entity != "queue" || te.Arg != "durable" {
+		return -1
+	}
+	if code, ok := amqpCode(err); !ok || code != amqp.PreconditionFailed {
+		return -1
+	}
+	return slices.IndexFunc(t.queues, func(q queueSpec) bool { return q.keepDurability && q.name == te.Name })
 }
 
 // all returns the queues and then the DLQs.
