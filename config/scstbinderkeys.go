@@ -33,6 +33,7 @@ var binderBindingKeys = map[string]map[string][]string{
 			"container-type", "durable-subscription", "exclusive", "failed-declaration-retry-interval",
 			"frame-max-headroom", "max-concurrency", "missing-queues-fatal", "prefetch",
 			"queue-declaration-retries", "recovery-interval", "requeue-rejected", "republish-delivery-mode",
+			"republish-delivey-mode", // SCSt's spelling (RabbitConsumerProperties.republishDeliveyMode)
 			"republish-to-dlq", "tx-size",
 			// streambind's own (binder/rabbit).
 			"batch-size", "redelivery-delay"}, rabbitQueueKeys...),

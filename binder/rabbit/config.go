@@ -729,7 +729,11 @@ func parseConsumerOptions(binding string, concurrency int, ext map[string]any) (
 			o.requeueRejected, err = props.Bool(v)
 		case "republishtodlq":
 			o.republishToDlq, err = props.Bool(v)
-		case "republishdeliverymode":
+		case "republishdeliverymode", "republishdeliveymode":
+			// SCSt's RabbitConsumerProperties spells it
+			// republishDeliveyMode (field and setter), so that is the key
+			// Spring Boot binds there (the correct spelling is bound to
+			// nothing and ignored); both mean the same here.
 			o.republishTransient, err = nonPersistent(v)
 		case "durablesubscription":
 			var durable bool
