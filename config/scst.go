@@ -90,6 +90,7 @@ func adaptSCSt(tree map[string]any, origins map[string]string) (warnings, errs [
 	warnings = append(warnings, misplacedBinderKeys(tree, origins)...)
 	warnings = append(warnings, commonKeysInBinderSections(tree, origins)...)
 	warnings = append(warnings, ignoredKafkaClientKeys(tree, origins)...)
+	warnings = append(warnings, ignoredBinderKeys(tree, origins)...)
 	errs = append(errs, binderSectionKeys(tree, origins)...)
 	if p, _, ok := lookupSquashed(tree, []string{"kafka", "streams"}); ok {
 		_, _ = takeKey(tree, []string{"kafka", "streams"})
