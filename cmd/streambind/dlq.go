@@ -696,8 +696,8 @@ printed as ****** unless --show-secrets; the payload is printed as it
 is. It removes nothing. PATH (as
 --config) follows N; a lone argument that is not a number is PATH.
 
-The id (show's "id:", replay --dry-run's "would replay ID") is the
-binder's: on Kafka <partition>/<offset>, on NATS the stream sequence, on
+The id (show's "id:", replay --dry-run's "would replay dead letter ID")
+is the binder's: on Kafka <partition>/<offset>, on NATS the stream sequence, on
 Redis the entry ID — each stays with its dead letter until it is removed.
 A RabbitMQ queue numbers nothing: there the id is the position the command
 read the dead letter at (1 = the queue's head), the same as N, so it
@@ -894,8 +894,12 @@ printed for the first 10 of each kind (skipped for --max-replays,
 headers-only, without their key, taken over by another replay), then one
 line that says the rest are not listed; the summary counts them all
 ("N skipped: replayed M times or more already (--max-replays)"). Note
-that a destination's every group gets the copy, not only the binding's:
-on RabbitMQ, --to-queue sends it to the binding's group's queue only.
+that a destination's every group gets the copy, not only the binding's,
+and a note on stderr says so before the first copy (and before a
+--dry-run's first line), naming the destination: on RabbitMQ,
+--to-queue sends it to the binding's group's queue only; Kafka, NATS and
+Redis have no such option (every group of a topic or stream reads each
+message), which the note says.
 
 Replays (and purges) of a binding's dead letters may run at once (two
 terminals, a retried job): each dead letter goes to one of them. Order
@@ -1050,12 +1054,16 @@ least 1. --dry-run prints what would be replayed and changes nothing.`,
 			if queue != "" {
 				dest = "queue " + queue
 			}
+			// Said once, before the first copy (or --dry-run line):
+			// every other group of the destination gets the copies too.
+			audience := onceNote(t.replayAudienceNotice(dest, toExchange != "", queue), func(format string, args ...any) { fmt.Fprintf(e.stderr, format, args...) })
 			rp := &replayer{dest: dest, dryRun: dryRun, maxReplays: maxReplays, limit: ff.limit, lease: lease.d, tick: tick,
 				match: ff.match,
 				producer: func(ctx context.Context, dest string) (stream.Producer, bool, error) {
 					if p := producers[dest]; p != nil {
 						return p, false, nil
 					}
+					audience()
 					var p stream.Producer
 					var err error
 					if queue != "" {
@@ -1074,7 +1082,8 @@ least 1. --dry-run prints what would be replayed and changes nothing.`,
 				},
 				note: func(format string, args ...any) { fmt.Fprintf(e.stderr, format, args...) },
 				dry: func(d stream.DeadLetter) {
-					fmt.Fprintf(out, "would replay %s to %s: %s\n", d.ID, dest, oneLine(d.Headers[stream.HeaderExceptionMessage]))
+					audience()
+					fmt.Fprintf(out, "would replay dead letter %s to %s: %s\n", d.ID, dest, oneLine(d.Headers[stream.HeaderExceptionMessage]))
 				},
 				progress: func(n int) { pr.update(n, false) },
 			}

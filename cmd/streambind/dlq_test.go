@@ -261,6 +261,11 @@ func exerciseDLQ(t *testing.T, dir string, e func() *runEnv, a *dlqApp, depth fu
 	if r.code != exitOK || !strings.Contains(r.stdout, "replayed 1 dead letter of work-in-0; 5 did not match") {
 		t.Fatalf("replay: exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
 	}
+	// The copy went to the destination, which every group reads: said
+	// once, on stderr (replayAudienceNotice).
+	if strings.Count(r.stderr, "every consumer group of it receives") != 1 {
+		t.Errorf("replay: stderr %q; want one note that every consumer group of the destination receives the copies", r.stderr)
+	}
 	select {
 	case m := <-a.back:
 		if m.Payload.ID != "4" || m.Headers[stream.HeaderReplayCount] != "1" || m.Headers[stream.HeaderExceptionMessage] != "" {

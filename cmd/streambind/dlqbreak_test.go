@@ -245,7 +245,7 @@ func TestDLQBreakManyReplaysFewPartitionsKafka(t *testing.T) {
 	a.waitDeadLettered(t, n, depth)
 	dry := runIn(t, dir, env, "dlq", "replay", "--binding", "work-in-0", "--dry-run")
 	parts := map[string]bool{}
-	for _, m := range regexp.MustCompile(`(?m)^would replay (\d+)/`).FindAllStringSubmatch(dry.stdout, -1) {
+	for _, m := range regexp.MustCompile(`(?m)^would replay dead letter (\d+)/`).FindAllStringSubmatch(dry.stdout, -1) {
 		parts[m[1]] = true
 	}
 	if len(parts) < 2 {

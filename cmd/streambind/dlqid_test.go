@@ -68,7 +68,7 @@ func TestDLQRabbitIDIsAPosition(t *testing.T) {
 	if id, job, _ := show("--id", "2"); id != "2" || job != "3" {
 		t.Errorf("show --id 2 after the replay: id %s job %s; want job 3 (RabbitMQ ids are positions)", id, job)
 	}
-	if r := dlq("replay", "--dry-run", "--header", stream.HeaderID+"="+mid2); !strings.Contains(r.stdout, "would replay 1 to ") {
+	if r := dlq("replay", "--dry-run", "--header", stream.HeaderID+"="+mid2); !strings.Contains(r.stdout, "would replay dead letter 1 to ") {
 		t.Errorf("replay --dry-run --header id=%s: stdout %q; want job 2 at position 1", mid2, r.stdout)
 	}
 }

@@ -229,7 +229,7 @@ func wouldReplay(t *testing.T, dir string, env []string) []string {
 		t.Fatalf("dry run: exit %d\n%s", r.code, r.stderr)
 	}
 	var ids []string
-	for _, m := range regexp.MustCompile(`(?m)^would replay (\d+/\d+) `).FindAllStringSubmatch(r.stdout, -1) {
+	for _, m := range regexp.MustCompile(`(?m)^would replay dead letter (\d+/\d+) `).FindAllStringSubmatch(r.stdout, -1) {
 		ids = append(ids, m[1])
 	}
 	return ids

@@ -59,7 +59,7 @@ func TestDLQReplayToQueueRabbit(t *testing.T) {
 			t.Errorf("replay %v: exit %d, stdout %q, stderr %q; want usage (2)", args, r.code, r.stdout, r.stderr)
 		}
 	}
-	if r := dlq("--to-queue", "--dry-run"); r.code != exitOK || !strings.Contains(r.stdout, " to queue work.g: card declined\n") {
+	if r := dlq("--to-queue", "--dry-run"); r.code != exitOK || !strings.Contains(r.stdout, "would replay dead letter 1 to queue work.g: card declined\n") {
 		t.Errorf("replay --to-queue --dry-run: exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
 	}
 
@@ -79,6 +79,9 @@ func TestDLQReplayToQueueRabbit(t *testing.T) {
 	r = dlq("--to-queue")
 	if r.code != exitOK || !strings.Contains(r.stdout, "replayed 1 dead letter of work-in-0") {
 		t.Fatalf("replay --to-queue: exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
+	}
+	if strings.Contains(r.stderr, "every consumer group") {
+		t.Errorf("replay --to-queue: stderr %q; the copies went to work.g only, nothing to note", r.stderr)
 	}
 	if n := own(); n != 1 {
 		t.Errorf("after replay --to-queue, work.g has %d messages, want the copy", n)
