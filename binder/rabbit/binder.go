@@ -187,6 +187,9 @@ func (b *Binder) BindProducer(ctx context.Context, spec stream.ProducerSpec) (st
 			return fail(err)
 		}
 	}
+	if opts.batching {
+		p.batch = newBatcher(p, opts.batchSize, opts.batchBufferLimit, opts.batchTimeout, b.s.maxMessageSize)
+	}
 	b.logBound(log, "rabbit: producer bound", spec.Binding, t, "routing_key", p.routingKeyDoc())
 	if err := b.addProducer(p); err != nil {
 		return fail(err)

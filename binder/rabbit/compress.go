@@ -9,13 +9,6 @@ import (
 	amqp "github.com/rabbitmq/amqp091-go"
 )
 
-// autoDecompressHeader is the header Spring AMQP's compressing post
-// processors (GZipPostProcessor with autoDecompress, SCSt's) set to true:
-// a Spring consumer's message converter decompresses such a body even
-// without a decompressing post processor. The consumer drops it
-// (decompress).
-const autoDecompressHeader = "springAutoDecompress"
-
 // gzipper gzips message bodies at one level (SCSt's compression-level),
 // reusing its writers: a deflate writer's state is several hundred
 // kilobytes.
@@ -75,6 +68,6 @@ func (g *gzipper) compress(msg *amqp.Publishing, maxMessageSize int) error {
 	if msg.Headers == nil {
 		msg.Headers = amqp.Table{}
 	}
-	msg.Headers[autoDecompressHeader] = true
+	msg.Headers[springAutoDecompressHeader] = true
 	return nil
 }

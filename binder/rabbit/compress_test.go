@@ -139,7 +139,7 @@ func TestCompressProduced(t *testing.T) {
 			ch := rabbittest.Channel(t, vhost)
 			for _, m := range msgs {
 				d := getRaw(t, ch, raw)
-				if d.ContentEncoding != "gzip" || d.Headers[autoDecompressHeader] != true || d.Headers["h"] != m.Headers["h"] {
+				if d.ContentEncoding != "gzip" || d.Headers[springAutoDecompressHeader] != true || d.Headers["h"] != m.Headers["h"] {
 					t.Errorf("raw delivery: content_encoding %q, headers %v", d.ContentEncoding, d.Headers)
 				}
 				if len(d.Body) < 10 || d.Body[8] != tc.xfl {
@@ -163,7 +163,7 @@ func TestCompressProduced(t *testing.T) {
 			defer mu.Unlock()
 			for _, m := range msgs {
 				g, ok := got[string(m.Payload)]
-				if !ok || g.Headers["h"] != m.Headers["h"] || g.Headers[autoDecompressHeader] != "" ||
+				if !ok || g.Headers["h"] != m.Headers["h"] || g.Headers[springAutoDecompressHeader] != "" ||
 					g.Headers[stream.HeaderContentType] != "text/plain" {
 					t.Errorf("consumer got %.20q: %v, headers %v", m.Payload, ok, g.Headers)
 				}

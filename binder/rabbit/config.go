@@ -626,6 +626,14 @@ type producerOptions struct {
 	// level is the binder's compression-level), as Spring AMQP's
 	// GZipPostProcessor does.
 	compress bool
+	// batching publishes the messages of a routing key in Spring AMQP
+	// batches (SCSt's batching-enabled: true; see batcher): at most
+	// batchSize messages and batchBufferLimit bytes each, released after
+	// batchTimeout at the latest.
+	batching         bool
+	batchSize        int
+	batchBufferLimit int
+	batchTimeout     time.Duration
 }
 
 // binderSections and bindingSections are the nested sections of the binder
@@ -649,7 +657,7 @@ var (
 // unknown-key error.
 const (
 	consumerKeys = "rabbit consumer properties: prefetch, requeue-rejected, republish-to-dlq, republish-delivery-mode, durable-subscription, redelivery-delay, batch-size, receive-timeout, consumer-tag-prefix, anonymous-group-prefix; " + commonKeys
-	producerKeys = "rabbit producer properties: routing-key, routing-key-expression, mandatory, delivery-mode, auto-bind-dlq, compress; " + commonKeys
+	producerKeys = "rabbit producer properties: routing-key, routing-key-expression, mandatory, delivery-mode, auto-bind-dlq, compress, batching-enabled, batch-size, batch-buffer-limit, batch-timeout; " + commonKeys
 )
 
 // maxReceiveTimeout bounds receive-timeout: a batch waiting longer for its
@@ -782,7 +790,8 @@ func parseConsumerOptions(binding string, concurrency int, ext map[string]any) (
 }
 
 func parseProducerOptions(binding string, ext map[string]any) (producerOptions, error) {
-	o := producerOptions{queueOptions: defaultQueueOptions(), mandatory: true}
+	o := producerOptions{queueOptions: defaultQueueOptions(), mandatory: true,
+		batchSize: DefaultProducerBatchSize, batchBufferLimit: DefaultProducerBatchBuffer, batchTimeout: DefaultProducerBatchWait}
 	var d props.Decoder
 	path := props.BindingPath(Type, binding, "producer")
 	d.Each(path, d.Nest(path, ext, bindingSections...), func(k, kpath string, v any) (err error) {
@@ -805,6 +814,20 @@ func parseProducerOptions(binding string, ext map[string]any) (producerOptions, 
 			o.autoBindDlq, err = props.Bool(v)
 		case "compress":
 			o.compress, err = props.Bool(v)
+		case "batchingenabled":
+			o.batching, err = props.Bool(v)
+		case "batchsize":
+			o.batchSize, err = props.Int(v, 1)
+		case "batchbufferlimit":
+			o.batchBufferLimit, err = props.Int(v, 1)
+		case "batchtimeout":
+			// SCSt's Integer of milliseconds; a Send waits for its batch,
+			// so a batch is always released in time (SCSt's 0 would wait
+			// for batch-size).
+			o.batchTimeout, err = props.Duration(v, true)
+			if err == nil && o.batchTimeout <= 0 {
+				err = errors.New("must be positive: a Send waits for its batch's confirm, and a batch short of batch-size goes after batch-timeout")
+			}
 		default:
 			if ok, serr := scstKey("producer", k, v); ok {
 				return serr
@@ -915,13 +938,6 @@ func scstKey(kind, k string, v any) (handled bool, err error) {
 	case "producer.delayexpression":
 		err = errors.New("not supported: delayed-message exchanges (x-delay) need RabbitMQ's delayed-message-exchange plugin, and delayed-exchange: true is refused")
 	// producer (RabbitProducerProperties)
-	case "producer.batchsize", "producer.batchbufferlimit":
-		// They tune producer batching, and batching-enabled: true is
-		// refused (messages are published one by one): any value changes
-		// nothing, in SCSt too.
-		_, err = props.Int(v, 1)
-	case "producer.batchtimeout":
-		_, err = props.Duration(v, false)
 	case "producer.confirmackchannel":
 		err = errors.New("not supported: Send returns once the broker confirmed the message (publisher confirms), so there is no channel of confirmations")
 	case "producer.useconfirmheader":
@@ -945,8 +961,6 @@ func scstKey(kind, k string, v any) (handled bool, err error) {
 		if l, err = props.List(v); err == nil && (len(l) != 1 || l[0] != "*") {
 			err = errors.New("only * is supported: every header of the message is mapped")
 		}
-	case "producer.batchingenabled":
-		err = only(false, "messages are published one by one (Spring AMQP's batches are one AMQP message in its own format)")
 	case "producer.producertype":
 		err = enum([]string{"AMQP"}, map[string]string{
 			"STREAM_SYNC":  "RabbitMQ streams are not supported",

@@ -405,7 +405,51 @@
 // max-message-size, so a larger one would be dead-lettered by them) and to
 // the gzipped body (an incompressible payload grows by about 20 bytes);
 // either is refused before it is published (ErrTooLarge, permanent).
-// The producer does not batch: it refuses batching-enabled: true.
+// With batching-enabled the batch, not each message, is compressed (see
+// Batched sends).
+//
+// # Batched sends
+//
+// A producer binding with batching-enabled: true (SCSt's) publishes its
+// messages in batches as Spring AMQP's SimpleBatchingStrategy (SCSt's
+// BatchingRabbitTemplate) writes them, so that a Java SCSt consumer (or
+// this binder's, see above) reads each message: one AMQP message per
+// batch with the first message's properties and headers, the headers
+// springBatchFormat lengthHeader4 and amqp_batchSize (the count), and a
+// body of [4-byte big-endian length][payload] per message, in send order.
+// A batch holds messages of one routing key (so a partitioned producer
+// batches per partition) and is released when it holds batch-size
+// messages (100), when the next message would take its body past
+// batch-buffer-limit (10000 bytes; at most max-message-size: the batch goes
+// without it) or it reached that, when batch-timeout (5000 ms, counted
+// from the batch's first message; Spring counts from the latest, so a
+// steady trickle could hold a batch for long; 0 is refused) passed, and on
+// Close. A batch of one message (a lone message after batch-timeout, or
+// one at or over batch-buffer-limit, which goes alone at once) is that
+// message as it is, without springBatchFormat, as in Spring. With
+// compress: true the assembled batch is gzipped (Spring's
+// before-publish post processor).
+//
+// Send returns once the broker confirmed the batch that carries its
+// message (so after up to batch-timeout); SendAsync's done is called then.
+// A failed batch publish fails every message in it (a missing exchange is
+// declared again and the batch published once more, as for a message). A
+// message that cannot be published (too large, a header AMQP cannot
+// encode) is refused alone before it joins a batch. Batches of one
+// routing key are published in order on one lane. A Send whose ctx ends
+// first returns ctx's error and its message still goes with its batch (at
+// least once, as when a confirm does not come in time). Close publishes
+// the open batches at once and waits, bounded by its ctx, for their
+// confirms; when ctx ends first, the publishes left are cancelled and
+// their messages fail.
+//
+// As in Spring, the messages of a batch are received with the batch's,
+// that is the first message's, properties and headers: the headers of the
+// others (their id included) are not sent. An idempotent consumer with the
+// default key (headers['id']) would take every message of a batch but the
+// first for a duplicate: give it a key-expression of the payload or of a
+// header the batch's messages do not share, or do not batch. Replayed
+// dead letters are batched with their headers as text.
 //
 // # Concurrency and ordering
 //
@@ -884,6 +928,10 @@
 //	delivery-mode: PERSISTENT          # each message's AMQP delivery mode: NON_PERSISTENT (1, transient) or PERSISTENT (2)
 //	auto-bind-dlq: false               # required-groups queues with x-dead-letter-* arguments and DLQs, as consumers with dlq declare them
 //	compress: false                    # gzip every body (content_encoding gzip, as Spring AMQP's GZipPostProcessor) at the binder's compression-level; see "Compressed sends"
+//	batching-enabled: false            # publish the messages of a routing key in Spring AMQP batches (springBatchFormat lengthHeader4); see "Batched sends"
+//	batch-size: 100                    # batching: most messages per batch
+//	batch-buffer-limit: 10000          # batching: most bytes of a batch's body (4 per message plus its payload), at most max-message-size; a larger message goes alone
+//	batch-timeout: 5000                # batching: a batch short of batch-size goes this long after its first message (a bare number: ms)
 //	exchange-type, declare-exchange, exchange-durable, exchange-auto-delete, bind-queue, queue-name-group-only, queue-binding-arguments: as above
 //	binding-routing-key, binding-routing-key-delimiter: as above, for required-groups queues
 //	ttl, expires, max-length, max-length-bytes, max-priority, lazy, overflow-behavior, quorum, single-active-consumer: as above, for required-groups queues
@@ -912,11 +960,13 @@
 // recovery-interval 5000 (the binder's reconnect-initial-interval and
 // reconnect-max-interval govern re-subscribing), frame-max-headroom 20000,
 // super-stream and delayed-exchange false;
-// producer batching-enabled false, compress false, producer-type AMQP,
+// producer producer-type AMQP,
 // use-confirm-header false; binder admin-addresses and nodes empty.
-// enable-batching, and the producer's batch-size, batch-buffer-limit,
-// batch-timeout and the binder's compression-level (which tune what is
-// refused) are accepted at any value; so is max-concurrency: up to the
+// (The producer's compress, batching-enabled, batch-size,
+// batch-buffer-limit and batch-timeout and the binder's compression-level
+// are read: see Compressed sends and Batched sends.)
+// enable-batching (which tunes what batch-mode does here) is accepted at
+// any value; so is max-concurrency: up to the
 // binding's concurrency (SCSt's container grows only above it) it asks for
 // nothing the binder does not do, and above it the binder, which does not
 // scale its consumers, runs concurrency workers (what SCSt's container runs

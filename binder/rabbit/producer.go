@@ -638,6 +638,9 @@ type producer struct {
 	routingHeaderWarned atomic.Bool
 	// gz gzips the bodies of a compress: true binding; nil otherwise.
 	gz *gzipper
+	// batch gathers the messages of a batching-enabled: true binding
+	// into Spring AMQP batches; nil otherwise.
+	batch *batcher
 
 	redeclMu  sync.Mutex
 	redeclAt  time.Time // the last declaration attempt of recover
@@ -670,6 +673,9 @@ func (p *producer) Send(ctx context.Context, m stream.Envelope) error {
 	p.inflight.Add(1)
 	p.pending.Add(1)
 	p.mu.RUnlock()
+	if p.batch != nil {
+		return p.sendBatchedWait(ctx, m)
+	}
 	defer p.sent()
 	key, err := p.routingKey(m)
 	if err != nil {
@@ -779,6 +785,10 @@ func (p *producer) SendAsync(ctx context.Context, m stream.Envelope, done func(e
 	p.inflight.Add(1)
 	p.pending.Add(1)
 	p.mu.RUnlock()
+	if p.batch != nil {
+		p.sendBatched(ctx, m, done)
+		return
+	}
 	key, err := p.routingKey(m)
 	if err != nil {
 		done(stream.Permanent(fmt.Errorf("rabbit: send to %q (binding %s): %w", p.spec.Destination, p.spec.Binding, err)))
@@ -1051,7 +1061,8 @@ func (p *producer) Health(context.Context) error {
 }
 
 // Close waits (bounded by ctx) for the Sends (and SendAsyncs) in flight to
-// be confirmed.
+// be confirmed; with batching-enabled it first publishes the open batches,
+// and when ctx ends those not yet confirmed fail their Sends.
 // Later Sends fail with stream.ErrClosed.
 func (p *producer) Close(ctx context.Context) error {
 	p.mu.Lock()
@@ -1061,17 +1072,32 @@ func (p *producer) Close(ctx context.Context) error {
 		return nil
 	}
 	p.bd.forget(p)
+	if p.batch != nil {
+		// The open batches go now; their Sends are in flight until
+		// confirmed.
+		p.batch.flush()
+	}
 	if p.pending.Load() == 0 {
 		// Nothing in flight (and closed: nothing more comes); with ctx
 		// ended, the select below would choose at random.
+		if p.batch != nil {
+			p.batch.close(p, false)
+		}
 		return nil
 	}
 	done := make(chan struct{})
 	go func() { p.inflight.Wait(); close(done) }()
 	select {
 	case <-done:
+		if p.batch != nil {
+			p.batch.close(p, false)
+		}
 		return nil
 	case <-ctx.Done():
+		if p.batch != nil {
+			// The batches not yet confirmed fail their Sends.
+			p.batch.close(p, true)
+		}
 		return fmt.Errorf("rabbit: close producer %s: sends still unconfirmed: %w", p.spec.Binding, ctx.Err())
 	}
 }

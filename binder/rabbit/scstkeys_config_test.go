@@ -38,9 +38,10 @@ func TestSCStListenerKeys(t *testing.T) {
 			t.Errorf("error does not say %q: %v", want, err)
 		}
 	}
-	_, err = parseProducerOptions("p-out-0", map[string]any{"batchingEnabled": true})
+	_, err = parseProducerOptions("p-out-0", map[string]any{"batchingEnabled": "maybe", "batch-timeout": 0})
 	for _, want := range []string{
-		"producer.batchingEnabled: true is not supported",
+		"producer.batchingEnabled: ",
+		"producer.batch-timeout: must be positive",
 	} {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("error does not say %q: %v", want, err)
