@@ -200,7 +200,7 @@ func TestBreakSpringConfigImportVariableNotSilentlyDropped(t *testing.T) {
 
 // A profile whose settings are in an imported file's profile variant
 // (dev.env-dev, extra-dev.yaml) has a file: the warning "profile "dev" is
-// active but no file or document sets anything for it" is false, and
+// active but matches no configuration" is false, and
 // sends the reader looking for a typo that is not there.
 // Expected: no such warning when a variant of an import loaded for it.
 func TestBreakNoMissingProfileWarningWhenAnImportVariantLoaded(t *testing.T) {
@@ -213,7 +213,7 @@ func TestBreakNoMissingProfileWarningWhenAnImportVariantLoaded(t *testing.T) {
 	if l.Raw["x"] != "extra-dev" {
 		t.Fatalf("x = %v, want extra-dev", l.Raw["x"])
 	}
-	if strings.Contains(msgs, "no file or document sets anything") {
+	if strings.Contains(msgs, "matches no configuration") {
 		t.Errorf("false warning:\n%s", msgs)
 	}
 }

@@ -502,6 +502,7 @@ func Load(opts Options) (*Loaded, error) {
 	// code elsewhere): a warning, in case of a typo. A profile that a
 	// document of the base files or of another profile's file is
 	// activated by needs no file of its own.
+	var profileWarnings []*stream.ConfigError
 	for _, m := range missingFiles {
 		switch {
 		case mentioned[m.p]:
@@ -510,9 +511,10 @@ func Load(opts Options) (*Loaded, error) {
 			errs = append(errs, fileProblem(m.err))
 		default:
 			o := profileOrigins[m.p]
-			out.Warnings = append(out.Warnings, &stream.ConfigError{Path: o.key, Origin: o.origin,
-				Msg: "profile " + quoteShort(m.p) + " is active but no file or document sets anything for it (looked for " + lookedFor(m.err.tried) + ")" +
-					otherProfiles(opts.Dir, m.p, m.err.tried, mentioned)})
+			w := &stream.ConfigError{Path: o.key, Origin: o.origin, Msg: unmatchedProfile(m.p, m.err.tried) +
+				otherProfiles(opts.Dir, m.p, m.err.tried, mentioned)}
+			profileWarnings = append(profileWarnings, w)
+			out.Warnings = append(out.Warnings, w)
 		}
 	}
 
@@ -759,7 +761,7 @@ func Load(opts Options) (*Loaded, error) {
 	if len(out.Warnings) > 0 {
 		lw := &stream.LoaderWarnings{Warnings: make([]stream.LoaderWarning, len(out.Warnings))}
 		for i, w := range out.Warnings {
-			lw.Warnings[i] = stream.LoaderWarning{ConfigError: w, File: slices.Contains(unread, w)}
+			lw.Warnings[i] = stream.LoaderWarning{ConfigError: w, File: slices.Contains(unread, w), Profile: slices.Contains(profileWarnings, w)}
 		}
 		switch {
 		case opts.Logger != nil:

@@ -316,7 +316,7 @@ func TestProfiles(t *testing.T) {
 			t.Errorf("profiles %q", l.Profiles)
 		}
 		if len(l.Warnings) != 1 || l.Warnings[0].Origin != "env SPRING_PROFILES_ACTIVE" ||
-			l.Warnings[0].Msg != `profile "staging" is active but no file or document sets anything for it (looked for application-staging.yaml, application-staging.yml, application-staging.properties) (profiles with a file or document: kafka, prod)` {
+			l.Warnings[0].Msg != `profile "staging" is active but matches no configuration: no profile file (looked for application-staging.yaml, application-staging.yml, application-staging.properties) and no document with spring.config.activate.on-profile (or spring.profiles) matching it (profiles with a file or document: kafka, prod)` {
 			t.Errorf("warnings %v", l.Warnings)
 		}
 	})

@@ -802,12 +802,23 @@ func otherProfiles(dir, p string, tried []string, mentioned map[string]bool) str
 	sort.Strings(known)
 	out := ""
 	if q := suggest(p, known); q != "" {
-		out = "; did you mean " + q + "?"
+		out = "; did you mean " + quoteShort(q) + "?"
 	}
 	if len(known) > maxLookedFor {
 		return out + " (profiles with a file or document: " + strings.Join(known[:maxLookedFor], ", ") + fmt.Sprintf(", ... and %d more)", len(known)-maxLookedFor)
 	}
 	return out + " (profiles with a file or document: " + strings.Join(known, ", ") + ")"
+}
+
+// unmatchedProfile is the warning about an active profile p that matches
+// no configuration: no profile file (tried: the files looked for) and no
+// document conditional on it. The key that activated it
+// (spring.profiles.active, STREAM_PROFILES_ACTIVE) is read, not ignored:
+// the profile only changes nothing, which Spring Boot allows (a profile
+// may only switch code), so a warning, in case of a typo.
+func unmatchedProfile(p string, tried []string) string {
+	return "profile " + quoteShort(p) + " is active but matches no configuration: no profile file (looked for " + lookedFor(tried) +
+		") and no document with spring.config.activate.on-profile (or spring.profiles) matching it"
 }
 
 // globEscape escapes the metacharacters of filepath.Match in path.

@@ -77,7 +77,7 @@ func TestProfileGroupMemberWithoutFile(t *testing.T) {
 	})
 	l := mustLoad(t, Options{Dir: dir, Profiles: []string{"production"}})
 	if len(l.Warnings) != 1 || l.Warnings[0].Path != "spring.profiles.group.production" || l.Warnings[0].Origin != "application.yaml:2" ||
-		!strings.Contains(l.Warnings[0].Msg, `profile "proddb" is active but no file`) {
+		!strings.Contains(l.Warnings[0].Msg, `profile "proddb" is active but matches no configuration: no profile file`) {
 		t.Errorf("warnings %v", l.Warnings)
 	}
 	es := configErrors(t, Options{Dir: dir, Profiles: []string{"production"}, RequireProfileFiles: true})

@@ -30,9 +30,9 @@ func TestProfileTypoDidYouMean(t *testing.T) {
 		}
 	}
 	for p, want := range map[string]string{
-		"rabit": "(looked for application-rabit.yaml, application-rabit.yml, application-rabit.properties, config/application-rabit.yaml, config/application-rabit.yml, config/application-rabit.properties); did you mean rabbit? (profiles with a file or document: kafka, prod[1], rabbit)",
-		"kafa":  "; did you mean kafka? (profiles with a file or document: kafka, prod[1], rabbit)",
-		"zzz":   "config/application-zzz.properties) (profiles with a file or document: kafka, prod[1], rabbit)",
+		"rabit": `(looked for application-rabit.yaml, application-rabit.yml, application-rabit.properties, config/application-rabit.yaml, config/application-rabit.yml, config/application-rabit.properties) and no document with spring.config.activate.on-profile (or spring.profiles) matching it; did you mean "rabbit"? (profiles with a file or document: kafka, prod[1], rabbit)`,
+		"kafa":  `; did you mean "kafka"? (profiles with a file or document: kafka, prod[1], rabbit)`,
+		"zzz":   "matching it (profiles with a file or document: kafka, prod[1], rabbit)",
 	} {
 		l := mustLoad(t, Options{Dir: dir, Profiles: []string{p}, Env: []string{}, Logger: slog.New(slog.DiscardHandler)})
 		if len(l.Warnings) != 1 || !strings.HasSuffix(l.Warnings[0].Msg, want) {
@@ -41,7 +41,35 @@ func TestProfileTypoDidYouMean(t *testing.T) {
 	}
 	_, err := Load(Options{Dir: dir, Profiles: []string{"rabit"}, Env: []string{}, RequireProfileFiles: true})
 	var ces stream.ConfigErrors
-	if !errors.As(err, &ces) || len(ces) != 1 || !strings.Contains(ces[0].Msg, "; did you mean rabbit?") {
+	if !errors.As(err, &ces) || len(ces) != 1 || !strings.Contains(ces[0].Msg, `; did you mean "rabbit"?`) {
 		t.Errorf("RequireProfileFiles: %v", err)
 	}
+}
+
+// An active profile that matches nothing (a typo: rabit) was logged as
+// "configuration key ignored" property=spring.profiles.active, though the
+// key is read: the profile only matches no file and no document. It is
+// logged as what it is, with the key and line that activated it and the
+// did-you-mean; through Options.Logger and through the app's logger
+// (stream.LoaderWarnings) alike.
+func TestProfileTypoLoggedAsUnmatchedProfile(t *testing.T) {
+	dir := writeFiles(t, map[string]string{
+		"application.yaml":        "stream:\n  default-binder: memory\nspring.profiles.active: rabit\n",
+		"application-rabbit.yaml": "a: 1\n",
+	})
+	check := func(how, got string) {
+		t.Helper()
+		want := `"msg":"active profile matches no configuration","property":"spring.profiles.active","origin":"application.yaml:3","reason":"profile \"rabit\" is active but matches no configuration: no profile file (looked for application-rabit.yaml, application-rabit.yml, application-rabit.properties) and no document with spring.config.activate.on-profile (or spring.profiles) matching it; did you mean \"rabbit\"? (profiles with a file or document: rabbit)"`
+		if strings.Count(got, want) != 1 || strings.Contains(got, "configuration key ignored") {
+			t.Errorf("%s: logged %s\nwant once: %s", how, got, want)
+		}
+	}
+	var at strings.Builder
+	mustLoad(t, Options{Dir: dir, Env: []string{}, Logger: slog.New(slog.NewJSONHandler(&at, nil))})
+	check("Options.Logger", at.String())
+
+	l := mustLoad(t, Options{Dir: dir, Env: []string{}})
+	var app strings.Builder
+	l.Stream.LoaderWarnings.Log(slog.New(slog.NewJSONHandler(&app, nil)))
+	check("the app's logger", app.String())
 }

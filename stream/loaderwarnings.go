@@ -21,16 +21,23 @@ type LoaderWarnings struct {
 }
 
 // LoaderWarning is one warning of the configuration loader: a key
-// ignored, or (File) a configuration file not read, with the reason.
+// ignored, (File) a configuration file not read, or (Profile) an active
+// profile that matches no configuration, with the reason.
 type LoaderWarning struct {
 	*ConfigError
 	// File says Path is a configuration file left unread, not a key.
 	File bool
+	// Profile says an active profile matches no profile file and no
+	// document: Path is the key that activated it (spring.profiles.active),
+	// which was read, not ignored.
+	Profile bool
 }
 
 // Log logs the warnings at WARN through log the first time it is called
 // (later calls log nothing): "configuration key ignored" with property,
-// origin and reason, "configuration file not read" with file and reason.
+// origin and reason, "configuration file not read" with file and reason,
+// "active profile matches no configuration" with property, origin and
+// reason.
 // A nil LoaderWarnings logs nothing.
 func (w *LoaderWarnings) Log(log *slog.Logger) {
 	if w == nil {
@@ -40,6 +47,10 @@ func (w *LoaderWarnings) Log(log *slog.Logger) {
 		for _, x := range w.Warnings {
 			if x.File {
 				log.Warn("configuration file not read", "file", x.Path, "reason", x.Msg)
+				continue
+			}
+			if x.Profile {
+				log.Warn("active profile matches no configuration", "property", x.Path, "origin", x.Origin, "reason", x.Msg)
 				continue
 			}
 			log.Warn("configuration key ignored", "property", x.Path, "origin", x.Origin, "reason", x.Msg)

@@ -443,7 +443,7 @@ func TestLintNamesPlaceholders(t *testing.T) {
 func TestLintProfileTypoNamesTheFlag(t *testing.T) {
 	dir := writeFiles(t, map[string]string{"application.yaml": "stream:\n  function:\n    definition: work\n"})
 	r := runIn(t, dir, nil, "lint", "--profile", "rabit")
-	want := `--profile: warning: profile "rabit" is active but no file or document sets anything for it`
+	want := `--profile: warning: profile "rabit" is active but matches no configuration: no profile file`
 	if r.code != 0 || !strings.HasPrefix(r.stdout, want) {
 		t.Fatalf("exit %d, stdout %q; want a line starting %q", r.code, r.stdout, want)
 	}
