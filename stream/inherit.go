@@ -41,9 +41,24 @@ var notInherited = map[string]bool{
 // x-original-*), streambind's own per-delivery headers (retry counts and
 // due times, replay count, truncation), RabbitMQ's dead-lettering
 // (x-first-death-*, x-last-death-*), Spring's received headers (kafka_*,
-// amqp_*), JetStream's (Nats-*) and SCSt's (scst_*).
+// amqp_* but inheritedAMQP), JetStream's (Nats-*) and SCSt's (scst_*).
 var notInheritedPrefixes = []string{"x-exception-", "x-original-", "x-streambind-",
 	"x-first-death-", "x-last-death-", "kafka_", "amqp_", "nats-", "scst_"}
+
+// inheritedAMQP are the amqp_* header names (lower case) an output does
+// take from its input: the RabbitMQ properties (the RabbitMQ binder gives
+// a delivery's as these headers) that Spring AMQP's outbound mapper sets
+// from them, so that, as in SCSt, a function's output keeps its input's
+// correlation_id, reply_to, type, app_id and expiration (priority's header
+// is no amqp_* one). Not content_encoding: the output's body is the
+// function's.
+var inheritedAMQP = map[string]bool{
+	"amqp_correlationid": true,
+	"amqp_replyto":       true,
+	"amqp_type":          true,
+	"amqp_appid":         true,
+	"amqp_expiration":    true,
+}
 
 // inherited reports whether an output takes header k from its input.
 func inherited(k string) bool {
@@ -74,7 +89,7 @@ func inherited(k string) bool {
 	}
 	for _, p := range notInheritedPrefixes {
 		if len(l) >= len(p) && string(l[:len(p)]) == p {
-			return false
+			return p == "amqp_" && inheritedAMQP[string(l)]
 		}
 	}
 	return true
@@ -87,7 +102,7 @@ func inheritedLower(l string) bool {
 	}
 	for _, p := range notInheritedPrefixes {
 		if strings.HasPrefix(l, p) {
-			return false
+			return p == "amqp_" && inheritedAMQP[l]
 		}
 	}
 	return true

@@ -215,17 +215,17 @@ func (w *partWorker) deadLetterOne(m *kafkago.Message, env stream.Envelope, caus
 		// still dead-lettered and committed, within the wind-down's time.
 		ctx, cancel := context.WithTimeout(w.hctx, 30*time.Second)
 		limit := bd.maxMessageBytes(ctx, dlq)
-		dl, kept := deadLetterEnvelope(m, env, cause)
+		dl := deadLetterEnvelope(m, env, cause)
 		size := envelopeSize(&dl)
 		// The values of a repeated original header before its last are
 		// written too (appendHeader), and the types header: room is kept
 		// for them.
-		fit := fitDeadLetter(&dl, limit-repeatedSize(&dl)-jsonTypesSize(&dl, kept), headersOnly)
+		fit := fitDeadLetter(&dl, limit-repeatedSize(&dl)-jsonTypesSize(&dl), headersOnly)
 		if !fit.Fits {
 			cancel()
 			return w.dropDeadLetter(log, cause, fmt.Sprintf("it does not fit the dead-letter topic's max.message.bytes (%d) even without its payload", limit), nil)
 		}
-		err := wr.WriteMessages(ctx, deadLetterRecord(dlq, c.dlqPartition(m), &dl, kept))
+		err := wr.WriteMessages(ctx, deadLetterRecord(dlq, c.dlqPartition(m), &dl))
 		cancel()
 		if err == nil {
 			c.dlDown.Clear()
@@ -321,9 +321,8 @@ func envelopeSize(e *stream.Envelope) int {
 // deadLetterEnvelope is the dead letter of m, whose envelope is env: same
 // key and value, the original headers plus those of CONVENTIONS
 // (x-exception-*, and x-original-topic, -partition as a 4-byte and -offset
-// and -timestamp as 8-byte big-endian integers); and the Java classes of
-// the original headers it keeps as m had them (keepJavaTypes).
-func deadLetterEnvelope(m *kafkago.Message, env stream.Envelope, cause error) (stream.Envelope, map[string]string) {
+// and -timestamp as 8-byte big-endian integers).
+func deadLetterEnvelope(m *kafkago.Message, env stream.Envelope, cause error) stream.Envelope {
 	h := stream.DeadLetterHeaders(env.Headers, cause)
 	h[stream.HeaderOriginalTopic] = m.Topic
 	h[stream.HeaderOriginalPartition] = string(binary.BigEndian.AppendUint32(nil, uint32(m.Partition)))
@@ -337,8 +336,7 @@ func deadLetterEnvelope(m *kafkago.Message, env stream.Envelope, cause error) (s
 	}
 	h[stream.HeaderOriginalTimestamp] = string(binary.BigEndian.AppendUint64(nil, uint64(ts)))
 	h[headerOriginalTimestampType] = tsType
-	h, kept := keepJavaTypes(m.Headers, h)
-	return stream.Envelope{Payload: m.Value, Key: m.Key, Headers: h, NativeHeaders: env.NativeHeaders}, kept
+	return stream.Envelope{Payload: m.Value, Key: m.Key, Headers: h, NativeHeaders: env.NativeHeaders}
 }
 
 // dlqPartition is the dead-letter topic's partition for a dead letter of
@@ -355,9 +353,8 @@ func (c *consumer) dlqPartition(m *kafkago.Message) int {
 
 // deadLetterRecord is the record of dead letter (or retry copy) dl, to
 // partition part where the topic has it, else to part modulo its
-// partition count (see balancer); kept are the Java classes of the
-// original record's headers it keeps (keepJavaTypes).
-func deadLetterRecord(topic string, part int, dl *stream.Envelope, kept map[string]string) kafkago.Message {
+// partition count (see balancer).
+func deadLetterRecord(topic string, part int, dl *stream.Envelope) kafkago.Message {
 	hs := make([]kafkago.Header, 0, len(dl.Headers)+1)
 	for k, v := range dl.Headers {
 		if k == headerJSONTypes {
@@ -365,12 +362,10 @@ func deadLetterRecord(topic string, part int, dl *stream.Envelope, kept map[stri
 		}
 		hs = appendHeader(hs, dl.NativeHeaders, k, v) // a repeated header's every value
 	}
-	// The Java types of its headers: those kept from a Java producer's
-	// record as it typed them, the others as the producer writes them (a
-	// Java consumer of the dead-letter or retry topic reads them as
-	// Strings; x-exception-* and x-original-* as byte[], as SCSt writes
-	// them).
-	hs, _ = appendJSONTypesKept(hs, nil, kept)
+	// The Java types of its headers, as the producer writes them (a Java
+	// consumer of the dead-letter or retry topic reads them as Strings;
+	// x-exception-* and x-original-* as byte[], as SCSt writes them).
+	hs, _ = appendJSONTypes(hs, nil)
 	return kafkago.Message{Topic: topic, Key: dl.Key, Value: dl.Payload, Headers: hs, Time: time.Now(), WriterData: part}
 }
 

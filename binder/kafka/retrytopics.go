@@ -354,9 +354,7 @@ func (w *partWorker) retryLater(m *kafkago.Message, env stream.Envelope, dr *str
 	}
 	rt := RetryTopicName(main, c.spec.Group, dr.Delay)
 	retryCopy := stream.Envelope{Payload: env.Payload, Key: env.Key, Headers: dr.Headers, NativeHeaders: env.NativeHeaders}
-	var kept map[string]string // a Java producer's header types, kept
-	retryCopy.Headers, kept = keepJavaTypes(m.Headers, retryCopy.Headers)
-	rec := deadLetterRecord(rt, m.Partition, &retryCopy, kept)
+	rec := deadLetterRecord(rt, m.Partition, &retryCopy)
 	fitted := false // after a size refusal
 	delay := c.cs.redeliveryDelay
 	for {
@@ -382,9 +380,9 @@ func (w *partWorker) retryLater(m *kafkago.Message, env stream.Envelope, dr *str
 			// minute would cost admin round trips and a WARN).
 			fitted = true
 			c.bd.forgetMaxMessageBytes(rt) // a limit read before may be stale
-			if w.fitRetryCopy(rt, &retryCopy, kept) {
+			if w.fitRetryCopy(rt, &retryCopy) {
 				w.log.Debug("kafka: the retry topic refused the failed message for its size; its exception texts shortened", "retry_topic", rt, "error", c.bd.logErr(err))
-				rec = deadLetterRecord(rt, m.Partition, &retryCopy, kept)
+				rec = deadLetterRecord(rt, m.Partition, &retryCopy)
 				continue
 			}
 			fallthrough
@@ -416,7 +414,7 @@ func (w *partWorker) retryLater(m *kafkago.Message, env stream.Envelope, dr *str
 // once: it was never retried. A copy that does not fit even so is sent as
 // it is, and the broker decides (the limit may be higher than the one
 // read).
-func (w *partWorker) fitRetryCopy(rt string, rc *stream.Envelope, kept map[string]string) bool {
+func (w *partWorker) fitRetryCopy(rt string, rc *stream.Envelope) bool {
 	ctx, cancel := context.WithTimeout(w.hctx, w.r.c.bd.st.dialTimeout)
 	limit := w.r.c.bd.maxMessageBytes(ctx, rt)
 	cancel()
@@ -425,7 +423,7 @@ func (w *partWorker) fitRetryCopy(rt string, rc *stream.Envelope, kept map[strin
 		trial.Headers[k] = v
 	}
 	// Room is kept for the types header the record gets (deadLetterRecord).
-	if fit := fitDeadLetter(&trial, limit-jsonTypesSize(&trial, kept), false); len(fit.Cut) == 0 {
+	if fit := fitDeadLetter(&trial, limit-jsonTypesSize(&trial), false); len(fit.Cut) == 0 {
 		return false
 	}
 	hs := make(stream.Headers, len(rc.Headers))

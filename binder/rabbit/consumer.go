@@ -966,11 +966,13 @@ func (r *run) handle(in inbound) bool {
 	return r.settle(in, env, err, nil, false)
 }
 
-// envelope is delivery d's message (fromDelivery), with a WARN line when
+// envelope is delivery d's message (fromDelivery), with its properties
+// as Spring AMQP's headers (withDeliveryHeaders), and a WARN line when
 // the connection had to replace headers of it that the AMQP client cannot
 // decode (headerGuard).
 func (r *run) envelope(d *amqp.Delivery) stream.Envelope {
 	env := fromDelivery(d)
+	withDeliveryHeaders(env.Headers, d)
 	if note, ok := env.Headers[UndecodableHeaders]; ok {
 		r.c.log.Warn("rabbit: message delivered with headers the AMQP client cannot decode replaced or dropped (header "+UndecodableHeaders+" says which)",
 			"queue", r.queue, "message_id", d.MessageId, "headers", logtext.Bound(note))
@@ -1618,7 +1620,27 @@ func dlMaxHeaderBytes(fm int) int {
 // correlation_id, reply_to, type, app_id and priority. Not user_id (the
 // broker refuses another user's) nor expiration (the broker drops it
 // when it dead-letters a message too).
-func keepProperties(msg *amqp.Publishing, d *amqp.Delivery) { propertiesOf(d).apply(msg) }
+//
+// msg was made from the handler's envelope, which has d's properties as
+// Spring AMQP's headers too (withDeliveryHeaders): keepProperties undoes
+// that, so that the copy is d again. toPublishing sent no amqp_* header
+// and set properties from them: the properties are d's here, its own
+// amqp_* headers (another client's) are restored, and a priority header
+// that only mirrors d's priority property is dropped.
+func keepProperties(msg *amqp.Publishing, d *amqp.Delivery) {
+	propertiesOf(d).apply(msg)
+	msg.Expiration, msg.UserId = "", ""
+	if _, own := d.Headers[priorityHeader]; !own && d.Priority > 0 && msg.Headers[priorityHeader] == strconv.Itoa(int(d.Priority)) {
+		delete(msg.Headers, priorityHeader)
+	}
+	for k, v := range d.Headers {
+		if strings.HasPrefix(k, amqpHeaderPrefix) && msg.Headers != nil {
+			if _, kept := msg.Headers[k]; !kept {
+				msg.Headers[k] = headerString(v) // keepHeaderTypes types it as d had it
+			}
+		}
+	}
+}
 
 // properties are the AMQP properties of a message that its envelope does
 // not carry and that its dead letter, a retry's copy and a replayed copy
@@ -1683,6 +1705,91 @@ func (p properties) dropAddedHeaders(t amqp.Table) {
 		if p.asHeaders&(1<<i) != 0 && t[propertyHeaders[i]] == v {
 			delete(t, propertyHeaders[i])
 		}
+	}
+}
+
+// amqpHeaderPrefix starts the names of Spring AMQP's AmqpHeaders, which
+// its outbound mapper never sends as AMQP headers: the ones naming a
+// property set the property (propertyFromHeader), the others (the
+// received ones) are dropped.
+const amqpHeaderPrefix = "amqp_"
+
+// priorityHeader is Spring AMQP's AmqpMessageHeaderAccessor.PRIORITY, the
+// header of the priority property (not amqp_*: sent as a header too).
+const priorityHeader = "priority"
+
+// Spring AMQP's inbound names of the properties that only a live
+// delivery gets as headers (withDeliveryHeaders), beside propertyHeaders.
+const (
+	headerExpiration     = "amqp_expiration"
+	headerReceivedUserID = "amqp_receivedUserId"
+	headerTimestamp      = "amqp_timestamp"
+	headerUserID         = "amqp_userId" // outbound only: inbound it is amqp_receivedUserId
+)
+
+// withDeliveryHeaders adds to h, the headers of live delivery d's
+// envelope, d's properties that are set as the headers Spring AMQP's
+// inbound mapper (SCSt's) gives a handler, each unless d has a header of
+// that name itself (the message's own wins, as Spring maps the AMQP
+// headers over the properties): propertyHeaders (amqp_contentEncoding,
+// amqp_correlationId, amqp_replyTo, amqp_type, amqp_appId, priority),
+// amqp_expiration, amqp_receivedUserId and amqp_timestamp (Unix
+// milliseconds, as SCSt's Date goes to JSON). A routing-expression on
+// headers['amqp_type'] then sees the type, and a function's output
+// inherits the ones SCSt maps back to properties (toPublishing). Not
+// added: amqp_messageId (the id header has it), and the received ones
+// (amqp_receivedExchange, amqp_receivedRoutingKey, amqp_consumerQueue,
+// amqp_redelivered), which expressions read from Received without a
+// header on every message. Nothing is done, nor allocated, for a
+// message without these properties.
+func withDeliveryHeaders(h stream.Headers, d *amqp.Delivery) {
+	if p := propertiesOf(d); p != (properties{}) {
+		p.withPropertyHeaders(h)
+	}
+	if d.Expiration == "" && d.UserId == "" && d.Timestamp.IsZero() {
+		return
+	}
+	add := func(k, v string) {
+		if _, ok := h[k]; !ok && v != "" {
+			h[k] = v
+		}
+	}
+	add(headerExpiration, d.Expiration)
+	add(headerReceivedUserID, d.UserId)
+	if !d.Timestamp.IsZero() {
+		add(headerTimestamp, strconv.FormatInt(d.Timestamp.UnixMilli(), 10))
+	}
+}
+
+// propertyFromHeader sets the property of msg that Spring AMQP's outbound
+// mapper sets from a message's header k of value v (SCSt's producer; a
+// function's output inherits them from its input): amqp_appId,
+// amqp_contentEncoding, amqp_correlationId, amqp_replyTo, amqp_type,
+// amqp_expiration, amqp_userId, and priority when it reads as a number
+// 0-255 (an Integer in Spring). Not amqp_messageId (the id header gives
+// message_id) nor amqp_timestamp, amqp_deliveryMode (the binding's
+// delivery-mode applies) or the received ones. It is called for each
+// amqp_* header (k, v) and once with priority's.
+func propertyFromHeader(msg *amqp.Publishing, k, v string) {
+	switch k {
+	case propertyHeaders[0]:
+		msg.ContentEncoding = shortstr(v)
+	case propertyHeaders[1]:
+		msg.CorrelationId = shortstr(v)
+	case propertyHeaders[2]:
+		msg.ReplyTo = shortstr(v)
+	case propertyHeaders[3]:
+		msg.Type = shortstr(v)
+	case propertyHeaders[4]:
+		msg.AppId = shortstr(v)
+	case priorityHeader:
+		if n, err := strconv.ParseUint(v, 10, 8); err == nil {
+			msg.Priority = uint8(n)
+		}
+	case headerExpiration:
+		msg.Expiration = shortstr(v)
+	case headerUserID:
+		msg.UserId = shortstr(v)
 	}
 }
 

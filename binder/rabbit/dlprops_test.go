@@ -50,7 +50,8 @@ func TestDeadLetterKeepsProperties(t *testing.T) {
 		// gzip, deflate or zip body reaches the handler decompressed,
 		// springbatch.go), so the body goes on as it came.
 		if err := ch.PublishWithContext(ctx, dest, "", false, false, amqp.Publishing{Body: []byte(body), ContentType: "application/json",
-			ContentEncoding: "br", CorrelationId: "corr-1", ReplyTo: "replies", Type: "order.created", AppId: "billing", Priority: 3, Timestamp: ts}); err != nil {
+			ContentEncoding: "br", CorrelationId: "corr-1", ReplyTo: "replies", Type: "order.created", AppId: "billing", Priority: 3, Timestamp: ts,
+			Expiration: "600000", Headers: amqp.Table{"amqp_own": "x"}}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -58,6 +59,18 @@ func TestDeadLetterKeepsProperties(t *testing.T) {
 		d := getOne(ctx, t, ch, q)
 		if d.ContentEncoding != "br" || d.CorrelationId != "corr-1" || d.ReplyTo != "replies" || d.Type != "order.created" || d.AppId != "billing" || d.Priority != 3 {
 			t.Errorf("%s: %s: content_encoding %q correlation_id %q reply_to %q type %q app_id %q priority %d", q, d.Body, d.ContentEncoding, d.CorrelationId, d.ReplyTo, d.Type, d.AppId, d.Priority)
+		}
+		// The handler saw the properties as headers too (amqp_type ...,
+		// priority): the copies are the message again, without them, and
+		// without its expiration (the broker drops it when it dead-letters
+		// a message too), its own amqp_own header kept.
+		for k, v := range d.Headers {
+			if (strings.HasPrefix(k, "amqp_") && k != "amqp_own") || k == "priority" {
+				t.Errorf("%s: %s: header %s = %v", q, d.Body, k, v)
+			}
+		}
+		if d.Headers["amqp_own"] != "x" || d.Expiration != "" {
+			t.Errorf("%s: %s: header amqp_own = %v, expiration %q", q, d.Body, d.Headers["amqp_own"], d.Expiration)
 		}
 		if q != dest+".g.dlq" && !d.Timestamp.Equal(ts) {
 			t.Errorf("%s: timestamp %v, want the original's %v", q, d.Timestamp, ts)

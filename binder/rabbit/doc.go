@@ -126,6 +126,28 @@
 // declares and binds, and required-groups for every partition). Send
 // returns once the broker confirmed the message; a nack is [ErrNacked].
 //
+// AMQP properties as headers, as SCSt's binder maps them (Spring AMQP's
+// header mapper). A delivery's properties that are set reach the handler
+// as amqp_contentEncoding, amqp_correlationId, amqp_replyTo, amqp_type,
+// amqp_appId, priority (as text; none for 0), amqp_expiration,
+// amqp_receivedUserId and amqp_timestamp (Unix milliseconds), each unless
+// the message has a header of that name itself; a message without them
+// gets none (nothing is allocated for them). So a routing-expression on
+// headers['amqp_type'] routes by the type property. amqp_messageId is not
+// added (the id header has message_id), nor are the received ones:
+// expressions read amqp_receivedExchange, amqp_receivedRoutingKey,
+// amqp_consumerQueue and amqp_redelivered from stream.Received, which the
+// handler has too. A producer sends no amqp_* header, as Spring AMQP's
+// outbound mapper does not: amqp_correlationId, amqp_replyTo, amqp_type,
+// amqp_appId, amqp_contentEncoding, amqp_expiration and amqp_userId set
+// those properties, and a priority header that reads as 0-255 sets the
+// priority (and goes as a header too); a function's output inherits
+// amqp_correlationId, amqp_replyTo, amqp_type, amqp_appId and
+// amqp_expiration from its input (docs/conventions.md), so a
+// request/reply keeps its correlation_id and reply_to through a hop, as
+// in SCSt. A dead letter or retry copy is the original message again: its
+// properties, its own amqp_* headers, none of those added.
+//
 // A message the broker would refuse is not published, and Send fails with a
 // permanent error (stream.Permanent, so the core does not retry it and
 // dead-letters the input): [ErrTooLarge] when its properties and headers
@@ -358,11 +380,7 @@
 //     BatchHandler, AsyncHandler) as messages of their own, in order, on
 //     one worker, each with the batch's properties and headers but
 //     springBatchFormat (amqp_batchSize stays), as Spring AMQP's container
-//     de-batches for a listener; but the batch's id (id header, else
-//     message_id) is the first message's only: the message at position
-//     i > 0 gets the id <id>#<i> (SCSt's listener gets a fresh id per
-//     message), so that an idempotent consumer keyed on the id does not
-//     take it for a duplicate; the same ids when the batch is redelivered. Each part is retried and settled as a
+//     de-batches for a listener. Each part is retried and settled as a
 //     message of its own would be; the delivery is settled once every part
 //     is: acked when each was handled, dead-lettered by the binder
 //     (republish-to-dlq, the default: the failed part alone goes to the
@@ -449,10 +467,11 @@
 //
 // As in Spring, the messages of a batch are received with the batch's,
 // that is the first message's, properties and headers: the headers of the
-// others are not sent. Their ids are not either: a consumer of this binder
-// gives the message at position i > 0 the id <id>#<i> (see above), a Java
-// consumer a fresh one. Replayed dead letters are batched with their
-// headers as text.
+// others (their id included) are not sent. An idempotent consumer with the
+// default key (headers['id']) would take every message of a batch but the
+// first for a duplicate: give it a key-expression of the payload or of a
+// header the batch's messages do not share, or do not batch. Replayed
+// dead letters are batched with their headers as text.
 //
 // # Concurrency and ordering
 //
@@ -667,7 +686,9 @@
 // where the message has a header of that name itself): streambind dlq
 // show and tail list them, and a replay to another binder's destination
 // carries them; a producer of this binder sends those it added as the
-// properties only.
+// properties only (and the dead letter's own amqp_* headers as headers:
+// a replay is the message again, unlike an output, whose amqp_* headers
+// set properties; see Producer).
 // A value AMQP cannot encode goes as its text, and a message whose typed
 // headers do not fit the frame goes with all its headers as text, each
 // with a WARN: the copy is sent in any case.
