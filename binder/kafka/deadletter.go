@@ -215,17 +215,17 @@ func (w *partWorker) deadLetterOne(m *kafkago.Message, env stream.Envelope, caus
 		// still dead-lettered and committed, within the wind-down's time.
 		ctx, cancel := context.WithTimeout(w.hctx, 30*time.Second)
 		limit := bd.maxMessageBytes(ctx, dlq)
-		dl := deadLetterEnvelope(m, env, cause)
+		dl, kept := deadLetterEnvelope(m, env, cause)
 		size := envelopeSize(&dl)
 		// The values of a repeated original header before its last are
 		// written too (appendHeader), and the types header: room is kept
 		// for them.
-		fit := fitDeadLetter(&dl, limit-repeatedSize(&dl)-jsonTypesSize(&dl), headersOnly)
+		fit := fitDeadLetter(&dl, limit-repeatedSize(&dl)-jsonTypesSize(&dl, kept), headersOnly)
 		if !fit.Fits {
 			cancel()
 			return w.dropDeadLetter(log, cause, fmt.Sprintf("it does not fit the dead-letter topic's max.message.bytes (%d) even without its payload", limit), nil)
 		}
-		err := wr.WriteMessages(ctx, deadLetterRecord(dlq, c.dlqPartition(m), &dl))
+		err := wr.WriteMessages(ctx, deadLetterRecord(dlq, c.dlqPartition(m), &dl, kept))
 		cancel()
 		if err == nil {
 			c.dlDown.Clear()
@@ -321,8 +321,9 @@ func envelopeSize(e *stream.Envelope) int {
 // deadLetterEnvelope is the dead letter of m, whose envelope is env: same
 // key and value, the original headers plus those of CONVENTIONS
 // (x-exception-*, and x-original-topic, -partition as a 4-byte and -offset
-// and -timestamp as 8-byte big-endian integers).
-func deadLetterEnvelope(m *kafkago.Message, env stream.Envelope, cause error) stream.Envelope {
+// and -timestamp as 8-byte big-endian integers); and the Java classes of
+// the original headers it keeps as m had them (keepJavaTypes).
+func deadLetterEnvelope(m *kafkago.Message, env stream.Envelope, cause error) (stream.Envelope, map[string]string) {
 	h := stream.DeadLetterHeaders(env.Headers, cause)
 	h[stream.HeaderOriginalTopic] = m.Topic
 	h[stream.HeaderOriginalPartition] = string(binary.BigEndian.AppendUint32(nil, uint32(m.Partition)))
@@ -336,7 +337,8 @@ func deadLetterEnvelope(m *kafkago.Message, env stream.Envelope, cause error) st
 	}
 	h[stream.HeaderOriginalTimestamp] = string(binary.BigEndian.AppendUint64(nil, uint64(ts)))
 	h[headerOriginalTimestampType] = tsType
-	return stream.Envelope{Payload: m.Value, Key: m.Key, Headers: h, NativeHeaders: env.NativeHeaders}
+	h, kept := keepJavaTypes(m.Headers, h)
+	return stream.Envelope{Payload: m.Value, Key: m.Key, Headers: h, NativeHeaders: env.NativeHeaders}, kept
 }
 
 // dlqPartition is the dead-letter topic's partition for a dead letter of
@@ -353,8 +355,9 @@ func (c *consumer) dlqPartition(m *kafkago.Message) int {
 
 // deadLetterRecord is the record of dead letter (or retry copy) dl, to
 // partition part where the topic has it, else to part modulo its
-// partition count (see balancer).
-func deadLetterRecord(topic string, part int, dl *stream.Envelope) kafkago.Message {
+// partition count (see balancer); kept are the Java classes of the
+// original record's headers it keeps (keepJavaTypes).
+func deadLetterRecord(topic string, part int, dl *stream.Envelope, kept map[string]string) kafkago.Message {
 	hs := make([]kafkago.Header, 0, len(dl.Headers)+1)
 	for k, v := range dl.Headers {
 		if k == headerJSONTypes {
@@ -362,10 +365,12 @@ func deadLetterRecord(topic string, part int, dl *stream.Envelope) kafkago.Messa
 		}
 		hs = appendHeader(hs, dl.NativeHeaders, k, v) // a repeated header's every value
 	}
-	// The Java types of its headers, as the producer writes them (a Java
-	// consumer of the dead-letter or retry topic reads them as Strings;
-	// x-exception-* and x-original-* as byte[], as SCSt writes them).
-	hs, _ = appendJSONTypes(hs, nil)
+	// The Java types of its headers: those kept from a Java producer's
+	// record as it typed them, the others as the producer writes them (a
+	// Java consumer of the dead-letter or retry topic reads them as
+	// Strings; x-exception-* and x-original-* as byte[], as SCSt writes
+	// them).
+	hs, _ = appendJSONTypesKept(hs, nil, kept)
 	return kafkago.Message{Topic: topic, Key: dl.Key, Value: dl.Payload, Headers: hs, Time: time.Now(), WriterData: part}
 }
 

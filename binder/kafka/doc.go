@@ -180,8 +180,13 @@
 // here and in Java. Not listed (byte[] for Java, as SCSt writes them):
 // headers that are not UTF-8, and on dead letters and retry copies
 // x-exception-* and x-original-*. Dead letters and retry copies get the
-// types header the same way (a Java header of another class, an Integer,
-// is then listed as a String of its JSON text). Records of an earlier
+// types header the same way, but of a record that had one (a Java
+// producer's) they copy each header the handler still has as the record
+// gave it with the record's bytes and class (a Long stays a Long, an
+// unlisted byte[] header unlisted), as Spring Kafka's
+// DeadLetterPublishingRecoverer copies a record's headers; only the
+// headers they add or that changed on the way are listed as above.
+// Records of an earlier
 // streambind, without the header, read as before; an earlier streambind
 // reads ours with the extra header in its Headers.
 //

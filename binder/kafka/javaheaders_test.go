@@ -217,12 +217,15 @@ func TestProducerWritesJSONHeaderTypes(t *testing.T) {
 }
 
 // TestDeadLetterOfJavaRecordTypes: the dead letter of a Java SCSt
-// producer's record carries a types header of its own: the decoded
-// contentType and the String header listed as java.lang.String (values
-// raw), the x-exception-* and x-original-* headers not listed (byte[]
-// for a Java consumer, as SCSt's Kafka binder writes them). Before, the
-// dead letter carried the quoted contentType as it was (a streambind
-// reader of the dead letter failed on it as the original did).
+// producer's record carries one types header: the contentType and the
+// String header listed as java.lang.String, as the record listed them,
+// with the record's values (the contentType's JSON string, which a Java
+// reader and ours decode, see TestJavaSCStTypedHeadersInbound), the
+// x-exception-* and x-original-* headers not listed (byte[] for a Java
+// consumer, as SCSt's Kafka binder writes them). Before 8f3ddb7 the dead
+// letter carried the quoted contentType without a types header (a
+// streambind reader of the dead letter failed on it as the original did);
+// until TestDeadLetterKeepsJavaHeaderTypes it carried the decoded text.
 func TestDeadLetterOfJavaRecordTypes(t *testing.T) {
 	t.Parallel()
 	c := kafkatest.Start(t)
@@ -260,8 +263,8 @@ func TestDeadLetterOfJavaRecordTypes(t *testing.T) {
 	if n != 1 || raw["spring_json_header_types"] != want {
 		t.Errorf("dead letter: %d spring_json_header_types headers, %s; want one, %s", n, raw["spring_json_header_types"], want)
 	}
-	if raw["contentType"] != "application/json" || raw["x-tenant"] != "t1" {
-		t.Errorf("dead letter: contentType %q, x-tenant %q; want application/json, t1", raw["contentType"], raw["x-tenant"])
+	if raw["contentType"] != `"application/json"` || raw["x-tenant"] != "t1" {
+		t.Errorf("dead letter: contentType %q, x-tenant %q; want \"application/json\" (as the record had it), t1", raw["contentType"], raw["x-tenant"])
 	}
 	if raw[stream.HeaderExceptionMessage] == "" || raw[stream.HeaderOriginalTopic] != topic {
 		t.Errorf("dead letter: headers %v, want x-exception-message and x-original-topic", raw)

@@ -3,6 +3,7 @@ package kafka
 import (
 	"bytes"
 	"encoding/json"
+	"maps"
 	"strings"
 	"unicode/utf8"
 
@@ -39,7 +40,11 @@ import (
 //     value starting with '"', which the Java mapper would JSON-decode:
 //     that one is JSON-encoded, so that it reads back as it was. The
 //     dead-letter headers x-exception-* and x-original-* are not listed:
-//     SCSt writes them as byte[] (its DLQ consumers cast them so).
+//     SCSt writes them as byte[] (its DLQ consumers cast them so). A dead
+//     letter or retry copy of a record that had a types header keeps the
+//     headers it copies unchanged as the record had them, bytes and class
+//     (keepJavaTypes), as Spring Kafka's DeadLetterPublishingRecoverer
+//     copies the record's headers.
 
 // headerJSONTypes is Spring's header of the Java types of the others
 // (BinderHeaderMapper.JSON_TYPES).
@@ -209,14 +214,26 @@ func listedName(k string) bool {
 // no allocation once it has grown). hs without a listed header is
 // returned as it is.
 func appendJSONTypes(hs []kafkago.Header, buf []byte) ([]kafkago.Header, []byte) {
+	return appendJSONTypesKept(hs, buf, nil)
+}
+
+// appendJSONTypesKept is appendJSONTypes for a dead letter or retry copy
+// whose headers in kept (keepJavaTypes) are the original record's, bytes
+// and Java class: each is listed with its class as it is, or left out
+// where its class is "" (byte[]); the others as appendJSONTypes lists
+// them.
+func appendJSONTypesKept(hs []kafkago.Header, buf []byte, kept map[string]string) ([]kafkago.Header, []byte) {
 	var small [16]int
 	idx := small[:0]
 	for i := range hs {
 		h := &hs[i]
-		if !listedAsString(h.Key, h.Value) {
+		if c, ok := kept[h.Key]; ok {
+			if c == "" {
+				continue
+			}
+		} else if !listedAsString(h.Key, h.Value) {
 			continue
-		}
-		if len(h.Value) > 0 && h.Value[0] == '"' {
+		} else if len(h.Value) > 0 && h.Value[0] == '"' {
 			h.Value = appendJSONString(nil, h.Value) // rare: a new slice, the old bytes untouched
 		}
 		// Insertion in name order (a handful of headers).
@@ -243,11 +260,71 @@ func appendJSONTypes(hs []kafkago.Header, buf []byte) ([]kafkago.Header, []byte)
 		}
 		prev = k
 		b = appendJSONString(b, k)
+		if c, ok := kept[k]; ok {
+			b = append(b, ':')
+			b = appendJSONString(b, c)
+			continue
+		}
 		b = b[:len(b)-1] // the closing quote is jsonTypeValue's
 		b = append(b, jsonTypeValue...)
 	}
 	b = append(b, '}')
 	return append(hs, kafkago.Header{Key: headerJSONTypes, Value: b}), b
+}
+
+// keepJavaTypes returns the headers h of a dead letter or retry copy of
+// a record whose headers are hs, and the Java classes of those it keeps as
+// the record had them, as Spring Kafka's DeadLetterPublishingRecoverer
+// (SCSt's dead-letter writer) copies a record's headers: nil when hs has
+// no types header (a record of ours, or of a producer without Spring's
+// mapper: appendJSONTypes lists its text headers as Strings). Otherwise
+// each header of the record that h still has as the record gave it (the
+// text recordHeaders made of its last value) is kept: its value is the
+// record's bytes again (a String's or MimeType's JSON as the Java
+// producer wrote it, not its decoded text; h is copied when one
+// changes), and kept gives its class from the record's types header, ""
+// for one the header did not list (byte[]). A header changed on the way,
+// or one the dead letter adds (x-exception-*, retry headers), is not in
+// kept. Before, the copy listed every text header as java.lang.String: a
+// Java consumer of the DLQ read a Long, a MimeType or a byte[] header as
+// a String.
+func keepJavaTypes(hs []kafkago.Header, h stream.Headers) (stream.Headers, map[string]string) {
+	raw, typed := lastJSONTypes(hs)
+	if !typed {
+		return h, nil
+	}
+	types := (*jsonTypes)(nil).parse(raw)
+	kept := make(map[string]string, len(hs))
+	copied := false
+	for i := len(hs) - 1; i >= 0; i-- { // each header's last value
+		x := hs[i]
+		if x.Key == headerJSONTypes {
+			continue
+		}
+		if _, done := kept[x.Key]; done {
+			continue
+		}
+		v, ok := h[x.Key]
+		if !ok {
+			continue
+		}
+		c, listed := types[x.Key]
+		text := x.Value
+		if listed {
+			text = jsonHeaderText(c, x.Value)
+		}
+		if string(text) != v {
+			continue // changed on the way
+		}
+		if string(x.Value) != v {
+			if !copied {
+				h, copied = maps.Clone(h), true
+			}
+			h[x.Key] = string(x.Value)
+		}
+		kept[x.Key] = c
+	}
+	return h, kept
 }
 
 // appendJSONString appends s as a JSON string (valid UTF-8 assumed):
@@ -268,12 +345,19 @@ func appendJSONString[S string | []byte](b []byte, s S) []byte {
 	return append(b, '"')
 }
 
-// jsonTypesSize is an upper bound of what appendJSONTypes adds to the
-// record of e (dead letters keep room for it): the types header and the
-// escaping of values starting with '"'.
-func jsonTypesSize(e *stream.Envelope) int {
+// jsonTypesSize is an upper bound of what appendJSONTypesKept adds to
+// the record of e, whose headers in kept are the original record's (dead
+// letters keep room for it): the types header and the escaping of values
+// starting with '"'.
+func jsonTypesSize(e *stream.Envelope, kept map[string]string) int {
 	n := len(headerJSONTypes) + headerOverhead + 2
 	for k, v := range e.Headers {
+		if c, ok := kept[k]; ok {
+			if c != "" {
+				n += len(k) + len(c) + 6 + escapes(k) + escapes(c)
+			}
+			continue
+		}
 		if !listedName(k) || !utf8.ValidString(v) {
 			continue
 		}

@@ -1,9 +1,12 @@
 package kafka
 
 import (
+	"maps"
 	"testing"
 
 	kafkago "github.com/segmentio/kafka-go"
+
+	"github.com/streambind/streambind/stream"
 )
 
 // TestAppendJSONTypesNoAlloc: the producer's types header costs no
@@ -21,5 +24,42 @@ func TestAppendJSONTypesNoAlloc(t *testing.T) {
 	}
 	if a := testing.AllocsPerRun(100, func() { _, buf = appendJSONTypes(append(scratch[:0], hs...), buf) }); a != 0 {
 		t.Errorf("appendJSONTypes: %v allocations per record, want 0", a)
+	}
+}
+
+// TestKeepJavaTypes: a dead letter keeps the Java class and bytes of the
+// headers it still has as a Java producer's record gave them (the last
+// value of a repeated one); a header changed on the way, one the record
+// lacks and every header of a record without a types header are typed as
+// ours (appendJSONTypes). The types header's room (jsonTypesSize) bounds
+// what the record gets.
+func TestKeepJavaTypes(t *testing.T) {
+	hs := []kafkago.Header{
+		{Key: "contentType", Value: []byte(`"application/json"`)},
+		{Key: "n", Value: []byte("1")}, {Key: "n", Value: []byte("7")},
+		{Key: "changed", Value: []byte("a")},
+		{Key: "blob", Value: []byte("abc")},
+		{Key: headerJSONTypes, Value: []byte(`{"contentType":"java.lang.String","n":"java.lang.Long","changed":"java.lang.String"}`)},
+	}
+	h := stream.Headers{"contentType": "application/json", "n": "7", "changed": "b", "blob": "abc", "x-mine": "m", stream.HeaderExceptionMessage: "e"}
+	out, kept := keepJavaTypes(hs, h)
+	if want := map[string]string{"contentType": javaString, "n": "java.lang.Long", "blob": ""}; !maps.Equal(kept, want) {
+		t.Errorf("kept %v, want %v", kept, want)
+	}
+	if out["contentType"] != `"application/json"` || h["contentType"] != "application/json" {
+		t.Errorf("contentType %q (the record's bytes wanted), the caller's %q (unchanged wanted)", out["contentType"], h["contentType"])
+	}
+	dl := stream.Envelope{Headers: out}
+	rec := deadLetterRecord("t", 0, &dl, kept)
+	last := rec.Headers[len(rec.Headers)-1]
+	const want = `{"changed":"java.lang.String","contentType":"java.lang.String","n":"java.lang.Long","x-mine":"java.lang.String"}`
+	if last.Key != headerJSONTypes || string(last.Value) != want {
+		t.Errorf("types header %s = %s, want %s", last.Key, last.Value, want)
+	}
+	if n := jsonTypesSize(&dl, kept); n < len(last.Key)+len(last.Value)+headerOverhead {
+		t.Errorf("jsonTypesSize %d < the header's %d bytes", n, len(last.Key)+len(last.Value)+headerOverhead)
+	}
+	if out, kept := keepJavaTypes(hs[:5], h); kept != nil || !maps.Equal(out, h) {
+		t.Errorf("a record without a types header: kept %v, headers %v", kept, out)
 	}
 }

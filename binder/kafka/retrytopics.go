@@ -354,7 +354,9 @@ func (w *partWorker) retryLater(m *kafkago.Message, env stream.Envelope, dr *str
 	}
 	rt := RetryTopicName(main, c.spec.Group, dr.Delay)
 	retryCopy := stream.Envelope{Payload: env.Payload, Key: env.Key, Headers: dr.Headers, NativeHeaders: env.NativeHeaders}
-	rec := deadLetterRecord(rt, m.Partition, &retryCopy)
+	var kept map[string]string // a Java producer's header types, kept
+	retryCopy.Headers, kept = keepJavaTypes(m.Headers, retryCopy.Headers)
+	rec := deadLetterRecord(rt, m.Partition, &retryCopy, kept)
 	fitted := false // after a size refusal
 	delay := c.cs.redeliveryDelay
 	for {
@@ -380,9 +382,9 @@ func (w *partWorker) retryLater(m *kafkago.Message, env stream.Envelope, dr *str
 			// minute would cost admin round trips and a WARN).
 			fitted = true
 			c.bd.forgetMaxMessageBytes(rt) // a limit read before may be stale
-			if w.fitRetryCopy(rt, &retryCopy) {
+			if w.fitRetryCopy(rt, &retryCopy, kept) {
 				w.log.Debug("kafka: the retry topic refused the failed message for its size; its exception texts shortened", "retry_topic", rt, "error", c.bd.logErr(err))
-				rec = deadLetterRecord(rt, m.Partition, &retryCopy)
+				rec = deadLetterRecord(rt, m.Partition, &retryCopy, kept)
 				continue
 			}
 			fallthrough
@@ -414,7 +416,7 @@ func (w *partWorker) retryLater(m *kafkago.Message, env stream.Envelope, dr *str
 // once: it was never retried. A copy that does not fit even so is sent as
 // it is, and the broker decides (the limit may be higher than the one
 // read).
-func (w *partWorker) fitRetryCopy(rt string, rc *stream.Envelope) bool {
+func (w *partWorker) fitRetryCopy(rt string, rc *stream.Envelope, kept map[string]string) bool {
 	ctx, cancel := context.WithTimeout(w.hctx, w.r.c.bd.st.dialTimeout)
 	limit := w.r.c.bd.maxMessageBytes(ctx, rt)
 	cancel()
@@ -423,7 +425,7 @@ func (w *partWorker) fitRetryCopy(rt string, rc *stream.Envelope) bool {
 		trial.Headers[k] = v
 	}
 	// Room is kept for the types header the record gets (deadLetterRecord).
-	if fit := fitDeadLetter(&trial, limit-jsonTypesSize(&trial), false); len(fit.Cut) == 0 {
+	if fit := fitDeadLetter(&trial, limit-jsonTypesSize(&trial, kept), false); len(fit.Cut) == 0 {
 		return false
 	}
 	hs := make(stream.Headers, len(rc.Headers))

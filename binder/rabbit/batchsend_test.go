@@ -79,7 +79,10 @@ func sendAll(ctx context.Context, p stream.Producer, headers func(i int) map[str
 // (no springBatchFormat: Spring's batch of one), and Send returns only
 // then. With compress: true the whole batch is gzipped (content_encoding
 // gzip). A message over batch-buffer-limit goes alone at once, releasing
-// the batch before it. Before, batching-enabled: true was refused.
+// the batch before it. The batch's messages after the first are received
+// with ids of their own (<id>#<position>), not the first one's. Before,
+// batching-enabled: true was refused (and the consumer gave every message
+// of a batch the batch's id).
 func TestBatchProduced(t *testing.T) {
 	t.Parallel()
 	for _, compress := range []bool{false, true} {
@@ -117,7 +120,9 @@ func TestBatchProduced(t *testing.T) {
 			}
 
 			// batch-size
-			res := sendAll(ctx, p, func(i int) map[string]string { return map[string]string{"n": fmt.Sprint(i)} }, "m1", "m2", "m3")
+			res := sendAll(ctx, p, func(i int) map[string]string {
+				return map[string]string{"n": fmt.Sprint(i), stream.HeaderID: fmt.Sprint("id-", i)}
+			}, "m1", "m2", "m3")
 			for range 3 {
 				if r := <-res; !strings.HasSuffix(r, ": <nil>") {
 					t.Errorf("SendAsync %s", r)
@@ -180,6 +185,18 @@ func TestBatchProduced(t *testing.T) {
 			}
 			if strings.Join(bodies, " ") != strings.Join(want, " ") {
 				t.Errorf("consumer got %q, want %q", bodies, want)
+			}
+			// The batch carries the first message's id; the consumer gives
+			// the others ids of their own (an idempotent consumer would
+			// skip them otherwise).
+			if len(got) >= 3 {
+				var ids []string
+				for _, m := range got[:3] {
+					ids = append(ids, m.Headers[stream.HeaderID])
+				}
+				if strings.Join(ids, " ") != "id-0 id-0#1 id-0#2" {
+					t.Errorf("batch parts' ids %q, want id-0 id-0#1 id-0#2", ids)
+				}
 			}
 		})
 	}

@@ -380,7 +380,11 @@
 //     BatchHandler, AsyncHandler) as messages of their own, in order, on
 //     one worker, each with the batch's properties and headers but
 //     springBatchFormat (amqp_batchSize stays), as Spring AMQP's container
-//     de-batches for a listener. Each part is retried and settled as a
+//     de-batches for a listener; but the batch's id (id header, else
+//     message_id) is the first message's only: the message at position
+//     i > 0 gets the id <id>#<i> (SCSt's listener gets a fresh id per
+//     message), so that an idempotent consumer keyed on the id does not
+//     take it for a duplicate; the same ids when the batch is redelivered. Each part is retried and settled as a
 //     message of its own would be; the delivery is settled once every part
 //     is: acked when each was handled, dead-lettered by the binder
 //     (republish-to-dlq, the default: the failed part alone goes to the
@@ -467,11 +471,10 @@
 //
 // As in Spring, the messages of a batch are received with the batch's,
 // that is the first message's, properties and headers: the headers of the
-// others (their id included) are not sent. An idempotent consumer with the
-// default key (headers['id']) would take every message of a batch but the
-// first for a duplicate: give it a key-expression of the payload or of a
-// header the batch's messages do not share, or do not batch. Replayed
-// dead letters are batched with their headers as text.
+// others are not sent. Their ids are not either: a consumer of this binder
+// gives the message at position i > 0 the id <id>#<i> (see above), a Java
+// consumer a fresh one. Replayed dead letters are batched with their
+// headers as text.
 //
 // # Concurrency and ordering
 //

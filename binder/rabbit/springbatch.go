@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -384,12 +385,37 @@ func (r *run) expand(in inbound) []inbound {
 	in.held = held // given back with the batch's settlement
 	g := &splitBatch{orig: in, n: len(bodies)}
 	parts := make([]inbound, len(bodies))
+	id, idHeader := partID(&d)
 	for i, b := range bodies {
 		pd := d
 		pd.Body = b
+		if i > 0 && id != "" {
+			pd.Headers = maps.Clone(d.Headers)
+			pid := id + "#" + strconv.Itoa(i)
+			if idHeader {
+				pd.Headers[stream.HeaderID] = pid
+			}
+			if !idHeader || pd.MessageId == id {
+				pd.MessageId = pid
+			}
+		}
 		parts[i] = inbound{d: pd, s: in.s, grp: g}
 	}
 	return parts
+}
+
+// partID is the id a batch's messages would all share (the batch's id
+// header, else its message_id), and whether it is the header. expand gives
+// the message at position i > 0 the id <id>#<i> instead: the batch carries
+// its first message's headers only (SimpleBatchingStrategy), and an
+// idempotent consumer keyed on the id would take every message after the
+// first for a duplicate (SCSt's listener gets a fresh id per message). The
+// ids are the same when the batch is redelivered.
+func partID(d *amqp.Delivery) (string, bool) {
+	if v, ok := d.Headers[stream.HeaderID]; ok {
+		return headerString(v), true
+	}
+	return d.MessageId, false
 }
 
 // settleBad settles a delivery expand could not expand (in.bad) as a
