@@ -178,7 +178,6 @@ import (
 	"github.com/streambind/streambind/binder/props"
 	"github.com/streambind/streambind/internal/actuatorpath"
 	"github.com/streambind/streambind/redact"
-	"github.com/streambind/streambind/stream"
 )
 
 // ShowValues says whether GET /actuator/config shows values.
@@ -292,59 +291,14 @@ var showValuesKeys = []string{"management.endpoint.config.show-values", "managem
 // (YAML null: "server:" with its keys commented out) is unset; a setting
 // given two values (two spellings, read-timeout and readTimeout, or a key
 // and its alias, endpoint.config.enabled and endpoints.config.enabled) is
-// an error naming both. Its error names keys as raw has them
-// (lower-case) and not where they are set: an app that loaded its
-// configuration with package config calls [FromConfig], which does.
+// an error naming both.
 func ConfigFrom(raw map[string]any) (Config, error) {
-	c, errs := decode(raw)
-	if len(errs) > 0 {
-		msgs := make([]string, len(errs))
-		for i, e := range errs {
-			msgs[i] = e.path + ": " + e.msg
-		}
-		return c, fmt.Errorf("management configuration: %s", strings.Join(msgs, "; "))
-	}
-	return c, nil
-}
-
-// FromConfig is [ConfigFrom] reporting each problem as the configuration
-// loader reports the stream section's: a [stream.ConfigErrors] whose
-// items name the key as the files write it and where they set it
-// (file:line, or "env NAME"), through problem, the loaded
-// configuration's (config.Loaded.Problem; package config's own tests use
-// this package, so it takes the function rather than the type):
-//
-//	mcfg, err := management.FromConfig(loaded.Raw, loaded.Problem)
-//
-// Every problem of the section is reported at once.
-func FromConfig(raw map[string]any, problem func(path, msg string) *stream.ConfigError) (Config, error) {
-	c, errs := decode(raw)
-	if len(errs) == 0 {
-		return c, nil
-	}
-	out := make(stream.ConfigErrors, len(errs))
-	for i, e := range errs {
-		out[i] = problem(e.path, e.msg)
-	}
-	return c, out
-}
-
-// sectionProblem is one problem of the management section: the key path
-// (as in raw: lower-case) and what is wrong with its value.
-type sectionProblem struct{ path, msg string }
-
-// decode decodes raw's management section over the defaults, returning
-// every problem, sorted by key path.
-func decode(raw map[string]any) (Config, []sectionProblem) {
 	c := Config{ConfigEndpoint: true}
 	m, ok := raw["management"]
 	if !ok || m == nil {
 		return c.withDefaults(), nil
 	}
-	var errs []sectionProblem
-	bad := func(path, format string, args ...any) {
-		errs = append(errs, sectionProblem{path, fmt.Sprintf(format, args...)})
-	}
+	var errs []string
 	showFrom := ""
 	// setAt is where each setting was set, and to what: a setting written
 	// twice (read-timeout and readTimeout, or endpoint.config.enabled and
@@ -363,7 +317,7 @@ func decode(raw map[string]any) (Config, []sectionProblem) {
 			if b.path < a.path {
 				a, b = b, a
 			}
-			bad(a.path, "%s conflicts with %s: %s (the same setting)", redact.Value(a.value), b.path, redact.Value(b.value))
+			errs = append(errs, fmt.Sprintf("%s: %s conflicts with %s: %s (the same setting)", a.path, redact.Value(a.value), b.path, redact.Value(b.value)))
 			return true
 		}
 		setAt[key] = setting{path, val}
@@ -380,7 +334,7 @@ func decode(raw map[string]any) (Config, []sectionProblem) {
 			}
 			str, isString := v.(string)
 			if !isString {
-				bad(path, "want a path, got %v", redact.Value(fmt.Sprint(v)))
+				errs = append(errs, fmt.Sprintf("%s: want a path, got %v", path, redact.Value(fmt.Sprint(v))))
 				return
 			}
 			known, ok := actuatorpath.Known(id)
@@ -389,7 +343,7 @@ func decode(raw map[string]any) (Config, []sectionProblem) {
 			}
 			mapped, err := actuatorpath.Mapping(str)
 			if err != nil {
-				bad(path, "%v", err)
+				errs = append(errs, fmt.Sprintf("%s: %v", path, err))
 				return
 			}
 			if mapped != "" {
@@ -423,7 +377,7 @@ func decode(raw map[string]any) (Config, []sectionProblem) {
 		boolean := func(b *bool) {
 			x, err := props.Bool(v)
 			if err != nil {
-				bad(path, "%v", err)
+				errs = append(errs, fmt.Sprintf("%s: %v", path, err))
 				return
 			}
 			*b = x
@@ -431,7 +385,7 @@ func decode(raw map[string]any) (Config, []sectionProblem) {
 		duration := func(d *time.Duration) {
 			x, err := props.Duration(v, false)
 			if err != nil {
-				bad(path, "%v", err)
+				errs = append(errs, fmt.Sprintf("%s: %v", path, err))
 				return
 			}
 			*d = x
@@ -440,7 +394,7 @@ func decode(raw map[string]any) (Config, []sectionProblem) {
 		case "management.server.address":
 			s, ok := v.(string)
 			if !ok {
-				bad(path, "want host:port, got %v", v)
+				errs = append(errs, fmt.Sprintf("%s: want host:port, got %v", path, v))
 				return
 			}
 			c.Address = s
@@ -457,7 +411,7 @@ func decode(raw map[string]any) (Config, []sectionProblem) {
 		case "management.server.max-connections":
 			n, err := props.Int(v, 1)
 			if err != nil {
-				bad(path, "%v", err)
+				errs = append(errs, fmt.Sprintf("%s: %v", path, err))
 				return
 			}
 			c.MaxConnections = n
@@ -470,12 +424,12 @@ func decode(raw map[string]any) (Config, []sectionProblem) {
 		case "management.endpoints.web.base-path":
 			str, ok := v.(string)
 			if !ok {
-				bad(path, "want a path that starts with '/', got %v", v)
+				errs = append(errs, fmt.Sprintf("%s: want a path that starts with '/', got %v", path, v))
 				return
 			}
 			base, err := actuatorpath.BasePath(str)
 			if err != nil {
-				bad(path, "%v", err)
+				errs = append(errs, fmt.Sprintf("%s: %v", path, err))
 				return
 			}
 			if base == "" {
@@ -485,7 +439,7 @@ func decode(raw map[string]any) (Config, []sectionProblem) {
 		case "management.endpoints.web.exposure.include", "management.endpoints.web.exposure.exclude":
 			ids, err := idList(v)
 			if err != nil {
-				bad(path, "%v", err)
+				errs = append(errs, fmt.Sprintf("%s: %v", path, err))
 				return
 			}
 			if key == "management.endpoints.web.exposure.include" {
@@ -502,14 +456,14 @@ func decode(raw map[string]any) (Config, []sectionProblem) {
 			case "always":
 				sv = ShowAlways
 			case "when-authorized", "whenauthorized":
-				bad(path, "when-authorized is not supported (the management server has no authentication); want never or always")
+				errs = append(errs, fmt.Sprintf("%s: when-authorized is not supported (the management server has no authentication); want never or always", path))
 				return
 			default:
-				bad(path, "want never or always, got %v", v)
+				errs = append(errs, fmt.Sprintf("%s: want never or always, got %v", path, v))
 				return
 			}
 			if showFrom != "" && sv != c.ShowValues {
-				bad(path, "%s conflicts with %s: %s", sv, showFrom, c.ShowValues)
+				errs = append(errs, fmt.Sprintf("%s: %s conflicts with %s: %s", path, sv, showFrom, c.ShowValues))
 				return
 			}
 			c.ShowValues, showFrom = sv, path
@@ -517,7 +471,7 @@ func decode(raw map[string]any) (Config, []sectionProblem) {
 			"management.tracing.service-name", "management.tracing.insecure":
 			// Decoded by package telemetry.
 		default:
-			bad(path, "unknown key")
+			errs = append(errs, fmt.Sprintf("%s: unknown key", path))
 		}
 	})
 	for id, err := range c.settings().Conflicts() {
@@ -525,15 +479,13 @@ func decode(raw map[string]any) (Config, []sectionProblem) {
 		if at == "" {
 			at = "management.endpoints.web.base-path"
 		}
-		bad(at, "%v", err)
+		errs = append(errs, fmt.Sprintf("%s: %v", at, err))
 	}
-	sort.Slice(errs, func(i, j int) bool {
-		if errs[i].path != errs[j].path {
-			return errs[i].path < errs[j].path
-		}
-		return errs[i].msg < errs[j].msg
-	})
-	return c.withDefaults(), errs
+	if len(errs) > 0 {
+		sort.Strings(errs)
+		return c.withDefaults(), fmt.Errorf("management configuration: %s", strings.Join(errs, "; "))
+	}
+	return c.withDefaults(), nil
 }
 
 // pathMappingKey is the map of endpoint paths; its keys are endpoint ids.
