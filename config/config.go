@@ -349,6 +349,9 @@ type Loaded struct {
 
 	// env is the environment Load read, for Decode.
 	env map[string]string
+	// written holds the property names as the files spell them
+	// (management.server.reserveStock-in-0.binder), for Problem.
+	written map[string]bool
 }
 
 // Load reads, merges, checks and decodes the configuration.
@@ -646,6 +649,7 @@ func Load(opts Options) (*Loaded, error) {
 			written[n] = true
 		}
 	}
+	out.written = written
 	// A profile key's placeholders were resolved, and their problems
 	// reported, when the profiles were activated (activeProfiles,
 	// defaultProfiles): not reported a second time here.

@@ -167,9 +167,12 @@ func (l *Loaded) Decode(section string, v any) error {
 // program makes after Decode (a value out of range). Its Origin is where
 // the value was set — file:line, or "env NAME" for an environment
 // variable — or "" when neither did (a default); msg has the texts of
-// secret placeholders hidden (table: ${DB_PASSWORD}).
+// secret placeholders hidden (table: ${DB_PASSWORD}). A path that a file
+// spells in another case (Raw's keys outside the names are lower-case:
+// management.server.reservestock-in-0 for reserveStock-in-0) is given
+// as the file spells it.
 func (l *Loaded) Problem(path, msg string) *stream.ConfigError {
-	e := &stream.ConfigError{Path: path, Msg: l.Secrets.String(msg)}
+	e := &stream.ConfigError{Path: l.spelling(path), Msg: l.Secrets.String(msg)}
 	want := envKey(path)
 	// One spelling only (Decode refuses two); the least all the same.
 	key, found := "", false
@@ -189,6 +192,18 @@ func (l *Loaded) Problem(path, msg string) *stream.ConfigError {
 		e.Origin = "env " + env
 	}
 	return e
+}
+
+// spelling returns path as the files write it when one writes it in
+// another case (the least of several spellings), else path.
+func (l *Loaded) spelling(path string) string {
+	out, found := path, false
+	for n := range l.written {
+		if strings.EqualFold(n, path) && (!found || n < out) {
+			out, found = n, true
+		}
+	}
+	return out
 }
 
 // originsMap returns the origins of every key Load set.

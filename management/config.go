@@ -178,6 +178,7 @@ import (
 	"github.com/streambind/streambind/binder/props"
 	"github.com/streambind/streambind/internal/actuatorpath"
 	"github.com/streambind/streambind/redact"
+	"github.com/streambind/streambind/stream"
 )
 
 // ShowValues says whether GET /actuator/config shows values.
@@ -291,14 +292,59 @@ var showValuesKeys = []string{"management.endpoint.config.show-values", "managem
 // (YAML null: "server:" with its keys commented out) is unset; a setting
 // given two values (two spellings, read-timeout and readTimeout, or a key
 // and its alias, endpoint.config.enabled and endpoints.config.enabled) is
-// an error naming both.
+// an error naming both. Its error names keys as raw has them
+// (lower-case) and not where they are set: an app that loaded its
+// configuration with package config calls [FromConfig], which does.
 func ConfigFrom(raw map[string]any) (Config, error) {
+	c, errs := decode(raw)
+	if len(errs) > 0 {
+		msgs := make([]string, len(errs))
+		for i, e := range errs {
+			msgs[i] = e.path + ": " + e.msg
+		}
+		return c, fmt.Errorf("management configuration: %s", strings.Join(msgs, "; "))
+	}
+	return c, nil
+}
+
+// FromConfig is [ConfigFrom] reporting each problem as the configuration
+// loader reports the stream section's: a [stream.ConfigErrors] whose
+// items name the key as the files write it and where they set it
+// (file:line, or "env NAME"), through problem, the loaded
+// configuration's (config.Loaded.Problem; package config's own tests use
+// this package, so it takes the function rather than the type):
+//
+//	mcfg, err := management.FromConfig(loaded.Raw, loaded.Problem)
+//
+// Every problem of the section is reported at once.
+func FromConfig(raw map[string]any, problem func(path, msg string) *stream.ConfigError) (Config, error) {
+	c, errs := decode(raw)
+	if len(errs) == 0 {
+		return c, nil
+	}
+	out := make(stream.ConfigErrors, len(errs))
+	for i, e := range errs {
+		out[i] = problem(e.path, e.msg)
+	}
+	return c, out
+}
+
+// sectionProblem is one problem of the management section: the key path
+// (as in raw: lower-case) and what is wrong with its value.
+type sectionProblem struct{ path, msg string }
+
+// decode decodes raw's management section over the defaults, returning
+// every problem, sorted by key path.
+func decode(raw map[string]any) (Config, []sectionProblem) {
 	c := Config{ConfigEndpoint: true}
 	m, ok := raw["management"]
 	if !ok || m == nil {
 		return c.withDefaults(), nil
 	}
-	var errs []string
+	var errs []sectionProblem
+	bad := func(path, format string, args ...any) {
+		errs = append(errs, sectionProblem{path, fmt.Sprintf(format, args...)})
+	}
 	showFrom := ""
 	// setAt is where each setting was set, and to what: a setting written
 	// twice (read-timeout and readTimeout, or endpoint.config.enabled and
@@ -317,7 +363,7 @@ func ConfigFrom(raw map[string]any) (Config, error) {
 			if b.path < a.path {
 				a, b = b, a
 			}
-			errs = append(errs, fmt.Sprintf("%s: %s conflicts with %s: %s (the same setting)", a.path, redact.Value(a.value), b.path, redact.Value(b.value)))
+			bad(a.path, "%s conflicts with %s: %s (the same setting)", redact.Value(a.value), b.path, redact.Value(b.value))
 			return true
 		}
 		setAt[key] = setting{path, val}
@@ -334,7 +380,7 @@ func ConfigFrom(raw map[string]any) (Config, error) {
 			}
 			str, isString := v.(string)
 			if !isString {
-				errs = append(errs, fmt.Sprintf("%s: want a path, got %v", path, redact.Value(fmt.Sprint(v))))
+				bad(path, "want a path, got %v", redact.Value(fmt.Sprint(v)))
 				return
 			}
 			known, ok := actuatorpath.Known(id)
@@ -343,7 +389,7 @@ func ConfigFrom(raw map[string]any) (Config, error) {
 			}
 			mapped, err := actuatorpath.Mapping(str)
 			if err != nil {
-				errs = append(errs, fmt.Sprintf("%s: %v", path, err))
+				bad(path, "%v", err)
 				return
 			}
 			if mapped != "" {
@@ -377,7 +423,7 @@ func ConfigFrom(raw map[string]any) (Config, error) {
 		boolean := func(b *bool) {
 			x, err := props.Bool(v)
 			if err != nil {
-				errs = append(errs, fmt.Sprintf("%s: %v", path, err))
+				bad(path, "%v", err)
 				return
 			}
 			*b = x
@@ -385,7 +431,7 @@ func ConfigFrom(raw map[string]any) (Config, error) {
 		duration := func(d *time.Duration) {
 			x, err := props.Duration(v, false)
 			if err != nil {
-				errs = append(errs, fmt.Sprintf("%s: %v", path, err))
+				bad(path, "%v", err)
 				return
 			}
 			*d = x
@@ -394,7 +440,7 @@ func ConfigFrom(raw map[string]any) (Config, error) {
 		case "management.server.address":
 			s, ok := v.(string)
 			if !ok {
-				errs = append(errs, fmt.Sprintf("%s: want host:port, got %v", path, v))
+				bad(path, "want host:port, got %v", v)
 				return
 			}
 			c.Address = s
@@ -411,7 +457,7 @@ func ConfigFrom(raw map[string]any) (Config, error) {
 		case "management.server.max-connections":
 			n, err := props.Int(v, 1)
 			if err != nil {
-				errs = append(errs, fmt.Sprintf("%s: %v", path, err))
+				bad(path, "%v", err)
 				return
 			}
 			c.MaxConnections = n
@@ -424,12 +470,12 @@ func ConfigFrom(raw map[string]any) (Config, error) {
 		case "management.endpoints.web.base-path":
 			str, ok := v.(string)
 			if !ok {
-				errs = append(errs, fmt.Sprintf("%s: want a path that starts with '/', got %v", path, v))
+				bad(path, "want a path that starts with '/', got %v", v)
 				return
 			}
 			base, err := actuatorpath.BasePath(str)
 			if err != nil {
-				errs = append(errs, fmt.Sprintf("%s: %v", path, err))
+				bad(path, "%v", err)
 				return
 			}
 			if base == "" {
@@ -439,7 +485,7 @@ func ConfigFrom(raw map[string]any) (Config, error) {
 		case "management.endpoints.web.exposure.include", "management.endpoints.web.exposure.exclude":
 			ids, err := idList(v)
 			if err != nil {
-				errs = append(errs, fmt.Sprintf("%s: %v", path, err))
+				bad(path, "%v", err)
 				return
 			}
 			if key == "management.endpoints.web.exposure.include" {
@@ -456,14 +502,14 @@ func ConfigFrom(raw map[string]any) (Config, error) {
 			case "always":
 				sv = ShowAlways
 			case "when-authorized", "whenauthorized":
-				errs = append(errs, fmt.Sprintf("%s: when-authorized is not supported (the management server has no authentication); want never or always", path))
+				bad(path, "when-authorized is not supported (the management server has no authentication); want never or always")
 				return
 			default:
-				errs = append(errs, fmt.Sprintf("%s: want never or always, got %v", path, v))
+				bad(path, "want never or always, got %v", v)
 				return
 			}
 			if showFrom != "" && sv != c.ShowValues {
-				errs = append(errs, fmt.Sprintf("%s: %s conflicts with %s: %s", path, sv, showFrom, c.ShowValues))
+				bad(path, "%s conflicts with %s: %s", sv, showFrom, c.ShowValues)
 				return
 			}
 			c.ShowValues, showFrom = sv, path
@@ -471,7 +517,7 @@ func ConfigFrom(raw map[string]any) (Config, error) {
 			"management.tracing.service-name", "management.tracing.insecure":
 			// Decoded by package telemetry.
 		default:
-			errs = append(errs, fmt.Sprintf("%s: unknown key", path))
+			bad(path, "unknown key")
 		}
 	})
 	for id, err := range c.settings().Conflicts() {
@@ -479,13 +525,15 @@ func ConfigFrom(raw map[string]any) (Config, error) {
 		if at == "" {
 			at = "management.endpoints.web.base-path"
 		}
-		errs = append(errs, fmt.Sprintf("%s: %v", at, err))
+		bad(at, "%v", err)
 	}
-	if len(errs) > 0 {
-		sort.Strings(errs)
-		return c.withDefaults(), fmt.Errorf("management configuration: %s", strings.Join(errs, "; "))
-	}
-	return c.withDefaults(), nil
+	sort.Slice(errs, func(i, j int) bool {
+		if errs[i].path != errs[j].path {
+			return errs[i].path < errs[j].path
+		}
+		return errs[i].msg < errs[j].msg
+	})
+	return c.withDefaults(), errs
 }
 
 // pathMappingKey is the map of endpoint paths; its keys are endpoint ids.

@@ -113,7 +113,7 @@ func buildApp(ctx context.Context, s *shop, o appOptions) (*shopApp, error) {
 	if tp != nil {
 		opts = append(opts, stream.WithTracerProvider(tp))
 	}
-	mcfg, err := management.ConfigFrom(loaded.Raw)
+	mcfg, err := management.FromConfig(loaded.Raw, loaded.Problem)
 	if err != nil {
 		return fail(err)
 	}

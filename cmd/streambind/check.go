@@ -851,7 +851,7 @@ func (s *service) binderErrorPath(p string) (string, string) {
 // does (packages management and telemetry), and the outbox and
 // idempotency sections as those packages do (sections.go).
 func sectionProblems(s *service) stream.ConfigErrors {
-	var out stream.ConfigErrors
+	out := managementSectionErrors(s.loaded)
 	for _, e := range sectionErrors(s.loaded.Raw) {
 		out = append(out, &stream.ConfigError{Path: e.path, Msg: e.msg, Origin: s.origin(e.path)})
 	}

@@ -26,3 +26,15 @@ func TestLintProfileTypoStrict(t *testing.T) {
 		t.Errorf("lint --strict: exit %d, stdout %q, stderr %q; want 1 and %q", r.code, r.stdout, r.stderr, want)
 	}
 }
+
+// An unknown key under management.* is reported at its line with the key
+// as the file writes it (management.FromConfig, as the app reports it),
+// not lower-cased.
+func TestLintManagementKeyAsWritten(t *testing.T) {
+	dir := writeFiles(t, map[string]string{"application.yaml": "stream:\n  function:\n    definition: work\n  default-binder: memory\nmanagement:\n  server:\n    reserveStock-in-0:\n      binder: rabbit\n"})
+	r := runIn(t, dir, nil, "lint")
+	want := "application.yaml:8: management.server.reserveStock-in-0.binder: unknown key"
+	if r.code != exitFailure || !strings.Contains(r.stdout, want) {
+		t.Errorf("lint: exit %d, stdout %q; want 1 and %q", r.code, r.stdout, want)
+	}
+}

@@ -14,16 +14,25 @@ import (
 
 type sectionError struct{ path, msg string }
 
-// sectionErrors decodes management.* and logging.* as an app does and
-// returns their problems one by one. Those packages report every problem
-// in one error, "<section> configuration: <path>: <msg>; <path>: <msg>",
-// which is split here at each "; " that starts another key path of the
-// section.
+// managementSectionErrors decodes management.* as an app does
+// (management.FromConfig): each problem with its key as written and its
+// file:line.
+func managementSectionErrors(l *config.Loaded) stream.ConfigErrors {
+	_, err := management.FromConfig(l.Raw, l.Problem)
+	var ces stream.ConfigErrors
+	if errors.As(err, &ces) {
+		return ces
+	}
+	return nil
+}
+
+// sectionErrors decodes logging.* (and management.tracing.*) as an app
+// does and returns their problems one by one. telemetry reports every
+// problem in one error, "<section> configuration: <path>: <msg>; <path>:
+// <msg>", which is split here at each "; " that starts another key path
+// of the section.
 func sectionErrors(raw map[string]any) []sectionError {
 	var out []sectionError
-	if _, err := management.ConfigFrom(raw); err != nil {
-		out = append(out, splitSectionError(err.Error(), "management configuration: ")...)
-	}
 	if _, err := telemetry.ConfigFrom(raw); err != nil {
 		out = append(out, splitSectionError(err.Error(), "telemetry configuration: ")...)
 	}
