@@ -711,6 +711,33 @@ func (d *Destination) Where() string {
 	return d.Name + " (" + typ + ")"
 }
 
+// UnreadDeadLetters is a "dead-letters-unread" finding with the
+// destination it is about: the bindings whose dead letters go there.
+type UnreadDeadLetters struct {
+	Finding
+	DeadLettersOf []Ref
+}
+
+// Unread returns the findings of m about dead-letter destinations of
+// binder type typ ("" for every type) that no consumer reads, with the
+// bindings whose dead letters they are: streambind graph notes them all,
+// and lint warns of the in-process binder's, which drops such dead
+// letters.
+func Unread(m *Model, typ string) []UnreadDeadLetters {
+	var out []UnreadDeadLetters
+	for _, f := range m.Findings {
+		if f.Kind != "dead-letters-unread" || (typ != "" && f.BinderType != typ) {
+			continue
+		}
+		for i := range m.Destinations {
+			if d := &m.Destinations[i]; d.ID == f.DestinationID {
+				out = append(out, UnreadDeadLetters{Finding: f, DeadLettersOf: d.DeadLettersOf})
+			}
+		}
+	}
+	return out
+}
+
 // findings returns what the system-wide view shows of the destinations.
 func findings(m *Model) []Finding {
 	out := []Finding{}

@@ -314,7 +314,10 @@ that no bound function or output binding uses (with the nearest bound
 name; when it is a typo away and has no settings of its own, a
 did-you-mean and the destination and group it runs on instead: as in
 SCSt, which ignores unknown binding names, a warning, an error with
---strict), required-groups that no consumer of the services given reads,
+--strict), required-groups that no consumer of the services given reads, an
+in-process consumer with dlq: true whose dead letters no consumer reads
+(the in-process binder drops each; graph's note "dead letters of X go to
+Y (memory), which no consumer reads"),
 RabbitMQ and NATS producers whose required-groups provision a group in
 the other partition shape than the group's consumer bindings read it (a
 partitioned producer declares the queues <destination>.<group>-<p>, on
@@ -569,6 +572,7 @@ func (sys *system) lint(checkFiles bool) []problem {
 		return p.kind == kindDLQ && !p.warning && appErrs[at{p.loc, p.key}]
 	})
 	out = append(out, cons...)
+	out = append(out, sys.unreadInProcessDLQs()...) // lintmemorydlq.go
 	return sys.hideSecrets(append(out, sys.inProcessShared()...))
 }
 
