@@ -120,6 +120,7 @@ func fieldAliases(t reflect.Type, key string) []string {
 func rootSchema(cfg *schema) *schema {
 	def := cfg.field("function").s.field("definition").s
 	routing := cfg.field("function").s.field("routing-expression").s
+	fnconf := cfg.field("function").s.field("configuration").s
 	return &schema{kind: kindStruct, open: true, fields: []*field{
 		{key: "stream", index: -1, s: cfg},
 		{key: "spring", index: -1, s: &schema{kind: kindStruct, open: true, lazy: true, fields: []*field{
@@ -128,6 +129,7 @@ func rootSchema(cfg *schema) *schema {
 				{key: "function", index: -1, s: &schema{kind: kindStruct, open: true, lazy: true, fields: []*field{
 					{key: "definition", index: -1, s: def, target: []string{"stream", "function", "definition"}},
 					{key: "routing-expression", index: -1, s: routing, target: []string{"stream", "function", "routing-expression"}},
+					{key: "configuration", index: -1, s: fnconf, target: []string{"stream", "function", "configuration"}},
 				}}},
 			}}},
 		}}},

@@ -8,7 +8,7 @@ import (
 
 // misspeltSpringCloud reports the keys under spring.cloud and
 // spring.cloud.function that are one typo from those streambind reads
-// there (stream, function; definition, routing-expression): the rest of
+// there (stream, function; definition, routing-expression, configuration): the rest of
 // those namespaces is Spring Cloud's and other projects' and is kept
 // unread, so such a key would be ignored without a word, and with
 // spring.cloud.function.defintion no function list would be read at all.
@@ -34,14 +34,14 @@ func misspeltSpringCloud(raw map[string]any, origins map[string]string) []*strea
 		"streambind reads spring.cloud.stream and spring.cloud.function; a misspelt one would be ignored")
 	if fn, ok := cloud["function"].(map[string]any); ok {
 		check(fn, "spring.cloud.function", functionKeys, -1,
-			"streambind reads spring.cloud.function.definition and routing-expression; a misspelt one would be ignored")
+			"streambind reads spring.cloud.function.definition, routing-expression and configuration; a misspelt one would be ignored")
 	}
 	return errs
 }
 
 // functionKeys are the keys of spring.cloud.function that streambind
 // reads.
-var functionKeys = []string{"definition", "routing-expression"}
+var functionKeys = []string{"definition", "routing-expression", "configuration"}
 
 // knownKey reports whether k is one of known, relaxed (squash).
 func knownKey(k string, known []string) bool {
@@ -67,8 +67,8 @@ func originOfTree(origins map[string]string, path string) string {
 // ignoredSpringCloud warns of the keys under spring.cloud that SCSt
 // services set and streambind does not read, so that none is ignored
 // without a word: Spring Cloud Function's other than definition and
-// routing-expression (configuration.<fn>.input-header-mapping-expression,
-// ineligible-definitions, scan ...), and SCSt's schema registry client and
+// routing-expression and configuration (ineligible-definitions, scan ...;
+// and of configuration.<fn>, copy-input-headers: ignoredFunctionSettings), and SCSt's schema registry client and
 // Avro converter (schema-registry-client, schema). Misspellings of the
 // keys streambind reads are misspeltSpringCloud's errors.
 func ignoredSpringCloud(raw map[string]any, origins map[string]string) []*stream.ConfigError {
@@ -79,10 +79,14 @@ func ignoredSpringCloud(raw map[string]any, origins map[string]string) []*stream
 	warn := func(path, why string) {
 		warns = append(warns, &stream.ConfigError{Path: path, Origin: originOfTree(origins, path), Msg: "ignored: " + why})
 	}
+	warns = append(warns, ignoredFunctionSettings(fn, "spring.cloud.function", origins)...)
+	stream, _ := raw["stream"].(map[string]any)
+	sfn, _ := stream["function"].(map[string]any)
+	warns = append(warns, ignoredFunctionSettings(sfn, "stream.function", origins)...)
 	for _, k := range sortedKeys(fn) {
 		// One a typo from a key read is misspeltSpringCloud's error.
 		if !knownKey(k, functionKeys) && suggest(k, functionKeys) == "" {
-			warn("spring.cloud.function."+k, "streambind reads only spring.cloud.function.definition and routing-expression of Spring Cloud Function's keys (a function's headers and conversions are set in code)")
+			warn("spring.cloud.function."+k, "streambind reads only spring.cloud.function.definition, routing-expression and configuration.<fn>'s header mappings of Spring Cloud Function's keys (a function's conversions are set in code)")
 		}
 	}
 	for _, k := range []string{"schema-registry-client", "schema"} {
@@ -90,6 +94,39 @@ func ignoredSpringCloud(raw map[string]any, origins map[string]string) []*stream
 			if squash(ck) == squash(k) {
 				warn("spring.cloud."+ck, "streambind has no schema registry client or Avro converter: a content type such as application/*+avro needs a converter registered in code (stream.WithConverter)")
 			}
+		}
+	}
+	return warns
+}
+
+// functionSettingsKeys are the keys of spring.cloud.function.configuration.<fn>
+// that streambind reads (stream.FunctionSettings).
+var functionSettingsKeys = []string{"input-header-mapping-expression", "output-header-mapping-expression"}
+
+// ignoredFunctionSettings removes, with a warning each, the keys of
+// <path>.configuration.<fn> (fn is the map at path) that streambind does
+// not read: SCF's copy-input-headers (a function's payload output carries
+// its input's headers here anyway) and any other. A key one typo from one
+// it reads is left for the unknown-key error.
+func ignoredFunctionSettings(fn map[string]any, path string, origins map[string]string) (warns []*stream.ConfigError) {
+	ck, ok := mapKey(fn, "configuration")
+	if !ok {
+		return nil
+	}
+	conf, _ := fn[ck].(map[string]any)
+	for _, name := range sortedKeys(conf) {
+		m, _ := conf[name].(map[string]any)
+		for _, k := range sortedKeys(m) {
+			if knownKey(k, functionSettingsKeys) || suggest(k, functionSettingsKeys) != "" {
+				continue
+			}
+			p := path + "." + ck + "." + name + "." + k
+			why := "streambind reads only input-header-mapping-expression and output-header-mapping-expression of a function's Spring Cloud Function configuration"
+			if squash(k) == "copyinputheaders" {
+				why = "a function that returns a payload carries its input's headers here anyway (docs/conventions.md), and one that returns a Message sets its headers itself"
+			}
+			warns = append(warns, &stream.ConfigError{Path: p, Origin: originOfTree(origins, p), Msg: "ignored: " + why})
+			delete(m, k)
 		}
 	}
 	return warns

@@ -206,6 +206,7 @@ func NewApp(cfg *Config, fns *Catalog, opts ...Option) (*App, error) {
 	var want []pending
 	for _, bf := range bound {
 		rt := &runtimeBinding{fn: bf, sendWarn: new(warnGate), bridge: a.bridge}
+		rt.hdrMaps = a.headerMappings(&v, bf)
 		// stream.function.bindings: the binding has its configured name
 		// everywhere (logs, management, errors), not its functional one.
 		// A new name a binding cannot have is reported at the rename
@@ -1634,6 +1635,9 @@ func (a *App) finish(rt *runtimeBinding) {
 		rt.h = composedHandler{rt}
 	case e.newHandler != nil:
 		rt.h = e.newHandler(rt)
+	}
+	if rt.hdrMaps != nil && rt.h != nil && rt.in != nil {
+		rt.h = &headerMappingHandler{rt: rt, inner: rt.h}
 	}
 }
 

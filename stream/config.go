@@ -171,6 +171,11 @@ type FunctionConfig struct {
 	// management endpoints and addressed (WithErrorHandler, the CLI's
 	// --binding) by the new name only. Keys match case-insensitively.
 	Bindings map[string]string `mapstructure:"bindings"`
+	// Configuration is Spring Cloud Function's per-function configuration
+	// (spring.cloud.function.configuration.<fn>), by function name: the
+	// name of a bound function, or of a composition without its '|'
+	// (toUpperaddTax), as SCF looks it up; see [FunctionSettings].
+	Configuration map[string]FunctionSettings `mapstructure:"configuration"`
 }
 
 // FunctionBindingName returns the name of the functional binding

@@ -80,6 +80,9 @@ type runtimeBinding struct {
 	// bridge sends the outputs that name their destination
 	// (HeaderSendToDestination).
 	bridge *Bridge
+	// hdrMaps are the function's header mappings (headermapping.go); nil:
+	// none.
+	hdrMaps *headerMappings
 }
 
 // sendError marks a failure to send a function's output: after the retries
@@ -532,6 +535,15 @@ func (rt *runtimeBinding) backOff(ctx context.Context, d time.Duration) bool {
 // A function's output waits while the output binding is stopped or
 // paused (awaitOutput).
 func (rt *runtimeBinding) send(ctx context.Context, env Envelope, value func() any) error {
+	if x, ok := ctx.Value(outputMappingKey{}).(*outputMapping); ok && x.rt == rt {
+		ctx = context.WithValue(ctx, outputMappingKey{}, (*outputMapping)(nil))
+		if err := x.apply(&env); err != nil {
+			return err
+		}
+		if sent, err := rt.sendRouted(ctx, &env, value); sent {
+			return err
+		}
+	}
 	for {
 		if rt.in != nil && rt.out.State() != StateStarted {
 			if err := rt.awaitOutput(ctx, rt.out); err != nil {

@@ -359,7 +359,7 @@ func (g *gen) core(props []config.Property) error {
 			if len(p.Aliases) > 0 {
 				desc = joinText(desc, "Also spelt "+codeList(p.Aliases)+".")
 			}
-			if p.Free && !strings.HasSuffix(p.Path, "function.bindings") { // a map of names, read by the app
+			if p.Free && !strings.HasSuffix(p.Path, "function.bindings") && !strings.HasSuffix(p.Path, "header-mapping-expression") { // maps read by the app
 				desc = joinText(desc, "A map decoded by the binder.")
 			}
 			if s.readersColumn {

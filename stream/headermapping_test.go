@@ -1,0 +1,152 @@
+package stream_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/streambind/streambind/stream"
+)
+
+// headerMappingConfig binds echo (events → echoed, dlq on) and sinks for
+// the echoed, routed and dead messages, with echo's SCF configuration fs.
+func headerMappingConfig(fs stream.FunctionSettings) *stream.Config {
+	cc := fastRetry(1)
+	cc.DLQ = true
+	return &stream.Config{
+		Function: stream.FunctionConfig{Definition: "echo;sink;routed;dead",
+			Configuration: map[string]stream.FunctionSettings{"echo": fs}},
+		Bindings: map[string]stream.BindingConfig{
+			"echo-in-0":   {Destination: "events", Group: "echo", Consumer: cc},
+			"echo-out-0":  {Destination: "echoed"},
+			"sink-in-0":   {Destination: "echoed", Group: "g"},
+			"routed-in-0": {Destination: "f.routed", Group: "g"},
+			"dead-in-0":   {Destination: stream.DLQName("events", "echo"), Group: "g"},
+		},
+	}
+}
+
+type headerMappingSinks struct {
+	seen, sink, routed, dead chan stream.Message[string]
+}
+
+func headerMappingCatalog() (*stream.Catalog, headerMappingSinks) {
+	s := headerMappingSinks{make(chan stream.Message[string], 4), make(chan stream.Message[string], 4),
+		make(chan stream.Message[string], 4), make(chan stream.Message[string], 4)}
+	fns := stream.NewCatalog()
+	stream.AddFunction(fns, "echo", func(_ context.Context, m stream.Message[string]) (string, error) {
+		s.seen <- m
+		return strings.ToUpper(m.Payload), nil
+	})
+	for name, ch := range map[string]chan stream.Message[string]{"sink": s.sink, "routed": s.routed, "dead": s.dead} {
+		stream.AddConsumer(fns, name, func(_ context.Context, m stream.Message[string]) error { ch <- m; return nil })
+	}
+	return fns, s
+}
+
+// TestInputHeaderMapping: SCF's input-header-mapping-expression sets the
+// input's headers before the function is called (a literal, a header, the
+// payload; a null result removes the header), and a mapped
+// spring.cloud.stream.sendto.destination routes the output there; the
+// output carries the mapped headers. Before, the keys were ignored with a
+// WARN: the function saw no tenant and the output went to echo-out-0.
+func TestInputHeaderMapping(t *testing.T) {
+	fns, s := headerMappingCatalog()
+	cfg := headerMappingConfig(stream.FunctionSettings{InputHeaderMappingExpression: map[string]any{
+		"spring": map[string]any{"cloud": map[string]any{"stream": map[string]any{"sendto": map[string]any{"destination": "headers['target']"}}}},
+		"tenant": "'acme'",
+		"size":   "payload.length",
+		"secret": "null",
+	}})
+	r := start(t, cfg, fns)
+	ctx := context.Background()
+	if err := r.app.Bridge().Send(ctx, "events", stream.NewMessage(`{"length":3}`, "target", "f.routed", "secret", "x")); err != nil {
+		t.Fatal(err)
+	}
+	m := recv(t, s.seen)
+	if m.Headers["tenant"] != "acme" || m.Headers["size"] != "3" || m.Headers[stream.HeaderSendToDestination] != "f.routed" {
+		t.Errorf("the function saw headers %v, want tenant=acme, size=3 and the sendto destination", m.Headers)
+	}
+	if _, ok := m.Headers["secret"]; ok {
+		t.Errorf("a null mapping left the header: %v", m.Headers)
+	}
+	select {
+	case out := <-s.routed:
+		if out.Payload != `{"LENGTH":3}` || out.Headers["tenant"] != "acme" {
+			t.Errorf("routed output %+v", out)
+		}
+	case out := <-s.sink:
+		t.Fatalf("the output went to the default output, not to f.routed: %+v", out)
+	case d := <-s.dead:
+		t.Fatalf("dead-lettered: %s", d.Headers[stream.HeaderExceptionMessage])
+	case <-time.After(wait):
+		t.Fatal("no output")
+	}
+	// Without the header the expression yields null: no routing.
+	if err := r.app.Bridge().Send(ctx, "events", stream.NewMessage(`{"length":1}`)); err != nil {
+		t.Fatal(err)
+	}
+	recv(t, s.seen)
+	if out := recv(t, s.sink); out.Headers["tenant"] != "acme" {
+		t.Errorf("default output %+v", out)
+	}
+}
+
+// TestOutputHeaderMapping: output-header-mapping-expression sets the
+// output's headers from the output message (its payload and headers).
+func TestOutputHeaderMapping(t *testing.T) {
+	fns, s := headerMappingCatalog()
+	cfg := headerMappingConfig(stream.FunctionSettings{OutputHeaderMappingExpression: map[string]any{
+		"0": map[string]any{"shout": "payload.LENGTH > 1 ? 'yes' : 'no'", "origin": "headers['from'] + '-out'"},
+	}})
+	r := start(t, cfg, fns)
+	if err := r.app.Bridge().Send(context.Background(), "events", stream.NewMessage(`{"length":2}`, "from", "svc")); err != nil {
+		t.Fatal(err)
+	}
+	recv(t, s.seen)
+	if out := recv(t, s.sink); out.Headers["shout"] != "yes" || out.Headers["origin"] != "svc-out" {
+		t.Errorf("output headers %v, want shout=yes, origin=svc-out", out.Headers)
+	}
+}
+
+// TestHeaderMappingRunTimeFailure: an expression that fails for a message
+// fails it permanently: dead-lettered with the key and the reason, the
+// function not called, as a routing-expression's failure is.
+func TestHeaderMappingRunTimeFailure(t *testing.T) {
+	fns, s := headerMappingCatalog()
+	cfg := headerMappingConfig(stream.FunctionSettings{InputHeaderMappingExpression: map[string]any{"n": "payload.a / 0"}})
+	r := start(t, cfg, fns)
+	if err := r.app.Bridge().Send(context.Background(), "events", stream.NewMessage(`{"a":1}`)); err != nil {
+		t.Fatal(err)
+	}
+	d := recv(t, s.dead)
+	if msg := d.Headers[stream.HeaderExceptionMessage]; !strings.Contains(msg, "stream.function.configuration.echo.input-header-mapping-expression.n") || !strings.Contains(msg, "division by zero") {
+		t.Errorf("dead letter's reason %q", msg)
+	}
+	select {
+	case m := <-s.seen:
+		t.Errorf("the function was called: %+v", m)
+	default:
+	}
+}
+
+// TestHeaderMappingBadExpression: an expression that does not compile
+// stops start-up naming its key; so does an output mapping of a consumer.
+func TestHeaderMappingBadExpression(t *testing.T) {
+	fns, _ := headerMappingCatalog()
+	cfg := headerMappingConfig(stream.FunctionSettings{InputHeaderMappingExpression: map[string]any{"x": "T(java.lang.Math).random()"}})
+	cfg.Function.Configuration["sink"] = stream.FunctionSettings{OutputHeaderMappingExpression: map[string]any{"y": "'1'"}}
+	_, err := stream.NewApp(cfg, fns, stream.WithoutSignals())
+	if err == nil {
+		t.Fatal("started")
+	}
+	for _, want := range []string{
+		"stream.function.configuration.echo.input-header-mapping-expression.x: expression \"T(java.lang.Math).random()\"",
+		"stream.function.configuration.sink.output-header-mapping-expression: \"sink\" is a consumer",
+	} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error does not say %q:\n%v", want, err)
+		}
+	}
+}
