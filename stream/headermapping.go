@@ -243,3 +243,35 @@ func (x *outputMapping) apply(env *Envelope) error {
 	env.Headers = hdr
 	return nil
 }
+
+// warnUnusedFunctionSettings warns of each stream.function.configuration
+// entry that names no bound function (nor a leading part of a bound
+// composition): SCF ignores it without a word, and a misspelt function
+// name would leave its header mappings unapplied.
+func (a *App) warnUnusedFunctionSettings(bound []*boundFunc) {
+	if len(a.cfg.Function.Configuration) == 0 {
+		return
+	}
+	used := map[string]bool{}
+	var names []string
+	for _, bf := range bound {
+		for k := 1; k <= len(bf.parts); k++ {
+			var b strings.Builder
+			for _, p := range bf.parts[:k] {
+				b.WriteString(p.name)
+			}
+			if key, _, ok := a.functionSettings(b.String()); ok {
+				used[key] = true
+			}
+		}
+		names = append(names, bf.name)
+	}
+	for _, key := range sortedMapKeys(a.cfg.Function.Configuration) {
+		if used[key] {
+			continue
+		}
+		p := "stream.function.configuration." + key
+		a.log.Warn("function configuration applies to no bound function: its header mappings are not used",
+			"property", p, "origin", a.cfg.Origins[strings.ToLower(p)], "bound", strings.Join(names, ";"))
+	}
+}

@@ -2,10 +2,13 @@ package stream_test
 
 import (
 	"context"
+	"log/slog"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/streambind/streambind/binder/memory"
+	"github.com/streambind/streambind/internal/syncbuf"
 	"github.com/streambind/streambind/stream"
 )
 
@@ -148,5 +151,21 @@ func TestHeaderMappingBadExpression(t *testing.T) {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error does not say %q:\n%v", want, err)
 		}
+	}
+}
+
+// TestHeaderMappingUnusedWarned: the configuration of a function that is
+// not bound (a misspelt name) is a WARN naming the key, not silence.
+func TestHeaderMappingUnusedWarned(t *testing.T) {
+	fns, _ := headerMappingCatalog()
+	cfg := headerMappingConfig(stream.FunctionSettings{InputHeaderMappingExpression: map[string]any{"a": "'1'"}})
+	cfg.Function.Configuration["ecoh"] = stream.FunctionSettings{InputHeaderMappingExpression: map[string]any{"b": "'2'"}}
+	var buf syncbuf.Buffer
+	if _, err := stream.NewApp(cfg, fns, stream.WithBinderType(memory.Type, memory.New), stream.WithoutSignals(), stream.WithLogger(slog.New(slog.NewTextHandler(&buf, nil)))); err != nil {
+		t.Fatal(err)
+	}
+	out := buf.String()
+	if !strings.Contains(out, "property=stream.function.configuration.ecoh") || strings.Contains(out, "property=stream.function.configuration.echo ") {
+		t.Errorf("want one warning, for ecoh:\n%s", out)
 	}
 }
