@@ -1529,6 +1529,9 @@ func (a *App) wire(v *validator, rt *runtimeBinding, b *Binding) {
 		case b.cfg.Consumer.BatchMode && rt.fn.parts[0].inElem == nil:
 			v.add("stream.bindings."+b.name+".consumer.batch-mode", "function %q does not take a slice (got %s)", rt.fn.parts[0].name, rt.fn.parts[0].in.typ)
 		}
+		if b.cfg.Consumer.BatchMode && rt.hdrMaps != nil {
+			v.add("stream.bindings."+b.name+".consumer.batch-mode", "function %q has header mappings (stream.function.configuration), which apply to one message at a time: they are not supported with batch mode", rt.fn.name)
+		}
 	} else {
 		rt.out = b
 	}

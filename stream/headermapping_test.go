@@ -169,3 +169,20 @@ func TestHeaderMappingUnusedWarned(t *testing.T) {
 		t.Errorf("want one warning, for ecoh:\n%s", out)
 	}
 }
+
+// TestHeaderMappingBatchModeRefused: header mappings apply to one message
+// at a time; with batch-mode on the input, start-up fails naming the key
+// rather than calling the function with the batch unmapped.
+func TestHeaderMappingBatchModeRefused(t *testing.T) {
+	fns := stream.NewCatalog()
+	stream.AddFunction(fns, "echo", func(_ context.Context, in []string) (string, error) { return "", nil })
+	cfg := &stream.Config{
+		Function: stream.FunctionConfig{Definition: "echo",
+			Configuration: map[string]stream.FunctionSettings{"echo": {InputHeaderMappingExpression: map[string]any{"a": "'1'"}}}},
+		Bindings: map[string]stream.BindingConfig{"echo-in-0": {Destination: "events", Group: "g", Consumer: stream.ConsumerConfig{BatchMode: true}}},
+	}
+	_, err := stream.NewApp(cfg, fns, stream.WithBinderType(memory.Type, memory.New), stream.WithoutSignals())
+	if err == nil || !strings.Contains(err.Error(), "stream.bindings.echo-in-0.consumer.batch-mode") || !strings.Contains(err.Error(), "header mappings") {
+		t.Errorf("got %v, want the batch-mode refusal", err)
+	}
+}
