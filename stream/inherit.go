@@ -207,3 +207,30 @@ func withoutInputID(out, in Headers) Headers {
 	}
 	return out
 }
+
+// carriedNative returns the entries of native, an input's
+// [Envelope.NativeHeaders] (the header values in the binder's own types:
+// a Java producer's int, boolean or double AMQP header), for the headers
+// hdr, its function's output's, has; nil when there are none (no
+// allocation for an input without NativeHeaders). As SCSt passes the
+// header objects through a function, a producer of the input's binder
+// then sends such a header in its type while the output's text still
+// reads as it (a downstream headers['priority'] > 3 or a partition key
+// on it keeps working); one the function changed goes as its new text.
+// Entries that name no header are not carried.
+func carriedNative(native map[string]any, hdr Headers) map[string]any {
+	if len(native) == 0 || len(hdr) == 0 {
+		return nil
+	}
+	var out map[string]any
+	for k, v := range native {
+		if _, ok := hdr[k]; !ok {
+			continue
+		}
+		if out == nil {
+			out = make(map[string]any, len(native))
+		}
+		out[k] = v
+	}
+	return out
+}

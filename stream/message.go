@@ -93,7 +93,12 @@ type Envelope struct {
 	// dead letter and their replay write them all. Binders whose headers
 	// are text (NATS, Redis, in-process) ignore it for now; one could
 	// carry what its text loses the same way (a NATS header's other
-	// values).
+	// values). A consumer binder may set them on live deliveries too
+	// (RabbitMQ's non-string header values, Kafka's headers a Java
+	// producer typed as Integer, Boolean, ...): a function's output
+	// carries those of the headers it keeps (payload output or Message
+	// output), so that its producer sends them as they came, as SCSt
+	// passes the header objects through.
 	NativeHeaders map[string]any
 	// Received is how the message was received: set by consumer binders
 	// on what they hand to a handler, zero on an output. Producers ignore

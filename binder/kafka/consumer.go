@@ -1627,14 +1627,15 @@ func (w *partWorker) wait(d time.Duration) bool {
 // envelope converts a record. The headers map is new; payload and key are
 // the record's own (kafka-go does not reuse them). A header the record
 // has more than once reads as its last value, and all its values are in
-// NativeHeaders (headerValues).
+// NativeHeaders (headerValues); so is a header the record's types header
+// lists with a class that is not text (javaTyped).
 //
 // A record of Spring's Kafka header mapper (a Java SCSt producer's) has
 // the headers its spring_json_header_types header lists as text decoded,
 // and that header left out (recordHeaders, jsontypes.go).
 func envelope(m *kafkago.Message) stream.Envelope {
 	h, distinct := recordHeaders(m.Headers, nil, bytesString)
-	return stream.Envelope{Payload: m.Value, Headers: h, Key: m.Key, NativeHeaders: repeatedHeaders(m.Headers, distinct)}
+	return stream.Envelope{Payload: m.Value, Headers: h, Key: m.Key, NativeHeaders: javaTypedHeaders(m.Headers, nil, repeatedHeaders(m.Headers, distinct))}
 }
 
 func bytesString(b []byte) string { return string(b) }
@@ -1643,7 +1644,8 @@ func bytesString(b []byte) string { return string(b) }
 // same few values (content types, source names) recur on every message.
 func (w *partWorker) envelope(m *kafkago.Message) stream.Envelope {
 	h, distinct := recordHeaders(m.Headers, &w.types, w.intern)
-	return stream.Envelope{Payload: m.Value, Headers: h, Key: m.Key, NativeHeaders: repeatedHeaders(m.Headers, distinct), Received: w.received(m)}
+	native := javaTypedHeaders(m.Headers, &w.types, repeatedHeaders(m.Headers, distinct))
+	return stream.Envelope{Payload: m.Value, Headers: h, Key: m.Key, NativeHeaders: native, Received: w.received(m)}
 }
 
 // received is how m was received (stream.Received): the worker's

@@ -382,3 +382,55 @@ func escapes(s string) int {
 	}
 	return n
 }
+
+// javaTyped is the NativeHeaders entry (stream.Envelope.NativeHeaders) of
+// a header that a record's types header lists with a class that does not
+// read as text (java.lang.Integer, Boolean, Long, Double, ...): its
+// class and its bytes as written (the JSON of the value, which is also
+// its text). A producer writes such a header with that class again while
+// the envelope's text is still its bytes (an output of a Go function
+// that passed it through, as SCSt passes the header object), so a
+// downstream Java SpEL headers['priority'] > 3 still reads a number; a
+// header changed on the way is written as the new text, a String.
+type javaTyped struct {
+	class string
+	raw   []byte
+}
+
+// javaTypedHeaders adds to native (an envelope's NativeHeaders, nil when
+// none yet) the javaTyped entries of record headers hs: nothing, and no
+// allocation, for a record without a types header or whose types are all
+// text. cache keeps the parsed types header (may be nil). A header the
+// record has more than once keeps its values (headerValues) instead.
+func javaTypedHeaders(hs []kafkago.Header, cache *jsonTypes, native map[string]any) map[string]any {
+	raw, typed := lastJSONTypes(hs)
+	if !typed {
+		return native
+	}
+	types := cache.parse(raw)
+	for _, x := range hs {
+		c, ok := types[x.Key]
+		if !ok || textClass(c) || x.Key == headerJSONTypes {
+			continue
+		}
+		if _, repeated := native[x.Key].(headerValues); repeated {
+			continue
+		}
+		if native == nil {
+			native = make(map[string]any)
+		}
+		native[x.Key] = javaTyped{class: c, raw: x.Value}
+	}
+	return native
+}
+
+// keptJavaType returns the class to list header k (text v) with, and
+// its bytes, when native (an envelope's NativeHeaders) has it as a
+// javaTyped whose bytes v still is; ok false otherwise.
+func keptJavaType(native map[string]any, k, v string) (javaTyped, bool) {
+	jt, ok := native[k].(javaTyped)
+	if !ok || string(jt.raw) != v {
+		return javaTyped{}, false
+	}
+	return jt, true
+}

@@ -256,6 +256,7 @@ func (p *producer) headers(r *sendReq, m stream.Envelope) []kafkago.Header {
 	if n := len(m.Headers) + 3; n > len(r.hs) {
 		hs = make([]kafkago.Header, 0, n)
 	}
+	var kept map[string]string // headers written in their Java class (javaTyped)
 	for k, v := range m.Headers {
 		if k == headerJSONTypes {
 			continue // ours, below, lists what the record carries
@@ -265,6 +266,18 @@ func (p *producer) headers(r *sendReq, m stream.Envelope) []kafkago.Header {
 			// replay): every value, as it was.
 			hs = appendHeader(hs, m.NativeHeaders, k, v)
 			continue
+		}
+		if m.NativeHeaders != nil {
+			if jt, ok := keptJavaType(m.NativeHeaders, k, v); ok {
+				// A Java producer's Integer, Boolean, ... passed through
+				// unchanged: its class again, as SCSt passes the object.
+				if kept == nil {
+					kept = make(map[string]string)
+				}
+				kept[k] = jt.class
+				hs = append(hs, kafkago.Header{Key: k, Value: jt.raw})
+				continue
+			}
 		}
 		b := p.ctBytes
 		if v != p.contentType {
@@ -282,7 +295,7 @@ func (p *producer) headers(r *sendReq, m stream.Envelope) []kafkago.Header {
 	}
 	// The Java types of the headers, so that a Java SCSt consumer reads
 	// them as Strings rather than byte[] (jsontypes.go).
-	hs, r.types = appendJSONTypes(hs, r.types)
+	hs, r.types = appendJSONTypesKept(hs, r.types, kept)
 	return hs
 }
 

@@ -403,10 +403,10 @@ func (c *rabbitDeadLetters) deliver(d *amqp.Delivery, gen int) stream.DeadLetter
 		h.d = d
 	}
 	c.tags[id] = h
-	env := fromDelivery(d)
 	// For a replay: its copy keeps the headers' AMQP types (x-death
-	// included, so that the broker counts on).
-	env.NativeHeaders = nativeHeaders(d.Headers)
+	// included, so that the broker counts on): fromDelivery's
+	// NativeHeaders.
+	env := fromDelivery(d)
 	// And its properties that the envelope does not carry: as SCSt's
 	// headers (amqp_contentEncoding ...), which dlq show and tail list and
 	// a replay to another binder carries, and natively, which a producer

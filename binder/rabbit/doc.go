@@ -146,7 +146,12 @@
 // amqp_expiration from its input (docs/conventions.md), so a
 // request/reply keeps its correlation_id and reply_to through a hop, as
 // in SCSt. A dead letter or retry copy is the original message again: its
-// properties, its own amqp_* headers, none of those added.
+// properties, its own amqp_* headers, none of those added. A delivery's
+// header values that are not strings (a Java producer's Integer, Boolean,
+// Double, Long) reach the handler as text and are kept in their AMQP
+// types in stream.Envelope.NativeHeaders; a function's output that keeps
+// such a header unchanged sends it in that type again, as SCSt passes the
+// header object through (a changed one goes as its new text).
 //
 // A message the broker would refuse is not published, and Send fails with a
 // permanent error (stream.Permanent, so the core does not retry it and

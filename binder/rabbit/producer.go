@@ -1206,11 +1206,16 @@ func shortstr(s string) string {
 }
 
 // fromDelivery maps an AMQP message to an envelope. Non-string header
-// values are formatted; message_id becomes the id header and content_type
+// values are formatted, and kept in their AMQP types in NativeHeaders
+// (nil when every value is a string: nothing allocated), so that a
+// producer of the binder sends them in those types again while their
+// text is unchanged: a function's output (the core carries them), a
+// dead letter's replay; message_id becomes the id header and content_type
 // the contentType header when those are absent.
 func fromDelivery(d *amqp.Delivery) stream.Envelope {
 	h := make(stream.Headers, len(d.Headers)+2)
 	var key []byte
+	var native map[string]any
 	for k, v := range d.Headers {
 		switch k {
 		case keyHeader:
@@ -1219,7 +1224,15 @@ func fromDelivery(d *amqp.Delivery) stream.Envelope {
 		case pubHeader:
 			continue
 		}
-		h[k] = headerString(v)
+		s, ok := v.(string)
+		if !ok {
+			s = headerString(v)
+			if native == nil {
+				native = make(map[string]any)
+			}
+			native[k] = v
+		}
+		h[k] = s
 	}
 	if _, ok := h[stream.HeaderContentType]; !ok && d.ContentType != "" {
 		h[stream.HeaderContentType] = d.ContentType
@@ -1227,25 +1240,7 @@ func fromDelivery(d *amqp.Delivery) stream.Envelope {
 	if _, ok := h[stream.HeaderID]; !ok && d.MessageId != "" {
 		h[stream.HeaderID] = d.MessageId
 	}
-	return stream.Envelope{Payload: d.Body, Headers: h, Key: key}
-}
-
-// nativeHeaders are the AMQP values of the headers of table t that are
-// not strings (stream.Envelope.NativeHeaders; nil when there is none),
-// which fromDelivery makes text: a dead letter carries them so that its
-// replay sends them in their types.
-func nativeHeaders(t amqp.Table) map[string]any {
-	var n map[string]any
-	for k, v := range t {
-		if _, ok := v.(string); ok || k == keyHeader || k == pubHeader {
-			continue
-		}
-		if n == nil {
-			n = make(map[string]any)
-		}
-		n[k] = v
-	}
-	return n
+	return stream.Envelope{Payload: d.Body, Headers: h, Key: key, NativeHeaders: native}
 }
 
 func headerString(v any) string {
