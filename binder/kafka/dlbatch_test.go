@@ -112,8 +112,11 @@ func dlqCommitted(t *testing.T, c *kafkatest.Cluster, topic string) (int64, stri
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	res, err := pipeClient(c).OffsetFetch(ctx, &kafkago.OffsetFetchRequest{GroupID: kafka.DefaultDeadLetterGroup, Topics: map[string][]int{topic: {0}}})
-	if err != nil || res.Error != nil {
-		t.Fatalf("offset fetch: %v %v", err, res.Error)
+	if err == nil {
+		err = res.Error // res is nil when err is not
+	}
+	if err != nil {
+		t.Fatalf("offset fetch: %v", err)
 	}
 	for _, p := range res.Topics[topic] {
 		return p.CommittedOffset, p.Metadata

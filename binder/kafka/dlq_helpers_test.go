@@ -77,8 +77,11 @@ func wantCommittedAtEnds(t *testing.T, c *kafkatest.Cluster, dlq string, ends ma
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	res, err := pipeClient(c).OffsetFetch(ctx, &kafkago.OffsetFetchRequest{GroupID: kafka.DefaultDeadLetterGroup, Topics: map[string][]int{dlq: {0, 1}}})
-	if err != nil || res.Error != nil {
-		t.Fatalf("offset fetch: %v %v", err, res.Error)
+	if err == nil {
+		err = res.Error // res is nil when err is not
+	}
+	if err != nil {
+		t.Fatalf("offset fetch: %v", err)
 	}
 	for _, p := range res.Topics[dlq] {
 		if p.Error != nil || p.CommittedOffset != ends[p.Partition] || p.Metadata != "" {
