@@ -416,6 +416,7 @@ func (br *Bridge) sendTo(ctx context.Context, to string, env Envelope, value fun
 	var dp *dynamicProducer
 	var err error
 	if b := a.bridgeBinding(to); b != nil && !b.input {
+		env.NativeHeaders = nativeFor(env.NativeHeaders, rt, b)
 		err := rt.sendHeld(ctx, b, func() error { return b.send(ctx, env, value) })
 		if err != nil && !errors.Is(err, ErrNak) {
 			return &sendError{err, b}
@@ -438,10 +439,22 @@ func (br *Bridge) sendTo(ctx context.Context, to string, env Envelope, value fun
 		return &sendError{err, out}
 	}
 	defer dp.inUse.RUnlock()
+	env.NativeHeaders = nativeFor(env.NativeHeaders, rt, dp.b)
 	if err := dp.b.send(ctx, env, value); err != nil {
 		return &sendError{err, dp.b}
 	}
 	return nil
+}
+
+// nativeFor returns native, a routed output's NativeHeaders carried from
+// its input (carriedNative), when b is of the input's binder type, else
+// nil: the values are in the input binder's own types, which a producer
+// of another kind would send as text, warning of each message.
+func nativeFor(native map[string]any, rt *runtimeBinding, b *Binding) map[string]any {
+	if native == nil || rt.in == nil || rt.in.binderType != b.binderType {
+		return nil
+	}
+	return native
 }
 
 // DynamicDestinations returns the destinations the bridge holds producers

@@ -97,8 +97,9 @@ type Envelope struct {
 	// (RabbitMQ's non-string header values, Kafka's headers a Java
 	// producer typed as Integer, Boolean, ...): a function's output
 	// carries those of the headers it keeps (payload output or Message
-	// output), so that its producer sends them as they came, as SCSt
-	// passes the header objects through.
+	// output) to a producer of the input's binder type, so that it sends
+	// them as they came, as SCSt passes the header objects through (one
+	// of another type gets the headers as text only).
 	NativeHeaders map[string]any
 	// Received is how the message was received: set by consumer binders
 	// on what they hand to a handler, zero on an output. Producers ignore

@@ -673,7 +673,13 @@ func (h *functionHandler[In, Out]) handle(ctx context.Context, env Envelope) err
 	if rt.out.part != nil || h.out.message && hdr[HeaderSendToDestination] != "" {
 		value = func() any { return r } // for the partitioning of where it goes
 	}
-	out := Envelope{Payload: data, Headers: hdr, NativeHeaders: carriedNative(env.NativeHeaders, hdr)}
+	out := Envelope{Payload: data, Headers: hdr}
+	if rt.out.binderType == rt.in.binderType {
+		// Native values are in the input binder's own types: only a
+		// producer of its kind sends them (another would send them as
+		// text, warning of each message).
+		out.NativeHeaders = carriedNative(env.NativeHeaders, hdr)
+	}
 	if h.out.message { // only a Message output can carry the header (not inherited)
 		withMessageKey(&out, h.out.key(r), false)
 		if sent, err := rt.sendRouted(ctx, &out, value); sent {
