@@ -65,6 +65,11 @@ type queueSpec struct {
 	// keepDurability: an existing queue of this name with the other
 	// durability is used as it is (declareKeeping) instead of refused.
 	keepDurability bool
+	// existing: declared (with durable as it is) only when it exists:
+	// passively first, so that a queue deleted since its durability was
+	// refused is not declared anew with the durability it had
+	// (declareKeeping).
+	existing bool
 }
 
 // topology is what a binding declares, idempotently, at bind time and after
@@ -116,6 +121,11 @@ func (t topology) declare(ch *amqp.Channel) error {
 		}
 	}
 	for _, q := range t.all() {
+		if q.existing {
+			if _, err := ch.QueueDeclarePassive(q.name, q.durable, q.autoDelete, q.exclusive, false, nil); err != nil {
+				return topoErr("queue", q.name, err) // 404 NOT_FOUND when it is gone
+			}
+		}
 		if _, err := ch.QueueDeclare(q.name, q.durable, q.autoDelete, q.exclusive, false, q.args); err != nil {
 			return topoErr("queue", q.name, err)
 		}
@@ -141,10 +151,15 @@ func (t topology) declare(ch *amqp.Channel) error {
 // as ever (a [*TopologyError] naming the queue and the argument). Once the
 // declaration succeeds, kept is called with each queue declared with the
 // durability it had (its durable field as used). Every call tries the
-// durability asked for first, so a queue deleted since is declared as
-// asked.
+// durability asked for first, so a queue deleted since an earlier call is
+// declared as asked; so is one deleted between the refusal and the
+// declaration again: that declares it passively first (existing), and
+// when it is gone (404 NOT_FOUND) t is declared once more with the
+// durability asked for, and nothing is kept. What is still left is the
+// moment between the passive declaration and the declaration itself.
 func (t topology) declareKeeping(declare func(topology) error, kept func(queueSpec)) error {
 	var flipped []queueSpec
+	var gone []string // flipped, then found deleted: declared as asked
 	for {
 		err := declare(t)
 		if err == nil {
@@ -153,18 +168,42 @@ func (t topology) declareKeeping(declare func(topology) error, kept func(queueSp
 			}
 			return nil
 		}
+		if i := t.existingGone(err); i >= 0 {
+			name := t.queues[i].name
+			t.queues[i].durable = !t.queues[i].durable
+			t.queues[i].existing = false
+			flipped = slices.DeleteFunc(flipped, func(q queueSpec) bool { return q.name == name })
+			gone = append(gone, name)
+			continue
+		}
 		i := t.durabilityRefused(err)
-		if i < 0 || slices.ContainsFunc(flipped, func(q queueSpec) bool { return q.name == t.queues[i].name }) {
-			// Refused again after flipping (deleted and declared anew
-			// meanwhile): no second flip, so the loop ends.
+		if i < 0 || t.queues[i].existing || slices.Contains(gone, t.queues[i].name) {
+			// Refused again after flipping, or after it was found gone
+			// (declared anew with the other durability meanwhile): no
+			// second flip, so the loop ends.
 			return err
 		}
-		if len(flipped) == 0 {
+		if len(flipped) == 0 && len(gone) == 0 {
 			t.queues = slices.Clone(t.queues) // the caller's stay as they are
 		}
 		t.queues[i].durable = !t.queues[i].durable
+		t.queues[i].existing = true
 		flipped = append(flipped, t.queues[i])
 	}
+}
+
+// existingGone returns the index in t.queues of the queue declared only
+// as it exists (existing) whose passive declaration err failed because it
+// is gone (404 NOT_FOUND), or -1.
+func (t topology) existingGone(err error) int {
+	var te *TopologyError
+	if !errors.As(err, &te) || te.Entity != "queue" {
+		return -1
+	}
+	if code, ok := amqpCode(err); !ok || code != amqp.NotFound {
+		return -1
+	}
+	return slices.IndexFunc(t.queues, func(q queueSpec) bool { return q.existing && q.name == te.Name })
 }
 
 // durabilityRefused returns the index in t.queues of the keepDurability
