@@ -1787,7 +1787,7 @@ func propertyFromHeader(msg *amqp.Publishing, k, v string) {
 			msg.Priority = uint8(n)
 		}
 	case headerExpiration:
-		msg.Expiration = shortstr(v)
+		msg.Expiration = expirationOf(v) // producer.refusedProperty checked it
 	case headerUserID:
 		msg.UserId = shortstr(v)
 	}

@@ -141,7 +141,23 @@
 // outbound mapper does not: amqp_correlationId, amqp_replyTo, amqp_type,
 // amqp_appId, amqp_contentEncoding, amqp_expiration and amqp_userId set
 // those properties, and a priority header that reads as 0-255 sets the
-// priority (and goes as a header too); a function's output inherits
+// priority (and goes as a header too). An amqp_expiration or amqp_userId
+// RabbitMQ refuses is not dropped but refused before publishing, that
+// message alone, with a permanent error naming the header (as one too
+// large is): an expiration that is not a TTL the broker accepts (whole
+// milliseconds, 0 to ten years, 315360000000; an optional sign, as
+// RabbitMQ reads it: "+5" and "-0" pass, "-5", "abc", " 5", "1.5" do not;
+// blank sets none), a user_id other than the user the binder connects as
+// (RabbitMQ compares them exactly; a user with RabbitMQ's impersonator tag
+// may name another, the binder refuses it all the same). Spring maps both
+// whatever their text and the broker closes the channel (406
+// PRECONDITION_FAILED), which loses the confirms of every message in
+// flight on it; unlike priority, which Spring maps only from an Integer,
+// dropping them would send the message without the TTL or user asked for.
+// With addresses of different users the user is not known beforehand: the
+// broker's closure, which quotes the value, fails the message that has it
+// alone, at once, and the others in flight are published again. A
+// function's output inherits
 // amqp_correlationId, amqp_replyTo, amqp_type, amqp_appId and
 // amqp_expiration from its input (docs/conventions.md), so a
 // request/reply keeps its correlation_id and reply_to through a hop, as
@@ -791,10 +807,11 @@
 // destination that is missing or forbidden is the binding's fault.
 //
 //   - permanent for the message: 406 PRECONDITION_FAILED on publishing
-//     (over the broker's max_message_size), [ErrTooLarge], names and
-//     properties AMQP cannot encode, frame errors the message caused (see
-//     above). Send wraps them with stream.Permanent; a dead letter is
-//     dropped.
+//     (over the broker's max_message_size; an expiration or user_id it
+//     refuses), [ErrTooLarge], names and properties AMQP cannot encode,
+//     an amqp_expiration or amqp_userId the broker would refuse (see
+//     Producer), frame errors the message caused (see above). Send wraps
+//     them with stream.Permanent; a dead letter is dropped.
 //   - the destination refused: 403 ACCESS_REFUSED on publishing (or on
 //     declaring again an exchange that was deleted). Transient for Send,
 //     and the producer binding is down until a Send succeeds; a dead letter
@@ -809,7 +826,10 @@
 //
 // A channel error caused by another publish on the same channel (a
 // publishing lane is shared) is not blamed on the messages that were in
-// flight with it: they are published again, up to three times.
+// flight with it: they are published again, up to three times. When the
+// closure names the message at fault (over max_message_size, its
+// expiration or user_id), that one fails at once and is not published
+// again.
 //
 // # Settings
 //

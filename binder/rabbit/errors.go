@@ -30,6 +30,15 @@ var ErrTooLarge = errors.New("message too large for the broker")
 // amqp091-go would close the whole connection on the encoding error.
 var errInvalidMessage = errors.New("message cannot be encoded in AMQP 0-9-1")
 
+// errRefusedProperty: a message whose amqp_expiration or amqp_userId
+// header sets a property RabbitMQ refuses (an expiration that is not a
+// TTL it accepts, a user_id other than the connection's user): the broker
+// would close the channel with 406 PRECONDITION_FAILED, losing the
+// confirms of every message in flight on it. Refused before publishing
+// (producer.refusedProperty), or, when the broker refused it all the same,
+// blamed on the message its closure names (propertyRefused).
+var errRefusedProperty = errors.New("message property the broker refuses")
+
 // frameErrorLimit is how many connections a publish may see closed by the
 // broker with a frame error while it was unconfirmed before the message is
 // taken to be their cause (a permanent failure for that message). Other
@@ -44,8 +53,11 @@ const frameErrorLimit = 3
 //     publishing (over the broker's max_message_size, when it is lower than
 //     max-message-size, the channel's closure names the limit: the message
 //     over it fails with ErrTooLarge, the others in flight on the channel
-//     are published again), ErrTooLarge and
-//     errInvalidMessage (found before publishing), a connection the broker
+//     are published again; an invalid expiration or another user's
+//     user_id, the closure names the value: the message with it fails
+//     with errRefusedProperty, the others go again), ErrTooLarge,
+//     errInvalidMessage and errRefusedProperty (found before
+//     publishing), a connection the broker
 //     closed with a frame error frameErrorLimit times while the message was
 //     in flight. A Send fails with stream.Permanent; a dead letter is
 //     dropped.
@@ -83,7 +95,7 @@ func amqpCode(err error) (int, bool) {
 // isPermanent reports whether a publish failed because of the message, so
 // that it cannot succeed on retry.
 func isPermanent(err error) bool {
-	if errors.Is(err, ErrTooLarge) || errors.Is(err, errInvalidMessage) || errors.Is(err, errFrameErrors) {
+	if errors.Is(err, ErrTooLarge) || errors.Is(err, errInvalidMessage) || errors.Is(err, errRefusedProperty) || errors.Is(err, errFrameErrors) {
 		return true
 	}
 	code, ok := amqpCode(err)

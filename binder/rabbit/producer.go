@@ -296,6 +296,12 @@ func (s *laneSession) lost(a *pubAttempt) (outcome, error) {
 		}
 		return again, nil
 	}
+	if propertyRefused(e, &a.msg) {
+		// The closure names this message's expiration or user_id: it
+		// fails alone, at once, instead of closing the channel twice more
+		// (and losing the confirms of every message in flight with it).
+		return final, fmt.Errorf("publish to exchange %q: %w: %w", exchange, errRefusedProperty, e)
+	}
 	err := fmt.Errorf("publish to exchange %q: channel closed: %w", exchange, e)
 	if aboutExchange(e, exchange) {
 		return final, err // caused by a publish to this exchange
@@ -322,6 +328,32 @@ func sizeRefused(e *amqp.Error) (int, bool) {
 	}
 	n, err := strconv.Atoi(m[1])
 	return n, err == nil
+}
+
+// Starts of the reasons RabbitMQ closes a channel with (406
+// PRECONDITION_FAILED) for a published message's expiration or user_id
+// property, each quoting the value as the message has it.
+const (
+	expirationRefused = "PRECONDITION_FAILED - invalid expiration '"
+	userIDRefused     = "PRECONDITION_FAILED - user_id property set to '"
+)
+
+// propertyRefused reports whether e closed a channel for msg's expiration
+// or user_id property: its reason quotes the value msg has. Another
+// message in flight on the channel is not blamed, and is published again
+// as after any closure (lost), so a value the reason would quote
+// differently is bounded as ever.
+func propertyRefused(e *amqp.Error, msg *amqp.Publishing) bool {
+	if e == nil || e.Code != amqp.PreconditionFailed {
+		return false
+	}
+	switch r := e.Reason; {
+	case strings.HasPrefix(r, expirationRefused):
+		return msg.Expiration != "" && strings.HasPrefix(r[len(expirationRefused):], msg.Expiration+"': ")
+	case strings.HasPrefix(r, userIDRefused):
+		return msg.UserId != "" && strings.HasPrefix(r[len(userIDRefused):], msg.UserId+"' but authenticated user was '")
+	}
+	return false
 }
 
 func (s *laneSession) takeReturned(id string) bool {
@@ -673,6 +705,10 @@ func (p *producer) Send(ctx context.Context, m stream.Envelope) error {
 	p.inflight.Add(1)
 	p.pending.Add(1)
 	p.mu.RUnlock()
+	if err := p.refusedProperty(m); err != nil {
+		p.sent()
+		return err
+	}
 	if p.batch != nil {
 		return p.sendBatchedWait(ctx, m)
 	}
@@ -785,6 +821,11 @@ func (p *producer) SendAsync(ctx context.Context, m stream.Envelope, done func(e
 	p.inflight.Add(1)
 	p.pending.Add(1)
 	p.mu.RUnlock()
+	if err := p.refusedProperty(m); err != nil {
+		done(err)
+		p.sent()
+		return
+	}
 	if p.batch != nil {
 		p.sendBatched(ctx, m, done)
 		return
@@ -1118,7 +1159,8 @@ func (p *producer) withDeliveryMode(msg *amqp.Publishing) {
 // sent: amqp_correlationId, amqp_replyTo, amqp_type, amqp_appId,
 // amqp_contentEncoding, amqp_expiration and amqp_userId set those
 // properties, and a priority header that reads as 0-255 the priority
-// (and is sent too); a function's output inherits them from an input
+// (and is sent too; refusedProperty refuses an expiration or user_id
+// the broker would); a function's output inherits them from an input
 // received from RabbitMQ (withDeliveryHeaders), so a request/reply keeps
 // its correlation through the hop. A replayed dead letter's headers are
 // sent as they are, with its own properties (nativeProperties).
@@ -1172,6 +1214,112 @@ func toPublishing(m stream.Envelope, defContentType string) amqp.Publishing {
 		replayed.dropAddedHeaders(h)
 	}
 	return msg
+}
+
+// maxExpiration is the largest expiration property RabbitMQ accepts, in
+// milliseconds: ten years (3.10 refuses more: value_too_large).
+const maxExpiration = 315_360_000_000
+
+// refusedProperty returns the error of a Send of m (permanent, wrapping
+// errRefusedProperty) when its amqp_expiration or amqp_userId header
+// would set a property RabbitMQ refuses, nil otherwise. Spring AMQP's
+// outbound mapper sets them as they are, and RabbitMQ closes the channel
+// (406 PRECONDITION_FAILED): with it went the confirms of every message
+// in flight on the channel, each published again (stored twice when the
+// broker had it). So the message is refused before it is published, on
+// its own, as one that cannot be encoded is (a batching producer's too,
+// before it joins a batch). Nothing is checked (two map look-ups) for a
+// message without these headers, nor for a replayed dead letter, whose
+// amqp_* headers are sent as they are (toPublishing).
+//
+//   - amqp_expiration must read as RabbitMQ reads a TTL: an optional sign,
+//     ASCII digits, a value from 0 to maxExpiration ("-0", "+5" and "007"
+//     pass; "-5", "abc", " 5", "1.5" do not). Empty or blank, it sets no
+//     expiration (Spring's mapper sets it only when it has text).
+//   - amqp_userId must be the user the binder connects as (RabbitMQ
+//     compares user_id with the connection's user, exactly). With
+//     addresses of different users that is not known here: the broker
+//     decides, and its refusal fails that message alone
+//     (propertyRefused). A user with RabbitMQ's impersonator tag may
+//     name another user; the binder refuses it all the same.
+//
+// Unlike priority, which Spring's mapper maps only when it is an Integer
+// (so a priority header that is not 0-255 sets no property and is sent as
+// a header), these are mapped whatever their text, and are never sent as
+// headers: dropped, the message would go without the TTL or user its
+// sender asked for.
+func (p *producer) refusedProperty(m stream.Envelope) error {
+	if len(m.Headers) == 0 {
+		return nil
+	}
+	exp, hasExp := m.Headers[headerExpiration]
+	uid, hasUID := m.Headers[headerUserID]
+	if !hasExp && !hasUID {
+		return nil
+	}
+	if _, replay := m.NativeHeaders[nativeProperties].(properties); replay {
+		return nil
+	}
+	var err error
+	if hasExp && !validExpiration(exp) {
+		err = fmt.Errorf("%w: header %s %.40q is not a message TTL RabbitMQ accepts (milliseconds: a whole number from 0 to %d, ten years); the broker would close the channel (406 PRECONDITION_FAILED)",
+			errRefusedProperty, headerExpiration, exp, maxExpiration)
+	} else if user := connUser(p.bd.s); hasUID && uid != "" && user != "" && uid != user {
+		err = fmt.Errorf("%w: header %s %.40q is not the user the binder connects as (%q); RabbitMQ refuses a user_id property naming another user (406 PRECONDITION_FAILED, closing the channel)",
+			errRefusedProperty, headerUserID, uid, user)
+	}
+	if err == nil {
+		return nil
+	}
+	return stream.Permanent(fmt.Errorf("rabbit: send to %q (binding %s): %w", p.spec.Destination, p.spec.Binding, err))
+}
+
+// validExpiration reports whether header value v sets an expiration
+// property RabbitMQ accepts, or none (refusedProperty).
+func validExpiration(v string) bool {
+	if strings.TrimSpace(v) == "" {
+		return true // no expiration (expirationOf)
+	}
+	if len(v) > maxShortstr {
+		return false
+	}
+	neg := v[0] == '-'
+	if neg || v[0] == '+' {
+		v = v[1:]
+	}
+	if v == "" || strings.IndexFunc(v, func(r rune) bool { return r < '0' || r > '9' }) >= 0 {
+		return false
+	}
+	v = strings.TrimLeft(v, "0")
+	if v == "" {
+		return true // 0, whatever its sign
+	}
+	n, err := strconv.ParseUint(v, 10, 64)
+	return !neg && err == nil && n <= maxExpiration
+}
+
+// expirationOf is the expiration property header value v sets: none when
+// it is blank, as Spring's mapper sets it only when it has text.
+func expirationOf(v string) string {
+	if strings.TrimSpace(v) == "" {
+		return ""
+	}
+	return shortstr(v)
+}
+
+// connUser is the user name every address of s connects as, "" when
+// they differ.
+func connUser(s settings) string {
+	if len(s.endpoints) == 0 {
+		return ""
+	}
+	u := s.endpoints[0].username
+	for _, ep := range s.endpoints[1:] {
+		if ep.username != u {
+			return ""
+		}
+	}
+	return u
 }
 
 // isRoutingHeader reports whether header k is one RabbitMQ takes as
