@@ -3,9 +3,11 @@ package rabbit
 import (
 	"context"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"maps"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	amqp "github.com/rabbitmq/amqp091-go"
@@ -24,6 +26,14 @@ const (
 	DefaultProducerBatchWait   = 5 * time.Second
 )
 
+// maxReleased bounds the batches released and not yet taken by run (the
+// publishes of a blocked connection, a full confirm window or a channel
+// being opened again hold run up): a Send or SendAsync that would start a
+// batch while that many wait, waits for room, bounded by its ctx. Batches
+// released by batch-timeout or Close do not wait, so at most maxReleased
+// plus one per routing key are ever waiting.
+const maxReleased = 16
+
 // batcher gathers the messages of a producer with batching-enabled: true
 // into batches as Spring AMQP's SimpleBatchingStrategy (SCSt's
 // BatchingRabbitTemplate) does, one open batch per routing key (so per
@@ -35,19 +45,38 @@ const (
 // its first message, and on Close. Released batches are published in
 // release order by one goroutine (run), on the lane of their routing key,
 // so that batches of one routing key are stored in order.
+//
+// mu is never held while waiting: released batches are queued in
+// released (bounded by maxReleased, see add), and run is woken through
+// wake.
 type batcher struct {
 	p       *producer
 	size    int           // batch-size
 	limit   int           // batch-buffer-limit, at most max-message-size
 	timeout time.Duration // batch-timeout
+	// batchHeaders is what the headers a batch adds (springBatchFormat,
+	// amqp_batchSize) take at most in its header frame.
+	batchHeaders int
+	// fm is the frame_max of the last connection seen (0: none yet).
+	fm atomic.Int64
 
 	mu      sync.Mutex
 	open    map[string]*openBatch // by routing key
 	closing bool                  // Close flushed: release every message at once
+	// released are the batches released and not yet taken by run, in
+	// release order.
+	released []*openBatch
+	// room is closed (and replaced) when run takes a batch while
+	// maxReleased or more were waiting.
+	room chan struct{}
+	// ended: Close saw nothing more in flight; run returns once released
+	// is empty.
+	ended bool
 
-	// rel carries released batches to run in release order (sent under
-	// mu); closed by Close once nothing is in flight.
-	rel chan *openBatch
+	// wake tells run that released grew or ended was set (buffer 1).
+	wake chan struct{}
+	// runDone is closed when run returned.
+	runDone chan struct{}
 	// ctx bounds the publishes; Close cancels it when its own ctx ends
 	// before the batches were confirmed, failing what is left.
 	ctx    context.Context
@@ -71,19 +100,57 @@ func newBatcher(p *producer, size, limit int, timeout time.Duration, maxMessageS
 		// A batch of several messages must fit the broker's limit.
 		limit = maxMessageSize
 	}
+	bh, _ := tableSize(amqp.Table{springBatchFormatHeader: batchFormatLengthHeader4, amqpBatchSizeHeader: int32(0)})
 	ctx, cancel := context.WithCancel(context.Background())
-	b := &batcher{p: p, size: size, limit: limit, timeout: timeout, open: map[string]*openBatch{},
-		rel: make(chan *openBatch, 16), ctx: ctx, cancel: cancel}
+	b := &batcher{p: p, size: size, limit: limit, timeout: timeout, batchHeaders: bh, open: map[string]*openBatch{},
+		room: make(chan struct{}), wake: make(chan struct{}, 1), runDone: make(chan struct{}), ctx: ctx, cancel: cancel}
 	go b.run()
 	return b
 }
 
+// frameMax is the negotiated frame_max of the publisher's connection, or
+// of the last one when there is none now (0 before the first).
+func (b *batcher) frameMax() int {
+	if fm := b.fm.Load(); fm > 0 {
+		return int(fm)
+	}
+	m := b.p.bd.pub.mgr
+	m.mu.Lock()
+	c := m.conn
+	m.mu.Unlock()
+	if c == nil {
+		return 0
+	}
+	fm := frameMax(c)
+	b.fm.Store(int64(fm))
+	return fm
+}
+
 // add puts msg (routing key key) in its key's open batch; done gets the
-// result of the publish of the batch that carries it.
-func (b *batcher) add(key string, msg amqp.Publishing, done func(error)) {
+// result of the publish of the batch that carries it. When msg would start
+// a batch while maxReleased batches wait for run, add waits for room; it
+// returns ctx's error (msg joined no batch, done is not called) when ctx
+// ends first.
+func (b *batcher) add(ctx context.Context, key string, msg amqp.Publishing, done func(error)) error {
 	use := 4 + len(msg.Body)
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	for {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		ob := b.open[key]
+		if len(b.released) < maxReleased || ob != nil && ob.size+use < b.limit && len(ob.msgs)+1 < b.size && !b.closing {
+			break // releases nothing, or room for what it releases
+		}
+		room := b.room
+		b.mu.Unlock()
+		select {
+		case <-room:
+		case <-ctx.Done():
+		}
+		b.mu.Lock()
+	}
 	ob := b.open[key]
 	if ob != nil && ob.size+use > b.limit {
 		b.release(ob) // full: goes without msg (Spring's)
@@ -102,16 +169,37 @@ func (b *batcher) add(key string, msg amqp.Publishing, done func(error)) {
 	if len(ob.msgs) >= b.size || ob.size >= b.limit || b.closing {
 		b.release(ob) // a message over the limit goes alone
 	}
+	return nil
 }
 
-// release takes ob out of the open batches and hands it to run. Call with
-// mu held: batches reach run in release order.
+// release takes ob out of the open batches and queues it for run. Call
+// with mu held: batches reach run in release order. It does not wait.
 func (b *batcher) release(ob *openBatch) {
 	if ob.timer != nil {
 		ob.timer.Stop()
 	}
 	delete(b.open, ob.key)
-	b.rel <- ob
+	if b.ended {
+		// Not expected (Close ends run only with nothing in flight);
+		// failed rather than left without a result.
+		err := fmt.Errorf("rabbit: send to %q: producer %w", b.p.spec.Destination, stream.ErrClosed)
+		go func() {
+			for _, done := range ob.dones {
+				done(err)
+			}
+		}()
+		return
+	}
+	b.released = append(b.released, ob)
+	b.signal()
+}
+
+// signal wakes run.
+func (b *batcher) signal() {
+	select {
+	case b.wake <- struct{}{}:
+	default:
+	}
 }
 
 // expire releases ob when batch-timeout passed and it is still open.
@@ -134,9 +222,29 @@ func (b *batcher) flush() {
 	}
 }
 
-// run publishes the released batches in order until rel is closed.
+// run publishes the released batches in order until ended is set and
+// none is left.
 func (b *batcher) run() {
-	for ob := range b.rel {
+	defer close(b.runDone)
+	for {
+		b.mu.Lock()
+		for len(b.released) == 0 {
+			if b.ended {
+				b.mu.Unlock()
+				return
+			}
+			b.mu.Unlock()
+			<-b.wake
+			b.mu.Lock()
+		}
+		ob := b.released[0]
+		b.released[0] = nil
+		b.released = b.released[1:]
+		if len(b.released) == maxReleased-1 {
+			close(b.room)
+			b.room = make(chan struct{})
+		}
+		b.mu.Unlock()
 		b.publish(ob)
 	}
 }
@@ -144,21 +252,45 @@ func (b *batcher) run() {
 // publish publishes ob as one message, compressed with compress: true,
 // without waiting for its confirm (publishAsync: the next batch goes
 // behind it on the lane), and reports the result to each of its messages.
+// A batch of several messages that is too large for the broker (gzip made
+// incompressible bodies larger than max-message-size; the first message's
+// headers with the batch's own over frame_max) is split in two halves,
+// published one after the other (each split again as needed): each
+// message alone was checked by sendBatched.
 func (b *batcher) publish(ob *openBatch) {
+	b.publishPart(ob, ob.msgs, ob.dones, ob.size)
+}
+
+func (b *batcher) publishPart(ob *openBatch, msgs []amqp.Publishing, dones []func(error), size int) {
 	p := b.p
 	pub := p.bd.pub
-	msg := assembleBatch(ob.msgs, ob.size)
+	msg := assembleBatch(msgs, size)
 	l := pub.laneFor(stream.Envelope{}, ob.key)
 	finish := func(err error) {
-		for _, done := range ob.dones {
+		for _, done := range dones {
 			done(err)
 		}
 	}
+	var err error
 	if p.gz != nil {
-		if err := p.gz.compress(&msg, pub.maxMessageSize); err != nil {
-			finish(p.result(b.ctx, l, ob.key, msg, ob.start, err))
+		err = p.gz.compress(&msg, pub.maxMessageSize)
+	}
+	if err == nil && !pub.skipChecks {
+		err = checkPublishing(p.exchange, ob.key, &msg, b.frameMax(), pub.maxMessageSize)
+	}
+	if err != nil {
+		if len(msgs) > 1 && errors.Is(err, ErrTooLarge) {
+			h := len(msgs) / 2
+			first := 0
+			for _, m := range msgs[:h] {
+				first += 4 + len(m.Body)
+			}
+			b.publishPart(ob, msgs[:h], dones[:h], first)
+			b.publishPart(ob, msgs[h:], dones[h:], size-first)
 			return
 		}
+		finish(p.result(b.ctx, l, ob.key, msg, ob.start, err))
+		return
 	}
 	var (
 		mu       sync.Mutex
@@ -184,19 +316,26 @@ func (b *batcher) publish(ob *openBatch) {
 }
 
 // close ends run once nothing is in flight: at once when the producer's
-// Close saw every batch confirmed (ended false), else after cancelling
+// Close saw every batch confirmed (ctxEnded false), else after cancelling
 // the publishes left (Close's ctx ended), which fail their Sends.
-func (b *batcher) close(p *producer, ended bool) {
-	if !ended {
-		b.cancel()
-		close(b.rel)
+func (b *batcher) close(p *producer, ctxEnded bool) {
+	b.cancel()
+	if !ctxEnded {
+		b.end()
 		return
 	}
-	b.cancel()
 	go func() {
 		p.inflight.Wait()
-		close(b.rel)
+		b.end()
 	}()
+}
+
+// end lets run return once no released batch is left.
+func (b *batcher) end() {
+	b.mu.Lock()
+	b.ended = true
+	b.mu.Unlock()
+	b.signal()
 }
 
 // assembleBatch is the message of a batch of msgs, whose lengths and
@@ -225,12 +364,22 @@ func assembleBatch(msgs []amqp.Publishing, size int) amqp.Publishing {
 
 // sendBatched is Send or SendAsync (done) of m on a batching producer:
 // m joins its routing key's batch, and done gets the result of the batch's
-// publish (Send waits for it, bounded by ctx: a Send whose ctx ended
-// returns, and its message still goes with its batch). It ends m's count
-// in flight.
+// publish, or ctx's error when ctx ends first (m may then still go with its
+// batch: at least once). It ends m's count in flight once m's batch
+// has its result, or at once when m joined none.
 func (p *producer) sendBatched(ctx context.Context, m stream.Envelope, done func(error)) {
+	var reported atomic.Bool
+	report := func(err error) {
+		if reported.CompareAndSwap(false, true) {
+			done(err)
+		}
+	}
+	stop := context.AfterFunc(ctx, func() {
+		report(fmt.Errorf("rabbit: send to %q (binding %s): waiting for the batch's confirm: %w", p.spec.Destination, p.spec.Binding, ctx.Err()))
+	})
 	fail := func(err error) {
-		done(err)
+		stop()
+		report(err)
 		p.sent()
 	}
 	key, err := p.routingKey(m)
@@ -242,15 +391,30 @@ func (p *producer) sendBatched(ctx context.Context, m stream.Envelope, done func
 	p.withDeliveryMode(&msg)
 	p.warnRoutingHeaders(m)
 	// What cannot be published is refused alone, not with the batch it
-	// would join (the batch fails as a whole).
-	if err := checkPublishing(p.exchange, key, &msg, 0, p.bd.pub.maxMessageSize); err != nil {
+	// would join (the batch fails as a whole): checked as the unbatched
+	// path checks it (frame_max, max-message-size), with gzip's
+	// content_encoding and header when compressed. A message that fits
+	// alone but not with the headers a batch adds goes in a batch of its
+	// own (publishPart).
+	chk := msg
+	if p.gz != nil {
+		chk.Headers = maps.Clone(msg.Headers)
+		if chk.Headers == nil {
+			chk.Headers = amqp.Table{}
+		}
+		chk.Headers[springAutoDecompressHeader] = true
+		chk.ContentEncoding = "gzip"
+		if msg.ContentEncoding != "" {
+			chk.ContentEncoding += ", " + msg.ContentEncoding
+		}
+	}
+	if err := checkPublishing(p.exchange, key, &chk, p.batch.frameMax(), p.bd.pub.maxMessageSize); err != nil {
 		fail(p.result(ctx, nil, key, msg, time.Now(), err))
 		return
 	}
-	p.batch.add(key, msg, func(err error) {
-		done(err)
-		p.sent()
-	})
+	if err := p.batch.add(ctx, key, msg, fail); err != nil {
+		fail(fmt.Errorf("rabbit: send to %q (binding %s): waiting for room to batch it (%d batches wait for the broker): %w", p.spec.Destination, p.spec.Binding, maxReleased, err))
+	}
 }
 
 // sendBatchedWait is Send on a batching producer: it waits for the
@@ -258,10 +422,5 @@ func (p *producer) sendBatched(ctx context.Context, m stream.Envelope, done func
 func (p *producer) sendBatchedWait(ctx context.Context, m stream.Envelope) error {
 	res := make(chan error, 1)
 	p.sendBatched(ctx, m, func(err error) { res <- err })
-	select {
-	case err := <-res:
-		return err
-	case <-ctx.Done():
-		return fmt.Errorf("rabbit: send to %q (binding %s): waiting for the batch's confirm: %w", p.spec.Destination, p.spec.Binding, ctx.Err())
-	}
+	return <-res
 }

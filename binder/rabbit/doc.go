@@ -475,17 +475,31 @@
 // one at or over batch-buffer-limit, which goes alone at once) is that
 // message as it is, without springBatchFormat, as in Spring. With
 // compress: true the assembled batch is gzipped (Spring's
-// before-publish post processor).
+// before-publish post processor). A batch that gzip makes larger than
+// max-message-size (incompressible payloads that filled
+// batch-buffer-limit) is split in two halves published one after the
+// other, each split again as needed, rather than failed: every message
+// that goes alone also goes batched, in order.
 //
 // Send returns once the broker confirmed the batch that carries its
 // message (so after up to batch-timeout); SendAsync's done is called then.
 // A failed batch publish fails every message in it (a missing exchange is
 // declared again and the batch published once more, as for a message). A
-// message that cannot be published (too large, a header AMQP cannot
-// encode) is refused alone before it joins a batch. Batches of one
-// routing key are published in order on one lane. A Send whose ctx ends
-// first returns ctx's error and its message still goes with its batch (at
-// least once, as when a confirm does not come in time). Close publishes
+// message that cannot be published (a payload over max-message-size,
+// properties and headers over the connection's frame_max, with gzip's
+// when compressed, a header AMQP cannot encode) is refused alone before
+// it joins a batch, as an unbatched Send refuses it. A first message
+// whose headers fit frame_max alone but not with springBatchFormat and
+// amqp_batchSize goes in a batch of its own (the batch is split as
+// above). Batches of one routing key are published in order on one lane.
+// A Send whose ctx ends first returns ctx's error, and a SendAsync's done
+// gets it then, whatever the broker does (a blocked connection, a full
+// confirm window, an outage); the message still goes with its batch (at
+// least once, as when a confirm does not come in time). Memory is
+// bounded: at most 16 released batches (plus one per routing key released
+// by batch-timeout or Close) wait for their publish; a Send or SendAsync
+// that would release or start a batch beyond that waits for room,
+// bounded by its ctx (its message then joins no batch). Close publishes
 // the open batches at once and waits, bounded by its ctx, for their
 // confirms; when ctx ends first, the publishes left are cancelled and
 // their messages fail.
