@@ -680,6 +680,7 @@ func Load(opts Options) (*Loaded, error) {
 	out.Warnings = append(out.Warnings, unclosedPlaceholders(raw, origins, imp.literal(origins), secretPaths, expandedFrom)...)
 	errs = append(errs, misspeltSpringCloud(raw, origins)...)
 	out.Warnings = append(out.Warnings, ignoredSpringCloud(raw, origins)...)
+	errs = append(errs, badHeaderNames(raw, origins)...)
 	fileOrigins := make([]map[string]string, len(layers))
 	for i, l := range layers {
 		fileOrigins[i] = l.origins

@@ -43,7 +43,8 @@ type envVar struct {
 
 // overrideVars picks the variables that override keys: STREAM_* (rank 2)
 // over SPRING_CLOUD_STREAM_* (rank 1) over SPRING_CLOUD_FUNCTION_DEFINITION
-// (rank 0), in the order they are applied.
+// and SPRING_CLOUD_FUNCTION_CONFIGURATION_* (rank 0), in the order they are
+// applied.
 func overrideVars(env map[string]string) []envVar {
 	var vars []envVar
 	for name, value := range env {
@@ -53,6 +54,11 @@ func overrideVars(env map[string]string) []envVar {
 			continue
 		case name == "SPRING_CLOUD_FUNCTION_DEFINITION":
 			v = envVar{rank: 0, prefix: "SPRING_CLOUD_", tokens: []string{"FUNCTION", "DEFINITION"}}
+		case strings.HasPrefix(name, "SPRING_CLOUD_FUNCTION_CONFIGURATION_"):
+			// Spring Cloud Function's per-function configuration (header
+			// mappings), spring.cloud.function.configuration: read as
+			// stream.function.configuration, as the files' key is.
+			v = envVar{rank: 0, prefix: "SPRING_CLOUD_", tokens: strings.Split(strings.ToUpper(strings.TrimPrefix(name, "SPRING_CLOUD_")), "_")}
 		case strings.HasPrefix(name, "SPRING_CLOUD_STREAM_"):
 			v = envVar{rank: 1, prefix: "SPRING_CLOUD_STREAM_", tokens: strings.Split(strings.ToUpper(strings.TrimPrefix(name, "SPRING_CLOUD_STREAM_")), "_")}
 		case strings.HasPrefix(name, "STREAM_"):
@@ -178,7 +184,7 @@ const indexMark = "\x00"
 // isStreamVar reports whether variable name is read for the stream
 // section (or is a profile list), not for the other roots.
 func isStreamVar(name string) bool {
-	return name == EnvProfiles || name == "SPRING_CLOUD_FUNCTION_DEFINITION" ||
+	return name == EnvProfiles || name == "SPRING_CLOUD_FUNCTION_DEFINITION" || strings.HasPrefix(name, "SPRING_CLOUD_FUNCTION_CONFIGURATION_") ||
 		strings.HasPrefix(name, "STREAM_") || strings.HasPrefix(name, "SPRING_CLOUD_STREAM_")
 }
 
@@ -487,6 +493,9 @@ func (r *resolver) resolve(s *schema, toks []string, path []string) ([]string, b
 		}
 		return r.names(s.elem, toks, path, known)
 	case kindFree:
+		if s.headers {
+			return r.headerName(toks, path, true)
+		}
 		return r.free(toks, path, s.props)
 	default:
 		return nil, false
@@ -618,6 +627,38 @@ func (r *resolver) free(toks, path []string, props bool) ([]string, bool) {
 		return appendPath(path, strings.ToLower(strings.Join(toks, "-"))), true
 	}
 	return freeIndexed(toks, path), true
+}
+
+// headerName resolves toks inside a function's header mappings (top:
+// at their first level): an existing key (descending into existing maps)
+// if one fits, else, as Spring Boot reads a variable's name, one header
+// name with '_' read as '.' (..._SPRING_CLOUD_STREAM_SENDTO_DESTINATION
+// is spring.cloud.stream.sendto.destination), lower-case since a
+// variable's name cannot keep a header name's case; a first token 0 is
+// SCF's input index (..._0_X is 0: {x: ...}).
+func (r *resolver) headerName(toks, path []string, top bool) ([]string, bool) {
+	if len(toks) == 0 || hasEmpty(toks) {
+		return nil, false
+	}
+	m, _ := r.lookup(path).(map[string]any)
+	keys := r.keysAt(path)
+	sort.SliceStable(keys, func(i, j int) bool { return len(envTokens(keys[i])) > len(envTokens(keys[j])) })
+	for _, k := range keys {
+		n := keyTokens(toks, k)
+		if n == 0 {
+			continue
+		}
+		if n == len(toks) {
+			return appendPath(path, k), true
+		}
+		if _, isMap := m[k].(map[string]any); isMap {
+			return r.headerName(toks[n:], appendPath(path, k), false)
+		}
+	}
+	if top && toks[0] == "0" && len(toks) > 1 {
+		return r.headerName(toks[1:], appendPath(path, "0"), false)
+	}
+	return appendPath(path, strings.ToLower(strings.Join(toks, "."))), true
 }
 
 // freeIndexed is the key path toks name below path where no key of the

@@ -46,6 +46,10 @@ type schema struct {
 	// below a property, such as configuration or headers) are map keys,
 	// kept exactly as written, as Spring Boot keeps them.
 	props bool
+	// kindFree: headers says the keys of this level are header names (a
+	// function's header mappings): kept as written, and a variable's
+	// '_' between them read as '.' (resolver.headerName).
+	headers bool
 	// kindNames
 	elem *schema
 }
@@ -65,7 +69,17 @@ func (f *field) spellings() []string { return append([]string{f.key}, f.aliases.
 var durationType = reflect.TypeOf(time.Duration(0))
 
 // configSchema returns the schema of stream.Config.
-func configSchema() *schema { return schemaOf(reflect.TypeOf(stream.Config{})) }
+func configSchema() *schema {
+	s := schemaOf(reflect.TypeOf(stream.Config{}))
+	// A function's header mappings (stream.FunctionSettings) map header
+	// names, not property names: as Spring Boot binds the map, a name
+	// keeps its spelling (myHeader, X-Tenant, [kafka_messageKey]), not
+	// kebab-cased as the keys of a binder's property maps are.
+	for _, f := range s.field("function").s.field("configuration").s.elem.fields {
+		f.s.props, f.s.headers = false, true
+	}
+	return s
+}
 
 // schemaOf derives the schema of Go type t.
 func schemaOf(t reflect.Type) *schema {

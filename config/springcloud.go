@@ -1,7 +1,9 @@
 package config
 
 import (
+	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/streambind/streambind/stream"
 )
@@ -130,4 +132,57 @@ func ignoredFunctionSettings(fn map[string]any, path string, origins map[string]
 		}
 	}
 	return warns
+}
+
+// badHeaderNames refuses, at its key and file:line, each header name of
+// stream.function.configuration.<fn>.input-/output-header-mapping-expression
+// that names no header: an empty one ("" or "[]", which would collide),
+// one with an empty part (a..b), or one that keeps a bracket (a[0],
+// [a.b without its ']'); and an input index other than 0 written with
+// digits (00, 01), which would be taken for it. A name is kept as
+// written otherwise (configSchema), as Spring Boot binds the map's keys.
+func badHeaderNames(raw map[string]any, origins map[string]string) (errs []*stream.ConfigError) {
+	st, _ := raw["stream"].(map[string]any)
+	fn, _ := st["function"].(map[string]any)
+	conf, _ := fn["configuration"].(map[string]any)
+	for _, name := range sortedKeys(conf) {
+		m, _ := conf[name].(map[string]any)
+		for _, k := range sortedKeys(m) {
+			if !knownKey(k, functionSettingsKeys) {
+				continue
+			}
+			hm, _ := m[k].(map[string]any)
+			errs = append(errs, badHeaderNamesAt(hm, "stream.function.configuration."+name+"."+k, origins, true)...)
+		}
+	}
+	return errs
+}
+
+// badHeaderNamesAt checks the header names of mappings m at path (top: the
+// mappings' first level, where 0 is the input index).
+func badHeaderNamesAt(m map[string]any, path string, origins map[string]string, top bool) (errs []*stream.ConfigError) {
+	for _, k := range sortedKeys(m) {
+		p := path + "." + k
+		sub, isMap := m[k].(map[string]any)
+		var msg string
+		switch {
+		case strings.Trim(k, "[]") == "":
+			msg = "an empty header name: name the header"
+		case strings.ContainsAny(k, "[]"):
+			msg = fmt.Sprintf("header name %q holds a bracket: a name holding dots is written [a.b], whole; other brackets are no header name", k)
+		case slices.Contains(strings.Split(k, "."), ""):
+			msg = fmt.Sprintf("header name %q has an empty part between dots", k)
+		case top && isMap && k != "0" && strings.Trim(k, "0123456789") == "" && strings.HasPrefix(k, "0"):
+			msg = fmt.Sprintf("input index %q: the index is written 0 (a function here has one input)", k)
+		}
+		if msg != "" {
+			errs = append(errs, &stream.ConfigError{Path: p, Origin: originOfTree(origins, p), Msg: msg})
+			delete(m, k) // reported once, not again as no header
+			continue
+		}
+		if isMap {
+			errs = append(errs, badHeaderNamesAt(sub, p, origins, false)...)
+		}
+	}
+	return errs
 }
