@@ -1,11 +1,14 @@
 package config
 
 import (
+	"context"
 	"errors"
 	"maps"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/streambind/streambind/binder/memory"
 	"github.com/streambind/streambind/stream"
 )
 
@@ -140,5 +143,55 @@ func TestHeaderMappingBadNamesRefused(t *testing.T) {
 	_, err = Load(Options{Name: "application.properties", File: "application.properties", Data: []byte(p), Logger: discard, Env: []string{}})
 	if err == nil || !strings.Contains(err.Error(), "application.properties:2") {
 		t.Errorf("a..b: got %v, want a problem at application.properties:2", err)
+	}
+}
+
+// TestHeaderMappingNamesReachFunction: the effect at run time. Header
+// names loaded from YAML are the headers a function sees: kafka_messageKey
+// and X-Tenant, not kafka_message-key and x-tenant.
+func TestHeaderMappingNamesReachFunction(t *testing.T) {
+	y := `spring:
+  cloud:
+    function:
+      definition: echo
+      configuration:
+        echo:
+          input-header-mapping-expression:
+            "[kafka_messageKey]": "headers['k']"
+            X-Tenant: "'acme'"
+    stream:
+      default-binder: memory
+      bindings:
+        echo-in-0: {destination: hm-names-in, group: g}
+`
+	l := mustLoad(t, Options{Data: []byte(y), Logger: discard})
+	seen := make(chan stream.Headers, 1)
+	fns := stream.NewCatalog()
+	stream.AddConsumer(fns, "echo", func(_ context.Context, m stream.Message[string]) error { seen <- m.Headers; return nil })
+	app, err := stream.NewApp(l.Stream, fns, stream.WithoutSignals(), stream.WithLogger(discard), stream.WithBinderType("memory", memory.New))
+	if err != nil {
+		t.Fatalf("NewApp: %v", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- app.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	select {
+	case <-app.Ready():
+	case err := <-done:
+		t.Fatalf("Run: %v", err)
+	case <-time.After(10 * time.Second):
+		t.Fatal("not ready")
+	}
+	if err := app.Bridge().Send(ctx, "hm-names-in", stream.NewMessage("x", "k", "key-1")); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case h := <-seen:
+		if h["kafka_messageKey"] != "key-1" || h["X-Tenant"] != "acme" {
+			t.Errorf("the function saw %v, want kafka_messageKey=key-1 and X-Tenant=acme", h)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("no message")
 	}
 }
