@@ -25,8 +25,9 @@ type FunctionSettings struct {
 	InputHeaderMappingExpression map[string]any `mapstructure:"input-header-mapping-expression"`
 	// OutputHeaderMappingExpression maps header names to expressions
 	// evaluated against each output message (its headers and payload)
-	// before it is sent, as InputHeaderMappingExpression does for the
-	// input (SCF 4's output-header-mapping-expression).
+	// before its key is taken and it is routed or sent, as
+	// InputHeaderMappingExpression does for the input (SCF 4's
+	// output-header-mapping-expression); a supplier's too.
 	OutputHeaderMappingExpression map[string]any `mapstructure:"output-header-mapping-expression"`
 }
 
@@ -51,7 +52,23 @@ type headerMappings struct {
 // only. A mapping of a leading part's output (SCF applies it between
 // the parts) is refused.
 func (a *App) headerMappings(v *validator, bf *boundFunc) *headerMappings {
-	if len(a.cfg.Function.Configuration) == 0 || bf.kind == KindSupplier || bf.name == RouterFunctionName {
+	if len(a.cfg.Function.Configuration) == 0 {
+		return nil
+	}
+	if bf.name == RouterFunctionName {
+		// SCF would map functionRouter's input before it routes and its
+		// output after: not supported here (the routed targets' own
+		// mappings do not apply either); refused rather than ignored.
+		if key, fs, ok := a.functionSettings(bf.name); ok {
+			for _, x := range [...]struct {
+				name string
+				m    map[string]any
+			}{{"input-header-mapping-expression", fs.InputHeaderMappingExpression}, {"output-header-mapping-expression", fs.OutputHeaderMappingExpression}} {
+				if len(x.m) > 0 {
+					v.add("stream.function.configuration."+key+"."+x.name, "header mappings of %s are not supported: set them on the functions it routes to and bind those directly, or map the headers in the sender", RouterFunctionName)
+				}
+			}
+		}
 		return nil
 	}
 	var hm headerMappings
@@ -65,7 +82,11 @@ func (a *App) headerMappings(v *validator, bf *boundFunc) *headerMappings {
 			continue
 		}
 		base := "stream.function.configuration." + key
-		hm.in = append(hm.in, compileHeaderMappings(v, base+".input-header-mapping-expression", fs.InputHeaderMappingExpression)...)
+		if bf.kind == KindSupplier && len(fs.InputHeaderMappingExpression) > 0 {
+			v.add(base+".input-header-mapping-expression", "%q is a supplier (or a composition starting with one): it has no input", bf.name)
+		} else {
+			hm.in = append(hm.in, compileHeaderMappings(v, base+".input-header-mapping-expression", fs.InputHeaderMappingExpression)...)
+		}
 		if len(fs.OutputHeaderMappingExpression) == 0 {
 			continue
 		}
@@ -181,7 +202,8 @@ func applyHeaderMappings(ms []headerMapping, env Envelope) (Headers, error) {
 }
 
 // headerMappingHandler applies a function's input header mappings to each
-// message before its handler, and has rt.send apply the output's.
+// message before its handler, and has the handler apply the output's
+// (runtimeBinding.prepareOutput).
 type headerMappingHandler struct {
 	rt    *runtimeBinding
 	inner messageHandler
@@ -189,7 +211,7 @@ type headerMappingHandler struct {
 
 func (h *headerMappingHandler) handle(ctx context.Context, env Envelope) error {
 	hm := h.rt.hdrMaps
-	var sendTo string
+	var carry Headers
 	if len(hm.in) > 0 {
 		hdr, err := applyHeaderMappings(hm.in, env)
 		if err != nil {
@@ -197,13 +219,22 @@ func (h *headerMappingHandler) handle(ctx context.Context, env Envelope) error {
 		}
 		env.Headers = hdr
 		for _, m := range hm.in {
-			if m.header == HeaderSendToDestination {
-				sendTo = hdr[HeaderSendToDestination]
+			// The mapped headers an output does not inherit from its
+			// input, but SCF's output carries: SCF sets the mapped headers
+			// inside the function's invocation, and copies them to a
+			// payload output (KafkaHeaders.KEY then being the record's key).
+			if m.header == HeaderSendToDestination || m.header == HeaderMessageKey {
+				if v, ok := hdr[m.header]; ok {
+					if carry == nil {
+						carry = Headers{}
+					}
+					carry[m.header] = v
+				}
 			}
 		}
 	}
-	if h.rt.out != nil && (len(hm.out) > 0 || sendTo != "") {
-		ctx = context.WithValue(ctx, outputMappingKey{}, &outputMapping{rt: h.rt, out: hm.out, sendTo: sendTo})
+	if h.rt.out != nil && (len(hm.out) > 0 || carry != nil) {
+		ctx = context.WithValue(ctx, outputMappingKey{}, &outputMapping{rt: h.rt, out: hm.out, carry: carry})
 	}
 	return h.inner.handle(ctx, env)
 }
@@ -211,36 +242,75 @@ func (h *headerMappingHandler) handle(ctx context.Context, env Envelope) error {
 // outputMappingKey is the context key of the outputMapping of a call.
 type outputMappingKey struct{}
 
-// outputMapping is what rt.send applies to the output of a call whose
-// input had header mappings: the output mappings, and the
-// spring.cloud.stream.sendto.destination an input mapping set (an output
-// does not inherit a received one, but SCF sets the mapped headers inside
-// the function's invocation, so its output carries them).
+// outputMapping is what prepareOutput applies to the output of a call
+// whose input had header mappings: the output mappings, and the
+// spring.cloud.stream.sendto.destination and kafka_messageKey headers
+// input mappings set (an output does not inherit received ones, but SCF
+// sets the mapped headers inside the function's invocation, so its output
+// carries them).
 type outputMapping struct {
-	rt     *runtimeBinding
-	out    []headerMapping
-	sendTo string
+	rt    *runtimeBinding
+	out   []headerMapping
+	carry Headers
 }
 
-func (x *outputMapping) apply(env *Envelope) error {
-	if x.sendTo != "" {
-		if _, set := env.Headers[HeaderSendToDestination]; !set {
-			hdr := make(Headers, len(env.Headers)+1)
-			for k, v := range env.Headers {
-				hdr[k] = v
-			}
-			hdr[HeaderSendToDestination] = x.sendTo
-			env.Headers = hdr
+// apply applies x to env, and reports whether it set env's
+// kafka_messageKey header (which then is the key, over a Message's own:
+// the mapping is applied to the message the function returned).
+func (x *outputMapping) apply(env *Envelope) (bool, error) {
+	keyed := false
+	for k, v := range x.carry {
+		if _, set := env.Headers[k]; set {
+			continue
 		}
+		hdr := make(Headers, len(env.Headers)+1)
+		for n, hv := range env.Headers {
+			hdr[n] = hv
+		}
+		hdr[k] = v
+		env.Headers = hdr
 	}
 	if len(x.out) == 0 {
-		return nil
+		return keyed, nil
 	}
 	hdr, err := applyHeaderMappings(x.out, *env)
 	if err != nil {
-		return err
+		return false, err
 	}
 	env.Headers = hdr
+	for _, m := range x.out {
+		if m.header == HeaderMessageKey {
+			_, keyed = hdr[HeaderMessageKey]
+		}
+	}
+	return keyed, nil
+}
+
+// prepareOutput makes out, the output envelope of a function call (or a
+// supplier's value), ready to be sent: it applies the output header
+// mappings (and the headers input mappings carry, outputMapping), once,
+// then takes the message key (withMessageKey: k, a Message's Key, else a
+// kafka_messageKey header, a mapped one before k), so that a mapped key
+// is the record's key and a mapped sendto destination routes the output
+// (the caller calls sendRouted after). A supplier's (no input binding)
+// mappings are the binding's own.
+func (rt *runtimeBinding) prepareOutput(ctx context.Context, out *Envelope, k []byte) error {
+	var x *outputMapping
+	if m, ok := ctx.Value(outputMappingKey{}).(*outputMapping); ok && m.rt == rt {
+		x = m
+	} else if rt.in == nil && rt.hdrMaps != nil && len(rt.hdrMaps.out) > 0 {
+		x = &outputMapping{rt: rt, out: rt.hdrMaps.out}
+	}
+	if x != nil {
+		keyed, err := x.apply(out)
+		if err != nil {
+			return err
+		}
+		if keyed {
+			k = nil
+		}
+	}
+	withMessageKey(out, k, false)
 	return nil
 }
 

@@ -186,3 +186,89 @@ func TestHeaderMappingBatchModeRefused(t *testing.T) {
 		t.Errorf("got %v, want the batch-mode refusal", err)
 	}
 }
+
+// TestOutputHeaderMappingRoutedAndComposed: output mappings apply, once,
+// to every output before it is routed: a Message output naming its own
+// spring.cloud.stream.sendto.destination (before, it was routed unmapped),
+// and a composition's output. A mapping applied twice would see its own
+// header (n=twice).
+func TestOutputHeaderMappingRoutedAndComposed(t *testing.T) {
+	fns := stream.NewCatalog()
+	stream.AddFunction(fns, "route", func(_ context.Context, s string) (stream.Message[string], error) {
+		return stream.NewMessage(s, stream.HeaderSendToDestination, "f.routed"), nil
+	})
+	stream.AddFunction(fns, "up", func(_ context.Context, s string) (string, error) { return strings.ToUpper(s), nil })
+	stream.AddFunction(fns, "bang", func(_ context.Context, s string) (string, error) { return s + "!", nil })
+	got := make(chan stream.Message[string], 4)
+	stream.AddConsumer(fns, "sink", func(_ context.Context, m stream.Message[string]) error { got <- m; return nil })
+	mapped := stream.FunctionSettings{OutputHeaderMappingExpression: map[string]any{
+		"n": "headers['n'] == null ? 'once' : 'twice'", "from": "'mapped'"}}
+	cfg := &stream.Config{
+		Function: stream.FunctionConfig{Definition: "route;up|bang;sink",
+			Configuration: map[string]stream.FunctionSettings{"route": mapped, "upbang": mapped}},
+		Bindings: map[string]stream.BindingConfig{
+			"route-in-0":   {Destination: "to-route", Group: "g"},
+			"route-out-0":  {Destination: "unrouted"},
+			"upbang-in-0":  {Destination: "to-compose", Group: "g"},
+			"upbang-out-0": {Destination: "f.routed"},
+			"sink-in-0":    {Destination: "f.routed", Group: "g"},
+		},
+	}
+	r := start(t, cfg, fns)
+	ctx := context.Background()
+	for _, dest := range []string{"to-route", "to-compose"} {
+		if err := r.app.Bridge().Send(ctx, dest, "a"); err != nil {
+			t.Fatal(err)
+		}
+		m := recv(t, got)
+		if m.Headers["n"] != "once" || m.Headers["from"] != "mapped" {
+			t.Errorf("output of %s: headers %v, want n=once, from=mapped", dest, m.Headers)
+		}
+	}
+}
+
+// TestSupplierAndRouterHeaderMapping: a supplier's output mappings apply
+// to its values, as SCF composes the output enricher after any function
+// (before, they were ignored without a word); a supplier's input mappings,
+// and functionRouter's mappings (not supported), stop start-up at their
+// key rather than be ignored.
+func TestSupplierAndRouterHeaderMapping(t *testing.T) {
+	fns := stream.NewCatalog()
+	stream.AddSource(fns, "tick", func(ctx context.Context, emit stream.Emitter[string]) error {
+		if err := emit(ctx, "t"); err != nil {
+			return err
+		}
+		<-ctx.Done()
+		return nil
+	})
+	got := make(chan stream.Message[string], 4)
+	stream.AddConsumer(fns, "sink", func(_ context.Context, m stream.Message[string]) error { got <- m; return nil })
+	stream.AddConsumer(fns, "other", func(_ context.Context, m stream.Message[string]) error { return nil })
+	cfg := &stream.Config{
+		Function: stream.FunctionConfig{Definition: "tick;sink", Configuration: map[string]stream.FunctionSettings{
+			"tick": {OutputHeaderMappingExpression: map[string]any{"from": "'tick-' + payload"}}}},
+		Bindings: map[string]stream.BindingConfig{
+			"tick-out-0": {Destination: "ticks"},
+			"sink-in-0":  {Destination: "ticks", Group: "g"},
+		},
+	}
+	start(t, cfg, fns)
+	if m := recv(t, got); m.Headers["from"] != "tick-t" {
+		t.Errorf("supplier output headers %v, want from=tick-t", m.Headers)
+	}
+
+	cfg.Function.Configuration["tick"] = stream.FunctionSettings{InputHeaderMappingExpression: map[string]any{"a": "'1'"}}
+	cfg.Function.Definition = "tick;sink;functionRouter"
+	cfg.Function.RoutingExpression = "'other'"
+	cfg.Function.Configuration["functionRouter"] = stream.FunctionSettings{OutputHeaderMappingExpression: map[string]any{"b": "'2'"}}
+	cfg.Bindings["functionRouter-in-0"] = stream.BindingConfig{Destination: "r", Group: "g"}
+	_, err := stream.NewApp(cfg, fns, stream.WithBinderType(memory.Type, memory.New), stream.WithoutSignals())
+	for _, want := range []string{
+		`stream.function.configuration.tick.input-header-mapping-expression: "tick" is a supplier`,
+		"stream.function.configuration.functionRouter.output-header-mapping-expression: header mappings of functionRouter are not supported",
+	} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("got %v, want it to say %q", err, want)
+		}
+	}
+}

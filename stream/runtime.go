@@ -535,15 +535,6 @@ func (rt *runtimeBinding) backOff(ctx context.Context, d time.Duration) bool {
 // A function's output waits while the output binding is stopped or
 // paused (awaitOutput).
 func (rt *runtimeBinding) send(ctx context.Context, env Envelope, value func() any) error {
-	if x, ok := ctx.Value(outputMappingKey{}).(*outputMapping); ok && x.rt == rt {
-		ctx = context.WithValue(ctx, outputMappingKey{}, (*outputMapping)(nil))
-		if err := x.apply(&env); err != nil {
-			return err
-		}
-		if sent, err := rt.sendRouted(ctx, &env, value); sent {
-			return err
-		}
-	}
 	for {
 		if rt.in != nil && rt.out.State() != StateStarted {
 			if err := rt.awaitOutput(ctx, rt.out); err != nil {
@@ -680,8 +671,19 @@ func (h *functionHandler[In, Out]) handle(ctx context.Context, env Envelope) err
 		// text, warning of each message).
 		out.NativeHeaders = carriedNative(env.NativeHeaders, hdr)
 	}
-	if h.out.message { // only a Message output can carry the header (not inherited)
-		withMessageKey(&out, h.out.key(r), false)
+	// Only a Message output, or a header mapping, can set the key's or the
+	// sendto destination's header (not inherited).
+	if h.out.message || rt.hdrMaps != nil {
+		var k []byte
+		if h.out.message {
+			k = h.out.key(r)
+		}
+		if err := rt.prepareOutput(ctx, &out, k); err != nil {
+			return err
+		}
+		if value == nil && out.Headers[HeaderSendToDestination] != "" {
+			value = func() any { return r }
+		}
 		if sent, err := rt.sendRouted(ctx, &out, value); sent {
 			return err
 		}
@@ -791,8 +793,10 @@ func (rt *runtimeBinding) callChain(ctx context.Context, from int, v any, in Hea
 		}
 	}
 	out, value := Envelope{Payload: data, Headers: hdr}, func() any { return v }
-	withMessageKey(&out, keyOf(v), false)
-	if explicit { // a part returned a Message: it may carry the header
+	if err := rt.prepareOutput(ctx, &out, keyOf(v)); err != nil {
+		return err
+	}
+	if explicit || rt.hdrMaps != nil { // a part returned a Message, or a mapping: it may carry the header
 		if sent, err := rt.sendRouted(ctx, &out, value); sent {
 			return err
 		}
@@ -992,8 +996,17 @@ func emitValue[Out any](ctx context.Context, rt *runtimeBinding, c codec[Out], v
 			value = func() any { return v }
 		}
 		out := Envelope{Payload: data, Headers: hdr}
-		if c.message { // only a Message has a key
-			withMessageKey(&out, c.key(v), false)
+		if c.message || rt.hdrMaps != nil { // only a Message, or a mapping, has a key
+			var k []byte
+			if c.message {
+				k = c.key(v)
+			}
+			if err := rt.prepareOutput(ctx, &out, k); err != nil {
+				return err
+			}
+			if value == nil && out.Headers[HeaderSendToDestination] != "" {
+				value = func() any { return v }
+			}
 		}
 		if sent, err := rt.sendRouted(ctx, &out, value); sent {
 			return err
@@ -1015,7 +1028,7 @@ func emitValue[Out any](ctx context.Context, rt *runtimeBinding, c codec[Out], v
 // (Bridge.sendTo, waiting for the confirm, pipelined or not) and reports
 // that it did; a blank header is taken off out, which the caller sends as
 // usual. Callers call it only for outputs that can carry the header (a
-// Message's): an output does not inherit it.
+// Message's, or one a header mapping set): an output does not inherit it.
 func (rt *runtimeBinding) sendRouted(ctx context.Context, out *Envelope, value func() any) (bool, error) {
 	to, ok := out.Headers[HeaderSendToDestination]
 	if !ok || rt.bridge == nil {
