@@ -586,6 +586,25 @@ func envSquash(name string) string {
 	return b.String()
 }
 
+// eachKeyFitting calls fit for each key of the files at path that the
+// first tokens of toks spell (n of them), longest keys first, with
+// whether its value is a map, until fit returns true.
+func (r *resolver) eachKeyFitting(toks, path []string, fit func(k string, n int, isMap bool) bool) {
+	m, _ := r.lookup(path).(map[string]any)
+	keys := r.keysAt(path)
+	sort.SliceStable(keys, func(i, j int) bool { return len(envTokens(keys[i])) > len(envTokens(keys[j])) })
+	for _, k := range keys {
+		n := keyTokens(toks, k)
+		if n == 0 {
+			continue
+		}
+		_, isMap := m[k].(map[string]any)
+		if fit(k, n, isMap) {
+			return
+		}
+	}
+}
+
 // free resolves toks inside a free-form map: an existing key (descending
 // into existing maps) if one fits, else one kebab-case key; at the level
 // of a binder's properties (props), its tokens of digits list indexes
@@ -600,28 +619,25 @@ func (r *resolver) free(toks, path []string, props bool) ([]string, bool) {
 	if hasEmpty(toks) {
 		return nil, false
 	}
-	m, _ := r.lookup(path).(map[string]any)
-	keys := r.keysAt(path)
-	sort.SliceStable(keys, func(i, j int) bool { return len(envTokens(keys[i])) > len(envTokens(keys[j])) })
-	for _, k := range keys {
-		n := keyTokens(toks, k)
-		if n == 0 {
-			continue
-		}
-		if n == len(toks) {
-			return appendPath(path, k), true
-		}
-		if _, isMap := m[k].(map[string]any); isMap {
-			return r.free(toks[n:], appendPath(path, k), false)
-		}
-		// BROKERS_0 beside the files' brokers, a list or one
-		// comma-separated value: its item, as Spring Boot reads the
-		// variable (brokers[0]), not a key brokers-0.
-		if n == len(toks)-1 {
+	var found []string
+	r.eachKeyFitting(toks, path, func(k string, n int, isMap bool) bool {
+		switch {
+		case n == len(toks):
+			found = appendPath(path, k)
+		case isMap:
+			found, _ = r.free(toks[n:], appendPath(path, k), false)
+		case n == len(toks)-1:
+			// BROKERS_0 beside the files' brokers, a list or one
+			// comma-separated value: its item, as Spring Boot reads the
+			// variable (brokers[0]), not a key brokers-0.
 			if i, ok := envIndex(toks[n]); ok {
-				return appendPath(appendPath(path, k), indexMark+strconv.Itoa(i)), true
+				found = appendPath(appendPath(path, k), indexMark+strconv.Itoa(i))
 			}
 		}
+		return found != nil
+	})
+	if found != nil {
+		return found, true
 	}
 	if !props {
 		return appendPath(path, strings.ToLower(strings.Join(toks, "-"))), true
@@ -640,20 +656,18 @@ func (r *resolver) headerName(toks, path []string, top bool) ([]string, bool) {
 	if len(toks) == 0 || hasEmpty(toks) {
 		return nil, false
 	}
-	m, _ := r.lookup(path).(map[string]any)
-	keys := r.keysAt(path)
-	sort.SliceStable(keys, func(i, j int) bool { return len(envTokens(keys[i])) > len(envTokens(keys[j])) })
-	for _, k := range keys {
-		n := keyTokens(toks, k)
-		if n == 0 {
-			continue
+	var found []string
+	r.eachKeyFitting(toks, path, func(k string, n int, isMap bool) bool {
+		switch {
+		case n == len(toks):
+			found = appendPath(path, k)
+		case isMap:
+			found, _ = r.headerName(toks[n:], appendPath(path, k), false)
 		}
-		if n == len(toks) {
-			return appendPath(path, k), true
-		}
-		if _, isMap := m[k].(map[string]any); isMap {
-			return r.headerName(toks[n:], appendPath(path, k), false)
-		}
+		return found != nil
+	})
+	if found != nil {
+		return found, true
 	}
 	if top && toks[0] == "0" && len(toks) > 1 {
 		return r.headerName(toks[1:], appendPath(path, "0"), false)
