@@ -108,18 +108,17 @@ func newBatcher(p *producer, size, limit int, timeout time.Duration, maxMessageS
 	return b
 }
 
-// frameMax is the negotiated frame_max of the publisher's connection, or
-// of the last one when there is none now (0 before the first).
+// frameMax is the negotiated frame_max of the publisher's connection now
+// (read on each call: a connection made again, maybe to another node, may
+// have another), or of the last one seen when there is none (0 before the
+// first).
 func (b *batcher) frameMax() int {
-	if fm := b.fm.Load(); fm > 0 {
-		return int(fm)
-	}
 	m := b.p.bd.pub.mgr
 	m.mu.Lock()
 	c := m.conn
 	m.mu.Unlock()
 	if c == nil {
-		return 0
+		return int(b.fm.Load())
 	}
 	fm := frameMax(c)
 	b.fm.Store(int64(fm))
@@ -387,34 +386,55 @@ func (p *producer) sendBatched(ctx context.Context, m stream.Envelope, done func
 		fail(stream.Permanent(fmt.Errorf("rabbit: send to %q (binding %s): %w", p.spec.Destination, p.spec.Binding, err)))
 		return
 	}
-	msg := toPublishing(m, p.spec.ContentType)
-	p.withDeliveryMode(&msg)
+	text := toPublishing(m, p.spec.ContentType)
+	p.withDeliveryMode(&text)
 	p.warnRoutingHeaders(m)
+	// The envelope's typed header values go in their AMQP types as Send
+	// sends them (withNativeHeaders). Only the first message's headers are
+	// the batch's (SimpleBatchingStrategy), so they matter for a batch's
+	// first message and a batch of one.
+	msg, typed := p.withNativeHeaders(text, m.NativeHeaders)
 	// What cannot be published is refused alone, not with the batch it
 	// would join (the batch fails as a whole): checked as the unbatched
 	// path checks it (frame_max, max-message-size), with gzip's
 	// content_encoding and header when compressed. A message that fits
 	// alone but not with the headers a batch adds goes in a batch of its
-	// own (publishPart).
-	chk := msg
-	if p.gz != nil {
-		chk.Headers = maps.Clone(msg.Headers)
-		if chk.Headers == nil {
-			chk.Headers = amqp.Table{}
-		}
-		chk.Headers[springAutoDecompressHeader] = true
-		chk.ContentEncoding = "gzip"
-		if msg.ContentEncoding != "" {
-			chk.ContentEncoding += ", " + msg.ContentEncoding
+	// own (publishPart). A message whose typed headers are refused goes
+	// with its headers as text, as Send sends it.
+	err = p.checkBatched(key, msg)
+	if err != nil && typed && typedRefused(err) {
+		typedErr := err
+		if err = p.checkBatched(key, text); err == nil {
+			msg = text
+			sentAsText := fail
+			fail = func(err error) {
+				if err == nil {
+					p.warnSentAsText(text, typedErr)
+				}
+				sentAsText(err)
+			}
 		}
 	}
-	if err := checkPublishing(p.exchange, key, &chk, p.batch.frameMax(), p.bd.pub.maxMessageSize); err != nil {
+	if err != nil {
 		fail(p.result(ctx, nil, key, msg, time.Now(), err))
 		return
 	}
 	if err := p.batch.add(ctx, key, msg, fail); err != nil {
 		fail(fmt.Errorf("rabbit: send to %q (binding %s): waiting for room to batch it (%d batches wait for the broker): %w", p.spec.Destination, p.spec.Binding, maxReleased, err))
 	}
+}
+
+// checkBatched checks msg, a message to batch with routing key key, as
+// publishPart would check it published alone: with gzip's content_encoding
+// and header (markGzipped) when compressed, its body before compression.
+func (p *producer) checkBatched(key string, msg amqp.Publishing) error {
+	if p.gz != nil {
+		msg.Headers = maps.Clone(msg.Headers)
+		if err := markGzipped(&msg); err != nil {
+			return err
+		}
+	}
+	return checkPublishing(p.exchange, key, &msg, p.batch.frameMax(), p.bd.pub.maxMessageSize)
 }
 
 // sendBatchedWait is Send on a batching producer: it waits for the

@@ -198,11 +198,15 @@ func (b *Binder) BindProducer(ctx context.Context, spec stream.ProducerSpec) (st
 }
 
 // addProducer registers a bound producer, or refuses it (an error
-// wrapping [stream.ErrClosed]) once the binder is closed.
+// wrapping [stream.ErrClosed]) once the binder is closed, ending its
+// batcher's goroutine (run) then: nothing else would.
 func (b *Binder) addProducer(p *producer) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.closed {
+		if p.batch != nil {
+			p.batch.close(p, false)
+		}
 		return fmt.Errorf("binder %w", stream.ErrClosed)
 	}
 	b.producers[p] = struct{}{}

@@ -37,12 +37,8 @@ func (g *gzipper) compress(msg *amqp.Publishing, maxMessageSize int) error {
 	if maxMessageSize > 0 && len(msg.Body) > maxMessageSize {
 		return fmt.Errorf("%w: payload of %d bytes before compression, over max-message-size %d (a consumer decompresses a body to at most max-message-size)", ErrTooLarge, len(msg.Body), maxMessageSize)
 	}
-	enc := "gzip"
-	if msg.ContentEncoding != "" {
-		enc += ", " + msg.ContentEncoding
-	}
-	if len(enc) > maxShortstr {
-		return fmt.Errorf("%w: content_encoding %.60q… is %d bytes with gzip's; AMQP allows at most %d", errInvalidMessage, enc, len(enc), maxShortstr)
+	if err := markGzipped(msg); err != nil {
+		return err
 	}
 	var buf bytes.Buffer
 	// Most payloads worth compressing shrink well; a guess, grown as
@@ -64,6 +60,24 @@ func (g *gzipper) compress(msg *amqp.Publishing, maxMessageSize int) error {
 		return fmt.Errorf("gzip the payload: %w", err)
 	}
 	msg.Body = buf.Bytes()
+	return nil
+}
+
+// markGzipped gives msg the content_encoding and header of a gzipped
+// message (compress), without touching its body: "gzip", or "gzip,
+// <encoding>" when it had one, and springAutoDecompress true in its
+// headers (in place: clone them first to keep the original). A
+// content_encoding that grows over maxShortstr is refused
+// (errInvalidMessage). compress and the batching producer's check of each
+// message (checkBatched) both use it, so that they cannot disagree.
+func markGzipped(msg *amqp.Publishing) error {
+	enc := "gzip"
+	if msg.ContentEncoding != "" {
+		enc += ", " + msg.ContentEncoding
+	}
+	if len(enc) > maxShortstr {
+		return fmt.Errorf("%w: content_encoding %.60q… is %d bytes with gzip's; AMQP allows at most %d", errInvalidMessage, enc, len(enc), maxShortstr)
+	}
 	msg.ContentEncoding = enc
 	if msg.Headers == nil {
 		msg.Headers = amqp.Table{}
