@@ -483,6 +483,19 @@
 //
 // Send returns once the broker confirmed the batch that carries its
 // message (so after up to batch-timeout); SendAsync's done is called then.
+// So a lone synchronous sender (a function binding that is not pipelined:
+// max-in-flight 1, batch-mode, idempotency, or an input binder that hands
+// one message at a time; Bridge.Send and SendEncoded; any caller of Send
+// that waits for it before the next) fills no batch: each of its messages
+// waits batch-timeout and goes alone, about one message per batch-timeout
+// (5 s by default). Batching pays with many messages in flight: a
+// pipelined function binding (the default, max-in-flight above 1, input
+// from Kafka or RabbitMQ: up to min(max-in-flight, prefetch) outputs per
+// consumer worker are unconfirmed at once), SendAsync, or many
+// goroutines sending; otherwise lower batch-timeout (or leave batching
+// off). The envelope's typed header values (NativeHeaders) go in their
+// AMQP types as unbatched, those of a batch's first message (the batch's
+// headers) and of a batch of one included.
 // A failed batch publish fails every message in it (a missing exchange is
 // declared again and the batch published once more, as for a message). A
 // message that cannot be published (a payload over max-message-size,
