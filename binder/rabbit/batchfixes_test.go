@@ -147,3 +147,36 @@ func TestBatchFrameMaxPerConnection(t *testing.T) {
 		t.Errorf("headers over the connection's frame_max: %v, want ErrTooLarge", err)
 	}
 }
+
+// TestBatchTypedHeadersTooLargeGoAsText: a batching producer sends a
+// message whose typed headers do not fit the frame but whose text ones do
+// (bigTyped) with its headers as text and a warning, as an unbatched Send does
+// (sendAsText), instead of failing it.
+func TestBatchTypedHeadersTooLargeGoAsText(t *testing.T) {
+	t.Parallel()
+	vhost := rabbittest.VHost(t)
+	_, tr := newTestBinder(t, map[string]any{"virtual-host": vhost})
+	dest := uniqueDest(t, "batchtext")
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	log, logs := newLevelLog()
+	p, err := tr.BindProducer(ctx, stream.ProducerSpec{Binding: "bt-out-0", Destination: dest, Logger: log,
+		Producer:  stream.ProducerConfig{RequiredGroups: []string{"raw"}},
+		Extension: map[string]any{"batching-enabled": true, "batch-timeout": "100ms"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close(context.Background())
+	ch := rabbittest.Channel(t, vhost)
+	big := bigTyped("", "b")
+	if err := p.Send(ctx, big); err != nil {
+		t.Fatalf("Send: %v", err)
+	}
+	d := getRaw(t, ch, dest+".raw")
+	if d.Headers["zeros"] != big.Headers["zeros"] {
+		t.Errorf("headers zeros %T, want the text", d.Headers["zeros"])
+	}
+	if !strings.Contains(logs(), "message sent with its headers as text") {
+		t.Errorf("no warning that the headers went as text:\n%s", logs())
+	}
+}
