@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"log/slog"
+	"maps"
 	"math"
 	"strconv"
 	"strings"
@@ -220,7 +221,8 @@ func (w *partWorker) deadLetterOne(m *kafkago.Message, env stream.Envelope, caus
 		// The values of a repeated original header before its last are
 		// written too (appendHeader), and the types header: room is kept
 		// for them.
-		fit := fitDeadLetter(&dl, limit-repeatedSize(&dl)-jsonTypesSize(&dl, kept), headersOnly)
+		var fit stream.DeadLetterFit
+		fit, kept = fitDeadLetterKept(&dl, limit-repeatedSize(&dl)-jsonTypesSize(&dl, kept), headersOnly, kept)
 		if !fit.Fits {
 			cancel()
 			return w.dropDeadLetter(log, cause, fmt.Sprintf("it does not fit the dead-letter topic's max.message.bytes (%d) even without its payload", limit), nil)
@@ -306,6 +308,43 @@ func fitDeadLetter(dl *stream.Envelope, maxMessageBytes int, headersOnly bool) s
 	lim := deadLetterLimit(maxMessageBytes)
 	lim.DropPayload = headersOnly
 	return stream.FitDeadLetter(dl, lim)
+}
+
+// fitDeadLetterKept is fitDeadLetter for a dead letter whose headers in
+// kept are the original record's with their Java classes (keepJavaTypes).
+// A kept header whose value the fitting cut (an id or contentType of
+// kilobytes, "…[cut]") is no longer the JSON of its class: it returns kept
+// without its class ("", byte[]: left out of the types header), so that a
+// Java consumer of the DLQ reads the cut bytes, not broken JSON as a
+// MimeType or UUID; kept is copied when one changes. A dropped header is
+// not written at all.
+func fitDeadLetterKept(dl *stream.Envelope, maxMessageBytes int, headersOnly bool, kept map[string]string) (stream.DeadLetterFit, map[string]string) {
+	var before map[string]string // the kept headers' values before fitting
+	for k, c := range kept {
+		if c == "" {
+			continue
+		}
+		if v, ok := dl.Headers[k]; ok {
+			if before == nil {
+				before = make(map[string]string, len(kept))
+			}
+			before[k] = v
+		}
+	}
+	fit := fitDeadLetter(dl, maxMessageBytes, headersOnly)
+	if len(fit.Cut) == 0 {
+		return fit, kept
+	}
+	copied := false
+	for k, v := range before {
+		if now, ok := dl.Headers[k]; ok && now != v {
+			if !copied {
+				kept, copied = maps.Clone(kept), true
+			}
+			kept[k] = ""
+		}
+	}
+	return fit, kept
 }
 
 // envelopeSize is the size of e's key, payload and headers (every value

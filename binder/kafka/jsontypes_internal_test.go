@@ -1,7 +1,10 @@
 package kafka
 
 import (
+	"encoding/json"
+	"errors"
 	"maps"
+	"strings"
 	"testing"
 
 	kafkago "github.com/segmentio/kafka-go"
@@ -61,5 +64,48 @@ func TestKeepJavaTypes(t *testing.T) {
 	}
 	if out, kept := keepJavaTypes(hs[:5], h); kept != nil || !maps.Equal(out, h) {
 		t.Errorf("a record without a types header: kept %v, headers %v", kept, out)
+	}
+}
+
+// TestFitDeadLetterKeepJavaTypesOfCut: a kept header whose value the
+// fitting cut (a contentType of kilobytes, "…[cut]") is no longer the
+// JSON of its Java class: the dead letter's types header leaves it out
+// (byte[]), so that a Java DLQ consumer does not read broken JSON as a
+// MimeType; the kept headers the fitting left alone keep their classes.
+func TestFitDeadLetterKeepJavaTypesOfCut(t *testing.T) {
+	long := "application/json;x=" + strings.Repeat("a", 4000)
+	m := &kafkago.Message{Topic: "orders", Value: []byte("v"), Headers: []kafkago.Header{
+		{Key: "contentType", Value: []byte(`"` + long + `"`)},
+		{Key: "n", Value: []byte("7")},
+		{Key: headerJSONTypes, Value: []byte(`{"contentType":"org.springframework.util.MimeType","n":"java.lang.Long"}`)},
+	}}
+	env := stream.Envelope{Payload: m.Value, Headers: stream.Headers{"contentType": long, "n": "7"}}
+	const mimeType = "org.springframework.util.MimeType"
+	dl, kept := deadLetterEnvelope(m, env, errors.New("failed"))
+	if kept["contentType"] != mimeType || kept["n"] != "java.lang.Long" {
+		t.Fatalf("kept %v before fitting", kept)
+	}
+	orig := maps.Clone(kept)
+	fit, kept := fitDeadLetterKept(&dl, 2048, false, kept)
+	if !fit.Fits || !strings.Contains(dl.Headers["contentType"], "[cut") {
+		t.Fatalf("fit %+v, contentType %.40q…: it cut wanted", fit, dl.Headers["contentType"])
+	}
+	if orig["contentType"] != mimeType {
+		t.Errorf("the caller's kept changed: %v", orig)
+	}
+	rec := deadLetterRecord("orders.dlq", 0, &dl, kept)
+	last := rec.Headers[len(rec.Headers)-1]
+	if last.Key != headerJSONTypes {
+		t.Fatalf("last header %s, want %s", last.Key, headerJSONTypes)
+	}
+	var types map[string]string
+	if err := json.Unmarshal(last.Value, &types); err != nil {
+		t.Fatal(err)
+	}
+	if c, ok := types["contentType"]; ok {
+		t.Errorf("types header lists the cut contentType as %s: %s", c, last.Value)
+	}
+	if types["n"] != "java.lang.Long" {
+		t.Errorf("types header %s: n java.lang.Long wanted", last.Value)
 	}
 }
