@@ -34,6 +34,7 @@ package topology
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -722,7 +723,7 @@ type UnreadDeadLetters struct {
 // binder type typ ("" for every type) that no consumer reads, with the
 // bindings whose dead letters they are: streambind graph notes them all,
 // and lint warns of the in-process binder's, which drops such dead
-// letters.
+// letters. Each DeadLettersOf is a copy: changing it leaves m as it is.
 func Unread(m *Model, typ string) []UnreadDeadLetters {
 	var out []UnreadDeadLetters
 	for _, f := range m.Findings {
@@ -731,7 +732,7 @@ func Unread(m *Model, typ string) []UnreadDeadLetters {
 		}
 		for i := range m.Destinations {
 			if d := &m.Destinations[i]; d.ID == f.DestinationID {
-				out = append(out, UnreadDeadLetters{Finding: f, DeadLettersOf: d.DeadLettersOf})
+				out = append(out, UnreadDeadLetters{Finding: f, DeadLettersOf: slices.Clone(d.DeadLettersOf)})
 			}
 		}
 	}

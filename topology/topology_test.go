@@ -343,3 +343,21 @@ func TestRabbitQueues(t *testing.T) {
 		t.Errorf("queues with queue-name-group-only %v, want g-1", got)
 	}
 }
+
+// TestUnreadCopiesDeadLettersOf: Unread's DeadLettersOf is a copy, so a
+// caller that changes it leaves the model's destination as it was.
+func TestUnreadCopiesDeadLettersOf(t *testing.T) {
+	m := topology.Build([]topology.ServiceSpec{topology.FromApp(shop(t), "shop")})
+	us := topology.Unread(m, "")
+	if len(us) != 1 || len(us[0].DeadLettersOf) != 1 {
+		t.Fatalf("Unread %+v, want one finding with one binding", us)
+	}
+	us[0].DeadLettersOf[0].Binding = "changed"
+	for _, d := range m.Destinations {
+		for _, r := range d.DeadLettersOf {
+			if r.Binding == "changed" {
+				t.Errorf("destination %s of the model changed through Unread's result: %+v", d.ID, d.DeadLettersOf)
+			}
+		}
+	}
+}
