@@ -316,11 +316,16 @@ func ConfigFrom(raw map[string]any) (Config, error) {
 //
 //	mcfg, err := management.FromConfig(loaded.Raw, loaded.Problem)
 //
-// Every problem of the section is reported at once.
+// Every problem of the section is reported at once. A nil problem names
+// each key as raw has it, without where it is set (as [ConfigFrom] does,
+// in a [stream.ConfigErrors]).
 func FromConfig(raw map[string]any, problem func(path, msg string) *stream.ConfigError) (Config, error) {
 	c, errs := decode(raw)
 	if len(errs) == 0 {
 		return c, nil
+	}
+	if problem == nil {
+		problem = func(path, msg string) *stream.ConfigError { return &stream.ConfigError{Path: path, Msg: msg} }
 	}
 	out := make(stream.ConfigErrors, len(errs))
 	for i, e := range errs {

@@ -44,3 +44,14 @@ func TestFromConfigNamesKeyAsWrittenAndLine(t *testing.T) {
 		t.Errorf("ConfigFrom: %v; want its plain error", err)
 	}
 }
+
+// TestFromConfigNilProblem: FromConfig without a problem function (a tree
+// without origins) reports the keys as raw has them, where it panicked.
+func TestFromConfigNilProblem(t *testing.T) {
+	raw := map[string]any{"management": map[string]any{"server": map[string]any{"read-timeout": "soon"}}}
+	_, err := management.FromConfig(raw, nil)
+	var ces stream.ConfigErrors
+	if !errors.As(err, &ces) || len(ces) != 1 || ces[0] == nil || ces[0].Path != "management.server.read-timeout" || ces[0].Origin != "" {
+		t.Fatalf("FromConfig(raw, nil): %v; want one problem at management.server.read-timeout", err)
+	}
+}
