@@ -82,8 +82,8 @@ func ignoredSpringCloud(raw map[string]any, origins map[string]string) []*stream
 		warns = append(warns, &stream.ConfigError{Path: path, Origin: originOfTree(origins, path), Msg: "ignored: " + why})
 	}
 	warns = append(warns, ignoredFunctionSettings(fn, "spring.cloud.function", origins)...)
-	stream, _ := raw["stream"].(map[string]any)
-	sfn, _ := stream["function"].(map[string]any)
+	streamSection, _ := raw["stream"].(map[string]any)
+	sfn, _ := streamSection["function"].(map[string]any)
 	warns = append(warns, ignoredFunctionSettings(sfn, "stream.function", origins)...)
 	for _, k := range sortedKeys(fn) {
 		// One a typo from a key read is misspeltSpringCloud's error.

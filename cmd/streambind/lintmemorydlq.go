@@ -28,10 +28,17 @@ func (sys *system) unreadInProcessDLQs() []problem {
 		return nil
 	}
 	m := sys.graph()
+	// The model's services by ID, matched by name: the n-th service of a
+	// name in the model is the n-th given of that name (topology's IDs,
+	// name or name#n, count them so), not paired by position.
+	byName := map[string][]*checkedService{}
+	for _, s := range sys.services {
+		byName[s.name] = append(byName[s.name], s)
+	}
 	svcs := map[string]*checkedService{}
-	for i, s := range m.Services {
-		if i < len(sys.services) {
-			svcs[s.ID] = sys.services[i]
+	for _, s := range m.Services {
+		if q := byName[s.Name]; len(q) > 0 {
+			svcs[s.ID], byName[s.Name] = q[0], q[1:]
 		}
 	}
 	var out []problem
