@@ -2096,7 +2096,7 @@ func (c composedRunner) run(ctx, send context.Context) {
 			return false
 		}
 		for attempt := 1; send.Err() == nil; attempt++ {
-			err := stoppedForGood(ctx, safeCall(func() error { return rt.callChain(send, 1, v, nil, Received{}) }))
+			err := stoppedForGood(ctx, safeCall(func() error { return rt.callChain(send, 1, v, nil, nil, Received{}) }))
 			var se *sendError
 			if err == nil || IsPermanent(err) || !errors.As(err, &se) {
 				if err != nil {

@@ -451,7 +451,7 @@ func (br *Bridge) sendTo(ctx context.Context, to string, env Envelope, value fun
 // nil: the values are in the input binder's own types, which a producer
 // of another kind would send as text, warning of each message.
 func nativeFor(native map[string]any, rt *runtimeBinding, b *Binding) map[string]any {
-	if native == nil || rt.in == nil || rt.in.binderType != b.binderType {
+	if native == nil || rt.in == nil || b == nil || rt.in.binderType != b.binderType {
 		return nil
 	}
 	return native

@@ -15,6 +15,16 @@ import (
 // Two type names share one in-process broker here, so that the output is
 // read back whichever binder sends it.
 func TestNativeHeadersCarriedToSameBinderTypeOnly(t *testing.T) {
+	testNativeHeadersCarried(t, "pass", "pass")
+}
+
+// A composition's output carries them as a single function's does (the
+// chain's output got none).
+func TestNativeHeadersCarriedByComposition(t *testing.T) {
+	testNativeHeadersCarried(t, "pass|again", "passagain")
+}
+
+func testNativeHeadersCarried(t *testing.T, definition, binding string) {
 	for _, tc := range []struct {
 		outBinder string
 		want      bool
@@ -24,9 +34,10 @@ func TestNativeHeadersCarriedToSameBinderTypeOnly(t *testing.T) {
 			out := tap(t, broker, "native-out")
 			fns := stream.NewCatalog()
 			stream.AddFunction(fns, "pass", func(_ context.Context, p []byte) ([]byte, error) { return p, nil })
+			stream.AddFunction(fns, "again", func(_ context.Context, p []byte) ([]byte, error) { return p, nil })
 			cfg := loadYAML(t, `stream:
   function:
-    definition: pass
+    definition: `+definition+`
   default-binder: a
   binders:
     a:
@@ -34,10 +45,10 @@ func TestNativeHeadersCarriedToSameBinderTypeOnly(t *testing.T) {
     b:
       type: memoryb
   bindings:
-    pass-in-0:
+    `+binding+`-in-0:
       destination: native-in
       group: g
-    pass-out-0:
+    `+binding+`-out-0:
       destination: native-out
       binder: `+tc.outBinder+`
 `)

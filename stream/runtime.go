@@ -664,31 +664,49 @@ func (h *functionHandler[In, Out]) handle(ctx context.Context, env Envelope) err
 	if rt.out.part != nil || h.out.message && hdr[HeaderSendToDestination] != "" {
 		value = func() any { return r } // for the partitioning of where it goes
 	}
-	out := Envelope{Payload: data, Headers: hdr}
-	if rt.out.binderType == rt.in.binderType {
-		// Native values are in the input binder's own types: only a
-		// producer of its kind sends them (another would send them as
-		// text, warning of each message).
-		out.NativeHeaders = carriedNative(env.NativeHeaders, hdr)
-	}
+	out := Envelope{Payload: data, Headers: hdr, NativeHeaders: rt.carriedNativeOut(env.NativeHeaders, hdr)}
 	// Only a Message output, or a header mapping, can set the key's or the
 	// sendto destination's header (not inherited).
 	if h.out.message || rt.hdrMaps != nil {
-		var k []byte
-		if h.out.message {
-			k = h.out.key(r)
-		}
-		if err := rt.prepareOutput(ctx, &out, k); err != nil {
+		if value, err = prepareOutputOf(ctx, rt, h.out, &out, r, value); err != nil {
 			return err
-		}
-		if value == nil && out.Headers[HeaderSendToDestination] != "" {
-			value = func() any { return r }
 		}
 		if sent, err := rt.sendRouted(ctx, &out, value); sent {
 			return err
 		}
 	}
 	return rt.send(ctx, out, value)
+}
+
+// carriedNativeOut returns the NativeHeaders an output with headers hdr
+// carries from its input's native (carriedNative), when the output binding
+// is of the input's binder type (nativeFor), else nil: native values are
+// in the input binder's own types, which a producer of another kind would
+// send as text, warning of each message.
+func (rt *runtimeBinding) carriedNativeOut(native map[string]any, hdr Headers) map[string]any {
+	if native == nil {
+		return nil
+	}
+	return nativeFor(carriedNative(native, hdr), rt, rt.out)
+}
+
+// prepareOutputOf prepares out, the encoding of r by c (a Message output,
+// or any output when header mappings apply): prepareOutput with r's key
+// when r is a Message. It returns value, or one giving r when it was nil
+// and out is to go where its sendto header names (set by a mapping), for
+// the partitioning there.
+func prepareOutputOf[Out any](ctx context.Context, rt *runtimeBinding, c codec[Out], out *Envelope, r Out, value func() any) (func() any, error) {
+	var k []byte
+	if c.message {
+		k = c.key(r)
+	}
+	if err := rt.prepareOutput(ctx, out, k); err != nil {
+		return nil, err
+	}
+	if value == nil && out.Headers[HeaderSendToDestination] != "" {
+		value = func() any { return r }
+	}
+	return value, nil
 }
 
 // consumerHandler is the typed fast path of a registered consumer.
@@ -718,7 +736,7 @@ func (h composedHandler) handle(ctx context.Context, env Envelope) error {
 	if err != nil {
 		return err
 	}
-	return h.rt.callChain(ctx, 0, v, env.Headers, env.Received)
+	return h.rt.callChain(ctx, 0, v, env.Headers, env.NativeHeaders, env.Received)
 }
 
 // callChain calls the function's parts in order from part from, starting
@@ -726,10 +744,13 @@ func (h composedHandler) handle(ctx context.Context, env Envelope) error {
 // sends the result if the chain has an output. in are the input message's
 // headers (nil for a supplier's or a batch's): the output carries them
 // (inheritHeaders) unless a part returned a Message, whose headers the
-// parts after it carry on. rcv is how the input was received (zero for a
-// supplier's or a batch's): a part that takes a Message gets it as the
-// headers, until a part returns a Message.
-func (rt *runtimeBinding) callChain(ctx context.Context, from int, v any, in Headers, rcv Received) error {
+// parts after it carry on. native are the input's NativeHeaders: the
+// output carries those of the headers it keeps to a producer of the
+// input's binder type, as a single function's does (carriedNativeOut).
+// rcv is how the input was received (zero for a supplier's or a
+// batch's): a part that takes a Message gets it as the headers, until a
+// part returns a Message.
+func (rt *runtimeBinding) callChain(ctx context.Context, from int, v any, in Headers, native map[string]any, rcv Received) error {
 	parts := rt.fn.parts
 	var set Headers     // the headers of the last Message a part returned
 	var setRcv Received // and its Received
@@ -792,7 +813,7 @@ func (rt *runtimeBinding) callChain(ctx context.Context, from int, v any, in Hea
 			}
 		}
 	}
-	out, value := Envelope{Payload: data, Headers: hdr}, func() any { return v }
+	out, value := Envelope{Payload: data, Headers: hdr, NativeHeaders: rt.carriedNativeOut(native, hdr)}, func() any { return v }
 	if err := rt.prepareOutput(ctx, &out, keyOf(v)); err != nil {
 		return err
 	}
@@ -873,14 +894,14 @@ func (rt *runtimeBinding) handleBatch(ctx context.Context, envs []Envelope, off,
 			if i == 0 {
 				return failed
 			}
-			if herr := rt.callChain(ctx, 0, slice.Slice(0, i).Interface(), nil, Received{}); herr != nil {
+			if herr := rt.callChain(ctx, 0, slice.Slice(0, i).Interface(), nil, nil, Received{}); herr != nil {
 				return rt.batchIndexIn(herr, i)
 			}
 			return failed
 		}
 		slice.Index(i).Set(reflect.ValueOf(v))
 	}
-	return rt.batchIndexIn(rt.callChain(ctx, 0, slice.Interface(), nil, Received{}), len(envs))
+	return rt.batchIndexIn(rt.callChain(ctx, 0, slice.Interface(), nil, nil, Received{}), len(envs))
 }
 
 // polledSupplier calls a supplier on its binding's poller schedule.
@@ -997,15 +1018,8 @@ func emitValue[Out any](ctx context.Context, rt *runtimeBinding, c codec[Out], v
 		}
 		out := Envelope{Payload: data, Headers: hdr}
 		if c.message || rt.hdrMaps != nil { // only a Message, or a mapping, has a key
-			var k []byte
-			if c.message {
-				k = c.key(v)
-			}
-			if err := rt.prepareOutput(ctx, &out, k); err != nil {
+			if value, err = prepareOutputOf(ctx, rt, c, &out, v, value); err != nil {
 				return err
-			}
-			if value == nil && out.Headers[HeaderSendToDestination] != "" {
-				value = func() any { return v }
 			}
 		}
 		if sent, err := rt.sendRouted(ctx, &out, value); sent {
