@@ -177,8 +177,15 @@ func receivedIn(src string) uint16 {
 // those names. The message's headers are not changed: when it adds any,
 // it adds them to a copy.
 func (e *Expression) inputHeaders(env Envelope) Headers {
-	addKey := e.usesReceivedKey && len(env.Key) > 0
-	if !addKey && e.received == 0 {
+	return receivedView(env, e.usesReceivedKey, e.received)
+}
+
+// receivedView is inputHeaders for an expression that names
+// kafka_receivedMessageKey when usesKey and the received headers of
+// received, or for several expressions (the union of theirs).
+func receivedView(env Envelope, usesKey bool, received uint16) Headers {
+	addKey := usesKey && len(env.Key) > 0
+	if !addKey && received == 0 {
 		return env.Headers
 	}
 	var h Headers // the copy, made at the first header added
@@ -195,7 +202,7 @@ func (e *Expression) inputHeaders(env Envelope) Headers {
 		add(HeaderReceivedMessageKey, string(env.Key))
 	}
 	for i := range receivedHeaders {
-		if e.received&(1<<i) == 0 {
+		if received&(1<<i) == 0 {
 			continue
 		}
 		if v, ok := receivedHeaders[i].value(&env.Received); ok {

@@ -178,16 +178,21 @@ func applyHeaderMappings(ms []headerMapping, env Envelope) (Headers, error) {
 	for k, v := range env.Headers {
 		out[k] = v
 	}
-	var payload any
-	decoded := false
+	// The variables are made once per message: the headers every mapping
+	// sees are env's with the received headers any of them names (SCSt's
+	// message has them all), and the payload is decoded when one reads it.
+	usesKey, usesPayload := false, false
+	var received uint16
 	for _, m := range ms {
-		vars := map[string]any{"headers": m.expr.inputHeaders(env)}
-		if m.expr.usesPayload {
-			if !decoded {
-				payload, decoded = ExpressionPayload(env.Payload), true
-			}
-			vars["payload"] = payload
-		}
+		usesKey = usesKey || m.expr.usesReceivedKey
+		usesPayload = usesPayload || m.expr.usesPayload
+		received |= m.expr.received
+	}
+	vars := map[string]any{"headers": receivedView(env, usesKey, received)}
+	if usesPayload {
+		vars["payload"] = ExpressionPayload(env.Payload)
+	}
+	for _, m := range ms {
 		v, err := m.expr.Eval(vars)
 		if err != nil {
 			return nil, Permanent(fmt.Errorf("%s: %w", m.key, err))
