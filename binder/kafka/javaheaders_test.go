@@ -2,7 +2,6 @@ package kafka_test
 
 import (
 	"context"
-	"errors"
 	"log/slog"
 	"sync"
 	"testing"
@@ -228,15 +227,8 @@ func TestProducerWritesJSONHeaderTypes(t *testing.T) {
 // until TestDeadLetterKeepsJavaHeaderTypes it carried the decoded text.
 func TestDeadLetterOfJavaRecordTypes(t *testing.T) {
 	t.Parallel()
-	c := kafkatest.Start(t)
-	b := newBinder(t, c, nil)
-	closeBinder(t, b)
 	const topic = "java-typed-dlq"
-	spec := consumerSpec(topic, "g", func(context.Context, stream.Envelope) error {
-		return stream.Permanent(errors.New("refused"))
-	})
-	spec.Consumer.DLQ = true
-	startConsumer(t, b, spec)
+	c := startRefusingDLQ(t, topic)
 	w := &kafkago.Writer{Addr: kafkago.TCP(c.Addrs()...), Topic: topic, RequiredAcks: kafkago.RequireAll, Transport: &kafkago.Transport{}}
 	defer w.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)

@@ -82,15 +82,8 @@ func checkJavaHeadersKept(t *testing.T, what string, raw map[string]string) {
 // text as a String).
 func TestDeadLetterKeepsJavaHeaderTypes(t *testing.T) {
 	t.Parallel()
-	c := kafkatest.Start(t)
-	b := newBinder(t, c, nil)
-	closeBinder(t, b)
 	const topic = "java-types-dlq"
-	spec := consumerSpec(topic, "g", func(context.Context, stream.Envelope) error {
-		return stream.Permanent(errors.New("refused"))
-	})
-	spec.Consumer.DLQ = true
-	startConsumer(t, b, spec)
+	c := startRefusingDLQ(t, topic)
 	writeJavaRecord(t, c, topic)
 	dl := readRaw(t, c, stream.DLQName(topic, "g"), 1)[0]
 	hs := make([]kafkago.Header, 0, len(dl.Headers))
@@ -105,6 +98,21 @@ func TestDeadLetterKeepsJavaHeaderTypes(t *testing.T) {
 	if raw[stream.HeaderExceptionMessage] != "refused" || raw[stream.HeaderOriginalTopic] != topic {
 		t.Errorf("dead letter: headers %v, want x-exception-message and x-original-topic", raw)
 	}
+}
+
+// startRefusingDLQ starts a cluster and, on topic, a consumer of group g
+// with a DLQ that refuses every message for good.
+func startRefusingDLQ(t *testing.T, topic string) *kafkatest.Cluster {
+	t.Helper()
+	c := kafkatest.Start(t)
+	b := newBinder(t, c, nil)
+	closeBinder(t, b)
+	spec := consumerSpec(topic, "g", func(context.Context, stream.Envelope) error {
+		return stream.Permanent(errors.New("refused"))
+	})
+	spec.Consumer.DLQ = true
+	startConsumer(t, b, spec)
+	return c
 }
 
 // TestRetryCopyKeepsJavaHeaderTypes: the retry topic's copy of such a
