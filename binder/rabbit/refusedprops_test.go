@@ -14,27 +14,6 @@ import (
 	"github.com/streambind/streambind/stream"
 )
 
-// drainBodies reads every message of queue q (acking) and returns their
-// bodies in queue order, a Spring AMQP batch split into its messages.
-func drainBodies(t *testing.T, ch *amqp.Channel, q string) []string {
-	t.Helper()
-	var out []string
-	for {
-		d, ok, err := ch.Get(q, true)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !ok {
-			return out
-		}
-		if d.Headers[springBatchFormatHeader] == batchFormatLengthHeader4 {
-			out = append(out, readLengthHeader4(t, d.Body)...)
-		} else {
-			out = append(out, string(d.Body))
-		}
-	}
-}
-
 // refusedAlone sends 200 messages with SendAsync on a producer with one
 // publishing channel, and meanwhile a Send of a message with headers bad,
 // which must fail alone: permanently, with errRefusedProperty, naming
@@ -65,7 +44,7 @@ func refusedAlone(t *testing.T, bad map[string]string, header string) {
 			t.Errorf("another message failed: %s", r)
 		}
 	}
-	got := drainBodies(t, rabbittest.Channel(t, vhost), dest+".raw")
+	got := drainBatched(t, rabbittest.Channel(t, vhost), dest+".raw")
 	if strings.Join(got, ",") != strings.Join(pl, ",") {
 		t.Errorf("stored %d messages, want the 200 others once each in order; got %q", len(got), got)
 	}
@@ -159,7 +138,7 @@ func TestExpirationAndUserIDChecked(t *testing.T) {
 			}
 		}
 	}
-	if got := drainBodies(t, ch, dest+".raw"); len(got) > 0 {
+	if got := drainBatched(t, ch, dest+".raw"); len(got) > 0 {
 		t.Errorf("refused messages stored: %q", got)
 	}
 }
@@ -196,7 +175,7 @@ func TestBatchBadExpirationRefusedAlone(t *testing.T) {
 			t.Errorf("%s: %s", k, results[k])
 		}
 	}
-	if got := drainBodies(t, rabbittest.Channel(t, vhost), dest+".raw"); strings.Join(got, ",") != "b,c,d" {
+	if got := drainBatched(t, rabbittest.Channel(t, vhost), dest+".raw"); strings.Join(got, ",") != "b,c,d" {
 		t.Errorf("stored %q, want b, c, d", got)
 	}
 }
@@ -242,7 +221,7 @@ func TestRefusedPropertyBlamedOnItsMessage(t *testing.T) {
 				}
 			}
 			seen := map[string]bool{}
-			for _, s := range drainBodies(t, ch, q) {
+			for _, s := range drainBatched(t, ch, q) {
 				seen[s] = true
 			}
 			if seen["bad"] {
