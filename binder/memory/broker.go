@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -90,11 +91,23 @@ func (b *Broker) shut() {
 	b.mu.Lock()
 	for _, d := range b.dests {
 		for _, g := range *d.groups.Load() {
-			g.shut()
+			if n := g.shut(); n > 0 {
+				warnDiscarded(b.cfg.Logger, "memory: broker closed with messages not yet consumed; they are discarded", d.name, g.name, n)
+			}
 		}
 	}
 	b.dests = nil
 	b.mu.Unlock()
+}
+
+// warnDiscarded logs that n messages of group (of destination dest) were
+// discarded: the in-process broker keeps nothing beyond its lifetime.
+func warnDiscarded(log *slog.Logger, msg, dest, group string, n int) {
+	if group == "" {
+		group = "(anonymous)"
+	}
+	log.Warn(msg+" (the in-process broker keeps messages in memory only: nothing survives the process; use a broker binder for messages that must outlive it)",
+		"destination", dest, "group", group, "discarded", n)
 }
 
 // Depth returns the number of messages a named group of a destination
@@ -230,12 +243,13 @@ func (b *Broker) newAnonymous(dest string, capacity int) (*group, error) {
 	return g, nil
 }
 
-// remove unregisters g from its destination and drops its messages.
-func (b *Broker) remove(g *group) {
+// remove unregisters g from its destination and drops its messages,
+// returning how many it dropped.
+func (b *Broker) remove(g *group) int {
 	b.mu.Lock()
 	g.dest.removeLocked(g)
 	b.mu.Unlock()
-	g.shut()
+	return g.shut()
 }
 
 // newGroupLocked makes a group with n queues. Call with b.mu.
@@ -479,22 +493,28 @@ func (g *group) relayout(n int) {
 	g.changed = make(chan struct{})
 }
 
-// shut closes the group and drops its messages.
-func (g *group) shut() {
+// shut closes the group and drops its messages: those queued and those
+// parked for a delayed retry. It returns how many it dropped (0 when the
+// group was shut already).
+func (g *group) shut() int {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if g.closed {
-		return
+		return 0
 	}
 	g.closed = true
+	n := 0
 	for _, q := range g.queues {
+		n += q.items.len()
 		q.items = deque{}
 	}
+	n += len(g.parked) // a timer that fired meanwhile finds its item gone
 	for t := range g.parked {
 		t.Stop()
 	}
 	g.parked = nil
 	close(g.changed)
+	return n
 }
 
 // queue is one FIFO of a group. Its fields are guarded by the group's mu.

@@ -265,7 +265,9 @@ func (r *run) finish() {
 	r.q.detach(r)
 	r.g.mu.Unlock()
 	if r.g.name == "" {
-		r.c.bd.broker.remove(r.g)
+		if n := r.c.bd.broker.remove(r.g); n > 0 {
+			warnDiscarded(r.c.log, "memory: anonymous consumer ended with messages not yet consumed; they are discarded with its queue", r.g.dest.name, "", n)
+		}
 	}
 	r.cancel()
 	close(r.done)

@@ -18,7 +18,14 @@
 //
 // Durability is the broker's lifetime: a named group keeps its messages and
 // its position while its consumers are stopped or its binders closed and
-// reopened, but nothing survives the process.
+// reopened, but nothing survives the process. Closing the broker (the
+// app's shutdown, a SIGTERM, with a binder made by [New]) discards the
+// messages its groups still hold — queued, or parked for a delayed retry —
+// with a WARN per group that held any ("memory: broker closed with
+// messages not yet consumed; they are discarded", with destination, group
+// and discarded, the count), as does the end of an anonymous consumer,
+// whose queue goes with it ("memory: anonymous consumer ended with
+// messages not yet consumed; ...").
 //
 // # Destinations, groups and queues
 //
