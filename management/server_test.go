@@ -76,17 +76,28 @@ type fixture struct {
 	base   string
 	binder *switchable
 	got    chan string
-	stop   func() error
+	// calls counts the sink's handler calls as they begin; running, those
+	// that have not returned.
+	calls, running atomic.Int64
+	stop           func() error
 }
+
+// trafficMessages is the most TestStateChangesUnderTraffic sends: got has
+// room for all of them, so that the sink never blocks (a Pause waits for
+// it).
+const trafficMessages = 50000
 
 // newFixture runs an app with a consumer (sink, failing on "bad") fed by
 // the output binding "src", and a management server on a loopback port;
 // opts change the server's options.
 func newFixture(t *testing.T, opts ...func(*management.Options)) *fixture {
 	t.Helper()
-	f := &fixture{got: make(chan string, 10000), binder: &switchable{}}
+	f := &fixture{got: make(chan string, trafficMessages), binder: &switchable{}}
 	fns := stream.NewCatalog()
 	stream.AddConsumer(fns, "sink", func(_ context.Context, s string) error {
+		f.calls.Add(1)
+		f.running.Add(1)
+		defer f.running.Add(-1)
 		if strings.HasPrefix(s, "bad") {
 			return stream.Permanent(errors.New("bad message"))
 		}
@@ -315,7 +326,15 @@ func TestBindingsEndpoints(t *testing.T) {
 }
 
 // Stop/start and pause/resume through the endpoint while a producer keeps
-// sending: nothing is delivered while stopped or paused, nothing is lost.
+// sending: once the POST that stops or pauses the binding has returned, no
+// handler call is running and none begins until it is started or resumed
+// again; nothing is lost.
+//
+// It counts the handler's calls rather than the messages it passes on:
+// those handled before the POST returned are still in got then, and a
+// drain that stops at the first quiet gap (it used to) leaves some of them
+// there when the test's goroutine is held up that long (a loaded machine),
+// to be miscounted as delivered while paused.
 func TestStateChangesUnderTraffic(t *testing.T) {
 	f := newFixture(t)
 	f.run(t)
@@ -324,7 +343,7 @@ func TestStateChangesUnderTraffic(t *testing.T) {
 	producing := make(chan struct{})
 	go func() {
 		defer close(producing)
-		for i := 0; ctx.Err() == nil && i < 50000; i++ {
+		for i := 0; ctx.Err() == nil && i < trafficMessages; i++ {
 			if err := f.app.Bridge().Send(ctx, "src", fmt.Sprint("m-", i)); err != nil {
 				return
 			}
@@ -334,30 +353,27 @@ func TestStateChangesUnderTraffic(t *testing.T) {
 			}
 		}
 	}()
-	seen := map[string]bool{}
-	drain := func(quiet time.Duration) int {
-		n := 0
-		for {
-			select {
-			case s := <-f.got:
-				seen[s] = true
-				n++
-			case <-time.After(quiet):
-				return n
-			}
-		}
-	}
+	// While halted, the producer sends this many more messages, each of
+	// which the binding would take at once if it did not hold them back.
+	const sentWhileHalted = 500
 	for _, pair := range [][2]string{{"STOPPED", "STARTED"}, {"PAUSED", "RESUMED"}} {
 		if code, m, _ := do(t, "POST", f.base+"/actuator/bindings/sink-in-0", `{"state":"`+pair[0]+`"}`); code != http.StatusNoContent {
 			t.Fatalf("%s: %d %v", pair[0], code, m)
 		}
-		drain(20 * time.Millisecond) // what was handled before the state changed
-		before := sent.Load()
-		if n := drain(200 * time.Millisecond); n != 0 {
-			t.Fatalf("%d messages delivered while %s", n, pair[0])
+		calls := f.calls.Load()
+		if n := f.running.Load(); n != 0 {
+			t.Fatalf("%d handler calls still running after %s returned", n, pair[0])
 		}
-		if sent.Load() <= before {
-			t.Fatalf("the producer did not send while %s", pair[0])
+		want := sent.Load() + sentWhileHalted
+		deadline := time.Now().Add(wait)
+		for sent.Load() < want {
+			if time.Now().After(deadline) {
+				t.Fatalf("the producer did not send while %s: %d sent, want %d", pair[0], sent.Load(), want)
+			}
+			time.Sleep(time.Millisecond)
+		}
+		if n := f.calls.Load() - calls; n != 0 {
+			t.Fatalf("%d handler calls began while %s", n, pair[0])
 		}
 		if code, m, _ := do(t, "POST", f.base+"/actuator/bindings/sink-in-0", `{"state":"`+pair[1]+`"}`); code != http.StatusNoContent ||
 			f.app.Binding("sink-in-0").State() != stream.StateStarted {
@@ -366,12 +382,15 @@ func TestStateChangesUnderTraffic(t *testing.T) {
 	}
 	cancel()
 	<-producing
-	deadline := time.Now().Add(wait)
-	for int64(len(seen)) < sent.Load() && time.Now().Before(deadline) {
-		drain(50 * time.Millisecond)
-	}
-	if int64(len(seen)) != sent.Load() {
-		t.Fatalf("sent %d, received %d distinct", sent.Load(), len(seen))
+	seen := map[string]bool{}
+	timeout := time.After(wait)
+	for int64(len(seen)) < sent.Load() {
+		select {
+		case s := <-f.got:
+			seen[s] = true
+		case <-timeout:
+			t.Fatalf("sent %d, received %d distinct", sent.Load(), len(seen))
+		}
 	}
 }
 
