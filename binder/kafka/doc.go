@@ -195,7 +195,11 @@
 // header mapper keeps one); its values are all in the envelope's
 // NativeHeaders, and a dead letter, a retry topic's copy and a dead
 // letter's replay (stream.ReplayEnvelope to a Kafka producer) are written
-// with every value, in order, unless the header changed on the way.
+// with every value, in order, unless the header changed on the way, as
+// Spring Kafka's DeadLetterPublishingRecoverer copies a record's headers.
+// A function's output is written with it once, as SCSt writes the one
+// value its message holds: the value the function read (in its Java
+// class, for one a Java producer typed) or the one it set.
 //
 // Dead letters keep the key, value and headers, and get
 // stream.DeadLetterHeaders plus x-original-topic, x-original-partition

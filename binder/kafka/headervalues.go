@@ -8,16 +8,32 @@ import (
 
 // headerValues are all the values, in record order, of a header that a
 // record carries more than once (legal in Kafka). An envelope's Headers
-// hold the last of them, as Spring Kafka's header mapper keeps one; its
-// NativeHeaders hold them all under the header's name (see
-// repeatedHeaders), so that a dead letter, a retry topic's copy and a
-// dead letter's replay write the record's headers as they were
-// (appendHeader).
+// hold the last of them, as Spring Kafka's header mapper keeps one (a
+// Java-typed one's last value is its javaTyped entry); its NativeHeaders
+// hold them all, by header name, in a repeatedValues under repeatedKey
+// (see repeatedHeaders), so that a dead letter, a retry topic's copy and
+// a dead letter's replay write the record's headers as they were
+// (appendHeader), as Spring Kafka's DeadLetterPublishingRecoverer copies
+// a record's headers.
 type headerValues [][]byte
+
+// repeatedValues are the headerValues of a record's repeated headers, by
+// header name.
+type repeatedValues map[string]headerValues
+
+// repeatedKey is the key of stream.Envelope.NativeHeaders under which an
+// envelope carries its record's repeatedValues. It names no header (a NUL
+// starts no header name a client sends), so that a function's output,
+// which carries the NativeHeaders of the headers it keeps, does not carry
+// it: the output is written with each header once, the value the
+// function saw (the last), as SCSt writes the single value its message
+// holds. Before, the values were kept under the header's own name, and a
+// Kafka-to-Kafka function wrote a header its input carried twice, twice.
+const repeatedKey = "\x00kafka-repeated-headers"
 
 // repeatedHeaders returns the NativeHeaders of a record whose headers hs
 // name some key more than once (distinct is how many keys they name):
-// each such key's values, nil when no key repeats.
+// each such key's values under repeatedKey, nil when no key repeats.
 func repeatedHeaders(hs []kafkago.Header, distinct int) map[string]any {
 	if distinct >= len(hs) {
 		return nil
@@ -26,22 +42,25 @@ func repeatedHeaders(hs []kafkago.Header, distinct int) map[string]any {
 	for _, h := range hs {
 		seen[h.Key]++
 	}
-	native := make(map[string]any, len(hs)-distinct)
+	rv := make(repeatedValues, len(hs)-distinct)
 	for _, h := range hs {
 		if seen[h.Key] > 1 {
-			vs, _ := native[h.Key].(headerValues)
-			native[h.Key] = append(vs, h.Value)
+			rv[h.Key] = append(rv[h.Key], h.Value)
 		}
 	}
-	return native
+	return map[string]any{repeatedKey: rv}
 }
 
-// repeated returns native[k]'s values when k's header is still the
-// record's (v, its text, reads as the last value), else nil: a header
-// changed on the way wins.
+// repeated returns the values of header k in native (repeatedKey) when
+// k's header is still the record's (v, its text, reads as the last
+// value), else nil: a header changed on the way wins.
 func repeated(native map[string]any, k, v string) headerValues {
-	vs, ok := native[k].(headerValues)
-	if !ok || len(vs) < 2 || string(vs[len(vs)-1]) != v {
+	rv, ok := native[repeatedKey].(repeatedValues)
+	if !ok {
+		return nil
+	}
+	vs := rv[k]
+	if len(vs) < 2 || string(vs[len(vs)-1]) != v {
 		return nil
 	}
 	return vs

@@ -401,7 +401,8 @@ type javaTyped struct {
 // none yet) the javaTyped entries of record headers hs: nothing, and no
 // allocation, for a record without a types header or whose types are all
 // text. cache keeps the parsed types header (may be nil). A header the
-// record has more than once keeps its values (headerValues) instead.
+// record has more than once gets its last value's, the one the handler
+// reads (its values are under repeatedKey).
 func javaTypedHeaders(hs []kafkago.Header, cache *jsonTypes, native map[string]any) map[string]any {
 	raw, typed := lastJSONTypes(hs)
 	if !typed {
@@ -411,9 +412,6 @@ func javaTypedHeaders(hs []kafkago.Header, cache *jsonTypes, native map[string]a
 	for _, x := range hs {
 		c, ok := types[x.Key]
 		if !ok || textClass(c) || x.Key == headerJSONTypes {
-			continue
-		}
-		if _, repeated := native[x.Key].(headerValues); repeated {
 			continue
 		}
 		if native == nil {

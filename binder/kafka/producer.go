@@ -261,20 +261,25 @@ func (p *producer) headers(r *sendReq, m stream.Envelope) []kafkago.Header {
 		if k == headerJSONTypes {
 			continue // ours, below, lists what the record carries
 		}
-		if m.NativeHeaders != nil && repeated(m.NativeHeaders, k, v) != nil {
-			// A header its record had more than once (a dead letter's
-			// replay): every value, as it was.
-			hs = appendHeader(hs, m.NativeHeaders, k, v)
-			continue
-		}
 		if m.NativeHeaders != nil {
-			if jt, ok := keptJavaType(m.NativeHeaders, k, v); ok {
+			jt, typed := keptJavaType(m.NativeHeaders, k, v)
+			if typed {
 				// A Java producer's Integer, Boolean, ... passed through
 				// unchanged: its class again, as SCSt passes the object.
 				if kept == nil {
 					kept = make(map[string]string)
 				}
 				kept[k] = jt.class
+			}
+			if repeated(m.NativeHeaders, k, v) != nil {
+				// A header its record had more than once, in the
+				// envelope as it was read (a dead letter's replay; a
+				// function's output carries one value): every value, as
+				// it was, as the dead letter has them.
+				hs = appendHeader(hs, m.NativeHeaders, k, v)
+				continue
+			}
+			if typed {
 				hs = append(hs, kafkago.Header{Key: k, Value: jt.raw})
 				continue
 			}
