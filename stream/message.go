@@ -120,9 +120,10 @@ type Envelope struct {
 // kafka_receivedTopic, kafka_receivedPartitionId, kafka_offset,
 // kafka_receivedTimestamp; Spring AMQP's amqp_receivedExchange,
 // amqp_receivedRoutingKey, amqp_consumerQueue, amqp_redelivered), which
-// streambind does not add to a message's headers: a routing-expression or
-// an idempotency key-expression that names one of them reads it from here
-// (see docs/conventions.md, "Received metadata").
+// streambind's binders give here rather than as headers (the RabbitMQ
+// binder gives the amqp_* ones as headers too, as SCSt's does): a
+// routing-expression or an idempotency key-expression that names one of
+// them reads it from here (see docs/conventions.md, "Received metadata").
 //
 // The zero Received is "not known": an output, a message a supplier made,
 // a dead letter read through a [DeadLetterStore]. Every field has a zero

@@ -960,19 +960,22 @@ func (r *run) handle(in inbound) bool {
 		return false
 	}
 	env := r.envelope(&in.d)
-	env.Received = r.received(&in.d)
 	r.markRetry(&in.d, env) // retryqueues.go
 	err := r.call(func() error { return r.c.spec.Handler(r.ctx, env) })
 	return r.settle(in, env, err, nil, false)
 }
 
 // envelope is delivery d's message (fromDelivery), with its properties
-// as Spring AMQP's headers (withDeliveryHeaders), and a WARN line when
-// the connection had to replace headers of it that the AMQP client cannot
-// decode (headerGuard).
+// as Spring AMQP's headers (withDeliveryHeaders), how it was received
+// (Received) and its received headers (withReceivedHeaders), and a WARN
+// line when the connection had to replace headers of it that the AMQP
+// client cannot decode (headerGuard). Its headers map is made with room
+// for them all (envelopeSize), so that adding them does not grow it.
 func (r *run) envelope(d *amqp.Delivery) stream.Envelope {
-	env := fromDelivery(d)
+	env := fromDeliverySized(d, envelopeSize(d))
 	withDeliveryHeaders(env.Headers, d)
+	env.Received = r.received(d)
+	withReceivedHeaders(env.Headers, &env.Received, d.ConsumerTag)
 	if note, ok := env.Headers[UndecodableHeaders]; ok {
 		r.c.log.Warn("rabbit: message delivered with headers the AMQP client cannot decode replaced or dropped (header "+UndecodableHeaders+" says which)",
 			"queue", r.queue, "message_id", d.MessageId, "headers", logtext.Bound(note))
@@ -1007,7 +1010,6 @@ func (r *run) handleBatch(ins []inbound) []inbound {
 	envs := make([]stream.Envelope, len(ins))
 	for i := range ins {
 		envs[i] = r.envelope(&ins[i].d)
-		envs[i].Received = r.received(&ins[i].d)
 	}
 	// The deliveries the core settles early (stream.BatchSettler: the
 	// handled ones before a failed one, before its retries, and one that
@@ -1737,11 +1739,9 @@ const (
 // milliseconds, as SCSt's Date goes to JSON). A routing-expression on
 // headers['amqp_type'] then sees the type, and a function's output
 // inherits the ones SCSt maps back to properties (toPublishing). Not
-// added: amqp_messageId (the id header has it), and the received ones
-// (amqp_receivedExchange, amqp_receivedRoutingKey, amqp_consumerQueue,
-// amqp_redelivered), which expressions read from Received without a
-// header on every message. Nothing is done, nor allocated, for a
-// message without these properties.
+// added: amqp_messageId (the id header has it); the received ones are
+// withReceivedHeaders'. Nothing is done, nor allocated, for a message
+// without these properties.
 func withDeliveryHeaders(h stream.Headers, d *amqp.Delivery) {
 	if p := propertiesOf(d); p != (properties{}) {
 		p.withPropertyHeaders(h)
@@ -1759,6 +1759,86 @@ func withDeliveryHeaders(h stream.Headers, d *amqp.Delivery) {
 	if !d.Timestamp.IsZero() {
 		add(headerTimestamp, strconv.FormatInt(d.Timestamp.UnixMilli(), 10))
 	}
+}
+
+// headerConsumerTag is Spring AMQP's AmqpHeaders.CONSUMER_TAG: the tag of
+// the subscription that got the delivery (consumer-tag-prefix's
+// <prefix>#<n>, else the broker's amq.ctag-*).
+const headerConsumerTag = "amqp_consumerTag"
+
+// receivedHeaderCount is how many headers withReceivedHeaders adds at
+// most.
+const receivedHeaderCount = 5
+
+// withReceivedHeaders adds to h, the headers of a live delivery's
+// envelope, how it was received (rc, the delivery's Received) as the
+// headers Spring's inbound mapper gives SCSt's handler
+// (spring-integration-amqp's DefaultAmqpHeaderMapper): amqp_receivedExchange
+// (also "", the default exchange, as Spring's maps a non-null one),
+// amqp_receivedRoutingKey (when not empty, as Spring's), amqp_consumerQueue,
+// amqp_redelivered ("true" or "false": Spring's Boolean) and
+// amqp_consumerTag (when the broker gave one). The binder's value wins
+// over a header of that name the message carries, as an expression reads
+// it (stream.Received); Spring's mapper lets the message's own exchange,
+// routing key and redelivered headers win (no Spring or streambind
+// producer sends one: their outbound mappers send no amqp_* header).
+//
+// Not added: amqp_deliveryTag (Spring's Long, for a manual basicAck on
+// the amqp_channel it gives too: the binder settles every delivery
+// itself, so the tag tells a handler nothing it can use, and its text
+// would cost an allocation per message), amqp_receivedDeliveryMode and
+// amqp_lastInBatch. Nothing is allocated: the strings are the delivery's
+// and the run's, and envelopeSize made room for them.
+//
+// None of them goes on the wire again: a producer of this binder sends
+// no amqp_* header (toPublishing), and a dead letter or a retry's copy is
+// the original again (keepProperties; the dead letter carries the
+// exchange and routing key as x-original-exchange and
+// x-original-routingKey, as SCSt's republished one does). An output does
+// not inherit them (stream: the amqp_* headers but the properties'), nor
+// does another binder's producer get them unless a function returns a
+// Message with them.
+func withReceivedHeaders(h stream.Headers, rc *stream.Received, consumerTag string) {
+	h[stream.HeaderReceivedExchange] = rc.Exchange
+	if rc.RoutingKey != "" {
+		h[stream.HeaderReceivedRoutingKey] = rc.RoutingKey
+	}
+	h[stream.HeaderConsumerQueue] = rc.Queue
+	h[stream.HeaderRedelivered] = strconv.FormatBool(rc.Redelivered)
+	if consumerTag != "" {
+		h[headerConsumerTag] = consumerTag
+	}
+}
+
+// envelopeSize is how many headers live delivery d's envelope has at
+// most (fromDelivery's, withDeliveryHeaders', withReceivedHeaders'), so
+// that its map is made at that size and never grows: a map of up to 8
+// entries is one allocation, and one that grows past 8 as it is filled
+// costs more than one made for its size. The id and contentType from
+// message_id and content_type, and the key and correlation headers the
+// envelope leaves out, are counted only when they are there.
+func envelopeSize(d *amqp.Delivery) int {
+	n := len(d.Headers) + receivedHeaderCount
+	has := func(k string) bool { _, ok := d.Headers[k]; return ok }
+	if has(keyHeader) {
+		n--
+	}
+	if has(pubHeader) {
+		n--
+	}
+	if d.ContentType != "" && !has(stream.HeaderContentType) {
+		n++
+	}
+	if d.MessageId != "" && !has(stream.HeaderID) {
+		n++
+	}
+	for _, set := range [...]bool{d.ContentEncoding != "", d.CorrelationId != "", d.ReplyTo != "", d.Type != "",
+		d.AppId != "", d.Priority > 0, d.Expiration != "", d.UserId != "", !d.Timestamp.IsZero()} {
+		if set {
+			n++
+		}
+	}
+	return n
 }
 
 // propertyFromHeader sets the property of msg that Spring AMQP's outbound

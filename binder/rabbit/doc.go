@@ -134,10 +134,20 @@
 // the message has a header of that name itself; a message without them
 // gets none (nothing is allocated for them). So a routing-expression on
 // headers['amqp_type'] routes by the type property. amqp_messageId is not
-// added (the id header has message_id), nor are the received ones:
-// expressions read amqp_receivedExchange, amqp_receivedRoutingKey,
-// amqp_consumerQueue and amqp_redelivered from stream.Received, which the
-// handler has too. A producer sends no amqp_* header, as Spring AMQP's
+// added (the id header has message_id). Every live delivery also has the
+// received headers SCSt's handler gets (spring-integration-amqp's
+// DefaultAmqpHeaderMapper): amqp_receivedExchange (also "", the default
+// exchange), amqp_receivedRoutingKey (when not empty),
+// amqp_consumerQueue, amqp_redelivered ("true"/"false") and
+// amqp_consumerTag (consumer-tag-prefix's <prefix>#<n>, else the
+// broker's tag), the binder's values over headers of those names the
+// message carries (as expressions read them from stream.Received; Spring
+// lets such a header win for the exchange, routing key and redelivered
+// flag, which no Spring or streambind producer sends). Not amqp_deliveryTag
+// (the binder settles every delivery itself: Spring's tag is for a manual
+// ack on its amqp_channel, which has no counterpart here),
+// amqp_receivedDeliveryMode or amqp_lastInBatch. A dead letter read
+// through the DeadLetterStore has none of them. A producer sends no amqp_* header, as Spring AMQP's
 // outbound mapper does not: amqp_correlationId, amqp_replyTo, amqp_type,
 // amqp_appId, amqp_contentEncoding, amqp_expiration and amqp_userId set
 // those properties, and a priority header that reads as 0-255 sets the

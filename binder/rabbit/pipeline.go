@@ -165,7 +165,6 @@ func (r *run) pipeline(q chan inbound) {
 			r.flushAcksHeld(time.Time{})
 		}
 		sl := &pipeSlot{in: in, env: r.envelope(&in.d)}
-		sl.env.Received = r.received(&sl.in.d)
 		r.markRetry(&sl.in.d, sl.env) // retryqueues.go
 		fifo = append(fifo, sl)
 		unfinished++

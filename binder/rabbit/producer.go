@@ -1361,7 +1361,13 @@ func shortstr(s string) string {
 // dead letter's replay; message_id becomes the id header and content_type
 // the contentType header when those are absent.
 func fromDelivery(d *amqp.Delivery) stream.Envelope {
-	h := make(stream.Headers, len(d.Headers)+2)
+	return fromDeliverySized(d, len(d.Headers)+2)
+}
+
+// fromDeliverySized is fromDelivery with a headers map made for size
+// headers (the consumer's envelope adds more: envelopeSize).
+func fromDeliverySized(d *amqp.Delivery, size int) stream.Envelope {
+	h := make(stream.Headers, size)
 	var key []byte
 	var native map[string]any
 	for k, v := range d.Headers {

@@ -424,6 +424,5 @@ func partID(d *amqp.Delivery) (string, bool) {
 // letter the DLQ does not take for now, or a stopping consumer's).
 func (r *run) settleBad(in inbound) bool {
 	env := r.envelope(&in.d)
-	env.Received = r.received(&in.d)
 	return r.settle(in, env, in.bad, nil, false)
 }
