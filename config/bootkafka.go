@@ -107,6 +107,13 @@ func kafkaConnection(kafka map[string]any, prefix string, origins map[string]str
 	// A property set both by a typed key and under properties: the typed
 	// key wins, as in Spring Boot (it is applied after properties).
 	prop := func(m, name string, v any, from string) {
+		// The binder's rule for the properties it accepts without
+		// honouring them (Spring Kafka's serializer settings and
+		// classes, the Java client's own tuning), as for its own maps.
+		if msg, ok := bprops.IgnoredKafkaClientWarning(name, v); ok {
+			kc.warnings = append(kc.warnings, &stream.ConfigError{Path: from, Origin: originOf(origins, from), Msg: msg})
+			return
+		}
 		if kc.maps[m] == nil {
 			kc.maps[m] = map[string]any{}
 		}
@@ -120,12 +127,6 @@ func kafkaConnection(kafka map[string]any, prefix string, origins map[string]str
 			return
 		}
 		for _, leaf := range kafkaLeaves(sub, "") {
-			if strings.HasPrefix(leaf.name, "spring.") {
-				// spring.json.trusted.packages and the like configure Spring
-				// Kafka's (de)serializers, which the binder does not use.
-				ignore(leaf.v, path+"."+leaf.path, "a setting of Spring Kafka's serializers and deserializers (JsonDeserializer ...), which the binder does not use: records are read and written as bytes and converted by the binding's content-type")
-				continue
-			}
 			if _, typed := kc.maps[m][leaf.name]; !typed {
 				prop(m, leaf.name, leaf.v, path+"."+leaf.path)
 			}

@@ -10,7 +10,11 @@ import (
 // ignoredKafkaClientKeys removes, with a warning each at its file:line,
 // the Kafka client properties that the Kafka binder accepts without
 // honouring them (bprops.IgnoredKafkaClientProperty: retry.backoff.ms,
-// metadata.max.age.ms, buffer.memory, enable.idempotence: true ...) from
+// metadata.max.age.ms, buffer.memory, enable.idempotence: true ...; the
+// settings of Spring Kafka's serializers and deserializers, spring.json.*
+// and spring.deserializer.*, and the (de)serializer classes of Spring
+// Kafka's whose work the binder does its own way: ErrorHandlingDeserializer,
+// JsonDeserializer, JsonSerializer, StringOrBytesSerializer) from
 // the Kafka property maps of stream.kafka: the binder's configuration,
 // consumer-properties and producer-properties, and the configuration of
 // stream.kafka.default's and each binding's consumer, producer and
@@ -90,13 +94,12 @@ func ignoredInKafkaMap(m map[string]any, path, prefix string, origins map[string
 			warnings = append(warnings, ignoredInKafkaMap(s, p, name+".", origins)...)
 			continue
 		}
-		why, ok := bprops.IgnoredKafkaClientProperty(name, m[k])
+		msg, ok := bprops.IgnoredKafkaClientWarning(name, m[k])
 		if !ok {
 			continue
 		}
 		delete(m, k)
-		warnings = append(warnings, &stream.ConfigError{Path: p, Origin: originOf(origins, p),
-			Msg: "ignored: " + name + " is a Java Kafka client property the binder accepts without honouring it: " + why})
+		warnings = append(warnings, &stream.ConfigError{Path: p, Origin: originOf(origins, p), Msg: msg})
 	}
 	return warnings
 }

@@ -157,19 +157,6 @@ type connProps struct {
 	any                    bool              // some security property was given
 }
 
-// byteSerdes are the (de)serializers that mean "the bytes as they are",
-// which is what the binder writes and reads; no other Java class can run.
-var byteSerdes = map[string]bool{
-	"org.apache.kafka.common.serialization.ByteArraySerializer":    true,
-	"org.apache.kafka.common.serialization.ByteArrayDeserializer":  true,
-	"org.apache.kafka.common.serialization.BytesSerializer":        true,
-	"org.apache.kafka.common.serialization.BytesDeserializer":      true,
-	"org.apache.kafka.common.serialization.ByteBufferSerializer":   true,
-	"org.apache.kafka.common.serialization.ByteBufferDeserializer": true,
-	"org.apache.kafka.common.serialization.StringSerializer":       true,
-	"org.apache.kafka.common.serialization.StringDeserializer":     true,
-}
-
 // refusedReasons names Kafka client properties that the binder knows and
 // cannot honour, with the reason a user reads.
 var refusedReasons = map[string]string{
@@ -238,7 +225,8 @@ func propSide(k string) (consumer, producer bool) {
 	switch k {
 	case "fetch.max.wait.ms", "fetch.min.bytes", "max.partition.fetch.bytes", "fetch.max.bytes",
 		"max.poll.records", "session.timeout.ms", "heartbeat.interval.ms", "max.poll.interval.ms",
-		"auto.offset.reset", "isolation.level", "enable.auto.commit", "key.deserializer", "value.deserializer":
+		"auto.offset.reset", "isolation.level", "enable.auto.commit", "key.deserializer", "value.deserializer",
+		"spring.deserializer.key.delegate.class", "spring.deserializer.value.delegate.class":
 		return true, false
 	case "linger.ms", "batch.size", "max.request.size", "compression.type", "acks", "retries",
 		"enable.idempotence", "max.in.flight.requests.per.connection", "key.serializer", "value.serializer":
@@ -328,11 +316,12 @@ func decodeKafkaProp(p, k string, v any, kind mapKind, c *clientProps, conn *con
 		if b, err = props.Bool(v); err == nil && b {
 			return fmt.Errorf("true is not supported: the binder commits offsets itself, after each message is handled (at least once)")
 		}
-	case "key.deserializer", "value.deserializer", "key.serializer", "value.serializer":
-		var s string
-		if s, err = str(v); err == nil && !byteSerdes[s] {
-			return fmt.Errorf("%q is not supported: records are read and written as the message's bytes (a Java class cannot run here); only the byte-array, bytes, byte-buffer and string (de)serializers, which mean just that, are accepted — convert payloads with the binding's content-type", s)
-		}
+	case "key.deserializer", "value.deserializer", "key.serializer", "value.serializer",
+		"spring.deserializer.key.delegate.class", "spring.deserializer.value.delegate.class":
+		// Spring Kafka's classes were accepted above, with a warning
+		// (props.IgnoredKafkaClientProperty): here Kafka's byte and
+		// string ones, which mean what the binder does, or a refusal.
+		_, _, err = props.KafkaSerdeClass(k, v)
 	// producer
 	case "linger.ms":
 		err = putDur(&c.linger, v, true)
