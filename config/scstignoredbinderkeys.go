@@ -11,6 +11,9 @@ import (
 type ignoredBinderBindingKey struct {
 	binder, kind, key string // binder type, "consumer" or "producer", squashed key
 	why               string
+	// when, if not nil, says which values are ignored so; the binder
+	// takes (or refuses) the others.
+	when func(v any) bool
 }
 
 var ignoredBinderBindingKeys = []ignoredBinderBindingKey{
@@ -18,6 +21,11 @@ var ignoredBinderBindingKeys = []ignoredBinderBindingKey{
 		why: "SCSt's Kafka binder hands it to Spring Kafka's JSON header mapper, which decodes headers into the Java classes of those packages; streambind does no class-based header decoding (headers are text), so there is nothing to trust"},
 	{binder: "kafka", kind: "consumer", key: "consumerpriority",
 		why: "consumer priority is RabbitMQ's (the x-priority consumer argument); Kafka has no such thing, so it changes nothing on a Kafka binding"},
+	// SCSt 4's Kafka binder applies it to pollable consumers
+	// (PollableMessageSource) only; a message-driven binding ignores it
+	// there too. true is what the binder does, and it takes it silently.
+	{binder: "kafka", kind: "consumer", key: "autocommitonerror", when: isBool(false),
+		why: "false is not honoured: SCSt applies auto-commit-on-error to pollable consumers only, and streambind has none; as SCSt's message-driven consumer, the binder commits a message that failed every attempt once it was dead-lettered (enable-dlq) or dropped, so a failure does not stop the partition. To see failed messages again, set enable-dlq: true and replay the dead letters"},
 	{binder: "rabbit", kind: "consumer", key: "consumerpriority",
 		why: "the RabbitMQ binder does not set the x-priority consumer argument: every consumer of a queue has the default priority and the broker delivers round-robin among them; for one active consumer at a time set single-active-consumer: true"},
 }
@@ -39,8 +47,8 @@ func ignoredBinderKeys(tree map[string]any, origins map[string]string) (warnings
 		}
 		for _, sec := range sections {
 			path := append(append([]string(nil), sec...), k.kind, k.key)
-			p, _, ok := lookupSquashed(tree, path)
-			if !ok {
+			p, v, ok := lookupSquashed(tree, path)
+			if !ok || (k.when != nil && !k.when(v)) {
 				continue
 			}
 			_, _ = takeKey(tree, path)
