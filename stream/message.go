@@ -89,8 +89,10 @@ type Envelope struct {
 	// reads as it (the text the binder makes of it), so that a header
 	// changed or removed on the way wins; a value it cannot send goes as
 	// its text, with a warning. Kafka's are the values of a header that a
-	// record carries more than once (Headers has the last), so that its
-	// dead letter and their replay write them all. Binders whose headers
+	// record carries more than once (Headers has the last), under a key
+	// that names no header, so that its dead letter, retry copy and their
+	// replay write them all while a function's output (which carries no
+	// such key) writes the one value. Binders whose headers
 	// are text (NATS, Redis, in-process) ignore it for now; one could
 	// carry what its text loses the same way (a NATS header's other
 	// values). A consumer binder may set them on live deliveries too
