@@ -8,6 +8,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/agnivade/levenshtein"
 )
@@ -407,10 +408,37 @@ func Unavailable(err error) error {
 	if err == nil {
 		return nil
 	}
-	return unavailableError{err}
+	return unavailableError{err: err}
 }
 
-type unavailableError struct{ err error }
+// UnavailableUntil is [Unavailable] for a binder that makes no new
+// connection attempt before next (the RabbitMQ binder makes at most one a
+// second): the app's retry of the bind waits until then at least, and its
+// WARN line's retry_in says so, rather than the shorter back-off of its own
+// that a bind would then spend waiting inside the binder.
+// UnavailableUntil(nil, next) is nil.
+func UnavailableUntil(err error, next time.Time) error {
+	if err == nil {
+		return nil
+	}
+	return unavailableError{err: err, next: next}
+}
+
+// retryNotBefore is the time before which the binder that returned err
+// makes no new connection attempt ([UnavailableUntil]); zero when it did
+// not say.
+func retryNotBefore(err error) time.Time {
+	var ue unavailableError
+	if errors.As(err, &ue) {
+		return ue.next
+	}
+	return time.Time{}
+}
+
+type unavailableError struct {
+	err  error
+	next time.Time // see UnavailableUntil; zero when not told
+}
 
 func (e unavailableError) Error() string        { return e.err.Error() }
 func (e unavailableError) Unwrap() []error      { return []error{e.err, ErrUnavailable} }
