@@ -725,14 +725,18 @@ func (r *resolver) envSuggestion(cfg *schema, v envVar) (string, []string) {
 		if t == "" || strings.Trim(t, "0123456789") == "" {
 			continue
 		}
-		sug := suggest(t, vocab)
-		if sug == "" || sug == t {
-			continue
-		}
-		toks := append([]string(nil), v.tokens...)
-		toks[i] = sug
-		if path, ok := r.resolve(cfg, toks, []string{"stream"}); ok {
-			return prefix + strings.Join(toks, "_"), r.misspeltPath(path, toks, v.tokens, i)
+		// Every near token, nearest first: the nearest may name no key
+		// there (DEFAULT_BINDR: BIND, of auto-bind-dlq, is as near as
+		// BINDER).
+		for _, sug := range suggestions(t, vocab) {
+			if sug == t {
+				break
+			}
+			toks := append([]string(nil), v.tokens...)
+			toks[i] = sug
+			if path, ok := r.resolve(cfg, toks, []string{"stream"}); ok {
+				return prefix + strings.Join(toks, "_"), r.misspeltPath(path, toks, v.tokens, i)
+			}
 		}
 	}
 	return "", nil

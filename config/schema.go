@@ -2,11 +2,13 @@ package config
 
 import (
 	"reflect"
+	"slices"
 	"sort"
 	"strings"
 	"time"
 	"unicode"
 
+	"github.com/streambind/streambind/internal/didyoumean"
 	"github.com/streambind/streambind/stream"
 )
 
@@ -233,43 +235,35 @@ func freeKey(key string) string {
 }
 
 // suggest returns the candidate closest to key (compared squashed), or ""
-// when none is close enough to be a likely typo.
+// when none is close enough to be a likely typo ([didyoumean.Suggest], the
+// rule packages management and telemetry share).
 func suggest(key string, candidates []string) string {
+	return didyoumean.Suggest(key, candidates)
+}
+
+// suggestions returns every candidate near enough to key to be a likely
+// typo of it, by [didyoumean.Suggest]'s rule, nearest first (then in
+// candidates' order).
+func suggestions(key string, candidates []string) []string {
+	type near struct {
+		c string
+		d int
+	}
 	k := squash(key)
-	best, bestD := "", -1
+	var out []near
 	for _, c := range candidates {
-		d := levenshtein(k, squash(c))
-		if bestD < 0 || d < bestD {
-			best, bestD = c, d
+		sc := squash(c)
+		if d := levenshtein(k, sc); d <= max(1, min(3, len(sc)/3)) {
+			out = append(out, near{c, d})
 		}
 	}
-	if best == "" {
-		return ""
+	slices.SortStableFunc(out, func(a, b near) int { return a.d - b.d })
+	names := make([]string, len(out))
+	for i, n := range out {
+		names[i] = n.c
 	}
-	limit := max(1, min(3, len(squash(best))/3))
-	if bestD > limit {
-		return ""
-	}
-	return best
+	return names
 }
 
 // levenshtein is the edit distance of a and b (in bytes).
-func levenshtein(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
-}
+func levenshtein(a, b string) int { return didyoumean.Distance(a, b) }

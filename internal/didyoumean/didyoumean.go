@@ -1,0 +1,65 @@
+// Package didyoumean finds the known key a misspelt one most likely meant:
+// the rule package config applies to every unknown key, shared with the
+// packages that decode their own sections (management, telemetry).
+package didyoumean
+
+import (
+	"strings"
+	"unicode"
+)
+
+// Suggest returns the candidate closest to key, compared squashed
+// (lower-case, without '-' and '_': sampling-probability, samplingProbability
+// and sampling_probability are one key), or "" when none is close enough to
+// be a likely typo: an edit distance of at most a third of the candidate's
+// squashed length, 1 to 3.
+func Suggest(key string, candidates []string) string {
+	k := Squash(key)
+	best, bestD := "", -1
+	for _, c := range candidates {
+		d := Distance(k, Squash(c))
+		if bestD < 0 || d < bestD {
+			best, bestD = c, d
+		}
+	}
+	if best == "" {
+		return ""
+	}
+	if bestD > max(1, min(3, len(Squash(best))/3)) {
+		return ""
+	}
+	return best
+}
+
+// Squash lower-cases key and drops '-' and '_'.
+func Squash(key string) string {
+	var b strings.Builder
+	for _, r := range key {
+		if r == '-' || r == '_' {
+			continue
+		}
+		b.WriteRune(unicode.ToLower(r))
+	}
+	return b.String()
+}
+
+// Distance is the edit distance of a and b (in bytes).
+func Distance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}
