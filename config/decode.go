@@ -106,7 +106,9 @@ func (d *decoder) extension(v any, remain *field, rv reflect.Value, typ, path st
 // unknown reports unknown key k of level s, suggesting the closest key.
 func (d *decoder) unknown(s *schema, k, path string) {
 	msg := "unknown key"
-	if sug := suggest(k, s.keys()); sug != "" {
+	if side, key := bindingKeyInSide(s, k); key != "" {
+		msg += "; " + key + " is a key of the binding itself, not of its " + side + ": " + bindingKeyPath(path, key)
+	} else if sug := suggest(k, s.keys()); sug != "" {
 		msg += "; did you mean " + sug + "?"
 	} else if deeper := s.deeper(k); deeper != "" {
 		msg += "; did you mean " + deeper + "?"
@@ -118,6 +120,44 @@ func (d *decoder) unknown(s *schema, k, path string) {
 		msg += ")"
 	}
 	d.fail(path, "%s", msg)
+}
+
+// bindingSchema is the schema of a binding (stream.bindings.<name>,
+// stream.default): its own keys are the table bindingKeyInSide looks in.
+var bindingSchema = schemaOf(reflect.TypeFor[stream.BindingConfig]())
+
+// bindingKeyInSide returns, for k an unknown key of a binding's consumer
+// or producer section s that is a key of the binding itself (group,
+// destination, content-type, binder: stream.bindings.x.consumer.group),
+// the section's name and the binding key; "", "" otherwise.
+func bindingKeyInSide(s *schema, k string) (side, key string) {
+	switch s.typ {
+	case reflect.TypeFor[stream.ConsumerConfig]():
+		side = "consumer"
+	case reflect.TypeFor[stream.ProducerConfig]():
+		side = "producer"
+	default:
+		return "", ""
+	}
+	if f := bindingSchema.field(k); f != nil && f.s.kind == kindLeaf {
+		return side, f.key
+	}
+	return "", ""
+}
+
+// bindingKeyPath is the path of binding key key for the path of a key of
+// the binding's consumer or producer section
+// (stream.bindings.x.consumer.group → stream.bindings.x.group).
+func bindingKeyPath(path, key string) string {
+	i := strings.LastIndexByte(path, '.')
+	if i < 0 {
+		return key
+	}
+	j := strings.LastIndexByte(path[:i], '.')
+	if j < 0 {
+		return key
+	}
+	return path[:j] + "." + key
 }
 
 // deeper returns "sub.key" when k is not a key of s but, exactly, a key of
