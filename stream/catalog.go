@@ -7,6 +7,8 @@ import (
 	"reflect"
 	"sort"
 	"strings"
+
+	"github.com/streambind/streambind/internal/didyoumean"
 )
 
 // Kind is the kind of a registered function.
@@ -302,7 +304,7 @@ func (c *Catalog) resolve(def string) ([]*boundFunc, []string) {
 			}
 			e, found := c.entries[n]
 			if !found {
-				probs = append(probs, fmt.Sprintf("function %q is not registered (registered: %s)", n, strings.Join(c.Names(), ", ")))
+				probs = append(probs, c.notRegistered(n))
 				ok = false
 				continue
 			}
@@ -326,6 +328,32 @@ func (c *Catalog) resolve(def string) ([]*boundFunc, []string) {
 		out = append(out, bf)
 	}
 	return out, probs
+}
+
+// notRegistered is the problem of a definition's function name n that
+// is not registered: with, for names joined by ',' that are all
+// registered (createOrder,payment), the separators the definition takes
+// (Spring Cloud Function reads ',' as '|': streambind, whose definitions
+// compose with '|' only, refuses it rather than guess);
+// else with the registered name n most likely misspells; and the
+// registered names.
+func (c *Catalog) notRegistered(n string) string {
+	msg := fmt.Sprintf("function %q is not registered", n)
+	if parts := strings.Split(n, ","); len(parts) > 1 {
+		all := true
+		for i, p := range parts {
+			parts[i] = strings.TrimSpace(p)
+			_, found := c.entries[parts[i]]
+			all = all && found
+		}
+		if all {
+			return msg + fmt.Sprintf(": the definition separates functions with ';' and composes them with '|', not ',' (did you mean %q? Spring Cloud Function reads ',' as '|', a composition)", strings.Join(parts, ";"))
+		}
+	}
+	if sug := didyoumean.Suggest(n, c.Names()); sug != "" {
+		msg += "; did you mean " + sug + "?"
+	}
+	return msg + " (registered: " + strings.Join(c.Names(), ", ") + ")"
 }
 
 // composedKind checks a composition: a supplier may only come first, a
