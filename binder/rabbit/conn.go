@@ -401,9 +401,9 @@ func (m *connMgr) getForBind(ctx context.Context) (*amqp.Connection, error) {
 			return c, nil
 		}
 		if m.attempts >= target && m.lastErr != nil {
-			err := m.lastErr
+			err, next := m.lastErr, m.lastAttempt.Add(bindAttemptInterval)
 			m.mu.Unlock()
-			return nil, forBind(fmt.Errorf("no %s connection: %w", m.role, err))
+			return nil, forBind(fmt.Errorf("no %s connection: %w", m.role, err), next)
 		}
 		if !m.looping && !m.dialing {
 			if wait := time.Until(m.lastAttempt.Add(bindAttemptInterval)); wait > 0 {
@@ -474,12 +474,13 @@ func (m *connMgr) bindAttempt(ctx context.Context) (*amqp.Connection, error) {
 	if err != nil {
 		m.lastErr = err
 		m.nextAddr = addr + 1
+		next := m.lastAttempt.Add(bindAttemptInterval)
 		m.mu.Unlock()
 		m.log.Debug("rabbit: connection attempt of a bind failed", "error", err)
 		if errors.Is(err, errClosedBinder) {
 			return nil, errClosedBinder
 		}
-		return nil, forBind(fmt.Errorf("no %s connection: %w", m.role, err))
+		return nil, forBind(fmt.Errorf("no %s connection: %w", m.role, err), next)
 	}
 	m.nextAddr = addr
 	w := m.installLocked(c, addr)

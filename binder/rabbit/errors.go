@@ -256,14 +256,18 @@ func newDialError(msg string, err error) *dialError {
 }
 
 // forBind turns a connection failure into what BindProducer and
-// BindConsumer return: wrapped with stream.Unavailable unless the broker
-// refused the client (then start-up ends at once).
-func forBind(err error) error {
+// BindConsumer return: wrapped with stream.UnavailableUntil(next), next
+// being the earliest a bind's next connection attempt can start (see
+// bindAttemptInterval), unless the broker refused the client (then
+// start-up ends at once). The app's retry waits until next and says so in
+// its WARN, instead of logging a shorter back-off of its own that the bind
+// would then spend waiting in getForBind.
+func forBind(err error, next time.Time) error {
 	var de *dialError
 	if errors.As(err, &de) && de.refused {
 		return err
 	}
-	return stream.Unavailable(err)
+	return stream.UnavailableUntil(err, next)
 }
 
 // Sizes of the AMQP 0-9-1 encoding, as amqp091-go writes it.
