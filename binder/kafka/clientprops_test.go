@@ -746,10 +746,9 @@ func TestSCStTypedKeys(t *testing.T) {
 		"stream.kafka.bindings.in-0.consumer.standardHeaders":      "is not supported",
 	})
 	err = v.ValidateProducer(stream.ProducerSpec{Binding: "out-0", Extension: map[string]any{
-		"headerPatterns": "!x,*", "sendTimeoutExpression": "1000", "transactionManager": "tm"}})
+		"sendTimeoutExpression": "1000", "transactionManager": "tm"}})
 	wantErrs(t, err, map[string]string{
-		"stream.kafka.bindings.out-0.producer.headerPatterns":        "only * is supported",
-		"stream.kafka.bindings.out-0.producer.sendTimeoutExpression": "write-timeout × send-attempts",
+		"stream.kafka.bindings.out-0.producer.sendTimeoutExpression": "SCSt uses it only with sync: true, to bound how long a send waits for the broker's acknowledgement; here every send waits for it (as with sync: true), bounded by write-timeout × send-attempts (request.timeout.ms, retries + 1): set those for the binding, or give Bridge().Send a context with a deadline",
 		"stream.kafka.bindings.out-0.producer.transactionManager":    "exactly-once transactions are not",
 	})
 }

@@ -345,6 +345,8 @@ type producerSettings struct {
 	topicConfigs []kafkago.ConfigEntry
 	// keyExpr is message-key-expression; nil: none.
 	keyExpr *keyExpression
+	// headerPatterns is header-patterns; nil: every header (*).
+	headerPatterns headerPatterns
 }
 
 // groupBytes is the most bytes the flusher puts in one write.
@@ -727,6 +729,8 @@ func decodeProducer(d *props.Decoder, st *settings, path string, m map[string]an
 			if s, err = str(v); err == nil {
 				out.keyExpr, err = compileKeyExpression(s)
 			}
+		case "headerpatterns":
+			out.headerPatterns, err = parseHeaderPatterns(v)
 		default:
 			if ok, serr := scstKey("producer", k, v); ok {
 				return serr

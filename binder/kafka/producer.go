@@ -249,17 +249,22 @@ func (p *producer) record(r *sendReq, m stream.Envelope) error {
 	return nil
 }
 
-// headers returns the record headers of m: its own, plus contentType and
-// id when missing, in r's buffers when they fit.
+// headers returns the record headers of m: its own (those its
+// header-patterns write), plus contentType (if they write it) and id when
+// missing, in r's buffers when they fit.
 func (p *producer) headers(r *sendReq, m stream.Envelope) []kafkago.Header {
 	hs := r.hs[:0]
 	if n := len(m.Headers) + 3; n > len(r.hs) {
 		hs = make([]kafkago.Header, 0, n)
 	}
 	var kept map[string]string // headers written in their Java class (javaTyped)
+	hp := p.ps.headerPatterns
 	for k, v := range m.Headers {
 		if k == headerJSONTypes {
 			continue // ours, below, lists what the record carries
+		}
+		if hp != nil && !hp.writes(k) {
+			continue // header-patterns leaves it out
 		}
 		if m.NativeHeaders != nil {
 			jt, typed := keptJavaType(m.NativeHeaders, k, v)
@@ -290,7 +295,7 @@ func (p *producer) headers(r *sendReq, m stream.Envelope) []kafkago.Header {
 		} // else the binding's content type (the usual one): shared, no copy
 		hs = append(hs, kafkago.Header{Key: k, Value: b})
 	}
-	if m.Headers[stream.HeaderContentType] == "" && p.contentType != "" {
+	if m.Headers[stream.HeaderContentType] == "" && p.contentType != "" && hp.writes(stream.HeaderContentType) {
 		// Shared by every record: the encoder only reads it.
 		hs = append(hs, kafkago.Header{Key: stream.HeaderContentType, Value: p.ctBytes})
 	}

@@ -129,13 +129,11 @@ func scstKey(kind, k string, v any) (handled bool, err error) {
 	case "producer.allownontransactional":
 		// There are no transactions, so every send is non-transactional.
 		err = wantBool(anyBool, "")
-	case "producer.headerpatterns":
-		var l []string
-		if l, err = props.List(v); err == nil && (len(l) != 1 || l[0] != "*") {
-			err = errors.New("only * is supported: every header of the message is sent")
-		}
 	case "producer.sendtimeoutexpression":
-		err = errors.New("not supported: a send is bounded by write-timeout × send-attempts (request.timeout.ms, retries) and its context")
+		// SCSt evaluates it only with sync: true, as how long a send waits
+		// for the broker's acknowledgement (the record may still be
+		// written after); here every send waits for it.
+		err = errors.New("not supported: SCSt uses it only with sync: true, to bound how long a send waits for the broker's acknowledgement; here every send waits for it (as with sync: true), bounded by write-timeout × send-attempts (request.timeout.ms, retries + 1): set those for the binding, or give Bridge().Send a context with a deadline for a bound per message (a function's output is bounded by its input's handling); with sync: false SCSt ignores the key, so remove it")
 	case "producer.usetopicheader":
 		err = wantBool(is(false), "the topic is the binding's destination (or a dynamic destination of the send bridge)")
 	case "producer.recordmetadatachannel":
