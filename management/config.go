@@ -177,6 +177,7 @@ import (
 
 	"github.com/streambind/streambind/binder/props"
 	"github.com/streambind/streambind/internal/actuatorpath"
+	"github.com/streambind/streambind/internal/didyoumean"
 	"github.com/streambind/streambind/redact"
 	"github.com/streambind/streambind/stream"
 )
@@ -522,7 +523,7 @@ func decode(raw map[string]any) (Config, []sectionProblem) {
 			"management.tracing.service-name", "management.tracing.insecure":
 			// Decoded by package telemetry.
 		default:
-			bad(path, "unknown key")
+			bad(path, "%s", unknownKey(path))
 		}
 	})
 	for id, err := range c.settings().Conflicts() {
@@ -652,6 +653,41 @@ var knownKeys = append([]string{"management.server.address", "management.server.
 	"management.tracing.service-name", "management.tracing.insecure", "management.endpoints.web.base-path",
 	"management.endpoints.web.exposure.include", "management.endpoints.web.exposure.exclude",
 	"management.endpoints.web.discovery.enabled"}, showValuesKeys...)
+
+// unknownKey is the message of an unknown key path, with the known key it
+// most likely misspells, by the rule package config applies to its keys
+// ([didyoumean.Suggest]). Under a known section (management.server.adress)
+// it names the section's keys: "unknown key; did you mean address?", or,
+// with none close, "unknown key (known keys: ...)", as package telemetry
+// words its own (management.tracing: both report such a key, in the same
+// words); elsewhere (management.servr.address) the whole known path it is
+// a typo of, if any.
+func unknownKey(path string) string {
+	parent, leaf := "", path
+	if i := strings.LastIndexByte(path, '.'); i >= 0 {
+		parent, leaf = path[:i], path[i+1:]
+	}
+	var siblings []string
+	p := squash(parent) + "."
+	for _, k := range append(slices.Clone(knownKeys), pathMappingKey) {
+		// parent as raw has it, lower-case: the key's own segment.
+		segs := strings.Split(k, ".")
+		if n := strings.Count(parent, ".") + 1; n < len(segs) && strings.HasPrefix(squash(k), p) && !slices.Contains(siblings, segs[n]) {
+			siblings = append(siblings, segs[n])
+		}
+	}
+	if len(siblings) > 0 {
+		sort.Strings(siblings)
+		if sug := didyoumean.Suggest(leaf, siblings); sug != "" {
+			return "unknown key; did you mean " + sug + "?"
+		}
+		return "unknown key (known keys: " + strings.Join(siblings, ", ") + ")"
+	}
+	if sug := didyoumean.Suggest(path, knownKeys); sug != "" {
+		return "unknown key; did you mean " + sug + "?"
+	}
+	return "unknown key"
+}
 
 // squash is a key path lower-cased, without hyphens and underscores.
 func squash(path string) string {

@@ -5,6 +5,7 @@ import (
 	"go/parser"
 	"go/token"
 	"log/slog"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -15,7 +16,8 @@ import (
 // config.FrameworkKeys lists the logging and tracing keys this package
 // reads, so that an environment variable overrides them when no file sets
 // them. The list must match ConfigFrom: every listed key is accepted, and
-// every key ConfigFrom switches on is listed.
+// every key ConfigFrom switches on (in decode) is listed; and so must
+// logKeys and tracingKeys, the keys an unknown key's message suggests.
 func TestFrameworkKeysMatchConfigFrom(t *testing.T) {
 	ours := map[string]bool{} // listed keys of this package, last element without '-'
 	for _, k := range config.FrameworkKeys() {
@@ -45,7 +47,7 @@ func TestFrameworkKeysMatchConfigFrom(t *testing.T) {
 	read := 0
 	for _, d := range f.Decls {
 		fn, ok := d.(*ast.FuncDecl)
-		if !ok || fn.Name.Name != "ConfigFrom" {
+		if !ok || fn.Name.Name != "decode" {
 			continue
 		}
 		ast.Inspect(fn, func(n ast.Node) bool {
@@ -69,6 +71,14 @@ func TestFrameworkKeysMatchConfigFrom(t *testing.T) {
 	}
 	if read < len(ours) {
 		t.Errorf("found %d keys in ConfigFrom, fewer than the %d listed", read, len(ours))
+	}
+	if n := len(logKeys) + len(tracingKeys); n != len(ours) {
+		t.Errorf("logKeys and tracingKeys list %d keys, config.FrameworkKeys %d", n, len(ours))
+	}
+	for _, k := range append(slices.Clone(logKeys), tracingKeys...) {
+		if !ours[strings.ReplaceAll(k, "-", "")] {
+			t.Errorf("logKeys or tracingKeys lists %q, which config.FrameworkKeys does not", k)
+		}
 	}
 }
 

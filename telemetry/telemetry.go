@@ -53,7 +53,9 @@ import (
 	semconv "go.opentelemetry.io/otel/semconv/v1.26.0"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/streambind/streambind/internal/didyoumean"
 	"github.com/streambind/streambind/redact"
+	"github.com/streambind/streambind/stream"
 )
 
 // LogConfig is the logging section.
@@ -79,13 +81,75 @@ type Config struct {
 
 // ConfigFrom decodes logging.* and management.tracing.* from a loaded
 // configuration tree (config.Loaded.Raw). Unknown keys under logging are
-// errors; other management keys belong to package management.
+// errors (with a did-you-mean for a likely typo); other management keys
+// belong to package management. Its error names keys as raw has them
+// (lower-case) and not where they are set: an app that loaded its
+// configuration with package config calls [FromConfig], which does.
 func ConfigFrom(raw map[string]any) (Config, error) {
+	c, errs := decode(raw)
+	if len(errs) > 0 {
+		msgs := make([]string, len(errs))
+		for i, e := range errs {
+			msgs[i] = e.path + ": " + e.msg
+		}
+		return c, fmt.Errorf("telemetry configuration: %s", strings.Join(msgs, "; "))
+	}
+	return c, nil
+}
+
+// FromConfig is [ConfigFrom] reporting each problem as the configuration
+// loader reports the stream section's (and management.FromConfig the
+// management section's): a [stream.ConfigErrors] whose items name the key
+// as the files write it and where they set it (file:line, or "env NAME"),
+// through problem, the loaded configuration's (config.Loaded.Problem):
+//
+//	tel, err := telemetry.FromConfig(loaded.Raw, loaded.Problem)
+//
+// Every problem of the sections is reported at once, sorted by key path.
+// A nil problem names each key as raw has it, without where it is set.
+func FromConfig(raw map[string]any, problem func(path, msg string) *stream.ConfigError) (Config, error) {
+	c, errs := decode(raw)
+	if len(errs) == 0 {
+		return c, nil
+	}
+	if problem == nil {
+		problem = func(path, msg string) *stream.ConfigError { return &stream.ConfigError{Path: path, Msg: msg} }
+	}
+	out := make(stream.ConfigErrors, len(errs))
+	for i, e := range errs {
+		out[i] = problem(e.path, e.msg)
+	}
+	return c, out
+}
+
+// sectionProblem is one problem of the sections: the key path (as in raw:
+// lower-case) and what is wrong with its value.
+type sectionProblem struct{ path, msg string }
+
+// logKeys and tracingKeys are the keys of logging and management.tracing,
+// sorted (package management lists the latter in the same words).
+var (
+	logKeys     = []string{"format", "level"}
+	tracingKeys = []string{"endpoint", "exporter", "insecure", "sampling-probability", "service-name"}
+)
+
+// unknownKey is the message of an unknown key k among known: with the
+// closest known key when it is a likely typo, else the known keys.
+func unknownKey(k string, known []string) string {
+	if sug := didyoumean.Suggest(k, known); sug != "" {
+		return "unknown key; did you mean " + sug + "?"
+	}
+	return "unknown key (known keys: " + strings.Join(known, ", ") + ")"
+}
+
+// decode decodes logging.* and management.tracing.* over the defaults,
+// returning every problem, sorted by key path.
+func decode(raw map[string]any) (Config, []sectionProblem) {
 	c := Config{Log: LogConfig{Level: slog.LevelInfo, Format: "text"},
 		Tracing: TracingConfig{Exporter: "none", SamplingProbability: 1, ServiceName: "streambind"}}
-	var errs []string
+	var errs []sectionProblem
 	bad := func(path string, format string, args ...any) {
-		errs = append(errs, path+": "+fmt.Sprintf(format, args...))
+		errs = append(errs, sectionProblem{path, fmt.Sprintf(format, args...)})
 	}
 	// A setting written in two spellings (sampling-probability and
 	// samplingProbability) with two values is an error naming both, not
@@ -122,7 +186,7 @@ func ConfigFrom(raw map[string]any) (Config, error) {
 				}
 				c.Log.Format = s
 			default:
-				bad("logging."+k, "unknown key")
+				bad("logging."+k, "%s", unknownKey(k, logKeys))
 			}
 		}
 	}
@@ -158,7 +222,7 @@ func ConfigFrom(raw map[string]any) (Config, error) {
 				case "servicename":
 					c.Tracing.ServiceName = s
 				default:
-					bad(path, "unknown key")
+					bad(path, "%s", unknownKey(k, tracingKeys))
 				}
 			}
 		}
@@ -168,11 +232,13 @@ func ConfigFrom(raw map[string]any) (Config, error) {
 			bad("management.tracing.endpoint", "%v", err)
 		}
 	}
-	if len(errs) > 0 {
-		sort.Strings(errs)
-		return c, fmt.Errorf("telemetry configuration: %s", strings.Join(errs, "; "))
-	}
-	return c, nil
+	sort.Slice(errs, func(i, j int) bool {
+		if errs[i].path != errs[j].path {
+			return errs[i].path < errs[j].path
+		}
+		return errs[i].msg < errs[j].msg
+	})
+	return c, errs
 }
 
 func key(k string) string { return strings.ReplaceAll(strings.ToLower(k), "-", "") }

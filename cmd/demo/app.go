@@ -89,7 +89,7 @@ func buildApp(ctx context.Context, s *shop, o appOptions) (*shopApp, error) {
 	if !slices.Equal(loaded.Profiles, profiles) {
 		return fail(fmt.Errorf("the binders were set up for profiles %q but the configuration loaded %q", profiles, loaded.Profiles))
 	}
-	tel, err := telemetry.ConfigFrom(loaded.Raw)
+	tel, err := telemetry.FromConfig(loaded.Raw, loaded.Problem)
 	if err != nil {
 		return fail(err)
 	}

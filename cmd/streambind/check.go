@@ -852,9 +852,7 @@ func (s *service) binderErrorPath(p string) (string, string) {
 // idempotency sections as those packages do (sections.go).
 func sectionProblems(s *service) stream.ConfigErrors {
 	out := managementSectionErrors(s.loaded)
-	for _, e := range sectionErrors(s.loaded.Raw) {
-		out = append(out, &stream.ConfigError{Path: e.path, Msg: e.msg, Origin: s.origin(e.path)})
-	}
+	out = append(out, telemetrySectionErrors(s.loaded)...)
 	return append(out, postgresSectionErrors(s.loaded)...)
 }
 

@@ -2,7 +2,6 @@ package main
 
 import (
 	"errors"
-	"strings"
 
 	"github.com/streambind/streambind/config"
 	"github.com/streambind/streambind/idempotency"
@@ -11,8 +10,6 @@ import (
 	"github.com/streambind/streambind/stream"
 	"github.com/streambind/streambind/telemetry"
 )
-
-type sectionError struct{ path, msg string }
 
 // managementSectionErrors decodes management.* as an app does
 // (management.FromConfig): each problem with its key as written and its
@@ -26,17 +23,16 @@ func managementSectionErrors(l *config.Loaded) stream.ConfigErrors {
 	return nil
 }
 
-// sectionErrors decodes logging.* (and management.tracing.*) as an app
-// does and returns their problems one by one. telemetry reports every
-// problem in one error, "<section> configuration: <path>: <msg>; <path>:
-// <msg>", which is split here at each "; " that starts another key path
-// of the section.
-func sectionErrors(raw map[string]any) []sectionError {
-	var out []sectionError
-	if _, err := telemetry.ConfigFrom(raw); err != nil {
-		out = append(out, splitSectionError(err.Error(), "telemetry configuration: ")...)
+// telemetrySectionErrors decodes logging.* (and management.tracing.*) as
+// an app does (telemetry.FromConfig): each problem with its key as
+// written and its file:line.
+func telemetrySectionErrors(l *config.Loaded) stream.ConfigErrors {
+	_, err := telemetry.FromConfig(l.Raw, l.Problem)
+	var ces stream.ConfigErrors
+	if errors.As(err, &ces) {
+		return ces
 	}
-	return out
+	return nil
 }
 
 // postgresSectionErrors decodes the outbox and idempotency sections with
@@ -67,48 +63,4 @@ func postgresSectionErrors(l *config.Loaded) stream.ConfigErrors {
 	_, err = idempotency.FromConfig(l)
 	add(idempotency.Section, err)
 	return out
-}
-
-func splitSectionError(text, prefix string) []sectionError {
-	rest, ok := strings.CutPrefix(text, prefix)
-	if !ok {
-		return []sectionError{{path: strings.TrimSuffix(strings.TrimSuffix(prefix, ": "), " configuration"), msg: text}}
-	}
-	var items []string
-	for {
-		i := nextItem(rest)
-		if i < 0 {
-			items = append(items, rest)
-			break
-		}
-		items = append(items, rest[:i])
-		rest = rest[i+2:]
-	}
-	out := make([]sectionError, 0, len(items))
-	for _, it := range items {
-		path, msg, ok := strings.Cut(it, ": ")
-		if !ok {
-			path, msg = strings.TrimSuffix(prefix, " configuration: "), it
-		}
-		out = append(out, sectionError{path: path, msg: msg})
-	}
-	return out
-}
-
-// nextItem returns the index of the "; " that starts the next item
-// ("; management." or "; logging."), or -1.
-func nextItem(s string) int {
-	from := 0
-	for {
-		i := strings.Index(s[from:], "; ")
-		if i < 0 {
-			return -1
-		}
-		i += from
-		next := s[i+2:]
-		if strings.HasPrefix(next, "management.") || strings.HasPrefix(next, "logging.") {
-			return i
-		}
-		from = i + 2
-	}
 }

@@ -133,7 +133,7 @@ func catalog(report func(Order)) *stream.Catalog {
 // type registered (the configuration picks), logging to w as the logging
 // section says; opts come last and win.
 func buildApp(loaded *config.Loaded, w io.Writer, report func(Order), opts ...stream.Option) (*stream.App, *slog.Logger, error) {
-	tel, err := telemetry.ConfigFrom(loaded.Raw)
+	tel, err := telemetry.FromConfig(loaded.Raw, loaded.Problem)
 	if err != nil {
 		return nil, nil, err
 	}

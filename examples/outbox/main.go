@@ -79,7 +79,7 @@ func run(ctx context.Context, args, env []string, stdout, stderr io.Writer, opts
 	if err != nil {
 		return fail(err)
 	}
-	tel, err := telemetry.ConfigFrom(loaded.Raw)
+	tel, err := telemetry.FromConfig(loaded.Raw, loaded.Problem)
 	if err != nil {
 		return fail(err)
 	}

@@ -105,7 +105,7 @@ func (p printMailer) Send(_ context.Context, pm Payment) error {
 // its binders on the classpath, a Go service registers them: here RabbitMQ
 // (and the in-process binder, for STREAM_DEFAULT_BINDER=memory).
 func buildApp(loaded *config.Loaded, w io.Writer, gw Gateway, m Mailer, opts ...stream.Option) (*stream.App, *slog.Logger, error) {
-	tel, err := telemetry.ConfigFrom(loaded.Raw)
+	tel, err := telemetry.FromConfig(loaded.Raw, loaded.Problem)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -104,7 +104,7 @@ var defaultPrices = Prices{"widget": 250, "gadget": 1299}
 // type registered (the configuration picks), logging to w as the logging
 // section says; opts come last and win.
 func buildApp(loaded *config.Loaded, w io.Writer, opts ...stream.Option) (*stream.App, *slog.Logger, error) {
-	tel, err := telemetry.ConfigFrom(loaded.Raw)
+	tel, err := telemetry.FromConfig(loaded.Raw, loaded.Problem)
 	if err != nil {
 		return nil, nil, err
 	}
