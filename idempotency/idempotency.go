@@ -44,7 +44,13 @@
 //	    lease: 30s                 # a delivery's hold on its key while its handler runs; at least 100ms; default 30s
 //
 // A key is any byte string; the stores keep a long or binary one as its
-// SHA-256 ([MaxPlainKey], [HashedKeyPrefix]).
+// SHA-256 ([MaxPlainKey], [HashedKeyPrefix]). Under the default
+// key-expression, a message without an id (a Java producer's: Spring never
+// sends id) is keyed by its position in the broker
+// ([stream.DeliveryIdentity]: Kafka topic, partition and offset; the
+// JetStream sequence; the Redis entry ID); one without that either (a
+// RabbitMQ message without message_id) is handled without deduplication,
+// counted in streambind_idempotency_unkeyed_total and warned of.
 //
 // A store that cannot be used (unreachable, the connection lost during
 // the handler or the commit, the table missing) leaves the message for
@@ -67,6 +73,7 @@ import (
 	"log/slog"
 	"sort"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -121,7 +128,9 @@ type Consumer struct {
 }
 
 type bindingStats struct {
-	skipped, processed, markFailures atomic.Int64
+	skipped, processed, markFailures, unkeyed atomic.Int64
+	// unkeyedWarn paces the warning about messages without a key.
+	unkeyedWarn warnPace
 }
 
 // New installs the idempotent consumer on every input binding of app that
@@ -185,7 +194,7 @@ func New(app *stream.App, cfg Config, opts Options) (*Consumer, error) {
 			// would be null for every message.
 			return fail(fmt.Errorf("%s.key-expression: %q reads headers, but consumer.header-mode is none (the headers are dropped before the key is computed): key on the payload", path, ic.KeyExpression))
 		}
-		key, err := stream.CompileIdempotencyKey(ic)
+		key, err := stream.CompileIdempotencyKeyFor(ic, b.BinderType())
 		if err != nil {
 			return fail(fmt.Errorf("%s.key-expression: %w", path, err))
 		}
@@ -287,6 +296,11 @@ type Stats struct {
 	// MarkFailures counts handler successes whose mark could not be
 	// stored (redis and memory stores only).
 	MarkFailures int64
+	// Unkeyed counts messages handled without deduplication: the default
+	// key found neither x-streambind-replayed-id nor id, and the binder
+	// gave the delivery no identity ([stream.ErrNoIdempotencyKey]; a
+	// RabbitMQ message without message_id).
+	Unkeyed int64
 }
 
 // Stats returns binding's counts (zero for an unknown binding).
@@ -295,7 +309,7 @@ func (c *Consumer) Stats(binding string) Stats {
 	if s == nil {
 		return Stats{}
 	}
-	return Stats{Skipped: s.skipped.Load(), Processed: s.processed.Load(), MarkFailures: s.markFailures.Load()}
+	return Stats{Skipped: s.skipped.Load(), Processed: s.processed.Load(), MarkFailures: s.markFailures.Load(), Unkeyed: s.unkeyed.Load()}
 }
 
 func (c *Consumer) stat(binding string) *bindingStats {
@@ -315,6 +329,40 @@ func (c *Consumer) duplicate(ctx context.Context, binding, key string) {
 	c.log.DebugContext(ctx, "idempotency: duplicate skipped", "binding", binding, "idempotency_key", key)
 }
 
+// unkeyed counts a message handled without deduplication (err wraps
+// stream.ErrNoIdempotencyKey and says why and what to do) and warns of
+// it: at once, then at most once a minute for the binding, with the
+// count held back meanwhile.
+func (c *Consumer) unkeyed(ctx context.Context, binding string, err error) {
+	s := c.stats[binding]
+	s.unkeyed.Add(1)
+	if ok, held := s.unkeyedWarn.allow(time.Now()); ok {
+		c.log.WarnContext(ctx, "idempotency: message handled without deduplication: "+err.Error(),
+			"binding", binding, "unkeyed_total", s.unkeyed.Load(), "warnings_held_back", held)
+	}
+}
+
+// warnPace lets a repeated warning through at once, then at most once
+// per warnPaceEvery, counting those held back. The zero value is ready.
+type warnPace struct {
+	mu   sync.Mutex
+	last time.Time
+	held int
+}
+
+const warnPaceEvery = time.Minute
+
+func (p *warnPace) allow(now time.Time) (ok bool, held int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if !p.last.IsZero() && now.Sub(p.last) < warnPaceEvery {
+		p.held++
+		return false, 0
+	}
+	p.last, held, p.held = now, p.held, 0
+	return true, held
+}
+
 func (c *Consumer) processed(binding string)  { c.stats[binding].processed.Add(1) }
 func (c *Consumer) markFailed(binding string) { c.stats[binding].markFailures.Add(1) }
 
@@ -326,6 +374,8 @@ var (
 		"Messages whose handler succeeded and whose processed mark was stored.", []string{"binding", "store"}, nil)
 	descMarkFailures = prometheus.NewDesc("streambind_idempotency_mark_failures_total",
 		"Handler successes whose mark could not be stored (redis, memory): a later duplicate may run again.", []string{"binding", "store"}, nil)
+	descUnkeyed = prometheus.NewDesc("streambind_idempotency_unkeyed_total",
+		"Messages handled without deduplication: the default key found no x-streambind-replayed-id or id header and the binder no delivery identity (RabbitMQ without message_id).", []string{"binding", "store"}, nil)
 )
 
 // Describe implements prometheus.Collector.
@@ -333,6 +383,7 @@ func (c *Consumer) Describe(ch chan<- *prometheus.Desc) {
 	ch <- descSkipped
 	ch <- descProcessed
 	ch <- descMarkFailures
+	ch <- descUnkeyed
 }
 
 // Collect implements prometheus.Collector.
@@ -342,5 +393,6 @@ func (c *Consumer) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(descSkipped, prometheus.CounterValue, float64(s.skipped.Load()), b, st)
 		ch <- prometheus.MustNewConstMetric(descProcessed, prometheus.CounterValue, float64(s.processed.Load()), b, st)
 		ch <- prometheus.MustNewConstMetric(descMarkFailures, prometheus.CounterValue, float64(s.markFailures.Load()), b, st)
+		ch <- prometheus.MustNewConstMetric(descUnkeyed, prometheus.CounterValue, float64(s.unkeyed.Load()), b, st)
 	}
 }

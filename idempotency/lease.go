@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -61,6 +62,11 @@ func newToken() string {
 func leaseWrap(c *Consumer, s leaseStore, state *storeState, binding, prefix string, key *stream.IdempotencyKey, retention, lease time.Duration, next stream.Handler) stream.Handler {
 	return func(ctx context.Context, env stream.Envelope) error {
 		mk, err := key.Of(env)
+		if errors.Is(err, stream.ErrNoIdempotencyKey) {
+			// Nothing to deduplicate by: handled as without idempotency.
+			c.unkeyed(ctx, binding, err)
+			return callNext(ctx, env, next)
+		}
 		if err != nil {
 			return err
 		}

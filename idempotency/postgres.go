@@ -332,6 +332,14 @@ func (s *pgStore) wrap(c *Consumer, binding string, key *stream.IdempotencyKey, 
 	ms := retention.Milliseconds()
 	return func(ctx context.Context, env stream.Envelope) (err error) {
 		k, err := key.Of(env)
+		// unkeyed: nothing to deduplicate by (stream.ErrNoIdempotencyKey):
+		// the handler runs in a transaction as any other, for Tx(ctx), but
+		// without a mark.
+		unkeyed := errors.Is(err, stream.ErrNoIdempotencyKey)
+		if unkeyed {
+			c.unkeyed(ctx, binding, err)
+			err = nil
+		}
 		if err != nil {
 			return err
 		}
@@ -364,54 +372,56 @@ func (s *pgStore) wrap(c *Consumer, binding string, key *stream.IdempotencyKey, 
 			}
 		}()
 		sk := storedKey(k)
-		var n int64
-		timedOut = s.boundWait(ctx, abort, func() { n, err = tx.exec(actx, s.insert, binding, sk, ms) })
-		if err == nil && timedOut {
-			err = s.lateAnswer(binding, "insert mark into "+s.t.qualified()) // rolled back (deferred)
-			return err
-		}
-		if err != nil && timedOut && ctx.Err() == nil {
-			return s.state.storeDown(ctx, binding, "insert mark into "+s.t.qualified(), s.noAnswer("no answer from the database within %s, nor to a ping on another connection", err))
-		}
-		if err != nil {
-			switch {
-			case connLost(err):
-			case sqlState(err) == "55P03":
-				// The session's lock_timeout (set on the role or the DSN)
-				// ended the insert's wait for the mark's row lock: another
-				// delivery of the key runs its handler. The server
-				// answered; the message is not at fault either.
-				s.state.ok()
-				return fmt.Errorf("%w: idempotency: %s: insert mark %q into %s: another delivery of this key holds its mark's row, or a lock is held on the table (the session's lock_timeout ended the wait); the message will run again, or be skipped once that delivery committed: %s", stream.ErrNak, binding, sk, s.t.qualified(), redacted(err))
-			case messageFault(err):
-				// The server refused the mark's values: retrying cannot
-				// help, and the store is fine for other messages.
-				return stream.Permanent(fmt.Errorf("idempotency: %s: insert mark %q into %s: %s", binding, sk, s.t.qualified(), redacted(err)))
-			case retryable(err):
-				return fmt.Errorf("idempotency: %s: insert mark %q into %s: %s", binding, sk, s.t.qualified(), redacted(err))
+		if !unkeyed {
+			var n int64
+			timedOut = s.boundWait(ctx, abort, func() { n, err = tx.exec(actx, s.insert, binding, sk, ms) })
+			if err == nil && timedOut {
+				err = s.lateAnswer(binding, "insert mark into "+s.t.qualified()) // rolled back (deferred)
+				return err
 			}
-			if sqlState(err) == "22001" {
-				// A varchar column of a table made by hand shorter than the
-				// binding's name or than a stored key (up to MaxPlainKey).
-				// The table's fault, not the message's: the key is within
-				// what the store promises to keep, and dead-lettering (or,
-				// without dlq, dropping) valid messages for a column's size
-				// loses them, where a Nak keeps them until it is widened.
-				return s.state.storeDown(ctx, binding, fmt.Sprintf("insert mark into %s: the table's columns are not those idempotency.Migrate makes: a value longer than its varchar column: the binding column must take the bindings' names, the key column stored keys of up to %d characters (idempotency.MaxPlainKey; longer keys are stored hashed, %d): ALTER TABLE %s ALTER COLUMN key TYPE text, ALTER COLUMN binding TYPE text; until then each message whose key does not fit is left for redelivery, again and again (on Kafka it holds its partition)", s.t.qualified(), MaxPlainKey, len(HashedKeyPrefix)+64, s.t.qualified()), err)
+			if err != nil && timedOut && ctx.Err() == nil {
+				return s.state.storeDown(ctx, binding, "insert mark into "+s.t.qualified(), s.noAnswer("no answer from the database within %s, nor to a ping on another connection", err))
 			}
-			if tableFault(err) {
-				return s.state.storeDown(ctx, binding, "insert mark into "+s.t.qualified()+": the table's columns are not those idempotency.Migrate makes (binding text, key text, expires_at timestamptz; primary key (binding, key)): fix or recreate it", err)
+			if err != nil {
+				switch {
+				case connLost(err):
+				case sqlState(err) == "55P03":
+					// The session's lock_timeout (set on the role or the DSN)
+					// ended the insert's wait for the mark's row lock: another
+					// delivery of the key runs its handler. The server
+					// answered; the message is not at fault either.
+					s.state.ok()
+					return fmt.Errorf("%w: idempotency: %s: insert mark %q into %s: another delivery of this key holds its mark's row, or a lock is held on the table (the session's lock_timeout ended the wait); the message will run again, or be skipped once that delivery committed: %s", stream.ErrNak, binding, sk, s.t.qualified(), redacted(err))
+				case messageFault(err):
+					// The server refused the mark's values: retrying cannot
+					// help, and the store is fine for other messages.
+					return stream.Permanent(fmt.Errorf("idempotency: %s: insert mark %q into %s: %s", binding, sk, s.t.qualified(), redacted(err)))
+				case retryable(err):
+					return fmt.Errorf("idempotency: %s: insert mark %q into %s: %s", binding, sk, s.t.qualified(), redacted(err))
+				}
+				if sqlState(err) == "22001" {
+					// A varchar column of a table made by hand shorter than the
+					// binding's name or than a stored key (up to MaxPlainKey).
+					// The table's fault, not the message's: the key is within
+					// what the store promises to keep, and dead-lettering (or,
+					// without dlq, dropping) valid messages for a column's size
+					// loses them, where a Nak keeps them until it is widened.
+					return s.state.storeDown(ctx, binding, fmt.Sprintf("insert mark into %s: the table's columns are not those idempotency.Migrate makes: a value longer than its varchar column: the binding column must take the bindings' names, the key column stored keys of up to %d characters (idempotency.MaxPlainKey; longer keys are stored hashed, %d): ALTER TABLE %s ALTER COLUMN key TYPE text, ALTER COLUMN binding TYPE text; until then each message whose key does not fit is left for redelivery, again and again (on Kafka it holds its partition)", s.t.qualified(), MaxPlainKey, len(HashedKeyPrefix)+64, s.t.qualified()), err)
+				}
+				if tableFault(err) {
+					return s.state.storeDown(ctx, binding, "insert mark into "+s.t.qualified()+": the table's columns are not those idempotency.Migrate makes (binding text, key text, expires_at timestamptz; primary key (binding, key)): fix or recreate it", err)
+				}
+				// A lost connection, also a missing table (42P01) or a
+				// missing right: the store is not usable, the message is not
+				// at fault.
+				return s.state.storeDown(ctx, binding, "insert mark into "+s.t.qualified(), err)
 			}
-			// A lost connection, also a missing table (42P01) or a
-			// missing right: the store is not usable, the message is not
-			// at fault.
-			return s.state.storeDown(ctx, binding, "insert mark into "+s.t.qualified(), err)
-		}
-		s.state.ok()
-		if n == 0 {
-			_ = tx.rollback(ctx)
-			c.duplicate(ctx, binding, sk)
-			return nil
+			s.state.ok()
+			if n == 0 {
+				_ = tx.rollback(ctx)
+				c.duplicate(ctx, binding, sk)
+				return nil
+			}
 		}
 		if err = callNext(context.WithValue(ctx, txKey{}, tx.handle()), env, next); err != nil {
 			if tx.lost(ctx, err) && !s.handlersOwnLoss(ctx, tx, ownContextEnded(ctx, err)) {
@@ -454,7 +464,9 @@ func (s *pgStore) wrap(c *Consumer, binding string, key *stream.IdempotencyKey, 
 			}
 			return s.state.storeDown(ctx, binding, "commit (the handler's writes and the mark are rolled back; the message will run again)", err)
 		}
-		c.processed(binding)
+		if !unkeyed {
+			c.processed(binding)
+		}
 		return nil
 	}
 }

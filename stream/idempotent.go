@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -28,8 +29,14 @@ type IdempotencyConfig struct {
 	// (docs/conventions.md, "Wire conventions"), but on a copy that
 	// `streambind dlq replay` sent, the id of the message first
 	// dead-lettered, so that two copies of one dead letter are one
-	// message (a copy has an id of its own). A message whose key is null
-	// or empty fails for good (DLQ): it cannot be told from another.
+	// message (a copy has an id of its own). A message with neither
+	// header (a Java Spring Cloud Stream producer's: Spring never sends
+	// id) is keyed by where the broker stored it: Kafka's topic,
+	// partition and offset, the JetStream stream sequence, the Redis
+	// entry ID ([DeliveryIdentity]); one without that either (RabbitMQ
+	// without message_id) is handled without deduplication, with a
+	// warning. Under an expression of your own, a message whose key is
+	// null or empty fails for good (DLQ): it cannot be told from another.
 	KeyExpression string `mapstructure:"key-expression"`
 	// Retention is how long a processed mark is kept: a duplicate that
 	// arrives later than this after the first delivery's success may run
@@ -49,6 +56,9 @@ const (
 	// DefaultIdempotencyKeyExpression is the id of the message, or of
 	// the original on a replayed copy ([HeaderReplayedID]): the original
 	// failed, so no mark holds its id until one of its copies succeeds.
+	// A message with neither header is keyed by its delivery identity
+	// ([DeliveryIdentity]), else handled without deduplication
+	// ([ErrNoIdempotencyKey]).
 	DefaultIdempotencyKeyExpression = "headers['" + HeaderReplayedID + "'] ?: headers['id']"
 	DefaultIdempotencyRetention     = 24 * time.Hour
 )
@@ -109,23 +119,61 @@ func (c IdempotencyConfig) validate(path string, batch bool) []*ConfigError {
 }
 
 // IdempotencyKey computes the idempotency key of messages.
-type IdempotencyKey struct{ e *Expression }
+type IdempotencyKey struct {
+	e *Expression
+	// byDelivery: the expression is the default one, so a message it
+	// finds no key for is keyed by its delivery identity on binderType
+	// ([DeliveryIdentity]), and one without that either is handled
+	// without deduplication ([ErrNoIdempotencyKey]) rather than failed.
+	byDelivery bool
+	binderType string
+}
+
+// ErrNoIdempotencyKey is the error [IdempotencyKey.Of] returns for a
+// message the default key expression finds no key for — neither
+// x-streambind-replayed-id nor id, as a Java Spring Cloud Stream producer
+// sends it (Spring's header mappers never put id on the wire) — and
+// whose binder gives it no identity that is the same on each of its
+// redeliveries (a RabbitMQ message without the message_id property).
+// Such a message cannot be deduplicated; the idempotent consumer handles
+// it without deduplication, with a warning (the error's text says how to
+// give it a key), rather than failing it. A key-expression of the user's
+// own that yields null is a permanent error instead.
+var ErrNoIdempotencyKey = errors.New("idempotency key: the message has no key")
 
 // CompileIdempotencyKey compiles c's key expression (default
-// [DefaultIdempotencyKeyExpression]).
+// [DefaultIdempotencyKeyExpression]) for a binding whose binder type is
+// not known: the default finds no delivery identity
+// ([CompileIdempotencyKeyFor]).
 func CompileIdempotencyKey(c IdempotencyConfig) (*IdempotencyKey, error) {
-	e, err := CompileExpression(c.WithDefaults().KeyExpression, "", "payload", "headers")
+	return CompileIdempotencyKeyFor(c, "")
+}
+
+// CompileIdempotencyKeyFor compiles c's key expression (default
+// [DefaultIdempotencyKeyExpression]) for a binding on a binder of type
+// binderType ([Binding.BinderType]). With the default expression — the
+// key-expression unset, or set to the default's text — a message with
+// neither x-streambind-replayed-id nor id is keyed by its delivery
+// identity on that binder ([DeliveryIdentity]).
+func CompileIdempotencyKeyFor(c IdempotencyConfig, binderType string) (*IdempotencyKey, error) {
+	c = c.WithDefaults()
+	e, err := CompileExpression(c.KeyExpression, "", "payload", "headers")
 	if err != nil {
 		return nil, err
 	}
-	return &IdempotencyKey{e}, nil
+	def := strings.Join(strings.Fields(c.KeyExpression), "") == strings.Join(strings.Fields(DefaultIdempotencyKeyExpression), "")
+	return &IdempotencyKey{e: e, byDelivery: def, binderType: binderType}, nil
 }
 
 // String is the expression.
 func (k *IdempotencyKey) String() string { return k.e.String() }
 
 // Of returns the key of env. A null or empty key is a permanent error:
-// the message cannot be told from another one.
+// the message cannot be told from another one — except under the default
+// expression, which falls back to the delivery's identity
+// ([DeliveryIdentity]), and when there is none returns an error that
+// wraps [ErrNoIdempotencyKey] (handle the message without
+// deduplication).
 func (k *IdempotencyKey) Of(env Envelope) (string, error) {
 	vars := map[string]any{"headers": k.e.inputHeaders(env)}
 	if k.e.usesPayload {
@@ -135,14 +183,92 @@ func (k *IdempotencyKey) Of(env Envelope) (string, error) {
 	if err != nil {
 		return "", Permanent(fmt.Errorf("idempotency key: %w", err))
 	}
+	var s string
+	if v != nil {
+		s = spelString(v)
+	}
+	if k.byDelivery && strings.TrimSpace(s) == "" {
+		if id, ok := DeliveryIdentity(k.binderType, env.Received); ok {
+			return id, nil
+		}
+		return "", fmt.Errorf("%w: %s", ErrNoIdempotencyKey, noKeyHint(k.binderType))
+	}
 	if v == nil {
 		return "", Permanent(fmt.Errorf("idempotency key: expression %q yielded null (no such header or field)", k.e))
 	}
-	s := spelString(v)
 	if strings.TrimSpace(s) == "" {
 		return "", Permanent(fmt.Errorf("idempotency key: expression %q yielded an empty key", k.e))
 	}
 	return s, nil
+}
+
+// noKeyHint says why a message of a binder of type binderType has no
+// key under the default expression, and how to give it one.
+func noKeyHint(binderType string) string {
+	const own = "or set consumer.idempotency.key-expression to a key of the message's own (a business id: payload.orderId)"
+	switch binderType {
+	case "rabbit":
+		return "it has no x-streambind-replayed-id or id header and no message_id property (Spring AMQP sets none unless told to), and a RabbitMQ delivery has no other identity that stays the same when it is redelivered: it is handled without deduplication; set message_id on the publisher (Spring AMQP: MessageProperties.setMessageId, or setCreateMessageIds(true) on its MessageConverter) " + own
+	case "":
+		return "it has no x-streambind-replayed-id or id header: it is handled without deduplication; give the message an id header " + own
+	}
+	return "it has no x-streambind-replayed-id or id header, and the " + binderType + " binder gave this delivery no identity that stays the same when it is redelivered: it is handled without deduplication; give the message an id header " + own
+}
+
+// DeliveryIdentity returns the identity of the stored message that r
+// describes as a binder of type binderType received it: the same on each
+// redelivery of that message (after a Nak, a crash, a rebalance, a
+// restart without a commit), different for every other message of the
+// destination. It is the default idempotency key's last resort, for a
+// message without x-streambind-replayed-id and id (a Java Spring Cloud
+// Stream producer's):
+//
+//   - kafka: "kafka:<topic>:<partition>:<offset>" (a retry topic's record
+//     its retry topic's position);
+//   - nats: "nats:<destination>[:<partition>]:<stream sequence>"
+//     (JetStream deliveries only);
+//   - redis: "redis:<destination>[:<partition>]:<entry ID>".
+//
+// Not for RabbitMQ (a delivery's only identity is its message_id
+// property, which the binder gives as the id header already), the
+// in-process binder (its sequence numbers start again with the process,
+// and it gives every message an id) or another binder type: false, as
+// when r lacks the position. A Kafka topic or JetStream stream deleted
+// and made again numbers its messages from the start again: a message
+// at a position that a mark of a deleted one still holds, within the
+// retention, is taken for its duplicate (docs/idempotency.md).
+func DeliveryIdentity(binderType string, r Received) (string, bool) {
+	if r.Destination == "" {
+		return "", false
+	}
+	part := func(b []byte) []byte {
+		if r.HasPartition {
+			b = append(b, ':')
+			b = strconv.AppendInt(b, int64(r.Partition), 10)
+		}
+		return append(b, ':')
+	}
+	var b []byte
+	switch binderType {
+	case "kafka":
+		if !r.HasPartition || !r.HasOffset {
+			return "", false
+		}
+		b = strconv.AppendInt(part(append([]byte("kafka:"), r.Destination...)), r.Offset, 10)
+	case "nats":
+		if !r.HasOffset || r.Offset <= 0 {
+			return "", false
+		}
+		b = strconv.AppendInt(part(append([]byte("nats:"), r.Destination...)), r.Offset, 10)
+	case "redis":
+		if r.EntryID == "" {
+			return "", false
+		}
+		b = append(part(append([]byte("redis:"), r.Destination...)), r.EntryID...)
+	default:
+		return "", false
+	}
+	return string(b), true
 }
 
 // UseIdempotency installs mw around each attempt of input binding's
