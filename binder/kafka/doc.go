@@ -739,6 +739,7 @@
 //	write-timeout: 10s             # per write attempt
 //	send-attempts: 10              # attempts per batch for retriable errors
 //	message-key-expression: (none) # the record key, in the core's SpEL subset over payload and headers (payload.customer.id, headers['k']); wins over the message's key
+//	header-patterns: "*"           # which of the message's headers go on the record: comma-separated simple patterns (* wildcard, ! negates), the first match decides, case aside; no match: not written ("!secret*,*": all but secret*); the patterns never map id and timestamp, as in SCSt: the record's id (de-duplication key) is written regardless, a timestamp header never
 //	configuration: (none)          # Kafka client properties of this producer
 //	topic:
 //	  replication-factor: (none)   # of the topic if this binding creates it; default: the binder's
@@ -792,7 +793,10 @@
 // file:line, saying why (props.IgnoredKafkaClientProperty). Every other
 // one is an error naming its key path and the reason — exactly-once
 // transactions (transaction.transaction-id-prefix, transactional.id),
-// Java (de)serializers other than the byte-array and string ones, JKS
+// Java (de)serializers other than Kafka's byte-array and string ones
+// and Spring Kafka's JSON, StringOrBytes and error-handling ones (which
+// the loader accepts with a warning, as the spring.json.* and
+// spring.deserializer.* settings of Spring Kafka's (de)serializers), JKS
 // stores, Kerberos among them — so that a configuration never runs
 // without something it asked for. docs/conventions.md has the full table.
 //
@@ -843,8 +847,10 @@
 // SCSt's own typed Kafka keys that have no setting above are accepted when
 // the binder does what they ask anyway (headers, ack-each-record,
 // auto-commit-offset true, ack-mode other than MANUAL, sync,
-// header-patterns "*", auto-alter-topics false, reactive-at-most-once and
-// reactive-auto-commit false, tx-commit-recovered true ...) and refused
+// auto-commit-on-error (SCSt applies it to pollable consumers only; false
+// is dropped by the loader with a warning), auto-alter-topics false,
+// reactive-at-most-once and reactive-auto-commit false,
+// tx-commit-recovered true ...) and refused
 // with the reason otherwise (manual
 // acknowledgment, a fixed partition assignment, topic patterns, bean
 // names ...); the binder's jaas section is the older form of

@@ -10,7 +10,7 @@ var binderKeyNames = map[string]map[string][]string{
 	"kafka": {
 		"binder":   {"auto-add-partitions", "auto-create-topics", "brokers", "client-id", "close-timeout", "configuration", "consumer-properties", "default-broker-port", "dial-timeout", "health-interval", "health-timeout", "heartbeat-interval", "lag-interval", "metrics", "metrics.default-offset-lag-metrics-enabled", "metrics.offset-lag-metrics-interval", "min-partition-count", "producer-properties", "rebalance-timeout", "replication-factor", "required-acks", "sasl", "sasl.mechanism", "sasl.password", "sasl.username", "session-timeout", "tls", "tls.ca-file", "tls.cert-file", "tls.enabled", "tls.insecure-skip-verify", "tls.key-file", "tls.server-name"},
 		"consumer": {"auto-rebalance-enabled", "batch-size", "configuration", "dlq-name", "dlq-partitions", "dlq-producer-properties", "enable-dlq", "max-bytes", "max-wait", "ordering", "queue-capacity", "redelivery-delay", "reset-offsets", "start-offset", "topic", "topic.properties", "topic.replication-factor"},
-		"producer": {"batch-bytes", "batch-size", "batch-timeout", "buffer-size", "compression", "configuration", "message-key-expression", "send-attempts", "topic", "topic.properties", "topic.replication-factor", "write-timeout"},
+		"producer": {"batch-bytes", "batch-size", "batch-timeout", "buffer-size", "compression", "configuration", "header-patterns", "message-key-expression", "send-attempts", "topic", "topic.properties", "topic.replication-factor", "write-timeout"},
 	},
 	"memory": {
 		"binder": {"batch-size", "buffer-size"},
