@@ -440,9 +440,41 @@ func check(s *service) *checked {
 			stream.AddConsumer(fns, name, func(context.Context, []byte) error { return nil })
 		}
 	}
+	// own: the lower-case names of the items' bindings (index 0), which a
+	// misspelt one is not.
+	own := map[string]bool{}
+	for _, item := range items {
+		for _, side := range []string{"-in-0", "-out-0"} {
+			own[strings.ToLower(cfg.FunctionBindingName(item+side))] = true
+		}
+	}
+	// misspelt reports whether a configured binding that is no item's is
+	// a typo of binding n (paymnt-in-0 for payment-in-0), by the rule of
+	// the app's did-you-mean for it (stream.App's misspeltBinding): a
+	// function whose only bindings are misspelt is of the kind they show,
+	// as it would be if they were spelt right. Taken for a function, it
+	// would be listed with an output binding a consumer does not have.
+	misspelt := func(n string) bool {
+		l := strings.ToLower(n)
+		m := bindingName.FindStringSubmatch(l)
+		for c := range configured {
+			cm := bindingName.FindStringSubmatch(c)
+			if own[c] || cm == nil || m == nil || cm[2] != m[2] {
+				continue
+			}
+			if levenshtein.ComputeDistance(c, l) <= max(1, min(3, len(l)/3)) {
+				return true
+			}
+		}
+		return false
+	}
 	for _, item := range items {
 		hasIn := configured[strings.ToLower(cfg.FunctionBindingName(item+"-in-0"))]
 		hasOut := configured[strings.ToLower(cfg.FunctionBindingName(item+"-out-0"))]
+		if !hasIn && !hasOut {
+			hasIn = misspelt(cfg.FunctionBindingName(item + "-in-0"))
+			hasOut = misspelt(cfg.FunctionBindingName(item + "-out-0"))
+		}
 		kind := "function"
 		switch {
 		case hasIn && !hasOut:

@@ -68,7 +68,9 @@
 // Functions are not registered in a lint run. lint builds the app with a
 // stand-in for every function the definition names, of the kind its
 // configured bindings show (a consumer when only <fn>-in-0 is configured,
-// a supplier when only <fn>-out-0 is, else a function), so that the
+// a supplier when only <fn>-out-0 is, else a function; with neither, the
+// kind its misspelt bindings show, paymnt-in-0 for payment-in-0, which
+// lint warns about with a did-you-mean), so that the
 // bindings are checked by the app's own code (stream.NewApp: binders,
 // defaults, expressions, binding names) and by the binders' validators,
 // and never reported as "function not registered". What only code can
