@@ -46,7 +46,7 @@ func parseHeaderPatterns(v any) (headerPatterns, error) {
 		p := headerPattern{negated: strings.HasPrefix(s, "!")}
 		p.glob = strings.ToLower(strings.TrimPrefix(s, "!"))
 		if p.glob == "" {
-			return nil, fmt.Errorf("empty pattern in %q: want a header name, with * as a wildcard, optionally after !", strings.Join(l, ","))
+			return nil, fmt.Errorf("empty pattern in %q: want a header name (* as a wildcard), optionally after a ! that negates it", strings.Join(l, ","))
 		}
 		hp = append(hp, p)
 	}
