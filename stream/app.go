@@ -1913,8 +1913,9 @@ func (a *App) start(ctx, supCtx, sendCtx context.Context, suppliers *sync.WaitGr
 // startup-timeout: the time its failed attempts and the waits after them
 // took, summed over its bindings (binderInstance.unavailable). Each attempt
 // gets the time that is left of it; an attempt that succeeds costs nothing.
-// Retries back off from 100ms to 5s and are logged at WARN, since readiness
-// is 503 meanwhile.
+// Retries back off from 100ms to 5s (or wait longer, until the time a
+// binder's [UnavailableUntil] error names) and are logged at WARN, with the
+// wait as retry_in, since readiness is 503 meanwhile.
 func (a *App) bindRetrying(ctx context.Context, bi *binderInstance, what string, bind func(context.Context) error) error {
 	bounded := bi.startupTimeout > 0
 	timedOut := func(err error) error {
@@ -1952,13 +1953,19 @@ func (a *App) bindRetrying(ctx context.Context, bi *binderInstance, what string,
 			return err
 		}
 		wait := policy.backOff(attempt)
+		if next := retryNotBefore(err); !next.IsZero() {
+			// The binder makes no attempt before next: waiting less would
+			// only have the retry wait inside the binder, and the WARN's
+			// retry_in would not say when the next attempt comes.
+			wait = max(wait, time.Until(next))
+		}
 		if left := bi.startupTimeout - bi.unavailable; bounded && wait >= left {
 			if left <= 0 {
 				return timedOut(err)
 			}
 			wait = left
 		}
-		a.log.Warn("binder unavailable; retrying the bind", "binder", bi.name, "binding", what, "attempt", attempt, "retry_in", wait, "error", err)
+		a.log.Warn("binder unavailable; retrying the bind", "binder", bi.name, "binding", what, "attempt", attempt, "retry_in", wait.Round(time.Millisecond), "error", err)
 		if !sleepCtx(ctx, wait) {
 			return ended(err)
 		}
