@@ -197,7 +197,10 @@ const HeaderReplayedID = "x-streambind-replayed-id"
 // headers-only markers and x-streambind-key-size) and without RabbitMQ's delivery counts
 // (x-delivery-count, x-acquired-count: the copy is a new message,
 // delivered 0 times), with the replay count plus one, and its id moved
-// to [HeaderReplayedID] (unless that names the original already).
+// to [HeaderReplayedID] (unless that names the original already; a Kafka
+// record's without an id: the original's [DeliveryIdentity], from its
+// x-original-topic, -partition and -offset, its key under the default
+// idempotency key-expression).
 func ReplayHeaders(h Headers) Headers {
 	out := make(Headers, len(h))
 	for k, v := range h {
@@ -222,9 +225,28 @@ func ReplayHeaders(h Headers) Headers {
 		out[HeaderReplayedID] = orig
 	} else if id, ok := h[HeaderID]; ok {
 		out[HeaderReplayedID] = id
+	} else if orig, ok := originalRecordIdentity(h); ok {
+		// A Kafka record without an id (a Java producer's): the
+		// original's key under the default key-expression, its delivery
+		// identity, so that every copy is one message to the idempotent
+		// consumer still.
+		out[HeaderReplayedID] = orig
 	}
 	out[HeaderReplayCount] = strconv.Itoa(ReplayCount(h) + 1)
 	return out
+}
+
+// originalRecordIdentity is the [DeliveryIdentity] of the Kafka record a
+// dead letter copies, from its x-original-topic, -partition and -offset
+// (written by the Kafka binder only); false without them.
+func originalRecordIdentity(h Headers) (string, bool) {
+	topic := h[HeaderOriginalTopic]
+	p, okp := h.OriginalPartition()
+	off, oko := h.OriginalOffset()
+	if topic == "" || !okp || !oko {
+		return "", false
+	}
+	return DeliveryIdentity("kafka", Received{Destination: topic, Partition: p, HasPartition: true, Offset: off, HasOffset: true})
 }
 
 // ReplayEnvelope returns the replayed copy of dead letter d: its payload,

@@ -96,3 +96,46 @@ func TestExplicitIdempotencyKeyNullStaysPermanent(t *testing.T) {
 		}
 	}
 }
+
+// TestReplayOfIdlessKafkaDeadLetterKeepsOriginalKey: the dead letter of
+// a Kafka record without an id (a Java producer's) has no id to move to
+// x-streambind-replayed-id; its replayed copies — each with an id and an
+// offset of its own — name the original's delivery identity there (from
+// x-original-topic, -partition and -offset, as the Kafka binder writes
+// them: 4- and 8-byte integers), so that they and the original have one
+// key under the default key-expression, as copies of a message with an
+// id do. Before, each copy was keyed by its own new id: a replay run
+// twice ran the message twice.
+func TestReplayOfIdlessKafkaDeadLetterKeepsOriginalKey(t *testing.T) {
+	dl := stream.Headers{
+		"contentType":                  "application/json",
+		stream.HeaderOriginalTopic:     "javaorders",
+		stream.HeaderOriginalPartition: string([]byte{0, 0, 0, 2}),
+		stream.HeaderOriginalOffset:    string([]byte{0, 0, 0, 0, 0, 0, 0, 41}),
+		stream.HeaderExceptionMessage:  "boom",
+	}
+	k, err := stream.CompileIdempotencyKeyFor(stream.IdempotencyConfig{}, "kafka")
+	if err != nil {
+		t.Fatal(err)
+	}
+	orig, err := k.Of(stream.Envelope{Received: stream.Received{Destination: "javaorders", Partition: 2, HasPartition: true, Offset: 41, HasOffset: true}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	copyHeaders := stream.ReplayHeaders(dl)
+	copyHeaders[stream.HeaderID] = "copy-1" // the replay's producer gives it one
+	got, err := k.Of(stream.Envelope{Headers: copyHeaders, Received: stream.Received{Destination: "javaorders", Partition: 0, HasPartition: true, Offset: 99, HasOffset: true}})
+	if err != nil || got != orig {
+		t.Fatalf("the copy's key %q, %v; want the original's %q", got, err, orig)
+	}
+	// The copy's own dead letter, replayed again, names the original still.
+	again := stream.ReplayHeaders(copyHeaders)
+	if again[stream.HeaderReplayedID] != orig {
+		t.Fatalf("a copy of the copy names %q; want %q", again[stream.HeaderReplayedID], orig)
+	}
+	// A dead letter with an id moves the id, as before.
+	dl[stream.HeaderID] = "m-1"
+	if r := stream.ReplayHeaders(dl)[stream.HeaderReplayedID]; r != "m-1" {
+		t.Fatalf("replayed id %q; want m-1", r)
+	}
+}
