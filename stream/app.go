@@ -736,7 +736,7 @@ func (a *App) warnUnbound(known map[string]string) {
 			continue
 		}
 		if !a.bridgeOnly(name) || misspeltOutput(name, bound) {
-			a.log.Warn(unusedMsg+a.misspeltBinding(name, bound), args...)
+			a.log.Warn(unusedMsg+a.misspeltBinding("stream.bindings."+name, name, bound), args...)
 			continue
 		}
 		if fn := a.unboundRegistered(name, known); fn != "" {
@@ -770,7 +770,8 @@ func (a *App) warnUnbound(known map[string]string) {
 			if _, ok := known[l]; ok || scst[l] || !functionalName.MatchString(name) || a.configured(l) {
 				continue
 			}
-			a.log.Warn(unusedMsg+a.misspeltBinding(name, bound), unbound("stream."+typ+".bindings."+name, name)...)
+			path := "stream." + typ + ".bindings." + name
+			a.log.Warn(unusedMsg+a.misspeltBinding(path, name, bound), unbound(path, name)...)
 		}
 	}
 }
@@ -785,11 +786,21 @@ func (a *App) warnUnbound(known map[string]string) {
 // anonymous group). "" otherwise. As in SCSt, which binds unknown names
 // silently, it is not an error: a file may configure the functions of
 // several deployments.
-func (a *App) misspeltBinding(name string, bound []string) string {
+//
+// When X has settings of its own the file may well configure both (no
+// guess), but settings that only environment variables give the name
+// (STREAM_BINDINGS_PAYMNT_IN_0_GROUP beside a file's payment-in-0) are an
+// override, which no other deployment's function explains: the guess names
+// the variables X's key would have had (see [App.envMisspelt]). path is
+// the binding's section (stream.bindings.<name> or
+// stream.<type>.bindings.<name>).
+func (a *App) misspeltBinding(path, name string, bound []string) string {
 	n := nearest(name, bound)
-	if n == "" || a.configured(strings.ToLower(n)) ||
-		levenshtein.ComputeDistance(strings.ToLower(name), strings.ToLower(n)) > max(1, min(3, len(n)/3)) {
+	if n == "" || levenshtein.ComputeDistance(strings.ToLower(name), strings.ToLower(n)) > max(1, min(3, len(n)/3)) {
 		return ""
+	}
+	if a.configured(strings.ToLower(n)) {
+		return a.envMisspelt(path, name, n)
 	}
 	b := a.cfg.Binding(n)
 	dest := strings.TrimSpace(b.Destination)
@@ -809,6 +820,39 @@ func (a *App) misspeltBinding(name string, bound []string) string {
 		}
 	}
 	return "; did you mean " + n + "? " + n + " uses defaults: " + uses
+}
+
+// envMisspelt is "; did you mean N? set A instead of B" (for each variable
+// B that spells the binding's name as relaxed binding does: A spells N) when
+// every key set under the binding section path (of the binding name) comes
+// from an environment variable; "" otherwise.
+func (a *App) envMisspelt(path, name, n string) string {
+	prefix := strings.ToLower(path) + "."
+	var fixes []string
+	set := false
+	for _, k := range sortedMapKeys(a.cfg.Origins) {
+		if !strings.HasPrefix(k, prefix) {
+			continue
+		}
+		v, ok := strings.CutPrefix(a.cfg.Origins[k], "env ")
+		if !ok {
+			return ""
+		}
+		set = true
+		if from := "_" + envVarName(name) + "_"; strings.Contains(v, from) {
+			fixes = append(fixes, "set "+strings.Replace(v, from, "_"+envVarName(n)+"_", 1)+" instead of "+v)
+		}
+	}
+	if !set {
+		return ""
+	}
+	return strings.TrimSuffix("; did you mean "+n+"? "+strings.Join(fixes, ", "), " ")
+}
+
+// envVarName is a name as Spring Boot's relaxed binding spells it in an
+// environment variable: upper case, '.' and '-' as '_'.
+func envVarName(name string) string {
+	return strings.ToUpper(strings.NewReplacer(".", "_", "-", "_").Replace(name))
 }
 
 // composedPart returns, for a configured binding named after a part of a

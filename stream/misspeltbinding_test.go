@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/streambind/streambind/config"
 	"github.com/streambind/streambind/stream"
 )
 
@@ -44,5 +45,45 @@ func TestMisspeltBindingWarnsDefaults(t *testing.T) {
 	}
 	if strings.Contains(logged.String(), "did you mean") || !strings.Contains(logged.String(), "bookInvoise-in-0") {
 		t.Errorf("logged:\n%s", logged.String())
+	}
+}
+
+// A binding name misspelt in an environment variable
+// (STREAM_BINDINGS_PAYMNT_IN_0_GROUP) beside a file that configures the
+// bound payment-in-0 is warned about with a did-you-mean and the variable
+// to set, as the file form is: variables override, they configure no other
+// deployment's functions. The same name configured in a file besides gets
+// no guess (see above).
+func TestMisspeltBindingInEnvWarnsDidYouMean(t *testing.T) {
+	const yaml = "stream:\n  function:\n    definition: payment\n  bindings:\n    payment-in-0:\n      destination: orders\n"
+	for _, c := range []struct {
+		yaml string
+		env  []string
+		want string // "" for no did-you-mean
+	}{
+		{yaml, []string{"STREAM_BINDINGS_PAYMNT_IN_0_GROUP=billing"},
+			"did you mean payment-in-0? set STREAM_BINDINGS_PAYMENT_IN_0_GROUP instead of STREAM_BINDINGS_PAYMNT_IN_0_GROUP"},
+		{yaml, []string{"SPRING_CLOUD_STREAM_BINDINGS_PAYMNT_IN_0_CONSUMER_MAX_ATTEMPTS=2"},
+			"did you mean payment-in-0? set SPRING_CLOUD_STREAM_BINDINGS_PAYMENT_IN_0_CONSUMER_MAX_ATTEMPTS instead of SPRING_CLOUD_STREAM_BINDINGS_PAYMNT_IN_0_CONSUMER_MAX_ATTEMPTS"},
+		{yaml + "    paymnt-in-0:\n      destination: x\n", []string{"STREAM_BINDINGS_PAYMNT_IN_0_GROUP=billing"}, ""},
+	} {
+		l, err := config.Load(config.Options{Data: []byte(c.yaml), Env: c.env})
+		if err != nil {
+			t.Fatal(err)
+		}
+		fns := stream.NewCatalog()
+		stream.AddConsumer(fns, "payment", func(context.Context, []byte) error { return nil })
+		var logged strings.Builder
+		opts := append(typesOpts("memory"), stream.WithLogger(slog.New(slog.NewTextHandler(&logged, nil))))
+		if _, err := stream.NewApp(l.Stream, fns, opts...); err != nil {
+			t.Fatal(err)
+		}
+		out := logged.String()
+		if !strings.Contains(out, "level=WARN") || !strings.Contains(out, "paymnt-in-0") {
+			t.Errorf("%v: no warning:\n%s", c.env, out)
+		}
+		if c.want == "" && strings.Contains(out, "did you mean") || c.want != "" && !strings.Contains(out, c.want) {
+			t.Errorf("%v: logged:\n%s\nwant: %q", c.env, out, c.want)
+		}
 	}
 }
