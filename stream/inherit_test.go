@@ -197,9 +197,17 @@ func TestOutputCarriesInputHeadersRabbit(t *testing.T) {
 	if h["key"] != "k0" || h["tenant"] != "acme" || h[stream.HeaderPartition] != "0" {
 		t.Errorf("sink got headers %v; want key k0, tenant acme, partition 0", h)
 	}
+	in := inputHeaders()
 	for _, k := range append(notCarried, "traceparent") {
-		if v, ok := h[k]; ok {
+		v, ok := h[k]
+		// The sink's own delivery has an amqp_receivedRoutingKey (b-0, as
+		// every RabbitMQ delivery has, as Spring AMQP's): the input's (rk)
+		// must not be it.
+		if ok && (k != "amqp_receivedRoutingKey" || v == in[k]) {
 			t.Errorf("output carries %s=%q of its input", k, v)
 		}
+	}
+	if v := h["amqp_receivedRoutingKey"]; v != "b-0" {
+		t.Errorf("sink's amqp_receivedRoutingKey %q, want its own delivery's b-0", v)
 	}
 }
