@@ -178,6 +178,7 @@ import (
 	"github.com/streambind/streambind/binder/props"
 	"github.com/streambind/streambind/internal/actuatorpath"
 	"github.com/streambind/streambind/internal/didyoumean"
+	"github.com/streambind/streambind/internal/sectionerr"
 	"github.com/streambind/streambind/redact"
 	"github.com/streambind/streambind/stream"
 )
@@ -298,14 +299,7 @@ var showValuesKeys = []string{"management.endpoint.config.show-values", "managem
 // configuration with package config calls [FromConfig], which does.
 func ConfigFrom(raw map[string]any) (Config, error) {
 	c, errs := decode(raw)
-	if len(errs) > 0 {
-		msgs := make([]string, len(errs))
-		for i, e := range errs {
-			msgs[i] = e.path + ": " + e.msg
-		}
-		return c, fmt.Errorf("management configuration: %s", strings.Join(msgs, "; "))
-	}
-	return c, nil
+	return c, sectionerr.Joined("management", errs)
 }
 
 // FromConfig is [ConfigFrom] reporting each problem as the configuration
@@ -322,34 +316,20 @@ func ConfigFrom(raw map[string]any) (Config, error) {
 // in a [stream.ConfigErrors]).
 func FromConfig(raw map[string]any, problem func(path, msg string) *stream.ConfigError) (Config, error) {
 	c, errs := decode(raw)
-	if len(errs) == 0 {
-		return c, nil
-	}
-	if problem == nil {
-		problem = func(path, msg string) *stream.ConfigError { return &stream.ConfigError{Path: path, Msg: msg} }
-	}
-	out := make(stream.ConfigErrors, len(errs))
-	for i, e := range errs {
-		out[i] = problem(e.path, e.msg)
-	}
-	return c, out
+	return c, sectionerr.Errors(errs, problem)
 }
-
-// sectionProblem is one problem of the management section: the key path
-// (as in raw: lower-case) and what is wrong with its value.
-type sectionProblem struct{ path, msg string }
 
 // decode decodes raw's management section over the defaults, returning
 // every problem, sorted by key path.
-func decode(raw map[string]any) (Config, []sectionProblem) {
+func decode(raw map[string]any) (Config, []sectionerr.Problem) {
 	c := Config{ConfigEndpoint: true}
 	m, ok := raw["management"]
 	if !ok || m == nil {
 		return c.withDefaults(), nil
 	}
-	var errs []sectionProblem
+	var errs []sectionerr.Problem
 	bad := func(path, format string, args ...any) {
-		errs = append(errs, sectionProblem{path, fmt.Sprintf(format, args...)})
+		errs = append(errs, sectionerr.Problem{Path: path, Msg: fmt.Sprintf(format, args...)})
 	}
 	showFrom := ""
 	// setAt is where each setting was set, and to what: a setting written
@@ -533,12 +513,7 @@ func decode(raw map[string]any) (Config, []sectionProblem) {
 		}
 		bad(at, "%v", err)
 	}
-	sort.Slice(errs, func(i, j int) bool {
-		if errs[i].path != errs[j].path {
-			return errs[i].path < errs[j].path
-		}
-		return errs[i].msg < errs[j].msg
-	})
+	sectionerr.Sort(errs)
 	return c.withDefaults(), errs
 }
 

@@ -42,7 +42,6 @@ import (
 	"net/url"
 	"reflect"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 
@@ -54,6 +53,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/streambind/streambind/internal/didyoumean"
+	"github.com/streambind/streambind/internal/sectionerr"
 	"github.com/streambind/streambind/redact"
 	"github.com/streambind/streambind/stream"
 )
@@ -87,14 +87,7 @@ type Config struct {
 // configuration with package config calls [FromConfig], which does.
 func ConfigFrom(raw map[string]any) (Config, error) {
 	c, errs := decode(raw)
-	if len(errs) > 0 {
-		msgs := make([]string, len(errs))
-		for i, e := range errs {
-			msgs[i] = e.path + ": " + e.msg
-		}
-		return c, fmt.Errorf("telemetry configuration: %s", strings.Join(msgs, "; "))
-	}
-	return c, nil
+	return c, sectionerr.Joined("telemetry", errs)
 }
 
 // FromConfig is [ConfigFrom] reporting each problem as the configuration
@@ -109,22 +102,8 @@ func ConfigFrom(raw map[string]any) (Config, error) {
 // A nil problem names each key as raw has it, without where it is set.
 func FromConfig(raw map[string]any, problem func(path, msg string) *stream.ConfigError) (Config, error) {
 	c, errs := decode(raw)
-	if len(errs) == 0 {
-		return c, nil
-	}
-	if problem == nil {
-		problem = func(path, msg string) *stream.ConfigError { return &stream.ConfigError{Path: path, Msg: msg} }
-	}
-	out := make(stream.ConfigErrors, len(errs))
-	for i, e := range errs {
-		out[i] = problem(e.path, e.msg)
-	}
-	return c, out
+	return c, sectionerr.Errors(errs, problem)
 }
-
-// sectionProblem is one problem of the sections: the key path (as in raw:
-// lower-case) and what is wrong with its value.
-type sectionProblem struct{ path, msg string }
 
 // logKeys and tracingKeys are the keys of logging and management.tracing,
 // sorted (package management lists the latter in the same words).
@@ -144,12 +123,12 @@ func unknownKey(k string, known []string) string {
 
 // decode decodes logging.* and management.tracing.* over the defaults,
 // returning every problem, sorted by key path.
-func decode(raw map[string]any) (Config, []sectionProblem) {
+func decode(raw map[string]any) (Config, []sectionerr.Problem) {
 	c := Config{Log: LogConfig{Level: slog.LevelInfo, Format: "text"},
 		Tracing: TracingConfig{Exporter: "none", SamplingProbability: 1, ServiceName: "streambind"}}
-	var errs []sectionProblem
+	var errs []sectionerr.Problem
 	bad := func(path string, format string, args ...any) {
-		errs = append(errs, sectionProblem{path, fmt.Sprintf(format, args...)})
+		errs = append(errs, sectionerr.Problem{Path: path, Msg: fmt.Sprintf(format, args...)})
 	}
 	// A setting written in two spellings (sampling-probability and
 	// samplingProbability) with two values is an error naming both, not
@@ -232,12 +211,7 @@ func decode(raw map[string]any) (Config, []sectionProblem) {
 			bad("management.tracing.endpoint", "%v", err)
 		}
 	}
-	sort.Slice(errs, func(i, j int) bool {
-		if errs[i].path != errs[j].path {
-			return errs[i].path < errs[j].path
-		}
-		return errs[i].msg < errs[j].msg
-	})
+	sectionerr.Sort(errs)
 	return c, errs
 }
 
