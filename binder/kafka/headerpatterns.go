@@ -1,7 +1,6 @@
 package kafka
 
 import (
-	"errors"
 	"fmt"
 	"strings"
 
@@ -31,14 +30,16 @@ type headerPattern struct {
 }
 
 // parseHeaderPatterns reads header-patterns: a comma-separated list (or
-// a YAML list). "*" alone, the default, is nil.
+// a YAML list). "*" alone, the default, is nil; so is an empty value (""
+// or an empty list), as in SCSt, whose binder maps every header when
+// headerPatterns is empty (Spring Boot binds "" to an empty array).
 func parseHeaderPatterns(v any) (headerPatterns, error) {
 	l, err := props.List(v)
 	if err != nil {
 		return nil, err
 	}
 	if len(l) == 0 {
-		return nil, errors.New("no pattern: want a comma-separated list such as \"!secret*,*\" (the default is *: every header)")
+		return nil, nil
 	}
 	var hp headerPatterns
 	for _, s := range l {

@@ -31,7 +31,9 @@ func TestHeaderPatternsMatch(t *testing.T) {
 			}
 		}
 	}
-	if hp, err := parseHeaderPatterns(" * "); err != nil || hp != nil {
-		t.Errorf("*: %v, %v; want nil (every header)", hp, err)
+	for _, v := range []any{" * ", "", " , ", []any{}, nil} {
+		if hp, err := parseHeaderPatterns(v); err != nil || hp != nil {
+			t.Errorf("%#v: %v, %v; want nil (every header)", v, hp, err)
+		}
 	}
 }
