@@ -36,10 +36,15 @@ func TestDefaultIdempotencyKeyFallsBackToDeliveryIdentity(t *testing.T) {
 		{"kafka replayed copy, no id", "kafka", stream.Headers{stream.HeaderReplayedID: "orig-1"}, kafkaAt, "orig-1"},
 		{"kafka without position", "kafka", nil, stream.Received{Destination: "javaorders"}, ""},
 		{"nats", "nats", nil, stream.Received{Destination: "orders", Offset: 9, HasOffset: true}, "nats:orders:9"},
-		{"nats partitioned", "nats", nil, stream.Received{Destination: "orders", Partition: 1, HasPartition: true, Offset: 9, HasOffset: true}, "nats:orders:1:9"},
+		// The stream sequence numbers the partition subjects too: a
+		// partitioned consumer's key is the unpartitioned one's.
+		{"nats partitioned", "nats", nil, stream.Received{Destination: "orders", Partition: 1, HasPartition: true, Offset: 9, HasOffset: true}, "nats:orders:9"},
 		{"nats core (no sequence)", "nats", nil, stream.Received{Destination: "orders"}, ""},
-		{"redis", "redis", nil, stream.Received{Destination: "orders", EntryID: "1712345678901-0"}, "redis:orders:1712345678901-0"},
-		{"redis partitioned", "redis", nil, stream.Received{Destination: "orders", Partition: 0, HasPartition: true, EntryID: "1712345678901-3"}, "redis:orders:0:1712345678901-3"},
+		// Entry IDs are per stream: the key names the stream read.
+		{"redis", "redis", nil, stream.Received{Destination: "orders", Stream: "orders", EntryID: "1712345678901-0"}, "redis:orders:1712345678901-0"},
+		{"redis partition stream, consumer not partitioned", "redis", nil, stream.Received{Destination: "orders", Stream: "orders:1", EntryID: "1712345678901-0"}, "redis:orders:1:1712345678901-0"},
+		{"redis partitioned", "redis", nil, stream.Received{Destination: "orders", Partition: 0, HasPartition: true, Stream: "orders:0", EntryID: "1712345678901-3"}, "redis:orders:0:1712345678901-3"},
+		{"redis without stream", "redis", nil, stream.Received{Destination: "orders", EntryID: "1712345678901-3"}, ""},
 		{"rabbit without message_id", "rabbit", stream.Headers{"contentType": "text/plain"}, stream.Received{Destination: "orders", Queue: "orders.g", Exchange: "orders"}, ""},
 		{"rabbit with message_id (the id header)", "rabbit", stream.Headers{"id": "mid-1"}, stream.Received{Destination: "orders", Queue: "orders.g"}, "mid-1"},
 		// The in-process binder numbers its messages from 1 again in each

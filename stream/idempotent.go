@@ -225,9 +225,13 @@ func noKeyHint(binderType string) string {
 //
 //   - kafka: "kafka:<topic>:<partition>:<offset>" (a retry topic's record
 //     its retry topic's position);
-//   - nats: "nats:<destination>[:<partition>]:<stream sequence>"
-//     (JetStream deliveries only);
-//   - redis: "redis:<destination>[:<partition>]:<entry ID>".
+//   - nats: "nats:<destination>:<stream sequence>" (JetStream deliveries
+//     only; the sequence numbers the destination's whole stream, its
+//     partition subjects included, so the partition is not part of it and
+//     a consumer made partitioned or not keeps its keys);
+//   - redis: "redis:<stream key>:<entry ID>" (entry IDs are numbered per
+//     stream: a destination's partition streams number theirs apart, and
+//     a consumer that is not partitioned reads them all).
 //
 // Not for RabbitMQ (a delivery's only identity is its message_id
 // property, which the binder gives as the id header already), the
@@ -241,30 +245,25 @@ func DeliveryIdentity(binderType string, r Received) (string, bool) {
 	if r.Destination == "" {
 		return "", false
 	}
-	part := func(b []byte) []byte {
-		if r.HasPartition {
-			b = append(b, ':')
-			b = strconv.AppendInt(b, int64(r.Partition), 10)
-		}
-		return append(b, ':')
-	}
 	var b []byte
 	switch binderType {
 	case "kafka":
 		if !r.HasPartition || !r.HasOffset {
 			return "", false
 		}
-		b = strconv.AppendInt(part(append([]byte("kafka:"), r.Destination...)), r.Offset, 10)
+		b = append(append([]byte("kafka:"), r.Destination...), ':')
+		b = append(strconv.AppendInt(b, int64(r.Partition), 10), ':')
+		b = strconv.AppendInt(b, r.Offset, 10)
 	case "nats":
 		if !r.HasOffset || r.Offset <= 0 {
 			return "", false
 		}
-		b = strconv.AppendInt(part(append([]byte("nats:"), r.Destination...)), r.Offset, 10)
+		b = strconv.AppendInt(append(append([]byte("nats:"), r.Destination...), ':'), r.Offset, 10)
 	case "redis":
-		if r.EntryID == "" {
+		if r.EntryID == "" || r.Stream == "" {
 			return "", false
 		}
-		b = append(part(append([]byte("redis:"), r.Destination...)), r.EntryID...)
+		b = append(append(append([]byte("redis:"), r.Stream...), ':'), r.EntryID...)
 	default:
 		return "", false
 	}

@@ -179,6 +179,12 @@ type Received struct {
 	// Redis stream entry ID ("1712345678901-0"). Empty on the other
 	// binders.
 	EntryID string
+	// Stream is the Redis stream key the entry was read from, key-prefix
+	// and partition suffix included ("shop:orders:1"): entry IDs are
+	// numbered per stream, and a consumer that is not partitioned reads
+	// the destination's partition streams too, so EntryID alone does not
+	// name the entry. Empty on the other binders.
+	Stream string
 	// Timestamp is the message's time, zero when not known: the Kafka
 	// record's own timestamp (on a topic with message.timestamp.type
 	// LogAppendTime still the producer's: kafka-go does not read the

@@ -189,12 +189,12 @@ func (r *run) call(ctx context.Context, es []*entry) (err error) {
 // received is how e was received (stream.Received): the consumer's
 // destination, the partition of its stream on a partitioned consumer
 // (not on an unpartitioned one, which reads the partition streams too:
-// stream.Received's rule, as on NATS and in process), its entry ID and
-// the time in it, and whether Redis delivered it before (a delivery count
-// above 1: read again from the pending list, or claimed from another
-// member).
+// stream.Received's rule, as on NATS and in process), its stream key and
+// entry ID and the time in it, and whether Redis delivered it before (a
+// delivery count above 1: read again from the pending list, or claimed
+// from another member).
 func (c *consumer) received(e *entry) stream.Received {
-	rc := stream.Received{Destination: c.dest, EntryID: e.id, Timestamp: entryTime(e.id), Redelivered: e.n > 1}
+	rc := stream.Received{Destination: c.dest, EntryID: e.id, Stream: e.key, Timestamp: entryTime(e.id), Redelivered: e.n > 1}
 	if e.part >= 0 && c.spec.Consumer.Partitioned {
 		rc.Partition, rc.HasPartition = e.part, true
 	}
