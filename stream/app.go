@@ -829,6 +829,9 @@ func (a *App) misspeltBinding(path, name string, bound []string) string {
 func (a *App) envMisspelt(path, name, n string) string {
 	prefix := strings.ToLower(path) + "."
 	var fixes []string
+	// One variable may be the origin of several keys (a property map's
+	// section and its entry): its fix is named once.
+	seen := map[string]bool{}
 	set := false
 	for _, k := range sortedMapKeys(a.cfg.Origins) {
 		if !strings.HasPrefix(k, prefix) {
@@ -839,7 +842,8 @@ func (a *App) envMisspelt(path, name, n string) string {
 			return ""
 		}
 		set = true
-		if from := "_" + envVarName(name) + "_"; strings.Contains(v, from) {
+		if from := "_" + envVarName(name) + "_"; strings.Contains(v, from) && !seen[v] {
+			seen[v] = true
 			fixes = append(fixes, "set "+strings.Replace(v, from, "_"+envVarName(n)+"_", 1)+" instead of "+v)
 		}
 	}
