@@ -88,16 +88,26 @@ func (b *Broker) shut() {
 	close(b.done)
 	b.cancel()
 
+	// The WARNs are logged once the lock is released: a slow log handler
+	// must not hold up the broker's other users.
+	type discarded struct {
+		dest, group string
+		n           int
+	}
+	var lost []discarded
 	b.mu.Lock()
 	for _, d := range b.dests {
 		for _, g := range *d.groups.Load() {
 			if n := g.shut(); n > 0 {
-				warnDiscarded(b.cfg.Logger, "memory: broker closed with messages not yet consumed; they are discarded", d.name, g.name, n)
+				lost = append(lost, discarded{d.name, g.name, n})
 			}
 		}
 	}
 	b.dests = nil
 	b.mu.Unlock()
+	for _, l := range lost {
+		warnDiscarded(b.cfg.Logger, "memory: broker closed with messages not yet consumed; they are discarded", l.dest, l.group, l.n)
+	}
 }
 
 // warnDiscarded logs that n messages of group (of destination dest) were
