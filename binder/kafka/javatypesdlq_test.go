@@ -161,9 +161,14 @@ func TestRetryCopyKeepsJavaHeaderTypes(t *testing.T) {
 	types, raw := recordTypes(t, "retry copy", hs)
 	want := maps.Clone(javaTypes)
 	for k := range raw {
-		if strings.HasPrefix(k, "x-streambind-retry-") {
+		// x-streambind-replayed-id: the id-less record's delivery
+		// identity, its idempotency key (keepOriginalIdentity).
+		if strings.HasPrefix(k, "x-streambind-retry-") || k == stream.HeaderReplayedID {
 			want[k] = "java.lang.String"
 		}
+	}
+	if got, want := raw[stream.HeaderReplayedID], "kafka:"+topic+":0:0"; got != want {
+		t.Errorf("retry copy's %s = %q, want the original's identity %q", stream.HeaderReplayedID, got, want)
 	}
 	if !maps.Equal(types, want) {
 		t.Errorf("retry copy's spring_json_header_types lists %v, want %v", types, want)

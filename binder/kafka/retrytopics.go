@@ -354,6 +354,7 @@ func (w *partWorker) retryLater(m *kafkago.Message, env stream.Envelope, dr *str
 	}
 	rt := RetryTopicName(main, c.spec.Group, dr.Delay)
 	retryCopy := stream.Envelope{Payload: env.Payload, Key: env.Key, Headers: dr.Headers, NativeHeaders: env.NativeHeaders}
+	keepOriginalIdentity(retryCopy.Headers, env.Received)
 	var kept map[string]string // a Java producer's header types, kept
 	retryCopy.Headers, kept = keepJavaTypes(m.Headers, retryCopy.Headers)
 	rec := deadLetterRecord(rt, m.Partition, &retryCopy, kept)
@@ -397,6 +398,25 @@ func (w *partWorker) retryLater(m *kafkago.Message, env stream.Envelope, dr *str
 			return parkStopped
 		}
 		delay = min(delay*2, 5*time.Second)
+	}
+}
+
+// keepOriginalIdentity gives h, a retry copy's headers, the delivery
+// identity of the record it copies (received as rc) as
+// x-streambind-replayed-id when the record has no id and is no copy
+// itself (a Java producer's record): the default idempotency key of an
+// id-less record is that identity (stream.DeliveryIdentity), and the
+// copy, at another position on its retry topic, must keep it, as a copy
+// of a record with an id keeps the id. Otherwise the copy's success marked
+// another key, and a redelivery of the original (a restart or rebalance
+// before its offset's commit) ran the handler again. A copy of a copy
+// has the header already; the core's output does not inherit it.
+func keepOriginalIdentity(h stream.Headers, rc stream.Received) {
+	if h == nil || strings.TrimSpace(h[stream.HeaderReplayedID]) != "" || strings.TrimSpace(h[stream.HeaderID]) != "" {
+		return
+	}
+	if id, ok := stream.DeliveryIdentity(Type, rc); ok {
+		h[stream.HeaderReplayedID] = id
 	}
 }
 
