@@ -6,7 +6,7 @@ import "log/slog"
 // warnings Load left to the app (Options.Logger unset:
 // [stream.Config.LoaderWarnings]) unless they were logged already, by
 // stream.NewApp or an earlier call: after that it is a no-op. A program
-// that can end between Load and NewApp (telemetry.ConfigFrom,
+// that can end between Load and NewApp (telemetry.FromConfig,
 // idempotency.FromConfig or telemetry.NewTracerProvider failing, often
 // for the very key a warning names) defers it right after Load, so that
 // the warnings are not lost on those paths:

@@ -144,7 +144,12 @@ var ErrNoIdempotencyKey = errors.New("idempotency key: the message has no key")
 // CompileIdempotencyKey compiles c's key expression (default
 // [DefaultIdempotencyKeyExpression]) for a binding whose binder type is
 // not known: the default finds no delivery identity
-// ([CompileIdempotencyKeyFor]).
+// ([CompileIdempotencyKeyFor]). Under the default, [IdempotencyKey.Of]
+// returns [ErrNoIdempotencyKey] for a message without a key, which is not
+// a permanent error: middleware of its own that returns it as the
+// message's failure gets the message retried and then dead-lettered;
+// handle the message without deduplication instead, as package
+// idempotency does.
 func CompileIdempotencyKey(c IdempotencyConfig) (*IdempotencyKey, error) {
 	return CompileIdempotencyKeyFor(c, "")
 }
