@@ -975,6 +975,7 @@ func (r *run) envelope(d *amqp.Delivery) stream.Envelope {
 	env := fromDeliverySized(d, envelopeSize(d))
 	withDeliveryHeaders(env.Headers, d)
 	env.Received = r.received(d)
+	r.restoreRetryOrigin(d, env.Headers, &env.Received) // retryqueues.go
 	withReceivedHeaders(env.Headers, &env.Received, d.ConsumerTag)
 	if note, ok := env.Headers[UndecodableHeaders]; ok {
 		r.c.log.Warn("rabbit: message delivered with headers the AMQP client cannot decode replaced or dropped (header "+UndecodableHeaders+" says which)",
@@ -1326,6 +1327,12 @@ func (r *run) deadLetter(in inbound, env stream.Envelope, cause error, counted, 
 	h := stream.DeadLetterHeaders(env.Headers, cause)
 	h[stream.HeaderOriginalExchange] = in.d.Exchange
 	h[stream.HeaderOriginalRoutingKey] = in.d.RoutingKey
+	if env.Received.Queue != "" {
+		// As first received (a retry's copy comes back from its wait
+		// queue through the default exchange: restoreRetryOrigin).
+		h[stream.HeaderOriginalExchange] = env.Received.Exchange
+		h[stream.HeaderOriginalRoutingKey] = env.Received.RoutingKey
+	}
 	// The key goes as a header on the wire (keyHeader, toPublishing),
 	// fitted with the others (fitDeadLetter).
 	dl := stream.Envelope{Payload: env.Payload, Headers: h, Key: env.Key}

@@ -143,7 +143,11 @@
 // broker's tag), the binder's values over headers of those names the
 // message carries (as expressions read them from stream.Received; Spring
 // lets such a header win for the exchange, routing key and redelivered
-// flag, which no Spring or streambind producer sends). Not amqp_deliveryTag
+// flag, which no Spring or streambind producer sends). A message back from
+// a retry-delays wait queue (through the default exchange, routed by the
+// queue's name) reads the exchange and routing key it was first received
+// with, which its parked copy carries as x-streambind-received-exchange
+// and -routing-key (removed before the handler). Not amqp_deliveryTag
 // (the binder settles every delivery itself: Spring's tag is for a manual
 // ack on its amqp_channel, which has no counterpart here),
 // amqp_receivedDeliveryMode or amqp_lastInBatch. A dead letter read

@@ -104,23 +104,58 @@ func (c *consumer) declareTopology(t topology, declare func(topology) error) err
 // the replay's copy keeps) or republished (without the wait queues'
 // entries: withoutWaitQueues), and gets every retry again.
 func (r *run) markRetry(d *amqp.Delivery, env stream.Envelope) {
-	delays := r.c.spec.Consumer.RetryDelays
-	if len(delays) == 0 || r.c.spec.Group == "" {
-		return
+	if r.fromWaitQueue(d) {
+		stream.MarkRetryDelivery(env.Headers)
+	}
+}
+
+// fromWaitQueue reports whether d comes back from one of the consumer's
+// wait queues (its latest x-death: expired there).
+func (r *run) fromWaitQueue(d *amqp.Delivery) bool {
+	if len(r.c.spec.Consumer.RetryDelays) == 0 || r.c.spec.Group == "" {
+		return false
 	}
 	xs, ok := d.Headers["x-death"].([]any)
 	if !ok || len(xs) == 0 {
-		return
+		return false
 	}
 	x, ok := xs[0].(amqp.Table)
 	if !ok {
-		return
+		return false
 	}
 	if reason, _ := x["reason"].(string); reason != "expired" {
+		return false
+	}
+	q, _ := x["queue"].(string)
+	return r.isWaitQueue(q)
+}
+
+// The exchange and routing key a parked copy's message was first received
+// with (headerRetryExchange, headerRetryRoutingKey): the copy comes back
+// from its wait queue through the default exchange, with the queue's name
+// as its routing key, and without them its handler
+// (amqp_receivedExchange, amqp_receivedRoutingKey), its expressions
+// (stream.Received) and its dead letter (x-original-exchange,
+// x-original-routingKey) saw those instead of the original's.
+const (
+	headerRetryExchange   = "x-streambind-received-exchange"
+	headerRetryRoutingKey = "x-streambind-received-routing-key"
+)
+
+// restoreRetryOrigin sets rc, the Received of delivery d whose headers
+// are h, to the exchange and routing key of the message first received,
+// when d comes back from a wait queue with them (retryLater), and removes
+// them from h (elsewhere they are not believed).
+func (r *run) restoreRetryOrigin(d *amqp.Delivery, h stream.Headers, rc *stream.Received) {
+	ex, okx := h[headerRetryExchange]
+	rk, okr := h[headerRetryRoutingKey]
+	if !okx && !okr {
 		return
 	}
-	if q, _ := x["queue"].(string); r.isWaitQueue(q) {
-		stream.MarkRetryDelivery(env.Headers)
+	delete(h, headerRetryExchange)
+	delete(h, headerRetryRoutingKey)
+	if okx && r.fromWaitQueue(d) {
+		rc.Exchange, rc.RoutingKey = ex, rk
 	}
 }
 
@@ -162,6 +197,11 @@ func (r *run) retryLater(in inbound, env stream.Envelope, dr *stream.DelayedRetr
 			continue
 		}
 		h[k] = v
+	}
+	// Received as first: restored from these when it comes back.
+	h[headerRetryExchange], h[headerRetryRoutingKey] = env.Received.Exchange, env.Received.RoutingKey
+	if env.Received.Queue == "" {
+		h[headerRetryExchange], h[headerRetryRoutingKey] = in.d.Exchange, in.d.RoutingKey
 	}
 	msg := toPublishing(stream.Envelope{Payload: env.Payload, Headers: h, Key: env.Key}, c.spec.ContentType)
 	msg.MessageId = in.d.MessageId
