@@ -73,7 +73,6 @@ import (
 	"log/slog"
 	"sort"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -81,6 +80,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	goredis "github.com/redis/go-redis/v9"
 
+	"github.com/streambind/streambind/internal/pace"
 	"github.com/streambind/streambind/stream"
 )
 
@@ -130,7 +130,7 @@ type Consumer struct {
 type bindingStats struct {
 	skipped, processed, markFailures, unkeyed atomic.Int64
 	// unkeyedWarn paces the warning about messages without a key.
-	unkeyedWarn warnPace
+	unkeyedWarn pace.Gate // one a minute (Min = Max)
 }
 
 // New installs the idempotent consumer on every input binding of app that
@@ -270,7 +270,7 @@ func New(app *stream.App, cfg Config, opts Options) (*Consumer, error) {
 			return fail(fmt.Errorf("idempotency: %w", err))
 		}
 		c.bindings = append(c.bindings, name)
-		c.stats[name] = &bindingStats{}
+		c.stats[name] = &bindingStats{unkeyedWarn: pace.Gate{Min: time.Minute, Max: time.Minute}}
 		c.stores[name] = ic.Store
 		log.Debug("idempotent consumer installed", "binding", name, "store", ic.Store, "key-expression", key.String(), "retention", ic.Retention)
 	}
@@ -336,31 +336,10 @@ func (c *Consumer) duplicate(ctx context.Context, binding, key string) {
 func (c *Consumer) unkeyed(ctx context.Context, binding string, err error) {
 	s := c.stats[binding]
 	s.unkeyed.Add(1)
-	if ok, held := s.unkeyedWarn.allow(time.Now()); ok {
+	if ok, held := s.unkeyedWarn.Allow(time.Now()); ok {
 		c.log.WarnContext(ctx, "idempotency: message handled without deduplication: "+err.Error(),
 			"binding", binding, "unkeyed_total", s.unkeyed.Load(), "warnings_held_back", held)
 	}
-}
-
-// warnPace lets a repeated warning through at once, then at most once
-// per warnPaceEvery, counting those held back. The zero value is ready.
-type warnPace struct {
-	mu   sync.Mutex
-	last time.Time
-	held int
-}
-
-const warnPaceEvery = time.Minute
-
-func (p *warnPace) allow(now time.Time) (ok bool, held int) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if !p.last.IsZero() && now.Sub(p.last) < warnPaceEvery {
-		p.held++
-		return false, 0
-	}
-	p.last, held, p.held = now, p.held, 0
-	return true, held
 }
 
 func (c *Consumer) processed(binding string)  { c.stats[binding].processed.Add(1) }

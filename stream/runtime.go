@@ -430,7 +430,7 @@ func (rt *runtimeBinding) retryAfter(ctx context.Context, env Envelope, attempt 
 	if sent && !IsPermanent(err) {
 		stats.errors.Add(1)
 		msg := "output send failed after every attempt; input left for redelivery"
-		if ok, held := rt.sendWarn.allow(time.Now()); ok {
+		if ok, held := rt.sendWarn.Allow(time.Now()); ok {
 			rt.log.Warn(msg, "attempts", n, "output_binding", se.out.name, "output_binder", se.out.binderName,
 				"error", boundedErr(err), "suppressed", held)
 		} else {
