@@ -304,7 +304,7 @@ func (c *Catalog) resolve(def string) ([]*boundFunc, []string) {
 			}
 			e, found := c.entries[n]
 			if !found {
-				probs = append(probs, c.notRegistered(n))
+				probs = append(probs, c.notRegistered(item, n))
 				ok = false
 				continue
 			}
@@ -330,14 +330,16 @@ func (c *Catalog) resolve(def string) ([]*boundFunc, []string) {
 	return out, probs
 }
 
-// notRegistered is the problem of a definition's function name n that
-// is not registered: with, for names joined by ',' that are all
-// registered (createOrder,payment), the separators the definition takes
-// (Spring Cloud Function reads ',' as '|': streambind, whose definitions
-// compose with '|' only, refuses it rather than guess);
-// else with the registered name n most likely misspells; and the
-// registered names.
-func (c *Catalog) notRegistered(n string) string {
+// notRegistered is the problem of the function name n of the definition
+// item (its ';'-separated part) that is not registered: with, for names
+// joined by ',' that are all registered (createOrder,payment), the
+// separators the definition takes and the item written with each: ';'
+// (separate functions) or '|' (their composition, which is what Spring
+// Cloud Function, reading ',' as '|', ran: an SCSt file's "a,b" was a|b;
+// streambind, whose definitions compose with '|' only, refuses ',' rather
+// than guess); else with the registered name n most likely misspells; and
+// the registered names.
+func (c *Catalog) notRegistered(item, n string) string {
 	msg := fmt.Sprintf("function %q is not registered", n)
 	if parts := strings.Split(n, ","); len(parts) > 1 {
 		all := true
@@ -347,7 +349,9 @@ func (c *Catalog) notRegistered(n string) string {
 			all = all && found
 		}
 		if all {
-			return msg + fmt.Sprintf(": the definition separates functions with ';' and composes them with '|', not ',' (did you mean %q? Spring Cloud Function reads ',' as '|', a composition)", strings.Join(parts, ";"))
+			semi := strings.Replace(item, n, strings.Join(parts, ";"), 1)
+			comp := strings.Replace(item, n, strings.Join(parts, "|"), 1)
+			return msg + fmt.Sprintf(": the definition separates functions with ';' and composes them with '|', not ','; did you mean %q (separate functions) or %q (their composition, which Spring Cloud Function reads ',' as, so what an SCSt application of this definition ran)?", semi, comp)
 		}
 	}
 	if sug := didyoumean.Suggest(n, c.Names()); sug != "" {

@@ -12,6 +12,9 @@ import (
 // "function \"createOrder,enrichOrder,...\" is not registered" did not say
 // that definitions are separated by ';'. And a misspelt name (enrichOrdr)
 // listed the registered names without pointing at the one it misspells.
+// Spring Cloud Function reads ',' as '|', so an SCSt application of
+// "a,b" ran the composition a|b: the hint offers that reading beside the
+// ';' one, for the whole ';'-separated item.
 func TestDefinitionProblemHints(t *testing.T) {
 	fns := stream.NewCatalog()
 	stream.AddSupplier(fns, "createOrder", func(context.Context) (string, error) { return "", nil })
@@ -20,9 +23,10 @@ func TestDefinitionProblemHints(t *testing.T) {
 	stream.AddConsumer(fns, "payment", func(context.Context, string) error { return nil })
 	for _, c := range []struct{ def, want, not string }{
 		{"createOrder,enrichOrder,inventory,payment",
-			`function "createOrder,enrichOrder,inventory,payment" is not registered: the definition separates functions with ';' and composes them with '|', not ',' (did you mean "createOrder;enrichOrder;inventory;payment"? Spring Cloud Function reads ',' as '|', a composition)`, ""},
+			`function "createOrder,enrichOrder,inventory,payment" is not registered: the definition separates functions with ';' and composes them with '|', not ','; did you mean "createOrder;enrichOrder;inventory;payment" (separate functions) or "createOrder|enrichOrder|inventory|payment" (their composition, which Spring Cloud Function reads ',' as, so what an SCSt application of this definition ran)?`, ""},
 		{"enrichOrder|inventory, payment",
-			`function "inventory, payment" is not registered: the definition separates functions with ';' and composes them with '|', not ',' (did you mean "inventory;payment"? Spring Cloud Function reads ',' as '|', a composition)`, ""},
+			// The whole item is suggested, not just the part with ','.
+			`function "inventory, payment" is not registered: the definition separates functions with ';' and composes them with '|', not ','; did you mean "enrichOrder|inventory;payment" (separate functions) or "enrichOrder|inventory|payment" (their composition, which Spring Cloud Function reads ',' as, so what an SCSt application of this definition ran)?`, ""},
 		{"enrichOrdr;payment",
 			`function "enrichOrdr" is not registered; did you mean enrichOrder? (registered: createOrder, enrichOrder, inventory, payment)`, ""},
 		// A part not registered: no ';' hint, no guess for the whole.
