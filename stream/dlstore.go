@@ -221,9 +221,10 @@ func ReplayHeaders(h Headers) Headers {
 	// default key is the replayed id when set) sees them as one message.
 	// Named the copy's id, a copy's dead letter, replayed, ran again
 	// after another copy of the original had succeeded.
-	if orig := h[HeaderReplayedID]; orig != "" {
+	// An empty or blank id is none, as to the default key (IdempotencyKey.Of).
+	if orig := h[HeaderReplayedID]; strings.TrimSpace(orig) != "" {
 		out[HeaderReplayedID] = orig
-	} else if id, ok := h[HeaderID]; ok {
+	} else if id := h[HeaderID]; strings.TrimSpace(id) != "" {
 		out[HeaderReplayedID] = id
 	} else if orig, ok := originalRecordIdentity(h); ok {
 		// A Kafka record without an id (a Java producer's): the
