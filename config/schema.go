@@ -2,7 +2,6 @@ package config
 
 import (
 	"reflect"
-	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -242,27 +241,9 @@ func suggest(key string, candidates []string) string {
 }
 
 // suggestions returns every candidate near enough to key to be a likely
-// typo of it, by [didyoumean.Suggest]'s rule, nearest first (then in
-// candidates' order).
+// typo of it, nearest first ([didyoumean.Suggestions]).
 func suggestions(key string, candidates []string) []string {
-	type near struct {
-		c string
-		d int
-	}
-	k := squash(key)
-	var out []near
-	for _, c := range candidates {
-		sc := squash(c)
-		if d := levenshtein(k, sc); d <= max(1, min(3, len(sc)/3)) {
-			out = append(out, near{c, d})
-		}
-	}
-	slices.SortStableFunc(out, func(a, b near) int { return a.d - b.d })
-	names := make([]string, len(out))
-	for i, n := range out {
-		names[i] = n.c
-	}
-	return names
+	return didyoumean.Suggestions(key, candidates)
 }
 
 // levenshtein is the edit distance of a and b (in bytes).

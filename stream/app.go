@@ -22,6 +22,8 @@ import (
 	"github.com/agnivade/levenshtein"
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
+
+	"github.com/streambind/streambind/internal/didyoumean"
 )
 
 // Option configures an [App].
@@ -796,7 +798,7 @@ func (a *App) warnUnbound(known map[string]string) {
 // stream.<type>.bindings.<name>).
 func (a *App) misspeltBinding(path, name string, bound []string) string {
 	n := nearest(name, bound)
-	if n == "" || levenshtein.ComputeDistance(strings.ToLower(name), strings.ToLower(n)) > max(1, min(3, len(n)/3)) {
+	if n == "" || !didyoumean.Near(name, n) {
 		return ""
 	}
 	if a.configured(strings.ToLower(n)) {

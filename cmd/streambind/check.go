@@ -20,6 +20,7 @@ import (
 	"github.com/streambind/streambind/binder/rabbit"
 	"github.com/streambind/streambind/binder/redis"
 	"github.com/streambind/streambind/config"
+	"github.com/streambind/streambind/internal/didyoumean"
 	"github.com/streambind/streambind/stream"
 	"github.com/streambind/streambind/topology"
 )
@@ -462,7 +463,7 @@ func check(s *service) *checked {
 			if own[c] || cm == nil || m == nil || cm[2] != m[2] {
 				continue
 			}
-			if levenshtein.ComputeDistance(c, l) <= max(1, min(3, len(l)/3)) {
+			if didyoumean.Near(l, c) {
 				return true
 			}
 		}

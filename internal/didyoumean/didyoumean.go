@@ -4,6 +4,7 @@
 package didyoumean
 
 import (
+	"slices"
 	"strings"
 	"unicode"
 )
@@ -25,10 +26,47 @@ func Suggest(key string, candidates []string) string {
 	if best == "" {
 		return ""
 	}
-	if bestD > max(1, min(3, len(Squash(best))/3)) {
+	if _, ok := distanceWithin(k, Squash(best)); !ok {
 		return ""
 	}
 	return best
+}
+
+// Suggestions returns every candidate near enough to key to be a likely
+// typo of it ([Near]), nearest first (then in candidates' order).
+func Suggestions(key string, candidates []string) []string {
+	type near struct {
+		c string
+		d int
+	}
+	k := Squash(key)
+	var out []near
+	for _, c := range candidates {
+		if d, ok := distanceWithin(k, Squash(c)); ok {
+			out = append(out, near{c, d})
+		}
+	}
+	slices.SortStableFunc(out, func(a, b near) int { return a.d - b.d })
+	names := make([]string, len(out))
+	for i, n := range out {
+		names[i] = n.c
+	}
+	return names
+}
+
+// Near reports whether key is near enough to candidate to be a likely typo
+// of it: compared squashed, an edit distance of at most a third of the
+// candidate's squashed length, 1 to 3.
+func Near(key, candidate string) bool {
+	_, ok := distanceWithin(Squash(key), Squash(candidate))
+	return ok
+}
+
+// distanceWithin is the distance of the squashed k and c, and whether it
+// is within Near's bound.
+func distanceWithin(k, c string) (int, bool) {
+	d := Distance(k, c)
+	return d, d <= max(1, min(3, len(c)/3))
 }
 
 // Squash lower-cases key and drops '-' and '_'.
