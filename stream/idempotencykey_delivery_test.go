@@ -91,7 +91,10 @@ func TestExplicitIdempotencyKeyNullStaysPermanent(t *testing.T) {
 	if !stream.IsPermanent(err) || errors.Is(err, stream.ErrNoIdempotencyKey) || !strings.Contains(err.Error(), `"headers['id']" yielded null`) {
 		t.Fatalf("explicit headers['id']: %v; want a permanent error naming it", err)
 	}
-	for _, expr := range []string{stream.DefaultIdempotencyKeyExpression, "headers['x-streambind-replayed-id']  ?:  headers['id']"} {
+	// The default however written: other spacing, double quotes (which
+	// the grammar accepts; only spaces were ignored before).
+	for _, expr := range []string{stream.DefaultIdempotencyKeyExpression, "headers['x-streambind-replayed-id']  ?:  headers['id']",
+		`headers["x-streambind-replayed-id"] ?: headers["id"]`, `headers[ 'x-streambind-replayed-id' ]?:headers[ "id" ]`} {
 		k, err := stream.CompileIdempotencyKeyFor(stream.IdempotencyConfig{KeyExpression: expr}, "kafka")
 		if err != nil {
 			t.Fatal(err)

@@ -166,8 +166,19 @@ func CompileIdempotencyKeyFor(c IdempotencyConfig, binderType string) (*Idempote
 	if err != nil {
 		return nil, err
 	}
-	def := strings.Join(strings.Fields(c.KeyExpression), "") == strings.Join(strings.Fields(DefaultIdempotencyKeyExpression), "")
-	return &IdempotencyKey{e: e, byDelivery: def, binderType: binderType}, nil
+	return &IdempotencyKey{e: e, byDelivery: isDefaultKey(e), binderType: binderType}, nil
+}
+
+// isDefaultKey reports whether e is [DefaultIdempotencyKeyExpression],
+// however written: compared as parsed, so that the default copied with
+// other spacing or double quotes (headers["id"], which the grammar
+// accepts) is the default still.
+func isDefaultKey(e *Expression) bool {
+	if strings.TrimSpace(e.src) == DefaultIdempotencyKeyExpression {
+		return true
+	}
+	d, err := CompileExpression(DefaultIdempotencyKeyExpression, "", "payload", "headers")
+	return err == nil && e.prog.Node().String() == d.prog.Node().String()
 }
 
 // String is the expression.
