@@ -503,6 +503,11 @@ func decode(raw map[string]any) (Config, []sectionerr.Problem) {
 			"management.tracing.service-name", "management.tracing.insecure":
 			// Decoded by package telemetry.
 		default:
+			if strings.HasPrefix(norm(path), "management.tracing.") {
+				// Package telemetry's section: it reports the key (once,
+				// with its own did-you-mean), not both packages.
+				return
+			}
 			bad(path, "%s", unknownKey(path))
 		}
 	})
