@@ -33,29 +33,10 @@ func TestIdempotentConsumerOfJavaRecords(t *testing.T) {
 	marks := idempotency.NewMemoryStore()
 	handled := make(chan string, 8)
 	start := func(group string) (*idempotency.Consumer, func() error) {
-		fns := stream.NewCatalog()
-		stream.AddConsumer(fns, "orders", func(_ context.Context, m stream.Message[javaOrder]) error {
+		return startIdempotentOrders(t, c, topic, group, marks, nil, func(m stream.Message[javaOrder]) error {
 			handled <- group + " " + m.Payload.OrderID
 			return nil
 		})
-		cfg := &stream.Config{
-			Function:      stream.FunctionConfig{Definition: "orders"},
-			Binders:       map[string]stream.BinderConfig{"k": {Type: kafka.Type, Environment: map[string]any{"brokers": c.Brokers()}}},
-			DefaultBinder: "k",
-			Bindings: map[string]stream.BindingConfig{
-				"orders-in-0": {Destination: topic, Group: group, Consumer: stream.ConsumerConfig{MaxAttempts: 1,
-					Idempotency: stream.IdempotencyConfig{Store: stream.IdempotencyStoreMemory}}},
-			},
-		}
-		app, err := stream.NewApp(cfg, fns, stream.WithBinderType(kafka.Type, kafka.New), stream.WithoutSignals(), stream.WithLogger(slog.New(slog.DiscardHandler)))
-		if err != nil {
-			t.Fatal(err)
-		}
-		idem, err := idempotency.New(app, idempotency.Config{}, idempotency.Options{Memory: marks})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return idem, bindertest.RunApp(t, app)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
@@ -116,4 +97,35 @@ func TestIdempotentConsumerOfJavaRecords(t *testing.T) {
 		t.Fatalf("handler ran again: %s", h)
 	default:
 	}
+}
+
+// startIdempotentOrders runs an app whose consumer orders reads topic in
+// group on c, with the default idempotency key over marks (shared between
+// calls, as instances sharing a store see them) and at most one attempt
+// (retryDelays, when set, parks a failed one on the retry topics), calling
+// handle for each order. It returns the idempotent consumer and the app's
+// stop.
+func startIdempotentOrders(t *testing.T, c *kafkatest.Cluster, topic, group string, marks *idempotency.MemoryStore,
+	retryDelays []time.Duration, handle func(stream.Message[javaOrder]) error) (*idempotency.Consumer, func() error) {
+	t.Helper()
+	fns := stream.NewCatalog()
+	stream.AddConsumer(fns, "orders", func(_ context.Context, m stream.Message[javaOrder]) error { return handle(m) })
+	cfg := &stream.Config{
+		Function:      stream.FunctionConfig{Definition: "orders"},
+		Binders:       map[string]stream.BinderConfig{"k": {Type: kafka.Type, Environment: map[string]any{"brokers": c.Brokers()}}},
+		DefaultBinder: "k",
+		Bindings: map[string]stream.BindingConfig{
+			"orders-in-0": {Destination: topic, Group: group, Consumer: stream.ConsumerConfig{MaxAttempts: 1, RetryDelays: retryDelays,
+				Idempotency: stream.IdempotencyConfig{Store: stream.IdempotencyStoreMemory}}},
+		},
+	}
+	app, err := stream.NewApp(cfg, fns, stream.WithBinderType(kafka.Type, kafka.New), stream.WithoutSignals(), stream.WithLogger(slog.New(slog.DiscardHandler)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	idem, err := idempotency.New(app, idempotency.Config{}, idempotency.Options{Memory: marks})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return idem, bindertest.RunApp(t, app)
 }

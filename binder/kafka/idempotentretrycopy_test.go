@@ -3,15 +3,12 @@ package kafka_test
 import (
 	"context"
 	"errors"
-	"log/slog"
 	"sync"
 	"testing"
 	"time"
 
 	kafkago "github.com/segmentio/kafka-go"
 
-	"github.com/streambind/streambind/binder/bindertest"
-	"github.com/streambind/streambind/binder/kafka"
 	"github.com/streambind/streambind/binder/kafka/kafkatest"
 	"github.com/streambind/streambind/idempotency"
 	"github.com/streambind/streambind/stream"
@@ -36,8 +33,7 @@ func TestIdlessRetryCopyKeyedAsItsOriginal(t *testing.T) {
 	var mu sync.Mutex
 	failedOnce := false
 	start := func(group string) (*idempotency.Consumer, func() error) {
-		fns := stream.NewCatalog()
-		stream.AddConsumer(fns, "orders", func(_ context.Context, m stream.Message[javaOrder]) error {
+		return startIdempotentOrders(t, c, topic, group, marks, []time.Duration{50 * time.Millisecond}, func(m stream.Message[javaOrder]) error {
 			mu.Lock()
 			first := !failedOnce
 			failedOnce = true
@@ -48,25 +44,6 @@ func TestIdlessRetryCopyKeyedAsItsOriginal(t *testing.T) {
 			handled <- group + " " + m.Payload.OrderID + " " + m.Received.Destination
 			return nil
 		})
-		cfg := &stream.Config{
-			Function:      stream.FunctionConfig{Definition: "orders"},
-			Binders:       map[string]stream.BinderConfig{"k": {Type: kafka.Type, Environment: map[string]any{"brokers": c.Brokers()}}},
-			DefaultBinder: "k",
-			Bindings: map[string]stream.BindingConfig{
-				"orders-in-0": {Destination: topic, Group: group, Consumer: stream.ConsumerConfig{MaxAttempts: 1,
-					RetryDelays: []time.Duration{50 * time.Millisecond},
-					Idempotency: stream.IdempotencyConfig{Store: stream.IdempotencyStoreMemory}}},
-			},
-		}
-		app, err := stream.NewApp(cfg, fns, stream.WithBinderType(kafka.Type, kafka.New), stream.WithoutSignals(), stream.WithLogger(slog.New(slog.DiscardHandler)))
-		if err != nil {
-			t.Fatal(err)
-		}
-		idem, err := idempotency.New(app, idempotency.Config{}, idempotency.Options{Memory: marks})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return idem, bindertest.RunApp(t, app)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
