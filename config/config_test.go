@@ -586,6 +586,8 @@ func TestErrors(t *testing.T) {
 			[]problem{{"", "application.yaml:1", "refers to itself"}}},
 		{"unknown key with suggestion", "stream:\n  bindings:\n    x-in-0:\n      consumer:\n        max-attemps: 3\n", nil,
 			[]problem{{"stream.bindings.x-in-0.consumer.max-attemps", "application.yaml:5", "unknown key; did you mean max-attempts?"}}},
+		{"non-ASCII typo", "stream:\n  bindings:\n    x-in-0:\n      gröup: a\n", nil,
+			[]problem{{"stream.bindings.x-in-0.gröup", "application.yaml:4", "unknown key; did you mean group?"}}},
 		{"unknown camelCase key", "stream:\n  defaultBindr: kafka\n", nil,
 			[]problem{{"stream.default-bindr", "application.yaml:2", "did you mean default-binder?"}}},
 		{"key one level too high", "stream:\n  bindings:\n    x-in-0:\n      max-attempts: 3\n", nil,

@@ -246,5 +246,5 @@ func suggestions(key string, candidates []string) []string {
 	return didyoumean.Suggestions(key, candidates)
 }
 
-// levenshtein is the edit distance of a and b (in bytes).
+// levenshtein is the edit distance of a and b (in characters).
 func levenshtein(a, b string) int { return didyoumean.Distance(a, b) }

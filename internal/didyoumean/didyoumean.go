@@ -7,13 +7,14 @@ import (
 	"slices"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 )
 
 // Suggest returns the candidate closest to key, compared squashed
 // (lower-case, without '-' and '_': sampling-probability, samplingProbability
 // and sampling_probability are one key), or "" when none is close enough to
 // be a likely typo: an edit distance of at most a third of the candidate's
-// squashed length, 1 to 3.
+// squashed length in characters, 1 to 3.
 func Suggest(key string, candidates []string) string {
 	k := Squash(key)
 	best, bestD := "", -1
@@ -56,7 +57,7 @@ func Suggestions(key string, candidates []string) []string {
 
 // Near reports whether key is near enough to candidate to be a likely typo
 // of it: compared squashed, an edit distance of at most a third of the
-// candidate's squashed length, 1 to 3.
+// candidate's squashed length in characters, 1 to 3.
 func Near(key, candidate string) bool {
 	_, ok := distanceWithin(Squash(key), Squash(candidate))
 	return ok
@@ -66,7 +67,7 @@ func Near(key, candidate string) bool {
 // is within Near's bound.
 func distanceWithin(k, c string) (int, bool) {
 	d := Distance(k, c)
-	return d, d <= max(1, min(3, len(c)/3))
+	return d, d <= max(1, min(3, utf8.RuneCountInString(c)/3))
 }
 
 // Squash lower-cases key and drops '-' and '_'.
@@ -81,8 +82,11 @@ func Squash(key string) string {
 	return b.String()
 }
 
-// Distance is the edit distance of a and b (in bytes).
-func Distance(a, b string) int {
+// Distance is the edit distance of a and b in characters (runes): a
+// mistyped non-ASCII letter (destinatión for destination, grüp for grup)
+// is one edit, not the two or three of its UTF-8 bytes.
+func Distance(as, bs string) int {
+	a, b := []rune(as), []rune(bs)
 	prev := make([]int, len(b)+1)
 	cur := make([]int, len(b)+1)
 	for j := range prev {

@@ -31,3 +31,37 @@ func TestNearAndSuggestions(t *testing.T) {
 		t.Errorf("Suggest = %q, want none", s)
 	}
 }
+
+// TestDistanceInCharacters: a mistyped non-ASCII letter is one edit, and a
+// candidate's length is counted in characters, so a non-ASCII typo of a key
+// is suggested as its ASCII twin is (gröup as grxup).
+func TestDistanceInCharacters(t *testing.T) {
+	for _, c := range []struct {
+		a, b string
+		d    int
+	}{
+		{"destinatión", "destination", 1},
+		{"gröup", "group", 1},
+		{"grüp", "grup", 1},
+		{"größe", "grosse", 3}, // ö→o, ß→s, +s
+		{"", "ü", 1},
+	} {
+		if got := Distance(c.a, c.b); got != c.d {
+			t.Errorf("Distance(%q, %q) = %d, want %d", c.a, c.b, got, c.d)
+		}
+	}
+	if !Near("gröup", "group") || !Near("grxup", "group") {
+		t.Errorf("Near(gröup, group) = %v, Near(grxup, group) = %v, want both true", Near("gröup", "group"), Near("grxup", "group"))
+	}
+	if s := Suggest("destinatión", []string{"group", "destination"}); s != "destination" {
+		t.Errorf("Suggest(destinatión) = %q, want destination", s)
+	}
+	// The bound is a third of the candidate's characters: "größe-in-0" has
+	// 8 squashed characters (10 bytes), so 2 edits, not 3.
+	if Near("grxxxein0", "größe-in-0") {
+		t.Errorf("Near(grxxxein0, größe-in-0) = true, want false: 3 edits exceed a third of 8 characters")
+	}
+	if !Near("grxxein0", "größe-in-0") {
+		t.Errorf("Near(grxxein0, größe-in-0) = false, want true: 2 edits")
+	}
+}
