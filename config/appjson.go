@@ -2,6 +2,9 @@ package config
 
 import (
 	"encoding/json"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
 
 	"github.com/streambind/streambind/stream"
 )
@@ -68,4 +71,60 @@ func describeJSON(v any) string {
 		return "a number"
 	}
 	return "a value"
+}
+
+// appJSONProfileKeys returns the profile keys SPRING_APPLICATION_JSON
+// sets (spring.profiles.active, include, default and group.<name>, nested
+// or dotted), as a document holding only them, or nil when it sets none
+// or is not a JSON object (appJSONLayer reports that). Spring Boot binds
+// these keys from every property source, the JSON's above the system
+// environment's, so they choose the profiles as the variables' do, and
+// win over them. A key whose value is not a string or a list of strings
+// is a problem (origin "env SPRING_APPLICATION_JSON").
+func appJSONProfileKeys(env map[string]string) (*document, []*stream.ConfigError) {
+	s := env[EnvApplicationJSON]
+	if len(strings.TrimSpace(s)) == 0 {
+		return nil, nil
+	}
+	docs, err := parseYAML(EnvApplicationJSON, []byte(s))
+	if err != nil || len(docs) != 1 || docs[0] == nil || docs[0].kind != yaml.MappingNode {
+		return nil, nil
+	}
+	root := docs[0]
+	origin := "env " + EnvApplicationJSON
+	d := &document{}
+	var errs []*stream.ConfigError
+	found := false
+	for _, k := range []string{"active", "include", "default"} {
+		val, _, ok := findKey(root, []string{"spring", "profiles", k})
+		if !ok {
+			continue
+		}
+		list, ok := stringList(val)
+		if !ok {
+			errs = append(errs, &stream.ConfigError{Path: "spring.profiles." + k, Origin: origin, Msg: "expected a comma-separated string or a list of profile names"})
+			continue
+		}
+		found = true
+		switch k {
+		case "active":
+			d.active, d.activeSet = list, true
+		case "include":
+			d.include, d.includeSet = list, true
+		default:
+			d.deflt, d.defaultSet = list, true
+		}
+	}
+	gs, gerrs := profileGroups(EnvApplicationJSON, root)
+	for _, e := range gerrs {
+		key, msg, _ := strings.Cut(e.msg, ": ")
+		errs = append(errs, &stream.ConfigError{Path: key, Origin: origin, Msg: msg})
+	}
+	if len(gs) > 0 {
+		d.groups, found = gs, true
+	}
+	if !found {
+		return nil, errs
+	}
+	return d, errs
 }

@@ -83,7 +83,8 @@
 //   - SPRING_APPLICATION_JSON ([EnvApplicationJSON]), a JSON object of
 //     keys, is read as Spring Boot reads it: over the files and the other
 //     variables, its keys validated as a file's (origin "env
-//     SPRING_APPLICATION_JSON").
+//     SPRING_APPLICATION_JSON"). Its spring.profiles.active, include,
+//     default and group.<name> choose the profiles, over the variables'.
 //   - Spring Boot's logging.level.root and management.server.port (in a
 //     file, or LOGGING_LEVEL_ROOT, MANAGEMENT_SERVER_PORT) are read as
 //     logging.level and the port of management.server.address (-1: none);
@@ -243,7 +244,8 @@ type Options struct {
 	// is a warning naming the files looked for (as in Spring Boot, a
 	// profile may only switch code), unless a document of the base files
 	// is activated by it. When nil, the profiles are taken from
-	// the environment: STREAM_PROFILES_ACTIVE (comma list), else
+	// the environment: spring.profiles.active of SPRING_APPLICATION_JSON,
+	// else STREAM_PROFILES_ACTIVE (comma list), else
 	// SPRING_PROFILES_ACTIVE, else spring.profiles.active of the base
 	// files; spring.profiles.include of the base files is added in every
 	// case, before them (as in Spring Boot, the active profiles win). A non-nil empty slice activates none (but include's); while
@@ -1149,8 +1151,10 @@ func inDir(dir, file string) string {
 }
 
 // activeProfiles returns the profiles to merge: spring.profiles.include
-// of the base files' documents without a profile condition, then those
-// given, else STREAM_PROFILES_ACTIVE, else SPRING_PROFILES_ACTIVE (comma
+// of SPRING_APPLICATION_JSON, of the environment and of the base files'
+// documents without a profile condition, then those given, else
+// SPRING_APPLICATION_JSON's spring.profiles.active, else
+// STREAM_PROFILES_ACTIVE, else SPRING_PROFILES_ACTIVE (comma
 // lists), else spring.profiles.active of the base files (the last
 // document that sets it, of those without a profile condition), in
 // Spring Boot's order. Blank entries and repeats are
@@ -1164,6 +1168,15 @@ func inDir(dir, file string) string {
 // resolves the placeholders of every property source's values.
 func activeProfiles(given []string, lookup lookupFunc, env map[string]string, bases []*fileDocs) ([]string, map[string]profileOrigin, []*stream.ConfigError) {
 	list, origin := given, "Options.Profiles"
+	jd, errs := appJSONProfileKeys(env)
+	if list == nil && jd != nil && jd.activeSet {
+		// SPRING_APPLICATION_JSON ranks above the other variables in
+		// Spring Boot.
+		list, origin = jd.active, "env "+EnvApplicationJSON
+		if list == nil {
+			list = []string{}
+		}
+	}
 	if list == nil {
 		if name, s, ok := envSetting(env, "spring.profiles.active", EnvProfiles, EnvSpringProfiles); ok {
 			list, origin = splitList(s), "env "+name
@@ -1192,6 +1205,11 @@ func activeProfiles(given []string, lookup lookupFunc, env map[string]string, ba
 	// puts the additional ones before the active ones): the files of the
 	// active profiles win over theirs.
 	var included []named
+	if jd != nil {
+		for _, p := range jd.include {
+			included = append(included, named{p, "env " + EnvApplicationJSON, "spring.profiles.include"})
+		}
+	}
 	if name, s, ok := envSetting(env, "spring.profiles.include", EnvSpringProfilesInclude); ok {
 		for _, p := range splitList(s) {
 			included = append(included, named{p, "env " + name, "spring.profiles.include"})
@@ -1210,7 +1228,6 @@ func activeProfiles(given []string, lookup lookupFunc, env map[string]string, ba
 	var out []string
 	seen := map[string]bool{}
 	origins := map[string]profileOrigin{}
-	var errs []*stream.ConfigError
 	for _, n := range all {
 		// spring.profiles.active: ${PROFILE:dev}, SPRING_PROFILES_ACTIVE=${P}.
 		expand := n.origin != "Options.Profiles"
@@ -1310,6 +1327,20 @@ func groupsOf(lookup lookupFunc, env map[string]string, files []*fileDocs) (map[
 		}
 		groups[name] = def
 	}
+	// SPRING_APPLICATION_JSON's groups, over the variables' (Spring Boot
+	// binds the map from every source, the JSON's entry for a name
+	// winning). (Problems with its keys are activeProfiles'.)
+	if jd, _ := appJSONProfileKeys(env); jd != nil {
+		for _, g := range jd.groups {
+			def := groupDef{origin: "env " + EnvApplicationJSON}
+			for _, m := range g.members {
+				ps, perrs := profileNames(m, true, lookup, "spring.profiles.group."+g.name, "spring.profiles.group."+g.name, def.origin)
+				errs = append(errs, perrs...)
+				def.members = append(def.members, ps...)
+			}
+			groups[g.name] = def
+		}
+	}
 	return groups, errs
 }
 
@@ -1376,7 +1407,8 @@ func envSetting(env map[string]string, key string, names ...string) (string, str
 }
 
 // defaultProfiles returns the profiles accepted while none is active, as
-// Spring Boot's: SPRING_PROFILES_DEFAULT, else spring.profiles.default of
+// Spring Boot's: SPRING_APPLICATION_JSON's spring.profiles.default, else
+// SPRING_PROFILES_DEFAULT, else spring.profiles.default of
 // the base files (the last document without a profile condition that
 // sets it), else "default". Names are checked as active profiles' are.
 func defaultProfiles(lookup lookupFunc, env map[string]string, bases []*fileDocs) ([]string, []*stream.ConfigError) {
@@ -1388,7 +1420,9 @@ func defaultProfiles(lookup lookupFunc, env map[string]string, bases []*fileDocs
 			}
 		}
 	}
-	if name, s, ok := envSetting(env, "spring.profiles.default", EnvSpringProfilesDefault); ok {
+	if jd, _ := appJSONProfileKeys(env); jd != nil && jd.defaultSet {
+		list, origin = jd.deflt, "env "+EnvApplicationJSON
+	} else if name, s, ok := envSetting(env, "spring.profiles.default", EnvSpringProfilesDefault); ok {
 		list, origin = splitList(s), "env "+name
 	}
 	var out []string

@@ -26,7 +26,7 @@ type loadFlags struct {
 
 func (f *loadFlags) add(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&f.profile, "profile", "",
-		"profiles to activate, comma-separated (application-<profile>.yaml or .properties); default: STREAM_PROFILES_ACTIVE, else SPRING_PROFILES_ACTIVE")
+		"profiles to activate, comma-separated (application-<profile>.yaml or .properties); default: SPRING_APPLICATION_JSON's spring.profiles.active, else STREAM_PROFILES_ACTIVE, else SPRING_PROFILES_ACTIVE, else the base files'")
 }
 
 // profiles returns the profiles to give the loader: nil (the environment
