@@ -1,6 +1,8 @@
 package config
 
 import (
+	"slices"
+
 	"github.com/streambind/streambind/stream"
 )
 
@@ -14,6 +16,12 @@ type ignoredBinderBindingKey struct {
 	// when, if not nil, says which values are ignored so; the binder
 	// takes (or refuses) the others.
 	when func(v any) bool
+	// effective, if not nil, says from a binding's other properties of
+	// the same kind (prop: its own, else stream.<type>.default's, merged
+	// as SCSt and the binder merge them) whether the key takes effect on
+	// it after all: it is then left to the binder, which takes or refuses
+	// it.
+	effective func(prop func(key string) (any, bool)) bool
 }
 
 var ignoredBinderBindingKeys = []ignoredBinderBindingKey{
@@ -26,6 +34,13 @@ var ignoredBinderBindingKeys = []ignoredBinderBindingKey{
 	// there too. true is what the binder does, and it takes it silently.
 	{binder: "kafka", kind: "consumer", key: "autocommitonerror", when: isBool(false),
 		why: "false is not honoured: SCSt applies auto-commit-on-error to pollable consumers only, and streambind has none; as SCSt's message-driven consumer, the binder commits a message that failed every attempt once it was dead-lettered (enable-dlq) or dropped, so a failure does not stop the partition. To see failed messages again, set enable-dlq: true and replay the dead letters"},
+	// SCSt's Kafka binder evaluates it only with sync: true (how long a
+	// send waits for the broker's acknowledgement); without sync it has
+	// no effect there either. With sync: true the binder refuses it,
+	// saying what bounds a send here.
+	{binder: "kafka", kind: "producer", key: "sendtimeoutexpression",
+		effective: func(prop func(string) (any, bool)) bool { v, ok := prop("sync"); return ok && isBool(true)(v) },
+		why:       "SCSt evaluates it only with sync: true (how long a send waits for the broker's acknowledgement), and sync is not true here, so it has no effect in SCSt either; every send here waits for the acknowledgement, bounded by write-timeout × send-attempts"},
 	{binder: "rabbit", kind: "consumer", key: "consumerpriority",
 		why: "the RabbitMQ binder does not set the x-priority consumer argument: every consumer of a queue has the default priority and the broker delivers round-robin among them; for one active consumer at a time set single-active-consumer: true"},
 }
@@ -51,9 +66,46 @@ func ignoredBinderKeys(tree map[string]any, origins map[string]string) (warnings
 			if !ok || (k.when != nil && !k.when(v)) {
 				continue
 			}
+			if k.effective != nil && takesEffect(tree, k, sec, sections) {
+				continue
+			}
 			_, _ = takeKey(tree, path)
 			warnings = append(warnings, &stream.ConfigError{Path: p, Origin: originOf(origins, p), Msg: "ignored: " + k.why})
 		}
 	}
 	return warnings
+}
+
+// takesEffect tells whether k, set in section sec of sections (the
+// binder's default and its bindings), takes effect on a binding after all
+// (k.effective): on sec's own binding, its properties over the default's;
+// for the default section, on the default alone or on a binding listed
+// that inherits k (does not set it) and whose properties make it take
+// effect.
+func takesEffect(tree map[string]any, k ignoredBinderBindingKey, sec []string, sections [][]string) bool {
+	dflt := []string{k.binder, "default"}
+	prop := func(own []string) func(string) (any, bool) {
+		return func(key string) (any, bool) {
+			if _, v, ok := lookupSquashed(tree, append(append([]string(nil), own...), k.kind, key)); ok {
+				return v, true
+			}
+			_, v, ok := lookupSquashed(tree, append(append([]string(nil), dflt...), k.kind, key))
+			return v, ok
+		}
+	}
+	if !slices.Equal(sec, dflt) {
+		return k.effective(prop(sec))
+	}
+	if k.effective(prop(dflt)) {
+		return true
+	}
+	for _, b := range sections {
+		if slices.Equal(b, dflt) {
+			continue
+		}
+		if _, _, own := lookupSquashed(tree, append(append([]string(nil), b...), k.kind, k.key)); !own && k.effective(prop(b)) {
+			return true
+		}
+	}
+	return false
 }

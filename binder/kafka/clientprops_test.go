@@ -746,9 +746,9 @@ func TestSCStTypedKeys(t *testing.T) {
 		"stream.kafka.bindings.in-0.consumer.standardHeaders":      "is not supported",
 	})
 	err = v.ValidateProducer(stream.ProducerSpec{Binding: "out-0", Extension: map[string]any{
-		"sendTimeoutExpression": "1000", "transactionManager": "tm"}})
+		"sync": true, "sendTimeoutExpression": "1000", "transactionManager": "tm"}})
 	wantErrs(t, err, map[string]string{
-		"stream.kafka.bindings.out-0.producer.sendTimeoutExpression": "SCSt uses it only with sync: true, to bound how long a send waits for the broker's acknowledgement; here every send waits for it (as with sync: true), bounded by write-timeout × send-attempts (request.timeout.ms, retries + 1): set those for the binding, or give Bridge().Send a context with a deadline",
+		"stream.kafka.bindings.out-0.producer.sendTimeoutExpression": "not supported with sync: true: SCSt waits that long at most for the broker's acknowledgement of a send; here every send waits for it, bounded by write-timeout × send-attempts (request.timeout.ms, retries + 1): set those for the binding, or give Bridge().Send a context with a deadline",
 		"stream.kafka.bindings.out-0.producer.transactionManager":    "exactly-once transactions are not",
 	})
 }

@@ -696,6 +696,14 @@ func decodeProducer(d *props.Decoder, st *settings, path string, m map[string]an
 	out := defaultProducerSettings()
 	out.acks = st.requiredAcks
 	var own clientProps
+	// SCSt's sync (scstKey takes any boolean): it decides whether
+	// send-timeout-expression has an effect.
+	var sync bool
+	for k, v := range m {
+		if props.Norm(k) == "sync" {
+			sync, _ = props.Bool(v)
+		}
+	}
 	d.Each(path, d.Nest(path, m, producerSections...), func(k, p string, v any) (err error) {
 		switch k {
 		case "batchtimeout", "linger":
@@ -732,6 +740,12 @@ func decodeProducer(d *props.Decoder, st *settings, path string, m map[string]an
 		case "headerpatterns":
 			out.headerPatterns, err = parseHeaderPatterns(v)
 		default:
+			if k == "sendtimeoutexpression" && sync {
+				// SCSt's key, taken by scstKey without sync (it has no
+				// effect there either); with sync it asks for a bound
+				// the binder does not evaluate.
+				return errors.New(sendTimeoutUnderSync)
+			}
 			if ok, serr := scstKey("producer", k, v); ok {
 				return serr
 			}

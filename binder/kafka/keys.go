@@ -79,7 +79,7 @@ var producerKeyTable = []keySpec{
 	{name: "allow-non-transactional", scst: true},
 	{name: "use-topic-header", scst: true},
 	{name: "close-timeout", scst: true},
-	{name: "send-timeout-expression", scst: true, refused: true},
+	{name: "send-timeout-expression", scst: true},
 	{name: "record-metadata-channel", scst: true, refused: true},
 	{name: "transaction-manager", scst: true, refused: true},
 }

@@ -19,6 +19,11 @@ import (
 // every binding with OpenTelemetry.
 const observationIgnored = "%s: true is ignored: tracing is configured with management.tracing.* (package telemetry, stream.WithTracerProvider), which traces every binding on every binder"
 
+// sendTimeoutUnderSync is why send-timeout-expression is refused with
+// sync: true (decodeProducer); without sync it has no effect, in SCSt as
+// here, and is taken.
+const sendTimeoutUnderSync = "not supported with sync: true: SCSt waits that long at most for the broker's acknowledgement of a send; here every send waits for it, bounded by write-timeout × send-attempts (request.timeout.ms, retries + 1): set those for the binding, or give Bridge().Send a context with a deadline for a bound per message (a function's output is bounded by its input's handling)"
+
 // javaBean is why a key naming a Spring bean is refused.
 const javaBean = "it names a Spring bean, and there are none here: what the bean did is done in Go code (functions, stream options)"
 
@@ -130,10 +135,13 @@ func scstKey(kind, k string, v any) (handled bool, err error) {
 		// There are no transactions, so every send is non-transactional.
 		err = wantBool(anyBool, "")
 	case "producer.sendtimeoutexpression":
-		// SCSt evaluates it only with sync: true, as how long a send waits
-		// for the broker's acknowledgement (the record may still be
-		// written after); here every send waits for it.
-		err = errors.New("not supported: SCSt uses it only with sync: true, to bound how long a send waits for the broker's acknowledgement; here every send waits for it (as with sync: true), bounded by write-timeout × send-attempts (request.timeout.ms, retries + 1): set those for the binding, or give Bridge().Send a context with a deadline for a bound per message (a function's output is bounded by its input's handling); with sync: false SCSt ignores the key, so remove it")
+		// SCSt evaluates it only with sync: true, as how long a send
+		// waits for the broker's acknowledgement (the record may still be
+		// written after). Without sync it has no effect there, nor here
+		// (the configuration loader warns of it at its file:line, config:
+		// ignoredBinderBindingKeys); with sync, decodeProducer refuses it
+		// before it gets here (sendTimeoutUnderSync).
+		_, err = props.String(v)
 	case "producer.usetopicheader":
 		err = wantBool(is(false), "the topic is the binding's destination (or a dynamic destination of the send bridge)")
 	case "producer.recordmetadatachannel":
