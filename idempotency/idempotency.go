@@ -189,14 +189,23 @@ func New(app *stream.App, cfg Config, opts Options) (*Consumer, error) {
 		}
 		path := "stream.bindings." + b.Name() + ".consumer.idempotency"
 		ic = ic.WithDefaults()
-		if b.Config().Consumer.HeaderMode == stream.HeaderModeNone && strings.Contains(ic.KeyExpression, "headers") {
-			// The core drops the headers before any attempt: the key
-			// would be null for every message.
-			return fail(fmt.Errorf("%s.key-expression: %q reads headers, but consumer.header-mode is none (the headers are dropped before the key is computed): key on the payload", path, ic.KeyExpression))
-		}
 		key, err := stream.CompileIdempotencyKeyFor(ic, b.BinderType())
 		if err != nil {
 			return fail(fmt.Errorf("%s.key-expression: %w", path, err))
+		}
+		if b.Config().Consumer.HeaderMode == stream.HeaderModeNone && strings.Contains(ic.KeyExpression, "headers") {
+			// The core drops the headers before any attempt: the key
+			// would be null for every message. The default key then
+			// falls back to the delivery's identity (its position: Kafka
+			// topic/partition/offset, JetStream sequence, Redis entry
+			// ID) on a binder that gives one; elsewhere there is none.
+			switch {
+			case key.IsDefault() && stream.HasDeliveryIdentity(b.BinderType()):
+			case key.IsDefault():
+				return fail(fmt.Errorf("%s.key-expression: the default (%q) reads headers, but consumer.header-mode is none (the headers are dropped before the key is computed), and the %s binder gives a delivery no identity to key it by instead (the Kafka, NATS and Redis binders key it by its position): set key-expression to a key of the payload (payload.orderId)", path, ic.KeyExpression, binderName(b.BinderType())))
+			default:
+				return fail(fmt.Errorf("%s.key-expression: %q reads headers, but consumer.header-mode is none (the headers are dropped before the key is computed): key on the payload", path, ic.KeyExpression))
+			}
 		}
 		var mw func(stream.Handler) stream.Handler
 		name := b.Name()
@@ -374,4 +383,13 @@ func (c *Consumer) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(descMarkFailures, prometheus.CounterValue, float64(s.markFailures.Load()), b, st)
 		ch <- prometheus.MustNewConstMetric(descUnkeyed, prometheus.CounterValue, float64(s.unkeyed.Load()), b, st)
 	}
+}
+
+// binderName names a binder type in an error ("" is a binder type not
+// known to the binding).
+func binderName(binderType string) string {
+	if binderType == "" {
+		return "binding's"
+	}
+	return binderType
 }

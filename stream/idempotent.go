@@ -184,6 +184,25 @@ func isDefaultKey(e *Expression) bool {
 // String is the expression.
 func (k *IdempotencyKey) String() string { return k.e.String() }
 
+// IsDefault reports whether k is [DefaultIdempotencyKeyExpression] (the
+// key-expression unset, or the default however written), which keys a
+// message it finds no key for by its delivery identity
+// ([DeliveryIdentity]).
+func (k *IdempotencyKey) IsDefault() bool { return k.byDelivery }
+
+// HasDeliveryIdentity reports whether a binder of type binderType gives
+// its deliveries the identity [DeliveryIdentity] returns (kafka, nats,
+// redis), which the default idempotency key falls back to: the key that
+// is left under consumer.header-mode none, where the headers (id among
+// them) are dropped before the key is computed.
+func HasDeliveryIdentity(binderType string) bool {
+	switch binderType {
+	case "kafka", "nats", "redis":
+		return true
+	}
+	return false
+}
+
 // Of returns the key of env. A null or empty key is a permanent error:
 // the message cannot be told from another one — except under the default
 // expression, which falls back to the delivery's identity
