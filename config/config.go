@@ -43,7 +43,12 @@
 //     camelCase form): STREAM_DEFAULT_BINDER, STREAM_BINDINGS_CHARGEPAYMENT_IN_0_GROUP,
 //     SPRING_CLOUD_STREAM_BINDINGS_X_IN_0_CONSUMER_MAXATTEMPTS,
 //     MANAGEMENT_SERVER_ADDRESS, LOGGING_LEVEL, MYAPP_DB_URL. Only upper-case
-//     variables are read. Where '_' could stand for '.' or '-', the keys
+//     variables are read, but for those starting SPRING_ or STREAM_ in
+//     another case (spring_profiles_active,
+//     spring_cloud_stream_bindings_x_in_0_group), read as their upper-case
+//     spelling as Spring Boot reads them (origin: the name as set); set
+//     in two cases, the upper-case spelling wins, else the lower-case
+//     one, else the least name. Where '_' could stand for '.' or '-', the keys
 //     and names the files declare decide (a key the files spell db-url
 //     before one they spell db.url; the longer key first).
 //   - In the stream section a variable may name any key of the schema, and
@@ -349,8 +354,10 @@ type Loaded struct {
 	// Secrets.Tree. Never nil after Load.
 	Secrets *redact.Values
 
-	// env is the environment Load read, for Decode.
-	env map[string]string
+	// env is the environment Load read, for Decode; aliases, the names
+	// it added for variables written in another case (caseAliases).
+	env     map[string]string
+	aliases map[string]string
 	// written holds the property names as the files spell them
 	// (management.server.reserveStock-in-0.binder), for Problem.
 	written map[string]bool
@@ -369,11 +376,12 @@ func Load(opts Options) (*Loaded, error) {
 		envList = os.Environ()
 	}
 	env := envMap(envList)
+	aliases := caseAliases(env) // spring_profiles_active read as SPRING_PROFILES_ACTIVE
 	cfgSchema := configSchema()
 	root := rootSchema(cfgSchema)
 
 	var errs stream.ConfigErrors
-	out := &Loaded{Stream: &stream.Config{}, Raw: map[string]any{}, Secrets: &redact.Values{}, env: env}
+	out := &Loaded{Stream: &stream.Config{}, Raw: map[string]any{}, Secrets: &redact.Values{}, env: env, aliases: aliases}
 
 	// The files: the base files' documents, then each profile's files',
 	// location group by location group (locations.go).
@@ -760,10 +768,17 @@ func Load(opts Options) (*Loaded, error) {
 	out.Stream.Secrets = secrets // NewApp's checks (the binders') hide them too
 	out.Stream.NoConfigFile = noConfigFile(opts, out.Files)
 	for _, e := range errs {
-		e.Msg = secrets.String(e.Msg)
+		e.Msg = secrets.String(renameAliases(e.Msg, aliases))
+		e.Origin = renameAliases(e.Origin, aliases)
 	}
 	for _, w := range out.Warnings {
-		w.Msg = secrets.String(w.Msg)
+		w.Msg = secrets.String(renameAliases(w.Msg, aliases))
+		w.Origin = renameAliases(w.Origin, aliases)
+	}
+	if len(aliases) > 0 {
+		for k, o := range origins {
+			origins[k] = renameAliases(o, aliases)
+		}
 	}
 	if len(out.Warnings) > 0 {
 		lw := &stream.LoaderWarnings{Warnings: make([]stream.LoaderWarning, len(out.Warnings))}

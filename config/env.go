@@ -33,6 +33,81 @@ func envMap(env []string) map[string]string {
 	return m
 }
 
+// caseAliases adds to env, under its upper-case name, each variable of
+// the loader's prefixes (SPRING_..., STREAM_...) written in another case
+// (spring_profiles_active, Spring_Cloud_Stream_...), and returns the
+// upper-case names it added, mapped to the names set. Spring Boot reads
+// such a variable as the upper-case one: its SystemEnvironmentPropertyMapper
+// lower-cases each element of a variable's name, and Spring's
+// SystemEnvironmentPropertySource finds spring.profiles.active as
+// spring_profiles_active. Each is read as its upper-case spelling would
+// be; that spelling, when set too, wins (Boot looks it up first), and of
+// two other spellings the lower-case one wins (Boot's second lookup),
+// else the least name. Other variables (http_proxy, path) are not
+// ours: left alone. A name holding '.' is the key itself (the dotted
+// variables), left alone too.
+func caseAliases(env map[string]string) map[string]string {
+	var aliases map[string]string
+	var names []string
+	for name := range env {
+		up := strings.ToUpper(name)
+		if up == name || strings.ContainsAny(name, ".") || !(strings.HasPrefix(up, "SPRING_") || strings.HasPrefix(up, "STREAM_")) {
+			continue
+		}
+		names = append(names, name)
+	}
+	// The lower-case spelling first, then the least name.
+	sort.Slice(names, func(i, j int) bool {
+		li, lj := names[i] == strings.ToLower(names[i]), names[j] == strings.ToLower(names[j])
+		if li != lj {
+			return li
+		}
+		return names[i] < names[j]
+	})
+	for _, name := range names {
+		up := strings.ToUpper(name)
+		if _, set := env[up]; set {
+			continue
+		}
+		if aliases == nil {
+			aliases = map[string]string{}
+		}
+		env[up], aliases[up] = env[name], name
+	}
+	return aliases
+}
+
+// renameAliases gives the variables caseAliases added their names as set
+// in s (an origin or a message): "env SPRING_PROFILES_ACTIVE" for
+// spring_profiles_active set is "env spring_profiles_active".
+func renameAliases(s string, aliases map[string]string) string {
+	if len(aliases) == 0 || s == "" {
+		return s
+	}
+	for up, name := range aliases {
+		for from := 0; ; {
+			i := strings.Index(s[from:], up)
+			if i < 0 {
+				break
+			}
+			i += from
+			end := i + len(up)
+			if (i > 0 && isNameByte(s[i-1])) || (end < len(s) && isNameByte(s[end])) {
+				from = end
+				continue
+			}
+			s = s[:i] + name + s[end:]
+			from = i + len(name)
+		}
+	}
+	return s
+}
+
+// isNameByte reports whether c may be part of a variable's name.
+func isNameByte(c byte) bool {
+	return c == '_' || '0' <= c && c <= '9' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z'
+}
+
 // envVar is one environment variable that overrides a key.
 type envVar struct {
 	name, value string

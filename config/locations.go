@@ -855,7 +855,9 @@ func DescribeSearch(opts Options) string {
 	if envList == nil {
 		envList = os.Environ()
 	}
-	f := &locFinder{opts: opts, env: envMap(envList), seen: map[string]*source{}}
+	env := envMap(envList)
+	caseAliases(env)
+	f := &locFinder{opts: opts, env: env, seen: map[string]*source{}}
 	names, nameFrom := f.configNames()
 	locs, locFrom := f.setting("spring.config.location", opts.Locations, "Options.Locations", envConfigLocation)
 	adds, addFrom := f.setting("spring.config.additional-location", opts.AdditionalLocations, "Options.AdditionalLocations", envConfigAdditional, envConfigAdditionalSquashed)

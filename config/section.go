@@ -156,7 +156,8 @@ func (l *Loaded) Decode(section string, v any) error {
 	d.decode(raw, rv.Elem(), strings.Join(path, "."))
 	errs = append(errs, d.errs...)
 	for _, e := range errs {
-		e.Msg = l.Secrets.String(e.Msg) // max-attempts: ${DB_PASSWORD}
+		e.Msg = l.Secrets.String(renameAliases(e.Msg, l.aliases)) // max-attempts: ${DB_PASSWORD}
+		e.Origin = renameAliases(e.Origin, l.aliases)
 	}
 	return errs.Err()
 }
@@ -189,7 +190,7 @@ func (l *Loaded) Problem(path, msg string) *stream.ConfigError {
 		}
 	}
 	if env != "" {
-		e.Origin = "env " + env
+		e.Origin = renameAliases("env "+env, l.aliases)
 	}
 	return e
 }
