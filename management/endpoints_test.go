@@ -191,7 +191,8 @@ func TestBindingCountersAreTheMetrics(t *testing.T) {
 		}
 	}
 	want := map[string]map[string]int64{
-		"Orders-Out": {"streambind_binding_messages_sent_total": good + bad, "streambind_binding_errors_total": 0},
+		"Orders-Out": {"streambind_binding_messages_sent_total": good + bad, "streambind_binding_errors_total": 0,
+			"streambind_binding_duplicate_sends_total": 0},
 		"chargePayment-in-0": {
 			"streambind_binding_messages_received_total": good + bad, "streambind_binding_messages_sent_total": 0,
 			"streambind_binding_errors_total": bad, "streambind_binding_retries_total": 0,

@@ -33,36 +33,78 @@ var (
 type bindingCounter struct {
 	name string
 	desc *prometheus.Desc
-	// input: served for input bindings only.
-	input bool
-	value func(st stream.BindingStats, dl stream.DeadLetterStats) int64
+	// side: the bindings it is served for.
+	side  counterSide
+	value func(counterSource) int64
 }
 
-func counterDef(name, help string, input bool, value func(stream.BindingStats, stream.DeadLetterStats) int64) bindingCounter {
-	return bindingCounter{name: name, desc: prometheus.NewDesc(name, help, bindingLabels, nil), input: input, value: value}
+// counterSide says which bindings a counter is served for.
+type counterSide int
+
+const (
+	anySide    counterSide = iota // input and output bindings
+	inputSide                     // input bindings only
+	outputSide                    // output bindings only
+)
+
+// serves reports whether the counter is served for b.
+func (c bindingCounter) serves(b *stream.Binding) bool {
+	switch c.side {
+	case inputSide:
+		return b.IsInput()
+	case outputSide:
+		return !b.IsInput()
+	}
+	return true
+}
+
+// counterSource is what the counters of a binding are read from: the
+// snapshot of its stats and its binder's dead-letter (input) and send
+// (output) counts.
+type counterSource struct {
+	st   stream.BindingStats
+	dl   stream.DeadLetterStats
+	send stream.SendStats
+}
+
+// sourceOf reads b's counter source; st is the snapshot of its stats.
+func sourceOf(b *stream.Binding, st stream.BindingStats) counterSource {
+	src := counterSource{st: st}
+	if b.IsInput() {
+		src.dl = b.DeadLetterStats()
+	} else {
+		src.send = b.SendStats()
+	}
+	return src
+}
+
+func counterDef(name, help string, side counterSide, value func(counterSource) int64) bindingCounter {
+	return bindingCounter{name: name, desc: prometheus.NewDesc(name, help, bindingLabels, nil), side: side, value: value}
 }
 
 // bindingCounters are the counters of a binding, in the order they are
 // served.
 var bindingCounters = []bindingCounter{
-	counterDef("streambind_binding_messages_received_total", "Input messages handled (successfully or not, after their last attempt).", true,
-		func(st stream.BindingStats, _ stream.DeadLetterStats) int64 { return st.Processed + st.Failed }),
-	counterDef("streambind_binding_messages_sent_total", "Messages sent through an output binding and confirmed by the broker.", false,
-		func(st stream.BindingStats, _ stream.DeadLetterStats) int64 { return st.Sent }),
-	counterDef("streambind_binding_errors_total", "Input messages that failed every attempt, plus failed sends and supplier errors.", false,
-		func(st stream.BindingStats, _ stream.DeadLetterStats) int64 { return st.Failed + st.Errors }),
-	counterDef("streambind_binding_retries_total", "Retry attempts of input messages.", true,
-		func(st stream.BindingStats, _ stream.DeadLetterStats) int64 { return st.Retried }),
-	counterDef("streambind_binding_dead_lettered_total", "Input messages handed to the dead-letter queue (streambind_binding_dead_letters_dropped_total counts those the broker refused even when fitted).", true,
-		func(st stream.BindingStats, _ stream.DeadLetterStats) int64 { return st.DeadLettered }),
-	counterDef("streambind_binding_dropped_total", "Input messages dropped after their last attempt (no dlq).", true,
-		func(st stream.BindingStats, _ stream.DeadLetterStats) int64 { return st.Dropped }),
-	counterDef("streambind_binding_dead_letters_truncated_total", "Dead letters sent with something cut to fit the broker's limits (x-streambind-truncated).", true,
-		func(_ stream.BindingStats, dl stream.DeadLetterStats) int64 { return dl.Truncated }),
-	counterDef("streambind_binding_dead_letters_headers_only_total", "Dead letters sent without their payload, which did not fit the broker's limits.", true,
-		func(_ stream.BindingStats, dl stream.DeadLetterStats) int64 { return dl.HeadersOnly }),
-	counterDef("streambind_binding_dead_letters_dropped_total", "Failed messages that could not be dead-lettered, dropped: the broker would not take even a headers-only dead letter (in process: no group reads the dead-letter destination).", true,
-		func(_ stream.BindingStats, dl stream.DeadLetterStats) int64 { return dl.Dropped }),
+	counterDef("streambind_binding_messages_received_total", "Input messages handled (successfully or not, after their last attempt).", inputSide,
+		func(c counterSource) int64 { return c.st.Processed + c.st.Failed }),
+	counterDef("streambind_binding_messages_sent_total", "Messages sent through an output binding and confirmed by the broker.", anySide,
+		func(c counterSource) int64 { return c.st.Sent }),
+	counterDef("streambind_binding_errors_total", "Input messages that failed every attempt, plus failed sends and supplier errors.", anySide,
+		func(c counterSource) int64 { return c.st.Failed + c.st.Errors }),
+	counterDef("streambind_binding_retries_total", "Retry attempts of input messages.", inputSide,
+		func(c counterSource) int64 { return c.st.Retried }),
+	counterDef("streambind_binding_dead_lettered_total", "Input messages handed to the dead-letter queue (streambind_binding_dead_letters_dropped_total counts those the broker refused even when fitted).", inputSide,
+		func(c counterSource) int64 { return c.st.DeadLettered }),
+	counterDef("streambind_binding_dropped_total", "Input messages dropped after their last attempt (no dlq).", inputSide,
+		func(c counterSource) int64 { return c.st.Dropped }),
+	counterDef("streambind_binding_dead_letters_truncated_total", "Dead letters sent with something cut to fit the broker's limits (x-streambind-truncated).", inputSide,
+		func(c counterSource) int64 { return c.dl.Truncated }),
+	counterDef("streambind_binding_dead_letters_headers_only_total", "Dead letters sent without their payload, which did not fit the broker's limits.", inputSide,
+		func(c counterSource) int64 { return c.dl.HeadersOnly }),
+	counterDef("streambind_binding_dead_letters_dropped_total", "Failed messages that could not be dead-lettered, dropped: the broker would not take even a headers-only dead letter (in process: no group reads the dead-letter destination).", inputSide,
+		func(c counterSource) int64 { return c.dl.Dropped }),
+	counterDef("streambind_binding_duplicate_sends_total", "Sends the broker acknowledged as a duplicate and did not store: a message whose id (NATS JetStream: the Nats-Msg-Id, from the id header) it already had within the stream's duplicate-window. Each Send succeeded; a different message that reused an id is lost. The binder's own retry of a send whose acknowledgement was lost is not counted.", outputSide,
+		func(c counterSource) int64 { return c.send.Duplicates }),
 }
 
 // descDelayedRetries is the one labelled binding counter: a series per
@@ -107,16 +149,12 @@ func labeledCounters(b *stream.Binding, st stream.BindingStats) []labeledCounter
 // counters returns the counters of b by name, read from the snapshot st
 // of its stats.
 func counters(b *stream.Binding, st stream.BindingStats) map[string]int64 {
-	var dl stream.DeadLetterStats
-	if b.IsInput() {
-		dl = b.DeadLetterStats()
-	}
+	src := sourceOf(b, st)
 	out := make(map[string]int64, len(bindingCounters))
 	for _, c := range bindingCounters {
-		if c.input && !b.IsInput() {
-			continue
+		if c.serves(b) {
+			out[c.name] = c.value(src)
 		}
-		out[c.name] = c.value(st, dl)
 	}
 	return out
 }
@@ -143,13 +181,10 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	for _, b := range bindings(c.app) {
 		labels := []string{labelValue(b.Name()), labelValue(b.Destination()), labelValue(b.Group()), labelValue(b.Binder())}
 		st := b.Stats()
-		var dl stream.DeadLetterStats
-		if b.IsInput() {
-			dl = b.DeadLetterStats()
-		}
+		src := sourceOf(b, st)
 		for _, bc := range bindingCounters {
-			if !bc.input || b.IsInput() {
-				counter(bc.desc, bc.value(st, dl), labels)
+			if bc.serves(b) {
+				counter(bc.desc, bc.value(src), labels)
 			}
 		}
 		for _, lc := range labeledCounters(b, st) {

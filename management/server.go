@@ -321,7 +321,9 @@ type BindingView struct {
 	// Counters are the binding's counters under their Prometheus names
 	// ("streambind_binding_messages_received_total"): each is the value
 	// GET /metrics serves for this binding, from the same definition.
-	// Input-only counters are absent for output bindings, as in /metrics.
+	// Input-only counters are absent for output bindings, and output-only
+	// ones (streambind_binding_duplicate_sends_total) for input bindings,
+	// as in /metrics.
 	Counters map[string]int64 `json:"counters"`
 	// LabeledCounters are the binding's counters that /metrics serves as
 	// several series, told apart by labels beyond binding, destination,

@@ -522,9 +522,10 @@ type streamRef struct {
 	own        bool
 	subjects   []string
 	maxMsgSize int32
-	maxBytes   int64     // the stream's max-bytes; <= 0: unlimited
-	memory     bool      // memory storage (see storedSize)
-	created    time.Time // tells a stream deleted and made again from the one bound
+	maxBytes   int64         // the stream's max-bytes; <= 0: unlimited
+	memory     bool          // memory storage (see storedSize)
+	created    time.Time     // tells a stream deleted and made again from the one bound
+	duplicates time.Duration // the stream's duplicate window (de-duplication by Nats-Msg-Id)
 }
 
 // captures reports whether the stream's subjects capture subject.
@@ -629,7 +630,7 @@ func (bd *Binder) provisionAgain(ctx context.Context, c *connection, dest string
 }
 
 func refOf(info *jetstream.StreamInfo, own bool) *streamRef {
-	return &streamRef{name: info.Config.Name, own: own, subjects: info.Config.Subjects, maxMsgSize: info.Config.MaxMsgSize, maxBytes: info.Config.MaxBytes, memory: info.Config.Storage == jetstream.MemoryStorage, created: info.Created}
+	return &streamRef{name: info.Config.Name, own: own, subjects: info.Config.Subjects, maxMsgSize: info.Config.MaxMsgSize, maxBytes: info.Config.MaxBytes, memory: info.Config.Storage == jetstream.MemoryStorage, created: info.Created, duplicates: info.Config.Duplicates}
 }
 
 // retention is the retention of a stream the binder makes for dest: the

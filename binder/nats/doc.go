@@ -150,7 +150,14 @@
 // never become one), so a
 // send retried after a timeout or a lost connection is stored once within
 // the stream's duplicate-window; Nats-Expected-Stream makes sure it lands in
-// the destination's stream. Transient failures (no PubAck within
+// the destination's stream. A different message that reuses an id within
+// the duplicate-window is not stored either: JetStream acknowledges it as a
+// duplicate and Send returns nil. That is logged (a WARN naming the binding,
+// the id and the stream's duplicate-window, paced: 1s doubling to 1m while
+// it goes on, with the number held back) and counted
+// (stream.SendStats.Duplicates, the metric
+// streambind_binding_duplicate_sends_total); a duplicate that answers the
+// binder's own retry of a send whose PubAck was lost is neither. Transient failures (no PubAck within
 // send-timeout, a lost connection, no stream answering) are retried up to
 // send-attempts times with back-off (50ms doubling to 1s, jittered);
 // connected but without a stream answering, the binder provisions the

@@ -18,6 +18,7 @@ import (
 	"github.com/streambind/streambind/binder/internal/binding"
 	"github.com/streambind/streambind/binder/internal/dispatch"
 	"github.com/streambind/streambind/binder/internal/msgid"
+	"github.com/streambind/streambind/internal/pace"
 	"github.com/streambind/streambind/stream"
 )
 
@@ -42,12 +43,39 @@ type producer struct {
 	binding.State // Health, SetHealth
 
 	gate binding.Gate // sends in progress; closed by Close
+
+	// Sends JetStream acknowledged as a duplicate that were not the
+	// binder's own retry (stream.SendStats.Duplicates), and the pacing of
+	// their WARN.
+	duplicates atomic.Int64
+	dupWarn    pace.Gate
 }
 
 var (
 	_ stream.Producer             = (*producer)(nil)
 	_ stream.BindingHealthChecker = (*producer)(nil)
+	_ stream.SendReporter         = (*producer)(nil)
 )
+
+// SendStats implements [stream.SendReporter].
+func (p *producer) SendStats() stream.SendStats {
+	return stream.SendStats{Duplicates: p.duplicates.Load()}
+}
+
+// duplicate counts and reports (a paced WARN) a send JetStream did not
+// store because a message with its Nats-Msg-Id, the id header, is in the
+// stream's duplicate window, when it was not the binder's retry of an
+// attempt that may have been stored: a different message that reuses an
+// id is lost there, and the Send succeeded.
+func (p *producer) duplicate(id string, ref *streamRef) {
+	p.duplicates.Add(1)
+	ok, suppressed := p.dupWarn.Allow(time.Now())
+	if !ok {
+		return
+	}
+	p.log.Warn("nats: JetStream did not store a message: its id (Nats-Msg-Id) is a duplicate of a message stored within the stream's duplicate-window; a different message that reuses an id is dropped (give each message its own id header)",
+		"id", id, "stream", ref.name, "duplicate_window", ref.duplicates.String(), "suppressed", suppressed)
+}
 
 func (bd *Binder) newProducer(spec stream.ProducerSpec, ps producerSettings, c *connection, ref *streamRef) *producer {
 	log := spec.Logger // the core's carries the binding's attributes
@@ -122,12 +150,15 @@ func headerTooLarge(err error, h natsgo.Header, key []byte) error {
 func (p *producer) publish(ctx context.Context, msg *natsgo.Msg, id string, attempts int) error {
 	sent := false // an attempt went out and had no answer: it may have been stored
 	for attempt := 1; ; attempt++ {
-		err := p.publishOnce(ctx, msg, id)
+		dup, err := p.publishOnce(ctx, msg, id)
 		if err != nil && unanswered(err) {
 			sent = true
 		}
 		if err == nil {
 			p.SetHealth(nil)
+			if dup && !sent {
+				p.duplicate(id, p.ref.Load())
+			}
 			return nil
 		}
 		if ctx.Err() != nil {
@@ -194,24 +225,27 @@ var timers = sync.Pool{New: func() any {
 	return t
 }}
 
-func (p *producer) publishOnce(ctx context.Context, msg *natsgo.Msg, id string) error {
+// publishOnce publishes msg once and waits for its PubAck; dup reports
+// that JetStream acknowledged it as a duplicate (its Nats-Msg-Id id within
+// the stream's duplicate window) and did not store it.
+func (p *producer) publishOnce(ctx context.Context, msg *natsgo.Msg, id string) (dup bool, err error) {
 	ref := p.ref.Load()
 	fut, err := p.c.js.PublishMsgAsync(msg, jetstream.WithMsgID(id), jetstream.WithExpectStream(ref.name), noPublishRetries)
 	if err != nil {
-		return errNotSent{err}
+		return false, errNotSent{err}
 	}
 	t := timers.Get().(*time.Timer)
 	t.Reset(p.ps.sendTimeout)
 	defer func() { t.Stop(); timers.Put(t) }()
 	select {
-	case <-fut.Ok():
-		return nil
+	case ack := <-fut.Ok():
+		return ack != nil && ack.Duplicate, nil
 	case err := <-fut.Err():
-		return err
+		return false, err
 	case <-t.C:
-		return errPubAckTimeout
+		return false, errPubAckTimeout
 	case <-ctx.Done():
-		return ctx.Err()
+		return false, ctx.Err()
 	}
 }
 
