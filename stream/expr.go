@@ -96,10 +96,14 @@ const HeaderReceivedMessageKey = "kafka_receivedMessageKey"
 // (partition, offset, timestamp) and booleans (redelivered) where the
 // expression compares them with one: headers['kafka_receivedPartitionId']
 // == 0 is SCSt's form (an Integer), == '0' works too. A header of one of
-// these names that the message itself carries is not what the expression
-// sees: the binder's received value wins, as in SCSt, whose binders set
-// them over the message's headers (the message's own headers are not
-// changed). When the binder does not tell the value (no partition on a
+// the kafka_* names or amqp_consumerQueue that the message itself carries
+// is not what the expression sees: the binder's received value wins, as
+// in SCSt, whose binders set them over the message's headers (the
+// message's own headers are not changed). A header amqp_receivedExchange,
+// amqp_receivedRoutingKey or amqp_redelivered that the message carries
+// wins over the binder's value, as in Spring AMQP's inbound mapper
+// (DefaultAmqpHeaderMapper), which maps the message's own headers over
+// those three. When the binder does not tell the value (no partition on a
 // consumer that is not partitioned, say) the expression sees the message's
 // own header of that name, null without one.
 const (
@@ -135,17 +139,23 @@ const (
 var receivedHeaders = [...]struct {
 	name  string
 	value func(r *Received) (string, bool)
+	// messageWins: a header of that name the message carries wins over
+	// the binder's value, as in Spring AMQP's inbound mapper
+	// (DefaultAmqpHeaderMapper maps the received exchange, routing key
+	// and redelivered flag first, then the message's own headers over
+	// them; the consumer queue it adds after).
+	messageWins bool
 }{
-	{HeaderReceivedTopic, func(r *Received) (string, bool) { return r.Destination, r.Destination != "" }},
-	{HeaderReceivedPartition, func(r *Received) (string, bool) { return strconv.Itoa(r.Partition), r.HasPartition }},
-	{HeaderReceivedOffset, func(r *Received) (string, bool) { return strconv.FormatInt(r.Offset, 10), r.HasOffset }},
+	{HeaderReceivedTopic, func(r *Received) (string, bool) { return r.Destination, r.Destination != "" }, false},
+	{HeaderReceivedPartition, func(r *Received) (string, bool) { return strconv.Itoa(r.Partition), r.HasPartition }, false},
+	{HeaderReceivedOffset, func(r *Received) (string, bool) { return strconv.FormatInt(r.Offset, 10), r.HasOffset }, false},
 	{HeaderReceivedTimestamp, func(r *Received) (string, bool) {
 		return strconv.FormatInt(r.Timestamp.UnixMilli(), 10), !r.Timestamp.IsZero()
-	}},
-	{HeaderReceivedExchange, func(r *Received) (string, bool) { return r.Exchange, r.fromRabbit() }},
-	{HeaderReceivedRoutingKey, func(r *Received) (string, bool) { return r.RoutingKey, r.fromRabbit() }},
-	{HeaderConsumerQueue, func(r *Received) (string, bool) { return r.Queue, r.fromRabbit() }},
-	{HeaderRedelivered, func(r *Received) (string, bool) { return strconv.FormatBool(r.Redelivered), r.fromRabbit() }},
+	}, false},
+	{HeaderReceivedExchange, func(r *Received) (string, bool) { return r.Exchange, r.fromRabbit() }, true},
+	{HeaderReceivedRoutingKey, func(r *Received) (string, bool) { return r.RoutingKey, r.fromRabbit() }, true},
+	{HeaderConsumerQueue, func(r *Received) (string, bool) { return r.Queue, r.fromRabbit() }, false},
+	{HeaderRedelivered, func(r *Received) (string, bool) { return strconv.FormatBool(r.Redelivered), r.fromRabbit() }, true},
 }
 
 // fromRabbit reports whether r is of a message received from RabbitMQ,
@@ -174,8 +184,9 @@ func receivedIn(src string) uint16 {
 // record's key over the record's headers; without a key, the header
 // stays); plus the received headers the expression names
 // (receivedHeaders) that the binder tells, over the message's own of
-// those names. The message's headers are not changed: when it adds any,
-// it adds them to a copy.
+// those names (but those a message's own header wins over: messageWins).
+// The message's headers are not changed: when it adds any, it adds them
+// to a copy.
 func (e *Expression) inputHeaders(env Envelope) Headers {
 	return receivedView(env, e.usesReceivedKey, e.received)
 }
@@ -204,6 +215,11 @@ func receivedView(env Envelope, usesKey bool, received uint16) Headers {
 	for i := range receivedHeaders {
 		if received&(1<<i) == 0 {
 			continue
+		}
+		if receivedHeaders[i].messageWins {
+			if _, own := env.Headers[receivedHeaders[i].name]; own {
+				continue
+			}
 		}
 		if v, ok := receivedHeaders[i].value(&env.Received); ok {
 			add(receivedHeaders[i].name, v)

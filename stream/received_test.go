@@ -204,7 +204,8 @@ func TestIdempotencyKeyOfReceivedTopic(t *testing.T) {
 
 // The received headers of an expression come from the message's
 // Received, over a header of the same name the message carries (as SCSt's
-// binders set them), numbers and booleans compare as SCSt's Integer, Long
+// binders set them; but amqp_receivedExchange, amqp_receivedRoutingKey and
+// amqp_redelivered, where the message's own header wins), numbers and booleans compare as SCSt's Integer, Long
 // and Boolean, the amqp_* names only on a RabbitMQ message, and the
 // message's headers are not changed.
 func TestReceivedHeadersInExpressions(t *testing.T) {
@@ -254,6 +255,27 @@ func TestReceivedHeadersInExpressions(t *testing.T) {
 		}
 		if len(h) != 2 || h[stream.HeaderReceivedTopic] != "forged" {
 			t.Fatalf("%s: the message's headers changed: %v", c.expr, h)
+		}
+	}
+
+	// A RabbitMQ message's own amqp_receivedExchange,
+	// amqp_receivedRoutingKey and amqp_redelivered win over the binder's
+	// values, as in Spring AMQP's inbound mapper (the message's headers
+	// mapped over those three); its own amqp_consumerQueue does not (the
+	// mapper adds the consumer queue last).
+	ownAMQP := stream.Headers{stream.HeaderReceivedExchange: "own-x", stream.HeaderReceivedRoutingKey: "own-rk",
+		stream.HeaderRedelivered: "false", stream.HeaderConsumerQueue: "own-q"}
+	for expr, want := range map[string]string{
+		"headers['amqp_receivedExchange'] + ' ' + headers['amqp_receivedRoutingKey']": "own-x own-rk",
+		"headers['amqp_redelivered'] ? 'y' : 'n'":                                     "n",
+		"headers['amqp_consumerQueue']":                                               "pfx.orders.g",
+	} {
+		k, err := stream.CompileIdempotencyKey(stream.IdempotencyConfig{KeyExpression: expr})
+		if err != nil {
+			t.Fatalf("%s: %v", expr, err)
+		}
+		if got, err := k.Of(stream.Envelope{Headers: ownAMQP.Clone(), Received: rabbit}); err != nil || got != want {
+			t.Errorf("%s on a message with its own amqp_* headers: %q, %v; want %q", expr, got, err, want)
 		}
 	}
 }

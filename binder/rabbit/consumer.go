@@ -1784,11 +1784,14 @@ const receivedHeaderCount = 5
 // (also "", the default exchange, as Spring's maps a non-null one),
 // amqp_receivedRoutingKey (when not empty, as Spring's), amqp_consumerQueue,
 // amqp_redelivered ("true" or "false": Spring's Boolean) and
-// amqp_consumerTag (when the broker gave one). The binder's value wins
-// over a header of that name the message carries, as an expression reads
-// it (stream.Received); Spring's mapper lets the message's own exchange,
-// routing key and redelivered headers win (no Spring or streambind
-// producer sends one: their outbound mappers send no amqp_* header).
+// amqp_consumerTag (when the broker gave one). A header of the first
+// three names that the message carries wins over the binder's value, as in
+// Spring's mapper, which maps the message's own headers after those
+// (AbstractHeaderMapper.toHeaders), and as an expression reads them; the
+// binder's amqp_consumerQueue and amqp_consumerTag win over the message's,
+// as Spring's mapper adds those last (addConsumerMetadata). No Spring or
+// streambind producer sends any of them (their outbound mappers send no
+// amqp_* header): only another client's message carries one.
 //
 // Not added: amqp_deliveryTag (Spring's Long, for a manual basicAck on
 // the amqp_channel it gives too: the binder settles every delivery
@@ -1806,12 +1809,17 @@ const receivedHeaderCount = 5
 // does another binder's producer get them unless a function returns a
 // Message with them.
 func withReceivedHeaders(h stream.Headers, rc *stream.Received, consumerTag string) {
-	h[stream.HeaderReceivedExchange] = rc.Exchange
+	unlessOwn := func(k, v string) {
+		if _, own := h[k]; !own {
+			h[k] = v
+		}
+	}
+	unlessOwn(stream.HeaderReceivedExchange, rc.Exchange)
 	if rc.RoutingKey != "" {
-		h[stream.HeaderReceivedRoutingKey] = rc.RoutingKey
+		unlessOwn(stream.HeaderReceivedRoutingKey, rc.RoutingKey)
 	}
 	h[stream.HeaderConsumerQueue] = rc.Queue
-	h[stream.HeaderRedelivered] = strconv.FormatBool(rc.Redelivered)
+	unlessOwn(stream.HeaderRedelivered, strconv.FormatBool(rc.Redelivered))
 	if consumerTag != "" {
 		h[headerConsumerTag] = consumerTag
 	}

@@ -140,10 +140,12 @@
 // exchange), amqp_receivedRoutingKey (when not empty),
 // amqp_consumerQueue, amqp_redelivered ("true"/"false") and
 // amqp_consumerTag (consumer-tag-prefix's <prefix>#<n>, else the
-// broker's tag), the binder's values over headers of those names the
-// message carries (as expressions read them from stream.Received; Spring
-// lets such a header win for the exchange, routing key and redelivered
-// flag, which no Spring or streambind producer sends). A message back from
+// broker's tag). A header amqp_receivedExchange, amqp_receivedRoutingKey
+// or amqp_redelivered that the message carries wins over the binder's
+// value, as in Spring's mapper (which maps the message's own headers over
+// those three); the binder's amqp_consumerQueue and amqp_consumerTag win
+// over the message's, as Spring's mapper adds them last. Expressions read
+// them the same way; stream.Received holds the binder's values. A message back from
 // a retry-delays wait queue (through the default exchange, routed by the
 // queue's name) reads the exchange and routing key it was first received
 // with, which its parked copy carries as x-streambind-received-exchange

@@ -19,10 +19,15 @@ import (
 // DefaultAmqpHeaderMapper): amqp_receivedExchange (also "" for the
 // default exchange), amqp_receivedRoutingKey, amqp_consumerQueue,
 // amqp_redelivered ("false", then "true" when the Nak'ed message comes
-// again) and amqp_consumerTag (consumer-tag-prefix's <prefix>#<n>); the
-// binder's values win over headers of those names the message carries.
-// Before, only expressions could read them (stream.Received): a handler
-// reading @Header(AmqpHeaders.RECEIVED_ROUTING_KEY)'s header got nothing.
+// again) and amqp_consumerTag (consumer-tag-prefix's <prefix>#<n>). A
+// header amqp_receivedExchange, amqp_receivedRoutingKey or amqp_redelivered
+// that the message carries wins over the binder's value, as in Spring's
+// mapper (the message's own headers mapped over those three); the
+// binder's amqp_consumerQueue and amqp_consumerTag win over the message's
+// (Spring's mapper adds them last), and Received keeps the binder's
+// values. Before, only expressions could read them (stream.Received): a
+// handler reading @Header(AmqpHeaders.RECEIVED_ROUTING_KEY)'s header got
+// nothing; and then the binder's values won over all five.
 func TestReceivedHeaders(t *testing.T) {
 	t.Parallel()
 	vhost := rabbittest.VHost(t)
@@ -52,8 +57,7 @@ func TestReceivedHeaders(t *testing.T) {
 	}
 	defer c.Stop(context.Background())
 	ch := rabbittest.Channel(t, vhost)
-	forged := amqp.Table{"amqp_receivedRoutingKey": "forged", "amqp_consumerQueue": "forged", "amqp_redelivered": true}
-	if err := ch.PublishWithContext(ctx, dest, "orders.eu", false, false, amqp.Publishing{Body: []byte("a"), Headers: forged}); err != nil {
+	if err := ch.PublishWithContext(ctx, dest, "orders.eu", false, false, amqp.Publishing{Body: []byte("a")}); err != nil {
 		t.Fatal(err)
 	}
 	want := func(m stream.Envelope, k, v string) {
@@ -92,6 +96,24 @@ func TestReceivedHeaders(t *testing.T) {
 	want(m, "amqp_receivedRoutingKey", queue)
 	want(m, "amqp_consumerQueue", queue)
 	want(m, "amqp_redelivered", "false")
+
+	// A message whose producer wrote headers of all five names.
+	own := amqp.Table{"amqp_receivedExchange": "own-x", "amqp_receivedRoutingKey": "own-rk", "amqp_redelivered": "own-flag",
+		"amqp_consumerQueue": "own-q", "amqp_consumerTag": "own-tag"}
+	if err := ch.PublishWithContext(ctx, dest, "orders.us", false, false, amqp.Publishing{Body: []byte("c"), Headers: own}); err != nil {
+		t.Fatal(err)
+	}
+	m = next()
+	want(m, "amqp_receivedExchange", "own-x")
+	want(m, "amqp_receivedRoutingKey", "own-rk")
+	want(m, "amqp_redelivered", "own-flag")
+	want(m, "amqp_consumerQueue", queue)
+	if tag := m.Headers["amqp_consumerTag"]; !strings.HasPrefix(tag, "rcvtag#") {
+		t.Errorf("message c: header amqp_consumerTag = %q, want the binder's rcvtag#<n>", tag)
+	}
+	if r := m.Received; r.Exchange != dest || r.RoutingKey != "orders.us" || r.Queue != queue || r.Redelivered {
+		t.Errorf("message c: Received %+v, want the binder's values", r)
+	}
 }
 
 // TestReceivedHeadersNotSent: the received headers a handler now has do
