@@ -24,7 +24,10 @@ import (
 // errors of a joined error ([errors.Join], fmt.Errorf with several %w) are
 // listed in turn, indented one level deeper. So every text appears once
 // and a deep chain costs the length of its texts, not that times its depth.
-// x-exception-fqcn is the Go type of the first innermost error.
+// x-exception-fqcn is the Go type of the first innermost error. For a
+// handler panic ([*PanicError] in the chain), the goroutine's stack at the
+// panic follows the chain's lines (at most 16 KiB of it, the frames
+// nearest the panic).
 //
 // When the app registered errors by name (WithNamedError,
 // WithNamedErrorAs), x-exception-fqcn is the name of the one the root
@@ -72,7 +75,15 @@ func DeadLetterHeaders(orig Headers, err error) Headers {
 	h[HeaderExceptionMessage] = redact.String(msg.Error())
 	var w chainWriter
 	w.write(err, 0)
-	h[HeaderExceptionStacktrace] = redact.String(strings.TrimSuffix(w.b.String(), "\n"))
+	trace := strings.TrimSuffix(w.b.String(), "\n")
+	// A handler panic's goroutine stack follows, as SCSt's header is the
+	// exception's stack trace (function names, files and lines, and the
+	// arguments' words in hex: no values of the message).
+	var pe *PanicError
+	if errors.As(err, &pe) && len(pe.Stack) > 0 {
+		trace += "\n" + panicStack(pe.Stack)
+	}
+	h[HeaderExceptionStacktrace] = redact.String(trace)
 	fqcn := ""
 	if name != nil {
 		if fqcn = name(w.root); fqcn == "" {
@@ -84,6 +95,22 @@ func DeadLetterHeaders(orig Headers, err error) Headers {
 	}
 	h[HeaderExceptionFQCN] = fqcn
 	return h
+}
+
+// maxPanicStack bounds the goroutine stack of a handler panic in
+// x-exception-stacktrace and in its log line (a deep recursion's runs to
+// tens of KiB); the frames nearest the panic are kept. The binders fit the
+// dead letter to the broker's limits beyond that ([FitDeadLetter]).
+const maxPanicStack = 16 << 10
+
+// panicStack is stack, a [PanicError]'s, without its last line break and
+// cut to maxPanicStack bytes ("…[cut]" at the end).
+func panicStack(stack []byte) string {
+	s := strings.TrimRight(string(stack), "\n")
+	if len(s) > maxPanicStack {
+		s = truncateUTF8(s, maxPanicStack) + cutMark
+	}
+	return s
 }
 
 // namedCause is the error an app hands its binder for a message that
