@@ -64,6 +64,11 @@ type Pool[T any] struct {
 	work    chan struct{}
 	space   chan struct{}
 
+	// inCall: the worker of a one-worker pool is in a Handle call
+	// (set under qmu when it takes items): what is queued waits behind
+	// it, and Stop's early drain leaves it (see drain).
+	inCall atomic.Bool
+
 	// Inline mode (Options.Inline): Submit runs Handle itself, one call at
 	// a time; inlineDone is the Done channel of the running Submit's ctx,
 	// for enter and Hold. Both are guarded by inlineMu.
@@ -79,6 +84,8 @@ type Pool[T any] struct {
 	wg     sync.WaitGroup
 
 	stopOnce sync.Once
+	// onDrained, set by tests only, is called by Stop after its drain.
+	onDrained func()
 
 	mu      sync.Mutex
 	paused  bool
@@ -107,7 +114,11 @@ type Options[T any] struct {
 	// Release is called for every submitted item that is never handed to
 	// Handle because the pool stopped first (the binder gives it back to
 	// the broker). It is called from Stop, in each route's order: a
-	// worker hands nothing it took back (see next).
+	// worker hands nothing it took back (see next). The items queued
+	// behind a call in flight in their route (with one worker: all) are
+	// released only once that call returned, after what it settled, so
+	// that a route's items are given back in order also when the call
+	// gives its own back.
 	Release func(T)
 	// Inline makes Submit call Handle in the submitting goroutine, one
 	// call at a time across submitters, instead of handing the item to a
@@ -161,7 +172,7 @@ func New[T any](o Options[T]) *Pool[T] {
 	}
 	go func() {
 		p.wg.Wait()
-		p.drain()
+		p.drain(false)
 		close(p.done)
 	}()
 	return p
@@ -391,6 +402,9 @@ func (p *Pool[T]) next(items []T, routes []string) ([]T, []string, bool) {
 				p.queued -= len(items) - n
 			}
 			more := p.ready.len() > 0 || p.free.len() > 0
+			if p.workers == 1 {
+				p.inCall.Store(true)
+			}
 			p.qmu.Unlock()
 			signal(p.space)
 			if more {
@@ -451,6 +465,7 @@ func (p *Pool[T]) worker() {
 			return
 		}
 		p.handle(p.ctx, items)
+		p.inCall.Store(false)
 		clear(items)
 		p.exit()
 		for _, r := range routes {
@@ -584,8 +599,14 @@ func (p *Pool[T]) Stop(ctx context.Context) error {
 		p.Resume()
 	})
 	// Release what is queued; workers take nothing after stopC closed,
-	// and what one took before it handles (see next).
-	p.drain()
+	// and what one took before it handles (see next). What waits behind
+	// a call in flight in its route is released once that call returned
+	// (the drain after the workers ended): its items may be given back
+	// in the call (a Nak), and a route's items are given back in order.
+	p.drain(true)
+	if p.onDrained != nil {
+		p.onDrained() // a test's
+	}
 	select {
 	case <-p.done:
 		p.cancel()
@@ -611,25 +632,35 @@ func plural(n int) string {
 	return "s"
 }
 
-// drain releases every queued item.
-func (p *Pool[T]) drain() {
+// drain releases every queued item; early (Stop's, while workers may be
+// in calls), not those behind a call in flight in their route: the lanes
+// a worker handles, and with one worker (one FIFO) every item while a
+// call is in flight.
+func (p *Pool[T]) drain(early bool) {
 	if p.inline {
 		return
 	}
 	var items []T
 	p.qmu.Lock()
-	items = p.free.take(items, p.free.len())
+	if !early || p.workers > 1 || !p.inCall.Load() {
+		items = p.free.take(items, p.free.len())
+	}
 	for p.ready.len() > 0 {
 		p.ready.pop()
 	}
+	left := 0
 	for route, l := range p.lanes {
+		if early && l.busy {
+			left += l.items.len()
+			continue
+		}
 		items = l.items.take(items, l.items.len())
 		if !l.busy {
 			delete(p.lanes, route)
 		}
 	}
-	p.queued = 0
-	p.blocked.Store(0)
+	p.queued = left + p.free.len()
+	p.blocked.Store(int64(left))
 	p.qmu.Unlock()
 	for _, it := range items {
 		p.release(it)
