@@ -532,4 +532,11 @@ var ErrClosed = errors.New("stream: closed")
 // the binding's app has begun its shutdown: the shutdown stops every
 // binding, and one started again behind it (a management request that
 // raced it) would take messages its binder is about to close under.
+//
+// A handler's [ErrNak] result that matches it too tells the binder that
+// the message is given back for the shutdown: its back-off was cut short,
+// or it was not handled at all because an earlier message of the binding
+// was given back so (from then on the core hands the binding's function
+// no message). The binder gives it back at once (no redelivery-delay) and,
+// like what its Stop gives back, in the order of its partition or key.
 var ErrStopping = errors.New("stream: the app is shutting down")

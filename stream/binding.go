@@ -51,6 +51,10 @@ type Binding struct {
 	// stopping, when set, is closed when the binding's app begins its
 	// shutdown: Start and Resume refuse from then on (ErrStopping).
 	stopping <-chan struct{}
+	// shutBack is set when an input message was given back unhandled
+	// once the app began to shut down: the binding hands no later message
+	// to its function (runtimeBinding.givenBack).
+	shutBack atomic.Bool
 	// halt is closed when a Stop or Pause of the binding begins, before
 	// it waits for the handlers in flight, and replaced when the binding
 	// starts or resumes: a function's output send that waits for its

@@ -70,7 +70,11 @@
 //   - nil: Ack. The message was processed (and any output confirmed).
 //   - an error matching [ErrNak]: Nak. Processing was interrupted (shutdown,
 //     timeout); the binder leaves the message for redelivery and neither
-//     acknowledges nor dead-letters it.
+//     acknowledges nor dead-letters it. One that also matches [ErrStopping]
+//     was given back for the app's shutdown (its back-off cut short, or
+//     not handled because an earlier message of the binding was given
+//     back): the binder gives it back at once, not after redelivery-delay,
+//     and in order with what its Stop gives back after it.
 //   - any other error: Term. Processing failed for good after the retries; the
 //     binder dead-letters the message when the binding has dlq enabled and
 //     otherwise drops it (the core has already logged and counted it).

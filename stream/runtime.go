@@ -101,6 +101,10 @@ func (e *sendError) Unwrap() error { return e.err }
 // handler with retries and panic recovery and turns the result into Ack,
 // Nak or Term.
 func (rt *runtimeBinding) process(ctx context.Context, env Envelope) (err error) {
+	if rt.heldBack() {
+		return errBehindGivenBack
+	}
+	defer func() { err = rt.givenBack(err, true) }()
 	if t := rt.in.tracing; t != nil {
 		var span trace.Span
 		ctx, span = t.startProcess(ctx, rt.in, env)
@@ -173,6 +177,10 @@ func (rt *runtimeBinding) inputOf(env Envelope) (handled, full Envelope) {
 // a retry topic or the dead letter — holding back the input as process
 // does; when the send fails, see pipeCall.sent.
 func (rt *runtimeBinding) processAsync(ctx context.Context, env Envelope, done func(error)) {
+	if rt.heldBack() {
+		done(errBehindGivenBack)
+		return
+	}
 	if t := rt.in.tracing; t != nil {
 		var span trace.Span
 		ctx, span = t.startProcess(ctx, rt.in, env)
@@ -230,7 +238,7 @@ func (c *pipeCall) Value(key any) any {
 // finish ends the message's handling: done gets err.
 func (c *pipeCall) finish(err error) {
 	c.rt.in.stats.handling.end(c.sec, 1)
-	c.done(err)
+	c.done(c.rt.givenBack(err, true))
 }
 
 // attempt is one synchronous attempt, for the retries.
@@ -323,6 +331,12 @@ func (rt *runtimeBinding) notPipelinedWhy() string {
 
 // processBatch is the BatchHandler of an input binding in batch mode.
 func (rt *runtimeBinding) processBatch(ctx context.Context, envs []Envelope) (err error) {
+	if rt.heldBack() {
+		return errBehindGivenBack
+	}
+	// A batch's outcome is not wrapped: the binder reads it message by
+	// message (a message given back in its back-off has ErrStopping).
+	defer func() { err = rt.givenBack(err, false) }()
 	var first Envelope
 	if len(envs) > 0 {
 		first = envs[0]
@@ -422,6 +436,9 @@ func (rt *runtimeBinding) retryAfter(ctx context.Context, env Envelope, attempt 
 		stats.retried.Add(1)
 		rt.log.Debug("handler failed, retrying", "attempt", n, "error", boundedErr(err))
 		if !rt.backOff(ctx, rt.retry.backOff(n)) {
+			if rt.shuttingDown() {
+				return fmt.Errorf("%w: interrupted during back-off (%w): %w", ErrNak, ErrStopping, err)
+			}
 			return fmt.Errorf("%w: interrupted during back-off: %w", ErrNak, err)
 		}
 	}
