@@ -108,8 +108,8 @@ func newBridge(a *App) *Bridge {
 // Send encodes payload and sends it to name (an output binding, an input
 // binding's destination or a destination; see [Bridge]), returning once the
 // binder confirmed it. payload may be
-// []byte, string, a [Message] (for headers), an [Envelope] (for headers and
-// a key), or any value the binding's content type's converter encodes. A
+// []byte, string, a [Message] (for headers), an [Envelope] or *Envelope
+// (bytes as they are, with headers and a key: [EnvelopeOf]), or any value the binding's content type's converter encodes. A
 // Message's payload is encoded with the converter of its contentType header
 // when it has one (a []byte or string payload is sent as it is); a header
 // no converter is registered for is a permanent [ConversionError]. The bridge
@@ -175,14 +175,13 @@ func (br *Bridge) sendVia(ctx context.Context, b *Binding, cx convCtx, payload a
 	// Binders may keep what they are given; the caller's buffers (a pooled
 	// request body) and header map stay the caller's.
 	var key []byte
-	switch p := payload.(type) {
-	case []byte:
-		data = append([]byte(nil), data...)
-	case Envelope:
+	if p, ok := EnvelopeOf(payload); ok {
 		data = append([]byte(nil), data...)
 		if len(p.Key) > 0 {
 			key = append([]byte(nil), p.Key...)
 		}
+	} else if _, ok := payload.([]byte); ok {
+		data = append([]byte(nil), data...)
 	}
 	env := Envelope{Payload: data, Headers: hdr.Clone(), Key: key}
 	if hc, ok := payload.(headerCarrier); ok { // a Message: its key, the key only

@@ -278,8 +278,13 @@ func encodeAny(cx *convCtx, v any) ([]byte, Headers, error) {
 		return t, nil, nil
 	case string:
 		return []byte(t), nil, nil
-	case Envelope:
-		return t.Payload, t.Headers, nil
+	case *Envelope:
+		if t == nil {
+			return nil, nil, Permanent(errors.New("a nil *stream.Envelope: no message to send"))
+		}
+	}
+	if e, ok := EnvelopeOf(v); ok {
+		return e.Payload, e.Headers, nil
 	}
 	if mc, ok := reflectMessage(v); ok {
 		return mc.toPayload(cx)
@@ -293,6 +298,22 @@ func encodeAny(cx *convCtx, v any) ([]byte, Headers, error) {
 		return nil, nil, Permanent(&ConversionError{Binding: cx.binding, ContentType: cx.contentType, Type: typeNameOf(v), Err: err})
 	}
 	return b, nil, nil
+}
+
+// EnvelopeOf returns v as the message it is when v is an [Envelope] or a
+// non-nil *Envelope: what [Bridge.Send] (and streamtest's Send) send as
+// they are — its Payload bytes, Headers and Key, no content-type
+// conversion. ok is false for any other value, which is encoded.
+func EnvelopeOf(v any) (e Envelope, ok bool) {
+	switch t := v.(type) {
+	case Envelope:
+		return t, true
+	case *Envelope:
+		if t != nil {
+			return *t, true
+		}
+	}
+	return Envelope{}, false
 }
 
 // reflectMessage returns v as a messageCodec when v is a Message[T] value.

@@ -73,18 +73,15 @@ func (br *Bridge) Encode(name string, payload any) (Envelope, error) {
 		return Envelope{}, fmt.Errorf("bridge: %w", err)
 	}
 	env := Envelope{Payload: data, Headers: hdr.Clone()}
-	switch p := payload.(type) {
-	case []byte:
-		env.Payload = append([]byte(nil), data...)
-	case Envelope:
+	if p, ok := EnvelopeOf(payload); ok {
 		env.Payload = append([]byte(nil), data...)
 		if len(p.Key) > 0 {
 			env.Key = append([]byte(nil), p.Key...)
 		}
-	default:
-		if hc, ok := payload.(headerCarrier); ok { // a Message: its key, the key only
-			withMessageKey(&env, hc.messageKey(), true)
-		}
+	} else if _, ok := payload.([]byte); ok {
+		env.Payload = append([]byte(nil), data...)
+	} else if hc, ok := payload.(headerCarrier); ok { // a Message: its key, the key only
+		withMessageKey(&env, hc.messageKey(), true)
 	}
 	if part != nil {
 		// As Binding.prepareSend.

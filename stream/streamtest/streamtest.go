@@ -270,8 +270,30 @@ func onMemory(cfg *stream.Config) *stream.Config {
 // Expressions (a routing-expression) read the amqp_* headers of a
 // Received with a Queue, Exchange or RoutingKey: set one of them to
 // simulate a RabbitMQ message (amqp_redelivered reads Redelivered then).
+// A [stream.Envelope] (or a non-nil pointer to one) is sent as the
+// bridge sends one ([stream.EnvelopeOf]): its Payload bytes as they are,
+// not encoded (bytes the binding cannot decode, say, to test its dead
+// letters), with its headers (the pairs set over them), Key and Received,
+// as [Env.SendEnvelope] sends it.
 func (e *Env) Send(t testing.TB, inputBinding string, v any, headers ...string) {
 	t.Helper()
+	if env, ok := stream.EnvelopeOf(v); ok {
+		// Bytes as they are, as Bridge().Send sends an Envelope: not
+		// its struct as JSON.
+		env.Payload = append([]byte(nil), env.Payload...)
+		env.Key = append([]byte(nil), env.Key...)
+		env.Headers = env.Headers.Clone()
+		for i := 0; i+1 < len(headers); i += 2 {
+			env.Headers = env.Headers.With(headers[i], headers[i+1])
+		}
+		if err := e.SendEnvelope(inputBinding, env); err != nil {
+			t.Fatalf("%v", err) // the error says streamtest: already
+		}
+		return
+	}
+	if p, ok := v.(*stream.Envelope); ok && p == nil {
+		t.Fatalf("streamtest: send to %s: a nil *stream.Envelope", inputBinding)
+	}
 	v, msgHeaders, key, rcv := splitMessage(v)
 	var data []byte
 	switch p := v.(type) {
