@@ -11,6 +11,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/agnivade/levenshtein"
 	"github.com/spf13/cobra"
@@ -391,7 +392,9 @@ func didYouMean(name string, names []string) string {
 			best, bestD = n, d
 		}
 	}
-	if best != "" && bestD <= max(1, min(3, len(best)/3)) {
+	// The bound counts best's characters, not its bytes, as
+	// internal/didyoumean's rule does (levenshtein counts runes too).
+	if best != "" && bestD <= max(1, min(3, utf8.RuneCountInString(best)/3)) {
 		return " (did you mean " + best + "?)"
 	}
 	// A function's name for its binding: audit for audit-in-0.
