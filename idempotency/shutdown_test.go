@@ -40,11 +40,16 @@ func TestShutdownWithOwnPoolAndBusyHandler(t *testing.T) {
 		// The handler outlived the shutdown-timeout: its message is left
 		// for redelivery, which Run reports with what the deadline cut
 		// short; any other error is a failure.
-		if err == nil || !strings.Contains(err.Error(), "in-flight messages interrupted, to be redelivered") {
+		if err == nil || !strings.Contains(err.Error(), "in-flight messages interrupted") {
 			t.Errorf("app stopped with %v; want the in-flight message interrupted", err)
 			return
 		}
 		for _, e := range strings.Split(err.Error(), "\n") {
+			// The app names the binding whose handler was still running
+			// when the deadline came (it may have returned since).
+			if strings.HasPrefix(e, "handlers still running at the end of the shutdown timeout") {
+				continue
+			}
 			if !strings.HasSuffix(e, context.DeadlineExceeded.Error()) {
 				t.Errorf("app stopped with: %q", err)
 				return

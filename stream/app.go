@@ -1867,7 +1867,7 @@ func (a *App) Run(ctx context.Context) error {
 	deadline := time.Now().Add(a.shutdownTimeout())
 	serr := errors.Join(a.stopComponents(deadline), a.shutdown(deadline, cancelSuppliers, cancelSends, &suppliers), a.closeComponents(deadline))
 	if serr != nil {
-		a.log.Error("stream app shutdown incomplete", "error", serr)
+		a.log.Error("stream app shutdown incomplete", append([]any{"error", serr}, shutdownAttrs(serr)...)...)
 	} else {
 		a.log.Info("stream app stopped")
 	}
@@ -2083,6 +2083,9 @@ func (a *App) shutdown(deadline time.Time, cancelSuppliers, cancelSends context.
 		}()
 	}
 	wg.Wait()
+	if err := a.handlersRunning(); err != nil {
+		errs = append(errs, err)
+	}
 	// done first: once the inputs' drain took the whole timeout, both are
 	// ready, and select would pick one at random.
 	select {

@@ -221,7 +221,11 @@ func (r *run) Stop(ctx context.Context) error {
 	r.stop()
 	if err := lifecycle.Wait(ctx, r.done); err != nil {
 		r.cancel()
-		return fmt.Errorf("in-flight messages interrupted, to be redelivered: %w", err)
+		// Not "to be redelivered": a handler that returns on its context's
+		// end gives its message back to the group's queue, which lives in
+		// this process only; one still running when the process ends loses
+		// it. (The broker's close warns of what its queues discard.)
+		return fmt.Errorf("in-flight messages interrupted: their handlers were still running; a message given back is redelivered only within this process (the in-process binder keeps nothing once it ends): %w", err)
 	}
 	return nil
 }
