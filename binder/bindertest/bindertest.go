@@ -82,7 +82,7 @@ type Harness struct {
 	// BatchPrefixSettled, BatchFailedSettled, ConcurrentProducers,
 	// CloseUnderLoad, RestartResumes, StopHandsOverInOrder, PauseResume,
 	// Lifecycle, Pipelined, EdgeMessages, EdgeNames, DescribeBinding,
-	// InstanceIndexList.
+	// InstanceIndexList, ShutdownKeepsOrder.
 	Skip map[string]string
 	// GroupAssignsPartitions: the broker's group, not instance-index,
 	// gives a partitioned consumer with a group its partitions (Kafka
@@ -145,6 +145,7 @@ var subtests = []subtest{
 	{"EdgeNames", false, testEdgeNames},
 	{"DescribeBinding", false, testDescribeBinding},
 	{"InstanceIndexList", false, testInstanceIndexList},
+	{"ShutdownKeepsOrder", true, testShutdownKeepsOrder},
 }
 
 // Run runs the conformance suite against the binder of h, one subtest per

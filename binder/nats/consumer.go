@@ -2097,7 +2097,13 @@ func (r *run) settle(ctx context.Context, h *held, err error, release func()) {
 		serr = h.msg.Ack()
 	case nak:
 		h.gaveBack = true
-		if r.pool.Stopping() {
+		if errors.Is(err, stream.ErrStopping) {
+			// Given back for the app's shutdown (its back-off cut short,
+			// or held behind one that was): at once, as Stop gives back
+			// what it did not start, and in the order of the lane.
+			r.awaitIntakeEnd()
+			serr = r.nak(h.msg)
+		} else if r.pool.Stopping() {
 			serr = r.nak(h.msg) // another member may take it now
 		} else {
 			serr = h.msg.NakWithDelay(c.cs.redeliveryDelay)
@@ -2148,6 +2154,25 @@ func (r *run) settle(ctx context.Context, h *held, err error, release func()) {
 	}
 	if serr != nil {
 		c.log.Debug("nats: settling a message failed; JetStream redelivers it after ack-wait", "sequence", h.seq, "error", c.bd.logErr(serr))
+	}
+}
+
+// awaitIntakeEnd waits, bounded, until intake has ended: the Stop that
+// the app's shutdown makes began and nothing more is pulled. A message
+// given back for the shutdown (stream.ErrStopping) is Nak'ed only then:
+// Nak'ed while intake still pulled, JetStream could deliver it again to
+// this run, behind the messages the run holds after it, and it would be
+// given back after them. Nak'ed after intake ended, the Nak is a request
+// Stop waits for (nak, confirmBack), as for the messages given back
+// after it. Bounded (drainWait plus api-timeout, more than Stop's wait
+// for intake): a binding whose Stop does not come is not held up for
+// long.
+func (r *run) awaitIntakeEnd() {
+	t := time.NewTimer(drainWait + r.c.bd.st.apiTimeout)
+	defer t.Stop()
+	select {
+	case <-r.intakeDone:
+	case <-t.C:
 	}
 }
 

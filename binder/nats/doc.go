@@ -354,6 +354,13 @@
 // keys; partitioned consumers (instance-index) keep order across
 // instances.
 //
+// A message the core gives back for the app's shutdown (stream.ErrNak with
+// stream.ErrStopping: its retry back-off cut short, or held behind one
+// that was) is Nak'ed without delay, once intake has ended (so that it is
+// not delivered to this run again, behind the messages after it), before
+// the messages of its partition or key queued behind it, which Stop gives
+// back once its handler call returned: after a restart it comes first.
+//
 // Stop stops pulling, gives back (Nak, no delay) what it received and did
 // not start — those of each partition and key in stream order, since
 // JetStream redelivers in the order of the Naks, so that the member taking

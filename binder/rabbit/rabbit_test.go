@@ -188,6 +188,7 @@ func conformance(t *testing.T) {
 			}
 		}
 	}
+	skip["ShutdownKeepsOrder"] = "run in a virtual host of its own by TestConformanceShutdownKeepsOrder"
 	for _, n := range conformanceGroups[t.Name()] {
 		if other, ok := skip[n]; ok {
 			t.Fatalf("subtest %s is in two groups (%s)", n, other)
