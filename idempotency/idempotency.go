@@ -193,13 +193,19 @@ func New(app *stream.App, cfg Config, opts Options) (*Consumer, error) {
 		if err != nil {
 			return fail(fmt.Errorf("%s.key-expression: %w", path, err))
 		}
-		if b.Config().Consumer.HeaderMode == stream.HeaderModeNone && strings.Contains(ic.KeyExpression, "headers") {
+		if b.Config().Consumer.HeaderMode == stream.HeaderModeNone && key.ReadsHeaders() {
 			// The core drops the headers before any attempt: the key
 			// would be null for every message. The default key then
 			// falls back to the delivery's identity (its position: Kafka
 			// topic/partition/offset, JetStream sequence, Redis entry
 			// ID) on a binder that gives one; elsewhere there is none.
 			switch {
+			case key.IsDefault() && stream.HasDeliveryIdentity(b.BinderType()) && len(b.Config().Consumer.RetryDelays) > 0:
+				// A retry copy is a new record at a new position, and the
+				// header that ties it to its original is dropped with the
+				// others: a redelivered original whose copy succeeded
+				// would run again.
+				return fail(fmt.Errorf("%s.key-expression: the default (%q) keys a message by its position under consumer.header-mode none, but with consumer.retry-delays a retry copy is a new message at a new position, with nothing left to tie it to its original (its headers are dropped too): an original redelivered after its copy succeeded would be handled again; set key-expression to a key of the payload (payload.orderId), or drop header-mode none", path, ic.KeyExpression))
 			case key.IsDefault() && stream.HasDeliveryIdentity(b.BinderType()):
 			case key.IsDefault():
 				return fail(fmt.Errorf("%s.key-expression: the default (%q) reads headers, but consumer.header-mode is none (the headers are dropped before the key is computed), and the %s binder gives a delivery no identity to key it by instead (the Kafka, NATS and Redis binders key it by its position): set key-expression to a key of the payload (payload.orderId)", path, ic.KeyExpression, binderName(b.BinderType())))

@@ -421,6 +421,18 @@ func TestRefusals(t *testing.T) {
 		!strings.Contains(err.Error(), "the memory binder gives a delivery no identity") {
 		t.Fatalf("header-mode none with the default key on the in-process binder: %v", err)
 	}
+	// A payload key whose name merely contains "headers" reads no header
+	// (before, a text search for "headers" refused it).
+	y = "stream:\n  function: { definition: handle }\n  bindings:\n    handle-in-0: { group: g, consumer: { header-mode: none, idempotency: { store: memory, key-expression: payload.headersCount } } }\n"
+	if l, err = config.Load(config.Options{Data: []byte(y), Env: []string{}}); err != nil {
+		t.Fatal(err)
+	}
+	if app, err = stream.NewApp(l.Stream, fns, newBroker(t, "memory").options...); err != nil {
+		t.Fatal(err)
+	}
+	if _, err = idempotency.New(app, idempotency.Config{}, idempotency.Options{}); err != nil {
+		t.Fatalf("header-mode none with the payload key payload.headersCount: %v", err)
+	}
 
 	y = "idempotency:\n  postgres:\n    purge-intervall: 1m\n  redis:\n    lease: 10ms\n"
 	if l, err = config.Load(config.Options{Data: []byte(y), Env: []string{}}); err == nil {

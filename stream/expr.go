@@ -53,6 +53,8 @@ type Expression struct {
 	// usesPayload: the expression reads payload (routing decodes it only
 	// then).
 	usesPayload bool
+	// usesHeaders: the expression reads headers.
+	usesHeaders bool
 	// constant: the expression reads no variable (a routing-expression
 	// naming one function, checked at start-up).
 	constant bool
@@ -286,7 +288,7 @@ func CompileExpression(src string, root string, vars ...string) (*Expression, er
 	if err != nil {
 		return nil, fail("%s", firstLine(err.Error()))
 	}
-	x := &Expression{src: src, prog: prog, usesPayload: rw.used["payload"], constant: len(rw.used) == 0}
+	x := &Expression{src: src, prog: prog, usesPayload: rw.used["payload"], usesHeaders: rw.used["headers"], constant: len(rw.used) == 0}
 	if rw.used["headers"] {
 		x.usesReceivedKey = strings.Contains(src, HeaderReceivedMessageKey)
 		x.received = receivedIn(src)

@@ -190,6 +190,10 @@ func (k *IdempotencyKey) String() string { return k.e.String() }
 // ([DeliveryIdentity]).
 func (k *IdempotencyKey) IsDefault() bool { return k.byDelivery }
 
+// ReadsHeaders reports whether k's expression reads the message's headers
+// (under consumer.header-mode none it would find none).
+func (k *IdempotencyKey) ReadsHeaders() bool { return k.e.usesHeaders }
+
 // HasDeliveryIdentity reports whether a binder of type binderType gives
 // its deliveries the identity [DeliveryIdentity] returns (kafka, nats,
 // redis), which the default idempotency key falls back to: the key that

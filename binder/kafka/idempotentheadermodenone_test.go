@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"sort"
+	"strings"
 	"testing"
 	"time"
 
@@ -105,5 +106,35 @@ func TestIdempotentHeaderModeNoneKeysByPosition(t *testing.T) {
 	case h := <-handled:
 		t.Fatalf("handler ran again: %s", h)
 	default:
+	}
+}
+
+// TestIdempotentHeaderModeNoneRefusedWithRetryDelays: under header-mode
+// none the default key keys a record by its position, and a retry-topic
+// copy is a new record whose tie to its original (the replayed-id header)
+// is dropped with the other headers, so an original redelivered after its
+// copy succeeded would run again. idempotency.New refuses that pairing,
+// naming retry-delays (a breaker's finding: before, it was accepted).
+func TestIdempotentHeaderModeNoneRefusedWithRetryDelays(t *testing.T) {
+	t.Parallel()
+	fns := stream.NewCatalog()
+	stream.AddConsumer(fns, "orders", func(context.Context, javaOrder) error { return nil })
+	cfg := &stream.Config{
+		Function:      stream.FunctionConfig{Definition: "orders"},
+		Binders:       map[string]stream.BinderConfig{"k": {Type: kafka.Type, Environment: map[string]any{"brokers": []string{"127.0.0.1:1"}}}},
+		DefaultBinder: "k",
+		Bindings: map[string]stream.BindingConfig{
+			"orders-in-0": {Destination: "orders", Group: "g", Consumer: stream.ConsumerConfig{
+				HeaderMode: stream.HeaderModeNone, RetryDelays: []time.Duration{time.Second},
+				Idempotency: stream.IdempotencyConfig{Store: stream.IdempotencyStoreMemory}}},
+		},
+	}
+	app, err := stream.NewApp(cfg, fns, stream.WithBinderType(kafka.Type, kafka.New), stream.WithoutSignals(), stream.WithLogger(slog.New(slog.DiscardHandler)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = idempotency.New(app, idempotency.Config{}, idempotency.Options{})
+	if err == nil || !strings.Contains(err.Error(), "retry-delays") || !strings.Contains(err.Error(), "orders-in-0") {
+		t.Fatalf("header-mode none, retry-delays and the default key: %v", err)
 	}
 }
