@@ -13,7 +13,9 @@ spring.cloud.stream.bindings:
   uppercase|reverse-in-0: { destination: words, group: g }
 `
 	const bare = "spring.cloud.function.definition: uppercase|reverse;logIt\n"
-	for _, tc := range []struct{ name, yaml string }{{"declared in the file", file}, {"from the definition only", bare}} {
+	// Spring Cloud Function reads ',' as '|': the same composition.
+	const comma = "spring.cloud.function.definition: uppercase,reverse;logIt\n"
+	for _, tc := range []struct{ name, yaml string }{{"declared in the file", file}, {"from the definition only", bare}, {"composed with ','", comma}} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := loadApp(t, tc.yaml,
 				"SPRING_CLOUD_STREAM_BINDINGS_UPPERCASEREVERSE_IN_0_DESTINATION=envwords",

@@ -427,12 +427,13 @@ func (r *resolver) binderSection(cfg *schema, toks []string) string {
 
 // functionBindings returns the binding names of the functions in a
 // function definition ("a;b" → a-in-0, a-out-0, b-in-0, b-out-0), in the
-// definition's case. A composed function's ("a|b") are a|b-in-0 and
+// definition's case. A composed function's ("a|b", or "a,b", which
+// Spring Cloud Function reads as "a|b") are a|b-in-0 and
 // a|b-out-0, which a variable spells without the '|' (envTokens), as for
 // SCSt, whose binding is ab-in-0: STREAM_BINDINGS_AB_IN_0_GROUP.
 func functionBindings(def string) []string {
 	var names []string
-	for _, fn := range strings.Split(def, ";") {
+	for _, fn := range strings.Split(stream.NormalizeDefinition(def), ";") {
 		fn = strings.TrimSpace(fn)
 		if fn == "" {
 			continue

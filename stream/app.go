@@ -120,6 +120,8 @@ type App struct {
 	bridge   *Bridge
 	catalog  *Catalog // for Functions
 	tracing  *tracing // nil: off
+	// commaItems are the definition's items written with ',' (commaDefinition).
+	commaItems map[string]string
 	// noDefaultBinder, when set, is why no binder is the default: reported
 	// once, for the first binding that needs the default.
 	noDefaultBinder string
@@ -174,6 +176,7 @@ func NewApp(cfg *Config, fns *Catalog, opts ...Option) (*App, error) {
 	// (it ran before the program's logger existed): in the app's log.
 	cfg.LoaderWarnings.Log(o.log)
 	cfg = withImpliedBinderTypes(cfg, o.binderTypes)
+	cfg, commaItems := commaDefinition(cfg) // "a,b" composes, as a|b
 	var tr *tracing
 	if o.tracer != nil {
 		if o.propagator == nil {
@@ -185,6 +188,7 @@ func NewApp(cfg *Config, fns *Catalog, opts ...Option) (*App, error) {
 		ready: make(chan struct{}), stopping: make(chan struct{})}
 	a.bridge = newBridge(a)
 	a.catalog = fns
+	a.commaItems = commaItems
 	v := validator{cfg: cfg}
 	for _, err := range fns.errs {
 		v.add("functions", "%v", err)
@@ -733,7 +737,7 @@ func (a *App) warnUnbound(known map[string]string) {
 			// enrich-in-0 for enrich|reserve: the settings were most likely
 			// meant for the composition's binding.
 			scstName := SCStComposedBindingName(comp)
-			a.log.Warn("configured binding not bound: it is named after a function that runs only inside a composition, whose parts have no bindings of their own (as in SCSt); its settings are unused: configure the composition's binding "+scstName+" (SCSt's name; "+comp+" is the same binding)",
+			a.log.Warn("configured binding not bound: it is named after a function that runs only inside a composition, whose parts have no bindings of their own (as in SCSt); its settings are unused: configure the composition's binding "+scstName+" (SCSt's name; "+comp+" is the same binding)"+a.commaNote(comp),
 				append(args, "composed_binding", scstName)...)
 			continue
 		}

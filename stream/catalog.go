@@ -304,7 +304,7 @@ func (c *Catalog) resolve(def string) ([]*boundFunc, []string) {
 			}
 			e, found := c.entries[n]
 			if !found {
-				probs = append(probs, c.notRegistered(item, n))
+				probs = append(probs, c.notRegistered(n))
 				ok = false
 				continue
 			}
@@ -331,29 +331,11 @@ func (c *Catalog) resolve(def string) ([]*boundFunc, []string) {
 }
 
 // notRegistered is the problem of the function name n of the definition
-// item (its ';'-separated part) that is not registered: with, for names
-// joined by ',' that are all registered (createOrder,payment), the
-// separators the definition takes and the item written with each: ';'
-// (separate functions) or '|' (their composition, which is what Spring
-// Cloud Function, reading ',' as '|', ran: an SCSt file's "a,b" was a|b;
-// streambind, whose definitions compose with '|' only, refuses ',' rather
-// than guess); else with the registered name n most likely misspells; and
-// the registered names.
-func (c *Catalog) notRegistered(item, n string) string {
+// that is not registered: with the registered name n most likely
+// misspells, and the registered names. (A ',' in the definition composes,
+// as '|' does: NormalizeDefinition.)
+func (c *Catalog) notRegistered(n string) string {
 	msg := fmt.Sprintf("function %q is not registered", n)
-	if parts := strings.Split(n, ","); len(parts) > 1 {
-		all := true
-		for i, p := range parts {
-			parts[i] = strings.TrimSpace(p)
-			_, found := c.entries[parts[i]]
-			all = all && found
-		}
-		if all {
-			semi := strings.Replace(item, n, strings.Join(parts, ";"), 1)
-			comp := strings.Replace(item, n, strings.Join(parts, "|"), 1)
-			return msg + fmt.Sprintf(": the definition separates functions with ';' and composes them with '|', not ','; did you mean %q (separate functions) or %q (their composition, which Spring Cloud Function reads ',' as, so what an SCSt application of this definition ran)?", semi, comp)
-		}
-	}
 	if sug := didyoumean.Suggest(n, c.Names()); sug != "" {
 		msg += "; did you mean " + sug + "?"
 	}

@@ -153,7 +153,8 @@ func (c *Config) namePlaceholders(e *ConfigError) {
 
 // FunctionConfig is stream.function.
 type FunctionConfig struct {
-	// Definition lists the functions to bind, "a;b;c"; "a|b" composes.
+	// Definition lists the functions to bind, "a;b;c"; "a|b" composes
+	// ("a,b" too: Spring Cloud Function reads ',' as '|').
 	// The name functionRouter binds the routing function (see
 	// RoutingExpression and WithRoutingCallback).
 	Definition string `mapstructure:"definition"`

@@ -320,10 +320,14 @@ func check(s *service) *checked {
 		configured[strings.ToLower(name)] = true
 	}
 	def := strings.TrimSpace(cfg.Function.Definition)
-	var items []string
+	// items are the definition's, with ',' read as '|' (as Spring Cloud
+	// Function reads it, and the app); the app is given them as written
+	// (written), for its note on a composition written with ','.
+	var items, written []string
 	for _, it := range strings.Split(def, ";") {
 		if it = strings.TrimSpace(it); it != "" {
-			items = append(items, it)
+			items = append(items, stream.NormalizeDefinition(it))
+			written = append(written, it)
 		}
 	}
 	// bridgeFns: the functions of an empty definition whose bindings
@@ -560,6 +564,9 @@ func check(s *service) *checked {
 	}
 	appCfg := *cfg
 	appCfg.Function.Definition = strings.Join(items, ";")
+	if len(written) == len(items) {
+		appCfg.Function.Definition = strings.Join(written, ";")
+	}
 	// The output bindings of bridgeFns are the send bridge's.
 	bridgeOuts := map[string]bool{}
 	for name := range cfg.Bindings {
