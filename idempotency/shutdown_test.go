@@ -14,8 +14,7 @@ import (
 // own pool from idempotency.postgres.dsn (no Options.Pool) and a handler
 // is running when the app is asked to stop; the handler ends when its
 // context ends (a call that honours ctx). The app must stop within its
-// shutdown-timeout (5s here), leaving the message for redelivery (Run
-// reports the interrupted message, and nothing else). The store's
+// shutdown-timeout (5s here), leaving the message for redelivery. The store's
 // component closed its pool when components were stopped — before the
 // bindings are drained — and pgxpool.Close waits for every acquired
 // connection, i.e. for the running handler, whose context is ended only
@@ -37,10 +36,15 @@ func TestShutdownWithOwnPoolAndBusyHandler(t *testing.T) {
 		}
 	}})
 	ta.stopped = func(err error) {
-		// The handler outlived the shutdown-timeout: its message is left
-		// for redelivery, which Run reports with what the deadline cut
-		// short; any other error is a failure.
-		if err == nil || !strings.Contains(err.Error(), "in-flight messages interrupted") {
+		// The handler's context ends a second before the shutdown-timeout
+		// (dispatch.SettleReserve): it returns, its message is given back
+		// in time, and Run returns nil. On a machine too loaded to settle
+		// within that second, Run reports the message interrupted, with
+		// what the deadline cut short; any other error is a failure.
+		if err == nil {
+			return
+		}
+		if !strings.Contains(err.Error(), "in-flight messages interrupted") {
 			t.Errorf("app stopped with %v; want the in-flight message interrupted", err)
 			return
 		}

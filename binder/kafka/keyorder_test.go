@@ -324,13 +324,16 @@ func TestKeyOrderRestartRedelivers(t *testing.T) {
 	stuck := stuckBehind(n, keys, block)
 	hl.waitCount(t, "the messages of the other keys", n-stuck)
 	waitKeyCommitted(t, c, "g", topic, "the prefix before the blocked message", func(int64) {}, func(o int64) bool { return o == block })
-	// Stop gives the blocked call little time: its context ends, it Naks.
+	// Stop gives the blocked call little time: its context ends a tenth
+	// of it before the deadline (dispatch.SettleReserve), and it Naks.
+	// Whether the member also left the group in the 20ms left is the
+	// machine's timing, so Stop's error is not asserted: what it
+	// committed, and what the next member gets, are.
 	sctx, scancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
-	err = c1.Stop(sctx)
-	scancel()
-	if err == nil {
-		t.Fatal("Stop returned nil while a handler call was blocked; want an error saying it was interrupted")
+	if err := c1.Stop(sctx); err != nil {
+		t.Logf("Stop: %v", err)
 	}
+	scancel()
 	if o := committedOf(t, c, "g", topic); o != block {
 		t.Fatalf("committed %d after Stop; want %d (the prefix)", o, block)
 	}

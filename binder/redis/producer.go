@@ -7,6 +7,7 @@ import (
 	"runtime"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/streambind/streambind/binder/internal/binding"
 	"github.com/streambind/streambind/binder/internal/dispatch"
+	"github.com/streambind/streambind/binder/internal/lifecycle"
 	"github.com/streambind/streambind/binder/internal/msgid"
 	"github.com/streambind/streambind/stream"
 )
@@ -38,6 +40,11 @@ type producer struct {
 	stopC chan struct{}
 	wg    sync.WaitGroup
 	once  sync.Once
+	// writing counts the sends a flusher took from the queue to write and
+	// has not answered yet (see answer): none once stopped means that no
+	// flusher waits for Redis, and they only fail what is queued and
+	// return (see Close).
+	writing atomic.Int64
 
 	// Health (readiness, [stream.BindingHealthChecker]): nil, or why the
 	// destination cannot be written to (a key of another type, an ACL
@@ -237,6 +244,18 @@ func (p *producer) flusher() {
 			busy--
 		}
 		concurrent = len(batch) > 1
+		p.writing.Add(int64(len(batch)))
+		select {
+		case <-p.stopC:
+			// Stopped meanwhile: no pipeline starts after Close saw no
+			// send being written and stopped waiting for the flushers.
+			for _, r := range batch {
+				p.answer(r, fmt.Errorf("redis: send to %s: producer %w", p.dest, stream.ErrClosed))
+			}
+			p.drain()
+			return
+		default:
+		}
 		p.write(batch)
 		clear(batch)
 		batch = batch[:0]
@@ -255,6 +274,13 @@ func (p *producer) drain() {
 	}
 }
 
+// answer gives r's Send its outcome; r was taken to be written (see
+// writing), which it no longer is once its Send can return.
+func (p *producer) answer(r *sendReq, err error) {
+	p.writing.Add(-1)
+	r.done <- err
+}
+
 // write sends batch as one pipeline (plus WAIT with wait-replicas) and
 // retries the sends that failed transiently, with back-off.
 func (p *producer) write(batch []*sendReq) {
@@ -262,7 +288,7 @@ func (p *producer) write(batch []*sendReq) {
 	pending := make([]*sendReq, 0, len(batch))
 	for _, r := range batch {
 		if err := r.ctx.Err(); err != nil {
-			r.done <- fmt.Errorf("redis: send to %s: %w", p.dest, err)
+			p.answer(r, fmt.Errorf("redis: send to %s: %w", p.dest, err))
 			continue
 		}
 		pending = append(pending, r)
@@ -303,19 +329,19 @@ func (p *producer) write(batch []*sendReq) {
 			switch {
 			case err == nil && werr == nil:
 				p.SetHealth(nil)
-				r.done <- nil
+				p.answer(r, nil)
 			case err == nil:
-				r.done <- p.bd.wrap(werr, "redis: send to %s", r.key)
+				p.answer(r, p.bd.wrap(werr, "redis: send to %s", r.key))
 			case isTransient(err) && attempt < p.ps.sendAttempts && r.ctx.Err() == nil:
 				retry = append(retry, r)
 			case isTransient(err):
-				r.done <- p.bd.wrap(err, "redis: send to %s: %d attempts", r.key, attempt)
+				p.answer(r, p.bd.wrap(err, "redis: send to %s: %d attempts", r.key, attempt))
 			default:
 				err = p.bd.wrap(err, "redis: send to %s", r.key)
 				if isPermission(err) || hasPrefix(err, "WRONGTYPE") {
 					p.SetHealth(err)
 				}
-				r.done <- stream.Permanent(err)
+				p.answer(r, stream.Permanent(err))
 			}
 		}
 		pending = retry
@@ -329,7 +355,7 @@ func (p *producer) write(batch []*sendReq) {
 		case <-p.stopC:
 			t.Stop()
 			for _, r := range pending {
-				r.done <- fmt.Errorf("redis: send to %s: producer %w", r.key, stream.ErrClosed)
+				p.answer(r, fmt.Errorf("redis: send to %s: producer %w", r.key, stream.ErrClosed))
 			}
 			return
 		}
@@ -345,20 +371,26 @@ func (p *producer) Close(ctx context.Context) error {
 	}
 	p.bd.forgetProducer(p)
 	defer p.stop()
-	select {
-	case <-idle:
-	case <-ctx.Done():
-		return fmt.Errorf("redis: close producer %s: sends still waiting for Redis: %w", p.binding, ctx.Err())
+	// Idle first (lifecycle.Wait): with ctx ended as well, a select of
+	// both chose at random, and a producer that had sent nothing reported
+	// sends still waiting at a shutdown whose time was spent.
+	if err := lifecycle.Wait(ctx, idle); err != nil {
+		return fmt.Errorf("redis: close producer %s: sends still waiting for Redis: %w", p.binding, err)
 	}
 	p.stop()
 	done := make(chan struct{})
 	go func() { p.wg.Wait(); close(done) }()
-	select {
-	case <-done:
-		return nil
-	case <-ctx.Done():
-		return fmt.Errorf("redis: close producer %s: a pipeline is still waiting for Redis: %w", p.binding, ctx.Err())
+	if err := lifecycle.Wait(ctx, done); err != nil {
+		if p.writing.Load() == 0 {
+			// No send is being written, and none is now that the
+			// producer stopped (see writing): the flushers only fail what
+			// is queued (sends that gave up waiting) and return.
+			<-done
+			return nil
+		}
+		return fmt.Errorf("redis: close producer %s: a pipeline is still waiting for Redis: %w", p.binding, err)
 	}
+	return nil
 }
 
 // stop ends the flushers (what is queued fails with stream.ErrClosed).

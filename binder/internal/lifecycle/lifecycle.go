@@ -19,6 +19,10 @@
 //     with the expired context of a shutdown closes the binding), but a
 //     Start with an ended context on a stopped binding starts nothing
 //     and returns the context's error;
+//   - Stop (and Close) of a [HandlerCanceler] run cancels its handlers'
+//     context [dispatch.SettleReserve] before the end of its context, so
+//     that a handler that honours its context returns, and its message is
+//     settled, while there is time left for that;
 //   - Close marks the binding closed and stops it; it may be called more
 //     than once. Start fails after a Close began, even one that could not
 //     take the lock before its context ended.
@@ -34,6 +38,7 @@ import (
 	"fmt"
 	"sync/atomic"
 
+	"github.com/streambind/streambind/binder/internal/dispatch"
 	"github.com/streambind/streambind/stream"
 )
 
@@ -49,6 +54,20 @@ type Run interface {
 	// Done is closed when everything of the run has finished (also after
 	// a Stop that returned early because of its context).
 	Done() <-chan struct{}
+}
+
+// HandlerCanceler is a [Run] whose handlers' context can be cancelled
+// apart from its Stop. Stopping it, [Lifecycle] calls CancelHandlers
+// [dispatch.SettleReserve] before the deadline of the Stop's (or
+// Close's) context ([dispatch.CancelBefore]): a handler that returns when
+// its context ends then does so early enough for its message to be
+// settled (Nak'ed, requeued, its offset left uncommitted) and the run to
+// end before the context does, where a run that cancels them only when
+// the context has ended leaves that no time (the binder's Close, which
+// follows in a shutdown, closes the connection meanwhile). The run's own
+// Stop still cancels them when the context ends.
+type HandlerCanceler interface {
+	CancelHandlers()
 }
 
 // ResumeChecker is a Run with a check to make, bounded by Resume's ctx,
@@ -199,6 +218,9 @@ func (l *Lifecycle) stopLocked(ctx context.Context) error {
 		return nil
 	}
 	l.cur = nil
+	if hc, ok := r.(HandlerCanceler); ok {
+		defer dispatch.CancelBefore(ctx, hc.CancelHandlers)()
+	}
 	if err := r.Stop(ctx); err != nil {
 		return l.wrap("stop", err)
 	}

@@ -1,0 +1,11 @@
+package redis
+
+import "github.com/streambind/streambind/binder/internal/lifecycle"
+
+var _ lifecycle.HandlerCanceler = (*run)(nil)
+
+// CancelHandlers implements [lifecycle.HandlerCanceler]: it cancels the
+// handlers' context (the pool's), which a Stop's lifecycle does shortly
+// before the Stop's deadline, so that a handler that honours it returns
+// and its message is given back while there is time left.
+func (r *run) CancelHandlers() { r.pool.CancelHandlers() }
