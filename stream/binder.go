@@ -91,11 +91,11 @@ func stripsFor(p Producer) bool {
 //
 // A Consumer is created stopped. Start begins delivery. Stop stops intake,
 // waits for in-flight handler calls to finish and be acknowledged (bounded by
-// ctx; the binders of this module cancel the handlers' context a tenth of
-// the time left before ctx's deadline, at most a second before it, or when
-// ctx ends if it has no deadline, so that a handler that returns then has
-// its message given back in time; an error a handler returns after that
-// counts as a Nak) and releases the broker
+// ctx; when ctx ends the binder cancels the handlers' context — the NATS,
+// Redis and Kafka binders of this module a tenth of the time left before
+// ctx's deadline, at most a second before it, so that a handler that
+// returns then has its message given back in time —, and an error a
+// handler returns after that counts as a Nak) and releases the broker
 // subscription; a stopped consumer may be started again, and messages for its
 // group that arrived meanwhile are delivered then. Pause stops intake but
 // keeps the subscription (group membership, partition assignment) and waits,

@@ -52,9 +52,10 @@ type Config struct {
 	// a negative value is an error.
 	DynamicDestinationCacheSize int `mapstructure:"dynamic-destination-cache-size"`
 	// ShutdownTimeout bounds graceful shutdown. Default 10s; a negative
-	// value is an error. The handlers still running a tenth of it before
-	// its end (at most 1s) have their context cancelled, so that one that
-	// returns then has its message given back in time.
+	// value is an error. On NATS, Redis and Kafka the handlers still
+	// running a tenth of it before its end (at most 1s) have their context
+	// cancelled, so that one that returns then has its message given back
+	// in time.
 	ShutdownTimeout time.Duration `mapstructure:"shutdown-timeout"`
 	// InstanceIndex and InstanceCount are this instance's place among the
 	// app's instances (SCSt spring.cloud.stream.instance-index/-count):

@@ -73,7 +73,7 @@ func (p *producer) duplicate(id string, ref *streamRef) {
 	if !ok {
 		return
 	}
-	p.log.Warn("nats: JetStream did not store a message: its id (Nats-Msg-Id) is a duplicate of a message stored within the stream's duplicate-window; a different message that reuses an id is dropped (give each message its own id header)",
+	p.log.Warn("nats: JetStream did not store a message: its id (Nats-Msg-Id) repeats one stored within the stream's duplicate-window: either this message sent again (a resend after an error, which is harmless) or a different message reusing an id, which is dropped (give each message its own id header)",
 		"id", id, "stream", ref.name, "duplicate_window", ref.duplicates.String(), "suppressed", suppressed)
 }
 

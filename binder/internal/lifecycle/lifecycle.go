@@ -65,7 +65,11 @@ type Run interface {
 // end before the context does, where a run that cancels them only when
 // the context has ended leaves that no time (the binder's Close, which
 // follows in a shutdown, closes the connection meanwhile). The run's own
-// Stop still cancels them when the context ends.
+// Stop still cancels them when the context ends. A run implements it only
+// when that context is the handlers' alone: cancelling it must not end
+// the run's own acknowledging, dead-lettering or collecting of finished
+// calls (the RabbitMQ and in-process runs share one context for both,
+// and do not implement it).
 type HandlerCanceler interface {
 	CancelHandlers()
 }
