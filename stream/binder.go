@@ -91,8 +91,8 @@ func stripsFor(p Producer) bool {
 //
 // A Consumer is created stopped. Start begins delivery. Stop stops intake,
 // waits for in-flight handler calls to finish and be acknowledged (bounded by
-// ctx; when ctx ends the binder cancels the handlers' context — the NATS,
-// Redis and Kafka binders of this module a tenth of the time left before
+// ctx; when ctx ends the binder cancels the handlers' context — the NATS
+// and Redis binders of this module a tenth of the time left before
 // ctx's deadline, at most a second before it, so that a handler that
 // returns then has its message given back in time —, and an error a
 // handler returns after that counts as a Nak) and releases the broker

@@ -52,7 +52,7 @@ type Config struct {
 	// a negative value is an error.
 	DynamicDestinationCacheSize int `mapstructure:"dynamic-destination-cache-size"`
 	// ShutdownTimeout bounds graceful shutdown. Default 10s; a negative
-	// value is an error. On NATS, Redis and Kafka the handlers still
+	// value is an error. On NATS and Redis the handlers still
 	// running a tenth of it before its end (at most 1s) have their context
 	// cancelled, so that one that returns then has its message given back
 	// in time.
