@@ -36,6 +36,23 @@ func refusedAddr(t *testing.T) string {
 	return net.JoinHostPort("127.0.0.1", strconv.Itoa(sa.(*syscall.SockaddrInet4).Port))
 }
 
+// freeAddr returns an address of this host where nothing listens yet, for
+// a listener the test starts there later (unlike refusedAddr's, the port
+// is free: another test could take it meanwhile, which is unlikely in the
+// moment before the listener starts).
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return addr
+}
+
 // silentAddr returns the address of a listener that accepts connections
 // and never answers (a broker that hangs, a firewall that swallows).
 func silentAddr(t *testing.T) string {

@@ -365,7 +365,7 @@ func TestConnectBreakUnknownHost(t *testing.T) {
 // called; from then on it forwards connections to target.
 func lateAddr(t *testing.T, target string) (addr string, up func()) {
 	t.Helper()
-	addr = refusedAddr(t)
+	addr = freeAddr(t)
 	var once sync.Once
 	up = func() {
 		once.Do(func() {
