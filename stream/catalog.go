@@ -332,14 +332,22 @@ func (c *Catalog) resolve(def string) ([]*boundFunc, []string) {
 
 // notRegistered is the problem of the function name n of the definition
 // that is not registered: with the registered name n most likely
-// misspells, and the registered names. (A ',' in the definition composes,
+// misspells, the registered names, and how to run the process without
+// n: a definition read from a configuration file shared with another
+// process (the service's application.yaml names its processor, a
+// producer-only process of the same service registers none) is replaced
+// by the environment or a profile. (A ',' in the definition composes,
 // as '|' does: NormalizeDefinition.)
 func (c *Catalog) notRegistered(n string) string {
 	msg := fmt.Sprintf("function %q is not registered", n)
-	if sug := didyoumean.Suggest(n, c.Names()); sug != "" {
+	names := c.Names()
+	if len(names) == 0 {
+		return msg + " (registered: none); a process that binds no function (one that only sends, through the Bridge) runs with an empty definition: set STREAM_FUNCTION_DEFINITION= (empty; or SPRING_CLOUD_FUNCTION_DEFINITION=), or stream.function.definition: '' in a profile of its own"
+	}
+	if sug := didyoumean.Suggest(n, names); sug != "" {
 		msg += "; did you mean " + sug + "?"
 	}
-	return msg + " (registered: " + strings.Join(c.Names(), ", ") + ")"
+	return msg + " (registered: " + strings.Join(names, ", ") + fmt.Sprintf("); if this process does not run %q, give it its own definition: STREAM_FUNCTION_DEFINITION=<its functions>, or stream.function.definition in a profile of its own", n)
 }
 
 // composedKind checks a composition: a supplier may only come first, a

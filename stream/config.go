@@ -159,7 +159,12 @@ type FunctionConfig struct {
 	// Definition lists the functions to bind, "a;b;c"; "a|b" composes
 	// ("a,b" too: Spring Cloud Function reads ',' as '|').
 	// The name functionRouter binds the routing function (see
-	// RoutingExpression and WithRoutingCallback).
+	// RoutingExpression and WithRoutingCallback). Empty binds the only
+	// registered function, or none when none is registered: a process that
+	// only sends (through the Bridge), started with a configuration file
+	// that names another process's functions, runs with
+	// STREAM_FUNCTION_DEFINITION= (set and empty) or a profile setting it
+	// to '' (docs/operations.md, "A process that only sends").
 	Definition string `mapstructure:"definition"`
 	// RoutingExpression (SCSt spring.cloud.function.routing-expression)
 	// is evaluated for each message of functionRouter-in-0 and names the

@@ -72,6 +72,6 @@ func ExampleNewApp_errors() {
 	fmt.Println(strings.ReplaceAll(err.Error(), "\t", " "))
 	// Output:
 	// invalid configuration (2 problems):
-	//   - stream.function.definition: function "bill" is not registered (registered: ship)
+	//   - stream.function.definition: function "bill" is not registered (registered: ship); if this process does not run "bill", give it its own definition: STREAM_FUNCTION_DEFINITION=<its functions>, or stream.function.definition in a profile of its own
 	//   - stream.bindings.ship-in-0.consumer.concurrency: must be at least 1, got -2
 }
