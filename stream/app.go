@@ -19,7 +19,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/agnivade/levenshtein"
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
 
@@ -994,7 +993,7 @@ func misspeltOutput(name string, bound []string) bool {
 		return false
 	}
 	for _, b := range bound {
-		if levenshtein.ComputeDistance(strings.ToLower(name), strings.ToLower(b)) <= 2 {
+		if didyoumean.Distance(strings.ToLower(name), strings.ToLower(b)) <= 2 {
 			return true
 		}
 	}
@@ -1009,7 +1008,7 @@ var functionalInput = regexp.MustCompile(`(?i)-in-\d+$`)
 func nearest(name string, names []string) string {
 	best, bestD := "", -1
 	for _, n := range names {
-		d := levenshtein.ComputeDistance(strings.ToLower(name), strings.ToLower(n))
+		d := didyoumean.Distance(strings.ToLower(name), strings.ToLower(n))
 		if bestD < 0 || d < bestD {
 			best, bestD = n, d
 		}
@@ -1411,7 +1410,7 @@ func (a *App) binderFor(v *validator, bindingPath, name string) *binderInstance 
 			// binder: kstream, default-binder: ktable (SCSt's Kafka
 			// Streams binder by its type).
 			msg += ": " + kafkaStreamsUnsupported
-		} else if n := nearest(name, candidates); n != "" && levenshtein.ComputeDistance(strings.ToLower(name), strings.ToLower(n)) <= 2 {
+		} else if n := nearest(name, candidates); n != "" && didyoumean.Distance(strings.ToLower(name), strings.ToLower(n)) <= 2 {
 			msg += "; did you mean " + n + "?"
 		}
 		v.once(key, "%s", msg)

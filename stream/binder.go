@@ -10,7 +10,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/agnivade/levenshtein"
+	"github.com/streambind/streambind/internal/didyoumean"
 )
 
 // Binder connects bindings to one messaging system (a Kafka cluster, a
@@ -512,7 +512,7 @@ func (t BinderTypes) Lookup(name string) (BinderFactory, error) {
 	if kafkaStreamsType(name) {
 		return nil, fmt.Errorf("unknown binder type %q (registered: %s): %s", name, strings.Join(names, ", "), kafkaStreamsUnsupported)
 	}
-	if n := nearest(name, names); n != "" && levenshtein.ComputeDistance(strings.ToLower(name), strings.ToLower(n)) <= 2 {
+	if n := nearest(name, names); n != "" && didyoumean.Distance(strings.ToLower(name), strings.ToLower(n)) <= 2 {
 		hint = fmt.Sprintf("; did you mean %s?", n)
 	}
 	return nil, fmt.Errorf("unknown binder type %q (registered: %s%s)", name, strings.Join(names, ", "), hint)

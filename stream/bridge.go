@@ -11,7 +11,7 @@ import (
 	"sync/atomic"
 	"unicode"
 
-	"github.com/agnivade/levenshtein"
+	"github.com/streambind/streambind/internal/didyoumean"
 )
 
 // Bridge sends from ordinary code — an HTTP handler, a scheduled job — to an
@@ -634,7 +634,7 @@ func (br *Bridge) suggest(name string) string {
 	best, bestD := "", 0
 	lname := strings.ToLower(name)
 	for _, c := range cands {
-		d := levenshtein.ComputeDistance(lname, strings.ToLower(c))
+		d := didyoumean.Distance(lname, strings.ToLower(c))
 		if d > 2 || 2*d >= len(name) {
 			continue
 		}

@@ -34,7 +34,7 @@ import (
 	"time"
 	"unicode"
 
-	"github.com/agnivade/levenshtein"
+	"github.com/streambind/streambind/internal/didyoumean"
 
 	"github.com/streambind/streambind/stream"
 )
@@ -157,7 +157,7 @@ func Suggest(key string, known []string) string {
 	k := Norm(key)
 	best, bestD := "", -1
 	for _, c := range known {
-		d := levenshtein.ComputeDistance(k, Norm(c))
+		d := didyoumean.Distance(k, Norm(c))
 		if bestD < 0 || d < bestD {
 			best, bestD = c, d
 		}

@@ -12,8 +12,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/agnivade/levenshtein"
-
 	"github.com/streambind/streambind/binder/kafka"
 	"github.com/streambind/streambind/binder/memory"
 	"github.com/streambind/streambind/binder/nats"
@@ -383,7 +381,7 @@ func check(s *service) *checked {
 			// (ordrs-in-0 beside orders-out-0) is a typo of one of them,
 			// not the bridge's: the bindings stay ambiguous (an error).
 			misspelt := slices.ContainsFunc(others, func(f string) bool {
-				return len(bound) == 1 && levenshtein.ComputeDistance(strings.ToLower(f), strings.ToLower(bound[0])) <= 2
+				return len(bound) == 1 && didyoumean.Distance(strings.ToLower(f), strings.ToLower(bound[0])) <= 2
 			})
 			if len(bound) == 1 && !misspelt {
 				out.warnings = append(out.warnings, &stream.ConfigError{Path: "stream.function.definition",

@@ -25,6 +25,9 @@ func TestDidYouMeanCountsCharacters(t *testing.T) {
 		{"grxxe", []string{"grose"}, ""},
 		{"gröse", []string{"größe"}, " (did you mean größe?)"},
 		{"wrok-in-0", []string{"work-in-0"}, " (did you mean work-in-0?)"},
+		// Two adjacent letters swapped are one edit, as in
+		// internal/didyoumean: lgo is within log's bound of 1.
+		{"lgo", []string{"log"}, " (did you mean log?)"},
 	} {
 		if got := didYouMean(c.name, c.names); got != c.want {
 			t.Errorf("didYouMean(%q, %q) = %q, want %q", c.name, c.names, got, c.want)

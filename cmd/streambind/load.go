@@ -13,10 +13,10 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"github.com/agnivade/levenshtein"
 	"github.com/spf13/cobra"
 
 	"github.com/streambind/streambind/config"
+	"github.com/streambind/streambind/internal/didyoumean"
 	"github.com/streambind/streambind/stream"
 )
 
@@ -388,12 +388,12 @@ func didYouMean(name string, names []string) string {
 	want := strings.ToLower(name)
 	best, bestD := "", -1
 	for _, n := range names {
-		if d := levenshtein.ComputeDistance(want, strings.ToLower(n)); bestD < 0 || d < bestD {
+		if d := didyoumean.Distance(want, strings.ToLower(n)); bestD < 0 || d < bestD {
 			best, bestD = n, d
 		}
 	}
 	// The bound counts best's characters, not its bytes, as
-	// internal/didyoumean's rule does (levenshtein counts runes too).
+	// internal/didyoumean's rule does (Distance counts runes).
 	if best != "" && bestD <= max(1, min(3, utf8.RuneCountInString(best)/3)) {
 		return " (did you mean " + best + "?)"
 	}

@@ -82,11 +82,16 @@ func Squash(key string) string {
 	return b.String()
 }
 
-// Distance is the edit distance of a and b in characters (runes): a
-// mistyped non-ASCII letter (destinatión for destination, grüp for grup)
-// is one edit, not the two or three of its UTF-8 bytes.
+// Distance is the edit distance of a and b in characters (runes), counting
+// a swap of two adjacent characters as one edit (optimal string alignment,
+// the restricted Damerau-Levenshtein distance): lgo is one edit from log,
+// as lg or logg is. A mistyped non-ASCII letter (destinatión for
+// destination, grüp for grup) is one edit, not the two or three of its
+// UTF-8 bytes.
 func Distance(as, bs string) int {
 	a, b := []rune(as), []rune(bs)
+	// Three rows: the one before the previous is for a transposition.
+	prev2 := make([]int, len(b)+1)
 	prev := make([]int, len(b)+1)
 	cur := make([]int, len(b)+1)
 	for j := range prev {
@@ -100,8 +105,11 @@ func Distance(as, bs string) int {
 				cost = 0
 			}
 			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+			if i > 1 && j > 1 && a[i-1] == b[j-2] && a[i-2] == b[j-1] {
+				cur[j] = min(cur[j], prev2[j-2]+1)
+			}
 		}
-		prev, cur = cur, prev
+		prev2, prev, cur = prev, cur, prev2
 	}
 	return prev[len(b)]
 }

@@ -65,3 +65,27 @@ func TestDistanceInCharacters(t *testing.T) {
 		t.Errorf("Near(grxxein0, größe-in-0) = false, want true: 2 edits")
 	}
 }
+
+// TestTranspositionIsOneEdit: a swap of two adjacent characters is one
+// edit (optimal string alignment), so lgo is near log (a 3-character
+// candidate's bound is 1 edit) and gets suggested; before, it was two.
+func TestTranspositionIsOneEdit(t *testing.T) {
+	for _, c := range []struct {
+		a, b string
+		d    int
+	}{
+		{"lgo", "log", 1},
+		{"recieve", "receive", 1},
+		{"gröup", "rgöup", 1},
+		{"ab", "ba", 1},
+		{"ca", "abc", 3}, // optimal string alignment: no edit of a swapped pair
+		{"log", "log", 0},
+	} {
+		if got := Distance(c.a, c.b); got != c.d {
+			t.Errorf("Distance(%q, %q) = %d, want %d", c.a, c.b, got, c.d)
+		}
+	}
+	if s := Suggest("lgo", []string{"uppercase", "log"}); s != "log" {
+		t.Errorf("Suggest(lgo) = %q, want log", s)
+	}
+}
