@@ -12,7 +12,11 @@ import (
 // so an SCSt file that sets it runs unchanged.
 type ignoredBinderBindingKey struct {
 	binder, kind, key string // binder type, "consumer" or "producer", squashed key
-	why               string
+	// in, if not nil, is the squashed path below kind to the map that
+	// holds key (the Kafka consumer's dlqproducerproperties); effective
+	// then reads that map's properties.
+	in  []string
+	why string
 	// when, if not nil, says which values are ignored so; the binder
 	// takes (or refuses) the others.
 	when func(v any) bool
@@ -41,6 +45,12 @@ var ignoredBinderBindingKeys = []ignoredBinderBindingKey{
 	{binder: "kafka", kind: "producer", key: "sendtimeoutexpression",
 		effective: func(prop func(string) (any, bool)) bool { v, ok := prop("sync"); return ok && isBool(true)(v) },
 		why:       "SCSt evaluates it only with sync: true (how long a send waits for the broker's acknowledgement), and sync is not true here, so it has no effect in SCSt either; every send here waits for the acknowledgement, bounded by write-timeout × send-attempts"},
+	// The same key of the dead-letter producer (SCSt's
+	// dlq-producer-properties is a KafkaProducerProperties), with that
+	// map's sync.
+	{binder: "kafka", kind: "consumer", in: []string{"dlqproducerproperties"}, key: "sendtimeoutexpression",
+		effective: func(prop func(string) (any, bool)) bool { v, ok := prop("sync"); return ok && isBool(true)(v) },
+		why:       "SCSt evaluates it only with sync: true (how long a send waits for the broker's acknowledgement), and dlq-producer-properties' sync is not true here, so it has no effect in SCSt either; every dead letter here waits for the acknowledgement, bounded by the dead-letter producer's write-timeout × send-attempts"},
 	{binder: "rabbit", kind: "consumer", key: "consumerpriority",
 		why: "the RabbitMQ binder does not set the x-priority consumer argument: every consumer of a queue has the default priority and the broker delivers round-robin among them; for one active consumer at a time set single-active-consumer: true"},
 }
@@ -61,7 +71,7 @@ func ignoredBinderKeys(tree map[string]any, origins map[string]string) (warnings
 			}
 		}
 		for _, sec := range sections {
-			path := append(append([]string(nil), sec...), k.kind, k.key)
+			path := k.path(sec, k.key)
 			p, v, ok := lookupSquashed(tree, path)
 			if !ok || (k.when != nil && !k.when(v)) {
 				continue
@@ -86,10 +96,10 @@ func takesEffect(tree map[string]any, k ignoredBinderBindingKey, sec []string, s
 	dflt := []string{k.binder, "default"}
 	prop := func(own []string) func(string) (any, bool) {
 		return func(key string) (any, bool) {
-			if _, v, ok := lookupSquashed(tree, append(append([]string(nil), own...), k.kind, key)); ok {
+			if _, v, ok := lookupSquashed(tree, k.path(own, key)); ok {
 				return v, true
 			}
-			_, v, ok := lookupSquashed(tree, append(append([]string(nil), dflt...), k.kind, key))
+			_, v, ok := lookupSquashed(tree, k.path(dflt, key))
 			return v, ok
 		}
 	}
@@ -103,9 +113,16 @@ func takesEffect(tree map[string]any, k ignoredBinderBindingKey, sec []string, s
 		if slices.Equal(b, dflt) {
 			continue
 		}
-		if _, _, own := lookupSquashed(tree, append(append([]string(nil), b...), k.kind, k.key)); !own && k.effective(prop(b)) {
+		if _, _, own := lookupSquashed(tree, k.path(b, k.key)); !own && k.effective(prop(b)) {
 			return true
 		}
 	}
 	return false
+}
+
+// path is the squashed path of key in k's map of section sec
+// (stream.<type>.default or a binding's): sec, kind, in, key.
+func (k ignoredBinderBindingKey) path(sec []string, key string) []string {
+	p := append(append([]string(nil), sec...), k.kind)
+	return append(append(p, k.in...), key)
 }

@@ -685,14 +685,15 @@ func buildSecurity(d *props.Decoder, path string, sec securitySource, out *setti
 // (stream.kafka.bindings.<binding>.producer) over the binder's settings st.
 func parseProducer(st *settings, binding string, ext map[string]any) (producerSettings, error) {
 	var d props.Decoder
-	out := decodeProducer(&d, st, props.BindingPath(Type, binding, "producer"), ext)
+	out := decodeProducer(&d, st, props.BindingPath(Type, binding, "producer"), ext, false)
 	return out, d.Err()
 }
 
 // decodeProducer decodes the producer properties m at path: the typed
 // keys, then the binder's producer client properties over them, then the
-// map's own configuration (see the package doc, Configuration).
-func decodeProducer(d *props.Decoder, st *settings, path string, m map[string]any) producerSettings {
+// map's own configuration (see the package doc, Configuration). dlq says
+// m is a consumer's dlq-producer-properties (the dead-letter writer's).
+func decodeProducer(d *props.Decoder, st *settings, path string, m map[string]any, dlq bool) producerSettings {
 	out := defaultProducerSettings()
 	out.acks = st.requiredAcks
 	var own clientProps
@@ -744,6 +745,9 @@ func decodeProducer(d *props.Decoder, st *settings, path string, m map[string]an
 				// SCSt's key, taken by scstKey without sync (it has no
 				// effect there either); with sync it asks for a bound
 				// the binder does not evaluate.
+				if dlq {
+					return errors.New(dlqSendTimeoutUnderSync)
+				}
 				return errors.New(sendTimeoutUnderSync)
 			}
 			if ok, serr := scstKey("producer", k, v); ok {
@@ -926,7 +930,7 @@ func decodeConsumer(st *settings, binding string, ext map[string]any) (consumerS
 	if out.minBytes > out.maxBytes {
 		d.Addf(path, "fetch.min.bytes (%d) is above the largest fetch (%d: max-bytes, max.partition.fetch.bytes or fetch.max.bytes)", out.minBytes, out.maxBytes)
 	}
-	out.dlqProducer = decodeProducer(&d, st, dlqPath, dlqProps)
+	out.dlqProducer = decodeProducer(&d, st, dlqPath, dlqProps, true)
 	return out, d.Err()
 }
 

@@ -24,6 +24,11 @@ const observationIgnored = "%s: true is ignored: tracing is configured with mana
 // here, and is taken.
 const sendTimeoutUnderSync = "not supported with sync: true: SCSt waits that long at most for the broker's acknowledgement of a send; here every send waits for it, bounded by write-timeout × send-attempts (request.timeout.ms, retries + 1): set those for the binding, or give Bridge().Send a context with a deadline for a bound per message (a function's output is bounded by its input's handling)"
 
+// dlqSendTimeoutUnderSync is sendTimeoutUnderSync for a consumer's
+// dlq-producer-properties (the dead-letter writer's); without its sync the
+// configuration loader warns of the key (config: ignoredBinderBindingKeys).
+const dlqSendTimeoutUnderSync = "not supported with sync: true: SCSt waits that long at most for the broker's acknowledgement of a dead letter; here every dead letter waits for it, bounded by the dead-letter producer's write-timeout × send-attempts (request.timeout.ms, retries + 1): set those in dlq-producer-properties"
+
 // javaBean is why a key naming a Spring bean is refused.
 const javaBean = "it names a Spring bean, and there are none here: what the bean did is done in Go code (functions, stream options)"
 
@@ -139,8 +144,10 @@ func scstKey(kind, k string, v any) (handled bool, err error) {
 		// waits for the broker's acknowledgement (the record may still be
 		// written after). Without sync it has no effect there, nor here
 		// (the configuration loader warns of it at its file:line, config:
-		// ignoredBinderBindingKeys); with sync, decodeProducer refuses it
-		// before it gets here (sendTimeoutUnderSync).
+		// ignoredBinderBindingKeys, also in a consumer's
+		// dlq-producer-properties); with sync, decodeProducer refuses it
+		// before it gets here (sendTimeoutUnderSync,
+		// dlqSendTimeoutUnderSync).
 		_, err = props.String(v)
 	case "producer.usetopicheader":
 		err = wantBool(is(false), "the topic is the binding's destination (or a dynamic destination of the send bridge)")
