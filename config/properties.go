@@ -344,6 +344,9 @@ func (b *propsBuilder) add(k, v string, line int) error {
 				cur.keys = map[string]*pnode{}
 			}
 			next = cur.keys[s.key]
+			if next == nil && i+1 < len(segs) && segs[i+1].idx >= 0 {
+				next = cur.relaxedList(s.key)
+			}
 			if next == nil {
 				next = &pnode{line: line}
 				cur.keys[s.key] = next
@@ -366,6 +369,22 @@ func (b *propsBuilder) add(k, v string, line int) error {
 		}
 		cur = next
 		nodes = append(nodes, cur)
+	}
+	return nil
+}
+
+// relaxedList returns the list the node's key spelt key in another
+// relaxed spelling holds (required-groups for requiredGroups or
+// required_groups), or nil. Spring Boot binds a list's items by the
+// uniform form of their names (lower case, without '-' and '_'), so
+// required-groups[0]=a and requiredGroups[1]=b in one file are one list
+// [a, b]; here the second spelling's items join the first's list.
+func (n *pnode) relaxedList(key string) *pnode {
+	want := squash(key)
+	for _, k := range n.order {
+		if c := n.keys[k]; c.items != nil && squash(k) == want {
+			return c
+		}
 	}
 	return nil
 }
