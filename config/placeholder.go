@@ -414,6 +414,17 @@ type placeholders struct {
 	// looked up by its exact name, as Spring Boot does.
 	written map[string]bool
 	done    map[string]string // key path → resolved value
+	// random holds the key paths (and "env NAME"s) whose values drew a
+	// ${random.*} value, directly or through a key or variable they
+	// refer to: as in Spring Boot, whose RandomValuePropertySource is
+	// asked again each time a placeholder resolves (spring-boot#7009),
+	// each reference to such a key resolves it anew, drawing a value of
+	// its own (a: ${random.uuid}, b: ${a}: b's UUID is not a's). Their
+	// resolved values are not reused (done, envDone keep the last);
+	// unresolved holds such a key's value as written, which the walk
+	// replaces in the tree.
+	random     map[string]bool
+	unresolved map[string]string
 	// failed maps a key path that could not be resolved to its own
 	// problems (none: another key's, reported there). Failures are
 	// remembered like successes, so that every key is expanded at most
@@ -493,7 +504,7 @@ const maxTotalExpanded = 64 << 20
 // written holds the property names the files spell (writtenNames), which
 // a name that is no Spring property name must be one of.
 func resolvePlaceholders(root map[string]any, env map[string]string, written map[string]bool, literal func(path string) bool, fail func(path, msg string), mark func(path string), expanded func(path, from string)) (secretPaths map[string]bool, secrets *redact.Values) {
-	r := &placeholders{root: root, env: env, written: written, done: map[string]string{}, failed: map[string][]string{},
+	r := &placeholders{root: root, env: env, written: written, done: map[string]string{}, failed: map[string][]string{}, random: map[string]bool{}, unresolved: map[string]string{},
 		inCycle: map[string]bool{}, deepTail: map[string]bool{}, fail: fail, mark: mark, expanded: expanded, literal: literal,
 		secret: map[string]bool{}, secrets: &redact.Values{},
 		envDone: map[string]string{}, envFailed: map[string]string{}, secretVar: map[string]bool{}}
@@ -599,7 +610,7 @@ func (r *placeholders) envResolved(name, n, v string) (string, bool, string) {
 		return v, true, ""
 	}
 	at := "env " + n // its place on the stack, beside key paths
-	if s, ok := r.envDone[at]; ok {
+	if s, ok := r.envDone[at]; ok && !r.random[at] {
 		return s, true, ""
 	}
 	if p, ok := r.envFailed[at]; ok {
@@ -733,7 +744,7 @@ func (r *placeholders) walk(v any, path string) any {
 		}
 		return v
 	case string:
-		if s, ok := r.done[path]; ok {
+		if s, ok := r.done[path]; ok && !r.random[path] {
 			return s
 		}
 		if r.inCycle[path] {
@@ -809,6 +820,9 @@ func (r *placeholders) resolve(path, s string, top bool) (string, bool) {
 	}
 	if len(probs) == 0 {
 		r.done[path] = out
+		if r.random[path] {
+			r.unresolved[path] = s
+		}
 		if top && out != s && r.expanded != nil {
 			if names := placeholderNames(s); names != "" { // not only escapes
 				r.expanded(path, names)
@@ -843,6 +857,11 @@ func (r *placeholders) lookup(name string) (string, bool, string) {
 		// Spring Boot's random values come after the environment and
 		// before the configuration files.
 		if v, ok, problem := randomValue(name); ok || problem != "" {
+			if ok {
+				for _, p := range r.stack {
+					r.random[p] = true // drawn anew at each reference
+				}
+			}
 			return v, ok, problem
 		}
 	}
@@ -884,8 +903,11 @@ func (r *placeholders) lookup(name string) (string, bool, string) {
 	}
 	switch v := v.(type) {
 	case string:
-		if s, ok := r.done[path]; ok {
+		if s, ok := r.done[path]; ok && !r.random[path] {
 			return s, true, ""
+		}
+		if w, ok := r.unresolved[path]; ok {
+			v = w // the tree holds a value drawn already
 		}
 		if r.inCycle[path] {
 			return "", false, inherited // reported where the cycle was found

@@ -24,7 +24,9 @@ import (
 //     random.long: an integer in [min, max), min 0 when only max is given.
 //
 // Every placeholder gets a value of its own (Spring draws one each time a
-// key is resolved). ok is false, with no problem, for a name that does not
+// key is resolved), and so does every reference to a key whose value
+// drew one (placeholders.random: b: ${a} beside a: ${random.uuid} is
+// not a's UUID, as in Spring Boot). ok is false, with no problem, for a name that does not
 // start with "random."; problem says what is wrong with one that does.
 func randomValue(name string) (value string, ok bool, problem string) {
 	rest, isRandom := strings.CutPrefix(name, "random.")
