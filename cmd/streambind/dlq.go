@@ -78,18 +78,59 @@ type dlqTarget struct {
 // stream.rabbit.default.producer.prefix, as a producer binding of the
 // service's that sets none has it and send --destination applies it. A
 // literal exchange (--to-exchange) has no prefix.
+//
+// On RabbitMQ the producer declares nothing (declare-exchange: false):
+// checkReplayExchange found the exchange before it is bound, and a replay
+// creates no exchange.
 func (t *dlqTarget) replayExtension(dest string, literal bool) map[string]any {
-	if t.typ != rabbit.Type || literal {
+	if t.typ != rabbit.Type {
 		return nil
 	}
-	p := t.producerPrefix
+	ext := map[string]any{"declare-exchange": false}
+	if p := t.replayPrefix(dest, literal); p != "" {
+		ext["prefix"] = p
+	}
+	return ext
+}
+
+// replayPrefix is the RabbitMQ prefix of the exchange a replay to dest
+// sends to (see replayExtension).
+func (t *dlqTarget) replayPrefix(dest string, literal bool) string {
+	if literal {
+		return ""
+	}
 	if dest == t.spec.Destination {
-		p = topology.ExtString(t.spec.Extension, "prefix")
+		return topology.ExtString(t.spec.Extension, "prefix")
 	}
-	if p != "" {
-		return map[string]any{"prefix": p}
+	return t.producerPrefix
+}
+
+// checkReplayExchange fails, on RabbitMQ, when the exchange a replay to
+// dest would send to does not exist: a replay target is not created (a
+// mistyped --to declared an exchange of that name, and the replay then
+// failed unroutable all the same). The check is a passive declaration,
+// which creates nothing.
+func (t *dlqTarget) checkReplayExchange(ctx context.Context, dest string, literal bool) error {
+	rb, ok := t.binder.(*rabbit.Binder)
+	if !ok {
+		return nil
 	}
-	return nil
+	ex := t.replayPrefix(dest, literal) + dest
+	found, err := rb.ExchangeExists(ctx, ex)
+	if err != nil {
+		return err
+	}
+	if found {
+		return nil
+	}
+	if dest == t.spec.Destination && !literal {
+		return fmt.Errorf("exchange %s, the destination of %s, does not exist in the virtual host: start the binding's service first (it declares its exchange and queue), or check that this configuration connects where the app does (broker, vhost, prefix); a replay creates no exchange, and the dead letters were kept", ex, t.src)
+	}
+	flag := "--to " + dest
+	if literal {
+		flag = "--to-exchange " + dest
+	}
+	return fmt.Errorf("exchange %s (%s) does not exist in the virtual host: a replay sends to an exchange that exists and creates none; check the name (--to applies stream.rabbit.default.producer.prefix, --to-exchange names the exchange exactly), or declare it (and bind its queues) first; the dead letters were kept", ex, flag)
 }
 
 // replayProducer is the producer settings of the replay to dest: on
@@ -893,8 +934,20 @@ than the key's other messages. Such notes, one per dead letter, are
 printed for the first 10 of each kind (skipped for --max-replays,
 headers-only, without their key, taken over by another replay), then one
 line that says the rest are not listed; the summary counts them all
-("N skipped: replayed M times or more already (--max-replays)"). Note
-that a destination's every group gets the copy, not only the binding's,
+("N skipped: replayed M times or more already (--max-replays)").
+
+The exit status is 0 when the replay ran to its end, also when dead
+letters were skipped (--max-replays, headers-only), left to another
+replay or purge, or did not match the filters: they stay, and only the
+summary line on stdout tells (there is no --json); a script that must
+know reads it, "replayed N dead letters of B; U did not match the
+filters; S skipped: ...", S above 0 meaning that some were skipped for
+--max-replays, and "streambind dlq ls" lists what stays. It is 1 when a
+copy failed or could not be sent (a target exchange that does not
+exist) or the replay was interrupted (the summary still says what was
+replayed), or nothing could be read (no summary), and 2 for bad usage.
+
+Note that a destination's every group gets the copy, not only the binding's,
 and a note on stderr says so before the first copy (and before a
 --dry-run's first line), naming the destination: on RabbitMQ,
 --to-queue sends it to the binding's group's queue only; Kafka, NATS and
@@ -944,7 +997,10 @@ no prefix applied. The binding's own destination has the binding's prefix,
 the exchange its queue is bound to; for a partitioned binding with a group
 each copy is routed as a partitioned producer routes,
 <destination>-<scst_partition>, to its partition's queue (a dead letter
-without scst_partition is unroutable). A copy RabbitMQ returns unroutable (no
+without scst_partition is unroutable). A replay declares no exchange: one
+that does not exist (a mistyped --to) is an error naming it before any
+copy is sent, the dead letters kept and nothing created (a passive
+declaration checks it). A copy RabbitMQ returns unroutable (no
 queue bound to that exchange for it) stops the replay, its dead letter
 kept, with an error that says what to do.
 
@@ -1062,6 +1118,11 @@ least 1. --dry-run prints what would be replayed and changes nothing.`,
 				producer: func(ctx context.Context, dest string) (stream.Producer, bool, error) {
 					if p := producers[dest]; p != nil {
 						return p, false, nil
+					}
+					if queue == "" {
+						if err := t.checkReplayExchange(ctx, dest, toExchange != ""); err != nil {
+							return nil, false, err
+						}
 					}
 					audience()
 					var p stream.Producer
