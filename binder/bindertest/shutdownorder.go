@@ -32,14 +32,14 @@ func RunShutdownKeepsOrder(t *testing.T, h Harness) {
 // the app shuts down is given back unhandled, and so is every message
 // queued behind it in its lane (here the one lane of concurrency 1): none
 // of them is handled during the shutdown, and the next instance of the
-// group handles them in the order sent, the failed one first (the trial:
-// on NATS the message after it was handled during the shutdown, its
-// output sent, and the failed one came back only after the restart).
-// Through stream.App, as a consumer and as a function with an output
-// (pipelined where the binder pipelines). The messages are sent while
-// the binding is stopped (auto-startup false), so that the binder holds
-// them all from its first read on. Harness.Skip may name a variant
-// ("ShutdownKeepsOrder/function").
+// group handles them in the order sent, the failed one first, each once
+// (the trial: on NATS the message after it was handled during the
+// shutdown, its output sent, and the failed one came back only after the
+// restart). Through stream.App, as a consumer and as a function with an
+// output taken by a required group (pipelined where the binder
+// pipelines). The messages are sent while the binding is stopped
+// (auto-startup false), so that the binder holds them all from its first
+// read on. Harness.Skip may name a variant ("ShutdownKeepsOrder/function").
 func testShutdownKeepsOrder(s *suite) {
 	for _, v := range []struct {
 		name string
@@ -111,7 +111,16 @@ func shutdownKeepsOrder(s *suite, name string, fn bool, conc int) {
 		if fn {
 			def, in = "relay", "relay-in-0"
 			stream.AddFunction(fns, "relay", func(_ context.Context, p string) (string, error) { return p, handle(p) })
-			bindings["relay-out-0"] = stream.BindingConfig{Destination: dest + "-out", ContentType: "text/plain"}
+			// A required group, so that the outputs are taken: a RabbitMQ
+			// producer publishes mandatory, and an output no queue takes
+			// fails its send (ErrUnroutable, transient). The pipelined
+			// input is then Nak'ed and retried in place with the binding's
+			// back-off (an hour): the second run handled big twice and
+			// held after2 and after3 behind it for the rest of the test
+			// (when big's failed send came back before they were handed
+			// out), or passed only because the test ended first.
+			bindings["relay-out-0"] = stream.BindingConfig{Destination: dest + "-out", ContentType: "text/plain",
+				Producer: stream.ProducerConfig{RequiredGroups: []string{"check"}}}
 		} else {
 			stream.AddConsumer(fns, "sink", func(_ context.Context, p string) error { return handle(p) })
 		}
@@ -187,8 +196,17 @@ func shutdownKeepsOrder(s *suite, name string, fn bool, conc int) {
 			s.t.Fatalf("after the restart, not every message was handled within %s: %v (first run: %v)", s.h.Timeout, got, first)
 		}
 	}
-	// The order of the first deliveries.
+	// Each once: nothing comes again (a retry, a redelivery) while the
+	// suite watches.
+	quiet := time.NewTimer(s.h.Quiet)
+	<-quiet.C
 	got := log.of(1)
+	for _, p := range want {
+		if n := count(got, p); n != 1 {
+			s.t.Errorf("after the restart %s was handled %d times, want once (handled by the second run: %v; by the first: %v)", p, n, got, first)
+		}
+	}
+	// The order of the first deliveries.
 	var order []string
 	for _, p := range got {
 		if !slices.Contains(order, p) {
@@ -198,4 +216,15 @@ func shutdownKeepsOrder(s *suite, name string, fn bool, conc int) {
 	if !slices.Equal(order, want) {
 		s.t.Errorf("after the restart the messages came in the order %v, want %v (handled by the second run: %v; by the first: %v)", order, want, got, first)
 	}
+}
+
+// count returns how many times p is in ps.
+func count(ps []string, p string) int {
+	n := 0
+	for _, q := range ps {
+		if q == p {
+			n++
+		}
+	}
+	return n
 }

@@ -23,7 +23,5 @@ func TestConformanceShutdownKeepsOrder(t *testing.T) {
 		},
 		Persistent: true,
 		Timeout:    20 * time.Second,
-		Skip: map[string]string{"ShutdownKeepsOrder/function": "flaky before the shutdown fix too (1 run in 5): " +
-			"the pipelined function's second app got the requeued big twice and did not get after3 within 20s; not investigated yet"},
 	})
 }
