@@ -2153,6 +2153,7 @@ func (c composedRunner) run(ctx, send context.Context) {
 			return false
 		case err != nil:
 			rt.out.stats.errors.Add(1)
+			rt.logSupplierPanic(err)
 			rt.log.Error("supplier failed", "error", boundedErr(err))
 			return false
 		case rt.fn.parts[0].out.isNil(v):
@@ -2167,6 +2168,7 @@ func (c composedRunner) run(ctx, send context.Context) {
 					// as a polled supplier's failure would be, and the poll
 					// ends.
 					rt.out.stats.errors.Add(1)
+					rt.logSupplierPanic(err)
 					rt.log.Error("composed supplier failed", "error", boundedErr(err))
 					return false
 				}

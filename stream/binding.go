@@ -46,7 +46,8 @@ type Binding struct {
 	// dynamic marks the send bridge's producer of a dynamic destination.
 	dynamic bool
 	// panicLog paces the ERROR line that gives a handler panic's stack
-	// (runtimeBinding.logPanic) of an input binding.
+	// (runtimeBinding.logPanic) of an input binding, or a supplier's or
+	// source's (logSupplierPanic) of an output binding.
 	panicLog warnGate
 	// stopping, when set, is closed when the binding's app begins its
 	// shutdown: Start and Resume refuse from then on (ErrStopping).

@@ -538,17 +538,37 @@ func (rt *runtimeBinding) retryAfter(ctx context.Context, env Envelope, attempt 
 // (1s doubling to 1m while panics go on; at DEBUG in between, with the
 // number held back on the next ERROR).
 func (rt *runtimeBinding) logPanic(err error, n int) {
+	logPanicOf(rt.log, &rt.in.panicLog, err, "attempt", n)
+}
+
+// logSupplierPanic is logPanic for a supplier (polled or composed) or a
+// source whose call err holds a panic, paced per output binding, whose
+// attributes (binding, destination, binder) the line carries with the
+// function's name: the 'supplier failed' and 'source ended with an error'
+// lines give the error's text only.
+func (rt *runtimeBinding) logSupplierPanic(err error) {
+	var pe *PanicError
+	if !errors.As(err, &pe) {
+		return
+	}
+	logPanicOf(rt.out.log.With("function", rt.fn.name), &rt.out.panicLog, err)
+}
+
+// logPanicOf logs the stack of the panic err holds, if any: ERROR
+// 'handler panicked' with attrs, the error and the stack when gate lets it
+// through, else DEBUG (with the number held back on the next ERROR).
+func logPanicOf(log *slog.Logger, gate *warnGate, err error, attrs ...any) {
 	var pe *PanicError
 	if !errors.As(err, &pe) {
 		return
 	}
 	level := slog.LevelError
-	ok, held := rt.in.panicLog.Allow(time.Now())
+	ok, held := gate.Allow(time.Now())
 	if !ok {
 		level = slog.LevelDebug
 	}
-	rt.log.Log(context.Background(), level, "handler panicked", "attempt", n, "error", boundedErr(err),
-		"stack", panicStack(pe.Stack), "suppressed", held)
+	log.Log(context.Background(), level, "handler panicked", append(attrs, "error", boundedErr(err),
+		"stack", panicStack(pe.Stack), "suppressed", held)...)
 }
 
 // batchKey is the context key of the messages of the batch being handled
@@ -957,6 +977,7 @@ func (s *polledSupplier[Out]) run(ctx, send context.Context) {
 		var more bool
 		if err := safeCall(func() (err error) { more, err = s.poll(ctx, send); return err }); err != nil {
 			s.rt.out.stats.errors.Add(1)
+			s.rt.logSupplierPanic(err)
 			s.rt.log.Error("supplier failed", "error", boundedErr(err))
 			return false
 		}
@@ -1018,6 +1039,7 @@ func (s *sourceSupplier[Out]) run(ctx, _ context.Context) {
 	err := safeCall(func() error { return s.src(ctx, s.emit) })
 	var pe *PanicError
 	if err != nil && (ctx.Err() == nil || errors.As(err, &pe)) {
+		s.rt.logSupplierPanic(err)
 		s.rt.log.Error("source ended with an error", "error", boundedErr(err))
 	}
 }
