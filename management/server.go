@@ -46,8 +46,17 @@ type Options struct {
 	Effective map[string]any
 	// Logger for the server's own lines. Default: discard.
 	Logger *slog.Logger
-	// Registry to add the app's metrics to. Default: a new registry with
-	// the Go and process collectors.
+	// Registry is the registry GET /metrics and /actuator/prometheus
+	// serve, and nothing else: New adds the app's metrics
+	// (streambind_binding_* ...) to it. Default: a new registry of the
+	// server's own with the Go and process collectors; register the
+	// idempotent consumer and the outbox relay on the one served,
+	// [Server.Registry] (mgmt.Registry().MustRegister(idem, ob.Relay())).
+	// Collectors registered on prometheus.DefaultRegisterer are not
+	// served unless it is this registry:
+	// Registry: prometheus.DefaultRegisterer.(*prometheus.Registry) (it
+	// has the Go and process collectors already). A given registry gets
+	// no Go or process collector from New.
 	Registry *prometheus.Registry
 	// Service names the app in GET /actuator/topology. Default:
 	// spring.application.name of Effective, else "app".
@@ -154,6 +163,15 @@ func New(app *stream.App, opts Options) *Server {
 	})
 	return s
 }
+
+// Registry returns the registry the server's metrics endpoints serve
+// (GET /metrics, /actuator/prometheus): Options.Registry, or the server's
+// own when that was nil. Register the collectors of the app's other parts
+// on it, the idempotent consumer and the outbox relay:
+//
+//	mgmt := management.New(app, management.Options{Config: mcfg})
+//	mgmt.Registry().MustRegister(idem, ob.Relay())
+func (s *Server) Registry() *prometheus.Registry { return s.opts.Registry }
 
 // Endpoints returns the routes the server serves ("GET /actuator/bindings",
 // ...), at their configured paths, for a start-up line or an index (the
