@@ -95,6 +95,18 @@ END $mig$`, lit, t.Name+"_expires_idx", pgx.Identifier{t.Name + "_expires_idx"}.
 	return nil
 }
 
+// missingTableHint is what to do about err when it says that the marks
+// table, or its schema, does not exist (undefined_table 42P01,
+// invalid_schema_name 3F000): ": the table is missing: run
+// idempotency.Migrate ..."; else "".
+func missingTableHint(err error) string {
+	switch sqlState(err) {
+	case "42P01", "3F000":
+		return ": the table is missing: run idempotency.Migrate (or the SQL in docs/idempotency.md, \"The postgres table\")"
+	}
+	return ""
+}
+
 type txKey struct{}
 
 // Tx returns the transaction of the message being handled by a binding
@@ -414,7 +426,7 @@ func (s *pgStore) wrap(c *Consumer, binding string, key *stream.IdempotencyKey, 
 				// A lost connection, also a missing table (42P01) or a
 				// missing right: the store is not usable, the message is not
 				// at fault.
-				return s.state.storeDown(ctx, binding, "insert mark into "+s.t.qualified(), err)
+				return s.state.storeDown(ctx, binding, "insert mark into "+s.t.qualified()+missingTableHint(err), err)
 			}
 			s.state.ok()
 			if n == 0 {
@@ -663,7 +675,7 @@ func (p *purger) purge(ctx context.Context) (int64, error) {
 		// connections the bindings' handlers use is busy, not down.
 		n, err := p.s.db.exec(ctx, p.s.timeout, del)
 		if err != nil {
-			return total, fmt.Errorf("purge %s: %w", q, err)
+			return total, fmt.Errorf("purge %s%s: %w", q, missingTableHint(err), err)
 		}
 		total += n
 		if n < purgeBatch {
@@ -743,7 +755,7 @@ func (p *purger) Health(ctx context.Context) error {
 		if ctx.Err() == nil && pctx.Err() != nil {
 			err = fmt.Errorf("%w: no connection from the pool, or no answer from the database, within %s: %w", errNoAnswer, bound, err)
 		}
-		return fmt.Errorf("idempotency store %s: %s", q, redacted(err))
+		return fmt.Errorf("idempotency store %s%s: %s", q, missingTableHint(err), redacted(err))
 	}
 	p.mu.Lock()
 	if p.last == last {

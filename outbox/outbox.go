@@ -251,7 +251,7 @@ func (o *Outbox) Send(ctx context.Context, tx Execer, name string, value any, op
 	}
 	q := "INSERT INTO " + o.table.quoted() + " (name, key, payload, headers) VALUES ($1, $2, $3, $4::jsonb)"
 	if _, err := tx.Exec(ctx, q, name, key, payload, string(hdr)); err != nil {
-		return fmt.Errorf("outbox: send to %s: insert into %s: %w", name, o.table.qualified(), err)
+		return fmt.Errorf("outbox: send to %s: insert into %s%s: %w", name, o.table.qualified(), missingTableHint(err), err)
 	}
 	return nil
 }
@@ -277,4 +277,15 @@ func SQL(x interface {
 	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
 }) Execer {
 	return pgtable.SQL(x)
+}
+
+// missingTableHint is what to do about err when it says that the outbox
+// table, or its schema, does not exist (undefined_table 42P01,
+// invalid_schema_name 3F000); else "".
+func missingTableHint(err error) string {
+	var pe interface{ SQLState() string }
+	if errors.As(err, &pe) && (pe.SQLState() == "42P01" || pe.SQLState() == "3F000") {
+		return ": the table is missing: run outbox.Migrate (or create it as docs/outbox.md, \"Table and migration\", describes)"
+	}
+	return ""
 }
