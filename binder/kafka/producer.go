@@ -17,6 +17,7 @@ import (
 	"github.com/google/uuid"
 	kafkago "github.com/segmentio/kafka-go"
 
+	"github.com/streambind/streambind/binder/internal/lifecycle"
 	"github.com/streambind/streambind/stream"
 )
 
@@ -54,6 +55,12 @@ type producer struct {
 	// Close runs out of time.
 	abortCtx context.Context
 	abort    context.CancelFunc
+	// waiting counts the sends queued whose callers wait for their
+	// outcome: a Send until it returns, a SendAsync until its done ran.
+	// It grows only while the producer is open (enqueue, under mu), so
+	// once closed, none means that an abort fails nothing anyone waits
+	// for (shutdown).
+	waiting atomic.Int64
 
 	// refusal is why the last write that said anything about the
 	// destination failed: the broker refused the topic or the client (see
@@ -325,6 +332,7 @@ func (p *producer) Send(ctx context.Context, m stream.Envelope) error {
 	if err != nil {
 		return err
 	}
+	defer p.waiting.Add(-1)
 	select {
 	case err := <-r.done:
 		r.release()
@@ -385,6 +393,7 @@ func (p *producer) enqueue(m stream.Envelope, cb func(error)) (*sendReq, error) 
 		return nil, fmt.Errorf("kafka: send to %s: producer %w", p.topic, stream.ErrClosed)
 	}
 	p.pending = append(p.pending, r)
+	p.waiting.Add(1)
 	p.mu.Unlock()
 	select {
 	case p.wake <- struct{}{}:
@@ -423,6 +432,7 @@ func (p *producer) complete(r *sendReq, err error) {
 		return
 	}
 	cb(p.sendErr(err))
+	p.waiting.Add(-1)
 	r.release()
 }
 
@@ -456,12 +466,19 @@ func (p *producer) shutdown(ctx context.Context) error {
 	p.mu.Unlock()
 	close(p.stop)
 	var err error
-	select {
-	case <-p.done:
-	case <-ctx.Done():
+	// Done first (lifecycle.Wait): with ctx ended as well, a select of
+	// both chose at random. And the loop of a producer with nothing to
+	// write returns only once it ran after the stop: with ctx ended
+	// already, the abort fails nothing anyone waits for then, which is
+	// no failure (a producer that had sent nothing, or whose sends all
+	// returned, reported 'flushing' at a shutdown whose time was spent).
+	if cerr := lifecycle.Wait(ctx, p.done); cerr != nil {
+		waited := p.waiting.Load() // none are added once closed
 		p.abort()
 		<-p.done
-		err = fmt.Errorf("kafka: close producer %s: flushing: %w", p.binding, ctx.Err())
+		if waited > 0 {
+			err = fmt.Errorf("kafka: close producer %s: flushing: %d sends still waiting for the broker: %w", p.binding, waited, cerr)
+		}
 	}
 	p.abort()
 	return err

@@ -17,6 +17,7 @@ import (
 
 	"github.com/streambind/streambind/binder/internal/binding"
 	"github.com/streambind/streambind/binder/internal/dispatch"
+	"github.com/streambind/streambind/binder/internal/lifecycle"
 	"github.com/streambind/streambind/binder/internal/msgid"
 	"github.com/streambind/streambind/internal/pace"
 	"github.com/streambind/streambind/stream"
@@ -362,15 +363,16 @@ func (p *producer) Close(ctx context.Context) error {
 		return nil
 	}
 	p.bd.forgetProducer(p)
-	select {
-	case <-idle:
-		p.c.js.CleanupPublisher() // its reply subscription
-		return nil
-	case <-ctx.Done():
+	// Idle first (lifecycle.Wait): with ctx ended as well, a select of
+	// both chose at random, and a producer that had sent nothing reported
+	// sends still waiting at a shutdown whose time was spent.
+	if err := lifecycle.Wait(ctx, idle); err != nil {
 		go func() { // the sends end within their send-timeouts
 			<-idle
 			p.c.js.CleanupPublisher()
 		}()
-		return fmt.Errorf("nats: close producer %s: sends still waiting for their PubAck: %w", p.binding, ctx.Err())
+		return fmt.Errorf("nats: close producer %s: sends still waiting for their PubAck: %w", p.binding, err)
 	}
+	p.c.js.CleanupPublisher() // its reply subscription
+	return nil
 }

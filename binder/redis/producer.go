@@ -165,7 +165,7 @@ func (p *producer) Send(ctx context.Context, m stream.Envelope) error {
 		select {
 		case p.queue <- req:
 		case <-done:
-			return fmt.Errorf("redis: send to %s: %w", p.dest, ctx.Err())
+			return fmt.Errorf("redis: send to %s: %w", req.key, ctx.Err())
 		}
 	}
 	var err error
@@ -177,7 +177,7 @@ func (p *producer) Send(ctx context.Context, m stream.Envelope) error {
 		case <-done:
 			// The XADD may be on the wire already: say so, as a
 			// caller retrying would send the entry twice.
-			return fmt.Errorf("redis: send to %s: no reply to XADD (it may still have been stored): %w", p.dest, ctx.Err())
+			return fmt.Errorf("redis: send to %s: no reply to XADD (it may still have been stored): %w", req.key, ctx.Err())
 		}
 	}
 	*req = sendReq{done: req.done}
@@ -250,7 +250,7 @@ func (p *producer) flusher() {
 			// Stopped meanwhile: no pipeline starts after Close saw no
 			// send being written and stopped waiting for the flushers.
 			for _, r := range batch {
-				p.answer(r, fmt.Errorf("redis: send to %s: producer %w", p.dest, stream.ErrClosed))
+				p.answer(r, fmt.Errorf("redis: send to %s: producer %w", r.key, stream.ErrClosed))
 			}
 			p.drain()
 			return
@@ -267,7 +267,7 @@ func (p *producer) drain() {
 	for {
 		select {
 		case r := <-p.queue:
-			r.done <- fmt.Errorf("redis: send to %s: producer %w", p.dest, stream.ErrClosed)
+			r.done <- fmt.Errorf("redis: send to %s: producer %w", r.key, stream.ErrClosed)
 		default:
 			return
 		}
@@ -288,7 +288,7 @@ func (p *producer) write(batch []*sendReq) {
 	pending := make([]*sendReq, 0, len(batch))
 	for _, r := range batch {
 		if err := r.ctx.Err(); err != nil {
-			p.answer(r, fmt.Errorf("redis: send to %s: %w", p.dest, err))
+			p.answer(r, fmt.Errorf("redis: send to %s: %w", r.key, err))
 			continue
 		}
 		pending = append(pending, r)
