@@ -87,11 +87,19 @@ func appJSONProfileKeys(env map[string]string) (*document, []*stream.ConfigError
 		return nil, nil
 	}
 	docs, err := parseYAML(EnvApplicationJSON, []byte(s))
-	if err != nil || len(docs) != 1 || docs[0] == nil || docs[0].kind != yaml.MappingNode {
+	if err != nil || len(docs) != 1 || docs[0] == nil {
 		return nil, nil
 	}
-	root := docs[0]
-	origin := "env " + EnvApplicationJSON
+	return profileKeysOf(docs[0], EnvApplicationJSON, "env "+EnvApplicationJSON)
+}
+
+// profileKeysOf is appJSONProfileKeys for the tree root of a source above
+// the files (SPRING_APPLICATION_JSON, the command line), named name, its
+// keys' origin origin.
+func profileKeysOf(root *ynode, name, origin string) (*document, []*stream.ConfigError) {
+	if root.kind != yaml.MappingNode {
+		return nil, nil
+	}
 	d := &document{}
 	var errs []*stream.ConfigError
 	found := false
@@ -115,7 +123,7 @@ func appJSONProfileKeys(env map[string]string) (*document, []*stream.ConfigError
 			d.deflt, d.defaultSet = list, true
 		}
 	}
-	gs, gerrs := profileGroups(EnvApplicationJSON, root)
+	gs, gerrs := profileGroups(name, root)
 	for _, e := range gerrs {
 		key, msg, _ := strings.Cut(e.msg, ": ")
 		errs = append(errs, &stream.ConfigError{Path: key, Origin: origin, Msg: msg})

@@ -90,6 +90,11 @@
 //     variables, its keys validated as a file's (origin "env
 //     SPRING_APPLICATION_JSON"). Its spring.profiles.active, include,
 //     default and group.<name> choose the profiles, over the variables'.
+//   - The command line ([Options.Args], nil for os.Args[1:]):
+//     --name=value sets the key as Spring Boot's
+//     SimpleCommandLinePropertySource does, over everything else,
+//     SPRING_APPLICATION_JSON included (origin "command line"); its
+//     profile and spring.config.* settings win over the JSON's.
 //   - Spring Boot's logging.level.root and management.server.port (in a
 //     file, or LOGGING_LEVEL_ROOT, MANAGEMENT_SERVER_PORT) are read as
 //     logging.level and the port of management.server.address (-1: none);
@@ -263,6 +268,24 @@ type Options struct {
 	// placeholders and profiles; a later entry for a name wins. Nil means
 	// os.Environ(); a non-nil empty slice means no environment.
 	Env []string
+	// Args are the program's command-line arguments (os.Args[1:]), read
+	// as Spring Boot reads them (SimpleCommandLinePropertySource): each
+	// --name=value sets the key name (relaxed, as a .properties file's
+	// key: --spring.cloud.stream.bindings.process-in-0.group=g,
+	// --stream.default-binder=kafka, --server.port=8081), --name alone
+	// sets it to "", an option given twice gets both values joined with
+	// ','; an argument not starting with "--" is not read ("--" alone,
+	// or "--=x", is an error, as in Spring). They win over everything
+	// else, SPRING_APPLICATION_JSON included (origin "command line"),
+	// and --spring.profiles.active (include, default, group.<name>)
+	// chooses the profiles over every variable. Nil means os.Args[1:],
+	// so that a service's binary loading with the zero Options accepts
+	// Spring Boot's command line unchanged (java -jar app.jar
+	// --spring.profiles.active=kafka becomes app --spring.profiles.active=kafka);
+	// a non-nil empty slice means none: a program whose own flags start
+	// with "--" passes the arguments its flag parsing left (flag's
+	// FlagSet.Args(), after "--"), or none.
+	Args []string
 	// Data, when non-nil, is used as the content of the base file instead of
 	// reading it (tests, embedded configuration). Profile files are still
 	// read from Dir (without File: only while the default locations are
@@ -381,6 +404,13 @@ func Load(opts Options) (*Loaded, error) {
 	root := rootSchema(cfgSchema)
 
 	var errs stream.ConfigErrors
+	// The command line's options, kept beside the environment for the
+	// profile settings (argsEnvKey); their layer goes over everything.
+	args := opts.Args
+	if args == nil && len(os.Args) > 0 {
+		args = os.Args[1:]
+	}
+	errs = append(errs, keepArgs(env, args)...)
 	out := &Loaded{Stream: &stream.Config{}, Raw: map[string]any{}, Secrets: &redact.Values{}, env: env, aliases: aliases}
 
 	// The files: the base files' documents, then each profile's files',
@@ -630,6 +660,13 @@ func Load(opts Options) (*Loaded, error) {
 	if jl != nil {
 		mergeOver(jl)
 	}
+	// The command line (--name=value), over SPRING_APPLICATION_JSON as in
+	// Spring Boot.
+	al, aerrs := argsLayer(env, root)
+	errs = append(errs, aerrs...)
+	if al != nil {
+		mergeOver(al)
+	}
 
 	// Placeholders, then decoding and checks.
 	// A key whose placeholder failed is left unset and not checked further,
@@ -654,8 +691,11 @@ func Load(opts Options) (*Loaded, error) {
 			written[n] = true
 		}
 	}
-	if jl != nil {
-		for n := range jl.written {
+	for _, l := range []*layer{jl, al} {
+		if l == nil {
+			continue
+		}
+		for n := range l.written {
 			written[n] = true
 		}
 	}
@@ -1183,7 +1223,17 @@ func inDir(dir, file string) string {
 // resolves the placeholders of every property source's values.
 func activeProfiles(given []string, lookup lookupFunc, env map[string]string, bases []*fileDocs) ([]string, map[string]profileOrigin, []*stream.ConfigError) {
 	list, origin := given, "Options.Profiles"
-	jd, errs := appJSONProfileKeys(env)
+	ad, errs := argsProfileKeys(env)
+	jd, jerrs := appJSONProfileKeys(env)
+	errs = append(errs, jerrs...)
+	if list == nil && ad != nil && ad.activeSet {
+		// The command line (--spring.profiles.active=x) ranks above
+		// SPRING_APPLICATION_JSON in Spring Boot.
+		list, origin = ad.active, OriginArgs
+		if list == nil {
+			list = []string{}
+		}
+	}
 	if list == nil && jd != nil && jd.activeSet {
 		// SPRING_APPLICATION_JSON ranks above the other variables in
 		// Spring Boot.
@@ -1220,6 +1270,11 @@ func activeProfiles(given []string, lookup lookupFunc, env map[string]string, ba
 	// puts the additional ones before the active ones): the files of the
 	// active profiles win over theirs.
 	var included []named
+	if ad != nil {
+		for _, p := range ad.include {
+			included = append(included, named{p, OriginArgs, "spring.profiles.include"})
+		}
+	}
 	if jd != nil {
 		for _, p := range jd.include {
 			included = append(included, named{p, "env " + EnvApplicationJSON, "spring.profiles.include"})
@@ -1356,6 +1411,18 @@ func groupsOf(lookup lookupFunc, env map[string]string, files []*fileDocs) (map[
 			groups[g.name] = def
 		}
 	}
+	// The command line's, over the JSON's.
+	if ad, _ := argsProfileKeys(env); ad != nil {
+		for _, g := range ad.groups {
+			def := groupDef{origin: OriginArgs}
+			for _, m := range g.members {
+				ps, perrs := profileNames(m, true, lookup, "spring.profiles.group."+g.name, "spring.profiles.group."+g.name, def.origin)
+				errs = append(errs, perrs...)
+				def.members = append(def.members, ps...)
+			}
+			groups[g.name] = def
+		}
+	}
 	return groups, errs
 }
 
@@ -1435,7 +1502,9 @@ func defaultProfiles(lookup lookupFunc, env map[string]string, bases []*fileDocs
 			}
 		}
 	}
-	if jd, _ := appJSONProfileKeys(env); jd != nil && jd.defaultSet {
+	if ad, _ := argsProfileKeys(env); ad != nil && ad.defaultSet {
+		list, origin = ad.deflt, OriginArgs
+	} else if jd, _ := appJSONProfileKeys(env); jd != nil && jd.defaultSet {
 		list, origin = jd.deflt, "env "+EnvApplicationJSON
 	} else if name, s, ok := envSetting(env, "spring.profiles.default", EnvSpringProfilesDefault); ok {
 		list, origin = splitList(s), "env "+name

@@ -862,7 +862,9 @@ func (imp *importer) envImports() []chunk {
 	var list []string
 	var lines []int
 	name := ""
-	if l, ls, _, ok := appJSONList(imp.env, []string{"spring", "config", "import"}); ok {
+	if l, ls, _, ok := argsList(imp.env, []string{"spring", "config", "import"}); ok {
+		list, lines, name = l, ls, OriginArgs // over the JSON, as in Spring Boot
+	} else if l, ls, _, ok := appJSONList(imp.env, []string{"spring", "config", "import"}); ok {
 		list, lines, name = l, ls, "env "+EnvApplicationJSON
 	}
 	if name == "" {

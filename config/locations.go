@@ -276,12 +276,17 @@ func (f *locFinder) jsonSetting(name string) (string, string) {
 	if path == nil {
 		return "", ""
 	}
-	list, _, found, ok := appJSONList(f.env, path)
+	key := strings.Join(path, ".")
+	// The command line's, over the JSON's, as in Spring Boot.
+	list, _, found, ok := argsList(f.env, path)
+	origin := OriginArgs + " (" + key + ")"
+	if !found {
+		list, _, found, ok = appJSONList(f.env, path)
+		origin = "env " + EnvApplicationJSON + " (" + key + ")"
+	}
 	if !found {
 		return "", ""
 	}
-	key := strings.Join(path, ".")
-	origin := "env " + EnvApplicationJSON + " (" + key + ")"
 	if !ok {
 		f.errs = append(f.errs, &stream.ConfigError{Path: key, Origin: origin, Msg: "want a string or a list of strings"})
 		return "", ""

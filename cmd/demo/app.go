@@ -27,6 +27,10 @@ type appOptions struct {
 	// purge empties the demo's queues and streams before the app starts.
 	purge  bool
 	logOut io.Writer
+	// args are Spring Boot's command-line options for the configuration
+	// (--name=value, given after "--": demo -orders 10 --
+	// --spring.cloud.stream.bindings.payment-in-0.group=x); nil: none.
+	args []string
 }
 
 // shopApp is the shop's app with what runs beside it.
@@ -79,7 +83,11 @@ func buildApp(ctx context.Context, s *shop, o appOptions) (*shopApp, error) {
 	}
 	// The demo's profiles choose its binder: a profile it has no file for
 	// is a mistake here, not a profile that only switches code.
-	loaded, err := config.Load(config.Options{File: o.configFile, Profiles: given, Env: env, RequireProfileFiles: true})
+	args := o.args
+	if args == nil {
+		args = []string{} // not os.Args: the demo's own flags are no keys
+	}
+	loaded, err := config.Load(config.Options{File: o.configFile, Profiles: given, Env: env, Args: args, RequireProfileFiles: true})
 	if err != nil {
 		return fail(err)
 	}

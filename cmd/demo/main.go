@@ -120,7 +120,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, started t
 	defer stop()
 
 	s := newShop(shopOptions{orders: *orders, rate: *rate, poisonEvery: *poison})
-	sa, err := buildApp(ctx, s, appOptions{configFile: *cfgPath, profiles: *profile, logLevel: *logLevel, management: *mgmtAddr, purge: *purge, logOut: stderr})
+	sa, err := buildApp(ctx, s, appOptions{configFile: *cfgPath, profiles: *profile, logLevel: *logLevel, management: *mgmtAddr, purge: *purge, logOut: stderr, args: fs.Args()})
 	if err != nil {
 		fmt.Fprintf(stderr, "demo: %v\n", err)
 		return 1

@@ -85,7 +85,8 @@ func loadService(e *runEnv, path string, profiles []string) (*service, error) {
 	}
 	s := &service{path: path}
 	// The loader's warnings are in Loaded.Warnings: lint prints them.
-	opts := config.Options{Profiles: profiles, Env: e.env, Logger: slog.New(slog.DiscardHandler)}
+	// Args: none; the CLI's own flags are no service's command line.
+	opts := config.Options{Profiles: profiles, Env: e.env, Args: []string{}, Logger: slog.New(slog.DiscardHandler)}
 	if e.env == nil {
 		opts.Env = []string{}
 	}
