@@ -51,7 +51,7 @@ idempotency:
 	for name, wants := range map[string][]string{
 		"typo": {
 			"typo/application.yaml:9: outbox.batch-sise: unknown key; did you mean batch-size?",
-			"typo/application.yaml:13: idempotency.postgres.tabel: unknown key (known keys: dsn, purge-interval, table)",
+			"typo/application.yaml:13: idempotency.postgres.tabel: unknown key; did you mean table?", // a transposition: one edit (cc15768)
 		},
 		"value": {
 			"value/application.yaml:8: outbox.send-timeout: is 1ms; want at least 100ms",
