@@ -162,9 +162,25 @@ type run struct {
 
 	ctx    context.Context // ends the generation loop
 	cancel context.CancelFunc
-	// hctx is the handlers' context: cancelled when Stop runs out of time.
+	// hctx is the handlers' context: cancelled when Stop runs out of
+	// time. Every handler call gets it (through gh, the generation's), and
+	// only handler calls, and the waits for a slot or turn to make one,
+	// end with it: the run's own settling has sctx, so that cancelling
+	// hctx ahead of Stop's deadline (lifecycle.HandlerCanceler, which
+	// Kafka's run does not implement yet) ends no dead letter, retry copy
+	// or pipelined result.
 	hctx    context.Context
 	hcancel context.CancelFunc
+	// sctx is the context of the run's own settling of what the handlers
+	// returned — dead-lettering, parking on a retry topic, collecting the
+	// results of pipelined calls — cancelled when Stop runs out of time
+	// (gs, the generation's, also when a rebalance's wind-down does), not
+	// when hctx alone is: a dead letter being written or a pipelined
+	// result confirmed after the handlers' context ended is still
+	// committed, not left for the message to be handled (and its output
+	// sent) again. (Committing has a context of its own.)
+	sctx    context.Context
+	scancel context.CancelFunc
 	slots   chan struct{} // concurrency
 	stopC   chan struct{} // closed by stop: wind down the generation
 	done    chan struct{} // closed when loop returned
@@ -214,6 +230,7 @@ func (c *consumer) newRun() (*run, error) {
 	c.resetDone = c.resetDone || c.cs.resetOffsets
 	r.ctx, r.cancel = context.WithCancel(context.Background())
 	r.hctx, r.hcancel = context.WithCancel(context.Background())
+	r.sctx, r.scancel = context.WithCancel(context.Background())
 	return r, nil
 }
 
@@ -497,9 +514,14 @@ func (r *run) generation(gen groupGen, reset bool) {
 		wctx, wcancel := context.WithCancel(context.Background())
 		defer wcancel()
 		// gh is the handlers' context in this generation: cancelled when
-		// a rebalance wind-down takes too long, or Stop ran out of time.
+		// a rebalance wind-down takes too long, or with the run's (Stop
+		// ran out of time). gs is the settling context in it (see
+		// run.sctx): cancelled with gh on a rebalance, with the run's
+		// when Stop ran out of time.
 		gh, ghCancel := context.WithCancel(r.hctx)
 		defer ghCancel()
+		gs, gsCancel := context.WithCancel(r.sctx)
+		defer gsCancel()
 		stopping := false
 		go func() {
 			select {
@@ -514,12 +536,13 @@ func (r *run) generation(gen groupGen, reset bool) {
 				select {
 				case <-t.C:
 					ghCancel()
+					gsCancel()
 				case <-finished:
-				case <-r.hctx.Done():
+				case <-r.sctx.Done():
 				}
 			case <-r.stopC:
 				wcancel()
-			case <-r.hctx.Done():
+			case <-r.sctx.Done():
 			}
 		}()
 
@@ -539,7 +562,7 @@ func (r *run) generation(gen groupGen, reset bool) {
 				} else if ok {
 					log.Debug("kafka: not going on from the offset processed in the previous generation: the committed offset moved", "topic", topic, "partition", pa.ID, "committed", pa.Offset, "known", co.known, "tried", co.tried, "offset", co.next, "reset", reset)
 				}
-				w := &partWorker{r: r, topic: topic, part: pa.ID, offset: offs[k], cm: cm, po: cm.partition(topic, pa.ID, pa.Offset), wctx: wctx, hctx: gh, log: log.With("partition", pa.ID)}
+				w := &partWorker{r: r, topic: topic, part: pa.ID, offset: offs[k], cm: cm, po: cm.partition(topic, pa.ID, pa.Offset), wctx: wctx, hctx: gh, sctx: gs, log: log.With("partition", pa.ID)}
 				if commitNow[k] {
 					cm.mark(w.po, offs[k])
 				}
@@ -731,10 +754,12 @@ func (r *run) stop(ctx context.Context) error {
 		case <-gd:
 		case <-ctx.Done():
 			r.hcancel()
+			r.scancel()
 			err = fmt.Errorf("in-flight messages interrupted (they will be redelivered): %w", ctx.Err())
 		}
 	}
 	r.hcancel()
+	r.scancel()
 	r.cancel()
 	closed := make(chan struct{})
 	go func() {
@@ -1081,7 +1106,8 @@ type partWorker struct {
 	cm     *committer
 	po     *partOffset
 	wctx   context.Context
-	hctx   context.Context
+	hctx   context.Context // the handlers' (run.hctx)
+	sctx   context.Context // settling's (run.sctx)
 	log    *slog.Logger
 	ls     lagState
 	// pastEnd counts the connections in a row that found the position

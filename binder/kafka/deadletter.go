@@ -211,10 +211,12 @@ func (w *partWorker) deadLetterOne(m *kafkago.Message, env stream.Envelope, caus
 	failures := 0
 	headersOnly := false // after a size refusal: the payload goes
 	for {
-		// Bounded by the handlers' context, not intake's: a message that
-		// failed while the consumer winds down (Stop, a rebalance) is
-		// still dead-lettered and committed, within the wind-down's time.
-		ctx, cancel := context.WithTimeout(w.hctx, 30*time.Second)
+		// Bounded by the settling context (run.sctx), not intake's nor
+		// the handlers': a message that failed while the consumer winds
+		// down (Stop, a rebalance), also once the handlers' context was
+		// cancelled ahead of Stop's deadline, is still dead-lettered and
+		// committed, within the wind-down's time.
+		ctx, cancel := context.WithTimeout(w.sctx, 30*time.Second)
 		limit := bd.maxMessageBytes(ctx, dlq)
 		dl, kept := deadLetterEnvelope(m, env, cause)
 		size := envelopeSize(&dl)
@@ -244,7 +246,7 @@ func (w *partWorker) deadLetterOne(m *kafkago.Message, env stream.Envelope, caus
 			return true
 		}
 		switch {
-		case w.hctx.Err() != nil:
+		case w.sctx.Err() != nil:
 			return false
 		case sizeError(err) && !headersOnly:
 			// The limit was stale or the broker counts otherwise: read it
@@ -254,7 +256,7 @@ func (w *partWorker) deadLetterOne(m *kafkago.Message, env stream.Envelope, caus
 			headersOnly = true
 			continue
 		case unknownTopic(err) && bd.st.autoCreateTopics:
-			pctx, pcancel := context.WithTimeout(w.hctx, bd.st.dialTimeout)
+			pctx, pcancel := context.WithTimeout(w.sctx, bd.st.dialTimeout)
 			_, perr := bd.provision(pctx, dlq, max(c.cs.dlqPartitions, 1), c.cs.replicationFactor, c.cs.dlqProducer.topicConfigs, false)
 			pcancel()
 			if perr == nil {
@@ -263,7 +265,7 @@ func (w *partWorker) deadLetterOne(m *kafkago.Message, env stream.Envelope, caus
 				err = fmt.Errorf("%w (creating the topic again: %w)", err, perr)
 			}
 		case unknownTopic(err):
-			if exists, cerr := bd.topicExists(w.hctx, dlq); cerr == nil && !exists {
+			if exists, cerr := bd.topicExists(w.sctx, dlq); cerr == nil && !exists {
 				return w.dropDeadLetter(log, cause, "the dead-letter topic does not exist and auto-create-topics is false: create it or enable "+bd.st.autoCreateKey, err)
 			}
 		case permanent(err) || refused(err):
@@ -283,7 +285,7 @@ func (w *partWorker) deadLetterOne(m *kafkago.Message, env stream.Envelope, caus
 		} else {
 			log.Debug("kafka: dead-lettering failed; holding the failed message, retrying", args...)
 		}
-		if !sleepUntil(retryIn, w.hctx.Done()) {
+		if !sleepUntil(retryIn, w.sctx.Done()) {
 			return false
 		}
 	}

@@ -19,3 +19,14 @@ func SetPartitionWatchInterval(b stream.Binder, d time.Duration) {
 func SetKeyStallWarnAfter(b stream.Binder, d time.Duration) {
 	b.(*Binder).st.keyStall = d
 }
+
+// CancelHandlersEarly cancels the handlers' context of cons's running
+// run, as a cancel shortly before a Stop's deadline does on the binders
+// that implement lifecycle.HandlerCanceler, and nothing else: the run's
+// settling context (dead letters, retry copies, pipelined results) goes on.
+func CancelHandlersEarly(cons stream.Consumer) {
+	cons.(*consumer).workers.Range(func(w, _ any) bool {
+		w.(*partWorker).r.hcancel()
+		return true
+	})
+}

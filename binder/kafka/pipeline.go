@@ -300,10 +300,13 @@ func (w *partWorker) settleHeads(p *pipe) bool {
 }
 
 // drain is the wind-down of a pipelined worker: nothing more is handed
-// out; it waits for the outstanding results — bounded by the handlers'
-// context (cancelled when a rebalance's wind-down takes half the
-// rebalance timeout, or Stop's context ends) — and settles the finished
-// contiguous prefix. What is left is not committed and is redelivered.
+// out; it waits for the outstanding results — bounded by the settling
+// context (run.sctx: cancelled when a rebalance's wind-down takes half
+// the rebalance timeout, or Stop's context ends), not the handlers':
+// a result confirmed after those were cancelled (ahead of Stop's
+// deadline) is still committed, not handled and sent again — and
+// settles the finished contiguous prefix. What is left is not committed
+// and is redelivered.
 func (w *partWorker) drain(p *pipe) {
 	defer w.releaseSlot() // a Handler call after a Nak takes one
 	for {
@@ -317,7 +320,7 @@ func (w *partWorker) drain(p *pipe) {
 			return
 		}
 		w.releaseSlot()
-		if !p.wait(nil, w.hctx.Done(), false) {
+		if !p.wait(nil, w.sctx.Done(), false) {
 			w.log.Debug("kafka: winding down with pipelined messages unfinished; they are not committed and will be redelivered", "unfinished", n)
 			return
 		}

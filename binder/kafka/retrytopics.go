@@ -361,16 +361,17 @@ func (w *partWorker) retryLater(m *kafkago.Message, env stream.Envelope, dr *str
 	fitted := false // after a size refusal
 	delay := c.cs.redeliveryDelay
 	for {
-		ctx, cancel := context.WithTimeout(w.hctx, 30*time.Second)
+		// The settling context (run.sctx), not the handlers'.
+		ctx, cancel := context.WithTimeout(w.sctx, 30*time.Second)
 		err := c.dlqWriter().WriteMessages(ctx, rec)
 		cancel()
 		switch {
 		case err == nil:
 			return parked
-		case w.hctx.Err() != nil:
+		case w.sctx.Err() != nil:
 			return parkStopped
 		case unknownTopic(err) && c.bd.st.autoCreateTopics:
-			pctx, pcancel := context.WithTimeout(w.hctx, c.bd.st.dialTimeout)
+			pctx, pcancel := context.WithTimeout(w.sctx, c.bd.st.dialTimeout)
 			_, perr := c.bd.provision(pctx, rt, max(c.cs.dlqPartitions, 1), c.cs.replicationFactor, nil, false)
 			pcancel()
 			if perr != nil {
@@ -394,7 +395,7 @@ func (w *partWorker) retryLater(m *kafkago.Message, env stream.Envelope, dr *str
 			return parkNever
 		}
 		w.log.Warn("kafka: writing a failed message to its retry topic failed; retrying", "retry_topic", rt, "retry_in", delay, "error", c.bd.logErr(err))
-		if !sleepUntil(delay, w.hctx.Done()) {
+		if !sleepUntil(delay, w.sctx.Done()) {
 			return parkStopped
 		}
 		delay = min(delay*2, 5*time.Second)
@@ -437,7 +438,7 @@ func keepOriginalIdentity(h stream.Headers, rc stream.Received) {
 // it is, and the broker decides (the limit may be higher than the one
 // read).
 func (w *partWorker) fitRetryCopy(rt string, rc *stream.Envelope, kept map[string]string) bool {
-	ctx, cancel := context.WithTimeout(w.hctx, w.r.c.bd.st.dialTimeout)
+	ctx, cancel := context.WithTimeout(w.sctx, w.r.c.bd.st.dialTimeout)
 	limit := w.r.c.bd.maxMessageBytes(ctx, rt)
 	cancel()
 	trial := stream.Envelope{Payload: rc.Payload, Key: rc.Key, Headers: make(stream.Headers, len(rc.Headers))}
