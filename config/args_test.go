@@ -109,6 +109,13 @@ func TestCommandLineArgsLocations(t *testing.T) {
 	if strings.Join(l.Profiles, ",") != "a,g,b" {
 		t.Errorf("profiles %v, want [a g b]", l.Profiles)
 	}
+	// Read before any file, as the environment's: no "has no effect in
+	// a file" warning for the command line's spring.config.location.
+	for _, w := range l.Warnings {
+		if strings.Contains(w.Error(), "has no effect") {
+			t.Errorf("warning %v", w)
+		}
+	}
 }
 
 // TestCommandLineArgsDefault: nil Args reads os.Args[1:] (as nil Env is

@@ -1012,7 +1012,9 @@ func springConfigKeys(raw map[string]any, origins map[string]string, fileOrigins
 	for _, k := range sortedKeys(cfg) {
 		path := "spring.config." + k
 		origin := originOfValue(origins, path)
-		fromEnv := strings.HasPrefix(origin, "env ")
+		// The command line's are read before any file, as the
+		// environment's are.
+		fromEnv := strings.HasPrefix(origin, "env ") || strings.HasPrefix(origin, OriginArgs)
 		var msg string
 		var where []string // where to warn, if not eachOrigin's
 		switch squash(k) {
@@ -1028,7 +1030,7 @@ func springConfigKeys(raw map[string]any, origins map[string]string, fileOrigins
 				if len(where) == 0 {
 					continue
 				}
-				if s, isStr := cfg[k].(string); !isStr || strings.TrimSpace(s) != "" || strings.HasPrefix(origin, "env "+EnvApplicationJSON) {
+				if s, isStr := cfg[k].(string); !isStr || strings.TrimSpace(s) != "" || strings.HasPrefix(origin, "env "+EnvApplicationJSON) || strings.HasPrefix(origin, OriginArgs) {
 					for _, o := range where {
 						warnings = append(warnings, &stream.ConfigError{Path: path, Origin: o, Msg: msg + " (" + origin + " sets it: that is read)"})
 					}
