@@ -182,6 +182,7 @@ func New(app *stream.App, cfg Config, opts Options) (*Consumer, error) {
 		}
 		return nil, err
 	}
+	binders := app.Binders()
 	for _, b := range app.Bindings() {
 		ic := b.Config().Consumer.Idempotency
 		if !b.IsInput() || !ic.Enabled() {
@@ -189,7 +190,7 @@ func New(app *stream.App, cfg Config, opts Options) (*Consumer, error) {
 		}
 		path := "stream.bindings." + b.Name() + ".consumer.idempotency"
 		ic = ic.WithDefaults()
-		key, err := stream.CompileIdempotencyKeyFor(ic, b.BinderType())
+		key, err := stream.CompileIdempotencyKeyOn(ic, b.BinderType(), binders[b.Binder()])
 		if err != nil {
 			return fail(fmt.Errorf("%s.key-expression: %w", path, err))
 		}
@@ -199,14 +200,15 @@ func New(app *stream.App, cfg Config, opts Options) (*Consumer, error) {
 			// falls back to the delivery's identity (its position: Kafka
 			// topic/partition/offset, JetStream sequence, Redis entry
 			// ID) on a binder that gives one; elsewhere there is none.
+			identified := stream.HasDeliveryIdentity(binders[b.Binder()])
 			switch {
-			case key.IsDefault() && stream.HasDeliveryIdentity(b.BinderType()) && len(b.Config().Consumer.RetryDelays) > 0:
+			case key.IsDefault() && identified && len(b.Config().Consumer.RetryDelays) > 0:
 				// A retry copy is a new record at a new position, and the
 				// header that ties it to its original is dropped with the
 				// others: a redelivered original whose copy succeeded
 				// would run again.
 				return fail(fmt.Errorf("%s.key-expression: the default (%q) keys a message by its position under consumer.header-mode none, but with consumer.retry-delays a retry copy is a new message at a new position, with nothing left to tie it to its original (its headers are dropped too): an original redelivered after its copy succeeded would be handled again; set key-expression to a key of the payload (payload.orderId), or drop header-mode none", path, ic.KeyExpression))
-			case key.IsDefault() && stream.HasDeliveryIdentity(b.BinderType()):
+			case key.IsDefault() && identified:
 			case key.IsDefault():
 				return fail(fmt.Errorf("%s.key-expression: the default (%q) reads headers, but consumer.header-mode is none (the headers are dropped before the key is computed), and the %s binder gives a delivery no identity to key it by instead (the Kafka, NATS and Redis binders key it by its position): set key-expression to a key of the payload (payload.orderId)", path, ic.KeyExpression, binderName(b.BinderType())))
 			default:

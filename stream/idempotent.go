@@ -127,6 +127,10 @@ type IdempotencyKey struct {
 	// without deduplication ([ErrNoIdempotencyKey]) rather than failed.
 	byDelivery bool
 	binderType string
+	// ident, when set (CompileIdempotencyKeyOn), gives the delivery
+	// identity in place of DeliveryIdentity(binderType, ...): the
+	// binder's own ([DeliveryIdentifier]).
+	ident DeliveryIdentifier
 }
 
 // ErrNoIdempotencyKey is the error [IdempotencyKey.Of] returns for a
@@ -169,6 +173,27 @@ func CompileIdempotencyKeyFor(c IdempotencyConfig, binderType string) (*Idempote
 	return &IdempotencyKey{e: e, byDelivery: isDefaultKey(e), binderType: binderType}, nil
 }
 
+// CompileIdempotencyKeyOn is [CompileIdempotencyKeyFor] for a binding on
+// binder b of type binderType: the default expression's last resort is
+// b's delivery identity when b is a [DeliveryIdentifier], and there is
+// none when it is not, whatever its type's name.
+func CompileIdempotencyKeyOn(c IdempotencyConfig, binderType string, b Binder) (*IdempotencyKey, error) {
+	k, err := CompileIdempotencyKeyFor(c, binderType)
+	if err != nil {
+		return nil, err
+	}
+	k.ident, _ = b.(DeliveryIdentifier)
+	if k.ident == nil {
+		k.ident = noIdentity{}
+	}
+	return k, nil
+}
+
+// noIdentity is the delivery identity of a binder that gives none.
+type noIdentity struct{}
+
+func (noIdentity) DeliveryIdentity(Received) (string, bool) { return "", false }
+
 // isDefaultKey reports whether e is [DefaultIdempotencyKeyExpression],
 // however written: compared as parsed, so that the default copied with
 // other spacing or double quotes (headers["id"], which the grammar
@@ -194,17 +219,35 @@ func (k *IdempotencyKey) IsDefault() bool { return k.byDelivery }
 // (under consumer.header-mode none it would find none).
 func (k *IdempotencyKey) ReadsHeaders() bool { return k.e.usesHeaders }
 
-// HasDeliveryIdentity reports whether a binder of type binderType gives
-// its deliveries the identity [DeliveryIdentity] returns (kafka, nats,
-// redis), which the default idempotency key falls back to: the key that
-// is left under consumer.header-mode none, where the headers (id among
-// them) are dropped before the key is computed.
-func HasDeliveryIdentity(binderType string) bool {
-	switch binderType {
-	case "kafka", "nats", "redis":
-		return true
-	}
-	return false
+// DeliveryIdentifier is implemented by a [Binder] whose deliveries carry
+// an identity of the stored message that stays the same on each
+// redelivery of it (its position: a Kafka record's topic, partition and
+// offset, a JetStream stream sequence, a Redis entry ID), which the
+// default idempotency key falls back to for a message without
+// x-streambind-replayed-id and id: the key that is left under
+// consumer.header-mode none, where the headers (id among them) are
+// dropped before the key is computed. The Kafka, NATS and Redis binders
+// implement it; the RabbitMQ binder (a delivery's only identity is its
+// message_id property, which it gives as the id header already) and the
+// in-process binder (its sequence numbers start again with the process,
+// and it gives every message an id) do not.
+//
+// An optional interface, as [SpecValidator] and [HealthChecker]: the app
+// and package idempotency ask the binder (HasDeliveryIdentity), not its
+// type name.
+type DeliveryIdentifier interface {
+	// DeliveryIdentity returns the identity of the message r describes
+	// as this binder received it, and false when r lacks it (a core NATS
+	// delivery, a record without its offset); the identity of a binder of
+	// the five is what [DeliveryIdentity] returns for its type.
+	DeliveryIdentity(r Received) (string, bool)
+}
+
+// HasDeliveryIdentity reports whether binder b gives its deliveries an
+// identity ([DeliveryIdentifier]): the Kafka, NATS and Redis binders.
+func HasDeliveryIdentity(b Binder) bool {
+	_, ok := b.(DeliveryIdentifier)
+	return ok
 }
 
 // Of returns the key of env. A null or empty key is a permanent error:
@@ -227,7 +270,7 @@ func (k *IdempotencyKey) Of(env Envelope) (string, error) {
 		s = spelString(v)
 	}
 	if k.byDelivery && strings.TrimSpace(s) == "" {
-		if id, ok := DeliveryIdentity(k.binderType, env.Received); ok {
+		if id, ok := k.deliveryIdentity(env.Received); ok {
 			return id, nil
 		}
 		return "", fmt.Errorf("%w: %s", ErrNoIdempotencyKey, noKeyHint(k.binderType))
@@ -239,6 +282,14 @@ func (k *IdempotencyKey) Of(env Envelope) (string, error) {
 		return "", Permanent(fmt.Errorf("idempotency key: expression %q yielded an empty key", k.e))
 	}
 	return s, nil
+}
+
+// deliveryIdentity is r's identity on k's binder.
+func (k *IdempotencyKey) deliveryIdentity(r Received) (string, bool) {
+	if k.ident != nil {
+		return k.ident.DeliveryIdentity(r)
+	}
+	return DeliveryIdentity(k.binderType, r)
 }
 
 // noKeyHint says why a message of a binder of type binderType has no
