@@ -118,19 +118,20 @@ func TestCommandLineArgsLocations(t *testing.T) {
 	}
 }
 
-// TestCommandLineArgsDefault: nil Args reads os.Args[1:] (as nil Env is
-// os.Environ()), so that a service loading with the zero Options takes
-// Spring Boot's command line; a non-nil empty slice reads none.
+// TestCommandLineArgsDefault: nil Args reads no command line, even when
+// the process has one: a Spring Boot application reads only the args its
+// main hands to SpringApplication.run, and a program's own flags are not
+// configuration unless it passes them.
 func TestCommandLineArgsDefault(t *testing.T) {
 	saved := os.Args
 	t.Cleanup(func() { os.Args = saved })
 	os.Args = []string{"service", "--myapp.x=1", "-v", "--server.port=8081"}
 	l := mustLoad(t, Options{Data: []byte("myapp:\n  x: 0\n"), Env: []string{}, Logger: discard, Args: nil})
-	if my, _ := l.Raw["myapp"].(map[string]any); my["x"] != "1" {
-		t.Errorf("myapp.x = %v, want 1 from os.Args", my["x"])
-	}
-	l = mustLoad(t, Options{Data: []byte("myapp:\n  x: 0\n"), Env: []string{}, Logger: discard, Args: []string{}})
 	if my, _ := l.Raw["myapp"].(map[string]any); my["x"] != 0 {
-		t.Errorf("myapp.x = %v (%T), want 0: empty Args reads none", my["x"], my["x"])
+		t.Errorf("myapp.x = %v (%T), want 0: nil Args reads no command line (not os.Args)", my["x"], my["x"])
+	}
+	l = mustLoad(t, Options{Data: []byte("myapp:\n  x: 0\n"), Env: []string{}, Logger: discard, Args: os.Args[1:]})
+	if my, _ := l.Raw["myapp"].(map[string]any); my["x"] != "1" {
+		t.Errorf("myapp.x = %v, want 1 from Args: os.Args[1:]", my["x"])
 	}
 }

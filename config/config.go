@@ -90,7 +90,7 @@
 //     variables, its keys validated as a file's (origin "env
 //     SPRING_APPLICATION_JSON"). Its spring.profiles.active, include,
 //     default and group.<name> choose the profiles, over the variables'.
-//   - The command line ([Options.Args], nil for os.Args[1:]):
+//   - The command line ([Options.Args], given by the program):
 //     --name=value sets the key as Spring Boot's
 //     SimpleCommandLinePropertySource does, over everything else,
 //     SPRING_APPLICATION_JSON included (origin "command line"); its
@@ -278,13 +278,13 @@ type Options struct {
 	// or "--=x", is an error, as in Spring). They win over everything
 	// else, SPRING_APPLICATION_JSON included (origin "command line"),
 	// and --spring.profiles.active (include, default, group.<name>)
-	// chooses the profiles over every variable. Nil means os.Args[1:],
-	// so that a service's binary loading with the zero Options accepts
-	// Spring Boot's command line unchanged (java -jar app.jar
-	// --spring.profiles.active=kafka becomes app --spring.profiles.active=kafka);
-	// a non-nil empty slice means none: a program whose own flags start
-	// with "--" passes the arguments its flag parsing left (flag's
-	// FlagSet.Args(), after "--"), or none.
+	// chooses the profiles over every variable. Nil (or empty) means
+	// none: as a Spring Boot application hands its main's args to
+	// SpringApplication.run, a service hands its own, Args: os.Args[1:]
+	// (java -jar app.jar --spring.profiles.active=kafka becomes app
+	// --spring.profiles.active=kafka). Load never reads os.Args itself,
+	// so a program with flags of its own passes what its flag parsing
+	// left (flag.Args(), after "--"), or nothing.
 	Args []string
 	// Data, when non-nil, is used as the content of the base file instead of
 	// reading it (tests, embedded configuration). Profile files are still
@@ -406,11 +406,7 @@ func Load(opts Options) (*Loaded, error) {
 	var errs stream.ConfigErrors
 	// The command line's options, kept beside the environment for the
 	// profile settings (argsEnvKey); their layer goes over everything.
-	args := opts.Args
-	if args == nil && len(os.Args) > 0 {
-		args = os.Args[1:]
-	}
-	errs = append(errs, keepArgs(env, args)...)
+	errs = append(errs, keepArgs(env, opts.Args)...)
 	out := &Loaded{Stream: &stream.Config{}, Raw: map[string]any{}, Secrets: &redact.Values{}, env: env, aliases: aliases}
 
 	// The files: the base files' documents, then each profile's files',
