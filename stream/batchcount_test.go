@@ -78,7 +78,7 @@ func TestBatchDecodeErrorNamesTheMessage(t *testing.T) {
 	if string(fm.Envelope.Payload) != "not json" {
 		t.Fatalf("the error handler got %q, want the undecodable message alone", fm.Envelope.Payload)
 	}
-	if !strings.HasPrefix(fm.Err.Error(), "permanent: batch message 2 of 3: ") {
+	if !strings.HasPrefix(fm.Err.Error(), "batch message 2 of 3: ") {
 		t.Fatalf("the error does not say which message failed: %v", fm.Err)
 	}
 	if !stream.IsPermanent(fm.Err) {

@@ -30,7 +30,7 @@ func TestCompositionMismatchNamesTheParts(t *testing.T) {
 		t.Fatal(err)
 	}
 	fm := recv(t, failed)
-	want := "permanent: composition count|ship: the output of count (int) does not convert to the input of ship (stream_test.Order): "
+	want := "composition count|ship: the output of count (int) does not convert to the input of ship (stream_test.Order): "
 	if !strings.HasPrefix(fm.Err.Error(), want) {
 		t.Fatalf("got %q, want it to begin with %q", fm.Err, want)
 	}

@@ -24,7 +24,9 @@ import (
 // errors of a joined error ([errors.Join], fmt.Errorf with several %w) are
 // listed in turn, indented one level deeper. So every text appears once
 // and a deep chain costs the length of its texts, not that times its depth.
-// x-exception-fqcn is the Go type of the first innermost error. For a
+// The [PermanentError] marker is not listed. x-exception-fqcn is the Go
+// type of the first innermost error, but *stream.ConversionError for a
+// conversion failure ([ConversionError] in the chain). For a
 // handler panic ([*PanicError] in the chain), the goroutine's stack at the
 // panic follows the chain's lines (at most 16 KiB of it, the frames
 // nearest the panic).
@@ -60,7 +62,7 @@ func DeadLetterHeaders(orig Headers, err error) Headers {
 	}
 	// Permanent only says "do not retry"; the message is the error's own,
 	// as SCSt's is the exception's (dashboards and dlq --exception group
-	// dead letters by it). The stack trace still lists the marker.
+	// dead letters by it). The stack trace leaves the marker out too.
 	msg := err
 	for {
 		p, ok := msg.(*PermanentError)
@@ -91,7 +93,16 @@ func DeadLetterHeaders(orig Headers, err error) Headers {
 		}
 	}
 	if fqcn == "" {
-		fqcn = fmt.Sprintf("%T", w.root)
+		// A conversion failure is named as such, not by the converter's
+		// own error (*json.SyntaxError, *errors.errorString), as SCSt's
+		// is MessageConversionException: a DLQ router keyed on the fqcn
+		// tells it from a handler's error.
+		var ce *ConversionError
+		if errors.As(err, &ce) {
+			fqcn = fmt.Sprintf("%T", ce)
+		} else {
+			fqcn = fmt.Sprintf("%T", w.root)
+		}
 	}
 	h[HeaderExceptionFQCN] = fqcn
 	return h
@@ -142,6 +153,10 @@ func (w *chainWriter) write(e error, depth int) {
 		}
 		if nc, ok := e.(*namedCause); ok { // not an error of the chain
 			e = nc.err
+			continue
+		}
+		if pe, ok := e.(*PermanentError); ok && pe.Err != nil { // a marker, not an error of the chain
+			e = pe.Err
 			continue
 		}
 		var kids []error

@@ -187,7 +187,10 @@ func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
 
 // TestDeadLetterMessageWithoutPermanentMarker: stream.Permanent only says
 // "do not retry"; x-exception-message is the error's own text, as SCSt's
-// is the exception's, while the stack trace still shows the marker.
+// is the exception's, and the stack trace leaves the marker out (it
+// started "*stream.PermanentError: permanent"); the error's text, which
+// logs and the CLI print, adds no "permanent: " either, and errors.Is and
+// errors.As still tell it.
 func TestDeadLetterMessageWithoutPermanentMarker(t *testing.T) {
 	cause := errors.New("quantity 0: invalid order")
 	for _, tc := range []struct {
@@ -196,14 +199,24 @@ func TestDeadLetterMessageWithoutPermanentMarker(t *testing.T) {
 	}{
 		{stream.Permanent(cause), "quantity 0: invalid order"},
 		{stream.Permanent(stream.Permanent(cause)), "quantity 0: invalid order"},
-		{fmt.Errorf("order o-1: %w", stream.Permanent(cause)), "order o-1: permanent: quantity 0: invalid order"},
+		{fmt.Errorf("order o-1: %w", stream.Permanent(cause)), "order o-1: quantity 0: invalid order"},
 	} {
 		h := stream.DeadLetterHeaders(nil, tc.err)
 		if got := h[stream.HeaderExceptionMessage]; got != tc.want {
 			t.Errorf("%v: x-exception-message %q, want %q", tc.err, got, tc.want)
 		}
-		if !strings.Contains(h[stream.HeaderExceptionStacktrace], "*stream.PermanentError") {
-			t.Errorf("%v: stack trace lost the marker: %q", tc.err, h[stream.HeaderExceptionStacktrace])
+		if st := h[stream.HeaderExceptionStacktrace]; strings.Contains(st, "PermanentError") || strings.Contains(st, "permanent") {
+			t.Errorf("%v: stack trace shows the marker: %q", tc.err, st)
 		}
+		if tc.err.Error() != tc.want {
+			t.Errorf("error text %q, want %q", tc.err.Error(), tc.want)
+		}
+		var pe *stream.PermanentError
+		if !stream.IsPermanent(tc.err) || !errors.As(tc.err, &pe) || !errors.Is(tc.err, cause) {
+			t.Errorf("%v: no longer tells Is/As", tc.err)
+		}
+	}
+	if h := stream.DeadLetterHeaders(nil, stream.Permanent(cause)); h[stream.HeaderExceptionStacktrace] != "*errors.errorString: quantity 0: invalid order" || h[stream.HeaderExceptionFQCN] != "*errors.errorString" {
+		t.Errorf("stack trace %q, fqcn %q", h[stream.HeaderExceptionStacktrace], h[stream.HeaderExceptionFQCN])
 	}
 }

@@ -21,9 +21,19 @@ var Skip = errors.New("stream: skip: no output")
 // PermanentError marks an error that retrying cannot fix. The remaining
 // attempts are skipped and the message goes straight to the DLQ (or is
 // dropped).
+//
+// It is a marker: its text is Err's, without a word of its own, so that
+// logs, CLI errors and a dead letter's x-exception-* headers read as the
+// error (SCSt has no such wrapper: a non-retryable exception is the
+// exception). [IsPermanent] and errors.As tell it.
 type PermanentError struct{ Err error }
 
-func (e *PermanentError) Error() string { return "permanent: " + e.Err.Error() }
+func (e *PermanentError) Error() string {
+	if e.Err == nil {
+		return "permanent error"
+	}
+	return e.Err.Error()
+}
 func (e *PermanentError) Unwrap() error { return e.Err }
 
 // Permanent wraps err so that it is not retried. Permanent(nil) is nil.
@@ -41,7 +51,10 @@ func IsPermanent(err error) bool {
 }
 
 // ConversionError is a failure to decode or encode a payload. It is always
-// permanent. A converter's panic (a type's MarshalJSON or UnmarshalJSON,
+// permanent. A dead letter of one is named *stream.ConversionError in
+// x-exception-fqcn, whatever error of the converter it wraps (as SCSt's
+// is org.springframework.messaging.converter.MessageConversionException),
+// so that a DLQ router tells conversion failures from handler errors. A converter's panic (a type's MarshalJSON or UnmarshalJSON,
 // say) is one too, not a retried handler panic: its Err reads "panic: ..."
 // and wraps the [*PanicError].
 type ConversionError struct {

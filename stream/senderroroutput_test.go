@@ -203,7 +203,7 @@ func TestSendFailureLogNamesTheOutputBinder(t *testing.T) {
 			select {
 			case m := <-dead:
 				h := m.Headers
-				if h[stream.HeaderExceptionMessage] != "binding relay-out-0: send to out: permanent: message too large" || strings.Contains(h[stream.HeaderExceptionStacktrace], "sendError") ||
+				if h[stream.HeaderExceptionMessage] != "binding relay-out-0: send to out: message too large" || strings.Contains(h[stream.HeaderExceptionStacktrace], "sendError") ||
 					h[stream.HeaderExceptionFQCN] != "*errors.errorString" {
 					t.Errorf("dead letter headers: message %q, fqcn %q, stack trace %q", h[stream.HeaderExceptionMessage], h[stream.HeaderExceptionFQCN], h[stream.HeaderExceptionStacktrace])
 				}
