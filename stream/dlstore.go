@@ -2,6 +2,7 @@ package stream
 
 import (
 	"context"
+	"log/slog"
 	"strconv"
 	"strings"
 	"time"
@@ -62,6 +63,17 @@ type DeadLetterOpen struct {
 	// letter it holds claimed by another cursor too. Kafka's brokers take
 	// 6s (group.min.session.timeout.ms) at least.
 	Lease time.Duration
+	// Notice, when set, is given notes for the person running the cursor,
+	// one line each, without a trailing newline, with their level
+	// (slog.LevelInfo: a note; slog.LevelWarn: a warning): on Kafka, that
+	// a claiming cursor's join has waited 2s for the partitions of a
+	// member that did not leave the group (a killed replay), and how long
+	// it may wait (a note); that the group never removed a dead letter of
+	// the topic, so that every dead letter counts as not removed for it
+	// (a warning). It
+	// is called during OpenDeadLetters or the cursor's call that waits
+	// (Next), and has returned when that call returns.
+	Notice func(level slog.Level, msg string)
 }
 
 // DefaultDeadLetterLease is how long the claim of a claiming dead-letter

@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"math"
+	"net"
 	"slices"
 	"sort"
 	"strconv"
@@ -124,7 +126,8 @@ func (bd *Binder) OpenDeadLetters(ctx context.Context, spec stream.ConsumerSpec,
 	if err != nil {
 		return nil, bd.dlErr(err, "kafka: offsets of group %s on %s", group, topic)
 	}
-	c := &kafkaDeadLetters{bd: bd, topic: topic, group: group}
+	c := &kafkaDeadLetters{bd: bd, topic: topic, group: group, notice: o.Notice}
+	committedAny, deadLetters := false, false
 	for _, p := range parts {
 		dp := &dlPartition{id: p, committed: -1, reread: -1}
 		for _, po := range lo.Topics[topic] {
@@ -143,6 +146,7 @@ func (bd *Binder) OpenDeadLetters(ctx context.Context, spec stream.ConsumerSpec,
 				return nil, bd.dlErr(f.Error, "kafka: offset of group %s on %s[%d]", group, topic, p)
 			}
 			dp.committed = f.CommittedOffset
+			committedAny = committedAny || f.CommittedOffset >= 0 || f.Metadata != ""
 			removed, err := parseRemoved(f.Metadata)
 			if err != nil {
 				return nil, fmt.Errorf("kafka: group %s on %s[%d]: %w (refused: ignoring it would return those dead letters again)", group, topic, p, err)
@@ -150,7 +154,13 @@ func (bd *Binder) OpenDeadLetters(ctx context.Context, spec stream.ConsumerSpec,
 			dp.setRemoved(removed)
 		}
 		dp.seek(max(dp.first, dp.committed))
+		deadLetters = deadLetters || dp.end > dp.first
 		c.parts = append(c.parts, dp)
+	}
+	if o.Notice != nil && !committedAny && deadLetters {
+		if note := bd.neverCommittedNote(ctx, md.Brokers, topic, group, parts, o.Group == "" || o.Group == DefaultDeadLetterGroup); note != "" {
+			o.Notice(slog.LevelWarn, note)
+		}
 	}
 	if o.Claim {
 		if err := c.join(ctx, o.LeaseOf()); err != nil {
@@ -247,6 +257,21 @@ func (c *kafkaDeadLetters) nextGeneration(ctx context.Context) error {
 	m := c.m
 	deadline := time.Now().Add(m.lease)
 	var gen *kafkago.Generation
+	if c.notice != nil {
+		// Joining waits, silently, for the members the group has to
+		// rejoin: one killed is dropped only when its session times out.
+		fired := make(chan struct{})
+		t := time.AfterFunc(joinNoticeAfter, func() {
+			defer close(fired)
+			c.notice(slog.LevelInfo, fmt.Sprintf("kafka: joining group %s on %s takes long: waiting for the partitions of a previous replay or purge that did not leave the group (killed: up to %s, the session timeout, if it ran with the same --lease; one still running gives them up once its batch is done)",
+				c.group, c.topic, m.lease))
+		})
+		defer func() {
+			if !t.Stop() {
+				<-fired
+			}
+		}()
+	}
 	for {
 		var err error
 		gen, err = m.cg.Next(ctx)
@@ -308,6 +333,68 @@ func (c *kafkaDeadLetters) nextGeneration(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// joinNoticeAfter is how long a claiming cursor's join waits before
+// DeadLetterOpen.Notice says what it waits for.
+const joinNoticeAfter = 2 * time.Second
+
+// maxGroupsLooked bounds the groups neverCommittedNote asks for their
+// offsets, and groupLookTimeout the time it takes.
+const (
+	maxGroupsLooked  = 64
+	groupLookTimeout = 3 * time.Second
+)
+
+// neverCommittedNote is the note for a group that never committed on
+// topic (of partitions parts): every dead letter counts as not removed
+// for it. It names the groups that have committed on the topic, as the
+// brokers list them (ListGroups, then an OffsetFetch per group, at most
+// maxGroupsLooked within groupLookTimeout; those not found in time are
+// not named). "" for the default group when no other group has committed
+// either (the first replay or purge of the topic).
+func (bd *Binder) neverCommittedNote(ctx context.Context, brokers []kafkago.Broker, topic, group string, parts []int, isDefault bool) string {
+	ctx, cancel := context.WithTimeout(ctx, groupLookTimeout)
+	defer cancel()
+	var groups []string
+	seen := map[string]bool{group: true}
+	for _, b := range brokers {
+		lg, err := bd.admin.ListGroups(ctx, &kafkago.ListGroupsRequest{Addr: kafkago.TCP(net.JoinHostPort(b.Host, strconv.Itoa(b.Port)))})
+		if err != nil {
+			continue
+		}
+		for _, g := range lg.Groups {
+			if !seen[g.GroupID] {
+				seen[g.GroupID] = true
+				groups = append(groups, g.GroupID)
+			}
+		}
+	}
+	sort.Strings(groups)
+	var committed []string
+	for i, g := range groups {
+		if i == maxGroupsLooked || ctx.Err() != nil {
+			break
+		}
+		f, err := bd.admin.OffsetFetch(ctx, &kafkago.OffsetFetchRequest{GroupID: g, Topics: map[string][]int{topic: parts}})
+		if err != nil || f.Error != nil {
+			continue
+		}
+		for _, p := range f.Topics[topic] {
+			if p.Error == nil && (p.CommittedOffset >= 0 || p.Metadata != "") {
+				committed = append(committed, g)
+				break
+			}
+		}
+	}
+	if len(committed) == 0 {
+		if isDefault {
+			return ""
+		}
+		return fmt.Sprintf("kafka: group %s has never removed a dead letter of %s (no offset committed): every dead letter counts as not replayed for this group; no other group has committed on %s either", group, topic, topic)
+	}
+	return fmt.Sprintf("kafka: group %s has never removed a dead letter of %s (no offset committed): every dead letter counts as not replayed for this group, also those replayed with another --group; groups that have committed on %s: %s",
+		group, topic, topic, strings.Join(committed, ", "))
 }
 
 // turn lets a generation that is ending end, once the cursor holds no
@@ -504,6 +591,8 @@ type kafkaDeadLetters struct {
 	// nheld counts the dead letters of the parts' held lists: a
 	// rebalance waits until none is held (letGo).
 	nheld int
+	// notice is DeadLetterOpen.Notice (nil: none).
+	notice func(slog.Level, string)
 }
 
 func (c *kafkaDeadLetters) Next(ctx context.Context) (stream.DeadLetter, error) {

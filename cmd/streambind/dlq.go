@@ -262,7 +262,16 @@ func (f *dlqFlags) resolve(cmd *cobra.Command, e *runEnv) (*dlqTarget, error) {
 	bound := f.connect.boundOf(cfg, eff.Binder)
 	notice := newRetryNotice(e.stderr, bound)
 	notice.log = log
-	return &dlqTarget{src: src, typ: typ, eff: eff, where: where, binder: b, store: store, open: stream.DeadLetterOpen{Group: f.group},
+	// The binder's notes for the person (Kafka: a join that waits for a
+	// killed replay's partitions; a --group that never removed any).
+	noticeFn := func(level slog.Level, msg string) {
+		kind := "note"
+		if level >= slog.LevelWarn {
+			kind = "warning"
+		}
+		fmt.Fprintf(e.stderr, "%s: %s\n", kind, msg)
+	}
+	return &dlqTarget{src: src, typ: typ, eff: eff, where: where, binder: b, store: store, open: stream.DeadLetterOpen{Group: f.group, Notice: noticeFn},
 		connect: bound, notice: notice, producerPrefix: configPrefix(cfg, typ, "", false),
 		spec: stream.ConsumerSpec{Binding: src, Destination: stream.Destinations(eff.Destination)[0], Group: eff.Group,
 			ContentType: eff.ContentType, Consumer: eff.Consumer, Extension: cons}}, nil
@@ -969,7 +978,12 @@ past the last renewal of the replay that holds it: the dead letters of a replay 
 are held for at most that long, and a replay that finds a dead letter held
 by another waits that long at most for it (then leaves it, with a
 warning); on Kafka a replay that joins waits that long at most for a
-killed one's partitions. A replay gives back at once what its filters or
+killed one's partitions (after 2s a note on stderr says what it waits
+for, and for at most how long). On Kafka what was removed is the
+--group's committed position: a --group that never committed on the
+dead-letter topic counts every dead letter as not replayed, those
+replayed with another group too, and ls, show, replay and purge warn
+of it on stderr, naming the groups that have committed there. A replay gives back at once what its filters or
 --max-replays pass over (on NATS and Redis it does not claim it at all);
 on Kafka, where the claim is a partition, it keeps its partitions until
 it ends. Before it sends a copy it confirms its claim if it bound its
