@@ -431,8 +431,10 @@ func (p *producer) complete(r *sendReq, err error) {
 		r.done <- err
 		return
 	}
-	cb(p.sendErr(err))
+	// Its outcome is settled: an abort from here on changes nothing the
+	// caller waits for (shutdown).
 	p.waiting.Add(-1)
+	cb(p.sendErr(err))
 	r.release()
 }
 
