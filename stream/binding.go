@@ -637,7 +637,7 @@ func (p *partitioner) partition(v any, h Headers) (int, error) {
 		key, err = p.expr.Extract(v, h)
 	}
 	if err != nil {
-		ct := h[HeaderContentType]
+		ct := NormalizeContentType(h[HeaderContentType])
 		if ct == "" {
 			ct = p.contentType
 		}

@@ -100,7 +100,7 @@ func (m *Message[T]) toPayload(cx *convCtx) ([]byte, Headers, error) {
 	// []byte and string payloads are sent as they are whatever it says. No
 	// converter for it is a ConversionError naming it, not bytes of the
 	// binding's content type sent under another label.
-	if ct := m.Headers[HeaderContentType]; ct != "" && ct != cx.contentType {
+	if ct := NormalizeContentType(m.Headers[HeaderContentType]); ct != "" && ct != cx.contentType {
 		mcx := *cx
 		mcx.contentType = ct
 		cx = &mcx

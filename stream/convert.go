@@ -132,6 +132,7 @@ func (e *converterPanicError) Unwrap() error { return e.p }
 // mediaTypeOf returns the lower-case media type without parameters; it does
 // not allocate for the common already-normalised case.
 func mediaTypeOf(ct string) string {
+	ct = NormalizeContentType(ct)
 	if i := strings.IndexByte(ct, ';'); i >= 0 {
 		ct = ct[:i]
 	}
@@ -142,6 +143,29 @@ func mediaTypeOf(ct string) string {
 		}
 	}
 	return ct
+}
+
+// NormalizeContentType returns content type ct as a converter is looked
+// up by it and as a binder writes it in a property: a value that is a JSON
+// string ("\"application/json\"", quotes included) is its text. Such a
+// value is what a Java Kafka producer's header bridged as text gives (its
+// header mapper writes a MimeType as a JSON string), or a header set by
+// hand (amqp-publish -H 'contentType: "application/json"'); the Kafka
+// binder decodes it where the record's spring_json_header_types lists
+// it, and every binder's consumer reads it through here. Any other value
+// is returned as it is (no allocation).
+func NormalizeContentType(ct string) string {
+	if n := len(ct); n < 2 || ct[0] != '"' || ct[n-1] != '"' {
+		return ct
+	}
+	if strings.IndexByte(ct[1:len(ct)-1], '\\') < 0 && strings.IndexByte(ct[1:len(ct)-1], '"') < 0 {
+		return ct[1 : len(ct)-1]
+	}
+	var s string
+	if err := json.Unmarshal([]byte(ct), &s); err != nil {
+		return ct
+	}
+	return s
 }
 
 // ParseMediaType validates a content type and returns its media type and

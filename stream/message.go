@@ -209,10 +209,12 @@ type Received struct {
 	Queue string
 }
 
-// ContentType returns the message's contentType header, or def when absent.
+// ContentType returns the message's contentType header, or def when absent;
+// a header that is a JSON string ("\"application/json\"") as its text
+// ([NormalizeContentType]).
 func (e Envelope) ContentType(def string) string {
 	if ct := e.Headers[HeaderContentType]; ct != "" {
-		return ct
+		return NormalizeContentType(ct)
 	}
 	return def
 }
