@@ -42,7 +42,7 @@ func TestSendUnroutableSaysWhatToDo(t *testing.T) {
 }
 
 // TestDLQReplayUnroutableSaysWhatToDo: a replay whose copies RabbitMQ
-// returns unroutable (--to-exchange an exchange no queue is bound to)
+// returns unroutable (--to-exchange an existing exchange no queue is bound to)
 // says what to do, and the dead letter stays.
 func TestDLQReplayUnroutableSaysWhatToDo(t *testing.T) {
 	t.Parallel()
@@ -53,6 +53,11 @@ func TestDLQReplayUnroutableSaysWhatToDo(t *testing.T) {
 	depth := queueDepth(t, vhost, "work.g.dlq")
 	a.send(t, "c-1", job{"1", "boom"})
 	eventually(t, "1 dead letter", func() bool { return depth() == 1 })
+	// The exchange exists (a replay creates none: a missing one is
+	// TestDLQReplayToMissingExchangeCreatesNothing's), no queue bound.
+	if err := rabbittest.Channel(t, vhost).ExchangeDeclare("lonely-x", "topic", true, false, false, false, nil); err != nil {
+		t.Fatal(err)
+	}
 	r := runWith(t, &runEnv{env: env, dir: dir}, "dlq", "replay", "--binding", "work-in-0", "--to-exchange", "lonely-x")
 	if r.code != exitFailure || !strings.Contains(r.stderr, "unroutable message returned by the broker") ||
 		!strings.HasSuffix(r.stderr, "; nothing keeps a message sent while no queue is bound: "+replayUnroutableRemedy+"\n") {
