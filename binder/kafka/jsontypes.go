@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"maps"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 
@@ -38,7 +39,9 @@ import (
 //     go as their raw text, as SCSt's producer writes a String (its mapper
 //     JSON-encodes Strings only with encodeStrings, off by default), but a
 //     value starting with '"', which the Java mapper would JSON-decode:
-//     that one is JSON-encoded, so that it reads back as it was. The
+//     that one is JSON-encoded, so that it reads back as it was; and
+//     scst_partition, listed as java.lang.Integer when its value is an
+//     int (isJavaInt), as SCSt sets it (an int) and writes it. The
 //     dead-letter headers x-exception-* and x-original-* are not listed:
 //     SCSt writes them as byte[] (its DLQ consumers cast them so). A dead
 //     letter or retry copy of a record that had a types header keeps the
@@ -55,6 +58,28 @@ const javaString = "java.lang.String"
 
 // jsonTypeValue is one header's entry in a types header we write.
 const jsonTypeValue = `":"` + javaString + `"`
+
+// javaInteger is the Java class of the scst_partition header SCSt
+// writes: its PartitionHandler's int, set as the header
+// (MessageConverterConfigurer's PartitioningInterceptor:
+// setHeader(BinderHeaders.PARTITION_HEADER, partition)), which
+// BinderHeaderMapper writes as its JSON (2) listed as java.lang.Integer.
+const javaInteger = "java.lang.Integer"
+
+// jsonIntegerValue is an Integer header's entry in a types header we
+// write.
+const jsonIntegerValue = `":"` + javaInteger + `"`
+
+// isJavaInt reports whether v is the JSON of a Java int as Jackson
+// writes one: an optional '-', digits without a leading zero (but "0"),
+// within 32 bits. An scst_partition header that is one is written as an
+// Integer (appendJSONTypesKept), as SCSt writes it; any other value as a
+// String. Streambind's consumers read both as the text (an Integer's
+// JSON is its text).
+func isJavaInt(v []byte) bool {
+	n, err := strconv.ParseInt(string(v), 10, 32)
+	return err == nil && strconv.FormatInt(n, 10) == string(v)
+}
 
 // textClass reports whether Java class c reads as text: a String, or a
 // MIME type (SCSt's BinderHeaderMapper writes a MimeType's toString as a
@@ -233,6 +258,8 @@ func appendJSONTypesKept(hs []kafkago.Header, buf []byte, kept map[string]string
 			}
 		} else if !listedAsString(h.Key, h.Value) {
 			continue
+		} else if h.Key == stream.HeaderPartition && isJavaInt(h.Value) {
+			// listed as an Integer below
 		} else if len(h.Value) > 0 && h.Value[0] == '"' {
 			h.Value = appendJSONString(nil, h.Value) // rare: a new slice, the old bytes untouched
 		}
@@ -266,6 +293,10 @@ func appendJSONTypesKept(hs []kafkago.Header, buf []byte, kept map[string]string
 			continue
 		}
 		b = b[:len(b)-1] // the closing quote is jsonTypeValue's
+		if k == stream.HeaderPartition && isJavaInt(hs[i].Value) {
+			b = append(b, jsonIntegerValue...)
+			continue
+		}
 		b = append(b, jsonTypeValue...)
 	}
 	b = append(b, '}')
@@ -361,7 +392,7 @@ func jsonTypesSize(e *stream.Envelope, kept map[string]string) int {
 		if !listedName(k) || !utf8.ValidString(v) {
 			continue
 		}
-		n += len(k) + 2 + len(jsonTypeValue) - 1 + 1 + escapes(k)
+		n += len(k) + 2 + len(jsonIntegerValue) - 1 + 1 + escapes(k) // an Integer's entry is the longer
 		if len(v) > 0 && v[0] == '"' {
 			n += 2 + escapes(v)
 		}

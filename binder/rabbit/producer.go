@@ -948,8 +948,8 @@ func (p *producer) result(ctx context.Context, l *lane, key string, msg amqp.Pub
 		// for redelivery) and the binding reports itself down.
 		p.setDown(start, fmt.Errorf("the broker refuses publishing to exchange %q: %v", p.exchange, err))
 	}
-	if ps, ok := msg.Headers[stream.HeaderPartition].(string); ok && p.partitioned && errors.Is(err, ErrUnroutable) {
-		err = fmt.Errorf("%w; %s", err, p.unroutablePartition(ps, key))
+	if pv, ok := msg.Headers[stream.HeaderPartition]; ok && p.partitioned && errors.Is(err, ErrUnroutable) {
+		err = fmt.Errorf("%w; %s", err, p.unroutablePartition(headerString(pv), key))
 	}
 	err = fmt.Errorf("rabbit: send to %q (binding %s): %w", p.spec.Destination, p.spec.Binding, err)
 	if isPermanent(err) {
@@ -1182,6 +1182,10 @@ func toPublishing(m stream.Envelope, defContentType string) amqp.Publishing {
 			propertyFromHeader(&fromHeaders, k, v)
 			continue
 		}
+		if k == stream.HeaderPartition {
+			h[k] = partitionField(v)
+			continue
+		}
 		h[k] = v
 	}
 	if v, ok := m.Headers[priorityHeader]; ok && !isReplay {
@@ -1214,6 +1218,24 @@ func toPublishing(m stream.Envelope, defContentType string) amqp.Publishing {
 		replayed.dropAddedHeaders(h)
 	}
 	return msg
+}
+
+// partitionField is the AMQP value of an scst_partition header whose text
+// is v: an int (signed 32-bit) when v is one written as Go and Java write
+// an int ("2", "-1"; not "02" nor "+2"), else v. SCSt's producer sets the
+// header to the Integer its PartitionHandler determined
+// (MessageConverterConfigurer's PartitioningInterceptor:
+// setHeader(BinderHeaders.PARTITION_HEADER, partition), an int), and
+// Spring AMQP's header mapper writes an Integer as an AMQP int, so a Java
+// consumer's headers['scst_partition'] reads an Integer, as SCSt's own
+// messages give it. Streambind's consumers read both (headerString), the
+// string form of messages written before included.
+func partitionField(v string) any {
+	n, err := strconv.ParseInt(v, 10, 32)
+	if err != nil || strconv.FormatInt(n, 10) != v {
+		return v
+	}
+	return int32(n)
 }
 
 // maxExpiration is the largest expiration property RabbitMQ accepts, in
