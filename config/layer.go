@@ -111,7 +111,11 @@ func step(s *schema, path []string, seg string) (*schema, []string) {
 // file), where "[a.b]" is a name holding dots.
 func (l *layer) mapping(y *ynode, s *schema, path []string) {
 	seen := map[string]int{} // canonical path → line, within this mapping
-	for _, e := range y.entries {
+	entries := y.entries
+	if s.kind == kindFree && !s.props {
+		entries = indexedAsKeys(entries)
+	}
+	for _, e := range entries {
 		segs := []string{e.key}
 		switch {
 		case s.kind == kindStruct && strings.Contains(e.key, "."):

@@ -40,6 +40,10 @@ type yentry struct {
 	// [a.b]), never split at its dots.
 	literal bool
 	val     *ynode
+	// indexed: the list val was assembled from keys with list indices
+	// (required-groups[0]), those keys relative to this mapping
+	// (indexedKeys); a map of plain values keeps them as its keys.
+	indexed *[]yentry
 }
 
 // parseYAML parses the documents of a YAML file (separated by ---), in
@@ -80,6 +84,9 @@ func parseYAML(name string, data []byte) ([]*ynode, error) {
 		}
 		if root.kind != yaml.MappingNode {
 			return nil, &fileError{name: name, line: root.line, msg: "the top level must be a mapping of keys (stream: ...)"}
+		}
+		if err := indexedKeys(name, root); err != nil {
+			return nil, err
 		}
 		docs = append(docs, root)
 	}

@@ -356,6 +356,17 @@ func fixtures() []fixture {
 				}
 			}
 		}},
+		{dir: "rabbit-required-groups-indexed", rabbit: true, types: rabbitOnly, fns: uppercaseFns("uppercase"), check: func(e *env) {
+			for _, g := range []string{"audit", "billing", "ledger"} {
+				e.wantQueue("uppercased."+g, nil)
+			}
+			e.publish("words", "any.key", `{"text":"hello"}`, nil)
+			for _, g := range []string{"audit", "billing", "ledger"} {
+				if m := decode(e.t, e.get("uppercased."+g).Body); m.Text != "HELLO" {
+					e.t.Errorf("queue uppercased.%s: got %+v", g, m)
+				}
+			}
+		}},
 		{dir: "rabbit-uppercase", rabbit: true, types: rabbitOnly, fns: uppercaseFns("uppercase"),
 			before: func(e *env) {},
 			check: func(e *env) {
