@@ -866,7 +866,7 @@ func exprGet(p ...any) (any, error) {
 		}
 		return nil, nil // headers['x'] and headers.x alike: SpEL's MapAccessor on headers
 	}
-	v, err := walkPath(obj, []string{name})
+	v, err := walkPathFrom("the value", obj, []string{name})
 	if errors.Is(err, errNilValue) {
 		return nil, nil // a nil pointer field is null, as a Java null field
 	}

@@ -158,6 +158,14 @@ func (e KeyExpression) Extract(payload any, headers Headers) (any, error) {
 // Java's "123".hashCode(), not as the number), and bytes that are not JSON
 // are their text.
 func walkPath(v any, path []string) (any, error) {
+	return walkPathFrom("the payload", v, path)
+}
+
+// walkPathFrom is walkPath whose errors call v root ("the payload"), and a
+// value on the path payload.<names walked> ("payload.customer is null: it
+// has no field \"id\""), rather than in reflection's words ("cannot take
+// \"id\" of invalid").
+func walkPathFrom(root string, v any, path []string) (any, error) {
 	if s, ok := v.(string); ok && len(path) == 0 {
 		return s, nil
 	}
@@ -187,10 +195,16 @@ func walkPath(v any, path []string) (any, error) {
 		v, fromJSON = m, true
 	}
 	rv := reflect.ValueOf(v)
-	for _, name := range path {
+	at := func(i int) string {
+		if i == 0 {
+			return root
+		}
+		return "payload." + strings.Join(path[:i], ".")
+	}
+	for i, name := range path {
 		for rv.Kind() == reflect.Pointer || rv.Kind() == reflect.Interface {
 			if rv.IsNil() {
-				return nil, fmt.Errorf("nil at %q", name)
+				return nil, fmt.Errorf("%s is null: it has no field %q", at(i), name)
 			}
 			rv = rv.Elem()
 		}
@@ -210,8 +224,10 @@ func walkPath(v any, path []string) (any, error) {
 				return nil, fmt.Errorf("no key %q", name)
 			}
 			rv = mv
+		case reflect.Invalid: // JSON null, a nil payload
+			return nil, fmt.Errorf("%s is null: it has no field %q", at(i), name)
 		default:
-			return nil, fmt.Errorf("cannot take %q of %s", name, rv.Kind())
+			return nil, fmt.Errorf("%s is %s, not an object: it has no field %q", at(i), kindWord(rv), name)
 		}
 	}
 	if !rv.IsValid() { // a nil payload, or JSON null: no key (not a panic)
@@ -294,6 +310,28 @@ func partitionKeyHint(err error, v any, ct string) error {
 		what = "text"
 	}
 	return fmt.Errorf("%w; the expression reads the %s sent%s: key on a header instead (headers['<name>']), give a stream.Envelope its Key (it then selects the partition), or send a stream.Message[T] whose Payload has the field", err, what, of)
+}
+
+// kindWord names the kind of a value that has no fields, as JSON would
+// call it: "a number", "a string", "an array", "a boolean"; else its Go
+// type.
+func kindWord(rv reflect.Value) string {
+	switch rv.Kind() {
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr,
+		reflect.Float32, reflect.Float64:
+		return "a number"
+	case reflect.String:
+		if rv.Type() == reflect.TypeFor[json.Number]() {
+			return "a number"
+		}
+		return "a string"
+	case reflect.Slice, reflect.Array:
+		return "an array"
+	case reflect.Bool:
+		return "a boolean"
+	}
+	return "a " + rv.Type().String()
 }
 
 // errNilValue: the path leads to a nil pointer or interface.

@@ -535,7 +535,7 @@ The in-process binder cannot be reached from another process.
 			if isJSON {
 				for i, a := range args {
 					if !json.Valid([]byte(a)) {
-						return failed(fmt.Errorf("argument %d is not JSON (content type %s): %q; nothing sent", i+1, ct, truncate(a, 80)))
+						return failed(fmt.Errorf("argument %d is not JSON (content type %s): %q; nothing sent%s", i+1, ct, truncate(a, 80), contentTypeHint(hdrs)))
 					}
 				}
 			}
@@ -558,7 +558,7 @@ The in-process binder cannot be reached from another process.
 						return err
 					}
 					if isJSON && !json.Valid(msg) {
-						return fmt.Errorf("%s is not JSON (content type %s): %q", where, ct, truncate(string(msg), 80))
+						return fmt.Errorf("%s is not JSON (content type %s): %q%s", where, ct, truncate(string(msg), 80), contentTypeHint(hdrs))
 					}
 					var m any
 					if key != "" {
@@ -1233,4 +1233,22 @@ func isTerminal(w io.Writer) bool {
 	}
 	fi, err := f.Stat()
 	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}
+
+// contentTypeHint is what a "not JSON" error of send adds when a --header
+// looks like the content type under another name (content-type,
+// Content-Type, contenttype, content_type): headers are case-sensitive
+// and the content type's is contentType, so that one set the binding's
+// type, not the one meant. "" when there is none.
+func contentTypeHint(hdrs stream.Headers) string {
+	for k, v := range hdrs {
+		if k == stream.HeaderContentType {
+			continue
+		}
+		n := strings.NewReplacer("-", "", "_", "").Replace(strings.ToLower(strings.TrimSpace(k)))
+		if n == "contenttype" {
+			return fmt.Sprintf("; the content type's header is %[1]s, not %[2]q: --header %[1]s=%[3]s", stream.HeaderContentType, k, v)
+		}
+	}
+	return ""
 }
