@@ -39,7 +39,10 @@ type producer struct {
 	queue chan *sendReq
 	stopC chan struct{}
 	wg    sync.WaitGroup
-	once  sync.Once
+	// exited is closed once every flusher returned: a send still queued
+	// then is never written (see send).
+	exited chan struct{}
+	once   sync.Once
 	// writing counts the sends a flusher took from the queue to write and
 	// has not answered yet (see answer): none once stopped means that no
 	// flusher waits for Redis, and they only fail what is queued and
@@ -97,6 +100,7 @@ func (bd *Binder) newProducer(spec stream.ProducerSpec, ps producerSettings, c *
 		backoff:     dispatch.Backoff{Initial: 50 * time.Millisecond, Max: time.Second},
 		queue:       make(chan *sendReq, 4*ps.batchSize),
 		stopC:       make(chan struct{}),
+		exited:      make(chan struct{}),
 		ids:         msgid.New(uuid.NewString()),
 	}
 	p.baseHead = p.xaddHead(p.base)
@@ -104,6 +108,7 @@ func (bd *Binder) newProducer(spec stream.ProducerSpec, ps producerSettings, c *
 	for range flushers {
 		go p.flusher()
 	}
+	go func() { p.wg.Wait(); close(p.exited) }()
 	return p
 }
 
@@ -139,6 +144,15 @@ func (p *producer) Send(ctx context.Context, m stream.Envelope) error {
 		return fmt.Errorf("redis: send to %s: producer %w", p.dest, stream.ErrClosed)
 	}
 	defer p.gate.Exit()
+	return p.send(ctx, m)
+}
+
+// send is Send once it entered the gate. A Close whose context ended
+// returns without waiting for it, and the flushers then stop; a send
+// that queues its request after their last drain is never written, so it
+// waits for its answer or their exit (then: stream.ErrClosed), never for
+// ever.
+func (p *producer) send(ctx context.Context, m stream.Envelope) error {
 	var ct, id string
 	if m.Headers[stream.HeaderContentType] == "" {
 		ct = p.contentType
@@ -156,8 +170,8 @@ func (p *producer) Send(ctx context.Context, m stream.Envelope) error {
 		head = p.xaddHead(req.key)
 	}
 	req.args = encodeInto(append(make([]any, 0, len(head)+2*len(m.Headers)+8), head...), m, ct, id)
-	// Without a deadline or cancellation (ctx.Done() nil) the plain channel
-	// operations do: cheaper than a select, once for every send.
+	// Queued without a select when there is room (cheaper, once for every
+	// send); the waits also end when the flushers exited.
 	done := ctx.Done()
 	select {
 	case p.queue <- req:
@@ -166,14 +180,26 @@ func (p *producer) Send(ctx context.Context, m stream.Envelope) error {
 		case p.queue <- req:
 		case <-done:
 			return fmt.Errorf("redis: send to %s: %w", req.key, ctx.Err())
+		case <-p.exited:
+			return fmt.Errorf("redis: send to %s: producer %w", req.key, stream.ErrClosed)
 		}
 	}
 	var err error
 	if done == nil {
-		err = <-req.done
+		select {
+		case err = <-req.done:
+		case <-p.exited:
+			if err = p.unanswered(req); err != nil {
+				return err
+			}
+		}
 	} else {
 		select {
 		case err = <-req.done:
+		case <-p.exited:
+			if err = p.unanswered(req); err != nil {
+				return err
+			}
 		case <-done:
 			// The XADD may be on the wire already: say so, as a
 			// caller retrying would send the entry twice.
@@ -183,6 +209,19 @@ func (p *producer) Send(ctx context.Context, m stream.Envelope) error {
 	*req = sendReq{done: req.done}
 	reqPool.Put(req) // the flusher is done with it
 	return err
+}
+
+// unanswered is the outcome of req once the flushers exited: the answer
+// a flusher gave it before (done has room for it), else stream.ErrClosed
+// for a request still queued, never written. The request then stays with
+// the queue, out of the pool.
+func (p *producer) unanswered(req *sendReq) error {
+	select {
+	case err := <-req.done:
+		return err
+	default:
+		return fmt.Errorf("redis: send to %s: producer %w", req.key, stream.ErrClosed)
+	}
 }
 
 // gatherYields bounds the yields of a flusher before it writes a partial
