@@ -116,6 +116,9 @@ func (t *dlqTarget) checkReplayExchange(ctx context.Context, dest string, litera
 		return nil
 	}
 	ex := t.replayPrefix(dest, literal) + dest
+	if len(ex) > maxExchangeName {
+		return usage("exchange %s is %d bytes long (the prefix applied); an AMQP exchange name is at most %d bytes", ex, len(ex), maxExchangeName)
+	}
 	found, err := rb.ExchangeExists(ctx, ex)
 	if err != nil {
 		return err
@@ -129,6 +132,9 @@ func (t *dlqTarget) checkReplayExchange(ctx context.Context, dest string, litera
 	flag := "--to " + dest
 	if literal {
 		flag = "--to-exchange " + dest
+	}
+	if isQueue, qerr := rb.QueueExists(ctx, ex); qerr == nil && isQueue {
+		return fmt.Errorf("exchange %s (%s) does not exist in the virtual host, but a queue of that name does: to replay to that queue, write --to-queue=%s; the dead letters were kept", ex, flag, ex)
 	}
 	return fmt.Errorf("exchange %s (%s) does not exist in the virtual host: a replay sends to an exchange that exists and creates none; check the name (--to applies stream.rabbit.default.producer.prefix, --to-exchange names the exchange exactly), or declare it (and bind its queues) first; the dead letters were kept", ex, flag)
 }
@@ -1059,6 +1065,9 @@ least 1. --dry-run prints what would be replayed and changes nothing.`,
 			if err := lease.check(); err != nil {
 				return err
 			}
+			if err := checkReplayTo(cmd, to, toExchange); err != nil {
+				return err
+			}
 			if to != "" && toExchange != "" {
 				return usage("--to and --to-exchange exclude each other")
 			}
@@ -1209,6 +1218,29 @@ least 1. --dry-run prints what would be replayed and changes nothing.`,
 	cmd.Flags().IntVar(&maxReplays, "max-replays", 3, "skip dead letters whose x-streambind-replay-count is this or more (at least 1)")
 	lease.add(cmd)
 	return cmd
+}
+
+// maxExchangeName is the longest name AMQP 0-9-1 carries (a shortstr);
+// a longer one makes the broker close the connection.
+const maxExchangeName = 255
+
+// checkReplayTo checks replay's --to and --to-exchange before the
+// configuration is read: given, each names something (an empty value was
+// read as not given, and the copies went to the binding's own exchange,
+// to every group), and a name AMQP can carry.
+func checkReplayTo(cmd *cobra.Command, to, toExchange string) error {
+	for _, fl := range []struct{ name, val string }{{"to", to}, {"to-exchange", toExchange}} {
+		if !cmd.Flags().Changed(fl.name) {
+			continue
+		}
+		if fl.val == "" {
+			return usage("--%s names no destination: give a name, or leave --%s out to replay to the binding's own destination (the AMQP default exchange \"\" is not a replay target; --to-queue sends the copies to one queue)", fl.name, fl.name)
+		}
+		if len(fl.val) > maxExchangeName {
+			return usage("--%s: the name is %d bytes long; a destination name is at most %d bytes (an AMQP exchange name is a short string)", fl.name, len(fl.val), maxExchangeName)
+		}
+	}
+	return nil
 }
 
 // ownQueue is --to-queue given without a value: the binding's group's

@@ -54,10 +54,26 @@ func TestDLQReplayToQueueRabbit(t *testing.T) {
 		{"--to-queue=work.g", "--to-exchange", "work"},
 		{"--to-queue="},
 		{"--to-queue", "work.g"}, // work.g read as PATH
+		// An empty --to or --to-exchange replayed to the binding's own
+		// exchange (every group), exit 0; a name over 255 bytes dropped
+		// the publisher's connection.
+		{"--to", ""},
+		{"--to="},
+		{"--to-exchange", ""},
+		{"--to-exchange="},
+		{"--to", strings.Repeat("x", 256)},
+		{"--to-exchange=" + strings.Repeat("x", 256)},
 	} {
 		if r := dlq(args...); r.code != exitUsage {
 			t.Errorf("replay %v: exit %d, stdout %q, stderr %q; want usage (2)", args, r.code, r.stdout, r.stderr)
 		}
+	}
+	// work.g is a queue, not an exchange: the error says --to-queue=work.g.
+	if r := dlq("--to-exchange", "work.g"); r.code == exitOK || !strings.Contains(r.stderr, "--to-queue=work.g") {
+		t.Errorf("replay --to-exchange work.g: exit %d, stdout %q, stderr %q; want the hint --to-queue=work.g", r.code, r.stdout, r.stderr)
+	}
+	if n := dead(); n != 1 {
+		t.Fatalf("work.g.dlq has %d dead letters after the refused replays, want 1", n)
 	}
 	if r := dlq("--to-queue", "--dry-run"); r.code != exitOK || !strings.Contains(r.stdout, "would replay dead letter 1 to queue work.g: card declined\n") {
 		t.Errorf("replay --to-queue --dry-run: exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
