@@ -2,6 +2,7 @@ package config
 
 import (
 	"encoding/json"
+	"fmt"
 	"strings"
 
 	"github.com/streambind/streambind/stream"
@@ -31,8 +32,10 @@ type argOption struct {
 // alone; any other argument is not an option and is ignored here (the
 // program's own). An option given twice has both values, joined with ','
 // as SimpleCommandLinePropertySource gives them (--name alone adds none:
-// its value is ""). "--" or "--=x" (no name) is an error, as in Spring
-// ("Invalid argument syntax").
+// its value is ""). "--" alone ends the options: what follows is not
+// read, as Spring Framework 6.1 reads it (gh-21949). "--=x" (no name) is
+// an error, as in Spring ("Invalid argument syntax"), which does not
+// repeat the argument: its value may be a secret.
 func parseArgs(args []string) ([]argOption, []*stream.ConfigError) {
 	var out []argOption
 	var errs []*stream.ConfigError
@@ -42,9 +45,12 @@ func parseArgs(args []string) ([]argOption, []*stream.ConfigError) {
 		if !ok {
 			continue
 		}
+		if text == "" {
+			break
+		}
 		name, value, hasValue := strings.Cut(text, "=")
 		if name == "" {
-			errs = append(errs, &stream.ConfigError{Origin: OriginArgs, Msg: "invalid argument syntax: " + quoteShort(a) + " (an option is --name=value or --name, as for Spring Boot)"})
+			errs = append(errs, &stream.ConfigError{Origin: OriginArgs, Msg: fmt.Sprintf("invalid argument syntax: argument %d is --=value, an option without a name (an option is --name=value or --name, as for Spring Boot)", i+1)})
 			continue
 		}
 		j, seen := at[name]

@@ -274,8 +274,9 @@ type Options struct {
 	// key: --spring.cloud.stream.bindings.process-in-0.group=g,
 	// --stream.default-binder=kafka, --server.port=8081), --name alone
 	// sets it to "", an option given twice gets both values joined with
-	// ','; an argument not starting with "--" is not read ("--" alone,
-	// or "--=x", is an error, as in Spring). They win over everything
+	// ','; an argument not starting with "--" is not read, "--" alone
+	// ends the options (Spring Framework 6.1), and "--=x" is an error, as
+	// in Spring. They win over everything
 	// else, SPRING_APPLICATION_JSON included (origin "command line"),
 	// and --spring.profiles.active (include, default, group.<name>)
 	// chooses the profiles over every variable. Nil (or empty) means

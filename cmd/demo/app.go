@@ -83,11 +83,8 @@ func buildApp(ctx context.Context, s *shop, o appOptions) (*shopApp, error) {
 	}
 	// The demo's profiles choose its binder: a profile it has no file for
 	// is a mistake here, not a profile that only switches code.
-	args := o.args
-	if args == nil {
-		args = []string{} // not os.Args: the demo's own flags are no keys
-	}
-	loaded, err := config.Load(config.Options{File: o.configFile, Profiles: given, Env: env, Args: args, RequireProfileFiles: true})
+	// Args: those after "--" only; the demo's own flags are no keys.
+	loaded, err := config.Load(config.Options{File: o.configFile, Profiles: given, Env: env, Args: o.args, RequireProfileFiles: true})
 	if err != nil {
 		return fail(err)
 	}
