@@ -209,12 +209,12 @@ type Received struct {
 	Queue string
 }
 
-// ContentType returns the message's contentType header, or def when absent;
-// a header that is a JSON string ("\"application/json\"") as its text
-// ([NormalizeContentType]).
+// ContentType returns the message's contentType header, or def when absent
+// or empty; a header that is a JSON string ("\"application/json\"") as its
+// text ([NormalizeContentType]), def when that text is empty ("\"\"").
 func (e Envelope) ContentType(def string) string {
-	if ct := e.Headers[HeaderContentType]; ct != "" {
-		return NormalizeContentType(ct)
+	if ct := NormalizeContentType(e.Headers[HeaderContentType]); ct != "" {
+		return ct
 	}
 	return def
 }

@@ -27,6 +27,12 @@ func TestQuotedContentTypeDecodes(t *testing.T) {
 			t.Errorf("NormalizeContentType(%q) = %q, want %q", in, got, want)
 		}
 	}
+	for hdr, want := range map[string]string{`""`: "text/plain", ``: "text/plain", `"application/json"`: "application/json"} {
+		e := stream.Envelope{Headers: stream.Headers{stream.HeaderContentType: hdr}}
+		if got := e.ContentType("text/plain"); got != want {
+			t.Errorf("Envelope with contentType %q: ContentType(text/plain) = %q, want %q", hdr, got, want)
+		}
+	}
 	broker := newBroker(t)
 	got := make(chan Order, 1)
 	fns := stream.NewCatalog()
