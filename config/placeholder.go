@@ -312,8 +312,15 @@ func isEnvName(name string) bool {
 // relaxedEnvName is the variable that stands for key path name, as Spring
 // Boot reads it: upper case, '.' and '-' as '_' (server.port → SERVER_PORT).
 func relaxedEnvName(name string) string {
-	return strings.ToUpper(strings.NewReplacer(".", "_", "-", "_", "[", "_", "]", "").Replace(name))
+	return strings.ToUpper(envNameReplacer.Replace(name))
 }
+
+// envNameReplacer is relaxedEnvName's, built once: a Replacer built at
+// each call cost most of a placeholder's lookup.
+var envNameReplacer = strings.NewReplacer(".", "_", "-", "_", "[", "_", "]", "")
+
+// dotDashReplacer is springEnvNames', built once.
+var dotDashReplacer = strings.NewReplacer(".", "_", "-", "_")
 
 // closingBrace returns the index of the '}' that closes a placeholder whose
 // name starts at from, or -1. As Spring Framework 6.2's
@@ -446,6 +453,13 @@ type placeholders struct {
 	// must not exhaust memory.
 	total      int
 	overBudget bool
+	// subs counts the placeholders looked up, bounded by
+	// maxSubstitutions: a key that drew a random value is resolved anew
+	// at each reference, so a chain k0: ${random.int}, k1: ${k0}${k0},
+	// ... costs 2^n lookups (n=17: 21 s of start-up).
+	subs       int
+	overSubs   bool
+	secretKeys map[string]bool // isSecretKey's answers
 	// squashed indexes the keys of each map looked up by squashed key
 	// (first in order), so that many placeholders over a large map cost
 	// one index each, not a sort each.
@@ -478,6 +492,12 @@ const inherited = "\x00"
 
 // maxReferenceDepth bounds chains of keys referring to keys.
 const maxReferenceDepth = 64
+
+// maxSubstitutions bounds the placeholders one Load looks up, together:
+// a configuration needs far fewer; a chain of references that doubles
+// at each key (through a random value, resolved anew at each reference)
+// far more.
+const maxSubstitutions = 100_000
 
 // maxTotalExpanded bounds the bytes all the keys' placeholders expand to,
 // together.
@@ -516,14 +536,29 @@ func resolvePlaceholders(root map[string]any, env map[string]string, written map
 // name is a secret key, or it refers to a key that is one or whose value
 // such a placeholder filled.
 func (r *placeholders) secretName(name string) bool {
-	if redact.IsSecretKey(name) {
+	if r.isSecretKey(name) {
 		return true
 	}
 	if n, _, inEnv := r.envVar(name); inEnv {
 		return r.secretVar["env "+n] // its value's placeholders named one
 	}
 	path, _, found := r.findName(name)
-	return found && (r.secret[path] || redact.IsSecretKey(path))
+	return found && (r.secret[path] || r.isSecretKey(path))
+}
+
+// isSecretKey is redact.IsSecretKey, remembered per name: each
+// placeholder asks it, and a random value's references are resolved
+// anew each time.
+func (r *placeholders) isSecretKey(name string) bool {
+	s, ok := r.secretKeys[name]
+	if !ok {
+		s = redact.IsSecretKey(name)
+		if r.secretKeys == nil {
+			r.secretKeys = map[string]bool{}
+		}
+		r.secretKeys[name] = s
+	}
+	return s
 }
 
 // envValue returns the environment variable that placeholder name stands
@@ -850,6 +885,16 @@ func (r *placeholders) resolve(path, s string, top bool) (string, bool) {
 }
 
 func (r *placeholders) lookup(name string) (string, bool, string) {
+	if r.subs++; r.subs > maxSubstitutions {
+		if r.overSubs || r.deep != "" {
+			return "", false, inherited // reported once, at the key the walk started from
+		}
+		r.overSubs = true
+		// Reported where the walk started (as a chain too deep), not at
+		// each key on the way.
+		r.deep = fmt.Sprintf("placeholder expansion of %s exceeds %d substitutions: a chain of references? (a key that draws a ${random.*} value is resolved anew at each reference; the keys expanded after it are left unresolved)", r.stack[0], maxSubstitutions)
+		return "", false, r.deep
+	}
 	if n, v, ok := r.envVar(name); ok {
 		return r.envResolved(name, n, v)
 	}
@@ -1199,7 +1244,7 @@ func springEnvNames(name string) []string {
 		add(n)
 		add(strings.ReplaceAll(n, ".", "_"))
 		add(strings.ReplaceAll(n, "-", "_"))
-		add(strings.NewReplacer(".", "_", "-", "_").Replace(n))
+		add(dotDashReplacer.Replace(n))
 	}
 	return names
 }
