@@ -411,6 +411,9 @@ func (w *partWorker) runKeyed(q *fetchQueue) {
 		},
 	})
 	defer func() { _ = pool.Stop(context.Background()) }() // the calls in flight end with the handlers' context
+	// drain waits with the handlers' context only: once it ends, the
+	// deferred pool.Stop still waits for the lanes, whose settling
+	// (dead letters, retry copies) runs on w.sctx, not w.hctx.
 	defer pre.drain(w.hctx)
 	buf := make([]kafkago.Message, 0, q.capacity)
 	for {
