@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"slices"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/streambind/streambind/internal/didyoumean"
@@ -285,6 +287,10 @@ func (c *Catalog) resolve(def string) ([]*boundFunc, []string) {
 	}
 	var out []*boundFunc
 	seen := map[string]bool{}
+	// The names not registered, said in one problem (its how-to once),
+	// where the first was met.
+	var missing []string
+	missingAt := -1
 	for _, item := range strings.Split(def, ";") {
 		item = strings.TrimSpace(item)
 		if item == "" {
@@ -304,7 +310,12 @@ func (c *Catalog) resolve(def string) ([]*boundFunc, []string) {
 			}
 			e, found := c.entries[n]
 			if !found {
-				probs = append(probs, c.notRegistered(n))
+				if missingAt < 0 {
+					missingAt = len(probs)
+				}
+				if !slices.Contains(missing, n) {
+					missing = append(missing, n)
+				}
 				ok = false
 				continue
 			}
@@ -327,6 +338,9 @@ func (c *Catalog) resolve(def string) ([]*boundFunc, []string) {
 		bf.kind = kind
 		out = append(out, bf)
 	}
+	if len(missing) > 0 {
+		probs = slices.Insert(probs, missingAt, c.notRegistered(missing))
+	}
 	return out, probs
 }
 
@@ -338,17 +352,39 @@ func (c *Catalog) resolve(def string) ([]*boundFunc, []string) {
 // producer-only process of the same service registers none) is replaced
 // by the environment or a profile. (A ',' in the definition composes,
 // as '|' does: NormalizeDefinition.)
-func (c *Catalog) notRegistered(n string) string {
-	msg := fmt.Sprintf("function %q is not registered", n)
+//
+// Several names not registered are one problem, the how-to said once
+// (ship;bill with nothing registered printed it twice).
+func (c *Catalog) notRegistered(ns []string) string {
 	names := c.Names()
+	if len(ns) == 1 {
+		n := ns[0]
+		msg := fmt.Sprintf("function %q is not registered", n)
+		if len(names) == 0 {
+			return msg + " (registered: none); " + runWithoutFunctions
+		}
+		if sug := didyoumean.Suggest(n, names); sug != "" {
+			msg += "; did you mean " + sug + "?"
+		}
+		return msg + " (registered: " + strings.Join(names, ", ") + fmt.Sprintf("); if this process does not run %q, give it its own definition: STREAM_FUNCTION_DEFINITION=<its functions>, or stream.function.definition in a profile of its own", n)
+	}
+	quoted := make([]string, len(ns))
+	for i, n := range ns {
+		quoted[i] = strconv.Quote(n)
+		if sug := didyoumean.Suggest(n, names); sug != "" && len(names) > 0 {
+			quoted[i] += " (did you mean " + sug + "?)"
+		}
+	}
+	msg := "functions " + strings.Join(quoted[:len(quoted)-1], ", ") + " and " + quoted[len(quoted)-1] + " are not registered"
 	if len(names) == 0 {
-		return msg + " (registered: none); a process that binds no function (one that only sends, through the Bridge) runs with an empty definition: set STREAM_FUNCTION_DEFINITION= (empty; or SPRING_CLOUD_FUNCTION_DEFINITION=), or stream.function.definition: '' in a profile of its own"
+		return msg + " (registered: none); " + runWithoutFunctions
 	}
-	if sug := didyoumean.Suggest(n, names); sug != "" {
-		msg += "; did you mean " + sug + "?"
-	}
-	return msg + " (registered: " + strings.Join(names, ", ") + fmt.Sprintf("); if this process does not run %q, give it its own definition: STREAM_FUNCTION_DEFINITION=<its functions>, or stream.function.definition in a profile of its own", n)
+	return msg + " (registered: " + strings.Join(names, ", ") + "); if this process does not run them, give it its own definition: STREAM_FUNCTION_DEFINITION=<its functions>, or stream.function.definition in a profile of its own"
 }
+
+// runWithoutFunctions is how a process with no function registered runs
+// despite a definition read from a shared file.
+const runWithoutFunctions = "a process that binds no function (one that only sends, through the Bridge) runs with an empty definition: set STREAM_FUNCTION_DEFINITION= (empty; or SPRING_CLOUD_FUNCTION_DEFINITION=), or stream.function.definition: '' in a profile of its own"
 
 // composedKind checks a composition: a supplier may only come first, a
 // consumer only last, and the whole needs at least one binding.

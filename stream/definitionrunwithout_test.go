@@ -69,3 +69,38 @@ func TestDefinitionNotRegisteredSaysHowToRunWithout(t *testing.T) {
 		}
 	}
 }
+
+// TestDefinitionNotRegisteredSaidOnce: several names of the definition
+// not registered are one problem, its how-to said once; ship;bill with
+// nothing registered gave two long copies.
+func TestDefinitionNotRegisteredSaidOnce(t *testing.T) {
+	for _, c := range []struct {
+		register bool
+		want     string
+	}{
+		{false, `functions "ship" and "bill" are not registered (registered: none)`},
+		{true, `functions "ship" and "bil" (did you mean bill?) are not registered (registered: bill, log)`},
+	} {
+		fns := stream.NewCatalog()
+		def := "ship;bill"
+		if c.register {
+			stream.AddConsumer(fns, "bill", func(context.Context, string) error { return nil })
+			stream.AddConsumer(fns, "log", func(context.Context, string) error { return nil })
+			def = "ship;bil;ship"
+		}
+		cfg := loadYAML(t, "stream:\n  function:\n    definition: "+def+"\n")
+		_, err := stream.NewApp(cfg, fns, typesOpts("memory")...)
+		if err == nil {
+			t.Fatalf("%s: no error", def)
+		}
+		got := err.Error()
+		if !strings.Contains(got, c.want) {
+			t.Errorf("%s:\n got %s\nwant %s", def, got, c.want)
+		}
+		for _, once := range []string{"STREAM_FUNCTION_DEFINITION=", "not registered"} {
+			if n := strings.Count(got, once); n != 1 {
+				t.Errorf("%s: %q said %d times, want once: %s", def, once, n, got)
+			}
+		}
+	}
+}
