@@ -33,7 +33,9 @@ import (
 //     it is kept as a dotted key (propsBuilder.flat).
 //   - A key set twice keeps its last value, as in Spring Boot
 //     (OriginTrackedPropertiesLoader puts every key in a LinkedHashMap);
-//     in YAML it is an error, as Boot's SnakeYAML refuses it.
+//     in YAML it is an error, as Boot's SnakeYAML refuses it. One list
+//     item in two spellings of its key (required-groups[0] and
+//     requiredGroups[0]) is a duplicate key, as a plain key is.
 //   - The file is UTF-8, else ISO-8859-1 (Spring Boot's encoding for
 //     .properties); a byte order mark is dropped.
 
@@ -194,6 +196,9 @@ type pnode struct {
 	// flat: a dotted key standing for the rest of a key whose leading
 	// part another line sets to a value (see propsBuilder.flat).
 	flat bool
+	// spell: for a list's item set to a value, the spelling of the
+	// list's key that set it (required-groups of required-groups[0]).
+	spell string
 }
 
 type propsBuilder struct {
@@ -310,6 +315,7 @@ func (b *propsBuilder) add(k, v string, line int) error {
 	}
 	cur := b.root
 	nodes := []*pnode{cur} // nodes[i]: the node at segs[:i]
+	listSpell := ""        // the spelling of the key of the list an index is of
 	for i, s := range segs {
 		last := i == len(segs)-1
 		if cur.leaf {
@@ -353,8 +359,17 @@ func (b *propsBuilder) add(k, v string, line int) error {
 				cur.order = append(cur.order, s.key)
 			}
 		}
+		if s.idx < 0 {
+			listSpell = s.key
+		}
 		if last {
 			switch {
+			case next.leaf && s.idx >= 0 && i > 0 && segs[i-1].idx < 0 && next.spell != "" && next.spell != listSpell:
+				// One item in two spellings of its list's key
+				// (required-groups[0], requiredGroups[0]): an error, as
+				// the same plain key in two spellings is, not the last
+				// value silently.
+				return fail("duplicate key: line %d sets %s too (one key, two spellings)", next.line, renderPropSegs(append(append([]propSeg(nil), segs[:i-1]...), propSeg{key: next.spell, idx: -1}, s)))
 			case next.leaf:
 				// The last value wins, as in Spring Boot.
 			case len(next.items) > 0:
@@ -366,6 +381,9 @@ func (b *propsBuilder) add(k, v string, line int) error {
 				return fail("set to a value, but line %d sets keys of it", next.line)
 			}
 			next.leaf, next.value, next.line = true, v, line
+			if s.idx >= 0 {
+				next.spell = listSpell
+			}
 		}
 		cur = next
 		nodes = append(nodes, cur)
