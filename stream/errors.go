@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strconv"
+	"strings"
 )
 
 // ErrNak, returned (wrapped) by a [Handler], asks the binder to leave the
@@ -50,8 +51,10 @@ func IsPermanent(err error) bool {
 	return errors.As(err, &p)
 }
 
-// ConversionError is a failure to decode or encode a payload. It is always
-// permanent. A dead letter of one is named *stream.ConversionError in
+// ConversionError is a failure to decode or encode a payload. The
+// framework's conversions return it wrapped in [Permanent], so that it is
+// not retried; a ConversionError made elsewhere is permanent only when
+// wrapped so too ([IsPermanent] of a bare one is false). A dead letter of one is named *stream.ConversionError in
 // x-exception-fqcn, whatever error of the converter it wraps (as SCSt's
 // is org.springframework.messaging.converter.MessageConversionException),
 // so that a DLQ router tells conversion failures from handler errors. A converter's panic (a type's MarshalJSON or UnmarshalJSON,
@@ -65,15 +68,42 @@ type ConversionError struct {
 	Err         error
 }
 
+// Error reads "binding B: cannot decode CT as T: err", leaving out what
+// is not set ("cannot encode the payload" when nothing is); a nil
+// *ConversionError (Permanent((*ConversionError)(nil))) has a text too.
 func (e *ConversionError) Error() string {
-	dir := "encode"
-	if e.Decode {
-		dir = "decode"
+	if e == nil {
+		return "cannot convert the payload (nil *stream.ConversionError)"
 	}
-	return fmt.Sprintf("binding %s: cannot %s %s as %s: %v", e.Binding, dir, e.ContentType, e.Type, e.Err)
+	var b strings.Builder
+	if e.Binding != "" {
+		b.WriteString("binding " + e.Binding + ": ")
+	}
+	if e.Decode {
+		b.WriteString("cannot decode ")
+	} else {
+		b.WriteString("cannot encode ")
+	}
+	if e.ContentType != "" {
+		b.WriteString(e.ContentType)
+	} else {
+		b.WriteString("the payload")
+	}
+	if e.Type != "" {
+		b.WriteString(" as " + e.Type)
+	}
+	if e.Err != nil {
+		b.WriteString(": " + e.Err.Error())
+	}
+	return b.String()
 }
 
-func (e *ConversionError) Unwrap() error { return e.Err }
+func (e *ConversionError) Unwrap() error {
+	if e == nil {
+		return nil
+	}
+	return e.Err
+}
 
 // ConfigError is one configuration problem: the key path, where it was set
 // (file:line, when known) and what is wrong.
