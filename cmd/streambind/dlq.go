@@ -1082,6 +1082,10 @@ least 1. --dry-run prints what would be replayed and changes nothing.`,
 				_ = t.binder.Close(cmd.Context())
 				return usage("--to-exchange names a RabbitMQ exchange, but the binder is of type %s: use --to %s", t.typ, toExchange)
 			}
+			if err := checkReplayToLength(t.typ, to, toExchange); err != nil {
+				_ = t.binder.Close(cmd.Context())
+				return err
+			}
 			queue := ""
 			if cmd.Flags().Changed("to-queue") {
 				if queue, err = t.replayQueue(toQueue); err != nil {
@@ -1227,7 +1231,8 @@ const maxExchangeName = 255
 // checkReplayTo checks replay's --to and --to-exchange before the
 // configuration is read: given, each names something (an empty value was
 // read as not given, and the copies went to the binding's own exchange,
-// to every group), and a name AMQP can carry.
+// to every group). Their length is checked once the binder's type is
+// known (checkReplayToLength).
 func checkReplayTo(cmd *cobra.Command, to, toExchange string) error {
 	for _, fl := range []struct{ name, val string }{{"to", to}, {"to-exchange", toExchange}} {
 		if !cmd.Flags().Changed(fl.name) {
@@ -1236,8 +1241,22 @@ func checkReplayTo(cmd *cobra.Command, to, toExchange string) error {
 		if fl.val == "" {
 			return usage("--%s names no destination: give a name, or leave --%s out to replay to the binding's own destination (the AMQP default exchange \"\" is not a replay target; --to-queue sends the copies to one queue)", fl.name, fl.name)
 		}
+	}
+	return nil
+}
+
+// checkReplayToLength fails when replay's --to or --to-exchange is longer
+// than a RabbitMQ exchange name can be (an AMQP shortstr: a longer one
+// dropped the publisher's connection). Other binders' destinations (NATS
+// subjects, Redis keys) may be longer: it checks only for binder type typ
+// rabbit.
+func checkReplayToLength(typ, to, toExchange string) error {
+	if typ != rabbit.Type {
+		return nil
+	}
+	for _, fl := range []struct{ name, val string }{{"to", to}, {"to-exchange", toExchange}} {
 		if len(fl.val) > maxExchangeName {
-			return usage("--%s: the name is %d bytes long; a destination name is at most %d bytes (an AMQP exchange name is a short string)", fl.name, len(fl.val), maxExchangeName)
+			return usage("--%s: the name is %d bytes long; a RabbitMQ exchange name is at most %d bytes (an AMQP short string)", fl.name, len(fl.val), maxExchangeName)
 		}
 	}
 	return nil
