@@ -7,7 +7,6 @@ import (
 	"io"
 	"log/slog"
 	"math"
-	"net"
 	"slices"
 	"sort"
 	"strconv"
@@ -158,7 +157,7 @@ func (bd *Binder) OpenDeadLetters(ctx context.Context, spec stream.ConsumerSpec,
 		c.parts = append(c.parts, dp)
 	}
 	if o.Notice != nil && !committedAny && deadLetters {
-		if note := bd.neverCommittedNote(ctx, md.Brokers, topic, group, parts, o.Group == "" || o.Group == DefaultDeadLetterGroup); note != "" {
+		if note := bd.neverCommittedNote(ctx, topic, group, parts, o.Group == "" || o.Group == DefaultDeadLetterGroup); note != "" {
 			o.Notice(slog.LevelWarn, note)
 		}
 	}
@@ -260,11 +259,15 @@ func (c *kafkaDeadLetters) nextGeneration(ctx context.Context) error {
 	if c.notice != nil {
 		// Joining waits, silently, for the members the group has to
 		// rejoin: one killed is dropped only when its session times out.
+		// Said once per cursor (joinNoted): a later rebalance that takes
+		// long waits for the same reasons.
 		fired := make(chan struct{})
 		t := time.AfterFunc(joinNoticeAfter, func() {
 			defer close(fired)
-			c.notice(slog.LevelInfo, fmt.Sprintf("kafka: joining group %s on %s takes long: waiting for the partitions of a previous replay or purge that did not leave the group (killed: up to %s, the session timeout, if it ran with the same --lease; one still running gives them up once its batch is done)",
-				c.group, c.topic, m.lease))
+			c.joinNoted.Do(func() {
+				c.notice(slog.LevelInfo, fmt.Sprintf("kafka: joining group %s on %s takes long: waiting for the partitions of a previous replay or purge that did not leave the group (killed: up to %s, the session timeout, if it ran with the same --lease; one still running gives them up once its batch is done)",
+					c.group, c.topic, m.lease))
+			})
 		})
 		defer func() {
 			if !t.Stop() {
@@ -336,33 +339,52 @@ func (c *kafkaDeadLetters) nextGeneration(ctx context.Context) error {
 }
 
 // joinNoticeAfter is how long a claiming cursor's join waits before
-// DeadLetterOpen.Notice says what it waits for.
+// DeadLetterOpen.Notice says what it waits for (once per cursor).
 const joinNoticeAfter = 2 * time.Second
 
 // maxGroupsLooked bounds the groups neverCommittedNote asks for their
-// offsets, and groupLookTimeout the time it takes.
+// offsets, and groupLookTimeout the time it takes (defaultGroupLookTimeout
+// for the default group, whose note is only about other groups: the
+// lookup is made at each ls or show until its first commit).
 const (
-	maxGroupsLooked  = 64
-	groupLookTimeout = 3 * time.Second
+	maxGroupsLooked         = 64
+	groupLookTimeout        = 3 * time.Second
+	defaultGroupLookTimeout = time.Second
 )
 
 // neverCommittedNote is the note for a group that never committed on
 // topic (of partitions parts): every dead letter counts as not removed
 // for it. It names the groups that have committed on the topic, as the
-// brokers list them (ListGroups, then an OffsetFetch per group, at most
+// brokers list them (a ListGroups, then an OffsetFetch per group, at most
 // maxGroupsLooked within groupLookTimeout; those not found in time are
-// not named). "" for the default group when no other group has committed
-// either (the first replay or purge of the topic).
-func (bd *Binder) neverCommittedNote(ctx context.Context, brokers []kafkago.Broker, topic, group string, parts []int, isDefault bool) string {
-	ctx, cancel := context.WithTimeout(ctx, groupLookTimeout)
+// not named). When a lookup failed (an ACL without Describe, a broker
+// that did not answer in time) the note says so, with the error, rather
+// than that no other group committed. "" for the default group when no
+// other group was found to have committed (the first replay or purge of
+// the topic, or a lookup that failed: the default group's note is only
+// about the others).
+func (bd *Binder) neverCommittedNote(ctx context.Context, topic, group string, parts []int, isDefault bool) string {
+	timeout := groupLookTimeout
+	if isDefault {
+		timeout = defaultGroupLookTimeout
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	var groups []string
+	var (
+		groups  []string
+		lookErr error // the first lookup that failed
+	)
+	// One ListGroups: kafka-go asks every broker of the cluster and
+	// merges their answers (dropping a broker's error code: only a
+	// failure to ask one is seen).
 	seen := map[string]bool{group: true}
-	for _, b := range brokers {
-		lg, err := bd.admin.ListGroups(ctx, &kafkago.ListGroupsRequest{Addr: kafkago.TCP(net.JoinHostPort(b.Host, strconv.Itoa(b.Port)))})
-		if err != nil {
-			continue
-		}
+	lg, err := bd.admin.ListGroups(ctx, &kafkago.ListGroupsRequest{})
+	if err == nil && lg.Error != nil {
+		err = lg.Error
+	}
+	if err != nil {
+		lookErr = bd.wrap(err, "list groups")
+	} else {
 		for _, g := range lg.Groups {
 			if !seen[g.GroupID] {
 				seen[g.GroupID] = true
@@ -373,11 +395,26 @@ func (bd *Binder) neverCommittedNote(ctx context.Context, brokers []kafkago.Brok
 	sort.Strings(groups)
 	var committed []string
 	for i, g := range groups {
-		if i == maxGroupsLooked || ctx.Err() != nil {
+		if i == maxGroupsLooked {
+			if lookErr == nil {
+				lookErr = fmt.Errorf("looked at the first %d of %d groups", maxGroupsLooked, len(groups))
+			}
+			break
+		}
+		if err := ctx.Err(); err != nil {
+			if lookErr == nil {
+				lookErr = fmt.Errorf("looked at %d of %d groups in %s", i, len(groups), timeout)
+			}
 			break
 		}
 		f, err := bd.admin.OffsetFetch(ctx, &kafkago.OffsetFetchRequest{GroupID: g, Topics: map[string][]int{topic: parts}})
-		if err != nil || f.Error != nil {
+		if err == nil && f.Error != nil {
+			err = f.Error
+		}
+		if err != nil {
+			if lookErr == nil {
+				lookErr = bd.wrap(err, "offsets of group %s", g)
+			}
 			continue
 		}
 		for _, p := range f.Topics[topic] {
@@ -387,14 +424,22 @@ func (bd *Binder) neverCommittedNote(ctx context.Context, brokers []kafkago.Brok
 			}
 		}
 	}
+	const head = "kafka: group %s has never removed a dead letter of %s (no offset committed): every dead letter counts as not replayed for this group"
 	if len(committed) == 0 {
-		if isDefault {
+		switch {
+		case isDefault:
 			return ""
+		case lookErr != nil:
+			return fmt.Sprintf(head+"; whether other groups have committed on %s is not known: could not list the groups: %s", group, topic, topic, strings.TrimPrefix(lookErr.Error(), "kafka: "))
 		}
-		return fmt.Sprintf("kafka: group %s has never removed a dead letter of %s (no offset committed): every dead letter counts as not replayed for this group; no other group has committed on %s either", group, topic, topic)
+		return fmt.Sprintf(head+"; no other group has committed on %s either", group, topic, topic)
 	}
-	return fmt.Sprintf("kafka: group %s has never removed a dead letter of %s (no offset committed): every dead letter counts as not replayed for this group, also those replayed with another --group; groups that have committed on %s: %s",
+	note := fmt.Sprintf(head+", also those replayed with another --group; groups that have committed on %s: %s",
 		group, topic, topic, strings.Join(committed, ", "))
+	if lookErr != nil {
+		note += fmt.Sprintf(" (there may be others: could not list the groups: %s)", strings.TrimPrefix(lookErr.Error(), "kafka: "))
+	}
+	return note
 }
 
 // turn lets a generation that is ending end, once the cursor holds no
@@ -593,6 +638,9 @@ type kafkaDeadLetters struct {
 	nheld int
 	// notice is DeadLetterOpen.Notice (nil: none).
 	notice func(slog.Level, string)
+	// joinNoted: the note that joining takes long is given once per
+	// cursor, not at each rebalance of a long replay.
+	joinNoted sync.Once
 }
 
 func (c *kafkaDeadLetters) Next(ctx context.Context) (stream.DeadLetter, error) {

@@ -989,7 +989,11 @@ for, and for at most how long). On Kafka what was removed is the
 --group's committed position: a --group that never committed on the
 dead-letter topic counts every dead letter as not replayed, those
 replayed with another group too, and ls, show, replay and purge warn
-of it on stderr, naming the groups that have committed there. A replay gives back at once what its filters or
+of it on stderr, naming the groups that have committed there (asked of
+the brokers, while the --group has committed nothing, within 3s, 1s for
+the default group, which is warned of only when another group has
+committed; a lookup that fails is said in the warning, with its error).
+A replay gives back at once what its filters or
 --max-replays pass over (on NATS and Redis it does not claim it at all);
 on Kafka, where the claim is a partition, it keeps its partitions until
 it ends. Before it sends a copy it confirms its claim if it bound its
