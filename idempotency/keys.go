@@ -13,6 +13,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/streambind/streambind/internal/pgerr"
 )
 
 // A message's key is any byte string (a Kafka header is raw bytes: a
@@ -43,11 +45,7 @@ func storedKey(k string) string {
 // sqlState is the SQLSTATE of a server's error answer (pgx's
 // *pgconn.PgError, lib/pq's *pq.Error), "" for any other error.
 func sqlState(err error) string {
-	var s interface{ SQLState() string }
-	if errors.As(err, &s) {
-		return s.SQLState()
-	}
-	return ""
+	return pgerr.State(err)
 }
 
 // connLost reports whether err says that the connection to PostgreSQL

@@ -15,6 +15,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/streambind/streambind/internal/pgerr"
 	"github.com/streambind/streambind/internal/pgtable"
 	"github.com/streambind/streambind/stream"
 )
@@ -100,8 +101,7 @@ END $mig$`, lit, t.Name+"_expires_idx", pgx.Identifier{t.Name + "_expires_idx"}.
 // invalid_schema_name 3F000): ": the table is missing: run
 // idempotency.Migrate ..."; else "".
 func missingTableHint(err error) string {
-	switch sqlState(err) {
-	case "42P01", "3F000":
+	if pgerr.MissingTable(sqlState(err)) {
 		return ": the table is missing: run idempotency.Migrate (or the SQL in docs/idempotency.md, \"The postgres table\")"
 	}
 	return ""

@@ -12,6 +12,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/streambind/streambind/internal/pgerr"
 	"github.com/streambind/streambind/internal/pgtable"
 	"github.com/streambind/streambind/stream"
 )
@@ -283,8 +284,7 @@ func SQL(x interface {
 // table, or its schema, does not exist (undefined_table 42P01,
 // invalid_schema_name 3F000); else "".
 func missingTableHint(err error) string {
-	var pe interface{ SQLState() string }
-	if errors.As(err, &pe) && (pe.SQLState() == "42P01" || pe.SQLState() == "3F000") {
+	if pgerr.MissingTable(pgerr.State(err)) {
 		return ": the table is missing: run outbox.Migrate (or create it as docs/outbox.md, \"Table and migration\", describes)"
 	}
 	return ""

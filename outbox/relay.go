@@ -18,6 +18,7 @@ import (
 	"github.com/jackc/pgx/v5/pgproto3"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/streambind/streambind/internal/pgerr"
 	"github.com/streambind/streambind/stream"
 )
 
@@ -312,7 +313,7 @@ func failure(err error) string {
 	switch {
 	case pe.Severity == "FATAL" || pe.Severity == "PANIC" || strings.HasPrefix(pe.Code, "08") || strings.HasPrefix(pe.Code, "57P"):
 		return "the database ended the session"
-	case pe.Code == "42P01" || pe.Code == "3F000": // undefined_table, invalid_schema_name
+	case pgerr.MissingTable(pe.Code):
 		return "the table is missing: run outbox.Migrate"
 	case pe.Code == "42703" || pe.Code == "42883" || pe.Code == "42804":
 		return "the table does not have the columns the relay reads, of their types (made by hand, or by an older version): run outbox.Migrate, or compare it with docs/outbox.md"
