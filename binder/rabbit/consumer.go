@@ -1556,20 +1556,11 @@ func (d *dlxCheck) missing(ctx context.Context, m *connMgr, dlx string) (bool, e
 	if !d.at.IsZero() && time.Since(d.at) < dlxCheckEvery {
 		return d.absent, nil
 	}
-	ch, _, err := m.channel(ctx)
+	found, err := m.passiveExists(ctx, passiveExchange, dlx, false)
 	if err != nil {
-		return false, err
-	}
-	defer ch.Close()
-	err = ch.ExchangeDeclarePassive(dlx, "direct", true, false, false, false, nil)
-	switch {
-	case err == nil:
-		d.at, d.absent = time.Now(), false
-	case exchangeNotFound(err, dlx):
-		d.at, d.absent = time.Now(), true
-	default:
 		return false, fmt.Errorf("checking that the dead-letter exchange %s exists: %w", dlx, err)
 	}
+	d.at, d.absent = time.Now(), !found
 	return d.absent, nil
 }
 
