@@ -152,15 +152,7 @@ var subtests = []subtest{
 // behaviour (see [Harness.Skip] for their names).
 func Run(t *testing.T, h Harness) {
 	t.Helper()
-	if h.NewBinder == nil {
-		t.Fatal("bindertest: Harness.NewBinder is nil")
-	}
-	if h.Timeout <= 0 {
-		h.Timeout = 10 * time.Second
-	}
-	if h.Quiet <= 0 {
-		h.Quiet = 300 * time.Millisecond
-	}
+	h = h.withDefaults(t)
 	for name := range h.Skip {
 		if !slices.ContainsFunc(subtests, func(s subtest) bool { return s.name == name }) {
 			t.Errorf("bindertest: Harness.Skip names unknown subtest %q", name)
@@ -177,6 +169,22 @@ func Run(t *testing.T, h Harness) {
 			st.run(newSuite(t, h))
 		})
 	}
+}
+
+// withDefaults returns h with its defaults (Timeout 10s, Quiet 300ms)
+// filled in; a Harness without NewBinder fails t.
+func (h Harness) withDefaults(t *testing.T) Harness {
+	t.Helper()
+	if h.NewBinder == nil {
+		t.Fatal("bindertest: Harness.NewBinder is nil")
+	}
+	if h.Timeout <= 0 {
+		h.Timeout = 10 * time.Second
+	}
+	if h.Quiet <= 0 {
+		h.Quiet = 300 * time.Millisecond
+	}
+	return h
 }
 
 // suite is the context of one subtest.

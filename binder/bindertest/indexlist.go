@@ -19,15 +19,7 @@ const partHeader = "x-bindertest-partition"
 // false, Harness.AppType "kafka").
 func RunInstanceIndexList(t *testing.T, h Harness) {
 	t.Helper()
-	if h.NewBinder == nil {
-		t.Fatal("bindertest: Harness.NewBinder is nil")
-	}
-	if h.Timeout <= 0 {
-		h.Timeout = 10 * time.Second
-	}
-	if h.Quiet <= 0 {
-		h.Quiet = 300 * time.Millisecond
-	}
+	h = h.withDefaults(t)
 	testInstanceIndexList(newSuite(t, h))
 }
 

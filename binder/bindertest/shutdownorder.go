@@ -16,15 +16,7 @@ import (
 // up otherwise (RabbitMQ: a virtual host of its own).
 func RunShutdownKeepsOrder(t *testing.T, h Harness) {
 	t.Helper()
-	if h.NewBinder == nil {
-		t.Fatal("bindertest: Harness.NewBinder is nil")
-	}
-	if h.Timeout <= 0 {
-		h.Timeout = 10 * time.Second
-	}
-	if h.Quiet <= 0 {
-		h.Quiet = 300 * time.Millisecond
-	}
+	h = h.withDefaults(t)
 	testShutdownKeepsOrder(newSuite(t, h))
 }
 

@@ -22,15 +22,7 @@ import (
 // It is run alone, not by [Run]: it waits out a Stop's whole time.
 func RunStopOutOfTimeGivesBack(t *testing.T, h Harness) {
 	t.Helper()
-	if h.NewBinder == nil {
-		t.Fatal("bindertest: Harness.NewBinder is nil")
-	}
-	if h.Timeout <= 0 {
-		h.Timeout = 10 * time.Second
-	}
-	if h.Quiet <= 0 {
-		h.Quiet = 300 * time.Millisecond
-	}
+	h = h.withDefaults(t)
 	testStopOutOfTimeGivesBack(newSuite(t, h))
 }
 
