@@ -59,18 +59,7 @@ func TestDLQSendTimeoutExpressionTreatedAsProducers(t *testing.T) {
 		"stream.kafka.default.consumer.dlq-producer-properties.sendTimeoutExpression (application.yaml:15): ignored: SCSt evaluates it only with sync: true",
 		"stream.kafka.bindings.enrich-in-0.consumer.dlq-producer-properties.send-timeout-expression (application.yaml:22): ignored: SCSt evaluates it only with sync: true",
 	}
-	if len(got) != len(want) {
-		t.Fatalf("warnings about send-timeout-expression:\n%s\nwant %d", strings.Join(got, "\n"), len(want))
-	}
-	for _, w := range want {
-		found := false
-		for _, g := range got {
-			found = found || (strings.HasPrefix(g, w) && strings.Contains(g, "dlq-producer-properties' sync"))
-		}
-		if !found {
-			t.Errorf("no warning %q...; got:\n%s", w, strings.Join(got, "\n"))
-		}
-	}
+	wantTimeoutWarnings(t, got, want, "dlq-producer-properties' sync")
 
 	// Under the map's sync: true, its own or the default's, refused.
 	for name, tail := range map[string]string{
