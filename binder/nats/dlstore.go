@@ -146,27 +146,14 @@ type natsLeases struct {
 	revs map[string]uint64
 }
 
-func (l *natsLeases) Claim(ctx context.Context, d stream.DeadLetter, token string, _ time.Duration) (dlclaim.Result, error) {
-	rev, err := l.kv.Create(ctx, l.prefix+d.ID, []byte(token))
-	if errors.Is(err, jetstream.ErrKeyExists) {
-		return dlclaim.Held, nil
-	}
+func (l *natsLeases) Claim(ctx context.Context, d stream.DeadLetter, token string, ttl time.Duration) (dlclaim.Result, error) {
+	// One of a batch: a create whose reply was lost (ctx ended on its
+	// way) is given back as ClaimBatch gives it back.
+	rs, err := l.ClaimBatch(ctx, []stream.DeadLetter{d}, token, ttl)
 	if err != nil {
-		return 0, fmt.Errorf("nats: claim: %w", err)
+		return 0, err
 	}
-	l.mu.Lock()
-	l.revs[d.ID] = rev
-	l.mu.Unlock()
-	// Still there? Its holder removed it before it released it.
-	seq, _ := strconv.ParseUint(d.ID, 10, 64)
-	if _, err := l.s.GetMsg(ctx, seq); errors.Is(err, jetstream.ErrMsgNotFound) {
-		_ = l.Release(ctx, []string{d.ID}, token)
-		return dlclaim.Gone, nil
-	} else if err != nil {
-		_ = l.Release(ctx, []string{d.ID}, token)
-		return 0, fmt.Errorf("nats: claim: read %s: %w", d.ID, err)
-	}
-	return dlclaim.Claimed, nil
+	return rs[0], nil
 }
 
 // ClaimBatch claims ds in parallel: a create and a read of each, so two
@@ -269,6 +256,14 @@ func (l *natsLeases) renew(ctx context.Context, id, token string) (bool, error) 
 	}
 	nrev, err := l.kv.Update(ctx, l.prefix+id, []byte(token), rev)
 	if wrongRevision(err) {
+		// An earlier renewal whose reply was lost (its context ended
+		// on the way) may have been applied: the entry is still the
+		// cursor's if it holds the token.
+		if cur, ok := l.ours(ctx, l.prefix+id, token); ok {
+			nrev, err = l.kv.Update(ctx, l.prefix+id, []byte(token), cur)
+		}
+	}
+	if wrongRevision(err) {
 		delete(l.revs, id) // expired, and maybe claimed by another
 		return false, nil
 	}
@@ -284,11 +279,24 @@ func wrongRevision(err error) bool {
 	return errors.As(err, &apiErr) && apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence
 }
 
+// ours returns the revision of key's entry when it holds token. An
+// update whose reply was lost (a renewal's context ended while it was on
+// its way: an interrupted replay) may have been applied, leaving revs a
+// revision behind; tokens are the cursors' own, so an entry holding this
+// one is still this cursor's claim.
+func (l *natsLeases) ours(ctx context.Context, key, token string) (uint64, bool) {
+	e, err := l.kv.Get(ctx, key)
+	if err != nil || string(e.Value()) != token {
+		return 0, false
+	}
+	return e.Revision(), true
+}
+
 // Release deletes the entries of ids in parallel. Each is taken off revs
 // under l.mu first, so that a renewal (which holds l.mu throughout) either
 // rewrote it before (and the delete names its new revision) or finds it
 // released.
-func (l *natsLeases) Release(ctx context.Context, ids []string, _ string) error {
+func (l *natsLeases) Release(ctx context.Context, ids []string, token string) error {
 	type entry struct {
 		id  string
 		rev uint64
@@ -304,9 +312,22 @@ func (l *natsLeases) Release(ctx context.Context, ids []string, _ string) error 
 	l.mu.Unlock()
 	errs := make([]error, len(es))
 	dlclaim.Parallel(len(es), dlParallel, func(i int) {
-		if err := l.kv.Delete(ctx, l.prefix+es[i].id, jetstream.LastRevision(es[i].rev)); err != nil && !wrongRevision(err) {
+		key := l.prefix + es[i].id
+		err := l.kv.Delete(ctx, key, jetstream.LastRevision(es[i].rev))
+		if wrongRevision(err) {
+			// Expired (no longer this cursor's), or renewed by an
+			// update whose reply was lost: deleted if still ours.
+			err = nil
+			if cur, ok := l.ours(ctx, key, token); ok {
+				err = l.kv.Delete(ctx, key, jetstream.LastRevision(cur))
+				if wrongRevision(err) {
+					err = nil // expired just now
+				}
+			}
+		}
+		if err != nil {
 			errs[i] = fmt.Errorf("nats: release claim of %s: %w", es[i].id, err)
-		} // or it expired: no longer this cursor's
+		}
 	})
 	return errors.Join(errs...)
 }
