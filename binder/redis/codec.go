@@ -169,39 +169,72 @@ func encodeInto(vals []any, m stream.Envelope, ct, id string) []any {
 // with content type application/json unless it has an h:contentType
 // field; a key field among them is in the object and is the key too.
 func decode(values map[string]any) stream.Envelope {
-	var env stream.Envelope
-	var foreign map[string]string
-	hasPayload := false
-	keyField := ""
+	d := decoder{fields: len(values)}
 	for f, raw := range values {
-		v := fieldString(raw)
-		switch {
-		case f == FieldPayload:
-			env.Payload = readOnlyBytes(v)
-			hasPayload = true
-		case f == FieldKey:
-			env.Key = readOnlyBytes(v)
-			keyField = v
-		case strings.HasPrefix(f, HeaderFieldPrefix):
-			if env.Headers == nil {
-				env.Headers = make(stream.Headers, len(values))
-			}
-			env.Headers[f[len(HeaderFieldPrefix):]] = v
-		default:
-			if foreign == nil {
-				foreign = make(map[string]string)
-			}
-			foreign[f] = v
-		}
+		d.add(f, fieldString(raw))
 	}
-	if !hasPayload {
+	return d.finish()
+}
+
+// decodeRESP is decode of an entry's RESP bytes (see respConn): its field
+// values are slices of resp (but for a large entry's, see respShareMax,
+// only the payload's).
+func decodeRESP(resp string) stream.Envelope {
+	w := respWalk{s: resp}
+	n := w.fields()
+	d := decoder{fields: n}
+	clone := len(resp) > respShareMax // see respShareMax
+	for range n {
+		f, v := w.bulk(), w.bulk()
+		if clone && f != FieldPayload {
+			f, v = strings.Clone(f), strings.Clone(v)
+		}
+		d.add(f, v)
+	}
+	return d.finish()
+}
+
+// decoder builds a message from an entry's fields (decode).
+type decoder struct {
+	env        stream.Envelope
+	fields     int // the entry's, for the headers map's size
+	foreign    map[string]string
+	hasPayload bool
+	keyField   string
+}
+
+func (d *decoder) add(f, v string) {
+	switch {
+	case f == FieldPayload:
+		d.env.Payload = readOnlyBytes(v)
+		d.hasPayload = true
+	case f == FieldKey:
+		d.env.Key = readOnlyBytes(v)
+		d.keyField = v
+	case strings.HasPrefix(f, HeaderFieldPrefix):
+		if d.env.Headers == nil {
+			d.env.Headers = make(stream.Headers, d.fields)
+		}
+		d.env.Headers[f[len(HeaderFieldPrefix):]] = v
+	default:
+		if d.foreign == nil {
+			d.foreign = make(map[string]string)
+		}
+		d.foreign[f] = v
+	}
+}
+
+func (d *decoder) finish() stream.Envelope {
+	env := d.env
+	if !d.hasPayload {
+		foreign := d.foreign
 		if foreign == nil {
 			foreign = map[string]string{}
 		}
 		if env.Key != nil {
 			// Another program's field named key is data of its entry
 			// too: in the object, as well as the message key.
-			foreign[FieldKey] = keyField
+			foreign[FieldKey] = d.keyField
 		}
 		b, _ := json.Marshal(foreign) // a map of strings always encodes
 		env.Payload = b
@@ -220,7 +253,9 @@ func decode(values map[string]any) stream.Envelope {
 // It is safe for the field values decode gets: go-redis reads each bulk
 // string into a buffer of its own (proto.Reader.readStringReply) and
 // wraps it as a string, and nothing refers to that string once decode
-// returns but the message (the entry drops its field map). A message is
+// returns but the message (the entry drops its field map); decodeRESP's
+// values are slices of a string made for their entry alone (respConn),
+// which the message (its ID and header values too) refers to. A message is
 // read-only (stream.Handler); a handler that wrote into it anyway would
 // change only its own message's bytes. The capacity is the length, so
 // that an append makes a copy rather than writing past them.

@@ -479,6 +479,24 @@ type reader struct {
 	// net is the network connection the reader's client dialed last: the
 	// one under conn (the client has one connection at a time), for cut.
 	net atomic.Pointer[trackedConn]
+	rc  *respConn // intake's reads of new entries on conn (see respConn); intake only
+}
+
+// respConn returns the respConn of the reader's connection (conn's), nil
+// if it has none. Intake only.
+func (rd *reader) respConn() *respConn {
+	tc := rd.net.Load()
+	if tc == nil || rd.conn == nil {
+		return nil
+	}
+	if rd.rc == nil {
+		rd.rc = &respConn{}
+	}
+	if rd.rc.conn != net.Conn(tc) {
+		rd.rc.reset()
+		rd.rc.conn = tc
+	}
+	return rd.rc
 }
 
 // cut closes the reader's network connection if it is waiting for an
@@ -522,6 +540,9 @@ func (rd *reader) drop() {
 	rd.id.Store(0)
 	_ = rd.conn.Close()
 	rd.conn = nil
+	if rd.rc != nil {
+		rd.rc.reset()
+	}
 }
 
 // Close closes the reader (its connection too).
@@ -579,6 +600,7 @@ type entry struct {
 	id      string
 	env     stream.Envelope
 	vals    map[string]any // the fields, until decoded into env (see dispatch)
+	resp    string         // or the entry's RESP bytes (see respConn), until decoded
 	n       int64          // deliveries as Redis counts them (0: unknown)
 	touched atomic.Int64
 	lost    atomic.Bool // another member claimed it while we held it
@@ -640,8 +662,9 @@ type run struct {
 	handedOn       atomic.Int64
 	entryCost      atomic.Int64
 	intakeHandling atomic.Bool
-	acksOwn        bool // intake only: the next read takes no acknowledgements (see handOn)
-	readNext       int  // intake only: the stream the next read with less room than streams starts at (see readNew)
+	acksOwn        bool        // intake only: the next read takes no acknowledgements (see handOn)
+	readNext       int         // intake only: the stream the next read with less room than streams starts at (see readNew)
+	rawStreams     []rawStream // intake only: the streams of the last reply (see readNew)
 
 	history bool // intake reads its pending entries first (see consumer.clean)
 
@@ -992,11 +1015,13 @@ func (r *run) readNew() error {
 		}
 		r.readNext = (r.readNext + room) % len(keys)
 	}
-	var res []goredis.XStream
-	var err error
-	cn, err := r.reader.use(r.ctx, c.bd.st.commandTimeout)
-	if err != nil {
+	if _, err := r.reader.use(r.ctx, c.bd.st.commandTimeout); err != nil {
 		return err
+	}
+	rc := r.reader.respConn()
+	if rc == nil {
+		r.reader.drop()
+		return errors.New("redis: the reader's connection is not known")
 	}
 	r.inRead.Store(true) // before takeAcks: see handler
 	defer r.inRead.Store(false)
@@ -1017,25 +1042,20 @@ func (r *run) readNew() error {
 		reads = append(reads, &nb)
 	}
 	reads = append(reads, args)
+	err := errNilReply
 	for i, a := range reads {
 		if i > 0 && (r.ctx.Err() != nil || r.isPaused()) {
-			break // err is goredis.Nil: nothing read
+			break // err is errNilReply: nothing read
 		}
-		if i == 0 && len(acks) > 0 {
-			pipe := cn.Pipeline()
-			cmds := queueAcks(pipe, c.group, acks)
-			read := pipe.XReadGroup(context.Background(), a)
-			_, _ = pipe.Exec(context.Background())
-			r.acked(acks, cmds)
-			res, err = read.Result()
-		} else {
-			res, err = cn.XReadGroup(context.Background(), a).Result()
+		var with []*entry
+		if i == 0 {
+			with = acks
 		}
-		if !errors.Is(err, goredis.Nil) {
+		if err = r.readRESP(rc, with, a, keys); !errors.Is(err, errNilReply) {
 			break // entries, or an error
 		}
 	}
-	if errors.Is(err, goredis.Nil) {
+	if errors.Is(err, errNilReply) {
 		return nil
 	}
 	if err != nil {
@@ -1044,13 +1064,73 @@ func (r *run) readNew() error {
 	}
 	r.inRead.Store(false)
 	now := time.Now().UnixNano()
-	es := r.replyBuf(res)
-	for _, s := range res {
-		r.advanceTo(s.Stream, s.Messages)
-		es = r.accept(es, &r.slab, s.Stream, s.Messages, 1, now)
+	n := 0
+	for _, s := range r.rawStreams {
+		n += len(s.ents)
+	}
+	es := r.replyBufN(n)
+	for i := range r.rawStreams {
+		s := &r.rawStreams[i]
+		if len(s.ents) > 0 {
+			r.mu.Lock()
+			r.advance(s.key, s.ents[len(s.ents)-1].id)
+			r.mu.Unlock()
+		}
+		es = r.acceptRESP(es, &r.slab, s.key, s.ents, 1, now)
+		clear(s.ents) // the entries hold their strings now
 	}
 	r.handOn(es)
 	return nil
+}
+
+// readRESP sends the XACKs of acks (if any) and the XREADGROUP a in one
+// round trip over rc and reads their replies, the streams read into
+// r.rawStreams; errNilReply when the read found nothing. The
+// acknowledgements are settled (acked) once their replies are read, or
+// handed to the acker when the round trip failed. Deadlines as go-redis
+// set them: the reader's ReadTimeout (blockFor + command-timeout) for a
+// pipeline or a read that does not block, a blocking read's block time
+// and 10s for one alone.
+func (r *run) readRESP(rc *respConn, acks []*entry, a *goredis.XReadGroupArgs, keys []string) error {
+	c := r.c
+	cmds := 0
+	if len(acks) > 0 {
+		rc.out, cmds = appendXAcks(rc.out, c.group, acks)
+	}
+	rc.out = appendXReadGroup(rc.out, a.Group, a.Consumer, a.Count, a.Block, a.Streams)
+	rt := blockFor + c.bd.st.commandTimeout
+	if cmds == 0 && a.Block > 0 {
+		rt = a.Block + 10*time.Second
+	}
+	if err := rc.send(c.bd.st.commandTimeout, rt); err != nil {
+		if len(acks) > 0 {
+			r.acked(acks, true)
+		}
+		return err
+	}
+	failed := false
+	for range cmds {
+		if err := rc.readInt(); err != nil {
+			var re replyError
+			if !errors.As(err, &re) {
+				r.acked(acks, true)
+				return err
+			}
+			failed = true
+		}
+	}
+	if len(acks) > 0 {
+		r.acked(acks, failed)
+	}
+	var err error
+	r.rawStreams, err = rc.readStreams(r.rawStreams[:0], keys)
+	if err != nil && !errors.Is(err, errNilReply) {
+		return err
+	}
+	if derr := rc.done(); derr != nil {
+		return derr
+	}
+	return err
 }
 
 // readStreams is XREADGROUP's STREAMS arguments for new entries of keys.
@@ -1294,12 +1374,7 @@ func (r *run) accept(es []*entry, slab *[]entry, key string, ms []goredis.XMessa
 			r.gone(key, m.ID)
 			continue
 		}
-		if len(*slab) == 0 {
-			*slab = make([]entry, entrySlab)
-		}
-		e := &(*slab)[0]
-		*slab = (*slab)[1:]
-		e.key, e.id, e.n = key, m.ID, n
+		e := newEntry(slab, key, m.ID, n, now)
 		// Inline, the handling goroutine decodes (dispatch), off intake's
 		// round trips; else decoded here, before taking the lock (workers
 		// settle other entries meanwhile).
@@ -1309,9 +1384,48 @@ func (r *run) accept(es []*entry, slab *[]entry, key string, ms []goredis.XMessa
 		} else {
 			e.vals = m.Values
 		}
-		e.touched.Store(now)
 		es = append(es, e)
 	}
+	return r.holdAccepted(es, first, key)
+}
+
+// acceptRESP is accept of entries respConn read.
+func (r *run) acceptRESP(es []*entry, slab *[]entry, key string, ms []rawEntry, n, now int64) []*entry {
+	first := len(es)
+	for _, m := range ms {
+		if m.resp == "" {
+			r.gone(key, m.id)
+			continue
+		}
+		e := newEntry(slab, key, m.id, n, now)
+		if r.replies == nil { // as accept
+			e.env = decodeRESP(m.resp)
+			setDeliveries(&e.env, n)
+		} else {
+			e.resp = m.resp
+		}
+		es = append(es, e)
+	}
+	return r.holdAccepted(es, first, key)
+}
+
+// newEntry takes an entry from *slab (refilled here) for entry id of
+// stream key, delivered n times, read at now.
+func newEntry(slab *[]entry, key, id string, n, now int64) *entry {
+	if len(*slab) == 0 {
+		*slab = make([]entry, entrySlab)
+	}
+	e := &(*slab)[0]
+	*slab = (*slab)[1:]
+	e.key, e.id, e.n = key, id, n
+	e.touched.Store(now)
+	return e
+}
+
+// holdAccepted records the entries es[first:] of stream key as held,
+// leaving out those the run holds already, and returns es with those
+// kept.
+func (r *run) holdAccepted(es []*entry, first int, key string) []*entry {
 	if len(es) == first {
 		return es
 	}
@@ -1324,7 +1438,7 @@ func (r *run) accept(es []*entry, slab *[]entry, key string, ms []goredis.XMessa
 	for _, e := range es[first:] {
 		ref := e.ref()
 		if _, dup := r.held[ref]; dup {
-			e.env, e.vals = stream.Envelope{}, nil // its slab may live on
+			e.env, e.vals, e.resp = stream.Envelope{}, nil, "" // its slab may live on
 			continue
 		}
 		e.part = part
@@ -1355,12 +1469,17 @@ func (r *run) gone(key, id string) {
 // replyBuf returns an empty slice for the entries of res: intake's own,
 // or (inline, where the slice is handed on) a new one.
 func (r *run) replyBuf(res []goredis.XStream) []*entry {
-	if r.replies == nil {
-		return r.reply[:0]
-	}
 	n := 0
 	for _, s := range res {
 		n += len(s.Messages)
+	}
+	return r.replyBufN(n)
+}
+
+// replyBufN is replyBuf for n entries.
+func (r *run) replyBufN(n int) []*entry {
+	if r.replies == nil {
+		return r.reply[:0]
 	}
 	return make([]*entry, 0, n)
 }
@@ -1520,6 +1639,9 @@ func (r *run) dispatch(es []*entry) []*entry {
 		if e.vals != nil {
 			e.env, e.vals = decode(e.vals), nil
 			setDeliveries(&e.env, e.n)
+		} else if e.resp != "" {
+			e.env, e.resp = decodeRESP(e.resp), ""
+			setDeliveries(&e.env, e.n)
 		}
 		rt := ""
 		if !r.inline { // one worker: no route to pick
@@ -1572,7 +1694,7 @@ func (r *run) untrack(e *entry) {
 	r.mu.Lock()
 	delete(r.held, e.ref())
 	r.mu.Unlock()
-	e.env, e.vals = stream.Envelope{}, nil // its slab (see accept) may live on: not the payload
+	e.env, e.vals, e.resp = stream.Envelope{}, nil, "" // its slab (see accept) may live on: not the payload
 }
 
 // untrackAll lets go for good of acknowledged (settled) entries.
@@ -1967,24 +2089,20 @@ func queueAcks(pipe goredis.Pipeliner, group string, es []*entry) []*goredis.Cmd
 // acked settles the reader's pipelined acknowledgements of es: let go of
 // once Redis has them; when a XACK failed, handed to the acker, which
 // retries.
-func (r *run) acked(es []*entry, cmds []*goredis.Cmd) {
-	r.ackFailed.Store(false)
-	for _, cmd := range cmds {
-		if cmd.Err() != nil {
-			r.ackFailed.Store(true)
-			r.ackMu.Lock()
-			if len(r.ackBuf) == 0 {
-				r.ackSince.Store(time.Now().UnixNano())
-			}
-			r.ackBuf = append(r.ackBuf, es...)
-			r.ackMu.Unlock()
-			select {
-			case r.ackFlush <- struct{}{}:
-			default:
-			}
-			es = nil
-			break
+func (r *run) acked(es []*entry, failed bool) {
+	r.ackFailed.Store(failed)
+	if failed {
+		r.ackMu.Lock()
+		if len(r.ackBuf) == 0 {
+			r.ackSince.Store(time.Now().UnixNano())
 		}
+		r.ackBuf = append(r.ackBuf, es...)
+		r.ackMu.Unlock()
+		select {
+		case r.ackFlush <- struct{}{}:
+		default:
+		}
+		es = nil
 	}
 	if es != nil {
 		r.untrackAll(es)
