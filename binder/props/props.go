@@ -219,6 +219,15 @@ type Decoder struct {
 	// section (a.quorum.enabled) to the path of the key as it was written
 	// (a.quorum-enabled), where its problems are reported.
 	written map[string]string
+	// given maps a key normalised by [Norm] to where [Decoder.Each] last
+	// passed it (see [Decoder.GivenAt]).
+	given map[string]givenAt
+	seq   int
+}
+
+type givenAt struct {
+	seq  int
+	path string
 }
 
 // Each calls f for every key of m in sorted order, with the key normalised
@@ -231,8 +240,30 @@ type Decoder struct {
 func (d *Decoder) Each(path string, m map[string]any, f func(key, path string, v any) error) {
 	for _, k := range SortedKeys(m) {
 		p := d.KeyPath(path, k)
+		if d.given == nil {
+			d.given = map[string]givenAt{}
+		}
+		d.seq++
+		d.given[Norm(k)] = givenAt{seq: d.seq, path: p}
 		d.Add(p, withKey(f(Norm(k), p, m[k]), k))
 	}
+}
+
+// GivenAt returns the path of the key [Decoder.Each] passed last of
+// those named (normalised by [Norm]: "healthtimeout"; aliases together:
+// "maxlength", "maxlen"), at any level, or "" when none was given. A
+// binder reads its sources in the order they win, so it is the path of
+// the value in force: where a check of two settings together
+// (health-timeout against health-interval) reports its problem, for the
+// file:line of the line to change rather than of the section.
+func (d *Decoder) GivenAt(keys ...string) string {
+	best := givenAt{}
+	for _, k := range keys {
+		if g, ok := d.given[k]; ok && g.seq > best.seq {
+			best = g
+		}
+	}
+	return best.path
 }
 
 // KeyPath returns the path of key k of the map at path: path + "." + k,

@@ -1,6 +1,7 @@
 package redis
 
 import (
+	"cmp"
 	"crypto/tls"
 	"errors"
 	"fmt"
@@ -261,14 +262,21 @@ func parseSettings(s stream.BinderSettings) (settings, error) {
 			ts.Set = true
 		}
 	}
+	// Checks of two settings together report at the key given (its
+	// file:line), else where to set it.
+	at := func(key string, norm ...string) string { return props.SettingPath(s, Type, key, d.GivenAt(norm...)) }
 	if out.username != "" && out.password == "" {
-		d.Addf(envPath+".password", "required with username")
+		d.Addf(cmp.Or(d.GivenAt("username", "user"), urlAt.Path, at("username")), "given without a password: set %s too", at("password"))
 	}
 	if out.healthTimeout > out.healthInterval*5 {
-		d.Addf(envPath+".health-timeout", "must not be above 5 × health-interval (%s)", out.healthInterval)
+		if iv := d.GivenAt("healthinterval"); iv != "" && d.GivenAt("healthtimeout") == "" {
+			d.Addf(iv, "must be at least a fifth of health-timeout (%s)", out.healthTimeout)
+		} else {
+			d.Addf(at("health-timeout", "healthtimeout"), "must not be above 5 × health-interval (%s)", out.healthInterval)
+		}
 	}
 	if out.maxLength < 0 && !out.trimAcked && out.maxAge == 0 {
-		d.Addf(envPath+".max-length", "-1 (no cap) needs trim-acked or max-age: streams would grow without bound")
+		d.Addf(at("max-length", "maxlength", "maxlen"), "-1 (no cap) needs trim-acked or max-age: streams would grow without bound")
 	}
 	if !dlSizeSet {
 		// The default follows a lower max-message-size: setting only that
@@ -276,7 +284,7 @@ func parseSettings(s stream.BinderSettings) (settings, error) {
 		out.deadLetterMaxSize = min(out.deadLetterMaxSize, out.maxMessageSize)
 	}
 	if out.deadLetterMaxSize > out.maxMessageSize {
-		d.Addf(envPath+".dead-letter-max-size", "must not be above max-message-size (%d)", out.maxMessageSize)
+		d.Addf(at("dead-letter-max-size", "deadlettermaxsize"), "must not be above max-message-size (%d)", out.maxMessageSize)
 	}
 	ts.SkipFiles = s.SkipFiles
 	out.tls = ts.Build(&d, envPath)

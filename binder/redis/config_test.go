@@ -27,7 +27,7 @@ func TestSettingsValidated(t *testing.T) {
 		{"rediss url and tls false", map[string]any{"url": "rediss://u:" + pw + "@h:1", "tls": false}, []string{"environment.tls: false, but url"}},
 		{"bad url", map[string]any{"url": "http://u:" + pw + "@h:1"}, []string{"url: want redis://"}},
 		{"url in address", map[string]any{"address": "redis://u:" + pw + "@h:1"}, []string{"address: want host:port (not shown"}},
-		{"username without password", map[string]any{"username": "u"}, []string{"password: required with username"}},
+		{"username without password", map[string]any{"username": "u"}, []string{"environment.username: given without a password: set stream.binders.r.environment.password too"}},
 		{"tls", map[string]any{"tls": map[string]any{"ca-file": "/nonexistent.pem", "cert-file": "x"}}, []string{"tls.ca-file", "cert-file and key-file go together"}},
 		{"client name", map[string]any{"client-name": "a b"}, []string{"client-name: must not hold white space"}},
 		// A bare number is seconds (as Kafka's health-timeout): 11s is above

@@ -26,7 +26,7 @@ func TestSkipFilesSettings(t *testing.T) {
 		{"tls files", map[string]any{"address": "r:6380", "tls": map[string]any{"ca-file": ca, "cert-file": cert, "key-file": key}}, ""},
 		{"tls files of a rediss url", map[string]any{"url": "rediss://r:6380", "tls": map[string]any{"ca-file": ca}}, ""},
 		{"username without password", map[string]any{"address": "r:6380", "username": "u", "tls": map[string]any{"ca-file": ca}},
-			"password: required with username"},
+			"username: given without a password"},
 		{"cert-file without key-file", map[string]any{"address": "r:6380", "tls": map[string]any{"ca-file": ca, "cert-file": cert}},
 			"tls: cert-file and key-file go together"},
 	} {
