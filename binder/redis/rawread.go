@@ -348,6 +348,18 @@ func (p *respConn) expect(t byte) (int, error) {
 // a replyError.
 func (p *respConn) readInt() error {
 	_, err := p.expect(':')
+	return notNull(err)
+}
+
+// errNullInside: a null where a reply has none (errNilReply is only a
+// whole reply's).
+var errNullInside = errors.New("redis: unexpected null in a reply")
+
+// notNull is err, a null (errNilReply) made errNullInside.
+func notNull(err error) error {
+	if errors.Is(err, errNilReply) {
+		return errNullInside
+	}
 	return err
 }
 
@@ -363,6 +375,13 @@ func (p *respConn) readStreams(streams []rawStream, keys []string) ([]rawStream,
 	if t != '*' && t != '%' {
 		return streams, fmt.Errorf("redis: unexpected reply type %q to XREADGROUP", t)
 	}
+	streams, err = p.readStreamList(streams, keys, t, n)
+	return streams, notNull(err)
+}
+
+// readStreamList reads the n streams of an XREADGROUP reply of type t
+// (see readStreams).
+func (p *respConn) readStreamList(streams []rawStream, keys []string, t byte, n int) ([]rawStream, error) {
 	for range n {
 		if t == '*' {
 			if m, err := p.expect('*'); err != nil {

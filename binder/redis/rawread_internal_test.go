@@ -131,6 +131,18 @@ func TestRESPNullAndErrorReplies(t *testing.T) {
 	if err := rc.done(); err == nil {
 		t.Error("done with unread bytes: no error")
 	}
+	// A null inside a reply (not a whole reply's "nothing read"): an
+	// error, not errNilReply, which would leave the connection in use.
+	for _, reply := range []string{"*1\r\n*2\r\n$-1\r\n", "%1\r\n_\r\n", "*1\r\n*2\r\n" + bulk("s") + "*1\r\n_\r\n"} {
+		rc := &respConn{conn: &byteConn{in: []byte(reply)}}
+		if _, err := rc.readStreams(nil, nil); !errors.Is(err, errNullInside) {
+			t.Errorf("%q: %v, want errNullInside", reply, err)
+		}
+	}
+	rc = &respConn{conn: &byteConn{in: []byte("_\r\n")}}
+	if err := rc.readInt(); !errors.Is(err, errNullInside) {
+		t.Errorf("XACK's null: %v, want errNullInside", err)
+	}
 	// A reply type not expected, a malformed length, a cut reply.
 	for _, reply := range []string{"+OK\r\n", "*x\r\n", "*1\r\n*2\r\n" + bulk("s") + "*1\r\n*2\r\n$3\r\n1-"} {
 		rc := &respConn{conn: &byteConn{in: []byte(reply)}}
