@@ -998,13 +998,20 @@ func (s *polledSupplier[Out]) poll(ctx, send context.Context) (more bool, err er
 		return false, nil
 	}
 	var failed error // a send that failed for good (not retried) ends the poll
+	sent := false
 	_ = emitRetrying(send, func(c context.Context, v Out) error {
-		err := stoppedForGood(ctx, s.emit(c, v))
+		err := stoppedForGood(ctx, emitValue(c, s.rt, s.out, v, true))
 		if IsPermanent(err) {
 			failed = err
 		}
+		sent = err == nil
 		return err
 	}, v)
+	if !sent && failed == nil {
+		// The retries ended with the app's shutdown deadline: the value is
+		// lost (logged at WARN only while it was being retried).
+		s.rt.log.Error("supplier output dropped: the app stopped before the broker took it")
+	}
 	return failed == nil, nil
 }
 
@@ -1019,9 +1026,6 @@ func stoppedForGood(ctx context.Context, err error) error {
 	return err
 }
 
-func (s *polledSupplier[Out]) emit(ctx context.Context, v Out) error {
-	return emitValue(ctx, s.rt, s.out, v)
-}
 
 // sourceSupplier runs an event-driven supplier.
 type sourceSupplier[Out any] struct {
@@ -1057,16 +1061,18 @@ func (s *sourceSupplier[Out]) emit(ctx context.Context, v Out) error {
 		}
 		return fmt.Errorf("binding %s: %w", s.rt.out.name, context.Cause(ctx))
 	}
-	return emitValue(ctx, s.rt, s.out, v)
+	return emitValue(ctx, s.rt, s.out, v, false)
 }
 
 // emitValue encodes and sends a supplier's value, logging and counting
-// failures (the caller sees the error too).
+// failures (the caller sees the error too): at ERROR, but at WARN when
+// retrying says the caller sends the value again after an error that is
+// not permanent (a polled supplier's value: nothing is lost yet).
 // A panic of the user's code on the way (the value's MarshalJSON, a
 // partition key extractor) is that emit's permanent error: a source may
 // call emit from a goroutine of its own, outside any recovery, where the
 // panic ended the process.
-func emitValue[Out any](ctx context.Context, rt *runtimeBinding, c codec[Out], v Out) error {
+func emitValue[Out any](ctx context.Context, rt *runtimeBinding, c codec[Out], v Out, retrying bool) error {
 	err := safeCall(func() error {
 		data, hdr, err := c.encode(&rt.outCx, v)
 		if err != nil {
@@ -1093,7 +1099,11 @@ func emitValue[Out any](ctx context.Context, rt *runtimeBinding, c codec[Out], v
 		if errors.As(err, &pe) {
 			err = Permanent(err)
 		}
-		rt.log.Error("supplier output not sent", "error", boundedErr(err))
+		if retrying && !IsPermanent(err) {
+			rt.log.Warn("supplier output not sent, retrying", "error", boundedErr(err))
+		} else {
+			rt.log.Error("supplier output not sent", "error", boundedErr(err))
+		}
 	}
 	return err
 }

@@ -1,0 +1,61 @@
+package stream
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/streambind/streambind/internal/syncbuf"
+)
+
+// A polled supplier's value whose send fails is sent again until the
+// broker takes it: each failed attempt is a WARN "retrying", not an ERROR
+// (a trial saw six ERROR lines through a Redis outage in which nothing was
+// lost); the value lost to the shutdown is the ERROR.
+func TestPolledSupplierRetriedSendLogsWarn(t *testing.T) {
+	newRT := func(send func() error) (*runtimeBinding, *syncbuf.Buffer) {
+		var logs syncbuf.Buffer
+		log := slog.New(slog.NewTextHandler(&logs, nil))
+		b := newBinding("src-out-0", false, BindingConfig{Destination: "out"}, "b", "memory", log)
+		b.state.Store(StateStarted)
+		b.producer = producerFunc(func(context.Context, Envelope) error { return send() })
+		return &runtimeBinding{out: b, outCx: convCtx{binding: "src-out-0", contentType: DefaultContentType}, log: log}, &logs
+	}
+	supplier := func(rt *runtimeBinding) *polledSupplier[[]byte] {
+		return &polledSupplier[[]byte]{rt: rt, out: codecFor[[]byte](), fn: func(context.Context) ([]byte, error) { return []byte("v"), nil }}
+	}
+	down := errors.New("connection refused")
+
+	t.Run("taken after two failures", func(t *testing.T) {
+		var n atomic.Int32
+		rt, logs := newRT(func() error {
+			if n.Add(1) <= 2 {
+				return down
+			}
+			return nil
+		})
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if more, err := supplier(rt).poll(ctx, ctx); err != nil || !more {
+			t.Fatalf("poll: more %v, err %v", more, err)
+		}
+		l := logs.String()
+		if strings.Count(l, "level=WARN msg=\"supplier output not sent, retrying\"") != 2 || strings.Contains(l, "level=ERROR") {
+			t.Errorf("want two WARN retrying lines and no ERROR; log:\n%s", l)
+		}
+	})
+	t.Run("lost to the shutdown", func(t *testing.T) {
+		tried := make(chan struct{}, 100)
+		rt, logs := newRT(func() error { tried <- struct{}{}; return down })
+		send, cancel := context.WithCancel(context.Background())
+		go func() { <-tried; cancel() }()
+		supplier(rt).poll(context.Background(), send)
+		if l := logs.String(); !strings.Contains(l, "level=ERROR msg=\"supplier output dropped: the app stopped before the broker took it\"") {
+			t.Errorf("no ERROR for the value lost; log:\n%s", l)
+		}
+	})
+}
