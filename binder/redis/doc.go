@@ -20,7 +20,11 @@
 // ("orders:2"), chosen by the core's SCSt-compatible partition selection
 // (the scst_partition header). A named group is a consumer group of that
 // name on each stream of the destination; each consumer binding is a
-// member named <client-name>-<host>-<pid>-<random>. Dead letters go to the
+// member named <client-name>-<host>-<pid>-<random>: a new name each
+// start, so that a member that stops leaves the group (XGROUP
+// DELCONSUMER), and one that was killed is deleted by the others once
+// its entries were reclaimed and it read nothing for an hour (XINFO
+// CONSUMERS shows it until then). Dead letters go to the
 // stream error.<destination>.<group> (dlq-name overrides it; the key
 // prefix applies), which its first dead letter makes: streambind dlq finds
 // no dead letters (rather than no dead-letter stream) while the binding's
@@ -356,7 +360,10 @@
 //   - trim-acked (on by default): every trim-interval (5s) the binder
 //     trims each stream its bindings use up to the oldest entry some group
 //     still needs — for each group its oldest pending entry, or its last
-//     delivered one when nothing is pending (XTRIM MINID ~). A stream a
+//     delivered one when nothing is pending (XTRIM MINID ~: Redis removes
+//     whole stream nodes only, of up to 100 entries by default
+//     (stream-node-max-entries), so a stream of a few dozen entries may
+//     keep them all, acknowledged or not, until it grows). A stream a
 //     consumer reads is trimmed for the binder's life, one a producer
 //     writes while the producer is open (a dynamic destination's until
 //     the send bridge evicts its producer: max-length and the trimmers of
@@ -503,7 +510,7 @@
 //	health-interval: 2s            # between health PINGs (at least 100ms)
 //	health-timeout: 2s             # bound of each PING (at least 100ms, at most 5 × health-interval); a bare number is seconds, as Kafka's
 //	max-length: 100000             # approximate cap of every stream, on each XADD; -1: none
-//	trim-acked: true               # trim what every group has acknowledged (not dead-letter streams)
+//	trim-acked: true               # trim up to the oldest entry some group still needs, every trim-interval (XTRIM MINID ~: whole nodes of ~100 entries, so a short stream may keep all); not dead-letter streams
 //	max-age: 0                     # trim entries older than this; 0: off
 //	trim-interval: 5s              # between trims (at least 100ms)
 //	max-message-size: 536870912    # bytes of payload, key and headers a send may have (512 MiB) (bytes, or a size: 16KB, 1MB; KB = 1024 bytes, as Spring reads it)
