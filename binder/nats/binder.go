@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/url"
 	"sort"
 	"strings"
 	"sync"
@@ -193,9 +194,32 @@ func (bd *Binder) checkOpen() error {
 	return bd.bindings.CheckOpen()
 }
 
-// servers returns the server list for messages, without secrets.
+// servers returns the server list for messages, without secrets, each
+// server as redactedURL shows it.
 func (bd *Binder) servers() string {
-	return secrets.RedactText(strings.Join(bd.st.servers, ","), bd.st.secrets)
+	l := make([]string, len(bd.st.servers))
+	for i, s := range bd.st.servers {
+		l[i] = bd.redactedURL(s)
+	}
+	return strings.Join(l, ",")
+}
+
+// redactedURL is a server URL for messages: its password shown as
+// secrets.Placeholder and its user kept, as package redact shows a URL
+// (and nats.go's ConnectedUrlRedacted, with its own placeholder), a token
+// (user info without a password) and every other secret of the binder's
+// hidden. The connected and reconnected lines name a server alike: the
+// reconnected one read nats://******@host (the configured URL with its
+// whole user info taken for a secret) where the connected one read
+// nats://user:******@host.
+func (bd *Binder) redactedURL(s string) string {
+	if u, err := url.Parse(s); err == nil && u.User != nil {
+		if _, ok := u.User.Password(); ok {
+			u.User = url.UserPassword(u.User.Username(), secrets.Placeholder)
+			s = u.String()
+		}
+	}
+	return secrets.RedactText(s, bd.st.secrets)
 }
 
 // jetStream returns a JetStream context on nc for sends whose send
@@ -385,7 +409,7 @@ func (bd *Binder) dial(ctx context.Context) (*connection, error) {
 		}
 		return nil, stream.Unavailable(bd.wrap(err, "nats: %s: JetStream does not answer", bd.servers()))
 	}
-	bd.log.Info("nats: connected", "server", secrets.RedactText(nc.ConnectedUrlRedacted(), bd.st.secrets), "version", nc.ConnectedServerVersion(), "max-payload", nc.MaxPayload())
+	bd.log.Info("nats: connected", "server", bd.redactedURL(nc.ConnectedUrl()), "version", nc.ConnectedServerVersion(), "max-payload", nc.MaxPayload())
 	return &connection{nc: nc, js: js, state: state}, nil
 }
 
@@ -563,12 +587,11 @@ func (bd *Binder) ensureStream(ctx context.Context, c *connection, dest string) 
 	return bd.ensureStreamOf(ctx, c, dest, false)
 }
 
-// ensureDeadLetterStream is ensureStream for a dead-letter subject: a
-// stream made for it keeps what it gets (retention limits) when the
-// binder's retention is interest, under which a stream drops at once what
-// no consumer reads — every dead letter, as nothing consumes most
-// dead-letter streams: the failed message was terminated and its dead
-// letter gone.
+// ensureDeadLetterStream is ensureStream for a dead-letter subject (that
+// of a binding's dlq, or the destination of a dead-letters-of reader): a
+// stream made for it has the settings deadLetterSettings gives, and one
+// that exists with a retention that removes messages is warned of
+// (warnDeadLetterRetention).
 func (bd *Binder) ensureDeadLetterStream(ctx context.Context, c *connection, subject string) (*streamRef, error) {
 	return bd.ensureStreamOf(ctx, c, subject, true)
 }
@@ -633,14 +656,55 @@ func refOf(info *jetstream.StreamInfo, own bool) *streamRef {
 	return &streamRef{name: info.Config.Name, own: own, subjects: info.Config.Subjects, maxMsgSize: info.Config.MaxMsgSize, maxBytes: info.Config.MaxBytes, memory: info.Config.Storage == jetstream.MemoryStorage, created: info.Created, duplicates: info.Config.Duplicates}
 }
 
-// retention is the retention of a stream the binder makes for dest: the
-// binder's, but limits for a dead-letter stream (deadLetter) where that
-// is interest (see ensureDeadLetterStream).
-func (bd *Binder) retention(deadLetter bool) jetstream.RetentionPolicy {
-	if r := bd.st.stream.retention; !deadLetter || r != jetstream.InterestPolicy {
-		return r
+// streamSettings are the settings of a stream the binder makes: its
+// stream settings, or for a dead-letter stream (deadLetter)
+// deadLetterSettings.
+func (bd *Binder) streamSettings(deadLetter bool) streamSettings {
+	if deadLetter {
+		return bd.deadLetterSettings()
 	}
-	return jetstream.LimitsPolicy
+	return bd.st.stream
+}
+
+// deadLetterSettings are the settings of a dead-letter stream the binder
+// makes: the stream settings, but retention limits whatever stream.retention
+// says, and the limits of dlq-stream (max-age, max-msgs, max-bytes) rather
+// than stream's. A dead letter must stay until an operator replays or
+// purges it (streambind dlq): under interest retention a stream drops at
+// once what no consumer reads — every dead letter, as nothing consumes most
+// dead-letter streams — and under either interest or workqueue a
+// dead-letters-of reader's group removed each dead letter it acknowledged;
+// and a dead letter must not expire with its destination's messages (a
+// destination's stream kept for an hour took its dead letters with it
+// after an hour), as a Kafka dead-letter topic has its own retention.
+func (bd *Binder) deadLetterSettings() streamSettings {
+	ss := bd.st.stream
+	ss.retention = jetstream.LimitsPolicy
+	ss.maxAge, ss.maxMsgs, ss.maxBytes = bd.st.dlqStream.maxAge, bd.st.dlqStream.maxMsgs, bd.st.dlqStream.maxBytes
+	return ss
+}
+
+// warnDeadLetterRetention logs a WARN when the dead-letter stream that
+// captures subject, which exists and is used as it is, has a retention
+// other than limits: made by hand, or by a streambind of before
+// 2026-12-07 under stream.retention workqueue. Its dead letters are then
+// not kept for streambind dlq: a dead-letters-of reader's group removes
+// each one it acknowledges, and under interest one no consumer is
+// interested in is dropped at once. JetStream does not change a stream's
+// retention in place, and the binder does not delete it.
+func (bd *Binder) warnDeadLetterRetention(subject string, have jetstream.StreamConfig) {
+	var consequence string
+	switch have.Retention {
+	case jetstream.LimitsPolicy:
+		return
+	case jetstream.WorkQueuePolicy:
+		consequence = "a dead-letters-of reader's group removes each dead letter it acknowledges, so streambind dlq no longer lists, replays or purges it"
+	default:
+		consequence = "a dead letter is dropped once every consumer of the stream has acknowledged it, at once when none is interested (a dead-letters-of reader's group acknowledging it removes it), so streambind dlq no longer lists, replays or purges it"
+	}
+	bd.log.Warn("nats: the dead-letter stream exists with "+strings.ToLower(have.Retention.String())+" retention and is used as it is: "+consequence+
+		"; the binder makes dead-letter streams with limits retention, which keeps each dead letter until it is replayed or purged (or reaches dlq-stream's limits). To have that, stop the readers, replay or move what it holds (streambind dlq replay), and delete the stream (nats stream rm): the next bind makes it again",
+		"dlq", subject, "dlq_stream", have.Name, "retention", strings.ToLower(have.Retention.String()))
 }
 
 func (bd *Binder) findOrCreateStream(ctx context.Context, c *connection, dest string, deadLetter bool) (*streamRef, error) {
@@ -651,7 +715,10 @@ func (bd *Binder) findOrCreateStream(ctx context.Context, c *connection, dest st
 		if !r.captures(dest) {
 			return nil, fmt.Errorf("stream %s exists but does not capture subject %s (its subjects: %s)", name, dest, strings.Join(r.subjects, ", "))
 		}
-		bd.warnStreamDiffers(dest, s.CachedInfo().Config, bd.retention(deadLetter))
+		bd.warnStreamDiffers(dest, s.CachedInfo().Config, deadLetter)
+		if deadLetter {
+			bd.warnDeadLetterRetention(dest, s.CachedInfo().Config)
+		}
 		return r, nil
 	}
 	if !errors.Is(err, jetstream.ErrStreamNotFound) {
@@ -670,16 +737,23 @@ func (bd *Binder) findOrCreateStream(ctx context.Context, c *connection, dest st
 		}
 		r.own = len(r.subjects) == 2 && r.subjects[0] == dest && r.subjects[1] == dest+".>"
 		bd.log.Info("nats: using an existing stream that captures the destination", "destination", dest, "stream", other)
+		if deadLetter {
+			bd.warnDeadLetterRetention(dest, s.CachedInfo().Config)
+		}
 		return r, nil
 	} else if err != nil && !errors.Is(err, jetstream.ErrStreamNotFound) {
 		return nil, bd.apiErr(err, "looking up the stream of subject %s", dest)
 	}
-	ss := bd.st.stream
+	ss := bd.streamSettings(deadLetter)
+	desc := "streambind destination " + dest
+	if deadLetter {
+		desc = "streambind dead letters " + dest
+	}
 	cfg := jetstream.StreamConfig{
 		Name:        name,
-		Description: "streambind destination " + dest,
+		Description: desc,
 		Subjects:    []string{dest, dest + ".>"},
-		Retention:   bd.retention(deadLetter),
+		Retention:   ss.retention,
 		Storage:     ss.storage,
 		Replicas:    ss.replicas,
 		MaxAge:      ss.maxAge,
@@ -692,7 +766,7 @@ func (bd *Binder) findOrCreateStream(ctx context.Context, c *connection, dest st
 	s, err = c.js.CreateStream(ctx, cfg)
 	switch {
 	case err == nil:
-		bd.log.Info("nats: created stream", "destination", dest, "stream", name, "retention", cfg.Retention.String(), "storage", ss.storage.String(), "replicas", ss.replicas, "max-age", ss.maxAge)
+		bd.log.Info("nats: created stream", "destination", dest, "stream", name, "dead_letters", deadLetter, "retention", cfg.Retention.String(), "storage", ss.storage.String(), "replicas", ss.replicas, "max-age", ss.maxAge, "max-msgs", ss.maxMsgs, "max-bytes", ss.maxBytes)
 		return refOf(s.CachedInfo(), true), nil
 	case errors.Is(err, jetstream.ErrStreamNameAlreadyInUse):
 		// Made meanwhile (by another binder), with other settings.
@@ -715,19 +789,22 @@ func (bd *Binder) findOrCreateStream(ctx context.Context, c *connection, dest st
 }
 
 // warnStreamDiffers logs a WARN when the stream of dest, which exists and
-// is used as it is, has settings other than the binder's stream settings
-// (those it would have been created with): a redeployed service whose
+// is used as it is, has settings other than those it would have been
+// created with (streamSettings: the binder's stream settings, or for a
+// dead-letter stream deadLetterSettings): a redeployed service whose
 // configuration changed them would otherwise run with the old ones and no
-// word of it. retention is the one it would have been created with.
-func (bd *Binder) warnStreamDiffers(dest string, have jetstream.StreamConfig, retention jetstream.RetentionPolicy) {
-	ss := bd.st.stream
+// word of it.
+func (bd *Binder) warnStreamDiffers(dest string, have jetstream.StreamConfig, deadLetter bool) {
+	ss := bd.streamSettings(deadLetter)
 	var diffs []string
 	add := func(key string, has, want any) {
 		if has != want {
 			diffs = append(diffs, fmt.Sprintf("%s %v (configured: %v)", key, has, want))
 		}
 	}
-	add("retention", have.Retention.String(), retention.String())
+	if !deadLetter { // warnDeadLetterRetention's
+		add("retention", have.Retention.String(), ss.retention.String())
+	}
 	add("storage", have.Storage.String(), ss.storage.String())
 	add("replicas", have.Replicas, ss.replicas)
 	add("max-age", have.MaxAge, ss.maxAge)
@@ -737,6 +814,11 @@ func (bd *Binder) warnStreamDiffers(dest string, have jetstream.StreamConfig, re
 	add("duplicate-window", have.Duplicates, ss.duplicateWindow)
 	add("discard", have.Discard.String(), ss.discard.String())
 	if len(diffs) == 0 {
+		return
+	}
+	if deadLetter {
+		bd.log.Warn("nats: the dead-letter stream exists with other settings than stream.nats.binder.stream and dlq-stream (its max-age, max-msgs and max-bytes; its retention is limits); it is used as it is (change it with nats stream edit, or move its dead letters and delete it to have it created again)",
+			"dlq", dest, "dlq_stream", have.Name, "differs", strings.Join(diffs, "; "))
 		return
 	}
 	bd.log.Warn("nats: the destination's stream exists with other settings than stream.nats.binder.stream; it is used as it is (change it with nats stream edit, or delete it to have it created again)",

@@ -75,6 +75,7 @@ type settings struct {
 	domain          string
 	claimBucket     string // dlq-claim-bucket: the key-value bucket of dead-letter claims
 	stream          streamSettings
+	dlqStream       dlqStreamSettings
 	// secrets never appear in an error or log line.
 	secrets []string
 }
@@ -90,6 +91,35 @@ type streamSettings struct {
 	maxMsgSize      int32         // -1: unlimited (the server's max_payload)
 	duplicateWindow time.Duration
 	discard         jetstream.DiscardPolicy
+}
+
+// dlqStreamSettings are the limits dead-letter streams the binder creates
+// are created with (binder setting dlq-stream), in place of stream's: a
+// dead letter must wait for an operator (streambind dlq), however briefly
+// the destinations' streams keep their messages. The rest of a
+// dead-letter stream's settings are stream's, but its retention, which is
+// always limits (see Binder.deadLetterSettings).
+type dlqStreamSettings struct {
+	maxAge   time.Duration // 0: unlimited
+	maxMsgs  int64         // -1: unlimited
+	maxBytes int64         // -1: unlimited
+}
+
+const dlqStreamKeys = "max-age, max-msgs, max-bytes (a dead-letter stream's other settings are stream's, its retention always limits)"
+
+// apply sets the dlq-stream property k (normalised).
+func (s *dlqStreamSettings) apply(k string, v any) (err error) {
+	switch k {
+	case "maxage":
+		s.maxAge, err = props.Duration(v, true)
+	case "maxmsgs", "maxmessages":
+		s.maxMsgs, err = limit(v)
+	case "maxbytes":
+		s.maxBytes, err = sizeLimit(v)
+	default:
+		return props.UnknownKey("known: " + dlqStreamKeys)
+	}
+	return err
 }
 
 func defaultSettings() settings {
@@ -115,6 +145,7 @@ func defaultSettings() settings {
 			duplicateWindow: DefaultDuplicateWindow,
 			discard:         jetstream.DiscardOld,
 		},
+		dlqStream: dlqStreamSettings{maxAge: DefaultMaxAge, maxMsgs: -1, maxBytes: -1},
 	}
 }
 
@@ -143,12 +174,12 @@ func sizeLimit(v any) (int64, error) {
 	return limit(v)
 }
 
-const binderKeys = "servers, name, username, password, token, credentials-file, tls, connect-timeout, reconnect-initial-interval, reconnect-max-interval, reconnect-stable-interval, ping-interval, max-pings-outstanding, api-timeout, domain, dlq-claim-bucket, stream"
+const binderKeys = "servers, name, username, password, token, credentials-file, tls, connect-timeout, reconnect-initial-interval, reconnect-max-interval, reconnect-stable-interval, ping-interval, max-pings-outstanding, api-timeout, domain, dlq-claim-bucket, stream, dlq-stream"
 
 // binderSections are the nested sections of the binder settings, so that
 // their keys may come flat from environment variables
 // (props.Decoder.Nest): ..._BINDER_STREAM_REPLICAS is stream.replicas.
-var binderSections = []props.Section{{Key: "tls", Scalar: "enabled"}, {Key: "stream"}}
+var binderSections = []props.Section{{Key: "tls", Scalar: "enabled"}, {Key: "stream"}, {Key: "dlq-stream"}}
 
 // parseSettings decodes s.Binder (stream.nats.binder) and then
 // s.Environment (stream.binders.<name>.environment), which wins. Every
@@ -224,6 +255,12 @@ func parseSettings(s stream.BinderSettings) (settings, error) {
 					return err
 				}
 				d.Each(p, m, func(k, _ string, v any) error { return out.stream.apply(k, v) })
+			case "dlqstream":
+				var m map[string]any
+				if m, err = props.Map(v); err != nil {
+					return err
+				}
+				d.Each(p, m, func(k, _ string, v any) error { return out.dlqStream.apply(k, v) })
 			default:
 				err = props.UnknownKey("known: " + binderKeys)
 			}

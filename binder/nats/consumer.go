@@ -186,7 +186,11 @@ func (bd *Binder) newConsumer(ctx context.Context, conn *connection, spec stream
 	// deleted since, or made again, and the consumer's durable is made on
 	// it here (a stream gone failed the bind for good).
 	bd.forgetStream(dest)
-	ref, err := bd.ensureStream(ctx, conn, dest)
+	// A dead-letters-of reader's destination is a dead-letter subject: its
+	// stream is a dead-letter stream, made (when the reader binds first)
+	// and checked as the dead-lettering binding does, so that its group's
+	// acknowledgements leave the dead letters to streambind dlq.
+	ref, err := bd.ensureStreamOf(ctx, conn, dest, spec.Consumer.DeadLettersOf != "")
 	if err != nil {
 		return nil, err
 	}

@@ -14,8 +14,10 @@ var (
 // DescribeBinding says what the consumer reads, for the start-up line of
 // its binding: the stream, the subjects it reads (its filters, or the
 // stream's subjects), its durable consumer (a group's; an anonymous
-// consumer's is ephemeral, made at each Start) and the subject its dead
-// letters are published to.
+// consumer's is ephemeral, made at each Start), the subject its dead
+// letters are published to and their stream (dlq_stream: the dead-letter
+// subject's StreamName, with a hash suffix when the subject holds '_', or
+// a stream of another name that captures it).
 func (c *consumer) DescribeBinding() map[string]string {
 	d := map[string]string{"stream": c.ref.name, "subjects": filtersOf(c.cfg)}
 	if d["subjects"] == "" { // the whole stream
@@ -28,6 +30,9 @@ func (c *consumer) DescribeBinding() map[string]string {
 	}
 	if c.dlq {
 		d["dlq"] = c.dlqSubject
+		if r := c.dlqRef.Load(); r != nil {
+			d["dlq_stream"] = r.name
+		}
 	}
 	return d
 }

@@ -243,11 +243,29 @@
 // message among those first prefetch waits an ack-wait.
 //
 // Dead letters go to subject dlq-name (default error.<destination>.<group>)
-// in their own stream (provisioned like any destination's, so an ordinary
-// consumer binding of that destination reads them; but with retention
-// limits where the stream settings say interest, under which a stream
-// drops at once what no consumer reads, and nothing consumes most
-// dead-letter streams). They keep the payload,
+// in their own stream, named like a destination's: StreamName of that
+// subject (error_orders_payment for destination orders and group payment;
+// with a hash suffix when the subject holds '_': error_trial_orders_inventory-9d4543b3
+// for destination trial_orders and group inventory). The "binding bound"
+// line names both streams (stream, dlq_stream), and so does the binder's
+// "created stream" line. The dead-letter stream
+// is provisioned like a destination's — a consumer binding of the subject
+// reads it, a dead-letters-of reader as a group of its own — but always
+// with retention limits, whatever stream.retention says, and with the
+// limits of dlq-stream (max-age 168h, no count or size limit, by default)
+// instead of stream's max-age, max-msgs and max-bytes: a dead letter stays
+// until streambind dlq replays or purges it (or dlq-stream's limits drop
+// it). Under interest retention a stream drops at once what no consumer
+// reads; under interest or workqueue a dead-letters-of reader's group
+// removed each dead letter it acknowledged (streambind dlq ls then showed
+// none); and a destination kept for an hour took its dead letters with it.
+// A dead-letter stream that exists with workqueue or interest retention
+// (made by hand, or by a streambind of before 2026-12-07 under
+// workqueue) is used as it is, with a WARN at each bind that names it and
+// what follows (JetStream does not change a stream's retention in place:
+// replay or move its dead letters and delete it, and the next bind makes
+// it again); one whose other settings differ from those above gets the
+// WARN of differing settings. They keep the payload,
 // key and headers and get stream.DeadLetterHeaders plus x-original-topic
 // (the destination), x-original-partition (decimal, for a partition
 // subject), x-original-subject, x-original-stream, x-original-sequence (the
@@ -522,15 +540,19 @@
 //	domain: ""                      # JetStream domain (leaf nodes)
 //	dlq-claim-bucket: streambind-dlq-claims  # key-value bucket of the claims of streambind dlq replay and purge (letters, digits, - and _); a --lease other than 30s has one of its own, named with its milliseconds: streambind-dlq-claims-6000ms
 //	stream:                         # streams the binder creates (existing ones are used as they are)
-//	  retention: limits             # limits | interest | workqueue (workqueue allows one consumer per subject: one group; interest: dead-letter streams are made with limits)
+//	  retention: limits             # limits | interest | workqueue (workqueue allows one consumer per subject: one group); dead-letter streams are always made with limits
 //	  storage: file                 # file | memory
 //	  replicas: 1                   # 1..5
-//	  max-age: 168h                 # 7 days, like Kafka's default retention; 0: unlimited
-//	  max-msgs: -1                  # -1: unlimited
-//	  max-bytes: -1                 # -1: unlimited (bytes, or a size: 16KB, 1MB; KB = 1024 bytes, as Spring reads it)
+//	  max-age: 168h                 # 7 days, like Kafka's default retention; 0: unlimited; dead-letter streams have dlq-stream's
+//	  max-msgs: -1                  # -1: unlimited; dead-letter streams have dlq-stream's
+//	  max-bytes: -1                 # -1: unlimited (bytes, or a size: 16KB, 1MB; KB = 1024 bytes, as Spring reads it); dead-letter streams have dlq-stream's
 //	  max-msg-size: -1              # bytes of one message, headers included; -1: the server's max_payload (bytes, or a size: 16KB, 1MB; KB = 1024 bytes, as Spring reads it)
 //	  duplicate-window: 2m          # how long a Nats-Msg-Id is remembered for de-duplication
 //	  discard: old                  # old | new: what a full stream drops (new: refuses sends)
+//	dlq-stream:                     # dead-letter streams the binder creates: these limits instead of stream's, not inherited from it (their other settings are stream's, their retention always limits)
+//	  max-age: 168h                 # a dead letter not replayed or purged within it is gone; 0: unlimited
+//	  max-msgs: -1                  # -1: unlimited; when full the oldest go (discard old), or a failed message is held until there is room (discard new)
+//	  max-bytes: -1                 # -1: unlimited (bytes, or a size: 16KB, 1MB; KB = 1024 bytes, as Spring reads it)
 //
 // Producer properties, stream.nats.bindings.<binding>.producer (or
 // stream.nats.default.producer):

@@ -16,7 +16,7 @@ var binderKeyNames = map[string]map[string][]string{
 		"binder": {"batch-size", "buffer-size"},
 	},
 	"nats": {
-		"binder":   {"api-timeout", "connect-timeout", "credentials-file", "dlq-claim-bucket", "domain", "max-pings-outstanding", "name", "password", "ping-interval", "reconnect-initial-interval", "reconnect-max-interval", "reconnect-stable-interval", "servers", "stream", "stream.discard", "stream.duplicate-window", "stream.max-age", "stream.max-bytes", "stream.max-msg-size", "stream.max-msgs", "stream.replicas", "stream.retention", "stream.storage", "tls", "tls.ca-file", "tls.cert-file", "tls.enabled", "tls.handshake-first", "tls.insecure-skip-verify", "tls.key-file", "tls.server-name", "token", "username"},
+		"binder":   {"api-timeout", "connect-timeout", "credentials-file", "dlq-claim-bucket", "dlq-stream", "dlq-stream.max-age", "dlq-stream.max-bytes", "dlq-stream.max-msgs", "domain", "max-pings-outstanding", "name", "password", "ping-interval", "reconnect-initial-interval", "reconnect-max-interval", "reconnect-stable-interval", "servers", "stream", "stream.discard", "stream.duplicate-window", "stream.max-age", "stream.max-bytes", "stream.max-msg-size", "stream.max-msgs", "stream.replicas", "stream.retention", "stream.storage", "tls", "tls.ca-file", "tls.cert-file", "tls.enabled", "tls.handshake-first", "tls.insecure-skip-verify", "tls.key-file", "tls.server-name", "token", "username"},
 		"consumer": {"ack-wait", "batch-size", "dlq-attempts", "dlq-name", "inactive-threshold", "max-ack-pending", "max-deliver", "partition-count", "prefetch", "redelivery-delay", "start-offset"},
 		"producer": {"send-attempts", "send-timeout"},
 	},
