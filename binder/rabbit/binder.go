@@ -89,6 +89,7 @@ func New(_ context.Context, bs stream.BinderSettings) (stream.Binder, error) {
 	b.sub = newConnMgr(ctx, s, "consumer", log)
 	b.pub = newPublisher(b.pubMgr, s.pubChannels, s.confirmWindow, "sb-"+randomID()+"-", s.maxMessageSize)
 	b.dlPub = newPublisher(b.pubMgr, 1, s.confirmWindow, "sb-"+randomID()+"-", s.maxMessageSize)
+	b.dlPub.keepIDs = true
 	return b, nil
 }
 

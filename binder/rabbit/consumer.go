@@ -1325,6 +1325,9 @@ func (r *run) deadLetter(in inbound, env stream.Envelope, cause error, counted, 
 		defer dlhold.InFlight(c.spec.Holding, 1)()
 	}
 	h := stream.DeadLetterHeaders(env.Headers, cause)
+	// When it was dead-lettered (streambind dlq ls, --since/--until): the
+	// dead letter keeps the original's timestamp property.
+	h[headerDeadLetteredAt] = strconv.FormatInt(time.Now().UnixMilli(), 10)
 	h[stream.HeaderOriginalExchange] = in.d.Exchange
 	h[stream.HeaderOriginalRoutingKey] = in.d.RoutingKey
 	if env.Received.Queue != "" {
@@ -1384,11 +1387,7 @@ func (r *run) deadLetter(in inbound, env stream.Envelope, cause error, counted, 
 					msg.DeliveryMode = amqp.Transient // SCSt's republish-delivery-mode
 				}
 				keepHeaderTypes(&msg, in.d.Headers, dlMaxHeaderBytes(frameMax(conn)), r.withoutWaitQueues)
-				msg.MessageId = in.d.MessageId
-				// When it was dead-lettered, for streambind dlq (ls,
-				// --since/--until): the broker's own dead-lettering
-				// records it in x-death, a republished one only here.
-				msg.Timestamp = time.Now()
+				keepOriginal(&msg, &in.d)
 			}
 		}
 		if err == nil && !c.dlq() {
@@ -1638,6 +1637,35 @@ func keepProperties(msg *amqp.Publishing, d *amqp.Delivery) {
 			if _, kept := msg.Headers[k]; !kept {
 				msg.Headers[k] = headerString(v) // keepHeaderTypes types it as d had it
 			}
+		}
+	}
+}
+
+// keepOriginal gives dead letter msg of delivery d the properties and
+// headers d came with where the envelope it was made from changed them,
+// as SCSt republishes the received message itself (Spring AMQP's
+// Message, its MessageProperties as received, RepublishMessageRecoverer
+// adding its x-exception-* and x-original-* headers and
+// republishDeliveyMode setting delivery_mode): message_id, timestamp and
+// content_type as d had them, none where d had none (no message_id is
+// generated: the publisher keeps it empty, keepIDs); the id and
+// contentType headers that withDeliveryHeaders made from message_id and
+// content_type, and the binding's default content type that toPublishing
+// adds, are left out unless d had them as headers itself, and one d had
+// goes with its value as received (a quoted "application/json" stays
+// quoted).
+func keepOriginal(msg *amqp.Publishing, d *amqp.Delivery) {
+	msg.MessageId = d.MessageId
+	msg.Timestamp = d.Timestamp
+	msg.ContentType = d.ContentType
+	for _, k := range [...]string{stream.HeaderID, stream.HeaderContentType} {
+		if _, kept := msg.Headers[k]; !kept {
+			continue // none, or cut to fit
+		}
+		if v, own := d.Headers[k]; own {
+			msg.Headers[k] = v
+		} else {
+			delete(msg.Headers, k)
 		}
 	}
 }
@@ -1931,9 +1959,20 @@ func keepHeaderTypes(msg *amqp.Publishing, orig amqp.Table, maxBytes int, adjust
 // which keep their text.
 func typedHeaders(h amqp.Table, native map[string]any, adjust func(k string, v any) any) (typed amqp.Table, bad []string) {
 	for k, v := range native {
-		switch v.(type) {
+		switch v := v.(type) {
 		case string:
-			continue // text already
+			// Text already, unless h has it in another type that reads
+			// as it (toPublishing's int scst_partition): it goes as
+			// text, as it came (an older message's).
+			if hv, ok := h[k]; ok {
+				if _, text := hv.(string); !text && headerString(hv) == v {
+					if typed == nil {
+						typed = maps.Clone(h)
+					}
+					typed[k] = v
+				}
+			}
+			continue
 		case properties:
 			continue // not a header (nativeProperties)
 		}

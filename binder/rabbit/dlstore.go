@@ -407,6 +407,10 @@ func (c *rabbitDeadLetters) deliver(d *amqp.Delivery, gen int) stream.DeadLetter
 	// included, so that the broker counts on): fromDelivery's
 	// NativeHeaders.
 	env := fromDelivery(d)
+	// Its time is DeadLetter.Time (deadLetteredAt); a replay does not
+	// carry it.
+	delete(env.Headers, headerDeadLetteredAt)
+	delete(env.NativeHeaders, headerDeadLetteredAt)
 	// And its properties that the envelope does not carry: as SCSt's
 	// headers (amqp_contentEncoding ...), which dlq show and tail list and
 	// a replay to another binder carries, and natively, which a producer
@@ -694,17 +698,34 @@ func (c *rabbitDeadLetters) logWarn(msg string, args ...any) {
 	}
 }
 
-// deadLetteredAt is when d was dead-lettered: the time of its latest
-// x-death entry when the broker dead-lettered it (republish-to-dlq:
-// false; x-death[0] is the latest), or its timestamp property, which the
-// binder sets when it republishes a dead letter: the later of the two, as
-// a republished dead letter keeps the x-death entries of the broker's
-// earlier dead-letterings (a wait queue's, a DLQ's TTL), and a message
-// the broker dead-lettered keeps the timestamp its producer gave it; zero
-// when neither says (a dead letter republished by an older version, or by
-// another tool).
+// headerDeadLetteredAt is when the binder republished a dead letter
+// (republish-to-dlq), Unix milliseconds as decimal text: the dead letter
+// keeps the original's timestamp property, as SCSt's does, so its time
+// (streambind dlq ls, --since/--until: deadLetteredAt) travels here. The
+// binder's DeadLetterStore reads it into DeadLetter.Time and drops it (a
+// replay does not carry it).
+const headerDeadLetteredAt = "x-streambind-dead-lettered-at"
+
+// deadLetteredAt is when d was dead-lettered: the later of the time of
+// its latest x-death entry (x-death[0]), written when the broker
+// dead-lettered it (republish-to-dlq: false), and the time the binder
+// wrote in its x-streambind-dead-lettered-at header when it republished
+// it (republish-to-dlq; the dead letter keeps the original's timestamp
+// property, as SCSt's does) or, without that header, its timestamp
+// property, which a binder of before 2026-12-07 set to the time it
+// republished it. The later, as a republished dead letter keeps the
+// x-death entries of the broker's earlier dead-letterings (a wait
+// queue's, a DLQ's TTL), and a message the broker dead-lettered keeps the
+// timestamp its producer gave it (and the header of an earlier
+// dead-lettering, when it was moved back as it was); zero when none says
+// (a dead letter put in the DLQ by another tool).
 func deadLetteredAt(d *amqp.Delivery) time.Time {
 	at := d.Timestamp
+	if v, ok := d.Headers[headerDeadLetteredAt]; ok {
+		if ms, err := strconv.ParseInt(headerString(v), 10, 64); err == nil && ms > 0 {
+			at = time.UnixMilli(ms)
+		}
+	}
 	if xs, ok := d.Headers["x-death"].([]any); ok && len(xs) > 0 {
 		if x, ok := xs[0].(amqp.Table); ok {
 			if t, ok := x["time"].(time.Time); ok && t.After(at) {

@@ -182,10 +182,11 @@ func TestDeadLetterWaitQueueEntriesDropped(t *testing.T) {
 }
 
 // TestDeadLetteredAtLater: a dead letter's time is the later of its latest
-// x-death entry's and its timestamp: a republished one carries the
-// x-death entries of earlier dead-letterings and the time it was
-// republished; one the broker dead-lettered, the timestamp its producer
-// gave it and the time of the broker's entry.
+// x-death entry's and its x-streambind-dead-lettered-at header (without
+// it, its timestamp): a republished one carries the x-death entries of
+// earlier dead-letterings and the time it was republished (in the header;
+// before 2026-12-07 as its timestamp); one the broker dead-lettered, the
+// timestamp its producer gave it and the time of the broker's entry.
 func TestDeadLetteredAtLater(t *testing.T) {
 	early, late := time.Unix(1000, 0), time.Unix(2000, 0)
 	xd := func(at time.Time) amqp.Table { return amqp.Table{"x-death": []any{amqp.Table{"time": at}}} }
@@ -198,6 +199,12 @@ func TestDeadLetteredAtLater(t *testing.T) {
 		{amqp.Delivery{Headers: xd(late)}, late},
 		{amqp.Delivery{Timestamp: early}, early},
 		{amqp.Delivery{}, time.Time{}},
+		// Republished since 2026-12-07: the header, not the original's
+		// timestamp kept; the broker's later entry when it dead-lettered
+		// a dead letter moved back as it was.
+		{amqp.Delivery{Headers: amqp.Table{headerDeadLetteredAt: "1500000"}, Timestamp: late}, time.UnixMilli(1500000)},
+		{amqp.Delivery{Headers: amqp.Table{headerDeadLetteredAt: "1500000", "x-death": []any{amqp.Table{"time": late}}}}, late},
+		{amqp.Delivery{Headers: amqp.Table{headerDeadLetteredAt: "bad"}, Timestamp: early}, early},
 	} {
 		if got := deadLetteredAt(&tc.d); !got.Equal(tc.want) {
 			t.Errorf("%v / %v: %v, want %v", tc.d.Headers, tc.d.Timestamp, got, tc.want)

@@ -266,10 +266,18 @@
 //   - Term (any other error): with dlq, published (confirmed) to DLX with the
 //     x-exception-* headers and x-original-exchange / x-original-routingKey,
 //     routing key the queue's dead-letter routing key, and only then acked
-//     (SCSt's republish-to-dlq). It keeps the original's content_encoding,
-//     correlation_id, reply_to, type, app_id and priority properties (a
-//     retry-delays copy too, and its timestamp). The original's headers
-//     keep their AMQP types, as SCSt's do: its x-death array goes on
+//     (SCSt's republish-to-dlq). It is the received message again, as
+//     SCSt republishes the raw AMQP message: it keeps the original's
+//     message_id, timestamp, content_type, content_encoding,
+//     correlation_id, reply_to, type, app_id and priority properties as
+//     received, none added (no generated message_id, no default content
+//     type, no id or contentType header made from them), delivery_mode
+//     from republish-delivery-mode, without expiration and user_id; the
+//     time it was dead-lettered goes in x-streambind-dead-lettered-at
+//     (a retry-delays copy keeps content_encoding to priority, its
+//     message_id, none added, and its timestamp too). The
+//     original's headers keep their values and AMQP types as received, as
+//     SCSt's do (an scst_partition string stays one): its x-death array goes on
 //     (without the entries of the consumer's retry-delays wait queues),
 //     so the broker counts on in it when the DLQ dead-letters the
 //     message back (dlq-ttl with dlq-dead-letter-exchange); with dlq and

@@ -52,6 +52,10 @@ type publisher struct {
 	// skipChecks publishes what checkPublishing would refuse (tests: a
 	// broker that closes the connection on every publish).
 	skipChecks bool
+	// keepIDs publishes a message without a message_id without one (the
+	// dead letters and retry copies of dlPub: the original again, as
+	// SCSt republishes it), its basic.return matched by pubHeader.
+	keepIDs bool
 }
 
 func newPublisher(mgr *connMgr, n, window int, idPrefix string, maxMessageSize int) *publisher {
@@ -388,10 +392,11 @@ type pubAttempt struct {
 }
 
 // attempt prepares msg for publishing: a generated message id when it has
-// none, else (mandatory) a correlation header of its own.
+// none (unless the publisher keeps ids: keepIDs), else (mandatory) a
+// correlation header of its own.
 func (p *publisher) attempt(exchange, key string, mandatory bool, msg amqp.Publishing) *pubAttempt {
 	a := &pubAttempt{exchange: exchange, key: key, mandatory: mandatory}
-	if msg.MessageId == "" {
+	if msg.MessageId == "" && !p.keepIDs {
 		msg.MessageId = p.idPfx + strconv.FormatUint(p.ids.Add(1), 36)
 		a.corr = msg.MessageId
 	} else if mandatory {

@@ -761,7 +761,9 @@ names another dead letter once one ahead of it left the queue (replayed,
 purged, expired), and is good only within the command that printed it.
 To pick one RabbitMQ dead letter across commands, use its message id, the
 "id" header show prints (when it has one: streambind's producers give
-every message one): replay and purge with --header id=<it> take only the
+every message one; the dead letter keeps the original's message_id, and
+one of a message without it, a Java producer's, has none): replay and
+purge with --header id=<it> take only the
 dead letters with that id.`,
 		Example: `  streambind dlq show --profile rabbit --binding chargePayment-in-0
   streambind dlq show 12 --profile rabbit --binding chargePayment-in-0`,
