@@ -269,7 +269,12 @@ func parseSettings(s stream.BinderSettings) (settings, error) {
 	}
 	envPath := props.EnvironmentPath(s)
 	if out.reconnectMax < out.reconnectInit {
-		d.Addf(envPath+".reconnect-max-interval", "must not be below reconnect-initial-interval (%s)", out.reconnectInit)
+		// At the key given (its file:line), else where to set it.
+		if at := d.GivenAt("reconnectinitialinterval"); at != "" && d.GivenAt("reconnectmaxinterval") == "" {
+			d.Addf(at, "must not be above reconnect-max-interval (%s)", out.reconnectMax)
+		} else {
+			d.Addf(props.SettingPath(s, Type, "reconnect-max-interval", d.GivenAt("reconnectmaxinterval")), "must not be below reconnect-initial-interval (%s)", out.reconnectInit)
+		}
 	}
 	// Two auth methods: reported at the key of the one written last (the
 	// second), naming where the other one is.

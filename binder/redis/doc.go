@@ -375,10 +375,11 @@
 //     not.
 //
 // The dead-letter streams of the binder's bindings are trimmed by
-// max-length and max-age, as a Kafka dead-letter topic has the broker's
-// retention and a NATS dead-letter stream the binder's max-age: with
-// max-age set, a dead letter not replayed within it is gone, and beyond
-// max-length the oldest go first. trim-acked does not apply to them: a
+// max-length and max-age, those of the destinations (a Kafka dead-letter
+// topic has the broker's retention, a NATS dead-letter stream the
+// binder's dlq-stream limits, 168h by default): with max-age set, a dead
+// letter not replayed within it is gone, and beyond max-length the
+// oldest go first. trim-acked does not apply to them: a
 // dead-letters-of reader's group acknowledging them leaves them for
 // streambind dlq. Keep max-age longer than dead letters must wait for an
 // operator (streambind dlq ls / replay).
