@@ -230,7 +230,6 @@ func (s settings) tlsConfig() (*tls.Config, error) {
 func parseSettings(s stream.BinderSettings) (settings, error) {
 	out := defaultSettings()
 	var d props.Decoder
-	envPath := props.EnvironmentPath(s)
 	var nameSet, prefixSet bool
 	// Where uri and addresses were set: the index of their source (0:
 	// stream.rabbit.binder, 1: the binder's environment) and key path.
@@ -304,11 +303,21 @@ func parseSettings(s stream.BinderSettings) (settings, error) {
 		out.ignored = append(out.ignored, ignored)
 	}
 	if nameSet && prefixSet {
-		d.Addf(envPath, "set connection-name or connection-name-prefix (SCSt's), not both")
+		// At the key given last (its file:line), naming the other.
+		first, second := d.GivenAt("connectionname"), d.GivenAt("connectionnameprefix")
+		if d.GivenAt("connectionname", "connectionnameprefix") == first {
+			first, second = second, first
+		}
+		d.Addf(second, "set connection-name or connection-name-prefix (SCSt's), not both (%s is set too)", first)
 	}
 	out.connSeq = new(atomic.Int64)
 	if out.reconnectMax < out.reconnectInit {
-		d.Addf(envPath+".reconnect-max-interval", "must not be below reconnect-initial-interval")
+		// At the key given (its file:line), else where to set it.
+		if at := d.GivenAt("reconnectinitialinterval"); at != "" && d.GivenAt("reconnectmaxinterval") == "" {
+			d.Addf(at, "must not be above reconnect-max-interval (%s)", out.reconnectMax)
+		} else {
+			d.Addf(props.SettingPath(s, Type, "reconnect-max-interval", d.GivenAt("reconnectmaxinterval")), "must not be below reconnect-initial-interval (%s)", out.reconnectInit)
+		}
 	}
 	if !uriAt.Given() || addrsWin {
 		out.resolve()
